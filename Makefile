@@ -1,0 +1,142 @@
+# agent: hand-written Makefile.  `make` builds ./agent; see README.md.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# Debian packages the build and the tests need (`make deps` installs the
+# missing ones).
+DEB_PKGS = gcc make autoconf pkg-config libev-dev libyajl-dev \
+	libcurl4-openssl-dev libbsd-dev libiniparser-dev libseccomp-dev \
+	libhttp-parser-dev libcriterion-dev curl git python3 procps iproute2
+
+# Goals that first install packages or that need no configure step must not
+# make GNU make run ./configure (through the include below) before `deps`.
+NOCONF_GOALS = deps check run clean distclean
+ifeq ($(filter $(NOCONF_GOALS),$(MAKECMDGOALS)),)
+-include config.mk
+endif
+
+CC ?= cc
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter
+BASE_CFLAGS = -std=gnu11 -g -O2 $(WARN) -D_GNU_SOURCE -Isrc -Isrc/common \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2
+SAN_CFLAGS = -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Isrc -Isrc/common \
+	-fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LIBS = $(CONFIG_LIBS)
+
+LIB_SRC = $(sort $(wildcard src/common/*.c) \
+	$(filter-out src/master/main.c,$(wildcard src/master/*.c)) \
+	$(wildcard src/workers/*.c))
+HDRS = $(wildcard src/common/*.h src/master/*.h src/workers/*.h) src/config.h
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+SAN_UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit-san/%)
+
+.PHONY: all deps check unit unit-san integration run install clean fuzz bench
+
+all: agent
+
+configure: configure.ac
+	autoconf
+	@touch $@
+
+src/config.h.in: configure.ac
+	autoheader
+	@touch $@
+
+config.mk src/config.h: configure config.mk.in src/config.h.in
+	./configure --quiet CFLAGS=""
+	@touch config.mk src/config.h
+
+build/obj/%.o: %.c $(HDRS) config.mk
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c $(HDRS) config.mk
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+build/libagent.a: $(LIB_SRC:%.c=build/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/libagent-san.a: $(LIB_SRC:%.c=build/san/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+agent: build/obj/src/master/main.o build/libagent.a
+	$(CC) -o $@ $^ $(LIBS)
+
+build/agent-san: build/san/src/master/main.o build/libagent-san.a
+	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
+
+build/unit/%: tests/unit/%.c build/libagent.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -Itests/unit -o $@ $< build/libagent.a -lcriterion $(LIBS)
+
+build/unit-san/%: tests/unit/%.c build/libagent-san.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/libagent-san.a -lcriterion $(LIBS)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		    grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: missing packages:$$missing (run as root)"; exit 1; \
+		fi; \
+		echo "make deps: installing$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y $$missing || \
+		    { apt-get update && apt-get install -y $$missing; } || exit 1; \
+	fi
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
+
+# The same unit tests built with AddressSanitizer and UBSan; any report
+# makes the test process fail, and so the run.
+unit-san: $(SAN_UNIT_BIN)
+	@set -e; for t in $(SAN_UNIT_BIN); do echo "== $$t"; \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$$t --jobs 2; done
+
+integration: agent
+	python3 tests/integration/run.py --agent ./agent
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) integration
+
+run: deps
+	$(MAKE) all
+	./agent start -F -f etc/quickstart/agent.conf
+
+fuzz:
+	$(MAKE) -C tests/fuzz
+
+bench: agent
+	$(MAKE) -C bench
+
+install: agent
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc
+	install -m 0755 agent $(DESTDIR)$(PREFIX)/sbin/agent
+	install -m 0644 doc/agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/agent.8
+	install -m 0644 doc/agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/agent.conf.5
+	[ -e $(DESTDIR)/etc/agent.conf ] || \
+	    install -m 0644 etc/agent.conf $(DESTDIR)/etc/agent.conf
+
+clean:
+	rm -rf build agent
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure autom4te.cache \
+	    src/config.h src/config.h.in src/config.h.in~

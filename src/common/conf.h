@@ -1,0 +1,106 @@
+/*
+ * The configuration model.  The master loads and validates the file
+ * (src/master/conf_load.c) and sends each worker the fields its role needs
+ * (conf_encode with the role); workers never read the file.
+ *
+ * One table in conf.c describes every key: section, name, type, default,
+ * which roles receive it, and a one-line description.  Loading, encoding,
+ * decoding and `agent check` printing all walk that table.
+ */
+#ifndef AGENT_CONF_H
+#define AGENT_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "proto.h"
+
+struct pbuf;
+struct preader;
+
+#define CONF_STR_MAX	1024
+
+struct strlist {
+	char		**v;
+	size_t		  n;
+};
+
+struct agent_conf {
+	/* [agent] */
+	char		 listen[CONF_STR_MAX];		/* "host:port" or "" */
+	struct strlist	 ifaceprefix;
+	char		 registryaddr[CONF_STR_MAX];
+	char		 pluginsdir[CONF_STR_MAX];
+	char		 pluginsuser[CONF_STR_MAX];
+	char		 git[CONF_STR_MAX];
+	char		 pidfile[CONF_STR_MAX];
+	char		 user[CONF_STR_MAX];
+	char		 chroot[CONF_STR_MAX];
+	char		 socket[CONF_STR_MAX];		/* "" = no unix socket */
+	int		 allowrootplugins;
+
+	/* [output] */
+	char		 output_name[CONF_STR_MAX];
+	struct strlist	 servers;
+	int64_t		 buffersize;
+
+	/* [log] */
+	char		 logdir[CONF_STR_MAX];
+	enum log_level	 loglevel;
+	int64_t		 logrotatenum;
+	int64_t		 logrotatesize;
+};
+
+enum conf_type {
+	CONF_T_STR,
+	CONF_T_LIST,
+	CONF_T_INT,
+	CONF_T_BOOL,
+	CONF_T_LEVEL
+};
+
+struct conf_field {
+	const char	*section;
+	const char	*key;
+	enum conf_type	 type;
+	size_t		 offset;	/* into struct agent_conf */
+	const char	*defval;	/* as it would be written in the file */
+	int64_t		 min;		/* CONF_T_INT bounds */
+	int64_t		 max;
+	uint32_t	 roles;		/* bit (1 << role) per receiving role */
+	const char	*doc;
+};
+
+extern const struct conf_field	conf_fields[];
+extern const size_t		conf_field_count;
+
+/* Defaults for every field (allocates the default lists). */
+int	 conf_defaults(struct agent_conf *);
+void	 conf_free(struct agent_conf *);
+/* Deep copy; 0 or -1 (ENOMEM). */
+int	 conf_copy(struct agent_conf *dst, const struct agent_conf *src);
+
+/* Encode the fields `role` receives (ROLE_MASTER = all). */
+void	 conf_encode(struct pbuf *, const struct agent_conf *, enum role);
+/*
+ * Decode into `c` (set to defaults first by the caller).  Returns 0, or -1
+ * with a reason in err ("field 7: ..."), `c` then partly filled.
+ */
+int	 conf_decode(struct preader *, struct agent_conf *, char *err,
+	    size_t errlen);
+
+/* Render the value of field `f` as it would be written in the file. */
+int	 conf_format_value(const struct conf_field *f,
+	    const struct agent_conf *, char *buf, size_t len);
+/* Write the effective config, section by section, in file syntax. */
+void	 conf_print(FILE *, const struct agent_conf *);
+
+/* strlist helpers */
+void	 strlist_init(struct strlist *);
+int	 strlist_add(struct strlist *, const char *);
+void	 strlist_free(struct strlist *);
+int	 strlist_copy(struct strlist *dst, const struct strlist *src);
+
+#endif

@@ -1,0 +1,258 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#define LOG_MSG_MAX	4096
+
+/* The one piece of per-process state this module keeps: who we are and
+ * where records go.  Set once at process start. */
+static struct {
+	char		 role[32];
+	enum log_level	 min;
+	log_sink_fn	 sink;
+	void		*sink_arg;
+	void		(*fatal_hook)(void);
+} logstate = { "agent", LOG_LVL_INFO, NULL, NULL, NULL };
+
+static const char *const level_names[LOG_LVL_MAX] = {
+	"DEBUG", "INFO", "WARN", "ERROR"
+};
+
+void
+log_init(const char *role, enum log_level min)
+{
+	strlcpy(logstate.role, role, sizeof(logstate.role));
+	logstate.min = min;
+}
+
+void
+log_set_sink(log_sink_fn fn, void *arg)
+{
+	logstate.sink = fn;
+	logstate.sink_arg = arg;
+}
+
+void
+log_set_level(enum log_level min)
+{
+	logstate.min = min;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return logstate.min;
+}
+
+const char *
+log_get_role(void)
+{
+	return logstate.role;
+}
+
+void
+log_set_fatal_hook(void (*hook)(void))
+{
+	logstate.fatal_hook = hook;
+}
+
+const char *
+log_level_name(enum log_level l)
+{
+	if ((unsigned)l >= LOG_LVL_MAX)
+		return "?";
+	return level_names[l];
+}
+
+int
+log_level_parse(const char *s, enum log_level *out)
+{
+	int	 i;
+
+	for (i = 0; i < LOG_LVL_MAX; i++) {
+		if (strcasecmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	if (strcasecmp(s, "WARNING") == 0) {
+		*out = LOG_LVL_WARN;
+		return 0;
+	}
+	return -1;
+}
+
+size_t
+log_format_line(char *buf, size_t len, enum log_level level, const char *role,
+    pid_t pid, const char *msg)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 when[32];
+	int		 n;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1 ||
+	    gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		strlcpy(when, "0000-00-00T00:00:00", sizeof(when));
+	n = snprintf(buf, len, "%s.%03ldZ %s %s[%ld]: %s\n", when,
+	    ts.tv_nsec / 1000000, log_level_name(level), role, (long)pid, msg);
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= len) {
+		/* keep the newline even when the message was cut */
+		if (len >= 2) {
+			buf[len - 2] = '\n';
+			buf[len - 1] = '\0';
+		}
+		return len - 1;
+	}
+	return (size_t)n;
+}
+
+static void
+log_emit(enum log_level level, const char *msg)
+{
+	char	 line[LOG_MSG_MAX + 128];
+	size_t	 n;
+
+	if (logstate.sink != NULL) {
+		logstate.sink(level, msg, logstate.sink_arg);
+		return;
+	}
+	n = log_format_line(line, sizeof(line), level, logstate.role,
+	    getpid(), msg);
+	/* stderr is the last resort; nothing to do if it fails */
+	if (write(STDERR_FILENO, line, n) == -1)
+		return;
+}
+
+void
+log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	char	 msg[LOG_MSG_MAX];
+	int	 saved = errno;
+
+	if (level < logstate.min) {
+		errno = saved;
+		return;
+	}
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		strlcpy(msg, fmt, sizeof(msg));
+	log_emit(level, msg);
+	errno = saved;
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_ERROR, fmt, ap);
+	va_end(ap);
+}
+
+/* Append ": strerror(errno)" to a message. */
+static void
+log_verr(enum log_level level, const char *fmt, va_list ap)
+{
+	char	 msg[LOG_MSG_MAX];
+	int	 saved = errno;
+
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		strlcpy(msg, fmt, sizeof(msg));
+	log_msg(level, "%s: %s", msg, strerror(saved));
+	errno = saved;
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_verr(LOG_LVL_WARN, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_WARN, fmt, ap);
+	va_end(ap);
+}
+
+static void
+log_fatal_exit(void)
+{
+	void	(*hook)(void) = logstate.fatal_hook;
+
+	logstate.fatal_hook = NULL;
+	if (hook != NULL)
+		hook();
+	exit(1);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_verr(LOG_LVL_ERROR, fmt, ap);
+	va_end(ap);
+	log_fatal_exit();
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_ERROR, fmt, ap);
+	va_end(ap);
+	log_fatal_exit();
+}

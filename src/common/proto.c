@@ -1,0 +1,178 @@
+#include "proto.h"
+
+#include <string.h>
+
+static const char *const role_names[ROLE_MAX] = {
+	[ROLE_MASTER] = "master",
+	[ROLE_FRONT] = "front",
+	[ROLE_FETCHER] = "fetcher",
+	[ROLE_GITPULL] = "gitpull",
+	[ROLE_SCHEDULER] = "scheduler",
+	[ROLE_SENDER] = "sender",
+	[ROLE_COLLECTOR] = "collector",
+};
+
+static const char *const msg_names[MSG_MAX] = {
+	[MSG_NONE] = "NONE",
+	[MSG_CONF] = "CONF",
+	[MSG_PEER] = "PEER",
+	[MSG_LISTEN] = "LISTEN",
+	[MSG_SETUP_END] = "SETUP_END",
+	[MSG_STATUS] = "STATUS",
+	[MSG_SHUTDOWN] = "SHUTDOWN",
+	[MSG_READY] = "READY",
+	[MSG_CONF_ACK] = "CONF_ACK",
+	[MSG_LOG] = "LOG",
+	[MSG_PEER_STATE] = "PEER_STATE",
+	[MSG_STATUS_REQ] = "STATUS_REQ",
+	[MSG_HELLO] = "HELLO",
+	[MSG_POINTS] = "POINTS",
+	[MSG_POINTS_ACK] = "POINTS_ACK",
+	[MSG_PLUGIN_REQ] = "PLUGIN_REQ",
+	[MSG_PLUGIN_RESP] = "PLUGIN_RESP",
+	[MSG_REFRESH] = "REFRESH",
+	[MSG_NAMESPACES] = "NAMESPACES",
+	[MSG_ITEMS] = "ITEMS",
+	[MSG_GIT_REQ] = "GIT_REQ",
+	[MSG_GIT_RESP] = "GIT_RESP",
+};
+
+/* Payload ceilings: config and status may be large, data frames are
+ * batches of encoded points, requests are small. */
+#define CTL_MAXPAYLOAD		(1024 * 1024)
+#define DATA_MAXPAYLOAD		(1024 * 1024)
+#define REQ_MAXPAYLOAD		(64 * 1024)
+
+/* Control edges: the master sends these to every worker ... */
+static const uint16_t ctl_master_sends[] = {
+	MSG_CONF, MSG_PEER, MSG_LISTEN, MSG_SETUP_END, MSG_STATUS,
+	MSG_SHUTDOWN, MSG_NONE
+};
+/* ... and a worker answers with these. */
+static const uint16_t ctl_worker_sends[] = {
+	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_NONE
+};
+/* The front also asks for the worker table behind /me/status. */
+static const uint16_t ctl_front_sends[] = {
+	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_STATUS_REQ,
+	MSG_NONE
+};
+
+#define CTL_EDGE(r, sends) \
+	{ ROLE_MASTER, (r), ctl_master_sends, (sends), CTL_MAXPAYLOAD, 1 }
+
+static const struct edge_def control_edges[ROLE_MAX] = {
+	[ROLE_FRONT] = CTL_EDGE(ROLE_FRONT, ctl_front_sends),
+	[ROLE_FETCHER] = CTL_EDGE(ROLE_FETCHER, ctl_worker_sends),
+	[ROLE_GITPULL] = CTL_EDGE(ROLE_GITPULL, ctl_worker_sends),
+	[ROLE_SCHEDULER] = CTL_EDGE(ROLE_SCHEDULER, ctl_worker_sends),
+	[ROLE_SENDER] = CTL_EDGE(ROLE_SENDER, ctl_worker_sends),
+	[ROLE_COLLECTOR] = CTL_EDGE(ROLE_COLLECTOR, ctl_worker_sends),
+};
+
+static const uint16_t front_to_sender[] = { MSG_HELLO, MSG_POINTS, MSG_NONE };
+static const uint16_t sender_to_front[] = { MSG_HELLO, MSG_POINTS_ACK, MSG_NONE };
+static const uint16_t front_to_sched[] = { MSG_HELLO, MSG_PLUGIN_REQ, MSG_NONE };
+static const uint16_t sched_to_front[] = { MSG_HELLO, MSG_PLUGIN_RESP, MSG_NONE };
+static const uint16_t front_to_fetcher[] = { MSG_HELLO, MSG_REFRESH, MSG_NONE };
+static const uint16_t fetcher_to_front[] = { MSG_HELLO, MSG_NAMESPACES, MSG_NONE };
+static const uint16_t items_sends[] = { MSG_HELLO, MSG_ITEMS, MSG_NONE };
+static const uint16_t sched_to_git[] = { MSG_HELLO, MSG_GIT_REQ, MSG_NONE };
+static const uint16_t git_to_sched[] = { MSG_HELLO, MSG_GIT_RESP, MSG_NONE };
+static const uint16_t points_sends[] = { MSG_HELLO, MSG_POINTS, MSG_NONE };
+static const uint16_t hello_only[] = { MSG_HELLO, MSG_NONE };
+
+/* DESIGN.md section 2, "Edges": one row per socketpair between workers. */
+const struct edge_def peer_edges[] = {
+	{ ROLE_FRONT, ROLE_SENDER, front_to_sender, sender_to_front,
+	    DATA_MAXPAYLOAD, 0 },
+	{ ROLE_FRONT, ROLE_SCHEDULER, front_to_sched, sched_to_front,
+	    REQ_MAXPAYLOAD, 0 },
+	{ ROLE_FRONT, ROLE_FETCHER, front_to_fetcher, fetcher_to_front,
+	    REQ_MAXPAYLOAD, 0 },
+	{ ROLE_FETCHER, ROLE_SCHEDULER, items_sends, hello_only,
+	    DATA_MAXPAYLOAD, 0 },
+	{ ROLE_FETCHER, ROLE_COLLECTOR, items_sends, hello_only,
+	    DATA_MAXPAYLOAD, 0 },
+	{ ROLE_SCHEDULER, ROLE_GITPULL, sched_to_git, git_to_sched,
+	    REQ_MAXPAYLOAD, 0 },
+	{ ROLE_SCHEDULER, ROLE_SENDER, points_sends, hello_only,
+	    DATA_MAXPAYLOAD, 0 },
+	{ ROLE_COLLECTOR, ROLE_SENDER, points_sends, hello_only,
+	    DATA_MAXPAYLOAD, 0 },
+};
+const size_t peer_edge_count = sizeof(peer_edges) / sizeof(peer_edges[0]);
+
+const char *
+role_name(enum role r)
+{
+	if ((unsigned)r >= ROLE_MAX)
+		return "unknown";
+	return role_names[r];
+}
+
+int
+role_parse(const char *s, enum role *out)
+{
+	int	 r;
+
+	for (r = 0; r < ROLE_MAX; r++) {
+		if (strcmp(s, role_names[r]) == 0) {
+			*out = (enum role)r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+msg_name(uint16_t type)
+{
+	if (type >= MSG_MAX || msg_names[type] == NULL)
+		return "unknown";
+	return msg_names[type];
+}
+
+const struct edge_def *
+control_edge(enum role worker)
+{
+	if (worker < ROLE_FIRST_WORKER || worker >= ROLE_MAX)
+		return NULL;
+	return &control_edges[worker];
+}
+
+const struct edge_def *
+peer_edge_find(enum role x, enum role y)
+{
+	size_t	 i;
+
+	for (i = 0; i < peer_edge_count; i++) {
+		if ((peer_edges[i].a == x && peer_edges[i].b == y) ||
+		    (peer_edges[i].a == y && peer_edges[i].b == x))
+			return &peer_edges[i];
+	}
+	return NULL;
+}
+
+enum role
+edge_other(const struct edge_def *e, enum role self)
+{
+	return e->a == self ? e->b : e->a;
+}
+
+int
+edge_may_send(const struct edge_def *e, enum role from, uint16_t type)
+{
+	const uint16_t	*t;
+
+	if (from == e->a)
+		t = e->a_sends;
+	else if (from == e->b)
+		t = e->b_sends;
+	else
+		return 0;
+	for (; *t != MSG_NONE; t++)
+		if (*t == type)
+			return 1;
+	return 0;
+}

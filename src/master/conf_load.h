@@ -1,0 +1,43 @@
+/*
+ * Reading the config file (master only).  iniparser does the INI syntax;
+ * this module maps keys onto struct agent_conf through conf_fields[] and
+ * validates every value.
+ */
+#ifndef AGENT_CONF_LOAD_H
+#define AGENT_CONF_LOAD_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+typedef void (*conf_warn_fn)(const char *msg, void *arg);
+
+/*
+ * Load `path` into `out` (defaults first, then the file).  Returns 0, or -1
+ * with a message in err that names the file and, for a bad value, the
+ * section, key and value: `agent.conf: [log] loglevel = "LOUD": must be one
+ * of DEBUG, INFO, WARN, ERROR`.  Unknown sections and keys are reported
+ * through warn (may be NULL) and otherwise ignored.  On -1, `out` holds
+ * nothing to free.
+ */
+int	 conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
+	    void *warn_arg, char *err, size_t errlen);
+
+/*
+ * Parse a list value as the seed file writes it: [ "a", "b" ], also [] and
+ * a bare single word ("eth" or eth) as a one-element list.  -1 with a
+ * reason in err on bad syntax (unterminated quote, missing comma, text
+ * after the closing bracket, empty element).
+ */
+int	 conf_parse_list(const char *raw, struct strlist *out, char *err,
+	    size_t errlen);
+
+/*
+ * Checks that need the running system: users exist (as root), pluginsuser
+ * is not root unless allowrootplugins.  Problems that matter only as root
+ * are warnings when not root.
+ */
+int	 conf_check_env(const struct agent_conf *, int as_root,
+	    conf_warn_fn warn, void *warn_arg, char *err, size_t errlen);
+
+#endif
