@@ -18,7 +18,8 @@ endif
 
 CC ?= cc
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
-	-Wmissing-prototypes -Wno-unused-parameter
+	-Wmissing-prototypes -Wno-unused-parameter \
+	-Wno-format-truncation
 BASE_CFLAGS = -std=gnu11 -g -O2 $(WARN) -D_GNU_SOURCE -Isrc -Isrc/common \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS = -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Isrc -Isrc/common \

@@ -19,8 +19,9 @@ static struct {
 	enum log_level	 min;
 	log_sink_fn	 sink;
 	void		*sink_arg;
-	void		(*fatal_hook)(void);
-} logstate = { "agent", LOG_LVL_INFO, NULL, NULL, NULL };
+	void		(*fatal_hook)(void *);
+	void		*fatal_arg;
+} logstate = { "agent", LOG_LVL_INFO, NULL, NULL, NULL, NULL };
 
 static const char *const level_names[LOG_LVL_MAX] = {
 	"DEBUG", "INFO", "WARN", "ERROR"
@@ -59,9 +60,10 @@ log_get_role(void)
 }
 
 void
-log_set_fatal_hook(void (*hook)(void))
+log_set_fatal_hook(void (*hook)(void *), void *arg)
 {
 	logstate.fatal_hook = hook;
+	logstate.fatal_arg = arg;
 }
 
 const char *
@@ -224,14 +226,14 @@ log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
+static void __attribute__((noreturn))
 log_fatal_exit(void)
 {
-	void	(*hook)(void) = logstate.fatal_hook;
+	void	(*hook)(void *) = logstate.fatal_hook;
 
 	logstate.fatal_hook = NULL;
 	if (hook != NULL)
-		hook();
+		hook(logstate.fatal_arg);
 	exit(1);
 }
 

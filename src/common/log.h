@@ -34,7 +34,7 @@ const char	*log_level_name(enum log_level);
 int		 log_level_parse(const char *, enum log_level *);
 
 /* Called once before exit by fatal paths (workers flush the edge). */
-void		 log_set_fatal_hook(void (*)(void));
+void		 log_set_fatal_hook(void (*)(void *), void *arg);
 
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,640 @@
+/*
+ * The configuration model: the field table and everything that walks it
+ * without reading the file (defaults, copy, wire encoding, printing).
+ * Reading and validating the file is the master's job (conf_load.c).
+ */
+#include "conf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "codec.h"
+
+#define R(role)		(1U << (role))
+/*
+ * The master holds every field (conf_encode with ROLE_MASTER sends them
+ * all), so a mask only names the workers that receive a field and a
+ * master-only field has 0.
+ */
+#define R_WORKERS	(((1U << ROLE_MAX) - 1) & ~R(ROLE_MASTER))
+#define OFF(m)		offsetof(struct agent_conf, m)
+
+/*
+ * The order is the order `agent check` prints, and an entry's index is its
+ * number on the wire.  Master and workers are one binary, so both sides
+ * always share this table and a key may be inserted anywhere.
+ */
+const struct conf_field conf_fields[] = {
+	{ "agent", "listen", CONF_T_STR, OFF(listen), "127.0.0.1:1232",
+	    0, 0, R(ROLE_FRONT),
+	    "HTTP API TCP address, host:port or [v6]:port; empty for none" },
+	{ "agent", "ifaceprefix", CONF_T_LIST, OFF(ifaceprefix), "[]",
+	    0, 0, R(ROLE_FETCHER) | R(ROLE_COLLECTOR),
+	    "network interface name prefixes to monitor" },
+	{ "agent", "registryaddr", CONF_T_STR, OFF(registryaddr), "",
+	    0, 0, R(ROLE_FETCHER),
+	    "registry base URL (http:// or https://); empty for none" },
+	{ "agent", "pluginsdir", CONF_T_STR, OFF(pluginsdir),
+	    "/usr/local/agent-plugins", 0, 0,
+	    R(ROLE_FETCHER) | R(ROLE_GITPULL) | R(ROLE_SCHEDULER),
+	    "directory holding the plugin checkouts" },
+	{ "agent", "pluginsuser", CONF_T_STR, OFF(pluginsuser), "nobody",
+	    0, 0, R_WORKERS,
+	    "user the plugins run as" },
+	{ "agent", "git", CONF_T_STR, OFF(git), "",
+	    0, 0, R(ROLE_GITPULL) | R(ROLE_SCHEDULER),
+	    "plugin repository URL pattern, %s = project name" },
+	{ "agent", "pidfile", CONF_T_STR, OFF(pidfile), "/var/run/agent.pid",
+	    0, 0, 0,
+	    "pid file of the master, locked while it runs" },
+	{ "agent", "user", CONF_T_STR, OFF(user), "nobody",
+	    0, 0, R_WORKERS,
+	    "unprivileged user of the workers" },
+	{ "agent", "chroot", CONF_T_STR, OFF(chroot), "/var/empty/agent",
+	    0, 0, R_WORKERS,
+	    "empty directory the front process is chrooted to" },
+	{ "agent", "socket", CONF_T_STR, OFF(socket), "/var/run/agent.sock",
+	    0, 0, R(ROLE_FRONT),
+	    "HTTP API unix socket path; empty for none" },
+	{ "agent", "allowrootplugins", CONF_T_BOOL, OFF(allowrootplugins),
+	    "no", 0, 0, R_WORKERS,
+	    "allow pluginsuser to be root" },
+
+	{ "output", "name", CONF_T_STR, OFF(output_name), "nsq",
+	    0, 0, R(ROLE_SENDER),
+	    "output sink; only nsq for now" },
+	{ "output", "servers", CONF_T_LIST, OFF(servers), "[]",
+	    0, 0, R(ROLE_SENDER),
+	    "nsqd addresses, host:port (HTTP) or tcp://host:port" },
+	{ "output", "buffersize", CONF_T_INT, OFF(buffersize), "65536",
+	    1, 10000000, R(ROLE_SENDER),
+	    "points kept in memory while the output is slow or down" },
+
+	{ "log", "logdir", CONF_T_STR, OFF(logdir), "/var/log/agent",
+	    0, 0, 0,
+	    "directory of the log files" },
+	{ "log", "loglevel", CONF_T_LEVEL, OFF(loglevel), "INFO",
+	    0, 0, R_WORKERS,
+	    "least severe level logged: DEBUG, INFO, WARN or ERROR" },
+	{ "log", "logrotatenum", CONF_T_INT, OFF(logrotatenum), "5",
+	    1, 1000, 0,
+	    "rotated log files kept" },
+	{ "log", "logrotatesize", CONF_T_INT, OFF(logrotatesize), "104857600",
+	    4096, (int64_t)1 << 40, 0,
+	    "log file size in bytes that triggers a rotation" },
+};
+
+#define NFIELDS	(sizeof(conf_fields) / sizeof(conf_fields[0]))
+
+const size_t conf_field_count = NFIELDS;
+
+static void *
+field_ptr(struct agent_conf *c, const struct conf_field *f)
+{
+	return (char *)c + f->offset;
+}
+
+static const void *
+field_cptr(const struct agent_conf *c, const struct conf_field *f)
+{
+	return (const char *)c + f->offset;
+}
+
+void
+strlist_init(struct strlist *l)
+{
+	l->v = NULL;
+	l->n = 0;
+}
+
+int
+strlist_add(struct strlist *l, const char *s)
+{
+	char	**v, *dup;
+
+	if ((dup = strdup(s)) == NULL)
+		return -1;
+	if ((v = reallocarray(l->v, l->n + 1, sizeof(*v))) == NULL) {
+		free(dup);
+		return -1;
+	}
+	v[l->n++] = dup;
+	l->v = v;
+	return 0;
+}
+
+void
+strlist_free(struct strlist *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	strlist_init(l);
+}
+
+/* `dst` is overwritten, not freed: it must not own anything yet. */
+int
+strlist_copy(struct strlist *dst, const struct strlist *src)
+{
+	size_t	 i;
+
+	strlist_init(dst);
+	for (i = 0; i < src->n; i++) {
+		if (strlist_add(dst, src->v[i]) == -1) {
+			strlist_free(dst);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The defaults are parsed from the same text `agent check` and the manual
+ * show, so the three cannot drift apart.  Every default list is empty: a
+ * non-empty one would need the list parser, which belongs to the loader.
+ */
+static int
+set_default(struct agent_conf *c, const struct conf_field *f)
+{
+	void		*p = field_ptr(c, f);
+	const char	*errstr = NULL;
+	long long	 v;
+	char		*end;
+
+	switch (f->type) {
+	case CONF_T_STR:
+		if (strlcpy(p, f->defval, CONF_STR_MAX) >= CONF_STR_MAX)
+			errstr = "too long";
+		break;
+	case CONF_T_LIST:
+		strlist_init(p);
+		if (strcmp(f->defval, "[]") != 0)
+			errstr = "non-empty default list";
+		break;
+	case CONF_T_INT:
+		errno = 0;
+		v = strtoll(f->defval, &end, 10);
+		if (errno != 0 || *end != '\0' || end == f->defval ||
+		    v < f->min || v > f->max)
+			errstr = "bad integer";
+		else
+			*(int64_t *)p = v;
+		break;
+	case CONF_T_BOOL:
+		if (strcmp(f->defval, "yes") == 0)
+			*(int *)p = 1;
+		else if (strcmp(f->defval, "no") == 0)
+			*(int *)p = 0;
+		else
+			errstr = "bad bool";
+		break;
+	case CONF_T_LEVEL:
+		if (log_level_parse(f->defval, p) == -1)
+			errstr = "bad level";
+		break;
+	default:
+		errstr = "bad type";
+		break;
+	}
+	if (errstr != NULL) {
+		/* a broken table is a programming error the tests catch */
+		log_warnx("%s: [%s] %s: %s", __func__, f->section, f->key,
+		    errstr);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_defaults(struct agent_conf *c)
+{
+	size_t	 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NFIELDS; i++) {
+		if (set_default(c, &conf_fields[i]) == -1) {
+			conf_free(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+conf_free(struct agent_conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < NFIELDS; i++)
+		if (conf_fields[i].type == CONF_T_LIST)
+			strlist_free(field_ptr(c, &conf_fields[i]));
+}
+
+/* On failure `dst` holds nothing to free (its lists are empty). */
+int
+conf_copy(struct agent_conf *dst, const struct agent_conf *src)
+{
+	const struct conf_field	*f;
+	size_t			 i, j;
+
+	if (dst == src)
+		return 0;
+	memcpy(dst, src, sizeof(*dst));
+	for (i = 0; i < NFIELDS; i++)
+		if (conf_fields[i].type == CONF_T_LIST)
+			strlist_init(field_ptr(dst, &conf_fields[i]));
+	for (i = 0; i < NFIELDS; i++) {
+		f = &conf_fields[i];
+		if (f->type != CONF_T_LIST)
+			continue;
+		if (strlist_copy(field_ptr(dst, f), field_cptr(src, f)) == -1) {
+			for (j = 0; j < i; j++)
+				if (conf_fields[j].type == CONF_T_LIST)
+					strlist_free(field_ptr(dst,
+					    &conf_fields[j]));
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+conf_encode(struct pbuf *pb, const struct agent_conf *c, enum role role)
+{
+	const struct conf_field	*f;
+	const struct strlist	*l;
+	const void		*p;
+	size_t			 i, j;
+
+	if ((unsigned)role >= ROLE_MAX)
+		return;
+	for (i = 0; i < NFIELDS; i++) {
+		f = &conf_fields[i];
+		if (role != ROLE_MASTER && (f->roles & R(role)) == 0)
+			continue;
+		p = field_cptr(c, f);
+		pb_u32(pb, (uint32_t)i);
+		switch (f->type) {
+		case CONF_T_STR:
+			pb_str(pb, p);
+			break;
+		case CONF_T_LIST:
+			l = p;
+			pb_u32(pb, (uint32_t)l->n);
+			for (j = 0; j < l->n; j++)
+				pb_str(pb, l->v[j]);
+			break;
+		case CONF_T_INT:
+			pb_i64(pb, *(const int64_t *)p);
+			break;
+		case CONF_T_BOOL:
+			pb_bool(pb, *(const int *)p);
+			break;
+		case CONF_T_LEVEL:
+			pb_u32(pb, (uint32_t)*(const enum log_level *)p);
+			break;
+		}
+	}
+}
+
+static const char *
+type_name(enum conf_type t)
+{
+	switch (t) {
+	case CONF_T_STR:
+		return "string";
+	case CONF_T_LIST:
+		return "list";
+	case CONF_T_INT:
+		return "integer";
+	case CONF_T_BOOL:
+		return "bool";
+	case CONF_T_LEVEL:
+		return "log level";
+	}
+	return "?";
+}
+
+/* The codec tag the value of a field of this type starts with. */
+static int
+type_tag(enum conf_type t)
+{
+	switch (t) {
+	case CONF_T_STR:
+		return 'S';
+	case CONF_T_LIST:
+	case CONF_T_LEVEL:
+		return 'I';
+	case CONF_T_INT:
+		return 'J';
+	case CONF_T_BOOL:
+		return 'B';
+	}
+	return 0;
+}
+
+static int
+decode_value(struct preader *r, const struct conf_field *f,
+    struct agent_conf *c, char *why, size_t whylen)
+{
+	struct strlist	*l;
+	void		*p = field_ptr(c, f);
+	char		*s;
+	uint32_t	 n, j, u;
+	int64_t		 v;
+	int		 tag;
+
+	if ((tag = pr_peek(r)) != type_tag(f->type)) {
+		if (tag == 0)
+			snprintf(why, whylen, "%s value missing",
+			    type_name(f->type));
+		else
+			snprintf(why, whylen, "wrong type: %s expected, "
+			    "got tag 0x%02x", type_name(f->type),
+			    (unsigned)tag);
+		return -1;
+	}
+	switch (f->type) {
+	case CONF_T_STR:
+		if (pr_strbuf(r, p, CONF_STR_MAX) == -1 || r->failed) {
+			/* whatever the codec left there is not a value */
+			*(char *)p = '\0';
+			goto codec;
+		}
+		break;
+	case CONF_T_LIST:
+		l = p;
+		n = pr_u32(r);
+		if (r->failed)
+			goto codec;
+		/* each element takes at least a tag and a length: 5 bytes */
+		if (n > (r->len - r->off) / 5) {
+			snprintf(why, whylen, "list of %" PRIu32 " elements "
+			    "does not fit in the payload", n);
+			return -1;
+		}
+		strlist_free(l);
+		for (j = 0; j < n; j++) {
+			if ((s = pr_str(r)) == NULL || r->failed) {
+				free(s);
+				goto codec;
+			}
+			if (strlen(s) >= CONF_STR_MAX) {
+				free(s);
+				snprintf(why, whylen, "list element %" PRIu32
+				    " longer than %d bytes", j + 1,
+				    CONF_STR_MAX - 1);
+				return -1;
+			}
+			if (strlist_add(l, s) == -1) {
+				free(s);
+				snprintf(why, whylen, "%s", strerror(ENOMEM));
+				return -1;
+			}
+			free(s);
+		}
+		break;
+	case CONF_T_INT:
+		v = pr_i64(r);
+		if (r->failed)
+			goto codec;
+		if (v < f->min || v > f->max) {
+			snprintf(why, whylen, "%" PRId64 " out of range %"
+			    PRId64 "-%" PRId64, v, f->min, f->max);
+			return -1;
+		}
+		*(int64_t *)p = v;
+		break;
+	case CONF_T_BOOL:
+		u = (uint32_t)pr_bool(r);
+		if (r->failed)
+			goto codec;
+		*(int *)p = u != 0;
+		break;
+	case CONF_T_LEVEL:
+		u = pr_u32(r);
+		if (r->failed)
+			goto codec;
+		if (u >= LOG_LVL_MAX) {
+			snprintf(why, whylen, "log level %" PRIu32
+			    " out of range", u);
+			return -1;
+		}
+		*(enum log_level *)p = (enum log_level)u;
+		break;
+	}
+	return 0;
+codec:
+	snprintf(why, whylen, "%s", r->err[0] != '\0' ? r->err :
+	    "malformed value");
+	return -1;
+}
+
+int
+conf_decode(struct preader *r, struct agent_conf *c, char *err,
+    size_t errlen)
+{
+	const struct conf_field	*f;
+	unsigned char		 seen[NFIELDS];
+	char			 why[200];
+	uint32_t		 idx;
+
+	memset(seen, 0, sizeof(seen));
+	for (;;) {
+		if (r->failed) {
+			snprintf(err, errlen, "%s", r->err);
+			return -1;
+		}
+		if (pr_at_end(r))
+			break;
+		if (pr_peek(r) != 'I') {
+			snprintf(err, errlen, "field index expected, got tag "
+			    "0x%02x", (unsigned)pr_peek(r));
+			return -1;
+		}
+		idx = pr_u32(r);
+		if (r->failed) {
+			snprintf(err, errlen, "%s", r->err);
+			return -1;
+		}
+		if (idx >= NFIELDS) {
+			snprintf(err, errlen, "field %" PRIu32 ": unknown "
+			    "config field index", idx);
+			return -1;
+		}
+		f = &conf_fields[idx];
+		if (seen[idx]) {
+			snprintf(err, errlen, "field %" PRIu32 " ([%s] %s): "
+			    "sent twice", idx, f->section, f->key);
+			return -1;
+		}
+		seen[idx] = 1;
+		if (decode_value(r, f, c, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "field %" PRIu32 " ([%s] %s): %s",
+			    idx, f->section, f->key, why);
+			return -1;
+		}
+	}
+	if (pr_end(r) != 0) {
+		snprintf(err, errlen, "%s", r->err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * iniparser takes a value between double quotes up to the next double
+ * quote, between single quotes likewise, and an unquoted value up to a
+ * comment character with the blanks around it trimmed.  Pick the form that
+ * reads back as the same string; -1 when none does.
+ */
+static int
+format_str(const char *s, char *buf, size_t len)
+{
+	size_t	 n;
+	int	 w;
+
+	/* a line break would end the value early */
+	if (strpbrk(s, "\n\r") != NULL)
+		return -1;
+	if (strchr(s, '"') == NULL)
+		w = snprintf(buf, len, "\"%s\"", s);
+	else if (strchr(s, '\'') == NULL)
+		w = snprintf(buf, len, "'%s'", s);
+	else {
+		n = strlen(s);
+		if (strpbrk(s, "#;") != NULL || s[0] == '"' ||
+		    s[0] == '\'' || s[0] == ' ' || s[0] == '\t' ||
+		    s[n - 1] == ' ' || s[n - 1] == '\t')
+			return -1;
+		w = snprintf(buf, len, "%s", s);
+	}
+	if (w < 0 || (size_t)w >= len)
+		return -1;
+	return 0;
+}
+
+static int
+format_list(const struct strlist *l, char *buf, size_t len)
+{
+	char	 q[2] = { '"', '\0' };
+	size_t	 i;
+
+	if (l->n == 0)
+		return strlcpy(buf, "[]", len) < len ? 0 : -1;
+	if (strlcpy(buf, "[ ", len) >= len)
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		/*
+		 * The whole list reaches the list parser as an unquoted
+		 * value, so a comment character cannot appear in it.
+		 */
+		if (strpbrk(l->v[i], "#;\n\r") != NULL || l->v[i][0] == '\0')
+			return -1;
+		if (strchr(l->v[i], '"') == NULL)
+			q[0] = '"';
+		else if (strchr(l->v[i], '\'') == NULL)
+			q[0] = '\'';
+		else
+			return -1;
+		if ((i > 0 && strlcat(buf, ", ", len) >= len) ||
+		    strlcat(buf, q, len) >= len ||
+		    strlcat(buf, l->v[i], len) >= len ||
+		    strlcat(buf, q, len) >= len)
+			return -1;
+	}
+	return strlcat(buf, " ]", len) < len ? 0 : -1;
+}
+
+int
+conf_format_value(const struct conf_field *f, const struct agent_conf *c,
+    char *buf, size_t len)
+{
+	const void	*p = field_cptr(c, f);
+	int		 w;
+
+	if (len == 0)
+		return -1;
+	buf[0] = '\0';
+	switch (f->type) {
+	case CONF_T_STR:
+		return format_str(p, buf, len);
+	case CONF_T_LIST:
+		return format_list(p, buf, len);
+	case CONF_T_INT:
+		w = snprintf(buf, len, "%" PRId64, *(const int64_t *)p);
+		break;
+	case CONF_T_BOOL:
+		w = snprintf(buf, len, "%s", *(const int *)p ? "yes" : "no");
+		break;
+	case CONF_T_LEVEL:
+		w = snprintf(buf, len, "\"%s\"",
+		    log_level_name(*(const enum log_level *)p));
+		break;
+	default:
+		return -1;
+	}
+	if (w < 0 || (size_t)w >= len)
+		return -1;
+	return 0;
+}
+
+/* Room for the longest value of `c` in file syntax. */
+static size_t
+print_buflen(const struct agent_conf *c)
+{
+	const struct strlist	*l;
+	size_t			 i, j, n, len;
+
+	len = 2 * CONF_STR_MAX + 8;
+	for (i = 0; i < NFIELDS; i++) {
+		if (conf_fields[i].type != CONF_T_LIST)
+			continue;
+		l = field_cptr(c, &conf_fields[i]);
+		n = 8;
+		for (j = 0; j < l->n; j++)
+			n += strlen(l->v[j]) + 4;
+		if (n > len)
+			len = n;
+	}
+	return len;
+}
+
+void
+conf_print(FILE *fp, const struct agent_conf *c)
+{
+	const struct conf_field	*f;
+	const char		*section = NULL;
+	char			*buf;
+	size_t			 i, len;
+
+	len = print_buflen(c);
+	if ((buf = malloc(len)) == NULL) {
+		fprintf(fp, "# %s: %s\n", __func__, strerror(errno));
+		return;
+	}
+	for (i = 0; i < NFIELDS; i++) {
+		f = &conf_fields[i];
+		if (section == NULL || strcmp(section, f->section) != 0) {
+			fprintf(fp, "%s[%s]\n", section == NULL ? "" : "\n",
+			    f->section);
+			section = f->section;
+		}
+		if (conf_format_value(f, c, buf, len) == 0)
+			fprintf(fp, "\t%s = %s\n", f->key, buf);
+		else
+			fprintf(fp, "\t# %s: value cannot be written in "
+			    "this file's syntax\n", f->key);
+	}
+	free(buf);
+}

@@ -1,0 +1,75 @@
+#include "status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "codec.h"
+
+void
+status_encode(struct pbuf *pb, const struct agent_status *st)
+{
+	const struct worker_status	*w;
+	uint32_t			 i, r;
+
+	pb_str(pb, st->version);
+	pb_u32(pb, st->master_pid);
+	pb_i64(pb, st->started);
+	pb_u64(pb, st->generation);
+	pb_u32(pb, st->nworkers);
+	for (i = 0; i < st->nworkers; i++) {
+		w = &st->w[i];
+		pb_u32(pb, w->role);
+		pb_u32(pb, w->pid);
+		pb_str(pb, w->state);
+		pb_u32(pb, w->restarts);
+		pb_i64(pb, w->started);
+		pb_str(pb, w->last_exit);
+		pb_i64(pb, w->last_exit_at);
+		for (r = 0; r < ROLE_MAX; r++)
+			pb_u32(pb, w->peers[r]);
+	}
+}
+
+int
+status_decode(struct preader *pr, struct agent_status *st, char *err,
+    size_t errlen)
+{
+	struct worker_status	*w;
+	uint32_t		 i, r;
+
+	memset(st, 0, sizeof(*st));
+	pr_strbuf(pr, st->version, sizeof(st->version));
+	st->master_pid = pr_u32(pr);
+	st->started = pr_i64(pr);
+	st->generation = pr_u64(pr);
+	st->nworkers = pr_u32(pr);
+	if (!pr->failed && st->nworkers > ROLE_MAX) {
+		snprintf(err, errlen, "status: %u workers, at most %d",
+		    st->nworkers, ROLE_MAX);
+		return -1;
+	}
+	for (i = 0; i < st->nworkers && !pr->failed; i++) {
+		w = &st->w[i];
+		w->role = pr_u32(pr);
+		w->pid = pr_u32(pr);
+		pr_strbuf(pr, w->state, sizeof(w->state));
+		w->restarts = pr_u32(pr);
+		w->started = pr_i64(pr);
+		pr_strbuf(pr, w->last_exit, sizeof(w->last_exit));
+		w->last_exit_at = pr_i64(pr);
+		for (r = 0; r < ROLE_MAX; r++)
+			w->peers[r] = pr_u32(pr);
+		if (!pr->failed && w->role >= ROLE_MAX) {
+			snprintf(err, errlen, "status: worker %u has role %u",
+			    i, w->role);
+			return -1;
+		}
+	}
+	if (pr_end(pr) == -1) {
+		snprintf(err, errlen, "status: %s", pr->err);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * The daemon's state as the master sees it, carried to the front for
+ * GET /me/status (MSG_STATUS).  Encoded with the payload codec.
+ */
+#ifndef AGENT_STATUS_H
+#define AGENT_STATUS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto.h"
+
+struct pbuf;
+struct preader;
+
+struct worker_status {
+	uint32_t	 role;		/* enum role */
+	uint32_t	 pid;		/* 0 while not running */
+	char		 state[16];	/* starting, running, backoff, ... */
+	uint32_t	 restarts;
+	int64_t		 started;	/* unix seconds of the current start */
+	char		 last_exit[128];/* "" = never exited */
+	int64_t		 last_exit_at;	/* unix seconds, 0 = never */
+	uint32_t	 peers[ROLE_MAX];/* peer pid as this worker sees it */
+};
+
+struct agent_status {
+	char		 version[32];
+	uint32_t	 master_pid;
+	int64_t		 started;	/* unix seconds */
+	uint64_t	 generation;	/* config generation */
+	uint32_t	 nworkers;
+	struct worker_status w[ROLE_MAX];
+};
+
+void	 status_encode(struct pbuf *, const struct agent_status *);
+int	 status_decode(struct preader *, struct agent_status *, char *err,
+	    size_t errlen);
+
+#endif

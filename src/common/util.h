@@ -1,0 +1,18 @@
+/* Small helpers shared by several processes. */
+#ifndef AGENT_UTIL_H
+#define AGENT_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* write(2) until done or a real error; EINTR retried. 0 or -1. */
+int	 write_all(int fd, const void *, size_t);
+/* mkdir -p; existing directories are fine. 0 or -1 with errno. */
+int	 mkdir_p(const char *path, mode_t mode);
+/* Strict decimal parse of the whole string; 0 or -1. */
+int	 parse_int64(const char *, long long min, long long max,
+	    long long *out);
+/* "1h2m3s" style; buf of at least 32 bytes. */
+const char *format_duration(long long seconds, char *buf, size_t len);
+
+#endif

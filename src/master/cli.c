@@ -1,0 +1,237 @@
+/*
+ * stop, reload and status: they talk to a running master through its
+ * pidfile and signals, and read its workers from /proc.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "cli.h"
+#include "pidfile.h"
+#include "util.h"
+
+int
+cli_stop(const char *pidfile, double timeout)
+{
+	struct timespec	 pause = { 0, 50 * 1000 * 1000 };
+	char		 err[512];
+	pid_t		 pid, now;
+	double		 waited;
+	int		 running;
+
+	running = pidfile_probe(pidfile, &pid, err, sizeof(err));
+	if (running == -1) {
+		fprintf(stderr, "agent: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (running == 0) {
+		if (pid > 0) {
+			/* no lock holder: the pid in it may be anyone's */
+			if (unlink(pidfile) == -1 && errno != ENOENT) {
+				fprintf(stderr, "agent: cannot remove stale "
+				    "pidfile %s: %s\n", pidfile,
+				    strerror(errno));
+				return EXIT_FAIL;
+			}
+			printf("agent is not running (removed stale pidfile "
+			    "%s naming pid %ld)\n", pidfile, (long)pid);
+		} else
+			printf("agent is not running\n");
+		return EXIT_OK;
+	}
+	if (kill(pid, SIGTERM) == -1) {
+		fprintf(stderr, "agent: cannot signal pid %ld: %s\n",
+		    (long)pid, strerror(errno));
+		return EXIT_FAIL;
+	}
+	/* the lock goes with the master's last descriptor: wait for that */
+	for (waited = 0; waited < timeout; waited += 0.05) {
+		if (pidfile_probe(pidfile, &now, err, sizeof(err)) == 0) {
+			printf("agent stopped (pid %ld)\n", (long)pid);
+			return EXIT_OK;
+		}
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "agent: pid %ld still running after %.0f s\n",
+	    (long)pid, timeout);
+	return EXIT_FAIL;
+}
+
+int
+cli_reload(const char *pidfile)
+{
+	char	 err[512];
+	pid_t	 pid;
+	int	 running;
+
+	running = pidfile_probe(pidfile, &pid, err, sizeof(err));
+	if (running == -1) {
+		fprintf(stderr, "agent: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (running == 0) {
+		fprintf(stderr, "agent: not running (pidfile %s)\n", pidfile);
+		return EXIT_NOTRUNNING;
+	}
+	if (kill(pid, SIGHUP) == -1) {
+		fprintf(stderr, "agent: cannot signal pid %ld: %s\n",
+		    (long)pid, strerror(errno));
+		return EXIT_FAIL;
+	}
+	printf("reload requested (SIGHUP to pid %ld); the result is in the "
+	    "log\n", (long)pid);
+	return EXIT_OK;
+}
+
+/* Seconds since a process started, from /proc (-1 if unknown). */
+static long long
+proc_age(pid_t pid)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long long start;
+	double		 up;
+	long		 hz;
+	FILE		*f;
+	int		 field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* field 22 is the start time; p points at the end of field 2 */
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
+		return -1;
+	if ((f = fopen("/proc/uptime", "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%lf", &up) != 1) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	if ((hz = sysconf(_SC_CLK_TCK)) <= 0)
+		return -1;
+	return (long long)(up - (double)start / (double)hz);
+}
+
+static pid_t
+proc_ppid(pid_t pid)
+{
+	char	 path[64], buf[1024], *p;
+	long	 ppid;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
+/* The process title, e.g. "agent: front". */
+static int
+proc_title(pid_t pid, char *buf, size_t len)
+{
+	char	 path[64];
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static void
+print_workers(pid_t master)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 title[256], age[32];
+	long long	 pid;
+
+	if ((d = opendir("/proc")) == NULL) {
+		fprintf(stderr, "agent: /proc: %s\n", strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (parse_int64(de->d_name, 1, 0x7fffffff, &pid) == -1)
+			continue;
+		if (proc_ppid((pid_t)pid) != master)
+			continue;
+		if (proc_title((pid_t)pid, title, sizeof(title)) == -1)
+			continue;
+		printf("  %-20s pid %-8lld up %s\n", title, pid,
+		    format_duration(proc_age((pid_t)pid), age, sizeof(age)));
+	}
+	closedir(d);
+}
+
+int
+cli_status(const char *pidfile)
+{
+	char	 err[512], age[32];
+	pid_t	 pid;
+	int	 running;
+
+	running = pidfile_probe(pidfile, &pid, err, sizeof(err));
+	if (running == -1) {
+		fprintf(stderr, "agent: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (running == 0) {
+		printf("agent is not running%s\n", pid > 0 ?
+		    " (stale pidfile)" : "");
+		return EXIT_NOTRUNNING;
+	}
+	printf("agent is running: pid %ld, up %s, pidfile %s\n", (long)pid,
+	    format_duration(proc_age(pid), age, sizeof(age)), pidfile);
+	print_workers(pid);
+	return EXIT_OK;
+}
+
+static int
+clean_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	if (ftw->level == 0)
+		return 0;
+	if (remove(path) == -1) {
+		fprintf(stderr, "agent: cannot remove %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	(void)sb;
+	(void)type;
+	return 0;
+}
+
+int
+cli_clean_dir(const char *dir)
+{
+	if (access(dir, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	/* depth first so directories are empty when removed */
+	return nftw(dir, clean_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}

@@ -1,0 +1,876 @@
+/*
+ * Reading the config file.  iniparser does the INI syntax (sections,
+ * comments, quotes, lowercased keys); every value then goes through the
+ * parser of its type from conf_fields[] and the check of its key below.
+ * The whole file is validated into a scratch config, so a bad file never
+ * leaves half a config behind.
+ */
+#include "conf_load.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <iniparser/iniparser.h>
+
+#include "conf.h"
+
+#define WHY_MAX		256
+#define USER_NAME_MAX	32
+
+/*
+ * Where iniparser's syntax errors land during iniparser_load().  Its error
+ * callback takes printf arguments and no user pointer, so there is no way
+ * to hand it a buffer of our own: this is the one piece of global mutable
+ * state here.  Only the master loads the config, from one thread, and the
+ * callback is installed just around the load and reset right after.
+ */
+static struct {
+	char	 msg[512];
+	int	 count;
+} ini_err;
+
+static int	ini_capture(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+static int
+ini_capture(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n = 0;
+
+	/* the first error is the one worth reading; count the others */
+	if (ini_err.count++ == 0) {
+		va_start(ap, fmt);
+		n = vsnprintf(ini_err.msg, sizeof(ini_err.msg), fmt, ap);
+		va_end(ap);
+	}
+	return n;
+}
+
+/*
+ * iniparser says "iniparser: syntax error in FILE (LINE):\n-> TEXT\n".
+ * Make that "FILE: syntax error at line LINE: TEXT", on one line, so it
+ * reads like every other config error.  Anything shaped otherwise (another
+ * iniparser version) is kept as it is, after the file name.
+ */
+static void
+ini_err_format(const char *path, char *msg, char *out, size_t outlen)
+{
+	char	 mark[CONF_STR_MAX + 16];
+	char	*p, *in, *line, *end;
+	size_t	 n;
+
+	if (strncmp(msg, "iniparser: ", 11) == 0)
+		memmove(msg, msg + 11, strlen(msg + 11) + 1);
+	while ((p = strstr(msg, "\n-> ")) != NULL)
+		memmove(p + 1, p + 4, strlen(p + 4) + 1);
+	n = strlen(msg);
+	while (n > 0 && isspace((unsigned char)msg[n - 1]))
+		msg[--n] = '\0';
+	for (p = msg; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+
+	snprintf(mark, sizeof(mark), " in %s (", path);
+	if ((in = strstr(msg, mark)) != NULL) {
+		line = in + strlen(mark);
+		n = strspn(line, "0123456789");
+		end = line + n;
+		if (n > 0 && *end == ')') {
+			snprintf(out, outlen, "%s: %.*s at line %.*s%s", path,
+			    (int)(in - msg), msg, (int)n, line, end + 1);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%s: %s", path, msg);
+}
+
+static dictionary *
+ini_load(const char *path, char *err, size_t errlen)
+{
+	dictionary	*d;
+	size_t		 n;
+
+	memset(&ini_err, 0, sizeof(ini_err));
+	iniparser_set_error_callback(ini_capture);
+	d = iniparser_load(path);
+	iniparser_set_error_callback(NULL);
+
+	if (ini_err.count > 0) {
+		ini_err_format(path, ini_err.msg, err, errlen);
+		n = strlen(err);
+		if (ini_err.count > 1 && n < errlen)
+			snprintf(err + n, errlen - n, " (and %d more errors)",
+			    ini_err.count - 1);
+		if (d != NULL)
+			iniparser_freedict(d);
+		return NULL;
+	}
+	if (d == NULL)
+		snprintf(err, errlen, "%s: cannot load", path);
+	return d;
+}
+
+/*
+ * iniparser only says "cannot open"; look first so the error carries the
+ * reason, and so a directory is not taken for an empty file.
+ */
+static int
+check_readable(const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+	int		 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		(void)close(fd);
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(saved));
+		return -1;
+	}
+	(void)close(fd);
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(EISDIR));
+		return -1;
+	}
+	return 0;
+}
+
+/* Value parsers: 0, or -1 with the reason in why. */
+
+static int
+parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char *why,
+    size_t whylen)
+{
+	const char	*p = s;
+	char		*end;
+	long long	 v;
+
+	if (*p == '-')
+		p++;
+	/* strtoll alone would take blanks, a '+' and an empty string */
+	if (!isdigit((unsigned char)*p)) {
+		snprintf(why, whylen, "not a decimal integer");
+		return -1;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0') {
+		snprintf(why, whylen, "not a decimal integer");
+		return -1;
+	}
+	if (errno == ERANGE) {
+		snprintf(why, whylen, "integer overflow: must be %" PRId64
+		    "-%" PRId64, min, max);
+		return -1;
+	}
+	if (v < min || v > max) {
+		snprintf(why, whylen, "must be %" PRId64 "-%" PRId64, min,
+		    max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, int *out, char *why, size_t whylen)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||
+	    strcmp(s, "1") == 0) {
+		*out = 1;
+		return 0;
+	}
+	if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 ||
+	    strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	snprintf(why, whylen, "must be yes, no, true, false, 1 or 0");
+	return -1;
+}
+
+static void
+skip_blanks(const char **pp)
+{
+	while (**pp == ' ' || **pp == '\t')
+		(*pp)++;
+}
+
+/* Append the `len` bytes at `s` as element number `nth`. */
+static int
+list_add(struct strlist *out, const char *s, size_t len, size_t nth,
+    char *why, size_t whylen)
+{
+	char	 elem[CONF_STR_MAX];
+
+	if (len == 0) {
+		snprintf(why, whylen, "element %zu: empty element", nth);
+		return -1;
+	}
+	if (len >= sizeof(elem)) {
+		snprintf(why, whylen, "element %zu: longer than %zu bytes",
+		    nth, sizeof(elem) - 1);
+		return -1;
+	}
+	memcpy(elem, s, len);
+	elem[len] = '\0';
+	if (strlist_add(out, elem) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One quoted element at *pp; the quote character says which kind. */
+static int
+list_quoted(const char **pp, size_t nth, struct strlist *out, char *why,
+    size_t whylen)
+{
+	const char	*start, *end;
+
+	start = *pp + 1;
+	if ((end = strchr(start, **pp)) == NULL) {
+		snprintf(why, whylen, "element %zu: unterminated quote", nth);
+		return -1;
+	}
+	if (list_add(out, start, (size_t)(end - start), nth, why,
+	    whylen) == -1)
+		return -1;
+	*pp = end + 1;
+	return 0;
+}
+
+static int
+list_parse(const char *raw, struct strlist *out, char *why, size_t whylen)
+{
+	const char	*p = raw;
+	size_t		 nth = 0, len;
+
+	skip_blanks(&p);
+	if (*p == '\0')
+		return 0;
+	if (*p == '"' || *p == '\'') {
+		/* a single element in quotes, as another caller may pass it */
+		if (list_quoted(&p, 1, out, why, whylen) == -1)
+			return -1;
+		skip_blanks(&p);
+		if (*p != '\0') {
+			snprintf(why, whylen, "text after the value: %s", p);
+			return -1;
+		}
+		return 0;
+	}
+	if (*p != '[') {
+		/* a bare word, the single-element shorthand */
+		len = strcspn(p, " \t,[]\"'");
+		if (p[len] != '\0' && p[len + strspn(p + len, " \t")] != '\0') {
+			snprintf(why, whylen, "a list must be written "
+			    "[ \"a\", \"b\" ]");
+			return -1;
+		}
+		return list_add(out, p, len, 1, why, whylen);
+	}
+
+	p++;
+	for (;;) {
+		skip_blanks(&p);
+		if (*p == ']')
+			break;	/* [] or a trailing comma, as TOML allows */
+		nth++;
+		if (*p == '\0') {
+			snprintf(why, whylen, "missing closing bracket");
+			return -1;
+		}
+		if (*p == ',') {
+			snprintf(why, whylen, "element %zu: empty element",
+			    nth);
+			return -1;
+		}
+		if (*p != '"' && *p != '\'') {
+			snprintf(why, whylen, "element %zu: must be quoted",
+			    nth);
+			return -1;
+		}
+		if (list_quoted(&p, nth, out, why, whylen) == -1)
+			return -1;
+		skip_blanks(&p);
+		if (*p == ']')
+			break;
+		if (*p == '\0') {
+			snprintf(why, whylen, "missing closing bracket");
+			return -1;
+		}
+		if (*p != ',') {
+			snprintf(why, whylen, "missing comma after element "
+			    "%zu", nth);
+			return -1;
+		}
+		p++;
+	}
+	p++;
+	skip_blanks(&p);
+	if (*p != '\0') {
+		snprintf(why, whylen, "text after the closing bracket: %s", p);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_parse_list(const char *raw, struct strlist *out, char *err,
+    size_t errlen)
+{
+	strlist_init(out);
+	if (list_parse(raw, out, err, errlen) == -1) {
+		strlist_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks of single keys beyond their type: 0, or -1 with why. */
+
+static int
+check_port(const char *s, char *why, size_t whylen)
+{
+	size_t	 n = strspn(s, "0123456789");
+	long	 v;
+
+	if (n == 0 || s[n] != '\0' || n > 5 ||
+	    (v = strtol(s, NULL, 10)) < 1 || v > 65535) {
+		snprintf(why, whylen, "port must be 1-65535");
+		return -1;
+	}
+	return 0;
+}
+
+/* host:port or [v6]:port, with a host. */
+static int
+check_hostport(const char *s, char *why, size_t whylen)
+{
+	struct in6_addr	 a6;
+	const char	*colon, *rb;
+	char		 host[INET6_ADDRSTRLEN];
+	size_t		 len;
+
+	if (s[0] == '[') {
+		if ((rb = strchr(s, ']')) == NULL) {
+			snprintf(why, whylen, "missing ']' after the IPv6 "
+			    "address");
+			return -1;
+		}
+		len = (size_t)(rb - s - 1);
+		if (len == 0 || len >= sizeof(host)) {
+			snprintf(why, whylen, "bad IPv6 address");
+			return -1;
+		}
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1) {
+			snprintf(why, whylen, "bad IPv6 address");
+			return -1;
+		}
+		if (rb[1] != ':') {
+			snprintf(why, whylen, "must be [v6]:port");
+			return -1;
+		}
+		return check_port(rb + 2, why, whylen);
+	}
+	if ((colon = strrchr(s, ':')) == NULL) {
+		snprintf(why, whylen, "must be host:port or [v6]:port");
+		return -1;
+	}
+	if (strchr(s, ':') != colon) {
+		snprintf(why, whylen, "an IPv6 address must be in brackets: "
+		    "[v6]:port");
+		return -1;
+	}
+	if (colon == s) {
+		snprintf(why, whylen, "host must not be empty");
+		return -1;
+	}
+	len = (size_t)(colon - s);
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_") != len) {
+		snprintf(why, whylen, "bad character in host");
+		return -1;
+	}
+	return check_port(colon + 1, why, whylen);
+}
+
+static int
+check_listen(const char *s, char *why, size_t whylen)
+{
+	if (*s == '\0')
+		return 0;
+	return check_hostport(s, why, whylen);
+}
+
+static int
+check_server(const char *s, char *why, size_t whylen)
+{
+	if (strncasecmp(s, "tcp://", 6) == 0)
+		s += 6;
+	else if (strstr(s, "://") != NULL) {
+		snprintf(why, whylen, "must be host:port or tcp://host:port");
+		return -1;
+	}
+	return check_hostport(s, why, whylen);
+}
+
+static int
+check_iface(const char *s, char *why, size_t whylen)
+{
+	if (strlen(s) >= IFNAMSIZ) {
+		snprintf(why, whylen, "longer than an interface name (%d)",
+		    IFNAMSIZ - 1);
+		return -1;
+	}
+	if (strpbrk(s, "/ \t") != NULL) {
+		snprintf(why, whylen, "not an interface name");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_url(const char *s, char *why, size_t whylen)
+{
+	const char	*rest;
+
+	if (*s == '\0')
+		return 0;
+	if (strncasecmp(s, "http://", 7) == 0)
+		rest = s + 7;
+	else if (strncasecmp(s, "https://", 8) == 0)
+		rest = s + 8;
+	else {
+		snprintf(why, whylen, "must start with http:// or https://");
+		return -1;
+	}
+	if (*rest == '\0' || *rest == '/') {
+		snprintf(why, whylen, "host missing");
+		return -1;
+	}
+	if (strpbrk(s, " \t") != NULL) {
+		snprintf(why, whylen, "blank in URL");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_abspath(const char *s, char *why, size_t whylen)
+{
+	if (s[0] != '/') {
+		snprintf(why, whylen, "must be an absolute path");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_socket(const char *s, char *why, size_t whylen)
+{
+	struct sockaddr_un	 sun;
+
+	if (*s == '\0')
+		return 0;
+	if (check_abspath(s, why, whylen) == -1)
+		return -1;
+	if (strlen(s) >= sizeof(sun.sun_path)) {
+		snprintf(why, whylen, "longer than a unix socket path (%zu "
+		    "bytes)", sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_username(const char *s, char *why, size_t whylen)
+{
+	size_t	 n;
+
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-");
+	/* a trailing '$' is how Samba machine accounts are named */
+	if (s[n] == '$')
+		n++;
+	if (n == 0 || s[n] != '\0' || s[0] == '-' || n > USER_NAME_MAX) {
+		snprintf(why, whylen, "not a user name");
+		return -1;
+	}
+	return 0;
+}
+
+/* The pattern is printf'ed with the project name: one %s, nothing else. */
+static int
+check_git(const char *s, char *why, size_t whylen)
+{
+	const char	*p;
+	int		 n = 0;
+
+	if (*s == '\0')
+		return 0;
+	p = s;
+	while ((p = strchr(p, '%')) != NULL) {
+		if (p[1] != 's') {
+			snprintf(why, whylen, "must contain %%s once and no "
+			    "other %%");
+			return -1;
+		}
+		n++;
+		p += 2;
+	}
+	if (n != 1) {
+		snprintf(why, whylen, "must contain %%s once and no other %%");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_output(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "nsq") != 0) {
+		snprintf(why, whylen, "only \"nsq\" is supported for now "
+		    "(other sinks come later)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Per-key checks.  For a list the check runs on every element.  Integer
+ * ranges live in conf_fields[] and are checked by the type parser.
+ */
+static const struct {
+	const char	*section;
+	const char	*key;
+	int		(*check)(const char *, char *, size_t);
+} key_checks[] = {
+	{ "agent", "listen", check_listen },
+	{ "agent", "ifaceprefix", check_iface },
+	{ "agent", "registryaddr", check_url },
+	{ "agent", "pluginsdir", check_abspath },
+	{ "agent", "pluginsuser", check_username },
+	{ "agent", "git", check_git },
+	{ "agent", "pidfile", check_abspath },
+	{ "agent", "user", check_username },
+	{ "agent", "chroot", check_abspath },
+	{ "agent", "socket", check_socket },
+	{ "output", "name", check_output },
+	{ "output", "servers", check_server },
+	{ "log", "logdir", check_abspath },
+};
+
+static int
+run_check(const struct conf_field *f, const struct agent_conf *c, char *why,
+    size_t whylen)
+{
+	const struct strlist	*l;
+	const void		*p = (const char *)c + f->offset;
+	char			 sub[WHY_MAX];
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(key_checks) / sizeof(key_checks[0]); i++) {
+		if (strcmp(key_checks[i].section, f->section) != 0 ||
+		    strcmp(key_checks[i].key, f->key) != 0)
+			continue;
+		if (f->type == CONF_T_STR)
+			return key_checks[i].check(p, why, whylen);
+		if (f->type != CONF_T_LIST)
+			return 0;
+		l = p;
+		for (j = 0; j < l->n; j++) {
+			if (key_checks[i].check(l->v[j], sub,
+			    sizeof(sub)) == -1) {
+				snprintf(why, whylen, "\"%s\": %s", l->v[j],
+				    sub);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* Parse `raw` into the field of `c`, by type, then check it. */
+static int
+set_field(const struct conf_field *f, const char *raw, struct agent_conf *c,
+    char *why, size_t whylen)
+{
+	struct strlist	 list, *lp;
+	void		*p = (char *)c + f->offset;
+
+	switch (f->type) {
+	case CONF_T_STR:
+		if (strlen(raw) >= CONF_STR_MAX) {
+			snprintf(why, whylen, "longer than %d bytes",
+			    CONF_STR_MAX - 1);
+			return -1;
+		}
+		strlcpy(p, raw, CONF_STR_MAX);
+		break;
+	case CONF_T_LIST:
+		if (conf_parse_list(raw, &list, why, whylen) == -1)
+			return -1;
+		lp = p;
+		strlist_free(lp);
+		*lp = list;
+		break;
+	case CONF_T_INT:
+		if (parse_int(raw, f->min, f->max, p, why, whylen) == -1)
+			return -1;
+		break;
+	case CONF_T_BOOL:
+		if (parse_bool(raw, p, why, whylen) == -1)
+			return -1;
+		break;
+	case CONF_T_LEVEL:
+		if (log_level_parse(raw, p) == -1) {
+			snprintf(why, whylen, "must be one of DEBUG, INFO, "
+			    "WARN, ERROR");
+			return -1;
+		}
+		break;
+	}
+	return run_check(f, c, why, whylen);
+}
+
+static const struct conf_field *
+field_find(const char *section, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < conf_field_count; i++)
+		if (strcmp(conf_fields[i].section, section) == 0 &&
+		    strcmp(conf_fields[i].key, key) == 0)
+			return &conf_fields[i];
+	return NULL;
+}
+
+static int
+section_known(const char *section)
+{
+	size_t	 i;
+
+	for (i = 0; i < conf_field_count; i++)
+		if (strcmp(conf_fields[i].section, section) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+warnf(conf_warn_fn warn, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+warnf(conf_warn_fn warn, void *arg, const char *fmt, ...)
+{
+	char	 msg[CONF_STR_MAX + 256];
+	va_list	 ap;
+
+	if (warn == NULL)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	warn(msg, arg);
+}
+
+/*
+ * Walk the dictionary itself rather than its per-section accessors: they
+ * cannot reach keys written before the first section header, which
+ * deserve a warning like any other stray key.  Entries are in file order.
+ */
+static int
+apply(dictionary *d, const char *path, struct agent_conf *c,
+    conf_warn_fn warn, void *warn_arg, char *err, size_t errlen)
+{
+	const struct conf_field	*f;
+	const char		*name, *colon, *val, *key;
+	/* room for a list element and the reason it is wrong */
+	char			 section[CONF_STR_MAX];
+	char			 why[CONF_STR_MAX + 2 * WHY_MAX];
+	ssize_t			 i;
+	size_t			 len;
+
+	for (i = 0; i < d->size; i++) {
+		if ((name = d->key[i]) == NULL)
+			continue;
+		val = d->val[i];
+		if (val == NULL) {
+			/* a section header; its keys warn on their own */
+			if (!section_known(name) &&
+			    iniparser_getsecnkeys(d, name) == 0)
+				warnf(warn, warn_arg, "%s: unknown section "
+				    "[%s] ignored", path, name);
+			continue;
+		}
+		if ((colon = strchr(name, ':')) == NULL)
+			continue;	/* iniparser always writes one */
+		len = (size_t)(colon - name);
+		if (len >= sizeof(section))
+			len = sizeof(section) - 1;
+		memcpy(section, name, len);
+		section[len] = '\0';
+		key = colon + 1;
+		if (section[0] == '\0') {
+			warnf(warn, warn_arg, "%s: key %s outside any section "
+			    "ignored", path, key);
+			continue;
+		}
+		if ((f = field_find(section, key)) == NULL) {
+			warnf(warn, warn_arg, "%s: unknown key [%s] %s ignored",
+			    path, section, key);
+			continue;
+		}
+		if (set_field(f, val, c, why, sizeof(why)) == -1) {
+			if (f->type == CONF_T_LIST)
+				snprintf(err, errlen, "%s: [%s] %s = %s: %s",
+				    path, f->section, f->key, val, why);
+			else
+				snprintf(err, errlen, "%s: [%s] %s = \"%s\": "
+				    "%s", path, f->section, f->key, val, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Rules that tie several keys together. */
+static int
+check_whole(const char *path, const struct agent_conf *c, char *err,
+    size_t errlen)
+{
+	if (c->listen[0] == '\0' && c->socket[0] == '\0') {
+		snprintf(err, errlen, "%s: no listener: [agent] listen and "
+		    "socket are both empty", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
+    void *warn_arg, char *err, size_t errlen)
+{
+	struct agent_conf	 c;
+	dictionary		*d;
+	int			 rc;
+
+	if (conf_defaults(&c) == -1) {
+		snprintf(err, errlen, "%s: defaults: %s", path,
+		    strerror(errno));
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	if (check_readable(path, err, errlen) == -1 ||
+	    (d = ini_load(path, err, errlen)) == NULL)
+		goto fail;
+	rc = apply(d, path, &c, warn, warn_arg, err, errlen);
+	iniparser_freedict(d);
+	if (rc == -1 || check_whole(path, &c, err, errlen) == -1)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	conf_free(&c);
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+/*
+ * errno after a failed getpwnam: 0 or one of these means the user is not
+ * there; anything else is a failed lookup (NSS down, no memory).
+ */
+static int
+pw_missing(int e)
+{
+	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF ||
+	    e == EPERM;
+}
+
+static int
+check_user(const char *key, const char *name, int as_root, uid_t *uid,
+    conf_warn_fn warn, void *warn_arg, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	errno = 0;
+	if ((pw = getpwnam(name)) != NULL) {
+		*uid = pw->pw_uid;
+		return 1;
+	}
+	if (!as_root) {
+		warnf(warn, warn_arg, "[agent] %s = \"%s\": %s (ignored: not "
+		    "running as root)", key, name, pw_missing(errno) ?
+		    "no such user" : strerror(errno));
+		return 0;
+	}
+	if (pw_missing(errno))
+		snprintf(err, errlen, "[agent] %s = \"%s\": no such user", key,
+		    name);
+	else
+		snprintf(err, errlen, "[agent] %s = \"%s\": cannot look up: %s",
+		    key, name, strerror(errno));
+	return -1;
+}
+
+int
+conf_check_env(const struct agent_conf *c, int as_root, conf_warn_fn warn,
+    void *warn_arg, char *err, size_t errlen)
+{
+	uid_t	 uid = (uid_t)-1, puid = (uid_t)-1;
+	int	 rc;
+
+	if (check_user("user", c->user, as_root, &uid, warn, warn_arg,
+	    err, errlen) == -1)
+		return -1;
+	if (as_root && uid == 0)
+		warnf(warn, warn_arg, "[agent] user = \"%s\": the workers keep "
+		    "root privileges", c->user);
+	if ((rc = check_user("pluginsuser", c->pluginsuser, as_root, &puid,
+	    warn, warn_arg, err, errlen)) == -1)
+		return -1;
+	if (rc == 1 && puid == 0) {
+		if (!as_root)
+			warnf(warn, warn_arg, "[agent] pluginsuser = \"%s\": "
+			    "is root (ignored: not running as root)",
+			    c->pluginsuser);
+		else if (!c->allowrootplugins) {
+			snprintf(err, errlen, "[agent] pluginsuser = \"%s\": "
+			    "plugins would run as root; set allowrootplugins "
+			    "= yes to allow it", c->pluginsuser);
+			return -1;
+		} else
+			warnf(warn, warn_arg, "[agent] pluginsuser = \"%s\": "
+			    "plugins run as root (allowrootplugins = yes)",
+			    c->pluginsuser);
+	}
+	return 0;
+}

@@ -1,0 +1,179 @@
+/*
+ * The master binds the API sockets and hands them to the front, which may
+ * not create sockets itself (its seccomp filter has no socket/bind).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "log.h"
+#include "master.h"
+#include "util.h"
+
+#define LISTEN_BACKLOG	128
+
+/* "host:port" or "[v6]:port" into host and port strings. */
+static int
+split_hostport(const char *s, char *host, size_t hlen, char *port,
+    size_t plen)
+{
+	const char	*colon, *close;
+
+	if (s[0] == '[') {
+		if ((close = strchr(s, ']')) == NULL || close[1] != ':')
+			return -1;
+		if ((size_t)(close - s - 1) >= hlen)
+			return -1;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		if ((size_t)(colon - s) >= hlen)
+			return -1;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	if (strlcpy(port, colon + 1, plen) >= plen)
+		return -1;
+	return 0;
+}
+
+static int
+listen_tcp(const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 host[256], port[16];
+	int		 fd = -1, on = 1, rv, saved = 0;
+
+	if (split_hostport(addr, host, sizeof(host), port, sizeof(port)) ==
+	    -1) {
+		snprintf(err, errlen, "listen %s: not host:port", addr);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rv = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "listen %s: %s", addr, gai_strerror(rv));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) == -1 ||
+		    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+		    listen(fd, LISTEN_BACKLOG) == -1) {
+			saved = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		break;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		snprintf(err, errlen, "cannot listen on %s: %s", addr,
+		    strerror(saved));
+	return fd;
+}
+
+static int
+listen_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	char			 dir[sizeof(sun.sun_path)], *slash;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0755) == -1) {
+			snprintf(err, errlen, "cannot create %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	/* a socket left by a dead agent; the pidfile lock says none runs */
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket",
+			    path);
+			return -1;
+		}
+		if (unlink(path) == -1) {
+			snprintf(err, errlen, "cannot remove stale socket %s: "
+			    "%s", path, strerror(errno));
+			return -1;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+listen_open(const struct agent_conf *c, int *tcp, int *unixfd, char *err,
+    size_t errlen)
+{
+	*tcp = -1;
+	*unixfd = -1;
+	if (c->listen[0] != '\0' &&
+	    (*tcp = listen_tcp(c->listen, err, errlen)) == -1)
+		return -1;
+	if (c->socket[0] != '\0' &&
+	    (*unixfd = listen_unix(c->socket, err, errlen)) == -1) {
+		if (*tcp != -1)
+			close(*tcp);
+		*tcp = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+listen_close(const struct agent_conf *c, int *tcp, int *unixfd)
+{
+	if (*tcp != -1)
+		close(*tcp);
+	if (*unixfd != -1) {
+		close(*unixfd);
+		if (unlink(c->socket) == -1 && errno != ENOENT)
+			log_warn("%s: unlink %s", __func__, c->socket);
+	}
+	*tcp = -1;
+	*unixfd = -1;
+}

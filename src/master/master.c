@@ -1,0 +1,539 @@
+/*
+ * The master's life: start every worker, supervise, reload on SIGHUP,
+ * reopen logs on SIGUSR1, stop everything on SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "codec.h"
+#include "conf_load.h"
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "status.h"
+#include "util.h"
+
+void
+master_log_sink(enum log_level level, const char *msg, void *arg)
+{
+	struct master	*m = arg;
+
+	logfile_write(&m->log, level, "master", getpid(), msg);
+}
+
+static void
+conf_warn(const char *msg, void *arg)
+{
+	log_warnx("%s", msg);
+	(void)arg;
+}
+
+static void
+master_stop(struct master *m, int code)
+{
+	struct wslot	*w;
+	enum role	 r;
+
+	if (m->phase == M_STOPPING)
+		return;
+	m->phase = M_STOPPING;
+	m->exit_code = code;
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		w = &m->w[r];
+		ev_timer_stop(m->loop, &w->restart_timer);
+		ev_timer_stop(m->loop, &w->setup_timer);
+		if (w->pid <= 0) {
+			w->state = W_DOWN;
+			continue;
+		}
+		w->state = W_STOPPING;
+		if (w->ctl == NULL ||
+		    frame_send(w->ctl, MSG_SHUTDOWN, 0, NULL, 0, -1) == -1) {
+			if (kill(w->pid, SIGTERM) == -1 && errno != ESRCH)
+				log_warn("%s: kill %s", __func__,
+				    role_name(r));
+		}
+	}
+	ev_timer_start(m->loop, &m->stop_timer);
+	master_check_stopped(m);
+}
+
+void
+master_check_stopped(struct master *m)
+{
+	enum role	 r;
+
+	if (m->phase != M_STOPPING)
+		return;
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (m->w[r].pid > 0)
+			return;
+	ev_timer_stop(m->loop, &m->stop_timer);
+	ev_break(m->loop, EVBREAK_ALL);
+}
+
+static void
+stop_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct master	*m = t->data;
+	enum role	 r;
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		if (m->w[r].pid <= 0)
+			continue;
+		log_warnx("%s (pid %ld) did not stop within %.0f s; killing it",
+		    role_name(r), (long)m->w[r].pid, STOP_TIMEOUT);
+		if (kill(m->w[r].pid, SIGKILL) == -1 && errno != ESRCH)
+			log_warn("%s: kill", __func__);
+	}
+	(void)loop;
+	(void)revents;
+}
+
+void
+master_fail_start(struct master *m, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (m->phase != M_STARTING)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(m->fail_reason, sizeof(m->fail_reason), fmt, ap);
+	va_end(ap);
+	log_error("startup failed: %s", m->fail_reason);
+	master_stop(m, 1);
+}
+
+void
+master_started(struct master *m)
+{
+	char	 msg[512];
+
+	snprintf(msg, sizeof(msg), "agent %s started: %d workers ready, "
+	    "master pid %ld%s%s%s%s", PACKAGE_VERSION,
+	    ROLE_MAX - ROLE_FIRST_WORKER, (long)getpid(),
+	    m->listen_tcp != -1 ? ", http://" : "",
+	    m->listen_tcp != -1 ? m->conf.listen : "",
+	    m->listen_unix != -1 ? ", unix:" : "",
+	    m->listen_unix != -1 ? m->conf.socket : "");
+	log_info("%s", msg);
+	strlcat(msg, "\n", sizeof(msg));
+	daemon_report(&m->report_fd, 1, msg);
+}
+
+void
+master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
+{
+	struct agent_status	 st;
+	struct worker_status	*ws;
+	struct wslot		*w;
+	struct pbuf		 pb;
+	enum role		 r;
+
+	memset(&st, 0, sizeof(st));
+	strlcpy(st.version, PACKAGE_VERSION, sizeof(st.version));
+	st.master_pid = (uint32_t)getpid();
+	st.started = m->started;
+	st.generation = m->generation;
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		w = &m->w[r];
+		ws = &st.w[st.nworkers++];
+		ws->role = r;
+		ws->pid = w->pid > 0 ? (uint32_t)w->pid : 0;
+		strlcpy(ws->state, wstate_name(w->state), sizeof(ws->state));
+		ws->restarts = w->restarts;
+		ws->started = w->pid > 0 ? w->started_wall : 0;
+		strlcpy(ws->last_exit, w->last_exit, sizeof(ws->last_exit));
+		ws->last_exit_at = w->last_exit_at;
+		memcpy(ws->peers, w->peers, sizeof(ws->peers));
+	}
+	pb_init(&pb);
+	status_encode(&pb, &st);
+	if (pb_failed(&pb) ||
+	    frame_send(to->ctl, MSG_STATUS, reqid, pb.buf, pb.len, -1) == -1)
+		log_warn("%s: status to %s", __func__, role_name(to->role));
+	pb_free(&pb);
+}
+
+/* Apply a new listener set; only what changed is re-bound. */
+static int
+reload_listeners(struct master *m, struct agent_conf *next, int *changed)
+{
+	struct agent_conf	 probe;
+	char			 err[512];
+	int			 tcp = -1, unixfd = -1, ign;
+
+	*changed = 0;
+	memset(&probe, 0, sizeof(probe));
+	if (strcmp(next->listen, m->conf.listen) != 0) {
+		strlcpy(probe.listen, next->listen, sizeof(probe.listen));
+		if (listen_open(&probe, &tcp, &ign, err, sizeof(err)) == -1) {
+			log_error("reload: %s", err);
+			return -1;
+		}
+	}
+	if (strcmp(next->socket, m->conf.socket) != 0) {
+		probe.listen[0] = '\0';
+		strlcpy(probe.socket, next->socket, sizeof(probe.socket));
+		if (listen_open(&probe, &ign, &unixfd, err, sizeof(err)) ==
+		    -1) {
+			log_error("reload: %s", err);
+			if (tcp != -1)
+				close(tcp);
+			return -1;
+		}
+	}
+	if (strcmp(next->listen, m->conf.listen) != 0) {
+		if (m->listen_tcp != -1)
+			close(m->listen_tcp);
+		m->listen_tcp = tcp;
+		*changed = 1;
+	}
+	if (strcmp(next->socket, m->conf.socket) != 0) {
+		ign = -1;
+		listen_close(&m->conf, &ign, &m->listen_unix);
+		m->listen_unix = unixfd;
+		*changed = 1;
+	}
+	return 0;
+}
+
+static void
+master_reload(struct master *m)
+{
+	struct agent_conf	 next;
+	struct wslot		*w;
+	char			 err[1024];
+	int			 listeners_changed;
+	enum role		 r;
+
+	if (m->phase != M_RUNNING) {
+		log_warnx("reload ignored: the agent is %s",
+		    m->phase == M_STARTING ? "still starting" : "stopping");
+		return;
+	}
+	log_info("reload: reading %s", m->conf_path);
+	if (conf_load(m->conf_path, &next, conf_warn, m, err,
+	    sizeof(err)) == -1) {
+		log_error("reload failed, keeping config generation %llu: %s",
+		    (unsigned long long)m->generation, err);
+		return;
+	}
+	if (conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
+	    sizeof(err)) == -1) {
+		log_error("reload failed, keeping config generation %llu: %s",
+		    (unsigned long long)m->generation, err);
+		conf_free(&next);
+		return;
+	}
+	if (strcmp(next.pidfile, m->conf.pidfile) != 0) {
+		log_warnx("reload: [agent] pidfile changed; it takes effect at "
+		    "the next start");
+		strlcpy(next.pidfile, m->conf.pidfile, sizeof(next.pidfile));
+	}
+	if (strcmp(next.user, m->conf.user) != 0 ||
+	    strcmp(next.chroot, m->conf.chroot) != 0 ||
+	    strcmp(next.pluginsuser, m->conf.pluginsuser) != 0 ||
+	    next.allowrootplugins != m->conf.allowrootplugins)
+		log_warnx("reload: sandbox settings (user, chroot, pluginsuser,"
+		    " allowrootplugins) apply to workers started from now on");
+	if (logfile_configure(&m->log, next.logdir,
+	    (uint64_t)next.logrotatesize, (unsigned)next.logrotatenum, err,
+	    sizeof(err)) == -1) {
+		log_error("reload failed, keeping config generation %llu: %s",
+		    (unsigned long long)m->generation, err);
+		conf_free(&next);
+		return;
+	}
+	if (reload_listeners(m, &next, &listeners_changed) == -1) {
+		log_error("reload failed, keeping config generation %llu",
+		    (unsigned long long)m->generation);
+		(void)logfile_configure(&m->log, m->conf.logdir,
+		    (uint64_t)m->conf.logrotatesize,
+		    (unsigned)m->conf.logrotatenum, err, sizeof(err));
+		conf_free(&next);
+		return;
+	}
+	conf_free(&m->conf);
+	m->conf = next;
+	m->generation++;
+	m->log.min = m->conf.loglevel;
+	log_set_level(m->conf.loglevel);
+	log_info("reload: config generation %llu loaded; sending it to the "
+	    "workers", (unsigned long long)m->generation);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		w = &m->w[r];
+		if (w->ctl == NULL || (w->state != W_RUNNING &&
+		    w->state != W_STARTING))
+			continue;
+		if (send_conf(m, w) == -1 ||
+		    (listeners_changed && send_listeners(m, w) == -1))
+			supervise_kill(w, "could not send its new config");
+	}
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct master	*m = s->data;
+	char		 err[512];
+
+	switch (s->signum) {
+	case SIGHUP:
+		master_reload(m);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (m->phase == M_STOPPING)
+			break;
+		log_info("%s received: stopping the workers",
+		    s->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		if (m->phase == M_STARTING)
+			snprintf(m->fail_reason, sizeof(m->fail_reason),
+			    "interrupted by a signal during startup");
+		master_stop(m, m->phase == M_STARTING ? 1 : 0);
+		break;
+	case SIGCHLD:
+		supervise_reap(m);
+		break;
+	case SIGUSR1:
+		if (logfile_reopen(&m->log, err, sizeof(err)) == -1)
+			log_error("SIGUSR1: %s", err);
+		else
+			log_info("SIGUSR1: log file reopened");
+		break;
+	}
+	(void)loop;
+	(void)revents;
+}
+
+static void
+master_signals(struct master *m)
+{
+	struct {
+		ev_signal	*w;
+		int		 sig;
+	} sigs[] = {
+		{ &m->sig_hup, SIGHUP }, { &m->sig_term, SIGTERM },
+		{ &m->sig_int, SIGINT }, { &m->sig_chld, SIGCHLD },
+		{ &m->sig_usr1, SIGUSR1 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		ev_signal_init(sigs[i].w, signal_cb, sigs[i].sig);
+		sigs[i].w->data = m;
+		ev_signal_start(m->loop, sigs[i].w);
+	}
+}
+
+/* Directories the workers need, made while we are still root. */
+static int
+prepare_dirs(struct master *m, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if (mkdir_p(m->conf.chroot, 0755) == -1) {
+		snprintf(err, errlen, "cannot create chroot directory %s: %s",
+		    m->conf.chroot, strerror(errno));
+		return -1;
+	}
+	if (mkdir_p(m->conf.pluginsdir, 0755) == -1) {
+		snprintf(err, errlen, "cannot create pluginsdir %s: %s",
+		    m->conf.pluginsdir, strerror(errno));
+		return -1;
+	}
+	if (geteuid() != 0)
+		return 0;
+	/* plugins run as pluginsuser and must not be able to edit code */
+	if ((pw = getpwnam(m->conf.user)) == NULL) {
+		snprintf(err, errlen, "[agent] user = \"%s\": no such user",
+		    m->conf.user);
+		return -1;
+	}
+	if (chown(m->conf.pluginsdir, pw->pw_uid, pw->pw_gid) == -1) {
+		snprintf(err, errlen, "cannot chown %s to %s: %s",
+		    m->conf.pluginsdir, m->conf.user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+master_setup(struct master *m, const char *conf_path, char *err,
+    size_t errlen)
+{
+	pid_t		 stale;
+	ssize_t		 n;
+
+	if (conf_load(conf_path, &m->conf, conf_warn, m, err, errlen) == -1)
+		return 2;
+	if (conf_check_env(&m->conf, geteuid() == 0, conf_warn, m, err,
+	    errlen) == -1)
+		return 2;
+	n = readlink("/proc/self/exe", m->exe, sizeof(m->exe) - 1);
+	if (n == -1 || (size_t)n >= sizeof(m->exe) - 1) {
+		snprintf(err, errlen, "cannot find our own binary: %s",
+		    strerror(errno));
+		return 1;
+	}
+	m->exe[n] = '\0';
+	if (logfile_open(&m->log, m->conf.logdir,
+	    (uint64_t)m->conf.logrotatesize, (unsigned)m->conf.logrotatenum,
+	    err, errlen) == -1)
+		return 1;
+	m->log.min = m->conf.loglevel;
+	/* until we detach the operator sees every line on the terminal too */
+	m->log.to_stderr = 1;
+	log_set_sink(master_log_sink, m);
+	if (pidfile_lock(&m->pidfile, m->conf.pidfile, &stale, err,
+	    errlen) == -1)
+		return 1;
+	if (stale > 0)
+		log_warnx("stale pidfile %s (pid %ld holds no lock): replacing "
+		    "it", m->conf.pidfile, (long)stale);
+	if (prepare_dirs(m, err, errlen) == -1)
+		return 1;
+	if (listen_open(&m->conf, &m->listen_tcp, &m->listen_unix, err,
+	    errlen) == -1)
+		return 1;
+	return 0;
+}
+
+static void
+master_cleanup(struct master *m)
+{
+	listen_close(&m->conf, &m->listen_tcp, &m->listen_unix);
+	pidfile_remove(&m->pidfile);
+}
+
+int
+master_start(const char *conf_path, int foreground)
+{
+	struct master	*m;
+	char		 err[1024];
+	enum role	 r;
+	size_t		 i;
+	int		 code;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		fprintf(stderr, "agent: out of memory\n");
+		return 1;
+	}
+	m->foreground = foreground;
+	m->listen_tcp = m->listen_unix = -1;
+	m->report_fd = -1;
+	m->pidfile.fd = -1;
+	m->log.fd = -1;
+	m->generation = 1;
+	m->phase = M_STARTING;
+	strlcpy(m->conf_path, conf_path, sizeof(m->conf_path));
+	log_init("master", LOG_LVL_INFO);
+
+	if ((code = master_setup(m, conf_path, err, sizeof(err))) != 0) {
+		if (m->log.fd != -1) {
+			/* the log file and the terminal both get the reason */
+			m->log.to_stderr = 0;
+			logfile_write(&m->log, LOG_LVL_ERROR, "master",
+			    getpid(), err);
+			log_set_sink(NULL, NULL);
+		}
+		fprintf(stderr, "agent: %s\n", err);
+		master_cleanup(m);
+		logfile_close(&m->log);
+		conf_free(&m->conf);
+		free(m);
+		return code;
+	}
+	log_set_level(m->conf.loglevel);
+	if (!foreground && daemon_detach(&m->report_fd, err,
+	    sizeof(err)) == -1) {
+		log_set_sink(NULL, NULL);
+		fprintf(stderr, "agent: %s\n", err);
+		master_cleanup(m);
+		logfile_close(&m->log);
+		conf_free(&m->conf);
+		free(m);
+		return 1;
+	}
+	/* from here on lines go to the log file (and stderr with -F) */
+	m->log.to_stderr = foreground;
+	if (pidfile_write(&m->pidfile, getpid(), err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		daemon_report(&m->report_fd, 0, err);
+		master_cleanup(m);
+		logfile_close(&m->log);
+		conf_free(&m->conf);
+		free(m);
+		return 1;
+	}
+	m->started = time(NULL);
+	m->unprivileged = geteuid() != 0;
+	log_info("agent %s starting (master pid %ld, config %s)",
+	    PACKAGE_VERSION, (long)getpid(), conf_path);
+	if (m->unprivileged)
+		log_warnx("not running as root: workers keep uid %ld, no user "
+		    "switch and no chroot; rlimits, no_new_privs and seccomp "
+		    "still apply", (long)geteuid());
+
+	/* a dead worker must not kill the master with SIGPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Not the default loop: it would install its own SIGCHLD handler
+	 * and reap our children behind supervise_reap's back.
+	 */
+	if ((m->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+		fatalx("%s: cannot create the event loop", __func__);
+	master_signals(m);
+	ev_timer_init(&m->stop_timer, stop_timeout_cb, STOP_TIMEOUT, 0.);
+	m->stop_timer.data = m;
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		supervise_init_slot(m, &m->w[r], r);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX && m->phase == M_STARTING;
+	    r++)
+		if (spawn_worker(m, &m->w[r]) == -1)
+			master_fail_start(m, "cannot start worker %s",
+			    role_name(r));
+	if (m->phase == M_STARTING) {
+		for (i = 0; i < peer_edge_count; i++)
+			if (wire_edge(m, &peer_edges[i]) == -1)
+				master_fail_start(m, "cannot wire edge "
+				    "%s<->%s", role_name(peer_edges[i].a),
+				    role_name(peer_edges[i].b));
+	}
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX && m->phase == M_STARTING;
+	    r++)
+		if (m->w[r].ctl != NULL && frame_send(m->w[r].ctl,
+		    MSG_SETUP_END, 0, NULL, 0, -1) == -1)
+			master_fail_start(m, "cannot finish setup of %s",
+			    role_name(r));
+
+	ev_run(m->loop, 0);
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (m->w[r].ctl != NULL)
+			frame_conn_close(m->w[r].ctl);
+	master_cleanup(m);
+	code = m->exit_code;
+	if (code != 0)
+		daemon_report(&m->report_fd, 0, m->fail_reason[0] != '\0' ?
+		    m->fail_reason : "stopped during startup");
+	log_info("agent stopped%s", code != 0 ? " (startup failed)" : "");
+	log_set_sink(NULL, NULL);
+	logfile_close(&m->log);
+	ev_loop_destroy(m->loop);
+	conf_free(&m->conf);
+	free(m);
+	return code;
+}

@@ -1,0 +1,118 @@
+/*
+ * The master: owns the config, the pidfile, the log files and the listening
+ * sockets; spawns one process per worker role, wires the peer edges,
+ * restarts workers that die, and turns signals into reload and shutdown.
+ */
+#ifndef AGENT_MASTER_H
+#define AGENT_MASTER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "frame.h"
+#include "logfile.h"
+#include "pidfile.h"
+#include "proto.h"
+
+#define SETUP_TIMEOUT		10.0	/* seconds for a worker's handshake */
+#define STOP_TIMEOUT		10.0	/* seconds before SIGKILL at exit */
+#define BACKOFF_FIRST		0.1	/* first restart delay, seconds */
+#define BACKOFF_CAP		30.0
+#define BACKOFF_STABLE		60.0	/* a run this long resets backoff */
+#define EXIT_WORKER_CONFIG	2	/* worker cannot apply its config */
+
+enum wstate {
+	W_DOWN = 0,
+	W_STARTING,		/* forked, handshake running */
+	W_RUNNING,		/* READY received */
+	W_BACKOFF,		/* died, restart timer armed */
+	W_STOPPING		/* asked to exit */
+};
+
+struct master;
+
+struct wslot {
+	struct master		*m;
+	enum role		 role;
+	enum wstate		 state;
+	pid_t			 pid;
+	struct frame_conn	*ctl;
+	uint32_t		 restarts;
+	unsigned		 failures;	/* consecutive short runs */
+	ev_tstamp		 started_mono;
+	time_t			 started_wall;
+	char			 last_exit[128];
+	time_t			 last_exit_at;
+	uint64_t		 acked_gen;
+	pid_t			 peers[ROLE_MAX];
+	ev_timer		 setup_timer;
+	ev_timer		 restart_timer;
+};
+
+enum mphase {
+	M_STARTING,		/* waiting for every worker's READY */
+	M_RUNNING,
+	M_STOPPING
+};
+
+struct master {
+	struct ev_loop		*loop;
+	enum mphase		 phase;
+	struct agent_conf	 conf;
+	char			 conf_path[1024];
+	char			 exe[1024];
+	uint64_t		 generation;
+	int			 foreground;
+	int			 unprivileged;
+	struct wslot		 w[ROLE_MAX];
+	int			 listen_tcp;	/* -1 when not listening */
+	int			 listen_unix;
+	struct logfile		 log;
+	struct pidfile		 pidfile;
+	int			 report_fd;	/* start result to the CLI */
+	time_t			 started;
+	int			 exit_code;
+	char			 fail_reason[512];
+	ev_signal		 sig_hup, sig_term, sig_int, sig_chld, sig_usr1;
+	ev_timer		 stop_timer;
+};
+
+/* master.c */
+int	 master_start(const char *conf_path, int foreground);
+
+/* spawn.c */
+int	 spawn_worker(struct master *, struct wslot *);
+int	 wire_edge(struct master *, const struct edge_def *);
+void	 wire_worker(struct master *, struct wslot *);
+int	 send_conf(struct master *, struct wslot *);
+int	 send_listeners(struct master *, struct wslot *);
+
+/* listen.c */
+int	 listen_open(const struct agent_conf *, int *tcp, int *unixfd,
+	    char *err, size_t errlen);
+void	 listen_close(const struct agent_conf *, int *tcp, int *unixfd);
+
+/* supervise.c */
+void	 supervise_reap(struct master *);
+void	 supervise_ready(struct master *, struct wslot *);
+void	 supervise_kill(struct wslot *, const char *why);
+const char *wstate_name(enum wstate);
+void	 supervise_init_slot(struct master *, struct wslot *, enum role);
+
+/* daemon.c */
+int	 daemon_detach(int *report_fd, char *err, size_t errlen);
+void	 daemon_report(int *report_fd, int ok, const char *msg);
+
+/* master.c, used by the modules above */
+void	 master_fail_start(struct master *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 master_check_stopped(struct master *);
+void	 master_started(struct master *);
+void	 master_log_sink(enum log_level, const char *msg, void *arg);
+void	 master_send_status(struct master *, struct wslot *, uint32_t reqid);
+
+#endif

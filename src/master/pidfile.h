@@ -1,0 +1,36 @@
+/*
+ * The pidfile is also the single-instance lock: the master holds an
+ * exclusive flock(2) on it for its whole life.  A pidfile nobody holds a
+ * lock on is stale, whatever pid it names: it is never trusted.
+ */
+#ifndef AGENT_PIDFILE_H
+#define AGENT_PIDFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct pidfile {
+	char	 path[1024];
+	int	 fd;
+};
+
+/*
+ * Take the lock.  Returns 0; or -1 with err: "agent is already running
+ * (pid N, pidfile PATH)" when another holds it, or the system error.
+ * `stale_pid` receives the pid a stale file named (0 if none).
+ */
+int	 pidfile_lock(struct pidfile *, const char *path, pid_t *stale_pid,
+	    char *err, size_t errlen);
+/* Write our pid (after daemonizing). */
+int	 pidfile_write(struct pidfile *, pid_t, char *err, size_t errlen);
+/* Unlink and release (at exit). */
+void	 pidfile_remove(struct pidfile *);
+
+/*
+ * For the CLI: 1 and *pid when a live master holds the lock, 0 when not
+ * running (*pid = stale pid or 0), -1 with err on other errors.
+ */
+int	 pidfile_probe(const char *path, pid_t *pid, char *err,
+	    size_t errlen);
+
+#endif

@@ -1,0 +1,353 @@
+/*
+ * Creating worker processes and the edges between them.  Each worker is a
+ * fork+exec of our own binary with a role argument, so it starts from a
+ * fresh address space with only its control edge open on CONTROL_FD.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "log.h"
+#include "master.h"
+
+static void	 master_ctl_msg(struct frame_conn *, struct frame_in *, void *);
+static void	 master_ctl_close(struct frame_conn *, const char *, void *);
+
+/* Signals the master handles; the child gets default dispositions back. */
+static const int master_signals[] = {
+	SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGPIPE
+};
+
+/*
+ * Only async-signal-safe calls between fork and exec: the master may be
+ * interrupted anywhere by the fork, and locks held by other code in the
+ * parent do not exist in the child.
+ */
+static void __attribute__((noreturn))
+spawn_child(int ctlfd, const char *exe, char *const argv[])
+{
+	struct sigaction	 sa;
+	struct rlimit		 rl;
+	sigset_t		 none;
+	unsigned		 i;
+	int			 fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
+	    i++)
+		(void)sigaction(master_signals[i], &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (ctlfd == CONTROL_FD) {
+		/* dup2 onto itself would keep close-on-exec set */
+		if (fcntl(ctlfd, F_SETFD, 0) == -1)
+			_exit(127);
+	} else if (dup2(ctlfd, CONTROL_FD) == -1)
+		_exit(127);
+
+	/* the worker gets stdio and its control edge, nothing else */
+	if (syscall(SYS_close_range, CONTROL_FD + 1, ~0U, 0) == -1) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(127);
+		for (fd = CONTROL_FD + 1; (rlim_t)fd < rl.rlim_cur; fd++)
+			(void)close(fd);
+	}
+	execv(exe, argv);
+	_exit(127);
+}
+
+int
+spawn_worker(struct master *m, struct wslot *w)
+{
+	char	*argv[4];
+	int	 sv[2];
+	pid_t	 pid;
+	char	 name[64];
+	struct frame_rules rules;
+
+	argv[0] = (char *)"agent";
+	argv[1] = (char *)"worker";
+	argv[2] = (char *)role_name(w->role);
+	argv[3] = NULL;
+
+	/* close-on-exec on both ends: no other worker may inherit them */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1) {
+		log_warn("%s: socketpair for %s", __func__, role_name(w->role));
+		return -1;
+	}
+	pid = fork();
+	if (pid == -1) {
+		log_warn("%s: fork for %s", __func__, role_name(w->role));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0)
+		spawn_child(sv[1], m->exe, argv);
+
+	/* the child's end lives in the child only */
+	close(sv[1]);
+	snprintf(name, sizeof(name), "master<->%s", role_name(w->role));
+	rules.edge = control_edge(w->role);
+	rules.self = ROLE_MASTER;
+	rules.name = name;
+	w->ctl = frame_conn_new(m->loop, sv[0], &rules, master_ctl_msg,
+	    master_ctl_close, w);
+	if (w->ctl == NULL) {
+		log_warn("%s: control edge for %s", __func__,
+		    role_name(w->role));
+		(void)kill(pid, SIGKILL);
+		w->pid = pid;
+		w->state = W_STARTING;
+		return -1;
+	}
+	w->pid = pid;
+	w->state = W_STARTING;
+	w->started_mono = ev_now(m->loop);
+	w->started_wall = time(NULL);
+	w->acked_gen = 0;
+	memset(w->peers, 0, sizeof(w->peers));
+	ev_timer_set(&w->setup_timer, SETUP_TIMEOUT, 0.);
+	ev_timer_start(m->loop, &w->setup_timer);
+	log_debug("%s: %s started, pid %ld", __func__, role_name(w->role),
+	    (long)pid);
+
+	if (send_conf(m, w) == -1 || send_listeners(m, w) == -1) {
+		supervise_kill(w, "could not send its configuration");
+		return -1;
+	}
+	return 0;
+}
+
+int
+send_conf(struct master *m, struct wslot *w)
+{
+	struct pbuf	 pb;
+	int		 rv;
+
+	pb_init(&pb);
+	pb_u64(&pb, m->generation);
+	conf_encode(&pb, &m->conf, w->role);
+	if (pb_failed(&pb)) {
+		pb_free(&pb);
+		log_warnx("%s: cannot encode config for %s", __func__,
+		    role_name(w->role));
+		return -1;
+	}
+	rv = frame_send(w->ctl, MSG_CONF, 0, pb.buf, pb.len, -1);
+	if (rv == -1)
+		log_warn("%s: config to %s", __func__, role_name(w->role));
+	pb_free(&pb);
+	return rv;
+}
+
+static int
+send_listener(struct wslot *w, const char *kind, const char *addr, int lfd)
+{
+	struct pbuf	 pb;
+	int		 fd, rv;
+
+	if (lfd == -1)
+		return 0;
+	/* the master keeps its copy to hand to a restarted front */
+	if ((fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("%s: dup listener", __func__);
+		return -1;
+	}
+	pb_init(&pb);
+	pb_str(&pb, kind);
+	pb_str(&pb, addr);
+	if (pb_failed(&pb)) {
+		pb_free(&pb);
+		close(fd);
+		return -1;
+	}
+	rv = frame_send(w->ctl, MSG_LISTEN, 0, pb.buf, pb.len, fd);
+	if (rv == -1)
+		log_warn("%s: %s listener to %s", __func__, kind,
+		    role_name(w->role));
+	pb_free(&pb);
+	return rv;
+}
+
+int
+send_listeners(struct master *m, struct wslot *w)
+{
+	if (w->role != ROLE_FRONT)
+		return 0;
+	if (send_listener(w, "tcp", m->conf.listen, m->listen_tcp) == -1 ||
+	    send_listener(w, "unix", m->conf.socket, m->listen_unix) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+slot_alive(const struct wslot *w)
+{
+	return w->ctl != NULL &&
+	    (w->state == W_STARTING || w->state == W_RUNNING);
+}
+
+static int
+send_peer(struct wslot *w, enum role peer, int fd)
+{
+	struct pbuf	 pb;
+	int		 rv;
+
+	pb_init(&pb);
+	pb_u32(&pb, (uint32_t)peer);
+	if (pb_failed(&pb)) {
+		pb_free(&pb);
+		close(fd);
+		return -1;
+	}
+	rv = frame_send(w->ctl, MSG_PEER, 0, pb.buf, pb.len, fd);
+	pb_free(&pb);
+	return rv;
+}
+
+/*
+ * Create the socketpair of one peer edge and hand one end to each side.
+ * The master keeps no copy: frame_send closes each end once sent.
+ */
+int
+wire_edge(struct master *m, const struct edge_def *e)
+{
+	struct wslot	*a = &m->w[e->a], *b = &m->w[e->b];
+	int		 sv[2];
+
+	if (!slot_alive(a) || !slot_alive(b))
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s: socketpair %s<->%s", __func__, role_name(e->a),
+		    role_name(e->b));
+		return -1;
+	}
+	if (send_peer(a, e->b, sv[0]) == -1) {
+		log_warn("%s: edge end to %s", __func__, role_name(e->a));
+		close(sv[1]);
+		return -1;
+	}
+	if (send_peer(b, e->a, sv[1]) == -1) {
+		log_warn("%s: edge end to %s", __func__, role_name(e->b));
+		return -1;
+	}
+	log_debug("%s: edge %s<->%s wired", __func__, role_name(e->a),
+	    role_name(e->b));
+	return 0;
+}
+
+/* (Re)create every edge of one worker, then let it finish its setup. */
+void
+wire_worker(struct master *m, struct wslot *w)
+{
+	size_t	 i;
+
+	if (!slot_alive(w))
+		return;
+	for (i = 0; i < peer_edge_count; i++) {
+		if (peer_edges[i].a == w->role || peer_edges[i].b == w->role)
+			(void)wire_edge(m, &peer_edges[i]);
+	}
+	if (frame_send(w->ctl, MSG_SETUP_END, 0, NULL, 0, -1) == -1)
+		supervise_kill(w, "could not finish its setup");
+}
+
+/* Messages a worker sends the master on its control edge. */
+static void
+master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct wslot	*w = arg;
+	struct master	*m = w->m;
+	struct preader	 pr;
+	char		*text;
+	uint32_t	 level, peer, peerpid, ok;
+	uint64_t	 gen;
+
+	pr_init(&pr, in->data, in->datalen);
+	switch (in->hdr.type) {
+	case MSG_READY:
+		if (pr_end(&pr) == -1)
+			break;
+		supervise_ready(m, w);
+		return;
+	case MSG_LOG:
+		level = pr_u32(&pr);
+		text = pr_str(&pr);
+		if (pr_end(&pr) == -1 || level >= LOG_LVL_MAX) {
+			free(text);
+			break;
+		}
+		logfile_write(&m->log, (enum log_level)level,
+		    role_name(w->role), w->pid, text);
+		free(text);
+		return;
+	case MSG_CONF_ACK:
+		gen = pr_u64(&pr);
+		ok = pr_u32(&pr);
+		text = pr_str(&pr);
+		if (pr_end(&pr) == -1) {
+			free(text);
+			break;
+		}
+		if (ok) {
+			w->acked_gen = gen;
+			if (gen > 1 && gen == m->generation)
+				log_info("%s applied config generation %llu",
+				    role_name(w->role),
+				    (unsigned long long)gen);
+		} else
+			log_error("%s cannot apply config generation %llu: %s",
+			    role_name(w->role), (unsigned long long)gen, text);
+		free(text);
+		return;
+	case MSG_PEER_STATE:
+		peer = pr_u32(&pr);
+		peerpid = pr_u32(&pr);
+		if (pr_end(&pr) == -1 || peer >= ROLE_MAX)
+			break;
+		w->peers[peer] = (pid_t)peerpid;
+		return;
+	case MSG_STATUS_REQ:
+		if (pr_end(&pr) == -1)
+			break;
+		master_send_status(m, w, in->hdr.reqid);
+		return;
+	default:
+		break;
+	}
+	/* a worker that breaks the protocol is not trusted to go on */
+	log_error("%s: bad %s message from %s: %s", __func__,
+	    msg_name(in->hdr.type), role_name(w->role),
+	    pr.failed ? pr.err : "unexpected");
+	supervise_kill(w, "protocol error on its control edge");
+	(void)fc;
+}
+
+static void
+master_ctl_close(struct frame_conn *fc, const char *why, void *arg)
+{
+	struct wslot	*w = arg;
+
+	w->ctl = NULL;
+	if (w->state == W_STOPPING || strcmp(why, "closed by peer") == 0) {
+		log_debug("%s: control edge of %s closed", __func__,
+		    role_name(w->role));
+		return;
+	}
+	log_error("control edge of %s (pid %ld): %s", role_name(w->role),
+	    (long)w->pid, why);
+	supervise_kill(w, "its control edge failed");
+	(void)fc;
+}

@@ -1,0 +1,224 @@
+/*
+ * Watching workers: reaping, classifying deaths, restarting with
+ * exponential backoff, and the handshake deadline.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+
+const char *
+wstate_name(enum wstate s)
+{
+	switch (s) {
+	case W_DOWN:
+		return "down";
+	case W_STARTING:
+		return "starting";
+	case W_RUNNING:
+		return "running";
+	case W_BACKOFF:
+		return "backoff";
+	case W_STOPPING:
+		return "stopping";
+	}
+	return "unknown";
+}
+
+static void
+describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "stopped with wait status %#x", status);
+}
+
+/* Kill a worker we no longer trust; the reaper restarts it. */
+void
+supervise_kill(struct wslot *w, const char *why)
+{
+	if (w->pid <= 0)
+		return;
+	log_warnx("killing %s (pid %ld): %s", role_name(w->role),
+	    (long)w->pid, why);
+	if (kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("%s: kill %ld", __func__, (long)w->pid);
+	if (w->ctl != NULL) {
+		frame_conn_close(w->ctl);
+		w->ctl = NULL;
+	}
+}
+
+static void
+restart_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct wslot	*w = t->data;
+	struct master	*m = w->m;
+
+	if (m->phase == M_STOPPING)
+		return;
+	log_info("restarting %s (restart #%u)", role_name(w->role),
+	    w->restarts);
+	if (spawn_worker(m, w) == -1) {
+		/* fork or socketpair failed: try again later */
+		w->state = W_BACKOFF;
+		ev_timer_set(&w->restart_timer, BACKOFF_CAP, 0.);
+		ev_timer_start(loop, &w->restart_timer);
+		return;
+	}
+	wire_worker(m, w);
+	(void)revents;
+}
+
+static void
+setup_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct wslot	*w = t->data;
+
+	if (w->state != W_STARTING)
+		return;
+	log_error("%s (pid %ld) did not finish its setup within %.0f s",
+	    role_name(w->role), (long)w->pid, SETUP_TIMEOUT);
+	if (w->m->phase == M_STARTING)
+		master_fail_start(w->m, "worker %s did not finish its setup "
+		    "within %.0f s", role_name(w->role), SETUP_TIMEOUT);
+	supervise_kill(w, "setup timed out");
+	(void)loop;
+	(void)revents;
+}
+
+void
+supervise_init_slot(struct master *m, struct wslot *w, enum role r)
+{
+	memset(w, 0, sizeof(*w));
+	w->m = m;
+	w->role = r;
+	w->state = W_DOWN;
+	ev_timer_init(&w->setup_timer, setup_timeout_cb, SETUP_TIMEOUT, 0.);
+	w->setup_timer.data = w;
+	ev_timer_init(&w->restart_timer, restart_cb, BACKOFF_FIRST, 0.);
+	w->restart_timer.data = w;
+}
+
+void
+supervise_ready(struct master *m, struct wslot *w)
+{
+	enum role	 r;
+
+	if (w->state != W_STARTING) {
+		log_warnx("%s sent READY twice", role_name(w->role));
+		return;
+	}
+	ev_timer_stop(m->loop, &w->setup_timer);
+	w->state = W_RUNNING;
+	log_info("%s ready (pid %ld)", role_name(w->role), (long)w->pid);
+	if (m->phase != M_STARTING)
+		return;
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (m->w[r].state != W_RUNNING)
+			return;
+	m->phase = M_RUNNING;
+	master_started(m);
+}
+
+static double
+backoff_delay(unsigned failures)
+{
+	double	 d = BACKOFF_FIRST;
+
+	while (failures-- > 1 && d < BACKOFF_CAP)
+		d *= 2;
+	return d > BACKOFF_CAP ? BACKOFF_CAP : d;
+}
+
+static void
+worker_exited(struct master *m, struct wslot *w, int status)
+{
+	char		 how[96];
+	double		 ran, delay;
+	pid_t		 pid;
+
+	describe_status(status, how, sizeof(how));
+	ev_timer_stop(m->loop, &w->setup_timer);
+	if (w->ctl != NULL) {
+		frame_conn_close(w->ctl);
+		w->ctl = NULL;
+	}
+	ran = ev_now(m->loop) - w->started_mono;
+	pid = w->pid;
+	w->pid = 0;
+	memset(w->peers, 0, sizeof(w->peers));
+
+	if (m->phase == M_STOPPING) {
+		log_info("%s (pid %ld) %s", role_name(w->role), (long)pid, how);
+		w->state = W_DOWN;
+		master_check_stopped(m);
+		return;
+	}
+	snprintf(w->last_exit, sizeof(w->last_exit), "%s", how);
+	w->last_exit_at = time(NULL);
+	if (m->phase == M_STARTING) {
+		w->state = W_DOWN;
+		master_fail_start(m, "worker %s %s during startup (see the log "
+		    "in %s)", role_name(w->role), how, m->conf.logdir);
+		return;
+	}
+	if (ran >= BACKOFF_STABLE)
+		w->failures = 0;
+	w->failures++;
+	w->restarts++;
+	delay = backoff_delay(w->failures);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_WORKER_CONFIG) {
+		/* it will fail the same way until the config changes */
+		delay = BACKOFF_CAP;
+	}
+	log_error("worker %s (pid %ld) %s after %.1f s; restarting in %.1f s",
+	    role_name(w->role), (long)pid, how, ran, delay);
+	w->state = W_BACKOFF;
+	ev_timer_set(&w->restart_timer, delay, 0.);
+	ev_timer_start(m->loop, &w->restart_timer);
+}
+
+/* One SIGCHLD may stand for several exits: reap until none is left. */
+void
+supervise_reap(struct master *m)
+{
+	struct wslot	*w;
+	pid_t		 pid;
+	int		 status;
+	enum role	 r;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == 0)
+			return;
+		if (pid == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_warn("%s: waitpid", __func__);
+			return;
+		}
+		w = NULL;
+		for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+			if (m->w[r].pid == pid)
+				w = &m->w[r];
+		if (w == NULL) {
+			log_warnx("%s: reaped unknown child %ld", __func__,
+			    (long)pid);
+			continue;
+		}
+		worker_exited(m, w, status);
+	}
+}

@@ -1,0 +1,342 @@
+/*
+ * The front: the HTTP API on the sockets the master bound.  It runs
+ * chrooted under a strict seccomp allow-list, so everything it knows about
+ * the rest of the agent it learns over its edges.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "codec.h"
+#include "front_http.h"
+#include "log.h"
+#include "status.h"
+#include "worker.h"
+
+/* A request waiting for an answer from another process. */
+struct pending {
+	TAILQ_ENTRY(pending)	 entry;
+	uint32_t		 reqid;
+	struct http_request	*req;
+};
+TAILQ_HEAD(pendinglist, pending);
+
+struct front {
+	struct worker		*w;
+	struct http_server	*http;
+	struct pendinglist	 pending;
+	uint32_t		 next_reqid;
+	time_t			 started;
+};
+
+static void	 route_healthz(struct http_request *, void *);
+static void	 route_me_status(struct http_request *, void *);
+
+/* The API: later issues add their endpoints here. */
+static const struct http_route front_routes[] = {
+	{ "/healthz", HTTP_M_GET, route_healthz },
+	{ "/me/status", HTTP_M_GET, route_me_status },
+};
+
+static uint32_t
+front_reqid(struct front *f)
+{
+	if (++f->next_reqid == 0)
+		f->next_reqid = 1;
+	return f->next_reqid;
+}
+
+static int
+front_wait(struct front *f, uint32_t reqid, struct http_request *req)
+{
+	struct pending	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	p->reqid = reqid;
+	p->req = req;
+	TAILQ_INSERT_TAIL(&f->pending, p, entry);
+	return 0;
+}
+
+static struct http_request *
+front_take(struct front *f, uint32_t reqid)
+{
+	struct pending		*p;
+	struct http_request	*req;
+
+	TAILQ_FOREACH(p, &f->pending, entry) {
+		if (p->reqid != reqid)
+			continue;
+		TAILQ_REMOVE(&f->pending, p, entry);
+		req = p->req;
+		free(p);
+		return req;
+	}
+	return NULL;
+}
+
+static void
+route_healthz(struct http_request *req, void *ctx)
+{
+	http_respond_json(req, 200, "{\"status\":\"ok\"}");
+	(void)ctx;
+}
+
+static void
+route_me_status(struct http_request *req, void *ctx)
+{
+	struct front	*f = ctx;
+	uint32_t	 reqid = front_reqid(f);
+
+	if (front_wait(f, reqid, req) == -1) {
+		http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	if (worker_send_ctl(f->w, MSG_STATUS_REQ, reqid, NULL, 0) == -1) {
+		(void)front_take(f, reqid);
+		http_respond_error(req, 503, "the master is not reachable");
+	}
+}
+
+#define GEN_STR(g, s) \
+	yajl_gen_string((g), (const unsigned char *)(s), strlen(s))
+
+static void
+gen_worker(yajl_gen g, const struct worker_status *ws, time_t now)
+{
+	const struct edge_def	*e;
+	enum role		 r;
+
+	yajl_gen_map_open(g);
+	GEN_STR(g, "role");
+	GEN_STR(g, role_name((enum role)ws->role));
+	GEN_STR(g, "pid");
+	yajl_gen_integer(g, ws->pid);
+	GEN_STR(g, "state");
+	GEN_STR(g, ws->state);
+	GEN_STR(g, "restarts");
+	yajl_gen_integer(g, ws->restarts);
+	GEN_STR(g, "uptime");
+	yajl_gen_integer(g, ws->pid != 0 ? now - ws->started : 0);
+	GEN_STR(g, "last_exit");
+	if (ws->last_exit[0] != '\0')
+		GEN_STR(g, ws->last_exit);
+	else
+		yajl_gen_null(g);
+	GEN_STR(g, "last_exit_at");
+	if (ws->last_exit_at != 0)
+		yajl_gen_integer(g, ws->last_exit_at);
+	else
+		yajl_gen_null(g);
+	GEN_STR(g, "peers");
+	yajl_gen_map_open(g);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		e = peer_edge_find((enum role)ws->role, r);
+		if (e == NULL || r == (enum role)ws->role)
+			continue;
+		GEN_STR(g, role_name(r));
+		yajl_gen_integer(g, ws->peers[r]);
+	}
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+}
+
+static void
+answer_status(struct front *f, struct http_request *req,
+    const struct agent_status *st)
+{
+	const unsigned char	*buf;
+	yajl_gen		 g;
+	size_t			 len, i;
+	time_t			 now = time(NULL);
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL) {
+		http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	yajl_gen_map_open(g);
+	GEN_STR(g, "version");
+	GEN_STR(g, st->version);
+	GEN_STR(g, "pid");
+	yajl_gen_integer(g, st->master_pid);
+	GEN_STR(g, "uptime");
+	yajl_gen_integer(g, now - st->started);
+	GEN_STR(g, "generation");
+	yajl_gen_integer(g, (long long)st->generation);
+	GEN_STR(g, "workers");
+	yajl_gen_array_open(g);
+	for (i = 0; i < st->nworkers; i++)
+		gen_worker(g, &st->w[i], now);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		http_respond_error(req, 500, "cannot encode the status");
+	else
+		http_respond(req, 200, "application/json", (const char *)buf,
+		    len);
+	yajl_gen_free(g);
+	(void)f;
+}
+
+static int
+front_status_msg(struct front *f, struct frame_in *in)
+{
+	struct http_request	*req;
+	struct agent_status	 st;
+	struct preader		 pr;
+	char			 err[256];
+
+	if ((req = front_take(f, in->hdr.reqid)) == NULL) {
+		log_warnx("%s: answer to unknown request %u", __func__,
+		    in->hdr.reqid);
+		return 0;
+	}
+	pr_init(&pr, in->data, in->datalen);
+	if (status_decode(&pr, &st, err, sizeof(err)) == -1) {
+		http_respond_error(req, 500, "bad status from the master");
+		log_warnx("%s: %s", __func__, err);
+		return -1;
+	}
+	answer_status(f, req, &st);
+	return 0;
+}
+
+static int
+front_listen_msg(struct front *f, struct frame_in *in)
+{
+	struct preader	 pr;
+	char		 kind[16], addr[1100], label[1200];
+	int		 fd = in->fd;
+
+	pr_init(&pr, in->data, in->datalen);
+	pr_strbuf(&pr, kind, sizeof(kind));
+	pr_strbuf(&pr, addr, sizeof(addr));
+	if (pr_end(&pr) == -1 || fd == -1) {
+		log_warnx("%s: bad LISTEN message: %s", __func__,
+		    pr.failed ? pr.err : "no descriptor");
+		return -1;
+	}
+	in->fd = -1;
+	snprintf(label, sizeof(label), "%s:%s", kind, addr);
+	if (http_server_listen(f->http, fd, label) == -1) {
+		log_warn("%s: %s", __func__, label);
+		return 0;
+	}
+	log_info("serving HTTP on %s", label);
+	return 0;
+}
+
+static int
+front_control(struct worker *w, struct frame_in *in)
+{
+	struct front	*f = w->priv;
+
+	switch (in->hdr.type) {
+	case MSG_LISTEN:
+		return front_listen_msg(f, in);
+	case MSG_STATUS:
+		return front_status_msg(f, in);
+	}
+	return -1;
+}
+
+static int
+front_setup(struct worker *w, char *err, size_t errlen)
+{
+	struct front	*f = w->priv;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "no listening socket from the master");
+		return -1;
+	}
+	return 0;
+}
+
+/* Created on the first control message: LISTEN precedes SETUP_END. */
+static struct front *
+front_state(struct worker *w)
+{
+	struct http_limits	 limits = HTTP_DEFAULT_LIMITS;
+	struct front		*f;
+
+	if (w->priv != NULL)
+		return w->priv;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		fatal("%s", __func__);
+	f->w = w;
+	f->started = time(NULL);
+	TAILQ_INIT(&f->pending);
+	f->http = http_server_new(w->loop, &limits, front_routes,
+	    sizeof(front_routes) / sizeof(front_routes[0]), f);
+	if (f->http == NULL)
+		fatalx("%s: cannot create the HTTP server", __func__);
+	w->priv = f;
+	return f;
+}
+
+static int
+front_control_entry(struct worker *w, struct frame_in *in)
+{
+	(void)front_state(w);
+	return front_control(w, in);
+}
+
+static int
+front_reconfigure(struct worker *w, const struct agent_conf *next, char *err,
+    size_t errlen)
+{
+	struct front	*f = front_state(w);
+
+	/* the master follows with LISTEN messages for the new sockets */
+	if (strcmp(next->listen, w->conf.listen) != 0 ||
+	    strcmp(next->socket, w->conf.socket) != 0) {
+		log_info("listeners changed: switching to the new sockets");
+		http_server_stop_listening(f->http);
+	}
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static void
+front_shutdown(struct worker *w)
+{
+	struct front	*f = w->priv;
+
+	if (f != NULL)
+		http_server_stop_listening(f->http);
+	worker_exit(w, 0);
+}
+
+static void
+front_cleanup(struct worker *w)
+{
+	struct front	*f = w->priv;
+	struct pending	*p;
+
+	if (f == NULL)
+		return;
+	while ((p = TAILQ_FIRST(&f->pending)) != NULL) {
+		TAILQ_REMOVE(&f->pending, p, entry);
+		free(p);
+	}
+	http_server_free(f->http);
+	free(f);
+	w->priv = NULL;
+}
+
+const struct worker_ops front_ops = {
+	.role = ROLE_FRONT,
+	.setup = front_setup,
+	.reconfigure = front_reconfigure,
+	.control_msg = front_control_entry,
+	.shutdown = front_shutdown,
+	.cleanup = front_cleanup,
+};

@@ -1,0 +1,1743 @@
+/*
+ * The front's HTTP/1.1 server engine (interface and contract in
+ * front_http.h).  The front is chrooted into an empty directory and
+ * may not open, socket or connect, so everything here works on
+ * descriptors the master already bound; the only calls that reach the
+ * kernel are accept4, read, send, shutdown, close, setsockopt,
+ * getsockopt and fcntl.
+ *
+ * Shape of a connection:
+ *
+ *   read -> in[] -> http-parser -> request complete -> handler
+ *                                                         |
+ *   send <- out[] <---------------- http_respond() <------+
+ *
+ * At most one request per connection is with a handler at a time, so
+ * pipelined requests are answered in order: while one is out, the
+ * parser is not run and reading stops once HTTP_IN_BUFSZ bytes wait.
+ *
+ * Ownership of a request (struct http_req):
+ *   - while parsed it belongs to its connection (conn->cur);
+ *   - once handed to a handler it sits on srv->reqs until exactly one
+ *     http_respond() frees it.  Its `conn' pointer is cleared when the
+ *     connection dies or when the server answered 504 for it, and
+ *     http_respond() on such a request only frees it;
+ *   - http_server_free() frees whatever is still on srv->reqs, so no
+ *     http_respond() may follow http_server_free(), and a handler must
+ *     not call http_server_free() itself.
+ *
+ * A connection may die (write error, reset) while we are deep inside
+ * its own processing, e.g. in a handler that answers at once.  So every
+ * entry point brackets its work with conn_enter()/conn_leave(), and
+ * conn_kill() only releases the memory once nobody is inside.
+ *
+ * Method handling, in this order: unknown path -> 404 whatever the
+ * method (so a probe learns nothing about methods of paths that do not
+ * exist); known path, method in the route's mask -> handler; HEAD on a
+ * route that allows GET -> the GET handler (it sees HTTP_M_GET) and the
+ * body is dropped; anything else, including methods the header has no
+ * bit for (PATCH, OPTIONS, ...) -> 405 with Allow.  Tokens http-parser
+ * does not know as methods are malformed requests -> 400.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <bsd/sys/queue.h>
+#include <http_parser.h>
+#include <yajl/yajl_gen.h>
+
+#include "front_http.h"
+#include "log.h"
+
+/* Read size, and the most we read ahead while a handler is busy. */
+#define HTTP_IN_BUFSZ		16384
+/* Stop parsing further requests while this much output is unsent. */
+#define HTTP_OUT_HIGHWAT	(64 * 1024)
+/* Give a larger output buffer back once it drained. */
+#define HTTP_OUT_KEEP		(64 * 1024)
+#define HTTP_ACCEPT_BATCH	32
+/* After EMFILE and friends, like nginx: stop accepting this long. */
+#define HTTP_ACCEPT_PAUSE	0.5
+/* Upper bound on draining a peer after our last response. */
+#define HTTP_LINGER		2.0
+/* 503s beyond this many at once are not lingered over. */
+#define HTTP_REJECT_LINGER_MAX	64
+#define HTTP_REJECT_WARN_IVAL	10.0
+#define HTTP_HNAME_MAX		16
+#define HTTP_CTYPE_MAX		128
+#define HTTP_LOGSTR_MAX		128
+
+/* NUL-terminated growable byte string. */
+struct dbuf {
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+};
+
+enum hdr_kind {
+	HDR_OTHER = 0,
+	HDR_CTYPE,
+	HDR_EXPECT
+};
+
+struct http_conn;
+
+struct http_req {
+	struct http_request	 pub;
+	TAILQ_ENTRY(http_req)	 entry;		/* srv->reqs once handed out */
+	int			 listed;
+	struct http_server	*srv;
+	struct http_conn	*conn;		/* NULL: answered or orphaned */
+	ev_timer		 timer;		/* handler_timeout */
+	ev_tstamp		 start;
+	unsigned		 hmethod;	/* enum http_method */
+	int			 keepalive;
+	int			 head;
+	int			 timed_out;
+	int			 seen_ctype;
+	size_t			 hdr_bytes;
+	enum hdr_kind		 cur_hdr;
+	int			 in_value;
+	int			 hname_long;
+	char			 hname[HTTP_HNAME_MAX];
+	size_t			 hname_len;
+	struct dbuf		 url;
+	struct dbuf		 ctype;
+	struct dbuf		 expect;
+	struct dbuf		 body;
+	char			*path;
+	char			*query;
+};
+
+struct http_conn {
+	TAILQ_ENTRY(http_conn)	 entry;
+	struct http_server	*srv;
+	int			 fd;
+	char			 name[96];	/* "label peer", for logs */
+	ev_io			 rio;
+	ev_io			 wio;
+	ev_timer		 timer;		/* idle, then linger */
+	http_parser		 parser;
+	char			*in;
+	size_t			 inoff;
+	size_t			 inlen;
+	char			*out;
+	size_t			 outoff;
+	size_t			 outlen;
+	size_t			 outcap;
+	struct http_req		*cur;		/* being parsed */
+	struct http_req		*inflight;	/* with a handler */
+	int			 err_status;	/* set by parser callbacks */
+	int			 busy;
+	int			 counted;	/* toward max_conns */
+	int			 dead;
+	int			 closing;	/* close once output is sent */
+	int			 lingering;
+	int			 rd_eof;
+	int			 drain;		/* server stopped listening */
+};
+
+struct http_listener {
+	TAILQ_ENTRY(http_listener) entry;
+	struct http_server	*srv;
+	ev_io			 io;
+	int			 fd;
+	char			 label[32];
+};
+
+struct http_server {
+	struct ev_loop		*loop;
+	struct http_limits	 lim;
+	struct http_route	*routes;
+	size_t			 nroutes;
+	void			*ctx;
+	TAILQ_HEAD(, http_listener) listeners;
+	TAILQ_HEAD(, http_conn)	 conns;
+	TAILQ_HEAD(, http_req)	 reqs;
+	ev_timer		 accept_timer;
+	int			 accept_paused;
+	unsigned		 nconns;
+	unsigned		 nrejects;
+	uint64_t		 next_id;
+	uint64_t		 rejected;
+	ev_tstamp		 reject_warned;
+};
+
+static int	on_message_begin(http_parser *);
+static int	on_url(http_parser *, const char *, size_t);
+static int	on_header_field(http_parser *, const char *, size_t);
+static int	on_header_value(http_parser *, const char *, size_t);
+static int	on_headers_complete(http_parser *);
+static int	on_body(http_parser *, const char *, size_t);
+static int	on_chunk_header(http_parser *);
+static int	on_message_complete(http_parser *);
+
+static void	listener_cb(struct ev_loop *, ev_io *, int);
+static void	accept_resume_cb(struct ev_loop *, ev_timer *, int);
+static void	conn_read_cb(struct ev_loop *, ev_io *, int);
+static void	conn_write_cb(struct ev_loop *, ev_io *, int);
+static void	conn_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	req_timeout_cb(struct ev_loop *, ev_timer *, int);
+
+static void	conn_process(struct http_conn *);
+static void	conn_kill(struct http_conn *);
+
+/* Read-only: the parser keeps its state in each connection's parser. */
+static const http_parser_settings parser_settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
+	.on_message_complete = on_message_complete,
+};
+
+static const char fallback_error[] = "{\"error\":\"internal error\"}";
+
+/*
+ * Small helpers
+ */
+
+static int
+dbuf_reserve(struct dbuf *d, size_t want)
+{
+	size_t	 ncap;
+	char	*p;
+
+	if (want <= d->cap)
+		return 0;
+	ncap = d->cap ? d->cap : 64;
+	while (ncap < want) {
+		if (ncap > SIZE_MAX / 2) {
+			ncap = want;
+			break;
+		}
+		ncap *= 2;
+	}
+	if ((p = realloc(d->buf, ncap)) == NULL)
+		return -1;
+	d->buf = p;
+	d->cap = ncap;
+	return 0;
+}
+
+static int
+dbuf_append(struct dbuf *d, const char *data, size_t n)
+{
+	if (n > SIZE_MAX - d->len - 1)
+		return -1;
+	if (dbuf_reserve(d, d->len + n + 1) == -1)
+		return -1;
+	memcpy(d->buf + d->len, data, n);
+	d->len += n;
+	d->buf[d->len] = '\0';
+	return 0;
+}
+
+static const char *
+dbuf_str(const struct dbuf *d)
+{
+	return d->buf != NULL ? d->buf : "";
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Next byte of [*sp, end) with %XX decoded (and '+' as a space when
+ * `plus').  -1 for a broken escape, and for %00: every consumer of
+ * these strings treats them as C strings, where a NUL would silently
+ * cut the value short.
+ */
+static int
+pct_next(const char **sp, const char *end, int plus)
+{
+	const char	*s = *sp;
+	int		 hi, lo;
+
+	if (*s == '%') {
+		if (end - s < 3 || (hi = hexval((unsigned char)s[1])) == -1 ||
+		    (lo = hexval((unsigned char)s[2])) == -1)
+			return -1;
+		if (hi == 0 && lo == 0)
+			return -1;
+		*sp = s + 3;
+		return hi << 4 | lo;
+	}
+	*sp = s + 1;
+	if (plus && *s == '+')
+		return ' ';
+	return (unsigned char)*s;
+}
+
+/* Copy for a log line: attacker-chosen bytes must not forge log lines. */
+static const char *
+logstr(const char *s, char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+static const char *
+reason(int status)
+{
+	const char	*r;
+
+	r = http_status_str((enum http_status)status);
+	if (r == NULL || r[0] == '<')
+		return "Unknown";
+	return r;
+}
+
+static unsigned
+method_bit(unsigned m)
+{
+	switch (m) {
+	case HTTP_GET:
+		return HTTP_M_GET;
+	case HTTP_HEAD:
+		return HTTP_M_HEAD;
+	case HTTP_POST:
+		return HTTP_M_POST;
+	case HTTP_PUT:
+		return HTTP_M_PUT;
+	case HTTP_DELETE:
+		return HTTP_M_DELETE;
+	default:
+		return 0;
+	}
+}
+
+/* "Allow: ...\r\n" for a route; HEAD rides along with GET. */
+static void
+allow_header(unsigned methods, char *buf, size_t len)
+{
+	static const struct {
+		unsigned	 bit;
+		const char	*name;
+	} names[] = {
+		{ HTTP_M_GET, "GET" },
+		{ HTTP_M_HEAD, "HEAD" },
+		{ HTTP_M_POST, "POST" },
+		{ HTTP_M_PUT, "PUT" },
+		{ HTTP_M_DELETE, "DELETE" },
+	};
+	size_t	 i;
+	int	 first = 1;
+
+	if (methods & HTTP_M_GET)
+		methods |= HTTP_M_HEAD;
+	strlcpy(buf, "Allow: ", len);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((methods & names[i].bit) == 0)
+			continue;
+		if (!first)
+			strlcat(buf, ", ", len);
+		strlcat(buf, names[i].name, len);
+		first = 0;
+	}
+	strlcat(buf, "\r\n", len);
+}
+
+/*
+ * {"error": msg}, malloc'ed.  yajl escapes; it refuses bytes that are
+ * not UTF-8, and a decoded path can hold anything, so in that case the
+ * message goes out with its non-ASCII bytes as '?'.
+ */
+static char *
+json_error(const char *msg, size_t *lenp)
+{
+	yajl_gen		 g;
+	yajl_gen_status		 st;
+	const unsigned char	*buf;
+	size_t			 len, i;
+	char			*out = NULL, *safe = NULL;
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		return NULL;
+	if (!yajl_gen_config(g, yajl_gen_validate_utf8, 1))
+		goto done;
+	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    yajl_gen_string(g, (const unsigned char *)"error", 5) !=
+	    yajl_gen_status_ok)
+		goto done;
+	st = yajl_gen_string(g, (const unsigned char *)msg, strlen(msg));
+	if (st == yajl_gen_invalid_string) {
+		if ((safe = strdup(msg)) == NULL)
+			goto done;
+		for (i = 0; safe[i] != '\0'; i++)
+			if ((unsigned char)safe[i] >= 0x80)
+				safe[i] = '?';
+		st = yajl_gen_string(g, (const unsigned char *)safe,
+		    strlen(safe));
+	}
+	if (st != yajl_gen_status_ok ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		goto done;
+	if ((out = malloc(len + 1)) == NULL)
+		goto done;
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	*lenp = len;
+ done:
+	free(safe);
+	yajl_gen_free(g);
+	return out;
+}
+
+/*
+ * Requests
+ */
+
+static struct http_req *
+req_new(struct http_server *srv)
+{
+	struct http_req	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->srv = srv;
+	r->pub.priv = r;
+	r->pub.query = "";
+	r->pub.body = "";
+	r->pub.content_type = "";
+	ev_init(&r->timer, req_timeout_cb);
+	r->timer.data = r;
+	return r;
+}
+
+static void
+req_destroy(struct http_req *r)
+{
+	ev_timer_stop(r->srv->loop, &r->timer);
+	if (r->listed)
+		TAILQ_REMOVE(&r->srv->reqs, r, entry);
+	free(r->url.buf);
+	free(r->ctype.buf);
+	free(r->expect.buf);
+	free(r->body.buf);
+	free(r->path);
+	free(r->query);
+	free(r);
+}
+
+/*
+ * Split the request target into a percent-decoded path and the raw
+ * query.  Returns 0, or -1 with *why set.
+ */
+static int
+req_split_url(struct http_req *r, const char **why)
+{
+	struct http_parser_url	 u;
+	const char		*s, *end;
+	size_t			 plen, n;
+	int			 ch;
+
+	http_parser_url_init(&u);
+	if (r->url.len == 0 || http_parser_parse_url(r->url.buf, r->url.len,
+	    r->hmethod == HTTP_CONNECT, &u) != 0) {
+		*why = "invalid request target";
+		return -1;
+	}
+	if (u.field_set & (1 << UF_PATH)) {
+		s = r->url.buf + u.field_data[UF_PATH].off;
+		plen = u.field_data[UF_PATH].len;
+	} else {
+		s = "/";
+		plen = 1;
+	}
+	if ((r->path = malloc(plen + 1)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	end = s + plen;
+	n = 0;
+	while (s < end) {
+		if ((ch = pct_next(&s, end, 0)) == -1) {
+			*why = "invalid percent-encoding in path";
+			free(r->path);
+			r->path = NULL;
+			return -1;
+		}
+		r->path[n++] = (char)ch;
+	}
+	r->path[n] = '\0';
+	if (u.field_set & (1 << UF_QUERY))
+		r->query = strndup(r->url.buf + u.field_data[UF_QUERY].off,
+		    u.field_data[UF_QUERY].len);
+	else
+		r->query = strdup("");
+	if (r->query == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Connections: output
+ */
+
+static int
+out_append(struct http_conn *c, const char *data, size_t n)
+{
+	size_t	 ncap;
+	char	*p;
+
+	if (n == 0)
+		return 0;
+	if (c->outoff > 0 && c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	if (n > SIZE_MAX - c->outlen)
+		return -1;
+	if (c->outlen + n > c->outcap) {
+		ncap = c->outcap ? c->outcap : 4096;
+		while (ncap < c->outlen + n) {
+			if (ncap > SIZE_MAX / 2) {
+				ncap = c->outlen + n;
+				break;
+			}
+			ncap *= 2;
+		}
+		if ((p = realloc(c->out, ncap)) == NULL)
+			return -1;
+		c->out = p;
+		c->outcap = ncap;
+	}
+	memcpy(c->out + c->outlen, data, n);
+	c->outlen += n;
+	return 0;
+}
+
+/*
+ * Queue one response.  Sending happens in conn_flush(); a connection
+ * that cannot take the response (no memory) is killed.
+ */
+static void
+conn_send(struct http_conn *c, int status, const char *ctype,
+    const char *body, size_t len, int head, int keepalive, const char *extra)
+{
+	char	 hdr[512];
+	int	 n, nobody;
+
+	if (c->dead)
+		return;
+	if (c->drain)
+		keepalive = 0;
+	if (!keepalive)
+		c->closing = 1;
+	/* RFC 9110 8.6: no Content-Length (and no body) in 204 or 304. */
+	nobody = status == 204 || status == 304;
+	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n", status,
+	    reason(status));
+	if (n > 0 && (size_t)n < sizeof(hdr) && !nobody)
+		n += snprintf(hdr + n, sizeof(hdr) - n,
+		    "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
+	if (n > 0 && (size_t)n < sizeof(hdr))
+		n += snprintf(hdr + n, sizeof(hdr) - n, "Connection: %s\r\n%s%s"
+		    "\r\n", keepalive ? "keep-alive" : "close",
+		    status == 503 ? "Retry-After: 1\r\n" : "",
+		    extra != NULL ? extra : "");
+	if (n <= 0 || (size_t)n >= sizeof(hdr)) {
+		log_warnx("%s: %s: response header too long", __func__,
+		    c->name);
+		conn_kill(c);
+		return;
+	}
+	if (out_append(c, hdr, n) == -1 ||
+	    (!head && !nobody && out_append(c, body, len) == -1)) {
+		log_warn("%s: %s: queueing response", __func__, c->name);
+		conn_kill(c);
+	}
+}
+
+static void
+conn_send_error(struct http_conn *c, int status, const char *msg, int head,
+    int keepalive, const char *extra)
+{
+	char	*body;
+	size_t	 len;
+
+	if ((body = json_error(msg, &len)) == NULL) {
+		conn_send(c, status, "application/json", fallback_error,
+		    sizeof(fallback_error) - 1, head, keepalive, extra);
+		return;
+	}
+	conn_send(c, status, "application/json", body, len, head, keepalive,
+	    extra);
+	free(body);
+}
+
+static void
+conn_touch(struct http_conn *c)
+{
+	struct http_server	*srv = c->srv;
+
+	if (c->lingering || c->inflight != NULL ||
+	    srv->lim.idle_timeout <= 0)
+		return;
+	c->timer.repeat = srv->lim.idle_timeout;
+	ev_timer_again(srv->loop, &c->timer);
+}
+
+static void
+conn_flush(struct http_conn *c)
+{
+	ssize_t	 n;
+
+	while (!c->dead && c->outoff < c->outlen) {
+		/* MSG_NOSIGNAL: a vanished peer is an error, not SIGPIPE. */
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			log_debug("%s: %s: send: %s", __func__, c->name,
+			    strerror(errno));
+			conn_kill(c);
+			return;
+		}
+		c->outoff += n;
+		conn_touch(c);
+	}
+}
+
+/*
+ * Connections: lifetime
+ */
+
+static void
+conn_enter(struct http_conn *c)
+{
+	c->busy++;
+}
+
+static void
+conn_free(struct http_conn *c)
+{
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void
+conn_leave(struct http_conn *c)
+{
+	if (--c->busy == 0 && c->dead)
+		conn_free(c);
+}
+
+/*
+ * Close now.  The request a handler holds survives (its conn pointer
+ * is cleared, http_respond() will free it); the memory of the
+ * connection goes once no caller is inside it.
+ */
+static void
+conn_kill(struct http_conn *c)
+{
+	struct http_server	*srv = c->srv;
+	struct http_req		*r;
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	ev_io_stop(srv->loop, &c->rio);
+	ev_io_stop(srv->loop, &c->wio);
+	ev_timer_stop(srv->loop, &c->timer);
+	if (close(c->fd) == -1)
+		log_debug("%s: %s: close: %s", __func__, c->name,
+		    strerror(errno));
+	c->fd = -1;
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	if (c->counted)
+		srv->nconns--;
+	else
+		srv->nrejects--;
+	if (c->cur != NULL) {
+		req_destroy(c->cur);
+		c->cur = NULL;
+	}
+	if ((r = c->inflight) != NULL) {
+		ev_timer_stop(srv->loop, &r->timer);
+		r->conn = NULL;
+		c->inflight = NULL;
+	}
+	log_debug("%s: %s: closed", __func__, c->name);
+	if (c->busy == 0)
+		conn_free(c);
+}
+
+/*
+ * Our last response is out.  Closing at once would make the kernel
+ * answer the client's unread bytes (the rest of a 413 body, pipelined
+ * requests) with RST, which can destroy the response before the client
+ * reads it; so send FIN and drain for a bounded time, as nginx's
+ * lingering close does.
+ */
+static void
+conn_linger(struct http_conn *c)
+{
+	struct http_server	*srv = c->srv;
+	double			 t;
+
+	c->lingering = 1;
+	c->inoff = c->inlen = 0;
+	if (shutdown(c->fd, SHUT_WR) == -1) {
+		log_debug("%s: %s: shutdown: %s", __func__, c->name,
+		    strerror(errno));
+		conn_kill(c);
+		return;
+	}
+	t = HTTP_LINGER;
+	if (srv->lim.idle_timeout > 0 && srv->lim.idle_timeout < t)
+		t = srv->lim.idle_timeout;
+	ev_timer_stop(srv->loop, &c->timer);
+	ev_timer_set(&c->timer, t, 0.);
+	ev_timer_start(srv->loop, &c->timer);
+}
+
+static void
+io_want(struct ev_loop *loop, ev_io *w, int want)
+{
+	if (want && !ev_is_active(w))
+		ev_io_start(loop, w);
+	else if (!want && ev_is_active(w))
+		ev_io_stop(loop, w);
+}
+
+/* After any event: close, linger, or set watchers and the idle timer. */
+static void
+conn_settle(struct http_conn *c)
+{
+	struct http_server	*srv = c->srv;
+	int			 want_read;
+
+	if (c->dead)
+		return;
+	if (c->outoff == c->outlen) {
+		c->outoff = c->outlen = 0;
+		if (c->outcap > HTTP_OUT_KEEP) {
+			free(c->out);
+			c->out = NULL;
+			c->outcap = 0;
+		}
+		if (c->closing) {
+			if (c->rd_eof) {
+				conn_kill(c);
+				return;
+			}
+			if (!c->lingering) {
+				conn_linger(c);
+				if (c->dead)
+					return;
+			}
+		} else if (c->rd_eof && c->inflight == NULL &&
+		    c->inoff == c->inlen) {
+			/* The peer is done and so are we. */
+			conn_kill(c);
+			return;
+		}
+	}
+	want_read = !c->rd_eof && (c->closing || c->inlen < HTTP_IN_BUFSZ);
+	io_want(srv->loop, &c->rio, want_read);
+	io_want(srv->loop, &c->wio, c->outoff < c->outlen);
+	if (c->lingering)
+		return;
+	if (c->inflight != NULL || srv->lim.idle_timeout <= 0)
+		ev_timer_stop(srv->loop, &c->timer);
+	else if (!ev_is_active(&c->timer)) {
+		c->timer.repeat = srv->lim.idle_timeout;
+		ev_timer_again(srv->loop, &c->timer);
+	}
+}
+
+static void
+req_log(struct http_conn *c, struct http_req *r, int status, size_t len)
+{
+	char	 pbuf[HTTP_LOGSTR_MAX];
+
+	log_debug("%s: %s: #%llu %s %s -> %d, %zu bytes, %.1f ms",
+	    __func__, c->name, (unsigned long long)r->pub.id,
+	    http_method_str((enum http_method)r->hmethod),
+	    logstr(r->path != NULL ? r->path : dbuf_str(&r->url), pbuf,
+	    sizeof(pbuf)), status, len,
+	    (ev_now(c->srv->loop) - r->start) * 1000.0);
+}
+
+/* Server-made answer to a complete request that no handler gets. */
+static void
+conn_reply(struct http_conn *c, struct http_req *r, int status,
+    const char *msg, int keepalive, const char *extra)
+{
+	req_log(c, r, status, 0);
+	conn_send_error(c, status, msg, r->head, keepalive, extra);
+	req_destroy(r);
+}
+
+static void
+conn_dispatch(struct http_conn *c, struct http_req *r)
+{
+	struct http_server	*srv = c->srv;
+	const struct http_route	*route = NULL;
+	const char		*why;
+	char			*msg;
+	char			 allow[64];
+	size_t			 i;
+	unsigned		 m;
+
+	r->pub.id = ++srv->next_id;
+	r->head = r->hmethod == HTTP_HEAD;
+	if (req_split_url(r, &why) == -1) {
+		conn_reply(c, r, 400, why, 0, NULL);
+		return;
+	}
+	for (i = 0; i < srv->nroutes; i++)
+		if (strcmp(srv->routes[i].path, r->path) == 0) {
+			route = &srv->routes[i];
+			break;
+		}
+	if (route == NULL) {
+		if (asprintf(&msg, "no such endpoint: %s", r->path) == -1)
+			msg = NULL;
+		conn_reply(c, r, 404, msg != NULL ? msg : "no such endpoint",
+		    r->keepalive, NULL);
+		free(msg);
+		return;
+	}
+	m = method_bit(r->hmethod);
+	if (m != 0 && (route->methods & m))
+		r->pub.method = m;
+	else if (m == HTTP_M_HEAD && (route->methods & HTTP_M_GET))
+		r->pub.method = HTTP_M_GET;
+	else {
+		allow_header(route->methods, allow, sizeof(allow));
+		if (asprintf(&msg, "method %s not allowed on %s",
+		    http_method_str((enum http_method)r->hmethod),
+		    r->path) == -1)
+			msg = NULL;
+		conn_reply(c, r, 405, msg != NULL ? msg : "method not allowed",
+		    r->keepalive, allow);
+		free(msg);
+		return;
+	}
+	r->pub.path = r->path;
+	r->pub.query = r->query;
+	r->pub.body = dbuf_str(&r->body);
+	r->pub.body_len = r->body.len;
+	r->pub.content_type = dbuf_str(&r->ctype);
+	TAILQ_INSERT_TAIL(&srv->reqs, r, entry);
+	r->listed = 1;
+	r->conn = c;
+	c->inflight = r;
+	/* The handler timeout covers the connection until the answer. */
+	ev_timer_stop(srv->loop, &c->timer);
+	if (srv->lim.handler_timeout > 0) {
+		ev_timer_set(&r->timer, srv->lim.handler_timeout, 0.);
+		ev_timer_start(srv->loop, &r->timer);
+	}
+	route->handler(&r->pub, srv->ctx);
+	/* `r' may be gone now. */
+}
+
+static void
+conn_parse_error(struct http_conn *c, enum http_errno e)
+{
+	struct http_server	*srv = c->srv;
+	char			*msg = NULL;
+	const char		*m;
+	int			 status = c->err_status;
+
+	if (status == 0 && e == HPE_HEADER_OVERFLOW)
+		status = 431;
+	switch (status) {
+	case 413:
+		if (asprintf(&msg, "request body larger than %zu bytes",
+		    srv->lim.max_body) == -1)
+			msg = NULL;
+		break;
+	case 431:
+		if (asprintf(&msg, "request header larger than %zu bytes",
+		    srv->lim.max_header) == -1)
+			msg = NULL;
+		break;
+	case 0:
+		status = 400;
+		if (asprintf(&msg, "malformed request: %s: %s",
+		    http_errno_name(e), http_errno_description(e)) == -1)
+			msg = NULL;
+		break;
+	default:
+		break;
+	}
+	m = msg != NULL ? msg : reason(status);
+	log_debug("%s: %s: %d: %s", __func__, c->name, status, m);
+	if (c->cur != NULL) {
+		req_destroy(c->cur);
+		c->cur = NULL;
+	}
+	conn_send_error(c, status, m, 0, 0, NULL);
+	free(msg);
+}
+
+/*
+ * Run the parser over buffered input and hand out complete requests,
+ * one at a time.  The parser pauses itself at the end of each message
+ * (on_message_complete), so pipelined input stays in c->in until the
+ * request before it was answered.
+ */
+static void
+conn_process(struct http_conn *c)
+{
+	struct http_req	*r;
+	enum http_errno	 e;
+	size_t		 n;
+
+	conn_enter(c);
+	while (!c->dead && !c->closing && c->inflight == NULL &&
+	    c->outlen - c->outoff < HTTP_OUT_HIGHWAT && c->inoff < c->inlen) {
+		n = http_parser_execute(&c->parser, &parser_settings,
+		    c->in + c->inoff, c->inlen - c->inoff);
+		c->inoff += n;
+		e = HTTP_PARSER_ERRNO(&c->parser);
+		if (e == HPE_PAUSED) {
+			http_parser_pause(&c->parser, 0);
+			r = c->cur;
+			c->cur = NULL;
+			if (r != NULL)
+				conn_dispatch(c, r);
+			continue;
+		}
+		if (e != HPE_OK) {
+			conn_parse_error(c, e);
+			break;
+		}
+		if (c->inoff < c->inlen) {
+			/* Only an upgrade stops early; we speak no other
+			 * protocol. */
+			c->closing = 1;
+			break;
+		}
+	}
+	if (!c->dead) {
+		if (c->inoff == c->inlen)
+			c->inoff = c->inlen = 0;
+		else if (c->inoff > 0) {
+			memmove(c->in, c->in + c->inoff, c->inlen - c->inoff);
+			c->inlen -= c->inoff;
+			c->inoff = 0;
+		}
+		conn_flush(c);
+	}
+	conn_leave(c);
+}
+
+/*
+ * Parser callbacks.  Returning non-zero stops the parser; err_status
+ * then says which answer the client gets (413, 431, 500), else 400.
+ */
+
+static int
+hdr_account(struct http_conn *c, size_t n)
+{
+	struct http_req	*r = c->cur;
+
+	if (n > SIZE_MAX - r->hdr_bytes ||
+	    r->hdr_bytes + n > c->srv->lim.max_header) {
+		c->err_status = 431;
+		return -1;
+	}
+	r->hdr_bytes += n;
+	return 0;
+}
+
+static int
+on_message_begin(http_parser *p)
+{
+	struct http_conn	*c = p->data;
+
+	if (c->cur != NULL)
+		req_destroy(c->cur);
+	if ((c->cur = req_new(c->srv)) == NULL) {
+		log_warn("%s: %s", __func__, c->name);
+		c->err_status = 500;
+		return -1;
+	}
+	c->cur->start = ev_now(c->srv->loop);
+	return 0;
+}
+
+/*
+ * Header size is counted from what the callbacks see plus the fixed
+ * punctuation of each line: exact for well-formed requests.  Padding
+ * the callbacks do not see (extra spaces) is bounded by http-parser's
+ * own limit (HTTP_MAX_HEADER_SIZE, 80 KiB), which we also answer with
+ * 431; that one also wins if max_header is set higher.
+ */
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+	size_t			 extra = 0;
+
+	if (r->url.len == 0)	/* "METHOD " and " HTTP/1.1\r\n" */
+		extra = strlen(http_method_str(
+		    (enum http_method)p->method)) + 12;
+	if (hdr_account(c, len + extra) == -1)
+		return -1;
+	if (dbuf_append(&r->url, at, len) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+	size_t			 i;
+
+	if (r->in_value || (r->hname_len == 0 && !r->hname_long)) {
+		/* A new header line: ": " and CRLF. */
+		r->in_value = 0;
+		r->hname_len = 0;
+		r->hname_long = 0;
+		if (hdr_account(c, 4) == -1)
+			return -1;
+	}
+	if (hdr_account(c, len) == -1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (r->hname_len + 1 >= sizeof(r->hname)) {
+			r->hname_long = 1;
+			break;
+		}
+		r->hname[r->hname_len++] = at[i];
+	}
+	r->hname[r->hname_len] = '\0';
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+	struct dbuf		*d = NULL;
+
+	if (!r->in_value) {
+		r->in_value = 1;
+		r->cur_hdr = HDR_OTHER;
+		if (!r->hname_long && !r->seen_ctype &&
+		    strcasecmp(r->hname, "content-type") == 0) {
+			/* The first one counts; repeats are ignored. */
+			r->cur_hdr = HDR_CTYPE;
+			r->seen_ctype = 1;
+		} else if (!r->hname_long &&
+		    strcasecmp(r->hname, "expect") == 0)
+			r->cur_hdr = HDR_EXPECT;
+	}
+	if (hdr_account(c, len) == -1)
+		return -1;
+	if (r->cur_hdr == HDR_CTYPE)
+		d = &r->ctype;
+	else if (r->cur_hdr == HDR_EXPECT)
+		d = &r->expect;
+	if (d != NULL && dbuf_append(d, at, len) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+	const struct http_limits *lim = &c->srv->lim;
+	static const char	 cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	int			 body;
+
+	if (hdr_account(c, 2) == -1)
+		return -1;
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > lim->max_body) {
+		c->err_status = 413;
+		return -1;
+	}
+	body = (p->flags & F_CHUNKED) ||
+	    ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0 &&
+	    dbuf_reserve(&r->body, p->content_length + 1) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	/*
+	 * Clients that ask (curl does for larger bodies) would otherwise
+	 * wait a second before sending the body; the size was checked, so
+	 * let it come.
+	 */
+	if (body && r->expect.len > 0 && p->http_major == 1 &&
+	    p->http_minor >= 1 &&
+	    strcasecmp(r->expect.buf, "100-continue") == 0 &&
+	    out_append(c, cont, sizeof(cont) - 1) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_chunk_header(http_parser *p)
+{
+	struct http_conn	*c = p->data;
+
+	/* content_length is the size of the chunk announced. */
+	if (p->content_length > c->srv->lim.max_body - c->cur->body.len) {
+		c->err_status = 413;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+
+	if (len > c->srv->lim.max_body - r->body.len) {
+		c->err_status = 413;
+		return -1;
+	}
+	if (dbuf_append(&r->body, at, len) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+
+	r->hmethod = p->method;
+	/* We do not switch protocols: answer, then close. */
+	r->keepalive = http_should_keep_alive(p) && !p->upgrade;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/*
+ * Event callbacks
+ */
+
+static void
+conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct http_conn	*c = w->data;
+	char			 scratch[4096];
+	ssize_t			 n;
+
+	conn_enter(c);
+	if (c->closing) {
+		/* Nothing more will be parsed; drain what the peer sends. */
+		n = read(c->fd, scratch, sizeof(scratch));
+	} else {
+		if (c->inlen >= HTTP_IN_BUFSZ) {
+			/* Full while a handler works; settle stops reading. */
+			goto out;
+		}
+		if (c->in == NULL && (c->in = malloc(HTTP_IN_BUFSZ)) == NULL) {
+			log_warn("%s: %s", __func__, c->name);
+			conn_kill(c);
+			goto out;
+		}
+		n = read(c->fd, c->in + c->inlen, HTTP_IN_BUFSZ - c->inlen);
+	}
+	if (n == -1) {
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_debug("%s: %s: read: %s", __func__, c->name,
+			    strerror(errno));
+			conn_kill(c);
+		}
+		goto out;
+	}
+	if (n == 0)
+		c->rd_eof = 1;
+	else if (!c->closing) {
+		c->inlen += n;
+		conn_touch(c);
+	}
+	conn_process(c);
+ out:
+	conn_settle(c);
+	conn_leave(c);
+}
+
+static void
+conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct http_conn	*c = w->data;
+
+	conn_enter(c);
+	conn_flush(c);
+	/* Output below the high-water mark again: go on parsing. */
+	conn_process(c);
+	conn_settle(c);
+	conn_leave(c);
+}
+
+static void
+conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http_conn	*c = w->data;
+
+	conn_enter(c);
+	if (c->lingering) {
+		conn_kill(c);
+	} else if (c->inflight != NULL) {
+		ev_timer_stop(loop, w);
+	} else if (c->outoff < c->outlen) {
+		log_debug("%s: %s: peer not reading, closing", __func__,
+		    c->name);
+		conn_kill(c);
+	} else if (c->cur != NULL || c->inoff < c->inlen) {
+		log_debug("%s: %s: request incomplete after %.1fs, 408",
+		    __func__, c->name, c->srv->lim.idle_timeout);
+		if (c->cur != NULL) {
+			req_destroy(c->cur);
+			c->cur = NULL;
+		}
+		conn_send_error(c, 408, "request timed out", 0, 0, NULL);
+		conn_flush(c);
+	} else {
+		log_debug("%s: %s: idle, closing", __func__, c->name);
+		conn_kill(c);
+	}
+	conn_settle(c);
+	conn_leave(c);
+}
+
+static void
+req_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http_req		*r = w->data;
+	struct http_conn	*c = r->conn;
+	char			 pbuf[HTTP_LOGSTR_MAX];
+
+	r->timed_out = 1;
+	if (c == NULL)
+		return;
+	log_warnx("%s: %s: #%llu %s %s: no answer within %.1fs, sent 504",
+	    __func__, c->name, (unsigned long long)r->pub.id,
+	    http_method_str((enum http_method)r->hmethod),
+	    logstr(r->path, pbuf, sizeof(pbuf)), c->srv->lim.handler_timeout);
+	conn_enter(c);
+	/* The request stays with the handler until it calls http_respond. */
+	c->inflight = NULL;
+	r->conn = NULL;
+	conn_send_error(c, 504, "handler timed out", r->head, r->keepalive,
+	    NULL);
+	if (c->busy == 1)
+		conn_process(c);
+	conn_settle(c);
+	conn_leave(c);
+}
+
+static void
+accept_pause(struct http_server *srv)
+{
+	struct http_listener	*l;
+
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		ev_io_stop(srv->loop, &l->io);
+	srv->accept_paused = 1;
+	ev_timer_stop(srv->loop, &srv->accept_timer);
+	ev_timer_set(&srv->accept_timer, HTTP_ACCEPT_PAUSE, 0.);
+	ev_timer_start(srv->loop, &srv->accept_timer);
+}
+
+static void
+accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http_server	*srv = w->data;
+	struct http_listener	*l;
+
+	srv->accept_paused = 0;
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		ev_io_start(loop, &l->io);
+}
+
+static void
+conn_name(struct http_conn *c, const char *label,
+    const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	char				 a[INET6_ADDRSTRLEN];
+
+	switch (ss->ss_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)ss;
+		if (inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a)) == NULL)
+			strlcpy(a, "?", sizeof(a));
+		snprintf(c->name, sizeof(c->name), "%s %s:%u", label, a,
+		    ntohs(sin->sin_port));
+		break;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)ss;
+		if (inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a)) == NULL)
+			strlcpy(a, "?", sizeof(a));
+		snprintf(c->name, sizeof(c->name), "%s [%s]:%u", label, a,
+		    ntohs(sin6->sin6_port));
+		break;
+	default:
+		snprintf(c->name, sizeof(c->name), "%s fd %d", label, c->fd);
+		break;
+	}
+}
+
+static void
+conn_accepted(struct http_listener *l, int fd,
+    const struct sockaddr_storage *ss)
+{
+	struct http_server	*srv = l->srv;
+	struct http_conn	*c;
+	int			 one = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s: %s", __func__, l->label);
+		if (close(fd) == -1)
+			log_warn("%s: close", __func__);
+		return;
+	}
+	c->srv = srv;
+	c->fd = fd;
+	conn_name(c, l->label, ss);
+	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+	c->rio.data = c;
+	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+	c->wio.data = c;
+	ev_init(&c->timer, conn_timer_cb);
+	c->timer.data = c;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	/*
+	 * Pipelined answers go out as separate small sends; without this
+	 * Nagle holds the second one until the client's delayed ACK.
+	 */
+	if ((ss->ss_family == AF_INET || ss->ss_family == AF_INET6) &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+		log_debug("%s: %s: TCP_NODELAY: %s", __func__, c->name,
+		    strerror(errno));
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	conn_enter(c);
+	if (srv->nconns >= srv->lim.max_conns) {
+		/* Not counted: it only carries the 503 and goes. */
+		srv->nrejects++;
+		srv->rejected++;
+		if (srv->reject_warned == 0 || ev_now(srv->loop) -
+		    srv->reject_warned >= HTTP_REJECT_WARN_IVAL) {
+			log_warnx("%s: %s: %u connections open (max_conns), "
+			    "%llu turned away with 503", __func__, l->label,
+			    srv->nconns, (unsigned long long)srv->rejected);
+			srv->rejected = 0;
+			srv->reject_warned = ev_now(srv->loop);
+		}
+		conn_send_error(c, 503, "too many connections", 0, 0, NULL);
+		conn_flush(c);
+		if (srv->nrejects > HTTP_REJECT_LINGER_MAX)
+			conn_kill(c);
+	} else {
+		c->counted = 1;
+		srv->nconns++;
+		log_debug("%s: %s: accepted", __func__, c->name);
+	}
+	conn_settle(c);
+	conn_leave(c);
+}
+
+static void
+listener_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct http_listener	*l = w->data;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, i;
+
+	for (i = 0; i < HTTP_ACCEPT_BATCH; i++) {
+		sslen = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		/* CLOEXEC: the front never execs, but nothing may leak. */
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			switch (errno) {
+			case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EINTR:
+			case ECONNABORTED:
+			/* accept(2): pending network errors, retry. */
+			case EPROTO:
+			case ENETDOWN:
+			case ENOPROTOOPT:
+			case EHOSTDOWN:
+			case ENONET:
+			case EHOSTUNREACH:
+			case EOPNOTSUPP:
+			case ENETUNREACH:
+				continue;
+			default:
+				/*
+				 * EMFILE, ENFILE, ENOBUFS, ENOMEM and the
+				 * unexpected: the socket stays readable, so
+				 * retrying now would spin.
+				 */
+				log_warn("%s: accept4 on %s, pausing %.1fs",
+				    __func__, l->label, HTTP_ACCEPT_PAUSE);
+				accept_pause(l->srv);
+				return;
+			}
+		}
+		conn_accepted(l, fd, &ss);
+	}
+}
+
+/*
+ * Public interface
+ */
+
+struct http_server *
+http_server_new(struct ev_loop *loop, const struct http_limits *lim,
+    const struct http_route *routes, size_t nroutes, void *ctx)
+{
+	static const struct http_limits	 deflim = HTTP_DEFAULT_LIMITS;
+	struct http_server		*srv;
+	size_t				 i;
+
+	if (loop == NULL || (nroutes > 0 && routes == NULL)) {
+		log_warnx("%s: no loop or no routes", __func__);
+		return NULL;
+	}
+	if (lim == NULL)
+		lim = &deflim;
+	if (lim->max_header == 0 || lim->max_conns == 0) {
+		log_warnx("%s: max_header and max_conns must be positive",
+		    __func__);
+		return NULL;
+	}
+	for (i = 0; i < nroutes; i++)
+		if (routes[i].path == NULL || routes[i].handler == NULL) {
+			log_warnx("%s: route %zu lacks a path or handler",
+			    __func__, i);
+			return NULL;
+		}
+	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
+		log_warn("%s", __func__);
+		return NULL;
+	}
+	srv->loop = loop;
+	srv->lim = *lim;
+	srv->ctx = ctx;
+	TAILQ_INIT(&srv->listeners);
+	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->reqs);
+	ev_init(&srv->accept_timer, accept_resume_cb);
+	srv->accept_timer.data = srv;
+	/* Own copies: the caller's table may be temporary. */
+	if (nroutes > 0 &&
+	    (srv->routes = calloc(nroutes, sizeof(*srv->routes))) == NULL) {
+		log_warn("%s", __func__);
+		free(srv);
+		return NULL;
+	}
+	for (i = 0; i < nroutes; i++) {
+		srv->routes[i] = routes[i];
+		if ((srv->routes[i].path = strdup(routes[i].path)) == NULL) {
+			log_warn("%s", __func__);
+			srv->nroutes = i;
+			http_server_free(srv);
+			return NULL;
+		}
+	}
+	srv->nroutes = nroutes;
+	return srv;
+}
+
+int
+http_server_listen(struct http_server *srv, int fd, const char *label)
+{
+	struct http_listener	*l;
+	int			 flags, acc = 0;
+	socklen_t		 len = sizeof(acc);
+
+	if (label == NULL)
+		label = "http";
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1) {
+		log_warn("%s: %s: getsockopt", __func__, label);
+		goto fail;
+	}
+	if (!acc) {
+		log_warnx("%s: %s: fd %d is not listening", __func__, label,
+		    fd);
+		goto fail;
+	}
+	/*
+	 * Non-blocking: a client that resets between readiness and
+	 * accept4 must not block the whole front.
+	 */
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		log_warn("%s: %s: fcntl", __func__, label);
+		goto fail;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		log_warn("%s: %s", __func__, label);
+		goto fail;
+	}
+	l->srv = srv;
+	l->fd = fd;
+	strlcpy(l->label, label, sizeof(l->label));
+	ev_io_init(&l->io, listener_cb, fd, EV_READ);
+	l->io.data = l;
+	TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
+	if (!srv->accept_paused)
+		ev_io_start(srv->loop, &l->io);
+	log_debug("%s: %s on fd %d", __func__, l->label, fd);
+	return 0;
+ fail:
+	/* The descriptor was handed over: it is ours to close either way. */
+	if (close(fd) == -1)
+		log_warn("%s: %s: close", __func__, label);
+	return -1;
+}
+
+static void
+listeners_close(struct http_server *srv)
+{
+	struct http_listener	*l;
+
+	while ((l = TAILQ_FIRST(&srv->listeners)) != NULL) {
+		TAILQ_REMOVE(&srv->listeners, l, entry);
+		ev_io_stop(srv->loop, &l->io);
+		if (close(l->fd) == -1)
+			log_warn("%s: %s: close", __func__, l->label);
+		free(l);
+	}
+	ev_timer_stop(srv->loop, &srv->accept_timer);
+	srv->accept_paused = 0;
+}
+
+void
+http_server_stop_listening(struct http_server *srv)
+{
+	struct http_conn	*c, *tc;
+
+	listeners_close(srv);
+	TAILQ_FOREACH_SAFE(c, &srv->conns, entry, tc) {
+		/* Whatever is under way ends with Connection: close. */
+		c->drain = 1;
+		if (c->counted && c->busy == 0 && c->cur == NULL &&
+		    c->inflight == NULL && c->inoff == c->inlen &&
+		    c->outoff == c->outlen && !c->closing)
+			conn_kill(c);
+	}
+}
+
+void
+http_server_free(struct http_server *srv)
+{
+	struct http_conn	*c;
+	struct http_req		*r;
+	size_t			 i;
+
+	if (srv == NULL)
+		return;
+	listeners_close(srv);
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+		conn_kill(c);
+	/* Requests still with handlers; no http_respond may follow. */
+	while ((r = TAILQ_FIRST(&srv->reqs)) != NULL)
+		req_destroy(r);
+	for (i = 0; i < srv->nroutes; i++)
+		free((char *)srv->routes[i].path);
+	free(srv->routes);
+	free(srv);
+}
+
+unsigned
+http_server_conns(const struct http_server *srv)
+{
+	return srv->nconns;
+}
+
+void
+http_respond(struct http_request *req, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	struct http_req		*r = req->priv;
+	struct http_conn	*c = r->conn;
+	char			 pbuf[HTTP_LOGSTR_MAX];
+	size_t			 i;
+
+	if (c == NULL) {
+		log_debug("%s: #%llu %s: %s, dropping answer %d", __func__,
+		    (unsigned long long)req->id,
+		    logstr(r->path, pbuf, sizeof(pbuf)),
+		    r->timed_out ? "504 already sent" : "connection gone",
+		    status);
+		req_destroy(r);
+		return;
+	}
+	if (status < 200 || status > 599) {
+		log_warnx("%s: #%llu %s: bad status %d, sending 500", __func__,
+		    (unsigned long long)req->id,
+		    logstr(r->path, pbuf, sizeof(pbuf)), status);
+		status = 500;
+	}
+	if (ctype == NULL || *ctype == '\0')
+		ctype = "text/plain; charset=utf-8";
+	for (i = 0; ctype[i] != '\0' && i <= HTTP_CTYPE_MAX; i++)
+		if ((unsigned char)ctype[i] < 0x20 || ctype[i] == 0x7f)
+			break;
+	if (ctype[i] != '\0') {
+		/* A CR or LF here would let a handler forge headers. */
+		log_warnx("%s: #%llu: unusable content type", __func__,
+		    (unsigned long long)req->id);
+		ctype = "application/octet-stream";
+	}
+	if (body == NULL)
+		len = 0;
+	conn_enter(c);
+	ev_timer_stop(c->srv->loop, &r->timer);
+	c->inflight = NULL;
+	r->conn = NULL;
+	req_log(c, r, status, len);
+	conn_send(c, status, ctype, body, len, r->head, r->keepalive, NULL);
+	req_destroy(r);
+	/*
+	 * Called from the handler while conn_process() is dispatching: it
+	 * goes on with the next request itself.  Called later: resume.
+	 */
+	if (c->busy == 1)
+		conn_process(c);
+	conn_settle(c);
+	conn_leave(c);
+}
+
+void
+http_respond_json(struct http_request *req, int status, const char *json)
+{
+	http_respond(req, status, "application/json", json,
+	    json != NULL ? strlen(json) : 0);
+}
+
+void
+http_respond_error(struct http_request *req, int status, const char *msg)
+{
+	char	*body;
+	size_t	 len;
+
+	if ((body = json_error(msg != NULL ? msg : "", &len)) == NULL) {
+		log_warn("%s", __func__);
+		http_respond(req, status, "application/json", fallback_error,
+		    sizeof(fallback_error) - 1);
+		return;
+	}
+	http_respond(req, status, "application/json", body, len);
+	free(body);
+}
+
+/*
+ * First `key' in the query wins.  Both names and values are decoded
+ * ('+' is a space); like Go's url.ParseQuery, a pair with a broken
+ * escape (or %00) is skipped, so a later well-formed one can match.
+ */
+int
+http_query_param(const struct http_request *req, const char *key, char *buf,
+    size_t len)
+{
+	const char	*q, *end, *eq, *s, *k;
+	size_t		 n;
+	int		 ch, ok;
+
+	if (req == NULL || req->query == NULL || key == NULL || buf == NULL ||
+	    len == 0)
+		return -1;
+	for (q = req->query; *q != '\0'; q = *end != '\0' ? end + 1 : end) {
+		end = strchrnul(q, '&');
+		if ((eq = memchr(q, '=', end - q)) == NULL)
+			eq = end;
+		s = q;
+		k = key;
+		ok = 1;
+		while (s < eq) {
+			ch = pct_next(&s, eq, 1);
+			if (ch == -1 || *k == '\0' || (unsigned char)*k != ch) {
+				ok = 0;
+				break;
+			}
+			k++;
+		}
+		if (!ok || *k != '\0')
+			continue;
+		s = eq < end ? eq + 1 : end;
+		n = 0;
+		while (s < end) {
+			if ((ch = pct_next(&s, end, 1)) == -1) {
+				ok = 0;
+				break;
+			}
+			if (n + 1 >= len || n >= INT_MAX)
+				return -1;
+			buf[n++] = (char)ch;
+		}
+		if (!ok)
+			continue;
+		buf[n] = '\0';
+		return (int)n;
+	}
+	return -1;
+}

@@ -1,0 +1,465 @@
+/*
+ * The runtime every worker runs: handshake with the master, sandbox,
+ * config generations, peer edges, shutdown.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <bsd/unistd.h>
+
+#include "codec.h"
+#include "log.h"
+#include "sandbox.h"
+#include "worker.h"
+
+static const struct worker_ops *const role_ops[ROLE_MAX] = {
+	[ROLE_FRONT] = &front_ops,
+	[ROLE_FETCHER] = &fetcher_ops,
+	[ROLE_GITPULL] = &gitpull_ops,
+	[ROLE_SCHEDULER] = &scheduler_ops,
+	[ROLE_SENDER] = &sender_ops,
+	[ROLE_COLLECTOR] = &collector_ops,
+};
+
+static void
+worker_log_sink(enum log_level level, const char *msg, void *arg)
+{
+	struct worker	*w = arg;
+	struct pbuf	 pb;
+	char		 line[4200];
+	size_t		 n;
+
+	if (w->ctl != NULL) {
+		pb_init(&pb);
+		pb_u32(&pb, (uint32_t)level);
+		pb_str(&pb, msg);
+		if (!pb_failed(&pb) && frame_send(w->ctl, MSG_LOG, 0, pb.buf,
+		    pb.len, -1) == 0) {
+			pb_free(&pb);
+			return;
+		}
+		pb_free(&pb);
+	}
+	/* no master to tell: stderr is all that is left */
+	n = log_format_line(line, sizeof(line), level, role_name(w->role),
+	    getpid(), msg);
+	if (write(STDERR_FILENO, line, n) == -1)
+		return;
+}
+
+/* A dying worker's last words must reach the master's log. */
+static void
+worker_fatal_hook(void *arg)
+{
+	struct worker	*w = arg;
+
+	if (w->ctl != NULL)
+		(void)frame_flush(w->ctl, 1000);
+}
+
+int
+worker_send_ctl(struct worker *w, uint16_t type, uint32_t reqid,
+    const void *data, size_t len)
+{
+	if (w->ctl == NULL) {
+		errno = EPIPE;
+		return -1;
+	}
+	return frame_send(w->ctl, type, reqid, data, len, -1);
+}
+
+int
+worker_send_peer(struct worker *w, enum role to, uint16_t type,
+    uint32_t reqid, const void *data, size_t len)
+{
+	if ((unsigned)to >= ROLE_MAX || w->peers[to] == NULL) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	return frame_send(w->peers[to], type, reqid, data, len, -1);
+}
+
+void
+worker_exit(struct worker *w, int code)
+{
+	w->exit_code = code;
+	ev_break(w->loop, EVBREAK_ALL);
+}
+
+static void
+report_peer(struct worker *w, enum role peer, pid_t pid)
+{
+	struct pbuf	 pb;
+
+	w->peer_pid[peer] = pid;
+	pb_init(&pb);
+	pb_u32(&pb, (uint32_t)peer);
+	pb_u32(&pb, (uint32_t)pid);
+	if (pb_failed(&pb) || worker_send_ctl(w, MSG_PEER_STATE, 0, pb.buf,
+	    pb.len) == -1)
+		log_warn("%s: peer state of %s", __func__, role_name(peer));
+	pb_free(&pb);
+	if (w->ops->peer_changed != NULL)
+		w->ops->peer_changed(w, peer, pid);
+}
+
+/* Which peer a conn belongs to; the conn's arg is the worker. */
+static enum role
+peer_of(struct worker *w, struct frame_conn *fc)
+{
+	enum role	 r;
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (w->peers[r] == fc)
+			return r;
+	return ROLE_MASTER;
+}
+
+static void
+peer_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct worker	*w = arg;
+	struct preader	 pr;
+	enum role	 from = peer_of(w, fc);
+	uint32_t	 role;
+	uint64_t	 gen;
+
+	if (from == ROLE_MASTER)
+		return;
+	if (in->hdr.type == MSG_HELLO) {
+		pr_init(&pr, in->data, in->datalen);
+		role = pr_u32(&pr);
+		gen = pr_u64(&pr);
+		if (pr_end(&pr) == -1 || role != (uint32_t)from) {
+			log_warnx("%s: bad HELLO from %s: %s", __func__,
+			    role_name(from), pr.failed ? pr.err :
+			    "role does not match the edge");
+			frame_conn_close(fc);
+			w->peers[from] = NULL;
+			report_peer(w, from, 0);
+			return;
+		}
+		log_debug("peer %s up (pid %u, config generation %llu)",
+		    role_name(from), in->hdr.pid, (unsigned long long)gen);
+		report_peer(w, from, (pid_t)in->hdr.pid);
+		return;
+	}
+	if (w->ops->peer_msg == NULL || w->ops->peer_msg(w, from, in) == -1) {
+		log_warnx("%s: %s from %s not handled; closing the edge",
+		    __func__, msg_name(in->hdr.type), role_name(from));
+		frame_conn_close(fc);
+		w->peers[from] = NULL;
+		report_peer(w, from, 0);
+	}
+}
+
+static void
+peer_close_cb(struct frame_conn *fc, const char *why, void *arg)
+{
+	struct worker	*w = arg;
+	enum role	 from = peer_of(w, fc);
+
+	if (from == ROLE_MASTER)
+		return;
+	w->peers[from] = NULL;
+	if (strcmp(why, "closed by peer") == 0)
+		log_info("peer %s went away", role_name(from));
+	else
+		log_warnx("edge to %s closed: %s", role_name(from), why);
+	report_peer(w, from, 0);
+}
+
+static int
+attach_peer(struct worker *w, struct frame_in *in)
+{
+	struct preader		 pr;
+	struct frame_rules	 rules;
+	struct pbuf		 pb;
+	const struct edge_def	*e;
+	char			 name[64];
+	uint32_t		 peer;
+	int			 fd = in->fd;
+
+	pr_init(&pr, in->data, in->datalen);
+	peer = pr_u32(&pr);
+	if (pr_end(&pr) == -1 || fd == -1 || peer >= ROLE_MAX ||
+	    (e = peer_edge_find(w->role, (enum role)peer)) == NULL) {
+		log_warnx("%s: bad PEER message: %s", __func__,
+		    pr.failed ? pr.err : "no descriptor or no such edge");
+		return -1;
+	}
+	in->fd = -1;
+	if (w->peers[peer] != NULL) {
+		/* the master re-wired this edge: the old one is dead */
+		frame_conn_close(w->peers[peer]);
+		w->peers[peer] = NULL;
+	}
+	snprintf(name, sizeof(name), "%s<->%s", role_name(w->role),
+	    role_name((enum role)peer));
+	rules.edge = e;
+	rules.self = w->role;
+	rules.name = name;
+	w->peers[peer] = frame_conn_new(w->loop, fd, &rules, peer_msg_cb,
+	    peer_close_cb, w);
+	if (w->peers[peer] == NULL) {
+		log_warn("%s: edge to %s", __func__, role_name(peer));
+		return 0;
+	}
+	pb_init(&pb);
+	pb_u32(&pb, (uint32_t)w->role);
+	pb_u64(&pb, w->generation);
+	if (pb_failed(&pb) || frame_send(w->peers[peer], MSG_HELLO, 0, pb.buf,
+	    pb.len, -1) == -1)
+		log_warn("%s: HELLO to %s", __func__, role_name(peer));
+	pb_free(&pb);
+	return 0;
+}
+
+static void
+ack_conf(struct worker *w, uint64_t gen, int ok, const char *err)
+{
+	struct pbuf	 pb;
+
+	pb_init(&pb);
+	pb_u64(&pb, gen);
+	pb_u32(&pb, ok ? 1 : 0);
+	pb_str(&pb, err);
+	if (pb_failed(&pb) || worker_send_ctl(w, MSG_CONF_ACK, 0, pb.buf,
+	    pb.len) == -1)
+		log_warn("%s: CONF_ACK", __func__);
+	pb_free(&pb);
+}
+
+static int
+apply_conf(struct worker *w, struct frame_in *in)
+{
+	struct preader		 pr;
+	struct agent_conf	 next;
+	uint64_t		 gen;
+	char			 err[512];
+
+	pr_init(&pr, in->data, in->datalen);
+	gen = pr_u64(&pr);
+	if (pr.failed || conf_defaults(&next) == -1) {
+		log_warnx("%s: bad CONF message: %s", __func__, pr.err);
+		return -1;
+	}
+	if (conf_decode(&pr, &next, err, sizeof(err)) == -1) {
+		log_warnx("%s: bad CONF message: %s", __func__, err);
+		conf_free(&next);
+		return -1;
+	}
+	if (w->have_conf && w->ops->reconfigure != NULL &&
+	    w->ops->reconfigure(w, &next, err, sizeof(err)) == -1) {
+		log_error("cannot apply config generation %llu: %s",
+		    (unsigned long long)gen, err);
+		ack_conf(w, gen, 0, err);
+		conf_free(&next);
+		return 0;
+	}
+	if (w->have_conf)
+		conf_free(&w->conf);
+	w->conf = next;
+	w->have_conf = 1;
+	w->generation = gen;
+	log_set_level(w->conf.loglevel);
+	ack_conf(w, gen, 1, "");
+	return 0;
+}
+
+static void
+worker_go(struct worker *w)
+{
+	struct sandbox_plan	 plan;
+	char			 err[512];
+
+	ev_timer_stop(w->loop, &w->setup_timer);
+	if (!w->have_conf)
+		fatalx("setup ended without a config");
+	if (w->ops->setup != NULL && w->ops->setup(w, err, sizeof(err)) == -1) {
+		log_error("setup failed: %s", err);
+		worker_exit(w, WORKER_EXIT_CONFIG);
+		return;
+	}
+	if (sandbox_plan(w->role, &w->conf, &plan, err, sizeof(err)) == -1 ||
+	    sandbox_enter(&plan, err, sizeof(err)) == -1) {
+		log_error("sandbox: %s", err);
+		worker_exit(w, WORKER_EXIT_CONFIG);
+		return;
+	}
+	if (w->ops->start != NULL && w->ops->start(w, err, sizeof(err)) == -1) {
+		log_error("start failed: %s", err);
+		worker_exit(w, 1);
+		return;
+	}
+	w->setup_done = 1;
+	if (worker_send_ctl(w, MSG_READY, 0, NULL, 0) == -1)
+		fatal("%s: READY", __func__);
+	log_debug("ready (uid %ld%s%s)", (long)getuid(),
+	    plan.chroot[0] != '\0' && plan.switch_user ? ", chroot " : "",
+	    plan.chroot[0] != '\0' && plan.switch_user ? plan.chroot : "");
+}
+
+static void
+worker_stop(struct worker *w)
+{
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	if (w->ops->shutdown != NULL)
+		w->ops->shutdown(w);
+	else
+		worker_exit(w, 0);
+}
+
+static void
+ctl_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct worker	*w = arg;
+	int		 rv = 0;
+
+	switch (in->hdr.type) {
+	case MSG_CONF:
+		rv = apply_conf(w, in);
+		break;
+	case MSG_PEER:
+		rv = attach_peer(w, in);
+		break;
+	case MSG_SETUP_END:
+		if (w->setup_done || in->datalen != 0) {
+			rv = -1;
+			break;
+		}
+		worker_go(w);
+		break;
+	case MSG_SHUTDOWN:
+		worker_stop(w);
+		break;
+	default:
+		if (w->ops->control_msg == NULL)
+			rv = -1;
+		else
+			rv = w->ops->control_msg(w, in);
+		break;
+	}
+	if (rv == -1) {
+		/* the master sent what it should not: do not guess */
+		log_error("bad %s message from the master; exiting",
+		    msg_name(in->hdr.type));
+		worker_exit(w, 1);
+	}
+	(void)fc;
+}
+
+static void
+ctl_close_cb(struct frame_conn *fc, const char *why, void *arg)
+{
+	struct worker	*w = arg;
+
+	w->ctl = NULL;
+	/* without the master there is no config, no log and no supervisor */
+	log_error("control edge closed: %s; exiting", why);
+	worker_exit(w, 1);
+	(void)fc;
+}
+
+static void
+setup_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker	*w = t->data;
+
+	log_error("no setup from the master within %.0f s",
+	    WORKER_SETUP_TIMEOUT);
+	worker_exit(w, 1);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct worker	*w = s->data;
+
+	log_info("SIGTERM received: stopping");
+	worker_stop(w);
+	(void)loop;
+	(void)revents;
+}
+
+int
+worker_main(enum role role, int argc, char **argv)
+{
+	extern char		**environ;
+	struct worker		 w;
+	struct frame_rules	 rules;
+	char			 name[64], comm[16];
+	enum role		 r;
+
+	if (role < ROLE_FIRST_WORKER || role >= ROLE_MAX)
+		return 1;
+	memset(&w, 0, sizeof(w));
+	w.role = role;
+	w.ops = role_ops[role];
+	log_init(role_name(role), LOG_LVL_INFO);
+
+	/*
+	 * ^C on a foreground agent reaches the whole process group; the
+	 * master decides when workers stop, so they ignore SIGINT and SIGHUP.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+
+	setproctitle_init(argc, argv, environ);
+	setproctitle("%s", role_name(role));
+	snprintf(comm, sizeof(comm), "agent-%s", role_name(role));
+	if (prctl(PR_SET_NAME, comm, 0, 0, 0) == -1)
+		log_warn("%s: PR_SET_NAME", __func__);
+
+	if ((w.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+		fatalx("%s: cannot create the event loop", __func__);
+	snprintf(name, sizeof(name), "%s<->master", role_name(role));
+	rules.edge = control_edge(role);
+	rules.self = role;
+	rules.name = name;
+	w.ctl = frame_conn_new(w.loop, CONTROL_FD, &rules, ctl_msg_cb,
+	    ctl_close_cb, &w);
+	if (w.ctl == NULL)
+		fatal("%s: control edge", __func__);
+	log_set_sink(worker_log_sink, &w);
+	log_set_fatal_hook(worker_fatal_hook, &w);
+
+	ev_timer_init(&w.setup_timer, setup_timeout_cb, WORKER_SETUP_TIMEOUT,
+	    0.);
+	w.setup_timer.data = &w;
+	ev_timer_start(w.loop, &w.setup_timer);
+	ev_signal_init(&w.sig_term, sigterm_cb, SIGTERM);
+	w.sig_term.data = &w;
+	ev_signal_start(w.loop, &w.sig_term);
+
+	ev_run(w.loop, 0);
+
+	if (w.ops->cleanup != NULL)
+		w.ops->cleanup(&w);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (w.peers[r] != NULL)
+			frame_conn_close(w.peers[r]);
+	if (w.ctl != NULL) {
+		(void)frame_flush(w.ctl, 1000);
+		frame_conn_close(w.ctl);
+		w.ctl = NULL;
+	}
+	log_set_sink(NULL, NULL);
+	log_set_fatal_hook(NULL, NULL);
+	if (w.have_conf)
+		conf_free(&w.conf);
+	ev_loop_destroy(w.loop);
+	return w.exit_code;
+}

@@ -1,0 +1,82 @@
+/*
+ * What every worker process shares: the control edge to the master, the
+ * setup handshake, the sandbox, config generations, the peer edges and a
+ * clean shutdown.  A role plugs in through struct worker_ops.
+ */
+#ifndef AGENT_WORKER_H
+#define AGENT_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "frame.h"
+#include "proto.h"
+
+#define WORKER_SETUP_TIMEOUT	30.0	/* seconds to receive SETUP_END */
+#define WORKER_EXIT_CONFIG	2	/* config we cannot apply */
+
+struct worker;
+
+struct worker_ops {
+	enum role	 role;
+	/* after SETUP_END, before the sandbox (still privileged) */
+	int		(*setup)(struct worker *, char *err, size_t errlen);
+	/* after the sandbox, before READY */
+	int		(*start)(struct worker *, char *err, size_t errlen);
+	/* a new config generation; `next` replaces w->conf on success */
+	int		(*reconfigure)(struct worker *,
+			    const struct agent_conf *next, char *err,
+			    size_t errlen);
+	/* control messages the runtime does not handle itself */
+	int		(*control_msg)(struct worker *, struct frame_in *);
+	/* data frames from a peer (HELLO is handled by the runtime) */
+	int		(*peer_msg)(struct worker *, enum role from,
+			    struct frame_in *);
+	/* a peer edge came up (pid known) or went down (pid 0) */
+	void		(*peer_changed)(struct worker *, enum role, pid_t);
+	/* asked to stop: finish what is in flight, then worker_exit() */
+	void		(*shutdown)(struct worker *);
+	/* free role state */
+	void		(*cleanup)(struct worker *);
+};
+
+struct worker {
+	const struct worker_ops	*ops;
+	enum role		 role;
+	struct ev_loop		*loop;
+	struct frame_conn	*ctl;
+	struct frame_conn	*peers[ROLE_MAX];
+	pid_t			 peer_pid[ROLE_MAX];
+	struct agent_conf	 conf;
+	uint64_t		 generation;
+	int			 have_conf;
+	int			 setup_done;
+	int			 stopping;
+	int			 exit_code;
+	ev_timer		 setup_timer;
+	ev_signal		 sig_term;
+	void			*priv;		/* role state */
+};
+
+int	 worker_main(enum role, int argc, char **argv);
+
+/* Send on a peer edge; -1 (errno ENOTCONN) when that peer is not up. */
+int	 worker_send_peer(struct worker *, enum role to, uint16_t type,
+	    uint32_t reqid, const void *data, size_t len);
+int	 worker_send_ctl(struct worker *, uint16_t type, uint32_t reqid,
+	    const void *data, size_t len);
+/* Leave the event loop and exit with `code` after flushing to master. */
+void	 worker_exit(struct worker *, int code);
+
+/* The role tables (one per file in src/workers). */
+extern const struct worker_ops front_ops;
+extern const struct worker_ops fetcher_ops;
+extern const struct worker_ops gitpull_ops;
+extern const struct worker_ops scheduler_ops;
+extern const struct worker_ops sender_ops;
+extern const struct worker_ops collector_ops;
+
+#endif

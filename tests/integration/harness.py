@@ -1,0 +1,262 @@
+"""Driving the real agent binary for the integration tests.
+
+Every agent runs on loopback with a port picked free, a temp directory for
+its pidfile, socket, chroot, plugins and logs, and is stopped (and any
+process it left behind killed, by pid) when the test ends.
+"""
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+AGENT = os.environ.get("AGENT_BIN", "./agent")
+ROLES = ["front", "fetcher", "gitpull", "scheduler", "sender", "collector"]
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def proc_alive(pid):
+    """True when pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+def proc_status(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def proc_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def wait_until(pred, timeout=15.0, step=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # keep polling through transient errors
+            last = e
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                         f" (last: {last!r})")
+
+
+class Agent:
+    """One agent under test with its own config and directories."""
+
+    def __init__(self, **overrides):
+        self.dir = tempfile.mkdtemp(prefix="agent-it-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "agent.conf")
+        self.values = {
+            "listen": f"127.0.0.1:{self.port}",
+            "socket": os.path.join(self.dir, "agent.sock"),
+            "pidfile": os.path.join(self.dir, "agent.pid"),
+            "chroot": os.path.join(self.dir, "empty"),
+            "pluginsdir": os.path.join(self.dir, "plugins"),
+            "user": "nobody",
+            "pluginsuser": "nobody",
+            "logdir": os.path.join(self.dir, "log"),
+            "loglevel": "DEBUG",
+        }
+        self.values.update(overrides)
+        self.seen_pids = set()
+        self.fg = None
+        self.write_conf()
+
+    # -- config -----------------------------------------------------------
+    def write_conf(self, raw=None, **changes):
+        self.values.update(changes)
+        if raw is None:
+            v = self.values
+            raw = (
+                "[agent]\n"
+                f"\tlisten = \"{v['listen']}\"\n"
+                f"\tsocket = \"{v['socket']}\"\n"
+                f"\tpidfile = \"{v['pidfile']}\"\n"
+                f"\tchroot = \"{v['chroot']}\"\n"
+                f"\tpluginsdir = \"{v['pluginsdir']}\"\n"
+                f"\tuser = \"{v['user']}\"\n"
+                f"\tpluginsuser = \"{v['pluginsuser']}\"\n"
+                "\tifaceprefix = [ \"eth\", \"lo\" ]\n"
+                "[output]\n"
+                "\tname = \"nsq\"\n"
+                "\tservers = [ \"127.0.0.1:4151\" ]\n"
+                "[log]\n"
+                f"\tlogdir = \"{v['logdir']}\"\n"
+                f"\tloglevel = \"{v['loglevel']}\"\n"
+                f"\tlogrotatenum = {v.get('logrotatenum', 5)}\n"
+                f"\tlogrotatesize = {v.get('logrotatesize', 10485760)}\n"
+            )
+        with open(self.conf, "w") as f:
+            f.write(raw)
+
+    # -- commands ---------------------------------------------------------
+    def run(self, *args, timeout=60, conf=True, **kw):
+        cmd = [AGENT, *args]
+        if conf:
+            cmd += ["-f", self.conf]
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=timeout, **kw)
+
+    def start(self):
+        r = self.run("start")
+        if r.returncode == 0:
+            self.remember_pids()
+        return r
+
+    def start_fg(self, preexec=None):
+        self.fg = subprocess.Popen([AGENT, "start", "-F", "-f", self.conf],
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=preexec)
+        self.seen_pids.add(self.fg.pid)
+        return self.fg
+
+    def stop(self, *extra):
+        return self.run("stop", *extra)
+
+    def master_pid(self):
+        with open(self.values["pidfile"]) as f:
+            return int(f.read().strip())
+
+    # -- HTTP with the real curl ------------------------------------------
+    def http(self, path, method="GET", unix=False, data=None, port=None,
+             headers=()):
+        cmd = ["curl", "-sS", "--max-time", "10", "-X", method,
+               "-o", "-", "-w", "\n%{http_code}"]
+        for h in headers:
+            cmd += ["-H", h]
+        if data is not None:
+            cmd += ["--data-binary", data]
+        if unix:
+            cmd += ["--unix-socket", self.values["socket"],
+                    f"http://agent{path}"]
+        else:
+            cmd += [f"http://127.0.0.1:{port or self.port}{path}"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise ConnectionError(r.stderr.strip())
+        body, _, code = r.stdout.rpartition("\n")
+        return int(code), body
+
+    def status(self, unix=False):
+        code, body = self.http("/me/status", unix=unix)
+        if code != 200:
+            raise AssertionError(f"/me/status answered {code}: {body}")
+        st = json.loads(body)
+        self.note_status(st)
+        return st
+
+    def note_status(self, st):
+        self.seen_pids.add(st["pid"])
+        for w in st["workers"]:
+            if w["pid"]:
+                self.seen_pids.add(w["pid"])
+
+    def worker(self, st, role):
+        return next(w for w in st["workers"] if w["role"] == role)
+
+    def remember_pids(self):
+        try:
+            self.seen_pids.add(self.master_pid())
+            self.status()
+        except Exception:
+            pass
+
+    def wait_serving(self, timeout=15):
+        return wait_until(lambda: self.status(), timeout=timeout,
+                          what="the agent to serve /me/status")
+
+    def log_text(self):
+        p = os.path.join(self.values["logdir"], "agent.log")
+        try:
+            with open(p) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=15):
+        rx = re.compile(pattern)
+        return wait_until(lambda: rx.search(self.log_text()),
+                          timeout=timeout, what=f"log line /{pattern}/")
+
+    # -- cleanup ----------------------------------------------------------
+    def cleanup(self):
+        try:
+            if os.path.exists(self.values["pidfile"]):
+                self.run("stop", timeout=60)
+        except Exception:
+            pass
+        if self.fg is not None and self.fg.poll() is None:
+            self.fg.send_signal(signal.SIGTERM)
+            try:
+                self.fg.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.fg.kill()
+                self.fg.wait()
+        for pid in self.seen_pids:
+            if proc_alive(pid) and "agent" in proc_cmdline(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class AgentTest(unittest.TestCase):
+    """Gives each test a fresh agent in self.agent (not started)."""
+
+    overrides = {}
+
+    def setUp(self):
+        self.agent = Agent(**self.overrides)
+        self.addCleanup(self.agent.cleanup)
+
+    def new_agent(self, **overrides):
+        a = Agent(**overrides)
+        self.addCleanup(a.cleanup)
+        return a
+
+    def start_ok(self, agent=None):
+        a = agent or self.agent
+        r = a.start()
+        self.assertEqual(r.returncode, 0,
+                         f"start failed: {r.stderr}\nlog:\n{a.log_text()}")
+        return r
+
+
+def nobody_uid():
+    return pwd.getpwnam("nobody").pw_uid

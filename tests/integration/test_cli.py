@@ -1,0 +1,52 @@
+"""The command line: check, version, help, usage errors."""
+import os
+
+from harness import AgentTest
+
+SEED = os.path.join(os.path.dirname(__file__), "..", "..", "etc",
+                    "agent.conf")
+
+
+class Cli(AgentTest):
+
+    def test_check_seed_file(self):
+        r = self.agent.run("check", "-f", SEED, conf=False)
+        if os.geteuid() == 0:
+            # the seed's pluginsuser "user" does not exist here
+            self.assertEqual(r.returncode, 2)
+            self.assertIn('pluginsuser = "user"', r.stderr)
+        else:
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_check_prints_effective_config(self):
+        r = self.agent.run("check")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("[agent]", r.stdout)
+        self.assertIn(f'listen = "127.0.0.1:{self.agent.port}"', r.stdout)
+        self.assertIn("buffersize = 65536", r.stdout)
+
+    def test_check_rejects_bad_value(self):
+        self.agent.write_conf(listen="127.0.0.1:99999")
+        r = self.agent.run("check")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("[agent] listen", r.stderr)
+        self.assertIn("99999", r.stderr)
+
+    def test_version_and_help(self):
+        r = self.agent.run("version", conf=False)
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^agent \d+\.\d+\.\d+")
+        for args in (["-h"], ["start", "-h"], ["stop", "-h"],
+                     ["status", "-h"], ["check", "-h"], ["reload", "-h"]):
+            r = self.agent.run(*args, conf=False)
+            self.assertEqual(r.returncode, 0, args)
+            self.assertIn("usage: agent", r.stdout)
+
+    def test_usage_errors(self):
+        r = self.agent.run("frobnicate", conf=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command", r.stderr)
+        r = self.agent.run("stop", "-m", "dirty")
+        self.assertEqual(r.returncode, 2)
+        r = self.agent.run("worker", "front", conf=False)
+        self.assertEqual(r.returncode, 2)

@@ -1,0 +1,158 @@
+"""Start, status, stop, double start, stale pidfile, foreground mode."""
+import os
+import signal
+import subprocess
+import time
+
+from harness import (AgentTest, ROLES, proc_alive, wait_until)
+
+
+class Lifecycle(AgentTest):
+
+    def test_daemon_start_serves_tcp_and_unix_then_stops_clean(self):
+        r = self.start_ok()
+        self.assertIn("started", r.stdout)
+        master = self.agent.master_pid()
+        self.assertTrue(proc_alive(master))
+        st = self.agent.status()
+        self.assertEqual(st["pid"], master)
+        self.assertEqual(sorted(w["role"] for w in st["workers"]),
+                         sorted(ROLES))
+        for w in st["workers"]:
+            self.assertEqual(w["state"], "running", w)
+            self.assertGreater(w["pid"], 0)
+            self.assertEqual(w["restarts"], 0)
+            self.assertIsNone(w["last_exit"])
+        st_unix = self.agent.status(unix=True)
+        self.assertEqual(st_unix["pid"], master)
+        mode = os.stat(self.agent.values["socket"]).st_mode & 0o777
+        self.assertEqual(mode, 0o660)
+        code, body = self.agent.http("/healthz")
+        self.assertEqual((code, body), (200, '{"status":"ok"}'))
+
+        pids = [master] + [w["pid"] for w in st["workers"]]
+        r = self.agent.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("stopped", r.stdout)
+        self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
+        self.assertFalse(os.path.exists(self.agent.values["socket"]))
+        wait_until(lambda: not any(proc_alive(p) for p in pids),
+                   timeout=5, what="every agent process to be gone")
+        self.assertIn("agent stopped", self.agent.log_text())
+
+    def test_status_command_lists_workers(self):
+        self.start_ok()
+        r = self.agent.run("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"pid {self.agent.master_pid()}", r.stdout)
+        for role in ROLES:
+            self.assertIn(f"agent: {role}", r.stdout)
+        self.agent.stop()
+        r = self.agent.run("status")
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("not running", r.stdout)
+
+    def test_double_start_is_refused(self):
+        self.start_ok()
+        master = self.agent.master_pid()
+        r = self.agent.start()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"already running (pid {master}", r.stderr)
+        self.assertEqual(self.agent.master_pid(), master)
+        self.agent.status()
+
+    def test_stale_pidfile_is_replaced(self):
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        with open(self.agent.values["pidfile"], "w") as f:
+            f.write(f"{dead.pid}\n")
+        self.start_ok()
+        self.assertNotEqual(self.agent.master_pid(), dead.pid)
+        self.assertRegex(self.agent.log_text(),
+                         rf"stale pidfile .*pid {dead.pid}")
+
+    def test_stop_with_stale_pidfile(self):
+        with open(self.agent.values["pidfile"], "w") as f:
+            f.write("999999\n")
+        r = self.agent.stop()
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("stale pidfile", r.stdout)
+        self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
+
+    def test_stop_when_not_running(self):
+        r = self.agent.stop()
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("not running", r.stdout)
+
+    def test_foreground_logs_to_stderr_and_stops_on_sigterm(self):
+        p = self.agent.start_fg()
+        st = self.agent.wait_serving()
+        pids = [w["pid"] for w in st["workers"]]
+        self.assertEqual(st["pid"], p.pid)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("started", err)
+        self.assertIn("SIGTERM received", err)
+        self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
+        wait_until(lambda: not any(proc_alive(x) for x in pids), timeout=5,
+                   what="workers to exit")
+
+    def test_foreground_sigint(self):
+        p = self.agent.start_fg()
+        self.agent.wait_serving()
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0)
+
+    def test_start_fails_when_port_taken(self):
+        import socket
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.agent.port))
+        s.listen(1)
+        self.addCleanup(s.close)
+        r = self.agent.start()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"cannot listen on 127.0.0.1:{self.agent.port}",
+                      r.stderr)
+        self.assertIn("Address already in use", r.stderr)
+        self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
+
+    def test_start_fails_on_invalid_config(self):
+        self.agent.write_conf(loglevel="LOUD")
+        r = self.agent.start()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("[log] loglevel", r.stderr)
+        self.assertIn("LOUD", r.stderr)
+
+    def test_start_fails_when_chroot_is_a_file(self):
+        # the chroot path is a file: the master cannot prepare it
+        path = os.path.join(self.agent.dir, "notadir")
+        with open(path, "w") as f:
+            f.write("x")
+        self.agent.write_conf(chroot=path)
+        r = self.agent.start()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("chroot", r.stderr)
+        self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
+
+    def test_stop_clean_removes_plugins(self):
+        self.start_ok()
+        d = os.path.join(self.agent.values["pluginsdir"], "pool.loda", "x")
+        os.makedirs(d)
+        with open(os.path.join(d, "plugin"), "w") as f:
+            f.write("#!/bin/sh\n")
+        r = self.agent.stop("-m", "clean")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.isdir(self.agent.values["pluginsdir"]))
+        self.assertEqual(os.listdir(self.agent.values["pluginsdir"]), [])
+
+    def test_sigusr1_reopens_the_log(self):
+        self.start_ok()
+        log = os.path.join(self.agent.values["logdir"], "agent.log")
+        os.rename(log, log + ".moved")
+        os.kill(self.agent.master_pid(), signal.SIGUSR1)
+        wait_until(lambda: os.path.exists(log), timeout=10,
+                   what="agent.log to be recreated")
+        self.agent.wait_log("log file reopened")

@@ -1,0 +1,51 @@
+"""SIGHUP with a valid and with an invalid file."""
+import os
+import signal
+
+from harness import AgentTest, free_port, wait_until
+
+
+class Reload(AgentTest):
+
+    def test_valid_reload_is_applied_by_every_worker(self):
+        self.start_ok()
+        st = self.agent.status()
+        self.assertEqual(st["generation"], 1)
+        pids = {w["role"]: w["pid"] for w in st["workers"]}
+        self.agent.write_conf(loglevel="INFO")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: self.agent.status()["generation"] == 2,
+                   what="generation 2")
+        for role in pids:
+            self.agent.wait_log(rf"{role} applied config generation 2")
+        st = self.agent.status()
+        # applied in place: nobody was restarted
+        self.assertEqual({w["role"]: w["pid"] for w in st["workers"]}, pids)
+
+    def test_invalid_reload_keeps_running_config(self):
+        self.start_ok()
+        self.agent.write_conf(raw="[agent]\n\tlisten = \"127.0.0.1:0x\"\n")
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"reload failed, keeping config generation 1: "
+                            r".*\[agent\] listen")
+        st = self.agent.status()
+        self.assertEqual(st["generation"], 1)
+        for w in st["workers"]:
+            self.assertEqual(w["state"], "running")
+        # the CLI checks the file before signalling
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("[agent] listen", r.stderr)
+
+    def test_reload_moves_the_listener(self):
+        self.start_ok()
+        new_port = free_port()
+        self.agent.write_conf(listen=f"127.0.0.1:{new_port}")
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        wait_until(lambda: self.agent.http("/healthz", port=new_port)[0] ==
+                   200, what="the new port to serve")
+        with self.assertRaises(ConnectionError):
+            self.agent.http("/healthz")
+        # the unix socket kept serving throughout
+        self.assertEqual(self.agent.http("/healthz", unix=True)[0], 200)

@@ -1,0 +1,94 @@
+"""Workers that die are restarted, re-wired, and shown in /me/status."""
+import os
+import signal
+import time
+
+from harness import AgentTest, ROLES, proc_alive, wait_until
+
+
+class Restart(AgentTest):
+
+    def test_kill_each_worker_in_turn(self):
+        self.start_ok()
+        for n, role in enumerate(ROLES):
+            st = self.agent.status()
+            old = self.agent.worker(st, role)["pid"]
+            os.kill(old, signal.SIGKILL)
+
+            def restarted():
+                s = self.agent.status()
+                w = self.agent.worker(s, role)
+                if w["pid"] not in (0, old) and w["state"] == "running":
+                    return s
+                return None
+            st = wait_until(restarted, timeout=20,
+                            what=f"{role} to be restarted")
+            w = self.agent.worker(st, role)
+            self.assertEqual(w["restarts"], 1, w)
+            self.assertIn("killed by signal 9", w["last_exit"])
+            self.assertIsNotNone(w["last_exit_at"])
+            self.assertFalse(proc_alive(old))
+            self.agent.wait_log(rf"worker {role} \(pid {old}\) killed by "
+                                rf"signal 9")
+            # every other worker is still the same process
+            for other in st["workers"]:
+                if other["role"] != role:
+                    self.assertEqual(other["state"], "running")
+
+    def test_peers_rewired_after_restart(self):
+        self.start_ok()
+        st = self.agent.status()
+        sender = self.agent.worker(st, "sender")["pid"]
+        front = self.agent.worker(st, "front")
+
+        def peers_see(role_pid, watcher, role):
+            s = self.agent.status()
+            return self.agent.worker(s, watcher)["peers"][role] == role_pid
+        wait_until(lambda: peers_see(sender, "front", "sender"),
+                   what="front to see the sender")
+        wait_until(lambda: peers_see(sender, "collector", "sender"),
+                   what="collector to see the sender")
+        os.kill(sender, signal.SIGKILL)
+
+        def new_sender():
+            s = self.agent.status()
+            p = self.agent.worker(s, "sender")["pid"]
+            return p if p not in (0, sender) else None
+        new = wait_until(new_sender, timeout=20, what="a new sender")
+        for watcher in ("front", "scheduler", "collector"):
+            wait_until(lambda: peers_see(new, watcher, "sender"),
+                       what=f"{watcher} to see the new sender")
+        # the front kept running through its peer's restart
+        st = self.agent.status()
+        self.assertEqual(self.agent.worker(st, "front")["pid"], front["pid"])
+        self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)
+
+    def test_backoff_grows_for_repeated_deaths(self):
+        self.start_ok()
+        delays = []
+        for i in range(3):
+            st = self.agent.status()
+            pid = self.agent.worker(st, "fetcher")["pid"]
+            os.kill(pid, signal.SIGKILL)
+            m = self.agent.wait_log(
+                rf"worker fetcher \(pid {pid}\) killed by signal 9 \(Killed\) "
+                rf"after "
+                rf"[0-9.]+ s; restarting in ([0-9.]+) s")
+            delays.append(float(m.group(1)))
+
+            def back(pid=pid):
+                s = self.agent.status()
+                w = self.agent.worker(s, "fetcher")
+                return w["pid"] not in (0, pid) and w["state"] == "running"
+            wait_until(back, timeout=20, what="fetcher back")
+        self.assertEqual(delays, [0.1, 0.2, 0.4])
+        st = self.agent.status()
+        self.assertEqual(self.agent.worker(st, "fetcher")["restarts"], 3)
+
+    def test_master_death_takes_workers_down(self):
+        self.start_ok()
+        st = self.agent.status()
+        pids = [w["pid"] for w in st["workers"]]
+        os.kill(self.agent.master_pid(), signal.SIGKILL)
+        wait_until(lambda: not any(proc_alive(p) for p in pids),
+                   timeout=10, what="workers to exit without their master")

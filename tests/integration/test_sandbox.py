@@ -1,0 +1,81 @@
+"""Workers run sandboxed: user, chroot, no_new_privs, seccomp."""
+import os
+import pwd
+import unittest
+
+from harness import (AgentTest, is_root, nobody_uid, proc_status,
+                     wait_until)
+
+READ_CAPS = (1 << 1) | (1 << 2) | (1 << 19)
+
+
+class Sandbox(AgentTest):
+
+    def test_every_worker_has_no_new_privs_and_seccomp(self):
+        self.start_ok()
+        st = self.agent.status()
+        for w in st["workers"]:
+            s = proc_status(w["pid"])
+            self.assertEqual(s["NoNewPrivs"], "1", w["role"])
+            self.assertEqual(s["Seccomp"], "2", w["role"])
+            self.assertGreaterEqual(int(s["Seccomp_filters"]), 1)
+
+    @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_workers_run_as_their_users_and_front_is_chrooted(self):
+        self.start_ok()
+        st = self.agent.status()
+        nobody = str(nobody_uid())
+        for w in st["workers"]:
+            s = proc_status(w["pid"])
+            uids = s["Uid"].split()
+            if w["role"] == "collector":
+                self.assertEqual(uids, ["0"] * 4)
+                self.assertEqual(int(s["CapEff"], 16), READ_CAPS)
+                self.assertEqual(int(s["CapPrm"], 16), READ_CAPS)
+                self.assertEqual(int(s["CapBnd"], 16), READ_CAPS)
+            else:
+                self.assertEqual(uids, [nobody] * 4, w["role"])
+                self.assertEqual(int(s["CapEff"], 16), 0, w["role"])
+                self.assertEqual(s["Groups"].split(),
+                                 [str(pwd.getpwnam("nobody").pw_gid)])
+        front = self.agent.worker(st, "front")["pid"]
+        self.assertEqual(os.readlink(f"/proc/{front}/root"),
+                         self.agent.values["chroot"])
+        for w in st["workers"]:
+            if w["role"] != "front":
+                self.assertEqual(os.readlink(f"/proc/{w['pid']}/root"), "/")
+
+    @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_unprivileged_start_warns_and_still_sandboxes(self):
+        a = self.agent
+        uid = nobody_uid()
+        gid = pwd.getpwnam("nobody").pw_gid
+        os.chown(a.dir, uid, gid)
+
+        def drop():
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        p = a.start_fg(preexec=drop)
+        st = a.wait_serving()
+        self.assertEqual(st["pid"], p.pid)
+        for w in st["workers"]:
+            s = proc_status(w["pid"])
+            self.assertEqual(s["Uid"].split()[0], str(uid))
+            self.assertEqual(s["NoNewPrivs"], "1")
+            self.assertEqual(s["Seccomp"], "2")
+        a.wait_log("not running as root")
+
+    @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_root_pluginsuser_refused(self):
+        self.agent.write_conf(pluginsuser="root")
+        r = self.agent.start()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("pluginsuser", r.stderr)
+
+    @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_unknown_user_refused(self):
+        self.agent.write_conf(user="no-such-user-here")
+        r = self.agent.start()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no-such-user-here", r.stderr)

@@ -1,0 +1,1384 @@
+/*
+ * The config model and loader: the seed file, defaults, every validation
+ * error, unknown keys, the wire encoding per role, printing and reloading,
+ * and the checks against the running system.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <iniparser/iniparser.h>
+
+#include "common/codec.h"
+#include "master/conf_load.h"
+
+#define SEED	"etc/agent.conf"
+
+static char	 tmpdir[64];
+static char	 path[128];
+static char	 err[2048];
+
+struct warns {
+	char	 text[8192];
+	int	 n;
+};
+static struct warns	 w;
+
+static void
+collect_warn(const char *msg, void *arg)
+{
+	struct warns	*ws = arg;
+
+	ws->n++;
+	strlcat(ws->text, msg, sizeof(ws->text));
+	strlcat(ws->text, "\n", sizeof(ws->text));
+}
+
+static void
+setup(void)
+{
+	strlcpy(tmpdir, "/tmp/test_conf.XXXXXX", sizeof(tmpdir));
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/agent.conf", tmpdir);
+	memset(&w, 0, sizeof(w));
+	err[0] = '\0';
+}
+
+static void
+teardown(void)
+{
+	struct dirent	*de;
+	char		 p[sizeof(tmpdir) + sizeof(de->d_name) + 1];
+	DIR		*dir;
+
+	if ((dir = opendir(tmpdir)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, de->d_name);
+		if (unlink(p) == -1)
+			(void)rmdir(p);
+	}
+	closedir(dir);
+	(void)rmdir(tmpdir);
+}
+
+TestSuite(conf, .init = setup, .fini = teardown);
+
+/* A skipped test does not reach .fini: clean up first. */
+#define skip_test(why)	do {						\
+	teardown();							\
+	cr_skip_test(why);						\
+} while (0)
+
+static void
+write_file(const char *p, const char *text)
+{
+	FILE	*fp;
+
+	cr_assert_not_null(fp = fopen(p, "w"), "%s: %s", p, strerror(errno));
+	cr_assert_eq(fputs(text, fp) < 0, 0);
+	cr_assert_eq(fclose(fp), 0);
+}
+
+static int
+load_text(const char *text, struct agent_conf *c)
+{
+	write_file(path, text);
+	err[0] = '\0';
+	return conf_load(path, c, collect_warn, &w, err, sizeof(err));
+}
+
+static const struct conf_field *
+field(const char *section, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < conf_field_count; i++)
+		if (strcmp(conf_fields[i].section, section) == 0 &&
+		    strcmp(conf_fields[i].key, key) == 0)
+			return &conf_fields[i];
+	cr_assert_fail("no field [%s] %s", section, key);
+	return NULL;
+}
+
+static size_t
+field_index(const char *section, const char *key)
+{
+	return (size_t)(field(section, key) - conf_fields);
+}
+
+static int
+field_equal(const struct conf_field *f, const struct agent_conf *a,
+    const struct agent_conf *b)
+{
+	const void		*pa = (const char *)a + f->offset;
+	const void		*pb = (const char *)b + f->offset;
+	const struct strlist	*la = pa, *lb = pb;
+	size_t			 i;
+
+	switch (f->type) {
+	case CONF_T_STR:
+		return strcmp(pa, pb) == 0;
+	case CONF_T_LIST:
+		if (la->n != lb->n)
+			return 0;
+		for (i = 0; i < la->n; i++)
+			if (strcmp(la->v[i], lb->v[i]) != 0)
+				return 0;
+		return 1;
+	case CONF_T_INT:
+		return *(const int64_t *)pa == *(const int64_t *)pb;
+	case CONF_T_BOOL:
+		return *(const int *)pa == *(const int *)pb;
+	case CONF_T_LEVEL:
+		return *(const enum log_level *)pa ==
+		    *(const enum log_level *)pb;
+	}
+	return 0;
+}
+
+static void
+assert_conf_equal(const struct agent_conf *a, const struct agent_conf *b)
+{
+	size_t	 i;
+
+	for (i = 0; i < conf_field_count; i++)
+		cr_expect(field_equal(&conf_fields[i], a, b), "[%s] %s differs",
+		    conf_fields[i].section, conf_fields[i].key);
+}
+
+/*
+ * Every key set to something other than its default, except [output] name:
+ * "nsq" is the only sink accepted so far.
+ */
+static const char distinct_text[] =
+    "[agent]\n"
+    "listen = \"[::1]:8080\"\n"
+    "ifaceprefix = [ \"en\", \"wl\" ]\n"
+    "registryaddr = \"http://registry:9999\"\n"
+    "pluginsdir = \"/srv/plugins\"\n"
+    "pluginsuser = \"plug\"\n"
+    "git = \"https://git.example/%s.git\"\n"
+    "pidfile = \"/run/a.pid\"\n"
+    "user = \"agentd\"\n"
+    "chroot = \"/var/empty\"\n"
+    "socket = \"/run/a.sock\"\n"
+    "allowrootplugins = yes\n"
+    "[output]\n"
+    "name = \"nsq\"\n"
+    "servers = [ \"a:1\", \"tcp://b:4150\" ]\n"
+    "buffersize = 77\n"
+    "[log]\n"
+    "logdir = \"/srv/log\"\n"
+    "loglevel = \"ERROR\"\n"
+    "logrotatenum = 9\n"
+    "logrotatesize = 5000\n";
+
+static void
+load_distinct(struct agent_conf *c)
+{
+	struct agent_conf	 d;
+	size_t			 i;
+
+	cr_assert_eq(load_text(distinct_text, c), 0, "%s", err);
+	cr_assert_eq(conf_defaults(&d), 0);
+	for (i = 0; i < conf_field_count; i++)
+		cr_assert(&conf_fields[i] == field("output", "name") ||
+		    !field_equal(&conf_fields[i], c, &d),
+		    "[%s] %s equals its default", conf_fields[i].section,
+		    conf_fields[i].key);
+	conf_free(&d);
+}
+
+/* ---- the table ---- */
+
+Test(conf, table_is_sane)
+{
+	const struct conf_field	*f;
+	uint32_t		 workers;
+	size_t			 i, j;
+
+	workers = ((1U << ROLE_MAX) - 1) & ~(1U << ROLE_MASTER);
+	cr_assert_gt(conf_field_count, 0);
+	for (i = 0; i < conf_field_count; i++) {
+		f = &conf_fields[i];
+		cr_expect(strcmp(f->section, "agent") == 0 ||
+		    strcmp(f->section, "output") == 0 ||
+		    strcmp(f->section, "log") == 0, "%s", f->section);
+		cr_expect_eq(f->roles & ~workers, 0, "%s", f->key);
+		cr_expect_not_null(f->doc);
+		cr_expect_gt(strlen(f->doc), 0, "%s", f->key);
+		for (j = 0; j < i; j++)
+			cr_expect(strcmp(f->section, conf_fields[j].section) ||
+			    strcmp(f->key, conf_fields[j].key), "dup %s",
+			    f->key);
+		if (f->type == CONF_T_INT)
+			cr_expect_lt(f->min, f->max, "%s", f->key);
+	}
+	cr_expect_eq(field("agent", "pidfile")->roles, 0);
+	cr_expect_eq(field("log", "logdir")->roles, 0);
+	cr_expect_eq(field("log", "loglevel")->roles, workers);
+	cr_expect_eq(field("agent", "listen")->roles, 1U << ROLE_FRONT);
+	cr_expect_eq(field("output", "servers")->roles, 1U << ROLE_SENDER);
+}
+
+/* ---- defaults ---- */
+
+Test(conf, defaults)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(conf_defaults(&c), 0);
+	cr_expect_str_eq(c.listen, "127.0.0.1:1232");
+	cr_expect_eq(c.ifaceprefix.n, 0);
+	cr_expect_str_eq(c.registryaddr, "");
+	cr_expect_str_eq(c.pluginsdir, "/usr/local/agent-plugins");
+	cr_expect_str_eq(c.pluginsuser, "nobody");
+	cr_expect_str_eq(c.git, "");
+	cr_expect_str_eq(c.pidfile, "/var/run/agent.pid");
+	cr_expect_str_eq(c.user, "nobody");
+	cr_expect_str_eq(c.chroot, "/var/empty/agent");
+	cr_expect_str_eq(c.socket, "/var/run/agent.sock");
+	cr_expect_eq(c.allowrootplugins, 0);
+	cr_expect_str_eq(c.output_name, "nsq");
+	cr_expect_eq(c.servers.n, 0);
+	cr_expect_eq(c.buffersize, 65536);
+	cr_expect_str_eq(c.logdir, "/var/log/agent");
+	cr_expect_eq(c.loglevel, LOG_LVL_INFO);
+	cr_expect_eq(c.logrotatenum, 5);
+	cr_expect_eq(c.logrotatesize, 104857600);
+	conf_free(&c);
+}
+
+Test(conf, absent_keys_keep_defaults)
+{
+	struct agent_conf	 c, d;
+
+	cr_assert_eq(load_text("", &c), 0, "%s", err);
+	cr_assert_eq(conf_defaults(&d), 0);
+	assert_conf_equal(&c, &d);
+	cr_expect_eq(w.n, 0, "%s", w.text);
+	conf_free(&c);
+
+	cr_assert_eq(load_text("[agent]\n[output]\n[log]\nlogrotatenum = 7\n",
+	    &c), 0, "%s", err);
+	cr_expect_eq(c.logrotatenum, 7);
+	c.logrotatenum = d.logrotatenum;
+	assert_conf_equal(&c, &d);
+	conf_free(&c);
+	conf_free(&d);
+}
+
+/* ---- the seed file ---- */
+
+Test(conf, seed_file_loads)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(conf_load(SEED, &c, collect_warn, &w, err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_eq(w.n, 0, "warnings: %s", w.text);
+	cr_expect_str_eq(c.listen, "0.0.0.0:1232");
+	cr_assert_eq(c.ifaceprefix.n, 1);
+	cr_expect_str_eq(c.ifaceprefix.v[0], "eth");
+	cr_expect_str_eq(c.registryaddr, "https://registry.test.com");
+	cr_expect_str_eq(c.pluginsdir, "/usr/local/agent-plugins");
+	cr_expect_str_eq(c.pluginsuser, "user");
+	cr_expect_str_eq(c.git, "git://git@git.test.com/orgname/%s.git");
+	cr_expect_str_eq(c.output_name, "nsq");
+	cr_assert_eq(c.servers.n, 1);
+	cr_expect_str_eq(c.servers.v[0], "0.0.0.0:7777");
+	cr_expect_eq(c.buffersize, 1000);
+	cr_expect_str_eq(c.logdir, "/tmp/agent/log");
+	cr_expect_eq(c.loglevel, LOG_LVL_DEBUG);
+	cr_expect_eq(c.logrotatenum, 5);
+	cr_expect_eq(c.logrotatesize, 1887436800LL);
+	/* keys the seed does not have */
+	cr_expect_str_eq(c.pidfile, "/var/run/agent.pid");
+	cr_expect_str_eq(c.user, "nobody");
+	cr_expect_str_eq(c.chroot, "/var/empty/agent");
+	cr_expect_str_eq(c.socket, "/var/run/agent.sock");
+	cr_expect_eq(c.allowrootplugins, 0);
+	conf_free(&c);
+}
+
+Test(conf, seed_file_is_verbatim)
+{
+	static const char want[] =
+	    "[agent]\n"
+	    "\t# HTTP API listen\n"
+	    "\tlisten = \"0.0.0.0:1232\" \n"
+	    "\t# which the network interface will be monitored\n"
+	    "\tifaceprefix = [ \"eth\" ]\n"
+	    "\t# registry server address\n"
+	    "\tregistryaddr = \"https://registry.test.com\"\n"
+	    "\t# which directory to store plugins \n"
+	    "\tpluginsdir = \"/usr/local/agent-plugins\"\n"
+	    "\t# run plugins user, must exist on your system\n"
+	    "\tpluginsuser = \"user\"\n"
+	    "\t# your plugins git organizantion\n"
+	    "\tgit = \"git://git@git.test.com/orgname/%s.git\"\n"
+	    "\n"
+	    "[output]\n"
+	    "\t# message queue, now only support NSQ\n"
+	    "\tname = \"nsq\"\n"
+	    "\t# MQ addresses\n"
+	    "\tservers = [ \"0.0.0.0:7777\" ]\n"
+	    "\t# how many points cached in local memory\n"
+	    "\tbuffersize = 1000\n"
+	    "\n"
+	    "[log]\n"
+	    "\t# log directory\n"
+	    "\tlogdir = \"/tmp/agent/log\"\n"
+	    "\t# log level\n"
+	    "\tloglevel = \"DEBUG\"\n"
+	    "\t# how many log files retention\n"
+	    "\tlogrotatenum = 5\n"
+	    "\t# log file size (unit:byte)\n"
+	    "\tlogrotatesize = 1887436800\n";
+	char	 buf[4096];
+	FILE	*fp;
+	size_t	 n;
+
+	cr_assert_not_null(fp = fopen(SEED, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	cr_assert_eq(ferror(fp), 0);
+	fclose(fp);
+	buf[n] = '\0';
+	cr_expect_str_eq(buf, want);
+}
+
+/* ---- syntax accepted ---- */
+Test(conf, seed_file_with_crlf_loads)
+{
+	struct agent_conf	 c, seed;
+	char			 buf[4096], text[8192];
+	FILE			*fp;
+	size_t			 n, i, j;
+
+	cr_assert_not_null(fp = fopen(SEED, "r"));
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	for (i = j = 0; i < n && j + 2 < sizeof(text); i++) {
+		if (buf[i] == '\n')
+			text[j++] = '\r';
+		text[j++] = buf[i];
+	}
+	text[j] = '\0';
+	cr_assert_eq(load_text(text, &c), 0, "%s", err);
+	cr_assert_eq(conf_load(SEED, &seed, NULL, NULL, err, sizeof(err)), 0);
+	assert_conf_equal(&c, &seed);
+	conf_free(&c);
+	conf_free(&seed);
+}
+
+
+Test(conf, tabs_comments_and_quoting)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(load_text(
+	    "# leading comment\n"
+	    "; other comment style\n"
+	    "\n"
+	    "[AGENT]\n"
+	    "\t\t# indented comment\n"
+	    "\tLISTEN\t=\t10.1.2.3:80   # comment after a value\n"
+	    "  ifaceprefix = eth\n"
+	    "\tregistryaddr = 'http://r.example'\n"
+	    "\tgit = \"git://g/%s\" ; trailing comment\n"
+	    "\tsocket = \"\"\n"
+	    "[output]\n"
+	    "\tservers = [\"a:1\",\"tcp://[::1]:4150\"] # c\n"
+	    "\tbuffersize = \"42\"\n"
+	    "[log]\n"
+	    "\tloglevel = warning\n",
+	    &c), 0, "%s", err);
+	cr_expect_eq(w.n, 0, "%s", w.text);
+	cr_expect_str_eq(c.listen, "10.1.2.3:80");
+	cr_assert_eq(c.ifaceprefix.n, 1);
+	cr_expect_str_eq(c.ifaceprefix.v[0], "eth");
+	cr_expect_str_eq(c.registryaddr, "http://r.example");
+	cr_expect_str_eq(c.git, "git://g/%s");
+	cr_expect_str_eq(c.socket, "");
+	cr_assert_eq(c.servers.n, 2);
+	cr_expect_str_eq(c.servers.v[1], "tcp://[::1]:4150");
+	cr_expect_eq(c.buffersize, 42);
+	cr_expect_eq(c.loglevel, LOG_LVL_WARN);
+	conf_free(&c);
+}
+
+Test(conf, good_values)
+{
+	static const struct {
+		const char	*text;
+	} cases[] = {
+		{ "[agent]\nlisten = \"[::]:1\"\n" },
+		{ "[agent]\nlisten = \"localhost:65535\"\n" },
+		{ "[agent]\nlisten = \"\"\nsocket = \"/run/a.sock\"\n" },
+		{ "[agent]\nlisten = \"x:1\"\nsocket = \"\"\n" },
+		{ "[agent]\nifaceprefix = []\n" },
+		{ "[agent]\nifaceprefix = \"\"\n" },
+		{ "[agent]\nregistryaddr = \"HTTPS://r\"\n" },
+		{ "[agent]\nregistryaddr = \"\"\n" },
+		{ "[agent]\ngit = \"\"\n" },
+		{ "[agent]\npluginsuser = \"www-data\"\n" },
+		{ "[agent]\nuser = \"_agent\"\n" },
+		{ "[agent]\nallowrootplugins = TRUE\n" },
+		{ "[agent]\nallowrootplugins = 0\n" },
+		{ "[output]\nservers = []\n" },
+		{ "[output]\nbuffersize = 1\n" },
+		{ "[output]\nbuffersize = 10000000\n" },
+		{ "[log]\nloglevel = debug\n" },
+		{ "[log]\nloglevel = Error\n" },
+		{ "[log]\nlogrotatenum = 1000\n" },
+		{ "[log]\nlogrotatesize = 4096\n" },
+		{ "[log]\nlogrotatesize = 1099511627776\n" },
+	};
+	struct agent_conf	 c;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (load_text(cases[i].text, &c) == 0)
+			conf_free(&c);
+		else
+			cr_expect_fail("%s: %s", cases[i].text, err);
+	}
+}
+
+Test(conf, socket_path_limit)
+{
+	struct agent_conf	 c;
+	char			 text[256], sock[128];
+
+	/* 107 bytes is the longest path sun_path holds with its NUL */
+	memset(sock, 'a', sizeof(sock));
+	sock[0] = '/';
+	sock[107] = '\0';
+	snprintf(text, sizeof(text), "[agent]\nsocket = \"%s\"\n", sock);
+	cr_assert_eq(load_text(text, &c), 0, "%s", err);
+	cr_expect_eq(strlen(c.socket), 107);
+	conf_free(&c);
+
+	sock[107] = 'a';
+	sock[108] = '\0';
+	snprintf(text, sizeof(text), "[agent]\nsocket = \"%s\"\n", sock);
+	cr_assert_eq(load_text(text, &c), -1);
+	cr_expect(strstr(err, "longer than a unix socket path (107 bytes)") !=
+	    NULL, "%s", err);
+}
+
+Test(conf, bools)
+{
+	static const struct {
+		const char	*v;
+		int		 want;
+	} cases[] = {
+		{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
+		{ "1", 1 }, { "0", 0 }, { "YES", 1 }, { "False", 0 },
+	};
+	struct agent_conf	 c;
+	char			 text[128];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[agent]\nallowrootplugins = %s\n",
+		    cases[i].v);
+		cr_assert_eq(load_text(text, &c), 0, "%s: %s", cases[i].v,
+		    err);
+		cr_expect_eq(c.allowrootplugins, cases[i].want, "%s",
+		    cases[i].v);
+		conf_free(&c);
+	}
+}
+
+/* ---- errors ---- */
+
+Test(conf, bad_values)
+{
+	static const struct {
+		const char	*text;
+		const char	*why;
+	} cases[] = {
+		{ "[agent]\nlisten = \"0.0.0.0:0\"\n", "port must be 1-65535" },
+		{ "[agent]\nlisten = \"0.0.0.0:99999\"\n",
+		    "port must be 1-65535" },
+		{ "[agent]\nlisten = \"0.0.0.0:\"\n", "port must be 1-65535" },
+		{ "[agent]\nlisten = \"0.0.0.0:12ab\"\n",
+		    "port must be 1-65535" },
+		{ "[agent]\nlisten = \"0.0.0.0\"\n",
+		    "must be host:port or [v6]:port" },
+		{ "[agent]\nlisten = \":1232\"\n", "host must not be empty" },
+		{ "[agent]\nlisten = \"::1:1232\"\n", "must be in brackets" },
+		{ "[agent]\nlisten = \"[::1:1232\"\n", "missing ']'" },
+		{ "[agent]\nlisten = \"[zz]:1232\"\n", "bad IPv6 address" },
+		{ "[agent]\nlisten = \"[]:1232\"\n", "bad IPv6 address" },
+		{ "[agent]\nlisten = \"[::1]1232\"\n", "must be [v6]:port" },
+		{ "[agent]\nlisten = \"a b:1\"\n", "bad character in host" },
+		{ "[agent]\nifaceprefix = [ \"eth\"\n",
+		    "missing closing bracket" },
+		{ "[agent]\nifaceprefix = [ \"eth ]\n", "unterminated quote" },
+		{ "[agent]\nifaceprefix = [ \"eth\" \"em\" ]\n",
+		    "missing comma" },
+		{ "[agent]\nifaceprefix = [ \"eth\" ] x\n", "text after" },
+		{ "[agent]\nifaceprefix = [ \"eth\", \"\" ]\n",
+		    "empty element" },
+		{ "[agent]\nifaceprefix = [ \"eth\", , \"em\" ]\n",
+		    "empty element" },
+		{ "[agent]\nifaceprefix = [ \"abcdefghijklmnopq\" ]\n",
+		    "longer than an interface name" },
+		{ "[agent]\nregistryaddr = \"ftp://r\"\n",
+		    "must start with http:// or https://" },
+		{ "[agent]\nregistryaddr = \"registry:80\"\n",
+		    "must start with http:// or https://" },
+		{ "[agent]\nregistryaddr = \"http://\"\n", "host missing" },
+		{ "[agent]\npluginsdir = \"plugins\"\n",
+		    "must be an absolute path" },
+		{ "[agent]\npluginsdir = \"\"\n", "must be an absolute path" },
+		{ "[agent]\npluginsuser = \"two words\"\n", "not a user name" },
+		{ "[agent]\npluginsuser = \"\"\n", "not a user name" },
+		{ "[agent]\ngit = \"git://g/repo.git\"\n", "%s once" },
+		{ "[agent]\ngit = \"git://g/%s/%s.git\"\n", "%s once" },
+		{ "[agent]\ngit = \"git://g/%d.git\"\n", "no other %" },
+		{ "[agent]\ngit = \"git://g/%s%%.git\"\n", "no other %" },
+		{ "[agent]\ngit = \"git://g/%s%\"\n", "no other %" },
+		{ "[agent]\npidfile = \"agent.pid\"\n",
+		    "must be an absolute path" },
+		{ "[agent]\nuser = \"-x\"\n", "not a user name" },
+		{ "[agent]\nuser = \"a/b\"\n", "not a user name" },
+		{ "[agent]\nchroot = \"empty\"\n", "must be an absolute path" },
+		{ "[agent]\nsocket = \"agent.sock\"\n",
+		    "must be an absolute path" },
+		/* 108 bytes: sun_path holds 107 and the NUL */
+		{ "[agent]\nsocket = \"/run/0123456789012345678901234567890123"
+		    "45678901234567890123456789012345678901234567890123456789"
+		    "0123456789.sock\"\n", "longer than a unix socket path" },
+		{ "[agent]\nallowrootplugins = maybe\n",
+		    "must be yes, no, true, false, 1 or 0" },
+		{ "[agent]\nallowrootplugins = \"\"\n", "must be yes, no" },
+		{ "[output]\nname = \"kafka\"\n",
+		    "only \"nsq\" is supported for now" },
+		{ "[output]\nname = \"NSQ\"\n", "only \"nsq\"" },
+		{ "[output]\nservers = [ \"http://a:1\" ]\n",
+		    "\"http://a:1\": must be host:port or tcp://host:port" },
+		{ "[output]\nservers = [ \"a:1\", \"b\" ]\n",
+		    "\"b\": must be host:port" },
+		{ "[output]\nservers = [ \"tcp://a:0\" ]\n",
+		    "port must be 1-65535" },
+		{ "[output]\nservers = [ \"a:1\"\n", "missing closing bracket" },
+		{ "[output]\nbuffersize = 0\n", "must be 1-10000000" },
+		{ "[output]\nbuffersize = 10000001\n", "must be 1-10000000" },
+		{ "[output]\nbuffersize = -1\n", "must be 1-10000000" },
+		{ "[output]\nbuffersize = abc\n", "not a decimal integer" },
+		{ "[output]\nbuffersize = 12abc\n", "not a decimal integer" },
+		{ "[output]\nbuffersize = 0x10\n", "not a decimal integer" },
+		{ "[output]\nbuffersize = 1e3\n", "not a decimal integer" },
+		{ "[output]\nbuffersize = +5\n", "not a decimal integer" },
+		{ "[output]\nbuffersize = 1 000\n", "not a decimal integer" },
+		{ "[output]\nbuffersize = \"\"\n", "not a decimal integer" },
+		{ "[output]\nbuffersize = 99999999999999999999999\n",
+		    "integer overflow" },
+		{ "[output]\nbuffersize = -99999999999999999999999\n",
+		    "integer overflow" },
+		{ "[log]\nlogdir = \"log\"\n", "must be an absolute path" },
+		{ "[log]\nloglevel = \"LOUD\"\n",
+		    "must be one of DEBUG, INFO, WARN, ERROR" },
+		{ "[log]\nloglevel = \"\"\n", "must be one of" },
+		{ "[log]\nlogrotatenum = 0\n", "must be 1-1000" },
+		{ "[log]\nlogrotatenum = 1001\n", "must be 1-1000" },
+		{ "[log]\nlogrotatesize = 4095\n", "must be 4096-1099511627776" },
+		{ "[log]\nlogrotatesize = 1099511627777\n",
+		    "must be 4096-1099511627776" },
+		{ "[log]\nlogrotatesize = 18446744073709551616\n",
+		    "integer overflow" },
+		{ "[agent]\nlisten = \"\"\nsocket = \"\"\n", "no listener" },
+	};
+	struct agent_conf	 c;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&c, 0xa5, sizeof(c));
+		if (load_text(cases[i].text, &c) == 0) {
+			cr_expect_fail("accepted: %s", cases[i].text);
+			conf_free(&c);
+			continue;
+		}
+		cr_expect(strstr(err, cases[i].why) != NULL,
+		    "%s: error \"%s\", want \"%s\"", cases[i].text, err,
+		    cases[i].why);
+		cr_expect(strncmp(err, path, strlen(path)) == 0,
+		    "error does not name the file: %s", err);
+		/* on failure the output holds nothing to free */
+		cr_expect_null(c.ifaceprefix.v);
+		cr_expect_null(c.servers.v);
+		conf_free(&c);
+	}
+}
+
+Test(conf, error_names_file_section_key_value)
+{
+	struct agent_conf	 c;
+	char			 want[512];
+
+	cr_assert_eq(load_text("[agent]\n\tlisten = \"0.0.0.0:99999\"\n", &c),
+	    -1);
+	snprintf(want, sizeof(want), "%s: [agent] listen = \"0.0.0.0:99999\": "
+	    "port must be 1-65535", path);
+	cr_expect_str_eq(err, want);
+
+	cr_assert_eq(load_text("[log]\nloglevel = \"LOUD\"\n", &c), -1);
+	snprintf(want, sizeof(want), "%s: [log] loglevel = \"LOUD\": must be "
+	    "one of DEBUG, INFO, WARN, ERROR", path);
+	cr_expect_str_eq(err, want);
+
+	/* a list shows the text as written */
+	cr_assert_eq(load_text("[agent]\nifaceprefix = [ \"eth\" \"em\" ]\n",
+	    &c), -1);
+	snprintf(want, sizeof(want), "%s: [agent] ifaceprefix = "
+	    "[ \"eth\" \"em\" ]: missing comma after element 1", path);
+	cr_expect_str_eq(err, want);
+
+	cr_assert_eq(load_text("[agent]\nlisten = \"\"\nsocket = \"\"\n", &c),
+	    -1);
+	snprintf(want, sizeof(want), "%s: no listener: [agent] listen and "
+	    "socket are both empty", path);
+	cr_expect_str_eq(err, want);
+}
+
+Test(conf, first_error_wins)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(load_text("[agent]\npluginsdir = \"rel\"\n"
+	    "[log]\nlogrotatenum = 0\n", &c), -1);
+	cr_expect(strstr(err, "pluginsdir") != NULL, "%s", err);
+}
+
+Test(conf, syntax_error_names_line)
+{
+	struct agent_conf	 c;
+	char			 want[512];
+
+	cr_assert_eq(load_text("[agent]\n# ok\nlisten = \"a:1\"\n"
+	    "this line is not ini\n", &c), -1);
+	snprintf(want, sizeof(want), "%s: syntax error at line 4: this line "
+	    "is not ini", path);
+	cr_expect_str_eq(err, want);
+}
+
+Test(conf, syntax_errors_counted)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(load_text("[agent]\nbad one\nbad two\n[broken\n", &c),
+	    -1);
+	cr_expect(strstr(err, "syntax error at line 2: bad one (and 2 more "
+	    "errors)") != NULL, "%s", err);
+}
+
+Test(conf, line_too_long)
+{
+	struct agent_conf	 c;
+	char			*text;
+	size_t			 n = 3000;
+
+	cr_assert_not_null(text = malloc(n + 32));
+	strlcpy(text, "[agent]\ngit = \"", n + 32);
+	memset(text + strlen(text), 'x', n);
+	text[n] = '\0';
+	strlcat(text, "%s\"\n", n + 32);
+	cr_expect_eq(load_text(text, &c), -1);
+	cr_expect(strstr(err, "too long at line 2") != NULL, "%s", err);
+	cr_expect(strncmp(err, path, strlen(path)) == 0, "%s", err);
+	free(text);
+}
+
+static void
+setup_stderr(void)
+{
+	cr_redirect_stderr();
+	setup();
+}
+
+/*
+ * The loader must not write to stderr, and must give stderr back to
+ * iniparser afterwards.  Criterion reads a redirected stream only once per
+ * test, hence two tests.
+ */
+Test(conf_stderr, iniparser_errors_captured, .init = setup_stderr,
+    .fini = teardown)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(load_text("[agent]\ngarbage line\n", &c), -1);
+	cr_expect(strstr(err, "syntax error") != NULL, "%s", err);
+	fflush(stderr);
+	cr_expect_stderr_eq_str("");
+}
+
+Test(conf_stderr, iniparser_callback_restored, .init = setup_stderr,
+    .fini = teardown)
+{
+	struct agent_conf	 c;
+	dictionary		*d;
+
+	cr_assert_eq(load_text("[agent]\ngarbage line\n", &c), -1);
+	d = iniparser_load(path);
+	cr_expect_null(d);
+	fflush(stderr);
+	cr_expect_stderr_neq_str("");
+}
+
+Test(conf, missing_file)
+{
+	struct agent_conf	 c;
+	char			 want[512], p[256];
+
+	snprintf(p, sizeof(p), "%s/nope.conf", tmpdir);
+	memset(&c, 0xa5, sizeof(c));
+	cr_assert_eq(conf_load(p, &c, NULL, NULL, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot read %s: No such file or "
+	    "directory", p);
+	cr_expect_str_eq(err, want);
+	cr_expect_null(c.ifaceprefix.v);
+	cr_expect_eq(c.servers.n, 0);
+}
+
+Test(conf, directory_is_not_a_file)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(conf_load(tmpdir, &c, NULL, NULL, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "Is a directory") != NULL, "%s", err);
+}
+
+Test(conf, unreadable_file)
+{
+	struct agent_conf	 c;
+
+	if (geteuid() == 0)
+		skip_test("root reads any file");
+	write_file(path, "[agent]\n");
+	cr_assert_eq(chmod(path, 0), 0);
+	cr_assert_eq(conf_load(path, &c, NULL, NULL, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "Permission denied") != NULL, "%s", err);
+}
+
+/* ---- unknown keys ---- */
+
+Test(conf, unknown_keys_warn_and_continue)
+{
+	struct agent_conf	 c;
+	char			 want[256];
+
+	cr_assert_eq(load_text(
+	    "stray = 1\n"
+	    "[agent]\n"
+	    "listen = \"a:1\"\n"
+	    "token = \"abc\"\n"
+	    "[trace]\n"
+	    "enable = true\n"
+	    "collector = [ \"localhost:6831\" ]\n"
+	    "[member]\n"
+	    "[log]\n"
+	    "loglevel = \"ERROR\"\n", &c), 0, "%s", err);
+	cr_expect_str_eq(c.listen, "a:1");
+	cr_expect_eq(c.loglevel, LOG_LVL_ERROR);
+	cr_expect_eq(w.n, 5, "%s", w.text);
+	snprintf(want, sizeof(want), "%s: unknown key [agent] token ignored\n",
+	    path);
+	cr_expect(strstr(w.text, want) != NULL, "%s", w.text);
+	snprintf(want, sizeof(want), "%s: unknown key [trace] enable ignored\n",
+	    path);
+	cr_expect(strstr(w.text, want) != NULL, "%s", w.text);
+	cr_expect(strstr(w.text, "unknown key [trace] collector ignored") !=
+	    NULL, "%s", w.text);
+	cr_expect(strstr(w.text, "unknown section [member] ignored") != NULL,
+	    "%s", w.text);
+	cr_expect(strstr(w.text, "key stray outside any section ignored") !=
+	    NULL, "%s", w.text);
+	conf_free(&c);
+}
+
+Test(conf, unknown_keys_without_callback)
+{
+	struct agent_conf	 c;
+
+	write_file(path, "[trace]\nenable = true\n[agent]\nfoo = 1\n");
+	cr_assert_eq(conf_load(path, &c, NULL, NULL, err, sizeof(err)), 0,
+	    "%s", err);
+	conf_free(&c);
+}
+
+Test(conf, go_agent_full_config)
+{
+	struct agent_conf	 c;
+
+	/* the Go agent's sample with its [trace] and [member] sections */
+	cr_assert_eq(load_text(
+	    "[agent]\n"
+	    "\tlisten = \"0.0.0.0:1234\"\n"
+	    "\tifaceprefix = [\"eth\", \"em\", \"bond\"]\n"
+	    "\tregistryaddr = \"http://registry.example.com\"\n"
+	    "\tpluginsdir = \"/usr/local/agent-plugins\"\n"
+	    "\tpluginsuser = \"nobody\"\n"
+	    "\tgit = \"git@git.example.com:orgname/%s.git\"\n"
+	    "[output]\n"
+	    "\tname = \"nsq\"\n"
+	    "\tservers = [\"10.0.0.1:4151\", \"10.0.0.2:4151\"]\n"
+	    "\tbuffersize = 1000\n"
+	    "[trace]\n"
+	    "\tenable = false\n"
+	    "\tcollector = [\"10.0.0.3:14268\"]\n"
+	    "[member]\n"
+	    "\tenable = false\n"
+	    "\tkey = \"c2VjcmV0a2V5MTIzNDU2Nw==\"\n"
+	    "\tnodes = [\"10.0.0.4:7946\"]\n"
+	    "[log]\n"
+	    "\tlogdir = \"/var/log/agent\"\n"
+	    "\tloglevel = \"INFO\"\n"
+	    "\tlogrotatenum = 5\n"
+	    "\tlogrotatesize = 1887436800\n", &c), 0, "%s", err);
+	cr_expect_eq(w.n, 5, "%s", w.text);
+	cr_expect_eq(c.ifaceprefix.n, 3);
+	cr_expect_eq(c.servers.n, 2);
+	conf_free(&c);
+}
+
+/* ---- copy ---- */
+
+Test(conf, copy_is_deep)
+{
+	struct agent_conf	 a, b;
+
+	load_distinct(&a);
+	cr_assert_eq(conf_copy(&b, &a), 0);
+	assert_conf_equal(&a, &b);
+	cr_expect_neq(a.servers.v, b.servers.v);
+	cr_expect_neq(a.servers.v[0], b.servers.v[0]);
+	conf_free(&a);
+	cr_expect_str_eq(b.servers.v[1], "tcp://b:4150");
+	cr_expect_str_eq(b.ifaceprefix.v[0], "en");
+	conf_free(&b);
+	/* conf_free leaves nothing behind: a second call is harmless */
+	conf_free(&b);
+}
+
+/* ---- encode / decode ---- */
+
+static void
+roundtrip(const struct agent_conf *src, enum role role, struct agent_conf *dst)
+{
+	struct preader	 r;
+	struct pbuf	 pb;
+
+	pb_init(&pb);
+	conf_encode(&pb, src, role);
+	cr_assert_eq(pb_failed(&pb), 0);
+	cr_assert_eq(conf_defaults(dst), 0);
+	pr_init(&r, pb.buf, pb.len);
+	cr_assert_eq(conf_decode(&r, dst, err, sizeof(err)), 0, "%s: %s",
+	    role_name(role), err);
+	pb_free(&pb);
+}
+
+/* Field indexes present in the encoding for `role`. */
+static void
+encoded_fields(const struct agent_conf *c, enum role role, int *present)
+{
+	const struct conf_field	*f;
+	struct preader		 r;
+	struct pbuf		 pb;
+	uint32_t		 idx, n, j;
+
+	memset(present, 0, conf_field_count * sizeof(*present));
+	pb_init(&pb);
+	conf_encode(&pb, c, role);
+	pr_init(&r, pb.buf, pb.len);
+	while (!pr_at_end(&r)) {
+		idx = pr_u32(&r);
+		cr_assert_lt(idx, conf_field_count);
+		present[idx]++;
+		f = &conf_fields[idx];
+		switch (f->type) {
+		case CONF_T_STR:
+			free(pr_str(&r));
+			break;
+		case CONF_T_LIST:
+			n = pr_u32(&r);
+			for (j = 0; j < n; j++)
+				free(pr_str(&r));
+			break;
+		case CONF_T_INT:
+			(void)pr_i64(&r);
+			break;
+		case CONF_T_BOOL:
+			(void)pr_bool(&r);
+			break;
+		case CONF_T_LEVEL:
+			(void)pr_u32(&r);
+			break;
+		}
+	}
+	cr_assert_eq(pr_end(&r), 0, "%s", r.err);
+	pb_free(&pb);
+}
+
+Test(conf, encode_each_role_gets_its_fields)
+{
+	struct agent_conf	 src, dst, def;
+	int			 present[64];
+	size_t			 i;
+	int			 role, wanted;
+
+	cr_assert_leq(conf_field_count, 64);
+	load_distinct(&src);
+	cr_assert_eq(conf_defaults(&def), 0);
+	for (role = 0; role < ROLE_MAX; role++) {
+		roundtrip(&src, (enum role)role, &dst);
+		encoded_fields(&src, (enum role)role, present);
+		for (i = 0; i < conf_field_count; i++) {
+			wanted = role == ROLE_MASTER ||
+			    (conf_fields[i].roles & (1U << role)) != 0;
+			cr_expect_eq(present[i], wanted, "%s: [%s] %s sent %d",
+			    role_name((enum role)role),
+			    conf_fields[i].section, conf_fields[i].key,
+			    present[i]);
+			cr_expect(field_equal(&conf_fields[i], &dst,
+			    wanted ? &src : &def), "%s: [%s] %s",
+			    role_name((enum role)role),
+			    conf_fields[i].section, conf_fields[i].key);
+		}
+		conf_free(&dst);
+	}
+	conf_free(&src);
+	conf_free(&def);
+}
+
+Test(conf, encode_examples)
+{
+	struct agent_conf	 src, dst;
+	int			 present[64];
+
+	load_distinct(&src);
+
+	roundtrip(&src, ROLE_FRONT, &dst);
+	cr_expect_str_eq(dst.listen, "[::1]:8080");
+	cr_expect_str_eq(dst.socket, "/run/a.sock");
+	cr_expect_eq(dst.servers.n, 0, "front must not get servers");
+	cr_expect_str_eq(dst.pidfile, "/var/run/agent.pid");
+	cr_expect_eq(dst.loglevel, LOG_LVL_ERROR);
+	conf_free(&dst);
+
+	roundtrip(&src, ROLE_SENDER, &dst);
+	cr_assert_eq(dst.servers.n, 2);
+	cr_expect_str_eq(dst.servers.v[1], "tcp://b:4150");
+	cr_expect_eq(dst.buffersize, 77);
+	cr_expect_str_eq(dst.listen, "127.0.0.1:1232");
+	conf_free(&dst);
+
+	roundtrip(&src, ROLE_COLLECTOR, &dst);
+	cr_assert_eq(dst.ifaceprefix.n, 2);
+	cr_expect_str_eq(dst.registryaddr, "");
+	conf_free(&dst);
+
+	/* master-only fields go to no worker */
+	encoded_fields(&src, ROLE_SCHEDULER, present);
+	cr_expect_eq(present[field_index("agent", "pidfile")], 0);
+	cr_expect_eq(present[field_index("log", "logdir")], 0);
+	cr_expect_eq(present[field_index("log", "logrotatesize")], 0);
+	cr_expect_eq(present[field_index("agent", "git")], 1);
+	conf_free(&src);
+}
+
+Test(conf, encode_seed_for_master_roundtrips)
+{
+	struct agent_conf	 src, dst;
+
+	cr_assert_eq(conf_load(SEED, &src, NULL, NULL, err, sizeof(err)), 0,
+	    "%s", err);
+	roundtrip(&src, ROLE_MASTER, &dst);
+	assert_conf_equal(&src, &dst);
+	conf_free(&src);
+	conf_free(&dst);
+}
+
+static int
+decode_pb(struct pbuf *pb, struct agent_conf *c)
+{
+	struct preader	 r;
+	int		 rc;
+
+	cr_assert_eq(pb_failed(pb), 0);
+	cr_assert_eq(conf_defaults(c), 0);
+	pr_init(&r, pb->buf, pb->len);
+	err[0] = '\0';
+	rc = conf_decode(&r, c, err, sizeof(err));
+	conf_free(c);
+	pb_reset(pb);
+	return rc;
+}
+
+Test(conf, decode_errors)
+{
+	struct agent_conf	 c;
+	struct pbuf		 pb;
+	char			*big;
+
+	pb_init(&pb);
+
+	pb_u32(&pb, (uint32_t)conf_field_count);
+	pb_str(&pb, "x");
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "unknown") != NULL, "%s", err);
+
+	pb_u32(&pb, 0xffffffffu);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "unknown") != NULL, "%s", err);
+
+	/* listen is a string */
+	pb_u32(&pb, (uint32_t)field_index("agent", "listen"));
+	pb_i64(&pb, 5);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "wrong type") != NULL, "%s", err);
+	cr_expect(strstr(err, "listen") != NULL, "%s", err);
+
+	pb_u32(&pb, (uint32_t)field_index("output", "buffersize"));
+	pb_str(&pb, "5");
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "wrong type") != NULL, "%s", err);
+
+	pb_u32(&pb, (uint32_t)field_index("agent", "allowrootplugins"));
+	pb_u32(&pb, 1);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "wrong type") != NULL, "%s", err);
+
+	/* the index itself must be a u32 */
+	pb_str(&pb, "listen");
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "index") != NULL, "%s", err);
+
+	/* out of range */
+	pb_u32(&pb, (uint32_t)field_index("output", "buffersize"));
+	pb_i64(&pb, 0);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "out of range") != NULL, "%s", err);
+
+	pb_u32(&pb, (uint32_t)field_index("log", "logrotatesize"));
+	pb_i64(&pb, ((int64_t)1 << 40) + 1);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "out of range") != NULL, "%s", err);
+
+	pb_u32(&pb, (uint32_t)field_index("log", "loglevel"));
+	pb_u32(&pb, LOG_LVL_MAX);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "out of range") != NULL, "%s", err);
+
+	/* value missing at the end */
+	pb_u32(&pb, (uint32_t)field_index("agent", "listen"));
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "missing") != NULL, "%s", err);
+
+	/* same field twice */
+	pb_u32(&pb, (uint32_t)field_index("agent", "listen"));
+	pb_str(&pb, "a:1");
+	pb_u32(&pb, (uint32_t)field_index("agent", "listen"));
+	pb_str(&pb, "b:1");
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "twice") != NULL, "%s", err);
+
+	/* a list claiming more elements than the payload can hold */
+	pb_u32(&pb, (uint32_t)field_index("output", "servers"));
+	pb_u32(&pb, 1000000);
+	pb_str(&pb, "a:1");
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "does not fit") != NULL, "%s", err);
+
+	/* a list one element short */
+	pb_u32(&pb, (uint32_t)field_index("output", "servers"));
+	pb_u32(&pb, 2);
+	pb_str(&pb, "a:1");
+	pb_str(&pb, "b:1");
+	pb_u32(&pb, 0);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+
+	/* a string longer than the config holds */
+	cr_assert_not_null(big = malloc(CONF_STR_MAX + 1));
+	memset(big, 'x', CONF_STR_MAX);
+	big[CONF_STR_MAX] = '\0';
+	pb_u32(&pb, (uint32_t)field_index("agent", "git"));
+	pb_str(&pb, big);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	cr_expect(strstr(err, "git") != NULL, "%s", err);
+
+	pb_u32(&pb, (uint32_t)field_index("agent", "ifaceprefix"));
+	pb_u32(&pb, 1);
+	pb_str(&pb, big);
+	cr_expect_eq(decode_pb(&pb, &c), -1);
+	free(big);
+
+	/* empty payload: nothing changes */
+	cr_expect_eq(decode_pb(&pb, &c), 0, "%s", err);
+
+	pb_free(&pb);
+}
+
+Test(conf, decode_partial_failure_is_freeable)
+{
+	struct agent_conf	 c;
+	struct preader		 r;
+	struct pbuf		 pb;
+
+	pb_init(&pb);
+	pb_u32(&pb, (uint32_t)field_index("output", "servers"));
+	pb_u32(&pb, 1);
+	pb_str(&pb, "a:1");
+	pb_u32(&pb, 999);
+	cr_assert_eq(conf_defaults(&c), 0);
+	pr_init(&r, pb.buf, pb.len);
+	cr_expect_eq(conf_decode(&r, &c, err, sizeof(err)), -1);
+	cr_expect_eq(c.servers.n, 1);
+	conf_free(&c);
+	pb_free(&pb);
+}
+
+/* ---- printing ---- */
+
+static void
+print_to(const char *p, const struct agent_conf *c)
+{
+	FILE	*fp;
+
+	cr_assert_not_null(fp = fopen(p, "w"));
+	conf_print(fp, c);
+	cr_assert_eq(fclose(fp), 0);
+}
+
+static void
+assert_reloads(const struct agent_conf *c)
+{
+	struct agent_conf	 back;
+	char			 p[256];
+
+	snprintf(p, sizeof(p), "%s/printed.conf", tmpdir);
+	print_to(p, c);
+	memset(&w, 0, sizeof(w));
+	cr_assert_eq(conf_load(p, &back, collect_warn, &w, err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_eq(w.n, 0, "%s", w.text);
+	assert_conf_equal(c, &back);
+	conf_free(&back);
+}
+
+Test(conf, print_seed_reloads_same)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(conf_load(SEED, &c, NULL, NULL, err, sizeof(err)), 0,
+	    "%s", err);
+	assert_reloads(&c);
+	conf_free(&c);
+}
+
+Test(conf, print_distinct_and_defaults_reload_same)
+{
+	struct agent_conf	 c;
+
+	load_distinct(&c);
+	assert_reloads(&c);
+	conf_free(&c);
+
+	cr_assert_eq(conf_defaults(&c), 0);
+	assert_reloads(&c);
+	conf_free(&c);
+}
+
+Test(conf, print_format)
+{
+	struct agent_conf	 c;
+	char			 buf[8192], p[256];
+	FILE			*fp;
+	size_t			 n;
+
+	cr_assert_eq(conf_load(SEED, &c, NULL, NULL, err, sizeof(err)), 0,
+	    "%s", err);
+	snprintf(p, sizeof(p), "%s/printed.conf", tmpdir);
+	print_to(p, &c);
+	cr_assert_not_null(fp = fopen(p, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	cr_expect_eq(strncmp(buf, "[agent]\n", 8), 0, "%s", buf);
+	cr_expect(strstr(buf, "\n[output]\n") != NULL, "%s", buf);
+	cr_expect(strstr(buf, "\n[log]\n") != NULL, "%s", buf);
+	cr_expect(strstr(buf, "\tlisten = \"0.0.0.0:1232\"\n") != NULL);
+	cr_expect(strstr(buf, "\tifaceprefix = [ \"eth\" ]\n") != NULL);
+	cr_expect(strstr(buf, "\tservers = [ \"0.0.0.0:7777\" ]\n") != NULL);
+	cr_expect(strstr(buf, "\tbuffersize = 1000\n") != NULL);
+	cr_expect(strstr(buf, "\tallowrootplugins = no\n") != NULL);
+	cr_expect(strstr(buf, "\tloglevel = \"DEBUG\"\n") != NULL);
+	cr_expect(strstr(buf, "\tlogrotatesize = 1887436800\n") != NULL);
+	cr_expect(strstr(buf, "\tname = \"nsq\"\n") != NULL);
+	/* every key is printed, exactly once */
+	for (n = 0; n < conf_field_count; n++) {
+		char	 k[64];
+
+		snprintf(k, sizeof(k), "\t%s = ", conf_fields[n].key);
+		cr_expect(strstr(buf, k) != NULL, "%s missing", k);
+	}
+	conf_free(&c);
+}
+
+Test(conf, format_value)
+{
+	struct agent_conf	 c;
+	char			 buf[64];
+
+	cr_assert_eq(conf_defaults(&c), 0);
+	cr_expect_eq(conf_format_value(field("agent", "ifaceprefix"), &c, buf,
+	    sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "[]");
+	cr_assert_eq(strlist_add(&c.ifaceprefix, "a"), 0);
+	cr_assert_eq(strlist_add(&c.ifaceprefix, "b"), 0);
+	cr_expect_eq(conf_format_value(field("agent", "ifaceprefix"), &c, buf,
+	    sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "[ \"a\", \"b\" ]");
+	cr_expect_eq(conf_format_value(field("agent", "ifaceprefix"), &c, buf,
+	    8), -1, "too small a buffer must fail, not cut");
+	cr_expect_eq(conf_format_value(field("agent", "listen"), &c, buf,
+	    sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "\"127.0.0.1:1232\"");
+	cr_expect_eq(conf_format_value(field("agent", "listen"), &c, buf, 5),
+	    -1);
+	cr_expect_eq(conf_format_value(field("output", "buffersize"), &c, buf,
+	    sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "65536");
+	cr_expect_eq(conf_format_value(field("agent", "allowrootplugins"), &c,
+	    buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "no");
+	cr_expect_eq(conf_format_value(field("log", "loglevel"), &c, buf,
+	    sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "\"INFO\"");
+
+	/* a double quote inside a string: single quotes read back the same */
+	strlcpy(c.git, "git://h/\"%s\"", sizeof(c.git));
+	cr_expect_eq(conf_format_value(field("agent", "git"), &c, buf,
+	    sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "'git://h/\"%s\"'");
+	/* no form of the file syntax holds both quotes and a comment sign */
+	strlcpy(c.git, "\"'#", sizeof(c.git));
+	cr_expect_eq(conf_format_value(field("agent", "git"), &c, buf,
+	    sizeof(buf)), -1);
+	conf_free(&c);
+}
+
+Test(conf, print_quotes_reload_same)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(load_text("[agent]\ngit = a\"b%sc\n"
+	    "chroot = \"/x#y;z\"\n", &c), 0, "%s", err);
+	cr_expect_str_eq(c.git, "a\"b%sc");
+	cr_expect_str_eq(c.chroot, "/x#y;z");
+	assert_reloads(&c);
+	conf_free(&c);
+}
+
+/* ---- the running system ---- */
+
+Test(conf, env_users_exist_as_root)
+{
+	struct agent_conf	 c;
+
+	if (geteuid() != 0)
+		skip_test("needs root");
+	cr_assert_eq(conf_defaults(&c), 0);
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(w.n, 0, "%s", w.text);
+	conf_free(&c);
+}
+
+Test(conf, env_missing_user_as_root)
+{
+	struct agent_conf	 c;
+
+	if (geteuid() != 0)
+		skip_test("needs root");
+	cr_assert_eq(conf_defaults(&c), 0);
+	strlcpy(c.user, "no-such-user-xq", sizeof(c.user));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, "[agent] user = \"no-such-user-xq\": "
+	    "no such user");
+
+	strlcpy(c.user, "nobody", sizeof(c.user));
+	strlcpy(c.pluginsuser, "no-such-user-xq", sizeof(c.pluginsuser));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, "[agent] pluginsuser = \"no-such-user-xq\": "
+	    "no such user");
+	conf_free(&c);
+}
+
+Test(conf, env_root_plugins_refused_as_root)
+{
+	struct agent_conf	 c;
+
+	if (geteuid() != 0)
+		skip_test("needs root");
+	cr_assert_eq(conf_defaults(&c), 0);
+	strlcpy(c.pluginsuser, "root", sizeof(c.pluginsuser));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect(strstr(err, "[agent] pluginsuser = \"root\"") != NULL,
+	    "%s", err);
+	cr_expect(strstr(err, "allowrootplugins") != NULL, "%s", err);
+
+	c.allowrootplugins = 1;
+	err[0] = '\0';
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(w.n, 1, "%s", w.text);
+	cr_expect(strstr(w.text, "pluginsuser") != NULL, "%s", w.text);
+	conf_free(&c);
+}
+
+Test(conf, env_not_root_only_warns)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(conf_defaults(&c), 0);
+	strlcpy(c.user, "no-such-user-xq", sizeof(c.user));
+	strlcpy(c.pluginsuser, "no-such-user-xr", sizeof(c.pluginsuser));
+	cr_expect_eq(conf_check_env(&c, 0, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(w.n, 2, "%s", w.text);
+	cr_expect(strstr(w.text, "[agent] user = \"no-such-user-xq\": no such "
+	    "user (ignored: not running as root)") != NULL, "%s", w.text);
+	cr_expect(strstr(w.text, "[agent] pluginsuser = \"no-such-user-xr\"") !=
+	    NULL, "%s", w.text);
+
+	memset(&w, 0, sizeof(w));
+	strlcpy(c.pluginsuser, "root", sizeof(c.pluginsuser));
+	strlcpy(c.user, "nobody", sizeof(c.user));
+	cr_expect_eq(conf_check_env(&c, 0, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(w.text, "ignored: not running as root") != NULL,
+	    "%s", w.text);
+
+	/* without a callback the warnings just go */
+	cr_expect_eq(conf_check_env(&c, 0, NULL, NULL, err, sizeof(err)), 0);
+	conf_free(&c);
+}

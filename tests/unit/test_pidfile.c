@@ -1,0 +1,119 @@
+/* The pidfile lock: single instance, stale detection, probe. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "master/pidfile.h"
+
+static char	 dir[] = "/tmp/agent-pidfile-XXXXXX";
+static char	 path[512];
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/run/agent.pid", dir);
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(pidfile, .init = setup, .fini = teardown);
+
+Test(pidfile, lock_write_probe_remove)
+{
+	struct pidfile	 pf;
+	char		 err[256];
+	pid_t		 stale, pid;
+
+	cr_assert_eq(pidfile_lock(&pf, path, &stale, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(stale, 0);
+	cr_assert_eq(pidfile_write(&pf, getpid(), err, sizeof(err)), 0);
+	/* a second open file description cannot take the lock */
+	cr_assert_eq(pidfile_probe(path, &pid, err, sizeof(err)), 1);
+	cr_assert_eq(pid, getpid());
+	pidfile_remove(&pf);
+	cr_assert_eq(access(path, F_OK), -1);
+	cr_assert_eq(pidfile_probe(path, &pid, err, sizeof(err)), 0);
+	cr_assert_eq(pid, 0);
+}
+
+Test(pidfile, second_instance_is_refused_with_the_pid)
+{
+	struct pidfile	 pf;
+	char		 err[256];
+	pid_t		 stale, child;
+	int		 status;
+
+	cr_assert_eq(pidfile_lock(&pf, path, &stale, err, sizeof(err)), 0);
+	cr_assert_eq(pidfile_write(&pf, getpid(), err, sizeof(err)), 0);
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child == 0) {
+		struct pidfile	 other;
+		char		 e[256], want[64];
+		pid_t		 s;
+
+		/* flock belongs to the open file: the child must reopen */
+		close(pf.fd);
+		if (pidfile_lock(&other, path, &s, e, sizeof(e)) != -1)
+			_exit(10);
+		snprintf(want, sizeof(want), "already running (pid %ld",
+		    (long)getppid());
+		_exit(strstr(e, want) != NULL ? 0 : 11);
+	}
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %d", status);
+	pidfile_remove(&pf);
+}
+
+Test(pidfile, stale_file_is_reported_and_replaced)
+{
+	struct pidfile	 pf;
+	char		 err[256], dirpath[512];
+	pid_t		 stale, pid;
+	FILE		*f;
+
+	snprintf(dirpath, sizeof(dirpath), "%s/run", dir);
+	cr_assert_eq(mkdir(dirpath, 0755), 0);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "424242\n");
+	fclose(f);
+	cr_assert_eq(pidfile_probe(path, &pid, err, sizeof(err)), 0);
+	cr_assert_eq(pid, 424242);
+	cr_assert_eq(pidfile_lock(&pf, path, &stale, err, sizeof(err)), 0);
+	cr_assert_eq(stale, 424242);
+	cr_assert_eq(pidfile_write(&pf, getpid(), err, sizeof(err)), 0);
+	cr_assert_eq(pidfile_probe(path, &pid, err, sizeof(err)), 1);
+	cr_assert_eq(pid, getpid());
+	pidfile_remove(&pf);
+}
+
+Test(pidfile, garbage_content_is_no_pid)
+{
+	char	 err[256], dirpath[512];
+	pid_t	 pid;
+	FILE	*f;
+
+	snprintf(dirpath, sizeof(dirpath), "%s/run", dir);
+	cr_assert_eq(mkdir(dirpath, 0755), 0);
+	f = fopen(path, "w");
+	fprintf(f, "12ab\n");
+	fclose(f);
+	cr_assert_eq(pidfile_probe(path, &pid, err, sizeof(err)), 0);
+	cr_assert_eq(pid, 0);
+}
