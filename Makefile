@@ -99,13 +99,19 @@ deps:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
 
-# The same unit tests built with AddressSanitizer and UBSan; any report
-# makes the test process fail, and so the run.
+# The same unit tests built with AddressSanitizer and UBSan.  Criterion
+# counts a test as passed even when LeakSanitizer reported at its exit, so
+# the output is searched for reports too: any report fails the run.
+SAN_REPORT = ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer
 unit-san: $(SAN_UNIT_BIN)
 	@set -e; for t in $(SAN_UNIT_BIN); do echo "== $$t"; \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		rc=0; ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$$t --jobs 2; done
+		$$t --jobs 2 > $$t.log 2>&1 || rc=$$?; cat $$t.log; \
+		if [ $$rc -ne 0 ]; then echo "$$t failed (exit $$rc)"; exit 1; fi; \
+		if grep -Eq '$(SAN_REPORT)' $$t.log; then \
+			echo "$$t: sanitizer report above"; exit 1; fi; \
+	done
 
 integration: agent
 	python3 tests/integration/run.py --agent ./agent

@@ -157,6 +157,7 @@ int
 sandbox_plan(enum role role, const struct agent_conf *conf,
     struct sandbox_plan *plan, char *err, size_t errlen)
 {
+	struct passwd	*pw;
 	const char	*name = NULL, *key = NULL;
 
 	memset(plan, 0, sizeof(*plan));
@@ -206,9 +207,8 @@ sandbox_plan(enum role role, const struct agent_conf *conf,
 	}
 
 	if (plan->unprivileged) {
-		/* Nothing to switch to: keep who we are, only describe it. */
-		struct passwd	*pw;
-
+		/* Nothing to switch to: keep who we are, only describe it.
+		 * The configured users and chroot are not consulted. */
 		plan->uid = geteuid();
 		plan->gid = getegid();
 		if ((pw = getpwuid(plan->uid)) != NULL)
@@ -538,7 +538,12 @@ rule_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names,
 /*
  * FRONT: everything not listed kills the process.  The front is a libev
  * (epoll) loop serving HTTP on descriptors the master passed it; it must
- * never open, exec, create sockets or connect.
+ * never open, exec, create sockets or connect.  Deliberately absent:
+ * open/openat/openat2/creat, execve/execveat, socket/socketpair/connect/
+ * bind/listen, fork/vfork/clone/clone3, ptrace, kill, prctl, ioctl and
+ * pread64 (neither libev nor glibc needs them here), eventfd2 (made
+ * before the filter, with the loop and its watchers), timerfd_* (libev
+ * uses one only for ev_periodic, which the front does not use).
  */
 static const char *const front_allow[] = {
 	/* descriptor I/O on sockets and pipes it was given */
@@ -552,6 +557,13 @@ static const char *const front_allow[] = {
 	"getsockname", "getpeername",	/* client address for the log */
 	/* the event loop */
 	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+	/*
+	 * libev rebuilds its epoll set when the kernel reports an event for
+	 * a stale registration, which happens when a descriptor number is
+	 * reused while a dup of the old file lives on (listeners handed over
+	 * again on reload).  A new epoll instance opens no path.
+	 */
+	"epoll_create1", "epoll_create",
 	"poll", "ppoll", "select", "pselect6",	/* other libev backends */
 	/* time: vDSO normally, these when the clock source has no vDSO */
 	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
@@ -596,8 +608,8 @@ build_front(scmp_filter_ctx ctx, char *err, size_t errlen)
 	 * aim SIGIO at another process. */
 	const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL };
 	/* tgkill on our own thread group only: abort() and raise() (and
-	 * so assert() and sanitizer reports) must end in SIGABRT, not
-	 * SIGSYS; other processes stay out of reach. */
+	 * so assert() and stack-protector failures) must end in SIGABRT,
+	 * not SIGSYS; other processes stay out of reach. */
 	const struct scmp_arg_cmp self[] = {
 		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())
 	};

@@ -128,7 +128,7 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn)	 entry;
 	struct http_server	*srv;
 	int			 fd;
-	char			 name[96];	/* "label peer", for logs */
+	char			 name[192];	/* "label peer", for logs */
 	ev_io			 rio;
 	ev_io			 wio;
 	ev_timer		 timer;		/* idle, then linger */
@@ -157,7 +157,7 @@ struct http_listener {
 	struct http_server	*srv;
 	ev_io			 io;
 	int			 fd;
-	char			 label[32];
+	char			 label[128];
 };
 
 struct http_server {

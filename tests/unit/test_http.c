@@ -1003,6 +1003,36 @@ Test(http, content_length_over_limit_413)
 	stop();
 }
 
+Test(http, answer_survives_unread_body)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+	char			*body;
+	size_t			 blen = 1024 * 1024;
+
+	lim.max_body = 100;
+	start(&lim);
+	body = malloc(blen);
+	cr_assert_not_null(body);
+	memset(body, 'x', blen);
+	/*
+	 * The server answers 413 after the headers while most of the body
+	 * is still unread; closing then would reset the connection and
+	 * could destroy the answer.  It drains instead.
+	 */
+	cl = client_new();
+	client_sends(cl, "POST /echo HTTP/1.1\r\nContent-Length: 1048576\r\n"
+	    "\r\n");
+	client_send(cl, body, blen);
+	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
+	cr_assert_eq(cl->r[0].status, 413);
+	cr_assert(client_wait_eof(cl, WAIT));
+	cr_assert(!cl->reset);
+	free(body);
+	client_free(cl);
+	stop();
+}
+
 Test(http, chunked_over_limit_413)
 {
 	struct http_limits	 lim = limits();
@@ -1182,6 +1212,28 @@ Test(http, async_answer_later)
 	client_sends(cl, GET_STATUS);
 	cr_assert_eq(client_wait(cl, 2, WAIT), 2);
 	assert_resp(&cl->r[1], 200, NULL, STATUS_BODY);
+	client_free(cl);
+	stop();
+}
+
+Test(http, idle_timeout_spares_busy_handler)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+	ev_timer		 t;
+
+	lim.idle_timeout = 0.1;
+	lim.handler_timeout = 0;	/* disabled */
+	start(&lim);
+	cl = client_new();
+	client_sends(cl, "GET /slow HTTP/1.1\r\n\r\n");
+	ev_timer_init(&t, answer_later_cb, 0.4, 0.);
+	ev_timer_start(loop, &t);
+	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
+	assert_resp(&cl->r[0], 200, "application/json", "{\"late\":true}");
+	/* Idle again afterwards: now it applies. */
+	cr_assert(client_wait_eof(cl, WAIT));
+	cr_assert_eq(client_done(cl), 1);
 	client_free(cl);
 	stop();
 }
