@@ -127,6 +127,8 @@ master_started(struct master *m)
 	    m->listen_unix != -1 ? ", unix:" : "",
 	    m->listen_unix != -1 ? m->conf.socket : "");
 	log_info("%s", msg);
+	if (m->foreground && m->listen_tcp != -1)
+		log_info("try: curl -s http://%s/me/status", m->conf.listen);
 	strlcat(msg, "\n", sizeof(msg));
 	daemon_report(&m->report_fd, 1, msg);
 }
@@ -437,8 +439,15 @@ master_start(const char *conf_path, int foreground)
 	m->log.fd = -1;
 	m->generation = 1;
 	m->phase = M_STARTING;
-	strlcpy(m->conf_path, conf_path, sizeof(m->conf_path));
 	log_init("master", LOG_LVL_INFO);
+	/* SIGHUP re-reads it after we chdir("/") */
+	if (realpath(conf_path, m->conf_path) == NULL) {
+		fprintf(stderr, "agent: cannot read %s: %s\n", conf_path,
+		    strerror(errno));
+		free(m);
+		return 2;
+	}
+	conf_path = m->conf_path;
 
 	if ((code = master_setup(m, conf_path, err, sizeof(err))) != 0) {
 		if (m->log.fd != -1) {

@@ -6,6 +6,7 @@
 #ifndef AGENT_MASTER_H
 #define AGENT_MASTER_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -63,7 +64,7 @@ struct master {
 	struct ev_loop		*loop;
 	enum mphase		 phase;
 	struct agent_conf	 conf;
-	char			 conf_path[1024];
+	char			 conf_path[PATH_MAX];	/* realpath(3) size */
 	char			 exe[1024];
 	uint64_t		 generation;
 	int			 foreground;

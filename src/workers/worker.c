@@ -169,7 +169,7 @@ peer_close_cb(struct frame_conn *fc, const char *why, void *arg)
 		return;
 	w->peers[from] = NULL;
 	if (strcmp(why, "closed by peer") == 0)
-		log_info("peer %s went away", role_name(from));
+		log_debug("peer %s went away", role_name(from));
 	else
 		log_warnx("edge to %s closed: %s", role_name(from), why);
 	report_peer(w, from, 0);

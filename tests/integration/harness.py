@@ -137,8 +137,9 @@ class Agent:
             self.remember_pids()
         return r
 
-    def start_fg(self, preexec=None):
-        self.fg = subprocess.Popen([AGENT, "start", "-F", "-f", self.conf],
+    def start_fg(self, preexec=None, binary=None):
+        self.fg = subprocess.Popen([binary or AGENT, "start", "-F", "-f",
+                                    self.conf],
                                    stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True,
                                    preexec_fn=preexec)

@@ -1,9 +1,10 @@
 """Workers run sandboxed: user, chroot, no_new_privs, seccomp."""
 import os
 import pwd
+import shutil
 import unittest
 
-from harness import (AgentTest, is_root, nobody_uid, proc_status,
+from harness import (AGENT, AgentTest, is_root, nobody_uid, proc_status,
                      wait_until)
 
 READ_CAPS = (1 << 1) | (1 << 2) | (1 << 19)
@@ -51,12 +52,16 @@ class Sandbox(AgentTest):
         uid = nobody_uid()
         gid = pwd.getpwnam("nobody").pw_gid
         os.chown(a.dir, uid, gid)
+        # the build tree may be private to root (mktemp -d is 0700)
+        binary = os.path.join(a.dir, "agent")
+        shutil.copy(AGENT, binary)
+        os.chmod(binary, 0o755)
 
         def drop():
             os.setgroups([])
             os.setgid(gid)
             os.setuid(uid)
-        p = a.start_fg(preexec=drop)
+        p = a.start_fg(preexec=drop, binary=binary)
         st = a.wait_serving()
         self.assertEqual(st["pid"], p.pid)
         for w in st["workers"]:
