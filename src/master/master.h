@@ -47,6 +47,7 @@ struct wslot {
 	ev_tstamp		 started_mono;
 	time_t			 started_wall;
 	char			 last_exit[128];
+	char			 last_words[256];/* its last WARN/ERROR line */
 	time_t			 last_exit_at;
 	uint64_t		 acked_gen;
 	pid_t			 peers[ROLE_MAX];

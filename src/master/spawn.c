@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "codec.h"
 #include "log.h"
 #include "master.h"
@@ -114,6 +116,7 @@ spawn_worker(struct master *m, struct wslot *w)
 	}
 	w->pid = pid;
 	w->state = W_STARTING;
+	w->last_words[0] = '\0';
 	w->started_mono = ev_now(m->loop);
 	w->started_wall = time(NULL);
 	w->acked_gen = 0;
@@ -291,6 +294,9 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		}
 		logfile_write(&m->log, (enum log_level)level,
 		    role_name(w->role), w->pid, text);
+		/* kept to explain the worker's death if it follows */
+		if (level >= LOG_LVL_WARN)
+			strlcpy(w->last_words, text, sizeof(w->last_words));
 		free(text);
 		return;
 	case MSG_CONF_ACK:

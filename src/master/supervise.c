@@ -170,8 +170,13 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	w->last_exit_at = time(NULL);
 	if (m->phase == M_STARTING) {
 		w->state = W_DOWN;
-		master_fail_start(m, "worker %s %s during startup (see the log "
-		    "in %s)", role_name(w->role), how, m->conf.logdir);
+		if (w->last_words[0] != '\0')
+			master_fail_start(m, "worker %s %s during startup: %s",
+			    role_name(w->role), how, w->last_words);
+		else
+			master_fail_start(m, "worker %s %s during startup (see "
+			    "the log in %s)", role_name(w->role), how,
+			    m->conf.logdir);
 		return;
 	}
 	if (ran >= BACKOFF_STABLE)

@@ -24,7 +24,15 @@ struct pending {
 	TAILQ_ENTRY(pending)	 entry;
 	uint32_t		 reqid;
 	struct http_request	*req;
+	ev_tstamp		 since;
 };
+
+/*
+ * The HTTP server answers 504 after its handler timeout, but the request
+ * is ours until we call http_respond: answers that never come are swept
+ * after this long so the list cannot grow.
+ */
+#define PENDING_EXPIRE	60.0
 TAILQ_HEAD(pendinglist, pending);
 
 struct front {
@@ -33,6 +41,7 @@ struct front {
 	struct pendinglist	 pending;
 	uint32_t		 next_reqid;
 	time_t			 started;
+	ev_timer		 sweep;
 };
 
 static void	 route_healthz(struct http_request *, void *);
@@ -61,8 +70,31 @@ front_wait(struct front *f, uint32_t reqid, struct http_request *req)
 		return -1;
 	p->reqid = reqid;
 	p->req = req;
+	p->since = ev_now(f->w->loop);
 	TAILQ_INSERT_TAIL(&f->pending, p, entry);
+	if (!ev_is_active(&f->sweep))
+		ev_timer_start(f->w->loop, &f->sweep);
 	return 0;
+}
+
+static void
+front_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct front	*f = t->data;
+	struct pending	*p;
+
+	/* oldest first: stop at the first one still young */
+	while ((p = TAILQ_FIRST(&f->pending)) != NULL &&
+	    ev_now(loop) - p->since >= PENDING_EXPIRE) {
+		TAILQ_REMOVE(&f->pending, p, entry);
+		log_warnx("request %u got no answer within %.0f s", p->reqid,
+		    PENDING_EXPIRE);
+		http_respond_error(p->req, 504, "no answer from the agent");
+		free(p);
+	}
+	if (TAILQ_EMPTY(&f->pending))
+		ev_timer_stop(loop, t);
+	(void)revents;
 }
 
 static struct http_request *
@@ -273,6 +305,9 @@ front_state(struct worker *w)
 	f->w = w;
 	f->started = time(NULL);
 	TAILQ_INIT(&f->pending);
+	ev_timer_init(&f->sweep, front_sweep_cb, PENDING_EXPIRE / 4,
+	    PENDING_EXPIRE / 4);
+	f->sweep.data = f;
 	f->http = http_server_new(w->loop, &limits, front_routes,
 	    sizeof(front_routes) / sizeof(front_routes[0]), f);
 	if (f->http == NULL)
@@ -323,6 +358,7 @@ front_cleanup(struct worker *w)
 
 	if (f == NULL)
 		return;
+	ev_timer_stop(w->loop, &f->sweep);
 	while ((p = TAILQ_FIRST(&f->pending)) != NULL) {
 		TAILQ_REMOVE(&f->pending, p, entry);
 		free(p);

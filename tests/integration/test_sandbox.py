@@ -84,3 +84,17 @@ class Sandbox(AgentTest):
         r = self.agent.start()
         self.assertEqual(r.returncode, 2)
         self.assertIn("no-such-user-here", r.stderr)
+
+    @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_worker_failing_its_sandbox_fails_the_start(self):
+        # a chroot others can write to is refused by the front itself
+        os.makedirs(self.agent.values["chroot"])
+        os.chmod(self.agent.values["chroot"], 0o777)
+        r = self.agent.start()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("worker front exited with status 2 during startup",
+                      r.stderr)
+        self.assertIn("sandbox", r.stderr)
+        self.assertIn(self.agent.values["chroot"], r.stderr)
+        self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
+        self.assertFalse(os.path.exists(self.agent.values["socket"]))
