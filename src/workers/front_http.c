@@ -16,15 +16,9 @@
  * pipelined requests are answered in order: while one is out, the
  * parser is not run and reading stops once HTTP_IN_BUFSZ bytes wait.
  *
- * Ownership of a request (struct http_req):
- *   - while parsed it belongs to its connection (conn->cur);
- *   - once handed to a handler it sits on srv->reqs until exactly one
- *     http_respond() frees it.  Its `conn' pointer is cleared when the
- *     connection dies or when the server answered 504 for it, and
- *     http_respond() on such a request only frees it;
- *   - http_server_free() frees whatever is still on srv->reqs, so no
- *     http_respond() may follow http_server_free(), and a handler must
- *     not call http_server_free() itself.
+ * The http-parser callbacks are in front_http_parse.c and the text
+ * helpers in front_http_text.c; the structures the three files share,
+ * and who owns a request, are in front_http_int.h.
  *
  * A connection may die (write error, reset) while we are deep inside
  * its own processing, e.g. in a handler that answers at once.  So every
@@ -48,20 +42,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
 #include <bsd/sys/queue.h>
 #include <http_parser.h>
-#include <yajl/yajl_gen.h>
 
 #include "front_http.h"
+#include "front_http_int.h"
 #include "log.h"
 
 /* Read size, and the most we read ahead while a handler is busy. */
@@ -78,79 +70,8 @@
 /* 503s beyond this many at once are not lingered over. */
 #define HTTP_REJECT_LINGER_MAX	64
 #define HTTP_REJECT_WARN_IVAL	10.0
-#define HTTP_HNAME_MAX		16
 #define HTTP_CTYPE_MAX		128
 #define HTTP_LOGSTR_MAX		128
-
-/* NUL-terminated growable byte string. */
-struct dbuf {
-	char		*buf;
-	size_t		 len;
-	size_t		 cap;
-};
-
-enum hdr_kind {
-	HDR_OTHER = 0,
-	HDR_CTYPE,
-	HDR_EXPECT
-};
-
-struct http_conn;
-
-struct http_req {
-	struct http_request	 pub;
-	TAILQ_ENTRY(http_req)	 entry;		/* srv->reqs once handed out */
-	int			 listed;
-	struct http_server	*srv;
-	struct http_conn	*conn;		/* NULL: answered or orphaned */
-	ev_timer		 timer;		/* handler_timeout */
-	ev_tstamp		 start;
-	unsigned		 hmethod;	/* enum http_method */
-	int			 keepalive;
-	int			 head;
-	int			 timed_out;
-	int			 seen_ctype;
-	size_t			 hdr_bytes;
-	enum hdr_kind		 cur_hdr;
-	int			 in_value;
-	int			 hname_long;
-	char			 hname[HTTP_HNAME_MAX];
-	size_t			 hname_len;
-	struct dbuf		 url;
-	struct dbuf		 ctype;
-	struct dbuf		 expect;
-	struct dbuf		 body;
-	char			*path;
-	char			*query;
-};
-
-struct http_conn {
-	TAILQ_ENTRY(http_conn)	 entry;
-	struct http_server	*srv;
-	int			 fd;
-	char			 name[192];	/* "label peer", for logs */
-	ev_io			 rio;
-	ev_io			 wio;
-	ev_timer		 timer;		/* idle, then linger */
-	http_parser		 parser;
-	char			*in;
-	size_t			 inoff;
-	size_t			 inlen;
-	char			*out;
-	size_t			 outoff;
-	size_t			 outlen;
-	size_t			 outcap;
-	struct http_req		*cur;		/* being parsed */
-	struct http_req		*inflight;	/* with a handler */
-	int			 err_status;	/* set by parser callbacks */
-	int			 busy;
-	int			 counted;	/* toward max_conns */
-	int			 dead;
-	int			 closing;	/* close once output is sent */
-	int			 lingering;
-	int			 rd_eof;
-	int			 drain;		/* server stopped listening */
-};
 
 struct http_listener {
 	TAILQ_ENTRY(http_listener) entry;
@@ -159,33 +80,6 @@ struct http_listener {
 	int			 fd;
 	char			 label[128];
 };
-
-struct http_server {
-	struct ev_loop		*loop;
-	struct http_limits	 lim;
-	struct http_route	*routes;
-	size_t			 nroutes;
-	void			*ctx;
-	TAILQ_HEAD(, http_listener) listeners;
-	TAILQ_HEAD(, http_conn)	 conns;
-	TAILQ_HEAD(, http_req)	 reqs;
-	ev_timer		 accept_timer;
-	int			 accept_paused;
-	unsigned		 nconns;
-	unsigned		 nrejects;
-	uint64_t		 next_id;
-	uint64_t		 rejected;
-	ev_tstamp		 reject_warned;
-};
-
-static int	on_message_begin(http_parser *);
-static int	on_url(http_parser *, const char *, size_t);
-static int	on_header_field(http_parser *, const char *, size_t);
-static int	on_header_value(http_parser *, const char *, size_t);
-static int	on_headers_complete(http_parser *);
-static int	on_body(http_parser *, const char *, size_t);
-static int	on_chunk_header(http_parser *);
-static int	on_message_complete(http_parser *);
 
 static void	listener_cb(struct ev_loop *, ev_io *, int);
 static void	accept_resume_cb(struct ev_loop *, ev_timer *, int);
@@ -197,231 +91,14 @@ static void	req_timeout_cb(struct ev_loop *, ev_timer *, int);
 static void	conn_process(struct http_conn *);
 static void	conn_kill(struct http_conn *);
 
-/* Read-only: the parser keeps its state in each connection's parser. */
-static const http_parser_settings parser_settings = {
-	.on_message_begin = on_message_begin,
-	.on_url = on_url,
-	.on_header_field = on_header_field,
-	.on_header_value = on_header_value,
-	.on_headers_complete = on_headers_complete,
-	.on_body = on_body,
-	.on_chunk_header = on_chunk_header,
-	.on_message_complete = on_message_complete,
-};
-
 static const char fallback_error[] = "{\"error\":\"internal error\"}";
-
-/*
- * Small helpers
- */
-
-static int
-dbuf_reserve(struct dbuf *d, size_t want)
-{
-	size_t	 ncap;
-	char	*p;
-
-	if (want <= d->cap)
-		return 0;
-	ncap = d->cap ? d->cap : 64;
-	while (ncap < want) {
-		if (ncap > SIZE_MAX / 2) {
-			ncap = want;
-			break;
-		}
-		ncap *= 2;
-	}
-	if ((p = realloc(d->buf, ncap)) == NULL)
-		return -1;
-	d->buf = p;
-	d->cap = ncap;
-	return 0;
-}
-
-static int
-dbuf_append(struct dbuf *d, const char *data, size_t n)
-{
-	if (n > SIZE_MAX - d->len - 1)
-		return -1;
-	if (dbuf_reserve(d, d->len + n + 1) == -1)
-		return -1;
-	memcpy(d->buf + d->len, data, n);
-	d->len += n;
-	d->buf[d->len] = '\0';
-	return 0;
-}
-
-static const char *
-dbuf_str(const struct dbuf *d)
-{
-	return d->buf != NULL ? d->buf : "";
-}
-
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/*
- * Next byte of [*sp, end) with %XX decoded (and '+' as a space when
- * `plus').  -1 for a broken escape, and for %00: every consumer of
- * these strings treats them as C strings, where a NUL would silently
- * cut the value short.
- */
-static int
-pct_next(const char **sp, const char *end, int plus)
-{
-	const char	*s = *sp;
-	int		 hi, lo;
-
-	if (*s == '%') {
-		if (end - s < 3 || (hi = hexval((unsigned char)s[1])) == -1 ||
-		    (lo = hexval((unsigned char)s[2])) == -1)
-			return -1;
-		if (hi == 0 && lo == 0)
-			return -1;
-		*sp = s + 3;
-		return hi << 4 | lo;
-	}
-	*sp = s + 1;
-	if (plus && *s == '+')
-		return ' ';
-	return (unsigned char)*s;
-}
-
-/* Copy for a log line: attacker-chosen bytes must not forge log lines. */
-static const char *
-logstr(const char *s, char *buf, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	buf[i] = '\0';
-	return buf;
-}
-
-static const char *
-reason(int status)
-{
-	const char	*r;
-
-	r = http_status_str((enum http_status)status);
-	if (r == NULL || r[0] == '<')
-		return "Unknown";
-	return r;
-}
-
-static unsigned
-method_bit(unsigned m)
-{
-	switch (m) {
-	case HTTP_GET:
-		return HTTP_M_GET;
-	case HTTP_HEAD:
-		return HTTP_M_HEAD;
-	case HTTP_POST:
-		return HTTP_M_POST;
-	case HTTP_PUT:
-		return HTTP_M_PUT;
-	case HTTP_DELETE:
-		return HTTP_M_DELETE;
-	default:
-		return 0;
-	}
-}
-
-/* "Allow: ...\r\n" for a route; HEAD rides along with GET. */
-static void
-allow_header(unsigned methods, char *buf, size_t len)
-{
-	static const struct {
-		unsigned	 bit;
-		const char	*name;
-	} names[] = {
-		{ HTTP_M_GET, "GET" },
-		{ HTTP_M_HEAD, "HEAD" },
-		{ HTTP_M_POST, "POST" },
-		{ HTTP_M_PUT, "PUT" },
-		{ HTTP_M_DELETE, "DELETE" },
-	};
-	size_t	 i;
-	int	 first = 1;
-
-	if (methods & HTTP_M_GET)
-		methods |= HTTP_M_HEAD;
-	strlcpy(buf, "Allow: ", len);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if ((methods & names[i].bit) == 0)
-			continue;
-		if (!first)
-			strlcat(buf, ", ", len);
-		strlcat(buf, names[i].name, len);
-		first = 0;
-	}
-	strlcat(buf, "\r\n", len);
-}
-
-/*
- * {"error": msg}, malloc'ed.  yajl escapes; it refuses bytes that are
- * not UTF-8, and a decoded path can hold anything, so in that case the
- * message goes out with its non-ASCII bytes as '?'.
- */
-static char *
-json_error(const char *msg, size_t *lenp)
-{
-	yajl_gen		 g;
-	yajl_gen_status		 st;
-	const unsigned char	*buf;
-	size_t			 len, i;
-	char			*out = NULL, *safe = NULL;
-
-	if ((g = yajl_gen_alloc(NULL)) == NULL)
-		return NULL;
-	if (!yajl_gen_config(g, yajl_gen_validate_utf8, 1))
-		goto done;
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    yajl_gen_string(g, (const unsigned char *)"error", 5) !=
-	    yajl_gen_status_ok)
-		goto done;
-	st = yajl_gen_string(g, (const unsigned char *)msg, strlen(msg));
-	if (st == yajl_gen_invalid_string) {
-		if ((safe = strdup(msg)) == NULL)
-			goto done;
-		for (i = 0; safe[i] != '\0'; i++)
-			if ((unsigned char)safe[i] >= 0x80)
-				safe[i] = '?';
-		st = yajl_gen_string(g, (const unsigned char *)safe,
-		    strlen(safe));
-	}
-	if (st != yajl_gen_status_ok ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-		goto done;
-	if ((out = malloc(len + 1)) == NULL)
-		goto done;
-	memcpy(out, buf, len);
-	out[len] = '\0';
-	*lenp = len;
- done:
-	free(safe);
-	yajl_gen_free(g);
-	return out;
-}
 
 /*
  * Requests
  */
 
-static struct http_req *
-req_new(struct http_server *srv)
+struct http_req *
+http_req_new(struct http_server *srv)
 {
 	struct http_req	*r;
 
@@ -437,8 +114,8 @@ req_new(struct http_server *srv)
 	return r;
 }
 
-static void
-req_destroy(struct http_req *r)
+void
+http_req_destroy(struct http_req *r)
 {
 	ev_timer_stop(r->srv->loop, &r->timer);
 	if (r->listed)
@@ -484,7 +161,7 @@ req_split_url(struct http_req *r, const char **why)
 	end = s + plen;
 	n = 0;
 	while (s < end) {
-		if ((ch = pct_next(&s, end, 0)) == -1) {
+		if ((ch = http_pct_next(&s, end, 0)) == -1) {
 			*why = "invalid percent-encoding in path";
 			free(r->path);
 			r->path = NULL;
@@ -509,8 +186,8 @@ req_split_url(struct http_req *r, const char **why)
  * Connections: output
  */
 
-static int
-out_append(struct http_conn *c, const char *data, size_t n)
+int
+http_out_append(struct http_conn *c, const char *data, size_t n)
 {
 	size_t	 ncap;
 	char	*p;
@@ -560,7 +237,7 @@ conn_send(struct http_conn *c, int status, const char *ctype,
 	/* RFC 9110 8.6: no Content-Length (and no body) in 204 or 304. */
 	nobody = status == 204 || status == 304;
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n", status,
-	    reason(status));
+	    http_reason(status));
 	if (n > 0 && (size_t)n < sizeof(hdr) && !nobody)
 		n += snprintf(hdr + n, sizeof(hdr) - n,
 		    "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
@@ -575,8 +252,8 @@ conn_send(struct http_conn *c, int status, const char *ctype,
 		conn_kill(c);
 		return;
 	}
-	if (out_append(c, hdr, n) == -1 ||
-	    (!head && !nobody && out_append(c, body, len) == -1)) {
+	if (http_out_append(c, hdr, n) == -1 ||
+	    (!head && !nobody && http_out_append(c, body, len) == -1)) {
 		log_warn("%s: %s: queueing response", __func__, c->name);
 		conn_kill(c);
 	}
@@ -589,7 +266,7 @@ conn_send_error(struct http_conn *c, int status, const char *msg, int head,
 	char	*body;
 	size_t	 len;
 
-	if ((body = json_error(msg, &len)) == NULL) {
+	if ((body = http_json_error(msg, &len)) == NULL) {
 		conn_send(c, status, "application/json", fallback_error,
 		    sizeof(fallback_error) - 1, head, keepalive, extra);
 		return;
@@ -687,7 +364,7 @@ conn_kill(struct http_conn *c)
 	else
 		srv->nrejects--;
 	if (c->cur != NULL) {
-		req_destroy(c->cur);
+		http_req_destroy(c->cur);
 		c->cur = NULL;
 	}
 	if ((r = c->inflight) != NULL) {
@@ -792,7 +469,7 @@ req_log(struct http_conn *c, struct http_req *r, int status, size_t len)
 	log_debug("%s: %s: #%llu %s %s -> %d, %zu bytes, %.1f ms",
 	    __func__, c->name, (unsigned long long)r->pub.id,
 	    http_method_str((enum http_method)r->hmethod),
-	    logstr(r->path != NULL ? r->path : dbuf_str(&r->url), pbuf,
+	    http_logstr(r->path != NULL ? r->path : dbuf_str(&r->url), pbuf,
 	    sizeof(pbuf)), status, len,
 	    (ev_now(c->srv->loop) - r->start) * 1000.0);
 }
@@ -804,7 +481,7 @@ conn_reply(struct http_conn *c, struct http_req *r, int status,
 {
 	req_log(c, r, status, 0);
 	conn_send_error(c, status, msg, r->head, keepalive, extra);
-	req_destroy(r);
+	http_req_destroy(r);
 }
 
 static void
@@ -837,13 +514,13 @@ conn_dispatch(struct http_conn *c, struct http_req *r)
 		free(msg);
 		return;
 	}
-	m = method_bit(r->hmethod);
+	m = http_method_bit(r->hmethod);
 	if (m != 0 && (route->methods & m))
 		r->pub.method = m;
 	else if (m == HTTP_M_HEAD && (route->methods & HTTP_M_GET))
 		r->pub.method = HTTP_M_GET;
 	else {
-		allow_header(route->methods, allow, sizeof(allow));
+		http_allow_header(route->methods, allow, sizeof(allow));
 		if (asprintf(&msg, "method %s not allowed on %s",
 		    http_method_str((enum http_method)r->hmethod),
 		    r->path) == -1)
@@ -902,10 +579,10 @@ conn_parse_error(struct http_conn *c, enum http_errno e)
 	default:
 		break;
 	}
-	m = msg != NULL ? msg : reason(status);
+	m = msg != NULL ? msg : http_reason(status);
 	log_debug("%s: %s: %d: %s", __func__, c->name, status, m);
 	if (c->cur != NULL) {
-		req_destroy(c->cur);
+		http_req_destroy(c->cur);
 		c->cur = NULL;
 	}
 	conn_send_error(c, status, m, 0, 0, NULL);
@@ -928,7 +605,7 @@ conn_process(struct http_conn *c)
 	conn_enter(c);
 	while (!c->dead && !c->closing && c->inflight == NULL &&
 	    c->outlen - c->outoff < HTTP_OUT_HIGHWAT && c->inoff < c->inlen) {
-		n = http_parser_execute(&c->parser, &parser_settings,
+		n = http_parser_execute(&c->parser, &http_parser_callbacks,
 		    c->in + c->inoff, c->inlen - c->inoff);
 		c->inoff += n;
 		e = HTTP_PARSER_ERRNO(&c->parser);
@@ -962,207 +639,6 @@ conn_process(struct http_conn *c)
 		conn_flush(c);
 	}
 	conn_leave(c);
-}
-
-/*
- * Parser callbacks.  Returning non-zero stops the parser; err_status
- * then says which answer the client gets (413, 431, 500), else 400.
- */
-
-static int
-hdr_account(struct http_conn *c, size_t n)
-{
-	struct http_req	*r = c->cur;
-
-	if (n > SIZE_MAX - r->hdr_bytes ||
-	    r->hdr_bytes + n > c->srv->lim.max_header) {
-		c->err_status = 431;
-		return -1;
-	}
-	r->hdr_bytes += n;
-	return 0;
-}
-
-static int
-on_message_begin(http_parser *p)
-{
-	struct http_conn	*c = p->data;
-
-	if (c->cur != NULL)
-		req_destroy(c->cur);
-	if ((c->cur = req_new(c->srv)) == NULL) {
-		log_warn("%s: %s", __func__, c->name);
-		c->err_status = 500;
-		return -1;
-	}
-	c->cur->start = ev_now(c->srv->loop);
-	return 0;
-}
-
-/*
- * Header size is counted from what the callbacks see plus the fixed
- * punctuation of each line: exact for well-formed requests.  Padding
- * the callbacks do not see (extra spaces) is bounded by http-parser's
- * own limit (HTTP_MAX_HEADER_SIZE, 80 KiB), which we also answer with
- * 431; that one also wins if max_header is set higher.
- */
-static int
-on_url(http_parser *p, const char *at, size_t len)
-{
-	struct http_conn	*c = p->data;
-	struct http_req		*r = c->cur;
-	size_t			 extra = 0;
-
-	if (r->url.len == 0)	/* "METHOD " and " HTTP/1.1\r\n" */
-		extra = strlen(http_method_str(
-		    (enum http_method)p->method)) + 12;
-	if (hdr_account(c, len + extra) == -1)
-		return -1;
-	if (dbuf_append(&r->url, at, len) == -1) {
-		c->err_status = 500;
-		return -1;
-	}
-	return 0;
-}
-
-static int
-on_header_field(http_parser *p, const char *at, size_t len)
-{
-	struct http_conn	*c = p->data;
-	struct http_req		*r = c->cur;
-	size_t			 i;
-
-	if (r->in_value || (r->hname_len == 0 && !r->hname_long)) {
-		/* A new header line: ": " and CRLF. */
-		r->in_value = 0;
-		r->hname_len = 0;
-		r->hname_long = 0;
-		if (hdr_account(c, 4) == -1)
-			return -1;
-	}
-	if (hdr_account(c, len) == -1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (r->hname_len + 1 >= sizeof(r->hname)) {
-			r->hname_long = 1;
-			break;
-		}
-		r->hname[r->hname_len++] = at[i];
-	}
-	r->hname[r->hname_len] = '\0';
-	return 0;
-}
-
-static int
-on_header_value(http_parser *p, const char *at, size_t len)
-{
-	struct http_conn	*c = p->data;
-	struct http_req		*r = c->cur;
-	struct dbuf		*d = NULL;
-
-	if (!r->in_value) {
-		r->in_value = 1;
-		r->cur_hdr = HDR_OTHER;
-		if (!r->hname_long && !r->seen_ctype &&
-		    strcasecmp(r->hname, "content-type") == 0) {
-			/* The first one counts; repeats are ignored. */
-			r->cur_hdr = HDR_CTYPE;
-			r->seen_ctype = 1;
-		} else if (!r->hname_long &&
-		    strcasecmp(r->hname, "expect") == 0)
-			r->cur_hdr = HDR_EXPECT;
-	}
-	if (hdr_account(c, len) == -1)
-		return -1;
-	if (r->cur_hdr == HDR_CTYPE)
-		d = &r->ctype;
-	else if (r->cur_hdr == HDR_EXPECT)
-		d = &r->expect;
-	if (d != NULL && dbuf_append(d, at, len) == -1) {
-		c->err_status = 500;
-		return -1;
-	}
-	return 0;
-}
-
-static int
-on_headers_complete(http_parser *p)
-{
-	struct http_conn	*c = p->data;
-	struct http_req		*r = c->cur;
-	const struct http_limits *lim = &c->srv->lim;
-	static const char	 cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	int			 body;
-
-	if (hdr_account(c, 2) == -1)
-		return -1;
-	if ((p->flags & F_CONTENTLENGTH) && p->content_length > lim->max_body) {
-		c->err_status = 413;
-		return -1;
-	}
-	body = (p->flags & F_CHUNKED) ||
-	    ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
-	if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0 &&
-	    dbuf_reserve(&r->body, p->content_length + 1) == -1) {
-		c->err_status = 500;
-		return -1;
-	}
-	/*
-	 * Clients that ask (curl does for larger bodies) would otherwise
-	 * wait a second before sending the body; the size was checked, so
-	 * let it come.
-	 */
-	if (body && r->expect.len > 0 && p->http_major == 1 &&
-	    p->http_minor >= 1 &&
-	    strcasecmp(r->expect.buf, "100-continue") == 0 &&
-	    out_append(c, cont, sizeof(cont) - 1) == -1) {
-		c->err_status = 500;
-		return -1;
-	}
-	return 0;
-}
-
-static int
-on_chunk_header(http_parser *p)
-{
-	struct http_conn	*c = p->data;
-
-	/* content_length is the size of the chunk announced. */
-	if (p->content_length > c->srv->lim.max_body - c->cur->body.len) {
-		c->err_status = 413;
-		return -1;
-	}
-	return 0;
-}
-
-static int
-on_body(http_parser *p, const char *at, size_t len)
-{
-	struct http_conn	*c = p->data;
-	struct http_req		*r = c->cur;
-
-	if (len > c->srv->lim.max_body - r->body.len) {
-		c->err_status = 413;
-		return -1;
-	}
-	if (dbuf_append(&r->body, at, len) == -1) {
-		c->err_status = 500;
-		return -1;
-	}
-	return 0;
-}
-
-static int
-on_message_complete(http_parser *p)
-{
-	struct http_conn	*c = p->data;
-	struct http_req		*r = c->cur;
-
-	r->hmethod = p->method;
-	/* We do not switch protocols: answer, then close. */
-	r->keepalive = http_should_keep_alive(p) && !p->upgrade;
-	http_parser_pause(p, 1);
-	return 0;
 }
 
 /*
@@ -1243,7 +719,7 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_debug("%s: %s: request incomplete after %.1fs, 408",
 		    __func__, c->name, c->srv->lim.idle_timeout);
 		if (c->cur != NULL) {
-			req_destroy(c->cur);
+			http_req_destroy(c->cur);
 			c->cur = NULL;
 		}
 		conn_send_error(c, 408, "request timed out", 0, 0, NULL);
@@ -1269,7 +745,7 @@ req_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	log_warnx("%s: %s: #%llu %s %s: no answer within %.1fs, sent 504",
 	    __func__, c->name, (unsigned long long)r->pub.id,
 	    http_method_str((enum http_method)r->hmethod),
-	    logstr(r->path, pbuf, sizeof(pbuf)), c->srv->lim.handler_timeout);
+	    http_logstr(r->path, pbuf, sizeof(pbuf)), c->srv->lim.handler_timeout);
 	conn_enter(c);
 	/* The request stays with the handler until it calls http_respond. */
 	c->inflight = NULL;
@@ -1600,7 +1076,7 @@ http_server_free(struct http_server *srv)
 		conn_kill(c);
 	/* Requests still with handlers; no http_respond may follow. */
 	while ((r = TAILQ_FIRST(&srv->reqs)) != NULL)
-		req_destroy(r);
+		http_req_destroy(r);
 	for (i = 0; i < srv->nroutes; i++)
 		free((char *)srv->routes[i].path);
 	free(srv->routes);
@@ -1625,16 +1101,16 @@ http_respond(struct http_request *req, int status, const char *ctype,
 	if (c == NULL) {
 		log_debug("%s: #%llu %s: %s, dropping answer %d", __func__,
 		    (unsigned long long)req->id,
-		    logstr(r->path, pbuf, sizeof(pbuf)),
+		    http_logstr(r->path, pbuf, sizeof(pbuf)),
 		    r->timed_out ? "504 already sent" : "connection gone",
 		    status);
-		req_destroy(r);
+		http_req_destroy(r);
 		return;
 	}
 	if (status < 200 || status > 599) {
 		log_warnx("%s: #%llu %s: bad status %d, sending 500", __func__,
 		    (unsigned long long)req->id,
-		    logstr(r->path, pbuf, sizeof(pbuf)), status);
+		    http_logstr(r->path, pbuf, sizeof(pbuf)), status);
 		status = 500;
 	}
 	if (ctype == NULL || *ctype == '\0')
@@ -1656,7 +1132,7 @@ http_respond(struct http_request *req, int status, const char *ctype,
 	r->conn = NULL;
 	req_log(c, r, status, len);
 	conn_send(c, status, ctype, body, len, r->head, r->keepalive, NULL);
-	req_destroy(r);
+	http_req_destroy(r);
 	/*
 	 * Called from the handler while conn_process() is dispatching: it
 	 * goes on with the next request itself.  Called later: resume.
@@ -1680,7 +1156,7 @@ http_respond_error(struct http_request *req, int status, const char *msg)
 	char	*body;
 	size_t	 len;
 
-	if ((body = json_error(msg != NULL ? msg : "", &len)) == NULL) {
+	if ((body = http_json_error(msg != NULL ? msg : "", &len)) == NULL) {
 		log_warn("%s", __func__);
 		http_respond(req, status, "application/json", fallback_error,
 		    sizeof(fallback_error) - 1);
@@ -1688,56 +1164,4 @@ http_respond_error(struct http_request *req, int status, const char *msg)
 	}
 	http_respond(req, status, "application/json", body, len);
 	free(body);
-}
-
-/*
- * First `key' in the query wins.  Both names and values are decoded
- * ('+' is a space); like Go's url.ParseQuery, a pair with a broken
- * escape (or %00) is skipped, so a later well-formed one can match.
- */
-int
-http_query_param(const struct http_request *req, const char *key, char *buf,
-    size_t len)
-{
-	const char	*q, *end, *eq, *s, *k;
-	size_t		 n;
-	int		 ch, ok;
-
-	if (req == NULL || req->query == NULL || key == NULL || buf == NULL ||
-	    len == 0)
-		return -1;
-	for (q = req->query; *q != '\0'; q = *end != '\0' ? end + 1 : end) {
-		end = strchrnul(q, '&');
-		if ((eq = memchr(q, '=', end - q)) == NULL)
-			eq = end;
-		s = q;
-		k = key;
-		ok = 1;
-		while (s < eq) {
-			ch = pct_next(&s, eq, 1);
-			if (ch == -1 || *k == '\0' || (unsigned char)*k != ch) {
-				ok = 0;
-				break;
-			}
-			k++;
-		}
-		if (!ok || *k != '\0')
-			continue;
-		s = eq < end ? eq + 1 : end;
-		n = 0;
-		while (s < end) {
-			if ((ch = pct_next(&s, end, 1)) == -1) {
-				ok = 0;
-				break;
-			}
-			if (n + 1 >= len || n >= INT_MAX)
-				return -1;
-			buf[n++] = (char)ch;
-		}
-		if (!ok)
-			continue;
-		buf[n] = '\0';
-		return (int)n;
-	}
-	return -1;
 }

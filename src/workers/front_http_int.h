@@ -1,0 +1,141 @@
+/*
+ * Internals of the front's HTTP server engine, shared by its three
+ * files and by nothing else: front_http.c (server, connections,
+ * dispatch, public interface), front_http_parse.c (the http-parser
+ * callbacks) and front_http_text.c (text helpers).  The interface is
+ * front_http.h.
+ */
+#ifndef AGENT_FRONT_HTTP_INT_H
+#define AGENT_FRONT_HTTP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bsd/sys/queue.h>
+#include <ev.h>
+#include <http_parser.h>
+
+#include "front_http.h"
+
+#define HTTP_HNAME_MAX		16
+
+/* NUL-terminated growable byte string. */
+struct dbuf {
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+};
+
+enum hdr_kind {
+	HDR_OTHER = 0,
+	HDR_CTYPE,
+	HDR_EXPECT
+};
+
+struct http_conn;
+struct http_listener;
+
+/*
+ * Ownership of a request (struct http_req):
+ *   - while parsed it belongs to its connection (conn->cur);
+ *   - once handed to a handler it sits on srv->reqs until exactly one
+ *     http_respond() frees it.  Its `conn' pointer is cleared when the
+ *     connection dies or when the server answered 504 for it, and
+ *     http_respond() on such a request only frees it;
+ *   - http_server_free() frees whatever is still on srv->reqs, so no
+ *     http_respond() may follow http_server_free(), and a handler must
+ *     not call http_server_free() itself.
+ */
+struct http_req {
+	struct http_request	 pub;
+	TAILQ_ENTRY(http_req)	 entry;		/* srv->reqs once handed out */
+	int			 listed;
+	struct http_server	*srv;
+	struct http_conn	*conn;		/* NULL: answered or orphaned */
+	ev_timer		 timer;		/* handler_timeout */
+	ev_tstamp		 start;
+	unsigned		 hmethod;	/* enum http_method */
+	int			 keepalive;
+	int			 head;
+	int			 timed_out;
+	int			 seen_ctype;
+	size_t			 hdr_bytes;
+	enum hdr_kind		 cur_hdr;
+	int			 in_value;
+	int			 hname_long;
+	char			 hname[HTTP_HNAME_MAX];
+	size_t			 hname_len;
+	struct dbuf		 url;
+	struct dbuf		 ctype;
+	struct dbuf		 expect;
+	struct dbuf		 body;
+	char			*path;
+	char			*query;
+};
+
+struct http_conn {
+	TAILQ_ENTRY(http_conn)	 entry;
+	struct http_server	*srv;
+	int			 fd;
+	char			 name[192];	/* "label peer", for logs */
+	ev_io			 rio;
+	ev_io			 wio;
+	ev_timer		 timer;		/* idle, then linger */
+	http_parser		 parser;
+	char			*in;
+	size_t			 inoff;
+	size_t			 inlen;
+	char			*out;
+	size_t			 outoff;
+	size_t			 outlen;
+	size_t			 outcap;
+	struct http_req		*cur;		/* being parsed */
+	struct http_req		*inflight;	/* with a handler */
+	int			 err_status;	/* set by parser callbacks */
+	int			 busy;
+	int			 counted;	/* toward max_conns */
+	int			 dead;
+	int			 closing;	/* close once output is sent */
+	int			 lingering;
+	int			 rd_eof;
+	int			 drain;		/* server stopped listening */
+};
+
+struct http_server {
+	struct ev_loop		*loop;
+	struct http_limits	 lim;
+	struct http_route	*routes;
+	size_t			 nroutes;
+	void			*ctx;
+	TAILQ_HEAD(, http_listener) listeners;
+	TAILQ_HEAD(, http_conn)	 conns;
+	TAILQ_HEAD(, http_req)	 reqs;
+	ev_timer		 accept_timer;
+	int			 accept_paused;
+	unsigned		 nconns;
+	unsigned		 nrejects;
+	uint64_t		 next_id;
+	uint64_t		 rejected;
+	ev_tstamp		 reject_warned;
+};
+
+/* front_http.c */
+struct http_req	*http_req_new(struct http_server *);
+void		 http_req_destroy(struct http_req *);
+int		 http_out_append(struct http_conn *, const char *, size_t);
+
+/* front_http_parse.c */
+extern const http_parser_settings http_parser_callbacks;
+
+/* front_http_text.c */
+int		 dbuf_reserve(struct dbuf *, size_t);
+int		 dbuf_append(struct dbuf *, const char *, size_t);
+const char	*dbuf_str(const struct dbuf *);
+int		 http_pct_next(const char **, const char *, int);
+const char	*http_logstr(const char *, char *, size_t);
+const char	*http_reason(int);
+unsigned	 http_method_bit(unsigned);
+void		 http_allow_header(unsigned, char *, size_t);
+char		*http_json_error(const char *, size_t *);
+
+#endif

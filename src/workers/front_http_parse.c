@@ -1,0 +1,231 @@
+/*
+ * The front's HTTP server (see front_http.c): the http-parser callbacks,
+ * which build a connection's current request (conn->cur) from its
+ * input and count header bytes against limits.max_header and body
+ * bytes against limits.max_body.  They never send or close; the most
+ * they do to the connection is queue a 100 Continue.  To refuse a
+ * request they set conn->err_status and stop the parser, and
+ * conn_process() answers.
+ */
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include <http_parser.h>
+
+#include "front_http_int.h"
+#include "log.h"
+
+/*
+ * Parser callbacks.  Returning non-zero stops the parser; err_status
+ * then says which answer the client gets (413, 431, 500), else 400.
+ */
+
+static int
+hdr_account(struct http_conn *c, size_t n)
+{
+	struct http_req	*r = c->cur;
+
+	if (n > SIZE_MAX - r->hdr_bytes ||
+	    r->hdr_bytes + n > c->srv->lim.max_header) {
+		c->err_status = 431;
+		return -1;
+	}
+	r->hdr_bytes += n;
+	return 0;
+}
+
+static int
+on_message_begin(http_parser *p)
+{
+	struct http_conn	*c = p->data;
+
+	if (c->cur != NULL)
+		http_req_destroy(c->cur);
+	if ((c->cur = http_req_new(c->srv)) == NULL) {
+		log_warn("%s: %s", __func__, c->name);
+		c->err_status = 500;
+		return -1;
+	}
+	c->cur->start = ev_now(c->srv->loop);
+	return 0;
+}
+
+/*
+ * Header size is counted from what the callbacks see plus the fixed
+ * punctuation of each line: exact for well-formed requests.  Padding
+ * the callbacks do not see (extra spaces) is bounded by http-parser's
+ * own limit (HTTP_MAX_HEADER_SIZE, 80 KiB), which we also answer with
+ * 431; that one also wins if max_header is set higher.
+ */
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+	size_t			 extra = 0;
+
+	if (r->url.len == 0)	/* "METHOD " and " HTTP/1.1\r\n" */
+		extra = strlen(http_method_str(
+		    (enum http_method)p->method)) + 12;
+	if (hdr_account(c, len + extra) == -1)
+		return -1;
+	if (dbuf_append(&r->url, at, len) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+	size_t			 i;
+
+	if (r->in_value || (r->hname_len == 0 && !r->hname_long)) {
+		/* A new header line: ": " and CRLF. */
+		r->in_value = 0;
+		r->hname_len = 0;
+		r->hname_long = 0;
+		if (hdr_account(c, 4) == -1)
+			return -1;
+	}
+	if (hdr_account(c, len) == -1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (r->hname_len + 1 >= sizeof(r->hname)) {
+			r->hname_long = 1;
+			break;
+		}
+		r->hname[r->hname_len++] = at[i];
+	}
+	r->hname[r->hname_len] = '\0';
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+	struct dbuf		*d = NULL;
+
+	if (!r->in_value) {
+		r->in_value = 1;
+		r->cur_hdr = HDR_OTHER;
+		if (!r->hname_long && !r->seen_ctype &&
+		    strcasecmp(r->hname, "content-type") == 0) {
+			/* The first one counts; repeats are ignored. */
+			r->cur_hdr = HDR_CTYPE;
+			r->seen_ctype = 1;
+		} else if (!r->hname_long &&
+		    strcasecmp(r->hname, "expect") == 0)
+			r->cur_hdr = HDR_EXPECT;
+	}
+	if (hdr_account(c, len) == -1)
+		return -1;
+	if (r->cur_hdr == HDR_CTYPE)
+		d = &r->ctype;
+	else if (r->cur_hdr == HDR_EXPECT)
+		d = &r->expect;
+	if (d != NULL && dbuf_append(d, at, len) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+	const struct http_limits *lim = &c->srv->lim;
+	static const char	 cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	int			 body;
+
+	if (hdr_account(c, 2) == -1)
+		return -1;
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > lim->max_body) {
+		c->err_status = 413;
+		return -1;
+	}
+	body = (p->flags & F_CHUNKED) ||
+	    ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0 &&
+	    dbuf_reserve(&r->body, p->content_length + 1) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	/*
+	 * Clients that ask (curl does for larger bodies) would otherwise
+	 * wait a second before sending the body; the size was checked, so
+	 * let it come.
+	 */
+	if (body && r->expect.len > 0 && p->http_major == 1 &&
+	    p->http_minor >= 1 &&
+	    strcasecmp(r->expect.buf, "100-continue") == 0 &&
+	    http_out_append(c, cont, sizeof(cont) - 1) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_chunk_header(http_parser *p)
+{
+	struct http_conn	*c = p->data;
+
+	/* content_length is the size of the chunk announced. */
+	if (p->content_length > c->srv->lim.max_body - c->cur->body.len) {
+		c->err_status = 413;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+
+	if (len > c->srv->lim.max_body - r->body.len) {
+		c->err_status = 413;
+		return -1;
+	}
+	if (dbuf_append(&r->body, at, len) == -1) {
+		c->err_status = 500;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	struct http_conn	*c = p->data;
+	struct http_req		*r = c->cur;
+
+	r->hmethod = p->method;
+	/* We do not switch protocols: answer, then close. */
+	r->keepalive = http_should_keep_alive(p) && !p->upgrade;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/* Read-only: the parser keeps its state in each connection's parser. */
+const http_parser_settings http_parser_callbacks = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
+	.on_message_complete = on_message_complete,
+};

@@ -1,0 +1,272 @@
+/*
+ * Small helpers of the front's HTTP server (see front_http.c): a
+ * growable buffer, percent-decoding, log-safe copies, reason phrases,
+ * method bits and the Allow header, JSON error bodies, and the query
+ * parameters of the public interface.  Nothing here touches a
+ * descriptor, an event or the log.
+ */
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+#include <http_parser.h>
+#include <yajl/yajl_gen.h>
+
+#include "front_http.h"
+#include "front_http_int.h"
+
+int
+dbuf_reserve(struct dbuf *d, size_t want)
+{
+	size_t	 ncap;
+	char	*p;
+
+	if (want <= d->cap)
+		return 0;
+	ncap = d->cap ? d->cap : 64;
+	while (ncap < want) {
+		if (ncap > SIZE_MAX / 2) {
+			ncap = want;
+			break;
+		}
+		ncap *= 2;
+	}
+	if ((p = realloc(d->buf, ncap)) == NULL)
+		return -1;
+	d->buf = p;
+	d->cap = ncap;
+	return 0;
+}
+
+int
+dbuf_append(struct dbuf *d, const char *data, size_t n)
+{
+	if (n > SIZE_MAX - d->len - 1)
+		return -1;
+	if (dbuf_reserve(d, d->len + n + 1) == -1)
+		return -1;
+	memcpy(d->buf + d->len, data, n);
+	d->len += n;
+	d->buf[d->len] = '\0';
+	return 0;
+}
+
+const char *
+dbuf_str(const struct dbuf *d)
+{
+	return d->buf != NULL ? d->buf : "";
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Next byte of [*sp, end) with %XX decoded (and '+' as a space when
+ * `plus').  -1 for a broken escape, and for %00: every consumer of
+ * these strings treats them as C strings, where a NUL would silently
+ * cut the value short.
+ */
+int
+http_pct_next(const char **sp, const char *end, int plus)
+{
+	const char	*s = *sp;
+	int		 hi, lo;
+
+	if (*s == '%') {
+		if (end - s < 3 || (hi = hexval((unsigned char)s[1])) == -1 ||
+		    (lo = hexval((unsigned char)s[2])) == -1)
+			return -1;
+		if (hi == 0 && lo == 0)
+			return -1;
+		*sp = s + 3;
+		return hi << 4 | lo;
+	}
+	*sp = s + 1;
+	if (plus && *s == '+')
+		return ' ';
+	return (unsigned char)*s;
+}
+
+/* Copy for a log line: attacker-chosen bytes must not forge log lines. */
+const char *
+http_logstr(const char *s, char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+const char *
+http_reason(int status)
+{
+	const char	*r;
+
+	r = http_status_str((enum http_status)status);
+	if (r == NULL || r[0] == '<')
+		return "Unknown";
+	return r;
+}
+
+unsigned
+http_method_bit(unsigned m)
+{
+	switch (m) {
+	case HTTP_GET:
+		return HTTP_M_GET;
+	case HTTP_HEAD:
+		return HTTP_M_HEAD;
+	case HTTP_POST:
+		return HTTP_M_POST;
+	case HTTP_PUT:
+		return HTTP_M_PUT;
+	case HTTP_DELETE:
+		return HTTP_M_DELETE;
+	default:
+		return 0;
+	}
+}
+
+/* "Allow: ...\r\n" for a route; HEAD rides along with GET. */
+void
+http_allow_header(unsigned methods, char *buf, size_t len)
+{
+	static const struct {
+		unsigned	 bit;
+		const char	*name;
+	} names[] = {
+		{ HTTP_M_GET, "GET" },
+		{ HTTP_M_HEAD, "HEAD" },
+		{ HTTP_M_POST, "POST" },
+		{ HTTP_M_PUT, "PUT" },
+		{ HTTP_M_DELETE, "DELETE" },
+	};
+	size_t	 i;
+	int	 first = 1;
+
+	if (methods & HTTP_M_GET)
+		methods |= HTTP_M_HEAD;
+	strlcpy(buf, "Allow: ", len);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((methods & names[i].bit) == 0)
+			continue;
+		if (!first)
+			strlcat(buf, ", ", len);
+		strlcat(buf, names[i].name, len);
+		first = 0;
+	}
+	strlcat(buf, "\r\n", len);
+}
+
+/*
+ * {"error": msg}, malloc'ed.  yajl escapes; it refuses bytes that are
+ * not UTF-8, and a decoded path can hold anything, so in that case the
+ * message goes out with its non-ASCII bytes as '?'.
+ */
+char *
+http_json_error(const char *msg, size_t *lenp)
+{
+	yajl_gen		 g;
+	yajl_gen_status		 st;
+	const unsigned char	*buf;
+	size_t			 len, i;
+	char			*out = NULL, *safe = NULL;
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		return NULL;
+	if (!yajl_gen_config(g, yajl_gen_validate_utf8, 1))
+		goto done;
+	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    yajl_gen_string(g, (const unsigned char *)"error", 5) !=
+	    yajl_gen_status_ok)
+		goto done;
+	st = yajl_gen_string(g, (const unsigned char *)msg, strlen(msg));
+	if (st == yajl_gen_invalid_string) {
+		if ((safe = strdup(msg)) == NULL)
+			goto done;
+		for (i = 0; safe[i] != '\0'; i++)
+			if ((unsigned char)safe[i] >= 0x80)
+				safe[i] = '?';
+		st = yajl_gen_string(g, (const unsigned char *)safe,
+		    strlen(safe));
+	}
+	if (st != yajl_gen_status_ok ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		goto done;
+	if ((out = malloc(len + 1)) == NULL)
+		goto done;
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	*lenp = len;
+ done:
+	free(safe);
+	yajl_gen_free(g);
+	return out;
+}
+
+/*
+ * First `key' in the query wins.  Both names and values are decoded
+ * ('+' is a space); like Go's url.ParseQuery, a pair with a broken
+ * escape (or %00) is skipped, so a later well-formed one can match.
+ */
+int
+http_query_param(const struct http_request *req, const char *key, char *buf,
+    size_t len)
+{
+	const char	*q, *end, *eq, *s, *k;
+	size_t		 n;
+	int		 ch, ok;
+
+	if (req == NULL || req->query == NULL || key == NULL || buf == NULL ||
+	    len == 0)
+		return -1;
+	for (q = req->query; *q != '\0'; q = *end != '\0' ? end + 1 : end) {
+		end = strchrnul(q, '&');
+		if ((eq = memchr(q, '=', end - q)) == NULL)
+			eq = end;
+		s = q;
+		k = key;
+		ok = 1;
+		while (s < eq) {
+			ch = http_pct_next(&s, eq, 1);
+			if (ch == -1 || *k == '\0' || (unsigned char)*k != ch) {
+				ok = 0;
+				break;
+			}
+			k++;
+		}
+		if (!ok || *k != '\0')
+			continue;
+		s = eq < end ? eq + 1 : end;
+		n = 0;
+		while (s < end) {
+			if ((ch = http_pct_next(&s, end, 1)) == -1) {
+				ok = 0;
+				break;
+			}
+			if (n + 1 >= len || n >= INT_MAX)
+				return -1;
+			buf[n++] = (char)ch;
+		}
+		if (!ok)
+			continue;
+		buf[n] = '\0';
+		return (int)n;
+	}
+	return -1;
+}
