@@ -456,6 +456,36 @@ frame_conn_name(const struct frame_conn *c)
 	return c->name;
 }
 
+/* Reads per drain: a dead peer's socket buffer holds a few hundred KiB. */
+#define FRAME_DRAIN_READS	1024
+
+int
+frame_drain(struct frame_conn *c)
+{
+	uint64_t	 base;
+	size_t		 len;
+	int		 i;
+
+	if (c->closed)
+		return -1;
+	/* held open across closes inside, so we can tell what happened */
+	c->dispatching++;
+	for (i = 0; i < FRAME_DRAIN_READS && !c->closed; i++) {
+		base = c->rbase;
+		len = c->rlen;
+		conn_read_cb(c->loop, &c->rio, EV_READ);
+		if (!c->closed && c->rbase == base && c->rlen == len)
+			break;		/* nothing more to read now */
+	}
+	c->dispatching--;
+	if (c->closed) {
+		if (c->dispatching == 0)
+			conn_finish(c);
+		return -1;
+	}
+	return 0;
+}
+
 void
 frame_conn_close(struct frame_conn *c)
 {

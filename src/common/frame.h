@@ -85,6 +85,14 @@ struct frame_conn *frame_conn_new(struct ev_loop *, int fd,
 int		 frame_send(struct frame_conn *, uint16_t type, uint32_t reqid,
 		    const void *data, size_t len, int fd);
 
+/*
+ * Read and dispatch what the peer has already sent, without waiting: the
+ * last frames of a process that just died.  Returns 0 when the edge is
+ * still open, -1 when it closed meanwhile (the close callback ran unless
+ * the owner closed it, and the conn is freed).
+ */
+int		 frame_drain(struct frame_conn *);
+
 /* Write what is queued, waiting up to timeout_ms; 0 when all is out. */
 int		 frame_flush(struct frame_conn *, int timeout_ms);
 

@@ -92,21 +92,53 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+/*
+ * One record is one line: control characters in a message (a worker's,
+ * which may be compromised, or text quoted from input) are escaped so
+ * nothing can forge a line of its own.
+ */
+static void
+log_escape(char *dst, size_t len, const char *src)
+{
+	const unsigned char	*s = (const unsigned char *)src;
+	size_t			 o = 0;
+	int			 n;
+
+	for (; *s != '\0' && o + 1 < len; s++) {
+		if (*s >= 0x20 && *s != 0x7f) {
+			dst[o++] = (char)*s;
+			continue;
+		}
+		if (*s == '\t') {
+			dst[o++] = ' ';
+			continue;
+		}
+		n = snprintf(dst + o, len - o, *s == '\n' ? "\\n" :
+		    *s == '\r' ? "\\r" : "\\x%02x", *s);
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
+	dst[o] = '\0';
+}
+
 size_t
 log_format_line(char *buf, size_t len, enum log_level level, const char *role,
     pid_t pid, const char *msg)
 {
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 when[32];
+	char		 when[32], clean[LOG_MSG_MAX];
 	int		 n;
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) == -1 ||
 	    gmtime_r(&ts.tv_sec, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
 		strlcpy(when, "0000-00-00T00:00:00", sizeof(when));
+	log_escape(clean, sizeof(clean), msg);
 	n = snprintf(buf, len, "%s.%03ldZ %s %s[%ld]: %s\n", when,
-	    ts.tv_nsec / 1000000, log_level_name(level), role, (long)pid, msg);
+	    ts.tv_nsec / 1000000, log_level_name(level), role, (long)pid,
+	    clean);
 	if (n < 0)
 		return 0;
 	if ((size_t)n >= len) {
@@ -246,6 +278,12 @@ fatal(const char *fmt, ...)
 	log_verr(LOG_LVL_ERROR, fmt, ap);
 	va_end(ap);
 	log_fatal_exit();
+}
+
+void
+fatal_syserr(const char *msg)
+{
+	fatal("%s", msg);
 }
 
 void

@@ -50,6 +50,9 @@ __attribute__((noreturn)) void fatal(const char *, ...)
 __attribute__((noreturn)) void fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 
+/* For ev_set_syserr_cb: libev would abort(); log and exit instead. */
+__attribute__((noreturn)) void fatal_syserr(const char *);
+
 /* Format "2026-11-24T23:18:00.123Z LEVEL role[pid]: msg" into buf. */
 size_t	log_format_line(char *buf, size_t len, enum log_level, const char *role,
 	    pid_t pid, const char *msg);

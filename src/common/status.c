@@ -27,6 +27,7 @@ status_encode(struct pbuf *pb, const struct agent_status *st)
 		pb_i64(pb, w->started);
 		pb_str(pb, w->last_exit);
 		pb_i64(pb, w->last_exit_at);
+		pb_u64(pb, w->generation);
 		for (r = 0; r < ROLE_MAX; r++)
 			pb_u32(pb, w->peers[r]);
 	}
@@ -59,6 +60,7 @@ status_decode(struct preader *pr, struct agent_status *st, char *err,
 		w->started = pr_i64(pr);
 		pr_strbuf(pr, w->last_exit, sizeof(w->last_exit));
 		w->last_exit_at = pr_i64(pr);
+		w->generation = pr_u64(pr);
 		for (r = 0; r < ROLE_MAX; r++)
 			w->peers[r] = pr_u32(pr);
 		if (!pr->failed && w->role >= ROLE_MAX) {

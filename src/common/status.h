@@ -21,6 +21,7 @@ struct worker_status {
 	int64_t		 started;	/* unix seconds of the current start */
 	char		 last_exit[128];/* "" = never exited */
 	int64_t		 last_exit_at;	/* unix seconds, 0 = never */
+	uint64_t	 generation;	/* config generation it applied */
 	uint32_t	 peers[ROLE_MAX];/* peer pid as this worker sees it */
 };
 

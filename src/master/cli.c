@@ -36,10 +36,9 @@ cli_stop(const char *pidfile, double timeout)
 	if (running == 0) {
 		if (pid > 0) {
 			/* no lock holder: the pid in it may be anyone's */
-			if (unlink(pidfile) == -1 && errno != ENOENT) {
-				fprintf(stderr, "agent: cannot remove stale "
-				    "pidfile %s: %s\n", pidfile,
-				    strerror(errno));
+			if (pidfile_remove_stale(pidfile, err,
+			    sizeof(err)) == -1) {
+				fprintf(stderr, "agent: %s\n", err);
 				return EXIT_FAIL;
 			}
 			printf("agent is not running (removed stale pidfile "
@@ -47,6 +46,11 @@ cli_stop(const char *pidfile, double timeout)
 		} else
 			printf("agent is not running\n");
 		return EXIT_OK;
+	}
+	if (pid <= 0) {
+		fprintf(stderr, "agent: the agent holding %s is still starting "
+		    "(no pid written yet); try again\n", pidfile);
+		return EXIT_FAIL;
 	}
 	if (kill(pid, SIGTERM) == -1) {
 		fprintf(stderr, "agent: cannot signal pid %ld: %s\n",
@@ -81,6 +85,11 @@ cli_reload(const char *pidfile)
 	if (running == 0) {
 		fprintf(stderr, "agent: not running (pidfile %s)\n", pidfile);
 		return EXIT_NOTRUNNING;
+	}
+	if (pid <= 0) {
+		fprintf(stderr, "agent: the agent holding %s is still starting "
+		    "(no pid written yet); try again\n", pidfile);
+		return EXIT_FAIL;
 	}
 	if (kill(pid, SIGHUP) == -1) {
 		fprintf(stderr, "agent: cannot signal pid %ld: %s\n",
@@ -206,6 +215,10 @@ cli_status(const char *pidfile)
 		    " (stale pidfile)" : "");
 		return EXIT_NOTRUNNING;
 	}
+	if (pid <= 0) {
+		printf("agent is starting (pidfile %s)\n", pidfile);
+		return EXIT_OK;
+	}
 	printf("agent is running: pid %ld, up %s, pidfile %s\n", (long)pid,
 	    format_duration(proc_age(pid), age, sizeof(age)), pidfile);
 	print_workers(pid);
@@ -233,5 +246,6 @@ cli_clean_dir(const char *dir)
 	if (access(dir, F_OK) == -1 && errno == ENOENT)
 		return 0;
 	/* depth first so directories are empty when removed */
-	return nftw(dir, clean_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+	return nftw(dir, clean_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ?
+	    0 : -1;
 }

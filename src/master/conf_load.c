@@ -492,6 +492,44 @@ check_abspath(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * The master chowns pluginsdir to `user` and `stop -m clean` empties it:
+ * a system directory there would be handed over or wiped.
+ */
+static int
+check_ownable_dir(const char *s, char *why, size_t whylen)
+{
+	static const char *const system_dirs[] = {
+		"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64",
+		"/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys",
+		"/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/local",
+		"/usr/local/bin", "/usr/sbin", "/usr/share", "/var",
+		"/var/lib", "/var/log", "/var/run", "/var/tmp", NULL
+	};
+	char		 norm[CONF_STR_MAX];
+	size_t		 n, i;
+
+	if (check_abspath(s, why, whylen) == -1)
+		return -1;
+	if (strstr(s, "/../") != NULL || strstr(s, "/./") != NULL ||
+	    (n = strlen(s)) < 2 || strcmp(s + n - 2, "/.") == 0 ||
+	    (n >= 3 && strcmp(s + n - 3, "/..") == 0)) {
+		snprintf(why, whylen, "must not contain . or .. components");
+		return -1;
+	}
+	strlcpy(norm, s, sizeof(norm));
+	while ((n = strlen(norm)) > 1 && norm[n - 1] == '/')
+		norm[n - 1] = '\0';
+	for (i = 0; system_dirs[i] != NULL; i++) {
+		if (strcmp(norm, system_dirs[i]) == 0) {
+			snprintf(why, whylen, "is a system directory; use a "
+			    "directory of its own");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 check_socket(const char *s, char *why, size_t whylen)
 {
@@ -575,7 +613,7 @@ static const struct {
 	{ "agent", "listen", check_listen },
 	{ "agent", "ifaceprefix", check_iface },
 	{ "agent", "registryaddr", check_url },
-	{ "agent", "pluginsdir", check_abspath },
+	{ "agent", "pluginsdir", check_ownable_dir },
 	{ "agent", "pluginsuser", check_username },
 	{ "agent", "git", check_git },
 	{ "agent", "pidfile", check_abspath },

@@ -85,7 +85,7 @@ daemon_detach(int *report_fd, char *err, size_t errlen)
 	if (setsid() == -1 || chdir("/") == -1 || redirect_stdio() == -1) {
 		snprintf(err, errlen, "detach: %s", strerror(errno));
 		daemon_report(&p[1], 0, err);
-		exit(1);
+		return -1;
 	}
 	umask(022);
 	*report_fd = p[1];

@@ -111,8 +111,15 @@ logfile_rotate(struct logfile *lf)
 	if (rename(lf->path, to) == -1)
 		dprintf(STDERR_FILENO, "logfile_rotate: rename %s: %s\n",
 		    lf->path, strerror(errno));
-	if (logfile_open_current(lf, err, sizeof(err)) == -1)
+	if (logfile_open_current(lf, err, sizeof(err)) == -1) {
+		/*
+		 * Keep writing to the file we have (now agent.log.1) and try
+		 * again one rotate_size later, instead of rotating on every
+		 * line and shifting the kept files out of existence.
+		 */
 		dprintf(STDERR_FILENO, "logfile_rotate: %s\n", err);
+		lf->size = 0;
+	}
 }
 
 void

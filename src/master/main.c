@@ -31,7 +31,9 @@ static const char usage_text[] =
 "                                     stop it; -m clean also removes the\n"
 "                                     plugins and caches\n"
 "  reload [-f FILE] [-p PIDFILE]      check FILE, then make the daemon "
-"re-read it\n"
+"re-read\n"
+"                                     its config (FILE should be the file it\n"
+"                                     was started with)\n"
 "  status [-f FILE] [-p PIDFILE]      is it running, since when, which "
 "workers\n"
 "  check  [-f FILE]                   validate FILE and print the effective "
@@ -166,7 +168,7 @@ static int
 cmd_control(const char *cmd, struct cli_opts *o)
 {
 	struct agent_conf	 c;
-	char			 pidfile[1024];
+	char			 pidfile[1024], err[1024];
 	int			 rv;
 
 	if ((rv = load_for_control(o, &c)) != 0) {
@@ -188,8 +190,15 @@ cmd_control(const char *cmd, struct cli_opts *o)
 				printf("removed the contents of %s\n",
 				    c.pluginsdir);
 		}
-	} else if (strcmp(cmd, "reload") == 0)
-		rv = cli_reload(pidfile);
+	} else if (strcmp(cmd, "reload") == 0) {
+		/* what the master would reject, refuse before signalling it */
+		if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "agent: %s\n", err);
+			rv = EXIT_USAGE;
+		} else
+			rv = cli_reload(pidfile);
+	}
 	else
 		rv = cli_status(pidfile);
 	conf_free(&c);

@@ -3,6 +3,7 @@
  * reopen logs on SIGUSR1, stop everything on SIGTERM/SIGINT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -48,6 +50,7 @@ master_stop(struct master *m, int code)
 		return;
 	m->phase = M_STOPPING;
 	m->exit_code = code;
+	ev_timer_stop(m->loop, &m->reload_timer);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		w = &m->w[r];
 		ev_timer_stop(m->loop, &w->restart_timer);
@@ -68,16 +71,22 @@ master_stop(struct master *m, int code)
 	master_check_stopped(m);
 }
 
-void
-master_check_stopped(struct master *m)
+static int
+master_all_down(const struct master *m)
 {
 	enum role	 r;
 
-	if (m->phase != M_STOPPING)
-		return;
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		if (m->w[r].pid > 0)
-			return;
+			return 0;
+	return 1;
+}
+
+void
+master_check_stopped(struct master *m)
+{
+	if (m->phase != M_STOPPING || !master_all_down(m))
+		return;
 	ev_timer_stop(m->loop, &m->stop_timer);
 	ev_break(m->loop, EVBREAK_ALL);
 }
@@ -157,6 +166,7 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		ws->started = w->pid > 0 ? w->started_wall : 0;
 		strlcpy(ws->last_exit, w->last_exit, sizeof(ws->last_exit));
 		ws->last_exit_at = w->last_exit_at;
+		ws->generation = w->acked_gen;
 		memcpy(ws->peers, w->peers, sizeof(ws->peers));
 	}
 	pb_init(&pb);
@@ -165,6 +175,85 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 	    frame_send(to->ctl, MSG_STATUS, reqid, pb.buf, pb.len, -1) == -1)
 		log_warn("%s: status to %s", __func__, role_name(to->role));
 	pb_free(&pb);
+}
+
+/* Directories the workers need, made while we are still root. */
+static int
+prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if (mkdir_p(c->chroot, 0755) == -1) {
+		snprintf(err, errlen, "cannot create chroot directory %s: %s",
+		    c->chroot, strerror(errno));
+		return -1;
+	}
+	if (mkdir_p(c->pluginsdir, 0755) == -1) {
+		snprintf(err, errlen, "cannot create pluginsdir %s: %s",
+		    c->pluginsdir, strerror(errno));
+		return -1;
+	}
+	if (geteuid() != 0)
+		return 0;
+	/* plugins run as pluginsuser and must not be able to edit code */
+	if ((pw = getpwnam(c->user)) == NULL) {
+		snprintf(err, errlen, "[agent] user = \"%s\": no such user",
+		    c->user);
+		return -1;
+	}
+	if (chown(c->pluginsdir, pw->pw_uid, pw->pw_gid) == -1) {
+		snprintf(err, errlen, "cannot chown %s to %s: %s",
+		    c->pluginsdir, c->user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Workers that have not acknowledged the current generation, as text. */
+static int
+reload_laggards(struct master *m, char *buf, size_t len)
+{
+	struct wslot	*w;
+	enum role	 r;
+	int		 n = 0;
+
+	buf[0] = '\0';
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		w = &m->w[r];
+		if (w->pid <= 0 || w->acked_gen == m->generation)
+			continue;
+		if (n++ > 0)
+			strlcat(buf, ", ", len);
+		strlcat(buf, role_name(r), len);
+	}
+	return n;
+}
+
+void
+master_reload_acked(struct master *m)
+{
+	char	 who[128];
+
+	if (!ev_is_active(&m->reload_timer) ||
+	    reload_laggards(m, who, sizeof(who)) > 0)
+		return;
+	ev_timer_stop(m->loop, &m->reload_timer);
+	log_info("reload: config generation %llu acknowledged by every "
+	    "worker", (unsigned long long)m->generation);
+}
+
+static void
+reload_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct master	*m = t->data;
+	char		 who[128];
+
+	if (reload_laggards(m, who, sizeof(who)) > 0)
+		log_warnx("reload: config generation %llu not acknowledged "
+		    "within %.0f s by: %s", (unsigned long long)m->generation,
+		    RELOAD_ACK_TIMEOUT, who);
+	(void)loop;
+	(void)revents;
 }
 
 /* Apply a new listener set; only what changed is re-bound. */
@@ -257,6 +346,15 @@ master_reload(struct master *m)
 		conf_free(&next);
 		return;
 	}
+	if (prepare_dirs(&next, err, sizeof(err)) == -1) {
+		log_error("reload failed, keeping config generation %llu: %s",
+		    (unsigned long long)m->generation, err);
+		(void)logfile_configure(&m->log, m->conf.logdir,
+		    (uint64_t)m->conf.logrotatesize,
+		    (unsigned)m->conf.logrotatenum, err, sizeof(err));
+		conf_free(&next);
+		return;
+	}
 	if (reload_listeners(m, &next, &listeners_changed) == -1) {
 		log_error("reload failed, keeping config generation %llu",
 		    (unsigned long long)m->generation);
@@ -273,6 +371,9 @@ master_reload(struct master *m)
 	log_set_level(m->conf.loglevel);
 	log_info("reload: config generation %llu loaded; sending it to the "
 	    "workers", (unsigned long long)m->generation);
+	ev_timer_stop(m->loop, &m->reload_timer);
+	ev_timer_set(&m->reload_timer, RELOAD_ACK_TIMEOUT, 0.);
+	ev_timer_start(m->loop, &m->reload_timer);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		w = &m->w[r];
 		if (w->ctl == NULL || (w->state != W_RUNNING &&
@@ -296,8 +397,12 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		if (m->phase == M_STOPPING)
+		if (m->phase == M_STOPPING) {
+			/* asked twice: the operator does not want to wait */
+			log_warnx("second stop signal: killing the workers now");
+			stop_timeout_cb(loop, &m->stop_timer, 0);
 			break;
+		}
 		log_info("%s received: stopping the workers",
 		    s->signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		if (m->phase == M_STARTING)
@@ -339,38 +444,6 @@ master_signals(struct master *m)
 	}
 }
 
-/* Directories the workers need, made while we are still root. */
-static int
-prepare_dirs(struct master *m, char *err, size_t errlen)
-{
-	struct passwd	*pw;
-
-	if (mkdir_p(m->conf.chroot, 0755) == -1) {
-		snprintf(err, errlen, "cannot create chroot directory %s: %s",
-		    m->conf.chroot, strerror(errno));
-		return -1;
-	}
-	if (mkdir_p(m->conf.pluginsdir, 0755) == -1) {
-		snprintf(err, errlen, "cannot create pluginsdir %s: %s",
-		    m->conf.pluginsdir, strerror(errno));
-		return -1;
-	}
-	if (geteuid() != 0)
-		return 0;
-	/* plugins run as pluginsuser and must not be able to edit code */
-	if ((pw = getpwnam(m->conf.user)) == NULL) {
-		snprintf(err, errlen, "[agent] user = \"%s\": no such user",
-		    m->conf.user);
-		return -1;
-	}
-	if (chown(m->conf.pluginsdir, pw->pw_uid, pw->pw_gid) == -1) {
-		snprintf(err, errlen, "cannot chown %s to %s: %s",
-		    m->conf.pluginsdir, m->conf.user, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static int
 master_setup(struct master *m, const char *conf_path, char *err,
     size_t errlen)
@@ -384,7 +457,8 @@ master_setup(struct master *m, const char *conf_path, char *err,
 	    errlen) == -1)
 		return 2;
 	n = readlink("/proc/self/exe", m->exe, sizeof(m->exe) - 1);
-	if (n == -1 || (size_t)n >= sizeof(m->exe) - 1) {
+	if (n == -1 || (size_t)n >= sizeof(m->exe) - 1 ||
+	    (m->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "cannot find our own binary: %s",
 		    strerror(errno));
 		return 1;
@@ -404,7 +478,11 @@ master_setup(struct master *m, const char *conf_path, char *err,
 	if (stale > 0)
 		log_warnx("stale pidfile %s (pid %ld holds no lock): replacing "
 		    "it", m->conf.pidfile, (long)stale);
-	if (prepare_dirs(m, err, errlen) == -1)
+	/* never leave a locked file naming a stale pid; rewritten after
+	 * detaching */
+	if (pidfile_write(&m->pidfile, getpid(), err, errlen) == -1)
+		return 1;
+	if (prepare_dirs(&m->conf, err, errlen) == -1)
 		return 1;
 	if (listen_open(&m->conf, &m->listen_tcp, &m->listen_unix, err,
 	    errlen) == -1)
@@ -415,6 +493,9 @@ master_setup(struct master *m, const char *conf_path, char *err,
 static void
 master_cleanup(struct master *m)
 {
+	if (m->exe_fd != -1)
+		close(m->exe_fd);
+	m->exe_fd = -1;
 	listen_close(&m->conf, &m->listen_tcp, &m->listen_unix);
 	pidfile_remove(&m->pidfile);
 }
@@ -434,12 +515,19 @@ master_start(const char *conf_path, int foreground)
 	}
 	m->foreground = foreground;
 	m->listen_tcp = m->listen_unix = -1;
+	m->exe_fd = -1;
 	m->report_fd = -1;
 	m->pidfile.fd = -1;
 	m->log.fd = -1;
 	m->generation = 1;
 	m->phase = M_STARTING;
 	log_init("master", LOG_LVL_INFO);
+	/*
+	 * Descriptors inherited from whoever started us (a CI runner's pipe,
+	 * an ssh session) would be held for the daemon's whole life.
+	 */
+	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0) == -1)
+		log_warn("%s: close_range", __func__);
 	/* SIGHUP re-reads it after we chdir("/") */
 	if (realpath(conf_path, m->conf_path) == NULL) {
 		fprintf(stderr, "agent: cannot read %s: %s\n", conf_path,
@@ -467,6 +555,7 @@ master_start(const char *conf_path, int foreground)
 	log_set_level(m->conf.loglevel);
 	if (!foreground && daemon_detach(&m->report_fd, err,
 	    sizeof(err)) == -1) {
+		log_error("%s", err);
 		log_set_sink(NULL, NULL);
 		fprintf(stderr, "agent: %s\n", err);
 		master_cleanup(m);
@@ -501,11 +590,15 @@ master_start(const char *conf_path, int foreground)
 	 * Not the default loop: it would install its own SIGCHLD handler
 	 * and reap our children behind supervise_reap's back.
 	 */
+	ev_set_syserr_cb(fatal_syserr);
 	if ((m->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		fatalx("%s: cannot create the event loop", __func__);
 	master_signals(m);
 	ev_timer_init(&m->stop_timer, stop_timeout_cb, STOP_TIMEOUT, 0.);
 	m->stop_timer.data = m;
+	ev_timer_init(&m->reload_timer, reload_timeout_cb, RELOAD_ACK_TIMEOUT,
+	    0.);
+	m->reload_timer.data = m;
 
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		supervise_init_slot(m, &m->w[r], r);
@@ -528,7 +621,9 @@ master_start(const char *conf_path, int foreground)
 			master_fail_start(m, "cannot finish setup of %s",
 			    role_name(r));
 
-	ev_run(m->loop, 0);
+	/* a failure before the loop ran has already stopped everything */
+	if (!(m->phase == M_STOPPING && master_all_down(m)))
+		ev_run(m->loop, 0);
 
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		if (m->w[r].ctl != NULL)

@@ -24,6 +24,7 @@
 #define BACKOFF_FIRST		0.1	/* first restart delay, seconds */
 #define BACKOFF_CAP		30.0
 #define BACKOFF_STABLE		60.0	/* a run this long resets backoff */
+#define RELOAD_ACK_TIMEOUT	10.0	/* seconds for workers to ack */
 #define EXIT_WORKER_CONFIG	2	/* worker cannot apply its config */
 
 enum wstate {
@@ -41,6 +42,7 @@ struct wslot {
 	enum role		 role;
 	enum wstate		 state;
 	pid_t			 pid;
+	int			 reaped;	/* pid is gone: never signal it */
 	struct frame_conn	*ctl;
 	uint32_t		 restarts;
 	unsigned		 failures;	/* consecutive short runs */
@@ -67,6 +69,7 @@ struct master {
 	struct agent_conf	 conf;
 	char			 conf_path[PATH_MAX];	/* realpath(3) size */
 	char			 exe[1024];
+	int			 exe_fd;	/* our own image, for workers */
 	uint64_t		 generation;
 	int			 foreground;
 	int			 unprivileged;
@@ -81,12 +84,15 @@ struct master {
 	char			 fail_reason[512];
 	ev_signal		 sig_hup, sig_term, sig_int, sig_chld, sig_usr1;
 	ev_timer		 stop_timer;
+	ev_timer		 reload_timer;	/* acks of a new generation */
 };
 
 /* master.c */
 int	 master_start(const char *conf_path, int foreground);
 
 /* spawn.c */
+#define EXE_FD		(CONTROL_FD + 1)	/* in the child, before exec */
+
 int	 spawn_worker(struct master *, struct wslot *);
 int	 wire_edge(struct master *, const struct edge_def *);
 void	 wire_worker(struct master *, struct wslot *);
@@ -116,5 +122,6 @@ void	 master_check_stopped(struct master *);
 void	 master_started(struct master *);
 void	 master_log_sink(enum log_level, const char *msg, void *arg);
 void	 master_send_status(struct master *, struct wslot *, uint32_t reqid);
+void	 master_reload_acked(struct master *);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -27,6 +28,17 @@ pidfile_read_fd(int fd)
 	if (parse_int64(buf, 1, 0x7fffffff, &v) == -1)
 		return 0;
 	return (pid_t)v;
+}
+
+/* Is the file we hold still the one at `path`? */
+static int
+pidfile_same(int fd, const char *path)
+{
+	struct stat	 a, b;
+
+	if (fstat(fd, &a) == -1 || stat(path, &b) == -1)
+		return 0;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int
@@ -56,6 +68,7 @@ pidfile_lock(struct pidfile *pf, const char *path, pid_t *stale_pid,
 		}
 	}
 	free(dir);
+again:
 	/* close-on-exec: workers must not hold the lock after the master */
 	pf->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (pf->fd == -1) {
@@ -74,6 +87,11 @@ pidfile_lock(struct pidfile *pf, const char *path, pid_t *stale_pid,
 		close(pf->fd);
 		pf->fd = -1;
 		return -1;
+	}
+	if (!pidfile_same(pf->fd, path)) {
+		/* removed as stale between our open and lock: take the new */
+		close(pf->fd);
+		goto again;
 	}
 	*stale_pid = pidfile_read_fd(pf->fd);
 	return 0;
@@ -106,6 +124,30 @@ pidfile_remove(struct pidfile *pf)
 		    strerror(errno));
 	close(pf->fd);
 	pf->fd = -1;
+}
+
+int
+pidfile_remove_stale(const char *path, char *err, size_t errlen)
+{
+	int	 fd, rv = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	/* only while nobody holds it: a starting agent may have just
+	 * taken it */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		snprintf(err, errlen, "pidfile %s is locked again: an agent is "
+		    "starting", path);
+		close(fd);
+		return -1;
+	}
+	if (pidfile_same(fd, path) && unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove stale pidfile %s: %s",
+		    path, strerror(errno));
+		rv = -1;
+	}
+	close(fd);
+	return rv;
 }
 
 int

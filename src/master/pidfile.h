@@ -26,6 +26,9 @@ int	 pidfile_write(struct pidfile *, pid_t, char *err, size_t errlen);
 /* Unlink and release (at exit). */
 void	 pidfile_remove(struct pidfile *);
 
+/* For the CLI: unlink a stale pidfile, under its lock. 0 or -1 with err. */
+int	 pidfile_remove_stale(const char *path, char *err, size_t errlen);
+
 /*
  * For the CLI: 1 and *pid when a live master holds the lock, 0 when not
  * running (*pid = stale pid or 0), -1 with err on other errors.

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +35,14 @@ static const int master_signals[] = {
  * parent do not exist in the child.
  */
 static void __attribute__((noreturn))
-spawn_child(int ctlfd, const char *exe, char *const argv[])
+spawn_child(int ctlfd, int exefd, char *const argv[])
 {
+	extern char		**environ;
 	struct sigaction	 sa;
 	struct rlimit		 rl;
 	sigset_t		 none;
 	unsigned		 i;
-	int			 fd;
+	int			 fd, c, e;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -50,21 +52,27 @@ spawn_child(int ctlfd, const char *exe, char *const argv[])
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 
-	if (ctlfd == CONTROL_FD) {
-		/* dup2 onto itself would keep close-on-exec set */
-		if (fcntl(ctlfd, F_SETFD, 0) == -1)
-			_exit(127);
-	} else if (dup2(ctlfd, CONTROL_FD) == -1)
+	/* out of the way first: either may sit on a slot the other needs */
+	if ((c = fcntl(ctlfd, F_DUPFD, EXE_FD + 1)) == -1 ||
+	    (e = fcntl(exefd, F_DUPFD, EXE_FD + 1)) == -1 ||
+	    dup2(c, CONTROL_FD) == -1 || dup2(e, EXE_FD) == -1)
 		_exit(127);
 
 	/* the worker gets stdio and its control edge, nothing else */
-	if (syscall(SYS_close_range, CONTROL_FD + 1, ~0U, 0) == -1) {
+	if (syscall(SYS_close_range, EXE_FD + 1, ~0U, 0) == -1) {
 		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 			_exit(127);
-		for (fd = CONTROL_FD + 1; (rlim_t)fd < rl.rlim_cur; fd++)
+		for (fd = EXE_FD + 1; (rlim_t)fd < rl.rlim_cur; fd++)
 			(void)close(fd);
 	}
-	execv(exe, argv);
+	/*
+	 * Exec the image the master runs, not whatever the path names now:
+	 * after an upgrade on disk a restarted worker must still speak the
+	 * master's protocol.  The descriptor closes on exec.
+	 */
+	if (fcntl(EXE_FD, F_SETFD, FD_CLOEXEC) == -1)
+		_exit(127);
+	fexecve(EXE_FD, argv, environ);
 	_exit(127);
 }
 
@@ -96,7 +104,7 @@ spawn_worker(struct master *m, struct wslot *w)
 		return -1;
 	}
 	if (pid == 0)
-		spawn_child(sv[1], m->exe, argv);
+		spawn_child(sv[1], m->exe_fd, argv);
 
 	/* the child's end lives in the child only */
 	close(sv[1]);
@@ -111,10 +119,12 @@ spawn_worker(struct master *m, struct wslot *w)
 		    role_name(w->role));
 		(void)kill(pid, SIGKILL);
 		w->pid = pid;
+		w->reaped = 0;
 		w->state = W_STARTING;
 		return -1;
 	}
 	w->pid = pid;
+	w->reaped = 0;
 	w->state = W_STARTING;
 	w->last_words[0] = '\0';
 	w->started_mono = ev_now(m->loop);
@@ -260,8 +270,11 @@ wire_worker(struct master *m, struct wslot *w)
 	if (!slot_alive(w))
 		return;
 	for (i = 0; i < peer_edge_count; i++) {
-		if (peer_edges[i].a == w->role || peer_edges[i].b == w->role)
-			(void)wire_edge(m, &peer_edges[i]);
+		if ((peer_edges[i].a == w->role || peer_edges[i].b == w->role)
+		    && wire_edge(m, &peer_edges[i]) == -1) {
+			supervise_kill(w, "could not wire its edges");
+			return;
+		}
 	}
 	if (frame_send(w->ctl, MSG_SETUP_END, 0, NULL, 0, -1) == -1)
 		supervise_kill(w, "could not finish its setup");
@@ -279,6 +292,9 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	uint64_t	 gen;
 
 	pr_init(&pr, in->data, in->datalen);
+	/* a dead worker's last frames: only its log lines still matter */
+	if (w->reaped && in->hdr.type != MSG_LOG)
+		return;
 	switch (in->hdr.type) {
 	case MSG_READY:
 		if (pr_end(&pr) == -1)
@@ -303,16 +319,18 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		gen = pr_u64(&pr);
 		ok = pr_u32(&pr);
 		text = pr_str(&pr);
-		if (pr_end(&pr) == -1) {
+		if (pr_end(&pr) == -1 || ok > 1 || gen > m->generation) {
 			free(text);
 			break;
 		}
 		if (ok) {
 			w->acked_gen = gen;
-			if (gen > 1 && gen == m->generation)
+			if (gen > 1 && gen == m->generation) {
 				log_info("%s applied config generation %llu",
 				    role_name(w->role),
 				    (unsigned long long)gen);
+				master_reload_acked(m);
+			}
 		} else
 			log_error("%s cannot apply config generation %llu: %s",
 			    role_name(w->role), (unsigned long long)gen, text);
@@ -321,7 +339,9 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	case MSG_PEER_STATE:
 		peer = pr_u32(&pr);
 		peerpid = pr_u32(&pr);
-		if (pr_end(&pr) == -1 || peer >= ROLE_MAX)
+		if (pr_end(&pr) == -1 || peer >= ROLE_MAX ||
+		    peer_edge_find(w->role, (enum role)peer) == NULL ||
+		    peerpid > INT_MAX)
 			break;
 		w->peers[peer] = (pid_t)peerpid;
 		return;

@@ -48,7 +48,7 @@ describe_status(int status, char *buf, size_t len)
 void
 supervise_kill(struct wslot *w, const char *why)
 {
-	if (w->pid <= 0)
+	if (w->pid <= 0 || w->reaped)
 		return;
 	log_warnx("killing %s (pid %ld): %s", role_name(w->role),
 	    (long)w->pid, why);
@@ -71,6 +71,9 @@ restart_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_info("restarting %s (restart #%u)", role_name(w->role),
 	    w->restarts);
 	if (spawn_worker(m, w) == -1) {
+		/* a child that exists is reaped, and that re-arms us */
+		if (w->pid > 0)
+			return;
 		/* fork or socketpair failed: try again later */
 		w->state = W_BACKOFF;
 		ev_timer_set(&w->restart_timer, BACKOFF_CAP, 0.);
@@ -151,10 +154,11 @@ worker_exited(struct master *m, struct wslot *w, int status)
 
 	describe_status(status, how, sizeof(how));
 	ev_timer_stop(m->loop, &w->setup_timer);
-	if (w->ctl != NULL) {
+	w->reaped = 1;
+	/* its last words may still sit in the socket, unread */
+	if (w->ctl != NULL && frame_drain(w->ctl) == 0)
 		frame_conn_close(w->ctl);
-		w->ctl = NULL;
-	}
+	w->ctl = NULL;
 	ran = ev_now(m->loop) - w->started_mono;
 	pid = w->pid;
 	w->pid = 0;
@@ -191,6 +195,7 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	log_error("worker %s (pid %ld) %s after %.1f s; restarting in %.1f s",
 	    role_name(w->role), (long)pid, how, ran, delay);
 	w->state = W_BACKOFF;
+	ev_timer_stop(m->loop, &w->restart_timer);
 	ev_timer_set(&w->restart_timer, delay, 0.);
 	ev_timer_start(m->loop, &w->restart_timer);
 }

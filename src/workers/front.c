@@ -42,7 +42,12 @@ struct front {
 	uint32_t		 next_reqid;
 	time_t			 started;
 	ev_timer		 sweep;
+	ev_timer		 drain;		/* shutting down */
+	double			 drain_left;
 };
+
+/* Seconds open connections get to finish when the front stops. */
+#define FRONT_DRAIN_TIME	2.0
 
 static void	 route_healthz(struct http_request *, void *);
 static void	 route_me_status(struct http_request *, void *);
@@ -162,6 +167,8 @@ gen_worker(yajl_gen g, const struct worker_status *ws, time_t now)
 		GEN_STR(g, ws->last_exit);
 	else
 		yajl_gen_null(g);
+	GEN_STR(g, "generation");
+	yajl_gen_integer(g, (long long)ws->generation);
 	GEN_STR(g, "last_exit_at");
 	if (ws->last_exit_at != 0)
 		yajl_gen_integer(g, ws->last_exit_at);
@@ -341,13 +348,34 @@ front_reconfigure(struct worker *w, const struct agent_conf *next, char *err,
 }
 
 static void
+front_drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct front	*f = t->data;
+
+	f->drain_left -= t->repeat;
+	if (http_server_conns(f->http) == 0 || f->drain_left <= 0) {
+		ev_timer_stop(loop, t);
+		worker_exit(f->w, 0);
+	}
+	(void)revents;
+}
+
+/* Stop accepting; answers under way get a bounded time to go out. */
+static void
 front_shutdown(struct worker *w)
 {
 	struct front	*f = w->priv;
 
 	if (f != NULL)
 		http_server_stop_listening(f->http);
-	worker_exit(w, 0);
+	if (f == NULL || http_server_conns(f->http) == 0) {
+		worker_exit(w, 0);
+		return;
+	}
+	f->drain_left = FRONT_DRAIN_TIME;
+	ev_timer_init(&f->drain, front_drain_cb, 0.05, 0.05);
+	f->drain.data = f;
+	ev_timer_start(w->loop, &f->drain);
 }
 
 static void
@@ -359,6 +387,7 @@ front_cleanup(struct worker *w)
 	if (f == NULL)
 		return;
 	ev_timer_stop(w->loop, &f->sweep);
+	ev_timer_stop(w->loop, &f->drain);
 	while ((p = TAILQ_FIRST(&f->pending)) != NULL) {
 		TAILQ_REMOVE(&f->pending, p, entry);
 		free(p);

@@ -339,6 +339,10 @@ ctl_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 		worker_go(w);
 		break;
 	case MSG_SHUTDOWN:
+		if (in->datalen != 0) {
+			rv = -1;
+			break;
+		}
 		worker_stop(w);
 		break;
 	default:
@@ -381,6 +385,18 @@ setup_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 }
 
+static const int quiet_signals[WORKER_QUIET_SIGNALS] = {
+	SIGINT, SIGHUP, SIGUSR1, SIGPIPE
+};
+
+static void
+ignore_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	(void)loop;
+	(void)s;
+	(void)revents;
+}
+
 static void
 sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
@@ -400,6 +416,7 @@ worker_main(enum role role, int argc, char **argv)
 	struct frame_rules	 rules;
 	char			 name[64], comm[16];
 	enum role		 r;
+	size_t			 i;
 
 	if (role < ROLE_FIRST_WORKER || role >= ROLE_MAX)
 		return 1;
@@ -408,14 +425,6 @@ worker_main(enum role role, int argc, char **argv)
 	w.ops = role_ops[role];
 	log_init(role_name(role), LOG_LVL_INFO);
 
-	/*
-	 * ^C on a foreground agent reaches the whole process group; the
-	 * master decides when workers stop, so they ignore SIGINT and SIGHUP.
-	 */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
 
 	setproctitle_init(argc, argv, environ);
 	setproctitle("%s", role_name(role));
@@ -423,6 +432,7 @@ worker_main(enum role role, int argc, char **argv)
 	if (prctl(PR_SET_NAME, comm, 0, 0, 0) == -1)
 		log_warn("%s: PR_SET_NAME", __func__);
 
+	ev_set_syserr_cb(fatal_syserr);
 	if ((w.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		fatalx("%s: cannot create the event loop", __func__);
 	snprintf(name, sizeof(name), "%s<->master", role_name(role));
@@ -443,6 +453,16 @@ worker_main(enum role role, int argc, char **argv)
 	ev_signal_init(&w.sig_term, sigterm_cb, SIGTERM);
 	w.sig_term.data = &w;
 	ev_signal_start(w.loop, &w.sig_term);
+	/*
+	 * ^C on a foreground agent reaches the whole process group, but the
+	 * master decides when workers stop; SIGHUP and SIGUSR1 are the
+	 * master's too.  Caught rather than ignored: an ignored signal would
+	 * stay ignored in git and the plugins we exec.
+	 */
+	for (i = 0; i < sizeof(quiet_signals) / sizeof(quiet_signals[0]); i++) {
+		ev_signal_init(&w.sig_quiet[i], ignore_cb, quiet_signals[i]);
+		ev_signal_start(w.loop, &w.sig_quiet[i]);
+	}
 
 	ev_run(w.loop, 0);
 

@@ -17,6 +17,7 @@
 
 #define WORKER_SETUP_TIMEOUT	30.0	/* seconds to receive SETUP_END */
 #define WORKER_EXIT_CONFIG	2	/* config we cannot apply */
+#define WORKER_QUIET_SIGNALS	4	/* caught and dropped (worker.c) */
 
 struct worker;
 
@@ -58,6 +59,7 @@ struct worker {
 	int			 exit_code;
 	ev_timer		 setup_timer;
 	ev_signal		 sig_term;
+	ev_signal		 sig_quiet[WORKER_QUIET_SIGNALS];
 	void			*priv;		/* role state */
 };
 

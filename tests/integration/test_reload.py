@@ -19,7 +19,11 @@ class Reload(AgentTest):
                    what="generation 2")
         for role in pids:
             self.agent.wait_log(rf"{role} applied config generation 2")
+        self.agent.wait_log(r"reload: config generation 2 acknowledged by "
+                            r"every worker")
         st = self.agent.status()
+        for w in st["workers"]:
+            self.assertEqual(w["generation"], 2, w)
         # applied in place: nobody was restarted
         self.assertEqual({w["role"]: w["pid"] for w in st["workers"]}, pids)
 

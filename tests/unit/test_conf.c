@@ -1382,3 +1382,23 @@ Test(conf, env_not_root_only_warns)
 	cr_expect_eq(conf_check_env(&c, 0, NULL, NULL, err, sizeof(err)), 0);
 	conf_free(&c);
 }
+
+/* The master chowns pluginsdir and `stop -m clean` empties it. */
+Test(conf, pluginsdir_must_not_be_a_system_directory)
+{
+	const char		*bad[] = { "/", "/usr", "/usr/", "/var/lib",
+	    "/tmp", "/usr/local/../..", NULL };
+	struct agent_conf	 c;
+	char			 body[256];
+	size_t			 i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(body, sizeof(body), "[agent]\npluginsdir = \"%s\"\n",
+		    bad[i]);
+		cr_assert_eq(load_text(body, &c), -1, "%s accepted", bad[i]);
+		cr_assert(strstr(err, "[agent] pluginsdir") != NULL, "%s", err);
+	}
+	cr_assert_eq(load_text("[agent]\npluginsdir = \"/usr/local/"
+	    "agent-plugins\"\n", &c), 0, "%s", err);
+	conf_free(&c);
+}

@@ -1550,3 +1550,54 @@ Test(frame, codec_payload)
 	end_close(&b);
 	ctx_done(&x);
 }
+
+/* A dead peer's last frames are delivered by frame_drain, then the EOF. */
+Test(frame, drain_delivers_last_frames_then_close)
+{
+	struct ctx	 x;
+	struct end	 e;
+	uint8_t		 buf[64];
+	size_t		 n;
+	int		 raw, i;
+
+	ctx_init(&x);
+	end_init(&e, &x, ROLE_MASTER);
+	raw = raw_open(&e, control_edge(ROLE_SENDER));
+	for (i = 0; i < 3; i++) {
+		n = mkhdr(buf, FRAME_HDR_LEN + 4, MSG_LOG, 0, (uint32_t)i);
+		memcpy(buf + n, "abcd", 4);
+		raw_write(raw, buf, n + 4);
+	}
+	close(raw);
+	/* no ev_run: the frames are read synchronously */
+	cr_assert_eq(frame_drain(e.c), -1);
+	cr_assert_eq(e.nmsg, 3);
+	cr_assert_eq(e.rec[2].reqid, 2);
+	cr_assert_eq(e.nclose, 1);
+	cr_assert_str_eq(e.why, "closed by peer");
+	ctx_done(&x);
+}
+
+/* A live peer: what is there is read, the edge stays open. */
+Test(frame, drain_on_live_edge_keeps_it_open)
+{
+	struct ctx	 x;
+	struct end	 e;
+	uint8_t		 buf[64];
+	size_t		 n;
+	int		 raw;
+
+	ctx_init(&x);
+	end_init(&e, &x, ROLE_MASTER);
+	raw = raw_open(&e, control_edge(ROLE_SENDER));
+	cr_assert_eq(frame_drain(e.c), 0);
+	cr_assert_eq(e.nmsg, 0);
+	n = mkhdr(buf, FRAME_HDR_LEN, MSG_READY, 0, 9);
+	raw_write(raw, buf, n);
+	cr_assert_eq(frame_drain(e.c), 0);
+	cr_assert_eq(e.nmsg, 1);
+	cr_assert_eq(e.nclose, 0);
+	end_close(&e);
+	close(raw);
+	ctx_done(&x);
+}

@@ -155,3 +155,21 @@ Test(logfile, creates_missing_directory_and_reports_errors)
 	    sizeof(err)), -1);
 	cr_assert(strstr(err, "/proc/nope/x") != NULL, "%s", err);
 }
+
+Test(logfile, control_characters_cannot_forge_lines)
+{
+	struct logfile	 lf;
+	char		 err[256], *s, *nl;
+
+	cr_assert_eq(logfile_open(&lf, dir, 0, 1, err, sizeof(err)), 0);
+	logfile_write(&lf, LOG_LVL_INFO, "front", 7,
+	    "x\n2026-01-01T00:00:00.000Z ERROR master[1]: forged\r\x01");
+	logfile_close(&lf);
+	s = slurp("agent.log");
+	nl = strchr(s, '\n');
+	cr_assert_not_null(nl);
+	cr_assert_eq(nl[1], '\0', "one record, one line: %s", s);
+	cr_assert(strstr(s, "x\\n2026-01-01") != NULL, "%s", s);
+	cr_assert(strstr(s, "forged\\r\\x01") != NULL, "%s", s);
+	free(s);
+}
