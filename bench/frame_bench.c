@@ -3,11 +3,13 @@
  * of the payload codec (codec.c).  bench/README.md has the method and the
  * results; `make bench` at the top of the tree builds and runs it.
  *
- * Two processes (fork) share an AF_UNIX SOCK_STREAM socketpair, each with
- * its own ev_loop (ev_loop_new) and a frame_conn on the real front<->sender
+ * Two processes share an AF_UNIX SOCK_STREAM socketpair, each with its
+ * own ev_loop (ev_loop_new) and a frame_conn on the real front<->sender
  * edge of proto.c: the parent is the front (sends MSG_POINTS), the child
- * is the sender (answers MSG_POINTS_ACK).  A fresh pair of processes runs
- * each measurement, after a MSG_HELLO exchange as in worker.c.
+ * is the sender (answers MSG_POINTS_ACK).  Each measurement gets a fresh
+ * socketpair and a fresh child, made as the agent makes its workers (fork,
+ * then exec of this binary with "--child"), and starts after a MSG_HELLO
+ * exchange as in worker.c.
  *
  *   stream     the front streams N frames of one payload size, keeping at
  *              most WINDOW_BYTES in its output queue (frame_queued() is the
@@ -16,6 +18,9 @@
  *   pingpong   one 64-byte request at a time, answered by a 16-byte ack;
  *              every round trip is timed.
  *   codec      pb_* encode + pr_* decode of a typical message, in-process.
+ *
+ * The stream and ping-pong runs are repeated without frame.c and libev
+ * ("raw": blocking write()/read() of the same bytes) as a baseline.
  *
  * Every payload carries its sequence number and a checksum of its body
  * (mixed with the sequence number), so a lost, reordered, duplicated or
@@ -315,7 +320,7 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	die("no progress after %.0f s (sent %" PRIu64 ", received %" PRIu64
+	die("not done after %.0f s (sent %" PRIu64 ", received %" PRIu64
 	    ")", RUN_TIMEOUT, s->sent, s->recvd);
 }
 
@@ -750,7 +755,7 @@ raw_front(int fd, const struct run_cfg *cfg, struct run_res *res)
  * (main() sees "--child").  The exec matters: a forked child would carry
  * the parent's malloc state (heap, and glibc's mmap threshold, which moves
  * as big blocks are freed), and large frames cost the receiver very
- * different amounts depending on it (README.md, "Large frames").
+ * different amounts depending on it (README.md, observation 2).
  */
 static void
 run_pair(const struct run_cfg *cfg, int raw, struct run_res *res)

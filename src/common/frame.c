@@ -69,6 +69,7 @@ struct frame_conn {
 	frame_msg_cb		 msgcb;
 	frame_close_cb		 closecb;
 	void			*arg;
+	uint32_t		 pid;		/* ours, for every header */
 
 	struct frame_outq	 outq;
 	size_t			 queued;	/* bytes not yet sent */
@@ -143,6 +144,8 @@ frame_conn_new(struct ev_loop *loop, int fd, const struct frame_rules *r,
 		goto fail;
 
 	c->loop = loop;
+	/* edges are not shared across fork: a child that forks execs */
+	c->pid = (uint32_t)getpid();
 	c->fd = fd;
 	c->rules = *r;
 	if (r->name != NULL)
@@ -225,7 +228,7 @@ frame_send(struct frame_conn *c, uint16_t type, uint32_t reqid,
 	h.type = type;
 	h.flags = fd >= 0 ? FRAME_F_FD : 0;
 	h.reqid = reqid;
-	h.pid = (uint32_t)getpid();
+	h.pid = c->pid;
 	memcpy(fo->buf, &h, sizeof(h));
 	if (len > 0)
 		memcpy(fo->buf + FRAME_HDR_LEN, data, len);

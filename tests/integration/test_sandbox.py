@@ -98,3 +98,19 @@ class Sandbox(AgentTest):
         self.assertIn(self.agent.values["chroot"], r.stderr)
         self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
         self.assertFalse(os.path.exists(self.agent.values["socket"]))
+
+    def test_workers_hold_only_their_edges(self):
+        self.start_ok()
+        st = self.agent.status()
+        for w in st["workers"]:
+            fds = {}
+            for fd in os.listdir(f"/proc/{w['pid']}/fd"):
+                fds[int(fd)] = os.readlink(f"/proc/{w['pid']}/fd/{fd}")
+            self.assertTrue(fds[3].startswith("socket:"), (w["role"], fds))
+            for fd, target in fds.items():
+                if fd <= 2:
+                    self.assertEqual(target, "/dev/null", (w["role"], fds))
+                else:
+                    # no file of the master's (log, pidfile, binary)
+                    self.assertFalse(target.startswith("/"),
+                                     (w["role"], fd, target))
