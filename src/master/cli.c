@@ -19,6 +19,37 @@
 #include "pidfile.h"
 #include "util.h"
 
+/*
+ * Send `sig` to the master holding `pidfile`.  EXIT_OK with *pid;
+ * EXIT_NOTRUNNING when nobody holds it (*pid: the stale pid, or 0); or
+ * EXIT_FAIL, said why on stderr.
+ */
+static int
+signal_master(const char *pidfile, int sig, pid_t *pid)
+{
+	char	 err[512];
+	int	 running;
+
+	running = pidfile_probe(pidfile, pid, err, sizeof(err));
+	if (running == -1) {
+		fprintf(stderr, "agent: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (running == 0)
+		return EXIT_NOTRUNNING;
+	if (*pid <= 0) {
+		fprintf(stderr, "agent: the agent holding %s is still starting "
+		    "(no pid written yet); try again\n", pidfile);
+		return EXIT_FAIL;
+	}
+	if (kill(*pid, sig) == -1) {
+		fprintf(stderr, "agent: cannot signal pid %ld: %s\n",
+		    (long)*pid, strerror(errno));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 int
 cli_stop(const char *pidfile, double timeout)
 {
@@ -26,14 +57,10 @@ cli_stop(const char *pidfile, double timeout)
 	char		 err[512];
 	pid_t		 pid, now;
 	double		 waited;
-	int		 running;
+	int		 rv;
 
-	running = pidfile_probe(pidfile, &pid, err, sizeof(err));
-	if (running == -1) {
-		fprintf(stderr, "agent: %s\n", err);
-		return EXIT_FAIL;
-	}
-	if (running == 0) {
+	rv = signal_master(pidfile, SIGTERM, &pid);
+	if (rv == EXIT_NOTRUNNING) {
 		if (pid > 0) {
 			/* no lock holder: the pid in it may be anyone's */
 			if (pidfile_remove_stale(pidfile, err,
@@ -47,16 +74,8 @@ cli_stop(const char *pidfile, double timeout)
 			printf("agent is not running\n");
 		return EXIT_OK;
 	}
-	if (pid <= 0) {
-		fprintf(stderr, "agent: the agent holding %s is still starting "
-		    "(no pid written yet); try again\n", pidfile);
-		return EXIT_FAIL;
-	}
-	if (kill(pid, SIGTERM) == -1) {
-		fprintf(stderr, "agent: cannot signal pid %ld: %s\n",
-		    (long)pid, strerror(errno));
-		return EXIT_FAIL;
-	}
+	if (rv != EXIT_OK)
+		return rv;
 	/* the lock goes with the master's last descriptor: wait for that */
 	for (waited = 0; waited < timeout; waited += 0.05) {
 		if (pidfile_probe(pidfile, &now, err, sizeof(err)) == 0) {
@@ -73,29 +92,14 @@ cli_stop(const char *pidfile, double timeout)
 int
 cli_reload(const char *pidfile)
 {
-	char	 err[512];
 	pid_t	 pid;
-	int	 running;
+	int	 rv;
 
-	running = pidfile_probe(pidfile, &pid, err, sizeof(err));
-	if (running == -1) {
-		fprintf(stderr, "agent: %s\n", err);
-		return EXIT_FAIL;
-	}
-	if (running == 0) {
+	rv = signal_master(pidfile, SIGHUP, &pid);
+	if (rv == EXIT_NOTRUNNING)
 		fprintf(stderr, "agent: not running (pidfile %s)\n", pidfile);
-		return EXIT_NOTRUNNING;
-	}
-	if (pid <= 0) {
-		fprintf(stderr, "agent: the agent holding %s is still starting "
-		    "(no pid written yet); try again\n", pidfile);
-		return EXIT_FAIL;
-	}
-	if (kill(pid, SIGHUP) == -1) {
-		fprintf(stderr, "agent: cannot signal pid %ld: %s\n",
-		    (long)pid, strerror(errno));
-		return EXIT_FAIL;
-	}
+	if (rv != EXIT_OK)
+		return rv;
 	printf("reload requested (SIGHUP to pid %ld); the result is in the "
 	    "log\n", (long)pid);
 	return EXIT_OK;

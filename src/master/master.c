@@ -258,43 +258,41 @@ reload_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* Apply a new listener set; only what changed is re-bound. */
 static int
-reload_listeners(struct master *m, struct agent_conf *next, int *changed)
+reload_listeners(struct master *m, struct agent_conf *next, int *changed,
+    char *err, size_t errlen)
 {
 	struct agent_conf	 probe;
-	char			 err[512];
 	int			 tcp = -1, unixfd = -1, ign;
+	int			 new_tcp, new_unix;
 
-	*changed = 0;
+	new_tcp = strcmp(next->listen, m->conf.listen) != 0;
+	new_unix = strcmp(next->socket, m->conf.socket) != 0;
+	*changed = new_tcp || new_unix;
 	memset(&probe, 0, sizeof(probe));
-	if (strcmp(next->listen, m->conf.listen) != 0) {
+	if (new_tcp) {
 		strlcpy(probe.listen, next->listen, sizeof(probe.listen));
-		if (listen_open(&probe, &tcp, &ign, err, sizeof(err)) == -1) {
-			log_error("reload: %s", err);
+		if (listen_open(&probe, &tcp, &ign, err, errlen) == -1)
 			return -1;
-		}
 	}
-	if (strcmp(next->socket, m->conf.socket) != 0) {
+	if (new_unix) {
 		probe.listen[0] = '\0';
 		strlcpy(probe.socket, next->socket, sizeof(probe.socket));
-		if (listen_open(&probe, &ign, &unixfd, err, sizeof(err)) ==
-		    -1) {
-			log_error("reload: %s", err);
+		if (listen_open(&probe, &ign, &unixfd, err, errlen) == -1) {
 			if (tcp != -1)
 				close(tcp);
 			return -1;
 		}
 	}
-	if (strcmp(next->listen, m->conf.listen) != 0) {
+	/* both bound: only now let go of the old ones */
+	if (new_tcp) {
 		if (m->listen_tcp != -1)
 			close(m->listen_tcp);
 		m->listen_tcp = tcp;
-		*changed = 1;
 	}
-	if (strcmp(next->socket, m->conf.socket) != 0) {
+	if (new_unix) {
 		ign = -1;
 		listen_close(&m->conf, &ign, &m->listen_unix);
 		m->listen_unix = unixfd;
-		*changed = 1;
 	}
 	return 0;
 }
@@ -304,7 +302,7 @@ master_reload(struct master *m)
 {
 	struct agent_conf	 next;
 	struct wslot		*w;
-	char			 err[1024];
+	char			 err[1024], ign[256];
 	int			 listeners_changed;
 	enum role		 r;
 
@@ -314,19 +312,13 @@ master_reload(struct master *m)
 		return;
 	}
 	log_info("reload: reading %s", m->conf_path);
+	/* a failed load leaves `next` empty, safe to free */
 	if (conf_load(m->conf_path, &next, conf_warn, m, err,
-	    sizeof(err)) == -1) {
-		log_error("reload failed, keeping config generation %llu: %s",
-		    (unsigned long long)m->generation, err);
-		return;
-	}
-	if (conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
-	    sizeof(err)) == -1) {
-		log_error("reload failed, keeping config generation %llu: %s",
-		    (unsigned long long)m->generation, err);
-		conf_free(&next);
-		return;
-	}
+	    sizeof(err)) == -1 ||
+	    conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
+	    sizeof(err)) == -1 ||
+	    prepare_dirs(&next, err, sizeof(err)) == -1)
+		goto fail;
 	if (strcmp(next.pidfile, m->conf.pidfile) != 0) {
 		log_warnx("reload: [agent] pidfile changed; it takes effect at "
 		    "the next start");
@@ -340,29 +332,14 @@ master_reload(struct master *m)
 		    " allowrootplugins) apply to workers started from now on");
 	if (logfile_configure(&m->log, next.logdir,
 	    (uint64_t)next.logrotatesize, (unsigned)next.logrotatenum, err,
+	    sizeof(err)) == -1)
+		goto fail;
+	if (reload_listeners(m, &next, &listeners_changed, err,
 	    sizeof(err)) == -1) {
-		log_error("reload failed, keeping config generation %llu: %s",
-		    (unsigned long long)m->generation, err);
-		conf_free(&next);
-		return;
-	}
-	if (prepare_dirs(&next, err, sizeof(err)) == -1) {
-		log_error("reload failed, keeping config generation %llu: %s",
-		    (unsigned long long)m->generation, err);
 		(void)logfile_configure(&m->log, m->conf.logdir,
 		    (uint64_t)m->conf.logrotatesize,
-		    (unsigned)m->conf.logrotatenum, err, sizeof(err));
-		conf_free(&next);
-		return;
-	}
-	if (reload_listeners(m, &next, &listeners_changed) == -1) {
-		log_error("reload failed, keeping config generation %llu",
-		    (unsigned long long)m->generation);
-		(void)logfile_configure(&m->log, m->conf.logdir,
-		    (uint64_t)m->conf.logrotatesize,
-		    (unsigned)m->conf.logrotatenum, err, sizeof(err));
-		conf_free(&next);
-		return;
+		    (unsigned)m->conf.logrotatenum, ign, sizeof(ign));
+		goto fail;
 	}
 	conf_free(&m->conf);
 	m->conf = next;
@@ -383,6 +360,11 @@ master_reload(struct master *m)
 		    (listeners_changed && send_listeners(m, w) == -1))
 			supervise_kill(w, "could not send its new config");
 	}
+	return;
+fail:
+	log_error("reload failed, keeping config generation %llu: %s",
+	    (unsigned long long)m->generation, err);
+	conf_free(&next);
 }
 
 static void
@@ -500,6 +482,17 @@ master_cleanup(struct master *m)
 	pidfile_remove(&m->pidfile);
 }
 
+/* Startup failed before the workers: undo what setup did. */
+static int
+master_abort(struct master *m, int code)
+{
+	master_cleanup(m);
+	logfile_close(&m->log);
+	conf_free(&m->conf);
+	free(m);
+	return code;
+}
+
 int
 master_start(const char *conf_path, int foreground)
 {
@@ -546,11 +539,7 @@ master_start(const char *conf_path, int foreground)
 			log_set_sink(NULL, NULL);
 		}
 		fprintf(stderr, "agent: %s\n", err);
-		master_cleanup(m);
-		logfile_close(&m->log);
-		conf_free(&m->conf);
-		free(m);
-		return code;
+		return master_abort(m, code);
 	}
 	log_set_level(m->conf.loglevel);
 	if (!foreground && daemon_detach(&m->report_fd, err,
@@ -558,22 +547,15 @@ master_start(const char *conf_path, int foreground)
 		log_error("%s", err);
 		log_set_sink(NULL, NULL);
 		fprintf(stderr, "agent: %s\n", err);
-		master_cleanup(m);
-		logfile_close(&m->log);
-		conf_free(&m->conf);
-		free(m);
-		return 1;
+		return master_abort(m, 1);
 	}
 	/* from here on lines go to the log file (and stderr with -F) */
 	m->log.to_stderr = foreground;
 	if (pidfile_write(&m->pidfile, getpid(), err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		daemon_report(&m->report_fd, 0, err);
-		master_cleanup(m);
-		logfile_close(&m->log);
-		conf_free(&m->conf);
-		free(m);
-		return 1;
+		log_set_sink(NULL, NULL);
+		return master_abort(m, 1);
 	}
 	m->started = time(NULL);
 	m->unprivileged = geteuid() != 0;

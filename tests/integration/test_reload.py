@@ -53,3 +53,18 @@ class Reload(AgentTest):
             self.agent.http("/healthz")
         # the unix socket kept serving throughout
         self.assertEqual(self.agent.http("/healthz", unix=True)[0], 200)
+
+    def test_reload_to_a_taken_port_keeps_everything(self):
+        import socket
+        self.start_ok()
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        self.addCleanup(s.close)
+        taken = s.getsockname()[1]
+        self.agent.write_conf(listen=f"127.0.0.1:{taken}")
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"reload failed, keeping config generation 1: "
+                            rf"cannot listen on 127.0.0.1:{taken}")
+        self.assertEqual(self.agent.http("/healthz")[0], 200)
+        self.assertEqual(self.agent.status()["generation"], 1)
