@@ -228,7 +228,11 @@ main(int argc, char **argv)
 			    "workers; not for use by hand\n");
 			return EXIT_USAGE;
 		}
-		return worker_main(role, argc, argv);
+		/*
+		 * _exit: exit handlers would run inside the worker's seccomp
+		 * filter, where some (LeakSanitizer's tracer) cannot work.
+		 */
+		_exit(worker_main(role, argc, argv));
 	}
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
 	    strcmp(cmd, "help") == 0) {
