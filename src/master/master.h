@@ -110,6 +110,8 @@ void	 supervise_ready(struct master *, struct wslot *);
 void	 supervise_kill(struct wslot *, const char *why);
 const char *wstate_name(enum wstate);
 void	 supervise_init_slot(struct master *, struct wslot *, enum role);
+/* Delay before the next restart; updates the count of quick deaths. */
+double	 supervise_backoff(unsigned *failures, double ran, int config_error);
 
 /* daemon.c */
 int	 daemon_detach(int *report_fd, char *err, size_t errlen);

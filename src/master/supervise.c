@@ -135,12 +135,20 @@ supervise_ready(struct master *m, struct wslot *w)
 	master_started(m);
 }
 
-static double
-backoff_delay(unsigned failures)
+double
+supervise_backoff(unsigned *failures, double ran, int config_error)
 {
-	double	 d = BACKOFF_FIRST;
+	double		 d = BACKOFF_FIRST;
+	unsigned	 n;
 
-	while (failures-- > 1 && d < BACKOFF_CAP)
+	/* a stable run means the last death was not part of a crash loop */
+	if (ran >= BACKOFF_STABLE)
+		*failures = 0;
+	n = ++*failures;
+	/* exit 2: it will fail the same way until the config changes */
+	if (config_error)
+		return BACKOFF_CAP;
+	while (n-- > 1 && d < BACKOFF_CAP)
 		d *= 2;
 	return d > BACKOFF_CAP ? BACKOFF_CAP : d;
 }
@@ -183,15 +191,9 @@ worker_exited(struct master *m, struct wslot *w, int status)
 			    m->conf.logdir);
 		return;
 	}
-	if (ran >= BACKOFF_STABLE)
-		w->failures = 0;
-	w->failures++;
 	w->restarts++;
-	delay = backoff_delay(w->failures);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_WORKER_CONFIG) {
-		/* it will fail the same way until the config changes */
-		delay = BACKOFF_CAP;
-	}
+	delay = supervise_backoff(&w->failures, ran, WIFEXITED(status) &&
+	    WEXITSTATUS(status) == EXIT_WORKER_CONFIG);
 	log_error("worker %s (pid %ld) %s after %.1f s; restarting in %.1f s",
 	    role_name(w->role), (long)pid, how, ran, delay);
 	w->state = W_BACKOFF;
