@@ -11,7 +11,7 @@ DEB_PKGS = gcc make autoconf pkg-config libev-dev libyajl-dev \
 
 # Goals that first install packages or that need no configure step must not
 # make GNU make run ./configure (through the include below) before `deps`.
-NOCONF_GOALS = deps check run clean distclean
+NOCONF_GOALS = deps check run fuzz clean distclean
 ifeq ($(filter $(NOCONF_GOALS),$(MAKECMDGOALS)),)
 -include config.mk
 endif
@@ -140,7 +140,11 @@ run: deps
 	$(MAKE) all
 	./agent start -F -f etc/quickstart/agent.conf
 
+# libFuzzer comes with clang's runtime, which `make check` does not need.
+FUZZ_PKGS = clang libclang-rt-14-dev
+
 fuzz:
+	$(MAKE) deps DEB_PKGS="$(FUZZ_PKGS)"
 	$(MAKE) -C tests/fuzz
 
 bench: agent
