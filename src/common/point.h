@@ -1,0 +1,78 @@
+/*
+ * A data point and the one validator/normalizer every producer uses
+ * (DESIGN.md section 5): the front for /post and /write, the scheduler for
+ * plugin output, the collector for system metrics.
+ */
+#ifndef AGENT_POINT_H
+#define AGENT_POINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define POINT_NAME_MAX		256	/* bytes, after the prefix */
+#define POINT_TAG_MAX		256	/* bytes of a tag key or value */
+#define POINT_TAGS_MAX		64	/* tags per point */
+
+enum point_kind {
+	POINT_NONE = 0,		/* no value set yet */
+	POINT_INT,		/* JSON integer: no fraction, no exponent */
+	POINT_FLOAT,
+	POINT_BOOL
+};
+
+struct point_tag {
+	char	*key;
+	char	*value;
+};
+
+struct point {
+	char			*name;
+	struct point_tag	*tags;
+	size_t			 ntags;
+	enum point_kind		 kind;
+	int64_t			 ival;
+	double			 fval;
+	int			 bval;
+	int64_t			 timestamp;	/* as given; seconds after
+						 * point_normalize() */
+};
+
+void	 point_init(struct point *);
+void	 point_free(struct point *);		/* and point_init() again */
+/* Copies; -1 on allocation failure or when over the limits above. */
+int	 point_set_name(struct point *, const char *, size_t);
+int	 point_add_tag(struct point *, const char *key, size_t klen,
+	    const char *value, size_t vlen);
+void	 point_set_int(struct point *, int64_t);
+void	 point_set_float(struct point *, double);
+void	 point_set_bool(struct point *, int);
+
+/* [-_.a-zA-Z0-9]+ */
+int	 point_name_valid(const char *, size_t);
+
+/*
+ * Seconds from a producer's timestamp: 0 -> now; seconds in
+ * [1e9, 1e10) kept; milliseconds [1e12, 1e13), microseconds
+ * [1e15, 1e16) and nanoseconds [1e18, INT64_MAX] divided down;
+ * anything else (negative, between the ranges) -> now.
+ */
+int64_t	 point_seconds(int64_t ts, int64_t now);
+
+/*
+ * Validate and normalize in place, for publishing:
+ * - name: `prefix` (may be NULL or "") prepended, then must be non-empty
+ *   and [-_.a-zA-Z0-9] only, at most POINT_NAME_MAX bytes;
+ * - tags: keys and values trimmed of white space, inner runs of white
+ *   space -> "-"; an empty key or value after that, a control character,
+ *   invalid UTF-8, or a duplicate key is an error; sorted by key;
+ * - `host` tag added with `host` unless present and non-empty;
+ * - a value must be set; NaN and infinities are errors;
+ * - timestamp through point_seconds().
+ * Returns 0, or -1 with a reason in err naming the field, e.g.
+ * `name "cpu idle": only [-_.a-zA-Z0-9] allowed` or `tag "dc": empty
+ * value`.
+ */
+int	 point_normalize(struct point *, const char *prefix, const char *host,
+	    int64_t now, char *err, size_t errlen);
+
+#endif
