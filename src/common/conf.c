@@ -23,6 +23,8 @@
  */
 #define R_WORKERS	(((1U << ROLE_MAX) - 1) & ~R(ROLE_MASTER))
 #define OFF(m)		offsetof(struct agent_conf, m)
+/* Producers encode points for the output (DESIGN.md section 5). */
+#define R_PRODUCERS	(R(ROLE_FRONT) | R(ROLE_SCHEDULER) | R(ROLE_COLLECTOR))
 
 /*
  * The order is the order `agent check` prints, and an entry's index is its
@@ -64,16 +66,37 @@ const struct conf_field conf_fields[] = {
 	{ "agent", "allowrootplugins", CONF_T_BOOL, OFF(allowrootplugins),
 	    "no", 0, 0, R_WORKERS,
 	    "allow pluginsuser to be root" },
+	{ "agent", "namespaces", CONF_T_LIST, OFF(namespaces), "[]",
+	    0, 0, R(ROLE_FRONT),
+	    "namespaces of this host until the registry answers" },
 
 	{ "output", "name", CONF_T_STR, OFF(output_name), "nsq",
 	    0, 0, R(ROLE_SENDER),
-	    "output sink; only nsq for now" },
+	    "output sink: nsq, influxdb or file" },
 	{ "output", "servers", CONF_T_LIST, OFF(servers), "[]",
 	    0, 0, R(ROLE_SENDER),
 	    "nsqd addresses, host:port (HTTP) or tcp://host:port" },
 	{ "output", "buffersize", CONF_T_INT, OFF(buffersize), "65536",
 	    1, 10000000, R(ROLE_SENDER),
 	    "points kept in memory while the output is slow or down" },
+	{ "output", "bufferbytes", CONF_T_INT, OFF(bufferbytes), "67108864",
+	    65536, (int64_t)1 << 34, R(ROLE_SENDER),
+	    "bytes of encoded points kept in memory at most" },
+	{ "output", "topic", CONF_T_STR, OFF(topic), "collect.%s",
+	    0, 0, R_PRODUCERS | R(ROLE_SENDER),
+	    "NSQ topic (InfluxDB database), %s = namespace" },
+	{ "output", "format", CONF_T_STR, OFF(format), "json",
+	    0, 0, R_PRODUCERS | R(ROLE_SENDER),
+	    "message encoding: json (lodastack body) or line (InfluxDB)" },
+	{ "output", "path", CONF_T_STR, OFF(path), "-",
+	    0, 0, R(ROLE_SENDER),
+	    "file output: path, or - for standard output" },
+	{ "output", "batchpoints", CONF_T_INT, OFF(batchpoints), "1000",
+	    1, 100000, R(ROLE_SENDER),
+	    "points per published message at most" },
+	{ "output", "flushms", CONF_T_INT, OFF(flushms), "20",
+	    1, 60000, R(ROLE_SENDER),
+	    "milliseconds a point waits for more to batch with" },
 
 	{ "log", "logdir", CONF_T_STR, OFF(logdir), "/var/log/agent",
 	    0, 0, 0,

@@ -40,11 +40,18 @@ struct agent_conf {
 	char		 chroot[CONF_STR_MAX];
 	char		 socket[CONF_STR_MAX];		/* "" = no unix socket */
 	int		 allowrootplugins;
+	struct strlist	 namespaces;	/* until the registry tells us */
 
 	/* [output] */
-	char		 output_name[CONF_STR_MAX];
+	char		 output_name[CONF_STR_MAX];	/* nsq, influxdb, file */
 	struct strlist	 servers;
-	int64_t		 buffersize;
+	int64_t		 buffersize;	/* points */
+	int64_t		 bufferbytes;
+	char		 topic[CONF_STR_MAX];		/* printf, %s = ns */
+	char		 format[CONF_STR_MAX];		/* json, line */
+	char		 path[CONF_STR_MAX];		/* file output */
+	int64_t		 batchpoints;	/* points per message at most */
+	int64_t		 flushms;	/* oldest point waits this long */
 
 	/* [log] */
 	char		 logdir[CONF_STR_MAX];

@@ -9,7 +9,7 @@
  *   with P = {"measurement":"<name>","timestamp":<s>,"tags":{sorted},
  *   "fields":{"value":<v>}}.  Integers print as integers; floats the way
  *   Go prints float64 (shortest round-trip; plain decimal for
- *   1e-6 <= |v| < 1e21, exponent form otherwise, e.g. 1e+21, 1e-07);
+ *   1e-6 <= |v| < 1e21, exponent form otherwise, e.g. 1e+21, 1e-7);
  *   booleans as true/false.  Strings escaped as Go does (including
  *   \u003c \u003e \u0026 for < > & and \u2028 \u2029).
  * line: InfluxDB line protocol, precision s:

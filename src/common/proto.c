@@ -25,6 +25,7 @@ static const char *const msg_names[MSG_MAX] = {
 	[MSG_LOG] = "LOG",
 	[MSG_PEER_STATE] = "PEER_STATE",
 	[MSG_STATUS_REQ] = "STATUS_REQ",
+	[MSG_STATS] = "STATS",
 	[MSG_HELLO] = "HELLO",
 	[MSG_POINTS] = "POINTS",
 	[MSG_POINTS_ACK] = "POINTS_ACK",
@@ -50,12 +51,12 @@ static const uint16_t ctl_master_sends[] = {
 };
 /* ... and a worker answers with these. */
 static const uint16_t ctl_worker_sends[] = {
-	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_NONE
+	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_STATS, MSG_NONE
 };
 /* The front also asks for the worker table behind /me/status. */
 static const uint16_t ctl_front_sends[] = {
 	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_STATUS_REQ,
-	MSG_NONE
+	MSG_STATS, MSG_NONE
 };
 
 #define CTL_EDGE(r, sends) \

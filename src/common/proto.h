@@ -55,6 +55,10 @@ enum msg_type {
 	MSG_GIT_REQ,		/* scheduler -> gitpull */
 	MSG_GIT_RESP,		/* gitpull -> scheduler */
 
+	/* control edge, worker -> master; new types go last, numbers stay */
+	MSG_STATS,		/* u32 n, n x (str key, u64 value), str
+				 * note: counters shown in /me/status */
+
 	MSG_MAX
 };
 

@@ -13,6 +13,24 @@
 struct pbuf;
 struct preader;
 
+#define STATS_MAX	24	/* counters per worker */
+#define STATS_KEY_MAX	32
+
+struct worker_stat {
+	char		 key[STATS_KEY_MAX];
+	uint64_t	 value;
+};
+
+struct worker_stats {
+	uint32_t	 n;
+	struct worker_stat v[STATS_MAX];
+	char		 note[256];	/* e.g. the last error */
+};
+
+/* MSG_STATS, worker -> master, and inside MSG_STATUS. */
+void	 stats_encode(struct pbuf *, const struct worker_stats *);
+int	 stats_decode(struct preader *, struct worker_stats *);
+
 struct worker_status {
 	uint32_t	 role;		/* enum role */
 	uint32_t	 pid;		/* 0 while not running */
@@ -22,6 +40,7 @@ struct worker_status {
 	char		 last_exit[128];/* "" = never exited */
 	int64_t		 last_exit_at;	/* unix seconds, 0 = never */
 	uint64_t	 generation;	/* config generation it applied */
+	struct worker_stats stats;	/* its last MSG_STATS */
 	uint32_t	 peers[ROLE_MAX];/* peer pid as this worker sees it */
 };
 

@@ -429,13 +429,20 @@ check_listen(const char *s, char *why, size_t whylen)
 	return check_hostport(s, why, whylen);
 }
 
+static int	check_url(const char *, char *, size_t);
+
+/* nsqd: host:port (HTTP) or tcp://host:port; InfluxDB: a base URL. */
 static int
 check_server(const char *s, char *why, size_t whylen)
 {
+	if (strncasecmp(s, "http://", 7) == 0 ||
+	    strncasecmp(s, "https://", 8) == 0)
+		return check_url(s, why, whylen);
 	if (strncasecmp(s, "tcp://", 6) == 0)
 		s += 6;
 	else if (strstr(s, "://") != NULL) {
-		snprintf(why, whylen, "must be host:port or tcp://host:port");
+		snprintf(why, whylen, "must be host:port, tcp://host:port or "
+		    "an http:// URL");
 		return -1;
 	}
 	return check_hostport(s, why, whylen);
@@ -593,12 +600,72 @@ check_git(const char *s, char *why, size_t whylen)
 static int
 check_output(const char *s, char *why, size_t whylen)
 {
-	if (strcmp(s, "nsq") != 0) {
-		snprintf(why, whylen, "only \"nsq\" is supported for now "
-		    "(other sinks come later)");
+	if (strcmp(s, "nsq") != 0 && strcmp(s, "influxdb") != 0 &&
+	    strcmp(s, "file") != 0) {
+		snprintf(why, whylen, "must be nsq, influxdb or file");
 		return -1;
 	}
 	return 0;
+}
+
+static int
+check_format(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "json") != 0 && strcmp(s, "line") != 0) {
+		snprintf(why, whylen, "must be json or line");
+		return -1;
+	}
+	return 0;
+}
+
+/* An NSQ topic once %s is replaced: [.a-zA-Z0-9_-], one %s. */
+static int
+check_topic(const char *s, char *why, size_t whylen)
+{
+	const char	*p;
+	int		 n = 0;
+
+	for (p = s; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			n++;
+			p++;
+			continue;
+		}
+		if (strchr("._-", *p) == NULL && !isalnum((unsigned char)*p)) {
+			snprintf(why, whylen, "only [.a-zA-Z0-9_-] and one %%s "
+			    "allowed (NSQ topic names)");
+			return -1;
+		}
+	}
+	if (n != 1) {
+		snprintf(why, whylen, "must contain %%s (the namespace) once");
+		return -1;
+	}
+	return 0;
+}
+
+/* Registry namespaces: dot-separated labels of [-a-z0-9]. */
+static int
+check_namespace(const char *s, char *why, size_t whylen)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0 || n > 56 || s[0] == '.' || s[n - 1] == '.' ||
+	    strstr(s, "..") != NULL ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") != n) {
+		snprintf(why, whylen, "not a namespace (labels of [-a-z0-9] "
+		    "joined by dots, at most 56 bytes)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_outpath(const char *s, char *why, size_t whylen)
+{
+	if (strcmp(s, "-") == 0)
+		return 0;
+	return check_abspath(s, why, whylen);
 }
 
 /*
@@ -620,8 +687,12 @@ static const struct {
 	{ "agent", "user", check_username },
 	{ "agent", "chroot", check_abspath },
 	{ "agent", "socket", check_socket },
+	{ "agent", "namespaces", check_namespace },
 	{ "output", "name", check_output },
 	{ "output", "servers", check_server },
+	{ "output", "topic", check_topic },
+	{ "output", "format", check_format },
+	{ "output", "path", check_outpath },
 	{ "log", "logdir", check_abspath },
 };
 
@@ -805,10 +876,29 @@ static int
 check_whole(const char *path, const struct agent_conf *c, char *err,
     size_t errlen)
 {
+	size_t	 i;
+	int	 url;
+
 	if (c->listen[0] == '\0' && c->socket[0] == '\0') {
 		snprintf(err, errlen, "%s: no listener: [agent] listen and "
 		    "socket are both empty", path);
 		return -1;
+	}
+	/* which address form fits depends on the output */
+	for (i = 0; i < c->servers.n; i++) {
+		url = strncasecmp(c->servers.v[i], "http", 4) == 0;
+		if (strcmp(c->output_name, "influxdb") == 0 && !url) {
+			snprintf(err, errlen, "%s: [output] servers = \"%s\": "
+			    "the influxdb output takes http:// URLs", path,
+			    c->servers.v[i]);
+			return -1;
+		}
+		if (strcmp(c->output_name, "nsq") == 0 && url) {
+			snprintf(err, errlen, "%s: [output] servers = \"%s\": "
+			    "the nsq output takes host:port (nsqd HTTP) or "
+			    "tcp://host:port", path, c->servers.v[i]);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -167,6 +167,7 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		strlcpy(ws->last_exit, w->last_exit, sizeof(ws->last_exit));
 		ws->last_exit_at = w->last_exit_at;
 		ws->generation = w->acked_gen;
+		ws->stats = w->stats;
 		memcpy(ws->peers, w->peers, sizeof(ws->peers));
 	}
 	pb_init(&pb);

@@ -18,6 +18,7 @@
 #include "logfile.h"
 #include "pidfile.h"
 #include "proto.h"
+#include "status.h"
 
 #define SETUP_TIMEOUT		10.0	/* seconds for a worker's handshake */
 #define STOP_TIMEOUT		10.0	/* seconds before SIGKILL at exit */
@@ -53,6 +54,7 @@ struct wslot {
 	time_t			 last_exit_at;
 	uint64_t		 acked_gen;
 	pid_t			 peers[ROLE_MAX];
+	struct worker_stats	 stats;		/* its last MSG_STATS */
 	ev_timer		 setup_timer;
 	ev_timer		 restart_timer;
 };

@@ -127,6 +127,8 @@ spawn_worker(struct master *m, struct wslot *w)
 	w->reaped = 0;
 	w->state = W_STARTING;
 	w->last_words[0] = '\0';
+	/* counters belong to a process: a new one starts from zero */
+	memset(&w->stats, 0, sizeof(w->stats));
 	w->started_mono = ev_now(m->loop);
 	w->started_wall = time(NULL);
 	w->acked_gen = 0;
@@ -288,6 +290,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	struct master	*m = w->m;
 	struct preader	 pr;
 	char		*text;
+	struct worker_stats stats;
 	uint32_t	 level, peer, peerpid, ok;
 	uint64_t	 gen;
 
@@ -349,6 +352,11 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		if (pr_end(&pr) == -1)
 			break;
 		master_send_status(m, w, in->hdr.reqid);
+		return;
+	case MSG_STATS:
+		if (stats_decode(&pr, &stats) == -1 || pr_end(&pr) == -1)
+			break;
+		w->stats = stats;
 		return;
 	default:
 		break;

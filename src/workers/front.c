@@ -7,47 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <yajl/yajl_gen.h>
 
 #include "codec.h"
+#include "front.h"
 #include "front_http.h"
 #include "log.h"
 #include "status.h"
 #include "worker.h"
-
-/* A request waiting for an answer from another process. */
-struct pending {
-	TAILQ_ENTRY(pending)	 entry;
-	uint32_t		 reqid;
-	struct http_request	*req;
-	ev_tstamp		 since;
-};
-
-/*
- * The HTTP server answers 504 after its handler timeout, but the request
- * is ours until we call http_respond: answers that never come are swept
- * after this long so the list cannot grow.
- */
-#define PENDING_EXPIRE	60.0
-TAILQ_HEAD(pendinglist, pending);
-
-struct front {
-	struct worker		*w;
-	struct http_server	*http;
-	struct pendinglist	 pending;
-	uint32_t		 next_reqid;
-	time_t			 started;
-	ev_timer		 sweep;
-	ev_timer		 drain;		/* shutting down */
-	double			 drain_left;
-};
-
-/* Seconds open connections get to finish when the front stops. */
-#define FRONT_DRAIN_TIME	2.0
 
 static void	 route_healthz(struct http_request *, void *);
 static void	 route_me_status(struct http_request *, void *);
@@ -56,9 +26,10 @@ static void	 route_me_status(struct http_request *, void *);
 static const struct http_route front_routes[] = {
 	{ "/healthz", HTTP_M_GET, route_healthz },
 	{ "/me/status", HTTP_M_GET, route_me_status },
+	{ "/post", HTTP_M_POST, route_post },
 };
 
-static uint32_t
+uint32_t
 front_reqid(struct front *f)
 {
 	if (++f->next_reqid == 0)
@@ -66,8 +37,9 @@ front_reqid(struct front *f)
 	return f->next_reqid;
 }
 
-static int
-front_wait(struct front *f, uint32_t reqid, struct http_request *req)
+int
+front_wait(struct front *f, uint32_t reqid, struct http_request *req,
+    enum pending_kind kind, uint32_t npoints)
 {
 	struct pending	*p;
 
@@ -75,6 +47,8 @@ front_wait(struct front *f, uint32_t reqid, struct http_request *req)
 		return -1;
 	p->reqid = reqid;
 	p->req = req;
+	p->kind = kind;
+	p->npoints = npoints;
 	p->since = ev_now(f->w->loop);
 	TAILQ_INSERT_TAIL(&f->pending, p, entry);
 	if (!ev_is_active(&f->sweep))
@@ -102,17 +76,20 @@ front_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 }
 
-static struct http_request *
-front_take(struct front *f, uint32_t reqid)
+struct http_request *
+front_take(struct front *f, uint32_t reqid, enum pending_kind kind,
+    uint32_t *npoints)
 {
 	struct pending		*p;
 	struct http_request	*req;
 
 	TAILQ_FOREACH(p, &f->pending, entry) {
-		if (p->reqid != reqid)
+		if (p->reqid != reqid || p->kind != kind)
 			continue;
 		TAILQ_REMOVE(&f->pending, p, entry);
 		req = p->req;
+		if (npoints != NULL)
+			*npoints = p->npoints;
 		free(p);
 		return req;
 	}
@@ -132,12 +109,12 @@ route_me_status(struct http_request *req, void *ctx)
 	struct front	*f = ctx;
 	uint32_t	 reqid = front_reqid(f);
 
-	if (front_wait(f, reqid, req) == -1) {
+	if (front_wait(f, reqid, req, PENDING_STATUS, 0) == -1) {
 		http_respond_error(req, 500, "out of memory");
 		return;
 	}
 	if (worker_send_ctl(f->w, MSG_STATUS_REQ, reqid, NULL, 0) == -1) {
-		(void)front_take(f, reqid);
+		(void)front_take(f, reqid, PENDING_STATUS, NULL);
 		http_respond_error(req, 503, "the master is not reachable");
 	}
 }
@@ -150,6 +127,7 @@ gen_worker(yajl_gen g, const struct worker_status *ws, time_t now)
 {
 	const struct edge_def	*e;
 	enum role		 r;
+	uint32_t		 i;
 
 	yajl_gen_map_open(g);
 	GEN_STR(g, "role");
@@ -174,6 +152,20 @@ gen_worker(yajl_gen g, const struct worker_status *ws, time_t now)
 		yajl_gen_integer(g, ws->last_exit_at);
 	else
 		yajl_gen_null(g);
+	if (ws->stats.n > 0 || ws->stats.note[0] != '\0') {
+		GEN_STR(g, "stats");
+		yajl_gen_map_open(g);
+		for (i = 0; i < ws->stats.n; i++) {
+			GEN_STR(g, ws->stats.v[i].key);
+			yajl_gen_integer(g, (long long)ws->stats.v[i].value);
+		}
+		GEN_STR(g, "last_error");
+		if (ws->stats.note[0] != '\0')
+			GEN_STR(g, ws->stats.note);
+		else
+			yajl_gen_null(g);
+		yajl_gen_map_close(g);
+	}
 	GEN_STR(g, "peers");
 	yajl_gen_map_open(g);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
@@ -232,7 +224,8 @@ front_status_msg(struct front *f, struct frame_in *in)
 	struct preader		 pr;
 	char			 err[256];
 
-	if ((req = front_take(f, in->hdr.reqid)) == NULL) {
+	if ((req = front_take(f, in->hdr.reqid, PENDING_STATUS, NULL)) ==
+	    NULL) {
 		log_warnx("%s: answer to unknown request %u", __func__,
 		    in->hdr.reqid);
 		return 0;
@@ -295,7 +288,31 @@ front_setup(struct worker *w, char *err, size_t errlen)
 		snprintf(err, errlen, "no listening socket from the master");
 		return -1;
 	}
+	if (gethostname(f->host, sizeof(f->host)) == -1) {
+		snprintf(err, errlen, "gethostname: %s", strerror(errno));
+		return -1;
+	}
+	f->host[sizeof(f->host) - 1] = '\0';
 	return 0;
+}
+
+static int
+front_peer_msg(struct worker *w, enum role from, struct frame_in *in)
+{
+	struct front	*f = w->priv;
+
+	if (f == NULL || from != ROLE_SENDER || in->hdr.type != MSG_POINTS_ACK)
+		return -1;
+	return front_points_ack(f, in);
+}
+
+static void
+front_peer_changed(struct worker *w, enum role peer, pid_t pid)
+{
+	struct front	*f = w->priv;
+
+	if (f != NULL && peer == ROLE_SENDER && pid == 0)
+		front_sender_down(f);
 }
 
 /* Created on the first control message: LISTEN precedes SETUP_END. */
@@ -402,6 +419,8 @@ const struct worker_ops front_ops = {
 	.setup = front_setup,
 	.reconfigure = front_reconfigure,
 	.control_msg = front_control_entry,
+	.peer_msg = front_peer_msg,
+	.peer_changed = front_peer_changed,
 	.shutdown = front_shutdown,
 	.cleanup = front_cleanup,
 };

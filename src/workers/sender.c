@@ -1,11 +1,526 @@
 /*
- * The sender worker: batches points from the producers and publishes them to the
- * output, with a bounded buffer (issue 3).
- * Until its job lands it runs the common worker runtime: it takes its
- * config, serves its control edge and its peer edges, and stops cleanly.
+ * The sender: takes encoded points from the producers, buffers them
+ * (bounded in points and bytes), cuts them into messages and publishes
+ * them through one output.  Nothing leaves the buffer unpublished without
+ * being counted.
  */
-#include "worker.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "sender.h"
+#include "status.h"
+
+#define BACKOFF_MIN		0.1	/* seconds after a failed publish */
+#define BACKOFF_MAX		10.0
+#define STATS_INTERVAL		1.0	/* counters to the master */
+#define STOP_FLUSH_TIME		5.0	/* seconds to empty the buffer */
+
+static void	 sender_kick(struct sender *);
+
+static const struct sink_ops *
+sink_for(const char *name)
+{
+	if (strcmp(name, "file") == 0)
+		return &sink_file_ops;
+	return NULL;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	free(b->data);
+	free(b);
+}
+
+/* Drop a whole batch from the buffer, counting its points. */
+static void
+batch_drop(struct sender *s, struct batch *b, uint64_t *counter)
+{
+	uint32_t	 left = b->npoints - b->done;
+
+	TAILQ_REMOVE(&s->queue, b, entry);
+	s->qpoints -= left;
+	s->qbytes -= b->len - b->off;
+	*counter += left;
+	batch_free(b);
+}
+
+/* Length of the first `n` points of `p` (without the '\n' after). */
+static size_t
+points_span(const char *p, size_t len, uint32_t n)
+{
+	const char	*nl = p;
+
+	while (n-- > 0) {
+		nl = memchr(nl, '\n', len - (size_t)(nl - p));
+		if (nl == NULL)
+			return len;
+		if (n > 0)
+			nl++;
+	}
+	return (size_t)(nl - p);
+}
+
+/* Cut the next message from the head of the buffer into s->body. */
+static int
+sender_cut(struct sender *s, const char **topic, enum out_format *fmt)
+{
+	struct batch	*first, *b;
+	uint32_t	 n = 0, take, max = (uint32_t)s->w->conf.batchpoints;
+	size_t		 span;
+
+	if ((first = TAILQ_FIRST(&s->queue)) == NULL)
+		return 0;
+	buf_reset(&s->pts);
+	buf_reset(&s->body);
+	for (b = first; b != NULL && n < max; b = TAILQ_NEXT(b, entry)) {
+		if (b->fmt != first->fmt || strcmp(b->topic, first->topic))
+			break;
+		take = b->npoints - b->done;
+		if (take > max - n)
+			take = max - n;
+		span = points_span(b->data + b->off, b->len - b->off, take);
+		if (n > 0)
+			buf_addc(&s->pts, '\n');
+		buf_add(&s->pts, b->data + b->off, span);
+		n += take;
+	}
+	encode_message(&s->body, first->fmt, first->topic, s->pts.p,
+	    s->pts.len, n);
+	if (buf_failed(&s->pts) || buf_failed(&s->body)) {
+		log_warnx("%s: out of memory for a message", __func__);
+		return -1;
+	}
+	*topic = first->topic;
+	*fmt = first->fmt;
+	s->inflight = n;
+	return 1;
+}
+
+/* The first `n` points of the buffer are published: let them go. */
+static void
+sender_consume(struct sender *s, uint32_t n)
+{
+	struct batch	*b;
+	uint32_t	 left;
+	size_t		 span;
+
+	while (n > 0 && (b = TAILQ_FIRST(&s->queue)) != NULL) {
+		left = b->npoints - b->done;
+		if (n >= left) {
+			n -= left;
+			TAILQ_REMOVE(&s->queue, b, entry);
+			s->qpoints -= left;
+			s->qbytes -= b->len - b->off;
+			batch_free(b);
+			continue;
+		}
+		span = points_span(b->data + b->off, b->len - b->off, n);
+		/* and the '\n' after the last one */
+		span++;
+		b->off += span;
+		b->done += n;
+		s->qpoints -= n;
+		s->qbytes -= span;
+		n = 0;
+	}
+}
+
+void
+sender_sink_done(struct sender *s, int ok, const char *err)
+{
+	if (!s->busy)
+		return;
+	s->busy = 0;
+	if (ok) {
+		s->st.published += s->inflight;
+		s->st.messages++;
+		sender_consume(s, s->inflight);
+		s->backoff = 0;
+	} else {
+		s->st.publish_errors++;
+		strlcpy(s->last_error, err != NULL ? err : "publish failed",
+		    sizeof(s->last_error));
+		s->backoff = s->backoff == 0 ? BACKOFF_MIN :
+		    s->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
+		    s->backoff * 2;
+		log_warnx("publish of %u points failed: %s; retrying in "
+		    "%.1f s", s->inflight, s->last_error, s->backoff);
+	}
+	s->inflight = 0;
+	sender_kick(s);
+}
+
+void
+sender_count_reconnect(struct sender *s)
+{
+	s->st.reconnects++;
+}
+
+static void
+sender_publish(struct sender *s)
+{
+	const char	*topic;
+	enum out_format	 fmt;
+
+	if (s->busy || s->ops == NULL)
+		return;
+	if (sender_cut(s, &topic, &fmt) != 1)
+		return;
+	s->busy = 1;
+	s->ops->publish(s, topic, fmt, s->body.p, s->body.len);
+}
+
+static void
+flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sender	*s = t->data;
+
+	ev_timer_stop(loop, t);
+	sender_publish(s);
+	(void)revents;
+}
+
+/*
+ * Decide when the next message goes: now when a full one is waiting,
+ * after flushms for a partial one, after the backoff following a failure.
+ */
+static void
+sender_kick(struct sender *s)
+{
+	struct ev_loop	*loop = s->w->loop;
+	double		 after;
+
+	if (s->busy || TAILQ_EMPTY(&s->queue)) {
+		if (s->stopping && !s->busy && TAILQ_EMPTY(&s->queue))
+			worker_exit(s->w, 0);
+		return;
+	}
+	if (s->backoff > 0)
+		after = s->backoff;
+	else if (s->stopping || s->qpoints >= (size_t)s->w->conf.batchpoints)
+		after = 0;
+	else
+		after = (double)s->w->conf.flushms / 1000.0;
+	if (ev_is_active(&s->flush) && after > 0)
+		return;
+	ev_timer_stop(loop, &s->flush);
+	ev_timer_set(&s->flush, after, 0.);
+	ev_timer_start(loop, &s->flush);
+}
+
+/* Make room for scheduled points by ageing out the oldest ones. */
+static int
+sender_make_room(struct sender *s, size_t points, size_t bytes)
+{
+	struct batch	*b, *next;
+
+	for (b = TAILQ_FIRST(&s->queue); b != NULL; b = next) {
+		next = TAILQ_NEXT(b, entry);
+		if (s->qpoints + points <= (size_t)s->w->conf.buffersize &&
+		    s->qbytes + bytes <= (size_t)s->w->conf.bufferbytes)
+			return 0;
+		/* the head may be in a message being published */
+		if (b == TAILQ_FIRST(&s->queue) && s->busy)
+			continue;
+		batch_drop(s, b, &s->st.dropped_full);
+	}
+	return s->qpoints + points <= (size_t)s->w->conf.buffersize &&
+	    s->qbytes + bytes <= (size_t)s->w->conf.bufferbytes ? 0 : -1;
+}
+
+static enum points_verdict
+sender_take(struct sender *s, const struct points_msg *m, char *why,
+    size_t whylen)
+{
+	struct batch	*b;
+
+	if (m->npoints > (size_t)s->w->conf.buffersize ||
+	    m->len > (size_t)s->w->conf.bufferbytes) {
+		snprintf(why, whylen, "%u points (%zu bytes) exceed the whole "
+		    "buffer (%lld points, %lld bytes)", m->npoints, m->len,
+		    (long long)s->w->conf.buffersize,
+		    (long long)s->w->conf.bufferbytes);
+		s->st.rejected += m->npoints;
+		return POINTS_REJECTED;
+	}
+	if (s->qpoints + m->npoints > (size_t)s->w->conf.buffersize ||
+	    s->qbytes + m->len > (size_t)s->w->conf.bufferbytes) {
+		if (m->origin == ORIGIN_PUSHED ||
+		    sender_make_room(s, m->npoints, m->len) == -1) {
+			snprintf(why, whylen, "buffer full (%zu points, %zu "
+			    "bytes)", s->qpoints, s->qbytes);
+			s->st.refused_full += m->npoints;
+			return POINTS_FULL;
+		}
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->data = malloc(m->len)) == NULL) {
+		free(b);
+		snprintf(why, whylen, "out of memory");
+		s->st.refused_full += m->npoints;
+		return POINTS_FULL;
+	}
+	memcpy(b->data, m->data, m->len);
+	b->len = m->len;
+	b->fmt = m->fmt;
+	b->origin = m->origin;
+	strlcpy(b->topic, m->topic, sizeof(b->topic));
+	b->npoints = m->npoints;
+	TAILQ_INSERT_TAIL(&s->queue, b, entry);
+	s->qpoints += m->npoints;
+	s->qbytes += m->len;
+	s->st.accepted += m->npoints;
+	sender_kick(s);
+	return POINTS_ACCEPTED;
+}
+
+static int
+sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
+{
+	struct sender		*s = w->priv;
+	struct points_msg	 m;
+	struct preader		 pr;
+	struct pbuf		 pb;
+	enum points_verdict	 v;
+	char			 why[256];
+
+	if (in->hdr.type != MSG_POINTS)
+		return -1;
+	pr_init(&pr, in->data, in->datalen);
+	if (points_msg_decode(&pr, &m, why, sizeof(why)) == -1) {
+		log_warnx("%s from %s: %s", msg_name(in->hdr.type),
+		    role_name(from), why);
+		v = POINTS_REJECTED;
+	} else if (s->stopping) {
+		snprintf(why, sizeof(why), "the agent is stopping");
+		v = POINTS_FULL;
+		s->st.refused_full += m.npoints;
+	} else
+		v = sender_take(s, &m, why, sizeof(why));
+	if (v == POINTS_ACCEPTED)
+		why[0] = '\0';
+	/* only the front waits for an answer (it holds an HTTP request) */
+	if (from != ROLE_FRONT)
+		return 0;
+	pb_init(&pb);
+	points_ack_encode(&pb, v, why);
+	if (pb_failed(&pb) || worker_send_peer(w, from, MSG_POINTS_ACK,
+	    in->hdr.reqid, pb.buf, pb.len) == -1)
+		log_warn("%s: answer to %s", __func__, role_name(from));
+	pb_free(&pb);
+	return 0;
+}
+
+static void
+sender_push_stats(struct sender *s)
+{
+	struct worker_stats	 ws;
+	struct pbuf		 pb;
+	const struct {
+		const char	*key;
+		uint64_t	 value;
+	} v[] = {
+		{ "accepted", s->st.accepted },
+		{ "published", s->st.published },
+		{ "refused_full", s->st.refused_full },
+		{ "rejected", s->st.rejected },
+		{ "dropped_full", s->st.dropped_full },
+		{ "dropped_stop", s->st.dropped_stop },
+		{ "messages", s->st.messages },
+		{ "publish_errors", s->st.publish_errors },
+		{ "reconnects", s->st.reconnects },
+		{ "buffer_points", s->qpoints },
+		{ "buffer_bytes", s->qbytes },
+	};
+	size_t			 i;
+
+	memset(&ws, 0, sizeof(ws));
+	for (i = 0; i < sizeof(v) / sizeof(v[0]) && i < STATS_MAX; i++) {
+		strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
+		ws.v[i].value = v[i].value;
+	}
+	ws.n = (uint32_t)i;
+	strlcpy(ws.note, s->last_error, sizeof(ws.note));
+	pb_init(&pb);
+	stats_encode(&pb, &ws);
+	if (pb_failed(&pb) || worker_send_ctl(s->w, MSG_STATS, 0, pb.buf,
+	    pb.len) == -1)
+		log_warn("%s", __func__);
+	pb_free(&pb);
+}
+
+static void
+stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sender	*s = t->data;
+
+	sender_push_stats(s);
+	(void)loop;
+	(void)revents;
+}
+
+static int
+sender_open_sink(struct sender *s, char *err, size_t errlen)
+{
+	const struct sink_ops	*ops;
+
+	if ((ops = sink_for(s->w->conf.output_name)) == NULL) {
+		/* points are buffered, then refused: visible, not lost */
+		log_warnx("output \"%s\" is not built yet: points are "
+		    "buffered, then refused", s->w->conf.output_name);
+		snprintf(s->last_error, sizeof(s->last_error), "output \"%s\" "
+		    "is not built yet", s->w->conf.output_name);
+		s->ops = NULL;
+		return 0;
+	}
+	s->ops = ops;
+	if (ops->open(s, err, errlen) == -1) {
+		s->ops = NULL;
+		return -1;
+	}
+	log_info("publishing to the %s output", ops->name);
+	return 0;
+}
+
+static int
+sender_start(struct worker *w, char *err, size_t errlen)
+{
+	struct sender	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->w = w;
+	w->priv = s;
+	TAILQ_INIT(&s->queue);
+	buf_init(&s->pts);
+	buf_init(&s->body);
+	ev_timer_init(&s->flush, flush_cb, 0., 0.);
+	s->flush.data = s;
+	ev_timer_init(&s->stats_timer, stats_cb, STATS_INTERVAL,
+	    STATS_INTERVAL);
+	s->stats_timer.data = s;
+	ev_timer_start(w->loop, &s->stats_timer);
+	return sender_open_sink(s, err, errlen);
+}
+
+static int
+output_changed(const struct agent_conf *a, const struct agent_conf *b)
+{
+	size_t	 i;
+
+	if (strcmp(a->output_name, b->output_name) != 0 ||
+	    strcmp(a->path, b->path) != 0 || a->servers.n != b->servers.n)
+		return 1;
+	for (i = 0; i < a->servers.n; i++)
+		if (strcmp(a->servers.v[i], b->servers.v[i]) != 0)
+			return 1;
+	return 0;
+}
+
+/* New settings: the buffer stays; the output is reopened if it changed. */
+static int
+sender_reconfigure(struct worker *w, const struct agent_conf *next,
+    char *err, size_t errlen)
+{
+	struct sender		*s = w->priv;
+	struct agent_conf	 old;
+
+	if (s == NULL || !output_changed(&w->conf, next))
+		return 0;
+	if (s->ops != NULL)
+		s->ops->close(s);
+	s->busy = 0;
+	s->inflight = 0;
+	/* open with the new settings; the runtime swaps w->conf after us */
+	old = w->conf;
+	w->conf = *next;
+	if (sender_open_sink(s, err, errlen) == -1) {
+		w->conf = old;
+		(void)sender_open_sink(s, err, errlen);
+		return -1;
+	}
+	w->conf = old;
+	log_info("output reopened; %zu points kept in the buffer",
+	    s->qpoints);
+	sender_kick(s);
+	return 0;
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sender	*s = t->data;
+	struct batch	*b;
+
+	if (s->qpoints > 0)
+		log_error("stopping with %zu points unpublished (%zu bytes): "
+		    "%s", s->qpoints, s->qbytes, s->last_error[0] != '\0' ?
+		    s->last_error : "the output did not take them in time");
+	while ((b = TAILQ_FIRST(&s->queue)) != NULL)
+		batch_drop(s, b, &s->st.dropped_stop);
+	worker_exit(s->w, 0);
+	(void)loop;
+	(void)revents;
+}
+
+/* Publish what is buffered, for a bounded time, then go. */
+static void
+sender_shutdown(struct worker *w)
+{
+	struct sender	*s = w->priv;
+
+	if (s == NULL || TAILQ_EMPTY(&s->queue)) {
+		worker_exit(w, 0);
+		return;
+	}
+	s->stopping = 1;
+	s->backoff = 0;
+	log_info("stopping: publishing %zu buffered points first",
+	    s->qpoints);
+	ev_timer_stop(w->loop, &s->stats_timer);
+	ev_timer_init(&s->stats_timer, stop_cb, STOP_FLUSH_TIME, 0.);
+	s->stats_timer.data = s;
+	ev_timer_start(w->loop, &s->stats_timer);
+	sender_kick(s);
+}
+
+static void
+sender_cleanup(struct worker *w)
+{
+	struct sender	*s = w->priv;
+	struct batch	*b;
+
+	if (s == NULL)
+		return;
+	if (s->ops != NULL)
+		s->ops->close(s);
+	ev_timer_stop(w->loop, &s->flush);
+	ev_timer_stop(w->loop, &s->stats_timer);
+	while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
+		TAILQ_REMOVE(&s->queue, b, entry);
+		batch_free(b);
+	}
+	buf_free(&s->pts);
+	buf_free(&s->body);
+	free(s);
+	w->priv = NULL;
+}
 
 const struct worker_ops sender_ops = {
 	.role = ROLE_SENDER,
+	.start = sender_start,
+	.reconfigure = sender_reconfigure,
+	.peer_msg = sender_peer_msg,
+	.shutdown = sender_shutdown,
+	.cleanup = sender_cleanup,
 };

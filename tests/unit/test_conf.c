@@ -158,10 +158,7 @@ assert_conf_equal(const struct agent_conf *a, const struct agent_conf *b)
 		    conf_fields[i].section, conf_fields[i].key);
 }
 
-/*
- * Every key set to something other than its default, except [output] name:
- * "nsq" is the only sink accepted so far.
- */
+/* Every key set to something other than its default. */
 static const char distinct_text[] =
     "[agent]\n"
     "listen = \"[::1]:8080\"\n"
@@ -175,10 +172,17 @@ static const char distinct_text[] =
     "chroot = \"/var/empty\"\n"
     "socket = \"/run/a.sock\"\n"
     "allowrootplugins = yes\n"
+    "namespaces = [ \"pool.loda\", \"web.product.loda\" ]\n"
     "[output]\n"
-    "name = \"nsq\"\n"
+    "name = \"file\"\n"
     "servers = [ \"a:1\", \"tcp://b:4150\" ]\n"
     "buffersize = 77\n"
+    "bufferbytes = 1048576\n"
+    "topic = \"metrics.%s\"\n"
+    "format = \"line\"\n"
+    "path = \"/srv/points.out\"\n"
+    "batchpoints = 50\n"
+    "flushms = 250\n"
     "[log]\n"
     "logdir = \"/srv/log\"\n"
     "loglevel = \"ERROR\"\n"
@@ -194,8 +198,7 @@ load_distinct(struct agent_conf *c)
 	cr_assert_eq(load_text(distinct_text, c), 0, "%s", err);
 	cr_assert_eq(conf_defaults(&d), 0);
 	for (i = 0; i < conf_field_count; i++)
-		cr_assert(&conf_fields[i] == field("output", "name") ||
-		    !field_equal(&conf_fields[i], c, &d),
+		cr_assert(!field_equal(&conf_fields[i], c, &d),
 		    "[%s] %s equals its default", conf_fields[i].section,
 		    conf_fields[i].key);
 	conf_free(&d);
@@ -568,10 +571,23 @@ Test(conf, bad_values)
 		    "must be yes, no, true, false, 1 or 0" },
 		{ "[agent]\nallowrootplugins = \"\"\n", "must be yes, no" },
 		{ "[output]\nname = \"kafka\"\n",
-		    "only \"nsq\" is supported for now" },
-		{ "[output]\nname = \"NSQ\"\n", "only \"nsq\"" },
+		    "must be nsq, influxdb or file" },
+		{ "[output]\nname = \"NSQ\"\n", "must be nsq, influxdb or file" },
 		{ "[output]\nservers = [ \"http://a:1\" ]\n",
-		    "\"http://a:1\": must be host:port or tcp://host:port" },
+		    "servers = \"http://a:1\": the nsq output takes host:port" },
+		{ "[output]\nname = influxdb\nservers = [ \"a:1\" ]\n",
+		    "the influxdb output takes http:// URLs" },
+		{ "[output]\nservers = [ \"ftp://a:1\" ]\n",
+		    "must be host:port, tcp://host:port or an http:// URL" },
+		{ "[output]\ntopic = \"collect\"\n", "must contain %s" },
+		{ "[output]\ntopic = \"collect %s\"\n", "NSQ topic names" },
+		{ "[output]\nformat = xml\n", "must be json or line" },
+		{ "[output]\npath = \"out.txt\"\n", "absolute path" },
+		{ "[output]\nbatchpoints = 0\n", "batchpoints" },
+		{ "[output]\nflushms = 60001\n", "flushms" },
+		{ "[agent]\nnamespaces = [ \"Pool.loda\" ]\n",
+		    "not a namespace" },
+		{ "[agent]\nnamespaces = [ \"a..b\" ]\n", "not a namespace" },
 		{ "[output]\nservers = [ \"a:1\", \"b\" ]\n",
 		    "\"b\": must be host:port" },
 		{ "[output]\nservers = [ \"tcp://a:0\" ]\n",

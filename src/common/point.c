@@ -1,0 +1,560 @@
+/*
+ * The point model and its one validator/normalizer (point.h).  Strings
+ * are NUL-terminated copies owned by the point; the normalizer works in
+ * place because trimming and squeezing never make a string longer.
+ */
+#include "point.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How much of an offending value an error message shows. */
+#define SHOW_MAX	64
+
+void
+point_init(struct point *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = POINT_NONE;
+}
+
+void
+point_free(struct point *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->ntags; i++) {
+		free(p->tags[i].key);
+		free(p->tags[i].value);
+	}
+	free(p->tags);
+	free(p->name);
+	point_init(p);
+}
+
+/*
+ * A NUL-terminated copy of len bytes.  An embedded NUL is refused: the
+ * model holds C strings, and a copy cut short at the NUL could pass
+ * validation with less than the producer sent.
+ */
+static char *
+copy(const char *s, size_t len)
+{
+	char	*c;
+
+	if (len > 0 && memchr(s, '\0', len) != NULL)
+		return NULL;
+	if ((c = malloc(len + 1)) == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(c, s, len);
+	c[len] = '\0';
+	return c;
+}
+
+int
+point_set_name(struct point *p, const char *s, size_t len)
+{
+	char	*c;
+
+	if (len > POINT_NAME_MAX)
+		return -1;
+	if ((c = copy(s, len)) == NULL)
+		return -1;
+	free(p->name);
+	p->name = c;
+	return 0;
+}
+
+int
+point_add_tag(struct point *p, const char *key, size_t klen,
+    const char *value, size_t vlen)
+{
+	struct point_tag	*t;
+	char			*k, *v;
+
+	if (klen > POINT_TAG_MAX || vlen > POINT_TAG_MAX ||
+	    p->ntags >= POINT_TAGS_MAX)
+		return -1;
+	if ((k = copy(key, klen)) == NULL)
+		return -1;
+	if ((v = copy(value, vlen)) == NULL) {
+		free(k);
+		return -1;
+	}
+	/*
+	 * One more slot each time: at most POINT_TAGS_MAX small entries,
+	 * and the array stays exactly ntags long, which point_normalize()
+	 * relies on when it inserts the host tag.
+	 */
+	t = reallocarray(p->tags, p->ntags + 1, sizeof(*t));
+	if (t == NULL) {
+		free(k);
+		free(v);
+		return -1;
+	}
+	p->tags = t;
+	t[p->ntags].key = k;
+	t[p->ntags].value = v;
+	p->ntags++;
+	return 0;
+}
+
+void
+point_set_int(struct point *p, int64_t v)
+{
+	p->kind = POINT_INT;
+	p->ival = v;
+}
+
+void
+point_set_float(struct point *p, double v)
+{
+	p->kind = POINT_FLOAT;
+	p->fval = v;
+}
+
+void
+point_set_bool(struct point *p, int v)
+{
+	p->kind = POINT_BOOL;
+	p->bval = v != 0;
+}
+
+static int
+name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+int
+point_name_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!name_char((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int64_t
+point_seconds(int64_t ts, int64_t now)
+{
+	if (ts >= 1000000000LL && ts < 10000000000LL)
+		return ts;
+	if (ts >= 1000000000000LL && ts < 10000000000000LL)
+		return ts / 1000;
+	if (ts >= 1000000000000000LL && ts < 10000000000000000LL)
+		return ts / 1000000;
+	if (ts >= 1000000000000000000LL)	/* up to INT64_MAX */
+		return ts / 1000000000;
+	/* 0, negative, or between the ranges: not a time we can trust. */
+	return now;
+}
+
+/*
+ * One UTF-8 sequence at s (len > 0): its length and code point, or 0 for
+ * bytes that are not valid UTF-8: overlong forms, surrogates (U+D800 to
+ * U+DFFF), code points above U+10FFFF, truncated sequences and stray
+ * continuation bytes.  The same rules as Go's utf8 package, so what
+ * passes here, Go-based consumers read back unchanged.  encode.c keeps
+ * an identical copy for its \ufffd fallback.
+ */
+static size_t
+utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+	uint32_t	 v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		v = c & 0x0f;
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		v = c & 0x07;
+		if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* above U+10FFFF */
+	} else
+		return 0;	/* continuation, C0, C1, F5..FF */
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	v = (v << 6) | (s[1] & 0x3f);
+	for (i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	*cp = v;
+	return n;
+}
+
+/* Trimmed and squeezed away; the only white space the rules know. */
+static int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* C0 (but tab), DEL and the C1 range U+0080..U+009F. */
+static int
+is_control(uint32_t cp)
+{
+	return (cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f);
+}
+
+/*
+ * `"value"` for an error message: quotes, backslashes and control
+ * characters escaped, bytes that are not valid UTF-8 as \xHH, so that
+ * the message is printable, valid UTF-8 and unambiguous; cut after
+ * SHOW_MAX bytes of input with `...` after the closing quote.
+ */
+static void
+show(char *out, size_t outlen, const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 len = strlen(s), i = 0, o = 0, n;
+	uint32_t		 cp;
+	char			 esc[8];
+
+	/* Worst case per input byte is 4 output bytes (\xHH). */
+	if (outlen < 4 * SHOW_MAX + 8) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return;
+	}
+	out[o++] = '"';
+	while (i < len && i < SHOW_MAX) {
+		n = utf8_seq(u + i, len - i, &cp);
+		if (n > 1 && i + n > SHOW_MAX)
+			break;		/* do not split a character */
+		if (n == 0 || is_control(cp) || cp == '\t') {
+			if (u[i] == '\t')
+				memcpy(esc, "\\t", 3);
+			else if (u[i] == '\n')
+				memcpy(esc, "\\n", 3);
+			else if (u[i] == '\r')
+				memcpy(esc, "\\r", 3);
+			else
+				(void)snprintf(esc, sizeof(esc), "\\x%02x",
+				    u[i]);
+			memcpy(out + o, esc, strlen(esc));
+			o += strlen(esc);
+			i++;
+			continue;
+		}
+		if (u[i] == '"' || u[i] == '\\')
+			out[o++] = '\\';
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	out[o++] = '"';
+	if (i < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* Fixed-size buffer for show(). */
+struct shown {
+	char	 s[4 * SHOW_MAX + 8];
+};
+
+static const char *
+shows(struct shown *sh, const char *s)
+{
+	show(sh->s, sizeof(sh->s), s);
+	return sh->s;
+}
+
+static int	 fail(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* Always -1, with the message in err when there is room for one. */
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		(void)vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Why s is not acceptable tag text, or NULL when it is. */
+static const char *
+text_problem(const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 len = strlen(s), i, n;
+	uint32_t		 cp;
+
+	for (i = 0; i < len; i += n) {
+		if ((n = utf8_seq(u + i, len - i, &cp)) == 0)
+			return "invalid UTF-8";
+		if (is_control(cp))
+			return "control character";
+	}
+	return NULL;
+}
+
+static int
+is_blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!is_space((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/*
+ * Trim white space and turn each inner run of it into one '-', in place.
+ * Only ASCII bytes are touched, so valid UTF-8 stays valid.
+ */
+static void
+squeeze(char *s)
+{
+	char	*r = s, *w = s;
+	int	 gap = 0;
+
+	while (is_space((unsigned char)*r))
+		r++;
+	for (; *r != '\0'; r++) {
+		if (is_space((unsigned char)*r)) {
+			gap = 1;
+			continue;
+		}
+		if (gap) {
+			*w++ = '-';
+			gap = 0;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
+static int
+norm_name(struct point *p, const char *prefix, char *err, size_t errlen)
+{
+	struct shown	 sh;
+	size_t		 plen, nlen;
+	char		*full;
+
+	/*
+	 * An empty name is refused before the prefix goes on, so that ""
+	 * does not turn into a lone prefix such as "RUN.".
+	 */
+	if (p->name == NULL || p->name[0] == '\0')
+		return fail(err, errlen, "name: empty");
+	plen = prefix == NULL ? 0 : strlen(prefix);
+	if (plen > 0) {
+		nlen = strlen(p->name);
+		if ((full = malloc(plen + nlen + 1)) == NULL)
+			return fail(err, errlen, "name: out of memory");
+		memcpy(full, prefix, plen);
+		memcpy(full + plen, p->name, nlen + 1);
+		free(p->name);
+		p->name = full;
+	}
+	nlen = strlen(p->name);
+	if (!point_name_valid(p->name, nlen))
+		return fail(err, errlen, "name %s: only [-_.a-zA-Z0-9] allowed",
+		    shows(&sh, p->name));
+	if (nlen > POINT_NAME_MAX)
+		return fail(err, errlen, "name %s: longer than %d bytes",
+		    shows(&sh, p->name), POINT_NAME_MAX);
+	return 0;
+}
+
+static int
+norm_value(struct point *p, char *err, size_t errlen)
+{
+	switch (p->kind) {
+	case POINT_INT:
+		return 0;
+	case POINT_BOOL:
+		p->bval = p->bval != 0;
+		return 0;
+	case POINT_FLOAT:
+		if (isnan(p->fval))
+			return fail(err, errlen, "value: NaN not allowed");
+		if (isinf(p->fval))
+			return fail(err, errlen,
+			    "value: infinity not allowed");
+		return 0;
+	case POINT_NONE:
+		break;
+	}
+	return fail(err, errlen, "value: missing");
+}
+
+static int
+tag_cmp(const void *a, const void *b)
+{
+	const struct point_tag	*x = a, *y = b;
+
+	return strcmp(x->key, y->key);
+}
+
+/*
+ * The value for a host tag the normalizer supplies: `host` normalized
+ * like any tag value, in a new string in *out (NULL when there is no
+ * usable host name).
+ */
+static int
+host_value(const char *host, char **out, char *err, size_t errlen)
+{
+	struct shown	 sh;
+	const char	*why;
+	char		*v;
+
+	*out = NULL;
+	if (host == NULL || is_blank(host))
+		return 0;
+	if ((why = text_problem(host)) != NULL)
+		return fail(err, errlen, "tag \"host\": value %s: %s",
+		    shows(&sh, host), why);
+	if ((v = strdup(host)) == NULL)
+		return fail(err, errlen, "tag \"host\": out of memory");
+	squeeze(v);
+	if (strlen(v) > POINT_TAG_MAX) {
+		free(v);
+		return fail(err, errlen,
+		    "tag \"host\": value longer than %d bytes", POINT_TAG_MAX);
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+norm_tags(struct point *p, const char *host, char *err, size_t errlen)
+{
+	struct shown		 sh, sh2;
+	struct point_tag	*t, tmp;
+	const char		*why;
+	char			*hv;
+	size_t			 i, at;
+	int			 hi = -1;
+
+	if (p->ntags > POINT_TAGS_MAX)
+		return fail(err, errlen, "tags: more than %d", POINT_TAGS_MAX);
+	for (i = 0; i < p->ntags; i++) {
+		t = &p->tags[i];
+		if (strlen(t->key) > POINT_TAG_MAX)
+			return fail(err, errlen,
+			    "tag key %s: longer than %d bytes",
+			    shows(&sh, t->key), POINT_TAG_MAX);
+		if ((why = text_problem(t->key)) != NULL)
+			return fail(err, errlen, "tag key %s: %s",
+			    shows(&sh, t->key), why);
+		if (is_blank(t->key))
+			return fail(err, errlen, "tag key %s: empty",
+			    shows(&sh, t->key));
+		squeeze(t->key);
+	}
+	/* Go's encoder sorts map keys bytewise; strcmp() does the same. */
+	if (p->ntags > 1)
+		qsort(p->tags, p->ntags, sizeof(*p->tags), tag_cmp);
+	for (i = 1; i < p->ntags; i++)
+		if (strcmp(p->tags[i - 1].key, p->tags[i].key) == 0)
+			return fail(err, errlen, "tag %s: duplicate key",
+			    shows(&sh, p->tags[i].key));
+	for (i = 0; i < p->ntags; i++) {
+		t = &p->tags[i];
+		if (strcmp(t->key, "host") == 0)
+			hi = (int)i;
+		if (strlen(t->value) > POINT_TAG_MAX)
+			return fail(err, errlen,
+			    "tag %s: value longer than %d bytes",
+			    shows(&sh, t->key), POINT_TAG_MAX);
+		if ((why = text_problem(t->value)) != NULL)
+			return fail(err, errlen, "tag %s: value %s: %s",
+			    shows(&sh, t->key), shows(&sh2, t->value), why);
+		if (is_blank(t->value)) {
+			/* An empty host is filled in below. */
+			if ((int)i == hi)
+				continue;
+			return fail(err, errlen, "tag %s: empty value",
+			    shows(&sh, t->key));
+		}
+		squeeze(t->value);
+	}
+	if (hi >= 0 && !is_blank(p->tags[hi].value))
+		return 0;		/* the producer's host is kept */
+	if (host_value(host, &hv, err, errlen) == -1)
+		return -1;
+	if (hv == NULL) {
+		if (hi >= 0)
+			return fail(err, errlen, "tag \"host\": empty value");
+		return 0;		/* no host name to add */
+	}
+	if (hi >= 0) {
+		free(p->tags[hi].value);
+		p->tags[hi].value = hv;
+		return 0;
+	}
+	if (p->ntags >= POINT_TAGS_MAX) {
+		free(hv);
+		return fail(err, errlen,
+		    "tags: %d already, no room for \"host\"", POINT_TAGS_MAX);
+	}
+	if ((t = reallocarray(p->tags, p->ntags + 1, sizeof(*t))) == NULL) {
+		free(hv);
+		return fail(err, errlen, "tags: out of memory");
+	}
+	p->tags = t;
+	if ((t[p->ntags].key = strdup("host")) == NULL) {
+		free(hv);
+		return fail(err, errlen, "tags: out of memory");
+	}
+	t[p->ntags].value = hv;
+	/* Move it from the end to its sorted place. */
+	for (at = p->ntags; at > 0 && strcmp(t[at - 1].key, "host") > 0; at--) {
+		tmp = t[at];
+		t[at] = t[at - 1];
+		t[at - 1] = tmp;
+	}
+	p->ntags++;
+	return 0;
+}
+
+int
+point_normalize(struct point *p, const char *prefix, const char *host,
+    int64_t now, char *err, size_t errlen)
+{
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (norm_name(p, prefix, err, errlen) == -1)
+		return -1;
+	if (norm_value(p, err, errlen) == -1)
+		return -1;
+	if (norm_tags(p, host, err, errlen) == -1)
+		return -1;
+	p->timestamp = point_seconds(p->timestamp, now);
+	return 0;
+}

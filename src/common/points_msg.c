@@ -1,0 +1,76 @@
+#include "points_msg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+
+void
+points_msg_encode(struct pbuf *pb, const struct points_msg *m)
+{
+	pb_u32(pb, (uint32_t)m->fmt);
+	pb_u32(pb, (uint32_t)m->origin);
+	pb_str(pb, m->topic);
+	pb_u32(pb, m->npoints);
+	pb_bytes(pb, m->data, m->len);
+}
+
+int
+points_msg_decode(struct preader *pr, struct points_msg *m, char *err,
+    size_t errlen)
+{
+	uint32_t	 fmt, origin;
+	size_t		 i, lines;
+
+	memset(m, 0, sizeof(*m));
+	fmt = pr_u32(pr);
+	origin = pr_u32(pr);
+	pr_strbuf(pr, m->topic, sizeof(m->topic));
+	m->npoints = pr_u32(pr);
+	m->data = pr_bytes(pr, &m->len);
+	if (pr_end(pr) == -1) {
+		snprintf(err, errlen, "POINTS: %s", pr->err);
+		return -1;
+	}
+	if (fmt > FORMAT_LINE || origin > ORIGIN_SCHEDULED ||
+	    m->topic[0] == '\0' || m->npoints == 0) {
+		snprintf(err, errlen, "POINTS: bad header (format %u, origin "
+		    "%u, topic \"%s\", %u points)", fmt, origin, m->topic,
+		    m->npoints);
+		return -1;
+	}
+	/* the count is what the buffer accounts by: it must be right */
+	for (i = 0, lines = 1; i < m->len; i++)
+		if (m->data[i] == '\n')
+			lines++;
+	if (m->len == 0 || lines != m->npoints ||
+	    m->data[m->len - 1] == '\n') {
+		snprintf(err, errlen, "POINTS: %u points announced, %zu "
+		    "found", m->npoints, m->len == 0 ? 0 : lines);
+		return -1;
+	}
+	m->fmt = (enum out_format)fmt;
+	m->origin = (enum points_origin)origin;
+	return 0;
+}
+
+void
+points_ack_encode(struct pbuf *pb, enum points_verdict v, const char *msg)
+{
+	pb_u32(pb, (uint32_t)v);
+	pb_str(pb, msg);
+}
+
+int
+points_ack_decode(struct preader *pr, enum points_verdict *v, char *msg,
+    size_t msglen)
+{
+	uint32_t	 verdict;
+
+	verdict = pr_u32(pr);
+	pr_strbuf(pr, msg, msglen);
+	if (pr_end(pr) == -1 || verdict > POINTS_REJECTED)
+		return -1;
+	*v = (enum points_verdict)verdict;
+	return 0;
+}

@@ -1,0 +1,204 @@
+/*
+ * Points pushed over the API: POST /post (the lodastack body).  A request
+ * is answered 200 only once the sender has taken every point into its
+ * buffer; 503 when it cannot, so the client knows to retry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "front.h"
+#include "front_post.h"
+#include "log.h"
+#include "points_msg.h"
+
+/* Names pushed by local programs are marked as such (the Go agent did). */
+#define POST_PREFIX	"RUN."
+
+/* {"error": msg, "index": n}, n omitted when < 0 */
+static void
+respond_bad_point(struct http_request *req, const char *msg, long index)
+{
+	const unsigned char	*body;
+	yajl_gen		 g;
+	size_t			 len;
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL) {
+		http_respond_error(req, 400, msg);
+		return;
+	}
+	yajl_gen_map_open(g);
+	yajl_gen_string(g, (const unsigned char *)"error", 5);
+	yajl_gen_string(g, (const unsigned char *)msg, strlen(msg));
+	if (index >= 0) {
+		yajl_gen_string(g, (const unsigned char *)"index", 5);
+		yajl_gen_integer(g, index);
+	}
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &body, &len) == yajl_gen_status_ok)
+		http_respond(req, 400, "application/json", (const char *)body,
+		    len);
+	else
+		http_respond_error(req, 400, msg);
+	yajl_gen_free(g);
+}
+
+/* The namespace: ?ns=, or the only one the host is in. */
+static int
+post_namespace(struct front *f, struct http_request *req, char *ns,
+    size_t len)
+{
+	const struct strlist	*nss = &f->w->conf.namespaces;
+	char			 msg[160];
+
+	if (http_query_param(req, "ns", ns, len) > 0)
+		return 0;
+	if (nss->n == 1) {
+		snprintf(ns, len, "%s", nss->v[0]);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "ns is required: this host is in %zu "
+	    "namespaces", nss->n);
+	http_respond_error(req, 400, msg);
+	return -1;
+}
+
+/* Topic for a namespace from the [output] topic template. */
+static int
+post_topic(struct front *f, const char *ns, char *topic, size_t len,
+    char *why, size_t whylen)
+{
+	const char	*tmpl = f->w->conf.topic, *pct;
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; ns[i] != '\0'; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyz0123456789-.", ns[i]) ==
+		    NULL) {
+			snprintf(why, whylen, "ns \"%.64s\": only [-.a-z0-9] "
+			    "allowed", ns);
+			return -1;
+		}
+	if (i == 0 || (pct = strstr(tmpl, "%s")) == NULL) {
+		snprintf(why, whylen, "empty ns");
+		return -1;
+	}
+	n = snprintf(topic, len, "%.*s%s%s", (int)(pct - tmpl), tmpl, ns,
+	    pct + 2);
+	if (n < 0 || (size_t)n >= len || n > TOPIC_MAX) {
+		snprintf(why, whylen, "ns \"%.64s\" makes a topic longer than "
+		    "%d bytes", ns, TOPIC_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+void
+route_post(struct http_request *req, void *ctx)
+{
+	struct front		*f = ctx;
+	struct post_result	 res;
+	struct points_msg	 m;
+	struct buf		 pts;
+	struct pbuf		 pb;
+	enum out_format		 fmt;
+	char			 ns[128], why[160];
+	uint32_t		 reqid;
+
+	if (post_namespace(f, req, ns, sizeof(ns)) == -1)
+		return;
+	memset(&m, 0, sizeof(m));
+	if (post_topic(f, ns, m.topic, sizeof(m.topic), why,
+	    sizeof(why)) == -1) {
+		http_respond_error(req, 400, why);
+		return;
+	}
+	if (format_parse(f->w->conf.format, &fmt) == -1)
+		fmt = FORMAT_JSON;
+	buf_init(&pts);
+	if (post_parse(req->body, req->body_len, POST_PREFIX, f->host,
+	    (int64_t)time(NULL), fmt, &pts, &res) == -1) {
+		respond_bad_point(req, res.err, res.bad_index);
+		buf_free(&pts);
+		return;
+	}
+	if (res.npoints == 0) {
+		http_respond_json(req, 200, "{\"accepted\":0}");
+		buf_free(&pts);
+		return;
+	}
+	m.fmt = fmt;
+	m.origin = ORIGIN_PUSHED;
+	m.npoints = (uint32_t)res.npoints;
+	m.data = pts.p;
+	m.len = pts.len;
+	pb_init(&pb);
+	points_msg_encode(&pb, &m);
+	buf_free(&pts);
+	reqid = front_reqid(f);
+	if (pb_failed(&pb) || front_wait(f, reqid, req, PENDING_POINTS,
+	    m.npoints) == -1) {
+		pb_free(&pb);
+		http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	if (worker_send_peer(f->w, ROLE_SENDER, MSG_POINTS, reqid, pb.buf,
+	    pb.len) == -1) {
+		(void)front_take(f, reqid, PENDING_POINTS, NULL);
+		http_respond_error(req, 503, "the sender is not available; "
+		    "nothing was accepted");
+	}
+	pb_free(&pb);
+}
+
+int
+front_points_ack(struct front *f, struct frame_in *in)
+{
+	struct http_request	*req;
+	struct preader		 pr;
+	enum points_verdict	 v;
+	uint32_t		 n;
+	char			 msg[256], body[64];
+
+	pr_init(&pr, in->data, in->datalen);
+	if (points_ack_decode(&pr, &v, msg, sizeof(msg)) == -1) {
+		log_warnx("%s: bad POINTS_ACK from the sender", __func__);
+		return -1;
+	}
+	if ((req = front_take(f, in->hdr.reqid, PENDING_POINTS, &n)) == NULL)
+		return 0;	/* answered already (504) */
+	switch (v) {
+	case POINTS_ACCEPTED:
+		snprintf(body, sizeof(body), "{\"accepted\":%u}", n);
+		http_respond_json(req, 200, body);
+		break;
+	case POINTS_FULL:
+		http_respond_error(req, 503, msg);
+		break;
+	case POINTS_REJECTED:
+		http_respond_error(req, 400, msg);
+		break;
+	}
+	return 0;
+}
+
+/* The sender went away: nothing it had not acknowledged is accepted. */
+void
+front_sender_down(struct front *f)
+{
+	struct pending	*p, *tp;
+
+	TAILQ_FOREACH_SAFE(p, &f->pending, entry, tp) {
+		if (p->kind != PENDING_POINTS)
+			continue;
+		TAILQ_REMOVE(&f->pending, p, entry);
+		http_respond_error(p->req, 503, "the sender restarted; the "
+		    "points were not accepted, send them again");
+		free(p);
+	}
+}

@@ -1,0 +1,409 @@
+/*
+ * Parsing /post bodies.  Compatible with what the Go agent accepted: keys
+ * are matched case-insensitively and unknown keys are ignored, as Go's
+ * encoding/json does; a non-integer timestamp or a string value is an
+ * error, as it was there (or as it broke the router).
+ */
+#include "front_post.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "point.h"
+
+enum post_key {
+	KEY_NONE = 0,
+	KEY_NAME,
+	KEY_TIMESTAMP,
+	KEY_TAGS,
+	KEY_VALUE,
+	KEY_OTHER		/* ignored, whatever its value */
+};
+
+struct post_ctx {
+	const char		*prefix;
+	const char		*host;
+	int64_t			 now;
+	enum out_format		 fmt;
+	struct buf		*out;
+	struct post_result	*res;
+	int			 depth;		/* 1 = in the array, 2 = point,
+						 * 3 = tags */
+	int			 skip;		/* nesting of an ignored value */
+	enum post_key		 key;
+	char			 tagkey[POINT_TAG_MAX + 1];
+	size_t			 tagkeylen;
+	int			 in_point;
+	struct point		 p;
+	size_t			 index;		/* of the current point */
+};
+
+static int
+post_fail(struct post_ctx *c, int at_point, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+post_fail(struct post_ctx *c, int at_point, const char *fmt, ...)
+{
+	char	 msg[400];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (at_point) {
+		c->res->bad_index = (long)c->index;
+		snprintf(c->res->err, sizeof(c->res->err), "point %zu: %s",
+		    c->index, msg);
+	} else
+		snprintf(c->res->err, sizeof(c->res->err), "%s", msg);
+	return 0;		/* stops yajl */
+}
+
+/* A value inside an ignored key: count nesting, accept anything. */
+static int
+post_skipping(struct post_ctx *c, int delta)
+{
+	if (c->skip == 0)
+		return 0;
+	c->skip += delta;
+	if (c->skip > POST_MAX_DEPTH)
+		return -1;
+	return 1;
+}
+
+static int
+post_scalar_done(struct post_ctx *c)
+{
+	if (c->skip > 0 && c->skip == 1)
+		c->skip = 0;
+	c->key = KEY_NONE;
+	return 1;
+}
+
+static int
+cb_null(void *ctx)
+{
+	struct post_ctx	*c = ctx;
+
+	if (c->skip > 0)
+		return post_scalar_done(c);
+	if (c->depth == 2 && c->key == KEY_TIMESTAMP) {
+		/* Go leaves a null timestamp at 0: "now" */
+		c->p.timestamp = 0;
+		return post_scalar_done(c);
+	}
+	if (c->depth == 2 && c->key == KEY_VALUE)
+		return post_fail(c, 1, "value is null; a number or a boolean "
+		    "is required");
+	if (c->depth == 3)
+		return post_fail(c, 1, "tag \"%s\" is null, not a string",
+		    c->tagkey);
+	if (c->depth == 2 && c->key == KEY_NAME)
+		return post_fail(c, 1, "name is null, not a string");
+	return post_fail(c, c->depth >= 1, "unexpected null");
+}
+
+static int
+cb_boolean(void *ctx, int v)
+{
+	struct post_ctx	*c = ctx;
+
+	if (c->skip > 0)
+		return post_scalar_done(c);
+	if (c->depth == 2 && c->key == KEY_VALUE) {
+		point_set_bool(&c->p, v);
+		return post_scalar_done(c);
+	}
+	if (c->depth == 3)
+		return post_fail(c, 1, "tag \"%s\" is a boolean, not a string",
+		    c->tagkey);
+	if (c->depth == 2 && c->key == KEY_TIMESTAMP)
+		return post_fail(c, 1, "timestamp must be an integer");
+	if (c->depth == 2)
+		return post_fail(c, 1, "name must be a string");
+	return post_fail(c, c->depth >= 1, c->depth == 1 ? "not an object" :
+	    "the body must be a JSON array of points");
+}
+
+static int
+cb_number(void *ctx, const char *s, size_t len)
+{
+	struct post_ctx	*c = ctx;
+	char		 num[64], *end;
+	long long	 ll;
+	double		 d;
+	int		 integral;
+
+	if (c->skip > 0)
+		return post_scalar_done(c);
+	if (c->depth == 3)
+		return post_fail(c, 1, "tag \"%s\" is a number, not a string",
+		    c->tagkey);
+	if (c->depth != 2 || (c->key != KEY_VALUE && c->key != KEY_TIMESTAMP))
+		return post_fail(c, c->depth >= 1, c->depth == 1 ?
+		    "not an object" : c->depth == 2 ? "name must be a string" :
+		    "the body must be a JSON array of points");
+	if (len >= sizeof(num))
+		return post_fail(c, 1, "number too long");
+	memcpy(num, s, len);
+	num[len] = '\0';
+	integral = strpbrk(num, ".eE") == NULL;
+	if (c->key == KEY_TIMESTAMP) {
+		errno = 0;
+		ll = strtoll(num, &end, 10);
+		if (!integral || errno != 0 || *end != '\0')
+			return post_fail(c, 1, "timestamp %s is not an integer "
+			    "of seconds, ms, us or ns", num);
+		c->p.timestamp = ll;
+		return post_scalar_done(c);
+	}
+	errno = 0;
+	if (integral) {
+		ll = strtoll(num, &end, 10);
+		if (errno == 0 && *end == '\0') {
+			point_set_int(&c->p, ll);
+			return post_scalar_done(c);
+		}
+	}
+	errno = 0;
+	d = strtod(num, &end);
+	if (*end != '\0' || errno == ERANGE)
+		return post_fail(c, 1, "value %s is out of range", num);
+	point_set_float(&c->p, d);
+	return post_scalar_done(c);
+}
+
+static int
+cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct post_ctx	*c = ctx;
+
+	if (c->skip > 0)
+		return post_scalar_done(c);
+	if (c->depth == 3) {
+		if (point_add_tag(&c->p, c->tagkey, c->tagkeylen,
+		    (const char *)s, len) == -1)
+			return post_fail(c, 1, "tag \"%s\": too long or too "
+			    "many tags", c->tagkey);
+		return 1;
+	}
+	if (c->depth == 2 && c->key == KEY_NAME) {
+		if (point_set_name(&c->p, (const char *)s, len) == -1)
+			return post_fail(c, 1, "name longer than %d bytes",
+			    POINT_NAME_MAX);
+		return post_scalar_done(c);
+	}
+	if (c->depth == 2 && c->key == KEY_VALUE)
+		return post_fail(c, 1, "value is a string; a number or a "
+		    "boolean is required");
+	if (c->depth == 2 && c->key == KEY_TIMESTAMP)
+		return post_fail(c, 1, "timestamp must be an integer");
+	return post_fail(c, c->depth >= 1, c->depth == 1 ? "not an object" :
+	    "the body must be a JSON array of points");
+}
+
+static int
+cb_start_map(void *ctx)
+{
+	struct post_ctx	*c = ctx;
+	int		 r;
+
+	if ((r = post_skipping(c, 1)) != 0)
+		return r == 1 ? 1 : post_fail(c, 1, "nesting deeper than %d",
+		    POST_MAX_DEPTH);
+	if (c->depth == 1) {
+		point_init(&c->p);
+		c->in_point = 1;
+		c->depth = 2;
+		c->key = KEY_NONE;
+		return 1;
+	}
+	if (c->depth == 2 && c->key == KEY_TAGS) {
+		c->depth = 3;
+		return 1;
+	}
+	if (c->depth == 2 && c->key == KEY_VALUE)
+		return post_fail(c, 1, "value is an object; a number or a "
+		    "boolean is required");
+	if (c->depth == 3)
+		return post_fail(c, 1, "tag \"%s\" is an object, not a string",
+		    c->tagkey);
+	if (c->depth == 2)
+		return post_fail(c, 1, "%s must not be an object",
+		    c->key == KEY_NAME ? "name" : "timestamp");
+	return post_fail(c, 0, "the body must be a JSON array of points");
+}
+
+static enum post_key
+key_of(const unsigned char *k, size_t len)
+{
+	static const struct {
+		const char	*name;
+		enum post_key	 key;
+	} keys[] = {
+		{ "name", KEY_NAME }, { "timestamp", KEY_TIMESTAMP },
+		{ "tags", KEY_TAGS }, { "value", KEY_VALUE },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i].name) == len &&
+		    strncasecmp(keys[i].name, (const char *)k, len) == 0)
+			return keys[i].key;
+	return KEY_OTHER;
+}
+
+static int
+cb_map_key(void *ctx, const unsigned char *k, size_t len)
+{
+	struct post_ctx	*c = ctx;
+
+	if (c->skip > 0)
+		return 1;
+	if (c->depth == 3) {
+		if (len > POINT_TAG_MAX)
+			return post_fail(c, 1, "tag key longer than %d bytes",
+			    POINT_TAG_MAX);
+		memcpy(c->tagkey, k, len);
+		c->tagkey[len] = '\0';
+		c->tagkeylen = len;
+		return 1;
+	}
+	c->key = key_of(k, len);
+	if (c->key == KEY_OTHER)
+		c->skip = 1;
+	return 1;
+}
+
+static int
+cb_end_map(void *ctx)
+{
+	struct post_ctx	*c = ctx;
+	char		 err[400];
+
+	if (c->skip > 0) {
+		if (--c->skip == 1) {
+			c->skip = 0;
+			c->key = KEY_NONE;
+		}
+		return 1;
+	}
+	if (c->depth == 3) {
+		c->depth = 2;
+		c->key = KEY_NONE;
+		return 1;
+	}
+	/* a point is complete */
+	if (point_normalize(&c->p, c->prefix, c->host, c->now, err,
+	    sizeof(err)) == -1)
+		return post_fail(c, 1, "%s", err);
+	if (c->res->npoints > 0)
+		buf_addc(c->out, '\n');
+	encode_point(c->out, c->fmt, &c->p);
+	c->res->npoints++;
+	point_free(&c->p);
+	c->in_point = 0;
+	c->index++;
+	c->depth = 1;
+	return 1;
+}
+
+static int
+cb_start_array(void *ctx)
+{
+	struct post_ctx	*c = ctx;
+	int		 r;
+
+	if ((r = post_skipping(c, 1)) != 0)
+		return r == 1 ? 1 : post_fail(c, 1, "nesting deeper than %d",
+		    POST_MAX_DEPTH);
+	if (c->depth == 0) {
+		c->depth = 1;
+		return 1;
+	}
+	if (c->depth == 1)
+		return post_fail(c, 1, "not an object");
+	if (c->depth == 3)
+		return post_fail(c, 1, "tag \"%s\" is an array, not a string",
+		    c->tagkey);
+	return post_fail(c, 1, "%s must not be an array",
+	    c->key == KEY_VALUE ? "value" : c->key == KEY_TAGS ? "tags" :
+	    c->key == KEY_NAME ? "name" : "timestamp");
+}
+
+static int
+cb_end_array(void *ctx)
+{
+	struct post_ctx	*c = ctx;
+
+	if (c->skip > 0) {
+		if (--c->skip == 1) {
+			c->skip = 0;
+			c->key = KEY_NONE;
+		}
+		return 1;
+	}
+	c->depth = 0;
+	return 1;
+}
+
+static const yajl_callbacks post_callbacks = {
+	cb_null, cb_boolean, NULL, NULL, cb_number, cb_string,
+	cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array
+};
+
+int
+post_parse(const char *body, size_t len, const char *prefix,
+    const char *host, int64_t now, enum out_format fmt, struct buf *out,
+    struct post_result *res)
+{
+	struct post_ctx	 c;
+	yajl_handle	 h;
+	yajl_status	 st;
+	unsigned char	*msg;
+	int		 rv = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->bad_index = -1;
+	memset(&c, 0, sizeof(c));
+	c.prefix = prefix;
+	c.host = host;
+	c.now = now;
+	c.fmt = fmt;
+	c.out = out;
+	c.res = res;
+	point_init(&c.p);
+	if ((h = yajl_alloc(&post_callbacks, NULL, &c)) == NULL) {
+		snprintf(res->err, sizeof(res->err), "out of memory");
+		return -1;
+	}
+	st = yajl_parse(h, (const unsigned char *)body, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	if (st == yajl_status_client_canceled)
+		rv = -1;
+	else if (st != yajl_status_ok) {
+		msg = yajl_get_error(h, 0, (const unsigned char *)body, len);
+		snprintf(res->err, sizeof(res->err), "invalid JSON at byte "
+		    "%zu: %s", yajl_get_bytes_consumed(h),
+		    msg != NULL ? (const char *)msg : "parse error");
+		if (msg != NULL)
+			yajl_free_error(h, msg);
+		rv = -1;
+	} else if (buf_failed(out)) {
+		snprintf(res->err, sizeof(res->err), "out of memory");
+		rv = -1;
+	}
+	yajl_free(h);
+	point_free(&c.p);
+	if (rv == -1)
+		res->npoints = 0;
+	return rv;
+}

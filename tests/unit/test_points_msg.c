@@ -1,0 +1,92 @@
+/* MSG_POINTS / MSG_POINTS_ACK payloads. */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "codec.h"
+#include "points_msg.h"
+
+static int
+roundtrip(const struct points_msg *in, struct points_msg *out, char *err)
+{
+	struct pbuf	 pb;
+	struct preader	 pr;
+	static uint8_t	 keep[4096];
+	int		 rv;
+
+	pb_init(&pb);
+	points_msg_encode(&pb, in);
+	cr_assert(!pb_failed(&pb));
+	cr_assert_leq(pb.len, sizeof(keep));
+	memcpy(keep, pb.buf, pb.len);
+	pr_init(&pr, keep, pb.len);
+	rv = points_msg_decode(&pr, out, err, 256);
+	pb_free(&pb);
+	return rv;
+}
+
+Test(points_msg, round_trip)
+{
+	struct points_msg	 m, back;
+	char			 err[256];
+
+	memset(&m, 0, sizeof(m));
+	m.fmt = FORMAT_LINE;
+	m.origin = ORIGIN_SCHEDULED;
+	strcpy(m.topic, "collect.pool.loda");
+	m.data = "a value=1 1\nb value=2 2";
+	m.len = strlen(m.data);
+	m.npoints = 2;
+	cr_assert_eq(roundtrip(&m, &back, err), 0, "%s", err);
+	cr_assert_eq(back.fmt, FORMAT_LINE);
+	cr_assert_eq(back.origin, ORIGIN_SCHEDULED);
+	cr_assert_str_eq(back.topic, "collect.pool.loda");
+	cr_assert_eq(back.npoints, 2);
+	cr_assert_eq(back.len, m.len);
+	cr_assert_eq(memcmp(back.data, m.data, m.len), 0);
+}
+
+Test(points_msg, count_must_match_the_data)
+{
+	struct points_msg	 m, back;
+	char			 err[256];
+
+	memset(&m, 0, sizeof(m));
+	strcpy(m.topic, "t");
+	m.data = "a\nb\nc";
+	m.len = 5;
+	m.npoints = 2;
+	cr_assert_eq(roundtrip(&m, &back, err), -1);
+	cr_assert(strstr(err, "2 points announced, 3 found") != NULL, "%s",
+	    err);
+	m.data = "a\n";
+	m.len = 2;
+	m.npoints = 1;
+	cr_assert_eq(roundtrip(&m, &back, err), -1);
+	m.npoints = 0;
+	m.len = 0;
+	m.data = "";
+	cr_assert_eq(roundtrip(&m, &back, err), -1);
+	cr_assert(strstr(err, "bad header") != NULL, "%s", err);
+}
+
+Test(points_msg, ack)
+{
+	struct pbuf		 pb;
+	struct preader		 pr;
+	enum points_verdict	 v;
+	char			 msg[64];
+
+	pb_init(&pb);
+	points_ack_encode(&pb, POINTS_FULL, "buffer full");
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(points_ack_decode(&pr, &v, msg, sizeof(msg)), 0);
+	cr_assert_eq(v, POINTS_FULL);
+	cr_assert_str_eq(msg, "buffer full");
+	pb_reset(&pb);
+	pb_u32(&pb, 7);
+	pb_str(&pb, "x");
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(points_ack_decode(&pr, &v, msg, sizeof(msg)), -1);
+	pb_free(&pb);
+}
