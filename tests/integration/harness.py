@@ -17,6 +17,7 @@ import time
 import unittest
 
 AGENT = os.environ.get("AGENT_BIN", "./agent")
+DEFAULT_SERVERS = '"127.0.0.1:4151"'
 ROLES = ["front", "fetcher", "gitpull", "scheduler", "sender", "collector"]
 
 
@@ -111,9 +112,11 @@ class Agent:
                 f"\tuser = \"{v['user']}\"\n"
                 f"\tpluginsuser = \"{v['pluginsuser']}\"\n"
                 "\tifaceprefix = [ \"eth\", \"lo\" ]\n"
+                f"{v.get('agent_extra', '')}"
                 "[output]\n"
-                "\tname = \"nsq\"\n"
-                "\tservers = [ \"127.0.0.1:4151\" ]\n"
+                f"\tname = \"{v.get('output_name', 'nsq')}\"\n"
+                f"\tservers = [ {v.get('servers', DEFAULT_SERVERS)} ]\n"
+                f"{v.get('output_extra', '')}"
                 "[log]\n"
                 f"\tlogdir = \"{v['logdir']}\"\n"
                 f"\tloglevel = \"{v['loglevel']}\"\n"
@@ -161,16 +164,20 @@ class Agent:
         for h in headers:
             cmd += ["-H", h]
         if data is not None:
-            cmd += ["--data-binary", data]
+            # from stdin: a large body does not fit in argv
+            cmd += ["--data-binary", "@-"]
+            if isinstance(data, str):
+                data = data.encode()
         if unix:
             cmd += ["--unix-socket", self.values["socket"],
                     f"http://agent{path}"]
         else:
             cmd += [f"http://127.0.0.1:{port or self.port}{path}"]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        r = subprocess.run(cmd, capture_output=True, timeout=30,
+                           input=data if data is not None else b"")
         if r.returncode != 0:
-            raise ConnectionError(r.stderr.strip())
-        body, _, code = r.stdout.rpartition("\n")
+            raise ConnectionError(r.stderr.decode(errors="replace").strip())
+        body, _, code = r.stdout.decode(errors="replace").rpartition("\n")
         return int(code), body
 
     def status(self, unix=False):

@@ -927,6 +927,23 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.server.track(self.connection)
+        self._no_continue = False
+
+    def handle_expect_100(self):
+        # Answer an oversized publish at once instead of inviting the
+        # client to upload it (the body is then never read: close after).
+        path = urlsplit(self.path).path
+        d = self.server.double
+        limit = {"/pub": d.max_msg_size, "/put": d.max_msg_size,
+                 "/mpub": d.max_body_size, "/mput": d.max_body_size}.get(path)
+        try:
+            n = int(self.headers.get("Content-Length", "-1"))
+        except ValueError:
+            n = -1
+        if limit is not None and n > limit and d.fault == "ok":
+            self._no_continue = True
+            return True
+        return super().handle_expect_100()
 
     def finish(self):
         try:
@@ -962,7 +979,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self, status, body, ctype="text/plain; charset=utf-8",
                headers=()):
         if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
+            body = json.dumps(body, separators=(",", ":")).encode()
             ctype = "application/json; charset=utf-8"
         elif isinstance(body, str):
             body = body.encode()
@@ -997,7 +1014,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise _BadRequest()
         if limit is not None and n > limit:
-            if n <= HTTP_DRAIN_CAP:
+            if n <= HTTP_DRAIN_CAP and not self._no_continue:
                 self._discard(n)
             else:
                 self.close_connection = True
