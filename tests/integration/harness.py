@@ -205,8 +205,13 @@ class Agent:
             pass
 
     def wait_serving(self, timeout=15):
-        return wait_until(lambda: self.status(), timeout=timeout,
-                          what="the agent to serve /me/status")
+        # the front answers before the last worker is ready: wait for all
+        def up():
+            st = self.status()
+            return st if all(w["state"] == "running"
+                             for w in st["workers"]) else None
+        return wait_until(up, timeout=timeout,
+                          what="every worker to be running")
 
     def log_text(self):
         p = os.path.join(self.values["logdir"], "agent.log")
