@@ -35,7 +35,7 @@ UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit-san/%)
 
-.PHONY: all deps check unit unit-san integration integration-san run install \
+.PHONY: all deps check unit unit-san peers integration integration-san run install \
 	clean distclean fuzz bench
 
 all: agent
@@ -114,6 +114,11 @@ unit-san: $(SAN_UNIT_BIN)
 			echo "$$t: sanitizer report above"; exit 1; fi; \
 	done
 
+# The test doubles first: a peer that drifts from its protocol would make
+# the integration tests prove nothing.
+peers:
+	python3 -m unittest tests/peers/test_nsqd_double.py
+
 integration: agent
 	python3 tests/integration/run.py --agent ./agent
 
@@ -133,6 +138,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) unit-san
+	$(MAKE) peers
 	$(MAKE) integration
 	$(MAKE) integration-san
 

@@ -429,6 +429,7 @@ class HTTPApi(DoubleCase):
     def test_errors(self):
         cases = [
             ("POST", "/pub?topic=bad!", b"x", 400, "INVALID_TOPIC"),
+            ("POST", "/pub?topic=t%0A", b"x", 400, "INVALID_TOPIC"),
             ("POST", "/pub", b"x", 400, "MISSING_ARG_TOPIC"),
             ("POST", "/pub?topic=e", b"", 400, "MSG_EMPTY"),
             ("POST", "/mpub?topic=e", b"\n\n", 400, "MSG_EMPTY"),
@@ -481,6 +482,11 @@ class HTTPApi(DoubleCase):
             r = c.getresponse()
             self.assertEqual(r.status, 400)
             r.read()
+            t0 = time.monotonic()   # no Nagle/delayed-ACK stall (~40 ms)
+            for _ in range(50):
+                c.request("GET", "/ping")
+                c.getresponse().read()
+            self.assertLess(time.monotonic() - t0, 1.0)
             c.request("POST", "/pub?topic=ka", body=iter([b"chu", b"nked"]),
                       encode_chunked=True)
             r = c.getresponse()
