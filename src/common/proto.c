@@ -26,6 +26,7 @@ static const char *const msg_names[MSG_MAX] = {
 	[MSG_PEER_STATE] = "PEER_STATE",
 	[MSG_STATUS_REQ] = "STATUS_REQ",
 	[MSG_STATS] = "STATS",
+	[MSG_REOPEN] = "REOPEN",
 	[MSG_HELLO] = "HELLO",
 	[MSG_POINTS] = "POINTS",
 	[MSG_POINTS_ACK] = "POINTS_ACK",
@@ -47,7 +48,7 @@ static const char *const msg_names[MSG_MAX] = {
 /* Control edges: the master sends these to every worker ... */
 static const uint16_t ctl_master_sends[] = {
 	MSG_CONF, MSG_PEER, MSG_LISTEN, MSG_SETUP_END, MSG_STATUS,
-	MSG_SHUTDOWN, MSG_NONE
+	MSG_SHUTDOWN, MSG_REOPEN, MSG_NONE
 };
 /* ... and a worker answers with these. */
 static const uint16_t ctl_worker_sends[] = {

@@ -58,6 +58,8 @@ enum msg_type {
 	/* control edge, worker -> master; new types go last, numbers stay */
 	MSG_STATS,		/* u32 n, n x (str key, u64 value), str
 				 * note: counters shown in /me/status */
+	MSG_REOPEN,		/* master -> worker, empty: SIGUSR1, reopen
+				 * files (logrotate) */
 
 	MSG_MAX
 };

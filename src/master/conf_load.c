@@ -876,7 +876,7 @@ static int
 check_whole(const char *path, const struct agent_conf *c, char *err,
     size_t errlen)
 {
-	size_t	 i;
+	size_t	 i, tcp;
 	int	 url;
 
 	if (c->listen[0] == '\0' && c->socket[0] == '\0') {
@@ -885,6 +885,15 @@ check_whole(const char *path, const struct agent_conf *c, char *err,
 		return -1;
 	}
 	/* which address form fits depends on the output */
+	for (i = 0, tcp = 0; i < c->servers.n; i++)
+		if (strncasecmp(c->servers.v[i], "tcp://", 6) == 0)
+			tcp++;
+	if (tcp > 0 && tcp != c->servers.n) {
+		snprintf(err, errlen, "%s: [output] servers: all tcp://host:port "
+		    "(NSQ TCP protocol) or all host:port (nsqd HTTP API), not "
+		    "a mix", path);
+		return -1;
+	}
 	for (i = 0; i < c->servers.n; i++) {
 		url = strncasecmp(c->servers.v[i], "http", 4) == 0;
 		if (strcmp(c->output_name, "influxdb") == 0 && !url) {

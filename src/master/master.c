@@ -401,6 +401,12 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 			log_error("SIGUSR1: %s", err);
 		else
 			log_info("SIGUSR1: log file reopened");
+		/* the file output rotates with the logs */
+		if (m->w[ROLE_SENDER].ctl != NULL &&
+		    m->w[ROLE_SENDER].state == W_RUNNING &&
+		    frame_send(m->w[ROLE_SENDER].ctl, MSG_REOPEN, 0, NULL, 0,
+		    -1) == -1)
+			log_warn("SIGUSR1: reopen request to the sender");
 		break;
 	}
 	(void)loop;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
@@ -25,10 +26,22 @@
 static void	 sender_kick(struct sender *);
 
 static const struct sink_ops *
-sink_for(const char *name)
+sink_for(const struct agent_conf *c)
 {
-	if (strcmp(name, "file") == 0)
+	size_t	 i;
+
+	if (strcmp(c->output_name, "file") == 0)
 		return &sink_file_ops;
+	if (strcmp(c->output_name, "nsq") == 0) {
+		/*
+		 * host:port is nsqd's HTTP API, tcp://host:port the TCP
+		 * protocol V2; the config loader refuses a mix.
+		 */
+		for (i = 0; i < c->servers.n; i++)
+			if (strncasecmp(c->servers.v[i], "tcp://", 6) == 0)
+				return &sink_nsq_tcp_ops;
+		return &sink_nsq_http_ops;
+	}
 	return NULL;
 }
 
@@ -367,27 +380,36 @@ stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 }
 
-static int
-sender_open_sink(struct sender *s, char *err, size_t errlen)
+/* Never fatal: without an output, points are buffered, then refused. */
+static void
+sender_open_sink(struct sender *s)
 {
+	char			 err[256];
 	const struct sink_ops	*ops;
 
-	if ((ops = sink_for(s->w->conf.output_name)) == NULL) {
+	if ((ops = sink_for(&s->w->conf)) == NULL) {
 		/* points are buffered, then refused: visible, not lost */
 		log_warnx("output \"%s\" is not built yet: points are "
 		    "buffered, then refused", s->w->conf.output_name);
 		snprintf(s->last_error, sizeof(s->last_error), "output \"%s\" "
 		    "is not built yet", s->w->conf.output_name);
 		s->ops = NULL;
-		return 0;
+		return;
 	}
 	s->ops = ops;
-	if (ops->open(s, err, errlen) == -1) {
+	if (ops->open(s, err, sizeof(err)) == -1) {
+		/*
+		 * Not fatal: a restart would fail the same way.  Points are
+		 * buffered, then refused, and the reason is in the log and in
+		 * /me/status until a reload fixes the config.
+		 */
+		log_error("%s output: %s; points are buffered, then refused",
+		    ops->name, err);
+		strlcpy(s->last_error, err, sizeof(s->last_error));
 		s->ops = NULL;
-		return -1;
+		return;
 	}
 	log_info("publishing to the %s output", ops->name);
-	return 0;
 }
 
 static int
@@ -410,7 +432,8 @@ sender_start(struct worker *w, char *err, size_t errlen)
 	    STATS_INTERVAL);
 	s->stats_timer.data = s;
 	ev_timer_start(w->loop, &s->stats_timer);
-	return sender_open_sink(s, err, errlen);
+	sender_open_sink(s);
+	return 0;
 }
 
 static int
@@ -444,11 +467,7 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	/* open with the new settings; the runtime swaps w->conf after us */
 	old = w->conf;
 	w->conf = *next;
-	if (sender_open_sink(s, err, errlen) == -1) {
-		w->conf = old;
-		(void)sender_open_sink(s, err, errlen);
-		return -1;
-	}
+	sender_open_sink(s);
 	w->conf = old;
 	log_info("output reopened; %zu points kept in the buffer",
 	    s->qpoints);
@@ -516,11 +535,24 @@ sender_cleanup(struct worker *w)
 	w->priv = NULL;
 }
 
+static int
+sender_control(struct worker *w, struct frame_in *in)
+{
+	struct sender	*s = w->priv;
+
+	if (in->hdr.type != MSG_REOPEN || in->datalen != 0)
+		return -1;
+	if (s != NULL && s->ops != NULL && s->ops->reopen != NULL)
+		s->ops->reopen(s);
+	return 0;
+}
+
 const struct worker_ops sender_ops = {
 	.role = ROLE_SENDER,
 	.start = sender_start,
 	.reconfigure = sender_reconfigure,
 	.peer_msg = sender_peer_msg,
+	.control_msg = sender_control,
 	.shutdown = sender_shutdown,
 	.cleanup = sender_cleanup,
 };

@@ -34,9 +34,13 @@ struct sink_ops {
 	/* Drop connections and state; an in-flight message is abandoned
 	 * (it stays in the buffer). */
 	void		(*close)(struct sender *);
+	/* SIGUSR1: reopen files (may be NULL). */
+	void		(*reopen)(struct sender *);
 };
 
 extern const struct sink_ops sink_file_ops;
+extern const struct sink_ops sink_nsq_http_ops;
+extern const struct sink_ops sink_nsq_tcp_ops;
 
 struct batch {
 	TAILQ_ENTRY(batch)	 entry;

@@ -77,9 +77,32 @@ sink_file_close(struct sender *s)
 	s->sink = NULL;
 }
 
+/* logrotate moved the file away: continue in a new one at `path` */
+static void
+sink_file_reopen(struct sender *s)
+{
+	struct sink_file	*f = s->sink;
+	int			 fd;
+
+	if (f == NULL || !f->owned)
+		return;
+	fd = open(s->w->conf.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640);
+	if (fd == -1) {
+		log_warn("%s: %s (still writing the old file)", __func__,
+		    s->w->conf.path);
+		return;
+	}
+	if (close(f->fd) == -1)
+		log_warn("%s: close", __func__);
+	f->fd = fd;
+	log_info("output file %s reopened", s->w->conf.path);
+}
+
 const struct sink_ops sink_file_ops = {
 	.name = "file",
 	.open = sink_file_open,
 	.publish = sink_file_publish,
 	.close = sink_file_close,
+	.reopen = sink_file_reopen,
 };

@@ -149,6 +149,21 @@ class Post(AgentTest):
                    what="both points in the file")
 
 
+    def test_sigusr1_reopens_the_output_file(self):
+        self.start_ok()
+        self.assertEqual(self.post([{"name": "a", "value": 1}])[0], 200)
+        wait_until(lambda: len(file_points(self.out)) == 1,
+                   what="the first point")
+        os.rename(self.out, self.out + ".1")
+        os.kill(self.agent.master_pid(), signal.SIGUSR1)
+        self.agent.wait_log("output file .* reopened")
+        self.assertEqual(self.post([{"name": "b", "value": 2}])[0], 200)
+        wait_until(lambda: len(file_points(self.out)) == 1,
+                   what="the second point in the new file")
+        self.assertEqual(file_points(self.out)[0]["measurement"], "RUN.b")
+        self.assertEqual(len(file_points(self.out + ".1")), 1)
+
+
 class PostOverflow(AgentTest):
     """An output that takes nothing: the buffer fills, then 503."""
 

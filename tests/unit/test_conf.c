@@ -175,7 +175,7 @@ static const char distinct_text[] =
     "namespaces = [ \"pool.loda\", \"web.product.loda\" ]\n"
     "[output]\n"
     "name = \"file\"\n"
-    "servers = [ \"a:1\", \"tcp://b:4150\" ]\n"
+    "servers = [ \"tcp://a:1\", \"tcp://b:4150\" ]\n"
     "buffersize = 77\n"
     "bufferbytes = 1048576\n"
     "topic = \"metrics.%s\"\n"
@@ -403,7 +403,7 @@ Test(conf, tabs_comments_and_quoting)
 	    "\tgit = \"git://g/%s\" ; trailing comment\n"
 	    "\tsocket = \"\"\n"
 	    "[output]\n"
-	    "\tservers = [\"a:1\",\"tcp://[::1]:4150\"] # c\n"
+	    "\tservers = [\"a:1\",\"[::1]:4150\"] # c\n"
 	    "\tbuffersize = \"42\"\n"
 	    "[log]\n"
 	    "\tloglevel = warning\n",
@@ -416,7 +416,7 @@ Test(conf, tabs_comments_and_quoting)
 	cr_expect_str_eq(c.git, "git://g/%s");
 	cr_expect_str_eq(c.socket, "");
 	cr_assert_eq(c.servers.n, 2);
-	cr_expect_str_eq(c.servers.v[1], "tcp://[::1]:4150");
+	cr_expect_str_eq(c.servers.v[1], "[::1]:4150");
 	cr_expect_eq(c.buffersize, 42);
 	cr_expect_eq(c.loglevel, LOG_LVL_WARN);
 	conf_free(&c);
@@ -590,6 +590,8 @@ Test(conf, bad_values)
 		{ "[agent]\nnamespaces = [ \"a..b\" ]\n", "not a namespace" },
 		{ "[output]\nservers = [ \"a:1\", \"b\" ]\n",
 		    "\"b\": must be host:port" },
+		{ "[output]\nservers = [ \"a:1\", \"tcp://b:2\" ]\n",
+		    "not a mix" },
 		{ "[output]\nservers = [ \"tcp://a:0\" ]\n",
 		    "port must be 1-65535" },
 		{ "[output]\nservers = [ \"a:1\"\n", "missing closing bracket" },

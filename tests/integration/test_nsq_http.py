@@ -1,0 +1,309 @@
+"""The nsq output over nsqd's HTTP API (/pub), end to end against the nsqd
+test double (tests/peers/nsqd.py): every point answered 200 arrives exactly
+once, failover across servers, buffering while nsqd is down, 503 when the
+buffer is full, a restarted sender, and a message over nsqd's size limit."""
+import collections
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import sys
+import time
+
+from harness import AgentTest, free_port, wait_until
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "peers"))
+from nsqd import NsqdDouble  # noqa: E402
+
+NS = "pool.loda"
+TOPIC = "collect." + NS
+HOST = socket.gethostname()
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over the agent's unix socket."""
+
+    def __init__(self, path, timeout=10):
+        super().__init__("agent", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+def make_points(first, count, bigtags=0):
+    """Points numbered first..first+count-1, each unique by its seq tag;
+    values cycle through int, float and bool."""
+    base = int(time.time()) - 20000
+    pts = []
+    for i in range(first, first + count):
+        if i % 3 == 0:
+            value = i
+        elif i % 3 == 1:
+            value = i + 0.5
+        else:
+            value = i % 2 == 0
+        tags = {"seq": str(i), "dc": "east"}
+        for t in range(bigtags):
+            tags[f"pad{t}"] = chr(ord("a") + t) * 250
+        pts.append({"name": f"it.m{i % 13}", "timestamp": base + i,
+                    "tags": tags, "value": value})
+    return pts
+
+
+def key(measurement, tags, value, ts):
+    # the type is part of the key: True == 1 in Python
+    return (measurement, tuple(sorted(tags.items())), type(value).__name__,
+            value, ts)
+
+
+def expected_key(p):
+    return key("RUN." + p["name"], dict(p["tags"], host=HOST), p["value"],
+               p["timestamp"])
+
+
+def received(double):
+    """Every point of every message the double holds on TOPIC."""
+    out = []
+    for m in double.messages():
+        assert m.topic == TOPIC, m.topic
+        assert m.transport == "http" and m.command == "pub", m
+        msg = json.loads(m.body)
+        assert msg["database"] == TOPIC, msg["database"]
+        assert msg["retentionPolicy"] == "default"
+        assert msg["precision"] == "s"
+        for p in msg["points"]:
+            out.append(key(p["measurement"], p["tags"],
+                           p["fields"]["value"], p["timestamp"]))
+    return out
+
+
+class NsqHttp(AgentTest):
+
+    def double(self, **kw):
+        d = NsqdDouble(**kw).start()
+        self.addCleanup(d.stop)
+        return d
+
+    def configure(self, servers, extra=""):
+        self.agent.write_conf(
+            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+            output_name="nsq",
+            servers=", ".join(f'"{s}"' for s in servers),
+            output_extra=extra)
+
+    def post(self, points, unix=False):
+        """(status, Retry-After, body) of one POST /post."""
+        if unix:
+            c = UnixHTTPConnection(self.agent.values["socket"])
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.agent.port,
+                                           timeout=10)
+        try:
+            c.request("POST", "/post", body=json.dumps(points).encode(),
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            return r.status, r.getheader("Retry-After"), r.read().decode()
+        finally:
+            c.close()
+
+    def post_ok(self, points, unix=False):
+        status, _, body = self.post(points, unix)
+        self.assertEqual(status, 200, body)
+
+    def stats(self):
+        return self.agent.worker(self.agent.status(), "sender").get(
+            "stats") or {}
+
+    def wait_stats(self, pred, what, timeout=15):
+        return wait_until(lambda: (lambda s: s if pred(s) else None)(
+            self.stats()), timeout=timeout, what=what)
+
+    def assert_arrived(self, doubles, points, timeout=15):
+        """The doubles together hold exactly `points`, no more, no less."""
+        want = collections.Counter(expected_key(p) for p in points)
+
+        def have():
+            got = []
+            for d in doubles:
+                got.extend(received(d))
+            return got
+        wait_until(lambda: len(have()) >= len(points), timeout=timeout,
+                   what=f"{len(points)} points at the nsqd double")
+        got = collections.Counter(have())
+        self.assertEqual(sum(got.values()), len(points))
+        self.assertEqual(got - want, collections.Counter(),
+                         "points nobody sent (or sent twice)")
+        self.assertEqual(want - got, collections.Counter(), "points missing")
+
+    # -----------------------------------------------------------------
+    def test_ten_thousand_points_tcp_and_unix(self):
+        d = self.double()
+        self.configure([d.http_address])
+        self.start_ok()
+        rnd = random.Random(3)
+        sent, n, unix = [], 0, False
+        while n < 10000:
+            k = min(rnd.randint(1, 500), 10000 - n)
+            pts = make_points(n, k)
+            self.post_ok(pts, unix=unix)
+            sent.extend(pts)
+            n += k
+            unix = not unix
+        self.assert_arrived([d], sent)
+        self.wait_stats(lambda s: s.get("published") == 10000,
+                        "published == 10000")
+        st = self.stats()
+        self.assertEqual(st["accepted"], 10000, st)
+        self.assertEqual(st["published"], 10000, st)
+        self.assertEqual(st["publish_errors"], 0, st)
+        self.assertEqual(st["buffer_points"], 0, st)
+        self.assertEqual(st["messages"], len(d.messages()), st)
+        # one easy handle: the kept-alive connection is reused
+        peers = {m.peer for m in d.messages()}
+        self.assertLessEqual(len(peers), 2, peers)
+
+    def failover(self, first):
+        good = self.double()
+        self.configure([first, good.http_address])
+        self.start_ok()
+        sent = []
+        for i in range(20):
+            pts = make_points(i * 50, 50)
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+            # separate messages, so that each starts at another server
+            time.sleep(0.03)
+        self.assert_arrived([good], sent)
+        st = self.wait_stats(lambda s: s.get("published") == len(sent),
+                             "every point published")
+        # failing over is within one attempt: no failed message
+        self.assertEqual(st["publish_errors"], 0, st)
+        return st
+
+    def test_failover_first_server_refusing(self):
+        bad = self.double(fault="refuse")
+        self.failover(bad.http_address)
+        # the refusing server was tried too: messages start in turn
+        self.assertGreater(bad.counters()["http_requests"], 0)
+        self.assertEqual(bad.message_count(), 0)
+
+    def test_failover_first_server_closed_port(self):
+        self.failover(f"127.0.0.1:{free_port()}")
+
+    def test_nsqd_down_then_up(self):
+        d = self.double()
+        port = d.http_port
+        self.configure([d.http_address])
+        self.start_ok()
+        before = make_points(0, 300)
+        self.post_ok(before)
+        self.assert_arrived([d], before)
+        d.stop()
+        during = []
+        for i in range(5):
+            pts = make_points(1000 + i * 100, 100)
+            self.post_ok(pts, unix=i % 2 == 0)   # buffered, so 200
+            during.extend(pts)
+        st = self.wait_stats(lambda s: s.get("publish_errors", 0) > 0 and
+                             s.get("buffer_points") == len(during),
+                             "failed publishes with the points buffered")
+        self.assertIn(f"127.0.0.1:{port}", st["last_error"])
+        d2 = self.double(http_port=port)
+        self.assert_arrived([d2], during, timeout=20)
+        st = self.wait_stats(
+            lambda s: s.get("published") == len(before) + len(during),
+            "all points published")
+        self.assertEqual(st["accepted"], len(before) + len(during), st)
+        self.assertEqual(st["buffer_points"], 0, st)
+        self.assertGreaterEqual(st["reconnects"], 1, st)
+
+    def test_buffer_full_503_never_drops_a_200(self):
+        d = self.double(fault="refuse")
+        self.configure([d.http_address], "\tbuffersize = 100\n")
+        self.start_ok()
+        rnd = random.Random(5)
+        ok, refused, n503, seq = [], 0, 0, 0
+        for _ in range(300):
+            if n503 >= 8:
+                break
+            k = rnd.randint(1, 20)
+            pts = make_points(seq, k)
+            seq += k
+            status, retry, body = self.post(pts, unix=seq % 2 == 0)
+            if status == 200:
+                ok.extend(pts)
+            elif status == 503:
+                self.assertIsNotNone(retry, "503 without Retry-After")
+                self.assertGreater(int(retry), 0)
+                refused += k
+                n503 += 1
+            else:
+                self.fail(f"POST /post answered {status}: {body}")
+        self.assertGreaterEqual(n503, 8)
+        self.assertLessEqual(len(ok), 100)
+        st = self.wait_stats(lambda s: s.get("refused_full") == refused and
+                             s.get("accepted") == len(ok),
+                             f"refused_full == {refused}")
+        self.assertEqual(st["dropped_full"], 0, st)
+        self.assertEqual(st["published"], 0, st)
+        self.assertEqual(d.message_count(), 0)
+        d.set_fault("ok")
+        self.assert_arrived([d], ok, timeout=20)
+        st = self.wait_stats(lambda s: s.get("published") == len(ok),
+                             "every accepted point published")
+        self.assertEqual(st["refused_full"], refused, st)
+        self.assertEqual(st["buffer_points"], 0, st)
+
+    def test_sender_killed_while_idle_restarts(self):
+        d = self.double()
+        self.configure([d.http_address])
+        self.start_ok()
+        sent = make_points(0, 50)
+        self.post_ok(sent)
+        self.assert_arrived([d], sent)
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        os.kill(old, signal.SIGKILL)
+
+        def restarted():
+            st = self.agent.status()
+            w = self.agent.worker(st, "sender")
+            front = self.agent.worker(st, "front")
+            if (w["pid"] not in (0, old) and w["state"] == "running" and
+                    front["peers"].get("sender") == w["pid"]):
+                return w
+            return None
+        w = wait_until(restarted, timeout=20, what="a new sender")
+        self.assertEqual(w["restarts"], 1, w)
+        # the front may answer 503 until it sees the new sender
+        pts = make_points(100, 50)
+        wait_until(lambda: self.post(pts)[0] == 200, timeout=10,
+                   what="a post taken by the new sender")
+        sent.extend(pts)
+        more = make_points(200, 50)
+        self.post_ok(more, unix=True)
+        sent.extend(more)
+        self.assert_arrived([d], sent)
+
+    def test_message_over_max_msg_size_is_not_sent(self):
+        d = self.double()
+        # one message of 1000 points (batchpoints) of about 1.2 KB each:
+        # over nsqd's 1 MiB; flushms long so that it is cut whole
+        self.configure([d.http_address], "\tflushms = 30000\n")
+        self.start_ok()
+        for i in range(10):
+            self.post_ok(make_points(i * 100, 100, bigtags=4))
+        st = self.wait_stats(lambda s: s.get("publish_errors", 0) > 0,
+                             "a failed publish")
+        self.assertIn("max-msg-size", st["last_error"])
+        self.assertEqual(st["published"], 0, st)
+        self.assertEqual(st["buffer_points"], 1000, st)
+        # refused before sending: nsqd never saw a request
+        self.assertEqual(d.counters()["http_requests"], 0)
+        self.assertEqual(d.message_count(), 0)
