@@ -27,6 +27,7 @@ static const struct http_route front_routes[] = {
 	{ "/healthz", HTTP_M_GET, route_healthz },
 	{ "/me/status", HTTP_M_GET, route_me_status },
 	{ "/post", HTTP_M_POST, route_post },
+	{ "/write", HTTP_M_POST, route_write },
 };
 
 uint32_t

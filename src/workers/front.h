@@ -57,6 +57,7 @@ struct http_request *front_take(struct front *, uint32_t reqid,
 
 /* front_data.c */
 void	 route_post(struct http_request *, void *);
+void	 route_write(struct http_request *, void *);
 int	 front_points_ack(struct front *, struct frame_in *);
 void	 front_sender_down(struct front *);
 

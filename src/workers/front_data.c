@@ -14,6 +14,7 @@
 #include "codec.h"
 #include "front.h"
 #include "front_post.h"
+#include "front_write.h"
 #include "log.h"
 #include "points_msg.h"
 
@@ -98,51 +99,27 @@ post_topic(struct front *f, const char *ns, char *topic, size_t len,
 	return 0;
 }
 
-void
-route_post(struct http_request *req, void *ctx)
+/* Send parsed points to the sender; the answer comes with its ack. */
+static void
+points_submit(struct front *f, struct http_request *req,
+    struct points_msg *m, struct buf *pts, size_t npoints)
 {
-	struct front		*f = ctx;
-	struct post_result	 res;
-	struct points_msg	 m;
-	struct buf		 pts;
-	struct pbuf		 pb;
-	enum out_format		 fmt;
-	char			 ns[128], why[160];
-	uint32_t		 reqid;
+	struct pbuf	 pb;
+	uint32_t	 reqid;
 
-	if (post_namespace(f, req, ns, sizeof(ns)) == -1)
-		return;
-	memset(&m, 0, sizeof(m));
-	if (post_topic(f, ns, m.topic, sizeof(m.topic), why,
-	    sizeof(why)) == -1) {
-		http_respond_error(req, 400, why);
-		return;
-	}
-	if (format_parse(f->w->conf.format, &fmt) == -1)
-		fmt = FORMAT_JSON;
-	buf_init(&pts);
-	if (post_parse(req->body, req->body_len, POST_PREFIX, f->host,
-	    (int64_t)time(NULL), fmt, &pts, &res) == -1) {
-		respond_bad_point(req, res.err, res.bad_index);
-		buf_free(&pts);
-		return;
-	}
-	if (res.npoints == 0) {
+	if (npoints == 0) {
 		http_respond_json(req, 200, "{\"accepted\":0}");
-		buf_free(&pts);
 		return;
 	}
-	m.fmt = fmt;
-	m.origin = ORIGIN_PUSHED;
-	m.npoints = (uint32_t)res.npoints;
-	m.data = pts.p;
-	m.len = pts.len;
+	m->origin = ORIGIN_PUSHED;
+	m->npoints = (uint32_t)npoints;
+	m->data = pts->p;
+	m->len = pts->len;
 	pb_init(&pb);
-	points_msg_encode(&pb, &m);
-	buf_free(&pts);
+	points_msg_encode(&pb, m);
 	reqid = front_reqid(f);
 	if (pb_failed(&pb) || front_wait(f, reqid, req, PENDING_POINTS,
-	    m.npoints) == -1) {
+	    m->npoints) == -1) {
 		pb_free(&pb);
 		http_respond_error(req, 500, "out of memory");
 		return;
@@ -154,6 +131,78 @@ route_post(struct http_request *req, void *ctx)
 		    "nothing was accepted");
 	}
 	pb_free(&pb);
+}
+
+/* Namespace, topic and format of a push; -1 when answered already. */
+static int
+points_target(struct front *f, struct http_request *req,
+    struct points_msg *m)
+{
+	char	 ns[128], why[160];
+
+	if (post_namespace(f, req, ns, sizeof(ns)) == -1)
+		return -1;
+	memset(m, 0, sizeof(*m));
+	if (post_topic(f, ns, m->topic, sizeof(m->topic), why,
+	    sizeof(why)) == -1) {
+		http_respond_error(req, 400, why);
+		return -1;
+	}
+	if (format_parse(f->w->conf.format, &m->fmt) == -1)
+		m->fmt = FORMAT_JSON;
+	return 0;
+}
+
+void
+route_post(struct http_request *req, void *ctx)
+{
+	struct front		*f = ctx;
+	struct post_result	 res;
+	struct points_msg	 m;
+	struct buf		 pts;
+
+	if (points_target(f, req, &m) == -1)
+		return;
+	buf_init(&pts);
+	if (post_parse(req->body, req->body_len, POST_PREFIX, f->host,
+	    (int64_t)time(NULL), m.fmt, &pts, &res) == -1)
+		respond_bad_point(req, res.err, res.bad_index);
+	else
+		points_submit(f, req, &m, &pts, res.npoints);
+	buf_free(&pts);
+}
+
+/*
+ * POST /write?ns=&precision=: InfluxDB line protocol, what Telegraf and
+ * InfluxDB clients speak; validated and normalized like /post.
+ */
+void
+route_write(struct http_request *req, void *ctx)
+{
+	struct front		*f = ctx;
+	struct post_result	 res;
+	struct points_msg	 m;
+	struct buf		 pts;
+	char			 precision[8], why[128];
+
+	if (http_query_param(req, "precision", precision,
+	    sizeof(precision)) < 0)
+		precision[0] = '\0';
+	if (write_precision_valid(precision) == -1) {
+		snprintf(why, sizeof(why), "precision \"%.7s\": not one of n, "
+		    "ns, u, us, ms, s, m, h", precision);
+		http_respond_error(req, 400, why);
+		return;
+	}
+	if (points_target(f, req, &m) == -1)
+		return;
+	buf_init(&pts);
+	if (write_parse(req->body, req->body_len, POST_PREFIX, f->host,
+	    (int64_t)time(NULL), precision, m.fmt, &pts, &res) == -1)
+		respond_bad_point(req, res.err, res.bad_index);
+	else
+		points_submit(f, req, &m, &pts, res.npoints);
+	buf_free(&pts);
 }
 
 int

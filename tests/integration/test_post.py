@@ -149,6 +149,34 @@ class Post(AgentTest):
                    what="both points in the file")
 
 
+    def test_write_accepts_line_protocol(self):
+        self.start_ok()
+        body = ("cpu,core=0 idle=93.5,busy=6.5 1714538001000\n"
+                "# a comment\n"
+                "mem value=15885i 1714538000000\n"
+                "up,dc=a\\ b value=true\n")
+        code, out = self.agent.http("/write?precision=ms", method="POST",
+                                    data=body)
+        self.assertEqual(code, 200, out)
+        self.assertEqual(json.loads(out), {"accepted": 4})
+        pts = wait_until(lambda: (p := file_points(self.out)) and
+                         len(p) == 4 and p, what="4 points")
+        by = {p["measurement"]: p for p in pts}
+        self.assertEqual(by["RUN.cpu.idle"]["fields"]["value"], 93.5)
+        self.assertEqual(by["RUN.cpu.idle"]["tags"]["core"], "0")
+        self.assertEqual(by["RUN.cpu.idle"]["timestamp"], 1714538001)
+        self.assertEqual(by["RUN.mem"]["fields"]["value"], 15885)
+        self.assertEqual(by["RUN.mem"]["timestamp"], 1714538000)
+        self.assertEqual(by["RUN.up"]["tags"]["dc"], "a-b")
+        code, out = self.agent.http("/write", method="POST",
+                                    data='x value="str"\n')
+        self.assertEqual(code, 400)
+        self.assertIn("strings are not accepted", out)
+        code, out = self.agent.http("/write?precision=d", method="POST",
+                                    data="x value=1\n")
+        self.assertEqual(code, 400)
+        self.assertIn("precision", out)
+
     def test_sigusr1_reopens_the_output_file(self):
         self.start_ok()
         self.assertEqual(self.post([{"name": "a", "value": 1}])[0], 200)
