@@ -51,6 +51,7 @@ struct agent_conf {
 	char		 format[CONF_STR_MAX];		/* json, line */
 	char		 path[CONF_STR_MAX];		/* file output */
 	int64_t		 batchpoints;	/* points per message at most */
+	int64_t		 messagebytes;	/* bytes per message at most */
 	int64_t		 flushms;	/* oldest point waits this long */
 
 	/* [log] */

@@ -81,30 +81,53 @@ points_span(const char *p, size_t len, uint32_t n)
 	return (size_t)(nl - p);
 }
 
-/* Cut the next message from the head of the buffer into s->body. */
+/* Room for the envelope around the points of a json message. */
+#define ENVELOPE_BYTES	256
+
+/*
+ * Cut the next message from the head of the buffer into s->body: points
+ * of one topic and format, at most batchpoints of them and at most
+ * messagebytes in all (nsqd refuses larger messages).  Returns 1, 0 when
+ * the buffer is empty, -1 on allocation failure, -2 when the first point
+ * alone is over the limit.
+ */
 static int
 sender_cut(struct sender *s, const char **topic, enum out_format *fmt)
 {
 	struct batch	*first, *b;
-	uint32_t	 n = 0, take, max = (uint32_t)s->w->conf.batchpoints;
-	size_t		 span;
+	uint32_t	 n = 0, i, left, max = (uint32_t)s->w->conf.batchpoints;
+	size_t		 limit, linelen;
+	const char	*p, *end, *nl;
 
 	if ((first = TAILQ_FIRST(&s->queue)) == NULL)
 		return 0;
+	limit = (size_t)s->w->conf.messagebytes - ENVELOPE_BYTES -
+	    strlen(first->topic);
 	buf_reset(&s->pts);
 	buf_reset(&s->body);
 	for (b = first; b != NULL && n < max; b = TAILQ_NEXT(b, entry)) {
 		if (b->fmt != first->fmt || strcmp(b->topic, first->topic))
 			break;
-		take = b->npoints - b->done;
-		if (take > max - n)
-			take = max - n;
-		span = points_span(b->data + b->off, b->len - b->off, take);
-		if (n > 0)
-			buf_addc(&s->pts, '\n');
-		buf_add(&s->pts, b->data + b->off, span);
-		n += take;
+		p = b->data + b->off;
+		end = b->data + b->len;
+		left = b->npoints - b->done;
+		for (i = 0; i < left && n < max; i++) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			linelen = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+			/* json adds a comma per point, line a newline */
+			if (s->pts.len + linelen + 1 > limit) {
+				if (n == 0)
+					return -2;
+				goto cut;
+			}
+			if (n > 0)
+				buf_addc(&s->pts, '\n');
+			buf_add(&s->pts, p, linelen);
+			n++;
+			p = nl != NULL ? nl + 1 : end;
+		}
 	}
+cut:
 	encode_message(&s->body, first->fmt, first->topic, s->pts.p,
 	    s->pts.len, n);
 	if (buf_failed(&s->pts) || buf_failed(&s->body)) {
@@ -182,10 +205,19 @@ sender_publish(struct sender *s)
 {
 	const char	*topic;
 	enum out_format	 fmt;
+	int		 rv;
 
 	if (s->busy || s->ops == NULL)
 		return;
-	if (sender_cut(s, &topic, &fmt) != 1)
+	while ((rv = sender_cut(s, &topic, &fmt)) == -2) {
+		/* no message can hold it: drop it, counted, and go on */
+		log_warnx("a point of %s is larger than [output] messagebytes "
+		    "(%lld): dropped", TAILQ_FIRST(&s->queue)->topic,
+		    (long long)s->w->conf.messagebytes);
+		s->st.dropped_toolarge++;
+		sender_consume(s, 1);
+	}
+	if (rv != 1)
 		return;
 	s->busy = 1;
 	s->ops->publish(s, topic, fmt, s->body.p, s->body.len);
@@ -347,6 +379,7 @@ sender_push_stats(struct sender *s)
 		{ "rejected", s->st.rejected },
 		{ "dropped_full", s->st.dropped_full },
 		{ "dropped_stop", s->st.dropped_stop },
+		{ "dropped_toolarge", s->st.dropped_toolarge },
 		{ "messages", s->st.messages },
 		{ "publish_errors", s->st.publish_errors },
 		{ "reconnects", s->st.reconnects },

@@ -62,6 +62,7 @@ struct sender_stats {
 	uint64_t	 rejected;	/* malformed batches' points */
 	uint64_t	 dropped_full;	/* scheduled points aged out */
 	uint64_t	 dropped_stop;	/* left when stopping */
+	uint64_t	 dropped_toolarge;/* a point over messagebytes */
 	uint64_t	 messages;	/* messages published */
 	uint64_t	 publish_errors;
 	uint64_t	 reconnects;

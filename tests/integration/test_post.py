@@ -149,6 +149,23 @@ class Post(AgentTest):
                    what="both points in the file")
 
 
+    def test_messages_respect_messagebytes(self):
+        self.agent.write_conf(output_extra=f'\tpath = "{self.out}"\n'
+                              '\tmessagebytes = 4096\n')
+        self.start_ok()
+        pts = [{"name": "m", "value": i, "tags": {"seq": str(i)}}
+               for i in range(500)]
+        self.assertEqual(self.post(pts)[0], 200)
+        got = wait_until(lambda: (p := file_points(self.out)) and
+                         len(p) == 500 and p, what="500 points")
+        with open(self.out) as f:
+            lines = f.read().splitlines()
+        self.assertGreater(len(lines), 10)
+        for line in lines:
+            self.assertLessEqual(len(line.encode()), 4096)
+        self.assertEqual(sorted(int(p["tags"]["seq"]) for p in got),
+                         list(range(500)))
+
     def test_write_accepts_line_protocol(self):
         self.start_ok()
         body = ("cpu,core=0 idle=93.5,busy=6.5 1714538001000\n"

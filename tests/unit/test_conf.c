@@ -182,6 +182,7 @@ static const char distinct_text[] =
     "format = \"line\"\n"
     "path = \"/srv/points.out\"\n"
     "batchpoints = 50\n"
+    "messagebytes = 65536\n"
     "flushms = 250\n"
     "[log]\n"
     "logdir = \"/srv/log\"\n"
