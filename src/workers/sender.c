@@ -250,8 +250,10 @@ sender_kick(struct sender *s)
 	}
 	if (s->backoff > 0)
 		after = s->backoff;
-	else if (s->stopping || s->qpoints >= (size_t)s->w->conf.batchpoints)
-		after = 0;
+	else if (s->stopping ||
+	    s->qpoints >= (size_t)s->w->conf.batchpoints ||
+	    s->qbytes >= (size_t)s->w->conf.messagebytes)
+		after = 0;	/* a full message is waiting */
 	else
 		after = (double)s->w->conf.flushms / 1000.0;
 	if (ev_is_active(&s->flush) && after > 0)
