@@ -209,6 +209,28 @@ class Post(AgentTest):
         self.assertEqual(len(file_points(self.out + ".1")), 1)
 
 
+    def test_reload_to_another_output_keeps_the_buffer(self):
+        # nowhere to publish: nsqd's HTTP port is closed
+        self.agent.write_conf(output_name="nsq",
+                              servers='"127.0.0.1:9"', output_extra="")
+        self.start_ok()
+        for i in range(5):
+            self.assertEqual(self.post([{"name": "m", "value": i,
+                                         "tags": {"i": str(i)}}] * 10)[0],
+                             200)
+        wait_until(lambda: self.sender_stats().get("publish_errors", 0) > 0,
+                   what="a failed publish")
+        self.agent.write_conf(output_name="file",
+                              output_extra=f'\tpath = "{self.out}"\n')
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        pts = wait_until(lambda: (p := file_points(self.out)) and
+                         len(p) >= 50 and p, timeout=20,
+                         what="the 50 buffered points in the file")
+        self.assertEqual(len(pts), 50)
+        st = self.sender_stats()
+        self.assertEqual(st["accepted"], 50)
+
+
 class PostOverflow(AgentTest):
     """An output that takes nothing: the buffer fills, then 503."""
 
