@@ -930,6 +930,10 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 	    (d = ini_load(path, err, errlen)) == NULL)
 		goto fail;
 	rc = apply(d, path, &c, warn, warn_arg, err, errlen);
+	/* format's default depends on the output: InfluxDB takes only line */
+	if (rc == 0 && strcmp(c.output_name, "influxdb") == 0 &&
+	    !iniparser_find_entry(d, "output:format"))
+		strlcpy(c.format, "line", sizeof(c.format));
 	iniparser_freedict(d);
 	if (rc == -1 || check_whole(path, &c, err, errlen) == -1)
 		goto fail;

@@ -32,6 +32,8 @@ sink_for(const struct agent_conf *c)
 
 	if (strcmp(c->output_name, "file") == 0)
 		return &sink_file_ops;
+	if (strcmp(c->output_name, "influxdb") == 0)
+		return &sink_influxdb_ops;
 	if (strcmp(c->output_name, "nsq") == 0) {
 		/*
 		 * host:port is nsqd's HTTP API, tcp://host:port the TCP

@@ -39,6 +39,7 @@ struct sink_ops {
 };
 
 extern const struct sink_ops sink_file_ops;
+extern const struct sink_ops sink_influxdb_ops;
 extern const struct sink_ops sink_nsq_http_ops;
 extern const struct sink_ops sink_nsq_tcp_ops;
 

@@ -1,0 +1,534 @@
+/*
+ * libcurl's multi interface on the sender's libev loop, and failover
+ * across servers, for the HTTP outputs; see sender_http.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "config.h"
+#include "log.h"
+#include "sender_http.h"
+
+/* One socket libcurl asked us to watch. */
+struct sender_http_sock {
+	LIST_ENTRY(sender_http_sock)	 entry;
+	struct sender_http		*h;
+	curl_socket_t			 fd;
+	ev_io				 io;
+};
+
+static void	 check_done(struct sender_http *);
+
+/*
+ * The answer's body: keep the start of it for the sink to judge and to
+ * explain failures with (servers say why in a short JSON object); the
+ * rest is read and dropped, as libcurl would otherwise write it to
+ * stdout.
+ */
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct sender_http	*h = arg;
+	size_t			 n = size * nmemb, take;
+
+	take = SENDER_HTTP_ANSWER_MAX - h->answerlen;
+	if (take > n)
+		take = n;
+	memcpy(h->answer + h->answerlen, ptr, take);
+	h->answerlen += take;
+	h->answer[h->answerlen] = '\0';
+	return n;
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct sender_http_sock	*hs = io->data;
+	struct sender_http	*h = hs->h;
+	CURLMcode		 mc;
+	int			 flags = 0, running;
+
+	if (revents & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (revents & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	/* hs may be freed inside (CURL_POLL_REMOVE): use the fd copy */
+	mc = curl_multi_socket_action(h->multi, hs->fd, flags, &running);
+	if (mc != CURLM_OK)
+		log_warnx("%s: curl_multi_socket_action: %s", h->tag,
+		    curl_multi_strerror(mc));
+	check_done(h);
+	(void)loop;
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sender_http	*h = t->data;
+	CURLMcode		 mc;
+	int			 running;
+
+	mc = curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
+	    &running);
+	if (mc != CURLM_OK)
+		log_warnx("%s: curl_multi_socket_action: %s", h->tag,
+		    curl_multi_strerror(mc));
+	check_done(h);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+sock_free(struct sender_http_sock *hs)
+{
+	ev_io_stop(hs->h->loop, &hs->io);
+	LIST_REMOVE(hs, entry);
+	free(hs);
+}
+
+/*
+ * libcurl says what to watch on a socket.  Returning -1 makes it fail
+ * the transfers of this multi handle, which is how running out of
+ * memory for a watcher ends up as a failed attempt.
+ */
+static int
+sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct sender_http	*h = arg;
+	struct sender_http_sock	*hs = sockp;
+	CURLMcode		 mc;
+	int			 events = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (hs != NULL)
+			sock_free(hs);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		events |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		events |= EV_WRITE;
+	if (hs == NULL) {
+		if ((hs = calloc(1, sizeof(*hs))) == NULL) {
+			log_warnx("%s: out of memory for a socket watcher",
+			    h->tag);
+			return -1;
+		}
+		hs->h = h;
+		hs->fd = fd;
+		ev_io_init(&hs->io, io_cb, fd, events);
+		hs->io.data = hs;
+		LIST_INSERT_HEAD(&h->socks, hs, entry);
+		if ((mc = curl_multi_assign(h->multi, fd, hs)) != CURLM_OK) {
+			log_warnx("%s: curl_multi_assign: %s", h->tag,
+			    curl_multi_strerror(mc));
+			sock_free(hs);
+			return -1;
+		}
+	} else {
+		/* ev_io_set needs a stopped watcher */
+		ev_io_stop(h->loop, &hs->io);
+		ev_io_set(&hs->io, fd, events);
+	}
+	ev_io_start(h->loop, &hs->io);
+	(void)easy;
+	return 0;
+}
+
+/*
+ * libcurl wants to be called back after timeout_ms (-1: never).  Even a
+ * 0 goes through the loop: calling curl_multi_socket_action() from
+ * inside this callback is not allowed.
+ */
+static int
+timerfn_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct sender_http	*h = arg;
+
+	ev_timer_stop(h->loop, &h->timer);
+	if (timeout_ms >= 0) {
+		ev_timer_set(&h->timer, (double)timeout_ms / 1000.0, 0.);
+		ev_timer_start(h->loop, &h->timer);
+	}
+	(void)multi;
+	return 0;
+}
+
+/* A transfer ended: take it out of the multi handle, tell the sink. */
+static void
+request_end(struct sender_http *h, CURLcode result)
+{
+	CURLMcode	 mc;
+	CURLcode	 rc;
+
+	/* out of the multi handle before it can be added again; its
+	 * connection stays in the multi handle's cache for the next one */
+	if ((mc = curl_multi_remove_handle(h->multi, h->easy)) != CURLM_OK)
+		log_warnx("%s: curl_multi_remove_handle: %s", h->tag,
+		    curl_multi_strerror(mc));
+	h->attached = 0;
+	h->result = result;
+	h->code = 0;
+	if (result == CURLE_OK && (rc = curl_easy_getinfo(h->easy,
+	    CURLINFO_RESPONSE_CODE, &h->code)) != CURLE_OK) {
+		h->result = rc;
+		snprintf(h->errbuf, sizeof(h->errbuf), "response code: %s",
+		    curl_easy_strerror(rc));
+	}
+	h->done(h, h->arg);
+}
+
+/* Collect finished transfers after libcurl did some work. */
+static void
+check_done(struct sender_http *h)
+{
+	CURLMsg		*msg;
+	int		 left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE || msg->easy_handle != h->easy)
+			continue;
+		if (!h->attached)
+			continue;
+		/* the sink may start the next request or report to the
+		 * sender: nothing of ours after it */
+		request_end(h, msg->data.result);
+		return;
+	}
+}
+
+int
+sender_http_post(struct sender_http *h, const char *url, const char *body,
+    size_t len, char *why, size_t whylen)
+{
+	CURLcode	 rc;
+	CURLMcode	 mc;
+
+	if (h->attached) {
+		snprintf(why, whylen, "a request is already in flight");
+		return -2;
+	}
+	h->answerlen = 0;
+	h->answer[0] = '\0';
+	h->errbuf[0] = '\0';
+	h->code = 0;
+	h->result = CURLE_OK;
+	if ((rc = curl_easy_setopt(h->easy, CURLOPT_URL, url)) != CURLE_OK) {
+		/* a URL libcurl refuses is this server's entry's fault */
+		snprintf(why, whylen, "URL %s: %s", url,
+		    curl_easy_strerror(rc));
+		return -1;
+	}
+	/* the body stays with the caller until done() */
+	if ((rc = curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)len)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body)) !=
+	    CURLE_OK) {
+		snprintf(why, whylen, "curl_easy_setopt: %s",
+		    curl_easy_strerror(rc));
+		return -2;
+	}
+	if ((mc = curl_multi_add_handle(h->multi, h->easy)) != CURLM_OK) {
+		/* not about the server: no point trying the others */
+		snprintf(why, whylen, "curl_multi_add_handle: %s",
+		    curl_multi_strerror(mc));
+		return -2;
+	}
+	h->attached = 1;
+	return 0;
+}
+
+void
+sender_http_printable(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	size_t	 i, n = 0;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; i < len && n + 1 < dstlen; i++)
+		dst[n++] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : ' ';
+	/* what was a newline at the end is no part of the reason */
+	while (n > 0 && dst[n - 1] == ' ')
+		n--;
+	dst[n] = '\0';
+}
+
+int
+sender_http_status(const struct sender_http *h, char *why, size_t whylen)
+{
+	char	 snippet[SENDER_HTTP_SNIPPET_MAX + 1];
+
+	if (h->result != CURLE_OK) {
+		snprintf(why, whylen, "%s", h->errbuf[0] != '\0' ?
+		    h->errbuf : curl_easy_strerror(h->result));
+		return 0;
+	}
+	if (h->code >= 200 && h->code <= 299)
+		return 1;
+	sender_http_printable(snippet, sizeof(snippet), h->answer,
+	    h->answerlen < SENDER_HTTP_SNIPPET_MAX ? h->answerlen :
+	    SENDER_HTTP_SNIPPET_MAX);
+	snprintf(why, whylen, "HTTP %ld%s%s", h->code,
+	    snippet[0] != '\0' ? " " : "", snippet);
+	return 0;
+}
+
+void
+sender_http_round_start(struct sender_http *h)
+{
+	buf_reset(&h->reasons);
+	h->tried = 0;
+	h->cur = h->next;
+	h->next = (h->next + 1) % h->nservers;
+}
+
+const char *
+sender_http_server(const struct sender_http *h)
+{
+	return h->servers[h->cur];
+}
+
+int
+sender_http_failover(struct sender_http *h, const char *why)
+{
+	const char	*server = h->servers[h->cur];
+
+	if (!h->failing[h->cur])
+		log_warnx("%s: %s: %s", h->tag, server, why);
+	h->failing[h->cur] = 1;
+	if (h->reasons.len > 0)
+		buf_adds(&h->reasons, "; ");
+	buf_printf(&h->reasons, "%s: %s", server, why);
+	if (++h->tried < h->nservers) {
+		h->cur = (h->cur + 1) % h->nservers;
+		log_debug("%s: failing over to %s", h->tag,
+		    h->servers[h->cur]);
+		return 1;
+	}
+	return 0;
+}
+
+const char *
+sender_http_reasons(const struct sender_http *h)
+{
+	return buf_failed(&h->reasons) || h->reasons.len == 0 ? "every "
+	    "server failed (out of memory for the reasons)" : h->reasons.p;
+}
+
+void
+sender_http_server_ok(struct sender_http *h)
+{
+	if (!h->failing[h->cur])
+		return;
+	h->failing[h->cur] = 0;
+	log_info("%s: %s publishes again", h->tag, h->servers[h->cur]);
+	sender_count_reconnect(h->s);
+}
+
+void
+sender_http_escape(struct buf *b, const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			buf_addc(b, (char)c);
+			continue;
+		}
+		buf_addc(b, '%');
+		buf_addc(b, hex[c >> 4]);
+		buf_addc(b, hex[c & 0x0f]);
+	}
+}
+
+/* Options of the one easy handle that do not change per request. */
+static int
+easy_setup(struct sender_http *h, char *err, size_t errlen)
+{
+	CURLcode	 rc;
+	const char	*opt;
+
+#define SETOPT(o, v) do {						\
+	opt = #o;							\
+	if ((rc = curl_easy_setopt(h->easy, o, v)) != CURLE_OK)		\
+		goto fail;						\
+} while (0)
+	/* no signals (SIGALRM for name lookups): libev owns them */
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	/* plain HTTP to the configured servers only: no proxy from the
+	 * environment, no redirects, no other protocol */
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http");
+	SETOPT(CURLOPT_PROXY, "");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, SENDER_HTTP_CONNECT_TIMEOUT_MS);
+	SETOPT(CURLOPT_TIMEOUT_MS, SENDER_HTTP_REQUEST_TIMEOUT_MS);
+	SETOPT(CURLOPT_DNS_CACHE_TIMEOUT, SENDER_HTTP_DNS_CACHE);
+	/* notice a peer that vanished on an idle kept-alive connection */
+	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(CURLOPT_HTTPHEADER, h->headers);
+	SETOPT(CURLOPT_USERAGENT, "agent/" PACKAGE_VERSION);
+	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(CURLOPT_WRITEDATA, h);
+	SETOPT(CURLOPT_ERRORBUFFER, h->errbuf);
+	SETOPT(CURLOPT_POST, 1L);
+#undef SETOPT
+	return 0;
+fail:
+	snprintf(err, errlen, "curl_easy_setopt(%s): %s", opt,
+	    curl_easy_strerror(rc));
+	return -1;
+}
+
+static int
+multi_setup(struct sender_http *h, char *err, size_t errlen)
+{
+	CURLMcode	 mc;
+	const char	*opt;
+
+#define MSETOPT(o, v) do {						\
+	opt = #o;							\
+	if ((mc = curl_multi_setopt(h->multi, o, v)) != CURLM_OK)	\
+		goto fail;						\
+} while (0)
+	MSETOPT(CURLMOPT_SOCKETFUNCTION, sock_cb);
+	MSETOPT(CURLMOPT_SOCKETDATA, h);
+	MSETOPT(CURLMOPT_TIMERFUNCTION, timerfn_cb);
+	MSETOPT(CURLMOPT_TIMERDATA, h);
+	/* room for one kept-alive connection per server, as failover
+	 * touches them all */
+	MSETOPT(CURLMOPT_MAXCONNECTS, (long)h->nservers);
+#undef MSETOPT
+	return 0;
+fail:
+	snprintf(err, errlen, "curl_multi_setopt(%s): %s", opt,
+	    curl_multi_strerror(mc));
+	return -1;
+}
+
+void
+sender_http_init(struct sender_http *h, struct sender *s, const char *tag,
+    sender_http_done_fn done, void *arg)
+{
+	memset(h, 0, sizeof(*h));
+	h->s = s;
+	h->loop = s->w->loop;
+	h->tag = tag;
+	h->done = done;
+	h->arg = arg;
+	LIST_INIT(&h->socks);
+	buf_init(&h->reasons);
+	ev_timer_init(&h->timer, timer_cb, 0., 0.);
+	h->timer.data = h;
+}
+
+int
+sender_http_open(struct sender_http *h, const struct strlist *sv,
+    const char *content_type, char *err, size_t errlen)
+{
+	struct curl_slist	*l;
+	CURLcode		 rc;
+	size_t			 i;
+
+	if (sv->n == 0) {
+		snprintf(err, errlen, "the %s output needs at least one "
+		    "server in [output] servers", h->tag);
+		return -1;
+	}
+	if ((h->servers = calloc(sv->n, sizeof(*h->servers))) == NULL ||
+	    (h->failing = calloc(sv->n, sizeof(*h->failing))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < sv->n; i++) {
+		if ((h->servers[i] = strdup(sv->v[i])) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		h->nservers++;
+	}
+
+	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init: %s",
+		    curl_easy_strerror(rc));
+		return -1;
+	}
+	h->global_init = 1;
+
+	/*
+	 * An empty "Expect:" stops libcurl from waiting for "100 Continue"
+	 * before larger bodies, a round trip our servers never need.
+	 */
+	if ((l = curl_slist_append(NULL, content_type)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->headers = l;
+	if ((l = curl_slist_append(h->headers, "Expect:")) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->headers = l;
+
+	if ((h->multi = curl_multi_init()) == NULL) {
+		snprintf(err, errlen, "curl_multi_init failed");
+		return -1;
+	}
+	if ((h->easy = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "curl_easy_init failed");
+		return -1;
+	}
+	if (multi_setup(h, err, errlen) == -1 ||
+	    easy_setup(h, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+void
+sender_http_close(struct sender_http *h)
+{
+	struct sender_http_sock	*hs;
+	CURLMcode		 mc;
+	size_t			 i;
+
+	/* a request in flight is abandoned: the sender keeps its message */
+	if (h->attached && (mc = curl_multi_remove_handle(h->multi,
+	    h->easy)) != CURLM_OK)
+		log_warnx("%s: curl_multi_remove_handle: %s", h->tag,
+		    curl_multi_strerror(mc));
+	h->attached = 0;
+	/* closes the cached connections, calling sock_cb to unwatch them */
+	if (h->multi != NULL && (mc = curl_multi_cleanup(h->multi)) !=
+	    CURLM_OK)
+		log_warnx("%s: curl_multi_cleanup: %s", h->tag,
+		    curl_multi_strerror(mc));
+	h->multi = NULL;
+	if (h->easy != NULL)
+		curl_easy_cleanup(h->easy);
+	h->easy = NULL;
+	/* whatever libcurl did not unwatch is ours to drop */
+	while ((hs = LIST_FIRST(&h->socks)) != NULL)
+		sock_free(hs);
+	if (h->loop != NULL)
+		ev_timer_stop(h->loop, &h->timer);
+	curl_slist_free_all(h->headers);
+	h->headers = NULL;
+	for (i = 0; i < h->nservers; i++)
+		free(h->servers[i]);
+	free(h->servers);
+	h->servers = NULL;
+	free(h->failing);
+	h->failing = NULL;
+	h->nservers = 0;
+	buf_free(&h->reasons);
+	if (h->global_init)
+		curl_global_cleanup();
+	h->global_init = 0;
+}

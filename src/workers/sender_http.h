@@ -1,0 +1,132 @@
+/*
+ * HTTP plumbing shared by the sender's HTTP outputs (sink_nsq_http,
+ * sink_influxdb): one libcurl easy handle driven through a multi handle
+ * on the worker's libev loop, one request at a time, and the list of
+ * servers a message fails over across.
+ *
+ * One easy handle serves every request, so the connections it made stay
+ * in the multi handle's connection cache between requests and are reused
+ * (keep-alive); libcurl opens a new one, resolving the name again (cached
+ * for SENDER_HTTP_DNS_CACHE seconds), only when the server closed the old
+ * one.
+ *
+ * Failover: each message starts at the server after the one the previous
+ * message started at, so load is spread; on a failure the sink moves on
+ * to the next server, trying each server once per message, and when all
+ * of them failed reports the message failed with every server's reason.
+ * Retrying later, with backoff, is the sender's job.
+ *
+ * curl_global_init: it must not run concurrently with other threads and
+ * may load TLS libraries, so it belongs before the sandbox.  The sender's
+ * worker_ops has no setup hook yet, so it runs in sender_http_open(),
+ * after the sandbox: that works under the deny-list filter the sender has
+ * now (it opens files and maps libraries like any process).  libcurl
+ * counts initializations, so every successful open takes one and its
+ * close gives it back; the last curl_global_cleanup() frees libcurl's
+ * globals, e.g. when the output changes to another sink on reload.  When
+ * the sender gets an allow-list filter, move curl_global_init to a setup
+ * hook and keep it for the life of the process.
+ */
+#ifndef AGENT_SENDER_HTTP_H
+#define AGENT_SENDER_HTTP_H
+
+#include <stddef.h>
+#include <bsd/sys/queue.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+
+#include "buf.h"
+#include "sender.h"
+
+#define SENDER_HTTP_CONNECT_TIMEOUT_MS	2000L
+#define SENDER_HTTP_REQUEST_TIMEOUT_MS	10000L
+#define SENDER_HTTP_DNS_CACHE		60L	/* seconds */
+#define SENDER_HTTP_ANSWER_MAX		1024	/* bytes of an answer kept */
+#define SENDER_HTTP_SNIPPET_MAX		96	/* of it in a short reason */
+
+struct sender_http;
+struct sender_http_sock;
+
+/* A request ended (answered or not); see sender_http_status(). */
+typedef void	(*sender_http_done_fn)(struct sender_http *, void *arg);
+
+struct sender_http {
+	struct sender		*s;
+	struct ev_loop		*loop;
+	const char		*tag;		/* "nsq", "influxdb": logs */
+	sender_http_done_fn	 done;
+	void			*arg;
+
+	CURLM			*multi;
+	CURL			*easy;
+	struct curl_slist	*headers;
+	int			 global_init;	/* took a curl_global_init */
+	int			 attached;	/* easy is in multi */
+	ev_timer		 timer;		/* libcurl's timeout */
+	LIST_HEAD(, sender_http_sock) socks;
+
+	/* the servers, copied: the config may change under us */
+	char			**servers;
+	int			*failing;	/* last attempt there failed */
+	size_t			 nservers;
+	size_t			 next;		/* where the next message
+						 * starts */
+	size_t			 cur;		/* server being tried */
+	size_t			 tried;
+	struct buf		 reasons;	/* "<server>: <why>; ..." */
+
+	/* the last request's outcome */
+	CURLcode		 result;
+	long			 code;		/* HTTP status, 0 if none */
+	char			 answer[SENDER_HTTP_ANSWER_MAX + 1];
+	size_t			 answerlen;	/* raw start of the body */
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+/* Never fails; makes sender_http_close() safe whatever happens next. */
+void	 sender_http_init(struct sender_http *, struct sender *,
+	    const char *tag, sender_http_done_fn, void *arg);
+/*
+ * Copy the servers, set up libcurl; every request carries `content_type`.
+ * -1 with err when it cannot (then call sender_http_close()).
+ */
+int	 sender_http_open(struct sender_http *, const struct strlist *servers,
+	    const char *content_type, char *err, size_t errlen);
+/* Abandon a request in flight, close connections, free everything. */
+void	 sender_http_close(struct sender_http *);
+
+/*
+ * POST `len` bytes of `body` (kept by the caller until done) to `url`.
+ * 0: started, done() follows from the loop; -1: libcurl refused the URL
+ * (the server entry's fault: fail over); -2: could not start for a
+ * reason that is no server's (report the message failed).  `why` says
+ * which on failure.
+ */
+int	 sender_http_post(struct sender_http *, const char *url,
+	    const char *body, size_t len, char *why, size_t whylen);
+
+/*
+ * After done(): 1 for a 2xx answer; 0 otherwise, with `why` = libcurl's
+ * error or "HTTP <code> <start of the body>" (printable ASCII only).
+ */
+int	 sender_http_status(const struct sender_http *, char *why,
+	    size_t whylen);
+/* The answer's start made printable (it goes to logs and /me/status). */
+void	 sender_http_printable(char *dst, size_t dstlen, const char *src,
+	    size_t len);
+
+/* Failover over the servers, one round per message. */
+void	 sender_http_round_start(struct sender_http *);
+const char *sender_http_server(const struct sender_http *);
+/* The current server failed with `why`: 1 = moved to the next one,
+ * 0 = every server was tried (sender_http_reasons() says why). */
+int	 sender_http_failover(struct sender_http *, const char *why);
+const char *sender_http_reasons(const struct sender_http *);
+/* The current server took the message; counts a recovery. */
+void	 sender_http_server_ok(struct sender_http *);
+
+/* Append `s` percent-encoded for a URL query (RFC 3986 unreserved kept). */
+void	 sender_http_escape(struct buf *, const char *s);
+
+#endif

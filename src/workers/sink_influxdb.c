@@ -1,0 +1,378 @@
+/*
+ * The influxdb output: InfluxDB 1.x's HTTP API, one message (lines of
+ * line protocol) per "POST <server>/write?db=<topic>&precision=s",
+ * through the shared HTTP plumbing (sender_http.h: libcurl's multi
+ * interface on the worker's libev loop, one kept-alive easy handle,
+ * the same timeouts and failover as the nsq HTTP output).
+ *
+ * servers are base URLs, "http://host:8086" (a path prefix, e.g. behind
+ * a reverse proxy, is kept; trailing slashes are not).  The database is
+ * the message's topic (collect.<ns> by default).
+ *
+ * Answers:
+ *   204 (any 2xx)	published.
+ *   404 "database not found"
+ *			POST <server>/query?q=CREATE DATABASE "<db>" (a no-op
+ *			when it exists), then the write again, once; what
+ *			that write answers decides for this server.
+ *   anything else	this server failed the message, with InfluxDB's
+ *			error text: try the next server; when every server
+ *			failed, the message is reported failed and the sender
+ *			retries it later, with backoff.
+ *
+ * A 400 means InfluxDB refused the data itself ("unable to parse ...",
+ * e.g. a tag value ending in a backslash, which 1.6 cannot parse, or
+ * "partial write: field type conflict").  It is reported like any
+ * failure, so the sender keeps retrying the same message and the points
+ * behind it wait.  TODO: a later change should drop permanently bad
+ * lines (parse errors, type conflicts) with a counted reason instead of
+ * retrying them forever.
+ *
+ * Format: InfluxDB only speaks line protocol.  A message in json (the
+ * lodastack body, [output] format = json) is failed with a clear error
+ * rather than sent to be refused; the config loader makes line the
+ * default format for this output.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <bsd/string.h>
+
+#include "log.h"
+#include "sender.h"
+#include "sender_http.h"
+
+#define INFLUX_ERROR_MAX	320	/* bytes of InfluxDB's message kept */
+
+enum influx_step {
+	STEP_WRITE,		/* the first write to this server */
+	STEP_CREATE,		/* CREATE DATABASE after a 404 */
+	STEP_RETRY		/* the write again, after creating */
+};
+
+struct influx {
+	struct sender		*s;
+	struct sender_http	 http;
+
+	/* the message in flight */
+	int			 busy;
+	enum influx_step	 step;
+	const char		*body;		/* the sender's, until done */
+	size_t			 len;
+	char			 db[TOPIC_MAX + 1];
+	struct buf		 write;		/* /write?db=...&precision=s */
+	struct buf		 create;	/* /query?q=CREATE... */
+	struct buf		 url;
+};
+
+static void	 attempt_start(struct influx *);
+
+/*
+ * InfluxDB's reason from its answer: the "error" member of the JSON
+ * body ({"error":"..."} for /write, {"results":[{"error":"..."}]} for a
+ * failed statement), unescaped and made printable; the start of the
+ * body when there is none.  "" for an empty body.
+ */
+static void
+influx_error(const char *ans, size_t len, char *out, size_t outlen)
+{
+	static const char	 key[] = "\"error\":\"";
+	const char		*p, *end = ans + len;
+	char			 raw[INFLUX_ERROR_MAX + 1];
+	size_t			 n = 0;
+
+	if ((p = memmem(ans, len, key, sizeof(key) - 1)) == NULL) {
+		sender_http_printable(out, outlen, ans, len <
+		    INFLUX_ERROR_MAX ? len : INFLUX_ERROR_MAX);
+		return;
+	}
+	for (p += sizeof(key) - 1; p < end && *p != '"' &&
+	    n < INFLUX_ERROR_MAX; p++) {
+		if (*p == '\\' && p + 1 < end) {
+			p++;
+			/* \n, \t and the like read as a space */
+			raw[n++] = *p == '"' || *p == '\\' || *p == '/' ? *p :
+			    ' ';
+			continue;
+		}
+		raw[n++] = *p;
+	}
+	sender_http_printable(out, outlen, raw, n);
+}
+
+/* The message is done, one way or the other: tell the sender, last. */
+static void
+message_done(struct influx *h, int ok, const char *err)
+{
+	struct sender	*s = h->s;
+
+	h->busy = 0;
+	h->body = NULL;
+	sender_sink_done(s, ok, err);
+}
+
+/* This server failed the message: try the next one, or give up. */
+static void
+attempt_failed(struct influx *h, const char *why)
+{
+	if (sender_http_failover(&h->http, why))
+		attempt_start(h);
+	else
+		message_done(h, 0, sender_http_reasons(&h->http));
+}
+
+/* POST <current server><path> with `body`. */
+static void
+request(struct influx *h, const struct buf *path, const char *body,
+    size_t len)
+{
+	const char	*server = sender_http_server(&h->http);
+	size_t		 n = strlen(server);
+	char		 why[256];
+	int		 rc;
+
+	while (n > 0 && server[n - 1] == '/')
+		n--;
+	buf_reset(&h->url);
+	buf_add(&h->url, server, n);
+	buf_add(&h->url, path->p, path->len);
+	if (buf_failed(&h->url)) {
+		message_done(h, 0, "out of memory for the URL");
+		return;
+	}
+	rc = sender_http_post(&h->http, h->url.p, body, len, why,
+	    sizeof(why));
+	if (rc == -1)
+		attempt_failed(h, why);
+	else if (rc == -2)
+		message_done(h, 0, why);
+}
+
+/* Write the message to the current server, from the start. */
+static void
+attempt_start(struct influx *h)
+{
+	h->step = STEP_WRITE;
+	request(h, &h->write, h->body, h->len);
+}
+
+/* "HTTP <code>: <InfluxDB's reason>", or libcurl's error. */
+static void
+describe(const struct sender_http *http, const char *doing, char *why,
+    size_t whylen)
+{
+	char	 msg[INFLUX_ERROR_MAX + 1];
+
+	if (http->result != CURLE_OK) {
+		(void)sender_http_status(http, msg, sizeof(msg));
+		snprintf(why, whylen, "%s%s", doing, msg);
+		return;
+	}
+	influx_error(http->answer, http->answerlen, msg, sizeof(msg));
+	snprintf(why, whylen, "%sHTTP %ld%s%s", doing, http->code,
+	    msg[0] != '\0' ? ": " : "", msg);
+}
+
+static int
+db_missing(const struct sender_http *http)
+{
+	return http->result == CURLE_OK && http->code == 404 &&
+	    memmem(http->answer, http->answerlen, "database not found",
+	    sizeof("database not found") - 1) != NULL;
+}
+
+/* A request ended: judge the answer, go on with the next step. */
+static void
+attempt_end(struct sender_http *http, void *arg)
+{
+	struct influx	*h = arg;
+	char		 why[512];
+	int		 ok;
+
+	if (!h->busy)
+		return;
+	ok = http->result == CURLE_OK && http->code >= 200 &&
+	    http->code <= 299;
+	switch (h->step) {
+	case STEP_WRITE:
+		if (ok)
+			break;
+		if (db_missing(http)) {
+			log_info("influxdb: %s: database \"%s\" not found, "
+			    "creating it", sender_http_server(http), h->db);
+			h->step = STEP_CREATE;
+			request(h, &h->create, "", 0);
+			return;
+		}
+		describe(http, "", why, sizeof(why));
+		attempt_failed(h, why);
+		return;
+	case STEP_CREATE:
+		/* a statement that failed still answers 200, with "error" */
+		if (ok && memmem(http->answer, http->answerlen, "\"error\"",
+		    sizeof("\"error\"") - 1) != NULL)
+			ok = 0;
+		if (!ok) {
+			describe(http, "creating the database: ", why,
+			    sizeof(why));
+			attempt_failed(h, why);
+			return;
+		}
+		log_info("influxdb: %s: created database \"%s\"",
+		    sender_http_server(http), h->db);
+		h->step = STEP_RETRY;
+		request(h, &h->write, h->body, h->len);
+		return;
+	case STEP_RETRY:
+		if (ok)
+			break;
+		describe(http, "after creating the database: ", why,
+		    sizeof(why));
+		attempt_failed(h, why);
+		return;
+	}
+	sender_http_server_ok(http);
+	message_done(h, 1, NULL);
+}
+
+/* The identifier `db` quoted for InfluxQL: "..." with " and \ escaped. */
+static void
+quote_ident(struct buf *b, const char *db)
+{
+	buf_addc(b, '"');
+	for (; *db != '\0'; db++) {
+		if (*db == '"' || *db == '\\')
+			buf_addc(b, '\\');
+		buf_addc(b, *db);
+	}
+	buf_addc(b, '"');
+}
+
+/* The paths of the write and of the database's creation. */
+static int
+paths(struct influx *h, const char *db)
+{
+	struct buf	 q;
+	int		 failed;
+
+	buf_reset(&h->write);
+	buf_adds(&h->write, "/write?db=");
+	sender_http_escape(&h->write, db);
+	buf_adds(&h->write, "&precision=s");
+	buf_init(&q);
+	buf_adds(&q, "CREATE DATABASE ");
+	quote_ident(&q, db);
+	buf_reset(&h->create);
+	buf_adds(&h->create, "/query?q=");
+	if (!buf_failed(&q))
+		sender_http_escape(&h->create, q.p);
+	failed = buf_failed(&q) || buf_failed(&h->write) ||
+	    buf_failed(&h->create);
+	buf_free(&q);
+	return failed ? -1 : 0;
+}
+
+static void
+sink_influxdb_publish(struct sender *s, const char *topic,
+    enum out_format fmt, const char *body, size_t len)
+{
+	struct influx	*h = s->sink;
+
+	if (h->busy) {
+		/* the sender never does this; do not lose track of either */
+		log_warnx("influxdb: publish while a message is in flight");
+		return;
+	}
+	h->busy = 1;
+	if (fmt != FORMAT_LINE) {
+		message_done(h, 0, "format json cannot be written to "
+		    "InfluxDB; set [output] format = line");
+		return;
+	}
+	if (len == 0) {
+		message_done(h, 0, "empty message");
+		return;
+	}
+	if (strcmp(h->db, topic) != 0) {
+		strlcpy(h->db, topic, sizeof(h->db));
+		if (paths(h, h->db) == -1) {
+			h->db[0] = '\0';
+			message_done(h, 0, "out of memory for the URL");
+			return;
+		}
+	}
+	/* the body stays in the sender's buffer until we report */
+	h->body = body;
+	h->len = len;
+	sender_http_round_start(&h->http);
+	attempt_start(h);
+}
+
+static void
+sink_influxdb_close(struct sender *s)
+{
+	struct influx	*h = s->sink;
+
+	if (h == NULL)
+		return;
+	/* an in-flight message is abandoned: the sender keeps it */
+	sender_http_close(&h->http);
+	h->busy = 0;
+	buf_free(&h->write);
+	buf_free(&h->create);
+	buf_free(&h->url);
+	free(h);
+	s->sink = NULL;
+}
+
+static int
+sink_influxdb_open(struct sender *s, char *err, size_t errlen)
+{
+	const struct strlist	*sv = &s->w->conf.servers;
+	struct influx		*h;
+	size_t			 i;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->s = s;
+	buf_init(&h->write);
+	buf_init(&h->create);
+	buf_init(&h->url);
+	sender_http_init(&h->http, s, "influxdb", attempt_end, h);
+	s->sink = h;		/* from here on close() cleans up */
+
+	for (i = 0; i < sv->n; i++)
+		if (strncasecmp(sv->v[i], "http://", 7) != 0 ||
+		    sv->v[i][7] == '\0' || sv->v[i][7] == '/') {
+			snprintf(err, errlen, "[output] servers = \"%s\": the "
+			    "influxdb output takes http://host:port base URLs",
+			    sv->v[i]);
+			goto fail;
+		}
+	/* what InfluxDB's /write takes; /query ignores it */
+	if (sender_http_open(&h->http, sv,
+	    "Content-Type: text/plain; charset=utf-8", err, errlen) == -1)
+		goto fail;
+	if (strcmp(s->w->conf.format, "line") != 0)
+		log_warnx("influxdb: [output] format = \"%s\": messages in it "
+		    "cannot be written; set format = line",
+		    s->w->conf.format);
+	log_info("influxdb: writing to %zu server%s, first %s",
+	    h->http.nservers, h->http.nservers == 1 ? "" : "s",
+	    h->http.servers[0]);
+	return 0;
+fail:
+	sink_influxdb_close(s);
+	return -1;
+}
+
+const struct sink_ops sink_influxdb_ops = {
+	.name = "influxdb",
+	.open = sink_influxdb_open,
+	.publish = sink_influxdb_publish,
+	.close = sink_influxdb_close,
+};

@@ -1,0 +1,343 @@
+"""The influxdb output end to end against the real InfluxDB from Debian
+(the influxdb package's influxd, run on loopback with a temp config and
+data directory): points posted to /post are queried back with /query and
+compared value by value, tag by tag, timestamp by timestamp; the database
+is created when InfluxDB says it is missing; points are buffered while
+influxd is down and all arrive once it is back; failover; json messages
+and lines InfluxDB cannot parse are reported, not lost silently."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+from harness import AgentTest, free_port, wait_until
+
+INFLUXD = shutil.which("influxd") or (
+    "/usr/bin/influxd" if os.access("/usr/bin/influxd", os.X_OK) else None)
+NS = "pool.loda"
+DB = "collect." + NS
+HOST = socket.gethostname()
+
+
+def squeeze(s):
+    """The agent's tag normalization: trimmed, inner blanks -> one '-'."""
+    return "-".join(s.replace("\t", " ").split())
+
+
+class Influxd:
+    """One influxd on loopback, with everything under a temp directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="influxd-it-")
+        self.port = free_port()
+        self.rpc_port = free_port()
+        self.proc = None
+        self.conf = os.path.join(self.dir, "influxdb.conf")
+        d = self.dir
+        with open(self.conf, "w") as f:
+            f.write(
+                "reporting-disabled = true\n"
+                f'bind-address = "127.0.0.1:{self.rpc_port}"\n'
+                "[meta]\n"
+                f'  dir = "{d}/meta"\n'
+                "[data]\n"
+                f'  dir = "{d}/data"\n'
+                f'  wal-dir = "{d}/wal"\n'
+                "  query-log-enabled = false\n"
+                "[monitor]\n"
+                "  store-enabled = false\n"
+                "[http]\n"
+                "  enabled = true\n"
+                f'  bind-address = "127.0.0.1:{self.port}"\n'
+                "  log-enabled = false\n"
+                "[ifql]\n"
+                "  enabled = false\n"
+                "[continuous_queries]\n"
+                "  enabled = false\n"
+                "[logging]\n"
+                '  level = "warn"\n')
+        # no [[udp]], [[graphite]], [[collectd]] or [[opentsdb]]: their
+        # services stay off
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=20):
+        log = open(os.path.join(self.dir, "influxd.log"), "ab")
+        self.proc = subprocess.Popen([INFLUXD, "run", "-config", self.conf],
+                                     stdout=log, stderr=log,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+
+        def ping():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"influxd exited: {self.log()}")
+            return self.request("GET", "/ping")[0] == 204
+        try:
+            wait_until(ping, timeout=timeout, step=0.05,
+                       what="influxd to answer /ping with 204")
+        except AssertionError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """SIGTERM by pid, SIGKILL if it does not go."""
+        p, self.proc = self.proc, None
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "influxd.log"),
+                      errors="replace") as f:
+                return f.read()[-2000:]
+        except FileNotFoundError:
+            return ""
+
+    def request(self, method, path):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            c.request(method, path)
+            r = c.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            c.close()
+
+    def query(self, q, db=None):
+        params = {"q": q, "epoch": "s"}
+        if db is not None:
+            params["db"] = db
+        status, body = self.request("GET", "/query?" +
+                                    urllib.parse.urlencode(params))
+        if status != 200:
+            raise AssertionError(f"/query {q!r}: HTTP {status} {body}")
+        res = json.loads(body)["results"][0]
+        if "error" in res:
+            raise AssertionError(f"/query {q!r}: {res['error']}")
+        return res
+
+    def databases(self):
+        res = self.query("SHOW DATABASES")
+        return {v[0] for s in res.get("series", [])
+                for v in s.get("values", [])}
+
+    def points(self, measurement, db=DB):
+        """(tags, value, time) of every point of `measurement`."""
+        q = 'SELECT * FROM "%s"' % measurement.replace('"', '\\"')
+        res = self.query(q, db=db)
+        out = []
+        for s in res.get("series", []):
+            cols = s["columns"]
+            for row in s["values"]:
+                r = dict(zip(cols, row))
+                tags = {k: v for k, v in r.items()
+                        if k not in ("time", "value") and v is not None}
+                out.append((tags, r["value"], r["time"]))
+        return out
+
+
+def key(tags, value, ts):
+    # the type is part of the key (True == 1 in Python); numbers are
+    # floats in InfluxDB, whatever JSON made of them
+    if isinstance(value, bool):
+        return (tuple(sorted(tags.items())), "bool", value, ts)
+    return (tuple(sorted(tags.items())), "num", float(value), ts)
+
+
+def expected(p):
+    tags = {squeeze(k): squeeze(v) for k, v in p["tags"].items()}
+    tags.setdefault("host", HOST)
+    return key(tags, p["value"], p["timestamp"])
+
+
+@unittest.skipUnless(INFLUXD, "influxd is not installed: apt-get install "
+                     "influxdb (or make deps) to run the influxdb output "
+                     "tests")
+class InfluxDB(AgentTest):
+
+    def influxd(self):
+        i = Influxd()
+        self.addCleanup(i.cleanup)
+        return i.start()
+
+    def configure(self, servers, extra=""):
+        self.agent.write_conf(
+            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+            output_name="influxdb",
+            servers=", ".join(f'"{s}"' for s in servers),
+            output_extra=extra)
+
+    def post_ok(self, points):
+        code, body = self.agent.http("/post", method="POST",
+                                     data=json.dumps(points))
+        self.assertEqual(code, 200, body)
+
+    def stats(self):
+        return self.agent.worker(self.agent.status(), "sender").get(
+            "stats") or {}
+
+    def wait_stats(self, pred, what, timeout=15):
+        return wait_until(lambda: (lambda s: s if pred(s) else None)(
+            self.stats()), timeout=timeout, what=what)
+
+    def assert_stored(self, influxd, measurement, points, timeout=15):
+        """InfluxDB holds exactly `points` in `measurement`."""
+        want = sorted(expected(p) for p in points)
+
+        def have():
+            if DB not in influxd.databases():
+                return None
+            got = influxd.points(measurement)
+            return got if len(got) >= len(want) else None
+        got = wait_until(have, timeout=timeout,
+                         what=f"{len(want)} points in {measurement}")
+        self.assertEqual(sorted(key(*g) for g in got), want)
+
+    @staticmethod
+    def numbers(first, count, base):
+        """RUN.x points, numbered by their seq tag: ints and floats."""
+        vals = [0, 1, -7, 42, 123456789, 2 ** 40, 0.5, -2.25, 3.14159,
+                1e-7, 6.02e23, 0.1]
+        return [{"name": "x", "timestamp": base + i,
+                 "tags": {"seq": str(i), "dc": "east"},
+                 "value": vals[i % len(vals)]}
+                for i in range(first, first + count)]
+
+    # -----------------------------------------------------------------
+    def test_points_queryable_and_database_created(self):
+        ix = self.influxd()
+        self.assertNotIn(DB, ix.databases())
+        self.configure([ix.url], '\tformat = "line"\n')
+        self.start_ok()
+        base = int(time.time()) - 86400
+        nums = self.numbers(0, 60, base)
+        # tags the line protocol must escape, and non-ASCII ones
+        odd = [
+            {"name": "x", "timestamp": base + 1000,
+             "tags": {"seq": "s1", "space": "a b  c"}, "value": 1.5},
+            {"name": "x", "timestamp": base + 1001,
+             "tags": {"seq": "s2", "comma": "a,b,,c"}, "value": 2},
+            {"name": "x", "timestamp": base + 1002,
+             "tags": {"seq": "s3", "equals": "k=v=="}, "value": -3},
+            {"name": "x", "timestamp": base + 1003,
+             "tags": {"seq": "s4", "all": " x, y=z "}, "value": 4.25},
+            {"name": "x", "timestamp": base + 1004,
+             "tags": {"seq": "s5", "city": "Zürich", "名前": "東京"},
+             "value": 5},
+            {"name": "x", "timestamp": base + 1005,
+             "tags": {"seq": "s6", "emoji": "🙂 ok", "k,e y=": "v"},
+             "value": 6.5},
+            {"name": "x", "timestamp": base + 1006,
+             "tags": {"seq": "s7", "slash": "back\\slash"}, "value": 7},
+        ]
+        bools = [{"name": "flag", "timestamp": base + i,
+                  "tags": {"seq": str(i)}, "value": i % 3 == 0}
+                 for i in range(20)]
+        self.post_ok(nums[:30])
+        self.post_ok(odd + bools[:10])
+        self.post_ok(nums[30:] + bools[10:])
+        self.assert_stored(ix, "RUN.x", nums + odd)
+        self.assert_stored(ix, "RUN.flag", bools)
+        st = self.wait_stats(lambda s: s.get("published") ==
+                             len(nums) + len(odd) + len(bools),
+                             "every point published")
+        self.assertEqual(st["accepted"], st["published"], st)
+        self.assertEqual(st["publish_errors"], 0, st)
+        self.assertEqual(st["buffer_points"], 0, st)
+        # made by the agent: it did not exist before the first write
+        self.assertIn(DB, ix.databases())
+        self.agent.wait_log(r'influxdb: .*created database "%s"' %
+                            DB.replace(".", r"\."))
+
+    def test_influxd_down_then_up(self):
+        ix = self.influxd()
+        # no format key: line is the default for the influxdb output
+        self.configure([ix.url])
+        self.start_ok()
+        base = int(time.time()) - 3600
+        before = self.numbers(0, 100, base)
+        self.post_ok(before)
+        self.assert_stored(ix, "RUN.x", before)
+        ix.stop()
+        during = []
+        for i in range(5):
+            pts = self.numbers(100 + i * 50, 50, base)
+            self.post_ok(pts)           # buffered, so 200
+            during.extend(pts)
+        st = self.wait_stats(lambda s: s.get("publish_errors", 0) > 0 and
+                             s.get("buffer_points") == len(during),
+                             "failed writes with the points buffered")
+        self.assertIn(f"127.0.0.1:{ix.port}", st["last_error"])
+        self.assertEqual(st["published"], len(before), st)
+        ix.start()
+        self.assert_stored(ix, "RUN.x", before + during, timeout=20)
+        st = self.wait_stats(
+            lambda s: s.get("published") == len(before) + len(during),
+            "every point published")
+        self.assertEqual(st["accepted"], len(before) + len(during), st)
+        self.assertEqual(st["buffer_points"], 0, st)
+        self.assertGreaterEqual(st["reconnects"], 1, st)
+
+    def test_failover_from_a_closed_port(self):
+        ix = self.influxd()
+        self.configure([f"http://127.0.0.1:{free_port()}", ix.url])
+        self.start_ok()
+        base = int(time.time()) - 7200
+        sent = []
+        for i in range(6):
+            pts = self.numbers(i * 20, 20, base)
+            self.post_ok(pts)
+            sent.extend(pts)
+            # separate messages, so that each starts at another server
+            time.sleep(0.05)
+        self.assert_stored(ix, "RUN.x", sent)
+        st = self.wait_stats(lambda s: s.get("published") == len(sent),
+                             "every point published")
+        # failing over is within one attempt: no failed message
+        self.assertEqual(st["publish_errors"], 0, st)
+
+    def test_unparsable_line_is_reported(self):
+        ix = self.influxd()
+        self.configure([ix.url])
+        self.start_ok()
+        # InfluxDB 1.6 cannot parse a tag value that ends in a backslash
+        self.post_ok([{"name": "x", "timestamp": int(time.time()),
+                       "tags": {"path": "C:\\"}, "value": 1}])
+        st = self.wait_stats(lambda s: s.get("publish_errors", 0) > 0,
+                             "a failed write")
+        self.assertIn("HTTP 400", st["last_error"])
+        self.assertIn("unable to parse", st["last_error"])
+        self.assertEqual(st["published"], 0, st)
+        self.assertEqual(st["buffer_points"], 1, st)
+
+    def test_json_format_is_refused_with_a_clear_error(self):
+        # nothing is sent, so no influxd is needed: a closed port
+        self.configure([f"http://127.0.0.1:{free_port()}"],
+                       '\tformat = "json"\n')
+        self.start_ok()
+        self.post_ok(self.numbers(0, 5, int(time.time())))
+        st = self.wait_stats(lambda s: s.get("publish_errors", 0) > 0,
+                             "a failed publish")
+        self.assertIn("format json cannot be written to InfluxDB; set "
+                      "[output] format = line", st["last_error"])
+        self.assertEqual(st["published"], 0, st)
+        self.assertEqual(st["buffer_points"], 5, st)
