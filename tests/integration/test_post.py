@@ -231,6 +231,17 @@ class Post(AgentTest):
         self.assertEqual(st["accepted"], 50)
 
 
+    def test_stop_reports_what_could_not_be_published(self):
+        self.agent.write_conf(output_name="nsq",
+                              servers='"127.0.0.1:9"', output_extra="")
+        self.start_ok()
+        self.assertEqual(self.post([{"name": "m", "value": 1}] * 7)[0], 200)
+        r = self.agent.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(self.agent.log_text(),
+                         r"stopping with 7 points unpublished .*127\.0\.0\.1:9")
+
+
 class PostOverflow(AgentTest):
     """An output that takes nothing: the buffer fills, then 503."""
 
