@@ -174,40 +174,69 @@ encode_json_string(struct buf *b, const char *s, size_t len)
  * decimal of some length may miss while the next one up still hits;
  * Go's algorithm takes that one, so it is tried too.
  */
+/*
+ * Is there a `prec`-digit decimal that reads back as v?  The nearest one
+ * is in tmp; next to a power of two the shortest may be its neighbour one
+ * unit further from zero (the wider side of v's rounding interval), tried
+ * as well.  On success tmp holds the one that reads back.
+ */
+static int
+digits_roundtrip(double v, int prec, char *tmp, size_t len)
+{
+	char	 alt[48];
+	char	*e;
+	int	 n, i;
+
+	n = snprintf(tmp, len, "%.*e", prec - 1, v);
+	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(alt))
+		return -1;
+	if (strtod(tmp, NULL) == v)
+		return 1;
+	if ((e = strrchr(tmp, 'e')) == NULL)
+		return -1;
+	memcpy(alt, tmp, (size_t)n + 1);
+	for (i = (int)(e - tmp) - 1; i >= 0; i--) {
+		if (alt[i] < '0' || alt[i] > '9')
+			continue;
+		if (alt[i] != '9') {
+			alt[i]++;
+			break;
+		}
+		alt[i] = '0';
+	}
+	/* A carry out of the first digit changes the length: skip. */
+	if (i >= 0 && strtod(alt, NULL) == v) {
+		memcpy(tmp, alt, (size_t)n + 1);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 shortest_digits(double v, char *dig, int *exp10)
 {
-	char	 tmp[48], alt[48];
+	char	 tmp[48];
 	char	*e, *end;
-	int	 prec, n, nd, i;
+	int	 prec, nd, i, r, from, to;
 	long	 x;
 
-	for (prec = 1; prec <= 17; prec++) {
-		n = snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
-		if (n < 0 || (size_t)n >= sizeof(tmp))
+	/*
+	 * If any decimal of up to 15 digits reads back as v, one of 15
+	 * digits does (the check above covers both sides): test 15 first,
+	 * then search below it or, for full-precision values, only 16 and
+	 * 17.  Three tries instead of seventeen for the latter.
+	 */
+	if ((r = digits_roundtrip(v, 15, tmp, sizeof(tmp))) == -1)
+		return 0;
+	from = r == 1 ? 1 : 16;
+	to = r == 1 ? 15 : 17;
+	for (prec = from; prec <= to; prec++) {
+		if ((r = digits_roundtrip(v, prec, tmp, sizeof(tmp))) == -1)
 			return 0;
-		if (strtod(tmp, NULL) == v)
+		if (r == 1)
 			break;
-		/* The neighbour one unit further from zero, same length. */
-		if ((e = strrchr(tmp, 'e')) == NULL)
-			return 0;
-		memcpy(alt, tmp, sizeof(alt));
-		for (i = (int)(e - tmp) - 1; i >= 0; i--) {
-			if (alt[i] < '0' || alt[i] > '9')
-				continue;
-			if (alt[i] != '9') {
-				alt[i]++;
-				break;
-			}
-			alt[i] = '0';
-		}
-		/* A carry out of the first digit changes the length: skip. */
-		if (i >= 0 && strtod(alt, NULL) == v) {
-			memcpy(tmp, alt, sizeof(tmp));
-			break;
-		}
 	}
-	if (prec > 17)
+	if (prec > to)
 		return 0;
 	if ((e = strrchr(tmp, 'e')) == NULL)
 		return 0;
