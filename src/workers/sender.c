@@ -197,6 +197,22 @@ sender_sink_done(struct sender *s, int ok, const char *err)
 }
 
 void
+sender_sink_rejected(struct sender *s, const char *err)
+{
+	if (!s->busy)
+		return;
+	s->busy = 0;
+	s->st.dropped_rejected += s->inflight;
+	strlcpy(s->last_error, err, sizeof(s->last_error));
+	log_error("the output refused %u points for good: %s; they are "
+	    "dropped", s->inflight, err);
+	sender_consume(s, s->inflight);
+	s->inflight = 0;
+	s->backoff = 0;
+	sender_kick(s);
+}
+
+void
 sender_count_reconnect(struct sender *s)
 {
 	s->st.reconnects++;
@@ -384,6 +400,7 @@ sender_push_stats(struct sender *s)
 		{ "dropped_full", s->st.dropped_full },
 		{ "dropped_stop", s->st.dropped_stop },
 		{ "dropped_toolarge", s->st.dropped_toolarge },
+		{ "dropped_rejected", s->st.dropped_rejected },
 		{ "messages", s->st.messages },
 		{ "publish_errors", s->st.publish_errors },
 		{ "reconnects", s->st.reconnects },

@@ -64,6 +64,7 @@ struct sender_stats {
 	uint64_t	 dropped_full;	/* scheduled points aged out */
 	uint64_t	 dropped_stop;	/* left when stopping */
 	uint64_t	 dropped_toolarge;/* a point over messagebytes */
+	uint64_t	 dropped_rejected;/* refused for good by the output */
 	uint64_t	 messages;	/* messages published */
 	uint64_t	 publish_errors;
 	uint64_t	 reconnects;
@@ -92,6 +93,12 @@ struct sender {
 
 /* The sink's report on the message it was given. */
 void	 sender_sink_done(struct sender *, int ok, const char *err);
+/*
+ * The output refused the message for good (malformed for it: nsqd's
+ * E_BAD_MESSAGE, InfluxDB's "unable to parse"): retrying cannot help, so
+ * its points are dropped, counted and logged, and the rest goes on.
+ */
+void	 sender_sink_rejected(struct sender *, const char *err);
 /* A sink lost and re-established its connection. */
 void	 sender_count_reconnect(struct sender *);
 

@@ -22,11 +22,10 @@
  *
  * A 400 means InfluxDB refused the data itself ("unable to parse ...",
  * e.g. a tag value ending in a backslash, which 1.6 cannot parse, or
- * "partial write: field type conflict").  It is reported like any
- * failure, so the sender keeps retrying the same message and the points
- * behind it wait.  TODO: a later change should drop permanently bad
- * lines (parse errors, type conflicts) with a counted reason instead of
- * retrying them forever.
+ * "partial write: field type conflict").  No server would take it, so the
+ * message is rejected: the sender drops its points, counted as
+ * dropped_rejected and logged with InfluxDB's reason, and goes on with the
+ * rest instead of retrying it forever.
  *
  * Format: InfluxDB only speaks line protocol.  A message in json (the
  * lodastack body, [output] format = json) is failed with a clear error
@@ -111,6 +110,17 @@ message_done(struct influx *h, int ok, const char *err)
 	h->busy = 0;
 	h->body = NULL;
 	sender_sink_done(s, ok, err);
+}
+
+/* InfluxDB refused the data itself: no server will take it. */
+static void
+message_rejected(struct influx *h, const char *why)
+{
+	struct sender	*s = h->s;
+
+	h->busy = 0;
+	h->body = NULL;
+	sender_sink_rejected(s, why);
 }
 
 /* This server failed the message: try the next one, or give up. */
@@ -199,6 +209,12 @@ attempt_end(struct sender_http *http, void *arg)
 	case STEP_WRITE:
 		if (ok)
 			break;
+		if (http->result == CURLE_OK && http->code == 400) {
+			/* "unable to parse": the lines, on every server */
+			describe(http, "", why, sizeof(why));
+			message_rejected(h, why);
+			return;
+		}
 		if (db_missing(http)) {
 			log_info("influxdb: %s: database \"%s\" not found, "
 			    "creating it", sender_http_server(http), h->db);

@@ -97,6 +97,13 @@ attempt_end(struct sender_http *http, void *arg)
 		return;
 	/* nsqd explains a refusal in a short body, e.g. {"message":"..."} */
 	if (!sender_http_status(http, why, sizeof(why))) {
+		if (http->result == CURLE_OK && http->code == 400) {
+			/* INVALID_TOPIC, MSG_TOO_BIG...: on any nsqd */
+			h->busy = 0;
+			h->body = NULL;
+			sender_sink_rejected(h->s, why);
+			return;
+		}
 		attempt_failed(h, why);
 		return;
 	}

@@ -521,16 +521,17 @@ conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 		/*
 		 * E_BAD_TOPIC, E_BAD_MESSAGE, E_BAD_BODY: about the message
 		 * itself, so every nsqd with the same limits refuses it the
-		 * same way; no failover.  The sender will still retry it
-		 * with its backoff (and hold up what follows): a later
-		 * change may drop permanently bad messages with a counted
-		 * reason instead.
+		 * same way; no failover and no retry: the sender drops its
+		 * points, counted, rather than hold up what follows.
 		 */
 		reason_add(t, c->server, why);
 		/* nsqd hangs up after it; the message is answered */
 		if (e.fatal)
 			conn_drop(c, why);
-		message_done(t, 0, reasons_text(t));
+		t->busy = 0;
+		t->body = NULL;
+		t->len = 0;
+		sender_sink_rejected(t->s, reasons_text(t));
 		return e.fatal ? -1 : 0;
 	}
 	if (e.fatal) {

@@ -315,19 +315,25 @@ class InfluxDB(AgentTest):
         # failing over is within one attempt: no failed message
         self.assertEqual(st["publish_errors"], 0, st)
 
-    def test_unparsable_line_is_reported(self):
+    def test_unparsable_line_is_dropped_counted_and_the_rest_goes_on(self):
         ix = self.influxd()
         self.configure([ix.url])
         self.start_ok()
         # InfluxDB 1.6 cannot parse a tag value that ends in a backslash
         self.post_ok([{"name": "x", "timestamp": int(time.time()),
                        "tags": {"path": "C:\\"}, "value": 1}])
-        st = self.wait_stats(lambda s: s.get("publish_errors", 0) > 0,
-                             "a failed write")
+        st = self.wait_stats(lambda s: s.get("dropped_rejected", 0) == 1,
+                             "the bad point dropped")
         self.assertIn("HTTP 400", st["last_error"])
         self.assertIn("unable to parse", st["last_error"])
         self.assertEqual(st["published"], 0, st)
-        self.assertEqual(st["buffer_points"], 1, st)
+        self.assertEqual(st["buffer_points"], 0, st)
+        self.agent.wait_log(r"the output refused 1 points for good")
+        # what follows is not held up
+        self.post_ok([{"name": "x", "timestamp": int(time.time()),
+                       "tags": {"path": "ok"}, "value": 2}])
+        self.wait_stats(lambda s: s.get("published", 0) == 1,
+                        "the next point published")
 
     def test_json_format_is_refused_with_a_clear_error(self):
         # nothing is sent, so no influxd is needed: a closed port
