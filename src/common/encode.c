@@ -3,6 +3,7 @@
  * so they only append bytes: no parsing, no allocation besides the buf.
  */
 #include "encode.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -39,53 +40,6 @@ format_parse(const char *s, enum out_format *f)
 	return 0;
 }
 
-/*
- * One UTF-8 sequence at s (len > 0): its length, or 0 when the bytes are
- * not valid UTF-8 (overlong forms, surrogates, above U+10FFFF, truncated
- * or stray continuation bytes), exactly the sequences Go's
- * utf8.DecodeRune rejects.  Same rules as the validator in point.c.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-	uint32_t	 v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;	/* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
-	} else
-		return 0;
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	v = (v << 6) | (s[1] & 0x3f);
-	for (i = 2; i < n; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	*cp = v;
-	return n;
-}
 
 /*
  * Go's encodeState.string with HTML escaping on (what json.Marshal

@@ -4,6 +4,7 @@
  * place because trimming and squeezing never make a string longer.
  */
 #include "point.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -159,55 +160,6 @@ point_seconds(int64_t ts, int64_t now)
 	return now;
 }
 
-/*
- * One UTF-8 sequence at s (len > 0): its length and code point, or 0 for
- * bytes that are not valid UTF-8: overlong forms, surrogates (U+D800 to
- * U+DFFF), code points above U+10FFFF, truncated sequences and stray
- * continuation bytes.  The same rules as Go's utf8 package, so what
- * passes here, Go-based consumers read back unchanged.  encode.c keeps
- * an identical copy for its \ufffd fallback.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-	uint32_t	 v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;	/* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
-	} else
-		return 0;	/* continuation, C0, C1, F5..FF */
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	v = (v << 6) | (s[1] & 0x3f);
-	for (i = 2; i < n; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	*cp = v;
-	return n;
-}
 
 /* Trimmed and squeezed away; the only white space the rules know. */
 static int

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "point.h"
+#include "utf8.h"
 
 #define SHOW_MAX	64	/* bytes of a key or token in a message */
 #define TOKEN_MAX	128	/* bytes of a field value or timestamp */
@@ -83,38 +84,6 @@ write_precision_valid(const char *precision)
 	return precision_find(precision, &mul, &div);
 }
 
-/* Length of the valid UTF-8 sequence at s (n > 0 bytes), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
 
 /*
  * `"text"` for a message, from len bytes that may hold anything: quotes
@@ -130,10 +99,11 @@ show(struct shown *sh, const char *s, size_t len)
 {
 	const unsigned char	*u = (const unsigned char *)s;
 	size_t			 i = 0, o = 0, n;
+	uint32_t		 cp;
 
 	sh->s[o++] = '"';
 	while (i < len && i < SHOW_MAX) {
-		n = utf8_len(u + i, len - i);
+		n = utf8_seq(u + i, len - i, &cp);
 		if (n > 1 && i + n > SHOW_MAX)
 			break;
 		if (n == 0 || u[i] < 0x20 || u[i] == 0x7f) {

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "nsq_proto.h"
+#include "utf8.h"
 
 /* nsqd reads every size as a signed 32-bit integer. */
 #define NSQ_SIZE_MAX	((uint64_t)INT32_MAX)
@@ -100,40 +101,6 @@ nsq_enc_nop(struct buf *b)
 	return buf_failed(b) ? -1 : 0;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at s (at most `left` bytes),
- * 0 if it is not one: overlong forms, surrogates and code points above
- * U+10FFFF are refused as RFC 3629 says.
- */
-static size_t
-utf8_len(const unsigned char *s, size_t left)
-{
-	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (left < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
 
 /*
  * A JSON string literal.  Quotes, backslashes and control bytes are
@@ -146,6 +113,7 @@ json_str(struct buf *b, const char *str)
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*s = (const unsigned char *)str;
 	size_t			 left = strlen(str), n;
+	uint32_t		 cp;
 	char			 esc[7];
 
 	buf_addc(b, '"');
@@ -180,7 +148,7 @@ json_str(struct buf *b, const char *str)
 				buf_add(b, esc, 6);
 			} else if (*s < 0x80)
 				buf_addc(b, (char)*s);
-			else if ((n = utf8_len(s, left)) > 0) {
+			else if ((n = utf8_seq(s, left, &cp)) > 0) {
 				buf_add(b, s, n);
 				s += n;
 				left -= n;

@@ -1,0 +1,16 @@
+/*
+ * One UTF-8 sequence at s (len > 0): its length and code point, or 0 for
+ * bytes that are not valid UTF-8: overlong forms, surrogates (U+D800 to
+ * U+DFFF), code points above U+10FFFF, truncated sequences and stray
+ * continuation bytes.  The same rules as Go's utf8 package, so what
+ * passes here, Go-based consumers read back unchanged.
+ */
+#ifndef AGENT_UTF8_H
+#define AGENT_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+size_t	 utf8_seq(const unsigned char *s, size_t len, uint32_t *cp);
+
+#endif
