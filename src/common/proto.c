@@ -43,6 +43,11 @@ static const char *const msg_names[MSG_MAX] = {
  * batches of encoded points, requests are small. */
 #define CTL_MAXPAYLOAD		(1024 * 1024)
 #define DATA_MAXPAYLOAD		(1024 * 1024)
+/*
+ * A 1 MiB /post body grows when encoded (prefix, host tag, JSON per
+ * point): up to about 15 times for the smallest points.
+ */
+#define PUSH_MAXPAYLOAD		(24 * 1024 * 1024)
 #define REQ_MAXPAYLOAD		(64 * 1024)
 
 /* Control edges: the master sends these to every worker ... */
@@ -87,7 +92,7 @@ static const uint16_t hello_only[] = { MSG_HELLO, MSG_NONE };
 /* DESIGN.md section 2, "Edges": one row per socketpair between workers. */
 const struct edge_def peer_edges[] = {
 	{ ROLE_FRONT, ROLE_SENDER, front_to_sender, sender_to_front,
-	    DATA_MAXPAYLOAD, 0 },
+	    PUSH_MAXPAYLOAD, 0 },
 	{ ROLE_FRONT, ROLE_SCHEDULER, front_to_sched, sched_to_front,
 	    REQ_MAXPAYLOAD, 0 },
 	{ ROLE_FRONT, ROLE_FETCHER, front_to_fetcher, fetcher_to_front,

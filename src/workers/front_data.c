@@ -3,6 +3,7 @@
  * is answered 200 only once the sender has taken every point into its
  * buffer; 503 when it cannot, so the client knows to retry.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +128,12 @@ points_submit(struct front *f, struct http_request *req,
 	if (worker_send_peer(f->w, ROLE_SENDER, MSG_POINTS, reqid, pb.buf,
 	    pb.len) == -1) {
 		(void)front_take(f, reqid, PENDING_POINTS, NULL);
-		http_respond_error(req, 503, "the sender is not available; "
-		    "nothing was accepted");
+		if (errno == EMSGSIZE)
+			http_respond_error(req, 413, "too many points once "
+			    "encoded; send fewer per request");
+		else
+			http_respond_error(req, 503, "the sender is not "
+			    "available; nothing was accepted");
 	}
 	pb_free(&pb);
 }

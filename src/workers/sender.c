@@ -281,24 +281,65 @@ sender_kick(struct sender *s)
 	ev_timer_start(loop, &s->flush);
 }
 
-/* Make room for scheduled points by ageing out the oldest ones. */
+/*
+ * Make room for scheduled points by ageing out the oldest scheduled
+ * batches.  Pushed points were answered 200 and stay; neither may the
+ * batches under the message in flight go.  Nothing is dropped unless
+ * enough can be.
+ */
 static int
 sender_make_room(struct sender *s, size_t points, size_t bytes)
 {
-	struct batch	*b, *next;
+	struct batch	*b, *next, *first_free;
+	size_t		 needp, needb, canp = 0, canb = 0;
+	uint32_t	 covered = s->busy ? s->inflight : 0, left;
 
-	for (b = TAILQ_FIRST(&s->queue); b != NULL; b = next) {
+	needp = s->qpoints + points > (size_t)s->w->conf.buffersize ?
+	    s->qpoints + points - (size_t)s->w->conf.buffersize : 0;
+	needb = s->qbytes + bytes > (size_t)s->w->conf.bufferbytes ?
+	    s->qbytes + bytes - (size_t)s->w->conf.bufferbytes : 0;
+	/* skip what the message in flight was cut from */
+	for (b = TAILQ_FIRST(&s->queue); b != NULL && covered > 0;
+	    b = TAILQ_NEXT(b, entry)) {
+		left = b->npoints - b->done;
+		covered = left >= covered ? 0 : covered - left;
+	}
+	first_free = b;
+	for (b = first_free; b != NULL; b = TAILQ_NEXT(b, entry))
+		if (b->origin == ORIGIN_SCHEDULED) {
+			canp += b->npoints - b->done;
+			canb += b->len - b->off;
+		}
+	if (canp < needp || canb < needb)
+		return -1;
+	for (b = first_free; b != NULL && (needp > 0 || needb > 0);
+	    b = next) {
 		next = TAILQ_NEXT(b, entry);
-		if (s->qpoints + points <= (size_t)s->w->conf.buffersize &&
-		    s->qbytes + bytes <= (size_t)s->w->conf.bufferbytes)
-			return 0;
-		/* the head may be in a message being published */
-		if (b == TAILQ_FIRST(&s->queue) && s->busy)
+		if (b->origin != ORIGIN_SCHEDULED)
 			continue;
+		needp = needp > b->npoints - b->done ?
+		    needp - (b->npoints - b->done) : 0;
+		needb = needb > b->len - b->off ? needb - (b->len - b->off) : 0;
 		batch_drop(s, b, &s->st.dropped_full);
 	}
-	return s->qpoints + points <= (size_t)s->w->conf.buffersize &&
-	    s->qbytes + bytes <= (size_t)s->w->conf.bufferbytes ? 0 : -1;
+	return 0;
+}
+
+/* Longest point in a batch, in bytes. */
+static size_t
+longest_point(const char *p, size_t len)
+{
+	const char	*end = p + len, *nl;
+	size_t		 max = 0, n;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n > max)
+			max = n;
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return max;
 }
 
 static enum points_verdict
@@ -307,6 +348,14 @@ sender_take(struct sender *s, const struct points_msg *m, char *why,
 {
 	struct batch	*b;
 
+	/* refused now, not dropped after a 200: no message could hold it */
+	if (longest_point(m->data, m->len) + ENVELOPE_BYTES +
+	    strlen(m->topic) + 1 > (size_t)s->w->conf.messagebytes) {
+		snprintf(why, whylen, "a point is larger than [output] "
+		    "messagebytes (%lld)", (long long)s->w->conf.messagebytes);
+		s->st.rejected += m->npoints;
+		return POINTS_REJECTED;
+	}
 	if (m->npoints > (size_t)s->w->conf.buffersize ||
 	    m->len > (size_t)s->w->conf.bufferbytes) {
 		snprintf(why, whylen, "%u points (%zu bytes) exceed the whole "
@@ -363,6 +412,7 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	if (points_msg_decode(&pr, &m, why, sizeof(why)) == -1) {
 		log_warnx("%s from %s: %s", msg_name(in->hdr.type),
 		    role_name(from), why);
+		s->st.rejected_malformed++;
 		v = POINTS_REJECTED;
 	} else if (s->stopping) {
 		snprintf(why, sizeof(why), "the agent is stopping");
@@ -397,6 +447,7 @@ sender_push_stats(struct sender *s)
 		{ "published", s->st.published },
 		{ "refused_full", s->st.refused_full },
 		{ "rejected", s->st.rejected },
+		{ "rejected_malformed", s->st.rejected_malformed },
 		{ "dropped_full", s->st.dropped_full },
 		{ "dropped_stop", s->st.dropped_stop },
 		{ "dropped_toolarge", s->st.dropped_toolarge },
@@ -541,6 +592,8 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    s->last_error : "the output did not take them in time");
 	while ((b = TAILQ_FIRST(&s->queue)) != NULL)
 		batch_drop(s, b, &s->st.dropped_stop);
+	/* the last counters, so the master has dropped_stop too */
+	sender_push_stats(s);
 	worker_exit(s->w, 0);
 	(void)loop;
 	(void)revents;

@@ -60,7 +60,8 @@ struct sender_stats {
 	uint64_t	 accepted;	/* points taken into the buffer */
 	uint64_t	 published;	/* points the output confirmed */
 	uint64_t	 refused_full;	/* pushed points answered 503 */
-	uint64_t	 rejected;	/* malformed batches' points */
+	uint64_t	 rejected;	/* points refused as unpublishable */
+	uint64_t	 rejected_malformed;/* POINTS messages not decoded */
 	uint64_t	 dropped_full;	/* scheduled points aged out */
 	uint64_t	 dropped_stop;	/* left when stopping */
 	uint64_t	 dropped_toolarge;/* a point over messagebytes */

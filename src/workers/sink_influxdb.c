@@ -303,7 +303,8 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 	}
 	h->busy = 1;
 	if (fmt != FORMAT_LINE) {
-		message_done(h, 0, "format json cannot be written to "
+		/* encoded once at the producer: it will never be line */
+		message_rejected(h, "format json cannot be written to "
 		    "InfluxDB; set [output] format = line");
 		return;
 	}

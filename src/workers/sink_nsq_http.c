@@ -97,7 +97,8 @@ attempt_end(struct sender_http *http, void *arg)
 		return;
 	/* nsqd explains a refusal in a short body, e.g. {"message":"..."} */
 	if (!sender_http_status(http, why, sizeof(why))) {
-		if (http->result == CURLE_OK && http->code == 400) {
+		if (http->result == CURLE_OK && (http->code == 400 ||
+		    http->code == 413)) {
 			/* INVALID_TOPIC, MSG_TOO_BIG...: on any nsqd */
 			h->busy = 0;
 			h->body = NULL;
@@ -128,8 +129,10 @@ sink_nsq_http_publish(struct sender *s, const char *topic,
 	if (len > h->limits.max_msg_size) {
 		snprintf(why, sizeof(why), "message of %zu bytes is over "
 		    "nsqd's max-msg-size (%zu bytes): lower [output] "
-		    "batchpoints", len, h->limits.max_msg_size);
-		message_done(h, 0, why);
+		    "messagebytes", len, h->limits.max_msg_size);
+		/* no nsqd with these limits takes it, now or later */
+		h->busy = 0;
+		sender_sink_rejected(s, why);
 		return;
 	}
 	if (len == 0) {

@@ -799,8 +799,12 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 	if (len > t->limits.max_msg_size) {
 		snprintf(why, sizeof(why), "message of %zu bytes is over "
 		    "nsqd's max-msg-size (%zu bytes): lower [output] "
-		    "batchpoints", len, t->limits.max_msg_size);
-		message_done(t, 0, why);
+		    "messagebytes", len, t->limits.max_msg_size);
+		/* no nsqd with these limits takes it, now or later */
+		t->busy = 0;
+		t->body = NULL;
+		t->len = 0;
+		sender_sink_rejected(s, why);
 		return;
 	}
 	if (!nsq_topic_valid(topic, &bad)) {

@@ -196,9 +196,13 @@ attach_peer(struct worker *w, struct frame_in *in)
 	}
 	in->fd = -1;
 	if (w->peers[peer] != NULL) {
-		/* the master re-wired this edge: the old one is dead */
+		/*
+		 * The master re-wired this edge: the old one is dead, even if
+		 * its EOF has not arrived yet; what waited on it must know.
+		 */
 		frame_conn_close(w->peers[peer]);
 		w->peers[peer] = NULL;
+		report_peer(w, (enum role)peer, 0);
 	}
 	snprintf(name, sizeof(name), "%s<->%s", role_name(w->role),
 	    role_name((enum role)peer));

@@ -166,6 +166,29 @@ class Post(AgentTest):
         self.assertEqual(sorted(int(p["tags"]["seq"]) for p in got),
                          list(range(500)))
 
+    def test_a_full_body_of_small_points_is_accepted(self):
+        # encoded, 35 000 small points are many times the body
+        self.start_ok()
+        pts = [{"name": "m", "value": i} for i in range(35000)]
+        body = json.dumps(pts, separators=(",", ":"))
+        self.assertLess(len(body), 1024 * 1024)
+        code, out = self.agent.http("/post", method="POST", data=body)
+        self.assertEqual(code, 200, out)
+        wait_until(lambda: len(file_points(self.out)) == 35000,
+                   timeout=20, what="35 000 points")
+
+    def test_a_point_no_message_can_hold_is_refused_not_dropped(self):
+        self.agent.write_conf(output_extra=f'\tpath = "{self.out}"\n'
+                              '\tmessagebytes = 4096\n')
+        self.start_ok()
+        tags = {f"k{i}": "v" * 200 for i in range(30)}
+        code, out = self.post([{"name": "big", "value": 1, "tags": tags}])
+        self.assertEqual(code, 400, out)
+        self.assertIn("larger than [output] messagebytes", out)
+        self.assertEqual(self.post([{"name": "small", "value": 1}])[0], 200)
+        wait_until(lambda: len(file_points(self.out)) == 1,
+                   what="the small point")
+
     def test_write_accepts_line_protocol(self):
         self.start_ok()
         body = ("cpu,core=0 idle=93.5,busy=6.5 1714538001000\n"

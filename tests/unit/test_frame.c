@@ -421,6 +421,7 @@ Test(frame, conn_new_sets_flags)
 
 Test(frame, hdr_check_reasons)
 {
+	char			 want[128];
 	struct frame_rules	 r;
 	struct frame_hdr	 h;
 	char			 why[256];
@@ -445,8 +446,9 @@ Test(frame, hdr_check_reasons)
 
 	h.len = FRAME_HDR_LEN + fs->maxpayload + 1;
 	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
-	cr_assert(strstr(why, "payload of 1048577 bytes over the edge limit "
-	    "of 1048576") != NULL, "%s", why);
+	snprintf(want, sizeof(want), "payload of %zu bytes over the edge "
+	    "limit of %zu", fs->maxpayload + 1, fs->maxpayload);
+	cr_assert(strstr(why, want) != NULL, "%s", why);
 
 	h.len = 0xffffffffu;
 	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
@@ -873,12 +875,17 @@ Test(frame_bad, length_over_max)
 
 	/* Only the header goes: the reject must not wait for a payload
 	 * (the raw end stays open, so no EOF helps). */
-	mkhdr(b, FRAME_HDR_LEN + 1024 * 1024 + 1, MSG_POINTS, 0, 0);
+	static char	 want[64];
+
+	mkhdr(b, FRAME_HDR_LEN + fs_edge()->maxpayload + 1, MSG_POINTS, 0,
+	    0);
 	t.edge = fs_edge();
 	t.self = ROLE_SENDER;
 	t.bytes = b;
 	t.len = sizeof(b);
-	t.want = "over the edge limit of 1048576";
+	snprintf(want, sizeof(want), "over the edge limit of %zu",
+	    fs_edge()->maxpayload);
+	t.want = want;
 	run_bad(&t);
 }
 
@@ -1209,10 +1216,10 @@ Test(frame, send_errors)
 	close(p[0]);
 
 	/* EMSGSIZE: over the edge's payload limit. */
-	big = calloc(1, 1024 * 1024 + 1);
+	big = calloc(1, fs_edge()->maxpayload + 1);
 	cr_assert_not_null(big);
-	cr_assert_eq(frame_send(a.c, MSG_POINTS, 0, big, 1024 * 1024 + 1, -1),
-	    -1);
+	cr_assert_eq(frame_send(a.c, MSG_POINTS, 0, big,
+	    fs_edge()->maxpayload + 1, -1), -1);
 	cr_assert_eq(errno, EMSGSIZE);
 	cr_assert_eq(frame_send(a.c, MSG_POINTS, 0, big, 1024 * 1024, -1), 0);
 	mkpipe(p);
