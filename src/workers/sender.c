@@ -189,6 +189,8 @@ sender_sink_done(struct sender *s, int ok, const char *err)
 		s->backoff = s->backoff == 0 ? BACKOFF_MIN :
 		    s->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
 		    s->backoff * 2;
+		/* jitter, so agents behind one outage do not retry in step */
+		s->backoff *= 0.75 + (double)arc4random_uniform(501) / 1000.0;
 		log_warnx("publish of %u points failed: %s; retrying in "
 		    "%.1f s", s->inflight, s->last_error, s->backoff);
 	}
