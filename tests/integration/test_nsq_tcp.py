@@ -4,148 +4,21 @@ answered 200 arrives exactly once, load spread and failover across servers,
 a stalled or dropped connection loses nothing and is re-established (and
 counted), heartbeats are answered so an idle connection stays up, and a
 message over nsqd's size limit is never sent."""
-import collections
-import http.client
 import json
-import os
 import random
-import socket
-import sys
 import time
 
-from harness import AgentTest, free_port, wait_until
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                os.pardir, "peers"))
-from nsqd import NsqdDouble  # noqa: E402
-
-NS = "pool.loda"
-TOPIC = "collect." + NS
-HOST = socket.gethostname()
+from nsq_common import HOST, NsqTest, make_points, received
+from harness import free_port, wait_until
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """http.client over the agent's unix socket."""
+class NsqTcp(NsqTest):
 
-    def __init__(self, path, timeout=10):
-        super().__init__("agent", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
-
-
-def make_points(first, count, bigtags=0):
-    """Points numbered first..first+count-1, each unique by its seq tag;
-    values cycle through int, float and bool."""
-    base = int(time.time()) - 20000
-    pts = []
-    for i in range(first, first + count):
-        if i % 3 == 0:
-            value = i
-        elif i % 3 == 1:
-            value = i + 0.5
-        else:
-            value = i % 2 == 0
-        tags = {"seq": str(i), "dc": "west"}
-        for t in range(bigtags):
-            tags[f"pad{t}"] = chr(ord("a") + t) * 250
-        pts.append({"name": f"tcp.m{i % 11}", "timestamp": base + i,
-                    "tags": tags, "value": value})
-    return pts
-
-
-def key(measurement, tags, value, ts):
-    # the type is part of the key: True == 1 in Python
-    return (measurement, tuple(sorted(tags.items())), type(value).__name__,
-            value, ts)
-
-
-def expected_key(p):
-    return key("RUN." + p["name"], dict(p["tags"], host=HOST), p["value"],
-               p["timestamp"])
-
-
-def received(double):
-    """Every point of every message the double holds, decoded."""
-    out = []
-    for m in double.messages():
-        assert m.topic == TOPIC, m.topic
-        assert m.transport == "tcp" and m.command == "PUB", m
-        msg = json.loads(m.body)
-        assert msg["database"] == TOPIC, msg["database"]
-        assert msg["retentionPolicy"] == "default"
-        assert msg["precision"] == "s"
-        for p in msg["points"]:
-            out.append(key(p["measurement"], p["tags"],
-                           p["fields"]["value"], p["timestamp"]))
-    return out
-
-
-class NsqTcp(AgentTest):
-
-    def double(self, **kw):
-        d = NsqdDouble(**kw).start()
-        self.addCleanup(d.stop)
-        return d
-
-    def configure(self, servers, extra=""):
-        self.agent.write_conf(
-            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
-            output_name="nsq",
-            servers=", ".join(f'"{s}"' for s in servers),
-            output_extra=extra)
+    TRANSPORT, COMMAND = "tcp", "PUB"
 
     @staticmethod
     def tcp(d):
         return f"tcp://{d.tcp_address}"
-
-    def post(self, points, unix=False):
-        """(status, body) of one POST /post."""
-        if unix:
-            c = UnixHTTPConnection(self.agent.values["socket"])
-        else:
-            c = http.client.HTTPConnection("127.0.0.1", self.agent.port,
-                                           timeout=10)
-        try:
-            c.request("POST", "/post", body=json.dumps(points).encode(),
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            return r.status, r.read().decode()
-        finally:
-            c.close()
-
-    def post_ok(self, points, unix=False):
-        status, body = self.post(points, unix)
-        self.assertEqual(status, 200, body)
-
-    def stats(self):
-        return self.agent.worker(self.agent.status(), "sender").get(
-            "stats") or {}
-
-    def wait_stats(self, pred, what, timeout=15):
-        return wait_until(lambda: (lambda s: s if pred(s) else None)(
-            self.stats()), timeout=timeout, what=what)
-
-    def assert_arrived(self, doubles, points, timeout=15):
-        """The doubles together hold exactly `points`, no more, no less."""
-        want = collections.Counter(expected_key(p) for p in points)
-
-        def have():
-            got = []
-            for d in doubles:
-                got.extend(received(d))
-            return got
-        wait_until(lambda: len(have()) >= len(points), timeout=timeout,
-                   what=f"{len(points)} points at the nsqd double")
-        got = collections.Counter(have())
-        self.assertEqual(sum(got.values()), len(points))
-        self.assertEqual(got - want, collections.Counter(),
-                         "points nobody sent (or sent twice)")
-        self.assertEqual(want - got, collections.Counter(), "points missing")
 
     def all_published(self, n):
         st = self.wait_stats(lambda s: s.get("published") == n,
@@ -163,7 +36,7 @@ class NsqTcp(AgentTest):
         sent, n, unix = [], 0, False
         while n < 10000:
             k = min(rnd.randint(1, 700), 10000 - n)
-            pts = make_points(n, k)
+            pts = make_points(n, k, name="tcp.m", dc="west")
             self.post_ok(pts, unix=unix)
             sent.extend(pts)
             n += k
@@ -189,7 +62,7 @@ class NsqTcp(AgentTest):
         self.start_ok()
         sent = []
         for i in range(20):
-            pts = make_points(i * 40, 40)
+            pts = make_points(i * 40, 40, name="tcp.m", dc="west")
             self.post_ok(pts, unix=i % 2 == 1)
             sent.extend(pts)
             # separate messages, so that each starts at another server
@@ -205,7 +78,7 @@ class NsqTcp(AgentTest):
         self.start_ok()
         sent = []
         for i in range(20):
-            pts = make_points(i * 50, 50)
+            pts = make_points(i * 50, 50, name="tcp.m", dc="west")
             self.post_ok(pts, unix=i % 2 == 1)
             sent.extend(pts)
             time.sleep(0.05)
@@ -240,17 +113,17 @@ class NsqTcp(AgentTest):
         d = self.double()
         self.configure([self.tcp(d)])
         self.start_ok()
-        before = make_points(0, 100)
+        before = make_points(0, 100, name="tcp.m", dc="west")
         self.post_ok(before)
         self.assert_arrived([d], before)
         d.set_fault("stall")
         during = []
         for i in range(5):
-            pts = make_points(1000 + i * 200, 200)
+            pts = make_points(1000 + i * 200, 200, name="tcp.m", dc="west")
             self.post_ok(pts, unix=i % 2 == 0)   # buffered, so 200
             during.extend(pts)
         time.sleep(1.5)
-        self.assertEqual(len(received(d)), len(before))
+        self.assertEqual(len(received(d, "tcp", "PUB")), len(before))
         st = self.stats()
         self.assertGreater(st["buffer_points"], 0, st)
         d.set_fault("ok")
@@ -267,16 +140,16 @@ class NsqTcp(AgentTest):
         d = self.double()
         self.configure([self.tcp(d)])
         self.start_ok()
-        before = make_points(0, 100)
+        before = make_points(0, 100, name="tcp.m", dc="west")
         self.post_ok(before)
         self.assert_arrived([d], before)
         d.set_fault("drop")
-        during = make_points(1000, 300)
+        during = make_points(1000, 300, name="tcp.m", dc="west")
         self.post_ok(during, unix=True)
         wait_until(lambda: d.counters()["tcp_dropped"] >= 1,
                    what="a PUB dropped by the double")
         d.set_fault("ok")
-        more = make_points(2000, 300)
+        more = make_points(2000, 300, name="tcp.m", dc="west")
         self.post_ok(more)
         self.assert_arrived([d], before + during + more, timeout=20)
         st = self.all_published(len(before) + len(during) + len(more))
@@ -290,7 +163,7 @@ class NsqTcp(AgentTest):
         d = self.double(heartbeat_ms=1000)
         self.configure([self.tcp(d)])
         self.start_ok()
-        first = make_points(0, 50)
+        first = make_points(0, 50, name="tcp.m", dc="west")
         self.post_ok(first)
         self.assert_arrived([d], first)
         time.sleep(5)
@@ -302,7 +175,7 @@ class NsqTcp(AgentTest):
         c = d.counters()
         self.assertEqual(c["tcp_timeouts"], 0, c)
         self.assertEqual(c["tcp_connections"], 1, c)
-        second = make_points(100, 50)
+        second = make_points(100, 50, name="tcp.m", dc="west")
         self.post_ok(second, unix=True)
         self.assert_arrived([d], first + second)
         st = self.all_published(100)
@@ -315,7 +188,7 @@ class NsqTcp(AgentTest):
         d = self.double()
         self.configure([f"tcp://localhost:{d.tcp_port}"])
         self.start_ok()
-        sent = make_points(0, 200)
+        sent = make_points(0, 200, name="tcp.m", dc="west")
         self.post_ok(sent)
         self.assert_arrived([d], sent)
         st = self.all_published(len(sent))
@@ -328,7 +201,7 @@ class NsqTcp(AgentTest):
         self.configure([self.tcp(d)], "\tflushms = 1000\n")
         self.start_ok()
         for i in range(10):
-            self.post_ok(make_points(i * 100, 100, bigtags=4))
+            self.post_ok(make_points(i * 100, 100, bigtags=4, name="tcp.m", dc="west"))
         st = self.wait_stats(lambda s: s.get("published", 0) == 1000,
                              "every point published")
         self.assertEqual(st["publish_errors"], 0, st)
