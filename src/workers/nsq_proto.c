@@ -18,8 +18,8 @@
 #include <yajl/yajl_tree.h>
 
 #include "config.h"
+#include "encode.h"
 #include "nsq_proto.h"
-#include "utf8.h"
 
 /* nsqd reads every size as a signed 32-bit integer. */
 #define NSQ_SIZE_MAX	((uint64_t)INT32_MAX)
@@ -102,66 +102,6 @@ nsq_enc_nop(struct buf *b)
 }
 
 
-/*
- * A JSON string literal.  Quotes, backslashes and control bytes are
- * escaped; a byte that is not part of well-formed UTF-8 becomes
- * \ufffd, so a strange hostname still yields a document nsqd can parse.
- */
-static void
-json_str(struct buf *b, const char *str)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*s = (const unsigned char *)str;
-	size_t			 left = strlen(str), n;
-	uint32_t		 cp;
-	char			 esc[7];
-
-	buf_addc(b, '"');
-	while (left > 0) {
-		switch (*s) {
-		case '"':
-			buf_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			buf_add(b, "\\\\", 2);
-			break;
-		case '\b':
-			buf_add(b, "\\b", 2);
-			break;
-		case '\f':
-			buf_add(b, "\\f", 2);
-			break;
-		case '\n':
-			buf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			buf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			buf_add(b, "\\t", 2);
-			break;
-		default:
-			if (*s < 0x20) {
-				memcpy(esc, "\\u00", 4);
-				esc[4] = hex[*s >> 4];
-				esc[5] = hex[*s & 0xf];
-				buf_add(b, esc, 6);
-			} else if (*s < 0x80)
-				buf_addc(b, (char)*s);
-			else if ((n = utf8_seq(s, left, &cp)) > 0) {
-				buf_add(b, s, n);
-				s += n;
-				left -= n;
-				continue;
-			} else
-				buf_add(b, "\\ufffd", 6);
-			break;
-		}
-		s++;
-		left--;
-	}
-	buf_addc(b, '"');
-}
 
 int
 nsq_enc_identify(struct buf *b, const struct nsq_identify *id)
@@ -181,17 +121,17 @@ nsq_enc_identify(struct buf *b, const struct nsq_identify *id)
 	buf_addc(&js, '{');
 	if (id->client_id != NULL) {
 		buf_adds(&js, "\"client_id\":");
-		json_str(&js, id->client_id);
+		encode_json_string(&js, id->client_id, strlen(id->client_id));
 		buf_addc(&js, ',');
 	}
 	if (id->hostname != NULL) {
 		buf_adds(&js, "\"hostname\":");
-		json_str(&js, id->hostname);
+		encode_json_string(&js, id->hostname, strlen(id->hostname));
 		buf_addc(&js, ',');
 	}
 	ua = id->user_agent != NULL ? id->user_agent : "agent/" PACKAGE_VERSION;
 	buf_adds(&js, "\"user_agent\":");
-	json_str(&js, ua);
+	encode_json_string(&js, ua, strlen(ua));
 	buf_adds(&js, ",\"feature_negotiation\":true");
 	if (id->heartbeat_ms != 0)
 		buf_printf(&js, ",\"heartbeat_interval\":%d", id->heartbeat_ms);
