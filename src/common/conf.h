@@ -41,6 +41,12 @@ struct agent_conf {
 	char		 socket[CONF_STR_MAX];		/* "" = no unix socket */
 	int		 allowrootplugins;
 	struct strlist	 namespaces;	/* until the registry tells us */
+	int64_t		 registryinterval;	/* seconds between refreshes */
+	int64_t		 registrytimeout;	/* seconds per request */
+	char		 gitbranch[CONF_STR_MAX];
+	int64_t		 gittimeout;		/* seconds per git call */
+	int64_t		 pluginoutputmax;	/* stdout bytes kept per run */
+	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
 
 	/* [output] */
 	char		 output_name[CONF_STR_MAX];	/* nsq, influxdb, file */

@@ -93,8 +93,9 @@ static const uint16_t hello_only[] = { MSG_HELLO, MSG_NONE };
 const struct edge_def peer_edges[] = {
 	{ ROLE_FRONT, ROLE_SENDER, front_to_sender, sender_to_front,
 	    PUSH_MAXPAYLOAD, 0 },
+	/* /plugins/list answers grow with the number of plugins */
 	{ ROLE_FRONT, ROLE_SCHEDULER, front_to_sched, sched_to_front,
-	    REQ_MAXPAYLOAD, 0 },
+	    DATA_MAXPAYLOAD, 0 },
 	{ ROLE_FRONT, ROLE_FETCHER, front_to_fetcher, fetcher_to_front,
 	    REQ_MAXPAYLOAD, 0 },
 	{ ROLE_FETCHER, ROLE_SCHEDULER, items_sends, hello_only,

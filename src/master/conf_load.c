@@ -489,6 +489,64 @@ check_url(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* The registry: its base URL, or file:///path of a standalone JSON file. */
+static int
+check_registry(const char *s, char *why, size_t whylen)
+{
+	if (strncasecmp(s, "file://", 7) == 0) {
+		if (s[7] != '/') {
+			snprintf(why, whylen, "file:// must be followed by an "
+			    "absolute path (file:///etc/agent/registry.json)");
+			return -1;
+		}
+		return 0;
+	}
+	if (*s != '\0' && strncasecmp(s, "http://", 7) != 0 &&
+	    strncasecmp(s, "https://", 8) != 0) {
+		snprintf(why, whylen, "must start with http://, https:// or "
+		    "file://");
+		return -1;
+	}
+	return check_url(s, why, whylen);
+}
+
+/* Becomes a git argument: a ref name that cannot be read as an option. */
+static int
+check_gitbranch(const char *s, char *why, size_t whylen)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0 || n > 200 || s[0] == '-' || s[0] == '.' ||
+	    s[0] == '/' || s[n - 1] == '/' || s[n - 1] == '.' ||
+	    strstr(s, "..") != NULL || strstr(s, "//") != NULL ||
+	    strstr(s, "@{") != NULL || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./") != n) {
+		snprintf(why, whylen, "not a branch name ([-_./a-zA-Z0-9], "
+		    "no leading - or ., no ..)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Sent in a header: printable ASCII without blanks. */
+static int
+check_token(const char *s, char *why, size_t whylen)
+{
+	const char	*p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~') {
+			snprintf(why, whylen, "only printable ASCII without "
+			    "blanks allowed");
+			return -1;
+		}
+	if (*s != '\0' && p - s < 16) {
+		snprintf(why, whylen, "too short: use at least 16 characters");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_abspath(const char *s, char *why, size_t whylen)
 {
@@ -679,7 +737,9 @@ static const struct {
 } key_checks[] = {
 	{ "agent", "listen", check_listen },
 	{ "agent", "ifaceprefix", check_iface },
-	{ "agent", "registryaddr", check_url },
+	{ "agent", "registryaddr", check_registry },
+	{ "agent", "gitbranch", check_gitbranch },
+	{ "agent", "token", check_token },
 	{ "agent", "pluginsdir", check_ownable_dir },
 	{ "agent", "pluginsuser", check_username },
 	{ "agent", "git", check_git },

@@ -173,6 +173,12 @@ static const char distinct_text[] =
     "socket = \"/run/a.sock\"\n"
     "allowrootplugins = yes\n"
     "namespaces = [ \"pool.loda\", \"web.product.loda\" ]\n"
+    "registryinterval = 60\n"
+    "registrytimeout = 3\n"
+    "gitbranch = \"stable/v2\"\n"
+    "gittimeout = 30\n"
+    "pluginoutputmax = 65536\n"
+    "token = \"0123456789abcdef0123\"\n"
     "[output]\n"
     "name = \"file\"\n"
     "servers = [ \"tcp://a:1\", \"tcp://b:4150\" ]\n"
@@ -543,9 +549,14 @@ Test(conf, bad_values)
 		{ "[agent]\nifaceprefix = [ \"abcdefghijklmnopq\" ]\n",
 		    "longer than an interface name" },
 		{ "[agent]\nregistryaddr = \"ftp://r\"\n",
-		    "must start with http:// or https://" },
+		    "must start with http://, https:// or file://" },
 		{ "[agent]\nregistryaddr = \"registry:80\"\n",
-		    "must start with http:// or https://" },
+		    "must start with http://, https:// or file://" },
+		{ "[agent]\nregistryaddr = \"file://etc/r.json\"\n",
+		    "absolute path" },
+		{ "[agent]\ngitbranch = \"-rf\"\n", "not a branch name" },
+		{ "[agent]\ngitbranch = \"a/../b\"\n", "not a branch name" },
+		{ "[agent]\ntoken = \"has space in it ok\"\n", "printable" },
 		{ "[agent]\nregistryaddr = \"http://\"\n", "host missing" },
 		{ "[agent]\npluginsdir = \"plugins\"\n",
 		    "must be an absolute path" },
@@ -805,7 +816,7 @@ Test(conf, unknown_keys_warn_and_continue)
 	    "stray = 1\n"
 	    "[agent]\n"
 	    "listen = \"a:1\"\n"
-	    "token = \"abc\"\n"
+	    "tokn = \"abc\"\n"
 	    "[trace]\n"
 	    "enable = true\n"
 	    "collector = [ \"localhost:6831\" ]\n"
@@ -815,7 +826,7 @@ Test(conf, unknown_keys_warn_and_continue)
 	cr_expect_str_eq(c.listen, "a:1");
 	cr_expect_eq(c.loglevel, LOG_LVL_ERROR);
 	cr_expect_eq(w.n, 5, "%s", w.text);
-	snprintf(want, sizeof(want), "%s: unknown key [agent] token ignored\n",
+	snprintf(want, sizeof(want), "%s: unknown key [agent] tokn ignored\n",
 	    path);
 	cr_expect(strstr(w.text, want) != NULL, "%s", w.text);
 	snprintf(want, sizeof(want), "%s: unknown key [trace] enable ignored\n",

@@ -1,0 +1,83 @@
+/*
+ * Requests about plugins between workers:
+ *   MSG_PLUGIN_REQ/RESP  front -> scheduler: the /plugins/ API; the answer
+ *                        is the HTTP status and JSON body to send back;
+ *   MSG_GIT_REQ/RESP     scheduler -> gitpull: make sure a checkout exists
+ *                        (and, when asked, update it); the commit it is at;
+ *   MSG_REFRESH          front -> fetcher: ask the registry now (empty);
+ *   MSG_NAMESPACES       fetcher -> front: the host's namespaces, after a
+ *                        refresh (reqid of the MSG_REFRESH) or when they
+ *                        change (reqid 0).
+ * The request id of the frame pairs an answer with its request.
+ */
+#ifndef AGENT_PLUGIN_MSG_H
+#define AGENT_PLUGIN_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct pbuf;
+struct preader;
+
+enum plugin_op {
+	PLUGIN_OP_LIST = 0,
+	PLUGIN_OP_RUN,
+	PLUGIN_OP_UPDATE,
+	PLUGIN_OP_ENABLE,
+	PLUGIN_OP_DISABLE,
+	PLUGIN_OP_MAX
+};
+
+const char	*plugin_op_name(enum plugin_op);
+
+#define PLUGIN_PARAM_MAX	4096
+
+struct plugin_req {
+	enum plugin_op	 op;
+	char		 ns[256];
+	char		 repo[512];	/* as given: git@host:group/p.git */
+	uint32_t	 timeout;	/* run: seconds, 0 = default */
+	int		 has_param;
+	char		 param[PLUGIN_PARAM_MAX];
+};
+
+void	 plugin_req_encode(struct pbuf *, const struct plugin_req *);
+int	 plugin_req_decode(struct preader *, struct plugin_req *, char *err,
+	    size_t errlen);
+
+/* The answer: an HTTP status and a JSON document. */
+void	 plugin_resp_encode(struct pbuf *, int status, const char *json);
+/* *json is a NUL-terminated copy the caller frees. */
+int	 plugin_resp_decode(struct preader *, int *status, char **json,
+	    char *err, size_t errlen);
+
+struct git_req {
+	char		 ns[256];
+	char		 repo[512];	/* group/project */
+	char		 project[256];
+	int		 update;	/* fetch and reset to the branch */
+};
+
+struct git_resp {
+	int		 ok;
+	char		 commit[64];	/* full hex id, "" when unknown */
+	char		 error[1024];	/* when !ok: what failed and why */
+};
+
+void	 git_req_encode(struct pbuf *, const struct git_req *);
+int	 git_req_decode(struct preader *, struct git_req *, char *err,
+	    size_t errlen);
+void	 git_resp_encode(struct pbuf *, const struct git_resp *);
+int	 git_resp_decode(struct preader *, struct git_resp *, char *err,
+	    size_t errlen);
+
+/* ok = the refresh worked; error says why not; namespaces in any case
+ * (the ones in use). */
+void	 namespaces_encode(struct pbuf *, int ok, const char *error,
+	    const struct strlist *);
+int	 namespaces_decode(struct preader *, int *ok, char *error,
+	    size_t errorlen, struct strlist *, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,225 @@
+/* The registry's items after the fetcher checked them, and MSG_ITEMS. */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "codec.h"
+#include "items.h"
+#include "plugin_msg.h"
+
+static void
+sample(struct items *it)
+{
+	struct plugin_item	 p;
+	struct port_item	 port = { "pool.loda", "PORT.sshd.22", 22, 3 };
+	struct proc_item	 proc = { "pool.loda", "PROC.nginx",
+	    "/usr/sbin/nginx" };
+
+	items_init(it);
+	cr_assert_eq(strlist_add(&it->namespaces, "pool.loda"), 0);
+	cr_assert_eq(strlist_add(&it->namespaces, "web.product.loda"), 0);
+	memset(&p, 0, sizeof(p));
+	strlist_init(&p.params);
+	cr_assert_eq(strlist_add(&p.params, "-x"), 0);
+	cr_assert_eq(strlist_add(&p.params, "a$b"), 0);
+	p.ns = "pool.loda";
+	p.name = "PLUGIN.mysql";
+	p.git = "git@git.test.com:plugins/mysql.git";
+	p.repo = "plugins/mysql";
+	p.project = "mysql";
+	p.interval = 60;
+	cr_assert_eq(items_add_plugin(it, &p), 0);
+	strlist_free(&p.params);
+	cr_assert_eq(items_add_port(it, &port), 0);
+	cr_assert_eq(items_add_proc(it, &proc), 0);
+	it->intervals[SYS_CPU] = 5;
+	it->intervals[SYS_FS] = 120;
+	it->intervals[SYS_PORT] = 20;
+}
+
+Test(items, round_trip)
+{
+	struct items	 it, back;
+	struct pbuf	 pb;
+	struct preader	 pr;
+	char		 err[256];
+
+	sample(&it);
+	pb_init(&pb);
+	items_encode(&pb, &it);
+	cr_assert(!pb_failed(&pb));
+	items_init(&back);
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(back.namespaces.n, 2);
+	cr_assert_str_eq(back.namespaces.v[1], "web.product.loda");
+	cr_assert_eq(back.nplugins, 1);
+	cr_assert_str_eq(back.plugins[0].project, "mysql");
+	cr_assert_str_eq(back.plugins[0].params.v[1], "a$b");
+	cr_assert_eq(back.plugins[0].interval, 60);
+	cr_assert_eq(back.nports, 1);
+	cr_assert_eq(back.ports[0].port, 22);
+	cr_assert_str_eq(back.procs[0].bin_path, "/usr/sbin/nginx");
+	/* raised to the minimum; defaults; PORT fixed at 60 */
+	cr_assert_eq(items_interval(&back, SYS_CPU), 10);
+	cr_assert_eq(items_interval(&back, SYS_FS), 120);
+	cr_assert_eq(items_interval(&back, SYS_KERNEL), 300);
+	cr_assert_eq(items_interval(&back, SYS_PORT), 60);
+
+	/* a cut payload is an error, never a partial set */
+	items_free(&back);
+	pr_init(&pr, pb.buf, pb.len - 3);
+	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), -1);
+	cr_assert_neq(err[0], '\0');
+	items_free(&back);
+	pb_free(&pb);
+	items_free(&it);
+}
+
+Test(items, bad_project_refused_on_decode)
+{
+	struct items	 it, back;
+	struct pbuf	 pb;
+	struct preader	 pr;
+	char		 err[256];
+
+	sample(&it);
+	free(it.plugins[0].project);
+	it.plugins[0].project = strdup("..");
+	pb_init(&pb);
+	items_encode(&pb, &it);
+	items_init(&back);
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "bad project") != NULL, "%s", err);
+	items_free(&back);
+	pb_free(&pb);
+	items_free(&it);
+}
+
+Test(items, sys_types)
+{
+	enum sys_type	 t;
+
+	cr_assert_eq(sys_type_parse("COREDUMP", &t), 0);
+	cr_assert_eq(t, SYS_COREDUMP);
+	cr_assert_str_eq(sys_type_name(SYS_NET), "NET");
+	cr_assert_eq(sys_type_parse("cpu", &t), -1);
+	cr_assert_eq(sys_type_default_interval(SYS_TIME), 300);
+}
+
+Test(items, path_components)
+{
+	cr_assert(path_component_valid("mysql"));
+	cr_assert(path_component_valid("pool.loda"));
+	cr_assert(path_component_valid("a-b_c.1"));
+	cr_assert(!path_component_valid(""));
+	cr_assert(!path_component_valid("."));
+	cr_assert(!path_component_valid(".."));
+	cr_assert(!path_component_valid("-rf"));
+	cr_assert(!path_component_valid("a/b"));
+	cr_assert(!path_component_valid("a b"));
+	cr_assert(!path_component_valid("a;b"));
+}
+
+Test(items, repo_from_git)
+{
+	char	 repo[128], project[64], err[256];
+
+	cr_assert_eq(repo_from_git("git@git.test.com:plugins/mysql.git", repo,
+	    sizeof(repo), project, sizeof(project), err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_str_eq(repo, "plugins/mysql");
+	cr_assert_str_eq(project, "mysql");
+	cr_assert_eq(repo_from_git("group/p", repo, sizeof(repo), project,
+	    sizeof(project), err, sizeof(err)), 0);
+	cr_assert_str_eq(project, "p");
+	cr_assert_eq(repo_from_git("git@h:a/b/c.git", repo, sizeof(repo),
+	    project, sizeof(project), err, sizeof(err)), -1);
+	cr_assert_eq(repo_from_git("git@h:ab.git", repo, sizeof(repo),
+	    project, sizeof(project), err, sizeof(err)), -1);
+	cr_assert_eq(repo_from_git("git@h:a/b", repo, sizeof(repo), project,
+	    sizeof(project), err, sizeof(err)), -1);
+	cr_assert(strstr(err, ".git") != NULL, "%s", err);
+	cr_assert_eq(repo_from_git("git@h:../x.git", repo, sizeof(repo),
+	    project, sizeof(project), err, sizeof(err)), -1);
+	cr_assert_eq(repo_from_git("git@h:g/-x.git", repo, sizeof(repo),
+	    project, sizeof(project), err, sizeof(err)), -1);
+	cr_assert_eq(repo_from_git("git@h:g/..git", repo, sizeof(repo),
+	    project, sizeof(project), err, sizeof(err)), -1);
+}
+
+Test(plugin_msg, round_trips)
+{
+	struct plugin_req	 r, rb;
+	struct git_req		 g, gb;
+	struct git_resp		 gr, grb;
+	struct strlist		 l, lb;
+	struct pbuf		 pb;
+	struct preader		 pr;
+	char			 err[256], e2[64], *json;
+	int			 st, ok;
+
+	memset(&r, 0, sizeof(r));
+	r.op = PLUGIN_OP_RUN;
+	strcpy(r.ns, "pool.loda");
+	strcpy(r.repo, "git@h:g/p.git");
+	r.timeout = 7;
+	r.has_param = 1;
+	strcpy(r.param, "-a b");
+	pb_init(&pb);
+	plugin_req_encode(&pb, &r);
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_req_decode(&pr, &rb, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(memcmp(&r, &rb, sizeof(r)), 0);
+
+	pb_reset(&pb);
+	plugin_resp_encode(&pb, 409, "{\"error\":\"running\"}");
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_resp_decode(&pr, &st, &json, err, sizeof(err)), 0);
+	cr_assert_eq(st, 409);
+	cr_assert_str_eq(json, "{\"error\":\"running\"}");
+	free(json);
+
+	memset(&g, 0, sizeof(g));
+	strcpy(g.ns, "pool.loda");
+	strcpy(g.repo, "g/p");
+	strcpy(g.project, "p");
+	g.update = 1;
+	pb_reset(&pb);
+	git_req_encode(&pb, &g);
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(git_req_decode(&pr, &gb, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(memcmp(&g, &gb, sizeof(g)), 0);
+	strcpy(g.project, "..");
+	pb_reset(&pb);
+	git_req_encode(&pb, &g);
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(git_req_decode(&pr, &gb, err, sizeof(err)), -1);
+
+	memset(&gr, 0, sizeof(gr));
+	strcpy(gr.commit, "0123456789abcdef0123456789abcdef01234567");
+	strcpy(gr.error, "git fetch: timed out after 120 s");
+	pb_reset(&pb);
+	git_resp_encode(&pb, &gr);
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(git_resp_decode(&pr, &grb, err, sizeof(err)), 0);
+	cr_assert_eq(memcmp(&gr, &grb, sizeof(gr)), 0);
+
+	strlist_init(&l);
+	strlist_init(&lb);
+	cr_assert_eq(strlist_add(&l, "pool.loda"), 0);
+	pb_reset(&pb);
+	namespaces_encode(&pb, 0, "registry: timed out", &l);
+	pr_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(namespaces_decode(&pr, &ok, e2, sizeof(e2), &lb, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ok, 0);
+	cr_assert_str_eq(e2, "registry: timed out");
+	cr_assert_eq(lb.n, 1);
+	cr_assert_str_eq(lb.v[0], "pool.loda");
+	strlist_free(&l);
+	strlist_free(&lb);
+	pb_free(&pb);
+}
