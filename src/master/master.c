@@ -183,6 +183,7 @@ static int
 prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
 {
 	struct passwd	*pw;
+	char		 disabled[CONF_STR_MAX + 32];
 
 	if (mkdir_p(c->chroot, 0755) == -1) {
 		snprintf(err, errlen, "cannot create chroot directory %s: %s",
@@ -192,6 +193,13 @@ prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
 	if (mkdir_p(c->pluginsdir, 0755) == -1) {
 		snprintf(err, errlen, "cannot create pluginsdir %s: %s",
 		    c->pluginsdir, strerror(errno));
+		return -1;
+	}
+	snprintf(disabled, sizeof(disabled), "%s/plugin.disabled",
+	    c->pluginsdir);
+	if (mkdir_p(disabled, 0755) == -1) {
+		snprintf(err, errlen, "cannot create %s: %s", disabled,
+		    strerror(errno));
 		return -1;
 	}
 	if (geteuid() != 0)
@@ -205,6 +213,17 @@ prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
 	if (chown(c->pluginsdir, pw->pw_uid, pw->pw_gid) == -1) {
 		snprintf(err, errlen, "cannot chown %s to %s: %s",
 		    c->pluginsdir, c->user, strerror(errno));
+		return -1;
+	}
+	/* the scheduler (pluginsuser) keeps its disable markers here */
+	if ((pw = getpwnam(c->pluginsuser)) == NULL) {
+		snprintf(err, errlen, "[agent] pluginsuser = \"%s\": no such "
+		    "user", c->pluginsuser);
+		return -1;
+	}
+	if (chown(disabled, pw->pw_uid, pw->pw_gid) == -1) {
+		snprintf(err, errlen, "cannot chown %s to %s: %s", disabled,
+		    c->pluginsuser, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -583,6 +602,8 @@ master_start(const char *conf_path, int foreground)
 	if ((m->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		fatalx("%s: cannot create the event loop", __func__);
 	master_signals(m);
+	(void)orphans_become_subreaper();
+	orphans_start(m);
 	ev_timer_init(&m->stop_timer, stop_timeout_cb, STOP_TIMEOUT, 0.);
 	m->stop_timer.data = m;
 	ev_timer_init(&m->reload_timer, reload_timeout_cb, RELOAD_ACK_TIMEOUT,
@@ -613,6 +634,8 @@ master_start(const char *conf_path, int foreground)
 	/* a failure before the loop ran has already stopped everything */
 	if (!(m->phase == M_STOPPING && master_all_down(m)))
 		ev_run(m->loop, 0);
+	/* what the workers left running must not outlive us */
+	(void)orphans_sweep(m);
 
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		if (m->w[r].ctl != NULL)

@@ -87,6 +87,7 @@ struct master {
 	ev_signal		 sig_hup, sig_term, sig_int, sig_chld, sig_usr1;
 	ev_timer		 stop_timer;
 	ev_timer		 reload_timer;	/* acks of a new generation */
+	ev_timer		 orphan_timer;	/* orphans.c sweep */
 };
 
 /* master.c */
@@ -114,6 +115,12 @@ const char *wstate_name(enum wstate);
 void	 supervise_init_slot(struct master *, struct wslot *, enum role);
 /* Delay before the next restart; updates the count of quick deaths. */
 double	 supervise_backoff(unsigned *failures, double ran, int config_error);
+
+/* orphans.c */
+int	 orphans_become_subreaper(void);
+void	 orphans_start(struct master *);
+/* Kill our children that are not workers; how many were found. */
+int	 orphans_sweep(struct master *);
 
 /* daemon.c */
 int	 daemon_detach(int *report_fd, char *err, size_t errlen);

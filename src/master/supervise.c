@@ -171,6 +171,8 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	pid = w->pid;
 	w->pid = 0;
 	memset(w->peers, 0, sizeof(w->peers));
+	/* its children (plugins, git) were reparented to us just now */
+	(void)orphans_sweep(m);
 
 	if (m->phase == M_STOPPING) {
 		log_info("%s (pid %ld) %s", role_name(w->role), (long)pid, how);
@@ -227,7 +229,9 @@ supervise_reap(struct master *m)
 			if (m->w[r].pid == pid)
 				w = &m->w[r];
 		if (w == NULL) {
-			log_warnx("%s: reaped unknown child %ld", __func__,
+			/* a stray orphans.c killed, or one that ended on
+			 * its own after its worker died */
+			log_debug("%s: reaped orphan %ld", __func__,
 			    (long)pid);
 			continue;
 		}
