@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "gitpull_cmd.h"
 #include "items.h"
+#include "log.h"
 #include "util.h"
 
 int
@@ -453,6 +454,8 @@ gitpull_rm_clones(const char *dir, const char *project)
 			continue;
 		if (gitpull_rmtree(path) == 0)
 			n++;
+		else
+			log_warn("cannot remove the unfinished clone %s", path);
 	}
 	(void)closedir(d);
 	return n;

@@ -378,7 +378,14 @@ make_nsdir(struct gitop *op, struct git_resp *now)
 {
 	struct stat	 st;
 
-	if (mkdir(op->nsdir, 0755) == -1 && errno != EEXIST) {
+	if (mkdir(op->nsdir, 0755) == 0) {
+		/* whatever the umask: the plugins' user must get in */
+		if (chmod(op->nsdir, 0755) == -1) {
+			resp_fail(now, "chmod %s: %s", op->nsdir,
+			    strerror(errno));
+			return -1;
+		}
+	} else if (errno != EEXIST) {
 		resp_fail(now, "mkdir %s: %s", op->nsdir, strerror(errno));
 		return -1;
 	}
@@ -507,7 +514,8 @@ gitop_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 			goto fail;
 		}
 	}
-	if ((missing || update) && trust != NULL &&
+	/* even an ensure may have to fetch (a branch switch) */
+	if (trust != NULL &&
 	    gitpull_trust_url(trust, op->url, err, sizeof(err)) == -1) {
 		resp_fail(now, "safe.directory for %s: %s", op->shown, err);
 		goto fail;

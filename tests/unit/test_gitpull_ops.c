@@ -31,89 +31,32 @@
 #include "workers/gitpull_cmd.h"
 #include "workers/gitpull_op.h"
 
+#include "gitpull_fixture.h"
+
 #define NS	"pool.loda"
-#define GITC	"git -c user.name=t -c user.email=t@t -c init.defaultBranch=x"
 
 struct fx {
-	char			 dir[PATH_MAX];		/* everything below */
-	char			 work[PATH_MAX];	/* where commits are made */
-	char			 bare[PATH_MAX];	/* dir/src/grp/proj.git */
+	struct src_repo		 s;
+	char			*dir;			/* s.dir */
+	char			*work;
+	char			*bare;
 	char			 co[PATH_MAX];		/* the checkout */
 	struct gitpull_conf	 gc;
 	struct gitop_stats	 st;
 };
 
 static void
-sh(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void
-sh(const char *fmt, ...)
-{
-	char	 cmd[4096];
-	va_list	 ap;
-	int	 rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
-	    "command failed (%d): %s", rc, cmd);
-}
-
-/* First line of a command's output. */
-static void
-sh_out(char *out, size_t len, const char *cmd)
-{
-	FILE	*fp;
-
-	cr_assert_not_null(fp = popen(cmd, "r"));
-	if (fgets(out, (int)len, fp) == NULL)
-		out[0] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	pclose(fp);
-}
-
-static void
-head_of(const char *dir, char *out, size_t len)
-{
-	char	 cmd[PATH_MAX + 64];
-
-	snprintf(cmd, sizeof(cmd), "git -C '%s' rev-parse HEAD", dir);
-	sh_out(out, len, cmd);
-	cr_assert_eq(strlen(out), 40, "rev-parse in %s: %s", dir, out);
-}
-
-/* Commit in the work tree (a plugin saying `what`) and push release. */
-static void
-commit_push(struct fx *f, const char *what, const char *branch)
-{
-	sh("cd '%s' && printf '#!/bin/sh\\necho %s\\n' > plugin && "
-	    "chmod +x plugin && git add -A && " GITC " commit -q -m '%s' && "
-	    "git push -q -f '%s' HEAD:refs/heads/%s", f->work, what, what,
-	    f->bare, branch);
-}
-
-static void
 fx_init(struct fx *f, const char *tmpl_fmt)
 {
 	struct agent_conf	 c;
-	char			 tmpl[] = "/tmp/gitpull-ops-XXXXXX";
 	char			 err[256];
 
 	memset(f, 0, sizeof(*f));
-	cr_assert_not_null(mkdtemp(tmpl));
-	cr_assert_eq(chmod(tmpl, 0755), 0);
-	snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
-	snprintf(f->work, sizeof(f->work), "%s/work", f->dir);
-	snprintf(f->bare, sizeof(f->bare), "%s/src/grp/proj.git", f->dir);
+	src_repo_init(&f->s, "gitpull-ops");
+	f->dir = f->s.dir;
+	f->work = f->s.work;
+	f->bare = f->s.bare;
 	snprintf(f->co, sizeof(f->co), "%s/plugins/%s/proj", f->dir, NS);
-	sh("mkdir -p '%s/plugins' && git init -q --bare '%s' && "
-	    GITC " init -q -b release '%s'", f->dir, f->bare, f->work);
-	sh("cd '%s' && echo old > old && " GITC " commit -q --allow-empty "
-	    "-m root", f->work);
-	commit_push(f, "one", "release");
 
 	cr_assert_eq(conf_defaults(&c), 0);
 	snprintf(c.pluginsdir, sizeof(c.pluginsdir), "%s/plugins", f->dir);
@@ -128,8 +71,7 @@ fx_init(struct fx *f, const char *tmpl_fmt)
 static void
 fx_free(struct fx *f)
 {
-	sh("chown -R 0 '%s' 2>/dev/null; true", f->dir);
-	cr_assert_eq(gitpull_rmtree(f->dir), 0);
+	src_repo_free(&f->s);
 }
 
 struct result {
@@ -311,7 +253,7 @@ Test(gitpull_ops, update_only_when_asked)
 
 	/* upstream moves on: a file deleted, the plugin changed */
 	sh("rm '%s/old'", f.work);
-	commit_push(&f, "two", "release");
+	commit_push(&f.s, "two", "release");
 	head_of(f.work, two, sizeof(two));
 	/* local mess: a changed tracked file, an untracked one */
 	sh("echo mess >> '%s/plugin' && echo junk > '%s/junk'", f.co, f.co);
@@ -351,7 +293,7 @@ Test(gitpull_ops, switches_back_to_the_branch)
 
 	fx_init(&f, "%s/src/%%s.git");
 	/* a branch known before the clone */
-	commit_push(&f, "stable", "stable");
+	commit_push(&f.s, "stable", "stable");
 	head_of(f.work, stable, sizeof(stable));
 	sh("cd '%s' && git reset -q --hard HEAD~1", f.work);
 	head_of(f.work, one, sizeof(one));
@@ -380,7 +322,7 @@ Test(gitpull_ops, switches_back_to_the_branch)
 	cr_assert_eq(f.st.fetches, 0);
 
 	/* ... and to one pushed after the clone: fetched */
-	commit_push(&f, "next", "next");
+	commit_push(&f.s, "next", "next");
 	head_of(f.work, next, sizeof(next));
 	snprintf(f.gc.branch, sizeof(f.gc.branch), "next");
 	r = run(&f, 0);
@@ -397,34 +339,6 @@ Test(gitpull_ops, switches_back_to_the_branch)
 	cr_assert(strstr(r.error, "git fetch of") != NULL, "%s", r.error);
 	cr_assert(strstr(r.error, "nowhere") != NULL, "%s", r.error);
 	fx_free(&f);
-}
-
-/* Processes of group `pgid` that are not zombies. */
-static int
-group_alive(pid_t pgid)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 p[300], buf[1024], *rp, state;
-	FILE		*fp;
-	int		 n = 0, ppid, pgrp;
-
-	cr_assert_not_null(d = opendir("/proc"));
-	while ((de = readdir(d)) != NULL) {
-		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
-		if ((fp = fopen(p, "r")) == NULL)
-			continue;
-		if (fgets(buf, sizeof(buf), fp) != NULL &&
-		    (rp = strrchr(buf, ')')) != NULL &&
-		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
-		    pgrp == pgid && state != 'Z')
-			n++;
-		fclose(fp);
-	}
-	closedir(d);
-	return n;
 }
 
 struct seen {
