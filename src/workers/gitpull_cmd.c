@@ -1,0 +1,526 @@
+/*
+ * The parts of a git command line for the gitpull worker; see
+ * gitpull_cmd.h.  Nothing here runs git.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "buf.h"
+#include "gitpull_cmd.h"
+#include "items.h"
+#include "log.h"
+#include "util.h"
+
+int
+gitpull_conf_from(struct gitpull_conf *gc, const struct agent_conf *c,
+    const char *git, char *err, size_t errlen)
+{
+	memset(gc, 0, sizeof(*gc));
+	if (strlcpy(gc->git, git, sizeof(gc->git)) >= sizeof(gc->git) ||
+	    strlcpy(gc->pluginsdir, c->pluginsdir, sizeof(gc->pluginsdir)) >=
+	    sizeof(gc->pluginsdir) ||
+	    strlcpy(gc->url_template, c->git, sizeof(gc->url_template)) >=
+	    sizeof(gc->url_template) ||
+	    strlcpy(gc->branch, c->gitbranch, sizeof(gc->branch)) >=
+	    sizeof(gc->branch)) {
+		snprintf(err, errlen, "a path or name in the config is too "
+		    "long");
+		return -1;
+	}
+	if (gc->pluginsdir[0] != '/') {
+		snprintf(err, errlen, "[agent] pluginsdir \"%s\" is not an "
+		    "absolute path", gc->pluginsdir);
+		return -1;
+	}
+	snprintf(gc->gitconfig, sizeof(gc->gitconfig), "%s/%s", gc->pluginsdir,
+	    GITPULL_CONFIG_FILE);
+	gc->timeout = (double)c->gittimeout;
+	return 0;
+}
+
+static int
+is_exe(const char *path)
+{
+	struct stat	 st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(path, X_OK) == 0;
+}
+
+int
+gitpull_find_git(char *path, size_t len)
+{
+	static const char *const fixed[] = {
+		"/usr/bin/git", "/bin/git", "/usr/local/bin/git", NULL
+	};
+	const char	*env, *p, *end;
+	char		 cand[PATH_MAX];
+	size_t		 i, n;
+
+	for (i = 0; fixed[i] != NULL; i++)
+		if (is_exe(fixed[i]))
+			return strlcpy(path, fixed[i], len) < len ? 0 : -1;
+	if ((env = getenv("PATH")) == NULL)
+		return -1;
+	for (p = env; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		n = (size_t)(end - p);
+		/* relative entries depend on where we happen to be */
+		if (n == 0 || *p != '/' || n + 5 >= sizeof(cand))
+			continue;
+		memcpy(cand, p, n);
+		memcpy(cand + n, "/git", 5);
+		if (is_exe(cand))
+			return strlcpy(path, cand, len) < len ? 0 : -1;
+	}
+	return -1;
+}
+
+int
+gitpull_repo_valid(const char *repo)
+{
+	const char	*slash;
+	char		 group[256];
+	size_t		 n;
+
+	if ((slash = strchr(repo, '/')) == NULL ||
+	    (n = (size_t)(slash - repo)) >= sizeof(group))
+		return 0;
+	memcpy(group, repo, n);
+	group[n] = '\0';
+	/* the project part has no '/': path_component_valid refuses it */
+	return path_component_valid(group) && path_component_valid(slash + 1);
+}
+
+/* The config loader's check_gitbranch, again: it becomes an argument. */
+int
+gitpull_branch_valid(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return !(n == 0 || n > 200 || s[0] == '-' || s[0] == '.' ||
+	    s[0] == '/' || s[n - 1] == '/' || s[n - 1] == '.' ||
+	    strstr(s, "..") != NULL || strstr(s, "//") != NULL ||
+	    strstr(s, "@{") != NULL || strstr(s, ".lock") != NULL ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_./") != n);
+}
+
+int
+gitpull_url(const char *tmpl, const char *repo, char *url, size_t len,
+    char *err, size_t errlen)
+{
+	const char	*p, *s = NULL;
+	size_t		 n;
+
+	if (*tmpl == '\0') {
+		snprintf(err, errlen, "[agent] git is not set");
+		return -1;
+	}
+	for (p = tmpl; (p = strchr(p, '%')) != NULL; p += 2) {
+		if (p[1] != 's' || s != NULL) {
+			snprintf(err, errlen, "[agent] git \"%.200s\": must "
+			    "contain %%s once and no other %%", tmpl);
+			return -1;
+		}
+		s = p;
+	}
+	if (s == NULL) {
+		snprintf(err, errlen, "[agent] git \"%.200s\": must contain "
+		    "%%s once and no other %%", tmpl);
+		return -1;
+	}
+	if (!gitpull_repo_valid(repo)) {
+		snprintf(err, errlen, "repo \"%.200s\" is not group/project",
+		    repo);
+		return -1;
+	}
+	for (p = tmpl; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f) {
+			snprintf(err, errlen, "[agent] git: control "
+			    "character in the template");
+			return -1;
+		}
+	n = (size_t)(s - tmpl);
+	if (n + strlen(repo) + strlen(s + 2) >= len) {
+		snprintf(err, errlen, "git URL for \"%.200s\" is too long",
+		    repo);
+		return -1;
+	}
+	memcpy(url, tmpl, n);
+	url[n] = '\0';
+	strlcat(url, repo, len);
+	strlcat(url, s + 2, len);
+	if (url[0] == '-') {
+		snprintf(err, errlen, "[agent] git \"%.200s\": a URL cannot "
+		    "start with -", tmpl);
+		return -1;
+	}
+	return 0;
+}
+
+void
+gitpull_url_redact(const char *url, char *out, size_t len)
+{
+	const char	*host, *at, *slash;
+
+	if ((host = strstr(url, "://")) == NULL) {
+		strlcpy(out, url, len);
+		return;
+	}
+	host += 3;
+	slash = strchrnul(host, '/');
+	at = memrchr(host, '@', (size_t)(slash - host));
+	if (at == NULL) {
+		strlcpy(out, url, len);
+		return;
+	}
+	snprintf(out, len, "%.*s***%s", (int)(host - url), url, at);
+}
+
+int
+gitpull_local_path(const char *url, char *path, size_t len)
+{
+	const char	*p;
+
+	if (url[0] == '/')
+		p = url;
+	else if (strncmp(url, "file:///", 8) == 0)
+		p = url + 7;
+	else
+		return 0;
+	return strlcpy(path, p, len) < len;
+}
+
+int
+gitpull_argv(struct gitpull_argv *a, const struct gitpull_conf *gc,
+    const char *const args[])
+{
+	/*
+	 * Command-line config outranks the checkout's own .git/config:
+	 * no hooks, no fsmonitor command, no credential helper from there,
+	 * and no gc detached from us (it would outlive the process group
+	 * and the timeout).
+	 */
+	static const char *const fixed[] = {
+		"-c", "core.hooksPath=/dev/null",
+		"-c", "core.fsmonitor=false",
+		"-c", "credential.helper=",
+		"-c", "gc.autoDetach=false",
+		"-c", "advice.detachedHead=false",
+		NULL
+	};
+	size_t		 i;
+
+	a->n = 0;
+	a->v[a->n++] = (char *)gc->git;
+	for (i = 0; fixed[i] != NULL; i++)
+		a->v[a->n++] = (char *)fixed[i];
+	for (i = 0; args[i] != NULL; i++) {
+		if (a->n >= GITPULL_ARGV_MAX)
+			return -1;
+		a->v[a->n++] = (char *)args[i];
+	}
+	a->v[a->n] = NULL;
+	return 0;
+}
+
+void
+gitpull_env(struct gitpull_env *e, const struct gitpull_conf *gc)
+{
+	/*
+	 * Nothing from the agent's own environment: no proxy, no askpass,
+	 * no GIT_DIR.  No prompt (a terminal or SSH askpass would wait
+	 * until the timeout), git's own protocols only, no system config.
+	 */
+	static char *const fixed[] = {
+		"PATH=/usr/bin:/bin",
+		"LANG=C",
+		"LC_ALL=C",
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_ALLOW_PROTOCOL=" GITPULL_PROTOCOLS,
+		"GIT_SSH_COMMAND=ssh -o BatchMode=yes",
+		NULL
+	};
+	size_t		 i, n = 0;
+
+	/* a HOME we own; GIT_CONFIG_GLOBAL keeps git off its .gitconfig */
+	snprintf(e->home, sizeof(e->home), "HOME=%s", gc->pluginsdir);
+	snprintf(e->config, sizeof(e->config), "GIT_CONFIG_GLOBAL=%s",
+	    gc->gitconfig);
+	for (i = 0; fixed[i] != NULL; i++)
+		e->v[n++] = fixed[i];
+	e->v[n++] = e->home;
+	e->v[n++] = e->config;
+	e->v[n] = NULL;
+}
+
+void
+gitpull_trust_init(struct gitpull_trust *t)
+{
+	memset(t, 0, sizeof(*t));
+	strlist_init(&t->paths);
+}
+
+void
+gitpull_trust_free(struct gitpull_trust *t)
+{
+	strlist_free(&t->paths);
+}
+
+/* A config value in double quotes: \ and " escaped. */
+static void
+add_quoted(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_addc(b, '\\');
+		buf_addc(b, *s);
+	}
+	buf_addc(b, '"');
+}
+
+static int
+trust_write(struct gitpull_trust *t, char *err, size_t errlen)
+{
+	struct buf	 b;
+	char		 tmp[sizeof(t->file) + 8];
+	size_t		 i;
+	int		 fd = -1, rv = -1;
+
+	buf_init(&b);
+	buf_adds(&b, "# Written by the agent's gitpull worker: the local "
+	    "plugin repositories\n# the [agent] git template leads to.  "
+	    "Rewritten at start.\n[safe]\n");
+	for (i = 0; i < t->paths.n; i++) {
+		buf_adds(&b, "\tdirectory = ");
+		add_quoted(&b, t->paths.v[i]);
+		buf_addc(&b, '\n');
+	}
+	if (buf_failed(&b)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", t->file);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1 || write_all(fd, b.p, b.len) == -1) {
+		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, t->file) == -1) {
+		snprintf(err, errlen, "rename %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rv = 0;
+out:
+	if (fd != -1)
+		(void)close(fd);
+	if (rv == -1)
+		(void)unlink(tmp);
+	buf_free(&b);
+	return rv;
+}
+
+int
+gitpull_trust_reset(struct gitpull_trust *t, const char *file, char *err,
+    size_t errlen)
+{
+	strlist_free(&t->paths);
+	strlist_init(&t->paths);
+	if (strlcpy(t->file, file, sizeof(t->file)) >= sizeof(t->file)) {
+		snprintf(err, errlen, "%s: path too long", file);
+		return -1;
+	}
+	return trust_write(t, err, errlen);
+}
+
+static int
+trust_has(const struct gitpull_trust *t, const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->paths.n; i++)
+		if (strcmp(t->paths.v[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+int
+gitpull_trust_url(struct gitpull_trust *t, const char *url, char *err,
+    size_t errlen)
+{
+	char		 path[PATH_MAX], real[PATH_MAX], withgit[PATH_MAX];
+	const char	*cand[4];
+	size_t		 i, n = 0;
+	int		 added = 0;
+
+	if (!gitpull_local_path(url, path, sizeof(path)))
+		return 0;
+	/*
+	 * Git compares safe.directory with the path it opened: for a bare
+	 * repository the path itself, for one with a work tree its .git;
+	 * either as given or with symlinks resolved.
+	 */
+	cand[n++] = path;
+	if (realpath(path, real) != NULL && strcmp(real, path) != 0)
+		cand[n++] = real;
+	if (snprintf(withgit, sizeof(withgit), "%s/.git", n > 1 ? real :
+	    path) < (int)sizeof(withgit))
+		cand[n++] = withgit;
+	for (i = 0; i < n; i++) {
+		if (trust_has(t, cand[i]))
+			continue;
+		if (strlist_add(&t->paths, cand[i]) == -1) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		added = 1;
+	}
+	return added ? trust_write(t, err, errlen) : 0;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	if (remove(path) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int
+gitpull_rmtree(const char *path)
+{
+	struct stat	 st;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	/* depth first, symlinks removed and not followed, one file system */
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* .clone-<project>-XXXXXX (mkdtemp's six characters, no '-' in them) */
+static int
+clone_name_match(const char *name, const char *project)
+{
+	size_t	 pre = strlen(GITPULL_CLONE_PREFIX), n;
+
+	if (strncmp(name, GITPULL_CLONE_PREFIX, pre) != 0)
+		return 0;
+	if (project == NULL)
+		return 1;
+	n = strlen(project);
+	return strncmp(name + pre, project, n) == 0 &&
+	    name[pre + n] == '-' && strlen(name + pre + n + 1) == 6 &&
+	    strchr(name + pre + n + 1, '-') == NULL;
+}
+
+int
+gitpull_rm_clones(const char *dir, const char *project)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[PATH_MAX];
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!clone_name_match(de->d_name, project))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		if (gitpull_rmtree(path) == 0)
+			n++;
+		else
+			log_warn("cannot remove the unfinished clone %s", path);
+	}
+	(void)closedir(d);
+	return n;
+}
+
+int
+gitpull_rm_all_clones(const char *pluginsdir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	int		 n = 0;
+
+	if ((d = opendir(pluginsdir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!path_component_valid(de->d_name))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", pluginsdir,
+		    de->d_name) >= (int)sizeof(path))
+			continue;
+		if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+			continue;
+		n += gitpull_rm_clones(path, NULL);
+	}
+	(void)closedir(d);
+	return n;
+}
+
+void
+gitpull_err_tail(const char *err, char *out, size_t len)
+{
+	struct buf	 b;
+	const char	*p, *nl, *start, *end;
+
+	buf_init(&b);
+	/* every non-empty line, trimmed, joined with " / " */
+	for (p = err; *p != '\0'; p = *nl != '\0' ? nl + 1 : nl) {
+		nl = strchrnul(p, '\n');
+		start = p;
+		end = nl;
+		while (start < end && (*start == ' ' || *start == '\t' ||
+		    *start == '\r'))
+			start++;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t' ||
+		    end[-1] == '\r'))
+			end--;
+		if (end == start)
+			continue;
+		if (b.len > 0)
+			buf_adds(&b, " / ");
+		buf_add(&b, start, (size_t)(end - start));
+	}
+	if (len == 0)
+		goto out;
+	if (buf_failed(&b) || b.len == 0)
+		out[0] = '\0';
+	else if (b.len < len)
+		memcpy(out, b.p, b.len + 1);
+	else if (len > 4)
+		/* the end says what finally failed */
+		snprintf(out, len, "...%s", b.p + b.len - (len - 4));
+	else
+		out[0] = '\0';
+out:
+	buf_free(&b);
+}

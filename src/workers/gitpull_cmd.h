@@ -1,0 +1,103 @@
+/*
+ * What a git command line of the gitpull worker is made of: the checked
+ * names, the URL from the [agent] git template, the argv (no shell), the
+ * clean environment, and the git config file that trusts the local source
+ * repositories (safe.directory).
+ */
+#ifndef AGENT_GITPULL_CMD_H
+#define AGENT_GITPULL_CMD_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "conf.h"
+
+#define GITPULL_ARGV_MAX	40
+#define GITPULL_ENV_MAX		16
+#define GITPULL_CONFIG_FILE	".gitpull.gitconfig"	/* in pluginsdir */
+#define GITPULL_CLONE_PREFIX	".clone-"	/* pluginsdir/<ns>/.clone-* */
+/* Git's own protocols only: no ext::, fd:: or remote helpers. */
+#define GITPULL_PROTOCOLS	"file:git:http:https:ssh"
+
+/* What one operation needs, copied when it starts. */
+struct gitpull_conf {
+	char		 git[PATH_MAX];		/* the git binary */
+	char		 pluginsdir[CONF_STR_MAX];
+	char		 url_template[CONF_STR_MAX];	/* [agent] git */
+	char		 branch[CONF_STR_MAX];		/* [agent] gitbranch */
+	double		 timeout;		/* seconds per git call */
+	char		 gitconfig[CONF_STR_MAX + 32];	/* GIT_CONFIG_GLOBAL */
+};
+
+/* Fill from the agent config; -1 with err when a value is unusable. */
+int	 gitpull_conf_from(struct gitpull_conf *, const struct agent_conf *,
+	    const char *git, char *err, size_t errlen);
+
+/* The git binary: /usr/bin/git, /bin/git, /usr/local/bin/git, or PATH. */
+int	 gitpull_find_git(char *path, size_t len);
+
+/* "group/project", both valid path components. */
+int	 gitpull_repo_valid(const char *repo);
+/* A branch name git cannot take for an option or a revision range. */
+int	 gitpull_branch_valid(const char *branch);
+/* The template with %s = repo; exactly one %s and no other %. */
+int	 gitpull_url(const char *tmpl, const char *repo, char *url,
+	    size_t len, char *err, size_t errlen);
+/* The URL for messages: user:password@ becomes ***@. */
+void	 gitpull_url_redact(const char *url, char *out, size_t len);
+/* 1 and the path when the URL names a local repository by absolute
+ * path (/x/y.git or file:///x/y.git), else 0. */
+int	 gitpull_local_path(const char *url, char *path, size_t len);
+
+/* argv: git, the fixed -c options, then `args` (NULL-terminated). */
+struct gitpull_argv {
+	char		*v[GITPULL_ARGV_MAX + 1];
+	size_t		 n;
+};
+
+int	 gitpull_argv(struct gitpull_argv *, const struct gitpull_conf *,
+	    const char *const args[]);
+
+/* The whole environment git gets; the strings live in the struct. */
+struct gitpull_env {
+	char		 home[CONF_STR_MAX + 8];
+	char		 config[CONF_STR_MAX + 64];
+	char		*v[GITPULL_ENV_MAX + 1];
+};
+
+void	 gitpull_env(struct gitpull_env *, const struct gitpull_conf *);
+
+/*
+ * safe.directory for the local source repositories: git >= 2.35 refuses
+ * a repository owned by another user (root's, when gitpull runs as
+ * `user`), and for a local clone it reads safe.directory only from the
+ * global config (GIT_CONFIG_PARAMETERS is not passed to upload-pack).
+ * So the worker writes GITPULL_CONFIG_FILE, points GIT_CONFIG_GLOBAL at
+ * it, and lists exactly the local repositories the template has led to.
+ */
+struct gitpull_trust {
+	char		 file[CONF_STR_MAX + 32];
+	struct strlist	 paths;
+};
+
+void	 gitpull_trust_init(struct gitpull_trust *);
+void	 gitpull_trust_free(struct gitpull_trust *);
+/* Forget every path and (re)write the file empty. */
+int	 gitpull_trust_reset(struct gitpull_trust *, const char *file,
+	    char *err, size_t errlen);
+/* Trust the repository `url` names if it is local; rewrite when new. */
+int	 gitpull_trust_url(struct gitpull_trust *, const char *url,
+	    char *err, size_t errlen);
+
+/* Remove a directory tree without following symlinks; 0 or -1. */
+int	 gitpull_rmtree(const char *path);
+/* Remove leftover temporary clones: every `dir`/.clone-<prefix>* (all
+ * of them with prefix ""); returns how many went. */
+int	 gitpull_rm_clones(const char *dir, const char *prefix);
+/* Every pluginsdir/<ns>/.clone-*: what a crash mid-clone left. */
+int	 gitpull_rm_all_clones(const char *pluginsdir);
+
+/* Last line(s) of git's stderr, made one line, for an error text. */
+void	 gitpull_err_tail(const char *err, char *out, size_t len);
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * One git command as a child of the gitpull worker; see gitpull_exec.h.
+ *
+ * The child is reaped from a SIGCHLD watcher (ev_child needs the default
+ * loop, workers have their own).  Its exit is first seen with WNOWAIT:
+ * while the leader is a zombie its pid cannot be reused, so the SIGKILL
+ * to the group that follows cannot hit a stranger, and a helper git left
+ * behind (git-remote-http, ssh) dies with it.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gitpull_exec.h"
+
+struct gexec {
+	struct ev_loop	*loop;
+	pid_t		 pid;
+	int		 outfd;		/* -1 once closed */
+	int		 errfd;
+	ev_io		 out_io;
+	ev_io		 err_io;
+	ev_signal	 chld;
+	ev_timer	 timer;
+	char		*out;		/* GEXEC_OUT_MAX + 1 */
+	size_t		 outlen;
+	int		 out_truncated;
+	char		 err[GEXEC_ERR_TAIL + 1];
+	size_t		 errlen;
+	int		 timed_out;
+	int		 killed;
+	ev_tstamp	 started;
+	gexec_cb	 cb;
+	void		*arg;
+};
+
+/* Write a line to stderr of the child; nothing to do when it fails. */
+static void
+child_say(const char *what, const char *arg)
+{
+	char	 msg[1024];
+	int	 n;
+
+	n = snprintf(msg, sizeof(msg), "agent gitpull: %s %s: %s\n", what,
+	    arg, strerror(errno));
+	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ?
+	    (size_t)n : sizeof(msg) - 1) == -1)
+		return;
+}
+
+static void __attribute__((noreturn))
+child_exec(const char *path, char *const argv[], char *const envp[],
+    const char *cwd, int devnull, int outw, int errw)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+	int			 sig, in, out, err;
+
+	/*
+	 * The worker's handlers go with execve, but an ignored signal
+	 * would stay ignored in git, and a blocked one blocked.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	/* its own group: the timeout kills git and every helper at once */
+	(void)setpgid(0, 0);
+	/* the scheduler's user must be able to read what git writes */
+	(void)umask(022);
+	/* above 2 first, so no dup2 below closes one still needed */
+	if ((in = fcntl(devnull, F_DUPFD, 3)) == -1 ||
+	    (out = fcntl(outw, F_DUPFD, 3)) == -1 ||
+	    (err = fcntl(errw, F_DUPFD, 3)) == -1 ||
+	    dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
+	    dup2(err, STDERR_FILENO) == -1)
+		_exit(126);
+	closefrom(3);
+	if (chdir(cwd) == -1) {
+		child_say("chdir", cwd);
+		_exit(126);
+	}
+	execve(path, argv, envp);
+	child_say("execve", path);
+	_exit(127);
+}
+
+static void
+close_pipe(struct gexec *g, int *fd, ev_io *io)
+{
+	if (*fd == -1)
+		return;
+	ev_io_stop(g->loop, io);
+	(void)close(*fd);
+	*fd = -1;
+}
+
+/* Keep the last GEXEC_ERR_TAIL bytes: the error is at the end. */
+static void
+err_append(struct gexec *g, const char *p, size_t n)
+{
+	if (n >= GEXEC_ERR_TAIL) {
+		memcpy(g->err, p + n - GEXEC_ERR_TAIL, GEXEC_ERR_TAIL);
+		g->errlen = GEXEC_ERR_TAIL;
+		return;
+	}
+	if (g->errlen + n > GEXEC_ERR_TAIL) {
+		memmove(g->err, g->err + g->errlen + n - GEXEC_ERR_TAIL,
+		    GEXEC_ERR_TAIL - n);
+		g->errlen = GEXEC_ERR_TAIL - n;
+	}
+	memcpy(g->err + g->errlen, p, n);
+	g->errlen += n;
+}
+
+/*
+ * Read what is there: until EAGAIN (more may come) or EOF (closed).
+ * Past the stdout limit the bytes are read and dropped, so git never
+ * blocks on a full pipe.
+ */
+static void
+drain(struct gexec *g, int is_err)
+{
+	char	 scratch[4096];
+	int	*fd = is_err ? &g->errfd : &g->outfd;
+	ev_io	*io = is_err ? &g->err_io : &g->out_io;
+	char	*dst;
+	size_t	 room;
+	ssize_t	 n;
+
+	while (*fd != -1) {
+		if (!is_err && g->outlen < GEXEC_OUT_MAX) {
+			dst = g->out + g->outlen;
+			room = GEXEC_OUT_MAX - g->outlen;
+		} else {
+			dst = scratch;
+			room = sizeof(scratch);
+		}
+		n = read(*fd, dst, room);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			close_pipe(g, fd, io);
+			return;
+		}
+		if (is_err)
+			err_append(g, scratch, (size_t)n);
+		else if (dst == scratch)
+			g->out_truncated = 1;
+		else
+			g->outlen += (size_t)n;
+	}
+}
+
+static void
+out_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	drain(io->data, 0);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+err_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	drain(io->data, 1);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+gexec_free(struct gexec *g)
+{
+	close_pipe(g, &g->outfd, &g->out_io);
+	close_pipe(g, &g->errfd, &g->err_io);
+	ev_signal_stop(g->loop, &g->chld);
+	ev_timer_stop(g->loop, &g->timer);
+	free(g->out);
+	free(g);
+}
+
+static void
+gexec_finish(struct gexec *g, int wstatus, int lost)
+{
+	struct gexec_result	 r;
+
+	/* what the group wrote before it died is in the pipes */
+	drain(g, 0);
+	drain(g, 1);
+	g->out[g->outlen] = '\0';
+	g->err[g->errlen] = '\0';
+	memset(&r, 0, sizeof(r));
+	r.pid = g->pid;
+	if (lost) {
+		r.exited = 0;
+		r.status = 0;
+	} else if (WIFEXITED(wstatus)) {
+		r.exited = 1;
+		r.status = WEXITSTATUS(wstatus);
+	} else if (WIFSIGNALED(wstatus))
+		r.status = WTERMSIG(wstatus);
+	r.timed_out = g->timed_out;
+	r.killed = g->killed;
+	r.out = g->out;
+	r.outlen = g->outlen;
+	r.out_truncated = g->out_truncated;
+	r.err = g->err;
+	r.duration = ev_now(g->loop) - g->started;
+	if (r.duration < 0)
+		r.duration = 0;
+	g->cb(&r, g->arg);
+	gexec_free(g);
+}
+
+static void
+chld_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct gexec	*g = s->data;
+	siginfo_t	 si;
+	int		 st = 0, r;
+
+	/* every SIGCHLD wakes every watcher: is it ours? */
+	memset(&si, 0, sizeof(si));
+	while ((r = waitid(P_PID, (id_t)g->pid, &si,
+	    WEXITED | WNOHANG | WNOWAIT)) == -1 && errno == EINTR)
+		;
+	if (r == -1) {
+		/* someone else reaped it: nothing to kill, status unknown */
+		gexec_finish(g, 0, 1);
+		return;
+	}
+	if (si.si_pid == 0)
+		return;
+	/* the zombie holds the pid: the group cannot be a stranger's */
+	(void)kill(-g->pid, SIGKILL);
+	while (waitpid(g->pid, &st, 0) == -1 && errno == EINTR)
+		;
+	gexec_finish(g, st, 0);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct gexec	*g = t->data;
+
+	g->timed_out = 1;
+	(void)kill(-g->pid, SIGKILL);
+	/* and SIGCHLD finishes it */
+	(void)loop;
+	(void)revents;
+}
+
+struct gexec *
+gexec_start(struct ev_loop *loop, const char *path, char *const argv[],
+    char *const envp[], const char *cwd, double timeout, gexec_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	struct gexec	*g;
+	int		 devnull = -1, op[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	int		 saved;
+	pid_t		 pid;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (g->out = malloc(GEXEC_OUT_MAX + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "open /dev/null: %s", strerror(errno));
+		goto fail;
+	}
+	if (pipe2(op, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
+	    fcntl(op[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(ep[0], F_SETFL, O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	g->loop = loop;
+	g->cb = cb;
+	g->arg = arg;
+	g->outfd = op[0];
+	g->errfd = ep[0];
+	/* before the fork: a quick exit must not come before the watcher */
+	ev_signal_init(&g->chld, chld_cb, SIGCHLD);
+	g->chld.data = g;
+	ev_signal_start(loop, &g->chld);
+	if ((pid = fork()) == -1) {
+		saved = errno;
+		ev_signal_stop(loop, &g->chld);
+		snprintf(err, errlen, "fork: %s", strerror(saved));
+		goto fail;
+	}
+	if (pid == 0)
+		child_exec(path, argv, envp, cwd, devnull, op[1], ep[1]);
+	/* both sides, so a kill right away already reaches the group */
+	(void)setpgid(pid, pid);
+	g->pid = pid;
+	(void)close(devnull);
+	(void)close(op[1]);
+	(void)close(ep[1]);
+	ev_io_init(&g->out_io, out_cb, g->outfd, EV_READ);
+	g->out_io.data = g;
+	ev_io_start(loop, &g->out_io);
+	ev_io_init(&g->err_io, err_cb, g->errfd, EV_READ);
+	g->err_io.data = g;
+	ev_io_start(loop, &g->err_io);
+	ev_now_update(loop);
+	g->started = ev_now(loop);
+	ev_timer_init(&g->timer, timer_cb, timeout, 0.);
+	g->timer.data = g;
+	ev_timer_start(loop, &g->timer);
+	return g;
+fail:
+	if (devnull != -1)
+		(void)close(devnull);
+	if (op[0] != -1) {
+		(void)close(op[0]);
+		(void)close(op[1]);
+	}
+	if (ep[0] != -1) {
+		(void)close(ep[0]);
+		(void)close(ep[1]);
+	}
+	if (g != NULL)
+		free(g->out);
+	free(g);
+	return NULL;
+}
+
+pid_t
+gexec_pid(const struct gexec *g)
+{
+	return g->pid;
+}
+
+void
+gexec_kill(struct gexec *g)
+{
+	g->killed = 1;
+	(void)kill(-g->pid, SIGKILL);
+}
+
+void
+gexec_abort(struct gexec *g)
+{
+	(void)kill(-g->pid, SIGKILL);
+	while (waitpid(g->pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	gexec_free(g);
+}

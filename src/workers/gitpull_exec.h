@@ -1,0 +1,51 @@
+/*
+ * Running one git command for the gitpull worker without blocking its
+ * event loop: fork + execve (no shell), its own process group, stdin
+ * /dev/null, stdout and stderr read through non-blocking pipes (bounded),
+ * a timeout after which the whole group gets SIGKILL, and the child
+ * reaped from a SIGCHLD watcher.
+ */
+#ifndef AGENT_GITPULL_EXEC_H
+#define AGENT_GITPULL_EXEC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#define GEXEC_OUT_MAX	(64 * 1024)	/* bytes of stdout kept */
+#define GEXEC_ERR_TAIL	4096		/* last bytes of stderr kept */
+
+struct gexec_result {
+	pid_t		 pid;		/* also the process group */
+	int		 exited;	/* 1: status is the exit code */
+	int		 status;	/* exit code, or the killing signal */
+	int		 timed_out;	/* the timeout killed the group */
+	int		 killed;	/* gexec_kill() killed the group */
+	const char	*out;		/* stdout, NUL-terminated */
+	size_t		 outlen;
+	int		 out_truncated;	/* more than GEXEC_OUT_MAX was written */
+	const char	*err;		/* tail of stderr, NUL-terminated */
+	double		 duration;	/* seconds */
+};
+
+struct gexec;
+
+/* Called once, when the child is reaped; the result lives until return. */
+typedef void	(*gexec_cb)(const struct gexec_result *, void *arg);
+
+/*
+ * Start `path` with `argv` and `envp` in directory `cwd`.  NULL with a
+ * reason in err when nothing could be started (the callback never runs).
+ */
+struct gexec	*gexec_start(struct ev_loop *, const char *path,
+		    char *const argv[], char *const envp[], const char *cwd,
+		    double timeout, gexec_cb, void *arg, char *err,
+		    size_t errlen);
+pid_t		 gexec_pid(const struct gexec *);
+/* SIGKILL to the group; the callback still runs when it is reaped. */
+void		 gexec_kill(struct gexec *);
+/* SIGKILL to the group, reap it now, free; the callback never runs. */
+void		 gexec_abort(struct gexec *);
+
+#endif

@@ -1,0 +1,572 @@
+/*
+ * One checkout operation as a chain of git commands; see gitpull_op.h.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "gitpull_exec.h"
+#include "gitpull_op.h"
+#include "items.h"
+#include "log.h"
+
+enum step {
+	ST_CLONE,	/* missing: clone into op->tmp */
+	ST_SYMREF,	/* which branch is checked out */
+	ST_HAS_LOCAL,	/* is there a local branch of that name */
+	ST_HAS_REMOTE,	/* or a remote-tracking one */
+	ST_FETCH,	/* fetch the branch from the URL */
+	ST_CHECKOUT,	/* switch to the local branch as it is */
+	ST_CHECKOUT_NEW,/* branch = the fetched commit, tree reset */
+	ST_CLEAN,	/* untracked and ignored files go */
+	ST_REVPARSE	/* the commit to report */
+};
+
+static const char *const step_names[] = {
+	[ST_CLONE] = "clone",
+	[ST_SYMREF] = "symbolic-ref",
+	[ST_HAS_LOCAL] = "rev-parse",
+	[ST_HAS_REMOTE] = "rev-parse",
+	[ST_FETCH] = "fetch",
+	[ST_CHECKOUT] = "checkout",
+	[ST_CHECKOUT_NEW] = "checkout",
+	[ST_CLEAN] = "clean",
+	[ST_REVPARSE] = "rev-parse HEAD",
+};
+
+struct gitop {
+	struct ev_loop		*loop;
+	struct gitpull_conf	 conf;
+	struct gitpull_trust	*trust;
+	struct gitop_stats	*stats;
+	char			 ns[256];
+	char			 repo[512];
+	char			 project[256];
+	int			 update;
+	gitop_cb		 cb;
+	void			*arg;
+	char			 nsdir[PATH_MAX];
+	char			 dir[PATH_MAX];	/* the checkout */
+	char			 tmp[PATH_MAX];	/* the clone; "" = none */
+	char			 url[CONF_STR_MAX + 512];
+	char			 shown[CONF_STR_MAX + 512]; /* redacted */
+	char			 local_ref[CONF_STR_MAX + 16];
+	char			 remote_ref[CONF_STR_MAX + 32];
+	char			 refspec[2 * CONF_STR_MAX + 64];
+	struct gitpull_env	 env;
+	enum step		 step;
+	struct gexec		*run;
+};
+
+static void	 step_done(const struct gexec_result *, void *);
+
+static void
+resp_fail(struct git_resp *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+resp_fail(struct git_resp *resp, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	memset(resp, 0, sizeof(*resp));
+	va_start(ap, fmt);
+	(void)vsnprintf(resp->error, sizeof(resp->error), fmt, ap);
+	va_end(ap);
+}
+
+static void
+op_free(struct gitop *op)
+{
+	if (op->tmp[0] != '\0' && gitpull_rmtree(op->tmp) == -1)
+		log_warn("%s: remove %s", __func__, op->tmp);
+	free(op);
+}
+
+static void
+op_finish(struct gitop *op, const struct git_resp *resp)
+{
+	op->cb(op, resp, op->arg);
+	op_free(op);
+}
+
+static void
+op_fail(struct gitop *op, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+op_fail(struct gitop *op, const char *fmt, ...)
+{
+	struct git_resp	 resp;
+	va_list		 ap;
+
+	memset(&resp, 0, sizeof(resp));
+	va_start(ap, fmt);
+	(void)vsnprintf(resp.error, sizeof(resp.error), fmt, ap);
+	va_end(ap);
+	op_finish(op, &resp);
+}
+
+/* Start the git command of `step`; -1 with err when it cannot be. */
+static int
+step_start(struct gitop *op, enum step step, char *err, size_t errlen)
+{
+	struct gitpull_argv	 a;
+	const char		*args[12];
+	const char		*cwd = op->dir;
+	size_t			 n = 0;
+	char			 why[256];
+
+	op->step = step;
+	switch (step) {
+	case ST_CLONE:
+		/*
+		 * --no-local: a local source is read through upload-pack
+		 * like a remote one, never hard-linked or copied file by
+		 * file (whatever its objects directory holds).
+		 */
+		args[n++] = "clone";
+		args[n++] = "--quiet";
+		args[n++] = "--no-local";
+		args[n++] = "--branch";
+		args[n++] = op->conf.branch;
+		args[n++] = "--";
+		args[n++] = op->url;
+		args[n++] = op->tmp;
+		cwd = op->nsdir;
+		break;
+	case ST_SYMREF:
+		args[n++] = "symbolic-ref";
+		args[n++] = "--quiet";
+		args[n++] = "HEAD";
+		break;
+	case ST_HAS_LOCAL:
+	case ST_HAS_REMOTE:
+		args[n++] = "rev-parse";
+		args[n++] = "--verify";
+		args[n++] = "--quiet";
+		args[n++] = step == ST_HAS_LOCAL ? op->local_ref :
+		    op->remote_ref;
+		break;
+	case ST_FETCH:
+		/*
+		 * From the URL of the config, not the checkout's origin: the
+		 * template is what the operator wants now.  The explicit
+		 * refspec updates refs/remotes/origin/B whatever the
+		 * checkout's fetch config says; + because a branch may be
+		 * rewritten upstream.
+		 */
+		args[n++] = "fetch";
+		args[n++] = "--quiet";
+		args[n++] = "--no-tags";
+		args[n++] = "--";
+		args[n++] = op->url;
+		args[n++] = op->refspec;
+		break;
+	case ST_CHECKOUT:
+		args[n++] = "checkout";
+		args[n++] = "--quiet";
+		args[n++] = "--force";
+		args[n++] = op->conf.branch;
+		args[n++] = "--";
+		break;
+	case ST_CHECKOUT_NEW:
+		/* on the branch already, this is git reset --hard */
+		args[n++] = "checkout";
+		args[n++] = "--quiet";
+		args[n++] = "--force";
+		args[n++] = "-B";
+		args[n++] = op->conf.branch;
+		args[n++] = op->remote_ref;
+		args[n++] = "--";
+		break;
+	case ST_CLEAN:
+		args[n++] = "clean";
+		args[n++] = "--quiet";
+		args[n++] = "-ffdx";
+		break;
+	case ST_REVPARSE:
+		args[n++] = "rev-parse";
+		args[n++] = "--verify";
+		args[n++] = "--quiet";
+		args[n++] = "HEAD^{commit}";
+		break;
+	}
+	args[n] = NULL;
+	if (gitpull_argv(&a, &op->conf, args) == -1) {
+		snprintf(err, errlen, "git %s: too many arguments",
+		    step_names[step]);
+		return -1;
+	}
+	op->stats->runs++;
+	op->run = gexec_start(op->loop, op->conf.git, a.v, op->env.v, cwd,
+	    op->conf.timeout, step_done, op, why, sizeof(why));
+	if (op->run == NULL) {
+		op->stats->failures++;
+		snprintf(err, errlen, "git %s in %s/%s: cannot start git: %s",
+		    step_names[step], op->ns, op->project, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The next command; when it cannot start, the operation is over. */
+static void
+step_run(struct gitop *op, enum step step)
+{
+	char	 err[1024];
+
+	if (step_start(op, step, err, sizeof(err)) == -1)
+		op_fail(op, "%s", err);
+}
+
+/* The commit from rev-parse: 40 hex digits and a newline. */
+static int
+parse_commit(const char *out, char *commit, size_t len)
+{
+	size_t	 n = strspn(out, "0123456789abcdef");
+
+	if (n != 40 || (out[n] != '\n' && out[n] != '\0') || len <= n)
+		return -1;
+	memcpy(commit, out, n);
+	commit[n] = '\0';
+	return 0;
+}
+
+/* A failed command: the error says which, where and what git said. */
+static void
+step_failed(struct gitop *op, const struct gexec_result *r)
+{
+	char	 tail[700], where[600];
+
+	if (op->step == ST_CLONE)
+		snprintf(where, sizeof(where), "git clone of %s into %s/%s",
+		    op->shown, op->ns, op->project);
+	else if (op->step == ST_FETCH)
+		snprintf(where, sizeof(where), "git fetch of %s in %s/%s",
+		    op->shown, op->ns, op->project);
+	else
+		snprintf(where, sizeof(where), "git %s in %s/%s",
+		    step_names[op->step], op->ns, op->project);
+	op->stats->failures++;
+	if (r->killed) {
+		op_fail(op, "%s: stopped (the agent is stopping)", where);
+		return;
+	}
+	if (r->timed_out) {
+		op->stats->timeouts++;
+		op_fail(op, "%s: timed out after %g s", where,
+		    op->conf.timeout);
+		return;
+	}
+	gitpull_err_tail(r->err, tail, sizeof(tail));
+	if (tail[0] != '\0')
+		op_fail(op, "%s: %s", where, tail);
+	else if (r->exited)
+		op_fail(op, "%s: exit status %d", where, r->status);
+	else
+		op_fail(op, "%s: killed by signal %d", where, r->status);
+}
+
+static void
+step_done(const struct gexec_result *r, void *arg)
+{
+	struct gitop	*op = arg;
+	struct git_resp	 resp;
+	int		 ok = r->exited && r->status == 0;
+	int		 no = r->exited && r->status == 1;
+
+	op->run = NULL;
+	if (r->killed || r->timed_out) {
+		step_failed(op, r);
+		return;
+	}
+	switch (op->step) {
+	case ST_CLONE:
+		if (!ok)
+			break;
+		/* complete: now it may be seen (and run) */
+		if (rename(op->tmp, op->dir) == -1) {
+			op_fail(op, "rename %s to %s: %s", op->tmp, op->dir,
+			    strerror(errno));
+			return;
+		}
+		op->tmp[0] = '\0';
+		op->stats->clones++;
+		log_info("cloned %s into %s/%s", op->shown, op->ns,
+		    op->project);
+		step_run(op, ST_REVPARSE);
+		return;
+	case ST_SYMREF:
+		/* exit 1: detached HEAD */
+		if (ok && strncmp(r->out, op->local_ref,
+		    strlen(op->local_ref)) == 0 &&
+		    r->out[strlen(op->local_ref)] == '\n')
+			step_run(op, ST_REVPARSE);
+		else if (ok || no)
+			step_run(op, ST_HAS_LOCAL);
+		else
+			break;
+		return;
+	case ST_HAS_LOCAL:
+		if (ok)
+			step_run(op, ST_CHECKOUT);
+		else if (no)
+			step_run(op, ST_HAS_REMOTE);
+		else
+			break;
+		return;
+	case ST_HAS_REMOTE:
+		if (ok)
+			step_run(op, ST_CHECKOUT_NEW);
+		else if (no)
+			step_run(op, ST_FETCH);
+		else
+			break;
+		return;
+	case ST_FETCH:
+		if (!ok)
+			break;
+		op->stats->fetches++;
+		step_run(op, ST_CHECKOUT_NEW);
+		return;
+	case ST_CHECKOUT:
+		if (!ok)
+			break;
+		log_info("%s/%s: switched to branch %s", op->ns, op->project,
+		    op->conf.branch);
+		step_run(op, ST_REVPARSE);
+		return;
+	case ST_CHECKOUT_NEW:
+		if (!ok)
+			break;
+		step_run(op, op->update ? ST_CLEAN : ST_REVPARSE);
+		return;
+	case ST_CLEAN:
+		if (!ok)
+			break;
+		step_run(op, ST_REVPARSE);
+		return;
+	case ST_REVPARSE:
+		if (!ok)
+			break;
+		memset(&resp, 0, sizeof(resp));
+		if (parse_commit(r->out, resp.commit, sizeof(resp.commit)) ==
+		    -1) {
+			op_fail(op, "git rev-parse HEAD in %s/%s: not a commit "
+			    "id: \"%.80s\"", op->ns, op->project, r->out);
+			return;
+		}
+		resp.ok = 1;
+		op_finish(op, &resp);
+		return;
+	}
+	step_failed(op, r);
+}
+
+/* pluginsdir/<ns>, made when missing; never through a symlink. */
+static int
+make_nsdir(struct gitop *op, struct git_resp *now)
+{
+	struct stat	 st;
+
+	if (mkdir(op->nsdir, 0755) == 0) {
+		/* whatever the umask: the plugins' user must get in */
+		if (chmod(op->nsdir, 0755) == -1) {
+			resp_fail(now, "chmod %s: %s", op->nsdir,
+			    strerror(errno));
+			return -1;
+		}
+	} else if (errno != EEXIST) {
+		resp_fail(now, "mkdir %s: %s", op->nsdir, strerror(errno));
+		return -1;
+	}
+	if (lstat(op->nsdir, &st) == -1) {
+		resp_fail(now, "%s: %s", op->nsdir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		resp_fail(now, "%s is not a directory", op->nsdir);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+paths(struct gitop *op, struct git_resp *now)
+{
+	const char	*b = op->conf.branch;
+
+	if ((size_t)snprintf(op->nsdir, sizeof(op->nsdir), "%s/%s",
+	    op->conf.pluginsdir, op->ns) >= sizeof(op->nsdir) ||
+	    (size_t)snprintf(op->dir, sizeof(op->dir), "%s/%s", op->nsdir,
+	    op->project) >= sizeof(op->dir) ||
+	    (size_t)snprintf(op->tmp, sizeof(op->tmp), "%s/%s%s-XXXXXX",
+	    op->nsdir, GITPULL_CLONE_PREFIX, op->project) >= sizeof(op->tmp)) {
+		resp_fail(now, "checkout path for %s/%s is too long", op->ns,
+		    op->project);
+		return -1;
+	}
+	op->tmp[0] = '\0';	/* no clone yet */
+	snprintf(op->local_ref, sizeof(op->local_ref), "refs/heads/%s", b);
+	snprintf(op->remote_ref, sizeof(op->remote_ref),
+	    "refs/remotes/origin/%s", b);
+	snprintf(op->refspec, sizeof(op->refspec), "+%s:%s", op->local_ref,
+	    op->remote_ref);
+	return 0;
+}
+
+static int
+check_args(const struct gitpull_conf *conf, const char *ns, const char *repo,
+    const char *project, struct git_resp *now)
+{
+	const char	*slash;
+
+	/* the decoder checked; these become paths and arguments here */
+	if (strlen(ns) >= 256 || !path_component_valid(ns)) {
+		resp_fail(now, "ns \"%.64s\" cannot be a directory name", ns);
+		return -1;
+	}
+	if (strlen(project) >= 256 || !path_component_valid(project)) {
+		resp_fail(now, "project \"%.64s\" cannot be a directory name",
+		    project);
+		return -1;
+	}
+	if (strlen(repo) >= 512 || !gitpull_repo_valid(repo) ||
+	    (slash = strchr(repo, '/')) == NULL ||
+	    strcmp(slash + 1, project) != 0) {
+		resp_fail(now, "repo \"%.64s\" is not group/%.64s", repo,
+		    project);
+		return -1;
+	}
+	if (!gitpull_branch_valid(conf->branch)) {
+		resp_fail(now, "[agent] gitbranch \"%.64s\" is not a branch "
+		    "name", conf->branch);
+		return -1;
+	}
+	if (conf->git[0] != '/') {
+		resp_fail(now, "no git binary found");
+		return -1;
+	}
+	return 0;
+}
+
+struct gitop *
+gitop_start(struct ev_loop *loop, const struct gitpull_conf *conf,
+    struct gitpull_trust *trust, struct gitop_stats *stats, const char *ns,
+    const char *repo, const char *project, int update, gitop_cb cb,
+    void *arg, struct git_resp *now)
+{
+	struct gitop	*op;
+	struct stat	 st;
+	char		 err[1024], gitdir[PATH_MAX + 8];
+	int		 missing;
+
+	memset(now, 0, sizeof(*now));
+	if (check_args(conf, ns, repo, project, now) == -1)
+		return NULL;
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		resp_fail(now, "out of memory");
+		return NULL;
+	}
+	op->loop = loop;
+	op->conf = *conf;
+	op->trust = trust;
+	op->stats = stats;
+	strlcpy(op->ns, ns, sizeof(op->ns));
+	strlcpy(op->repo, repo, sizeof(op->repo));
+	strlcpy(op->project, project, sizeof(op->project));
+	op->update = update;
+	op->cb = cb;
+	op->arg = arg;
+	gitpull_env(&op->env, &op->conf);
+	if (gitpull_url(conf->url_template, repo, op->url, sizeof(op->url),
+	    err, sizeof(err)) == -1) {
+		resp_fail(now, "%s", err);
+		goto fail;
+	}
+	gitpull_url_redact(op->url, op->shown, sizeof(op->shown));
+	if (paths(op, now) == -1 || make_nsdir(op, now) == -1)
+		goto fail;
+	if (lstat(op->dir, &st) == -1) {
+		if (errno != ENOENT) {
+			resp_fail(now, "%s: %s", op->dir, strerror(errno));
+			goto fail;
+		}
+		missing = 1;
+	} else if (!S_ISDIR(st.st_mode)) {
+		resp_fail(now, "%s is not a directory", op->dir);
+		goto fail;
+	} else {
+		missing = 0;
+		snprintf(gitdir, sizeof(gitdir), "%s/.git", op->dir);
+		if (lstat(gitdir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			resp_fail(now, "%s exists but is not a git checkout; "
+			    "remove it to have it cloned", op->dir);
+			goto fail;
+		}
+	}
+	/* even an ensure may have to fetch (a branch switch) */
+	if (trust != NULL &&
+	    gitpull_trust_url(trust, op->url, err, sizeof(err)) == -1) {
+		resp_fail(now, "safe.directory for %s: %s", op->shown, err);
+		goto fail;
+	}
+	if (missing) {
+		/* what an earlier attempt left behind, then a fresh one */
+		(void)gitpull_rm_clones(op->nsdir, op->project);
+		snprintf(op->tmp, sizeof(op->tmp), "%s/%s%s-XXXXXX",
+		    op->nsdir, GITPULL_CLONE_PREFIX, op->project);
+		if (mkdtemp(op->tmp) == NULL) {
+			resp_fail(now, "mkdtemp %s: %s", op->tmp,
+			    strerror(errno));
+			op->tmp[0] = '\0';
+			goto fail;
+		}
+		/* mkdtemp makes it 0700: the plugins' user must get in */
+		if (chmod(op->tmp, 0755) == -1) {
+			resp_fail(now, "chmod %s: %s", op->tmp,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	if (step_start(op, missing ? ST_CLONE : update ? ST_FETCH :
+	    ST_SYMREF, err, sizeof(err)) == -1) {
+		resp_fail(now, "%s", err);
+		goto fail;
+	}
+	return op;
+fail:
+	op_free(op);
+	return NULL;
+}
+
+void
+gitop_kill(struct gitop *op)
+{
+	if (op->run != NULL)
+		gexec_kill(op->run);
+}
+
+void
+gitop_abort(struct gitop *op)
+{
+	if (op->run != NULL)
+		gexec_abort(op->run);
+	op->run = NULL;
+	op_free(op);
+}
+
+pid_t
+gitop_pid(const struct gitop *op)
+{
+	return op->run != NULL ? gexec_pid(op->run) : 0;
+}

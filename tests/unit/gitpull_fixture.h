@@ -1,0 +1,164 @@
+/*
+ * For the gitpull tests: real repositories in a temporary directory (a
+ * bare source with a `release` branch holding a `plugin` script, and the
+ * work tree its commits come from), and a look at process groups.
+ */
+#ifndef TEST_GITPULL_FIXTURE_H
+#define TEST_GITPULL_FIXTURE_H
+
+#include <criterion/criterion.h>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GITC	"git -c user.name=t -c user.email=t@t -c init.defaultBranch=x"
+
+struct src_repo {
+	char	 dir[PATH_MAX];		/* the temporary directory */
+	char	 work[PATH_MAX];	/* where commits are made */
+	char	 bare[PATH_MAX];	/* dir/src/grp/proj.git */
+};
+
+static inline void
+sh(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static inline void
+sh(const char *fmt, ...)
+{
+	char	 cmd[4096];
+	va_list	 ap;
+	int	 rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
+	    "command failed (%d): %s", rc, cmd);
+}
+
+/* First line of a command's output. */
+static inline void
+sh_out(char *out, size_t len, const char *cmd)
+{
+	FILE	*fp;
+
+	cr_assert_not_null(fp = popen(cmd, "r"));
+	if (fgets(out, (int)len, fp) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	pclose(fp);
+}
+
+static inline void
+head_of(const char *dir, char *out, size_t len)
+{
+	char	 cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "git -C '%s' rev-parse HEAD", dir);
+	sh_out(out, len, cmd);
+	cr_assert_eq(strlen(out), 40, "rev-parse in %s: %s", dir, out);
+}
+
+/* Commit in the work tree (a plugin echoing `what`) and push it. */
+static inline void
+commit_push(const struct src_repo *s, const char *what, const char *branch)
+{
+	sh("cd '%s' && printf '#!/bin/sh\\necho %s\\n' > plugin && "
+	    "chmod +x plugin && git add -A && " GITC " commit -q -m '%s' && "
+	    "git push -q -f '%s' HEAD:refs/heads/%s", s->work, what, what,
+	    s->bare, branch);
+}
+
+/* A fresh temporary directory with the source in it. */
+static inline void
+src_repo_init(struct src_repo *s, const char *prefix)
+{
+	char	 tmpl[64];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(tmpl, sizeof(tmpl), "/tmp/%s-XXXXXX", prefix);
+	cr_assert_not_null(mkdtemp(tmpl));
+	sh("chmod 0755 '%s'", tmpl);
+	snprintf(s->dir, sizeof(s->dir), "%s", tmpl);
+	snprintf(s->work, sizeof(s->work), "%s/work", s->dir);
+	snprintf(s->bare, sizeof(s->bare), "%s/src/grp/proj.git", s->dir);
+	sh("mkdir -p '%s/plugins' && git init -q --bare '%s' && "
+	    GITC " init -q -b release '%s'", s->dir, s->bare, s->work);
+	sh("cd '%s' && echo old > old && " GITC " commit -q --allow-empty "
+	    "-m root", s->work);
+	commit_push(s, "one", "release");
+}
+
+static inline void
+src_repo_free(struct src_repo *s)
+{
+	sh("rm -rf '%s'", s->dir);
+}
+
+/* How many processes of group `pgid` are alive (not zombies). */
+static inline int
+group_alive(pid_t pgid)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 p[300], buf[1024], *rp, state;
+	FILE		*fp;
+	int		 n = 0, ppid, pgrp;
+
+	cr_assert_not_null(d = opendir("/proc"));
+	while ((de = readdir(d)) != NULL) {
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
+		if ((fp = fopen(p, "r")) == NULL)
+			continue;
+		if (fgets(buf, sizeof(buf), fp) != NULL &&
+		    (rp = strrchr(buf, ')')) != NULL &&
+		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+		    pgrp == pgid && state != 'Z')
+			n++;
+		fclose(fp);
+	}
+	closedir(d);
+	return n;
+}
+
+/* A child of `parent` (the first found), 0 when there is none. */
+static inline pid_t
+child_of(pid_t parent)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 p[300], buf[1024], *rp, state;
+	FILE		*fp;
+	int		 ppid, pgrp;
+	pid_t		 found = 0;
+
+	cr_assert_not_null(d = opendir("/proc"));
+	while (found == 0 && (de = readdir(d)) != NULL) {
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
+		if ((fp = fopen(p, "r")) == NULL)
+			continue;
+		if (fgets(buf, sizeof(buf), fp) != NULL &&
+		    (rp = strrchr(buf, ')')) != NULL &&
+		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+		    ppid == parent && state != 'Z')
+			found = (pid_t)atoi(de->d_name);
+		fclose(fp);
+	}
+	closedir(d);
+	return found;
+}
+
+#endif

@@ -1,0 +1,324 @@
+/* The gitpull worker's command lines: names, URL, argv, environment. */
+#include <criterion/criterion.h>
+
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "workers/gitpull_cmd.h"
+
+static void
+conf_for(struct gitpull_conf *gc, const char *tmpl)
+{
+	struct agent_conf	 c;
+	char			 err[256];
+
+	cr_assert_eq(conf_defaults(&c), 0);
+	strcpy(c.pluginsdir, "/srv/plugins");
+	strcpy(c.git, tmpl);
+	cr_assert_eq(gitpull_conf_from(gc, &c, "/usr/bin/git", err,
+	    sizeof(err)), 0, "%s", err);
+	conf_free(&c);
+}
+
+Test(gitpull_cmd, conf_from)
+{
+	struct gitpull_conf	 gc;
+	struct agent_conf	 c;
+	char			 err[256];
+
+	conf_for(&gc, "git://h/%s.git");
+	cr_assert_str_eq(gc.branch, "release");
+	cr_assert_eq(gc.timeout, 120.0);
+	cr_assert_str_eq(gc.gitconfig, "/srv/plugins/" GITPULL_CONFIG_FILE);
+
+	cr_assert_eq(conf_defaults(&c), 0);
+	strcpy(c.pluginsdir, "relative");
+	cr_assert_eq(gitpull_conf_from(&gc, &c, "/usr/bin/git", err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "absolute") != NULL, "%s", err);
+	conf_free(&c);
+}
+
+Test(gitpull_cmd, repo_names)
+{
+	cr_assert(gitpull_repo_valid("plugins/mysql"));
+	cr_assert(gitpull_repo_valid("a-b_c.d/x.y"));
+	cr_assert(!gitpull_repo_valid("mysql"));
+	cr_assert(!gitpull_repo_valid("a/b/c"));
+	cr_assert(!gitpull_repo_valid("/mysql"));
+	cr_assert(!gitpull_repo_valid("plugins/"));
+	cr_assert(!gitpull_repo_valid("../mysql"));
+	cr_assert(!gitpull_repo_valid("plugins/.."));
+	cr_assert(!gitpull_repo_valid("-x/mysql"));
+	cr_assert(!gitpull_repo_valid("plugins/-mysql"));
+	cr_assert(!gitpull_repo_valid("plu gins/mysql"));
+	cr_assert(!gitpull_repo_valid("plugins/my;sql"));
+	cr_assert(!gitpull_repo_valid(""));
+}
+
+Test(gitpull_cmd, branch_names)
+{
+	cr_assert(gitpull_branch_valid("release"));
+	cr_assert(gitpull_branch_valid("feature/x-1.2"));
+	cr_assert(!gitpull_branch_valid(""));
+	cr_assert(!gitpull_branch_valid("-f"));
+	cr_assert(!gitpull_branch_valid("a..b"));
+	cr_assert(!gitpull_branch_valid(".hidden"));
+	cr_assert(!gitpull_branch_valid("x/"));
+	cr_assert(!gitpull_branch_valid("x@{1}"));
+	cr_assert(!gitpull_branch_valid("x.lock"));
+	cr_assert(!gitpull_branch_valid("a b"));
+	cr_assert(!gitpull_branch_valid("a:b"));
+}
+
+Test(gitpull_cmd, url_from_template)
+{
+	char	 url[256], err[256];
+
+	cr_assert_eq(gitpull_url("git://git@git.test.com/%s.git",
+	    "plugins/mysql", url, sizeof(url), err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_str_eq(url, "git://git@git.test.com/plugins/mysql.git");
+	cr_assert_eq(gitpull_url("/srv/git/%s.git", "g/p", url, sizeof(url),
+	    err, sizeof(err)), 0);
+	cr_assert_str_eq(url, "/srv/git/g/p.git");
+	cr_assert_eq(gitpull_url("%s", "g/p", url, sizeof(url), err,
+	    sizeof(err)), 0);
+	cr_assert_str_eq(url, "g/p");
+
+	cr_assert_eq(gitpull_url("", "g/p", url, sizeof(url), err,
+	    sizeof(err)), -1);
+	cr_assert_str_eq(err, "[agent] git is not set");
+	cr_assert_eq(gitpull_url("git://h/g.git", "g/p", url, sizeof(url),
+	    err, sizeof(err)), -1);
+	cr_assert(strstr(err, "%s once") != NULL, "%s", err);
+	cr_assert_eq(gitpull_url("git://h/%s/%s.git", "g/p", url,
+	    sizeof(url), err, sizeof(err)), -1);
+	cr_assert_eq(gitpull_url("git://h/%d/%s.git", "g/p", url,
+	    sizeof(url), err, sizeof(err)), -1);
+	cr_assert_eq(gitpull_url("git://h/%s%", "g/p", url, sizeof(url),
+	    err, sizeof(err)), -1);
+	cr_assert_eq(gitpull_url("git://h/\n%s", "g/p", url, sizeof(url),
+	    err, sizeof(err)), -1);
+	cr_assert_eq(gitpull_url("-u%s", "g/p", url, sizeof(url), err,
+	    sizeof(err)), -1);
+	/* the repo is checked here too */
+	cr_assert_eq(gitpull_url("git://h/%s.git", "../../etc", url,
+	    sizeof(url), err, sizeof(err)), -1);
+	cr_assert(strstr(err, "group/project") != NULL, "%s", err);
+	cr_assert_eq(gitpull_url("git://h/%s.git", "g/p", url, 12, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "too long") != NULL, "%s", err);
+}
+
+Test(gitpull_cmd, url_redacted)
+{
+	char	 out[256];
+
+	gitpull_url_redact("https://bob:s3cret@git.example/g/p.git", out,
+	    sizeof(out));
+	cr_assert_str_eq(out, "https://***@git.example/g/p.git");
+	gitpull_url_redact("https://git.example/a@b/p.git", out,
+	    sizeof(out));
+	cr_assert_str_eq(out, "https://git.example/a@b/p.git");
+	gitpull_url_redact("git@host:g/p.git", out, sizeof(out));
+	cr_assert_str_eq(out, "git@host:g/p.git");
+}
+
+Test(gitpull_cmd, local_paths)
+{
+	char	 p[256];
+
+	cr_assert_eq(gitpull_local_path("/srv/g/p.git", p, sizeof(p)), 1);
+	cr_assert_str_eq(p, "/srv/g/p.git");
+	cr_assert_eq(gitpull_local_path("file:///srv/g/p.git", p,
+	    sizeof(p)), 1);
+	cr_assert_str_eq(p, "/srv/g/p.git");
+	cr_assert_eq(gitpull_local_path("git://h/g/p.git", p, sizeof(p)), 0);
+	cr_assert_eq(gitpull_local_path("git@h:g/p.git", p, sizeof(p)), 0);
+	cr_assert_eq(gitpull_local_path("file://host/g/p.git", p,
+	    sizeof(p)), 0);
+}
+
+Test(gitpull_cmd, argv_and_env)
+{
+	struct gitpull_conf	 gc;
+	struct gitpull_argv	 a;
+	struct gitpull_env	 e;
+	const char		*args[] = { "fetch", "--", "/x", NULL };
+	const char		*many[GITPULL_ARGV_MAX + 1];
+	size_t			 i;
+	int			 saw_home = 0, saw_cfg = 0, saw_proto = 0;
+
+	conf_for(&gc, "/x/%s");
+	cr_assert_eq(gitpull_argv(&a, &gc, args), 0);
+	cr_assert_str_eq(a.v[0], "/usr/bin/git");
+	/* the -c pairs, then the command, then NULL */
+	for (i = 1; i + 3 < a.n; i += 2)
+		cr_assert_str_eq(a.v[i], "-c");
+	cr_assert_str_eq(a.v[a.n - 3], "fetch");
+	cr_assert_str_eq(a.v[a.n - 1], "/x");
+	cr_assert_null(a.v[a.n]);
+	for (i = 0; i < GITPULL_ARGV_MAX; i++)
+		many[i] = "x";
+	many[i] = NULL;
+	cr_assert_eq(gitpull_argv(&a, &gc, many), -1);
+
+	gitpull_env(&e, &gc);
+	for (i = 0; e.v[i] != NULL; i++) {
+		cr_assert(strchr(e.v[i], '=') != NULL);
+		if (strcmp(e.v[i], "HOME=/srv/plugins") == 0)
+			saw_home = 1;
+		if (strcmp(e.v[i], "GIT_CONFIG_GLOBAL=/srv/plugins/"
+		    GITPULL_CONFIG_FILE) == 0)
+			saw_cfg = 1;
+		if (strcmp(e.v[i], "GIT_ALLOW_PROTOCOL=file:git:http:https:"
+		    "ssh") == 0)
+			saw_proto = 1;
+		cr_assert(strncmp(e.v[i], "SSH_ASKPASS", 11) != 0);
+	}
+	cr_assert(i <= GITPULL_ENV_MAX);
+	cr_assert(saw_home && saw_cfg && saw_proto);
+}
+
+Test(gitpull_cmd, err_tail)
+{
+	char	 out[64];
+
+	gitpull_err_tail("fatal: repository 'x' does not exist\n", out,
+	    sizeof(out));
+	cr_assert_str_eq(out, "fatal: repository 'x' does not exist");
+	gitpull_err_tail("a\n\n\tb  \n", out, sizeof(out));
+	cr_assert_str_eq(out, "a / b");
+	gitpull_err_tail("", out, sizeof(out));
+	cr_assert_str_eq(out, "");
+	gitpull_err_tail("first line that is long enough to be cut off\n"
+	    "fatal: the end\n", out, 24);
+	cr_assert_str_eq(out, "...off / fatal: the end");
+}
+
+static char *
+tmpdir(void)
+{
+	char	 tmpl[] = "/tmp/gitpull-cmd-XXXXXX";
+	char	*d = mkdtemp(tmpl);
+
+	cr_assert_not_null(d);
+	return strdup(d);
+}
+
+static void
+touch_dir(const char *dir, const char *name)
+{
+	char	 p[PATH_MAX], f[PATH_MAX + 8];
+	FILE	*fp;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	cr_assert_eq(mkdir(p, 0700), 0, "%s", p);
+	snprintf(f, sizeof(f), "%s/f", p);
+	cr_assert_not_null(fp = fopen(f, "w"));
+	fclose(fp);
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char		 p[PATH_MAX];
+	struct stat	 st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return lstat(p, &st) == 0;
+}
+
+Test(gitpull_cmd, leftover_clones)
+{
+	char	*d = tmpdir(), ns[PATH_MAX];
+
+	snprintf(ns, sizeof(ns), "%s/pool.loda", d);
+	cr_assert_eq(mkdir(ns, 0755), 0);
+	touch_dir(ns, ".clone-foo-a1B2c3");
+	touch_dir(ns, ".clone-foo-bar-a1B2c3");
+	touch_dir(ns, ".clone-foo-toolong1");
+	touch_dir(ns, "foo");
+	/* one project's leftovers only, not another's with a longer name */
+	cr_assert_eq(gitpull_rm_clones(ns, "foo"), 1);
+	cr_assert(!exists(ns, ".clone-foo-a1B2c3"));
+	cr_assert(exists(ns, ".clone-foo-bar-a1B2c3"));
+	cr_assert(exists(ns, ".clone-foo-toolong1"));
+	/* at start: all of them, in every ns, and nothing else */
+	cr_assert_eq(gitpull_rm_all_clones(d), 2);
+	cr_assert(!exists(ns, ".clone-foo-bar-a1B2c3"));
+	cr_assert(exists(ns, "foo"));
+	cr_assert_eq(gitpull_rmtree(d), 0);
+	cr_assert(access(d, F_OK) == -1);
+	cr_assert_eq(gitpull_rmtree(d), 0);	/* gone already: fine */
+	free(d);
+}
+
+Test(gitpull_cmd, rmtree_keeps_symlink_targets)
+{
+	char	*d = tmpdir(), *keep = tmpdir(), t[PATH_MAX], l[PATH_MAX];
+
+	touch_dir(keep, "precious");
+	snprintf(t, sizeof(t), "%s/precious", keep);
+	snprintf(l, sizeof(l), "%s/link", d);
+	cr_assert_eq(symlink(t, l), 0);
+	cr_assert_eq(gitpull_rmtree(d), 0);
+	cr_assert(exists(keep, "precious/f"));
+	cr_assert_eq(gitpull_rmtree(keep), 0);
+	free(d);
+	free(keep);
+}
+
+Test(gitpull_cmd, trust_file)
+{
+	struct gitpull_trust	 t;
+	char			*d = tmpdir(), file[PATH_MAX], err[256];
+	char			 buf[4096];
+	FILE			*fp;
+	size_t			 n;
+
+	snprintf(file, sizeof(file), "%s/%s", d, GITPULL_CONFIG_FILE);
+	gitpull_trust_init(&t);
+	cr_assert_eq(gitpull_trust_reset(&t, file, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(access(file, R_OK), 0);
+	/* remote URLs are not trusted with anything */
+	cr_assert_eq(gitpull_trust_url(&t, "git://h/g/p.git", err,
+	    sizeof(err)), 0);
+	cr_assert_eq(t.paths.n, 0);
+	cr_assert_eq(gitpull_trust_url(&t, "file:///nonexistent/g/\"p.git",
+	    err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(t.paths.n, 2);	/* the path and its .git */
+	cr_assert_eq(gitpull_trust_url(&t, "file:///nonexistent/g/\"p.git",
+	    err, sizeof(err)), 0);
+	cr_assert_eq(t.paths.n, 2);	/* once */
+	cr_assert_not_null(fp = fopen(file, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	cr_assert(strstr(buf, "[safe]\n") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "\tdirectory = \"/nonexistent/g/\\\"p.git\"\n")
+	    != NULL, "%s", buf);
+	/* a new template starts from nothing */
+	cr_assert_eq(gitpull_trust_reset(&t, file, err, sizeof(err)), 0);
+	cr_assert_eq(t.paths.n, 0);
+	gitpull_trust_free(&t);
+	cr_assert_eq(gitpull_rmtree(d), 0);
+	free(d);
+}
+
+Test(gitpull_cmd, find_git)
+{
+	char	 p[PATH_MAX];
+
+	cr_assert_eq(gitpull_find_git(p, sizeof(p)), 0);
+	cr_assert_eq(p[0], '/');
+	cr_assert_eq(access(p, X_OK), 0);
+}

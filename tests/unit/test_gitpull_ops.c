@@ -1,0 +1,532 @@
+/*
+ * The gitpull operations against real git and real repositories in a
+ * temporary directory, driven by a real libev loop: clone, ensure, update,
+ * branch switches, the timeout (the whole process group dies), bad
+ * templates and missing repositories, safe.directory for a source owned
+ * by another user, and git under the worker's seccomp filter.
+ */
+#include <criterion/criterion.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "sandbox.h"
+#include "workers/gitpull_cmd.h"
+#include "workers/gitpull_op.h"
+
+#include "gitpull_fixture.h"
+
+#define NS	"pool.loda"
+
+struct fx {
+	struct src_repo		 s;
+	char			*dir;			/* s.dir */
+	char			*work;
+	char			*bare;
+	char			 co[PATH_MAX];		/* the checkout */
+	struct gitpull_conf	 gc;
+	struct gitop_stats	 st;
+};
+
+static void
+fx_init(struct fx *f, const char *tmpl_fmt)
+{
+	struct agent_conf	 c;
+	char			 err[256];
+
+	memset(f, 0, sizeof(*f));
+	src_repo_init(&f->s, "gitpull-ops");
+	f->dir = f->s.dir;
+	f->work = f->s.work;
+	f->bare = f->s.bare;
+	snprintf(f->co, sizeof(f->co), "%s/plugins/%s/proj", f->dir, NS);
+
+	cr_assert_eq(conf_defaults(&c), 0);
+	snprintf(c.pluginsdir, sizeof(c.pluginsdir), "%s/plugins", f->dir);
+	snprintf(c.git, sizeof(c.git), tmpl_fmt, f->dir);
+	c.gittimeout = 10;
+	cr_assert_eq(gitpull_conf_from(&f->gc, &c, "/usr/bin/git", err,
+	    sizeof(err)), 0, "%s", err);
+	conf_free(&c);
+	cr_assert_eq(gitpull_find_git(f->gc.git, sizeof(f->gc.git)), 0);
+}
+
+static void
+fx_free(struct fx *f)
+{
+	src_repo_free(&f->s);
+}
+
+struct result {
+	int		 done;
+	struct git_resp	 r;
+};
+
+static void
+op_cb(struct gitop *op, const struct git_resp *r, void *arg)
+{
+	struct result	*res = arg;
+
+	res->r = *r;
+	res->done = 1;
+	(void)op;
+}
+
+static void
+guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	cr_assert_fail("the git operation did not finish in time");
+	(void)loop;
+	(void)t;
+	(void)revents;
+}
+
+/* Optional hook run once, `at` seconds into the operation. */
+struct probe {
+	double		 at;
+	void		(*fn)(struct gitop *, void *);
+	void		*arg;
+	struct gitop	*op;
+};
+
+static void
+probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct probe	*p = t->data;
+
+	p->fn(p->op, p->arg);
+	(void)loop;
+	(void)revents;
+}
+
+static struct git_resp
+run_full(struct fx *f, struct gitpull_trust *trust, const char *repo,
+    const char *project, int update, struct probe *probe)
+{
+	struct ev_loop	*loop;
+	struct result	 res;
+	struct git_resp	 now;
+	struct gitop	*op;
+	ev_timer	 guard, pt;
+
+	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
+	memset(&res, 0, sizeof(res));
+	op = gitop_start(loop, &f->gc, trust, &f->st, NS, repo, project,
+	    update, op_cb, &res, &now);
+	if (op == NULL) {
+		ev_loop_destroy(loop);
+		cr_assert(!now.ok);
+		return now;
+	}
+	ev_timer_init(&guard, guard_cb, 20., 0.);
+	ev_timer_start(loop, &guard);
+	if (probe != NULL) {
+		probe->op = op;
+		ev_timer_init(&pt, probe_cb, probe->at, 0.);
+		pt.data = probe;
+		ev_timer_start(loop, &pt);
+	}
+	while (!res.done)
+		ev_run(loop, EVRUN_ONCE);
+	ev_timer_stop(loop, &guard);
+	if (probe != NULL)
+		ev_timer_stop(loop, &pt);
+	ev_loop_destroy(loop);
+	return res.r;
+}
+
+static struct git_resp
+run(struct fx *f, int update)
+{
+	return run_full(f, NULL, "grp/proj", "proj", update, NULL);
+}
+
+static int
+path_exists(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+path_exists(const char *fmt, ...)
+{
+	char		 p[PATH_MAX];
+	struct stat	 st;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p, sizeof(p), fmt, ap);
+	va_end(ap);
+	return lstat(p, &st) == 0;
+}
+
+/* Any .clone-* left in the ns directory. */
+static int
+clones_left(const struct fx *f)
+{
+	char		 p[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	snprintf(p, sizeof(p), "%s/plugins/%s", f->dir, NS);
+	if ((d = opendir(p)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".clone-", 7) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+branch_of(const char *dir, char *out, size_t len)
+{
+	char	 cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "git -C '%s' symbolic-ref -q HEAD", dir);
+	sh_out(out, len, cmd);
+}
+
+Test(gitpull_ops, clone_then_ensure_is_a_noop)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	struct stat	 st;
+	char		 head[64], co_head[64];
+	uint64_t	 runs;
+
+	fx_init(&f, "%s/src/%%s.git");
+	/* what a crash mid-clone left behind goes first */
+	sh("mkdir -p '%s/plugins/%s/.clone-proj-Ab12Cd'", f.dir, NS);
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.work, head, sizeof(head));
+	cr_assert_str_eq(r.commit, head);
+	head_of(f.co, co_head, sizeof(co_head));
+	cr_assert_str_eq(co_head, head);
+	cr_assert(path_exists("%s/plugin", f.co));
+	cr_assert_eq(clones_left(&f), 0);
+	/* readable by the plugins' user */
+	cr_assert_eq(stat(f.co, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0755);
+	cr_assert_eq(stat(f.co, &st), 0);
+	cr_assert_eq(f.st.clones, 1);
+
+	/* present and on the branch: two local commands, no network */
+	runs = f.st.runs;
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, head);
+	cr_assert_eq(f.st.runs - runs, 2);
+	cr_assert_eq(f.st.fetches, 0);
+	fx_free(&f);
+}
+
+Test(gitpull_ops, update_only_when_asked)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 one[64], two[64], three[64], line[64];
+	char		 cmd[PATH_MAX + 32];
+
+	fx_init(&f, "file://%s/src/%%s.git");
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.work, one, sizeof(one));
+	cr_assert_str_eq(r.commit, one);
+
+	/* upstream moves on: a file deleted, the plugin changed */
+	sh("rm '%s/old'", f.work);
+	commit_push(&f.s, "two", "release");
+	head_of(f.work, two, sizeof(two));
+	/* local mess: a changed tracked file, an untracked one */
+	sh("echo mess >> '%s/plugin' && echo junk > '%s/junk'", f.co, f.co);
+
+	/* never on its own */
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, one);
+
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, two);
+	cr_assert(!path_exists("%s/old", f.co));
+	cr_assert(!path_exists("%s/junk", f.co));
+	snprintf(cmd, sizeof(cmd), "tail -n 1 '%s/plugin'", f.co);
+	sh_out(line, sizeof(line), cmd);
+	cr_assert_str_eq(line, "echo two");
+	branch_of(f.co, line, sizeof(line));
+	cr_assert_str_eq(line, "refs/heads/release");
+	cr_assert_eq(f.st.fetches, 1);
+
+	/* history rewritten upstream: still follows the branch */
+	sh("cd '%s' && " GITC " commit -q --amend -m three && git push -q -f "
+	    "'%s' HEAD:refs/heads/release", f.work, f.bare);
+	head_of(f.work, three, sizeof(three));
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, three);
+	fx_free(&f);
+}
+
+Test(gitpull_ops, switches_back_to_the_branch)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 one[64], b[128], next[64], stable[64];
+
+	fx_init(&f, "%s/src/%%s.git");
+	/* a branch known before the clone */
+	commit_push(&f.s, "stable", "stable");
+	head_of(f.work, stable, sizeof(stable));
+	sh("cd '%s' && git reset -q --hard HEAD~1", f.work);
+	head_of(f.work, one, sizeof(one));
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, one);
+
+	/* on another local branch, then detached: back to release */
+	sh("git -C '%s' checkout -q -b other", f.co);
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	branch_of(f.co, b, sizeof(b));
+	cr_assert_str_eq(b, "refs/heads/release");
+	sh("git -C '%s' checkout -q --detach HEAD", f.co);
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	branch_of(f.co, b, sizeof(b));
+	cr_assert_str_eq(b, "refs/heads/release");
+	cr_assert_eq(f.st.fetches, 0);
+
+	/* gitbranch changed to one the clone has seen: no fetch */
+	snprintf(f.gc.branch, sizeof(f.gc.branch), "stable");
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, stable);
+	cr_assert_eq(f.st.fetches, 0);
+
+	/* ... and to one pushed after the clone: fetched */
+	commit_push(&f.s, "next", "next");
+	head_of(f.work, next, sizeof(next));
+	snprintf(f.gc.branch, sizeof(f.gc.branch), "next");
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, next);
+	branch_of(f.co, b, sizeof(b));
+	cr_assert_str_eq(b, "refs/heads/next");
+	cr_assert_eq(f.st.fetches, 1);
+
+	/* a branch nobody has */
+	snprintf(f.gc.branch, sizeof(f.gc.branch), "nowhere");
+	r = run(&f, 0);
+	cr_assert(!r.ok);
+	cr_assert(strstr(r.error, "git fetch of") != NULL, "%s", r.error);
+	cr_assert(strstr(r.error, "nowhere") != NULL, "%s", r.error);
+	fx_free(&f);
+}
+
+struct seen {
+	pid_t	 pgid;
+	int	 members;
+};
+
+static void
+look(struct gitop *op, void *arg)
+{
+	struct seen	*s = arg;
+
+	s->pgid = gitop_pid(op);
+	cr_assert_gt(s->pgid, 0);
+	s->members = group_alive(s->pgid);
+}
+
+Test(gitpull_ops, timeout_kills_the_whole_group)
+{
+	struct fx		 f;
+	struct git_resp		 r;
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof(sin);
+	struct probe		 probe;
+	struct seen		 seen;
+	int			 s, i;
+	char			 tmpl[128];
+
+	/* connects, then nothing: git-remote-http waits for an answer */
+	cr_assert_neq(s = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(s, 8), 0);
+	cr_assert_eq(getsockname(s, (struct sockaddr *)&sin, &slen), 0);
+	snprintf(tmpl, sizeof(tmpl), "http://127.0.0.1:%d/%%s.git",
+	    ntohs(sin.sin_port));
+	fx_init(&f, "%s/src/%%s.git");
+	snprintf(f.gc.url_template, sizeof(f.gc.url_template), "%s", tmpl);
+	f.gc.timeout = 1.0;
+
+	memset(&seen, 0, sizeof(seen));
+	probe.at = 0.7;
+	probe.fn = look;
+	probe.arg = &seen;
+	r = run_full(&f, NULL, "grp/proj", "proj", 0, &probe);
+	cr_assert(!r.ok);
+	cr_assert(strstr(r.error, "timed out after 1 s") != NULL, "%s",
+	    r.error);
+	cr_assert(strstr(r.error, "git clone of http://127.0.0.1:") != NULL,
+	    "%s", r.error);
+	/* git and its remote helper were both there, and are both gone */
+	cr_assert_geq(seen.members, 2, "%d", seen.members);
+	for (i = 0; i < 100 && group_alive(seen.pgid) > 0; i++)
+		usleep(10000);
+	cr_assert_eq(group_alive(seen.pgid), 0);
+	cr_assert_eq(f.st.timeouts, 1);
+	/* nothing half-cloned stays, nothing appears */
+	cr_assert_eq(clones_left(&f), 0);
+	cr_assert(!path_exists("%s", f.co));
+	close(s);
+	fx_free(&f);
+}
+
+Test(gitpull_ops, clear_errors)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+
+	fx_init(&f, "%s/src/%%s.git");
+
+	/* no such repository: git's own words */
+	r = run_full(&f, NULL, "grp/nope", "nope", 0, NULL);
+	cr_assert(!r.ok);
+	cr_assert(strstr(r.error, "git clone of ") != NULL, "%s", r.error);
+	cr_assert(strstr(r.error, "/src/grp/nope.git") != NULL, "%s",
+	    r.error);
+	cr_assert(strstr(r.error, "fatal:") != NULL, "%s", r.error);
+	cr_assert_eq(clones_left(&f), 0);
+
+	/* no template */
+	f.gc.url_template[0] = '\0';
+	r = run(&f, 0);
+	cr_assert_str_eq(r.error, "[agent] git is not set");
+	snprintf(f.gc.url_template, sizeof(f.gc.url_template),
+	    "git://h/%%d/%%s");
+	r = run(&f, 0);
+	cr_assert(strstr(r.error, "%s once") != NULL, "%s", r.error);
+
+	/* a transport outside the allow-list */
+	snprintf(f.gc.url_template, sizeof(f.gc.url_template),
+	    "ext::sh -c touch\\ %s/pwned #%%s", f.dir);
+	r = run(&f, 0);
+	cr_assert(!r.ok);
+	cr_assert(strstr(r.error, "transport 'ext' not allowed") != NULL,
+	    "%s", r.error);
+	cr_assert(!path_exists("%s/pwned", f.dir));
+
+	/* names that would leave pluginsdir or look like options */
+	snprintf(f.gc.url_template, sizeof(f.gc.url_template),
+	    "%s/src/%%s.git", f.dir);
+	r = run_full(&f, NULL, "grp/..", "..", 0, NULL);
+	cr_assert(strstr(r.error, "project") != NULL, "%s", r.error);
+	r = run_full(&f, NULL, "grp/-x", "-x", 0, NULL);
+	cr_assert(strstr(r.error, "project") != NULL, "%s", r.error);
+	r = run_full(&f, NULL, "a/b/proj", "proj", 0, NULL);
+	cr_assert(strstr(r.error, "group/") != NULL, "%s", r.error);
+	r = run_full(&f, NULL, "grp/other", "proj", 0, NULL);
+	cr_assert(strstr(r.error, "group/") != NULL, "%s", r.error);
+	snprintf(f.gc.branch, sizeof(f.gc.branch), "--upload-pack=x");
+	r = run(&f, 0);
+	cr_assert(strstr(r.error, "gitbranch") != NULL, "%s", r.error);
+	snprintf(f.gc.branch, sizeof(f.gc.branch), "release");
+
+	/* something in the way that is not a checkout */
+	sh("mkdir -p '%s' && touch '%s/plugin'", f.co, f.co);
+	r = run(&f, 0);
+	cr_assert(strstr(r.error, "not a git checkout") != NULL, "%s",
+	    r.error);
+	cr_assert(path_exists("%s/plugin", f.co));	/* left alone */
+	cr_assert_eq(f.st.clones, 0);
+	fx_free(&f);
+}
+
+/*
+ * Git refuses a repository owned by someone else; gitpull (as `user`)
+ * reads root's.  The trust file lists exactly that source.  Here the
+ * roles are swapped: the source belongs to nobody, the test is root.
+ */
+Test(gitpull_ops, source_of_another_user_trusted)
+{
+	struct fx		 f;
+	struct git_resp		 r;
+	struct gitpull_trust	 t;
+	char			 err[256], buf[4096];
+	FILE			*fp;
+	size_t			 n;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to give the source away");
+	fx_init(&f, "%s/src/%%s.git");
+	sh("chown -R nobody '%s'", f.bare);
+
+	r = run(&f, 0);
+	cr_assert(!r.ok);
+	cr_assert(strstr(r.error, "dubious ownership") != NULL, "%s",
+	    r.error);
+
+	gitpull_trust_init(&t);
+	cr_assert_eq(gitpull_trust_reset(&t, f.gc.gitconfig, err,
+	    sizeof(err)), 0, "%s", err);
+	r = run_full(&f, &t, "grp/proj", "proj", 0, NULL);
+	cr_assert(r.ok, "%s", r.error);
+	r = run_full(&f, &t, "grp/proj", "proj", 1, NULL);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_not_null(fp = fopen(f.gc.gitconfig, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	cr_assert(strstr(buf, f.bare) != NULL, "%s", buf);
+	gitpull_trust_free(&t);
+	fx_free(&f);
+}
+
+/* Git and what it runs, under the filter gitpull runs with. */
+Test(gitpull_ops, works_under_the_seccomp_filter)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 err[256];
+	pid_t		 pid;
+	int		 st;
+
+	fx_init(&f, "file://%s/src/%%s.git");
+	if ((pid = fork()) == 0) {
+		if (sandbox_seccomp(SANDBOX_FILTER_DENYLIST, err,
+		    sizeof(err)) == -1)
+			_exit(2);
+		r = run(&f, 0);
+		if (!r.ok)
+			_exit(3);
+		r = run(&f, 1);
+		_exit(r.ok ? 0 : 4);
+	}
+	cr_assert_neq(pid, -1);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_assert(path_exists("%s/plugin", f.co));
+	fx_free(&f);
+}

@@ -1,0 +1,466 @@
+/*
+ * The gitpull worker as the master runs it: worker_main() in a forked
+ * kid, with this test as its master (control edge: CONF, PEER, SETUP_END,
+ * SHUTDOWN) and as the scheduler on the peer edge (GIT_REQ in, GIT_RESP
+ * out).  As root the kid switches to nobody under its seccomp filter, like
+ * the real thing, and reads a source repository root owns.
+ */
+#include <criterion/criterion.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "codec.h"
+#include "conf.h"
+#include "frame.h"
+#include "plugin_msg.h"
+#include "proto.h"
+#include "status.h"
+#include "workers/gitpull_cmd.h"
+#include "workers/worker.h"
+
+#include "gitpull_fixture.h"
+
+#define NS		"pool.loda"
+#define MAXRESP		16
+
+struct resp {
+	uint32_t	 reqid;
+	struct git_resp	 r;
+};
+
+struct h {
+	struct ev_loop		*loop;
+	pid_t			 pid;
+	int			 status;	/* once exited */
+	int			 exited;
+	struct frame_conn	*ctl;
+	struct frame_conn	*peer;
+	int			 ready;
+	struct resp		 resp[MAXRESP];
+	size_t			 nresp;
+	struct worker_stats	 stats;
+	int			 nstats;
+};
+
+static void
+ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct h	*h = arg;
+	struct preader	 pr;
+	char		*msg;
+
+	pr_init(&pr, in->data, in->datalen);
+	switch (in->hdr.type) {
+	case MSG_READY:
+		h->ready = 1;
+		break;
+	case MSG_LOG:
+		(void)pr_u32(&pr);
+		if ((msg = pr_str(&pr)) != NULL) {
+			fprintf(stderr, "gitpull: %s\n", msg);
+			free(msg);
+		}
+		break;
+	case MSG_STATS:
+		if (stats_decode(&pr, &h->stats) == 0)
+			h->nstats++;
+		break;
+	default:
+		break;
+	}
+	(void)fc;
+}
+
+static void
+ctl_close(struct frame_conn *fc, const char *why, void *arg)
+{
+	struct h	*h = arg;
+
+	h->ctl = NULL;
+	(void)fc;
+	(void)why;
+}
+
+static void
+peer_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct h	*h = arg;
+	struct preader	 pr;
+	char		 err[256];
+
+	if (in->hdr.type != MSG_GIT_RESP)
+		return;
+	cr_assert_lt(h->nresp, MAXRESP);
+	pr_init(&pr, in->data, in->datalen);
+	cr_assert_eq(git_resp_decode(&pr, &h->resp[h->nresp].r, err,
+	    sizeof(err)), 0, "%s", err);
+	h->resp[h->nresp].reqid = in->hdr.reqid;
+	h->nresp++;
+	(void)fc;
+}
+
+static void
+peer_close(struct frame_conn *fc, const char *why, void *arg)
+{
+	struct h	*h = arg;
+
+	h->peer = NULL;
+	(void)fc;
+	(void)why;
+}
+
+static void
+tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct h	*h = t->data;
+	int		 st;
+
+	if (!h->exited && waitpid(h->pid, &st, WNOHANG) == h->pid) {
+		h->exited = 1;
+		h->status = st;
+	}
+	(void)loop;
+	(void)revents;
+}
+
+/* Run the loop until cond(h) or `secs` pass; 1 when cond held. */
+static int
+wait_for(struct h *h, int (*cond)(struct h *), double secs)
+{
+	ev_timer	 tick;
+	ev_tstamp	 end;
+
+	ev_timer_init(&tick, tick_cb, 0.02, 0.02);
+	tick.data = h;
+	ev_timer_start(h->loop, &tick);
+	ev_now_update(h->loop);
+	end = ev_now(h->loop) + secs;
+	while (!cond(h) && ev_now(h->loop) < end)
+		ev_run(h->loop, EVRUN_ONCE);
+	ev_timer_stop(h->loop, &tick);
+	return cond(h);
+}
+
+static int
+is_ready(struct h *h)
+{
+	return h->ready || h->exited;
+}
+
+static int
+has_exited(struct h *h)
+{
+	return h->exited;
+}
+
+static size_t want_resp;
+
+static int
+has_resp(struct h *h)
+{
+	return h->nresp >= want_resp;
+}
+
+static void
+send_u32(struct frame_conn *fc, uint16_t type, uint32_t v, int fd)
+{
+	struct pbuf	 pb;
+
+	pb_init(&pb);
+	pb_u32(&pb, v);
+	cr_assert_eq(frame_send(fc, type, 0, pb.buf, pb.len, fd), 0);
+	pb_free(&pb);
+}
+
+static void
+h_start(struct h *h, const struct agent_conf *c)
+{
+	static char		 name[] = "agent-test-gitpull";
+	char			*argv[] = { name, NULL };
+	struct frame_rules	 rules;
+	struct pbuf		 pb;
+	int			 sv[2], pv[2];
+
+	memset(h, 0, sizeof(*h));
+	cr_assert_not_null(h->loop = ev_loop_new(EVFLAG_AUTO));
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pv), 0);
+	if ((h->pid = fork()) == 0) {
+		/* what spawn_child() gives a worker: its control edge on 3 */
+		if (dup2(sv[1], CONTROL_FD) == -1)
+			_exit(120);
+		closefrom(CONTROL_FD + 1);
+		/* _exit: no exit handlers (or LeakSanitizer) under seccomp */
+		_exit(worker_main(ROLE_GITPULL, 1, argv));
+	}
+	cr_assert_neq(h->pid, -1);
+	close(sv[1]);
+
+	rules.edge = control_edge(ROLE_GITPULL);
+	rules.self = ROLE_MASTER;
+	rules.name = "test-master<->gitpull";
+	cr_assert_not_null(h->ctl = frame_conn_new(h->loop, sv[0], &rules,
+	    ctl_msg, ctl_close, h));
+	rules.edge = peer_edge_find(ROLE_SCHEDULER, ROLE_GITPULL);
+	rules.self = ROLE_SCHEDULER;
+	rules.name = "test-scheduler<->gitpull";
+	cr_assert_not_null(h->peer = frame_conn_new(h->loop, pv[0], &rules,
+	    peer_msg, peer_close, h));
+
+	pb_init(&pb);
+	pb_u64(&pb, 1);
+	conf_encode(&pb, c, ROLE_GITPULL);
+	cr_assert(!pb_failed(&pb));
+	cr_assert_eq(frame_send(h->ctl, MSG_CONF, 0, pb.buf, pb.len, -1), 0);
+	pb_free(&pb);
+	send_u32(h->ctl, MSG_PEER, ROLE_SCHEDULER, pv[1]);
+	cr_assert_eq(frame_send(h->ctl, MSG_SETUP_END, 0, NULL, 0, -1), 0);
+	pb_init(&pb);
+	pb_u32(&pb, ROLE_SCHEDULER);
+	pb_u64(&pb, 1);
+	cr_assert_eq(frame_send(h->peer, MSG_HELLO, 0, pb.buf, pb.len, -1),
+	    0);
+	pb_free(&pb);
+	cr_assert(wait_for(h, is_ready, 10.), "no READY");
+	cr_assert(!h->exited, "the worker exited: status %#x", h->status);
+}
+
+static void
+h_req(struct h *h, uint32_t reqid, const char *ns, const char *repo,
+    const char *project, int update)
+{
+	struct git_req	 r;
+	struct pbuf	 pb;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.repo, sizeof(r.repo), "%s", repo);
+	snprintf(r.project, sizeof(r.project), "%s", project);
+	r.update = update;
+	pb_init(&pb);
+	git_req_encode(&pb, &r);
+	cr_assert_eq(frame_send(h->peer, MSG_GIT_REQ, reqid, pb.buf, pb.len,
+	    -1), 0);
+	pb_free(&pb);
+}
+
+static const struct git_resp *
+h_resp(struct h *h, uint32_t reqid)
+{
+	size_t	 i;
+
+	for (i = 0; i < h->nresp; i++)
+		if (h->resp[i].reqid == reqid)
+			return &h->resp[i].r;
+	cr_assert_fail("no answer to request %u", reqid);
+	return NULL;
+}
+
+static void
+h_stop(struct h *h)
+{
+	if (h->ctl != NULL)
+		cr_assert_eq(frame_send(h->ctl, MSG_SHUTDOWN, 0, NULL, 0, -1),
+		    0);
+	cr_assert(wait_for(h, has_exited, 10.), "the worker did not stop");
+	if (h->ctl != NULL)
+		frame_conn_close(h->ctl);
+	if (h->peer != NULL)
+		frame_conn_close(h->peer);
+	ev_loop_destroy(h->loop);
+}
+
+static uint64_t
+stat_of(const struct h *h, const char *key)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < h->stats.n; i++)
+		if (strcmp(h->stats.v[i].key, key) == 0)
+			return h->stats.v[i].value;
+	return UINT64_MAX;
+}
+
+static int
+stats_settled(struct h *h)
+{
+	return stat_of(h, "requests") == 6 && stat_of(h, "running") == 0;
+}
+
+static void
+conf_for(struct agent_conf *c, const struct src_repo *s, const char *tmpl)
+{
+	cr_assert_eq(conf_defaults(c), 0);
+	snprintf(c->pluginsdir, sizeof(c->pluginsdir), "%s/plugins", s->dir);
+	snprintf(c->git, sizeof(c->git), "%s", tmpl);
+	snprintf(c->user, sizeof(c->user), "nobody");
+	c->gittimeout = 60;
+}
+
+/* What the master does: pluginsdir belongs to `user`. */
+static void
+give_plugins_dir(const struct src_repo *s)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return;
+	cr_assert_not_null(pw = getpwnam("nobody"));
+	sh("chown -R %lu:%lu '%s/plugins'", (unsigned long)pw->pw_uid,
+	    (unsigned long)pw->pw_gid, s->dir);
+}
+
+Test(gitpull_worker, serves_the_scheduler)
+{
+	struct src_repo		 s;
+	struct agent_conf	 c;
+	struct h		 h;
+	const struct git_resp	*r;
+	struct stat		 st;
+	char			 tmpl[PATH_MAX], one[64], two[64], p[PATH_MAX];
+
+	src_repo_init(&s, "gitpull-w");
+	sh("mkdir -p '%s/plugins/%s/.clone-proj-Ab12Cd'", s.dir, NS);
+	give_plugins_dir(&s);
+	snprintf(tmpl, sizeof(tmpl), "%s/src/%%s.git", s.dir);
+	conf_for(&c, &s, tmpl);
+	h_start(&h, &c);
+	/* a crash's leftovers went before READY */
+	snprintf(p, sizeof(p), "%s/plugins/%s/.clone-proj-Ab12Cd", s.dir, NS);
+	cr_assert_eq(lstat(p, &st), -1);
+
+	h_req(&h, 1, NS, "grp/proj", "proj", 0);
+	h_req(&h, 2, NS, "grp/proj", "proj", 0);
+	h_req(&h, 3, NS, "grp/proj", "proj", 0);
+	h_req(&h, 4, NS, "grp/nope", "nope", 0);
+	h_req(&h, 5, "..", "grp/proj", "proj", 0);
+	want_resp = 5;
+	cr_assert(wait_for(&h, has_resp, 15.), "%zu answers", h.nresp);
+	head_of(s.work, one, sizeof(one));
+	r = h_resp(&h, 1);
+	cr_assert(r->ok, "%s", r->error);
+	cr_assert_str_eq(r->commit, one);
+	cr_assert_str_eq(h_resp(&h, 2)->commit, one);
+	cr_assert_str_eq(h_resp(&h, 3)->commit, one);
+	r = h_resp(&h, 4);
+	cr_assert(!r->ok);
+	cr_assert(strstr(r->error, "does not exist") != NULL, "%s", r->error);
+	r = h_resp(&h, 5);
+	cr_assert(!r->ok);
+	cr_assert(strstr(r->error, "bad request") != NULL, "%s", r->error);
+
+	/* the checkout is the worker's user's, and complete */
+	snprintf(p, sizeof(p), "%s/plugins/%s/proj/plugin", s.dir, NS);
+	cr_assert_eq(stat(p, &st), 0);
+	if (geteuid() == 0)
+		cr_assert_eq(st.st_uid, getpwnam("nobody")->pw_uid);
+
+	/* updated when asked */
+	commit_push(&s, "two", "release");
+	head_of(s.work, two, sizeof(two));
+	h_req(&h, 6, NS, "grp/proj", "proj", 1);
+	want_resp = 6;
+	cr_assert(wait_for(&h, has_resp, 15.), "%zu answers", h.nresp);
+	r = h_resp(&h, 6);
+	cr_assert(r->ok, "%s", r->error);
+	cr_assert_str_eq(r->commit, two);
+
+	cr_assert(wait_for(&h, stats_settled, 5.), "stats: %u",
+	    h.stats.n);
+	cr_assert_eq(stat_of(&h, "answered_ok"), 4);
+	cr_assert_eq(stat_of(&h, "answered_failed"), 2);
+	cr_assert_eq(stat_of(&h, "coalesced"), 2);
+	cr_assert_eq(stat_of(&h, "clones"), 1);
+	cr_assert_eq(stat_of(&h, "fetches"), 1);
+	/* clone + rev-parse, a failed clone, fetch + checkout + clean +
+	 * rev-parse */
+	cr_assert_eq(stat_of(&h, "git_runs"), 7);
+	cr_assert(strstr(h.stats.note, "nope") != NULL, "%s", h.stats.note);
+
+	h_stop(&h);
+	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0,
+	    "status %#x", h.status);
+	conf_free(&c);
+	src_repo_free(&s);
+}
+
+struct hang {
+	pid_t	 worker;
+	pid_t	 pgid;
+};
+
+static struct hang hang;
+
+static int
+git_hanging(struct h *h)
+{
+	if (hang.pgid == 0)
+		hang.pgid = child_of(h->pid);
+	return hang.pgid > 0 && group_alive(hang.pgid) >= 2;
+}
+
+Test(gitpull_worker, stop_kills_a_hanging_git)
+{
+	struct src_repo		 s;
+	struct agent_conf	 c;
+	struct h		 h;
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof(sin);
+	struct stat		 st;
+	ev_tstamp		 t0;
+	char			 tmpl[128], p[PATH_MAX];
+	int			 ls, i;
+
+	cr_assert_neq(ls = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(ls, 8), 0);
+	cr_assert_eq(getsockname(ls, (struct sockaddr *)&sin, &slen), 0);
+	snprintf(tmpl, sizeof(tmpl), "http://127.0.0.1:%d/%%s.git",
+	    ntohs(sin.sin_port));
+
+	src_repo_init(&s, "gitpull-w");
+	give_plugins_dir(&s);
+	conf_for(&c, &s, tmpl);
+	h_start(&h, &c);
+	h_req(&h, 1, NS, "grp/proj", "proj", 0);
+	memset(&hang, 0, sizeof(hang));
+	cr_assert(wait_for(&h, git_hanging, 10.), "no git running");
+
+	ev_now_update(h.loop);
+	t0 = ev_now(h.loop);
+	h_stop(&h);
+	cr_assert_lt(ev_now(h.loop) - t0, 4.0);
+	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0,
+	    "status %#x", h.status);
+	for (i = 0; i < 100 && group_alive(hang.pgid) > 0; i++)
+		usleep(10000);
+	cr_assert_eq(group_alive(hang.pgid), 0);
+	/* nothing half-cloned */
+	snprintf(p, sizeof(p), "%s/plugins/%s/proj", s.dir, NS);
+	cr_assert_eq(lstat(p, &st), -1);
+	snprintf(p, sizeof(p), "ls -A '%s/plugins/%s' | grep -c clone || true",
+	    s.dir, NS);
+	sh_out(tmpl, sizeof(tmpl), p);
+	cr_assert_str_eq(tmpl, "0");
+	close(ls);
+	conf_free(&c);
+	src_repo_free(&s);
+}
