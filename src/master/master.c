@@ -592,6 +592,11 @@ master_start(const char *conf_path, int foreground)
 		    "switch and no chroot; rlimits, no_new_privs and seccomp "
 		    "still apply", (long)geteuid());
 
+	if (!m->unprivileged && strcmp(m->conf.user, m->conf.pluginsuser) == 0)
+		log_warnx("[agent] user and pluginsuser are both \"%s\": "
+		    "plugins can change their own checkouts; give the plugins "
+		    "a user of their own", m->conf.user);
+
 	/* a dead worker must not kill the master with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
 	/*
