@@ -44,6 +44,7 @@
 #define SENDER_HTTP_DNS_CACHE		60L	/* seconds */
 #define SENDER_HTTP_ANSWER_MAX		1024	/* bytes of an answer kept */
 #define SENDER_HTTP_SNIPPET_MAX		96	/* of it in a short reason */
+#define SENDER_HTTP_TAIL_MAX		64	/* bytes of its end kept */
 
 struct sender_http;
 struct sender_http_sock;
@@ -81,6 +82,11 @@ struct sender_http {
 	long			 code;		/* HTTP status, 0 if none */
 	char			 answer[SENDER_HTTP_ANSWER_MAX + 1];
 	size_t			 answerlen;	/* raw start of the body */
+	/* the end of a longer body, where a summary may stand
+	 * (InfluxDB's "... dropped=N") */
+	char			 tail[SENDER_HTTP_TAIL_MAX + 1];
+	size_t			 taillen;
+	size_t			 bodylen;	/* the whole body's length */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
