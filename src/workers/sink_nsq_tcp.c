@@ -1,18 +1,21 @@
 /*
  * The nsq output over nsqd's TCP protocol V2 (servers written
  * "tcp://host:port"), with the codec of nsq_proto.h, on the worker's
- * libev loop: non-blocking sockets, no threads.
+ * libev loop: non-blocking sockets; names are looked up in a thread per
+ * lookup (sender_resolve.h), never on the loop.
  *
  * Connections: one per server, opened at open() and kept for reuse, so
  * a request costs one PUB or MPUB and one answer.  Each goes
- *	DOWN -> CONNECTING -> IDENTIFYING -> READY
+ *	DOWN -> RESOLVING -> CONNECTING -> IDENTIFYING -> READY
  * and back to DOWN on any failure, after which it reconnects on its own
  * with exponential backoff and jitter (RECONNECT_MIN doubling to
  * RECONNECT_MAX), so a server that comes back is found again without a
  * message having to fail on it first.  The name is resolved again on
- * every connect, so a server that moved is followed.  "_heartbeat_" is
- * answered with NOP in every state: nsqd hangs up after two unanswered
- * ones.
+ * every connect, so a server that moved is followed; a lookup that takes
+ * longer than RESOLVE_TIMEOUT (a DNS server that does not answer) fails
+ * that connect like any connect error, and the loop goes on serving the
+ * other servers and the producers meanwhile.  "_heartbeat_" is answered
+ * with NOP in every state: nsqd hangs up after two unanswered ones.
  *
  * Requests: the sender hands over one request at a time, of one message
  * or several of one topic, and keeps them in its buffer until
@@ -34,8 +37,6 @@
  * request over its max-body-size back to the sender, which sends its
  * messages one per request.
  *
- * Known limit, on purpose for now: getaddrinfo() blocks the sender while
- * a name is resolved (numeric addresses do not wait).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -59,8 +60,10 @@
 #include "log.h"
 #include "nsq_proto.h"
 #include "sender.h"
+#include "sender_resolve.h"
 
 
+#define RESOLVE_TIMEOUT		5.0	/* seconds for a name lookup */
 #define CONNECT_TIMEOUT		2.0	/* seconds, per address */
 #define RESPONSE_TIMEOUT	10.0	/* for the IDENTIFY, (M)PUB answers */
 #define RECONNECT_MIN		0.1	/* seconds, doubling ... */
@@ -81,6 +84,7 @@ struct nsq_tcp;
 
 enum conn_state {
 	CONN_DOWN = 0,		/* waiting for the reconnect timer */
+	CONN_RESOLVING,		/* the name is being looked up */
 	CONN_CONNECTING,	/* non-blocking connect() in progress */
 	CONN_IDENTIFYING,	/* magic and IDENTIFY sent, answer awaited */
 	CONN_READY
@@ -94,6 +98,7 @@ struct nsq_conn {
 	char			*port;
 	enum conn_state		 state;
 	int			 fd;
+	struct resolver		 rsv;		/* its lookup, off the loop */
 	struct addrinfo		*res;		/* this connect's resolution */
 	struct addrinfo		*ai;		/* the address being tried */
 	ev_io			 rio;
@@ -226,6 +231,8 @@ conn_reset(struct nsq_conn *c)
 	ev_io_stop(loop, &c->rio);
 	ev_io_stop(loop, &c->wio);
 	ev_timer_stop(loop, &c->timer);
+	/* a lookup in progress is abandoned: its thread cleans up */
+	resolver_cancel(&c->rsv);
 	if (c->fd != -1 && close(c->fd) == -1)
 		log_warn("nsq: close %s", c->server);
 	c->fd = -1;
@@ -308,28 +315,60 @@ conn_down(struct nsq_conn *c, const char *why)
 		attempt_failed(t, reason);
 }
 
-/* Resolve the name again and start connecting to its first address. */
+/* Resolve the name again; conn_resolved() goes on from there. */
 static void
 conn_connect(struct nsq_conn *c)
 {
 	struct addrinfo	 hints;
-	char		 why[256];
-	int		 rc;
+	char		 why[256], err[160];
 
 	conn_reset(c);
-	c->state = CONN_CONNECTING;
+	c->state = CONN_RESOLVING;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	hints.ai_flags = AI_NUMERICSERV;
-	if ((rc = getaddrinfo(c->host, c->port, &hints, &c->res)) != 0) {
-		c->res = NULL;
-		snprintf(why, sizeof(why), "resolving %s: %s", c->host,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+	if (resolver_start(&c->rsv, c->host, c->port, &hints,
+	    RESOLVE_TIMEOUT, err, sizeof(err)) == -1) {
+		snprintf(why, sizeof(why), "resolving %s: %s", c->host, err);
 		conn_down(c, why);
 		return;
 	}
+	if (c->rsv.background)
+		log_debug("nsq: %s: resolving %s in the background",
+		    c->server, c->host);
+}
+
+/* The lookup ended: connect to the first address, or count a failure. */
+static void
+conn_resolved(struct resolver *r, struct resolve_result *res, void *arg)
+{
+	struct nsq_conn	*c = arg;
+	char		 why[256];
+
+	(void)r;
+	if (c->state != CONN_RESOLVING) {
+		/* cannot be: a reset cancels the lookup; do not leak */
+		if (res->res != NULL)
+			freeaddrinfo(res->res);
+		return;
+	}
+	if (res->timedout) {
+		snprintf(why, sizeof(why), "resolving %s: no answer in "
+		    "%.0f s", c->host, RESOLVE_TIMEOUT);
+		conn_down(c, why);
+		return;
+	}
+	if (res->rc != 0) {
+		snprintf(why, sizeof(why), "resolving %s: %s", c->host,
+		    res->rc == EAI_SYSTEM ? strerror(res->sys_errno) :
+		    gai_strerror(res->rc));
+		conn_down(c, why);
+		return;
+	}
+	c->state = CONN_CONNECTING;
+	c->res = res->res;
 	c->ai = c->res;
 	c->err[0] = '\0';
 	conn_try(c);
@@ -740,6 +779,9 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CONN_DOWN:
 		conn_connect(c);
 		break;
+	case CONN_RESOLVING:
+		/* the resolver keeps its own deadline */
+		break;
 	case CONN_CONNECTING:
 		snprintf(why, sizeof(why), "connect: no answer in %.0f s",
 		    CONNECT_TIMEOUT);
@@ -781,6 +823,7 @@ attempt_start(struct nsq_tcp *t)
 	case CONN_READY:
 		(void)conn_pub(c);
 		break;
+	case CONN_RESOLVING:
 	case CONN_CONNECTING:
 	case CONN_IDENTIFYING:
 		/* conn_identified() sends it, conn_down() moves it on */
@@ -953,6 +996,7 @@ sink_nsq_tcp_close(struct sender *s)
 	for (i = 0; i < t->nconns; i++) {
 		c = &t->conns[i];
 		conn_reset(c);
+		resolver_close(&c->rsv);
 		buf_free(&c->out);
 		nsq_reader_free(&c->rd);
 		free(c->server);
@@ -1025,6 +1069,7 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 		c->wio.data = c;
 		ev_timer_init(&c->timer, timer_cb, 0., 0.);
 		c->timer.data = c;
+		resolver_init(&c->rsv, t->loop, NULL, conn_resolved, c);
 		t->nconns++;	/* close() frees what is counted */
 		if (parse_server(sv->v[i], &c->host, &c->port, err,
 		    errlen) == -1)

@@ -113,6 +113,14 @@ class NsqTcp(MultiMessageTests, NsqTest):
         good = self.double()
         self.failover(f"tcp://127.0.0.1:{free_port()}", good)
 
+    def test_failover_first_server_unresolvable(self):
+        # its lookups fail (or time out) in their threads while the
+        # other server takes every request
+        good = self.double()
+        self.failover("tcp://no-such-host.invalid:4150", good)
+        self.agent.wait_log(r"nsq: tcp://no-such-host\.invalid:4150: "
+                            r"resolving no-such-host\.invalid: ")
+
     def test_failover_first_server_answering_errors(self):
         bad = self.double(fault="error")
         good = self.double()
@@ -208,6 +216,8 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assert_arrived([d], sent)
         st = self.all_published(len(sent))
         self.assertEqual(st["publish_errors"], 0, st)
+        # looked up in a thread, off the sender's event loop
+        self.agent.wait_log(r"resolving localhost in the background")
 
     def test_large_batches_are_cut_under_max_msg_size(self):
         d = self.double()
