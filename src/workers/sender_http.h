@@ -16,8 +16,11 @@
  * of them failed reports the message failed with every server's reason.
  * Retrying later, with backoff, is the sender's job.
  *
- * curl_global_init: it must not run concurrently with other threads and
- * may load TLS libraries, so it belongs before the sandbox.  The sender's
+ * curl_global_init: it must not run concurrently with other threads
+ * unless libcurl is built "threadsafe" (7.84 and later; Debian 12's is),
+ * which matters since the sender has threads (libcurl's own resolver,
+ * the nsq TCP output's lookups: sender_resolve.h), and it may load TLS
+ * libraries, so it belongs before the sandbox.  The sender's
  * worker_ops has no setup hook yet, so it runs in sender_http_open(),
  * after the sandbox: that works under the deny-list filter the sender has
  * now (it opens files and maps libraries like any process).  libcurl
