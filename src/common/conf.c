@@ -117,6 +117,14 @@ const struct conf_field conf_fields[] = {
 	{ "output", "messagebytes", CONF_T_INT, OFF(messagebytes), "1048576",
 	    4096, (int64_t)1 << 30, R(ROLE_SENDER),
 	    "bytes per published message at most (nsqd's max-msg-size)" },
+	/* MPUB sizes are signed 32-bit on the wire: INT32_MAX at most */
+	{ "output", "requestbytes", CONF_T_INT, OFF(requestbytes), "5242880",
+	    4096, 2147483647, R(ROLE_SENDER),
+	    "bytes per request of several messages at most (nsqd's "
+	    "max-body-size)" },
+	{ "output", "requestmessages", CONF_T_INT, OFF(requestmessages),
+	    "100", 1, 100000, R(ROLE_SENDER),
+	    "messages per publish request at most; 1: one per request" },
 	{ "output", "flushms", CONF_T_INT, OFF(flushms), "20",
 	    1, 60000, R(ROLE_SENDER),
 	    "milliseconds a point waits for more to batch with" },

@@ -58,6 +58,8 @@ struct agent_conf {
 	char		 path[CONF_STR_MAX];		/* file output */
 	int64_t		 batchpoints;	/* points per message at most */
 	int64_t		 messagebytes;	/* bytes per message at most */
+	int64_t		 requestbytes;	/* bytes per request of several */
+	int64_t		 requestmessages;	/* messages per request */
 	int64_t		 flushms;	/* oldest point waits this long */
 
 	/* [log] */

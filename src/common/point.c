@@ -495,6 +495,42 @@ norm_tags(struct point *p, const char *host, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+ends_in_backslash(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n > 0 && s[n - 1] == '\\';
+}
+
+int
+point_check_line(const struct point *p, char *err, size_t errlen)
+{
+	struct shown	 sh, sh2, sh3;
+	size_t		 i;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (p->name != NULL && ends_in_backslash(p->name))
+		return fail(err, errlen, "name %s ends in a backslash, which "
+		    "InfluxDB cannot read in line protocol",
+		    shows(&sh, p->name));
+	for (i = 0; i < p->ntags; i++) {
+		if (ends_in_backslash(p->tags[i].key))
+			return fail(err, errlen, "name %s, tag key %s ends in "
+			    "a backslash, which InfluxDB cannot read in line "
+			    "protocol", shows(&sh, p->name != NULL ? p->name :
+			    ""), shows(&sh2, p->tags[i].key));
+		if (ends_in_backslash(p->tags[i].value))
+			return fail(err, errlen, "name %s, tag %s: value %s "
+			    "ends in a backslash, which InfluxDB cannot read "
+			    "in line protocol", shows(&sh, p->name != NULL ?
+			    p->name : ""), shows(&sh2, p->tags[i].key),
+			    shows(&sh3, p->tags[i].value));
+	}
+	return 0;
+}
+
 int
 point_normalize(struct point *p, const char *prefix, const char *host,
     int64_t now, char *err, size_t errlen)

@@ -75,4 +75,18 @@ int64_t	 point_seconds(int64_t ts, int64_t now);
 int	 point_normalize(struct point *, const char *prefix, const char *host,
 	    int64_t now, char *err, size_t errlen);
 
+/*
+ * For the line format, after point_normalize(): can InfluxDB 1.x read
+ * the point back from line protocol?  Not when a tag key or value ends
+ * in a backslash: 1.x takes the '=', ',' or ' ' after it as escaped and
+ * refuses the whole line (or, in a request, drops it), and no escaping
+ * says "one backslash, then the separator".  The measurement and the
+ * field key ("value") cannot hold one ([-_.a-zA-Z0-9]).  Returns 0, or
+ * -1 with a reason naming the point and the tag, e.g. `name "RUN.x",
+ * tag "path": value "C:\\" ends in a backslash, which InfluxDB cannot
+ * read in line protocol` (values shown escaped, as point_normalize()
+ * shows them).
+ */
+int	 point_check_line(const struct point *, char *err, size_t errlen);
+
 #endif

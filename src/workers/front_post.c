@@ -304,6 +304,10 @@ cb_end_map(void *ctx)
 	if (point_normalize(&c->p, c->prefix, c->host, c->now, err,
 	    sizeof(err)) == -1)
 		return post_fail(c, 1, "%s", err);
+	/* refused here, not dropped by InfluxDB after a 200 */
+	if (c->fmt == FORMAT_LINE &&
+	    point_check_line(&c->p, err, sizeof(err)) == -1)
+		return post_fail(c, 1, "%s", err);
 	if (c->res->npoints > 0)
 		buf_addc(c->out, '\n');
 	encode_point(c->out, c->fmt, &c->p);

@@ -529,6 +529,10 @@ emit(struct lp *l, int64_t ts)
 		if (point_normalize(&l->p, l->prefix, l->host, l->now, err,
 		    sizeof(err)) == -1)
 			return lp_fail(l, "%s", err);
+		/* refused here, not dropped by InfluxDB after a 200 */
+		if (l->fmt == FORMAT_LINE &&
+		    point_check_line(&l->p, err, sizeof(err)) == -1)
+			return lp_fail(l, "%s", err);
 		if (l->res->npoints > 0)
 			buf_addc(l->out, '\n');
 		encode_point(l->out, l->fmt, &l->p);

@@ -1,8 +1,8 @@
 /*
  * The sender: takes encoded points from the producers, buffers them
- * (bounded in points and bytes), cuts them into messages and publishes
- * them through one output.  Nothing leaves the buffer unpublished without
- * being counted.
+ * (bounded in points and bytes), cuts them into messages, and publishes
+ * requests of one or more messages through one output, one request at a
+ * time.  Nothing leaves the buffer unpublished without being counted.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,63 +83,17 @@ points_span(const char *p, size_t len, uint32_t n)
 	return (size_t)(nl - p);
 }
 
-/* Room for the envelope around the points of a json message. */
-#define ENVELOPE_BYTES	256
-
-/*
- * Cut the next message from the head of the buffer into s->body: points
- * of one topic and format, at most batchpoints of them and at most
- * messagebytes in all (nsqd refuses larger messages).  Returns 1, 0 when
- * the buffer is empty, -1 on allocation failure, -2 when the first point
- * alone is over the limit.
- */
-static int
-sender_cut(struct sender *s, const char **topic, enum out_format *fmt)
+/* What the next request may hold, from the config of the moment. */
+static void
+sender_limits(const struct sender *s, struct cut_limits *l)
 {
-	struct batch	*first, *b;
-	uint32_t	 n = 0, i, left, max = (uint32_t)s->w->conf.batchpoints;
-	size_t		 limit, linelen;
-	const char	*p, *end, *nl;
+	const struct agent_conf	*c = &s->w->conf;
 
-	if ((first = TAILQ_FIRST(&s->queue)) == NULL)
-		return 0;
-	limit = (size_t)s->w->conf.messagebytes - ENVELOPE_BYTES -
-	    strlen(first->topic);
-	buf_reset(&s->pts);
-	buf_reset(&s->body);
-	for (b = first; b != NULL && n < max; b = TAILQ_NEXT(b, entry)) {
-		if (b->fmt != first->fmt || strcmp(b->topic, first->topic))
-			break;
-		p = b->data + b->off;
-		end = b->data + b->len;
-		left = b->npoints - b->done;
-		for (i = 0; i < left && n < max; i++) {
-			nl = memchr(p, '\n', (size_t)(end - p));
-			linelen = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-			/* json adds a comma per point, line a newline */
-			if (s->pts.len + linelen + 1 > limit) {
-				if (n == 0)
-					return -2;
-				goto cut;
-			}
-			if (n > 0)
-				buf_addc(&s->pts, '\n');
-			buf_add(&s->pts, p, linelen);
-			n++;
-			p = nl != NULL ? nl + 1 : end;
-		}
-	}
-cut:
-	encode_message(&s->body, first->fmt, first->topic, s->pts.p,
-	    s->pts.len, n);
-	if (buf_failed(&s->pts) || buf_failed(&s->body)) {
-		log_warnx("%s: out of memory for a message", __func__);
-		return -1;
-	}
-	*topic = first->topic;
-	*fmt = first->fmt;
-	s->inflight = n;
-	return 1;
+	l->points = (uint32_t)c->batchpoints;
+	l->msgbytes = (size_t)c->messagebytes;
+	l->reqbytes = (size_t)c->requestbytes;
+	/* one message per request until the refused ones are through */
+	l->reqmsgs = s->solo > 0 ? 1 : (size_t)c->requestmessages;
 }
 
 /* The first `n` points of the buffer are published: let them go. */
@@ -171,6 +125,15 @@ sender_consume(struct sender *s, uint32_t n)
 	}
 }
 
+/* The request's points are gone from the buffer (published or not). */
+static void
+sender_consume_request(struct sender *s)
+{
+	s->solo = s->solo > s->inflight ? s->solo - s->inflight : 0;
+	sender_consume(s, s->inflight);
+	s->inflight = 0;
+}
+
 void
 sender_sink_done(struct sender *s, int ok, const char *err)
 {
@@ -179,8 +142,9 @@ sender_sink_done(struct sender *s, int ok, const char *err)
 	s->busy = 0;
 	if (ok) {
 		s->st.published += s->inflight;
-		s->st.messages++;
-		sender_consume(s, s->inflight);
+		s->st.messages += s->cut.nmsgs;
+		s->st.requests++;
+		sender_consume_request(s);
 		s->backoff = 0;
 	} else {
 		s->st.publish_errors++;
@@ -191,10 +155,12 @@ sender_sink_done(struct sender *s, int ok, const char *err)
 		    s->backoff * 2;
 		/* jitter, so agents behind one outage do not retry in step */
 		s->backoff *= 0.75 + (double)arc4random_uniform(501) / 1000.0;
-		log_warnx("publish of %u points failed: %s; retrying in "
-		    "%.1f s", s->inflight, s->last_error, s->backoff);
+		log_warnx("publish of %u points in %zu message%s failed: %s; "
+		    "retrying in %.1f s", s->inflight, s->cut.nmsgs,
+		    s->cut.nmsgs == 1 ? "" : "s", s->last_error, s->backoff);
+		/* all of them stay, and go again */
+		s->inflight = 0;
 	}
-	s->inflight = 0;
 	sender_kick(s);
 }
 
@@ -204,12 +170,44 @@ sender_sink_rejected(struct sender *s, const char *err)
 	if (!s->busy)
 		return;
 	s->busy = 0;
-	s->st.dropped_rejected += s->inflight;
 	strlcpy(s->last_error, err, sizeof(s->last_error));
+	s->backoff = 0;
+	if (s->cut.nmsgs > 1) {
+		/*
+		 * Which message was it?  One per request, each is taken or
+		 * refused on its own, and only a refused one is dropped.
+		 */
+		log_warnx("the output refused a request of %zu messages "
+		    "(%u points): %s; sending them one message per request",
+		    s->cut.nmsgs, s->inflight, err);
+		s->solo = s->inflight;
+		s->inflight = 0;
+		sender_kick(s);
+		return;
+	}
+	s->st.dropped_rejected += s->inflight;
 	log_error("the output refused %u points for good: %s; they are "
 	    "dropped", s->inflight, err);
-	sender_consume(s, s->inflight);
-	s->inflight = 0;
+	sender_consume_request(s);
+	sender_kick(s);
+}
+
+void
+sender_sink_partial(struct sender *s, uint32_t dropped, const char *err)
+{
+	if (!s->busy)
+		return;
+	s->busy = 0;
+	if (dropped > s->inflight)
+		dropped = s->inflight;
+	strlcpy(s->last_error, err, sizeof(s->last_error));
+	log_error("the output stored %u of %u points and refused %u for "
+	    "good: %s", s->inflight - dropped, s->inflight, dropped, err);
+	s->st.published += s->inflight - dropped;
+	s->st.dropped_rejected += dropped;
+	s->st.messages += s->cut.nmsgs;
+	s->st.requests++;
+	sender_consume_request(s);
 	s->backoff = 0;
 	sender_kick(s);
 }
@@ -223,24 +221,29 @@ sender_count_reconnect(struct sender *s)
 static void
 sender_publish(struct sender *s)
 {
-	const char	*topic;
-	enum out_format	 fmt;
-	int		 rv;
+	struct cut_limits	 l;
+	int			 rv;
 
 	if (s->busy || s->ops == NULL)
 		return;
-	while ((rv = sender_cut(s, &topic, &fmt)) == -2) {
+	sender_limits(s, &l);
+	while ((rv = cut_next(&s->cut, &s->queue, &l)) == -2) {
 		/* no message can hold it: drop it, counted, and go on */
 		log_warnx("a point of %s is larger than [output] messagebytes "
 		    "(%lld): dropped", TAILQ_FIRST(&s->queue)->topic,
 		    (long long)s->w->conf.messagebytes);
 		s->st.dropped_toolarge++;
-		sender_consume(s, 1);
+		s->inflight = 1;
+		sender_consume_request(s);
 	}
+	if (rv == -1)
+		log_warnx("%s: out of memory for a request", __func__);
 	if (rv != 1)
 		return;
 	s->busy = 1;
-	s->ops->publish(s, topic, fmt, s->body.p, s->body.len);
+	s->inflight = s->cut.npoints;
+	s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
+	    s->cut.nmsgs);
 }
 
 static void
@@ -286,7 +289,7 @@ sender_kick(struct sender *s)
 /*
  * Make room for scheduled points by ageing out the oldest scheduled
  * batches.  Pushed points were answered 200 and stay; neither may the
- * batches under the message in flight go.  Nothing is dropped unless
+ * batches under the request in flight go.  Nothing is dropped unless
  * enough can be.
  */
 static int
@@ -300,7 +303,7 @@ sender_make_room(struct sender *s, size_t points, size_t bytes)
 	    s->qpoints + points - (size_t)s->w->conf.buffersize : 0;
 	needb = s->qbytes + bytes > (size_t)s->w->conf.bufferbytes ?
 	    s->qbytes + bytes - (size_t)s->w->conf.bufferbytes : 0;
-	/* skip what the message in flight was cut from */
+	/* skip what the request in flight was cut from */
 	for (b = TAILQ_FIRST(&s->queue); b != NULL && covered > 0;
 	    b = TAILQ_NEXT(b, entry)) {
 		left = b->npoints - b->done;
@@ -351,7 +354,7 @@ sender_take(struct sender *s, const struct points_msg *m, char *why,
 	struct batch	*b;
 
 	/* refused now, not dropped after a 200: no message could hold it */
-	if (longest_point(m->data, m->len) + ENVELOPE_BYTES +
+	if (longest_point(m->data, m->len) + SENDER_ENVELOPE_BYTES +
 	    strlen(m->topic) + 1 > (size_t)s->w->conf.messagebytes) {
 		snprintf(why, whylen, "a point is larger than [output] "
 		    "messagebytes (%lld)", (long long)s->w->conf.messagebytes);
@@ -455,6 +458,7 @@ sender_push_stats(struct sender *s)
 		{ "dropped_toolarge", s->st.dropped_toolarge },
 		{ "dropped_rejected", s->st.dropped_rejected },
 		{ "messages", s->st.messages },
+		{ "requests", s->st.requests },
 		{ "publish_errors", s->st.publish_errors },
 		{ "reconnects", s->st.reconnects },
 		{ "buffer_points", s->qpoints },
@@ -531,8 +535,7 @@ sender_start(struct worker *w, char *err, size_t errlen)
 	s->w = w;
 	w->priv = s;
 	TAILQ_INIT(&s->queue);
-	buf_init(&s->pts);
-	buf_init(&s->body);
+	cut_init(&s->cut);
 	ev_timer_init(&s->flush, flush_cb, 0., 0.);
 	s->flush.data = s;
 	ev_timer_init(&s->stats_timer, stats_cb, STATS_INTERVAL,
@@ -548,8 +551,11 @@ output_changed(const struct agent_conf *a, const struct agent_conf *b)
 {
 	size_t	 i;
 
+	/* the sinks hold nsqd's limits from the config they opened with */
 	if (strcmp(a->output_name, b->output_name) != 0 ||
-	    strcmp(a->path, b->path) != 0 || a->servers.n != b->servers.n)
+	    strcmp(a->path, b->path) != 0 || a->servers.n != b->servers.n ||
+	    a->messagebytes != b->messagebytes ||
+	    a->requestbytes != b->requestbytes)
 		return 1;
 	for (i = 0; i < a->servers.n; i++)
 		if (strcmp(a->servers.v[i], b->servers.v[i]) != 0)
@@ -638,8 +644,7 @@ sender_cleanup(struct worker *w)
 		TAILQ_REMOVE(&s->queue, b, entry);
 		batch_free(b);
 	}
-	buf_free(&s->pts);
-	buf_free(&s->body);
+	cut_free(&s->cut);
 	free(s);
 	w->priv = NULL;
 }

@@ -1,9 +1,12 @@
 /*
  * The sender's state and the interface of its outputs (sinks).  The
  * buffer holds batches of encoded points as producers sent them; the
- * sender cuts messages of up to `batchpoints` points of one topic and
- * format from its head and hands one message at a time to the sink.  A
- * message leaves the buffer only when the sink reports it published.
+ * sender cuts messages of up to `batchpoints` points (and `messagebytes`
+ * bytes) of one topic and format from its head, and hands the sink a
+ * request of one or more of them (several only within `requestbytes`
+ * and `requestmessages`, all of one topic: nsqd's MPUB is per topic).
+ * The points of a request leave the buffer only when the sink reports
+ * the whole request published.
  */
 #ifndef AGENT_SENDER_H
 #define AGENT_SENDER_H
@@ -21,18 +24,35 @@
 
 struct sender;
 
+/*
+ * Room for the envelope around the points of a json message (database,
+ * retentionPolicy, precision; the topic is counted apart).
+ */
+#define SENDER_ENVELOPE_BYTES	256
+
+/* One message of a request, as the sink publishes it. */
+struct sink_msg {
+	const char	*data;
+	size_t		 len;
+	uint32_t	 npoints;
+};
+
 struct sink_ops {
 	const char	*name;
 	/* Set up from s->w->conf; -1 with err when the config is unusable. */
 	int		(*open)(struct sender *, char *err, size_t errlen);
 	/*
-	 * Publish one message; report with sender_sink_done(), now or later.
-	 * Never called while a message is in flight.
+	 * Publish a request of `n` (>= 1) messages of one topic and format,
+	 * together where the output can (nsqd: MPUB, /mpub; one message
+	 * goes as PUB, /pub); report once for all of them with
+	 * sender_sink_done(), _rejected() or _partial(), now or later.
+	 * The messages stay valid and unchanged until then.  Never called
+	 * while a request is in flight.
 	 */
 	void		(*publish)(struct sender *, const char *topic,
-			    enum out_format, const char *body, size_t len);
-	/* Drop connections and state; an in-flight message is abandoned
-	 * (it stays in the buffer). */
+			    enum out_format, const struct sink_msg *, size_t n);
+	/* Drop connections and state; an in-flight request is abandoned
+	 * (its points stay in the buffer). */
 	void		(*close)(struct sender *);
 	/* SIGUSR1: reopen files (may be NULL). */
 	void		(*reopen)(struct sender *);
@@ -56,6 +76,43 @@ struct batch {
 };
 TAILQ_HEAD(batchq, batch);
 
+/* What one request may hold, from the [output] keys. */
+struct cut_limits {
+	uint32_t	 points;	/* per message: batchpoints */
+	size_t		 msgbytes;	/* per message: messagebytes */
+	size_t		 reqbytes;	/* several messages: requestbytes */
+	size_t		 reqmsgs;	/* messages: requestmessages */
+};
+
+/* A request cut from the head of the buffer (sender_cut.c). */
+struct cut {
+	struct buf	 pts;		/* scratch: one message's points */
+	struct buf	 body;		/* the messages, back to back */
+	struct sink_msg	*msgs;		/* into body */
+	size_t		 nmsgs;
+	size_t		 capmsgs;
+	uint32_t	 npoints;	/* in all the messages */
+	const char	*topic;		/* the first batch's */
+	enum out_format	 fmt;
+};
+
+void	 cut_init(struct cut *);
+void	 cut_free(struct cut *);
+/*
+ * Cut the next request from the head of `q`: messages of the points of
+ * the leading batches that share the first one's topic and format, in
+ * order, each of at most l->points points and l->msgbytes bytes, and at
+ * most l->reqmsgs of them.  A second message is only added while the
+ * request, counted as nsqd counts an MPUB body (4 + sum(4 + length)),
+ * stays within l->reqbytes; one message alone is bounded by msgbytes
+ * only (it goes as PUB).  Returns 1; 0 when `q` is empty; -1 when out
+ * of memory; -2 when the first point alone is over l->msgbytes.
+ */
+int	 cut_next(struct cut *, const struct batchq *,
+	    const struct cut_limits *);
+/* The body of an MPUB (or binary /mpub) of these messages, in bytes. */
+uint64_t cut_mpub_size(const struct sink_msg *, size_t n);
+
 struct sender_stats {
 	uint64_t	 accepted;	/* points taken into the buffer */
 	uint64_t	 published;	/* points the output confirmed */
@@ -67,6 +124,7 @@ struct sender_stats {
 	uint64_t	 dropped_toolarge;/* a point over messagebytes */
 	uint64_t	 dropped_rejected;/* refused for good by the output */
 	uint64_t	 messages;	/* messages published */
+	uint64_t	 requests;	/* requests (of messages) published */
 	uint64_t	 publish_errors;
 	uint64_t	 reconnects;
 };
@@ -78,10 +136,15 @@ struct sender {
 	struct batchq		 queue;
 	size_t			 qpoints;
 	size_t			 qbytes;
-	int			 busy;		/* a message is with the sink */
-	uint32_t		 inflight;	/* points in that message */
-	struct buf		 pts;		/* points of the message */
-	struct buf		 body;		/* the message as published */
+	int			 busy;		/* a request is with the sink */
+	uint32_t		 inflight;	/* points in that request */
+	struct cut		 cut;		/* the request */
+	/*
+	 * Points at the head of the buffer that go one message per
+	 * request: the output refused a request of several messages, and
+	 * alone each one is accepted or refused on its own.
+	 */
+	uint32_t		 solo;
 	double			 backoff;	/* after a failed publish */
 	int			 stopping;
 	ev_tstamp		 stop_deadline;
@@ -92,14 +155,25 @@ struct sender {
 	char			 last_error[256];
 };
 
-/* The sink's report on the message it was given. */
+/* The sink's report on the request it was given: all published, or
+ * none (retried after a backoff). */
 void	 sender_sink_done(struct sender *, int ok, const char *err);
 /*
- * The output refused the message for good (malformed for it: nsqd's
- * E_BAD_MESSAGE, InfluxDB's "unable to parse"): retrying cannot help, so
- * its points are dropped, counted and logged, and the rest goes on.
+ * The output refused the request for good (malformed for it: nsqd's
+ * E_BAD_MESSAGE or E_BAD_BODY, HTTP 400 or 413, InfluxDB's "unable to
+ * parse"): sending it again cannot help.  A request of one message has
+ * its points dropped, counted and logged, and the rest goes on; one of
+ * several messages is sent again one message per request, so that only
+ * the message at fault is dropped.
  */
 void	 sender_sink_rejected(struct sender *, const char *err);
+/*
+ * The output stored the request but `dropped` of its points (InfluxDB's
+ * "partial write: ... dropped=N"): those are counted as refused for good
+ * with `err`, the rest as published, and the request leaves the buffer.
+ */
+void	 sender_sink_partial(struct sender *, uint32_t dropped,
+	    const char *err);
 /* A sink lost and re-established its connection. */
 void	 sender_count_reconnect(struct sender *);
 

@@ -24,15 +24,16 @@ static void	 check_done(struct sender_http *);
 
 /*
  * The answer's body: keep the start of it for the sink to judge and to
- * explain failures with (servers say why in a short JSON object); the
- * rest is read and dropped, as libcurl would otherwise write it to
- * stdout.
+ * explain failures with (servers say why in a short JSON object), and
+ * its last bytes, where a long one may sum up (InfluxDB's partial write
+ * ends in "dropped=N"); the rest is read and dropped, as libcurl would
+ * otherwise write it to stdout.
  */
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct sender_http	*h = arg;
-	size_t			 n = size * nmemb, take;
+	size_t			 n = size * nmemb, take, keep;
 
 	take = SENDER_HTTP_ANSWER_MAX - h->answerlen;
 	if (take > n)
@@ -40,6 +41,20 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	memcpy(h->answer + h->answerlen, ptr, take);
 	h->answerlen += take;
 	h->answer[h->answerlen] = '\0';
+	h->bodylen += n;
+	if (n >= SENDER_HTTP_TAIL_MAX) {
+		memcpy(h->tail, ptr + n - SENDER_HTTP_TAIL_MAX,
+		    SENDER_HTTP_TAIL_MAX);
+		h->taillen = SENDER_HTTP_TAIL_MAX;
+	} else {
+		/* slide: keep the newest SENDER_HTTP_TAIL_MAX bytes */
+		keep = h->taillen + n > SENDER_HTTP_TAIL_MAX ?
+		    SENDER_HTTP_TAIL_MAX - n : h->taillen;
+		memmove(h->tail, h->tail + h->taillen - keep, keep);
+		memcpy(h->tail + keep, ptr, n);
+		h->taillen = keep + n;
+	}
+	h->tail[h->taillen] = '\0';
 	return n;
 }
 
@@ -213,6 +228,9 @@ sender_http_post(struct sender_http *h, const char *url, const char *body,
 	}
 	h->answerlen = 0;
 	h->answer[0] = '\0';
+	h->taillen = 0;
+	h->tail[0] = '\0';
+	h->bodylen = 0;
 	h->errbuf[0] = '\0';
 	h->code = 0;
 	h->result = CURLE_OK;

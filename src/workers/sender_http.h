@@ -16,8 +16,11 @@
  * of them failed reports the message failed with every server's reason.
  * Retrying later, with backoff, is the sender's job.
  *
- * curl_global_init: it must not run concurrently with other threads and
- * may load TLS libraries, so it belongs before the sandbox.  The sender's
+ * curl_global_init: it must not run concurrently with other threads
+ * unless libcurl is built "threadsafe" (7.84 and later; Debian 12's is),
+ * which matters since the sender has threads (libcurl's own resolver,
+ * the nsq TCP output's lookups: sender_resolve.h), and it may load TLS
+ * libraries, so it belongs before the sandbox.  The sender's
  * worker_ops has no setup hook yet, so it runs in sender_http_open(),
  * after the sandbox: that works under the deny-list filter the sender has
  * now (it opens files and maps libraries like any process).  libcurl
@@ -44,6 +47,7 @@
 #define SENDER_HTTP_DNS_CACHE		60L	/* seconds */
 #define SENDER_HTTP_ANSWER_MAX		1024	/* bytes of an answer kept */
 #define SENDER_HTTP_SNIPPET_MAX		96	/* of it in a short reason */
+#define SENDER_HTTP_TAIL_MAX		64	/* bytes of its end kept */
 
 struct sender_http;
 struct sender_http_sock;
@@ -81,6 +85,11 @@ struct sender_http {
 	long			 code;		/* HTTP status, 0 if none */
 	char			 answer[SENDER_HTTP_ANSWER_MAX + 1];
 	size_t			 answerlen;	/* raw start of the body */
+	/* the end of a longer body, where a summary may stand
+	 * (InfluxDB's "... dropped=N") */
+	char			 tail[SENDER_HTTP_TAIL_MAX + 1];
+	size_t			 taillen;
+	size_t			 bodylen;	/* the whole body's length */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 

@@ -1,6 +1,7 @@
 /*
  * The file output: one message per line (json), or the lines themselves
- * (line protocol), appended to `path` or written to standard output.
+ * (line protocol), appended to `path` or written to standard output; the
+ * messages of a request one after the other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,18 +48,26 @@ sink_file_open(struct sender *s, char *err, size_t errlen)
 
 static void
 sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
-    const char *body, size_t len)
+    const struct sink_msg *m, size_t n)
 {
 	struct sink_file	*f = s->sink;
 	char			 err[256];
+	size_t			 i;
 
-	/* a json message is one line; line protocol brings its own */
-	if (write_all(f->fd, body, len) == -1 ||
-	    (fmt == FORMAT_JSON && write_all(f->fd, "\n", 1) == -1)) {
-		snprintf(err, sizeof(err), "write to %s: %s",
-		    s->w->conf.path, strerror(errno));
-		sender_sink_done(s, 0, err);
-		return;
+	/*
+	 * Each message in turn: a json message is one line; line protocol
+	 * brings its own.  A write that fails part way leaves the earlier
+	 * messages written and all of them in the buffer: written again
+	 * later, as at-least-once allows.
+	 */
+	for (i = 0; i < n; i++) {
+		if (write_all(f->fd, m[i].data, m[i].len) == -1 ||
+		    (fmt == FORMAT_JSON && write_all(f->fd, "\n", 1) == -1)) {
+			snprintf(err, sizeof(err), "write to %s: %s",
+			    s->w->conf.path, strerror(errno));
+			sender_sink_done(s, 0, err);
+			return;
+		}
 	}
 	(void)topic;
 	sender_sink_done(s, 1, NULL);

@@ -1,6 +1,7 @@
 /*
- * The influxdb output: InfluxDB 1.x's HTTP API, one message (lines of
- * line protocol) per "POST <server>/write?db=<topic>&precision=s",
+ * The influxdb output: InfluxDB 1.x's HTTP API, one request (the lines of
+ * line protocol of all its messages, joined) per
+ * "POST <server>/write?db=<topic>&precision=s",
  * through the shared HTTP plumbing (sender_http.h: libcurl's multi
  * interface on the worker's libev loop, one kept-alive easy handle,
  * the same timeouts and failover as the nsq HTTP output).
@@ -20,12 +21,26 @@
  *			failed, the message is reported failed and the sender
  *			retries it later, with backoff.
  *
- * A 400 means InfluxDB refused the data itself ("unable to parse ...",
- * e.g. a tag value ending in a backslash, which 1.6 cannot parse, or
- * "partial write: field type conflict").  No server would take it, so the
- * message is rejected: the sender drops its points, counted as
- * dropped_rejected and logged with InfluxDB's reason, and goes on with the
- * rest instead of retrying it forever.
+ * A 400 means InfluxDB refused the data itself, all of it or some lines:
+ *   "partial write: <reason> dropped=N"
+ *			InfluxDB stored the other lines (a field type
+ *			conflict, points beyond the retention policy): the
+ *			N are counted as refused for good (dropped_rejected,
+ *			logged with InfluxDB's reason), the rest as
+ *			published, and the request is done.  Sending it
+ *			again would only get the same answer.  InfluxDB
+ *			1.x reports lines it could not parse next to stored
+ *			ones with dropped=0; those are counted by its
+ *			"unable to parse" entries.
+ *   anything else ("unable to parse ..." for every line)
+ *			no server would take it, so the request is
+ *			rejected: the sender drops its points, counted and
+ *			logged with InfluxDB's reason (or, for a request of
+ *			several messages, sends them one by one first, so
+ *			only the bad message goes), and goes on with the
+ *			rest instead of retrying it forever.
+ * A tag key or value ending in a backslash, which 1.x cannot parse at
+ * all, is refused by the producers already (point_check_line()).
  *
  * Format: InfluxDB only speaks line protocol.  A message in json (the
  * lodastack body, [output] format = json) is failed with a clear error
@@ -55,11 +70,12 @@ struct influx {
 	struct sender		*s;
 	struct sender_http	 http;
 
-	/* the message in flight */
+	/* the request in flight */
 	int			 busy;
 	enum influx_step	 step;
-	const char		*body;		/* the sender's, until done */
+	const char		*body;		/* the sender's or req's */
 	size_t			 len;
+	struct buf		 req;		/* several messages joined */
 	char			 db[TOPIC_MAX + 1];
 	struct buf		 write;		/* /write?db=...&precision=s */
 	struct buf		 create;	/* /query?q=CREATE... */
@@ -101,7 +117,7 @@ influx_error(const char *ans, size_t len, char *out, size_t outlen)
 	sender_http_printable(out, outlen, raw, n);
 }
 
-/* The message is done, one way or the other: tell the sender, last. */
+/* The request is done, one way or the other: tell the sender, last. */
 static void
 message_done(struct influx *h, int ok, const char *err)
 {
@@ -123,7 +139,18 @@ message_rejected(struct influx *h, const char *why)
 	sender_sink_rejected(s, why);
 }
 
-/* This server failed the message: try the next one, or give up. */
+/* InfluxDB stored all but `dropped` points of the request. */
+static void
+message_partial(struct influx *h, uint32_t dropped, const char *why)
+{
+	struct sender	*s = h->s;
+
+	h->busy = 0;
+	h->body = NULL;
+	sender_sink_partial(s, dropped, why);
+}
+
+/* This server failed the request: try the next one, or give up. */
 static void
 attempt_failed(struct influx *h, const char *why)
 {
@@ -185,6 +212,72 @@ describe(const struct sender_http *http, const char *doing, char *why,
 	    msg[0] != '\0' ? ": " : "", msg);
 }
 
+/*
+ * Points InfluxDB 1.x did not store from a 400 "partial write" answer:
+ * the N of its closing "dropped=N" (kept in the answer's tail however
+ * long the answer), or, when that is 0 because lines failed to parse
+ * (1.x counts only refused points there), one per "unable to parse"
+ * entry in the part of the answer kept.  -1 when the answer is not a
+ * partial write or says no number.
+ */
+static int64_t
+partial_dropped(const struct sender_http *http)
+{
+	static const char	 pw[] = "partial write:";
+	static const char	 dk[] = "dropped=";
+	static const char	 up[] = "unable to parse";
+	const char		*p, *last = NULL, *at;
+	int64_t			 n = 0;
+	size_t			 left;
+
+	if (memmem(http->answer, http->answerlen, pw, sizeof(pw) - 1) ==
+	    NULL)
+		return -1;
+	for (p = http->tail; (p = strstr(p, dk)) != NULL; p += sizeof(dk) - 1)
+		last = p;
+	if (last == NULL)
+		return -1;
+	for (p = last + sizeof(dk) - 1; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	if (p == last + sizeof(dk) - 1)
+		return -1;
+	if (n > 0)
+		return n;
+	for (at = http->answer, left = http->answerlen; (p = memmem(at, left,
+	    up, sizeof(up) - 1)) != NULL; ) {
+		n++;
+		left -= (size_t)(p - at) + sizeof(up) - 1;
+		at = p + sizeof(up) - 1;
+	}
+	return n;
+}
+
+/*
+ * A 400: InfluxDB refused the data, all of it or some points (see the
+ * top of the file).
+ */
+static void
+data_refused(struct influx *h, const struct sender_http *http)
+{
+	char	 why[512], msg[INFLUX_ERROR_MAX + 1];
+	int64_t	 dropped;
+
+	if ((dropped = partial_dropped(http)) >= 0) {
+		influx_error(http->answer, http->answerlen, msg, sizeof(msg));
+		snprintf(why, sizeof(why), "influxdb partial write: %s: %s%s",
+		    sender_http_server(http), msg, http->bodylen >
+		    http->answerlen ? " ..." : "");
+		message_partial(h, dropped > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)dropped, why);
+		return;
+	}
+	describe(http, "", why, sizeof(why));
+	message_rejected(h, why);
+}
+
 static int
 db_missing(const struct sender_http *http)
 {
@@ -210,9 +303,8 @@ attempt_end(struct sender_http *http, void *arg)
 		if (ok)
 			break;
 		if (http->result == CURLE_OK && http->code == 400) {
-			/* "unable to parse": the lines, on every server */
-			describe(http, "", why, sizeof(why));
-			message_rejected(h, why);
+			/* about the lines: every server says the same */
+			data_refused(h, http);
 			return;
 		}
 		if (db_missing(http)) {
@@ -244,6 +336,10 @@ attempt_end(struct sender_http *http, void *arg)
 	case STEP_RETRY:
 		if (ok)
 			break;
+		if (http->result == CURLE_OK && http->code == 400) {
+			data_refused(h, http);
+			return;
+		}
 		describe(http, "after creating the database: ", why,
 		    sizeof(why));
 		attempt_failed(h, why);
@@ -292,9 +388,11 @@ paths(struct influx *h, const char *db)
 
 static void
 sink_influxdb_publish(struct sender *s, const char *topic,
-    enum out_format fmt, const char *body, size_t len)
+    enum out_format fmt, const struct sink_msg *m, size_t n)
 {
 	struct influx	*h = s->sink;
+	const char	*body;
+	size_t		 len, i;
 
 	if (h->busy) {
 		/* the sender never does this; do not lose track of either */
@@ -307,6 +405,21 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 		message_rejected(h, "format json cannot be written to "
 		    "InfluxDB; set [output] format = line");
 		return;
+	}
+	if (n == 1) {
+		body = m[0].data;
+		len = m[0].len;
+	} else {
+		/* each line message ends in '\n': joined, they are lines */
+		buf_reset(&h->req);
+		for (i = 0; i < n; i++)
+			buf_add(&h->req, m[i].data, m[i].len);
+		if (buf_failed(&h->req)) {
+			message_done(h, 0, "out of memory for the request");
+			return;
+		}
+		body = h->req.p;
+		len = h->req.len;
 	}
 	if (len == 0) {
 		message_done(h, 0, "empty message");
@@ -340,6 +453,7 @@ sink_influxdb_close(struct sender *s)
 	buf_free(&h->write);
 	buf_free(&h->create);
 	buf_free(&h->url);
+	buf_free(&h->req);
 	free(h);
 	s->sink = NULL;
 }
@@ -359,6 +473,7 @@ sink_influxdb_open(struct sender *s, char *err, size_t errlen)
 	buf_init(&h->write);
 	buf_init(&h->create);
 	buf_init(&h->url);
+	buf_init(&h->req);
 	sender_http_init(&h->http, s, "influxdb", attempt_end, h);
 	s->sink = h;		/* from here on close() cleans up */
 

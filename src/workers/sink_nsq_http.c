@@ -1,27 +1,34 @@
 /*
- * The nsq output over nsqd's HTTP API: one message per
- * "POST http://<server>/pub?topic=<topic>", through the shared HTTP
+ * The nsq output over nsqd's HTTP API: a request of one message is
+ * "POST http://<server>/pub?topic=<topic>" with the message as the body;
+ * one of several is "POST .../mpub?topic=<topic>&binary=true" with the
+ * binary body (4-byte count, then per message a 4-byte size and the
+ * bytes), which nsqd takes all or nothing.  Through the shared HTTP
  * plumbing (sender_http.h: libcurl's multi interface on the worker's
  * libev loop, one kept-alive easy handle, failover across servers).
  *
- * Failover: each message starts at the server after the one the
- * previous message started at, so load is spread, and on any failure
+ * Failover: each request starts at the server after the one the
+ * previous request started at, so load is spread, and on any failure
  * (connect error, timeout, an answer other than 2xx) moves on to the
  * next server, trying each server once.  When all of them failed the
- * message is reported failed with every server's reason; retrying
+ * request is reported failed with every server's reason; retrying
  * later, with backoff, is the sender's job, not ours.
  *
- * Size: nsqd refuses a /pub body over its -max-msg-size (1 MiB by
- * default, nsq_limits).  The sender cuts messages of up to batchpoints
- * points and does not split by bytes yet, so an oversized message is
- * failed here with a clear error instead of being sent only to come
- * back as 413; the sender reports it in last_error and the counters.
- * Splitting (or /mpub) is a later change.
+ * Refusals: 400 and 413 are about the request itself (INVALID_TOPIC,
+ * MSG_TOO_BIG, BODY_TOO_BIG, BAD_MESSAGE...), the same on every nsqd, so
+ * the request is rejected: the sender drops a single message, and sends
+ * the messages of a refused /mpub again one by one.
+ *
+ * Size: the sender cuts messages within [output] messagebytes (nsqd's
+ * -max-msg-size) and requests within requestbytes (-max-body-size); a
+ * request over them is not sent, as nsqd would only answer 413.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <bsd/stdlib.h>
 
 #include "log.h"
 #include "nsq_proto.h"
@@ -33,17 +40,20 @@ struct nsq_http {
 	struct sender_http	 http;
 	struct nsq_limits	 limits;
 
-	/* the message in flight */
+	/* the request in flight */
 	int			 busy;
-	struct buf		 path;		/* /pub?topic=... */
+	struct buf		 path;		/* /pub?topic=..., /mpub?... */
 	struct buf		 url;
-	const char		*body;		/* the sender's, until done */
+	struct buf		 mpub;		/* the binary /mpub body */
+	struct nsq_msg		*msgs;		/* to encode it */
+	size_t			 capmsgs;
+	const char		*body;		/* the sender's, or mpub's */
 	size_t			 len;
 };
 
 static void	 attempt_start(struct nsq_http *);
 
-/* The message is done, one way or the other: tell the sender, last. */
+/* The request is done, one way or the other: tell the sender, last. */
 static void
 message_done(struct nsq_http *h, int ok, const char *err)
 {
@@ -54,7 +64,7 @@ message_done(struct nsq_http *h, int ok, const char *err)
 	sender_sink_done(s, ok, err);
 }
 
-/* This server failed the message: try the next one, or give up. */
+/* This server failed the request: try the next one, or give up. */
 static void
 attempt_failed(struct nsq_http *h, const char *why)
 {
@@ -64,7 +74,7 @@ attempt_failed(struct nsq_http *h, const char *why)
 		message_done(h, 0, sender_http_reasons(&h->http));
 }
 
-/* Post the message to the current server. */
+/* Post the request to the current server. */
 static void
 attempt_start(struct nsq_http *h)
 {
@@ -112,45 +122,93 @@ attempt_end(struct sender_http *http, void *arg)
 	message_done(h, 1, NULL);
 }
 
+/* The binary /mpub body of the request into h->mpub. */
+static int
+mpub_body(struct nsq_http *h, const struct sink_msg *m, size_t n)
+{
+	struct nsq_msg	*v;
+	size_t		 i;
+
+	if (n > h->capmsgs) {
+		if ((v = reallocarray(h->msgs, n, sizeof(*v))) == NULL)
+			return -1;
+		h->msgs = v;
+		h->capmsgs = n;
+	}
+	for (i = 0; i < n; i++) {
+		h->msgs[i].data = m[i].data;
+		h->msgs[i].len = m[i].len;
+	}
+	buf_reset(&h->mpub);
+	if (nsq_http_mpub_body(&h->mpub, h->msgs, n) == -1 ||
+	    buf_failed(&h->mpub))
+		return -1;
+	return 0;
+}
+
 static void
 sink_nsq_http_publish(struct sender *s, const char *topic,
-    enum out_format fmt, const char *body, size_t len)
+    enum out_format fmt, const struct sink_msg *m, size_t n)
 {
 	struct nsq_http	*h = s->sink;
+	uint64_t	 size;
+	size_t		 i;
 	char		 why[256];
 
 	(void)fmt;
 	if (h->busy) {
 		/* the sender never does this; do not lose track of either */
-		log_warnx("nsq: publish while a message is in flight");
+		log_warnx("nsq: publish while a request is in flight");
 		return;
 	}
 	h->busy = 1;
-	if (len > h->limits.max_msg_size) {
-		snprintf(why, sizeof(why), "message of %zu bytes is over "
-		    "nsqd's max-msg-size (%zu bytes): lower [output] "
-		    "messagebytes", len, h->limits.max_msg_size);
-		/* no nsqd with these limits takes it, now or later */
+	for (i = 0; i < n; i++) {
+		if (m[i].len == 0) {
+			/* nsqd refuses empty messages (MSG_EMPTY) */
+			message_done(h, 0, "empty message");
+			return;
+		}
+		if (m[i].len > h->limits.max_msg_size) {
+			snprintf(why, sizeof(why), "message of %zu bytes is "
+			    "over nsqd's max-msg-size (%zu bytes): lower "
+			    "[output] messagebytes", m[i].len,
+			    h->limits.max_msg_size);
+			/* no nsqd with these limits takes it, now or later */
+			h->busy = 0;
+			sender_sink_rejected(s, why);
+			return;
+		}
+	}
+	if (n > 1 && (size = cut_mpub_size(m, n)) > h->limits.max_body_size) {
+		snprintf(why, sizeof(why), "request of %llu bytes is over "
+		    "nsqd's max-body-size (%zu bytes)",
+		    (unsigned long long)size, h->limits.max_body_size);
+		/* the sender sends its messages one by one */
 		h->busy = 0;
 		sender_sink_rejected(s, why);
 		return;
 	}
-	if (len == 0) {
-		/* nsqd refuses empty messages (MSG_EMPTY) */
-		message_done(h, 0, "empty message");
-		return;
-	}
 	buf_reset(&h->path);
-	if (nsq_http_pub_path(&h->path, topic) == -1 ||
+	if ((n == 1 ? nsq_http_pub_path(&h->path, topic) :
+	    nsq_http_mpub_path(&h->path, topic)) == -1 ||
 	    buf_failed(&h->path)) {
 		snprintf(why, sizeof(why), "topic \"%s\" is not a valid NSQ "
 		    "topic", topic);
 		message_done(h, 0, why);
 		return;
 	}
-	/* the body stays in the sender's buffer until we report */
-	h->body = body;
-	h->len = len;
+	if (n == 1) {
+		/* the body stays in the sender's buffer until we report */
+		h->body = m[0].data;
+		h->len = m[0].len;
+	} else {
+		if (mpub_body(h, m, n) == -1) {
+			message_done(h, 0, "out of memory for the /mpub body");
+			return;
+		}
+		h->body = h->mpub.p;
+		h->len = h->mpub.len;
+	}
 	sender_http_round_start(&h->http);
 	attempt_start(h);
 }
@@ -167,6 +225,8 @@ sink_nsq_http_close(struct sender *s)
 	h->busy = 0;
 	buf_free(&h->path);
 	buf_free(&h->url);
+	buf_free(&h->mpub);
+	free(h->msgs);
 	free(h);
 	s->sink = NULL;
 }
@@ -176,7 +236,6 @@ sink_nsq_http_open(struct sender *s, char *err, size_t errlen)
 {
 	const struct strlist	*sv = &s->w->conf.servers;
 	struct nsq_http		*h;
-	const char		*why;
 	size_t			 i;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -186,14 +245,16 @@ sink_nsq_http_open(struct sender *s, char *err, size_t errlen)
 	h->s = s;
 	buf_init(&h->path);
 	buf_init(&h->url);
+	buf_init(&h->mpub);
 	sender_http_init(&h->http, s, "nsq", attempt_end, h);
 	s->sink = h;		/* from here on close() cleans up */
 
-	nsq_limits_default(&h->limits);
-	if ((why = nsq_limits_check(&h->limits)) != NULL) {
-		snprintf(err, errlen, "nsq limits: %s", why);
-		goto fail;
-	}
+	/*
+	 * nsqd's limits as configured; the config table keeps both within
+	 * the signed 32-bit sizes of the wire.
+	 */
+	h->limits.max_msg_size = (size_t)s->w->conf.messagebytes;
+	h->limits.max_body_size = (size_t)s->w->conf.requestbytes;
 	for (i = 0; i < sv->n; i++)
 		if (strncasecmp(sv->v[i], "tcp://", 6) == 0) {
 			/* sink_for() never picks us for those */

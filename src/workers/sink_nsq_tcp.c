@@ -1,37 +1,42 @@
 /*
  * The nsq output over nsqd's TCP protocol V2 (servers written
  * "tcp://host:port"), with the codec of nsq_proto.h, on the worker's
- * libev loop: non-blocking sockets, no threads.
+ * libev loop: non-blocking sockets; names are looked up in a thread per
+ * lookup (sender_resolve.h), never on the loop.
  *
  * Connections: one per server, opened at open() and kept for reuse, so
- * a message costs one PUB and one answer.  Each goes
- *	DOWN -> CONNECTING -> IDENTIFYING -> READY
+ * a request costs one PUB or MPUB and one answer.  Each goes
+ *	DOWN -> RESOLVING -> CONNECTING -> IDENTIFYING -> READY
  * and back to DOWN on any failure, after which it reconnects on its own
  * with exponential backoff and jitter (RECONNECT_MIN doubling to
  * RECONNECT_MAX), so a server that comes back is found again without a
  * message having to fail on it first.  The name is resolved again on
- * every connect, so a server that moved is followed.  "_heartbeat_" is
- * answered with NOP in every state: nsqd hangs up after two unanswered
- * ones.
+ * every connect, so a server that moved is followed; a lookup that takes
+ * longer than RESOLVE_TIMEOUT (a DNS server that does not answer) fails
+ * that connect like any connect error, and the loop goes on serving the
+ * other servers and the producers meanwhile.  "_heartbeat_" is answered
+ * with NOP in every state: nsqd hangs up after two unanswered ones.
  *
- * Messages: the sender hands over one message at a time and keeps it in
- * its buffer until sender_sink_done(ok); it goes out as one PUB.  Each
- * message starts at the server after the one the previous message
- * started at (load spread), and when that server fails it (down,
- * refused, timed out, answered an error, hung up) the next one is tried,
- * each server once, before the message is reported failed with every
- * server's reason.  Retrying later is the sender's job, with its own
- * backoff.  A message is only reported published on nsqd's "OK", so a
- * stalled or dropped connection never loses a point; it may duplicate
- * one (nsqd may have taken a PUB whose answer we never saw), which is
- * NSQ's at-least-once delivery.
+ * Requests: the sender hands over one request at a time, of one message
+ * or several of one topic, and keeps them in its buffer until
+ * sender_sink_done(ok); one message goes out as PUB, several as one
+ * MPUB, which nsqd takes all or nothing.  Each request starts at the
+ * server after the one the previous request started at (load spread),
+ * and when that server fails it (down, refused, timed out, answered an
+ * error, hung up) the next one is tried, each server once, before the
+ * request is reported failed with every server's reason.  Retrying later
+ * is the sender's job, with its own backoff.  A request is only reported
+ * published on nsqd's "OK", so a stalled or dropped connection never
+ * loses a point; it may duplicate some (nsqd may have taken a command
+ * whose answer we never saw), which is NSQ's at-least-once delivery.
  *
- * Known limits, on purpose for now:
- * - getaddrinfo() blocks the sender while a name is resolved (numeric
- *   addresses do not wait).  An asynchronous resolver needs threads or
- *   a DNS library; resolution only happens on (re)connect.
- * - A message over nsqd's -max-msg-size is failed with a clear error
- *   rather than split: the sender cuts messages by points, not bytes.
+ * Sizes: the sender cuts messages within [output] messagebytes (nsqd's
+ * -max-msg-size) and requests within requestbytes (-max-body-size).  A
+ * server that reports lower limits in its IDENTIFY answer gets only what
+ * fits: a message over its max-msg-size goes to another server, a
+ * request over its max-body-size back to the sender, which sends its
+ * messages one per request.
+ *
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -55,10 +60,12 @@
 #include "log.h"
 #include "nsq_proto.h"
 #include "sender.h"
+#include "sender_resolve.h"
 
 
+#define RESOLVE_TIMEOUT		5.0	/* seconds for a name lookup */
 #define CONNECT_TIMEOUT		2.0	/* seconds, per address */
-#define RESPONSE_TIMEOUT	10.0	/* for the IDENTIFY and PUB answers */
+#define RESPONSE_TIMEOUT	10.0	/* for the IDENTIFY, (M)PUB answers */
 #define RECONNECT_MIN		0.1	/* seconds, doubling ... */
 #define RECONNECT_MAX		10.0	/* ... up to this */
 /*
@@ -77,6 +84,7 @@ struct nsq_tcp;
 
 enum conn_state {
 	CONN_DOWN = 0,		/* waiting for the reconnect timer */
+	CONN_RESOLVING,		/* the name is being looked up */
 	CONN_CONNECTING,	/* non-blocking connect() in progress */
 	CONN_IDENTIFYING,	/* magic and IDENTIFY sent, answer awaited */
 	CONN_READY
@@ -90,13 +98,14 @@ struct nsq_conn {
 	char			*port;
 	enum conn_state		 state;
 	int			 fd;
+	struct resolver		 rsv;		/* its lookup, off the loop */
 	struct addrinfo		*res;		/* this connect's resolution */
 	struct addrinfo		*ai;		/* the address being tried */
 	ev_io			 rio;
 	ev_io			 wio;		/* connect, or output pending */
 	/*
 	 * One timer, meaning depends on the state: reconnect (DOWN),
-	 * connect timeout, IDENTIFY answer timeout, PUB answer timeout or
+	 * connect timeout, IDENTIFY answer timeout, (M)PUB answer timeout or
 	 * idle liveness (READY).
 	 */
 	ev_timer		 timer;
@@ -104,7 +113,7 @@ struct nsq_conn {
 	size_t			 outoff;	/* bytes of out already written */
 	struct nsq_reader	 rd;
 	struct nsq_limits	 limits;	/* what this server takes */
-	int			 pub;		/* PUB sent, answer awaited */
+	int			 pub;		/* (M)PUB sent, answer awaited */
 	int			 proven;	/* an OK came on this connection */
 	ev_tstamp		 ready_at;
 	ev_tstamp		 last_rx;
@@ -121,18 +130,22 @@ struct nsq_tcp {
 	struct ev_loop		*loop;
 	struct nsq_conn		*conns;
 	size_t			 nconns;
-	size_t			 next;		/* where the next message starts */
+	size_t			 next;		/* where the next request starts */
 	struct nsq_limits	 limits;
 	char			 hostname[256];
 	char			 client_id[256];
 
-	/* the message in flight */
+	/* the request in flight */
 	int			 busy;
 	size_t			 cur;		/* conns[cur] has it */
 	size_t			 tried;		/* servers tried, cur included */
 	char			 topic[NSQ_TOPIC_MAX + 1];
-	const char		*body;		/* the sender's, kept until done */
-	size_t			 len;
+	struct nsq_msg		*msgs;		/* the sender's, until done */
+	size_t			 nmsgs;
+	size_t			 capmsgs;
+	size_t			 longest;	/* of the messages */
+	uint64_t		 mpubsize;	/* the MPUB body, nmsgs > 1 */
+	const char		*cmd;		/* "PUB" or "MPUB" */
 	struct buf		 reasons;	/* "<server>: <why>; ..." */
 };
 
@@ -169,14 +182,28 @@ arm_idle(struct nsq_conn *c)
 	timer_arm(c, c->last_rx + idle_dead(c) - ev_now(c->t->loop));
 }
 
-/* The message is done, one way or the other: tell the sender, last. */
+/* Forget the request: the sender has it (and is told next). */
+static void
+request_clear(struct nsq_tcp *t)
+{
+	t->busy = 0;
+	t->nmsgs = 0;
+}
+
+/* The request is done, one way or the other: tell the sender, last. */
 static void
 message_done(struct nsq_tcp *t, int ok, const char *err)
 {
-	t->busy = 0;
-	t->body = NULL;
-	t->len = 0;
+	request_clear(t);
 	sender_sink_done(t->s, ok, err);
+}
+
+/* Refused for good (see sender_sink_rejected()). */
+static void
+message_rejected(struct nsq_tcp *t, const char *err)
+{
+	request_clear(t);
+	sender_sink_rejected(t->s, err);
 }
 
 static void
@@ -204,6 +231,8 @@ conn_reset(struct nsq_conn *c)
 	ev_io_stop(loop, &c->rio);
 	ev_io_stop(loop, &c->wio);
 	ev_timer_stop(loop, &c->timer);
+	/* a lookup in progress is abandoned: its thread cleans up */
+	resolver_cancel(&c->rsv);
 	if (c->fd != -1 && close(c->fd) == -1)
 		log_warn("nsq: close %s", c->server);
 	c->fd = -1;
@@ -211,7 +240,7 @@ conn_reset(struct nsq_conn *c)
 		freeaddrinfo(c->res);
 	c->res = NULL;
 	c->ai = NULL;
-	/* a big PUB grew it; do not keep megabytes per idle server */
+	/* a big MPUB grew it; do not keep megabytes per idle server */
 	if (c->out.cap > OUT_KEEP)
 		buf_free(&c->out);
 	else
@@ -228,7 +257,7 @@ conn_reset(struct nsq_conn *c)
 
 /*
  * The connection failed: close it and plan the reconnect.  What was on
- * it is the caller's business (conn_down() moves the message on).
+ * it is the caller's business (conn_down() moves the request on).
  */
 static void
 conn_drop(struct nsq_conn *c, const char *reason)
@@ -267,8 +296,8 @@ conn_drop(struct nsq_conn *c, const char *reason)
 }
 
 /*
- * The connection failed: drop it and, if the message was on it, let the
- * message move on.  That comes last, as it may try the other servers
+ * The connection failed: drop it and, if the request was on it, let the
+ * request move on.  That comes last, as it may try the other servers
  * and report to the sender.
  */
 static void
@@ -286,28 +315,60 @@ conn_down(struct nsq_conn *c, const char *why)
 		attempt_failed(t, reason);
 }
 
-/* Resolve the name again and start connecting to its first address. */
+/* Resolve the name again; conn_resolved() goes on from there. */
 static void
 conn_connect(struct nsq_conn *c)
 {
 	struct addrinfo	 hints;
-	char		 why[256];
-	int		 rc;
+	char		 why[256], err[160];
 
 	conn_reset(c);
-	c->state = CONN_CONNECTING;
+	c->state = CONN_RESOLVING;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	hints.ai_flags = AI_NUMERICSERV;
-	if ((rc = getaddrinfo(c->host, c->port, &hints, &c->res)) != 0) {
-		c->res = NULL;
-		snprintf(why, sizeof(why), "resolving %s: %s", c->host,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+	if (resolver_start(&c->rsv, c->host, c->port, &hints,
+	    RESOLVE_TIMEOUT, err, sizeof(err)) == -1) {
+		snprintf(why, sizeof(why), "resolving %s: %s", c->host, err);
 		conn_down(c, why);
 		return;
 	}
+	if (c->rsv.background)
+		log_debug("nsq: %s: resolving %s in the background",
+		    c->server, c->host);
+}
+
+/* The lookup ended: connect to the first address, or count a failure. */
+static void
+conn_resolved(struct resolver *r, struct resolve_result *res, void *arg)
+{
+	struct nsq_conn	*c = arg;
+	char		 why[256];
+
+	(void)r;
+	if (c->state != CONN_RESOLVING) {
+		/* cannot be: a reset cancels the lookup; do not leak */
+		if (res->res != NULL)
+			freeaddrinfo(res->res);
+		return;
+	}
+	if (res->timedout) {
+		snprintf(why, sizeof(why), "resolving %s: no answer in "
+		    "%.0f s", c->host, RESOLVE_TIMEOUT);
+		conn_down(c, why);
+		return;
+	}
+	if (res->rc != 0) {
+		snprintf(why, sizeof(why), "resolving %s: %s", c->host,
+		    res->rc == EAI_SYSTEM ? strerror(res->sys_errno) :
+		    gai_strerror(res->rc));
+		conn_down(c, why);
+		return;
+	}
+	c->state = CONN_CONNECTING;
+	c->res = res->res;
 	c->ai = c->res;
 	c->err[0] = '\0';
 	conn_try(c);
@@ -437,24 +498,38 @@ conn_flush(struct nsq_conn *c)
 	return 0;
 }
 
-/* Send the message in flight as one PUB on this READY connection. */
+/* Send the request in flight as PUB or MPUB on this READY connection. */
 static int
 conn_pub(struct nsq_conn *c)
 {
 	struct nsq_tcp	*t = c->t;
 	char		 why[256];
+	int		 rc;
 
-	if (t->len > c->limits.max_msg_size) {
+	if (t->longest > c->limits.max_msg_size) {
 		/* this server said it takes less: another one may do */
 		snprintf(why, sizeof(why), "message of %zu bytes is over "
-		    "this nsqd's max-msg-size (%zu bytes)", t->len,
+		    "this nsqd's max-msg-size (%zu bytes)", t->longest,
 		    c->limits.max_msg_size);
 		attempt_failed(t, why);
 		return 0;
 	}
-	/* topic and size were checked in publish(): -1 is memory */
-	if (nsq_enc_pub(&c->out, t->topic, t->body, t->len) == -1) {
-		conn_down(c, "out of memory for PUB");
+	if (t->nmsgs > 1 && t->mpubsize > c->limits.max_body_size) {
+		/* one by one, they fit: the sender sends them so */
+		snprintf(why, sizeof(why), "%s: MPUB of %llu bytes is over "
+		    "this nsqd's max-body-size (%zu bytes)", c->server,
+		    (unsigned long long)t->mpubsize,
+		    c->limits.max_body_size);
+		message_rejected(t, why);
+		return 0;
+	}
+	/* topic and sizes were checked in publish(): -1 is memory */
+	rc = t->nmsgs == 1 ? nsq_enc_pub(&c->out, t->topic, t->msgs[0].data,
+	    t->msgs[0].len) : nsq_enc_mpub(&c->out, t->topic, t->msgs,
+	    t->nmsgs);
+	if (rc == -1) {
+		conn_down(c, t->nmsgs == 1 ? "out of memory for PUB" :
+		    "out of memory for MPUB");
 		return -1;
 	}
 	c->pub = 1;
@@ -500,13 +575,13 @@ conn_identified(struct nsq_conn *c, const struct nsq_frame *f,
 	} else
 		log_info("nsq: %s: connected", c->server);
 	arm_idle(c);
-	/* a message was waiting for this connection */
+	/* a request was waiting for this connection */
 	if (t->busy && t->cur == c->idx && !c->pub)
 		return conn_pub(c);
 	return 0;
 }
 
-/* An error frame answering our PUB. */
+/* An error frame answering our PUB or MPUB. */
 static int
 conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 {
@@ -515,32 +590,31 @@ conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 	char		 why[sizeof(e.text) + 32];
 
 	nsq_error_parse(f->data, f->len, &e);
-	snprintf(why, sizeof(why), "nsqd refused the PUB: %s", e.text);
+	snprintf(why, sizeof(why), "nsqd refused the %s: %s", t->cmd, e.text);
 	c->pub = 0;
 	if (e.permanent) {
 		/*
-		 * E_BAD_TOPIC, E_BAD_MESSAGE, E_BAD_BODY: about the message
+		 * E_BAD_TOPIC, E_BAD_MESSAGE, E_BAD_BODY: about the request
 		 * itself, so every nsqd with the same limits refuses it the
 		 * same way; no failover and no retry: the sender drops its
-		 * points, counted, rather than hold up what follows.
+		 * points, counted, rather than hold up what follows (or,
+		 * for an MPUB, sends its messages one by one first).
 		 */
 		reason_add(t, c->server, why);
-		/* nsqd hangs up after it; the message is answered */
+		/* nsqd hangs up after it; the request is answered */
 		if (e.fatal)
 			conn_drop(c, why);
-		t->busy = 0;
-		t->body = NULL;
-		t->len = 0;
-		sender_sink_rejected(t->s, reasons_text(t));
+		message_rejected(t, reasons_text(t));
 		return e.fatal ? -1 : 0;
 	}
 	if (e.fatal) {
 		/* E_PUB_FAILED and the like: nsqd closes the connection;
-		 * conn_down moves the message to the next server */
+		 * conn_down moves the request to the next server */
 		conn_down(c, why);
 		return -1;
 	}
-	/* a non-fatal error (none is defined for PUB): the stream is fine */
+	/* a non-fatal error (none is defined for (M)PUB): the stream is
+	 * fine */
 	arm_idle(c);
 	attempt_failed(t, why);
 	return 0;
@@ -600,7 +674,7 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 		return -1;
 	}
 	/*
-	 * An OK with no PUB out, a message frame (we never SUB), another
+	 * An OK with no (M)PUB out, a message frame (we never SUB), another
 	 * response: the stream is not what we think it is.
 	 */
 	snprintf(why, sizeof(why), "unexpected %s frame from nsqd",
@@ -627,15 +701,18 @@ rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			snprintf(why, sizeof(why), "read: %s%s",
-			    strerror(errno), c->pub ?
-			    " (before the PUB was answered)" : "");
+			snprintf(why, sizeof(why), "read: %s%s%s%s",
+			    strerror(errno), c->pub ? " (before the " : "",
+			    c->pub ? c->t->cmd : "", c->pub ?
+			    " was answered)" : "");
 			conn_down(c, why);
 			return;
 		}
 		if (n == 0) {
-			conn_down(c, c->pub ? "nsqd closed the connection "
-			    "before answering the PUB" : c->state ==
+			conn_down(c, c->pub ? (c->t->nmsgs > 1 ?
+			    "nsqd closed the connection before answering the "
+			    "MPUB" : "nsqd closed the connection before "
+			    "answering the PUB") : c->state ==
 			    CONN_IDENTIFYING ? "nsqd closed the connection "
 			    "before answering IDENTIFY" :
 			    "nsqd closed the connection");
@@ -702,6 +779,9 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CONN_DOWN:
 		conn_connect(c);
 		break;
+	case CONN_RESOLVING:
+		/* the resolver keeps its own deadline */
+		break;
 	case CONN_CONNECTING:
 		snprintf(why, sizeof(why), "connect: no answer in %.0f s",
 		    CONNECT_TIMEOUT);
@@ -715,8 +795,8 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CONN_READY:
 		if (c->pub) {
 			/* stalled: the stream cannot be trusted any more */
-			snprintf(why, sizeof(why), "no answer to PUB in "
-			    "%.0f s", RESPONSE_TIMEOUT);
+			snprintf(why, sizeof(why), "no answer to %s in "
+			    "%.0f s", c->t->cmd, RESPONSE_TIMEOUT);
 			conn_down(c, why);
 			break;
 		}
@@ -732,7 +812,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/* Try the message on t->conns[t->cur]. */
+/* Try the request on t->conns[t->cur]. */
 static void
 attempt_start(struct nsq_tcp *t)
 {
@@ -743,6 +823,7 @@ attempt_start(struct nsq_tcp *t)
 	case CONN_READY:
 		(void)conn_pub(c);
 		break;
+	case CONN_RESOLVING:
 	case CONN_CONNECTING:
 	case CONN_IDENTIFYING:
 		/* conn_identified() sends it, conn_down() moves it on */
@@ -762,7 +843,7 @@ attempt_start(struct nsq_tcp *t)
 	}
 }
 
-/* The current server failed the message: the next one, or give up. */
+/* The current server failed the request: the next one, or give up. */
 static void
 attempt_failed(struct nsq_tcp *t, const char *why)
 {
@@ -778,33 +859,60 @@ attempt_failed(struct nsq_tcp *t, const char *why)
 
 static void
 sink_nsq_tcp_publish(struct sender *s, const char *topic,
-    enum out_format fmt, const char *body, size_t len)
+    enum out_format fmt, const struct sink_msg *m, size_t n)
 {
 	struct nsq_tcp	*t = s->sink;
+	struct nsq_msg	*v;
 	const char	*bad;
 	char		 why[256];
+	size_t		 i;
 
-	(void)fmt;	/* the body is one NSQ message in either format */
+	(void)fmt;	/* a message is one NSQ message in either format */
 	if (t->busy) {
 		/* the sender never does this; do not lose track of either */
-		log_warnx("nsq: publish while a message is in flight");
+		log_warnx("nsq: publish while a request is in flight");
 		return;
 	}
 	t->busy = 1;
-	if (len == 0) {
-		/* nsqd refuses empty messages and hangs up */
-		message_done(t, 0, "empty message");
-		return;
+	if (n > t->capmsgs) {
+		if ((v = reallocarray(t->msgs, n, sizeof(*v))) == NULL) {
+			message_done(t, 0, "out of memory for a request");
+			return;
+		}
+		t->msgs = v;
+		t->capmsgs = n;
 	}
-	if (len > t->limits.max_msg_size) {
-		snprintf(why, sizeof(why), "message of %zu bytes is over "
-		    "nsqd's max-msg-size (%zu bytes): lower [output] "
-		    "messagebytes", len, t->limits.max_msg_size);
-		/* no nsqd with these limits takes it, now or later */
-		t->busy = 0;
-		t->body = NULL;
-		t->len = 0;
-		sender_sink_rejected(s, why);
+	t->longest = 0;
+	for (i = 0; i < n; i++) {
+		if (m[i].len == 0) {
+			/* nsqd refuses empty messages and hangs up */
+			message_done(t, 0, "empty message");
+			return;
+		}
+		if (m[i].len > t->limits.max_msg_size) {
+			snprintf(why, sizeof(why), "message of %zu bytes is "
+			    "over nsqd's max-msg-size (%zu bytes): lower "
+			    "[output] messagebytes", m[i].len,
+			    t->limits.max_msg_size);
+			/* no nsqd with these limits takes it, now or later */
+			message_rejected(t, why);
+			return;
+		}
+		if (m[i].len > t->longest)
+			t->longest = m[i].len;
+		/* the sender keeps the bytes unchanged until we report */
+		t->msgs[i].data = m[i].data;
+		t->msgs[i].len = m[i].len;
+	}
+	t->nmsgs = n;
+	t->cmd = n == 1 ? "PUB" : "MPUB";
+	t->mpubsize = n > 1 ? nsq_mpub_body_size(t->msgs, n) : 0;
+	if (n > 1 && t->mpubsize > t->limits.max_body_size) {
+		snprintf(why, sizeof(why), "MPUB of %llu bytes is over nsqd's "
+		    "max-body-size (%zu bytes)",
+		    (unsigned long long)t->mpubsize, t->limits.max_body_size);
+		/* the sender sends its messages one by one */
+		message_rejected(t, why);
 		return;
 	}
 	if (!nsq_topic_valid(topic, &bad)) {
@@ -814,9 +922,6 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 		return;
 	}
 	strlcpy(t->topic, topic, sizeof(t->topic));
-	/* the sender keeps the body unchanged until we report */
-	t->body = body;
-	t->len = len;
 	buf_reset(&t->reasons);
 	t->tried = 0;
 	t->cur = t->next;
@@ -886,11 +991,12 @@ sink_nsq_tcp_close(struct sender *s)
 
 	if (t == NULL)
 		return;
-	/* a message in flight is abandoned: the sender keeps it */
-	t->busy = 0;
+	/* a request in flight is abandoned: the sender keeps it */
+	request_clear(t);
 	for (i = 0; i < t->nconns; i++) {
 		c = &t->conns[i];
 		conn_reset(c);
+		resolver_close(&c->rsv);
 		buf_free(&c->out);
 		nsq_reader_free(&c->rd);
 		free(c->server);
@@ -898,6 +1004,7 @@ sink_nsq_tcp_close(struct sender *s)
 		free(c->port);
 	}
 	free(t->conns);
+	free(t->msgs);
 	buf_free(&t->reasons);
 	free(t);
 	s->sink = NULL;
@@ -909,7 +1016,6 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 	const struct strlist	*sv = &s->w->conf.servers;
 	struct nsq_tcp		*t;
 	struct nsq_conn		*c;
-	const char		*why;
 	char			*dot;
 	size_t			 i;
 
@@ -927,11 +1033,13 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 	buf_init(&t->reasons);
 	s->sink = t;		/* from here on close() cleans up */
 
-	nsq_limits_default(&t->limits);
-	if ((why = nsq_limits_check(&t->limits)) != NULL) {
-		snprintf(err, errlen, "nsq limits: %s", why);
-		goto fail;
-	}
+	/*
+	 * nsqd's limits as configured (a server may report lower ones);
+	 * the config table keeps both within the signed 32-bit sizes of
+	 * the wire.
+	 */
+	t->limits.max_msg_size = (size_t)s->w->conf.messagebytes;
+	t->limits.max_body_size = (size_t)s->w->conf.requestbytes;
 	/* who we are, for nsqd's /stats: the short name is the client id */
 	if (gethostname(t->hostname, sizeof(t->hostname) - 1) == -1) {
 		log_warn("nsq: gethostname");
@@ -961,6 +1069,7 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 		c->wio.data = c;
 		ev_timer_init(&c->timer, timer_cb, 0., 0.);
 		c->timer.data = c;
+		resolver_init(&c->rsv, t->loop, NULL, conn_resolved, c);
 		t->nconns++;	/* close() frees what is counted */
 		if (parse_server(sv->v[i], &c->host, &c->port, err,
 		    errlen) == -1)
@@ -972,7 +1081,7 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 	}
 	log_info("nsq: publishing over TCP to %zu server%s, first %s",
 	    t->nconns, t->nconns == 1 ? "" : "s", t->conns[0].server);
-	/* connect now, so the first message finds a connection up */
+	/* connect now, so the first request finds a connection up */
 	for (i = 0; i < t->nconns; i++)
 		conn_connect(&t->conns[i]);
 	return 0;

@@ -4,6 +4,7 @@ import collections
 import http.client
 import json
 import os
+import random
 import socket
 import sys
 import time
@@ -64,12 +65,13 @@ def expected_key(p):
                p["timestamp"])
 
 
-def received(double, transport, command):
-    """Every point of every message the double holds on TOPIC."""
+def received(double, transport, commands):
+    """Every point of every message the double holds on TOPIC, each
+    received over `transport` with one of `commands`."""
     out = []
     for m in double.messages():
         assert m.topic == TOPIC, m.topic
-        assert m.transport == transport and m.command == command, m
+        assert m.transport == transport and m.command in commands, m
         msg = json.loads(m.body)
         assert msg["database"] == TOPIC, msg["database"]
         assert msg["retentionPolicy"] == "default"
@@ -81,10 +83,11 @@ def received(double, transport, command):
 
 
 class NsqTest(AgentTest):
-    """Helpers of the nsq output tests; TRANSPORT and COMMAND say how
-    the double must have received every message."""
+    """Helpers of the nsq output tests; TRANSPORT and COMMANDS say how
+    the double must have received every message (one message per
+    request or several: PUB or MPUB, /pub or /mpub)."""
 
-    TRANSPORT = COMMAND = None
+    TRANSPORT = COMMANDS = None
 
     def double(self, **kw):
         d = NsqdDouble(**kw).start()
@@ -132,7 +135,7 @@ class NsqTest(AgentTest):
         def have():
             got = []
             for d in doubles:
-                got.extend(received(d, self.TRANSPORT, self.COMMAND))
+                got.extend(received(d, self.TRANSPORT, self.COMMANDS))
             return got
         wait_until(lambda: len(have()) >= len(points), timeout=timeout,
                    what=f"{len(points)} points at the nsqd double")
@@ -141,3 +144,95 @@ class NsqTest(AgentTest):
         self.assertEqual(got - want, collections.Counter(),
                          "points nobody sent (or sent twice)")
         self.assertEqual(want - got, collections.Counter(), "points missing")
+
+
+class MultiMessageTests:
+    """Requests of several messages (HTTP /mpub, TCP MPUB), for NsqTest
+    classes that set SINGLE and MULTI (the double's command names) and
+    server(double) (the address to configure)."""
+
+    SINGLE = MULTI = None
+
+    def server(self, d):
+        raise NotImplementedError
+
+    def post_all(self, points, seed):
+        """Post `points` in random chunks over TCP and the unix socket."""
+        rnd = random.Random(seed)
+        n, unix = 0, False
+        while n < len(points):
+            k = min(rnd.randint(1, 700), len(points) - n)
+            self.post_ok(points[n:n + k], unix=unix)
+            n += k
+            unix = not unix
+
+    def test_ten_thousand_points_several_messages_per_request(self):
+        d = self.double()
+        self.configure([self.server(d)], "\tbatchpoints = 100\n")
+        self.start_ok()
+        sent = make_points(0, 10000, name="multi.m")
+        self.post_all(sent, 17)
+        self.assert_arrived([d], sent)
+        st = self.wait_stats(lambda s: s.get("published") == 10000,
+                             "published == 10000")
+        self.assertEqual(st["accepted"], 10000, st)
+        self.assertEqual(st["publish_errors"], 0, st)
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assertEqual(st["buffer_points"], 0, st)
+        msgs = d.messages()
+        self.assertEqual(st["messages"], len(msgs), st)
+        # several messages went in one request, and the double saw them
+        # arrive that way
+        self.assertLess(st["requests"], st["messages"], st)
+        multi = [m for m in msgs if m.command == self.MULTI]
+        self.assertGreater(len(multi), 1, {m.command for m in msgs})
+        for m in msgs:
+            self.assertLessEqual(len(json.loads(m.body)["points"]), 100)
+
+    def test_mpub_over_the_body_limit_goes_one_message_per_request(self):
+        # nsqd takes 20 000 bytes per MPUB while the agent cuts requests
+        # for its default 5 MiB: nsqd refuses them for good, and the
+        # agent sends their messages one by one instead of dropping them
+        d = self.double(max_body_size=20000)
+        self.configure([self.server(d)], "\tbatchpoints = 50\n")
+        self.start_ok()
+        sent = make_points(0, 2000, name="big.m")
+        self.post_all(sent, 23)
+        self.assert_arrived([d], sent, timeout=40)
+        st = self.wait_stats(lambda s: s.get("published") == 2000,
+                             "published == 2000", timeout=20)
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assertEqual(st["buffer_points"], 0, st)
+        self.assertGreater(len([m for m in d.messages()
+                                if m.command == self.SINGLE]), 0)
+        self.assertGreaterEqual(self.refusals(d), 1)
+        self.agent.wait_log(r"the output refused a request of \d+ "
+                            r"messages .*sending them one message per "
+                            r"request")
+
+    def test_failed_mpub_is_retried_whole(self):
+        d = self.double(fault="error")
+        self.configure([self.server(d)], "\tbatchpoints = 100\n")
+        self.start_ok()
+        # one post of 1000 points: a request of 10 messages
+        first = make_points(0, 1000, name="err.m")
+        self.post_ok(first)
+        st = self.wait_stats(lambda s: s.get("publish_errors", 0) >= 1,
+                             "a failed publish")
+        self.agent.wait_log(r"publish of \d+ points in \d+ messages "
+                            r"failed")
+        self.assertGreaterEqual(self.failures(d), 1)
+        self.assertEqual(d.message_count(), 0)
+        self.assertEqual(st["published"], 0, st)
+        self.assertEqual(st["buffer_points"], 1000, st)
+        more = make_points(1000, 500, name="err.m")
+        self.post_ok(more, unix=True)
+        d.set_fault("ok")
+        # all of them, once: none was taken while nsqd failed them
+        self.assert_arrived([d], first + more, timeout=30)
+        st = self.wait_stats(lambda s: s.get("published") == 1500,
+                             "published == 1500")
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assertEqual(st["buffer_points"], 0, st)
+        self.assertGreater(len([m for m in d.messages()
+                                if m.command == self.MULTI]), 1)

@@ -3,8 +3,10 @@
 data directory): points posted to /post are queried back with /query and
 compared value by value, tag by tag, timestamp by timestamp; the database
 is created when InfluxDB says it is missing; points are buffered while
-influxd is down and all arrive once it is back; failover; json messages
-and lines InfluxDB cannot parse are reported, not lost silently."""
+influxd is down and all arrive once it is back; failover; several
+messages in one write; a partial write counts only the points InfluxDB
+dropped; json messages are reported, not lost silently, and tag values
+InfluxDB cannot read back are refused at the door."""
 import http.client
 import json
 import os
@@ -315,25 +317,96 @@ class InfluxDB(AgentTest):
         # failing over is within one attempt: no failed message
         self.assertEqual(st["publish_errors"], 0, st)
 
-    def test_unparsable_line_is_dropped_counted_and_the_rest_goes_on(self):
+    def test_trailing_backslash_is_refused_at_the_door(self):
         ix = self.influxd()
         self.configure([ix.url])
         self.start_ok()
-        # InfluxDB 1.6 cannot parse a tag value that ends in a backslash
-        self.post_ok([{"name": "x", "timestamp": int(time.time()),
-                       "tags": {"path": "C:\\"}, "value": 1}])
-        st = self.wait_stats(lambda s: s.get("dropped_rejected", 0) == 1,
-                             "the bad point dropped")
-        self.assertIn("HTTP 400", st["last_error"])
-        self.assertIn("unable to parse", st["last_error"])
-        self.assertEqual(st["published"], 0, st)
+        now = int(time.time())
+        # InfluxDB 1.x cannot read a tag value ending in a backslash
+        # back from line protocol: 400 naming the point and the tag,
+        # rather than a 200 and a line InfluxDB refuses
+        code, body = self.agent.http("/post", method="POST", data=json.dumps(
+            [{"name": "x", "timestamp": now, "tags": {"dc": "a"},
+              "value": 1},
+             {"name": "x", "timestamp": now, "tags": {"path": "C:\\"},
+              "value": 1}]))
+        self.assertEqual(code, 400, body)
+        err = json.loads(body)
+        self.assertEqual(err["index"], 1, err)
+        self.assertIn('point 1: name "RUN.x", tag "path": value "C:\\\\" '
+                      'ends in a backslash', err["error"])
+        # the same from /write: two backslashes and an escaped blank,
+        # trimmed, leave a value ending in one
+        code, body = self.agent.http(
+            "/write", method="POST",
+            data="x,path=a\\\\\\  value=1\n")
+        self.assertEqual(code, 400, body)
+        self.assertIn("ends in a backslash", body)
+        # nothing of either reached the sender; what follows goes
+        self.post_ok([{"name": "x", "timestamp": now,
+                       "tags": {"path": "back\\slash"}, "value": 2}])
+        st = self.wait_stats(lambda s: s.get("published", 0) == 1,
+                             "the next point published")
+        self.assertEqual(st["accepted"], 1, st)
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assert_stored(ix, "RUN.x", [
+            {"name": "x", "timestamp": now, "tags": {"path": "back\\slash"},
+             "value": 2}])
+
+    def test_partial_write_counts_only_the_dropped_points(self):
+        ix = self.influxd()
+        self.configure([ix.url])
+        self.start_ok()
+        base = int(time.time()) - 600
+        floats = [{"name": "y", "timestamp": base + i,
+                   "tags": {"seq": str(i)}, "value": i + 0.5}
+                  for i in range(5)]
+        self.post_ok(floats)
+        self.assert_stored(ix, "RUN.y", floats)
+        # booleans on a float field: InfluxDB stores the floats of the
+        # request, drops the booleans and says "partial write ...
+        # dropped=3"
+        bools = [{"name": "y", "timestamp": base + 100 + i,
+                  "tags": {"seq": "b%d" % i}, "value": True}
+                 for i in range(3)]
+        more = [{"name": "y", "timestamp": base + 200 + i,
+                 "tags": {"seq": "m%d" % i}, "value": i * 2.0}
+                for i in range(4)]
+        self.post_ok(bools[:1] + more[:2] + bools[1:] + more[2:])
+        st = self.wait_stats(lambda s: s.get("dropped_rejected", 0) == 3 and
+                             s.get("published", 0) == 9,
+                             "3 dropped, 9 published")
         self.assertEqual(st["buffer_points"], 0, st)
-        self.agent.wait_log(r"the output refused 1 points for good")
-        # what follows is not held up
-        self.post_ok([{"name": "x", "timestamp": int(time.time()),
-                       "tags": {"path": "ok"}, "value": 2}])
-        self.wait_stats(lambda s: s.get("published", 0) == 1,
-                        "the next point published")
+        self.assertEqual(st["publish_errors"], 0, st)
+        self.assertIn("influxdb partial write", st["last_error"])
+        self.assertIn("field type conflict", st["last_error"])
+        self.assertIn("dropped=3", st["last_error"])
+        self.agent.wait_log(r"the output stored 4 of 7 points and refused 3 "
+                            r"for good: influxdb partial write")
+        self.assert_stored(ix, "RUN.y", floats + more)
+        # nothing is held up, nothing sent again
+        last = [{"name": "y", "timestamp": base + 300, "tags": {"seq": "z"},
+                 "value": 7.0}]
+        self.post_ok(last)
+        self.assert_stored(ix, "RUN.y", floats + more + last)
+        st = self.wait_stats(lambda s: s.get("published", 0) == 10,
+                             "published == 10")
+        self.assertEqual(st["dropped_rejected"], 3, st)
+
+    def test_several_messages_in_one_write(self):
+        ix = self.influxd()
+        self.configure([ix.url], "\tbatchpoints = 10\n")
+        self.start_ok()
+        base = int(time.time()) - 5000
+        sent = self.numbers(0, 400, base)
+        self.post_ok(sent)
+        self.assert_stored(ix, "RUN.x", sent)
+        st = self.wait_stats(lambda s: s.get("published") == 400,
+                             "every point published")
+        self.assertEqual(st["messages"], 40, st)
+        # the messages of a request go in one /write
+        self.assertLess(st["requests"], st["messages"], st)
+        self.assertEqual(st["publish_errors"], 0, st)
 
     def test_json_format_is_refused_with_a_clear_error(self):
         # nothing is sent, so no influxd is needed: a closed port

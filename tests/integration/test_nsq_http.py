@@ -1,7 +1,9 @@
-"""The nsq output over nsqd's HTTP API (/pub), end to end against the nsqd
-test double (tests/peers/nsqd.py): every point answered 200 arrives exactly
-once, failover across servers, buffering while nsqd is down, 503 when the
-buffer is full, a restarted sender, and a message over nsqd's size limit."""
+"""The nsq output over nsqd's HTTP API (/pub, and /mpub?binary=true for
+several messages per request), end to end against the nsqd test double
+(tests/peers/nsqd.py): every point answered 200 arrives exactly once,
+several messages per request, an /mpub nsqd refuses, failover across
+servers, buffering while nsqd is down, 503 when the buffer is full, a
+restarted sender, and a message over nsqd's size limit."""
 import json
 import os
 import random
@@ -9,11 +11,24 @@ import signal
 import time
 
 from harness import free_port, wait_until
-from nsq_common import NsqTest, make_points
+from nsq_common import MultiMessageTests, NsqTest, make_points
 
-class NsqHttp(NsqTest):
 
-    TRANSPORT, COMMAND = "http", "pub"
+class NsqHttp(MultiMessageTests, NsqTest):
+
+    TRANSPORT, COMMANDS = "http", ("pub", "mpub")
+    SINGLE, MULTI = "pub", "mpub"
+
+    def server(self, d):
+        return d.http_address
+
+    @staticmethod
+    def refusals(d):
+        return d.counters()["http_errors"].get("413 BODY_TOO_BIG", 0)
+
+    @staticmethod
+    def failures(d):
+        return d.counters()["http_errors"].get("500 INTERNAL_ERROR", 0)
 
     def test_ten_thousand_points_tcp_and_unix(self):
         d = self.double()

@@ -1,6 +1,7 @@
 """The nsq output over nsqd's TCP protocol V2 (servers "tcp://host:port"),
 end to end against the nsqd test double (tests/peers/nsqd.py): every point
-answered 200 arrives exactly once, load spread and failover across servers,
+answered 200 arrives exactly once, several messages per request (MPUB), an
+MPUB nsqd refuses, load spread and failover across servers,
 a stalled or dropped connection loses nothing and is re-established (and
 counted), heartbeats are answered so an idle connection stays up, and a
 message over nsqd's size limit is never sent."""
@@ -8,17 +9,30 @@ import json
 import random
 import time
 
-from nsq_common import HOST, NsqTest, make_points, received
+from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
+    received
 from harness import free_port, wait_until
 
 
-class NsqTcp(NsqTest):
+class NsqTcp(MultiMessageTests, NsqTest):
 
-    TRANSPORT, COMMAND = "tcp", "PUB"
+    TRANSPORT, COMMANDS = "tcp", ("PUB", "MPUB")
+    SINGLE, MULTI = "PUB", "MPUB"
 
     @staticmethod
     def tcp(d):
         return f"tcp://{d.tcp_address}"
+
+    def server(self, d):
+        return self.tcp(d)
+
+    @staticmethod
+    def refusals(d):
+        return d.counters()["errors"].get("E_BAD_BODY", 0)
+
+    @staticmethod
+    def failures(d):
+        return d.counters()["errors"].get("E_MPUB_FAILED", 0)
 
     def all_published(self, n):
         st = self.wait_stats(lambda s: s.get("published") == n,
@@ -99,6 +113,14 @@ class NsqTcp(NsqTest):
         good = self.double()
         self.failover(f"tcp://127.0.0.1:{free_port()}", good)
 
+    def test_failover_first_server_unresolvable(self):
+        # its lookups fail (or time out) in their threads while the
+        # other server takes every request
+        good = self.double()
+        self.failover("tcp://no-such-host.invalid:4150", good)
+        self.agent.wait_log(r"nsq: tcp://no-such-host\.invalid:4150: "
+                            r"resolving no-such-host\.invalid: ")
+
     def test_failover_first_server_answering_errors(self):
         bad = self.double(fault="error")
         good = self.double()
@@ -123,7 +145,8 @@ class NsqTcp(NsqTest):
             self.post_ok(pts, unix=i % 2 == 0)   # buffered, so 200
             during.extend(pts)
         time.sleep(1.5)
-        self.assertEqual(len(received(d, "tcp", "PUB")), len(before))
+        self.assertEqual(len(received(d, "tcp", self.COMMANDS)),
+                         len(before))
         st = self.stats()
         self.assertGreater(st["buffer_points"], 0, st)
         d.set_fault("ok")
@@ -133,7 +156,7 @@ class NsqTcp(NsqTest):
         st = self.all_published(len(before) + len(during))
         self.assertGreaterEqual(st["publish_errors"], 1, st)
         self.assertGreaterEqual(st["reconnects"], 1, st)
-        self.assertIn("no answer to PUB", st["last_error"])
+        self.assertRegex(st["last_error"], r"no answer to M?PUB")
         self.assertGreaterEqual(d.counters()["tcp_connections"], 2)
 
     def test_drop_reconnects_and_loses_nothing(self):
@@ -193,6 +216,8 @@ class NsqTcp(NsqTest):
         self.assert_arrived([d], sent)
         st = self.all_published(len(sent))
         self.assertEqual(st["publish_errors"], 0, st)
+        # looked up in a thread, off the sender's event loop
+        self.agent.wait_log(r"resolving localhost in the background")
 
     def test_large_batches_are_cut_under_max_msg_size(self):
         d = self.double()

@@ -37,9 +37,16 @@ Behaviour choices (where the pages are silent or the double differs)
   non-fatal ones, are consumer commands this double does not serve.)
 * Bad magic: error frame "E_BAD_PROTOCOL", then close.
 * Size checks are made on the 4-byte size field, before the body is read
-  (so a client declaring 2 000 000 bytes gets the error at once).  MPUB is
-  strict: the body size field must equal 4 + sum(4 + len(msg)); count 0,
-  empty messages, a short or over-long body are E_BAD_BODY/E_BAD_MESSAGE.
+  (so a client declaring 2 000 000 bytes gets the error at once): PUB/DPUB
+  over --max-msg-size are E_BAD_MESSAGE, MPUB over --max-body-size
+  E_BAD_BODY.  Inside an MPUB body the errors are nsqd's readMPUB ones: a
+  missing count, a count <= 0 or above (max-body-size - 4) / 5 is
+  E_BAD_BODY; a missing size field, a size <= 0, a message over
+  --max-msg-size or one cut short is E_BAD_MESSAGE, each with nsqd's
+  text.  MPUB is atomic: nothing of a refused one is recorded.  The double
+  is stricter than nsqd in one way: nsqd reads the messages from the
+  stream and ignores the size field once checked, the double reads them
+  from the body and refuses bytes after the last message (E_BAD_BODY).
 * Zero-length PUB/DPUB bodies are E_BAD_MESSAGE ("invalid message body
   size 0"); NSQ has no empty messages.
 * Heartbeats: every heartbeat interval (IDENTIFY heartbeat_interval; 0 or
@@ -54,15 +61,22 @@ Behaviour choices (where the pages are silent or the double differs)
   current state" (fatal); AUTH gets "E_INVALID AUTH disabled" (fatal);
   CLS gets "CLOSE_WAIT"; unknown commands "E_INVALID invalid command X".
 * HTTP errors are JSON {"message":CODE} as in nsqd 1.x: 400
-  MISSING_ARG_TOPIC / INVALID_TOPIC / MSG_EMPTY / BAD_BODY, 413
-  MSG_TOO_BIG / BODY_TOO_BIG, 405 METHOD_NOT_ALLOWED, 404 NOT_FOUND.
-  The pages above give no status codes; 413 for "too big" is what nsqd
-  1.x answers (seen in a search excerpt, not taken from the docs) -- set
-  TOO_BIG_STATUS = 400 to get a plain 400 instead.  An oversized publish
-  sent with "Expect: 100-continue" gets its 413 at once, without "100
-  Continue", and the connection is then closed.  /mpub text mode splits
-  on "\\n" and skips empty lines.  Every response has a Content-Length;
-  keep-alive (HTTP/1.1) and chunked request bodies work.
+  MISSING_ARG_TOPIC / INVALID_TOPIC / MSG_EMPTY, 413 MSG_TOO_BIG /
+  BODY_TOO_BIG, 405 METHOD_NOT_ALLOWED, 404 NOT_FOUND.  The pages above
+  give no status codes; 413 for "too big" is what nsqd 1.x answers (seen
+  in a search excerpt, not taken from the docs) -- set TOO_BIG_STATUS =
+  400 to get a plain 400 instead.  A binary /mpub body nsqd's readMPUB
+  refuses is 413 with the TCP code minus its "E_": BAD_BODY (count) or
+  BAD_MESSAGE (a message), as nsqd 1.x's doMPUB answers; bytes after the
+  last message are 413 BAD_BODY (the double's strictness, as for MPUB).
+  "binary" is on when the parameter is present and not "false" or "0"
+  (nsqd: "unrecognized binary opt considered true").  An oversized
+  publish sent with "Expect: 100-continue" gets its 413 at once, without
+  "100 Continue", and the connection is then closed.  /mpub text mode
+  splits on "\\n" and skips empty lines.  Every response has a
+  Content-Length; keep-alive (HTTP/1.1) and chunked request bodies work.
+  Every HTTP error answered is counted in counters()["http_errors"] by
+  "<status> <code>".
 * Fault modes (set with set_fault() or POST /debug/fault?mode=M):
     ok      normal service
     refuse  TCP: new connections are reset at once (SO_LINGER 0) and the
@@ -250,6 +264,7 @@ class NsqdDouble:
                           "tcp_errors_sent": 0, "heartbeats_sent": 0,
                           "http_requests": 0}
         self._errors = {}          # error code -> count
+        self._http_errors = {}     # "<status> <code>" -> count
 
         self._clients = {}         # id -> _Client (open connections)
         self._client_log = []      # every client seen (for /debug/clients)
@@ -434,6 +449,7 @@ class NsqdDouble:
         with self._lock:
             d = dict(self._counters)
             d["errors"] = dict(self._errors)
+            d["http_errors"] = dict(self._http_errors)
             d["tcp_open"] = len(self._clients)
             return d
 
@@ -738,34 +754,43 @@ class NsqdDouble:
         return True
 
     def _split_mpub(self, body):
+        msgs, err = self.read_mpub(body)
+        if err:
+            raise _Fatal(err)
+        return msgs
+
+    def read_mpub(self, body):
+        """The messages of an MPUB (or binary /mpub) body, as nsqd's
+        readMPUB reads them: (messages, None) or (None, "E_CODE text")."""
         if len(body) < 4:
-            raise _Fatal(f"E_BAD_BODY MPUB invalid body size {len(body)}")
+            return None, "E_BAD_BODY MPUB failed to read message count"
         n = struct.unpack(">i", body[:4])[0]
-        if n <= 0 or 4 + 4 * n > len(body):
-            raise _Fatal(f"E_BAD_BODY MPUB invalid message count {n}")
+        # 4 for the count, 5 for a size field and at least one byte
+        if n <= 0 or n > (self.max_body_size - 4) // 5:
+            return None, f"E_BAD_BODY MPUB invalid message count {n}"
         msgs = []
         pos = 4
-        for _ in range(n):
+        for i in range(n):
             if pos + 4 > len(body):
-                raise _Fatal("E_BAD_BODY MPUB body too short for "
-                             f"{n} messages")
+                return None, (f"E_BAD_MESSAGE MPUB failed to read "
+                              f"message({i}) body size")
             size = struct.unpack(">i", body[pos:pos + 4])[0]
             pos += 4
             if size <= 0:
-                raise _Fatal(f"E_BAD_MESSAGE MPUB invalid message body "
-                             f"size {size}")
+                return None, (f"E_BAD_MESSAGE MPUB invalid message({i}) "
+                              f"body size {size}")
             if size > self.max_msg_size:
-                raise _Fatal(f"E_BAD_MESSAGE MPUB message too big "
-                             f"{size} > {self.max_msg_size}")
+                return None, (f"E_BAD_MESSAGE MPUB message too big "
+                              f"{size} > {self.max_msg_size}")
             if pos + size > len(body):
-                raise _Fatal("E_BAD_BODY MPUB body too short for "
-                             f"{n} messages")
+                return None, ("E_BAD_MESSAGE MPUB failed to read message "
+                              "body")
             msgs.append(body[pos:pos + size])
             pos += size
         if pos != len(body):
-            raise _Fatal(f"E_BAD_BODY MPUB body size {len(body)} does not "
-                         f"match its {n} messages ({pos} bytes)")
-        return msgs
+            return None, (f"E_BAD_BODY MPUB body size {len(body)} does not "
+                          f"match its {n} messages ({pos} bytes)")
+        return msgs, None
 
     def _identify(self, c, body):
         try:
@@ -1004,6 +1029,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
 
     def _err(self, status, code, headers=()):
+        d = self.server.double
+        with d._lock:
+            k = f"{status} {code}"
+            d._http_errors[k] = d._http_errors.get(k, 0) + 1
         self._reply(status, {"message": code}, headers=headers)
 
     def _read_body(self, limit):
@@ -1152,30 +1181,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._err(400, err)
         if too_big:
             return self._err(TOO_BIG_STATUS, "BODY_TOO_BIG")
-        binary = (self._param("binary") or "").lower() in ("true", "1")
+        # nsqd: "text mode is default, but unrecognized binary opt
+        # considered true"
+        b = self._param("binary")
+        binary = b is not None and b not in ("false", "0")
         msgs = []
         if binary:
-            if len(body) < 4:
-                return self._err(400, "MSG_EMPTY" if not body else "BAD_BODY")
-            n = struct.unpack(">i", body[:4])[0]
-            pos = 4
-            if n <= 0:
-                return self._err(400, "BAD_BODY")
-            for _ in range(n):
-                if pos + 4 > len(body):
-                    return self._err(400, "BAD_BODY")
-                size = struct.unpack(">i", body[pos:pos + 4])[0]
-                pos += 4
-                if size <= 0:
-                    return self._err(400, "MSG_EMPTY")
-                if size > d.max_msg_size:
-                    return self._err(TOO_BIG_STATUS, "MSG_TOO_BIG")
-                if pos + size > len(body):
-                    return self._err(400, "BAD_BODY")
-                msgs.append(body[pos:pos + size])
-                pos += size
-            if pos != len(body):
-                return self._err(400, "BAD_BODY")
+            msgs, err = d.read_mpub(body)
+            if err:
+                # nsqd 1.x: 413 and the TCP code without its "E_"
+                return self._err(413, err.split(" ", 1)[0][2:])
         else:
             for line in body.split(b"\n"):
                 if not line:

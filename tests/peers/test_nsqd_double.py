@@ -236,14 +236,32 @@ class TCPProtocol(DoubleCase):
         inner = struct.pack(">i", 2) + struct.pack(">i", 1) + b"a"
         w = self.wire()    # declares 2 messages, holds 1
         w.send(b"MPUB m\n" + struct.pack(">i", len(inner)) + inner)
-        self.assert_error(w, "E_BAD_BODY")
+        self.assertEqual(self.assert_error(w, "E_BAD_MESSAGE"),
+                         "E_BAD_MESSAGE MPUB failed to read message(1) "
+                         "body size")
+        w = self.wire()    # a message cut short
+        inner = struct.pack(">i", 1) + struct.pack(">i", 5) + b"abc"
+        w.send(b"MPUB m\n" + struct.pack(">i", len(inner)) + inner)
+        self.assertEqual(self.assert_error(w, "E_BAD_MESSAGE"),
+                         "E_BAD_MESSAGE MPUB failed to read message body")
         w = self.wire()    # trailing garbage after the messages
         inner = struct.pack(">i", 1) + struct.pack(">i", 1) + b"a" + b"zz"
         w.send(b"MPUB m\n" + struct.pack(">i", len(inner)) + inner)
         self.assert_error(w, "E_BAD_BODY")
         w = self.wire()    # zero messages
         w.send(b"MPUB m\n" + struct.pack(">i", 4) + struct.pack(">i", 0))
-        self.assert_error(w, "E_BAD_BODY")
+        self.assertEqual(self.assert_error(w, "E_BAD_BODY"),
+                         "E_BAD_BODY MPUB invalid message count 0")
+        w = self.wire()    # an empty message
+        inner = struct.pack(">ii", 1, 0)
+        w.send(b"MPUB m\n" + struct.pack(">i", len(inner)) + inner)
+        self.assertEqual(self.assert_error(w, "E_BAD_MESSAGE"),
+                         "E_BAD_MESSAGE MPUB invalid message(0) body size 0")
+        w = self.wire()    # more messages than the body limit allows
+        inner = struct.pack(">i", 1048576) + b"\0" * 8
+        w.send(b"MPUB m\n" + struct.pack(">i", len(inner)) + inner)
+        self.assertEqual(self.assert_error(w, "E_BAD_BODY"),
+                         "E_BAD_BODY MPUB invalid message count 1048576")
         self.assertEqual(self.d.message_count(), 0)
 
     def test_dpub(self):
@@ -332,6 +350,16 @@ class TCPSmallLimits(DoubleCase):
         self.assert_error(w, "E_BAD_BODY MPUB body too big 116 > 100")
         self.assertEqual(hreq(self.d.http_port, "POST", "/pub?topic=s",
                               b"x" * 11)[0], 413)
+        # the same limits on a binary /mpub
+        for data, code in (
+                (struct.pack(">ii", 1, 11) + b"x" * 11, "BAD_MESSAGE"),
+                (struct.pack(">i", 8) + (struct.pack(">i", 10) + b"x" * 10)
+                 * 8, "BODY_TOO_BIG")):
+            status, body = hreq(self.d.http_port, "POST",
+                                "/mpub?topic=s&binary=true", data)
+            self.assertEqual((status, json.loads(body)["message"]),
+                             (413, code))
+        self.assertEqual(self.d.message_count(), 0)
 
 
 class Heartbeats(DoubleCase):
@@ -421,10 +449,29 @@ class HTTPApi(DoubleCase):
         self.assertEqual(self.req("POST", "/mpub?topic=mb&binary=true", data),
                          (200, b"OK"))
         self.assertEqual(self.d.bodies("mb"), bodies)
-        status, body = self.req("POST", "/mpub?topic=mb&binary=true",
-                                data[:-1])
-        self.assertEqual((status, json.loads(body)["message"]),
-                         (400, "BAD_BODY"))
+        # nsqd 1.x: 413 and readMPUB's code without "E_"
+        before = self.d.counters()["http_errors"]
+        for bad, code in ((data[:-1], "BAD_MESSAGE"),
+                          (data + b"z", "BAD_BODY"),
+                          (b"", "BAD_BODY"),
+                          (struct.pack(">i", 0), "BAD_BODY"),
+                          (struct.pack(">ii", 1, 0), "BAD_MESSAGE")):
+            status, body = self.req("POST", "/mpub?topic=mb&binary=true",
+                                    bad)
+            self.assertEqual((status, json.loads(body)["message"]),
+                             (413, code), bad[:16])
+        self.assertEqual(self.d.bodies("mb"), bodies)
+        after = self.d.counters()["http_errors"]
+        self.assertEqual({k: after[k] - before.get(k, 0)
+                          for k in ("413 BAD_MESSAGE", "413 BAD_BODY")},
+                         {"413 BAD_MESSAGE": 2, "413 BAD_BODY": 3})
+        # "binary" present and not false: binary; "false": text
+        self.assertEqual(self.req("POST", "/mpub?topic=mc&binary", data),
+                         (200, b"OK"))
+        self.assertEqual(self.req("POST", "/mpub?topic=md&binary=false",
+                                  b"p\nq"), (200, b"OK"))
+        self.assertEqual(self.d.bodies("mc"), bodies)
+        self.assertEqual(self.d.bodies("md"), [b"p", b"q"])
 
     def test_errors(self):
         cases = [

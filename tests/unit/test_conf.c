@@ -189,6 +189,8 @@ static const char distinct_text[] =
     "path = \"/srv/points.out\"\n"
     "batchpoints = 50\n"
     "messagebytes = 65536\n"
+    "requestbytes = 262144\n"
+    "requestmessages = 7\n"
     "flushms = 250\n"
     "[log]\n"
     "logdir = \"/srv/log\"\n"
@@ -264,6 +266,10 @@ Test(conf, defaults)
 	cr_expect_str_eq(c.output_name, "nsq");
 	cr_expect_eq(c.servers.n, 0);
 	cr_expect_eq(c.buffersize, 65536);
+	cr_expect_eq(c.messagebytes, 1048576);
+	/* nsqd's -max-body-size default */
+	cr_expect_eq(c.requestbytes, 5242880);
+	cr_expect_eq(c.requestmessages, 100);
 	cr_expect_str_eq(c.logdir, "/var/log/agent");
 	cr_expect_eq(c.loglevel, LOG_LVL_INFO);
 	cr_expect_eq(c.logrotatenum, 5);
@@ -596,6 +602,9 @@ Test(conf, bad_values)
 		{ "[output]\nformat = xml\n", "must be json or line" },
 		{ "[output]\npath = \"out.txt\"\n", "absolute path" },
 		{ "[output]\nbatchpoints = 0\n", "batchpoints" },
+		{ "[output]\nrequestbytes = 4095\n", "requestbytes" },
+		{ "[output]\nrequestbytes = 2147483648\n", "requestbytes" },
+		{ "[output]\nrequestmessages = 0\n", "requestmessages" },
 		{ "[output]\nflushms = 60001\n", "flushms" },
 		{ "[agent]\nnamespaces = [ \"Pool.loda\" ]\n",
 		    "not a namespace" },

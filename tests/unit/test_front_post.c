@@ -68,6 +68,11 @@ Test(front_post, bad_bodies_name_the_point)
 		    "invalid JSON" },
 		{ "[{\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}]", 0,
 		    "nesting deeper" },
+		/* line protocol: InfluxDB cannot read it back */
+		{ "[{\"name\":\"a\",\"value\":1},{\"name\":\"x\",\"value\":1,"
+		    "\"tags\":{\"path\":\"C:\\\\\"}}]", 1,
+		    "point 1: name \"RUN.x\", tag \"path\": value \"C:\\\\\" ends in "
+		    "a backslash, which InfluxDB cannot read in line protocol" },
 	};
 	struct post_result	 res;
 	struct buf		 out;
@@ -84,4 +89,19 @@ Test(front_post, bad_bodies_name_the_point)
 		cr_assert_eq(res.npoints, 0);
 		buf_free(&out);
 	}
+}
+
+/* The lodastack json body holds any tag value; only line is checked. */
+Test(front_post, trailing_backslash_is_fine_in_json)
+{
+	static const char	 body[] = "[{\"name\":\"x\",\"value\":1,"
+	    "\"tags\":{\"path\":\"C:\\\\\"}}]";
+	struct post_result	 res;
+	struct buf		 out;
+
+	buf_init(&out);
+	cr_assert_eq(post_parse(body, strlen(body), "RUN.", "web-01", NOW,
+	    FORMAT_JSON, &out, &res), 0, "%s", res.err);
+	cr_assert_eq(res.npoints, 1);
+	buf_free(&out);
 }

@@ -248,6 +248,18 @@ Test(front_write, backslashes)
 	    "\"fields\":{\"value\":1}}");
 	/* \= is no escape in a measurement: the backslash stays */
 	expect_error("a\\=b value=1", 0, "name \"RUN.a\\\\=b\"");
+	/*
+	 * a\\\<space>: two backslashes, then an escaped blank, trimmed: a tag
+	 * value ending in a backslash, which InfluxDB 1.x cannot read in
+	 * line protocol; json takes it
+	 */
+	expect_error("x,a=1 value=1\nm,p=a\\\\\\  value=1", 1,
+	    "line 2: name \"RUN.m\", tag \"p\": value \"a\\\\\\\\\" ends in a "
+	    "backslash, which InfluxDB cannot read in line protocol");
+	expect_json("m,p=a\\\\\\  value=1",
+	    "{\"measurement\":\"RUN.m\",\"timestamp\":1714538096,"
+	    "\"tags\":{\"host\":\"web-01\",\"p\":\"a\\\\\\\\\"},"
+	    "\"fields\":{\"value\":1}}");
 }
 
 Test(front_write, escapes_in_the_measurement)

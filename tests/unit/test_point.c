@@ -885,3 +885,52 @@ Test(point, full_example)
 	cr_assert_eq(p.fval, 83128.8);
 	point_free(&p);
 }
+
+/*
+ * Line format: a tag key or value ending in a backslash cannot be read
+ * back by InfluxDB 1.x; one inside is fine.
+ */
+Test(point, check_line_refuses_a_trailing_backslash)
+{
+	struct point	 p;
+	char		 err[512];
+
+	named(&p, "x");
+	add(&p, "path", "back\\slash");
+	add(&p, "k\\ey", "v");
+	norm_ok(&p, "RUN.", "web-01");
+	err[0] = 'x';
+	cr_assert_eq(point_check_line(&p, err, sizeof(err)), 0);
+	cr_assert_str_eq(err, "");
+	cr_assert_eq(point_check_line(&p, NULL, 0), 0);
+	point_free(&p);
+
+	named(&p, "x");
+	add(&p, "path", "C:\\");
+	norm_ok(&p, "RUN.", "web-01");
+	cr_assert_eq(point_check_line(&p, err, sizeof(err)), -1);
+	/* shown escaped, as every value in these messages */
+	cr_assert_str_eq(err, "name \"RUN.x\", tag \"path\": value \"C:\\\\\" "
+	    "ends in a backslash, which InfluxDB cannot read in line "
+	    "protocol");
+	cr_assert_eq(point_check_line(&p, NULL, 0), -1);
+	point_free(&p);
+
+	/* trimmed first: the blank after it does not save it */
+	named(&p, "x");
+	add(&p, "dir\\", " v ");
+	add(&p, "z", "a\\\\ ");
+	norm_ok(&p, "RUN.", "web-01");
+	cr_assert_eq(point_check_line(&p, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "name \"RUN.x\", tag key \"dir\\\\\" ends in a "
+	    "backslash, which InfluxDB cannot read in line protocol");
+	point_free(&p);
+
+	named(&p, "x");
+	add(&p, "z", "a\\\\ ");
+	norm_ok(&p, "RUN.", "web-01");
+	cr_assert_eq(point_check_line(&p, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "tag \"z\": value \"a\\\\\\\\\" ends in a "
+	    "backslash") != NULL, "%s", err);
+	point_free(&p);
+}

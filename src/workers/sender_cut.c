@@ -1,0 +1,205 @@
+/*
+ * Cutting requests from the head of the sender's buffer (see cut_next()
+ * in sender.h).  Pure: it reads the buffer and fills a struct cut, and
+ * leaves the buffer as it is; the sender lets the points go only once
+ * the output confirmed them (sender_consume()).
+ *
+ * Sizes: a json message is its points joined by ',' inside an envelope
+ * of at most SENDER_ENVELOPE_BYTES plus the topic; a line message is
+ * the points joined by '\n' plus one '\n'.  So a message whose points
+ * take at most msgbytes - SENDER_ENVELOPE_BYTES - strlen(topic) bytes
+ * (a separator per point included) fits in msgbytes, whatever the
+ * format; the sender refuses at the door a point that cannot fit so.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/stdlib.h>
+
+#include "sender.h"
+
+/* Where the next point of the buffer is. */
+struct cursor {
+	const struct batch	*b;
+	const char		*p;	/* next point in b */
+	uint32_t		 left;	/* points of b from p on */
+};
+
+void
+cut_init(struct cut *c)
+{
+	memset(c, 0, sizeof(*c));
+	buf_init(&c->pts);
+	buf_init(&c->body);
+}
+
+void
+cut_free(struct cut *c)
+{
+	buf_free(&c->pts);
+	buf_free(&c->body);
+	free(c->msgs);
+	c->msgs = NULL;
+	c->nmsgs = c->capmsgs = 0;
+	c->npoints = 0;
+	c->topic = NULL;
+}
+
+uint64_t
+cut_mpub_size(const struct sink_msg *m, size_t n)
+{
+	uint64_t	 size = 4;
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		size += 4 + (uint64_t)m[i].len;
+	return size;
+}
+
+static int
+same_stream(const struct batch *a, const struct batch *b)
+{
+	return a->fmt == b->fmt && strcmp(a->topic, b->topic) == 0;
+}
+
+/*
+ * Gather into c->pts the points from `cur` on, up to `max` of them and
+ * `limit` bytes (a separator per point counted), staying within batches
+ * of `first`'s stream.  Returns how many; *toolarge is set when the
+ * first point alone is over `limit`.
+ */
+static uint32_t
+cut_points(struct cut *c, struct cursor *cur, const struct batch *first,
+    uint32_t max, size_t limit, int *toolarge)
+{
+	const struct batch	*next;
+	const char		*end, *nl;
+	size_t			 linelen;
+	uint32_t		 n = 0;
+
+	*toolarge = 0;
+	buf_reset(&c->pts);
+	while (n < max) {
+		if (cur->left == 0) {
+			next = TAILQ_NEXT(cur->b, entry);
+			if (next == NULL || !same_stream(first, next))
+				break;
+			cur->b = next;
+			cur->p = next->data + next->off;
+			cur->left = next->npoints - next->done;
+			continue;
+		}
+		end = cur->b->data + cur->b->len;
+		nl = memchr(cur->p, '\n', (size_t)(end - cur->p));
+		linelen = nl != NULL ? (size_t)(nl - cur->p) :
+		    (size_t)(end - cur->p);
+		/* json adds a comma per point, line a newline */
+		if (c->pts.len + linelen + 1 > limit) {
+			if (n == 0)
+				*toolarge = 1;
+			break;
+		}
+		if (n > 0)
+			buf_addc(&c->pts, '\n');
+		buf_add(&c->pts, cur->p, linelen);
+		n++;
+		cur->p = nl != NULL ? nl + 1 : end;
+		cur->left--;
+	}
+	return n;
+}
+
+static int
+msgs_add(struct cut *c, size_t len, uint32_t npoints)
+{
+	struct sink_msg	*m;
+	size_t		 cap;
+
+	if (c->nmsgs == c->capmsgs) {
+		cap = c->capmsgs == 0 ? 8 : c->capmsgs * 2;
+		if ((m = reallocarray(c->msgs, cap, sizeof(*m))) == NULL)
+			return -1;
+		c->msgs = m;
+		c->capmsgs = cap;
+	}
+	m = &c->msgs[c->nmsgs++];
+	m->data = NULL;		/* set once the body stops moving */
+	m->len = len;
+	m->npoints = npoints;
+	return 0;
+}
+
+int
+cut_next(struct cut *c, const struct batchq *q, const struct cut_limits *l)
+{
+	const struct batch	*first;
+	struct cursor		 cur, save;
+	uint64_t		 reqsize, over;
+	size_t			 msglimit, limit, tlen, start, len, i, off;
+	uint32_t		 n;
+	int			 toolarge;
+
+	c->nmsgs = 0;
+	c->npoints = 0;
+	c->topic = NULL;
+	buf_reset(&c->body);
+	if ((first = TAILQ_FIRST(q)) == NULL)
+		return 0;
+	cur.b = first;
+	cur.p = first->data + first->off;
+	cur.left = first->npoints - first->done;
+	tlen = strlen(first->topic);
+	over = (uint64_t)SENDER_ENVELOPE_BYTES + tlen;
+	msglimit = l->msgbytes > over ? l->msgbytes - (size_t)over : 0;
+	reqsize = 4;		/* the MPUB message count */
+	while (c->nmsgs < l->reqmsgs) {
+		limit = msglimit;
+		if (c->nmsgs > 0) {
+			/*
+			 * A second message makes it an MPUB: the next one
+			 * must fit in what requestbytes leaves, with its
+			 * size field and envelope.
+			 */
+			if (reqsize + 4 + over >= l->reqbytes)
+				break;
+			if (l->reqbytes - reqsize - 4 - over < limit)
+				limit = (size_t)(l->reqbytes - reqsize - 4 -
+				    over);
+		}
+		save = cur;
+		n = cut_points(c, &cur, first, l->points, limit, &toolarge);
+		if (n == 0) {
+			if (c->nmsgs == 0 && toolarge)
+				return -2;
+			break;
+		}
+		start = c->body.len;
+		encode_message(&c->body, first->fmt, first->topic, c->pts.p,
+		    c->pts.len, n);
+		if (buf_failed(&c->pts) || buf_failed(&c->body))
+			return -1;
+		len = c->body.len - start;
+		if (c->nmsgs > 0 && reqsize + 4 + len > l->reqbytes) {
+			/* the envelope estimate was short: the next request
+			 * starts with this message */
+			c->body.len = start;
+			c->body.p[start] = '\0';
+			cur = save;
+			break;
+		}
+		if (msgs_add(c, len, n) == -1)
+			return -1;
+		reqsize += 4 + len;
+		c->npoints += n;
+	}
+	if (c->nmsgs == 0)
+		return 0;
+	/* back to back in the body, which is done growing */
+	for (i = 0, off = 0; i < c->nmsgs; i++) {
+		c->msgs[i].data = c->body.p + off;
+		off += c->msgs[i].len;
+	}
+	c->topic = first->topic;
+	c->fmt = first->fmt;
+	return 1;
+}
