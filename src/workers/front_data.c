@@ -14,9 +14,9 @@
 #include "buf.h"
 #include "codec.h"
 #include "front.h"
-#include "front_post.h"
 #include "front_write.h"
 #include "log.h"
+#include "points_json.h"
 #include "points_msg.h"
 
 /* Names pushed by local programs are marked as such (the Go agent did). */
@@ -169,8 +169,9 @@ route_post(struct http_request *req, void *ctx)
 	if (points_target(f, req, &m) == -1)
 		return;
 	buf_init(&pts);
-	if (post_parse(req->body, req->body_len, POST_PREFIX, f->host,
-	    (int64_t)time(NULL), m.fmt, &pts, &res) == -1)
+	if (points_json_parse(req->body, req->body_len, POINTS_JSON_STRICT,
+	    POST_PREFIX, f->host, (int64_t)time(NULL), m.fmt, &pts,
+	    &res) == -1)
 		respond_bad_point(req, res.err, res.bad_index);
 	else
 		points_submit(f, req, &m, &pts, res.npoints);
