@@ -813,6 +813,8 @@ items_msg(struct sched *s, struct frame_in *in)
 	char		 err[256];
 	size_t		 i;
 
+	if (s->stopping)
+		return 0;
 	items_init(&it);
 	pr_init(&pr, in->data, in->datalen);
 	if (items_decode(&pr, &it, err, sizeof(err)) == -1) {

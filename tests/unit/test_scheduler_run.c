@@ -16,6 +16,8 @@
 
 #include <ev.h>
 
+#include "conf.h"
+#include "sandbox.h"
 #include "workers/scheduler_run.h"
 
 struct fixture {
@@ -369,4 +371,54 @@ Test(scheduler_run, stop_all_ends_every_run)
 	cr_assert_eq(fx.res.timed_out, 0);
 	cr_assert_eq(fx.res.signo, SIGTERM);
 	assert_no_children();
+}
+
+/*
+ * In the scheduler's own sandbox (pluginsuser, no_new_privs, the
+ * deny-list filter, which the plugin inherits): the run works the same.
+ * In a child, which cannot come back from the sandbox.
+ */
+Test(scheduler_run, works_inside_the_scheduler_sandbox)
+{
+	struct sandbox_plan	 plan;
+	struct agent_conf	 conf;
+	struct run_spec		 s;
+	char			 err[256], want[64];
+	pid_t			 pid;
+	int			 status;
+
+	write_plugin("#!/bin/sh\nid -u\n");
+	cr_assert_eq(chmod(fx.dir, 0755), 0);
+	cr_assert_eq(conf_defaults(&conf), 0);
+	snprintf(conf.pluginsuser, sizeof(conf.pluginsuser), "nobody");
+	cr_assert_eq(sandbox_plan(ROLE_SCHEDULER, &conf, &plan, err,
+	    sizeof(err)), 0, "%s", err);
+	conf_free(&conf);
+	snprintf(want, sizeof(want), "%lu\n", (unsigned long)plan.uid);
+	if ((pid = fork()) == 0) {
+		if (sandbox_enter(&plan, err, sizeof(err)) == -1)
+			_exit(10);
+		memset(&s, 0, sizeof(s));
+		s.dir = fx.dir;
+		s.path = fx.path;
+		s.argv = plain_argv;
+		s.envp = plain_argv + 1;
+		s.timeout = 5;
+		s.grace = 0.5;
+		s.outmax = 1024;
+		if (run_start(fx.rn, &s, done_cb, &fx, err, sizeof(err)) ==
+		    NULL)
+			_exit(11);
+		spin(5);
+		if (!fx.done)
+			_exit(12);
+		if (!run_ok(&fx.res))
+			_exit(13);
+		_exit(strcmp(fx.out, want) == 0 ? 0 : 14);
+	}
+	cr_assert_neq(pid, -1);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "status %#x", status);
+	cr_assert_eq(WEXITSTATUS(status), 0, "step %d failed",
+	    WEXITSTATUS(status));
 }
