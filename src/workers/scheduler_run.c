@@ -426,7 +426,8 @@ static void __attribute__((noreturn))
 child_exec(const struct run_spec *s, pid_t parent, int devnull, int outw,
     int errw, int execw, int maxfd)
 {
-	struct sigaction	 sa;
+	/* all zero: SIG_DFL, no flags, empty mask, whatever the layout */
+	static const long	 dfl[16];
 	sigset_t		 none;
 	int			 sig, fd, efd = execw;
 
@@ -440,18 +441,15 @@ child_exec(const struct run_spec *s, pid_t parent, int devnull, int outw,
 		_exit(127);	/* it died before the prctl */
 	/*
 	 * libev blocks the signals it watches (signalfd) and a mask
-	 * survives exec; so does an ignored disposition.  The plugin
-	 * starts with neither.
+	 * survives exec; so does an ignored disposition, ours or one we
+	 * inherited.  The plugin starts with neither.  The system call
+	 * itself: glibc's sigaction() refuses its own signals (32, 33),
+	 * which may be ignored all the same.
 	 */
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		if (sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler == SIG_IGN) {
-			sa.sa_handler = SIG_DFL;
-			(void)sigaction(sig, &sa, NULL);
-		}
-	}
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)syscall(SYS_rt_sigaction, sig, dfl, NULL,
+			    (NSIG - 1) / 8);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	/* every source descriptor is >= 3 (run_start made sure) */
