@@ -314,6 +314,7 @@ run_done(const struct run_result *res, void *arg)
 	int64_t			 now = (int64_t)time(NULL);
 	uint32_t		 reqid = p->run_reqid;
 	char			 err[SCHED_ERROR_MAX], tail[LOG_STDERR_MAX + 1];
+	size_t			 i;
 	int			 ok;
 
 	p->run = NULL;
@@ -327,6 +328,9 @@ run_done(const struct run_result *res, void *arg)
 	l->signo = res->signo;
 	l->timed_out = res->timed_out;
 	l->outbytes = res->outlen;
+	i = strlen(res->errtail);
+	strlcpy(l->stderr_tail, res->errtail + (i > SCHED_STDERR_KEPT ?
+	    i - SCHED_STDERR_KEPT : 0), sizeof(l->stderr_tail));
 	ok = run_ok(res);
 	run_describe(res, l->error, sizeof(l->error));
 	if (format_parse(s->w->conf.format, &fmt) == -1)

@@ -27,6 +27,7 @@
 #define SCHED_RUN_TIMEOUT	10	/* /plugins/run default, seconds */
 #define SCHED_RUN_TIMEOUT_MAX	300	/* and the most it may ask */
 #define SCHED_ERROR_MAX		512
+#define SCHED_STDERR_KEPT	1024	/* bytes of the last stderr listed */
 
 enum checkout_state {
 	CHECKOUT_NONE = 0,	/* not asked yet */
@@ -57,6 +58,7 @@ struct last_run {
 	size_t		 outbytes;
 	char		 error[SCHED_ERROR_MAX];	/* why it failed */
 	char		 drop_error[SCHED_ERROR_MAX];	/* first bad point */
+	char		 stderr_tail[SCHED_STDERR_KEPT + 1];
 };
 
 struct plugin {

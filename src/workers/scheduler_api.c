@@ -156,6 +156,7 @@ plugin_json(struct buf *b, const struct plugin *p)
 		json_u64(b, &first, "dropped", p->last.dropped);
 		json_str(b, &first, "error", p->last.error);
 		json_str(b, &first, "drop_error", p->last.drop_error);
+		json_str(b, &first, "stderr", p->last.stderr_tail);
 	}
 	json_u64(b, &first, "runs", p->runs);
 	json_u64(b, &first, "failures", p->failures);

@@ -444,6 +444,7 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	    "\",\"git_error\":\"\",\"running\":false,\"last_run\":");
 	assert_answer(0, 7, 200, "\"status\":\"ok\"");
 	assert_answer(0, 7, 200, "\"points\":2,\"dropped\":1,");
+	assert_answer(0, 7, 200, "\"stderr\":\"\",\"runs\":1");
 	assert_answer(0, 7, 200, "\"runs\":1,\"failures\":0,\"skipped\":0,"
 	    "\"timeouts\":0,\"points_total\":2,\"dropped_total\":1}]");
 }
@@ -483,6 +484,12 @@ Test(sched_flow, api_run_waits_for_the_end_and_says_how_it_went)
 	cr_assert(strstr(pts, ",type=call value=1 ") != NULL, "%s", pts);
 	cr_assert_eq(p->failures, 1);
 	cr_assert_eq(S()->st.failures, 1);
+	/* the list keeps the stderr of the last run */
+	front_req(12, PLUGIN_OP_LIST, "", "", 0, NULL);
+	assert_answer(1, 12, 200, "\"last_type\":\"call\",\"status\":"
+	    "\"failed\"");
+	assert_answer(1, 12, 200, "\"error\":\"exit status 2\","
+	    "\"drop_error\":\"\",\"stderr\":\"arg a\\narg b\\n\",");
 }
 
 Test(sched_flow, api_errors)
