@@ -1,6 +1,7 @@
 /*
  * The scheduler's state, shared by its files:
- *   scheduler.c         the worker: items, timers, runs, gitpull, stats
+ *   scheduler.c         the worker: items, timers, runs, stats
+ *   scheduler_git.c     checkouts through gitpull
  *   scheduler_run.c     one plugin run (fork/exec, capture, timeout, reap)
  *   scheduler_output.c  plugin stdout -> points, plugin.result, names
  *   scheduler_api.c     MSG_PLUGIN_REQ from the front
@@ -143,10 +144,9 @@ struct sched {
 struct plugin	*sched_find(struct sched *, const char *key);
 struct plugin	*sched_find_repo(struct sched *, const char *ns,
 		    const char *repo);
-/* Ask gitpull; -1 (and the request forgotten) when it is not there. */
-struct gitwait	*sched_git(struct sched *, struct plugin *, enum git_why,
-		    uint32_t front_reqid);
-void		 sched_gitwait_free(struct gitwait *);
+/* Free a plugin gone from the items once nothing refers to it. */
+void		 sched_plugin_release(struct plugin *);
+int		 sched_plugin_waits_git(const struct plugin *);
 /* Start a run now; the answer to `reqid` (0 = none) comes at its end. */
 void		 sched_run(struct plugin *, enum run_kind,
 		    const struct strlist *argv, double timeout,
@@ -162,6 +162,18 @@ double		 sched_offset(const char *key, double period);
 /* Timer period and run timeout of a registry interval. */
 double		 sched_period(int64_t interval);
 double		 sched_timeout(int64_t interval);
+
+/* scheduler_git.c */
+/*
+ * Ask gitpull.  NULL (and nothing asked) when it is not there and a
+ * client waits (RUN, UPDATE); ITEMS questions wait for it instead.
+ */
+struct gitwait	*sched_git(struct sched *, struct plugin *, enum git_why,
+		    uint32_t front_reqid);
+void		 sched_gitwait_free(struct gitwait *);
+int		 sched_git_resp(struct sched *, struct frame_in *);
+void		 sched_git_down(struct sched *);
+void		 sched_git_up(struct sched *);
 
 /* scheduler_api.c */
 int		 sched_plugin_req(struct sched *, struct frame_in *);
