@@ -14,10 +14,11 @@
 #include "buf.h"
 #include "codec.h"
 #include "front.h"
-#include "front_post.h"
 #include "front_write.h"
 #include "log.h"
+#include "points_json.h"
 #include "points_msg.h"
+#include "topic.h"
 
 /* Names pushed by local programs are marked as such (the Go agent did). */
 #define POST_PREFIX	"RUN."
@@ -75,29 +76,7 @@ static int
 post_topic(struct front *f, const char *ns, char *topic, size_t len,
     char *why, size_t whylen)
 {
-	const char	*tmpl = f->w->conf.topic, *pct;
-	size_t		 i;
-	int		 n;
-
-	for (i = 0; ns[i] != '\0'; i++)
-		if (strchr("abcdefghijklmnopqrstuvwxyz0123456789-.", ns[i]) ==
-		    NULL) {
-			snprintf(why, whylen, "ns \"%.64s\": only [-.a-z0-9] "
-			    "allowed", ns);
-			return -1;
-		}
-	if (i == 0 || (pct = strstr(tmpl, "%s")) == NULL) {
-		snprintf(why, whylen, "empty ns");
-		return -1;
-	}
-	n = snprintf(topic, len, "%.*s%s%s", (int)(pct - tmpl), tmpl, ns,
-	    pct + 2);
-	if (n < 0 || (size_t)n >= len || n > TOPIC_MAX) {
-		snprintf(why, whylen, "ns \"%.64s\" makes a topic longer than "
-		    "%d bytes", ns, TOPIC_MAX);
-		return -1;
-	}
-	return 0;
+	return topic_for_ns(f->w->conf.topic, ns, topic, len, why, whylen);
 }
 
 /* Send parsed points to the sender; the answer comes with its ack. */
@@ -169,8 +148,9 @@ route_post(struct http_request *req, void *ctx)
 	if (points_target(f, req, &m) == -1)
 		return;
 	buf_init(&pts);
-	if (post_parse(req->body, req->body_len, POST_PREFIX, f->host,
-	    (int64_t)time(NULL), m.fmt, &pts, &res) == -1)
+	if (points_json_parse(req->body, req->body_len, POINTS_JSON_STRICT,
+	    POST_PREFIX, f->host, (int64_t)time(NULL), m.fmt, &pts,
+	    &res) == -1)
 		respond_bad_point(req, res.err, res.bad_index);
 	else
 		points_submit(f, req, &m, &pts, res.npoints);

@@ -6,7 +6,7 @@
  *
  * read the way InfluxDB 1.x reads it, then validated and normalized
  * (point.h) and encoded for the output (encode.h) exactly like the
- * points of POST /post (front_post.h), whose result struct it shares.
+ * points of POST /post (points_json.h), whose result struct it shares.
  *
  * Syntax accepted:
  * - lines end in "\n" or "\r\n"; empty lines, lines of only spaces and
@@ -52,7 +52,7 @@
 
 #include "buf.h"
 #include "encode.h"
-#include "front_post.h"
+#include "points_json.h"
 
 /*
  * Parse `body` (`len` bytes, NUL bytes refused) and append one encoded

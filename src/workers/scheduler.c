@@ -1,11 +1,880 @@
 /*
  * The scheduler worker: runs plugins as pluginsuser on their intervals
- * and answers the front's plugin requests (issue 4).
- * Until its job lands it runs the common worker runtime: it takes its
- * config, serves its control edge and its peer edges, and stops cleanly.
+ * and on demand, publishes what they print, and answers the front's
+ * /plugins/ requests (issue 4; lodastack-protocols.md 3 and 6).
+ *
+ * Inputs: MSG_ITEMS from the fetcher (the whole set each time), compared
+ * with what runs; MSG_GIT_RESP from gitpull; MSG_PLUGIN_REQ from the
+ * front.  Outputs: MSG_POINTS to the sender, MSG_GIT_REQ to gitpull,
+ * MSG_PLUGIN_RESP to the front, MSG_STATS to the master.
+ *
+ * A plugin is scheduled once gitpull says its checkout is there; one
+ * ev_timer each, every max(interval, 10) s from a stable per-plugin
+ * offset; at most one run of a plugin at a time.
  */
-#include "worker.h"
+#include "scheduler.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "points_msg.h"
+#include "scheduler_output.h"
+#include "status.h"
+#include "topic.h"
+
+#define STATS_INTERVAL		2.0	/* counters to the master */
+#define SWEEP_INTERVAL		3600.0	/* disable markers */
+#define MARKER_MAX_AGE		(24 * 3600)	/* then enabled again */
+#define STOP_EXTRA		1.0	/* after the grace, at shutdown */
+#define POINTS_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
+#define PLUGIN_PATH		"/usr/local/bin:/usr/bin:/bin"
+#define LOG_STDERR_MAX		300	/* bytes of stderr in a log line */
+
+/* FNV-1a: stable across runs and hosts, unlike a seeded hash. */
+static uint32_t
+key_hash(const char *s)
+{
+	uint32_t	 h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+double
+sched_offset(const char *key, double period)
+{
+	uint32_t	 ms = (uint32_t)(period * 1000.0);
+
+	if (ms == 0)
+		return 0.;
+	return (double)(key_hash(key) % ms) / 1000.0;
+}
+
+double
+sched_period(int64_t interval)
+{
+	return (double)(interval < ITEM_MIN_INTERVAL ? ITEM_MIN_INTERVAL :
+	    interval);
+}
+
+/* The Go agent's interval - 0.5 s, from the interval as given. */
+double
+sched_timeout(int64_t interval)
+{
+	double	 t = (double)interval - 0.5;
+
+	return t < 1.0 ? 1.0 : t;
+}
+
+static void
+item_free(struct plugin_item *it)
+{
+	free(it->ns);
+	free(it->name);
+	free(it->git);
+	free(it->repo);
+	free(it->project);
+	strlist_free(&it->params);
+	memset(it, 0, sizeof(*it));
+	strlist_init(&it->params);
+}
+
+static int
+item_copy(struct plugin_item *dst, const struct plugin_item *src)
+{
+	struct plugin_item	 n;
+
+	memset(&n, 0, sizeof(n));
+	strlist_init(&n.params);
+	n.interval = src->interval;
+	if ((n.ns = strdup(src->ns)) == NULL ||
+	    (n.name = strdup(src->name)) == NULL ||
+	    (n.git = strdup(src->git)) == NULL ||
+	    (n.repo = strdup(src->repo)) == NULL ||
+	    (n.project = strdup(src->project)) == NULL ||
+	    strlist_copy(&n.params, &src->params) == -1) {
+		item_free(&n);
+		return -1;
+	}
+	item_free(dst);
+	*dst = n;
+	return 0;
+}
+
+static int
+params_equal(const struct strlist *a, const struct strlist *b)
+{
+	size_t	 i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* The live plugin of `key`, else one removed but still finishing. */
+struct plugin *
+sched_find(struct sched *s, const char *key)
+{
+	struct plugin	*p, *gone = NULL;
+
+	TAILQ_FOREACH(p, &s->plugins, entry) {
+		if (strcmp(p->key, key) != 0)
+			continue;
+		if (!p->gone)
+			return p;
+		gone = p;
+	}
+	return gone;
+}
+
+struct plugin *
+sched_find_repo(struct sched *s, const char *ns, const char *repo)
+{
+	struct plugin	*p;
+
+	TAILQ_FOREACH(p, &s->plugins, entry)
+		if (!p->gone && strcmp(p->item.ns, ns) == 0 &&
+		    strcmp(p->item.repo, repo) == 0)
+			return p;
+	return NULL;
+}
+
+static void	 plugin_timer_cb(struct ev_loop *, ev_timer *, int);
+
+static struct plugin *
+plugin_new(struct sched *s, const struct plugin_item *it, const char *key)
+{
+	struct plugin	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	strlist_init(&p->item.params);
+	if (item_copy(&p->item, it) == -1) {
+		free(p);
+		return NULL;
+	}
+	p->s = s;
+	strlcpy(p->key, key, sizeof(p->key));
+	p->enabled = !marker_exists(s->w->conf.pluginsdir, key);
+	ev_timer_init(&p->timer, plugin_timer_cb, 0., 0.);
+	p->timer.data = p;
+	TAILQ_INSERT_TAIL(&s->plugins, p, entry);
+	if (!p->enabled)
+		log_info("plugin %s is disabled (marker file)", key);
+	return p;
+}
+
+int
+sched_plugin_waits_git(const struct plugin *p)
+{
+	struct gitwait	*gw;
+
+	TAILQ_FOREACH(gw, &p->s->gitwaits, entry)
+		if (gw->p == p)
+			return 1;
+	return 0;
+}
+
+/* A removed plugin goes once its last run has ended. */
+void
+sched_plugin_release(struct plugin *p)
+{
+	struct sched	*s = p->s;
+
+	if (!p->gone || p->run != NULL || sched_plugin_waits_git(p))
+		return;
+	ev_timer_stop(s->w->loop, &p->timer);
+	TAILQ_REMOVE(&s->plugins, p, entry);
+	item_free(&p->item);
+	free(p);
+}
+
+void
+sched_schedule(struct plugin *p)
+{
+	struct sched	*s = p->s;
+	double		 period, after;
+
+	ev_timer_stop(s->w->loop, &p->timer);
+	if (p->gone || s->stopping || p->checkout != CHECKOUT_OK ||
+	    p->item.interval <= 0)
+		return;
+	period = sched_period(p->item.interval);
+	after = sched_offset(p->key, period);
+	ev_timer_set(&p->timer, after, period);
+	ev_timer_start(s->w->loop, &p->timer);
+	log_debug("plugin %s every %.0f s, first in %.3f s", p->key, period,
+	    after);
+}
+
+/* ---- publishing ---- */
+
+struct publish {
+	struct sched		*s;
+	struct points_msg	 m;
+};
+
+static int
+publish_chunk(const char *data, size_t len, uint32_t n, void *arg)
+{
+	struct publish	*pub = arg;
+	struct pbuf	 pb;
+	int		 rv;
+
+	pub->m.npoints = n;
+	pub->m.data = data;
+	pub->m.len = len;
+	pb_init(&pb);
+	points_msg_encode(&pb, &pub->m);
+	rv = pb_failed(&pb) ? -1 : worker_send_peer(pub->s->w, ROLE_SENDER,
+	    MSG_POINTS, 0, pb.buf, pb.len);
+	if (rv == -1)
+		log_warn("%s: %u points to the sender for %s", __func__, n,
+		    pub->m.topic);
+	pb_free(&pb);
+	return rv;
+}
+
+/* Encoded points to the sender; returns how many went. */
+static size_t
+sched_publish(struct sched *s, const char *ns, const struct buf *pts,
+    size_t npoints)
+{
+	struct publish	 pub;
+	char		 why[160];
+	size_t		 sent = 0;
+
+	if (npoints == 0)
+		return 0;
+	memset(&pub, 0, sizeof(pub));
+	pub.s = s;
+	if (format_parse(s->w->conf.format, &pub.m.fmt) == -1)
+		pub.m.fmt = FORMAT_JSON;
+	pub.m.origin = ORIGIN_SCHEDULED;
+	if (topic_for_ns(s->w->conf.topic, ns, pub.m.topic,
+	    sizeof(pub.m.topic), why, sizeof(why)) == -1)
+		log_warnx("%s: %zu points not sent: %s", __func__, npoints,
+		    why);
+	else
+		sent = points_chunks(pts->p, pts->len, POINTS_MSG_BYTES,
+		    publish_chunk, &pub);
+	s->st.points_sent += sent;
+	s->st.points_unsent += npoints - sent;
+	return sent;
+}
+
+/* ---- runs ---- */
+
+/* Stderr for one log line: the end of it, control bytes as spaces. */
+static void
+stderr_for_log(const char *tail, char *out, size_t outlen)
+{
+	size_t	 len = strlen(tail), i;
+
+	while (len > 0 && strchr(" \t\r\n", tail[len - 1]) != NULL)
+		len--;
+	if (len > LOG_STDERR_MAX) {
+		tail += len - LOG_STDERR_MAX;
+		len = LOG_STDERR_MAX;
+	}
+	if (len >= outlen)
+		len = outlen - 1;
+	for (i = 0; i < len; i++)
+		out[i] = (unsigned char)tail[i] < 0x20 ||
+		    tail[i] == 0x7f ? ' ' : tail[i];
+	out[len] = '\0';
+}
+
+/* The run's output published, its plugin.result, the state updated. */
+static void
+run_done(const struct run_result *res, void *arg)
+{
+	struct plugin		*p = arg;
+	struct sched		*s = p->s;
+	struct last_run		*l = &p->last;
+	struct plugin_target	 t;
+	struct post_result	 pr;
+	struct buf		 pts;
+	enum out_format		 fmt;
+	int64_t			 now = (int64_t)time(NULL);
+	uint32_t		 reqid = p->run_reqid;
+	char			 err[SCHED_ERROR_MAX], tail[LOG_STDERR_MAX + 1];
+	size_t			 i;
+	int			 ok;
+
+	p->run = NULL;
+	p->run_reqid = 0;
+	memset(l, 0, sizeof(*l));
+	l->at = p->run_at;
+	l->kind = p->run_kind;
+	l->duration = res->duration;
+	l->exited = res->exited;
+	l->status = res->status;
+	l->signo = res->signo;
+	l->timed_out = res->timed_out;
+	l->outbytes = res->outlen;
+	i = strlen(res->errtail);
+	strlcpy(l->stderr_tail, res->errtail + (i > SCHED_STDERR_KEPT ?
+	    i - SCHED_STDERR_KEPT : 0), sizeof(l->stderr_tail));
+	ok = run_ok(res);
+	run_describe(res, l->error, sizeof(l->error));
+	if (format_parse(s->w->conf.format, &fmt) == -1)
+		fmt = FORMAT_JSON;
+	buf_init(&pts);
+
+	plugin_target(p->item.ns, p->item.name, p->item.project, &t);
+	if (ok && plugin_output_points(res->out, res->outlen, &t, s->host,
+	    now, fmt, &pts, &pr) == -1) {
+		ok = 0;
+		snprintf(l->error, sizeof(l->error), "output: %s", pr.err);
+	} else if (ok) {
+		l->dropped = pr.ndropped;
+		if (pr.ndropped > 0)
+			strlcpy(l->drop_error, pr.err, sizeof(l->drop_error));
+		if (pr.npoints == 0 && pr.ndropped == 0)
+			log_debug("plugin %s: no output", p->key);
+		else if (!t.send)
+			log_debug("plugin %s: %zu points, no sec ns for %s",
+			    p->key, pr.npoints, p->item.ns);
+		else
+			l->points = sched_publish(s, t.ns, &pts, pr.npoints);
+	}
+	l->ok = ok;
+
+	buf_reset(&pts);
+	if (plugin_result_point(p->item.ns, p->item.repo,
+	    p->run_kind == RUN_CALL, !ok, s->host, now, fmt, &pts, err,
+	    sizeof(err)) == -1)
+		log_warnx("plugin %s: %s", p->key, err);
+	else
+		(void)sched_publish(s, EXCEPTION_NS, &pts, 1);
+	buf_free(&pts);
+
+	p->runs++;
+	p->points += l->points;
+	p->dropped += l->dropped;
+	s->st.runs++;
+	s->st.points_dropped += l->dropped;
+	if (res->timed_out) {
+		p->timeouts++;
+		s->st.timeouts++;
+	}
+	if (res->output_over)
+		s->st.output_over++;
+	if (!ok) {
+		p->failures++;
+		s->st.failures++;
+		snprintf(s->last_error, sizeof(s->last_error), "%s: %s",
+		    p->key, l->error);
+		stderr_for_log(res->errtail, tail, sizeof(tail));
+		log_warnx("plugin %s (%s run) failed after %.3f s: %s%s%s",
+		    p->key, l->kind == RUN_CALL ? "call" : "regular",
+		    l->duration, l->error, tail[0] != '\0' ? "; stderr: " :
+		    "", tail);
+	} else {
+		log_debug("plugin %s: ok in %.3f s, %zu points", p->key,
+		    l->duration, l->points);
+		if (l->dropped > 0)
+			log_warnx("plugin %s: %zu bad points dropped, the "
+			    "first: %s", p->key, l->dropped, l->drop_error);
+	}
+	if (reqid != 0)
+		sched_answer_run(p, reqid, res->pid != 0 ? res : NULL);
+	if (s->stopping && runner_active(s->runner) == 0)
+		worker_exit(s->w, 0);
+	sched_plugin_release(p);
+}
+
+static char *
+env_var(const char *name, const char *value)
+{
+	char	*v;
+
+	if (asprintf(&v, "%s=%s", name, value) == -1)
+		return NULL;
+	return v;
+}
+
+void
+sched_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
+    double timeout, uint32_t reqid)
+{
+	struct sched		*s = p->s;
+	const struct agent_conf	*c = &s->w->conf;
+	struct run_result	 res;
+	struct run_spec		 spec;
+	char			 dir[CONF_STR_MAX + 2 * 256 + 8];
+	char			 path[sizeof(dir) + 8], interval[32];
+	char			 err[sizeof(res.err)];
+	char			**av = NULL, *env[10];
+	size_t			 i, n = 0;
+
+	memset(env, 0, sizeof(env));
+	p->run_kind = kind;
+	p->run_reqid = reqid;
+	p->run_at = time(NULL);
+	err[0] = '\0';
+	snprintf(dir, sizeof(dir), "%s/%s/%s", c->pluginsdir, p->item.ns,
+	    p->item.project);
+	snprintf(path, sizeof(path), "%s/plugin", dir);
+	snprintf(interval, sizeof(interval), "%lld",
+	    (long long)p->item.interval);
+	/* all of it before fork: the child only execs */
+	if ((av = calloc(argv->n + 2, sizeof(*av))) == NULL)
+		goto fail;
+	av[0] = "./plugin";
+	for (i = 0; i < argv->n; i++)
+		av[i + 1] = argv->v[i];
+	if ((env[n++] = env_var("PATH", PLUGIN_PATH)) == NULL ||
+	    (env[n++] = env_var("LANG", "C")) == NULL ||
+	    (env[n++] = env_var("HOME", s->home)) == NULL ||
+	    (env[n++] = env_var("AGENT_NS", p->item.ns)) == NULL ||
+	    (env[n++] = env_var("AGENT_NAME", p->item.name)) == NULL ||
+	    (env[n++] = env_var("AGENT_REPO", p->item.repo)) == NULL ||
+	    (env[n++] = env_var("AGENT_INTERVAL", interval)) == NULL)
+		goto fail;
+	memset(&spec, 0, sizeof(spec));
+	spec.dir = dir;
+	spec.path = path;
+	spec.argv = av;
+	spec.envp = env;
+	spec.timeout = timeout;
+	spec.grace = RUN_GRACE;
+	spec.outmax = (size_t)c->pluginoutputmax;
+	p->run = run_start(s->runner, &spec, run_done, p, err, sizeof(err));
+	if (p->run != NULL)
+		log_debug("plugin %s: %s run started, timeout %.1f s",
+		    p->key, kind == RUN_CALL ? "call" : "regular", timeout);
+fail:
+	for (i = 0; i < n; i++)
+		free(env[i]);
+	free(av);
+	if (p->run != NULL)
+		return;
+	/* it never started: a failed run all the same (plugin.result 1) */
+	memset(&res, 0, sizeof(res));
+	res.out = "";
+	strlcpy(res.err, err[0] != '\0' ? err : "out of memory",
+	    sizeof(res.err));
+	run_done(&res, p);
+}
+
+static void
+plugin_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct plugin	*p = t->data;
+	struct sched	*s = p->s;
+
+	if (s->stopping || !p->enabled)
+		return;
+	if (p->run != NULL) {
+		p->skipped++;
+		s->st.skipped++;
+		log_info("plugin %s: the run started %lld s ago still goes; "
+		    "this one is skipped", p->key,
+		    (long long)(time(NULL) - p->run_at));
+		return;
+	}
+	sched_run(p, RUN_REGULAR, &p->item.params,
+	    sched_timeout(p->item.interval), 0);
+	(void)loop;
+	(void)revents;
+}
+
+/* ---- items ---- */
+
+/* Gone from the registry: no more runs; one in progress may finish. */
+static void
+plugin_remove(struct plugin *p)
+{
+	struct sched	*s = p->s;
+	struct gitwait	*gw, *tmp;
+
+	p->gone = 1;
+	ev_timer_stop(s->w->loop, &p->timer);
+	TAILQ_FOREACH_SAFE(gw, &s->gitwaits, entry, tmp) {
+		if (gw->p != p)
+			continue;
+		if (gw->why != GIT_FOR_ITEMS)
+			sched_respond_error(s, gw->front_reqid, 404, "the "
+			    "plugin was removed from the registry");
+		sched_gitwait_free(gw);
+	}
+	log_info("plugin %s removed from the registry%s", p->key,
+	    p->run != NULL ? "; its run in progress may finish" : "");
+	sched_plugin_release(p);
+}
+
+static void
+items_plugin(struct sched *s, const struct plugin_item *it)
+{
+	struct plugin	*p;
+	char		 key[SCHED_KEY_MAX];
+	int		 moved, changed, was_gone;
+
+	snprintf(key, sizeof(key), "%s|%s", it->ns, it->project);
+	if ((p = sched_find(s, key)) != NULL && p->seen && !p->gone) {
+		log_warnx("plugin %s is listed twice (%s and %s): the first "
+		    "is kept", key, p->item.git, it->git);
+		return;
+	}
+	if (p == NULL) {
+		if ((p = plugin_new(s, it, key)) == NULL) {
+			log_warnx("%s: out of memory for plugin %s", __func__,
+			    key);
+			return;
+		}
+		p->seen = 1;
+		log_info("new plugin %s (%s, %s)", key, it->git,
+		    it->interval > 0 ? "scheduled" : "on demand");
+		(void)sched_git(s, p, GIT_FOR_ITEMS, 0);
+		return;
+	}
+	p->seen = 1;
+	was_gone = p->gone;
+	p->gone = 0;
+	moved = strcmp(p->item.git, it->git) != 0 ||
+	    strcmp(p->item.repo, it->repo) != 0;
+	changed = moved || was_gone || strcmp(p->item.name, it->name) != 0 ||
+	    p->item.interval != it->interval ||
+	    !params_equal(&p->item.params, &it->params);
+	if (changed && item_copy(&p->item, it) == -1) {
+		log_warnx("%s: out of memory for plugin %s", __func__, key);
+		return;
+	}
+	if (moved) {
+		log_info("plugin %s now comes from %s", key, it->git);
+		ev_timer_stop(s->w->loop, &p->timer);
+		p->checkout = CHECKOUT_NONE;
+		p->commit[0] = '\0';
+		(void)sched_git(s, p, GIT_FOR_ITEMS, 0);
+	} else if (p->checkout == CHECKOUT_FAILED ||
+	    p->checkout == CHECKOUT_NONE)
+		(void)sched_git(s, p, GIT_FOR_ITEMS, 0);
+	else if (changed) {
+		log_info("plugin %s changed: %s", key, p->item.interval > 0 ?
+		    "rescheduled" : "on demand only");
+		sched_schedule(p);
+	}
+}
+
+static int
+items_msg(struct sched *s, struct frame_in *in)
+{
+	struct plugin	*p, *tmp;
+	struct preader	 pr;
+	struct items	 it;
+	char		 err[256];
+	size_t		 i;
+
+	if (s->stopping)
+		return 0;
+	items_init(&it);
+	pr_init(&pr, in->data, in->datalen);
+	if (items_decode(&pr, &it, err, sizeof(err)) == -1) {
+		/* keep what runs: a bad set must not stop every plugin */
+		log_warnx("%s: bad ITEMS: %s; the plugins stay as they are",
+		    __func__, err);
+		items_free(&it);
+		return 0;
+	}
+	TAILQ_FOREACH(p, &s->plugins, entry)
+		p->seen = 0;
+	for (i = 0; i < it.nplugins; i++)
+		items_plugin(s, &it.plugins[i]);
+	TAILQ_FOREACH_SAFE(p, &s->plugins, entry, tmp)
+		if (!p->seen && !p->gone)
+			plugin_remove(p);
+	log_debug("%zu plugins in the items", it.nplugins);
+	items_free(&it);
+	return 0;
+}
+
+/* ---- markers, stats ---- */
+
+static void
+sweep_enable(const char *key, void *arg)
+{
+	struct sched	*s = arg;
+	struct plugin	*p;
+
+	log_info("plugin %s disabled for 24 hours: enabled again", key);
+	if ((p = sched_find(s, key)) != NULL)
+		p->enabled = 1;
+}
+
+static void
+sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sched	*s = t->data;
+	char		 err[512];
+
+	err[0] = '\0';
+	if (marker_sweep(s->w->conf.pluginsdir, time(NULL), MARKER_MAX_AGE,
+	    sweep_enable, s, err, sizeof(err)) == -1 || err[0] != '\0')
+		log_warnx("disable markers: %s", err);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+sched_push_stats(struct sched *s)
+{
+	struct worker_stats	 ws;
+	struct pbuf		 pb;
+	struct plugin		*p;
+	uint64_t		 plugins = 0, scheduled = 0, running = 0;
+	size_t			 i;
+
+	TAILQ_FOREACH(p, &s->plugins, entry) {
+		plugins += !p->gone;
+		scheduled += ev_is_active(&p->timer) ? 1 : 0;
+		running += p->run != NULL;
+	}
+	{
+		const struct {
+			const char	*key;
+			uint64_t	 value;
+		} v[] = {
+			{ "plugins", plugins },
+			{ "scheduled", scheduled },
+			{ "running", running },
+			{ "runs", s->st.runs },
+			{ "failures", s->st.failures },
+			{ "timeouts", s->st.timeouts },
+			{ "skipped", s->st.skipped },
+			{ "output_over", s->st.output_over },
+			{ "points_sent", s->st.points_sent },
+			{ "points_dropped", s->st.points_dropped },
+			{ "points_unsent", s->st.points_unsent },
+			{ "git_errors", s->st.git_errors },
+			{ "requests", s->st.requests },
+		};
+
+		memset(&ws, 0, sizeof(ws));
+		for (i = 0; i < sizeof(v) / sizeof(v[0]) && i < STATS_MAX;
+		    i++) {
+			strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
+			ws.v[i].value = v[i].value;
+		}
+		ws.n = (uint32_t)i;
+	}
+	strlcpy(ws.note, s->last_error, sizeof(ws.note));
+	pb_init(&pb);
+	stats_encode(&pb, &ws);
+	if (pb_failed(&pb) || worker_send_ctl(s->w, MSG_STATS, 0, pb.buf,
+	    pb.len) == -1)
+		log_warn("%s", __func__);
+	pb_free(&pb);
+}
+
+static void
+stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	sched_push_stats(t->data);
+	(void)loop;
+	(void)revents;
+}
+
+/* ---- the worker ---- */
+
+static int
+sched_start(struct worker *w, char *err, size_t errlen)
+{
+	struct sched	*s;
+	struct passwd	*pw;
+	char		 why[512];
+
+	/* the sandbox refuses this already; plugins must never be root
+	 * by accident */
+	if (getuid() == 0 && !w->conf.allowrootplugins) {
+		snprintf(err, errlen, "running as root, and allowrootplugins "
+		    "is off");
+		return -1;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->w = w;
+	w->priv = s;
+	TAILQ_INIT(&s->plugins);
+	TAILQ_INIT(&s->gitwaits);
+	if ((s->runner = runner_new(w->loop)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (gethostname(s->host, sizeof(s->host)) == -1) {
+		snprintf(err, errlen, "gethostname: %s", strerror(errno));
+		return -1;
+	}
+	s->host[sizeof(s->host) - 1] = '\0';
+	/* resolved once, here: never between fork and exec */
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL &&
+	    pw->pw_dir[0] == '/')
+		strlcpy(s->home, pw->pw_dir, sizeof(s->home));
+	else
+		strlcpy(s->home, "/", sizeof(s->home));
+	if (marker_dir_init(w->conf.pluginsdir, why, sizeof(why)) == -1)
+		log_warnx("disable markers: %s; /plugins/disable will fail",
+		    why);
+	ev_timer_init(&s->sweep, sweep_cb, 0., SWEEP_INTERVAL);
+	s->sweep.data = s;
+	ev_timer_start(w->loop, &s->sweep);
+	ev_timer_init(&s->stats_timer, stats_cb, STATS_INTERVAL,
+	    STATS_INTERVAL);
+	s->stats_timer.data = s;
+	ev_timer_start(w->loop, &s->stats_timer);
+	return 0;
+}
+
+static int
+sched_reconfigure(struct worker *w, const struct agent_conf *next,
+    char *err, size_t errlen)
+{
+	char	 why[512];
+
+	/* runs started from now on use the new values; markers move */
+	if (strcmp(w->conf.pluginsdir, next->pluginsdir) != 0 &&
+	    marker_dir_init(next->pluginsdir, why, sizeof(why)) == -1)
+		log_warnx("disable markers: %s", why);
+	return 0;
+}
+
+static int
+sched_peer_msg(struct worker *w, enum role from, struct frame_in *in)
+{
+	struct sched	*s = w->priv;
+
+	if (s == NULL)
+		return -1;
+	switch (in->hdr.type) {
+	case MSG_ITEMS:
+		return from == ROLE_FETCHER ? items_msg(s, in) : -1;
+	case MSG_GIT_RESP:
+		return from == ROLE_GITPULL ? sched_git_resp(s, in) : -1;
+	case MSG_PLUGIN_REQ:
+		return from == ROLE_FRONT ? sched_plugin_req(s, in) : -1;
+	default:
+		return -1;
+	}
+}
+
+static void
+sched_peer_changed(struct worker *w, enum role peer, pid_t pid)
+{
+	struct sched	*s = w->priv;
+	struct plugin	*p;
+	struct gitwait	*gw;
+
+	if (s == NULL)
+		return;
+	if (peer == ROLE_GITPULL) {
+		if (pid == 0)
+			sched_git_down(s);
+		else
+			sched_git_up(s);
+	} else if (peer == ROLE_FRONT && pid == 0) {
+		/* a new front does not know these requests: no answers */
+		TAILQ_FOREACH(p, &s->plugins, entry)
+			p->run_reqid = 0;
+		TAILQ_FOREACH(gw, &s->gitwaits, entry)
+			gw->front_reqid = 0;
+	}
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sched	*s = t->data;
+
+	log_warnx("stopping with %zu plugin runs not reaped",
+	    runner_active(s->runner));
+	worker_exit(s->w, 0);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+sched_shutdown(struct worker *w)
+{
+	struct sched	*s = w->priv;
+	struct plugin	*p;
+	struct gitwait	*gw;
+
+	if (s == NULL) {
+		worker_exit(w, 0);
+		return;
+	}
+	s->stopping = 1;
+	TAILQ_FOREACH(p, &s->plugins, entry)
+		ev_timer_stop(w->loop, &p->timer);
+	ev_timer_stop(w->loop, &s->sweep);
+	while ((gw = TAILQ_FIRST(&s->gitwaits)) != NULL) {
+		if (gw->why != GIT_FOR_ITEMS)
+			sched_respond_error(s, gw->front_reqid, 503,
+			    "the agent is stopping");
+		sched_gitwait_free(gw);
+	}
+	sched_push_stats(s);
+	if (runner_active(s->runner) == 0) {
+		worker_exit(w, 0);
+		return;
+	}
+	log_info("stopping: ending %zu plugin runs",
+	    runner_active(s->runner));
+	runner_stop_all(s->runner, RUN_GRACE);
+	ev_timer_init(&s->stop_timer, stop_cb, RUN_GRACE + STOP_EXTRA, 0.);
+	s->stop_timer.data = s;
+	ev_timer_start(w->loop, &s->stop_timer);
+}
+
+static void
+sched_cleanup(struct worker *w)
+{
+	struct sched	*s = w->priv;
+	struct plugin	*p;
+	struct gitwait	*gw;
+
+	if (s == NULL)
+		return;
+	/* kills and reaps what is left, without callbacks */
+	runner_free(s->runner);
+	while ((gw = TAILQ_FIRST(&s->gitwaits)) != NULL)
+		sched_gitwait_free(gw);
+	while ((p = TAILQ_FIRST(&s->plugins)) != NULL) {
+		TAILQ_REMOVE(&s->plugins, p, entry);
+		ev_timer_stop(w->loop, &p->timer);
+		item_free(&p->item);
+		free(p);
+	}
+	ev_timer_stop(w->loop, &s->sweep);
+	ev_timer_stop(w->loop, &s->stats_timer);
+	ev_timer_stop(w->loop, &s->stop_timer);
+	free(s);
+	w->priv = NULL;
+}
 
 const struct worker_ops scheduler_ops = {
 	.role = ROLE_SCHEDULER,
+	.start = sched_start,
+	.reconfigure = sched_reconfigure,
+	.peer_msg = sched_peer_msg,
+	.peer_changed = sched_peer_changed,
+	.shutdown = sched_shutdown,
+	.cleanup = sched_cleanup,
 };

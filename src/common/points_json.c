@@ -1,10 +1,14 @@
 /*
- * Parsing /post bodies.  Compatible with what the Go agent accepted: keys
- * are matched case-insensitively and unknown keys are ignored, as Go's
- * encoding/json does; a non-integer timestamp or a string value is an
- * error, as it was there (or as it broke the router).
+ * Parsing /post bodies and plugin output.  Compatible with what the Go
+ * agent accepted: keys are matched case-insensitively and unknown keys
+ * are ignored, as Go's encoding/json does; a non-integer timestamp or a
+ * string value is an error, as it was there (or as it broke the router).
+ *
+ * Lenient mode drops a bad point: from the error on, every callback is
+ * ignored until the array element that held it is closed, which the
+ * count of open containers (`level`) tells.
  */
-#include "front_post.h"
+#include "points_json.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,7 +30,12 @@ enum post_key {
 	KEY_OTHER		/* ignored, whatever its value */
 };
 
+/* Containers open while a dropped point is skipped; past it, the body
+ * fails as a whole (yajl keeps a byte per level). */
+#define DROP_MAX_LEVEL	1024
+
 struct post_ctx {
+	enum points_json_mode	 mode;
 	const char		*prefix;
 	const char		*host;
 	int64_t			 now;
@@ -42,11 +51,46 @@ struct post_ctx {
 	int			 in_point;
 	struct point		 p;
 	size_t			 index;		/* of the current point */
+	int			 level;		/* containers open, the top
+						 * array included */
+	int			 dropping;	/* lenient: skipping a point */
 };
 
 static int
 post_fail(struct post_ctx *c, int at_point, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * A dropped point is behind us once the containers inside the array
+ * element are closed (level back to 1, the top array): the next element
+ * starts clean.
+ */
+static void
+drop_end(struct post_ctx *c)
+{
+	if (!c->dropping || c->level != 1)
+		return;
+	c->dropping = 0;
+	point_free(&c->p);
+	c->in_point = 0;
+	c->index++;
+	c->depth = 1;
+	c->skip = 0;
+	c->key = KEY_NONE;
+}
+
+/* A container opened (delta 1) or closed (-1) while dropping. */
+static int
+drop_step(struct post_ctx *c)
+{
+	if (c->level > DROP_MAX_LEVEL) {
+		snprintf(c->res->err, sizeof(c->res->err), "point %zu: "
+		    "nesting deeper than %d", c->index, DROP_MAX_LEVEL);
+		return 0;
+	}
+	drop_end(c);
+	return 1;
+}
 
 static int
 post_fail(struct post_ctx *c, int at_point, const char *fmt, ...)
@@ -57,13 +101,22 @@ post_fail(struct post_ctx *c, int at_point, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (at_point) {
+	if (!at_point) {
+		snprintf(c->res->err, sizeof(c->res->err), "%s", msg);
+		return 0;	/* stops yajl */
+	}
+	/* lenient: only the first reason is kept */
+	if (c->mode == POINTS_JSON_STRICT || c->res->ndropped == 0) {
 		c->res->bad_index = (long)c->index;
 		snprintf(c->res->err, sizeof(c->res->err), "point %zu: %s",
 		    c->index, msg);
-	} else
-		snprintf(c->res->err, sizeof(c->res->err), "%s", msg);
-	return 0;		/* stops yajl */
+	}
+	if (c->mode == POINTS_JSON_STRICT)
+		return 0;
+	c->res->ndropped++;
+	c->dropping = 1;
+	drop_end(c);
+	return 1;
 }
 
 /* A value inside an ignored key: count nesting, accept anything. */
@@ -92,6 +145,8 @@ cb_null(void *ctx)
 {
 	struct post_ctx	*c = ctx;
 
+	if (c->dropping)
+		return 1;
 	if (c->skip > 0)
 		return post_scalar_done(c);
 	if (c->depth == 2 && c->key == KEY_TIMESTAMP) {
@@ -115,6 +170,8 @@ cb_boolean(void *ctx, int v)
 {
 	struct post_ctx	*c = ctx;
 
+	if (c->dropping)
+		return 1;
 	if (c->skip > 0)
 		return post_scalar_done(c);
 	if (c->depth == 2 && c->key == KEY_VALUE) {
@@ -141,6 +198,8 @@ cb_number(void *ctx, const char *s, size_t len)
 	double		 d;
 	int		 integral;
 
+	if (c->dropping)
+		return 1;
 	if (c->skip > 0)
 		return post_scalar_done(c);
 	if (c->depth == 3)
@@ -185,6 +244,8 @@ cb_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct post_ctx	*c = ctx;
 
+	if (c->dropping)
+		return 1;
 	if (c->skip > 0)
 		return post_scalar_done(c);
 	if (c->depth == 3) {
@@ -215,6 +276,9 @@ cb_start_map(void *ctx)
 	struct post_ctx	*c = ctx;
 	int		 r;
 
+	c->level++;
+	if (c->dropping)
+		return drop_step(c);
 	if ((r = post_skipping(c, 1)) != 0)
 		return r == 1 ? 1 : post_fail(c, 1, "nesting deeper than %d",
 		    POST_MAX_DEPTH);
@@ -265,6 +329,8 @@ cb_map_key(void *ctx, const unsigned char *k, size_t len)
 {
 	struct post_ctx	*c = ctx;
 
+	if (c->dropping)
+		return 1;
 	if (c->skip > 0)
 		return 1;
 	if (c->depth == 3) {
@@ -288,6 +354,9 @@ cb_end_map(void *ctx)
 	struct post_ctx	*c = ctx;
 	char		 err[400];
 
+	c->level--;
+	if (c->dropping)
+		return drop_step(c);
 	if (c->skip > 0) {
 		if (--c->skip == 1) {
 			c->skip = 0;
@@ -325,6 +394,9 @@ cb_start_array(void *ctx)
 	struct post_ctx	*c = ctx;
 	int		 r;
 
+	c->level++;
+	if (c->dropping)
+		return drop_step(c);
 	if ((r = post_skipping(c, 1)) != 0)
 		return r == 1 ? 1 : post_fail(c, 1, "nesting deeper than %d",
 		    POST_MAX_DEPTH);
@@ -347,6 +419,9 @@ cb_end_array(void *ctx)
 {
 	struct post_ctx	*c = ctx;
 
+	c->level--;
+	if (c->dropping)
+		return drop_step(c);
 	if (c->skip > 0) {
 		if (--c->skip == 1) {
 			c->skip = 0;
@@ -364,19 +439,21 @@ static const yajl_callbacks post_callbacks = {
 };
 
 int
-post_parse(const char *body, size_t len, const char *prefix,
-    const char *host, int64_t now, enum out_format fmt, struct buf *out,
-    struct post_result *res)
+points_json_parse(const char *body, size_t len, enum points_json_mode mode,
+    const char *prefix, const char *host, int64_t now, enum out_format fmt,
+    struct buf *out, struct post_result *res)
 {
 	struct post_ctx	 c;
 	yajl_handle	 h;
 	yajl_status	 st;
 	unsigned char	*msg;
+	size_t		 start = out->len;
 	int		 rv = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->bad_index = -1;
 	memset(&c, 0, sizeof(c));
+	c.mode = mode;
 	c.prefix = prefix;
 	c.host = host;
 	c.now = now;
@@ -407,7 +484,17 @@ post_parse(const char *body, size_t len, const char *prefix,
 	}
 	yajl_free(h);
 	point_free(&c.p);
-	if (rv == -1)
+	if (rv == -1) {
 		res->npoints = 0;
+		/* a whole-body failure in lenient mode is no point's fault */
+		if (mode == POINTS_JSON_LENIENT)
+			res->bad_index = -1;
+		res->ndropped = 0;
+		if (!buf_failed(out)) {
+			out->len = start;
+			if (out->p != NULL)
+				out->p[start] = '\0';
+		}
+	}
 	return rv;
 }

@@ -1,0 +1,58 @@
+/*
+ * A JSON array of {name, timestamp, tags, value} objects
+ * (lodastack-protocols.md sections 3.5 and 6.3) into encoded points:
+ * the body of POST /post (front) and the standard output of a plugin
+ * (scheduler).  Parsed with yajl's callbacks (no document tree), each
+ * point validated and normalized (point.h) and encoded for the output
+ * (encode.h) as it completes.
+ *
+ * Two modes:
+ *   strict   (/post): the first bad point fails the whole body, nothing
+ *            is published and the client is told which point;
+ *   lenient  (plugins): a bad point is dropped and counted, the first
+ *            error is kept, the other points are published (the Go
+ *            agent's plugin loop meant to do this, quirk 8).
+ * In both modes a body that is not JSON, or not an array, fails as a
+ * whole: there is no telling which points it held.
+ */
+#ifndef AGENT_POINTS_JSON_H
+#define AGENT_POINTS_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "encode.h"
+
+#define POST_MAX_DEPTH	16	/* JSON nesting accepted inside a point */
+
+enum points_json_mode {
+	POINTS_JSON_STRICT = 0,
+	POINTS_JSON_LENIENT
+};
+
+/* Also the result of write_parse() (front_write.h). */
+struct post_result {
+	size_t		 npoints;	/* encoded into `out` */
+	size_t		 ndropped;	/* lenient: bad points left out */
+	long		 bad_index;	/* first bad point, -1 = none/whole */
+	char		 err[512];	/* the failure, or (lenient) the
+					 * first dropped point's reason */
+};
+
+/*
+ * Parse `body`, prefixing every name with `prefix` ("RUN." for /post,
+ * "PLUGIN.mysql." for a plugin).  Encoded points are appended to `out`
+ * separated by '\n'.
+ * Returns 0 with res->npoints (and, lenient, res->ndropped and the first
+ * dropped point's index and reason in res->bad_index and res->err), or
+ * -1 with res->err (and res->bad_index when a point is at fault); then
+ * res->npoints is 0, `out` is back at the length it had and nothing
+ * must be published.
+ */
+int	 points_json_parse(const char *body, size_t len,
+	    enum points_json_mode mode, const char *prefix, const char *host,
+	    int64_t now, enum out_format fmt, struct buf *out,
+	    struct post_result *res);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * The scheduler's state, shared by its files:
+ *   scheduler.c         the worker: items, timers, runs, stats
+ *   scheduler_git.c     checkouts through gitpull
+ *   scheduler_run.c     one plugin run (fork/exec, capture, timeout, reap)
+ *   scheduler_output.c  plugin stdout -> points, plugin.result, names
+ *   scheduler_api.c     MSG_PLUGIN_REQ from the front
+ *   scheduler_state.c   disable markers in pluginsdir/plugin.disabled/
+ */
+#ifndef AGENT_SCHEDULER_H
+#define AGENT_SCHEDULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <bsd/sys/queue.h>
+#include <ev.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "items.h"
+#include "plugin_msg.h"
+#include "scheduler_run.h"
+#include "worker.h"
+
+#define SCHED_KEY_MAX		(ITEM_NS_MAX + 1 + 256 + 1)
+#define SCHED_RUN_TIMEOUT	10	/* /plugins/run default, seconds */
+#define SCHED_RUN_TIMEOUT_MAX	300	/* and the most it may ask */
+#define SCHED_ERROR_MAX		512
+#define SCHED_STDERR_KEPT	1024	/* bytes of the last stderr listed */
+
+enum checkout_state {
+	CHECKOUT_NONE = 0,	/* not asked yet */
+	CHECKOUT_PENDING,	/* asked gitpull, no answer yet */
+	CHECKOUT_OK,
+	CHECKOUT_FAILED		/* not scheduled; asked again at the next
+				 * MSG_ITEMS, /plugins/run or update */
+};
+
+/* How a run came about: the plugin.result "type" tag. */
+enum run_kind {
+	RUN_REGULAR = 0,	/* its timer */
+	RUN_CALL		/* /plugins/run */
+};
+
+/* What the last run of a plugin did (GET /plugins/list). */
+struct last_run {
+	time_t		 at;		/* start, unix seconds; 0 = never */
+	enum run_kind	 kind;
+	int		 ok;
+	double		 duration;
+	int		 exited;
+	int		 status;
+	int		 signo;
+	int		 timed_out;
+	size_t		 points;	/* published */
+	size_t		 dropped;	/* bad points left out */
+	size_t		 outbytes;
+	char		 error[SCHED_ERROR_MAX];	/* why it failed */
+	char		 drop_error[SCHED_ERROR_MAX];	/* first bad point */
+	char		 stderr_tail[SCHED_STDERR_KEPT + 1];
+};
+
+struct plugin {
+	TAILQ_ENTRY(plugin)	 entry;
+	struct sched		*s;
+	char			 key[SCHED_KEY_MAX];	/* <ns>|<project> */
+	struct plugin_item	 item;		/* our copy of the registry's */
+	int			 gone;		/* not in the items any more;
+						 * freed once idle */
+	int			 seen;		/* in the current MSG_ITEMS */
+	int			 enabled;
+	enum checkout_state	 checkout;
+	char			 commit[64];
+	char			 git_error[1024];
+	ev_timer		 timer;
+	struct run		*run;		/* in progress, or NULL */
+	enum run_kind		 run_kind;
+	uint32_t		 run_reqid;	/* front request waiting, 0 none */
+	time_t			 run_at;
+	struct last_run		 last;
+	uint64_t		 runs;
+	uint64_t		 failures;
+	uint64_t		 skipped;
+	uint64_t		 timeouts;
+	uint64_t		 points;
+	uint64_t		 dropped;
+};
+TAILQ_HEAD(pluginlist, plugin);
+
+/* Why we asked gitpull. */
+enum git_why {
+	GIT_FOR_ITEMS = 0,	/* a new plugin, or one that failed: then
+				 * schedule it */
+	GIT_FOR_RUN,		/* /plugins/run: then run it */
+	GIT_FOR_UPDATE		/* /plugins/update: then answer */
+};
+
+struct gitwait {
+	TAILQ_ENTRY(gitwait)	 entry;
+	struct sched		*s;
+	uint32_t		 reqid;		/* ours, on the gitpull edge */
+	struct plugin		*p;
+	enum git_why		 why;
+	int			 sent;		/* 0: waits for gitpull */
+	uint32_t		 front_reqid;	/* RUN, UPDATE; 0 = nobody */
+	struct strlist		 argv;		/* RUN: the parameters */
+	uint32_t		 timeout;	/* RUN: seconds */
+	ev_timer		 expire;
+};
+TAILQ_HEAD(gitwaitlist, gitwait);
+
+struct sched_stats {
+	uint64_t	 runs;
+	uint64_t	 failures;
+	uint64_t	 timeouts;
+	uint64_t	 skipped;
+	uint64_t	 output_over;
+	uint64_t	 points_sent;
+	uint64_t	 points_dropped;	/* bad points in output */
+	uint64_t	 points_unsent;	/* the sender was not there */
+	uint64_t	 git_errors;
+	uint64_t	 requests;	/* from the front */
+};
+
+struct sched {
+	struct worker		*w;
+	struct runner		*runner;
+	struct pluginlist	 plugins;
+	struct gitwaitlist	 gitwaits;
+	uint32_t		 next_reqid;
+	int			 stopping;
+	char			 host[256];	/* the host tag */
+	char			 home[CONF_STR_MAX];	/* HOME of plugins */
+	ev_timer		 sweep;		/* disable markers, hourly */
+	ev_timer		 stats_timer;
+	ev_timer		 stop_timer;
+	struct sched_stats	 st;
+	char			 last_error[256];
+};
+
+/* scheduler.c */
+struct plugin	*sched_find(struct sched *, const char *key);
+struct plugin	*sched_find_repo(struct sched *, const char *ns,
+		    const char *repo);
+/* Free a plugin gone from the items once nothing refers to it. */
+void		 sched_plugin_release(struct plugin *);
+int		 sched_plugin_waits_git(const struct plugin *);
+/* Start a run now; the answer to `reqid` (0 = none) comes at its end. */
+void		 sched_run(struct plugin *, enum run_kind,
+		    const struct strlist *argv, double timeout,
+		    uint32_t reqid);
+void		 sched_schedule(struct plugin *);
+/* MSG_PLUGIN_RESP; reqid 0 (nobody waits) sends nothing. */
+void		 sched_respond(struct sched *, uint32_t reqid, int status,
+		    const char *json);
+void		 sched_respond_error(struct sched *, uint32_t reqid,
+		    int status, const char *msg);
+/* Seconds of the first firing of a timer of `period`: stable per key. */
+double		 sched_offset(const char *key, double period);
+/* Timer period and run timeout of a registry interval. */
+double		 sched_period(int64_t interval);
+double		 sched_timeout(int64_t interval);
+
+/* scheduler_git.c */
+/*
+ * Ask gitpull.  NULL (and nothing asked) when it is not there and a
+ * client waits (RUN, UPDATE); ITEMS questions wait for it instead.
+ */
+struct gitwait	*sched_git(struct sched *, struct plugin *, enum git_why,
+		    uint32_t front_reqid);
+void		 sched_gitwait_free(struct gitwait *);
+int		 sched_git_resp(struct sched *, struct frame_in *);
+void		 sched_git_down(struct sched *);
+void		 sched_git_up(struct sched *);
+
+/* scheduler_api.c */
+int		 sched_plugin_req(struct sched *, struct frame_in *);
+/* The answer to a /plugins/run, once the run ended (res NULL: it did
+ * not start; p->last says why). */
+void		 sched_answer_run(struct plugin *, uint32_t reqid,
+		    const struct run_result *res);
+/* The answer to a /plugins/update that worked. */
+void		 sched_answer_update(struct plugin *, uint32_t reqid);
+/*
+ * `param` split on single spaces, empty tokens dropped; a token holding
+ * "&&", ";", "|", "<", ">" or "`" refuses the lot (the registry's rule,
+ * lodastack-protocols.md 3.1).  0, or -1 with the bad token in err.
+ */
+int		 sched_split_params(const char *param, struct strlist *,
+		    char *err, size_t errlen);
+/*
+ * The /plugins/ API's repo check (lodastack-protocols.md 6.3):
+ * "x:group/project.git", one ':', one '/', ending in .git; repo and
+ * project out.  0, or -1.
+ */
+int		 sched_check_repo(const char *repo, char *grouprepo,
+		    size_t grouprepolen, char *project, size_t projectlen);
+/* JSON array of every plugin and its state. */
+void		 sched_list_json(struct sched *, struct buf *);
+
+/* scheduler_state.c: pluginsdir/plugin.disabled/<ns>|<project> */
+int		 marker_path(const char *pluginsdir, const char *key,
+		    char *buf, size_t len);
+int		 marker_exists(const char *pluginsdir, const char *key);
+/* 0, or -1 with err naming the file and errno's message. */
+int		 marker_create(const char *pluginsdir, const char *key,
+		    char *err, size_t errlen);
+int		 marker_remove(const char *pluginsdir, const char *key,
+		    char *err, size_t errlen);
+/* Make the directory if it is missing; -1 with err if it cannot be. */
+int		 marker_dir_init(const char *pluginsdir, char *err,
+		    size_t errlen);
+/*
+ * Remove markers older than `maxage` seconds (at `now`); `cb` gets the
+ * key of each one removed.  Returns how many, -1 with err when the
+ * directory cannot be read; err is also set (and the sweep goes on)
+ * when a marker cannot be removed.
+ */
+int		 marker_sweep(const char *pluginsdir, time_t now,
+		    time_t maxage, void (*cb)(const char *key, void *),
+		    void *arg, char *err, size_t errlen);
+
+#endif

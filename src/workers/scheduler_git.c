@@ -1,0 +1,252 @@
+/*
+ * The scheduler's questions to gitpull (MSG_GIT_REQ) and what the answers
+ * (MSG_GIT_RESP) set off: a new plugin is scheduled once its checkout is
+ * there, /plugins/run runs, /plugins/update answers.  A question gitpull
+ * cannot take now waits for it to come (back) when it is about the
+ * items, and is refused at once when a client waits for it.
+ */
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "codec.h"
+#include "log.h"
+
+#define GIT_WAIT_MAX		600.0	/* seconds for a gitpull answer */
+
+/* No answer is coming for a checkout nobody else asks about. */
+static void
+checkout_settle(struct plugin *p, const char *why)
+{
+	if (p->checkout != CHECKOUT_PENDING || sched_plugin_waits_git(p))
+		return;
+	p->checkout = CHECKOUT_FAILED;
+	strlcpy(p->git_error, why, sizeof(p->git_error));
+}
+
+void
+sched_gitwait_free(struct gitwait *gw)
+{
+	struct sched	*s = gw->s;
+
+	TAILQ_REMOVE(&s->gitwaits, gw, entry);
+	ev_timer_stop(s->w->loop, &gw->expire);
+	strlist_free(&gw->argv);
+	free(gw);
+}
+
+static int
+git_send(struct gitwait *gw)
+{
+	struct sched	*s = gw->s;
+	struct git_req	 r;
+	struct pbuf	 pb;
+	int		 rv;
+
+	memset(&r, 0, sizeof(r));
+	strlcpy(r.ns, gw->p->item.ns, sizeof(r.ns));
+	strlcpy(r.repo, gw->p->item.repo, sizeof(r.repo));
+	strlcpy(r.project, gw->p->item.project, sizeof(r.project));
+	r.update = gw->why == GIT_FOR_UPDATE;
+	pb_init(&pb);
+	git_req_encode(&pb, &r);
+	rv = pb_failed(&pb) ? -1 : worker_send_peer(s->w, ROLE_GITPULL,
+	    MSG_GIT_REQ, gw->reqid, pb.buf, pb.len);
+	pb_free(&pb);
+	if (rv == -1)
+		return -1;
+	gw->sent = 1;
+	ev_timer_set(&gw->expire, GIT_WAIT_MAX, 0.);
+	ev_timer_start(s->w->loop, &gw->expire);
+	return 0;
+}
+
+static void
+gitwait_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct gitwait	*gw = t->data;
+	struct plugin	*p = gw->p;
+	char		 msg[128];
+
+	snprintf(msg, sizeof(msg), "gitpull did not answer within %.0f s",
+	    GIT_WAIT_MAX);
+	log_warnx("plugin %s: %s", p->key, msg);
+	if (gw->why != GIT_FOR_ITEMS)
+		sched_respond_error(gw->s, gw->front_reqid, 504, msg);
+	sched_gitwait_free(gw);
+	checkout_settle(p, msg);
+	sched_plugin_release(p);
+	(void)loop;
+	(void)revents;
+}
+
+struct gitwait *
+sched_git(struct sched *s, struct plugin *p, enum git_why why,
+    uint32_t front_reqid)
+{
+	struct gitwait		*gw;
+	enum checkout_state	 prev = p->checkout;
+
+	if (why == GIT_FOR_ITEMS)
+		TAILQ_FOREACH(gw, &s->gitwaits, entry)
+			if (gw->p == p && gw->why == GIT_FOR_ITEMS)
+				return gw;
+	if ((gw = calloc(1, sizeof(*gw))) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return NULL;
+	}
+	gw->s = s;
+	gw->p = p;
+	gw->why = why;
+	gw->front_reqid = front_reqid;
+	strlist_init(&gw->argv);
+	if (++s->next_reqid == 0)
+		s->next_reqid = 1;
+	gw->reqid = s->next_reqid;
+	ev_timer_init(&gw->expire, gitwait_expire_cb, GIT_WAIT_MAX, 0.);
+	gw->expire.data = gw;
+	TAILQ_INSERT_TAIL(&s->gitwaits, gw, entry);
+	if (p->checkout != CHECKOUT_OK)
+		p->checkout = CHECKOUT_PENDING;
+	if (git_send(gw) == 0)
+		return gw;
+	if (why == GIT_FOR_ITEMS) {
+		/* asked again when gitpull comes (back) */
+		strlcpy(p->git_error, "waiting for gitpull",
+		    sizeof(p->git_error));
+		return gw;
+	}
+	sched_gitwait_free(gw);
+	p->checkout = prev;
+	return NULL;
+}
+
+static void
+git_answered(struct gitwait *gw, const struct git_resp *r)
+{
+	struct sched	*s = gw->s;
+	struct plugin	*p = gw->p;
+	char		 msg[sizeof(r->error) + 32];
+
+	if (r->ok) {
+		if (p->checkout != CHECKOUT_OK || strcmp(p->commit, r->commit))
+			log_info("plugin %s: checkout at %.12s", p->key,
+			    r->commit);
+		p->checkout = CHECKOUT_OK;
+		strlcpy(p->commit, r->commit, sizeof(p->commit));
+		p->git_error[0] = '\0';
+	} else {
+		s->st.git_errors++;
+		strlcpy(p->git_error, r->error, sizeof(p->git_error));
+		/* an update that failed leaves a checkout that works */
+		if (p->checkout != CHECKOUT_OK) {
+			p->checkout = CHECKOUT_FAILED;
+			ev_timer_stop(s->w->loop, &p->timer);
+		}
+		snprintf(s->last_error, sizeof(s->last_error), "%s: git: %s",
+		    p->key, r->error);
+		log_warnx("plugin %s: git %s failed: %s%s", p->key,
+		    gw->why == GIT_FOR_UPDATE ? "update" : "checkout",
+		    r->error, p->checkout == CHECKOUT_FAILED ?
+		    "; not scheduled" : "");
+	}
+	if (r->ok && !ev_is_active(&p->timer))
+		sched_schedule(p);
+	switch (gw->why) {
+	case GIT_FOR_ITEMS:
+		break;
+	case GIT_FOR_UPDATE:
+		if (r->ok)
+			sched_answer_update(p, gw->front_reqid);
+		else {
+			snprintf(msg, sizeof(msg), "update failed: %s",
+			    r->error);
+			sched_respond_error(s, gw->front_reqid, 502, msg);
+		}
+		break;
+	case GIT_FOR_RUN:
+		if (!r->ok) {
+			snprintf(msg, sizeof(msg), "checkout failed: %s",
+			    r->error);
+			sched_respond_error(s, gw->front_reqid, 502, msg);
+		} else if (p->run != NULL)
+			sched_respond_error(s, gw->front_reqid, 409,
+			    "plugin is running");
+		else if (s->stopping)
+			sched_respond_error(s, gw->front_reqid, 503,
+			    "the agent is stopping");
+		else
+			sched_run(p, RUN_CALL, &gw->argv, (double)gw->timeout,
+			    gw->front_reqid);
+		break;
+	}
+}
+
+int
+sched_git_resp(struct sched *s, struct frame_in *in)
+{
+	struct gitwait	*gw;
+	struct plugin	*p;
+	struct git_resp	 r;
+	struct preader	 pr;
+	char		 err[256];
+
+	pr_init(&pr, in->data, in->datalen);
+	if (git_resp_decode(&pr, &r, err, sizeof(err)) == -1) {
+		log_warnx("%s: bad GIT_RESP: %s", __func__, err);
+		return -1;
+	}
+	TAILQ_FOREACH(gw, &s->gitwaits, entry)
+		if (gw->sent && gw->reqid == in->hdr.reqid)
+			break;
+	if (gw == NULL) {
+		log_debug("%s: answer %u: nobody waits for it", __func__,
+		    in->hdr.reqid);
+		return 0;
+	}
+	p = gw->p;
+	git_answered(gw, &r);
+	sched_gitwait_free(gw);
+	sched_plugin_release(p);
+	return 0;
+}
+
+/* gitpull is gone: who waits for it must know; items ask again later. */
+void
+sched_git_down(struct sched *s)
+{
+	struct gitwait	*gw, *tmp;
+	struct plugin	*p;
+	const char	*why = "gitpull went away before answering; try again";
+
+	TAILQ_FOREACH_SAFE(gw, &s->gitwaits, entry, tmp) {
+		if (!gw->sent)
+			continue;
+		ev_timer_stop(s->w->loop, &gw->expire);
+		gw->sent = 0;
+		p = gw->p;
+		if (gw->why == GIT_FOR_ITEMS) {
+			strlcpy(p->git_error, "gitpull went away; asking "
+			    "again when it is back", sizeof(p->git_error));
+			continue;
+		}
+		sched_respond_error(s, gw->front_reqid, 503, why);
+		sched_gitwait_free(gw);
+		checkout_settle(p, why);
+		sched_plugin_release(p);
+	}
+}
+
+void
+sched_git_up(struct sched *s)
+{
+	struct gitwait	*gw;
+
+	TAILQ_FOREACH(gw, &s->gitwaits, entry)
+		if (!gw->sent && git_send(gw) == -1)
+			log_warn("%s: to gitpull", __func__);
+}

@@ -1,0 +1,64 @@
+/*
+ * What a plugin run publishes (lodastack-protocols.md 3.5 and 6.1):
+ * its standard output as points named <item name>.<metric> in the
+ * plugin's ns, and one plugin.result point per run in
+ * exception.monitor.loda.  Pure functions: no state, no I/O.
+ */
+#ifndef AGENT_SCHEDULER_OUTPUT_H
+#define AGENT_SCHEDULER_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "encode.h"
+#include "items.h"
+#include "points_json.h"
+
+#define EXCEPTION_NS		"exception.monitor.loda"
+#define PLUGIN_RESULT_NAME	"plugin.result"
+
+/* Where the points of one plugin go and how they are named. */
+struct plugin_target {
+	char		 prefix[ITEM_NAME_MAX + 8];	/* "PLUGIN.mysql." */
+	char		 ns[ITEM_NS_MAX + 8];
+	int		 send;		/* 0: nowhere to send them */
+};
+
+/*
+ * The usual: prefix "<name>.", the plugin's ns.  A project whose first
+ * '-'-separated field is "SEC" (the Go agent's security plugins): prefix
+ * "SEC.<name>.", ns "sec.<ns without its first label>"; an ns without a
+ * dot gives send = 0.
+ */
+void	 plugin_target(const char *ns, const char *name, const char *project,
+	    struct plugin_target *);
+
+/*
+ * Plugin stdout into encoded points appended to `pts` (lenient: bad
+ * points dropped and counted in res).  Output of white space only is no
+ * points and no error.  0, or -1 with res->err when it is not a JSON
+ * array at all.
+ */
+int	 plugin_output_points(const char *out, size_t len,
+	    const struct plugin_target *, const char *host, int64_t now,
+	    enum out_format, struct buf *pts, struct post_result *res);
+
+/*
+ * One plugin.result point (value 0 ok, 1 failed; tags ns, name = repo,
+ * type regular|call, host) appended to `pts`.  0 or -1 with err.
+ */
+int	 plugin_result_point(const char *ns, const char *repo, int call,
+	    int failed, const char *host, int64_t now, enum out_format,
+	    struct buf *pts, char *err, size_t errlen);
+
+/*
+ * Cut `len` bytes of '\n'-separated points into pieces of at most
+ * `max` bytes (a point longer than that goes alone) and hand each to
+ * `send` with its point count.  Returns the points whose send returned
+ * 0.
+ */
+size_t	 points_chunks(const char *pts, size_t len, size_t max,
+	    int (*send)(const char *, size_t, uint32_t, void *), void *arg);
+
+#endif

@@ -1,0 +1,642 @@
+/*
+ * Running one plugin: fork/exec, capture, timeout, kill, reap.
+ */
+#include "scheduler_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bsd/sys/queue.h>
+
+#include "buf.h"
+#include "log.h"
+
+#define READ_CHUNK	65536
+#define READS_PER_CB	16	/* chunks per wakeup: others get a turn */
+#define CHILD_FD_MAX	65536	/* close() loop bound without close_range */
+
+/* What the child tells the parent when it cannot exec. */
+enum child_step {
+	STEP_SETSID = 1,
+	STEP_PDEATHSIG,
+	STEP_FDS,
+	STEP_CHDIR,
+	STEP_EXEC
+};
+
+struct child_err {
+	int		 step;
+	int		 err;
+};
+
+struct run {
+	TAILQ_ENTRY(run)	 entry;
+	struct runner		*rn;
+	pid_t			 pid;
+	int			 outfd;		/* -1 once closed */
+	int			 errfd;
+	int			 execfd;	/* EOF at exec, child_err if not */
+	ev_io			 out_w;
+	ev_io			 err_w;
+	ev_timer		 timer;		/* timeout, then grace */
+	int			 term_sent;
+	int			 reaped;	/* its pid may be reused */
+	double			 grace;
+	ev_tstamp		 started;
+	struct buf		 out;
+	char			 tail[2 * RUN_STDERR_TAIL];
+	size_t			 taillen;
+	char			 path[512];
+	run_done_cb		 cb;
+	void			*arg;
+	struct run_result	 res;
+};
+
+TAILQ_HEAD(runlist, run);
+
+struct runner {
+	struct ev_loop		*loop;
+	ev_signal		 sigchld;
+	struct runlist		 runs;
+	size_t			 n;
+};
+
+static void	 run_finish(struct run *, int status);
+
+/* The group is the plugin's session: kill(-pid) reaches all of it. */
+static void
+run_kill_group(struct run *r, int sig)
+{
+	if (r->reaped)
+		return;
+	if (kill(-r->pid, sig) == -1 && errno != ESRCH)
+		log_warn("%s: kill(-%ld, %d)", __func__, (long)r->pid, sig);
+}
+
+static void
+run_close_out(struct run *r)
+{
+	if (r->outfd == -1)
+		return;
+	ev_io_stop(r->rn->loop, &r->out_w);
+	close(r->outfd);
+	r->outfd = -1;
+}
+
+static void
+run_close_err(struct run *r)
+{
+	if (r->errfd == -1)
+		return;
+	ev_io_stop(r->rn->loop, &r->err_w);
+	close(r->errfd);
+	r->errfd = -1;
+}
+
+/*
+ * Read what stdout holds.  Past the cap the plugin is killed: nothing it
+ * says after that can be used, and it must not fill memory or block.
+ * `drain`: the plugin is gone, read to EAGAIN/EOF without a chunk limit
+ * (a pipe holds 64 KiB, the cap bounds the rest).
+ */
+static void
+run_read_out(struct run *r, int drain)
+{
+	char	 chunk[READ_CHUNK];
+	ssize_t	 n;
+	size_t	 room;
+	int	 i;
+
+	for (i = 0; r->outfd != -1 && (drain || i < READS_PER_CB); i++) {
+		n = read(r->outfd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (n == -1)
+				log_warn("%s: read stdout of %ld", __func__,
+				    (long)r->pid);
+			run_close_out(r);
+			return;
+		}
+		room = r->res.outmax - r->out.len;
+		if ((size_t)n > room) {
+			buf_add(&r->out, chunk, room);
+			r->res.output_over = 1;
+			run_close_out(r);
+			run_kill_group(r, SIGKILL);
+			return;
+		}
+		buf_add(&r->out, chunk, (size_t)n);
+		if (buf_failed(&r->out)) {
+			/* as good as over the cap: nothing usable */
+			r->res.output_over = 1;
+			run_close_out(r);
+			run_kill_group(r, SIGKILL);
+			return;
+		}
+	}
+}
+
+/* Keep the last RUN_STDERR_TAIL bytes of stderr (of up to twice that,
+ * so the bytes move once per RUN_STDERR_TAIL read). */
+static void
+run_read_err(struct run *r, int drain)
+{
+	char	 chunk[READ_CHUNK];
+	ssize_t	 n;
+	size_t	 keep;
+	int	 i;
+
+	for (i = 0; r->errfd != -1 && (drain || i < READS_PER_CB); i++) {
+		n = read(r->errfd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			run_close_err(r);
+			return;
+		}
+		r->res.errtotal += (size_t)n;
+		if ((size_t)n >= RUN_STDERR_TAIL) {
+			memcpy(r->tail, chunk + n - RUN_STDERR_TAIL,
+			    RUN_STDERR_TAIL);
+			r->taillen = RUN_STDERR_TAIL;
+			continue;
+		}
+		if (r->taillen + (size_t)n > sizeof(r->tail)) {
+			keep = RUN_STDERR_TAIL - (size_t)n;
+			memmove(r->tail, r->tail + r->taillen - keep, keep);
+			r->taillen = keep;
+		}
+		memcpy(r->tail + r->taillen, chunk, (size_t)n);
+		r->taillen += (size_t)n;
+	}
+}
+
+static void
+out_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	run_read_out(w->data, 0);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+err_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	run_read_err(w->data, 0);
+	(void)loop;
+	(void)revents;
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct run	*r = t->data;
+
+	if (!r->term_sent) {
+		r->term_sent = 1;
+		if (!r->res.stopped)
+			r->res.timed_out = 1;
+		log_debug("pid %ld: %s; SIGTERM to its group", (long)r->pid,
+		    r->res.stopped ? "stopping" : "timed out");
+		run_kill_group(r, SIGTERM);
+		ev_timer_set(t, r->grace, 0.);
+		ev_timer_start(loop, t);
+		return;
+	}
+	log_debug("pid %ld: still there after %.1f s; SIGKILL to its group",
+	    (long)r->pid, r->grace);
+	run_kill_group(r, SIGKILL);
+	(void)revents;
+}
+
+/*
+ * SIGCHLD: reap every child that is done.  waitid(WNOWAIT) first, so the
+ * zombie still holds its pid while the rest of its group is killed: the
+ * group id cannot have been reused by then.
+ */
+static void
+sigchld_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct runner	*rn = s->data;
+	struct run	*r;
+	siginfo_t	 si;
+	pid_t		 pid;
+	int		 status;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_warn("%s: waitid", __func__);
+			return;
+		}
+		if (si.si_pid == 0)
+			return;
+		TAILQ_FOREACH(r, &rn->runs, entry)
+			if (r->pid == si.si_pid)
+				break;
+		/* what the plugin left in its group goes with it */
+		if (r != NULL)
+			run_kill_group(r, SIGKILL);
+		while ((pid = waitpid(si.si_pid, &status, 0)) == -1 &&
+		    errno == EINTR)
+			;
+		if (pid == -1) {
+			log_warn("%s: waitpid(%ld)", __func__,
+			    (long)si.si_pid);
+			return;
+		}
+		if (r != NULL)
+			run_finish(r, status);
+		else
+			log_debug("reaped pid %ld, not a plugin we ran",
+			    (long)pid);
+	}
+	(void)loop;
+	(void)revents;
+}
+
+struct runner *
+runner_new(struct ev_loop *loop)
+{
+	struct runner	*rn;
+
+	if ((rn = calloc(1, sizeof(*rn))) == NULL)
+		return NULL;
+	rn->loop = loop;
+	TAILQ_INIT(&rn->runs);
+	ev_signal_init(&rn->sigchld, sigchld_cb, SIGCHLD);
+	rn->sigchld.data = rn;
+	ev_signal_start(loop, &rn->sigchld);
+	/* children that ended before we listened */
+	ev_feed_signal_event(loop, SIGCHLD);
+	return rn;
+}
+
+static void
+run_free(struct run *r)
+{
+	run_close_out(r);
+	run_close_err(r);
+	if (r->execfd != -1)
+		close(r->execfd);
+	ev_timer_stop(r->rn->loop, &r->timer);
+	buf_free(&r->out);
+	free(r);
+}
+
+void
+runner_free(struct runner *rn)
+{
+	struct run	*r;
+	int		 status;
+
+	if (rn == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&rn->runs)) != NULL) {
+		TAILQ_REMOVE(&rn->runs, r, entry);
+		run_kill_group(r, SIGKILL);
+		while (waitpid(r->pid, &status, 0) == -1 && errno == EINTR)
+			;
+		run_free(r);
+	}
+	ev_signal_stop(rn->loop, &rn->sigchld);
+	free(rn);
+}
+
+size_t
+runner_active(const struct runner *rn)
+{
+	return rn->n;
+}
+
+void
+runner_stop_all(struct runner *rn, double grace)
+{
+	struct run	*r;
+
+	TAILQ_FOREACH(r, &rn->runs, entry) {
+		r->res.stopped = 1;
+		r->grace = grace;
+		ev_timer_stop(rn->loop, &r->timer);
+		/* the timer's first phase sends SIGTERM, at once */
+		r->term_sent = 0;
+		ev_timer_set(&r->timer, 0., 0.);
+		ev_timer_start(rn->loop, &r->timer);
+	}
+}
+
+static const char *
+step_name(int step)
+{
+	switch (step) {
+	case STEP_SETSID:
+		return "setsid";
+	case STEP_PDEATHSIG:
+		return "prctl(PR_SET_PDEATHSIG)";
+	case STEP_FDS:
+		return "descriptors";
+	case STEP_CHDIR:
+		return "chdir";
+	default:
+		return "exec";
+	}
+}
+
+/* The plugin is gone: collect what it said, tell the owner, forget it. */
+static void
+run_finish(struct run *r, int status)
+{
+	struct runner		*rn = r->rn;
+	struct child_err	 ce;
+	ssize_t			 n;
+	size_t			 keep;
+
+	r->reaped = 1;
+	if (WIFEXITED(status)) {
+		r->res.exited = 1;
+		r->res.status = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status))
+		r->res.signo = WTERMSIG(status);
+	ev_timer_stop(rn->loop, &r->timer);
+	run_read_out(r, 1);
+	run_read_err(r, 1);
+	/*
+	 * Whatever is still holding the pipes escaped the group (setsid):
+	 * the master kills it, we do not wait for it.
+	 */
+	run_close_out(r);
+	run_close_err(r);
+	do
+		n = read(r->execfd, &ce, sizeof(ce));
+	while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)sizeof(ce))
+		snprintf(r->res.err, sizeof(r->res.err), "%s %s: %s",
+		    step_name(ce.step), ce.step == STEP_CHDIR ? "to the "
+		    "plugin directory" : r->path, strerror(ce.err));
+	r->res.duration = ev_time() - r->started;
+	if (r->out.p == NULL)
+		buf_adds(&r->out, "");
+	r->res.out = r->out.p != NULL ? r->out.p : "";
+	r->res.outlen = r->out.len;
+	keep = r->taillen < RUN_STDERR_TAIL ? r->taillen : RUN_STDERR_TAIL;
+	memcpy(r->res.errtail, r->tail + r->taillen - keep, keep);
+	r->res.errtail[keep] = '\0';
+	TAILQ_REMOVE(&rn->runs, r, entry);
+	rn->n--;
+	r->cb(&r->res, r->arg);
+	run_free(r);
+}
+
+/* Report a failed step from the child, then die without cleanup. */
+static void __attribute__((noreturn))
+child_fail(int fd, int step)
+{
+	struct child_err	 ce;
+
+	ce.step = step;
+	ce.err = errno;
+	if (write(fd, &ce, sizeof(ce)) != (ssize_t)sizeof(ce))
+		_exit(126);
+	_exit(127);
+}
+
+/*
+ * In the child, between fork and exec: async-signal-safe calls only
+ * (signal-safety(7)), nothing allocated, nothing resolved.
+ */
+static void __attribute__((noreturn))
+child_exec(const struct run_spec *s, pid_t parent, int devnull, int outw,
+    int errw, int execw, int maxfd)
+{
+	/* all zero: SIG_DFL, no flags, empty mask, whatever the layout */
+	static const long	 dfl[16];
+	sigset_t		 none;
+	int			 sig, fd, efd = execw;
+
+	/* own session: its own process group, no controlling terminal */
+	if (setsid() == -1)
+		child_fail(efd, STEP_SETSID);
+	/* a killed scheduler takes its plugins with it */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		child_fail(efd, STEP_PDEATHSIG);
+	if (getppid() != parent)
+		_exit(127);	/* it died before the prctl */
+	/*
+	 * libev blocks the signals it watches (signalfd) and a mask
+	 * survives exec; so does an ignored disposition, ours or one we
+	 * inherited.  The plugin starts with neither.  The system call
+	 * itself: glibc's sigaction() refuses its own signals (32, 33),
+	 * which may be ignored all the same.
+	 */
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)syscall(SYS_rt_sigaction, sig, dfl, NULL,
+			    (NSIG - 1) / 8);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	/* every source descriptor is >= 3 (run_start made sure) */
+	if (dup2(devnull, STDIN_FILENO) == -1 ||
+	    dup2(outw, STDOUT_FILENO) == -1 ||
+	    dup2(errw, STDERR_FILENO) == -1)
+		child_fail(efd, STEP_FDS);
+	if (execw != 3) {
+		if (dup2(execw, 3) == -1)
+			child_fail(efd, STEP_FDS);
+		efd = 3;
+	}
+	/* closed by a successful exec: the parent then reads EOF */
+	if (fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
+		child_fail(efd, STEP_FDS);
+	/* nothing of the scheduler's leaks into the plugin */
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 4U, ~0U, 0U) == -1)
+#endif
+		for (fd = 4; fd < maxfd; fd++)
+			(void)close(fd);
+	if (chdir(s->dir) == -1)
+		child_fail(efd, STEP_CHDIR);
+	execve(s->path, s->argv, s->envp);
+	child_fail(efd, STEP_EXEC);
+}
+
+/* Keep our descriptors off 0-2, which the child's dup2 overwrite. */
+static int
+fd_above_stdio(int *fd)
+{
+	int	 nfd;
+
+	if (*fd > STDERR_FILENO)
+		return 0;
+	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) == -1)
+		return -1;
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+static int
+set_nonblock(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+close_fds(int *fds, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] != -1) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+struct run *
+run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	struct run	*r;
+	struct stat	 st;
+	struct rlimit	 rl;
+	/* devnull, out[0], out[1], err[0], err[1], exec[0], exec[1] */
+	int		 fds[7] = { -1, -1, -1, -1, -1, -1, -1 };
+	int		 maxfd = CHILD_FD_MAX;
+	size_t		 i;
+	pid_t		 parent = getpid(), pid;
+
+	if (stat(s->path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || access(s->path, X_OK) == -1) {
+		snprintf(err, errlen, "%s: not an executable file", s->path);
+		return NULL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    pipe2(&fds[1], O_CLOEXEC) == -1 ||
+	    pipe2(&fds[3], O_CLOEXEC) == -1 ||
+	    pipe2(&fds[5], O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipes for the plugin: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < 7; i++)
+		if (fd_above_stdio(&fds[i]) == -1) {
+			snprintf(err, errlen, "descriptors: %s",
+			    strerror(errno));
+			goto fail;
+		}
+	if (set_nonblock(fds[1]) == -1 || set_nonblock(fds[3]) == -1 ||
+	    set_nonblock(fds[5]) == -1) {
+		snprintf(err, errlen, "O_NONBLOCK: %s", strerror(errno));
+		goto fail;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < CHILD_FD_MAX)
+		maxfd = (int)rl.rlim_cur;
+
+	switch ((pid = fork())) {
+	case -1:
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto fail;
+	case 0:
+		child_exec(s, parent, fds[0], fds[2], fds[4], fds[6], maxfd);
+		/* NOTREACHED */
+	}
+
+	/* the child's ends are the child's: EOF comes when it is done */
+	close(fds[0]);
+	close(fds[2]);
+	close(fds[4]);
+	close(fds[6]);
+	r->rn = rn;
+	r->pid = pid;
+	r->outfd = fds[1];
+	r->errfd = fds[3];
+	r->execfd = fds[5];
+	r->grace = s->grace;
+	r->started = ev_time();
+	r->cb = cb;
+	r->arg = arg;
+	r->res.pid = pid;
+	r->res.outmax = s->outmax;
+	r->res.timeout = s->timeout;
+	snprintf(r->path, sizeof(r->path), "%s", s->argv[0]);
+	buf_init(&r->out);
+	ev_io_init(&r->out_w, out_cb, r->outfd, EV_READ);
+	r->out_w.data = r;
+	ev_io_start(rn->loop, &r->out_w);
+	ev_io_init(&r->err_w, err_cb, r->errfd, EV_READ);
+	r->err_w.data = r;
+	ev_io_start(rn->loop, &r->err_w);
+	ev_timer_init(&r->timer, timer_cb, s->timeout, 0.);
+	r->timer.data = r;
+	ev_timer_start(rn->loop, &r->timer);
+	TAILQ_INSERT_TAIL(&rn->runs, r, entry);
+	rn->n++;
+	return r;
+
+fail:
+	close_fds(fds, 7);
+	free(r);
+	return NULL;
+}
+
+int
+run_ok(const struct run_result *res)
+{
+	return res->exited && res->status == 0 && !res->timed_out &&
+	    !res->output_over && !res->stopped && res->err[0] == '\0';
+}
+
+void
+run_describe(const struct run_result *res, char *buf, size_t len)
+{
+	char	 how[64];
+
+	if (res->exited)
+		snprintf(how, sizeof(how), "exit status %d", res->status);
+	else
+		snprintf(how, sizeof(how), "killed by signal %d", res->signo);
+	if (res->err[0] != '\0')
+		snprintf(buf, len, "%s", res->err);
+	else if (res->output_over)
+		snprintf(buf, len, "output over %zu bytes", res->outmax);
+	else if (res->timed_out)
+		snprintf(buf, len, "timed out after %g s (%s)", res->timeout,
+		    how);
+	else if (res->stopped)
+		snprintf(buf, len, "stopped with the agent (%s)", how);
+	else if (!run_ok(res))
+		snprintf(buf, len, "%s", how);
+	else if (len > 0)
+		buf[0] = '\0';
+}

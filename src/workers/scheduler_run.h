@@ -1,0 +1,89 @@
+/*
+ * One plugin run, on the scheduler's event loop: fork and exec in a new
+ * session (its own process group), stdout captured up to a cap, the
+ * tail of stderr kept, a timeout (SIGTERM to the group, a grace, then
+ * SIGKILL to the group), and after the plugin is gone, SIGKILL to what
+ * is left of its group.  Every child is reaped here: the runner owns
+ * SIGCHLD for the whole process (one owner of reaping, DESIGN.md 8).
+ *
+ * The runner knows nothing about plugins, items or points: it runs a
+ * command and reports how it ended, so it can be tested on its own.
+ */
+#ifndef AGENT_SCHEDULER_RUN_H
+#define AGENT_SCHEDULER_RUN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#define RUN_STDERR_TAIL	4096	/* bytes of stderr kept (the last ones) */
+#define RUN_GRACE	2.0	/* seconds from SIGTERM to SIGKILL */
+
+struct run_spec {
+	const char	*dir;		/* working directory */
+	const char	*path;		/* the executable (absolute) */
+	char *const	*argv;		/* argv[0] first, NULL-terminated */
+	char *const	*envp;		/* the whole environment */
+	double		 timeout;	/* seconds; then SIGTERM to the group */
+	double		 grace;		/* SIGTERM to SIGKILL, seconds */
+	size_t		 outmax;	/* stdout bytes kept; more kills it */
+};
+
+struct run_result {
+	pid_t		 pid;
+	int		 exited;	/* exit() ended it: status is valid */
+	int		 status;	/* exit status */
+	int		 signo;		/* or this signal, 0 = none */
+	int		 timed_out;	/* the timeout killed it */
+	int		 output_over;	/* stdout over outmax: killed */
+	int		 stopped;	/* killed because the runner stops */
+	double		 duration;	/* seconds from fork to reaping */
+	const char	*out;		/* stdout, NUL-terminated; valid in
+					 * the callback only */
+	size_t		 outlen;
+	size_t		 outmax;	/* the spec's, for messages */
+	double		 timeout;	/* the spec's, for messages */
+	char		 err[320];	/* the exec failed: which step, why */
+	char		 errtail[RUN_STDERR_TAIL + 1];	/* stderr, last bytes,
+							 * NUL-terminated */
+	size_t		 errtotal;	/* stderr bytes read in all */
+};
+
+/* The run ended (reaped, pipes drained); it is freed after the call. */
+typedef void (*run_done_cb)(const struct run_result *, void *arg);
+
+struct runner;
+struct run;
+
+struct runner	*runner_new(struct ev_loop *);
+/* Kills (SIGKILL) and reaps what still runs, without callbacks. */
+void		 runner_free(struct runner *);
+
+/*
+ * Start `spec`.  Everything the child needs is prepared before fork;
+ * between fork and exec only async-signal-safe calls are made.  NULL
+ * with err when it could not start at all (no such plugin file, not
+ * executable, out of descriptors, fork failed): no callback then.  An
+ * exec that fails in the child is reported through the callback, with
+ * result.err saying why.
+ */
+struct run	*run_start(struct runner *, const struct run_spec *,
+		    run_done_cb, void *arg, char *err, size_t errlen);
+
+/* SIGTERM to every group now, SIGKILL after `grace`; callbacks follow. */
+void		 runner_stop_all(struct runner *, double grace);
+/* Runs not yet reaped. */
+size_t		 runner_active(const struct runner *);
+
+/* 1 when the run went well: exit 0, no timeout, output within the cap. */
+int		 run_ok(const struct run_result *);
+/*
+ * Why a run failed, in one line: "exit status 3", "killed by signal 9
+ * after the timeout of 10 s", "output over 1048576 bytes", "exec
+ * ./plugin: Permission denied"; "" when run_ok().
+ */
+void		 run_describe(const struct run_result *, char *buf,
+		    size_t len);
+
+#endif

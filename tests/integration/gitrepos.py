@@ -1,0 +1,88 @@
+"""Real git repositories holding plugins, made by the tests.
+
+Each plugin lives in a bare repository <root>/<group>/<project>.git with a
+`release` branch whose top holds an executable `plugin`; the agent's
+`[agent] git` template is then "<root>/%s.git".  Everything is readable
+by all, because gitpull runs as `user` (nobody) when the tests run as
+root.
+"""
+import os
+import subprocess
+
+GIT_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/nonexistent",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@localhost",
+    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@localhost",
+    "LANG": "C",
+}
+
+
+def git(*args, cwd=None):
+    r = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV,
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def open_tree(path):
+    """rwx for all up the tree we made, so nobody can read the repos."""
+    for dirpath, dirnames, filenames in os.walk(path):
+        os.chmod(dirpath, 0o755)
+        for f in filenames:
+            p = os.path.join(dirpath, f)
+            os.chmod(p, os.stat(p).st_mode | 0o444)
+
+
+class PluginRepos:
+    """Bare repos under `root`; `template` is the [agent] git value."""
+
+    def __init__(self, root):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        os.chmod(root, 0o755)
+        self.template = os.path.join(root, "%s.git")
+
+    def bare(self, repo):
+        return os.path.join(self.root, repo + ".git")
+
+    def work(self, repo):
+        return os.path.join(self.root, "work", repo)
+
+    def registry_git(self, repo):
+        """The `git` value of a registry item for this repo."""
+        return f"git@git.test.local:{repo}.git"
+
+    def create(self, repo, script, files=None, branch="release"):
+        """A new repo `group/project` whose plugin is `script` (text)."""
+        bare, work = self.bare(repo), self.work(repo)
+        os.makedirs(os.path.dirname(bare), exist_ok=True)
+        git("init", "--quiet", "--bare", bare)
+        os.makedirs(work)
+        git("init", "--quiet", "-b", branch, work)
+        git("remote", "add", "origin", bare, cwd=work)
+        self.commit(repo, script, files, branch=branch, msg="first")
+        open_tree(self.root)
+        return self.head(repo, branch)
+
+    def commit(self, repo, script, files=None, branch="release",
+               msg="change"):
+        """A new commit on `branch` with `script` as the plugin."""
+        work = self.work(repo)
+        path = os.path.join(work, "plugin")
+        with open(path, "w") as f:
+            f.write(script)
+        os.chmod(path, 0o755)
+        for name, text in (files or {}).items():
+            with open(os.path.join(work, name), "w") as f:
+                f.write(text)
+        git("add", "-A", cwd=work)
+        git("commit", "--quiet", "-m", msg, cwd=work)
+        git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=work)
+        open_tree(self.root)
+        return self.head(repo, branch)
+
+    def head(self, repo, branch="release"):
+        return git("rev-parse", branch, cwd=self.bare(repo))

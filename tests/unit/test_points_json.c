@@ -1,0 +1,268 @@
+/* Parsing /post bodies and plugin output into encoded points. */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "buf.h"
+#include "points_json.h"
+
+#define NOW	1714538096
+
+static int
+parse(const char *body, struct buf *out, struct post_result *res)
+{
+	buf_init(out);
+	return points_json_parse(body, strlen(body), POINTS_JSON_STRICT,
+	    "RUN.", "web-01", NOW, FORMAT_LINE, out, res);
+}
+
+Test(points_json_strict, good_points_are_encoded)
+{
+	struct post_result	 res;
+	struct buf		 out;
+
+	cr_assert_eq(parse("[{\"name\":\"qps\",\"timestamp\":1714538000,"
+	    "\"tags\":{\"port\":\"3306\"},\"value\":12},"
+	    "{\"Name\":\"up\",\"value\":true,\"extra\":{\"a\":[1,{\"b\":2}]}}]",
+	    &out, &res), 0, "%s", res.err);
+	cr_assert_eq(res.npoints, 2);
+	cr_assert_str_eq(out.p,
+	    "RUN.qps,host=web-01,port=3306 value=12 1714538000\n"
+	    "RUN.up,host=web-01 value=true 1714538096");
+	buf_free(&out);
+}
+
+Test(points_json_strict, empty_array_is_fine)
+{
+	struct post_result	 res;
+	struct buf		 out;
+
+	cr_assert_eq(parse("[]", &out, &res), 0);
+	cr_assert_eq(res.npoints, 0);
+	buf_free(&out);
+}
+
+Test(points_json_strict, bad_bodies_name_the_point)
+{
+	static const struct {
+		const char	*body;
+		long		 index;
+		const char	*want;
+	} cases[] = {
+		{ "{}", -1, "must be a JSON array" },
+		{ "[1]", 0, "not an object" },
+		{ "[{\"name\":\"a\",\"value\":1},{\"name\":\"b\",\"value\":\"x\"}]",
+		    1, "value is a string" },
+		{ "[{\"name\":\"a\",\"value\":null}]", 0, "value is null" },
+		{ "[{\"name\":\"a b\",\"value\":1}]", 0, "name" },
+		{ "[{\"name\":\"a\",\"value\":1,\"timestamp\":1.5}]", 0,
+		    "timestamp 1.5 is not an integer" },
+		{ "[{\"name\":\"a\",\"value\":1,\"tags\":{\"k\":1}}]", 0,
+		    "tag \"k\" is a number" },
+		{ "[{\"name\":\"a\",\"value\":[1]}]", 0, "value must not be an "
+		    "array" },
+		{ "[{\"name\":\"a\",\"value\":1e999}]", 0, "out of range" },
+		{ "[{\"name\":\"a\",\"value\":1}", -1, "invalid JSON" },
+		{ "[{\"name\":\"a\",\"value\":1}] x", -1, "invalid JSON" },
+		{ "[{\"name\":\"\\u00e9\xff\",\"value\":1}]", -1,
+		    "invalid JSON" },
+		{ "[{\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}]", 0,
+		    "nesting deeper" },
+		/* line protocol: InfluxDB cannot read it back */
+		{ "[{\"name\":\"a\",\"value\":1},{\"name\":\"x\",\"value\":1,"
+		    "\"tags\":{\"path\":\"C:\\\\\"}}]", 1,
+		    "point 1: name \"RUN.x\", tag \"path\": value \"C:\\\\\" ends in "
+		    "a backslash, which InfluxDB cannot read in line protocol" },
+	};
+	struct post_result	 res;
+	struct buf		 out;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(parse(cases[i].body, &out, &res), -1, "%s",
+		    cases[i].body);
+		cr_assert_eq(res.bad_index, cases[i].index, "%s: index %ld",
+		    cases[i].body, res.bad_index);
+		cr_assert(strstr(res.err, cases[i].want) != NULL,
+		    "%s: \"%s\" lacks \"%s\"", cases[i].body, res.err,
+		    cases[i].want);
+		cr_assert_eq(res.npoints, 0);
+		buf_free(&out);
+	}
+}
+
+Test(points_json_strict, a_failure_leaves_the_buffer_as_it_was)
+{
+	const char		*body = "[{\"name\":\"a\",\"value\":1},"
+	    "{\"name\":\"b\",\"value\":\"x\"}]";
+	struct post_result	 res;
+	struct buf		 out;
+
+	buf_init(&out);
+	buf_adds(&out, "kept");
+	cr_assert_eq(points_json_parse(body, strlen(body), POINTS_JSON_STRICT,
+	    "", "h", NOW, FORMAT_LINE, &out, &res), -1);
+	cr_assert_eq(res.bad_index, 1);
+	cr_assert_eq(out.len, 4);
+	cr_assert_str_eq(out.p, "kept");
+	buf_free(&out);
+}
+
+static int
+lenient(const char *body, struct buf *out, struct post_result *res)
+{
+	buf_init(out);
+	return points_json_parse(body, strlen(body), POINTS_JSON_LENIENT,
+	    "PLUGIN.mysql.", "web-01", NOW, FORMAT_LINE, out, res);
+}
+
+Test(points_json_lenient, good_points_are_prefixed)
+{
+	struct post_result	 res;
+	struct buf		 out;
+
+	cr_assert_eq(lenient("[{\"name\":\"qps\",\"timestamp\":1714538000,"
+	    "\"tags\":{\"port\":\"3306\"},\"value\":12.5},"
+	    "{\"name\":\"up\",\"value\":true}]", &out, &res), 0, "%s",
+	    res.err);
+	cr_assert_eq(res.npoints, 2);
+	cr_assert_eq(res.ndropped, 0);
+	cr_assert_eq(res.bad_index, -1);
+	cr_assert_str_eq(res.err, "");
+	cr_assert_str_eq(out.p,
+	    "PLUGIN.mysql.qps,host=web-01,port=3306 value=12.5 1714538000\n"
+	    "PLUGIN.mysql.up,host=web-01 value=true 1714538096");
+	buf_free(&out);
+}
+
+/*
+ * Every kind of bad point, between good ones: each bad one is dropped
+ * (quirk 8: the Go agent skipped the point after a removed one and
+ * prefixed the last one twice), the good ones keep their order.
+ */
+Test(points_json_lenient, bad_points_are_dropped_the_rest_kept)
+{
+	static const char *const bad[] = {
+		"1",
+		"\"x\"",
+		"null",
+		"true",
+		"[1,[2,{\"a\":3}]]",
+		"{\"name\":\"a b\",\"value\":1}",
+		"{\"name\":\"\",\"value\":1}",
+		"{\"value\":1}",
+		"{\"name\":\"s\",\"value\":\"x\"}",
+		"{\"name\":\"s\",\"value\":null}",
+		"{\"name\":\"s\",\"value\":{\"deep\":[1,2,{\"x\":[]}]}}",
+		"{\"name\":\"s\",\"value\":[1]}",
+		"{\"name\":\"s\",\"value\":1,\"timestamp\":1.5}",
+		"{\"name\":\"s\",\"value\":1,\"tags\":{\"k\":1}}",
+		"{\"name\":\"s\",\"value\":1,\"tags\":{\"k\":{\"x\":[1]}}}",
+		"{\"name\":\"s\",\"tags\":{\"k\":[]},\"value\":1}",
+		"{\"name\":\"s\",\"value\":1e999}",
+		"{\"name\":{\"n\":1},\"value\":1}",
+		"{\"name\":\"s\",\"value\":1,\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}",
+		"{\"name\":\"s\",\"value\":1,\"tags\":{\"k\":\"\"}}",
+	};
+	struct post_result	 res;
+	struct buf		 out, body, want;
+	size_t			 i, n = sizeof(bad) / sizeof(bad[0]);
+
+	buf_init(&body);
+	buf_init(&want);
+	buf_adds(&body, "[");
+	for (i = 0; i < n; i++) {
+		buf_printf(&body, "{\"name\":\"g%zu\",\"value\":%zu},%s,",
+		    i, i, bad[i]);
+		buf_printf(&want, "%sPLUGIN.mysql.g%zu,host=web-01 value=%zu "
+		    "1714538096", i > 0 ? "\n" : "", i, i);
+	}
+	buf_adds(&body, "{\"name\":\"last\",\"value\":-1}]");
+	buf_adds(&want, "\nPLUGIN.mysql.last,host=web-01 value=-1 1714538096");
+	cr_assert_eq(lenient(body.p, &out, &res), 0, "%s", res.err);
+	cr_assert_eq(res.npoints, n + 1, "%zu points", res.npoints);
+	cr_assert_eq(res.ndropped, n, "%zu dropped", res.ndropped);
+	cr_assert_str_eq(out.p, want.p);
+	/* the first bad point's reason is kept */
+	cr_assert_eq(res.bad_index, 1);
+	cr_assert(strstr(res.err, "point 1: not an object") != NULL, "%s",
+	    res.err);
+	buf_free(&out);
+	buf_free(&body);
+	buf_free(&want);
+}
+
+Test(points_json_lenient, garbage_fails_as_a_whole)
+{
+	static const char *const cases[] = {
+		"Traceback (most recent call last):",
+		"{\"name\":\"a\",\"value\":1}",
+		"[{\"name\":\"a\",\"value\":1},",
+		"[{\"name\":\"a\",\"value\":1}] trailing",
+		"[{\"name\":\"a\",\"value\":1}][]",
+		"\"x\"",
+		"[{\"name\":\"a\",\"value\":\"bad\"},{\"name\":\"b\",\"value\":1",
+	};
+	struct post_result	 res;
+	struct buf		 out;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(lenient(cases[i], &out, &res), -1, "%s",
+		    cases[i]);
+		cr_assert_eq(res.npoints, 0);
+		cr_assert_eq(res.ndropped, 0);
+		cr_assert_eq(res.bad_index, -1, "%s", cases[i]);
+		cr_assert(res.err[0] != '\0');
+		cr_assert_eq(out.len, 0, "%s", cases[i]);
+		buf_free(&out);
+	}
+}
+
+Test(points_json_lenient, all_bad_is_not_a_failure)
+{
+	struct post_result	 res;
+	struct buf		 out;
+
+	cr_assert_eq(lenient("[{\"name\":\"a b\",\"value\":1},2]", &out,
+	    &res), 0);
+	cr_assert_eq(res.npoints, 0);
+	cr_assert_eq(res.ndropped, 2);
+	cr_assert(strstr(res.err, "point 0: name") != NULL, "%s", res.err);
+	cr_assert_eq(out.len, 0);
+	buf_free(&out);
+}
+
+Test(points_json_lenient, endless_nesting_in_a_point_is_refused)
+{
+	struct post_result	 res;
+	struct buf		 out, body;
+	int			 i;
+
+	buf_init(&body);
+	buf_adds(&body, "[{\"name\":\"a\",\"value\":");
+	for (i = 0; i < 5000; i++)
+		buf_addc(&body, '[');
+	for (i = 0; i < 5000; i++)
+		buf_addc(&body, ']');
+	buf_adds(&body, "}]");
+	cr_assert_eq(lenient(body.p, &out, &res), -1);
+	cr_assert(strstr(res.err, "nesting deeper") != NULL, "%s", res.err);
+	buf_free(&out);
+	buf_free(&body);
+}
+
+/* The lodastack json body holds any tag value; only line is checked. */
+Test(points_json_strict, trailing_backslash_is_fine_in_json)
+{
+	static const char	 body[] = "[{\"name\":\"x\",\"value\":1,"
+	    "\"tags\":{\"path\":\"C:\\\\\"}}]";
+	struct post_result	 res;
+	struct buf		 out;
+
+	buf_init(&out);
+	cr_assert_eq(points_json_parse(body, strlen(body), POINTS_JSON_STRICT,
+	    "RUN.", "web-01", NOW, FORMAT_JSON, &out, &res), 0, "%s", res.err);
+	cr_assert_eq(res.npoints, 1);
+	buf_free(&out);
+}

@@ -1,0 +1,332 @@
+/*
+ * The scheduler's separable parts: timer offsets and timeouts, parameter
+ * splitting, the repo check, plugin output into points, plugin.result,
+ * message cutting and the disable markers.
+ */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "workers/scheduler.h"
+#include "workers/scheduler_output.h"
+
+#define NOW	1714538096
+
+Test(sched_timing, offsets_are_stable_spread_and_in_range)
+{
+	static const char *const keys[] = {
+		"pool.loda|mysql", "pool.loda|redis", "web.product.loda|mysql",
+		"a|b", "a|c", "x|nginx", "x|nginx2", "y|ping",
+	};
+	double		 o, seen[8];
+	size_t		 i, j, same = 0;
+
+	for (i = 0; i < 8; i++) {
+		o = sched_offset(keys[i], 60);
+		cr_assert(o >= 0 && o < 60, "%s: %f", keys[i], o);
+		cr_assert_eq(o, sched_offset(keys[i], 60), "not stable");
+		seen[i] = o;
+		for (j = 0; j < i; j++)
+			same += seen[j] == o;
+		o = sched_offset(keys[i], 10);
+		cr_assert(o >= 0 && o < 10, "%s: %f", keys[i], o);
+	}
+	cr_assert_eq(same, 0, "offsets collide");
+	/* FNV-1a 32 of "a|b" = 0x294c7dd6 = 692878806, % 60000 ms */
+	cr_assert_float_eq(sched_offset("a|b", 60), 58.806, 1e-9);
+}
+
+Test(sched_timing, period_and_timeout_follow_the_go_agent)
+{
+	cr_assert_float_eq(sched_period(1), 10, 1e-9);
+	cr_assert_float_eq(sched_period(10), 10, 1e-9);
+	cr_assert_float_eq(sched_period(60), 60, 1e-9);
+	/* from the interval as given, at least 1 s */
+	cr_assert_float_eq(sched_timeout(60), 59.5, 1e-9);
+	cr_assert_float_eq(sched_timeout(5), 4.5, 1e-9);
+	cr_assert_float_eq(sched_timeout(1), 1, 1e-9);
+}
+
+Test(sched_params, split_on_single_spaces)
+{
+	struct strlist	 l;
+	char		 err[128];
+
+	strlist_init(&l);
+	cr_assert_eq(sched_split_params("  -x  loda a&b $HOME ", &l, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(l.n, 4);
+	cr_assert_str_eq(l.v[0], "-x");
+	cr_assert_str_eq(l.v[1], "loda");
+	cr_assert_str_eq(l.v[2], "a&b");
+	cr_assert_str_eq(l.v[3], "$HOME");
+	strlist_free(&l);
+	cr_assert_eq(sched_split_params("", &l, err, sizeof(err)), 0);
+	cr_assert_eq(l.n, 0);
+	strlist_free(&l);
+}
+
+Test(sched_params, shell_operators_refuse_the_lot)
+{
+	static const char *const bad[] = {
+		"a&&b", "a ;", "x|y", "<in", "out>", "`id`", "ok a&&",
+	};
+	struct strlist	 l;
+	char		 err[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strlist_init(&l);
+		cr_assert_eq(sched_split_params(bad[i], &l, err, sizeof(err)),
+		    -1, "%s", bad[i]);
+		cr_assert(strstr(err, "invalid parameter") != NULL, "%s", err);
+		strlist_free(&l);
+	}
+}
+
+Test(sched_repo, the_original_check)
+{
+	static const char *const bad[] = {
+		"", "plugins/mysql", "git@h:plugins/mysql", "git@h:mysql.git",
+		"git@h:a/b/c.git", "git@h:a:b/c.git", "git@h:/x.git",
+		"git@h:../x.git", "git@h:a/..git", "git@h:a/-x.git",
+		"git@h:a/b c.git", "git@h:.git",
+	};
+	char	 repo[512], project[256];
+	size_t	 i;
+
+	cr_assert_eq(sched_check_repo("git@git.test.com:plugins/mysql.git",
+	    repo, sizeof(repo), project, sizeof(project)), 0);
+	cr_assert_str_eq(repo, "plugins/mysql");
+	cr_assert_str_eq(project, "mysql");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(sched_check_repo(bad[i], repo, sizeof(repo),
+		    project, sizeof(project)), -1, "%s", bad[i]);
+}
+
+Test(sched_output, target_names_and_sec_plugins)
+{
+	struct plugin_target	 t;
+
+	plugin_target("pool.loda", "PLUGIN.mysql", "mysql", &t);
+	cr_assert_str_eq(t.prefix, "PLUGIN.mysql.");
+	cr_assert_str_eq(t.ns, "pool.loda");
+	cr_assert_eq(t.send, 1);
+	plugin_target("web.product.loda", "PLUGIN.scan", "SEC-scan", &t);
+	cr_assert_str_eq(t.prefix, "SEC.PLUGIN.scan.");
+	cr_assert_str_eq(t.ns, "sec.product.loda");
+	cr_assert_eq(t.send, 1);
+	plugin_target("loda", "PLUGIN.scan", "SEC-scan", &t);
+	cr_assert_eq(t.send, 0);
+	/* only the first '-' field counts */
+	plugin_target("a.b", "PLUGIN.x", "SECURE-x", &t);
+	cr_assert_str_eq(t.prefix, "PLUGIN.x.");
+	cr_assert_str_eq(t.ns, "a.b");
+}
+
+static int
+output(const char *out, struct buf *pts, struct post_result *res)
+{
+	struct plugin_target	 t;
+
+	plugin_target("pool.loda", "PLUGIN.mysql", "mysql", &t);
+	buf_init(pts);
+	return plugin_output_points(out, strlen(out), &t, "web-01", NOW,
+	    FORMAT_LINE, pts, res);
+}
+
+Test(sched_output, points_are_prefixed_and_bad_ones_dropped)
+{
+	struct post_result	 res;
+	struct buf		 pts;
+
+	cr_assert_eq(output("[{\"name\":\"qps\",\"timestamp\":1714538000,"
+	    "\"tags\":{\"port\":\"3306\"},\"value\":12},"
+	    "{\"name\":\"bad name\",\"value\":1},"
+	    "{\"name\":\"up\",\"value\":1},"
+	    "{\"name\":\"s\",\"value\":\"str\"},"
+	    "{\"name\":\"last\",\"value\":false}]\n", &pts, &res), 0, "%s",
+	    res.err);
+	cr_assert_eq(res.npoints, 3);
+	cr_assert_eq(res.ndropped, 2);
+	cr_assert(strstr(res.err, "point 1: name") != NULL, "%s", res.err);
+	cr_assert_str_eq(pts.p,
+	    "PLUGIN.mysql.qps,host=web-01,port=3306 value=12 1714538000\n"
+	    "PLUGIN.mysql.up,host=web-01 value=1 1714538096\n"
+	    "PLUGIN.mysql.last,host=web-01 value=false 1714538096");
+	buf_free(&pts);
+}
+
+Test(sched_output, empty_output_is_nothing)
+{
+	struct post_result	 res;
+	struct buf		 pts;
+
+	cr_assert_eq(output("", &pts, &res), 0);
+	cr_assert_eq(res.npoints, 0);
+	cr_assert_eq(res.ndropped, 0);
+	cr_assert_eq(output(" \n\t\r\n", &pts, &res), 0);
+	cr_assert_eq(res.npoints, 0);
+	cr_assert_eq(output("[]", &pts, &res), 0);
+	cr_assert_eq(res.npoints, 0);
+	buf_free(&pts);
+}
+
+Test(sched_output, garbage_is_an_error)
+{
+	struct post_result	 res;
+	struct buf		 pts;
+
+	cr_assert_eq(output("mysql: connection refused\n", &pts, &res), -1);
+	cr_assert(strstr(res.err, "invalid JSON") != NULL, "%s", res.err);
+	cr_assert_eq(res.npoints, 0);
+	cr_assert_eq(output("{\"name\":\"a\",\"value\":1}", &pts, &res),
+	    -1);
+	cr_assert_eq(pts.len, 0);
+	buf_free(&pts);
+}
+
+Test(sched_output, plugin_result_in_both_formats)
+{
+	struct buf	 pts;
+	char		 err[128];
+
+	buf_init(&pts);
+	cr_assert_eq(plugin_result_point("pool.loda", "plugins/mysql", 0, 0,
+	    "web-01", NOW, FORMAT_LINE, &pts, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(plugin_result_point("pool.loda", "plugins/mysql", 1, 1,
+	    "web-01", NOW, FORMAT_JSON, &pts, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_str_eq(pts.p,
+	    "plugin.result,host=web-01,name=plugins/mysql,ns=pool.loda,"
+	    "type=regular value=0 1714538096\n"
+	    "{\"measurement\":\"plugin.result\",\"timestamp\":1714538096,"
+	    "\"tags\":{\"host\":\"web-01\",\"name\":\"plugins/mysql\","
+	    "\"ns\":\"pool.loda\",\"type\":\"call\"},"
+	    "\"fields\":{\"value\":1}}");
+	buf_free(&pts);
+}
+
+struct chunks {
+	char		 got[8][64];
+	uint32_t	 n[8];
+	int		 count;
+	int		 fail_at;	/* this piece's send fails, -1 none */
+};
+
+static int
+chunk_send(const char *data, size_t len, uint32_t n, void *arg)
+{
+	struct chunks	*c = arg;
+
+	cr_assert(c->count < 8);
+	cr_assert(len < sizeof(c->got[0]));
+	memcpy(c->got[c->count], data, len);
+	c->got[c->count][len] = '\0';
+	c->n[c->count] = n;
+	return c->count++ == c->fail_at ? -1 : 0;
+}
+
+Test(sched_output, points_are_cut_at_point_boundaries)
+{
+	const char	*pts = "aaaa\nbb\ncccccccccc\nd";
+	struct chunks	 c;
+
+	memset(&c, 0, sizeof(c));
+	c.fail_at = -1;
+	cr_assert_eq(points_chunks(pts, strlen(pts), 8, chunk_send, &c), 4);
+	cr_assert_eq(c.count, 3);
+	cr_assert_str_eq(c.got[0], "aaaa\nbb");
+	cr_assert_eq(c.n[0], 2);
+	/* longer than the limit: alone */
+	cr_assert_str_eq(c.got[1], "cccccccccc");
+	cr_assert_eq(c.n[1], 1);
+	cr_assert_str_eq(c.got[2], "d");
+	memset(&c, 0, sizeof(c));
+	c.fail_at = 1;
+	cr_assert_eq(points_chunks(pts, strlen(pts), 8, chunk_send, &c), 3);
+	memset(&c, 0, sizeof(c));
+	c.fail_at = -1;
+	cr_assert_eq(points_chunks(pts, strlen(pts), 1000, chunk_send, &c),
+	    4);
+	cr_assert_eq(c.count, 1);
+	cr_assert_str_eq(c.got[0], pts);
+	cr_assert_eq(points_chunks("", 0, 8, chunk_send, &c), 0);
+}
+
+struct swept {
+	char	 keys[4][64];
+	int	 n;
+};
+
+static void
+swept_cb(const char *key, void *arg)
+{
+	struct swept	*sw = arg;
+
+	snprintf(sw->keys[sw->n++], sizeof(sw->keys[0]), "%s", key);
+}
+
+Test(sched_markers, create_remove_and_the_24_hour_sweep)
+{
+	char		 dir[64], path[256], err[256];
+	struct timespec	 old[2];
+	struct swept	 sw;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_sched_markers.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(marker_dir_init(dir, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(marker_dir_init(dir, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(marker_exists(dir, "pool.loda|mysql"), 0);
+	cr_assert_eq(marker_create(dir, "pool.loda|mysql", err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(marker_create(dir, "pool.loda|mysql", err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(marker_exists(dir, "pool.loda|mysql"), 1);
+	snprintf(path, sizeof(path), "%s/plugin.disabled/pool.loda|mysql",
+	    dir);
+	cr_assert_eq(access(path, F_OK), 0);
+	cr_assert_eq(marker_create(dir, "a|redis", err, sizeof(err)), 0);
+	cr_assert_eq(marker_create(dir, "a|old", err, sizeof(err)), 0);
+	/* a day and a second ago */
+	old[0].tv_sec = old[1].tv_sec = time(NULL) - 24 * 3600 - 1;
+	old[0].tv_nsec = old[1].tv_nsec = 0;
+	snprintf(path, sizeof(path), "%s/plugin.disabled/a|old", dir);
+	cr_assert_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+	memset(&sw, 0, sizeof(sw));
+	err[0] = '\0';
+	cr_assert_eq(marker_sweep(dir, time(NULL), 24 * 3600, swept_cb, &sw,
+	    err, sizeof(err)), 1, "%s", err);
+	cr_assert_eq(sw.n, 1);
+	cr_assert_str_eq(sw.keys[0], "a|old");
+	cr_assert_eq(marker_exists(dir, "a|old"), 0);
+	cr_assert_eq(marker_exists(dir, "a|redis"), 1);
+	/* enabling twice is fine */
+	cr_assert_eq(marker_remove(dir, "pool.loda|mysql", err, sizeof(err)),
+	    0);
+	cr_assert_eq(marker_remove(dir, "pool.loda|mysql", err, sizeof(err)),
+	    0);
+	cr_assert_eq(marker_exists(dir, "pool.loda|mysql"), 0);
+	cr_assert_eq(marker_create(dir, "../x", err, sizeof(err)), -1);
+	cr_assert_eq(marker_remove(dir, "a|redis", err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/plugin.disabled", dir);
+	cr_assert_eq(rmdir(path), 0);
+	cr_assert_eq(rmdir(dir), 0);
+}
+
+Test(sched_markers, an_unwritable_directory_is_reported)
+{
+	char	 err[256];
+
+	if (geteuid() == 0)
+		cr_skip_test("root writes anywhere");
+	cr_assert_eq(marker_dir_init("/proc", err, sizeof(err)), -1);
+	cr_assert(err[0] != '\0');
+}

@@ -1,0 +1,708 @@
+/*
+ * The scheduler worker end to end on one loop, with its peers played by
+ * this test over real socketpairs and frames: the fetcher sends items,
+ * gitpull answers checkouts, the front asks /plugins/ questions, the
+ * sender receives points.  Plugins are real scripts.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "codec.h"
+#include "items.h"
+#include "plugin_msg.h"
+#include "points_msg.h"
+#include "workers/scheduler.h"
+
+#define NS	"pool.loda"
+#define GIT	"git@git.test.com:plugins/mysql.git"
+#define COMMIT	"0123456789abcdef0123456789abcdef01234567"
+
+struct got {
+	uint16_t	 type;
+	uint32_t	 reqid;
+	uint8_t		*data;
+	size_t		 len;
+};
+
+/* A process on the other side of one edge, played by the test. */
+struct fake {
+	enum role		 role;
+	struct frame_conn	*fc;
+	struct got		 q[64];
+	size_t			 n;
+};
+
+static struct {
+	struct ev_loop	*loop;
+	struct worker	 w;
+	struct fake	 peers[ROLE_MAX];
+	char		 dir[64];
+	ev_timer	 deadline;
+} h;
+
+static void
+fake_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct fake	*f = arg;
+	struct got	*g;
+
+	if (in->hdr.type == MSG_HELLO)
+		return;
+	cr_assert(f->n < 64);
+	g = &f->q[f->n++];
+	g->type = in->hdr.type;
+	g->reqid = in->hdr.reqid;
+	g->len = in->datalen;
+	cr_assert_not_null(g->data = malloc(in->datalen + 1));
+	memcpy(g->data, in->data, in->datalen);
+	(void)fc;
+}
+
+static void
+fake_close(struct frame_conn *fc, const char *why, void *arg)
+{
+	struct fake	*f = arg;
+
+	f->fc = NULL;
+	(void)fc;
+	(void)why;
+}
+
+static enum role
+sched_peer(struct frame_conn *fc)
+{
+	enum role	 r;
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (h.w.peers[r] == fc)
+			return r;
+	return ROLE_MASTER;
+}
+
+/* The scheduler's ends: what the worker runtime does, in short. */
+static void
+sched_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	enum role	 from = sched_peer(fc);
+
+	if (in->hdr.type == MSG_HELLO)
+		return;
+	cr_assert_eq(scheduler_ops.peer_msg(&h.w, from, in), 0,
+	    "%s from %s refused", msg_name(in->hdr.type), role_name(from));
+	(void)arg;
+}
+
+static void
+sched_close(struct frame_conn *fc, const char *why, void *arg)
+{
+	enum role	 from = sched_peer(fc);
+
+	h.w.peers[from] = NULL;
+	scheduler_ops.peer_changed(&h.w, from, 0);
+	(void)why;
+	(void)arg;
+}
+
+static void
+link_peer(enum role r)
+{
+	struct frame_rules	 ours, theirs;
+	int			 sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	    0);
+	ours.edge = theirs.edge = peer_edge_find(ROLE_SCHEDULER, r);
+	cr_assert_not_null(ours.edge);
+	ours.self = ROLE_SCHEDULER;
+	ours.name = "scheduler<->peer";
+	theirs.self = r;
+	theirs.name = "peer<->scheduler";
+	h.w.peers[r] = frame_conn_new(h.loop, sv[0], &ours, sched_msg,
+	    sched_close, NULL);
+	h.peers[r].role = r;
+	h.peers[r].fc = frame_conn_new(h.loop, sv[1], &theirs, fake_msg,
+	    fake_close, &h.peers[r]);
+	cr_assert_not_null(h.w.peers[r]);
+	cr_assert_not_null(h.peers[r].fc);
+	scheduler_ops.peer_changed(&h.w, r, 4242);
+}
+
+/* A checkout as gitpull would leave it, with `script` as the plugin. */
+static void
+checkout(const char *project, const char *script)
+{
+	char	 path[256];
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", h.dir, NS);
+	(void)mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", h.dir, NS, project);
+	(void)mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s/plugin", h.dir, NS, project);
+	cr_assert_not_null(fp = fopen(path, "w"));
+	fputs(script, fp);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(chmod(path, 0755), 0);
+}
+
+static void
+setup(void)
+{
+	char	 err[256];
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.dir, sizeof(h.dir), "/tmp/test_sched_flow.XXXXXX");
+	cr_assert_not_null(mkdtemp(h.dir));
+	cr_assert_not_null(h.loop = ev_loop_new(EVFLAG_AUTO));
+	cr_assert_eq(conf_defaults(&h.w.conf), 0);
+	snprintf(h.w.conf.pluginsdir, sizeof(h.w.conf.pluginsdir), "%s",
+	    h.dir);
+	snprintf(h.w.conf.format, sizeof(h.w.conf.format), "line");
+	h.w.conf.allowrootplugins = 1;
+	h.w.loop = h.loop;
+	h.w.role = ROLE_SCHEDULER;
+	h.w.ops = &scheduler_ops;
+	h.w.have_conf = 1;
+	log_set_level(LOG_LVL_ERROR);
+	cr_assert_eq(scheduler_ops.start(&h.w, err, sizeof(err)), 0, "%s",
+	    err);
+	link_peer(ROLE_FRONT);
+	link_peer(ROLE_FETCHER);
+	link_peer(ROLE_GITPULL);
+	link_peer(ROLE_SENDER);
+}
+
+static void
+teardown(void)
+{
+	enum role	 r;
+	size_t		 i;
+	char		 cmd[128];
+
+	scheduler_ops.cleanup(&h.w);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		if (h.w.peers[r] != NULL)
+			frame_conn_close(h.w.peers[r]);
+		if (h.peers[r].fc != NULL)
+			frame_conn_close(h.peers[r].fc);
+		for (i = 0; i < h.peers[r].n; i++)
+			free(h.peers[r].q[i].data);
+	}
+	conf_free(&h.w.conf);
+	ev_loop_destroy(h.loop);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", h.dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(sched_flow, .init = setup, .fini = teardown, .timeout = 30);
+
+static void
+deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+}
+
+/* Run the loop until `role` has received `n` messages, or 10 s. */
+static void
+wait_for(enum role role, size_t n)
+{
+	ev_timer_init(&h.deadline, deadline_cb, 10., 0.);
+	ev_timer_start(h.loop, &h.deadline);
+	while (h.peers[role].n < n && ev_is_active(&h.deadline))
+		ev_run(h.loop, EVRUN_ONCE);
+	ev_timer_stop(h.loop, &h.deadline);
+	cr_assert_geq(h.peers[role].n, n, "%s got %zu messages, not %zu",
+	    role_name(role), h.peers[role].n, n);
+}
+
+/* Let the loop do what is pending, for `secs`. */
+static void
+settle(double secs)
+{
+	ev_timer_init(&h.deadline, deadline_cb, secs, 0.);
+	ev_timer_start(h.loop, &h.deadline);
+	while (ev_is_active(&h.deadline))
+		ev_run(h.loop, EVRUN_ONCE);
+}
+
+static void
+send_items(const char *const *gits, const int64_t *intervals, size_t n)
+{
+	struct items		 it;
+	struct plugin_item	 pi;
+	struct pbuf		 pb;
+	char			 repo[256], project[128], err[128];
+	size_t			 i;
+
+	items_init(&it);
+	cr_assert_eq(strlist_add(&it.namespaces, NS), 0);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(repo_from_git(gits[i], repo, sizeof(repo),
+		    project, sizeof(project), err, sizeof(err)), 0);
+		memset(&pi, 0, sizeof(pi));
+		strlist_init(&pi.params);
+		pi.ns = NS;
+		snprintf(err, sizeof(err), "PLUGIN.%s", project);
+		pi.name = err;
+		pi.git = (char *)gits[i];
+		pi.repo = repo;
+		pi.project = project;
+		pi.interval = intervals[i];
+		cr_assert_eq(strlist_add(&pi.params, "-x"), 0);
+		cr_assert_eq(items_add_plugin(&it, &pi), 0);
+		strlist_free(&pi.params);
+	}
+	pb_init(&pb);
+	items_encode(&pb, &it);
+	cr_assert_eq(frame_send(h.peers[ROLE_FETCHER].fc, MSG_ITEMS, 0,
+	    pb.buf, pb.len, -1), 0);
+	pb_free(&pb);
+	items_free(&it);
+	settle(0.05);
+}
+
+/* Gitpull's answer to its message `i`; the request is checked. */
+static void
+git_answer(size_t i, int ok, const char *project, int update)
+{
+	struct got	*g = &h.peers[ROLE_GITPULL].q[i];
+	struct git_req	 req;
+	struct git_resp	 resp;
+	struct preader	 pr;
+	struct pbuf	 pb;
+	char		 err[128];
+
+	cr_assert_eq(g->type, MSG_GIT_REQ);
+	pr_init(&pr, g->data, g->len);
+	cr_assert_eq(git_req_decode(&pr, &req, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_str_eq(req.ns, NS);
+	cr_assert_str_eq(req.project, project);
+	cr_assert_eq(req.update, update);
+	memset(&resp, 0, sizeof(resp));
+	resp.ok = ok;
+	snprintf(resp.commit, sizeof(resp.commit), "%s", ok ? COMMIT : "");
+	snprintf(resp.error, sizeof(resp.error), "%s", ok ? "" :
+	    "git clone: repository not found");
+	pb_init(&pb);
+	git_resp_encode(&pb, &resp);
+	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
+	    g->reqid, pb.buf, pb.len, -1), 0);
+	pb_free(&pb);
+	settle(0.05);
+}
+
+static void
+front_req(uint32_t reqid, enum plugin_op op, const char *ns,
+    const char *repo, uint32_t timeout, const char *param)
+{
+	struct plugin_req	 r;
+	struct pbuf		 pb;
+
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.repo, sizeof(r.repo), "%s", repo);
+	r.timeout = timeout;
+	if (param != NULL) {
+		r.has_param = 1;
+		snprintf(r.param, sizeof(r.param), "%s", param);
+	}
+	pb_init(&pb);
+	plugin_req_encode(&pb, &r);
+	cr_assert_eq(frame_send(h.peers[ROLE_FRONT].fc, MSG_PLUGIN_REQ, reqid,
+	    pb.buf, pb.len, -1), 0);
+	pb_free(&pb);
+}
+
+/* The front's answer `i`: its reqid, status and JSON (freed by caller). */
+static char *
+front_answer(size_t i, uint32_t reqid, int status)
+{
+	struct got	*g;
+	struct preader	 pr;
+	char		*json, err[128];
+	int		 st;
+
+	wait_for(ROLE_FRONT, i + 1);
+	g = &h.peers[ROLE_FRONT].q[i];
+	cr_assert_eq(g->type, MSG_PLUGIN_RESP);
+	cr_assert_eq(g->reqid, reqid);
+	pr_init(&pr, g->data, g->len);
+	cr_assert_eq(plugin_resp_decode(&pr, &st, &json, err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(st, status, "status %d, not %d: %s", st, status, json);
+	return json;
+}
+
+static void
+assert_answer(size_t i, uint32_t reqid, int status, const char *want)
+{
+	char	*json = front_answer(i, reqid, status);
+
+	cr_assert(strstr(json, want) != NULL, "\"%s\" lacks \"%s\"", json,
+	    want);
+	free(json);
+}
+
+/* The points of the sender's message `i`, as text. */
+static void
+sender_points(size_t i, const char *topic, uint32_t npoints, char *out,
+    size_t outlen)
+{
+	struct got		*g = &h.peers[ROLE_SENDER].q[i];
+	struct points_msg	 m;
+	struct preader		 pr;
+	char			 err[128];
+
+	cr_assert_eq(g->type, MSG_POINTS);
+	pr_init(&pr, g->data, g->len);
+	cr_assert_eq(points_msg_decode(&pr, &m, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_str_eq(m.topic, topic);
+	cr_assert_eq(m.origin, ORIGIN_SCHEDULED);
+	cr_assert_eq(m.fmt, FORMAT_LINE);
+	cr_assert_eq(m.npoints, npoints, "%u points", m.npoints);
+	cr_assert_lt(m.len, outlen);
+	memcpy(out, m.data, m.len);
+	out[m.len] = '\0';
+}
+
+static struct sched *
+S(void)
+{
+	return h.w.priv;
+}
+
+Test(sched_flow, items_checkout_schedule_run_publish)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 30 };
+	struct plugin	*p;
+	char		 pts[4096], host[256];
+	char		*want;
+
+	checkout("mysql", "#!/bin/sh\n"
+	    "echo \"[{\\\"name\\\":\\\"qps\\\",\\\"value\\\":$#}, 1,"
+	    "{\\\"name\\\":\\\"arg\\\",\\\"tags\\\":{\\\"a\\\":\\\"$1\\\"},"
+	    "\\\"value\\\":1}]\"\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_eq(p->checkout, CHECKOUT_PENDING);
+	cr_assert_not(ev_is_active(&p->timer));
+	git_answer(0, 1, "mysql", 0);
+	cr_assert_eq(p->checkout, CHECKOUT_OK);
+	cr_assert_str_eq(p->commit, COMMIT);
+	cr_assert(ev_is_active(&p->timer));
+	cr_assert_float_eq(p->timer.repeat, 30, 1e-9);
+
+	/* the timer fires: a regular run with the registry's params */
+	ev_feed_event(h.loop, &p->timer, EV_TIMER);
+	wait_for(ROLE_SENDER, 2);
+	cr_assert_eq(gethostname(host, sizeof(host)), 0);
+	sender_points(0, "collect." NS, 2, pts, sizeof(pts));
+	cr_assert_not_null(want = malloc(1024));
+	snprintf(want, 1024, "PLUGIN.mysql.qps,host=%s value=1 ", host);
+	cr_assert(strncmp(pts, want, strlen(want)) == 0, "%s", pts);
+	snprintf(want, 1024, "\nPLUGIN.mysql.arg,a=-x,host=%s value=1 ",
+	    host);
+	cr_assert(strstr(pts, want) != NULL, "%s", pts);
+	sender_points(1, "collect.exception.monitor.loda", 1, pts,
+	    sizeof(pts));
+	snprintf(want, 1024, "plugin.result,host=%s,name=plugins/mysql,"
+	    "ns=" NS ",type=regular value=0 ", host);
+	cr_assert(strncmp(pts, want, strlen(want)) == 0, "%s", pts);
+	free(want);
+	cr_assert_eq(p->runs, 1);
+	cr_assert_eq(p->last.ok, 1);
+	cr_assert_eq(p->last.points, 2);
+	cr_assert_eq(p->last.dropped, 1);
+	cr_assert(strstr(p->last.drop_error, "point 1: not an object") !=
+	    NULL, "%s", p->last.drop_error);
+	cr_assert_eq(S()->st.points_sent, 3);
+	cr_assert_eq(S()->st.points_dropped, 1);
+
+	/* the list shows it */
+	front_req(7, PLUGIN_OP_LIST, "", "", 0, NULL);
+	assert_answer(0, 7, 200, "\"ns\":\"pool.loda\",\"name\":"
+	    "\"PLUGIN.mysql\",\"git\":\"git@git.test.com:plugins/mysql.git\","
+	    "\"repo\":\"plugins/mysql\",\"project\":\"mysql\","
+	    "\"interval\":30,\"params\":[\"-x\"],\"enabled\":true,"
+	    "\"scheduled\":true,\"checkout\":\"ok\",\"commit\":\"" COMMIT
+	    "\",\"git_error\":\"\",\"running\":false,\"last_run\":");
+	assert_answer(0, 7, 200, "\"status\":\"ok\"");
+	assert_answer(0, 7, 200, "\"points\":2,\"dropped\":1,");
+	assert_answer(0, 7, 200, "\"stderr\":\"\",\"runs\":1");
+	assert_answer(0, 7, 200, "\"runs\":1,\"failures\":0,\"skipped\":0,"
+	    "\"timeouts\":0,\"points_total\":2,\"dropped_total\":1}]");
+}
+
+Test(sched_flow, api_run_waits_for_the_end_and_says_how_it_went)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 0 };
+	struct plugin	*p;
+	char		 pts[4096];
+
+	checkout("mysql", "#!/bin/sh\n"
+	    "for a in \"$@\"; do echo \"arg $a\" >&2; done\n"
+	    "echo '[{\"name\":\"x\",\"value\":1}]'\nexit 2\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	/* on demand: never scheduled */
+	cr_assert_not(ev_is_active(&p->timer));
+
+	front_req(11, PLUGIN_OP_RUN, NS, GIT, 5, "a  b");
+	wait_for(ROLE_GITPULL, 2);
+	git_answer(1, 1, "mysql", 0);
+	assert_answer(0, 11, 200, "{\"ns\":\"pool.loda\",\"repo\":"
+	    "\"plugins/mysql\",\"commit\":\"" COMMIT "\",\"status\":"
+	    "\"failed\",\"exit\":2,\"signal\":null,\"timed_out\":false,"
+	    "\"duration\":");
+	assert_answer(0, 11, 200, "\"points\":0,\"dropped\":0,\"error\":"
+	    "\"exit status 2\",\"drop_error\":\"\",\"output_bytes\":25,"
+	    "\"output_head\":\"[{\\\"name\\\":\\\"x\\\",\\\"value\\\":1}]\\n\","
+	    "\"stderr\":\"arg a\\narg b\\n\"}");
+	/* a failed run publishes its plugin.result only, type call */
+	wait_for(ROLE_SENDER, 1);
+	sender_points(0, "collect.exception.monitor.loda", 1, pts,
+	    sizeof(pts));
+	cr_assert(strstr(pts, ",type=call value=1 ") != NULL, "%s", pts);
+	cr_assert_eq(p->failures, 1);
+	cr_assert_eq(S()->st.failures, 1);
+	/* the list keeps the stderr of the last run */
+	front_req(12, PLUGIN_OP_LIST, "", "", 0, NULL);
+	assert_answer(1, 12, 200, "\"last_type\":\"call\",\"status\":"
+	    "\"failed\"");
+	assert_answer(1, 12, 200, "\"error\":\"exit status 2\","
+	    "\"drop_error\":\"\",\"stderr\":\"arg a\\narg b\\n\",");
+}
+
+Test(sched_flow, api_errors)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 0 };
+	size_t		 i = 0;
+
+	checkout("mysql", "#!/bin/sh\nsleep 5\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+
+	front_req(1, PLUGIN_OP_RUN, "", GIT, 0, NULL);
+	assert_answer(i++, 1, 400, "{\"error\":\"invalid ns or repo\"}");
+	front_req(2, PLUGIN_OP_RUN, NS, "plugins/mysql", 0, NULL);
+	assert_answer(i++, 2, 400, "{\"error\":\"invalid repo\"}");
+	front_req(3, PLUGIN_OP_RUN, NS, "git@h:a/b/c.git", 0, NULL);
+	assert_answer(i++, 3, 400, "{\"error\":\"invalid repo\"}");
+	front_req(4, PLUGIN_OP_RUN, "other.loda", GIT, 0, NULL);
+	assert_answer(i++, 4, 404, "{\"error\":\"plugin doesn't exist, add "
+	    "to loda first please\"}");
+	front_req(5, PLUGIN_OP_DISABLE, NS, "git@x:plugins/redis.git", 0,
+	    NULL);
+	assert_answer(i++, 5, 404, "doesn't exist");
+	front_req(6, PLUGIN_OP_RUN, NS, GIT, 301, NULL);
+	assert_answer(i++, 6, 400, "{\"error\":\"invalid timeout\"}");
+	front_req(7, PLUGIN_OP_RUN, NS, GIT, 0, "-x ;rm");
+	assert_answer(i++, 7, 400, "invalid parameter \\\";rm\\\"");
+
+	/* a run that lasts, then another one: 409 */
+	front_req(8, PLUGIN_OP_RUN, NS, GIT, 1, NULL);
+	wait_for(ROLE_GITPULL, 2);
+	git_answer(1, 1, "mysql", 0);
+	cr_assert_not_null(sched_find(S(), NS "|mysql")->run);
+	front_req(9, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
+	assert_answer(i++, 9, 409, "{\"error\":\"plugin is running\"}");
+	/* the first one times out after 1 s and says so */
+	assert_answer(i++, 8, 200, "\"status\":\"failed\",\"exit\":null,"
+	    "\"signal\":15,\"timed_out\":true");
+
+	/* the checkout fails: 502 with git's reason */
+	front_req(10, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 3);
+	git_answer(2, 0, "mysql", 0);
+	assert_answer(i++, 10, 502, "{\"error\":\"checkout failed: git clone: "
+	    "repository not found\"}");
+	/* an update asks for one, and answers with the commit */
+	front_req(12, PLUGIN_OP_UPDATE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 4);
+	git_answer(3, 1, "mysql", 1);
+	assert_answer(i++, 12, 200, "{\"ns\":\"pool.loda\",\"repo\":"
+	    "\"plugins/mysql\",\"commit\":\"" COMMIT "\"}");
+	front_req(13, PLUGIN_OP_UPDATE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 5);
+	git_answer(4, 0, "mysql", 1);
+	assert_answer(i++, 13, 502, "update failed: git clone");
+
+	/* gitpull goes away: 503 at once */
+	frame_conn_close(h.peers[ROLE_GITPULL].fc);
+	h.peers[ROLE_GITPULL].fc = NULL;
+	settle(0.05);
+	front_req(14, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
+	assert_answer(i++, 14, 503, "gitpull is not running");
+}
+
+Test(sched_flow, disable_persists_and_enable_is_idempotent)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 10 };
+	struct plugin	*p;
+	char		 path[256];
+
+	checkout("mysql", "#!/bin/sh\necho '[]'\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	snprintf(path, sizeof(path), "%s/plugin.disabled/" NS "|mysql",
+	    h.dir);
+
+	front_req(1, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
+	assert_answer(0, 1, 200, "{\"ns\":\"pool.loda\",\"repo\":"
+	    "\"plugins/mysql\",\"enabled\":false}");
+	cr_assert_eq(access(path, F_OK), 0);
+	cr_assert_eq(p->enabled, 0);
+	/* a disabled plugin's timer fires and nothing runs */
+	ev_feed_event(h.loop, &p->timer, EV_TIMER);
+	settle(0.2);
+	cr_assert_eq(p->runs, 0);
+	cr_assert_eq(h.peers[ROLE_SENDER].n, 0);
+
+	/* the items again, as after a restart: the marker is read */
+	p->enabled = 1;
+	send_items(NULL, NULL, 0);
+	cr_assert_null(sched_find(S(), NS "|mysql"));
+	send_items(gits, ivs, 1);
+	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_eq(p->enabled, 0);
+
+	front_req(2, PLUGIN_OP_ENABLE, NS, GIT, 0, NULL);
+	assert_answer(1, 2, 200, "\"enabled\":true}");
+	cr_assert_eq(access(path, F_OK), -1);
+	front_req(3, PLUGIN_OP_ENABLE, NS, GIT, 0, NULL);
+	assert_answer(2, 3, 200, "\"enabled\":true}");
+}
+
+Test(sched_flow, items_change_reschedule_remove_and_retry)
+{
+	static const char *const gits[] = { GIT,
+		"git@git.test.com:plugins/redis.git" };
+	int64_t		 ivs[] = { 10, 20 };
+	struct plugin	*p, *q;
+
+	checkout("mysql", "#!/bin/sh\nsleep 2\n");
+	send_items(gits, ivs, 2);
+	wait_for(ROLE_GITPULL, 2);
+	git_answer(0, 1, "mysql", 0);
+	git_answer(1, 0, "redis", 0);
+	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_not_null(q = sched_find(S(), NS "|redis"));
+	cr_assert(ev_is_active(&p->timer));
+	/* its checkout failed: not scheduled, the error kept */
+	cr_assert_eq(q->checkout, CHECKOUT_FAILED);
+	cr_assert_not(ev_is_active(&q->timer));
+	cr_assert_str_eq(q->git_error, "git clone: repository not found");
+
+	/* the same items: only the failed checkout is asked again */
+	send_items(gits, ivs, 2);
+	wait_for(ROLE_GITPULL, 3);
+	settle(0.05);
+	cr_assert_eq(h.peers[ROLE_GITPULL].n, 3);
+	git_answer(2, 1, "redis", 0);
+	cr_assert(ev_is_active(&q->timer));
+	cr_assert_float_eq(q->timer.repeat, 20, 1e-9);
+
+	/* an interval changes: rescheduled */
+	ivs[1] = 60;
+	send_items(gits, ivs, 2);
+	cr_assert_float_eq(q->timer.repeat, 60, 1e-9);
+	cr_assert(ev_is_active(&q->timer));
+	cr_assert_eq(h.peers[ROLE_GITPULL].n, 3);
+
+	/* mysql runs, then goes from the registry: the run may finish */
+	ev_feed_event(h.loop, &p->timer, EV_TIMER);
+	settle(0.1);
+	cr_assert_not_null(p->run);
+	/* and a tick during the run is skipped and counted */
+	ev_feed_event(h.loop, &p->timer, EV_TIMER);
+	settle(0.05);
+	cr_assert_eq(p->skipped, 1);
+	cr_assert_eq(S()->st.skipped, 1);
+	send_items(&gits[1], &ivs[1], 1);
+	cr_assert_eq(p->gone, 1);
+	cr_assert_not(ev_is_active(&p->timer));
+	cr_assert_null(sched_find_repo(S(), NS, "plugins/mysql"));
+	front_req(1, PLUGIN_OP_LIST, "", "", 0, NULL);
+	{
+		char	*json = front_answer(0, 1, 200);
+
+		cr_assert_null(strstr(json, "mysql"), "%s", json);
+		cr_assert_not_null(strstr(json, "redis"), "%s", json);
+		free(json);
+	}
+	/* its end is still published */
+	wait_for(ROLE_SENDER, 1);
+	cr_assert_null(sched_find(S(), NS "|mysql"));
+}
+
+Test(sched_flow, gitpull_restarts_and_the_checkout_is_asked_again)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 10 };
+	struct plugin	*p;
+
+	checkout("mysql", "#!/bin/sh\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	/* gitpull dies before answering */
+	frame_conn_close(h.peers[ROLE_GITPULL].fc);
+	h.peers[ROLE_GITPULL].fc = NULL;
+	settle(0.05);
+	cr_assert_null(h.w.peers[ROLE_GITPULL]);
+	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_eq(p->checkout, CHECKOUT_PENDING);
+	cr_assert(strstr(p->git_error, "gitpull went away") != NULL);
+	/* it comes back: the question again, on the new edge */
+	free(h.peers[ROLE_GITPULL].q[0].data);
+	h.peers[ROLE_GITPULL].n = 0;
+	link_peer(ROLE_GITPULL);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+	cr_assert_eq(p->checkout, CHECKOUT_OK);
+	cr_assert(ev_is_active(&p->timer));
+}
+
+Test(sched_flow, shutdown_ends_the_runs)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 0 };
+
+	checkout("mysql", "#!/bin/sh\ntrap '' TERM\nsleep 30\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+	front_req(1, PLUGIN_OP_RUN, NS, GIT, 60, NULL);
+	wait_for(ROLE_GITPULL, 2);
+	git_answer(1, 1, "mysql", 0);
+	cr_assert_eq(runner_active(S()->runner), 1);
+	scheduler_ops.shutdown(&h.w);
+	/* SIGTERM is ignored: SIGKILL after the grace, then the answer */
+	assert_answer(0, 1, 200, "\"status\":\"failed\",\"exit\":null,"
+	    "\"signal\":9");
+	assert_answer(0, 1, 200, "stopped with the agent");
+	cr_assert_eq(runner_active(S()->runner), 0);
+}

@@ -1,0 +1,424 @@
+/*
+ * Plugin runs with real child processes on a real libev loop: output,
+ * timeouts, stray children, the output cap, exit codes, parameters.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "sandbox.h"
+#include "workers/scheduler_run.h"
+
+struct fixture {
+	struct ev_loop		*loop;
+	struct runner		*rn;
+	char			 dir[64];
+	char			 path[128];
+	int			 done;
+	struct run_result	 res;
+	char			*out;
+	ev_timer		 deadline;
+};
+
+static struct fixture	 fx;
+
+static void
+setup(void)
+{
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/test_sched_run.XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.dir));
+	snprintf(fx.path, sizeof(fx.path), "%s/plugin", fx.dir);
+	cr_assert_not_null(fx.loop = ev_loop_new(EVFLAG_AUTO));
+	cr_assert_not_null(fx.rn = runner_new(fx.loop));
+}
+
+static void
+teardown(void)
+{
+	char	 f[160];
+
+	runner_free(fx.rn);
+	ev_loop_destroy(fx.loop);
+	free(fx.out);
+	unlink(fx.path);
+	snprintf(f, sizeof(f), "%s/pid", fx.dir);
+	unlink(f);
+	rmdir(fx.dir);
+}
+
+static void
+write_plugin(const char *script)
+{
+	FILE	*fp;
+
+	cr_assert_not_null(fp = fopen(fx.path, "w"));
+	cr_assert(fputs(script, fp) >= 0);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(chmod(fx.path, 0755), 0);
+}
+
+static void
+done_cb(const struct run_result *res, void *arg)
+{
+	cr_assert_eq(arg, &fx);
+	fx.res = *res;
+	fx.res.out = NULL;
+	cr_assert_not_null(fx.out = strdup(res->out));
+	cr_assert_eq(strlen(res->out), res->outlen);
+	fx.done = 1;
+	ev_break(fx.loop, EVBREAK_ALL);
+}
+
+static void
+deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	ev_break(loop, EVBREAK_ALL);
+	(void)t;
+	(void)revents;
+}
+
+/* Run the loop until the run is done or `secs` pass. */
+static void
+spin(double secs)
+{
+	ev_timer_init(&fx.deadline, deadline_cb, secs, 0.);
+	ev_timer_start(fx.loop, &fx.deadline);
+	while (!fx.done && ev_is_active(&fx.deadline))
+		ev_run(fx.loop, EVRUN_ONCE);
+	ev_timer_stop(fx.loop, &fx.deadline);
+}
+
+static void
+run(char *const argv[], double timeout, size_t outmax)
+{
+	static char *const envp[] = { "PATH=/usr/bin:/bin", "LANG=C",
+		"AGENT_NS=pool.loda", NULL };
+	struct run_spec	 s;
+	char		 err[256];
+
+	memset(&s, 0, sizeof(s));
+	s.dir = fx.dir;
+	s.path = fx.path;
+	s.argv = argv;
+	s.envp = envp;
+	s.timeout = timeout;
+	s.grace = 0.5;
+	s.outmax = outmax;
+	cr_assert_not_null(run_start(fx.rn, &s, done_cb, &fx, err,
+	    sizeof(err)), "%s", err);
+	spin(timeout + 5);
+	cr_assert(fx.done, "the run did not end");
+	cr_assert_eq(runner_active(fx.rn), 0);
+}
+
+static char *const plain_argv[] = { "./plugin", NULL };
+
+/* No child of ours is left, reaped or not. */
+static void
+assert_no_children(void)
+{
+	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1);
+	cr_assert_eq(errno, ECHILD);
+}
+
+TestSuite(scheduler_run, .init = setup, .fini = teardown);
+
+Test(scheduler_run, prints_metrics)
+{
+	char	 why[128];
+
+	write_plugin("#!/bin/sh\n"
+	    "echo '[{\"name\":\"qps\",\"value\":12}]'\n");
+	run(plain_argv, 5, 1 << 20);
+	cr_assert(run_ok(&fx.res));
+	cr_assert_eq(fx.res.exited, 1);
+	cr_assert_eq(fx.res.status, 0);
+	cr_assert_str_eq(fx.out, "[{\"name\":\"qps\",\"value\":12}]\n");
+	cr_assert_str_eq(fx.res.err, "");
+	run_describe(&fx.res, why, sizeof(why));
+	cr_assert_str_eq(why, "");
+	cr_assert(fx.res.duration >= 0 && fx.res.duration < 5);
+	assert_no_children();
+}
+
+Test(scheduler_run, parameters_environment_and_directory)
+{
+	static char *const argv[] = { "./plugin", "-x", "a&b", "$HOME",
+		NULL };
+	char	 want[512];
+
+	write_plugin("#!/bin/sh\n"
+	    "echo \"$0\"\n"
+	    "for a in \"$@\"; do echo \"[$a]\"; done\n"
+	    "echo \"$AGENT_NS $LANG $PATH\"\n"
+	    "pwd\n"
+	    "grep '^SigBlk' /proc/self/status\n"
+	    "grep '^SigIgn' /proc/self/status\n"
+	    "ls /proc/self/fd | wc -l\n");
+	run(argv, 5, 1 << 20);
+	cr_assert(run_ok(&fx.res));
+	/* nothing blocked or ignored, only 0-2 (and ls's own) open */
+	snprintf(want, sizeof(want), "%s\n[-x]\n[a&b]\n[$HOME]\n"
+	    "pool.loda C /usr/bin:/bin\n%s\nSigBlk:\t0000000000000000\n"
+	    "SigIgn:\t0000000000000000\n4\n", fx.path, fx.dir);
+	cr_assert_str_eq(fx.out, want);
+}
+
+Test(scheduler_run, exits_non_zero_and_keeps_stderr)
+{
+	char	 why[128];
+
+	write_plugin("#!/bin/sh\necho oops >&2\nexit 3\n");
+	run(plain_argv, 5, 1 << 20);
+	cr_assert_not(run_ok(&fx.res));
+	cr_assert_eq(fx.res.exited, 1);
+	cr_assert_eq(fx.res.status, 3);
+	cr_assert_str_eq(fx.res.errtail, "oops\n");
+	run_describe(&fx.res, why, sizeof(why));
+	cr_assert_str_eq(why, "exit status 3");
+	assert_no_children();
+}
+
+Test(scheduler_run, stderr_keeps_its_tail)
+{
+	write_plugin("#!/bin/sh\n"
+	    "head -c 10000 /dev/zero | tr '\\0' a >&2\n"
+	    "printf 'THE END' >&2\n");
+	run(plain_argv, 5, 1 << 20);
+	cr_assert(run_ok(&fx.res));
+	cr_assert_eq(fx.res.errtotal, 10007);
+	cr_assert_eq(strlen(fx.res.errtail), RUN_STDERR_TAIL);
+	cr_assert_str_eq(fx.res.errtail + RUN_STDERR_TAIL - 7, "THE END");
+	cr_assert_eq(fx.res.errtail[0], 'a');
+}
+
+Test(scheduler_run, garbage_is_the_caller_s_problem)
+{
+	write_plugin("#!/bin/sh\necho 'Traceback: not json'\n");
+	run(plain_argv, 5, 1 << 20);
+	cr_assert(run_ok(&fx.res));
+	cr_assert_str_eq(fx.out, "Traceback: not json\n");
+}
+
+Test(scheduler_run, timeout_and_sigterm_ignored_ends_with_sigkill)
+{
+	char	 why[128];
+
+	write_plugin("#!/bin/sh\n"
+	    "trap '' TERM\n"
+	    "echo started\n"
+	    "while :; do sleep 0.1; done\n");
+	run(plain_argv, 1, 1 << 20);
+	cr_assert_not(run_ok(&fx.res));
+	cr_assert_eq(fx.res.timed_out, 1);
+	cr_assert_eq(fx.res.exited, 0);
+	cr_assert_eq(fx.res.signo, SIGKILL);
+	cr_assert_str_eq(fx.out, "started\n");
+	/* 1 s, then 0.5 s of grace */
+	cr_assert(fx.res.duration >= 1.4 && fx.res.duration < 3.5, "%f",
+	    fx.res.duration);
+	run_describe(&fx.res, why, sizeof(why));
+	cr_assert_str_eq(why, "timed out after 1 s (killed by signal 9)");
+	assert_no_children();
+}
+
+Test(scheduler_run, timeout_and_sigterm_obeyed)
+{
+	write_plugin("#!/bin/sh\nexec sleep 30\n");
+	run(plain_argv, 0.5, 1 << 20);
+	cr_assert_eq(fx.res.timed_out, 1);
+	cr_assert_eq(fx.res.signo, SIGTERM);
+	cr_assert(fx.res.duration < 1.5, "%f", fx.res.duration);
+}
+
+/* Gone, or a zombie nobody has reaped yet: not running either way. */
+static int
+running(pid_t pid)
+{
+	char	 path[64], buf[256], *p;
+	FILE	*fp;
+	int	 alive;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	alive = fgets(buf, sizeof(buf), fp) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != 'Z' &&
+	    p[2] != 'X';
+	fclose(fp);
+	return alive;
+}
+
+Test(scheduler_run, a_child_that_outlives_the_plugin_is_killed)
+{
+	char	 f[160];
+	FILE	*fp;
+	long	 pid = 0;
+	int	 i;
+
+	/* orphans come back to us, as they do to the master */
+	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	write_plugin("#!/bin/sh\n"
+	    "sleep 60 &\n"
+	    "echo $! > pid\n"
+	    "echo '[]'\n");
+	run(plain_argv, 5, 1 << 20);
+	cr_assert(run_ok(&fx.res));
+	cr_assert_str_eq(fx.out, "[]\n");
+	snprintf(f, sizeof(f), "%s/pid", fx.dir);
+	cr_assert_not_null(fp = fopen(f, "r"));
+	cr_assert_eq(fscanf(fp, "%ld", &pid), 1);
+	fclose(fp);
+	cr_assert(pid > 1);
+	/* the runner reaps the orphan too (one owner of reaping) */
+	for (i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++) {
+		fx.done = 0;
+		spin(0.02);
+	}
+	cr_assert(!running((pid_t)pid), "pid %ld still runs", pid);
+	cr_assert_eq(kill((pid_t)pid, 0), -1, "pid %ld not reaped", pid);
+	cr_assert_eq(errno, ESRCH);
+	assert_no_children();
+}
+
+Test(scheduler_run, a_hundred_megabytes_are_capped_and_killed)
+{
+	char	 why[128];
+
+	write_plugin("#!/bin/sh\n"
+	    "head -c 100000000 /dev/zero | tr '\\0' x\n"
+	    "sleep 30\n");
+	run(plain_argv, 10, 1 << 20);
+	cr_assert_not(run_ok(&fx.res));
+	cr_assert_eq(fx.res.output_over, 1);
+	cr_assert_eq(fx.res.outlen, 1 << 20);
+	cr_assert_eq(fx.res.exited, 0);
+	cr_assert(fx.res.duration < 5, "%f", fx.res.duration);
+	run_describe(&fx.res, why, sizeof(why));
+	cr_assert_str_eq(why, "output over 1048576 bytes");
+	assert_no_children();
+}
+
+Test(scheduler_run, a_missing_plugin_does_not_start)
+{
+	static char *const envp[] = { NULL };
+	struct run_spec	 s;
+	char		 err[256];
+
+	memset(&s, 0, sizeof(s));
+	s.dir = fx.dir;
+	s.path = fx.path;
+	s.argv = plain_argv;
+	s.envp = envp;
+	s.timeout = 1;
+	cr_assert_null(run_start(fx.rn, &s, done_cb, &fx, err, sizeof(err)));
+	cr_assert(strstr(err, "No such file") != NULL, "%s", err);
+	write_plugin("#!/bin/sh\n");
+	cr_assert_eq(chmod(fx.path, 0644), 0);
+	cr_assert_null(run_start(fx.rn, &s, done_cb, &fx, err, sizeof(err)));
+	cr_assert(strstr(err, "not an executable") != NULL, "%s", err);
+}
+
+Test(scheduler_run, an_exec_failure_is_reported)
+{
+	char	 why[256];
+
+	write_plugin("#!/nonexistent/interpreter\n");
+	run(plain_argv, 5, 1 << 20);
+	cr_assert_not(run_ok(&fx.res));
+	cr_assert_eq(fx.res.status, 127);
+	run_describe(&fx.res, why, sizeof(why));
+	cr_assert_str_eq(why, "exec ./plugin: No such file or directory");
+}
+
+Test(scheduler_run, stop_all_ends_every_run)
+{
+	write_plugin("#!/bin/sh\nexec sleep 30\n");
+	{
+		static char *const envp[] = { NULL };
+		struct run_spec	 s;
+		char		 err[256];
+
+		memset(&s, 0, sizeof(s));
+		s.dir = fx.dir;
+		s.path = fx.path;
+		s.argv = plain_argv;
+		s.envp = envp;
+		s.timeout = 60;
+		s.grace = 0.5;
+		s.outmax = 1024;
+		cr_assert_not_null(run_start(fx.rn, &s, done_cb, &fx, err,
+		    sizeof(err)));
+	}
+	spin(0.2);
+	cr_assert_not(fx.done);
+	runner_stop_all(fx.rn, 0.5);
+	spin(3);
+	cr_assert(fx.done);
+	cr_assert_eq(fx.res.stopped, 1);
+	cr_assert_eq(fx.res.timed_out, 0);
+	cr_assert_eq(fx.res.signo, SIGTERM);
+	assert_no_children();
+}
+
+/*
+ * In the scheduler's own sandbox (pluginsuser, no_new_privs, the
+ * deny-list filter, which the plugin inherits): the run works the same.
+ * In a child, which cannot come back from the sandbox.
+ */
+Test(scheduler_run, works_inside_the_scheduler_sandbox)
+{
+	struct sandbox_plan	 plan;
+	struct agent_conf	 conf;
+	struct run_spec		 s;
+	char			 err[256], want[64];
+	pid_t			 pid;
+	int			 status;
+
+	write_plugin("#!/bin/sh\nid -u\n");
+	cr_assert_eq(chmod(fx.dir, 0755), 0);
+	cr_assert_eq(conf_defaults(&conf), 0);
+	snprintf(conf.pluginsuser, sizeof(conf.pluginsuser), "nobody");
+	cr_assert_eq(sandbox_plan(ROLE_SCHEDULER, &conf, &plan, err,
+	    sizeof(err)), 0, "%s", err);
+	conf_free(&conf);
+	snprintf(want, sizeof(want), "%lu\n", (unsigned long)plan.uid);
+	if ((pid = fork()) == 0) {
+		if (sandbox_enter(&plan, err, sizeof(err)) == -1)
+			_exit(10);
+		memset(&s, 0, sizeof(s));
+		s.dir = fx.dir;
+		s.path = fx.path;
+		s.argv = plain_argv;
+		s.envp = plain_argv + 1;
+		s.timeout = 5;
+		s.grace = 0.5;
+		s.outmax = 1024;
+		if (run_start(fx.rn, &s, done_cb, &fx, err, sizeof(err)) ==
+		    NULL)
+			_exit(11);
+		spin(5);
+		if (!fx.done)
+			_exit(12);
+		if (!run_ok(&fx.res))
+			_exit(13);
+		_exit(strcmp(fx.out, want) == 0 ? 0 : 14);
+	}
+	cr_assert_neq(pid, -1);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "status %#x", status);
+	cr_assert_eq(WEXITSTATUS(status), 0, "step %d failed",
+	    WEXITSTATUS(status));
+}
