@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -460,3 +461,27 @@ class Resilience(FetcherTest):
         self.agent.wait_log(r'items of namespace "a\.loda" .*: HTTP 500: '
                             r'boom; it keeps the items it had')
         self.assertEqual(self.fetcher_stats()["plugins"], 3)
+
+    def test_killed_fetcher_comes_back_from_the_cache(self):
+        self.reg.resources["pool.loda"].append(plugin("p", "g/p"))
+        self.use_registry(self.reg.url)
+        self.start_ok()
+        self.wait_stat("plugins", lambda v: v == 1)
+        st = self.agent.status()
+        pid = self.agent.worker(st, "fetcher")["pid"]
+        # the registry is failing when it comes back
+        self.reg.raw["/api/v1/agent/ns"] = (503, "")
+        self.reg.raw["pool.loda"] = (503, "")
+        os.kill(pid, signal.SIGKILL)
+
+        def restarted():
+            w = self.agent.worker(self.agent.status(), "fetcher")
+            return w["pid"] not in (0, pid) and w["state"] == "running"
+        wait_until(restarted, what="the fetcher to be restarted")
+        self.agent.wait_log(r"starting from the registry cache: 1 "
+                            r"namespace \(pool\.loda\), 1 plugins")
+        self.agent.wait_log(r"/api/v1/agent/ns: HTTP 503; the namespaces "
+                            r"stay as they were")
+        self.wait_stat("refresh_failed", lambda v: v == 1)
+        s = self.fetcher_stats()
+        self.assertEqual((s["from_cache"], s["plugins"]), (1, 1))
