@@ -334,6 +334,16 @@ class Registration(FetcherTest):
         self.assertEqual(reg.requests, [])
 
 
+    def test_name_lookup_in_the_sandbox(self):
+        # /etc/hosts (and nsswitch, resolv.conf) read as `user`
+        self.use_registry(f"http://localhost:{self.reg.port}/")
+        self.start_ok()
+        self.wait_stat("refresh_ok", lambda v: v >= 1)
+        # a trailing slash in registryaddr does not double in the paths
+        self.assertTrue(self.reg.got("POST", "/api/v1/agent/ns"))
+        self.assertTrue(self.reg.got("GET", "/api/v1/agent/resource"))
+
+
 class FileRegistry(FetcherTest):
 
     def test_file_registry(self):
