@@ -25,7 +25,7 @@ file_read_all(const char *path, size_t max, char **out, size_t *outlen)
 		return -1;
 	if ((buf = malloc(max + 2)) == NULL) {
 		saved = errno;
-		close(fd);
+		(void)close(fd);
 		errno = saved;
 		return -1;
 	}
@@ -37,7 +37,7 @@ file_read_all(const char *path, size_t max, char **out, size_t *outlen)
 		if (n == -1) {
 			saved = errno;
 			free(buf);
-			close(fd);
+			(void)close(fd);
 			errno = saved;
 			return -1;
 		}
@@ -45,7 +45,7 @@ file_read_all(const char *path, size_t max, char **out, size_t *outlen)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
+	(void)close(fd);
 	if (len > max) {
 		free(buf);
 		errno = EFBIG;
@@ -78,20 +78,20 @@ file_write_atomic(const char *path, const char *data, size_t len,
 	    fsync(fd) == -1) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
-		close(fd);
-		unlink(tmp);
+		(void)close(fd);
+		(void)unlink(tmp);
 		return -1;
 	}
 	if (close(fd) == -1) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
-		unlink(tmp);
+		(void)unlink(tmp);
 		return -1;
 	}
 	if (rename(tmp, path) == -1) {
 		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
 		    strerror(errno));
-		unlink(tmp);
+		(void)unlink(tmp);
 		return -1;
 	}
 	return 0;

@@ -523,8 +523,8 @@ report_send(struct fetcher *f)
 		if (strlist_add(&uuids, f->running.v[i].uuid) == -1 ||
 		    strlist_add(&nss, f->running.v[i].ns) == -1)
 			goto nomem;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (format_utime(&now, utime, sizeof(utime)) == -1) {
+	if (clock_gettime(CLOCK_REALTIME, &now) == -1 ||
+	    format_utime(&now, utime, sizeof(utime)) == -1) {
 		log_warnx("registry: no report: cannot format the time");
 		goto out;
 	}
