@@ -1,12 +1,553 @@
 /*
  * The fetcher worker: asks the registry which namespaces this host is in
- * and what to collect, keeps the last good answer, and tells the scheduler
- * and the collector (issue 4).
- * Until its job lands it runs the common worker runtime: it takes its
- * config, serves its control edge and its peer edges, and stops cleanly.
+ * and what to collect, keeps the last good answer in pluginsdir, and
+ * tells the front (namespaces), the scheduler and the collector (items).
+ * The message flow is described in fetcher.h; the registry conversation
+ * is in fetcher_refresh.c.
  */
-#include "worker.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+#include <curl/curl.h>
+
+#include "fetcher.h"
+#include "fetcher_cache.h"
+#include "log.h"
+#include "plugin_msg.h"
+#include "status.h"
+
+static void
+send_items(struct fetcher *f, enum role to)
+{
+	if (f->items_sent.len == 0 || f->w->peer_pid[to] <= 0)
+		return;
+	if (worker_send_peer(f->w, to, MSG_ITEMS, 0, f->items_sent.buf,
+	    f->items_sent.len) == -1) {
+		log_warn("%s: %zu bytes of items to %s", __func__,
+		    f->items_sent.len, role_name(to));
+		return;
+	}
+	f->st.items_sent++;
+}
+
+static void
+send_namespaces(struct fetcher *f, uint32_t reqid, int ok, const char *err)
+{
+	struct pbuf	 pb;
+
+	if (f->w->peer_pid[ROLE_FRONT] <= 0)
+		return;
+	pb_init(&pb);
+	namespaces_encode(&pb, ok, err, fetcher_namespaces(f));
+	if (pb_failed(&pb) || worker_send_peer(f->w, ROLE_FRONT,
+	    MSG_NAMESPACES, reqid, pb.buf, pb.len) == -1)
+		log_warn("%s: namespaces to the front", __func__);
+	pb_free(&pb);
+}
+
+static int
+strlist_equal(const struct strlist *a, const struct strlist *b)
+{
+	size_t	 i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Tell the peers what changed: MSG_ITEMS when the encoded items differ
+ * from the last ones sent, MSG_NAMESPACES when the namespaces do.  A peer
+ * that is down gets them when it comes back (fetcher_peer_changed).
+ * Returns 1 when the items changed.
+ */
+static int
+publish(struct fetcher *f)
+{
+	struct pbuf	 tmp;
+	int		 changed = 0;
+
+	pb_reset(&f->items_msg);
+	items_encode(&f->items_msg, &f->items);
+	if (pb_failed(&f->items_msg)) {
+		log_warnx("%s: out of memory for the items", __func__);
+		pb_free(&f->items_msg);
+		pb_init(&f->items_msg);
+	} else if (f->items_msg.len != f->items_sent.len ||
+	    memcmp(f->items_msg.buf, f->items_sent.buf,
+	    f->items_msg.len) != 0) {
+		/* swap: items_sent is now what goes out */
+		tmp = f->items_sent;
+		f->items_sent = f->items_msg;
+		f->items_msg = tmp;
+		send_items(f, ROLE_SCHEDULER);
+		send_items(f, ROLE_COLLECTOR);
+		changed = 1;
+	}
+	if (!f->ns_sent_once || !strlist_equal(&f->ns_sent,
+	    fetcher_namespaces(f))) {
+		strlist_free(&f->ns_sent);
+		if (strlist_copy(&f->ns_sent, fetcher_namespaces(f)) == -1) {
+			/* compared as different next time: sent again */
+			strlist_free(&f->ns_sent);
+			f->ns_sent_once = 0;
+		} else
+			f->ns_sent_once = 1;
+		send_namespaces(f, 0, f->last_ok, f->last_error);
+	}
+	return changed;
+}
+
+const struct strlist *
+fetcher_namespaces(const struct fetcher *f)
+{
+	return &f->items.namespaces;
+}
+
+static void
+log_set(const struct fetcher *f, const char *what)
+{
+	char	 nss[256];
+	size_t	 i;
+
+	strlcpy(nss, f->items.namespaces.n == 0 ? "none" : "", sizeof(nss));
+	for (i = 0; i < f->items.namespaces.n; i++) {
+		if (i > 0)
+			strlcat(nss, ",", sizeof(nss));
+		strlcat(nss, f->items.namespaces.v[i], sizeof(nss));
+	}
+	log_info("%s: %zu namespace%s (%s), %zu plugins, %zu PORT and %zu "
+	    "PROC checks, %llu items rejected", what,
+	    f->items.namespaces.n, f->items.namespaces.n == 1 ? "" : "s",
+	    nss, f->items.nplugins, f->items.nports, f->items.nprocs,
+	    (unsigned long long)f->st.rejected_items);
+}
+
+/* Rewrite the cache when what runs differs from what it holds. */
+static void
+write_cache(struct fetcher *f)
+{
+	struct buf	 doc;
+	char		 err[512];
+
+	buf_init(&doc);
+	cache_encode(&doc, &f->running);
+	if (buf_failed(&doc)) {
+		log_warnx("%s: out of memory", __func__);
+		buf_free(&doc);
+		return;
+	}
+	if (doc.len == f->cache_doc.len && (doc.len == 0 ||
+	    memcmp(doc.p, f->cache_doc.p, doc.len) == 0)) {
+		buf_free(&doc);
+		return;
+	}
+	if (cache_write(f->w->conf.pluginsdir, &doc, err, sizeof(err)) == -1) {
+		/* the agent runs on; the next start may be from older data */
+		log_warnx("registry cache: %s", err);
+		buf_free(&doc);
+		return;
+	}
+	buf_free(&f->cache_doc);
+	f->cache_doc = doc;
+}
+
+static int
+apply_set(struct fetcher *f, struct regset *next, int from_cache)
+{
+	struct items	 it;
+	size_t		 rejected;
+
+	regset_sort(next);
+	items_init(&it);
+	if (regset_to_items(next, &it, &rejected) == -1) {
+		items_free(&it);
+		return -1;
+	}
+	items_free(&f->items);
+	f->items = it;
+	regset_free(&f->running);
+	f->running = *next;
+	regset_init(next);
+	f->have_running = 1;
+	f->st.rejected_items = rejected;
+	f->st.from_cache = from_cache;
+	if (!from_cache)
+		write_cache(f);
+	if (publish(f))
+		log_set(f, from_cache ? "starting from the registry cache" :
+		    "registry");
+	return 0;
+}
+
+int
+fetcher_apply(struct fetcher *f, struct regset *next)
+{
+	return apply_set(f, next, 0);
+}
+
+int
+fetcher_apply_conf(struct fetcher *f)
+{
+	struct items	 it;
+
+	items_init(&it);
+	if (strlist_copy(&it.namespaces, &f->w->conf.namespaces) == -1) {
+		items_free(&it);
+		return -1;
+	}
+	items_free(&f->items);
+	f->items = it;
+	regset_free(&f->running);
+	f->have_running = 0;
+	f->st.rejected_items = 0;
+	f->st.from_cache = 0;
+	if (publish(f))
+		log_set(f, registry_kind(f->w->conf.registryaddr) ==
+		    REGISTRY_NONE ? "no registry ([agent] namespaces)" :
+		    "until the registry answers ([agent] namespaces)");
+	return 0;
+}
+
+void
+fetcher_push_stats(struct fetcher *f)
+{
+	struct worker_stats	 ws;
+	struct pbuf		 pb;
+	const struct {
+		const char	*key;
+		uint64_t	 value;
+	} v[] = {
+		{ "refresh_ok", f->st.refresh_ok },
+		{ "refresh_failed", f->st.refresh_failed },
+		{ "last_refresh_ok", f->st.last_success },
+		{ "reports_ok", f->st.reports_ok },
+		{ "reports_failed", f->st.reports_failed },
+		{ "namespaces", f->items.namespaces.n },
+		{ "plugins", f->items.nplugins },
+		{ "ports", f->items.nports },
+		{ "procs", f->items.nprocs },
+		{ "rejected_items", f->st.rejected_items },
+		{ "from_cache", f->st.from_cache },
+		{ "items_sent", f->st.items_sent },
+	};
+	size_t			 i;
+
+	memset(&ws, 0, sizeof(ws));
+	for (i = 0; i < sizeof(v) / sizeof(v[0]) && i < STATS_MAX; i++) {
+		strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
+		ws.v[i].value = v[i].value;
+	}
+	ws.n = (uint32_t)i;
+	strlcpy(ws.note, f->last_error, sizeof(ws.note));
+	pb_init(&pb);
+	stats_encode(&pb, &ws);
+	if (pb_failed(&pb) || worker_send_ctl(f->w, MSG_STATS, 0, pb.buf,
+	    pb.len) == -1)
+		log_warn("%s", __func__);
+	pb_free(&pb);
+}
+
+static void
+answer_waiters(struct fetcher *f, int ok, const char *err)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->nwaiters; i++)
+		send_namespaces(f, f->waiters[i], ok, err);
+	f->nwaiters = 0;
+}
+
+static void
+arm_refresh(struct fetcher *f, double after)
+{
+	ev_timer_stop(f->w->loop, &f->refresh_timer);
+	ev_timer_set(&f->refresh_timer, after, 0.);
+	ev_timer_start(f->w->loop, &f->refresh_timer);
+}
+
+void
+fetcher_refresh_done(struct fetcher *f, int ok, const char *error)
+{
+	double	 interval = (double)f->w->conf.registryinterval, jitter;
+
+	f->last_ok = ok;
+	strlcpy(f->last_error, error, sizeof(f->last_error));
+	if (ok) {
+		f->st.refresh_ok++;
+		f->st.last_success = (uint64_t)time(NULL);
+	} else {
+		f->st.refresh_failed++;
+		log_warnx("registry refresh failed: %s", error);
+	}
+	answer_waiters(f, ok, error);
+	/* spread the agents of a fleet over the interval */
+	jitter = interval * FETCHER_JITTER *
+	    ((double)arc4random_uniform(2001) / 1000.0 - 1.0);
+	arm_refresh(f, interval + jitter);
+	report_start_cycle(f);
+	fetcher_push_stats(f);
+}
+
+static void
+refresh_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct fetcher	*f = t->data;
+
+	refresh_start(f);
+	(void)loop;
+	(void)revents;
+}
+
+/* Before the sandbox: the serial number is readable by root only. */
+static int
+fetcher_setup(struct worker *w, char *err, size_t errlen)
+{
+	struct fetcher	*f;
+	CURLcode	 rc;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	f->w = w;
+	w->priv = f;
+	regset_init(&f->running);
+	items_init(&f->items);
+	pb_init(&f->items_msg);
+	pb_init(&f->items_sent);
+	strlist_init(&f->ns_sent);
+	buf_init(&f->cache_doc);
+	f->last_ok = 1;
+	ev_timer_init(&f->refresh_timer, refresh_timer_cb, 0., 0.);
+	f->refresh_timer.data = f;
+	ev_timer_init(&f->report_timer, report_timer_cb, 0., 0.);
+	f->report_timer.data = f;
+	ident_sn_read(IDENT_SN_PATH, f->sn, sizeof(f->sn));
+	if (f->sn[0] == '\0')
+		log_debug("no serial number in %s (readable by root only)",
+		    IDENT_SN_PATH);
+	/* single-threaded and before the sandbox, as libcurl asks */
+	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init: %s",
+		    curl_easy_strerror(rc));
+		return -1;
+	}
+	f->curl_global = 1;
+	return 0;
+}
+
+static void
+start_from_cache(struct fetcher *f)
+{
+	struct regset	 rs;
+	char		 err[512];
+	int		 r;
+
+	regset_init(&rs);
+	r = cache_load(f->w->conf.pluginsdir, &rs, err, sizeof(err));
+	if (r == -1)
+		log_warnx("registry cache not used: %s", err);
+	if (r == 1 && apply_set(f, &rs, 1) == -1)
+		log_warnx("registry cache not used: out of memory");
+	regset_free(&rs);
+	if (r == 1 && f->have_running) {
+		/* what the file holds, so an unchanged answer is not
+		 * written again */
+		cache_encode(&f->cache_doc, &f->running);
+		if (buf_failed(&f->cache_doc)) {
+			buf_free(&f->cache_doc);
+			buf_init(&f->cache_doc);
+		}
+	}
+}
+
+static int
+fetcher_start(struct worker *w, char *err, size_t errlen)
+{
+	struct fetcher	*f = w->priv;
+
+	if (fhttp_init(&f->http, w->loop, err, errlen) == -1)
+		return -1;
+	f->http_up = 1;
+	if (registry_kind(w->conf.registryaddr) != REGISTRY_NONE)
+		start_from_cache(f);
+	if (!f->have_running && fetcher_apply_conf(f) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* the first refresh as soon as the loop runs */
+	arm_refresh(f, 0.);
+	fetcher_push_stats(f);
+	return 0;
+}
+
+static int
+registry_changed(const struct agent_conf *a, const struct agent_conf *b)
+{
+	size_t	 i;
+
+	if (strcmp(a->registryaddr, b->registryaddr) != 0 ||
+	    strcmp(a->pluginsdir, b->pluginsdir) != 0 ||
+	    a->registryinterval != b->registryinterval ||
+	    a->registrytimeout != b->registrytimeout ||
+	    !strlist_equal(&a->namespaces, &b->namespaces) ||
+	    a->ifaceprefix.n != b->ifaceprefix.n)
+		return 1;
+	for (i = 0; i < a->ifaceprefix.n; i++)
+		if (strcmp(a->ifaceprefix.v[i], b->ifaceprefix.v[i]) != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A reload that changed a registry setting refreshes at once (after the
+ * runtime swapped the config in), from the new registry if it moved;
+ * requests in flight to the old one are dropped.
+ */
+static int
+fetcher_reconfigure(struct worker *w, const struct agent_conf *next,
+    char *err, size_t errlen)
+{
+	struct fetcher	*f = w->priv;
+
+	if (f == NULL || !registry_changed(&w->conf, next))
+		return 0;
+	refresh_cancel(f);
+	if (strcmp(w->conf.registryaddr, next->registryaddr) != 0)
+		report_cancel(f);
+	log_info("registry settings changed: refreshing now");
+	arm_refresh(f, 0.);
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+/* A refresh asked for before the fetcher started: no namespaces yet. */
+static void
+answer_early(struct worker *w, uint32_t reqid)
+{
+	struct strlist	 none;
+	struct pbuf	 pb;
+
+	strlist_init(&none);
+	pb_init(&pb);
+	namespaces_encode(&pb, 0, "the fetcher is starting", &none);
+	if (pb_failed(&pb) || worker_send_peer(w, ROLE_FRONT, MSG_NAMESPACES,
+	    reqid, pb.buf, pb.len) == -1)
+		log_warn("%s: namespaces to the front", __func__);
+	pb_free(&pb);
+}
+
+static int
+fetcher_peer_msg(struct worker *w, enum role from, struct frame_in *in)
+{
+	struct fetcher	*f = w->priv;
+
+	if (in->hdr.type != MSG_REFRESH || from != ROLE_FRONT)
+		return -1;
+	if (f == NULL || !w->setup_done) {
+		answer_early(w, in->hdr.reqid);
+		return 0;
+	}
+	if (in->datalen != 0) {
+		log_warnx("%s: REFRESH with a %zu-byte payload, expected none",
+		    __func__, (size_t)in->datalen);
+		send_namespaces(f, in->hdr.reqid, 0, "malformed request");
+		return 0;
+	}
+	if (f->nwaiters == FETCHER_WAITERS_MAX) {
+		send_namespaces(f, in->hdr.reqid, 0, "too many refresh "
+		    "requests waiting");
+		return 0;
+	}
+	f->waiters[f->nwaiters++] = in->hdr.reqid;
+	/* one in flight already: its end answers this one too */
+	refresh_start(f);
+	return 0;
+}
+
+static void
+fetcher_peer_changed(struct worker *w, enum role peer, pid_t pid)
+{
+	struct fetcher	*f = w->priv;
+
+	/* before start() there is nothing to tell: start() publishes */
+	if (f == NULL || !w->setup_done)
+		return;
+	if (pid == 0) {
+		/* the request ids of a front that went away mean nothing */
+		if (peer == ROLE_FRONT)
+			f->nwaiters = 0;
+		return;
+	}
+	switch (peer) {
+	case ROLE_FRONT:
+		send_namespaces(f, 0, f->last_ok, f->last_error);
+		break;
+	case ROLE_SCHEDULER:
+	case ROLE_COLLECTOR:
+		send_items(f, peer);
+		fetcher_push_stats(f);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+fetcher_shutdown(struct worker *w)
+{
+	struct fetcher	*f = w->priv;
+
+	if (f != NULL) {
+		refresh_cancel(f);
+		report_cancel(f);
+		answer_waiters(f, 0, "the agent is stopping");
+		fetcher_push_stats(f);
+	}
+	worker_exit(w, 0);
+}
+
+static void
+fetcher_cleanup(struct worker *w)
+{
+	struct fetcher	*f = w->priv;
+
+	if (f == NULL)
+		return;
+	refresh_cancel(f);
+	report_cancel(f);
+	ev_timer_stop(w->loop, &f->refresh_timer);
+	if (f->http_up)
+		fhttp_close(&f->http);
+	if (f->curl_global)
+		curl_global_cleanup();
+	regset_free(&f->running);
+	items_free(&f->items);
+	pb_free(&f->items_msg);
+	pb_free(&f->items_sent);
+	strlist_free(&f->ns_sent);
+	buf_free(&f->cache_doc);
+	free(f);
+	w->priv = NULL;
+}
 
 const struct worker_ops fetcher_ops = {
 	.role = ROLE_FETCHER,
+	.setup = fetcher_setup,
+	.start = fetcher_start,
+	.reconfigure = fetcher_reconfigure,
+	.peer_msg = fetcher_peer_msg,
+	.peer_changed = fetcher_peer_changed,
+	.shutdown = fetcher_shutdown,
+	.cleanup = fetcher_cleanup,
 };

@@ -1,0 +1,26 @@
+/*
+ * Small files of the fetcher in pluginsdir (.registry.json, .hostname,
+ * .ip): read whole with a bound, written atomically.
+ */
+#ifndef AGENT_FETCHER_FILE_H
+#define AGENT_FETCHER_FILE_H
+
+#include <stddef.h>
+
+/*
+ * Read a whole file of at most `max` bytes into a NUL-terminated copy the
+ * caller frees.  0, or -1 with errno (EFBIG when it is larger).
+ */
+int	 file_read_all(const char *path, size_t max, char **out,
+	    size_t *outlen);
+
+/*
+ * Write `len` bytes to `path` through a temporary file in the same
+ * directory, fsync'ed, then rename(2)d over it: a reader (or a restart
+ * after a crash) sees the old file or the new one, never half of one.
+ * Mode 0644.  0, or -1 with what failed in err.
+ */
+int	 file_write_atomic(const char *path, const char *data, size_t len,
+	    char *err, size_t errlen);
+
+#endif

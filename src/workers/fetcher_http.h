@@ -1,0 +1,77 @@
+/*
+ * The fetcher's HTTP client: libcurl's multi interface on the worker's
+ * libev loop, several requests at a time (a refresh and a report may
+ * overlap), GET or POST, the whole answer kept (up to REG_ANSWER_MAX).
+ *
+ * The sender has its own client (sender_http.c) made for one request at
+ * a time to a list of servers over plain HTTP with failover; the
+ * registry needs HTTPS, GET, concurrent requests and whole answers, so
+ * this is a separate small layer rather than a change to that one.
+ *
+ * HTTPS certificates and host names are verified with libcurl's defaults
+ * (the system CA store); nothing here turns that off.  Redirects are not
+ * followed: a 3xx is a failed request that says where it pointed.
+ * Every request has a total timeout.
+ *
+ * curl_global_init() belongs to the worker's setup hook (before the
+ * sandbox, single-threaded); this layer only uses multi and easy handles.
+ */
+#ifndef AGENT_FETCHER_HTTP_H
+#define AGENT_FETCHER_HTTP_H
+
+#include <stddef.h>
+#include <bsd/sys/queue.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+
+#include "buf.h"
+
+#define FHTTP_CONTENT_TYPE	"Content-Type: application/json;charset=utf-8"
+
+struct fhttp_req;
+struct fhttp_sock;
+
+/*
+ * How a request ended.  error != NULL: no answer (transport failure,
+ * timeout, answer too large); else `code` is the HTTP status and the
+ * body is body[0..len) (NUL-terminated).
+ */
+struct fhttp_result {
+	const char	*error;
+	long		 code;
+	const char	*body;
+	size_t		 len;
+	const char	*url;
+	double		 seconds;	/* total time taken */
+};
+
+/* The request is freed right after this returns. */
+typedef void	(*fhttp_done_fn)(void *arg, const struct fhttp_result *);
+
+struct fhttp {
+	struct ev_loop		*loop;
+	CURLM			*multi;
+	ev_timer		 timer;		/* libcurl's timeout */
+	LIST_HEAD(, fhttp_sock)	 socks;
+	LIST_HEAD(, fhttp_req)	 reqs;
+};
+
+/* 0, or -1 with err; fhttp_close() is safe after either. */
+int	 fhttp_init(struct fhttp *, struct ev_loop *, char *err,
+	    size_t errlen);
+/* Abandon every request (no callbacks), free everything. */
+void	 fhttp_close(struct fhttp *);
+
+/*
+ * Start a request: POST `post` (copied; `postlen` bytes, JSON) when not
+ * NULL, else GET.  `timeout` seconds in all.  Returns the request (to
+ * cancel it) or NULL with err.
+ */
+struct fhttp_req *fhttp_start(struct fhttp *, const char *url,
+	    const char *post, size_t postlen, long timeout,
+	    fhttp_done_fn, void *arg, char *err, size_t errlen);
+/* Abandon one request: no callback. */
+void	 fhttp_cancel(struct fhttp_req *);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * The registry's answers as the fetcher keeps them, and how they become
+ * the items the agent runs (lodastack-protocols.md sections 1 and 2).
+ *
+ * A `regset` is what the registry said, in its own shapes: each namespace
+ * with its machine uuid and its collect items, every item a flat list of
+ * string keys and string values in the order the registry sent them.
+ * The fetcher keeps the running regset, writes it to the cache and turns
+ * it into `struct items` (items.h) for the scheduler and the collector.
+ *
+ * Nothing here does I/O: the parsers take the text of an answer, the
+ * conversion logs each rejected item (log.h) and counts it.
+ */
+#ifndef AGENT_FETCHER_REGISTRY_H
+#define AGENT_FETCHER_REGISTRY_H
+
+#include <stddef.h>
+
+#include "items.h"
+
+#define REG_ANSWER_MAX		(16 * 1024 * 1024)	/* bytes of JSON */
+#define REG_JSON_DEPTH_MAX	32	/* nesting levels of JSON accepted */
+#define REG_UUID_MAX		128	/* bytes of a machine uuid */
+#define REG_ITEMS_MAX		10000	/* items of one namespace */
+#define REG_NAMESPACES_MAX	256	/* namespaces of one host */
+#define REG_PORT_TIMEOUT	3	/* connect_timeout <= 0 or missing */
+#define REG_PORT_TIMEOUT_MAX	600	/* seconds */
+
+struct reg_kv {
+	char		*key;
+	char		*value;
+};
+
+/* One collect item: string keys and values, in the registry's order. */
+struct reg_item {
+	struct reg_kv	*kv;
+	size_t		 n;
+};
+
+struct reg_ns {
+	char		*ns;
+	char		*uuid;		/* machine resource id; may be "" */
+	struct reg_item	*items;
+	size_t		 nitems;
+	int		 answered;	/* items are this refresh's answer */
+};
+
+struct regset {
+	struct reg_ns	*v;
+	size_t		 n;
+};
+
+void	 regset_init(struct regset *);
+void	 regset_free(struct regset *);	/* and regset_init() again */
+/* Add a namespace (or set the uuid of one already there); NULL on
+ * allocation failure. */
+struct reg_ns *regset_add_ns(struct regset *, const char *ns,
+	    const char *uuid);
+struct reg_ns *regset_find(const struct regset *, const char *ns);
+/* Namespaces in byte order, so every walk over them is deterministic. */
+void	 regset_sort(struct regset *);
+/* Replace dst's items with a copy of src's; 0 or -1 (ENOMEM). */
+int	 reg_ns_copy_items(struct reg_ns *dst, const struct reg_ns *src);
+/* Deep copy; 0 or -1 (ENOMEM, dst then empty). */
+int	 regset_copy(struct regset *dst, const struct regset *src);
+
+/*
+ * Namespaces of `next` whose items were not answered take the items they
+ * had in `prev` (a namespace new in `next` has none).  Returns how many
+ * were taken over, or -1 on allocation failure.
+ */
+int	 regset_keep_unanswered(struct regset *next, const struct regset *prev);
+
+/*
+ * A namespace name the agent accepts: dot-separated non-empty labels of
+ * [-a-z0-9], one path component (path_component_valid), at most
+ * ITEM_NS_MAX - 1 bytes.
+ */
+int	 reg_ns_name_valid(const char *);
+
+/*
+ * The answer to POST /api/v1/agent/ns: HTTP status `code` and the body.
+ * Fills `out` (regset_init'ed) with the namespaces and uuids of `data`;
+ * a namespace with a bad name is logged and left out.  0, or -1 with
+ * what was wrong in err (HTTP status and the registry's msg, envelope,
+ * JSON error with its byte offset, or the shape, naming the key).
+ */
+int	 reg_parse_ns_answer(long code, const char *body, size_t len,
+	    struct regset *out, char *err, size_t errlen);
+
+/*
+ * The answer to GET /api/v1/agent/resource for namespace `ns`: its items
+ * replace those of `ns` (answered = 1).  An empty list or null is an
+ * error, as for the Go agent ("no items under this namespace").  On
+ * error `ns` is unchanged.
+ */
+int	 reg_parse_resource_answer(long code, const char *body, size_t len,
+	    struct reg_ns *ns, char *err, size_t errlen);
+
+/*
+ * The file:// registry and the cache (same shape):
+ *   {"ns": {"<ns>": "<uuid>", ...},
+ *    "resources": {"<ns>": [ {<item>}, ... ], ...}}
+ * "resources" and each namespace's list are optional (no items); a
+ * namespace whose list is malformed is logged and left unanswered
+ * (answered = 0), so the caller can keep what it had.  A document that is
+ * not of this shape at all is an error.  `source` names the file in
+ * those log lines.
+ */
+int	 reg_parse_file(const char *source, const char *text, size_t len,
+	    struct regset *out, char *err, size_t errlen);
+
+enum reg_verdict {
+	REG_ITEM_OK = 0,	/* added to the items */
+	REG_ITEM_IGNORED,	/* a type the agent does not use */
+	REG_ITEM_REJECTED,	/* bad: `why` says what */
+	REG_ITEM_NOMEM = -1
+};
+
+/*
+ * One item of namespace `ns` into `out` (lodastack-protocols.md 2.2):
+ * PLUGIN, PORT and PROC items are added, a system type sets
+ * out->intervals[type] (the last one wins), anything else is ignored.
+ */
+enum reg_verdict reg_item_apply(const char *ns, const struct reg_item *,
+	    struct items *out, char *why, size_t whylen);
+
+/*
+ * Every item of every namespace of `rs` (sorted first by the caller) into
+ * `out` (items_init'ed), the namespaces too.  Each rejected item is
+ * logged with its namespace, its name and why, and counted in
+ * *rejected.  0, or -1 on allocation failure.
+ */
+int	 regset_to_items(const struct regset *, struct items *out,
+	    size_t *rejected);
+
+/* The name of an item for logs: its "name" value or "#<index>". */
+const char *reg_item_name(const struct reg_item *, size_t index, char *buf,
+	    size_t len);
+
+#endif

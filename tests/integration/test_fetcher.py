@@ -1,0 +1,497 @@
+"""The fetcher against a registry: registration, items, report, the
+file:// registry, the cache when the registry is down, and bad answers.
+
+The registry double here is a small stdlib HTTP server that records what
+it received (tests/peers/registry.py, the full double, is on its way; this
+one is kept minimal so the tests can move to it).  The fetcher's view is
+observed through /me/status counters, the log and the cache file, since
+/me/ns and /update are not in the front yet.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from harness import AgentTest, free_port, wait_until
+
+REPORT_KEYS = ["uuid", "sn", "newiplist", "oldiplist", "ns", "version",
+               "commit", "branch", "buildtime", "goversion", "newhostname",
+               "oldhostname", "agenttype", "update", "utime"]
+
+
+def item(mtype, name, **kw):
+    d = {"_id": f"id-{name}", "comment": "", "measurement_type": mtype,
+         "name": name}
+    d.update(kw)
+    return d
+
+
+def plugin(name, repo, interval="60", **kw):
+    return item("PLUGIN", f"PLUGIN.{name}",
+                git=f"git@git.test.com:{repo}.git", interval=interval, **kw)
+
+
+def envelope(data, status=200, msg=""):
+    return json.dumps({"httpstatus": status, "data": data, "msg": msg})
+
+
+class Registry:
+    """Serves /api/v1/agent/{ns,resource,report} and records requests.
+
+    `ns` maps namespace -> uuid; `resources` maps namespace -> items; an
+    entry of `raw` (path or namespace -> (status, body)) overrides the
+    answer with those bytes.
+    """
+
+    def __init__(self, tls=None):
+        self.ns = {"pool.loda": "f2f21847-652d-4a50-bfbb-d12df9b30b46"}
+        self.resources = {"pool.loda": [item("CPU", "cpu.idle",
+                                              interval="10")]}
+        self.raw = {}
+        self.requests = []
+        self.lock = threading.Lock()
+        reg = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def answer(self, status, body):
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def record(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                u = urllib.parse.urlsplit(self.path)
+                with reg.lock:
+                    reg.requests.append({
+                        "method": self.command, "path": u.path,
+                        "query": urllib.parse.parse_qs(u.query),
+                        "headers": dict(self.headers), "body": body})
+                return u, body
+
+            def do_GET(self):
+                u, _ = self.record()
+                q = urllib.parse.parse_qs(u.query)
+                ns = q.get("ns", [""])[0]
+                if u.path != "/api/v1/agent/resource":
+                    return self.answer(404, "404 page not found\n")
+                if ns in reg.raw:
+                    return self.answer(*reg.raw[ns])
+                if ns not in reg.resources:
+                    return self.answer(500, envelope(None, 500,
+                                                     "ns not found"))
+                return self.answer(200, envelope(reg.resources[ns]))
+
+            def do_POST(self):
+                u, body = self.record()
+                if u.path in reg.raw:
+                    return self.answer(*reg.raw[u.path])
+                if u.path == "/api/v1/agent/ns":
+                    return self.answer(200, envelope(reg.ns))
+                if u.path == "/api/v1/agent/report":
+                    return self.answer(200, envelope(None, 200, "success"))
+                return self.answer(404, "404 page not found\n")
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass    # failed TLS handshakes are the point of a test
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        scheme = "http"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket,
+                                                 server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def got(self, method, path):
+        with self.lock:
+            return [r for r in self.requests
+                    if r["method"] == method and r["path"] == path]
+
+
+def host_ips(prefixes=("eth", "lo")):
+    """The IP list of lodastack-protocols.md 1.4, from iproute2."""
+    out = []
+    for link in json.loads(subprocess.run(
+            ["ip", "-j", "addr"], capture_output=True, text=True,
+            check=True).stdout):
+        flags = link.get("flags", [])
+        if "UP" not in flags or "LOOPBACK" in flags:
+            continue
+        if not any(link["ifname"].startswith(p) for p in prefixes):
+            continue
+        for fam in ("inet", "inet6"):
+            for a in link.get("addr_info", []):
+                if a["family"] != fam or a.get("scope") in ("link", "host"):
+                    continue
+                ip = a["local"]
+                if ip.startswith("169.254.") or ip.startswith("127."):
+                    continue
+                out.append(ip)
+    return out
+
+
+def serial_number():
+    try:
+        with open("/sys/class/dmi/id/product_serial") as f:
+            return f.read().replace(" ", "")
+    except OSError:
+        return ""
+
+
+class FetcherTest(AgentTest):
+
+    def setUp(self):
+        super().setUp()
+        self.reg = Registry()
+        self.addCleanup(self.reg.close)
+
+    def use_registry(self, addr, timeout=3, extra=""):
+        self.addr = addr
+        self.agent.write_conf(agent_extra=f"\tregistryaddr = \"{addr}\"\n"
+                              f"\tregistrytimeout = {timeout}\n{extra}")
+
+    def fetcher_stats(self, agent=None):
+        st = (agent or self.agent).status()
+        return (agent or self.agent).worker(st, "fetcher").get("stats", {})
+
+    def wait_stat(self, key, pred, agent=None, timeout=15):
+        return wait_until(lambda: pred(self.fetcher_stats(agent).get(key)),
+                          timeout=timeout, what=f"fetcher stat {key}")
+
+    def cache(self, agent=None):
+        p = os.path.join((agent or self.agent).values["pluginsdir"],
+                         ".registry.json")
+        with open(p) as f:
+            return json.load(f)
+
+    def refresh_by_reload(self, timeout):
+        # a reload that changes a registry setting refreshes at once
+        self.use_registry(self.addr, timeout=timeout)
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+class Registration(FetcherTest):
+
+    def test_registers_fetches_and_reports(self):
+        self.reg.resources["pool.loda"] = [
+            item("CPU", "cpu.idle", interval="10"),
+            plugin("mysql", "plugins/mysql",
+                   parameters="-servers loda:pw@tcp(127.0.0.1:3306)/"),
+            plugin("evil", "plugins/evil", parameters="-x a;b"),
+            item("PORT", "PORT.sshd.22", port="22", connect_timeout="3"),
+            item("PROC", "PROC.nginx", bin_path="/usr/sbin/nginx"),
+        ]
+        self.use_registry(self.reg.url)
+        self.start_ok()
+        self.agent.wait_log(r"fetcher\[\d+\]: registry: 1 namespace "
+                            r"\(pool\.loda\), 1 plugins, 1 PORT and 1 PROC "
+                            r"checks, 1 items rejected")
+        self.agent.wait_log(r'namespace "pool\.loda": item "PLUGIN\.evil" '
+                            r'rejected: parameter "a;b" contains ";"')
+
+        # POST /api/v1/agent/ns: sorted string keys, the JSON header
+        ns = wait_until(lambda: self.reg.got("POST", "/api/v1/agent/ns"),
+                        what="the ns request")[0]
+        self.assertEqual(ns["headers"].get("Content-Type"),
+                         "application/json;charset=utf-8")
+        body = ns["body"].decode()
+        sent = json.loads(body)
+        self.assertEqual(list(sent), ["hostname", "ip", "sn"])
+        self.assertEqual(sent["hostname"], socket.gethostname())
+        self.assertEqual(sent["ip"], ",".join(host_ips()))
+        self.assertEqual(sent["sn"], serial_number())
+        self.assertNotIn(" ", body)
+
+        # GET /api/v1/agent/resource for the namespace
+        res = self.reg.got("GET", "/api/v1/agent/resource")
+        self.assertTrue(res)
+        self.assertEqual(res[0]["query"], {"ns": ["pool.loda"],
+                                           "type": ["collect"]})
+
+        # the report after the first refresh, every field in order
+        rep = wait_until(lambda: self.reg.got("POST",
+                                              "/api/v1/agent/report"),
+                         what="the report")[0]
+        self.assertEqual(rep["headers"].get("Content-Type"),
+                         "application/json;charset=utf-8")
+        r = json.loads(rep["body"])
+        self.assertEqual(list(r), REPORT_KEYS)
+        self.assertEqual(r["uuid"], [self.reg.ns["pool.loda"]])
+        self.assertEqual(r["ns"], ["pool.loda"])
+        self.assertEqual(r["newiplist"], host_ips())
+        self.assertEqual(r["sn"], serial_number())
+        self.assertEqual(r["newhostname"], socket.gethostname())
+        self.assertEqual(r["oldhostname"], socket.gethostname())
+        self.assertEqual(r["agenttype"], "loda-agent")
+        self.assertIs(r["update"], False)
+        self.assertEqual(r["version"], self.agent.status()["version"])
+        self.assertRegex(r["goversion"], r"^(gcc|clang) ")
+        self.assertRegex(r["utime"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
+                         r"(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
+
+        # the counters, the cache and the identity caches
+        self.wait_stat("reports_ok", lambda v: v == 1)
+        s = self.fetcher_stats()
+        self.assertGreaterEqual(s["refresh_ok"], 1)
+        self.assertEqual(s["refresh_failed"], 0)
+        self.assertEqual((s["namespaces"], s["plugins"], s["ports"],
+                          s["procs"], s["rejected_items"]), (1, 1, 1, 1, 1))
+        self.assertEqual(s["from_cache"], 0)
+        self.assertAlmostEqual(s["last_refresh_ok"], time.time(), delta=60)
+        c = self.cache()
+        self.assertEqual(c["ns"], self.reg.ns)
+        self.assertEqual(c["resources"]["pool.loda"],
+                         self.reg.resources["pool.loda"])
+        pd = self.agent.values["pluginsdir"]
+        with open(os.path.join(pd, ".hostname")) as f:
+            self.assertEqual(f.read(), socket.gethostname())
+        with open(os.path.join(pd, ".ip")) as f:
+            self.assertEqual(f.read(), ",".join(host_ips()))
+
+    def test_renamed_host_reports_before_asking_for_namespaces(self):
+        pd = self.agent.values["pluginsdir"]
+        os.makedirs(pd)
+        with open(os.path.join(pd, ".hostname"), "w") as f:
+            f.write("old-name")
+        with open(os.path.join(pd, ".ip"), "w") as f:
+            f.write("10.9.9.9")
+        self.use_registry(self.reg.url)
+        self.start_ok()
+        self.agent.wait_log(r'the hostname changed from "old-name" to '
+                            rf'"{re.escape(socket.gethostname())}"')
+        rep = wait_until(lambda: self.reg.got("POST",
+                                              "/api/v1/agent/report"),
+                         what="the report")[0]
+        r = json.loads(rep["body"])
+        self.assertIs(r["update"], True)
+        self.assertEqual(r["oldhostname"], "old-name")
+        self.assertEqual(r["newhostname"], socket.gethostname())
+        self.assertEqual(r["oldiplist"], ["10.9.9.9"])
+        # the ns call was skipped while the name differed
+        self.assertEqual(self.reg.got("POST", "/api/v1/agent/ns"), [])
+        self.wait_stat("reports_ok", lambda v: v == 1)
+        # the registry accepted it: the caches follow ...
+        with open(os.path.join(pd, ".hostname")) as f:
+            self.assertEqual(f.read(), socket.gethostname())
+        with open(os.path.join(pd, ".ip")) as f:
+            self.assertEqual(f.read(), ",".join(host_ips()))
+        # ... and the next refresh registers again
+        self.refresh_by_reload(4)
+        wait_until(lambda: self.reg.got("POST", "/api/v1/agent/ns"),
+                   what="the ns request after the rename")
+
+
+    def test_https_verifies_the_certificate(self):
+        if shutil.which("openssl") is None:
+            self.skipTest("no openssl to make a certificate")
+        cert = os.path.join(self.agent.dir, "cert.pem")
+        key = os.path.join(self.agent.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True,
+                       capture_output=True)
+        reg = Registry(tls=(cert, key))
+        self.addCleanup(reg.close)
+        self.use_registry(reg.url)
+        self.start_ok()
+        # the CA store was read in the sandbox, and it does not know ours
+        self.agent.wait_log(r"registry: POST https://127\.0\.0\.1:\d+/api/"
+                            r"v1/agent/ns: SSL certificate problem: "
+                            r"self-signed certificate")
+        self.wait_stat("refresh_failed", lambda v: v >= 1)
+        self.assertEqual(reg.requests, [])
+
+
+    def test_name_lookup_in_the_sandbox(self):
+        # /etc/hosts (and nsswitch, resolv.conf) read as `user`
+        self.use_registry(f"http://localhost:{self.reg.port}/")
+        self.start_ok()
+        self.wait_stat("refresh_ok", lambda v: v >= 1)
+        # a trailing slash in registryaddr does not double in the paths
+        self.assertTrue(self.reg.got("POST", "/api/v1/agent/ns"))
+        self.assertTrue(self.reg.got("GET", "/api/v1/agent/resource"))
+
+
+class FileRegistry(FetcherTest):
+
+    def test_file_registry(self):
+        path = os.path.join(self.agent.dir, "registry.json")
+        doc = {
+            "ns": {"pool.loda": "", "web.product.loda": "u2",
+                   "Bad_Name": "x"},
+            "resources": {
+                "pool.loda": [item("CPU", "cpu.idle", interval="20"),
+                              plugin("demo", "plugins/demo", interval="30")],
+                "web.product.loda": [item("PORT", "PORT.web.80",
+                                          port="80")],
+            },
+        }
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        os.chmod(path, 0o644)
+        self.use_registry(f"file://{path}")
+        self.start_ok()
+        self.agent.wait_log(r'registry namespace "Bad_Name" rejected')
+        self.agent.wait_log(r"registry: 2 namespaces \(pool\.loda,"
+                            r"web\.product\.loda\), 1 plugins, 1 PORT and 0 "
+                            r"PROC checks")
+        s = self.wait_stat("refresh_ok", lambda v: v >= 1) and \
+            self.fetcher_stats()
+        self.assertEqual((s["namespaces"], s["plugins"], s["ports"]),
+                         (2, 1, 1))
+        self.assertEqual(self.cache()["resources"]["pool.loda"],
+                         doc["resources"]["pool.loda"])
+        # no registry to report to
+        time.sleep(0.5)
+        self.assertEqual(self.fetcher_stats()["reports_ok"], 0)
+        self.assertEqual(self.reg.requests, [])
+
+        # re-read on each refresh; a broken file keeps the running set
+        with open(path, "w") as f:
+            f.write('{"ns": {"pool.loda": ""}, "resources": ')
+        self.refresh_by_reload(4)
+        self.agent.wait_log(r"registry file .*registry\.json: invalid JSON "
+                            r"at byte 39: .*; everything stays as it was")
+        self.wait_stat("refresh_failed", lambda v: v == 1)
+        s = self.fetcher_stats()
+        self.assertEqual((s["namespaces"], s["plugins"], s["ports"]),
+                         (2, 1, 1))
+
+    def test_no_registry_uses_configured_namespaces(self):
+        self.agent.write_conf(agent_extra="\tnamespaces = [ \"a.loda\", "
+                              "\"b.loda\" ]\n")
+        self.start_ok()
+        self.agent.wait_log(r"no registry \(\[agent\] namespaces\): 2 "
+                            r"namespaces \(a\.loda,b\.loda\), 0 plugins")
+        s = self.wait_stat("refresh_ok", lambda v: v >= 1) and \
+            self.fetcher_stats()
+        self.assertEqual(s["namespaces"], 2)
+        self.assertFalse(os.path.exists(os.path.join(
+            self.agent.values["pluginsdir"], ".registry.json")))
+
+
+class Resilience(FetcherTest):
+
+    def test_registry_down_at_start_runs_from_the_cache(self):
+        pd = self.agent.values["pluginsdir"]
+        os.makedirs(pd)
+        cached = {"ns": {"pool.loda": "u1"},
+                  "resources": {"pool.loda": [
+                      item("MEM", "mem.free", interval="10"),
+                      plugin("cached", "plugins/cached")]}}
+        with open(os.path.join(pd, ".registry.json"), "w") as f:
+            json.dump(cached, f)
+        down = f"http://127.0.0.1:{free_port()}"
+        self.use_registry(down)
+        self.start_ok()
+        self.agent.wait_log(r"starting from the registry cache: 1 namespace "
+                            r"\(pool\.loda\), 1 plugins")
+        self.agent.wait_log(r"registry: POST http://127\.0\.0\.1:\d+/api/v1/"
+                            r"agent/ns: .*[Cc]onnect.*; the namespaces stay "
+                            r"as they were")
+        self.wait_stat("refresh_failed", lambda v: v >= 1)
+        s = self.fetcher_stats()
+        self.assertEqual((s["from_cache"], s["namespaces"], s["plugins"]),
+                         (1, 1, 1))
+        self.assertEqual(s["reports_ok"], 0)
+        # the cache is the last good answer: left as it was
+        self.assertEqual(self.cache(), cached)
+
+    def test_garbage_keeps_the_running_set(self):
+        self.reg.ns = {"a.loda": "u1", "b.loda": "u2"}
+        self.reg.resources = {
+            "a.loda": [plugin("pa", "g/pa")],
+            "b.loda": [plugin("pb", "g/pb")],
+        }
+        self.use_registry(self.reg.url)
+        self.start_ok()
+        self.wait_stat("plugins", lambda v: v == 2)
+
+        # the ns call answers garbage: everything stays
+        self.reg.raw["/api/v1/agent/ns"] = (200, "<html>oops</html>")
+        self.refresh_by_reload(4)
+        self.agent.wait_log(r"registry: POST .*/api/v1/agent/ns: invalid "
+                            r"JSON at byte 0: lexical error.*; the "
+                            r"namespaces stay as they were")
+        self.wait_stat("refresh_failed", lambda v: v == 1)
+        s = self.fetcher_stats()
+        self.assertEqual((s["namespaces"], s["plugins"]), (2, 2))
+
+        # one namespace's items are malformed: it keeps its items, the
+        # other takes its new answer (the Go agent dropped everything)
+        del self.reg.raw["/api/v1/agent/ns"]
+        self.reg.raw["a.loda"] = (200, envelope([{"name": "PLUGIN.x",
+                                                  "interval": 60}]))
+        self.reg.resources["b.loda"] = [plugin("pb", "g/pb"),
+                                        plugin("pc", "g/pc")]
+        self.refresh_by_reload(5)
+        self.agent.wait_log(r'registry: items of namespace "a\.loda" \(.*\): '
+                            r'item "PLUGIN\.x": "interval" is a number, not '
+                            r'a string; it keeps the items it had')
+        self.wait_stat("plugins", lambda v: v == 3)
+        c = self.cache()
+        self.assertEqual(c["resources"]["a.loda"], [plugin("pa", "g/pa")])
+        self.assertEqual(len(c["resources"]["b.loda"]), 2)
+
+        # an HTTP error says what the registry said
+        self.reg.raw["a.loda"] = (500, envelope(None, 500, "boom"))
+        self.refresh_by_reload(6)
+        self.agent.wait_log(r'items of namespace "a\.loda" .*: HTTP 500: '
+                            r'boom; it keeps the items it had')
+        self.assertEqual(self.fetcher_stats()["plugins"], 3)
+
+    def test_killed_fetcher_comes_back_from_the_cache(self):
+        self.reg.resources["pool.loda"].append(plugin("p", "g/p"))
+        self.use_registry(self.reg.url)
+        self.start_ok()
+        self.wait_stat("plugins", lambda v: v == 1)
+        st = self.agent.status()
+        pid = self.agent.worker(st, "fetcher")["pid"]
+        # the registry is failing when it comes back
+        self.reg.raw["/api/v1/agent/ns"] = (503, "")
+        self.reg.raw["pool.loda"] = (503, "")
+        os.kill(pid, signal.SIGKILL)
+
+        def restarted():
+            w = self.agent.worker(self.agent.status(), "fetcher")
+            return w["pid"] not in (0, pid) and w["state"] == "running"
+        wait_until(restarted, what="the fetcher to be restarted")
+        self.agent.wait_log(r"starting from the registry cache: 1 "
+                            r"namespace \(pool\.loda\), 1 plugins")
+        self.agent.wait_log(r"/api/v1/agent/ns: HTTP 503; the namespaces "
+                            r"stay as they were")
+        self.wait_stat("refresh_failed", lambda v: v == 1)
+        s = self.fetcher_stats()
+        self.assertEqual((s["from_cache"], s["plugins"]), (1, 1))

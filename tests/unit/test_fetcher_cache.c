@@ -1,0 +1,135 @@
+/* The registry cache: its document and the round trip through disk. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "workers/fetcher_cache.h"
+
+static void
+sample(struct regset *rs)
+{
+	struct reg_ns	*n;
+
+	regset_init(rs);
+	n = regset_add_ns(rs, "web.product.loda", "b7705b32");
+	n->items = calloc(2, sizeof(*n->items));
+	n->nitems = 2;
+	n->items[0].kv = calloc(3, sizeof(struct reg_kv));
+	n->items[0].n = 3;
+	n->items[0].kv[0].key = strdup("_id");
+	n->items[0].kv[0].value = strdup("1");
+	n->items[0].kv[1].key = strdup("parameters");
+	n->items[0].kv[1].value = strdup("-a \"q\" <x> \\ \n");
+	n->items[0].kv[2].key = strdup("measurement_type");
+	n->items[0].kv[2].value = strdup("PLUGIN");
+	/* an item without keys survives too */
+	n->items[1].kv = NULL;
+	n->items[1].n = 0;
+	n->answered = 1;
+	regset_add_ns(rs, "empty.loda", "");
+	regset_sort(rs);
+}
+
+static void
+assert_same(const struct regset *a, const struct regset *b)
+{
+	size_t	 i, j, k;
+
+	cr_assert_eq(a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		cr_assert_str_eq(a->v[i].ns, b->v[i].ns);
+		cr_assert_str_eq(a->v[i].uuid, b->v[i].uuid);
+		cr_assert_eq(a->v[i].nitems, b->v[i].nitems);
+		for (j = 0; j < a->v[i].nitems; j++) {
+			cr_assert_eq(a->v[i].items[j].n, b->v[i].items[j].n);
+			for (k = 0; k < a->v[i].items[j].n; k++) {
+				cr_assert_str_eq(a->v[i].items[j].kv[k].key,
+				    b->v[i].items[j].kv[k].key);
+				cr_assert_str_eq(a->v[i].items[j].kv[k].value,
+				    b->v[i].items[j].kv[k].value);
+			}
+		}
+	}
+}
+
+Test(fetcher_cache, document)
+{
+	struct regset	 rs, back;
+	struct buf	 b;
+	char		 err[256];
+
+	sample(&rs);
+	buf_init(&b);
+	cache_encode(&b, &rs);
+	cr_assert(!buf_failed(&b));
+	cr_assert_str_eq(b.p,
+	    "{\n"
+	    "  \"ns\": {\n"
+	    "    \"empty.loda\": \"\",\n"
+	    "    \"web.product.loda\": \"b7705b32\"\n"
+	    "  },\n"
+	    "  \"resources\": {\n"
+	    "    \"empty.loda\": [],\n"
+	    "    \"web.product.loda\": [\n"
+	    "      {\"_id\": \"1\", \"parameters\": \"-a \\\"q\\\" \\u003cx\\u003e "
+	    "\\\\ \\n\", \"measurement_type\": \"PLUGIN\"},\n"
+	    "      {}\n"
+	    "    ]\n"
+	    "  }\n"
+	    "}\n");
+	regset_init(&back);
+	cr_assert_eq(reg_parse_file("test", b.p, b.len, &back, err,
+	    sizeof(err)), 0, "%s", err);
+	assert_same(&rs, &back);
+	regset_free(&back);
+
+	/* nothing at all */
+	regset_free(&rs);
+	buf_reset(&b);
+	cache_encode(&b, &rs);
+	cr_assert_str_eq(b.p, "{\n  \"ns\": {},\n  \"resources\": {}\n}\n");
+	cr_assert_eq(reg_parse_file("test", b.p, b.len, &back, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(back.n, 0);
+	buf_free(&b);
+}
+
+Test(fetcher_cache, disk_round_trip)
+{
+	char		 t[] = "/tmp/test_fetcher_cache_XXXXXX", err[512];
+	char		 path[600], cmd[700];
+	struct regset	 rs, back;
+	struct buf	 b;
+	FILE		*fp;
+
+	cr_assert_not_null(mkdtemp(t));
+	regset_init(&back);
+	/* no cache yet */
+	cr_assert_eq(cache_load(t, &back, err, sizeof(err)), 0);
+
+	sample(&rs);
+	buf_init(&b);
+	cache_encode(&b, &rs);
+	cr_assert_eq(cache_write(t, &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cache_load(t, &back, err, sizeof(err)), 1, "%s", err);
+	assert_same(&rs, &back);
+	regset_free(&back);
+
+	/* a damaged cache is an error that names the file */
+	cr_assert_eq(cache_path(t, path, sizeof(path), err, sizeof(err)), 0);
+	cr_assert_not_null(fp = fopen(path, "w"));
+	fputs("{\"ns\": {\"pool.loda\": ", fp);
+	fclose(fp);
+	cr_assert_eq(cache_load(t, &back, err, sizeof(err)), -1);
+	cr_assert(strstr(err, ".registry.json: invalid JSON at byte") != NULL,
+	    "%s", err);
+	cr_assert_eq(back.n, 0);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t);
+	cr_assert_eq(system(cmd), 0);
+	buf_free(&b);
+	regset_free(&rs);
+}

@@ -1,0 +1,646 @@
+/*
+ * The registry's answers (lodastack-protocols.md 1.0-1.2) and how its
+ * items become struct items (section 2.2).
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "workers/fetcher_registry.h"
+
+#define S(x)	(x), strlen(x)
+
+/* -- helpers ------------------------------------------------------------ */
+
+/* An item from "k=v" strings, NULL-terminated. */
+static struct reg_item
+mkitem(const char *kv0, ...)
+{
+	struct reg_item	 it;
+	va_list		 ap;
+	const char	*kv;
+	size_t		 k;
+
+	memset(&it, 0, sizeof(it));
+	va_start(ap, kv0);
+	for (kv = kv0; kv != NULL; kv = va_arg(ap, const char *)) {
+		it.kv = realloc(it.kv, (it.n + 1) * sizeof(*it.kv));
+		cr_assert_not_null(it.kv);
+		k = strcspn(kv, "=");
+		it.kv[it.n].key = strndup(kv, k);
+		it.kv[it.n].value = strdup(kv + k + (kv[k] == '=' ? 1 : 0));
+		it.n++;
+	}
+	va_end(ap);
+	return it;
+}
+
+static void
+freeitem(struct reg_item *it)
+{
+	size_t	 i;
+
+	for (i = 0; i < it->n; i++) {
+		free(it->kv[i].key);
+		free(it->kv[i].value);
+	}
+	free(it->kv);
+}
+
+/* Apply one item to fresh items; returns the verdict, why in `why`. */
+static enum reg_verdict
+apply1(struct items *out, char *why, size_t whylen, const char *kv0, ...)
+{
+	struct reg_item		 it;
+	va_list			 ap;
+	const char		*kv;
+	size_t			 k;
+	enum reg_verdict	 v;
+
+	memset(&it, 0, sizeof(it));
+	va_start(ap, kv0);
+	for (kv = kv0; kv != NULL; kv = va_arg(ap, const char *)) {
+		it.kv = realloc(it.kv, (it.n + 1) * sizeof(*it.kv));
+		k = strcspn(kv, "=");
+		it.kv[it.n].key = strndup(kv, k);
+		it.kv[it.n].value = strdup(kv + k + (kv[k] == '=' ? 1 : 0));
+		it.n++;
+	}
+	va_end(ap);
+	v = reg_item_apply("pool.loda", &it, out, why, whylen);
+	freeitem(&it);
+	return v;
+}
+
+#define REJECTS(substr, ...) do {					\
+	struct items	 _it;						\
+	char		 _why[512];					\
+									\
+	items_init(&_it);						\
+	cr_assert_eq(apply1(&_it, _why, sizeof(_why), __VA_ARGS__,	\
+	    NULL), REG_ITEM_REJECTED, "not rejected: %s", #__VA_ARGS__);\
+	cr_assert(strstr(_why, (substr)) != NULL, "why: %s", _why);	\
+	cr_assert_eq(_it.nplugins + _it.nports + _it.nprocs, 0);	\
+	items_free(&_it);						\
+} while (0)
+
+/* -- envelope and namespaces ------------------------------------------- */
+
+Test(fetcher_registry, ns_answer)
+{
+	struct regset	 rs;
+	char		 err[512];
+	const char	*body = "{\"httpstatus\":200,\"data\":{"
+	    "\"web.product.loda\":\"b7705b32\",\"pool.loda\":\"f2f21847\"},"
+	    "\"msg\":\"\"}";
+
+	regset_init(&rs);
+	cr_assert_eq(reg_parse_ns_answer(200, S(body), &rs, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs.n, 2);
+	/* sorted, whatever the registry's order */
+	cr_assert_str_eq(rs.v[0].ns, "pool.loda");
+	cr_assert_str_eq(rs.v[0].uuid, "f2f21847");
+	cr_assert_str_eq(rs.v[1].ns, "web.product.loda");
+	cr_assert_eq(rs.v[0].answered, 0);
+	regset_free(&rs);
+}
+
+Test(fetcher_registry, ns_answer_bad_names_dropped)
+{
+	struct regset	 rs;
+	char		 err[512];
+	const char	*body = "{\"httpstatus\":200,\"data\":{"
+	    "\"../etc\":\"a\",\"Pool.loda\":\"b\",\"-x.loda\":\"c\","
+	    "\"a..b\":\"d\",\"ok.loda\":\"e\",\"x/y\":\"f\",\"\":\"g\","
+	    "\"ok.loda\":\"last\"}}";
+
+	regset_init(&rs);
+	cr_assert_eq(reg_parse_ns_answer(200, S(body), &rs, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs.n, 1);
+	cr_assert_str_eq(rs.v[0].ns, "ok.loda");
+	/* a key given twice: the last wins, as in Go */
+	cr_assert_str_eq(rs.v[0].uuid, "last");
+	regset_free(&rs);
+}
+
+Test(fetcher_registry, ns_answer_errors)
+{
+	static const struct {
+		long		 code;
+		const char	*body;
+		const char	*err;
+	} t[] = {
+		{ 500, "{\"httpstatus\":500,\"data\":null,\"msg\":\"boom\"}",
+		    "HTTP 500: boom" },
+		{ 404, "404 page not found\n", "HTTP 404: 404 page not found" },
+		{ 502, "", "HTTP 502" },
+		{ 200, "", "empty answer" },
+		{ 200, "{\"data\":", "invalid JSON at byte 8" },
+		{ 200, "<html>", "invalid JSON at byte 0: lexical error" },
+		{ 200, "{\"data\":{}} x", "invalid JSON at byte 12" },
+		{ 200, "[1,2]", "the answer is an array, not the registry's" },
+		{ 200, "{\"httpstatus\":400,\"data\":null,\"msg\":\"invalid "
+		    "infomation\"}", "\"httpstatus\" is 400, not 200: invalid "
+		    "infomation" },
+		{ 200, "{\"httpstatus\":\"200\",\"data\":{}}",
+		    "\"httpstatus\" is a string, not 200" },
+		{ 200, "{\"httpstatus\":200,\"msg\":\"\"}",
+		    "the answer has no \"data\"" },
+		{ 200, "{\"data\":null}", "\"data\" is null, not an object" },
+		{ 200, "{\"data\":[\"pool.loda\"]}", "\"data\" is an array" },
+		{ 200, "{\"data\":{\"pool.loda\":5}}",
+		    "the uuid of \"pool.loda\" is a number, not a string" },
+		{ 200, "{\"data\":{\"pool.loda\":\"\\u00\"}}",
+		    "invalid JSON at byte" },
+		{ 200, "{\"data\":{\"pool.loda\":\"\xff\"}}",
+		    "invalid JSON at byte" },
+	};
+	struct regset	 rs;
+	struct reg_ns	*n;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		regset_init(&rs);
+		n = regset_add_ns(&rs, "keep.loda", "u");
+		cr_assert_not_null(n);
+		err[0] = '\0';
+		cr_assert_eq(reg_parse_ns_answer(t[i].code, S(t[i].body), &rs,
+		    err, sizeof(err)), -1, "case %zu accepted", i);
+		cr_assert(strstr(err, t[i].err) != NULL,
+		    "case %zu: \"%s\" does not say \"%s\"", i, err, t[i].err);
+		/* a failed answer changes nothing */
+		cr_assert_eq(rs.n, 1);
+		cr_assert_str_eq(rs.v[0].ns, "keep.loda");
+		regset_free(&rs);
+	}
+}
+
+Test(fetcher_registry, json_hostile)
+{
+	struct regset	 rs;
+	char		 err[512], deep[4096];
+	const char	 nul[] = "{\"data\":{}}\0garbage";
+	size_t		 i;
+
+	regset_init(&rs);
+	/* a NUL would make yajl read only what is before it */
+	cr_assert_eq(reg_parse_ns_answer(200, nul, sizeof(nul) - 1, &rs, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "byte 11: NUL byte") != NULL, "%s", err);
+	/* deep nesting is refused before yajl builds (and frees) a tree */
+	for (i = 0; i < sizeof(deep) - 1; i++)
+		deep[i] = '[';
+	deep[sizeof(deep) - 1] = '\0';
+	cr_assert_eq(reg_parse_ns_answer(200, S(deep), &rs, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "nested more than") != NULL, "%s", err);
+	/* brackets inside strings do not count */
+	memset(deep, 0, sizeof(deep));
+	strcpy(deep, "{\"data\":{\"a.loda\":\"");
+	for (i = strlen(deep); i < 200; i++)
+		deep[i] = '[';
+	strcat(deep, "\"}}");
+	cr_assert_eq(reg_parse_ns_answer(200, S(deep), &rs, err,
+	    sizeof(err)), 0, "%s", err);
+	regset_free(&rs);
+}
+
+/* -- resources ---------------------------------------------------------- */
+
+Test(fetcher_registry, resource_answer)
+{
+	struct regset	 rs;
+	struct reg_ns	*n;
+	char		 err[512];
+	const char	*body = "{\"httpstatus\":200,\"data\":["
+	    "{\"_id\":\"1\",\"interval\":\"10\",\"measurement_type\":\"CPU\","
+	    "\"name\":\"cpu.idle\"},"
+	    "{\"_id\":\"2\",\"measurement_type\":\"PORT\",\"name\":"
+	    "\"PORT.sshd.22\",\"port\":\"22\"}],\"msg\":\"\"}";
+
+	regset_init(&rs);
+	n = regset_add_ns(&rs, "pool.loda", "u");
+	cr_assert_eq(reg_parse_resource_answer(200, S(body), n, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n->answered, 1);
+	cr_assert_eq(n->nitems, 2);
+	cr_assert_eq(n->items[0].n, 4);
+	/* the registry's key order is kept */
+	cr_assert_str_eq(n->items[0].kv[0].key, "_id");
+	cr_assert_str_eq(n->items[1].kv[3].value, "22");
+	regset_free(&rs);
+}
+
+Test(fetcher_registry, resource_answer_errors)
+{
+	static const struct {
+		long		 code;
+		const char	*body;
+		const char	*err;
+	} t[] = {
+		{ 500, "{\"httpstatus\":500,\"data\":null,\"msg\":\"ns not "
+		    "found\"}", "HTTP 500: ns not found" },
+		{ 200, "{\"httpstatus\":200,\"data\":null,\"msg\":\"\"}",
+		    "no items under this namespace (\"data\" is null)" },
+		{ 200, "{\"data\":[]}", "no items under this namespace" },
+		{ 200, "{\"data\":{}}", "\"data\" is an object, not a list" },
+		{ 200, "{\"data\":[\"x\"]}", "item #0 is a string, not an "
+		    "object" },
+		{ 200, "{\"data\":[{\"name\":\"cpu.idle\"},{\"name\":"
+		    "\"PLUGIN.x\",\"interval\":60}]}",
+		    "item \"PLUGIN.x\": \"interval\" is a number, not a "
+		    "string" },
+		{ 200, "{\"data\":[{\"interval\":null}]}",
+		    "item #0: \"interval\" is null, not a string" },
+		{ 200, "{\"data\":[{\"tags\":{\"a\":\"b\"}}]}",
+		    "\"tags\" is an object" },
+		{ 200, "{\"data\":[{\"a\":true}]}", "\"a\" is a boolean" },
+		{ 200, "{\"data\":[{\"a\":\"b\"}", "invalid JSON at byte" },
+	};
+	struct regset	 rs;
+	struct reg_ns	*n;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		regset_init(&rs);
+		n = regset_add_ns(&rs, "pool.loda", "u");
+		err[0] = '\0';
+		cr_assert_eq(reg_parse_resource_answer(t[i].code, S(t[i].body),
+		    n, err, sizeof(err)), -1, "case %zu accepted", i);
+		cr_assert(strstr(err, t[i].err) != NULL,
+		    "case %zu: \"%s\" does not say \"%s\"", i, err, t[i].err);
+		cr_assert_eq(n->answered, 0);
+		cr_assert_eq(n->nitems, 0);
+		regset_free(&rs);
+	}
+}
+
+/* -- items -------------------------------------------------------------- */
+
+Test(fetcher_registry, plugin_item)
+{
+	struct items	 it;
+	char		 why[512];
+
+	items_init(&it);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "_id=e41d",
+	    "comment=", "git=git@git.test.com:plugins/mysql.git",
+	    "interval=60", "measurement_type=PLUGIN", "name=PLUGIN.mysql",
+	    "parameters=-servers  loda:pw@tcp(127.0.0.1:3306)/ a&b $HOME ",
+	    NULL), REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.nplugins, 1);
+	cr_assert_str_eq(it.plugins[0].ns, "pool.loda");
+	cr_assert_str_eq(it.plugins[0].name, "PLUGIN.mysql");
+	cr_assert_str_eq(it.plugins[0].git,
+	    "git@git.test.com:plugins/mysql.git");
+	cr_assert_str_eq(it.plugins[0].repo, "plugins/mysql");
+	cr_assert_str_eq(it.plugins[0].project, "mysql");
+	cr_assert_eq(it.plugins[0].interval, 60);
+	/* split on single spaces, empty tokens dropped; & and $ allowed */
+	cr_assert_eq(it.plugins[0].params.n, 4);
+	cr_assert_str_eq(it.plugins[0].params.v[0], "-servers");
+	cr_assert_str_eq(it.plugins[0].params.v[1],
+	    "loda:pw@tcp(127.0.0.1:3306)/");
+	cr_assert_str_eq(it.plugins[0].params.v[2], "a&b");
+	cr_assert_str_eq(it.plugins[0].params.v[3], "$HOME");
+	items_free(&it);
+}
+
+Test(fetcher_registry, plugin_on_demand_and_no_params)
+{
+	struct items	 it;
+	char		 why[512];
+
+	items_init(&it);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=0",
+	    "git=git@h:g/p.git", "measurement_type=PLUGIN", "name=PLUGIN.p",
+	    NULL), REG_ITEM_OK, "%s", why);
+	/* no interval at all: on demand, as the Go agent decoded it */
+	cr_assert_eq(apply1(&it, why, sizeof(why), "git=git@h:g/q.git",
+	    "measurement_type=PLUGIN", "name=PLUGIN.q", NULL), REG_ITEM_OK,
+	    "%s", why);
+	/* keys match in any case, like Go's struct decoding */
+	cr_assert_eq(apply1(&it, why, sizeof(why), "GIT=git@h:g/r.git",
+	    "Interval=+30", "measurement_type=PLUGIN", "Name=PLUGIN.r", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.nplugins, 3);
+	cr_assert_eq(it.plugins[0].interval, 0);
+	cr_assert_eq(it.plugins[0].params.n, 0);
+	cr_assert_eq(it.plugins[1].interval, 0);
+	cr_assert_str_eq(it.plugins[2].project, "r");
+	cr_assert_eq(it.plugins[2].interval, 30);
+	items_free(&it);
+}
+
+Test(fetcher_registry, plugin_rejections)
+{
+	static const char *const bad[] = { "&&", ";", "|", "<", ">", "`" };
+	char	 param[64];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(param, sizeof(param), "parameters=-x a%sb", bad[i]);
+		REJECTS("contains", "git=git@h:g/p.git", "interval=60",
+		    "measurement_type=PLUGIN", "name=PLUGIN.p", param);
+	}
+	REJECTS("\"interval\" \"10s\" is not a number", "git=git@h:g/p.git",
+	    "interval=10s", "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("\"interval\" \" 10\"", "git=git@h:g/p.git",
+	    "interval= 10", "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("\"interval\" \"1.5\"", "git=git@h:g/p.git",
+	    "interval=1.5", "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("\"interval\" \"-5\"", "git=git@h:g/p.git",
+	    "interval=-5", "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("\"interval\" \"\"", "git=git@h:g/p.git",
+	    "interval=", "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("no \"git\"", "interval=60", "measurement_type=PLUGIN",
+	    "name=PLUGIN.p");
+	REJECTS("does not end in .git", "git=git@h:g/p", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("not of the form", "git=git@h:a/b/c.git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("group and project", "git=git@h:g/...git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("group and project", "git=git@h:-g/p.git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.p");
+	REJECTS("no \"name\"", "git=git@h:g/p.git", "interval=60",
+	    "measurement_type=PLUGIN");
+	REJECTS("holds characters", "git=git@h:g/p.git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.my sql");
+	REJECTS("reserved", "git=git@h:g/p.git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.p", "param=x");
+	REJECTS("reserved", "git=git@h:g/p.git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.p", "Cycle=5");
+}
+
+Test(fetcher_registry, port_and_proc_items)
+{
+	struct items	 it;
+	char		 why[512];
+
+	items_init(&it);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "connect_timeout=5",
+	    "interval=10", "measurement_type=PORT", "name=PORT.sshd.22",
+	    "port=22", NULL), REG_ITEM_OK, "%s", why);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "connect_timeout=0",
+	    "measurement_type=PORT", "name=PORT.a.80", "port=80", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "connect_timeout=-2",
+	    "measurement_type=PORT", "name=PORT.b.81", "port=81", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "measurement_type=PORT",
+	    "name=PORT.c.82", "port=82", NULL), REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.nports, 4);
+	cr_assert_eq(it.ports[0].port, 22);
+	cr_assert_eq(it.ports[0].timeout, 5);
+	/* <= 0 or missing: 3 s */
+	cr_assert_eq(it.ports[1].timeout, 3);
+	cr_assert_eq(it.ports[2].timeout, 3);
+	cr_assert_eq(it.ports[3].timeout, 3);
+	/* PORT intervals are not system intervals (quirk 5) */
+	cr_assert_eq(it.intervals[SYS_PORT], 0);
+
+	cr_assert_eq(apply1(&it, why, sizeof(why), "bin_path=/usr/sbin/nginx",
+	    "interval=10", "measurement_type=PROC", "name=PROC.nginx", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.nprocs, 1);
+	cr_assert_str_eq(it.procs[0].bin_path, "/usr/sbin/nginx");
+	cr_assert_str_eq(it.procs[0].name, "PROC.nginx");
+	items_free(&it);
+
+	REJECTS("no \"port\"", "measurement_type=PORT", "name=PORT.x");
+	REJECTS("\"port\" \"ssh\"", "measurement_type=PORT", "name=PORT.x",
+	    "port=ssh");
+	REJECTS("\"port\" \"0\"", "measurement_type=PORT", "name=PORT.x",
+	    "port=0");
+	REJECTS("\"port\" \"65536\"", "measurement_type=PORT", "name=PORT.x",
+	    "port=65536");
+	REJECTS("\"connect_timeout\" \"3s\"", "measurement_type=PORT",
+	    "name=PORT.x", "port=22", "connect_timeout=3s");
+	REJECTS("no \"name\"", "measurement_type=PORT", "port=22");
+	REJECTS("\"bin_path\" \"nginx\" is not an absolute path",
+	    "measurement_type=PROC", "name=PROC.nginx", "bin_path=nginx");
+	REJECTS("no \"bin_path\"", "measurement_type=PROC",
+	    "name=PROC.nginx");
+	REJECTS("holds characters", "measurement_type=PROC",
+	    "name=PROC/nginx", "bin_path=/usr/sbin/nginx");
+}
+
+Test(fetcher_registry, system_intervals_and_ignored)
+{
+	struct items	 it;
+	char		 why[512];
+
+	items_init(&it);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=120",
+	    "measurement_type=FS", "name=fs.space.used", NULL), REG_ITEM_OK);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=300",
+	    "measurement_type=FS", "name=fs.files.rw", NULL), REG_ITEM_OK);
+	/* the last item of a type wins (quirk 4) */
+	cr_assert_eq(it.intervals[SYS_FS], 300);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=15",
+	    "measurement_type=NET", NULL), REG_ITEM_OK);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=x",
+	    "measurement_type=NET", "name=net.speed", NULL),
+	    REG_ITEM_REJECTED);
+	cr_assert(strstr(why, "\"interval\" \"x\"") != NULL, "%s", why);
+	cr_assert_eq(it.intervals[SYS_NET], 15);
+	/* not ours: ignored, not rejected */
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=10",
+	    "measurement_type=GOPLUGIN", "name=test", NULL),
+	    REG_ITEM_IGNORED);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=10",
+	    "measurement_type=LOG", "name=kernel.log.OOM", NULL),
+	    REG_ITEM_IGNORED);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=10",
+	    "measurement_type=HEALTH", NULL), REG_ITEM_IGNORED);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=10",
+	    "name=cpu.idle", NULL), REG_ITEM_IGNORED);
+	/* the type is read exactly, as the Go agent read it from the map */
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=10",
+	    "Measurement_Type=CPU", NULL), REG_ITEM_IGNORED);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=10",
+	    "measurement_type=cpu", NULL), REG_ITEM_IGNORED);
+	cr_assert_eq(it.intervals[SYS_CPU], 0);
+	items_free(&it);
+}
+
+Test(fetcher_registry, regset_to_items_order_and_last_wins)
+{
+	struct regset	 rs;
+	struct reg_ns	*a, *b;
+	struct items	 it;
+	size_t		 rejected;
+
+	regset_init(&rs);
+	b = regset_add_ns(&rs, "web.product.loda", "u2");
+	b->items = calloc(2, sizeof(*b->items));
+	b->items[0] = mkitem("interval=30", "measurement_type=CPU", NULL);
+	b->items[1] = mkitem("git=git@h:g/p.git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.p", NULL);
+	b->nitems = 2;
+	a = regset_add_ns(&rs, "pool.loda", "u1");
+	a->items = calloc(4, sizeof(*a->items));
+	a->items[0] = mkitem("interval=20", "measurement_type=CPU", NULL);
+	a->items[1] = mkitem("git=git@h:g/p.git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.first", NULL);
+	a->items[2] = mkitem("git=git@h:g/p.git", "interval=90",
+	    "measurement_type=PLUGIN", "name=PLUGIN.second", NULL);
+	a->items[3] = mkitem("measurement_type=PORT", "name=PORT.x", NULL);
+	a->nitems = 4;
+	regset_sort(&rs);
+	cr_assert_str_eq(rs.v[0].ns, "pool.loda");
+
+	items_init(&it);
+	cr_assert_eq(regset_to_items(&rs, &it, &rejected), 0);
+	cr_assert_eq(rejected, 1);
+	cr_assert_eq(it.namespaces.n, 2);
+	cr_assert_str_eq(it.namespaces.v[0], "pool.loda");
+	cr_assert_str_eq(it.namespaces.v[1], "web.product.loda");
+	/* namespaces in byte order: web.product.loda's CPU comes last */
+	cr_assert_eq(it.intervals[SYS_CPU], 30);
+	/* one plugin per ns and project: the later item replaces */
+	cr_assert_eq(it.nplugins, 2);
+	cr_assert_str_eq(it.plugins[0].ns, "pool.loda");
+	cr_assert_str_eq(it.plugins[0].name, "PLUGIN.second");
+	cr_assert_eq(it.plugins[0].interval, 90);
+	cr_assert_str_eq(it.plugins[1].ns, "web.product.loda");
+	items_free(&it);
+	regset_free(&rs);
+}
+
+Test(fetcher_registry, keep_unanswered)
+{
+	struct regset	 prev, next, copy;
+	struct reg_ns	*n;
+
+	regset_init(&prev);
+	n = regset_add_ns(&prev, "a.loda", "1");
+	n->items = calloc(1, sizeof(*n->items));
+	n->items[0] = mkitem("interval=10", "measurement_type=CPU", NULL);
+	n->nitems = 1;
+	n = regset_add_ns(&prev, "b.loda", "2");
+	n->items = calloc(1, sizeof(*n->items));
+	n->items[0] = mkitem("interval=20", "measurement_type=MEM", NULL);
+	n->nitems = 1;
+
+	regset_init(&next);
+	n = regset_add_ns(&next, "a.loda", "1");	/* failed */
+	n = regset_add_ns(&next, "b.loda", "2");	/* answered: none kept */
+	n->items = calloc(1, sizeof(*n->items));
+	n->items[0] = mkitem("interval=30", "measurement_type=DISK", NULL);
+	n->nitems = 1;
+	n->answered = 1;
+	regset_add_ns(&next, "c.loda", "3");		/* new, failed */
+	cr_assert_eq(regset_keep_unanswered(&next, &prev), 1);
+	cr_assert_eq(next.v[0].nitems, 1);
+	cr_assert_str_eq(next.v[0].items[0].kv[1].value, "CPU");
+	cr_assert_str_eq(next.v[1].items[0].kv[1].value, "DISK");
+	cr_assert_eq(next.v[2].nitems, 0);
+
+	cr_assert_eq(regset_copy(&copy, &next), 0);
+	cr_assert_eq(copy.n, 3);
+	cr_assert_str_eq(copy.v[1].items[0].kv[0].value, "30");
+	regset_free(&copy);
+	regset_free(&next);
+	regset_free(&prev);
+}
+
+Test(fetcher_registry, ns_names)
+{
+	char	 long_ns[ITEM_NS_MAX + 1];
+
+	cr_assert(reg_ns_name_valid("pool.loda"));
+	cr_assert(reg_ns_name_valid("web-1.product.loda"));
+	cr_assert(reg_ns_name_valid("loda"));
+	cr_assert(!reg_ns_name_valid(""));
+	cr_assert(!reg_ns_name_valid(".loda"));
+	cr_assert(!reg_ns_name_valid("loda."));
+	cr_assert(!reg_ns_name_valid("a..loda"));
+	cr_assert(!reg_ns_name_valid(".."));
+	cr_assert(!reg_ns_name_valid("-a.loda"));
+	cr_assert(!reg_ns_name_valid("A.loda"));
+	cr_assert(!reg_ns_name_valid("a_b.loda"));
+	cr_assert(!reg_ns_name_valid("a/b"));
+	cr_assert(!reg_ns_name_valid("a b"));
+	memset(long_ns, 'a', ITEM_NS_MAX);
+	long_ns[ITEM_NS_MAX] = '\0';
+	cr_assert(!reg_ns_name_valid(long_ns));
+	long_ns[ITEM_NS_MAX - 1] = '\0';
+	cr_assert(reg_ns_name_valid(long_ns));
+}
+
+/* -- the file:// document ------------------------------------------------ */
+
+Test(fetcher_registry, file_document)
+{
+	struct regset	 rs;
+	char		 err[512];
+	const char	*doc =
+	    "/* standalone registry */\n"
+	    "{\"ns\": {\"pool.loda\": \"u1\", \"web.loda\": \"\", "
+	    "\"none.loda\": \"u3\", \"bad.loda\": \"u4\", "
+	    "\"worse.loda\": \"u5\"},\n"
+	    " \"resources\": {\n"
+	    "  \"pool.loda\": [{\"interval\": \"10\", \"measurement_type\": "
+	    "\"CPU\"}],\n"
+	    "  \"web.loda\": null,\n"
+	    "  \"bad.loda\": [{\"interval\": 10}],\n"
+	    "  \"worse.loda\": \"x\",\n"
+	    "  \"stray.loda\": []\n"
+	    " }}\n";
+
+	regset_init(&rs);
+	cr_assert_eq(reg_parse_file("test", S(doc), &rs, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(rs.n, 5);
+	cr_assert_str_eq(rs.v[0].ns, "bad.loda");
+	cr_assert_eq(rs.v[0].answered, 0);
+	cr_assert_str_eq(rs.v[1].ns, "none.loda");
+	cr_assert_eq(rs.v[1].answered, 1);
+	cr_assert_eq(rs.v[1].nitems, 0);
+	cr_assert_str_eq(rs.v[2].ns, "pool.loda");
+	cr_assert_eq(rs.v[2].nitems, 1);
+	cr_assert_str_eq(rs.v[3].ns, "web.loda");
+	cr_assert_str_eq(rs.v[3].uuid, "");
+	cr_assert_eq(rs.v[3].answered, 1);
+	cr_assert_str_eq(rs.v[4].ns, "worse.loda");
+	cr_assert_eq(rs.v[4].answered, 0);
+	regset_free(&rs);
+}
+
+Test(fetcher_registry, file_document_errors)
+{
+	static const struct {
+		const char	*doc;
+		const char	*err;
+	} t[] = {
+		{ "", "empty" },
+		{ "[]", "the document is an array, not an object" },
+		{ "{}", "\"ns\" is missing, not an object" },
+		{ "{\"ns\": [\"pool.loda\"]}", "\"ns\" is an array" },
+		{ "{\"ns\": {\"pool.loda\": 1}}", "the uuid of \"pool.loda\" is "
+		    "a number" },
+		{ "{\"ns\": {}, \"resources\": []}", "\"resources\" is an "
+		    "array" },
+		{ "{\"ns\": {}, ", "invalid JSON at byte 11" },
+	};
+	struct regset	 rs;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		regset_init(&rs);
+		err[0] = '\0';
+		cr_assert_eq(reg_parse_file("test", S(t[i].doc), &rs, err,
+		    sizeof(err)), -1, "case %zu accepted", i);
+		cr_assert(strstr(err, t[i].err) != NULL,
+		    "case %zu: \"%s\" does not say \"%s\"", i, err, t[i].err);
+		regset_free(&rs);
+	}
+}
