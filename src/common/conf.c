@@ -40,7 +40,8 @@ const struct conf_field conf_fields[] = {
 	    "network interface name prefixes to monitor" },
 	{ "agent", "registryaddr", CONF_T_STR, OFF(registryaddr), "",
 	    0, 0, R(ROLE_FETCHER),
-	    "registry base URL (http:// or https://); empty for none" },
+	    "registry base URL (http:// or https://), or file:///path of a "
+	    "registry file; empty for none" },
 	{ "agent", "pluginsdir", CONF_T_STR, OFF(pluginsdir),
 	    "/usr/local/agent-plugins", 0, 0,
 	    R(ROLE_FETCHER) | R(ROLE_GITPULL) | R(ROLE_SCHEDULER),
