@@ -81,7 +81,7 @@ const struct conf_field conf_fields[] = {
 	    0, 0, R(ROLE_GITPULL),
 	    "branch of the plugin repositories that is run" },
 	{ "agent", "gittimeout", CONF_T_INT, OFF(gittimeout), "120",
-	    1, 3600, R(ROLE_GITPULL),
+	    1, 3600, R(ROLE_GITPULL) | R(ROLE_FRONT),
 	    "seconds a git command may take" },
 	{ "agent", "pluginoutputmax", CONF_T_INT, OFF(pluginoutputmax),
 	    "1048576", 4096, (int64_t)1 << 30, R(ROLE_SCHEDULER),

@@ -22,12 +22,24 @@
 static void	 route_healthz(struct http_request *, void *);
 static void	 route_me_status(struct http_request *, void *);
 
+/* Any of these methods, like the Go agent's mux (HEAD rides on GET). */
+#define M_ANY	(HTTP_M_GET | HTTP_M_POST)
+
 /* The API: later issues add their endpoints here. */
 static const struct http_route front_routes[] = {
 	{ "/healthz", HTTP_M_GET, route_healthz },
 	{ "/me/status", HTTP_M_GET, route_me_status },
+	{ "/me/ns", M_ANY, route_me_ns },
 	{ "/post", HTTP_M_POST, route_post },
 	{ "/write", HTTP_M_POST, route_write },
+	{ "/update", M_ANY, route_update },
+	{ "/plugins/list", M_ANY, route_plugins_list },
+	{ "/plugins/update", M_ANY, route_plugins_update },
+	{ "/plugins/run", M_ANY, route_plugins_run },
+	{ "/plugins/enable", M_ANY, route_plugins_enable },
+	/* the Go agent's spelling, kept for its clients */
+	{ "/plugins/enbable", M_ANY, route_plugins_enable },
+	{ "/plugins/disable", M_ANY, route_plugins_disable },
 };
 
 uint32_t
@@ -38,9 +50,9 @@ front_reqid(struct front *f)
 	return f->next_reqid;
 }
 
-int
-front_wait(struct front *f, uint32_t reqid, struct http_request *req,
-    enum pending_kind kind, uint32_t npoints)
+static int
+pending_add(struct front *f, uint32_t reqid, struct http_request *req,
+    enum pending_kind kind, uint32_t npoints, double keep)
 {
 	struct pending	*p;
 
@@ -51,30 +63,71 @@ front_wait(struct front *f, uint32_t reqid, struct http_request *req,
 	p->kind = kind;
 	p->npoints = npoints;
 	p->since = ev_now(f->w->loop);
+	p->expires = p->since + keep;
 	TAILQ_INSERT_TAIL(&f->pending, p, entry);
 	if (!ev_is_active(&f->sweep))
 		ev_timer_start(f->w->loop, &f->sweep);
 	return 0;
 }
 
+int
+front_wait(struct front *f, uint32_t reqid, struct http_request *req,
+    enum pending_kind kind, uint32_t npoints)
+{
+	return pending_add(f, reqid, req, kind, npoints, PENDING_EXPIRE);
+}
+
+int
+front_wait_for(struct front *f, uint32_t reqid, struct http_request *req,
+    enum pending_kind kind, uint32_t npoints, double seconds)
+{
+	/* Only fails once answered (504) or orphaned: still ours to free. */
+	if (http_request_set_timeout(req, seconds) == -1)
+		log_debug("%s: request %u already answered or gone", __func__,
+		    reqid);
+	return pending_add(f, reqid, req, kind, npoints,
+	    seconds + PENDING_SLACK);
+}
+
 static void
 front_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct front	*f = t->data;
-	struct pending	*p;
+	struct pending	*p, *tp;
 
-	/* oldest first: stop at the first one still young */
-	while ((p = TAILQ_FIRST(&f->pending)) != NULL &&
-	    ev_now(loop) - p->since >= PENDING_EXPIRE) {
+	/* deadlines differ per request: the list is not in expiry order */
+	TAILQ_FOREACH_SAFE(p, &f->pending, entry, tp) {
+		if (ev_now(loop) < p->expires)
+			continue;
 		TAILQ_REMOVE(&f->pending, p, entry);
 		log_warnx("request %u got no answer within %.0f s", p->reqid,
-		    PENDING_EXPIRE);
+		    p->expires - p->since);
 		http_respond_error(p->req, 504, "no answer from the agent");
 		free(p);
 	}
 	if (TAILQ_EMPTY(&f->pending))
 		ev_timer_stop(loop, t);
 	(void)revents;
+}
+
+void
+front_fail_pending(struct front *f, enum pending_kind kind, const char *msg)
+{
+	struct pending	*p, *tp;
+
+	TAILQ_FOREACH_SAFE(p, &f->pending, entry, tp) {
+		if (p->kind != kind)
+			continue;
+		TAILQ_REMOVE(&f->pending, p, entry);
+		http_respond_error(p->req, 503, msg);
+		free(p);
+	}
+}
+
+const struct strlist *
+front_namespaces(struct front *f)
+{
+	return f->have_ns ? &f->ns : &f->w->conf.namespaces;
 }
 
 struct http_request *
@@ -302,18 +355,43 @@ front_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 {
 	struct front	*f = w->priv;
 
-	if (f == NULL || from != ROLE_SENDER || in->hdr.type != MSG_POINTS_ACK)
+	if (f == NULL)
 		return -1;
-	return front_points_ack(f, in);
+	if (from == ROLE_SENDER && in->hdr.type == MSG_POINTS_ACK)
+		return front_points_ack(f, in);
+	if (from == ROLE_SCHEDULER && in->hdr.type == MSG_PLUGIN_RESP)
+		return front_plugin_resp(f, in);
+	if (from == ROLE_FETCHER && in->hdr.type == MSG_NAMESPACES)
+		return front_namespaces_msg(f, in);
+	return -1;
 }
 
+/*
+ * A peer went away: what it had not answered never will be.  A plugin
+ * run or update may have happened, or not; the client has to look.
+ */
 static void
 front_peer_changed(struct worker *w, enum role peer, pid_t pid)
 {
 	struct front	*f = w->priv;
 
-	if (f != NULL && peer == ROLE_SENDER && pid == 0)
+	if (f == NULL || pid != 0)
+		return;
+	switch (peer) {
+	case ROLE_SENDER:
 		front_sender_down(f);
+		break;
+	case ROLE_SCHEDULER:
+		front_fail_pending(f, PENDING_PLUGIN, "the scheduler went away "
+		    "before answering; the outcome is unknown");
+		break;
+	case ROLE_FETCHER:
+		front_fail_pending(f, PENDING_REFRESH, "the fetcher went away "
+		    "before the refresh completed");
+		break;
+	default:
+		break;
+	}
 }
 
 /* Created on the first control message: LISTEN precedes SETUP_END. */
@@ -330,6 +408,7 @@ front_state(struct worker *w)
 	f->w = w;
 	f->started = time(NULL);
 	TAILQ_INIT(&f->pending);
+	strlist_init(&f->ns);
 	ev_timer_init(&f->sweep, front_sweep_cb, PENDING_EXPIRE / 4,
 	    PENDING_EXPIRE / 4);
 	f->sweep.data = f;
@@ -411,6 +490,7 @@ front_cleanup(struct worker *w)
 		free(p);
 	}
 	http_server_free(f->http);
+	strlist_free(&f->ns);
 	free(f);
 	w->priv = NULL;
 }

@@ -1,4 +1,7 @@
-/* The front's state, shared by its files (front.c, front_data.c). */
+/*
+ * The front's state, shared by its files (front.c, front_data.c,
+ * front_plugins.c).
+ */
 #ifndef AGENT_FRONT_H
 #define AGENT_FRONT_H
 
@@ -13,7 +16,9 @@
 
 enum pending_kind {
 	PENDING_STATUS,		/* MSG_STATUS from the master */
-	PENDING_POINTS		/* MSG_POINTS_ACK from the sender */
+	PENDING_POINTS,		/* MSG_POINTS_ACK from the sender */
+	PENDING_PLUGIN,		/* MSG_PLUGIN_RESP from the scheduler */
+	PENDING_REFRESH		/* MSG_NAMESPACES from the fetcher */
 };
 
 /* A request waiting for an answer from another process. */
@@ -24,14 +29,17 @@ struct pending {
 	uint32_t		 npoints;
 	struct http_request	*req;
 	ev_tstamp		 since;
+	ev_tstamp		 expires;	/* swept then */
 };
 
 /*
  * The HTTP server answers 504 after its handler timeout, but the request
  * is ours until we call http_respond: answers that never come are swept
- * after this long so the list cannot grow.
+ * after this long so the list cannot grow.  A request given a longer
+ * deadline (front_wait_for) is kept PENDING_SLACK past it.
  */
 #define PENDING_EXPIRE	60.0
+#define PENDING_SLACK	30.0
 TAILQ_HEAD(pendinglist, pending);
 
 struct front {
@@ -44,6 +52,8 @@ struct front {
 	ev_timer		 sweep;
 	ev_timer		 drain;		/* shutting down */
 	double			 drain_left;
+	struct strlist		 ns;		/* the fetcher's namespaces */
+	int			 have_ns;	/* ns came from the fetcher */
 };
 
 /* Seconds open connections get to finish when the front stops. */
@@ -52,13 +62,33 @@ struct front {
 uint32_t	 front_reqid(struct front *);
 int		 front_wait(struct front *, uint32_t reqid,
 		    struct http_request *, enum pending_kind, uint32_t npoints);
+/* Also sets the request's HTTP deadline to `seconds` from now. */
+int		 front_wait_for(struct front *, uint32_t reqid,
+		    struct http_request *, enum pending_kind, uint32_t npoints,
+		    double seconds);
 struct http_request *front_take(struct front *, uint32_t reqid,
 		    enum pending_kind, uint32_t *npoints);
+/* Answer every request waiting for `kind' with 503 `msg'. */
+void		 front_fail_pending(struct front *, enum pending_kind,
+		    const char *msg);
+/* The host's namespaces: the fetcher's once it sent them, else the config's. */
+const struct strlist *front_namespaces(struct front *);
 
 /* front_data.c */
 void	 route_post(struct http_request *, void *);
 void	 route_write(struct http_request *, void *);
 int	 front_points_ack(struct front *, struct frame_in *);
 void	 front_sender_down(struct front *);
+
+/* front_plugins.c */
+void	 route_plugins_list(struct http_request *, void *);
+void	 route_plugins_update(struct http_request *, void *);
+void	 route_plugins_run(struct http_request *, void *);
+void	 route_plugins_enable(struct http_request *, void *);
+void	 route_plugins_disable(struct http_request *, void *);
+void	 route_update(struct http_request *, void *);
+void	 route_me_ns(struct http_request *, void *);
+int	 front_plugin_resp(struct front *, struct frame_in *);
+int	 front_namespaces_msg(struct front *, struct frame_in *);
 
 #endif

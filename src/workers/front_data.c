@@ -56,7 +56,7 @@ static int
 post_namespace(struct front *f, struct http_request *req, char *ns,
     size_t len)
 {
-	const struct strlist	*nss = &f->w->conf.namespaces;
+	const struct strlist	*nss = front_namespaces(f);
 	char			 msg[160];
 
 	if (http_query_param(req, "ns", ns, len) > 0)

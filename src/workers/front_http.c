@@ -4,7 +4,7 @@
  * may not open, socket or connect, so everything here works on
  * descriptors the master already bound; the only calls that reach the
  * kernel are accept4, read, send, shutdown, close, setsockopt,
- * getsockopt and fcntl.
+ * getsockopt, getsockname and fcntl.
  *
  * Shape of a connection:
  *
@@ -78,6 +78,7 @@ struct http_listener {
 	struct http_server	*srv;
 	ev_io			 io;
 	int			 fd;
+	enum http_via		 via;
 	char			 label[128];
 };
 
@@ -109,6 +110,7 @@ http_req_new(struct http_server *srv)
 	r->pub.query = "";
 	r->pub.body = "";
 	r->pub.content_type = "";
+	r->pub.authorization = "";
 	ev_init(&r->timer, req_timeout_cb);
 	r->timer.data = r;
 	return r;
@@ -123,6 +125,8 @@ http_req_destroy(struct http_req *r)
 	free(r->url.buf);
 	free(r->ctype.buf);
 	free(r->expect.buf);
+	free(r->auth.buf);
+	free(r->xhdr.buf);
 	free(r->body.buf);
 	free(r->path);
 	free(r->query);
@@ -225,7 +229,7 @@ static void
 conn_send(struct http_conn *c, int status, const char *ctype,
     const char *body, size_t len, int head, int keepalive, const char *extra)
 {
-	char	 hdr[512];
+	char	 hdr[512 + HTTP_XHDR_MAX];
 	int	 n, nobody;
 
 	if (c->dead)
@@ -535,14 +539,18 @@ conn_dispatch(struct http_conn *c, struct http_req *r)
 	r->pub.body = dbuf_str(&r->body);
 	r->pub.body_len = r->body.len;
 	r->pub.content_type = dbuf_str(&r->ctype);
+	r->pub.authorization = dbuf_str(&r->auth);
+	r->pub.via = c->via;
+	r->pub.peer = c->peer;
 	TAILQ_INSERT_TAIL(&srv->reqs, r, entry);
 	r->listed = 1;
 	r->conn = c;
 	c->inflight = r;
 	/* The handler timeout covers the connection until the answer. */
 	ev_timer_stop(srv->loop, &c->timer);
-	if (srv->lim.handler_timeout > 0) {
-		ev_timer_set(&r->timer, srv->lim.handler_timeout, 0.);
+	r->timeout = srv->lim.handler_timeout;
+	if (r->timeout > 0) {
+		ev_timer_set(&r->timer, r->timeout, 0.);
 		ev_timer_start(srv->loop, &r->timer);
 	}
 	route->handler(&r->pub, srv->ctx);
@@ -745,7 +753,7 @@ req_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	log_warnx("%s: %s: #%llu %s %s: no answer within %.1fs, sent 504",
 	    __func__, c->name, (unsigned long long)r->pub.id,
 	    http_method_str((enum http_method)r->hmethod),
-	    http_logstr(r->path, pbuf, sizeof(pbuf)), c->srv->lim.handler_timeout);
+	    http_logstr(r->path, pbuf, sizeof(pbuf)), r->timeout);
 	conn_enter(c);
 	/* The request stays with the handler until it calls http_respond. */
 	c->inflight = NULL;
@@ -827,6 +835,8 @@ conn_accepted(struct http_listener *l, int fd,
 	}
 	c->srv = srv;
 	c->fd = fd;
+	c->via = l->via;
+	c->peer = *ss;
 	conn_name(c, l->label, ss);
 	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
 	c->rio.data = c;
@@ -985,8 +995,10 @@ int
 http_server_listen(struct http_server *srv, int fd, const char *label)
 {
 	struct http_listener	*l;
+	struct sockaddr_storage	 ss;
+	enum http_via		 via;
 	int			 flags, acc = 0;
-	socklen_t		 len = sizeof(acc);
+	socklen_t		 len = sizeof(acc), sslen = sizeof(ss);
 
 	if (label == NULL)
 		label = "http";
@@ -998,6 +1010,24 @@ http_server_listen(struct http_server *srv, int fd, const char *label)
 		log_warnx("%s: %s: fd %d is not listening", __func__, label,
 		    fd);
 		goto fail;
+	}
+	/* Handlers decide what to trust by the kind of socket. */
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		log_warn("%s: %s: getsockname", __func__, label);
+		goto fail;
+	}
+	switch (ss.ss_family) {
+	case AF_INET:
+	case AF_INET6:
+		via = HTTP_VIA_TCP;
+		break;
+	case AF_UNIX:
+		via = HTTP_VIA_UNIX;
+		break;
+	default:
+		via = HTTP_VIA_OTHER;
+		break;
 	}
 	/*
 	 * Non-blocking: a client that resets between readiness and
@@ -1015,6 +1045,7 @@ http_server_listen(struct http_server *srv, int fd, const char *label)
 	}
 	l->srv = srv;
 	l->fd = fd;
+	l->via = via;
 	strlcpy(l->label, label, sizeof(l->label));
 	ev_io_init(&l->io, listener_cb, fd, EV_READ);
 	l->io.data = l;
@@ -1131,7 +1162,8 @@ http_respond(struct http_request *req, int status, const char *ctype,
 	c->inflight = NULL;
 	r->conn = NULL;
 	req_log(c, r, status, len);
-	conn_send(c, status, ctype, body, len, r->head, r->keepalive, NULL);
+	conn_send(c, status, ctype, body, len, r->head, r->keepalive,
+	    r->xhdr.len > 0 ? dbuf_str(&r->xhdr) : NULL);
 	http_req_destroy(r);
 	/*
 	 * Called from the handler while conn_process() is dispatching: it
@@ -1141,6 +1173,23 @@ http_respond(struct http_request *req, int status, const char *ctype,
 		conn_process(c);
 	conn_settle(c);
 	conn_leave(c);
+}
+
+int
+http_request_set_timeout(struct http_request *req, double seconds)
+{
+	struct http_req		*r = req->priv;
+	struct http_server	*srv = r->srv;
+
+	if (r->conn == NULL)
+		return -1;
+	ev_timer_stop(srv->loop, &r->timer);
+	r->timeout = seconds;
+	if (seconds > 0) {
+		ev_timer_set(&r->timer, seconds, 0.);
+		ev_timer_start(srv->loop, &r->timer);
+	}
+	return 0;
 }
 
 void

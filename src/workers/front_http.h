@@ -14,6 +14,8 @@
 #ifndef AGENT_FRONT_HTTP_H
 #define AGENT_FRONT_HTTP_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +39,13 @@ struct http_limits {
 #define HTTP_M_DELETE	0x08
 #define HTTP_M_HEAD	0x10
 
+/* What kind of socket a request came in on (from the listener). */
+enum http_via {
+	HTTP_VIA_OTHER = 0,
+	HTTP_VIA_TCP,		/* AF_INET or AF_INET6 */
+	HTTP_VIA_UNIX		/* AF_UNIX */
+};
+
 struct http_request {
 	unsigned	 method;	/* one HTTP_M_* bit */
 	const char	*path;		/* path without query, percent-decoded */
@@ -44,6 +53,9 @@ struct http_request {
 	const char	*body;		/* NUL-terminated copy of the body */
 	size_t		 body_len;
 	const char	*content_type;	/* header value or "" */
+	const char	*authorization;	/* first Authorization value or "" */
+	enum http_via	 via;
+	struct sockaddr_storage peer;	/* the client's address (from accept) */
 	uint64_t	 id;		/* unique per server */
 	void		*priv;		/* server internals */
 };
@@ -77,8 +89,43 @@ void		 http_respond_json(struct http_request *, int status,
 void		 http_respond_error(struct http_request *, int status,
 		    const char *msg);
 
+/*
+ * Answer 504 if this request is not answered within `seconds` from now
+ * (<= 0: never), instead of limits.handler_timeout.  For handlers that
+ * knowingly wait longer (a plugin run).  -1 when the request was
+ * answered by the server already (504) or its connection is gone.
+ */
+int		 http_request_set_timeout(struct http_request *, double seconds);
+/*
+ * One more header line for the answer (before http_respond*).  -1 when
+ * the name is not a token, the value holds control characters, or the
+ * extra headers of this request would exceed HTTP_XHDR_MAX bytes.
+ */
+#define HTTP_XHDR_MAX	512
+int		 http_request_add_header(struct http_request *, const char *name,
+		    const char *value);
+
+/* 1 when the address is a loopback one: 127.0.0.0/8, ::1, ::ffff:127.x. */
+int		 http_addr_loopback(const struct sockaddr_storage *);
+/* 1 when the request came over TCP from a loopback address. */
+int		 http_peer_loopback(const struct http_request *);
+/* "unix", "1.2.3.4" or "[::1]" for messages; always NUL-terminated. */
+const char	*http_peer_str(const struct http_request *, char *buf,
+		    size_t len);
+
 /* Value of query parameter `key`, percent-decoded into buf; -1 if absent. */
 int		 http_query_param(const struct http_request *, const char *key,
+		    char *buf, size_t len);
+/*
+ * A form parameter: from the body of a POST whose Content-Type is
+ * application/x-www-form-urlencoded, else from the query (a body value
+ * wins, as in Go's FormValue).  Percent-decoded into buf; returns its
+ * length, HTTP_PARAM_ABSENT, or HTTP_PARAM_TOOLONG when the value does
+ * not fit in len - 1 bytes.  "key" alone counts as present and empty.
+ */
+#define HTTP_PARAM_ABSENT	(-1)
+#define HTTP_PARAM_TOOLONG	(-2)
+int		 http_form_param(const struct http_request *, const char *key,
 		    char *buf, size_t len);
 
 #endif

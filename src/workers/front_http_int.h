@@ -29,7 +29,8 @@ struct dbuf {
 enum hdr_kind {
 	HDR_OTHER = 0,
 	HDR_CTYPE,
-	HDR_EXPECT
+	HDR_EXPECT,
+	HDR_AUTH
 };
 
 struct http_conn;
@@ -52,13 +53,15 @@ struct http_req {
 	int			 listed;
 	struct http_server	*srv;
 	struct http_conn	*conn;		/* NULL: answered or orphaned */
-	ev_timer		 timer;		/* handler_timeout */
+	ev_timer		 timer;		/* handler timeout */
+	double			 timeout;	/* its length, seconds */
 	ev_tstamp		 start;
 	unsigned		 hmethod;	/* enum http_method */
 	int			 keepalive;
 	int			 head;
 	int			 timed_out;
 	int			 seen_ctype;
+	int			 seen_auth;
 	size_t			 hdr_bytes;
 	enum hdr_kind		 cur_hdr;
 	int			 in_value;
@@ -68,6 +71,8 @@ struct http_req {
 	struct dbuf		 url;
 	struct dbuf		 ctype;
 	struct dbuf		 expect;
+	struct dbuf		 auth;		/* Authorization */
+	struct dbuf		 xhdr;		/* http_request_add_header */
 	struct dbuf		 body;
 	char			*path;
 	char			*query;
@@ -77,6 +82,8 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn)	 entry;
 	struct http_server	*srv;
 	int			 fd;
+	enum http_via		 via;		/* of its listener */
+	struct sockaddr_storage	 peer;		/* from accept4 */
 	char			 name[192];	/* "label peer", for logs */
 	ev_io			 rio;
 	ev_io			 wio;
@@ -135,6 +142,8 @@ int		 http_pct_next(const char **, const char *, int);
 const char	*http_logstr(const char *, char *, size_t);
 const char	*http_reason(int);
 unsigned	 http_method_bit(unsigned);
+int		 http_param_find(const char *, const char *, const char *,
+		    char *, size_t);
 void		 http_allow_header(unsigned, char *, size_t);
 char		*http_json_error(const char *, size_t *);
 

@@ -124,6 +124,12 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		} else if (!r->hname_long &&
 		    strcasecmp(r->hname, "expect") == 0)
 			r->cur_hdr = HDR_EXPECT;
+		else if (!r->hname_long && !r->seen_auth &&
+		    strcasecmp(r->hname, "authorization") == 0) {
+			/* Like Content-Type: a second one cannot override. */
+			r->cur_hdr = HDR_AUTH;
+			r->seen_auth = 1;
+		}
 	}
 	if (hdr_account(c, len) == -1)
 		return -1;
@@ -131,6 +137,8 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		d = &r->ctype;
 	else if (r->cur_hdr == HDR_EXPECT)
 		d = &r->expect;
+	else if (r->cur_hdr == HDR_AUTH)
+		d = &r->auth;
 	if (d != NULL && dbuf_append(d, at, len) == -1) {
 		c->err_status = 500;
 		return -1;

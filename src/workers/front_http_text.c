@@ -220,23 +220,23 @@ http_json_error(const char *msg, size_t *lenp)
 }
 
 /*
- * First `key' in the query wins.  Both names and values are decoded
- * ('+' is a space); like Go's url.ParseQuery, a pair with a broken
- * escape (or %00) is skipped, so a later well-formed one can match.
+ * First `key' in the urlencoded pairs of [s, end) wins.  Both names and
+ * values are decoded ('+' is a space); like Go's url.ParseQuery, a pair
+ * with a broken escape (or %00) is skipped, so a later well-formed one
+ * can match.  The value's length, HTTP_PARAM_ABSENT, or
+ * HTTP_PARAM_TOOLONG when it does not fit in len - 1 bytes.
  */
 int
-http_query_param(const struct http_request *req, const char *key, char *buf,
-    size_t len)
+http_param_find(const char *s0, const char *endall, const char *key,
+    char *buf, size_t len)
 {
 	const char	*q, *end, *eq, *s, *k;
 	size_t		 n;
 	int		 ch, ok;
 
-	if (req == NULL || req->query == NULL || key == NULL || buf == NULL ||
-	    len == 0)
-		return -1;
-	for (q = req->query; *q != '\0'; q = *end != '\0' ? end + 1 : end) {
-		end = strchrnul(q, '&');
+	for (q = s0; q < endall; q = end < endall ? end + 1 : end) {
+		if ((end = memchr(q, '&', endall - q)) == NULL)
+			end = endall;
 		if ((eq = memchr(q, '=', end - q)) == NULL)
 			eq = end;
 		s = q;
@@ -260,7 +260,7 @@ http_query_param(const struct http_request *req, const char *key, char *buf,
 				break;
 			}
 			if (n + 1 >= len || n >= INT_MAX)
-				return -1;
+				return HTTP_PARAM_TOOLONG;
 			buf[n++] = (char)ch;
 		}
 		if (!ok)
@@ -268,5 +268,20 @@ http_query_param(const struct http_request *req, const char *key, char *buf,
 		buf[n] = '\0';
 		return (int)n;
 	}
-	return -1;
+	return HTTP_PARAM_ABSENT;
+}
+
+int
+http_query_param(const struct http_request *req, const char *key, char *buf,
+    size_t len)
+{
+	int	 n;
+
+	if (req == NULL || req->query == NULL || key == NULL || buf == NULL ||
+	    len == 0)
+		return -1;
+	n = http_param_find(req->query, req->query + strlen(req->query), key,
+	    buf, len);
+	/* Too long for buf: as good as absent to the callers of this one. */
+	return n < 0 ? -1 : n;
 }

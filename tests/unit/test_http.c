@@ -186,7 +186,60 @@ h_204(struct http_request *req, void *ctx)
 	http_respond(req, 204, "text/plain", "ignored", 7);
 }
 
+/* Where the request came from, and its Authorization header. */
+static void
+h_who(struct http_request *req, void *ctx)
+{
+	char	 out[512], peer[64];
+
+	note_id(req, ctx);
+	snprintf(out, sizeof(out), "via=%s loop=%d peer=%s auth=[%s]",
+	    req->via == HTTP_VIA_TCP ? "tcp" : req->via == HTTP_VIA_UNIX ?
+	    "unix" : "other", http_peer_loopback(req),
+	    http_peer_str(req, peer, sizeof(peer)), req->authorization);
+	http_respond(req, 200, "text/plain", out, strlen(out));
+}
+
+/* Holds the request after setting its timeout to ?t= seconds. */
+static int	 set_timeout_rc;
+
+static void
+h_long(struct http_request *req, void *ctx)
+{
+	char	 t[32];
+
+	note_id(req, ctx);
+	cr_assert_geq(http_query_param(req, "t", t, sizeof(t)), 0);
+	set_timeout_rc = http_request_set_timeout(req, strtod(t, NULL));
+	cr_assert_lt(nheld, 8);
+	held[nheld++] = req;
+}
+
+static void
+h_hdr(struct http_request *req, void *ctx)
+{
+	char	 longv[HTTP_XHDR_MAX];
+
+	note_id(req, ctx);
+	cr_assert_eq(http_request_add_header(req, "WWW-Authenticate",
+	    "Bearer realm=\"agent\""), 0);
+	cr_assert_eq(http_request_add_header(req, "X-Two", "2\tok"), 0);
+	/* Refused: not a token, control characters, too long. */
+	cr_assert_eq(http_request_add_header(req, "Bad Name", "x"), -1);
+	cr_assert_eq(http_request_add_header(req, "", "x"), -1);
+	cr_assert_eq(http_request_add_header(req, "X-Evil", "a\r\nX-More: 1"),
+	    -1);
+	cr_assert_eq(http_request_add_header(req, "X-Evil", "a\nb"), -1);
+	memset(longv, 'a', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	cr_assert_eq(http_request_add_header(req, "X-Big", longv), -1);
+	http_respond_error(req, 401, "token needed");
+}
+
 static const struct http_route routes[] = {
+	{ "/who", HTTP_M_GET | HTTP_M_POST, h_who },
+	{ "/long", HTTP_M_GET, h_long },
+	{ "/hdr", HTTP_M_GET, h_hdr },
 	{ "/bad", HTTP_M_GET, h_bad },
 	{ "/204", HTTP_M_DELETE, h_204 },
 	{ "/me/status", HTTP_M_GET, h_status },
@@ -1624,4 +1677,300 @@ Test(query, decoding)
 	cr_assert_str_eq(v, "pool.loda");
 	cr_assert_eq(qp("=x", "", v, sizeof(v)), 1);
 	cr_assert_eq(qp("a=1", "a", NULL, 10), -1);
+}
+
+/*
+ * What handlers learn about a request: listener kind, peer address,
+ * Authorization; per-request timeouts; extra answer headers.
+ */
+
+Test(http, peer_tcp_loopback)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	start(&lim);
+	cl = one("GET /who HTTP/1.1\r\n\r\n");
+	assert_resp(&cl->r[0], 200, "text/plain",
+	    "via=tcp loop=1 peer=127.0.0.1 auth=[]");
+	client_free(cl);
+	stop();
+}
+
+Test(http, peer_unix)
+{
+	struct http_limits	 lim = limits();
+	struct sockaddr_un	 sun;
+	struct client		*cl;
+	char			 dir[] = "/tmp/test_http.XXXXXX";
+	int			 fd, cfd;
+
+	start(&lim);
+	cr_assert_not_null(mkdtemp(dir));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/agent.sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(http_server_listen(srv, fd, "unix"), 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	cr_assert_geq(cfd, 0);
+	cr_assert_eq(connect(cfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cl = client_init(cfd);
+	client_sends(cl, "POST /who HTTP/1.1\r\nAuthorization: Bearer s3\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
+	/* Unix: not "loopback" (that is a TCP notion), the kind says it. */
+	assert_resp(&cl->r[0], 200, "text/plain",
+	    "via=unix loop=0 peer=unix auth=[Bearer s3]");
+	client_free(cl);
+	stop();
+	cr_assert_eq(unlink(sun.sun_path), 0);
+	cr_assert_eq(rmdir(dir), 0);
+}
+
+Test(http, authorization_first_header_wins)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	start(&lim);
+	cl = client_new();
+	client_sends(cl, "GET /who HTTP/1.1\r\nAUTHORIZATION:   Bearer a b\r\n"
+	    "authorization: Bearer evil\r\n\r\n"
+	    "GET /who HTTP/1.1\r\nAuthorizations: Bearer no\r\n\r\n");
+	cr_assert_eq(client_wait(cl, 2, WAIT), 2);
+	assert_resp(&cl->r[0], 200, NULL,
+	    "via=tcp loop=1 peer=127.0.0.1 auth=[Bearer a b]");
+	/* Each request starts without one. */
+	assert_resp(&cl->r[1], 200, NULL,
+	    "via=tcp loop=1 peer=127.0.0.1 auth=[]");
+	client_free(cl);
+	stop();
+}
+
+Test(http, set_timeout_extends)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	lim.handler_timeout = 0.1;
+	start(&lim);
+	cl = client_new();
+	client_sends(cl, "GET /long?t=0.6 HTTP/1.1\r\n\r\n");
+	while (nheld == 0)
+		step();
+	cr_assert_eq(set_timeout_rc, 0);
+	/* Well past the server's 0.1 s: still with the handler. */
+	run_for(0.3);
+	client_poll(cl);
+	cr_assert_eq(cl->n, 0, "answered %d", cl->r[0].status);
+	http_respond_json(held[0], 200, "{\"ran\":true}");
+	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
+	assert_resp(&cl->r[0], 200, "application/json", "{\"ran\":true}");
+	client_free(cl);
+	stop();
+}
+
+Test(http, set_timeout_shortens_and_504)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+	double			 t0;
+
+	start(&lim);		/* 30 s */
+	cl = client_new();
+	t0 = now();
+	client_sends(cl, "GET /long?t=0.2 HTTP/1.1\r\n\r\n");
+	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
+	cr_assert_geq(now() - t0, 0.19);
+	assert_resp(&cl->r[0], 504, "application/json",
+	    "{\"error\":\"handler timed out\"}");
+	cr_assert_not_null(strstr(lastwarn, "within 0.2s"), "%s", lastwarn);
+	/* Answered by the server: the handler's later call says so. */
+	cr_assert_eq(nheld, 1);
+	cr_assert_eq(http_request_set_timeout(held[0], 10), -1);
+	http_respond_json(held[0], 200, "{}");
+	client_free(cl);
+	stop();
+}
+
+Test(http, set_timeout_zero_never)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	lim.handler_timeout = 0.05;
+	start(&lim);
+	cl = client_new();
+	client_sends(cl, "GET /long?t=0 HTTP/1.1\r\n\r\n");
+	run_for(0.25);
+	client_poll(cl);
+	cr_assert_eq(cl->n, 0);
+	cr_assert_eq(nheld, 1);
+	http_respond_json(held[0], 200, "{}");
+	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
+	assert_resp(&cl->r[0], 200, NULL, "{}");
+	client_free(cl);
+	stop();
+}
+
+Test(http, extra_headers)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	start(&lim);
+	cl = client_new();
+	client_sends(cl, "GET /hdr HTTP/1.1\r\n\r\n" GET_STATUS);
+	cr_assert_eq(client_wait(cl, 2, WAIT), 2);
+	assert_resp(&cl->r[0], 401, "application/json",
+	    "{\"error\":\"token needed\"}");
+	cr_assert(hdr_is(&cl->r[0], "www-authenticate",
+	    "Bearer realm=\"agent\""), "%s", cl->r[0].hdrs);
+	cr_assert(hdr_is(&cl->r[0], "x-two", "2\tok"), "%s", cl->r[0].hdrs);
+	cr_assert_null(strstr(cl->r[0].hdrs, "x-evil"));
+	cr_assert_null(strstr(cl->r[0].hdrs, "x-more"));
+	cr_assert_null(strstr(cl->r[0].hdrs, "x-big"));
+	/* Only that answer has them. */
+	assert_resp(&cl->r[1], 200, NULL, STATUS_BODY);
+	cr_assert_null(strstr(cl->r[1].hdrs, "www-authenticate"));
+	client_free(cl);
+	stop();
+}
+
+/*
+ * Addresses and form parameters on their own
+ */
+
+static struct sockaddr_storage
+addr(const char *s)
+{
+	struct sockaddr_storage		 ss;
+	struct sockaddr_in		*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6		*sin6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1)
+		sin->sin_family = AF_INET;
+	else {
+		cr_assert_eq(inet_pton(AF_INET6, s, &sin6->sin6_addr), 1, "%s",
+		    s);
+		sin6->sin6_family = AF_INET6;
+	}
+	return ss;
+}
+
+Test(addr, loopback)
+{
+	static const char *const yes[] = { "127.0.0.1", "127.255.0.9",
+	    "::1", "::ffff:127.0.0.1", "::ffff:127.1.2.3" };
+	static const char *const no[] = { "10.0.0.1", "192.0.2.2",
+	    "128.0.0.1", "0.0.0.0", "::", "::2", "fe80::1", "::ffff:10.0.0.1",
+	    "::127.0.0.1", "2001:db8::1", "126.255.255.255" };
+	struct sockaddr_storage	 ss;
+	struct http_request	 req;
+	char			 buf[64];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		ss = addr(yes[i]);
+		cr_expect_eq(http_addr_loopback(&ss), 1, "%s", yes[i]);
+	}
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		ss = addr(no[i]);
+		cr_expect_eq(http_addr_loopback(&ss), 0, "%s", no[i]);
+	}
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	cr_expect_eq(http_addr_loopback(&ss), 0);
+	/* A loopback address counts only on a TCP listener. */
+	memset(&req, 0, sizeof(req));
+	req.peer = addr("127.0.0.1");
+	req.via = HTTP_VIA_OTHER;
+	cr_expect_eq(http_peer_loopback(&req), 0);
+	req.via = HTTP_VIA_TCP;
+	cr_expect_eq(http_peer_loopback(&req), 1);
+	cr_expect_str_eq(http_peer_str(&req, buf, sizeof(buf)), "127.0.0.1");
+	req.peer = addr("fe80::1");
+	cr_expect_str_eq(http_peer_str(&req, buf, sizeof(buf)), "[fe80::1]");
+	cr_expect_str_eq(http_peer_str(&req, buf, 5), "[fe8");
+	req.via = HTTP_VIA_UNIX;
+	cr_expect_str_eq(http_peer_str(&req, buf, sizeof(buf)), "unix");
+}
+
+static int
+fp(unsigned method, const char *ctype, const char *body, const char *query,
+    const char *key, char *buf, size_t len)
+{
+	struct http_request	 req;
+
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.content_type = ctype;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.query = query;
+	return http_form_param(&req, key, buf, len);
+}
+
+#define FORM	"application/x-www-form-urlencoded"
+
+Test(query, form_param)
+{
+	char	 v[8];
+
+	/* The body wins over the query, as with Go's FormValue. */
+	cr_assert_eq(fp(HTTP_M_POST, FORM, "a=1&b=x+y", "a=q&c=3", "a", v,
+	    sizeof(v)), 1);
+	cr_assert_str_eq(v, "1");
+	cr_assert_eq(fp(HTTP_M_POST, FORM, "a=1&b=x+y", "a=q&c=3", "b", v,
+	    sizeof(v)), 3);
+	cr_assert_str_eq(v, "x y");
+	cr_assert_eq(fp(HTTP_M_POST, FORM, "a=1", "a=q&c=3", "c", v,
+	    sizeof(v)), 1);
+	cr_assert_str_eq(v, "3");
+	cr_assert_eq(fp(HTTP_M_POST, FORM "; charset=UTF-8", "a=1", "", "a",
+	    v, sizeof(v)), 1);
+	cr_assert_eq(fp(HTTP_M_POST, "Application/X-WWW-Form-Urlencoded",
+	    "a=1", "", "a", v, sizeof(v)), 1);
+	/* Not a form, or not a POST: the body is not looked at. */
+	cr_assert_eq(fp(HTTP_M_POST, "application/json", "a=1", "a=q", "a", v,
+	    sizeof(v)), 1);
+	cr_assert_str_eq(v, "q");
+	cr_assert_eq(fp(HTTP_M_POST, FORM "x", "a=1", "", "a", v, sizeof(v)),
+	    HTTP_PARAM_ABSENT);
+	cr_assert_eq(fp(HTTP_M_GET, FORM, "a=1", "", "a", v, sizeof(v)),
+	    HTTP_PARAM_ABSENT);
+	/* Present and empty is not absent. */
+	cr_assert_eq(fp(HTTP_M_GET, "", "", "param&x=1", "param", v,
+	    sizeof(v)), 0);
+	cr_assert_str_eq(v, "");
+	cr_assert_eq(fp(HTTP_M_GET, "", "", "param=", "param", v, sizeof(v)),
+	    0);
+	cr_assert_eq(fp(HTTP_M_GET, "", "", "x=1", "param", v, sizeof(v)),
+	    HTTP_PARAM_ABSENT);
+	/* 7 bytes fit in 8, 8 do not: too long, not absent. */
+	cr_assert_eq(fp(HTTP_M_GET, "", "", "a=1234567", "a", v, sizeof(v)),
+	    7);
+	cr_assert_eq(fp(HTTP_M_GET, "", "", "a=12345678", "a", v, sizeof(v)),
+	    HTTP_PARAM_TOOLONG);
+	cr_assert_eq(fp(HTTP_M_POST, FORM, "a=%41%42%43%44%45%46%47%48", "",
+	    "a", v, sizeof(v)), HTTP_PARAM_TOOLONG);
+	/* A body with a NUL ends nothing early: its length counts. */
+	{
+		struct http_request	 req;
+		static const char	 body[] = "x=1\0&a=2";
+
+		memset(&req, 0, sizeof(req));
+		req.method = HTTP_M_POST;
+		req.content_type = FORM;
+		req.body = body;
+		req.body_len = sizeof(body) - 1;
+		req.query = "";
+		cr_assert_eq(http_form_param(&req, "a", v, sizeof(v)), 1);
+		cr_assert_str_eq(v, "2");
+	}
 }

@@ -1,0 +1,430 @@
+/*
+ * The plugin API: /plugins/{list,update,run,enable,disable} relayed to
+ * the scheduler, /update to the fetcher, and /me/ns.
+ *
+ * The front checks only what is its own business: who may ask (mutating
+ * calls over TCP from another host need the bearer token), the size of
+ * each parameter, and the run timeout.  The scheduler checks ns and repo
+ * (form, known plugin) and writes the answer: its status and JSON body
+ * go to the client verbatim.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "codec.h"
+#include "front.h"
+#include "log.h"
+#include "plugin_msg.h"
+
+/* /plugins/run?timeout=: seconds, as the Go agent took them. */
+#define RUN_TIMEOUT_DEFAULT	10
+#define RUN_TIMEOUT_MAX		300
+/* The answer may come this long after the plugin's own timeout. */
+#define RUN_MARGIN		10.0
+/*
+ * /plugins/update: the scheduler asks gitpull for a clone or a fetch
+ * and reset, at most GIT_CALLS git calls that may each take gittimeout.
+ */
+#define GIT_CALLS		2
+#define GIT_MARGIN		10.0
+#define GIT_DEADLINE_DEFAULT	300.0
+/* /update: the fetcher asks the registry for every namespace. */
+#define REFRESH_DEADLINE	120.0
+
+#define GEN_STR(g, s) \
+	yajl_gen_string((g), (const unsigned char *)(s), strlen(s))
+
+/* A client-given value fit for a log line. */
+static const char *
+logsafe(const char *s, char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/*
+ * Equal to the secret?  The time taken depends on the length the client
+ * sent, never on where the first difference is.
+ */
+static int
+token_equal(const char *given, size_t glen, const char *secret)
+{
+	size_t		 slen = strlen(secret), i;
+	unsigned	 d;
+
+	if (slen == 0)
+		return 0;
+	d = glen != slen;
+	for (i = 0; i < glen; i++)
+		d |= (unsigned char)given[i] ^ (unsigned char)secret[i % slen];
+	return d == 0;
+}
+
+/* "Bearer <token>" (the scheme in any case, RFC 9110 11.1). */
+static int
+bearer_ok(const char *auth, const char *secret)
+{
+	size_t	 n;
+
+	if (strncasecmp(auth, "Bearer", 6) != 0 ||
+	    (auth[6] != ' ' && auth[6] != '\t'))
+		return 0;
+	auth += 6;
+	while (*auth == ' ' || *auth == '\t')
+		auth++;
+	n = strlen(auth);
+	while (n > 0 && (auth[n - 1] == ' ' || auth[n - 1] == '\t'))
+		n--;
+	return token_equal(auth, n, secret);
+}
+
+/*
+ * May this client change things?  The unix socket (its permissions
+ * decide who gets there) and loopback TCP peers may; anyone else only
+ * with the configured token.  Answers 401/403 and returns 0 when not.
+ */
+static int
+api_allowed(struct front *f, struct http_request *req)
+{
+	const char	*secret = f->w->conf.token;
+	char		 peer[80], path[64];
+	int		 missing;
+
+	if (req->via == HTTP_VIA_UNIX || http_peer_loopback(req))
+		return 1;
+	(void)http_peer_str(req, peer, sizeof(peer));
+	(void)logsafe(req->path, path, sizeof(path));
+	if (secret[0] == '\0') {
+		log_info("%s from %s refused: not loopback and no token "
+		    "configured", path, peer);
+		http_respond_error(req, 403, "changing requests are accepted "
+		    "on the unix socket and from loopback only; set [agent] "
+		    "token to allow other hosts with Authorization: Bearer");
+		return 0;
+	}
+	if (bearer_ok(req->authorization, secret))
+		return 1;
+	missing = req->authorization[0] == '\0';
+	log_info("%s from %s refused: %s bearer token", path, peer,
+	    missing ? "no" : "wrong");
+	if (http_request_add_header(req, "WWW-Authenticate", missing ?
+	    "Bearer realm=\"agent\"" :
+	    "Bearer realm=\"agent\", error=\"invalid_token\"") == -1)
+		log_warnx("%s: cannot add WWW-Authenticate", __func__);
+	http_respond_error(req, 401, missing ? "this request needs "
+	    "Authorization: Bearer <token> from a non-loopback address" :
+	    "wrong bearer token");
+	return 0;
+}
+
+/*
+ * Parameter `key' into buf ("" when absent, *present says which).
+ * -1 after answering 400 when it does not fit.
+ */
+static int
+get_param(struct http_request *req, const char *key, char *buf, size_t len,
+    int *present)
+{
+	char	 msg[128];
+	int	 n;
+
+	n = http_form_param(req, key, buf, len);
+	if (n == HTTP_PARAM_TOOLONG) {
+		snprintf(msg, sizeof(msg), "%s: longer than %zu bytes", key,
+		    len - 1);
+		http_respond_error(req, 400, msg);
+		return -1;
+	}
+	if (n < 0)
+		buf[0] = '\0';
+	if (present != NULL)
+		*present = n >= 0;
+	return 0;
+}
+
+/* timeout=: digits only, 1..RUN_TIMEOUT_MAX; empty or absent: default. */
+static int
+get_timeout(struct http_request *req, uint32_t *timeout)
+{
+	char		 buf[16];
+	unsigned long	 v = 0;
+	size_t		 i;
+	int		 n;
+
+	n = http_form_param(req, "timeout", buf, sizeof(buf));
+	if (n == HTTP_PARAM_ABSENT || n == 0) {
+		*timeout = RUN_TIMEOUT_DEFAULT;
+		return 0;
+	}
+	if (n == HTTP_PARAM_TOOLONG)
+		goto bad;
+	for (i = 0; buf[i] != '\0'; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			goto bad;
+		v = v * 10 + (unsigned long)(buf[i] - '0');
+		if (v > RUN_TIMEOUT_MAX)
+			goto bad;
+	}
+	if (v == 0)
+		goto bad;
+	*timeout = (uint32_t)v;
+	return 0;
+ bad:
+	http_respond_error(req, 400, "invalid timeout");
+	return -1;
+}
+
+/* How long /plugins/update may take: git calls of gittimeout each. */
+static double
+update_deadline(struct front *f)
+{
+	if (f->w->conf.gittimeout <= 0)
+		return GIT_DEADLINE_DEFAULT;
+	return GIT_CALLS * (double)f->w->conf.gittimeout + GIT_MARGIN;
+}
+
+static void
+plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
+{
+	struct plugin_req	 pr;
+	struct pbuf		 pb;
+	uint32_t		 reqid;
+	double			 deadline = 0;
+	char			 peer[80], ns[64], repo[128];
+	int			 rc;
+
+	if (op != PLUGIN_OP_LIST && !api_allowed(f, req))
+		return;
+	memset(&pr, 0, sizeof(pr));
+	pr.op = op;
+	if (get_param(req, "ns", pr.ns, sizeof(pr.ns), NULL) == -1 ||
+	    get_param(req, "repo", pr.repo, sizeof(pr.repo), NULL) == -1)
+		return;
+	if (op == PLUGIN_OP_RUN) {
+		if (get_timeout(req, &pr.timeout) == -1 ||
+		    get_param(req, "param", pr.param, sizeof(pr.param),
+		    &pr.has_param) == -1)
+			return;
+		deadline = pr.timeout + RUN_MARGIN;
+	} else if (op == PLUGIN_OP_UPDATE)
+		deadline = update_deadline(f);
+	if (op != PLUGIN_OP_LIST)
+		log_info("plugins/%s ns \"%s\" repo \"%s\" from %s",
+		    plugin_op_name(op), logsafe(pr.ns, ns, sizeof(ns)),
+		    logsafe(pr.repo, repo, sizeof(repo)),
+		    http_peer_str(req, peer, sizeof(peer)));
+	pb_init(&pb);
+	plugin_req_encode(&pb, &pr);
+	reqid = front_reqid(f);
+	if (pb_failed(&pb))
+		rc = -1;
+	else if (deadline > 0)
+		rc = front_wait_for(f, reqid, req, PENDING_PLUGIN, 0,
+		    deadline);
+	else
+		rc = front_wait(f, reqid, req, PENDING_PLUGIN, 0);
+	if (rc == -1) {
+		pb_free(&pb);
+		http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	if (worker_send_peer(f->w, ROLE_SCHEDULER, MSG_PLUGIN_REQ, reqid,
+	    pb.buf, pb.len) == -1) {
+		if (errno != ENOTCONN)
+			log_warn("%s: PLUGIN_REQ to the scheduler", __func__);
+		(void)front_take(f, reqid, PENDING_PLUGIN, NULL);
+		http_respond_error(req, 503, "the scheduler is not available; "
+		    "try again");
+	}
+	pb_free(&pb);
+}
+
+void
+route_plugins_list(struct http_request *req, void *ctx)
+{
+	plugin_call(req, ctx, PLUGIN_OP_LIST);
+}
+
+void
+route_plugins_update(struct http_request *req, void *ctx)
+{
+	plugin_call(req, ctx, PLUGIN_OP_UPDATE);
+}
+
+void
+route_plugins_run(struct http_request *req, void *ctx)
+{
+	plugin_call(req, ctx, PLUGIN_OP_RUN);
+}
+
+void
+route_plugins_enable(struct http_request *req, void *ctx)
+{
+	plugin_call(req, ctx, PLUGIN_OP_ENABLE);
+}
+
+void
+route_plugins_disable(struct http_request *req, void *ctx)
+{
+	plugin_call(req, ctx, PLUGIN_OP_DISABLE);
+}
+
+int
+front_plugin_resp(struct front *f, struct frame_in *in)
+{
+	struct http_request	*req;
+	struct preader		 pr;
+	char			*json, err[256];
+	int			 status;
+
+	pr_init(&pr, in->data, in->datalen);
+	if (plugin_resp_decode(&pr, &status, &json, err, sizeof(err)) == -1) {
+		log_warnx("%s: bad PLUGIN_RESP %u from the scheduler: %s",
+		    __func__, in->hdr.reqid, err);
+		if ((req = front_take(f, in->hdr.reqid, PENDING_PLUGIN,
+		    NULL)) != NULL)
+			http_respond_error(req, 502, "bad answer from the "
+			    "scheduler");
+		return -1;
+	}
+	if ((req = front_take(f, in->hdr.reqid, PENDING_PLUGIN, NULL)) ==
+	    NULL) {
+		/* answered already: 504, or the scheduler restarted */
+		log_debug("%s: late answer to request %u", __func__,
+		    in->hdr.reqid);
+		free(json);
+		return 0;
+	}
+	http_respond(req, status, "application/json", json, strlen(json));
+	free(json);
+	return 0;
+}
+
+/*
+ * {"updated":true,"namespaces":[...]}, or with error instead of updated;
+ * just the array when neither.  -1 when it cannot be encoded.
+ */
+static int
+answer_namespaces(struct http_request *req, int status, const char *key,
+    const char *error, const struct strlist *l)
+{
+	const unsigned char	*buf;
+	yajl_gen		 g;
+	size_t			 len, i;
+	int			 ok;
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		return -1;
+	/* Names from the registry: refuse to send broken UTF-8 as JSON. */
+	ok = yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	if (key != NULL) {
+		ok = ok && yajl_gen_map_open(g) == yajl_gen_status_ok &&
+		    GEN_STR(g, key) == yajl_gen_status_ok;
+		if (error != NULL)
+			ok = ok && GEN_STR(g, error) == yajl_gen_status_ok;
+		else
+			ok = ok && yajl_gen_bool(g, 1) == yajl_gen_status_ok;
+		ok = ok && GEN_STR(g, "namespaces") == yajl_gen_status_ok;
+	}
+	ok = ok && yajl_gen_array_open(g) == yajl_gen_status_ok;
+	for (i = 0; ok && i < l->n; i++)
+		ok = GEN_STR(g, l->v[i]) == yajl_gen_status_ok;
+	ok = ok && yajl_gen_array_close(g) == yajl_gen_status_ok;
+	if (key != NULL)
+		ok = ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
+	ok = ok && yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok;
+	if (ok)
+		http_respond(req, status, "application/json",
+		    (const char *)buf, len);
+	yajl_gen_free(g);
+	return ok ? 0 : -1;
+}
+
+void
+route_me_ns(struct http_request *req, void *ctx)
+{
+	struct front	*f = ctx;
+
+	if (answer_namespaces(req, 200, NULL, NULL, front_namespaces(f)) == -1)
+		http_respond_error(req, 500, "cannot encode the namespaces");
+}
+
+void
+route_update(struct http_request *req, void *ctx)
+{
+	struct front	*f = ctx;
+	uint32_t	 reqid;
+	char		 peer[80];
+
+	if (!api_allowed(f, req))
+		return;
+	log_info("registry refresh asked by %s",
+	    http_peer_str(req, peer, sizeof(peer)));
+	reqid = front_reqid(f);
+	if (front_wait_for(f, reqid, req, PENDING_REFRESH, 0,
+	    REFRESH_DEADLINE) == -1) {
+		http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	if (worker_send_peer(f->w, ROLE_FETCHER, MSG_REFRESH, reqid, NULL,
+	    0) == -1) {
+		if (errno != ENOTCONN)
+			log_warn("%s: REFRESH to the fetcher", __func__);
+		(void)front_take(f, reqid, PENDING_REFRESH, NULL);
+		http_respond_error(req, 503, "the fetcher is not available; "
+		    "try again");
+	}
+}
+
+/*
+ * The fetcher's namespaces: pushed (reqid 0) or the end of a refresh
+ * asked by /update.  Either way they are the ones in use from now on.
+ */
+int
+front_namespaces_msg(struct front *f, struct frame_in *in)
+{
+	struct http_request	*req;
+	struct preader		 pr;
+	struct strlist		 l;
+	char			 error[1024], err[256];
+	int			 ok, rc;
+
+	strlist_init(&l);
+	pr_init(&pr, in->data, in->datalen);
+	if (namespaces_decode(&pr, &ok, error, sizeof(error), &l, err,
+	    sizeof(err)) == -1) {
+		strlist_free(&l);
+		log_warnx("%s: bad NAMESPACES %u from the fetcher: %s",
+		    __func__, in->hdr.reqid, err);
+		if (in->hdr.reqid != 0 && (req = front_take(f, in->hdr.reqid,
+		    PENDING_REFRESH, NULL)) != NULL)
+			http_respond_error(req, 502, "bad answer from the "
+			    "fetcher");
+		return -1;
+	}
+	strlist_free(&f->ns);
+	f->ns = l;
+	f->have_ns = 1;
+	log_debug("%s: %zu namespaces from the fetcher%s", __func__, f->ns.n,
+	    ok ? "" : " (refresh failed)");
+	if (in->hdr.reqid == 0 || (req = front_take(f, in->hdr.reqid,
+	    PENDING_REFRESH, NULL)) == NULL)
+		return 0;
+	if (ok)
+		rc = answer_namespaces(req, 200, "updated", NULL, &f->ns);
+	else
+		rc = answer_namespaces(req, 502, "error", error[0] != '\0' ?
+		    error : "the refresh failed", &f->ns);
+	if (rc == -1)
+		http_respond_error(req, 500, "cannot encode the namespaces");
+	return 0;
+}
