@@ -145,6 +145,7 @@ check: deps
 
 run: deps
 	$(MAKE) all
+	sh etc/quickstart/quickstart.sh
 	./agent start -F -f etc/quickstart/agent.conf
 
 # libFuzzer comes with clang's runtime, which `make check` does not need.
