@@ -90,6 +90,12 @@ const struct conf_field conf_fields[] = {
 	    0, 0, R(ROLE_FRONT),
 	    "bearer token for changing requests from non-loopback TCP peers; "
 	    "empty: those are refused" },
+	{ "agent", "ntpserver", CONF_T_STR, OFF(ntpserver), "",
+	    0, 0, R(ROLE_COLLECTOR),
+	    "SNTP server (host or host:port) for time.offset; empty: off" },
+	{ "agent", "coredumpdir", CONF_T_STR, OFF(coredumpdir),
+	    "/home/coresave", 0, 0, R(ROLE_COLLECTOR),
+	    "directory of core files named core.<service>.<pid>.<time>" },
 
 	{ "output", "name", CONF_T_STR, OFF(output_name), "nsq",
 	    0, 0, R(ROLE_SENDER),

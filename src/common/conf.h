@@ -47,6 +47,8 @@ struct agent_conf {
 	int64_t		 gittimeout;		/* seconds per git call */
 	int64_t		 pluginoutputmax;	/* stdout bytes kept per run */
 	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
+	char		 ntpserver[CONF_STR_MAX];	/* TIME, "" = off */
+	char		 coredumpdir[CONF_STR_MAX];	/* COREDUMP */
 
 	/* [output] */
 	char		 output_name[CONF_STR_MAX];	/* nsq, influxdb, file */

@@ -528,6 +528,23 @@ check_gitbranch(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* host or host:port; empty turns the TIME collector off */
+static int
+check_ntpserver(const char *s, char *why, size_t whylen)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0)
+		return 0;
+	if (n > 255 || s[0] == '-' || s[0] == ':' ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-.:[]") != n) {
+		snprintf(why, whylen, "not a host or host:port");
+		return -1;
+	}
+	return 0;
+}
+
 /* Sent in a header: printable ASCII without blanks. */
 static int
 check_token(const char *s, char *why, size_t whylen)
@@ -740,6 +757,8 @@ static const struct {
 	{ "agent", "registryaddr", check_registry },
 	{ "agent", "gitbranch", check_gitbranch },
 	{ "agent", "token", check_token },
+	{ "agent", "ntpserver", check_ntpserver },
+	{ "agent", "coredumpdir", check_abspath },
 	{ "agent", "pluginsdir", check_ownable_dir },
 	{ "agent", "pluginsuser", check_username },
 	{ "agent", "git", check_git },

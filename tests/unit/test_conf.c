@@ -179,6 +179,8 @@ static const char distinct_text[] =
     "gittimeout = 30\n"
     "pluginoutputmax = 65536\n"
     "token = \"0123456789abcdef0123\"\n"
+    "ntpserver = \"ntp.example:123\"\n"
+    "coredumpdir = \"/var/crash\"\n"
     "[output]\n"
     "name = \"file\"\n"
     "servers = [ \"tcp://a:1\", \"tcp://b:4150\" ]\n"
@@ -561,6 +563,8 @@ Test(conf, bad_values)
 		{ "[agent]\nregistryaddr = \"file://etc/r.json\"\n",
 		    "absolute path" },
 		{ "[agent]\ngitbranch = \"-rf\"\n", "not a branch name" },
+		{ "[agent]\nntpserver = \"a b\"\n", "not a host" },
+		{ "[agent]\ncoredumpdir = \"core\"\n", "absolute path" },
 		{ "[agent]\ngitbranch = \"a/../b\"\n", "not a branch name" },
 		{ "[agent]\ntoken = \"has space in it ok\"\n", "printable" },
 		{ "[agent]\nregistryaddr = \"http://\"\n", "host missing" },
