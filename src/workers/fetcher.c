@@ -220,12 +220,7 @@ fetcher_apply_conf(struct fetcher *f)
 void
 fetcher_push_stats(struct fetcher *f)
 {
-	struct worker_stats	 ws;
-	struct pbuf		 pb;
-	const struct {
-		const char	*key;
-		uint64_t	 value;
-	} v[] = {
+	const struct stat_kv	 v[] = {
 		{ "refresh_ok", f->st.refresh_ok },
 		{ "refresh_failed", f->st.refresh_failed },
 		{ "last_refresh_ok", f->st.last_success },
@@ -239,21 +234,8 @@ fetcher_push_stats(struct fetcher *f)
 		{ "from_cache", f->st.from_cache },
 		{ "items_sent", f->st.items_sent },
 	};
-	size_t			 i;
-
-	memset(&ws, 0, sizeof(ws));
-	for (i = 0; i < sizeof(v) / sizeof(v[0]) && i < STATS_MAX; i++) {
-		strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
-		ws.v[i].value = v[i].value;
-	}
-	ws.n = (uint32_t)i;
-	strlcpy(ws.note, f->last_error, sizeof(ws.note));
-	pb_init(&pb);
-	stats_encode(&pb, &ws);
-	if (pb_failed(&pb) || worker_send_ctl(f->w, MSG_STATS, 0, pb.buf,
-	    pb.len) == -1)
-		log_warn("%s", __func__);
-	pb_free(&pb);
+	(void)worker_push_stats(f->w, v, sizeof(v) / sizeof(v[0]),
+	    f->last_error);
 }
 
 static void

@@ -45,12 +45,7 @@ struct gitpull {
 static void
 gitpull_push_stats(struct gitpull *gp)
 {
-	struct worker_stats	 ws;
-	struct pbuf		 pb;
-	const struct {
-		const char	*key;
-		uint64_t	 value;
-	} v[] = {
+	const struct stat_kv	 v[] = {
 		{ "requests", gp->q.st.requests },
 		{ "coalesced", gp->q.st.coalesced },
 		{ "refused", gp->q.st.refused },
@@ -65,22 +60,10 @@ gitpull_push_stats(struct gitpull *gp)
 		{ "waiting", gp->q.nwaiters },
 		{ "checkouts", gp->q.ncheckouts },
 	};
-	size_t			 i;
 
 	gp->dirty = 0;
-	memset(&ws, 0, sizeof(ws));
-	for (i = 0; i < sizeof(v) / sizeof(v[0]) && i < STATS_MAX; i++) {
-		strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
-		ws.v[i].value = v[i].value;
-	}
-	ws.n = (uint32_t)i;
-	strlcpy(ws.note, gp->last_error, sizeof(ws.note));
-	pb_init(&pb);
-	stats_encode(&pb, &ws);
-	if (pb_failed(&pb) || worker_send_ctl(gp->w, MSG_STATS, 0, pb.buf,
-	    pb.len) == -1)
-		log_warn("%s", __func__);
-	pb_free(&pb);
+	(void)worker_push_stats(gp->w, v, sizeof(v) / sizeof(v[0]),
+	    gp->last_error);
 }
 
 static void

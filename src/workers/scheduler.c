@@ -634,52 +634,32 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 sched_push_stats(struct sched *s)
 {
-	struct worker_stats	 ws;
-	struct pbuf		 pb;
 	struct plugin		*p;
 	uint64_t		 plugins = 0, scheduled = 0, running = 0;
-	size_t			 i;
 
 	TAILQ_FOREACH(p, &s->plugins, entry) {
 		plugins += !p->gone;
 		scheduled += ev_is_active(&p->timer) ? 1 : 0;
 		running += p->run != NULL;
 	}
-	{
-		const struct {
-			const char	*key;
-			uint64_t	 value;
-		} v[] = {
-			{ "plugins", plugins },
-			{ "scheduled", scheduled },
-			{ "running", running },
-			{ "runs", s->st.runs },
-			{ "failures", s->st.failures },
-			{ "timeouts", s->st.timeouts },
-			{ "skipped", s->st.skipped },
-			{ "output_over", s->st.output_over },
-			{ "points_sent", s->st.points_sent },
-			{ "points_dropped", s->st.points_dropped },
-			{ "points_unsent", s->st.points_unsent },
-			{ "git_errors", s->st.git_errors },
-			{ "requests", s->st.requests },
-		};
+	const struct stat_kv	 v[] = {
+		{ "plugins", plugins },
+		{ "scheduled", scheduled },
+		{ "running", running },
+		{ "runs", s->st.runs },
+		{ "failures", s->st.failures },
+		{ "timeouts", s->st.timeouts },
+		{ "skipped", s->st.skipped },
+		{ "output_over", s->st.output_over },
+		{ "points_sent", s->st.points_sent },
+		{ "points_dropped", s->st.points_dropped },
+		{ "points_unsent", s->st.points_unsent },
+		{ "git_errors", s->st.git_errors },
+		{ "requests", s->st.requests },
+	};
 
-		memset(&ws, 0, sizeof(ws));
-		for (i = 0; i < sizeof(v) / sizeof(v[0]) && i < STATS_MAX;
-		    i++) {
-			strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
-			ws.v[i].value = v[i].value;
-		}
-		ws.n = (uint32_t)i;
-	}
-	strlcpy(ws.note, s->last_error, sizeof(ws.note));
-	pb_init(&pb);
-	stats_encode(&pb, &ws);
-	if (pb_failed(&pb) || worker_send_ctl(s->w, MSG_STATS, 0, pb.buf,
-	    pb.len) == -1)
-		log_warn("%s", __func__);
-	pb_free(&pb);
+	(void)worker_push_stats(s->w, v, sizeof(v) / sizeof(v[0]),
+	    s->last_error);
 }
 
 static void

@@ -442,12 +442,7 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 static void
 sender_push_stats(struct sender *s)
 {
-	struct worker_stats	 ws;
-	struct pbuf		 pb;
-	const struct {
-		const char	*key;
-		uint64_t	 value;
-	} v[] = {
+	const struct stat_kv	 v[] = {
 		{ "accepted", s->st.accepted },
 		{ "published", s->st.published },
 		{ "refused_full", s->st.refused_full },
@@ -464,21 +459,8 @@ sender_push_stats(struct sender *s)
 		{ "buffer_points", s->qpoints },
 		{ "buffer_bytes", s->qbytes },
 	};
-	size_t			 i;
-
-	memset(&ws, 0, sizeof(ws));
-	for (i = 0; i < sizeof(v) / sizeof(v[0]) && i < STATS_MAX; i++) {
-		strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
-		ws.v[i].value = v[i].value;
-	}
-	ws.n = (uint32_t)i;
-	strlcpy(ws.note, s->last_error, sizeof(ws.note));
-	pb_init(&pb);
-	stats_encode(&pb, &ws);
-	if (pb_failed(&pb) || worker_send_ctl(s->w, MSG_STATS, 0, pb.buf,
-	    pb.len) == -1)
-		log_warn("%s", __func__);
-	pb_free(&pb);
+	(void)worker_push_stats(s->w, v, sizeof(v) / sizeof(v[0]),
+	    s->last_error);
 }
 
 static void

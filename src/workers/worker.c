@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "log.h"
 #include "sandbox.h"
+#include "status.h"
 #include "worker.h"
 
 static const struct worker_ops *const role_ops[ROLE_MAX] = {
@@ -486,4 +487,31 @@ worker_main(enum role role, int argc, char **argv)
 		conf_free(&w.conf);
 	ev_loop_destroy(w.loop);
 	return w.exit_code;
+}
+
+int
+worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
+    const char *note)
+{
+	struct worker_stats	 ws;
+	struct pbuf		 pb;
+	size_t			 i;
+	int			 rv = 0;
+
+	memset(&ws, 0, sizeof(ws));
+	for (i = 0; i < n && i < STATS_MAX; i++) {
+		strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
+		ws.v[i].value = v[i].value;
+	}
+	ws.n = (uint32_t)i;
+	strlcpy(ws.note, note != NULL ? note : "", sizeof(ws.note));
+	pb_init(&pb);
+	stats_encode(&pb, &ws);
+	if (pb_failed(&pb) || worker_send_ctl(w, MSG_STATS, 0, pb.buf,
+	    pb.len) == -1) {
+		log_warn("%s: %s", __func__, role_name(w->role));
+		rv = -1;
+	}
+	pb_free(&pb);
+	return rv;
 }

@@ -70,6 +70,15 @@ int	 worker_send_peer(struct worker *, enum role to, uint16_t type,
 	    uint32_t reqid, const void *data, size_t len);
 int	 worker_send_ctl(struct worker *, uint16_t type, uint32_t reqid,
 	    const void *data, size_t len);
+/* One counter of a worker's MSG_STATS (shown in /me/status). */
+struct stat_kv {
+	const char	*key;
+	uint64_t	 value;
+};
+
+/* Send counters (at most STATS_MAX) and a note (the last error). */
+int	 worker_push_stats(struct worker *, const struct stat_kv *, size_t n,
+	    const char *note);
 /* Leave the event loop and exit with `code` after flushing to master. */
 void	 worker_exit(struct worker *, int code);
 
