@@ -119,6 +119,7 @@ unit-san: $(SAN_UNIT_BIN)
 # the integration tests prove nothing.
 peers:
 	python3 -m unittest tests/peers/test_nsqd_double.py
+	python3 -m unittest tests/peers/test_registry_double.py
 
 integration: agent
 	python3 tests/integration/run.py --agent ./agent
