@@ -79,7 +79,9 @@ int
 worker_send_peer(struct worker *w, enum role to, uint16_t type,
     uint32_t reqid, const void *data, size_t len)
 {
-	if ((unsigned)to >= ROLE_MAX || w->peers[to] == NULL) {
+	/* up means its HELLO came: it has started and can take messages */
+	if ((unsigned)to >= ROLE_MAX || w->peers[to] == NULL ||
+	    w->peer_pid[to] <= 0) {
 		errno = ENOTCONN;
 		return -1;
 	}
@@ -176,12 +178,30 @@ peer_close_cb(struct frame_conn *fc, const char *why, void *arg)
 	report_peer(w, from, 0);
 }
 
+/*
+ * A peer sends us data only once our HELLO came, and we send it only
+ * when our role's start() has run: a message never reaches a worker
+ * that cannot take it yet.
+ */
+static void
+send_hello(struct worker *w, enum role peer)
+{
+	struct pbuf	 pb;
+
+	pb_init(&pb);
+	pb_u32(&pb, (uint32_t)w->role);
+	pb_u64(&pb, w->generation);
+	if (pb_failed(&pb) || frame_send(w->peers[peer], MSG_HELLO, 0, pb.buf,
+	    pb.len, -1) == -1)
+		log_warn("%s: HELLO to %s", __func__, role_name(peer));
+	pb_free(&pb);
+}
+
 static int
 attach_peer(struct worker *w, struct frame_in *in)
 {
 	struct preader		 pr;
 	struct frame_rules	 rules;
-	struct pbuf		 pb;
 	const struct edge_def	*e;
 	char			 name[64];
 	uint32_t		 peer;
@@ -216,13 +236,9 @@ attach_peer(struct worker *w, struct frame_in *in)
 		log_warn("%s: edge to %s", __func__, role_name(peer));
 		return 0;
 	}
-	pb_init(&pb);
-	pb_u32(&pb, (uint32_t)w->role);
-	pb_u64(&pb, w->generation);
-	if (pb_failed(&pb) || frame_send(w->peers[peer], MSG_HELLO, 0, pb.buf,
-	    pb.len, -1) == -1)
-		log_warn("%s: HELLO to %s", __func__, role_name(peer));
-	pb_free(&pb);
+	/* before our start() the HELLO waits: see worker_go() */
+	if (w->setup_done)
+		send_hello(w, (enum role)peer);
 	return 0;
 }
 
@@ -283,6 +299,7 @@ worker_go(struct worker *w)
 {
 	struct sandbox_plan	 plan;
 	char			 err[512];
+	enum role		 r;
 
 	ev_timer_stop(w->loop, &w->setup_timer);
 	if (!w->have_conf)
@@ -304,6 +321,9 @@ worker_go(struct worker *w)
 		return;
 	}
 	w->setup_done = 1;
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (w->peers[r] != NULL)
+			send_hello(w, r);
 	if (worker_send_ctl(w, MSG_READY, 0, NULL, 0) == -1)
 		fatal("%s: READY", __func__);
 	log_debug("ready (uid %ld%s%s)", (long)getuid(),

@@ -107,6 +107,7 @@ sched_close(struct frame_conn *fc, const char *why, void *arg)
 	enum role	 from = sched_peer(fc);
 
 	h.w.peers[from] = NULL;
+	h.w.peer_pid[from] = 0;
 	scheduler_ops.peer_changed(&h.w, from, 0);
 	(void)why;
 	(void)arg;
@@ -133,6 +134,8 @@ link_peer(enum role r)
 	    fake_close, &h.peers[r]);
 	cr_assert_not_null(h.w.peers[r]);
 	cr_assert_not_null(h.peers[r].fc);
+	/* as the runtime does when the peer's HELLO comes */
+	h.w.peer_pid[r] = 4242;
 	scheduler_ops.peer_changed(&h.w, r, 4242);
 }
 
