@@ -1,11 +1,13 @@
 """The fetcher against a registry: registration, items, report, the
 file:// registry, the cache when the registry is down, and bad answers.
 
-The registry double here is a small stdlib HTTP server that records what
-it received (tests/peers/registry.py, the full double, is on its way; this
-one is kept minimal so the tests can move to it).  The fetcher's view is
-observed through /me/status counters, the log and the cache file, since
-/me/ns and /update are not in the front yet.
+The registry is the double of tests/peers/registry.py (RegistryDouble):
+it registers the host as the real registry does (a rename needs the old
+machine to exist), serves the collect lists written with set_collect(),
+records every request and injects the faults (refuse for a registry that
+is down, garbage, malformed, error and canned answers).  The fetcher's
+view is observed through /me/status counters, the log and the cache file,
+since /me/ns and /update are not in the front yet.
 """
 import json
 import os
@@ -13,14 +15,16 @@ import re
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
-import threading
+import sys
 import time
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import AgentTest, free_port, wait_until
+from harness import AgentTest, wait_until
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "peers"))
+from registry import (PATH_NS, PATH_REPORT, PATH_RESOURCE,  # noqa: E402
+                      RegistryDouble)
 
 REPORT_KEYS = ["uuid", "sn", "newiplist", "oldiplist", "ns", "version",
                "commit", "branch", "buildtime", "goversion", "newhostname",
@@ -37,105 +41,6 @@ def item(mtype, name, **kw):
 def plugin(name, repo, interval="60", **kw):
     return item("PLUGIN", f"PLUGIN.{name}",
                 git=f"git@git.test.com:{repo}.git", interval=interval, **kw)
-
-
-def envelope(data, status=200, msg=""):
-    return json.dumps({"httpstatus": status, "data": data, "msg": msg})
-
-
-class Registry:
-    """Serves /api/v1/agent/{ns,resource,report} and records requests.
-
-    `ns` maps namespace -> uuid; `resources` maps namespace -> items; an
-    entry of `raw` (path or namespace -> (status, body)) overrides the
-    answer with those bytes.
-    """
-
-    def __init__(self, tls=None):
-        self.ns = {"pool.loda": "f2f21847-652d-4a50-bfbb-d12df9b30b46"}
-        self.resources = {"pool.loda": [item("CPU", "cpu.idle",
-                                              interval="10")]}
-        self.raw = {}
-        self.requests = []
-        self.lock = threading.Lock()
-        reg = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def answer(self, status, body):
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def record(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
-                u = urllib.parse.urlsplit(self.path)
-                with reg.lock:
-                    reg.requests.append({
-                        "method": self.command, "path": u.path,
-                        "query": urllib.parse.parse_qs(u.query),
-                        "headers": dict(self.headers), "body": body})
-                return u, body
-
-            def do_GET(self):
-                u, _ = self.record()
-                q = urllib.parse.parse_qs(u.query)
-                ns = q.get("ns", [""])[0]
-                if u.path != "/api/v1/agent/resource":
-                    return self.answer(404, "404 page not found\n")
-                if ns in reg.raw:
-                    return self.answer(*reg.raw[ns])
-                if ns not in reg.resources:
-                    return self.answer(500, envelope(None, 500,
-                                                     "ns not found"))
-                return self.answer(200, envelope(reg.resources[ns]))
-
-            def do_POST(self):
-                u, body = self.record()
-                if u.path in reg.raw:
-                    return self.answer(*reg.raw[u.path])
-                if u.path == "/api/v1/agent/ns":
-                    return self.answer(200, envelope(reg.ns))
-                if u.path == "/api/v1/agent/report":
-                    return self.answer(200, envelope(None, 200, "success"))
-                return self.answer(404, "404 page not found\n")
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass    # failed TLS handshakes are the point of a test
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        scheme = "http"
-        if tls is not None:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.server.socket = ctx.wrap_socket(self.server.socket,
-                                                 server_side=True)
-            scheme = "https"
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def got(self, method, path):
-        with self.lock:
-            return [r for r in self.requests
-                    if r["method"] == method and r["path"] == path]
 
 
 def host_ips(prefixes=("eth", "lo")):
@@ -168,12 +73,25 @@ def serial_number():
         return ""
 
 
+
+HOST = socket.gethostname()
+NS_POOL = "pool.loda"
+
+
 class FetcherTest(AgentTest):
 
     def setUp(self):
         super().setUp()
-        self.reg = Registry()
-        self.addCleanup(self.reg.close)
+        self.reg = RegistryDouble().start()
+        self.addCleanup(self.reg.stop)
+        # no tree.json: the host registers into pool.loda, which holds
+        # one item (not the 40-item default template)
+        self.reg.set_collect(NS_POOL, [item("CPU", "cpu.idle",
+                                            interval="10")])
+
+    def got(self, method, path, reg=None):
+        return [r for r in (reg or self.reg).requests(path=path)
+                if r.method == method]
 
     def use_registry(self, addr, timeout=3, extra=""):
         self.addr = addr
@@ -194,6 +112,12 @@ class FetcherTest(AgentTest):
         with open(p) as f:
             return json.load(f)
 
+    def cache_or_none(self):
+        try:
+            return self.cache()
+        except (OSError, ValueError):
+            return None
+
     def refresh_by_reload(self, timeout):
         # a reload that changes a registry setting refreshes at once
         self.use_registry(self.addr, timeout=timeout)
@@ -204,14 +128,14 @@ class FetcherTest(AgentTest):
 class Registration(FetcherTest):
 
     def test_registers_fetches_and_reports(self):
-        self.reg.resources["pool.loda"] = [
+        self.reg.set_collect(NS_POOL, [
             item("CPU", "cpu.idle", interval="10"),
             plugin("mysql", "plugins/mysql",
                    parameters="-servers loda:pw@tcp(127.0.0.1:3306)/"),
             plugin("evil", "plugins/evil", parameters="-x a;b"),
             item("PORT", "PORT.sshd.22", port="22", connect_timeout="3"),
             item("PROC", "PROC.nginx", bin_path="/usr/sbin/nginx"),
-        ]
+        ])
         self.use_registry(self.reg.url)
         self.start_ok()
         self.agent.wait_log(r"fetcher\[\d+\]: registry: 1 namespace "
@@ -221,38 +145,45 @@ class Registration(FetcherTest):
                             r'rejected: parameter "a;b" contains ";"')
 
         # POST /api/v1/agent/ns: sorted string keys, the JSON header
-        ns = wait_until(lambda: self.reg.got("POST", "/api/v1/agent/ns"),
-                        what="the ns request")[0]
-        self.assertEqual(ns["headers"].get("Content-Type"),
+        ns = self.reg.wait_for_requests(1, path=PATH_NS)[0]
+        self.assertEqual(ns.method, "POST")
+        self.assertEqual(ns.header("Content-Type"),
                          "application/json;charset=utf-8")
-        body = ns["body"].decode()
+        body = ns.body.decode()
         sent = json.loads(body)
         self.assertEqual(list(sent), ["hostname", "ip", "sn"])
-        self.assertEqual(sent["hostname"], socket.gethostname())
+        self.assertEqual(sent["hostname"], HOST)
         self.assertEqual(sent["ip"], ",".join(host_ips()))
         self.assertEqual(sent["sn"], serial_number())
         self.assertNotIn(" ", body)
+        # the registry registered the host as it was sent
+        machines = self.reg.machines(NS_POOL)
+        self.assertEqual(len(machines), 1)
+        mid = machines[0]["_id"]
+        self.assertEqual(machines[0], {"_id": mid, "hostname": HOST,
+                                       "ip": ",".join(host_ips()),
+                                       "sn": serial_number(),
+                                       "status": "online"})
 
         # GET /api/v1/agent/resource for the namespace
-        res = self.reg.got("GET", "/api/v1/agent/resource")
+        res = self.got("GET", PATH_RESOURCE)
         self.assertTrue(res)
-        self.assertEqual(res[0]["query"], {"ns": ["pool.loda"],
-                                           "type": ["collect"]})
+        self.assertEqual(res[0].params, {"ns": ["pool.loda"],
+                                         "type": ["collect"]})
 
         # the report after the first refresh, every field in order
-        rep = wait_until(lambda: self.reg.got("POST",
-                                              "/api/v1/agent/report"),
-                         what="the report")[0]
-        self.assertEqual(rep["headers"].get("Content-Type"),
+        rep = self.reg.wait_for_requests(1, path=PATH_REPORT)[0]
+        self.assertEqual(rep.method, "POST")
+        self.assertEqual(rep.header("Content-Type"),
                          "application/json;charset=utf-8")
-        r = json.loads(rep["body"])
+        r = rep.json()
         self.assertEqual(list(r), REPORT_KEYS)
-        self.assertEqual(r["uuid"], [self.reg.ns["pool.loda"]])
+        self.assertEqual(r["uuid"], [mid])
         self.assertEqual(r["ns"], ["pool.loda"])
         self.assertEqual(r["newiplist"], host_ips())
         self.assertEqual(r["sn"], serial_number())
-        self.assertEqual(r["newhostname"], socket.gethostname())
-        self.assertEqual(r["oldhostname"], socket.gethostname())
+        self.assertEqual(r["newhostname"], HOST)
+        self.assertEqual(r["oldhostname"], HOST)
         self.assertEqual(r["agenttype"], "loda-agent")
         self.assertIs(r["update"], False)
         self.assertEqual(r["version"], self.agent.status()["version"])
@@ -262,6 +193,9 @@ class Registration(FetcherTest):
 
         # the counters, the cache and the identity caches
         self.wait_stat("reports_ok", lambda v: v == 1)
+        # the registry decoded it as Go would (utime RFC 3339) and kept it
+        self.assertEqual(rep.status, 200)
+        self.assertEqual(self.reg.reports(), {HOST: r})
         s = self.fetcher_stats()
         self.assertGreaterEqual(s["refresh_ok"], 1)
         self.assertEqual(s["refresh_failed"], 0)
@@ -270,12 +204,12 @@ class Registration(FetcherTest):
         self.assertEqual(s["from_cache"], 0)
         self.assertAlmostEqual(s["last_refresh_ok"], time.time(), delta=60)
         c = self.cache()
-        self.assertEqual(c["ns"], self.reg.ns)
+        self.assertEqual(c["ns"], {"pool.loda": mid})
         self.assertEqual(c["resources"]["pool.loda"],
-                         self.reg.resources["pool.loda"])
+                         self.reg.resources(NS_POOL))
         pd = self.agent.values["pluginsdir"]
         with open(os.path.join(pd, ".hostname")) as f:
-            self.assertEqual(f.read(), socket.gethostname())
+            self.assertEqual(f.read(), HOST)
         with open(os.path.join(pd, ".ip")) as f:
             self.assertEqual(f.read(), ",".join(host_ips()))
 
@@ -286,31 +220,41 @@ class Registration(FetcherTest):
             f.write("old-name")
         with open(os.path.join(pd, ".ip"), "w") as f:
             f.write("10.9.9.9")
+        # the registry knows the host by its old name (else the rename is
+        # 500 "machine not found", forever)
+        mid = self.reg.add_machine(NS_POOL, "old-name", ip="10.9.9.9",
+                                   sn=serial_number())
         self.use_registry(self.reg.url)
         self.start_ok()
         self.agent.wait_log(r'the hostname changed from "old-name" to '
-                            rf'"{re.escape(socket.gethostname())}"')
-        rep = wait_until(lambda: self.reg.got("POST",
-                                              "/api/v1/agent/report"),
-                         what="the report")[0]
-        r = json.loads(rep["body"])
+                            rf'"{re.escape(HOST)}"')
+        rep = self.reg.wait_for_requests(1, path=PATH_REPORT)[0]
+        r = rep.json()
         self.assertIs(r["update"], True)
         self.assertEqual(r["oldhostname"], "old-name")
-        self.assertEqual(r["newhostname"], socket.gethostname())
+        self.assertEqual(r["newhostname"], HOST)
         self.assertEqual(r["oldiplist"], ["10.9.9.9"])
         # the ns call was skipped while the name differed
-        self.assertEqual(self.reg.got("POST", "/api/v1/agent/ns"), [])
+        self.assertEqual(self.got("POST", PATH_NS), [])
         self.wait_stat("reports_ok", lambda v: v == 1)
-        # the registry accepted it: the caches follow ...
+        # the registry renamed its machine and keeps the report under the
+        # new name ...
+        self.assertEqual(rep.status, 200)
+        m = self.reg.machines(NS_POOL)
+        self.assertEqual([(x["_id"], x["hostname"], x["ip"]) for x in m],
+                         [(mid, HOST, ",".join(host_ips()) or "10.9.9.9")])
+        self.assertEqual(list(self.reg.reports()), [HOST])
+        # ... the registry accepted it: the caches follow ...
         with open(os.path.join(pd, ".hostname")) as f:
-            self.assertEqual(f.read(), socket.gethostname())
+            self.assertEqual(f.read(), HOST)
         with open(os.path.join(pd, ".ip")) as f:
             self.assertEqual(f.read(), ",".join(host_ips()))
-        # ... and the next refresh registers again
+        # ... and the next refresh registers again, as the same machine
         self.refresh_by_reload(4)
-        wait_until(lambda: self.reg.got("POST", "/api/v1/agent/ns"),
-                   what="the ns request after the rename")
-
+        self.reg.wait_for_requests(1, path=PATH_NS)
+        wait_until(lambda: (self.cache_or_none() or {}).get("ns") ==
+                   {"pool.loda": mid}, what="the cache of the namespaces")
+        self.assertEqual(len(self.reg.machines(NS_POOL)), 1)
 
     def test_https_verifies_the_certificate(self):
         if shutil.which("openssl") is None:
@@ -322,8 +266,9 @@ class Registration(FetcherTest):
                         "-subj", "/CN=127.0.0.1", "-addext",
                         "subjectAltName=IP:127.0.0.1"], check=True,
                        capture_output=True)
-        reg = Registry(tls=(cert, key))
-        self.addCleanup(reg.close)
+        reg = RegistryDouble(tls=(cert, key)).start()
+        self.addCleanup(reg.stop)
+        self.assertTrue(reg.url.startswith("https://"))
         self.use_registry(reg.url)
         self.start_ok()
         # the CA store was read in the sandbox, and it does not know ours
@@ -331,8 +276,9 @@ class Registration(FetcherTest):
                             r"v1/agent/ns: SSL certificate problem: "
                             r"self-signed certificate")
         self.wait_stat("refresh_failed", lambda v: v >= 1)
-        self.assertEqual(reg.requests, [])
-
+        # the handshake failed: no request reached the registry
+        self.assertEqual(reg.requests(), [])
+        self.assertEqual(reg.machines(NS_POOL), [])
 
     def test_name_lookup_in_the_sandbox(self):
         # /etc/hosts (and nsswitch, resolv.conf) read as `user`
@@ -340,8 +286,10 @@ class Registration(FetcherTest):
         self.start_ok()
         self.wait_stat("refresh_ok", lambda v: v >= 1)
         # a trailing slash in registryaddr does not double in the paths
-        self.assertTrue(self.reg.got("POST", "/api/v1/agent/ns"))
-        self.assertTrue(self.reg.got("GET", "/api/v1/agent/resource"))
+        self.assertTrue(self.got("POST", PATH_NS))
+        self.assertTrue(self.got("GET", PATH_RESOURCE))
+        self.assertEqual({r.path for r in self.reg.requests()} -
+                         {PATH_NS, PATH_RESOURCE, PATH_REPORT}, set())
 
 
 class FileRegistry(FetcherTest):
@@ -376,7 +324,7 @@ class FileRegistry(FetcherTest):
         # no registry to report to
         time.sleep(0.5)
         self.assertEqual(self.fetcher_stats()["reports_ok"], 0)
-        self.assertEqual(self.reg.requests, [])
+        self.assertEqual(self.reg.requests(), [])
 
         # re-read on each refresh; a broken file keeps the running set
         with open(path, "w") as f:
@@ -413,8 +361,9 @@ class Resilience(FetcherTest):
                       plugin("cached", "plugins/cached")]}}
         with open(os.path.join(pd, ".registry.json"), "w") as f:
             json.dump(cached, f)
-        down = f"http://127.0.0.1:{free_port()}"
-        self.use_registry(down)
+        # down: nothing listens on its port (connect() is refused)
+        self.reg.set_fault("refuse")
+        self.use_registry(self.reg.url)
         self.start_ok()
         self.agent.wait_log(r"starting from the registry cache: 1 namespace "
                             r"\(pool\.loda\), 1 plugins")
@@ -426,21 +375,23 @@ class Resilience(FetcherTest):
         self.assertEqual((s["from_cache"], s["namespaces"], s["plugins"]),
                          (1, 1, 1))
         self.assertEqual(s["reports_ok"], 0)
+        self.assertEqual(self.reg.requests(), [])
         # the cache is the last good answer: left as it was
         self.assertEqual(self.cache(), cached)
 
     def test_garbage_keeps_the_running_set(self):
-        self.reg.ns = {"a.loda": "u1", "b.loda": "u2"}
-        self.reg.resources = {
-            "a.loda": [plugin("pa", "g/pa")],
-            "b.loda": [plugin("pb", "g/pb")],
-        }
+        # the host is a machine of two leaves (one uuid for both)
+        only_us = {"machinereg": f"^{re.escape(HOST)}$"}
+        self.reg.set_tree({"a.loda": only_us, "b.loda": only_us})
+        self.reg.set_collect("a.loda", [plugin("pa", "g/pa")])
+        self.reg.set_collect("b.loda", [plugin("pb", "g/pb")])
         self.use_registry(self.reg.url)
         self.start_ok()
         self.wait_stat("plugins", lambda v: v == 2)
+        self.assertEqual(self.fetcher_stats()["namespaces"], 2)
 
         # the ns call answers garbage: everything stays
-        self.reg.raw["/api/v1/agent/ns"] = (200, "<html>oops</html>")
+        self.reg.set_fault("garbage", endpoint="ns")
         self.refresh_by_reload(4)
         self.agent.wait_log(r"registry: POST .*/api/v1/agent/ns: invalid "
                             r"JSON at byte 0: lexical error.*; the "
@@ -449,39 +400,44 @@ class Resilience(FetcherTest):
         s = self.fetcher_stats()
         self.assertEqual((s["namespaces"], s["plugins"]), (2, 2))
 
-        # one namespace's items are malformed: it keeps its items, the
-        # other takes its new answer (the Go agent dropped everything)
-        del self.reg.raw["/api/v1/agent/ns"]
-        self.reg.raw["a.loda"] = (200, envelope([{"name": "PLUGIN.x",
-                                                  "interval": 60}]))
-        self.reg.resources["b.loda"] = [plugin("pb", "g/pb"),
-                                        plugin("pc", "g/pc")]
+        # one namespace's items are malformed (the double makes the first
+        # item's interval a JSON number): it keeps its items, the other
+        # takes its new answer (the Go agent dropped everything)
+        self.reg.clear_fault(endpoint="ns")
+        self.reg.set_fault("malformed", ns="a.loda")
+        self.reg.set_collect("b.loda", [plugin("pb", "g/pb"),
+                                        plugin("pc", "g/pc")])
         self.refresh_by_reload(5)
         self.agent.wait_log(r'registry: items of namespace "a\.loda" \(.*\): '
-                            r'item "PLUGIN\.x": "interval" is a number, not '
+                            r'item "PLUGIN\.pa": "interval" is a number, not '
                             r'a string; it keeps the items it had')
         self.wait_stat("plugins", lambda v: v == 3)
         c = self.cache()
         self.assertEqual(c["resources"]["a.loda"], [plugin("pa", "g/pa")])
         self.assertEqual(len(c["resources"]["b.loda"]), 2)
+        self.assertEqual([r.fault for r in self.got("GET", PATH_RESOURCE)
+                          if r.param("ns") == "a.loda"][-1], "malformed")
 
         # an HTTP error says what the registry said
-        self.reg.raw["a.loda"] = (500, envelope(None, 500, "boom"))
+        self.reg.set_fault("error", ns="a.loda")
         self.refresh_by_reload(6)
         self.agent.wait_log(r'items of namespace "a\.loda" .*: HTTP 500: '
-                            r'boom; it keeps the items it had')
+                            r'double: injected error; it keeps the items it '
+                            r'had')
         self.assertEqual(self.fetcher_stats()["plugins"], 3)
 
     def test_killed_fetcher_comes_back_from_the_cache(self):
-        self.reg.resources["pool.loda"].append(plugin("p", "g/p"))
+        self.reg.set_collect(NS_POOL, [item("CPU", "cpu.idle",
+                                            interval="10"),
+                                       plugin("p", "g/p")])
         self.use_registry(self.reg.url)
         self.start_ok()
         self.wait_stat("plugins", lambda v: v == 1)
         st = self.agent.status()
         pid = self.agent.worker(st, "fetcher")["pid"]
         # the registry is failing when it comes back
-        self.reg.raw["/api/v1/agent/ns"] = (503, "")
-        self.reg.raw["pool.loda"] = (503, "")
+        self.reg.set_fault("canned", endpoint="ns", status=503, body="")
+        self.reg.set_fault("canned", ns=NS_POOL, status=503, body="")
         os.kill(pid, signal.SIGKILL)
 
         def restarted():

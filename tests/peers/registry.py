@@ -6,7 +6,7 @@ Written from /work/shared/reference/lodastack-protocols.md section 1
 template).  Python 3 standard library only.
 
 Served on 127.0.0.1 (HTTP/1.1, keep-alive, every response has a
-Content-Length):
+Content-Length; HTTPS instead when started with a certificate, see TLS):
 
   POST /api/v1/agent/ns                       register / look up the host
   GET  /api/v1/agent/resource?ns=NS&type=T    resource list of a namespace
@@ -129,6 +129,18 @@ connection), endpoint ("ns", "resource", "report" or null), fault (the
 mode applied, null when none), status (the HTTP status sent; null when
 none was: stall, reset), error (a bad-state message or null).
 
+TLS
+---
+RegistryDouble(tls=(certfile, keyfile)) (or --tls-cert/--tls-key) serves
+the main port over HTTPS with that certificate chain (PEM), and .url says
+https://.  The handshake is done in the connection's own thread, before
+any HTTP is read: a client that refuses the certificate, or talks plain
+HTTP to the port, fails the handshake and nothing is recorded (a test that
+expects the agent to refuse a certificate asserts requests() == []).  The
+faults apply unchanged once the handshake is done (reset is an RST under
+the TLS session, refuse closes the listener).  The control port stays
+plain HTTP.
+
 Control endpoints (JSON, not the envelope; on the control port, and on the
 main port when it is listening)
   GET  /_double/requests[?path=P][&since=SEQ]   recorded requests
@@ -146,6 +158,7 @@ Usage
 -----
   python3 tests/peers/registry.py [--state-dir DIR] [--port 0]
           [--control-port 0] [--fault MODE] [--no-template] [--verbose]
+          [--tls-cert CERT.pem --tls-key KEY.pem]
 prints {"port": N, "control_port": M, "pid": P, "state_dir": DIR} on one
 line when ready and serves until SIGTERM/SIGINT (without --state-dir a
 temporary directory is used and removed at exit).
@@ -155,8 +168,9 @@ clear) it through the control port; set through the main port, the
 connection that asked gets its answer before the others are closed.
 
 In-process (state_dir None: a temporary directory, removed by stop()):
-  with RegistryDouble(state_dir=None, template=True) as reg:
-      reg.url                    "http://127.0.0.1:PORT" (registryaddr)
+  with RegistryDouble(state_dir=None, template=True, tls=None) as reg:
+      reg.url                    "http://127.0.0.1:PORT" (registryaddr;
+                                 https:// with tls)
       reg.port, reg.control_port, reg.control_url, reg.state_dir
       reg.set_tree({...}); reg.set_collect(ns, items)
       reg.set_resources(ns, type, items); reg.set_machines(ns, machines)
@@ -182,6 +196,7 @@ import selectors
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import sys
 import tempfile
@@ -220,6 +235,7 @@ MSG_NOT_FOUND = "404 page not found"
 MSG_NOT_ALLOWED = "Method Not Allowed"
 MSG_INJECTED = "double: injected error"
 
+HANDSHAKE_TIMEOUT = 5.0
 GARBAGE_BODY = b"<html><body>registry-double: this is not JSON</body></html>\n"
 MAX_BODY = 64 << 20
 
@@ -613,9 +629,14 @@ class RegistryDouble:
     ports bound are in .port and .control_port after start()."""
 
     def __init__(self, state_dir=None, port=0, control_port=0,
-                 template=True, fault="ok", verbose=False):
+                 template=True, fault="ok", verbose=False, tls=None):
         if fault not in FAULT_MODES or fault == "canned":
             raise ValueError(f"bad initial fault mode {fault!r}")
+        self._tls = None
+        if tls is not None:
+            # loaded now: a bad certificate fails here, not per connection
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(*tls)
         self.state_dir = state_dir
         self._own_state = state_dir is None
         self.port = port
@@ -701,7 +722,8 @@ class RegistryDouble:
     @property
     def url(self):
         """The registryaddr of the agent's configuration."""
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def control_url(self):
@@ -767,6 +789,16 @@ class RegistryDouble:
                     except OSError:
                         continue
                     conn.setblocking(True)
+                    if self._tls is not None:
+                        # no I/O here: the handler thread does the
+                        # handshake (see _HTTPServer.finish_request)
+                        try:
+                            conn = self._tls.wrap_socket(
+                                conn, server_side=True,
+                                do_handshake_on_connect=False)
+                        except (OSError, ValueError):
+                            conn.close()
+                            continue
                     self._httpd.process_request(conn, addr)
         finally:
             sel.close()
@@ -1149,6 +1181,24 @@ class _HTTPServer(ThreadingHTTPServer):
         if self.double.verbose:
             super().handle_error(request, client_address)
 
+    def finish_request(self, request, client_address):
+        if isinstance(request, ssl.SSLSocket):
+            # tracked, so that stop() or a refuse ends a stuck handshake
+            self.track(request)
+            try:
+                request.settimeout(HANDSHAKE_TIMEOUT)
+                request.do_handshake()
+                request.settimeout(None)
+            except (OSError, ValueError) as e:
+                # a refused certificate, plain HTTP, a closed connection
+                self.double._log(f"TLS handshake with "
+                                 f"{client_address[0]}:{client_address[1]} "
+                                 f"failed: {e}")
+                return
+            finally:
+                self.untrack(request)
+        super().finish_request(request, client_address)
+
     def server_bind(self):
         # HTTPServer.server_bind would do a reverse DNS lookup; skip it.
         import socketserver
@@ -1452,7 +1502,13 @@ def main(argv=None):
                     help="a missing collect file is [] instead of the "
                          "default template")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate "
+                    "chain (PEM); needs --tls-key")
+    ap.add_argument("--tls-key", help="the private key (PEM) of --tls-cert")
     args = ap.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        ap.error("--tls-cert and --tls-key go together")
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
 
     stop = threading.Event()
 
@@ -1465,7 +1521,7 @@ def main(argv=None):
     d = RegistryDouble(state_dir=args.state_dir, port=args.port,
                        control_port=args.control_port,
                        template=not args.no_template, fault=args.fault,
-                       verbose=args.verbose)
+                       verbose=args.verbose, tls=tls)
     d.start()
     try:
         sys.stdout.write(json.dumps({"port": d.port,

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -660,6 +661,96 @@ class Faults(DoubleCase):
                          registry.GARBAGE_BODY)
         self.assertEqual(self.register("web-01")[0], 500)
         self.assertEqual(self.call("GET", "/nope")[0], 500)
+
+
+# -------------------------------------------------------------------- TLS
+class Tls(unittest.TestCase):
+    """tls=(cert, key): HTTPS on the main port, nothing recorded for a
+    client that refuses the certificate or speaks plain HTTP."""
+
+    @classmethod
+    def setUpClass(cls):
+        if shutil.which("openssl") is None:
+            raise unittest.SkipTest("no openssl to make a certificate")
+        cls.tmp = tempfile.mkdtemp(prefix="registry-double-tls-")
+        cls.cert = os.path.join(cls.tmp, "cert.pem")
+        cls.key = os.path.join(cls.tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", cls.key, "-out", cls.cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True,
+                       capture_output=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def https(self, port, ctx, method, path, body=None):
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=3,
+                                        context=ctx)
+        try:
+            return hreq(port, method, path, body, conn=c)
+        finally:
+            c.close()
+
+    def test_https(self):
+        with registry.RegistryDouble(tls=(self.cert, self.key)) as d:
+            self.assertEqual(d.url, f"https://127.0.0.1:{d.port}")
+            trusting = ssl.create_default_context(cafile=self.cert)
+            c = http.client.HTTPSConnection("127.0.0.1", d.port, timeout=3,
+                                            context=trusting)
+            self.addCleanup(c.close)
+            for _ in range(2):                          # keep-alive
+                status, _, raw = hreq(0, "POST", NS, {"hostname": "web-01"},
+                                      conn=c)
+                self.assertEqual((status, list(json.loads(raw)["data"])),
+                                 (200, ["pool.loda"]))
+            self.assertEqual(d.machines("pool.loda")[0]["hostname"],
+                             "web-01")
+            self.assertEqual(len({r.peer for r in d.requests()}), 1)
+
+            # a client that does not know the certificate: no request
+            with self.assertRaises(ssl.SSLCertVerificationError):
+                self.https(d.port, ssl.create_default_context(), "GET",
+                           RES + "?ns=pool.loda&type=collect")
+            # plain HTTP to the TLS port: no answer, nothing recorded
+            with self.assertRaises((ConnectionError,
+                                    http.client.HTTPException)):
+                hreq(d.port, "GET", RES + "?ns=pool.loda&type=collect")
+            self.assertEqual([r.path for r in d.requests()], [NS, NS])
+
+            # faults apply after the handshake; the control port is HTTP
+            self.assertEqual(hreq(d.control_port, "POST",
+                                  "/_double/fault?mode=error", b"")[0], 200)
+            status, _, raw = self.https(d.port, trusting, "GET",
+                                        RES + "?ns=pool.loda&type=collect")
+            self.assertEqual((status, json.loads(raw)["msg"]),
+                             (500, "double: injected error"))
+            d.set_fault("reset", endpoint="ns")
+            with self.assertRaises((ConnectionError,
+                                    http.client.HTTPException)):
+                self.https(d.port, trusting, "POST", NS,
+                           {"hostname": "web-02"})
+            d.set_fault("refuse")
+            with self.assertRaises(ConnectionRefusedError):
+                self.https(d.port, trusting, "GET", "/x")
+            d.set_fault("ok")
+            self.assertEqual(self.https(d.port, trusting, "GET", "/x")[0],
+                             404)
+
+    def test_stuck_handshake_does_not_block_stop(self):
+        d = registry.RegistryDouble(tls=(self.cert, self.key)).start()
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=3)
+        self.addCleanup(s.close)                # connected, says nothing
+        time.sleep(0.1)
+        t0 = time.monotonic()
+        d.stop()
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.assertEqual(d.requests(), [])
+
+    def test_bad_certificate_fails_at_construction(self):
+        with self.assertRaises((OSError, ssl.SSLError)):
+            registry.RegistryDouble(tls=(self.key, self.key))
 
 
 # --------------------------------------------------- lifecycle and process
