@@ -47,7 +47,7 @@ struct point_list {
 void	 pl_init(struct point_list *);
 void	 pl_free(struct point_list *);		/* and pl_init() again */
 void	 pl_reset(struct point_list *);		/* n = 0, points freed */
-/* Drop the points from index n on (a family that failed half-way). */
+/* Drop the points from index n on (a set a family could not finish). */
 void	 pl_truncate(struct point_list *, size_t n);
 /*
  * Append a point; tags as NULL-terminated key, value pairs.  Returns the
@@ -74,9 +74,11 @@ double	 trunc2(double);
  * One family.  `state` keeps what rates need between runs (previous
  * counters); a family emits no rate on its first run, never NaN and never
  * a negative rate.  collect() returns 0 (points appended, maybe none) or
- * -1 with err (a family that failed as a whole: what it appended this run
- * is dropped; the others still run).  init may be NULL (no state); an
- * init that returns NULL is out of memory and the family is left out.
+ * -1 with err naming what failed: logged (rate-limited) and counted; the
+ * points it did append are still sent (a family with several sources
+ * appends what it could read; pl_truncate() drops a half-made set), and
+ * the other families still run.  init may be NULL (no state); an init
+ * that returns NULL is out of memory and the family is left out.
  */
 struct collect_family {
 	const char	*name;		/* "cpu", "mem", ... for logs */
