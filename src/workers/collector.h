@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "collect.h"
+#include "points_msg.h"
 #include "items.h"
 #include "worker.h"
 
@@ -79,6 +80,10 @@ struct collector {
 		uint64_t	 traffic_sent;
 	} st;
 	char			 last_error[256];
+
+	/* unit tests: MSG_POINTS go here instead of to the sender */
+	int			(*send_hook)(struct collector *,
+				    const struct points_msg *);
 };
 
 /* collector_out.c */

@@ -34,6 +34,8 @@ publish_chunk(const char *data, size_t len, uint32_t n, void *arg)
 	pub->m.npoints = n;
 	pub->m.data = data;
 	pub->m.len = len;
+	if (pub->c->send_hook != NULL)
+		return pub->c->send_hook(pub->c, &pub->m);
 	pb_init(&pb);
 	points_msg_encode(&pb, &pub->m);
 	rv = pb_failed(&pb) ? -1 : worker_send_peer(pub->c->w, ROLE_SENDER,
