@@ -674,6 +674,7 @@ static const char *const collector_allow[] = {
 	"unlink", "unlinkat",			/* FS probe */
 	"fsync", "fdatasync", "ftruncate",	/* FS probe */
 	"umask",
+	"getcwd",		/* realpath(3) of a relative path */
 	/* sockets: connect-only clients (socket() itself below) */
 	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername",
 	"sendto", "recvfrom", "sendmsg", "recvmsg",	/* also the edges */
