@@ -96,6 +96,10 @@ const struct conf_field conf_fields[] = {
 	{ "agent", "coredumpdir", CONF_T_STR, OFF(coredumpdir),
 	    "/home/coresave", 0, 0, R(ROLE_COLLECTOR),
 	    "directory of core files named core.<service>.<pid>.<time>" },
+	{ "agent", "collect", CONF_T_BOOL, OFF(collect), "yes", 0, 0,
+	    R(ROLE_COLLECTOR),
+	    "run the system collectors and the PORT and PROC checks; no: the "
+	    "collector sends nothing" },
 
 	{ "output", "name", CONF_T_STR, OFF(output_name), "nsq",
 	    0, 0, R(ROLE_SENDER),

@@ -49,6 +49,7 @@ struct agent_conf {
 	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
 	char		 ntpserver[CONF_STR_MAX];	/* TIME, "" = off */
 	char		 coredumpdir[CONF_STR_MAX];	/* COREDUMP */
+	int		 collect;	/* system collectors, PORT, PROC */
 
 	/* [output] */
 	char		 output_name[CONF_STR_MAX];	/* nsq, influxdb, file */

@@ -74,3 +74,29 @@ points_ack_decode(struct preader *pr, enum points_verdict *v, char *msg,
 	*v = (enum points_verdict)verdict;
 	return 0;
 }
+
+size_t
+points_chunks(const char *pts, size_t len, size_t max,
+    int (*send)(const char *, size_t, uint32_t, void *), void *arg)
+{
+	const char	*start = pts, *p = pts, *end = pts + len, *nl;
+	size_t		 sent = 0, linelen;
+	uint32_t	 n = 0;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		linelen = (size_t)((nl != NULL ? nl : end) - p);
+		/* the piece so far plus this point would be too much */
+		if (n > 0 && (size_t)(p - start) + linelen > max) {
+			if (send(start, (size_t)(p - 1 - start), n, arg) == 0)
+				sent += n;
+			start = p;
+			n = 0;
+		}
+		n++;
+		p = nl != NULL ? nl + 1 : end;
+	}
+	if (n > 0 && send(start, (size_t)(end - start), n, arg) == 0)
+		sent += n;
+	return sent;
+}

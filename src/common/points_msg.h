@@ -44,4 +44,14 @@ void	 points_ack_encode(struct pbuf *, enum points_verdict, const char *);
 int	 points_ack_decode(struct preader *, enum points_verdict *, char *msg,
 	    size_t msglen);
 
+/*
+ * Cut `len` bytes of '\n'-separated points into pieces of at most
+ * `max` bytes (a point longer than that goes alone) and hand each to
+ * `send` with its point count (the scheduler and the collector cut
+ * their MSG_POINTS so).  Returns the points whose send returned
+ * 0.
+ */
+size_t	 points_chunks(const char *pts, size_t len, size_t max,
+	    int (*send)(const char *, size_t, uint32_t, void *), void *arg);
+
 #endif

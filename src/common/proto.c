@@ -27,6 +27,7 @@ static const char *const msg_names[MSG_MAX] = {
 	[MSG_STATUS_REQ] = "STATUS_REQ",
 	[MSG_STATS] = "STATS",
 	[MSG_REOPEN] = "REOPEN",
+	[MSG_TRAFFIC] = "TRAFFIC",
 	[MSG_HELLO] = "HELLO",
 	[MSG_POINTS] = "POINTS",
 	[MSG_POINTS_ACK] = "POINTS_ACK",
@@ -88,6 +89,8 @@ static const uint16_t sched_to_git[] = { MSG_HELLO, MSG_GIT_REQ, MSG_NONE };
 static const uint16_t git_to_sched[] = { MSG_HELLO, MSG_GIT_RESP, MSG_NONE };
 static const uint16_t points_sends[] = { MSG_HELLO, MSG_POINTS, MSG_NONE };
 static const uint16_t hello_only[] = { MSG_HELLO, MSG_NONE };
+static const uint16_t collector_to_front[] = { MSG_HELLO, MSG_TRAFFIC,
+	MSG_NONE };
 
 /* DESIGN.md section 2, "Edges": one row per socketpair between workers. */
 const struct edge_def peer_edges[] = {
@@ -107,6 +110,9 @@ const struct edge_def peer_edges[] = {
 	{ ROLE_SCHEDULER, ROLE_SENDER, points_sends, hello_only,
 	    DATA_MAXPAYLOAD, 0 },
 	{ ROLE_COLLECTOR, ROLE_SENDER, points_sends, hello_only,
+	    DATA_MAXPAYLOAD, 0 },
+	/* GET /me/traffic: the collector's latest NET values */
+	{ ROLE_COLLECTOR, ROLE_FRONT, collector_to_front, hello_only,
 	    DATA_MAXPAYLOAD, 0 },
 };
 const size_t peer_edge_count = sizeof(peer_edges) / sizeof(peer_edges[0]);

@@ -61,6 +61,11 @@ enum msg_type {
 	MSG_REOPEN,		/* master -> worker, empty: SIGUSR1, reopen
 				 * files (logrotate) */
 
+	/* peer edge, appended: numbers above stay */
+	MSG_TRAFFIC,		/* collector -> front: str JSON array of the
+				 * latest NET per-interface metrics
+				 * (GET /me/traffic) */
+
 	MSG_MAX
 };
 

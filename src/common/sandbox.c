@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -62,7 +63,8 @@ static int	 rule_add(scmp_filter_ctx, uint32_t, const char *,
 		    unsigned int, const struct scmp_arg_cmp *, char *, size_t);
 static int	 build_front(scmp_filter_ctx, char *, size_t);
 static int	 build_denylist(scmp_filter_ctx, char *, size_t);
-static int	 build_noexec(scmp_filter_ctx, char *, size_t);
+static int	 build_base(scmp_filter_ctx, char *, size_t);
+static int	 build_collector(scmp_filter_ctx, char *, size_t);
 
 /* Failure with errno text appended: "step: strerror". */
 static int
@@ -195,7 +197,7 @@ sandbox_plan(enum role role, const struct agent_conf *conf,
 		break;
 	case ROLE_COLLECTOR:
 		/* Stays root, but only with the reading capabilities. */
-		plan->filter = SANDBOX_FILTER_NOEXEC;
+		plan->filter = SANDBOX_FILTER_COLLECTOR;
 		/* Not enforced for real uid 0 (setrlimit(2)); it matters
 		 * for an unprivileged start, and the filter kills fork. */
 		plan->nproc_zero = 1;
@@ -586,18 +588,18 @@ static const char *const front_allow[] = {
 	NULL
 };
 
+/*
+ * What the front and the collector share: memory without PROT_EXEC,
+ * fstat of a descriptor, reading their own limits, fcntl for flags, and
+ * tgkill of themselves.
+ */
 static int
-build_front(scmp_filter_ctx ctx, char *err, size_t errlen)
+build_base(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
 	/* mmap/mprotect: never executable memory, so an exploit cannot
 	 * stage code (OpenSSH: protection restricted to READ|WRITE). */
 	const struct scmp_arg_cmp noexec[] = {
 		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)
-	};
-	/* glibc fstat() is newfstatat(fd, "", AT_EMPTY_PATH); any other
-	 * form looks up a path. */
-	const struct scmp_arg_cmp emptypath[] = {
-		SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH)
 	};
 	/* getrlimit() is prlimit64(0, res, NULL, old): read, own limits. */
 	const struct scmp_arg_cmp rlim_read[] = {
@@ -616,13 +618,9 @@ build_front(scmp_filter_ctx ctx, char *err, size_t errlen)
 	struct scmp_arg_cmp	 cmd[1];
 	size_t			 i;
 
-	if (rule_names(ctx, SCMP_ACT_ALLOW, front_allow, err, errlen) == -1)
-		return -1;
 	if (rule_add(ctx, SCMP_ACT_ALLOW, "mmap", 1, noexec, err,
 	    errlen) == -1 ||
 	    rule_add(ctx, SCMP_ACT_ALLOW, "mprotect", 1, noexec, err,
-	    errlen) == -1 ||
-	    rule_add(ctx, SCMP_ACT_ALLOW, "newfstatat", 1, emptypath, err,
 	    errlen) == -1 ||
 	    rule_add(ctx, SCMP_ACT_ALLOW, "prlimit64", 2, rlim_read, err,
 	    errlen) == -1 ||
@@ -636,6 +634,127 @@ build_front(scmp_filter_ctx ctx, char *err, size_t errlen)
 			return -1;
 	}
 	return 0;
+}
+
+static int
+build_front(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	/* glibc fstat() is newfstatat(fd, "", AT_EMPTY_PATH); any other
+	 * form looks up a path. */
+	const struct scmp_arg_cmp emptypath[] = {
+		SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH)
+	};
+
+	if (rule_names(ctx, SCMP_ACT_ALLOW, front_allow, err, errlen) == -1)
+		return -1;
+	if (build_base(ctx, err, errlen) == -1)
+		return -1;
+	return rule_add(ctx, SCMP_ACT_ALLOW, "newfstatat", 1, emptypath, err,
+	    errlen);
+}
+
+/*
+ * COLLECTOR: everything not listed kills the process.  It reads /proc,
+ * /sys and /var/log, writes the FS probe file at each mount point,
+ * connects to local TCP ports (PORT) and talks SNTP over UDP (TIME), in
+ * one thread, never starting a process.  Deliberately absent: execve/
+ * execveat, fork/vfork/clone/clone3 (threads included), ptrace and
+ * process_vm_*, kill, bind/listen/accept, mount and the rest of the
+ * deny-list, chmod/chown, rename, mkdir, link/symlink, openat2, prctl.
+ */
+static const char *const collector_allow[] = {
+	/* files: /proc, /sys, /var/log, the FS probe, core dumps */
+	"open", "openat", "close", "read", "readv", "pread64", "lseek",
+	"write", "writev", "pwrite64",
+	"fstat", "stat", "lstat", "newfstatat", "statx",
+	"statfs", "fstatfs",
+	"getdents", "getdents64",
+	"readlink", "readlinkat",		/* PROC: /proc/<pid>/exe */
+	"access", "faccessat", "faccessat2",
+	"unlink", "unlinkat",			/* FS probe */
+	"fsync", "fdatasync", "ftruncate",	/* FS probe */
+	"umask",
+	"getcwd",		/* realpath(3) of a relative path */
+	/* sockets: connect-only clients (socket() itself below) */
+	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername",
+	"sendto", "recvfrom", "sendmsg", "recvmsg",	/* also the edges */
+	"sendmmsg", "recvmmsg",		/* glibc's resolver: A and AAAA */
+	"shutdown",
+	/* the event loop and waiting for a socket */
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+	"epoll_create1", "epoll_create",
+	"poll", "ppoll", "select", "pselect6",
+	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime",
+	"timerfd_gettime",
+	/* time */
+	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep",
+	"gettimeofday", "time",
+	"getpid", "gettid", "getppid",
+	"getuid", "geteuid", "getgid", "getegid",
+	/* memory (mmap/mprotect: build_base, no PROT_EXEC) */
+	"brk", "munmap", "mremap", "madvise",
+	"futex",
+	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
+	"restart_syscall",
+	"exit", "exit_group",
+	"getrandom",
+	"uname",		/* gethostname, glibc's kernel checks */
+	"sysinfo",		/* glibc qsort sizes its buffer with it */
+	"sched_yield",
+	NULL
+};
+
+static int
+build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	/* socket(): IPv4 and IPv6, stream or datagram (type masked: it
+	 * carries SOCK_NONBLOCK and SOCK_CLOEXEC) */
+	const int domains[] = { AF_INET, AF_INET6 };
+	const int types[] = { SOCK_STREAM, SOCK_DGRAM };
+	/*
+	 * Asked for by glibc on its own, and fine to refuse: the resolver
+	 * tries nscd (AF_UNIX) and getaddrinfo(AI_ADDRCONFIG) asks the
+	 * kernel for addresses (AF_NETLINK); both fall back on an error.
+	 */
+	const int refused[] = { AF_UNIX, AF_NETLINK };
+	/* dlopen of an NSS module needs executable mappings: EPERM, so
+	 * the lookup goes on without that module instead of a dead
+	 * collector; build_base allows the rest of mmap/mprotect */
+	const struct scmp_arg_cmp exec[] = {
+		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)
+	};
+	struct scmp_arg_cmp	 a[2];
+	size_t			 i, j;
+
+	if (rule_names(ctx, SCMP_ACT_ALLOW, collector_allow, err,
+	    errlen) == -1)
+		return -1;
+	if (build_base(ctx, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+		for (j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
+			a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]);
+			a[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
+			    (scmp_datum_t)types[j]);
+			if (rule_add(ctx, SCMP_ACT_ALLOW, "socket", 2, a, err,
+			    errlen) == -1)
+				return -1;
+		}
+	}
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)refused[i]);
+		if (rule_add(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 1, a, err,
+		    errlen) == -1)
+			return -1;
+	}
+	if (rule_add(ctx, SCMP_ACT_ERRNO(EPERM), "mmap", 1, exec, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ERRNO(EPERM), "mprotect", 1, exec, err,
+	    errlen) == -1)
+		return -1;
+	/* isatty() on a file stdio opened: not a terminal, never one */
+	return rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), "ioctl", 0, NULL, err,
+	    errlen);
 }
 
 /*
@@ -696,26 +815,6 @@ build_denylist(scmp_filter_ctx ctx, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-build_noexec(scmp_filter_ctx ctx, char *err, size_t errlen)
-{
-	static const char *const kill[] = {
-		"execve", "execveat", "fork", "vfork", NULL
-	};
-	/* Threads are fine; a new process (clone without CLONE_THREAD,
-	 * which is what fork() and posix_spawn() do) is not. */
-	const struct scmp_arg_cmp nothread[] = {
-		SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)
-	};
-
-	if (build_denylist(ctx, err, errlen) == -1)
-		return -1;
-	if (rule_names(ctx, SCMP_ACT_KILL_PROCESS, kill, err, errlen) == -1)
-		return -1;
-	return rule_add(ctx, SCMP_ACT_KILL_PROCESS, "clone", 1, nothread,
-	    err, errlen);
-}
-
 int
 sandbox_seccomp(enum sandbox_filter filter, char *err, size_t errlen)
 {
@@ -725,10 +824,10 @@ sandbox_seccomp(enum sandbox_filter filter, char *err, size_t errlen)
 
 	switch (filter) {
 	case SANDBOX_FILTER_FRONT:
+	case SANDBOX_FILTER_COLLECTOR:
 		def = SCMP_ACT_KILL_PROCESS;
 		break;
 	case SANDBOX_FILTER_DENYLIST:
-	case SANDBOX_FILTER_NOEXEC:
 		def = SCMP_ACT_ALLOW;
 		break;
 	default:
@@ -761,8 +860,8 @@ sandbox_seccomp(enum sandbox_filter filter, char *err, size_t errlen)
 	case SANDBOX_FILTER_DENYLIST:
 		r = build_denylist(ctx, err, errlen);
 		break;
-	case SANDBOX_FILTER_NOEXEC:
-		r = build_noexec(ctx, err, errlen);
+	case SANDBOX_FILTER_COLLECTOR:
+		r = build_collector(ctx, err, errlen);
 		break;
 	}
 	if (r == -1)

@@ -24,7 +24,9 @@
 enum sandbox_filter {
 	SANDBOX_FILTER_FRONT,		/* strict allow-list */
 	SANDBOX_FILTER_DENYLIST,	/* kills dangerous syscalls only */
-	SANDBOX_FILTER_NOEXEC		/* deny-list plus exec/fork/ptrace */
+	SANDBOX_FILTER_COLLECTOR	/* strict allow-list: reads, the FS
+					 * probe, TCP/UDP clients; no exec,
+					 * fork, thread or ptrace */
 };
 
 struct sandbox_plan {

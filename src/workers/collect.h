@@ -30,17 +30,25 @@ struct collect_env {
 	const char		*coredumpdir;	/* COREDUMP */
 };
 
-/* Points a family produced; names final, no host tag (added later). */
+/*
+ * Points a family produced; names final, no host tag (added later).
+ * route[i] is the namespace point i goes to: NULL = every namespace of
+ * the host (see pl_route()).
+ */
 struct point_list {
 	struct point	*v;
+	const char	**route;
 	size_t		 n;
 	size_t		 cap;
+	const char	*cur_route;	/* given to the points added next */
 	int		 failed;	/* an allocation failed: sticky */
 };
 
 void	 pl_init(struct point_list *);
 void	 pl_free(struct point_list *);		/* and pl_init() again */
 void	 pl_reset(struct point_list *);		/* n = 0, points freed */
+/* Drop the points from index n on (a set a family could not finish). */
+void	 pl_truncate(struct point_list *, size_t n);
 /*
  * Append a point; tags as NULL-terminated key, value pairs.  Returns the
  * point (to set a timestamp) or NULL with pl->failed set.
@@ -49,6 +57,15 @@ struct point	*pl_add_int(struct point_list *, const char *name, int64_t,
 		    ...) __attribute__((sentinel));
 struct point	*pl_add_float(struct point_list *, const char *name, double,
 		    ...) __attribute__((sentinel));
+/*
+ * PORT and PROC: the points added from now on go to namespace `ns` only
+ * (an item's ns; the string must live until the run ends, as the items
+ * do); NULL = back to every namespace.  A PORT or PROC point added
+ * without a route goes to the namespace of every item of its type whose
+ * name is the point's name (PORT) or its prefix up to a '.' (PROC), once
+ * per namespace.
+ */
+void	 pl_route(struct point_list *, const char *ns);
 
 /* Truncation toward zero to 2 decimals, as the Go agent's SetPrecision. */
 double	 trunc2(double);
@@ -57,7 +74,11 @@ double	 trunc2(double);
  * One family.  `state` keeps what rates need between runs (previous
  * counters); a family emits no rate on its first run, never NaN and never
  * a negative rate.  collect() returns 0 (points appended, maybe none) or
- * -1 with err (a family that failed as a whole; the others still run).
+ * -1 with err naming what failed: logged (rate-limited) and counted; the
+ * points it did append are still sent (a family with several sources
+ * appends what it could read; pl_truncate() drops a half-made set), and
+ * the other families still run.  init may be NULL (no state); an init
+ * that returns NULL is out of memory and the family is left out.
  */
 struct collect_family {
 	const char	*name;		/* "cpu", "mem", ... for logs */
@@ -68,8 +89,24 @@ struct collect_family {
 			    struct point_list *out, char *err, size_t errlen);
 };
 
-/* In the order they run within one type. */
-extern const struct collect_family collect_families[];
+/*
+ * The convention: family <name> lives in collect_<name>.c, which defines
+ * `const struct collect_family collect_<name>_family`;
+ * collect_families.c lists them all, in the order they run within one
+ * type.
+ */
+extern const struct collect_family collect_cpu_family;
+extern const struct collect_family collect_mem_family;
+extern const struct collect_family collect_disk_family;
+extern const struct collect_family collect_net_family;
+extern const struct collect_family collect_fs_family;
+extern const struct collect_family collect_kernel_family;
+extern const struct collect_family collect_time_family;
+extern const struct collect_family collect_coredump_family;
+extern const struct collect_family collect_port_family;
+extern const struct collect_family collect_proc_family;
+
+extern const struct collect_family *const collect_families[];
 extern const size_t collect_family_count;
 
 #endif

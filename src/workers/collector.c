@@ -1,46 +1,220 @@
 /*
- * The collector worker: cpu, memory, disk, network and the PORT and PROC
- * checks, sent once per namespace (issue 5).
- * Until its collectors land it keeps what the fetcher says (namespaces,
- * intervals, PORT and PROC items) and logs changes, so the edge from the
- * fetcher is exercised end to end.
+ * The collector worker (issue 5; lodastack-protocols.md 5): the built-in
+ * system metrics and the PORT and PROC checks.  Root with only the
+ * reading capabilities, no_new_privs and a strict seccomp allow-list
+ * (sandbox.c): it reads /proc and /sys with plain reads and never starts
+ * a process.
+ *
+ * Inputs: MSG_ITEMS from the fetcher (namespaces, intervals, PORT and
+ * PROC items; the whole set each time).  Outputs: MSG_POINTS to the
+ * sender, MSG_TRAFFIC to the front (GET /me/traffic), MSG_STATS to the
+ * master.
+ *
+ * One ev_timer per type that has a family (collect_families.c), every
+ * items_interval() seconds (the registry's or the default, at least 10 s;
+ * PORT and PROC 60): the first run one interval after the first items, as
+ * the Go agent's schedulers did.  A run calls the type's families in
+ * order into one point list; a family that fails is logged (at most once
+ * per COLLECT_LOG_EVERY) and counted, and the others still run.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
 
 #include "codec.h"
-#include "items.h"
+#include "collector.h"
 #include "log.h"
-#include "worker.h"
+#include "status.h"
 
-struct collector {
-	struct items	 items;
-	int		 have_items;
+#define STATS_INTERVAL		2.0	/* counters to the master */
+#define COLLECT_LOG_EVERY	600.0	/* a failing family's log lines */
+
+static const char *const runs_keys[SYS_TYPE_MAX] = {
+	[SYS_CPU] = "runs_cpu", [SYS_MEM] = "runs_mem",
+	[SYS_DISK] = "runs_disk", [SYS_NET] = "runs_net",
+	[SYS_FS] = "runs_fs", [SYS_KERNEL] = "runs_kernel",
+	[SYS_TIME] = "runs_time", [SYS_COREDUMP] = "runs_coredump",
+	[SYS_DEV] = "runs_dev", [SYS_PORT] = "runs_port",
+	[SYS_PROC] = "runs_proc",
 };
+
+static double
+mono_now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("%s: clock_gettime", __func__);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static struct collector *
 collector_state(struct worker *w)
 {
 	struct collector	*c;
+	size_t			 i;
 
 	if (w->priv != NULL)
 		return w->priv;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("%s", __func__);
+	c->w = w;
 	items_init(&c->items);
+	pl_init(&c->pl);
+	buf_init(&c->enc);
+	buf_init(&c->msg);
+	buf_init(&c->traffic);
+	for (i = 0; i < SYS_TYPE_MAX; i++) {
+		c->timers[i].c = c;
+		c->timers[i].type = (enum sys_type)i;
+	}
 	w->priv = c;
 	return c;
 }
 
 static int
-collector_peer_msg(struct worker *w, enum role from, struct frame_in *in)
+type_has_family(const struct collector *c, enum sys_type t)
 {
-	struct collector	*c = collector_state(w);
-	struct preader		 pr;
-	struct items		 next;
-	char			 why[256];
+	size_t	 i;
 
-	if (from != ROLE_FETCHER || in->hdr.type != MSG_ITEMS)
-		return -1;
+	for (i = 0; i < c->nfam; i++)
+		if (c->fam[i].f->type == t && !c->fam[i].off)
+			return 1;
+	return 0;
+}
+
+/* A family failed: count it, log it now and then. */
+static void
+family_failed(struct collector *c, struct family_run *fr, const char *err,
+    double mono)
+{
+	c->st.errors++;
+	snprintf(c->last_error, sizeof(c->last_error), "%s: %s", fr->f->name,
+	    err);
+	if (fr->last_log != 0.0 && mono - fr->last_log < COLLECT_LOG_EVERY) {
+		fr->quiet++;
+		return;
+	}
+	if (fr->quiet > 0)
+		log_warnx("collector: %s: %s (%llu more failures since the "
+		    "last report)", fr->f->name, err,
+		    (unsigned long long)fr->quiet);
+	else
+		log_warnx("collector: %s: %s", fr->f->name, err);
+	fr->last_log = mono;
+	fr->quiet = 0;
+}
+
+static void
+collector_run(struct collector *c, enum sys_type type)
+{
+	struct collect_env	 env;
+	struct family_run	*fr;
+	char			 err[512];
+	double			 t0, t1;
+	size_t			 i;
+	int			 failed = 0;
+
+	t0 = mono_now();
+	memset(&env, 0, sizeof(env));
+	env.root = "";
+	env.now = (int64_t)time(NULL);
+	env.mono = t0;
+	env.ifaceprefix = &c->w->conf.ifaceprefix;
+	env.items = &c->items;
+	env.ntpserver = c->w->conf.ntpserver;
+	env.coredumpdir = c->w->conf.coredumpdir;
+
+	pl_reset(&c->pl);
+	for (i = 0; i < c->nfam; i++) {
+		fr = &c->fam[i];
+		if (fr->off || fr->f->type != type)
+			continue;
+		err[0] = '\0';
+		pl_route(&c->pl, NULL);
+		if (fr->f->collect(fr->state, &env, &c->pl, err,
+		    sizeof(err)) == -1) {
+			family_failed(c, fr, err[0] != '\0' ? err :
+			    "failed (no reason given)", t0);
+			failed = 1;
+		}
+		if (c->pl.failed) {
+			/* the list lost a point: say so, keep the rest */
+			family_failed(c, fr, "out of memory for its points",
+			    t0);
+			c->pl.failed = 0;
+			failed = 1;
+		}
+	}
+	c->timers[type].runs++;
+	if (type == SYS_NET) {
+		c->net_runs++;
+		if (!failed)
+			collector_traffic_update(c);
+	}
+	collector_publish(c, type, env.now);
+	pl_reset(&c->pl);
+	t1 = mono_now();
+	c->st.last_round_us = t1 > t0 ? (uint64_t)((t1 - t0) * 1e6) : 0;
+	log_debug("collector: %s run in %.3f ms", sys_type_name(type),
+	    (t1 - t0) * 1e3);
+}
+
+static void
+type_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct type_timer	*tt = t->data;
+
+	collector_run(tt->c, tt->type);
+	(void)loop;
+	(void)revents;
+}
+
+/*
+ * Timers to match the items and the config: started once there are
+ * items, restarted (one new period from now) when a period changes,
+ * stopped with `collect = no`.
+ */
+static void
+apply_timers(struct collector *c, int enabled)
+{
+	struct type_timer	*tt;
+	double			 period;
+	int			 t;
+
+	if (!c->started || !c->have_items)
+		return;
+	for (t = 0; t < SYS_TYPE_MAX; t++) {
+		tt = &c->timers[t];
+		period = enabled && type_has_family(c, (enum sys_type)t) ?
+		    (double)items_interval(&c->items, (enum sys_type)t) : 0.;
+		if (period == tt->period && (period == 0. ||
+		    ev_is_active(&tt->timer)))
+			continue;
+		ev_timer_stop(c->w->loop, &tt->timer);
+		tt->period = period;
+		if (period == 0.)
+			continue;
+		ev_timer_init(&tt->timer, type_cb, period, period);
+		tt->timer.data = tt;
+		ev_timer_start(c->w->loop, &tt->timer);
+		log_debug("collector: %s every %.0f s", sys_type_name(
+		    (enum sys_type)t), period);
+	}
+}
+
+static int
+items_msg(struct collector *c, struct frame_in *in)
+{
+	struct preader	 pr;
+	struct items	 next;
+	char		 why[256];
+
 	items_init(&next);
 	pr_init(&pr, in->data, in->datalen);
 	if (items_decode(&pr, &next, why, sizeof(why)) == -1) {
@@ -49,21 +223,180 @@ collector_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		items_free(&next);
 		return 0;
 	}
+	/*
+	 * The families see the items only during a run, and runs happen
+	 * in this loop: nothing holds the old ones now.
+	 */
 	items_free(&c->items);
 	c->items = next;
 	c->have_items = 1;
 	log_info("collector: %zu namespaces, %zu PORT and %zu PROC items",
 	    c->items.namespaces.n, c->items.nports, c->items.nprocs);
+	apply_timers(c, c->w->conf.collect);
 	return 0;
+}
+
+static void
+push_stats(struct collector *c)
+{
+	struct worker_stats	 ws;
+	struct pbuf		 pb;
+	size_t			 i, n = 0;
+	int			 t;
+
+	memset(&ws, 0, sizeof(ws));
+	for (t = 0; t < SYS_TYPE_MAX && n < STATS_MAX; t++) {
+		if (!type_has_family(c, (enum sys_type)t))
+			continue;
+		strlcpy(ws.v[n].key, runs_keys[t], sizeof(ws.v[n].key));
+		ws.v[n++].value = c->timers[t].runs;
+	}
+	{
+		const struct {
+			const char	*key;
+			uint64_t	 value;
+		} v[] = {
+			{ "points_sent", c->st.points_sent },
+			{ "points_unsent", c->st.points_unsent },
+			{ "points_invalid", c->st.points_invalid },
+			{ "errors", c->st.errors },
+			{ "last_round_us", c->st.last_round_us },
+			{ "traffic_sent", c->st.traffic_sent },
+		};
+
+		for (i = 0; i < sizeof(v) / sizeof(v[0]) && n < STATS_MAX;
+		    i++) {
+			strlcpy(ws.v[n].key, v[i].key, sizeof(ws.v[n].key));
+			ws.v[n++].value = v[i].value;
+		}
+	}
+	ws.n = (uint32_t)n;
+	strlcpy(ws.note, c->last_error, sizeof(ws.note));
+	pb_init(&pb);
+	stats_encode(&pb, &ws);
+	if (pb_failed(&pb) || worker_send_ctl(c->w, MSG_STATS, 0, pb.buf,
+	    pb.len) == -1)
+		log_warn("%s", __func__);
+	pb_free(&pb);
+}
+
+static void
+stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	push_stats(t->data);
+	(void)loop;
+	(void)revents;
+}
+
+/* ---- the worker ---- */
+
+static int
+collector_setup(struct worker *w, char *err, size_t errlen)
+{
+	struct collector	*c = collector_state(w);
+
+	/* the host tag; uname is allowed later too, but why wait */
+	if (gethostname(c->host, sizeof(c->host)) == -1) {
+		snprintf(err, errlen, "gethostname: %s", strerror(errno));
+		return -1;
+	}
+	c->host[sizeof(c->host) - 1] = '\0';
+	return 0;
+}
+
+static int
+collector_start(struct worker *w, char *err, size_t errlen)
+{
+	struct collector	*c = collector_state(w);
+	struct family_run	*fr;
+	size_t			 i;
+
+	if ((c->fam = calloc(collect_family_count, sizeof(*c->fam))) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->nfam = collect_family_count;
+	for (i = 0; i < c->nfam; i++) {
+		fr = &c->fam[i];
+		fr->f = collect_families[i];
+		if (fr->f->init == NULL)
+			continue;
+		if ((fr->state = fr->f->init()) == NULL) {
+			log_warnx("collector: %s: out of memory; left out",
+			    fr->f->name);
+			fr->off = 1;
+		}
+	}
+	ev_timer_init(&c->stats_timer, stats_cb, STATS_INTERVAL,
+	    STATS_INTERVAL);
+	c->stats_timer.data = c;
+	ev_timer_start(w->loop, &c->stats_timer);
+	c->started = 1;
+	if (!w->conf.collect)
+		log_info("collector: collect = no: nothing is collected");
+	/* items that came before the sandbox was in place */
+	apply_timers(c, w->conf.collect);
+	return 0;
+}
+
+static int
+collector_reconfigure(struct worker *w, const struct agent_conf *next,
+    char *err, size_t errlen)
+{
+	struct collector	*c = collector_state(w);
+
+	if (next->collect != w->conf.collect)
+		log_info("collector: collect = %s", next->collect ? "yes" :
+		    "no");
+	/* the other keys are read at each run */
+	apply_timers(c, next->collect);
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int
+collector_peer_msg(struct worker *w, enum role from, struct frame_in *in)
+{
+	struct collector	*c = collector_state(w);
+
+	if (from != ROLE_FETCHER || in->hdr.type != MSG_ITEMS)
+		return -1;
+	return items_msg(c, in);
+}
+
+static void
+collector_peer_changed(struct worker *w, enum role peer, pid_t pid)
+{
+	struct collector	*c = w->priv;
+
+	/* a new front knows nothing yet */
+	if (c != NULL && peer == ROLE_FRONT && pid > 0)
+		collector_traffic_send(c);
 }
 
 static void
 collector_cleanup(struct worker *w)
 {
 	struct collector	*c = w->priv;
+	size_t			 i;
 
 	if (c == NULL)
 		return;
+	for (i = 0; i < SYS_TYPE_MAX; i++)
+		ev_timer_stop(w->loop, &c->timers[i].timer);
+	ev_timer_stop(w->loop, &c->stats_timer);
+	for (i = 0; i < c->nfam; i++)
+		if (c->fam[i].f->fini != NULL && c->fam[i].state != NULL)
+			c->fam[i].f->fini(c->fam[i].state);
+	free(c->fam);
+	pl_free(&c->pl);
+	buf_free(&c->enc);
+	buf_free(&c->msg);
+	buf_free(&c->traffic);
+	free(c->spans);
+	free(c->picked);
 	items_free(&c->items);
 	free(c);
 	w->priv = NULL;
@@ -71,6 +404,10 @@ collector_cleanup(struct worker *w)
 
 const struct worker_ops collector_ops = {
 	.role = ROLE_COLLECTOR,
+	.setup = collector_setup,
+	.start = collector_start,
+	.reconfigure = collector_reconfigure,
 	.peer_msg = collector_peer_msg,
+	.peer_changed = collector_peer_changed,
 	.cleanup = collector_cleanup,
 };

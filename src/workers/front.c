@@ -21,6 +21,7 @@
 
 static void	 route_healthz(struct http_request *, void *);
 static void	 route_me_status(struct http_request *, void *);
+static void	 route_me_traffic(struct http_request *, void *);
 
 /* Any of these methods, like the Go agent's mux (HEAD rides on GET). */
 #define M_ANY	(HTTP_M_GET | HTTP_M_POST)
@@ -30,6 +31,7 @@ static const struct http_route front_routes[] = {
 	{ "/healthz", HTTP_M_GET, route_healthz },
 	{ "/me/status", HTTP_M_GET, route_me_status },
 	{ "/me/ns", M_ANY, route_me_ns },
+	{ "/me/traffic", M_ANY, route_me_traffic },
 	{ "/post", HTTP_M_POST, route_post },
 	{ "/write", HTTP_M_POST, route_write },
 	{ "/update", M_ANY, route_update },
@@ -171,6 +173,40 @@ route_me_status(struct http_request *req, void *ctx)
 		(void)front_take(f, reqid, PENDING_STATUS, NULL);
 		http_respond_error(req, 503, "the master is not reachable");
 	}
+}
+
+/* The collector's latest NET values; null until it has sent them. */
+static void
+route_me_traffic(struct http_request *req, void *ctx)
+{
+	struct front	*f = ctx;
+
+	if (f->traffic == NULL)
+		http_respond(req, 200, "application/json", "null", 4);
+	else
+		http_respond(req, 200, "application/json", f->traffic,
+		    f->traffic_len);
+}
+
+/* MSG_TRAFFIC: a JSON array the collector built, kept as it is. */
+static int
+front_traffic_msg(struct front *f, struct frame_in *in)
+{
+	struct preader	 pr;
+	char		*json;
+
+	pr_init(&pr, in->data, in->datalen);
+	json = pr_str(&pr);
+	if (pr_end(&pr) == -1 || json == NULL || json[0] != '[') {
+		log_warnx("%s: bad TRAFFIC message: %s", __func__,
+		    pr.failed ? pr.err : "not a JSON array");
+		free(json);
+		return -1;
+	}
+	free(f->traffic);
+	f->traffic = json;
+	f->traffic_len = strlen(json);
+	return 0;
 }
 
 #define GEN_STR(g, s) \
@@ -363,6 +399,8 @@ front_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		return front_plugin_resp(f, in);
 	if (from == ROLE_FETCHER && in->hdr.type == MSG_NAMESPACES)
 		return front_namespaces_msg(f, in);
+	if (from == ROLE_COLLECTOR && in->hdr.type == MSG_TRAFFIC)
+		return front_traffic_msg(f, in);
 	return -1;
 }
 
@@ -388,6 +426,12 @@ front_peer_changed(struct worker *w, enum role peer, pid_t pid)
 	case ROLE_FETCHER:
 		front_fail_pending(f, PENDING_REFRESH, "the fetcher went away "
 		    "before the refresh completed");
+		break;
+	case ROLE_COLLECTOR:
+		/* a new collector has had no NET runs yet: null again */
+		free(f->traffic);
+		f->traffic = NULL;
+		f->traffic_len = 0;
 		break;
 	default:
 		break;
@@ -491,6 +535,7 @@ front_cleanup(struct worker *w)
 	}
 	http_server_free(f->http);
 	strlist_free(&f->ns);
+	free(f->traffic);
 	free(f);
 	w->priv = NULL;
 }

@@ -54,6 +54,8 @@ struct front {
 	double			 drain_left;
 	struct strlist		 ns;		/* the fetcher's namespaces */
 	int			 have_ns;	/* ns came from the fetcher */
+	char			*traffic;	/* GET /me/traffic, NULL: null */
+	size_t			 traffic_len;
 };
 
 /* Seconds open connections get to finish when the front stops. */

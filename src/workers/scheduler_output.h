@@ -14,6 +14,7 @@
 #include "encode.h"
 #include "items.h"
 #include "points_json.h"
+#include "points_msg.h"	/* points_chunks(), used to be here */
 
 #define EXCEPTION_NS		"exception.monitor.loda"
 #define PLUGIN_RESULT_NAME	"plugin.result"
@@ -51,14 +52,5 @@ int	 plugin_output_points(const char *out, size_t len,
 int	 plugin_result_point(const char *ns, const char *repo, int call,
 	    int failed, const char *host, int64_t now, enum out_format,
 	    struct buf *pts, char *err, size_t errlen);
-
-/*
- * Cut `len` bytes of '\n'-separated points into pieces of at most
- * `max` bytes (a point longer than that goes alone) and hand each to
- * `send` with its point count.  Returns the points whose send returned
- * 0.
- */
-size_t	 points_chunks(const char *pts, size_t len, size_t max,
-	    int (*send)(const char *, size_t, uint32_t, void *), void *arg);
 
 #endif

@@ -112,6 +112,9 @@ class Agent:
                 f"\tuser = \"{v['user']}\"\n"
                 f"\tpluginsuser = \"{v['pluginsuser']}\"\n"
                 "\tifaceprefix = [ \"eth\", \"lo\" ]\n"
+                # system metrics would join every test's points at the
+                # output: on only where a test asks (collect="yes")
+                f"\tcollect = {v.get('collect', 'no')}\n"
                 f"{v.get('agent_extra', '')}"
                 "[output]\n"
                 f"\tname = \"{v.get('output_name', 'nsq')}\"\n"

@@ -181,6 +181,7 @@ static const char distinct_text[] =
     "token = \"0123456789abcdef0123\"\n"
     "ntpserver = \"ntp.example:123\"\n"
     "coredumpdir = \"/var/crash\"\n"
+    "collect = no\n"
     "[output]\n"
     "name = \"file\"\n"
     "servers = [ \"tcp://a:1\", \"tcp://b:4150\" ]\n"
@@ -265,6 +266,7 @@ Test(conf, defaults)
 	cr_expect_str_eq(c.chroot, "/var/empty/agent");
 	cr_expect_str_eq(c.socket, "/var/run/agent.sock");
 	cr_expect_eq(c.allowrootplugins, 0);
+	cr_expect_eq(c.collect, 1);
 	cr_expect_str_eq(c.output_name, "nsq");
 	cr_expect_eq(c.servers.n, 0);
 	cr_expect_eq(c.buffersize, 65536);

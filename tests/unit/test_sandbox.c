@@ -22,6 +22,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -32,6 +33,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <dirent.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1234,56 +1237,281 @@ Test(denylist, clone3_and_io_uring_are_enosys)
 	assert_exit0(&k);
 }
 
-/* ---- NOEXEC */
+/* ---- COLLECTOR */
 
-#define NOEXEC_DEATH(name, fn)						\
-Test(noexec, dies_##name)						\
+static void
+call_thread(pid_t other)
+{
+	pthread_t	 t;
+	int		 v = 0;
+
+	if (pthread_create(&t, NULL, thread_main, &v) == 0)
+		(void)pthread_join(t, NULL);
+}
+
+static void
+call_socket_raw(pid_t other)
+{
+	(void)socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+}
+
+static void
+call_socket_packet(pid_t other)
+{
+	(void)socket(AF_PACKET, SOCK_DGRAM, 0);
+}
+
+static void
+call_rename(pid_t other)
+{
+	(void)rename("/nonexistent-sandbox-a", "/nonexistent-sandbox-b");
+}
+
+static void
+call_mkdir(pid_t other)
+{
+	(void)mkdir("/nonexistent-sandbox-test/x", 0700);
+}
+
+static void
+call_chmod(pid_t other)
+{
+	(void)chmod("/nonexistent-sandbox-test", 0700);
+}
+
+#define COLLECTOR_DEATH(name, fn)					\
+Test(collector, dies_##name)						\
 {									\
-	expect_death(SANDBOX_FILTER_NOEXEC, fn, #name);			\
+	expect_death(SANDBOX_FILTER_COLLECTOR, fn, #name);		\
 }
 
-NOEXEC_DEATH(execve, call_execve)
-NOEXEC_DEATH(fork, call_fork)
-NOEXEC_DEATH(vfork, call_vfork_raw)
-NOEXEC_DEATH(clone, call_clone_process)
-NOEXEC_DEATH(posix_spawn, call_posix_spawn)
-NOEXEC_DEATH(ptrace, call_ptrace)
-NOEXEC_DEATH(mount, call_mount)
+COLLECTOR_DEATH(execve, call_execve)
+COLLECTOR_DEATH(fork, call_fork)
+COLLECTOR_DEATH(vfork, call_vfork_raw)
+COLLECTOR_DEATH(clone, call_clone_process)
+COLLECTOR_DEATH(clone3, call_clone3)
+COLLECTOR_DEATH(thread, call_thread)
+COLLECTOR_DEATH(posix_spawn, call_posix_spawn)
+COLLECTOR_DEATH(ptrace, call_ptrace)
+COLLECTOR_DEATH(process_vm_readv, call_process_vm_readv)
+COLLECTOR_DEATH(kill, call_kill_parent)
+COLLECTOR_DEATH(tgkill_other, call_tgkill_parent)
+COLLECTOR_DEATH(mount, call_mount)
+COLLECTOR_DEATH(chroot, call_chroot)
+COLLECTOR_DEATH(unshare, call_unshare)
+COLLECTOR_DEATH(setuid, call_setuid)
+COLLECTOR_DEATH(prctl, call_prctl)
+COLLECTOR_DEATH(setrlimit, call_setrlimit)
+COLLECTOR_DEATH(fcntl_setown, call_fcntl_setown)
+COLLECTOR_DEATH(bind, call_bind)
+COLLECTOR_DEATH(listen, call_listen)
+COLLECTOR_DEATH(socketpair, call_socketpair)
+COLLECTOR_DEATH(socket_raw, call_socket_raw)
+COLLECTOR_DEATH(socket_packet, call_socket_packet)
+COLLECTOR_DEATH(openat2, call_openat2)
+COLLECTOR_DEATH(rename, call_rename)
+COLLECTOR_DEATH(mkdir, call_mkdir)
+COLLECTOR_DEATH(chmod, call_chmod)
+COLLECTOR_DEATH(bpf, call_bpf)
+COLLECTOR_DEATH(clock_settime, call_clock_settime)
+#if defined(__x86_64__)
+COLLECTOR_DEATH(foreign_arch_i386, call_int80)
+#endif
 
-Test(noexec, execve_in_worker, .signal = SIGSYS)
-{
-	char	 err[256];
+/* Sockets the parent made before the filter, as a test peer. */
+struct collkid {
+	struct sockaddr_in	 tcp;	/* a listener of the parent */
+	struct sockaddr_in	 udp;	/* bound in the kid, pre-filter */
+	int			 udpfd;
+	char			 dir[64];	/* for the FS probe */
+};
 
-	no_core();
-	cr_assert_eq(sandbox_seccomp(SANDBOX_FILTER_NOEXEC, err,
-	    sizeof(err)), 0, "%s", err);
-	call_execve(getpid());
-}
-
+/* What the collector's families do, all of it under the filter. */
 static int
-kid_noexec_thread(int rep, int go, void *arg)
+kid_collector_work(int rep, int go, void *arg)
 {
-	pthread_t	 t[4];
-	int		 v[4] = { 0, 0, 0, 0 }, i;
+	struct collkid		*ck = arg;
+	struct addrinfo		 hints, *res = NULL;
+	struct sockaddr_in	 from;
+	struct pollfd		 pfd;
+	struct statfs		 sfs;
+	struct dirent		*de;
+	socklen_t		 slen;
+	DIR			*d;
+	char			 buf[4096], path[128];
+	void			*m;
+	ssize_t			 n;
+	int			 fd, s, soerr, u, pids = 0, on = 1;
 
-	if (install(rep, SANDBOX_FILTER_NOEXEC) == -1)
+	if (install(rep, SANDBOX_FILTER_COLLECTOR) == -1)
 		return 2;
-	for (i = 0; i < 4; i++)
-		if ((errno = pthread_create(&t[i], NULL, thread_main,
-		    &v[i])) != 0)
-			return 10;
-	for (i = 0; i < 4; i++)
-		if ((errno = pthread_join(t[i], NULL)) != 0 || v[i] != 42)
-			return 11;
+
+	/* /proc and /sys, plain reads */
+	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    read(fd, buf, sizeof(buf)) <= 0 || close(fd) == -1)
+		return 10;
+	if ((fd = open("/proc/stat", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    pread(fd, buf, 16, 0) != 16 || lseek(fd, 0, SEEK_SET) != 0 ||
+	    close(fd) == -1)
+		return 11;
+	if ((d = opendir("/proc")) == NULL)
+		return 12;
+	while ((de = readdir(d)) != NULL)
+		pids += de->d_name[0] >= '1' && de->d_name[0] <= '9';
+	if (closedir(d) == -1 || pids == 0)
+		return 13;
+	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) <= 0)
+		return 14;
+	if (statfs("/", &sfs) == -1 || access("/proc/stat", R_OK) == -1)
+		return 15;
+
+	/* the FS probe: create, write, read back, delete */
+	snprintf(path, sizeof(path), "%s/.loda-fs-detect", ck->dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		return 20;
+	if (write(fd, "FS-RW", 5) != 5 || fsync(fd) == -1 ||
+	    pread(fd, buf, 5, 0) != 5 || memcmp(buf, "FS-RW", 5) != 0 ||
+	    ftruncate(fd, 0) == -1 || close(fd) == -1 || unlink(path) == -1)
+		return 21;
+
+	/* PORT: a non-blocking TCP connect, as a check does it */
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return 30;
+	if (connect(s, (struct sockaddr *)&ck->tcp, sizeof(ck->tcp)) == -1 &&
+	    errno != EINPROGRESS)
+		return 31;
+	pfd.fd = s;
+	pfd.events = POLLOUT;
+	slen = sizeof(soerr);
+	if (poll(&pfd, 1, 5000) != 1 || getsockopt(s, SOL_SOCKET, SO_ERROR,
+	    &soerr, &slen) == -1 || soerr != 0)
+		return 32;
+	if (setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1 ||
+	    close(s) == -1)
+		return 33;
+
+	/* TIME: SNTP is one UDP datagram each way */
+	if ((u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return 40;
+	if (connect(u, (struct sockaddr *)&ck->udp, sizeof(ck->udp)) == -1 ||
+	    send(u, "ntp?", 4, 0) != 4)
+		return 41;
+	slen = sizeof(from);
+	if (recvfrom(ck->udpfd, buf, sizeof(buf), 0,
+	    (struct sockaddr *)&from, &slen) != 4 ||
+	    sendto(ck->udpfd, "ntp!", 4, 0, (struct sockaddr *)&from,
+	    slen) != 4 || recv(u, buf, sizeof(buf), 0) != 4 ||
+	    memcmp(buf, "ntp!", 4) != 0 || close(u) == -1)
+		return 42;
+	if ((u = socket(AF_INET6, SOCK_DGRAM, 0)) == -1 || close(u) == -1)
+		return 43;
+
+	/* glibc's own attempts are refused without a death */
+	if (socket(AF_UNIX, SOCK_STREAM, 0) != -1 || errno != EACCES)
+		return 50;
+	if (socket(AF_NETLINK, SOCK_RAW, 0) != -1 || errno != EACCES)
+		return 51;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if (getaddrinfo("localhost", "123", &hints, &res) != 0 || res == NULL)
+		return 52;
+	freeaddrinfo(res);
+	m = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m != MAP_FAILED || errno != EPERM)
+		return 53;
+	if (ioctl(0, FIONREAD, &n) != -1 || errno != ENOTTY)
+		return 54;
+
+	/* memory and time */
+	if ((m = malloc(8 << 20)) == NULL)
+		return 60;
+	memset(m, 1, 8 << 20);
+	free(m);
+	if (clock_gettime(CLOCK_MONOTONIC, &(struct timespec){ 0, 0 }) == -1 ||
+	    time(NULL) == (time_t)-1)
+		return 61;
+	if (gethostname(buf, sizeof(buf)) == -1)
+		return 62;
 	say(rep, "done");
 	return 0;
 }
 
-Test(noexec, threads_work)
+Test(collector, reads_probes_connects, .timeout = 30)
+{
+	struct sockaddr_in	 sin;
+	struct collkid		 ck;
+	struct kid		 k;
+	socklen_t		 slen;
+	int			 l;
+
+	memset(&ck, 0, sizeof(ck));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_neq(l, -1, "socket: %s", strerror(errno));
+	cr_assert_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(l, 4), 0);
+	slen = sizeof(ck.tcp);
+	cr_assert_eq(getsockname(l, (struct sockaddr *)&ck.tcp, &slen), 0);
+	ck.udpfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_neq(ck.udpfd, -1);
+	cr_assert_eq(bind(ck.udpfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	slen = sizeof(ck.udp);
+	cr_assert_eq(getsockname(ck.udpfd, (struct sockaddr *)&ck.udp,
+	    &slen), 0);
+	(void)strlcpy(ck.dir, "/tmp/sandbox-coll.XXXXXX", sizeof(ck.dir));
+	cr_assert_not_null(mkdtemp(ck.dir));
+
+	kid_run(&k, kid_collector_work, &ck);
+	(void)close(l);
+	(void)close(ck.udpfd);
+	(void)rmdir(ck.dir);
+	assert_exit0(&k);
+	cr_assert_not_null(strstr(k.out, "done\n"), "%s", k.out);
+}
+
+static int
+kid_collector_abort(int rep, int go, void *arg)
+{
+	if (install(rep, SANDBOX_FILTER_COLLECTOR) == -1)
+		return 2;
+	say(rep, "calling abort");
+	abort();
+}
+
+Test(collector, abort_is_sigabrt)
 {
 	struct kid	 k;
 
-	kid_run(&k, kid_noexec_thread, NULL);
+	kid_run(&k, kid_collector_abort, NULL);
+	assert_died_at(&k, SIGABRT, "abort");
+}
+
+static int
+kid_collector_pause(int rep, int go, void *arg)
+{
+	if (install(rep, SANDBOX_FILTER_COLLECTOR) == -1)
+		return 2;
+	say(rep, "ready");
+	wait_go(go);
+	return 0;
+}
+
+Test(collector, status_seen_by_parent)
+{
+	struct kid	 k;
+
+	kid_start(&k, kid_collector_pause, NULL);
+	kid_expect(&k, "ready");
+	assert_status(k.pid, "Seccomp", "2");
+	assert_status(k.pid, "NoNewPrivs", "1");
+	kid_finish(&k);
 	assert_exit0(&k);
 }
 
@@ -1415,7 +1643,7 @@ Test(plan, other_roles)
 	cr_assert_eq(p.switch_user, 0);
 	cr_assert_eq(p.uid, 0);
 	cr_assert_str_eq(p.chroot, "");
-	cr_assert_eq(p.filter, SANDBOX_FILTER_NOEXEC);
+	cr_assert_eq(p.filter, SANDBOX_FILTER_COLLECTOR);
 	cr_assert_eq(p.keep_read_caps, 1);
 	cr_assert_eq(p.nproc_zero, 1);
 
@@ -1576,7 +1804,7 @@ kid_unprivileged(int rep, int go, void *arg)
 		return 11;
 	}
 	if (!p.unprivileged || p.switch_user || p.keep_read_caps ||
-	    p.filter != SANDBOX_FILTER_NOEXEC || !p.nproc_zero)
+	    p.filter != SANDBOX_FILTER_COLLECTOR || !p.nproc_zero)
 		return 12;
 	if (sandbox_plan(ROLE_FRONT, &conf, &p, err, sizeof(err)) == -1) {
 		say(rep, "plan front: %s", err);

@@ -1,0 +1,298 @@
+/*
+ * DISK type (lodastack-protocols.md 5.3): disk.io.{read_requests,
+ * write_requests,await,util} per device from /proc/diskstats, as rates
+ * between this run and the previous one.
+ *
+ * Devices: the Go agent's whole disks (sd, vd, xvd, hio, fio followed by
+ * letters only; it took sdX and xvdX of one letter, so sdaa was missed),
+ * NVMe namespaces (nvme0n1; not its partitions nvme0n1p1 nor the
+ * multipath paths nvme0c0n1) and device-mapper devices (dm-0), tagged with
+ * their dm name from /sys/block/dm-N/dm/name (LVM's vg-lv, a LUKS
+ * mapping) when it can be read, else with dm-N; the name is what stays
+ * the same across reboots.  Lines with 0 reads completed are skipped, as
+ * the Go agent did.
+ *
+ * A device gives nothing on its first sample, and nothing for a sample
+ * where any counter went backwards (32-bit fields wrapping on old
+ * kernels, a dm device removed and created again): the next run compares
+ * with the new values.  The interval is the monotonic time between the
+ * two runs (the Go agent divided by whole seconds).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collect.h"
+#include "collect_file.h"
+
+#define DISK_NAME_MAX	32
+#define DISK_TAG_MAX	128
+
+/* diskstats columns after major, minor, name */
+enum {
+	DS_READS = 0,		/* reads completed */
+	DS_READ_MS = 3,		/* ms spent reading */
+	DS_WRITES = 4,		/* writes completed */
+	DS_WRITE_MS = 7,	/* ms spent writing */
+	DS_IO_MS = 9,		/* ms spent doing I/O */
+	DS_NEED = 11		/* columns a line must have */
+};
+
+struct disk {
+	char			 name[DISK_NAME_MAX];	/* sda, dm-0 */
+	char			 tag[DISK_TAG_MAX];	/* device tag */
+	unsigned long long	 reads, read_ms, writes, write_ms, io_ms;
+};
+
+struct disk_state {
+	struct cfile	 stats;
+	struct disk	*cur, *prev;
+	size_t		 ncur, nprev;
+	size_t		 capcur, capprev;
+	double		 prev_mono;
+	int		 have_prev;
+};
+
+static void *
+disk_init(void)
+{
+	return calloc(1, sizeof(struct disk_state));
+}
+
+static void
+disk_fini(void *arg)
+{
+	struct disk_state	*s = arg;
+
+	if (s == NULL)
+		return;
+	cfile_free(&s->stats);
+	free(s->cur);
+	free(s->prev);
+	free(s);
+}
+
+/* prefix followed by one or more lowercase letters */
+static int
+letters_after(const char *name, const char *prefix)
+{
+	size_t	 n = strlen(prefix);
+	const char *p;
+
+	if (strncmp(name, prefix, n) != 0 || name[n] == '\0')
+		return 0;
+	for (p = name + n; *p != '\0'; p++)
+		if (*p < 'a' || *p > 'z')
+			return 0;
+	return 1;
+}
+
+/* prefix followed by one or more digits; *end past them */
+static int
+digits_after(const char *s, const char *prefix, const char **end)
+{
+	size_t	 n = strlen(prefix);
+
+	if (strncmp(s, prefix, n) != 0)
+		return 0;
+	s += n;
+	if (*s < '0' || *s > '9')
+		return 0;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	*end = s;
+	return 1;
+}
+
+/* Which device names are reported (see the top of the file). */
+static int
+disk_wanted(const char *name)
+{
+	const char	*e;
+
+	if (letters_after(name, "sd") || letters_after(name, "vd") ||
+	    letters_after(name, "xvd") || letters_after(name, "hio") ||
+	    letters_after(name, "fio"))
+		return 1;
+	/* nvme<ctrl>n<ns>, nothing after */
+	if (digits_after(name, "nvme", &e) && digits_after(e, "n", &e) &&
+	    *e == '\0')
+		return 1;
+	if (digits_after(name, "dm-", &e) && *e == '\0')
+		return 1;
+	return 0;
+}
+
+/* The device tag: the dm name when there is one to read. */
+static void
+disk_tag(const struct collect_env *env, const char *name, char *tag,
+    size_t len)
+{
+	char	 path[DISK_NAME_MAX + 32], buf[DISK_TAG_MAX];
+	ssize_t	 n;
+
+	snprintf(tag, len, "%s", name);
+	if (strncmp(name, "dm-", 3) != 0)
+		return;
+	snprintf(path, sizeof(path), "/sys/block/%s/dm/name", name);
+	if ((n = collect_read_small(env, path, buf, sizeof(buf))) <= 0)
+		return;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (n > 0)
+		snprintf(tag, len, "%s", buf);
+}
+
+static const struct disk *
+disk_find(const struct disk *v, size_t n, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static struct disk *
+disk_slot(struct disk_state *s)
+{
+	struct disk	*d;
+	size_t		 cap;
+
+	if (s->ncur == s->capcur) {
+		cap = s->capcur == 0 ? 16 : s->capcur * 2;
+		if ((d = reallocarray(s->cur, cap, sizeof(*d))) == NULL)
+			return NULL;
+		s->cur = d;
+		s->capcur = cap;
+	}
+	d = &s->cur[s->ncur];
+	memset(d, 0, sizeof(*d));
+	return d;
+}
+
+/* One diskstats line into s->cur; 0 (kept or skipped) or -1 (memory). */
+static int
+disk_line(struct disk_state *s, const struct collect_env *env, char *line)
+{
+	unsigned long long	 v[DS_NEED];
+	const struct disk	*old;
+	struct disk		*d;
+	char			*name, *tok;
+	int			 i;
+
+	/* major, minor */
+	if (collect_token(&line) == NULL || collect_token(&line) == NULL ||
+	    (name = collect_token(&line)) == NULL)
+		return 0;
+	for (i = 0; i < DS_NEED; i++) {
+		if ((tok = collect_token(&line)) == NULL ||
+		    collect_u64(tok, &v[i]) == -1)
+			return 0;
+	}
+	if (v[DS_READS] == 0 || strlen(name) >= DISK_NAME_MAX ||
+	    !disk_wanted(name))
+		return 0;
+	if ((d = disk_slot(s)) == NULL)
+		return -1;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	/* the dm name is read once, while the device stays */
+	if ((old = disk_find(s->prev, s->nprev, name)) != NULL)
+		snprintf(d->tag, sizeof(d->tag), "%s", old->tag);
+	else
+		disk_tag(env, name, d->tag, sizeof(d->tag));
+	d->reads = v[DS_READS];
+	d->read_ms = v[DS_READ_MS];
+	d->writes = v[DS_WRITES];
+	d->write_ms = v[DS_WRITE_MS];
+	d->io_ms = v[DS_IO_MS];
+	s->ncur++;
+	return 0;
+}
+
+static void
+disk_emit(const struct disk *o, const struct disk *d, double secs,
+    struct point_list *out)
+{
+	unsigned long long	 dr, dw, dms, dio;
+	double			 util;
+
+	if (d->reads < o->reads || d->writes < o->writes ||
+	    d->read_ms < o->read_ms || d->write_ms < o->write_ms ||
+	    d->io_ms < o->io_ms)
+		return;		/* wrapped or reset: this sample is lost */
+	dr = d->reads - o->reads;
+	dw = d->writes - o->writes;
+	dms = (d->read_ms - o->read_ms) + (d->write_ms - o->write_ms);
+	dio = d->io_ms - o->io_ms;
+	(void)pl_add_float(out, "disk.io.read_requests",
+	    trunc2((double)dr / secs), "device", d->tag, NULL);
+	(void)pl_add_float(out, "disk.io.write_requests",
+	    trunc2((double)dw / secs), "device", d->tag, NULL);
+	(void)pl_add_float(out, "disk.io.await", dr + dw == 0 ? 0.0 :
+	    trunc2((double)dms / (double)(dr + dw)), "device", d->tag, NULL);
+	util = trunc2((double)dio * 100.0 / (secs * 1000.0));
+	if (util > 100.0)
+		util = 100.0;
+	(void)pl_add_float(out, "disk.io.util", util, "device", d->tag, NULL);
+}
+
+static int
+disk_collect(void *arg, const struct collect_env *env,
+    struct point_list *out, char *err, size_t errlen)
+{
+	struct disk_state	*s = arg;
+	const struct disk	*o;
+	struct disk		*t;
+	char			*p, *nl;
+	double			 secs;
+	size_t			 i, c;
+
+	if (collect_slurp(env, "/proc/diskstats", &s->stats, err,
+	    errlen) == -1) {
+		s->have_prev = 0;
+		return -1;
+	}
+	s->ncur = 0;
+	for (p = s->stats.p; *p != '\0'; p = nl) {
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl++ = '\0';
+		else
+			nl = p + strlen(p);
+		if (disk_line(s, env, p) == -1) {
+			snprintf(err, errlen, "/proc/diskstats: out of memory");
+			s->have_prev = 0;
+			return -1;
+		}
+	}
+	secs = env->mono - s->prev_mono;
+	/* a clock that did not move (or a test that says so) has no rate */
+	if (s->have_prev && secs > 0.0) {
+		for (i = 0; i < s->ncur; i++)
+			if ((o = disk_find(s->prev, s->nprev,
+			    s->cur[i].name)) != NULL)
+				disk_emit(o, &s->cur[i], secs, out);
+	}
+	/* this sample is the previous one of the next run */
+	t = s->prev;
+	c = s->capprev;
+	s->prev = s->cur;
+	s->capprev = s->capcur;
+	s->nprev = s->ncur;
+	s->cur = t;
+	s->capcur = c;
+	s->ncur = 0;
+	s->prev_mono = env->mono;
+	s->have_prev = 1;
+	return 0;
+}
+
+const struct collect_family collect_disk_family = {
+	.name = "disk",
+	.type = SYS_DISK,
+	.init = disk_init,
+	.fini = disk_fini,
+	.collect = disk_collect,
+};

@@ -1,0 +1,98 @@
+/*
+ * The collector's state, shared by its files: collector.c (the worker:
+ * items, timers, runs, counters) and collector_out.c (what a run
+ * publishes: MSG_POINTS per namespace, MSG_TRAFFIC for /me/traffic).
+ */
+#ifndef AGENT_COLLECTOR_H
+#define AGENT_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "buf.h"
+#include "collect.h"
+#include "points_msg.h"
+#include "items.h"
+#include "worker.h"
+
+#define COLLECT_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
+#define SECURITY_NS		"security.monitor.loda"	/* KERNEL copies */
+
+/* One family of the table and what it keeps between runs. */
+struct family_run {
+	const struct collect_family	*f;
+	void				*state;
+	int				 off;		/* init failed */
+	double				 last_log;	/* monotonic s */
+	uint64_t			 quiet;		/* unlogged failures */
+};
+
+struct collector;
+
+/* One timer per type that has a family. */
+struct type_timer {
+	ev_timer		 timer;
+	struct collector	*c;
+	enum sys_type		 type;
+	double			 period;	/* seconds; 0 = stopped */
+	uint64_t		 runs;
+};
+
+/* An encoded point of the current run: where it is in `enc`. */
+struct enc_span {
+	size_t		 off;
+	size_t		 len;
+	int		 ok;		/* normalized and encoded */
+};
+
+struct collector {
+	struct worker		*w;
+	struct items		 items;
+	int			 have_items;
+	char			 host[256];
+	struct family_run	*fam;
+	size_t			 nfam;
+	int			 started;	/* start() ran */
+	struct type_timer	 timers[SYS_TYPE_MAX];
+	ev_timer		 stats_timer;
+
+	/* one run at a time: reused run after run */
+	struct point_list	 pl;
+	struct buf		 enc;
+	struct enc_span		*spans;
+	size_t			 spancap;
+	struct buf		 msg;
+	char			*picked;	/* per point: in this ns */
+
+	/* GET /me/traffic: the JSON the front was (or will be) sent */
+	struct buf		 traffic;
+	int			 have_traffic;
+	uint64_t		 net_runs;
+
+	struct {
+		uint64_t	 points_sent;	/* points x namespaces */
+		uint64_t	 points_unsent;
+		uint64_t	 points_invalid;
+		uint64_t	 errors;	/* family failures */
+		uint64_t	 last_round_us;	/* duration of the last run */
+		uint64_t	 traffic_sent;
+	} st;
+	char			 last_error[256];
+
+	/* unit tests: MSG_POINTS go here instead of to the sender */
+	int			(*send_hook)(struct collector *,
+				    const struct points_msg *);
+};
+
+/* collector_out.c */
+/* Normalize, encode and send what the run of `type` produced in c->pl. */
+void	 collector_publish(struct collector *, enum sys_type, int64_t now);
+/* After a NET run without failures: the /me/traffic JSON from c->pl
+ * (raw points: call before collector_publish), sent to the front. */
+void	 collector_traffic_update(struct collector *);
+/* Send the last /me/traffic JSON to the front (it came back). */
+void	 collector_traffic_send(struct collector *);
+
+#endif
