@@ -30,25 +30,41 @@ struct collect_env {
 	const char		*coredumpdir;	/* COREDUMP */
 };
 
-/* Points a family produced; names final, no host tag (added later). */
+/*
+ * Points a family produced; names final, no host tag (added later).
+ * ns[i] is where v[i] goes: NULL (the default) sends it once per
+ * namespace of the host; PORT and PROC set their item's namespace with
+ * pl_set_ns(), and such a point goes to that namespace only.
+ */
 struct point_list {
 	struct point	*v;
+	const char	**ns;		/* parallel to v */
 	size_t		 n;
 	size_t		 cap;
-	int		 failed;	/* an allocation failed: sticky */
+	int		 failed;	/* an append failed: sticky */
 };
 
 void	 pl_init(struct point_list *);
 void	 pl_free(struct point_list *);		/* and pl_init() again */
-void	 pl_reset(struct point_list *);		/* n = 0, points freed */
+/* n = 0, points freed, failed cleared; the arrays are kept. */
+void	 pl_reset(struct point_list *);
 /*
  * Append a point; tags as NULL-terminated key, value pairs.  Returns the
- * point (to set a timestamp) or NULL with pl->failed set.
+ * point (to set a timestamp) or NULL with pl->failed set: no memory, or
+ * a name or tag over the limits of point.h (a family's bug), or a key
+ * without a value.
  */
 struct point	*pl_add_int(struct point_list *, const char *name, int64_t,
 		    ...) __attribute__((sentinel));
 struct point	*pl_add_float(struct point_list *, const char *name, double,
 		    ...) __attribute__((sentinel));
+
+/*
+ * The namespace of the point added last (NULL: every namespace).  Not
+ * copied: it is the item's string (env->items), so the list must be sent
+ * before the items change.  No-op on an empty list.
+ */
+void		 pl_set_ns(struct point_list *, const char *ns);
 
 /* Truncation toward zero to 2 decimals, as the Go agent's SetPrecision. */
 double	 trunc2(double);
