@@ -150,12 +150,32 @@ pl_dump(const struct point_list *pl)
 	return out;
 }
 
-/* Compare a list with the expected dump, showing both on a mismatch. */
+/*
+ * Every point passes the normalizer the collector runs them through
+ * (which changes them: tags sorted, host added).
+ */
+static inline void
+assert_normalizes(struct point_list *pl)
+{
+	char	 err[512];
+	size_t	 i;
+
+	for (i = 0; i < pl->n; i++)
+		cr_assert_eq(point_normalize(&pl->v[i], NULL, "testhost",
+		    1700000000, err, sizeof(err)), 0, "point %zu %s: %s", i,
+		    pl->v[i].name, err);
+}
+
+/*
+ * Compare a list with the expected dump, showing both on a mismatch,
+ * then normalize it.
+ */
 #define assert_dump(pl, want) do {					\
 	char	*got_ = pl_dump(pl);					\
 	cr_assert_str_eq(got_, (want), "got:\n%s\nwant:\n%s", got_,	\
 	    (want));							\
 	free(got_);							\
+	assert_normalizes(pl);						\
 } while (0)
 
 #endif
