@@ -344,6 +344,8 @@ deltas(const struct proc_state *st, struct proc_run *run)
 	struct proc_sample	*s, *p;
 	size_t			 i;
 
+	if (st->nprev == 0)
+		return;
 	for (i = 0; i < run->n; i++) {
 		s = &run->v[i];
 		p = bsearch(s, st->prev, st->nprev, sizeof(*p), pid_cmp);
