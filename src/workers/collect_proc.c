@@ -199,7 +199,7 @@ line_u64(const char *buf, const char *key, uint64_t *out)
 static void
 read_rss(const char *root, int pid, struct proc_sample *s)
 {
-	char	 path[PATH_MAX], buf[8192];
+	char	 path[PATH_MAX], buf[16384];
 
 	s->rss = 0;
 	if (cf_path(path, sizeof(path), root, "/proc/%d/status", pid) == -1 ||
