@@ -1,9 +1,6 @@
 /*
  * Every metric family the collector runs, in the order they run within
- * one type (collect.h has the convention).  The FS, KERNEL, TIME,
- * COREDUMP, PORT and PROC families (collect_fs.c, collect_kernel.c,
- * collect_time.c, collect_coredump.c, collect_port.c, collect_proc.c)
- * join this list when their files are merged.
+ * one type (collect.h has the convention).
  */
 #include "collect.h"
 
@@ -12,6 +9,12 @@ const struct collect_family *const collect_families[] = {
 	&collect_mem_family,
 	&collect_disk_family,
 	&collect_net_family,
+	&collect_fs_family,
+	&collect_kernel_family,
+	&collect_time_family,
+	&collect_coredump_family,
+	&collect_port_family,
+	&collect_proc_family,
 };
 
 const size_t collect_family_count =

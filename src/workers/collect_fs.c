@@ -1,0 +1,520 @@
+/*
+ * FS: open files of the kernel (kernel.files.*) and, per mount, space,
+ * inodes and a read/write probe (lodastack-protocols.md section 5.5).
+ *
+ * Mounts come from /proc/mounts with the Go agent's filters.  Two fixes:
+ * the ignored mount point prefixes match whole path components (the Go
+ * agent's "/net" also dropped "/network", "/dev" dropped "/devdata"), and
+ * of the mounts of one device the shortest path is kept whole (the Go
+ * agent kept the options of the first one seen with the shortest path).
+ * Escapes in /proc/mounts (\040 for a blank) are decoded.
+ *
+ * The probe runs as root with CAP_DAC_OVERRIDE in every rw mount, so it
+ * creates its file with O_EXCL|O_NOFOLLOW (never through a symlink, never
+ * over a file it did not make) and removes only the file it created.  A
+ * probe file left by a collector that died mid-probe (regular, ours,
+ * small, "FS-RW..." inside) is removed and the probe retried once; any
+ * other file of that name makes the probe fail (0) and is left alone.
+ */
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "collect_io.h"
+#include "collect_hooks.h"
+#include "log.h"
+#include "util.h"
+
+#define FS_MOUNTS_MAX	(16 * 1024 * 1024)	/* bytes of /proc/mounts */
+#define FS_PROBE	".loda-fs-detect"
+#define FS_PROBE_MAX	64			/* bytes of its content */
+#define MIB		(1024ULL * 1024ULL)
+
+struct fs_state {
+	collect_statfs_fn	 statfs;
+};
+
+enum fs_mode {
+	FS_RW,
+	FS_RO,
+	FS_OTHER
+};
+
+struct fs_mount {
+	char		*spec;
+	char		*file;
+	enum fs_mode	 mode;
+};
+
+struct fs_mounts {
+	struct fs_mount	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+static void *
+fs_init(void)
+{
+	struct fs_state	*st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	st->statfs = statfs;
+	return st;
+}
+
+static void
+fs_fini(void *state)
+{
+	free(state);
+}
+
+void
+collect_fs_set_statfs(void *state, collect_statfs_fn fn)
+{
+	struct fs_state	*st = state;
+
+	st->statfs = fn;
+}
+
+static void
+mounts_free(struct fs_mounts *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->v[i].spec);
+		free(m->v[i].file);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * One field of a /proc/mounts line, in place: NUL-terminated, octal
+ * escapes (\040 blank, \011 tab, \012 newline, \134 backslash) decoded.
+ * Returns the field, or NULL at the end of the line; *s moves past it.
+ */
+static char *
+mounts_field(char **s)
+{
+	char	*p = *s, *f, *o;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return NULL;
+	f = o = p;
+	while (*p != '\0' && *p != ' ' && *p != '\t') {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' &&
+		    p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7' &&
+		    ((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0')) != 0) {
+			*o++ = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 |
+			    (p[3] - '0'));
+			p += 4;
+		} else
+			*o++ = *p++;
+	}
+	if (*p != '\0')
+		p++;
+	*o = '\0';
+	*s = p;
+	return f;
+}
+
+/* path is prefix or below it: "/dev", "/dev/pts", not "/devdata" */
+static int
+path_under(const char *path, const char *prefix)
+{
+	size_t	 n = strlen(prefix);
+
+	return strncmp(path, prefix, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
+static int
+mount_ignored(const char *spec, const char *file, const char *type)
+{
+	static const char *const specs[] = { "none", "nodev", "tmpfs" };
+	static const char *const types[] = { "cgroup", "debugfs",
+	    "devtmpfs", "rpc_pipefs", "rootfs", "overlay" };
+	static const char *const files[] = { "/dev", "/sys", "/net",
+	    "/misc", "/proc", "/lib", "/run/docker/netns" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+		if (strcmp(spec, specs[i]) == 0)
+			return 1;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i]) == 0)
+			return 1;
+	if (strncmp(type, "fuse", 4) == 0)
+		return 1;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (path_under(file, files[i]))
+			return 1;
+	return 0;
+}
+
+static enum fs_mode
+mount_mode(const char *opts)
+{
+	size_t	 n = strcspn(opts, ",");
+
+	if (n == 2 && strncmp(opts, "rw", 2) == 0)
+		return FS_RW;
+	if (n == 2 && strncmp(opts, "ro", 2) == 0)
+		return FS_RO;
+	return FS_OTHER;
+}
+
+/*
+ * Add a mount, or for a device already listed (a bind mount) keep the
+ * one with the shorter path in the first one's place.  0 or -1 (memory).
+ */
+static int
+mounts_add(struct fs_mounts *m, const char *spec, const char *file,
+    enum fs_mode mode)
+{
+	struct fs_mount	*v;
+	char		*f;
+	size_t		 i, cap;
+
+	if (strncmp(spec, "/dev/", 5) == 0) {
+		for (i = 0; i < m->n; i++) {
+			if (strcmp(m->v[i].spec, spec) != 0)
+				continue;
+			if (strlen(file) >= strlen(m->v[i].file))
+				return 0;
+			if ((f = strdup(file)) == NULL)
+				return -1;
+			free(m->v[i].file);
+			m->v[i].file = f;
+			m->v[i].mode = mode;
+			return 0;
+		}
+	}
+	if (m->n == m->cap) {
+		cap = m->cap == 0 ? 16 : m->cap * 2;
+		if ((v = reallocarray(m->v, cap, sizeof(*v))) == NULL)
+			return -1;
+		m->v = v;
+		m->cap = cap;
+	}
+	v = &m->v[m->n];
+	v->spec = strdup(spec);
+	v->file = strdup(file);
+	v->mode = mode;
+	if (v->spec == NULL || v->file == NULL) {
+		free(v->spec);
+		free(v->file);
+		return -1;
+	}
+	m->n++;
+	return 0;
+}
+
+static int
+mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX], *buf, *line, *next, *spec, *file, *type;
+	char	*opts;
+	size_t	 len;
+
+	if (cf_path(path, sizeof(path), root, "/proc/mounts") == -1 ||
+	    cf_slurp(path, FS_MOUNTS_MAX, &buf, &len) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (line = buf; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((spec = mounts_field(&line)) == NULL ||
+		    (file = mounts_field(&line)) == NULL ||
+		    (type = mounts_field(&line)) == NULL ||
+		    (opts = mounts_field(&line)) == NULL)
+			continue;	/* not a mount line */
+		if (file[0] != '/' || mount_ignored(spec, file, type))
+			continue;
+		if (mounts_add(m, spec, file, mount_mode(opts)) == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			free(buf);
+			return -1;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+/*
+ * kernel.files.*: max from file-max, allocated from file-nr.  The Go
+ * agent stopped at the first file it could not read; so does this.
+ */
+static void
+fs_kernel_files(const char *root, struct point_list *out)
+{
+	char		 path[PATH_MAX], buf[128];
+	const char	*s;
+	uint64_t	 max, alloc;
+
+	if (cf_path(path, sizeof(path), root, "/proc/sys/fs/file-max") ==
+	    -1 || cf_read(path, buf, sizeof(buf)) == -1) {
+		log_warn("collect fs: %s", path);
+		return;
+	}
+	s = buf;
+	if (cf_u64(&s, &max) == -1 || max > INT64_MAX) {
+		log_warnx("collect fs: %s: not a number", path);
+		return;
+	}
+	pl_add_int(out, "kernel.files.max", (int64_t)max, NULL);
+	if (cf_path(path, sizeof(path), root, "/proc/sys/fs/file-nr") ==
+	    -1 || cf_read(path, buf, sizeof(buf)) == -1) {
+		log_warn("collect fs: %s", path);
+		return;
+	}
+	s = buf;
+	if (cf_u64(&s, &alloc) == -1 || alloc > INT64_MAX) {
+		log_warnx("collect fs: %s: not a number", path);
+		return;
+	}
+	pl_add_int(out, "kernel.files.allocated", (int64_t)alloc, NULL);
+	/* Go divided by a zero max into +Inf, which its JSON refused */
+	if (max > 0)
+		pl_add_float(out, "kernel.files.allocated.percent",
+		    trunc2((double)alloc * 100 / (double)max), NULL);
+	/* allocated may pass max (root is not held to it): no wrap */
+	pl_add_int(out, "kernel.files.left",
+	    alloc < max ? (int64_t)(max - alloc) : 0, NULL);
+}
+
+/* "FS-RW" and the local time, as the Go agent wrote it. */
+static void
+probe_content(int64_t now, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)now;
+	char		 ts[32];
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		ts[0] = '\0';
+	snprintf(buf, len, "FS-RW%s", ts);
+}
+
+/*
+ * A probe file a previous probe left (it died between create and
+ * unlink): a regular file of ours with one link, short, "FS-RW" first.
+ */
+static int
+probe_stale(int dfd)
+{
+	struct stat	 st;
+	char		 buf[FS_PROBE_MAX + 1];
+	ssize_t		 n;
+	int		 fd;
+
+	if (fstatat(dfd, FS_PROBE, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_nlink != 1 || st.st_size > FS_PROBE_MAX)
+		return 0;
+	fd = openat(dfd, FS_PROBE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return 0;
+	n = pread(fd, buf, sizeof(buf), 0);
+	(void)close(fd);
+	return n >= 5 && memcmp(buf, "FS-RW", 5) == 0;
+}
+
+/* Never through a symlink, never over an existing file. */
+static int
+probe_create(int dfd)
+{
+	return openat(dfd, FS_PROBE, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, 0644);
+}
+
+/* rw mount: create, write, read back, compare, remove.  1 or 0. */
+static int
+probe_rw(const char *dir, int64_t now)
+{
+	struct stat	 a, b;
+	char		 want[FS_PROBE_MAX], got[FS_PROBE_MAX + 1];
+	size_t		 len;
+	ssize_t		 n;
+	int		 dfd, fd, ok = 0;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1) {
+		log_warn("collect fs: probe: %s", dir);
+		return 0;
+	}
+	fd = probe_create(dfd);
+	if (fd == -1 && errno == EEXIST) {
+		if (probe_stale(dfd) && unlinkat(dfd, FS_PROBE, 0) == 0) {
+			log_info("collect fs: probe: removed %s/%s left by an "
+			    "earlier probe", dir, FS_PROBE);
+			fd = probe_create(dfd);
+		} else
+			errno = EEXIST;
+	}
+	if (fd == -1) {
+		if (errno == EEXIST)
+			log_warnx("collect fs: probe: %s/%s exists and is not "
+			    "the probe's: left alone, mount counted as "
+			    "failing", dir, FS_PROBE);
+		else
+			log_warn("collect fs: probe: create %s/%s", dir,
+			    FS_PROBE);
+		(void)close(dfd);
+		return 0;
+	}
+	probe_content(now, want, sizeof(want));
+	len = strlen(want);
+	if (write_all(fd, want, len) == -1)
+		log_warn("collect fs: probe: write %s/%s", dir, FS_PROBE);
+	else if ((n = pread(fd, got, sizeof(got), 0)) == -1)
+		log_warn("collect fs: probe: read %s/%s", dir, FS_PROBE);
+	else if ((size_t)n != len || memcmp(got, want, len) != 0)
+		log_warnx("collect fs: probe: %s/%s reads back other bytes "
+		    "than written", dir, FS_PROBE);
+	else
+		ok = 1;
+	/* remove what we created, and only that */
+	if (fstat(fd, &a) == -1 ||
+	    fstatat(dfd, FS_PROBE, &b, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		log_warnx("collect fs: probe: %s/%s was replaced during the "
+		    "probe: left alone", dir, FS_PROBE);
+		ok = 0;
+	} else if (unlinkat(dfd, FS_PROBE, 0) == -1) {
+		log_warn("collect fs: probe: remove %s/%s", dir, FS_PROBE);
+		ok = 0;
+	}
+	(void)close(fd);
+	(void)close(dfd);
+	return ok;
+}
+
+/* ro mount: stat it and read its directory.  1 or 0. */
+static int
+probe_ro(const char *dir)
+{
+	struct stat	 st;
+	DIR		*d;
+	int		 ok;
+
+	if (stat(dir, &st) == -1 || (d = opendir(dir)) == NULL) {
+		log_warn("collect fs: probe: %s", dir);
+		return 0;
+	}
+	errno = 0;
+	ok = readdir(d) != NULL;
+	if (!ok)
+		log_warn("collect fs: probe: readdir %s", dir);
+	(void)closedir(d);
+	return ok;
+}
+
+/* ceil(part * 100 / whole) as the Go agent's df; 0 for nothing */
+static double
+ceil_percent(uint64_t part, uint64_t whole)
+{
+	if (whole == 0)
+		return 0;
+	return ceil((double)part * 100.0 / (double)whole);
+}
+
+static int64_t
+mib(uint64_t units, uint64_t size)
+{
+	unsigned __int128	 b = (unsigned __int128)units * size / MIB;
+
+	return b > INT64_MAX ? INT64_MAX : (int64_t)b;
+}
+
+static void
+fs_mount(struct fs_state *st, const struct collect_env *env,
+    const struct fs_mount *m, struct point_list *out)
+{
+	struct statfs	 sf;
+	char		 path[PATH_MAX];
+	uint64_t	 frsize, used, iused;
+	int		 rw;
+
+	if (cf_path(path, sizeof(path), env->root, "%s", m->file) == -1) {
+		log_warnx("collect fs: %s: path too long", m->file);
+		return;
+	}
+	if (st->statfs(path, &sf) == -1) {
+		/* gone, or not ours to see: as the Go agent, skip it */
+		log_debug("collect fs: statfs %s: %s", path, strerror(errno));
+		return;
+	}
+	frsize = sf.f_frsize != 0 ? (uint64_t)sf.f_frsize :
+	    (uint64_t)sf.f_bsize;
+	used = sf.f_blocks > sf.f_bfree ? sf.f_blocks - sf.f_bfree : 0;
+	iused = sf.f_files > sf.f_ffree ? sf.f_files - sf.f_ffree : 0;
+	pl_add_float(out, "fs.inodes.used.percent",
+	    ceil_percent(iused, sf.f_files), "mount", m->file, NULL);
+	pl_add_float(out, "fs.space.used.percent",
+	    sf.f_blocks == 0 ? 0 : ceil_percent(used, used + sf.f_bavail),
+	    "mount", m->file, NULL);
+	pl_add_int(out, "fs.space.total", mib(sf.f_blocks, frsize),
+	    "mount", m->file, NULL);
+	pl_add_int(out, "fs.space.used", mib(used, frsize),
+	    "mount", m->file, NULL);
+	pl_add_int(out, "fs.space.free", mib(sf.f_bavail, frsize),
+	    "mount", m->file, NULL);
+	switch (m->mode) {
+	case FS_RW:
+		rw = probe_rw(path, env->now);
+		break;
+	case FS_RO:
+		rw = probe_ro(path);
+		break;
+	default:
+		rw = 1;
+		break;
+	}
+	pl_add_int(out, "fs.files.rw", rw, "mount", m->file, NULL);
+}
+
+static int
+fs_collect(void *state, const struct collect_env *env,
+    struct point_list *out, char *err, size_t errlen)
+{
+	struct fs_state		*st = state;
+	struct fs_mounts	 m;
+	size_t			 i;
+
+	fs_kernel_files(env->root, out);
+	memset(&m, 0, sizeof(m));
+	if (mounts_read(env->root, &m, err, errlen) == -1) {
+		mounts_free(&m);
+		return -1;
+	}
+	for (i = 0; i < m.n; i++)
+		fs_mount(st, env, &m.v[i], out);
+	mounts_free(&m);
+	return 0;
+}
+
+const struct collect_family collect_fs_family = {
+	.name = "fs",
+	.type = SYS_FS,
+	.init = fs_init,
+	.fini = fs_fini,
+	.collect = fs_collect,
+};

@@ -1,0 +1,518 @@
+/*
+ * PROC: for each PROC item N (e.g. PROC.nginx), the processes whose
+ * /proc/<pid>/exe is the item's bin_path: N.procnum, N.fdnum, N.mem
+ * (bytes of VmRSS), N.cpu (% of the whole machine) and N.io.read,
+ * N.io.write (bytes/s); into the item's namespace (lodastack-protocols.md
+ * section 5.10).
+ *
+ * Where this differs from the Go agent, and why:
+ * - fdnum counts /proc/<pid>/fd and io comes from /proc/<pid>/io
+ *   (read_bytes, write_bytes): the Go agent always sent 0 for both;
+ * - rates (cpu, io) need two runs: none on the first run, and none for an
+ *   item whose bin_path the previous run did not look for; a process
+ *   counts in a rate only from its second sighting (the Go agent
+ *   compared a new pid with 0: its average since it started);
+ * - a pid is the same process only with the same start time (field 22
+ *   of stat), so a reused pid is a new process, not a counter reset;
+ * - a counter that went backwards gives nothing for that process;
+ * - stat is parsed after the last ')' (a comm may hold blanks and
+ *   parentheses), where the Go agent split the line on blanks;
+ * - an exe link ending in " (deleted)" (the binary was replaced by an
+ *   upgrade, the process runs on) still matches its bin_path;
+ * - cpu is capped at 100 (process and machine times are read at not
+ *   quite the same moment) and no point comes when the machine's total
+ *   did not move.
+ * io.read and io.write are ceil(bytes / seconds) as in the Go agent,
+ * the seconds from the monotonic clock between the runs.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "collect_io.h"
+#include "log.h"
+
+#define PROC_DELETED	" (deleted)"
+#define PROC_STAT_MAX	(1024 * 1024)	/* bytes of /proc/stat */
+
+/* One matching process in one run. */
+struct proc_sample {
+	int		 pid;
+	const char	*bin;		/* the item's bin_path it matched */
+	uint64_t	 start;		/* starttime, clock ticks after boot */
+	uint64_t	 cpu;		/* utime + stime, clock ticks */
+	uint64_t	 rss;		/* kB */
+	uint64_t	 fds;
+	uint64_t	 rbytes, wbytes;
+	int		 has_io;
+	int		 seen;		/* in the previous run too */
+	uint64_t	 dcpu;		/* since then, when seen */
+	uint64_t	 dr, dw;
+};
+
+/* What the previous run saw. */
+struct proc_state {
+	struct proc_sample	*prev;		/* sorted by pid */
+	size_t			 nprev;
+	char			**bins;		/* bin_paths looked for */
+	size_t			 nbins;
+	uint64_t		 total;		/* /proc/stat cpu, 0: unknown */
+	double			 mono;
+	int			 have_prev;
+};
+
+struct proc_run {
+	struct proc_sample	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static void *
+proc_init(void)
+{
+	return calloc(1, sizeof(struct proc_state));
+}
+
+static void
+proc_forget(struct proc_state *st)
+{
+	size_t	 i;
+
+	free(st->prev);
+	for (i = 0; i < st->nbins; i++)
+		free(st->bins[i]);
+	free(st->bins);
+	memset(st, 0, sizeof(*st));
+}
+
+static void
+proc_fini(void *state)
+{
+	if (state == NULL)
+		return;
+	proc_forget(state);
+	free(state);
+}
+
+/* Sum of every number on the "cpu " line of /proc/stat; 0 on failure. */
+static uint64_t
+cpu_total(const char *root)
+{
+	char		 path[PATH_MAX], *buf;
+	const char	*s;
+	uint64_t	 v, sum = 0;
+	size_t		 len;
+
+	if (cf_path(path, sizeof(path), root, "/proc/stat") == -1 ||
+	    cf_slurp(path, PROC_STAT_MAX, &buf, &len) == -1) {
+		log_warn("collect proc: %s", path);
+		return 0;
+	}
+	if (strncmp(buf, "cpu ", 4) != 0) {
+		log_warnx("collect proc: %s: no cpu line first", path);
+		free(buf);
+		return 0;
+	}
+	s = buf + 4;
+	while (cf_u64(&s, &v) == 0) {
+		if (sum > UINT64_MAX - v) {
+			sum = 0;
+			break;
+		}
+		sum += v;
+	}
+	free(buf);
+	return sum;
+}
+
+/*
+ * utime + stime (fields 14, 15) and starttime (22) of /proc/<pid>/stat,
+ * counting from the last ')': the comm before it may hold anything.
+ */
+static int
+read_stat(const char *root, int pid, struct proc_sample *s)
+{
+	char		 path[PATH_MAX], buf[2048], *p;
+	const char	*q;
+	uint64_t	 v, ut = 0, stt = 0;
+	int		 field;
+
+	if (cf_path(path, sizeof(path), root, "/proc/%d/stat", pid) == -1 ||
+	    cf_read(path, buf, sizeof(buf)) == -1 ||
+	    (p = strrchr(buf, ')')) == NULL)
+		return -1;
+	q = p + 1;
+	/* field 3 is the state letter; numbers from field 4 on */
+	while (*q == ' ')
+		q++;
+	if (!isalpha((unsigned char)*q))
+		return -1;
+	q++;
+	for (field = 4; field <= 22; field++) {
+		if (cf_u64(&q, &v) == -1) {
+			/* tpgid, priority and nice may be negative */
+			while (*q == ' ')
+				q++;
+			if (*q != '-')
+				return -1;
+			q++;
+			if (cf_u64(&q, &v) == -1)
+				return -1;
+		}
+		if (field == 14)
+			ut = v;
+		else if (field == 15)
+			stt = v;
+		else if (field == 22)
+			s->start = v;
+	}
+	if (ut > UINT64_MAX - stt)
+		return -1;
+	s->cpu = ut + stt;
+	return 0;
+}
+
+/* The number after `key` at the start of a line, e.g. "VmRSS:". */
+static int
+line_u64(const char *buf, const char *key, uint64_t *out)
+{
+	const char	*p = buf;
+	size_t		 n = strlen(key);
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, key, n) == 0) {
+			p += n;
+			return cf_u64(&p, out);
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return -1;
+}
+
+static void
+read_rss(const char *root, int pid, struct proc_sample *s)
+{
+	char	 path[PATH_MAX], buf[16384];
+
+	s->rss = 0;
+	if (cf_path(path, sizeof(path), root, "/proc/%d/status", pid) == -1 ||
+	    cf_read(path, buf, sizeof(buf)) == -1 ||
+	    line_u64(buf, "VmRSS:", &s->rss) == -1)
+		log_debug("collect proc: %s: no VmRSS", path);
+}
+
+static void
+read_io(const char *root, int pid, struct proc_sample *s)
+{
+	char	 path[PATH_MAX], buf[1024];
+
+	s->has_io = 0;
+	if (cf_path(path, sizeof(path), root, "/proc/%d/io", pid) == -1 ||
+	    cf_read(path, buf, sizeof(buf)) == -1) {
+		log_debug("collect proc: %s: %s", path, strerror(errno));
+		return;
+	}
+	if (line_u64(buf, "read_bytes:", &s->rbytes) == 0 &&
+	    line_u64(buf, "write_bytes:", &s->wbytes) == 0)
+		s->has_io = 1;
+}
+
+static void
+count_fds(const char *root, int pid, struct proc_sample *s)
+{
+	char		 path[PATH_MAX];
+	struct dirent	*de;
+	DIR		*d;
+
+	s->fds = 0;
+	if (cf_path(path, sizeof(path), root, "/proc/%d/fd", pid) == -1 ||
+	    (d = opendir(path)) == NULL) {
+		log_debug("collect proc: %s: %s", path, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			s->fds++;
+	(void)closedir(d);
+}
+
+/* The item bin_path /proc/<pid>/exe names, or NULL. */
+static const char *
+match_exe(const char *root, int pid, const struct items *it)
+{
+	char	 path[PATH_MAX], exe[PATH_MAX + sizeof(PROC_DELETED)];
+	ssize_t	 n;
+	size_t	 i, dl = strlen(PROC_DELETED);
+
+	if (cf_path(path, sizeof(path), root, "/proc/%d/exe", pid) == -1)
+		return NULL;
+	/* kernel threads and zombies have none */
+	if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+		return NULL;
+	exe[n] = '\0';
+	if ((size_t)n > dl && strcmp(exe + n - dl, PROC_DELETED) == 0)
+		exe[n - dl] = '\0';
+	for (i = 0; i < it->nprocs; i++)
+		if (strcmp(exe, it->procs[i].bin_path) == 0)
+			return it->procs[i].bin_path;
+	return NULL;
+}
+
+static int
+pid_cmp(const void *a, const void *b)
+{
+	const struct proc_sample	*x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int
+parse_pid(const char *s)
+{
+	long	 v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > INT_MAX / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v > 0 && v <= INT_MAX ? (int)v : -1;
+}
+
+/* Every matching process, sorted by pid.  0, or -1 with err. */
+static int
+scan(const struct collect_env *env, struct proc_run *run, char *err,
+    size_t errlen)
+{
+	char			 path[PATH_MAX];
+	struct proc_sample	 s, *nv;
+	struct dirent		*de;
+	const char		*bin;
+	size_t			 cap;
+	DIR			*d;
+	int			 pid;
+
+	if (cf_path(path, sizeof(path), env->root, "/proc") == -1 ||
+	    (d = opendir(path)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if ((pid = parse_pid(de->d_name)) == -1 ||
+		    (bin = match_exe(env->root, pid, env->items)) == NULL)
+			continue;
+		memset(&s, 0, sizeof(s));
+		s.pid = pid;
+		s.bin = bin;
+		if (read_stat(env->root, pid, &s) == -1)
+			continue;	/* gone meanwhile */
+		read_rss(env->root, pid, &s);
+		count_fds(env->root, pid, &s);
+		read_io(env->root, pid, &s);
+		if (run->n == run->cap) {
+			cap = run->cap == 0 ? 16 : run->cap * 2;
+			nv = reallocarray(run->v, cap, sizeof(*nv));
+			if (nv == NULL) {
+				snprintf(err, errlen, "%s", strerror(errno));
+				(void)closedir(d);
+				return -1;
+			}
+			run->v = nv;
+			run->cap = cap;
+		}
+		run->v[run->n++] = s;
+	}
+	(void)closedir(d);
+	if (run->n > 0)
+		qsort(run->v, run->n, sizeof(*run->v), pid_cmp);
+	return 0;
+}
+
+/* Deltas of every sample against the previous run's same process. */
+static void
+deltas(const struct proc_state *st, struct proc_run *run)
+{
+	struct proc_sample	*s, *p;
+	size_t			 i;
+
+	if (st->nprev == 0)
+		return;
+	for (i = 0; i < run->n; i++) {
+		s = &run->v[i];
+		p = bsearch(s, st->prev, st->nprev, sizeof(*p), pid_cmp);
+		if (p == NULL || p->start != s->start)
+			continue;	/* new, or a reused pid */
+		s->seen = 1;
+		/* a counter that went backwards gives nothing */
+		s->dcpu = s->cpu >= p->cpu ? s->cpu - p->cpu : 0;
+		if (s->has_io && p->has_io) {
+			s->dr = s->rbytes >= p->rbytes ?
+			    s->rbytes - p->rbytes : 0;
+			s->dw = s->wbytes >= p->wbytes ?
+			    s->wbytes - p->wbytes : 0;
+		}
+	}
+}
+
+static int
+bin_seen(const struct proc_state *st, const char *bin)
+{
+	size_t	 i;
+
+	for (i = 0; i < st->nbins; i++)
+		if (strcmp(st->bins[i], bin) == 0)
+			return 1;
+	return 0;
+}
+
+/* N.<suffix> into the item's namespace; names over the limit skipped. */
+static void
+emit(struct point_list *out, const struct proc_item *pi, const char *suffix,
+    int is_float, int64_t iv, double fv)
+{
+	char		 name[POINT_NAME_MAX + 1];
+	int		 n;
+
+	n = snprintf(name, sizeof(name), "%s.%s", pi->name, suffix);
+	if (n < 0 || (size_t)n >= sizeof(name)) {
+		log_warnx("collect proc: %s.%s: name longer than %d bytes",
+		    pi->name, suffix, POINT_NAME_MAX);
+		return;
+	}
+	/* to the item's namespace only */
+	pl_route(out, pi->ns);
+	if (is_float)
+		(void)pl_add_float(out, name, fv, NULL);
+	else
+		(void)pl_add_int(out, name, iv, NULL);
+	pl_route(out, NULL);
+}
+
+static int64_t
+clamp64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static void
+item_points(const struct proc_state *st, const struct proc_run *run,
+    const struct proc_item *pi, uint64_t total, double mono,
+    struct point_list *out)
+{
+	const struct proc_sample	*s;
+	uint64_t			 num = 0, fds = 0, rss = 0, dcpu = 0;
+	uint64_t			 dr = 0, dw = 0;
+	double				 dt, pct;
+	size_t				 i;
+	int				 rates;
+
+	for (i = 0; i < run->n; i++) {
+		s = &run->v[i];
+		if (strcmp(s->bin, pi->bin_path) != 0)
+			continue;
+		num++;
+		fds += s->fds;
+		rss += s->rss;
+		if (!s->seen)
+			continue;
+		dcpu += s->dcpu;
+		dr += s->dr;
+		dw += s->dw;
+	}
+	emit(out, pi, "procnum", 0, clamp64(num), 0);
+	emit(out, pi, "fdnum", 0, clamp64(fds), 0);
+	emit(out, pi, "mem", 0, rss > (uint64_t)INT64_MAX / 1024 ?
+	    INT64_MAX : (int64_t)(rss * 1024), 0);
+	rates = st->have_prev && bin_seen(st, pi->bin_path);
+	if (rates && st->total != 0 && total > st->total) {
+		pct = (double)dcpu * 100 / (double)(total - st->total);
+		emit(out, pi, "cpu", 1, 0, trunc2(pct > 100 ? 100 : pct));
+	}
+	dt = mono - st->mono;
+	if (rates && dt > 0) {
+		emit(out, pi, "io.read", 1, 0, ceil((double)dr / dt));
+		emit(out, pi, "io.write", 1, 0, ceil((double)dw / dt));
+	}
+}
+
+/* This run becomes the previous one.  -1 when out of memory. */
+static int
+remember(struct proc_state *st, struct proc_run *run, const struct items *it,
+    uint64_t total, double mono)
+{
+	char	**bins;
+	size_t	  i, n = 0;
+
+	if ((bins = calloc(it->nprocs, sizeof(*bins))) == NULL)
+		return -1;
+	for (i = 0; i < it->nprocs; i++)
+		if ((bins[n++] = strdup(it->procs[i].bin_path)) == NULL) {
+			while (n-- > 0)
+				free(bins[n]);
+			free(bins);
+			return -1;
+		}
+	proc_forget(st);
+	st->prev = run->v;
+	st->nprev = run->n;
+	run->v = NULL;
+	st->bins = bins;
+	st->nbins = n;
+	st->total = total;
+	st->mono = mono;
+	st->have_prev = 1;
+	return 0;
+}
+
+static int
+proc_collect(void *state, const struct collect_env *env,
+    struct point_list *out, char *err, size_t errlen)
+{
+	struct proc_state	*st = state;
+	struct proc_run		 run;
+	uint64_t		 total;
+	size_t			 i;
+
+	if (env->items == NULL || env->items->nprocs == 0) {
+		proc_forget(st);
+		return 0;
+	}
+	memset(&run, 0, sizeof(run));
+	total = cpu_total(env->root);
+	if (scan(env, &run, err, errlen) == -1) {
+		free(run.v);
+		return -1;
+	}
+	deltas(st, &run);
+	for (i = 0; i < env->items->nprocs; i++)
+		item_points(st, &run, &env->items->procs[i], total, env->mono,
+		    out);
+	/* the samples' bin pointers are the items'; only pids and numbers
+	 * are used from the previous run */
+	for (i = 0; i < run.n; i++)
+		run.v[i].bin = NULL;
+	if (remember(st, &run, env->items, total, env->mono) == -1) {
+		free(run.v);
+		proc_forget(st);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
+const struct collect_family collect_proc_family = {
+	.name = "proc",
+	.type = SYS_PROC,
+	.init = proc_init,
+	.fini = proc_fini,
+	.collect = proc_collect,
+};
