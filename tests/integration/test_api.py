@@ -6,16 +6,16 @@ the namespace list (/me/ns and /post), parameter checks (400), methods
 always; other TCP peers only with [agent] token as a bearer token: 403
 without a token configured, 401 when it is missing or wrong).
 
-The answers of the scheduler and the fetcher (the full flow) are marked
-TODO below: they need the real workers (issue 4, being written in
-parallel) and are skipped until those are merged.
+The answers of the scheduler and the fetcher behind these endpoints (the
+full flow: every error of /plugins/*, runs, 409, a run waited for past
+the 30 s request timeout, 503 when the scheduler dies mid-run, /update
+with the registry up, failing and down) are tested in test_plugins.py.
 """
 import http.client
 import json
 import os
 import socket
 import subprocess
-import unittest
 import urllib.parse
 
 from harness import AgentTest, wait_until
@@ -237,40 +237,3 @@ class ApiTrust(AgentTest):
         # loopback is not this listener here; the unix socket needs none
         code, body = self.agent.http("/plugins/run?timeout=x", unix=True)
         self.assertEqual(code, 400, body)
-
-
-@unittest.skip("TODO(issue 4): needs the real scheduler and fetcher; "
-               "complete after merging them")
-class ApiFullFlowTodo(AgentTest):
-    """The full flow, to be written once the scheduler answers
-    MSG_PLUGIN_REQ and the fetcher answers MSG_REFRESH (both stubs close
-    the edge today, so every request gets 503 from the front)."""
-
-    def test_list_relays_the_scheduler_answer(self):
-        # TODO: registry (file://) with one plugin; GET /plugins/list ->
-        # the scheduler's status and JSON body verbatim, application/json.
-        self.fail("TODO")
-
-    def test_every_plugin_endpoint_answers_json_errors(self):
-        # TODO: for each /plugins/* endpoint: no ns/repo, bad repo form,
-        # unknown plugin -> 4xx {"error": ...} from the scheduler.
-        self.fail("TODO")
-
-    def test_run_waits_past_the_handler_timeout(self):
-        # TODO: a plugin sleeping 35 s, /plugins/run?timeout=40 -> the
-        # run's answer (not 504 at 30 s); timeout=1 -> the scheduler's
-        # timed-out answer within ~11 s; a second run meanwhile -> 409.
-        self.fail("TODO")
-
-    def test_scheduler_killed_mid_run_gives_503(self):
-        # TODO: kill -9 the scheduler during a long /plugins/run -> 503
-        # {"error": "the scheduler went away ..."} at once; after its
-        # restart /plugins/list works again.
-        self.fail("TODO")
-
-    def test_update_refreshes_and_lists_namespaces(self):
-        # TODO: registry double; POST /update -> 200 {"updated": true,
-        # "namespaces": [...]}; registry down -> 502 {"error", namespaces};
-        # /me/ns and /post then use the registry's namespaces, not the
-        # config's.
-        self.fail("TODO")

@@ -1,0 +1,1047 @@
+"""Plugins end to end (issue 4): registry -> fetcher -> scheduler ->
+gitpull -> a run as pluginsuser -> points at the nsqd double.
+
+Every plugin is a shell script in a real bare git repository made by the
+test (gitrepos.py), listed by a file:// registry the test rewrites (or
+the registry double, tests/peers/registry.py), pulled by the real
+gitpull through the `git` template and run by the real scheduler.
+Plugins are on demand (interval "0", run with /plugins/run) except the
+scheduled ones, whose project names are picked so that their stable
+offsets are short (the scheduler's FNV-1a of "<ns>|<project>").
+
+The slowest test waits 32 s on purpose: a run longer than the front's
+30 s request timeout must still be waited for.
+
+After the runs no process may be left: nothing whose cwd or command line
+is under the test's pluginsdir, and no zombie child of the agent's
+processes.
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import unittest
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from gitrepos import PluginRepos
+from harness import AgentTest, is_root, nobody_uid, proc_alive, wait_until
+from nsq_common import HOST, UnixHTTPConnection
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "peers"))
+from nsqd import NsqdDouble  # noqa: E402
+from registry import PATH_RESOURCE, RegistryDouble  # noqa: E402
+
+NS = "pool.loda"
+NS_B = "b.loda"
+EXC_TOPIC = "collect.exception.monitor.loda"
+GROUP = "plugins"
+OUTPUT_MAX = 1048576        # [agent] pluginoutputmax, default
+RESULT = "plugin.result"
+
+
+def fnv1a(s):
+    h = 2166136261
+    for b in s.encode():
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    return h
+
+
+def sched_offset(key, period):
+    """The scheduler's first firing of a timer (sched_offset())."""
+    ms = int(period * 1000)
+    return (fnv1a(key) % ms) / 1000.0
+
+
+def quick_project(ns, prefix, period=10, most=1.0):
+    """A project name whose plugin's first scheduled run comes early."""
+    for i in range(10000):
+        name = f"{prefix}{i}"
+        if sched_offset(f"{ns}|{name}", period) < most:
+            return name
+    raise AssertionError("no quick project name")
+
+
+def proc_stat(pid):
+    """(state, ppid, pgid) or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        return rest[0], int(rest[1]), int(rest[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+# ---- the plugins --------------------------------------------------------
+
+METRICS = """#!/bin/sh
+cat <<EOF
+[{"name":"load","timestamp":0,"tags":{"k":"v","dc":" a b ",
+  "agent_ns":"$AGENT_NS","agent_name":"$AGENT_NAME",
+  "agent_repo":"$AGENT_REPO","agent_interval":"$AGENT_INTERVAL"},
+  "value":1.5},
+ {"name":"bad name!","timestamp":0,"value":1},
+ {"name":"count","timestamp":1714538000,"tags":{},"value":7}]
+EOF
+echo "metrics to stderr" >&2
+"""
+
+FAIL = """#!/bin/sh
+echo '[{"name":"never","value":1}]'
+echo "failing on purpose" >&2
+exit 1
+"""
+
+GARBAGE = """#!/bin/sh
+echo 'this is not { JSON'
+"""
+
+FLOOD = """#!/bin/sh
+# 100 MB of output: far over pluginoutputmax
+exec head -c 104857600 /dev/zero
+"""
+
+PARAMS = """#!/bin/sh
+printf '[{"name":"argv","value":%d,"tags":{"a1":"%s","a2":"%s"}}]\\n' \\
+    "$#" "${1:-none}" "${2:-none}"
+"""
+
+WHOAMI = """#!/bin/sh
+echo "[{\\"name\\":\\"uid\\",\\"value\\":$(id -u)},\\
+{\\"name\\":\\"gid\\",\\"value\\":$(id -g)},\\
+{\\"name\\":\\"groups\\",\\"value\\":$(id -G | wc -w)}]"
+"""
+
+
+def version_plugin(v):
+    return f"""#!/bin/sh
+echo '[{{"name":"version","timestamp":0,"value":{v}}}]'
+"""
+
+
+def sigterm_plugin(drop):
+    # SIGTERM ignored by the plugin and its child: only SIGKILL ends them
+    return f"""#!/bin/sh
+trap '' TERM
+sleep 120 &
+echo $! > {drop}/sigterm.child
+echo $$ > {drop}/sigterm.pid
+wait
+wait
+"""
+
+
+def forker_plugin(drop):
+    # one child stays in the plugin's group, one leaves it (setsid); both
+    # keep stdout and stderr open and outlive the plugin
+    return f"""#!/bin/sh
+sleep 120 &
+echo $! > {drop}/forker.group
+setsid sleep 121 &
+echo $! > {drop}/forker.session
+echo '[]'
+"""
+
+
+def slow_plugin(drop):
+    return f"""#!/bin/sh
+sleep 150 &
+echo $! > {drop}/slow.child
+echo $$ > {drop}/slow.pid
+wait
+"""
+
+
+TICKER = """#!/bin/sh
+printf '[{"name":"tick","timestamp":0,"tags":{"arg":"%s"},"value":%d}]\\n' \\
+    "${2:-none}" "$#"
+"""
+
+
+class PluginTest(AgentTest):
+    """An agent whose plugins come from real git repositories."""
+
+    def setUp(self):
+        # these run after the agent's cleanup (last added, first run):
+        # whatever a failed test left under pluginsdir, and nsqd, whose
+        # stop would otherwise wait for the agent's connection
+        self.pd = None
+        self.addCleanup(self.kill_leftovers)
+        self.nsqd = NsqdDouble().start()
+        self.addCleanup(self.nsqd.stop)
+        super().setUp()
+        self.repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
+        self.drop = os.path.join(self.agent.dir, "drop")
+        os.makedirs(self.drop)
+        os.chmod(self.drop, 0o777)
+        self.regfile = os.path.join(self.agent.dir, "registry.json")
+        self.items = {}
+        self.pd = os.path.realpath(self.agent.values["pluginsdir"])
+
+    # -- registry and config ----------------------------------------------
+    def add(self, ns, project, script, interval="0", parameters=None,
+            label=None):
+        """A repo plugins/<project> and its PLUGIN item in `ns`."""
+        repo = f"{GROUP}/{project}"
+        if not os.path.exists(self.repos.bare(repo)):
+            self.repos.create(repo, script)
+        it = {"_id": f"id-{project}", "comment": "",
+              "measurement_type": "PLUGIN",
+              "name": f"PLUGIN.{label or project}",
+              "git": self.repos.registry_git(repo), "interval": interval}
+        if parameters is not None:
+            it["parameters"] = parameters
+        self.items.setdefault(ns, []).append(it)
+        return it
+
+    def registry_doc(self):
+        return {"ns": {ns: "" for ns in self.items},
+                "resources": {ns: list(v) for ns, v in self.items.items()}}
+
+    def write_registry(self, raw=None):
+        tmp = self.regfile + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(raw if raw is not None else
+                    json.dumps(self.registry_doc()))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, self.regfile)
+
+    def registry_double(self):
+        """The HTTP registry double serving the items; the host is a
+        machine of each of their namespaces."""
+        reg = RegistryDouble().start()
+        self.addCleanup(reg.stop)
+        us = {"machinereg": f"^{re.escape(HOST)}$"}
+        reg.set_tree({ns: us for ns in self.items})
+        for ns, items in self.items.items():
+            reg.set_collect(ns, items)
+        return reg
+
+    def configure(self, registry=None, extra=""):
+        addr = registry or f"file://{self.regfile}"
+        self.agent.write_conf(
+            agent_extra=f'\tregistryaddr = "{addr}"\n'
+                        f'\tgit = "{self.repos.template}"\n{extra}',
+            output_name="nsq",
+            servers=f'"tcp://{self.nsqd.tcp_address}"')
+
+    def start_with(self, *keys, registry=None, extra=""):
+        """Write the registry, start, wait until `keys` are checked out."""
+        if registry is None:
+            self.write_registry()
+        self.configure(registry, extra)
+        self.start_ok()
+        self.agent.wait_serving()
+        return self.wait_checkout(*keys)
+
+    # -- the API ----------------------------------------------------------
+    def api(self, path, params=None, method="GET", unix=False, form=False,
+            timeout=90):
+        """(status, content type, JSON body); the run may take long."""
+        q = urllib.parse.urlencode(params or {})
+        body, headers = None, {}
+        if form:
+            body = q
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif q:
+            path += "?" + q
+        if unix:
+            c = UnixHTTPConnection(self.agent.values["socket"], timeout)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.agent.port,
+                                           timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            data = r.read().decode()
+            return r.status, r.getheader("Content-Type"), json.loads(data)
+        finally:
+            c.close()
+
+    def git_of(self, project):
+        return self.repos.registry_git(f"{GROUP}/{project}")
+
+    def run_plugin(self, ns, project, **kw):
+        """/plugins/run; (status, body)."""
+        p = {"ns": ns, "repo": self.git_of(project)}
+        unix = kw.pop("unix", False)
+        p.update({k: str(v) for k, v in kw.items()})
+        st, ctype, body = self.api("/plugins/run", p, unix=unix)
+        self.assertEqual(ctype, "application/json")
+        return st, body
+
+    def run_plugin_ok(self, ns, project, **kw):
+        st, body = self.run_plugin(ns, project, **kw)
+        self.assertEqual(st, 200, body)
+        return body
+
+    def call(self, op, ns, project, **kw):
+        return self.api(f"/plugins/{op}", {"ns": ns,
+                                            "repo": self.git_of(project)},
+                        **kw)
+
+    def listed(self):
+        st, ctype, body = self.api("/plugins/list")
+        self.assertEqual((st, ctype), (200, "application/json"), body)
+        return {f"{p['ns']}|{p['project']}": p for p in body}
+
+    def wait_checkout(self, *keys, state="ok", timeout=30):
+        def ready():
+            lst = self.listed()
+            return lst if all(k in lst and lst[k]["checkout"] == state
+                              for k in keys) else None
+        try:
+            return wait_until(ready, timeout=timeout,
+                              what=f"checkout {state} of {keys}")
+        except AssertionError as e:
+            lines = [ln for ln in self.agent.log_text().splitlines()
+                     if "front[" not in ln and not ln.endswith(": list  ")]
+            raise AssertionError(f"{e}\nlisted: {self.listed()}\nlog:\n" +
+                                 "\n".join(lines[-80:])) from None
+
+    def refresh(self, want=200):
+        st, _, body = self.api("/update", method="POST", unix=True)
+        self.assertEqual(st, want, body)
+        return body
+
+    def wait_listed(self, pred, what):
+        """/update answers once the fetcher is done; the scheduler takes
+        the new items from it on another edge, a moment later."""
+        return wait_until(lambda: (lst := self.listed()) and pred(lst) and
+                          lst, what=what)
+
+    # -- what was published -----------------------------------------------
+    def points(self, topic, measurement=None):
+        out = []
+        for m in self.nsqd.messages(topic=topic):
+            for p in json.loads(m.body)["points"]:
+                if measurement is None or p["measurement"] == measurement:
+                    out.append(p)
+        return out
+
+    def results(self, project, ns=NS):
+        return [(p["fields"]["value"], p["tags"]["type"])
+                for p in self.points(EXC_TOPIC, RESULT)
+                if p["tags"]["name"] == f"{GROUP}/{project}" and
+                p["tags"]["ns"] == ns]
+
+    def wait_results(self, project, n, ns=NS):
+        return wait_until(lambda: (r := self.results(project, ns)) and
+                          len(r) >= n and r, timeout=20,
+                          what=f"{n} {RESULT} of {project}")
+
+    def wait_points(self, topic, measurement, n=1):
+        return wait_until(lambda: (p := self.points(topic, measurement))
+                          and len(p) >= n and p, timeout=20,
+                          what=f"{n} points {measurement} on {topic}")
+
+    # -- processes ----------------------------------------------------------
+    def agent_pids(self):
+        """The live master and workers."""
+        st = self.agent.status()
+        return {st["pid"]} | {w["pid"] for w in st["workers"] if w["pid"]}
+
+    def under_pluginsdir(self, pid):
+        """(cmdline, cwd) of a live process working or named under
+        pluginsdir, else None."""
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            cwd = ""
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            cmd = ""
+        if cwd == self.pd or cwd.startswith(self.pd + "/") or \
+                self.pd in cmd:
+            return cmd, cwd
+        return None
+
+    def strays(self):
+        """Processes under pluginsdir, and zombie children of the agent."""
+        mine = self.agent_pids()
+        found = []
+        for pid in pids():
+            if pid in mine or (st := proc_stat(pid)) is None:
+                continue
+            if st[0] == "Z":
+                if st[1] in mine:
+                    found.append((pid, "zombie", st[1]))
+            elif (what := self.under_pluginsdir(pid)) is not None:
+                found.append((pid, *what))
+        return found
+
+    def assert_no_strays(self):
+        wait_until(lambda: not self.strays(), timeout=20,
+                   what="no process left under pluginsdir and no zombie")
+
+    def kill_leftovers(self):
+        """After the agent stopped: what a failed test left running."""
+        if self.pd is None:
+            return
+        for pid in pids():
+            if pid != os.getpid() and proc_alive(pid) and \
+                    self.under_pluginsdir(pid) is not None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def read_pid(self, name):
+        path = os.path.join(self.drop, name)
+
+        def pid():
+            with open(path) as f:
+                return int(f.read().strip() or 0)
+        return wait_until(pid, what=f"pid file {name}")
+
+    def assert_gone(self, *pidlist):
+        wait_until(lambda: not any(proc_alive(p) for p in pidlist),
+                   timeout=20, what=f"processes {pidlist} gone")
+
+    def worker_pid(self, role):
+        return self.agent.worker(self.agent.status(), role)["pid"]
+
+    def kill_worker(self, role):
+        """kill -9 the worker; returns the new pid once it runs again."""
+        old = self.worker_pid(role)
+        os.kill(old, signal.SIGKILL)
+
+        def back():
+            w = self.agent.worker(self.agent.status(), role)
+            return w["pid"] if w["pid"] not in (0, old) and \
+                w["state"] == "running" else None
+        return wait_until(back, timeout=30, what=f"{role} restarted")
+
+    def in_thread(self, fn):
+        """Run fn in a thread; returns a callable giving its result."""
+        box = {}
+
+        def body():
+            try:
+                box["v"] = fn()
+            except BaseException as e:  # reported by the joiner
+                box["e"] = e
+        t = threading.Thread(target=body, daemon=True)
+        t.start()
+
+        def join(timeout=120):
+            t.join(timeout)
+            self.assertFalse(t.is_alive(), "the request never ended")
+            if "e" in box:
+                raise box["e"]
+            return box["v"]
+        join.done = lambda: not t.is_alive()
+        return join
+
+
+class Runs(PluginTest):
+    """On-demand plugins through /plugins/run."""
+
+    def setUp(self):
+        super().setUp()
+        self.add(NS, "metrics", METRICS)
+        self.add(NS, "fail", FAIL)
+        self.add(NS, "garbage", GARBAGE)
+        self.add(NS, "flood", FLOOD)
+        self.add(NS, "sigterm", sigterm_plugin(self.drop))
+        self.add(NS, "forker", forker_plugin(self.drop))
+        self.add(NS, "whoami", WHOAMI)
+        self.add(NS_B, "params", PARAMS, parameters="-x registry")
+        self.keys = [f"{NS}|{p}" for p in ("metrics", "fail", "garbage",
+                                            "flood", "sigterm", "forker",
+                                            "whoami")] + [f"{NS_B}|params"]
+
+    def test_metrics_reach_nsqd_with_names_tags_and_results(self):
+        lst = self.start_with(*self.keys)
+        m = lst[f"{NS}|metrics"]
+        self.assertEqual(m["commit"], self.repos.head(f"{GROUP}/metrics"))
+        self.assertEqual((m["interval"], m["scheduled"], m["enabled"],
+                          m["last_run"]), (0, False, True, None))
+        body = self.run_plugin_ok(NS, "metrics")
+        self.assertEqual((body["status"], body["exit"], body["signal"],
+                          body["timed_out"], body["points"],
+                          body["dropped"]), ("ok", 0, None, False, 2, 1))
+        self.assertIn("bad name!", body["drop_error"])
+        self.assertEqual(body["stderr"], "metrics to stderr\n")
+        self.assertTrue(body["output_head"].startswith('[{"name":"load"'))
+
+        topic = "collect." + NS
+        load = self.wait_points(topic, "PLUGIN.metrics.load")
+        count = self.wait_points(topic, "PLUGIN.metrics.count")
+        self.assertEqual(load[0]["tags"], {
+            "host": HOST, "k": "v", "dc": "a-b", "agent_ns": NS,
+            "agent_name": "PLUGIN.metrics",
+            "agent_repo": f"{GROUP}/metrics", "agent_interval": "0"})
+        self.assertEqual(load[0]["fields"], {"value": 1.5})
+        self.assertAlmostEqual(load[0]["timestamp"], time.time(), delta=120)
+        self.assertEqual((count[0]["timestamp"], count[0]["fields"],
+                          count[0]["tags"]),
+                         (1714538000, {"value": 7}, {"host": HOST}))
+        res = self.wait_points(EXC_TOPIC, RESULT)
+        self.assertEqual(res[0]["tags"], {"host": HOST, "ns": NS,
+                                          "name": f"{GROUP}/metrics",
+                                          "type": "call"})
+        self.assertEqual(res[0]["fields"], {"value": 0})
+        # nothing else went out: the bad point was dropped alone
+        self.assertEqual(sorted(p["measurement"]
+                                for p in self.points(topic)),
+                         ["PLUGIN.metrics.count", "PLUGIN.metrics.load"])
+
+        # a plugin that exits non-zero: its output is not published
+        body = self.run_plugin_ok(NS, "fail")
+        self.assertEqual((body["status"], body["exit"], body["points"],
+                          body["error"]), ("failed", 1, 0, "exit status 1"))
+        self.assertEqual(body["stderr"], "failing on purpose\n")
+        self.assertEqual(self.wait_results("fail", 1), [(1, "call")])
+
+        # garbage on stdout: a failed run
+        body = self.run_plugin_ok(NS, "garbage")
+        self.assertEqual((body["status"], body["exit"], body["points"]),
+                         ("failed", 0, 0))
+        self.assertTrue(body["error"].startswith("output: "), body)
+        self.assertEqual(self.wait_results("garbage", 1), [(1, "call")])
+
+        lst = self.listed()
+        self.assertEqual((lst[f"{NS}|fail"]["status"],
+                          lst[f"{NS}|fail"]["failures"],
+                          lst[f"{NS}|fail"]["last_type"]),
+                         ("failed", 1, "call"))
+        self.assertEqual((lst[f"{NS}|metrics"]["runs"],
+                          lst[f"{NS}|metrics"]["points_total"],
+                          lst[f"{NS}|metrics"]["dropped_total"]), (1, 2, 1))
+        self.assertEqual([p["measurement"] for p in self.points(topic)
+                          if "never" in p["measurement"]], [])
+        self.assert_no_strays()
+
+    def test_parameters(self):
+        self.start_with(*self.keys)
+        topic = "collect." + NS_B
+        # absent: no arguments; the registry's are for scheduled runs
+        body = self.run_plugin_ok(NS_B, "params")
+        self.assertIn('"value":0,"tags":{"a1":"none","a2":"none"}',
+                      body["output_head"])
+        # split on spaces, empty words dropped; & and $ are allowed
+        body = self.run_plugin_ok(NS_B, "params", param="-x  a&b$c", unix=True)
+        self.assertEqual(body["status"], "ok", body)
+        pts = self.wait_points(topic, "PLUGIN.params.argv", 2)
+        got = sorted((p["fields"]["value"], p["tags"]["a1"],
+                      p["tags"]["a2"]) for p in pts)
+        self.assertEqual(got, [(0, "none", "none"), (2, "-x", "a&b$c")])
+        for p in pts:
+            self.assertEqual(p["tags"]["host"], HOST)
+        # what a shell would read is refused, and nothing runs
+        for bad in ("a;b", "x | y", "a&&b", "<in", "`id`", "a>b"):
+            st, body = self.run_plugin(NS_B, "params", param=bad)
+            self.assertEqual(st, 400, bad)
+            self.assertIn("are not allowed", body["error"])
+        self.assertEqual(self.listed()[f"{NS_B}|params"]["runs"], 2)
+        self.assertEqual(self.wait_results("params", 2, ns=NS_B),
+                         [(0, "call"), (0, "call")])
+
+    def test_timeout_ignoring_sigterm_is_killed_and_409_meanwhile(self):
+        self.start_with(*self.keys)
+        pending = self.in_thread(lambda: self.run_plugin(NS, "sigterm",
+                                                         timeout=1))
+        ppid = self.read_pid("sigterm.pid")
+        child = self.read_pid("sigterm.child")
+        self.assertTrue(self.listed()[f"{NS}|sigterm"]["running"])
+        st, body = self.run_plugin(NS, "sigterm")
+        self.assertEqual((st, body), (409, {"error": "plugin is running"}))
+        st, body = pending()
+        self.assertEqual(st, 200, body)
+        self.assertEqual((body["status"], body["timed_out"], body["exit"],
+                          body["signal"]), ("failed", True, None, 9))
+        self.assertEqual(body["error"],
+                         "timed out after 1 s (killed by signal 9)")
+        self.assert_gone(ppid, child)
+        self.assertEqual(self.wait_results("sigterm", 1), [(1, "call")])
+        lst = self.listed()[f"{NS}|sigterm"]
+        self.assertEqual((lst["running"], lst["timeouts"], lst["runs"]),
+                         (False, 1, 1))
+        self.assert_no_strays()
+
+    def test_flood_is_capped_and_children_do_not_outlive_the_run(self):
+        self.start_with(*self.keys)
+        body = self.run_plugin_ok(NS, "flood")
+        self.assertEqual((body["status"], body["output_bytes"],
+                          body["error"]),
+                         ("failed", OUTPUT_MAX,
+                          f"output over {OUTPUT_MAX} bytes"))
+        # killed at the cap (SIGKILL, or SIGPIPE writing to the closed
+        # pipe first), not left to write 100 MB
+        self.assertIn(body["signal"], (signal.SIGKILL, signal.SIGPIPE))
+        self.assertEqual(self.wait_results("flood", 1), [(1, "call")])
+
+        body = self.run_plugin_ok(NS, "forker")
+        self.assertEqual((body["status"], body["points"]), ("ok", 0))
+        grp = self.read_pid("forker.group")
+        sess = self.read_pid("forker.session")
+        # the one in the group goes with the plugin's group, the one that
+        # left it with the master's sweep of what workers leave behind
+        self.assert_gone(grp, sess)
+        self.assertEqual(self.wait_results("forker", 1), [(0, "call")])
+        self.assert_no_strays()
+
+    @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_runs_as_pluginsuser(self):
+        self.start_with(*self.keys)
+        body = self.run_plugin_ok(NS, "whoami")
+        self.assertEqual(body["status"], "ok", body)
+        pts = self.wait_points("collect." + NS, "PLUGIN.whoami.uid")
+        self.assertEqual(pts[0]["fields"]["value"], nobody_uid())
+        import pwd
+        gid = pwd.getpwnam("nobody").pw_gid
+        gids = self.wait_points("collect." + NS, "PLUGIN.whoami.gid")
+        self.assertEqual(gids[0]["fields"]["value"], gid)
+        # no supplementary groups of root's kept
+        groups = self.wait_points("collect." + NS, "PLUGIN.whoami.groups")
+        self.assertEqual(groups[0]["fields"]["value"], 1)
+
+
+class Api(PluginTest):
+    """/plugins/* answers: the scheduler's checks and state changes."""
+
+    def setUp(self):
+        super().setUp()
+        self.add(NS, "metrics", METRICS)
+        self.add(NS_B, "params", PARAMS)
+
+    def test_every_error_path(self):
+        self.start_with(f"{NS}|metrics", f"{NS_B}|params")
+        good = self.git_of("metrics")
+        ops = ["run", "update", "enable", "disable", "enbable"]
+        cases = [
+            ({"repo": good}, 400, "invalid ns or repo"),
+            ({"ns": NS}, 400, "invalid ns or repo"),
+            ({"ns": "", "repo": good}, 400, "invalid ns or repo"),
+            ({"ns": NS, "repo": f"{GROUP}/metrics"}, 400, "invalid repo"),
+            ({"ns": NS, "repo": "git@h:plugins/metrics"}, 400,
+             "invalid repo"),
+            ({"ns": NS, "repo": "git@h:a/plugins/metrics.git"}, 400,
+             "invalid repo"),
+            ({"ns": NS, "repo": "git@h:x:plugins/metrics.git"}, 400,
+             "invalid repo"),
+            ({"ns": NS, "repo": "git@h:plugins/.git"}, 400, "invalid repo"),
+            ({"ns": NS, "repo": "git@h:../metrics.git"}, 400,
+             "invalid repo"),
+            ({"ns": NS, "repo": "git@h:plugins/-x.git"}, 400,
+             "invalid repo"),
+            ({"ns": NS, "repo": "git@h:plugins/nope.git"}, 404,
+             "plugin doesn't exist, add to loda first please"),
+            # the right repo in the wrong namespace
+            ({"ns": NS_B, "repo": good}, 404,
+             "plugin doesn't exist, add to loda first please"),
+            ({"ns": "nope.loda", "repo": good}, 404,
+             "plugin doesn't exist, add to loda first please"),
+        ]
+        for op in ops:
+            for i, (params, code, err) in enumerate(cases):
+                st, ctype, body = self.api(f"/plugins/{op}", params,
+                                           method="POST", form=i % 2,
+                                           unix=i % 3 == 0)
+                self.assertEqual((st, ctype, body),
+                                 (code, "application/json", {"error": err}),
+                                 f"{op} {params}")
+        for t in ("0", "301", "x"):
+            st, body = self.run_plugin(NS, "metrics", timeout=t)
+            self.assertEqual((st, body), (400, {"error": "invalid timeout"}))
+        # none of that ran or changed anything
+        lst = self.listed()
+        for p in lst.values():
+            self.assertEqual((p["runs"], p["enabled"], p["last_run"]),
+                             (0, True, None))
+        self.assertEqual(self.points(EXC_TOPIC), [])
+        # the host's namespaces are the registry's
+        st, _, body = self.api("/me/ns")
+        self.assertEqual((st, sorted(body)), (200, [NS_B, NS]))
+        body = self.refresh()
+        self.assertEqual((body["updated"], sorted(body["namespaces"])),
+                         (True, [NS_B, NS]))
+
+    def test_disable_persists_across_a_restart_and_enable(self):
+        self.start_with(f"{NS}|metrics", f"{NS_B}|params")
+        marker = os.path.join(self.pd, "plugin.disabled", f"{NS}|metrics")
+        for op in ("disable", "disable"):
+            st, _, body = self.call(op, NS, "metrics", method="POST",
+                                    form=True)
+            self.assertEqual((st, body), (200, {"ns": NS,
+                                                "repo": f"{GROUP}/metrics",
+                                                "enabled": False}))
+            self.assertTrue(os.path.exists(marker))
+        lst = self.listed()
+        self.assertEqual((lst[f"{NS}|metrics"]["enabled"],
+                          lst[f"{NS_B}|params"]["enabled"]), (False, True))
+        if is_root():
+            # written by the scheduler as pluginsuser
+            self.assertEqual(os.stat(marker).st_uid, nobody_uid())
+
+        r = self.agent.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.start_ok()
+        lst = self.wait_checkout(f"{NS}|metrics", f"{NS_B}|params")
+        self.assertEqual((lst[f"{NS}|metrics"]["enabled"],
+                          lst[f"{NS_B}|params"]["enabled"]), (False, True))
+        self.agent.wait_log(rf"plugin {NS}\|metrics is disabled "
+                            r"\(marker file\)")
+
+        # the Go agent's spelling, then the right one (already enabled)
+        for op in ("enbable", "enable"):
+            st, _, body = self.call(op, NS, "metrics", unix=True)
+            self.assertEqual((st, body), (200, {"ns": NS,
+                                                "repo": f"{GROUP}/metrics",
+                                                "enabled": True}))
+            self.assertFalse(os.path.exists(marker))
+        self.assertTrue(self.listed()[f"{NS}|metrics"]["enabled"])
+        self.assert_no_strays()
+
+    def test_update_runs_the_new_commit_only_when_asked(self):
+        lst = self.start_with(f"{NS}|metrics")
+        self.assertEqual(lst[f"{NS}|metrics"]["commit"],
+                         self.repos.head(f"{GROUP}/metrics"))
+        self.items[NS].append({
+            "measurement_type": "PLUGIN", "name": "PLUGIN.ver",
+            "git": self.git_of("ver"), "interval": "0"})
+        first = self.repos.create(f"{GROUP}/ver", version_plugin(1))
+        self.write_registry()
+        self.refresh()
+        self.wait_checkout(f"{NS}|ver")
+        body = self.run_plugin_ok(NS, "ver")
+        self.assertEqual((body["commit"], body["status"]), (first, "ok"))
+        self.assertIn('"value":1', body["output_head"])
+
+        # a new commit: neither a refresh nor a run fetches it
+        second = self.repos.commit(f"{GROUP}/ver", version_plugin(2))
+        self.assertNotEqual(first, second)
+        self.refresh()
+        self.items[NS][-1]["parameters"] = "-changed"    # an item change
+        self.write_registry()
+        self.refresh()
+        self.wait_listed(lambda lst: lst[f"{NS}|ver"]["params"] ==
+                         ["-changed"], "the changed item")
+        body = self.run_plugin_ok(NS, "ver")
+        self.assertEqual(body["commit"], first)
+        self.assertIn('"value":1', body["output_head"])
+        self.assertEqual(self.listed()[f"{NS}|ver"]["commit"], first)
+
+        # /plugins/update fetches it, and the next run is the new code
+        st, _, body = self.call("update", NS, "ver")
+        self.assertEqual((st, body), (200, {"ns": NS,
+                                            "repo": f"{GROUP}/ver",
+                                            "commit": second}))
+        self.assertEqual(self.listed()[f"{NS}|ver"]["commit"],
+                         self.repos.head(f"{GROUP}/ver"))
+        body = self.run_plugin_ok(NS, "ver")
+        self.assertEqual(body["commit"], second)
+        self.assertIn('"value":2', body["output_head"])
+        vals = [p["fields"]["value"] for p in
+                self.wait_points("collect." + NS, "PLUGIN.ver.version", 3)]
+        self.assertEqual(vals, [1, 1, 2])
+
+        # git failing: 502 with git's error, the checkout keeps working
+        bare = self.repos.bare(f"{GROUP}/ver")
+        os.rename(bare, bare + ".away")
+        try:
+            st, _, body = self.call("update", NS, "ver", unix=True)
+            self.assertEqual(st, 502, body)
+            self.assertTrue(body["error"].startswith("update failed: "),
+                            body)
+            p = self.listed()[f"{NS}|ver"]
+            self.assertEqual((p["checkout"], p["commit"]), ("ok", second))
+            self.assertNotEqual(p["git_error"], "")
+            body = self.run_plugin_ok(NS, "ver")
+            self.assertEqual((body["status"], body["commit"]),
+                             ("ok", second))
+        finally:
+            os.rename(bare + ".away", bare)
+        self.assert_no_strays()
+
+
+class Schedule(PluginTest):
+    """One scheduled plugin; registry changes reschedule and remove it."""
+
+    def test_scheduled_run_then_interval_change_removal_and_garbage(self):
+        tick = quick_project(NS, "tick")
+        key = f"{NS}|{tick}"
+        self.add(NS, tick, TICKER, interval="10",
+                 parameters="-tag sched", label="ticker")
+        self.add(NS, "metrics", METRICS)
+        lst = self.start_with(key, f"{NS}|metrics")
+        self.assertEqual((lst[key]["interval"], lst[key]["scheduled"],
+                          lst[key]["params"]), (10, True, ["-tag", "sched"]))
+        self.agent.wait_log(rf"plugin {NS}\|{tick} every 10 s, first in "
+                            rf"{sched_offset(key, 10):.3f} s")
+        # its first run comes at its offset (under a second here)
+        pts = self.wait_points("collect." + NS, "PLUGIN.ticker.tick")
+        self.assertEqual((pts[0]["fields"]["value"], pts[0]["tags"]),
+                         (2, {"host": HOST, "arg": "sched"}))
+        self.assertEqual(self.wait_results(tick, 1)[0], (0, "regular"))
+        p = wait_until(lambda: (p := self.listed()[key]) and
+                       p["last_run"] and p, what="the listed run")
+        self.assertEqual((p["last_type"], p["status"], p["runs"] >= 1),
+                         ("regular", "ok", True))
+
+        # interval changed: rescheduled with the new period
+        self.items[NS][0]["interval"] = "20"
+        self.write_registry()
+        self.refresh()
+        self.wait_listed(lambda lst: (lst[key]["interval"],
+                                      lst[key]["scheduled"]) == (20, True),
+                         "interval 20, scheduled")
+        self.agent.wait_log(rf"plugin {NS}\|{tick} every 20 s, first in "
+                            rf"{sched_offset(key, 20):.3f} s")
+        # on demand only
+        self.items[NS][0]["interval"] = "0"
+        self.write_registry()
+        self.refresh()
+        self.wait_listed(lambda lst: (lst[key]["interval"],
+                                      lst[key]["scheduled"]) == (0, False),
+                         "interval 0, not scheduled")
+
+        # scheduled again, then garbage in the registry: nothing changes
+        self.items[NS][0]["interval"] = "10"
+        self.write_registry()
+        self.refresh()
+        before = self.wait_listed(lambda lst: lst[key]["scheduled"],
+                                  "scheduled again")
+        self.write_registry('{"ns": {"pool.loda": ""}, "resources": [')
+        body = self.refresh(502)
+        self.assertIn("invalid JSON", body["error"])
+        self.assertEqual(body["namespaces"], [NS])
+        after = self.listed()
+        fields = ("ns", "name", "git", "interval", "params", "enabled",
+                  "scheduled", "checkout", "commit")
+        self.assertEqual({k: [p[f] for f in fields]
+                          for k, p in after.items()},
+                         {k: [p[f] for f in fields]
+                          for k, p in before.items()})
+
+        # removed from the registry: its timer stops, it is not listed
+        del self.items[NS][0]
+        self.write_registry()
+        self.refresh()
+        self.wait_listed(lambda lst: list(lst) == [f"{NS}|metrics"],
+                         "the plugin gone from the list")
+        self.agent.wait_log(rf"plugin {NS}\|{tick} removed from the "
+                            "registry")
+
+        def sched_stats():
+            s = self.agent.worker(self.agent.status(), "scheduler")
+            s = s.get("stats") or {}
+            return s if (s.get("plugins"), s.get("scheduled")) == \
+                (1, 0) else None
+        wait_until(sched_stats, what="the scheduler to count 1 plugin "
+                   "and no timer")
+        self.assert_no_strays()
+
+
+class Registries(PluginTest):
+    """The HTTP registry: a garbage answer and a registry down at start."""
+
+    def test_garbage_keeps_the_set_and_the_cache_runs_the_plugins(self):
+        self.add(NS, "metrics", METRICS)
+        self.add(NS_B, "params", PARAMS)
+        reg = self.registry_double()
+        keys = (f"{NS}|metrics", f"{NS_B}|params")
+        before = self.start_with(
+            *keys, registry=reg.url,
+            extra='\tregistrytimeout = 3\n\tnamespaces = [ "conf.loda" ]\n')
+        self.assertEqual(self.run_plugin_ok(NS, "metrics")["status"], "ok")
+        # the registry's namespaces, not the config's
+        st, _, body = self.api("/me/ns")
+        self.assertEqual(sorted(body), [NS_B, NS])
+        body = self.refresh()
+        self.assertEqual((body["updated"], sorted(body["namespaces"])),
+                         (True, [NS_B, NS]))
+        # and /post uses them: two namespaces, so ns is needed
+        pts = json.dumps([{"name": "m", "value": 1}])
+        code, body = self.agent.http("/post", method="POST", data=pts)
+        self.assertEqual(code, 400, body)
+        self.assertIn("2 namespaces", json.loads(body)["error"])
+        code, body = self.agent.http(f"/post?ns={NS_B}", method="POST",
+                                     data=pts)
+        self.assertEqual(code, 200, body)
+        self.wait_points("collect." + NS_B, "RUN.m")
+
+        # garbage for the namespaces, then for one namespace's items: the
+        # plugins stay as they were
+        reg.set_fault("garbage", endpoint="ns")
+        body = self.refresh(502)
+        self.assertIn("invalid JSON", body["error"])
+        self.assertEqual(sorted(body["namespaces"]), [NS_B, NS])
+        reg.clear_fault(endpoint="ns")
+        reg.set_fault("malformed", ns=NS_B)
+        self.api("/update", method="POST")
+        after = self.listed()
+        self.assertEqual(list(after), list(before))
+        self.assertEqual(after[f"{NS_B}|params"]["commit"],
+                         before[f"{NS_B}|params"]["commit"])
+        self.assertEqual(self.run_plugin_ok(NS_B, "params")["status"], "ok")
+
+        # down at start: the cache says what to run
+        r = self.agent.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        reg.set_fault("refuse")
+        self.start_ok()
+        self.wait_checkout(*keys)
+        self.agent.wait_log(r"starting from the registry cache: 2 "
+                            r"namespaces")
+        body = self.refresh(502)
+        self.assertEqual(sorted(body["namespaces"]), [NS_B, NS])
+        st, _, body = self.api("/me/ns")
+        self.assertEqual(sorted(body), [NS_B, NS])
+        body = self.run_plugin_ok(NS, "metrics")
+        self.assertEqual(body["status"], "ok", body)
+        self.wait_points("collect." + NS, "PLUGIN.metrics.load", 2)
+        self.assertEqual(self.wait_results("metrics", 2),
+                         [(0, "call"), (0, "call")])
+        self.assert_no_strays()
+
+
+class Stall(ThreadingHTTPServer):
+    """Takes requests and answers none until released (a slow remote)."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.paths = []
+        srv = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                srv.paths.append(self.path)
+                srv.release.wait(120)
+                self.send_error(404)
+
+        super().__init__(("127.0.0.1", 0), H)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def handle_error(self, request, client_address):
+        pass
+
+    def close(self):
+        self.release.set()
+        self.shutdown()
+        self.server_close()
+
+
+class Kills(PluginTest):
+    """kill -9 of fetcher, gitpull and scheduler in the middle of work."""
+
+    def test_workers_killed_mid_work(self):
+        tick = quick_project(NS, "tick", most=10.0)
+        key = f"{NS}|{tick}"
+        self.add(NS, "slow", slow_plugin(self.drop))
+        self.add(NS, tick, TICKER, interval="10", label="ticker")
+        reg = self.registry_double()
+        keys = (f"{NS}|slow", key)
+        self.start_with(*keys, registry=reg.url,
+                        extra="\tregistrytimeout = 20\n")
+
+        # a run longer than the front's 30 s request timeout: its answer
+        # is awaited for timeout + 10 s
+        t0 = time.monotonic()
+        slow = self.in_thread(lambda: self.run_plugin(NS, "slow", timeout=60))
+        plugin = self.read_pid("slow.pid")
+        child = self.read_pid("slow.child")
+
+        # the fetcher, while it waits for the registry in a refresh
+        asked = len(reg.requests(path=PATH_RESOURCE))
+        reg.set_fault("stall", endpoint="resource")
+        upd = self.in_thread(lambda: self.api("/update", method="POST"))
+        reg.wait_for_requests(asked + 1, path=PATH_RESOURCE, timeout=20)
+        self.kill_worker("fetcher")
+        st, _, body = upd()
+        self.assertEqual(st, 503, body)
+        reg.clear_fault(endpoint="resource")
+        wait_until(lambda: self.api("/update", method="POST")[0] == 200,
+                   timeout=30, what="a refresh with the new fetcher")
+        lst = self.listed()
+        self.assertEqual((sorted(lst), lst[key]["scheduled"],
+                          lst[f"{NS}|slow"]["running"]),
+                         (sorted(keys), True, True))
+
+        # gitpull, idle: back, and the scheduler asks it again
+        self.kill_worker("gitpull")
+        st, _, body = wait_until(
+            lambda: (r := self.call("update", NS, tick)) and r[0] != 503
+            and r, timeout=30, what="an update through the new gitpull")
+        self.assertEqual((st, body["commit"]),
+                         (200, self.repos.head(f"{GROUP}/{tick}")))
+
+        # past the front's own 30 s: still waiting for the run
+        time.sleep(max(0, 32 - (time.monotonic() - t0)))
+        self.assertFalse(slow.done(), "the run was answered early")
+        self.assertTrue(proc_alive(plugin) and proc_alive(child))
+
+        # the scheduler, during that run: the client learns it at once,
+        # and the plugin's group does not survive it
+        self.kill_worker("scheduler")
+        st, body = slow()
+        self.assertEqual(st, 503, body)
+        self.assertIn("scheduler", body["error"])
+        self.assert_gone(plugin, child)
+        # the new scheduler gets the items again and runs them
+        lst = self.wait_checkout(*keys)
+        self.assertEqual((lst[key]["scheduled"], lst[key]["enabled"],
+                          lst[f"{NS}|slow"]["running"]), (True, True, False))
+        body = self.run_plugin_ok(NS, tick, param="a b")
+        self.assertEqual(body["status"], "ok", body)
+        self.assert_no_strays()
+
+    def test_gitpull_killed_during_a_slow_clone(self):
+        stall = Stall()
+        self.addCleanup(stall.close)
+        port = stall.server_address[1]
+        self.add(NS, "stuck", version_plugin(1))
+        self.write_registry()
+        self.configure()
+        self.agent.write_conf(agent_extra=(
+            f'\tregistryaddr = "file://{self.regfile}"\n'
+            f'\tgit = "http://127.0.0.1:{port}/%s.git"\n'
+            '\tgittimeout = 100\n'))
+        self.start_ok()
+        wait_until(lambda: stall.paths, timeout=20, what="git to ask")
+        self.assertTrue(stall.paths[0].startswith(
+            f"/{GROUP}/stuck.git/info/refs"), stall.paths)
+        gp = self.worker_pid("gitpull")
+
+        def gits():
+            return [p for p in pids() if (s := proc_stat(p)) and
+                    s[0] != "Z" and (s[1] == gp or
+                                     (s[2] != p and
+                                      proc_stat(s[2]) is not None and
+                                      proc_stat(s[2])[1] == gp))]
+        old = wait_until(gits, what="git under gitpull")
+        nsdir = os.path.join(self.pd, NS)
+        clones = wait_until(lambda: [d for d in os.listdir(nsdir)
+                                     if d.startswith(".clone-")],
+                            what="the temporary clone")
+        self.assertEqual(self.listed()[f"{NS}|stuck"]["checkout"],
+                         "pending")
+        self.kill_worker("gitpull")
+        # git (and its helpers) went with it, and the new gitpull
+        # removed the unfinished clone
+        self.assert_gone(*old)
+        wait_until(lambda: not set(clones) & set(os.listdir(nsdir)),
+                   what="the unfinished clone removed")
+        # the scheduler asks the new gitpull for the checkout again
+        wait_until(lambda: len(stall.paths) >= 2, timeout=20,
+                   what="the checkout asked again")
+        p = self.listed()[f"{NS}|stuck"]
+        self.assertEqual(p["checkout"], "pending")
+        self.assertFalse(os.path.exists(os.path.join(nsdir, "stuck")))
