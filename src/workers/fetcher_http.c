@@ -1,28 +1,22 @@
 /*
- * libcurl multi on libev for the fetcher; see fetcher_http.h.  The socket
- * and timer plumbing follows libcurl's multi-event.c example (and the
- * sender's sender_http.c).
+ * The fetcher's HTTP requests on its libev loop (curl_ev.h); see
+ * fetcher_http.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "curl_ev.h"
 #include "fetcher_http.h"
 #include "fetcher_registry.h"
 #include "log.h"
-
-struct fhttp_sock {
-	LIST_ENTRY(fhttp_sock)	 entry;
-	struct fhttp		*h;
-	curl_socket_t		 fd;
-	ev_io			 io;
-};
 
 struct fhttp_req {
 	LIST_ENTRY(fhttp_req)	 entry;
 	struct fhttp		*h;
 	CURL			*easy;
+	int			 attached;	/* easy is in flight */
 	struct curl_slist	*headers;
 	char			*url;
 	char			*post;
@@ -32,8 +26,6 @@ struct fhttp_req {
 	void			*arg;
 	char			 errbuf[CURL_ERROR_SIZE];
 };
-
-static void	 check_done(struct fhttp *);
 
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -51,124 +43,13 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 static void
-io_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct fhttp_sock	*hs = io->data;
-	struct fhttp		*h = hs->h;
-	CURLMcode		 mc;
-	int			 flags = 0, running;
-
-	if (revents & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (revents & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	/* hs may be freed inside (CURL_POLL_REMOVE): use the fd copy */
-	mc = curl_multi_socket_action(h->multi, hs->fd, flags, &running);
-	if (mc != CURLM_OK)
-		log_warnx("registry client: curl_multi_socket_action: %s",
-		    curl_multi_strerror(mc));
-	check_done(h);
-	(void)loop;
-}
-
-static void
-timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct fhttp	*h = t->data;
-	CURLMcode	 mc;
-	int		 running;
-
-	mc = curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
-	    &running);
-	if (mc != CURLM_OK)
-		log_warnx("registry client: curl_multi_socket_action: %s",
-		    curl_multi_strerror(mc));
-	check_done(h);
-	(void)loop;
-	(void)revents;
-}
-
-static void
-sock_free(struct fhttp_sock *hs)
-{
-	ev_io_stop(hs->h->loop, &hs->io);
-	LIST_REMOVE(hs, entry);
-	free(hs);
-}
-
-/* libcurl says what to watch on a socket; -1 fails its transfers. */
-static int
-sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
-{
-	struct fhttp		*h = arg;
-	struct fhttp_sock	*hs = sockp;
-	CURLMcode		 mc;
-	int			 events = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (hs != NULL)
-			sock_free(hs);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		events |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		events |= EV_WRITE;
-	if (hs == NULL) {
-		if ((hs = calloc(1, sizeof(*hs))) == NULL) {
-			log_warnx("registry client: out of memory for a "
-			    "socket watcher");
-			return -1;
-		}
-		hs->h = h;
-		hs->fd = fd;
-		ev_io_init(&hs->io, io_cb, fd, events);
-		hs->io.data = hs;
-		LIST_INSERT_HEAD(&h->socks, hs, entry);
-		if ((mc = curl_multi_assign(h->multi, fd, hs)) != CURLM_OK) {
-			log_warnx("registry client: curl_multi_assign: %s",
-			    curl_multi_strerror(mc));
-			sock_free(hs);
-			return -1;
-		}
-	} else {
-		/* ev_io_set needs a stopped watcher */
-		ev_io_stop(h->loop, &hs->io);
-		ev_io_set(&hs->io, fd, events);
-	}
-	ev_io_start(h->loop, &hs->io);
-	(void)easy;
-	return 0;
-}
-
-/* Even a 0 goes through the loop: no socket_action from in here. */
-static int
-timerfn_cb(CURLM *multi, long timeout_ms, void *arg)
-{
-	struct fhttp	*h = arg;
-
-	ev_timer_stop(h->loop, &h->timer);
-	if (timeout_ms >= 0) {
-		ev_timer_set(&h->timer, (double)timeout_ms / 1000.0, 0.);
-		ev_timer_start(h->loop, &h->timer);
-	}
-	(void)multi;
-	return 0;
-}
-
-static void
 req_free(struct fhttp_req *r)
 {
-	CURLMcode	 mc;
-
 	LIST_REMOVE(r, entry);
-	if (r->easy != NULL) {
-		if ((mc = curl_multi_remove_handle(r->h->multi, r->easy)) !=
-		    CURLM_OK)
-			log_warnx("registry client: curl_multi_remove_handle: "
-			    "%s", curl_multi_strerror(mc));
+	if (r->attached)
+		curl_ev_remove(r->h->ev, r->easy);
+	if (r->easy != NULL)
 		curl_easy_cleanup(r->easy);
-	}
 	curl_slist_free_all(r->headers);
 	free(r->url);
 	free(r->post);
@@ -176,13 +57,22 @@ req_free(struct fhttp_req *r)
 	free(r);
 }
 
+/* A transfer ended, its easy handle out of the multi handle. */
 static void
-req_end(struct fhttp_req *r, CURLcode result)
+req_end(CURL *easy, CURLcode result, void *arg)
 {
+	struct fhttp_req	*r = NULL;
 	struct fhttp_result	 res;
 	char			 why[CURL_ERROR_SIZE + 64], *loc = NULL;
 	double			 t = 0;
 
+	/* every handle in there is a request's, its private pointer set */
+	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) !=
+	    CURLE_OK || r == NULL) {
+		log_warnx("registry client: a transfer without its request");
+		return;
+	}
+	r->attached = 0;
 	memset(&res, 0, sizeof(res));
 	res.url = r->url;
 	if (curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &t) == CURLE_OK)
@@ -213,85 +103,37 @@ req_end(struct fhttp_req *r, CURLcode result)
 	res.len = r->answer.len;
 	r->done(r->arg, &res);
 	req_free(r);
-}
-
-/* Collect finished transfers after libcurl did some work. */
-static void
-check_done(struct fhttp *h)
-{
-	CURLMsg			*msg;
-	struct fhttp_req	*r;
-	int			 left;
-
-	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		r = NULL;
-		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&r) != CURLE_OK || r == NULL)
-			continue;
-		req_end(r, msg->data.result);
-	}
+	(void)arg;
 }
 
 int
 fhttp_init(struct fhttp *h, struct ev_loop *loop, char *err, size_t errlen)
 {
 	memset(h, 0, sizeof(*h));
-	h->loop = loop;
-	LIST_INIT(&h->socks);
 	LIST_INIT(&h->reqs);
-	ev_timer_init(&h->timer, timer_cb, 0., 0.);
-	h->timer.data = h;
-	if ((h->multi = curl_multi_init()) == NULL) {
-		snprintf(err, errlen, "curl_multi_init failed");
+	if ((h->ev = curl_ev_new(loop, "registry client", req_end, h, err,
+	    errlen)) == NULL)
 		return -1;
-	}
-	if (curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb) !=
-	    CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timerfn_cb) !=
-	    CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK) {
-		snprintf(err, errlen, "curl_multi_setopt failed");
-		return -1;
-	}
 	return 0;
 }
 
 void
 fhttp_close(struct fhttp *h)
 {
-	struct fhttp_sock	*hs;
 	struct fhttp_req	*r;
-	CURLMcode		 mc;
 
 	while ((r = LIST_FIRST(&h->reqs)) != NULL)
 		req_free(r);
-	/* closes the cached connections, calling sock_cb to unwatch them */
-	if (h->multi != NULL && (mc = curl_multi_cleanup(h->multi)) !=
-	    CURLM_OK)
-		log_warnx("registry client: curl_multi_cleanup: %s",
-		    curl_multi_strerror(mc));
-	h->multi = NULL;
-	while ((hs = LIST_FIRST(&h->socks)) != NULL)
-		sock_free(hs);
-	if (h->loop != NULL)
-		ev_timer_stop(h->loop, &h->timer);
+	/* closes the cached connections */
+	curl_ev_free(h->ev);
+	h->ev = NULL;
 }
 
 static int
 req_setup(struct fhttp_req *r, long timeout, size_t postlen, char *err,
     size_t errlen)
 {
-	CURLcode	 rc;
-	const char	*opt;
-
-#define SETOPT(o, v) do {						\
-	opt = #o;							\
-	if ((rc = curl_easy_setopt(r->easy, o, v)) != CURLE_OK)		\
-		goto fail;						\
-} while (0)
+#define SETOPT(o, v)	CURL_EV_SETOPT(r->easy, o, v, err, errlen)
 	SETOPT(CURLOPT_URL, r->url);
 	SETOPT(CURLOPT_PRIVATE, (char *)r);
 	/* no signals (SIGALRM for name lookups): libev owns them */
@@ -314,8 +156,6 @@ req_setup(struct fhttp_req *r, long timeout, size_t postlen, char *err,
 #undef SETOPT
 	return 0;
 fail:
-	snprintf(err, errlen, "curl_easy_setopt(%s): %s", opt,
-	    curl_easy_strerror(rc));
 	return -1;
 }
 
@@ -326,7 +166,6 @@ fhttp_start(struct fhttp *h, const char *url, const char *post,
 {
 	struct fhttp_req	*r;
 	struct curl_slist	*l;
-	CURLMcode		 mc;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -363,19 +202,11 @@ fhttp_start(struct fhttp *h, const char *url, const char *post,
 	}
 	if (req_setup(r, timeout, postlen, err, errlen) == -1)
 		goto fail;
-	if ((mc = curl_multi_add_handle(h->multi, r->easy)) != CURLM_OK) {
-		snprintf(err, errlen, "curl_multi_add_handle: %s",
-		    curl_multi_strerror(mc));
-		curl_easy_cleanup(r->easy);
-		r->easy = NULL;
+	if (curl_ev_add(h->ev, r->easy, err, errlen) == -1)
 		goto fail;
-	}
+	r->attached = 1;
 	return r;
 fail:
-	if (r->easy != NULL) {
-		curl_easy_cleanup(r->easy);
-		r->easy = NULL;
-	}
 	req_free(r);
 	return NULL;
 }

@@ -6,7 +6,8 @@
  * The sender has its own client (sender_http.c) made for one request at
  * a time to a list of servers over plain HTTP with failover; the
  * registry needs HTTPS, GET, concurrent requests and whole answers, so
- * this is a separate small layer rather than a change to that one.
+ * this is a separate small layer rather than a change to that one.  Both
+ * run on their loop through the same driver (curl_ev.h).
  *
  * HTTPS certificates and host names are verified with libcurl's defaults
  * (the system CA store); nothing here turns that off.  Redirects are not
@@ -29,8 +30,8 @@
 
 #define FHTTP_CONTENT_TYPE	"Content-Type: application/json;charset=utf-8"
 
+struct curl_ev;
 struct fhttp_req;
-struct fhttp_sock;
 
 /*
  * How a request ended.  error != NULL: no answer (transport failure,
@@ -50,10 +51,7 @@ struct fhttp_result {
 typedef void	(*fhttp_done_fn)(void *arg, const struct fhttp_result *);
 
 struct fhttp {
-	struct ev_loop		*loop;
-	CURLM			*multi;
-	ev_timer		 timer;		/* libcurl's timeout */
-	LIST_HEAD(, fhttp_sock)	 socks;
+	struct curl_ev		*ev;
 	LIST_HEAD(, fhttp_req)	 reqs;
 };
 

@@ -1,5 +1,5 @@
 /*
- * libcurl's multi interface on the sender's libev loop, and failover
+ * One easy handle on the sender's libev loop (curl_ev.h), and failover
  * across servers, for the HTTP outputs; see sender_http.h.
  */
 #include <stdio.h>
@@ -9,18 +9,9 @@
 #include <bsd/string.h>
 
 #include "config.h"
+#include "curl_ev.h"
 #include "log.h"
 #include "sender_http.h"
-
-/* One socket libcurl asked us to watch. */
-struct sender_http_sock {
-	LIST_ENTRY(sender_http_sock)	 entry;
-	struct sender_http		*h;
-	curl_socket_t			 fd;
-	ev_io				 io;
-};
-
-static void	 check_done(struct sender_http *);
 
 /*
  * The answer's body: keep the start of it for the sink to judge and to
@@ -58,136 +49,22 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static void
-io_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct sender_http_sock	*hs = io->data;
-	struct sender_http	*h = hs->h;
-	CURLMcode		 mc;
-	int			 flags = 0, running;
-
-	if (revents & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (revents & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	/* hs may be freed inside (CURL_POLL_REMOVE): use the fd copy */
-	mc = curl_multi_socket_action(h->multi, hs->fd, flags, &running);
-	if (mc != CURLM_OK)
-		log_warnx("%s: curl_multi_socket_action: %s", h->tag,
-		    curl_multi_strerror(mc));
-	check_done(h);
-	(void)loop;
-}
-
-static void
-timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct sender_http	*h = t->data;
-	CURLMcode		 mc;
-	int			 running;
-
-	mc = curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
-	    &running);
-	if (mc != CURLM_OK)
-		log_warnx("%s: curl_multi_socket_action: %s", h->tag,
-		    curl_multi_strerror(mc));
-	check_done(h);
-	(void)loop;
-	(void)revents;
-}
-
-static void
-sock_free(struct sender_http_sock *hs)
-{
-	ev_io_stop(hs->h->loop, &hs->io);
-	LIST_REMOVE(hs, entry);
-	free(hs);
-}
-
 /*
- * libcurl says what to watch on a socket.  Returning -1 makes it fail
- * the transfers of this multi handle, which is how running out of
- * memory for a watcher ends up as a failed attempt.
+ * A transfer ended, its easy handle out of the multi handle (its
+ * connection stays in the multi handle's cache for the next request):
+ * tell the sink, which may start the next request or report to the
+ * sender.
  */
-static int
-sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+static void
+request_end(CURL *easy, CURLcode result, void *arg)
 {
 	struct sender_http	*h = arg;
-	struct sender_http_sock	*hs = sockp;
-	CURLMcode		 mc;
-	int			 events = 0;
+	CURLcode		 rc;
 
-	if (what == CURL_POLL_REMOVE) {
-		if (hs != NULL)
-			sock_free(hs);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		events |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		events |= EV_WRITE;
-	if (hs == NULL) {
-		if ((hs = calloc(1, sizeof(*hs))) == NULL) {
-			log_warnx("%s: out of memory for a socket watcher",
-			    h->tag);
-			return -1;
-		}
-		hs->h = h;
-		hs->fd = fd;
-		ev_io_init(&hs->io, io_cb, fd, events);
-		hs->io.data = hs;
-		LIST_INSERT_HEAD(&h->socks, hs, entry);
-		if ((mc = curl_multi_assign(h->multi, fd, hs)) != CURLM_OK) {
-			log_warnx("%s: curl_multi_assign: %s", h->tag,
-			    curl_multi_strerror(mc));
-			sock_free(hs);
-			return -1;
-		}
-	} else {
-		/* ev_io_set needs a stopped watcher */
-		ev_io_stop(h->loop, &hs->io);
-		ev_io_set(&hs->io, fd, events);
-	}
-	ev_io_start(h->loop, &hs->io);
-	(void)easy;
-	return 0;
-}
-
-/*
- * libcurl wants to be called back after timeout_ms (-1: never).  Even a
- * 0 goes through the loop: calling curl_multi_socket_action() from
- * inside this callback is not allowed.
- */
-static int
-timerfn_cb(CURLM *multi, long timeout_ms, void *arg)
-{
-	struct sender_http	*h = arg;
-
-	ev_timer_stop(h->loop, &h->timer);
-	if (timeout_ms >= 0) {
-		ev_timer_set(&h->timer, (double)timeout_ms / 1000.0, 0.);
-		ev_timer_start(h->loop, &h->timer);
-	}
-	(void)multi;
-	return 0;
-}
-
-/* A transfer ended: take it out of the multi handle, tell the sink. */
-static void
-request_end(struct sender_http *h, CURLcode result)
-{
-	CURLMcode	 mc;
-	CURLcode	 rc;
-
-	/* out of the multi handle before it can be added again; its
-	 * connection stays in the multi handle's cache for the next one */
-	if ((mc = curl_multi_remove_handle(h->multi, h->easy)) != CURLM_OK)
-		log_warnx("%s: curl_multi_remove_handle: %s", h->tag,
-		    curl_multi_strerror(mc));
 	h->attached = 0;
 	h->result = result;
 	h->code = 0;
-	if (result == CURLE_OK && (rc = curl_easy_getinfo(h->easy,
+	if (result == CURLE_OK && (rc = curl_easy_getinfo(easy,
 	    CURLINFO_RESPONSE_CODE, &h->code)) != CURLE_OK) {
 		h->result = rc;
 		snprintf(h->errbuf, sizeof(h->errbuf), "response code: %s",
@@ -196,31 +73,11 @@ request_end(struct sender_http *h, CURLcode result)
 	h->done(h, h->arg);
 }
 
-/* Collect finished transfers after libcurl did some work. */
-static void
-check_done(struct sender_http *h)
-{
-	CURLMsg		*msg;
-	int		 left;
-
-	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-		if (msg->msg != CURLMSG_DONE || msg->easy_handle != h->easy)
-			continue;
-		if (!h->attached)
-			continue;
-		/* the sink may start the next request or report to the
-		 * sender: nothing of ours after it */
-		request_end(h, msg->data.result);
-		return;
-	}
-}
-
 int
 sender_http_post(struct sender_http *h, const char *url, const char *body,
     size_t len, char *why, size_t whylen)
 {
 	CURLcode	 rc;
-	CURLMcode	 mc;
 
 	if (h->attached) {
 		snprintf(why, whylen, "a request is already in flight");
@@ -249,12 +106,9 @@ sender_http_post(struct sender_http *h, const char *url, const char *body,
 		    curl_easy_strerror(rc));
 		return -2;
 	}
-	if ((mc = curl_multi_add_handle(h->multi, h->easy)) != CURLM_OK) {
-		/* not about the server: no point trying the others */
-		snprintf(why, whylen, "curl_multi_add_handle: %s",
-		    curl_multi_strerror(mc));
+	/* not about the server: no point trying the others */
+	if (curl_ev_add(h->ev, h->easy, why, whylen) == -1)
 		return -2;
-	}
 	h->attached = 1;
 	return 0;
 }
@@ -370,14 +224,7 @@ sender_http_escape(struct buf *b, const char *s)
 static int
 easy_setup(struct sender_http *h, char *err, size_t errlen)
 {
-	CURLcode	 rc;
-	const char	*opt;
-
-#define SETOPT(o, v) do {						\
-	opt = #o;							\
-	if ((rc = curl_easy_setopt(h->easy, o, v)) != CURLE_OK)		\
-		goto fail;						\
-} while (0)
+#define SETOPT(o, v)	CURL_EV_SETOPT(h->easy, o, v, err, errlen)
 	/* no signals (SIGALRM for name lookups): libev owns them */
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	/* plain HTTP to the configured servers only: no proxy from the
@@ -400,34 +247,6 @@ easy_setup(struct sender_http *h, char *err, size_t errlen)
 #undef SETOPT
 	return 0;
 fail:
-	snprintf(err, errlen, "curl_easy_setopt(%s): %s", opt,
-	    curl_easy_strerror(rc));
-	return -1;
-}
-
-static int
-multi_setup(struct sender_http *h, char *err, size_t errlen)
-{
-	CURLMcode	 mc;
-	const char	*opt;
-
-#define MSETOPT(o, v) do {						\
-	opt = #o;							\
-	if ((mc = curl_multi_setopt(h->multi, o, v)) != CURLM_OK)	\
-		goto fail;						\
-} while (0)
-	MSETOPT(CURLMOPT_SOCKETFUNCTION, sock_cb);
-	MSETOPT(CURLMOPT_SOCKETDATA, h);
-	MSETOPT(CURLMOPT_TIMERFUNCTION, timerfn_cb);
-	MSETOPT(CURLMOPT_TIMERDATA, h);
-	/* room for one kept-alive connection per server, as failover
-	 * touches them all */
-	MSETOPT(CURLMOPT_MAXCONNECTS, (long)h->nservers);
-#undef MSETOPT
-	return 0;
-fail:
-	snprintf(err, errlen, "curl_multi_setopt(%s): %s", opt,
-	    curl_multi_strerror(mc));
 	return -1;
 }
 
@@ -441,10 +260,7 @@ sender_http_init(struct sender_http *h, struct sender *s, const char *tag,
 	h->tag = tag;
 	h->done = done;
 	h->arg = arg;
-	LIST_INIT(&h->socks);
 	buf_init(&h->reasons);
-	ev_timer_init(&h->timer, timer_cb, 0., 0.);
-	h->timer.data = h;
 }
 
 int
@@ -453,6 +269,7 @@ sender_http_open(struct sender_http *h, const struct strlist *sv,
 {
 	struct curl_slist	*l;
 	CURLcode		 rc;
+	CURLMcode		 mc;
 	size_t			 i;
 
 	if (sv->n == 0) {
@@ -495,47 +312,39 @@ sender_http_open(struct sender_http *h, const struct strlist *sv,
 	}
 	h->headers = l;
 
-	if ((h->multi = curl_multi_init()) == NULL) {
-		snprintf(err, errlen, "curl_multi_init failed");
+	if ((h->ev = curl_ev_new(h->loop, h->tag, request_end, h, err,
+	    errlen)) == NULL)
+		return -1;
+	/* room for one kept-alive connection per server, as failover
+	 * touches them all */
+	if ((mc = curl_multi_setopt(curl_ev_multi(h->ev),
+	    CURLMOPT_MAXCONNECTS, (long)h->nservers)) != CURLM_OK) {
+		snprintf(err, errlen, "curl_multi_setopt"
+		    "(CURLMOPT_MAXCONNECTS): %s", curl_multi_strerror(mc));
 		return -1;
 	}
 	if ((h->easy = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "curl_easy_init failed");
 		return -1;
 	}
-	if (multi_setup(h, err, errlen) == -1 ||
-	    easy_setup(h, err, errlen) == -1)
-		return -1;
-	return 0;
+	return easy_setup(h, err, errlen);
 }
 
 void
 sender_http_close(struct sender_http *h)
 {
-	struct sender_http_sock	*hs;
-	CURLMcode		 mc;
-	size_t			 i;
+	size_t	 i;
 
 	/* a request in flight is abandoned: the sender keeps its message */
-	if (h->attached && (mc = curl_multi_remove_handle(h->multi,
-	    h->easy)) != CURLM_OK)
-		log_warnx("%s: curl_multi_remove_handle: %s", h->tag,
-		    curl_multi_strerror(mc));
+	if (h->attached)
+		curl_ev_remove(h->ev, h->easy);
 	h->attached = 0;
-	/* closes the cached connections, calling sock_cb to unwatch them */
-	if (h->multi != NULL && (mc = curl_multi_cleanup(h->multi)) !=
-	    CURLM_OK)
-		log_warnx("%s: curl_multi_cleanup: %s", h->tag,
-		    curl_multi_strerror(mc));
-	h->multi = NULL;
+	/* closes the cached connections */
+	curl_ev_free(h->ev);
+	h->ev = NULL;
 	if (h->easy != NULL)
 		curl_easy_cleanup(h->easy);
 	h->easy = NULL;
-	/* whatever libcurl did not unwatch is ours to drop */
-	while ((hs = LIST_FIRST(&h->socks)) != NULL)
-		sock_free(hs);
-	if (h->loop != NULL)
-		ev_timer_stop(h->loop, &h->timer);
 	curl_slist_free_all(h->headers);
 	h->headers = NULL;
 	for (i = 0; i < h->nservers; i++)

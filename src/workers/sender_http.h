@@ -1,8 +1,8 @@
 /*
  * HTTP plumbing shared by the sender's HTTP outputs (sink_nsq_http,
- * sink_influxdb): one libcurl easy handle driven through a multi handle
- * on the worker's libev loop, one request at a time, and the list of
- * servers a message fails over across.
+ * sink_influxdb): one libcurl easy handle driven on the worker's libev
+ * loop (curl_ev.h), one request at a time, and the list of servers a
+ * message fails over across.
  *
  * One easy handle serves every request, so the connections it made stay
  * in the multi handle's connection cache between requests and are reused
@@ -34,7 +34,6 @@
 #define AGENT_SENDER_HTTP_H
 
 #include <stddef.h>
-#include <bsd/sys/queue.h>
 
 #include <curl/curl.h>
 #include <ev.h>
@@ -49,8 +48,8 @@
 #define SENDER_HTTP_SNIPPET_MAX		96	/* of it in a short reason */
 #define SENDER_HTTP_TAIL_MAX		64	/* bytes of its end kept */
 
+struct curl_ev;
 struct sender_http;
-struct sender_http_sock;
 
 /* A request ended (answered or not); see sender_http_status(). */
 typedef void	(*sender_http_done_fn)(struct sender_http *, void *arg);
@@ -62,13 +61,11 @@ struct sender_http {
 	sender_http_done_fn	 done;
 	void			*arg;
 
-	CURLM			*multi;
+	struct curl_ev		*ev;
 	CURL			*easy;
 	struct curl_slist	*headers;
 	int			 global_init;	/* took a curl_global_init */
-	int			 attached;	/* easy is in multi */
-	ev_timer		 timer;		/* libcurl's timeout */
-	LIST_HEAD(, sender_http_sock) socks;
+	int			 attached;	/* a request is in flight */
 
 	/* the servers, copied: the config may change under us */
 	char			**servers;
