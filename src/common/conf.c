@@ -193,6 +193,19 @@ strlist_add(struct strlist *l, const char *s)
 	return 0;
 }
 
+int
+strlist_equal(const struct strlist *a, const struct strlist *b)
+{
+	size_t	 i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
 void
 strlist_free(struct strlist *l)
 {

@@ -121,5 +121,7 @@ void	 strlist_init(struct strlist *);
 int	 strlist_add(struct strlist *, const char *);
 void	 strlist_free(struct strlist *);
 int	 strlist_copy(struct strlist *dst, const struct strlist *src);
+/* Same strings in the same order. */
+int	 strlist_equal(const struct strlist *, const struct strlist *);
 
 #endif

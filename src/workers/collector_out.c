@@ -28,24 +28,13 @@ static int
 publish_chunk(const char *data, size_t len, uint32_t n, void *arg)
 {
 	struct publish	*pub = arg;
-	struct pbuf	 pb;
-	int		 rv;
 
 	pub->m.npoints = n;
 	pub->m.data = data;
 	pub->m.len = len;
 	if (pub->c->send_hook != NULL)
 		return pub->c->send_hook(pub->c, &pub->m);
-	pb_init(&pb);
-	points_msg_encode(&pb, &pub->m);
-	rv = pb_failed(&pb) ? -1 : worker_send_peer(pub->c->w, ROLE_SENDER,
-	    MSG_POINTS, 0, pb.buf, pb.len);
-	/* the sender restarting is routine: counted, not logged */
-	if (rv == -1 && errno != ENOTCONN)
-		log_warn("%s: %u points to the sender for %s", __func__, n,
-		    pub->m.topic);
-	pb_free(&pb);
-	return rv;
+	return worker_send_points(pub->c->w, &pub->m);
 }
 
 /* The picked points into c->msg and on to the sender for `ns`. */

@@ -50,19 +50,6 @@ send_namespaces(struct fetcher *f, uint32_t reqid, int ok, const char *err)
 	pb_free(&pb);
 }
 
-static int
-strlist_equal(const struct strlist *a, const struct strlist *b)
-{
-	size_t	 i;
-
-	if (a->n != b->n)
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return 0;
-	return 1;
-}
-
 /*
  * Tell the peers what changed: MSG_ITEMS when the encoded items differ
  * from the last ones sent, MSG_NAMESPACES when the namespaces do.  A peer

@@ -112,19 +112,6 @@ item_copy(struct plugin_item *dst, const struct plugin_item *src)
 	return 0;
 }
 
-static int
-params_equal(const struct strlist *a, const struct strlist *b)
-{
-	size_t	 i;
-
-	if (a->n != b->n)
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return 0;
-	return 1;
-}
-
 /* The live plugin of `key`, else one removed but still finishing. */
 struct plugin *
 sched_find(struct sched *s, const char *key)
@@ -232,21 +219,11 @@ static int
 publish_chunk(const char *data, size_t len, uint32_t n, void *arg)
 {
 	struct publish	*pub = arg;
-	struct pbuf	 pb;
-	int		 rv;
 
 	pub->m.npoints = n;
 	pub->m.data = data;
 	pub->m.len = len;
-	pb_init(&pb);
-	points_msg_encode(&pb, &pub->m);
-	rv = pb_failed(&pb) ? -1 : worker_send_peer(pub->s->w, ROLE_SENDER,
-	    MSG_POINTS, 0, pb.buf, pb.len);
-	if (rv == -1)
-		log_warn("%s: %u points to the sender for %s", __func__, n,
-		    pub->m.topic);
-	pb_free(&pb);
-	return rv;
+	return worker_send_points(pub->s->w, &pub->m);
 }
 
 /* Encoded points to the sender; returns how many went. */
@@ -551,7 +528,7 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 	    strcmp(p->item.repo, it->repo) != 0;
 	changed = moved || was_gone || strcmp(p->item.name, it->name) != 0 ||
 	    p->item.interval != it->interval ||
-	    !params_equal(&p->item.params, &it->params);
+	    !strlist_equal(&p->item.params, &it->params);
 	if (changed && item_copy(&p->item, it) == -1) {
 		log_warnx("%s: out of memory for plugin %s", __func__, key);
 		return;

@@ -15,6 +15,7 @@
 
 #include "codec.h"
 #include "log.h"
+#include "points_msg.h"
 #include "sandbox.h"
 #include "status.h"
 #include "worker.h"
@@ -532,6 +533,23 @@ worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
 		log_warn("%s: %s", __func__, role_name(w->role));
 		rv = -1;
 	}
+	pb_free(&pb);
+	return rv;
+}
+
+int
+worker_send_points(struct worker *w, const struct points_msg *m)
+{
+	struct pbuf	 pb;
+	int		 rv;
+
+	pb_init(&pb);
+	points_msg_encode(&pb, m);
+	rv = pb_failed(&pb) ? -1 : worker_send_peer(w, ROLE_SENDER,
+	    MSG_POINTS, 0, pb.buf, pb.len);
+	if (rv == -1 && errno != ENOTCONN)
+		log_warn("%s: %u points for %s", __func__, m->npoints,
+		    m->topic);
 	pb_free(&pb);
 	return rv;
 }

@@ -70,6 +70,13 @@ int	 worker_send_peer(struct worker *, enum role to, uint16_t type,
 	    uint32_t reqid, const void *data, size_t len);
 int	 worker_send_ctl(struct worker *, uint16_t type, uint32_t reqid,
 	    const void *data, size_t len);
+struct points_msg;
+/*
+ * MSG_POINTS to the sender.  -1 when it is not up (errno ENOTCONN: the
+ * sender restarting is routine, not logged) or the send failed (logged).
+ */
+int	 worker_send_points(struct worker *, const struct points_msg *);
+
 /* One counter of a worker's MSG_STATS (shown in /me/status). */
 struct stat_kv {
 	const char	*key;
