@@ -187,9 +187,6 @@ items_interval(const struct items *it, enum sys_type t)
 
 	if ((unsigned)t >= SYS_TYPE_MAX)
 		return ITEM_MIN_INTERVAL;
-	/* PORT and PROC run every 60 s whatever the items say (quirk 5). */
-	if (t == SYS_PORT || t == SYS_PROC)
-		return sys_type_defaults[t];
 	v = it->intervals[t] > 0 ? it->intervals[t] : sys_type_defaults[t];
 	return v < ITEM_MIN_INTERVAL ? ITEM_MIN_INTERVAL : v;
 }

@@ -11,9 +11,9 @@
  * master.
  *
  * One ev_timer per type that has a family (collect_families.c), every
- * items_interval() seconds (the registry's or the default, at least 10 s;
- * PORT and PROC 60): the first run one interval after the first items, as
- * the Go agent's schedulers did.  A run calls the type's families in
+ * items_interval() seconds (the registry's, PORT and PROC too, or the
+ * default, at least 10 s): the first run one interval after the first
+ * items, as the Go agent's schedulers did.  A run calls the type's families in
  * order into one point list; a family that fails is logged (at most once
  * per COLLECT_LOG_EVERY) and counted, and the others still run.
  */

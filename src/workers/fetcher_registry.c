@@ -967,10 +967,35 @@ apply_proc(const char *ns, const struct reg_item *it, struct items *out,
 	return items_add_proc(out, &p) == -1 ? REG_ITEM_NOMEM : REG_ITEM_OK;
 }
 
+/*
+ * A PORT or PROC item sets the interval of its type, the last one
+ * winning as for the other types; the Go agent ignored it (fixed 60 s,
+ * quirk 5).  The check itself does not depend on it, so a bad interval
+ * does not reject the item: it is logged and the default applies.
+ */
+static void
+apply_check_interval(const char *ns, const struct reg_item *it,
+    enum sys_type t, struct items *out)
+{
+	const char	*iv = kv_get(it, "interval"), *name = kv_get(it, "name");
+	long long	 interval = 0;
+
+	if (iv != NULL && iv[0] != '\0' &&
+	    parse_integer(iv, 0, INT32_MAX, &interval) == -1) {
+		log_warnx("namespace \"%s\": %s item \"%s\": \"interval\" "
+		    "\"%.32s\" is not a number of seconds >= 0; the default "
+		    "(%lld s) applies", ns, sys_type_name(t), name, iv,
+		    (long long)sys_type_default_interval(t));
+		interval = 0;
+	}
+	out->intervals[t] = interval;
+}
+
 enum reg_verdict
 reg_item_apply(const char *ns, const struct reg_item *it, struct items *out,
     char *why, size_t whylen)
 {
+	enum reg_verdict v;
 	const char	*type = NULL, *iv;
 	enum sys_type	 t;
 	long long	 interval = 0;
@@ -987,10 +1012,16 @@ reg_item_apply(const char *ns, const struct reg_item *it, struct items *out,
 	}
 	if (strcmp(type, "PLUGIN") == 0)
 		return apply_plugin(ns, it, out, why, whylen);
-	if (strcmp(type, "PORT") == 0)
-		return apply_port(ns, it, out, why, whylen);
-	if (strcmp(type, "PROC") == 0)
-		return apply_proc(ns, it, out, why, whylen);
+	if (strcmp(type, "PORT") == 0) {
+		if ((v = apply_port(ns, it, out, why, whylen)) == REG_ITEM_OK)
+			apply_check_interval(ns, it, SYS_PORT, out);
+		return v;
+	}
+	if (strcmp(type, "PROC") == 0) {
+		if ((v = apply_proc(ns, it, out, why, whylen)) == REG_ITEM_OK)
+			apply_check_interval(ns, it, SYS_PROC, out);
+		return v;
+	}
 	if (sys_type_parse(type, &t) == -1) {
 		/* GOPLUGIN (quirk 12), LOG, HEALTH, PS, API...: not ours */
 		snprintf(why, whylen, "measurement_type %.32s is not "

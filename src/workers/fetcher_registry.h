@@ -120,7 +120,9 @@ enum reg_verdict {
 /*
  * One item of namespace `ns` into `out` (lodastack-protocols.md 2.2):
  * PLUGIN, PORT and PROC items are added, a system type sets
- * out->intervals[type] (the last one wins), anything else is ignored.
+ * out->intervals[type] (the last one wins; PORT and PROC items too, a
+ * bad interval there logged and taken as not given), anything else is
+ * ignored.
  */
 enum reg_verdict reg_item_apply(const char *ns, const struct reg_item *,
 	    struct items *out, char *why, size_t whylen);

@@ -1,21 +1,39 @@
-"""The collector on the real machine: its sandbox, every metric family it
-runs at the output with sane values, once per namespace, and
+"""The collector on the real machine: its sandbox, every metric family at
+the output with sane values (system families once per namespace, PORT and
+PROC only in their item's namespace), the counters in /me/status, and
 GET /me/traffic.  One agent run of about 25 s: the minimum interval is 10
-s and rates need two runs."""
+s and rates need two runs.
+
+The test brings what the families look at: a port it listens on and one
+nobody does (PORT), a process of a binary of its own (PROC), an SNTP
+server double whose clock is OFFSET s ahead (TIME), a core file (COREDUMP).
+"""
 import json
 import os
 import re
+import shutil
 import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
 
-from harness import AgentTest, is_root, proc_status, wait_until
+from harness import AgentTest, free_port, is_root, proc_status, wait_until
 
 NSS = ["pool.loda", "b.loda"]
+SECURITY_NS = "security.monitor.loda"
 # DAC_OVERRIDE (1), DAC_READ_SEARCH (2), SYS_PTRACE (19)
 READ_CAPS = (1 << 1) | (1 << 2) | (1 << 19)
+OFFSET = 5.0            # seconds the SNTP double is ahead
+NTP_EPOCH = 2208988800  # 1970 - 1900 in seconds
+TYPES = ("cpu", "mem", "disk", "net", "fs", "kernel", "time", "coredump",
+         "port", "proc")
 
 PERCENTS = {"cpu.idle", "cpu.idle.core", "mem.used.percent",
             "mem.swap.used.percent", "disk.io.util", "net.in.percent",
-            "net.out.percent"}
+            "net.out.percent", "fs.space.used.percent",
+            "fs.inodes.used.percent", "kernel.files.allocated.percent"}
 FAMILIES = {
     "cpu": {"agent.alive", "cpu.idle", "cpu.idle.core", "cpu.loadavg.1",
             "cpu.loadavg.5", "cpu.loadavg.15", "ps.zombies.num",
@@ -27,7 +45,17 @@ FAMILIES = {
     "net": {"net.in", "net.out", "net.in.dropped", "net.out.dropped",
             "net.speed", "net.sockets.used", "net.tcp.inuse",
             "net.tcp.timewait"},
+    "fs.kernel": {"kernel.files.max", "kernel.files.allocated",
+                  "kernel.files.allocated.percent", "kernel.files.left"},
+    "fs.mount": {"fs.space.used.percent", "fs.space.total",
+                 "fs.space.used", "fs.space.free", "fs.inodes.used.percent",
+                 "fs.files.rw"},
+    "time": {"time.offset"},
+    "coredump": {"app.service.coredump"},
 }
+PROC_SUFFIXES = ("procnum", "mem", "fdnum", "cpu", "io.read", "io.write")
+NO_TAG = {"net.sockets.used", "net.tcp.inuse", "net.tcp.timewait",
+          "time.offset"} | FAMILIES["fs.kernel"]
 DISK_RX = re.compile(r"^((sd|vd|xvd|hio|fio)[a-z]+|nvme\d+n\d+|dm-\d+)$")
 
 
@@ -39,6 +67,29 @@ def has_disk():
             if len(v) >= 14 and DISK_RX.match(v[2]) and int(v[3]) > 0:
                 return True
     return False
+
+
+def fs_mounts():
+    """{mount point: "rw", "ro" or other} the FS family may report
+    (collect_fs.c's filters; of bind mounts it keeps one path)."""
+    files = ("/dev", "/sys", "/net", "/misc", "/proc", "/lib",
+             "/run/docker/netns")
+    out = {}
+    with open("/proc/mounts") as f:
+        for line in f:
+            v = [re.sub(r"\\([0-3][0-7][0-7])",
+                        lambda m: chr(int(m.group(1), 8)), x)
+                 for x in line.split()]
+            if len(v) < 4 or not v[1].startswith("/"):
+                continue
+            spec, path, typ, opts = v[:4]
+            if spec in ("none", "nodev", "tmpfs") or typ in (
+                    "cgroup", "debugfs", "devtmpfs", "rpc_pipefs",
+                    "rootfs", "overlay") or typ.startswith("fuse") or any(
+                    path == p or path.startswith(p + "/") for p in files):
+                continue
+            out[path] = opts.split(",")[0]
+    return out
 
 
 def read_points(path):
@@ -55,22 +106,112 @@ def read_points(path):
     return out
 
 
-def registry(path):
-    items = [{"measurement_type": t, "name": n, "interval": i}
-             for t, n, i in (("CPU", "cpu.idle", "3"),   # raised to 10
-                             ("MEM", "mem.used", "10"),
-                             ("DISK", "disk.io.util", "10"),
-                             ("NET", "net.in", "10"))]
+def registry(path, open_port, closed_port, bin_path):
+    """System types every 10 s; an open PORT item and the PROC item in
+    NSS[0], the closed PORT item in NSS[1].  PORT says 5: raised to 10."""
+    items = [{"measurement_type": t, "name": n, "interval": "10"}
+             for t, n in (("CPU", "cpu.idle"), ("MEM", "mem.used"),
+                          ("DISK", "disk.io.util"), ("NET", "net.in"),
+                          ("FS", "fs.files.rw"),
+                          ("KERNEL", "kernel.user.login"),
+                          ("TIME", "time.offset"),
+                          ("COREDUMP", "app.service.coredump"))]
+    items += [{"measurement_type": "PORT", "name": f"PORT.itopen.{open_port}",
+               "port": str(open_port), "connect_timeout": "2",
+               "interval": "5"},
+              {"measurement_type": "PROC", "name": "PROC.itsleep",
+               "bin_path": bin_path, "interval": "10"}]
+    closed = [{"measurement_type": "PORT",
+               "name": f"PORT.itclosed.{closed_port}",
+               "port": str(closed_port), "interval": "5"}]
     doc = {"ns": {ns: "" for ns in NSS},
-           "resources": {NSS[0]: items, NSS[1]: []}}
+           "resources": {NSS[0]: items, NSS[1]: closed}}
     with open(path, "w") as f:
         json.dump(doc, f)
     os.chmod(path, 0o644)
 
 
+class SntpDouble:
+    """An SNTP server on 127.0.0.1 whose clock is `offset` s ahead:
+    NTPv4 server replies, stratum 2, origin = the client's transmit."""
+
+    def __init__(self, offset):
+        self.offset = offset
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.requests = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def ntp_now(self):
+        t = time.time() + self.offset
+        sec = int(t)
+        return (sec + NTP_EPOCH) << 32 | int((t - sec) * (1 << 32))
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                req, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(req) < 48 or req[0] & 7 != 3:
+                continue
+            self.requests += 1
+            rx = self.ntp_now()
+            # leap 0, version 4, mode 4; stratum 2; poll 4; precision -20
+            rep = struct.pack("!BBbbII4sQ8sQQ", 0x24, 2, 4, -20, 0, 0,
+                              b"LOCL", rx, req[40:48], rx, self.ntp_now())
+            self.sock.sendto(rep, peer)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
 class Collector(AgentTest):
 
     overrides = {"collect": "yes"}
+
+    def start_doubles(self, a):
+        """The port, the process, the SNTP server and the core file."""
+        lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(lsn.close)
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(64)          # the connects wait in the backlog
+        closed = free_port()    # bound, then closed: nothing listens
+
+        # a binary of its own: no other process has this exe
+        binp = os.path.realpath(os.path.join(a.dir, "itsleep"))
+        shutil.copy("/bin/sleep", binp)
+        os.chmod(binp, 0o755)
+        proc = subprocess.Popen([binp, "300"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+
+        def kill():
+            proc.kill()         # by its pid
+            proc.wait(timeout=10)
+        self.addCleanup(kill)
+
+        ntp = SntpDouble(OFFSET)
+        self.addCleanup(ntp.close)
+
+        # a run counts the cores of the last COREDUMP interval (10 s
+        # here), and the runs come about 10 and 20 s from now: a core
+        # stamped now + 20 is in the window of both (a real core's time
+        # is when it was dumped, and one run sees it)
+        cores = os.path.join(a.dir, "cores")
+        os.makedirs(cores)
+        os.chmod(cores, 0o755)
+        open(os.path.join(cores, f"core.mysvc.1234.{int(time.time()) + 20}"),
+             "w").close()
+        return lsn.getsockname()[1], closed, binp, ntp, cores
 
     def test_collector_end_to_end(self):
         a = self.agent
@@ -79,8 +220,11 @@ class Collector(AgentTest):
         os.chmod(out, 0o777)
         path = os.path.join(out, "points.jsonl")
         reg = os.path.join(a.dir, "registry.json")
-        registry(reg)
-        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n',
+        port, closed, binp, ntp, cores = self.start_doubles(a)
+        registry(reg, port, closed, binp)
+        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n'
+                     f'\tntpserver = "127.0.0.1:{ntp.port}"\n'
+                     f'\tcoredumpdir = "{cores}"\n',
                      output_name="file",
                      output_extra=f'\tpath = "{path}"\n')
         self.start_ok()
@@ -98,53 +242,100 @@ class Collector(AgentTest):
             for k in ("CapEff", "CapPrm", "CapBnd"):
                 self.assertEqual(int(s[k], 16), READ_CAPS, k)
             self.assertEqual(int(s["CapAmb"], 16), 0)
-        a.wait_log(r"collector: CPU every 10 s")
+        else:
+            print("skipped: needs root: the collector's uid and "
+                  "capability sets", file=sys.stderr)
+        # every type at 10 s: PORT's 5 raised, PROC's from its item
+        for t in ("CPU", "FS", "KERNEL", "TIME", "COREDUMP", "PORT", "PROC"):
+            a.wait_log(rf"collector: {t} every 10 s")
 
-        want = set().union(*FAMILIES.values())
+        mounts = fs_mounts()
+        want = set().union(*(v for k, v in FAMILIES.items()
+                             if k != "fs.mount"))
+        if mounts:
+            want |= FAMILIES["fs.mount"]
         if not has_disk():
             want -= FAMILIES["disk"]
+        popen, pclosed = f"PORT.itopen.{port}", f"PORT.itclosed.{closed}"
+        want_ns = {NSS[0]: want | {popen} | {f"PROC.itsleep.{s}"
+                                             for s in PROC_SUFFIXES},
+                   NSS[1]: want | {pclosed}}
 
         def complete():
             got = {}
             for ns, p in read_points(path):
                 got.setdefault(ns, set()).add(p["measurement"])
-            return all(want <= got.get(ns, set()) for ns in NSS) and got
+            return all(w <= got.get(ns, set())
+                       for ns, w in want_ns.items()) and got
         wait_until(complete, timeout=45, step=0.5,
                    what="every family at the output in both namespaces")
 
         pts = read_points(path)
         per_ns = {ns: [p for n, p in pts if n == ns] for ns in NSS}
+        self.assertLessEqual({n for n, _ in pts}, set(NSS) | {SECURITY_NS})
         for ns, ps in per_ns.items():
             for p in ps:
-                m, v = p["measurement"], p["fields"]["value"]
-                self.assertEqual(p["tags"]["host"], socket.gethostname(),
-                                 m)
-                self.assertIsInstance(v, (int, float), m)
-                self.assertGreaterEqual(v, 0, (ns, p))
-                if m in PERCENTS:
-                    self.assertLessEqual(v, 100, (ns, p))
-                self.assertGreater(p["timestamp"], 1e9, m)
-                extra = set(p["tags"]) - {"host"}
-                if m == "cpu.idle.core":
-                    self.assertEqual(extra, {"core"}, m)
-                elif m.startswith("disk.io."):
-                    self.assertEqual(extra, {"device"}, m)
-                elif m.startswith("net.") and m not in (
-                        "net.sockets.used", "net.tcp.inuse",
-                        "net.tcp.timewait"):
-                    self.assertEqual(extra, {"interface"}, m)
-                    self.assertTrue(p["tags"]["interface"].startswith(
-                        ("eth", "lo")), p)
-                else:
-                    self.assertEqual(extra, set(), m)
-            by = {p["measurement"]: p["fields"]["value"] for p in ps}
-            self.assertEqual(by["agent.alive"], 1)
-            self.assertGreater(by["mem.total"], 0)
-            self.assertGreaterEqual(by["ps.total.num"], by["ps.running.num"])
-            self.assertGreaterEqual(by["ps.running.num"], 1)
-        # the same metrics in every namespace
-        self.assertEqual(*[{p["measurement"] for p in per_ns[ns]}
-                           for ns in NSS])
+                self.check_point(ns, p)
+            by = {}
+            for p in ps:
+                by.setdefault(p["measurement"], []).append(p)
+            last = {m: v[-1]["fields"]["value"] for m, v in by.items()}
+            self.assertEqual(last["agent.alive"], 1)
+            self.assertGreater(last["mem.total"], 0)
+            self.assertGreaterEqual(last["ps.total.num"],
+                                    last["ps.running.num"])
+            self.assertGreaterEqual(last["ps.running.num"], 1)
+            self.check_fs(by, mounts)
+            # the double's clock is OFFSET ahead; every answer said so
+            for p in by["time.offset"]:
+                self.assertAlmostEqual(p["fields"]["value"], OFFSET,
+                                       delta=1.0, msg=p)
+            for p in by["app.service.coredump"]:
+                self.assertEqual(p["fields"]["value"], 1, p)
+                self.assertEqual(p["tags"]["service"], "mysvc", p)
+            for p in by.get("kernel.user.login", []):
+                self.assertIn(p["fields"]["value"], (0, 1), p)
+                self.assertEqual(p["tags"]["success"],
+                                 "true" if p["fields"]["value"] else
+                                 "false", p)
+
+        # PORT and PROC only in their item's namespace
+        self.assertEqual({p["fields"]["value"] for p in per_ns[NSS[0]]
+                          if p["measurement"] == popen}, {1})
+        self.assertEqual({p["fields"]["value"] for p in per_ns[NSS[1]]
+                          if p["measurement"] == pclosed}, {0})
+        self.assertFalse([p for p in per_ns[NSS[0]]
+                          if p["measurement"] == pclosed])
+        self.assertFalse([p for p in per_ns[NSS[1]]
+                          if p["measurement"] == popen or
+                          p["measurement"].startswith("PROC.")])
+        proc = {}
+        for p in per_ns[NSS[0]]:
+            if p["measurement"].startswith("PROC.itsleep."):
+                proc.setdefault(p["measurement"][len("PROC.itsleep."):],
+                                []).append(p["fields"]["value"])
+        self.assertEqual(set(proc["procnum"]), {1}, proc)
+        for k in ("mem", "fdnum"):
+            self.assertTrue(all(v > 0 for v in proc[k]), (k, proc))
+        for k in ("cpu", "io.read", "io.write"):
+            self.assertTrue(all(v >= 0 for v in proc[k]), (k, proc))
+        self.assertLessEqual(max(proc["cpu"]), 100, proc)
+        # rates only from the second run on: fewer than the counts
+        self.assertLess(len(proc["cpu"]), len(proc["procnum"]), proc)
+
+        # the same system metrics in every namespace
+        self.assertEqual(*[{p["measurement"] for p in per_ns[ns]
+                            if not p["measurement"].startswith(
+                                ("PORT.", "PROC."))} for ns in NSS])
+        # KERNEL points also go to security.monitor.loda, once per ns
+        def logins(nss):
+            return {(p["timestamp"], p["fields"]["value"],
+                     tuple(sorted(p["tags"].items()))) for n, p in pts
+                    if n in nss and p["measurement"] == "kernel.user.login"}
+        self.assertEqual(logins(NSS), logins([SECURITY_NS]))
+        self.assertFalse([p for n, p in pts if n == SECURITY_NS and
+                          p["measurement"] != "kernel.user.login"])
+        self.assertGreaterEqual(ntp.requests, 2)
 
         code, body = a.http("/me/traffic")
         self.assertEqual(code, 200, body)
@@ -162,15 +353,15 @@ class Collector(AgentTest):
         self.assertIn(("net.speed", "lo"), names)
 
         # counters reach the master every 2 s
+        keys = [f"runs_{t}" for t in TYPES]
         w = wait_until(lambda: (lambda w: w if all(
-            w.get("stats", {}).get(k, 0) >= 2 for k in (
-                "runs_cpu", "runs_mem", "runs_disk", "runs_net")) else
+            w.get("stats", {}).get(k, 0) >= 2 for k in keys) else
             None)(a.worker(a.status(), "collector")), timeout=10,
             what="two runs of every type in the collector's counters")
         self.assertEqual((w["pid"], w["restarts"]), (pid, 0),
                          "the collector died under its filter")
         c = w["stats"]
-        for k in ("runs_cpu", "runs_mem", "runs_disk", "runs_net"):
+        for k in keys:
             self.assertGreaterEqual(c[k], 2, (k, c))
         self.assertEqual(c["errors"], 0, c)
         self.assertEqual(c["points_invalid"], 0, c)
@@ -178,5 +369,70 @@ class Collector(AgentTest):
         self.assertGreater(c["points_sent"], 0, c)
         self.assertGreaterEqual(c["traffic_sent"], 1, c)
         self.assertIsNone(c["last_error"], c)
+
+        # every point sent is at the output (the counters lag up to 2 s,
+        # and a run may come in between: until they agree)
+        def agree():
+            n = a.worker(a.status(), "collector")["stats"]["points_sent"]
+            return n == len(read_points(path)) or (n, len(read_points(path)))
+        wait_until(agree, timeout=10, step=0.5,
+                   what="points_sent = the points at the output")
         self.assertEqual(proc_status(pid)["Seccomp"], "2")
         self.assertNotIn("SIGSYS", a.log_text())
+
+    def check_point(self, ns, p):
+        """Value, tags and timestamp of one point."""
+        m, v = p["measurement"], p["fields"]["value"]
+        self.assertEqual(p["tags"]["host"], socket.gethostname(), m)
+        self.assertIsInstance(v, (int, float), m)
+        self.assertGreaterEqual(v, 0, (ns, p))
+        if m in PERCENTS:
+            self.assertLessEqual(v, 100, (ns, p))
+        self.assertGreater(p["timestamp"], 1e9, m)
+        extra = set(p["tags"]) - {"host"}
+        if m == "cpu.idle.core":
+            self.assertEqual(extra, {"core"}, m)
+        elif m.startswith("disk.io."):
+            self.assertEqual(extra, {"device"}, m)
+        elif m.startswith("fs."):
+            self.assertEqual(extra, {"mount"}, m)
+        elif m == "app.service.coredump":
+            self.assertEqual(extra, {"service"}, m)
+        elif m == "kernel.user.login":
+            self.assertLessEqual({"user", "success"}, extra, m)
+            self.assertLessEqual(extra, {"user", "success", "remote",
+                                         "device"}, m)
+        elif m.startswith("net.") and m not in NO_TAG:
+            self.assertEqual(extra, {"interface"}, m)
+            self.assertTrue(p["tags"]["interface"].startswith(
+                ("eth", "lo")), p)
+        else:
+            self.assertEqual(extra, set(), m)
+
+    def check_fs(self, by, mounts):
+        """kernel.files.* agree; the mounts are the ones expected, the
+        root mount's probe says rw when root may write there."""
+        k = {m: by[m][-1]["fields"]["value"] for m in FAMILIES["fs.kernel"]}
+        self.assertGreater(k["kernel.files.max"], 0, k)
+        self.assertGreater(k["kernel.files.allocated"], 0, k)
+        self.assertEqual(k["kernel.files.left"], max(
+            k["kernel.files.max"] - k["kernel.files.allocated"], 0), k)
+        if not mounts:
+            return
+        seen = {p["tags"]["mount"] for m in FAMILIES["fs.mount"]
+                for p in by[m]}
+        self.assertLessEqual(seen, set(mounts))
+        for p in by["fs.files.rw"]:
+            self.assertIn(p["fields"]["value"], (0, 1), p)
+        if "/" not in mounts:
+            return
+        root = {m: [p["fields"]["value"] for p in by[m]
+                    if p["tags"]["mount"] == "/"]
+                for m in FAMILIES["fs.mount"]}
+        for m, v in root.items():
+            self.assertTrue(v, f"no {m} for the root mount")
+        self.assertGreater(root["fs.space.total"][-1], 0, root)
+        self.assertLessEqual(root["fs.space.used"][-1],
+                             root["fs.space.total"][-1], root)
+        if is_root() and mounts["/"] == "rw":
+            self.assertEqual(set(root["fs.files.rw"]), {1}, root)

@@ -402,7 +402,7 @@ Test(fetcher_registry, port_and_proc_items)
 	cr_assert_eq(it.ports[1].timeout, 3);
 	cr_assert_eq(it.ports[2].timeout, 3);
 	cr_assert_eq(it.ports[3].timeout, 3);
-	/* PORT intervals are not system intervals (quirk 5) */
+	/* the last PORT item wins, as for the system types: it had none */
 	cr_assert_eq(it.intervals[SYS_PORT], 0);
 
 	cr_assert_eq(apply1(&it, why, sizeof(why), "bin_path=/usr/sbin/nginx",
@@ -411,6 +411,7 @@ Test(fetcher_registry, port_and_proc_items)
 	cr_assert_eq(it.nprocs, 1);
 	cr_assert_str_eq(it.procs[0].bin_path, "/usr/sbin/nginx");
 	cr_assert_str_eq(it.procs[0].name, "PROC.nginx");
+	cr_assert_eq(it.intervals[SYS_PROC], 10);
 	items_free(&it);
 
 	REJECTS("no \"port\"", "measurement_type=PORT", "name=PORT.x");
@@ -429,6 +430,78 @@ Test(fetcher_registry, port_and_proc_items)
 	    "name=PROC.nginx");
 	REJECTS("holds characters", "measurement_type=PROC",
 	    "name=PROC/nginx", "bin_path=/usr/sbin/nginx");
+}
+
+/*
+ * PORT and PROC items set their type's interval like the system types
+ * (the Go agent fixed both at 60 s, quirk 5); a bad one is taken as not
+ * given, and the check is kept.
+ */
+Test(fetcher_registry, port_and_proc_intervals)
+{
+	struct items	 it;
+	char		 why[512];
+
+	items_init(&it);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=30",
+	    "measurement_type=PORT", "name=PORT.a.80", "port=80", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.intervals[SYS_PORT], 30);
+	cr_assert_eq(items_interval(&it, SYS_PORT), 30);
+	/* the last item wins */
+	cr_assert_eq(apply1(&it, why, sizeof(why), "Interval=+20",
+	    "measurement_type=PORT", "name=PORT.b.81", "port=81", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.intervals[SYS_PORT], 20);
+	/* raised to the minimum */
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=5",
+	    "measurement_type=PORT", "name=PORT.c.82", "port=82", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(items_interval(&it, SYS_PORT), 10);
+	/* a bad interval: the item is kept, the default applies */
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=1m",
+	    "measurement_type=PORT", "name=PORT.d.83", "port=83", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.nports, 4);
+	cr_assert_eq(it.intervals[SYS_PORT], 0);
+	cr_assert_eq(items_interval(&it, SYS_PORT), 60);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=-10",
+	    "measurement_type=PORT", "name=PORT.e.84", "port=84", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(items_interval(&it, SYS_PORT), 60);
+	/* a rejected item sets nothing */
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=40",
+	    "measurement_type=PORT", "name=PORT.f.0", "port=0", NULL),
+	    REG_ITEM_REJECTED);
+	cr_assert_eq(it.intervals[SYS_PORT], 0);
+	cr_assert_eq(it.nports, 5);
+
+	/* PROC: its own type; none given: the default 60 */
+	cr_assert_eq(items_interval(&it, SYS_PROC), 60);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=15",
+	    "measurement_type=PROC", "name=PROC.a", "bin_path=/bin/a", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(items_interval(&it, SYS_PROC), 15);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=",
+	    "measurement_type=PROC", "name=PROC.b", "bin_path=/bin/b", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(items_interval(&it, SYS_PROC), 60);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=120",
+	    "measurement_type=PROC", "name=PROC.c", "bin_path=/bin/c", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=x",
+	    "measurement_type=PROC", "name=PROC.d", "bin_path=/bin/d", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.nprocs, 4);
+	cr_assert_eq(items_interval(&it, SYS_PROC), 60);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "interval=120",
+	    "measurement_type=PROC", "name=PROC.e", "bin_path=/bin/e", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(items_interval(&it, SYS_PROC), 120);
+	/* and neither touches the other's */
+	cr_assert_eq(items_interval(&it, SYS_PORT), 60);
+	cr_assert_eq(it.intervals[SYS_CPU], 0);
+	items_free(&it);
 }
 
 Test(fetcher_registry, system_intervals_and_ignored)

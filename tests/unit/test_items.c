@@ -60,11 +60,12 @@ Test(items, round_trip)
 	cr_assert_eq(back.nports, 1);
 	cr_assert_eq(back.ports[0].port, 22);
 	cr_assert_str_eq(back.procs[0].bin_path, "/usr/sbin/nginx");
-	/* raised to the minimum; defaults; PORT fixed at 60 */
+	/* raised to the minimum; defaults; PORT and PROC as the others */
 	cr_assert_eq(items_interval(&back, SYS_CPU), 10);
 	cr_assert_eq(items_interval(&back, SYS_FS), 120);
 	cr_assert_eq(items_interval(&back, SYS_KERNEL), 300);
-	cr_assert_eq(items_interval(&back, SYS_PORT), 60);
+	cr_assert_eq(items_interval(&back, SYS_PORT), 20);
+	cr_assert_eq(items_interval(&back, SYS_PROC), 60);
 
 	/* a cut payload is an error, never a partial set */
 	items_free(&back);
@@ -106,6 +107,31 @@ Test(items, sys_types)
 	cr_assert_str_eq(sys_type_name(SYS_NET), "NET");
 	cr_assert_eq(sys_type_parse("cpu", &t), -1);
 	cr_assert_eq(sys_type_default_interval(SYS_TIME), 300);
+	cr_assert_eq(sys_type_default_interval(SYS_PORT), 60);
+	cr_assert_eq(sys_type_default_interval(SYS_PROC), 60);
+}
+
+/* Every type, PORT and PROC too: given or default, at least 10 s. */
+Test(items, intervals)
+{
+	struct items	 it;
+	int		 t;
+
+	items_init(&it);
+	for (t = 0; t < SYS_TYPE_MAX; t++)
+		cr_assert_eq(items_interval(&it, (enum sys_type)t),
+		    sys_type_default_interval((enum sys_type)t), "%s",
+		    sys_type_name((enum sys_type)t));
+	it.intervals[SYS_PORT] = 1;
+	it.intervals[SYS_PROC] = 45;
+	cr_assert_eq(items_interval(&it, SYS_PORT), ITEM_MIN_INTERVAL);
+	cr_assert_eq(items_interval(&it, SYS_PROC), 45);
+	it.intervals[SYS_PROC] = 10;
+	cr_assert_eq(items_interval(&it, SYS_PROC), 10);
+	it.intervals[SYS_PORT] = 3600;
+	cr_assert_eq(items_interval(&it, SYS_PORT), 3600);
+	cr_assert_eq(items_interval(&it, SYS_TYPE_MAX), ITEM_MIN_INTERVAL);
+	items_free(&it);
 }
 
 Test(items, path_components)
