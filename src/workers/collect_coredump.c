@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "collect.h"
-#include "collect_io.h"
+#include "collect_file.h"
 #include "log.h"
 
 #define CORE_WINDOW	60	/* without items: the default interval */
@@ -104,7 +104,7 @@ coredump_collect(void *state, const struct collect_env *env,
 		return 0;
 	if (env->items != NULL)
 		window = items_interval(env->items, SYS_COREDUMP);
-	if (cf_path(path, sizeof(path), env->root, "%s",
+	if (collect_path(path, sizeof(path), env->root, "%s",
 	    env->coredumpdir) == -1) {
 		snprintf(err, errlen, "%s%s: path too long", env->root,
 		    env->coredumpdir);

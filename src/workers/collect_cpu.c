@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,12 +71,13 @@ cpu_fini(void *arg)
 static int
 cpu_line(char *rest, struct cpu_sample *out)
 {
-	unsigned long long	 v, total = 0, idle = 0;
+	unsigned long long	 total = 0, idle = 0;
+	uint64_t		 v;
 	char			*tok;
 	int			 col = 0;
 
 	while ((tok = collect_token(&rest)) != NULL) {
-		if (collect_u64(tok, &v) == -1)
+		if (collect_u64(tok, NULL, &v) == -1)
 			return -1;
 		if (v > ~0ULL - total)
 			return -1;
@@ -115,11 +117,12 @@ static int
 read_stat(struct cpu_state *s, const struct collect_env *env, char *err,
     size_t errlen)
 {
-	unsigned long long	 n;
+	uint64_t		 n;
 	char			*p, *nl, *label, *line;
 	int			 have_all = 0;
 
-	if (collect_slurp(env, "/proc/stat", &s->stat, err, errlen) == -1)
+	if (collect_slurp(env->root, "/proc/stat", COLLECT_SLURP_MAX,
+	    &s->stat, err, errlen) == -1)
 		return -1;
 	memset(&s->all, 0, sizeof(s->all));
 	if (s->cap > 0)
@@ -141,7 +144,8 @@ read_stat(struct cpu_state *s, const struct collect_env *env, char *err,
 			have_all = 1;
 			continue;
 		}
-		if (collect_u64(label + 3, &n) == -1 || n >= CPU_CORES_MAX)
+		if (collect_u64(label + 3, NULL, &n) == -1 ||
+		    n >= CPU_CORES_MAX)
 			continue;
 		if (core_slot(s, (size_t)n) == -1) {
 			snprintf(err, errlen, "/proc/stat: out of memory");
@@ -225,8 +229,8 @@ emit_loadavg(struct cpu_state *s, const struct collect_env *env,
 	char	*p, *tok, *end;
 	int	 i;
 
-	if (collect_slurp(env, "/proc/loadavg", &s->loadavg, err,
-	    errlen) == -1)
+	if (collect_slurp(env->root, "/proc/loadavg", COLLECT_SLURP_MAX,
+	    &s->loadavg, err, errlen) == -1)
 		return -1;
 	p = s->loadavg.p;
 	for (i = 0; i < 3; i++) {
@@ -266,14 +270,17 @@ static int
 emit_ps(const struct collect_env *env, struct point_list *out, char *err,
     size_t errlen)
 {
-	char		 dir[COLLECT_PATH_MAX], path[64], buf[512], *rp;
+	/* buf: a whole stat line (about 1200 bytes at most) */
+	char		 dir[PATH_MAX], path[PATH_MAX], buf[2048], *rp;
 	struct dirent	*de;
 	DIR		*d;
 	int64_t		 total = 0, running = 0, zombies = 0;
 	ssize_t		 n;
 
-	if (collect_path(env, "/proc", dir, sizeof(dir), err, errlen) == -1)
+	if (collect_path(dir, sizeof(dir), env->root, "/proc") == -1) {
+		snprintf(err, errlen, "%s/proc: path too long", env->root);
 		return -1;
+	}
 	if ((d = opendir(dir)) == NULL) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
@@ -284,8 +291,9 @@ emit_ps(const struct collect_env *env, struct point_list *out, char *err,
 			break;
 		if (!all_digits(de->d_name) || strlen(de->d_name) > 20)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if ((n = collect_read_small(env, path, buf, sizeof(buf))) <= 0)
+		if (collect_path(path, sizeof(path), env->root, "/proc/%s/stat",
+		    de->d_name) == -1 ||
+		    (n = collect_read(path, buf, sizeof(buf))) <= 0)
 			continue;
 		if ((rp = strrchr(buf, ')')) == NULL || rp[1] != ' ' ||
 		    rp[2] == '\0')

@@ -19,6 +19,7 @@
  * two runs (the Go agent divided by whole seconds).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,14 +130,16 @@ static void
 disk_tag(const struct collect_env *env, const char *name, char *tag,
     size_t len)
 {
-	char	 path[DISK_NAME_MAX + 32], buf[DISK_TAG_MAX];
+	/* a dm name (at most 127 bytes) and its newline */
+	char	 path[PATH_MAX], buf[DISK_TAG_MAX + 1];
 	ssize_t	 n;
 
 	snprintf(tag, len, "%s", name);
 	if (strncmp(name, "dm-", 3) != 0)
 		return;
-	snprintf(path, sizeof(path), "/sys/block/%s/dm/name", name);
-	if ((n = collect_read_small(env, path, buf, sizeof(buf))) <= 0)
+	if (collect_path(path, sizeof(path), env->root,
+	    "/sys/block/%s/dm/name", name) == -1 ||
+	    (n = collect_read(path, buf, sizeof(buf))) <= 0)
 		return;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
@@ -177,7 +180,7 @@ disk_slot(struct disk_state *s)
 static int
 disk_line(struct disk_state *s, const struct collect_env *env, char *line)
 {
-	unsigned long long	 v[DS_NEED];
+	uint64_t		 v[DS_NEED];
 	const struct disk	*old;
 	struct disk		*d;
 	char			*name, *tok;
@@ -189,7 +192,7 @@ disk_line(struct disk_state *s, const struct collect_env *env, char *line)
 		return 0;
 	for (i = 0; i < DS_NEED; i++) {
 		if ((tok = collect_token(&line)) == NULL ||
-		    collect_u64(tok, &v[i]) == -1)
+		    collect_u64(tok, NULL, &v[i]) == -1)
 			return 0;
 	}
 	if (v[DS_READS] == 0 || strlen(name) >= DISK_NAME_MAX ||
@@ -250,8 +253,8 @@ disk_collect(void *arg, const struct collect_env *env,
 	double			 secs;
 	size_t			 i, c;
 
-	if (collect_slurp(env, "/proc/diskstats", &s->stats, err,
-	    errlen) == -1) {
+	if (collect_slurp(env->root, "/proc/diskstats", COLLECT_SLURP_MAX,
+	    &s->stats, err, errlen) == -1) {
 		s->have_prev = 0;
 		return -1;
 	}

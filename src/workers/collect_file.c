@@ -1,21 +1,24 @@
 /*
- * Plain reads for the metric families (collect_file.h).  No stdio: one
- * open, reads until EOF, one close; /proc files report size 0, so the
- * buffer grows as the reads fill it.
+ * Reading files under the collector's root (collect_file.h).  No stdio:
+ * one open, reads until EOF, one close; /proc files report size 0, so a
+ * whole-file buffer grows as the reads fill it.
  */
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "collect_file.h"
 
 #define CFILE_FIRST	8192
-#define CFILE_MAX	(64u * 1024 * 1024)
 
 void
 cfile_free(struct cfile *f)
@@ -25,31 +28,37 @@ cfile_free(struct cfile *f)
 }
 
 int
-collect_path(const struct collect_env *env, const char *path, char *out,
-    size_t outlen, char *err, size_t errlen)
+collect_path(char *buf, size_t len, const char *root, const char *fmt, ...)
 {
+	va_list	 ap;
+	size_t	 r;
 	int	 n;
 
-	n = snprintf(out, outlen, "%s%s", env->root, path);
-	if (n < 0 || (size_t)n >= outlen) {
-		snprintf(err, errlen, "%s%s: path too long", env->root, path);
+	r = strlcpy(buf, root, len);
+	if (r >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(buf + r, len - r, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len - r) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
 }
 
+/* Double the buffer, up to room for max bytes, one more and the NUL. */
 static int
-cfile_grow(struct cfile *f)
+cfile_grow(struct cfile *f, size_t max)
 {
 	size_t	 cap;
 	char	*p;
 
 	cap = f->cap == 0 ? CFILE_FIRST : f->cap * 2;
-	if (cap > CFILE_MAX) {
-		errno = EFBIG;
-		return -1;
-	}
+	if (cap > max + 2)
+		cap = max + 2;
 	if ((p = realloc(f->p, cap)) == NULL)
 		return -1;
 	f->p = p;
@@ -58,21 +67,24 @@ cfile_grow(struct cfile *f)
 }
 
 int
-collect_slurp(const struct collect_env *env, const char *path,
+collect_slurp(const char *root, const char *path, size_t max,
     struct cfile *f, char *err, size_t errlen)
 {
-	char	 full[COLLECT_PATH_MAX];
+	char	 full[PATH_MAX];
 	ssize_t	 n;
 	int	 fd, saved;
 
 	f->len = 0;
-	if (collect_path(env, path, full, sizeof(full), err, errlen) == -1)
+	if (collect_path(full, sizeof(full), root, "%s", path) == -1) {
+		snprintf(err, errlen, "%s%s: path too long", root, path);
 		return -1;
+	}
 	if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		goto fail;
 	for (;;) {
-		/* room for the bytes and the NUL */
-		if (f->cap - f->len < 2 && cfile_grow(f) == -1)
+		/* room for the bytes and the NUL; a byte past max tells
+		 * a file that is too large (len > max stops before this) */
+		if (f->cap - f->len < 2 && cfile_grow(f, max) == -1)
 			goto fail_fd;
 		n = read(fd, f->p + f->len, f->cap - f->len - 1);
 		if (n == -1) {
@@ -83,6 +95,10 @@ collect_slurp(const struct collect_env *env, const char *path,
 		if (n == 0)
 			break;
 		f->len += (size_t)n;
+		if (f->len > max) {
+			errno = EFBIG;
+			goto fail_fd;
+		}
 	}
 	f->p[f->len] = '\0';
 	if (close(fd) == -1)
@@ -100,42 +116,52 @@ collect_slurp(const struct collect_env *env, const char *path,
 	return -1;
 }
 
-ssize_t
-collect_read_small(const struct collect_env *env, const char *path,
-    char *buf, size_t len)
+/* read() until len bytes, EOF or an error; EINTR retried. */
+static ssize_t
+read_full(int fd, char *buf, size_t len)
 {
-	char	 full[COLLECT_PATH_MAX], why[8];
-	size_t	 got = 0;
+	size_t	 off = 0;
+	ssize_t	 r;
+
+	while (off < len) {
+		r = read(fd, buf + off, len - off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		off += (size_t)r;
+	}
+	return (ssize_t)off;
+}
+
+ssize_t
+collect_read(const char *path, char *buf, size_t len)
+{
 	ssize_t	 n;
+	char	 extra;
 	int	 fd, saved;
 
 	if (len == 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (collect_path(env, path, full, sizeof(full), why,
-	    sizeof(why)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -1;
-	if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return -1;
-	while (got < len - 1) {
-		n = read(fd, buf + got, len - 1 - got);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			saved = errno;
-			(void)close(fd);
-			errno = saved;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	n = read_full(fd, buf, len - 1);
+	/* one byte more tells a file that fits from one that does not */
+	if (n == (ssize_t)len - 1 && read_full(fd, &extra, 1) == 1) {
+		n = -1;
+		errno = EFBIG;
 	}
-	buf[got] = '\0';
-	if (close(fd) == -1)
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	if (n == -1)
 		return -1;
-	return (ssize_t)got;
+	buf[n] = '\0';
+	return n;
 }
 
 char *
@@ -159,20 +185,24 @@ collect_token(char **s)
 }
 
 int
-collect_u64(const char *s, unsigned long long *out)
+collect_u64(const char *s, const char **end, uint64_t *out)
 {
-	unsigned long long	 v = 0;
-	unsigned		 d;
+	uint64_t	 v = 0;
+	unsigned	 d;
 
+	while (*s == ' ' || *s == '\t')
+		s++;
 	if (*s < '0' || *s > '9')
 		return -1;
 	for (; *s >= '0' && *s <= '9'; s++) {
 		d = (unsigned)(*s - '0');
-		if (v > (~0ULL - d) / 10)
+		if (v > (UINT64_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
-	if (*s != '\0')
+	if (end != NULL)
+		*end = s;
+	else if (*s != '\0')
 		return -1;
 	*out = v;
 	return 0;

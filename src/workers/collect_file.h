@@ -1,16 +1,19 @@
 /*
- * Plain reads for the metric families: a whole file under env->root into
- * a buffer the family keeps between runs (so a steady round does not
- * allocate), or a small file into a fixed buffer.
+ * Reading what the metric families look at: every path is under the
+ * collect_env root ("" on a real host, a fixture tree in tests).  A whole
+ * /proc table goes into a buffer the family may keep between runs (so a
+ * steady round does not allocate), a small file into a fixed buffer.
  */
 #ifndef AGENT_COLLECT_FILE_H
 #define AGENT_COLLECT_FILE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
+#include <stdint.h>
 
-#include "collect.h"
-
-#define COLLECT_PATH_MAX	4096
+/* What collect_slurp() reads at most unless a family says less. */
+#define COLLECT_SLURP_MAX	(64u * 1024 * 1024)
 
 struct cfile {
 	char	*p;		/* NUL-terminated after a read */
@@ -20,30 +23,33 @@ struct cfile {
 
 void	 cfile_free(struct cfile *);
 
-/* root + path into `out`; -1 (with err) when it does not fit. */
-int	 collect_path(const struct collect_env *, const char *path,
-	    char *out, size_t outlen, char *err, size_t errlen);
+/* root then the formatted path into buf; -1 (ENAMETOOLONG) if cut. */
+int	 collect_path(char *buf, size_t len, const char *root,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
- * The whole of root + path into f (grown as needed, at most 64 MiB).
- * 0, or -1 with err ("/proc/stat: No such file or directory"); errno is
- * kept so a caller can tell a vanished /proc/<pid> (ENOENT, ESRCH).
+ * The whole of root + path, at most max bytes, into f (grown as needed).
+ * 0, or -1 with err ("/proc/stat: No such file or directory") and errno
+ * kept (EFBIG beyond max; ENOENT, ESRCH for a vanished /proc/<pid>).
  */
-int	 collect_slurp(const struct collect_env *, const char *path,
+int	 collect_slurp(const char *root, const char *path, size_t max,
 	    struct cfile *f, char *err, size_t errlen);
 
 /*
- * At most len - 1 bytes of root + path into buf, NUL-terminated (the
- * start of a /proc/<pid>/stat, a /sys attribute).  Bytes read, or -1 with
- * errno.
+ * A whole small file into buf, NUL-terminated: its length, or -1 with
+ * errno (EFBIG when it does not fit in len - 1 bytes).
  */
-ssize_t	 collect_read_small(const struct collect_env *, const char *path,
-	    char *buf, size_t len);
+ssize_t	 collect_read(const char *path, char *buf, size_t len);
 
 /* Next whitespace-separated token of *s (advanced); NULL at the end. */
 char	*collect_token(char **s);
 
-/* A decimal unsigned counter; 0, or -1 when `s` is not one. */
-int	 collect_u64(const char *s, unsigned long long *out);
+/*
+ * A decimal unsigned number at s after blanks.  With end, *end is set
+ * past it; without, the number must be the rest of s.  0, or -1 (*end
+ * untouched) when there is none, it overflows or, without end, something
+ * follows it.
+ */
+int	 collect_u64(const char *s, const char **end, uint64_t *out);
 
 #endif

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "collect.h"
-#include "collect_io.h"
+#include "collect_file.h"
 #include "collect_hooks.h"
 #include "log.h"
 #include "util.h"
@@ -227,16 +227,16 @@ mounts_add(struct fs_mounts *m, const char *spec, const char *file,
 static int
 mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
 {
-	char	 path[PATH_MAX], *buf, *line, *next, *spec, *file, *type;
-	char	*opts;
-	size_t	 len;
+	struct cfile	 f;
+	char		*line, *next, *spec, *file, *type, *opts;
 
-	if (cf_path(path, sizeof(path), root, "/proc/mounts") == -1 ||
-	    cf_slurp(path, FS_MOUNTS_MAX, &buf, &len) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	memset(&f, 0, sizeof(f));
+	if (collect_slurp(root, "/proc/mounts", FS_MOUNTS_MAX, &f, err,
+	    errlen) == -1) {
+		cfile_free(&f);
 		return -1;
 	}
-	for (line = buf; line != NULL && *line != '\0'; line = next) {
+	for (line = f.p; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		if ((spec = mounts_field(&line)) == NULL ||
@@ -247,12 +247,13 @@ mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
 		if (file[0] != '/' || mount_ignored(spec, file, type))
 			continue;
 		if (mounts_add(m, spec, file, mount_mode(opts)) == -1) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			free(buf);
+			snprintf(err, errlen, "%s/proc/mounts: %s", root,
+			    strerror(errno));
+			cfile_free(&f);
 			return -1;
 		}
 	}
-	free(buf);
+	cfile_free(&f);
 	return 0;
 }
 
@@ -267,24 +268,26 @@ fs_kernel_files(const char *root, struct point_list *out)
 	const char	*s;
 	uint64_t	 max, alloc;
 
-	if (cf_path(path, sizeof(path), root, "/proc/sys/fs/file-max") ==
-	    -1 || cf_read(path, buf, sizeof(buf)) == -1) {
+	if (collect_path(path, sizeof(path), root,
+	    "/proc/sys/fs/file-max") == -1 ||
+	    collect_read(path, buf, sizeof(buf)) == -1) {
 		log_warn("collect fs: %s", path);
 		return;
 	}
 	s = buf;
-	if (cf_u64(&s, &max) == -1 || max > INT64_MAX) {
+	if (collect_u64(s, &s, &max) == -1 || max > INT64_MAX) {
 		log_warnx("collect fs: %s: not a number", path);
 		return;
 	}
 	pl_add_int(out, "kernel.files.max", (int64_t)max, NULL);
-	if (cf_path(path, sizeof(path), root, "/proc/sys/fs/file-nr") ==
-	    -1 || cf_read(path, buf, sizeof(buf)) == -1) {
+	if (collect_path(path, sizeof(path), root,
+	    "/proc/sys/fs/file-nr") == -1 ||
+	    collect_read(path, buf, sizeof(buf)) == -1) {
 		log_warn("collect fs: %s", path);
 		return;
 	}
 	s = buf;
-	if (cf_u64(&s, &alloc) == -1 || alloc > INT64_MAX) {
+	if (collect_u64(s, &s, &alloc) == -1 || alloc > INT64_MAX) {
 		log_warnx("collect fs: %s: not a number", path);
 		return;
 	}
@@ -453,7 +456,7 @@ fs_mount(struct fs_state *st, const struct collect_env *env,
 	uint64_t	 frsize, used, iused;
 	int		 rw;
 
-	if (cf_path(path, sizeof(path), env->root, "%s", m->file) == -1) {
+	if (collect_path(path, sizeof(path), env->root, "%s", m->file) == -1) {
 		log_warnx("collect fs: %s: path too long", m->file);
 		return;
 	}

@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "collect.h"
-#include "collect_io.h"
+#include "collect_file.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -201,7 +201,7 @@ kernel_file(const struct collect_env *env, const char *rel, int64_t value,
 	int64_t		 cutoff = env->now - WTMP_WINDOW;
 	int		 fd;
 
-	if (cf_path(path, sizeof(path), env->root, "%s", rel) == -1) {
+	if (collect_path(path, sizeof(path), env->root, "%s", rel) == -1) {
 		log_warnx("collect kernel: %s%s: path too long", env->root,
 		    rel);
 		return;

@@ -55,13 +55,13 @@ mem_collect(void *arg, const struct collect_env *env, struct point_list *out,
     char *err, size_t errlen)
 {
 	struct mem_state	*s = arg;
-	unsigned long long	 v[MI_COUNT], total, freekb, used, swapused;
+	uint64_t		 v[MI_COUNT], total, freekb, used, swapused;
 	int			 have[MI_COUNT];
 	char			*p, *nl, *key, *num;
 	size_t			 i;
 
-	if (collect_slurp(env, "/proc/meminfo", &s->meminfo, err,
-	    errlen) == -1)
+	if (collect_slurp(env->root, "/proc/meminfo", COLLECT_SLURP_MAX,
+	    &s->meminfo, err, errlen) == -1)
 		return -1;
 	memset(v, 0, sizeof(v));
 	memset(have, 0, sizeof(have));
@@ -76,7 +76,7 @@ mem_collect(void *arg, const struct collect_env *env, struct point_list *out,
 		for (i = 0; i < MI_COUNT; i++) {
 			if (strcmp(key, mi_keys[i]) != 0)
 				continue;
-			if (collect_u64(num, &v[i]) == -1) {
+			if (collect_u64(num, NULL, &v[i]) == -1) {
 				snprintf(err, errlen, "%s/proc/meminfo: %s "
 				    "\"%.32s\" is not a number", env->root,
 				    key, num);

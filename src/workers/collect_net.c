@@ -17,6 +17,7 @@
  * (which is then within 0-100).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,15 +90,16 @@ iface_wanted(const struct collect_env *env, const char *name)
 static long long
 iface_speed(const struct collect_env *env, const char *name)
 {
-	char		 path[IF_NAME_MAX + 32], buf[32], *end;
+	char		 path[PATH_MAX], buf[32], *end;
 	long long	 v;
 
 	/* a name from /proc/net/dev is one path component, but check */
 	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0)
 		return 0;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/speed", name);
-	if (collect_read_small(env, path, buf, sizeof(buf)) <= 0)
+	if (collect_path(path, sizeof(path), env->root,
+	    "/sys/class/net/%s/speed", name) == -1 ||
+	    collect_read(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	errno = 0;
 	v = strtoll(buf, &end, 10);
@@ -122,7 +124,7 @@ iface_find(const struct iface *v, size_t n, const char *name)
 static int
 dev_line(struct net_state *s, const struct collect_env *env, char *line)
 {
-	unsigned long long	 v[ND_COLUMNS];
+	uint64_t		 v[ND_COLUMNS];
 	struct iface		*f;
 	char			*colon, *name, *tok;
 	size_t			 cap;
@@ -139,7 +141,7 @@ dev_line(struct net_state *s, const struct collect_env *env, char *line)
 		return 0;
 	for (i = 0; i < ND_COLUMNS; i++)
 		if ((tok = collect_token(&line)) == NULL ||
-		    collect_u64(tok, &v[i]) == -1)
+		    collect_u64(tok, NULL, &v[i]) == -1)
 			return 0;
 	if (collect_token(&line) != NULL)
 		return 0;		/* exactly 16, as the Go agent wanted */
@@ -212,7 +214,8 @@ read_dev(struct net_state *s, const struct collect_env *env, char *err,
 {
 	char	*p, *nl;
 
-	if (collect_slurp(env, "/proc/net/dev", &s->dev, err, errlen) == -1)
+	if (collect_slurp(env->root, "/proc/net/dev", COLLECT_SLURP_MAX,
+	    &s->dev, err, errlen) == -1)
 		return -1;
 	s->ncur = 0;
 	for (p = s->dev.p; *p != '\0'; p = nl) {
@@ -230,14 +233,14 @@ read_dev(struct net_state *s, const struct collect_env *env, char *err,
 
 /* The number after `key` among the tokens of `line`; -1 if none. */
 static int
-after_key(char *line, const char *key, unsigned long long *out)
+after_key(char *line, const char *key, uint64_t *out)
 {
 	char	*tok;
 
 	while ((tok = collect_token(&line)) != NULL)
 		if (strcmp(tok, key) == 0)
 			return (tok = collect_token(&line)) == NULL ? -1 :
-			    collect_u64(tok, out);
+			    collect_u64(tok, NULL, out);
 	return -1;
 }
 
@@ -246,12 +249,12 @@ static int
 emit_sockstat(struct net_state *s, const struct collect_env *env,
     struct point_list *out, char *err, size_t errlen)
 {
-	unsigned long long	 used, inuse, tw;
+	uint64_t		 used, inuse, tw;
 	char			*p, *nl, tcp[512];
 	int			 have_used = 0, have_tcp = 0;
 
-	if (collect_slurp(env, "/proc/net/sockstat", &s->sockstat, err,
-	    errlen) == -1)
+	if (collect_slurp(env->root, "/proc/net/sockstat", COLLECT_SLURP_MAX,
+	    &s->sockstat, err, errlen) == -1)
 		return -1;
 	for (p = s->sockstat.p; *p != '\0'; p = nl) {
 		if ((nl = strchr(p, '\n')) != NULL)

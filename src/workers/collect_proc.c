@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "collect.h"
-#include "collect_io.h"
+#include "collect_file.h"
 #include "log.h"
 
 #define PROC_DELETED	" (deleted)"
@@ -104,30 +104,33 @@ proc_fini(void *state)
 static uint64_t
 cpu_total(const char *root)
 {
-	char		 path[PATH_MAX], *buf;
+	struct cfile	 f;
+	char		 why[PATH_MAX + 64];
 	const char	*s;
 	uint64_t	 v, sum = 0;
-	size_t		 len;
 
-	if (cf_path(path, sizeof(path), root, "/proc/stat") == -1 ||
-	    cf_slurp(path, PROC_STAT_MAX, &buf, &len) == -1) {
-		log_warn("collect proc: %s", path);
+	memset(&f, 0, sizeof(f));
+	if (collect_slurp(root, "/proc/stat", PROC_STAT_MAX, &f, why,
+	    sizeof(why)) == -1) {
+		log_warnx("collect proc: %s", why);
+		cfile_free(&f);
 		return 0;
 	}
-	if (strncmp(buf, "cpu ", 4) != 0) {
-		log_warnx("collect proc: %s: no cpu line first", path);
-		free(buf);
+	if (strncmp(f.p, "cpu ", 4) != 0) {
+		log_warnx("collect proc: %s/proc/stat: no cpu line first",
+		    root);
+		cfile_free(&f);
 		return 0;
 	}
-	s = buf + 4;
-	while (cf_u64(&s, &v) == 0) {
+	s = f.p + 4;
+	while (collect_u64(s, &s, &v) == 0) {
 		if (sum > UINT64_MAX - v) {
 			sum = 0;
 			break;
 		}
 		sum += v;
 	}
-	free(buf);
+	cfile_free(&f);
 	return sum;
 }
 
@@ -143,8 +146,9 @@ read_stat(const char *root, int pid, struct proc_sample *s)
 	uint64_t	 v, ut = 0, stt = 0;
 	int		 field;
 
-	if (cf_path(path, sizeof(path), root, "/proc/%d/stat", pid) == -1 ||
-	    cf_read(path, buf, sizeof(buf)) == -1 ||
+	if (collect_path(path, sizeof(path), root, "/proc/%d/stat",
+	    pid) == -1 ||
+	    collect_read(path, buf, sizeof(buf)) == -1 ||
 	    (p = strrchr(buf, ')')) == NULL)
 		return -1;
 	q = p + 1;
@@ -155,14 +159,14 @@ read_stat(const char *root, int pid, struct proc_sample *s)
 		return -1;
 	q++;
 	for (field = 4; field <= 22; field++) {
-		if (cf_u64(&q, &v) == -1) {
+		if (collect_u64(q, &q, &v) == -1) {
 			/* tpgid, priority and nice may be negative */
 			while (*q == ' ')
 				q++;
 			if (*q != '-')
 				return -1;
 			q++;
-			if (cf_u64(&q, &v) == -1)
+			if (collect_u64(q, &q, &v) == -1)
 				return -1;
 		}
 		if (field == 14)
@@ -188,7 +192,7 @@ line_u64(const char *buf, const char *key, uint64_t *out)
 	while (p != NULL && *p != '\0') {
 		if (strncmp(p, key, n) == 0) {
 			p += n;
-			return cf_u64(&p, out);
+			return collect_u64(p, &p, out);
 		}
 		if ((p = strchr(p, '\n')) != NULL)
 			p++;
@@ -202,8 +206,9 @@ read_rss(const char *root, int pid, struct proc_sample *s)
 	char	 path[PATH_MAX], buf[16384];
 
 	s->rss = 0;
-	if (cf_path(path, sizeof(path), root, "/proc/%d/status", pid) == -1 ||
-	    cf_read(path, buf, sizeof(buf)) == -1 ||
+	if (collect_path(path, sizeof(path), root, "/proc/%d/status",
+	    pid) == -1 ||
+	    collect_read(path, buf, sizeof(buf)) == -1 ||
 	    line_u64(buf, "VmRSS:", &s->rss) == -1)
 		log_debug("collect proc: %s: no VmRSS", path);
 }
@@ -214,8 +219,8 @@ read_io(const char *root, int pid, struct proc_sample *s)
 	char	 path[PATH_MAX], buf[1024];
 
 	s->has_io = 0;
-	if (cf_path(path, sizeof(path), root, "/proc/%d/io", pid) == -1 ||
-	    cf_read(path, buf, sizeof(buf)) == -1) {
+	if (collect_path(path, sizeof(path), root, "/proc/%d/io", pid) == -1 ||
+	    collect_read(path, buf, sizeof(buf)) == -1) {
 		log_debug("collect proc: %s: %s", path, strerror(errno));
 		return;
 	}
@@ -232,7 +237,7 @@ count_fds(const char *root, int pid, struct proc_sample *s)
 	DIR		*d;
 
 	s->fds = 0;
-	if (cf_path(path, sizeof(path), root, "/proc/%d/fd", pid) == -1 ||
+	if (collect_path(path, sizeof(path), root, "/proc/%d/fd", pid) == -1 ||
 	    (d = opendir(path)) == NULL) {
 		log_debug("collect proc: %s: %s", path, strerror(errno));
 		return;
@@ -251,7 +256,7 @@ match_exe(const char *root, int pid, const struct items *it)
 	ssize_t	 n;
 	size_t	 i, dl = strlen(PROC_DELETED);
 
-	if (cf_path(path, sizeof(path), root, "/proc/%d/exe", pid) == -1)
+	if (collect_path(path, sizeof(path), root, "/proc/%d/exe", pid) == -1)
 		return NULL;
 	/* kernel threads and zombies have none */
 	if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
@@ -301,7 +306,7 @@ scan(const struct collect_env *env, struct proc_run *run, char *err,
 	DIR			*d;
 	int			 pid;
 
-	if (cf_path(path, sizeof(path), env->root, "/proc") == -1 ||
+	if (collect_path(path, sizeof(path), env->root, "/proc") == -1 ||
 	    (d = opendir(path)) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

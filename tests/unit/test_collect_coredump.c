@@ -1,5 +1,5 @@
 /* COREDUMP: core files of the last interval in a fixture directory. */
-#include "collect_fixture_io.h"
+#include "collect_fixture.h"
 
 #include "items.h"
 

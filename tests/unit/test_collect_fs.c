@@ -3,7 +3,7 @@
  * mounts, escapes), space and inodes from statfs (a table here), and the
  * read/write probe in directories of a temporary root.
  */
-#include "collect_fixture_io.h"
+#include "collect_fixture.h"
 
 #include <fcntl.h>
 

@@ -2,7 +2,7 @@
  * KERNEL: kernel.user.login from wtmp and btmp files written here as
  * glibc x86-64 struct utmp records (384 bytes, little-endian).
  */
-#include "collect_fixture_io.h"
+#include "collect_fixture.h"
 
 #include <fcntl.h>
 

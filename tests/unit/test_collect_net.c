@@ -29,12 +29,12 @@ Test(net, interfaces_and_rates)
 
 	fr_init(&r, &collect_net_family);
 	prefixes(&r, pfx);
-	cr_assert_eq(fr_collect(&r, FIX "net-a", 0.0), 0, "%s", r.err);
+	cr_assert_eq(fr_collect(&r, "net-a", 0.0), 0, "%s", r.err);
 	/* first run: sockstat only */
 	expect_sockstat(&r, 321, 12, 34);
 	cr_expect_eq(r.pl.n, 3);
 
-	cr_assert_eq(fr_collect(&r, FIX "net-b", 10.0), 0, "%s", r.err);
+	cr_assert_eq(fr_collect(&r, "net-b", 10.0), 0, "%s", r.err);
 	expect_sockstat(&r, 330, 15, 40);
 	/* 1000 Mb/s: 10 Mb/s in is 1 % */
 	expect_float(&r, "net.in", "interface", "eth0", 10000000.0);
@@ -72,13 +72,13 @@ Test(net, interfaces_and_rates)
 	expect_sane(&r);
 
 	/* now wlan0 and eth3 have a previous sample */
-	cr_assert_eq(fr_collect(&r, FIX "net-b", 20.0), 0, "%s", r.err);
+	cr_assert_eq(fr_collect(&r, "net-b", 20.0), 0, "%s", r.err);
 	expect_float(&r, "net.in", "interface", "wlan0", 0.0);
 	expect_float(&r, "net.in", "interface", "eth3", 0.0);
 	expect_float(&r, "net.in.percent", "interface", "eth0", 0.0);
 	cr_expect_eq(fr_count(&r, "net.speed"), 7);
 	/* the same time again: no rates */
-	cr_assert_eq(fr_collect(&r, FIX "net-b", 20.0), 0, "%s", r.err);
+	cr_assert_eq(fr_collect(&r, "net-b", 20.0), 0, "%s", r.err);
 	cr_expect_eq(r.pl.n, 3);
 	fr_fini(&r);
 }
@@ -89,8 +89,8 @@ Test(net, empty_prefix_is_all)
 	struct famrun	 r;
 
 	fr_init(&r, &collect_net_family);
-	cr_assert_eq(fr_collect(&r, FIX "net-a", 0.0), 0, "%s", r.err);
-	cr_assert_eq(fr_collect(&r, FIX "net-b", 10.0), 0, "%s", r.err);
+	cr_assert_eq(fr_collect(&r, "net-a", 0.0), 0, "%s", r.err);
+	cr_assert_eq(fr_collect(&r, "net-b", 10.0), 0, "%s", r.err);
 	expect_float(&r, "net.in", "interface", "docker0", 1000.0);
 	expect_float(&r, "net.in.percent", "interface", "docker0", 0.0);
 	expect_int(&r, "net.speed", "interface", "docker0", 10000);
@@ -107,9 +107,9 @@ Test(net, host)
 
 	fr_init(&r, &collect_net_family);
 	prefixes(&r, pfx);
-	cr_assert_eq(fr_collect(&r, FIX "host-a", 100.0), 0, "%s", r.err);
+	cr_assert_eq(fr_collect(&r, "host-a", 100.0), 0, "%s", r.err);
 	expect_sockstat(&r, 21, 4, 591);
-	cr_assert_eq(fr_collect(&r, FIX "host-b", 105.0), 0, "%s", r.err);
+	cr_assert_eq(fr_collect(&r, "host-b", 105.0), 0, "%s", r.err);
 	expect_sockstat(&r, 17, 2, 585);
 	expect_float(&r, "net.in", "interface", "lo", 70742.39);
 	expect_float(&r, "net.out", "interface", "lo", 70742.39);
@@ -128,11 +128,11 @@ Test(net, failures)
 
 	fr_init(&r, &collect_net_family);
 	/* no sockstat: reported, the interfaces still counted */
-	cr_expect_eq(fr_collect(&r, FIX "net-nosock", 0.0), -1);
+	cr_expect_eq(fr_collect(&r, "net-nosock", 0.0), -1);
 	cr_expect_not_null(strstr(r.err, "sockstat"), "%s", r.err);
-	cr_expect_eq(fr_collect(&r, FIX "net-nosock", 10.0), -1);
+	cr_expect_eq(fr_collect(&r, "net-nosock", 10.0), -1);
 	expect_float(&r, "net.in", "interface", "eth0", 0.0);
-	cr_expect_eq(fr_collect(&r, FIX "no-such-tree", 20.0), -1);
+	cr_expect_eq(fr_collect(&r, "no-such-tree", 20.0), -1);
 	cr_expect_not_null(strstr(r.err, "/proc/net/dev"), "%s", r.err);
 	cr_expect_eq(r.pl.n, 0);
 	fr_fini(&r);

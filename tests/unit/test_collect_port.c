@@ -3,7 +3,7 @@
  * closed one (0), and to ports whose listen queue is full (time out),
  * all at once.
  */
-#include "collect_fixture_io.h"
+#include "collect_fixture.h"
 
 #include <sys/socket.h>
 

@@ -4,7 +4,7 @@
  * starts, 400's pid is reused, 200's read_bytes goes backwards), then
  * this test binary on the real /proc.
  */
-#include "collect_fixture_io.h"
+#include "collect_fixture.h"
 
 #include <time.h>
 

@@ -3,7 +3,7 @@
  * that answers well, or badly in one way at a time.  The client's clock
  * is fixed, so T1 = T4 and the offset is exactly what the double adds.
  */
-#include "collect_fixture_io.h"
+#include "collect_fixture.h"
 
 #include <sys/socket.h>
 
