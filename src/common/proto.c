@@ -38,6 +38,7 @@ static const char *const msg_names[MSG_MAX] = {
 	[MSG_ITEMS] = "ITEMS",
 	[MSG_GIT_REQ] = "GIT_REQ",
 	[MSG_GIT_RESP] = "GIT_RESP",
+	[MSG_ITEMS_ACK] = "ITEMS_ACK",
 };
 
 /* Payload ceilings: config and status may be large, data frames are
@@ -85,6 +86,8 @@ static const uint16_t sched_to_front[] = { MSG_HELLO, MSG_PLUGIN_RESP, MSG_NONE 
 static const uint16_t front_to_fetcher[] = { MSG_HELLO, MSG_REFRESH, MSG_NONE };
 static const uint16_t fetcher_to_front[] = { MSG_HELLO, MSG_NAMESPACES, MSG_NONE };
 static const uint16_t items_sends[] = { MSG_HELLO, MSG_ITEMS, MSG_NONE };
+/* the scheduler says when it applied a set: /update answers after that */
+static const uint16_t items_acks[] = { MSG_HELLO, MSG_ITEMS_ACK, MSG_NONE };
 static const uint16_t sched_to_git[] = { MSG_HELLO, MSG_GIT_REQ, MSG_NONE };
 static const uint16_t git_to_sched[] = { MSG_HELLO, MSG_GIT_RESP, MSG_NONE };
 static const uint16_t points_sends[] = { MSG_HELLO, MSG_POINTS, MSG_NONE };
@@ -101,7 +104,7 @@ const struct edge_def peer_edges[] = {
 	    DATA_MAXPAYLOAD, 0 },
 	{ ROLE_FRONT, ROLE_FETCHER, front_to_fetcher, fetcher_to_front,
 	    REQ_MAXPAYLOAD, 0 },
-	{ ROLE_FETCHER, ROLE_SCHEDULER, items_sends, hello_only,
+	{ ROLE_FETCHER, ROLE_SCHEDULER, items_sends, items_acks,
 	    DATA_MAXPAYLOAD, 0 },
 	{ ROLE_FETCHER, ROLE_COLLECTOR, items_sends, hello_only,
 	    DATA_MAXPAYLOAD, 0 },

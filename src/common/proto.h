@@ -66,6 +66,8 @@ enum msg_type {
 				 * latest NET per-interface metrics
 				 * (GET /me/traffic) */
 
+	MSG_ITEMS_ACK,		/* scheduler -> fetcher, empty, reqid of the
+				 * MSG_ITEMS now applied */
 	MSG_MAX
 };
 

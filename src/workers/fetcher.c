@@ -24,14 +24,23 @@
 static void
 send_items(struct fetcher *f, enum role to)
 {
+	uint32_t	 reqid = 0;
+
 	if (f->items_sent.len == 0 || f->w->peer_pid[to] <= 0)
 		return;
-	if (worker_send_peer(f->w, to, MSG_ITEMS, 0, f->items_sent.buf,
+	/* the scheduler acknowledges: numbered, never 0 */
+	if (to == ROLE_SCHEDULER && ++f->items_seq == 0)
+		f->items_seq = 1;
+	if (to == ROLE_SCHEDULER)
+		reqid = f->items_seq;
+	if (worker_send_peer(f->w, to, MSG_ITEMS, reqid, f->items_sent.buf,
 	    f->items_sent.len) == -1) {
 		log_warn("%s: %zu bytes of items to %s", __func__,
 		    f->items_sent.len, role_name(to));
 		return;
 	}
+	if (to == ROLE_SCHEDULER)
+		f->items_unacked = reqid;
 	f->st.items_sent++;
 }
 
@@ -226,13 +235,70 @@ fetcher_push_stats(struct fetcher *f)
 }
 
 static void
-answer_waiters(struct fetcher *f, int ok, const char *err)
+answer_now(struct fetcher *f, int ok, const char *err)
 {
 	size_t	 i;
 
+	ev_timer_stop(f->w->loop, &f->ack_timer);
+	f->held = 0;
 	for (i = 0; i < f->nwaiters; i++)
 		send_namespaces(f, f->waiters[i], ok, err);
 	f->nwaiters = 0;
+}
+
+/*
+ * After a refresh: answer /update, but only once the scheduler applied
+ * the items it changed, so a /plugins call right after sees them (the Go
+ * agent answered once everything was applied).
+ */
+static void
+answer_waiters(struct fetcher *f, int ok, const char *err)
+{
+	if (f->nwaiters == 0)
+		return;
+	if (f->items_unacked == 0 || f->w->peer_pid[ROLE_SCHEDULER] <= 0) {
+		answer_now(f, ok, err);
+		return;
+	}
+	f->held = 1;
+	f->held_ok = ok;
+	strlcpy(f->held_error, err, sizeof(f->held_error));
+	if (!ev_is_active(&f->ack_timer)) {
+		ev_timer_set(&f->ack_timer, FETCHER_ACK_WAIT, 0.);
+		ev_timer_start(f->w->loop, &f->ack_timer);
+	}
+}
+
+/* The scheduler is slow or gone: answer anyway, the items will follow. */
+static void
+release_held(struct fetcher *f)
+{
+	if (f->held)
+		answer_now(f, f->held_ok, f->held_error);
+}
+
+static void
+ack_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct fetcher	*f = t->data;
+
+	log_warnx("the scheduler did not confirm new items within %.0f s; "
+	    "answering /update anyway", FETCHER_ACK_WAIT);
+	release_held(f);
+	(void)loop;
+	(void)revents;
+}
+
+static int
+items_ack(struct fetcher *f, struct frame_in *in)
+{
+	if (in->datalen != 0)
+		return -1;
+	if (in->hdr.reqid == f->items_unacked) {
+		f->items_unacked = 0;
+		release_held(f);
+	}
+	return 0;
 }
 
 static void
@@ -298,6 +364,8 @@ fetcher_setup(struct worker *w, char *err, size_t errlen)
 	f->last_ok = 1;
 	ev_timer_init(&f->refresh_timer, refresh_timer_cb, 0., 0.);
 	f->refresh_timer.data = f;
+	ev_timer_init(&f->ack_timer, ack_timeout_cb, FETCHER_ACK_WAIT, 0.);
+	f->ack_timer.data = f;
 	ev_timer_init(&f->report_timer, report_timer_cb, 0., 0.);
 	f->report_timer.data = f;
 	ident_sn_read(IDENT_SN_PATH, f->sn, sizeof(f->sn));
@@ -421,6 +489,8 @@ fetcher_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 {
 	struct fetcher	*f = w->priv;
 
+	if (in->hdr.type == MSG_ITEMS_ACK && from == ROLE_SCHEDULER)
+		return f == NULL ? 0 : items_ack(f, in);
 	if (in->hdr.type != MSG_REFRESH || from != ROLE_FRONT)
 		return -1;
 	if (f == NULL || !w->setup_done) {
@@ -454,8 +524,16 @@ fetcher_peer_changed(struct worker *w, enum role peer, pid_t pid)
 		return;
 	if (pid == 0) {
 		/* the request ids of a front that went away mean nothing */
-		if (peer == ROLE_FRONT)
+		if (peer == ROLE_FRONT) {
 			f->nwaiters = 0;
+			f->held = 0;
+			ev_timer_stop(w->loop, &f->ack_timer);
+		}
+		/* no acknowledgement will come: answer what waits for it */
+		if (peer == ROLE_SCHEDULER) {
+			f->items_unacked = 0;
+			release_held(f);
+		}
 		return;
 	}
 	switch (peer) {
@@ -480,7 +558,7 @@ fetcher_shutdown(struct worker *w)
 	if (f != NULL) {
 		refresh_cancel(f);
 		report_cancel(f);
-		answer_waiters(f, 0, "the agent is stopping");
+		answer_now(f, 0, "the agent is stopping");
 		fetcher_push_stats(f);
 	}
 	worker_exit(w, 0);
@@ -496,6 +574,7 @@ fetcher_cleanup(struct worker *w)
 	refresh_cancel(f);
 	report_cancel(f);
 	ev_timer_stop(w->loop, &f->refresh_timer);
+	ev_timer_stop(w->loop, &f->ack_timer);
 	if (f->http_up)
 		fhttp_close(&f->http);
 	if (f->curl_global)

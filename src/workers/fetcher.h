@@ -59,6 +59,9 @@ struct fetcher_stats {
 struct refresh;
 struct report;
 
+#define FETCHER_ACK_WAIT	5.0	/* seconds /update waits for the
+					 * scheduler to apply new items */
+
 struct fetcher {
 	struct worker		*w;
 	struct fhttp		 http;
@@ -81,6 +84,17 @@ struct fetcher {
 	ev_timer		 refresh_timer;
 	uint32_t		 waiters[FETCHER_WAITERS_MAX];
 	size_t			 nwaiters;
+	/*
+	 * /update answers once the scheduler applied what the refresh
+	 * changed: the id of the MSG_ITEMS it has not acknowledged yet, and
+	 * the answer held until then (or until FETCHER_ACK_WAIT).
+	 */
+	uint32_t		 items_seq;
+	uint32_t		 items_unacked;
+	int			 held;
+	int			 held_ok;
+	char			 held_error[FETCHER_ERR_MAX];
+	ev_timer		 ack_timer;
 	int			 last_ok;
 	char			 last_error[FETCHER_ERR_MAX];
 

@@ -721,7 +721,13 @@ sched_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		return -1;
 	switch (in->hdr.type) {
 	case MSG_ITEMS:
-		return from == ROLE_FETCHER ? items_msg(s, in) : -1;
+		if (from != ROLE_FETCHER || items_msg(s, in) == -1)
+			return -1;
+		/* applied (or refused and logged): the fetcher may answer */
+		if (in->hdr.reqid != 0 && worker_send_peer(s->w, ROLE_FETCHER,
+		    MSG_ITEMS_ACK, in->hdr.reqid, NULL, 0) == -1)
+			log_warn("%s: ITEMS_ACK", __func__);
+		return 0;
 	case MSG_GIT_RESP:
 		return from == ROLE_GITPULL ? sched_git_resp(s, in) : -1;
 	case MSG_PLUGIN_REQ:

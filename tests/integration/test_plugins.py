@@ -314,8 +314,9 @@ class PluginTest(AgentTest):
         return body
 
     def wait_listed(self, pred, what):
-        """/update answers once the fetcher is done; the scheduler takes
-        the new items from it on another edge, a moment later."""
+        """Wait for the list to satisfy `pred` (checkouts and runs take
+        their time; /update itself answers only once the scheduler has
+        the new items)."""
         return wait_until(lambda: (lst := self.listed()) and pred(lst) and
                           lst, what=what)
 
@@ -616,6 +617,25 @@ class Api(PluginTest):
         super().setUp()
         self.add(NS, "metrics", METRICS)
         self.add(NS_B, "params", PARAMS)
+
+    def test_update_answers_once_the_scheduler_has_the_items(self):
+        """The Go agent answered /update after applying the new items:
+        a /plugins/list right after the answer shows them, every time."""
+        self.start_with(f"{NS}|metrics", f"{NS_B}|params")
+        for i in range(5):
+            project = f"extra{i}"
+            self.add(NS, project, METRICS)
+            self.write_registry()
+            self.refresh()
+            self.assertIn(f"{NS}|{project}", self.listed(),
+                          f"round {i}: /update answered before the "
+                          "scheduler applied the items")
+            self.items[NS] = [it for it in self.items[NS]
+                              if it["name"] != f"PLUGIN.{project}"]
+            self.write_registry()
+            self.refresh()
+            self.assertNotIn(f"{NS}|{project}", self.listed(),
+                             f"round {i}: removal not applied")
 
     def test_every_error_path(self):
         self.start_with(f"{NS}|metrics", f"{NS_B}|params")

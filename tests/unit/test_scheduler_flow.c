@@ -47,6 +47,7 @@ static struct {
 	struct fake	 peers[ROLE_MAX];
 	char		 dir[64];
 	ev_timer	 deadline;
+	uint32_t	 items_seq;	/* reqid of our last MSG_ITEMS */
 } h;
 
 static void
@@ -268,8 +269,8 @@ send_items(const char *const *gits, const int64_t *intervals, size_t n)
 	}
 	pb_init(&pb);
 	items_encode(&pb, &it);
-	cr_assert_eq(frame_send(h.peers[ROLE_FETCHER].fc, MSG_ITEMS, 0,
-	    pb.buf, pb.len, -1), 0);
+	cr_assert_eq(frame_send(h.peers[ROLE_FETCHER].fc, MSG_ITEMS,
+	    (uint32_t)++h.items_seq, pb.buf, pb.len, -1), 0);
 	pb_free(&pb);
 	items_free(&it);
 	settle(0.05);
@@ -404,6 +405,11 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	wait_for(ROLE_GITPULL, 1);
 	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
 	cr_assert_eq(p->checkout, CHECKOUT_PENDING);
+	/* applied, and the fetcher is told so (it then answers /update) */
+	wait_for(ROLE_FETCHER, 1);
+	cr_assert_eq(h.peers[ROLE_FETCHER].q[0].type, MSG_ITEMS_ACK);
+	cr_assert_eq(h.peers[ROLE_FETCHER].q[0].reqid, h.items_seq);
+	cr_assert_eq(h.peers[ROLE_FETCHER].q[0].len, 0);
 	cr_assert_not(ev_is_active(&p->timer));
 	git_answer(0, 1, "mysql", 0);
 	cr_assert_eq(p->checkout, CHECKOUT_OK);
