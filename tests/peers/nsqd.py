@@ -124,8 +124,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from peerhttp import TrackingHTTPServer, shutdown_quietly
 
 VERSION = "1.2.1"
 MAGIC_V2 = b"  V2"
@@ -320,7 +322,7 @@ class NsqdDouble:
         except OSError:
             pass
         for c in clients:
-            _shutdown(c.sock)
+            shutdown_quietly(c.sock)
         self._httpd.shutdown()            # stop accepting HTTP
         self._httpd.close_all()           # end keep-alive handlers
         self._httpd.server_close()        # joins the handler threads
@@ -873,13 +875,6 @@ class NsqdDouble:
                 self._cond.wait()
 
 
-def _shutdown(sock):
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
 def _reset(sock):
     """Close with an RST (SO_LINGER 0) rather than a FIN."""
     try:
@@ -894,45 +889,9 @@ def _reset(sock):
 
 
 # ------------------------------------------------------------------ HTTP
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = False          # joined by server_close()
-    block_on_close = True
-    request_queue_size = 128
-
+class _HTTPServer(TrackingHTTPServer):
     def __init__(self, addr, double):
-        self.double = double
-        self._conns = set()
-        self._conns_lock = threading.Lock()
-        self._closing = False
-        super().__init__(addr, _Handler)
-
-    def handle_error(self, request, client_address):
-        if self.double.verbose:
-            super().handle_error(request, client_address)
-
-    def server_bind(self):
-        # HTTPServer.server_bind would do a reverse DNS lookup; skip it.
-        import socketserver
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = "127.0.0.1"
-        self.server_port = self.server_address[1]
-
-    def track(self, sock):
-        with self._conns_lock:
-            if self._closing:
-                _shutdown(sock)
-            self._conns.add(sock)
-
-    def untrack(self, sock):
-        with self._conns_lock:
-            self._conns.discard(sock)
-
-    def close_all(self):
-        with self._conns_lock:
-            self._closing = True
-            socks = list(self._conns)
-        for s in socks:
-            _shutdown(s)
+        super().__init__(addr, _Handler, double)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -204,8 +204,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from peerhttp import TrackingHTTPServer, shutdown_quietly
 
 ROOT_NS = "loda"
 POOL_NS = "pool.loda"
@@ -1155,31 +1157,12 @@ class RegistryDouble:
 
 
 # ------------------------------------------------------------------ HTTP
-def _shutdown(sock):
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = False          # joined by server_close()
-    block_on_close = True
-    request_queue_size = 128
-
+class _HTTPServer(TrackingHTTPServer):
     def __init__(self, double, control, addr=("127.0.0.1", 0)):
-        self.double = double
         self.control = control
-        self._conns = set()
-        self._conns_lock = threading.Lock()
-        self._closing = False
-        super().__init__(addr, _Handler, bind_and_activate=control)
+        super().__init__(addr, _Handler, double, bind_and_activate=control)
         if not control:
             self.socket.close()     # the double's accept loop listens
-
-    def handle_error(self, request, client_address):
-        if self.double.verbose:
-            super().handle_error(request, client_address)
 
     def finish_request(self, request, client_address):
         if isinstance(request, ssl.SSLSocket):
@@ -1198,31 +1181,6 @@ class _HTTPServer(ThreadingHTTPServer):
             finally:
                 self.untrack(request)
         super().finish_request(request, client_address)
-
-    def server_bind(self):
-        # HTTPServer.server_bind would do a reverse DNS lookup; skip it.
-        import socketserver
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = "127.0.0.1"
-        self.server_port = self.server_address[1]
-
-    def track(self, sock):
-        with self._conns_lock:
-            if self._closing:
-                _shutdown(sock)
-            self._conns.add(sock)
-
-    def untrack(self, sock):
-        with self._conns_lock:
-            self._conns.discard(sock)
-
-    def close_all(self, final=True, keep=None):
-        with self._conns_lock:
-            if final:
-                self._closing = True
-            socks = [s for s in self._conns if s is not keep]
-        for s in socks:
-            _shutdown(s)
 
 
 class _BadRequest(Exception):
@@ -1407,7 +1365,7 @@ class _Handler(BaseHTTPRequestHandler):
         """End a stalled exchange: close (FIN), still answering nothing."""
         self.close_connection = True
         self._gone = True
-        _shutdown(self.connection)
+        shutdown_quietly(self.connection)
 
     def _malformed(self, endpoint, ns, params):
         d = self.server.double
