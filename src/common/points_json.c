@@ -270,11 +270,14 @@ cb_string(void *ctx, const unsigned char *s, size_t len)
 	    "the body must be a JSON array of points");
 }
 
+/*
+ * A map or an array opens: what a dropped point or an ignored value
+ * makes of it.  -1 when the caller must look at it, else yajl's answer.
+ */
 static int
-cb_start_map(void *ctx)
+nest_in(struct post_ctx *c)
 {
-	struct post_ctx	*c = ctx;
-	int		 r;
+	int	 r;
 
 	c->level++;
 	if (c->dropping)
@@ -282,6 +285,17 @@ cb_start_map(void *ctx)
 	if ((r = post_skipping(c, 1)) != 0)
 		return r == 1 ? 1 : post_fail(c, 1, "nesting deeper than %d",
 		    POST_MAX_DEPTH);
+	return -1;
+}
+
+static int
+cb_start_map(void *ctx)
+{
+	struct post_ctx	*c = ctx;
+	int		 r;
+
+	if ((r = nest_in(c)) != -1)
+		return r;
 	if (c->depth == 1) {
 		point_init(&c->p);
 		c->in_point = 1;
@@ -394,12 +408,8 @@ cb_start_array(void *ctx)
 	struct post_ctx	*c = ctx;
 	int		 r;
 
-	c->level++;
-	if (c->dropping)
-		return drop_step(c);
-	if ((r = post_skipping(c, 1)) != 0)
-		return r == 1 ? 1 : post_fail(c, 1, "nesting deeper than %d",
-		    POST_MAX_DEPTH);
+	if ((r = nest_in(c)) != -1)
+		return r;
 	if (c->depth == 0) {
 		c->depth = 1;
 		return 1;
