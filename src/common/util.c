@@ -94,3 +94,21 @@ format_duration(long long s, char *buf, size_t len)
 		snprintf(buf, len, "%llds", s);
 	return buf;
 }
+
+void
+tail_append(char *buf, size_t cap, size_t *len, const void *p, size_t n)
+{
+	const char	*src = p;
+
+	if (n >= cap) {
+		memcpy(buf, src + n - cap, cap);
+		*len = cap;
+		return;
+	}
+	if (*len + n > cap) {
+		memmove(buf, buf + *len + n - cap, cap - n);
+		*len = cap - n;
+	}
+	memcpy(buf + *len, src, n);
+	*len += n;
+}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "gitpull_exec.h"
+#include "util.h"
 
 struct gexec {
 	struct ev_loop	*loop;
@@ -106,24 +107,6 @@ close_pipe(struct gexec *g, int *fd, ev_io *io)
 	*fd = -1;
 }
 
-/* Keep the last GEXEC_ERR_TAIL bytes: the error is at the end. */
-static void
-err_append(struct gexec *g, const char *p, size_t n)
-{
-	if (n >= GEXEC_ERR_TAIL) {
-		memcpy(g->err, p + n - GEXEC_ERR_TAIL, GEXEC_ERR_TAIL);
-		g->errlen = GEXEC_ERR_TAIL;
-		return;
-	}
-	if (g->errlen + n > GEXEC_ERR_TAIL) {
-		memmove(g->err, g->err + g->errlen + n - GEXEC_ERR_TAIL,
-		    GEXEC_ERR_TAIL - n);
-		g->errlen = GEXEC_ERR_TAIL - n;
-	}
-	memcpy(g->err + g->errlen, p, n);
-	g->errlen += n;
-}
-
 /*
  * Read what is there: until EAGAIN (more may come) or EOF (closed).
  * Past the stdout limit the bytes are read and dropped, so git never
@@ -157,7 +140,9 @@ drain(struct gexec *g, int is_err)
 			return;
 		}
 		if (is_err)
-			err_append(g, scratch, (size_t)n);
+			/* the error is at the end */
+			tail_append(g->err, GEXEC_ERR_TAIL, &g->errlen,
+			    scratch, (size_t)n);
 		else if (dst == scratch)
 			g->out_truncated = 1;
 		else

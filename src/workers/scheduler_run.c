@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "util.h"
 
 #define READ_CHUNK	65536
 #define READS_PER_CB	16	/* chunks per wakeup: others get a turn */
@@ -54,7 +55,7 @@ struct run {
 	double			 grace;
 	ev_tstamp		 started;
 	struct buf		 out;
-	char			 tail[2 * RUN_STDERR_TAIL];
+	char			 tail[RUN_STDERR_TAIL];
 	size_t			 taillen;
 	char			 path[512];
 	run_done_cb		 cb;
@@ -149,14 +150,12 @@ run_read_out(struct run *r, int drain)
 	}
 }
 
-/* Keep the last RUN_STDERR_TAIL bytes of stderr (of up to twice that,
- * so the bytes move once per RUN_STDERR_TAIL read). */
+/* Keep the last RUN_STDERR_TAIL bytes of stderr. */
 static void
 run_read_err(struct run *r, int drain)
 {
 	char	 chunk[READ_CHUNK];
 	ssize_t	 n;
-	size_t	 keep;
 	int	 i;
 
 	for (i = 0; r->errfd != -1 && (drain || i < READS_PER_CB); i++) {
@@ -170,19 +169,8 @@ run_read_err(struct run *r, int drain)
 			return;
 		}
 		r->res.errtotal += (size_t)n;
-		if ((size_t)n >= RUN_STDERR_TAIL) {
-			memcpy(r->tail, chunk + n - RUN_STDERR_TAIL,
-			    RUN_STDERR_TAIL);
-			r->taillen = RUN_STDERR_TAIL;
-			continue;
-		}
-		if (r->taillen + (size_t)n > sizeof(r->tail)) {
-			keep = RUN_STDERR_TAIL - (size_t)n;
-			memmove(r->tail, r->tail + r->taillen - keep, keep);
-			r->taillen = keep;
-		}
-		memcpy(r->tail + r->taillen, chunk, (size_t)n);
-		r->taillen += (size_t)n;
+		tail_append(r->tail, sizeof(r->tail), &r->taillen, chunk,
+		    (size_t)n);
 	}
 }
 
@@ -367,7 +355,6 @@ run_finish(struct run *r, int status)
 	struct runner		*rn = r->rn;
 	struct child_err	 ce;
 	ssize_t			 n;
-	size_t			 keep;
 
 	r->reaped = 1;
 	if (WIFEXITED(status)) {
@@ -396,9 +383,8 @@ run_finish(struct run *r, int status)
 		buf_adds(&r->out, "");
 	r->res.out = r->out.p != NULL ? r->out.p : "";
 	r->res.outlen = r->out.len;
-	keep = r->taillen < RUN_STDERR_TAIL ? r->taillen : RUN_STDERR_TAIL;
-	memcpy(r->res.errtail, r->tail + r->taillen - keep, keep);
-	r->res.errtail[keep] = '\0';
+	memcpy(r->res.errtail, r->tail, r->taillen);
+	r->res.errtail[r->taillen] = '\0';
 	TAILQ_REMOVE(&rn->runs, r, entry);
 	rn->n--;
 	r->cb(&r->res, r->arg);
