@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "pidfile.h"
+#include "procinfo.h"
 #include "util.h"
 
 /*
@@ -140,24 +141,6 @@ proc_age(pid_t pid)
 	return (long long)(up - (double)start / (double)hz);
 }
 
-static pid_t
-proc_ppid(pid_t pid)
-{
-	char	 path[64], buf[1024], *p;
-	long	 ppid;
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %*c %ld", &ppid) != 1)
-		return -1;
-	return (pid_t)ppid;
-}
-
 /* The process title, e.g. "agent: front". */
 static int
 proc_title(pid_t pid, char *buf, size_t len)
@@ -184,6 +167,7 @@ print_workers(pid_t master)
 	DIR		*d;
 	char		 title[256], age[32];
 	long long	 pid;
+	pid_t		 ppid, pgid;
 
 	if ((d = opendir("/proc")) == NULL) {
 		fprintf(stderr, "agent: /proc: %s\n", strerror(errno));
@@ -192,7 +176,8 @@ print_workers(pid_t master)
 	while ((de = readdir(d)) != NULL) {
 		if (parse_int64(de->d_name, 1, 0x7fffffff, &pid) == -1)
 			continue;
-		if (proc_ppid((pid_t)pid) != master)
+		if (proc_stat_ids((pid_t)pid, &ppid, &pgid, NULL, 0) == -1 ||
+		    ppid != master)
 			continue;
 		if (proc_title((pid_t)pid, title, sizeof(title)) == -1)
 			continue;

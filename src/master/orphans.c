@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "procinfo.h"
 
 #define ORPHAN_SWEEP_EVERY	2.0	/* seconds */
 
@@ -40,39 +41,6 @@ is_worker(const struct master *m, pid_t pid)
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		if (m->w[r].pid == pid)
 			return 1;
-	return 0;
-}
-
-/*
- * Parent, process group and command name from /proc/<pid>/stat.  The
- * name is in parentheses and may itself hold ") ", so parse from the
- * last ')'.
- */
-static int
-proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm, size_t commlen)
-{
-	char	 path[64], buf[512], *lp, *rp;
-	ssize_t	 n;
-	int	 fd;
-	long	 pp, pg;
-	char	 state;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((lp = strchr(buf, '(')) == NULL ||
-	    (rp = strrchr(buf, ')')) == NULL || rp < lp)
-		return -1;
-	snprintf(comm, commlen, "%.*s", (int)(rp - lp - 1), lp + 1);
-	if (sscanf(rp + 1, " %c %ld %ld", &state, &pp, &pg) != 3)
-		return -1;
-	*ppid = (pid_t)pp;
-	*pgid = (pid_t)pg;
 	return 0;
 }
 
@@ -112,7 +80,7 @@ orphans_sweep(struct master *m)
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
 		if (pid <= 0 || pid == self ||
-		    proc_stat(pid, &ppid, &pgid, comm, sizeof(comm)) == -1)
+		    proc_stat_ids(pid, &ppid, &pgid, comm, sizeof(comm)) == -1)
 			continue;
 		if (ppid != self || is_worker(m, pid))
 			continue;
