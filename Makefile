@@ -30,8 +30,9 @@ LIBS = $(CONFIG_LIBS)
 
 LIB_SRC = $(sort $(wildcard src/common/*.c) \
 	$(filter-out src/master/main.c,$(wildcard src/master/*.c)) \
-	$(wildcard src/workers/*.c))
-HDRS = $(wildcard src/common/*.h src/master/*.h src/workers/*.h) src/config.h
+	$(wildcard src/workers/*.c src/workers/*/*.c))
+HDRS = $(wildcard src/common/*.h src/master/*.h src/workers/*.h \
+	src/workers/*/*.h) src/config.h
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit-san/%)

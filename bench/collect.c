@@ -27,7 +27,7 @@
 #include "conf.h"
 #include "encode.h"
 #include "items.h"
-#include "workers/collect.h"
+#include "workers/collector/collect.h"
 
 /* ---- counting allocator (glibc's own underneath) */
 

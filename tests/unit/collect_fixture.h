@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "util.h"
-#include "workers/collect.h"
+#include "workers/collector/collect.h"
 
 #define FIXTURES	"tests/fixtures/collect"
 

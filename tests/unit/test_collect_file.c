@@ -1,7 +1,7 @@
 /* Reading files under the collector's root: sizes around the buffers. */
 #include "collect_fixture.h"
 
-#include "workers/collect_file.h"
+#include "workers/collector/collect_file.h"
 
 Test(collect_file, read_and_slurp)
 {

@@ -7,7 +7,7 @@
 
 #include <fcntl.h>
 
-#include "workers/collect_hooks.h"
+#include "workers/collector/collect_hooks.h"
 
 extern const struct collect_family collect_fs_family;
 

@@ -13,7 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 
-#include "workers/collect_hooks.h"
+#include "workers/collector/collect_hooks.h"
 
 extern const struct collect_family collect_time_family;
 

@@ -10,7 +10,7 @@
 
 #include <criterion/criterion.h>
 
-#include "workers/collector.h"
+#include "workers/collector/collector.h"
 
 #define NOW	1714538096
 #define MSGS_MAX	64

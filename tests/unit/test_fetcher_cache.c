@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "workers/fetcher_cache.h"
+#include "workers/fetcher/fetcher_cache.h"
 
 static void
 sample(struct regset *rs)

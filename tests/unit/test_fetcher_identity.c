@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "workers/fetcher_file.h"
-#include "workers/fetcher_identity.h"
+#include "workers/fetcher/fetcher_file.h"
+#include "workers/fetcher/fetcher_identity.h"
 
 static struct ident_addr
 A(const char *name, unsigned int index, unsigned int flags, const char *ip)

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "config.h"
-#include "workers/fetcher_report.h"
+#include "workers/fetcher/fetcher_report.h"
 
 Test(fetcher_report, ns_request)
 {

@@ -7,7 +7,7 @@
 #include "buf.h"
 #include "encode.h"
 #include "point.h"
-#include "workers/front_write.h"
+#include "workers/front/front_write.h"
 
 #define NOW	1714538096
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "workers/gitpull_cmd.h"
+#include "workers/gitpull/gitpull_cmd.h"
 
 static void
 conf_for(struct gitpull_conf *gc, const char *tmpl)

@@ -28,8 +28,8 @@
 
 #include "conf.h"
 #include "sandbox.h"
-#include "workers/gitpull_cmd.h"
-#include "workers/gitpull_op.h"
+#include "workers/gitpull/gitpull_cmd.h"
+#include "workers/gitpull/gitpull_op.h"
 
 #include "gitpull_fixture.h"
 

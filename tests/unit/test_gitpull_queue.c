@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "workers/gitpull_queue.h"
+#include "workers/gitpull/gitpull_queue.h"
 
 #define MAXREC	64
 

@@ -30,7 +30,7 @@
 #include "plugin_msg.h"
 #include "proto.h"
 #include "status.h"
-#include "workers/gitpull_cmd.h"
+#include "workers/gitpull/gitpull_cmd.h"
 #include "workers/worker.h"
 
 #include "gitpull_fixture.h"

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the front's HTTP server (src/workers/front_http.c) over
+ * Unit tests of the front's HTTP server (src/workers/front/front_http.c) over
  * real sockets and a real libev loop.  Clients are non-blocking sockets
  * in the test process itself; the test steps the loop (ev_run ONCE with
  * a 5 ms tick) while it waits for bytes, so nothing relies on sleeping.
@@ -36,7 +36,7 @@ size_t	__sanitizer_get_current_allocated_bytes(void);
 #endif
 
 #include "common/log.h"
-#include "workers/front_http.h"
+#include "workers/front/front_http.h"
 
 #define MAXRESP		8
 #define BIG_LEN		(8 * 1024 * 1024)

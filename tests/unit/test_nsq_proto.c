@@ -14,7 +14,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "config.h"
-#include "workers/nsq_proto.h"
+#include "workers/sender/nsq_proto.h"
 
 /* Compare a buffer with expected bytes (which may hold NULs). */
 #define ASSERT_BYTES(b, exp)	assert_bytes((b), (exp), sizeof(exp) - 1)

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "workers/scheduler.h"
-#include "workers/scheduler_output.h"
+#include "workers/scheduler/scheduler.h"
+#include "workers/scheduler/scheduler_output.h"
 
 #define NOW	1714538096
 

@@ -20,7 +20,7 @@
 #include "items.h"
 #include "plugin_msg.h"
 #include "points_msg.h"
-#include "workers/scheduler.h"
+#include "workers/scheduler/scheduler.h"
 
 #define NS	"pool.loda"
 #define GIT	"git@git.test.com:plugins/mysql.git"

@@ -18,7 +18,7 @@
 
 #include "conf.h"
 #include "sandbox.h"
-#include "workers/scheduler_run.h"
+#include "workers/scheduler/scheduler_run.h"
 
 struct fixture {
 	struct ev_loop		*loop;

@@ -14,7 +14,7 @@
 
 #include <bsd/string.h>
 
-#include "workers/sender.h"
+#include "workers/sender/sender.h"
 
 #define TOPIC	"collect.pool.loda"
 

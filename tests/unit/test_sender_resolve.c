@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "workers/sender_resolve.h"
+#include "workers/sender/sender_resolve.h"
 
 /* The stand-in's pipe: it answers once a byte can be read. */
 static int	 gate[2] = { -1, -1 };

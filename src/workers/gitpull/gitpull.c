@@ -23,7 +23,7 @@
 #include "log.h"
 #include "plugin_msg.h"
 #include "status.h"
-#include "worker.h"
+#include "workers/worker.h"
 
 #define GITPULL_MAX_RUNNING	2	/* git operations at once */
 #define STATS_INTERVAL		1.0	/* counters to the master, if new */

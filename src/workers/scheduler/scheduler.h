@@ -22,7 +22,7 @@
 #include "items.h"
 #include "plugin_msg.h"
 #include "scheduler_run.h"
-#include "worker.h"
+#include "workers/worker.h"
 
 #define SCHED_KEY_MAX		(ITEM_NS_MAX + 1 + 256 + 1)
 #define SCHED_RUN_TIMEOUT	10	/* /plugins/run default, seconds */

@@ -12,7 +12,7 @@
 #include <ev.h>
 
 #include "front_http.h"
-#include "worker.h"
+#include "workers/worker.h"
 
 enum pending_kind {
 	PENDING_STATUS,		/* MSG_STATUS from the master */

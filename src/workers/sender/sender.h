@@ -20,7 +20,7 @@
 #include "buf.h"
 #include "encode.h"
 #include "points_msg.h"
-#include "worker.h"
+#include "workers/worker.h"
 
 struct sender;
 

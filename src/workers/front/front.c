@@ -17,7 +17,7 @@
 #include "front_http.h"
 #include "log.h"
 #include "status.h"
-#include "worker.h"
+#include "workers/worker.h"
 
 static void	 route_healthz(struct http_request *, void *);
 static void	 route_me_status(struct http_request *, void *);

@@ -15,7 +15,7 @@
 #include "collect.h"
 #include "points_msg.h"
 #include "items.h"
-#include "worker.h"
+#include "workers/worker.h"
 
 #define COLLECT_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
 #define SECURITY_NS		"security.monitor.loda"	/* KERNEL copies */

@@ -32,7 +32,7 @@
 #include "fetcher_identity.h"
 #include "fetcher_registry.h"
 #include "items.h"
-#include "worker.h"
+#include "workers/worker.h"
 
 #define FETCHER_JITTER		0.1	/* refresh interval +- 10 % */
 #define FETCHER_REPORT_EVERY	600.0	/* seconds between reports */
