@@ -24,15 +24,6 @@ int	 conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 	    void *warn_arg, char *err, size_t errlen);
 
 /*
- * Parse a list value as the seed file writes it: [ "a", "b" ], also [] and
- * a bare single word ("eth" or eth) as a one-element list.  -1 with a
- * reason in err on bad syntax (unterminated quote, missing comma, text
- * after the closing bracket, empty element).
- */
-int	 conf_parse_list(const char *raw, struct strlist *out, char *err,
-	    size_t errlen);
-
-/*
  * Checks that need the running system: users exist (as root), pluginsuser
  * is not root unless allowrootplugins.  Problems that matter only as root
  * are warnings when not root.

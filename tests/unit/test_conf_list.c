@@ -7,7 +7,7 @@
 
 #include <criterion/criterion.h>
 
-#include "master/conf_load.h"
+#include "master/conf_list.h"
 
 static struct strlist	 l;
 static char		 err[256];
