@@ -5,24 +5,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <bsd/string.h>
-
 #include "codec.h"
 #include "log.h"
 #include "master.h"
-
-static void	 master_ctl_msg(struct frame_conn *, struct frame_in *, void *);
-static void	 master_ctl_close(struct frame_conn *, const char *, void *);
 
 /* Signals the master handles; the child gets default dispositions back. */
 static const int master_signals[] = {
@@ -280,108 +273,4 @@ wire_worker(struct master *m, struct wslot *w)
 	}
 	if (frame_send(w->ctl, MSG_SETUP_END, 0, NULL, 0, -1) == -1)
 		supervise_kill(w, "could not finish its setup");
-}
-
-/* Messages a worker sends the master on its control edge. */
-static void
-master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
-{
-	struct wslot	*w = arg;
-	struct master	*m = w->m;
-	struct preader	 pr;
-	char		*text;
-	struct worker_stats stats;
-	uint32_t	 level, peer, peerpid, ok;
-	uint64_t	 gen;
-
-	pr_init(&pr, in->data, in->datalen);
-	/* a dead worker's last frames: only its log lines still matter */
-	if (w->reaped && in->hdr.type != MSG_LOG)
-		return;
-	switch (in->hdr.type) {
-	case MSG_READY:
-		if (pr_end(&pr) == -1)
-			break;
-		supervise_ready(m, w);
-		return;
-	case MSG_LOG:
-		level = pr_u32(&pr);
-		text = pr_str(&pr);
-		if (pr_end(&pr) == -1 || level >= LOG_LVL_MAX) {
-			free(text);
-			break;
-		}
-		logfile_write(&m->log, (enum log_level)level,
-		    role_name(w->role), w->pid, text);
-		/* kept to explain the worker's death if it follows */
-		if (level >= LOG_LVL_WARN)
-			strlcpy(w->last_words, text, sizeof(w->last_words));
-		free(text);
-		return;
-	case MSG_CONF_ACK:
-		gen = pr_u64(&pr);
-		ok = pr_u32(&pr);
-		text = pr_str(&pr);
-		if (pr_end(&pr) == -1 || ok > 1 || gen > m->generation) {
-			free(text);
-			break;
-		}
-		if (ok) {
-			w->acked_gen = gen;
-			if (gen > 1 && gen == m->generation) {
-				log_info("%s applied config generation %llu",
-				    role_name(w->role),
-				    (unsigned long long)gen);
-				master_reload_acked(m);
-			}
-		} else
-			log_error("%s cannot apply config generation %llu: %s",
-			    role_name(w->role), (unsigned long long)gen, text);
-		free(text);
-		return;
-	case MSG_PEER_STATE:
-		peer = pr_u32(&pr);
-		peerpid = pr_u32(&pr);
-		if (pr_end(&pr) == -1 || peer >= ROLE_MAX ||
-		    peer_edge_find(w->role, (enum role)peer) == NULL ||
-		    peerpid > INT_MAX)
-			break;
-		w->peers[peer] = (pid_t)peerpid;
-		return;
-	case MSG_STATUS_REQ:
-		if (pr_end(&pr) == -1)
-			break;
-		master_send_status(m, w, in->hdr.reqid);
-		return;
-	case MSG_STATS:
-		if (stats_decode(&pr, &stats) == -1 || pr_end(&pr) == -1)
-			break;
-		w->stats = stats;
-		return;
-	default:
-		break;
-	}
-	/* a worker that breaks the protocol is not trusted to go on */
-	log_error("%s: bad %s message from %s: %s", __func__,
-	    msg_name(in->hdr.type), role_name(w->role),
-	    pr.failed ? pr.err : "unexpected");
-	supervise_kill(w, "protocol error on its control edge");
-	(void)fc;
-}
-
-static void
-master_ctl_close(struct frame_conn *fc, const char *why, void *arg)
-{
-	struct wslot	*w = arg;
-
-	w->ctl = NULL;
-	if (w->state == W_STOPPING || strcmp(why, "closed by peer") == 0) {
-		log_debug("%s: control edge of %s closed", __func__,
-		    role_name(w->role));
-		return;
-	}
-	log_error("control edge of %s (pid %ld): %s", role_name(w->role),
-	    (long)w->pid, why);
-	supervise_kill(w, "its control edge failed");
-	(void)fc;
 }
