@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "workers/fetcher/fetcher_items.h"
 #include "workers/fetcher/fetcher_registry.h"
 
 #define S(x)	(x), strlen(x)

@@ -17,6 +17,7 @@
 
 #include "fetcher.h"
 #include "fetcher_cache.h"
+#include "fetcher_items.h"
 #include "log.h"
 #include "plugin_msg.h"
 #include "status.h"

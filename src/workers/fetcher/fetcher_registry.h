@@ -1,6 +1,8 @@
 /*
- * The registry's answers as the fetcher keeps them, and how they become
- * the items the agent runs (lodastack-protocols.md sections 1 and 2).
+ * The registry's answers as the fetcher keeps them (lodastack-protocols.md
+ * section 1): the registry set (fetcher_regset.c) and the parsers that
+ * fill it (fetcher_registry.c).  How they become the items the agent runs
+ * is fetcher_items.h.
  *
  * A `regset` is what the registry said, in its own shapes: each namespace
  * with its machine uuid and its collect items, every item a flat list of
@@ -8,8 +10,7 @@
  * The fetcher keeps the running regset, writes it to the cache and turns
  * it into `struct items` (items.h) for the scheduler and the collector.
  *
- * Nothing here does I/O: the parsers take the text of an answer, the
- * conversion logs each rejected item (log.h) and counts it.
+ * Nothing here does I/O: the parsers take the text of an answer.
  */
 #ifndef AGENT_FETCHER_REGISTRY_H
 #define AGENT_FETCHER_REGISTRY_H
@@ -23,8 +24,6 @@
 #define REG_UUID_MAX		128	/* bytes of a machine uuid */
 #define REG_ITEMS_MAX		10000	/* items of one namespace */
 #define REG_NAMESPACES_MAX	256	/* namespaces of one host */
-#define REG_PORT_TIMEOUT	3	/* connect_timeout <= 0 or missing */
-#define REG_PORT_TIMEOUT_MAX	600	/* seconds */
 
 struct reg_kv {
 	char		*key;
@@ -52,6 +51,8 @@ struct regset {
 
 void	 regset_init(struct regset *);
 void	 regset_free(struct regset *);	/* and regset_init() again */
+void	 reg_item_free(struct reg_item *);
+void	 reg_ns_free_items(struct reg_ns *);	/* and its items empty */
 /* Add a namespace (or set the uuid of one already there); NULL on
  * allocation failure. */
 struct reg_ns *regset_add_ns(struct regset *, const char *ns,
@@ -109,35 +110,5 @@ int	 reg_parse_resource_answer(long code, const char *body, size_t len,
  */
 int	 reg_parse_file(const char *source, const char *text, size_t len,
 	    struct regset *out, char *err, size_t errlen);
-
-enum reg_verdict {
-	REG_ITEM_OK = 0,	/* added to the items */
-	REG_ITEM_IGNORED,	/* a type the agent does not use */
-	REG_ITEM_REJECTED,	/* bad: `why` says what */
-	REG_ITEM_NOMEM = -1
-};
-
-/*
- * One item of namespace `ns` into `out` (lodastack-protocols.md 2.2):
- * PLUGIN, PORT and PROC items are added, a system type sets
- * out->intervals[type] (the last one wins; PORT and PROC items too, a
- * bad interval there logged and taken as not given), anything else is
- * ignored.
- */
-enum reg_verdict reg_item_apply(const char *ns, const struct reg_item *,
-	    struct items *out, char *why, size_t whylen);
-
-/*
- * Every item of every namespace of `rs` (sorted first by the caller) into
- * `out` (items_init'ed), the namespaces too.  Each rejected item is
- * logged with its namespace, its name and why, and counted in
- * *rejected.  0, or -1 on allocation failure.
- */
-int	 regset_to_items(const struct regset *, struct items *out,
-	    size_t *rejected);
-
-/* The name of an item for logs: its "name" value or "#<index>". */
-const char *reg_item_name(const struct reg_item *, size_t index, char *buf,
-	    size_t len);
 
 #endif

@@ -16,9 +16,14 @@
  * pipelined requests are answered in order: while one is out, the
  * parser is not run and reading stops once HTTP_IN_BUFSZ bytes wait.
  *
- * The http-parser callbacks are in front_http_parse.c and the text
- * helpers in front_http_text.c; the structures the three files share,
- * and who owns a request, are in front_http_int.h.
+ * This file has the requests and the connections, from accept to
+ * close: input, parsing, dispatch, the idle and linger timers.  The
+ * listeners and the server's public interface are in
+ * front_http_server.c, the queueing of responses and http_respond() in
+ * front_http_respond.c, the http-parser callbacks in front_http_parse.c,
+ * what a handler may ask of a request in front_http_req.c and the text
+ * helpers in front_http_text.c; the structures they share, and who owns
+ * a request, are in front_http_int.h.
  *
  * A connection may die (write error, reset) while we are deep inside
  * its own processing, e.g. in a handler that answers at once.  So every
@@ -41,7 +46,6 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,37 +66,16 @@
 #define HTTP_OUT_HIGHWAT	(64 * 1024)
 /* Give a larger output buffer back once it drained. */
 #define HTTP_OUT_KEEP		(64 * 1024)
-#define HTTP_ACCEPT_BATCH	32
-/* After EMFILE and friends, like nginx: stop accepting this long. */
-#define HTTP_ACCEPT_PAUSE	0.5
 /* Upper bound on draining a peer after our last response. */
 #define HTTP_LINGER		2.0
 /* 503s beyond this many at once are not lingered over. */
 #define HTTP_REJECT_LINGER_MAX	64
 #define HTTP_REJECT_WARN_IVAL	10.0
-#define HTTP_CTYPE_MAX		128
-#define HTTP_LOGSTR_MAX		128
 
-struct http_listener {
-	TAILQ_ENTRY(http_listener) entry;
-	struct http_server	*srv;
-	ev_io			 io;
-	int			 fd;
-	enum http_via		 via;
-	char			 label[128];
-};
-
-static void	listener_cb(struct ev_loop *, ev_io *, int);
-static void	accept_resume_cb(struct ev_loop *, ev_timer *, int);
 static void	conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	conn_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	req_timeout_cb(struct ev_loop *, ev_timer *, int);
-
-static void	conn_process(struct http_conn *);
-static void	conn_kill(struct http_conn *);
-
-static const char fallback_error[] = "{\"error\":\"internal error\"}";
 
 /*
  * Requests
@@ -190,96 +173,6 @@ req_split_url(struct http_req *r, const char **why)
  * Connections: output
  */
 
-int
-http_out_append(struct http_conn *c, const char *data, size_t n)
-{
-	size_t	 ncap;
-	char	*p;
-
-	if (n == 0)
-		return 0;
-	if (c->outoff > 0 && c->outoff == c->outlen)
-		c->outoff = c->outlen = 0;
-	if (n > SIZE_MAX - c->outlen)
-		return -1;
-	if (c->outlen + n > c->outcap) {
-		ncap = c->outcap ? c->outcap : 4096;
-		while (ncap < c->outlen + n) {
-			if (ncap > SIZE_MAX / 2) {
-				ncap = c->outlen + n;
-				break;
-			}
-			ncap *= 2;
-		}
-		if ((p = realloc(c->out, ncap)) == NULL)
-			return -1;
-		c->out = p;
-		c->outcap = ncap;
-	}
-	memcpy(c->out + c->outlen, data, n);
-	c->outlen += n;
-	return 0;
-}
-
-/*
- * Queue one response.  Sending happens in conn_flush(); a connection
- * that cannot take the response (no memory) is killed.
- */
-static void
-conn_send(struct http_conn *c, int status, const char *ctype,
-    const char *body, size_t len, int head, int keepalive, const char *extra)
-{
-	char	 hdr[512 + HTTP_XHDR_MAX];
-	int	 n, nobody;
-
-	if (c->dead)
-		return;
-	if (c->drain)
-		keepalive = 0;
-	if (!keepalive)
-		c->closing = 1;
-	/* RFC 9110 8.6: no Content-Length (and no body) in 204 or 304. */
-	nobody = status == 204 || status == 304;
-	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n", status,
-	    http_reason(status));
-	if (n > 0 && (size_t)n < sizeof(hdr) && !nobody)
-		n += snprintf(hdr + n, sizeof(hdr) - n,
-		    "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
-	if (n > 0 && (size_t)n < sizeof(hdr))
-		n += snprintf(hdr + n, sizeof(hdr) - n, "Connection: %s\r\n%s%s"
-		    "\r\n", keepalive ? "keep-alive" : "close",
-		    status == 503 ? "Retry-After: 1\r\n" : "",
-		    extra != NULL ? extra : "");
-	if (n <= 0 || (size_t)n >= sizeof(hdr)) {
-		log_warnx("%s: %s: response header too long", __func__,
-		    c->name);
-		conn_kill(c);
-		return;
-	}
-	if (http_out_append(c, hdr, n) == -1 ||
-	    (!head && !nobody && http_out_append(c, body, len) == -1)) {
-		log_warn("%s: %s: queueing response", __func__, c->name);
-		conn_kill(c);
-	}
-}
-
-static void
-conn_send_error(struct http_conn *c, int status, const char *msg, int head,
-    int keepalive, const char *extra)
-{
-	char	*body;
-	size_t	 len;
-
-	if ((body = http_json_error(msg, &len)) == NULL) {
-		conn_send(c, status, "application/json", fallback_error,
-		    sizeof(fallback_error) - 1, head, keepalive, extra);
-		return;
-	}
-	conn_send(c, status, "application/json", body, len, head, keepalive,
-	    extra);
-	free(body);
-}
-
 static void
 conn_touch(struct http_conn *c)
 {
@@ -320,7 +213,7 @@ conn_flush(struct http_conn *c)
  * Connections: lifetime
  */
 
-static void
+void
 conn_enter(struct http_conn *c)
 {
 	c->busy++;
@@ -334,7 +227,7 @@ conn_free(struct http_conn *c)
 	free(c);
 }
 
-static void
+void
 conn_leave(struct http_conn *c)
 {
 	if (--c->busy == 0 && c->dead)
@@ -346,7 +239,7 @@ conn_leave(struct http_conn *c)
  * is cleared, http_respond() will free it); the memory of the
  * connection goes once no caller is inside it.
  */
-static void
+void
 conn_kill(struct http_conn *c)
 {
 	struct http_server	*srv = c->srv;
@@ -420,7 +313,7 @@ io_want(struct ev_loop *loop, ev_io *w, int want)
 }
 
 /* After any event: close, linger, or set watchers and the idle timer. */
-static void
+void
 conn_settle(struct http_conn *c)
 {
 	struct http_server	*srv = c->srv;
@@ -465,7 +358,7 @@ conn_settle(struct http_conn *c)
 	}
 }
 
-static void
+void
 req_log(struct http_conn *c, struct http_req *r, int status, size_t len)
 {
 	char	 pbuf[HTTP_LOGSTR_MAX];
@@ -603,7 +496,7 @@ conn_parse_error(struct http_conn *c, enum http_errno e)
  * (on_message_complete), so pipelined input stays in c->in until the
  * request before it was answered.
  */
-static void
+void
 conn_process(struct http_conn *c)
 {
 	struct http_req	*r;
@@ -766,29 +659,9 @@ req_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_leave(c);
 }
 
-static void
-accept_pause(struct http_server *srv)
-{
-	struct http_listener	*l;
-
-	TAILQ_FOREACH(l, &srv->listeners, entry)
-		ev_io_stop(srv->loop, &l->io);
-	srv->accept_paused = 1;
-	ev_timer_stop(srv->loop, &srv->accept_timer);
-	ev_timer_set(&srv->accept_timer, HTTP_ACCEPT_PAUSE, 0.);
-	ev_timer_start(srv->loop, &srv->accept_timer);
-}
-
-static void
-accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct http_server	*srv = w->data;
-	struct http_listener	*l;
-
-	srv->accept_paused = 0;
-	TAILQ_FOREACH(l, &srv->listeners, entry)
-		ev_io_start(loop, &l->io);
-}
+/*
+ * Accepted connections
+ */
 
 static void
 conn_name(struct http_conn *c, const char *label,
@@ -819,7 +692,7 @@ conn_name(struct http_conn *c, const char *label,
 	}
 }
 
-static void
+void
 conn_accepted(struct http_listener *l, int fd,
     const struct sockaddr_storage *ss)
 {
@@ -879,338 +752,4 @@ conn_accepted(struct http_listener *l, int fd,
 	}
 	conn_settle(c);
 	conn_leave(c);
-}
-
-static void
-listener_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct http_listener	*l = w->data;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	int			 fd, i;
-
-	for (i = 0; i < HTTP_ACCEPT_BATCH; i++) {
-		sslen = sizeof(ss);
-		memset(&ss, 0, sizeof(ss));
-		/* CLOEXEC: the front never execs, but nothing may leak. */
-		fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			switch (errno) {
-			case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-			case EWOULDBLOCK:
-#endif
-				return;
-			case EINTR:
-			case ECONNABORTED:
-			/* accept(2): pending network errors, retry. */
-			case EPROTO:
-			case ENETDOWN:
-			case ENOPROTOOPT:
-			case EHOSTDOWN:
-			case ENONET:
-			case EHOSTUNREACH:
-			case EOPNOTSUPP:
-			case ENETUNREACH:
-				continue;
-			default:
-				/*
-				 * EMFILE, ENFILE, ENOBUFS, ENOMEM and the
-				 * unexpected: the socket stays readable, so
-				 * retrying now would spin.
-				 */
-				log_warn("%s: accept4 on %s, pausing %.1fs",
-				    __func__, l->label, HTTP_ACCEPT_PAUSE);
-				accept_pause(l->srv);
-				return;
-			}
-		}
-		conn_accepted(l, fd, &ss);
-	}
-}
-
-/*
- * Public interface
- */
-
-struct http_server *
-http_server_new(struct ev_loop *loop, const struct http_limits *lim,
-    const struct http_route *routes, size_t nroutes, void *ctx)
-{
-	static const struct http_limits	 deflim = HTTP_DEFAULT_LIMITS;
-	struct http_server		*srv;
-	size_t				 i;
-
-	if (loop == NULL || (nroutes > 0 && routes == NULL)) {
-		log_warnx("%s: no loop or no routes", __func__);
-		return NULL;
-	}
-	if (lim == NULL)
-		lim = &deflim;
-	if (lim->max_header == 0 || lim->max_conns == 0) {
-		log_warnx("%s: max_header and max_conns must be positive",
-		    __func__);
-		return NULL;
-	}
-	for (i = 0; i < nroutes; i++)
-		if (routes[i].path == NULL || routes[i].handler == NULL) {
-			log_warnx("%s: route %zu lacks a path or handler",
-			    __func__, i);
-			return NULL;
-		}
-	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
-		log_warn("%s", __func__);
-		return NULL;
-	}
-	srv->loop = loop;
-	srv->lim = *lim;
-	srv->ctx = ctx;
-	TAILQ_INIT(&srv->listeners);
-	TAILQ_INIT(&srv->conns);
-	TAILQ_INIT(&srv->reqs);
-	ev_init(&srv->accept_timer, accept_resume_cb);
-	srv->accept_timer.data = srv;
-	/* Own copies: the caller's table may be temporary. */
-	if (nroutes > 0 &&
-	    (srv->routes = calloc(nroutes, sizeof(*srv->routes))) == NULL) {
-		log_warn("%s", __func__);
-		free(srv);
-		return NULL;
-	}
-	for (i = 0; i < nroutes; i++) {
-		srv->routes[i] = routes[i];
-		if ((srv->routes[i].path = strdup(routes[i].path)) == NULL) {
-			log_warn("%s", __func__);
-			srv->nroutes = i;
-			http_server_free(srv);
-			return NULL;
-		}
-	}
-	srv->nroutes = nroutes;
-	return srv;
-}
-
-int
-http_server_listen(struct http_server *srv, int fd, const char *label)
-{
-	struct http_listener	*l;
-	struct sockaddr_storage	 ss;
-	enum http_via		 via;
-	int			 flags, acc = 0;
-	socklen_t		 len = sizeof(acc), sslen = sizeof(ss);
-
-	if (label == NULL)
-		label = "http";
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1) {
-		log_warn("%s: %s: getsockopt", __func__, label);
-		goto fail;
-	}
-	if (!acc) {
-		log_warnx("%s: %s: fd %d is not listening", __func__, label,
-		    fd);
-		goto fail;
-	}
-	/* Handlers decide what to trust by the kind of socket. */
-	memset(&ss, 0, sizeof(ss));
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
-		log_warn("%s: %s: getsockname", __func__, label);
-		goto fail;
-	}
-	switch (ss.ss_family) {
-	case AF_INET:
-	case AF_INET6:
-		via = HTTP_VIA_TCP;
-		break;
-	case AF_UNIX:
-		via = HTTP_VIA_UNIX;
-		break;
-	default:
-		via = HTTP_VIA_OTHER;
-		break;
-	}
-	/*
-	 * Non-blocking: a client that resets between readiness and
-	 * accept4 must not block the whole front.
-	 */
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
-		log_warn("%s: %s: fcntl", __func__, label);
-		goto fail;
-	}
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		log_warn("%s: %s", __func__, label);
-		goto fail;
-	}
-	l->srv = srv;
-	l->fd = fd;
-	l->via = via;
-	strlcpy(l->label, label, sizeof(l->label));
-	ev_io_init(&l->io, listener_cb, fd, EV_READ);
-	l->io.data = l;
-	TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
-	if (!srv->accept_paused)
-		ev_io_start(srv->loop, &l->io);
-	log_debug("%s: %s on fd %d", __func__, l->label, fd);
-	return 0;
- fail:
-	/* The descriptor was handed over: it is ours to close either way. */
-	if (close(fd) == -1)
-		log_warn("%s: %s: close", __func__, label);
-	return -1;
-}
-
-static void
-listeners_close(struct http_server *srv)
-{
-	struct http_listener	*l;
-
-	while ((l = TAILQ_FIRST(&srv->listeners)) != NULL) {
-		TAILQ_REMOVE(&srv->listeners, l, entry);
-		ev_io_stop(srv->loop, &l->io);
-		if (close(l->fd) == -1)
-			log_warn("%s: %s: close", __func__, l->label);
-		free(l);
-	}
-	ev_timer_stop(srv->loop, &srv->accept_timer);
-	srv->accept_paused = 0;
-}
-
-void
-http_server_stop_listening(struct http_server *srv)
-{
-	struct http_conn	*c, *tc;
-
-	listeners_close(srv);
-	TAILQ_FOREACH_SAFE(c, &srv->conns, entry, tc) {
-		/* Whatever is under way ends with Connection: close. */
-		c->drain = 1;
-		if (c->counted && c->busy == 0 && c->cur == NULL &&
-		    c->inflight == NULL && c->inoff == c->inlen &&
-		    c->outoff == c->outlen && !c->closing)
-			conn_kill(c);
-	}
-}
-
-void
-http_server_free(struct http_server *srv)
-{
-	struct http_conn	*c;
-	struct http_req		*r;
-	size_t			 i;
-
-	if (srv == NULL)
-		return;
-	listeners_close(srv);
-	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
-		conn_kill(c);
-	/* Requests still with handlers; no http_respond may follow. */
-	while ((r = TAILQ_FIRST(&srv->reqs)) != NULL)
-		http_req_destroy(r);
-	for (i = 0; i < srv->nroutes; i++)
-		free((char *)srv->routes[i].path);
-	free(srv->routes);
-	free(srv);
-}
-
-unsigned
-http_server_conns(const struct http_server *srv)
-{
-	return srv->nconns;
-}
-
-void
-http_respond(struct http_request *req, int status, const char *ctype,
-    const char *body, size_t len)
-{
-	struct http_req		*r = req->priv;
-	struct http_conn	*c = r->conn;
-	char			 pbuf[HTTP_LOGSTR_MAX];
-	size_t			 i;
-
-	if (c == NULL) {
-		log_debug("%s: #%llu %s: %s, dropping answer %d", __func__,
-		    (unsigned long long)req->id,
-		    http_logstr(r->path, pbuf, sizeof(pbuf)),
-		    r->timed_out ? "504 already sent" : "connection gone",
-		    status);
-		http_req_destroy(r);
-		return;
-	}
-	if (status < 200 || status > 599) {
-		log_warnx("%s: #%llu %s: bad status %d, sending 500", __func__,
-		    (unsigned long long)req->id,
-		    http_logstr(r->path, pbuf, sizeof(pbuf)), status);
-		status = 500;
-	}
-	if (ctype == NULL || *ctype == '\0')
-		ctype = "text/plain; charset=utf-8";
-	for (i = 0; ctype[i] != '\0' && i <= HTTP_CTYPE_MAX; i++)
-		if ((unsigned char)ctype[i] < 0x20 || ctype[i] == 0x7f)
-			break;
-	if (ctype[i] != '\0') {
-		/* A CR or LF here would let a handler forge headers. */
-		log_warnx("%s: #%llu: unusable content type", __func__,
-		    (unsigned long long)req->id);
-		ctype = "application/octet-stream";
-	}
-	if (body == NULL)
-		len = 0;
-	conn_enter(c);
-	ev_timer_stop(c->srv->loop, &r->timer);
-	c->inflight = NULL;
-	r->conn = NULL;
-	req_log(c, r, status, len);
-	conn_send(c, status, ctype, body, len, r->head, r->keepalive,
-	    r->xhdr.len > 0 ? dbuf_str(&r->xhdr) : NULL);
-	http_req_destroy(r);
-	/*
-	 * Called from the handler while conn_process() is dispatching: it
-	 * goes on with the next request itself.  Called later: resume.
-	 */
-	if (c->busy == 1)
-		conn_process(c);
-	conn_settle(c);
-	conn_leave(c);
-}
-
-int
-http_request_set_timeout(struct http_request *req, double seconds)
-{
-	struct http_req		*r = req->priv;
-	struct http_server	*srv = r->srv;
-
-	if (r->conn == NULL)
-		return -1;
-	ev_timer_stop(srv->loop, &r->timer);
-	r->timeout = seconds;
-	if (seconds > 0) {
-		ev_timer_set(&r->timer, seconds, 0.);
-		ev_timer_start(srv->loop, &r->timer);
-	}
-	return 0;
-}
-
-void
-http_respond_json(struct http_request *req, int status, const char *json)
-{
-	http_respond(req, status, "application/json", json,
-	    json != NULL ? strlen(json) : 0);
-}
-
-void
-http_respond_error(struct http_request *req, int status, const char *msg)
-{
-	char	*body;
-	size_t	 len;
-
-	if ((body = http_json_error(msg != NULL ? msg : "", &len)) == NULL) {
-		log_warn("%s", __func__);
-		http_respond(req, status, "application/json", fallback_error,
-		    sizeof(fallback_error) - 1);
-		return;
-	}
-	http_respond(req, status, "application/json", body, len);
-	free(body);
 }

@@ -1,9 +1,11 @@
 /*
- * Internals of the front's HTTP server engine, shared by its three
- * files and by nothing else: front_http.c (server, connections,
- * dispatch, public interface), front_http_parse.c (the http-parser
- * callbacks) and front_http_text.c (text helpers).  The interface is
- * front_http.h.
+ * Internals of the front's HTTP server engine, shared by its files and
+ * by nothing else: front_http.c (requests, connections, dispatch),
+ * front_http_server.c (listeners, accepting, the server's public
+ * interface), front_http_respond.c (queueing responses,
+ * http_respond()), front_http_parse.c (the http-parser callbacks),
+ * front_http_req.c (what a handler may ask of a request) and
+ * front_http_text.c (text helpers).  The interface is front_http.h.
  */
 #ifndef AGENT_FRONT_HTTP_INT_H
 #define AGENT_FRONT_HTTP_INT_H
@@ -18,6 +20,7 @@
 #include "front_http.h"
 
 #define HTTP_HNAME_MAX		16
+#define HTTP_LOGSTR_MAX		128
 
 /* NUL-terminated growable byte string. */
 struct dbuf {
@@ -34,7 +37,15 @@ enum hdr_kind {
 };
 
 struct http_conn;
-struct http_listener;
+
+struct http_listener {
+	TAILQ_ENTRY(http_listener) entry;
+	struct http_server	*srv;
+	ev_io			 io;
+	int			 fd;
+	enum http_via		 via;
+	char			 label[128];
+};
 
 /*
  * Ownership of a request (struct http_req):
@@ -129,7 +140,21 @@ struct http_server {
 /* front_http.c */
 struct http_req	*http_req_new(struct http_server *);
 void		 http_req_destroy(struct http_req *);
+/* Entry points bracket their work: conn_kill() frees once none is in. */
+void		 conn_enter(struct http_conn *);
+void		 conn_leave(struct http_conn *);
+void		 conn_kill(struct http_conn *);
+void		 conn_settle(struct http_conn *);
+void		 conn_process(struct http_conn *);
+void		 req_log(struct http_conn *, struct http_req *, int, size_t);
+/* A connection just accepted: served, or a 503 beyond max_conns. */
+void		 conn_accepted(struct http_listener *, int,
+		    const struct sockaddr_storage *);
+
+/* front_http_respond.c */
 int		 http_out_append(struct http_conn *, const char *, size_t);
+void		 conn_send_error(struct http_conn *, int, const char *, int,
+		    int, const char *);
 
 /* front_http_parse.c */
 extern const http_parser_settings http_parser_callbacks;

@@ -3,7 +3,8 @@
  *   scheduler.c         the worker: items, timers, runs, stats
  *   scheduler_git.c     checkouts through gitpull
  *   scheduler_run.c     one plugin run (fork/exec, capture, timeout, reap)
- *   scheduler_output.c  plugin stdout -> points, plugin.result, names
+ *   scheduler_output.c  plugin stdout -> points, plugin.result, names;
+ *                       a finished run's points to the sender
  *   scheduler_api.c     MSG_PLUGIN_REQ from the front
  *   scheduler_state.c   disable markers in pluginsdir/plugin.disabled/
  */
@@ -162,6 +163,15 @@ double		 sched_offset(const char *key, double period);
 /* Timer period and run timeout of a registry interval. */
 double		 sched_period(int64_t interval);
 double		 sched_timeout(int64_t interval);
+
+/* scheduler_output.c */
+/*
+ * A finished run's output to the sender as points, then its
+ * plugin.result; p->last gets the points, drops and the output error
+ * (and ok).  Returns `ok`, cleared when the output is not points at all.
+ */
+int		 sched_publish_run(struct plugin *, const struct run_result *,
+		    int ok);
 
 /* scheduler_git.c */
 /*

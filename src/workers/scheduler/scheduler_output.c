@@ -1,12 +1,21 @@
 /*
- * Plugin output into points, and the plugin.result point of each run.
+ * Plugin output into points, and the plugin.result point of each run;
+ * the publishing of both to the sender when a run ends.
  */
 #include "scheduler_output.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include <bsd/string.h>
+
+#include "log.h"
 #include "point.h"
+#include "scheduler.h"
+#include "topic.h"
+
+#define POINTS_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
 
 void
 plugin_target(const char *ns, const char *name, const char *project,
@@ -77,4 +86,94 @@ plugin_result_point(const char *ns, const char *repo, int call, int failed,
 out:
 	point_free(&p);
 	return rv;
+}
+
+struct publish {
+	struct sched		*s;
+	struct points_msg	 m;
+};
+
+static int
+publish_chunk(const char *data, size_t len, uint32_t n, void *arg)
+{
+	struct publish	*pub = arg;
+
+	pub->m.npoints = n;
+	pub->m.data = data;
+	pub->m.len = len;
+	return worker_send_points(pub->s->w, &pub->m);
+}
+
+/* Encoded points to the sender; returns how many went. */
+static size_t
+sched_publish(struct sched *s, const char *ns, const struct buf *pts,
+    size_t npoints)
+{
+	struct publish	 pub;
+	char		 why[160];
+	size_t		 sent = 0;
+
+	if (npoints == 0)
+		return 0;
+	memset(&pub, 0, sizeof(pub));
+	pub.s = s;
+	if (format_parse(s->w->conf.format, &pub.m.fmt) == -1)
+		pub.m.fmt = FORMAT_JSON;
+	pub.m.origin = ORIGIN_SCHEDULED;
+	if (topic_for_ns(s->w->conf.topic, ns, pub.m.topic,
+	    sizeof(pub.m.topic), why, sizeof(why)) == -1)
+		log_warnx("%s: %zu points not sent: %s", __func__, npoints,
+		    why);
+	else
+		sent = points_chunks(pts->p, pts->len, POINTS_MSG_BYTES,
+		    publish_chunk, &pub);
+	s->st.points_sent += sent;
+	s->st.points_unsent += npoints - sent;
+	return sent;
+}
+
+int
+sched_publish_run(struct plugin *p, const struct run_result *res, int ok)
+{
+	struct sched		*s = p->s;
+	struct last_run		*l = &p->last;
+	struct plugin_target	 t;
+	struct post_result	 pr;
+	struct buf		 pts;
+	enum out_format		 fmt;
+	int64_t			 now = (int64_t)time(NULL);
+	char			 err[SCHED_ERROR_MAX];
+
+	if (format_parse(s->w->conf.format, &fmt) == -1)
+		fmt = FORMAT_JSON;
+	buf_init(&pts);
+
+	plugin_target(p->item.ns, p->item.name, p->item.project, &t);
+	if (ok && plugin_output_points(res->out, res->outlen, &t, s->host,
+	    now, fmt, &pts, &pr) == -1) {
+		ok = 0;
+		snprintf(l->error, sizeof(l->error), "output: %s", pr.err);
+	} else if (ok) {
+		l->dropped = pr.ndropped;
+		if (pr.ndropped > 0)
+			strlcpy(l->drop_error, pr.err, sizeof(l->drop_error));
+		if (pr.npoints == 0 && pr.ndropped == 0)
+			log_debug("plugin %s: no output", p->key);
+		else if (!t.send)
+			log_debug("plugin %s: %zu points, no sec ns for %s",
+			    p->key, pr.npoints, p->item.ns);
+		else
+			l->points = sched_publish(s, t.ns, &pts, pr.npoints);
+	}
+	l->ok = ok;
+
+	buf_reset(&pts);
+	if (plugin_result_point(p->item.ns, p->item.repo,
+	    p->run_kind == RUN_CALL, !ok, s->host, now, fmt, &pts, err,
+	    sizeof(err)) == -1)
+		log_warnx("plugin %s: %s", p->key, err);
+	else
+		(void)sched_publish(s, EXCEPTION_NS, &pts, 1);
+	buf_free(&pts);
+	return ok;
 }

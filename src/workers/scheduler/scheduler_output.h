@@ -2,7 +2,8 @@
  * What a plugin run publishes (lodastack-protocols.md 3.5 and 6.1):
  * its standard output as points named <item name>.<metric> in the
  * plugin's ns, and one plugin.result point per run in
- * exception.monitor.loda.  Pure functions: no state, no I/O.
+ * exception.monitor.loda.  Pure functions: no state, no I/O; sending
+ * them when a run ends is sched_publish_run() (scheduler.h).
  */
 #ifndef AGENT_SCHEDULER_OUTPUT_H
 #define AGENT_SCHEDULER_OUTPUT_H

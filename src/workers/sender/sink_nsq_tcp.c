@@ -2,20 +2,8 @@
  * The nsq output over nsqd's TCP protocol V2 (servers written
  * "tcp://host:port"), with the codec of nsq_proto.h, on the worker's
  * libev loop: non-blocking sockets; names are looked up in a thread per
- * lookup (sender_resolve.h), never on the loop.
- *
- * Connections: one per server, opened at open() and kept for reuse, so
- * a request costs one PUB or MPUB and one answer.  Each goes
- *	DOWN -> RESOLVING -> CONNECTING -> IDENTIFYING -> READY
- * and back to DOWN on any failure, after which it reconnects on its own
- * with exponential backoff and jitter (RECONNECT_MIN doubling to
- * RECONNECT_MAX), so a server that comes back is found again without a
- * message having to fail on it first.  The name is resolved again on
- * every connect, so a server that moved is followed; a lookup that takes
- * longer than RESOLVE_TIMEOUT (a DNS server that does not answer) fails
- * that connect like any connect error, and the loop goes on serving the
- * other servers and the producers meanwhile.  "_heartbeat_" is answered
- * with NOP in every state: nsqd hangs up after two unanswered ones.
+ * lookup (sender_resolve.h), never on the loop.  This file has the sink
+ * and its requests; one connection to one nsqd is sink_nsq_tcp_conn.c.
  *
  * Requests: the sender hands over one request at a time, of one message
  * or several of one topic, and keeps them in its buffer until
@@ -36,16 +24,8 @@
  * fits: a message over its max-msg-size goes to another server, a
  * request over its max-body-size back to the sender, which sends its
  * messages one per request.
- *
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,129 +38,10 @@
 #include <ev.h>
 
 #include "log.h"
-#include "nsq_proto.h"
-#include "sender.h"
-#include "sender_resolve.h"
+#include "sink_nsq_tcp_int.h"
 
-
-#define RESOLVE_TIMEOUT		5.0	/* seconds for a name lookup */
-#define CONNECT_TIMEOUT		2.0	/* seconds, per address */
-#define RESPONSE_TIMEOUT	10.0	/* for the IDENTIFY, (M)PUB answers */
-#define RECONNECT_MIN		0.1	/* seconds, doubling ... */
-#define RECONNECT_MAX		10.0	/* ... up to this */
-/*
- * A READY connection from which nothing came for this long is dead
- * (nsqd vanished without a FIN): 2.5 heartbeats at nsqd's default of
- * 30 s.  Longer heartbeat gaps seen on a connection stretch it.
- */
-#define IDLE_DEAD_MIN		75.0
-#define IDLE_DEAD_HEARTBEATS	2.5
-#define READ_CHUNK		16384
-#define OUT_KEEP		(256 * 1024)	/* output buffer kept when idle */
 #define SCHEME			"tcp://"
 #define SCHEME_LEN		(sizeof(SCHEME) - 1)
-
-struct nsq_tcp;
-
-enum conn_state {
-	CONN_DOWN = 0,		/* waiting for the reconnect timer */
-	CONN_RESOLVING,		/* the name is being looked up */
-	CONN_CONNECTING,	/* non-blocking connect() in progress */
-	CONN_IDENTIFYING,	/* magic and IDENTIFY sent, answer awaited */
-	CONN_READY
-};
-
-struct nsq_conn {
-	struct nsq_tcp		*t;
-	size_t			 idx;		/* in t->conns */
-	char			*server;	/* as configured, for messages */
-	char			*host;
-	char			*port;
-	enum conn_state		 state;
-	int			 fd;
-	struct resolver		 rsv;		/* its lookup, off the loop */
-	struct addrinfo		*res;		/* this connect's resolution */
-	struct addrinfo		*ai;		/* the address being tried */
-	ev_io			 rio;
-	ev_io			 wio;		/* connect, or output pending */
-	/*
-	 * One timer, meaning depends on the state: reconnect (DOWN),
-	 * connect timeout, IDENTIFY answer timeout, (M)PUB answer timeout or
-	 * idle liveness (READY).
-	 */
-	ev_timer		 timer;
-	struct buf		 out;		/* commands not yet written */
-	size_t			 outoff;	/* bytes of out already written */
-	struct nsq_reader	 rd;
-	struct nsq_limits	 limits;	/* what this server takes */
-	int			 pub;		/* (M)PUB sent, answer awaited */
-	int			 proven;	/* an OK came on this connection */
-	ev_tstamp		 ready_at;
-	ev_tstamp		 last_rx;
-	ev_tstamp		 last_hb;
-	ev_tstamp		 hb_gap;	/* longest between heartbeats */
-	double			 backoff;	/* last reconnect delay base */
-	int			 lost;		/* failed since last READY */
-	int			 quiet;		/* the failing is logged already */
-	char			 err[256];	/* last failure, for messages */
-};
-
-struct nsq_tcp {
-	struct sender		*s;
-	struct ev_loop		*loop;
-	struct nsq_conn		*conns;
-	size_t			 nconns;
-	size_t			 next;		/* where the next request starts */
-	struct nsq_limits	 limits;
-	char			 hostname[256];
-	char			 client_id[256];
-
-	/* the request in flight */
-	int			 busy;
-	size_t			 cur;		/* conns[cur] has it */
-	size_t			 tried;		/* servers tried, cur included */
-	char			 topic[NSQ_TOPIC_MAX + 1];
-	struct nsq_msg		*msgs;		/* the sender's, until done */
-	size_t			 nmsgs;
-	size_t			 capmsgs;
-	size_t			 longest;	/* of the messages */
-	uint64_t		 mpubsize;	/* the MPUB body, nmsgs > 1 */
-	const char		*cmd;		/* "PUB" or "MPUB" */
-	struct buf		 reasons;	/* "<server>: <why>; ..." */
-};
-
-static void	 conn_connect(struct nsq_conn *);
-static void	 conn_try(struct nsq_conn *);
-static int	 conn_flush(struct nsq_conn *);
-static int	 conn_pub(struct nsq_conn *);
-static void	 attempt_start(struct nsq_tcp *);
-static void	 attempt_failed(struct nsq_tcp *, const char *why);
-
-static void
-timer_arm(struct nsq_conn *c, double after)
-{
-	struct ev_loop	*loop = c->t->loop;
-
-	ev_timer_stop(loop, &c->timer);
-	ev_timer_set(&c->timer, after > 0 ? after : 0., 0.);
-	ev_timer_start(loop, &c->timer);
-}
-
-/* Silence after which a READY connection counts as dead. */
-static double
-idle_dead(const struct nsq_conn *c)
-{
-	double	 d = IDLE_DEAD_HEARTBEATS * c->hb_gap;
-
-	return d > IDLE_DEAD_MIN ? d : IDLE_DEAD_MIN;
-}
-
-/* READY and nothing awaited: watch that the server still talks. */
-static void
-arm_idle(struct nsq_conn *c)
-{
-	timer_arm(c, c->last_rx + idle_dead(c) - ev_now(c->t->loop));
-}
 
 /* Forget the request: the sender has it (and is told next). */
 static void
@@ -191,7 +52,7 @@ request_clear(struct nsq_tcp *t)
 }
 
 /* The request is done, one way or the other: tell the sender, last. */
-static void
+void
 message_done(struct nsq_tcp *t, int ok, const char *err)
 {
 	request_clear(t);
@@ -222,284 +83,8 @@ reasons_text(const struct nsq_tcp *t)
 	    t->reasons.p;
 }
 
-/* Close the socket and forget the stream; the server stays configured. */
-static void
-conn_reset(struct nsq_conn *c)
-{
-	struct ev_loop	*loop = c->t->loop;
-
-	ev_io_stop(loop, &c->rio);
-	ev_io_stop(loop, &c->wio);
-	ev_timer_stop(loop, &c->timer);
-	/* a lookup in progress is abandoned: its thread cleans up */
-	resolver_cancel(&c->rsv);
-	if (c->fd != -1 && close(c->fd) == -1)
-		log_warn("nsq: close %s", c->server);
-	c->fd = -1;
-	if (c->res != NULL)
-		freeaddrinfo(c->res);
-	c->res = NULL;
-	c->ai = NULL;
-	/* a big MPUB grew it; do not keep megabytes per idle server */
-	if (c->out.cap > OUT_KEEP)
-		buf_free(&c->out);
-	else
-		buf_reset(&c->out);
-	c->outoff = 0;
-	nsq_reader_free(&c->rd);
-	nsq_reader_init(&c->rd, 0);
-	c->limits = c->t->limits;
-	c->pub = 0;
-	c->proven = 0;
-	c->last_hb = 0;
-	c->hb_gap = 0;
-}
-
-/*
- * The connection failed: close it and plan the reconnect.  What was on
- * it is the caller's business (conn_down() moves the request on).
- */
-static void
-conn_drop(struct nsq_conn *c, const char *reason)
-{
-	struct nsq_tcp	*t = c->t;
-	double		 delay;
-
-	/*
-	 * A connection that worked (an OK came, or it stayed up a while)
-	 * reconnects quickly; one that keeps failing right after the
-	 * handshake backs off like one that cannot connect at all.
-	 */
-	if (c->state == CONN_READY && (c->proven ||
-	    ev_now(t->loop) - c->ready_at >= RECONNECT_MAX))
-		c->backoff = 0;
-	c->backoff = c->backoff == 0 ? RECONNECT_MIN :
-	    c->backoff * 2 > RECONNECT_MAX ? RECONNECT_MAX : c->backoff * 2;
-	/* jitter: servers (and agents) that failed together spread out */
-	delay = c->backoff / 2 +
-	    c->backoff / 2 * (double)arc4random_uniform(1001) / 1000.0;
-
-	/* one warning per outage, not one per reconnect attempt */
-	if (!c->quiet)
-		log_warnx("nsq: %s: %s; reconnecting in %.1f s", c->server,
-		    reason, delay);
-	else
-		log_debug("nsq: %s: %s; reconnecting in %.1f s", c->server,
-		    reason, delay);
-	c->quiet = 1;
-	c->lost = 1;
-	strlcpy(c->err, reason, sizeof(c->err));
-
-	conn_reset(c);
-	c->state = CONN_DOWN;
-	timer_arm(c, delay);
-}
-
-/*
- * The connection failed: drop it and, if the request was on it, let the
- * request move on.  That comes last, as it may try the other servers
- * and report to the sender.
- */
-static void
-conn_down(struct nsq_conn *c, const char *why)
-{
-	struct nsq_tcp	*t = c->t;
-	char		 reason[sizeof(c->err)];
-	int		 had_msg;
-
-	/* `why` may point into the reader or c->err: copy it first */
-	strlcpy(reason, why, sizeof(reason));
-	had_msg = t->busy && t->cur == c->idx;
-	conn_drop(c, reason);
-	if (had_msg)
-		attempt_failed(t, reason);
-}
-
-/* Resolve the name again; conn_resolved() goes on from there. */
-static void
-conn_connect(struct nsq_conn *c)
-{
-	struct addrinfo	 hints;
-	char		 why[256], err[160];
-
-	conn_reset(c);
-	c->state = CONN_RESOLVING;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = AI_NUMERICSERV;
-	if (resolver_start(&c->rsv, c->host, c->port, &hints,
-	    RESOLVE_TIMEOUT, err, sizeof(err)) == -1) {
-		snprintf(why, sizeof(why), "resolving %s: %s", c->host, err);
-		conn_down(c, why);
-		return;
-	}
-	if (c->rsv.background)
-		log_debug("nsq: %s: resolving %s in the background",
-		    c->server, c->host);
-}
-
-/* The lookup ended: connect to the first address, or count a failure. */
-static void
-conn_resolved(struct resolver *r, struct resolve_result *res, void *arg)
-{
-	struct nsq_conn	*c = arg;
-	char		 why[256];
-
-	(void)r;
-	if (c->state != CONN_RESOLVING) {
-		/* cannot be: a reset cancels the lookup; do not leak */
-		if (res->res != NULL)
-			freeaddrinfo(res->res);
-		return;
-	}
-	if (res->timedout) {
-		snprintf(why, sizeof(why), "resolving %s: no answer in "
-		    "%.0f s", c->host, RESOLVE_TIMEOUT);
-		conn_down(c, why);
-		return;
-	}
-	if (res->rc != 0) {
-		snprintf(why, sizeof(why), "resolving %s: %s", c->host,
-		    res->rc == EAI_SYSTEM ? strerror(res->sys_errno) :
-		    gai_strerror(res->rc));
-		conn_down(c, why);
-		return;
-	}
-	c->state = CONN_CONNECTING;
-	c->res = res->res;
-	c->ai = c->res;
-	c->err[0] = '\0';
-	conn_try(c);
-}
-
-/* The TCP connection is up: say who we are. */
-static void
-conn_connected(struct nsq_conn *c)
-{
-	struct nsq_tcp		*t = c->t;
-	struct nsq_identify	 id;
-
-	ev_io_stop(t->loop, &c->wio);
-	c->state = CONN_IDENTIFYING;
-	c->last_rx = ev_now(t->loop);
-	memset(&id, 0, sizeof(id));
-	id.client_id = t->client_id;
-	id.hostname = t->hostname;
-	/*
-	 * 0: nsqd's own default interval (30 s), which is always within
-	 * the range that server allows, where a fixed number could be
-	 * refused by an nsqd run with a lower --max-heartbeat-interval.
-	 */
-	id.heartbeat_ms = 0;
-	buf_reset(&c->out);
-	c->outoff = 0;
-	if (nsq_enc_magic(&c->out) == -1 ||
-	    nsq_enc_identify(&c->out, &id) == -1) {
-		conn_down(c, "out of memory for IDENTIFY");
-		return;
-	}
-	ev_io_start(t->loop, &c->rio);
-	timer_arm(c, RESPONSE_TIMEOUT);
-	(void)conn_flush(c);
-}
-
-/* Connect to c->ai, or the next address that does not fail at once. */
-static void
-conn_try(struct nsq_conn *c)
-{
-	struct nsq_tcp	*t = c->t;
-	struct addrinfo	*ai;
-	int		 fd, on = 1;
-
-	for (; (ai = c->ai) != NULL; c->ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd == -1) {
-			snprintf(c->err, sizeof(c->err), "socket: %s",
-			    strerror(errno));
-			continue;
-		}
-		/* small commands and answers: do not wait for Nagle */
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
-		    sizeof(on)) == -1)
-			log_warn("nsq: %s: TCP_NODELAY", c->server);
-		c->fd = fd;
-		ev_io_set(&c->rio, fd, EV_READ);
-		ev_io_set(&c->wio, fd, EV_WRITE);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-			conn_connected(c);
-			return;
-		}
-		if (errno == EINPROGRESS || errno == EINTR) {
-			/* writable when it is done, either way */
-			ev_io_start(t->loop, &c->wio);
-			timer_arm(c, CONNECT_TIMEOUT);
-			return;
-		}
-		snprintf(c->err, sizeof(c->err), "connect: %s",
-		    strerror(errno));
-		if (close(fd) == -1)
-			log_warn("nsq: close %s", c->server);
-		c->fd = -1;
-	}
-	conn_down(c, c->err[0] != '\0' ? c->err : "no address to connect to");
-}
-
-/* This address did not work: close it and go on with the next one. */
-static void
-conn_next_address(struct nsq_conn *c, const char *why)
-{
-	ev_io_stop(c->t->loop, &c->wio);
-	ev_timer_stop(c->t->loop, &c->timer);
-	strlcpy(c->err, why, sizeof(c->err));
-	if (c->fd != -1 && close(c->fd) == -1)
-		log_warn("nsq: close %s", c->server);
-	c->fd = -1;
-	if (c->ai != NULL)
-		c->ai = c->ai->ai_next;
-	conn_try(c);
-}
-
-/*
- * Write what is pending.  0, or -1 when the connection failed (and was
- * taken down: c's stream state is gone).
- */
-static int
-conn_flush(struct nsq_conn *c)
-{
-	struct ev_loop	*loop = c->t->loop;
-	ssize_t		 n;
-	char		 why[128];
-
-	while (c->outoff < c->out.len) {
-		/* MSG_NOSIGNAL: a peer that vanished is an error, not a
-		 * SIGPIPE */
-		n = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff,
-		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				ev_io_start(loop, &c->wio);
-				return 0;
-			}
-			snprintf(why, sizeof(why), "write: %s",
-			    strerror(errno));
-			conn_down(c, why);
-			return -1;
-		}
-		c->outoff += (size_t)n;
-	}
-	ev_io_stop(loop, &c->wio);
-	buf_reset(&c->out);
-	c->outoff = 0;
-	return 0;
-}
-
 /* Send the request in flight as PUB or MPUB on this READY connection. */
-static int
+int
 conn_pub(struct nsq_conn *c)
 {
 	struct nsq_tcp	*t = c->t;
@@ -537,52 +122,8 @@ conn_pub(struct nsq_conn *c)
 	return conn_flush(c);
 }
 
-/* The answer to IDENTIFY: check what the server switched on. */
-static int
-conn_identified(struct nsq_conn *c, const struct nsq_frame *f,
-    enum nsq_kind kind)
-{
-	struct nsq_tcp			*t = c->t;
-	struct nsq_identify_resp	 r;
-	const char			*bad;
-	char				 why[256], perr[160];
-
-	if (kind == NSQ_K_JSON) {
-		if (nsq_identify_parse(f->data, f->len, &r, perr,
-		    sizeof(perr)) == -1) {
-			snprintf(why, sizeof(why), "IDENTIFY: %s", perr);
-			conn_down(c, why);
-			return -1;
-		}
-		if ((bad = nsq_identify_check(&r)) != NULL) {
-			conn_down(c, bad);
-			return -1;
-		}
-		nsq_limits_apply(&c->limits, &r);
-	} else if (kind != NSQ_K_OK) {
-		/* OK: an nsqd without feature negotiation, nothing to learn */
-		conn_down(c, "unexpected answer to IDENTIFY");
-		return -1;
-	}
-	c->state = CONN_READY;
-	c->ready_at = ev_now(t->loop);
-	c->quiet = 0;
-	c->err[0] = '\0';
-	if (c->lost) {
-		c->lost = 0;
-		log_info("nsq: %s: reconnected", c->server);
-		sender_count_reconnect(t->s);
-	} else
-		log_info("nsq: %s: connected", c->server);
-	arm_idle(c);
-	/* a request was waiting for this connection */
-	if (t->busy && t->cur == c->idx && !c->pub)
-		return conn_pub(c);
-	return 0;
-}
-
 /* An error frame answering our PUB or MPUB. */
-static int
+int
 conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 {
 	struct nsq_tcp	*t = c->t;
@@ -620,198 +161,6 @@ conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 	return 0;
 }
 
-/* One frame from nsqd.  -1 when the connection went down. */
-static int
-conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
-{
-	struct nsq_tcp	*t = c->t;
-	enum nsq_kind	 kind = nsq_frame_kind(f);
-	struct nsq_error e;
-	ev_tstamp	 now = ev_now(t->loop);
-	char		 why[sizeof(e.text) + 32];
-
-	if (kind == NSQ_K_HEARTBEAT) {
-		if (c->last_hb > 0 && now - c->last_hb > c->hb_gap)
-			c->hb_gap = now - c->last_hb;
-		c->last_hb = now;
-		/* appended after any partly written command: in order */
-		if (nsq_enc_nop(&c->out) == -1) {
-			conn_down(c, "out of memory for NOP");
-			return -1;
-		}
-		/* the idle timer sees last_rx when it fires */
-		return conn_flush(c);
-	}
-	if (c->state == CONN_IDENTIFYING) {
-		if (kind == NSQ_K_ERROR) {
-			nsq_error_parse(f->data, f->len, &e);
-			snprintf(why, sizeof(why), "IDENTIFY refused: %s",
-			    e.text);
-			conn_down(c, why);
-			return -1;
-		}
-		return conn_identified(c, f, kind);
-	}
-	if (c->pub) {
-		if (kind == NSQ_K_OK) {
-			c->pub = 0;
-			/* a server that works is retried fast after a drop */
-			c->proven = 1;
-			arm_idle(c);
-			message_done(t, 1, NULL);
-			return 0;
-		}
-		if (kind == NSQ_K_ERROR)
-			return conn_pub_error(c, f);
-	} else if (kind == NSQ_K_ERROR) {
-		nsq_error_parse(f->data, f->len, &e);
-		if (!e.fatal) {
-			log_warnx("nsq: %s: %s", c->server, e.text);
-			return 0;
-		}
-		snprintf(why, sizeof(why), "nsqd: %s", e.text);
-		conn_down(c, why);
-		return -1;
-	}
-	/*
-	 * An OK with no (M)PUB out, a message frame (we never SUB), another
-	 * response: the stream is not what we think it is.
-	 */
-	snprintf(why, sizeof(why), "unexpected %s frame from nsqd",
-	    kind == NSQ_K_MESSAGE ? "message" :
-	    kind == NSQ_K_CLOSE_WAIT ? "CLOSE_WAIT" : "response");
-	conn_down(c, why);
-	return -1;
-}
-
-static void
-rio_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct nsq_conn		*c = w->data;
-	struct nsq_frame	 f;
-	char			 chunk[READ_CHUNK], why[192];
-	ssize_t			 n;
-	int			 rc;
-
-	(void)revents;
-	for (;;) {
-		n = read(c->fd, chunk, sizeof(chunk));
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			snprintf(why, sizeof(why), "read: %s%s%s%s",
-			    strerror(errno), c->pub ? " (before the " : "",
-			    c->pub ? c->t->cmd : "", c->pub ?
-			    " was answered)" : "");
-			conn_down(c, why);
-			return;
-		}
-		if (n == 0) {
-			conn_down(c, c->pub ? (c->t->nmsgs > 1 ?
-			    "nsqd closed the connection before answering the "
-			    "MPUB" : "nsqd closed the connection before "
-			    "answering the PUB") : c->state ==
-			    CONN_IDENTIFYING ? "nsqd closed the connection "
-			    "before answering IDENTIFY" :
-			    "nsqd closed the connection");
-			return;
-		}
-		c->last_rx = ev_now(loop);
-		if (nsq_reader_push(&c->rd, chunk, (size_t)n) == -1) {
-			snprintf(why, sizeof(why), "reading frames: %s",
-			    nsq_reader_error(&c->rd) != NULL ?
-			    nsq_reader_error(&c->rd) : "out of memory");
-			conn_down(c, why);
-			return;
-		}
-		while ((rc = nsq_reader_next(&c->rd, &f)) == 1)
-			if (conn_frame(c, &f) == -1)
-				return;
-		if (rc == -1) {
-			snprintf(why, sizeof(why), "bad frame: %s",
-			    nsq_reader_error(&c->rd));
-			conn_down(c, why);
-			return;
-		}
-		/* a short read means the socket is drained */
-		if ((size_t)n < sizeof(chunk))
-			return;
-	}
-}
-
-static void
-wio_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct nsq_conn	*c = w->data;
-	socklen_t	 len;
-	int		 soerr;
-	char		 why[192];
-
-	(void)loop;
-	(void)revents;
-	if (c->state != CONN_CONNECTING) {
-		(void)conn_flush(c);
-		return;
-	}
-	soerr = 0;
-	len = sizeof(soerr);
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-		soerr = errno;
-	if (soerr != 0) {
-		snprintf(why, sizeof(why), "connect: %s", strerror(soerr));
-		conn_next_address(c, why);
-		return;
-	}
-	conn_connected(c);
-}
-
-static void
-timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct nsq_conn	*c = w->data;
-	double		 idle;
-	char		 why[128];
-
-	(void)revents;
-	switch (c->state) {
-	case CONN_DOWN:
-		conn_connect(c);
-		break;
-	case CONN_RESOLVING:
-		/* the resolver keeps its own deadline */
-		break;
-	case CONN_CONNECTING:
-		snprintf(why, sizeof(why), "connect: no answer in %.0f s",
-		    CONNECT_TIMEOUT);
-		conn_next_address(c, why);
-		break;
-	case CONN_IDENTIFYING:
-		snprintf(why, sizeof(why), "no answer to IDENTIFY in %.0f s",
-		    RESPONSE_TIMEOUT);
-		conn_down(c, why);
-		break;
-	case CONN_READY:
-		if (c->pub) {
-			/* stalled: the stream cannot be trusted any more */
-			snprintf(why, sizeof(why), "no answer to %s in "
-			    "%.0f s", c->t->cmd, RESPONSE_TIMEOUT);
-			conn_down(c, why);
-			break;
-		}
-		idle = ev_now(loop) - c->last_rx;
-		if (idle >= idle_dead(c)) {
-			snprintf(why, sizeof(why), "nothing from nsqd for "
-			    "%.0f s", idle);
-			conn_down(c, why);
-			break;
-		}
-		arm_idle(c);
-		break;
-	}
-}
-
 /* Try the request on t->conns[t->cur]. */
 static void
 attempt_start(struct nsq_tcp *t)
@@ -844,7 +193,7 @@ attempt_start(struct nsq_tcp *t)
 }
 
 /* The current server failed the request: the next one, or give up. */
-static void
+void
 attempt_failed(struct nsq_tcp *t, const char *why)
 {
 	reason_add(t, t->conns[t->cur].server, why);
@@ -986,7 +335,6 @@ static void
 sink_nsq_tcp_close(struct sender *s)
 {
 	struct nsq_tcp	*t = s->sink;
-	struct nsq_conn	*c;
 	size_t		 i;
 
 	if (t == NULL)
@@ -994,14 +342,7 @@ sink_nsq_tcp_close(struct sender *s)
 	/* a request in flight is abandoned: the sender keeps it */
 	request_clear(t);
 	for (i = 0; i < t->nconns; i++) {
-		c = &t->conns[i];
-		conn_reset(c);
-		resolver_close(&c->rsv);
-		buf_free(&c->out);
-		nsq_reader_free(&c->rd);
-		free(c->server);
-		free(c->host);
-		free(c->port);
+		conn_free(&t->conns[i]);
 	}
 	free(t->conns);
 	free(t->msgs);
@@ -1056,20 +397,7 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 	}
 	for (i = 0; i < sv->n; i++) {
 		c = &t->conns[i];
-		c->t = t;
-		c->idx = i;
-		c->fd = -1;
-		c->state = CONN_DOWN;
-		c->limits = t->limits;
-		buf_init(&c->out);
-		nsq_reader_init(&c->rd, 0);
-		ev_io_init(&c->rio, rio_cb, -1, EV_READ);
-		c->rio.data = c;
-		ev_io_init(&c->wio, wio_cb, -1, EV_WRITE);
-		c->wio.data = c;
-		ev_timer_init(&c->timer, timer_cb, 0., 0.);
-		c->timer.data = c;
-		resolver_init(&c->rsv, t->loop, NULL, conn_resolved, c);
+		conn_init(c, t, i);
 		t->nconns++;	/* close() frees what is counted */
 		if (parse_server(sv->v[i], &c->host, &c->port, err,
 		    errlen) == -1)

@@ -1,0 +1,370 @@
+/*
+ * The registry's items into struct items: the checks of each type and
+ * the Go agent's rules for duplicates.  See fetcher_items.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fetcher_items.h"
+#include "log.h"
+#include "util.h"
+
+/* Characters of a metric name (lodastack-protocols.md section 6.4). */
+static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
+
+/*
+ * A key of an item.  The Go agent decodes items into structs, which
+ * matches keys case-insensitively: an exact match first, then any case.
+ */
+static const char *
+kv_get(const struct reg_item *it, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < it->n; i++)
+		if (strcmp(it->kv[i].key, key) == 0)
+			return it->kv[i].value;
+	for (i = 0; i < it->n; i++)
+		if (strcasecmp(it->kv[i].key, key) == 0)
+			return it->kv[i].value;
+	return NULL;
+}
+
+const char *
+reg_item_name(const struct reg_item *it, size_t index, char *buf,
+    size_t len)
+{
+	const char	*name = kv_get(it, "name");
+
+	if (name != NULL && name[0] != '\0')
+		snprintf(buf, len, "\"%.128s\"", name);
+	else
+		snprintf(buf, len, "#%zu", index);
+	return buf;
+}
+
+/* Go's strconv.Atoi: an optional sign and decimal digits, nothing else. */
+static int
+parse_integer(const char *s, long long min, long long max, long long *out)
+{
+	const char	*d = s;
+
+	if (*d == '+' || *d == '-')
+		d++;
+	if (*d == '\0' || strspn(d, "0123456789") != strlen(d))
+		return -1;
+	return parse_int64(s, min, max, out);
+}
+
+static int
+metric_name_valid(const char *s, char *why, size_t whylen)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0) {
+		snprintf(why, whylen, "no \"name\"");
+		return 0;
+	}
+	if (n >= ITEM_NAME_MAX) {
+		snprintf(why, whylen, "\"name\" is longer than %d bytes",
+		    ITEM_NAME_MAX - 1);
+		return 0;
+	}
+	if (strspn(s, name_chars) != n) {
+		snprintf(why, whylen, "\"name\" \"%.128s\" holds characters "
+		    "other than [-_.a-zA-Z0-9]", s);
+		return 0;
+	}
+	return 1;
+}
+
+/* Shell metacharacters the Go agent refused in plugin parameters. */
+static const char *
+forbidden_token(const char *t)
+{
+	static const char *const bad[] = { "&&", ";", "|", "<", ">", "`" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (strstr(t, bad[i]) != NULL)
+			return bad[i];
+	return NULL;
+}
+
+/* "a  b c" -> ["a", "b", "c"]: split on single spaces, drop empties. */
+static enum reg_verdict
+split_params(const char *s, struct strlist *out, char *why, size_t whylen)
+{
+	char		*copy, *p, *tok;
+	const char	*bad;
+	enum reg_verdict v = REG_ITEM_OK;
+
+	if ((copy = strdup(s)) == NULL)
+		return REG_ITEM_NOMEM;
+	for (p = copy; (tok = strsep(&p, " ")) != NULL;) {
+		if (*tok == '\0')
+			continue;
+		if ((bad = forbidden_token(tok)) != NULL) {
+			snprintf(why, whylen, "parameter \"%.64s\" contains "
+			    "\"%s\" (no shell metacharacters: && ; | < > `)",
+			    tok, bad);
+			v = REG_ITEM_REJECTED;
+			break;
+		}
+		if (strlist_add(out, tok) == -1) {
+			v = REG_ITEM_NOMEM;
+			break;
+		}
+	}
+	free(copy);
+	return v;
+}
+
+/* A later item of the same plugin replaces the earlier one (Go's map). */
+static void
+drop_plugin(struct items *out, const char *ns, const char *project)
+{
+	struct plugin_item	*p;
+	size_t			 i;
+
+	for (i = 0; i < out->nplugins; i++) {
+		p = &out->plugins[i];
+		if (strcmp(p->ns, ns) != 0 || strcmp(p->project, project) != 0)
+			continue;
+		log_warnx("namespace \"%s\": plugin item \"%s\" is replaced by "
+		    "a later item of the same project \"%s\"", ns, p->name,
+		    project);
+		free(p->ns);
+		free(p->name);
+		free(p->git);
+		free(p->repo);
+		free(p->project);
+		strlist_free(&p->params);
+		memmove(p, p + 1, (out->nplugins - i - 1) * sizeof(*p));
+		out->nplugins--;
+		return;
+	}
+}
+
+static enum reg_verdict
+apply_plugin(const char *ns, const struct reg_item *it, struct items *out,
+    char *why, size_t whylen)
+{
+	struct plugin_item	 p;
+	const char		*name = kv_get(it, "name"), *git, *iv, *par;
+	char			 repo[512], project[256], err[256];
+	long long		 interval = 0;
+	enum reg_verdict	 v;
+	size_t			 i;
+
+	if (!metric_name_valid(name != NULL ? name : "", why, whylen))
+		return REG_ITEM_REJECTED;
+	/* these collided with the Go agent's own fields: it refused them */
+	for (i = 0; i < it->n; i++)
+		if (strcasecmp(it->kv[i].key, "param") == 0 ||
+		    strcasecmp(it->kv[i].key, "cycle") == 0) {
+			snprintf(why, whylen, "it has a key \"%s\" (reserved: "
+			    "the parameters are in \"parameters\", the "
+			    "interval in \"interval\")", it->kv[i].key);
+			return REG_ITEM_REJECTED;
+		}
+	if ((git = kv_get(it, "git")) == NULL || git[0] == '\0') {
+		snprintf(why, whylen, "no \"git\"");
+		return REG_ITEM_REJECTED;
+	}
+	if (repo_from_git(git, repo, sizeof(repo), project, sizeof(project),
+	    err, sizeof(err)) == -1) {
+		snprintf(why, whylen, "%s", err);
+		return REG_ITEM_REJECTED;
+	}
+	/* absent: 0, run on demand only, as the Go agent did */
+	if ((iv = kv_get(it, "interval")) != NULL &&
+	    parse_integer(iv, 0, INT32_MAX, &interval) == -1) {
+		snprintf(why, whylen, "\"interval\" \"%.32s\" is not a "
+		    "number of seconds >= 0", iv);
+		return REG_ITEM_REJECTED;
+	}
+	memset(&p, 0, sizeof(p));
+	strlist_init(&p.params);
+	if ((par = kv_get(it, "parameters")) != NULL &&
+	    (v = split_params(par, &p.params, why, whylen)) != REG_ITEM_OK) {
+		strlist_free(&p.params);
+		return v;
+	}
+	p.ns = (char *)ns;
+	p.name = (char *)name;
+	p.git = (char *)git;
+	p.repo = repo;
+	p.project = project;
+	p.interval = interval;
+	drop_plugin(out, ns, project);
+	v = items_add_plugin(out, &p) == -1 ? REG_ITEM_NOMEM : REG_ITEM_OK;
+	strlist_free(&p.params);
+	return v;
+}
+
+static enum reg_verdict
+apply_port(const char *ns, const struct reg_item *it, struct items *out,
+    char *why, size_t whylen)
+{
+	struct port_item	 p;
+	const char		*name = kv_get(it, "name"), *s;
+	long long		 port, timeout = 0;
+
+	if (!metric_name_valid(name != NULL ? name : "", why, whylen))
+		return REG_ITEM_REJECTED;
+	if ((s = kv_get(it, "port")) == NULL) {
+		snprintf(why, whylen, "no \"port\"");
+		return REG_ITEM_REJECTED;
+	}
+	if (parse_integer(s, 1, 65535, &port) == -1) {
+		snprintf(why, whylen, "\"port\" \"%.32s\" is not a TCP port "
+		    "(1-65535)", s);
+		return REG_ITEM_REJECTED;
+	}
+	if ((s = kv_get(it, "connect_timeout")) != NULL && s[0] != '\0' &&
+	    parse_integer(s, INT32_MIN, REG_PORT_TIMEOUT_MAX, &timeout) ==
+	    -1) {
+		snprintf(why, whylen, "\"connect_timeout\" \"%.32s\" is not a "
+		    "number of seconds up to %d", s, REG_PORT_TIMEOUT_MAX);
+		return REG_ITEM_REJECTED;
+	}
+	p.ns = (char *)ns;
+	p.name = (char *)name;
+	p.port = (int)port;
+	p.timeout = timeout > 0 ? (int)timeout : REG_PORT_TIMEOUT;
+	return items_add_port(out, &p) == -1 ? REG_ITEM_NOMEM : REG_ITEM_OK;
+}
+
+static enum reg_verdict
+apply_proc(const char *ns, const struct reg_item *it, struct items *out,
+    char *why, size_t whylen)
+{
+	struct proc_item	 p;
+	const char		*name = kv_get(it, "name"), *bin;
+
+	if (!metric_name_valid(name != NULL ? name : "", why, whylen))
+		return REG_ITEM_REJECTED;
+	if ((bin = kv_get(it, "bin_path")) == NULL) {
+		snprintf(why, whylen, "no \"bin_path\"");
+		return REG_ITEM_REJECTED;
+	}
+	if (bin[0] != '/' || strlen(bin) >= 4096) {
+		snprintf(why, whylen, "\"bin_path\" \"%.128s\" is not an "
+		    "absolute path", bin);
+		return REG_ITEM_REJECTED;
+	}
+	p.ns = (char *)ns;
+	p.name = (char *)name;
+	p.bin_path = (char *)bin;
+	return items_add_proc(out, &p) == -1 ? REG_ITEM_NOMEM : REG_ITEM_OK;
+}
+
+/*
+ * A PORT or PROC item sets the interval of its type, the last one
+ * winning as for the other types; the Go agent ignored it (fixed 60 s,
+ * quirk 5).  The check itself does not depend on it, so a bad interval
+ * does not reject the item: it is logged and the default applies.
+ */
+static void
+apply_check_interval(const char *ns, const struct reg_item *it,
+    enum sys_type t, struct items *out)
+{
+	const char	*iv = kv_get(it, "interval"), *name = kv_get(it, "name");
+	long long	 interval = 0;
+
+	if (iv != NULL && iv[0] != '\0' &&
+	    parse_integer(iv, 0, INT32_MAX, &interval) == -1) {
+		log_warnx("namespace \"%s\": %s item \"%s\": \"interval\" "
+		    "\"%.32s\" is not a number of seconds >= 0; the default "
+		    "(%lld s) applies", ns, sys_type_name(t), name, iv,
+		    (long long)sys_type_default_interval(t));
+		interval = 0;
+	}
+	out->intervals[t] = interval;
+}
+
+enum reg_verdict
+reg_item_apply(const char *ns, const struct reg_item *it, struct items *out,
+    char *why, size_t whylen)
+{
+	enum reg_verdict v;
+	const char	*type = NULL, *iv;
+	enum sys_type	 t;
+	long long	 interval = 0;
+	size_t		 i;
+
+	why[0] = '\0';
+	/* the Go agent reads the type from the map itself: exact key */
+	for (i = 0; i < it->n; i++)
+		if (strcmp(it->kv[i].key, "measurement_type") == 0)
+			type = it->kv[i].value;
+	if (type == NULL || type[0] == '\0') {
+		snprintf(why, whylen, "no measurement_type");
+		return REG_ITEM_IGNORED;
+	}
+	if (strcmp(type, "PLUGIN") == 0)
+		return apply_plugin(ns, it, out, why, whylen);
+	if (strcmp(type, "PORT") == 0) {
+		if ((v = apply_port(ns, it, out, why, whylen)) == REG_ITEM_OK)
+			apply_check_interval(ns, it, SYS_PORT, out);
+		return v;
+	}
+	if (strcmp(type, "PROC") == 0) {
+		if ((v = apply_proc(ns, it, out, why, whylen)) == REG_ITEM_OK)
+			apply_check_interval(ns, it, SYS_PROC, out);
+		return v;
+	}
+	if (sys_type_parse(type, &t) == -1) {
+		/* GOPLUGIN (quirk 12), LOG, HEALTH, PS, API...: not ours */
+		snprintf(why, whylen, "measurement_type %.32s is not "
+		    "collected by this agent", type);
+		return REG_ITEM_IGNORED;
+	}
+	if ((iv = kv_get(it, "interval")) != NULL && iv[0] != '\0' &&
+	    parse_integer(iv, 0, INT32_MAX, &interval) == -1) {
+		snprintf(why, whylen, "\"interval\" \"%.32s\" is not a number "
+		    "of seconds >= 0", iv);
+		return REG_ITEM_REJECTED;
+	}
+	/* the last item of a type wins (quirk 4) */
+	out->intervals[t] = interval;
+	return REG_ITEM_OK;
+}
+
+int
+regset_to_items(const struct regset *rs, struct items *out,
+    size_t *rejected)
+{
+	const struct reg_ns	*n;
+	enum reg_verdict	 v;
+	char			 why[512], name[160];
+	size_t			 i, j;
+
+	*rejected = 0;
+	for (i = 0; i < rs->n; i++) {
+		n = &rs->v[i];
+		if (strlist_add(&out->namespaces, n->ns) == -1)
+			return -1;
+		for (j = 0; j < n->nitems; j++) {
+			v = reg_item_apply(n->ns, &n->items[j], out, why,
+			    sizeof(why));
+			if (v == REG_ITEM_NOMEM)
+				return -1;
+			if (v == REG_ITEM_IGNORED)
+				log_debug("namespace \"%s\": item %s ignored: "
+				    "%s", n->ns, reg_item_name(&n->items[j], j,
+				    name, sizeof(name)), why);
+			if (v != REG_ITEM_REJECTED)
+				continue;
+			(*rejected)++;
+			log_warnx("namespace \"%s\": item %s rejected: %s",
+			    n->ns, reg_item_name(&n->items[j], j, name,
+			    sizeof(name)), why);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * The registry's items into the items the agent runs
+ * (lodastack-protocols.md section 2.2): what fetcher_registry.h parsed,
+ * checked type by type, into `struct items` (items.h).
+ *
+ * Nothing here does I/O: the conversion logs each rejected item (log.h)
+ * and counts it.
+ */
+#ifndef AGENT_FETCHER_ITEMS_H
+#define AGENT_FETCHER_ITEMS_H
+
+#include <stddef.h>
+
+#include "fetcher_registry.h"
+#include "items.h"
+
+#define REG_PORT_TIMEOUT	3	/* connect_timeout <= 0 or missing */
+#define REG_PORT_TIMEOUT_MAX	600	/* seconds */
+
+enum reg_verdict {
+	REG_ITEM_OK = 0,	/* added to the items */
+	REG_ITEM_IGNORED,	/* a type the agent does not use */
+	REG_ITEM_REJECTED,	/* bad: `why` says what */
+	REG_ITEM_NOMEM = -1
+};
+
+/*
+ * One item of namespace `ns` into `out` (lodastack-protocols.md 2.2):
+ * PLUGIN, PORT and PROC items are added, a system type sets
+ * out->intervals[type] (the last one wins; PORT and PROC items too, a
+ * bad interval there logged and taken as not given), anything else is
+ * ignored.
+ */
+enum reg_verdict reg_item_apply(const char *ns, const struct reg_item *,
+	    struct items *out, char *why, size_t whylen);
+
+/*
+ * Every item of every namespace of `rs` (sorted first by the caller) into
+ * `out` (items_init'ed), the namespaces too.  Each rejected item is
+ * logged with its namespace, its name and why, and counted in
+ * *rejected.  0, or -1 on allocation failure.
+ */
+int	 regset_to_items(const struct regset *, struct items *out,
+	    size_t *rejected);
+
+/* The name of an item for logs: its "name" value or "#<index>". */
+const char *reg_item_name(const struct reg_item *, size_t index, char *buf,
+	    size_t len);
+
+#endif
