@@ -7,8 +7,8 @@
  *
  * Strings are escaped by yajl, or, with JSONW_GO, as Go's encoding/json
  * escapes them (encode_json_string: \u003c \u003e \u0026, \u2028 \u2029,
- * invalid UTF-8 as \ufffd): the bodies Go peers compare byte for byte
- * with what the Go agent sent.  Floats are always written in Go's
+ * invalid UTF-8 as \ufffd), for the bodies that stay byte for byte what
+ * the Go agent sent.  Floats are always written in Go's
  * shortest round-trip form (encode_json_float), never with yajl's
  * "%.20g"; NaN and infinities are errors.
  *
@@ -33,7 +33,9 @@
 #include "buf.h"
 
 #define JSONW_GO	0x01	/* strings escaped as Go escapes them */
-#define JSONW_UTF8	0x02	/* yajl's escaping; bad UTF-8 is an error */
+#define JSONW_UTF8	0x02	/* yajl's escaping; bad UTF-8 is an error
+				 * (without either, bytes go as they are;
+				 * with JSONW_GO, they become U+FFFD) */
 #define JSONW_PRETTY	0x04	/* yajl's indentation (two spaces), final
 				 * newline */
 
