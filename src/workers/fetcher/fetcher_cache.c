@@ -5,50 +5,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encode.h"
 #include "fetcher_cache.h"
 #include "fetcher_file.h"
-
-static void
-json_str(struct buf *b, const char *s)
-{
-	encode_json_string(b, s, strlen(s));
-}
+#include "jsonw.h"
 
 void
 cache_encode(struct buf *b, const struct regset *rs)
 {
 	const struct reg_item	*it;
+	struct jsonw		 w;
 	size_t			 i, j, k;
 
-	buf_adds(b, "{\n  \"ns\": {");
+	/* Go's escaping: what the registry sent comes back the same */
+	jsonw_init(&w, b, JSONW_GO | JSONW_PRETTY);
+	jsonw_map_open(&w);
+	jsonw_key(&w, "ns");
+	jsonw_map_open(&w);
 	for (i = 0; i < rs->n; i++) {
-		buf_adds(b, i > 0 ? ",\n    " : "\n    ");
-		json_str(b, rs->v[i].ns);
-		buf_adds(b, ": ");
-		json_str(b, rs->v[i].uuid);
+		jsonw_key(&w, rs->v[i].ns);
+		jsonw_string(&w, rs->v[i].uuid);
 	}
-	buf_adds(b, rs->n > 0 ? "\n  },\n  \"resources\": {" :
-	    "},\n  \"resources\": {");
+	jsonw_map_close(&w);
+	jsonw_key(&w, "resources");
+	jsonw_map_open(&w);
 	for (i = 0; i < rs->n; i++) {
-		buf_adds(b, i > 0 ? ",\n    " : "\n    ");
-		json_str(b, rs->v[i].ns);
-		buf_adds(b, ": [");
+		jsonw_key(&w, rs->v[i].ns);
+		jsonw_array_open(&w);
 		for (j = 0; j < rs->v[i].nitems; j++) {
 			it = &rs->v[i].items[j];
-			buf_adds(b, j > 0 ? ",\n      {" : "\n      {");
+			jsonw_map_open(&w);
 			for (k = 0; k < it->n; k++) {
-				if (k > 0)
-					buf_adds(b, ", ");
-				json_str(b, it->kv[k].key);
-				buf_adds(b, ": ");
-				json_str(b, it->kv[k].value);
+				jsonw_key(&w, it->kv[k].key);
+				jsonw_string(&w, it->kv[k].value);
 			}
-			buf_addc(b, '}');
+			jsonw_map_close(&w);
 		}
-		buf_adds(b, rs->v[i].nitems > 0 ? "\n    ]" : "]");
+		jsonw_array_close(&w);
 	}
-	buf_adds(b, rs->n > 0 ? "\n  }\n}\n" : "}\n}\n");
+	jsonw_map_close(&w);
+	jsonw_map_close(&w);
+	/* a failure marks b failed, which cache_write() checks */
+	(void)jsonw_finish(&w);
 }
 
 int

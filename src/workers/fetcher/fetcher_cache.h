@@ -12,6 +12,8 @@
  *     }
  *   }
  *
+ * indented by yajl (jsonw.h, two spaces, one key per line), strings
+ * escaped as Go escapes them.
  * Namespaces in byte order, items and their keys in the registry's order.
  * Written atomically (temp file + rename) by the fetcher, loaded at start
  * so the agent runs from it while the registry cannot be reached.

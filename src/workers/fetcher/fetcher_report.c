@@ -4,8 +4,8 @@
 #include <time.h>
 
 #include "config.h"
-#include "encode.h"
 #include "fetcher_report.h"
+#include "jsonw.h"
 
 #ifndef AGENT_COMMIT
 #define AGENT_COMMIT	"unknown"
@@ -35,89 +35,81 @@ build_info_get(struct build_info *b)
 	b->compiler = AGENT_COMPILER;
 }
 
+/* A list of strings, or null for none. */
 static void
-json_str(struct buf *b, const char *s)
-{
-	encode_json_string(b, s, strlen(s));
-}
-
-static void
-json_key(struct buf *b, const char *key, int first)
-{
-	if (!first)
-		buf_addc(b, ',');
-	json_str(b, key);
-	buf_addc(b, ':');
-}
-
-static void
-json_list(struct buf *b, const struct strlist *l)
+json_list(struct jsonw *w, const struct strlist *l)
 {
 	size_t	 i;
 
 	if (l == NULL) {
-		buf_adds(b, "null");
+		jsonw_null(w);
 		return;
 	}
-	buf_addc(b, '[');
-	for (i = 0; i < l->n; i++) {
-		if (i > 0)
-			buf_addc(b, ',');
-		json_str(b, l->v[i]);
-	}
-	buf_addc(b, ']');
+	jsonw_array_open(w);
+	for (i = 0; i < l->n; i++)
+		jsonw_string(w, l->v[i]);
+	jsonw_array_close(w);
 }
 
 void
 report_json(struct buf *b, const struct report_info *r)
 {
-	buf_addc(b, '{');
-	json_key(b, "uuid", 1);
-	json_list(b, r->uuid);
-	json_key(b, "sn", 0);
-	json_str(b, r->sn);
-	json_key(b, "newiplist", 0);
-	json_list(b, r->newiplist);
-	json_key(b, "oldiplist", 0);
-	json_list(b, r->oldiplist);
-	json_key(b, "ns", 0);
-	json_list(b, r->ns);
-	json_key(b, "version", 0);
-	json_str(b, r->build.version);
-	json_key(b, "commit", 0);
-	json_str(b, r->build.commit);
-	json_key(b, "branch", 0);
-	json_str(b, r->build.branch);
-	json_key(b, "buildtime", 0);
-	json_str(b, r->build.buildtime);
-	json_key(b, "goversion", 0);
-	json_str(b, r->build.compiler);
-	json_key(b, "newhostname", 0);
-	json_str(b, r->newhostname);
-	json_key(b, "oldhostname", 0);
-	json_str(b, r->oldhostname);
-	json_key(b, "agenttype", 0);
-	json_str(b, "loda-agent");
-	json_key(b, "update", 0);
-	buf_adds(b, r->update ? "true" : "false");
-	json_key(b, "utime", 0);
-	json_str(b, r->utime);
-	buf_addc(b, '}');
+	struct jsonw	 w;
+
+	jsonw_init(&w, b, JSONW_GO);
+	jsonw_map_open(&w);
+	jsonw_key(&w, "uuid");
+	json_list(&w, r->uuid);
+	jsonw_key(&w, "sn");
+	jsonw_string(&w, r->sn);
+	jsonw_key(&w, "newiplist");
+	json_list(&w, r->newiplist);
+	jsonw_key(&w, "oldiplist");
+	json_list(&w, r->oldiplist);
+	jsonw_key(&w, "ns");
+	json_list(&w, r->ns);
+	jsonw_key(&w, "version");
+	jsonw_string(&w, r->build.version);
+	jsonw_key(&w, "commit");
+	jsonw_string(&w, r->build.commit);
+	jsonw_key(&w, "branch");
+	jsonw_string(&w, r->build.branch);
+	jsonw_key(&w, "buildtime");
+	jsonw_string(&w, r->build.buildtime);
+	jsonw_key(&w, "goversion");
+	jsonw_string(&w, r->build.compiler);
+	jsonw_key(&w, "newhostname");
+	jsonw_string(&w, r->newhostname);
+	jsonw_key(&w, "oldhostname");
+	jsonw_string(&w, r->oldhostname);
+	jsonw_key(&w, "agenttype");
+	jsonw_string(&w, "loda-agent");
+	jsonw_key(&w, "update");
+	jsonw_bool(&w, r->update);
+	jsonw_key(&w, "utime");
+	jsonw_string(&w, r->utime);
+	jsonw_map_close(&w);
+	/* a failure marks b failed: the caller checks buf_failed() */
+	(void)jsonw_finish(&w);
 }
 
 void
 ns_request_json(struct buf *b, const char *hostname, const char *ip,
     const char *sn)
 {
+	struct jsonw	 w;
+
 	/* a Go map: keys sorted */
-	buf_addc(b, '{');
-	json_key(b, "hostname", 1);
-	json_str(b, hostname);
-	json_key(b, "ip", 0);
-	json_str(b, ip);
-	json_key(b, "sn", 0);
-	json_str(b, sn);
-	buf_addc(b, '}');
+	jsonw_init(&w, b, JSONW_GO);
+	jsonw_map_open(&w);
+	jsonw_key(&w, "hostname");
+	jsonw_string(&w, hostname);
+	jsonw_key(&w, "ip");
+	jsonw_string(&w, ip);
+	jsonw_key(&w, "sn");
+	jsonw_string(&w, sn);
+	jsonw_map_close(&w);
+	(void)jsonw_finish(&w);
 }
 
 int

@@ -2,7 +2,7 @@
  * The JSON bodies the fetcher posts to the registry, byte for byte as the
  * Go agent's encoding/json wrote them (lodastack-protocols.md 1.1, 1.3):
  * keys in the order of the Go structs (sorted for the ns map), strings
- * escaped as Go escapes them (encode_json_string).
+ * escaped as Go escapes them (jsonw.h, JSONW_GO).
  *
  * Build information: `version` is the package version (configure.ac);
  * `commit`, `branch` and `buildtime` come from -DAGENT_COMMIT=\"...\",

@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <yajl/yajl_gen.h>
-
+#include "buf.h"
 #include "codec.h"
 #include "front.h"
 #include "front_http.h"
+#include "jsonw.h"
 #include "log.h"
 #include "status.h"
 #include "workers/worker.h"
@@ -209,100 +209,94 @@ front_traffic_msg(struct front *f, struct frame_in *in)
 	return 0;
 }
 
-#define GEN_STR(g, s) \
-	yajl_gen_string((g), (const unsigned char *)(s), strlen(s))
-
 static void
-gen_worker(yajl_gen g, const struct worker_status *ws, time_t now)
+gen_worker(struct jsonw *w, const struct worker_status *ws, time_t now)
 {
 	const struct edge_def	*e;
 	enum role		 r;
 	uint32_t		 i;
 
-	yajl_gen_map_open(g);
-	GEN_STR(g, "role");
-	GEN_STR(g, role_name((enum role)ws->role));
-	GEN_STR(g, "pid");
-	yajl_gen_integer(g, ws->pid);
-	GEN_STR(g, "state");
-	GEN_STR(g, ws->state);
-	GEN_STR(g, "restarts");
-	yajl_gen_integer(g, ws->restarts);
-	GEN_STR(g, "uptime");
-	yajl_gen_integer(g, ws->pid != 0 ? now - ws->started : 0);
-	GEN_STR(g, "last_exit");
+	jsonw_map_open(w);
+	jsonw_key(w, "role");
+	jsonw_string(w, role_name((enum role)ws->role));
+	jsonw_key(w, "pid");
+	jsonw_int64(w, ws->pid);
+	jsonw_key(w, "state");
+	jsonw_string(w, ws->state);
+	jsonw_key(w, "restarts");
+	jsonw_int64(w, ws->restarts);
+	jsonw_key(w, "uptime");
+	jsonw_int64(w, ws->pid != 0 ? now - ws->started : 0);
+	jsonw_key(w, "last_exit");
 	if (ws->last_exit[0] != '\0')
-		GEN_STR(g, ws->last_exit);
+		jsonw_string(w, ws->last_exit);
 	else
-		yajl_gen_null(g);
-	GEN_STR(g, "generation");
-	yajl_gen_integer(g, (long long)ws->generation);
-	GEN_STR(g, "last_exit_at");
+		jsonw_null(w);
+	jsonw_key(w, "generation");
+	jsonw_int64(w, (int64_t)ws->generation);
+	jsonw_key(w, "last_exit_at");
 	if (ws->last_exit_at != 0)
-		yajl_gen_integer(g, ws->last_exit_at);
+		jsonw_int64(w, ws->last_exit_at);
 	else
-		yajl_gen_null(g);
+		jsonw_null(w);
 	if (ws->stats.n > 0 || ws->stats.note[0] != '\0') {
-		GEN_STR(g, "stats");
-		yajl_gen_map_open(g);
+		jsonw_key(w, "stats");
+		jsonw_map_open(w);
 		for (i = 0; i < ws->stats.n; i++) {
-			GEN_STR(g, ws->stats.v[i].key);
-			yajl_gen_integer(g, (long long)ws->stats.v[i].value);
+			jsonw_key(w, ws->stats.v[i].key);
+			jsonw_int64(w, (int64_t)ws->stats.v[i].value);
 		}
-		GEN_STR(g, "last_error");
+		jsonw_key(w, "last_error");
 		if (ws->stats.note[0] != '\0')
-			GEN_STR(g, ws->stats.note);
+			jsonw_string(w, ws->stats.note);
 		else
-			yajl_gen_null(g);
-		yajl_gen_map_close(g);
+			jsonw_null(w);
+		jsonw_map_close(w);
 	}
-	GEN_STR(g, "peers");
-	yajl_gen_map_open(g);
+	jsonw_key(w, "peers");
+	jsonw_map_open(w);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		e = peer_edge_find((enum role)ws->role, r);
 		if (e == NULL || r == (enum role)ws->role)
 			continue;
-		GEN_STR(g, role_name(r));
-		yajl_gen_integer(g, ws->peers[r]);
+		jsonw_key(w, role_name(r));
+		jsonw_int64(w, ws->peers[r]);
 	}
-	yajl_gen_map_close(g);
-	yajl_gen_map_close(g);
+	jsonw_map_close(w);
+	jsonw_map_close(w);
 }
 
 static void
 answer_status(struct front *f, struct http_request *req,
     const struct agent_status *st)
 {
-	const unsigned char	*buf;
-	yajl_gen		 g;
-	size_t			 len, i;
-	time_t			 now = time(NULL);
+	struct jsonw	 w;
+	struct buf	 b;
+	size_t		 i;
+	time_t		 now = time(NULL);
 
-	if ((g = yajl_gen_alloc(NULL)) == NULL) {
-		http_respond_error(req, 500, "out of memory");
-		return;
-	}
-	yajl_gen_map_open(g);
-	GEN_STR(g, "version");
-	GEN_STR(g, st->version);
-	GEN_STR(g, "pid");
-	yajl_gen_integer(g, st->master_pid);
-	GEN_STR(g, "uptime");
-	yajl_gen_integer(g, now - st->started);
-	GEN_STR(g, "generation");
-	yajl_gen_integer(g, (long long)st->generation);
-	GEN_STR(g, "workers");
-	yajl_gen_array_open(g);
+	buf_init(&b);
+	jsonw_init(&w, &b, 0);
+	jsonw_map_open(&w);
+	jsonw_key(&w, "version");
+	jsonw_string(&w, st->version);
+	jsonw_key(&w, "pid");
+	jsonw_int64(&w, st->master_pid);
+	jsonw_key(&w, "uptime");
+	jsonw_int64(&w, now - st->started);
+	jsonw_key(&w, "generation");
+	jsonw_int64(&w, (int64_t)st->generation);
+	jsonw_key(&w, "workers");
+	jsonw_array_open(&w);
 	for (i = 0; i < st->nworkers; i++)
-		gen_worker(g, &st->w[i], now);
-	yajl_gen_array_close(g);
-	yajl_gen_map_close(g);
-	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		gen_worker(&w, &st->w[i], now);
+	jsonw_array_close(&w);
+	jsonw_map_close(&w);
+	if (jsonw_finish(&w) == -1)
 		http_respond_error(req, 500, "cannot encode the status");
 	else
-		http_respond(req, 200, "application/json", (const char *)buf,
-		    len);
-	yajl_gen_free(g);
+		http_respond(req, 200, "application/json", b.p, b.len);
+	buf_free(&b);
 	(void)f;
 }
 

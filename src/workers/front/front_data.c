@@ -9,12 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <yajl/yajl_gen.h>
-
 #include "buf.h"
 #include "codec.h"
 #include "front.h"
 #include "front_write.h"
+#include "jsonw.h"
 #include "log.h"
 #include "points_json.h"
 #include "points_msg.h"
@@ -27,28 +26,24 @@
 static void
 respond_bad_point(struct http_request *req, const char *msg, long index)
 {
-	const unsigned char	*body;
-	yajl_gen		 g;
-	size_t			 len;
+	struct jsonw	 w;
+	struct buf	 b;
 
-	if ((g = yajl_gen_alloc(NULL)) == NULL) {
-		http_respond_error(req, 400, msg);
-		return;
-	}
-	yajl_gen_map_open(g);
-	yajl_gen_string(g, (const unsigned char *)"error", 5);
-	yajl_gen_string(g, (const unsigned char *)msg, strlen(msg));
+	buf_init(&b);
+	jsonw_init(&w, &b, 0);
+	jsonw_map_open(&w);
+	jsonw_key(&w, "error");
+	jsonw_string(&w, msg);
 	if (index >= 0) {
-		yajl_gen_string(g, (const unsigned char *)"index", 5);
-		yajl_gen_integer(g, index);
+		jsonw_key(&w, "index");
+		jsonw_int64(&w, index);
 	}
-	yajl_gen_map_close(g);
-	if (yajl_gen_get_buf(g, &body, &len) == yajl_gen_status_ok)
-		http_respond(req, 400, "application/json", (const char *)body,
-		    len);
+	jsonw_map_close(&w);
+	if (jsonw_finish(&w) == 0)
+		http_respond(req, 400, "application/json", b.p, b.len);
 	else
 		http_respond_error(req, 400, msg);
-	yajl_gen_free(g);
+	buf_free(&b);
 }
 
 /* The namespace: ?ns=, or the only one the host is in. */

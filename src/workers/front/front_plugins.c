@@ -14,10 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include <yajl/yajl_gen.h>
-
+#include "buf.h"
 #include "codec.h"
 #include "front.h"
+#include "jsonw.h"
 #include "log.h"
 #include "plugin_msg.h"
 
@@ -35,9 +35,6 @@
 #define GIT_DEADLINE_DEFAULT	300.0
 /* /update: the fetcher asks the registry for every namespace. */
 #define REFRESH_DEADLINE	120.0
-
-#define GEN_STR(g, s) \
-	yajl_gen_string((g), (const unsigned char *)(s), strlen(s))
 
 /* A client-given value fit for a log line. */
 static const char *
@@ -317,36 +314,33 @@ static int
 answer_namespaces(struct http_request *req, int status, const char *key,
     const char *error, const struct strlist *l)
 {
-	const unsigned char	*buf;
-	yajl_gen		 g;
-	size_t			 len, i;
-	int			 ok;
+	struct jsonw	 w;
+	struct buf	 b;
+	size_t		 i;
+	int		 rc;
 
-	if ((g = yajl_gen_alloc(NULL)) == NULL)
-		return -1;
+	buf_init(&b);
 	/* Names from the registry: refuse to send broken UTF-8 as JSON. */
-	ok = yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	jsonw_init(&w, &b, JSONW_UTF8);
 	if (key != NULL) {
-		ok = ok && yajl_gen_map_open(g) == yajl_gen_status_ok &&
-		    GEN_STR(g, key) == yajl_gen_status_ok;
+		jsonw_map_open(&w);
+		jsonw_key(&w, key);
 		if (error != NULL)
-			ok = ok && GEN_STR(g, error) == yajl_gen_status_ok;
+			jsonw_string(&w, error);
 		else
-			ok = ok && yajl_gen_bool(g, 1) == yajl_gen_status_ok;
-		ok = ok && GEN_STR(g, "namespaces") == yajl_gen_status_ok;
+			jsonw_bool(&w, 1);
+		jsonw_key(&w, "namespaces");
 	}
-	ok = ok && yajl_gen_array_open(g) == yajl_gen_status_ok;
-	for (i = 0; ok && i < l->n; i++)
-		ok = GEN_STR(g, l->v[i]) == yajl_gen_status_ok;
-	ok = ok && yajl_gen_array_close(g) == yajl_gen_status_ok;
+	jsonw_array_open(&w);
+	for (i = 0; i < l->n; i++)
+		jsonw_string(&w, l->v[i]);
+	jsonw_array_close(&w);
 	if (key != NULL)
-		ok = ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
-	ok = ok && yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok;
-	if (ok)
-		http_respond(req, status, "application/json",
-		    (const char *)buf, len);
-	yajl_gen_free(g);
-	return ok ? 0 : -1;
+		jsonw_map_close(&w);
+	if ((rc = jsonw_finish(&w)) == 0)
+		http_respond(req, status, "application/json", b.p, b.len);
+	buf_free(&b);
+	return rc;
 }
 
 void

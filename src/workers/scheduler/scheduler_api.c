@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "codec.h"
-#include "encode.h"
+#include "jsonw.h"
 #include "log.h"
 
 #define ERR_NS_REPO	"invalid ns or repo"
@@ -32,56 +32,16 @@
 #define ERR_RUNNING	"plugin is running"
 #define OUTPUT_HEAD	256	/* bytes of stdout shown in a run answer */
 
+/* Seconds with milliseconds, as the answers always gave them. */
 static void
-json_key(struct buf *b, int *first, const char *key)
+json_secs(struct jsonw *w, double v)
 {
-	if (!*first)
-		buf_addc(b, ',');
-	*first = 0;
-	encode_json_string(b, key, strlen(key));
-	buf_addc(b, ':');
-}
+	char	 num[320];	/* any double: 309 digits at most, ".xxx" */
+	int	 n;
 
-static void
-json_str(struct buf *b, int *first, const char *key, const char *v)
-{
-	json_key(b, first, key);
-	encode_json_string(b, v, strlen(v));
-}
-
-static void
-json_u64(struct buf *b, int *first, const char *key, uint64_t v)
-{
-	json_key(b, first, key);
-	buf_printf(b, "%llu", (unsigned long long)v);
-}
-
-static void
-json_i64(struct buf *b, int *first, const char *key, int64_t v)
-{
-	json_key(b, first, key);
-	buf_printf(b, "%lld", (long long)v);
-}
-
-static void
-json_bool(struct buf *b, int *first, const char *key, int v)
-{
-	json_key(b, first, key);
-	buf_adds(b, v ? "true" : "false");
-}
-
-static void
-json_secs(struct buf *b, int *first, const char *key, double v)
-{
-	json_key(b, first, key);
-	buf_printf(b, "%.3f", v);
-}
-
-static void
-json_null(struct buf *b, int *first, const char *key)
-{
-	json_key(b, first, key);
-	buf_adds(b, "null");
+	n = snprintf(num, sizeof(num), "%.3f", v);
+	/* jsonw_number refuses "", and a NaN's "nan" */
+	jsonw_number(w, n > 0 && (size_t)n < sizeof(num) ? num : "");
 }
 
 static const char *
@@ -101,88 +61,111 @@ checkout_name(enum checkout_state c)
 
 /* exit, signal, timed_out of a run: null for what does not apply. */
 static void
-json_ending(struct buf *b, int *first, const struct last_run *l)
+json_ending(struct jsonw *w, const struct last_run *l)
 {
+	jsonw_key(w, "exit");
 	if (l->exited)
-		json_i64(b, first, "exit", l->status);
+		jsonw_int64(w, l->status);
 	else
-		json_null(b, first, "exit");
+		jsonw_null(w);
+	jsonw_key(w, "signal");
 	if (l->signo != 0)
-		json_i64(b, first, "signal", l->signo);
+		jsonw_int64(w, l->signo);
 	else
-		json_null(b, first, "signal");
-	json_bool(b, first, "timed_out", l->timed_out);
+		jsonw_null(w);
+	jsonw_key(w, "timed_out");
+	jsonw_bool(w, l->timed_out);
 }
 
 static void
-plugin_json(struct buf *b, const struct plugin *p)
+plugin_json(struct jsonw *w, const struct plugin *p)
 {
 	const struct plugin_item	*it = &p->item;
 	size_t				 i;
-	int				 first = 1;
 
-	buf_addc(b, '{');
-	json_str(b, &first, "ns", it->ns);
-	json_str(b, &first, "name", it->name);
-	json_str(b, &first, "git", it->git);
-	json_str(b, &first, "repo", it->repo);
-	json_str(b, &first, "project", it->project);
-	json_i64(b, &first, "interval", it->interval);
-	json_key(b, &first, "params");
-	buf_addc(b, '[');
-	for (i = 0; i < it->params.n; i++) {
-		if (i > 0)
-			buf_addc(b, ',');
-		encode_json_string(b, it->params.v[i],
-		    strlen(it->params.v[i]));
-	}
-	buf_addc(b, ']');
-	json_bool(b, &first, "enabled", p->enabled);
-	json_bool(b, &first, "scheduled", ev_is_active(&p->timer));
-	json_str(b, &first, "checkout", checkout_name(p->checkout));
-	json_str(b, &first, "commit", p->commit);
-	json_str(b, &first, "git_error", p->git_error);
-	json_bool(b, &first, "running", p->run != NULL);
+	jsonw_map_open(w);
+	jsonw_key(w, "ns");
+	jsonw_string(w, it->ns);
+	jsonw_key(w, "name");
+	jsonw_string(w, it->name);
+	jsonw_key(w, "git");
+	jsonw_string(w, it->git);
+	jsonw_key(w, "repo");
+	jsonw_string(w, it->repo);
+	jsonw_key(w, "project");
+	jsonw_string(w, it->project);
+	jsonw_key(w, "interval");
+	jsonw_int64(w, it->interval);
+	jsonw_key(w, "params");
+	jsonw_array_open(w);
+	for (i = 0; i < it->params.n; i++)
+		jsonw_string(w, it->params.v[i]);
+	jsonw_array_close(w);
+	jsonw_key(w, "enabled");
+	jsonw_bool(w, p->enabled);
+	jsonw_key(w, "scheduled");
+	jsonw_bool(w, ev_is_active(&p->timer));
+	jsonw_key(w, "checkout");
+	jsonw_string(w, checkout_name(p->checkout));
+	jsonw_key(w, "commit");
+	jsonw_string(w, p->commit);
+	jsonw_key(w, "git_error");
+	jsonw_string(w, p->git_error);
+	jsonw_key(w, "running");
+	jsonw_bool(w, p->run != NULL);
+	jsonw_key(w, "last_run");
 	if (p->last.at == 0)
-		json_null(b, &first, "last_run");
+		jsonw_null(w);
 	else {
-		json_i64(b, &first, "last_run", (int64_t)p->last.at);
-		json_str(b, &first, "last_type", p->last.kind == RUN_CALL ?
-		    "call" : "regular");
-		json_str(b, &first, "status", p->last.ok ? "ok" : "failed");
-		json_secs(b, &first, "duration", p->last.duration);
-		json_ending(b, &first, &p->last);
-		json_u64(b, &first, "points", p->last.points);
-		json_u64(b, &first, "dropped", p->last.dropped);
-		json_str(b, &first, "error", p->last.error);
-		json_str(b, &first, "drop_error", p->last.drop_error);
-		json_str(b, &first, "stderr", p->last.stderr_tail);
+		jsonw_int64(w, (int64_t)p->last.at);
+		jsonw_key(w, "last_type");
+		jsonw_string(w, p->last.kind == RUN_CALL ? "call" : "regular");
+		jsonw_key(w, "status");
+		jsonw_string(w, p->last.ok ? "ok" : "failed");
+		jsonw_key(w, "duration");
+		json_secs(w, p->last.duration);
+		json_ending(w, &p->last);
+		jsonw_key(w, "points");
+		jsonw_uint64(w, p->last.points);
+		jsonw_key(w, "dropped");
+		jsonw_uint64(w, p->last.dropped);
+		jsonw_key(w, "error");
+		jsonw_string(w, p->last.error);
+		jsonw_key(w, "drop_error");
+		jsonw_string(w, p->last.drop_error);
+		jsonw_key(w, "stderr");
+		jsonw_string(w, p->last.stderr_tail);
 	}
-	json_u64(b, &first, "runs", p->runs);
-	json_u64(b, &first, "failures", p->failures);
-	json_u64(b, &first, "skipped", p->skipped);
-	json_u64(b, &first, "timeouts", p->timeouts);
-	json_u64(b, &first, "points_total", p->points);
-	json_u64(b, &first, "dropped_total", p->dropped);
-	buf_addc(b, '}');
+	jsonw_key(w, "runs");
+	jsonw_uint64(w, p->runs);
+	jsonw_key(w, "failures");
+	jsonw_uint64(w, p->failures);
+	jsonw_key(w, "skipped");
+	jsonw_uint64(w, p->skipped);
+	jsonw_key(w, "timeouts");
+	jsonw_uint64(w, p->timeouts);
+	jsonw_key(w, "points_total");
+	jsonw_uint64(w, p->points);
+	jsonw_key(w, "dropped_total");
+	jsonw_uint64(w, p->dropped);
+	jsonw_map_close(w);
 }
 
 void
 sched_list_json(struct sched *s, struct buf *b)
 {
 	struct plugin	*p;
-	int		 first = 1;
+	struct jsonw	 w;
 
-	buf_addc(b, '[');
+	jsonw_init(&w, b, JSONW_GO);
+	jsonw_array_open(&w);
 	TAILQ_FOREACH(p, &s->plugins, entry) {
-		if (p->gone)
-			continue;
-		if (!first)
-			buf_addc(b, ',');
-		first = 0;
-		plugin_json(b, p);
+		if (!p->gone)
+			plugin_json(&w, p);
 	}
-	buf_addc(b, ']');
+	jsonw_array_close(&w);
+	/* a failure marks b failed: the caller checks buf_failed() */
+	(void)jsonw_finish(&w);
 }
 
 int
@@ -271,14 +254,16 @@ void
 sched_respond_error(struct sched *s, uint32_t reqid, int status,
     const char *msg)
 {
+	struct jsonw	 w;
 	struct buf	 b;
-	int		 first = 1;
 
 	buf_init(&b);
-	buf_addc(&b, '{');
-	json_str(&b, &first, "error", msg);
-	buf_addc(&b, '}');
-	if (buf_failed(&b))
+	jsonw_init(&w, &b, JSONW_GO);
+	jsonw_map_open(&w);
+	jsonw_key(&w, "error");
+	jsonw_string(&w, msg);
+	jsonw_map_close(&w);
+	if (jsonw_finish(&w) == -1)
 		log_warnx("%s: out of memory", __func__);
 	else
 		sched_respond(s, reqid, status, b.p);
@@ -287,18 +272,22 @@ sched_respond_error(struct sched *s, uint32_t reqid, int status,
 
 /* {"ns", "repo", more...}: the start of a plugin's answers. */
 static void
-answer_head(struct buf *b, int *first, const struct plugin *p)
+answer_head(struct jsonw *w, struct buf *b, const struct plugin *p)
 {
-	buf_addc(b, '{');
-	json_str(b, first, "ns", p->item.ns);
-	json_str(b, first, "repo", p->item.repo);
+	buf_init(b);
+	jsonw_init(w, b, JSONW_GO);
+	jsonw_map_open(w);
+	jsonw_key(w, "ns");
+	jsonw_string(w, p->item.ns);
+	jsonw_key(w, "repo");
+	jsonw_string(w, p->item.repo);
 }
 
 static void
-answer_send(struct sched *s, uint32_t reqid, struct buf *b)
+answer_send(struct sched *s, uint32_t reqid, struct jsonw *w, struct buf *b)
 {
-	buf_addc(b, '}');
-	if (buf_failed(b))
+	jsonw_map_close(w);
+	if (jsonw_finish(w) == -1)
 		sched_respond_error(s, reqid, 500, "out of memory");
 	else
 		sched_respond(s, reqid, 200, b->p);
@@ -310,28 +299,36 @@ sched_answer_run(struct plugin *p, uint32_t reqid,
     const struct run_result *res)
 {
 	const struct last_run	*l = &p->last;
+	struct jsonw		 w;
 	struct buf		 b;
-	int			 first = 1;
 
-	buf_init(&b);
-	answer_head(&b, &first, p);
-	json_str(&b, &first, "commit", p->commit);
-	json_str(&b, &first, "status", l->ok ? "ok" : "failed");
-	json_ending(&b, &first, l);
-	json_secs(&b, &first, "duration", l->duration);
-	json_u64(&b, &first, "points", l->points);
-	json_u64(&b, &first, "dropped", l->dropped);
-	json_str(&b, &first, "error", l->error);
-	json_str(&b, &first, "drop_error", l->drop_error);
-	json_u64(&b, &first, "output_bytes", l->outbytes);
-	json_key(&b, &first, "output_head");
+	answer_head(&w, &b, p);
+	jsonw_key(&w, "commit");
+	jsonw_string(&w, p->commit);
+	jsonw_key(&w, "status");
+	jsonw_string(&w, l->ok ? "ok" : "failed");
+	json_ending(&w, l);
+	jsonw_key(&w, "duration");
+	json_secs(&w, l->duration);
+	jsonw_key(&w, "points");
+	jsonw_uint64(&w, l->points);
+	jsonw_key(&w, "dropped");
+	jsonw_uint64(&w, l->dropped);
+	jsonw_key(&w, "error");
+	jsonw_string(&w, l->error);
+	jsonw_key(&w, "drop_error");
+	jsonw_string(&w, l->drop_error);
+	jsonw_key(&w, "output_bytes");
+	jsonw_uint64(&w, l->outbytes);
+	jsonw_key(&w, "output_head");
 	if (res != NULL)
-		encode_json_string(&b, res->out, res->outlen < OUTPUT_HEAD ?
+		jsonw_stringn(&w, res->out, res->outlen < OUTPUT_HEAD ?
 		    res->outlen : OUTPUT_HEAD);
 	else
-		buf_adds(&b, "\"\"");
-	json_str(&b, &first, "stderr", res != NULL ? res->errtail : "");
-	answer_send(p->s, reqid, &b);
+		jsonw_string(&w, "");
+	jsonw_key(&w, "stderr");
+	jsonw_string(&w, res != NULL ? res->errtail : "");
+	answer_send(p->s, reqid, &w, &b);
 }
 
 static void
@@ -374,13 +371,13 @@ op_run(struct sched *s, uint32_t reqid, const struct plugin_req *r,
 void
 sched_answer_update(struct plugin *p, uint32_t reqid)
 {
+	struct jsonw	 w;
 	struct buf	 b;
-	int		 first = 1;
 
-	buf_init(&b);
-	answer_head(&b, &first, p);
-	json_str(&b, &first, "commit", p->commit);
-	answer_send(p->s, reqid, &b);
+	answer_head(&w, &b, p);
+	jsonw_key(&w, "commit");
+	jsonw_string(&w, p->commit);
+	answer_send(p->s, reqid, &w, &b);
 }
 
 static void
@@ -394,9 +391,10 @@ op_update(struct sched *s, uint32_t reqid, struct plugin *p)
 static void
 op_enable(struct sched *s, uint32_t reqid, struct plugin *p, int enable)
 {
+	struct jsonw	 w;
 	struct buf	 b;
 	char		 err[512];
-	int		 first = 1, rv;
+	int		 rv;
 
 	if (enable)
 		rv = marker_remove(s->w->conf.pluginsdir, p->key, err,
@@ -414,10 +412,10 @@ op_enable(struct sched *s, uint32_t reqid, struct plugin *p, int enable)
 		log_info("plugin %s %s", p->key, enable ? "enabled" :
 		    "disabled");
 	p->enabled = enable;
-	buf_init(&b);
-	answer_head(&b, &first, p);
-	json_bool(&b, &first, "enabled", enable);
-	answer_send(s, reqid, &b);
+	answer_head(&w, &b, p);
+	jsonw_key(&w, "enabled");
+	jsonw_bool(&w, enable);
+	answer_send(s, reqid, &w, &b);
 }
 
 int
