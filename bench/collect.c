@@ -181,7 +181,7 @@ main(int argc, char **argv)
 		if (collect_families[k]->init != NULL &&
 		    (state[k] = collect_families[k]->init()) == NULL)
 			return 1;
-	pl_init(&pl);
+	collect_list_init(&pl);
 	buf_init(&enc);
 
 	if (getrusage(RUSAGE_SELF, &ru0) == -1)
@@ -192,7 +192,7 @@ main(int argc, char **argv)
 	for (r = 0; r <= rounds; r++) {
 		env.now = (int64_t)time(NULL);
 		env.mono = 1000.0 + 10.0 * r;
-		pl_reset(&pl);
+		collect_list_reset(&pl);
 		buf_reset(&enc);
 		c0 = cpu_now();
 		a0 = nalloc;
@@ -288,7 +288,7 @@ main(int argc, char **argv)
 	for (k = 0; k < collect_family_count; k++)
 		if (collect_families[k]->fini != NULL)
 			collect_families[k]->fini(state[k]);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	buf_free(&enc);
 	items_free(&items);
 	strlist_free(&prefix);

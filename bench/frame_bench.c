@@ -249,7 +249,7 @@ payload_verify(const struct frame_in *in, size_t size, uint64_t seq,
 
 	if (in->hdr.type != MSG_POINTS)
 		die("frame %" PRIu64 ": type %s, want POINTS", seq,
-		    msg_name(in->hdr.type));
+		    proto_msg_name(in->hdr.type));
 	if (in->hdr.flags != 0 || in->fd != -1)
 		die("frame %" PRIu64 ": flags 0x%x, fd %d", seq,
 		    in->hdr.flags, in->fd);
@@ -278,14 +278,14 @@ send_hello(struct side *s)
 {
 	struct pbuf	 pb;
 
-	pb_init(&pb);
-	pb_u32(&pb, (uint32_t)s->self);
-	pb_u64(&pb, GENERATION);
-	if (pb_failed(&pb))
+	codec_put_init(&pb);
+	codec_put_u32(&pb, (uint32_t)s->self);
+	codec_put_u64(&pb, GENERATION);
+	if (codec_put_failed(&pb))
 		die("encoding HELLO failed");
 	if (frame_send(s->fc, MSG_HELLO, 0, pb.buf, pb.len, -1) == -1)
 		die("frame_send(HELLO): %s", strerror(errno));
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 /* A HELLO from the peer: right role, right generation, right process. */
@@ -299,14 +299,14 @@ check_hello(struct side *s, const struct frame_in *in)
 
 	if (s->peer_ready)
 		die("second HELLO from the peer");
-	pr_init(&pr, in->data, in->datalen);
-	role = pr_u32(&pr);
-	gen = pr_u64(&pr);
-	if (pr_end(&pr) == -1)
+	codec_get_init(&pr, in->data, in->datalen);
+	role = codec_get_u32(&pr);
+	gen = codec_get_u64(&pr);
+	if (codec_get_end(&pr) == -1)
 		die("bad HELLO payload: %s", pr.err);
 	if (role != (uint32_t)want || gen != GENERATION)
 		die("HELLO from role %u generation %" PRIu64 ", want %s/%d",
-		    role, gen, role_name(want), GENERATION);
+		    role, gen, proto_role_name(want), GENERATION);
 	if (in->hdr.pid != (uint32_t)s->peer_pid)
 		die("HELLO from pid %u, want %ld", in->hdr.pid,
 		    (long)s->peer_pid);
@@ -355,7 +355,7 @@ sender_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 		return;
 	}
 	if (!s->peer_ready)
-		die("%s before HELLO", msg_name(in->hdr.type));
+		die("%s before HELLO", proto_msg_name(in->hdr.type));
 	seq = s->recvd;
 	if (seq >= cfg->warmup + cfg->count)
 		die("frame %" PRIu64 " beyond the %" PRIu64 " expected", seq,
@@ -379,16 +379,16 @@ sender_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 	if (s->recvd < cfg->count)
 		return;
 	/* The one ack of a stream: what arrived, for the front to check. */
-	pb_init(&pb);
-	pb_u64(&pb, s->recvd);
-	pb_u64(&pb, s->recvd_bytes);
-	pb_u64(&pb, s->recvd_agg);
-	if (pb_failed(&pb))
+	codec_put_init(&pb);
+	codec_put_u64(&pb, s->recvd);
+	codec_put_u64(&pb, s->recvd_bytes);
+	codec_put_u64(&pb, s->recvd_agg);
+	if (codec_put_failed(&pb))
 		die("encoding POINTS_ACK failed");
 	if (frame_send(fc, MSG_POINTS_ACK, in->hdr.reqid, pb.buf, pb.len,
 	    -1) == -1)
 		die("frame_send(POINTS_ACK): %s", strerror(errno));
-	pb_free(&pb);
+	codec_put_free(&pb);
 	s->done = 1;
 }
 
@@ -404,7 +404,7 @@ run_sender(int fd, const struct run_cfg *cfg, pid_t parent)
 	s.peer_pid = parent;
 	if ((s.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		die("ev_loop_new failed");
-	rules.edge = peer_edge_find(ROLE_SENDER, ROLE_FRONT);
+	rules.edge = proto_peer_edge_find(ROLE_SENDER, ROLE_FRONT);
 	rules.self = ROLE_SENDER;
 	rules.name = "sender<->front";
 	if (rules.edge == NULL)
@@ -496,18 +496,18 @@ front_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 	}
 	t = now_ns();
 	if (!s->peer_ready)
-		die("%s before HELLO", msg_name(in->hdr.type));
+		die("%s before HELLO", proto_msg_name(in->hdr.type));
 	if (in->hdr.type != MSG_POINTS_ACK || in->hdr.flags != 0 ||
 	    in->fd != -1 || in->hdr.pid != (uint32_t)s->peer_pid)
 		die("unexpected %s frame (flags 0x%x, pid %u)",
-		    msg_name(in->hdr.type), in->hdr.flags, in->hdr.pid);
+		    proto_msg_name(in->hdr.type), in->hdr.flags, in->hdr.pid);
 
 	if (cfg->mode == MODE_STREAM) {
-		pr_init(&pr, in->data, in->datalen);
-		n = pr_u64(&pr);
-		bytes = pr_u64(&pr);
-		agg = pr_u64(&pr);
-		if (pr_end(&pr) == -1)
+		codec_get_init(&pr, in->data, in->datalen);
+		n = codec_get_u64(&pr);
+		bytes = codec_get_u64(&pr);
+		agg = codec_get_u64(&pr);
+		if (codec_get_end(&pr) == -1)
 			die("bad POINTS_ACK payload: %s", pr.err);
 		if (s->sent != cfg->count || n != cfg->count ||
 		    bytes != cfg->count * cfg->size || agg != s->sent_agg)
@@ -581,7 +581,7 @@ run_front(int fd, const struct run_cfg *cfg, pid_t child,
 		s.lat = xmalloc(cfg->count * sizeof(*s.lat));
 	if ((s.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		die("ev_loop_new failed");
-	rules.edge = peer_edge_find(ROLE_FRONT, ROLE_SENDER);
+	rules.edge = proto_peer_edge_find(ROLE_FRONT, ROLE_SENDER);
 	rules.self = ROLE_FRONT;
 	rules.name = "front<->sender";
 	if (rules.edge == NULL)
@@ -625,7 +625,7 @@ run_front(int fd, const struct run_cfg *cfg, pid_t child,
  */
 
 static void
-write_all(int fd, const void *buf, size_t n)
+util_write_all(int fd, const void *buf, size_t n)
 {
 	const uint8_t	*p = buf;
 	ssize_t		 w;
@@ -685,7 +685,7 @@ raw_child(int fd, const struct run_cfg *cfg)
 				break;
 			total += (uint64_t)r;
 		}
-		write_all(fd, &total, sizeof(total));
+		util_write_all(fd, &total, sizeof(total));
 	} else {
 		memset(ack, 0, sizeof(ack));
 		while (read_all(fd, buf, bufsz)) {
@@ -694,7 +694,7 @@ raw_child(int fd, const struct run_cfg *cfg)
 				die("raw request %" PRIu64 " carries %" PRIu64,
 				    seq, got);
 			memcpy(ack + FRAME_HDR_LEN, &seq, 8);
-			write_all(fd, ack, sizeof(ack));
+			util_write_all(fd, ack, sizeof(ack));
 			seq++;
 		}
 	}
@@ -713,7 +713,7 @@ raw_front(int fd, const struct run_cfg *cfg, struct run_res *res)
 	if (cfg->mode == MODE_STREAM) {
 		t0 = now_ns();
 		for (i = 0; i < cfg->count; i++)
-			write_all(fd, buf, flen);
+			util_write_all(fd, buf, flen);
 		if (shutdown(fd, SHUT_WR) == -1)
 			die("shutdown: %s", strerror(errno));
 		if (!read_all(fd, &total, sizeof(total)))
@@ -729,7 +729,7 @@ raw_front(int fd, const struct run_cfg *cfg, struct run_res *res)
 			t = now_ns();
 			if (i == cfg->warmup)
 				t0 = t;
-			write_all(fd, buf, flen);
+			util_write_all(fd, buf, flen);
 			if (!read_all(fd, ack, sizeof(ack)))
 				die("raw ping-pong: EOF");
 			t1 = now_ns();
@@ -899,12 +899,12 @@ static const char	 codec_s2[] = "PLUGIN.mysql.qps";
 static void
 codec_encode(struct pbuf *pb, uint64_t i, const uint8_t *blob)
 {
-	pb_u32(pb, (uint32_t)i);
-	pb_u64(pb, i * 0x9e3779b97f4a7c15ULL);
-	pb_str(pb, codec_s1);
-	pb_str(pb, codec_s2);
-	pb_bytes(pb, blob, CODEC_BYTES);
-	if (pb_failed(pb))
+	codec_put_u32(pb, (uint32_t)i);
+	codec_put_u64(pb, i * 0x9e3779b97f4a7c15ULL);
+	codec_put_str(pb, codec_s1);
+	codec_put_str(pb, codec_s2);
+	codec_put_bytes(pb, blob, CODEC_BYTES);
+	if (codec_put_failed(pb))
 		die("codec: encoding failed");
 }
 
@@ -919,9 +919,10 @@ codec_check(uint64_t i, uint32_t v32, uint64_t v64, const char *s1,
 }
 
 /*
- * reuse = 1: one pbuf kept across messages (pb_reset), strings read into
- * stack buffers (pr_strbuf).  reuse = 0: what worker.c does for each
- * message today: pb_init/pb_free, strings read with pr_str (malloc).
+ * reuse = 1: one pbuf kept across messages (codec_put_reset), strings read into
+ * stack buffers (codec_get_strbuf).  reuse = 0: what worker.c does for each
+ * message today: codec_put_init/codec_put_free,
+     strings read with codec_get_str (malloc).
  */
 static void
 bench_codec(int reuse, struct codec_res *res)
@@ -938,40 +939,40 @@ bench_codec(int reuse, struct codec_res *res)
 
 	fill_random(blob, sizeof(blob), 42);
 	memset(res, 0, sizeof(*res));
-	pb_init(&pb);
+	codec_put_init(&pb);
 	t0 = now_ns();
 	for (;;) {
 		if (reuse)
-			pb_reset(&pb);
+			codec_put_reset(&pb);
 		else
-			pb_init(&pb);
+			codec_put_init(&pb);
 		codec_encode(&pb, i, blob);
 		res->enclen = pb.len;
 
-		pr_init(&pr, pb.buf, pb.len);
-		v32 = pr_u32(&pr);
-		v64 = pr_u64(&pr);
+		codec_get_init(&pr, pb.buf, pb.len);
+		v32 = codec_get_u32(&pr);
+		v64 = codec_get_u64(&pr);
 		if (reuse) {
-			if (pr_strbuf(&pr, b1, sizeof(b1)) == -1 ||
-			    pr_strbuf(&pr, b2, sizeof(b2)) == -1)
-				die("codec: pr_strbuf: %s", pr.err);
+			if (codec_get_strbuf(&pr, b1, sizeof(b1)) == -1 ||
+			    codec_get_strbuf(&pr, b2, sizeof(b2)) == -1)
+				die("codec: codec_get_strbuf: %s", pr.err);
 			s1 = b1;
 			s2 = b2;
 		} else {
-			if ((s1 = pr_str(&pr)) == NULL)
-				die("codec: pr_str: %s", pr.err);
-			if ((s2 = pr_str(&pr)) == NULL)
-				die("codec: pr_str: %s", pr.err);
+			if ((s1 = codec_get_str(&pr)) == NULL)
+				die("codec: codec_get_str: %s", pr.err);
+			if ((s2 = codec_get_str(&pr)) == NULL)
+				die("codec: codec_get_str: %s", pr.err);
 		}
-		if ((b = pr_bytes(&pr, &blen)) == NULL)
-			die("codec: pr_bytes: %s", pr.err);
-		if (pr_end(&pr) == -1)
-			die("codec: pr_end: %s", pr.err);
+		if ((b = codec_get_bytes(&pr, &blen)) == NULL)
+			die("codec: codec_get_bytes: %s", pr.err);
+		if (codec_get_end(&pr) == -1)
+			die("codec: codec_get_end: %s", pr.err);
 		codec_check(i, v32, v64, s1, s2, b, blen, blob);
 		if (!reuse) {
 			free(s1);
 			free(s2);
-			pb_free(&pb);
+			codec_put_free(&pb);
 		}
 		i++;
 		if (i % 1024 == 0 &&
@@ -981,7 +982,7 @@ bench_codec(int reuse, struct codec_res *res)
 			break;
 		}
 	}
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 /* Checksum speed alone, to tell its share of the stream numbers. */
@@ -1153,8 +1154,8 @@ main(int argc, char *argv[])
 	for (reuse = 1; reuse >= 0; reuse--) {
 		bench_codec(reuse, &cr);
 		printf("%-34s %9" PRIu64 " %8.3f %12.0f %9.0f %10.1f\n",
-		    reuse ? "reused pbuf, pr_strbuf" :
-		    "pb_init/pb_free, pr_str (malloc)",
+		    reuse ? "reused pbuf, codec_get_strbuf" :
+		    "codec_put_init/codec_put_free, codec_get_str (malloc)",
 		    cr.ops, cr.seconds, (double)cr.ops / cr.seconds,
 		    cr.seconds * 1e9 / (double)cr.ops,
 		    (double)cr.ops * (double)cr.enclen / cr.seconds / 1e6);

@@ -36,7 +36,7 @@ static int	 pr_fixed(struct preader *, int, void *, size_t);
 static const uint8_t *pr_lenfield(struct preader *, int, size_t *);
 
 void
-pb_init(struct pbuf *b)
+codec_put_init(struct pbuf *b)
 {
 	b->buf = NULL;
 	b->len = 0;
@@ -45,21 +45,21 @@ pb_init(struct pbuf *b)
 }
 
 void
-pb_free(struct pbuf *b)
+codec_put_free(struct pbuf *b)
 {
 	free(b->buf);
-	pb_init(b);
+	codec_put_init(b);
 }
 
 void
-pb_reset(struct pbuf *b)
+codec_put_reset(struct pbuf *b)
 {
 	b->len = 0;
 	b->failed = 0;
 }
 
 int
-pb_failed(const struct pbuf *b)
+codec_put_failed(const struct pbuf *b)
 {
 	return b->failed;
 }
@@ -136,31 +136,31 @@ pb_lenfield(struct pbuf *b, int tag, const void *v, size_t n)
 }
 
 void
-pb_u32(struct pbuf *b, uint32_t v)
+codec_put_u32(struct pbuf *b, uint32_t v)
 {
 	pb_put(b, TAG_U32, &v, sizeof(v));
 }
 
 void
-pb_u64(struct pbuf *b, uint64_t v)
+codec_put_u64(struct pbuf *b, uint64_t v)
 {
 	pb_put(b, TAG_U64, &v, sizeof(v));
 }
 
 void
-pb_i64(struct pbuf *b, int64_t v)
+codec_put_i64(struct pbuf *b, int64_t v)
 {
 	pb_put(b, TAG_I64, &v, sizeof(v));
 }
 
 void
-pb_dbl(struct pbuf *b, double v)
+codec_put_dbl(struct pbuf *b, double v)
 {
 	pb_put(b, TAG_DBL, &v, sizeof(v));
 }
 
 void
-pb_bool(struct pbuf *b, int v)
+codec_put_bool(struct pbuf *b, int v)
 {
 	uint8_t	 c = v ? 1 : 0;
 
@@ -168,7 +168,7 @@ pb_bool(struct pbuf *b, int v)
 }
 
 void
-pb_str(struct pbuf *b, const char *s)
+codec_put_str(struct pbuf *b, const char *s)
 {
 	if (s == NULL)
 		s = "";
@@ -176,13 +176,13 @@ pb_str(struct pbuf *b, const char *s)
 }
 
 void
-pb_bytes(struct pbuf *b, const void *v, size_t n)
+codec_put_bytes(struct pbuf *b, const void *v, size_t n)
 {
 	pb_lenfield(b, TAG_BYTES, v, n);
 }
 
 void
-pr_init(struct preader *r, const void *p, size_t len)
+codec_get_init(struct preader *r, const void *p, size_t len)
 {
 	r->p = p != NULL ? p : pr_empty;
 	r->len = p != NULL ? len : 0;
@@ -318,7 +318,7 @@ pr_lenfield(struct preader *r, int tag, size_t *lenp)
 }
 
 uint32_t
-pr_u32(struct preader *r)
+codec_get_u32(struct preader *r)
 {
 	uint32_t	 v;
 
@@ -328,7 +328,7 @@ pr_u32(struct preader *r)
 }
 
 uint64_t
-pr_u64(struct preader *r)
+codec_get_u64(struct preader *r)
 {
 	uint64_t	 v;
 
@@ -338,7 +338,7 @@ pr_u64(struct preader *r)
 }
 
 int64_t
-pr_i64(struct preader *r)
+codec_get_i64(struct preader *r)
 {
 	int64_t	 v;
 
@@ -348,7 +348,7 @@ pr_i64(struct preader *r)
 }
 
 double
-pr_dbl(struct preader *r)
+codec_get_dbl(struct preader *r)
 {
 	double	 v;
 
@@ -358,7 +358,7 @@ pr_dbl(struct preader *r)
 }
 
 int
-pr_bool(struct preader *r)
+codec_get_bool(struct preader *r)
 {
 	uint8_t	 v;
 
@@ -375,7 +375,7 @@ pr_bool(struct preader *r)
 }
 
 char *
-pr_str(struct preader *r)
+codec_get_str(struct preader *r)
 {
 	const uint8_t	*v;
 	size_t		 n;
@@ -394,7 +394,7 @@ pr_str(struct preader *r)
 }
 
 int
-pr_strbuf(struct preader *r, char *buf, size_t size)
+codec_get_strbuf(struct preader *r, char *buf, size_t size)
 {
 	const uint8_t	*v;
 	size_t		 n;
@@ -415,7 +415,7 @@ pr_strbuf(struct preader *r, char *buf, size_t size)
 }
 
 const void *
-pr_bytes(struct preader *r, size_t *lenp)
+codec_get_bytes(struct preader *r, size_t *lenp)
 {
 	size_t	 dummy;
 
@@ -425,7 +425,7 @@ pr_bytes(struct preader *r, size_t *lenp)
 }
 
 int
-pr_peek(const struct preader *r)
+codec_get_peek(const struct preader *r)
 {
 	if (r->failed || r->off >= r->len)
 		return 0;
@@ -437,13 +437,13 @@ pr_peek(const struct preader *r)
  * end" stops on the first error instead of spinning.
  */
 int
-pr_at_end(const struct preader *r)
+codec_get_at_end(const struct preader *r)
 {
 	return r->failed || r->off >= r->len;
 }
 
 int
-pr_end(struct preader *r)
+codec_get_end(struct preader *r)
 {
 	if (r->failed)
 		return -1;

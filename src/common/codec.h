@@ -14,7 +14,7 @@
  *
  * Writer errors (allocation) and reader errors (short payload, wrong tag,
  * length past the end, NUL in a string, bool not 0/1, bytes left over at
- * pr_end) are sticky: check once at the end.  The first error is kept in
+ * codec_get_end) are sticky: check once at the end.  The first error is kept in
  * r->err, naming the field index and what was wrong.
  */
 #ifndef AGENT_CODEC_H
@@ -30,17 +30,17 @@ struct pbuf {
 	int		 failed;
 };
 
-void	 pb_init(struct pbuf *);
-void	 pb_free(struct pbuf *);
-void	 pb_reset(struct pbuf *);	/* len = 0, keep memory */
-void	 pb_u32(struct pbuf *, uint32_t);
-void	 pb_u64(struct pbuf *, uint64_t);
-void	 pb_i64(struct pbuf *, int64_t);
-void	 pb_dbl(struct pbuf *, double);
-void	 pb_bool(struct pbuf *, int);
-void	 pb_str(struct pbuf *, const char *);	/* NULL encodes as "" */
-void	 pb_bytes(struct pbuf *, const void *, size_t);
-int	 pb_failed(const struct pbuf *);
+void	 codec_put_init(struct pbuf *);
+void	 codec_put_free(struct pbuf *);
+void	 codec_put_reset(struct pbuf *);	/* len = 0, keep memory */
+void	 codec_put_u32(struct pbuf *, uint32_t);
+void	 codec_put_u64(struct pbuf *, uint64_t);
+void	 codec_put_i64(struct pbuf *, int64_t);
+void	 codec_put_dbl(struct pbuf *, double);
+void	 codec_put_bool(struct pbuf *, int);
+void	 codec_put_str(struct pbuf *, const char *);	/* NULL encodes as "" */
+void	 codec_put_bytes(struct pbuf *, const void *, size_t);
+int	 codec_put_failed(const struct pbuf *);
 
 struct preader {
 	const uint8_t	*p;
@@ -51,22 +51,22 @@ struct preader {
 	char		 err[160];
 };
 
-void		 pr_init(struct preader *, const void *, size_t);
-uint32_t	 pr_u32(struct preader *);
-uint64_t	 pr_u64(struct preader *);
-int64_t		 pr_i64(struct preader *);
-double		 pr_dbl(struct preader *);
-int		 pr_bool(struct preader *);
+void		 codec_get_init(struct preader *, const void *, size_t);
+uint32_t	 codec_get_u32(struct preader *);
+uint64_t	 codec_get_u64(struct preader *);
+int64_t		 codec_get_i64(struct preader *);
+double		 codec_get_dbl(struct preader *);
+int		 codec_get_bool(struct preader *);
 /* A NUL-terminated copy the caller frees; NULL (and failed) on error. */
-char		*pr_str(struct preader *);
+char		*codec_get_str(struct preader *);
 /* Copy into buf; a string that does not fit is an error, not a cut. */
-int		 pr_strbuf(struct preader *, char *buf, size_t size);
+int		 codec_get_strbuf(struct preader *, char *buf, size_t size);
 /* Points into the payload; valid as long as it is. */
-const void	*pr_bytes(struct preader *, size_t *len);
+const void	*codec_get_bytes(struct preader *, size_t *len);
 /* Next field's tag, or 0 at the end (does not consume). */
-int		 pr_peek(const struct preader *);
-int		 pr_at_end(const struct preader *);
+int		 codec_get_peek(const struct preader *);
+int		 codec_get_at_end(const struct preader *);
 /* 0 when no error happened and every byte was consumed. */
-int		 pr_end(struct preader *);
+int		 codec_get_end(struct preader *);
 
 #endif

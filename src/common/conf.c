@@ -361,25 +361,25 @@ conf_encode(struct pbuf *pb, const struct agent_conf *c, enum role role)
 		if (role != ROLE_MASTER && (f->roles & R(role)) == 0)
 			continue;
 		p = field_cptr(c, f);
-		pb_u32(pb, (uint32_t)i);
+		codec_put_u32(pb, (uint32_t)i);
 		switch (f->type) {
 		case CONF_T_STR:
-			pb_str(pb, p);
+			codec_put_str(pb, p);
 			break;
 		case CONF_T_LIST:
 			l = p;
-			pb_u32(pb, (uint32_t)l->n);
+			codec_put_u32(pb, (uint32_t)l->n);
 			for (j = 0; j < l->n; j++)
-				pb_str(pb, l->v[j]);
+				codec_put_str(pb, l->v[j]);
 			break;
 		case CONF_T_INT:
-			pb_i64(pb, *(const int64_t *)p);
+			codec_put_i64(pb, *(const int64_t *)p);
 			break;
 		case CONF_T_BOOL:
-			pb_bool(pb, *(const int *)p);
+			codec_put_bool(pb, *(const int *)p);
 			break;
 		case CONF_T_LEVEL:
-			pb_u32(pb, (uint32_t)*(const enum log_level *)p);
+			codec_put_u32(pb, (uint32_t)*(const enum log_level *)p);
 			break;
 		}
 	}
@@ -432,7 +432,7 @@ decode_value(struct preader *r, const struct conf_field *f,
 	int64_t		 v;
 	int		 tag;
 
-	if ((tag = pr_peek(r)) != type_tag(f->type)) {
+	if ((tag = codec_get_peek(r)) != type_tag(f->type)) {
 		if (tag == 0)
 			snprintf(why, whylen, "%s value missing",
 			    type_name(f->type));
@@ -444,7 +444,7 @@ decode_value(struct preader *r, const struct conf_field *f,
 	}
 	switch (f->type) {
 	case CONF_T_STR:
-		if (pr_strbuf(r, p, CONF_STR_MAX) == -1 || r->failed) {
+		if (codec_get_strbuf(r, p, CONF_STR_MAX) == -1 || r->failed) {
 			/* whatever the codec left there is not a value */
 			*(char *)p = '\0';
 			goto codec;
@@ -452,7 +452,7 @@ decode_value(struct preader *r, const struct conf_field *f,
 		break;
 	case CONF_T_LIST:
 		l = p;
-		n = pr_u32(r);
+		n = codec_get_u32(r);
 		if (r->failed)
 			goto codec;
 		/* each element takes at least a tag and a length: 5 bytes */
@@ -463,7 +463,7 @@ decode_value(struct preader *r, const struct conf_field *f,
 		}
 		strlist_free(l);
 		for (j = 0; j < n; j++) {
-			if ((s = pr_str(r)) == NULL || r->failed) {
+			if ((s = codec_get_str(r)) == NULL || r->failed) {
 				free(s);
 				goto codec;
 			}
@@ -483,7 +483,7 @@ decode_value(struct preader *r, const struct conf_field *f,
 		}
 		break;
 	case CONF_T_INT:
-		v = pr_i64(r);
+		v = codec_get_i64(r);
 		if (r->failed)
 			goto codec;
 		if (v < f->min || v > f->max) {
@@ -494,13 +494,13 @@ decode_value(struct preader *r, const struct conf_field *f,
 		*(int64_t *)p = v;
 		break;
 	case CONF_T_BOOL:
-		u = (uint32_t)pr_bool(r);
+		u = (uint32_t)codec_get_bool(r);
 		if (r->failed)
 			goto codec;
 		*(int *)p = u != 0;
 		break;
 	case CONF_T_LEVEL:
-		u = pr_u32(r);
+		u = codec_get_u32(r);
 		if (r->failed)
 			goto codec;
 		if (u >= LOG_LVL_MAX) {
@@ -533,14 +533,14 @@ conf_decode(struct preader *r, struct agent_conf *c, char *err,
 			snprintf(err, errlen, "%s", r->err);
 			return -1;
 		}
-		if (pr_at_end(r))
+		if (codec_get_at_end(r))
 			break;
-		if (pr_peek(r) != 'I') {
+		if (codec_get_peek(r) != 'I') {
 			snprintf(err, errlen, "field index expected, got tag "
-			    "0x%02x", (unsigned)pr_peek(r));
+			    "0x%02x", (unsigned)codec_get_peek(r));
 			return -1;
 		}
-		idx = pr_u32(r);
+		idx = codec_get_u32(r);
 		if (r->failed) {
 			snprintf(err, errlen, "%s", r->err);
 			return -1;
@@ -563,7 +563,7 @@ conf_decode(struct preader *r, struct agent_conf *c, char *err,
 			return -1;
 		}
 	}
-	if (pr_end(r) != 0) {
+	if (codec_get_end(r) != 0) {
 		snprintf(err, errlen, "%s", r->err);
 		return -1;
 	}

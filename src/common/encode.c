@@ -20,7 +20,7 @@
 static const char hexdig[] = "0123456789abcdef";
 
 const char *
-format_name(enum out_format f)
+encode_format_name(enum out_format f)
 {
 	switch (f) {
 	case FORMAT_JSON:
@@ -32,7 +32,7 @@ format_name(enum out_format f)
 }
 
 int
-format_parse(const char *s, enum out_format *f)
+encode_format_parse(const char *s, enum out_format *f)
 {
 	if (s == NULL)
 		return -1;

@@ -35,8 +35,8 @@ enum out_format {
 	FORMAT_LINE
 };
 
-const char	*format_name(enum out_format);
-int		 format_parse(const char *, enum out_format *);
+const char	*encode_format_name(enum out_format);
+int		 encode_format_parse(const char *, enum out_format *);
 
 /* Append one normalized point (no trailing newline). */
 void	 encode_point(struct buf *, enum out_format, const struct point *);

@@ -152,7 +152,8 @@ frame_conn_new(struct ev_loop *loop, int fd, const struct frame_rules *r,
 		(void)strlcpy(c->name, r->name, sizeof(c->name));
 	else
 		(void)snprintf(c->name, sizeof(c->name), "%s<->%s",
-		    role_name(r->self), role_name(edge_other(r->edge, r->self)));
+		    proto_role_name(r->self),
+		    proto_role_name(proto_edge_other(r->edge, r->self)));
 	c->rules.name = c->name;
 	c->msgcb = msgcb;
 	c->closecb = closecb;
@@ -201,7 +202,7 @@ frame_send(struct frame_conn *c, uint16_t type, uint32_t reqid,
 		err = EPIPE;
 		goto fail;
 	}
-	if (!edge_may_send(c->rules.edge, c->rules.self, type)) {
+	if (!proto_edge_may_send(c->rules.edge, c->rules.self, type)) {
 		err = EPERM;
 		goto fail;
 	}
@@ -534,7 +535,7 @@ frame_hdr_check(const struct frame_hdr *h, const struct frame_rules *r,
 	if (r == NULL || r->edge == NULL)
 		return hdr_reject(why, whylen, "no rules for this edge");
 	e = r->edge;
-	from = edge_other(e, r->self);
+	from = proto_edge_other(e, r->self);
 
 	if (h->len < FRAME_HDR_LEN)
 		return hdr_reject(why, whylen,
@@ -545,22 +546,23 @@ frame_hdr_check(const struct frame_hdr *h, const struct frame_rules *r,
 		return hdr_reject(why, whylen,
 		    "frame length %u: payload of %zu bytes over the edge "
 		    "limit of %zu (%s)", h->len, payload, e->maxpayload,
-		    msg_name(h->type));
+		    proto_msg_name(h->type));
 	if (h->flags & ~FRAME_F_MASK)
 		return hdr_reject(why, whylen,
 		    "unknown frame flags 0x%04x (%s)",
-		    (unsigned)(h->flags & ~FRAME_F_MASK), msg_name(h->type));
+		    (unsigned)(h->flags & ~FRAME_F_MASK),
+		    proto_msg_name(h->type));
 	if ((h->flags & FRAME_F_FD) && !e->fdpass)
 		return hdr_reject(why, whylen,
 		    "descriptor flag on %s frame, but the edge passes no "
-		    "descriptors", msg_name(h->type));
-	if (strcmp(msg_name(h->type), "unknown") == 0)
+		    "descriptors", proto_msg_name(h->type));
+	if (strcmp(proto_msg_name(h->type), "unknown") == 0)
 		return hdr_reject(why, whylen, "unknown message type %u",
 		    h->type);
-	if (!edge_may_send(e, from, h->type))
+	if (!proto_edge_may_send(e, from, h->type))
 		return hdr_reject(why, whylen,
 		    "message type %s (%u) not allowed from %s",
-		    msg_name(h->type), h->type, role_name(from));
+		    proto_msg_name(h->type), h->type, proto_role_name(from));
 	return 0;
 }
 
@@ -721,12 +723,12 @@ conn_process(struct frame_conn *c)
 		start = c->rbase + pos;
 		if (c->nrfds > 0 && c->rfds[0].end <= start) {
 			conn_fail(c, "descriptor sent with a frame not "
-			    "flagged FD (before %s)", msg_name(h.type));
+			    "flagged FD (before %s)", proto_msg_name(h.type));
 			return;
 		}
 		if ((h.flags & FRAME_F_FD) && c->nrfds == 0) {
 			conn_fail(c, "%s frame flagged FD without a descriptor",
-			    msg_name(h.type));
+			    proto_msg_name(h.type));
 			return;
 		}
 		if (c->rlen - pos < h.len)

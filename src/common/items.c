@@ -35,7 +35,7 @@ static const int64_t sys_type_defaults[SYS_TYPE_MAX] = {
 #define ITEMS_LIST_MAX	100000
 
 const char *
-sys_type_name(enum sys_type t)
+items_sys_type_name(enum sys_type t)
 {
 	if ((unsigned)t >= SYS_TYPE_MAX)
 		return "unknown";
@@ -43,7 +43,7 @@ sys_type_name(enum sys_type t)
 }
 
 int
-sys_type_parse(const char *s, enum sys_type *out)
+items_sys_type_parse(const char *s, enum sys_type *out)
 {
 	int	 t;
 
@@ -56,7 +56,7 @@ sys_type_parse(const char *s, enum sys_type *out)
 }
 
 int64_t
-sys_type_default_interval(enum sys_type t)
+items_sys_type_default_interval(enum sys_type t)
 {
 	if ((unsigned)t >= SYS_TYPE_MAX)
 		return 0;
@@ -196,9 +196,9 @@ enc_strlist(struct pbuf *pb, const struct strlist *l)
 {
 	size_t	 i;
 
-	pb_u32(pb, (uint32_t)l->n);
+	codec_put_u32(pb, (uint32_t)l->n);
 	for (i = 0; i < l->n; i++)
-		pb_str(pb, l->v[i]);
+		codec_put_str(pb, l->v[i]);
 }
 
 void
@@ -209,32 +209,32 @@ items_encode(struct pbuf *pb, const struct items *it)
 	int				 t;
 
 	enc_strlist(pb, &it->namespaces);
-	pb_u32(pb, SYS_TYPE_MAX);
+	codec_put_u32(pb, SYS_TYPE_MAX);
 	for (t = 0; t < SYS_TYPE_MAX; t++)
-		pb_i64(pb, it->intervals[t]);
-	pb_u32(pb, (uint32_t)it->nplugins);
+		codec_put_i64(pb, it->intervals[t]);
+	codec_put_u32(pb, (uint32_t)it->nplugins);
 	for (i = 0; i < it->nplugins; i++) {
 		p = &it->plugins[i];
-		pb_str(pb, p->ns);
-		pb_str(pb, p->name);
-		pb_str(pb, p->git);
-		pb_str(pb, p->repo);
-		pb_str(pb, p->project);
-		pb_i64(pb, p->interval);
+		codec_put_str(pb, p->ns);
+		codec_put_str(pb, p->name);
+		codec_put_str(pb, p->git);
+		codec_put_str(pb, p->repo);
+		codec_put_str(pb, p->project);
+		codec_put_i64(pb, p->interval);
 		enc_strlist(pb, &p->params);
 	}
-	pb_u32(pb, (uint32_t)it->nports);
+	codec_put_u32(pb, (uint32_t)it->nports);
 	for (i = 0; i < it->nports; i++) {
-		pb_str(pb, it->ports[i].ns);
-		pb_str(pb, it->ports[i].name);
-		pb_u32(pb, (uint32_t)it->ports[i].port);
-		pb_u32(pb, (uint32_t)it->ports[i].timeout);
+		codec_put_str(pb, it->ports[i].ns);
+		codec_put_str(pb, it->ports[i].name);
+		codec_put_u32(pb, (uint32_t)it->ports[i].port);
+		codec_put_u32(pb, (uint32_t)it->ports[i].timeout);
 	}
-	pb_u32(pb, (uint32_t)it->nprocs);
+	codec_put_u32(pb, (uint32_t)it->nprocs);
 	for (i = 0; i < it->nprocs; i++) {
-		pb_str(pb, it->procs[i].ns);
-		pb_str(pb, it->procs[i].name);
-		pb_str(pb, it->procs[i].bin_path);
+		codec_put_str(pb, it->procs[i].ns);
+		codec_put_str(pb, it->procs[i].name);
+		codec_put_str(pb, it->procs[i].bin_path);
 	}
 }
 
@@ -243,7 +243,7 @@ static int
 dec_count(struct preader *pr, uint32_t *n, const char *what, char *err,
     size_t errlen)
 {
-	*n = pr_u32(pr);
+	*n = codec_get_u32(pr);
 	if (pr->failed)
 		return -1;
 	if (*n > ITEMS_LIST_MAX) {
@@ -264,7 +264,7 @@ dec_strlist(struct preader *pr, struct strlist *l, const char *what,
 	if (dec_count(pr, &n, what, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if ((s = pr_str(pr)) == NULL)
+		if ((s = codec_get_str(pr)) == NULL)
 			return -1;
 		if (strlist_add(l, s) == -1) {
 			free(s);
@@ -284,17 +284,17 @@ dec_plugin(struct preader *pr, struct items *it, char *err, size_t errlen)
 
 	memset(&p, 0, sizeof(p));
 	strlist_init(&p.params);
-	p.ns = pr_str(pr);
-	p.name = pr_str(pr);
-	p.git = pr_str(pr);
-	p.repo = pr_str(pr);
-	p.project = pr_str(pr);
-	p.interval = pr_i64(pr);
+	p.ns = codec_get_str(pr);
+	p.name = codec_get_str(pr);
+	p.git = codec_get_str(pr);
+	p.repo = codec_get_str(pr);
+	p.project = codec_get_str(pr);
+	p.interval = codec_get_i64(pr);
 	if (pr->failed ||
 	    dec_strlist(pr, &p.params, "plugin params", err, errlen) == -1)
 		goto out;
-	if (p.interval < 0 || !path_component_valid(p.project) ||
-	    strlen(p.ns) > ITEM_NS_MAX || !path_component_valid(p.ns)) {
+	if (p.interval < 0 || !items_path_component_valid(p.project) ||
+	    strlen(p.ns) > ITEM_NS_MAX || !items_path_component_valid(p.ns)) {
 		snprintf(err, errlen, "plugin \"%.64s\" in \"%.64s\": bad "
 		    "project, ns or interval", p.project, p.ns);
 		goto out;
@@ -320,13 +320,13 @@ items_decode(struct preader *pr, struct items *it, char *err, size_t errlen)
 	err[0] = '\0';
 	if (dec_strlist(pr, &it->namespaces, "namespaces", err, errlen) == -1)
 		goto fail;
-	if ((n = pr_u32(pr)) != SYS_TYPE_MAX && !pr->failed) {
+	if ((n = codec_get_u32(pr)) != SYS_TYPE_MAX && !pr->failed) {
 		snprintf(err, errlen, "%u interval types, expected %d", n,
 		    SYS_TYPE_MAX);
 		goto fail;
 	}
 	for (t = 0; t < SYS_TYPE_MAX; t++)
-		it->intervals[t] = pr_i64(pr);
+		it->intervals[t] = codec_get_i64(pr);
 	if (dec_count(pr, &n, "plugins", err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < n; i++)
@@ -335,10 +335,10 @@ items_decode(struct preader *pr, struct items *it, char *err, size_t errlen)
 	if (dec_count(pr, &n, "ports", err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		port.ns = pr_str(pr);
-		port.name = pr_str(pr);
-		port.port = (int)pr_u32(pr);
-		port.timeout = (int)pr_u32(pr);
+		port.ns = codec_get_str(pr);
+		port.name = codec_get_str(pr);
+		port.port = (int)codec_get_u32(pr);
+		port.timeout = (int)codec_get_u32(pr);
 		r = pr->failed ? -1 : items_add_port(it, &port);
 		free(port.ns);
 		free(port.name);
@@ -348,9 +348,9 @@ items_decode(struct preader *pr, struct items *it, char *err, size_t errlen)
 	if (dec_count(pr, &n, "procs", err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		proc.ns = pr_str(pr);
-		proc.name = pr_str(pr);
-		proc.bin_path = pr_str(pr);
+		proc.ns = codec_get_str(pr);
+		proc.name = codec_get_str(pr);
+		proc.bin_path = codec_get_str(pr);
 		r = pr->failed ? -1 : items_add_proc(it, &proc);
 		free(proc.ns);
 		free(proc.name);
@@ -358,7 +358,7 @@ items_decode(struct preader *pr, struct items *it, char *err, size_t errlen)
 		if (r == -1)
 			goto fail;
 	}
-	if (pr_end(pr) == 0)
+	if (codec_get_end(pr) == 0)
 		return 0;
 fail:
 	if (err[0] == '\0')
@@ -368,7 +368,7 @@ fail:
 }
 
 int
-path_component_valid(const char *s)
+items_path_component_valid(const char *s)
 {
 	size_t	 n = strlen(s);
 
@@ -380,7 +380,7 @@ path_component_valid(const char *s)
 }
 
 int
-repo_from_git(const char *git, char *repo, size_t repolen, char *project,
+items_repo_from_git(const char *git, char *repo, size_t repolen, char *project,
     size_t projectlen, char *err, size_t errlen)
 {
 	const char	*colon, *start, *slash;
@@ -418,7 +418,8 @@ repo_from_git(const char *git, char *repo, size_t repolen, char *project,
 	repo[len] = '\0';
 	memcpy(project, slash + 1, len - (size_t)(slash + 1 - start));
 	project[len - (size_t)(slash + 1 - start)] = '\0';
-	if (!path_component_valid(group) || !path_component_valid(project)) {
+	if (!items_path_component_valid(group)
+	    || !items_path_component_valid(project)) {
 		snprintf(err, errlen, "git \"%.128s\": group and project may "
 		    "only hold [-_.a-zA-Z0-9], not start with - and not be "
 		    "..", git);

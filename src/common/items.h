@@ -33,9 +33,9 @@ enum sys_type {
 	SYS_TYPE_MAX
 };
 
-const char	*sys_type_name(enum sys_type);	/* "CPU" ... */
-int		 sys_type_parse(const char *, enum sys_type *);
-int64_t		 sys_type_default_interval(enum sys_type);
+const char	*items_sys_type_name(enum sys_type);	/* "CPU" ... */
+int		 items_sys_type_parse(const char *, enum sys_type *);
+int64_t		 items_sys_type_default_interval(enum sys_type);
 
 struct plugin_item {
 	char		*ns;
@@ -92,15 +92,15 @@ int	 items_decode(struct preader *, struct items *, char *err,
  * non-empty, at most 255 bytes, no '/', no NUL, not "." or "..", no
  * leading '-' and nothing but [-_.a-zA-Z0-9].
  */
-int	 path_component_valid(const char *);
+int	 items_path_component_valid(const char *);
 
 /*
  * The repository from a registry `git` value, as the Go agent derived it
  * (lodastack-protocols.md section 3.1): "git@host:group/project.git" ->
  * repo "group/project", project "project".  Both parts must pass
- * path_component_valid().  0, or -1 with a reason in err.
+ * items_path_component_valid().  0, or -1 with a reason in err.
  */
-int	 repo_from_git(const char *git, char *repo, size_t repolen,
+int	 items_repo_from_git(const char *git, char *repo, size_t repolen,
 	    char *project, size_t projectlen, char *err, size_t errlen);
 
 #endif

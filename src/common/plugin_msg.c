@@ -39,12 +39,12 @@ dec_fail(struct preader *pr, char *err, size_t errlen, const char *what)
 void
 plugin_req_encode(struct pbuf *pb, const struct plugin_req *r)
 {
-	pb_u32(pb, (uint32_t)r->op);
-	pb_str(pb, r->ns);
-	pb_str(pb, r->repo);
-	pb_u32(pb, r->timeout);
-	pb_bool(pb, r->has_param);
-	pb_str(pb, r->param);
+	codec_put_u32(pb, (uint32_t)r->op);
+	codec_put_str(pb, r->ns);
+	codec_put_str(pb, r->repo);
+	codec_put_u32(pb, r->timeout);
+	codec_put_bool(pb, r->has_param);
+	codec_put_str(pb, r->param);
 }
 
 int
@@ -54,13 +54,13 @@ plugin_req_decode(struct preader *pr, struct plugin_req *r, char *err,
 	uint32_t	 op;
 
 	memset(r, 0, sizeof(*r));
-	op = pr_u32(pr);
-	(void)pr_strbuf(pr, r->ns, sizeof(r->ns));
-	(void)pr_strbuf(pr, r->repo, sizeof(r->repo));
-	r->timeout = pr_u32(pr);
-	r->has_param = pr_bool(pr);
-	(void)pr_strbuf(pr, r->param, sizeof(r->param));
-	if (pr_end(pr) == -1)
+	op = codec_get_u32(pr);
+	(void)codec_get_strbuf(pr, r->ns, sizeof(r->ns));
+	(void)codec_get_strbuf(pr, r->repo, sizeof(r->repo));
+	r->timeout = codec_get_u32(pr);
+	r->has_param = codec_get_bool(pr);
+	(void)codec_get_strbuf(pr, r->param, sizeof(r->param));
+	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	if (op >= PLUGIN_OP_MAX) {
 		snprintf(err, errlen, "unknown plugin operation %u", op);
@@ -73,8 +73,8 @@ plugin_req_decode(struct preader *pr, struct plugin_req *r, char *err,
 void
 plugin_resp_encode(struct pbuf *pb, int status, const char *json)
 {
-	pb_u32(pb, (uint32_t)status);
-	pb_str(pb, json);
+	codec_put_u32(pb, (uint32_t)status);
+	codec_put_str(pb, json);
 }
 
 int
@@ -84,9 +84,9 @@ plugin_resp_decode(struct preader *pr, int *status, char **json, char *err,
 	uint32_t	 st;
 
 	*json = NULL;
-	st = pr_u32(pr);
-	*json = pr_str(pr);
-	if (pr_end(pr) == -1) {
+	st = codec_get_u32(pr);
+	*json = codec_get_str(pr);
+	if (codec_get_end(pr) == -1) {
 		free(*json);
 		*json = NULL;
 		return dec_fail(pr, err, errlen, "");
@@ -102,27 +102,28 @@ plugin_resp_decode(struct preader *pr, int *status, char **json, char *err,
 }
 
 void
-git_req_encode(struct pbuf *pb, const struct git_req *r)
+plugin_msg_git_req_encode(struct pbuf *pb, const struct git_req *r)
 {
-	pb_str(pb, r->ns);
-	pb_str(pb, r->repo);
-	pb_str(pb, r->project);
-	pb_bool(pb, r->update);
+	codec_put_str(pb, r->ns);
+	codec_put_str(pb, r->repo);
+	codec_put_str(pb, r->project);
+	codec_put_bool(pb, r->update);
 }
 
 int
-git_req_decode(struct preader *pr, struct git_req *r, char *err,
+plugin_msg_git_req_decode(struct preader *pr, struct git_req *r, char *err,
     size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
-	(void)pr_strbuf(pr, r->ns, sizeof(r->ns));
-	(void)pr_strbuf(pr, r->repo, sizeof(r->repo));
-	(void)pr_strbuf(pr, r->project, sizeof(r->project));
-	r->update = pr_bool(pr);
-	if (pr_end(pr) == -1)
+	(void)codec_get_strbuf(pr, r->ns, sizeof(r->ns));
+	(void)codec_get_strbuf(pr, r->repo, sizeof(r->repo));
+	(void)codec_get_strbuf(pr, r->project, sizeof(r->project));
+	r->update = codec_get_bool(pr);
+	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	/* Both become path components of pluginsdir/<ns>/<project>. */
-	if (!path_component_valid(r->ns) || !path_component_valid(r->project)) {
+	if (!items_path_component_valid(r->ns)
+	    || !items_path_component_valid(r->project)) {
 		snprintf(err, errlen, "ns \"%.64s\" or project \"%.64s\" "
 		    "cannot be a directory name", r->ns, r->project);
 		return -1;
@@ -131,49 +132,50 @@ git_req_decode(struct preader *pr, struct git_req *r, char *err,
 }
 
 void
-git_resp_encode(struct pbuf *pb, const struct git_resp *r)
+plugin_msg_git_resp_encode(struct pbuf *pb, const struct git_resp *r)
 {
-	pb_bool(pb, r->ok);
-	pb_str(pb, r->commit);
-	pb_str(pb, r->error);
+	codec_put_bool(pb, r->ok);
+	codec_put_str(pb, r->commit);
+	codec_put_str(pb, r->error);
 }
 
 int
-git_resp_decode(struct preader *pr, struct git_resp *r, char *err,
+plugin_msg_git_resp_decode(struct preader *pr, struct git_resp *r, char *err,
     size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
-	r->ok = pr_bool(pr);
-	(void)pr_strbuf(pr, r->commit, sizeof(r->commit));
-	(void)pr_strbuf(pr, r->error, sizeof(r->error));
-	if (pr_end(pr) == -1)
+	r->ok = codec_get_bool(pr);
+	(void)codec_get_strbuf(pr, r->commit, sizeof(r->commit));
+	(void)codec_get_strbuf(pr, r->error, sizeof(r->error));
+	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	return 0;
 }
 
 void
-namespaces_encode(struct pbuf *pb, int ok, const char *error,
+plugin_msg_namespaces_encode(struct pbuf *pb, int ok, const char *error,
     const struct strlist *l)
 {
 	size_t	 i;
 
-	pb_bool(pb, ok);
-	pb_str(pb, error);
-	pb_u32(pb, (uint32_t)l->n);
+	codec_put_bool(pb, ok);
+	codec_put_str(pb, error);
+	codec_put_u32(pb, (uint32_t)l->n);
 	for (i = 0; i < l->n; i++)
-		pb_str(pb, l->v[i]);
+		codec_put_str(pb, l->v[i]);
 }
 
 int
-namespaces_decode(struct preader *pr, int *ok, char *error, size_t errorlen,
+plugin_msg_namespaces_decode(struct preader *pr, int *ok, char *error,
+    size_t errorlen,
     struct strlist *l, char *err, size_t errlen)
 {
 	uint32_t	 n, i;
 	char		*s;
 
-	*ok = pr_bool(pr);
-	(void)pr_strbuf(pr, error, errorlen);
-	n = pr_u32(pr);
+	*ok = codec_get_bool(pr);
+	(void)codec_get_strbuf(pr, error, errorlen);
+	n = codec_get_u32(pr);
 	if (pr->failed)
 		return dec_fail(pr, err, errlen, "");
 	if (n > NAMESPACES_MAX) {
@@ -182,7 +184,7 @@ namespaces_decode(struct preader *pr, int *ok, char *error, size_t errorlen,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if ((s = pr_str(pr)) == NULL)
+		if ((s = codec_get_str(pr)) == NULL)
 			return dec_fail(pr, err, errlen, "");
 		if (strlist_add(l, s) == -1) {
 			free(s);
@@ -191,7 +193,7 @@ namespaces_decode(struct preader *pr, int *ok, char *error, size_t errorlen,
 		}
 		free(s);
 	}
-	if (pr_end(pr) == -1)
+	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	return 0;
 }

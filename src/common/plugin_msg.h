@@ -66,18 +66,20 @@ struct git_resp {
 	char		 error[1024];	/* when !ok: what failed and why */
 };
 
-void	 git_req_encode(struct pbuf *, const struct git_req *);
-int	 git_req_decode(struct preader *, struct git_req *, char *err,
+void	 plugin_msg_git_req_encode(struct pbuf *, const struct git_req *);
+int	 plugin_msg_git_req_decode(struct preader *, struct git_req *,
+    char *err,
 	    size_t errlen);
-void	 git_resp_encode(struct pbuf *, const struct git_resp *);
-int	 git_resp_decode(struct preader *, struct git_resp *, char *err,
+void	 plugin_msg_git_resp_encode(struct pbuf *, const struct git_resp *);
+int	 plugin_msg_git_resp_decode(struct preader *, struct git_resp *,
+    char *err,
 	    size_t errlen);
 
 /* ok = the refresh worked; error says why not; namespaces in any case
  * (the ones in use). */
-void	 namespaces_encode(struct pbuf *, int ok, const char *error,
+void	 plugin_msg_namespaces_encode(struct pbuf *, int ok, const char *error,
 	    const struct strlist *);
-int	 namespaces_decode(struct preader *, int *ok, char *error,
+int	 plugin_msg_namespaces_decode(struct preader *, int *ok, char *error,
 	    size_t errorlen, struct strlist *, char *err, size_t errlen);
 
 #endif

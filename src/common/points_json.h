@@ -31,7 +31,7 @@ enum points_json_mode {
 	POINTS_JSON_LENIENT
 };
 
-/* Also the result of write_parse() (front_write.h). */
+/* Also the result of front_write_parse() (front_write.h). */
 struct post_result {
 	size_t		 npoints;	/* encoded into `out` */
 	size_t		 ndropped;	/* lenient: bad points left out */

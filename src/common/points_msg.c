@@ -8,11 +8,11 @@
 void
 points_msg_encode(struct pbuf *pb, const struct points_msg *m)
 {
-	pb_u32(pb, (uint32_t)m->fmt);
-	pb_u32(pb, (uint32_t)m->origin);
-	pb_str(pb, m->topic);
-	pb_u32(pb, m->npoints);
-	pb_bytes(pb, m->data, m->len);
+	codec_put_u32(pb, (uint32_t)m->fmt);
+	codec_put_u32(pb, (uint32_t)m->origin);
+	codec_put_str(pb, m->topic);
+	codec_put_u32(pb, m->npoints);
+	codec_put_bytes(pb, m->data, m->len);
 }
 
 int
@@ -23,12 +23,12 @@ points_msg_decode(struct preader *pr, struct points_msg *m, char *err,
 	size_t		 i, lines;
 
 	memset(m, 0, sizeof(*m));
-	fmt = pr_u32(pr);
-	origin = pr_u32(pr);
-	pr_strbuf(pr, m->topic, sizeof(m->topic));
-	m->npoints = pr_u32(pr);
-	m->data = pr_bytes(pr, &m->len);
-	if (pr_end(pr) == -1) {
+	fmt = codec_get_u32(pr);
+	origin = codec_get_u32(pr);
+	codec_get_strbuf(pr, m->topic, sizeof(m->topic));
+	m->npoints = codec_get_u32(pr);
+	m->data = codec_get_bytes(pr, &m->len);
+	if (codec_get_end(pr) == -1) {
 		snprintf(err, errlen, "POINTS: %s", pr->err);
 		return -1;
 	}
@@ -57,8 +57,8 @@ points_msg_decode(struct preader *pr, struct points_msg *m, char *err,
 void
 points_ack_encode(struct pbuf *pb, enum points_verdict v, const char *msg)
 {
-	pb_u32(pb, (uint32_t)v);
-	pb_str(pb, msg);
+	codec_put_u32(pb, (uint32_t)v);
+	codec_put_str(pb, msg);
 }
 
 int
@@ -67,9 +67,9 @@ points_ack_decode(struct preader *pr, enum points_verdict *v, char *msg,
 {
 	uint32_t	 verdict;
 
-	verdict = pr_u32(pr);
-	pr_strbuf(pr, msg, msglen);
-	if (pr_end(pr) == -1 || verdict > POINTS_REJECTED)
+	verdict = codec_get_u32(pr);
+	codec_get_strbuf(pr, msg, msglen);
+	if (codec_get_end(pr) == -1 || verdict > POINTS_REJECTED)
 		return -1;
 	*v = (enum points_verdict)verdict;
 	return 0;

@@ -96,7 +96,7 @@ static const uint16_t collector_to_front[] = { MSG_HELLO, MSG_TRAFFIC,
 	MSG_NONE };
 
 /* DESIGN.md section 2, "Edges": one row per socketpair between workers. */
-const struct edge_def peer_edges[] = {
+const struct edge_def proto_peer_edges[] = {
 	{ ROLE_FRONT, ROLE_SENDER, front_to_sender, sender_to_front,
 	    PUSH_MAXPAYLOAD, 0 },
 	/* /plugins/list answers grow with the number of plugins */
@@ -118,10 +118,11 @@ const struct edge_def peer_edges[] = {
 	{ ROLE_COLLECTOR, ROLE_FRONT, collector_to_front, hello_only,
 	    DATA_MAXPAYLOAD, 0 },
 };
-const size_t peer_edge_count = sizeof(peer_edges) / sizeof(peer_edges[0]);
+const size_t proto_peer_edge_count =
+    sizeof(proto_peer_edges) / sizeof(proto_peer_edges[0]);
 
 const char *
-role_name(enum role r)
+proto_role_name(enum role r)
 {
 	if ((unsigned)r >= ROLE_MAX)
 		return "unknown";
@@ -129,7 +130,7 @@ role_name(enum role r)
 }
 
 int
-role_parse(const char *s, enum role *out)
+proto_role_parse(const char *s, enum role *out)
 {
 	int	 r;
 
@@ -143,7 +144,7 @@ role_parse(const char *s, enum role *out)
 }
 
 const char *
-msg_name(uint16_t type)
+proto_msg_name(uint16_t type)
 {
 	if (type >= MSG_MAX || msg_names[type] == NULL)
 		return "unknown";
@@ -151,7 +152,7 @@ msg_name(uint16_t type)
 }
 
 const struct edge_def *
-control_edge(enum role worker)
+proto_control_edge(enum role worker)
 {
 	if (worker < ROLE_FIRST_WORKER || worker >= ROLE_MAX)
 		return NULL;
@@ -159,26 +160,27 @@ control_edge(enum role worker)
 }
 
 const struct edge_def *
-peer_edge_find(enum role x, enum role y)
+proto_peer_edge_find(enum role x, enum role y)
 {
 	size_t	 i;
 
-	for (i = 0; i < peer_edge_count; i++) {
-		if ((peer_edges[i].a == x && peer_edges[i].b == y) ||
-		    (peer_edges[i].a == y && peer_edges[i].b == x))
-			return &peer_edges[i];
+	for (i = 0; i < proto_peer_edge_count; i++) {
+		if ((proto_peer_edges[i].a == x
+		    && proto_peer_edges[i].b == y) ||
+		    (proto_peer_edges[i].a == y && proto_peer_edges[i].b == x))
+			return &proto_peer_edges[i];
 	}
 	return NULL;
 }
 
 enum role
-edge_other(const struct edge_def *e, enum role self)
+proto_edge_other(const struct edge_def *e, enum role self)
 {
 	return e->a == self ? e->b : e->a;
 }
 
 int
-edge_may_send(const struct edge_def *e, enum role from, uint16_t type)
+proto_edge_may_send(const struct edge_def *e, enum role from, uint16_t type)
 {
 	const uint16_t	*t;
 

@@ -85,24 +85,24 @@ struct edge_def {
 	int			 fdpass;	/* descriptors may travel */
 };
 
-extern const struct edge_def	peer_edges[];
-extern const size_t		peer_edge_count;
+extern const struct edge_def	proto_peer_edges[];
+extern const size_t		proto_peer_edge_count;
 
-const char	*role_name(enum role);
-int		 role_parse(const char *, enum role *);
-const char	*msg_name(uint16_t);
+const char	*proto_role_name(enum role);
+int		 proto_role_parse(const char *, enum role *);
+const char	*proto_msg_name(uint16_t);
 
 /* The control edge of a worker (master is side a). */
-const struct edge_def *control_edge(enum role worker);
+const struct edge_def *proto_control_edge(enum role worker);
 
 /* Find the peer edge between two roles; NULL when they are not linked. */
-const struct edge_def *peer_edge_find(enum role, enum role);
+const struct edge_def *proto_peer_edge_find(enum role, enum role);
 
 /* The role on the other side of edge `e` from `self`. */
-enum role	 edge_other(const struct edge_def *e, enum role self);
+enum role	 proto_edge_other(const struct edge_def *e, enum role self);
 
 /* Non-zero when `from` may send `type` on edge `e`. */
-int		 edge_may_send(const struct edge_def *e, enum role from,
+int		 proto_edge_may_send(const struct edge_def *e, enum role from,
 		    uint16_t type);
 
 #endif

@@ -70,7 +70,7 @@ sb_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* Failure without errno. */
 int
-sb_failx(char *err, size_t errlen, const char *fmt, ...)
+sandbox_failx(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list		 ap;
 
@@ -95,14 +95,15 @@ plan_user(struct sandbox_plan *plan, const char *name, const char *key,
 		/* getpwnam(3): these errno values all mean "not found" */
 		if (errno == 0 || errno == ENOENT || errno == ESRCH ||
 		    errno == EBADF || errno == EPERM)
-			return sb_failx(err, errlen,
+			return sandbox_failx(err, errlen,
 			    "user \"%s\" does not exist ([agent] %s)", name,
 			    key);
 		return sb_fail(err, errlen, "getpwnam(%s)", name);
 	}
 	if (strlcpy(plan->user, pw->pw_name, sizeof(plan->user)) >=
 	    sizeof(plan->user))
-		return sb_failx(err, errlen, "[agent] %s: user name \"%s\" "
+		return sandbox_failx(err, errlen,
+		    "[agent] %s: user name \"%s\" "
 		    "too long", key, name);
 	plan->uid = pw->pw_uid;
 	plan->gid = pw->pw_gid;
@@ -124,19 +125,23 @@ plan_chroot(struct sandbox_plan *plan, const char *dir, char *err,
 	if (dir[0] == '\0')
 		return 0;
 	if (dir[0] != '/')
-		return sb_failx(err, errlen, "[agent] chroot \"%s\": not an "
+		return sandbox_failx(err, errlen,
+		    "[agent] chroot \"%s\": not an "
 		    "absolute path", dir);
 	if (stat(dir, &st) == -1)
 		return sb_fail(err, errlen, "[agent] chroot \"%s\"", dir);
 	if (!S_ISDIR(st.st_mode))
-		return sb_failx(err, errlen, "[agent] chroot \"%s\": not a "
+		return sandbox_failx(err, errlen,
+		    "[agent] chroot \"%s\": not a "
 		    "directory", dir);
 	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return sb_failx(err, errlen, "[agent] chroot \"%s\": must be "
+		return sandbox_failx(err, errlen,
+		    "[agent] chroot \"%s\": must be "
 		    "owned by root and not writable by group or others", dir);
 	if (strlcpy(plan->chroot, dir, sizeof(plan->chroot)) >=
 	    sizeof(plan->chroot))
-		return sb_failx(err, errlen, "[agent] chroot \"%s\": path too "
+		return sandbox_failx(err, errlen,
+		    "[agent] chroot \"%s\": path too "
 		    "long", dir);
 	return 0;
 }
@@ -190,8 +195,8 @@ sandbox_plan(enum role role, const struct agent_conf *conf,
 		plan->keep_read_caps = !plan->unprivileged;
 		break;
 	default:
-		return sb_failx(err, errlen, "no sandbox for role %s",
-		    role_name(role));
+		return sandbox_failx(err, errlen, "no sandbox for role %s",
+		    proto_role_name(role));
 	}
 
 	if (plan->unprivileged) {
@@ -217,13 +222,14 @@ sandbox_plan(enum role role, const struct agent_conf *conf,
 	if (plan->uid == 0) {
 		/* Plugins as root only when the operator said so. */
 		if (role == ROLE_SCHEDULER && !conf->allowrootplugins)
-			return sb_failx(err, errlen, "[agent] pluginsuser "
+			return sandbox_failx(err, errlen, "[agent] pluginsuser "
 			    "\"%s\" is root: refused unless allowrootplugins "
 			    "= yes", name);
 		/* A root front/fetcher/sender/gitpull keeps every
 		 * capability: that is no privilege separation at all. */
 		if (role != ROLE_SCHEDULER)
-			return sb_failx(err, errlen, "[agent] user \"%s\" is "
+			return sandbox_failx(err, errlen,
+			    "[agent] user \"%s\" is "
 			    "root: the workers must run unprivileged", name);
 	}
 	if (role == ROLE_FRONT && plan_chroot(plan, conf->chroot, err,
@@ -276,17 +282,21 @@ enter_user(const struct sandbox_plan *plan, char *err, size_t errlen)
 	 */
 	if (plan->uid != 0) {
 		if (plan->gid != 0 && setgid(0) != -1)
-			return sb_failx(err, errlen, "was able to regain gid 0 "
+			return sandbox_failx(err, errlen,
+			    "was able to regain gid 0 "
 			    "after setresgid(%lu)", (unsigned long)plan->gid);
 		if (old_egid != plan->gid && setegid(old_egid) != -1)
-			return sb_failx(err, errlen, "was able to regain egid "
+			return sandbox_failx(err, errlen,
+			    "was able to regain egid "
 			    "%lu after setresgid(%lu)",
 			    (unsigned long)old_egid, (unsigned long)plan->gid);
 		if (setuid(0) != -1)
-			return sb_failx(err, errlen, "was able to regain uid 0 "
+			return sandbox_failx(err, errlen,
+			    "was able to regain uid 0 "
 			    "after setresuid(%lu)", (unsigned long)plan->uid);
 		if (old_euid != plan->uid && seteuid(old_euid) != -1)
-			return sb_failx(err, errlen, "was able to regain euid "
+			return sandbox_failx(err, errlen,
+			    "was able to regain euid "
 			    "%lu after setresuid(%lu)",
 			    (unsigned long)old_euid, (unsigned long)plan->uid);
 	}
@@ -300,7 +310,7 @@ enter_user(const struct sandbox_plan *plan, char *err, size_t errlen)
 	    ru != plan->uid || eu != plan->uid || su != plan->uid ||
 	    getgid() != plan->gid || getegid() != plan->gid ||
 	    rg != plan->gid || eg != plan->gid || sg != plan->gid)
-		return sb_failx(err, errlen, "ids after the switch are "
+		return sandbox_failx(err, errlen, "ids after the switch are "
 		    "uid %lu/%lu/%lu gid %lu/%lu/%lu, expected %lu/%lu",
 		    (unsigned long)ru, (unsigned long)eu, (unsigned long)su,
 		    (unsigned long)rg, (unsigned long)eg, (unsigned long)sg,
@@ -308,7 +318,8 @@ enter_user(const struct sandbox_plan *plan, char *err, size_t errlen)
 	if ((n = getgroups(2, groups)) == -1)
 		return sb_fail(err, errlen, "getgroups");
 	if (n != 1 || groups[0] != plan->gid)
-		return sb_failx(err, errlen, "supplementary groups not reduced "
+		return sandbox_failx(err, errlen,
+		    "supplementary groups not reduced "
 		    "to %lu", (unsigned long)plan->gid);
 	/*
 	 * Leaving root must have cleared every capability; PR_SET_KEEPCAPS
@@ -319,7 +330,8 @@ enter_user(const struct sandbox_plan *plan, char *err, size_t errlen)
 		if (caps_get(&eff, &prm, &inh, err, errlen) == -1)
 			return -1;
 		if (eff != 0 || prm != 0)
-			return sb_failx(err, errlen, "capabilities left after "
+			return sandbox_failx(err, errlen,
+			    "capabilities left after "
 			    "setresuid(%lu): eff %#llx prm %#llx",
 			    (unsigned long)plan->uid, (unsigned long long)eff,
 			    (unsigned long long)prm);
@@ -390,7 +402,7 @@ enter_caps(char *err, size_t errlen)
 			    "%d)", cap);
 	}
 	if (last < 0)
-		return sb_failx(err, errlen, "prctl(PR_CAPBSET_READ): no "
+		return sandbox_failx(err, errlen, "prctl(PR_CAPBSET_READ): no "
 		    "capabilities found");
 
 	/* Effective, permitted and inheritable all become the keep set. */
@@ -413,7 +425,7 @@ enter_caps(char *err, size_t errlen)
 	if (caps_get(&eff, &prm, &inh, err, errlen) == -1)
 		return -1;
 	if (eff != keep || prm != keep || inh != keep)
-		return sb_failx(err, errlen, "capabilities after capset: "
+		return sandbox_failx(err, errlen, "capabilities after capset: "
 		    "eff %#llx prm %#llx inh %#llx, expected %#llx",
 		    (unsigned long long)eff, (unsigned long long)prm,
 		    (unsigned long long)inh, (unsigned long long)keep);
@@ -422,14 +434,15 @@ enter_caps(char *err, size_t errlen)
 			return sb_fail(err, errlen, "prctl(PR_CAPBSET_READ, "
 			    "%d)", cap);
 		if ((r != 0) != ((keep & (1ULL << cap)) != 0))
-			return sb_failx(err, errlen, "capability %d %s in the "
+			return sandbox_failx(err, errlen,
+			    "capability %d %s in the "
 			    "bounding set", cap, r ? "still" : "not");
 		if ((r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap,
 		    0, 0)) == -1)
 			return sb_fail(err, errlen, "prctl(PR_CAP_AMBIENT_IS_SET"
 			    ", %d)", cap);
 		if (r != 0)
-			return sb_failx(err, errlen, "capability %d still "
+			return sandbox_failx(err, errlen, "capability %d still "
 			    "ambient", cap);
 	}
 	return 0;
@@ -460,7 +473,7 @@ enter_rlimits(const struct sandbox_plan *plan, char *err, size_t errlen)
 /* No set-uid or file-capability gain through exec, ever; also what lets
  * an unprivileged process install a filter. */
 int
-set_nnp(char *err, size_t errlen)
+sandbox_set_nnp(char *err, size_t errlen)
 {
 	int	 r;
 
@@ -471,7 +484,7 @@ set_nnp(char *err, size_t errlen)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return sb_fail(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS)");
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
-		return sb_failx(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): "
+		return sandbox_failx(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): "
 		    "flag not set");
 	return 0;
 }
@@ -488,7 +501,7 @@ sandbox_enter(const struct sandbox_plan *plan, char *err, size_t errlen)
 	}
 	if (enter_rlimits(plan, err, errlen) == -1)
 		return -1;
-	if (set_nnp(err, errlen) == -1)
+	if (sandbox_set_nnp(err, errlen) == -1)
 		return -1;
 	return sandbox_seccomp(plan->filter, err, errlen);
 }

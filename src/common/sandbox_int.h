@@ -8,10 +8,10 @@
 #include <stddef.h>
 
 /* Failure without errno: the message into err, then -1. */
-int	 sb_failx(char *, size_t, const char *, ...)
+int	 sandbox_failx(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* no_new_privs, set and verified; sandbox_seccomp() never loads a filter
  * without it. */
-int	 set_nnp(char *, size_t);
+int	 sandbox_set_nnp(char *, size_t);
 
 #endif

@@ -48,7 +48,8 @@ rule_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	if ((nr = seccomp_syscall_resolve_name(name)) < 0)
 		return 0;
 	if ((r = seccomp_rule_add_array(ctx, action, nr, argc, argv)) < 0)
-		return sb_failx(err, errlen, "seccomp_rule_add(%s): %s", name,
+		return sandbox_failx(err, errlen, "seccomp_rule_add(%s): %s",
+		    name,
 		    strerror(-r));
 	return 0;
 }
@@ -357,25 +358,27 @@ sandbox_seccomp(enum sandbox_filter filter, char *err, size_t errlen)
 		def = SCMP_ACT_ALLOW;
 		break;
 	default:
-		return sb_failx(err, errlen, "seccomp: unknown filter %d",
+		return sandbox_failx(err, errlen, "seccomp: unknown filter %d",
 		    (int)filter);
 	}
 	/* Set here too, so the filter alone is never loaded without it. */
-	if (set_nnp(err, errlen) == -1)
+	if (sandbox_set_nnp(err, errlen) == -1)
 		return -1;
 	if ((ctx = seccomp_init(def)) == NULL)
-		return sb_failx(err, errlen, "seccomp_init: failed");
+		return sandbox_failx(err, errlen, "seccomp_init: failed");
 	/* A syscall from a foreign ABI (i386 int 0x80, x32) has other
 	 * numbers: kill rather than misread it. */
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS)) < 0) {
-		(void)sb_failx(err, errlen, "seccomp_attr_set(ACT_BADARCH): "
+		(void)sandbox_failx(err, errlen,
+		    "seccomp_attr_set(ACT_BADARCH): "
 		    "%s", strerror(-r));
 		goto out;
 	}
 	/* Every thread, not just this one, or a thread is a way out. */
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0) {
-		(void)sb_failx(err, errlen, "seccomp_attr_set(CTL_TSYNC): %s",
+		(void)sandbox_failx(err, errlen,
+		    "seccomp_attr_set(CTL_TSYNC): %s",
 		    strerror(-r));
 		goto out;
 	}
@@ -394,7 +397,7 @@ sandbox_seccomp(enum sandbox_filter filter, char *err, size_t errlen)
 		goto out;
 	/* Never fail open (OpenSSH 7ab700f17): a load error is fatal. */
 	if ((r = seccomp_load(ctx)) != 0) {
-		(void)sb_failx(err, errlen, "seccomp_load: %s",
+		(void)sandbox_failx(err, errlen, "seccomp_load: %s",
 		    strerror(r < 0 ? -r : r));
 		goto out;
 	}

@@ -28,8 +28,8 @@ struct worker_stats {
 };
 
 /* MSG_STATS, worker -> master, and inside MSG_STATUS. */
-void	 stats_encode(struct pbuf *, const struct worker_stats *);
-int	 stats_decode(struct preader *, struct worker_stats *);
+void	 status_stats_encode(struct pbuf *, const struct worker_stats *);
+int	 status_stats_decode(struct preader *, struct worker_stats *);
 
 struct worker_status {
 	uint32_t	 role;		/* enum role */

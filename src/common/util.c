@@ -11,7 +11,7 @@
 #include <bsd/string.h>
 
 int
-write_all(int fd, const void *buf, size_t len)
+util_write_all(int fd, const void *buf, size_t len)
 {
 	const char	*p = buf;
 	ssize_t		 n;
@@ -30,7 +30,7 @@ write_all(int fd, const void *buf, size_t len)
 }
 
 int
-mkdir_p(const char *path, mode_t mode)
+util_mkdir_p(const char *path, mode_t mode)
 {
 	char		 buf[PATH_MAX];
 	char		*p;
@@ -62,7 +62,7 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 int
-parse_int64(const char *s, long long min, long long max, long long *out)
+util_parse_int64(const char *s, long long min, long long max, long long *out)
 {
 	char		*end;
 	long long	 v;
@@ -78,7 +78,7 @@ parse_int64(const char *s, long long min, long long max, long long *out)
 }
 
 const char *
-format_duration(long long s, char *buf, size_t len)
+util_format_duration(long long s, char *buf, size_t len)
 {
 	if (s < 0)
 		s = 0;
@@ -96,7 +96,7 @@ format_duration(long long s, char *buf, size_t len)
 }
 
 void
-tail_append(char *buf, size_t cap, size_t *len, const void *p, size_t n)
+util_tail_append(char *buf, size_t cap, size_t *len, const void *p, size_t n)
 {
 	const char	*src = p;
 

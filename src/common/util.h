@@ -6,19 +6,19 @@
 #include <sys/types.h>
 
 /* write(2) until done or a real error; EINTR retried. 0 or -1. */
-int	 write_all(int fd, const void *, size_t);
+int	 util_write_all(int fd, const void *, size_t);
 /* mkdir -p; existing directories are fine. 0 or -1 with errno. */
-int	 mkdir_p(const char *path, mode_t mode);
+int	 util_mkdir_p(const char *path, mode_t mode);
 /* Strict decimal parse of the whole string; 0 or -1. */
-int	 parse_int64(const char *, long long min, long long max,
+int	 util_parse_int64(const char *, long long min, long long max,
 	    long long *out);
 /*
  * Append n bytes to buf (*len used of cap), keeping only the last cap
  * bytes: the tail of a stream, where errors are.
  */
-void	 tail_append(char *buf, size_t cap, size_t *len, const void *p,
+void	 util_tail_append(char *buf, size_t cap, size_t *len, const void *p,
 	    size_t n);
 /* "1h2m3s" style; buf of at least 32 bytes. */
-const char *format_duration(long long seconds, char *buf, size_t len);
+const char *util_format_duration(long long seconds, char *buf, size_t len);
 
 #endif

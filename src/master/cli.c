@@ -174,15 +174,17 @@ print_workers(pid_t master)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (parse_int64(de->d_name, 1, 0x7fffffff, &pid) == -1)
+		if (util_parse_int64(de->d_name, 1, 0x7fffffff, &pid) == -1)
 			continue;
-		if (proc_stat_ids((pid_t)pid, &ppid, &pgid, NULL, 0) == -1 ||
+		if (procinfo_stat_ids((pid_t)pid, &ppid, &pgid, NULL,
+		    0) == -1 ||
 		    ppid != master)
 			continue;
 		if (proc_title((pid_t)pid, title, sizeof(title)) == -1)
 			continue;
 		printf("  %-20s pid %-8lld up %s\n", title, pid,
-		    format_duration(proc_age((pid_t)pid), age, sizeof(age)));
+		    util_format_duration(proc_age((pid_t)pid), age,
+		    sizeof(age)));
 	}
 	closedir(d);
 }
@@ -209,7 +211,7 @@ cli_status(const char *pidfile)
 		return EXIT_OK;
 	}
 	printf("agent is running: pid %ld, up %s, pidfile %s\n", (long)pid,
-	    format_duration(proc_age(pid), age, sizeof(age)), pidfile);
+	    util_format_duration(proc_age(pid), age, sizeof(age)), pidfile);
 	print_workers(pid);
 	return EXIT_OK;
 }

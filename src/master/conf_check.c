@@ -445,7 +445,8 @@ static const struct {
 };
 
 int
-run_check(const struct conf_field *f, const struct agent_conf *c, char *why,
+conf_check_run(const struct conf_field *f, const struct agent_conf *c,
+    char *why,
     size_t whylen)
 {
 	const struct strlist	*l;

@@ -16,7 +16,7 @@
  * The check of the key `f` on its value in `c`, on every element of a
  * list: 0, or -1 with the reason in why.  A key without a check passes.
  */
-int	 run_check(const struct conf_field *f, const struct agent_conf *c,
+int	 conf_check_run(const struct conf_field *f, const struct agent_conf *c,
 	    char *why, size_t whylen);
 
 #endif

@@ -248,7 +248,7 @@ set_field(const struct conf_field *f, const char *raw, struct agent_conf *c,
 		}
 		break;
 	}
-	return run_check(f, c, why, whylen);
+	return conf_check_run(f, c, why, whylen);
 }
 
 static const struct conf_field *

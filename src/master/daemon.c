@@ -102,7 +102,7 @@ daemon_report(int *report_fd, int ok, const char *msg)
 		return;
 	n = snprintf(buf, sizeof(buf), "%s %s\n", ok ? "OK" : "ERR", msg);
 	if (n > 0)
-		(void)write_all(*report_fd, buf, (size_t)n < sizeof(buf) ?
+		(void)util_write_all(*report_fd, buf, (size_t)n < sizeof(buf) ?
 		    (size_t)n : sizeof(buf) - 1);
 	close(*report_fd);
 	*report_fd = -1;

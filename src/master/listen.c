@@ -111,7 +111,7 @@ listen_unix(const char *path, char *err, size_t errlen)
 	strlcpy(dir, path, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir_p(dir, 0755) == -1) {
+		if (util_mkdir_p(dir, 0755) == -1) {
 			snprintf(err, errlen, "cannot create %s: %s", dir,
 			    strerror(errno));
 			return -1;

@@ -69,7 +69,7 @@ logfile_configure(struct logfile *lf, const char *dir, uint64_t rotate_size,
 		lf->rotate_num = rotate_num;
 		return 0;
 	}
-	if (mkdir_p(dir, 0750) == -1) {
+	if (util_mkdir_p(dir, 0750) == -1) {
 		snprintf(err, errlen, "cannot create log directory %s: %s",
 		    dir, strerror(errno));
 		return -1;
@@ -135,7 +135,7 @@ logfile_write(struct logfile *lf, enum log_level level, const char *role,
 	if (n == 0)
 		return;
 	if (lf->to_stderr)
-		(void)write_all(STDERR_FILENO, line, n);
+		(void)util_write_all(STDERR_FILENO, line, n);
 	if (lf->fd == -1)
 		return;
 	if (lf->rotate_size > 0 && lf->size > 0 &&
@@ -143,7 +143,7 @@ logfile_write(struct logfile *lf, enum log_level level, const char *role,
 		logfile_rotate(lf);
 	if (lf->fd == -1)
 		return;
-	if (write_all(lf->fd, line, n) == -1) {
+	if (util_write_all(lf->fd, line, n) == -1) {
 		dprintf(STDERR_FILENO, "logfile_write: %s: %s\n", lf->path,
 		    strerror(errno));
 		return;

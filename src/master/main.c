@@ -96,7 +96,7 @@ parse_opts(int argc, char **argv, const char *allowed, struct cli_opts *o)
 			o->mode = optarg;
 			break;
 		case 't':
-			if (parse_int64(optarg, 1, 3600, &t) == -1) {
+			if (util_parse_int64(optarg, 1, 3600, &t) == -1) {
 				fprintf(stderr, "agent: -t takes seconds "
 				    "(1-3600), not \"%s\"\n", optarg);
 				return EXIT_USAGE;
@@ -221,7 +221,7 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "worker") == 0) {
 		/* only the master execs us like this, control edge on fd 3 */
-		if (argc != 3 || role_parse(argv[2], &role) == -1 ||
+		if (argc != 3 || proto_role_parse(argv[2], &role) == -1 ||
 		    role == ROLE_MASTER || fstat(CONTROL_FD, &sb) == -1 ||
 		    !S_ISSOCK(sb.st_mode)) {
 			fprintf(stderr, "agent: worker: the master starts "

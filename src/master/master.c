@@ -66,7 +66,7 @@ master_stop(struct master *m, int code)
 		    frame_send(w->ctl, MSG_SHUTDOWN, 0, NULL, 0, -1) == -1) {
 			if (kill(w->pid, SIGTERM) == -1 && errno != ESRCH)
 				log_warn("%s: kill %s", __func__,
-				    role_name(r));
+				    proto_role_name(r));
 		}
 	}
 	ev_timer_start(m->loop, &m->stop_timer);
@@ -103,7 +103,7 @@ stop_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (m->w[r].pid <= 0)
 			continue;
 		log_warnx("%s (pid %ld) did not stop within %.0f s; killing it",
-		    role_name(r), (long)m->w[r].pid, STOP_TIMEOUT);
+		    proto_role_name(r), (long)m->w[r].pid, STOP_TIMEOUT);
 		if (kill(m->w[r].pid, SIGKILL) == -1 && errno != ESRCH)
 			log_warn("%s: kill", __func__);
 	}
@@ -163,7 +163,8 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		ws = &st.w[st.nworkers++];
 		ws->role = r;
 		ws->pid = w->pid > 0 ? (uint32_t)w->pid : 0;
-		strlcpy(ws->state, wstate_name(w->state), sizeof(ws->state));
+		strlcpy(ws->state, supervise_state_name(w->state),
+		    sizeof(ws->state));
 		ws->restarts = w->restarts;
 		ws->started = w->pid > 0 ? w->started_wall : 0;
 		strlcpy(ws->last_exit, w->last_exit, sizeof(ws->last_exit));
@@ -172,12 +173,13 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		ws->stats = w->stats;
 		memcpy(ws->peers, w->peers, sizeof(ws->peers));
 	}
-	pb_init(&pb);
+	codec_put_init(&pb);
 	status_encode(&pb, &st);
-	if (pb_failed(&pb) ||
+	if (codec_put_failed(&pb) ||
 	    frame_send(to->ctl, MSG_STATUS, reqid, pb.buf, pb.len, -1) == -1)
-		log_warn("%s: status to %s", __func__, role_name(to->role));
-	pb_free(&pb);
+		log_warn("%s: status to %s", __func__,
+		    proto_role_name(to->role));
+	codec_put_free(&pb);
 }
 
 /* Directories the workers need, made while we are still root. */
@@ -187,19 +189,19 @@ prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
 	struct passwd	*pw;
 	char		 disabled[CONF_STR_MAX + 32];
 
-	if (mkdir_p(c->chroot, 0755) == -1) {
+	if (util_mkdir_p(c->chroot, 0755) == -1) {
 		snprintf(err, errlen, "cannot create chroot directory %s: %s",
 		    c->chroot, strerror(errno));
 		return -1;
 	}
-	if (mkdir_p(c->pluginsdir, 0755) == -1) {
+	if (util_mkdir_p(c->pluginsdir, 0755) == -1) {
 		snprintf(err, errlen, "cannot create pluginsdir %s: %s",
 		    c->pluginsdir, strerror(errno));
 		return -1;
 	}
 	snprintf(disabled, sizeof(disabled), "%s/plugin.disabled",
 	    c->pluginsdir);
-	if (mkdir_p(disabled, 0755) == -1) {
+	if (util_mkdir_p(disabled, 0755) == -1) {
 		snprintf(err, errlen, "cannot create %s: %s", disabled,
 		    strerror(errno));
 		return -1;
@@ -246,7 +248,7 @@ reload_laggards(struct master *m, char *buf, size_t len)
 			continue;
 		if (n++ > 0)
 			strlcat(buf, ", ", len);
-		strlcat(buf, role_name(r), len);
+		strlcat(buf, proto_role_name(r), len);
 	}
 	return n;
 }
@@ -378,8 +380,8 @@ master_reload(struct master *m)
 		if (w->ctl == NULL || (w->state != W_RUNNING &&
 		    w->state != W_STARTING))
 			continue;
-		if (send_conf(m, w) == -1 ||
-		    (listeners_changed && send_listeners(m, w) == -1))
+		if (spawn_send_conf(m, w) == -1 ||
+		    (listeners_changed && spawn_send_listeners(m, w) == -1))
 			supervise_kill(w, "could not send its new config");
 	}
 	return;
@@ -401,35 +403,35 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	uint32_t	 level, peer, peerpid, ok;
 	uint64_t	 gen;
 
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	/* a dead worker's last frames: only its log lines still matter */
 	if (w->reaped && in->hdr.type != MSG_LOG)
 		return;
 	switch (in->hdr.type) {
 	case MSG_READY:
-		if (pr_end(&pr) == -1)
+		if (codec_get_end(&pr) == -1)
 			break;
 		supervise_ready(m, w);
 		return;
 	case MSG_LOG:
-		level = pr_u32(&pr);
-		text = pr_str(&pr);
-		if (pr_end(&pr) == -1 || level >= LOG_LVL_MAX) {
+		level = codec_get_u32(&pr);
+		text = codec_get_str(&pr);
+		if (codec_get_end(&pr) == -1 || level >= LOG_LVL_MAX) {
 			free(text);
 			break;
 		}
 		logfile_write(&m->log, (enum log_level)level,
-		    role_name(w->role), w->pid, text);
+		    proto_role_name(w->role), w->pid, text);
 		/* kept to explain the worker's death if it follows */
 		if (level >= LOG_LVL_WARN)
 			strlcpy(w->last_words, text, sizeof(w->last_words));
 		free(text);
 		return;
 	case MSG_CONF_ACK:
-		gen = pr_u64(&pr);
-		ok = pr_u32(&pr);
-		text = pr_str(&pr);
-		if (pr_end(&pr) == -1 || ok > 1 || gen > m->generation) {
+		gen = codec_get_u64(&pr);
+		ok = codec_get_u32(&pr);
+		text = codec_get_str(&pr);
+		if (codec_get_end(&pr) == -1 || ok > 1 || gen > m->generation) {
 			free(text);
 			break;
 		}
@@ -437,31 +439,33 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 			w->acked_gen = gen;
 			if (gen > 1 && gen == m->generation) {
 				log_info("%s applied config generation %llu",
-				    role_name(w->role),
+				    proto_role_name(w->role),
 				    (unsigned long long)gen);
 				master_reload_acked(m);
 			}
 		} else
 			log_error("%s cannot apply config generation %llu: %s",
-			    role_name(w->role), (unsigned long long)gen, text);
+			    proto_role_name(w->role), (unsigned long long)gen,
+			    text);
 		free(text);
 		return;
 	case MSG_PEER_STATE:
-		peer = pr_u32(&pr);
-		peerpid = pr_u32(&pr);
-		if (pr_end(&pr) == -1 || peer >= ROLE_MAX ||
-		    peer_edge_find(w->role, (enum role)peer) == NULL ||
+		peer = codec_get_u32(&pr);
+		peerpid = codec_get_u32(&pr);
+		if (codec_get_end(&pr) == -1 || peer >= ROLE_MAX ||
+		    proto_peer_edge_find(w->role, (enum role)peer) == NULL ||
 		    peerpid > INT_MAX)
 			break;
 		w->peers[peer] = (pid_t)peerpid;
 		return;
 	case MSG_STATUS_REQ:
-		if (pr_end(&pr) == -1)
+		if (codec_get_end(&pr) == -1)
 			break;
 		master_send_status(m, w, in->hdr.reqid);
 		return;
 	case MSG_STATS:
-		if (stats_decode(&pr, &stats) == -1 || pr_end(&pr) == -1)
+		if (status_stats_decode(&pr, &stats) == -1
+		    || codec_get_end(&pr) == -1)
 			break;
 		w->stats = stats;
 		return;
@@ -470,7 +474,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	}
 	/* a worker that breaks the protocol is not trusted to go on */
 	log_error("%s: bad %s message from %s: %s", __func__,
-	    msg_name(in->hdr.type), role_name(w->role),
+	    proto_msg_name(in->hdr.type), proto_role_name(w->role),
 	    pr.failed ? pr.err : "unexpected");
 	supervise_kill(w, "protocol error on its control edge");
 	(void)fc;
@@ -484,10 +488,10 @@ master_ctl_close(struct frame_conn *fc, const char *why, void *arg)
 	w->ctl = NULL;
 	if (w->state == W_STOPPING || strcmp(why, "closed by peer") == 0) {
 		log_debug("%s: control edge of %s closed", __func__,
-		    role_name(w->role));
+		    proto_role_name(w->role));
 		return;
 	}
-	log_error("control edge of %s (pid %ld): %s", role_name(w->role),
+	log_error("control edge of %s (pid %ld): %s", proto_role_name(w->role),
 	    (long)w->pid, why);
 	supervise_kill(w, "its control edge failed");
 	(void)fc;
@@ -727,20 +731,21 @@ master_start(const char *conf_path, int foreground)
 	    r++)
 		if (spawn_worker(m, &m->w[r]) == -1)
 			master_fail_start(m, "cannot start worker %s",
-			    role_name(r));
+			    proto_role_name(r));
 	if (m->phase == M_STARTING) {
-		for (i = 0; i < peer_edge_count; i++)
-			if (wire_edge(m, &peer_edges[i]) == -1)
+		for (i = 0; i < proto_peer_edge_count; i++)
+			if (spawn_wire_edge(m, &proto_peer_edges[i]) == -1)
 				master_fail_start(m, "cannot wire edge "
-				    "%s<->%s", role_name(peer_edges[i].a),
-				    role_name(peer_edges[i].b));
+				    "%s<->%s",
+				    proto_role_name(proto_peer_edges[i].a),
+				    proto_role_name(proto_peer_edges[i].b));
 	}
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX && m->phase == M_STARTING;
 	    r++)
 		if (m->w[r].ctl != NULL && frame_send(m->w[r].ctl,
 		    MSG_SETUP_END, 0, NULL, 0, -1) == -1)
 			master_fail_start(m, "cannot finish setup of %s",
-			    role_name(r));
+			    proto_role_name(r));
 
 	/* a failure before the loop ran has already stopped everything */
 	if (!(m->phase == M_STOPPING && master_all_down(m)))

@@ -97,10 +97,10 @@ int	 master_start(const char *conf_path, int foreground);
 #define EXE_FD		(CONTROL_FD + 1)	/* in the child, before exec */
 
 int	 spawn_worker(struct master *, struct wslot *);
-int	 wire_edge(struct master *, const struct edge_def *);
-void	 wire_worker(struct master *, struct wslot *);
-int	 send_conf(struct master *, struct wslot *);
-int	 send_listeners(struct master *, struct wslot *);
+int	 spawn_wire_edge(struct master *, const struct edge_def *);
+void	 spawn_wire_worker(struct master *, struct wslot *);
+int	 spawn_send_conf(struct master *, struct wslot *);
+int	 spawn_send_listeners(struct master *, struct wslot *);
 
 /* listen.c */
 int	 listen_open(const struct agent_conf *, int *tcp, int *unixfd,
@@ -111,7 +111,7 @@ void	 listen_close(const struct agent_conf *, int *tcp, int *unixfd);
 void	 supervise_reap(struct master *);
 void	 supervise_ready(struct master *, struct wslot *);
 void	 supervise_kill(struct wslot *, const char *why);
-const char *wstate_name(enum wstate);
+const char *supervise_state_name(enum wstate);
 void	 supervise_init_slot(struct master *, struct wslot *, enum role);
 /* Delay before the next restart; updates the count of quick deaths. */
 double	 supervise_backoff(unsigned *failures, double ran, int config_error);

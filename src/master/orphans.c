@@ -80,7 +80,8 @@ orphans_sweep(struct master *m)
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
 		if (pid <= 0 || pid == self ||
-		    proc_stat_ids(pid, &ppid, &pgid, comm, sizeof(comm)) == -1)
+		    procinfo_stat_ids(pid, &ppid, &pgid, comm,
+		    sizeof(comm)) == -1)
 			continue;
 		if (ppid != self || is_worker(m, pid))
 			continue;

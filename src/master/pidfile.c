@@ -25,7 +25,7 @@ pidfile_read_fd(int fd)
 		return 0;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	if (parse_int64(buf, 1, 0x7fffffff, &v) == -1)
+	if (util_parse_int64(buf, 1, 0x7fffffff, &v) == -1)
 		return 0;
 	return (pid_t)v;
 }
@@ -60,7 +60,7 @@ pidfile_lock(struct pidfile *pf, const char *path, pid_t *stale_pid,
 	}
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir_p(dir, 0755) == -1) {
+		if (util_mkdir_p(dir, 0755) == -1) {
 			snprintf(err, errlen, "cannot create %s: %s", dir,
 			    strerror(errno));
 			free(dir);

@@ -8,7 +8,8 @@
 /* The name is in parentheses and may itself hold ") ": parse from the
  * last ')'. */
 int
-proc_stat_ids(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm, size_t commlen)
+procinfo_stat_ids(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm,
+    size_t commlen)
 {
 	char	 path[64], buf[512], *lp, *rp;
 	ssize_t	 n;

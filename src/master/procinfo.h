@@ -10,7 +10,7 @@
  * process, from /proc/<pid>/stat; 0, or -1 when it is gone or
  * unreadable.
  */
-int	 proc_stat_ids(pid_t, pid_t *ppid, pid_t *pgid, char *comm,
+int	 procinfo_stat_ids(pid_t, pid_t *ppid, pid_t *pgid, char *comm,
 	    size_t commlen);
 
 #endif

@@ -80,18 +80,19 @@ spawn_worker(struct master *m, struct wslot *w)
 
 	argv[0] = (char *)"agent";
 	argv[1] = (char *)"worker";
-	argv[2] = (char *)role_name(w->role);
+	argv[2] = (char *)proto_role_name(w->role);
 	argv[3] = NULL;
 
 	/* close-on-exec on both ends: no other worker may inherit them */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sv) == -1) {
-		log_warn("%s: socketpair for %s", __func__, role_name(w->role));
+		log_warn("%s: socketpair for %s", __func__,
+		    proto_role_name(w->role));
 		return -1;
 	}
 	pid = fork();
 	if (pid == -1) {
-		log_warn("%s: fork for %s", __func__, role_name(w->role));
+		log_warn("%s: fork for %s", __func__, proto_role_name(w->role));
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
@@ -101,15 +102,15 @@ spawn_worker(struct master *m, struct wslot *w)
 
 	/* the child's end lives in the child only */
 	close(sv[1]);
-	snprintf(name, sizeof(name), "master<->%s", role_name(w->role));
-	rules.edge = control_edge(w->role);
+	snprintf(name, sizeof(name), "master<->%s", proto_role_name(w->role));
+	rules.edge = proto_control_edge(w->role);
 	rules.self = ROLE_MASTER;
 	rules.name = name;
 	w->ctl = frame_conn_new(m->loop, sv[0], &rules, master_ctl_msg,
 	    master_ctl_close, w);
 	if (w->ctl == NULL) {
 		log_warn("%s: control edge for %s", __func__,
-		    role_name(w->role));
+		    proto_role_name(w->role));
 		(void)kill(pid, SIGKILL);
 		w->pid = pid;
 		w->reaped = 0;
@@ -128,10 +129,10 @@ spawn_worker(struct master *m, struct wslot *w)
 	memset(w->peers, 0, sizeof(w->peers));
 	ev_timer_set(&w->setup_timer, SETUP_TIMEOUT, 0.);
 	ev_timer_start(m->loop, &w->setup_timer);
-	log_debug("%s: %s started, pid %ld", __func__, role_name(w->role),
+	log_debug("%s: %s started, pid %ld", __func__, proto_role_name(w->role),
 	    (long)pid);
 
-	if (send_conf(m, w) == -1 || send_listeners(m, w) == -1) {
+	if (spawn_send_conf(m, w) == -1 || spawn_send_listeners(m, w) == -1) {
 		supervise_kill(w, "could not send its configuration");
 		return -1;
 	}
@@ -139,24 +140,25 @@ spawn_worker(struct master *m, struct wslot *w)
 }
 
 int
-send_conf(struct master *m, struct wslot *w)
+spawn_send_conf(struct master *m, struct wslot *w)
 {
 	struct pbuf	 pb;
 	int		 rv;
 
-	pb_init(&pb);
-	pb_u64(&pb, m->generation);
+	codec_put_init(&pb);
+	codec_put_u64(&pb, m->generation);
 	conf_encode(&pb, &m->conf, w->role);
-	if (pb_failed(&pb)) {
-		pb_free(&pb);
+	if (codec_put_failed(&pb)) {
+		codec_put_free(&pb);
 		log_warnx("%s: cannot encode config for %s", __func__,
-		    role_name(w->role));
+		    proto_role_name(w->role));
 		return -1;
 	}
 	rv = frame_send(w->ctl, MSG_CONF, 0, pb.buf, pb.len, -1);
 	if (rv == -1)
-		log_warn("%s: config to %s", __func__, role_name(w->role));
-	pb_free(&pb);
+		log_warn("%s: config to %s", __func__,
+		    proto_role_name(w->role));
+	codec_put_free(&pb);
 	return rv;
 }
 
@@ -173,24 +175,24 @@ send_listener(struct wslot *w, const char *kind, const char *addr, int lfd)
 		log_warn("%s: dup listener", __func__);
 		return -1;
 	}
-	pb_init(&pb);
-	pb_str(&pb, kind);
-	pb_str(&pb, addr);
-	if (pb_failed(&pb)) {
-		pb_free(&pb);
+	codec_put_init(&pb);
+	codec_put_str(&pb, kind);
+	codec_put_str(&pb, addr);
+	if (codec_put_failed(&pb)) {
+		codec_put_free(&pb);
 		close(fd);
 		return -1;
 	}
 	rv = frame_send(w->ctl, MSG_LISTEN, 0, pb.buf, pb.len, fd);
 	if (rv == -1)
 		log_warn("%s: %s listener to %s", __func__, kind,
-		    role_name(w->role));
-	pb_free(&pb);
+		    proto_role_name(w->role));
+	codec_put_free(&pb);
 	return rv;
 }
 
 int
-send_listeners(struct master *m, struct wslot *w)
+spawn_send_listeners(struct master *m, struct wslot *w)
 {
 	if (w->role != ROLE_FRONT)
 		return 0;
@@ -213,15 +215,15 @@ send_peer(struct wslot *w, enum role peer, int fd)
 	struct pbuf	 pb;
 	int		 rv;
 
-	pb_init(&pb);
-	pb_u32(&pb, (uint32_t)peer);
-	if (pb_failed(&pb)) {
-		pb_free(&pb);
+	codec_put_init(&pb);
+	codec_put_u32(&pb, (uint32_t)peer);
+	if (codec_put_failed(&pb)) {
+		codec_put_free(&pb);
 		close(fd);
 		return -1;
 	}
 	rv = frame_send(w->ctl, MSG_PEER, 0, pb.buf, pb.len, fd);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	return rv;
 }
 
@@ -230,7 +232,7 @@ send_peer(struct wslot *w, enum role peer, int fd)
  * The master keeps no copy: frame_send closes each end once sent.
  */
 int
-wire_edge(struct master *m, const struct edge_def *e)
+spawn_wire_edge(struct master *m, const struct edge_def *e)
 {
 	struct wslot	*a = &m->w[e->a], *b = &m->w[e->b];
 	int		 sv[2];
@@ -238,35 +240,37 @@ wire_edge(struct master *m, const struct edge_def *e)
 	if (!slot_alive(a) || !slot_alive(b))
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("%s: socketpair %s<->%s", __func__, role_name(e->a),
-		    role_name(e->b));
+		log_warn("%s: socketpair %s<->%s", __func__,
+		    proto_role_name(e->a),
+		    proto_role_name(e->b));
 		return -1;
 	}
 	if (send_peer(a, e->b, sv[0]) == -1) {
-		log_warn("%s: edge end to %s", __func__, role_name(e->a));
+		log_warn("%s: edge end to %s", __func__, proto_role_name(e->a));
 		close(sv[1]);
 		return -1;
 	}
 	if (send_peer(b, e->a, sv[1]) == -1) {
-		log_warn("%s: edge end to %s", __func__, role_name(e->b));
+		log_warn("%s: edge end to %s", __func__, proto_role_name(e->b));
 		return -1;
 	}
-	log_debug("%s: edge %s<->%s wired", __func__, role_name(e->a),
-	    role_name(e->b));
+	log_debug("%s: edge %s<->%s wired", __func__, proto_role_name(e->a),
+	    proto_role_name(e->b));
 	return 0;
 }
 
 /* (Re)create every edge of one worker, then let it finish its setup. */
 void
-wire_worker(struct master *m, struct wslot *w)
+spawn_wire_worker(struct master *m, struct wslot *w)
 {
 	size_t	 i;
 
 	if (!slot_alive(w))
 		return;
-	for (i = 0; i < peer_edge_count; i++) {
-		if ((peer_edges[i].a == w->role || peer_edges[i].b == w->role)
-		    && wire_edge(m, &peer_edges[i]) == -1) {
+	for (i = 0; i < proto_peer_edge_count; i++) {
+		if ((proto_peer_edges[i].a == w->role
+		    || proto_peer_edges[i].b == w->role)
+		    && spawn_wire_edge(m, &proto_peer_edges[i]) == -1) {
 			supervise_kill(w, "could not wire its edges");
 			return;
 		}

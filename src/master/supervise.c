@@ -13,7 +13,7 @@
 #include "master.h"
 
 const char *
-wstate_name(enum wstate s)
+supervise_state_name(enum wstate s)
 {
 	switch (s) {
 	case W_DOWN:
@@ -50,7 +50,7 @@ supervise_kill(struct wslot *w, const char *why)
 {
 	if (w->pid <= 0 || w->reaped)
 		return;
-	log_warnx("killing %s (pid %ld): %s", role_name(w->role),
+	log_warnx("killing %s (pid %ld): %s", proto_role_name(w->role),
 	    (long)w->pid, why);
 	if (kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("%s: kill %ld", __func__, (long)w->pid);
@@ -68,7 +68,7 @@ restart_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (m->phase == M_STOPPING)
 		return;
-	log_info("restarting %s (restart #%u)", role_name(w->role),
+	log_info("restarting %s (restart #%u)", proto_role_name(w->role),
 	    w->restarts);
 	if (spawn_worker(m, w) == -1) {
 		/* a child that exists is reaped, and that re-arms us */
@@ -80,7 +80,7 @@ restart_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_timer_start(loop, &w->restart_timer);
 		return;
 	}
-	wire_worker(m, w);
+	spawn_wire_worker(m, w);
 	(void)revents;
 }
 
@@ -92,10 +92,10 @@ setup_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (w->state != W_STARTING)
 		return;
 	log_error("%s (pid %ld) did not finish its setup within %.0f s",
-	    role_name(w->role), (long)w->pid, SETUP_TIMEOUT);
+	    proto_role_name(w->role), (long)w->pid, SETUP_TIMEOUT);
 	if (w->m->phase == M_STARTING)
 		master_fail_start(w->m, "worker %s did not finish its setup "
-		    "within %.0f s", role_name(w->role), SETUP_TIMEOUT);
+		    "within %.0f s", proto_role_name(w->role), SETUP_TIMEOUT);
 	supervise_kill(w, "setup timed out");
 	(void)loop;
 	(void)revents;
@@ -120,12 +120,12 @@ supervise_ready(struct master *m, struct wslot *w)
 	enum role	 r;
 
 	if (w->state != W_STARTING) {
-		log_warnx("%s sent READY twice", role_name(w->role));
+		log_warnx("%s sent READY twice", proto_role_name(w->role));
 		return;
 	}
 	ev_timer_stop(m->loop, &w->setup_timer);
 	w->state = W_RUNNING;
-	log_info("%s ready (pid %ld)", role_name(w->role), (long)w->pid);
+	log_info("%s ready (pid %ld)", proto_role_name(w->role), (long)w->pid);
 	if (m->phase != M_STARTING)
 		return;
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
@@ -175,7 +175,8 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	(void)orphans_sweep(m);
 
 	if (m->phase == M_STOPPING) {
-		log_info("%s (pid %ld) %s", role_name(w->role), (long)pid, how);
+		log_info("%s (pid %ld) %s", proto_role_name(w->role), (long)pid,
+		    how);
 		w->state = W_DOWN;
 		master_check_stopped(m);
 		return;
@@ -186,10 +187,10 @@ worker_exited(struct master *m, struct wslot *w, int status)
 		w->state = W_DOWN;
 		if (w->last_words[0] != '\0')
 			master_fail_start(m, "worker %s %s during startup: %s",
-			    role_name(w->role), how, w->last_words);
+			    proto_role_name(w->role), how, w->last_words);
 		else
 			master_fail_start(m, "worker %s %s during startup (see "
-			    "the log in %s)", role_name(w->role), how,
+			    "the log in %s)", proto_role_name(w->role), how,
 			    m->conf.logdir);
 		return;
 	}
@@ -197,7 +198,7 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	delay = supervise_backoff(&w->failures, ran, WIFEXITED(status) &&
 	    WEXITSTATUS(status) == EXIT_WORKER_CONFIG);
 	log_error("worker %s (pid %ld) %s after %.1f s; restarting in %.1f s",
-	    role_name(w->role), (long)pid, how, ran, delay);
+	    proto_role_name(w->role), (long)pid, how, ran, delay);
 	w->state = W_BACKOFF;
 	ev_timer_stop(m->loop, &w->restart_timer);
 	ev_timer_set(&w->restart_timer, delay, 0.);

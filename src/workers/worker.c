@@ -38,18 +38,19 @@ worker_log_sink(enum log_level level, const char *msg, void *arg)
 	size_t		 n;
 
 	if (w->ctl != NULL) {
-		pb_init(&pb);
-		pb_u32(&pb, (uint32_t)level);
-		pb_str(&pb, msg);
-		if (!pb_failed(&pb) && frame_send(w->ctl, MSG_LOG, 0, pb.buf,
+		codec_put_init(&pb);
+		codec_put_u32(&pb, (uint32_t)level);
+		codec_put_str(&pb, msg);
+		if (!codec_put_failed(&pb) && frame_send(w->ctl, MSG_LOG, 0,
+		    pb.buf,
 		    pb.len, -1) == 0) {
-			pb_free(&pb);
+			codec_put_free(&pb);
 			return;
 		}
-		pb_free(&pb);
+		codec_put_free(&pb);
 	}
 	/* no master to tell: stderr is all that is left */
-	n = log_format_line(line, sizeof(line), level, role_name(w->role),
+	n = log_format_line(line, sizeof(line), level, proto_role_name(w->role),
 	    getpid(), msg);
 	if (write(STDERR_FILENO, line, n) == -1)
 		return;
@@ -102,13 +103,15 @@ report_peer(struct worker *w, enum role peer, pid_t pid)
 	struct pbuf	 pb;
 
 	w->peer_pid[peer] = pid;
-	pb_init(&pb);
-	pb_u32(&pb, (uint32_t)peer);
-	pb_u32(&pb, (uint32_t)pid);
-	if (pb_failed(&pb) || worker_send_ctl(w, MSG_PEER_STATE, 0, pb.buf,
+	codec_put_init(&pb);
+	codec_put_u32(&pb, (uint32_t)peer);
+	codec_put_u32(&pb, (uint32_t)pid);
+	if (codec_put_failed(&pb) || worker_send_ctl(w, MSG_PEER_STATE, 0,
+	    pb.buf,
 	    pb.len) == -1)
-		log_warn("%s: peer state of %s", __func__, role_name(peer));
-	pb_free(&pb);
+		log_warn("%s: peer state of %s", __func__,
+		    proto_role_name(peer));
+	codec_put_free(&pb);
 	if (w->ops->peer_changed != NULL)
 		w->ops->peer_changed(w, peer, pid);
 }
@@ -137,12 +140,12 @@ peer_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 	if (from == ROLE_MASTER)
 		return;
 	if (in->hdr.type == MSG_HELLO) {
-		pr_init(&pr, in->data, in->datalen);
-		role = pr_u32(&pr);
-		gen = pr_u64(&pr);
-		if (pr_end(&pr) == -1 || role != (uint32_t)from) {
+		codec_get_init(&pr, in->data, in->datalen);
+		role = codec_get_u32(&pr);
+		gen = codec_get_u64(&pr);
+		if (codec_get_end(&pr) == -1 || role != (uint32_t)from) {
 			log_warnx("%s: bad HELLO from %s: %s", __func__,
-			    role_name(from), pr.failed ? pr.err :
+			    proto_role_name(from), pr.failed ? pr.err :
 			    "role does not match the edge");
 			frame_conn_close(fc);
 			w->peers[from] = NULL;
@@ -150,13 +153,15 @@ peer_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 			return;
 		}
 		log_debug("peer %s up (pid %u, config generation %llu)",
-		    role_name(from), in->hdr.pid, (unsigned long long)gen);
+		    proto_role_name(from), in->hdr.pid,
+		    (unsigned long long)gen);
 		report_peer(w, from, (pid_t)in->hdr.pid);
 		return;
 	}
 	if (w->ops->peer_msg == NULL || w->ops->peer_msg(w, from, in) == -1) {
 		log_warnx("%s: %s from %s not handled; closing the edge",
-		    __func__, msg_name(in->hdr.type), role_name(from));
+		    __func__, proto_msg_name(in->hdr.type),
+		    proto_role_name(from));
 		frame_conn_close(fc);
 		w->peers[from] = NULL;
 		report_peer(w, from, 0);
@@ -173,9 +178,9 @@ peer_close_cb(struct frame_conn *fc, const char *why, void *arg)
 		return;
 	w->peers[from] = NULL;
 	if (strcmp(why, "closed by peer") == 0)
-		log_debug("peer %s went away", role_name(from));
+		log_debug("peer %s went away", proto_role_name(from));
 	else
-		log_warnx("edge to %s closed: %s", role_name(from), why);
+		log_warnx("edge to %s closed: %s", proto_role_name(from), why);
 	report_peer(w, from, 0);
 }
 
@@ -189,13 +194,14 @@ send_hello(struct worker *w, enum role peer)
 {
 	struct pbuf	 pb;
 
-	pb_init(&pb);
-	pb_u32(&pb, (uint32_t)w->role);
-	pb_u64(&pb, w->generation);
-	if (pb_failed(&pb) || frame_send(w->peers[peer], MSG_HELLO, 0, pb.buf,
+	codec_put_init(&pb);
+	codec_put_u32(&pb, (uint32_t)w->role);
+	codec_put_u64(&pb, w->generation);
+	if (codec_put_failed(&pb) || frame_send(w->peers[peer], MSG_HELLO, 0,
+	    pb.buf,
 	    pb.len, -1) == -1)
-		log_warn("%s: HELLO to %s", __func__, role_name(peer));
-	pb_free(&pb);
+		log_warn("%s: HELLO to %s", __func__, proto_role_name(peer));
+	codec_put_free(&pb);
 }
 
 static int
@@ -208,10 +214,10 @@ attach_peer(struct worker *w, struct frame_in *in)
 	uint32_t		 peer;
 	int			 fd = in->fd;
 
-	pr_init(&pr, in->data, in->datalen);
-	peer = pr_u32(&pr);
-	if (pr_end(&pr) == -1 || fd == -1 || peer >= ROLE_MAX ||
-	    (e = peer_edge_find(w->role, (enum role)peer)) == NULL) {
+	codec_get_init(&pr, in->data, in->datalen);
+	peer = codec_get_u32(&pr);
+	if (codec_get_end(&pr) == -1 || fd == -1 || peer >= ROLE_MAX ||
+	    (e = proto_peer_edge_find(w->role, (enum role)peer)) == NULL) {
 		log_warnx("%s: bad PEER message: %s", __func__,
 		    pr.failed ? pr.err : "no descriptor or no such edge");
 		return -1;
@@ -226,15 +232,15 @@ attach_peer(struct worker *w, struct frame_in *in)
 		w->peers[peer] = NULL;
 		report_peer(w, (enum role)peer, 0);
 	}
-	snprintf(name, sizeof(name), "%s<->%s", role_name(w->role),
-	    role_name((enum role)peer));
+	snprintf(name, sizeof(name), "%s<->%s", proto_role_name(w->role),
+	    proto_role_name((enum role)peer));
 	rules.edge = e;
 	rules.self = w->role;
 	rules.name = name;
 	w->peers[peer] = frame_conn_new(w->loop, fd, &rules, peer_msg_cb,
 	    peer_close_cb, w);
 	if (w->peers[peer] == NULL) {
-		log_warn("%s: edge to %s", __func__, role_name(peer));
+		log_warn("%s: edge to %s", __func__, proto_role_name(peer));
 		return 0;
 	}
 	/* before our start() the HELLO waits: see worker_go() */
@@ -248,14 +254,14 @@ ack_conf(struct worker *w, uint64_t gen, int ok, const char *err)
 {
 	struct pbuf	 pb;
 
-	pb_init(&pb);
-	pb_u64(&pb, gen);
-	pb_u32(&pb, ok ? 1 : 0);
-	pb_str(&pb, err);
-	if (pb_failed(&pb) || worker_send_ctl(w, MSG_CONF_ACK, 0, pb.buf,
+	codec_put_init(&pb);
+	codec_put_u64(&pb, gen);
+	codec_put_u32(&pb, ok ? 1 : 0);
+	codec_put_str(&pb, err);
+	if (codec_put_failed(&pb) || worker_send_ctl(w, MSG_CONF_ACK, 0, pb.buf,
 	    pb.len) == -1)
 		log_warn("%s: CONF_ACK", __func__);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 static int
@@ -266,8 +272,8 @@ apply_conf(struct worker *w, struct frame_in *in)
 	uint64_t		 gen;
 	char			 err[512];
 
-	pr_init(&pr, in->data, in->datalen);
-	gen = pr_u64(&pr);
+	codec_get_init(&pr, in->data, in->datalen);
+	gen = codec_get_u64(&pr);
 	if (pr.failed || conf_defaults(&next) == -1) {
 		log_warnx("%s: bad CONF message: %s", __func__, pr.err);
 		return -1;
@@ -381,7 +387,7 @@ ctl_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 	if (rv == -1) {
 		/* the master sent what it should not: do not guess */
 		log_error("bad %s message from the master; exiting",
-		    msg_name(in->hdr.type));
+		    proto_msg_name(in->hdr.type));
 		worker_exit(w, 1);
 	}
 	(void)fc;
@@ -449,20 +455,20 @@ worker_main(enum role role, int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	w.role = role;
 	w.ops = role_ops[role];
-	log_init(role_name(role), LOG_LVL_INFO);
+	log_init(proto_role_name(role), LOG_LVL_INFO);
 
 
 	setproctitle_init(argc, argv, environ);
-	setproctitle("%s", role_name(role));
-	snprintf(comm, sizeof(comm), "agent-%s", role_name(role));
+	setproctitle("%s", proto_role_name(role));
+	snprintf(comm, sizeof(comm), "agent-%s", proto_role_name(role));
 	if (prctl(PR_SET_NAME, comm, 0, 0, 0) == -1)
 		log_warn("%s: PR_SET_NAME", __func__);
 
 	ev_set_syserr_cb(fatal_syserr);
 	if ((w.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		fatalx("%s: cannot create the event loop", __func__);
-	snprintf(name, sizeof(name), "%s<->master", role_name(role));
-	rules.edge = control_edge(role);
+	snprintf(name, sizeof(name), "%s<->master", proto_role_name(role));
+	rules.edge = proto_control_edge(role);
 	rules.self = role;
 	rules.name = name;
 	w.ctl = frame_conn_new(w.loop, CONTROL_FD, &rules, ctl_msg_cb,
@@ -526,14 +532,14 @@ worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
 	}
 	ws.n = (uint32_t)i;
 	strlcpy(ws.note, note != NULL ? note : "", sizeof(ws.note));
-	pb_init(&pb);
-	stats_encode(&pb, &ws);
-	if (pb_failed(&pb) || worker_send_ctl(w, MSG_STATS, 0, pb.buf,
+	codec_put_init(&pb);
+	status_stats_encode(&pb, &ws);
+	if (codec_put_failed(&pb) || worker_send_ctl(w, MSG_STATS, 0, pb.buf,
 	    pb.len) == -1) {
-		log_warn("%s: %s", __func__, role_name(w->role));
+		log_warn("%s: %s", __func__, proto_role_name(w->role));
 		rv = -1;
 	}
-	pb_free(&pb);
+	codec_put_free(&pb);
 	return rv;
 }
 
@@ -543,13 +549,13 @@ worker_send_points(struct worker *w, const struct points_msg *m)
 	struct pbuf	 pb;
 	int		 rv;
 
-	pb_init(&pb);
+	codec_put_init(&pb);
 	points_msg_encode(&pb, m);
-	rv = pb_failed(&pb) ? -1 : worker_send_peer(w, ROLE_SENDER,
+	rv = codec_put_failed(&pb) ? -1 : worker_send_peer(w, ROLE_SENDER,
 	    MSG_POINTS, 0, pb.buf, pb.len);
 	if (rv == -1 && errno != ENOTCONN)
 		log_warn("%s: %u points for %s", __func__, m->npoints,
 		    m->topic);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	return rv;
 }

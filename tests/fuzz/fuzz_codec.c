@@ -22,7 +22,7 @@ static void
 check_failed(const struct preader *r)
 {
 	/* A failure names itself and ends every "until the end" loop. */
-	if (r->err[0] == '\0' || !pr_at_end(r) || pr_peek(r) != 0)
+	if (r->err[0] == '\0' || !codec_get_at_end(r) || codec_get_peek(r) != 0)
 		abort();
 	if (memchr(r->err, '\0', sizeof(r->err)) == NULL)
 		abort();
@@ -42,53 +42,53 @@ roundtrip(const uint8_t *p, size_t len)
 	char		*s;
 	int		 t;
 
-	pr_init(&r, p, len);
-	pb_init(&b);
-	while (!pr_at_end(&r)) {
-		t = pr_peek(&r);
+	codec_get_init(&r, p, len);
+	codec_put_init(&b);
+	while (!codec_get_at_end(&r)) {
+		t = codec_get_peek(&r);
 		switch (t) {
 		case 'I':
-			u32 = pr_u32(&r);
+			u32 = codec_get_u32(&r);
 			if (!r.failed)
-				pb_u32(&b, u32);
+				codec_put_u32(&b, u32);
 			break;
 		case 'L':
-			u64 = pr_u64(&r);
+			u64 = codec_get_u64(&r);
 			if (!r.failed)
-				pb_u64(&b, u64);
+				codec_put_u64(&b, u64);
 			break;
 		case 'J':
-			i64 = pr_i64(&r);
+			i64 = codec_get_i64(&r);
 			if (!r.failed)
-				pb_i64(&b, i64);
+				codec_put_i64(&b, i64);
 			break;
 		case 'D':
-			d = pr_dbl(&r);
+			d = codec_get_dbl(&r);
 			if (!r.failed)
-				pb_dbl(&b, d);
+				codec_put_dbl(&b, d);
 			break;
 		case 'B':
-			t = pr_bool(&r);
+			t = codec_get_bool(&r);
 			if (!r.failed)
-				pb_bool(&b, t);
+				codec_put_bool(&b, t);
 			break;
 		case 'S':
-			s = pr_str(&r);
+			s = codec_get_str(&r);
 			if ((s == NULL) != (r.failed != 0))
 				abort();
 			if (s != NULL)
-				pb_str(&b, s);
+				codec_put_str(&b, s);
 			free(s);
 			break;
 		case 'Y':
-			v = pr_bytes(&r, &n);
+			v = codec_get_bytes(&r, &n);
 			if ((v == NULL) != (r.failed != 0))
 				abort();
 			if (v != NULL)
-				pb_bytes(&b, v, n);
+				codec_put_bytes(&b, v, n);
 			break;
 		default:
-			(void)pr_u64(&r);
+			(void)codec_get_u64(&r);
 			if (!r.failed)
 				abort();
 			break;
@@ -96,16 +96,16 @@ roundtrip(const uint8_t *p, size_t len)
 		if (!r.failed)
 			good = r.off;
 	}
-	if (pb_failed(&b))
+	if (codec_put_failed(&b))
 		abort();
 	/* Byte-exact re-encoding of everything read without error. */
 	if (b.len != good || (good > 0 && memcmp(b.buf, p, good) != 0))
 		abort();
 	if (r.failed)
 		check_failed(&r);
-	else if (pr_end(&r) != 0)
+	else if (codec_get_end(&r) != 0)
 		abort();
-	pb_free(&b);
+	codec_put_free(&b);
 }
 
 static void
@@ -117,28 +117,28 @@ schema(const uint8_t *sc, size_t sclen, const uint8_t *p, size_t len)
 	size_t		 i, n;
 	int		 was;
 
-	pr_init(&r, p, len);
+	codec_get_init(&r, p, len);
 	for (i = 0; i < sclen; i++) {
 		was = r.failed;
 		switch (sc[i] % 8) {
 		case 0:
-			(void)pr_u32(&r);
+			(void)codec_get_u32(&r);
 			break;
 		case 1:
-			(void)pr_u64(&r);
+			(void)codec_get_u64(&r);
 			break;
 		case 2:
-			(void)pr_i64(&r);
+			(void)codec_get_i64(&r);
 			break;
 		case 3:
-			(void)pr_dbl(&r);
+			(void)codec_get_dbl(&r);
 			break;
 		case 4:
-			if (pr_bool(&r) > 1)
+			if (codec_get_bool(&r) > 1)
 				abort();
 			break;
 		case 5:
-			s = pr_str(&r);
+			s = codec_get_str(&r);
 			if (s != NULL && memchr(s, '\0', strlen(s) + 1) !=
 			    s + strlen(s))
 				abort();
@@ -146,12 +146,12 @@ schema(const uint8_t *sc, size_t sclen, const uint8_t *p, size_t len)
 			break;
 		case 6:
 			/* Buffer sizes 0..8 from the schema byte. */
-			if (pr_strbuf(&r, buf, (sc[i] >> 3) % 9) == 0 &&
+			if (codec_get_strbuf(&r, buf, (sc[i] >> 3) % 9) == 0 &&
 			    strlen(buf) >= (size_t)((sc[i] >> 3) % 9))
 				abort();
 			break;
 		default:
-			v = pr_bytes(&r, &n);
+			v = codec_get_bytes(&r, &n);
 			if (v != NULL && (const uint8_t *)v + n > p + len)
 				abort();
 			break;
@@ -161,7 +161,7 @@ schema(const uint8_t *sc, size_t sclen, const uint8_t *p, size_t len)
 		if (r.failed)
 			check_failed(&r);
 	}
-	(void)pr_end(&r);
+	(void)codec_get_end(&r);
 	if (r.off > r.len)
 		abort();
 }

@@ -70,32 +70,32 @@ scen_pick(int sel, struct scen *s)
 {
 	switch (sel & 0x07) {
 	case 0:
-		s->edge = peer_edge_find(ROLE_FRONT, ROLE_SENDER);
+		s->edge = proto_peer_edge_find(ROLE_FRONT, ROLE_SENDER);
 		s->self = ROLE_SENDER;
 		break;
 	case 1:
-		s->edge = peer_edge_find(ROLE_FRONT, ROLE_SENDER);
+		s->edge = proto_peer_edge_find(ROLE_FRONT, ROLE_SENDER);
 		s->self = ROLE_FRONT;
 		break;
 	case 2:
 	case 3:
-		s->edge = control_edge(ROLE_FRONT);
+		s->edge = proto_control_edge(ROLE_FRONT);
 		s->self = ROLE_FRONT;
 		break;
 	case 4:
-		s->edge = control_edge(ROLE_FRONT);
+		s->edge = proto_control_edge(ROLE_FRONT);
 		s->self = ROLE_MASTER;
 		break;
 	case 5:
-		s->edge = peer_edge_find(ROLE_SCHEDULER, ROLE_GITPULL);
+		s->edge = proto_peer_edge_find(ROLE_SCHEDULER, ROLE_GITPULL);
 		s->self = ROLE_GITPULL;
 		break;
 	case 6:
-		s->edge = control_edge(ROLE_SCHEDULER);
+		s->edge = proto_control_edge(ROLE_SCHEDULER);
 		s->self = ROLE_MASTER;
 		break;
 	default:
-		s->edge = peer_edge_find(ROLE_FETCHER, ROLE_COLLECTOR);
+		s->edge = proto_peer_edge_find(ROLE_FETCHER, ROLE_COLLECTOR);
 		s->self = ROLE_COLLECTOR;
 		break;
 	}
@@ -110,43 +110,43 @@ walk(const uint8_t *p, size_t len)
 	size_t		 n;
 	int		 i = 0;
 
-	pr_init(&r, p, len);
-	while (!pr_at_end(&r)) {
-		switch (pr_peek(&r)) {
+	codec_get_init(&r, p, len);
+	while (!codec_get_at_end(&r)) {
+		switch (codec_get_peek(&r)) {
 		case 'I':
-			(void)pr_u32(&r);
+			(void)codec_get_u32(&r);
 			break;
 		case 'L':
-			(void)pr_u64(&r);
+			(void)codec_get_u64(&r);
 			break;
 		case 'J':
-			(void)pr_i64(&r);
+			(void)codec_get_i64(&r);
 			break;
 		case 'D':
-			(void)pr_dbl(&r);
+			(void)codec_get_dbl(&r);
 			break;
 		case 'B':
-			(void)pr_bool(&r);
+			(void)codec_get_bool(&r);
 			break;
 		case 'S':
 			if (i++ % 2) {
-				(void)pr_strbuf(&r, buf, sizeof(buf));
+				(void)codec_get_strbuf(&r, buf, sizeof(buf));
 			} else {
-				s = pr_str(&r);
+				s = codec_get_str(&r);
 				if (s != NULL && strlen(s) > len)
 					abort();
 				free(s);
 			}
 			break;
 		case 'Y':
-			(void)pr_bytes(&r, &n);
+			(void)codec_get_bytes(&r, &n);
 			break;
 		default:
-			(void)pr_u32(&r);	/* fails: unknown tag */
+			(void)codec_get_u32(&r);	/* fails: unknown tag */
 			break;
 		}
 	}
-	if (pr_end(&r) == -1 && r.err[0] == '\0')
+	if (codec_get_end(&r) == -1 && r.err[0] == '\0')
 		abort();
 }
 
@@ -337,14 +337,14 @@ mkseed(uint8_t *b, int opts, const uint16_t *types, int n, int fdflag)
 	b[0] = (uint8_t)opts;
 	b[1] = 3;
 	for (i = 0; i < n; i++) {
-		pb_init(&pb);
-		pb_u32(&pb, (uint32_t)i);
-		pb_u64(&pb, 7);
-		pb_str(&pb, "seed");
-		pb_bool(&pb, 1);
-		pb_bytes(&pb, "\0\1", 2);
-		pb_dbl(&pb, 0.5);
-		pb_i64(&pb, -1);
+		codec_put_init(&pb);
+		codec_put_u32(&pb, (uint32_t)i);
+		codec_put_u64(&pb, 7);
+		codec_put_str(&pb, "seed");
+		codec_put_bool(&pb, 1);
+		codec_put_bytes(&pb, "\0\1", 2);
+		codec_put_dbl(&pb, 0.5);
+		codec_put_i64(&pb, -1);
 		memset(&h, 0, sizeof(h));
 		h.len = (uint32_t)(FRAME_HDR_LEN + pb.len);
 		h.type = types[i];
@@ -353,7 +353,7 @@ mkseed(uint8_t *b, int opts, const uint16_t *types, int n, int fdflag)
 		memcpy(b + len, &h, sizeof(h));
 		memcpy(b + len + sizeof(h), pb.buf, pb.len);
 		len += h.len;
-		pb_free(&pb);
+		codec_put_free(&pb);
 	}
 	return len;
 }

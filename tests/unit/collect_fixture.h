@@ -41,7 +41,7 @@ fr_init(struct famrun *r, const struct collect_family *f)
 {
 	memset(r, 0, sizeof(*r));
 	r->f = f;
-	pl_init(&r->pl);
+	collect_list_init(&r->pl);
 	strlist_init(&r->prefix);
 	r->env.ifaceprefix = &r->prefix;
 	r->env.ntpserver = "";
@@ -56,7 +56,7 @@ fr_collect(struct famrun *r, const char *tree, double mono)
 {
 	int	 rv;
 
-	pl_reset(&r->pl);
+	collect_list_reset(&r->pl);
 	snprintf(r->root, sizeof(r->root), "%s/%s", FIXTURES, tree);
 	r->env.root = r->root;
 	r->env.mono = mono;
@@ -73,7 +73,7 @@ fr_fini(struct famrun *r)
 {
 	if (r->f->fini != NULL)
 		r->f->fini(r->state);
-	pl_free(&r->pl);
+	collect_list_free(&r->pl);
 	strlist_free(&r->prefix);
 }
 
@@ -121,7 +121,7 @@ fr_count(const struct famrun *r, const char *name)
 	return n;
 }
 
-/* Exact: trunc2() gives one double for one decimal value. */
+/* Exact: collect_trunc2() gives one double for one decimal value. */
 static inline void
 expect_float(const struct famrun *r, const char *name, const char *key,
     const char *value, double want)
@@ -210,7 +210,7 @@ mk_dir(const char *root, const char *fmt, ...)
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	cr_assert_eq(mkdir_p(path, 0755), 0, "mkdir %s", path);
+	cr_assert_eq(util_mkdir_p(path, 0755), 0, "mkdir %s", path);
 }
 
 /* Write len bytes at root/rel, parents made. */
@@ -223,7 +223,7 @@ put_bytes(const char *root, const char *rel, const void *data, size_t len)
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
 	if ((slash = strrchr(path, '/')) != NULL) {
 		*slash = '\0';
-		cr_assert_eq(mkdir_p(path, 0755), 0, "mkdir %s", path);
+		cr_assert_eq(util_mkdir_p(path, 0755), 0, "mkdir %s", path);
 		*slash = '/';
 	}
 	cr_assert_not_null(fp = fopen(path, "w"), "%s", path);

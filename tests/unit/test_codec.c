@@ -47,50 +47,50 @@ Test(codec, roundtrip_every_type)
 	size_t		 n;
 	char		*s, sb[16];
 
-	pb_init(&b);
-	pb_u32(&b, 0xdeadbeef);
-	pb_u64(&b, 0x0123456789abcdefULL);
-	pb_i64(&b, -42);
-	pb_dbl(&b, 3.25);
-	pb_bool(&b, 1);
-	pb_bool(&b, 0);
-	pb_bool(&b, 17);		/* any non-zero is true */
-	pb_str(&b, "hello, world");
-	pb_str(&b, "short");
-	pb_bytes(&b, blob, sizeof(blob));
-	cr_assert_eq(pb_failed(&b), 0);
+	codec_put_init(&b);
+	codec_put_u32(&b, 0xdeadbeef);
+	codec_put_u64(&b, 0x0123456789abcdefULL);
+	codec_put_i64(&b, -42);
+	codec_put_dbl(&b, 3.25);
+	codec_put_bool(&b, 1);
+	codec_put_bool(&b, 0);
+	codec_put_bool(&b, 17);		/* any non-zero is true */
+	codec_put_str(&b, "hello, world");
+	codec_put_str(&b, "short");
+	codec_put_bytes(&b, blob, sizeof(blob));
+	cr_assert_eq(codec_put_failed(&b), 0);
 
-	pr_init(&r, b.buf, b.len);
-	cr_assert_eq(pr_peek(&r), 'I');
-	cr_assert_eq(pr_u32(&r), 0xdeadbeef);
-	cr_assert_eq(pr_peek(&r), 'L');
-	cr_assert_eq(pr_u64(&r), 0x0123456789abcdefULL);
-	cr_assert_eq(pr_peek(&r), 'J');
-	cr_assert_eq(pr_i64(&r), -42);
-	cr_assert_eq(pr_peek(&r), 'D');
-	cr_assert_eq(pr_dbl(&r), 3.25);
-	cr_assert_eq(pr_peek(&r), 'B');
-	cr_assert_eq(pr_bool(&r), 1);
-	cr_assert_eq(pr_bool(&r), 0);
-	cr_assert_eq(pr_bool(&r), 1);
-	cr_assert_eq(pr_peek(&r), 'S');
-	s = pr_str(&r);
+	codec_get_init(&r, b.buf, b.len);
+	cr_assert_eq(codec_get_peek(&r), 'I');
+	cr_assert_eq(codec_get_u32(&r), 0xdeadbeef);
+	cr_assert_eq(codec_get_peek(&r), 'L');
+	cr_assert_eq(codec_get_u64(&r), 0x0123456789abcdefULL);
+	cr_assert_eq(codec_get_peek(&r), 'J');
+	cr_assert_eq(codec_get_i64(&r), -42);
+	cr_assert_eq(codec_get_peek(&r), 'D');
+	cr_assert_eq(codec_get_dbl(&r), 3.25);
+	cr_assert_eq(codec_get_peek(&r), 'B');
+	cr_assert_eq(codec_get_bool(&r), 1);
+	cr_assert_eq(codec_get_bool(&r), 0);
+	cr_assert_eq(codec_get_bool(&r), 1);
+	cr_assert_eq(codec_get_peek(&r), 'S');
+	s = codec_get_str(&r);
 	cr_assert_not_null(s);
 	cr_assert_str_eq(s, "hello, world");
 	free(s);
-	cr_assert_eq(pr_strbuf(&r, sb, sizeof(sb)), 0);
+	cr_assert_eq(codec_get_strbuf(&r, sb, sizeof(sb)), 0);
 	cr_assert_str_eq(sb, "short");
-	cr_assert_eq(pr_peek(&r), 'Y');
-	p = pr_bytes(&r, &n);
+	cr_assert_eq(codec_get_peek(&r), 'Y');
+	p = codec_get_bytes(&r, &n);
 	cr_assert_not_null(p);
 	cr_assert_eq(n, sizeof(blob));
 	cr_assert_eq(memcmp(p, blob, n), 0);
-	cr_assert_eq(pr_at_end(&r), 1);
-	cr_assert_eq(pr_peek(&r), 0);
+	cr_assert_eq(codec_get_at_end(&r), 1);
+	cr_assert_eq(codec_get_peek(&r), 0);
 	cr_assert_eq(r.field, 10);
-	cr_assert_eq(pr_end(&r), 0, "%s", r.err);
+	cr_assert_eq(codec_get_end(&r), 0, "%s", r.err);
 	cr_assert_eq(r.failed, 0);
-	pb_free(&b);
+	codec_put_free(&b);
 	cr_assert_null(b.buf);
 }
 
@@ -102,68 +102,68 @@ Test(codec, boundaries)
 	size_t		 n;
 	char		*s, sb[1];
 
-	pb_init(&b);
-	pb_u32(&b, 0);
-	pb_u32(&b, UINT32_MAX);
-	pb_u64(&b, UINT64_MAX);
-	pb_i64(&b, INT64_MIN);
-	pb_i64(&b, INT64_MAX);
-	pb_dbl(&b, -0.0);
-	pb_dbl(&b, DBL_MAX);
-	pb_dbl(&b, INFINITY);
-	pb_dbl(&b, NAN);
-	pb_str(&b, "");
-	pb_str(&b, NULL);		/* encodes as "" */
-	pb_str(&b, "");
-	pb_bytes(&b, NULL, 0);
-	pb_bytes(&b, "x", 0);
-	cr_assert_eq(pb_failed(&b), 0);
+	codec_put_init(&b);
+	codec_put_u32(&b, 0);
+	codec_put_u32(&b, UINT32_MAX);
+	codec_put_u64(&b, UINT64_MAX);
+	codec_put_i64(&b, INT64_MIN);
+	codec_put_i64(&b, INT64_MAX);
+	codec_put_dbl(&b, -0.0);
+	codec_put_dbl(&b, DBL_MAX);
+	codec_put_dbl(&b, INFINITY);
+	codec_put_dbl(&b, NAN);
+	codec_put_str(&b, "");
+	codec_put_str(&b, NULL);		/* encodes as "" */
+	codec_put_str(&b, "");
+	codec_put_bytes(&b, NULL, 0);
+	codec_put_bytes(&b, "x", 0);
+	cr_assert_eq(codec_put_failed(&b), 0);
 
-	pr_init(&r, b.buf, b.len);
-	cr_assert_eq(pr_u32(&r), 0);
-	cr_assert_eq(pr_u32(&r), UINT32_MAX);
-	cr_assert_eq(pr_u64(&r), UINT64_MAX);
-	cr_assert_eq(pr_i64(&r), INT64_MIN);
-	cr_assert_eq(pr_i64(&r), INT64_MAX);
-	cr_assert(signbit(pr_dbl(&r)));
-	cr_assert_eq(pr_dbl(&r), DBL_MAX);
-	cr_assert(isinf(pr_dbl(&r)));
-	cr_assert(isnan(pr_dbl(&r)));
-	s = pr_str(&r);
+	codec_get_init(&r, b.buf, b.len);
+	cr_assert_eq(codec_get_u32(&r), 0);
+	cr_assert_eq(codec_get_u32(&r), UINT32_MAX);
+	cr_assert_eq(codec_get_u64(&r), UINT64_MAX);
+	cr_assert_eq(codec_get_i64(&r), INT64_MIN);
+	cr_assert_eq(codec_get_i64(&r), INT64_MAX);
+	cr_assert(signbit(codec_get_dbl(&r)));
+	cr_assert_eq(codec_get_dbl(&r), DBL_MAX);
+	cr_assert(isinf(codec_get_dbl(&r)));
+	cr_assert(isnan(codec_get_dbl(&r)));
+	s = codec_get_str(&r);
 	cr_assert_not_null(s);
 	cr_assert_str_eq(s, "");
 	free(s);
-	s = pr_str(&r);
+	s = codec_get_str(&r);
 	cr_assert_not_null(s);
 	cr_assert_str_eq(s, "");
 	free(s);
 	/* An empty string fits in a one-byte buffer (just the NUL). */
-	cr_assert_eq(pr_strbuf(&r, sb, sizeof(sb)), 0);
+	cr_assert_eq(codec_get_strbuf(&r, sb, sizeof(sb)), 0);
 	cr_assert_str_eq(sb, "");
-	p = pr_bytes(&r, &n);
+	p = codec_get_bytes(&r, &n);
 	cr_assert_not_null(p, "empty bytes must not look like an error");
 	cr_assert_eq(n, 0);
-	p = pr_bytes(&r, &n);
+	p = codec_get_bytes(&r, &n);
 	cr_assert_not_null(p);
 	cr_assert_eq(n, 0);
-	cr_assert_eq(pr_end(&r), 0, "%s", r.err);
-	pb_free(&b);
+	cr_assert_eq(codec_get_end(&r), 0, "%s", r.err);
+	codec_put_free(&b);
 }
 
 Test(codec, empty_payload)
 {
 	struct preader	 r;
 
-	pr_init(&r, NULL, 0);
-	cr_assert_eq(pr_at_end(&r), 1);
-	cr_assert_eq(pr_peek(&r), 0);
-	cr_assert_eq(pr_end(&r), 0);
+	codec_get_init(&r, NULL, 0);
+	cr_assert_eq(codec_get_at_end(&r), 1);
+	cr_assert_eq(codec_get_peek(&r), 0);
+	cr_assert_eq(codec_get_end(&r), 0);
 
-	pr_init(&r, NULL, 0);
-	cr_assert_eq(pr_u32(&r), 0);
+	codec_get_init(&r, NULL, 0);
+	cr_assert_eq(codec_get_u32(&r), 0);
 	cr_assert_eq(r.failed, 1);
 	cr_assert_str_eq(r.err, "field 1: expected u32, found end of payload");
-	cr_assert_eq(pr_end(&r), -1);
+	cr_assert_eq(codec_get_end(&r), -1);
 }
 
 Test(codec, large_buffer_grows)
@@ -178,33 +178,33 @@ Test(codec, large_buffer_grows)
 	cr_assert_not_null(big);
 	for (i = 0; i < 3 * 1024 * 1024; i++)
 		big[i] = (uint8_t)(i * 7 + 3);
-	pb_init(&b);
-	pb_u32(&b, 1);
+	codec_put_init(&b);
+	codec_put_u32(&b, 1);
 	cap0 = b.cap;
 	cr_assert_geq(cap0, b.len);
 	for (i = 0; i < 10000; i++)
-		pb_u64(&b, i);
-	pb_bytes(&b, big, 3 * 1024 * 1024);
-	cr_assert_eq(pb_failed(&b), 0);
+		codec_put_u64(&b, i);
+	codec_put_bytes(&b, big, 3 * 1024 * 1024);
+	cr_assert_eq(codec_put_failed(&b), 0);
 	cr_assert_geq(b.cap, b.len);
 
-	pr_init(&r, b.buf, b.len);
-	cr_assert_eq(pr_u32(&r), 1);
+	codec_get_init(&r, b.buf, b.len);
+	cr_assert_eq(codec_get_u32(&r), 1);
 	for (i = 0; i < 10000; i++)
-		cr_assert_eq(pr_u64(&r), i);
-	p = pr_bytes(&r, &n);
+		cr_assert_eq(codec_get_u64(&r), i);
+	p = codec_get_bytes(&r, &n);
 	cr_assert_eq(n, 3 * 1024 * 1024);
 	cr_assert_eq(memcmp(p, big, n), 0);
-	cr_assert_eq(pr_end(&r), 0);
+	cr_assert_eq(codec_get_end(&r), 0);
 
 	/* Reset keeps the memory and clears the contents. */
-	pb_reset(&b);
+	codec_put_reset(&b);
 	cr_assert_eq(b.len, 0);
 	cr_assert_not_null(b.buf);
-	pb_str(&b, "again");
-	pr_init(&r, b.buf, b.len);
-	cr_assert_eq(pr_peek(&r), 'S');
-	pb_free(&b);
+	codec_put_str(&b, "again");
+	codec_get_init(&r, b.buf, b.len);
+	cr_assert_eq(codec_get_peek(&r), 'S');
+	codec_put_free(&b);
 	free(big);
 }
 
@@ -214,9 +214,9 @@ Test(codec, wire_layout)
 	uint32_t	 v = 7, l;
 
 	/* The tag byte, then the value in host order: documented layout. */
-	pb_init(&b);
-	pb_u32(&b, v);
-	pb_str(&b, "ab");
+	codec_put_init(&b);
+	codec_put_u32(&b, v);
+	codec_put_str(&b, "ab");
 	cr_assert_eq(b.len, 1 + 4 + 1 + 4 + 2);
 	cr_assert_eq(b.buf[0], 'I');
 	cr_assert_eq(memcmp(b.buf + 1, &v, 4), 0);
@@ -224,7 +224,7 @@ Test(codec, wire_layout)
 	memcpy(&l, b.buf + 6, 4);
 	cr_assert_eq(l, 2);
 	cr_assert_eq(memcmp(b.buf + 10, "ab", 2), 0);
-	pb_free(&b);
+	codec_put_free(&b);
 }
 
 Test(codec, err_wrong_type)
@@ -233,24 +233,25 @@ Test(codec, err_wrong_type)
 	struct preader	 r;
 	char		*s;
 
-	pb_init(&b);
-	pb_u32(&b, 1);
-	pb_u32(&b, 2);
-	pb_u32(&b, 3);
-	pr_init(&r, b.buf, b.len);
-	cr_assert_eq(pr_u32(&r), 1);
-	cr_assert_eq(pr_u32(&r), 2);
-	s = pr_str(&r);
+	codec_put_init(&b);
+	codec_put_u32(&b, 1);
+	codec_put_u32(&b, 2);
+	codec_put_u32(&b, 3);
+	codec_get_init(&r, b.buf, b.len);
+	cr_assert_eq(codec_get_u32(&r), 1);
+	cr_assert_eq(codec_get_u32(&r), 2);
+	s = codec_get_str(&r);
 	cr_assert_null(s);
 	cr_assert_str_eq(r.err, "field 3: expected string, found u32");
 	/* Sticky: later reads fail and keep the first message. */
-	cr_assert_eq(pr_u32(&r), 0);
+	cr_assert_eq(codec_get_u32(&r), 0);
 	cr_assert_str_eq(r.err, "field 3: expected string, found u32");
-	cr_assert_eq(pr_at_end(&r), 1, "a failed reader ends read loops");
-	cr_assert_eq(pr_peek(&r), 0);
-	cr_assert_eq(pr_end(&r), -1);
+	cr_assert_eq(codec_get_at_end(&r), 1,
+	    "a failed reader ends read loops");
+	cr_assert_eq(codec_get_peek(&r), 0);
+	cr_assert_eq(codec_get_end(&r), -1);
 	cr_assert_str_eq(r.err, "field 3: expected string, found u32");
-	pb_free(&b);
+	codec_put_free(&b);
 }
 
 Test(codec, err_every_mismatch_name)
@@ -273,13 +274,13 @@ Test(codec, err_every_mismatch_name)
 		raw_tag(&raw, cases[i].tag);
 		raw_u32(&raw, 0);
 		raw_u32(&raw, 0);
-		pr_init(&r, raw.b, raw.len);
+		codec_get_init(&r, raw.b, raw.len);
 		if (cases[i].tag == 'I') {
-			(void)pr_i64(&r);
+			(void)codec_get_i64(&r);
 			cr_assert_str_eq(r.err,
 			    "field 1: expected i64, found u32");
 		} else {
-			(void)pr_u32(&r);
+			(void)codec_get_u32(&r);
 			cr_assert(strstr(r.err, cases[i].want) != NULL,
 			    "tag %c: %s", cases[i].tag, r.err);
 			cr_assert(strncmp(r.err, "field 1: expected u32, ",
@@ -295,23 +296,23 @@ Test(codec, err_short_value)
 
 	raw_tag(&raw, 'L');
 	raw_u32(&raw, 5);		/* 4 of the 8 bytes */
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_eq(pr_u64(&r), 0);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_u64(&r), 0);
 	cr_assert_str_eq(r.err, "field 1: u64 needs 8 bytes, 4 left");
 
 	raw.len = 0;
 	raw_tag(&raw, 'I');
 	raw_u32(&raw, 9);
 	raw_tag(&raw, 'D');
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_eq(pr_u32(&r), 9);
-	cr_assert_eq(pr_dbl(&r), 0);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_u32(&r), 9);
+	cr_assert_eq(codec_get_dbl(&r), 0);
 	cr_assert_str_eq(r.err, "field 2: double needs 8 bytes, 0 left");
 
 	raw.len = 0;
 	raw_tag(&raw, 'B');
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_eq(pr_bool(&r), 0);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_bool(&r), 0);
 	cr_assert_str_eq(r.err, "field 1: bool needs 1 bytes, 0 left");
 }
 
@@ -328,15 +329,15 @@ Test(codec, err_string_past_end)
 	raw_tag(&raw, 'S');
 	raw_u32(&raw, 900);
 	raw_put(&raw, pad, sizeof(pad));
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_eq(pr_u32(&r), 1);
-	cr_assert_null(pr_str(&r));
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_u32(&r), 1);
+	cr_assert_null(codec_get_str(&r));
 	cr_assert_str_eq(r.err,
 	    "field 2: string length 900 past end of payload (40 bytes left)");
 
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_eq(pr_u32(&r), 1);
-	cr_assert_eq(pr_strbuf(&r, buf, sizeof(buf)), -1);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_u32(&r), 1);
+	cr_assert_eq(codec_get_strbuf(&r, buf, sizeof(buf)), -1);
 	cr_assert_str_eq(buf, "");
 	cr_assert_str_eq(r.err,
 	    "field 2: string length 900 past end of payload (40 bytes left)");
@@ -346,8 +347,8 @@ Test(codec, err_string_past_end)
 	raw_tag(&raw, 'Y');
 	raw_u32(&raw, UINT32_MAX);
 	raw_put(&raw, pad, 3);
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_null(pr_bytes(&r, &(size_t){ 0 }));
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_null(codec_get_bytes(&r, &(size_t){ 0 }));
 	cr_assert_str_eq(r.err,
 	    "field 1: bytes length 4294967295 past end of payload "
 	    "(3 bytes left)");
@@ -361,8 +362,8 @@ Test(codec, err_length_cut)
 
 	raw_tag(&raw, 'Y');
 	raw_put(&raw, "\x01\x00", 2);
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_null(pr_bytes(&r, &n));
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_null(codec_get_bytes(&r, &n));
 	cr_assert_eq(n, 0);
 	cr_assert_str_eq(r.err, "field 1: bytes length needs 4 bytes, 2 left");
 }
@@ -376,19 +377,19 @@ Test(codec, err_nul_in_string)
 	raw_tag(&raw, 'S');
 	raw_u32(&raw, 3);
 	raw_put(&raw, "a\0b", 3);
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_null(pr_str(&r));
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_null(codec_get_str(&r));
 	cr_assert_str_eq(r.err, "field 1: NUL inside string");
 
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_eq(pr_strbuf(&r, buf, sizeof(buf)), -1);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_strbuf(&r, buf, sizeof(buf)), -1);
 	cr_assert_str_eq(r.err, "field 1: NUL inside string");
 
 	/* Bytes may hold NULs. */
 	raw.b[0] = 'Y';
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_not_null(pr_bytes(&r, &(size_t){ 0 }));
-	cr_assert_eq(pr_end(&r), 0);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_not_null(codec_get_bytes(&r, &(size_t){ 0 }));
+	cr_assert_eq(codec_get_end(&r), 0);
 }
 
 Test(codec, err_bool_range)
@@ -400,9 +401,9 @@ Test(codec, err_bool_range)
 	raw_put(&raw, "\x01", 1);
 	raw_tag(&raw, 'B');
 	raw_put(&raw, "\x07", 1);
-	pr_init(&r, raw.b, raw.len);
-	cr_assert_eq(pr_bool(&r), 1);
-	cr_assert_eq(pr_bool(&r), 0);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_bool(&r), 1);
+	cr_assert_eq(codec_get_bool(&r), 0);
 	cr_assert_str_eq(r.err, "field 2: bool value 7 is not 0 or 1");
 }
 
@@ -412,16 +413,16 @@ Test(codec, err_strbuf_too_small)
 	struct preader	 r;
 	char		 buf[5];
 
-	pb_init(&b);
-	pb_str(&b, "four");
-	pb_str(&b, "fives");
-	pr_init(&r, b.buf, b.len);
-	cr_assert_eq(pr_strbuf(&r, buf, sizeof(buf)), 0);
+	codec_put_init(&b);
+	codec_put_str(&b, "four");
+	codec_put_str(&b, "fives");
+	codec_get_init(&r, b.buf, b.len);
+	cr_assert_eq(codec_get_strbuf(&r, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "four");
-	cr_assert_eq(pr_strbuf(&r, buf, sizeof(buf)), -1);
+	cr_assert_eq(codec_get_strbuf(&r, buf, sizeof(buf)), -1);
 	cr_assert_str_eq(buf, "", "no cut copy is left behind");
 	cr_assert_str_eq(r.err, "field 2: string of 5 bytes does not fit in 5");
-	pb_free(&b);
+	codec_put_free(&b);
 }
 
 Test(codec, err_left_over)
@@ -429,15 +430,15 @@ Test(codec, err_left_over)
 	struct pbuf	 b;
 	struct preader	 r;
 
-	pb_init(&b);
-	pb_u32(&b, 1);
-	pb_bool(&b, 1);
-	pr_init(&r, b.buf, b.len);
-	cr_assert_eq(pr_u32(&r), 1);
-	cr_assert_eq(pr_at_end(&r), 0);
-	cr_assert_eq(pr_end(&r), -1);
+	codec_put_init(&b);
+	codec_put_u32(&b, 1);
+	codec_put_bool(&b, 1);
+	codec_get_init(&r, b.buf, b.len);
+	cr_assert_eq(codec_get_u32(&r), 1);
+	cr_assert_eq(codec_get_at_end(&r), 0);
+	cr_assert_eq(codec_get_end(&r), -1);
 	cr_assert_str_eq(r.err, "2 bytes left after last field");
-	pb_free(&b);
+	codec_put_free(&b);
 }
 
 Test(codec, writer_refuses_oversize)
@@ -445,19 +446,19 @@ Test(codec, writer_refuses_oversize)
 	struct pbuf	 b;
 
 	/* The length field is a u32; a bigger blob fails, no cut. */
-	pb_init(&b);
-	pb_u32(&b, 1);
-	pb_bytes(&b, "x", (size_t)UINT32_MAX + 1);
-	cr_assert_eq(pb_failed(&b), 1);
+	codec_put_init(&b);
+	codec_put_u32(&b, 1);
+	codec_put_bytes(&b, "x", (size_t)UINT32_MAX + 1);
+	cr_assert_eq(codec_put_failed(&b), 1);
 	/* Sticky: nothing is appended afterwards. */
-	pb_u32(&b, 2);
+	codec_put_u32(&b, 2);
 	cr_assert_eq(b.len, 5);
-	pb_reset(&b);
-	cr_assert_eq(pb_failed(&b), 0);
-	pb_free(&b);
+	codec_put_reset(&b);
+	cr_assert_eq(codec_put_failed(&b), 0);
+	codec_put_free(&b);
 
-	pb_init(&b);
-	pb_bytes(&b, NULL, 3);
-	cr_assert_eq(pb_failed(&b), 1);
-	pb_free(&b);
+	codec_put_init(&b);
+	codec_put_bytes(&b, NULL, 3);
+	cr_assert_eq(codec_put_failed(&b), 1);
+	codec_put_free(&b);
 }

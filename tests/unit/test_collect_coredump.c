@@ -31,7 +31,7 @@ Test(collect_coredump, fixture)
 	struct items		 it;
 	char			 err[256] = "";
 
-	pl_init(&pl);
+	collect_list_init(&pl);
 	/* no items: the default 60 s window; names sorted */
 	cr_assert_eq(run(FIXTURES "/coredump", "/home/coresave", NULL, &pl,
 	    err, sizeof(err)), 0, "%s", err);
@@ -40,7 +40,7 @@ Test(collect_coredump, fixture)
 	    "app.service.coredump service=my_svc 1\n"
 	    "app.service.coredump service=nginx 1\n"
 	    "app.service.coredump service=php-fpm7.4 1\n");
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 
 	/* the registry's COREDUMP interval is the window */
 	items_init(&it);
@@ -53,7 +53,7 @@ Test(collect_coredump, fixture)
 	    "app.service.coredump service=nginx 1\n"
 	    "app.service.coredump service=old 1\n"
 	    "app.service.coredump service=php-fpm7.4 1\n");
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 	items_free(&it);
 
 	/* no directory: nothing, no error; none configured: nothing */
@@ -69,5 +69,5 @@ Test(collect_coredump, fixture)
 	cr_assert(strstr(err, "core.a.b.c: Not a directory") != NULL, "%s",
 	    err);
 	cr_assert_eq(pl.n, 0);
-	pl_free(&pl);
+	collect_list_free(&pl);
 }

@@ -1,6 +1,6 @@
 /*
  * CPU type family (collect_cpu.c) on fixture trees, and the point list
- * and trunc2 every family uses (collect_list.c).
+ * and collect_trunc2 every family uses (collect_list.c).
  */
 #include <math.h>
 
@@ -113,14 +113,14 @@ Test(cpu, missing_sources)
 
 Test(list, trunc2_truncates_toward_zero)
 {
-	cr_expect(trunc2(1.999) == 1.99);
-	cr_expect(trunc2(38.5499) == 38.54);
-	cr_expect(trunc2(0.004) == 0.0);
-	cr_expect(trunc2(100.0) == 100.0);
-	cr_expect(trunc2(-1.239) == -1.23);
+	cr_expect(collect_trunc2(1.999) == 1.99);
+	cr_expect(collect_trunc2(38.5499) == 38.54);
+	cr_expect(collect_trunc2(0.004) == 0.0);
+	cr_expect(collect_trunc2(100.0) == 100.0);
+	cr_expect(collect_trunc2(-1.239) == -1.23);
 	/* as the Go agent: 0.29 * 100 is 28.999..., so 0.28 */
-	cr_expect(trunc2(0.29) == 0.28);
-	cr_expect(trunc2(83128.8) == 83128.8);
+	cr_expect(collect_trunc2(0.29) == 0.28);
+	cr_expect(collect_trunc2(83128.8) == 83128.8);
 }
 
 Test(list, points_tags_routes)
@@ -129,29 +129,30 @@ Test(list, points_tags_routes)
 	struct point		*p;
 	size_t			 i;
 
-	pl_init(&pl);
-	p = pl_add_int(&pl, "a.b", 7, NULL);
+	collect_list_init(&pl);
+	p = collect_list_add_int(&pl, "a.b", 7, NULL);
 	cr_assert_not_null(p);
 	cr_expect_eq(p->kind, POINT_INT);
 	cr_expect_eq(p->ival, 7);
 	cr_expect_eq(p->ntags, 0);
-	p = pl_add_float(&pl, "c", 1.5, "k1", "v1", "k2", "v2", NULL);
+	p = collect_list_add_float(&pl, "c", 1.5, "k1", "v1", "k2", "v2", NULL);
 	cr_assert_not_null(p);
 	cr_expect_eq(p->ntags, 2);
 	cr_expect_str_eq(p->tags[1].value, "v2");
-	pl_route(&pl, "x.loda");
-	(void)pl_add_int(&pl, "PORT.a.1", 1, NULL);
-	pl_route(&pl, NULL);
-	(void)pl_add_int(&pl, "d", 0, NULL);
+	collect_list_route(&pl, "x.loda");
+	(void)collect_list_add_int(&pl, "PORT.a.1", 1, NULL);
+	collect_list_route(&pl, NULL);
+	(void)collect_list_add_int(&pl, "d", 0, NULL);
 	cr_expect_null(pl.route[0]);
 	cr_expect_str_eq(pl.route[2], "x.loda");
 	cr_expect_null(pl.route[3]);
 	/* many: the arrays grow together */
 	for (i = 0; i < 1000; i++)
-		cr_assert_not_null(pl_add_int(&pl, "n", (int64_t)i, NULL));
+		cr_assert_not_null(collect_list_add_int(&pl, "n", (int64_t)i,
+		    NULL));
 	cr_expect_eq(pl.n, 1004);
 	cr_expect_eq(pl.v[1003].ival, 999);
-	pl_truncate(&pl, 2);
+	collect_list_truncate(&pl, 2);
 	cr_expect_eq(pl.n, 2);
 	/* an over-long name fails the list, and it stays failed */
 	{
@@ -159,16 +160,16 @@ Test(list, points_tags_routes)
 
 		memset(big, 'a', sizeof(big) - 1);
 		big[sizeof(big) - 1] = '\0';
-		cr_expect_null(pl_add_int(&pl, big, 1, NULL));
+		cr_expect_null(collect_list_add_int(&pl, big, 1, NULL));
 		cr_expect(pl.failed);
-		cr_expect_null(pl_add_int(&pl, "ok", 1, NULL));
+		cr_expect_null(collect_list_add_int(&pl, "ok", 1, NULL));
 		cr_expect_eq(pl.n, 2);
 	}
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 	cr_expect_eq(pl.n, 0);
 	cr_expect(!pl.failed);
-	cr_expect_not_null(pl_add_int(&pl, "ok", 1, NULL));
-	pl_free(&pl);
+	cr_expect_not_null(collect_list_add_int(&pl, "ok", 1, NULL));
+	collect_list_free(&pl);
 	cr_expect_eq(pl.n, 0);
 	cr_expect_null(pl.v);
 }

@@ -38,7 +38,7 @@ Test(collect_file, read_and_slurp)
 			cr_assert_eq(collect_slurp(root, "/f", sizes[i] - 1, &g,
 			    err, sizeof(err)), -1);
 			cr_assert_eq(errno, EFBIG);
-			cfile_free(&g);
+			collect_file_free(&g);
 		}
 		n = collect_read(path, small, sizeof(small));
 		if (sizes[i] < sizeof(small)) {
@@ -57,7 +57,7 @@ Test(collect_file, read_and_slurp)
 	    sizeof(err)), -1);
 	cr_assert_eq(errno, ENOENT);
 	cr_assert_str_eq(err, "/nonexistent/x: No such file or directory");
-	cfile_free(&f);
+	collect_file_free(&f);
 	cr_assert_null(f.p);
 	cr_assert_eq(collect_path(path, 8, "/root/", "%s", "x"), 0);
 	cr_assert_eq(collect_path(path, 8, "/root/", "%s", "xy"), -1);
@@ -70,7 +70,7 @@ Test(collect_file, read_and_slurp)
 	    sizeof(err)), -1);
 	cr_assert_eq(errno, ENAMETOOLONG);
 	cr_assert(strstr(err, "/proc/stat: path too long") != NULL, "%s", err);
-	cfile_free(&f);
+	collect_file_free(&f);
 	free(big);
 	rm_tree(root);
 }

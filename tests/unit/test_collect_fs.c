@@ -110,7 +110,7 @@ Test(collect_fs, handmade)
 	snprintf(path, sizeof(path), "%s/symlinked/.loda-fs-detect", fake_root);
 	cr_assert_eq(symlink("../target", path), 0);
 
-	pl_init(&pl);
+	collect_list_init(&pl);
 	run(fake_root, &pl);
 	assert_dump(&pl,
 	    "kernel.files.max - 1000\n"
@@ -128,7 +128,7 @@ Test(collect_fs, handmade)
 	    M("/stale", "0", "0", "0", "0", "0", "1")
 	    M("/foreign", "0", "0", "0", "0", "0", "0")
 	    M("/symlinked", "0", "0", "0", "0", "0", "0"));
-	pl_free(&pl);
+	collect_list_free(&pl);
 
 	/* probes cleaned up after themselves, and only after themselves */
 	snprintf(path, sizeof(path), "%s/.loda-fs-detect", fake_root);
@@ -156,7 +156,7 @@ Test(collect_fs, captured)
 	copy_fixture(fake_root, "proc/mounts", "fs/mounts.captured");
 	copy_fixture(fake_root, "proc/sys/fs/file-max", "fs/file-max.captured");
 	copy_fixture(fake_root, "proc/sys/fs/file-nr", "fs/file-nr.captured");
-	pl_init(&pl);
+	collect_list_init(&pl);
 	run(fake_root, &pl);
 	/* only / is left of this machine's mounts */
 	assert_dump(&pl,
@@ -165,7 +165,7 @@ Test(collect_fs, captured)
 	    "kernel.files.allocated.percent - 0.04f\n"
 	    "kernel.files.left - 2465053\n"
 	    M("/", "9", "64", "3906", "2343", "1367", "1"));
-	pl_free(&pl);
+	collect_list_free(&pl);
 	rm_tree(fake_root);
 }
 
@@ -182,12 +182,12 @@ Test(collect_fs, no_kernel_files)
 	    "/dev/x /mnt/sandboxing ext4 ro 0 0\n");
 	mk_dir(fake_root, "mnt/sandboxing");
 	put_file(fake_root, "proc/sys/fs/file-max", "0\n");
-	pl_init(&pl);
+	collect_list_init(&pl);
 	run(fake_root, &pl);
 	assert_dump(&pl,
 	    "kernel.files.max - 0\n"
 	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1"));
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 
 	/* max 0: no percent (Go divided into +Inf) */
 	put_file(fake_root, "proc/sys/fs/file-nr", "7 0 0\n");
@@ -197,7 +197,7 @@ Test(collect_fs, no_kernel_files)
 	    "kernel.files.allocated - 7\n"
 	    "kernel.files.left - 0\n"
 	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1"));
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 
 	/* no /proc/mounts: the family fails, kernel.files.* stay */
 	memset(&env, 0, sizeof(env));
@@ -212,7 +212,7 @@ Test(collect_fs, no_kernel_files)
 	cr_assert(strstr(err, "/proc/mounts") != NULL, "%s", err);
 	cr_assert_eq(pl.n, 3);
 	collect_fs_family.fini(st);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	rm_tree(fake_root);
 }
 
@@ -229,7 +229,7 @@ Test(collect_fs, real_root)
 	memset(&env, 0, sizeof(env));
 	env.root = "";
 	env.now = time(NULL);
-	pl_init(&pl);
+	collect_list_init(&pl);
 	cr_assert_not_null(st = collect_fs_family.init());
 	cr_assert_eq(collect_fs_family.collect(st, &env, &pl, err,
 	    sizeof(err)), 0, "%s", err);
@@ -252,5 +252,5 @@ Test(collect_fs, real_root)
 	}
 	cr_assert(root_seen);
 	cr_assert_eq(access("/.loda-fs-detect", F_OK), -1);
-	pl_free(&pl);
+	collect_list_free(&pl);
 }

@@ -88,7 +88,7 @@ Test(collect_kernel, wtmp_btmp)
 	free(buf);
 	put_bytes(root, "var/log/btmp", b, sizeof(b));
 
-	pl_init(&pl);
+	collect_list_init(&pl);
 	run(root, &pl);
 	snprintf(want, sizeof(want),
 	    "kernel.user.login user=alice,success=true,remote=10.0.0.1,"
@@ -106,7 +106,7 @@ Test(collect_kernel, wtmp_btmp)
 	    NOW - 299, NOW - 10, longhost, NOW - 4, NOW - 3, NOW - 2,
 	    NOW + 30, NOW - 60);
 	assert_dump(&pl, want);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	rm_tree(root);
 }
 
@@ -119,7 +119,7 @@ Test(collect_kernel, odd_files)
 	int			 fd;
 
 	tmp_root(root, sizeof(root));
-	pl_init(&pl);
+	collect_list_init(&pl);
 	run(root, &pl);
 	cr_assert_eq(pl.n, 0);
 
@@ -141,7 +141,7 @@ Test(collect_kernel, odd_files)
 	put_bytes(root, "var/log/wtmp", &r, 200);	/* less than one */
 	run(root, &pl);
 	cr_assert_eq(pl.n, 0);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	rm_tree(root);
 }
 
@@ -161,19 +161,19 @@ Test(collect_kernel, many)
 	}
 	tmp_root(root, sizeof(root));
 	put_bytes(root, "var/log/wtmp", v, 201 * sizeof(*v));
-	pl_init(&pl);
+	collect_list_init(&pl);
 	run(root, &pl);
 	cr_assert_eq(pl.n, 200);
 	cr_assert_str_eq(pl.v[0].tags[0].value, "u1");
 	cr_assert_str_eq(pl.v[199].tags[0].value, "u200");
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 
 	put_bytes(root, "var/log/wtmp", v, n * sizeof(*v));
 	run(root, &pl);
 	cr_assert_eq(pl.n, 10000);
 	cr_assert_str_eq(pl.v[0].tags[0].value, "u5");
 	cr_assert_str_eq(pl.v[9999].tags[0].value, "u10004");
-	pl_free(&pl);
+	collect_list_free(&pl);
 	free(v);
 	rm_tree(root);
 }

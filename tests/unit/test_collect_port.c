@@ -102,7 +102,7 @@ Test(collect_port, up_down)
 	add_port(&it, "b.loda", "PORT.gone.1", closed, 0);
 	add_port(&it, "a.loda", "PORT.bad.0", 0, 3);
 	add_port(&it, "b.loda", "PORT.web.80", up, -1);
-	pl_init(&pl);
+	collect_list_init(&pl);
 	run(&it, &pl);
 	snprintf(want, sizeof(want),
 	    "PORT.sshd.22 - 1 >a.loda\n"
@@ -110,7 +110,7 @@ Test(collect_port, up_down)
 	    "PORT.bad.0 - 0 >a.loda\n"
 	    "PORT.web.80 - 1 >b.loda\n");
 	assert_dump(&pl, want);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	items_free(&it);
 	close(lfd);
 }
@@ -122,10 +122,10 @@ Test(collect_port, none)
 	struct point_list	 pl;
 
 	items_init(&it);
-	pl_init(&pl);
+	collect_list_init(&pl);
 	run(&it, &pl);
 	cr_assert_eq(pl.n, 0);
-	pl_free(&pl);
+	collect_list_free(&pl);
 }
 
 /*
@@ -150,7 +150,7 @@ Test(collect_port, timeouts_in_parallel)
 	add_port(&it, "a.loda", "PORT.full.2", port, 1);
 	add_port(&it, "a.loda", "PORT.up.3", up, 1);
 	add_port(&it, "a.loda", "PORT.full.4", port, 1);
-	pl_init(&pl);
+	collect_list_init(&pl);
 	t0 = mono();
 	run(&it, &pl);
 	dt = mono() - t0;
@@ -160,7 +160,7 @@ Test(collect_port, timeouts_in_parallel)
 	    "PORT.up.3 - 1 >a.loda\n"
 	    "PORT.full.4 - 0 >a.loda\n");
 	cr_assert(dt >= 0.9 && dt < 1.8, "took %.3f s", dt);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	items_free(&it);
 	for (k = 0; k < 4; k++)
 		close(fill[k]);

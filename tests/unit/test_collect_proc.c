@@ -35,7 +35,7 @@ run(void *st, const char *root, const struct items *it, double mono,
 	env.now = 1700000000;
 	env.mono = mono;
 	env.items = it;
-	pl_reset(pl);
+	collect_list_reset(pl);
 	cr_assert_eq(collect_proc_family.collect(st, &env, pl, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(pl->failed, 0);
@@ -66,7 +66,7 @@ Test(collect_proc, snapshots)
 	add_proc(&it, "db.loda", "PROC.mysqld", "/usr/sbin/mysqld");
 	add_proc(&it, "web.loda", "PROC.none", "/opt/none/bin/x");
 	add_proc(&it, "db.loda", "PROC.nginx2", "/usr/sbin/nginx");
-	pl_init(&pl);
+	collect_list_init(&pl);
 	cr_assert_not_null(st = collect_proc_family.init());
 
 	/* first run: counts only; 400's binary was replaced (deleted) */
@@ -116,7 +116,7 @@ Test(collect_proc, snapshots)
 	    "5480448"));
 
 	collect_proc_family.fini(st);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	items_free(&it);
 }
 
@@ -133,14 +133,14 @@ Test(collect_proc, no_proc)
 	memset(&env, 0, sizeof(env));
 	env.root = FIXTURES "/nonexistent";
 	env.items = &it;
-	pl_init(&pl);
+	collect_list_init(&pl);
 	cr_assert_not_null(st = collect_proc_family.init());
 	cr_assert_eq(collect_proc_family.collect(st, &env, &pl, err,
 	    sizeof(err)), -1);
 	cr_assert(strstr(err, "nonexistent/proc") != NULL, "%s", err);
 	cr_assert_eq(pl.n, 0);
 	collect_proc_family.fini(st);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	items_free(&it);
 }
 
@@ -181,7 +181,7 @@ Test(collect_proc, real_process)
 	self[n] = '\0';
 	items_init(&it);
 	add_proc(&it, "self.loda", "PROC.self", self);
-	pl_init(&pl);
+	collect_list_init(&pl);
 	cr_assert_not_null(st = collect_proc_family.init());
 	run(st, "", &it, mono(), &pl);
 	cr_assert_eq(pl.n, 3);
@@ -208,6 +208,6 @@ Test(collect_proc, real_process)
 	cr_assert_geq(p->fval, 0);
 	assert_normalizes(&pl);
 	collect_proc_family.fini(st);
-	pl_free(&pl);
+	collect_list_free(&pl);
 	items_free(&it);
 }

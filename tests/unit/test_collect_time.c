@@ -213,14 +213,14 @@ Test(collect_time, offsets)
 	struct point_list	 pl;
 	char			 server[64], err[256];
 
-	pl_init(&pl);
+	collect_list_init(&pl);
 	srv_start(&d, GOOD, 1.25);
 	snprintf(server, sizeof(server), "127.0.0.1:%d", d.port);
 	cr_assert_eq(run(server, &pl, err, sizeof(err), 1000), 0, "%s", err);
 	assert_dump(&pl, "time.offset - 1.25f\n");
 	srv_stop(&d);
 	cr_assert_eq(d.requests, 1);
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 
 	/* the server behind us: negative */
 	srv_start(&d, GOOD, -0.5);
@@ -228,7 +228,7 @@ Test(collect_time, offsets)
 	cr_assert_eq(run(server, &pl, err, sizeof(err), 1000), 0, "%s", err);
 	assert_dump(&pl, "time.offset - -0.5f\n");
 	srv_stop(&d);
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 
 	/* a lost answer: the second attempt gets it */
 	srv_start(&d, SECOND_ONLY, 0.125);
@@ -237,7 +237,7 @@ Test(collect_time, offsets)
 	assert_dump(&pl, "time.offset - 0.125f\n");
 	srv_stop(&d);
 	cr_assert_eq(d.requests, 2);
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 
 	/* a forged answer first: ignored, the real one taken */
 	srv_start(&d, BAD_THEN_GOOD, 2);
@@ -246,7 +246,7 @@ Test(collect_time, offsets)
 	assert_dump(&pl, "time.offset - 2f\n");
 	srv_stop(&d);
 	cr_assert_eq(d.requests, 1);
-	pl_reset(&pl);
+	collect_list_reset(&pl);
 
 	/* localhost may resolve to ::1 first: attempts go round */
 	srv_start(&d, GOOD, 3);
@@ -254,7 +254,7 @@ Test(collect_time, offsets)
 	cr_assert_eq(run(server, &pl, err, sizeof(err), 300), 0, "%s", err);
 	assert_dump(&pl, "time.offset - 3f\n");
 	srv_stop(&d);
-	pl_free(&pl);
+	collect_list_free(&pl);
 }
 
 Test(collect_time, bad_replies)
@@ -266,7 +266,7 @@ Test(collect_time, bad_replies)
 	char			 server[64], err[256];
 	size_t			 i;
 
-	pl_init(&pl);
+	collect_list_init(&pl);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		srv_start(&d, bad[i], 1);
 		snprintf(server, sizeof(server), "127.0.0.1:%d", d.port);
@@ -287,7 +287,7 @@ Test(collect_time, bad_replies)
 	cr_assert_eq(pl.n, 0);
 	srv_stop(&d);
 	cr_assert_eq(d.requests, 1);
-	pl_free(&pl);
+	collect_list_free(&pl);
 }
 
 Test(collect_time, servers)
@@ -295,7 +295,7 @@ Test(collect_time, servers)
 	struct point_list	 pl;
 	char			 err[256];
 
-	pl_init(&pl);
+	collect_list_init(&pl);
 	/* off */
 	cr_assert_eq(run("", &pl, err, sizeof(err), 100), 0);
 	cr_assert_eq(pl.n, 0);
@@ -315,5 +315,5 @@ Test(collect_time, servers)
 	cr_assert(strstr(err, "no valid answer") != NULL ||
 	    strstr(err, "ntpserver ::1") != NULL, "%s", err);
 	cr_assert_eq(pl.n, 0);
-	pl_free(&pl);
+	collect_list_free(&pl);
 }

@@ -52,7 +52,7 @@ setup(void)
 	cr_assert_eq(conf_defaults(&w.conf), 0);
 	c.w = &w;
 	items_init(&c.items);
-	pl_init(&c.pl);
+	collect_list_init(&c.pl);
 	buf_init(&c.enc);
 	buf_init(&c.msg);
 	buf_init(&c.traffic);
@@ -67,7 +67,7 @@ teardown(void)
 
 	for (i = 0; i < nmsgs; i++)
 		free(msgs[i].data);
-	pl_free(&c.pl);
+	collect_list_free(&c.pl);
 	buf_free(&c.enc);
 	buf_free(&c.msg);
 	buf_free(&c.traffic);
@@ -136,8 +136,9 @@ Test(collector_out, every_namespace_same_points)
 		NULL };
 
 	namespaces(ns);
-	(void)pl_add_int(&c.pl, "mem.total", 15885, NULL);
-	(void)pl_add_float(&c.pl, "net.in", 83128.8, "interface", "eth0",
+	(void)collect_list_add_int(&c.pl, "mem.total", 15885, NULL);
+	(void)collect_list_add_float(&c.pl, "net.in", 83128.8, "interface",
+	    "eth0",
 	    NULL);
 	collector_publish(&c, SYS_MEM, NOW);
 	cr_assert_eq(nmsgs, 2);
@@ -163,7 +164,7 @@ Test(collector_out, line_format_and_topic_template)
 	namespaces(ns);
 	snprintf(w.conf.format, sizeof(w.conf.format), "line");
 	snprintf(w.conf.topic, sizeof(w.conf.topic), "metrics.%%s");
-	(void)pl_add_float(&c.pl, "cpu.idle", 87.5, NULL);
+	(void)collect_list_add_float(&c.pl, "cpu.idle", 87.5, NULL);
 	collector_publish(&c, SYS_CPU, NOW);
 	cr_assert_eq(nmsgs, 1);
 	cr_expect_str_eq(msgs[0].topic, "metrics.pool.loda");
@@ -178,7 +179,8 @@ Test(collector_out, kernel_copies)
 		"b.loda", NULL };
 
 	namespaces(ns);
-	(void)pl_add_int(&c.pl, "kernel.user.login", 1, "user", "root",
+	(void)collect_list_add_int(&c.pl, "kernel.user.login", 1, "user",
+	    "root",
 	    NULL);
 	collector_publish(&c, SYS_KERNEL, NOW);
 	cr_assert_eq(nmsgs, 5);
@@ -197,8 +199,9 @@ Test(collector_out, kernel_copies)
 	free(msgs[3].data);
 	free(msgs[4].data);
 	strlist_free(&c.items.namespaces);
-	pl_reset(&c.pl);
-	(void)pl_add_int(&c.pl, "kernel.user.login", 1, "user", "root",
+	collect_list_reset(&c.pl);
+	(void)collect_list_add_int(&c.pl, "kernel.user.login", 1, "user",
+	    "root",
 	    NULL);
 	collector_publish(&c, SYS_KERNEL, NOW);
 	cr_expect_eq(nmsgs, 0);
@@ -215,10 +218,12 @@ Test(collector_out, port_by_item_name)
 	port("b.loda", "PORT.sshd.22");
 	port("b.loda", "PORT.web.80");
 	port("b.loda", "PORT.web.80");		/* twice in one ns */
-	(void)pl_add_int(&c.pl, "PORT.sshd.22", 1, NULL);
-	(void)pl_add_int(&c.pl, "PORT.web.80", 0, NULL);
-	(void)pl_add_int(&c.pl, "PORT.web.80", 0, NULL);	/* per item */
-	(void)pl_add_int(&c.pl, "PORT.gone.1", 1, NULL);	/* no item */
+	(void)collect_list_add_int(&c.pl, "PORT.sshd.22", 1, NULL);
+	(void)collect_list_add_int(&c.pl, "PORT.web.80", 0, NULL);
+	(void)collect_list_add_int(&c.pl, "PORT.web.80", 0,
+	    NULL);	/* per item */
+	(void)collect_list_add_int(&c.pl, "PORT.gone.1", 1,
+	    NULL);	/* no item */
 	collector_publish(&c, SYS_PORT, NOW);
 	cr_assert_eq(nmsgs, 2);
 	expect_msg(0, "collect.a.loda", "PORT.sshd.22");
@@ -226,7 +231,10 @@ Test(collector_out, port_by_item_name)
 	cr_expect_eq(c.st.points_sent, 3);
 }
 
-/* pl_route: an item's points to its ns only, even with a shared name. */
+/*
+ * collect_list_route: an item's points to its ns only, even with a shared
+ * name.
+ */
 Test(collector_out, routed_points)
 {
 	static const char *const ns[] = { "a.loda", "b.loda", NULL };
@@ -234,11 +242,11 @@ Test(collector_out, routed_points)
 	namespaces(ns);
 	proc("a.loda", "PROC.nginx");
 	proc("b.loda", "PROC.nginx");
-	pl_route(&c.pl, c.items.procs[0].ns);
-	(void)pl_add_int(&c.pl, "PROC.nginx.procnum", 2, NULL);
-	pl_route(&c.pl, c.items.procs[1].ns);
-	(void)pl_add_int(&c.pl, "PROC.nginx.procnum", 0, NULL);
-	pl_route(&c.pl, NULL);
+	collect_list_route(&c.pl, c.items.procs[0].ns);
+	(void)collect_list_add_int(&c.pl, "PROC.nginx.procnum", 2, NULL);
+	collect_list_route(&c.pl, c.items.procs[1].ns);
+	(void)collect_list_add_int(&c.pl, "PROC.nginx.procnum", 0, NULL);
+	collect_list_route(&c.pl, NULL);
 	collector_publish(&c, SYS_PROC, NOW);
 	cr_assert_eq(nmsgs, 2);
 	expect_msg(0, "collect.a.loda", "PROC.nginx.procnum");
@@ -255,10 +263,10 @@ Test(collector_out, proc_by_prefix)
 	namespaces(ns);
 	proc("a.loda", "PROC.nginx");
 	proc("b.loda", "PROC.nginx-worker");
-	(void)pl_add_int(&c.pl, "PROC.nginx.procnum", 2, NULL);
-	(void)pl_add_float(&c.pl, "PROC.nginx.cpu", 1.5, NULL);
-	(void)pl_add_int(&c.pl, "PROC.nginx-worker.procnum", 4, NULL);
-	(void)pl_add_int(&c.pl, "PROC.nginxx.procnum", 9, NULL);
+	(void)collect_list_add_int(&c.pl, "PROC.nginx.procnum", 2, NULL);
+	(void)collect_list_add_float(&c.pl, "PROC.nginx.cpu", 1.5, NULL);
+	(void)collect_list_add_int(&c.pl, "PROC.nginx-worker.procnum", 4, NULL);
+	(void)collect_list_add_int(&c.pl, "PROC.nginxx.procnum", 9, NULL);
 	collector_publish(&c, SYS_PROC, NOW);
 	cr_assert_eq(nmsgs, 2);
 	expect_msg(0, "collect.a.loda", "PROC.nginx.procnum PROC.nginx.cpu");
@@ -271,11 +279,11 @@ Test(collector_out, invalid_point_left_out)
 	static const char *const ns[] = { "a.loda", NULL };
 
 	namespaces(ns);
-	(void)pl_add_int(&c.pl, "ok.one", 1, NULL);
-	(void)pl_add_int(&c.pl, "bad name", 1, NULL);
-	(void)pl_add_int(&c.pl, "kernel.user.login", 1, "remote", "",
+	(void)collect_list_add_int(&c.pl, "ok.one", 1, NULL);
+	(void)collect_list_add_int(&c.pl, "bad name", 1, NULL);
+	(void)collect_list_add_int(&c.pl, "kernel.user.login", 1, "remote", "",
 	    NULL);
-	(void)pl_add_int(&c.pl, "ok.two", 2, NULL);
+	(void)collect_list_add_int(&c.pl, "ok.two", 2, NULL);
 	collector_publish(&c, SYS_CPU, NOW);
 	cr_assert_eq(nmsgs, 1);
 	expect_msg(0, "collect.a.loda", "ok.one ok.two");
@@ -290,7 +298,7 @@ Test(collector_out, bad_namespace)
 	static const char *const ns[] = { "Bad_NS", "a.loda", NULL };
 
 	namespaces(ns);
-	(void)pl_add_int(&c.pl, "agent.alive", 1, NULL);
+	(void)collect_list_add_int(&c.pl, "agent.alive", 1, NULL);
 	collector_publish(&c, SYS_CPU, NOW);
 	cr_assert_eq(nmsgs, 1);
 	expect_msg(0, "collect.a.loda", "agent.alive");
@@ -309,7 +317,8 @@ Test(collector_out, messages_are_bounded)
 	namespaces(ns);
 	for (i = 0; i < 8000; i++) {
 		snprintf(name, sizeof(name), "m.%zu", i);
-		(void)pl_add_float(&c.pl, name, (double)i / 3.0, "device",
+		(void)collect_list_add_float(&c.pl, name, (double)i / 3.0,
+		    "device",
 		    "some-rather-long-device-mapper-name-for-bulk", NULL);
 	}
 	collector_publish(&c, SYS_DISK, NOW);
@@ -326,10 +335,12 @@ Test(collector_out, messages_are_bounded)
 Test(collector_out, traffic_json)
 {
 	c.net_runs = 1;
-	(void)pl_add_float(&c.pl, "net.in", 83128.8, "interface", "eth0",
+	(void)collect_list_add_float(&c.pl, "net.in", 83128.8, "interface",
+	    "eth0",
 	    NULL);
-	(void)pl_add_int(&c.pl, "net.sockets.used", 40, NULL);
-	(void)pl_add_int(&c.pl, "net.speed", 1000, "interface", "eth0",
+	(void)collect_list_add_int(&c.pl, "net.sockets.used", 40, NULL);
+	(void)collect_list_add_int(&c.pl, "net.speed", 1000, "interface",
+	    "eth0",
 	    NULL);
 	collector_traffic_update(&c);
 	cr_expect_eq(c.have_traffic, 0);
@@ -342,7 +353,7 @@ Test(collector_out, traffic_json)
 	    "\"timestamp\":0,\"tags\":{\"interface\":\"eth0\"},\"value\":"
 	    "1000}]");
 	/* no interfaces any more: an empty list, not null */
-	pl_reset(&c.pl);
+	collect_list_reset(&c.pl);
 	collector_traffic_update(&c);
 	cr_expect_str_eq(c.traffic.p, "[]");
 }

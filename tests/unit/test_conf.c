@@ -928,14 +928,14 @@ roundtrip(const struct agent_conf *src, enum role role, struct agent_conf *dst)
 	struct preader	 r;
 	struct pbuf	 pb;
 
-	pb_init(&pb);
+	codec_put_init(&pb);
 	conf_encode(&pb, src, role);
-	cr_assert_eq(pb_failed(&pb), 0);
+	cr_assert_eq(codec_put_failed(&pb), 0);
 	cr_assert_eq(conf_defaults(dst), 0);
-	pr_init(&r, pb.buf, pb.len);
+	codec_get_init(&r, pb.buf, pb.len);
 	cr_assert_eq(conf_decode(&r, dst, err, sizeof(err)), 0, "%s: %s",
-	    role_name(role), err);
-	pb_free(&pb);
+	    proto_role_name(role), err);
+	codec_put_free(&pb);
 }
 
 /* Field indexes present in the encoding for `role`. */
@@ -948,36 +948,36 @@ encoded_fields(const struct agent_conf *c, enum role role, int *present)
 	uint32_t		 idx, n, j;
 
 	memset(present, 0, conf_field_count * sizeof(*present));
-	pb_init(&pb);
+	codec_put_init(&pb);
 	conf_encode(&pb, c, role);
-	pr_init(&r, pb.buf, pb.len);
-	while (!pr_at_end(&r)) {
-		idx = pr_u32(&r);
+	codec_get_init(&r, pb.buf, pb.len);
+	while (!codec_get_at_end(&r)) {
+		idx = codec_get_u32(&r);
 		cr_assert_lt(idx, conf_field_count);
 		present[idx]++;
 		f = &conf_fields[idx];
 		switch (f->type) {
 		case CONF_T_STR:
-			free(pr_str(&r));
+			free(codec_get_str(&r));
 			break;
 		case CONF_T_LIST:
-			n = pr_u32(&r);
+			n = codec_get_u32(&r);
 			for (j = 0; j < n; j++)
-				free(pr_str(&r));
+				free(codec_get_str(&r));
 			break;
 		case CONF_T_INT:
-			(void)pr_i64(&r);
+			(void)codec_get_i64(&r);
 			break;
 		case CONF_T_BOOL:
-			(void)pr_bool(&r);
+			(void)codec_get_bool(&r);
 			break;
 		case CONF_T_LEVEL:
-			(void)pr_u32(&r);
+			(void)codec_get_u32(&r);
 			break;
 		}
 	}
-	cr_assert_eq(pr_end(&r), 0, "%s", r.err);
-	pb_free(&pb);
+	cr_assert_eq(codec_get_end(&r), 0, "%s", r.err);
+	codec_put_free(&pb);
 }
 
 Test(conf, encode_each_role_gets_its_fields)
@@ -997,12 +997,12 @@ Test(conf, encode_each_role_gets_its_fields)
 			wanted = role == ROLE_MASTER ||
 			    (conf_fields[i].roles & (1U << role)) != 0;
 			cr_expect_eq(present[i], wanted, "%s: [%s] %s sent %d",
-			    role_name((enum role)role),
+			    proto_role_name((enum role)role),
 			    conf_fields[i].section, conf_fields[i].key,
 			    present[i]);
 			cr_expect(field_equal(&conf_fields[i], &dst,
 			    wanted ? &src : &def), "%s: [%s] %s",
-			    role_name((enum role)role),
+			    proto_role_name((enum role)role),
 			    conf_fields[i].section, conf_fields[i].key);
 		}
 		conf_free(&dst);
@@ -1065,13 +1065,13 @@ decode_pb(struct pbuf *pb, struct agent_conf *c)
 	struct preader	 r;
 	int		 rc;
 
-	cr_assert_eq(pb_failed(pb), 0);
+	cr_assert_eq(codec_put_failed(pb), 0);
 	cr_assert_eq(conf_defaults(c), 0);
-	pr_init(&r, pb->buf, pb->len);
+	codec_get_init(&r, pb->buf, pb->len);
 	err[0] = '\0';
 	rc = conf_decode(&r, c, err, sizeof(err));
 	conf_free(c);
-	pb_reset(pb);
+	codec_put_reset(pb);
 	return rc;
 }
 
@@ -1081,102 +1081,102 @@ Test(conf, decode_errors)
 	struct pbuf		 pb;
 	char			*big;
 
-	pb_init(&pb);
+	codec_put_init(&pb);
 
-	pb_u32(&pb, (uint32_t)conf_field_count);
-	pb_str(&pb, "x");
+	codec_put_u32(&pb, (uint32_t)conf_field_count);
+	codec_put_str(&pb, "x");
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "unknown") != NULL, "%s", err);
 
-	pb_u32(&pb, 0xffffffffu);
+	codec_put_u32(&pb, 0xffffffffu);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "unknown") != NULL, "%s", err);
 
 	/* listen is a string */
-	pb_u32(&pb, (uint32_t)field_index("agent", "listen"));
-	pb_i64(&pb, 5);
+	codec_put_u32(&pb, (uint32_t)field_index("agent", "listen"));
+	codec_put_i64(&pb, 5);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "wrong type") != NULL, "%s", err);
 	cr_expect(strstr(err, "listen") != NULL, "%s", err);
 
-	pb_u32(&pb, (uint32_t)field_index("output", "buffersize"));
-	pb_str(&pb, "5");
+	codec_put_u32(&pb, (uint32_t)field_index("output", "buffersize"));
+	codec_put_str(&pb, "5");
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "wrong type") != NULL, "%s", err);
 
-	pb_u32(&pb, (uint32_t)field_index("agent", "allowrootplugins"));
-	pb_u32(&pb, 1);
+	codec_put_u32(&pb, (uint32_t)field_index("agent", "allowrootplugins"));
+	codec_put_u32(&pb, 1);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "wrong type") != NULL, "%s", err);
 
 	/* the index itself must be a u32 */
-	pb_str(&pb, "listen");
+	codec_put_str(&pb, "listen");
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "index") != NULL, "%s", err);
 
 	/* out of range */
-	pb_u32(&pb, (uint32_t)field_index("output", "buffersize"));
-	pb_i64(&pb, 0);
+	codec_put_u32(&pb, (uint32_t)field_index("output", "buffersize"));
+	codec_put_i64(&pb, 0);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "out of range") != NULL, "%s", err);
 
-	pb_u32(&pb, (uint32_t)field_index("log", "logrotatesize"));
-	pb_i64(&pb, ((int64_t)1 << 40) + 1);
+	codec_put_u32(&pb, (uint32_t)field_index("log", "logrotatesize"));
+	codec_put_i64(&pb, ((int64_t)1 << 40) + 1);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "out of range") != NULL, "%s", err);
 
-	pb_u32(&pb, (uint32_t)field_index("log", "loglevel"));
-	pb_u32(&pb, LOG_LVL_MAX);
+	codec_put_u32(&pb, (uint32_t)field_index("log", "loglevel"));
+	codec_put_u32(&pb, LOG_LVL_MAX);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "out of range") != NULL, "%s", err);
 
 	/* value missing at the end */
-	pb_u32(&pb, (uint32_t)field_index("agent", "listen"));
+	codec_put_u32(&pb, (uint32_t)field_index("agent", "listen"));
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "missing") != NULL, "%s", err);
 
 	/* same field twice */
-	pb_u32(&pb, (uint32_t)field_index("agent", "listen"));
-	pb_str(&pb, "a:1");
-	pb_u32(&pb, (uint32_t)field_index("agent", "listen"));
-	pb_str(&pb, "b:1");
+	codec_put_u32(&pb, (uint32_t)field_index("agent", "listen"));
+	codec_put_str(&pb, "a:1");
+	codec_put_u32(&pb, (uint32_t)field_index("agent", "listen"));
+	codec_put_str(&pb, "b:1");
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "twice") != NULL, "%s", err);
 
 	/* a list claiming more elements than the payload can hold */
-	pb_u32(&pb, (uint32_t)field_index("output", "servers"));
-	pb_u32(&pb, 1000000);
-	pb_str(&pb, "a:1");
+	codec_put_u32(&pb, (uint32_t)field_index("output", "servers"));
+	codec_put_u32(&pb, 1000000);
+	codec_put_str(&pb, "a:1");
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "does not fit") != NULL, "%s", err);
 
 	/* a list one element short */
-	pb_u32(&pb, (uint32_t)field_index("output", "servers"));
-	pb_u32(&pb, 2);
-	pb_str(&pb, "a:1");
-	pb_str(&pb, "b:1");
-	pb_u32(&pb, 0);
+	codec_put_u32(&pb, (uint32_t)field_index("output", "servers"));
+	codec_put_u32(&pb, 2);
+	codec_put_str(&pb, "a:1");
+	codec_put_str(&pb, "b:1");
+	codec_put_u32(&pb, 0);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 
 	/* a string longer than the config holds */
 	cr_assert_not_null(big = malloc(CONF_STR_MAX + 1));
 	memset(big, 'x', CONF_STR_MAX);
 	big[CONF_STR_MAX] = '\0';
-	pb_u32(&pb, (uint32_t)field_index("agent", "git"));
-	pb_str(&pb, big);
+	codec_put_u32(&pb, (uint32_t)field_index("agent", "git"));
+	codec_put_str(&pb, big);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	cr_expect(strstr(err, "git") != NULL, "%s", err);
 
-	pb_u32(&pb, (uint32_t)field_index("agent", "ifaceprefix"));
-	pb_u32(&pb, 1);
-	pb_str(&pb, big);
+	codec_put_u32(&pb, (uint32_t)field_index("agent", "ifaceprefix"));
+	codec_put_u32(&pb, 1);
+	codec_put_str(&pb, big);
 	cr_expect_eq(decode_pb(&pb, &c), -1);
 	free(big);
 
 	/* empty payload: nothing changes */
 	cr_expect_eq(decode_pb(&pb, &c), 0, "%s", err);
 
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 Test(conf, decode_partial_failure_is_freeable)
@@ -1185,17 +1185,17 @@ Test(conf, decode_partial_failure_is_freeable)
 	struct preader		 r;
 	struct pbuf		 pb;
 
-	pb_init(&pb);
-	pb_u32(&pb, (uint32_t)field_index("output", "servers"));
-	pb_u32(&pb, 1);
-	pb_str(&pb, "a:1");
-	pb_u32(&pb, 999);
+	codec_put_init(&pb);
+	codec_put_u32(&pb, (uint32_t)field_index("output", "servers"));
+	codec_put_u32(&pb, 1);
+	codec_put_str(&pb, "a:1");
+	codec_put_u32(&pb, 999);
 	cr_assert_eq(conf_defaults(&c), 0);
-	pr_init(&r, pb.buf, pb.len);
+	codec_get_init(&r, pb.buf, pb.len);
 	cr_expect_eq(conf_decode(&r, &c, err, sizeof(err)), -1);
 	cr_expect_eq(c.servers.n, 1);
 	conf_free(&c);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 /* ---- printing ---- */

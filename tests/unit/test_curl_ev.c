@@ -52,8 +52,8 @@ answer(int fd, int status, const char *reason, const char *body,
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n%s\r\n",
 	    status, reason, len, close_after ? "Connection: close\r\n" : "");
-	if (write_all(fd, head, (size_t)n) == -1 ||
-	    write_all(fd, body, len) == -1)
+	if (util_write_all(fd, head, (size_t)n) == -1 ||
+	    util_write_all(fd, body, len) == -1)
 		_exit(1);
 }
 

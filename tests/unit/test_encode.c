@@ -96,18 +96,18 @@ Test(encode, format_names)
 {
 	enum out_format	 f;
 
-	cr_assert_str_eq(format_name(FORMAT_JSON), "json");
-	cr_assert_str_eq(format_name(FORMAT_LINE), "line");
-	cr_assert_eq(format_parse("json", &f), 0);
+	cr_assert_str_eq(encode_format_name(FORMAT_JSON), "json");
+	cr_assert_str_eq(encode_format_name(FORMAT_LINE), "line");
+	cr_assert_eq(encode_format_parse("json", &f), 0);
 	cr_assert_eq(f, FORMAT_JSON);
-	cr_assert_eq(format_parse("line", &f), 0);
+	cr_assert_eq(encode_format_parse("line", &f), 0);
 	cr_assert_eq(f, FORMAT_LINE);
 	f = FORMAT_LINE;
-	cr_assert_eq(format_parse("JSON", &f), -1);
-	cr_assert_eq(format_parse("", &f), -1);
-	cr_assert_eq(format_parse("json ", &f), -1);
-	cr_assert_eq(format_parse("influx", &f), -1);
-	cr_assert_eq(format_parse(NULL, &f), -1);
+	cr_assert_eq(encode_format_parse("JSON", &f), -1);
+	cr_assert_eq(encode_format_parse("", &f), -1);
+	cr_assert_eq(encode_format_parse("json ", &f), -1);
+	cr_assert_eq(encode_format_parse("influx", &f), -1);
+	cr_assert_eq(encode_format_parse(NULL, &f), -1);
 	cr_assert_eq(f, FORMAT_LINE);	/* untouched on error */
 }
 

@@ -13,8 +13,8 @@ sample(struct regset *rs)
 {
 	struct reg_ns	*n;
 
-	regset_init(rs);
-	n = regset_add_ns(rs, "web.product.loda", "b7705b32");
+	fetcher_regset_init(rs);
+	n = fetcher_regset_add_ns(rs, "web.product.loda", "b7705b32");
 	n->items = calloc(2, sizeof(*n->items));
 	n->nitems = 2;
 	n->items[0].kv = calloc(3, sizeof(struct reg_kv));
@@ -29,8 +29,8 @@ sample(struct regset *rs)
 	n->items[1].kv = NULL;
 	n->items[1].n = 0;
 	n->answered = 1;
-	regset_add_ns(rs, "empty.loda", "");
-	regset_sort(rs);
+	fetcher_regset_add_ns(rs, "empty.loda", "");
+	fetcher_regset_sort(rs);
 }
 
 static void
@@ -63,7 +63,7 @@ Test(fetcher_cache, document)
 
 	sample(&rs);
 	buf_init(&b);
-	cache_encode(&b, &rs);
+	fetcher_cache_encode(&b, &rs);
 	cr_assert(!buf_failed(&b));
 	/* yajl's indentation; strings escaped as Go escapes them */
 	cr_assert_str_eq(b.p,
@@ -89,19 +89,19 @@ Test(fetcher_cache, document)
 	    "    ]\n"
 	    "  }\n"
 	    "}\n");
-	regset_init(&back);
-	cr_assert_eq(reg_parse_file("test", b.p, b.len, &back, err,
+	fetcher_regset_init(&back);
+	cr_assert_eq(fetcher_registry_parse_file("test", b.p, b.len, &back, err,
 	    sizeof(err)), 0, "%s", err);
 	assert_same(&rs, &back);
-	regset_free(&back);
+	fetcher_regset_free(&back);
 
 	/* nothing at all */
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 	buf_reset(&b);
-	cache_encode(&b, &rs);
+	fetcher_cache_encode(&b, &rs);
 	cr_assert_str_eq(b.p,
 	    "{\n  \"ns\": {\n\n  },\n  \"resources\": {\n\n  }\n}\n");
-	cr_assert_eq(reg_parse_file("test", b.p, b.len, &back, err,
+	cr_assert_eq(fetcher_registry_parse_file("test", b.p, b.len, &back, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(back.n, 0);
 	buf_free(&b);
@@ -116,24 +116,27 @@ Test(fetcher_cache, disk_round_trip)
 	FILE		*fp;
 
 	cr_assert_not_null(mkdtemp(t));
-	regset_init(&back);
+	fetcher_regset_init(&back);
 	/* no cache yet */
-	cr_assert_eq(cache_load(t, &back, err, sizeof(err)), 0);
+	cr_assert_eq(fetcher_cache_load(t, &back, err, sizeof(err)), 0);
 
 	sample(&rs);
 	buf_init(&b);
-	cache_encode(&b, &rs);
-	cr_assert_eq(cache_write(t, &b, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(cache_load(t, &back, err, sizeof(err)), 1, "%s", err);
+	fetcher_cache_encode(&b, &rs);
+	cr_assert_eq(fetcher_cache_write(t, &b, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(fetcher_cache_load(t, &back, err, sizeof(err)), 1, "%s",
+	    err);
 	assert_same(&rs, &back);
-	regset_free(&back);
+	fetcher_regset_free(&back);
 
 	/* a damaged cache is an error that names the file */
-	cr_assert_eq(cache_path(t, path, sizeof(path), err, sizeof(err)), 0);
+	cr_assert_eq(fetcher_cache_path(t, path, sizeof(path), err,
+	    sizeof(err)), 0);
 	cr_assert_not_null(fp = fopen(path, "w"));
 	fputs("{\"ns\": {\"pool.loda\": ", fp);
 	fclose(fp);
-	cr_assert_eq(cache_load(t, &back, err, sizeof(err)), -1);
+	cr_assert_eq(fetcher_cache_load(t, &back, err, sizeof(err)), -1);
 	cr_assert(strstr(err, ".registry.json: invalid JSON at byte") != NULL,
 	    "%s", err);
 	cr_assert_eq(back.n, 0);
@@ -141,5 +144,5 @@ Test(fetcher_cache, disk_round_trip)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t);
 	cr_assert_eq(system(cmd), 0);
 	buf_free(&b);
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 }

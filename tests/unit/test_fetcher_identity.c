@@ -47,8 +47,8 @@ ips_of(struct ident_addr *v, size_t n, const char *const *prefixes)
 	strlist_init(&out);
 	for (; *prefixes != NULL; prefixes++)
 		cr_assert_eq(strlist_add(&pl, *prefixes), 0);
-	cr_assert_eq(ident_ip_list(v, n, &pl, &out), 0);
-	s = ident_join(&out, ',');
+	cr_assert_eq(fetcher_ident_ip_list(v, n, &pl, &out), 0);
+	s = fetcher_ident_join(&out, ',');
 	cr_assert_not_null(s);
 	strlist_free(&pl);
 	strlist_free(&out);
@@ -129,7 +129,8 @@ Test(fetcher_identity, host_ips_run)
 	strlist_init(&pl);
 	strlist_init(&out);
 	cr_assert_eq(strlist_add(&pl, "lo"), 0);
-	cr_assert_eq(ident_host_ips(&pl, &out, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(fetcher_ident_host_ips(&pl, &out, err, sizeof(err)), 0,
+	    "%s",
 	    err);
 	/* lo is a loopback interface: skipped */
 	cr_assert_eq(out.n, 0);
@@ -165,7 +166,7 @@ get(const char *dir, const char *name)
 	size_t	 n;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	if (file_read_all(p, 4096, &s, &n) == -1)
+	if (fetcher_file_read_all(p, 4096, &s, &n) == -1)
 		return NULL;
 	return s;
 }
@@ -186,11 +187,11 @@ Test(fetcher_identity, serial_number)
 	/* only spaces go; the trailing newline stays (quirk 1) */
 	put(d, "sn", "  CZ 1234\tAB CD \n");
 	snprintf(p, sizeof(p), "%s/sn", d);
-	ident_sn_read(p, sn, sizeof(sn));
+	fetcher_ident_sn_read(p, sn, sizeof(sn));
 	cr_assert_str_eq(sn, "CZ1234\tABCD\n");
 	/* unreadable: empty */
 	snprintf(p, sizeof(p), "%s/missing", d);
-	ident_sn_read(p, sn, sizeof(sn));
+	fetcher_ident_sn_read(p, sn, sizeof(sn));
 	cr_assert_str_eq(sn, "");
 	rmtree(d);
 	free(d);
@@ -203,7 +204,7 @@ Test(fetcher_identity, cache_semantics)
 
 	/* pluginsdir is made when missing; no file: written, unchanged */
 	snprintf(sub, sizeof(sub), "%s/plugins", d);
-	cr_assert_eq(ident_cache_check(sub, ".hostname", "web-01", &old,
+	cr_assert_eq(fetcher_ident_cache_check(sub, ".hostname", "web-01", &old,
 	    &created, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(created, 1);
 	cr_assert_null(old);
@@ -211,14 +212,14 @@ Test(fetcher_identity, cache_semantics)
 	free(s);
 
 	/* same content: unchanged, old = the content */
-	cr_assert_eq(ident_cache_check(sub, ".hostname", "web-01", &old,
+	cr_assert_eq(fetcher_ident_cache_check(sub, ".hostname", "web-01", &old,
 	    &created, err, sizeof(err)), 0);
 	cr_assert_eq(created, 0);
 	cr_assert_str_eq(old, "web-01");
 	free(old);
 
 	/* another name: changed, old = the file; the file is untouched */
-	cr_assert_eq(ident_cache_check(sub, ".hostname", "web-02", &old,
+	cr_assert_eq(fetcher_ident_cache_check(sub, ".hostname", "web-02", &old,
 	    &created, err, sizeof(err)), 1);
 	cr_assert_str_eq(old, "web-01");
 	free(old);
@@ -227,14 +228,14 @@ Test(fetcher_identity, cache_semantics)
 
 	/* compared untrimmed: a newline makes it differ */
 	put(sub, ".hostname", "web-02\n");
-	cr_assert_eq(ident_cache_check(sub, ".hostname", "web-02", &old,
+	cr_assert_eq(fetcher_ident_cache_check(sub, ".hostname", "web-02", &old,
 	    &created, err, sizeof(err)), 1);
 	cr_assert_str_eq(old, "web-02\n");
 	free(old);
 
 	/* blank: rewritten, unchanged */
 	put(sub, ".hostname", " \n\t");
-	cr_assert_eq(ident_cache_check(sub, ".hostname", "web-03", &old,
+	cr_assert_eq(fetcher_ident_cache_check(sub, ".hostname", "web-03", &old,
 	    &created, err, sizeof(err)), 0);
 	cr_assert_eq(created, 1);
 	cr_assert_null(old);
@@ -242,9 +243,10 @@ Test(fetcher_identity, cache_semantics)
 	free(s);
 
 	/* the write after an accepted report */
-	cr_assert_eq(ident_cache_write(sub, ".ip", "10.0.0.1,10.0.0.2", err,
+	cr_assert_eq(fetcher_ident_cache_write(sub, ".ip", "10.0.0.1,10.0.0.2",
+	    err,
 	    sizeof(err)), 0, "%s", err);
-	cr_assert_eq(ident_cache_check(sub, ".ip", "10.0.0.1", &old,
+	cr_assert_eq(fetcher_ident_cache_check(sub, ".ip", "10.0.0.1", &old,
 	    &created, err, sizeof(err)), 1);
 	cr_assert_str_eq(old, "10.0.0.1,10.0.0.2");
 	free(old);
@@ -256,7 +258,8 @@ Test(fetcher_identity, hostname)
 {
 	char	 h[IDENT_HOST_MAX], err[256];
 
-	cr_assert_eq(ident_hostname(h, sizeof(h), err, sizeof(err)), 0, "%s",
+	cr_assert_eq(fetcher_ident_hostname(h, sizeof(h), err, sizeof(err)), 0,
+	    "%s",
 	    err);
 	cr_assert_neq(h[0], '\0');
 }
@@ -267,21 +270,24 @@ Test(fetcher_identity, atomic_write_and_bounded_read)
 	size_t	 n;
 
 	snprintf(p, sizeof(p), "%s/f", d);
-	cr_assert_eq(file_write_atomic(p, "abc", 3, err, sizeof(err)), 0,
+	cr_assert_eq(fetcher_file_write_atomic(p, "abc", 3, err, sizeof(err)),
+	    0,
 	    "%s", err);
-	cr_assert_eq(file_write_atomic(p, "defg", 4, err, sizeof(err)), 0);
-	cr_assert_eq(file_read_all(p, 4, &s, &n), 0);
+	cr_assert_eq(fetcher_file_write_atomic(p, "defg", 4, err, sizeof(err)),
+	    0);
+	cr_assert_eq(fetcher_file_read_all(p, 4, &s, &n), 0);
 	cr_assert_eq(n, 4);
 	cr_assert_str_eq(s, "defg");
 	free(s);
-	cr_assert_eq(file_read_all(p, 3, &s, &n), -1);
+	cr_assert_eq(fetcher_file_read_all(p, 3, &s, &n), -1);
 	cr_assert_eq(errno, EFBIG);
 	/* no temporary file left behind */
 	snprintf(p, sizeof(p), "ls -A '%s' | wc -l | grep -qx 1", d);
 	cr_assert_eq(system(p), 0);
 	/* a directory that does not exist: an error naming the file */
 	snprintf(p, sizeof(p), "%s/nodir/f", d);
-	cr_assert_eq(file_write_atomic(p, "x", 1, err, sizeof(err)), -1);
+	cr_assert_eq(fetcher_file_write_atomic(p, "x", 1, err, sizeof(err)),
+	    -1);
 	cr_assert(strstr(err, "nodir/f") != NULL, "%s", err);
 	rmtree(d);
 	free(d);

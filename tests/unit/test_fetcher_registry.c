@@ -69,7 +69,7 @@ apply1(struct items *out, char *why, size_t whylen, const char *kv0, ...)
 		it.n++;
 	}
 	va_end(ap);
-	v = reg_item_apply("pool.loda", &it, out, why, whylen);
+	v = fetcher_item_apply("pool.loda", &it, out, why, whylen);
 	freeitem(&it);
 	return v;
 }
@@ -96,8 +96,8 @@ Test(fetcher_registry, ns_answer)
 	    "\"web.product.loda\":\"b7705b32\",\"pool.loda\":\"f2f21847\"},"
 	    "\"msg\":\"\"}";
 
-	regset_init(&rs);
-	cr_assert_eq(reg_parse_ns_answer(200, S(body), &rs, err,
+	fetcher_regset_init(&rs);
+	cr_assert_eq(fetcher_registry_parse_ns(200, S(body), &rs, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(rs.n, 2);
 	/* sorted, whatever the registry's order */
@@ -105,7 +105,7 @@ Test(fetcher_registry, ns_answer)
 	cr_assert_str_eq(rs.v[0].uuid, "f2f21847");
 	cr_assert_str_eq(rs.v[1].ns, "web.product.loda");
 	cr_assert_eq(rs.v[0].answered, 0);
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 }
 
 Test(fetcher_registry, ns_answer_bad_names_dropped)
@@ -117,14 +117,14 @@ Test(fetcher_registry, ns_answer_bad_names_dropped)
 	    "\"a..b\":\"d\",\"ok.loda\":\"e\",\"x/y\":\"f\",\"\":\"g\","
 	    "\"ok.loda\":\"last\"}}";
 
-	regset_init(&rs);
-	cr_assert_eq(reg_parse_ns_answer(200, S(body), &rs, err,
+	fetcher_regset_init(&rs);
+	cr_assert_eq(fetcher_registry_parse_ns(200, S(body), &rs, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(rs.n, 1);
 	cr_assert_str_eq(rs.v[0].ns, "ok.loda");
 	/* a key given twice: the last wins, as in Go */
 	cr_assert_str_eq(rs.v[0].uuid, "last");
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 }
 
 Test(fetcher_registry, ns_answer_errors)
@@ -165,18 +165,19 @@ Test(fetcher_registry, ns_answer_errors)
 	size_t		 i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		regset_init(&rs);
-		n = regset_add_ns(&rs, "keep.loda", "u");
+		fetcher_regset_init(&rs);
+		n = fetcher_regset_add_ns(&rs, "keep.loda", "u");
 		cr_assert_not_null(n);
 		err[0] = '\0';
-		cr_assert_eq(reg_parse_ns_answer(t[i].code, S(t[i].body), &rs,
+		cr_assert_eq(fetcher_registry_parse_ns(t[i].code, S(t[i].body),
+		    &rs,
 		    err, sizeof(err)), -1, "case %zu accepted", i);
 		cr_assert(strstr(err, t[i].err) != NULL,
 		    "case %zu: \"%s\" does not say \"%s\"", i, err, t[i].err);
 		/* a failed answer changes nothing */
 		cr_assert_eq(rs.n, 1);
 		cr_assert_str_eq(rs.v[0].ns, "keep.loda");
-		regset_free(&rs);
+		fetcher_regset_free(&rs);
 	}
 }
 
@@ -187,16 +188,17 @@ Test(fetcher_registry, json_hostile)
 	const char	 nul[] = "{\"data\":{}}\0garbage";
 	size_t		 i;
 
-	regset_init(&rs);
+	fetcher_regset_init(&rs);
 	/* a NUL would make yajl read only what is before it */
-	cr_assert_eq(reg_parse_ns_answer(200, nul, sizeof(nul) - 1, &rs, err,
+	cr_assert_eq(fetcher_registry_parse_ns(200, nul, sizeof(nul) - 1, &rs,
+	    err,
 	    sizeof(err)), -1);
 	cr_assert(strstr(err, "byte 11: NUL byte") != NULL, "%s", err);
 	/* deep nesting is refused before yajl builds (and frees) a tree */
 	for (i = 0; i < sizeof(deep) - 1; i++)
 		deep[i] = '[';
 	deep[sizeof(deep) - 1] = '\0';
-	cr_assert_eq(reg_parse_ns_answer(200, S(deep), &rs, err,
+	cr_assert_eq(fetcher_registry_parse_ns(200, S(deep), &rs, err,
 	    sizeof(err)), -1);
 	cr_assert(strstr(err, "nested more than") != NULL, "%s", err);
 	/* brackets inside strings do not count */
@@ -205,9 +207,9 @@ Test(fetcher_registry, json_hostile)
 	for (i = strlen(deep); i < 200; i++)
 		deep[i] = '[';
 	strcat(deep, "\"}}");
-	cr_assert_eq(reg_parse_ns_answer(200, S(deep), &rs, err,
+	cr_assert_eq(fetcher_registry_parse_ns(200, S(deep), &rs, err,
 	    sizeof(err)), 0, "%s", err);
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 }
 
 /* -- resources ---------------------------------------------------------- */
@@ -223,9 +225,9 @@ Test(fetcher_registry, resource_answer)
 	    "{\"_id\":\"2\",\"measurement_type\":\"PORT\",\"name\":"
 	    "\"PORT.sshd.22\",\"port\":\"22\"}],\"msg\":\"\"}";
 
-	regset_init(&rs);
-	n = regset_add_ns(&rs, "pool.loda", "u");
-	cr_assert_eq(reg_parse_resource_answer(200, S(body), n, err,
+	fetcher_regset_init(&rs);
+	n = fetcher_regset_add_ns(&rs, "pool.loda", "u");
+	cr_assert_eq(fetcher_registry_parse_resource(200, S(body), n, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(n->answered, 1);
 	cr_assert_eq(n->nitems, 2);
@@ -233,7 +235,7 @@ Test(fetcher_registry, resource_answer)
 	/* the registry's key order is kept */
 	cr_assert_str_eq(n->items[0].kv[0].key, "_id");
 	cr_assert_str_eq(n->items[1].kv[3].value, "22");
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 }
 
 Test(fetcher_registry, resource_answer_errors)
@@ -268,16 +270,17 @@ Test(fetcher_registry, resource_answer_errors)
 	size_t		 i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		regset_init(&rs);
-		n = regset_add_ns(&rs, "pool.loda", "u");
+		fetcher_regset_init(&rs);
+		n = fetcher_regset_add_ns(&rs, "pool.loda", "u");
 		err[0] = '\0';
-		cr_assert_eq(reg_parse_resource_answer(t[i].code, S(t[i].body),
+		cr_assert_eq(fetcher_registry_parse_resource(t[i].code,
+		    S(t[i].body),
 		    n, err, sizeof(err)), -1, "case %zu accepted", i);
 		cr_assert(strstr(err, t[i].err) != NULL,
 		    "case %zu: \"%s\" does not say \"%s\"", i, err, t[i].err);
 		cr_assert_eq(n->answered, 0);
 		cr_assert_eq(n->nitems, 0);
-		regset_free(&rs);
+		fetcher_regset_free(&rs);
 	}
 }
 
@@ -551,14 +554,14 @@ Test(fetcher_registry, regset_to_items_order_and_last_wins)
 	struct items	 it;
 	size_t		 rejected;
 
-	regset_init(&rs);
-	b = regset_add_ns(&rs, "web.product.loda", "u2");
+	fetcher_regset_init(&rs);
+	b = fetcher_regset_add_ns(&rs, "web.product.loda", "u2");
 	b->items = calloc(2, sizeof(*b->items));
 	b->items[0] = mkitem("interval=30", "measurement_type=CPU", NULL);
 	b->items[1] = mkitem("git=git@h:g/p.git", "interval=60",
 	    "measurement_type=PLUGIN", "name=PLUGIN.p", NULL);
 	b->nitems = 2;
-	a = regset_add_ns(&rs, "pool.loda", "u1");
+	a = fetcher_regset_add_ns(&rs, "pool.loda", "u1");
 	a->items = calloc(4, sizeof(*a->items));
 	a->items[0] = mkitem("interval=20", "measurement_type=CPU", NULL);
 	a->items[1] = mkitem("git=git@h:g/p.git", "interval=60",
@@ -567,11 +570,11 @@ Test(fetcher_registry, regset_to_items_order_and_last_wins)
 	    "measurement_type=PLUGIN", "name=PLUGIN.second", NULL);
 	a->items[3] = mkitem("measurement_type=PORT", "name=PORT.x", NULL);
 	a->nitems = 4;
-	regset_sort(&rs);
+	fetcher_regset_sort(&rs);
 	cr_assert_str_eq(rs.v[0].ns, "pool.loda");
 
 	items_init(&it);
-	cr_assert_eq(regset_to_items(&rs, &it, &rejected), 0);
+	cr_assert_eq(fetcher_regset_to_items(&rs, &it, &rejected), 0);
 	cr_assert_eq(rejected, 1);
 	cr_assert_eq(it.namespaces.n, 2);
 	cr_assert_str_eq(it.namespaces.v[0], "pool.loda");
@@ -585,7 +588,7 @@ Test(fetcher_registry, regset_to_items_order_and_last_wins)
 	cr_assert_eq(it.plugins[0].interval, 90);
 	cr_assert_str_eq(it.plugins[1].ns, "web.product.loda");
 	items_free(&it);
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 }
 
 Test(fetcher_registry, keep_unanswered)
@@ -593,60 +596,62 @@ Test(fetcher_registry, keep_unanswered)
 	struct regset	 prev, next, copy;
 	struct reg_ns	*n;
 
-	regset_init(&prev);
-	n = regset_add_ns(&prev, "a.loda", "1");
+	fetcher_regset_init(&prev);
+	n = fetcher_regset_add_ns(&prev, "a.loda", "1");
 	n->items = calloc(1, sizeof(*n->items));
 	n->items[0] = mkitem("interval=10", "measurement_type=CPU", NULL);
 	n->nitems = 1;
-	n = regset_add_ns(&prev, "b.loda", "2");
+	n = fetcher_regset_add_ns(&prev, "b.loda", "2");
 	n->items = calloc(1, sizeof(*n->items));
 	n->items[0] = mkitem("interval=20", "measurement_type=MEM", NULL);
 	n->nitems = 1;
 
-	regset_init(&next);
-	n = regset_add_ns(&next, "a.loda", "1");	/* failed */
-	n = regset_add_ns(&next, "b.loda", "2");	/* answered: none kept */
+	fetcher_regset_init(&next);
+	n = fetcher_regset_add_ns(&next, "a.loda", "1");	/* failed */
+	n = fetcher_regset_add_ns(&next, "b.loda",
+	    "2");	/* answered: none kept */
 	n->items = calloc(1, sizeof(*n->items));
 	n->items[0] = mkitem("interval=30", "measurement_type=DISK", NULL);
 	n->nitems = 1;
 	n->answered = 1;
-	regset_add_ns(&next, "c.loda", "3");		/* new, failed */
-	cr_assert_eq(regset_keep_unanswered(&next, &prev), 1);
+	fetcher_regset_add_ns(&next, "c.loda", "3");		/* new,
+	    failed */
+	cr_assert_eq(fetcher_regset_keep_unanswered(&next, &prev), 1);
 	cr_assert_eq(next.v[0].nitems, 1);
 	cr_assert_str_eq(next.v[0].items[0].kv[1].value, "CPU");
 	cr_assert_str_eq(next.v[1].items[0].kv[1].value, "DISK");
 	cr_assert_eq(next.v[2].nitems, 0);
 
-	cr_assert_eq(regset_copy(&copy, &next), 0);
+	cr_assert_eq(fetcher_regset_copy(&copy, &next), 0);
 	cr_assert_eq(copy.n, 3);
 	cr_assert_str_eq(copy.v[1].items[0].kv[0].value, "30");
-	regset_free(&copy);
-	regset_free(&next);
-	regset_free(&prev);
+	fetcher_regset_free(&copy);
+	fetcher_regset_free(&next);
+	fetcher_regset_free(&prev);
 }
 
 Test(fetcher_registry, ns_names)
 {
 	char	 long_ns[ITEM_NS_MAX + 1];
 
-	cr_assert(reg_ns_name_valid("pool.loda"));
-	cr_assert(reg_ns_name_valid("web-1.product.loda"));
-	cr_assert(reg_ns_name_valid("loda"));
-	cr_assert(!reg_ns_name_valid(""));
-	cr_assert(!reg_ns_name_valid(".loda"));
-	cr_assert(!reg_ns_name_valid("loda."));
-	cr_assert(!reg_ns_name_valid("a..loda"));
-	cr_assert(!reg_ns_name_valid(".."));
-	cr_assert(!reg_ns_name_valid("-a.loda"));
-	cr_assert(!reg_ns_name_valid("A.loda"));
-	cr_assert(!reg_ns_name_valid("a_b.loda"));
-	cr_assert(!reg_ns_name_valid("a/b"));
-	cr_assert(!reg_ns_name_valid("a b"));
+	cr_assert(fetcher_regset_ns_name_valid("pool.loda"));
+	cr_assert(fetcher_regset_ns_name_valid("web-1.product.loda"));
+	cr_assert(fetcher_regset_ns_name_valid("loda"));
+	cr_assert(!fetcher_regset_ns_name_valid(""));
+	cr_assert(!fetcher_regset_ns_name_valid(".loda"));
+	cr_assert(!fetcher_regset_ns_name_valid("loda."));
+	cr_assert(!fetcher_regset_ns_name_valid("a..loda"));
+	cr_assert(!fetcher_regset_ns_name_valid(".."));
+	cr_assert(!fetcher_regset_ns_name_valid("-a.loda"));
+	cr_assert(!fetcher_regset_ns_name_valid("A.loda"));
+	cr_assert(!fetcher_regset_ns_name_valid("a_b.loda"));
+	cr_assert(!fetcher_regset_ns_name_valid("a/b"));
+	cr_assert(!fetcher_regset_ns_name_valid("a b"));
 	memset(long_ns, 'a', ITEM_NS_MAX);
 	long_ns[ITEM_NS_MAX] = '\0';
-	cr_assert(!reg_ns_name_valid(long_ns));
+	cr_assert(!fetcher_regset_ns_name_valid(long_ns));
 	long_ns[ITEM_NS_MAX - 1] = '\0';
-	cr_assert(reg_ns_name_valid(long_ns));
+	cr_assert(fetcher_regset_ns_name_valid(long_ns));
 }
 
 /* -- the file:// document ------------------------------------------------ */
@@ -669,8 +674,9 @@ Test(fetcher_registry, file_document)
 	    "  \"stray.loda\": []\n"
 	    " }}\n";
 
-	regset_init(&rs);
-	cr_assert_eq(reg_parse_file("test", S(doc), &rs, err, sizeof(err)), 0,
+	fetcher_regset_init(&rs);
+	cr_assert_eq(fetcher_registry_parse_file("test", S(doc), &rs, err,
+	    sizeof(err)), 0,
 	    "%s", err);
 	cr_assert_eq(rs.n, 5);
 	cr_assert_str_eq(rs.v[0].ns, "bad.loda");
@@ -685,7 +691,7 @@ Test(fetcher_registry, file_document)
 	cr_assert_eq(rs.v[3].answered, 1);
 	cr_assert_str_eq(rs.v[4].ns, "worse.loda");
 	cr_assert_eq(rs.v[4].answered, 0);
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 }
 
 Test(fetcher_registry, file_document_errors)
@@ -709,12 +715,13 @@ Test(fetcher_registry, file_document_errors)
 	size_t		 i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		regset_init(&rs);
+		fetcher_regset_init(&rs);
 		err[0] = '\0';
-		cr_assert_eq(reg_parse_file("test", S(t[i].doc), &rs, err,
+		cr_assert_eq(fetcher_registry_parse_file("test", S(t[i].doc),
+		    &rs, err,
 		    sizeof(err)), -1, "case %zu accepted", i);
 		cr_assert(strstr(err, t[i].err) != NULL,
 		    "case %zu: \"%s\" does not say \"%s\"", i, err, t[i].err);
-		regset_free(&rs);
+		fetcher_regset_free(&rs);
 	}
 }

@@ -13,7 +13,8 @@ Test(fetcher_report, ns_request)
 	struct buf	 b;
 
 	buf_init(&b);
-	ns_request_json(&b, "web-01", "10.0.0.5,fd00::5", "CZ1234ABCD\n");
+	fetcher_report_ns_json(&b, "web-01", "10.0.0.5,fd00::5",
+	    "CZ1234ABCD\n");
 	cr_assert(!buf_failed(&b));
 	cr_assert_str_eq(b.p, "{\"hostname\":\"web-01\",\"ip\":\"10.0.0.5,"
 	    "fd00::5\",\"sn\":\"CZ1234ABCD\\n\"}");
@@ -56,7 +57,7 @@ Test(fetcher_report, report_field_order)
 	r.update = 1;
 	r.utime = "2024-05-01T12:34:56.123456789+08:00";
 	buf_init(&b);
-	report_json(&b, &r);
+	fetcher_report_json(&b, &r);
 	cr_assert(!buf_failed(&b));
 	cr_assert_str_eq(b.p, "{\"uuid\":[\"f2f21847-652d-4a50-bfbb-"
 	    "d12df9b30b46\"],\"sn\":\"CZ1234ABCD\\n\",\"newiplist\":"
@@ -77,7 +78,7 @@ Test(fetcher_report, report_field_order)
 	r.update = 0;
 	r.sn = "<&>";
 	buf_reset(&b);
-	report_json(&b, &r);
+	fetcher_report_json(&b, &r);
 	cr_assert(strstr(b.p, "{\"uuid\":null,\"sn\":\"\\u003c\\u0026\\u003e\","
 	    "\"newiplist\":[],\"oldiplist\":null,\"ns\":[],") == b.p, "%s",
 	    b.p);
@@ -96,24 +97,24 @@ Test(fetcher_report, utime_as_go)
 	tzset();
 	ts.tv_sec = 1714538096;
 	ts.tv_nsec = 123456789;
-	cr_assert_eq(format_utime(&ts, buf, sizeof(buf)), 0);
+	cr_assert_eq(fetcher_report_format_utime(&ts, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "2024-05-01T04:34:56.123456789Z");
 	/* trailing zeros of the fraction go, and a zero fraction */
 	ts.tv_nsec = 120000000;
-	cr_assert_eq(format_utime(&ts, buf, sizeof(buf)), 0);
+	cr_assert_eq(fetcher_report_format_utime(&ts, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "2024-05-01T04:34:56.12Z");
 	ts.tv_nsec = 0;
-	cr_assert_eq(format_utime(&ts, buf, sizeof(buf)), 0);
+	cr_assert_eq(fetcher_report_format_utime(&ts, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "2024-05-01T04:34:56Z");
 	/* the local offset */
 	setenv("TZ", "CST-8", 1);
 	tzset();
 	ts.tv_nsec = 5;
-	cr_assert_eq(format_utime(&ts, buf, sizeof(buf)), 0);
+	cr_assert_eq(fetcher_report_format_utime(&ts, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "2024-05-01T12:34:56.000000005+08:00");
 	setenv("TZ", "XXX+5:30", 1);
 	tzset();
-	cr_assert_eq(format_utime(&ts, buf, sizeof(buf)), 0);
+	cr_assert_eq(fetcher_report_format_utime(&ts, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "2024-04-30T23:04:56.000000005-05:30");
 }
 
@@ -121,7 +122,7 @@ Test(fetcher_report, build_info)
 {
 	struct build_info	 b;
 
-	build_info_get(&b);
+	fetcher_report_build_info(&b);
 	cr_assert_str_eq(b.version, PACKAGE_VERSION);
 	cr_assert_str_eq(b.commit, "unknown");
 	cr_assert_str_eq(b.branch, "unknown");

@@ -359,7 +359,8 @@ set_bufs(int fd, int size)
 static const struct edge_def *
 fs_edge(void)
 {
-	const struct edge_def	*e = peer_edge_find(ROLE_FRONT, ROLE_SENDER);
+	const struct edge_def	*e = proto_peer_edge_find(ROLE_FRONT,
+	    ROLE_SENDER);
 
 	cr_assert_not_null(e);
 	cr_assert_eq(e->fdpass, 0);
@@ -369,7 +370,7 @@ fs_edge(void)
 static const struct edge_def *
 ctl_edge(void)
 {
-	const struct edge_def	*e = control_edge(ROLE_FRONT);
+	const struct edge_def	*e = proto_control_edge(ROLE_FRONT);
 
 	cr_assert_not_null(e);
 	cr_assert_eq(e->fdpass, 1);
@@ -489,7 +490,7 @@ Test(frame, hdr_check_reasons)
 	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
 	cr_assert_str_eq(why, "message type READY (7) not allowed from master");
 	/* Only the front may ask the master for status. */
-	r.edge = control_edge(ROLE_FETCHER);
+	r.edge = proto_control_edge(ROLE_FETCHER);
 	r.self = ROLE_MASTER;
 	h.type = MSG_STATUS_REQ;
 	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
@@ -1097,7 +1098,7 @@ Test(frame_bad, type_not_allowed_from_side)
 
 	/* A worker may not ask the master for status (front only). */
 	mkhdr(b, FRAME_HDR_LEN, MSG_STATUS_REQ, 0, 0);
-	t.edge = control_edge(ROLE_COLLECTOR);
+	t.edge = proto_control_edge(ROLE_COLLECTOR);
 	t.self = ROLE_MASTER;
 	t.want = "message type STATUS_REQ (11) not allowed from collector";
 	run_bad(&t);
@@ -1542,12 +1543,12 @@ Test(frame, codec_payload)
 	end_init(&a, &x, ROLE_FRONT);
 	end_init(&b, &x, ROLE_SENDER);
 	pair_open(&a, &b, fs_edge());
-	pb_init(&pb);
-	pb_u32(&pb, ROLE_FRONT);
-	pb_u64(&pb, 12);
-	cr_assert_eq(pb_failed(&pb), 0);
+	codec_put_init(&pb);
+	codec_put_u32(&pb, ROLE_FRONT);
+	codec_put_u64(&pb, 12);
+	cr_assert_eq(codec_put_failed(&pb), 0);
 	cr_assert_eq(frame_send(a.c, MSG_HELLO, 9, pb.buf, pb.len, -1), 0);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	b.want = 1;
 	ctx_run(&x);
 	cr_assert_eq(b.nmsg, 1);
@@ -1569,7 +1570,7 @@ Test(frame, drain_delivers_last_frames_then_close)
 
 	ctx_init(&x);
 	end_init(&e, &x, ROLE_MASTER);
-	raw = raw_open(&e, control_edge(ROLE_SENDER));
+	raw = raw_open(&e, proto_control_edge(ROLE_SENDER));
 	for (i = 0; i < 3; i++) {
 		n = mkhdr(buf, FRAME_HDR_LEN + 4, MSG_LOG, 0, (uint32_t)i);
 		memcpy(buf + n, "abcd", 4);
@@ -1596,7 +1597,7 @@ Test(frame, drain_on_live_edge_keeps_it_open)
 
 	ctx_init(&x);
 	end_init(&e, &x, ROLE_MASTER);
-	raw = raw_open(&e, control_edge(ROLE_SENDER));
+	raw = raw_open(&e, proto_control_edge(ROLE_SENDER));
 	cr_assert_eq(frame_drain(e.c), 0);
 	cr_assert_eq(e.nmsg, 0);
 	n = mkhdr(buf, FRAME_HDR_LEN, MSG_READY, 0, 9);

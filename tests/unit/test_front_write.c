@@ -16,7 +16,8 @@ wp_len(const char *body, size_t len, const char *precision,
     enum out_format fmt, struct buf *out, struct post_result *res)
 {
 	buf_init(out);
-	return write_parse(body, len, "RUN.", "web-01", NOW, precision, fmt,
+	return front_write_parse(body, len, "RUN.", "web-01", NOW, precision,
+	    fmt,
 	    out, res);
 }
 
@@ -66,7 +67,7 @@ expect_error_len(const char *body, size_t len, long index, const char *want)
 
 	buf_init(&out);
 	buf_adds(&out, "kept");
-	cr_assert_eq(write_parse(body, len, "RUN.", "web-01", NOW, NULL,
+	cr_assert_eq(front_write_parse(body, len, "RUN.", "web-01", NOW, NULL,
 	    FORMAT_LINE, &out, &res), -1, "%s: accepted", body);
 	cr_expect_eq(res.bad_index, index, "%s: index %ld, want %ld", body,
 	    res.bad_index, index);
@@ -327,7 +328,7 @@ Test(front_write, reads_what_the_encoder_writes)
 	buf_init(&enc);
 	encode_point(&enc, FORMAT_LINE, &p);
 	buf_init(&out);
-	cr_assert_eq(write_parse(enc.p, enc.len, "", "other", NOW, "s",
+	cr_assert_eq(front_write_parse(enc.p, enc.len, "", "other", NOW, "s",
 	    FORMAT_LINE, &out, &res), 0, "%s: %s", enc.p, res.err);
 	cr_expect_str_eq(out.p, enc.p);
 	buf_free(&enc);
@@ -402,9 +403,9 @@ Test(front_write, unknown_precision)
 	cr_expect_eq(res.bad_index, -1);
 	cr_expect(strstr(res.err, "precision \"d\"") != NULL, "%s", res.err);
 	buf_free(&out);
-	cr_expect_eq(write_precision_valid(NULL), 0);
-	cr_expect_eq(write_precision_valid("ms"), 0);
-	cr_expect_eq(write_precision_valid("MS"), -1);
+	cr_expect_eq(front_write_precision_valid(NULL), 0);
+	cr_expect_eq(front_write_precision_valid("ms"), 0);
+	cr_expect_eq(front_write_precision_valid("MS"), -1);
 }
 
 /* ---- line structure ---- */
@@ -582,7 +583,8 @@ Test(front_write, nothing_from_a_body_with_a_bad_line)
 	const char		*body = "a value=1\nb value=2\nc value=\"x\"\n";
 
 	buf_init(&out);
-	cr_assert_eq(write_parse(body, strlen(body), "RUN.", "web-01", NOW,
+	cr_assert_eq(front_write_parse(body, strlen(body), "RUN.", "web-01",
+	    NOW,
 	    NULL, FORMAT_JSON, &out, &res), -1);
 	cr_expect_eq(res.npoints, 0);
 	cr_expect_eq(res.bad_index, 2);

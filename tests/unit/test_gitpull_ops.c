@@ -128,7 +128,7 @@ run_full(struct fx *f, struct gitpull_trust *trust, const char *repo,
 
 	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
 	memset(&res, 0, sizeof(res));
-	op = gitop_start(loop, &f->gc, trust, &f->st, NS, repo, project,
+	op = gitpull_op_start(loop, &f->gc, trust, &f->st, NS, repo, project,
 	    update, op_cb, &res, &now);
 	if (op == NULL) {
 		ev_loop_destroy(loop);
@@ -351,7 +351,7 @@ look(struct gitop *op, void *arg)
 {
 	struct seen	*s = arg;
 
-	s->pgid = gitop_pid(op);
+	s->pgid = gitpull_op_pid(op);
 	cr_assert_gt(s->pgid, 0);
 	s->members = group_alive(s->pgid);
 }

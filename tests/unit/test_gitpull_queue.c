@@ -65,7 +65,7 @@ req(struct gq *q, const char *ns, const char *repo, int update,
 	snprintf(r.repo, sizeof(r.repo), "%s", repo);
 	snprintf(r.project, sizeof(r.project), "%s", slash + 1);
 	r.update = update;
-	gq_request(q, &r, reqid);
+	gitpull_queue_request(q, &r, reqid);
 }
 
 static void
@@ -79,7 +79,7 @@ finish(struct gq *q, struct gq_checkout *c, const char *commit)
 		snprintf(r.commit, sizeof(r.commit), "%s", commit);
 	else
 		snprintf(r.error, sizeof(r.error), "it failed");
-	gq_finish(q, c, &r);
+	gitpull_queue_finish(q, c, &r);
 }
 
 static int
@@ -101,7 +101,7 @@ Test(gitpull_queue, duplicates_share_one_run)
 	struct gq		 q;
 	struct gq_checkout	*c;
 
-	gq_init(&q, &fake_ops, &f, 2);
+	gitpull_queue_init(&q, &fake_ops, &f, 2);
 	req(&q, "ns1", "g/p", 0, 1);
 	cr_assert_eq(f.nstarted, 1);
 	c = f.started[0];
@@ -121,7 +121,7 @@ Test(gitpull_queue, duplicates_share_one_run)
 	cr_assert_eq(q.nrunning, 0);
 	cr_assert_str_eq(c->commit, "aaaa");
 	cr_assert_neq(c->last_run, 0);
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }
 
 Test(gitpull_queue, update_waits_for_the_next_run)
@@ -129,7 +129,7 @@ Test(gitpull_queue, update_waits_for_the_next_run)
 	static struct fake	 f;
 	struct gq		 q;
 
-	gq_init(&q, &fake_ops, &f, 2);
+	gitpull_queue_init(&q, &fake_ops, &f, 2);
 	req(&q, "ns1", "g/p", 1, 1);
 	cr_assert_eq(f.nstarted, 1);
 	cr_assert_eq(f.start_update[0], 1);
@@ -149,7 +149,7 @@ Test(gitpull_queue, update_waits_for_the_next_run)
 	cr_assert(answered(&f, 2, "bbbb"));
 	cr_assert(answered(&f, 4, "bbbb"));
 	cr_assert_eq(f.nstarted, 2);
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }
 
 Test(gitpull_queue, ensure_then_update_queued)
@@ -157,7 +157,7 @@ Test(gitpull_queue, ensure_then_update_queued)
 	static struct fake	 f;
 	struct gq		 q;
 
-	gq_init(&q, &fake_ops, &f, 2);
+	gitpull_queue_init(&q, &fake_ops, &f, 2);
 	req(&q, "ns1", "g/p", 0, 1);
 	req(&q, "ns1", "g/p", 1, 2);
 	req(&q, "ns1", "g/p", 0, 3);
@@ -173,7 +173,7 @@ Test(gitpull_queue, ensure_then_update_queued)
 	cr_assert(answered(&f, 2, NULL));
 	cr_assert_str_eq(f.started[1]->commit, "aaaa");	/* kept */
 	cr_assert_str_eq(f.started[1]->error, "it failed");
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }
 
 Test(gitpull_queue, at_most_two_and_one_per_checkout)
@@ -181,7 +181,7 @@ Test(gitpull_queue, at_most_two_and_one_per_checkout)
 	static struct fake	 f;
 	struct gq		 q;
 
-	gq_init(&q, &fake_ops, &f, 2);
+	gitpull_queue_init(&q, &fake_ops, &f, 2);
 	req(&q, "ns1", "g/a", 0, 1);
 	req(&q, "ns1", "g/b", 0, 2);
 	req(&q, "ns2", "g/a", 0, 3);	/* another ns: another checkout */
@@ -202,7 +202,7 @@ Test(gitpull_queue, at_most_two_and_one_per_checkout)
 	cr_assert_eq(f.nanswered, 4);
 	cr_assert(answered(&f, 3, "cccc"));
 	cr_assert_eq(q.ncheckouts, 4);
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }
 
 Test(gitpull_queue, other_repo_same_directory_runs_apart)
@@ -210,7 +210,7 @@ Test(gitpull_queue, other_repo_same_directory_runs_apart)
 	static struct fake	 f;
 	struct gq		 q;
 
-	gq_init(&q, &fake_ops, &f, 2);
+	gitpull_queue_init(&q, &fake_ops, &f, 2);
 	req(&q, "ns1", "g1/p", 0, 1);
 	req(&q, "ns1", "g2/p", 0, 2);	/* same checkout directory */
 	cr_assert_eq(f.nstarted, 1);
@@ -220,7 +220,7 @@ Test(gitpull_queue, other_repo_same_directory_runs_apart)
 	cr_assert_str_eq(f.start_repo[1], "g2/p");
 	finish(&q, f.started[1], NULL);
 	cr_assert(answered(&f, 2, NULL));
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }
 
 Test(gitpull_queue, start_failing_at_once)
@@ -229,7 +229,7 @@ Test(gitpull_queue, start_failing_at_once)
 	struct gq		 q;
 
 	f.fail_now = 1;
-	gq_init(&q, &fake_ops, &f, 1);
+	gitpull_queue_init(&q, &fake_ops, &f, 1);
 	req(&q, "ns1", "g/a", 0, 1);
 	req(&q, "ns1", "g/b", 0, 2);
 	cr_assert_eq(f.nstarted, 2);
@@ -237,7 +237,7 @@ Test(gitpull_queue, start_failing_at_once)
 	cr_assert(answered(&f, 2, NULL));
 	cr_assert_eq(q.nrunning, 0);
 	cr_assert_eq(q.st.failed, 2);
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }
 
 Test(gitpull_queue, requester_gone)
@@ -245,17 +245,17 @@ Test(gitpull_queue, requester_gone)
 	static struct fake	 f;
 	struct gq		 q;
 
-	gq_init(&q, &fake_ops, &f, 1);
+	gitpull_queue_init(&q, &fake_ops, &f, 1);
 	req(&q, "ns1", "g/a", 0, 1);
 	req(&q, "ns1", "g/b", 0, 2);
-	gq_drop_waiters(&q);
+	gitpull_queue_drop_waiters(&q);
 	cr_assert_eq(q.nwaiters, 0);
 	/* the running one finishes, answers nobody, starts nothing */
 	finish(&q, f.started[0], "aaaa");
 	cr_assert_eq(f.nanswered, 0);
 	cr_assert_eq(f.nstarted, 1);
 	cr_assert_str_eq(f.started[0]->commit, "aaaa");
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }
 
 Test(gitpull_queue, stopping)
@@ -263,10 +263,10 @@ Test(gitpull_queue, stopping)
 	static struct fake	 f;
 	struct gq		 q;
 
-	gq_init(&q, &fake_ops, &f, 1);
+	gitpull_queue_init(&q, &fake_ops, &f, 1);
 	req(&q, "ns1", "g/a", 0, 1);
 	req(&q, "ns1", "g/b", 0, 2);
-	gq_stop(&q, "the agent is stopping");
+	gitpull_queue_stop(&q, "the agent is stopping");
 	cr_assert(answered(&f, 2, NULL));
 	req(&q, "ns1", "g/c", 0, 3);
 	cr_assert(answered(&f, 3, NULL));
@@ -274,7 +274,7 @@ Test(gitpull_queue, stopping)
 	cr_assert(answered(&f, 1, NULL));
 	cr_assert_eq(f.nstarted, 1);
 	cr_assert_eq(q.nrunning, 0);
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }
 
 Test(gitpull_queue, bounded)
@@ -284,18 +284,18 @@ Test(gitpull_queue, bounded)
 	uint32_t		 i;
 	char			 repo[64];
 
-	gq_init(&q, &fake_ops, &f, 1);
+	gitpull_queue_init(&q, &fake_ops, &f, 1);
 	for (i = 0; i < GQ_MAX_WAITERS; i++)
 		req(&q, "ns1", "g/a", 1, i + 1);
 	cr_assert_eq(f.nanswered, 0);
 	req(&q, "ns1", "g/a", 1, 99999);
 	cr_assert(answered(&f, 99999, NULL));
 	cr_assert_eq(q.st.refused, 1);
-	gq_free(&q);
+	gitpull_queue_free(&q);
 
 	/* checkouts: the least recently used idle one is forgotten */
 	memset(&f, 0, sizeof(f));
-	gq_init(&q, &fake_ops, &f, 1);
+	gitpull_queue_init(&q, &fake_ops, &f, 1);
 	for (i = 0; i < GQ_MAX_CHECKOUTS + 5; i++) {
 		snprintf(repo, sizeof(repo), "g/p%u", i);
 		req(&q, "ns1", repo, 0, i + 1);
@@ -304,5 +304,5 @@ Test(gitpull_queue, bounded)
 	}
 	cr_assert_eq(q.ncheckouts, GQ_MAX_CHECKOUTS);
 	cr_assert_str_eq(TAILQ_FIRST(&q.checkouts)->project, "p5");
-	gq_free(&q);
+	gitpull_queue_free(&q);
 }

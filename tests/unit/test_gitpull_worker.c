@@ -64,20 +64,20 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	struct preader	 pr;
 	char		*msg;
 
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	switch (in->hdr.type) {
 	case MSG_READY:
 		h->ready = 1;
 		break;
 	case MSG_LOG:
-		(void)pr_u32(&pr);
-		if ((msg = pr_str(&pr)) != NULL) {
+		(void)codec_get_u32(&pr);
+		if ((msg = codec_get_str(&pr)) != NULL) {
 			fprintf(stderr, "gitpull: %s\n", msg);
 			free(msg);
 		}
 		break;
 	case MSG_STATS:
-		if (stats_decode(&pr, &h->stats) == 0)
+		if (status_stats_decode(&pr, &h->stats) == 0)
 			h->nstats++;
 		break;
 	default:
@@ -106,8 +106,8 @@ peer_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	if (in->hdr.type != MSG_GIT_RESP)
 		return;
 	cr_assert_lt(h->nresp, MAXRESP);
-	pr_init(&pr, in->data, in->datalen);
-	cr_assert_eq(git_resp_decode(&pr, &h->resp[h->nresp].r, err,
+	codec_get_init(&pr, in->data, in->datalen);
+	cr_assert_eq(plugin_msg_git_resp_decode(&pr, &h->resp[h->nresp].r, err,
 	    sizeof(err)), 0, "%s", err);
 	h->resp[h->nresp].reqid = in->hdr.reqid;
 	h->nresp++;
@@ -181,10 +181,10 @@ send_u32(struct frame_conn *fc, uint16_t type, uint32_t v, int fd)
 {
 	struct pbuf	 pb;
 
-	pb_init(&pb);
-	pb_u32(&pb, v);
+	codec_put_init(&pb);
+	codec_put_u32(&pb, v);
 	cr_assert_eq(frame_send(fc, type, 0, pb.buf, pb.len, fd), 0);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 static void
@@ -211,31 +211,31 @@ h_start(struct h *h, const struct agent_conf *c)
 	cr_assert_neq(h->pid, -1);
 	close(sv[1]);
 
-	rules.edge = control_edge(ROLE_GITPULL);
+	rules.edge = proto_control_edge(ROLE_GITPULL);
 	rules.self = ROLE_MASTER;
 	rules.name = "test-master<->gitpull";
 	cr_assert_not_null(h->ctl = frame_conn_new(h->loop, sv[0], &rules,
 	    ctl_msg, ctl_close, h));
-	rules.edge = peer_edge_find(ROLE_SCHEDULER, ROLE_GITPULL);
+	rules.edge = proto_peer_edge_find(ROLE_SCHEDULER, ROLE_GITPULL);
 	rules.self = ROLE_SCHEDULER;
 	rules.name = "test-scheduler<->gitpull";
 	cr_assert_not_null(h->peer = frame_conn_new(h->loop, pv[0], &rules,
 	    peer_msg, peer_close, h));
 
-	pb_init(&pb);
-	pb_u64(&pb, 1);
+	codec_put_init(&pb);
+	codec_put_u64(&pb, 1);
 	conf_encode(&pb, c, ROLE_GITPULL);
-	cr_assert(!pb_failed(&pb));
+	cr_assert(!codec_put_failed(&pb));
 	cr_assert_eq(frame_send(h->ctl, MSG_CONF, 0, pb.buf, pb.len, -1), 0);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	send_u32(h->ctl, MSG_PEER, ROLE_SCHEDULER, pv[1]);
 	cr_assert_eq(frame_send(h->ctl, MSG_SETUP_END, 0, NULL, 0, -1), 0);
-	pb_init(&pb);
-	pb_u32(&pb, ROLE_SCHEDULER);
-	pb_u64(&pb, 1);
+	codec_put_init(&pb);
+	codec_put_u32(&pb, ROLE_SCHEDULER);
+	codec_put_u64(&pb, 1);
 	cr_assert_eq(frame_send(h->peer, MSG_HELLO, 0, pb.buf, pb.len, -1),
 	    0);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	cr_assert(wait_for(h, is_ready, 10.), "no READY");
 	cr_assert(!h->exited, "the worker exited: status %#x", h->status);
 }
@@ -252,11 +252,11 @@ h_req(struct h *h, uint32_t reqid, const char *ns, const char *repo,
 	snprintf(r.repo, sizeof(r.repo), "%s", repo);
 	snprintf(r.project, sizeof(r.project), "%s", project);
 	r.update = update;
-	pb_init(&pb);
-	git_req_encode(&pb, &r);
+	codec_put_init(&pb);
+	plugin_msg_git_req_encode(&pb, &r);
 	cr_assert_eq(frame_send(h->peer, MSG_GIT_REQ, reqid, pb.buf, pb.len,
 	    -1), 0);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 static const struct git_resp *

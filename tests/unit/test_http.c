@@ -98,7 +98,7 @@ h_status(struct http_request *req, void *ctx)
 	note_id(req, ctx);
 	nstatus++;
 	cr_assert_eq(req->method, HTTP_M_GET);
-	http_respond_json(req, 200, "{\"version\":\"test\"}");
+	front_http_respond_json(req, 200, "{\"version\":\"test\"}");
 }
 
 static void
@@ -106,7 +106,7 @@ h_echo(struct http_request *req, void *ctx)
 {
 	note_id(req, ctx);
 	cr_assert_eq(req->body[req->body_len], '\0');
-	http_respond(req, 200, req->content_type[0] != '\0' ?
+	front_http_respond(req, 200, req->content_type[0] != '\0' ?
 	    req->content_type : "application/octet-stream", req->body,
 	    req->body_len);
 }
@@ -118,10 +118,10 @@ h_query(struct http_request *req, void *ctx)
 	int	 n;
 
 	note_id(req, ctx);
-	n = http_query_param(req, "a", v, sizeof(v));
+	n = front_http_query_param(req, "a", v, sizeof(v));
 	snprintf(out, sizeof(out), "a=%s|%d|%s|%s", n >= 0 ? v : "", n,
 	    req->path, req->query);
-	http_respond(req, 200, "text/plain", out, strlen(out));
+	front_http_respond(req, 200, "text/plain", out, strlen(out));
 }
 
 static void
@@ -136,7 +136,7 @@ static void
 h_hello(struct http_request *req, void *ctx)
 {
 	note_id(req, ctx);
-	http_respond(req, 200, "text/plain", "hi", 2);
+	front_http_respond(req, 200, "text/plain", "hi", 2);
 }
 
 static void
@@ -146,7 +146,7 @@ h_method(struct http_request *req, void *ctx)
 
 	note_id(req, ctx);
 	snprintf(out, sizeof(out), "method=%u", req->method);
-	http_respond(req, 200, "text/plain", out, strlen(out));
+	front_http_respond(req, 200, "text/plain", out, strlen(out));
 }
 
 static void
@@ -161,21 +161,21 @@ h_big(struct http_request *req, void *ctx)
 		for (i = 0; i < BIG_LEN; i++)
 			big[i] = (char)('a' + (i * 7) % 26);
 	}
-	http_respond(req, 200, "application/octet-stream", big, BIG_LEN);
+	front_http_respond(req, 200, "application/octet-stream", big, BIG_LEN);
 }
 
 static void
 h_err(struct http_request *req, void *ctx)
 {
 	note_id(req, ctx);
-	http_respond_error(req, 409, "bad \"thing\"\n\\ here");
+	front_http_respond_error(req, 409, "bad \"thing\"\n\\ here");
 }
 
 static void
 h_bad(struct http_request *req, void *ctx)
 {
 	note_id(req, ctx);
-	http_respond(req, 42, "text/plain\r\nX-Evil: 1", "x", 1);
+	front_http_respond(req, 42, "text/plain\r\nX-Evil: 1", "x", 1);
 }
 
 static void
@@ -183,7 +183,7 @@ h_204(struct http_request *req, void *ctx)
 {
 	note_id(req, ctx);
 	cr_assert_eq(req->method, HTTP_M_DELETE);
-	http_respond(req, 204, "text/plain", "ignored", 7);
+	front_http_respond(req, 204, "text/plain", "ignored", 7);
 }
 
 /* Where the request came from, and its Authorization header. */
@@ -195,9 +195,9 @@ h_who(struct http_request *req, void *ctx)
 	note_id(req, ctx);
 	snprintf(out, sizeof(out), "via=%s loop=%d peer=%s auth=[%s]",
 	    req->via == HTTP_VIA_TCP ? "tcp" : req->via == HTTP_VIA_UNIX ?
-	    "unix" : "other", http_peer_loopback(req),
-	    http_peer_str(req, peer, sizeof(peer)), req->authorization);
-	http_respond(req, 200, "text/plain", out, strlen(out));
+	    "unix" : "other", front_http_peer_loopback(req),
+	    front_http_peer_str(req, peer, sizeof(peer)), req->authorization);
+	front_http_respond(req, 200, "text/plain", out, strlen(out));
 }
 
 /* Holds the request after setting its timeout to ?t= seconds. */
@@ -209,8 +209,8 @@ h_long(struct http_request *req, void *ctx)
 	char	 t[32];
 
 	note_id(req, ctx);
-	cr_assert_geq(http_query_param(req, "t", t, sizeof(t)), 0);
-	set_timeout_rc = http_request_set_timeout(req, strtod(t, NULL));
+	cr_assert_geq(front_http_query_param(req, "t", t, sizeof(t)), 0);
+	set_timeout_rc = front_http_request_set_timeout(req, strtod(t, NULL));
 	cr_assert_lt(nheld, 8);
 	held[nheld++] = req;
 }
@@ -221,19 +221,20 @@ h_hdr(struct http_request *req, void *ctx)
 	char	 longv[HTTP_XHDR_MAX];
 
 	note_id(req, ctx);
-	cr_assert_eq(http_request_add_header(req, "WWW-Authenticate",
+	cr_assert_eq(front_http_request_add_header(req, "WWW-Authenticate",
 	    "Bearer realm=\"agent\""), 0);
-	cr_assert_eq(http_request_add_header(req, "X-Two", "2\tok"), 0);
+	cr_assert_eq(front_http_request_add_header(req, "X-Two", "2\tok"), 0);
 	/* Refused: not a token, control characters, too long. */
-	cr_assert_eq(http_request_add_header(req, "Bad Name", "x"), -1);
-	cr_assert_eq(http_request_add_header(req, "", "x"), -1);
-	cr_assert_eq(http_request_add_header(req, "X-Evil", "a\r\nX-More: 1"),
+	cr_assert_eq(front_http_request_add_header(req, "Bad Name", "x"), -1);
+	cr_assert_eq(front_http_request_add_header(req, "", "x"), -1);
+	cr_assert_eq(front_http_request_add_header(req, "X-Evil",
+	    "a\r\nX-More: 1"),
 	    -1);
-	cr_assert_eq(http_request_add_header(req, "X-Evil", "a\nb"), -1);
+	cr_assert_eq(front_http_request_add_header(req, "X-Evil", "a\nb"), -1);
 	memset(longv, 'a', sizeof(longv) - 1);
 	longv[sizeof(longv) - 1] = '\0';
-	cr_assert_eq(http_request_add_header(req, "X-Big", longv), -1);
-	http_respond_error(req, 401, "token needed");
+	cr_assert_eq(front_http_request_add_header(req, "X-Big", longv), -1);
+	front_http_respond_error(req, 401, "token needed");
 }
 
 static const struct http_route routes[] = {
@@ -335,10 +336,10 @@ start(const struct http_limits *lim)
 	log_set_sink(sink, NULL);
 	loop = ev_loop_new(EVFLAG_AUTO);
 	cr_assert_not_null(loop);
-	srv = http_server_new(loop, lim, routes, NROUTES, &ctx_token);
+	srv = front_http_server_new(loop, lim, routes, NROUTES, &ctx_token);
 	cr_assert_not_null(srv);
 	fd = listen_tcp(&port);
-	cr_assert_eq(http_server_listen(srv, fd, "tcp"), 0);
+	cr_assert_eq(front_http_server_listen(srv, fd, "tcp"), 0);
 	ev_timer_init(&tick, tick_cb, 0.005, 0.005);
 	ev_timer_start(loop, &tick);
 }
@@ -358,7 +359,7 @@ check_leaks(void)
 
 /*
  * A request the server still tracks is no leak to LeakSanitizer, so
- * "http_respond frees an orphaned request" is checked by the heap
+ * "front_http_respond frees an orphaned request" is checked by the heap
  * shrinking, which only the sanitizer build can measure exactly.
  */
 static void
@@ -384,7 +385,7 @@ static void
 stop(void)
 {
 	ev_timer_stop(loop, &tick);
-	http_server_free(srv);
+	front_http_server_free(srv);
 	srv = NULL;
 	ev_loop_destroy(loop);
 	loop = NULL;
@@ -668,9 +669,9 @@ wait_conns(unsigned n, double secs)
 {
 	double	 end = now() + secs;
 
-	while (http_server_conns(srv) != n && now() < end)
+	while (front_http_server_conns(srv) != n && now() < end)
 		step();
-	return http_server_conns(srv) == n;
+	return front_http_server_conns(srv) == n;
 }
 
 /* Value of header `name' (lower case) in a response, or NULL. */
@@ -757,7 +758,7 @@ Test(http, get_json_headers)
 	cr_assert(hdr_is(&cl->r[0], "connection", "keep-alive"));
 	cr_assert(cl->rawlen > 17 && memcmp(cl->raw, "HTTP/1.1 200 OK\r\n",
 	    17) == 0, "status line: %.40s", cl->raw);
-	cr_assert_eq(http_server_conns(srv), 1);
+	cr_assert_eq(front_http_server_conns(srv), 1);
 	cr_assert(!cl->eof);
 	client_free(cl);
 	stop();
@@ -775,7 +776,7 @@ Test(http, keepalive_two_requests)
 	assert_resp(&cl->r[0], 200, "application/json", STATUS_BODY);
 	assert_resp(&cl->r[1], 200, "text/plain", "a=2|1|/q|a=2");
 	cr_assert(!cl->eof);
-	cr_assert_eq(http_server_conns(srv), 1);
+	cr_assert_eq(front_http_server_conns(srv), 1);
 	cr_assert_eq(nids, 2);
 	cr_assert_neq(ids[0], ids[1]);
 	client_free(cl);
@@ -1169,7 +1170,7 @@ Test(http, max_conns_503)
 	start(&lim);
 	c1 = one(GET_STATUS);
 	c2 = one(GET_STATUS);
-	cr_assert_eq(http_server_conns(srv), 2);
+	cr_assert_eq(front_http_server_conns(srv), 2);
 	c3 = client_new();
 	/* The server answers at once, before any request. */
 	cr_assert_eq(client_wait(c3, 1, WAIT), 1);
@@ -1178,7 +1179,7 @@ Test(http, max_conns_503)
 	cr_assert(hdr_is(&c3->r[0], "retry-after", "1"));
 	cr_assert(hdr_is(&c3->r[0], "connection", "close"));
 	cr_assert(client_wait_eof(c3, WAIT));
-	cr_assert_eq(http_server_conns(srv), 2);
+	cr_assert_eq(front_http_server_conns(srv), 2);
 	cr_assert_geq(nwarn, 1);
 	cr_assert_not_null(strstr(lastwarn, "max_conns"), "%s", lastwarn);
 	/* A slot frees up: served again. */
@@ -1186,7 +1187,7 @@ Test(http, max_conns_503)
 	cr_assert(wait_conns(1, WAIT));
 	c4 = one(GET_STATUS);
 	assert_resp(&c4->r[0], 200, NULL, STATUS_BODY);
-	cr_assert_eq(http_server_conns(srv), 2);
+	cr_assert_eq(front_http_server_conns(srv), 2);
 	client_free(c2);
 	client_free(c3);
 	client_free(c4);
@@ -1240,7 +1241,7 @@ static void
 answer_later_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	cr_assert_eq(nheld, 1);
-	http_respond_json(held[0], 200, "{\"late\":true}");
+	front_http_respond_json(held[0], 200, "{\"late\":true}");
 }
 
 Test(http, async_answer_later)
@@ -1302,7 +1303,7 @@ Test(http, async_pipelined_waits_its_turn)
 	cr_assert_eq(client_wait(cl, 1, 0.1), 0);
 	cr_assert_eq(nheld, 1);
 	cr_assert_eq(nstatus, 0, "second request dispatched too early");
-	http_respond(held[0], 200, "text/plain", "first", 5);
+	front_http_respond(held[0], 200, "text/plain", "first", 5);
 	cr_assert_eq(client_wait(cl, 2, WAIT), 2);
 	assert_resp(&cl->r[0], 200, "text/plain", "first");
 	assert_resp(&cl->r[1], 200, "application/json", STATUS_BODY);
@@ -1321,12 +1322,12 @@ Test(http, async_client_reset_before_answer)
 	client_sends(cl, "GET /slow HTTP/1.1\r\n\r\n");
 	while (nheld == 0)
 		step();
-	cr_assert_eq(http_server_conns(srv), 1);
+	cr_assert_eq(front_http_server_conns(srv), 1);
 	client_abort(cl);
 	cr_assert(wait_conns(0, WAIT));
 	/* The connection is gone: this only frees the request. */
 	before = heap_in_use();
-	http_respond_json(held[0], 200, "{}");
+	front_http_respond_json(held[0], 200, "{}");
 	assert_heap_shrinks(before);
 	run_for(0.02);
 	client_free(cl);
@@ -1346,7 +1347,7 @@ Test(http, async_client_closed_before_answer)
 	close(cl->fd);
 	cl->fd = -1;
 	run_for(0.05);
-	http_respond_json(held[0], 200, "{}");
+	front_http_respond_json(held[0], 200, "{}");
 	cr_assert(wait_conns(0, WAIT));
 	client_free(cl);
 	stop();
@@ -1374,7 +1375,7 @@ Test(http, handler_timeout_504)
 	/* The late answer is dropped and frees the request. */
 	cr_assert_eq(nheld, 1);
 	before = heap_in_use();
-	http_respond_json(held[0], 200, "{\"late\":true}");
+	front_http_respond_json(held[0], 200, "{\"late\":true}");
 	assert_heap_shrinks(before);
 	run_for(0.05);
 	cr_assert_eq(cl->n, 2);
@@ -1415,14 +1416,14 @@ Test(http, stop_listening_drains)
 	client_sends(busy, "GET /slow HTTP/1.1\r\n\r\n");
 	while (nheld == 0)
 		step();
-	http_server_stop_listening(srv);
+	front_http_server_stop_listening(srv);
 	cr_assert(client_wait_eof(idle, WAIT));
-	cr_assert_eq(http_server_conns(srv), 1);
+	cr_assert_eq(front_http_server_conns(srv), 1);
 	/* The listening socket is gone. */
 	late = client_new();
 	cr_assert(client_wait_eof(late, WAIT));
 	cr_assert_eq(client_done(late), 0);
-	http_respond(held[0], 200, "text/plain", "done", 4);
+	front_http_respond(held[0], 200, "text/plain", "done", 4);
 	cr_assert_eq(client_wait(busy, 1, WAIT), 1);
 	assert_resp(&busy->r[0], 200, "text/plain", "done");
 	cr_assert(hdr_is(&busy->r[0], "connection", "close"));
@@ -1505,7 +1506,7 @@ Test(http, big_response_backpressure)
 	client_sends(cl, "GET /big HTTP/1.1\r\n\r\n" GET_STATUS);
 	/* Not reading: the server must park the rest, not fail. */
 	run_for(0.1);
-	cr_assert_eq(http_server_conns(srv), 1);
+	cr_assert_eq(front_http_server_conns(srv), 1);
 	cr_assert_eq(nstatus, 0, "dispatched past the output high-water mark");
 	cr_assert_eq(client_wait(cl, 2, 10.0), 2, "%zu bytes of the body",
 	    cl->r[0].blen);
@@ -1534,7 +1535,7 @@ Test(http, unix_socket)
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	cr_assert_eq(listen(fd, 16), 0);
-	cr_assert_eq(http_server_listen(srv, fd, "unix"), 0);
+	cr_assert_eq(front_http_server_listen(srv, fd, "unix"), 0);
 	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	cr_assert_geq(cfd, 0);
 	cr_assert_eq(connect(cfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -1558,7 +1559,7 @@ Test(http, not_a_listening_socket)
 	start(&lim);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(http_server_listen(srv, fd, "bad"), -1);
+	cr_assert_eq(front_http_server_listen(srv, fd, "bad"), -1);
 	/* It took the descriptor and closed it. */
 	cr_assert_eq(fcntl(fd, F_GETFD), -1);
 	stop();
@@ -1621,7 +1622,7 @@ Test(http, handler_mistakes_contained)
 }
 
 /*
- * http_query_param on its own
+ * front_http_query_param on its own
  */
 
 static int
@@ -1631,7 +1632,7 @@ qp(const char *query, const char *key, char *buf, size_t len)
 
 	memset(&req, 0, sizeof(req));
 	req.query = query;
-	return http_query_param(&req, key, buf, len);
+	return front_http_query_param(&req, key, buf, len);
 }
 
 Test(query, decoding)
@@ -1714,7 +1715,7 @@ Test(http, peer_unix)
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	cr_assert_eq(listen(fd, 16), 0);
-	cr_assert_eq(http_server_listen(srv, fd, "unix"), 0);
+	cr_assert_eq(front_http_server_listen(srv, fd, "unix"), 0);
 	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	cr_assert_geq(cfd, 0);
 	cr_assert_eq(connect(cfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -1767,7 +1768,7 @@ Test(http, set_timeout_extends)
 	run_for(0.3);
 	client_poll(cl);
 	cr_assert_eq(cl->n, 0, "answered %d", cl->r[0].status);
-	http_respond_json(held[0], 200, "{\"ran\":true}");
+	front_http_respond_json(held[0], 200, "{\"ran\":true}");
 	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
 	assert_resp(&cl->r[0], 200, "application/json", "{\"ran\":true}");
 	client_free(cl);
@@ -1791,8 +1792,8 @@ Test(http, set_timeout_shortens_and_504)
 	cr_assert_not_null(strstr(lastwarn, "within 0.2s"), "%s", lastwarn);
 	/* Answered by the server: the handler's later call says so. */
 	cr_assert_eq(nheld, 1);
-	cr_assert_eq(http_request_set_timeout(held[0], 10), -1);
-	http_respond_json(held[0], 200, "{}");
+	cr_assert_eq(front_http_request_set_timeout(held[0], 10), -1);
+	front_http_respond_json(held[0], 200, "{}");
 	client_free(cl);
 	stop();
 }
@@ -1810,7 +1811,7 @@ Test(http, set_timeout_zero_never)
 	client_poll(cl);
 	cr_assert_eq(cl->n, 0);
 	cr_assert_eq(nheld, 1);
-	http_respond_json(held[0], 200, "{}");
+	front_http_respond_json(held[0], 200, "{}");
 	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
 	assert_resp(&cl->r[0], 200, NULL, "{}");
 	client_free(cl);
@@ -1877,28 +1878,30 @@ Test(addr, loopback)
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		ss = addr(yes[i]);
-		cr_expect_eq(http_addr_loopback(&ss), 1, "%s", yes[i]);
+		cr_expect_eq(front_http_addr_loopback(&ss), 1, "%s", yes[i]);
 	}
 	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
 		ss = addr(no[i]);
-		cr_expect_eq(http_addr_loopback(&ss), 0, "%s", no[i]);
+		cr_expect_eq(front_http_addr_loopback(&ss), 0, "%s", no[i]);
 	}
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = AF_UNIX;
-	cr_expect_eq(http_addr_loopback(&ss), 0);
+	cr_expect_eq(front_http_addr_loopback(&ss), 0);
 	/* A loopback address counts only on a TCP listener. */
 	memset(&req, 0, sizeof(req));
 	req.peer = addr("127.0.0.1");
 	req.via = HTTP_VIA_OTHER;
-	cr_expect_eq(http_peer_loopback(&req), 0);
+	cr_expect_eq(front_http_peer_loopback(&req), 0);
 	req.via = HTTP_VIA_TCP;
-	cr_expect_eq(http_peer_loopback(&req), 1);
-	cr_expect_str_eq(http_peer_str(&req, buf, sizeof(buf)), "127.0.0.1");
+	cr_expect_eq(front_http_peer_loopback(&req), 1);
+	cr_expect_str_eq(front_http_peer_str(&req, buf, sizeof(buf)),
+	    "127.0.0.1");
 	req.peer = addr("fe80::1");
-	cr_expect_str_eq(http_peer_str(&req, buf, sizeof(buf)), "[fe80::1]");
-	cr_expect_str_eq(http_peer_str(&req, buf, 5), "[fe8");
+	cr_expect_str_eq(front_http_peer_str(&req, buf, sizeof(buf)),
+	    "[fe80::1]");
+	cr_expect_str_eq(front_http_peer_str(&req, buf, 5), "[fe8");
 	req.via = HTTP_VIA_UNIX;
-	cr_expect_str_eq(http_peer_str(&req, buf, sizeof(buf)), "unix");
+	cr_expect_str_eq(front_http_peer_str(&req, buf, sizeof(buf)), "unix");
 }
 
 static int
@@ -1913,7 +1916,7 @@ fp(unsigned method, const char *ctype, const char *body, const char *query,
 	req.body = body;
 	req.body_len = strlen(body);
 	req.query = query;
-	return http_form_param(&req, key, buf, len);
+	return front_http_form_param(&req, key, buf, len);
 }
 
 #define FORM	"application/x-www-form-urlencoded"
@@ -1970,7 +1973,7 @@ Test(query, form_param)
 		req.body = body;
 		req.body_len = sizeof(body) - 1;
 		req.query = "";
-		cr_assert_eq(http_form_param(&req, "a", v, sizeof(v)), 1);
+		cr_assert_eq(front_http_form_param(&req, "a", v, sizeof(v)), 1);
 		cr_assert_str_eq(v, "2");
 	}
 }

@@ -45,11 +45,11 @@ Test(items, round_trip)
 	char		 err[256];
 
 	sample(&it);
-	pb_init(&pb);
+	codec_put_init(&pb);
 	items_encode(&pb, &it);
-	cr_assert(!pb_failed(&pb));
+	cr_assert(!codec_put_failed(&pb));
 	items_init(&back);
-	pr_init(&pr, pb.buf, pb.len);
+	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(back.namespaces.n, 2);
 	cr_assert_str_eq(back.namespaces.v[1], "web.product.loda");
@@ -69,11 +69,11 @@ Test(items, round_trip)
 
 	/* a cut payload is an error, never a partial set */
 	items_free(&back);
-	pr_init(&pr, pb.buf, pb.len - 3);
+	codec_get_init(&pr, pb.buf, pb.len - 3);
 	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), -1);
 	cr_assert_neq(err[0], '\0');
 	items_free(&back);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	items_free(&it);
 }
 
@@ -87,14 +87,14 @@ Test(items, bad_project_refused_on_decode)
 	sample(&it);
 	free(it.plugins[0].project);
 	it.plugins[0].project = strdup("..");
-	pb_init(&pb);
+	codec_put_init(&pb);
 	items_encode(&pb, &it);
 	items_init(&back);
-	pr_init(&pr, pb.buf, pb.len);
+	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "bad project") != NULL, "%s", err);
 	items_free(&back);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	items_free(&it);
 }
 
@@ -102,13 +102,13 @@ Test(items, sys_types)
 {
 	enum sys_type	 t;
 
-	cr_assert_eq(sys_type_parse("COREDUMP", &t), 0);
+	cr_assert_eq(items_sys_type_parse("COREDUMP", &t), 0);
 	cr_assert_eq(t, SYS_COREDUMP);
-	cr_assert_str_eq(sys_type_name(SYS_NET), "NET");
-	cr_assert_eq(sys_type_parse("cpu", &t), -1);
-	cr_assert_eq(sys_type_default_interval(SYS_TIME), 300);
-	cr_assert_eq(sys_type_default_interval(SYS_PORT), 60);
-	cr_assert_eq(sys_type_default_interval(SYS_PROC), 60);
+	cr_assert_str_eq(items_sys_type_name(SYS_NET), "NET");
+	cr_assert_eq(items_sys_type_parse("cpu", &t), -1);
+	cr_assert_eq(items_sys_type_default_interval(SYS_TIME), 300);
+	cr_assert_eq(items_sys_type_default_interval(SYS_PORT), 60);
+	cr_assert_eq(items_sys_type_default_interval(SYS_PROC), 60);
 }
 
 /* Every type, PORT and PROC too: given or default, at least 10 s. */
@@ -120,8 +120,8 @@ Test(items, intervals)
 	items_init(&it);
 	for (t = 0; t < SYS_TYPE_MAX; t++)
 		cr_assert_eq(items_interval(&it, (enum sys_type)t),
-		    sys_type_default_interval((enum sys_type)t), "%s",
-		    sys_type_name((enum sys_type)t));
+		    items_sys_type_default_interval((enum sys_type)t), "%s",
+		    items_sys_type_name((enum sys_type)t));
 	it.intervals[SYS_PORT] = 1;
 	it.intervals[SYS_PROC] = 45;
 	cr_assert_eq(items_interval(&it, SYS_PORT), ITEM_MIN_INTERVAL);
@@ -136,42 +136,44 @@ Test(items, intervals)
 
 Test(items, path_components)
 {
-	cr_assert(path_component_valid("mysql"));
-	cr_assert(path_component_valid("pool.loda"));
-	cr_assert(path_component_valid("a-b_c.1"));
-	cr_assert(!path_component_valid(""));
-	cr_assert(!path_component_valid("."));
-	cr_assert(!path_component_valid(".."));
-	cr_assert(!path_component_valid("-rf"));
-	cr_assert(!path_component_valid("a/b"));
-	cr_assert(!path_component_valid("a b"));
-	cr_assert(!path_component_valid("a;b"));
+	cr_assert(items_path_component_valid("mysql"));
+	cr_assert(items_path_component_valid("pool.loda"));
+	cr_assert(items_path_component_valid("a-b_c.1"));
+	cr_assert(!items_path_component_valid(""));
+	cr_assert(!items_path_component_valid("."));
+	cr_assert(!items_path_component_valid(".."));
+	cr_assert(!items_path_component_valid("-rf"));
+	cr_assert(!items_path_component_valid("a/b"));
+	cr_assert(!items_path_component_valid("a b"));
+	cr_assert(!items_path_component_valid("a;b"));
 }
 
-Test(items, repo_from_git)
+Test(items, items_repo_from_git)
 {
 	char	 repo[128], project[64], err[256];
 
-	cr_assert_eq(repo_from_git("git@git.test.com:plugins/mysql.git", repo,
+	cr_assert_eq(items_repo_from_git("git@git.test.com:plugins/mysql.git",
+	    repo,
 	    sizeof(repo), project, sizeof(project), err, sizeof(err)), 0, "%s",
 	    err);
 	cr_assert_str_eq(repo, "plugins/mysql");
 	cr_assert_str_eq(project, "mysql");
-	cr_assert_eq(repo_from_git("group/p", repo, sizeof(repo), project,
+	cr_assert_eq(items_repo_from_git("group/p", repo, sizeof(repo), project,
 	    sizeof(project), err, sizeof(err)), 0);
 	cr_assert_str_eq(project, "p");
-	cr_assert_eq(repo_from_git("git@h:a/b/c.git", repo, sizeof(repo),
+	cr_assert_eq(items_repo_from_git("git@h:a/b/c.git", repo, sizeof(repo),
 	    project, sizeof(project), err, sizeof(err)), -1);
-	cr_assert_eq(repo_from_git("git@h:ab.git", repo, sizeof(repo),
+	cr_assert_eq(items_repo_from_git("git@h:ab.git", repo, sizeof(repo),
 	    project, sizeof(project), err, sizeof(err)), -1);
-	cr_assert_eq(repo_from_git("git@h:a/b", repo, sizeof(repo), project,
+	cr_assert_eq(items_repo_from_git("git@h:a/b", repo, sizeof(repo),
+	    project,
 	    sizeof(project), err, sizeof(err)), -1);
 	cr_assert(strstr(err, ".git") != NULL, "%s", err);
-	cr_assert_eq(repo_from_git("git@h:../x.git", repo, sizeof(repo),
+	cr_assert_eq(items_repo_from_git("git@h:../x.git", repo, sizeof(repo),
 	    project, sizeof(project), err, sizeof(err)), -1);
-	cr_assert_eq(repo_from_git("git@h:g/-x.git", repo, sizeof(repo),
+	cr_assert_eq(items_repo_from_git("git@h:g/-x.git", repo, sizeof(repo),
 	    project, sizeof(project), err, sizeof(err)), -1);
-	cr_assert_eq(repo_from_git("git@h:g/..git", repo, sizeof(repo),
+	cr_assert_eq(items_repo_from_git("git@h:g/..git", repo, sizeof(repo),
 	    project, sizeof(project), err, sizeof(err)), -1);
 }
 
@@ -193,16 +195,16 @@ Test(plugin_msg, round_trips)
 	r.timeout = 7;
 	r.has_param = 1;
 	strcpy(r.param, "-a b");
-	pb_init(&pb);
+	codec_put_init(&pb);
 	plugin_req_encode(&pb, &r);
-	pr_init(&pr, pb.buf, pb.len);
+	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(plugin_req_decode(&pr, &rb, err, sizeof(err)), 0, "%s",
 	    err);
 	cr_assert_eq(memcmp(&r, &rb, sizeof(r)), 0);
 
-	pb_reset(&pb);
+	codec_put_reset(&pb);
 	plugin_resp_encode(&pb, 409, "{\"error\":\"running\"}");
-	pr_init(&pr, pb.buf, pb.len);
+	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(plugin_resp_decode(&pr, &st, &json, err, sizeof(err)), 0);
 	cr_assert_eq(st, 409);
 	cr_assert_str_eq(json, "{\"error\":\"running\"}");
@@ -213,33 +215,36 @@ Test(plugin_msg, round_trips)
 	strcpy(g.repo, "g/p");
 	strcpy(g.project, "p");
 	g.update = 1;
-	pb_reset(&pb);
-	git_req_encode(&pb, &g);
-	pr_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(git_req_decode(&pr, &gb, err, sizeof(err)), 0, "%s", err);
+	codec_put_reset(&pb);
+	plugin_msg_git_req_encode(&pb, &g);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), 0,
+	    "%s", err);
 	cr_assert_eq(memcmp(&g, &gb, sizeof(g)), 0);
 	strcpy(g.project, "..");
-	pb_reset(&pb);
-	git_req_encode(&pb, &g);
-	pr_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(git_req_decode(&pr, &gb, err, sizeof(err)), -1);
+	codec_put_reset(&pb);
+	plugin_msg_git_req_encode(&pb, &g);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), -1);
 
 	memset(&gr, 0, sizeof(gr));
 	strcpy(gr.commit, "0123456789abcdef0123456789abcdef01234567");
 	strcpy(gr.error, "git fetch: timed out after 120 s");
-	pb_reset(&pb);
-	git_resp_encode(&pb, &gr);
-	pr_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(git_resp_decode(&pr, &grb, err, sizeof(err)), 0);
+	codec_put_reset(&pb);
+	plugin_msg_git_resp_encode(&pb, &gr);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_msg_git_resp_decode(&pr, &grb, err, sizeof(err)),
+	    0);
 	cr_assert_eq(memcmp(&gr, &grb, sizeof(gr)), 0);
 
 	strlist_init(&l);
 	strlist_init(&lb);
 	cr_assert_eq(strlist_add(&l, "pool.loda"), 0);
-	pb_reset(&pb);
-	namespaces_encode(&pb, 0, "registry: timed out", &l);
-	pr_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(namespaces_decode(&pr, &ok, e2, sizeof(e2), &lb, err,
+	codec_put_reset(&pb);
+	plugin_msg_namespaces_encode(&pb, 0, "registry: timed out", &l);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_msg_namespaces_decode(&pr, &ok, e2, sizeof(e2), &lb,
+	    err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(ok, 0);
 	cr_assert_str_eq(e2, "registry: timed out");
@@ -247,5 +252,5 @@ Test(plugin_msg, round_trips)
 	cr_assert_str_eq(lb.v[0], "pool.loda");
 	strlist_free(&l);
 	strlist_free(&lb);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }

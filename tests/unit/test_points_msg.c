@@ -14,14 +14,14 @@ roundtrip(const struct points_msg *in, struct points_msg *out, char *err)
 	static uint8_t	 keep[4096];
 	int		 rv;
 
-	pb_init(&pb);
+	codec_put_init(&pb);
 	points_msg_encode(&pb, in);
-	cr_assert(!pb_failed(&pb));
+	cr_assert(!codec_put_failed(&pb));
 	cr_assert_leq(pb.len, sizeof(keep));
 	memcpy(keep, pb.buf, pb.len);
-	pr_init(&pr, keep, pb.len);
+	codec_get_init(&pr, keep, pb.len);
 	rv = points_msg_decode(&pr, out, err, 256);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	return rv;
 }
 
@@ -77,16 +77,16 @@ Test(points_msg, ack)
 	enum points_verdict	 v;
 	char			 msg[64];
 
-	pb_init(&pb);
+	codec_put_init(&pb);
 	points_ack_encode(&pb, POINTS_FULL, "buffer full");
-	pr_init(&pr, pb.buf, pb.len);
+	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(points_ack_decode(&pr, &v, msg, sizeof(msg)), 0);
 	cr_assert_eq(v, POINTS_FULL);
 	cr_assert_str_eq(msg, "buffer full");
-	pb_reset(&pb);
-	pb_u32(&pb, 7);
-	pb_str(&pb, "x");
-	pr_init(&pr, pb.buf, pb.len);
+	codec_put_reset(&pb);
+	codec_put_u32(&pb, 7);
+	codec_put_str(&pb, "x");
+	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(points_ack_decode(&pr, &v, msg, sizeof(msg)), -1);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }

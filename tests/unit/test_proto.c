@@ -12,11 +12,11 @@ Test(proto, role_names_round_trip)
 	enum role	 r, back;
 
 	for (r = ROLE_MASTER; r < ROLE_MAX; r++) {
-		cr_assert_eq(role_parse(role_name(r), &back), 0);
+		cr_assert_eq(proto_role_parse(proto_role_name(r), &back), 0);
 		cr_assert_eq(back, r);
 	}
-	cr_assert_eq(role_parse("frontx", &back), -1);
-	cr_assert_str_eq(role_name(ROLE_MAX), "unknown");
+	cr_assert_eq(proto_role_parse("frontx", &back), -1);
+	cr_assert_str_eq(proto_role_name(ROLE_MAX), "unknown");
 }
 
 Test(proto, every_message_type_has_a_name)
@@ -24,8 +24,8 @@ Test(proto, every_message_type_has_a_name)
 	uint16_t	 t;
 
 	for (t = 1; t < MSG_MAX; t++)
-		cr_assert_str_neq(msg_name(t), "unknown", "type %u", t);
-	cr_assert_str_eq(msg_name(MSG_MAX), "unknown");
+		cr_assert_str_neq(proto_msg_name(t), "unknown", "type %u", t);
+	cr_assert_str_eq(proto_msg_name(MSG_MAX), "unknown");
 }
 
 Test(proto, peer_edges_are_sound)
@@ -36,31 +36,31 @@ Test(proto, peer_edges_are_sound)
 
 	/* DESIGN.md lists 8 peer edges; issue 5 adds collector -> front
 	 * (GET /me/traffic) */
-	cr_assert_eq(peer_edge_count, 9);
-	for (i = 0; i < peer_edge_count; i++) {
-		e = &peer_edges[i];
+	cr_assert_eq(proto_peer_edge_count, 9);
+	for (i = 0; i < proto_peer_edge_count; i++) {
+		e = &proto_peer_edges[i];
 		cr_assert(e->a >= ROLE_FIRST_WORKER && e->a < ROLE_MAX);
 		cr_assert(e->b >= ROLE_FIRST_WORKER && e->b < ROLE_MAX);
 		cr_assert_neq(e->a, e->b);
 		cr_assert_eq(e->fdpass, 0, "descriptors only on control edges");
-		cr_assert(edge_may_send(e, e->a, MSG_HELLO));
-		cr_assert(edge_may_send(e, e->b, MSG_HELLO));
+		cr_assert(proto_edge_may_send(e, e->a, MSG_HELLO));
+		cr_assert(proto_edge_may_send(e, e->b, MSG_HELLO));
 		for (t = e->a_sends; *t != MSG_NONE; t++)
 			cr_assert_lt(*t, MSG_MAX);
 		for (t = e->b_sends; *t != MSG_NONE; t++)
 			cr_assert_lt(*t, MSG_MAX);
-		cr_assert(!edge_may_send(e, e->a, MSG_CONF));
-		cr_assert(!edge_may_send(e, ROLE_MASTER, MSG_HELLO));
-		for (j = i + 1; j < peer_edge_count; j++) {
-			f = &peer_edges[j];
+		cr_assert(!proto_edge_may_send(e, e->a, MSG_CONF));
+		cr_assert(!proto_edge_may_send(e, ROLE_MASTER, MSG_HELLO));
+		for (j = i + 1; j < proto_peer_edge_count; j++) {
+			f = &proto_peer_edges[j];
 			cr_assert(!((e->a == f->a && e->b == f->b) ||
 			    (e->a == f->b && e->b == f->a)), "duplicate edge");
 		}
-		cr_assert_eq(peer_edge_find(e->b, e->a), e);
-		cr_assert_eq(edge_other(e, e->a), e->b);
+		cr_assert_eq(proto_peer_edge_find(e->b, e->a), e);
+		cr_assert_eq(proto_edge_other(e, e->a), e->b);
 	}
-	cr_assert_null(peer_edge_find(ROLE_GITPULL, ROLE_SENDER));
-	cr_assert_null(peer_edge_find(ROLE_FRONT, ROLE_GITPULL));
+	cr_assert_null(proto_peer_edge_find(ROLE_GITPULL, ROLE_SENDER));
+	cr_assert_null(proto_peer_edge_find(ROLE_FRONT, ROLE_GITPULL));
 }
 
 Test(proto, control_edges)
@@ -68,18 +68,18 @@ Test(proto, control_edges)
 	const struct edge_def	*e;
 	enum role		 r;
 
-	cr_assert_null(control_edge(ROLE_MASTER));
-	cr_assert_null(control_edge(ROLE_MAX));
+	cr_assert_null(proto_control_edge(ROLE_MASTER));
+	cr_assert_null(proto_control_edge(ROLE_MAX));
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
-		e = control_edge(r);
+		e = proto_control_edge(r);
 		cr_assert_not_null(e);
 		cr_assert_eq(e->a, ROLE_MASTER);
 		cr_assert_eq(e->b, r);
 		cr_assert(e->fdpass);
-		cr_assert(edge_may_send(e, ROLE_MASTER, MSG_PEER));
-		cr_assert(edge_may_send(e, r, MSG_LOG));
-		cr_assert(!edge_may_send(e, r, MSG_PEER));
-		cr_assert_eq(edge_may_send(e, r, MSG_STATUS_REQ),
+		cr_assert(proto_edge_may_send(e, ROLE_MASTER, MSG_PEER));
+		cr_assert(proto_edge_may_send(e, r, MSG_LOG));
+		cr_assert(!proto_edge_may_send(e, r, MSG_PEER));
+		cr_assert_eq(proto_edge_may_send(e, r, MSG_STATUS_REQ),
 		    r == ROLE_FRONT);
 	}
 }
@@ -106,18 +106,18 @@ Test(status, round_trip)
 	st.w[1].restarts = 3;
 	strcpy(st.w[1].last_exit, "killed by signal 9 (Killed)");
 	st.w[1].last_exit_at = 1700000100;
-	pb_init(&pb);
+	codec_put_init(&pb);
 	status_encode(&pb, &st);
-	cr_assert(!pb_failed(&pb));
-	pr_init(&pr, pb.buf, pb.len);
+	cr_assert(!codec_put_failed(&pb));
+	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(status_decode(&pr, &back, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(memcmp(&st, &back, sizeof(st)), 0);
 
 	/* a cut message is an error, not a half-filled status */
-	pr_init(&pr, pb.buf, pb.len - 3);
+	codec_get_init(&pr, pb.buf, pb.len - 3);
 	cr_assert_eq(status_decode(&pr, &back, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "status:") != NULL, "%s", err);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 Test(status, too_many_workers_rejected)
@@ -127,14 +127,14 @@ Test(status, too_many_workers_rejected)
 	struct preader		 pr;
 	char			 err[256];
 
-	pb_init(&pb);
-	pb_str(&pb, "v");
-	pb_u32(&pb, 1);
-	pb_i64(&pb, 0);
-	pb_u64(&pb, 1);
-	pb_u32(&pb, ROLE_MAX + 1);
-	pr_init(&pr, pb.buf, pb.len);
+	codec_put_init(&pb);
+	codec_put_str(&pb, "v");
+	codec_put_u32(&pb, 1);
+	codec_put_i64(&pb, 0);
+	codec_put_u64(&pb, 1);
+	codec_put_u32(&pb, ROLE_MAX + 1);
+	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(status_decode(&pr, &back, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "workers") != NULL, "%s", err);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }

@@ -1629,7 +1629,8 @@ Test(plan, other_roles)
 	(void)strlcpy(conf.chroot, "/nonexistent", sizeof(conf.chroot));
 	for (i = 0; i < sizeof(userroles) / sizeof(userroles[0]); i++) {
 		cr_assert_eq(sandbox_plan(userroles[i], &conf, &p, err,
-		    sizeof(err)), 0, "%s: %s", role_name(userroles[i]), err);
+		    sizeof(err)), 0, "%s: %s", proto_role_name(userroles[i]),
+		    err);
 		cr_assert_eq(p.switch_user, 1);
 		cr_assert_eq(p.uid, NOBODY_UID);
 		cr_assert_str_eq(p.chroot, "");

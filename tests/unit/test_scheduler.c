@@ -28,29 +28,29 @@ Test(sched_timing, offsets_are_stable_spread_and_in_range)
 	size_t		 i, j, same = 0;
 
 	for (i = 0; i < 8; i++) {
-		o = sched_offset(keys[i], 60);
+		o = scheduler_offset(keys[i], 60);
 		cr_assert(o >= 0 && o < 60, "%s: %f", keys[i], o);
-		cr_assert_eq(o, sched_offset(keys[i], 60), "not stable");
+		cr_assert_eq(o, scheduler_offset(keys[i], 60), "not stable");
 		seen[i] = o;
 		for (j = 0; j < i; j++)
 			same += seen[j] == o;
-		o = sched_offset(keys[i], 10);
+		o = scheduler_offset(keys[i], 10);
 		cr_assert(o >= 0 && o < 10, "%s: %f", keys[i], o);
 	}
 	cr_assert_eq(same, 0, "offsets collide");
 	/* FNV-1a 32 of "a|b" = 0x294c7dd6 = 692878806, % 60000 ms */
-	cr_assert_float_eq(sched_offset("a|b", 60), 58.806, 1e-9);
+	cr_assert_float_eq(scheduler_offset("a|b", 60), 58.806, 1e-9);
 }
 
 Test(sched_timing, period_and_timeout_follow_the_go_agent)
 {
-	cr_assert_float_eq(sched_period(1), 10, 1e-9);
-	cr_assert_float_eq(sched_period(10), 10, 1e-9);
-	cr_assert_float_eq(sched_period(60), 60, 1e-9);
+	cr_assert_float_eq(scheduler_period(1), 10, 1e-9);
+	cr_assert_float_eq(scheduler_period(10), 10, 1e-9);
+	cr_assert_float_eq(scheduler_period(60), 60, 1e-9);
 	/* from the interval as given, at least 1 s */
-	cr_assert_float_eq(sched_timeout(60), 59.5, 1e-9);
-	cr_assert_float_eq(sched_timeout(5), 4.5, 1e-9);
-	cr_assert_float_eq(sched_timeout(1), 1, 1e-9);
+	cr_assert_float_eq(scheduler_timeout(60), 59.5, 1e-9);
+	cr_assert_float_eq(scheduler_timeout(5), 4.5, 1e-9);
+	cr_assert_float_eq(scheduler_timeout(1), 1, 1e-9);
 }
 
 Test(sched_params, split_on_single_spaces)
@@ -59,7 +59,7 @@ Test(sched_params, split_on_single_spaces)
 	char		 err[128];
 
 	strlist_init(&l);
-	cr_assert_eq(sched_split_params("  -x  loda a&b $HOME ", &l, err,
+	cr_assert_eq(scheduler_split_params("  -x  loda a&b $HOME ", &l, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(l.n, 4);
 	cr_assert_str_eq(l.v[0], "-x");
@@ -67,7 +67,7 @@ Test(sched_params, split_on_single_spaces)
 	cr_assert_str_eq(l.v[2], "a&b");
 	cr_assert_str_eq(l.v[3], "$HOME");
 	strlist_free(&l);
-	cr_assert_eq(sched_split_params("", &l, err, sizeof(err)), 0);
+	cr_assert_eq(scheduler_split_params("", &l, err, sizeof(err)), 0);
 	cr_assert_eq(l.n, 0);
 	strlist_free(&l);
 }
@@ -83,7 +83,8 @@ Test(sched_params, shell_operators_refuse_the_lot)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		strlist_init(&l);
-		cr_assert_eq(sched_split_params(bad[i], &l, err, sizeof(err)),
+		cr_assert_eq(scheduler_split_params(bad[i], &l, err,
+		    sizeof(err)),
 		    -1, "%s", bad[i]);
 		cr_assert(strstr(err, "invalid parameter") != NULL, "%s", err);
 		strlist_free(&l);
@@ -101,31 +102,32 @@ Test(sched_repo, the_original_check)
 	char	 repo[512], project[256];
 	size_t	 i;
 
-	cr_assert_eq(sched_check_repo("git@git.test.com:plugins/mysql.git",
+	cr_assert_eq(scheduler_check_repo("git@git.test.com:plugins/mysql.git",
 	    repo, sizeof(repo), project, sizeof(project)), 0);
 	cr_assert_str_eq(repo, "plugins/mysql");
 	cr_assert_str_eq(project, "mysql");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(sched_check_repo(bad[i], repo, sizeof(repo),
+		cr_assert_eq(scheduler_check_repo(bad[i], repo, sizeof(repo),
 		    project, sizeof(project)), -1, "%s", bad[i]);
 }
 
 Test(sched_output, target_names_and_sec_plugins)
 {
-	struct plugin_target	 t;
+	struct scheduler_output_target	 t;
 
-	plugin_target("pool.loda", "PLUGIN.mysql", "mysql", &t);
+	scheduler_output_target("pool.loda", "PLUGIN.mysql", "mysql", &t);
 	cr_assert_str_eq(t.prefix, "PLUGIN.mysql.");
 	cr_assert_str_eq(t.ns, "pool.loda");
 	cr_assert_eq(t.send, 1);
-	plugin_target("web.product.loda", "PLUGIN.scan", "SEC-scan", &t);
+	scheduler_output_target("web.product.loda", "PLUGIN.scan", "SEC-scan",
+	    &t);
 	cr_assert_str_eq(t.prefix, "SEC.PLUGIN.scan.");
 	cr_assert_str_eq(t.ns, "sec.product.loda");
 	cr_assert_eq(t.send, 1);
-	plugin_target("loda", "PLUGIN.scan", "SEC-scan", &t);
+	scheduler_output_target("loda", "PLUGIN.scan", "SEC-scan", &t);
 	cr_assert_eq(t.send, 0);
 	/* only the first '-' field counts */
-	plugin_target("a.b", "PLUGIN.x", "SECURE-x", &t);
+	scheduler_output_target("a.b", "PLUGIN.x", "SECURE-x", &t);
 	cr_assert_str_eq(t.prefix, "PLUGIN.x.");
 	cr_assert_str_eq(t.ns, "a.b");
 }
@@ -133,11 +135,11 @@ Test(sched_output, target_names_and_sec_plugins)
 static int
 output(const char *out, struct buf *pts, struct post_result *res)
 {
-	struct plugin_target	 t;
+	struct scheduler_output_target	 t;
 
-	plugin_target("pool.loda", "PLUGIN.mysql", "mysql", &t);
+	scheduler_output_target("pool.loda", "PLUGIN.mysql", "mysql", &t);
 	buf_init(pts);
-	return plugin_output_points(out, strlen(out), &t, "web-01", NOW,
+	return scheduler_output_points(out, strlen(out), &t, "web-01", NOW,
 	    FORMAT_LINE, pts, res);
 }
 
@@ -198,10 +200,12 @@ Test(sched_output, plugin_result_in_both_formats)
 	char		 err[128];
 
 	buf_init(&pts);
-	cr_assert_eq(plugin_result_point("pool.loda", "plugins/mysql", 0, 0,
+	cr_assert_eq(scheduler_output_result_point("pool.loda", "plugins/mysql",
+	    0, 0,
 	    "web-01", NOW, FORMAT_LINE, &pts, err, sizeof(err)), 0, "%s",
 	    err);
-	cr_assert_eq(plugin_result_point("pool.loda", "plugins/mysql", 1, 1,
+	cr_assert_eq(scheduler_output_result_point("pool.loda", "plugins/mysql",
+	    1, 1,
 	    "web-01", NOW, FORMAT_JSON, &pts, err, sizeof(err)), 0, "%s",
 	    err);
 	cr_assert_str_eq(pts.p,
@@ -282,19 +286,25 @@ Test(sched_markers, create_remove_and_the_24_hour_sweep)
 
 	snprintf(dir, sizeof(dir), "/tmp/test_sched_markers.XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(marker_dir_init(dir, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(marker_dir_init(dir, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(marker_exists(dir, "pool.loda|mysql"), 0);
-	cr_assert_eq(marker_create(dir, "pool.loda|mysql", err, sizeof(err)),
+	cr_assert_eq(scheduler_marker_dir_init(dir, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(scheduler_marker_dir_init(dir, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 0);
+	cr_assert_eq(scheduler_marker_create(dir, "pool.loda|mysql", err,
+	    sizeof(err)),
 	    0, "%s", err);
-	cr_assert_eq(marker_create(dir, "pool.loda|mysql", err, sizeof(err)),
+	cr_assert_eq(scheduler_marker_create(dir, "pool.loda|mysql", err,
+	    sizeof(err)),
 	    0, "%s", err);
-	cr_assert_eq(marker_exists(dir, "pool.loda|mysql"), 1);
+	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 1);
 	snprintf(path, sizeof(path), "%s/plugin.disabled/pool.loda|mysql",
 	    dir);
 	cr_assert_eq(access(path, F_OK), 0);
-	cr_assert_eq(marker_create(dir, "a|redis", err, sizeof(err)), 0);
-	cr_assert_eq(marker_create(dir, "a|old", err, sizeof(err)), 0);
+	cr_assert_eq(scheduler_marker_create(dir, "a|redis", err, sizeof(err)),
+	    0);
+	cr_assert_eq(scheduler_marker_create(dir, "a|old", err, sizeof(err)),
+	    0);
 	/* a day and a second ago */
 	old[0].tv_sec = old[1].tv_sec = time(NULL) - 24 * 3600 - 1;
 	old[0].tv_nsec = old[1].tv_nsec = 0;
@@ -302,20 +312,25 @@ Test(sched_markers, create_remove_and_the_24_hour_sweep)
 	cr_assert_eq(utimensat(AT_FDCWD, path, old, 0), 0);
 	memset(&sw, 0, sizeof(sw));
 	err[0] = '\0';
-	cr_assert_eq(marker_sweep(dir, time(NULL), 24 * 3600, swept_cb, &sw,
+	cr_assert_eq(scheduler_marker_sweep(dir, time(NULL), 24 * 3600,
+	    swept_cb, &sw,
 	    err, sizeof(err)), 1, "%s", err);
 	cr_assert_eq(sw.n, 1);
 	cr_assert_str_eq(sw.keys[0], "a|old");
-	cr_assert_eq(marker_exists(dir, "a|old"), 0);
-	cr_assert_eq(marker_exists(dir, "a|redis"), 1);
+	cr_assert_eq(scheduler_marker_exists(dir, "a|old"), 0);
+	cr_assert_eq(scheduler_marker_exists(dir, "a|redis"), 1);
 	/* enabling twice is fine */
-	cr_assert_eq(marker_remove(dir, "pool.loda|mysql", err, sizeof(err)),
+	cr_assert_eq(scheduler_marker_remove(dir, "pool.loda|mysql", err,
+	    sizeof(err)),
 	    0);
-	cr_assert_eq(marker_remove(dir, "pool.loda|mysql", err, sizeof(err)),
+	cr_assert_eq(scheduler_marker_remove(dir, "pool.loda|mysql", err,
+	    sizeof(err)),
 	    0);
-	cr_assert_eq(marker_exists(dir, "pool.loda|mysql"), 0);
-	cr_assert_eq(marker_create(dir, "../x", err, sizeof(err)), -1);
-	cr_assert_eq(marker_remove(dir, "a|redis", err, sizeof(err)), 0);
+	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 0);
+	cr_assert_eq(scheduler_marker_create(dir, "../x", err, sizeof(err)),
+	    -1);
+	cr_assert_eq(scheduler_marker_remove(dir, "a|redis", err, sizeof(err)),
+	    0);
 	snprintf(path, sizeof(path), "%s/plugin.disabled", dir);
 	cr_assert_eq(rmdir(path), 0);
 	cr_assert_eq(rmdir(dir), 0);
@@ -327,6 +342,6 @@ Test(sched_markers, an_unwritable_directory_is_reported)
 
 	if (geteuid() == 0)
 		cr_skip_test("root writes anywhere");
-	cr_assert_eq(marker_dir_init("/proc", err, sizeof(err)), -1);
+	cr_assert_eq(scheduler_marker_dir_init("/proc", err, sizeof(err)), -1);
 	cr_assert(err[0] != '\0');
 }

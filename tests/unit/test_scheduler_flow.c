@@ -98,7 +98,8 @@ sched_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	if (in->hdr.type == MSG_HELLO)
 		return;
 	cr_assert_eq(scheduler_ops.peer_msg(&h.w, from, in), 0,
-	    "%s from %s refused", msg_name(in->hdr.type), role_name(from));
+	    "%s from %s refused", proto_msg_name(in->hdr.type),
+	    proto_role_name(from));
 	(void)arg;
 }
 
@@ -122,7 +123,7 @@ link_peer(enum role r)
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	    0);
-	ours.edge = theirs.edge = peer_edge_find(ROLE_SCHEDULER, r);
+	ours.edge = theirs.edge = proto_peer_edge_find(ROLE_SCHEDULER, r);
 	cr_assert_not_null(ours.edge);
 	ours.self = ROLE_SCHEDULER;
 	ours.name = "scheduler<->peer";
@@ -227,7 +228,7 @@ wait_for(enum role role, size_t n)
 		ev_run(h.loop, EVRUN_ONCE);
 	ev_timer_stop(h.loop, &h.deadline);
 	cr_assert_geq(h.peers[role].n, n, "%s got %zu messages, not %zu",
-	    role_name(role), h.peers[role].n, n);
+	    proto_role_name(role), h.peers[role].n, n);
 }
 
 /* Let the loop do what is pending, for `secs`. */
@@ -252,7 +253,7 @@ send_items(const char *const *gits, const int64_t *intervals, size_t n)
 	items_init(&it);
 	cr_assert_eq(strlist_add(&it.namespaces, NS), 0);
 	for (i = 0; i < n; i++) {
-		cr_assert_eq(repo_from_git(gits[i], repo, sizeof(repo),
+		cr_assert_eq(items_repo_from_git(gits[i], repo, sizeof(repo),
 		    project, sizeof(project), err, sizeof(err)), 0);
 		memset(&pi, 0, sizeof(pi));
 		strlist_init(&pi.params);
@@ -267,11 +268,11 @@ send_items(const char *const *gits, const int64_t *intervals, size_t n)
 		cr_assert_eq(items_add_plugin(&it, &pi), 0);
 		strlist_free(&pi.params);
 	}
-	pb_init(&pb);
+	codec_put_init(&pb);
 	items_encode(&pb, &it);
 	cr_assert_eq(frame_send(h.peers[ROLE_FETCHER].fc, MSG_ITEMS,
 	    (uint32_t)++h.items_seq, pb.buf, pb.len, -1), 0);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	items_free(&it);
 	settle(0.05);
 }
@@ -288,8 +289,9 @@ git_answer(size_t i, int ok, const char *project, int update)
 	char		 err[128];
 
 	cr_assert_eq(g->type, MSG_GIT_REQ);
-	pr_init(&pr, g->data, g->len);
-	cr_assert_eq(git_req_decode(&pr, &req, err, sizeof(err)), 0, "%s",
+	codec_get_init(&pr, g->data, g->len);
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, &req, err, sizeof(err)), 0,
+	    "%s",
 	    err);
 	cr_assert_str_eq(req.ns, NS);
 	cr_assert_str_eq(req.project, project);
@@ -299,11 +301,11 @@ git_answer(size_t i, int ok, const char *project, int update)
 	snprintf(resp.commit, sizeof(resp.commit), "%s", ok ? COMMIT : "");
 	snprintf(resp.error, sizeof(resp.error), "%s", ok ? "" :
 	    "git clone: repository not found");
-	pb_init(&pb);
-	git_resp_encode(&pb, &resp);
+	codec_put_init(&pb);
+	plugin_msg_git_resp_encode(&pb, &resp);
 	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
 	    g->reqid, pb.buf, pb.len, -1), 0);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	settle(0.05);
 }
 
@@ -323,11 +325,11 @@ front_req(uint32_t reqid, enum plugin_op op, const char *ns,
 		r.has_param = 1;
 		snprintf(r.param, sizeof(r.param), "%s", param);
 	}
-	pb_init(&pb);
+	codec_put_init(&pb);
 	plugin_req_encode(&pb, &r);
 	cr_assert_eq(frame_send(h.peers[ROLE_FRONT].fc, MSG_PLUGIN_REQ, reqid,
 	    pb.buf, pb.len, -1), 0);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 /* The front's answer `i`: its reqid, status and JSON (freed by caller). */
@@ -343,7 +345,7 @@ front_answer(size_t i, uint32_t reqid, int status)
 	g = &h.peers[ROLE_FRONT].q[i];
 	cr_assert_eq(g->type, MSG_PLUGIN_RESP);
 	cr_assert_eq(g->reqid, reqid);
-	pr_init(&pr, g->data, g->len);
+	codec_get_init(&pr, g->data, g->len);
 	cr_assert_eq(plugin_resp_decode(&pr, &st, &json, err, sizeof(err)),
 	    0, "%s", err);
 	cr_assert_eq(st, status, "status %d, not %d: %s", st, status, json);
@@ -371,7 +373,7 @@ sender_points(size_t i, const char *topic, uint32_t npoints, char *out,
 	char			 err[128];
 
 	cr_assert_eq(g->type, MSG_POINTS);
-	pr_init(&pr, g->data, g->len);
+	codec_get_init(&pr, g->data, g->len);
 	cr_assert_eq(points_msg_decode(&pr, &m, err, sizeof(err)), 0, "%s",
 	    err);
 	cr_assert_str_eq(m.topic, topic);
@@ -403,7 +405,7 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	    "\\\"value\\\":1}]\"\n");
 	send_items(gits, ivs, 1);
 	wait_for(ROLE_GITPULL, 1);
-	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
 	cr_assert_eq(p->checkout, CHECKOUT_PENDING);
 	/* applied, and the fetcher is told so (it then answers /update) */
 	wait_for(ROLE_FETCHER, 1);
@@ -471,7 +473,7 @@ Test(sched_flow, api_run_waits_for_the_end_and_says_how_it_went)
 	send_items(gits, ivs, 1);
 	wait_for(ROLE_GITPULL, 1);
 	git_answer(0, 1, "mysql", 0);
-	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
 	/* on demand: never scheduled */
 	cr_assert_not(ev_is_active(&p->timer));
 
@@ -533,7 +535,7 @@ Test(sched_flow, api_errors)
 	front_req(8, PLUGIN_OP_RUN, NS, GIT, 1, NULL);
 	wait_for(ROLE_GITPULL, 2);
 	git_answer(1, 1, "mysql", 0);
-	cr_assert_not_null(sched_find(S(), NS "|mysql")->run);
+	cr_assert_not_null(scheduler_find(S(), NS "|mysql")->run);
 	front_req(9, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
 	assert_answer(i++, 9, 409, "{\"error\":\"plugin is running\"}");
 	/* the first one times out after 1 s and says so */
@@ -576,7 +578,7 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 	send_items(gits, ivs, 1);
 	wait_for(ROLE_GITPULL, 1);
 	git_answer(0, 1, "mysql", 0);
-	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
 	snprintf(path, sizeof(path), "%s/plugin.disabled/" NS "|mysql",
 	    h.dir);
 
@@ -594,9 +596,9 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 	/* the items again, as after a restart: the marker is read */
 	p->enabled = 1;
 	send_items(NULL, NULL, 0);
-	cr_assert_null(sched_find(S(), NS "|mysql"));
+	cr_assert_null(scheduler_find(S(), NS "|mysql"));
 	send_items(gits, ivs, 1);
-	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
 	cr_assert_eq(p->enabled, 0);
 
 	front_req(2, PLUGIN_OP_ENABLE, NS, GIT, 0, NULL);
@@ -618,8 +620,8 @@ Test(sched_flow, items_change_reschedule_remove_and_retry)
 	wait_for(ROLE_GITPULL, 2);
 	git_answer(0, 1, "mysql", 0);
 	git_answer(1, 0, "redis", 0);
-	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
-	cr_assert_not_null(q = sched_find(S(), NS "|redis"));
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
+	cr_assert_not_null(q = scheduler_find(S(), NS "|redis"));
 	cr_assert(ev_is_active(&p->timer));
 	/* its checkout failed: not scheduled, the error kept */
 	cr_assert_eq(q->checkout, CHECKOUT_FAILED);
@@ -654,7 +656,7 @@ Test(sched_flow, items_change_reschedule_remove_and_retry)
 	send_items(&gits[1], &ivs[1], 1);
 	cr_assert_eq(p->gone, 1);
 	cr_assert_not(ev_is_active(&p->timer));
-	cr_assert_null(sched_find_repo(S(), NS, "plugins/mysql"));
+	cr_assert_null(scheduler_find_repo(S(), NS, "plugins/mysql"));
 	front_req(1, PLUGIN_OP_LIST, "", "", 0, NULL);
 	{
 		char	*json = front_answer(0, 1, 200);
@@ -665,7 +667,7 @@ Test(sched_flow, items_change_reschedule_remove_and_retry)
 	}
 	/* its end is still published */
 	wait_for(ROLE_SENDER, 1);
-	cr_assert_null(sched_find(S(), NS "|mysql"));
+	cr_assert_null(scheduler_find(S(), NS "|mysql"));
 }
 
 Test(sched_flow, gitpull_restarts_and_the_checkout_is_asked_again)
@@ -682,7 +684,7 @@ Test(sched_flow, gitpull_restarts_and_the_checkout_is_asked_again)
 	h.peers[ROLE_GITPULL].fc = NULL;
 	settle(0.05);
 	cr_assert_null(h.w.peers[ROLE_GITPULL]);
-	cr_assert_not_null(p = sched_find(S(), NS "|mysql"));
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
 	cr_assert_eq(p->checkout, CHECKOUT_PENDING);
 	cr_assert(strstr(p->git_error, "gitpull went away") != NULL);
 	/* it comes back: the question again, on the new edge */
@@ -707,11 +709,11 @@ Test(sched_flow, shutdown_ends_the_runs)
 	front_req(1, PLUGIN_OP_RUN, NS, GIT, 60, NULL);
 	wait_for(ROLE_GITPULL, 2);
 	git_answer(1, 1, "mysql", 0);
-	cr_assert_eq(runner_active(S()->runner), 1);
+	cr_assert_eq(scheduler_runner_active(S()->runner), 1);
 	scheduler_ops.shutdown(&h.w);
 	/* SIGTERM is ignored: SIGKILL after the grace, then the answer */
 	assert_answer(0, 1, 200, "\"status\":\"failed\",\"exit\":null,"
 	    "\"signal\":9");
 	assert_answer(0, 1, 200, "stopped with the agent");
-	cr_assert_eq(runner_active(S()->runner), 0);
+	cr_assert_eq(scheduler_runner_active(S()->runner), 0);
 }

@@ -41,7 +41,7 @@ setup(void)
 	cr_assert_not_null(mkdtemp(fx.dir));
 	snprintf(fx.path, sizeof(fx.path), "%s/plugin", fx.dir);
 	cr_assert_not_null(fx.loop = ev_loop_new(EVFLAG_AUTO));
-	cr_assert_not_null(fx.rn = runner_new(fx.loop));
+	cr_assert_not_null(fx.rn = scheduler_runner_new(fx.loop));
 }
 
 static void
@@ -49,7 +49,7 @@ teardown(void)
 {
 	char	 f[160];
 
-	runner_free(fx.rn);
+	scheduler_runner_free(fx.rn);
 	ev_loop_destroy(fx.loop);
 	free(fx.out);
 	unlink(fx.path);
@@ -116,11 +116,11 @@ run(char *const argv[], double timeout, size_t outmax)
 	s.timeout = timeout;
 	s.grace = 0.5;
 	s.outmax = outmax;
-	cr_assert_not_null(run_start(fx.rn, &s, done_cb, &fx, err,
+	cr_assert_not_null(scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
 	    sizeof(err)), "%s", err);
 	spin(timeout + 5);
 	cr_assert(fx.done, "the run did not end");
-	cr_assert_eq(runner_active(fx.rn), 0);
+	cr_assert_eq(scheduler_runner_active(fx.rn), 0);
 }
 
 static char *const plain_argv[] = { "./plugin", NULL };
@@ -142,12 +142,12 @@ Test(scheduler_run, prints_metrics)
 	write_plugin("#!/bin/sh\n"
 	    "echo '[{\"name\":\"qps\",\"value\":12}]'\n");
 	run(plain_argv, 5, 1 << 20);
-	cr_assert(run_ok(&fx.res));
+	cr_assert(scheduler_run_ok(&fx.res));
 	cr_assert_eq(fx.res.exited, 1);
 	cr_assert_eq(fx.res.status, 0);
 	cr_assert_str_eq(fx.out, "[{\"name\":\"qps\",\"value\":12}]\n");
 	cr_assert_str_eq(fx.res.err, "");
-	run_describe(&fx.res, why, sizeof(why));
+	scheduler_run_describe(&fx.res, why, sizeof(why));
 	cr_assert_str_eq(why, "");
 	cr_assert(fx.res.duration >= 0 && fx.res.duration < 5);
 	assert_no_children();
@@ -168,7 +168,7 @@ Test(scheduler_run, parameters_environment_and_directory)
 	    "grep '^SigIgn' /proc/self/status\n"
 	    "ls /proc/self/fd | wc -l\n");
 	run(argv, 5, 1 << 20);
-	cr_assert(run_ok(&fx.res));
+	cr_assert(scheduler_run_ok(&fx.res));
 	/* nothing blocked or ignored, only 0-2 (and ls's own) open */
 	snprintf(want, sizeof(want), "%s\n[-x]\n[a&b]\n[$HOME]\n"
 	    "pool.loda C /usr/bin:/bin\n%s\nSigBlk:\t0000000000000000\n"
@@ -182,11 +182,11 @@ Test(scheduler_run, exits_non_zero_and_keeps_stderr)
 
 	write_plugin("#!/bin/sh\necho oops >&2\nexit 3\n");
 	run(plain_argv, 5, 1 << 20);
-	cr_assert_not(run_ok(&fx.res));
+	cr_assert_not(scheduler_run_ok(&fx.res));
 	cr_assert_eq(fx.res.exited, 1);
 	cr_assert_eq(fx.res.status, 3);
 	cr_assert_str_eq(fx.res.errtail, "oops\n");
-	run_describe(&fx.res, why, sizeof(why));
+	scheduler_run_describe(&fx.res, why, sizeof(why));
 	cr_assert_str_eq(why, "exit status 3");
 	assert_no_children();
 }
@@ -197,7 +197,7 @@ Test(scheduler_run, stderr_keeps_its_tail)
 	    "head -c 10000 /dev/zero | tr '\\0' a >&2\n"
 	    "printf 'THE END' >&2\n");
 	run(plain_argv, 5, 1 << 20);
-	cr_assert(run_ok(&fx.res));
+	cr_assert(scheduler_run_ok(&fx.res));
 	cr_assert_eq(fx.res.errtotal, 10007);
 	cr_assert_eq(strlen(fx.res.errtail), RUN_STDERR_TAIL);
 	cr_assert_str_eq(fx.res.errtail + RUN_STDERR_TAIL - 7, "THE END");
@@ -208,7 +208,7 @@ Test(scheduler_run, garbage_is_the_caller_s_problem)
 {
 	write_plugin("#!/bin/sh\necho 'Traceback: not json'\n");
 	run(plain_argv, 5, 1 << 20);
-	cr_assert(run_ok(&fx.res));
+	cr_assert(scheduler_run_ok(&fx.res));
 	cr_assert_str_eq(fx.out, "Traceback: not json\n");
 }
 
@@ -221,7 +221,7 @@ Test(scheduler_run, timeout_and_sigterm_ignored_ends_with_sigkill)
 	    "echo started\n"
 	    "while :; do sleep 0.1; done\n");
 	run(plain_argv, 1, 1 << 20);
-	cr_assert_not(run_ok(&fx.res));
+	cr_assert_not(scheduler_run_ok(&fx.res));
 	cr_assert_eq(fx.res.timed_out, 1);
 	cr_assert_eq(fx.res.exited, 0);
 	cr_assert_eq(fx.res.signo, SIGKILL);
@@ -229,7 +229,7 @@ Test(scheduler_run, timeout_and_sigterm_ignored_ends_with_sigkill)
 	/* 1 s, then 0.5 s of grace */
 	cr_assert(fx.res.duration >= 1.4 && fx.res.duration < 3.5, "%f",
 	    fx.res.duration);
-	run_describe(&fx.res, why, sizeof(why));
+	scheduler_run_describe(&fx.res, why, sizeof(why));
 	cr_assert_str_eq(why, "timed out after 1 s (killed by signal 9)");
 	assert_no_children();
 }
@@ -275,7 +275,7 @@ Test(scheduler_run, a_child_that_outlives_the_plugin_is_killed)
 	    "echo $! > pid\n"
 	    "echo '[]'\n");
 	run(plain_argv, 5, 1 << 20);
-	cr_assert(run_ok(&fx.res));
+	cr_assert(scheduler_run_ok(&fx.res));
 	cr_assert_str_eq(fx.out, "[]\n");
 	snprintf(f, sizeof(f), "%s/pid", fx.dir);
 	cr_assert_not_null(fp = fopen(f, "r"));
@@ -301,12 +301,12 @@ Test(scheduler_run, a_hundred_megabytes_are_capped_and_killed)
 	    "head -c 100000000 /dev/zero | tr '\\0' x\n"
 	    "sleep 30\n");
 	run(plain_argv, 10, 1 << 20);
-	cr_assert_not(run_ok(&fx.res));
+	cr_assert_not(scheduler_run_ok(&fx.res));
 	cr_assert_eq(fx.res.output_over, 1);
 	cr_assert_eq(fx.res.outlen, 1 << 20);
 	cr_assert_eq(fx.res.exited, 0);
 	cr_assert(fx.res.duration < 5, "%f", fx.res.duration);
-	run_describe(&fx.res, why, sizeof(why));
+	scheduler_run_describe(&fx.res, why, sizeof(why));
 	cr_assert_str_eq(why, "output over 1048576 bytes");
 	assert_no_children();
 }
@@ -323,11 +323,13 @@ Test(scheduler_run, a_missing_plugin_does_not_start)
 	s.argv = plain_argv;
 	s.envp = envp;
 	s.timeout = 1;
-	cr_assert_null(run_start(fx.rn, &s, done_cb, &fx, err, sizeof(err)));
+	cr_assert_null(scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
+	    sizeof(err)));
 	cr_assert(strstr(err, "No such file") != NULL, "%s", err);
 	write_plugin("#!/bin/sh\n");
 	cr_assert_eq(chmod(fx.path, 0644), 0);
-	cr_assert_null(run_start(fx.rn, &s, done_cb, &fx, err, sizeof(err)));
+	cr_assert_null(scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
+	    sizeof(err)));
 	cr_assert(strstr(err, "not an executable") != NULL, "%s", err);
 }
 
@@ -337,9 +339,9 @@ Test(scheduler_run, an_exec_failure_is_reported)
 
 	write_plugin("#!/nonexistent/interpreter\n");
 	run(plain_argv, 5, 1 << 20);
-	cr_assert_not(run_ok(&fx.res));
+	cr_assert_not(scheduler_run_ok(&fx.res));
 	cr_assert_eq(fx.res.status, 127);
-	run_describe(&fx.res, why, sizeof(why));
+	scheduler_run_describe(&fx.res, why, sizeof(why));
 	cr_assert_str_eq(why, "exec ./plugin: No such file or directory");
 }
 
@@ -359,12 +361,13 @@ Test(scheduler_run, stop_all_ends_every_run)
 		s.timeout = 60;
 		s.grace = 0.5;
 		s.outmax = 1024;
-		cr_assert_not_null(run_start(fx.rn, &s, done_cb, &fx, err,
+		cr_assert_not_null(scheduler_run_start(fx.rn, &s, done_cb, &fx,
+		    err,
 		    sizeof(err)));
 	}
 	spin(0.2);
 	cr_assert_not(fx.done);
-	runner_stop_all(fx.rn, 0.5);
+	scheduler_runner_stop_all(fx.rn, 0.5);
 	spin(3);
 	cr_assert(fx.done);
 	cr_assert_eq(fx.res.stopped, 1);
@@ -406,13 +409,14 @@ Test(scheduler_run, works_inside_the_scheduler_sandbox)
 		s.timeout = 5;
 		s.grace = 0.5;
 		s.outmax = 1024;
-		if (run_start(fx.rn, &s, done_cb, &fx, err, sizeof(err)) ==
+		if (scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
+		    sizeof(err)) ==
 		    NULL)
 			_exit(11);
 		spin(5);
 		if (!fx.done)
 			_exit(12);
-		if (!run_ok(&fx.res))
+		if (!scheduler_run_ok(&fx.res))
 			_exit(13);
 		_exit(strcmp(fx.out, want) == 0 ? 0 : 14);
 	}

@@ -1,5 +1,5 @@
 /*
- * Cutting requests from the sender's buffer (cut_next() in sender.h):
+ * Cutting requests from the sender's buffer (sender_cut_next() in sender.h):
  * several messages per request at the point, message-byte, request-byte
  * and message-count limits, one topic and format per request, and a
  * property run over random buffers that checks every point goes out
@@ -143,10 +143,10 @@ Test(cut, empty_buffer)
 	struct cut		 c;
 	struct cut_limits	 l = limits(1000, 1048576, 5242880, 100);
 
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 0);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 0);
 	cr_assert_eq(c.nmsgs, 0);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, one_message_when_all_fits)
@@ -157,8 +157,8 @@ Test(cut, one_message_when_all_fits)
 
 	add_batch(TOPIC, FORMAT_LINE, "m v=", 0, 3, 0);
 	add_batch(TOPIC, FORMAT_LINE, "m v=", 3, 2, 0);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 1);
 	cr_assert_eq(c.npoints, 5);
 	cr_assert_str_eq(c.topic, TOPIC);
@@ -167,7 +167,7 @@ Test(cut, one_message_when_all_fits)
 	cr_assert_str_eq(s, "m v=0\nm v=1\nm v=2\nm v=3\nm v=4\n");
 	free(s);
 	assert_layout(&c);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, several_messages_at_batchpoints)
@@ -183,8 +183,8 @@ Test(cut, several_messages_at_batchpoints)
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 4, 0);
 	add_batch(TOPIC, FORMAT_LINE, "p", 4, 1, 0);
 	add_batch(TOPIC, FORMAT_LINE, "p", 5, 5, 0);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 4);
 	cr_assert_eq(c.npoints, 10);
 	for (i = 0; i < 4; i++) {
@@ -194,7 +194,7 @@ Test(cut, several_messages_at_batchpoints)
 		cr_assert_eq(c.msgs[i].npoints, i < 3 ? 3 : 1);
 	}
 	assert_layout(&c);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, requestmessages_bounds_the_count)
@@ -204,13 +204,13 @@ Test(cut, requestmessages_bounds_the_count)
 	char			*s;
 
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 10, 0);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 2);
 	cr_assert_eq(c.npoints, 6);
 	/* the next request starts where this one ended */
 	consume(c.npoints);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 2);
 	cr_assert_eq(c.npoints, 4);
 	s = msg_str(&c, 0);
@@ -218,10 +218,10 @@ Test(cut, requestmessages_bounds_the_count)
 	free(s);
 	/* 1: one message per request, as after a refused MPUB */
 	l.reqmsgs = 1;
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 1);
 	cr_assert_eq(c.npoints, 3);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, messagebytes_bounds_each_message)
@@ -238,8 +238,8 @@ Test(cut, messagebytes_bounds_each_message)
 	l = limits(1000, room + SENDER_ENVELOPE_BYTES + strlen(TOPIC),
 	    5242880, 100);
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 30, 100);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 5);
 	cr_assert_eq(c.npoints, 30);
 	for (i = 0; i < c.nmsgs; i++) {
@@ -249,9 +249,9 @@ Test(cut, messagebytes_bounds_each_message)
 	}
 	/* one byte more and 8 fit */
 	l.msgbytes++;
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.msgs[0].npoints, 8);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, json_messages_stay_within_messagebytes)
@@ -264,8 +264,8 @@ Test(cut, json_messages_stay_within_messagebytes)
 
 	l = limits(1000, 4096, 5242880, 100);
 	add_batch(TOPIC, FORMAT_JSON, "{\"p\":", 0, 200, 60);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_gt(c.nmsgs, 1);
 	cr_assert_eq(c.npoints, 200);
 	for (i = 0; i < c.nmsgs; i++) {
@@ -288,7 +288,7 @@ Test(cut, json_messages_stay_within_messagebytes)
 	cr_assert_leq((size_t)n * 61 - 1, room);
 	cr_assert_gt((size_t)(n + 1) * 61 - 1, room);
 	assert_layout(&c);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, requestbytes_bounds_several_messages)
@@ -301,10 +301,10 @@ Test(cut, requestbytes_bounds_several_messages)
 	/* messages of 10 points of 100 bytes: 1010 bytes of lines */
 	l = limits(10, 1048576, 20000, 1000);
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 1000, 100);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_gt(c.nmsgs, 1);
-	size = cut_mpub_size(c.msgs, c.nmsgs);
+	size = sender_cut_mpub_size(c.msgs, c.nmsgs);
 	cr_assert_leq(size, 20000);
 	/* full, short of what one more message would need (its size
 	 * field, a point and the envelope the cut must allow for) */
@@ -312,7 +312,7 @@ Test(cut, requestbytes_bounds_several_messages)
 	    20000, "size %llu", (unsigned long long)size);
 	for (i = 0; i < c.nmsgs; i++)
 		cr_assert_leq(c.msgs[i].npoints, 10);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, one_message_is_not_bounded_by_requestbytes)
@@ -323,12 +323,12 @@ Test(cut, one_message_is_not_bounded_by_requestbytes)
 	/* a message larger than requestbytes still goes, alone, as PUB */
 	l = limits(1000, 1048576, 4096, 100);
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 100, 100);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 1);
 	cr_assert_eq(c.npoints, 100);
 	cr_assert_gt(c.msgs[0].len, 4096);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, one_topic_and_format_per_request)
@@ -340,13 +340,13 @@ Test(cut, one_topic_and_format_per_request)
 	add_batch(TOPIC, FORMAT_LINE, "a", 0, 3, 0);
 	add_batch("collect.other", FORMAT_LINE, "b", 0, 3, 0);
 	add_batch("collect.other", FORMAT_JSON, "{\"c\":", 0, 1, 0);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 2);
 	cr_assert_eq(c.npoints, 3);
 	cr_assert_str_eq(c.topic, TOPIC);
 	consume(c.npoints);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_str_eq(c.topic, "collect.other");
 	cr_assert_eq(c.fmt, FORMAT_LINE);
 	cr_assert_eq(c.npoints, 3);
@@ -354,12 +354,12 @@ Test(cut, one_topic_and_format_per_request)
 	cr_assert_str_eq(s, "b2\n");
 	free(s);
 	consume(c.npoints);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.fmt, FORMAT_JSON);
 	cr_assert_eq(c.nmsgs, 1);
 	consume(c.npoints);
-	cr_assert_eq(cut_next(&c, &q, &l), 0);
-	cut_free(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 0);
+	sender_cut_free(&c);
 }
 
 Test(cut, a_partly_published_batch_starts_where_it_stopped)
@@ -370,13 +370,13 @@ Test(cut, a_partly_published_batch_starts_where_it_stopped)
 
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 5, 0);
 	consume(2);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.npoints, 3);
 	s = msg_str(&c, 0);
 	cr_assert_str_eq(s, "p2\np3\np4\n");
 	free(s);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, first_point_over_messagebytes)
@@ -386,12 +386,12 @@ Test(cut, first_point_over_messagebytes)
 
 	add_batch(TOPIC, FORMAT_LINE, "big", 0, 1, 5000);
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 1, 0);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), -2);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), -2);
 	consume(1);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.npoints, 1);
-	cut_free(&c);
+	sender_cut_free(&c);
 }
 
 Test(cut, a_big_point_after_others_ends_the_request)
@@ -402,13 +402,13 @@ Test(cut, a_big_point_after_others_ends_the_request)
 	/* not an error there: it starts (and fails) a request of its own */
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 3, 0);
 	add_batch(TOPIC, FORMAT_LINE, "big", 0, 1, 5000);
-	cut_init(&c);
-	cr_assert_eq(cut_next(&c, &q, &l), 1);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 2);
 	cr_assert_eq(c.npoints, 3);
 	consume(3);
-	cr_assert_eq(cut_next(&c, &q, &l), -2);
-	cut_free(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), -2);
+	sender_cut_free(&c);
 }
 
 Test(cut, mpub_size)
@@ -418,9 +418,9 @@ Test(cut, mpub_size)
 	};
 
 	/* count, then a size field and the bytes per message */
-	cr_assert_eq(cut_mpub_size(m, 0), 4);
-	cr_assert_eq(cut_mpub_size(m, 1), 4 + 4 + 1);
-	cr_assert_eq(cut_mpub_size(m, 3), 4 + 5 + 6 + 7);
+	cr_assert_eq(sender_cut_mpub_size(m, 0), 4);
+	cr_assert_eq(sender_cut_mpub_size(m, 1), 4 + 4 + 1);
+	cr_assert_eq(sender_cut_mpub_size(m, 3), 4 + 5 + 6 + 7);
 }
 
 /* Cut everything away, checking each request; returns the requests. */
@@ -433,13 +433,13 @@ drain(const struct cut_limits *l, uint32_t total, enum out_format fmt)
 	size_t		 i, requests = 0;
 	int		 rv;
 
-	cut_init(&c);
-	while ((rv = cut_next(&c, &q, l)) == 1) {
+	sender_cut_init(&c);
+	while ((rv = sender_cut_next(&c, &q, l)) == 1) {
 		requests++;
 		cr_assert_geq(c.nmsgs, 1);
 		cr_assert_leq(c.nmsgs, l->reqmsgs);
 		if (c.nmsgs > 1)
-			cr_assert_leq(cut_mpub_size(c.msgs, c.nmsgs),
+			cr_assert_leq(sender_cut_mpub_size(c.msgs, c.nmsgs),
 			    l->reqbytes);
 		assert_layout(&c);
 		for (i = 0; i < c.nmsgs; i++) {
@@ -472,7 +472,7 @@ drain(const struct cut_limits *l, uint32_t total, enum out_format fmt)
 	}
 	cr_assert_eq(rv, 0);
 	cr_assert_eq(seen, total, "every point exactly once");
-	cut_free(&c);
+	sender_cut_free(&c);
 	return requests;
 }
 

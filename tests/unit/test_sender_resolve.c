@@ -1,6 +1,6 @@
 /*
  * Name lookups off the event loop (sender_resolve.h): answers come
- * through the loop, never from inside resolver_start(); numeric
+ * through the loop, never from inside sender_resolve_start(); numeric
  * addresses need no thread; a lookup that does not end in time is given
  * up and its thread cleans up after itself; a cancelled or replaced
  * lookup never calls back.  A stand-in for getaddrinfo() that waits on
@@ -142,14 +142,14 @@ Test(resolve, numeric_address_answered_through_the_loop)
 	char			 err[128];
 	int			 base = threads();
 
-	resolver_init(&r, loop, slow_lookup, record, &s);
-	cr_assert_eq(resolver_start(&r, "127.0.0.1", "4150", &h, 5.0, err,
+	sender_resolve_init(&r, loop, slow_lookup, record, &s);
+	cr_assert_eq(sender_resolve_start(&r, "127.0.0.1", "4150", &h, 5.0, err,
 	    sizeof(err)), 0, "%s", err);
 	/* no thread, and no answer from inside the call */
 	cr_assert_eq(r.background, 0);
 	cr_assert_eq(s.calls, 0);
 	cr_assert_eq(threads(), base);
-	cr_assert(resolver_busy(&r));
+	cr_assert(sender_resolve_busy(&r));
 	run_until(loop, &s);
 	cr_assert_eq(s.calls, 1);
 	cr_assert_eq(s.last.rc, 0);
@@ -160,8 +160,8 @@ Test(resolve, numeric_address_answered_through_the_loop)
 	cr_assert_eq(ntohs(sin->sin_port), 4150);
 	cr_assert_eq(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
 	freeaddrinfo(s.last.res);
-	cr_assert(!resolver_busy(&r));
-	resolver_close(&r);
+	cr_assert(!sender_resolve_busy(&r));
+	sender_resolve_close(&r);
 	ev_loop_destroy(loop);
 }
 
@@ -175,8 +175,9 @@ Test(resolve, name_looked_up_in_a_thread)
 	int		 base = threads();
 
 	/* the real getaddrinfo(): localhost is in /etc/hosts */
-	resolver_init(&r, loop, NULL, record, &s);
-	cr_assert_eq(resolver_start(&r, "localhost", "4150", &h, 30.0, err,
+	sender_resolve_init(&r, loop, NULL, record, &s);
+	cr_assert_eq(sender_resolve_start(&r, "localhost", "4150", &h, 30.0,
+	    err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(r.background, 1);
 	cr_assert_eq(s.calls, 0);
@@ -186,7 +187,7 @@ Test(resolve, name_looked_up_in_a_thread)
 	cr_assert_not_null(s.last.res);
 	freeaddrinfo(s.last.res);
 	wait_threads(base);
-	resolver_close(&r);
+	sender_resolve_close(&r);
 	ev_loop_destroy(loop);
 }
 
@@ -198,14 +199,14 @@ Test(resolve, lookup_error_reported)
 	struct seen	 s = { 0 };
 	char		 err[128];
 
-	resolver_init(&r, loop, failing_lookup, record, &s);
-	cr_assert_eq(resolver_start(&r, "nsqd.example", "4150", &h, 30.0,
+	sender_resolve_init(&r, loop, failing_lookup, record, &s);
+	cr_assert_eq(sender_resolve_start(&r, "nsqd.example", "4150", &h, 30.0,
 	    err, sizeof(err)), 0, "%s", err);
 	run_until(loop, &s);
 	cr_assert_eq(s.last.rc, EAI_NONAME);
 	cr_assert_eq(s.last.timedout, 0);
 	cr_assert_null(s.last.res);
-	resolver_close(&r);
+	sender_resolve_close(&r);
 	ev_loop_destroy(loop);
 }
 
@@ -218,22 +219,23 @@ Test(resolve, no_answer_in_time_gives_up_and_the_thread_cleans_up)
 	char		 err[128];
 	int		 base = threads();
 
-	resolver_init(&r, loop, slow_lookup, record, &s);
-	cr_assert_eq(resolver_start(&r, "dead-dns.example", "4150", &h, 0.05,
+	sender_resolve_init(&r, loop, slow_lookup, record, &s);
+	cr_assert_eq(sender_resolve_start(&r, "dead-dns.example", "4150", &h,
+	    0.05,
 	    err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(r.background, 1);
 	run_until(loop, &s);
 	cr_assert_eq(s.calls, 1);
 	cr_assert_eq(s.last.timedout, 1);
 	cr_assert_null(s.last.res);
-	cr_assert(!resolver_busy(&r));
+	cr_assert(!sender_resolve_busy(&r));
 	/* the server answers late: nobody is told, the thread frees it */
 	cr_assert_eq(threads(), base + 1);
 	open_gate();
 	wait_threads(base);
 	ev_run(loop, EVRUN_NOWAIT);
 	cr_assert_eq(s.calls, 1);
-	resolver_close(&r);
+	sender_resolve_close(&r);
 	ev_loop_destroy(loop);
 }
 
@@ -246,18 +248,18 @@ Test(resolve, cancelled_lookup_never_calls_back)
 	char		 err[128];
 	int		 base = threads();
 
-	resolver_init(&r, loop, slow_lookup, record, &s);
-	cr_assert_eq(resolver_start(&r, "nsqd.example", "4150", &h, 30.0,
+	sender_resolve_init(&r, loop, slow_lookup, record, &s);
+	cr_assert_eq(sender_resolve_start(&r, "nsqd.example", "4150", &h, 30.0,
 	    err, sizeof(err)), 0, "%s", err);
-	resolver_cancel(&r);
-	cr_assert(!resolver_busy(&r));
+	sender_resolve_cancel(&r);
+	cr_assert(!sender_resolve_busy(&r));
 	open_gate();
 	wait_threads(base);
 	/* whatever the thread did, the loop has nothing for us */
 	ev_run(loop, EVRUN_NOWAIT);
 	ev_run(loop, EVRUN_NOWAIT);
 	cr_assert_eq(s.calls, 0);
-	resolver_close(&r);
+	sender_resolve_close(&r);
 	ev_loop_destroy(loop);
 }
 
@@ -270,10 +272,10 @@ Test(resolve, a_new_lookup_replaces_the_one_in_progress)
 	char		 err[128];
 	int		 base = threads();
 
-	resolver_init(&r, loop, slow_lookup, record, &s);
-	cr_assert_eq(resolver_start(&r, "old.example", "1", &h, 30.0, err,
+	sender_resolve_init(&r, loop, slow_lookup, record, &s);
+	cr_assert_eq(sender_resolve_start(&r, "old.example", "1", &h, 30.0, err,
 	    sizeof(err)), 0, "%s", err);
-	cr_assert_eq(resolver_start(&r, "::1", "2", &h, 30.0, err,
+	cr_assert_eq(sender_resolve_start(&r, "::1", "2", &h, 30.0, err,
 	    sizeof(err)), 0, "%s", err);
 	run_until(loop, &s);
 	cr_assert_eq(s.calls, 1);
@@ -285,7 +287,7 @@ Test(resolve, a_new_lookup_replaces_the_one_in_progress)
 	wait_threads(base);
 	ev_run(loop, EVRUN_NOWAIT);
 	cr_assert_eq(s.calls, 1);
-	resolver_close(&r);
+	sender_resolve_close(&r);
 	ev_loop_destroy(loop);
 }
 
@@ -299,10 +301,10 @@ Test(resolve, closed_with_a_lookup_in_progress)
 	int		 base = threads();
 
 	/* as at shutdown: the resolver goes, the thread still waits */
-	resolver_init(&r, loop, slow_lookup, record, &s);
-	cr_assert_eq(resolver_start(&r, "nsqd.example", "4150", &h, 30.0,
+	sender_resolve_init(&r, loop, slow_lookup, record, &s);
+	cr_assert_eq(sender_resolve_start(&r, "nsqd.example", "4150", &h, 30.0,
 	    err, sizeof(err)), 0, "%s", err);
-	resolver_close(&r);
+	sender_resolve_close(&r);
 	memset(&r, 0xa5, sizeof(r));	/* its memory is gone */
 	ev_loop_destroy(loop);
 	open_gate();

@@ -10,24 +10,24 @@ Test(util, tail_append_keeps_the_last_bytes)
 	char	 buf[4];
 	size_t	 len = 0;
 
-	tail_append(buf, sizeof(buf), &len, "ab", 2);
+	util_tail_append(buf, sizeof(buf), &len, "ab", 2);
 	cr_assert_eq(len, 2);
 	cr_assert_eq(memcmp(buf, "ab", 2), 0);
-	tail_append(buf, sizeof(buf), &len, "cd", 2);
+	util_tail_append(buf, sizeof(buf), &len, "cd", 2);
 	cr_assert_eq(len, 4);
 	cr_assert_eq(memcmp(buf, "abcd", 4), 0);
 	/* over the cap: the oldest bytes go */
-	tail_append(buf, sizeof(buf), &len, "e", 1);
+	util_tail_append(buf, sizeof(buf), &len, "e", 1);
 	cr_assert_eq(len, 4);
 	cr_assert_eq(memcmp(buf, "bcde", 4), 0);
-	tail_append(buf, sizeof(buf), &len, "fgh", 3);
+	util_tail_append(buf, sizeof(buf), &len, "fgh", 3);
 	cr_assert_eq(memcmp(buf, "efgh", 4), 0);
 	/* one piece as long as the cap, or longer */
-	tail_append(buf, sizeof(buf), &len, "ijkl", 4);
+	util_tail_append(buf, sizeof(buf), &len, "ijkl", 4);
 	cr_assert_eq(memcmp(buf, "ijkl", 4), 0);
-	tail_append(buf, sizeof(buf), &len, "0123456789", 10);
+	util_tail_append(buf, sizeof(buf), &len, "0123456789", 10);
 	cr_assert_eq(len, 4);
 	cr_assert_eq(memcmp(buf, "6789", 4), 0);
-	tail_append(buf, sizeof(buf), &len, "", 0);
+	util_tail_append(buf, sizeof(buf), &len, "", 0);
 	cr_assert_eq(memcmp(buf, "6789", 4), 0);
 }

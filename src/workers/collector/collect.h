@@ -33,7 +33,7 @@ struct collect_env {
 /*
  * Points a family produced; names final, no host tag (added later).
  * route[i] is the namespace point i goes to: NULL = every namespace of
- * the host (see pl_route()).
+ * the host (see collect_list_route()).
  */
 struct point_list {
 	struct point	*v;
@@ -44,18 +44,22 @@ struct point_list {
 	int		 failed;	/* an allocation failed: sticky */
 };
 
-void	 pl_init(struct point_list *);
-void	 pl_free(struct point_list *);		/* and pl_init() again */
-void	 pl_reset(struct point_list *);		/* n = 0, points freed */
+void	 collect_list_init(struct point_list *);
+/* collect_list_free: and collect_list_init() again */
+void	 collect_list_free(struct point_list *);
+void	 collect_list_reset(struct point_list *);		/* n = 0,
+    points freed */
 /* Drop the points from index n on (a set a family could not finish). */
-void	 pl_truncate(struct point_list *, size_t n);
+void	 collect_list_truncate(struct point_list *, size_t n);
 /*
  * Append a point; tags as NULL-terminated key, value pairs.  Returns the
  * point (to set a timestamp) or NULL with pl->failed set.
  */
-struct point	*pl_add_int(struct point_list *, const char *name, int64_t,
+struct point	*collect_list_add_int(struct point_list *, const char *name,
+    int64_t,
 		    ...) __attribute__((sentinel));
-struct point	*pl_add_float(struct point_list *, const char *name, double,
+struct point	*collect_list_add_float(struct point_list *, const char *name,
+    double,
 		    ...) __attribute__((sentinel));
 /*
  * PORT and PROC: the points added from now on go to namespace `ns` only
@@ -65,10 +69,10 @@ struct point	*pl_add_float(struct point_list *, const char *name, double,
  * name is the point's name (PORT) or its prefix up to a '.' (PROC), once
  * per namespace.
  */
-void	 pl_route(struct point_list *, const char *ns);
+void	 collect_list_route(struct point_list *, const char *ns);
 
 /* Truncation toward zero to 2 decimals, as the Go agent's SetPrecision. */
-double	 trunc2(double);
+double	 collect_trunc2(double);
 
 /*
  * One family.  `state` keeps what rates need between runs (previous
@@ -76,7 +80,8 @@ double	 trunc2(double);
  * a negative rate.  collect() returns 0 (points appended, maybe none) or
  * -1 with err naming what failed: logged (rate-limited) and counted; the
  * points it did append are still sent (a family with several sources
- * appends what it could read; pl_truncate() drops a half-made set), and
+ * appends what it could read; collect_list_truncate() drops a half-made set),
+     and
  * the other families still run.  init may be NULL (no state); an init
  * that returns NULL is out of memory and the family is left out.
  */

@@ -143,7 +143,8 @@ coredump_collect(void *state, const struct collect_env *env,
 			continue;	/* not reached: matched above */
 		memcpy(svc, s, len);
 		svc[len] = '\0';
-		pl_add_int(out, "app.service.coredump", 1, "service", svc,
+		collect_list_add_int(out, "app.service.coredump", 1, "service",
+		    svc,
 		    NULL);
 	}
 	goto done;

@@ -60,8 +60,8 @@ cpu_fini(void *arg)
 
 	if (s == NULL)
 		return;
-	cfile_free(&s->stat);
-	cfile_free(&s->loadavg);
+	collect_file_free(&s->stat);
+	collect_file_free(&s->loadavg);
 	free(s->core);
 	free(s->prev_core);
 	free(s);
@@ -174,7 +174,7 @@ idle_share(const struct cpu_sample *prev, const struct cpu_sample *cur)
 		return -1.0;
 	if (cur->total == prev->total)
 		return -1.0;
-	return trunc2((double)(cur->idle - prev->idle) * 100.0 /
+	return collect_trunc2((double)(cur->idle - prev->idle) * 100.0 /
 	    (double)(cur->total - prev->total));
 }
 
@@ -188,15 +188,15 @@ emit_idle(struct cpu_state *s, struct point_list *out)
 	 * sent 0 then, and so do we */
 	v = idle_share(&s->prev_all, &s->all);
 	if (v >= 0.0)
-		(void)pl_add_float(out, "cpu.idle", v, NULL);
+		(void)collect_list_add_float(out, "cpu.idle", v, NULL);
 	else if (s->all.total == s->prev_all.total &&
 	    s->all.idle == s->prev_all.idle)
-		(void)pl_add_float(out, "cpu.idle", 0.0, NULL);
+		(void)collect_list_add_float(out, "cpu.idle", 0.0, NULL);
 	for (i = 0; i < s->ncore && i < s->nprev_core; i++) {
 		if ((v = idle_share(&s->prev_core[i], &s->core[i])) < 0.0)
 			continue;
 		snprintf(s->corename, sizeof(s->corename), "%zu", i);
-		(void)pl_add_float(out, "cpu.idle.core", v, "core",
+		(void)collect_list_add_float(out, "cpu.idle.core", v, "core",
 		    s->corename, NULL);
 	}
 }
@@ -242,7 +242,7 @@ emit_loadavg(struct cpu_state *s, const struct collect_env *env,
 			goto bad;
 	}
 	for (i = 0; i < 3; i++)
-		(void)pl_add_float(out, names[i], v[i], NULL);
+		(void)collect_list_add_float(out, names[i], v[i], NULL);
 	return 0;
  bad:
 	snprintf(err, errlen, "%s/proc/loadavg: not three load averages",
@@ -313,9 +313,9 @@ emit_ps(const struct collect_env *env, struct point_list *out, char *err,
 		snprintf(err, errlen, "%s: closedir: %s", dir, strerror(errno));
 		return -1;
 	}
-	(void)pl_add_int(out, "ps.zombies.num", zombies, NULL);
-	(void)pl_add_int(out, "ps.running.num", running, NULL);
-	(void)pl_add_int(out, "ps.total.num", total, NULL);
+	(void)collect_list_add_int(out, "ps.zombies.num", zombies, NULL);
+	(void)collect_list_add_int(out, "ps.running.num", running, NULL);
+	(void)collect_list_add_int(out, "ps.total.num", total, NULL);
 	return 0;
 }
 
@@ -328,7 +328,7 @@ cpu_collect(void *arg, const struct collect_env *env, struct point_list *out,
 	int			 rv = 0;
 
 	err[0] = '\0';
-	(void)pl_add_int(out, "agent.alive", 1, NULL);
+	(void)collect_list_add_int(out, "agent.alive", 1, NULL);
 	/* each source on its own: one that fails does not take the
 	 * others with it; the first failure is the one reported */
 	if (read_stat(s, env, why, sizeof(why)) == -1) {

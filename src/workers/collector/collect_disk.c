@@ -68,7 +68,7 @@ disk_fini(void *arg)
 
 	if (s == NULL)
 		return;
-	cfile_free(&s->stats);
+	collect_file_free(&s->stats);
 	free(s->cur);
 	free(s->prev);
 	free(s);
@@ -230,16 +230,18 @@ disk_emit(const struct disk *o, const struct disk *d, double secs,
 	dw = d->writes - o->writes;
 	dms = (d->read_ms - o->read_ms) + (d->write_ms - o->write_ms);
 	dio = d->io_ms - o->io_ms;
-	(void)pl_add_float(out, "disk.io.read_requests",
-	    trunc2((double)dr / secs), "device", d->tag, NULL);
-	(void)pl_add_float(out, "disk.io.write_requests",
-	    trunc2((double)dw / secs), "device", d->tag, NULL);
-	(void)pl_add_float(out, "disk.io.await", dr + dw == 0 ? 0.0 :
-	    trunc2((double)dms / (double)(dr + dw)), "device", d->tag, NULL);
-	util = trunc2((double)dio * 100.0 / (secs * 1000.0));
+	(void)collect_list_add_float(out, "disk.io.read_requests",
+	    collect_trunc2((double)dr / secs), "device", d->tag, NULL);
+	(void)collect_list_add_float(out, "disk.io.write_requests",
+	    collect_trunc2((double)dw / secs), "device", d->tag, NULL);
+	(void)collect_list_add_float(out, "disk.io.await", dr + dw == 0 ? 0.0 :
+	    collect_trunc2((double)dms / (double)(dr + dw)), "device", d->tag,
+	    NULL);
+	util = collect_trunc2((double)dio * 100.0 / (secs * 1000.0));
 	if (util > 100.0)
 		util = 100.0;
-	(void)pl_add_float(out, "disk.io.util", util, "device", d->tag, NULL);
+	(void)collect_list_add_float(out, "disk.io.util", util, "device",
+	    d->tag, NULL);
 }
 
 static int

@@ -21,7 +21,7 @@
 #define CFILE_FIRST	8192
 
 void
-cfile_free(struct cfile *f)
+collect_file_free(struct cfile *f)
 {
 	free(f->p);
 	memset(f, 0, sizeof(*f));

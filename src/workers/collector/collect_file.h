@@ -21,7 +21,7 @@ struct cfile {
 	size_t	 cap;
 };
 
-void	 cfile_free(struct cfile *);
+void	 collect_file_free(struct cfile *);
 
 /* root then the formatted path into buf; -1 (ENAMETOOLONG) if cut. */
 int	 collect_path(char *buf, size_t len, const char *root,

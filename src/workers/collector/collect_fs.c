@@ -233,7 +233,7 @@ mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
 	memset(&f, 0, sizeof(f));
 	if (collect_slurp(root, "/proc/mounts", FS_MOUNTS_MAX, &f, err,
 	    errlen) == -1) {
-		cfile_free(&f);
+		collect_file_free(&f);
 		return -1;
 	}
 	for (line = f.p; line != NULL && *line != '\0'; line = next) {
@@ -249,11 +249,11 @@ mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
 		if (mounts_add(m, spec, file, mount_mode(opts)) == -1) {
 			snprintf(err, errlen, "%s/proc/mounts: %s", root,
 			    strerror(errno));
-			cfile_free(&f);
+			collect_file_free(&f);
 			return -1;
 		}
 	}
-	cfile_free(&f);
+	collect_file_free(&f);
 	return 0;
 }
 
@@ -279,7 +279,7 @@ fs_kernel_files(const char *root, struct point_list *out)
 		log_warnx("collect fs: %s: not a number", path);
 		return;
 	}
-	pl_add_int(out, "kernel.files.max", (int64_t)max, NULL);
+	collect_list_add_int(out, "kernel.files.max", (int64_t)max, NULL);
 	if (collect_path(path, sizeof(path), root,
 	    "/proc/sys/fs/file-nr") == -1 ||
 	    collect_read(path, buf, sizeof(buf)) == -1) {
@@ -291,13 +291,14 @@ fs_kernel_files(const char *root, struct point_list *out)
 		log_warnx("collect fs: %s: not a number", path);
 		return;
 	}
-	pl_add_int(out, "kernel.files.allocated", (int64_t)alloc, NULL);
+	collect_list_add_int(out, "kernel.files.allocated", (int64_t)alloc,
+	    NULL);
 	/* Go divided by a zero max into +Inf, which its JSON refused */
 	if (max > 0)
-		pl_add_float(out, "kernel.files.allocated.percent",
-		    trunc2((double)alloc * 100 / (double)max), NULL);
+		collect_list_add_float(out, "kernel.files.allocated.percent",
+		    collect_trunc2((double)alloc * 100 / (double)max), NULL);
 	/* allocated may pass max (root is not held to it): no wrap */
-	pl_add_int(out, "kernel.files.left",
+	collect_list_add_int(out, "kernel.files.left",
 	    alloc < max ? (int64_t)(max - alloc) : 0, NULL);
 }
 
@@ -385,7 +386,7 @@ probe_rw(const char *dir, int64_t now)
 	}
 	probe_content(now, want, sizeof(want));
 	len = strlen(want);
-	if (write_all(fd, want, len) == -1)
+	if (util_write_all(fd, want, len) == -1)
 		log_warn("collect fs: probe: write %s/%s", dir, FS_PROBE);
 	else if ((n = pread(fd, got, sizeof(got), 0)) == -1)
 		log_warn("collect fs: probe: read %s/%s", dir, FS_PROBE);
@@ -469,16 +470,16 @@ fs_mount(struct fs_state *st, const struct collect_env *env,
 	    (uint64_t)sf.f_bsize;
 	used = sf.f_blocks > sf.f_bfree ? sf.f_blocks - sf.f_bfree : 0;
 	iused = sf.f_files > sf.f_ffree ? sf.f_files - sf.f_ffree : 0;
-	pl_add_float(out, "fs.inodes.used.percent",
+	collect_list_add_float(out, "fs.inodes.used.percent",
 	    ceil_percent(iused, sf.f_files), "mount", m->file, NULL);
-	pl_add_float(out, "fs.space.used.percent",
+	collect_list_add_float(out, "fs.space.used.percent",
 	    sf.f_blocks == 0 ? 0 : ceil_percent(used, used + sf.f_bavail),
 	    "mount", m->file, NULL);
-	pl_add_int(out, "fs.space.total", mib(sf.f_blocks, frsize),
+	collect_list_add_int(out, "fs.space.total", mib(sf.f_blocks, frsize),
 	    "mount", m->file, NULL);
-	pl_add_int(out, "fs.space.used", mib(used, frsize),
+	collect_list_add_int(out, "fs.space.used", mib(used, frsize),
 	    "mount", m->file, NULL);
-	pl_add_int(out, "fs.space.free", mib(sf.f_bavail, frsize),
+	collect_list_add_int(out, "fs.space.free", mib(sf.f_bavail, frsize),
 	    "mount", m->file, NULL);
 	switch (m->mode) {
 	case FS_RW:
@@ -491,7 +492,7 @@ fs_mount(struct fs_state *st, const struct collect_env *env,
 		rw = 1;
 		break;
 	}
-	pl_add_int(out, "fs.files.rw", rw, "mount", m->file, NULL);
+	collect_list_add_int(out, "fs.files.rw", rw, "mount", m->file, NULL);
 }
 
 static int

@@ -130,7 +130,7 @@ ut_point(const unsigned char *r, int64_t value, struct point_list *out)
 		tags[t++] = line;
 	}
 	/* the optional pairs last: a NULL key ends the list */
-	p = pl_add_int(out, "kernel.user.login", value, "user", user,
+	p = collect_list_add_int(out, "kernel.user.login", value, "user", user,
 	    "success", value ? "true" : "false", tags[0], tags[1], tags[2],
 	    tags[3], NULL);
 	if (p != NULL)

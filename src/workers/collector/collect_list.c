@@ -1,5 +1,5 @@
 /*
- * The point list the metric families append to (collect.h), and trunc2.
+ * The point list the metric families append to (collect.h), and collect_trunc2.
  * One list lives in the collector's state and is reused run after run, so
  * a steady round allocates the points and nothing else.
  */
@@ -13,37 +13,37 @@
 #define PL_FIRST_CAP	64
 
 void
-pl_init(struct point_list *pl)
+collect_list_init(struct point_list *pl)
 {
 	memset(pl, 0, sizeof(*pl));
 }
 
 void
-pl_reset(struct point_list *pl)
+collect_list_reset(struct point_list *pl)
 {
-	pl_truncate(pl, 0);
+	collect_list_truncate(pl, 0);
 	pl->cur_route = NULL;
 	pl->failed = 0;
 }
 
 void
-pl_truncate(struct point_list *pl, size_t n)
+collect_list_truncate(struct point_list *pl, size_t n)
 {
 	while (pl->n > n)
 		point_free(&pl->v[--pl->n]);
 }
 
 void
-pl_free(struct point_list *pl)
+collect_list_free(struct point_list *pl)
 {
-	pl_truncate(pl, 0);
+	collect_list_truncate(pl, 0);
 	free(pl->v);
 	free(pl->route);
-	pl_init(pl);
+	collect_list_init(pl);
 }
 
 void
-pl_route(struct point_list *pl, const char *ns)
+collect_list_route(struct point_list *pl, const char *ns)
 {
 	pl->cur_route = ns;
 }
@@ -99,7 +99,8 @@ pl_add(struct point_list *pl, const char *name, va_list ap)
 }
 
 struct point *
-pl_add_int(struct point_list *pl, const char *name, int64_t value, ...)
+collect_list_add_int(struct point_list *pl, const char *name, int64_t value,
+    ...)
 {
 	struct point	*p;
 	va_list		 ap;
@@ -113,7 +114,8 @@ pl_add_int(struct point_list *pl, const char *name, int64_t value, ...)
 }
 
 struct point *
-pl_add_float(struct point_list *pl, const char *name, double value, ...)
+collect_list_add_float(struct point_list *pl, const char *name, double value,
+    ...)
 {
 	struct point	*p;
 	va_list		 ap;
@@ -131,7 +133,7 @@ pl_add_float(struct point_list *pl, const char *name, double value, ...)
  * give the same double, so 0.29 stays 0.28 as it did there.
  */
 double
-trunc2(double v)
+collect_trunc2(double v)
 {
 	return trunc(v * 100.0) / 100.0;
 }

@@ -38,7 +38,7 @@ mem_fini(void *arg)
 
 	if (s == NULL)
 		return;
-	cfile_free(&s->meminfo);
+	collect_file_free(&s->meminfo);
 	free(s);
 }
 
@@ -47,7 +47,7 @@ percent(unsigned long long part, unsigned long long whole)
 {
 	if (whole == 0)
 		return 0.0;
-	return trunc2((double)part * 100.0 / (double)whole);
+	return collect_trunc2((double)part * 100.0 / (double)whole);
 }
 
 static int
@@ -102,16 +102,22 @@ mem_collect(void *arg, const struct collect_env *env, struct point_list *out,
 	swapused = v[MI_SWAPFREE] < v[MI_SWAPTOTAL] ?
 	    v[MI_SWAPTOTAL] - v[MI_SWAPFREE] : 0;
 
-	(void)pl_add_int(out, "mem.total", (int64_t)(total / 1024), NULL);
-	(void)pl_add_int(out, "mem.used", (int64_t)(used / 1024), NULL);
-	(void)pl_add_int(out, "mem.free", (int64_t)(freekb / 1024), NULL);
-	(void)pl_add_float(out, "mem.used.percent", percent(used, total),
+	(void)collect_list_add_int(out, "mem.total", (int64_t)(total / 1024),
 	    NULL);
-	(void)pl_add_int(out, "mem.buffers", (int64_t)(v[MI_BUFFERS] / 1024),
+	(void)collect_list_add_int(out, "mem.used", (int64_t)(used / 1024),
 	    NULL);
-	(void)pl_add_int(out, "mem.cached", (int64_t)(v[MI_CACHED] / 1024),
+	(void)collect_list_add_int(out, "mem.free", (int64_t)(freekb / 1024),
 	    NULL);
-	(void)pl_add_float(out, "mem.swap.used.percent",
+	(void)collect_list_add_float(out, "mem.used.percent", percent(used,
+	    total),
+	    NULL);
+	(void)collect_list_add_int(out, "mem.buffers",
+	    (int64_t)(v[MI_BUFFERS] / 1024),
+	    NULL);
+	(void)collect_list_add_int(out, "mem.cached",
+	    (int64_t)(v[MI_CACHED] / 1024),
+	    NULL);
+	(void)collect_list_add_float(out, "mem.swap.used.percent",
 	    percent(swapused, v[MI_SWAPTOTAL]), NULL);
 	return 0;
 }

@@ -65,8 +65,8 @@ net_fini(void *arg)
 
 	if (s == NULL)
 		return;
-	cfile_free(&s->dev);
-	cfile_free(&s->sockstat);
+	collect_file_free(&s->dev);
+	collect_file_free(&s->sockstat);
 	free(s->cur);
 	free(s->prev);
 	free(s);
@@ -165,7 +165,7 @@ dev_line(struct net_state *s, const struct collect_env *env, char *line)
 static double
 bits(unsigned long long delta, double secs, long long speed)
 {
-	double	 v = trunc2((double)delta * 8.0 / secs);
+	double	 v = collect_trunc2((double)delta * 8.0 / secs);
 
 	if (!(v >= 0.0) || (speed != 0 && v > (double)speed * 1e6))
 		return -1.0;
@@ -186,26 +186,33 @@ iface_emit(const struct collect_env *env, const struct iface *o,
 	in = bits(f->rx_bytes - o->rx_bytes, secs, speed);
 	outb = bits(f->tx_bytes - o->tx_bytes, secs, speed);
 	if (in >= 0.0)
-		(void)pl_add_float(out, "net.in", in, "interface", f->name,
+		(void)collect_list_add_float(out, "net.in", in, "interface",
+		    f->name,
 		    NULL);
 	if (outb >= 0.0)
-		(void)pl_add_float(out, "net.out", outb, "interface", f->name,
+		(void)collect_list_add_float(out, "net.out", outb, "interface",
+		    f->name,
 		    NULL);
-	(void)pl_add_float(out, "net.in.dropped",
-	    trunc2((double)(f->rx_drop - o->rx_drop) / secs), "interface",
+	(void)collect_list_add_float(out, "net.in.dropped",
+	    collect_trunc2((double)(f->rx_drop - o->rx_drop) / secs),
+	    "interface",
 	    f->name, NULL);
-	(void)pl_add_float(out, "net.out.dropped",
-	    trunc2((double)(f->tx_drop - o->tx_drop) / secs), "interface",
+	(void)collect_list_add_float(out, "net.out.dropped",
+	    collect_trunc2((double)(f->tx_drop - o->tx_drop) / secs),
+	    "interface",
 	    f->name, NULL);
 	if (speed != 0 && in >= 0.0)
-		(void)pl_add_float(out, "net.in.percent",
-		    trunc2(in * 100.0 / ((double)speed * 1e6)), "interface",
+		(void)collect_list_add_float(out, "net.in.percent",
+		    collect_trunc2(in * 100.0 / ((double)speed * 1e6)),
+		    "interface",
 		    f->name, NULL);
 	if (speed != 0 && outb >= 0.0)
-		(void)pl_add_float(out, "net.out.percent",
-		    trunc2(outb * 100.0 / ((double)speed * 1e6)), "interface",
+		(void)collect_list_add_float(out, "net.out.percent",
+		    collect_trunc2(outb * 100.0 / ((double)speed * 1e6)),
+		    "interface",
 		    f->name, NULL);
-	(void)pl_add_int(out, "net.speed", speed, "interface", f->name, NULL);
+	(void)collect_list_add_int(out, "net.speed", speed, "interface",
+	    f->name, NULL);
 }
 
 static int
@@ -275,9 +282,10 @@ emit_sockstat(struct net_state *s, const struct collect_env *env,
 		    "used\" or \"TCP: inuse ... tw\" line", env->root);
 		return -1;
 	}
-	(void)pl_add_int(out, "net.sockets.used", (int64_t)used, NULL);
-	(void)pl_add_int(out, "net.tcp.inuse", (int64_t)inuse, NULL);
-	(void)pl_add_int(out, "net.tcp.timewait", (int64_t)tw, NULL);
+	(void)collect_list_add_int(out, "net.sockets.used", (int64_t)used,
+	    NULL);
+	(void)collect_list_add_int(out, "net.tcp.inuse", (int64_t)inuse, NULL);
+	(void)collect_list_add_int(out, "net.tcp.timewait", (int64_t)tw, NULL);
 	return 0;
 }
 

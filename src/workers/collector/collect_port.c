@@ -183,10 +183,11 @@ port_collect(void *state, const struct collect_env *env,
 	}
 	for (i = 0; i < it->nports; i++) {
 		/* to the item's namespace only */
-		pl_route(out, it->ports[i].ns);
-		(void)pl_add_int(out, it->ports[i].name, c[i].up, NULL);
+		collect_list_route(out, it->ports[i].ns);
+		(void)collect_list_add_int(out, it->ports[i].name, c[i].up,
+		    NULL);
 	}
-	pl_route(out, NULL);
+	collect_list_route(out, NULL);
 	free(c);
 	return 0;
 }

@@ -113,13 +113,13 @@ cpu_total(const char *root)
 	if (collect_slurp(root, "/proc/stat", PROC_STAT_MAX, &f, why,
 	    sizeof(why)) == -1) {
 		log_warnx("collect proc: %s", why);
-		cfile_free(&f);
+		collect_file_free(&f);
 		return 0;
 	}
 	if (strncmp(f.p, "cpu ", 4) != 0) {
 		log_warnx("collect proc: %s/proc/stat: no cpu line first",
 		    root);
-		cfile_free(&f);
+		collect_file_free(&f);
 		return 0;
 	}
 	s = f.p + 4;
@@ -130,7 +130,7 @@ cpu_total(const char *root)
 		}
 		sum += v;
 	}
-	cfile_free(&f);
+	collect_file_free(&f);
 	return sum;
 }
 
@@ -394,12 +394,12 @@ emit(struct point_list *out, const struct proc_item *pi, const char *suffix,
 		return;
 	}
 	/* to the item's namespace only */
-	pl_route(out, pi->ns);
+	collect_list_route(out, pi->ns);
 	if (is_float)
-		(void)pl_add_float(out, name, fv, NULL);
+		(void)collect_list_add_float(out, name, fv, NULL);
 	else
-		(void)pl_add_int(out, name, iv, NULL);
-	pl_route(out, NULL);
+		(void)collect_list_add_int(out, name, iv, NULL);
+	collect_list_route(out, NULL);
 }
 
 static int64_t
@@ -440,7 +440,8 @@ item_points(const struct proc_state *st, const struct proc_run *run,
 	rates = st->have_prev && bin_seen(st, pi->bin_path);
 	if (rates && st->total != 0 && total > st->total) {
 		pct = (double)dcpu * 100 / (double)(total - st->total);
-		emit(out, pi, "cpu", 1, 0, trunc2(pct > 100 ? 100 : pct));
+		emit(out, pi, "cpu", 1, 0,
+		    collect_trunc2(pct > 100 ? 100 : pct));
 	}
 	dt = mono - st->mono;
 	if (rates && dt > 0) {

@@ -331,7 +331,7 @@ time_collect(void *state, const struct collect_env *env,
 	}
 	freeaddrinfo(res);
 	if (r == 1) {
-		pl_add_float(out, "time.offset", offset, NULL);
+		collect_list_add_float(out, "time.offset", offset, NULL);
 		return 0;
 	}
 	if (r == -1)

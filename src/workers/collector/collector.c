@@ -65,7 +65,7 @@ collector_state(struct worker *w)
 		fatal("%s", __func__);
 	c->w = w;
 	items_init(&c->items);
-	pl_init(&c->pl);
+	collect_list_init(&c->pl);
 	buf_init(&c->enc);
 	buf_init(&c->msg);
 	buf_init(&c->traffic);
@@ -130,13 +130,13 @@ collector_run(struct collector *c, enum sys_type type)
 	env.ntpserver = c->w->conf.ntpserver;
 	env.coredumpdir = c->w->conf.coredumpdir;
 
-	pl_reset(&c->pl);
+	collect_list_reset(&c->pl);
 	for (i = 0; i < c->nfam; i++) {
 		fr = &c->fam[i];
 		if (fr->off || fr->f->type != type)
 			continue;
 		err[0] = '\0';
-		pl_route(&c->pl, NULL);
+		collect_list_route(&c->pl, NULL);
 		if (fr->f->collect(fr->state, &env, &c->pl, err,
 		    sizeof(err)) == -1) {
 			family_failed(c, fr, err[0] != '\0' ? err :
@@ -158,10 +158,10 @@ collector_run(struct collector *c, enum sys_type type)
 			collector_traffic_update(c);
 	}
 	collector_publish(c, type, env.now);
-	pl_reset(&c->pl);
+	collect_list_reset(&c->pl);
 	t1 = mono_now();
 	c->st.last_round_us = t1 > t0 ? (uint64_t)((t1 - t0) * 1e6) : 0;
-	log_debug("collector: %s run in %.3f ms", sys_type_name(type),
+	log_debug("collector: %s run in %.3f ms", items_sys_type_name(type),
 	    (t1 - t0) * 1e3);
 }
 
@@ -203,7 +203,7 @@ apply_timers(struct collector *c, int enabled)
 		ev_timer_init(&tt->timer, type_cb, period, period);
 		tt->timer.data = tt;
 		ev_timer_start(c->w->loop, &tt->timer);
-		log_debug("collector: %s every %.0f s", sys_type_name(
+		log_debug("collector: %s every %.0f s", items_sys_type_name(
 		    (enum sys_type)t), period);
 	}
 }
@@ -216,7 +216,7 @@ items_msg(struct collector *c, struct frame_in *in)
 	char		 why[256];
 
 	items_init(&next);
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	if (items_decode(&pr, &next, why, sizeof(why)) == -1) {
 		/* keep what we have: a bad set must not stop collection */
 		log_warnx("%s: ITEMS from the fetcher: %s", __func__, why);
@@ -272,12 +272,12 @@ push_stats(struct collector *c)
 	}
 	ws.n = (uint32_t)n;
 	strlcpy(ws.note, c->last_error, sizeof(ws.note));
-	pb_init(&pb);
-	stats_encode(&pb, &ws);
-	if (pb_failed(&pb) || worker_send_ctl(c->w, MSG_STATS, 0, pb.buf,
+	codec_put_init(&pb);
+	status_stats_encode(&pb, &ws);
+	if (codec_put_failed(&pb) || worker_send_ctl(c->w, MSG_STATS, 0, pb.buf,
 	    pb.len) == -1)
 		log_warn("%s", __func__);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 static void
@@ -391,7 +391,7 @@ collector_cleanup(struct worker *w)
 		if (c->fam[i].f->fini != NULL && c->fam[i].state != NULL)
 			c->fam[i].f->fini(c->fam[i].state);
 	free(c->fam);
-	pl_free(&c->pl);
+	collect_list_free(&c->pl);
 	buf_free(&c->enc);
 	buf_free(&c->msg);
 	buf_free(&c->traffic);

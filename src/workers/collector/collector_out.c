@@ -208,11 +208,11 @@ collector_publish(struct collector *c, enum sys_type type, int64_t now)
 
 	if (c->pl.n == 0)
 		return;
-	if (format_parse(c->w->conf.format, &fmt) == -1)
+	if (encode_format_parse(c->w->conf.format, &fmt) == -1)
 		fmt = FORMAT_JSON;
 	if (encode_all(c, fmt, now) == -1) {
 		log_warnx("%s: out of memory encoding %zu %s points", __func__,
-		    c->pl.n, sys_type_name(type));
+		    c->pl.n, items_sys_type_name(type));
 		c->st.points_unsent += c->pl.n;
 		buf_free(&c->enc);
 		buf_init(&c->enc);
@@ -315,13 +315,14 @@ collector_traffic_send(struct collector *c)
 
 	if (!c->have_traffic || c->w->peers[ROLE_FRONT] == NULL)
 		return;
-	pb_init(&pb);
-	pb_str(&pb, c->traffic.p);
-	if (pb_failed(&pb) || worker_send_peer(c->w, ROLE_FRONT, MSG_TRAFFIC,
+	codec_put_init(&pb);
+	codec_put_str(&pb, c->traffic.p);
+	if (codec_put_failed(&pb) || worker_send_peer(c->w, ROLE_FRONT,
+	    MSG_TRAFFIC,
 	    0, pb.buf, pb.len) == -1)
 		log_warn("%s: %zu bytes to the front", __func__,
 		    c->traffic.len);
 	else
 		c->st.traffic_sent++;
-	pb_free(&pb);
+	codec_put_free(&pb);
 }

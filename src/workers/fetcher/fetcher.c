@@ -37,7 +37,7 @@ send_items(struct fetcher *f, enum role to)
 	if (worker_send_peer(f->w, to, MSG_ITEMS, reqid, f->items_sent.buf,
 	    f->items_sent.len) == -1) {
 		log_warn("%s: %zu bytes of items to %s", __func__,
-		    f->items_sent.len, role_name(to));
+		    f->items_sent.len, proto_role_name(to));
 		return;
 	}
 	if (to == ROLE_SCHEDULER)
@@ -52,12 +52,12 @@ send_namespaces(struct fetcher *f, uint32_t reqid, int ok, const char *err)
 
 	if (f->w->peer_pid[ROLE_FRONT] <= 0)
 		return;
-	pb_init(&pb);
-	namespaces_encode(&pb, ok, err, fetcher_namespaces(f));
-	if (pb_failed(&pb) || worker_send_peer(f->w, ROLE_FRONT,
+	codec_put_init(&pb);
+	plugin_msg_namespaces_encode(&pb, ok, err, fetcher_namespaces(f));
+	if (codec_put_failed(&pb) || worker_send_peer(f->w, ROLE_FRONT,
 	    MSG_NAMESPACES, reqid, pb.buf, pb.len) == -1)
 		log_warn("%s: namespaces to the front", __func__);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 /*
@@ -72,12 +72,12 @@ publish(struct fetcher *f)
 	struct pbuf	 tmp;
 	int		 changed = 0;
 
-	pb_reset(&f->items_msg);
+	codec_put_reset(&f->items_msg);
 	items_encode(&f->items_msg, &f->items);
-	if (pb_failed(&f->items_msg)) {
+	if (codec_put_failed(&f->items_msg)) {
 		log_warnx("%s: out of memory for the items", __func__);
-		pb_free(&f->items_msg);
-		pb_init(&f->items_msg);
+		codec_put_free(&f->items_msg);
+		codec_put_init(&f->items_msg);
 	} else if (f->items_msg.len != f->items_sent.len ||
 	    memcmp(f->items_msg.buf, f->items_sent.buf,
 	    f->items_msg.len) != 0) {
@@ -136,7 +136,7 @@ write_cache(struct fetcher *f)
 	char		 err[512];
 
 	buf_init(&doc);
-	cache_encode(&doc, &f->running);
+	fetcher_cache_encode(&doc, &f->running);
 	if (buf_failed(&doc)) {
 		log_warnx("%s: out of memory", __func__);
 		buf_free(&doc);
@@ -147,7 +147,8 @@ write_cache(struct fetcher *f)
 		buf_free(&doc);
 		return;
 	}
-	if (cache_write(f->w->conf.pluginsdir, &doc, err, sizeof(err)) == -1) {
+	if (fetcher_cache_write(f->w->conf.pluginsdir, &doc, err,
+	    sizeof(err)) == -1) {
 		/* the agent runs on; the next start may be from older data */
 		log_warnx("registry cache: %s", err);
 		buf_free(&doc);
@@ -163,17 +164,17 @@ apply_set(struct fetcher *f, struct regset *next, int from_cache)
 	struct items	 it;
 	size_t		 rejected;
 
-	regset_sort(next);
+	fetcher_regset_sort(next);
 	items_init(&it);
-	if (regset_to_items(next, &it, &rejected) == -1) {
+	if (fetcher_regset_to_items(next, &it, &rejected) == -1) {
 		items_free(&it);
 		return -1;
 	}
 	items_free(&f->items);
 	f->items = it;
-	regset_free(&f->running);
+	fetcher_regset_free(&f->running);
 	f->running = *next;
-	regset_init(next);
+	fetcher_regset_init(next);
 	f->have_running = 1;
 	f->st.rejected_items = rejected;
 	f->st.from_cache = from_cache;
@@ -203,12 +204,12 @@ fetcher_apply_conf(struct fetcher *f)
 	}
 	items_free(&f->items);
 	f->items = it;
-	regset_free(&f->running);
+	fetcher_regset_free(&f->running);
 	f->have_running = 0;
 	f->st.rejected_items = 0;
 	f->st.from_cache = 0;
 	if (publish(f))
-		log_set(f, registry_kind(f->w->conf.registryaddr) ==
+		log_set(f, fetcher_registry_kind(f->w->conf.registryaddr) ==
 		    REGISTRY_NONE ? "no registry ([agent] namespaces)" :
 		    "until the registry answers ([agent] namespaces)");
 	return 0;
@@ -329,7 +330,7 @@ fetcher_refresh_done(struct fetcher *f, int ok, const char *error)
 	jitter = interval * FETCHER_JITTER *
 	    ((double)arc4random_uniform(2001) / 1000.0 - 1.0);
 	arm_refresh(f, interval + jitter);
-	report_start_cycle(f);
+	fetcher_report_start_cycle(f);
 	fetcher_push_stats(f);
 }
 
@@ -338,7 +339,7 @@ refresh_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct fetcher	*f = t->data;
 
-	refresh_start(f);
+	fetcher_refresh_start(f);
 	(void)loop;
 	(void)revents;
 }
@@ -356,10 +357,10 @@ fetcher_setup(struct worker *w, char *err, size_t errlen)
 	}
 	f->w = w;
 	w->priv = f;
-	regset_init(&f->running);
+	fetcher_regset_init(&f->running);
 	items_init(&f->items);
-	pb_init(&f->items_msg);
-	pb_init(&f->items_sent);
+	codec_put_init(&f->items_msg);
+	codec_put_init(&f->items_sent);
 	strlist_init(&f->ns_sent);
 	buf_init(&f->cache_doc);
 	f->last_ok = 1;
@@ -367,9 +368,9 @@ fetcher_setup(struct worker *w, char *err, size_t errlen)
 	f->refresh_timer.data = f;
 	ev_timer_init(&f->ack_timer, ack_timeout_cb, FETCHER_ACK_WAIT, 0.);
 	f->ack_timer.data = f;
-	ev_timer_init(&f->report_timer, report_timer_cb, 0., 0.);
+	ev_timer_init(&f->report_timer, fetcher_report_timer_cb, 0., 0.);
 	f->report_timer.data = f;
-	ident_sn_read(IDENT_SN_PATH, f->sn, sizeof(f->sn));
+	fetcher_ident_sn_read(IDENT_SN_PATH, f->sn, sizeof(f->sn));
 	if (f->sn[0] == '\0')
 		log_debug("no serial number in %s (readable by root only)",
 		    IDENT_SN_PATH);
@@ -390,17 +391,17 @@ start_from_cache(struct fetcher *f)
 	char		 err[512];
 	int		 r;
 
-	regset_init(&rs);
-	r = cache_load(f->w->conf.pluginsdir, &rs, err, sizeof(err));
+	fetcher_regset_init(&rs);
+	r = fetcher_cache_load(f->w->conf.pluginsdir, &rs, err, sizeof(err));
 	if (r == -1)
 		log_warnx("registry cache not used: %s", err);
 	if (r == 1 && apply_set(f, &rs, 1) == -1)
 		log_warnx("registry cache not used: out of memory");
-	regset_free(&rs);
+	fetcher_regset_free(&rs);
 	if (r == 1 && f->have_running) {
 		/* what the file holds, so an unchanged answer is not
 		 * written again */
-		cache_encode(&f->cache_doc, &f->running);
+		fetcher_cache_encode(&f->cache_doc, &f->running);
 		if (buf_failed(&f->cache_doc)) {
 			buf_free(&f->cache_doc);
 			buf_init(&f->cache_doc);
@@ -413,10 +414,10 @@ fetcher_start(struct worker *w, char *err, size_t errlen)
 {
 	struct fetcher	*f = w->priv;
 
-	if (fhttp_init(&f->http, w->loop, err, errlen) == -1)
+	if (fetcher_http_init(&f->http, w->loop, err, errlen) == -1)
 		return -1;
 	f->http_up = 1;
-	if (registry_kind(w->conf.registryaddr) != REGISTRY_NONE)
+	if (fetcher_registry_kind(w->conf.registryaddr) != REGISTRY_NONE)
 		start_from_cache(f);
 	if (!f->have_running && fetcher_apply_conf(f) == -1) {
 		snprintf(err, errlen, "out of memory");
@@ -459,9 +460,9 @@ fetcher_reconfigure(struct worker *w, const struct agent_conf *next,
 
 	if (f == NULL || !registry_changed(&w->conf, next))
 		return 0;
-	refresh_cancel(f);
+	fetcher_refresh_cancel(f);
 	if (strcmp(w->conf.registryaddr, next->registryaddr) != 0)
-		report_cancel(f);
+		fetcher_report_cancel(f);
 	log_info("registry settings changed: refreshing now");
 	arm_refresh(f, 0.);
 	(void)err;
@@ -477,12 +478,13 @@ answer_early(struct worker *w, uint32_t reqid)
 	struct pbuf	 pb;
 
 	strlist_init(&none);
-	pb_init(&pb);
-	namespaces_encode(&pb, 0, "the fetcher is starting", &none);
-	if (pb_failed(&pb) || worker_send_peer(w, ROLE_FRONT, MSG_NAMESPACES,
+	codec_put_init(&pb);
+	plugin_msg_namespaces_encode(&pb, 0, "the fetcher is starting", &none);
+	if (codec_put_failed(&pb) || worker_send_peer(w, ROLE_FRONT,
+	    MSG_NAMESPACES,
 	    reqid, pb.buf, pb.len) == -1)
 		log_warn("%s: namespaces to the front", __func__);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 static int
@@ -511,7 +513,7 @@ fetcher_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	}
 	f->waiters[f->nwaiters++] = in->hdr.reqid;
 	/* one in flight already: its end answers this one too */
-	refresh_start(f);
+	fetcher_refresh_start(f);
 	return 0;
 }
 
@@ -557,8 +559,8 @@ fetcher_shutdown(struct worker *w)
 	struct fetcher	*f = w->priv;
 
 	if (f != NULL) {
-		refresh_cancel(f);
-		report_cancel(f);
+		fetcher_refresh_cancel(f);
+		fetcher_report_cancel(f);
 		answer_now(f, 0, "the agent is stopping");
 		fetcher_push_stats(f);
 	}
@@ -572,18 +574,18 @@ fetcher_cleanup(struct worker *w)
 
 	if (f == NULL)
 		return;
-	refresh_cancel(f);
-	report_cancel(f);
+	fetcher_refresh_cancel(f);
+	fetcher_report_cancel(f);
 	ev_timer_stop(w->loop, &f->refresh_timer);
 	ev_timer_stop(w->loop, &f->ack_timer);
 	if (f->http_up)
-		fhttp_close(&f->http);
+		fetcher_http_close(&f->http);
 	if (f->curl_global)
 		curl_global_cleanup();
-	regset_free(&f->running);
+	fetcher_regset_free(&f->running);
 	items_free(&f->items);
-	pb_free(&f->items_msg);
-	pb_free(&f->items_sent);
+	codec_put_free(&f->items_msg);
+	codec_put_free(&f->items_sent);
 	strlist_free(&f->ns_sent);
 	buf_free(&f->cache_doc);
 	free(f);

@@ -39,7 +39,7 @@
 #define FETCHER_WAITERS_MAX	64	/* MSG_REFRESH waiting at once */
 #define FETCHER_ERR_MAX		512
 
-enum registry_kind {
+enum fetcher_registry_kind {
 	REGISTRY_NONE = 0,	/* registryaddr = "" */
 	REGISTRY_FILE,		/* file:///path */
 	REGISTRY_HTTP		/* http:// or https:// */
@@ -106,7 +106,7 @@ struct fetcher {
 	struct fetcher_stats	 st;
 };
 
-enum registry_kind registry_kind(const char *addr);
+enum fetcher_registry_kind fetcher_registry_kind(const char *addr);
 
 /* fetcher.c */
 /* Make `next` (sorted) the running set: items, cache, peers.  `next` is
@@ -122,11 +122,11 @@ const struct strlist *fetcher_namespaces(const struct fetcher *);
 /* fetcher_refresh.c */
 /* Start a refresh unless one is in flight; the end calls
  * fetcher_refresh_done(). */
-void	 refresh_start(struct fetcher *);
-void	 refresh_cancel(struct fetcher *);
-void	 report_start_cycle(struct fetcher *);
-void	 report_cancel(struct fetcher *);
-void	 report_timer_cb(struct ev_loop *, ev_timer *, int);
+void	 fetcher_refresh_start(struct fetcher *);
+void	 fetcher_refresh_cancel(struct fetcher *);
+void	 fetcher_report_start_cycle(struct fetcher *);
+void	 fetcher_report_cancel(struct fetcher *);
+void	 fetcher_report_timer_cb(struct ev_loop *, ev_timer *, int);
 
 /* fetcher.c: a refresh is over; answers the waiters, re-arms the timer */
 void	 fetcher_refresh_done(struct fetcher *, int ok, const char *error);

@@ -10,7 +10,7 @@
 #include "jsonw.h"
 
 void
-cache_encode(struct buf *b, const struct regset *rs)
+fetcher_cache_encode(struct buf *b, const struct regset *rs)
 {
 	const struct reg_item	*it;
 	struct jsonw		 w;
@@ -44,12 +44,12 @@ cache_encode(struct buf *b, const struct regset *rs)
 	}
 	jsonw_map_close(&w);
 	jsonw_map_close(&w);
-	/* a failure marks b failed, which cache_write() checks */
+	/* a failure marks b failed, which fetcher_cache_write() checks */
 	(void)jsonw_finish(&w);
 }
 
 int
-cache_path(const char *dir, char *path, size_t len, char *err,
+fetcher_cache_path(const char *dir, char *path, size_t len, char *err,
     size_t errlen)
 {
 	if ((size_t)snprintf(path, len, "%s/%s", dir, CACHE_FILE) >= len) {
@@ -60,7 +60,7 @@ cache_path(const char *dir, char *path, size_t len, char *err,
 }
 
 int
-cache_write(const char *dir, const struct buf *doc, char *err,
+fetcher_cache_write(const char *dir, const struct buf *doc, char *err,
     size_t errlen)
 {
 	char	 path[PATH_MAX];
@@ -69,28 +69,30 @@ cache_write(const char *dir, const struct buf *doc, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (cache_path(dir, path, sizeof(path), err, errlen) == -1)
+	if (fetcher_cache_path(dir, path, sizeof(path), err, errlen) == -1)
 		return -1;
-	return file_write_atomic(path, doc->p, doc->len, err, errlen);
+	return fetcher_file_write_atomic(path, doc->p, doc->len, err, errlen);
 }
 
 int
-cache_load(const char *dir, struct regset *out, char *err, size_t errlen)
+fetcher_cache_load(const char *dir, struct regset *out, char *err,
+    size_t errlen)
 {
 	char	 path[PATH_MAX], why[512];
 	char	*text;
 	size_t	 len;
 
-	if (cache_path(dir, path, sizeof(path), err, errlen) == -1)
+	if (fetcher_cache_path(dir, path, sizeof(path), err, errlen) == -1)
 		return -1;
-	if (file_read_all(path, REG_ANSWER_MAX, &text, &len) == -1) {
+	if (fetcher_file_read_all(path, REG_ANSWER_MAX, &text, &len) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errlen, "cannot read %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
-	if (reg_parse_file(path, text, len, out, why, sizeof(why)) == -1) {
+	if (fetcher_registry_parse_file(path, text, len, out, why,
+	    sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		free(text);
 		return -1;

@@ -1,6 +1,7 @@
 /*
  * The last good registry answer on disk, pluginsdir/.registry.json, in
- * the shape of a file:// registry (fetcher_registry.h, reg_parse_file):
+ * the shape of a file:// registry (fetcher_registry.h,
+     fetcher_registry_parse_file):
  *
  *   {
  *     "ns": { "pool.loda": "f2f21847-...", ... },
@@ -29,21 +30,24 @@
 #define CACHE_FILE	".registry.json"
 
 /* The document for `rs`, appended to `b` (check buf_failed()). */
-void	 cache_encode(struct buf *b, const struct regset *rs);
+void	 fetcher_cache_encode(struct buf *b, const struct regset *rs);
 
 /* dir/.registry.json; 0 or -1 with err. */
-int	 cache_path(const char *dir, char *path, size_t len, char *err,
-	    size_t errlen);
-
-/* Write `doc` (cache_encode's) to the cache in `dir`. 0 or -1 with err. */
-int	 cache_write(const char *dir, const struct buf *doc, char *err,
+int	 fetcher_cache_path(const char *dir, char *path, size_t len, char *err,
 	    size_t errlen);
 
 /*
- * Load the cache of `dir` into `out` (regset_init'ed).  1 loaded, 0 no
+ * Write `doc` (fetcher_cache_encode's) to the cache in `dir`.  0, or -1
+ * with err.
+ */
+int	 fetcher_cache_write(const char *dir, const struct buf *doc, char *err,
+	    size_t errlen);
+
+/*
+ * Load the cache of `dir` into `out` (fetcher_regset_init'ed).  1 loaded, 0 no
  * cache, -1 unreadable or malformed (err says why).
  */
-int	 cache_load(const char *dir, struct regset *out, char *err,
+int	 fetcher_cache_load(const char *dir, struct regset *out, char *err,
 	    size_t errlen);
 
 #endif

@@ -11,7 +11,7 @@
  * Read a whole file of at most `max` bytes into a NUL-terminated copy the
  * caller frees.  0, or -1 with errno (EFBIG when it is larger).
  */
-int	 file_read_all(const char *path, size_t max, char **out,
+int	 fetcher_file_read_all(const char *path, size_t max, char **out,
 	    size_t *outlen);
 
 /*
@@ -20,7 +20,8 @@ int	 file_read_all(const char *path, size_t max, char **out,
  * after a crash) sees the old file or the new one, never half of one.
  * Mode 0644.  0, or -1 with what failed in err.
  */
-int	 file_write_atomic(const char *path, const char *data, size_t len,
+int	 fetcher_file_write_atomic(const char *path, const char *data,
+    size_t len,
 	    char *err, size_t errlen);
 
 #endif

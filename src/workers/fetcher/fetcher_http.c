@@ -107,7 +107,8 @@ req_end(CURL *easy, CURLcode result, void *arg)
 }
 
 int
-fhttp_init(struct fhttp *h, struct ev_loop *loop, char *err, size_t errlen)
+fetcher_http_init(struct fhttp *h, struct ev_loop *loop, char *err,
+    size_t errlen)
 {
 	memset(h, 0, sizeof(*h));
 	LIST_INIT(&h->reqs);
@@ -118,7 +119,7 @@ fhttp_init(struct fhttp *h, struct ev_loop *loop, char *err, size_t errlen)
 }
 
 void
-fhttp_close(struct fhttp *h)
+fetcher_http_close(struct fhttp *h)
 {
 	struct fhttp_req	*r;
 
@@ -160,7 +161,7 @@ fail:
 }
 
 struct fhttp_req *
-fhttp_start(struct fhttp *h, const char *url, const char *post,
+fetcher_http_start(struct fhttp *h, const char *url, const char *post,
     size_t postlen, long timeout, fhttp_done_fn done, void *arg, char *err,
     size_t errlen)
 {
@@ -212,7 +213,7 @@ fail:
 }
 
 void
-fhttp_cancel(struct fhttp_req *r)
+fetcher_http_cancel(struct fhttp_req *r)
 {
 	if (r != NULL)
 		req_free(r);

@@ -55,21 +55,21 @@ struct fhttp {
 	LIST_HEAD(, fhttp_req)	 reqs;
 };
 
-/* 0, or -1 with err; fhttp_close() is safe after either. */
-int	 fhttp_init(struct fhttp *, struct ev_loop *, char *err,
+/* 0, or -1 with err; fetcher_http_close() is safe after either. */
+int	 fetcher_http_init(struct fhttp *, struct ev_loop *, char *err,
 	    size_t errlen);
 /* Abandon every request (no callbacks), free everything. */
-void	 fhttp_close(struct fhttp *);
+void	 fetcher_http_close(struct fhttp *);
 
 /*
  * Start a request: POST `post` (copied; `postlen` bytes, JSON) when not
  * NULL, else GET.  `timeout` seconds in all.  Returns the request (to
  * cancel it) or NULL with err.
  */
-struct fhttp_req *fhttp_start(struct fhttp *, const char *url,
+struct fhttp_req *fetcher_http_start(struct fhttp *, const char *url,
 	    const char *post, size_t postlen, long timeout,
 	    fhttp_done_fn, void *arg, char *err, size_t errlen);
 /* Abandon one request: no callback. */
-void	 fhttp_cancel(struct fhttp_req *);
+void	 fetcher_http_cancel(struct fhttp_req *);
 
 #endif

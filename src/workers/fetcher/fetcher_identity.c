@@ -106,7 +106,7 @@ addr_before(const struct ident_addr *x, const struct ident_addr *y)
 }
 
 int
-ident_ip_list(struct ident_addr *addrs, size_t n,
+fetcher_ident_ip_list(struct ident_addr *addrs, size_t n,
     const struct strlist *prefixes, struct strlist *out)
 {
 	struct ident_addr	 t;
@@ -153,7 +153,7 @@ ident_ip_list(struct ident_addr *addrs, size_t n,
 }
 
 int
-ident_host_ips(const struct strlist *prefixes, struct strlist *out,
+fetcher_ident_host_ips(const struct strlist *prefixes, struct strlist *out,
     char *err, size_t errlen)
 {
 	struct ifaddrs		*ifa, *p;
@@ -190,7 +190,7 @@ ident_host_ips(const struct strlist *prefixes, struct strlist *out,
 			    p->ifa_addr)->sin6_addr, 16);
 		n++;
 	}
-	if (ident_ip_list(v, n, prefixes, out) == -1)
+	if (fetcher_ident_ip_list(v, n, prefixes, out) == -1)
 		goto nomem;
 	rc = 0;
 	goto out;
@@ -203,7 +203,7 @@ out:
 }
 
 char *
-ident_join(const struct strlist *l, char sep)
+fetcher_ident_join(const struct strlist *l, char sep)
 {
 	struct buf	 b;
 	size_t		 i;
@@ -224,7 +224,7 @@ ident_join(const struct strlist *l, char sep)
 }
 
 int
-ident_hostname(char *buf, size_t len, char *err, size_t errlen)
+fetcher_ident_hostname(char *buf, size_t len, char *err, size_t errlen)
 {
 	if (gethostname(buf, len) == -1) {
 		snprintf(err, errlen, "gethostname: %s", strerror(errno));
@@ -239,13 +239,13 @@ ident_hostname(char *buf, size_t len, char *err, size_t errlen)
 }
 
 void
-ident_sn_read(const char *path, char *buf, size_t len)
+fetcher_ident_sn_read(const char *path, char *buf, size_t len)
 {
 	char	*raw;
 	size_t	 rawlen, i, n = 0;
 
 	buf[0] = '\0';
-	if (file_read_all(path, 4096, &raw, &rawlen) == -1)
+	if (fetcher_file_read_all(path, 4096, &raw, &rawlen) == -1)
 		return;
 	/* only spaces go: the newline stays (quirk 1) */
 	for (i = 0; i < rawlen && n + 1 < len; i++)
@@ -262,7 +262,7 @@ blank(const char *s)
 }
 
 int
-ident_cache_check(const char *dir, const char *name, const char *cur,
+fetcher_ident_cache_check(const char *dir, const char *name, const char *cur,
     char **old, int *created, char *err, size_t errlen)
 {
 	char	 path[PATH_MAX];
@@ -276,12 +276,13 @@ ident_cache_check(const char *dir, const char *name, const char *cur,
 		snprintf(err, errlen, "%s/%s: path too long", dir, name);
 		return -1;
 	}
-	if (mkdir_p(dir, 0755) == -1) {
+	if (util_mkdir_p(dir, 0755) == -1) {
 		snprintf(err, errlen, "cannot create %s: %s", dir,
 		    strerror(errno));
 		return -1;
 	}
-	if (file_read_all(path, IDENT_CACHE_MAX, &content, &len) == -1) {
+	if (fetcher_file_read_all(path, IDENT_CACHE_MAX, &content,
+	    &len) == -1) {
 		if (errno != ENOENT) {
 			snprintf(err, errlen, "cannot read %s: %s", path,
 			    strerror(errno));
@@ -292,7 +293,8 @@ ident_cache_check(const char *dir, const char *name, const char *cur,
 	if (content == NULL || blank(content)) {
 		free(content);
 		*created = 1;
-		if (ident_cache_write(dir, name, cur, err, errlen) == -1)
+		if (fetcher_ident_cache_write(dir, name, cur, err,
+		    errlen) == -1)
 			return -1;
 		return 0;
 	}
@@ -302,7 +304,7 @@ ident_cache_check(const char *dir, const char *name, const char *cur,
 }
 
 int
-ident_cache_write(const char *dir, const char *name, const char *value,
+fetcher_ident_cache_write(const char *dir, const char *name, const char *value,
     char *err, size_t errlen)
 {
 	char	 path[PATH_MAX];
@@ -312,5 +314,6 @@ ident_cache_write(const char *dir, const char *name, const char *value,
 		snprintf(err, errlen, "%s/%s: path too long", dir, name);
 		return -1;
 	}
-	return file_write_atomic(path, value, strlen(value), err, errlen);
+	return fetcher_file_write_atomic(path, value, strlen(value), err,
+	    errlen);
 }

@@ -32,23 +32,25 @@ struct ident_addr {
  * dotted, IPv6 compressed (RFC 5952, as Go prints them).  0 or -1
  * (ENOMEM).  `addrs` is reordered.
  */
-int	 ident_ip_list(struct ident_addr *addrs, size_t n,
+int	 fetcher_ident_ip_list(struct ident_addr *addrs, size_t n,
 	    const struct strlist *prefixes, struct strlist *out);
 /* The same from this host's interfaces. 0, or -1 with err. */
-int	 ident_host_ips(const struct strlist *prefixes, struct strlist *out,
+int	 fetcher_ident_host_ips(const struct strlist *prefixes,
+    struct strlist *out,
 	    char *err, size_t errlen);
 /* "a,b,c" (no spaces); "" for none.  NULL on ENOMEM. */
-char	*ident_join(const struct strlist *, char sep);
+char	*fetcher_ident_join(const struct strlist *, char sep);
 
 /* gethostname(); 0 or -1 with err. */
-int	 ident_hostname(char *buf, size_t len, char *err, size_t errlen);
+int	 fetcher_ident_hostname(char *buf, size_t len, char *err,
+    size_t errlen);
 
 /*
  * The serial number from `path`: its content with only the spaces
  * removed (the trailing newline stays: the registry compares it with
  * what the Go agent sent).  "" when the file cannot be read.
  */
-void	 ident_sn_read(const char *path, char *buf, size_t len);
+void	 fetcher_ident_sn_read(const char *path, char *buf, size_t len);
 
 /*
  * HostnameChanged / IPChanged (section 1.3.3) for the cache file
@@ -62,10 +64,11 @@ void	 ident_sn_read(const char *path, char *buf, size_t len);
  * -1 when the file could not be read or written (err says why; to be
  * treated as unchanged).
  */
-int	 ident_cache_check(const char *dir, const char *name, const char *cur,
+int	 fetcher_ident_cache_check(const char *dir, const char *name,
+    const char *cur,
 	    char **old, int *created, char *err, size_t errlen);
 /* Write `value` to dir/name atomically (temp file, rename). 0 or -1. */
-int	 ident_cache_write(const char *dir, const char *name,
+int	 fetcher_ident_cache_write(const char *dir, const char *name,
 	    const char *value, char *err, size_t errlen);
 
 #endif

@@ -34,7 +34,7 @@ kv_get(const struct reg_item *it, const char *key)
 }
 
 const char *
-reg_item_name(const struct reg_item *it, size_t index, char *buf,
+fetcher_item_name(const struct reg_item *it, size_t index, char *buf,
     size_t len)
 {
 	const char	*name = kv_get(it, "name");
@@ -56,7 +56,7 @@ parse_integer(const char *s, long long min, long long max, long long *out)
 		d++;
 	if (*d == '\0' || strspn(d, "0123456789") != strlen(d))
 		return -1;
-	return parse_int64(s, min, max, out);
+	return util_parse_int64(s, min, max, out);
 }
 
 static int
@@ -175,7 +175,8 @@ apply_plugin(const char *ns, const struct reg_item *it, struct items *out,
 		snprintf(why, whylen, "no \"git\"");
 		return REG_ITEM_REJECTED;
 	}
-	if (repo_from_git(git, repo, sizeof(repo), project, sizeof(project),
+	if (items_repo_from_git(git, repo, sizeof(repo), project,
+	    sizeof(project),
 	    err, sizeof(err)) == -1) {
 		snprintf(why, whylen, "%s", err);
 		return REG_ITEM_REJECTED;
@@ -280,15 +281,15 @@ apply_check_interval(const char *ns, const struct reg_item *it,
 	    parse_integer(iv, 0, INT32_MAX, &interval) == -1) {
 		log_warnx("namespace \"%s\": %s item \"%s\": \"interval\" "
 		    "\"%.32s\" is not a number of seconds >= 0; the default "
-		    "(%lld s) applies", ns, sys_type_name(t), name, iv,
-		    (long long)sys_type_default_interval(t));
+		    "(%lld s) applies", ns, items_sys_type_name(t), name, iv,
+		    (long long)items_sys_type_default_interval(t));
 		interval = 0;
 	}
 	out->intervals[t] = interval;
 }
 
 enum reg_verdict
-reg_item_apply(const char *ns, const struct reg_item *it, struct items *out,
+fetcher_item_apply(const char *ns, const struct reg_item *it, struct items *out,
     char *why, size_t whylen)
 {
 	enum reg_verdict v;
@@ -318,7 +319,7 @@ reg_item_apply(const char *ns, const struct reg_item *it, struct items *out,
 			apply_check_interval(ns, it, SYS_PROC, out);
 		return v;
 	}
-	if (sys_type_parse(type, &t) == -1) {
+	if (items_sys_type_parse(type, &t) == -1) {
 		/* GOPLUGIN (quirk 12), LOG, HEALTH, PS, API...: not ours */
 		snprintf(why, whylen, "measurement_type %.32s is not "
 		    "collected by this agent", type);
@@ -336,7 +337,7 @@ reg_item_apply(const char *ns, const struct reg_item *it, struct items *out,
 }
 
 int
-regset_to_items(const struct regset *rs, struct items *out,
+fetcher_regset_to_items(const struct regset *rs, struct items *out,
     size_t *rejected)
 {
 	const struct reg_ns	*n;
@@ -350,19 +351,20 @@ regset_to_items(const struct regset *rs, struct items *out,
 		if (strlist_add(&out->namespaces, n->ns) == -1)
 			return -1;
 		for (j = 0; j < n->nitems; j++) {
-			v = reg_item_apply(n->ns, &n->items[j], out, why,
+			v = fetcher_item_apply(n->ns, &n->items[j], out, why,
 			    sizeof(why));
 			if (v == REG_ITEM_NOMEM)
 				return -1;
 			if (v == REG_ITEM_IGNORED)
 				log_debug("namespace \"%s\": item %s ignored: "
-				    "%s", n->ns, reg_item_name(&n->items[j], j,
+				    "%s", n->ns, fetcher_item_name(&n->items[j],
+				    j,
 				    name, sizeof(name)), why);
 			if (v != REG_ITEM_REJECTED)
 				continue;
 			(*rejected)++;
 			log_warnx("namespace \"%s\": item %s rejected: %s",
-			    n->ns, reg_item_name(&n->items[j], j, name,
+			    n->ns, fetcher_item_name(&n->items[j], j, name,
 			    sizeof(name)), why);
 		}
 	}

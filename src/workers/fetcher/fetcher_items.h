@@ -31,7 +31,7 @@ enum reg_verdict {
  * bad interval there logged and taken as not given), anything else is
  * ignored.
  */
-enum reg_verdict reg_item_apply(const char *ns, const struct reg_item *,
+enum reg_verdict fetcher_item_apply(const char *ns, const struct reg_item *,
 	    struct items *out, char *why, size_t whylen);
 
 /*
@@ -40,11 +40,11 @@ enum reg_verdict reg_item_apply(const char *ns, const struct reg_item *,
  * logged with its namespace, its name and why, and counted in
  * *rejected.  0, or -1 on allocation failure.
  */
-int	 regset_to_items(const struct regset *, struct items *out,
+int	 fetcher_regset_to_items(const struct regset *, struct items *out,
 	    size_t *rejected);
 
 /* The name of an item for logs: its "name" value or "#<index>". */
-const char *reg_item_name(const struct reg_item *, size_t index, char *buf,
+const char *fetcher_item_name(const struct reg_item *, size_t index, char *buf,
 	    size_t len);
 
 #endif

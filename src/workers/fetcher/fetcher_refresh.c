@@ -55,8 +55,8 @@ struct report {
 
 static void	 resource_next(struct refresh *);
 
-enum registry_kind
-registry_kind(const char *addr)
+enum fetcher_registry_kind
+fetcher_registry_kind(const char *addr)
 {
 	if (addr[0] == '\0')
 		return REGISTRY_NONE;
@@ -98,13 +98,13 @@ refresh_free(struct refresh *rf)
 {
 	if (rf == NULL)
 		return;
-	fhttp_cancel(rf->req);
-	regset_free(&rf->next);
+	fetcher_http_cancel(rf->req);
+	fetcher_regset_free(&rf->next);
 	free(rf);
 }
 
 void
-refresh_cancel(struct fetcher *f)
+fetcher_refresh_cancel(struct fetcher *f)
 {
 	refresh_free(f->rf);
 	f->rf = NULL;
@@ -119,7 +119,7 @@ refresh_end(struct refresh *rf, int apply)
 	char		 error[FETCHER_ERR_MAX];
 
 	if (apply) {
-		if ((kept = regset_keep_unanswered(&rf->next,
+		if ((kept = fetcher_regset_keep_unanswered(&rf->next,
 		    &f->running)) == -1 ||
 		    fetcher_apply(f, &rf->next) == -1)
 			note_error(rf, "out of memory for the new items");
@@ -151,7 +151,7 @@ resource_done(void *arg, const struct fhttp_result *res)
 	rf->req = NULL;
 	if (res->error != NULL)
 		snprintf(why, sizeof(why), "%s", res->error);
-	else if (reg_parse_resource_answer(res->code, res->body, res->len,
+	else if (fetcher_registry_parse_resource(res->code, res->body, res->len,
 	    ns, why, sizeof(why)) == 0)
 		why[0] = '\0';
 	if (why[0] != '\0') {
@@ -179,7 +179,7 @@ resource_next(struct refresh *rf)
 		/* the name was checked: nothing in it needs escaping */
 		snprintf(url, sizeof(url), "%s/api/v1/agent/resource?ns=%s"
 		    "&type=collect", rf->base, rf->next.v[rf->idx].ns);
-		rf->req = fhttp_start(&f->http, url, NULL, 0,
+		rf->req = fetcher_http_start(&f->http, url, NULL, 0,
 		    (long)f->w->conf.registrytimeout, resource_done, rf, err,
 		    sizeof(err));
 		if (rf->req != NULL)
@@ -203,11 +203,11 @@ keep_namespaces(struct refresh *rf)
 	struct fetcher	*f = rf->f;
 	size_t		 i;
 
-	regset_free(&rf->next);
+	fetcher_regset_free(&rf->next);
 	if (!f->have_running)
 		return 0;
 	for (i = 0; i < f->running.n; i++)
-		if (regset_add_ns(&rf->next, f->running.v[i].ns,
+		if (fetcher_regset_add_ns(&rf->next, f->running.v[i].ns,
 		    f->running.v[i].uuid) == NULL)
 			return -1;
 	return 0;
@@ -236,7 +236,7 @@ ns_done(void *arg, const struct fhttp_result *res)
 	rf->req = NULL;
 	if (res->error != NULL)
 		snprintf(why, sizeof(why), "%s", res->error);
-	else if (reg_parse_ns_answer(res->code, res->body, res->len,
+	else if (fetcher_registry_parse_ns(res->code, res->body, res->len,
 	    &rf->next, why, sizeof(why)) == 0)
 		why[0] = '\0';
 	if (why[0] != '\0') {
@@ -270,14 +270,16 @@ refresh_http(struct refresh *rf)
 	int		 created, changed;
 
 	registry_base(c->registryaddr, rf->base, sizeof(rf->base));
-	if (ident_hostname(host, sizeof(host), err, sizeof(err)) == -1) {
+	if (fetcher_ident_hostname(host, sizeof(host), err,
+	    sizeof(err)) == -1) {
 		log_warnx("registry: %s; the namespaces stay as they were",
 		    err);
 		note_error(rf, "namespaces: %s", err);
 		ns_failed(rf);
 		return;
 	}
-	changed = ident_cache_check(c->pluginsdir, HOSTNAME_FILE, host, &old,
+	changed = fetcher_ident_cache_check(c->pluginsdir, HOSTNAME_FILE, host,
+	    &old,
 	    &created, err, sizeof(err));
 	if (changed == -1)
 		log_warnx("registry: hostname cache: %s", err);
@@ -295,11 +297,12 @@ refresh_http(struct refresh *rf)
 	}
 	free(old);
 	strlist_init(&ips);
-	if (ident_host_ips(&c->ifaceprefix, &ips, err, sizeof(err)) == -1)
+	if (fetcher_ident_host_ips(&c->ifaceprefix, &ips, err,
+	    sizeof(err)) == -1)
 		log_warnx("registry: IP list: %s", err);
 	buf_init(&body);
-	if ((ipjoined = ident_join(&ips, ',')) != NULL)
-		ns_request_json(&body, host, ipjoined, f->sn);
+	if ((ipjoined = fetcher_ident_join(&ips, ',')) != NULL)
+		fetcher_report_ns_json(&body, host, ipjoined, f->sn);
 	free(ipjoined);
 	strlist_free(&ips);
 	snprintf(url, sizeof(url), "%s/api/v1/agent/ns", rf->base);
@@ -307,7 +310,7 @@ refresh_http(struct refresh *rf)
 		snprintf(err, sizeof(err), "out of memory");
 		rf->req = NULL;
 	} else
-		rf->req = fhttp_start(&f->http, url, body.p, body.len,
+		rf->req = fetcher_http_start(&f->http, url, body.p, body.len,
 		    (long)c->registrytimeout, ns_done, rf, err, sizeof(err));
 	buf_free(&body);
 	if (rf->req == NULL) {
@@ -327,12 +330,12 @@ refresh_file(struct refresh *rf)
 	char		 why[FETCHER_ERR_MAX], *text;
 	size_t		 len, i;
 
-	if (file_read_all(path, REG_ANSWER_MAX, &text, &len) == -1) {
+	if (fetcher_file_read_all(path, REG_ANSWER_MAX, &text, &len) == -1) {
 		snprintf(why, sizeof(why), "cannot read %s: %s", path,
 		    errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
 		goto fail;
 	}
-	if (reg_parse_file(path, text, len, &rf->next, why,
+	if (fetcher_registry_parse_file(path, text, len, &rf->next, why,
 	    sizeof(why)) == -1) {
 		free(text);
 		goto fail;
@@ -355,13 +358,13 @@ fail:
 }
 
 void
-refresh_start(struct fetcher *f)
+fetcher_refresh_start(struct fetcher *f)
 {
 	struct refresh	*rf;
 
 	if (f->rf != NULL)
 		return;
-	switch (registry_kind(f->w->conf.registryaddr)) {
+	switch (fetcher_registry_kind(f->w->conf.registryaddr)) {
 	case REGISTRY_NONE:
 		if (fetcher_apply_conf(f) == -1)
 			fetcher_refresh_done(f, 0, "out of memory");
@@ -377,9 +380,9 @@ refresh_start(struct fetcher *f)
 		return;
 	}
 	rf->f = f;
-	regset_init(&rf->next);
+	fetcher_regset_init(&rf->next);
 	f->rf = rf;
-	if (registry_kind(f->w->conf.registryaddr) == REGISTRY_FILE)
+	if (fetcher_registry_kind(f->w->conf.registryaddr) == REGISTRY_FILE)
 		refresh_file(rf);
 	else if (!f->http_up) {
 		note_error(rf, "no HTTP client");
@@ -396,14 +399,14 @@ report_free(struct report *rp)
 {
 	if (rp == NULL)
 		return;
-	fhttp_cancel(rp->req);
+	fetcher_http_cancel(rp->req);
 	free(rp->hostname);
 	free(rp->ips);
 	free(rp);
 }
 
 void
-report_cancel(struct fetcher *f)
+fetcher_report_cancel(struct fetcher *f)
 {
 	report_free(f->rp);
 	f->rp = NULL;
@@ -432,10 +435,11 @@ report_done(void *arg, const struct fhttp_result *res)
 		f->st.reports_ok++;
 		log_debug("registry: report accepted");
 		/* the registry knows now: the caches follow */
-		if (rp->host_changed && ident_cache_write(dir, HOSTNAME_FILE,
+		if (rp->host_changed && fetcher_ident_cache_write(dir,
+		    HOSTNAME_FILE,
 		    rp->hostname, err, sizeof(err)) == -1)
 			log_warnx("registry: hostname cache: %s", err);
-		if (rp->ip_changed && ident_cache_write(dir, IP_FILE,
+		if (rp->ip_changed && fetcher_ident_cache_write(dir, IP_FILE,
 		    rp->ips, err, sizeof(err)) == -1)
 			log_warnx("registry: IP cache: %s", err);
 		if (rp->host_changed)
@@ -484,7 +488,8 @@ report_send(struct fetcher *f)
 		log_debug("registry: the previous report is still in flight");
 		return;
 	}
-	if (ident_hostname(host, sizeof(host), err, sizeof(err)) == -1) {
+	if (fetcher_ident_hostname(host, sizeof(host), err,
+	    sizeof(err)) == -1) {
 		log_warnx("registry: no report: %s", err);
 		return;
 	}
@@ -498,17 +503,20 @@ report_send(struct fetcher *f)
 	strlist_init(&uuids);
 	strlist_init(&nss);
 	buf_init(&body);
-	if (ident_host_ips(&c->ifaceprefix, &ips, err, sizeof(err)) == -1)
+	if (fetcher_ident_host_ips(&c->ifaceprefix, &ips, err,
+	    sizeof(err)) == -1)
 		log_warnx("registry: IP list: %s", err);
-	if ((hchanged = ident_cache_check(c->pluginsdir, HOSTNAME_FILE, host,
+	if ((hchanged = fetcher_ident_cache_check(c->pluginsdir, HOSTNAME_FILE,
+	    host,
 	    &oldhost, &created, err, sizeof(err))) == -1) {
 		log_warnx("registry: hostname cache: %s", err);
 		hchanged = 0;
 	}
-	if ((rp->ips = ident_join(&ips, ',')) == NULL ||
+	if ((rp->ips = fetcher_ident_join(&ips, ',')) == NULL ||
 	    (rp->hostname = strdup(host)) == NULL)
 		goto nomem;
-	if ((ichanged = ident_cache_check(c->pluginsdir, IP_FILE, rp->ips,
+	if ((ichanged = fetcher_ident_cache_check(c->pluginsdir, IP_FILE,
+	    rp->ips,
 	    &oldip, &created, err, sizeof(err))) == -1) {
 		log_warnx("registry: IP cache: %s", err);
 		ichanged = 0;
@@ -524,7 +532,7 @@ report_send(struct fetcher *f)
 		    strlist_add(&nss, f->running.v[i].ns) == -1)
 			goto nomem;
 	if (clock_gettime(CLOCK_REALTIME, &now) == -1 ||
-	    format_utime(&now, utime, sizeof(utime)) == -1) {
+	    fetcher_report_format_utime(&now, utime, sizeof(utime)) == -1) {
 		log_warnx("registry: no report: cannot format the time");
 		goto out;
 	}
@@ -534,17 +542,17 @@ report_send(struct fetcher *f)
 	ri.newiplist = &ips;
 	ri.oldiplist = oldip != NULL ? &oldips : NULL;
 	ri.ns = &nss;
-	build_info_get(&ri.build);
+	fetcher_report_build_info(&ri.build);
 	ri.newhostname = host;
 	ri.oldhostname = hchanged && oldhost != NULL ? oldhost : host;
 	ri.update = hchanged || ichanged;
 	ri.utime = utime;
-	report_json(&body, &ri);
+	fetcher_report_json(&body, &ri);
 	if (buf_failed(&body))
 		goto nomem;
 	registry_base(c->registryaddr, base, sizeof(base));
 	snprintf(url, sizeof(url), "%s/api/v1/agent/report", base);
-	rp->req = fhttp_start(&f->http, url, body.p, body.len,
+	rp->req = fetcher_http_start(&f->http, url, body.p, body.len,
 	    (long)c->registrytimeout, report_done, rp, err, sizeof(err));
 	if (rp->req == NULL) {
 		log_warnx("registry: report: POST %s: %s", url, err);
@@ -572,7 +580,7 @@ out:
 }
 
 void
-report_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+fetcher_report_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct fetcher	*f = t->data;
 
@@ -583,12 +591,12 @@ report_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* Once at start, after a random 0-10 min, then every 10 min (1.3). */
 void
-report_start_cycle(struct fetcher *f)
+fetcher_report_start_cycle(struct fetcher *f)
 {
 	double	 first;
 
 	if (f->reporting ||
-	    registry_kind(f->w->conf.registryaddr) != REGISTRY_HTTP ||
+	    fetcher_registry_kind(f->w->conf.registryaddr) != REGISTRY_HTTP ||
 	    !f->http_up)
 		return;
 	f->reporting = 1;

@@ -302,7 +302,7 @@ item_from_json(yajl_val o, size_t index, struct reg_item *out, char *err,
 	}
 	return 0;
 nomem:
-	reg_item_free(out);
+	fetcher_regset_item_free(out);
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }
@@ -327,11 +327,11 @@ items_from_json(yajl_val list, struct reg_ns *ns, char *err, size_t errlen)
 		if (item_from_json(list->u.array.values[i], i, &v[i], err,
 		    errlen) == -1) {
 			while (i-- > 0)
-				reg_item_free(&v[i]);
+				fetcher_regset_item_free(&v[i]);
 			free(v);
 			return -1;
 		}
-	reg_ns_free_items(ns);
+	fetcher_regset_ns_free_items(ns);
 	ns->items = v;
 	ns->nitems = n;
 	ns->answered = 1;
@@ -365,7 +365,7 @@ ns_from_json(yajl_val o, const char *what, struct regset *out, char *err,
 	for (i = 0; i < n; i++) {
 		ns = o->u.object.keys[i];
 		uuid = o->u.object.values[i]->u.string;
-		if (!reg_ns_name_valid(ns)) {
+		if (!fetcher_regset_ns_name_valid(ns)) {
 			log_warnx("registry namespace \"%.128s\" rejected: not "
 			    "a namespace name (dot-separated labels of "
 			    "[-a-z0-9], at most %d bytes)", ns,
@@ -377,7 +377,7 @@ ns_from_json(yajl_val o, const char *what, struct regset *out, char *err,
 			    "uuid is longer than %d bytes", ns, REG_UUID_MAX);
 			continue;
 		}
-		if (regset_add_ns(out, ns, uuid) == NULL) {
+		if (fetcher_regset_add_ns(out, ns, uuid) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -386,7 +386,7 @@ ns_from_json(yajl_val o, const char *what, struct regset *out, char *err,
 }
 
 int
-reg_parse_ns_answer(long code, const char *body, size_t len,
+fetcher_registry_parse_ns(long code, const char *body, size_t len,
     struct regset *out, char *err, size_t errlen)
 {
 	yajl_val	 tree, data;
@@ -400,21 +400,21 @@ reg_parse_ns_answer(long code, const char *body, size_t len,
 		yajl_tree_free(tree);
 		return -1;
 	}
-	regset_init(&rs);
+	fetcher_regset_init(&rs);
 	if (ns_from_json(data, "\"data\"", &rs, err, errlen) == -1) {
-		regset_free(&rs);
+		fetcher_regset_free(&rs);
 		yajl_tree_free(tree);
 		return -1;
 	}
 	yajl_tree_free(tree);
-	regset_sort(&rs);
-	regset_free(out);
+	fetcher_regset_sort(&rs);
+	fetcher_regset_free(out);
 	*out = rs;
 	return 0;
 }
 
 int
-reg_parse_resource_answer(long code, const char *body, size_t len,
+fetcher_registry_parse_resource(long code, const char *body, size_t len,
     struct reg_ns *ns, char *err, size_t errlen)
 {
 	yajl_val	 tree, data;
@@ -441,7 +441,7 @@ reg_parse_resource_answer(long code, const char *body, size_t len,
 }
 
 int
-reg_parse_file(const char *source, const char *text, size_t len,
+fetcher_registry_parse_file(const char *source, const char *text, size_t len,
     struct regset *out, char *err, size_t errlen)
 {
 	yajl_val	 tree, nso, res, list;
@@ -469,9 +469,9 @@ reg_parse_file(const char *source, const char *text, size_t len,
 		    "namespaces and their items", json_kind(res));
 		goto fail;
 	}
-	regset_init(&rs);
+	fetcher_regset_init(&rs);
 	if (ns_from_json(nso, "\"ns\"", &rs, err, errlen) == -1) {
-		regset_free(&rs);
+		fetcher_regset_free(&rs);
 		goto fail;
 	}
 	for (i = 0; i < rs.n; i++) {
@@ -490,7 +490,7 @@ reg_parse_file(const char *source, const char *text, size_t len,
 		if (items_from_json(list, n, why, sizeof(why)) == -1) {
 			if (strcmp(why, "out of memory") == 0) {
 				snprintf(err, errlen, "%s", why);
-				regset_free(&rs);
+				fetcher_regset_free(&rs);
 				goto fail;
 			}
 			log_warnx("%s: the items of \"%s\": %s; that namespace "
@@ -498,13 +498,13 @@ reg_parse_file(const char *source, const char *text, size_t len,
 		}
 	}
 	for (i = 0; YAJL_IS_OBJECT(res) && i < res->u.object.len; i++)
-		if (regset_find(&rs, res->u.object.keys[i]) == NULL)
+		if (fetcher_regset_find(&rs, res->u.object.keys[i]) == NULL)
 			log_warnx("%s: \"resources\" of \"%.128s\" ignored: not "
 			    "a namespace of \"ns\"", source,
 			    res->u.object.keys[i]);
 	yajl_tree_free(tree);
-	regset_sort(&rs);
-	regset_free(out);
+	fetcher_regset_sort(&rs);
+	fetcher_regset_free(out);
 	*out = rs;
 	return 0;
 fail:

@@ -49,44 +49,48 @@ struct regset {
 	size_t		 n;
 };
 
-void	 regset_init(struct regset *);
-void	 regset_free(struct regset *);	/* and regset_init() again */
-void	 reg_item_free(struct reg_item *);
-void	 reg_ns_free_items(struct reg_ns *);	/* and its items empty */
+void	 fetcher_regset_init(struct regset *);
+/* fetcher_regset_free: and fetcher_regset_init() again */
+void	 fetcher_regset_free(struct regset *);
+void	 fetcher_regset_item_free(struct reg_item *);
+/* fetcher_regset_ns_free_items: and its items empty */
+void	 fetcher_regset_ns_free_items(struct reg_ns *);
 /* Add a namespace (or set the uuid of one already there); NULL on
  * allocation failure. */
-struct reg_ns *regset_add_ns(struct regset *, const char *ns,
+struct reg_ns *fetcher_regset_add_ns(struct regset *, const char *ns,
 	    const char *uuid);
-struct reg_ns *regset_find(const struct regset *, const char *ns);
+struct reg_ns *fetcher_regset_find(const struct regset *, const char *ns);
 /* Namespaces in byte order, so every walk over them is deterministic. */
-void	 regset_sort(struct regset *);
+void	 fetcher_regset_sort(struct regset *);
 /* Replace dst's items with a copy of src's; 0 or -1 (ENOMEM). */
-int	 reg_ns_copy_items(struct reg_ns *dst, const struct reg_ns *src);
+int	 fetcher_regset_ns_copy_items(struct reg_ns *dst,
+    const struct reg_ns *src);
 /* Deep copy; 0 or -1 (ENOMEM, dst then empty). */
-int	 regset_copy(struct regset *dst, const struct regset *src);
+int	 fetcher_regset_copy(struct regset *dst, const struct regset *src);
 
 /*
  * Namespaces of `next` whose items were not answered take the items they
  * had in `prev` (a namespace new in `next` has none).  Returns how many
  * were taken over, or -1 on allocation failure.
  */
-int	 regset_keep_unanswered(struct regset *next, const struct regset *prev);
+int	 fetcher_regset_keep_unanswered(struct regset *next,
+    const struct regset *prev);
 
 /*
  * A namespace name the agent accepts: dot-separated non-empty labels of
- * [-a-z0-9], one path component (path_component_valid), at most
+ * [-a-z0-9], one path component (items_path_component_valid), at most
  * ITEM_NS_MAX - 1 bytes.
  */
-int	 reg_ns_name_valid(const char *);
+int	 fetcher_regset_ns_name_valid(const char *);
 
 /*
  * The answer to POST /api/v1/agent/ns: HTTP status `code` and the body.
- * Fills `out` (regset_init'ed) with the namespaces and uuids of `data`;
+ * Fills `out` (fetcher_regset_init'ed) with the namespaces and uuids of `data`;
  * a namespace with a bad name is logged and left out.  0, or -1 with
  * what was wrong in err (HTTP status and the registry's msg, envelope,
  * JSON error with its byte offset, or the shape, naming the key).
  */
-int	 reg_parse_ns_answer(long code, const char *body, size_t len,
+int	 fetcher_registry_parse_ns(long code, const char *body, size_t len,
 	    struct regset *out, char *err, size_t errlen);
 
 /*
@@ -95,7 +99,8 @@ int	 reg_parse_ns_answer(long code, const char *body, size_t len,
  * error, as for the Go agent ("no items under this namespace").  On
  * error `ns` is unchanged.
  */
-int	 reg_parse_resource_answer(long code, const char *body, size_t len,
+int	 fetcher_registry_parse_resource(long code, const char *body,
+    size_t len,
 	    struct reg_ns *ns, char *err, size_t errlen);
 
 /*
@@ -108,7 +113,8 @@ int	 reg_parse_resource_answer(long code, const char *body, size_t len,
  * not of this shape at all is an error.  `source` names the file in
  * those log lines.
  */
-int	 reg_parse_file(const char *source, const char *text, size_t len,
+int	 fetcher_registry_parse_file(const char *source, const char *text,
+    size_t len,
 	    struct regset *out, char *err, size_t errlen);
 
 #endif

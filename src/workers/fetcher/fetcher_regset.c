@@ -11,14 +11,14 @@
 #include "util.h"
 
 void
-regset_init(struct regset *rs)
+fetcher_regset_init(struct regset *rs)
 {
 	rs->v = NULL;
 	rs->n = 0;
 }
 
 void
-reg_item_free(struct reg_item *it)
+fetcher_regset_item_free(struct reg_item *it)
 {
 	size_t	 i;
 
@@ -32,33 +32,33 @@ reg_item_free(struct reg_item *it)
 }
 
 void
-reg_ns_free_items(struct reg_ns *ns)
+fetcher_regset_ns_free_items(struct reg_ns *ns)
 {
 	size_t	 i;
 
 	for (i = 0; i < ns->nitems; i++)
-		reg_item_free(&ns->items[i]);
+		fetcher_regset_item_free(&ns->items[i]);
 	free(ns->items);
 	ns->items = NULL;
 	ns->nitems = 0;
 }
 
 void
-regset_free(struct regset *rs)
+fetcher_regset_free(struct regset *rs)
 {
 	size_t	 i;
 
 	for (i = 0; i < rs->n; i++) {
-		reg_ns_free_items(&rs->v[i]);
+		fetcher_regset_ns_free_items(&rs->v[i]);
 		free(rs->v[i].ns);
 		free(rs->v[i].uuid);
 	}
 	free(rs->v);
-	regset_init(rs);
+	fetcher_regset_init(rs);
 }
 
 struct reg_ns *
-regset_find(const struct regset *rs, const char *ns)
+fetcher_regset_find(const struct regset *rs, const char *ns)
 {
 	size_t	 i;
 
@@ -69,12 +69,12 @@ regset_find(const struct regset *rs, const char *ns)
 }
 
 struct reg_ns *
-regset_add_ns(struct regset *rs, const char *ns, const char *uuid)
+fetcher_regset_add_ns(struct regset *rs, const char *ns, const char *uuid)
 {
 	struct reg_ns	*v, *n;
 	char		*u;
 
-	if ((n = regset_find(rs, ns)) != NULL) {
+	if ((n = fetcher_regset_find(rs, ns)) != NULL) {
 		/* a key given twice: the last one wins, as in Go's maps */
 		if ((u = strdup(uuid)) == NULL)
 			return NULL;
@@ -104,7 +104,7 @@ ns_cmp(const void *a, const void *b)
 }
 
 void
-regset_sort(struct regset *rs)
+fetcher_regset_sort(struct regset *rs)
 {
 	if (rs->n > 1)
 		qsort(rs->v, rs->n, sizeof(*rs->v), ns_cmp);
@@ -127,7 +127,7 @@ reg_item_copy(struct reg_item *dst, const struct reg_item *src)
 		dst->kv[i].value = strdup(src->kv[i].value);
 		dst->n++;
 		if (dst->kv[i].key == NULL || dst->kv[i].value == NULL) {
-			reg_item_free(dst);
+			fetcher_regset_item_free(dst);
 			return -1;
 		}
 	}
@@ -135,7 +135,7 @@ reg_item_copy(struct reg_item *dst, const struct reg_item *src)
 }
 
 int
-reg_ns_copy_items(struct reg_ns *dst, const struct reg_ns *src)
+fetcher_regset_ns_copy_items(struct reg_ns *dst, const struct reg_ns *src)
 {
 	struct reg_item	*v = NULL;
 	size_t		 i, n = 0;
@@ -146,29 +146,29 @@ reg_ns_copy_items(struct reg_ns *dst, const struct reg_ns *src)
 	for (i = 0; i < src->nitems; i++, n++)
 		if (reg_item_copy(&v[i], &src->items[i]) == -1)
 			goto fail;
-	reg_ns_free_items(dst);
+	fetcher_regset_ns_free_items(dst);
 	dst->items = v;
 	dst->nitems = n;
 	return 0;
 fail:
 	while (n-- > 0)
-		reg_item_free(&v[n]);
+		fetcher_regset_item_free(&v[n]);
 	free(v);
 	return -1;
 }
 
 int
-regset_copy(struct regset *dst, const struct regset *src)
+fetcher_regset_copy(struct regset *dst, const struct regset *src)
 {
 	struct reg_ns	*n;
 	size_t		 i;
 
-	regset_init(dst);
+	fetcher_regset_init(dst);
 	for (i = 0; i < src->n; i++) {
-		if ((n = regset_add_ns(dst, src->v[i].ns,
+		if ((n = fetcher_regset_add_ns(dst, src->v[i].ns,
 		    src->v[i].uuid)) == NULL ||
-		    reg_ns_copy_items(n, &src->v[i]) == -1) {
-			regset_free(dst);
+		    fetcher_regset_ns_copy_items(n, &src->v[i]) == -1) {
+			fetcher_regset_free(dst);
 			return -1;
 		}
 		n->answered = src->v[i].answered;
@@ -177,7 +177,7 @@ regset_copy(struct regset *dst, const struct regset *src)
 }
 
 int
-regset_keep_unanswered(struct regset *next, const struct regset *prev)
+fetcher_regset_keep_unanswered(struct regset *next, const struct regset *prev)
 {
 	struct reg_ns	*old;
 	size_t		 i;
@@ -186,9 +186,9 @@ regset_keep_unanswered(struct regset *next, const struct regset *prev)
 	for (i = 0; i < next->n; i++) {
 		if (next->v[i].answered)
 			continue;
-		if ((old = regset_find(prev, next->v[i].ns)) == NULL)
+		if ((old = fetcher_regset_find(prev, next->v[i].ns)) == NULL)
 			continue;
-		if (reg_ns_copy_items(&next->v[i], old) == -1)
+		if (fetcher_regset_ns_copy_items(&next->v[i], old) == -1)
 			return -1;
 		kept++;
 	}
@@ -196,11 +196,11 @@ regset_keep_unanswered(struct regset *next, const struct regset *prev)
 }
 
 int
-reg_ns_name_valid(const char *s)
+fetcher_regset_ns_name_valid(const char *s)
 {
 	size_t	 n = strlen(s);
 
-	if (n == 0 || n >= ITEM_NS_MAX || !path_component_valid(s) ||
+	if (n == 0 || n >= ITEM_NS_MAX || !items_path_component_valid(s) ||
 	    s[0] == '.' || s[n - 1] == '.' || strstr(s, "..") != NULL)
 		return 0;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n;

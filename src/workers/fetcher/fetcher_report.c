@@ -26,7 +26,7 @@
 #endif
 
 void
-build_info_get(struct build_info *b)
+fetcher_report_build_info(struct build_info *b)
 {
 	b->version = PACKAGE_VERSION;
 	b->commit = AGENT_COMMIT;
@@ -52,7 +52,7 @@ json_list(struct jsonw *w, const struct strlist *l)
 }
 
 void
-report_json(struct buf *b, const struct report_info *r)
+fetcher_report_json(struct buf *b, const struct report_info *r)
 {
 	struct jsonw	 w;
 
@@ -94,7 +94,7 @@ report_json(struct buf *b, const struct report_info *r)
 }
 
 void
-ns_request_json(struct buf *b, const char *hostname, const char *ip,
+fetcher_report_ns_json(struct buf *b, const char *hostname, const char *ip,
     const char *sn)
 {
 	struct jsonw	 w;
@@ -113,7 +113,7 @@ ns_request_json(struct buf *b, const char *hostname, const char *ip,
 }
 
 int
-format_utime(const struct timespec *ts, char *buf, size_t len)
+fetcher_report_format_utime(const struct timespec *ts, char *buf, size_t len)
 {
 	struct tm	 tm;
 	char		 frac[16], zone[8];

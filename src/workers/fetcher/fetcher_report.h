@@ -28,7 +28,7 @@ struct build_info {
 	const char	*compiler;	/* the report's "goversion" */
 };
 
-void	 build_info_get(struct build_info *);
+void	 fetcher_report_build_info(struct build_info *);
 
 /* The models.Report fields, in order.  NULL lists encode as null. */
 struct report_info {
@@ -45,10 +45,11 @@ struct report_info {
 };
 
 /* POST /api/v1/agent/report body. */
-void	 report_json(struct buf *, const struct report_info *);
+void	 fetcher_report_json(struct buf *, const struct report_info *);
 
 /* POST /api/v1/agent/ns body: {"hostname":..,"ip":..,"sn":..}. */
-void	 ns_request_json(struct buf *, const char *hostname, const char *ip,
+void	 fetcher_report_ns_json(struct buf *, const char *hostname,
+    const char *ip,
 	    const char *sn);
 
 /*
@@ -57,6 +58,7 @@ void	 ns_request_json(struct buf *, const char *hostname, const char *ip,
  * `buf` of at least 40 bytes.  0, or -1 when the time cannot be broken
  * down.
  */
-int	 format_utime(const struct timespec *, char *buf, size_t len);
+int	 fetcher_report_format_utime(const struct timespec *, char *buf,
+    size_t len);
 
 #endif

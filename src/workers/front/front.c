@@ -30,18 +30,18 @@ static void	 route_me_traffic(struct http_request *, void *);
 static const struct http_route front_routes[] = {
 	{ "/healthz", HTTP_M_GET, route_healthz },
 	{ "/me/status", HTTP_M_GET, route_me_status },
-	{ "/me/ns", M_ANY, route_me_ns },
+	{ "/me/ns", M_ANY, front_route_me_ns },
 	{ "/me/traffic", M_ANY, route_me_traffic },
-	{ "/post", HTTP_M_POST, route_post },
-	{ "/write", HTTP_M_POST, route_write },
-	{ "/update", M_ANY, route_update },
-	{ "/plugins/list", M_ANY, route_plugins_list },
-	{ "/plugins/update", M_ANY, route_plugins_update },
-	{ "/plugins/run", M_ANY, route_plugins_run },
-	{ "/plugins/enable", M_ANY, route_plugins_enable },
+	{ "/post", HTTP_M_POST, front_route_post },
+	{ "/write", HTTP_M_POST, front_route_write },
+	{ "/update", M_ANY, front_route_update },
+	{ "/plugins/list", M_ANY, front_route_plugins_list },
+	{ "/plugins/update", M_ANY, front_route_plugins_update },
+	{ "/plugins/run", M_ANY, front_route_plugins_run },
+	{ "/plugins/enable", M_ANY, front_route_plugins_enable },
 	/* the Go agent's spelling, kept for its clients */
-	{ "/plugins/enbable", M_ANY, route_plugins_enable },
-	{ "/plugins/disable", M_ANY, route_plugins_disable },
+	{ "/plugins/enbable", M_ANY, front_route_plugins_enable },
+	{ "/plugins/disable", M_ANY, front_route_plugins_disable },
 };
 
 uint32_t
@@ -84,7 +84,7 @@ front_wait_for(struct front *f, uint32_t reqid, struct http_request *req,
     enum pending_kind kind, uint32_t npoints, double seconds)
 {
 	/* Only fails once answered (504) or orphaned: still ours to free. */
-	if (http_request_set_timeout(req, seconds) == -1)
+	if (front_http_request_set_timeout(req, seconds) == -1)
 		log_debug("%s: request %u already answered or gone", __func__,
 		    reqid);
 	return pending_add(f, reqid, req, kind, npoints,
@@ -104,7 +104,8 @@ front_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		TAILQ_REMOVE(&f->pending, p, entry);
 		log_warnx("request %u got no answer within %.0f s", p->reqid,
 		    p->expires - p->since);
-		http_respond_error(p->req, 504, "no answer from the agent");
+		front_http_respond_error(p->req, 504,
+		    "no answer from the agent");
 		free(p);
 	}
 	if (TAILQ_EMPTY(&f->pending))
@@ -121,7 +122,7 @@ front_fail_pending(struct front *f, enum pending_kind kind, const char *msg)
 		if (p->kind != kind)
 			continue;
 		TAILQ_REMOVE(&f->pending, p, entry);
-		http_respond_error(p->req, 503, msg);
+		front_http_respond_error(p->req, 503, msg);
 		free(p);
 	}
 }
@@ -155,7 +156,7 @@ front_take(struct front *f, uint32_t reqid, enum pending_kind kind,
 static void
 route_healthz(struct http_request *req, void *ctx)
 {
-	http_respond_json(req, 200, "{\"status\":\"ok\"}");
+	front_http_respond_json(req, 200, "{\"status\":\"ok\"}");
 	(void)ctx;
 }
 
@@ -166,12 +167,13 @@ route_me_status(struct http_request *req, void *ctx)
 	uint32_t	 reqid = front_reqid(f);
 
 	if (front_wait(f, reqid, req, PENDING_STATUS, 0) == -1) {
-		http_respond_error(req, 500, "out of memory");
+		front_http_respond_error(req, 500, "out of memory");
 		return;
 	}
 	if (worker_send_ctl(f->w, MSG_STATUS_REQ, reqid, NULL, 0) == -1) {
 		(void)front_take(f, reqid, PENDING_STATUS, NULL);
-		http_respond_error(req, 503, "the master is not reachable");
+		front_http_respond_error(req, 503,
+		    "the master is not reachable");
 	}
 }
 
@@ -182,9 +184,9 @@ route_me_traffic(struct http_request *req, void *ctx)
 	struct front	*f = ctx;
 
 	if (f->traffic == NULL)
-		http_respond(req, 200, "application/json", "null", 4);
+		front_http_respond(req, 200, "application/json", "null", 4);
 	else
-		http_respond(req, 200, "application/json", f->traffic,
+		front_http_respond(req, 200, "application/json", f->traffic,
 		    f->traffic_len);
 }
 
@@ -195,9 +197,9 @@ front_traffic_msg(struct front *f, struct frame_in *in)
 	struct preader	 pr;
 	char		*json;
 
-	pr_init(&pr, in->data, in->datalen);
-	json = pr_str(&pr);
-	if (pr_end(&pr) == -1 || json == NULL || json[0] != '[') {
+	codec_get_init(&pr, in->data, in->datalen);
+	json = codec_get_str(&pr);
+	if (codec_get_end(&pr) == -1 || json == NULL || json[0] != '[') {
 		log_warnx("%s: bad TRAFFIC message: %s", __func__,
 		    pr.failed ? pr.err : "not a JSON array");
 		free(json);
@@ -218,7 +220,7 @@ gen_worker(struct jsonw *w, const struct worker_status *ws, time_t now)
 
 	jsonw_map_open(w);
 	jsonw_key(w, "role");
-	jsonw_string(w, role_name((enum role)ws->role));
+	jsonw_string(w, proto_role_name((enum role)ws->role));
 	jsonw_key(w, "pid");
 	jsonw_int64(w, ws->pid);
 	jsonw_key(w, "state");
@@ -256,10 +258,10 @@ gen_worker(struct jsonw *w, const struct worker_status *ws, time_t now)
 	jsonw_key(w, "peers");
 	jsonw_map_open(w);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
-		e = peer_edge_find((enum role)ws->role, r);
+		e = proto_peer_edge_find((enum role)ws->role, r);
 		if (e == NULL || r == (enum role)ws->role)
 			continue;
-		jsonw_key(w, role_name(r));
+		jsonw_key(w, proto_role_name(r));
 		jsonw_int64(w, ws->peers[r]);
 	}
 	jsonw_map_close(w);
@@ -293,9 +295,9 @@ answer_status(struct front *f, struct http_request *req,
 	jsonw_array_close(&w);
 	jsonw_map_close(&w);
 	if (jsonw_finish(&w) == -1)
-		http_respond_error(req, 500, "cannot encode the status");
+		front_http_respond_error(req, 500, "cannot encode the status");
 	else
-		http_respond(req, 200, "application/json", b.p, b.len);
+		front_http_respond(req, 200, "application/json", b.p, b.len);
 	buf_free(&b);
 	(void)f;
 }
@@ -314,9 +316,10 @@ front_status_msg(struct front *f, struct frame_in *in)
 		    in->hdr.reqid);
 		return 0;
 	}
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	if (status_decode(&pr, &st, err, sizeof(err)) == -1) {
-		http_respond_error(req, 500, "bad status from the master");
+		front_http_respond_error(req, 500,
+		    "bad status from the master");
 		log_warnx("%s: %s", __func__, err);
 		return -1;
 	}
@@ -331,17 +334,17 @@ front_listen_msg(struct front *f, struct frame_in *in)
 	char		 kind[16], addr[1100], label[1200];
 	int		 fd = in->fd;
 
-	pr_init(&pr, in->data, in->datalen);
-	pr_strbuf(&pr, kind, sizeof(kind));
-	pr_strbuf(&pr, addr, sizeof(addr));
-	if (pr_end(&pr) == -1 || fd == -1) {
+	codec_get_init(&pr, in->data, in->datalen);
+	codec_get_strbuf(&pr, kind, sizeof(kind));
+	codec_get_strbuf(&pr, addr, sizeof(addr));
+	if (codec_get_end(&pr) == -1 || fd == -1) {
 		log_warnx("%s: bad LISTEN message: %s", __func__,
 		    pr.failed ? pr.err : "no descriptor");
 		return -1;
 	}
 	in->fd = -1;
 	snprintf(label, sizeof(label), "%s:%s", kind, addr);
-	if (http_server_listen(f->http, fd, label) == -1) {
+	if (front_http_server_listen(f->http, fd, label) == -1) {
 		log_warn("%s: %s", __func__, label);
 		return 0;
 	}
@@ -450,7 +453,7 @@ front_state(struct worker *w)
 	ev_timer_init(&f->sweep, front_sweep_cb, PENDING_EXPIRE / 4,
 	    PENDING_EXPIRE / 4);
 	f->sweep.data = f;
-	f->http = http_server_new(w->loop, &limits, front_routes,
+	f->http = front_http_server_new(w->loop, &limits, front_routes,
 	    sizeof(front_routes) / sizeof(front_routes[0]), f);
 	if (f->http == NULL)
 		fatalx("%s: cannot create the HTTP server", __func__);
@@ -475,7 +478,7 @@ front_reconfigure(struct worker *w, const struct agent_conf *next, char *err,
 	if (strcmp(next->listen, w->conf.listen) != 0 ||
 	    strcmp(next->socket, w->conf.socket) != 0) {
 		log_info("listeners changed: switching to the new sockets");
-		http_server_stop_listening(f->http);
+		front_http_server_stop_listening(f->http);
 	}
 	(void)err;
 	(void)errlen;
@@ -488,7 +491,7 @@ front_drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct front	*f = t->data;
 
 	f->drain_left -= t->repeat;
-	if (http_server_conns(f->http) == 0 || f->drain_left <= 0) {
+	if (front_http_server_conns(f->http) == 0 || f->drain_left <= 0) {
 		ev_timer_stop(loop, t);
 		worker_exit(f->w, 0);
 	}
@@ -502,8 +505,8 @@ front_shutdown(struct worker *w)
 	struct front	*f = w->priv;
 
 	if (f != NULL)
-		http_server_stop_listening(f->http);
-	if (f == NULL || http_server_conns(f->http) == 0) {
+		front_http_server_stop_listening(f->http);
+	if (f == NULL || front_http_server_conns(f->http) == 0) {
 		worker_exit(w, 0);
 		return;
 	}
@@ -527,7 +530,7 @@ front_cleanup(struct worker *w)
 		TAILQ_REMOVE(&f->pending, p, entry);
 		free(p);
 	}
-	http_server_free(f->http);
+	front_http_server_free(f->http);
 	strlist_free(&f->ns);
 	free(f->traffic);
 	free(f);

@@ -34,7 +34,7 @@ struct pending {
 
 /*
  * The HTTP server answers 504 after its handler timeout, but the request
- * is ours until we call http_respond: answers that never come are swept
+ * is ours until we call front_http_respond: answers that never come are swept
  * after this long so the list cannot grow.  A request given a longer
  * deadline (front_wait_for) is kept PENDING_SLACK past it.
  */
@@ -77,19 +77,19 @@ void		 front_fail_pending(struct front *, enum pending_kind,
 const struct strlist *front_namespaces(struct front *);
 
 /* front_data.c */
-void	 route_post(struct http_request *, void *);
-void	 route_write(struct http_request *, void *);
+void	 front_route_post(struct http_request *, void *);
+void	 front_route_write(struct http_request *, void *);
 int	 front_points_ack(struct front *, struct frame_in *);
 void	 front_sender_down(struct front *);
 
 /* front_plugins.c */
-void	 route_plugins_list(struct http_request *, void *);
-void	 route_plugins_update(struct http_request *, void *);
-void	 route_plugins_run(struct http_request *, void *);
-void	 route_plugins_enable(struct http_request *, void *);
-void	 route_plugins_disable(struct http_request *, void *);
-void	 route_update(struct http_request *, void *);
-void	 route_me_ns(struct http_request *, void *);
+void	 front_route_plugins_list(struct http_request *, void *);
+void	 front_route_plugins_update(struct http_request *, void *);
+void	 front_route_plugins_run(struct http_request *, void *);
+void	 front_route_plugins_enable(struct http_request *, void *);
+void	 front_route_plugins_disable(struct http_request *, void *);
+void	 front_route_update(struct http_request *, void *);
+void	 front_route_me_ns(struct http_request *, void *);
 int	 front_plugin_resp(struct front *, struct frame_in *);
 int	 front_namespaces_msg(struct front *, struct frame_in *);
 

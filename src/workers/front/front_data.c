@@ -40,9 +40,9 @@ respond_bad_point(struct http_request *req, const char *msg, long index)
 	}
 	jsonw_map_close(&w);
 	if (jsonw_finish(&w) == 0)
-		http_respond(req, 400, "application/json", b.p, b.len);
+		front_http_respond(req, 400, "application/json", b.p, b.len);
 	else
-		http_respond_error(req, 400, msg);
+		front_http_respond_error(req, 400, msg);
 	buf_free(&b);
 }
 
@@ -54,7 +54,7 @@ post_namespace(struct front *f, struct http_request *req, char *ns,
 	const struct strlist	*nss = front_namespaces(f);
 	char			 msg[160];
 
-	if (http_query_param(req, "ns", ns, len) > 0)
+	if (front_http_query_param(req, "ns", ns, len) > 0)
 		return 0;
 	if (nss->n == 1) {
 		snprintf(ns, len, "%s", nss->v[0]);
@@ -62,7 +62,7 @@ post_namespace(struct front *f, struct http_request *req, char *ns,
 	}
 	snprintf(msg, sizeof(msg), "ns is required: this host is in %zu "
 	    "namespaces", nss->n);
-	http_respond_error(req, 400, msg);
+	front_http_respond_error(req, 400, msg);
 	return -1;
 }
 
@@ -83,33 +83,34 @@ points_submit(struct front *f, struct http_request *req,
 	uint32_t	 reqid;
 
 	if (npoints == 0) {
-		http_respond_json(req, 200, "{\"accepted\":0}");
+		front_http_respond_json(req, 200, "{\"accepted\":0}");
 		return;
 	}
 	m->origin = ORIGIN_PUSHED;
 	m->npoints = (uint32_t)npoints;
 	m->data = pts->p;
 	m->len = pts->len;
-	pb_init(&pb);
+	codec_put_init(&pb);
 	points_msg_encode(&pb, m);
 	reqid = front_reqid(f);
-	if (pb_failed(&pb) || front_wait(f, reqid, req, PENDING_POINTS,
+	if (codec_put_failed(&pb) || front_wait(f, reqid, req, PENDING_POINTS,
 	    m->npoints) == -1) {
-		pb_free(&pb);
-		http_respond_error(req, 500, "out of memory");
+		codec_put_free(&pb);
+		front_http_respond_error(req, 500, "out of memory");
 		return;
 	}
 	if (worker_send_peer(f->w, ROLE_SENDER, MSG_POINTS, reqid, pb.buf,
 	    pb.len) == -1) {
 		(void)front_take(f, reqid, PENDING_POINTS, NULL);
 		if (errno == EMSGSIZE)
-			http_respond_error(req, 413, "too many points once "
+			front_http_respond_error(req, 413,
+			    "too many points once "
 			    "encoded; send fewer per request");
 		else
-			http_respond_error(req, 503, "the sender is not "
+			front_http_respond_error(req, 503, "the sender is not "
 			    "available; nothing was accepted");
 	}
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 /* Namespace, topic and format of a push; -1 when answered already. */
@@ -124,16 +125,16 @@ points_target(struct front *f, struct http_request *req,
 	memset(m, 0, sizeof(*m));
 	if (post_topic(f, ns, m->topic, sizeof(m->topic), why,
 	    sizeof(why)) == -1) {
-		http_respond_error(req, 400, why);
+		front_http_respond_error(req, 400, why);
 		return -1;
 	}
-	if (format_parse(f->w->conf.format, &m->fmt) == -1)
+	if (encode_format_parse(f->w->conf.format, &m->fmt) == -1)
 		m->fmt = FORMAT_JSON;
 	return 0;
 }
 
 void
-route_post(struct http_request *req, void *ctx)
+front_route_post(struct http_request *req, void *ctx)
 {
 	struct front		*f = ctx;
 	struct post_result	 res;
@@ -157,7 +158,7 @@ route_post(struct http_request *req, void *ctx)
  * InfluxDB clients speak; validated and normalized like /post.
  */
 void
-route_write(struct http_request *req, void *ctx)
+front_route_write(struct http_request *req, void *ctx)
 {
 	struct front		*f = ctx;
 	struct post_result	 res;
@@ -165,19 +166,19 @@ route_write(struct http_request *req, void *ctx)
 	struct buf		 pts;
 	char			 precision[8], why[128];
 
-	if (http_query_param(req, "precision", precision,
+	if (front_http_query_param(req, "precision", precision,
 	    sizeof(precision)) < 0)
 		precision[0] = '\0';
-	if (write_precision_valid(precision) == -1) {
+	if (front_write_precision_valid(precision) == -1) {
 		snprintf(why, sizeof(why), "precision \"%.7s\": not one of n, "
 		    "ns, u, us, ms, s, m, h", precision);
-		http_respond_error(req, 400, why);
+		front_http_respond_error(req, 400, why);
 		return;
 	}
 	if (points_target(f, req, &m) == -1)
 		return;
 	buf_init(&pts);
-	if (write_parse(req->body, req->body_len, POST_PREFIX, f->host,
+	if (front_write_parse(req->body, req->body_len, POST_PREFIX, f->host,
 	    (int64_t)time(NULL), precision, m.fmt, &pts, &res) == -1)
 		respond_bad_point(req, res.err, res.bad_index);
 	else
@@ -194,7 +195,7 @@ front_points_ack(struct front *f, struct frame_in *in)
 	uint32_t		 n;
 	char			 msg[256], body[64];
 
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	if (points_ack_decode(&pr, &v, msg, sizeof(msg)) == -1) {
 		log_warnx("%s: bad POINTS_ACK from the sender", __func__);
 		return -1;
@@ -204,13 +205,13 @@ front_points_ack(struct front *f, struct frame_in *in)
 	switch (v) {
 	case POINTS_ACCEPTED:
 		snprintf(body, sizeof(body), "{\"accepted\":%u}", n);
-		http_respond_json(req, 200, body);
+		front_http_respond_json(req, 200, body);
 		break;
 	case POINTS_FULL:
-		http_respond_error(req, 503, msg);
+		front_http_respond_error(req, 503, msg);
 		break;
 	case POINTS_REJECTED:
-		http_respond_error(req, 400, msg);
+		front_http_respond_error(req, 400, msg);
 		break;
 	}
 	return 0;
@@ -226,7 +227,8 @@ front_sender_down(struct front *f)
 		if (p->kind != PENDING_POINTS)
 			continue;
 		TAILQ_REMOVE(&f->pending, p, entry);
-		http_respond_error(p->req, 503, "the sender restarted; the "
+		front_http_respond_error(p->req, 503,
+		    "the sender restarted; the "
 		    "points were not accepted, send them again");
 		free(p);
 	}

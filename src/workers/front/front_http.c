@@ -10,7 +10,7 @@
  *
  *   read -> in[] -> http-parser -> request complete -> handler
  *                                                         |
- *   send <- out[] <---------------- http_respond() <------+
+ *   send <- out[] <---------------- front_http_respond() <------+
  *
  * At most one request per connection is with a handler at a time, so
  * pipelined requests are answered in order: while one is out, the
@@ -19,7 +19,7 @@
  * This file has the requests and the connections, from accept to
  * close: input, parsing, dispatch, the idle and linger timers.  The
  * listeners and the server's public interface are in
- * front_http_server.c, the queueing of responses and http_respond() in
+ * front_http_server.c, the queueing of responses and front_http_respond() in
  * front_http_respond.c, the http-parser callbacks in front_http_parse.c,
  * what a handler may ask of a request in front_http_req.c and the text
  * helpers in front_http_text.c; the structures they share, and who owns
@@ -27,8 +27,9 @@
  *
  * A connection may die (write error, reset) while we are deep inside
  * its own processing, e.g. in a handler that answers at once.  So every
- * entry point brackets its work with conn_enter()/conn_leave(), and
- * conn_kill() only releases the memory once nobody is inside.
+ * entry point brackets its work with front_http_conn_enter() and
+ * front_http_conn_leave(), and
+ * front_http_conn_kill() only releases the memory once nobody is inside.
  *
  * Method handling, in this order: unknown path -> 404 whatever the
  * method (so a probe learns nothing about methods of paths that do not
@@ -82,7 +83,7 @@ static void	req_timeout_cb(struct ev_loop *, ev_timer *, int);
  */
 
 struct http_req *
-http_req_new(struct http_server *srv)
+front_http_req_new(struct http_server *srv)
 {
 	struct http_req	*r;
 
@@ -100,7 +101,7 @@ http_req_new(struct http_server *srv)
 }
 
 void
-http_req_destroy(struct http_req *r)
+front_http_req_destroy(struct http_req *r)
 {
 	ev_timer_stop(r->srv->loop, &r->timer);
 	if (r->listed)
@@ -148,7 +149,7 @@ req_split_url(struct http_req *r, const char **why)
 	end = s + plen;
 	n = 0;
 	while (s < end) {
-		if ((ch = http_pct_next(&s, end, 0)) == -1) {
+		if ((ch = front_http_pct_next(&s, end, 0)) == -1) {
 			*why = "invalid percent-encoding in path";
 			free(r->path);
 			r->path = NULL;
@@ -201,7 +202,7 @@ conn_flush(struct http_conn *c)
 				break;
 			log_debug("%s: %s: send: %s", __func__, c->name,
 			    strerror(errno));
-			conn_kill(c);
+			front_http_conn_kill(c);
 			return;
 		}
 		c->outoff += n;
@@ -214,7 +215,7 @@ conn_flush(struct http_conn *c)
  */
 
 void
-conn_enter(struct http_conn *c)
+front_http_conn_enter(struct http_conn *c)
 {
 	c->busy++;
 }
@@ -228,7 +229,7 @@ conn_free(struct http_conn *c)
 }
 
 void
-conn_leave(struct http_conn *c)
+front_http_conn_leave(struct http_conn *c)
 {
 	if (--c->busy == 0 && c->dead)
 		conn_free(c);
@@ -236,11 +237,11 @@ conn_leave(struct http_conn *c)
 
 /*
  * Close now.  The request a handler holds survives (its conn pointer
- * is cleared, http_respond() will free it); the memory of the
+ * is cleared, front_http_respond() will free it); the memory of the
  * connection goes once no caller is inside it.
  */
 void
-conn_kill(struct http_conn *c)
+front_http_conn_kill(struct http_conn *c)
 {
 	struct http_server	*srv = c->srv;
 	struct http_req		*r;
@@ -261,7 +262,7 @@ conn_kill(struct http_conn *c)
 	else
 		srv->nrejects--;
 	if (c->cur != NULL) {
-		http_req_destroy(c->cur);
+		front_http_req_destroy(c->cur);
 		c->cur = NULL;
 	}
 	if ((r = c->inflight) != NULL) {
@@ -292,7 +293,7 @@ conn_linger(struct http_conn *c)
 	if (shutdown(c->fd, SHUT_WR) == -1) {
 		log_debug("%s: %s: shutdown: %s", __func__, c->name,
 		    strerror(errno));
-		conn_kill(c);
+		front_http_conn_kill(c);
 		return;
 	}
 	t = HTTP_LINGER;
@@ -314,7 +315,7 @@ io_want(struct ev_loop *loop, ev_io *w, int want)
 
 /* After any event: close, linger, or set watchers and the idle timer. */
 void
-conn_settle(struct http_conn *c)
+front_http_conn_settle(struct http_conn *c)
 {
 	struct http_server	*srv = c->srv;
 	int			 want_read;
@@ -330,7 +331,7 @@ conn_settle(struct http_conn *c)
 		}
 		if (c->closing) {
 			if (c->rd_eof) {
-				conn_kill(c);
+				front_http_conn_kill(c);
 				return;
 			}
 			if (!c->lingering) {
@@ -341,7 +342,7 @@ conn_settle(struct http_conn *c)
 		} else if (c->rd_eof && c->inflight == NULL &&
 		    c->inoff == c->inlen) {
 			/* The peer is done and so are we. */
-			conn_kill(c);
+			front_http_conn_kill(c);
 			return;
 		}
 	}
@@ -359,14 +360,16 @@ conn_settle(struct http_conn *c)
 }
 
 void
-req_log(struct http_conn *c, struct http_req *r, int status, size_t len)
+front_http_req_log(struct http_conn *c, struct http_req *r, int status,
+    size_t len)
 {
 	char	 pbuf[HTTP_LOGSTR_MAX];
 
 	log_debug("%s: %s: #%llu %s %s -> %d, %zu bytes, %.1f ms",
 	    __func__, c->name, (unsigned long long)r->pub.id,
 	    http_method_str((enum http_method)r->hmethod),
-	    http_logstr(r->path != NULL ? r->path : dbuf_str(&r->url), pbuf,
+	    front_http_logstr(r->path != NULL ? r->path : dbuf_str(&r->url),
+	    pbuf,
 	    sizeof(pbuf)), status, len,
 	    (ev_now(c->srv->loop) - r->start) * 1000.0);
 }
@@ -376,9 +379,9 @@ static void
 conn_reply(struct http_conn *c, struct http_req *r, int status,
     const char *msg, int keepalive, const char *extra)
 {
-	req_log(c, r, status, 0);
-	conn_send_error(c, status, msg, r->head, keepalive, extra);
-	http_req_destroy(r);
+	front_http_req_log(c, r, status, 0);
+	front_http_conn_send_error(c, status, msg, r->head, keepalive, extra);
+	front_http_req_destroy(r);
 }
 
 static void
@@ -411,13 +414,13 @@ conn_dispatch(struct http_conn *c, struct http_req *r)
 		free(msg);
 		return;
 	}
-	m = http_method_bit(r->hmethod);
+	m = front_http_method_bit(r->hmethod);
 	if (m != 0 && (route->methods & m))
 		r->pub.method = m;
 	else if (m == HTTP_M_HEAD && (route->methods & HTTP_M_GET))
 		r->pub.method = HTTP_M_GET;
 	else {
-		http_allow_header(route->methods, allow, sizeof(allow));
+		front_http_allow_header(route->methods, allow, sizeof(allow));
 		if (asprintf(&msg, "method %s not allowed on %s",
 		    http_method_str((enum http_method)r->hmethod),
 		    r->path) == -1)
@@ -480,13 +483,13 @@ conn_parse_error(struct http_conn *c, enum http_errno e)
 	default:
 		break;
 	}
-	m = msg != NULL ? msg : http_reason(status);
+	m = msg != NULL ? msg : front_http_reason(status);
 	log_debug("%s: %s: %d: %s", __func__, c->name, status, m);
 	if (c->cur != NULL) {
-		http_req_destroy(c->cur);
+		front_http_req_destroy(c->cur);
 		c->cur = NULL;
 	}
-	conn_send_error(c, status, m, 0, 0, NULL);
+	front_http_conn_send_error(c, status, m, 0, 0, NULL);
 	free(msg);
 }
 
@@ -497,16 +500,17 @@ conn_parse_error(struct http_conn *c, enum http_errno e)
  * request before it was answered.
  */
 void
-conn_process(struct http_conn *c)
+front_http_conn_process(struct http_conn *c)
 {
 	struct http_req	*r;
 	enum http_errno	 e;
 	size_t		 n;
 
-	conn_enter(c);
+	front_http_conn_enter(c);
 	while (!c->dead && !c->closing && c->inflight == NULL &&
 	    c->outlen - c->outoff < HTTP_OUT_HIGHWAT && c->inoff < c->inlen) {
-		n = http_parser_execute(&c->parser, &http_parser_callbacks,
+		n = http_parser_execute(&c->parser,
+		    &front_http_parser_callbacks,
 		    c->in + c->inoff, c->inlen - c->inoff);
 		c->inoff += n;
 		e = HTTP_PARSER_ERRNO(&c->parser);
@@ -539,7 +543,7 @@ conn_process(struct http_conn *c)
 		}
 		conn_flush(c);
 	}
-	conn_leave(c);
+	front_http_conn_leave(c);
 }
 
 /*
@@ -553,7 +557,7 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	char			 scratch[4096];
 	ssize_t			 n;
 
-	conn_enter(c);
+	front_http_conn_enter(c);
 	if (c->closing) {
 		/* Nothing more will be parsed; drain what the peer sends. */
 		n = read(c->fd, scratch, sizeof(scratch));
@@ -564,7 +568,7 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (c->in == NULL && (c->in = malloc(HTTP_IN_BUFSZ)) == NULL) {
 			log_warn("%s: %s", __func__, c->name);
-			conn_kill(c);
+			front_http_conn_kill(c);
 			goto out;
 		}
 		n = read(c->fd, c->in + c->inlen, HTTP_IN_BUFSZ - c->inlen);
@@ -573,7 +577,7 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
 			log_debug("%s: %s: read: %s", __func__, c->name,
 			    strerror(errno));
-			conn_kill(c);
+			front_http_conn_kill(c);
 		}
 		goto out;
 	}
@@ -583,10 +587,10 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->inlen += n;
 		conn_touch(c);
 	}
-	conn_process(c);
+	front_http_conn_process(c);
  out:
-	conn_settle(c);
-	conn_leave(c);
+	front_http_conn_settle(c);
+	front_http_conn_leave(c);
 }
 
 static void
@@ -594,12 +598,12 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct http_conn	*c = w->data;
 
-	conn_enter(c);
+	front_http_conn_enter(c);
 	conn_flush(c);
 	/* Output below the high-water mark again: go on parsing. */
-	conn_process(c);
-	conn_settle(c);
-	conn_leave(c);
+	front_http_conn_process(c);
+	front_http_conn_settle(c);
+	front_http_conn_leave(c);
 }
 
 static void
@@ -607,30 +611,31 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct http_conn	*c = w->data;
 
-	conn_enter(c);
+	front_http_conn_enter(c);
 	if (c->lingering) {
-		conn_kill(c);
+		front_http_conn_kill(c);
 	} else if (c->inflight != NULL) {
 		ev_timer_stop(loop, w);
 	} else if (c->outoff < c->outlen) {
 		log_debug("%s: %s: peer not reading, closing", __func__,
 		    c->name);
-		conn_kill(c);
+		front_http_conn_kill(c);
 	} else if (c->cur != NULL || c->inoff < c->inlen) {
 		log_debug("%s: %s: request incomplete after %.1fs, 408",
 		    __func__, c->name, c->srv->lim.idle_timeout);
 		if (c->cur != NULL) {
-			http_req_destroy(c->cur);
+			front_http_req_destroy(c->cur);
 			c->cur = NULL;
 		}
-		conn_send_error(c, 408, "request timed out", 0, 0, NULL);
+		front_http_conn_send_error(c, 408, "request timed out", 0, 0,
+		    NULL);
 		conn_flush(c);
 	} else {
 		log_debug("%s: %s: idle, closing", __func__, c->name);
-		conn_kill(c);
+		front_http_conn_kill(c);
 	}
-	conn_settle(c);
-	conn_leave(c);
+	front_http_conn_settle(c);
+	front_http_conn_leave(c);
 }
 
 static void
@@ -646,17 +651,18 @@ req_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	log_warnx("%s: %s: #%llu %s %s: no answer within %.1fs, sent 504",
 	    __func__, c->name, (unsigned long long)r->pub.id,
 	    http_method_str((enum http_method)r->hmethod),
-	    http_logstr(r->path, pbuf, sizeof(pbuf)), r->timeout);
-	conn_enter(c);
-	/* The request stays with the handler until it calls http_respond. */
+	    front_http_logstr(r->path, pbuf, sizeof(pbuf)), r->timeout);
+	front_http_conn_enter(c);
+	/* The request stays with the handler until front_http_respond(). */
 	c->inflight = NULL;
 	r->conn = NULL;
-	conn_send_error(c, 504, "handler timed out", r->head, r->keepalive,
+	front_http_conn_send_error(c, 504, "handler timed out", r->head,
+	    r->keepalive,
 	    NULL);
 	if (c->busy == 1)
-		conn_process(c);
-	conn_settle(c);
-	conn_leave(c);
+		front_http_conn_process(c);
+	front_http_conn_settle(c);
+	front_http_conn_leave(c);
 }
 
 /*
@@ -693,7 +699,7 @@ conn_name(struct http_conn *c, const char *label,
 }
 
 void
-conn_accepted(struct http_listener *l, int fd,
+front_http_conn_accepted(struct http_listener *l, int fd,
     const struct sockaddr_storage *ss)
 {
 	struct http_server	*srv = l->srv;
@@ -728,7 +734,7 @@ conn_accepted(struct http_listener *l, int fd,
 		log_debug("%s: %s: TCP_NODELAY: %s", __func__, c->name,
 		    strerror(errno));
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	conn_enter(c);
+	front_http_conn_enter(c);
 	if (srv->nconns >= srv->lim.max_conns) {
 		/* Not counted: it only carries the 503 and goes. */
 		srv->nrejects++;
@@ -741,15 +747,16 @@ conn_accepted(struct http_listener *l, int fd,
 			srv->rejected = 0;
 			srv->reject_warned = ev_now(srv->loop);
 		}
-		conn_send_error(c, 503, "too many connections", 0, 0, NULL);
+		front_http_conn_send_error(c, 503, "too many connections", 0, 0,
+		    NULL);
 		conn_flush(c);
 		if (srv->nrejects > HTTP_REJECT_LINGER_MAX)
-			conn_kill(c);
+			front_http_conn_kill(c);
 	} else {
 		c->counted = 1;
 		srv->nconns++;
 		log_debug("%s: %s: accepted", __func__, c->name);
 	}
-	conn_settle(c);
-	conn_leave(c);
+	front_http_conn_settle(c);
+	front_http_conn_leave(c);
 }

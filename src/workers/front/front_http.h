@@ -7,8 +7,8 @@
  * method.  Every response has Content-Type and Content-Length.
  *
  * Handlers may answer at once or later (after asking another process):
- * a request stays valid until http_respond() is called on it; if its
- * connection died meanwhile, http_respond() just frees it.  A request not
+ * a request stays valid until front_http_respond() is called on it; if its
+ * connection died meanwhile, front_http_respond() just frees it.  A request not
  * answered within limits.handler_timeout gets 504 from the server.
  */
 #ifndef AGENT_FRONT_HTTP_H
@@ -70,23 +70,24 @@ struct http_route {
 	http_handler	 handler;
 };
 
-struct http_server *http_server_new(struct ev_loop *, const struct http_limits *,
+struct http_server *front_http_server_new(struct ev_loop *,
+    const struct http_limits *,
 		    const struct http_route *routes, size_t nroutes, void *ctx);
 /* Serve connections accepted on listening socket `fd` (owned from now). */
-int		 http_server_listen(struct http_server *, int fd,
+int		 front_http_server_listen(struct http_server *, int fd,
 		    const char *label);
 /* Stop accepting; open connections finish their current request. */
-void		 http_server_stop_listening(struct http_server *);
-void		 http_server_free(struct http_server *);
-unsigned	 http_server_conns(const struct http_server *);
+void		 front_http_server_stop_listening(struct http_server *);
+void		 front_http_server_free(struct http_server *);
+unsigned	 front_http_server_conns(const struct http_server *);
 
-void		 http_respond(struct http_request *, int status,
+void		 front_http_respond(struct http_request *, int status,
 		    const char *content_type, const char *body, size_t len);
 /* JSON body; Content-Type: application/json */
-void		 http_respond_json(struct http_request *, int status,
+void		 front_http_respond_json(struct http_request *, int status,
 		    const char *json);
 /* {"error": msg} with the given status */
-void		 http_respond_error(struct http_request *, int status,
+void		 front_http_respond_error(struct http_request *, int status,
 		    const char *msg);
 
 /*
@@ -95,26 +96,29 @@ void		 http_respond_error(struct http_request *, int status,
  * knowingly wait longer (a plugin run).  -1 when the request was
  * answered by the server already (504) or its connection is gone.
  */
-int		 http_request_set_timeout(struct http_request *, double seconds);
+int		 front_http_request_set_timeout(struct http_request *,
+    double seconds);
 /*
- * One more header line for the answer (before http_respond*).  -1 when
+ * One more header line for the answer (before front_http_respond*).  -1 when
  * the name is not a token, the value holds control characters, or the
  * extra headers of this request would exceed HTTP_XHDR_MAX bytes.
  */
 #define HTTP_XHDR_MAX	512
-int		 http_request_add_header(struct http_request *, const char *name,
+int		 front_http_request_add_header(struct http_request *,
+    const char *name,
 		    const char *value);
 
 /* 1 when the address is a loopback one: 127.0.0.0/8, ::1, ::ffff:127.x. */
-int		 http_addr_loopback(const struct sockaddr_storage *);
+int		 front_http_addr_loopback(const struct sockaddr_storage *);
 /* 1 when the request came over TCP from a loopback address. */
-int		 http_peer_loopback(const struct http_request *);
+int		 front_http_peer_loopback(const struct http_request *);
 /* "unix", "1.2.3.4" or "[::1]" for messages; always NUL-terminated. */
-const char	*http_peer_str(const struct http_request *, char *buf,
+const char	*front_http_peer_str(const struct http_request *, char *buf,
 		    size_t len);
 
 /* Value of query parameter `key`, percent-decoded into buf; -1 if absent. */
-int		 http_query_param(const struct http_request *, const char *key,
+int		 front_http_query_param(const struct http_request *,
+    const char *key,
 		    char *buf, size_t len);
 /*
  * A form parameter: from the body of a POST whose Content-Type is
@@ -125,7 +129,8 @@ int		 http_query_param(const struct http_request *, const char *key,
  */
 #define HTTP_PARAM_ABSENT	(-1)
 #define HTTP_PARAM_TOOLONG	(-2)
-int		 http_form_param(const struct http_request *, const char *key,
+int		 front_http_form_param(const struct http_request *,
+    const char *key,
 		    char *buf, size_t len);
 
 #endif

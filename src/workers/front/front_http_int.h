@@ -3,7 +3,7 @@
  * by nothing else: front_http.c (requests, connections, dispatch),
  * front_http_server.c (listeners, accepting, the server's public
  * interface), front_http_respond.c (queueing responses,
- * http_respond()), front_http_parse.c (the http-parser callbacks),
+ * front_http_respond()), front_http_parse.c (the http-parser callbacks),
  * front_http_req.c (what a handler may ask of a request) and
  * front_http_text.c (text helpers).  The interface is front_http.h.
  */
@@ -51,12 +51,13 @@ struct http_listener {
  * Ownership of a request (struct http_req):
  *   - while parsed it belongs to its connection (conn->cur);
  *   - once handed to a handler it sits on srv->reqs until exactly one
- *     http_respond() frees it.  Its `conn' pointer is cleared when the
+ *     front_http_respond() frees it.  Its `conn' pointer is cleared when the
  *     connection dies or when the server answered 504 for it, and
- *     http_respond() on such a request only frees it;
- *   - http_server_free() frees whatever is still on srv->reqs, so no
- *     http_respond() may follow http_server_free(), and a handler must
- *     not call http_server_free() itself.
+ *     front_http_respond() on such a request only frees it;
+ *   - front_http_server_free() frees whatever is still on srv->reqs, so no
+ *     front_http_respond() may follow front_http_server_free(),
+     and a handler must
+ *     not call front_http_server_free() itself.
  */
 struct http_req {
 	struct http_request	 pub;
@@ -83,7 +84,7 @@ struct http_req {
 	struct dbuf		 ctype;
 	struct dbuf		 expect;
 	struct dbuf		 auth;		/* Authorization */
-	struct dbuf		 xhdr;		/* http_request_add_header */
+	struct dbuf		 xhdr;	/* front_http_request_add_header */
 	struct dbuf		 body;
 	char			*path;
 	char			*query;
@@ -138,38 +139,44 @@ struct http_server {
 };
 
 /* front_http.c */
-struct http_req	*http_req_new(struct http_server *);
-void		 http_req_destroy(struct http_req *);
-/* Entry points bracket their work: conn_kill() frees once none is in. */
-void		 conn_enter(struct http_conn *);
-void		 conn_leave(struct http_conn *);
-void		 conn_kill(struct http_conn *);
-void		 conn_settle(struct http_conn *);
-void		 conn_process(struct http_conn *);
-void		 req_log(struct http_conn *, struct http_req *, int, size_t);
+struct http_req	*front_http_req_new(struct http_server *);
+void		 front_http_req_destroy(struct http_req *);
+/*
+ * Entry points bracket their work: front_http_conn_kill() frees once none
+ * is in.
+ */
+void		 front_http_conn_enter(struct http_conn *);
+void		 front_http_conn_leave(struct http_conn *);
+void		 front_http_conn_kill(struct http_conn *);
+void		 front_http_conn_settle(struct http_conn *);
+void		 front_http_conn_process(struct http_conn *);
+void		 front_http_req_log(struct http_conn *, struct http_req *, int,
+    size_t);
 /* A connection just accepted: served, or a 503 beyond max_conns. */
-void		 conn_accepted(struct http_listener *, int,
+void		 front_http_conn_accepted(struct http_listener *, int,
 		    const struct sockaddr_storage *);
 
 /* front_http_respond.c */
-int		 http_out_append(struct http_conn *, const char *, size_t);
-void		 conn_send_error(struct http_conn *, int, const char *, int,
+int		 front_http_out_append(struct http_conn *, const char *,
+    size_t);
+void		 front_http_conn_send_error(struct http_conn *, int,
+    const char *, int,
 		    int, const char *);
 
 /* front_http_parse.c */
-extern const http_parser_settings http_parser_callbacks;
+extern const http_parser_settings front_http_parser_callbacks;
 
 /* front_http_text.c */
 int		 dbuf_reserve(struct dbuf *, size_t);
 int		 dbuf_append(struct dbuf *, const char *, size_t);
 const char	*dbuf_str(const struct dbuf *);
-int		 http_pct_next(const char **, const char *, int);
-const char	*http_logstr(const char *, char *, size_t);
-const char	*http_reason(int);
-unsigned	 http_method_bit(unsigned);
-int		 http_param_find(const char *, const char *, const char *,
+int		 front_http_pct_next(const char **, const char *, int);
+const char	*front_http_logstr(const char *, char *, size_t);
+const char	*front_http_reason(int);
+unsigned	 front_http_method_bit(unsigned);
+int		 front_http_param_find(const char *, const char *, const char *,
 		    char *, size_t);
-void		 http_allow_header(unsigned, char *, size_t);
-char		*http_json_error(const char *, size_t *);
+void		 front_http_allow_header(unsigned, char *, size_t);
+char		*front_http_json_error(const char *, size_t *);
 
 #endif

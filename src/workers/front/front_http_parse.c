@@ -5,7 +5,7 @@
  * bytes against limits.max_body.  They never send or close; the most
  * they do to the connection is queue a 100 Continue.  To refuse a
  * request they set conn->err_status and stop the parser, and
- * conn_process() answers.
+ * front_http_conn_process() answers.
  */
 
 #include <stdint.h>
@@ -42,8 +42,8 @@ on_message_begin(http_parser *p)
 	struct http_conn	*c = p->data;
 
 	if (c->cur != NULL)
-		http_req_destroy(c->cur);
-	if ((c->cur = http_req_new(c->srv)) == NULL) {
+		front_http_req_destroy(c->cur);
+	if ((c->cur = front_http_req_new(c->srv)) == NULL) {
 		log_warn("%s: %s", __func__, c->name);
 		c->err_status = 500;
 		return -1;
@@ -176,7 +176,7 @@ on_headers_complete(http_parser *p)
 	if (body && r->expect.len > 0 && p->http_major == 1 &&
 	    p->http_minor >= 1 &&
 	    strcasecmp(r->expect.buf, "100-continue") == 0 &&
-	    http_out_append(c, cont, sizeof(cont) - 1) == -1) {
+	    front_http_out_append(c, cont, sizeof(cont) - 1) == -1) {
 		c->err_status = 500;
 		return -1;
 	}
@@ -227,7 +227,7 @@ on_message_complete(http_parser *p)
 }
 
 /* Read-only: the parser keeps its state in each connection's parser. */
-const http_parser_settings http_parser_callbacks = {
+const http_parser_settings front_http_parser_callbacks = {
 	.on_message_begin = on_message_begin,
 	.on_url = on_url,
 	.on_header_field = on_header_field,

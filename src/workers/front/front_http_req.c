@@ -20,7 +20,7 @@
 #define FORM_CTYPE	"application/x-www-form-urlencoded"
 
 int
-http_addr_loopback(const struct sockaddr_storage *ss)
+front_http_addr_loopback(const struct sockaddr_storage *ss)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
@@ -43,13 +43,13 @@ http_addr_loopback(const struct sockaddr_storage *ss)
 }
 
 int
-http_peer_loopback(const struct http_request *req)
+front_http_peer_loopback(const struct http_request *req)
 {
-	return req->via == HTTP_VIA_TCP && http_addr_loopback(&req->peer);
+	return req->via == HTTP_VIA_TCP && front_http_addr_loopback(&req->peer);
 }
 
 const char *
-http_peer_str(const struct http_request *req, char *buf, size_t len)
+front_http_peer_str(const struct http_request *req, char *buf, size_t len)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
@@ -96,7 +96,7 @@ is_token(const char *s)
 }
 
 int
-http_request_add_header(struct http_request *req, const char *name,
+front_http_request_add_header(struct http_request *req, const char *name,
     const char *value)
 {
 	struct http_req	*r = req->priv;
@@ -133,7 +133,8 @@ is_form(const char *ctype)
 }
 
 int
-http_form_param(const struct http_request *req, const char *key, char *buf,
+front_http_form_param(const struct http_request *req, const char *key,
+    char *buf,
     size_t len)
 {
 	int	 n;
@@ -142,13 +143,15 @@ http_form_param(const struct http_request *req, const char *key, char *buf,
 		return HTTP_PARAM_ABSENT;
 	if (req->method == HTTP_M_POST && req->body != NULL &&
 	    req->content_type != NULL && is_form(req->content_type)) {
-		n = http_param_find(req->body, req->body + req->body_len, key,
+		n = front_http_param_find(req->body, req->body + req->body_len,
+		    key,
 		    buf, len);
 		if (n != HTTP_PARAM_ABSENT)
 			return n;
 	}
 	if (req->query == NULL)
 		return HTTP_PARAM_ABSENT;
-	return http_param_find(req->query, req->query + strlen(req->query),
+	return front_http_param_find(req->query,
+	    req->query + strlen(req->query),
 	    key, buf, len);
 }

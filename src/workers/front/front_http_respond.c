@@ -1,7 +1,7 @@
 /*
  * The front's HTTP server (see front_http.c): responses queued on a
  * connection's output, and the handler's side of answering a request
- * (http_respond() and its variants, the handler timeout).
+ * (front_http_respond() and its variants, the handler timeout).
  */
 
 #include <stdint.h>
@@ -22,7 +22,7 @@ static const char fallback_error[] = "{\"error\":\"internal error\"}";
  */
 
 int
-http_out_append(struct http_conn *c, const char *data, size_t n)
+front_http_out_append(struct http_conn *c, const char *data, size_t n)
 {
 	size_t	 ncap;
 	char	*p;
@@ -72,7 +72,7 @@ conn_send(struct http_conn *c, int status, const char *ctype,
 	/* RFC 9110 8.6: no Content-Length (and no body) in 204 or 304. */
 	nobody = status == 204 || status == 304;
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n", status,
-	    http_reason(status));
+	    front_http_reason(status));
 	if (n > 0 && (size_t)n < sizeof(hdr) && !nobody)
 		n += snprintf(hdr + n, sizeof(hdr) - n,
 		    "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
@@ -84,24 +84,25 @@ conn_send(struct http_conn *c, int status, const char *ctype,
 	if (n <= 0 || (size_t)n >= sizeof(hdr)) {
 		log_warnx("%s: %s: response header too long", __func__,
 		    c->name);
-		conn_kill(c);
+		front_http_conn_kill(c);
 		return;
 	}
-	if (http_out_append(c, hdr, n) == -1 ||
-	    (!head && !nobody && http_out_append(c, body, len) == -1)) {
+	if (front_http_out_append(c, hdr, n) == -1 ||
+	    (!head && !nobody && front_http_out_append(c, body, len) == -1)) {
 		log_warn("%s: %s: queueing response", __func__, c->name);
-		conn_kill(c);
+		front_http_conn_kill(c);
 	}
 }
 
 void
-conn_send_error(struct http_conn *c, int status, const char *msg, int head,
+front_http_conn_send_error(struct http_conn *c, int status, const char *msg,
+    int head,
     int keepalive, const char *extra)
 {
 	char	*body;
 	size_t	 len;
 
-	if ((body = http_json_error(msg, &len)) == NULL) {
+	if ((body = front_http_json_error(msg, &len)) == NULL) {
 		conn_send(c, status, "application/json", fallback_error,
 		    sizeof(fallback_error) - 1, head, keepalive, extra);
 		return;
@@ -116,7 +117,7 @@ conn_send_error(struct http_conn *c, int status, const char *msg, int head,
  */
 
 void
-http_respond(struct http_request *req, int status, const char *ctype,
+front_http_respond(struct http_request *req, int status, const char *ctype,
     const char *body, size_t len)
 {
 	struct http_req		*r = req->priv;
@@ -127,16 +128,16 @@ http_respond(struct http_request *req, int status, const char *ctype,
 	if (c == NULL) {
 		log_debug("%s: #%llu %s: %s, dropping answer %d", __func__,
 		    (unsigned long long)req->id,
-		    http_logstr(r->path, pbuf, sizeof(pbuf)),
+		    front_http_logstr(r->path, pbuf, sizeof(pbuf)),
 		    r->timed_out ? "504 already sent" : "connection gone",
 		    status);
-		http_req_destroy(r);
+		front_http_req_destroy(r);
 		return;
 	}
 	if (status < 200 || status > 599) {
 		log_warnx("%s: #%llu %s: bad status %d, sending 500", __func__,
 		    (unsigned long long)req->id,
-		    http_logstr(r->path, pbuf, sizeof(pbuf)), status);
+		    front_http_logstr(r->path, pbuf, sizeof(pbuf)), status);
 		status = 500;
 	}
 	if (ctype == NULL || *ctype == '\0')
@@ -152,26 +153,27 @@ http_respond(struct http_request *req, int status, const char *ctype,
 	}
 	if (body == NULL)
 		len = 0;
-	conn_enter(c);
+	front_http_conn_enter(c);
 	ev_timer_stop(c->srv->loop, &r->timer);
 	c->inflight = NULL;
 	r->conn = NULL;
-	req_log(c, r, status, len);
+	front_http_req_log(c, r, status, len);
 	conn_send(c, status, ctype, body, len, r->head, r->keepalive,
 	    r->xhdr.len > 0 ? dbuf_str(&r->xhdr) : NULL);
-	http_req_destroy(r);
+	front_http_req_destroy(r);
 	/*
-	 * Called from the handler while conn_process() is dispatching: it
-	 * goes on with the next request itself.  Called later: resume.
+	 * Called from the handler while front_http_conn_process() is
+	 * dispatching: it goes on with the next request itself.  Called
+	 * later: resume.
 	 */
 	if (c->busy == 1)
-		conn_process(c);
-	conn_settle(c);
-	conn_leave(c);
+		front_http_conn_process(c);
+	front_http_conn_settle(c);
+	front_http_conn_leave(c);
 }
 
 int
-http_request_set_timeout(struct http_request *req, double seconds)
+front_http_request_set_timeout(struct http_request *req, double seconds)
 {
 	struct http_req		*r = req->priv;
 	struct http_server	*srv = r->srv;
@@ -188,24 +190,26 @@ http_request_set_timeout(struct http_request *req, double seconds)
 }
 
 void
-http_respond_json(struct http_request *req, int status, const char *json)
+front_http_respond_json(struct http_request *req, int status, const char *json)
 {
-	http_respond(req, status, "application/json", json,
+	front_http_respond(req, status, "application/json", json,
 	    json != NULL ? strlen(json) : 0);
 }
 
 void
-http_respond_error(struct http_request *req, int status, const char *msg)
+front_http_respond_error(struct http_request *req, int status, const char *msg)
 {
 	char	*body;
 	size_t	 len;
 
-	if ((body = http_json_error(msg != NULL ? msg : "", &len)) == NULL) {
+	if ((body = front_http_json_error(msg != NULL ? msg : "",
+	    &len)) == NULL) {
 		log_warn("%s", __func__);
-		http_respond(req, status, "application/json", fallback_error,
+		front_http_respond(req, status, "application/json",
+		    fallback_error,
 		    sizeof(fallback_error) - 1);
 		return;
 	}
-	http_respond(req, status, "application/json", body, len);
+	front_http_respond(req, status, "application/json", body, len);
 	free(body);
 }

@@ -98,7 +98,7 @@ listener_cb(struct ev_loop *loop, ev_io *w, int revents)
 				return;
 			}
 		}
-		conn_accepted(l, fd, &ss);
+		front_http_conn_accepted(l, fd, &ss);
 	}
 }
 
@@ -107,7 +107,7 @@ listener_cb(struct ev_loop *loop, ev_io *w, int revents)
  */
 
 struct http_server *
-http_server_new(struct ev_loop *loop, const struct http_limits *lim,
+front_http_server_new(struct ev_loop *loop, const struct http_limits *lim,
     const struct http_route *routes, size_t nroutes, void *ctx)
 {
 	static const struct http_limits	 deflim = HTTP_DEFAULT_LIMITS;
@@ -155,7 +155,7 @@ http_server_new(struct ev_loop *loop, const struct http_limits *lim,
 		if ((srv->routes[i].path = strdup(routes[i].path)) == NULL) {
 			log_warn("%s", __func__);
 			srv->nroutes = i;
-			http_server_free(srv);
+			front_http_server_free(srv);
 			return NULL;
 		}
 	}
@@ -164,7 +164,7 @@ http_server_new(struct ev_loop *loop, const struct http_limits *lim,
 }
 
 int
-http_server_listen(struct http_server *srv, int fd, const char *label)
+front_http_server_listen(struct http_server *srv, int fd, const char *label)
 {
 	struct http_listener	*l;
 	struct sockaddr_storage	 ss;
@@ -250,7 +250,7 @@ listeners_close(struct http_server *srv)
 }
 
 void
-http_server_stop_listening(struct http_server *srv)
+front_http_server_stop_listening(struct http_server *srv)
 {
 	struct http_conn	*c, *tc;
 
@@ -261,12 +261,12 @@ http_server_stop_listening(struct http_server *srv)
 		if (c->counted && c->busy == 0 && c->cur == NULL &&
 		    c->inflight == NULL && c->inoff == c->inlen &&
 		    c->outoff == c->outlen && !c->closing)
-			conn_kill(c);
+			front_http_conn_kill(c);
 	}
 }
 
 void
-http_server_free(struct http_server *srv)
+front_http_server_free(struct http_server *srv)
 {
 	struct http_conn	*c;
 	struct http_req		*r;
@@ -276,10 +276,10 @@ http_server_free(struct http_server *srv)
 		return;
 	listeners_close(srv);
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
-		conn_kill(c);
-	/* Requests still with handlers; no http_respond may follow. */
+		front_http_conn_kill(c);
+	/* Requests still with handlers; no front_http_respond may follow. */
 	while ((r = TAILQ_FIRST(&srv->reqs)) != NULL)
-		http_req_destroy(r);
+		front_http_req_destroy(r);
 	for (i = 0; i < srv->nroutes; i++)
 		free((char *)srv->routes[i].path);
 	free(srv->routes);
@@ -287,7 +287,7 @@ http_server_free(struct http_server *srv)
 }
 
 unsigned
-http_server_conns(const struct http_server *srv)
+front_http_server_conns(const struct http_server *srv)
 {
 	return srv->nconns;
 }

@@ -79,7 +79,7 @@ hexval(int ch)
  * cut the value short.
  */
 int
-http_pct_next(const char **sp, const char *end, int plus)
+front_http_pct_next(const char **sp, const char *end, int plus)
 {
 	const char	*s = *sp;
 	int		 hi, lo;
@@ -101,7 +101,7 @@ http_pct_next(const char **sp, const char *end, int plus)
 
 /* Copy for a log line: attacker-chosen bytes must not forge log lines. */
 const char *
-http_logstr(const char *s, char *buf, size_t len)
+front_http_logstr(const char *s, char *buf, size_t len)
 {
 	size_t	 i;
 
@@ -112,7 +112,7 @@ http_logstr(const char *s, char *buf, size_t len)
 }
 
 const char *
-http_reason(int status)
+front_http_reason(int status)
 {
 	const char	*r;
 
@@ -123,7 +123,7 @@ http_reason(int status)
 }
 
 unsigned
-http_method_bit(unsigned m)
+front_http_method_bit(unsigned m)
 {
 	switch (m) {
 	case HTTP_GET:
@@ -143,7 +143,7 @@ http_method_bit(unsigned m)
 
 /* "Allow: ...\r\n" for a route; HEAD rides along with GET. */
 void
-http_allow_header(unsigned methods, char *buf, size_t len)
+front_http_allow_header(unsigned methods, char *buf, size_t len)
 {
 	static const struct {
 		unsigned	 bit;
@@ -178,7 +178,7 @@ http_allow_header(unsigned methods, char *buf, size_t len)
  * message goes out with its non-ASCII bytes as '?'.
  */
 char *
-http_json_error(const char *msg, size_t *lenp)
+front_http_json_error(const char *msg, size_t *lenp)
 {
 	yajl_gen		 g;
 	yajl_gen_status		 st;
@@ -227,7 +227,7 @@ http_json_error(const char *msg, size_t *lenp)
  * HTTP_PARAM_TOOLONG when it does not fit in len - 1 bytes.
  */
 int
-http_param_find(const char *s0, const char *endall, const char *key,
+front_http_param_find(const char *s0, const char *endall, const char *key,
     char *buf, size_t len)
 {
 	const char	*q, *end, *eq, *s, *k;
@@ -243,7 +243,7 @@ http_param_find(const char *s0, const char *endall, const char *key,
 		k = key;
 		ok = 1;
 		while (s < eq) {
-			ch = http_pct_next(&s, eq, 1);
+			ch = front_http_pct_next(&s, eq, 1);
 			if (ch == -1 || *k == '\0' || (unsigned char)*k != ch) {
 				ok = 0;
 				break;
@@ -255,7 +255,7 @@ http_param_find(const char *s0, const char *endall, const char *key,
 		s = eq < end ? eq + 1 : end;
 		n = 0;
 		while (s < end) {
-			if ((ch = http_pct_next(&s, end, 1)) == -1) {
+			if ((ch = front_http_pct_next(&s, end, 1)) == -1) {
 				ok = 0;
 				break;
 			}
@@ -272,7 +272,8 @@ http_param_find(const char *s0, const char *endall, const char *key,
 }
 
 int
-http_query_param(const struct http_request *req, const char *key, char *buf,
+front_http_query_param(const struct http_request *req, const char *key,
+    char *buf,
     size_t len)
 {
 	int	 n;
@@ -280,7 +281,8 @@ http_query_param(const struct http_request *req, const char *key, char *buf,
 	if (req == NULL || req->query == NULL || key == NULL || buf == NULL ||
 	    len == 0)
 		return -1;
-	n = http_param_find(req->query, req->query + strlen(req->query), key,
+	n = front_http_param_find(req->query, req->query + strlen(req->query),
+	    key,
 	    buf, len);
 	/* Too long for buf: as good as absent to the callers of this one. */
 	return n < 0 ? -1 : n;

@@ -96,14 +96,15 @@ api_allowed(struct front *f, struct http_request *req)
 	char		 peer[80], path[64];
 	int		 missing;
 
-	if (req->via == HTTP_VIA_UNIX || http_peer_loopback(req))
+	if (req->via == HTTP_VIA_UNIX || front_http_peer_loopback(req))
 		return 1;
-	(void)http_peer_str(req, peer, sizeof(peer));
+	(void)front_http_peer_str(req, peer, sizeof(peer));
 	(void)logsafe(req->path, path, sizeof(path));
 	if (secret[0] == '\0') {
 		log_info("%s from %s refused: not loopback and no token "
 		    "configured", path, peer);
-		http_respond_error(req, 403, "changing requests are accepted "
+		front_http_respond_error(req, 403,
+		    "changing requests are accepted "
 		    "on the unix socket and from loopback only; set [agent] "
 		    "token to allow other hosts with Authorization: Bearer");
 		return 0;
@@ -113,11 +114,11 @@ api_allowed(struct front *f, struct http_request *req)
 	missing = req->authorization[0] == '\0';
 	log_info("%s from %s refused: %s bearer token", path, peer,
 	    missing ? "no" : "wrong");
-	if (http_request_add_header(req, "WWW-Authenticate", missing ?
+	if (front_http_request_add_header(req, "WWW-Authenticate", missing ?
 	    "Bearer realm=\"agent\"" :
 	    "Bearer realm=\"agent\", error=\"invalid_token\"") == -1)
 		log_warnx("%s: cannot add WWW-Authenticate", __func__);
-	http_respond_error(req, 401, missing ? "this request needs "
+	front_http_respond_error(req, 401, missing ? "this request needs "
 	    "Authorization: Bearer <token> from a non-loopback address" :
 	    "wrong bearer token");
 	return 0;
@@ -134,11 +135,11 @@ get_param(struct http_request *req, const char *key, char *buf, size_t len,
 	char	 msg[128];
 	int	 n;
 
-	n = http_form_param(req, key, buf, len);
+	n = front_http_form_param(req, key, buf, len);
 	if (n == HTTP_PARAM_TOOLONG) {
 		snprintf(msg, sizeof(msg), "%s: longer than %zu bytes", key,
 		    len - 1);
-		http_respond_error(req, 400, msg);
+		front_http_respond_error(req, 400, msg);
 		return -1;
 	}
 	if (n < 0)
@@ -157,7 +158,7 @@ get_timeout(struct http_request *req, uint32_t *timeout)
 	size_t		 i;
 	int		 n;
 
-	n = http_form_param(req, "timeout", buf, sizeof(buf));
+	n = front_http_form_param(req, "timeout", buf, sizeof(buf));
 	if (n == HTTP_PARAM_ABSENT || n == 0) {
 		*timeout = RUN_TIMEOUT_DEFAULT;
 		return 0;
@@ -176,7 +177,7 @@ get_timeout(struct http_request *req, uint32_t *timeout)
 	*timeout = (uint32_t)v;
 	return 0;
  bad:
-	http_respond_error(req, 400, "invalid timeout");
+	front_http_respond_error(req, 400, "invalid timeout");
 	return -1;
 }
 
@@ -218,11 +219,11 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		log_info("plugins/%s ns \"%s\" repo \"%s\" from %s",
 		    plugin_op_name(op), logsafe(pr.ns, ns, sizeof(ns)),
 		    logsafe(pr.repo, repo, sizeof(repo)),
-		    http_peer_str(req, peer, sizeof(peer)));
-	pb_init(&pb);
+		    front_http_peer_str(req, peer, sizeof(peer)));
+	codec_put_init(&pb);
 	plugin_req_encode(&pb, &pr);
 	reqid = front_reqid(f);
-	if (pb_failed(&pb))
+	if (codec_put_failed(&pb))
 		rc = -1;
 	else if (deadline > 0)
 		rc = front_wait_for(f, reqid, req, PENDING_PLUGIN, 0,
@@ -230,8 +231,8 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 	else
 		rc = front_wait(f, reqid, req, PENDING_PLUGIN, 0);
 	if (rc == -1) {
-		pb_free(&pb);
-		http_respond_error(req, 500, "out of memory");
+		codec_put_free(&pb);
+		front_http_respond_error(req, 500, "out of memory");
 		return;
 	}
 	if (worker_send_peer(f->w, ROLE_SCHEDULER, MSG_PLUGIN_REQ, reqid,
@@ -239,38 +240,39 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		if (errno != ENOTCONN)
 			log_warn("%s: PLUGIN_REQ to the scheduler", __func__);
 		(void)front_take(f, reqid, PENDING_PLUGIN, NULL);
-		http_respond_error(req, 503, "the scheduler is not available; "
+		front_http_respond_error(req, 503,
+		    "the scheduler is not available; "
 		    "try again");
 	}
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 void
-route_plugins_list(struct http_request *req, void *ctx)
+front_route_plugins_list(struct http_request *req, void *ctx)
 {
 	plugin_call(req, ctx, PLUGIN_OP_LIST);
 }
 
 void
-route_plugins_update(struct http_request *req, void *ctx)
+front_route_plugins_update(struct http_request *req, void *ctx)
 {
 	plugin_call(req, ctx, PLUGIN_OP_UPDATE);
 }
 
 void
-route_plugins_run(struct http_request *req, void *ctx)
+front_route_plugins_run(struct http_request *req, void *ctx)
 {
 	plugin_call(req, ctx, PLUGIN_OP_RUN);
 }
 
 void
-route_plugins_enable(struct http_request *req, void *ctx)
+front_route_plugins_enable(struct http_request *req, void *ctx)
 {
 	plugin_call(req, ctx, PLUGIN_OP_ENABLE);
 }
 
 void
-route_plugins_disable(struct http_request *req, void *ctx)
+front_route_plugins_disable(struct http_request *req, void *ctx)
 {
 	plugin_call(req, ctx, PLUGIN_OP_DISABLE);
 }
@@ -283,13 +285,14 @@ front_plugin_resp(struct front *f, struct frame_in *in)
 	char			*json, err[256];
 	int			 status;
 
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	if (plugin_resp_decode(&pr, &status, &json, err, sizeof(err)) == -1) {
 		log_warnx("%s: bad PLUGIN_RESP %u from the scheduler: %s",
 		    __func__, in->hdr.reqid, err);
 		if ((req = front_take(f, in->hdr.reqid, PENDING_PLUGIN,
 		    NULL)) != NULL)
-			http_respond_error(req, 502, "bad answer from the "
+			front_http_respond_error(req, 502,
+			    "bad answer from the "
 			    "scheduler");
 		return -1;
 	}
@@ -301,7 +304,7 @@ front_plugin_resp(struct front *f, struct frame_in *in)
 		free(json);
 		return 0;
 	}
-	http_respond(req, status, "application/json", json, strlen(json));
+	front_http_respond(req, status, "application/json", json, strlen(json));
 	free(json);
 	return 0;
 }
@@ -338,22 +341,23 @@ answer_namespaces(struct http_request *req, int status, const char *key,
 	if (key != NULL)
 		jsonw_map_close(&w);
 	if ((rc = jsonw_finish(&w)) == 0)
-		http_respond(req, status, "application/json", b.p, b.len);
+		front_http_respond(req, status, "application/json", b.p, b.len);
 	buf_free(&b);
 	return rc;
 }
 
 void
-route_me_ns(struct http_request *req, void *ctx)
+front_route_me_ns(struct http_request *req, void *ctx)
 {
 	struct front	*f = ctx;
 
 	if (answer_namespaces(req, 200, NULL, NULL, front_namespaces(f)) == -1)
-		http_respond_error(req, 500, "cannot encode the namespaces");
+		front_http_respond_error(req, 500,
+		    "cannot encode the namespaces");
 }
 
 void
-route_update(struct http_request *req, void *ctx)
+front_route_update(struct http_request *req, void *ctx)
 {
 	struct front	*f = ctx;
 	uint32_t	 reqid;
@@ -362,11 +366,11 @@ route_update(struct http_request *req, void *ctx)
 	if (!api_allowed(f, req))
 		return;
 	log_info("registry refresh asked by %s",
-	    http_peer_str(req, peer, sizeof(peer)));
+	    front_http_peer_str(req, peer, sizeof(peer)));
 	reqid = front_reqid(f);
 	if (front_wait_for(f, reqid, req, PENDING_REFRESH, 0,
 	    REFRESH_DEADLINE) == -1) {
-		http_respond_error(req, 500, "out of memory");
+		front_http_respond_error(req, 500, "out of memory");
 		return;
 	}
 	if (worker_send_peer(f->w, ROLE_FETCHER, MSG_REFRESH, reqid, NULL,
@@ -374,7 +378,8 @@ route_update(struct http_request *req, void *ctx)
 		if (errno != ENOTCONN)
 			log_warn("%s: REFRESH to the fetcher", __func__);
 		(void)front_take(f, reqid, PENDING_REFRESH, NULL);
-		http_respond_error(req, 503, "the fetcher is not available; "
+		front_http_respond_error(req, 503,
+		    "the fetcher is not available; "
 		    "try again");
 	}
 }
@@ -393,15 +398,17 @@ front_namespaces_msg(struct front *f, struct frame_in *in)
 	int			 ok, rc;
 
 	strlist_init(&l);
-	pr_init(&pr, in->data, in->datalen);
-	if (namespaces_decode(&pr, &ok, error, sizeof(error), &l, err,
+	codec_get_init(&pr, in->data, in->datalen);
+	if (plugin_msg_namespaces_decode(&pr, &ok, error, sizeof(error), &l,
+	    err,
 	    sizeof(err)) == -1) {
 		strlist_free(&l);
 		log_warnx("%s: bad NAMESPACES %u from the fetcher: %s",
 		    __func__, in->hdr.reqid, err);
 		if (in->hdr.reqid != 0 && (req = front_take(f, in->hdr.reqid,
 		    PENDING_REFRESH, NULL)) != NULL)
-			http_respond_error(req, 502, "bad answer from the "
+			front_http_respond_error(req, 502,
+			    "bad answer from the "
 			    "fetcher");
 		return -1;
 	}
@@ -419,6 +426,7 @@ front_namespaces_msg(struct front *f, struct frame_in *in)
 		rc = answer_namespaces(req, 502, "error", error[0] != '\0' ?
 		    error : "the refresh failed", &f->ns);
 	if (rc == -1)
-		http_respond_error(req, 500, "cannot encode the namespaces");
+		front_http_respond_error(req, 500,
+		    "cannot encode the namespaces");
 	return 0;
 }

@@ -77,7 +77,7 @@ precision_find(const char *precision, int64_t *mul, int64_t *div)
 }
 
 int
-write_precision_valid(const char *precision)
+front_write_precision_valid(const char *precision)
 {
 	int64_t	 mul, div;
 
@@ -596,7 +596,7 @@ parse_body(struct lp *l, const char *body, size_t len)
 }
 
 int
-write_parse(const char *body, size_t len, const char *prefix,
+front_write_parse(const char *body, size_t len, const char *prefix,
     const char *host, int64_t now, const char *precision,
     enum out_format fmt, struct buf *out, struct post_result *res)
 {

@@ -66,11 +66,12 @@
  * `line 3: field "x": strings are not accepted as values`.  An unknown
  * `precision` is an error with bad_index -1.
  */
-int	 write_parse(const char *body, size_t len, const char *prefix,
+int	 front_write_parse(const char *body, size_t len, const char *prefix,
 	    const char *host, int64_t now, const char *precision,
 	    enum out_format fmt, struct buf *out, struct post_result *res);
 
-/* 0 when `precision` is one write_parse() takes (NULL included), or -1. */
-int	 write_precision_valid(const char *precision);
+/* 0 when `precision` is one front_write_parse() takes (NULL included),
+    or -1. */
+int	 front_write_precision_valid(const char *precision);
 
 #endif

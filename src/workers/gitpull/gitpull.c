@@ -85,12 +85,12 @@ gitpull_answer(struct gq *q, uint32_t reqid, const struct git_resp *r)
 	struct pbuf	 pb;
 
 	gp->dirty = 1;
-	pb_init(&pb);
-	git_resp_encode(&pb, r);
-	if (pb_failed(&pb) || worker_send_peer(gp->w, ROLE_SCHEDULER,
+	codec_put_init(&pb);
+	plugin_msg_git_resp_encode(&pb, r);
+	if (codec_put_failed(&pb) || worker_send_peer(gp->w, ROLE_SCHEDULER,
 	    MSG_GIT_RESP, reqid, pb.buf, pb.len) == -1)
 		log_warn("%s: answer %u to the scheduler", __func__, reqid);
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 static void
@@ -110,7 +110,7 @@ op_done(struct gitop *op, const struct git_resp *r, void *arg)
 		    r->error);
 	}
 	gp->dirty = 1;
-	gq_finish(c->q, c, r);
+	gitpull_queue_finish(c->q, c, r);
 	if (gp->w->stopping && gp->q.nrunning == 0) {
 		gitpull_push_stats(gp);
 		worker_exit(gp->w, 0);
@@ -129,7 +129,7 @@ gitpull_start_op(struct gq *q, struct gq_checkout *c, struct git_resp *now)
 		snprintf(now->error, sizeof(now->error), "no git binary "
 		    "found (looked in /usr/bin, /bin, /usr/local/bin and "
 		    "PATH)");
-	} else if ((c->op = gitop_start(gp->w->loop, &gp->gc, &gp->trust,
+	} else if ((c->op = gitpull_op_start(gp->w->loop, &gp->gc, &gp->trust,
 	    &gp->ost, c->ns, c->run_repo, c->project, c->run_update, op_done,
 	    c, now)) != NULL) {
 		log_debug("%s %s/%s (%s)", c->run_update ? "updating" :
@@ -159,7 +159,7 @@ gitpull_setup(struct worker *w, char *err, size_t errlen)
 	gp->w = w;
 	w->priv = gp;
 	gitpull_trust_init(&gp->trust);
-	gq_init(&gp->q, &gitpull_gq_ops, gp, GITPULL_MAX_RUNNING);
+	gitpull_queue_init(&gp->q, &gitpull_gq_ops, gp, GITPULL_MAX_RUNNING);
 	ev_timer_init(&gp->stats_timer, stats_cb, STATS_INTERVAL,
 	    STATS_INTERVAL);
 	gp->stats_timer.data = gp;
@@ -234,10 +234,10 @@ gitpull_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	if (in->hdr.type != MSG_GIT_REQ || gp == NULL)
 		return -1;
 	gp->dirty = 1;
-	pr_init(&pr, in->data, in->datalen);
-	if (git_req_decode(&pr, &req, why, sizeof(why)) == -1) {
-		log_warnx("%s from %s: %s", msg_name(in->hdr.type),
-		    role_name(from), why);
+	codec_get_init(&pr, in->data, in->datalen);
+	if (plugin_msg_git_req_decode(&pr, &req, why, sizeof(why)) == -1) {
+		log_warnx("%s from %s: %s", proto_msg_name(in->hdr.type),
+		    proto_role_name(from), why);
 		gp->q.st.requests++;
 		gp->q.st.refused++;
 		gp->q.st.failed++;
@@ -247,7 +247,7 @@ gitpull_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		gitpull_answer(&gp->q, in->hdr.reqid, &resp);
 		return 0;
 	}
-	gq_request(&gp->q, &req, in->hdr.reqid);
+	gitpull_queue_request(&gp->q, &req, in->hdr.reqid);
 	return 0;
 }
 
@@ -265,7 +265,7 @@ gitpull_peer_changed(struct worker *w, enum role role, pid_t pid)
 	    gp->q.nwaiters > 0) {
 		log_debug("scheduler gone: forgetting %zu requests",
 		    gp->q.nwaiters);
-		gq_drop_waiters(&gp->q);
+		gitpull_queue_drop_waiters(&gp->q);
 		gp->dirty = 1;
 	}
 }
@@ -293,7 +293,7 @@ gitpull_shutdown(struct worker *w)
 		worker_exit(w, 0);
 		return;
 	}
-	gq_stop(&gp->q, "the agent is stopping");
+	gitpull_queue_stop(&gp->q, "the agent is stopping");
 	if (gp->q.nrunning == 0) {
 		gitpull_push_stats(gp);
 		worker_exit(w, 0);
@@ -303,7 +303,7 @@ gitpull_shutdown(struct worker *w)
 	    gp->q.nrunning == 1 ? "" : "s");
 	TAILQ_FOREACH(c, &gp->q.checkouts, entry)
 		if (c->busy && c->op != NULL)
-			gitop_kill(c->op);
+			gitpull_op_kill(c->op);
 	ev_timer_init(&gp->stop_timer, stop_cb, STOP_GRACE, 0.);
 	gp->stop_timer.data = gp;
 	ev_timer_start(w->loop, &gp->stop_timer);
@@ -319,10 +319,10 @@ gitpull_cleanup(struct worker *w)
 		return;
 	TAILQ_FOREACH(c, &gp->q.checkouts, entry)
 		if (c->busy && c->op != NULL) {
-			gitop_abort(c->op);
+			gitpull_op_abort(c->op);
 			c->op = NULL;
 		}
-	gq_free(&gp->q);
+	gitpull_queue_free(&gp->q);
 	gitpull_trust_free(&gp->trust);
 	ev_timer_stop(w->loop, &gp->stats_timer);
 	ev_timer_stop(w->loop, &gp->stop_timer);

@@ -99,8 +99,9 @@ gitpull_repo_valid(const char *repo)
 		return 0;
 	memcpy(group, repo, n);
 	group[n] = '\0';
-	/* the project part has no '/': path_component_valid refuses it */
-	return path_component_valid(group) && path_component_valid(slash + 1);
+	/* the project part has no '/': items_path_component_valid refuses it */
+	return items_path_component_valid(group)
+	    && items_path_component_valid(slash + 1);
 }
 
 /* The config loader's check_gitbranch, again: it becomes an argument. */
@@ -316,7 +317,7 @@ trust_write(struct gitpull_trust *t, char *err, size_t errlen)
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", t->file);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1 || write_all(fd, b.p, b.len) == -1) {
+	    O_CLOEXEC, 0644)) == -1 || util_write_all(fd, b.p, b.len) == -1) {
 		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -473,7 +474,7 @@ gitpull_rm_all_clones(const char *pluginsdir)
 	if ((d = opendir(pluginsdir)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
-		if (!path_component_valid(de->d_name))
+		if (!items_path_component_valid(de->d_name))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", pluginsdir,
 		    de->d_name) >= (int)sizeof(path))

@@ -141,7 +141,7 @@ drain(struct gexec *g, int is_err)
 		}
 		if (is_err)
 			/* the error is at the end */
-			tail_append(g->err, GEXEC_ERR_TAIL, &g->errlen,
+			util_tail_append(g->err, GEXEC_ERR_TAIL, &g->errlen,
 			    scratch, (size_t)n);
 		else if (dst == scratch)
 			g->out_truncated = 1;
@@ -251,7 +251,7 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 struct gexec *
-gexec_start(struct ev_loop *loop, const char *path, char *const argv[],
+gitpull_exec_start(struct ev_loop *loop, const char *path, char *const argv[],
     char *const envp[], const char *cwd, double timeout, gexec_cb cb,
     void *arg, char *err, size_t errlen)
 {
@@ -328,20 +328,20 @@ fail:
 }
 
 pid_t
-gexec_pid(const struct gexec *g)
+gitpull_exec_pid(const struct gexec *g)
 {
 	return g->pid;
 }
 
 void
-gexec_kill(struct gexec *g)
+gitpull_exec_kill(struct gexec *g)
 {
 	g->killed = 1;
 	(void)kill(-g->pid, SIGKILL);
 }
 
 void
-gexec_abort(struct gexec *g)
+gitpull_exec_abort(struct gexec *g)
 {
 	(void)kill(-g->pid, SIGKILL);
 	while (waitpid(g->pid, NULL, 0) == -1 && errno == EINTR)

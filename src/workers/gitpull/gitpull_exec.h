@@ -21,7 +21,7 @@ struct gexec_result {
 	int		 exited;	/* 1: status is the exit code */
 	int		 status;	/* exit code, or the killing signal */
 	int		 timed_out;	/* the timeout killed the group */
-	int		 killed;	/* gexec_kill() killed the group */
+	int		 killed;	/* gitpull_exec_kill() killed it */
 	const char	*out;		/* stdout, NUL-terminated */
 	size_t		 outlen;
 	int		 out_truncated;	/* more than GEXEC_OUT_MAX was written */
@@ -38,14 +38,14 @@ typedef void	(*gexec_cb)(const struct gexec_result *, void *arg);
  * Start `path` with `argv` and `envp` in directory `cwd`.  NULL with a
  * reason in err when nothing could be started (the callback never runs).
  */
-struct gexec	*gexec_start(struct ev_loop *, const char *path,
+struct gexec	*gitpull_exec_start(struct ev_loop *, const char *path,
 		    char *const argv[], char *const envp[], const char *cwd,
 		    double timeout, gexec_cb, void *arg, char *err,
 		    size_t errlen);
-pid_t		 gexec_pid(const struct gexec *);
+pid_t		 gitpull_exec_pid(const struct gexec *);
 /* SIGKILL to the group; the callback still runs when it is reaped. */
-void		 gexec_kill(struct gexec *);
+void		 gitpull_exec_kill(struct gexec *);
 /* SIGKILL to the group, reap it now, free; the callback never runs. */
-void		 gexec_abort(struct gexec *);
+void		 gitpull_exec_abort(struct gexec *);
 
 #endif

@@ -207,7 +207,8 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		return -1;
 	}
 	op->stats->runs++;
-	op->run = gexec_start(op->loop, op->conf.git, a.v, op->env.v, cwd,
+	op->run = gitpull_exec_start(op->loop, op->conf.git, a.v, op->env.v,
+	    cwd,
 	    op->conf.timeout, step_done, op, why, sizeof(why));
 	if (op->run == NULL) {
 		op->stats->failures++;
@@ -431,11 +432,11 @@ check_args(const struct gitpull_conf *conf, const char *ns, const char *repo,
 	const char	*slash;
 
 	/* the decoder checked; these become paths and arguments here */
-	if (strlen(ns) >= 256 || !path_component_valid(ns)) {
+	if (strlen(ns) >= 256 || !items_path_component_valid(ns)) {
 		resp_fail(now, "ns \"%.64s\" cannot be a directory name", ns);
 		return -1;
 	}
-	if (strlen(project) >= 256 || !path_component_valid(project)) {
+	if (strlen(project) >= 256 || !items_path_component_valid(project)) {
 		resp_fail(now, "project \"%.64s\" cannot be a directory name",
 		    project);
 		return -1;
@@ -460,7 +461,7 @@ check_args(const struct gitpull_conf *conf, const char *ns, const char *repo,
 }
 
 struct gitop *
-gitop_start(struct ev_loop *loop, const struct gitpull_conf *conf,
+gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
     struct gitpull_trust *trust, struct gitop_stats *stats, const char *ns,
     const char *repo, const char *project, int update, gitop_cb cb,
     void *arg, struct git_resp *now)
@@ -550,23 +551,23 @@ fail:
 }
 
 void
-gitop_kill(struct gitop *op)
+gitpull_op_kill(struct gitop *op)
 {
 	if (op->run != NULL)
-		gexec_kill(op->run);
+		gitpull_exec_kill(op->run);
 }
 
 void
-gitop_abort(struct gitop *op)
+gitpull_op_abort(struct gitop *op)
 {
 	if (op->run != NULL)
-		gexec_abort(op->run);
+		gitpull_exec_abort(op->run);
 	op->run = NULL;
 	op_free(op);
 }
 
 pid_t
-gitop_pid(const struct gitop *op)
+gitpull_op_pid(const struct gitop *op)
 {
-	return op->run != NULL ? gexec_pid(op->run) : 0;
+	return op->run != NULL ? gitpull_exec_pid(op->run) : 0;
 }

@@ -40,15 +40,15 @@ typedef void	(*gitop_cb)(struct gitop *, const struct git_resp *, void *);
  * name, no template, a directory that cannot be made): *now says why.
  * `trust` may be NULL (no safe.directory for local sources).
  */
-struct gitop	*gitop_start(struct ev_loop *, const struct gitpull_conf *,
+struct gitop	*gitpull_op_start(struct ev_loop *, const struct gitpull_conf *,
 		    struct gitpull_trust *, struct gitop_stats *,
 		    const char *ns, const char *repo, const char *project,
 		    int update, gitop_cb, void *arg, struct git_resp *now);
 /* Kill the git running now; the callback follows with an error. */
-void		 gitop_kill(struct gitop *);
+void		 gitpull_op_kill(struct gitop *);
 /* Kill, reap and clean up now; the callback never runs. */
-void		 gitop_abort(struct gitop *);
+void		 gitpull_op_abort(struct gitop *);
 /* The git running now (its process group), 0 between commands. */
-pid_t		 gitop_pid(const struct gitop *);
+pid_t		 gitpull_op_pid(const struct gitop *);
 
 #endif

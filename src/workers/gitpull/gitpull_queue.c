@@ -11,7 +11,7 @@
 #include "gitpull_queue.h"
 
 void
-gq_init(struct gq *q, const struct gq_ops *ops, void *arg,
+gitpull_queue_init(struct gq *q, const struct gq_ops *ops, void *arg,
     size_t max_running)
 {
 	memset(q, 0, sizeof(*q));
@@ -55,7 +55,7 @@ checkout_free(struct gq *q, struct gq_checkout *c)
 }
 
 void
-gq_free(struct gq *q)
+gitpull_queue_free(struct gq *q)
 {
 	struct gq_checkout	*c;
 
@@ -214,7 +214,7 @@ kick(struct gq *q)
 }
 
 void
-gq_request(struct gq *q, const struct git_req *req, uint32_t reqid)
+gitpull_queue_request(struct gq *q, const struct git_req *req, uint32_t reqid)
 {
 	struct gq_checkout	*c;
 	struct gq_waiter	*w;
@@ -255,14 +255,15 @@ gq_request(struct gq *q, const struct git_req *req, uint32_t reqid)
 }
 
 void
-gq_finish(struct gq *q, struct gq_checkout *c, const struct git_resp *r)
+gitpull_queue_finish(struct gq *q, struct gq_checkout *c,
+    const struct git_resp *r)
 {
 	complete(q, c, r);
 	kick(q);
 }
 
 void
-gq_drop_waiters(struct gq *q)
+gitpull_queue_drop_waiters(struct gq *q)
 {
 	struct gq_checkout	*c;
 
@@ -274,7 +275,7 @@ gq_drop_waiters(struct gq *q)
 }
 
 void
-gq_stop(struct gq *q, const char *why)
+gitpull_queue_stop(struct gq *q, const char *why)
 {
 	struct gq_checkout	*c;
 	struct gq_waiter	*w;

@@ -62,7 +62,8 @@ struct gq_checkout {
 struct gq_ops {
 	/*
 	 * Start an operation on c (c->run_repo, c->run_update): 0 when it
-	 * runs (gq_finish() follows), -1 when it is over already, the
+	 * runs (gitpull_queue_finish() follows), -1 when it is over already,
+	     the
 	 * result in *now.
 	 */
 	int	(*start)(struct gq *, struct gq_checkout *, struct git_resp *now);
@@ -92,16 +93,18 @@ struct gq {
 	struct gq_stats		 st;
 };
 
-void	 gq_init(struct gq *, const struct gq_ops *, void *arg,
+void	 gitpull_queue_init(struct gq *, const struct gq_ops *, void *arg,
 	    size_t max_running);
 /* Free everything; nothing is answered. */
-void	 gq_free(struct gq *);
-void	 gq_request(struct gq *, const struct git_req *, uint32_t reqid);
+void	 gitpull_queue_free(struct gq *);
+void	 gitpull_queue_request(struct gq *, const struct git_req *,
+    uint32_t reqid);
 /* The operation on c is over. */
-void	 gq_finish(struct gq *, struct gq_checkout *, const struct git_resp *);
+void	 gitpull_queue_finish(struct gq *, struct gq_checkout *,
+    const struct git_resp *);
 /* The requester went away: its request ids mean nothing any more. */
-void	 gq_drop_waiters(struct gq *);
+void	 gitpull_queue_drop_waiters(struct gq *);
 /* No new operation: every request not being worked on gets `why`. */
-void	 gq_stop(struct gq *, const char *why);
+void	 gitpull_queue_stop(struct gq *, const char *why);
 
 #endif

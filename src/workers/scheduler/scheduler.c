@@ -48,7 +48,7 @@ key_hash(const char *s)
 }
 
 double
-sched_offset(const char *key, double period)
+scheduler_offset(const char *key, double period)
 {
 	uint32_t	 ms = (uint32_t)(period * 1000.0);
 
@@ -58,7 +58,7 @@ sched_offset(const char *key, double period)
 }
 
 double
-sched_period(int64_t interval)
+scheduler_period(int64_t interval)
 {
 	return (double)(interval < ITEM_MIN_INTERVAL ? ITEM_MIN_INTERVAL :
 	    interval);
@@ -66,7 +66,7 @@ sched_period(int64_t interval)
 
 /* The Go agent's interval - 0.5 s, from the interval as given. */
 double
-sched_timeout(int64_t interval)
+scheduler_timeout(int64_t interval)
 {
 	double	 t = (double)interval - 0.5;
 
@@ -110,7 +110,7 @@ item_copy(struct plugin_item *dst, const struct plugin_item *src)
 
 /* The live plugin of `key`, else one removed but still finishing. */
 struct plugin *
-sched_find(struct sched *s, const char *key)
+scheduler_find(struct sched *s, const char *key)
 {
 	struct plugin	*p, *gone = NULL;
 
@@ -125,7 +125,7 @@ sched_find(struct sched *s, const char *key)
 }
 
 struct plugin *
-sched_find_repo(struct sched *s, const char *ns, const char *repo)
+scheduler_find_repo(struct sched *s, const char *ns, const char *repo)
 {
 	struct plugin	*p;
 
@@ -152,7 +152,7 @@ plugin_new(struct sched *s, const struct plugin_item *it, const char *key)
 	}
 	p->s = s;
 	strlcpy(p->key, key, sizeof(p->key));
-	p->enabled = !marker_exists(s->w->conf.pluginsdir, key);
+	p->enabled = !scheduler_marker_exists(s->w->conf.pluginsdir, key);
 	ev_timer_init(&p->timer, plugin_timer_cb, 0., 0.);
 	p->timer.data = p;
 	TAILQ_INSERT_TAIL(&s->plugins, p, entry);
@@ -162,7 +162,7 @@ plugin_new(struct sched *s, const struct plugin_item *it, const char *key)
 }
 
 int
-sched_plugin_waits_git(const struct plugin *p)
+scheduler_plugin_waits_git(const struct plugin *p)
 {
 	struct gitwait	*gw;
 
@@ -174,11 +174,11 @@ sched_plugin_waits_git(const struct plugin *p)
 
 /* A removed plugin goes once its last run has ended. */
 void
-sched_plugin_release(struct plugin *p)
+scheduler_plugin_release(struct plugin *p)
 {
 	struct sched	*s = p->s;
 
-	if (!p->gone || p->run != NULL || sched_plugin_waits_git(p))
+	if (!p->gone || p->run != NULL || scheduler_plugin_waits_git(p))
 		return;
 	ev_timer_stop(s->w->loop, &p->timer);
 	TAILQ_REMOVE(&s->plugins, p, entry);
@@ -187,7 +187,7 @@ sched_plugin_release(struct plugin *p)
 }
 
 void
-sched_schedule(struct plugin *p)
+scheduler_schedule(struct plugin *p)
 {
 	struct sched	*s = p->s;
 	double		 period, after;
@@ -196,8 +196,8 @@ sched_schedule(struct plugin *p)
 	if (p->gone || s->stopping || p->checkout != CHECKOUT_OK ||
 	    p->item.interval <= 0)
 		return;
-	period = sched_period(p->item.interval);
-	after = sched_offset(p->key, period);
+	period = scheduler_period(p->item.interval);
+	after = scheduler_offset(p->key, period);
 	ev_timer_set(&p->timer, after, period);
 	ev_timer_start(s->w->loop, &p->timer);
 	log_debug("plugin %s every %.0f s, first in %.3f s", p->key, period,
@@ -252,9 +252,9 @@ run_done(const struct run_result *res, void *arg)
 	i = strlen(res->errtail);
 	strlcpy(l->stderr_tail, res->errtail + (i > SCHED_STDERR_KEPT ?
 	    i - SCHED_STDERR_KEPT : 0), sizeof(l->stderr_tail));
-	ok = run_ok(res);
-	run_describe(res, l->error, sizeof(l->error));
-	ok = sched_publish_run(p, res, ok);
+	ok = scheduler_run_ok(res);
+	scheduler_run_describe(res, l->error, sizeof(l->error));
+	ok = scheduler_output_publish_run(p, res, ok);
 
 	p->runs++;
 	p->points += l->points;
@@ -285,10 +285,10 @@ run_done(const struct run_result *res, void *arg)
 			    "first: %s", p->key, l->dropped, l->drop_error);
 	}
 	if (reqid != 0)
-		sched_answer_run(p, reqid, res->pid != 0 ? res : NULL);
-	if (s->stopping && runner_active(s->runner) == 0)
+		scheduler_answer_run(p, reqid, res->pid != 0 ? res : NULL);
+	if (s->stopping && scheduler_runner_active(s->runner) == 0)
 		worker_exit(s->w, 0);
-	sched_plugin_release(p);
+	scheduler_plugin_release(p);
 }
 
 static char *
@@ -302,7 +302,7 @@ env_var(const char *name, const char *value)
 }
 
 void
-sched_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
+scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
     double timeout, uint32_t reqid)
 {
 	struct sched		*s = p->s;
@@ -347,7 +347,8 @@ sched_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 	spec.timeout = timeout;
 	spec.grace = RUN_GRACE;
 	spec.outmax = (size_t)c->pluginoutputmax;
-	p->run = run_start(s->runner, &spec, run_done, p, err, sizeof(err));
+	p->run = scheduler_run_start(s->runner, &spec, run_done, p, err,
+	    sizeof(err));
 	if (p->run != NULL)
 		log_debug("plugin %s: %s run started, timeout %.1f s",
 		    p->key, kind == RUN_CALL ? "call" : "regular", timeout);
@@ -381,8 +382,8 @@ plugin_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    (long long)(time(NULL) - p->run_at));
 		return;
 	}
-	sched_run(p, RUN_REGULAR, &p->item.params,
-	    sched_timeout(p->item.interval), 0);
+	scheduler_run(p, RUN_REGULAR, &p->item.params,
+	    scheduler_timeout(p->item.interval), 0);
 	(void)loop;
 	(void)revents;
 }
@@ -402,13 +403,13 @@ plugin_remove(struct plugin *p)
 		if (gw->p != p)
 			continue;
 		if (gw->why != GIT_FOR_ITEMS)
-			sched_respond_error(s, gw->front_reqid, 404, "the "
+			scheduler_respond_error(s, gw->front_reqid, 404, "the "
 			    "plugin was removed from the registry");
-		sched_gitwait_free(gw);
+		scheduler_gitwait_free(gw);
 	}
 	log_info("plugin %s removed from the registry%s", p->key,
 	    p->run != NULL ? "; its run in progress may finish" : "");
-	sched_plugin_release(p);
+	scheduler_plugin_release(p);
 }
 
 static void
@@ -419,7 +420,7 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 	int		 moved, changed, was_gone;
 
 	snprintf(key, sizeof(key), "%s|%s", it->ns, it->project);
-	if ((p = sched_find(s, key)) != NULL && p->seen && !p->gone) {
+	if ((p = scheduler_find(s, key)) != NULL && p->seen && !p->gone) {
 		log_warnx("plugin %s is listed twice (%s and %s): the first "
 		    "is kept", key, p->item.git, it->git);
 		return;
@@ -433,7 +434,7 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 		p->seen = 1;
 		log_info("new plugin %s (%s, %s)", key, it->git,
 		    it->interval > 0 ? "scheduled" : "on demand");
-		(void)sched_git(s, p, GIT_FOR_ITEMS, 0);
+		(void)scheduler_git(s, p, GIT_FOR_ITEMS, 0);
 		return;
 	}
 	p->seen = 1;
@@ -453,14 +454,14 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 		ev_timer_stop(s->w->loop, &p->timer);
 		p->checkout = CHECKOUT_NONE;
 		p->commit[0] = '\0';
-		(void)sched_git(s, p, GIT_FOR_ITEMS, 0);
+		(void)scheduler_git(s, p, GIT_FOR_ITEMS, 0);
 	} else if (p->checkout == CHECKOUT_FAILED ||
 	    p->checkout == CHECKOUT_NONE)
-		(void)sched_git(s, p, GIT_FOR_ITEMS, 0);
+		(void)scheduler_git(s, p, GIT_FOR_ITEMS, 0);
 	else if (changed) {
 		log_info("plugin %s changed: %s", key, p->item.interval > 0 ?
 		    "rescheduled" : "on demand only");
-		sched_schedule(p);
+		scheduler_schedule(p);
 	}
 }
 
@@ -476,7 +477,7 @@ items_msg(struct sched *s, struct frame_in *in)
 	if (s->stopping)
 		return 0;
 	items_init(&it);
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	if (items_decode(&pr, &it, err, sizeof(err)) == -1) {
 		/* keep what runs: a bad set must not stop every plugin */
 		log_warnx("%s: bad ITEMS: %s; the plugins stay as they are",
@@ -505,7 +506,7 @@ sweep_enable(const char *key, void *arg)
 	struct plugin	*p;
 
 	log_info("plugin %s disabled for 24 hours: enabled again", key);
-	if ((p = sched_find(s, key)) != NULL)
+	if ((p = scheduler_find(s, key)) != NULL)
 		p->enabled = 1;
 }
 
@@ -516,7 +517,8 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char		 err[512];
 
 	err[0] = '\0';
-	if (marker_sweep(s->w->conf.pluginsdir, time(NULL), MARKER_MAX_AGE,
+	if (scheduler_marker_sweep(s->w->conf.pluginsdir, time(NULL),
+	    MARKER_MAX_AGE,
 	    sweep_enable, s, err, sizeof(err)) == -1 || err[0] != '\0')
 		log_warnx("disable markers: %s", err);
 	(void)loop;
@@ -586,7 +588,7 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	w->priv = s;
 	TAILQ_INIT(&s->plugins);
 	TAILQ_INIT(&s->gitwaits);
-	if ((s->runner = runner_new(w->loop)) == NULL) {
+	if ((s->runner = scheduler_runner_new(w->loop)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -601,7 +603,8 @@ sched_start(struct worker *w, char *err, size_t errlen)
 		strlcpy(s->home, pw->pw_dir, sizeof(s->home));
 	else
 		strlcpy(s->home, "/", sizeof(s->home));
-	if (marker_dir_init(w->conf.pluginsdir, why, sizeof(why)) == -1)
+	if (scheduler_marker_dir_init(w->conf.pluginsdir, why,
+	    sizeof(why)) == -1)
 		log_warnx("disable markers: %s; /plugins/disable will fail",
 		    why);
 	ev_timer_init(&s->sweep, sweep_cb, 0., SWEEP_INTERVAL);
@@ -622,7 +625,7 @@ sched_reconfigure(struct worker *w, const struct agent_conf *next,
 
 	/* runs started from now on use the new values; markers move */
 	if (strcmp(w->conf.pluginsdir, next->pluginsdir) != 0 &&
-	    marker_dir_init(next->pluginsdir, why, sizeof(why)) == -1)
+	    scheduler_marker_dir_init(next->pluginsdir, why, sizeof(why)) == -1)
 		log_warnx("disable markers: %s", why);
 	return 0;
 }
@@ -644,9 +647,9 @@ sched_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 			log_warn("%s: ITEMS_ACK", __func__);
 		return 0;
 	case MSG_GIT_RESP:
-		return from == ROLE_GITPULL ? sched_git_resp(s, in) : -1;
+		return from == ROLE_GITPULL ? scheduler_git_resp(s, in) : -1;
 	case MSG_PLUGIN_REQ:
-		return from == ROLE_FRONT ? sched_plugin_req(s, in) : -1;
+		return from == ROLE_FRONT ? scheduler_plugin_req(s, in) : -1;
 	default:
 		return -1;
 	}
@@ -663,9 +666,9 @@ sched_peer_changed(struct worker *w, enum role peer, pid_t pid)
 		return;
 	if (peer == ROLE_GITPULL) {
 		if (pid == 0)
-			sched_git_down(s);
+			scheduler_git_down(s);
 		else
-			sched_git_up(s);
+			scheduler_git_up(s);
 	} else if (peer == ROLE_FRONT && pid == 0) {
 		/* a new front does not know these requests: no answers */
 		TAILQ_FOREACH(p, &s->plugins, entry)
@@ -681,7 +684,7 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct sched	*s = t->data;
 
 	log_warnx("stopping with %zu plugin runs not reaped",
-	    runner_active(s->runner));
+	    scheduler_runner_active(s->runner));
 	worker_exit(s->w, 0);
 	(void)loop;
 	(void)revents;
@@ -704,18 +707,18 @@ sched_shutdown(struct worker *w)
 	ev_timer_stop(w->loop, &s->sweep);
 	while ((gw = TAILQ_FIRST(&s->gitwaits)) != NULL) {
 		if (gw->why != GIT_FOR_ITEMS)
-			sched_respond_error(s, gw->front_reqid, 503,
+			scheduler_respond_error(s, gw->front_reqid, 503,
 			    "the agent is stopping");
-		sched_gitwait_free(gw);
+		scheduler_gitwait_free(gw);
 	}
 	sched_push_stats(s);
-	if (runner_active(s->runner) == 0) {
+	if (scheduler_runner_active(s->runner) == 0) {
 		worker_exit(w, 0);
 		return;
 	}
 	log_info("stopping: ending %zu plugin runs",
-	    runner_active(s->runner));
-	runner_stop_all(s->runner, RUN_GRACE);
+	    scheduler_runner_active(s->runner));
+	scheduler_runner_stop_all(s->runner, RUN_GRACE);
 	ev_timer_init(&s->stop_timer, stop_cb, RUN_GRACE + STOP_EXTRA, 0.);
 	s->stop_timer.data = s;
 	ev_timer_start(w->loop, &s->stop_timer);
@@ -731,9 +734,9 @@ sched_cleanup(struct worker *w)
 	if (s == NULL)
 		return;
 	/* kills and reaps what is left, without callbacks */
-	runner_free(s->runner);
+	scheduler_runner_free(s->runner);
 	while ((gw = TAILQ_FIRST(&s->gitwaits)) != NULL)
-		sched_gitwait_free(gw);
+		scheduler_gitwait_free(gw);
 	while ((p = TAILQ_FIRST(&s->plugins)) != NULL) {
 		TAILQ_REMOVE(&s->plugins, p, entry);
 		ev_timer_stop(w->loop, &p->timer);

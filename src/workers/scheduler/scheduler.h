@@ -142,27 +142,27 @@ struct sched {
 };
 
 /* scheduler.c */
-struct plugin	*sched_find(struct sched *, const char *key);
-struct plugin	*sched_find_repo(struct sched *, const char *ns,
+struct plugin	*scheduler_find(struct sched *, const char *key);
+struct plugin	*scheduler_find_repo(struct sched *, const char *ns,
 		    const char *repo);
 /* Free a plugin gone from the items once nothing refers to it. */
-void		 sched_plugin_release(struct plugin *);
-int		 sched_plugin_waits_git(const struct plugin *);
+void		 scheduler_plugin_release(struct plugin *);
+int		 scheduler_plugin_waits_git(const struct plugin *);
 /* Start a run now; the answer to `reqid` (0 = none) comes at its end. */
-void		 sched_run(struct plugin *, enum run_kind,
+void		 scheduler_run(struct plugin *, enum run_kind,
 		    const struct strlist *argv, double timeout,
 		    uint32_t reqid);
-void		 sched_schedule(struct plugin *);
+void		 scheduler_schedule(struct plugin *);
 /* MSG_PLUGIN_RESP; reqid 0 (nobody waits) sends nothing. */
-void		 sched_respond(struct sched *, uint32_t reqid, int status,
+void		 scheduler_respond(struct sched *, uint32_t reqid, int status,
 		    const char *json);
-void		 sched_respond_error(struct sched *, uint32_t reqid,
+void		 scheduler_respond_error(struct sched *, uint32_t reqid,
 		    int status, const char *msg);
 /* Seconds of the first firing of a timer of `period`: stable per key. */
-double		 sched_offset(const char *key, double period);
+double		 scheduler_offset(const char *key, double period);
 /* Timer period and run timeout of a registry interval. */
-double		 sched_period(int64_t interval);
-double		 sched_timeout(int64_t interval);
+double		 scheduler_period(int64_t interval);
+double		 scheduler_timeout(int64_t interval);
 
 /* scheduler_output.c */
 /*
@@ -170,7 +170,8 @@ double		 sched_timeout(int64_t interval);
  * plugin.result; p->last gets the points, drops and the output error
  * (and ok).  Returns `ok`, cleared when the output is not points at all.
  */
-int		 sched_publish_run(struct plugin *, const struct run_result *,
+int		 scheduler_output_publish_run(struct plugin *,
+    const struct run_result *,
 		    int ok);
 
 /* scheduler_git.c */
@@ -178,49 +179,52 @@ int		 sched_publish_run(struct plugin *, const struct run_result *,
  * Ask gitpull.  NULL (and nothing asked) when it is not there and a
  * client waits (RUN, UPDATE); ITEMS questions wait for it instead.
  */
-struct gitwait	*sched_git(struct sched *, struct plugin *, enum git_why,
+struct gitwait	*scheduler_git(struct sched *, struct plugin *, enum git_why,
 		    uint32_t front_reqid);
-void		 sched_gitwait_free(struct gitwait *);
-int		 sched_git_resp(struct sched *, struct frame_in *);
-void		 sched_git_down(struct sched *);
-void		 sched_git_up(struct sched *);
+void		 scheduler_gitwait_free(struct gitwait *);
+int		 scheduler_git_resp(struct sched *, struct frame_in *);
+void		 scheduler_git_down(struct sched *);
+void		 scheduler_git_up(struct sched *);
 
 /* scheduler_api.c */
-int		 sched_plugin_req(struct sched *, struct frame_in *);
+int		 scheduler_plugin_req(struct sched *, struct frame_in *);
 /* The answer to a /plugins/run, once the run ended (res NULL: it did
  * not start; p->last says why). */
-void		 sched_answer_run(struct plugin *, uint32_t reqid,
+void		 scheduler_answer_run(struct plugin *, uint32_t reqid,
 		    const struct run_result *res);
 /* The answer to a /plugins/update that worked. */
-void		 sched_answer_update(struct plugin *, uint32_t reqid);
+void		 scheduler_answer_update(struct plugin *, uint32_t reqid);
 /*
  * `param` split on single spaces, empty tokens dropped; a token holding
  * "&&", ";", "|", "<", ">" or "`" refuses the lot (the registry's rule,
  * lodastack-protocols.md 3.1).  0, or -1 with the bad token in err.
  */
-int		 sched_split_params(const char *param, struct strlist *,
+int		 scheduler_split_params(const char *param, struct strlist *,
 		    char *err, size_t errlen);
 /*
  * The /plugins/ API's repo check (lodastack-protocols.md 6.3):
  * "x:group/project.git", one ':', one '/', ending in .git; repo and
  * project out.  0, or -1.
  */
-int		 sched_check_repo(const char *repo, char *grouprepo,
+int		 scheduler_check_repo(const char *repo, char *grouprepo,
 		    size_t grouprepolen, char *project, size_t projectlen);
 /* JSON array of every plugin and its state. */
-void		 sched_list_json(struct sched *, struct buf *);
+void		 scheduler_list_json(struct sched *, struct buf *);
 
 /* scheduler_state.c: pluginsdir/plugin.disabled/<ns>|<project> */
-int		 marker_path(const char *pluginsdir, const char *key,
+int		 scheduler_marker_path(const char *pluginsdir, const char *key,
 		    char *buf, size_t len);
-int		 marker_exists(const char *pluginsdir, const char *key);
+int		 scheduler_marker_exists(const char *pluginsdir,
+    const char *key);
 /* 0, or -1 with err naming the file and errno's message. */
-int		 marker_create(const char *pluginsdir, const char *key,
+int		 scheduler_marker_create(const char *pluginsdir,
+    const char *key,
 		    char *err, size_t errlen);
-int		 marker_remove(const char *pluginsdir, const char *key,
+int		 scheduler_marker_remove(const char *pluginsdir,
+    const char *key,
 		    char *err, size_t errlen);
 /* Make the directory if it is missing; -1 with err if it cannot be. */
-int		 marker_dir_init(const char *pluginsdir, char *err,
+int		 scheduler_marker_dir_init(const char *pluginsdir, char *err,
 		    size_t errlen);
 /*
  * Remove markers older than `maxage` seconds (at `now`); `cb` gets the
@@ -228,7 +232,7 @@ int		 marker_dir_init(const char *pluginsdir, char *err,
  * directory cannot be read; err is also set (and the sweep goes on)
  * when a marker cannot be removed.
  */
-int		 marker_sweep(const char *pluginsdir, time_t now,
+int		 scheduler_marker_sweep(const char *pluginsdir, time_t now,
 		    time_t maxage, void (*cb)(const char *key, void *),
 		    void *arg, char *err, size_t errlen);
 

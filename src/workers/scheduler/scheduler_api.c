@@ -152,7 +152,7 @@ plugin_json(struct jsonw *w, const struct plugin *p)
 }
 
 void
-sched_list_json(struct sched *s, struct buf *b)
+scheduler_list_json(struct sched *s, struct buf *b)
 {
 	struct plugin	*p;
 	struct jsonw	 w;
@@ -169,7 +169,7 @@ sched_list_json(struct sched *s, struct buf *b)
 }
 
 int
-sched_split_params(const char *param, struct strlist *l, char *err,
+scheduler_split_params(const char *param, struct strlist *l, char *err,
     size_t errlen)
 {
 	const char	*p = param, *sp;
@@ -205,7 +205,7 @@ sched_split_params(const char *param, struct strlist *l, char *err,
 }
 
 int
-sched_check_repo(const char *repo, char *grouprepo, size_t grouprepolen,
+scheduler_check_repo(const char *repo, char *grouprepo, size_t grouprepolen,
     char *project, size_t projectlen)
 {
 	const char	*colon, *body;
@@ -225,33 +225,33 @@ sched_check_repo(const char *repo, char *grouprepo, size_t grouprepolen,
 	if (slashes != 1)
 		return -1;
 	/* and the names must be ones we would make directories of */
-	return repo_from_git(repo, grouprepo, grouprepolen, project,
+	return items_repo_from_git(repo, grouprepo, grouprepolen, project,
 	    projectlen, err, sizeof(err));
 }
 
 void
-sched_respond(struct sched *s, uint32_t reqid, int status, const char *json)
+scheduler_respond(struct sched *s, uint32_t reqid, int status, const char *json)
 {
 	struct pbuf	 pb;
 
 	if (reqid == 0)
 		return;
-	pb_init(&pb);
+	codec_put_init(&pb);
 	plugin_resp_encode(&pb, status, json);
-	if (pb_failed(&pb) || worker_send_peer(s->w, ROLE_FRONT,
+	if (codec_put_failed(&pb) || worker_send_peer(s->w, ROLE_FRONT,
 	    MSG_PLUGIN_RESP, reqid, pb.buf, pb.len) == -1) {
 		if (errno == EMSGSIZE && status == 200)
-			sched_respond_error(s, reqid, 500, "the answer is "
+			scheduler_respond_error(s, reqid, 500, "the answer is "
 			    "larger than the front takes");
 		else
 			log_warn("%s: answer %d to request %u", __func__,
 			    status, reqid);
 	}
-	pb_free(&pb);
+	codec_put_free(&pb);
 }
 
 void
-sched_respond_error(struct sched *s, uint32_t reqid, int status,
+scheduler_respond_error(struct sched *s, uint32_t reqid, int status,
     const char *msg)
 {
 	struct jsonw	 w;
@@ -266,7 +266,7 @@ sched_respond_error(struct sched *s, uint32_t reqid, int status,
 	if (jsonw_finish(&w) == -1)
 		log_warnx("%s: out of memory", __func__);
 	else
-		sched_respond(s, reqid, status, b.p);
+		scheduler_respond(s, reqid, status, b.p);
 	buf_free(&b);
 }
 
@@ -288,14 +288,14 @@ answer_send(struct sched *s, uint32_t reqid, struct jsonw *w, struct buf *b)
 {
 	jsonw_map_close(w);
 	if (jsonw_finish(w) == -1)
-		sched_respond_error(s, reqid, 500, "out of memory");
+		scheduler_respond_error(s, reqid, 500, "out of memory");
 	else
-		sched_respond(s, reqid, 200, b->p);
+		scheduler_respond(s, reqid, 200, b->p);
 	buf_free(b);
 }
 
 void
-sched_answer_run(struct plugin *p, uint32_t reqid,
+scheduler_answer_run(struct plugin *p, uint32_t reqid,
     const struct run_result *res)
 {
 	const struct last_run	*l = &p->last;
@@ -342,25 +342,25 @@ op_run(struct sched *s, uint32_t reqid, const struct plugin_req *r,
 	char		 err[256];
 
 	if (timeout > SCHED_RUN_TIMEOUT_MAX) {
-		sched_respond_error(s, reqid, 400, ERR_TIMEOUT);
+		scheduler_respond_error(s, reqid, 400, ERR_TIMEOUT);
 		return;
 	}
 	strlist_init(&argv);
-	if (r->has_param && sched_split_params(r->param, &argv, err,
+	if (r->has_param && scheduler_split_params(r->param, &argv, err,
 	    sizeof(err)) == -1) {
 		strlist_free(&argv);
-		sched_respond_error(s, reqid, 400, err);
+		scheduler_respond_error(s, reqid, 400, err);
 		return;
 	}
 	if (p->run != NULL) {
 		strlist_free(&argv);
-		sched_respond_error(s, reqid, 409, ERR_RUNNING);
+		scheduler_respond_error(s, reqid, 409, ERR_RUNNING);
 		return;
 	}
 	/* as the Go agent: make sure the checkout is there, no update */
-	if ((gw = sched_git(s, p, GIT_FOR_RUN, reqid)) == NULL) {
+	if ((gw = scheduler_git(s, p, GIT_FOR_RUN, reqid)) == NULL) {
 		strlist_free(&argv);
-		sched_respond_error(s, reqid, 503, "gitpull is not "
+		scheduler_respond_error(s, reqid, 503, "gitpull is not "
 		    "running: the checkout cannot be checked; try again");
 		return;
 	}
@@ -369,7 +369,7 @@ op_run(struct sched *s, uint32_t reqid, const struct plugin_req *r,
 }
 
 void
-sched_answer_update(struct plugin *p, uint32_t reqid)
+scheduler_answer_update(struct plugin *p, uint32_t reqid)
 {
 	struct jsonw	 w;
 	struct buf	 b;
@@ -383,8 +383,9 @@ sched_answer_update(struct plugin *p, uint32_t reqid)
 static void
 op_update(struct sched *s, uint32_t reqid, struct plugin *p)
 {
-	if (sched_git(s, p, GIT_FOR_UPDATE, reqid) == NULL)
-		sched_respond_error(s, reqid, 503, "gitpull is not running; "
+	if (scheduler_git(s, p, GIT_FOR_UPDATE, reqid) == NULL)
+		scheduler_respond_error(s, reqid, 503,
+		    "gitpull is not running; "
 		    "try again");
 }
 
@@ -397,15 +398,15 @@ op_enable(struct sched *s, uint32_t reqid, struct plugin *p, int enable)
 	int		 rv;
 
 	if (enable)
-		rv = marker_remove(s->w->conf.pluginsdir, p->key, err,
+		rv = scheduler_marker_remove(s->w->conf.pluginsdir, p->key, err,
 		    sizeof(err));
 	else
-		rv = marker_create(s->w->conf.pluginsdir, p->key, err,
+		rv = scheduler_marker_create(s->w->conf.pluginsdir, p->key, err,
 		    sizeof(err));
 	if (rv == -1) {
 		log_warnx("%s %s: %s", enable ? "enable" : "disable", p->key,
 		    err);
-		sched_respond_error(s, reqid, 500, err);
+		scheduler_respond_error(s, reqid, 500, err);
 		return;
 	}
 	if (p->enabled != enable)
@@ -419,7 +420,7 @@ op_enable(struct sched *s, uint32_t reqid, struct plugin *p, int enable)
 }
 
 int
-sched_plugin_req(struct sched *s, struct frame_in *in)
+scheduler_plugin_req(struct sched *s, struct frame_in *in)
 {
 	struct plugin_req	 r;
 	struct preader		 pr;
@@ -429,39 +430,39 @@ sched_plugin_req(struct sched *s, struct frame_in *in)
 	uint32_t		 reqid = in->hdr.reqid;
 
 	s->st.requests++;
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	if (plugin_req_decode(&pr, &r, err, sizeof(err)) == -1) {
 		/* the front's bug; the edge stays for the next request */
 		log_warnx("%s: bad PLUGIN_REQ: %s", __func__, err);
-		sched_respond_error(s, reqid, 400, err);
+		scheduler_respond_error(s, reqid, 400, err);
 		return 0;
 	}
 	log_debug("%s %s %s", plugin_op_name(r.op), r.ns, r.repo);
 	if (r.op == PLUGIN_OP_LIST) {
 		buf_init(&b);
-		sched_list_json(s, &b);
+		scheduler_list_json(s, &b);
 		if (buf_failed(&b))
-			sched_respond_error(s, reqid, 500, "out of memory");
+			scheduler_respond_error(s, reqid, 500, "out of memory");
 		else
-			sched_respond(s, reqid, 200, b.p);
+			scheduler_respond(s, reqid, 200, b.p);
 		buf_free(&b);
 		return 0;
 	}
 	if (s->stopping) {
-		sched_respond_error(s, reqid, 503, "the agent is stopping");
+		scheduler_respond_error(s, reqid, 503, "the agent is stopping");
 		return 0;
 	}
 	if (r.ns[0] == '\0' || r.repo[0] == '\0') {
-		sched_respond_error(s, reqid, 400, ERR_NS_REPO);
+		scheduler_respond_error(s, reqid, 400, ERR_NS_REPO);
 		return 0;
 	}
-	if (sched_check_repo(r.repo, repo, sizeof(repo), project,
+	if (scheduler_check_repo(r.repo, repo, sizeof(repo), project,
 	    sizeof(project)) == -1) {
-		sched_respond_error(s, reqid, 400, ERR_REPO);
+		scheduler_respond_error(s, reqid, 400, ERR_REPO);
 		return 0;
 	}
-	if ((p = sched_find_repo(s, r.ns, repo)) == NULL) {
-		sched_respond_error(s, reqid, 404, ERR_UNKNOWN);
+	if ((p = scheduler_find_repo(s, r.ns, repo)) == NULL) {
+		scheduler_respond_error(s, reqid, 404, ERR_UNKNOWN);
 		return 0;
 	}
 	switch (r.op) {
@@ -478,7 +479,7 @@ sched_plugin_req(struct sched *s, struct frame_in *in)
 		op_enable(s, reqid, p, 0);
 		break;
 	default:
-		sched_respond_error(s, reqid, 400, "unknown operation");
+		scheduler_respond_error(s, reqid, 400, "unknown operation");
 		break;
 	}
 	return 0;

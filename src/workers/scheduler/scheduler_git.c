@@ -22,14 +22,14 @@
 static void
 checkout_settle(struct plugin *p, const char *why)
 {
-	if (p->checkout != CHECKOUT_PENDING || sched_plugin_waits_git(p))
+	if (p->checkout != CHECKOUT_PENDING || scheduler_plugin_waits_git(p))
 		return;
 	p->checkout = CHECKOUT_FAILED;
 	strlcpy(p->git_error, why, sizeof(p->git_error));
 }
 
 void
-sched_gitwait_free(struct gitwait *gw)
+scheduler_gitwait_free(struct gitwait *gw)
 {
 	struct sched	*s = gw->s;
 
@@ -52,11 +52,11 @@ git_send(struct gitwait *gw)
 	strlcpy(r.repo, gw->p->item.repo, sizeof(r.repo));
 	strlcpy(r.project, gw->p->item.project, sizeof(r.project));
 	r.update = gw->why == GIT_FOR_UPDATE;
-	pb_init(&pb);
-	git_req_encode(&pb, &r);
-	rv = pb_failed(&pb) ? -1 : worker_send_peer(s->w, ROLE_GITPULL,
+	codec_put_init(&pb);
+	plugin_msg_git_req_encode(&pb, &r);
+	rv = codec_put_failed(&pb) ? -1 : worker_send_peer(s->w, ROLE_GITPULL,
 	    MSG_GIT_REQ, gw->reqid, pb.buf, pb.len);
-	pb_free(&pb);
+	codec_put_free(&pb);
 	if (rv == -1)
 		return -1;
 	gw->sent = 1;
@@ -76,16 +76,16 @@ gitwait_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	    GIT_WAIT_MAX);
 	log_warnx("plugin %s: %s", p->key, msg);
 	if (gw->why != GIT_FOR_ITEMS)
-		sched_respond_error(gw->s, gw->front_reqid, 504, msg);
-	sched_gitwait_free(gw);
+		scheduler_respond_error(gw->s, gw->front_reqid, 504, msg);
+	scheduler_gitwait_free(gw);
 	checkout_settle(p, msg);
-	sched_plugin_release(p);
+	scheduler_plugin_release(p);
 	(void)loop;
 	(void)revents;
 }
 
 struct gitwait *
-sched_git(struct sched *s, struct plugin *p, enum git_why why,
+scheduler_git(struct sched *s, struct plugin *p, enum git_why why,
     uint32_t front_reqid)
 {
 	struct gitwait		*gw;
@@ -120,7 +120,7 @@ sched_git(struct sched *s, struct plugin *p, enum git_why why,
 		    sizeof(p->git_error));
 		return gw;
 	}
-	sched_gitwait_free(gw);
+	scheduler_gitwait_free(gw);
 	p->checkout = prev;
 	return NULL;
 }
@@ -155,39 +155,40 @@ git_answered(struct gitwait *gw, const struct git_resp *r)
 		    "; not scheduled" : "");
 	}
 	if (r->ok && !ev_is_active(&p->timer))
-		sched_schedule(p);
+		scheduler_schedule(p);
 	switch (gw->why) {
 	case GIT_FOR_ITEMS:
 		break;
 	case GIT_FOR_UPDATE:
 		if (r->ok)
-			sched_answer_update(p, gw->front_reqid);
+			scheduler_answer_update(p, gw->front_reqid);
 		else {
 			snprintf(msg, sizeof(msg), "update failed: %s",
 			    r->error);
-			sched_respond_error(s, gw->front_reqid, 502, msg);
+			scheduler_respond_error(s, gw->front_reqid, 502, msg);
 		}
 		break;
 	case GIT_FOR_RUN:
 		if (!r->ok) {
 			snprintf(msg, sizeof(msg), "checkout failed: %s",
 			    r->error);
-			sched_respond_error(s, gw->front_reqid, 502, msg);
+			scheduler_respond_error(s, gw->front_reqid, 502, msg);
 		} else if (p->run != NULL)
-			sched_respond_error(s, gw->front_reqid, 409,
+			scheduler_respond_error(s, gw->front_reqid, 409,
 			    "plugin is running");
 		else if (s->stopping)
-			sched_respond_error(s, gw->front_reqid, 503,
+			scheduler_respond_error(s, gw->front_reqid, 503,
 			    "the agent is stopping");
 		else
-			sched_run(p, RUN_CALL, &gw->argv, (double)gw->timeout,
+			scheduler_run(p, RUN_CALL, &gw->argv,
+			    (double)gw->timeout,
 			    gw->front_reqid);
 		break;
 	}
 }
 
 int
-sched_git_resp(struct sched *s, struct frame_in *in)
+scheduler_git_resp(struct sched *s, struct frame_in *in)
 {
 	struct gitwait	*gw;
 	struct plugin	*p;
@@ -195,8 +196,8 @@ sched_git_resp(struct sched *s, struct frame_in *in)
 	struct preader	 pr;
 	char		 err[256];
 
-	pr_init(&pr, in->data, in->datalen);
-	if (git_resp_decode(&pr, &r, err, sizeof(err)) == -1) {
+	codec_get_init(&pr, in->data, in->datalen);
+	if (plugin_msg_git_resp_decode(&pr, &r, err, sizeof(err)) == -1) {
 		log_warnx("%s: bad GIT_RESP: %s", __func__, err);
 		return -1;
 	}
@@ -210,14 +211,14 @@ sched_git_resp(struct sched *s, struct frame_in *in)
 	}
 	p = gw->p;
 	git_answered(gw, &r);
-	sched_gitwait_free(gw);
-	sched_plugin_release(p);
+	scheduler_gitwait_free(gw);
+	scheduler_plugin_release(p);
 	return 0;
 }
 
 /* gitpull is gone: who waits for it must know; items ask again later. */
 void
-sched_git_down(struct sched *s)
+scheduler_git_down(struct sched *s)
 {
 	struct gitwait	*gw, *tmp;
 	struct plugin	*p;
@@ -234,15 +235,15 @@ sched_git_down(struct sched *s)
 			    "again when it is back", sizeof(p->git_error));
 			continue;
 		}
-		sched_respond_error(s, gw->front_reqid, 503, why);
-		sched_gitwait_free(gw);
+		scheduler_respond_error(s, gw->front_reqid, 503, why);
+		scheduler_gitwait_free(gw);
 		checkout_settle(p, why);
-		sched_plugin_release(p);
+		scheduler_plugin_release(p);
 	}
 }
 
 void
-sched_git_up(struct sched *s)
+scheduler_git_up(struct sched *s)
 {
 	struct gitwait	*gw;
 

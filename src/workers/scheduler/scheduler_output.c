@@ -18,8 +18,8 @@
 #define POINTS_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
 
 void
-plugin_target(const char *ns, const char *name, const char *project,
-    struct plugin_target *t)
+scheduler_output_target(const char *ns, const char *name, const char *project,
+    struct scheduler_output_target *t)
 {
 	const char	*dot;
 
@@ -38,8 +38,8 @@ plugin_target(const char *ns, const char *name, const char *project,
 }
 
 int
-plugin_output_points(const char *out, size_t len,
-    const struct plugin_target *t, const char *host, int64_t now,
+scheduler_output_points(const char *out, size_t len,
+    const struct scheduler_output_target *t, const char *host, int64_t now,
     enum out_format fmt, struct buf *pts, struct post_result *res)
 {
 	size_t	 i;
@@ -57,7 +57,8 @@ plugin_output_points(const char *out, size_t len,
 }
 
 int
-plugin_result_point(const char *ns, const char *repo, int call, int failed,
+scheduler_output_result_point(const char *ns, const char *repo, int call,
+    int failed,
     const char *host, int64_t now, enum out_format fmt, struct buf *pts,
     char *err, size_t errlen)
 {
@@ -117,7 +118,7 @@ sched_publish(struct sched *s, const char *ns, const struct buf *pts,
 		return 0;
 	memset(&pub, 0, sizeof(pub));
 	pub.s = s;
-	if (format_parse(s->w->conf.format, &pub.m.fmt) == -1)
+	if (encode_format_parse(s->w->conf.format, &pub.m.fmt) == -1)
 		pub.m.fmt = FORMAT_JSON;
 	pub.m.origin = ORIGIN_SCHEDULED;
 	if (topic_for_ns(s->w->conf.topic, ns, pub.m.topic,
@@ -133,23 +134,24 @@ sched_publish(struct sched *s, const char *ns, const struct buf *pts,
 }
 
 int
-sched_publish_run(struct plugin *p, const struct run_result *res, int ok)
+scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
+    int ok)
 {
 	struct sched		*s = p->s;
 	struct last_run		*l = &p->last;
-	struct plugin_target	 t;
+	struct scheduler_output_target	 t;
 	struct post_result	 pr;
 	struct buf		 pts;
 	enum out_format		 fmt;
 	int64_t			 now = (int64_t)time(NULL);
 	char			 err[SCHED_ERROR_MAX];
 
-	if (format_parse(s->w->conf.format, &fmt) == -1)
+	if (encode_format_parse(s->w->conf.format, &fmt) == -1)
 		fmt = FORMAT_JSON;
 	buf_init(&pts);
 
-	plugin_target(p->item.ns, p->item.name, p->item.project, &t);
-	if (ok && plugin_output_points(res->out, res->outlen, &t, s->host,
+	scheduler_output_target(p->item.ns, p->item.name, p->item.project, &t);
+	if (ok && scheduler_output_points(res->out, res->outlen, &t, s->host,
 	    now, fmt, &pts, &pr) == -1) {
 		ok = 0;
 		snprintf(l->error, sizeof(l->error), "output: %s", pr.err);
@@ -168,7 +170,7 @@ sched_publish_run(struct plugin *p, const struct run_result *res, int ok)
 	l->ok = ok;
 
 	buf_reset(&pts);
-	if (plugin_result_point(p->item.ns, p->item.repo,
+	if (scheduler_output_result_point(p->item.ns, p->item.repo,
 	    p->run_kind == RUN_CALL, !ok, s->host, now, fmt, &pts, err,
 	    sizeof(err)) == -1)
 		log_warnx("plugin %s: %s", p->key, err);

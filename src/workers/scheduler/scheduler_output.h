@@ -3,7 +3,7 @@
  * its standard output as points named <item name>.<metric> in the
  * plugin's ns, and one plugin.result point per run in
  * exception.monitor.loda.  Pure functions: no state, no I/O; sending
- * them when a run ends is sched_publish_run() (scheduler.h).
+ * them when a run ends is scheduler_output_publish_run() (scheduler.h).
  */
 #ifndef AGENT_SCHEDULER_OUTPUT_H
 #define AGENT_SCHEDULER_OUTPUT_H
@@ -21,7 +21,7 @@
 #define PLUGIN_RESULT_NAME	"plugin.result"
 
 /* Where the points of one plugin go and how they are named. */
-struct plugin_target {
+struct scheduler_output_target {
 	char		 prefix[ITEM_NAME_MAX + 8];	/* "PLUGIN.mysql." */
 	char		 ns[ITEM_NS_MAX + 8];
 	int		 send;		/* 0: nowhere to send them */
@@ -33,8 +33,9 @@ struct plugin_target {
  * "SEC.<name>.", ns "sec.<ns without its first label>"; an ns without a
  * dot gives send = 0.
  */
-void	 plugin_target(const char *ns, const char *name, const char *project,
-	    struct plugin_target *);
+void	 scheduler_output_target(const char *ns, const char *name,
+    const char *project,
+	    struct scheduler_output_target *);
 
 /*
  * Plugin stdout into encoded points appended to `pts` (lenient: bad
@@ -42,15 +43,17 @@ void	 plugin_target(const char *ns, const char *name, const char *project,
  * points and no error.  0, or -1 with res->err when it is not a JSON
  * array at all.
  */
-int	 plugin_output_points(const char *out, size_t len,
-	    const struct plugin_target *, const char *host, int64_t now,
+int	 scheduler_output_points(const char *out, size_t len,
+	    const struct scheduler_output_target *, const char *host,
+	    int64_t now,
 	    enum out_format, struct buf *pts, struct post_result *res);
 
 /*
  * One plugin.result point (value 0 ok, 1 failed; tags ns, name = repo,
  * type regular|call, host) appended to `pts`.  0 or -1 with err.
  */
-int	 plugin_result_point(const char *ns, const char *repo, int call,
+int	 scheduler_output_result_point(const char *ns, const char *repo,
+    int call,
 	    int failed, const char *host, int64_t now, enum out_format,
 	    struct buf *pts, char *err, size_t errlen);
 

@@ -169,7 +169,7 @@ run_read_err(struct run *r, int drain)
 			return;
 		}
 		r->res.errtotal += (size_t)n;
-		tail_append(r->tail, sizeof(r->tail), &r->taillen, chunk,
+		util_tail_append(r->tail, sizeof(r->tail), &r->taillen, chunk,
 		    (size_t)n);
 	}
 }
@@ -262,7 +262,7 @@ sigchld_cb(struct ev_loop *loop, ev_signal *s, int revents)
 }
 
 struct runner *
-runner_new(struct ev_loop *loop)
+scheduler_runner_new(struct ev_loop *loop)
 {
 	struct runner	*rn;
 
@@ -291,7 +291,7 @@ run_free(struct run *r)
 }
 
 void
-runner_free(struct runner *rn)
+scheduler_runner_free(struct runner *rn)
 {
 	struct run	*r;
 	int		 status;
@@ -310,13 +310,13 @@ runner_free(struct runner *rn)
 }
 
 size_t
-runner_active(const struct runner *rn)
+scheduler_runner_active(const struct runner *rn)
 {
 	return rn->n;
 }
 
 void
-runner_stop_all(struct runner *rn, double grace)
+scheduler_runner_stop_all(struct runner *rn, double grace)
 {
 	struct run	*r;
 
@@ -438,7 +438,7 @@ child_exec(const struct run_spec *s, pid_t parent, int devnull, int outw,
 			    (NSIG - 1) / 8);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* every source descriptor is >= 3 (run_start made sure) */
+	/* every source descriptor is >= 3 (scheduler_run_start made sure) */
 	if (dup2(devnull, STDIN_FILENO) == -1 ||
 	    dup2(outw, STDOUT_FILENO) == -1 ||
 	    dup2(errw, STDERR_FILENO) == -1)
@@ -502,7 +502,7 @@ close_fds(int *fds, size_t n)
 }
 
 struct run *
-run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
+scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
     void *arg, char *err, size_t errlen)
 {
 	struct run	*r;
@@ -597,14 +597,14 @@ fail:
 }
 
 int
-run_ok(const struct run_result *res)
+scheduler_run_ok(const struct run_result *res)
 {
 	return res->exited && res->status == 0 && !res->timed_out &&
 	    !res->output_over && !res->stopped && res->err[0] == '\0';
 }
 
 void
-run_describe(const struct run_result *res, char *buf, size_t len)
+scheduler_run_describe(const struct run_result *res, char *buf, size_t len)
 {
 	char	 how[64];
 
@@ -621,7 +621,7 @@ run_describe(const struct run_result *res, char *buf, size_t len)
 		    how);
 	else if (res->stopped)
 		snprintf(buf, len, "stopped with the agent (%s)", how);
-	else if (!run_ok(res))
+	else if (!scheduler_run_ok(res))
 		snprintf(buf, len, "%s", how);
 	else if (len > 0)
 		buf[0] = '\0';

@@ -56,9 +56,9 @@ typedef void (*run_done_cb)(const struct run_result *, void *arg);
 struct runner;
 struct run;
 
-struct runner	*runner_new(struct ev_loop *);
+struct runner	*scheduler_runner_new(struct ev_loop *);
 /* Kills (SIGKILL) and reaps what still runs, without callbacks. */
-void		 runner_free(struct runner *);
+void		 scheduler_runner_free(struct runner *);
 
 /*
  * Start `spec`.  Everything the child needs is prepared before fork;
@@ -68,22 +68,22 @@ void		 runner_free(struct runner *);
  * exec that fails in the child is reported through the callback, with
  * result.err saying why.
  */
-struct run	*run_start(struct runner *, const struct run_spec *,
+struct run	*scheduler_run_start(struct runner *, const struct run_spec *,
 		    run_done_cb, void *arg, char *err, size_t errlen);
 
 /* SIGTERM to every group now, SIGKILL after `grace`; callbacks follow. */
-void		 runner_stop_all(struct runner *, double grace);
+void		 scheduler_runner_stop_all(struct runner *, double grace);
 /* Runs not yet reaped. */
-size_t		 runner_active(const struct runner *);
+size_t		 scheduler_runner_active(const struct runner *);
 
 /* 1 when the run went well: exit 0, no timeout, output within the cap. */
-int		 run_ok(const struct run_result *);
+int		 scheduler_run_ok(const struct run_result *);
 /*
  * Why a run failed, in one line: "exit status 3", "killed by signal 9
  * after the timeout of 10 s", "output over 1048576 bytes", "exec
- * ./plugin: Permission denied"; "" when run_ok().
+ * ./plugin: Permission denied"; "" when scheduler_run_ok().
  */
-void		 run_describe(const struct run_result *, char *buf,
+void		 scheduler_run_describe(const struct run_result *, char *buf,
 		    size_t len);
 
 #endif

@@ -26,7 +26,8 @@ marker_dir(const char *pluginsdir, char *buf, size_t len)
 }
 
 int
-marker_path(const char *pluginsdir, const char *key, char *buf, size_t len)
+scheduler_marker_path(const char *pluginsdir, const char *key, char *buf,
+    size_t len)
 {
 	int	 n;
 
@@ -38,18 +39,18 @@ marker_path(const char *pluginsdir, const char *key, char *buf, size_t len)
 }
 
 int
-marker_exists(const char *pluginsdir, const char *key)
+scheduler_marker_exists(const char *pluginsdir, const char *key)
 {
 	char		 path[CONF_STR_MAX + SCHED_KEY_MAX + 32];
 	struct stat	 st;
 
-	if (marker_path(pluginsdir, key, path, sizeof(path)) == -1)
+	if (scheduler_marker_path(pluginsdir, key, path, sizeof(path)) == -1)
 		return 0;
 	return lstat(path, &st) == 0;
 }
 
 int
-marker_dir_init(const char *pluginsdir, char *err, size_t errlen)
+scheduler_marker_dir_init(const char *pluginsdir, char *err, size_t errlen)
 {
 	char		 dir[CONF_STR_MAX + 32];
 	struct stat	 st;
@@ -79,19 +80,19 @@ marker_dir_init(const char *pluginsdir, char *err, size_t errlen)
 }
 
 int
-marker_create(const char *pluginsdir, const char *key, char *err,
+scheduler_marker_create(const char *pluginsdir, const char *key, char *err,
     size_t errlen)
 {
 	char	 path[CONF_STR_MAX + SCHED_KEY_MAX + 32];
 	int	 fd;
 
-	if (marker_path(pluginsdir, key, path, sizeof(path)) == -1) {
+	if (scheduler_marker_path(pluginsdir, key, path, sizeof(path)) == -1) {
 		snprintf(err, errlen, "marker for \"%s\": bad name or path "
 		    "too long", key);
 		return -1;
 	}
 	/* the directory may have been removed since the start */
-	(void)marker_dir_init(pluginsdir, err, errlen);
+	(void)scheduler_marker_dir_init(pluginsdir, err, errlen);
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1) {
 		snprintf(err, errlen, "create %s: %s", path, strerror(errno));
@@ -108,12 +109,12 @@ marker_create(const char *pluginsdir, const char *key, char *err,
 }
 
 int
-marker_remove(const char *pluginsdir, const char *key, char *err,
+scheduler_marker_remove(const char *pluginsdir, const char *key, char *err,
     size_t errlen)
 {
 	char	 path[CONF_STR_MAX + SCHED_KEY_MAX + 32];
 
-	if (marker_path(pluginsdir, key, path, sizeof(path)) == -1) {
+	if (scheduler_marker_path(pluginsdir, key, path, sizeof(path)) == -1) {
 		snprintf(err, errlen, "marker for \"%s\": bad name or path "
 		    "too long", key);
 		return -1;
@@ -127,7 +128,7 @@ marker_remove(const char *pluginsdir, const char *key, char *err,
 }
 
 int
-marker_sweep(const char *pluginsdir, time_t now, time_t maxage,
+scheduler_marker_sweep(const char *pluginsdir, time_t now, time_t maxage,
     void (*cb)(const char *, void *), void *arg, char *err, size_t errlen)
 {
 	char		 dir[CONF_STR_MAX + 32];

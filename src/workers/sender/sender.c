@@ -227,7 +227,7 @@ sender_publish(struct sender *s)
 	if (s->busy || s->ops == NULL)
 		return;
 	sender_limits(s, &l);
-	while ((rv = cut_next(&s->cut, &s->queue, &l)) == -2) {
+	while ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2) {
 		/* no message can hold it: drop it, counted, and go on */
 		log_warnx("a point of %s is larger than [output] messagebytes "
 		    "(%lld): dropped", TAILQ_FIRST(&s->queue)->topic,
@@ -413,10 +413,10 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 
 	if (in->hdr.type != MSG_POINTS)
 		return -1;
-	pr_init(&pr, in->data, in->datalen);
+	codec_get_init(&pr, in->data, in->datalen);
 	if (points_msg_decode(&pr, &m, why, sizeof(why)) == -1) {
-		log_warnx("%s from %s: %s", msg_name(in->hdr.type),
-		    role_name(from), why);
+		log_warnx("%s from %s: %s", proto_msg_name(in->hdr.type),
+		    proto_role_name(from), why);
 		s->st.rejected_malformed++;
 		v = POINTS_REJECTED;
 	} else if (s->stopping) {
@@ -430,12 +430,12 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	/* only the front waits for an answer (it holds an HTTP request) */
 	if (from != ROLE_FRONT)
 		return 0;
-	pb_init(&pb);
+	codec_put_init(&pb);
 	points_ack_encode(&pb, v, why);
-	if (pb_failed(&pb) || worker_send_peer(w, from, MSG_POINTS_ACK,
+	if (codec_put_failed(&pb) || worker_send_peer(w, from, MSG_POINTS_ACK,
 	    in->hdr.reqid, pb.buf, pb.len) == -1)
-		log_warn("%s: answer to %s", __func__, role_name(from));
-	pb_free(&pb);
+		log_warn("%s: answer to %s", __func__, proto_role_name(from));
+	codec_put_free(&pb);
 	return 0;
 }
 
@@ -517,7 +517,7 @@ sender_start(struct worker *w, char *err, size_t errlen)
 	s->w = w;
 	w->priv = s;
 	TAILQ_INIT(&s->queue);
-	cut_init(&s->cut);
+	sender_cut_init(&s->cut);
 	ev_timer_init(&s->flush, flush_cb, 0., 0.);
 	s->flush.data = s;
 	ev_timer_init(&s->stats_timer, stats_cb, STATS_INTERVAL,
@@ -626,7 +626,7 @@ sender_cleanup(struct worker *w)
 		TAILQ_REMOVE(&s->queue, b, entry);
 		batch_free(b);
 	}
-	cut_free(&s->cut);
+	sender_cut_free(&s->cut);
 	free(s);
 	w->priv = NULL;
 }

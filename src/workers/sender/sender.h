@@ -96,8 +96,8 @@ struct cut {
 	enum out_format	 fmt;
 };
 
-void	 cut_init(struct cut *);
-void	 cut_free(struct cut *);
+void	 sender_cut_init(struct cut *);
+void	 sender_cut_free(struct cut *);
 /*
  * Cut the next request from the head of `q`: messages of the points of
  * the leading batches that share the first one's topic and format, in
@@ -108,10 +108,10 @@ void	 cut_free(struct cut *);
  * only (it goes as PUB).  Returns 1; 0 when `q` is empty; -1 when out
  * of memory; -2 when the first point alone is over l->msgbytes.
  */
-int	 cut_next(struct cut *, const struct batchq *,
+int	 sender_cut_next(struct cut *, const struct batchq *,
 	    const struct cut_limits *);
 /* The body of an MPUB (or binary /mpub) of these messages, in bytes. */
-uint64_t cut_mpub_size(const struct sink_msg *, size_t n);
+uint64_t sender_cut_mpub_size(const struct sink_msg *, size_t n);
 
 struct sender_stats {
 	uint64_t	 accepted;	/* points taken into the buffer */

@@ -1,5 +1,5 @@
 /*
- * Cutting requests from the head of the sender's buffer (see cut_next()
+ * Cutting requests from the head of the sender's buffer (see sender_cut_next()
  * in sender.h).  Pure: it reads the buffer and fills a struct cut, and
  * leaves the buffer as it is; the sender lets the points go only once
  * the output confirmed them (sender_consume()).
@@ -26,7 +26,7 @@ struct cursor {
 };
 
 void
-cut_init(struct cut *c)
+sender_cut_init(struct cut *c)
 {
 	memset(c, 0, sizeof(*c));
 	buf_init(&c->pts);
@@ -34,7 +34,7 @@ cut_init(struct cut *c)
 }
 
 void
-cut_free(struct cut *c)
+sender_cut_free(struct cut *c)
 {
 	buf_free(&c->pts);
 	buf_free(&c->body);
@@ -46,7 +46,7 @@ cut_free(struct cut *c)
 }
 
 uint64_t
-cut_mpub_size(const struct sink_msg *m, size_t n)
+sender_cut_mpub_size(const struct sink_msg *m, size_t n)
 {
 	uint64_t	 size = 4;
 	size_t		 i;
@@ -130,7 +130,8 @@ msgs_add(struct cut *c, size_t len, uint32_t npoints)
 }
 
 int
-cut_next(struct cut *c, const struct batchq *q, const struct cut_limits *l)
+sender_cut_next(struct cut *c, const struct batchq *q,
+    const struct cut_limits *l)
 {
 	const struct batch	*first;
 	struct cursor		 cur, save;

@@ -152,7 +152,7 @@ deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void
-resolver_init(struct resolver *r, struct ev_loop *loop, resolve_fn fn,
+sender_resolve_init(struct resolver *r, struct ev_loop *loop, resolve_fn fn,
     resolve_cb cb, void *arg)
 {
 	memset(r, 0, sizeof(*r));
@@ -168,7 +168,7 @@ resolver_init(struct resolver *r, struct ev_loop *loop, resolve_fn fn,
 }
 
 void
-resolver_cancel(struct resolver *r)
+sender_resolve_cancel(struct resolver *r)
 {
 	struct resolve_job	*j = r->job;
 
@@ -183,17 +183,17 @@ resolver_cancel(struct resolver *r)
 }
 
 int
-resolver_busy(const struct resolver *r)
+sender_resolve_busy(const struct resolver *r)
 {
 	return r->job != NULL;
 }
 
 void
-resolver_close(struct resolver *r)
+sender_resolve_close(struct resolver *r)
 {
 	if (r->loop == NULL)
 		return;
-	resolver_cancel(r);
+	sender_resolve_cancel(r);
 	ev_async_stop(r->loop, &r->async);
 	ev_timer_stop(r->loop, &r->deadline);
 }
@@ -241,14 +241,14 @@ job_thread(struct resolve_job *j, char *err, size_t errlen)
 }
 
 int
-resolver_start(struct resolver *r, const char *host, const char *port,
+sender_resolve_start(struct resolver *r, const char *host, const char *port,
     const struct addrinfo *hints, double timeout, char *err, size_t errlen)
 {
 	struct resolve_job	*j;
 	struct addrinfo		 nh, *res = NULL;
 	int			 e, rc;
 
-	resolver_cancel(r);
+	sender_resolve_cancel(r);
 	r->background = 0;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		snprintf(err, errlen, "out of memory");

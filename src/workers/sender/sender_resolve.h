@@ -12,7 +12,7 @@
  *
  * Ownership: a lookup is shared by the loop and its thread, counted,
  * and freed by whichever lets go last.  The loop lets go when the answer
- * is taken, at the deadline, or on resolver_cancel(); a thread that ends
+ * is taken, at the deadline, or on sender_resolve_cancel(); a thread that ends
  * after that frees the lookup and its answer itself, and never touches
  * the resolver (it checks, under the lookup's lock, that it was not
  * abandoned before it wakes the loop).  A thread still waiting for DNS
@@ -74,7 +74,7 @@ struct resolver {
 };
 
 /* Never fails; `fn` NULL means getaddrinfo(). */
-void	 resolver_init(struct resolver *, struct ev_loop *, resolve_fn,
+void	 sender_resolve_init(struct resolver *, struct ev_loop *, resolve_fn,
 	    resolve_cb, void *arg);
 /*
  * Look `host` up (a lookup in progress is abandoned first).  The answer
@@ -82,14 +82,15 @@ void	 resolver_init(struct resolver *, struct ev_loop *, resolve_fn,
  * at the latest `timeout` seconds later.  -1 with `err` when no lookup
  * could start (out of memory, no thread); no callback then.
  */
-int	 resolver_start(struct resolver *, const char *host, const char *port,
+int	 sender_resolve_start(struct resolver *, const char *host,
+    const char *port,
 	    const struct addrinfo *hints, double timeout, char *err,
 	    size_t errlen);
 /* Abandon the lookup in progress, if any; no callback for it. */
-void	 resolver_cancel(struct resolver *);
+void	 sender_resolve_cancel(struct resolver *);
 /* 1 while a lookup is in progress. */
-int	 resolver_busy(const struct resolver *);
+int	 sender_resolve_busy(const struct resolver *);
 /* Cancel and stop the watchers: before the resolver's memory goes. */
-void	 resolver_close(struct resolver *);
+void	 sender_resolve_close(struct resolver *);
 
 #endif

@@ -61,8 +61,9 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 	 * later, as at-least-once allows.
 	 */
 	for (i = 0; i < n; i++) {
-		if (write_all(f->fd, m[i].data, m[i].len) == -1 ||
-		    (fmt == FORMAT_JSON && write_all(f->fd, "\n", 1) == -1)) {
+		if (util_write_all(f->fd, m[i].data, m[i].len) == -1 ||
+		    (fmt == FORMAT_JSON && util_write_all(f->fd, "\n",
+		    1) == -1)) {
 			snprintf(err, sizeof(err), "write to %s: %s",
 			    s->w->conf.path, strerror(errno));
 			sender_sink_done(s, 0, err);

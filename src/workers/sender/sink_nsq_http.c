@@ -179,7 +179,8 @@ sink_nsq_http_publish(struct sender *s, const char *topic,
 			return;
 		}
 	}
-	if (n > 1 && (size = cut_mpub_size(m, n)) > h->limits.max_body_size) {
+	if (n > 1 && (size = sender_cut_mpub_size(m,
+	    n)) > h->limits.max_body_size) {
 		snprintf(why, sizeof(why), "request of %llu bytes is over "
 		    "nsqd's max-body-size (%zu bytes)",
 		    (unsigned long long)size, h->limits.max_body_size);

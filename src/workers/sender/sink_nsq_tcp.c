@@ -53,7 +53,7 @@ request_clear(struct nsq_tcp *t)
 
 /* The request is done, one way or the other: tell the sender, last. */
 void
-message_done(struct nsq_tcp *t, int ok, const char *err)
+sink_nsq_tcp_message_done(struct nsq_tcp *t, int ok, const char *err)
 {
 	request_clear(t);
 	sender_sink_done(t->s, ok, err);
@@ -85,7 +85,7 @@ reasons_text(const struct nsq_tcp *t)
 
 /* Send the request in flight as PUB or MPUB on this READY connection. */
 int
-conn_pub(struct nsq_conn *c)
+sink_nsq_tcp_conn_pub(struct nsq_conn *c)
 {
 	struct nsq_tcp	*t = c->t;
 	char		 why[256];
@@ -96,7 +96,7 @@ conn_pub(struct nsq_conn *c)
 		snprintf(why, sizeof(why), "message of %zu bytes is over "
 		    "this nsqd's max-msg-size (%zu bytes)", t->longest,
 		    c->limits.max_msg_size);
-		attempt_failed(t, why);
+		sink_nsq_tcp_attempt_failed(t, why);
 		return 0;
 	}
 	if (t->nmsgs > 1 && t->mpubsize > c->limits.max_body_size) {
@@ -113,18 +113,19 @@ conn_pub(struct nsq_conn *c)
 	    t->msgs[0].len) : nsq_enc_mpub(&c->out, t->topic, t->msgs,
 	    t->nmsgs);
 	if (rc == -1) {
-		conn_down(c, t->nmsgs == 1 ? "out of memory for PUB" :
+		sink_nsq_tcp_conn_down(c,
+		    t->nmsgs == 1 ? "out of memory for PUB" :
 		    "out of memory for MPUB");
 		return -1;
 	}
 	c->pub = 1;
-	timer_arm(c, RESPONSE_TIMEOUT);
-	return conn_flush(c);
+	sink_nsq_tcp_timer_arm(c, RESPONSE_TIMEOUT);
+	return sink_nsq_tcp_conn_flush(c);
 }
 
 /* An error frame answering our PUB or MPUB. */
 int
-conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
+sink_nsq_tcp_conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 {
 	struct nsq_tcp	*t = c->t;
 	struct nsq_error e;
@@ -144,20 +145,21 @@ conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 		reason_add(t, c->server, why);
 		/* nsqd hangs up after it; the request is answered */
 		if (e.fatal)
-			conn_drop(c, why);
+			sink_nsq_tcp_conn_drop(c, why);
 		message_rejected(t, reasons_text(t));
 		return e.fatal ? -1 : 0;
 	}
 	if (e.fatal) {
 		/* E_PUB_FAILED and the like: nsqd closes the connection;
-		 * conn_down moves the request to the next server */
-		conn_down(c, why);
+		 * sink_nsq_tcp_conn_down moves the request to the next
+		 * server */
+		sink_nsq_tcp_conn_down(c, why);
 		return -1;
 	}
 	/* a non-fatal error (none is defined for (M)PUB): the stream is
 	 * fine */
-	arm_idle(c);
-	attempt_failed(t, why);
+	sink_nsq_tcp_arm_idle(c);
+	sink_nsq_tcp_attempt_failed(t, why);
 	return 0;
 }
 
@@ -170,31 +172,32 @@ attempt_start(struct nsq_tcp *t)
 
 	switch (c->state) {
 	case CONN_READY:
-		(void)conn_pub(c);
+		(void)sink_nsq_tcp_conn_pub(c);
 		break;
 	case CONN_RESOLVING:
 	case CONN_CONNECTING:
 	case CONN_IDENTIFYING:
-		/* conn_identified() sends it, conn_down() moves it on */
+		/* conn_identified() sends it,
+		    sink_nsq_tcp_conn_down() moves it on */
 		break;
 	case CONN_DOWN:
 		if (!ev_is_active(&c->timer)) {
 			/* never so, but no reconnect planned: connect now */
 			c->err[0] = '\0';
-			conn_connect(c);
+			sink_nsq_tcp_conn_connect(c);
 			break;
 		}
 		/* backing off: the next server, rather than waiting */
 		snprintf(why, sizeof(why), "down (%s)", c->err[0] != '\0' ?
 		    c->err : "not connected yet");
-		attempt_failed(t, why);
+		sink_nsq_tcp_attempt_failed(t, why);
 		break;
 	}
 }
 
 /* The current server failed the request: the next one, or give up. */
 void
-attempt_failed(struct nsq_tcp *t, const char *why)
+sink_nsq_tcp_attempt_failed(struct nsq_tcp *t, const char *why)
 {
 	reason_add(t, t->conns[t->cur].server, why);
 	if (++t->tried < t->nconns) {
@@ -203,7 +206,7 @@ attempt_failed(struct nsq_tcp *t, const char *why)
 		attempt_start(t);
 		return;
 	}
-	message_done(t, 0, reasons_text(t));
+	sink_nsq_tcp_message_done(t, 0, reasons_text(t));
 }
 
 static void
@@ -225,7 +228,8 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 	t->busy = 1;
 	if (n > t->capmsgs) {
 		if ((v = reallocarray(t->msgs, n, sizeof(*v))) == NULL) {
-			message_done(t, 0, "out of memory for a request");
+			sink_nsq_tcp_message_done(t, 0,
+			    "out of memory for a request");
 			return;
 		}
 		t->msgs = v;
@@ -235,7 +239,7 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 	for (i = 0; i < n; i++) {
 		if (m[i].len == 0) {
 			/* nsqd refuses empty messages and hangs up */
-			message_done(t, 0, "empty message");
+			sink_nsq_tcp_message_done(t, 0, "empty message");
 			return;
 		}
 		if (m[i].len > t->limits.max_msg_size) {
@@ -267,7 +271,7 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 	if (!nsq_topic_valid(topic, &bad)) {
 		snprintf(why, sizeof(why), "topic \"%.80s\" is not a valid "
 		    "NSQ topic: %s", topic, bad);
-		message_done(t, 0, why);
+		sink_nsq_tcp_message_done(t, 0, why);
 		return;
 	}
 	strlcpy(t->topic, topic, sizeof(t->topic));
@@ -342,7 +346,7 @@ sink_nsq_tcp_close(struct sender *s)
 	/* a request in flight is abandoned: the sender keeps it */
 	request_clear(t);
 	for (i = 0; i < t->nconns; i++) {
-		conn_free(&t->conns[i]);
+		sink_nsq_tcp_conn_free(&t->conns[i]);
 	}
 	free(t->conns);
 	free(t->msgs);
@@ -397,7 +401,7 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 	}
 	for (i = 0; i < sv->n; i++) {
 		c = &t->conns[i];
-		conn_init(c, t, i);
+		sink_nsq_tcp_conn_init(c, t, i);
 		t->nconns++;	/* close() frees what is counted */
 		if (parse_server(sv->v[i], &c->host, &c->port, err,
 		    errlen) == -1)
@@ -411,7 +415,7 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 	    t->nconns, t->nconns == 1 ? "" : "s", t->conns[0].server);
 	/* connect now, so the first request finds a connection up */
 	for (i = 0; i < t->nconns; i++)
-		conn_connect(&t->conns[i]);
+		sink_nsq_tcp_conn_connect(&t->conns[i]);
 	return 0;
 fail:
 	sink_nsq_tcp_close(s);

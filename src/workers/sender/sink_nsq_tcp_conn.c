@@ -54,7 +54,7 @@
 static void	 conn_try(struct nsq_conn *);
 
 void
-timer_arm(struct nsq_conn *c, double after)
+sink_nsq_tcp_timer_arm(struct nsq_conn *c, double after)
 {
 	struct ev_loop	*loop = c->t->loop;
 
@@ -74,9 +74,10 @@ idle_dead(const struct nsq_conn *c)
 
 /* READY and nothing awaited: watch that the server still talks. */
 void
-arm_idle(struct nsq_conn *c)
+sink_nsq_tcp_arm_idle(struct nsq_conn *c)
 {
-	timer_arm(c, c->last_rx + idle_dead(c) - ev_now(c->t->loop));
+	sink_nsq_tcp_timer_arm(c,
+	    c->last_rx + idle_dead(c) - ev_now(c->t->loop));
 }
 
 /* Close the socket and forget the stream; the server stays configured. */
@@ -89,7 +90,7 @@ conn_reset(struct nsq_conn *c)
 	ev_io_stop(loop, &c->wio);
 	ev_timer_stop(loop, &c->timer);
 	/* a lookup in progress is abandoned: its thread cleans up */
-	resolver_cancel(&c->rsv);
+	sender_resolve_cancel(&c->rsv);
 	if (c->fd != -1 && close(c->fd) == -1)
 		log_warn("nsq: close %s", c->server);
 	c->fd = -1;
@@ -114,10 +115,10 @@ conn_reset(struct nsq_conn *c)
 
 /*
  * The connection failed: close it and plan the reconnect.  What was on
- * it is the caller's business (conn_down() moves the request on).
+ * it is the caller's business (sink_nsq_tcp_conn_down() moves the request on).
  */
 void
-conn_drop(struct nsq_conn *c, const char *reason)
+sink_nsq_tcp_conn_drop(struct nsq_conn *c, const char *reason)
 {
 	struct nsq_tcp	*t = c->t;
 	double		 delay;
@@ -149,7 +150,7 @@ conn_drop(struct nsq_conn *c, const char *reason)
 
 	conn_reset(c);
 	c->state = CONN_DOWN;
-	timer_arm(c, delay);
+	sink_nsq_tcp_timer_arm(c, delay);
 }
 
 /*
@@ -158,7 +159,7 @@ conn_drop(struct nsq_conn *c, const char *reason)
  * and report to the sender.
  */
 void
-conn_down(struct nsq_conn *c, const char *why)
+sink_nsq_tcp_conn_down(struct nsq_conn *c, const char *why)
 {
 	struct nsq_tcp	*t = c->t;
 	char		 reason[sizeof(c->err)];
@@ -167,14 +168,14 @@ conn_down(struct nsq_conn *c, const char *why)
 	/* `why` may point into the reader or c->err: copy it first */
 	strlcpy(reason, why, sizeof(reason));
 	had_msg = t->busy && t->cur == c->idx;
-	conn_drop(c, reason);
+	sink_nsq_tcp_conn_drop(c, reason);
 	if (had_msg)
-		attempt_failed(t, reason);
+		sink_nsq_tcp_attempt_failed(t, reason);
 }
 
 /* Resolve the name again; conn_resolved() goes on from there. */
 void
-conn_connect(struct nsq_conn *c)
+sink_nsq_tcp_conn_connect(struct nsq_conn *c)
 {
 	struct addrinfo	 hints;
 	char		 why[256], err[160];
@@ -186,10 +187,10 @@ conn_connect(struct nsq_conn *c)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	hints.ai_flags = AI_NUMERICSERV;
-	if (resolver_start(&c->rsv, c->host, c->port, &hints,
+	if (sender_resolve_start(&c->rsv, c->host, c->port, &hints,
 	    RESOLVE_TIMEOUT, err, sizeof(err)) == -1) {
 		snprintf(why, sizeof(why), "resolving %s: %s", c->host, err);
-		conn_down(c, why);
+		sink_nsq_tcp_conn_down(c, why);
 		return;
 	}
 	if (c->rsv.background)
@@ -214,14 +215,14 @@ conn_resolved(struct resolver *r, struct resolve_result *res, void *arg)
 	if (res->timedout) {
 		snprintf(why, sizeof(why), "resolving %s: no answer in "
 		    "%.0f s", c->host, RESOLVE_TIMEOUT);
-		conn_down(c, why);
+		sink_nsq_tcp_conn_down(c, why);
 		return;
 	}
 	if (res->rc != 0) {
 		snprintf(why, sizeof(why), "resolving %s: %s", c->host,
 		    res->rc == EAI_SYSTEM ? strerror(res->sys_errno) :
 		    gai_strerror(res->rc));
-		conn_down(c, why);
+		sink_nsq_tcp_conn_down(c, why);
 		return;
 	}
 	c->state = CONN_CONNECTING;
@@ -254,12 +255,12 @@ conn_connected(struct nsq_conn *c)
 	c->outoff = 0;
 	if (nsq_enc_magic(&c->out) == -1 ||
 	    nsq_enc_identify(&c->out, &id) == -1) {
-		conn_down(c, "out of memory for IDENTIFY");
+		sink_nsq_tcp_conn_down(c, "out of memory for IDENTIFY");
 		return;
 	}
 	ev_io_start(t->loop, &c->rio);
-	timer_arm(c, RESPONSE_TIMEOUT);
-	(void)conn_flush(c);
+	sink_nsq_tcp_timer_arm(c, RESPONSE_TIMEOUT);
+	(void)sink_nsq_tcp_conn_flush(c);
 }
 
 /* Connect to c->ai, or the next address that does not fail at once. */
@@ -292,7 +293,7 @@ conn_try(struct nsq_conn *c)
 		if (errno == EINPROGRESS || errno == EINTR) {
 			/* writable when it is done, either way */
 			ev_io_start(t->loop, &c->wio);
-			timer_arm(c, CONNECT_TIMEOUT);
+			sink_nsq_tcp_timer_arm(c, CONNECT_TIMEOUT);
 			return;
 		}
 		snprintf(c->err, sizeof(c->err), "connect: %s",
@@ -301,7 +302,8 @@ conn_try(struct nsq_conn *c)
 			log_warn("nsq: close %s", c->server);
 		c->fd = -1;
 	}
-	conn_down(c, c->err[0] != '\0' ? c->err : "no address to connect to");
+	sink_nsq_tcp_conn_down(c,
+	    c->err[0] != '\0' ? c->err : "no address to connect to");
 }
 
 /* This address did not work: close it and go on with the next one. */
@@ -324,7 +326,7 @@ conn_next_address(struct nsq_conn *c, const char *why)
  * taken down: c's stream state is gone).
  */
 int
-conn_flush(struct nsq_conn *c)
+sink_nsq_tcp_conn_flush(struct nsq_conn *c)
 {
 	struct ev_loop	*loop = c->t->loop;
 	ssize_t		 n;
@@ -344,7 +346,7 @@ conn_flush(struct nsq_conn *c)
 			}
 			snprintf(why, sizeof(why), "write: %s",
 			    strerror(errno));
-			conn_down(c, why);
+			sink_nsq_tcp_conn_down(c, why);
 			return -1;
 		}
 		c->outoff += (size_t)n;
@@ -369,17 +371,17 @@ conn_identified(struct nsq_conn *c, const struct nsq_frame *f,
 		if (nsq_identify_parse(f->data, f->len, &r, perr,
 		    sizeof(perr)) == -1) {
 			snprintf(why, sizeof(why), "IDENTIFY: %s", perr);
-			conn_down(c, why);
+			sink_nsq_tcp_conn_down(c, why);
 			return -1;
 		}
 		if ((bad = nsq_identify_check(&r)) != NULL) {
-			conn_down(c, bad);
+			sink_nsq_tcp_conn_down(c, bad);
 			return -1;
 		}
 		nsq_limits_apply(&c->limits, &r);
 	} else if (kind != NSQ_K_OK) {
 		/* OK: an nsqd without feature negotiation, nothing to learn */
-		conn_down(c, "unexpected answer to IDENTIFY");
+		sink_nsq_tcp_conn_down(c, "unexpected answer to IDENTIFY");
 		return -1;
 	}
 	c->state = CONN_READY;
@@ -392,10 +394,10 @@ conn_identified(struct nsq_conn *c, const struct nsq_frame *f,
 		sender_count_reconnect(t->s);
 	} else
 		log_info("nsq: %s: connected", c->server);
-	arm_idle(c);
+	sink_nsq_tcp_arm_idle(c);
 	/* a request was waiting for this connection */
 	if (t->busy && t->cur == c->idx && !c->pub)
-		return conn_pub(c);
+		return sink_nsq_tcp_conn_pub(c);
 	return 0;
 }
 
@@ -415,18 +417,18 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 		c->last_hb = now;
 		/* appended after any partly written command: in order */
 		if (nsq_enc_nop(&c->out) == -1) {
-			conn_down(c, "out of memory for NOP");
+			sink_nsq_tcp_conn_down(c, "out of memory for NOP");
 			return -1;
 		}
 		/* the idle timer sees last_rx when it fires */
-		return conn_flush(c);
+		return sink_nsq_tcp_conn_flush(c);
 	}
 	if (c->state == CONN_IDENTIFYING) {
 		if (kind == NSQ_K_ERROR) {
 			nsq_error_parse(f->data, f->len, &e);
 			snprintf(why, sizeof(why), "IDENTIFY refused: %s",
 			    e.text);
-			conn_down(c, why);
+			sink_nsq_tcp_conn_down(c, why);
 			return -1;
 		}
 		return conn_identified(c, f, kind);
@@ -436,12 +438,12 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 			c->pub = 0;
 			/* a server that works is retried fast after a drop */
 			c->proven = 1;
-			arm_idle(c);
-			message_done(t, 1, NULL);
+			sink_nsq_tcp_arm_idle(c);
+			sink_nsq_tcp_message_done(t, 1, NULL);
 			return 0;
 		}
 		if (kind == NSQ_K_ERROR)
-			return conn_pub_error(c, f);
+			return sink_nsq_tcp_conn_pub_error(c, f);
 	} else if (kind == NSQ_K_ERROR) {
 		nsq_error_parse(f->data, f->len, &e);
 		if (!e.fatal) {
@@ -449,7 +451,7 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 			return 0;
 		}
 		snprintf(why, sizeof(why), "nsqd: %s", e.text);
-		conn_down(c, why);
+		sink_nsq_tcp_conn_down(c, why);
 		return -1;
 	}
 	/*
@@ -459,7 +461,7 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 	snprintf(why, sizeof(why), "unexpected %s frame from nsqd",
 	    kind == NSQ_K_MESSAGE ? "message" :
 	    kind == NSQ_K_CLOSE_WAIT ? "CLOSE_WAIT" : "response");
-	conn_down(c, why);
+	sink_nsq_tcp_conn_down(c, why);
 	return -1;
 }
 
@@ -484,11 +486,11 @@ rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 			    strerror(errno), c->pub ? " (before the " : "",
 			    c->pub ? c->t->cmd : "", c->pub ?
 			    " was answered)" : "");
-			conn_down(c, why);
+			sink_nsq_tcp_conn_down(c, why);
 			return;
 		}
 		if (n == 0) {
-			conn_down(c, c->pub ? (c->t->nmsgs > 1 ?
+			sink_nsq_tcp_conn_down(c, c->pub ? (c->t->nmsgs > 1 ?
 			    "nsqd closed the connection before answering the "
 			    "MPUB" : "nsqd closed the connection before "
 			    "answering the PUB") : c->state ==
@@ -502,7 +504,7 @@ rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 			snprintf(why, sizeof(why), "reading frames: %s",
 			    nsq_reader_error(&c->rd) != NULL ?
 			    nsq_reader_error(&c->rd) : "out of memory");
-			conn_down(c, why);
+			sink_nsq_tcp_conn_down(c, why);
 			return;
 		}
 		while ((rc = nsq_reader_next(&c->rd, &f)) == 1)
@@ -511,7 +513,7 @@ rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (rc == -1) {
 			snprintf(why, sizeof(why), "bad frame: %s",
 			    nsq_reader_error(&c->rd));
-			conn_down(c, why);
+			sink_nsq_tcp_conn_down(c, why);
 			return;
 		}
 		/* a short read means the socket is drained */
@@ -531,7 +533,7 @@ wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (c->state != CONN_CONNECTING) {
-		(void)conn_flush(c);
+		(void)sink_nsq_tcp_conn_flush(c);
 		return;
 	}
 	soerr = 0;
@@ -556,7 +558,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	switch (c->state) {
 	case CONN_DOWN:
-		conn_connect(c);
+		sink_nsq_tcp_conn_connect(c);
 		break;
 	case CONN_RESOLVING:
 		/* the resolver keeps its own deadline */
@@ -569,31 +571,31 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CONN_IDENTIFYING:
 		snprintf(why, sizeof(why), "no answer to IDENTIFY in %.0f s",
 		    RESPONSE_TIMEOUT);
-		conn_down(c, why);
+		sink_nsq_tcp_conn_down(c, why);
 		break;
 	case CONN_READY:
 		if (c->pub) {
 			/* stalled: the stream cannot be trusted any more */
 			snprintf(why, sizeof(why), "no answer to %s in "
 			    "%.0f s", c->t->cmd, RESPONSE_TIMEOUT);
-			conn_down(c, why);
+			sink_nsq_tcp_conn_down(c, why);
 			break;
 		}
 		idle = ev_now(loop) - c->last_rx;
 		if (idle >= idle_dead(c)) {
 			snprintf(why, sizeof(why), "nothing from nsqd for "
 			    "%.0f s", idle);
-			conn_down(c, why);
+			sink_nsq_tcp_conn_down(c, why);
 			break;
 		}
-		arm_idle(c);
+		sink_nsq_tcp_arm_idle(c);
 		break;
 	}
 }
 
 /* A server's connection, DOWN; here so its callbacks stay in this file. */
 void
-conn_init(struct nsq_conn *c, struct nsq_tcp *t, size_t idx)
+sink_nsq_tcp_conn_init(struct nsq_conn *c, struct nsq_tcp *t, size_t idx)
 {
 	c->t = t;
 	c->idx = idx;
@@ -608,15 +610,15 @@ conn_init(struct nsq_conn *c, struct nsq_tcp *t, size_t idx)
 	c->wio.data = c;
 	ev_timer_init(&c->timer, timer_cb, 0., 0.);
 	c->timer.data = c;
-	resolver_init(&c->rsv, t->loop, NULL, conn_resolved, c);
+	sender_resolve_init(&c->rsv, t->loop, NULL, conn_resolved, c);
 }
 
 /* Everything of a connection, its lookup and its server's name. */
 void
-conn_free(struct nsq_conn *c)
+sink_nsq_tcp_conn_free(struct nsq_conn *c)
 {
 	conn_reset(c);
-	resolver_close(&c->rsv);
+	sender_resolve_close(&c->rsv);
 	buf_free(&c->out);
 	nsq_reader_free(&c->rd);
 	free(c->server);

@@ -91,29 +91,31 @@ struct nsq_tcp {
 };
 
 /* sink_nsq_tcp_conn.c */
-void	 conn_init(struct nsq_conn *, struct nsq_tcp *, size_t idx);
-void	 conn_free(struct nsq_conn *);
+void	 sink_nsq_tcp_conn_init(struct nsq_conn *, struct nsq_tcp *,
+    size_t idx);
+void	 sink_nsq_tcp_conn_free(struct nsq_conn *);
 /* Resolve the name again and connect; reconnects on its own after. */
-void	 conn_connect(struct nsq_conn *);
+void	 sink_nsq_tcp_conn_connect(struct nsq_conn *);
 /* Write what is pending; -1 when the connection failed (and went down). */
-int	 conn_flush(struct nsq_conn *);
+int	 sink_nsq_tcp_conn_flush(struct nsq_conn *);
 /* Close the connection and plan the reconnect, the request left alone. */
-void	 conn_drop(struct nsq_conn *, const char *reason);
-/* conn_drop(), then the request on it (if any) moves on. */
-void	 conn_down(struct nsq_conn *, const char *why);
+void	 sink_nsq_tcp_conn_drop(struct nsq_conn *, const char *reason);
+/* sink_nsq_tcp_conn_drop(), then the request on it (if any) moves on. */
+void	 sink_nsq_tcp_conn_down(struct nsq_conn *, const char *why);
 /* The connection's one timer, to fire `after` seconds from now. */
-void	 timer_arm(struct nsq_conn *, double after);
-void	 arm_idle(struct nsq_conn *);
+void	 sink_nsq_tcp_timer_arm(struct nsq_conn *, double after);
+void	 sink_nsq_tcp_arm_idle(struct nsq_conn *);
 
 /* sink_nsq_tcp.c */
 /* The request is done: the sender is told, last. */
-void	 message_done(struct nsq_tcp *, int ok, const char *err);
+void	 sink_nsq_tcp_message_done(struct nsq_tcp *, int ok, const char *err);
 /* The request in flight as PUB or MPUB on this READY connection. */
-int	 conn_pub(struct nsq_conn *);
+int	 sink_nsq_tcp_conn_pub(struct nsq_conn *);
 /* An error frame answering the PUB or MPUB; -1 when the connection went
  * down. */
-int	 conn_pub_error(struct nsq_conn *, const struct nsq_frame *);
+int	 sink_nsq_tcp_conn_pub_error(struct nsq_conn *,
+    const struct nsq_frame *);
 /* The current server failed the request: the next one, or give up. */
-void	 attempt_failed(struct nsq_tcp *, const char *why);
+void	 sink_nsq_tcp_attempt_failed(struct nsq_tcp *, const char *why);
 
 #endif
