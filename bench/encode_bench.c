@@ -94,7 +94,6 @@ jsonw_empty(struct buf *b, const struct point *p)
 	jsonw_init(&w, b, JSONW_GO);
 	jsonw_null(&w);
 	(void)jsonw_finish(&w);
-	(void)p;
 }
 
 static void

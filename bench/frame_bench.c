@@ -318,8 +318,6 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct side	*s = w->data;
 
-	(void)loop;
-	(void)revents;
 	die("not done after %.0f s (sent %" PRIu64 ", received %" PRIu64
 	    ")", RUN_TIMEOUT, s->sent, s->recvd);
 }
@@ -329,7 +327,6 @@ close_cb(struct frame_conn *fc, const char *why, void *arg)
 {
 	struct side	*s = arg;
 
-	(void)fc;
 	s->fc = NULL;		/* freed when we return */
 	if (!s->done || strcmp(why, "closed by peer") != 0)
 		die("edge %s closed before the end (sent %" PRIu64
@@ -434,7 +431,6 @@ pump_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	const uint8_t	*p;
 	uint64_t	 c;
 
-	(void)revents;
 	/* Top the output queue up to the window before each poll. */
 	while (s->sent < s->cfg->count && frame_queued(s->fc) < WINDOW_BYTES) {
 		p = payload_make(s, s->sent, &c);
@@ -1011,7 +1007,6 @@ on_alarm(int sig)
 {
 	static const char msg[] = "frame_bench: overall time limit reached\n";
 
-	(void)sig;
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	_exit(2);
 }

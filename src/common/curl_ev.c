@@ -84,15 +84,12 @@ io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		flags |= CURL_CSELECT_OUT;
 	/* cs may be freed inside (CURL_POLL_REMOVE): pass copies */
 	socket_action(cs->ce, cs->fd, flags);
-	(void)loop;
 }
 
 static void
 timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	socket_action(t->data, CURL_SOCKET_TIMEOUT, 0);
-	(void)loop;
-	(void)revents;
 }
 
 static void
@@ -148,7 +145,6 @@ sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 		ev_io_set(&cs->io, fd, events);
 	}
 	ev_io_start(ce->loop, &cs->io);
-	(void)easy;
 	return 0;
 }
 
@@ -167,7 +163,6 @@ timerfn_cb(CURLM *multi, long timeout_ms, void *arg)
 		ev_timer_set(&ce->timer, (double)timeout_ms / 1000.0, 0.);
 		ev_timer_start(ce->loop, &ce->timer);
 	}
-	(void)multi;
 	return 0;
 }
 

@@ -226,8 +226,6 @@ clean_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 		    strerror(errno));
 		return -1;
 	}
-	(void)sb;
-	(void)type;
 	return 0;
 }
 

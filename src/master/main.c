@@ -53,7 +53,6 @@ static void
 print_warning(const char *msg, void *arg)
 {
 	fprintf(stderr, "agent: warning: %s\n", msg);
-	(void)arg;
 }
 
 struct cli_opts {

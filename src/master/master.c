@@ -39,7 +39,6 @@ static void
 conf_warn(const char *msg, void *arg)
 {
 	log_warnx("%s", msg);
-	(void)arg;
 }
 
 static void
@@ -107,8 +106,6 @@ stop_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (kill(m->w[r].pid, SIGKILL) == -1 && errno != ESRCH)
 			log_warn("%s: kill", __func__);
 	}
-	(void)loop;
-	(void)revents;
 }
 
 void
@@ -276,8 +273,6 @@ reload_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		log_warnx("reload: config generation %llu not acknowledged "
 		    "within %.0f s by: %s", (unsigned long long)m->generation,
 		    RELOAD_ACK_TIMEOUT, who);
-	(void)loop;
-	(void)revents;
 }
 
 /* Apply a new listener set; only what changed is re-bound. */
@@ -477,7 +472,6 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	    proto_msg_name(in->hdr.type), proto_role_name(w->role),
 	    pr.failed ? pr.err : "unexpected");
 	supervise_kill(w, "protocol error on its control edge");
-	(void)fc;
 }
 
 void
@@ -494,7 +488,6 @@ master_ctl_close(struct frame_conn *fc, const char *why, void *arg)
 	log_error("control edge of %s (pid %ld): %s", proto_role_name(w->role),
 	    (long)w->pid, why);
 	supervise_kill(w, "its control edge failed");
-	(void)fc;
 }
 
 static void
@@ -538,8 +531,6 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 			log_warn("SIGUSR1: reopen request to the sender");
 		break;
 	}
-	(void)loop;
-	(void)revents;
 }
 
 static void

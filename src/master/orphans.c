@@ -96,8 +96,6 @@ static void
 sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)orphans_sweep(t->data);
-	(void)loop;
-	(void)revents;
 }
 
 void

@@ -81,7 +81,6 @@ restart_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	}
 	spawn_wire_worker(m, w);
-	(void)revents;
 }
 
 static void
@@ -97,8 +96,6 @@ setup_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		master_fail_start(w->m, "worker %s did not finish its setup "
 		    "within %.0f s", proto_role_name(w->role), SETUP_TIMEOUT);
 	supervise_kill(w, "setup timed out");
-	(void)loop;
-	(void)revents;
 }
 
 void

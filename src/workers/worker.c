@@ -390,7 +390,6 @@ ctl_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 		    proto_msg_name(in->hdr.type));
 		worker_exit(w, 1);
 	}
-	(void)fc;
 }
 
 static void
@@ -402,7 +401,6 @@ ctl_close_cb(struct frame_conn *fc, const char *why, void *arg)
 	/* without the master there is no config, no log and no supervisor */
 	log_error("control edge closed: %s; exiting", why);
 	worker_exit(w, 1);
-	(void)fc;
 }
 
 static void
@@ -413,8 +411,6 @@ setup_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_error("no setup from the master within %.0f s",
 	    WORKER_SETUP_TIMEOUT);
 	worker_exit(w, 1);
-	(void)loop;
-	(void)revents;
 }
 
 static const int quiet_signals[WORKER_QUIET_SIGNALS] = {
@@ -424,9 +420,6 @@ static const int quiet_signals[WORKER_QUIET_SIGNALS] = {
 static void
 ignore_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
-	(void)loop;
-	(void)s;
-	(void)revents;
 }
 
 static void
@@ -436,8 +429,6 @@ sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
 
 	log_info("SIGTERM received: stopping");
 	worker_stop(w);
-	(void)loop;
-	(void)revents;
 }
 
 int
@@ -456,7 +447,6 @@ worker_main(enum role role, int argc, char **argv)
 	w.role = role;
 	w.ops = role_ops[role];
 	log_init(proto_role_name(role), LOG_LVL_INFO);
-
 
 	setproctitle_init(argc, argv, environ);
 	setproctitle("%s", proto_role_name(role));

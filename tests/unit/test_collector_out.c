@@ -39,7 +39,6 @@ catch(struct collector *cc, const struct points_msg *m)
 	s->data = strndup(m->data, m->len);
 	cr_assert_not_null(s->data);
 	cr_assert_eq(m->origin, ORIGIN_SCHEDULED);
-	(void)cc;
 	return 0;
 }
 

@@ -168,7 +168,6 @@ server_run(int lfd)
 static void
 warn_sink(enum log_level lvl, const char *msg, void *arg)
 {
-	(void)arg;
 	if (lvl >= LOG_LVL_WARN) {
 		nwarn++;
 		snprintf(lastwarn, sizeof(lastwarn), "%s", msg);
@@ -340,7 +339,6 @@ guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct run	*r = t->data;
 
-	(void)revents;
 	r->timedout = 1;
 	ev_break(loop, EVBREAK_ALL);
 }

@@ -86,16 +86,12 @@ op_cb(struct gitop *op, const struct git_resp *r, void *arg)
 
 	res->r = *r;
 	res->done = 1;
-	(void)op;
 }
 
 static void
 guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	cr_assert_fail("the git operation did not finish in time");
-	(void)loop;
-	(void)t;
-	(void)revents;
 }
 
 /* Optional hook run once, `at` seconds into the operation. */
@@ -112,8 +108,6 @@ probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct probe	*p = t->data;
 
 	p->fn(p->op, p->arg);
-	(void)loop;
-	(void)revents;
 }
 
 static struct git_resp

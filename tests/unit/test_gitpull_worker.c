@@ -83,7 +83,6 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	default:
 		break;
 	}
-	(void)fc;
 }
 
 static void
@@ -92,8 +91,6 @@ ctl_close(struct frame_conn *fc, const char *why, void *arg)
 	struct h	*h = arg;
 
 	h->ctl = NULL;
-	(void)fc;
-	(void)why;
 }
 
 static void
@@ -111,7 +108,6 @@ peer_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	    sizeof(err)), 0, "%s", err);
 	h->resp[h->nresp].reqid = in->hdr.reqid;
 	h->nresp++;
-	(void)fc;
 }
 
 static void
@@ -120,8 +116,6 @@ peer_close(struct frame_conn *fc, const char *why, void *arg)
 	struct h	*h = arg;
 
 	h->peer = NULL;
-	(void)fc;
-	(void)why;
 }
 
 static void
@@ -134,8 +128,6 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		h->exited = 1;
 		h->status = st;
 	}
-	(void)loop;
-	(void)revents;
 }
 
 /* Run the loop until cond(h) or `secs` pass; 1 when cond held. */

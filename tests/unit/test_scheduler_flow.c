@@ -65,7 +65,6 @@ fake_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	g->len = in->datalen;
 	cr_assert_not_null(g->data = malloc(in->datalen + 1));
 	memcpy(g->data, in->data, in->datalen);
-	(void)fc;
 }
 
 static void
@@ -74,8 +73,6 @@ fake_close(struct frame_conn *fc, const char *why, void *arg)
 	struct fake	*f = arg;
 
 	f->fc = NULL;
-	(void)fc;
-	(void)why;
 }
 
 static enum role
@@ -100,7 +97,6 @@ sched_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	cr_assert_eq(scheduler_ops.peer_msg(&h.w, from, in), 0,
 	    "%s from %s refused", proto_msg_name(in->hdr.type),
 	    proto_role_name(from));
-	(void)arg;
 }
 
 static void
@@ -111,8 +107,6 @@ sched_close(struct frame_conn *fc, const char *why, void *arg)
 	h.w.peers[from] = NULL;
 	h.w.peer_pid[from] = 0;
 	scheduler_ops.peer_changed(&h.w, from, 0);
-	(void)why;
-	(void)arg;
 }
 
 static void
@@ -213,9 +207,6 @@ TestSuite(sched_flow, .init = setup, .fini = teardown, .timeout = 30);
 static void
 deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	(void)loop;
-	(void)t;
-	(void)revents;
 }
 
 /* Run the loop until `role` has received `n` messages, or 10 s. */

@@ -85,8 +85,6 @@ static void
 deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	ev_break(loop, EVBREAK_ALL);
-	(void)t;
-	(void)revents;
 }
 
 /* Run the loop until the run is done or `secs` pass. */

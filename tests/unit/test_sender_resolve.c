@@ -32,7 +32,6 @@ record(struct resolver *r, struct resolve_result *res, void *arg)
 {
 	struct seen	*s = arg;
 
-	(void)r;
 	s->calls++;
 	s->last = *res;
 	ev_break(r->loop, EVBREAK_ONE);
@@ -45,7 +44,6 @@ slow_lookup(const char *host, const char *port,
 {
 	char	 c;
 
-	(void)host;
 	while (read(gate[0], &c, 1) == -1 && errno == EINTR)
 		;
 	return getaddrinfo("127.0.0.1", port, hints, res);
@@ -55,10 +53,6 @@ static int
 failing_lookup(const char *host, const char *port,
     const struct addrinfo *hints, struct addrinfo **res)
 {
-	(void)host;
-	(void)port;
-	(void)hints;
-	(void)res;
 	return EAI_NONAME;
 }
 

@@ -171,8 +171,6 @@ type_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct type_timer	*tt = t->data;
 
 	collector_run(tt->c, tt->type);
-	(void)loop;
-	(void)revents;
 }
 
 /*
@@ -284,8 +282,6 @@ static void
 stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	push_stats(t->data);
-	(void)loop;
-	(void)revents;
 }
 
 /* ---- the worker ---- */
@@ -351,8 +347,6 @@ collector_reconfigure(struct worker *w, const struct agent_conf *next,
 		    "no");
 	/* the other keys are read at each run */
 	apply_timers(c, next->collect);
-	(void)err;
-	(void)errlen;
 	return 0;
 }
 

@@ -287,8 +287,6 @@ ack_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_warnx("the scheduler did not confirm new items within %.0f s; "
 	    "answering /update anyway", FETCHER_ACK_WAIT);
 	release_held(f);
-	(void)loop;
-	(void)revents;
 }
 
 static int
@@ -340,8 +338,6 @@ refresh_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct fetcher	*f = t->data;
 
 	fetcher_refresh_start(f);
-	(void)loop;
-	(void)revents;
 }
 
 /* Before the sandbox: the serial number is readable by root only. */
@@ -465,8 +461,6 @@ fetcher_reconfigure(struct worker *w, const struct agent_conf *next,
 		fetcher_report_cancel(f);
 	log_info("registry settings changed: refreshing now");
 	arm_refresh(f, 0.);
-	(void)err;
-	(void)errlen;
 	return 0;
 }
 

@@ -103,7 +103,6 @@ req_end(CURL *easy, CURLcode result, void *arg)
 	res.len = r->answer.len;
 	r->done(r->arg, &res);
 	req_free(r);
-	(void)arg;
 }
 
 int

@@ -585,8 +585,6 @@ fetcher_report_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct fetcher	*f = t->data;
 
 	report_send(f);
-	(void)loop;
-	(void)revents;
 }
 
 /* Once at start, after a random 0-10 min, then every 10 min (1.3). */

@@ -110,7 +110,6 @@ front_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (TAILQ_EMPTY(&f->pending))
 		ev_timer_stop(loop, t);
-	(void)revents;
 }
 
 void
@@ -157,7 +156,6 @@ static void
 route_healthz(struct http_request *req, void *ctx)
 {
 	front_http_respond_json(req, 200, "{\"status\":\"ok\"}");
-	(void)ctx;
 }
 
 static void
@@ -299,7 +297,6 @@ answer_status(struct front *f, struct http_request *req,
 	else
 		front_http_respond(req, 200, "application/json", b.p, b.len);
 	buf_free(&b);
-	(void)f;
 }
 
 static int
@@ -480,8 +477,6 @@ front_reconfigure(struct worker *w, const struct agent_conf *next, char *err,
 		log_info("listeners changed: switching to the new sockets");
 		front_http_server_stop_listening(f->http);
 	}
-	(void)err;
-	(void)errlen;
 	return 0;
 }
 
@@ -495,7 +490,6 @@ front_drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_timer_stop(loop, t);
 		worker_exit(f->w, 0);
 	}
-	(void)revents;
 }
 
 /* Stop accepting; answers under way get a bounded time to go out. */

@@ -73,8 +73,6 @@ stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (gp->dirty)
 		gitpull_push_stats(gp);
-	(void)loop;
-	(void)revents;
 }
 
 /* gq_ops.answer */
@@ -115,7 +113,6 @@ op_done(struct gitop *op, const struct git_resp *r, void *arg)
 		gitpull_push_stats(gp);
 		worker_exit(gp->w, 0);
 	}
-	(void)op;
 }
 
 /* gq_ops.start */
@@ -278,8 +275,6 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_warnx("stopping with %zu git operations not reaped",
 	    gp->q.nrunning);
 	worker_exit(gp->w, 0);
-	(void)loop;
-	(void)revents;
 }
 
 /* Kill every git group; exit once all are reaped. */

@@ -402,9 +402,6 @@ gitpull_trust_url(struct gitpull_trust *t, const char *url, char *err,
 static int
 rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	(void)st;
-	(void)type;
-	(void)ftw;
 	if (remove(path) == -1 && errno != ENOENT)
 		return -1;
 	return 0;

@@ -154,16 +154,12 @@ static void
 out_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	drain(io->data, 0);
-	(void)loop;
-	(void)revents;
 }
 
 static void
 err_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	drain(io->data, 1);
-	(void)loop;
-	(void)revents;
 }
 
 static void
@@ -234,8 +230,6 @@ chld_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	while (waitpid(g->pid, &st, 0) == -1 && errno == EINTR)
 		;
 	gexec_finish(g, st, 0);
-	(void)loop;
-	(void)revents;
 }
 
 static void
@@ -246,8 +240,6 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	g->timed_out = 1;
 	(void)kill(-g->pid, SIGKILL);
 	/* and SIGCHLD finishes it */
-	(void)loop;
-	(void)revents;
 }
 
 struct gexec *

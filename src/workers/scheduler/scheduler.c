@@ -384,8 +384,6 @@ plugin_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	scheduler_run(p, RUN_REGULAR, &p->item.params,
 	    scheduler_timeout(p->item.interval), 0);
-	(void)loop;
-	(void)revents;
 }
 
 /* ---- items ---- */
@@ -521,8 +519,6 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	    MARKER_MAX_AGE,
 	    sweep_enable, s, err, sizeof(err)) == -1 || err[0] != '\0')
 		log_warnx("disable markers: %s", err);
-	(void)loop;
-	(void)revents;
 }
 
 static void
@@ -560,8 +556,6 @@ static void
 stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	sched_push_stats(t->data);
-	(void)loop;
-	(void)revents;
 }
 
 /* ---- the worker ---- */
@@ -686,8 +680,6 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_warnx("stopping with %zu plugin runs not reaped",
 	    scheduler_runner_active(s->runner));
 	worker_exit(s->w, 0);
-	(void)loop;
-	(void)revents;
 }
 
 static void

@@ -80,8 +80,6 @@ gitwait_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	scheduler_gitwait_free(gw);
 	checkout_settle(p, msg);
 	scheduler_plugin_release(p);
-	(void)loop;
-	(void)revents;
 }
 
 struct gitwait *

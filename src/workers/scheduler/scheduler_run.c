@@ -178,16 +178,12 @@ static void
 out_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	run_read_out(w->data, 0);
-	(void)loop;
-	(void)revents;
 }
 
 static void
 err_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	run_read_err(w->data, 0);
-	(void)loop;
-	(void)revents;
 }
 
 static void
@@ -209,7 +205,6 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_debug("pid %ld: still there after %.1f s; SIGKILL to its group",
 	    (long)r->pid, r->grace);
 	run_kill_group(r, SIGKILL);
-	(void)revents;
 }
 
 /*
@@ -257,8 +252,6 @@ sigchld_cb(struct ev_loop *loop, ev_signal *s, int revents)
 			log_debug("reaped pid %ld, not a plugin we ran",
 			    (long)pid);
 	}
-	(void)loop;
-	(void)revents;
 }
 
 struct runner *

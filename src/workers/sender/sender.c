@@ -253,7 +253,6 @@ flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	ev_timer_stop(loop, t);
 	sender_publish(s);
-	(void)revents;
 }
 
 /*
@@ -469,8 +468,6 @@ stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct sender	*s = t->data;
 
 	sender_push_stats(s);
-	(void)loop;
-	(void)revents;
 }
 
 /* Never fatal: without an output, points are buffered, then refused. */
@@ -585,8 +582,6 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	/* the last counters, so the master has dropped_stop too */
 	sender_push_stats(s);
 	worker_exit(s->w, 0);
-	(void)loop;
-	(void)revents;
 }
 
 /* Publish what is buffered, for a bounded time, then go. */

@@ -121,8 +121,6 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 	struct resolver		*r = w->data;
 	int			 done;
 
-	(void)loop;
-	(void)revents;
 	if (r->job == NULL)
 		return;		/* from a lookup cancelled since */
 	job_lock(r->job);
@@ -138,8 +136,6 @@ deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct resolver		*r = w->data;
 	int			 done;
 
-	(void)loop;
-	(void)revents;
 	if (r->job == NULL)
 		return;
 	job_lock(r->job);

@@ -70,7 +70,6 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 			return;
 		}
 	}
-	(void)topic;
 	sender_sink_done(s, 1, NULL);
 }
 

@@ -155,7 +155,6 @@ sink_nsq_http_publish(struct sender *s, const char *topic,
 	size_t		 i;
 	char		 why[256];
 
-	(void)fmt;
 	if (h->busy) {
 		/* the sender never does this; do not lose track of either */
 		log_warnx("nsq: publish while a request is in flight");

@@ -205,7 +205,6 @@ conn_resolved(struct resolver *r, struct resolve_result *res, void *arg)
 	struct nsq_conn	*c = arg;
 	char		 why[256];
 
-	(void)r;
 	if (c->state != CONN_RESOLVING) {
 		/* cannot be: a reset cancels the lookup; do not leak */
 		if (res->res != NULL)
@@ -474,7 +473,6 @@ rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t			 n;
 	int			 rc;
 
-	(void)revents;
 	for (;;) {
 		n = read(c->fd, chunk, sizeof(chunk));
 		if (n == -1) {
@@ -530,8 +528,6 @@ wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int		 soerr;
 	char		 why[192];
 
-	(void)loop;
-	(void)revents;
 	if (c->state != CONN_CONNECTING) {
 		(void)sink_nsq_tcp_conn_flush(c);
 		return;
@@ -555,7 +551,6 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	double		 idle;
 	char		 why[128];
 
-	(void)revents;
 	switch (c->state) {
 	case CONN_DOWN:
 		sink_nsq_tcp_conn_connect(c);
