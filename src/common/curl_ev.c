@@ -67,8 +67,8 @@ socket_action(struct curl_ev *ce, curl_socket_t fd, int flags)
 
 	mc = curl_multi_socket_action(ce->multi, fd, flags, &running);
 	if (mc != CURLM_OK)
-		log_warnx("%s: curl_multi_socket_action: %s", ce->tag,
-		    curl_multi_strerror(mc));
+		log_warnx("%s: %s: curl_multi_socket_action: %s", __func__,
+		    ce->tag, curl_multi_strerror(mc));
 	dispatch(ce);
 }
 
@@ -124,8 +124,8 @@ sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 		events |= EV_WRITE;
 	if (cs == NULL) {
 		if ((cs = calloc(1, sizeof(*cs))) == NULL) {
-			log_warnx("%s: out of memory for a socket watcher",
-			    ce->tag);
+			log_warnx("%s: %s: out of memory for a socket watcher",
+			    __func__, ce->tag);
 			return -1;
 		}
 		cs->ce = ce;
@@ -134,8 +134,8 @@ sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 		cs->io.data = cs;
 		LIST_INSERT_HEAD(&ce->socks, cs, entry);
 		if ((mc = curl_multi_assign(ce->multi, fd, cs)) != CURLM_OK) {
-			log_warnx("%s: curl_multi_assign: %s", ce->tag,
-			    curl_multi_strerror(mc));
+			log_warnx("%s: %s: curl_multi_assign: %s", __func__,
+			    ce->tag, curl_multi_strerror(mc));
 			sock_free(cs);
 			return -1;
 		}
@@ -228,7 +228,7 @@ curl_ev_free(struct curl_ev *ce)
 		return;
 	/* closes the cached connections, calling sock_cb to unwatch them */
 	if ((mc = curl_multi_cleanup(ce->multi)) != CURLM_OK)
-		log_warnx("%s: curl_multi_cleanup: %s", ce->tag,
+		log_warnx("%s: %s: curl_multi_cleanup: %s", __func__, ce->tag,
 		    curl_multi_strerror(mc));
 	ce->multi = NULL;
 	/* whatever libcurl did not unwatch is ours to drop */
@@ -268,6 +268,6 @@ curl_ev_remove(struct curl_ev *ce, CURL *easy)
 	CURLMcode	 mc;
 
 	if ((mc = curl_multi_remove_handle(ce->multi, easy)) != CURLM_OK)
-		log_warnx("%s: curl_multi_remove_handle: %s", ce->tag,
-		    curl_multi_strerror(mc));
+		log_warnx("%s: %s: curl_multi_remove_handle: %s", __func__,
+		    ce->tag, curl_multi_strerror(mc));
 }

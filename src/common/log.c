@@ -215,16 +215,6 @@ log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-log_error(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_LVL_ERROR, fmt, ap);
-	va_end(ap);
-}
-
 /* Append ": strerror(errno)" to a message. */
 static void
 log_verr(enum log_level level, const char *fmt, va_list ap)

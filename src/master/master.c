@@ -38,7 +38,7 @@ master_log_sink(enum log_level level, const char *msg, void *arg)
 static void
 conf_warn(const char *msg, void *arg)
 {
-	log_warnx("%s", msg);
+	log_warnx("%s: %s", __func__, msg);
 }
 
 static void
@@ -101,7 +101,8 @@ stop_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		if (m->w[r].pid <= 0)
 			continue;
-		log_warnx("%s (pid %ld) did not stop within %.0f s; killing it",
+		log_warnx("%s: %s (pid %ld) did not stop within %.0f s; "
+		    "killing it", __func__,
 		    proto_role_name(r), (long)m->w[r].pid, STOP_TIMEOUT);
 		if (kill(m->w[r].pid, SIGKILL) == -1 && errno != ESRCH)
 			log_warn("%s: kill", __func__);
@@ -118,7 +119,7 @@ master_fail_start(struct master *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(m->fail_reason, sizeof(m->fail_reason), fmt, ap);
 	va_end(ap);
-	log_error("startup failed: %s", m->fail_reason);
+	log_warnx("%s: startup failed: %s", __func__, m->fail_reason);
 	master_stop(m, 1);
 }
 
@@ -270,9 +271,9 @@ reload_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char		 who[128];
 
 	if (reload_laggards(m, who, sizeof(who)) > 0)
-		log_warnx("reload: config generation %llu not acknowledged "
-		    "within %.0f s by: %s", (unsigned long long)m->generation,
-		    RELOAD_ACK_TIMEOUT, who);
+		log_warnx("%s: reload: config generation %llu not acknowledged "
+		    "within %.0f s by: %s", __func__,
+		    (unsigned long long)m->generation, RELOAD_ACK_TIMEOUT, who);
 }
 
 /* Apply a new listener set; only what changed is re-bound. */
@@ -326,7 +327,7 @@ master_reload(struct master *m)
 	enum role		 r;
 
 	if (m->phase != M_RUNNING) {
-		log_warnx("reload ignored: the agent is %s",
+		log_warnx("%s: reload ignored: the agent is %s", __func__,
 		    m->phase == M_STARTING ? "still starting" : "stopping");
 		return;
 	}
@@ -339,16 +340,17 @@ master_reload(struct master *m)
 	    prepare_dirs(&next, err, sizeof(err)) == -1)
 		goto fail;
 	if (strcmp(next.pidfile, m->conf.pidfile) != 0) {
-		log_warnx("reload: [agent] pidfile changed; it takes effect at "
-		    "the next start");
+		log_warnx("%s: reload: [agent] pidfile changed; it takes "
+		    "effect at the next start", __func__);
 		strlcpy(next.pidfile, m->conf.pidfile, sizeof(next.pidfile));
 	}
 	if (strcmp(next.user, m->conf.user) != 0 ||
 	    strcmp(next.chroot, m->conf.chroot) != 0 ||
 	    strcmp(next.pluginsuser, m->conf.pluginsuser) != 0 ||
 	    next.allowrootplugins != m->conf.allowrootplugins)
-		log_warnx("reload: sandbox settings (user, chroot, pluginsuser,"
-		    " allowrootplugins) apply to workers started from now on");
+		log_warnx("%s: reload: sandbox settings (user, chroot, "
+		    "pluginsuser, allowrootplugins) apply to workers started "
+		    "from now on", __func__);
 	if (logfile_configure(&m->log, next.logdir,
 	    (uint64_t)next.logrotatesize, (unsigned)next.logrotatenum, err,
 	    sizeof(err)) == -1)
@@ -381,8 +383,8 @@ master_reload(struct master *m)
 	}
 	return;
 fail:
-	log_error("reload failed, keeping config generation %llu: %s",
-	    (unsigned long long)m->generation, err);
+	log_warnx("%s: reload failed, keeping config generation %llu: %s",
+	    __func__, (unsigned long long)m->generation, err);
 	conf_free(&next);
 }
 
@@ -439,7 +441,8 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 				master_reload_acked(m);
 			}
 		} else
-			log_error("%s cannot apply config generation %llu: %s",
+			log_warnx("%s: %s cannot apply config generation %llu: "
+			    "%s", __func__,
 			    proto_role_name(w->role), (unsigned long long)gen,
 			    text);
 		free(text);
@@ -468,7 +471,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		break;
 	}
 	/* a worker that breaks the protocol is not trusted to go on */
-	log_error("%s: bad %s message from %s: %s", __func__,
+	log_warnx("%s: bad %s message from %s: %s", __func__,
 	    proto_msg_name(in->hdr.type), proto_role_name(w->role),
 	    pr.failed ? pr.err : "unexpected");
 	supervise_kill(w, "protocol error on its control edge");
@@ -485,8 +488,8 @@ master_ctl_close(struct frame_conn *fc, const char *why, void *arg)
 		    proto_role_name(w->role));
 		return;
 	}
-	log_error("control edge of %s (pid %ld): %s", proto_role_name(w->role),
-	    (long)w->pid, why);
+	log_warnx("%s: control edge of %s (pid %ld): %s", __func__,
+	    proto_role_name(w->role), (long)w->pid, why);
 	supervise_kill(w, "its control edge failed");
 }
 
@@ -504,7 +507,8 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	case SIGINT:
 		if (m->phase == M_STOPPING) {
 			/* asked twice: the operator does not want to wait */
-			log_warnx("second stop signal: killing the workers now");
+			log_warnx("%s: second stop signal: killing the workers "
+			    "now", __func__);
 			stop_timeout_cb(loop, &m->stop_timer, 0);
 			break;
 		}
@@ -520,7 +524,7 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		break;
 	case SIGUSR1:
 		if (logfile_reopen(&m->log, err, sizeof(err)) == -1)
-			log_error("SIGUSR1: %s", err);
+			log_warnx("%s: SIGUSR1: %s", __func__, err);
 		else
 			log_info("SIGUSR1: log file reopened");
 		/* the file output rotates with the logs */
@@ -528,7 +532,8 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		    m->w[ROLE_SENDER].state == W_RUNNING &&
 		    frame_send(m->w[ROLE_SENDER].ctl, MSG_REOPEN, 0, NULL, 0,
 		    -1) == -1)
-			log_warn("SIGUSR1: reopen request to the sender");
+			log_warn("%s: SIGUSR1: reopen request to the sender",
+			    __func__);
 		break;
 	}
 }
@@ -585,8 +590,8 @@ master_setup(struct master *m, const char *conf_path, char *err,
 	    errlen) == -1)
 		return 1;
 	if (stale > 0)
-		log_warnx("stale pidfile %s (pid %ld holds no lock): replacing "
-		    "it", m->conf.pidfile, (long)stale);
+		log_warnx("%s: stale pidfile %s (pid %ld holds no lock): "
+		    "replacing it", __func__, m->conf.pidfile, (long)stale);
 	/* never leave a locked file naming a stale pid; rewritten after
 	 * detaching */
 	if (pidfile_write(&m->pidfile, getpid(), err, errlen) == -1)
@@ -671,7 +676,7 @@ master_start(const char *conf_path, int foreground)
 	log_set_level(m->conf.loglevel);
 	if (!foreground && daemon_detach(&m->report_fd, err,
 	    sizeof(err)) == -1) {
-		log_error("%s", err);
+		log_warnx("%s: %s", __func__, err);
 		log_set_sink(NULL, NULL);
 		fprintf(stderr, "agent: %s\n", err);
 		return master_abort(m, 1);
@@ -679,7 +684,7 @@ master_start(const char *conf_path, int foreground)
 	/* from here on lines go to the log file (and stderr with -F) */
 	m->log.to_stderr = foreground;
 	if (pidfile_write(&m->pidfile, getpid(), err, sizeof(err)) == -1) {
-		log_error("%s", err);
+		log_warnx("%s: %s", __func__, err);
 		daemon_report(&m->report_fd, 0, err);
 		log_set_sink(NULL, NULL);
 		return master_abort(m, 1);
@@ -689,14 +694,14 @@ master_start(const char *conf_path, int foreground)
 	log_info("agent %s starting (master pid %ld, config %s)",
 	    PACKAGE_VERSION, (long)getpid(), conf_path);
 	if (m->unprivileged)
-		log_warnx("not running as root: workers keep uid %ld, no user "
-		    "switch and no chroot; rlimits, no_new_privs and seccomp "
-		    "still apply", (long)geteuid());
+		log_warnx("%s: not running as root: workers keep uid %ld, no "
+		    "user switch and no chroot; rlimits, no_new_privs and "
+		    "seccomp still apply", __func__, (long)geteuid());
 
 	if (!m->unprivileged && strcmp(m->conf.user, m->conf.pluginsuser) == 0)
-		log_warnx("[agent] user and pluginsuser are both \"%s\": "
+		log_warnx("%s: [agent] user and pluginsuser are both \"%s\": "
 		    "plugins can change their own checkouts; give the plugins "
-		    "a user of their own", m->conf.user);
+		    "a user of their own", __func__, m->conf.user);
 
 	/* a dead worker must not kill the master with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
@@ -726,8 +731,7 @@ master_start(const char *conf_path, int foreground)
 	if (m->phase == M_STARTING) {
 		for (i = 0; i < proto_peer_edge_count; i++)
 			if (spawn_wire_edge(m, &proto_peer_edges[i]) == -1)
-				master_fail_start(m, "cannot wire edge "
-				    "%s<->%s",
+				master_fail_start(m, "cannot wire edge %s<->%s",
 				    proto_role_name(proto_peer_edges[i].a),
 				    proto_role_name(proto_peer_edges[i].b));
 	}

@@ -47,8 +47,8 @@ is_worker(const struct master *m, pid_t pid)
 static void
 kill_stray(pid_t pid, pid_t pgid, const char *comm)
 {
-	log_warnx("killing process %ld (%s) left behind by a worker",
-	    (long)pid, comm);
+	log_warnx("%s: killing process %ld (%s) left behind by a worker",
+	    __func__, (long)pid, comm);
 	/*
 	 * An unreaped child of ours keeps its pid, so this cannot hit
 	 * someone else.  Its group goes too when it leads one: that is how

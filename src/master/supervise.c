@@ -50,8 +50,8 @@ supervise_kill(struct wslot *w, const char *why)
 {
 	if (w->pid <= 0 || w->reaped)
 		return;
-	log_warnx("killing %s (pid %ld): %s", proto_role_name(w->role),
-	    (long)w->pid, why);
+	log_warnx("%s: killing %s (pid %ld): %s", __func__,
+	    proto_role_name(w->role), (long)w->pid, why);
 	if (kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("%s: kill %ld", __func__, (long)w->pid);
 	if (w->ctl != NULL) {
@@ -90,8 +90,8 @@ setup_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (w->state != W_STARTING)
 		return;
-	log_error("%s (pid %ld) did not finish its setup within %.0f s",
-	    proto_role_name(w->role), (long)w->pid, SETUP_TIMEOUT);
+	log_warnx("%s: %s (pid %ld) did not finish its setup within %.0f s",
+	    __func__, proto_role_name(w->role), (long)w->pid, SETUP_TIMEOUT);
 	if (w->m->phase == M_STARTING)
 		master_fail_start(w->m, "worker %s did not finish its setup "
 		    "within %.0f s", proto_role_name(w->role), SETUP_TIMEOUT);
@@ -117,7 +117,8 @@ supervise_ready(struct master *m, struct wslot *w)
 	enum role	 r;
 
 	if (w->state != W_STARTING) {
-		log_warnx("%s sent READY twice", proto_role_name(w->role));
+		log_warnx("%s: %s sent READY twice", __func__,
+		    proto_role_name(w->role));
 		return;
 	}
 	ev_timer_stop(m->loop, &w->setup_timer);
@@ -194,7 +195,8 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	w->restarts++;
 	delay = supervise_backoff(&w->failures, ran, WIFEXITED(status) &&
 	    WEXITSTATUS(status) == EXIT_WORKER_CONFIG);
-	log_error("worker %s (pid %ld) %s after %.1f s; restarting in %.1f s",
+	log_warnx("%s: worker %s (pid %ld) %s after %.1f s; restarting in %.1f "
+	    "s", __func__,
 	    proto_role_name(w->role), (long)pid, how, ran, delay);
 	w->state = W_BACKOFF;
 	ev_timer_stop(m->loop, &w->restart_timer);

@@ -42,8 +42,7 @@ worker_log_sink(enum log_level level, const char *msg, void *arg)
 		codec_put_u32(&pb, (uint32_t)level);
 		codec_put_str(&pb, msg);
 		if (!codec_put_failed(&pb) && frame_send(w->ctl, MSG_LOG, 0,
-		    pb.buf,
-		    pb.len, -1) == 0) {
+		    pb.buf, pb.len, -1) == 0) {
 			codec_put_free(&pb);
 			return;
 		}
@@ -107,8 +106,7 @@ report_peer(struct worker *w, enum role peer, pid_t pid)
 	codec_put_u32(&pb, (uint32_t)peer);
 	codec_put_u32(&pb, (uint32_t)pid);
 	if (codec_put_failed(&pb) || worker_send_ctl(w, MSG_PEER_STATE, 0,
-	    pb.buf,
-	    pb.len) == -1)
+	    pb.buf, pb.len) == -1)
 		log_warn("%s: peer state of %s", __func__,
 		    proto_role_name(peer));
 	codec_put_free(&pb);
@@ -180,7 +178,8 @@ peer_close_cb(struct frame_conn *fc, const char *why, void *arg)
 	if (strcmp(why, "closed by peer") == 0)
 		log_debug("peer %s went away", proto_role_name(from));
 	else
-		log_warnx("edge to %s closed: %s", proto_role_name(from), why);
+		log_warnx("%s: edge to %s closed: %s", __func__,
+		    proto_role_name(from), why);
 	report_peer(w, from, 0);
 }
 
@@ -198,8 +197,7 @@ send_hello(struct worker *w, enum role peer)
 	codec_put_u32(&pb, (uint32_t)w->role);
 	codec_put_u64(&pb, w->generation);
 	if (codec_put_failed(&pb) || frame_send(w->peers[peer], MSG_HELLO, 0,
-	    pb.buf,
-	    pb.len, -1) == -1)
+	    pb.buf, pb.len, -1) == -1)
 		log_warn("%s: HELLO to %s", __func__, proto_role_name(peer));
 	codec_put_free(&pb);
 }
@@ -285,8 +283,8 @@ apply_conf(struct worker *w, struct frame_in *in)
 	}
 	if (w->have_conf && w->ops->reconfigure != NULL &&
 	    w->ops->reconfigure(w, &next, err, sizeof(err)) == -1) {
-		log_error("cannot apply config generation %llu: %s",
-		    (unsigned long long)gen, err);
+		log_warnx("%s: cannot apply config generation %llu: %s",
+		    __func__, (unsigned long long)gen, err);
 		ack_conf(w, gen, 0, err);
 		conf_free(&next);
 		return 0;
@@ -310,20 +308,20 @@ worker_go(struct worker *w)
 
 	ev_timer_stop(w->loop, &w->setup_timer);
 	if (!w->have_conf)
-		fatalx("setup ended without a config");
+		fatalx("%s: setup ended without a config", __func__);
 	if (w->ops->setup != NULL && w->ops->setup(w, err, sizeof(err)) == -1) {
-		log_error("setup failed: %s", err);
+		log_warnx("%s: setup failed: %s", __func__, err);
 		worker_exit(w, WORKER_EXIT_CONFIG);
 		return;
 	}
 	if (sandbox_plan(w->role, &w->conf, &plan, err, sizeof(err)) == -1 ||
 	    sandbox_enter(&plan, err, sizeof(err)) == -1) {
-		log_error("sandbox: %s", err);
+		log_warnx("%s: sandbox: %s", __func__, err);
 		worker_exit(w, WORKER_EXIT_CONFIG);
 		return;
 	}
 	if (w->ops->start != NULL && w->ops->start(w, err, sizeof(err)) == -1) {
-		log_error("start failed: %s", err);
+		log_warnx("%s: start failed: %s", __func__, err);
 		worker_exit(w, 1);
 		return;
 	}
@@ -386,8 +384,8 @@ ctl_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 	}
 	if (rv == -1) {
 		/* the master sent what it should not: do not guess */
-		log_error("bad %s message from the master; exiting",
-		    proto_msg_name(in->hdr.type));
+		log_warnx("%s: bad %s message from the master; exiting",
+		    __func__, proto_msg_name(in->hdr.type));
 		worker_exit(w, 1);
 	}
 }
@@ -399,7 +397,7 @@ ctl_close_cb(struct frame_conn *fc, const char *why, void *arg)
 
 	w->ctl = NULL;
 	/* without the master there is no config, no log and no supervisor */
-	log_error("control edge closed: %s; exiting", why);
+	log_warnx("%s: control edge closed: %s; exiting", __func__, why);
 	worker_exit(w, 1);
 }
 
@@ -408,7 +406,7 @@ setup_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker	*w = t->data;
 
-	log_error("no setup from the master within %.0f s",
+	log_warnx("%s: no setup from the master within %.0f s", __func__,
 	    WORKER_SETUP_TIMEOUT);
 	worker_exit(w, 1);
 }

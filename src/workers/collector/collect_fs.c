@@ -271,24 +271,24 @@ fs_kernel_files(const char *root, struct point_list *out)
 	if (collect_path(path, sizeof(path), root,
 	    "/proc/sys/fs/file-max") == -1 ||
 	    collect_read(path, buf, sizeof(buf)) == -1) {
-		log_warn("collect fs: %s", path);
+		log_warn("%s: collect fs: %s", __func__, path);
 		return;
 	}
 	s = buf;
 	if (collect_u64(s, &s, &max) == -1 || max > INT64_MAX) {
-		log_warnx("collect fs: %s: not a number", path);
+		log_warnx("%s: collect fs: %s: not a number", __func__, path);
 		return;
 	}
 	collect_list_add_int(out, "kernel.files.max", (int64_t)max, NULL);
 	if (collect_path(path, sizeof(path), root,
 	    "/proc/sys/fs/file-nr") == -1 ||
 	    collect_read(path, buf, sizeof(buf)) == -1) {
-		log_warn("collect fs: %s", path);
+		log_warn("%s: collect fs: %s", __func__, path);
 		return;
 	}
 	s = buf;
 	if (collect_u64(s, &s, &alloc) == -1 || alloc > INT64_MAX) {
-		log_warnx("collect fs: %s: not a number", path);
+		log_warnx("%s: collect fs: %s: not a number", __func__, path);
 		return;
 	}
 	collect_list_add_int(out, "kernel.files.allocated", (int64_t)alloc,
@@ -361,7 +361,7 @@ probe_rw(const char *dir, int64_t now)
 
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd == -1) {
-		log_warn("collect fs: probe: %s", dir);
+		log_warn("%s: collect fs: probe: %s", __func__, dir);
 		return 0;
 	}
 	fd = probe_create(dfd);
@@ -375,35 +375,38 @@ probe_rw(const char *dir, int64_t now)
 	}
 	if (fd == -1) {
 		if (errno == EEXIST)
-			log_warnx("collect fs: probe: %s/%s exists and is not "
-			    "the probe's: left alone, mount counted as "
-			    "failing", dir, FS_PROBE);
+			log_warnx("%s: collect fs: probe: %s/%s exists and is "
+			    "not the probe's: left alone, mount counted as "
+			    "failing", __func__, dir, FS_PROBE);
 		else
-			log_warn("collect fs: probe: create %s/%s", dir,
-			    FS_PROBE);
+			log_warn("%s: collect fs: probe: create %s/%s",
+			    __func__, dir, FS_PROBE);
 		(void)close(dfd);
 		return 0;
 	}
 	probe_content(now, want, sizeof(want));
 	len = strlen(want);
 	if (util_write_all(fd, want, len) == -1)
-		log_warn("collect fs: probe: write %s/%s", dir, FS_PROBE);
+		log_warn("%s: collect fs: probe: write %s/%s", __func__, dir,
+		    FS_PROBE);
 	else if ((n = pread(fd, got, sizeof(got), 0)) == -1)
-		log_warn("collect fs: probe: read %s/%s", dir, FS_PROBE);
+		log_warn("%s: collect fs: probe: read %s/%s", __func__, dir,
+		    FS_PROBE);
 	else if ((size_t)n != len || memcmp(got, want, len) != 0)
-		log_warnx("collect fs: probe: %s/%s reads back other bytes "
-		    "than written", dir, FS_PROBE);
+		log_warnx("%s: collect fs: probe: %s/%s reads back other bytes "
+		    "than written", __func__, dir, FS_PROBE);
 	else
 		ok = 1;
 	/* remove what we created, and only that */
 	if (fstat(fd, &a) == -1 ||
 	    fstatat(dfd, FS_PROBE, &b, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
-		log_warnx("collect fs: probe: %s/%s was replaced during the "
-		    "probe: left alone", dir, FS_PROBE);
+		log_warnx("%s: collect fs: probe: %s/%s was replaced during "
+		    "the probe: left alone", __func__, dir, FS_PROBE);
 		ok = 0;
 	} else if (unlinkat(dfd, FS_PROBE, 0) == -1) {
-		log_warn("collect fs: probe: remove %s/%s", dir, FS_PROBE);
+		log_warn("%s: collect fs: probe: remove %s/%s", __func__, dir,
+		    FS_PROBE);
 		ok = 0;
 	}
 	(void)close(fd);
@@ -420,13 +423,13 @@ probe_ro(const char *dir)
 	int		 ok;
 
 	if (stat(dir, &st) == -1 || (d = opendir(dir)) == NULL) {
-		log_warn("collect fs: probe: %s", dir);
+		log_warn("%s: collect fs: probe: %s", __func__, dir);
 		return 0;
 	}
 	errno = 0;
 	ok = readdir(d) != NULL;
 	if (!ok)
-		log_warn("collect fs: probe: readdir %s", dir);
+		log_warn("%s: collect fs: probe: readdir %s", __func__, dir);
 	(void)closedir(d);
 	return ok;
 }
@@ -458,7 +461,8 @@ fs_mount(struct fs_state *st, const struct collect_env *env,
 	int		 rw;
 
 	if (collect_path(path, sizeof(path), env->root, "%s", m->file) == -1) {
-		log_warnx("collect fs: %s: path too long", m->file);
+		log_warnx("%s: collect fs: %s: path too long", __func__,
+		    m->file);
 		return;
 	}
 	if (st->statfs(path, &sf) == -1) {

@@ -202,8 +202,8 @@ kernel_file(const struct collect_env *env, const char *rel, int64_t value,
 	int		 fd;
 
 	if (collect_path(path, sizeof(path), env->root, "%s", rel) == -1) {
-		log_warnx("collect kernel: %s%s: path too long", env->root,
-		    rel);
+		log_warnx("%s: collect kernel: %s%s: path too long", __func__,
+		    env->root, rel);
 		return;
 	}
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
@@ -212,21 +212,22 @@ kernel_file(const struct collect_env *env, const char *rel, int64_t value,
 			log_debug("collect kernel: %s: %s", path,
 			    strerror(errno));
 		else
-			log_warn("collect kernel: %s", path);
+			log_warn("%s: collect kernel: %s", __func__, path);
 		return;
 	}
 	if (fstat(fd, &st) == -1) {
-		log_warn("collect kernel: %s", path);
+		log_warn("%s: collect kernel: %s", __func__, path);
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		log_warnx("collect kernel: %s: not a regular file", path);
+		log_warnx("%s: collect kernel: %s: not a regular file",
+		    __func__, path);
 		goto done;
 	}
 	if (st.st_size > WTMP_FILE_MAX) {
-		log_warnx("collect kernel: %s: %lld bytes, over the %lld the "
-		    "Go agent read: skipped", path, (long long)st.st_size,
-		    WTMP_FILE_MAX);
+		log_warnx("%s: collect kernel: %s: %lld bytes, over the %lld "
+		    "the Go agent read: skipped", __func__, path,
+		    (long long)st.st_size, WTMP_FILE_MAX);
 		goto done;
 	}
 	nrec = (size_t)st.st_size / UT_SIZE;
@@ -235,14 +236,14 @@ kernel_file(const struct collect_env *env, const char *rel, int64_t value,
 		    "a whole record: left out", path,
 		    (long long)(st.st_size % UT_SIZE));
 	if (ut_start(fd, nrec, cutoff, buf, &start) == -1) {
-		log_warn("collect kernel: read %s", path);
+		log_warn("%s: collect kernel: read %s", __func__, path);
 		goto done;
 	}
 	for (i = start; i < nrec; i += n) {
 		n = nrec - i < WTMP_CHUNK ? nrec - i : WTMP_CHUNK;
 		if (ut_read(fd, buf, i, n) == -1) {
 			/* truncated under us (log rotation): what we have */
-			log_warn("collect kernel: read %s", path);
+			log_warn("%s: collect kernel: read %s", __func__, path);
 			break;
 		}
 		for (k = 0; k < n; k++)

@@ -80,14 +80,14 @@ check_start(struct port_check *c, const struct port_item *it, int64_t now)
 		timeout = PORT_WAIT_MAX;
 	c->deadline = now + (int64_t)timeout * 1000;
 	if (it->port < 1 || it->port > 65535) {
-		log_warnx("collect port: %s: port %d out of range", it->name,
-		    it->port);
+		log_warnx("%s: collect port: %s: port %d out of range",
+		    __func__, it->name, it->port);
 		return;
 	}
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (c->fd == -1) {
-		log_warn("collect port: %s: socket", it->name);
+		log_warn("%s: collect port: %s: socket", __func__, it->name);
 		return;
 	}
 	memset(&sin, 0, sizeof(sin));
@@ -135,7 +135,7 @@ checks_wait(struct port_check *c, size_t n)
 		if (k == 0)
 			break;
 		if ((r = poll(pfd, k, (int)wait)) == -1 && errno != EINTR) {
-			log_warn("collect port: poll");
+			log_warn("%s: collect port: poll", __func__);
 			for (i = 0; i < k; i++)
 				check_done(&c[idx[i]], 0);
 			break;

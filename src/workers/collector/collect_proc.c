@@ -112,13 +112,13 @@ cpu_total(const char *root)
 	memset(&f, 0, sizeof(f));
 	if (collect_slurp(root, "/proc/stat", PROC_STAT_MAX, &f, why,
 	    sizeof(why)) == -1) {
-		log_warnx("collect proc: %s", why);
+		log_warnx("%s: collect proc: %s", __func__, why);
 		collect_file_free(&f);
 		return 0;
 	}
 	if (strncmp(f.p, "cpu ", 4) != 0) {
-		log_warnx("collect proc: %s/proc/stat: no cpu line first",
-		    root);
+		log_warnx("%s: collect proc: %s/proc/stat: no cpu line first",
+		    __func__, root);
 		collect_file_free(&f);
 		return 0;
 	}
@@ -389,8 +389,8 @@ emit(struct point_list *out, const struct proc_item *pi, const char *suffix,
 
 	n = snprintf(name, sizeof(name), "%s.%s", pi->name, suffix);
 	if (n < 0 || (size_t)n >= sizeof(name)) {
-		log_warnx("collect proc: %s.%s: name longer than %d bytes",
-		    pi->name, suffix, POINT_NAME_MAX);
+		log_warnx("%s: collect proc: %s.%s: name longer than %d bytes",
+		    __func__, pi->name, suffix, POINT_NAME_MAX);
 		return;
 	}
 	/* to the item's namespace only */

@@ -200,8 +200,8 @@ check_reply(const unsigned char *b, ssize_t len, uint64_t t1,
 		return REPLY_BAD;
 	}
 	if (stratum == 0) {
-		log_warnx("collect time: %s: kiss-o'-death \"%.4s\"", server,
-		    (const char *)b + 12);
+		log_warnx("%s: collect time: %s: kiss-o'-death \"%.4s\"",
+		    __func__, server, (const char *)b + 12);
 		return REPLY_KOD;
 	}
 	if (leap == 3 || stratum > 15) {
@@ -235,11 +235,11 @@ attempt(struct time_state *st, const struct addrinfo *ai, const char *server,
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd == -1) {
-		log_warn("collect time: %s: socket", server);
+		log_warn("%s: collect time: %s: socket", __func__, server);
 		return 0;
 	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		log_warn("collect time: %s: connect", server);
+		log_warn("%s: collect time: %s: connect", __func__, server);
 		goto done;
 	}
 	memset(req, 0, sizeof(req));
@@ -248,7 +248,7 @@ attempt(struct time_state *st, const struct addrinfo *ai, const char *server,
 	t1 = ntp_time(&ts);
 	put_be64(req + 40, t1);
 	if (send(fd, req, sizeof(req), 0) != (ssize_t)sizeof(req)) {
-		log_warn("collect time: %s: send", server);
+		log_warn("%s: collect time: %s: send", __func__, server);
 		goto done;
 	}
 	if (clock_gettime(CLOCK_MONOTONIC, &mono) == -1)

@@ -101,11 +101,11 @@ family_failed(struct collector *c, struct family_run *fr, const char *err,
 		return;
 	}
 	if (fr->quiet > 0)
-		log_warnx("collector: %s: %s (%llu more failures since the "
-		    "last report)", fr->f->name, err,
+		log_warnx("%s: collector: %s: %s (%llu more failures since the "
+		    "last report)", __func__, fr->f->name, err,
 		    (unsigned long long)fr->quiet);
 	else
-		log_warnx("collector: %s: %s", fr->f->name, err);
+		log_warnx("%s: collector: %s: %s", __func__, fr->f->name, err);
 	fr->last_log = mono;
 	fr->quiet = 0;
 }
@@ -319,8 +319,8 @@ collector_start(struct worker *w, char *err, size_t errlen)
 		if (fr->f->init == NULL)
 			continue;
 		if ((fr->state = fr->f->init()) == NULL) {
-			log_warnx("collector: %s: out of memory; left out",
-			    fr->f->name);
+			log_warnx("%s: collector: %s: out of memory; left out",
+			    __func__, fr->f->name);
 			fr->off = 1;
 		}
 	}

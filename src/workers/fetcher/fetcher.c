@@ -150,7 +150,7 @@ write_cache(struct fetcher *f)
 	if (fetcher_cache_write(f->w->conf.pluginsdir, &doc, err,
 	    sizeof(err)) == -1) {
 		/* the agent runs on; the next start may be from older data */
-		log_warnx("registry cache: %s", err);
+		log_warnx("%s: registry cache: %s", __func__, err);
 		buf_free(&doc);
 		return;
 	}
@@ -284,8 +284,8 @@ ack_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct fetcher	*f = t->data;
 
-	log_warnx("the scheduler did not confirm new items within %.0f s; "
-	    "answering /update anyway", FETCHER_ACK_WAIT);
+	log_warnx("%s: the scheduler did not confirm new items within %.0f s; "
+	    "answering /update anyway", __func__, FETCHER_ACK_WAIT);
 	release_held(f);
 }
 
@@ -321,7 +321,7 @@ fetcher_refresh_done(struct fetcher *f, int ok, const char *error)
 		f->st.last_success = (uint64_t)time(NULL);
 	} else {
 		f->st.refresh_failed++;
-		log_warnx("registry refresh failed: %s", error);
+		log_warnx("%s: registry refresh failed: %s", __func__, error);
 	}
 	answer_waiters(f, ok, error);
 	/* spread the agents of a fleet over the interval */
@@ -390,9 +390,10 @@ start_from_cache(struct fetcher *f)
 	fetcher_regset_init(&rs);
 	r = fetcher_cache_load(f->w->conf.pluginsdir, &rs, err, sizeof(err));
 	if (r == -1)
-		log_warnx("registry cache not used: %s", err);
+		log_warnx("%s: registry cache not used: %s", __func__, err);
 	if (r == 1 && apply_set(f, &rs, 1) == -1)
-		log_warnx("registry cache not used: out of memory");
+		log_warnx("%s: registry cache not used: out of memory",
+		    __func__);
 	fetcher_regset_free(&rs);
 	if (r == 1 && f->have_running) {
 		/* what the file holds, so an unchanged answer is not
@@ -475,8 +476,7 @@ answer_early(struct worker *w, uint32_t reqid)
 	codec_put_init(&pb);
 	plugin_msg_namespaces_encode(&pb, 0, "the fetcher is starting", &none);
 	if (codec_put_failed(&pb) || worker_send_peer(w, ROLE_FRONT,
-	    MSG_NAMESPACES,
-	    reqid, pb.buf, pb.len) == -1)
+	    MSG_NAMESPACES, reqid, pb.buf, pb.len) == -1)
 		log_warn("%s: namespaces to the front", __func__);
 	codec_put_free(&pb);
 }

@@ -69,7 +69,8 @@ req_end(CURL *easy, CURLcode result, void *arg)
 	/* every handle in there is a request's, its private pointer set */
 	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) !=
 	    CURLE_OK || r == NULL) {
-		log_warnx("registry client: a transfer without its request");
+		log_warnx("%s: registry client: a transfer without its request",
+		    __func__);
 		return;
 	}
 	r->attached = 0;

@@ -134,9 +134,10 @@ drop_plugin(struct items *out, const char *ns, const char *project)
 		p = &out->plugins[i];
 		if (strcmp(p->ns, ns) != 0 || strcmp(p->project, project) != 0)
 			continue;
-		log_warnx("namespace \"%s\": plugin item \"%s\" is replaced by "
-		    "a later item of the same project \"%s\"", ns, p->name,
-		    project);
+		log_warnx("%s: namespace \"%s\": plugin item \"%s\" is "
+		    "replaced by a later item of the same project \"%s\"",
+		    __func__, ns,
+		    p->name, project);
 		free(p->ns);
 		free(p->name);
 		free(p->git);
@@ -176,8 +177,7 @@ apply_plugin(const char *ns, const struct reg_item *it, struct items *out,
 		return REG_ITEM_REJECTED;
 	}
 	if (items_repo_from_git(git, repo, sizeof(repo), project,
-	    sizeof(project),
-	    err, sizeof(err)) == -1) {
+	    sizeof(project), err, sizeof(err)) == -1) {
 		snprintf(why, whylen, "%s", err);
 		return REG_ITEM_REJECTED;
 	}
@@ -279,10 +279,10 @@ apply_check_interval(const char *ns, const struct reg_item *it,
 
 	if (iv != NULL && iv[0] != '\0' &&
 	    parse_integer(iv, 0, INT32_MAX, &interval) == -1) {
-		log_warnx("namespace \"%s\": %s item \"%s\": \"interval\" "
+		log_warnx("%s: namespace \"%s\": %s item \"%s\": \"interval\" "
 		    "\"%.32s\" is not a number of seconds >= 0; the default "
-		    "(%lld s) applies", ns, items_sys_type_name(t), name, iv,
-		    (long long)items_sys_type_default_interval(t));
+		    "(%lld s) applies", __func__, ns, items_sys_type_name(t),
+		    name, iv, (long long)items_sys_type_default_interval(t));
 		interval = 0;
 	}
 	out->intervals[t] = interval;
@@ -358,14 +358,13 @@ fetcher_regset_to_items(const struct regset *rs, struct items *out,
 			if (v == REG_ITEM_IGNORED)
 				log_debug("namespace \"%s\": item %s ignored: "
 				    "%s", n->ns, fetcher_item_name(&n->items[j],
-				    j,
-				    name, sizeof(name)), why);
+				    j, name, sizeof(name)), why);
 			if (v != REG_ITEM_REJECTED)
 				continue;
 			(*rejected)++;
-			log_warnx("namespace \"%s\": item %s rejected: %s",
-			    n->ns, fetcher_item_name(&n->items[j], j, name,
-			    sizeof(name)), why);
+			log_warnx("%s: namespace \"%s\": item %s rejected: %s",
+			    __func__, n->ns, fetcher_item_name(&n->items[j], j,
+			    name, sizeof(name)), why);
 		}
 	}
 	return 0;

@@ -155,8 +155,9 @@ resource_done(void *arg, const struct fhttp_result *res)
 	    ns, why, sizeof(why)) == 0)
 		why[0] = '\0';
 	if (why[0] != '\0') {
-		log_warnx("registry: items of namespace \"%s\" (%s): %s; it "
-		    "keeps the items it had", ns->ns, res->url, why);
+		log_warnx("%s: registry: items of namespace \"%s\" (%s): %s; "
+		    "it keeps the items it had",
+		    __func__, ns->ns, res->url, why);
 		note_error(rf, "items of \"%s\": %s", ns->ns, why);
 		rf->failed++;
 		rf->res_failed++;
@@ -184,7 +185,7 @@ resource_next(struct refresh *rf)
 		    sizeof(err));
 		if (rf->req != NULL)
 			return;
-		log_warnx("registry: GET %s: %s", url, err);
+		log_warnx("%s: registry: GET %s: %s", __func__, url, err);
 		note_error(rf, "items of \"%s\": %s", rf->next.v[rf->idx].ns,
 		    err);
 		rf->failed++;
@@ -240,8 +241,8 @@ ns_done(void *arg, const struct fhttp_result *res)
 	    &rf->next, why, sizeof(why)) == 0)
 		why[0] = '\0';
 	if (why[0] != '\0') {
-		log_warnx("registry: POST %s: %s; the namespaces stay as they "
-		    "were", res->url, why);
+		log_warnx("%s: registry: POST %s: %s; the namespaces stay as "
+		    "they were", __func__, res->url, why);
 		note_error(rf, "namespaces: %s", why);
 		ns_failed(rf);
 		return;
@@ -272,21 +273,20 @@ refresh_http(struct refresh *rf)
 	registry_base(c->registryaddr, rf->base, sizeof(rf->base));
 	if (fetcher_ident_hostname(host, sizeof(host), err,
 	    sizeof(err)) == -1) {
-		log_warnx("registry: %s; the namespaces stay as they were",
-		    err);
+		log_warnx("%s: registry: %s; the namespaces stay as they were",
+		    __func__, err);
 		note_error(rf, "namespaces: %s", err);
 		ns_failed(rf);
 		return;
 	}
 	changed = fetcher_ident_cache_check(c->pluginsdir, HOSTNAME_FILE, host,
-	    &old,
-	    &created, err, sizeof(err));
+	    &old, &created, err, sizeof(err));
 	if (changed == -1)
-		log_warnx("registry: hostname cache: %s", err);
+		log_warnx("%s: registry: hostname cache: %s", __func__, err);
 	if (changed == 1) {
-		log_warnx("registry: the hostname changed from \"%s\" to "
+		log_warnx("%s: registry: the hostname changed from \"%s\" to "
 		    "\"%s\" (%s/%s): namespaces are not asked for until a "
-		    "report to the registry is accepted", old, host,
+		    "report to the registry is accepted", __func__, old, host,
 		    c->pluginsdir, HOSTNAME_FILE);
 		note_error(rf, "namespaces: hostname changed from \"%.64s\" "
 		    "to \"%.64s\", skip fetch ns until a report is accepted",
@@ -299,7 +299,7 @@ refresh_http(struct refresh *rf)
 	strlist_init(&ips);
 	if (fetcher_ident_host_ips(&c->ifaceprefix, &ips, err,
 	    sizeof(err)) == -1)
-		log_warnx("registry: IP list: %s", err);
+		log_warnx("%s: registry: IP list: %s", __func__, err);
 	buf_init(&body);
 	if ((ipjoined = fetcher_ident_join(&ips, ',')) != NULL)
 		fetcher_report_ns_json(&body, host, ipjoined, f->sn);
@@ -314,7 +314,7 @@ refresh_http(struct refresh *rf)
 		    (long)c->registrytimeout, ns_done, rf, err, sizeof(err));
 	buf_free(&body);
 	if (rf->req == NULL) {
-		log_warnx("registry: POST %s: %s", url, err);
+		log_warnx("%s: registry: POST %s: %s", __func__, url, err);
 		note_error(rf, "namespaces: %s", err);
 		ns_failed(rf);
 	}
@@ -350,8 +350,8 @@ refresh_file(struct refresh *rf)
 	refresh_end(rf, 1);
 	return;
 fail:
-	log_warnx("registry file %s: %s; everything stays as it was", path,
-	    why);
+	log_warnx("%s: registry file %s: %s; everything stays as it was",
+	    __func__, path, why);
 	note_error(rf, "%s", why);
 	rf->failed++;
 	refresh_end(rf, 0);
@@ -426,22 +426,22 @@ report_done(void *arg, const struct fhttp_result *res)
 	if (res->error != NULL || res->code != 200) {
 		f->st.reports_failed++;
 		if (res->error != NULL)
-			log_warnx("registry: report to %s failed: %s",
-			    res->url, res->error);
+			log_warnx("%s: registry: report to %s failed: %s",
+			    __func__, res->url, res->error);
 		else
-			log_warnx("registry: report to %s failed: HTTP %ld",
-			    res->url, res->code);
+			log_warnx("%s: registry: report to %s failed: HTTP %ld",
+			    __func__, res->url, res->code);
 	} else {
 		f->st.reports_ok++;
 		log_debug("registry: report accepted");
 		/* the registry knows now: the caches follow */
 		if (rp->host_changed && fetcher_ident_cache_write(dir,
-		    HOSTNAME_FILE,
-		    rp->hostname, err, sizeof(err)) == -1)
-			log_warnx("registry: hostname cache: %s", err);
+		    HOSTNAME_FILE, rp->hostname, err, sizeof(err)) == -1)
+			log_warnx("%s: registry: hostname cache: %s", __func__,
+			    err);
 		if (rp->ip_changed && fetcher_ident_cache_write(dir, IP_FILE,
 		    rp->ips, err, sizeof(err)) == -1)
-			log_warnx("registry: IP cache: %s", err);
+			log_warnx("%s: registry: IP cache: %s", __func__, err);
 		if (rp->host_changed)
 			log_info("registry: rename to \"%s\" accepted; asking "
 			    "for namespaces again", rp->hostname);
@@ -490,11 +490,11 @@ report_send(struct fetcher *f)
 	}
 	if (fetcher_ident_hostname(host, sizeof(host), err,
 	    sizeof(err)) == -1) {
-		log_warnx("registry: no report: %s", err);
+		log_warnx("%s: registry: no report: %s", __func__, err);
 		return;
 	}
 	if ((rp = calloc(1, sizeof(*rp))) == NULL) {
-		log_warnx("registry: no report: out of memory");
+		log_warnx("%s: registry: no report: out of memory", __func__);
 		return;
 	}
 	rp->f = f;
@@ -505,20 +505,18 @@ report_send(struct fetcher *f)
 	buf_init(&body);
 	if (fetcher_ident_host_ips(&c->ifaceprefix, &ips, err,
 	    sizeof(err)) == -1)
-		log_warnx("registry: IP list: %s", err);
+		log_warnx("%s: registry: IP list: %s", __func__, err);
 	if ((hchanged = fetcher_ident_cache_check(c->pluginsdir, HOSTNAME_FILE,
-	    host,
-	    &oldhost, &created, err, sizeof(err))) == -1) {
-		log_warnx("registry: hostname cache: %s", err);
+	    host, &oldhost, &created, err, sizeof(err))) == -1) {
+		log_warnx("%s: registry: hostname cache: %s", __func__, err);
 		hchanged = 0;
 	}
 	if ((rp->ips = fetcher_ident_join(&ips, ',')) == NULL ||
 	    (rp->hostname = strdup(host)) == NULL)
 		goto nomem;
 	if ((ichanged = fetcher_ident_cache_check(c->pluginsdir, IP_FILE,
-	    rp->ips,
-	    &oldip, &created, err, sizeof(err))) == -1) {
-		log_warnx("registry: IP cache: %s", err);
+	    rp->ips, &oldip, &created, err, sizeof(err))) == -1) {
+		log_warnx("%s: registry: IP cache: %s", __func__, err);
 		ichanged = 0;
 	}
 	if (oldip != NULL && split_list(oldip, &oldips) == -1)
@@ -533,7 +531,8 @@ report_send(struct fetcher *f)
 			goto nomem;
 	if (clock_gettime(CLOCK_REALTIME, &now) == -1 ||
 	    fetcher_report_format_utime(&now, utime, sizeof(utime)) == -1) {
-		log_warnx("registry: no report: cannot format the time");
+		log_warnx("%s: registry: no report: cannot format the time",
+		    __func__);
 		goto out;
 	}
 	memset(&ri, 0, sizeof(ri));
@@ -555,7 +554,8 @@ report_send(struct fetcher *f)
 	rp->req = fetcher_http_start(&f->http, url, body.p, body.len,
 	    (long)c->registrytimeout, report_done, rp, err, sizeof(err));
 	if (rp->req == NULL) {
-		log_warnx("registry: report: POST %s: %s", url, err);
+		log_warnx("%s: registry: report: POST %s: %s", __func__, url,
+		    err);
 		f->st.reports_failed++;
 		goto out;
 	}
@@ -567,7 +567,7 @@ report_send(struct fetcher *f)
 	rp = NULL;
 	goto out;
 nomem:
-	log_warnx("registry: no report: out of memory");
+	log_warnx("%s: registry: no report: out of memory", __func__);
 out:
 	report_free(rp);
 	free(oldhost);

@@ -366,15 +366,16 @@ ns_from_json(yajl_val o, const char *what, struct regset *out, char *err,
 		ns = o->u.object.keys[i];
 		uuid = o->u.object.values[i]->u.string;
 		if (!fetcher_regset_ns_name_valid(ns)) {
-			log_warnx("registry namespace \"%.128s\" rejected: not "
-			    "a namespace name (dot-separated labels of "
-			    "[-a-z0-9], at most %d bytes)", ns,
+			log_warnx("%s: registry namespace \"%.128s\" rejected: "
+			    "not a namespace name (dot-separated labels of "
+			    "[-a-z0-9], at most %d bytes)", __func__, ns,
 			    ITEM_NS_MAX - 1);
 			continue;
 		}
 		if (strlen(uuid) > REG_UUID_MAX) {
-			log_warnx("registry namespace \"%s\" rejected: its "
-			    "uuid is longer than %d bytes", ns, REG_UUID_MAX);
+			log_warnx("%s: registry namespace \"%s\" rejected: its "
+			    "uuid is longer than %d bytes", __func__, ns,
+			    REG_UUID_MAX);
 			continue;
 		}
 		if (fetcher_regset_add_ns(out, ns, uuid) == NULL) {
@@ -482,9 +483,9 @@ fetcher_registry_parse_file(const char *source, const char *text, size_t len,
 			continue;
 		}
 		if (!YAJL_IS_ARRAY(list)) {
-			log_warnx("%s: the items of \"%s\" are %s, not a list; "
-			    "that namespace keeps the items it had", source,
-			    n->ns, json_kind(list));
+			log_warnx("%s: %s: the items of \"%s\" are %s, not a "
+			    "list; that namespace keeps the items it had",
+			    __func__, source, n->ns, json_kind(list));
 			continue;
 		}
 		if (items_from_json(list, n, why, sizeof(why)) == -1) {
@@ -493,14 +494,17 @@ fetcher_registry_parse_file(const char *source, const char *text, size_t len,
 				fetcher_regset_free(&rs);
 				goto fail;
 			}
-			log_warnx("%s: the items of \"%s\": %s; that namespace "
-			    "keeps the items it had", source, n->ns, why);
+			log_warnx("%s: %s: the items of \"%s\": %s; that "
+			    "namespace keeps the items it had",
+			    __func__, source, n->ns,
+			    why);
 		}
 	}
 	for (i = 0; YAJL_IS_OBJECT(res) && i < res->u.object.len; i++)
 		if (fetcher_regset_find(&rs, res->u.object.keys[i]) == NULL)
-			log_warnx("%s: \"resources\" of \"%.128s\" ignored: not "
-			    "a namespace of \"ns\"", source,
+			log_warnx("%s: %s: \"resources\" of \"%.128s\" "
+			    "ignored: not a namespace of \"ns\"",
+			    __func__, source,
 			    res->u.object.keys[i]);
 	yajl_tree_free(tree);
 	fetcher_regset_sort(&rs);

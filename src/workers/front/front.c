@@ -102,8 +102,8 @@ front_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (ev_now(loop) < p->expires)
 			continue;
 		TAILQ_REMOVE(&f->pending, p, entry);
-		log_warnx("request %u got no answer within %.0f s", p->reqid,
-		    p->expires - p->since);
+		log_warnx("%s: request %u got no answer within %.0f s",
+		    __func__, p->reqid, p->expires - p->since);
 		front_http_respond_error(p->req, 504,
 		    "no answer from the agent");
 		free(p);

@@ -103,7 +103,7 @@ op_done(struct gitop *op, const struct git_resp *r, void *arg)
 			    r->commit, c->commit[0] != '\0' ? ", was " : "",
 			    c->commit);
 	} else {
-		log_warnx("%s", r->error);
+		log_warnx("%s: %s", __func__, r->error);
 		snprintf(gp->last_error, sizeof(gp->last_error), "%s",
 		    r->error);
 	}
@@ -133,7 +133,7 @@ gitpull_start_op(struct gq *q, struct gq_checkout *c, struct git_resp *now)
 		    "checking", c->ns, c->project, c->run_repo);
 		return 0;
 	}
-	log_warnx("%s", now->error);
+	log_warnx("%s: %s", __func__, now->error);
 	snprintf(gp->last_error, sizeof(gp->last_error), "%s", now->error);
 	return -1;
 }
@@ -163,7 +163,8 @@ gitpull_setup(struct worker *w, char *err, size_t errlen)
 	/* a missing git is every request's error, not a restart loop */
 	if (gitpull_find_git(gp->git, sizeof(gp->git)) == -1) {
 		gp->git[0] = '\0';
-		log_error("no git binary found: plugins cannot be cloned");
+		log_warnx("%s: no git binary found: plugins cannot be cloned",
+		    __func__);
 	}
 	return 0;
 }
@@ -177,9 +178,9 @@ gitpull_prepare_dir(struct gitpull *gp)
 
 	if (gitpull_trust_reset(&gp->trust, gp->gc.gitconfig, err,
 	    sizeof(err)) == -1)
-		log_warnx("cannot write the git config of local sources: %s; "
-		    "a local repository owned by another user will be "
-		    "refused", err);
+		log_warnx("%s: cannot write the git config of local sources: "
+		    "%s; a local repository owned by another user will be "
+		    "refused", __func__, err);
 	if ((n = gitpull_rm_all_clones(gp->gc.pluginsdir)) > 0)
 		log_info("removed %d unfinished clone%s", n, n == 1 ? "" :
 		    "s");
@@ -233,8 +234,8 @@ gitpull_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	gp->dirty = 1;
 	codec_get_init(&pr, in->data, in->datalen);
 	if (plugin_msg_git_req_decode(&pr, &req, why, sizeof(why)) == -1) {
-		log_warnx("%s from %s: %s", proto_msg_name(in->hdr.type),
-		    proto_role_name(from), why);
+		log_warnx("%s: %s from %s: %s", __func__,
+		    proto_msg_name(in->hdr.type), proto_role_name(from), why);
 		gp->q.st.requests++;
 		gp->q.st.refused++;
 		gp->q.st.failed++;
@@ -272,7 +273,7 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct gitpull	*gp = t->data;
 
-	log_warnx("stopping with %zu git operations not reaped",
+	log_warnx("%s: stopping with %zu git operations not reaped", __func__,
 	    gp->q.nrunning);
 	worker_exit(gp->w, 0);
 }

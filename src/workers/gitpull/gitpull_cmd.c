@@ -453,7 +453,8 @@ gitpull_rm_clones(const char *dir, const char *project)
 		if (gitpull_rmtree(path) == 0)
 			n++;
 		else
-			log_warn("cannot remove the unfinished clone %s", path);
+			log_warn("%s: cannot remove the unfinished clone %s",
+			    __func__, path);
 	}
 	(void)closedir(d);
 	return n;

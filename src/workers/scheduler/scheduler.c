@@ -273,16 +273,17 @@ run_done(const struct run_result *res, void *arg)
 		snprintf(s->last_error, sizeof(s->last_error), "%s: %s",
 		    p->key, l->error);
 		stderr_for_log(res->errtail, tail, sizeof(tail));
-		log_warnx("plugin %s (%s run) failed after %.3f s: %s%s%s",
-		    p->key, l->kind == RUN_CALL ? "call" : "regular",
+		log_warnx("%s: plugin %s (%s run) failed after %.3f s: %s%s%s",
+		    __func__, p->key, l->kind == RUN_CALL ? "call" : "regular",
 		    l->duration, l->error, tail[0] != '\0' ? "; stderr: " :
 		    "", tail);
 	} else {
 		log_debug("plugin %s: ok in %.3f s, %zu points", p->key,
 		    l->duration, l->points);
 		if (l->dropped > 0)
-			log_warnx("plugin %s: %zu bad points dropped, the "
-			    "first: %s", p->key, l->dropped, l->drop_error);
+			log_warnx("%s: plugin %s: %zu bad points dropped, the "
+			    "first: %s", __func__, p->key, l->dropped,
+			    l->drop_error);
 	}
 	if (reqid != 0)
 		scheduler_answer_run(p, reqid, res->pid != 0 ? res : NULL);
@@ -419,8 +420,8 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 
 	snprintf(key, sizeof(key), "%s|%s", it->ns, it->project);
 	if ((p = scheduler_find(s, key)) != NULL && p->seen && !p->gone) {
-		log_warnx("plugin %s is listed twice (%s and %s): the first "
-		    "is kept", key, p->item.git, it->git);
+		log_warnx("%s: plugin %s is listed twice (%s and %s): the "
+		    "first is kept", __func__, key, p->item.git, it->git);
 		return;
 	}
 	if (p == NULL) {
@@ -518,7 +519,7 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (scheduler_marker_sweep(s->w->conf.pluginsdir, time(NULL),
 	    MARKER_MAX_AGE,
 	    sweep_enable, s, err, sizeof(err)) == -1 || err[0] != '\0')
-		log_warnx("disable markers: %s", err);
+		log_warnx("%s: disable markers: %s", __func__, err);
 }
 
 static void
@@ -599,8 +600,8 @@ sched_start(struct worker *w, char *err, size_t errlen)
 		strlcpy(s->home, "/", sizeof(s->home));
 	if (scheduler_marker_dir_init(w->conf.pluginsdir, why,
 	    sizeof(why)) == -1)
-		log_warnx("disable markers: %s; /plugins/disable will fail",
-		    why);
+		log_warnx("%s: disable markers: %s; /plugins/disable will fail",
+		    __func__, why);
 	ev_timer_init(&s->sweep, sweep_cb, 0., SWEEP_INTERVAL);
 	s->sweep.data = s;
 	ev_timer_start(w->loop, &s->sweep);
@@ -620,7 +621,7 @@ sched_reconfigure(struct worker *w, const struct agent_conf *next,
 	/* runs started from now on use the new values; markers move */
 	if (strcmp(w->conf.pluginsdir, next->pluginsdir) != 0 &&
 	    scheduler_marker_dir_init(next->pluginsdir, why, sizeof(why)) == -1)
-		log_warnx("disable markers: %s", why);
+		log_warnx("%s: disable markers: %s", __func__, why);
 	return 0;
 }
 
@@ -677,7 +678,7 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct sched	*s = t->data;
 
-	log_warnx("stopping with %zu plugin runs not reaped",
+	log_warnx("%s: stopping with %zu plugin runs not reaped", __func__,
 	    scheduler_runner_active(s->runner));
 	worker_exit(s->w, 0);
 }

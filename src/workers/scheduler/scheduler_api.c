@@ -385,8 +385,7 @@ op_update(struct sched *s, uint32_t reqid, struct plugin *p)
 {
 	if (scheduler_git(s, p, GIT_FOR_UPDATE, reqid) == NULL)
 		scheduler_respond_error(s, reqid, 503,
-		    "gitpull is not running; "
-		    "try again");
+		    "gitpull is not running; try again");
 }
 
 static void
@@ -404,8 +403,8 @@ op_enable(struct sched *s, uint32_t reqid, struct plugin *p, int enable)
 		rv = scheduler_marker_create(s->w->conf.pluginsdir, p->key, err,
 		    sizeof(err));
 	if (rv == -1) {
-		log_warnx("%s %s: %s", enable ? "enable" : "disable", p->key,
-		    err);
+		log_warnx("%s: %s %s: %s", __func__,
+		    enable ? "enable" : "disable", p->key, err);
 		scheduler_respond_error(s, reqid, 500, err);
 		return;
 	}

@@ -74,7 +74,7 @@ gitwait_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	snprintf(msg, sizeof(msg), "gitpull did not answer within %.0f s",
 	    GIT_WAIT_MAX);
-	log_warnx("plugin %s: %s", p->key, msg);
+	log_warnx("%s: plugin %s: %s", __func__, p->key, msg);
 	if (gw->why != GIT_FOR_ITEMS)
 		scheduler_respond_error(gw->s, gw->front_reqid, 504, msg);
 	scheduler_gitwait_free(gw);
@@ -147,8 +147,8 @@ git_answered(struct gitwait *gw, const struct git_resp *r)
 		}
 		snprintf(s->last_error, sizeof(s->last_error), "%s: git: %s",
 		    p->key, r->error);
-		log_warnx("plugin %s: git %s failed: %s%s", p->key,
-		    gw->why == GIT_FOR_UPDATE ? "update" : "checkout",
+		log_warnx("%s: plugin %s: git %s failed: %s%s", __func__,
+		    p->key, gw->why == GIT_FOR_UPDATE ? "update" : "checkout",
 		    r->error, p->checkout == CHECKOUT_FAILED ?
 		    "; not scheduled" : "");
 	}
@@ -179,8 +179,7 @@ git_answered(struct gitwait *gw, const struct git_resp *r)
 			    "the agent is stopping");
 		else
 			scheduler_run(p, RUN_CALL, &gw->argv,
-			    (double)gw->timeout,
-			    gw->front_reqid);
+			    (double)gw->timeout, gw->front_reqid);
 		break;
 	}
 }

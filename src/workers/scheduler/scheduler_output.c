@@ -173,7 +173,7 @@ scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
 	if (scheduler_output_result_point(p->item.ns, p->item.repo,
 	    p->run_kind == RUN_CALL, !ok, s->host, now, fmt, &pts, err,
 	    sizeof(err)) == -1)
-		log_warnx("plugin %s: %s", p->key, err);
+		log_warnx("%s: plugin %s: %s", __func__, p->key, err);
 	else
 		(void)sched_publish(s, EXCEPTION_NS, &pts, 1);
 	buf_free(&pts);

@@ -155,8 +155,9 @@ sender_sink_done(struct sender *s, int ok, const char *err)
 		    s->backoff * 2;
 		/* jitter, so agents behind one outage do not retry in step */
 		s->backoff *= 0.75 + (double)arc4random_uniform(501) / 1000.0;
-		log_warnx("publish of %u points in %zu message%s failed: %s; "
-		    "retrying in %.1f s", s->inflight, s->cut.nmsgs,
+		log_warnx("%s: publish of %u points in %zu message%s failed: "
+		    "%s; retrying in %.1f s",
+		    __func__, s->inflight, s->cut.nmsgs,
 		    s->cut.nmsgs == 1 ? "" : "s", s->last_error, s->backoff);
 		/* all of them stay, and go again */
 		s->inflight = 0;
@@ -177,17 +178,17 @@ sender_sink_rejected(struct sender *s, const char *err)
 		 * Which message was it?  One per request, each is taken or
 		 * refused on its own, and only a refused one is dropped.
 		 */
-		log_warnx("the output refused a request of %zu messages "
+		log_warnx("%s: the output refused a request of %zu messages "
 		    "(%u points): %s; sending them one message per request",
-		    s->cut.nmsgs, s->inflight, err);
+		    __func__, s->cut.nmsgs, s->inflight, err);
 		s->solo = s->inflight;
 		s->inflight = 0;
 		sender_kick(s);
 		return;
 	}
 	s->st.dropped_rejected += s->inflight;
-	log_error("the output refused %u points for good: %s; they are "
-	    "dropped", s->inflight, err);
+	log_warnx("%s: the output refused %u points for good: %s; they are "
+	    "dropped", __func__, s->inflight, err);
 	sender_consume_request(s);
 	sender_kick(s);
 }
@@ -201,8 +202,9 @@ sender_sink_partial(struct sender *s, uint32_t dropped, const char *err)
 	if (dropped > s->inflight)
 		dropped = s->inflight;
 	strlcpy(s->last_error, err, sizeof(s->last_error));
-	log_error("the output stored %u of %u points and refused %u for "
-	    "good: %s", s->inflight - dropped, s->inflight, dropped, err);
+	log_warnx("%s: the output stored %u of %u points and refused %u for "
+	    "good: %s", __func__, s->inflight - dropped, s->inflight, dropped,
+	    err);
 	s->st.published += s->inflight - dropped;
 	s->st.dropped_rejected += dropped;
 	s->st.messages += s->cut.nmsgs;
@@ -229,8 +231,9 @@ sender_publish(struct sender *s)
 	sender_limits(s, &l);
 	while ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2) {
 		/* no message can hold it: drop it, counted, and go on */
-		log_warnx("a point of %s is larger than [output] messagebytes "
-		    "(%lld): dropped", TAILQ_FIRST(&s->queue)->topic,
+		log_warnx("%s: a point of %s is larger than [output] "
+		    "messagebytes (%lld): dropped",
+		    __func__, TAILQ_FIRST(&s->queue)->topic,
 		    (long long)s->w->conf.messagebytes);
 		s->st.dropped_toolarge++;
 		s->inflight = 1;
@@ -414,8 +417,8 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		return -1;
 	codec_get_init(&pr, in->data, in->datalen);
 	if (points_msg_decode(&pr, &m, why, sizeof(why)) == -1) {
-		log_warnx("%s from %s: %s", proto_msg_name(in->hdr.type),
-		    proto_role_name(from), why);
+		log_warnx("%s: %s from %s: %s", __func__,
+		    proto_msg_name(in->hdr.type), proto_role_name(from), why);
 		s->st.rejected_malformed++;
 		v = POINTS_REJECTED;
 	} else if (s->stopping) {
@@ -479,8 +482,8 @@ sender_open_sink(struct sender *s)
 
 	if ((ops = sink_for(&s->w->conf)) == NULL) {
 		/* points are buffered, then refused: visible, not lost */
-		log_warnx("output \"%s\" is not built yet: points are "
-		    "buffered, then refused", s->w->conf.output_name);
+		log_warnx("%s: output \"%s\" is not built yet: points are "
+		    "buffered, then refused", __func__, s->w->conf.output_name);
 		snprintf(s->last_error, sizeof(s->last_error), "output \"%s\" "
 		    "is not built yet", s->w->conf.output_name);
 		s->ops = NULL;
@@ -493,8 +496,8 @@ sender_open_sink(struct sender *s)
 		 * buffered, then refused, and the reason is in the log and in
 		 * /me/status until a reload fixes the config.
 		 */
-		log_error("%s output: %s; points are buffered, then refused",
-		    ops->name, err);
+		log_warnx("%s: %s output: %s; points are buffered, then "
+		    "refused", __func__, ops->name, err);
 		strlcpy(s->last_error, err, sizeof(s->last_error));
 		s->ops = NULL;
 		return;
@@ -574,8 +577,9 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct batch	*b;
 
 	if (s->qpoints > 0)
-		log_error("stopping with %zu points unpublished (%zu bytes): "
-		    "%s", s->qpoints, s->qbytes, s->last_error[0] != '\0' ?
+		log_warnx("%s: stopping with %zu points unpublished (%zu "
+		    "bytes): %s", __func__, s->qpoints, s->qbytes,
+		    s->last_error[0] != '\0' ?
 		    s->last_error : "the output did not take them in time");
 	while ((b = TAILQ_FIRST(&s->queue)) != NULL)
 		batch_drop(s, b, &s->st.dropped_stop);

@@ -169,7 +169,7 @@ sender_http_failover(struct sender_http *h, const char *why)
 	const char	*server = h->servers[h->cur];
 
 	if (!h->failing[h->cur])
-		log_warnx("%s: %s: %s", h->tag, server, why);
+		log_warnx("%s: %s: %s: %s", __func__, h->tag, server, why);
 	h->failing[h->cur] = 1;
 	if (h->reasons.len > 0)
 		buf_adds(&h->reasons, "; ");

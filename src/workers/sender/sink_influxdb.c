@@ -396,7 +396,8 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 
 	if (h->busy) {
 		/* the sender never does this; do not lose track of either */
-		log_warnx("influxdb: publish while a message is in flight");
+		log_warnx("%s: influxdb: publish while a message is in flight",
+		    __func__);
 		return;
 	}
 	h->busy = 1;
@@ -490,8 +491,8 @@ sink_influxdb_open(struct sender *s, char *err, size_t errlen)
 	    "Content-Type: text/plain; charset=utf-8", err, errlen) == -1)
 		goto fail;
 	if (strcmp(s->w->conf.format, "line") != 0)
-		log_warnx("influxdb: [output] format = \"%s\": messages in it "
-		    "cannot be written; set format = line",
+		log_warnx("%s: influxdb: [output] format = \"%s\": messages in "
+		    "it cannot be written; set format = line", __func__,
 		    s->w->conf.format);
 	log_info("influxdb: writing to %zu server%s, first %s",
 	    h->http.nservers, h->http.nservers == 1 ? "" : "s",

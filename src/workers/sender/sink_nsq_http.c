@@ -157,7 +157,8 @@ sink_nsq_http_publish(struct sender *s, const char *topic,
 
 	if (h->busy) {
 		/* the sender never does this; do not lose track of either */
-		log_warnx("nsq: publish while a request is in flight");
+		log_warnx("%s: nsq: publish while a request is in flight",
+		    __func__);
 		return;
 	}
 	h->busy = 1;

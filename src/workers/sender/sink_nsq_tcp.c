@@ -103,8 +103,7 @@ sink_nsq_tcp_conn_pub(struct nsq_conn *c)
 		/* one by one, they fit: the sender sends them so */
 		snprintf(why, sizeof(why), "%s: MPUB of %llu bytes is over "
 		    "this nsqd's max-body-size (%zu bytes)", c->server,
-		    (unsigned long long)t->mpubsize,
-		    c->limits.max_body_size);
+		    (unsigned long long)t->mpubsize, c->limits.max_body_size);
 		message_rejected(t, why);
 		return 0;
 	}
@@ -222,7 +221,8 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 	(void)fmt;	/* a message is one NSQ message in either format */
 	if (t->busy) {
 		/* the sender never does this; do not lose track of either */
-		log_warnx("nsq: publish while a request is in flight");
+		log_warnx("%s: nsq: publish while a request is in flight",
+		    __func__);
 		return;
 	}
 	t->busy = 1;
@@ -387,7 +387,7 @@ sink_nsq_tcp_open(struct sender *s, char *err, size_t errlen)
 	t->limits.max_body_size = (size_t)s->w->conf.requestbytes;
 	/* who we are, for nsqd's /stats: the short name is the client id */
 	if (gethostname(t->hostname, sizeof(t->hostname) - 1) == -1) {
-		log_warn("nsq: gethostname");
+		log_warn("%s: nsq: gethostname", __func__);
 		strlcpy(t->hostname, "unknown", sizeof(t->hostname));
 	}
 	t->hostname[sizeof(t->hostname) - 1] = '\0';

@@ -92,7 +92,7 @@ conn_reset(struct nsq_conn *c)
 	/* a lookup in progress is abandoned: its thread cleans up */
 	sender_resolve_cancel(&c->rsv);
 	if (c->fd != -1 && close(c->fd) == -1)
-		log_warn("nsq: close %s", c->server);
+		log_warn("%s: nsq: close %s", __func__, c->server);
 	c->fd = -1;
 	if (c->res != NULL)
 		freeaddrinfo(c->res);
@@ -139,8 +139,8 @@ sink_nsq_tcp_conn_drop(struct nsq_conn *c, const char *reason)
 
 	/* one warning per outage, not one per reconnect attempt */
 	if (!c->quiet)
-		log_warnx("nsq: %s: %s; reconnecting in %.1f s", c->server,
-		    reason, delay);
+		log_warnx("%s: nsq: %s: %s; reconnecting in %.1f s", __func__,
+		    c->server, reason, delay);
 	else
 		log_debug("nsq: %s: %s; reconnecting in %.1f s", c->server,
 		    reason, delay);
@@ -281,7 +281,8 @@ conn_try(struct nsq_conn *c)
 		/* small commands and answers: do not wait for Nagle */
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
 		    sizeof(on)) == -1)
-			log_warn("nsq: %s: TCP_NODELAY", c->server);
+			log_warn("%s: nsq: %s: TCP_NODELAY", __func__,
+			    c->server);
 		c->fd = fd;
 		ev_io_set(&c->rio, fd, EV_READ);
 		ev_io_set(&c->wio, fd, EV_WRITE);
@@ -298,7 +299,7 @@ conn_try(struct nsq_conn *c)
 		snprintf(c->err, sizeof(c->err), "connect: %s",
 		    strerror(errno));
 		if (close(fd) == -1)
-			log_warn("nsq: close %s", c->server);
+			log_warn("%s: nsq: close %s", __func__, c->server);
 		c->fd = -1;
 	}
 	sink_nsq_tcp_conn_down(c,
@@ -313,7 +314,7 @@ conn_next_address(struct nsq_conn *c, const char *why)
 	ev_timer_stop(c->t->loop, &c->timer);
 	strlcpy(c->err, why, sizeof(c->err));
 	if (c->fd != -1 && close(c->fd) == -1)
-		log_warn("nsq: close %s", c->server);
+		log_warn("%s: nsq: close %s", __func__, c->server);
 	c->fd = -1;
 	if (c->ai != NULL)
 		c->ai = c->ai->ai_next;
@@ -446,7 +447,8 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 	} else if (kind == NSQ_K_ERROR) {
 		nsq_error_parse(f->data, f->len, &e);
 		if (!e.fatal) {
-			log_warnx("nsq: %s: %s", c->server, e.text);
+			log_warnx("%s: nsq: %s: %s", __func__, c->server,
+			    e.text);
 			return 0;
 		}
 		snprintf(why, sizeof(why), "nsqd: %s", e.text);
