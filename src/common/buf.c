@@ -37,7 +37,7 @@ buf_failed(const struct buf *b)
 }
 
 /* Room for `more` bytes plus the NUL. */
-static int
+int
 buf_reserve(struct buf *b, size_t more)
 {
 	size_t	 want, cap;
@@ -64,15 +64,22 @@ buf_reserve(struct buf *b, size_t more)
 	return 0;
 }
 
-void
+int
 buf_add(struct buf *b, const void *data, size_t len)
 {
 	if (buf_reserve(b, len) == -1)
-		return;
+		return -1;
 	if (len > 0)
 		memcpy(b->p + b->len, data, len);
 	b->len += len;
 	b->p[b->len] = '\0';
+	return 0;
+}
+
+const char *
+buf_str(const struct buf *b)
+{
+	return b->p != NULL ? b->p : "";
 }
 
 void

@@ -17,7 +17,12 @@ struct buf {
 void	 buf_init(struct buf *);
 void	 buf_free(struct buf *);
 void	 buf_reset(struct buf *);		/* len = 0, keep memory */
-void	 buf_add(struct buf *, const void *, size_t);
+/* buf_add and buf_reserve also answer -1 once the buffer has failed. */
+int	 buf_add(struct buf *, const void *, size_t);
+/* Room for `more` bytes and the NUL without another allocation. */
+int	 buf_reserve(struct buf *, size_t more);
+/* The text, "" when nothing was ever added. */
+const char	*buf_str(const struct buf *);
 void	 buf_adds(struct buf *, const char *);
 void	 buf_addc(struct buf *, char);
 void	 buf_printf(struct buf *, const char *, ...)

@@ -16,16 +16,12 @@
 
 #include "log.h"
 #include "proto.h"
+#include "strlist.h"
 
 struct pbuf;
 struct preader;
 
 #define CONF_STR_MAX	1024
-
-struct strlist {
-	char		**v;
-	size_t		  n;
-};
 
 struct agent_conf {
 	/* [agent] */
@@ -115,13 +111,5 @@ int	 conf_format_value(const struct conf_field *f,
 	    const struct agent_conf *, char *buf, size_t len);
 /* Write the effective config, section by section, in file syntax. */
 void	 conf_print(FILE *, const struct agent_conf *);
-
-/* strlist helpers */
-void	 strlist_init(struct strlist *);
-int	 strlist_add(struct strlist *, const char *);
-void	 strlist_free(struct strlist *);
-int	 strlist_copy(struct strlist *dst, const struct strlist *src);
-/* Same strings in the same order. */
-int	 strlist_equal(const struct strlist *, const struct strlist *);
 
 #endif

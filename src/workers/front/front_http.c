@@ -106,12 +106,12 @@ front_http_req_destroy(struct http_req *r)
 	ev_timer_stop(r->srv->loop, &r->timer);
 	if (r->listed)
 		TAILQ_REMOVE(&r->srv->reqs, r, entry);
-	free(r->url.buf);
-	free(r->ctype.buf);
-	free(r->expect.buf);
-	free(r->auth.buf);
-	free(r->xhdr.buf);
-	free(r->body.buf);
+	buf_free(&r->url);
+	buf_free(&r->ctype);
+	buf_free(&r->expect);
+	buf_free(&r->auth);
+	buf_free(&r->xhdr);
+	buf_free(&r->body);
 	free(r->path);
 	free(r->query);
 	free(r);
@@ -130,13 +130,13 @@ req_split_url(struct http_req *r, const char **why)
 	int			 ch;
 
 	http_parser_url_init(&u);
-	if (r->url.len == 0 || http_parser_parse_url(r->url.buf, r->url.len,
+	if (r->url.len == 0 || http_parser_parse_url(r->url.p, r->url.len,
 	    r->hmethod == HTTP_CONNECT, &u) != 0) {
 		*why = "invalid request target";
 		return -1;
 	}
 	if (u.field_set & (1 << UF_PATH)) {
-		s = r->url.buf + u.field_data[UF_PATH].off;
+		s = r->url.p + u.field_data[UF_PATH].off;
 		plen = u.field_data[UF_PATH].len;
 	} else {
 		s = "/";
@@ -159,7 +159,7 @@ req_split_url(struct http_req *r, const char **why)
 	}
 	r->path[n] = '\0';
 	if (u.field_set & (1 << UF_QUERY))
-		r->query = strndup(r->url.buf + u.field_data[UF_QUERY].off,
+		r->query = strndup(r->url.p + u.field_data[UF_QUERY].off,
 		    u.field_data[UF_QUERY].len);
 	else
 		r->query = strdup("");
@@ -368,7 +368,7 @@ front_http_req_log(struct http_conn *c, struct http_req *r, int status,
 	log_debug("%s: %s: #%llu %s %s -> %d, %zu bytes, %.1f ms",
 	    __func__, c->name, (unsigned long long)r->pub.id,
 	    http_method_str((enum http_method)r->hmethod),
-	    front_http_logstr(r->path != NULL ? r->path : dbuf_str(&r->url),
+	    front_http_logstr(r->path != NULL ? r->path : buf_str(&r->url),
 	    pbuf,
 	    sizeof(pbuf)), status, len,
 	    (ev_now(c->srv->loop) - r->start) * 1000.0);
@@ -432,10 +432,10 @@ conn_dispatch(struct http_conn *c, struct http_req *r)
 	}
 	r->pub.path = r->path;
 	r->pub.query = r->query;
-	r->pub.body = dbuf_str(&r->body);
+	r->pub.body = buf_str(&r->body);
 	r->pub.body_len = r->body.len;
-	r->pub.content_type = dbuf_str(&r->ctype);
-	r->pub.authorization = dbuf_str(&r->auth);
+	r->pub.content_type = buf_str(&r->ctype);
+	r->pub.authorization = buf_str(&r->auth);
 	r->pub.via = c->via;
 	r->pub.peer = c->peer;
 	TAILQ_INSERT_TAIL(&srv->reqs, r, entry);

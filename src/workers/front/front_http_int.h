@@ -17,17 +17,11 @@
 #include <ev.h>
 #include <http_parser.h>
 
+#include "buf.h"
 #include "front_http.h"
 
 #define HTTP_HNAME_MAX		16
 #define HTTP_LOGSTR_MAX		128
-
-/* NUL-terminated growable byte string. */
-struct dbuf {
-	char		*buf;
-	size_t		 len;
-	size_t		 cap;
-};
 
 enum hdr_kind {
 	HDR_OTHER = 0,
@@ -80,12 +74,12 @@ struct http_req {
 	int			 hname_long;
 	char			 hname[HTTP_HNAME_MAX];
 	size_t			 hname_len;
-	struct dbuf		 url;
-	struct dbuf		 ctype;
-	struct dbuf		 expect;
-	struct dbuf		 auth;		/* Authorization */
-	struct dbuf		 xhdr;	/* front_http_request_add_header */
-	struct dbuf		 body;
+	struct buf		 url;
+	struct buf		 ctype;
+	struct buf		 expect;
+	struct buf		 auth;		/* Authorization */
+	struct buf		 xhdr;	/* front_http_request_add_header */
+	struct buf		 body;
 	char			*path;
 	char			*query;
 };
@@ -167,9 +161,6 @@ void		 front_http_conn_send_error(struct http_conn *, int,
 extern const http_parser_settings front_http_parser_callbacks;
 
 /* front_http_text.c */
-int		 dbuf_reserve(struct dbuf *, size_t);
-int		 dbuf_append(struct dbuf *, const char *, size_t);
-const char	*dbuf_str(const struct dbuf *);
 int		 front_http_pct_next(const char **, const char *, int);
 const char	*front_http_logstr(const char *, char *, size_t);
 const char	*front_http_reason(int);

@@ -71,7 +71,7 @@ on_url(http_parser *p, const char *at, size_t len)
 		    (enum http_method)p->method)) + 12;
 	if (hdr_account(c, len + extra) == -1)
 		return -1;
-	if (dbuf_append(&r->url, at, len) == -1) {
+	if (buf_add(&r->url, at, len) == -1) {
 		c->err_status = 500;
 		return -1;
 	}
@@ -111,7 +111,7 @@ on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn	*c = p->data;
 	struct http_req		*r = c->cur;
-	struct dbuf		*d = NULL;
+	struct buf		*d = NULL;
 
 	if (!r->in_value) {
 		r->in_value = 1;
@@ -139,7 +139,7 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		d = &r->expect;
 	else if (r->cur_hdr == HDR_AUTH)
 		d = &r->auth;
-	if (d != NULL && dbuf_append(d, at, len) == -1) {
+	if (d != NULL && buf_add(d, at, len) == -1) {
 		c->err_status = 500;
 		return -1;
 	}
@@ -164,7 +164,7 @@ on_headers_complete(http_parser *p)
 	body = (p->flags & F_CHUNKED) ||
 	    ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0 &&
-	    dbuf_reserve(&r->body, p->content_length + 1) == -1) {
+	    buf_reserve(&r->body, p->content_length) == -1) {
 		c->err_status = 500;
 		return -1;
 	}
@@ -175,7 +175,7 @@ on_headers_complete(http_parser *p)
 	 */
 	if (body && r->expect.len > 0 && p->http_major == 1 &&
 	    p->http_minor >= 1 &&
-	    strcasecmp(r->expect.buf, "100-continue") == 0 &&
+	    strcasecmp(r->expect.p, "100-continue") == 0 &&
 	    front_http_out_append(c, cont, sizeof(cont) - 1) == -1) {
 		c->err_status = 500;
 		return -1;
@@ -206,7 +206,7 @@ on_body(http_parser *p, const char *at, size_t len)
 		c->err_status = 413;
 		return -1;
 	}
-	if (dbuf_append(&r->body, at, len) == -1) {
+	if (buf_add(&r->body, at, len) == -1) {
 		c->err_status = 500;
 		return -1;
 	}

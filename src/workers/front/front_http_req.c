@@ -112,10 +112,10 @@ front_http_request_add_header(struct http_request *req, const char *name,
 	n = strlen(name) + 2 + strlen(value) + 2;
 	if (n > HTTP_XHDR_MAX - r->xhdr.len)
 		return -1;
-	if (dbuf_append(&r->xhdr, name, strlen(name)) == -1 ||
-	    dbuf_append(&r->xhdr, ": ", 2) == -1 ||
-	    dbuf_append(&r->xhdr, value, strlen(value)) == -1 ||
-	    dbuf_append(&r->xhdr, "\r\n", 2) == -1)
+	if (buf_add(&r->xhdr, name, strlen(name)) == -1 ||
+	    buf_add(&r->xhdr, ": ", 2) == -1 ||
+	    buf_add(&r->xhdr, value, strlen(value)) == -1 ||
+	    buf_add(&r->xhdr, "\r\n", 2) == -1)
 		return -1;
 	return 0;
 }

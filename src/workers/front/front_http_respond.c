@@ -159,7 +159,7 @@ front_http_respond(struct http_request *req, int status, const char *ctype,
 	r->conn = NULL;
 	front_http_req_log(c, r, status, len);
 	conn_send(c, status, ctype, body, len, r->head, r->keepalive,
-	    r->xhdr.len > 0 ? dbuf_str(&r->xhdr) : NULL);
+	    r->xhdr.len > 0 ? buf_str(&r->xhdr) : NULL);
 	front_http_req_destroy(r);
 	/*
 	 * Called from the handler while front_http_conn_process() is

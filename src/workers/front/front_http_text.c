@@ -18,48 +18,6 @@
 #include "front_http.h"
 #include "front_http_int.h"
 
-int
-dbuf_reserve(struct dbuf *d, size_t want)
-{
-	size_t	 ncap;
-	char	*p;
-
-	if (want <= d->cap)
-		return 0;
-	ncap = d->cap ? d->cap : 64;
-	while (ncap < want) {
-		if (ncap > SIZE_MAX / 2) {
-			ncap = want;
-			break;
-		}
-		ncap *= 2;
-	}
-	if ((p = realloc(d->buf, ncap)) == NULL)
-		return -1;
-	d->buf = p;
-	d->cap = ncap;
-	return 0;
-}
-
-int
-dbuf_append(struct dbuf *d, const char *data, size_t n)
-{
-	if (n > SIZE_MAX - d->len - 1)
-		return -1;
-	if (dbuf_reserve(d, d->len + n + 1) == -1)
-		return -1;
-	memcpy(d->buf + d->len, data, n);
-	d->len += n;
-	d->buf[d->len] = '\0';
-	return 0;
-}
-
-const char *
-dbuf_str(const struct dbuf *d)
-{
-	return d->buf != NULL ? d->buf : "";
-}
-
 static int
 hexval(int ch)
 {
