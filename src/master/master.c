@@ -142,8 +142,8 @@ master_started(struct master *m)
 	daemon_report(&m->report_fd, 1, msg);
 }
 
-void
-master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
+static void
+send_status(struct master *m, struct wslot *to, uint32_t reqid)
 {
 	struct agent_status	 st;
 	struct worker_status	*ws;
@@ -251,8 +251,8 @@ reload_laggards(struct master *m, char *buf, size_t len)
 	return n;
 }
 
-void
-master_reload_acked(struct master *m)
+static void
+reload_acked(struct master *m)
 {
 	char	 who[128];
 
@@ -438,7 +438,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 				log_info("%s applied config generation %llu",
 				    proto_role_name(w->role),
 				    (unsigned long long)gen);
-				master_reload_acked(m);
+				reload_acked(m);
 			}
 		} else
 			log_warnx("%s: %s cannot apply config generation %llu: "
@@ -459,7 +459,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	case MSG_STATUS_REQ:
 		if (codec_get_end(&pr) == -1)
 			break;
-		master_send_status(m, w, in->hdr.reqid);
+		send_status(m, w, in->hdr.reqid);
 		return;
 	case MSG_STATS:
 		if (status_stats_decode(&pr, &stats) == -1

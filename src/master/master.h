@@ -132,8 +132,6 @@ void	 master_fail_start(struct master *, const char *fmt, ...)
 void	 master_check_stopped(struct master *);
 void	 master_started(struct master *);
 void	 master_log_sink(enum log_level, const char *msg, void *arg);
-void	 master_send_status(struct master *, struct wslot *, uint32_t reqid);
-void	 master_reload_acked(struct master *);
 /* The callbacks of a worker's control edge, given by spawn_worker(). */
 void	 master_ctl_msg(struct frame_conn *, struct frame_in *, void *);
 void	 master_ctl_close(struct frame_conn *, const char *, void *);

@@ -2,7 +2,7 @@
  * The collector worker (issue 5; lodastack-protocols.md 5): the built-in
  * system metrics and the PORT and PROC checks.  Root with only the
  * reading capabilities, no_new_privs and a strict seccomp allow-list
- * (sandbox.c): it reads /proc and /sys with plain reads and never starts
+ * (sandbox_seccomp.c): it reads /proc and /sys with plain reads and never starts
  * a process.
  *
  * Inputs: MSG_ITEMS from the fetcher (namespaces, intervals, PORT and
@@ -237,45 +237,29 @@ items_msg(struct collector *c, struct frame_in *in)
 static void
 push_stats(struct collector *c)
 {
-	struct worker_stats	 ws;
-	struct pbuf		 pb;
-	size_t			 i, n = 0;
-	int			 t;
+	struct stat_kv	 v[SYS_TYPE_MAX + 6];
+	size_t		 n = 0;
+	int		 t;
 
-	memset(&ws, 0, sizeof(ws));
-	for (t = 0; t < SYS_TYPE_MAX && n < STATS_MAX; t++) {
+	for (t = 0; t < SYS_TYPE_MAX; t++) {
 		if (!type_has_family(c, (enum sys_type)t))
 			continue;
-		strlcpy(ws.v[n].key, runs_keys[t], sizeof(ws.v[n].key));
-		ws.v[n++].value = c->timers[t].runs;
+		v[n].key = runs_keys[t];
+		v[n++].value = c->timers[t].runs;
 	}
-	{
-		const struct {
-			const char	*key;
-			uint64_t	 value;
-		} v[] = {
-			{ "points_sent", c->st.points_sent },
-			{ "points_unsent", c->st.points_unsent },
-			{ "points_invalid", c->st.points_invalid },
-			{ "errors", c->st.errors },
-			{ "last_round_us", c->st.last_round_us },
-			{ "traffic_sent", c->st.traffic_sent },
-		};
-
-		for (i = 0; i < sizeof(v) / sizeof(v[0]) && n < STATS_MAX;
-		    i++) {
-			strlcpy(ws.v[n].key, v[i].key, sizeof(ws.v[n].key));
-			ws.v[n++].value = v[i].value;
-		}
-	}
-	ws.n = (uint32_t)n;
-	strlcpy(ws.note, c->last_error, sizeof(ws.note));
-	codec_put_init(&pb);
-	status_stats_encode(&pb, &ws);
-	if (codec_put_failed(&pb) || worker_send_ctl(c->w, MSG_STATS, 0, pb.buf,
-	    pb.len) == -1)
-		log_warn("%s", __func__);
-	codec_put_free(&pb);
+	v[n].key = "points_sent";
+	v[n++].value = c->st.points_sent;
+	v[n].key = "points_unsent";
+	v[n++].value = c->st.points_unsent;
+	v[n].key = "points_invalid";
+	v[n++].value = c->st.points_invalid;
+	v[n].key = "errors";
+	v[n++].value = c->st.errors;
+	v[n].key = "last_round_us";
+	v[n++].value = c->st.last_round_us;
+	v[n].key = "traffic_sent";
+	v[n++].value = c->st.traffic_sent;
+	(void)worker_push_stats(c->w, v, n, c->last_error);
 }
 
 static void

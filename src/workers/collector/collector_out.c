@@ -14,7 +14,7 @@
 
 #include "codec.h"
 #include "collector.h"
-#include "encode.h"
+#include "jsonw.h"
 #include "log.h"
 #include "points_msg.h"
 #include "topic.h"
@@ -242,27 +242,28 @@ collector_publish(struct collector *c, enum sys_type type, int64_t now)
 /* ---- GET /me/traffic ---- */
 
 static void
-traffic_point(struct buf *b, const struct point *p)
+traffic_point(struct jsonw *w, const struct point *p)
 {
 	size_t	 i;
 
-	buf_adds(b, "{\"name\":");
-	encode_json_string(b, p->name, strlen(p->name));
-	buf_adds(b, ",\"timestamp\":0,\"tags\":{");
+	jsonw_map_open(w);
+	jsonw_key(w, "name");
+	jsonw_string(w, p->name);
+	jsonw_key(w, "timestamp");
+	jsonw_int64(w, 0);
+	jsonw_key(w, "tags");
+	jsonw_map_open(w);
 	for (i = 0; i < p->ntags; i++) {
-		if (i > 0)
-			buf_addc(b, ',');
-		encode_json_string(b, p->tags[i].key, strlen(p->tags[i].key));
-		buf_addc(b, ':');
-		encode_json_string(b, p->tags[i].value,
-		    strlen(p->tags[i].value));
+		jsonw_key(w, p->tags[i].key);
+		jsonw_string(w, p->tags[i].value);
 	}
-	buf_adds(b, "},\"value\":");
+	jsonw_map_close(w);
+	jsonw_key(w, "value");
 	if (p->kind == POINT_INT)
-		buf_printf(b, "%lld", (long long)p->ival);
+		jsonw_int64(w, p->ival);
 	else
-		encode_json_float(b, p->fval);
-	buf_addc(b, '}');
+		jsonw_double(w, p->fval);
+	jsonw_map_close(w);
 }
 
 static int
@@ -280,24 +281,24 @@ void
 collector_traffic_update(struct collector *c)
 {
 	const struct point	*p;
-	size_t			 i, n = 0;
+	struct jsonw		 w;
+	size_t			 i;
 
 	/* the Go agent: null until two NET runs, its first has no rates */
 	if (c->net_runs < 2)
 		return;
 	buf_reset(&c->traffic);
-	buf_addc(&c->traffic, '[');
+	jsonw_init(&w, &c->traffic, JSONW_GO);
+	jsonw_array_open(&w);
 	for (i = 0; i < c->pl.n; i++) {
 		p = &c->pl.v[i];
 		if (!has_interface(p) || (p->kind != POINT_INT &&
 		    p->kind != POINT_FLOAT))
 			continue;
-		if (n++ > 0)
-			buf_addc(&c->traffic, ',');
-		traffic_point(&c->traffic, p);
+		traffic_point(&w, p);
 	}
-	buf_addc(&c->traffic, ']');
-	if (buf_failed(&c->traffic)) {
+	jsonw_array_close(&w);
+	if (jsonw_finish(&w) == -1) {
 		log_warnx("%s: out of memory", __func__);
 		buf_free(&c->traffic);
 		buf_init(&c->traffic);

@@ -13,8 +13,9 @@
 
 #include <bsd/string.h>
 #include <http_parser.h>
-#include <yajl/yajl_gen.h>
 
+#include "buf.h"
+#include "jsonw.h"
 #include "front_http.h"
 #include "front_http_int.h"
 
@@ -138,43 +139,37 @@ front_http_allow_header(unsigned methods, char *buf, size_t len)
 char *
 front_http_json_error(const char *msg, size_t *lenp)
 {
-	yajl_gen		 g;
-	yajl_gen_status		 st;
-	const unsigned char	*buf;
-	size_t			 len, i;
-	char			*out = NULL, *safe = NULL;
+	struct buf	 b;
+	struct jsonw	 w;
+	char		*safe = NULL;
+	const char	*text = msg;
+	size_t		 i;
 
-	if ((g = yajl_gen_alloc(NULL)) == NULL)
-		return NULL;
-	if (!yajl_gen_config(g, yajl_gen_validate_utf8, 1))
-		goto done;
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    yajl_gen_string(g, (const unsigned char *)"error", 5) !=
-	    yajl_gen_status_ok)
-		goto done;
-	st = yajl_gen_string(g, (const unsigned char *)msg, strlen(msg));
-	if (st == yajl_gen_invalid_string) {
+	buf_init(&b);
+	for (;;) {
+		jsonw_init(&w, &b, JSONW_UTF8);
+		jsonw_map_open(&w);
+		jsonw_key(&w, "error");
+		jsonw_string(&w, text);
+		jsonw_map_close(&w);
+		if (jsonw_finish(&w) == 0 || safe != NULL)
+			break;
+		/* not UTF-8: say it in ASCII rather than not at all */
 		if ((safe = strdup(msg)) == NULL)
-			goto done;
+			break;
 		for (i = 0; safe[i] != '\0'; i++)
 			if ((unsigned char)safe[i] >= 0x80)
 				safe[i] = '?';
-		st = yajl_gen_string(g, (const unsigned char *)safe,
-		    strlen(safe));
+		text = safe;
+		buf_reset(&b);
 	}
-	if (st != yajl_gen_status_ok ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-		goto done;
-	if ((out = malloc(len + 1)) == NULL)
-		goto done;
-	memcpy(out, buf, len);
-	out[len] = '\0';
-	*lenp = len;
- done:
 	free(safe);
-	yajl_gen_free(g);
-	return out;
+	if (buf_failed(&b)) {
+		buf_free(&b);
+		return NULL;
+	}
+	*lenp = b.len;
+	return b.p;
 }
 
 /*

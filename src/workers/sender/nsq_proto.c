@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "encode.h"
+#include "jsonw.h"
 #include "nsq_proto.h"
 
 /* nsqd reads every size as a signed 32-bit integer. */
@@ -107,7 +108,7 @@ int
 nsq_enc_identify(struct buf *b, const struct nsq_identify *id)
 {
 	struct buf	 js;
-	const char	*ua;
+	struct jsonw	 w;
 	int		 rc = 0;
 
 	/* Out-of-range values would only earn an E_BAD_BODY and a hang-up. */
@@ -118,26 +119,31 @@ nsq_enc_identify(struct buf *b, const struct nsq_identify *id)
 		return -1;
 
 	buf_init(&js);
-	buf_addc(&js, '{');
+	jsonw_init(&w, &js, JSONW_GO);
+	jsonw_map_open(&w);
 	if (id->client_id != NULL) {
-		buf_adds(&js, "\"client_id\":");
-		encode_json_string(&js, id->client_id, strlen(id->client_id));
-		buf_addc(&js, ',');
+		jsonw_key(&w, "client_id");
+		jsonw_string(&w, id->client_id);
 	}
 	if (id->hostname != NULL) {
-		buf_adds(&js, "\"hostname\":");
-		encode_json_string(&js, id->hostname, strlen(id->hostname));
-		buf_addc(&js, ',');
+		jsonw_key(&w, "hostname");
+		jsonw_string(&w, id->hostname);
 	}
-	ua = id->user_agent != NULL ? id->user_agent : "agent/" PACKAGE_VERSION;
-	buf_adds(&js, "\"user_agent\":");
-	encode_json_string(&js, ua, strlen(ua));
-	buf_adds(&js, ",\"feature_negotiation\":true");
-	if (id->heartbeat_ms != 0)
-		buf_printf(&js, ",\"heartbeat_interval\":%d", id->heartbeat_ms);
-	if (id->msg_timeout_ms != 0)
-		buf_printf(&js, ",\"msg_timeout\":%d", id->msg_timeout_ms);
-	buf_addc(&js, '}');
+	jsonw_key(&w, "user_agent");
+	jsonw_string(&w, id->user_agent != NULL ? id->user_agent :
+	    "agent/" PACKAGE_VERSION);
+	jsonw_key(&w, "feature_negotiation");
+	jsonw_bool(&w, 1);
+	if (id->heartbeat_ms != 0) {
+		jsonw_key(&w, "heartbeat_interval");
+		jsonw_int64(&w, id->heartbeat_ms);
+	}
+	if (id->msg_timeout_ms != 0) {
+		jsonw_key(&w, "msg_timeout");
+		jsonw_int64(&w, id->msg_timeout_ms);
+	}
+	jsonw_map_close(&w);
+	(void)jsonw_finish(&w);	/* a failure marks js failed */
 
 	if (buf_failed(&js) || js.len > NSQ_SIZE_MAX)
 		rc = -1;

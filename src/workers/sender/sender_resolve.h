@@ -19,7 +19,7 @@
  * when the process exits is simply ended with it.
  *
  * Threads and the sandbox: the sender's seccomp filter is a deny-list
- * that allows clone() with CLONE_THREAD (sandbox.c); an allow-list for
+ * that allows clone() with CLONE_THREAD (sandbox_seccomp.c); an allow-list for
  * the sender would have to keep clone (threads), futex, mmap/munmap,
  * mprotect, madvise, set_robust_list and rseq, and eventfd2 for the
  * ev_async.  The thread blocks every signal: libev handles them on the
