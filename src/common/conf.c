@@ -90,6 +90,10 @@ const struct conf_field conf_fields[] = {
 	    0, 0, R(ROLE_FRONT),
 	    "bearer token for changing requests from non-loopback TCP peers; "
 	    "empty: those are refused" },
+	{ "agent", "hostnames", CONF_T_LIST, OFF(hostnames), "[]",
+	    0, 0, R(ROLE_FRONT),
+	    "names besides IP addresses, localhost and the host's own name "
+	    "that changing API requests may carry in Host" },
 	{ "agent", "ntpserver", CONF_T_STR, OFF(ntpserver), "",
 	    0, 0, R(ROLE_COLLECTOR),
 	    "SNTP server (host or host:port) for time.offset; empty: off" },

@@ -43,6 +43,7 @@ struct agent_conf {
 	int64_t		 gittimeout;		/* seconds per git call */
 	int64_t		 pluginoutputmax;	/* stdout bytes kept per run */
 	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
+	struct strlist	 hostnames;	/* Host names of changing requests */
 	char		 ntpserver[CONF_STR_MAX];	/* TIME, "" = off */
 	char		 coredumpdir[CONF_STR_MAX];	/* COREDUMP */
 	int		 collect;	/* system collectors, PORT, PROC */

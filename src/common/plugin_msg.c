@@ -45,6 +45,7 @@ plugin_req_encode(struct pbuf *pb, const struct plugin_req *r)
 	codec_put_u32(pb, r->timeout);
 	codec_put_bool(pb, r->has_param);
 	codec_put_str(pb, r->param);
+	codec_put_bool(pb, r->redact);
 }
 
 int
@@ -60,6 +61,7 @@ plugin_req_decode(struct preader *pr, struct plugin_req *r, char *err,
 	r->timeout = codec_get_u32(pr);
 	r->has_param = codec_get_bool(pr);
 	(void)codec_get_strbuf(pr, r->param, sizeof(r->param));
+	r->redact = codec_get_bool(pr);
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	if (op >= PLUGIN_OP_MAX) {

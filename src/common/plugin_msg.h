@@ -41,6 +41,7 @@ struct plugin_req {
 	uint32_t	 timeout;	/* run: seconds, 0 = default */
 	int		 has_param;
 	char		 param[PLUGIN_PARAM_MAX];
+	int		 redact;	/* list: leave out params and stderr */
 };
 
 void	 plugin_req_encode(struct pbuf *, const struct plugin_req *);

@@ -404,6 +404,34 @@ check_namespace(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * A DNS name as the Host header carries it: labels of [-a-zA-Z0-9]
+ * joined by dots, no port, no trailing dot.
+ */
+static int
+check_hostname(const char *s, char *why, size_t whylen)
+{
+	const char	*label;
+	size_t		 n = strlen(s), len;
+
+	if (n == 0 || n > 253 ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-.") != n)
+		goto bad;
+	for (label = s; ; label += len + 1) {
+		len = strcspn(label, ".");
+		if (len == 0 || len > 63 || label[0] == '-' ||
+		    label[len - 1] == '-')
+			goto bad;
+		if (label[len] == '\0')
+			return 0;
+	}
+ bad:
+	snprintf(why, whylen, "not a host name (labels of [-a-zA-Z0-9] "
+	    "joined by dots, no port)");
+	return -1;
+}
+
 static int
 check_outpath(const char *s, char *why, size_t whylen)
 {
@@ -436,6 +464,7 @@ static const struct {
 	{ "agent", "chroot", check_abspath },
 	{ "agent", "socket", check_socket },
 	{ "agent", "namespaces", check_namespace },
+	{ "agent", "hostnames", check_hostname },
 	{ "output", "name", check_output },
 	{ "output", "servers", check_server },
 	{ "output", "topic", check_topic },

@@ -179,6 +179,7 @@ static const char distinct_text[] =
     "gittimeout = 30\n"
     "pluginoutputmax = 65536\n"
     "token = \"0123456789abcdef0123\"\n"
+    "hostnames = [ \"agent.example.org\", \"web-07\" ]\n"
     "ntpserver = \"ntp.example:123\"\n"
     "coredumpdir = \"/var/crash\"\n"
     "collect = no\n"
@@ -615,6 +616,14 @@ Test(conf, bad_values)
 		{ "[agent]\nnamespaces = [ \"Pool.loda\" ]\n",
 		    "not a namespace" },
 		{ "[agent]\nnamespaces = [ \"a..b\" ]\n", "not a namespace" },
+		{ "[agent]\nhostnames = [ \"ok.example\", \"a:80\" ]\n",
+		    "\"a:80\": not a host name" },
+		{ "[agent]\nhostnames = [ \"a..b\" ]\n", "not a host name" },
+		{ "[agent]\nhostnames = [ \"-a.b\" ]\n", "not a host name" },
+		{ "[agent]\nhostnames = [ \"a.b.\" ]\n", "not a host name" },
+		{ "[agent]\nhostnames = [ \"\" ]\n", "empty element" },
+		{ "[agent]\nhostnames = [ \"[::1]\" ]\n",
+		    "not a host name" },
 		{ "[output]\nservers = [ \"a:1\", \"b\" ]\n",
 		    "\"b\": must be host:port" },
 		{ "[output]\nservers = [ \"a:1\", \"tcp://b:2\" ]\n",

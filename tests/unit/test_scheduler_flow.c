@@ -301,14 +301,15 @@ git_answer(size_t i, int ok, const char *project, int update)
 }
 
 static void
-front_req(uint32_t reqid, enum plugin_op op, const char *ns,
-    const char *repo, uint32_t timeout, const char *param)
+front_req_as(uint32_t reqid, enum plugin_op op, const char *ns,
+    const char *repo, uint32_t timeout, const char *param, int redact)
 {
 	struct plugin_req	 r;
 	struct pbuf		 pb;
 
 	memset(&r, 0, sizeof(r));
 	r.op = op;
+	r.redact = redact;
 	snprintf(r.ns, sizeof(r.ns), "%s", ns);
 	snprintf(r.repo, sizeof(r.repo), "%s", repo);
 	r.timeout = timeout;
@@ -321,6 +322,13 @@ front_req(uint32_t reqid, enum plugin_op op, const char *ns,
 	cr_assert_eq(frame_send(h.peers[ROLE_FRONT].fc, MSG_PLUGIN_REQ, reqid,
 	    pb.buf, pb.len, -1), 0);
 	codec_put_free(&pb);
+}
+
+static void
+front_req(uint32_t reqid, enum plugin_op op, const char *ns,
+    const char *repo, uint32_t timeout, const char *param)
+{
+	front_req_as(reqid, op, ns, repo, timeout, param, 0);
 }
 
 /* The front's answer `i`: its reqid, status and JSON (freed by caller). */
@@ -388,7 +396,7 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	static const int64_t ivs[] = { 30 };
 	struct plugin	*p;
 	char		 pts[4096], host[256];
-	char		*want;
+	char		*want, *json;
 
 	checkout("mysql", "#!/bin/sh\n"
 	    "echo \"[{\\\"name\\\":\\\"qps\\\",\\\"value\\\":$#}, 1,"
@@ -449,6 +457,19 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	assert_answer(0, 7, 200, "\"stderr\":\"\",\"runs\":1");
 	assert_answer(0, 7, 200, "\"runs\":1,\"failures\":0,\"skipped\":0,"
 	    "\"timeouts\":0,\"points_total\":2,\"dropped_total\":1}]");
+
+	/* for a client the front does not trust: no params, no stderr */
+	front_req_as(8, PLUGIN_OP_LIST, "", "", 0, NULL, 1);
+	json = front_answer(1, 8, 200);
+	cr_assert_null(strstr(json, "\"params\""), "%s", json);
+	cr_assert_null(strstr(json, "\"stderr\""), "%s", json);
+	cr_assert_null(strstr(json, "-x"), "%s", json);
+	cr_assert_not_null(strstr(json, "\"interval\":30,\"redacted\":true,"
+	    "\"enabled\":true,"), "%s", json);
+	cr_assert_not_null(strstr(json, "\"status\":\"ok\""), "%s", json);
+	cr_assert_not_null(strstr(json, "\"runs\":1,\"failures\":0"), "%s",
+	    json);
+	free(json);
 }
 
 Test(sched_flow, api_run_waits_for_the_end_and_says_how_it_went)

@@ -209,7 +209,8 @@ int		 scheduler_split_params(const char *param, struct strlist *,
 int		 scheduler_check_repo(const char *repo, char *grouprepo,
 		    size_t grouprepolen, char *project, size_t projectlen);
 /* JSON array of every plugin and its state. */
-void		 scheduler_list_json(struct sched *, struct buf *);
+/* redact: without params and stderr (a client not trusted with them) */
+void		 scheduler_list_json(struct sched *, struct buf *, int redact);
 
 /* scheduler_state.c: pluginsdir/plugin.disabled/<ns>|<project> */
 int		 scheduler_marker_path(const char *pluginsdir, const char *key,
