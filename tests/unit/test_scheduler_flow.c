@@ -443,7 +443,8 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	    "\"repo\":\"plugins/mysql\",\"project\":\"mysql\","
 	    "\"interval\":30,\"params\":[\"-x\"],\"enabled\":true,"
 	    "\"scheduled\":true,\"checkout\":\"ok\",\"commit\":\"" COMMIT
-	    "\",\"git_error\":\"\",\"running\":false,\"last_run\":");
+	    "\",\"signer\":\"\",\"git_error\":\"\",\"running\":false,"
+	    "\"last_run\":");
 	assert_answer(0, 7, 200, "\"status\":\"ok\"");
 	assert_answer(0, 7, 200, "\"points\":2,\"dropped\":1,");
 	assert_answer(0, 7, 200, "\"stderr\":\"\",\"runs\":1");
