@@ -10,19 +10,24 @@ plugin.result point (type "untrusted") and the counters say why.  An
 update to an untrusted commit leaves the running one in place, even
 when the checkout's own .git/config names a fake ssh-keygen; a newly
 signed one is taken; a reload that drops the key stops the plugin.
-With gitsignedtags, a signed tag on the tip is what counts.
+With gitsignedtags, a signed tag on the tip is what counts.  Some of the
+signing is done by contrib/sign-release.sh, as an operator would.
 
 One agent run covers several plugins; the git side in detail is
 tests/unit/test_gitpull_sign.c.
 """
 import os
+import subprocess
 
-from gitrepos import git, ssh_key
+from gitrepos import GIT_ENV, git, ssh_key
 from harness import AgentTest, wait_until
 from test_plugins import (GROUP, NS, RESULT, PluginTest, quick_project,
                           version_plugin)
 
 DEV = "dev@example.com"
+SIGN_RELEASE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            os.pardir, os.pardir, "contrib",
+                            "sign-release.sh")
 
 
 class Signing(PluginTest):
@@ -54,6 +59,19 @@ class Signing(PluginTest):
     def plugin(self, project, script, sign, interval="0"):
         self.repos.create(f"{GROUP}/{project}", script, sign=sign)
         self.add(NS, project, script, interval=interval)
+
+    def sign_release(self, project, key, *args):
+        """contrib/sign-release.sh in the work tree, pushed to origin."""
+        r = subprocess.run([SIGN_RELEASE, "-k", os.path.join(self.keydir,
+                                                             key),
+                            "-e", DEV, "-p", "origin", *args],
+                           cwd=self.repos.work(f"{GROUP}/{project}"),
+                           env=GIT_ENV, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"gitsigners line: {DEV} namespaces=\"git\" "
+                      f"{self.pub[key]}", r.stdout)
+        return self.repos.head(f"{GROUP}/{project}")
 
     def checkout_head(self, project):
         return git("-c", "safe.directory=*", "rev-parse", "HEAD",
@@ -158,9 +176,10 @@ class Signing(PluginTest):
         self.assertIn("which gitsigners does not trust", body["error"])
         self.assertEqual(self.checkout_head(good), v1)
 
-        # a newly signed commit is taken
-        v4 = self.repos.commit(f"{GROUP}/{good}", version_plugin(4),
-                               sign=self.by("good"))
+        # a newly signed commit is taken: one made unsigned, then
+        # signed on top with the release script
+        self.repos.commit(f"{GROUP}/{good}", version_plugin(4))
+        v4 = self.sign_release(good, "good", "-m", "release 4")
         st, _, body = self.call("update", NS, good)
         self.assertEqual((st, body["commit"]), (200, v4), body)
         self.assertEqual(self.checkout_head(good), v4)
@@ -218,7 +237,7 @@ class Signing(PluginTest):
         st, _, body = self.call("update", NS, "tagged")
         self.assertEqual(st, 502, body)
         self.assertIn("carries no annotated tag", body["error"])
-        self.repos.tag(f"{GROUP}/tagged", "v2", sign=self.by("good"))
+        self.sign_release("tagged", "good", "-t", "v2")
         st, _, body = self.call("update", NS, "tagged")
         self.assertEqual((st, body.get("commit")), (200, v2), body)
         wait_until(lambda: self.untrusted_results("commitonly"),
