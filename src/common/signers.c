@@ -185,7 +185,8 @@ parse_options(const char *p, const char *end, struct signers_line *l,
 			snprintf(err, errlen, "empty option");
 			return -1;
 		}
-		if (nlen == 14 && strncasecmp(name, "cert-authority", 14) == 0) {
+		if (nlen == 14 &&
+		    strncasecmp(name, "cert-authority", 14) == 0) {
 			if (p < end && *p == '=') {
 				snprintf(err, errlen, "option cert-authority "
 				    "takes no value");
@@ -213,8 +214,9 @@ parse_options(const char *p, const char *end, struct signers_line *l,
 				memcpy(ts, val, vlen);
 				ts[vlen] = '\0';
 				if (signers_time_parse(ts, bound) == -1) {
-					snprintf(err, errlen, "option %s=\"%s\": "
-					    "not YYYYMMDD[HHMM[SS]][Z]",
+					snprintf(err, errlen, "option "
+					    "%s=\"%s\": not "
+					    "YYYYMMDD[HHMM[SS]][Z]",
 					    with_value[i], ts);
 					return -1;
 				}

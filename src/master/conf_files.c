@@ -168,9 +168,10 @@ conf_files_read(struct agent_conf *c, char *err, size_t errlen)
 			}
 		if (conf_files_read_one(cf->path, max, &cf->text, why,
 		    sizeof(why)) == -1 ||
-		    (check != NULL && check(cf->text, why, sizeof(why)) == -1)) {
-			snprintf(err, errlen, "[%s] %s = \"%s\": %s", f->section,
-			    f->key, cf->path, why);
+		    (check != NULL &&
+		    check(cf->text, why, sizeof(why)) == -1)) {
+			snprintf(err, errlen, "[%s] %s = \"%s\": %s",
+			    f->section, f->key, cf->path, why);
 			return -1;
 		}
 	}

@@ -22,8 +22,8 @@
 #include "master/conf_files.h"
 #include "master/conf_load.h"
 
-#define KEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKRvZHorwKvAu73nbL7qVot1DVxu" \
-		"MHXnf1xH8r4K4wxp"
+#define KEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKRvZHorwKvAu73n" \
+		"bL7qVot1DVxuMHXnf1xH8r4K4wxp"
 #define GOOD	"# plugin signers\ndev@example.com namespaces=\"git\" " KEY "\n"
 
 static char	 dir[64];

@@ -361,7 +361,8 @@ Test(gitpull_cmd, verify_argv)
 		"gpg.ssh.revocationKeyring=/dev/null",
 		"gpg.minTrustLevel=fully",
 		"gpg.ssh.program=/usr/bin/ssh-keygen",
-		"gpg.ssh.allowedSignersFile=/srv/plugins/.gitpull-signers-Ab12Cd",
+		"gpg.ssh.allowedSignersFile=/srv/plugins/"
+		    ".gitpull-signers-Ab12Cd",
 		NULL
 	};
 	size_t			 i;
@@ -402,7 +403,8 @@ Test(gitpull_cmd, conf_with_signers)
 	    "/usr/bin/ssh-keygen", err, sizeof(err)), -1);
 	cr_expect(strstr(err, "did not come with the config") != NULL, "%s",
 	    err);
-	cr_assert_not_null(c.gitsigners.text = strdup("a@b ssh-ed25519 AAAA\n"));
+	c.gitsigners.text = strdup("a@b ssh-ed25519 AAAA\n");
+	cr_assert_not_null(c.gitsigners.text);
 	cr_assert_eq(gitpull_conf_from(&gc, &c, "/usr/bin/git",
 	    "/usr/bin/ssh-keygen", err, sizeof(err)), 0, "%s", err);
 	cr_assert_not_null(gc.signers);

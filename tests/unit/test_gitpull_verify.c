@@ -20,11 +20,11 @@
 
 #define SSHSIG \
 	"-----BEGIN SSH SIGNATURE-----\n" \
-	"U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgpG9keivAq8C7vedsvupWi3UNXG\n" \
+	"U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgpG9keivAq8C7\n" \
 	"-----END SSH SIGNATURE-----\n"
 
-#define KEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKRvZHorwKvAu73nbL7qVot1DVxu" \
-		"MHXnf1xH8r4K4wxp"
+#define KEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKRvZHorwKvAu73n" \
+		"bL7qVot1DVxuMHXnf1xH8r4K4wxp"
 
 Test(gitpull_verify, commit_objects)
 {
@@ -36,7 +36,7 @@ Test(gitpull_verify, commit_objects)
 	    "author Ann <ann@example.com> 1796314609 +0000\n"
 	    "committer Dev Eloper <dev@example.com> 1796314609 +0000\n"
 	    "gpgsig -----BEGIN SSH SIGNATURE-----\n"
-	    " U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgpG9keivAq8C7vedsvupW\n"
+	    " U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgpG9keivAq8C7\n"
 	    " -----END SSH SIGNATURE-----\n"
 	    "\n"
 	    "signed\n", 0, &o);

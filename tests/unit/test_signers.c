@@ -14,10 +14,10 @@
 #include "buf.h"
 #include "signers.h"
 
-#define KEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKRvZHorwKvAu73nbL7qVot1DVxu" \
-		"MHXnf1xH8r4K4wxp"
-#define KEY2	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKkVxBbOrWCZTtBgn5I7wkcFmf8Q" \
-		"/w1kFn89aGCle1WA"
+#define KEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKRvZHorwKvAu73n" \
+		"bL7qVot1DVxuMHXnf1xH8r4K4wxp"
+#define KEY2	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKkVxBbOrWCZTtBg" \
+		"n5I7wkcFmf8Q/w1kFn89aGCle1WA"
 
 static void
 parse_ok(struct signers *s, const char *text)
@@ -115,8 +115,9 @@ Test(signers, patterns_as_ssh)
 	cr_expect_eq(signers_match("", "?"), 0);
 	cr_expect_eq(signers_match("abcabcabd", "*abc*abd"), 1);
 	/* one backtrack point: no exponential time on a hostile e-mail */
-	cr_expect_eq(signers_match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaaaaaaaaaaaaaaaab", "*a*a*a*a*a*a*a*a*a*a*a*a*a*ac"), 0);
+	cr_expect_eq(signers_match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+	    "*a*a*a*a*a*a*a*a*a*a*a*a*a*ac"), 0);
 
 	cr_expect_eq(signers_match_list("dev@example.com",
 	    "ops@example.com,*@example.com"), 1);

@@ -49,7 +49,7 @@ struct gitverify {
 	char				 tip[64];
 	char				 sigfile[PATH_MAX];	/* "" = none */
 	struct gitpull_object		 obj;
-	char				 what[320];	/* "commit X", "tag T" */
+	char				 what[320];	/* "commit X" */
 	struct gitpull_tag		 tags[GITPULL_VERIFY_TAGS_MAX];
 	size_t				 ntags;
 	size_t				 itag;

@@ -49,7 +49,7 @@ struct gitpull_verify_result {
 	enum gitpull_verdict	 verdict;
 	char			 commit[64];	/* the commit checked, "" if
 						 * not found */
-	char			 signer[256];	/* VERIFIED: who and which key */
+	char			 signer[256];	/* VERIFIED: who, which key */
 	char			 reason[GITPULL_REASON_MAX]; /* else: why */
 };
 
