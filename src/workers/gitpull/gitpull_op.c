@@ -329,7 +329,7 @@ verify_done(const struct gitpull_verify_result *res, void *arg)
 		op_untrusted(op, res->reason);
 		return;
 	case GITPULL_VERIFY_FAILED:
-		op->stats->failures++;
+		/* counted by the check */
 		op_fail(op, "signature check in %s/%s: %s", op->ns,
 		    op->project, res->reason);
 		return;

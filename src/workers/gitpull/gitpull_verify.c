@@ -92,6 +92,8 @@ v_finish(struct gitverify *v, enum gitpull_verdict verdict,
 			v->stats->verified++;
 		else if (verdict == GITPULL_UNTRUSTED)
 			v->stats->untrusted++;
+		else
+			v->stats->failures++;
 	}
 	sigfile_remove(v);
 	v->cb(&res, v->arg);
@@ -152,8 +154,6 @@ vstep_start(struct gitverify *v, enum vstep step, char *err, size_t errlen)
 	v->run = gitpull_exec_start(v->loop, v->conf->git, a.v, v->envp,
 	    v->dir, v->conf->timeout, vstep_done, v, why, sizeof(why));
 	if (v->run == NULL) {
-		if (v->stats != NULL)
-			v->stats->failures++;
 		snprintf(err, errlen, "git %s: cannot start git: %s",
 		    vstep_names[step], why);
 		return -1;
@@ -176,11 +176,8 @@ vstep_failed(struct gitverify *v, const struct gexec_result *r)
 {
 	char	 tail[512];
 
-	if (v->stats != NULL) {
-		v->stats->failures++;
-		if (r->timed_out)
-			v->stats->timeouts++;
-	}
+	if (v->stats != NULL && r->timed_out)
+		v->stats->timeouts++;
 	if (r->killed) {
 		v_finish(v, GITPULL_VERIFY_FAILED, NULL, "git %s: stopped "
 		    "(the agent is stopping)", vstep_names[v->step]);
