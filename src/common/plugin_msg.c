@@ -137,8 +137,11 @@ void
 plugin_msg_git_resp_encode(struct pbuf *pb, const struct git_resp *r)
 {
 	codec_put_bool(pb, r->ok);
+	codec_put_bool(pb, r->untrusted);
+	codec_put_bool(pb, r->kept);
 	codec_put_str(pb, r->commit);
 	codec_put_str(pb, r->error);
+	codec_put_str(pb, r->signer);
 }
 
 int
@@ -147,10 +150,17 @@ plugin_msg_git_resp_decode(struct preader *pr, struct git_resp *r, char *err,
 {
 	memset(r, 0, sizeof(*r));
 	r->ok = codec_get_bool(pr);
+	r->untrusted = codec_get_bool(pr);
+	r->kept = codec_get_bool(pr);
 	(void)codec_get_strbuf(pr, r->commit, sizeof(r->commit));
 	(void)codec_get_strbuf(pr, r->error, sizeof(r->error));
+	(void)codec_get_strbuf(pr, r->signer, sizeof(r->signer));
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
+	if (r->ok && r->untrusted) {
+		snprintf(err, errlen, "an answer both ok and untrusted");
+		return -1;
+	}
 	return 0;
 }
 

@@ -243,6 +243,15 @@ check_abspath(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* An absolute path, or empty for none. */
+static int
+check_optpath(const char *s, char *why, size_t whylen)
+{
+	if (s[0] == '\0')
+		return 0;
+	return check_abspath(s, why, whylen);
+}
+
 /*
  * The master chowns pluginsdir to `user` and `stop -m clean` empties it:
  * a system directory there would be handed over or wiped.
@@ -453,6 +462,7 @@ static const struct {
 	{ "agent", "ifaceprefix", check_iface },
 	{ "agent", "registryaddr", check_registry },
 	{ "agent", "gitbranch", check_gitbranch },
+	{ "agent", "gitsigners", check_optpath },
 	{ "agent", "token", check_token },
 	{ "agent", "ntpserver", check_ntpserver },
 	{ "agent", "coredumpdir", check_abspath },
@@ -489,6 +499,9 @@ conf_check_run(const struct conf_field *f, const struct agent_conf *c,
 			continue;
 		if (f->type == CONF_T_STR)
 			return key_checks[i].check(p, why, whylen);
+		if (f->type == CONF_T_FILE)
+			return key_checks[i].check(
+			    ((const struct conf_file *)p)->path, why, whylen);
 		if (f->type != CONF_T_LIST)
 			return 0;
 		l = p;

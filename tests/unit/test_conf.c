@@ -125,6 +125,7 @@ field_equal(const struct conf_field *f, const struct agent_conf *a,
 	const void		*pa = (const char *)a + f->offset;
 	const void		*pb = (const char *)b + f->offset;
 	const struct strlist	*la = pa, *lb = pb;
+	const struct conf_file	*fa = pa, *fb = pb;
 	size_t			 i;
 
 	switch (f->type) {
@@ -144,6 +145,11 @@ field_equal(const struct conf_field *f, const struct agent_conf *a,
 	case CONF_T_LEVEL:
 		return *(const enum log_level *)pa ==
 		    *(const enum log_level *)pb;
+	case CONF_T_FILE:
+		if (strcmp(fa->path, fb->path) != 0 ||
+		    (fa->text == NULL) != (fb->text == NULL))
+			return 0;
+		return fa->text == NULL || strcmp(fa->text, fb->text) == 0;
 	}
 	return 0;
 }
@@ -177,6 +183,8 @@ static const char distinct_text[] =
     "registrytimeout = 3\n"
     "gitbranch = \"stable/v2\"\n"
     "gittimeout = 30\n"
+    "gitsigners = \"/etc/agent/allowed_signers\"\n"
+    "gitsignedtags = yes\n"
     "pluginoutputmax = 65536\n"
     "token = \"0123456789abcdef0123\"\n"
     "hostnames = [ \"agent.example.org\", \"web-07\" ]\n"
@@ -982,6 +990,11 @@ encoded_fields(const struct agent_conf *c, enum role role, int *present)
 			break;
 		case CONF_T_LEVEL:
 			(void)codec_get_u32(&r);
+			break;
+		case CONF_T_FILE:
+			free(codec_get_str(&r));
+			(void)codec_get_bool(&r);
+			free(codec_get_str(&r));
 			break;
 		}
 	}

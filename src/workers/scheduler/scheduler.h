@@ -35,8 +35,10 @@ enum checkout_state {
 	CHECKOUT_NONE = 0,	/* not asked yet */
 	CHECKOUT_PENDING,	/* asked gitpull, no answer yet */
 	CHECKOUT_OK,
-	CHECKOUT_FAILED		/* not scheduled; asked again at the next
+	CHECKOUT_FAILED,	/* not scheduled; asked again at the next
 				 * MSG_ITEMS, /plugins/run or update */
+	CHECKOUT_UNTRUSTED	/* likewise: the signature check refused
+				 * the commit that would run */
 };
 
 /* How a run came about: the plugin.result "type" tag. */
@@ -74,6 +76,7 @@ struct plugin {
 	int			 enabled;
 	enum checkout_state	 checkout;
 	char			 commit[64];
+	char			 signer[256];	/* of commit, gitsigners set */
 	char			 git_error[1024];
 	ev_timer		 timer;
 	struct run		*run;		/* in progress, or NULL */
@@ -122,6 +125,8 @@ struct sched_stats {
 	uint64_t	 points_dropped;	/* bad points in output */
 	uint64_t	 points_unsent;	/* the sender was not there */
 	uint64_t	 git_errors;
+	uint64_t	 untrusted;	/* commits refused by the signature
+					 * check (also in git_errors) */
 	uint64_t	 requests;	/* from the front */
 };
 
@@ -173,6 +178,8 @@ double		 scheduler_timeout(int64_t interval);
 int		 scheduler_output_publish_run(struct plugin *,
     const struct run_result *,
 		    int ok);
+/* The plugin.result of a commit the signature check refused. */
+void		 scheduler_output_publish_untrusted(struct plugin *);
 
 /* scheduler_git.c */
 /*

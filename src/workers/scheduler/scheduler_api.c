@@ -56,6 +56,8 @@ checkout_name(enum checkout_state c)
 		return "ok";
 	case CHECKOUT_FAILED:
 		return "failed";
+	case CHECKOUT_UNTRUSTED:
+		return "untrusted";
 	default:
 		return "none";
 	}
@@ -116,6 +118,8 @@ plugin_json(struct jsonw *w, const struct plugin *p, int redact)
 	jsonw_string(w, checkout_name(p->checkout));
 	jsonw_key(w, "commit");
 	jsonw_string(w, p->commit);
+	jsonw_key(w, "signer");
+	jsonw_string(w, p->signer);
 	jsonw_key(w, "git_error");
 	jsonw_string(w, p->git_error);
 	jsonw_key(w, "running");
