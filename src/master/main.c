@@ -52,7 +52,7 @@ usage(FILE *f)
 static void
 print_warning(const char *msg, void *arg)
 {
-	fprintf(stderr, "agent: warning: %s\n", msg);
+	log_print_escaped(stderr, "agent: warning: ", msg, "\n");
 }
 
 struct cli_opts {
@@ -132,7 +132,7 @@ load_for_control(struct cli_opts *o, struct agent_conf *c)
 		return conf_defaults(c) == 0 ? 0 : EXIT_FAIL;
 	if (conf_load(o->conf, c, print_warning, NULL, err,
 	    sizeof(err)) == -1) {
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -147,12 +147,12 @@ cmd_check(struct cli_opts *o)
 
 	if (conf_load(o->conf, &c, print_warning, NULL, err,
 	    sizeof(err)) == -1) {
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		return EXIT_USAGE;
 	}
 	if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
 	    sizeof(err)) == -1) {
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		rv = EXIT_USAGE;
 	} else {
 		printf("# %s: configuration is valid; effective values:\n",
@@ -193,7 +193,7 @@ cmd_control(const char *cmd, struct cli_opts *o)
 		/* what the master would reject, refuse before signalling it */
 		if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
 		    sizeof(err)) == -1) {
-			fprintf(stderr, "agent: %s\n", err);
+			log_print_escaped(stderr, "agent: ", err, "\n");
 			rv = EXIT_USAGE;
 		} else
 			rv = cli_reload(pidfile);
