@@ -272,7 +272,7 @@ master_reload(struct master *m)
 	struct agent_conf	 next;
 	struct wslot		*w;
 	char			 err[1024], ign[256];
-	int			 listeners_changed;
+	int			 listeners_changed, outfile_new;
 	enum role		 r;
 
 	if (m->phase != M_RUNNING) {
@@ -312,6 +312,7 @@ master_reload(struct master *m)
 		    (unsigned)m->conf.logrotatenum, ign, sizeof(ign));
 		goto fail;
 	}
+	outfile_new = outfile_changed(&m->conf, &next);
 	conf_free(&m->conf);
 	m->conf = next;
 	m->generation++;
@@ -327,7 +328,10 @@ master_reload(struct master *m)
 		if (w->ctl == NULL || (w->state != W_RUNNING &&
 		    w->state != W_STARTING))
 			continue;
-		if (spawn_send_conf(m, w) == -1 ||
+		/* the new file first: the new config opens the output */
+		if ((r == ROLE_SENDER && outfile_new &&
+		    outfile_send(m, w, &m->conf, 0) == -1) ||
+		    spawn_send_conf(m, w) == -1 ||
 		    (listeners_changed && spawn_send_listeners(m, w) == -1))
 			supervise_kill(w, "could not send its new config");
 	}
@@ -477,13 +481,12 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 			log_warnx("%s: SIGUSR1: %s", __func__, err);
 		else
 			log_info("SIGUSR1: log file reopened");
-		/* the file output rotates with the logs */
+		/* the file output rotates with the logs: a new descriptor */
 		if (m->w[ROLE_SENDER].ctl != NULL &&
 		    m->w[ROLE_SENDER].state == W_RUNNING &&
-		    frame_send(m->w[ROLE_SENDER].ctl, MSG_REOPEN, 0, NULL, 0,
-		    -1) == -1)
-			log_warn("%s: SIGUSR1: reopen request to the sender",
-			    __func__);
+		    strcmp(m->conf.output_name, "file") == 0 &&
+		    strcmp(m->conf.path, "-") != 0)
+			(void)outfile_send(m, &m->w[ROLE_SENDER], &m->conf, 1);
 		break;
 	}
 }
