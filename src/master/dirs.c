@@ -159,13 +159,13 @@ check_workdir(const struct agent_conf *c, const struct workdir *wd,
 
 /* A file the master writes, and the directory it is in. */
 static int
-check_file(const char *key, const char *path, uid_t me, int flags,
-    char *err, size_t errlen)
+check_file(const char *key, const char *shown, const char *path, uid_t me,
+    int flags, char *err, size_t errlen)
 {
 	char	 why[768];
 
 	if (pathsafe_check_file(path, me, flags, why, sizeof(why)) == -1)
-		return fail_path(err, errlen, key, path, why);
+		return fail_path(err, errlen, key, shown, why);
 	return 0;
 }
 
@@ -179,8 +179,9 @@ dirs_check(const struct agent_conf *c, uid_t me, char *err, size_t errlen)
 	    sizeof(path))
 		return fail_path(err, errlen, "[log] logdir", c->logdir,
 		    "path too long");
-	if (check_file("[log] logdir", path, me, 0, err, errlen) == -1 ||
-	    check_file("[agent] pidfile", c->pidfile, me, 0, err,
+	if (check_file("[log] logdir", c->logdir, path, me, 0, err,
+	    errlen) == -1 ||
+	    check_file("[agent] pidfile", c->pidfile, c->pidfile, me, 0, err,
 	    errlen) == -1)
 		return -1;
 	if (c->socket[0] != '\0') {
@@ -194,8 +195,8 @@ dirs_check(const struct agent_conf *c, uid_t me, char *err, size_t errlen)
 	}
 	/* the master opens it for the sender: root may write there */
 	if (strcmp(c->output_name, "file") == 0 && strcmp(c->path, "-") != 0 &&
-	    check_file("[output] path", c->path, me, PATHSAFE_F_SPECIAL, err,
-	    errlen) == -1)
+	    check_file("[output] path", c->path, c->path, me,
+	    PATHSAFE_F_SPECIAL, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < NWORKDIRS; i++)
 		if (wd_path(c, &workdirs[i])[0] != '\0' &&
