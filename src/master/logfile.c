@@ -149,7 +149,8 @@ logfile_rotate(struct logfile *lf)
 		dprintf(STDERR_FILENO, "logfile_rotate: unlink %s/%s: %s\n",
 		    lf->dir, to, strerror(errno));
 	for (n = lf->rotate_num; n > 1; n--) {
-		(void)snprintf(from, sizeof(from), "%s.%u", LOGFILE_NAME, n - 1);
+		(void)snprintf(from, sizeof(from), "%s.%u", LOGFILE_NAME,
+		    n - 1);
 		(void)snprintf(to, sizeof(to), "%s.%u", LOGFILE_NAME, n);
 		if (rename_noreplace(dfd, from, to) == -1 && errno != ENOENT)
 			dprintf(STDERR_FILENO, "logfile_rotate: rename %s/%s: "

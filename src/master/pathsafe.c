@@ -25,7 +25,7 @@ struct walk {
 	int	 fd[WALK_DEPTH_MAX];
 	size_t	 len[WALK_DEPTH_MAX];	/* strlen(at) at each level */
 	size_t	 depth;
-	char	 at[PATH_MAX];		/* the path of fd[depth - 1], no links */
+	char	 at[PATH_MAX];		/* path of fd[depth - 1], no links */
 	uid_t	 me;
 	char	*err;
 	size_t	 errlen;
@@ -562,6 +562,9 @@ pathsafe_workdir_at(int dfd, const char *dpath, const char *name, uid_t uid,
 	    ((sb.st_mode & 07777) != mode && fchmod(fd, mode) == -1)) {
 		saved = errno;
 		(void)close(fd);
+		if (uid == (uid_t)-1)
+			return failx(err, errlen, "cannot set mode %04o on %s: "
+			    "%s", (unsigned)mode, path, strerror(saved));
 		return failx(err, errlen, "cannot give %s to uid %lu, mode "
 		    "%04o: %s", path, (unsigned long)uid, (unsigned)mode,
 		    strerror(saved));
