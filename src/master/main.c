@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "conf_load.h"
 #include "config.h"
+#include "dirs.h"
 #include "log.h"
 #include "master.h"
 #include "proto.h"
@@ -36,7 +37,8 @@ static const char usage_text[] =
 "                                     was started with)\n"
 "  status [-f FILE] [-p PIDFILE]      is it running, since when, which "
 "workers\n"
-"  check  [-f FILE]                   validate FILE and print the effective "
+"  check  [-f FILE]                   validate FILE (values and the paths\n"
+"                                     it names) and print the effective "
 "config\n"
 "  version                            print the version\n"
 "\n"
@@ -151,7 +153,8 @@ cmd_check(struct cli_opts *o)
 		return EXIT_USAGE;
 	}
 	if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == -1 ||
+	    dirs_check(&c, geteuid(), err, sizeof(err)) == -1) {
 		log_print_escaped(stderr, "agent: ", err, "\n");
 		rv = EXIT_USAGE;
 	} else {
@@ -192,7 +195,8 @@ cmd_control(const char *cmd, struct cli_opts *o)
 	} else if (strcmp(cmd, "reload") == 0) {
 		/* what the master would reject, refuse before signalling it */
 		if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
-		    sizeof(err)) == -1) {
+		    sizeof(err)) == -1 ||
+		    dirs_check(&c, geteuid(), err, sizeof(err)) == -1) {
 			log_print_escaped(stderr, "agent: ", err, "\n");
 			rv = EXIT_USAGE;
 		} else

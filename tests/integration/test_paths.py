@@ -95,6 +95,11 @@ class Paths(AgentTest):
                          + pd + r"/plugin\.disabled \(owner nobody, mode "
                          r"0777\): a symbolic link")
         self.assertEqual(a.status()["generation"], 1)
+        # `agent reload` says so itself, before it signals anything
+        r = a.run("reload")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("plugin.disabled (owner nobody, mode 0777): a "
+                      "symbolic link", r.stderr)
         # and a start with it in place is refused before anything runs
         self.assertEqual(a.stop().returncode, 0)
         r = a.start()
@@ -126,6 +131,9 @@ class Paths(AgentTest):
                       "root", r.stderr)
         self.assertEqual(file_bytes(victim), before)
         self.assertFalse(os.path.exists(a.values["pidfile"]))
+        r = a.run("check")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[log] logdir {logdir}: unsafe directory", r.stderr)
 
     def test_pidfile_dir_of_another_user_is_refused(self):
         a = self.agent
