@@ -376,10 +376,13 @@ json_tree_parse(const char *text, size_t len,
 		    (size_t)(nul - text));
 		return NULL;
 	}
+	if (lim->max_depth < 1) {
+		snprintf(err, errlen, "no nesting allowed at all");
+		return NULL;
+	}
 	memset(&c, 0, sizeof(c));
 	c.lim = lim;
-	if (lim->max_depth < 1 ||
-	    (c.stack = calloc((size_t)lim->max_depth, sizeof(*c.stack))) ==
+	if ((c.stack = calloc((size_t)lim->max_depth, sizeof(*c.stack))) ==
 	    NULL || (h = yajl_alloc(&tree_callbacks, NULL, &c)) == NULL) {
 		free(c.stack);
 		snprintf(err, errlen, "out of memory");
