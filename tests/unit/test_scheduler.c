@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "as_nobody.h"
 #include "workers/scheduler/scheduler.h"
 #include "workers/scheduler/scheduler_output.h"
 
@@ -321,12 +322,51 @@ Test(sched_markers, create_remove_and_the_24_hour_sweep)
 	cr_assert_eq(rmdir(dir), 0);
 }
 
+/* As nobody: marker_dir_init(arg) fails naming `want` and EACCES. */
+struct unwritable {
+	const char	*pluginsdir;
+	const char	*want;
+};
+
+static int
+init_as_nobody(void *arg)
+{
+	const struct unwritable	*u = arg;
+	char			 err[512] = "";
+
+	if (marker_dir_init(u->pluginsdir, err, sizeof(err)) != -1) {
+		as_nobody_say("marker_dir_init(%s) succeeded", u->pluginsdir);
+		return 1;
+	}
+	if (strstr(err, u->want) == NULL ||
+	    strstr(err, "Permission denied") == NULL) {
+		as_nobody_say("\"%s\" lacks \"%s\" or EACCES", err, u->want);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Root writes anywhere: the scheduler's user is not root, and neither is
+ * the child that tries.  A pluginsdir it cannot write in, then a marker
+ * directory that is there but not its own.
+ */
 Test(sched_markers, an_unwritable_directory_is_reported)
 {
-	char	 err[256];
+	struct unwritable	 u;
+	char			 dir[64], sub[128], want[160];
 
-	if (geteuid() == 0)
-		cr_skip_test("root writes anywhere");
-	cr_assert_eq(marker_dir_init("/proc", err, sizeof(err)), -1);
-	cr_assert(err[0] != '\0');
+	snprintf(dir, sizeof(dir), "/tmp/test_sched_rw.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(chmod(dir, 0755), 0);
+	snprintf(want, sizeof(want), "mkdir %s/plugin.disabled", dir);
+	u.pluginsdir = dir;
+	u.want = want;
+	as_nobody(init_as_nobody, &u);
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	u.want = sub;
+	as_nobody(init_as_nobody, &u);
+	cr_assert_eq(rmdir(sub), 0);
+	cr_assert_eq(rmdir(dir), 0);
 }
