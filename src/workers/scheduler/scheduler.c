@@ -601,7 +601,7 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char		 err[512];
 
 	err[0] = '\0';
-	if (marker_sweep(s->w->conf.pluginsdir, time(NULL), MARKER_MAX_AGE,
+	if (marker_sweep(s->w->conf.pluginsdir, sched_now(), MARKER_MAX_AGE,
 	    sweep_enable, s, err, sizeof(err)) == -1 || err[0] != '\0')
 		log_warnx("disable markers: %s", err);
 	(void)loop;

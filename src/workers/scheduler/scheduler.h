@@ -201,6 +201,13 @@ int		 sched_check_repo(const char *repo, char *grouprepo,
 void		 sched_list_json(struct sched *, struct buf *);
 
 /* scheduler_state.c: pluginsdir/plugin.disabled/<ns>|<project> */
+/*
+ * The clock the markers' age is read by: the time of day, plus what a
+ * test moved it forward with sched_clock_advance() (never called in the
+ * daemon).
+ */
+time_t		 sched_now(void);
+void		 sched_clock_advance(time_t);
 int		 marker_path(const char *pluginsdir, const char *key,
 		    char *buf, size_t len);
 int		 marker_exists(const char *pluginsdir, const char *key);
