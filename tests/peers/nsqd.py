@@ -86,7 +86,8 @@ Behaviour choices (where the pages are silent or the double differs)
             (no responses, no heartbeats, no idle timeout) and stay
             stalled until closed, even after the mode changes; HTTP: the
             request is read and never answered; when the mode leaves
-            "stall" (or the double stops) the connection is closed
+            "stall" (or the double stops) the connection is closed;
+            counters()["http_stalled"] counts the requests held so
     drop    after the next PUB/MPUB/DPUB (TCP) or /pub /mpub /put /mput
             request (HTTP) is fully read, the connection is closed with no
             response; the message is NOT recorded
@@ -264,7 +265,7 @@ class NsqdDouble:
         self._counters = {"tcp_connections": 0, "tcp_refused": 0,
                           "tcp_timeouts": 0, "tcp_dropped": 0,
                           "tcp_errors_sent": 0, "heartbeats_sent": 0,
-                          "http_requests": 0}
+                          "http_requests": 0, "http_stalled": 0}
         self._errors = {}          # error code -> count
         self._http_errors = {}     # "<status> <code>" -> count
 
@@ -871,6 +872,8 @@ class NsqdDouble:
     # ---------------------------------------------------- HTTP (see below)
     def _wait_unstalled(self):
         with self._cond:
+            # counted once held: a test waits for this, not for a time
+            self._counters["http_stalled"] += 1
             while self._fault == "stall" and not self._stopping:
                 self._cond.wait()
 
