@@ -11,7 +11,7 @@ import time
 
 from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
     received
-from harness import free_port, wait_until
+from harness import ClosedPort, wait_until
 
 
 class NsqTcp(MultiMessageTests, NsqTest):
@@ -110,8 +110,13 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(bad.message_count(), 0)
 
     def test_failover_first_server_closed_port(self):
+        closed = ClosedPort()
+        self.addCleanup(closed.close)
         good = self.double()
-        self.failover(f"tcp://127.0.0.1:{free_port()}", good)
+        self.failover(f"tcp://127.0.0.1:{closed.port}", good)
+        # the closed port was tried, and refused
+        self.agent.wait_log(rf"nsq: tcp://127\.0\.0\.1:{closed.port}: "
+                            r".*[Rr]efused")
 
     def test_failover_first_server_unresolvable(self):
         # its lookups fail (or time out) in their threads while the
