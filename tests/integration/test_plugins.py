@@ -901,7 +901,18 @@ class Registries(PluginTest):
         self.assertEqual(sorted(body["namespaces"]), [NS_B, NS])
         reg.clear_fault(endpoint="ns")
         reg.set_fault("malformed", ns=NS_B)
-        self.api("/update", method="POST")
+        asked = len(reg.requests(path=PATH_RESOURCE))
+        body = self.refresh(502)
+        self.assertEqual(body["error"], f'items of "{NS_B}": item '
+                         '"PLUGIN.params": "interval" is a number, not a '
+                         'string')
+        self.assertEqual(sorted(body["namespaces"]), [NS_B, NS])
+        # that refresh asked for both namespaces' items, and the double
+        # served NS_B's malformed, NS's as they are
+        served = {r.param("ns"): (r.fault, r.status) for r in
+                  reg.requests(path=PATH_RESOURCE)[asked:]}
+        self.assertEqual(served, {NS_B: ("malformed", 200),
+                                  NS: (None, 200)})
         after = self.listed()
         self.assertEqual(list(after), list(before))
         self.assertEqual(after[f"{NS_B}|params"]["commit"],
