@@ -3,15 +3,19 @@ end to end against the nsqd test double (tests/peers/nsqd.py): every point
 answered 200 arrives exactly once, several messages per request (MPUB), an
 MPUB nsqd refuses, load spread and failover across servers,
 a stalled or dropped connection loses nothing and is re-established (and
-counted), heartbeats are answered so an idle connection stays up, and a
-message over nsqd's size limit is never sent."""
+counted), heartbeats are answered so an idle connection stays up, a
+message over nsqd's size limit is never sent, and a server's name is
+looked up again on reconnect (a hosts file of the test's own, in a mount
+namespace of the agent's)."""
 import json
+import os
 import random
+import socket
 import time
 
 from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
     received
-from harness import ClosedPort, wait_until
+from harness import ClosedPort, free_port, needs_root, wait_until
 
 
 class NsqTcp(MultiMessageTests, NsqTest):
@@ -229,6 +233,44 @@ class NsqTcp(MultiMessageTests, NsqTest):
         # looked up in a thread, off the sender's event loop
         self.agent.wait_log(r"resolving localhost in the background")
 
+    def test_name_resolved_again_on_reconnect(self):
+        # nsqd.test is 127.0.0.1 in the agent's /etc/hosts, then ::1: the
+        # same port on each, a double on each; when the first goes away
+        # the reconnect looks the name up again and follows it
+        needs_root(self)
+        port = same_port_on_both()
+        if port is None:
+            self.skipTest("no IPv6 on loopback here (::1)")
+        d4 = self.double(tcp_port=port)
+        d6 = self.double(tcp_port=port, host="::1")
+        hosts = os.path.join(self.agent.dir, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.0.1 nsqd.test\n")
+        os.chmod(hosts, 0o644)
+        self.agent.in_mount_ns(f"mount --bind '{hosts}' /etc/hosts")
+        self.configure([f"tcp://nsqd.test:{port}"])
+        self.start_ok()
+        first = make_points(0, 100, name="dns.m", dc="west")
+        self.post_ok(first)
+        self.assert_arrived([d4], first)
+        self.assertEqual(d6.message_count(), 0)
+
+        # the answer changes (rewritten in place: the bind mount is of
+        # this file), then the server it pointed to goes away
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n::1 nsqd.test\n")
+        d4.stop()
+        second = make_points(100, 100, name="dns.m", dc="west")
+        self.post_ok(second, unix=True)
+        self.assert_arrived([d6], second, timeout=30)
+        self.assertEqual(len(received(d4, "tcp", self.COMMANDS)),
+                         len(first))
+        self.all_published(len(first) + len(second))
+        # looked up at the first connect and again at the reconnect
+        wait_until(lambda: self.agent.log_text().count(
+            "resolving nsqd.test in the background") >= 2,
+            what="two lookups of nsqd.test")
+
     def test_large_batches_are_cut_under_max_msg_size(self):
         d = self.double()
         # 1000 points (batchpoints) of about 1.2 KB each would be one
@@ -248,3 +290,16 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(sum(len(json.loads(b)["points"]) for b in bodies),
                          1000)
 
+
+def same_port_on_both():
+    """A port free on 127.0.0.1 and on ::1, or None without IPv6."""
+    for _ in range(50):
+        port = free_port()
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+                s.bind(("::1", port))
+            return port
+        except OSError as e:
+            if e.errno != 98:           # EADDRINUSE: try another
+                return None
+    return None

@@ -228,7 +228,8 @@ class _Client:
 
 
 class NsqdDouble:
-    """nsqd producer-side double: TCP protocol V2 and HTTP API on 127.0.0.1.
+    """nsqd producer-side double: TCP protocol V2 and HTTP API on 127.0.0.1
+    (or on host="::1", the other loopback address).
 
     Ports 0 pick free ports; the ports actually bound are in .tcp_port and
     .http_port after start().
@@ -240,9 +241,13 @@ class NsqdDouble:
                  heartbeat_ms=DEFAULT_HEARTBEAT_MS,
                  min_heartbeat_ms=DEFAULT_MIN_HEARTBEAT_MS,
                  max_heartbeat_ms=DEFAULT_MAX_HEARTBEAT_MS,
-                 keep_bodies=True, fault="ok", verbose=False):
+                 keep_bodies=True, fault="ok", verbose=False,
+                 host="127.0.0.1"):
         if fault not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {fault!r}")
+        if host not in ("127.0.0.1", "::1"):
+            raise ValueError(f"{host!r}: a loopback address only")
+        self.host = host
         self.tcp_port = tcp_port
         self.http_port = http_port
         self.state_dir = state_dir
@@ -290,15 +295,16 @@ class NsqdDouble:
             self._jsonl = open(os.path.join(self.state_dir, "messages.jsonl"),
                                "a", encoding="utf-8")
         self._wake_r, self._wake_w = socket.socketpair()
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls = socket.socket(socket.AF_INET6 if ":" in self.host else
+                           socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("127.0.0.1", self.tcp_port))
+        ls.bind((self.host, self.tcp_port))
         ls.listen(128)
         ls.setblocking(False)
         self._listener = ls
         self.tcp_port = ls.getsockname()[1]
 
-        self._httpd = _HTTPServer(("127.0.0.1", self.http_port), self)
+        self._httpd = _HTTPServer((self.host, self.http_port), self)
         self.http_port = self._httpd.server_address[1]
 
         self._accept_thread = threading.Thread(
@@ -351,12 +357,16 @@ class NsqdDouble:
         self.stop()
 
     @property
+    def _host_in_url(self):
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
     def tcp_address(self):
-        return f"127.0.0.1:{self.tcp_port}"
+        return f"{self._host_in_url}:{self.tcp_port}"
 
     @property
     def http_address(self):
-        return f"127.0.0.1:{self.http_port}"
+        return f"{self._host_in_url}:{self.http_port}"
 
     # ------------------------------------------------------------- faults
     @property

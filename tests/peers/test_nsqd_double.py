@@ -789,6 +789,29 @@ class Lifecycle(unittest.TestCase):
         with nsqd.NsqdDouble() as d:
             self.assertEqual(d._listener.getsockname()[0], "127.0.0.1")
             self.assertEqual(d._httpd.server_address[0], "127.0.0.1")
+        with self.assertRaises(ValueError):
+            nsqd.NsqdDouble(host="0.0.0.0")
+
+    def test_ipv6_loopback(self):
+        try:
+            d = nsqd.NsqdDouble(host="::1").start()
+        except OSError as e:
+            self.skipTest(f"no IPv6 on loopback here: {e}")
+        self.addCleanup(d.stop)
+        self.assertEqual(d._listener.getsockname()[0], "::1")
+        self.assertEqual(d.tcp_address, f"[::1]:{d.tcp_port}")
+        s = socket.create_connection(("::1", d.tcp_port), timeout=5)
+        w = Wire.__new__(Wire)
+        w.s = s
+        w.s.sendall(MAGIC)
+        w.send(pub("six", b"v6"))
+        self.assertEqual(w.frame(), (nsqd.FRAME_RESPONSE, b"OK"))
+        w.close()
+        c = http.client.HTTPConnection("::1", d.http_port, timeout=5)
+        c.request("POST", "/pub?topic=six", body=b"h6")
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
+        self.assertEqual(d.bodies("six"), [b"v6", b"h6"])
 
     def test_subprocess_mode(self):
         state = tempfile.mkdtemp(prefix="nsqd-double-proc-")
