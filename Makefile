@@ -118,7 +118,8 @@ deps:
 
 # Each binary also writes a TAP report beside itself: the skipped tests
 # and their reasons are listed, and counted, at the end.
-SKIPPED = sh -c 'grep -h "\# SKIP" "$$@" | sed "s/^ok - /  skipped: /; s/  *\# SKIP /: /"; \
+SKIPPED = sh -c 'grep -h "\# SKIP" "$$@" | \
+	sed "s/^ok - /  skipped: /; s/  *\# SKIP \(skipped: \)\{0,1\}/: /"; \
 	echo "$$0: $$(cat "$$@" | grep -c "\# SKIP") skipped"'
 
 unit: $(UNIT_BIN)
