@@ -7,6 +7,7 @@ counted), heartbeats are answered so an idle connection stays up, a
 message over nsqd's size limit is never sent, and a server's name is
 looked up again on reconnect (a hosts file of the test's own, in a mount
 namespace of the agent's)."""
+import errno
 import json
 import os
 import random
@@ -300,6 +301,6 @@ def same_port_on_both():
                 s.bind(("::1", port))
             return port
         except OSError as e:
-            if e.errno != 98:           # EADDRINUSE: try another
+            if e.errno != errno.EADDRINUSE:     # else try another
                 return None
     return None
