@@ -243,12 +243,32 @@ wait_for(enum role role, size_t n)
 static void
 wait_state(int (*cond)(uint32_t), uint32_t arg, const char *what)
 {
+	ev_timer	 tick;
+
+	/* a tick, for states no message announces (a file appearing) */
+	ev_timer_init(&tick, deadline_cb, 0.01, 0.01);
+	ev_timer_start(h.loop, &tick);
 	ev_timer_init(&h.deadline, deadline_cb, 10., 0.);
 	ev_timer_start(h.loop, &h.deadline);
 	while (!cond(arg) && ev_is_active(&h.deadline))
 		ev_run(h.loop, EVRUN_ONCE);
 	ev_timer_stop(h.loop, &h.deadline);
+	ev_timer_stop(h.loop, &tick);
 	cr_assert(cond(arg), "no %s within 10 s", what);
+}
+
+/* The plugin "mysql" made the file `arg` names in its directory. */
+static const char	*plugin_file;
+
+static int
+plugin_made_file(uint32_t unused)
+{
+	char	 path[256];
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/%s/mysql/%s", h.dir, NS,
+	    plugin_file);
+	return access(path, F_OK) == 0;
 }
 
 /* The fetcher has the scheduler's MSG_ITEMS_ACK of our items `seq`. */
@@ -766,7 +786,7 @@ Test(sched_flow, shutdown_ends_the_runs)
 	static const char *const gits[] = { GIT };
 	static const int64_t ivs[] = { 0 };
 
-	checkout("mysql", "#!/bin/sh\ntrap '' TERM\nsleep 30\n");
+	checkout("mysql", "#!/bin/sh\ntrap '' TERM\n: > trapped\nsleep 30\n");
 	send_items(gits, ivs, 1);
 	wait_for(ROLE_GITPULL, 1);
 	git_answer(0, 1, "mysql", 0);
@@ -774,6 +794,9 @@ Test(sched_flow, shutdown_ends_the_runs)
 	wait_for(ROLE_GITPULL, 2);
 	git_answer(1, 1, "mysql", 0);
 	cr_assert_eq(runner_active(S()->runner), 1);
+	/* the shutdown comes once the plugin ignores SIGTERM */
+	plugin_file = "trapped";
+	wait_state(plugin_made_file, 0, "SIGTERM ignored by the plugin");
 	scheduler_ops.shutdown(&h.w);
 	/* SIGTERM is ignored: SIGKILL after the grace, then the answer */
 	assert_answer(0, 1, 200, "\"status\":\"failed\",\"exit\":null,"
