@@ -337,9 +337,10 @@ class Agent:
 
     # -- cleanup ----------------------------------------------------------
     def cleanup(self):
+        stopped = False
         try:
             if os.path.exists(self.values["pidfile"]):
-                self.run("stop", timeout=60)
+                stopped = self.run("stop", timeout=60).returncode == 0
         except Exception:
             pass
         if self.fg is not None and self.fg.poll() is None:
@@ -349,12 +350,31 @@ class Agent:
             except subprocess.TimeoutExpired:
                 self.fg.kill()
                 self.fg.wait()
-        for pid in self.seen_pids:
-            if proc_alive(pid) and "agent" in proc_cmdline(pid):
+
+        def left():
+            return [p for p in self.seen_pids
+                    if proc_alive(p) and "agent" in proc_cmdline(p)]
+        # `agent stop` returns once the master let go of its pidfile; the
+        # master (and, after a kill -9 of it, its workers) may still be
+        # exiting then, a sanitizer build checking for leaks: a SIGKILL in
+        # that check is a report of its own.  What `agent stop` could not
+        # stop (a config left broken) is asked with SIGTERM.  They end on
+        # their own (20 s: a bound for a hang only), then what is left is
+        # killed.
+        if left() and not stopped:
+            for pid in left():
                 try:
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
+        deadline = time.monotonic() + 20
+        while left() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for pid in left():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         for fn in self.after:
             fn()
         shutil.rmtree(self.dir, ignore_errors=True)
