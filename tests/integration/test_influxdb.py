@@ -279,6 +279,10 @@ class InfluxDB(AgentTest):
         before = self.numbers(0, 100, base)
         self.post_ok(before)
         self.assert_stored(ix, "RUN.x", before)
+        # stored is not yet answered: influxd stopped before its 200
+        # reached the sender would leave them buffered too
+        self.wait_stats(lambda s: s.get("published") == len(before),
+                        "the first points published")
         ix.stop()
         during = []
         for i in range(5):

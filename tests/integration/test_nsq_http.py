@@ -97,6 +97,10 @@ class NsqHttp(MultiMessageTests, NsqTest):
         before = make_points(0, 300)
         self.post_ok(before)
         self.assert_arrived([d], before)
+        # recorded is not yet answered: nsqd stopped before its 200
+        # reached the sender would have them sent again
+        self.wait_stats(lambda s: s.get("published") == len(before),
+                        "the first points published")
         d.stop()
         during = []
         for i in range(5):
