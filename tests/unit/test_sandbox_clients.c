@@ -17,7 +17,9 @@
 
 #include <curl/curl.h>
 
+#include "strlist.h"
 #include "workers/fetcher/fetcher_file.h"
+#include "workers/fetcher/fetcher_identity.h"
 
 /* ---- what both must refuse */
 
@@ -266,6 +268,7 @@ kid_fetcher_work(int rep, int go, void *arg)
 	struct fetchkid		*fk = arg;
 	struct addrinfo		 hints, *res = NULL;
 	struct ifaddrs		*ifa = NULL;
+	struct strlist		 any, before, after;
 	pthread_t		 t;
 	char			 path[128], err[256], buf[64], *text = NULL;
 	size_t			 len;
@@ -274,6 +277,14 @@ kid_fetcher_work(int rep, int go, void *arg)
 	/* as fetcher_setup does, before the sandbox */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 3;
+	/* the report's IP list, every interface, as the worker sees it
+	 * before the filter */
+	strlist_init(&any);
+	strlist_init(&before);
+	strlist_init(&after);
+	if (strlist_add(&any, "") == -1 ||
+	    fetcher_ident_host_ips(&any, &before, err, sizeof(err)) == -1)
+		return 5;
 	if (install(rep, SANDBOX_FILTER_FETCHER) == -1)
 		return 2;
 
@@ -287,10 +298,23 @@ kid_fetcher_work(int rep, int go, void *arg)
 	if (getaddrinfo("localhost", "80", &hints, &res) != 0 || res == NULL)
 		return 11;
 	freeaddrinfo(res);
-	/* the report's IP list */
+	/* the report's IP list: the same, in the same order (interfaces
+	 * in kernel order, told without an ioctl) */
 	if (getifaddrs(&ifa) == -1)
 		return 12;
 	freeifaddrs(ifa);
+	if (fetcher_ident_host_ips(&any, &after, err, sizeof(err)) == -1) {
+		say(rep, "host_ips: %s", err);
+		return 13;
+	}
+	if (!strlist_equal(&before, &after) || before.n == 0) {
+		say(rep, "IP lists differ or are empty (%zu, %zu)", before.n,
+		    after.n);
+		return 14;
+	}
+	strlist_free(&any);
+	strlist_free(&before);
+	strlist_free(&after);
 
 	/* read-only: a file:// registry, the resolver's and CA files */
 	if ((fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC)) == -1 ||
