@@ -25,9 +25,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <stddef.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,7 +46,8 @@
 /* Capability numbers fit in two 32-bit words (_LINUX_CAPABILITY_U32S_3). */
 #define CAP_MAX_PROBE	63
 
-#define USER(key, field)	key, offsetof(struct agent_conf, field)
+#define USER(key, field)	.user_key = key,				\
+				.user_off = offsetof(struct agent_conf, field)
 
 /*
  * Every worker's policy.  Rows in role order; sandbox_role() finds one.
@@ -57,23 +58,26 @@
  *  - gitpull, scheduler: exec git and plugins, which inherit the filter,
  *    hence only a deny-list.
  *  - collector: stays root for reading, with the reading capabilities
- *    only; never forks, never writes a file.
+ *    only; never forks, never writes a file.  RLIMIT_NPROC is not
+ *    enforced for uid 0 (setrlimit(2)): it matters for an unprivileged
+ *    start, and the filter kills fork.
+ * Every role's bounding set is cut to its caps (none but the collector's).
  */
 static const struct sandbox_role roles[] = {
-	{ ROLE_FRONT, USER("user", user), 1, 0, 1, 1,
-	    SANDBOX_FILTER_FRONT },
-	{ ROLE_FETCHER, USER("user", user), 0, 0, 0, 0,
-	    SANDBOX_FILTER_FETCHER },
-	{ ROLE_GITPULL, USER("user", user), 0, 0, 0, 0,
-	    SANDBOX_FILTER_DENYLIST },
-	{ ROLE_SCHEDULER, USER("pluginsuser", pluginsuser), 0, 0, 0, 0,
-	    SANDBOX_FILTER_DENYLIST },
-	{ ROLE_SENDER, USER("user", user), 0, 0, 0, 0,
-	    SANDBOX_FILTER_SENDER },
-	/* RLIMIT_NPROC is not enforced for uid 0 (setrlimit(2)); it
-	 * matters for an unprivileged start, and the filter kills fork */
-	{ ROLE_COLLECTOR, NULL, 0, 0, KEEP_READ_CAPS, 1, 1,
-	    SANDBOX_FILTER_COLLECTOR },
+	{ .role = ROLE_FRONT, USER("user", user), .chroot = 1,
+	    .nproc_zero = 1, .fsize_zero = 1,
+	    .filter = SANDBOX_FILTER_FRONT },
+	{ .role = ROLE_FETCHER, USER("user", user),
+	    .filter = SANDBOX_FILTER_FETCHER },
+	{ .role = ROLE_GITPULL, USER("user", user),
+	    .filter = SANDBOX_FILTER_DENYLIST },
+	{ .role = ROLE_SCHEDULER, USER("pluginsuser", pluginsuser),
+	    .filter = SANDBOX_FILTER_DENYLIST },
+	{ .role = ROLE_SENDER, USER("user", user),
+	    .filter = SANDBOX_FILTER_SENDER },
+	{ .role = ROLE_COLLECTOR, .caps = KEEP_READ_CAPS,
+	    .nproc_zero = 1, .fsize_zero = 1,
+	    .filter = SANDBOX_FILTER_COLLECTOR },
 };
 
 static int	 sb_fail(char *, size_t, const char *, ...)
