@@ -576,35 +576,6 @@ call_clock_settime(pid_t other)
 	(void)syscall(SYS_clock_settime, -1, &ts);
 }
 
-/*
- * `other` is the parent's pid, taken before the filter: computing it in
- * the kid (getppid) after "calling" would itself be a forbidden call in
- * the front and prove nothing.
- */
-#if defined(__x86_64__)
-/* i386 getpid (20) through the 32-bit entry: a foreign architecture */
-static inline long
-int80_getpid(void)
-{
-	long	 r;
-
-	__asm__ volatile ("int $0x80" : "=a"(r) : "a"(20L) : "memory");
-	return r;
-}
-
-static inline void
-call_int80(pid_t other)
-{
-	(void)int80_getpid();
-}
-
-static inline void
-call_x32(pid_t other)
-{
-	/* x32 ABI: x86_64 numbers with bit 30 set */
-	(void)syscall(0x40000000 | SYS_getpid);
-}
-#endif
 
 /* ---- writing to the file system: what the collector may never do.
  * Paths under a directory that does not exist, so that a filter that

@@ -76,6 +76,13 @@ CLIENT_DEATHS(fetcher, SANDBOX_FILTER_FETCHER)
 CLIENT_DEATHS(sender, SANDBOX_FILTER_SENDER)
 
 #if defined(__x86_64__)
+static void
+call_x32(pid_t other)
+{
+	/* x32 ABI: x86_64 numbers with bit 30 set */
+	(void)syscall(0x40000000 | SYS_getpid);
+}
+
 Test(fetcher, dies_foreign_arch_x32)
 {
 	expect_death(SANDBOX_FILTER_FETCHER, call_x32, "x32");
