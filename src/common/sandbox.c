@@ -1,7 +1,8 @@
 /*
- * Worker sandbox: privilege drop, capabilities, rlimits, no_new_privs and
- * seccomp, in the order of DESIGN.md section 2 "Sandbox order".  The
- * seccomp filters themselves are in sandbox_seccomp.c.
+ * Worker sandbox: the table of every role's policy, and the privilege
+ * drop, capabilities, rlimits, no_new_privs and seccomp, in the order of
+ * DESIGN.md section 2 "Sandbox order".  The seccomp filters themselves
+ * are in sandbox_seccomp.c.
  *
  * Model: OpenSSH uidswap.c permanently_set_uid (setres[ug]id, then prove
  * the old ids cannot be regained).  See reference/privsep-anchors.md
@@ -26,6 +27,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,13 +35,50 @@
 
 #include <bsd/string.h>
 
-/* The collector keeps exactly these (DESIGN.md section 2, process table). */
-#define KEEP_READ_CAPS	((1ULL << CAP_DAC_OVERRIDE) |			\
-			 (1ULL << CAP_DAC_READ_SEARCH) |		\
+/*
+ * The collector keeps exactly these (DESIGN.md section 2, process table):
+ * reading any file and directory, and other users' /proc/<pid>/exe, fd
+ * and io.  Not CAP_DAC_OVERRIDE: it would let it write anywhere.
+ */
+#define KEEP_READ_CAPS	((1ULL << CAP_DAC_READ_SEARCH) |		\
 			 (1ULL << CAP_SYS_PTRACE))
 
 /* Capability numbers fit in two 32-bit words (_LINUX_CAPABILITY_U32S_3). */
 #define CAP_MAX_PROBE	63
+
+#define USER(key, field)	.user_key = key,				\
+				.user_off = offsetof(struct agent_conf, field)
+
+/*
+ * Every worker's policy.  Rows in role order; sandbox_role() finds one.
+ *  - front: serves HTTP on sockets it is given, chrooted to an empty
+ *    directory; never forks or writes a file.
+ *  - fetcher, sender: network clients with their own allow-lists; they
+ *    start threads (DNS), so RLIMIT_NPROC stays; they write their files.
+ *  - gitpull, scheduler: exec git and plugins, which inherit the filter,
+ *    hence only a deny-list.
+ *  - collector: stays root for reading, with the reading capabilities
+ *    only; never forks, never writes a file.  RLIMIT_NPROC is not
+ *    enforced for uid 0 (setrlimit(2)): it matters for an unprivileged
+ *    start, and the filter kills fork.
+ * Every role's bounding set is cut to its caps (none but the collector's).
+ */
+static const struct sandbox_role roles[] = {
+	{ .role = ROLE_FRONT, USER("user", user), .chroot = 1,
+	    .nproc_zero = 1, .fsize_zero = 1,
+	    .filter = SANDBOX_FILTER_FRONT },
+	{ .role = ROLE_FETCHER, USER("user", user),
+	    .filter = SANDBOX_FILTER_FETCHER },
+	{ .role = ROLE_GITPULL, USER("user", user),
+	    .filter = SANDBOX_FILTER_DENYLIST },
+	{ .role = ROLE_SCHEDULER, USER("pluginsuser", pluginsuser),
+	    .filter = SANDBOX_FILTER_DENYLIST },
+	{ .role = ROLE_SENDER, USER("user", user),
+	    .filter = SANDBOX_FILTER_SENDER },
+	{ .role = ROLE_COLLECTOR, .caps = KEEP_READ_CAPS,
+	    .nproc_zero = 1, .fsize_zero = 1,
+	    .filter = SANDBOX_FILTER_COLLECTOR },
+};
 
 static int	 sb_fail(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -49,7 +88,8 @@ static int	 plan_chroot(struct sandbox_plan *, const char *, char *,
 		    size_t);
 static int	 enter_user(const struct sandbox_plan *, char *, size_t);
 static int	 caps_get(uint64_t *, uint64_t *, uint64_t *, char *, size_t);
-static int	 enter_caps(char *, size_t);
+static int	 enter_bounding(uint64_t, char *, size_t);
+static int	 enter_caps(uint64_t, char *, size_t);
 static int	 enter_rlimits(const struct sandbox_plan *, char *, size_t);
 
 /* Failure with errno text appended: "step: strerror". */
@@ -146,62 +186,39 @@ plan_chroot(struct sandbox_plan *plan, const char *dir, char *err,
 	return 0;
 }
 
+const struct sandbox_role *
+sandbox_role(enum role role)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (roles[i].role == role)
+			return &roles[i];
+	return NULL;
+}
+
 int
 sandbox_plan(enum role role, const struct agent_conf *conf,
     struct sandbox_plan *plan, char *err, size_t errlen)
 {
-	struct passwd	*pw;
-	const char	*name = NULL, *key = NULL;
+	const struct sandbox_role	*r;
+	struct passwd			*pw;
+	const char			*name;
 
 	memset(plan, 0, sizeof(*plan));
-	plan->role = role;
-	plan->unprivileged = geteuid() != 0;
-
-	switch (role) {
-	case ROLE_FRONT:
-		name = conf->user;
-		key = "user";
-		plan->filter = SANDBOX_FILTER_FRONT;
-		/* The front never forks and never writes a file. */
-		plan->nproc_zero = 1;
-		plan->fsize_zero = 1;
-		break;
-	case ROLE_FETCHER:
-	case ROLE_SENDER:
-		/* Their allow-lists come with their jobs; deny-list until
-		 * then. */
-		name = conf->user;
-		key = "user";
-		plan->filter = SANDBOX_FILTER_DENYLIST;
-		break;
-	case ROLE_GITPULL:
-		/* Execs git: the filter is inherited, so only a deny-list. */
-		name = conf->user;
-		key = "user";
-		plan->filter = SANDBOX_FILTER_DENYLIST;
-		break;
-	case ROLE_SCHEDULER:
-		/* Execs plugins: same reason as gitpull. */
-		name = conf->pluginsuser;
-		key = "pluginsuser";
-		plan->filter = SANDBOX_FILTER_DENYLIST;
-		break;
-	case ROLE_COLLECTOR:
-		/* Stays root, but only with the reading capabilities. */
-		plan->filter = SANDBOX_FILTER_COLLECTOR;
-		/* Not enforced for real uid 0 (setrlimit(2)); it matters
-		 * for an unprivileged start, and the filter kills fork. */
-		plan->nproc_zero = 1;
-		plan->keep_read_caps = !plan->unprivileged;
-		break;
-	default:
+	if ((r = sandbox_role(role)) == NULL)
 		return sandbox_failx(err, errlen, "no sandbox for role %s",
 		    proto_role_name(role));
-	}
+	plan->role = role;
+	plan->unprivileged = geteuid() != 0;
+	plan->filter = r->filter;
+	plan->nproc_zero = r->nproc_zero;
+	plan->fsize_zero = r->fsize_zero;
 
 	if (plan->unprivileged) {
 		/* Nothing to switch to: keep who we are, only describe it.
-		 * The configured users and chroot are not consulted. */
+		 * The configured users and chroot are not consulted, and
+		 * without CAP_SETPCAP no capability set can be cut. */
 		plan->uid = geteuid();
 		plan->gid = getegid();
 		if ((pw = getpwuid(plan->uid)) != NULL)
@@ -213,11 +230,14 @@ sandbox_plan(enum role role, const struct agent_conf *conf,
 		return 0;
 	}
 
-	if (name == NULL) {
+	plan->set_caps = 1;
+	plan->caps = r->caps;
+	if (r->user_key == NULL) {
 		(void)strlcpy(plan->user, "root", sizeof(plan->user));
 		return 0;
 	}
-	if (plan_user(plan, name, key, err, errlen) == -1)
+	name = (const char *)conf + r->user_off;
+	if (plan_user(plan, name, r->user_key, err, errlen) == -1)
 		return -1;
 	if (plan->uid == 0) {
 		/* Plugins as root only when the operator said so. */
@@ -231,16 +251,32 @@ sandbox_plan(enum role role, const struct agent_conf *conf,
 			return sandbox_failx(err, errlen,
 			    "[agent] user \"%s\" is "
 			    "root: the workers must run unprivileged", name);
+		/* allowrootplugins: plugins run as root as the operator
+		 * asked, with root's capabilities; cutting them would
+		 * make it a root that cannot do what root does. */
+		plan->set_caps = 0;
 	}
-	if (role == ROLE_FRONT && plan_chroot(plan, conf->chroot, err,
-	    errlen) == -1)
+	if (r->chroot && plan_chroot(plan, conf->chroot, err, errlen) == -1)
 		return -1;
 	return 0;
 }
 
+/* chroot while still root; chdir so no directory handle points outside
+ * the jail. */
+static int
+enter_chroot(const struct sandbox_plan *plan, char *err, size_t errlen)
+{
+	if (chroot(plan->chroot) == -1)
+		return sb_fail(err, errlen, "chroot(%s)", plan->chroot);
+	if (chdir("/") == -1)
+		return sb_fail(err, errlen, "chdir(/) in chroot %s",
+		    plan->chroot);
+	return 0;
+}
+
 /*
- * chroot, then setgroups/setresgid/setresuid, then prove the old ids
- * are gone (OpenSSH permanently_set_uid).
+ * setgroups/setresgid/setresuid, then prove the old ids are gone
+ * (OpenSSH permanently_set_uid).
  */
 static int
 enter_user(const struct sandbox_plan *plan, char *err, size_t errlen)
@@ -252,17 +288,6 @@ enter_user(const struct sandbox_plan *plan, char *err, size_t errlen)
 
 	old_euid = geteuid();
 	old_egid = getegid();
-
-	/* chroot while still root; chdir so no directory handle points
-	 * outside the jail. */
-	if (plan->chroot[0] != '\0') {
-		if (chroot(plan->chroot) == -1)
-			return sb_fail(err, errlen, "chroot(%s)",
-			    plan->chroot);
-		if (chdir("/") == -1)
-			return sb_fail(err, errlen, "chdir(/) in chroot %s",
-			    plan->chroot);
-	}
 
 	/* Groups first: after setresuid we could no longer change them. */
 	if (setgroups(1, &plan->gid) == -1)
@@ -363,29 +388,17 @@ caps_get(uint64_t *eff, uint64_t *prm, uint64_t *inh, char *err,
 }
 
 /*
- * Collector: stay root but cut capabilities to the reading ones.  The
- * keep set is intersected with what we have, so a container without
- * CAP_SYS_PTRACE degrades (fewer PROC details) instead of failing;
- * nothing is ever gained.
+ * The bounding set: what no later exec can bring back, for the worker or
+ * anything it starts.  Cut while still root (PR_CAPBSET_DROP needs
+ * CAP_SETPCAP), before the user switch.  The kernel's last capability is
+ * found by probing PR_CAPBSET_READ (EINVAL past the end), so no /proc
+ * access is needed and a chroot does not matter.
  */
 static int
-enter_caps(char *err, size_t errlen)
+enter_bounding(uint64_t keep, char *err, size_t errlen)
 {
-	struct __user_cap_header_struct	 hdr;
-	struct __user_cap_data_struct	 data[_LINUX_CAPABILITY_U32S_3];
-	uint64_t			 keep, eff, prm, inh;
-	int				 cap, last, r;
+	int	 cap, r;
 
-	if (caps_get(&eff, &prm, &inh, err, errlen) == -1)
-		return -1;
-	keep = KEEP_READ_CAPS & prm;
-
-	/*
-	 * Bounding set.  The kernel's last capability is found by probing
-	 * PR_CAPBSET_READ (EINVAL past the end), so no /proc access is
-	 * needed and a chroot does not matter.
-	 */
-	last = -1;
 	for (cap = 0; cap <= CAP_MAX_PROBE; cap++) {
 		if ((r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) == -1) {
 			if (errno == EINVAL)
@@ -393,27 +406,45 @@ enter_caps(char *err, size_t errlen)
 			return sb_fail(err, errlen, "prctl(PR_CAPBSET_READ, "
 			    "%d)", cap);
 		}
-		last = cap;
 		if ((keep & (1ULL << cap)) != 0 || r == 0)
 			continue;
-		/* Bounds what any later exec could get back. */
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
 			return sb_fail(err, errlen, "prctl(PR_CAPBSET_DROP, "
 			    "%d)", cap);
 	}
-	if (last < 0)
+	if (cap == 0)
 		return sandbox_failx(err, errlen, "prctl(PR_CAPBSET_READ): no "
 		    "capabilities found");
+	return 0;
+}
 
-	/* Effective, permitted and inheritable all become the keep set. */
+/*
+ * The other sets, after the user switch: effective and permitted become
+ * the keep set (the collector's reading capabilities, nothing for the
+ * others), inheritable and ambient empty, so nothing passes through an
+ * exec.  The keep set is intersected with what we have, so a container
+ * without CAP_SYS_PTRACE degrades (fewer PROC details) instead of
+ * failing; nothing is ever gained.  Then everything is read back from
+ * the kernel, the bounding set included.
+ */
+static int
+enter_caps(uint64_t want, char *err, size_t errlen)
+{
+	struct __user_cap_header_struct	 hdr;
+	struct __user_cap_data_struct	 data[_LINUX_CAPABILITY_U32S_3];
+	uint64_t			 keep, eff, prm, inh;
+	int				 cap, r;
+
+	if (caps_get(&eff, &prm, &inh, err, errlen) == -1)
+		return -1;
+	keep = want & prm;
+
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.version = _LINUX_CAPABILITY_VERSION_3;
 	hdr.pid = 0;
 	memset(data, 0, sizeof(data));
-	data[0].effective = data[0].permitted = data[0].inheritable =
-	    (uint32_t)keep;
-	data[1].effective = data[1].permitted = data[1].inheritable =
-	    (uint32_t)(keep >> 32);
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
 	if (syscall(SYS_capset, &hdr, data) == -1)
 		return sb_fail(err, errlen, "capset");
 
@@ -424,19 +455,22 @@ enter_caps(char *err, size_t errlen)
 	/* Verify: what the kernel says, not what we asked for. */
 	if (caps_get(&eff, &prm, &inh, err, errlen) == -1)
 		return -1;
-	if (eff != keep || prm != keep || inh != keep)
+	if (eff != keep || prm != keep || inh != 0)
 		return sandbox_failx(err, errlen, "capabilities after capset: "
-		    "eff %#llx prm %#llx inh %#llx, expected %#llx",
+		    "eff %#llx prm %#llx inh %#llx, expected %#llx, %#llx, 0",
 		    (unsigned long long)eff, (unsigned long long)prm,
-		    (unsigned long long)inh, (unsigned long long)keep);
-	for (cap = 0; cap <= last; cap++) {
-		if ((r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) == -1)
+		    (unsigned long long)inh, (unsigned long long)keep,
+		    (unsigned long long)keep);
+	for (cap = 0; cap <= CAP_MAX_PROBE; cap++) {
+		if ((r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) == -1) {
+			if (errno == EINVAL)
+				break;
 			return sb_fail(err, errlen, "prctl(PR_CAPBSET_READ, "
 			    "%d)", cap);
-		if ((r != 0) != ((keep & (1ULL << cap)) != 0))
-			return sandbox_failx(err, errlen,
-			    "capability %d %s in the "
-			    "bounding set", cap, r ? "still" : "not");
+		}
+		if (r != 0 && (want & (1ULL << cap)) == 0)
+			return sandbox_failx(err, errlen, "capability %d still "
+			    "in the bounding set", cap);
 		if ((r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap,
 		    0, 0)) == -1)
 			return sb_fail(err, errlen, "prctl(PR_CAP_AMBIENT_IS_SET"
@@ -494,9 +528,16 @@ sandbox_enter(const struct sandbox_plan *plan, char *err, size_t errlen)
 {
 	/* Not root: no user switch, no chroot, no capability change. */
 	if (!plan->unprivileged) {
+		if (plan->chroot[0] != '\0' && enter_chroot(plan, err,
+		    errlen) == -1)
+			return -1;
+		if (plan->set_caps && enter_bounding(plan->caps, err,
+		    errlen) == -1)
+			return -1;
 		if (plan->switch_user && enter_user(plan, err, errlen) == -1)
 			return -1;
-		if (plan->keep_read_caps && enter_caps(err, errlen) == -1)
+		if (plan->set_caps && enter_caps(plan->caps, err,
+		    errlen) == -1)
 			return -1;
 	}
 	if (enter_rlimits(plan, err, errlen) == -1)

@@ -1,7 +1,9 @@
 /*
  * Worker sandbox, DESIGN.md section 2 "Sandbox order":
- *   chroot (front only) -> setgroups/setresgid/setresuid, then prove the
- *   old ids cannot be regained -> capabilities (collector) -> rlimits ->
+ *   chroot (front only) -> capability bounding set cut to what the role
+ *   keeps -> setgroups/setresgid/setresuid, then prove the old ids cannot
+ *   be regained -> effective/permitted/inheritable/ambient sets cut
+ *   (collector: the reading ones; the others: none) -> rlimits ->
  *   no_new_privs -> seccomp (libseccomp, architecture checked first).
  *
  * sandbox_plan() resolves users and paths while /etc is still reachable;
@@ -11,24 +13,56 @@
  *
  * Not root: no user switch, no chroot, no capability change; the rest
  * applies (plan->unprivileged is set so the caller can say so once).
+ * Every role's policy is one row of one table (sandbox_role()).
  */
 #ifndef AGENT_SANDBOX_H
 #define AGENT_SANDBOX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "conf.h"
 #include "proto.h"
 
 enum sandbox_filter {
-	SANDBOX_FILTER_FRONT,		/* strict allow-list */
-	SANDBOX_FILTER_DENYLIST,	/* kills dangerous syscalls only */
-	SANDBOX_FILTER_COLLECTOR	/* strict allow-list: reads, the FS
-					 * probe, TCP/UDP clients; no exec,
-					 * fork, thread or ptrace */
+	SANDBOX_FILTER_FRONT,		/* strict allow-list: no open, exec,
+					 * socket, connect */
+	SANDBOX_FILTER_DENYLIST,	/* kills dangerous syscalls only; what
+					 * it execs inherits it */
+	SANDBOX_FILTER_COLLECTOR,	/* allow-list: read-only opens, TCP
+					 * and UDP clients; no exec, fork,
+					 * thread, write to files, ptrace */
+	SANDBOX_FILTER_FETCHER,		/* allow-list: HTTP(S) client, DNS
+					 * thread, read-only opens, its cache
+					 * files; no exec, fork */
+	SANDBOX_FILTER_SENDER,		/* allow-list: HTTP and TCP clients,
+					 * DNS thread, file output and spool
+					 * file operations; no exec, fork */
+	SANDBOX_FILTER_MAX
 };
 
+/*
+ * One role's whole policy: one row of the table in sandbox.c.  Who it
+ * runs as, whether it is chrooted, the capabilities it keeps (the
+ * effective, permitted and bounding sets; never inheritable or ambient),
+ * its rlimits and its seccomp filter.
+ */
+struct sandbox_role {
+	enum role		 role;
+	const char		*user_key;	/* "user", "pluginsuser": the
+						 * [agent] key naming the
+						 * account; NULL: stays root */
+	size_t			 user_off;	/* that key in agent_conf */
+	int			 chroot;	/* to [agent] chroot */
+	uint64_t		 caps;		/* 1 << CAP_*: kept as root */
+	int			 nproc_zero;	/* never forks (RLIMIT_NPROC) */
+	int			 fsize_zero;	/* never writes a file
+						 * (RLIMIT_FSIZE) */
+	enum sandbox_filter	 filter;
+};
+
+/* What sandbox_enter() does for one worker, resolved by sandbox_plan(). */
 struct sandbox_plan {
 	enum role		 role;
 	int			 unprivileged;	/* not started as root */
@@ -37,13 +71,18 @@ struct sandbox_plan {
 	gid_t			 gid;
 	char			 user[64];
 	char			 chroot[1024];	/* "" = no chroot */
-	int			 keep_read_caps;/* collector: root, reading
-						 * capabilities only */
-	int			 nproc_zero;	/* role never forks */
-	int			 fsize_zero;	/* role never writes files */
+	int			 set_caps;	/* root: cut the capability
+						 * sets (bounding included)
+						 * to `caps` */
+	uint64_t		 caps;		/* kept (effective, permitted,
+						 * bounding) */
+	int			 nproc_zero;
+	int			 fsize_zero;
 	enum sandbox_filter	 filter;
 };
 
+/* The row of a worker role; NULL for the master and unknown roles. */
+const struct sandbox_role *sandbox_role(enum role);
 int	 sandbox_plan(enum role, const struct agent_conf *,
 	    struct sandbox_plan *, char *err, size_t errlen);
 int	 sandbox_enter(const struct sandbox_plan *, char *err, size_t errlen);

@@ -13,8 +13,11 @@
 #include "sandbox_int.h"
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+
+#include <linux/netlink.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +31,25 @@ static int	 rule_names(scmp_filter_ctx, uint32_t, const char *const *,
 		    char *, size_t);
 static int	 rule_add(scmp_filter_ctx, uint32_t, const char *,
 		    unsigned int, const struct scmp_arg_cmp *, char *, size_t);
+static int	 build_base(scmp_filter_ctx, char *, size_t);
 static int	 build_front(scmp_filter_ctx, char *, size_t);
 static int	 build_denylist(scmp_filter_ctx, char *, size_t);
-static int	 build_base(scmp_filter_ctx, char *, size_t);
 static int	 build_collector(scmp_filter_ctx, char *, size_t);
+static int	 build_fetcher(scmp_filter_ctx, char *, size_t);
+static int	 build_sender(scmp_filter_ctx, char *, size_t);
+
+/*
+ * Open flags that ask for more than reading: write access, creating,
+ * truncating, appending, an unnamed temporary file.  An open whose flags
+ * hold none of them reads (O_ACCMODE == O_RDONLY).
+ */
+#define OPEN_WRITE_FLAGS	(O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | \
+				 (O_TMPFILE & ~O_DIRECTORY))
+
+/* Namespaces through clone: as large a hole as unshare. */
+#define CLONE_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+			 CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+			 CLONE_NEWNET)
 
 /*
  * Add one rule for a syscall given by name.  Names this architecture
@@ -181,26 +199,130 @@ build_front(scmp_filter_ctx ctx, char *err, size_t errlen)
 }
 
 /*
+ * open and openat for reading only: the flags argument (seccomp sees the
+ * registers, and flags is a plain int) has no bit of OPEN_WRITE_FLAGS.
+ * Any other open kills.  openat2 (flags in memory seccomp cannot read)
+ * and creat are never listed.
+ */
+static int
+rules_open_readonly(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	const struct scmp_arg_cmp open_ro[] = {
+		SCMP_A1(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0)
+	};
+	const struct scmp_arg_cmp openat_ro[] = {
+		SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0)
+	};
+
+	if (rule_add(ctx, SCMP_ACT_ALLOW, "open", 1, open_ro, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "openat", 1, openat_ro, err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * socket() for the clients: IPv4 and IPv6, stream or datagram (type
+ * masked: it carries SOCK_NONBLOCK and SOCK_CLOEXEC).  AF_UNIX, which
+ * glibc's resolver tries on its own for nscd, gets EACCES and the lookup
+ * goes on without it; so does AF_NETLINK (getaddrinfo's AI_ADDRCONFIG,
+ * its address sorting) unless `netlink` allows NETLINK_ROUTE (the
+ * fetcher's getifaddrs for the report's IP list).
+ */
+static int
+rules_sockets(scmp_filter_ctx ctx, int netlink, char *err, size_t errlen)
+{
+	const int		 domains[] = { AF_INET, AF_INET6 };
+	const int		 types[] = { SOCK_STREAM, SOCK_DGRAM };
+	struct scmp_arg_cmp	 a[3];
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+		for (j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
+			a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]);
+			a[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
+			    (scmp_datum_t)types[j]);
+			if (rule_add(ctx, SCMP_ACT_ALLOW, "socket", 2, a, err,
+			    errlen) == -1)
+				return -1;
+		}
+	}
+	a[0] = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+	if (rule_add(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 1, a, err,
+	    errlen) == -1)
+		return -1;
+	if (!netlink) {
+		a[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
+		return rule_add(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 1, a,
+		    err, errlen);
+	}
+	a[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
+	a[2] = SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE);
+	for (j = 0; j < 2; j++) {
+		a[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
+		    (scmp_datum_t)(j == 0 ? SOCK_RAW : SOCK_DGRAM));
+		if (rule_add(ctx, SCMP_ACT_ALLOW, "socket", 3, a, err,
+		    errlen) == -1)
+			return -1;
+	}
+	/* any other netlink family (audit, kobject, ...): refused */
+	a[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
+	a[1] = SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE);
+	return rule_add(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 2, a, err,
+	    errlen);
+}
+
+/*
+ * An executable mapping gets EPERM rather than death: dlopen of an NSS
+ * module (a resolver lookup) then fails and the lookup goes on without
+ * that module.  build_base allows the rest of mmap/mprotect.
+ */
+static int
+rules_exec_eperm(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	const struct scmp_arg_cmp exec[] = {
+		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)
+	};
+
+	if (rule_add(ctx, SCMP_ACT_ERRNO(EPERM), "mmap", 1, exec, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ERRNO(EPERM), "mprotect", 1, exec, err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/*
  * COLLECTOR: everything not listed kills the process.  It reads /proc,
- * /sys and /var/log, writes the FS probe file at each mount point,
- * connects to local TCP ports (PORT) and talks SNTP over UDP (TIME), in
- * one thread, never starting a process.  Deliberately absent: execve/
- * execveat, fork/vfork/clone/clone3 (threads included), ptrace and
- * process_vm_*, kill, bind/listen/accept, mount and the rest of the
- * deny-list, chmod/chown, rename, mkdir, link/symlink, openat2, prctl.
+ * /sys and /var/log, looks at mounts with statfs, connects to local TCP
+ * ports (PORT) and talks SNTP over UDP (TIME), in one thread, never
+ * starting a process.
+ *
+ * It runs as root (with CAP_DAC_READ_SEARCH), so it must not be able to
+ * write any file: open and openat only for reading (rules_open_readonly)
+ * and nothing that changes the file system by name.  write() stays: it
+ * is what the edges to the master and the sender, the PORT and TIME
+ * sockets and stderr take, and it works only on descriptors, and every
+ * descriptor the collector can hold was either passed to it (stdio on
+ * /dev/null, its edges) or opened read-only (a write to one fails with
+ * EBADF).  Deliberately absent: execve/execveat, fork/vfork/clone/clone3
+ * (threads included), ptrace and process_vm_*, kill, bind/listen/accept,
+ * mount and the rest of the deny-list, unlink/unlinkat, rename*, link*,
+ * symlink*, mkdir*, mknod*, chmod, fchmod*, chown, fchown*, lchown,
+ * truncate/ftruncate, pwrite64, fsync, utimes*, setxattr*, openat2,
+ * creat, prctl.
  */
 static const char *const collector_allow[] = {
-	/* files: /proc, /sys, /var/log, the FS probe, core dumps */
-	"open", "openat", "close", "read", "readv", "pread64", "lseek",
-	"write", "writev", "pwrite64",
+	/* files: /proc, /sys, /var/log, mount points, core dumps (open and
+	 * openat read-only: rules_open_readonly) */
+	"close", "read", "readv", "pread64", "lseek",
+	"write", "writev",	/* descriptors only: see above */
 	"fstat", "stat", "lstat", "newfstatat", "statx",
 	"statfs", "fstatfs",
 	"getdents", "getdents64",
 	"readlink", "readlinkat",		/* PROC: /proc/<pid>/exe */
 	"access", "faccessat", "faccessat2",
-	"unlink", "unlinkat",			/* FS probe */
-	"fsync", "fdatasync", "ftruncate",	/* FS probe */
-	"umask",
 	"getcwd",		/* realpath(3) of a relative path */
 	/* sockets: connect-only clients (socket() itself below) */
 	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername",
@@ -234,54 +356,199 @@ static const char *const collector_allow[] = {
 static int
 build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
-	/* socket(): IPv4 and IPv6, stream or datagram (type masked: it
-	 * carries SOCK_NONBLOCK and SOCK_CLOEXEC) */
-	const int domains[] = { AF_INET, AF_INET6 };
-	const int types[] = { SOCK_STREAM, SOCK_DGRAM };
-	/*
-	 * Asked for by glibc on its own, and fine to refuse: the resolver
-	 * tries nscd (AF_UNIX) and getaddrinfo(AI_ADDRCONFIG) asks the
-	 * kernel for addresses (AF_NETLINK); both fall back on an error.
-	 */
-	const int refused[] = { AF_UNIX, AF_NETLINK };
-	/* dlopen of an NSS module needs executable mappings: EPERM, so
-	 * the lookup goes on without that module instead of a dead
-	 * collector; build_base allows the rest of mmap/mprotect */
-	const struct scmp_arg_cmp exec[] = {
-		SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)
-	};
-	struct scmp_arg_cmp	 a[2];
-	size_t			 i, j;
-
 	if (rule_names(ctx, SCMP_ACT_ALLOW, collector_allow, err,
-	    errlen) == -1)
-		return -1;
-	if (build_base(ctx, err, errlen) == -1)
-		return -1;
-	for (i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
-		for (j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
-			a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]);
-			a[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
-			    (scmp_datum_t)types[j]);
-			if (rule_add(ctx, SCMP_ACT_ALLOW, "socket", 2, a, err,
-			    errlen) == -1)
-				return -1;
-		}
-	}
-	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)refused[i]);
-		if (rule_add(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 1, a, err,
-		    errlen) == -1)
-			return -1;
-	}
-	if (rule_add(ctx, SCMP_ACT_ERRNO(EPERM), "mmap", 1, exec, err,
 	    errlen) == -1 ||
-	    rule_add(ctx, SCMP_ACT_ERRNO(EPERM), "mprotect", 1, exec, err,
-	    errlen) == -1)
+	    build_base(ctx, err, errlen) == -1 ||
+	    rules_open_readonly(ctx, err, errlen) == -1 ||
+	    rules_sockets(ctx, 0, err, errlen) == -1 ||
+	    rules_exec_eperm(ctx, err, errlen) == -1)
 		return -1;
 	/* isatty() on a file stdio opened: not a terminal, never one */
 	return rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), "ioctl", 0, NULL, err,
 	    errlen);
+}
+
+/*
+ * What the fetcher and the sender share: network clients on a libev
+ * loop, with libcurl (HTTP; the fetcher's HTTPS) and glibc's resolver,
+ * which both run lookups in threads (libcurl's threaded resolver, the
+ * sender's sender_resolve.c).  A thread is a clone() with CLONE_THREAD
+ * sharing the memory, never a new process (clone_thread); clone3 gets
+ * ENOSYS so glibc falls back to clone, whose flags seccomp can read.
+ * Everything not listed kills: execve/execveat, fork/vfork, a clone
+ * that is not a thread, ptrace and process_vm_*, kill of another
+ * process, bind (but the fetcher's netlink), listen/accept, mount and
+ * the rest of the deny-list, chmod/chown by name, link/symlink, prctl,
+ * setrlimit, setuid and friends.
+ */
+static const char *const client_allow[] = {
+	/* descriptors: sockets, pipes and the files it opened */
+	"read", "readv", "write", "writev", "pread64", "close", "lseek",
+	"fstat", "newfstatat", "stat", "lstat", "statx",
+	"statfs", "fstatfs",
+	/* glibc's resolver (/etc/hosts, resolv.conf, nsswitch.conf,
+	 * gai.conf), libcurl's and OpenSSL's CA store: they look first */
+	"access", "faccessat", "faccessat2", "readlink", "readlinkat",
+	"getcwd",
+	/* network clients (socket() itself: rules_sockets) */
+	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername",
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+	"shutdown",
+	"pipe2", "pipe",	/* libcurl's wakeup when socketpair fails */
+	/* the event loop */
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+	"epoll_create1", "epoll_create",
+	"poll", "ppoll", "select", "pselect6",
+	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime",
+	"timerfd_gettime",
+	/* time */
+	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep",
+	"gettimeofday", "time",
+	"getpid", "gettid", "getppid",
+	"getuid", "geteuid", "getgid", "getegid",
+	/* memory (mmap/mprotect: build_base, no PROT_EXEC) */
+	"brk", "munmap", "mremap", "madvise",
+	/* threads: locks, glibc's thread start (robust list, rseq) and
+	 * pthread_getattr_np (affinity) */
+	"futex", "set_robust_list", "rseq", "sched_getaffinity",
+	"sched_yield",
+	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
+	"restart_syscall",
+	"exit", "exit_group",
+	"getrandom",		/* OpenSSL, malloc, hash seeds */
+	"uname",		/* gethostname, OpenSSL and glibc probes */
+	"sysinfo",
+	NULL
+};
+
+static int
+build_client(scmp_filter_ctx ctx, int netlink, char *err, size_t errlen)
+{
+	/* a thread: shares memory, handlers and thread group; no
+	 * namespace */
+	const struct scmp_arg_cmp clone_thread[] = {
+		SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_NS_FLAGS,
+		    CLONE_THREAD | CLONE_VM | CLONE_SIGHAND)
+	};
+	/* the only ioctl asked for is FIONREAD; isatty() and the rest get
+	 * ENOTTY */
+	const struct scmp_arg_cmp fionread[] = {
+		SCMP_A1(SCMP_CMP_EQ, FIONREAD)
+	};
+	const struct scmp_arg_cmp not_fionread[] = {
+		SCMP_A1(SCMP_CMP_NE, FIONREAD)
+	};
+	/* socketpair: libcurl's wakeup pairs, never a socket with a name */
+	const struct scmp_arg_cmp unixpair[] = {
+		SCMP_A0(SCMP_CMP_EQ, AF_UNIX)
+	};
+
+	if (rule_names(ctx, SCMP_ACT_ALLOW, client_allow, err,
+	    errlen) == -1 ||
+	    build_base(ctx, err, errlen) == -1 ||
+	    rules_sockets(ctx, netlink, err, errlen) == -1 ||
+	    rules_exec_eperm(ctx, err, errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "clone", 1, clone_thread, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "socketpair", 1, unixpair, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, fionread, err,
+	    errlen) == -1)
+		return -1;
+	return rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), "ioctl", 1, not_fionread,
+	    err, errlen);
+}
+
+/*
+ * FETCHER: a client (build_client) that parses answers from the network,
+ * so it writes only what its job needs: opens read-only (a file://
+ * registry, its cache, the CA store and the resolver's files, which
+ * libcurl, OpenSSL and glibc open on first use, after the sandbox) or
+ * creating a new file (O_CREAT|O_EXCL, never truncating one that exists:
+ * mkostemp of the atomic writes of pluginsdir/.registry.json, .hostname
+ * and .ip), then fchmod, fsync and rename over the old one, unlink of
+ * its own temporary file on failure; mkdir of pluginsdir where it is
+ * missing (fetcher_identity.c), which like a new file changes nothing
+ * that exists.  The directory's permissions decide where.  A netlink
+ * route socket, bound, for getifaddrs (the report's IP list).
+ */
+static const char *const fetcher_allow[] = {
+	"fsync", "fdatasync", "fchmod",
+	"rename", "renameat", "renameat2", "unlink", "unlinkat",
+	"mkdir", "mkdirat",
+	"bind",			/* the netlink socket of getifaddrs */
+	NULL
+};
+
+static int
+build_fetcher(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	const struct scmp_arg_cmp open_new[] = {
+		SCMP_A1(SCMP_CMP_MASKED_EQ,
+		    O_CREAT | O_EXCL | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY),
+		    O_CREAT | O_EXCL)
+	};
+	const struct scmp_arg_cmp openat_new[] = {
+		SCMP_A2(SCMP_CMP_MASKED_EQ,
+		    O_CREAT | O_EXCL | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY),
+		    O_CREAT | O_EXCL)
+	};
+
+	if (build_client(ctx, 1, err, errlen) == -1 ||
+	    rule_names(ctx, SCMP_ACT_ALLOW, fetcher_allow, err,
+	    errlen) == -1 ||
+	    rules_open_readonly(ctx, err, errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "open", 1, open_new, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "openat", 1, openat_new, err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * SENDER: a client (build_client) that also writes files: the file
+ * output (`[output] path`, opened and reopened on SIGUSR1 here as long
+ * as the master does not pass it) and the spool (`[output] spool`,
+ * append-only segments created, appended, synced, truncated, renamed,
+ * listed and removed in their own directory).  Opens with any flags: the
+ * spool's and the output's directory permissions, not this filter,
+ * confine where (the sender runs as `user`).  Nothing by name beyond
+ * that: no chmod, chown, link, symlink, mknod.
+ */
+static const char *const sender_allow[] = {
+	"open", "openat",
+	"pwrite64", "pwritev", "preadv",
+	"fsync", "fdatasync", "sync_file_range", "ftruncate", "fallocate",
+	"fadvise64", "flock",
+	"rename", "renameat", "renameat2", "unlink", "unlinkat",
+	"mkdir", "mkdirat",
+	"getdents", "getdents64",
+	NULL
+};
+
+static int
+build_sender(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	/* record locks for the spool, besides build_base's fcntl set */
+	const int		 locks[] = { F_GETLK, F_SETLK, F_SETLKW,
+	    F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW };
+	struct scmp_arg_cmp	 cmd[1];
+	size_t			 i;
+
+	if (build_client(ctx, 0, err, errlen) == -1 ||
+	    rule_names(ctx, SCMP_ACT_ALLOW, sender_allow, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(locks) / sizeof(locks[0]); i++) {
+		cmd[0] = SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)locks[i]);
+		if (rule_add(ctx, SCMP_ACT_ALLOW, "fcntl", 1, cmd, err,
+		    errlen) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -312,8 +579,9 @@ static const char *const deny_kill[] = {
 static int
 build_denylist(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
-	/* Namespace creation through clone is the same hole as unshare. */
-	const unsigned long nsflags[] = {
+	/* Namespace creation through clone is the same hole as unshare;
+	 * child.c's CLONE_VM | CLONE_VFORK passes. */
+	const unsigned long	 nsflags[] = {
 		CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
 		CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET
 	};
@@ -342,58 +610,49 @@ build_denylist(scmp_filter_ctx ctx, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every filter: what the syscalls not listed get, and its rules. */
+static const struct {
+	uint32_t	 def;
+	int		(*build)(scmp_filter_ctx, char *, size_t);
+} filters[SANDBOX_FILTER_MAX] = {
+	[SANDBOX_FILTER_FRONT] = { SCMP_ACT_KILL_PROCESS, build_front },
+	[SANDBOX_FILTER_DENYLIST] = { SCMP_ACT_ALLOW, build_denylist },
+	[SANDBOX_FILTER_COLLECTOR] = { SCMP_ACT_KILL_PROCESS,
+	    build_collector },
+	[SANDBOX_FILTER_FETCHER] = { SCMP_ACT_KILL_PROCESS, build_fetcher },
+	[SANDBOX_FILTER_SENDER] = { SCMP_ACT_KILL_PROCESS, build_sender },
+};
+
 int
 sandbox_seccomp(enum sandbox_filter filter, char *err, size_t errlen)
 {
 	scmp_filter_ctx	 ctx;
-	uint32_t	 def;
 	int		 r, rc = -1;
 
-	switch (filter) {
-	case SANDBOX_FILTER_FRONT:
-	case SANDBOX_FILTER_COLLECTOR:
-		def = SCMP_ACT_KILL_PROCESS;
-		break;
-	case SANDBOX_FILTER_DENYLIST:
-		def = SCMP_ACT_ALLOW;
-		break;
-	default:
+	if ((unsigned)filter >= SANDBOX_FILTER_MAX ||
+	    filters[filter].build == NULL)
 		return sandbox_failx(err, errlen, "seccomp: unknown filter %d",
 		    (int)filter);
-	}
 	/* Set here too, so the filter alone is never loaded without it. */
 	if (sandbox_set_nnp(err, errlen) == -1)
 		return -1;
-	if ((ctx = seccomp_init(def)) == NULL)
+	if ((ctx = seccomp_init(filters[filter].def)) == NULL)
 		return sandbox_failx(err, errlen, "seccomp_init: failed");
 	/* A syscall from a foreign ABI (i386 int 0x80, x32) has other
 	 * numbers: kill rather than misread it. */
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS)) < 0) {
 		(void)sandbox_failx(err, errlen,
-		    "seccomp_attr_set(ACT_BADARCH): "
-		    "%s", strerror(-r));
+		    "seccomp_attr_set(ACT_BADARCH): %s", strerror(-r));
 		goto out;
 	}
 	/* Every thread, not just this one, or a thread is a way out. */
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0) {
 		(void)sandbox_failx(err, errlen,
-		    "seccomp_attr_set(CTL_TSYNC): %s",
-		    strerror(-r));
+		    "seccomp_attr_set(CTL_TSYNC): %s", strerror(-r));
 		goto out;
 	}
-	switch (filter) {
-	case SANDBOX_FILTER_FRONT:
-		r = build_front(ctx, err, errlen);
-		break;
-	case SANDBOX_FILTER_DENYLIST:
-		r = build_denylist(ctx, err, errlen);
-		break;
-	case SANDBOX_FILTER_COLLECTOR:
-		r = build_collector(ctx, err, errlen);
-		break;
-	}
-	if (r == -1)
+	if (filters[filter].build(ctx, err, errlen) == -1)
 		goto out;
 	/* Never fail open (OpenSSH 7ab700f17): a load error is fatal. */
 	if ((r = seccomp_load(ctx)) != 0) {

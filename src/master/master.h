@@ -94,8 +94,6 @@ struct master {
 int	 master_start(const char *conf_path, int foreground);
 
 /* spawn.c */
-#define EXE_FD		(CONTROL_FD + 1)	/* in the child, before exec */
-
 int	 spawn_worker(struct master *, struct wslot *);
 int	 spawn_wire_edge(struct master *, const struct edge_def *);
 void	 spawn_wire_worker(struct master *, struct wslot *);

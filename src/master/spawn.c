@@ -1,82 +1,33 @@
 /*
  * Creating worker processes and the edges between them.  Each worker is a
- * fork+exec of our own binary with a role argument, so it starts from a
- * fresh address space with only its control edge open on CONTROL_FD.
+ * fork+exec of our own binary with a role argument (child.c), so it starts
+ * from a fresh address space with only its control edge open on
+ * CONTROL_FD.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "codec.h"
 #include "log.h"
 #include "master.h"
 
-/* Signals the master handles; the child gets default dispositions back. */
-static const int master_signals[] = {
-	SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGPIPE
-};
-
-/*
- * Only async-signal-safe calls between fork and exec: the master may be
- * interrupted anywhere by the fork, and locks held by other code in the
- * parent do not exist in the child.
- */
-static void __attribute__((noreturn))
-spawn_child(int ctlfd, int exefd, char *const argv[])
-{
-	extern char		**environ;
-	struct sigaction	 sa;
-	struct rlimit		 rl;
-	sigset_t		 none;
-	unsigned		 i;
-	int			 fd, c, e;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
-	    i++)
-		(void)sigaction(master_signals[i], &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-
-	/* out of the way first: either may sit on a slot the other needs */
-	if ((c = fcntl(ctlfd, F_DUPFD, EXE_FD + 1)) == -1 ||
-	    (e = fcntl(exefd, F_DUPFD, EXE_FD + 1)) == -1 ||
-	    dup2(c, CONTROL_FD) == -1 || dup2(e, EXE_FD) == -1)
-		_exit(127);
-
-	/* the worker gets stdio and its control edge, nothing else */
-	if (syscall(SYS_close_range, EXE_FD + 1, ~0U, 0) == -1) {
-		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-			_exit(127);
-		for (fd = EXE_FD + 1; (rlim_t)fd < rl.rlim_cur; fd++)
-			(void)close(fd);
-	}
-	/*
-	 * Exec the image the master runs, not whatever the path names now:
-	 * after an upgrade on disk a restarted worker must still speak the
-	 * master's protocol.  The descriptor closes on exec.
-	 */
-	if (fcntl(EXE_FD, F_SETFD, FD_CLOEXEC) == -1)
-		_exit(127);
-	fexecve(EXE_FD, argv, environ);
-	_exit(127);
-}
-
 int
 spawn_worker(struct master *m, struct wslot *w)
 {
-	char	*argv[4];
-	int	 sv[2];
-	pid_t	 pid;
-	char	 name[64];
-	struct frame_rules rules;
+	extern char		**environ;
+	struct child_spec	 cs;
+	struct child_fail	 fail;
+	char			*argv[4];
+	int			 sv[2];
+	pid_t			 pid;
+	char			 name[64];
+	struct frame_rules	 rules;
 
 	argv[0] = (char *)"agent";
 	argv[1] = (char *)"worker";
@@ -90,15 +41,30 @@ spawn_worker(struct master *m, struct wslot *w)
 		    proto_role_name(w->role));
 		return -1;
 	}
-	pid = fork();
+	/*
+	 * The worker gets stdio and its control edge on CONTROL_FD, nothing
+	 * else.  It runs the image the master runs, not whatever the path
+	 * names now: after an upgrade on disk a restarted worker must still
+	 * speak the master's protocol.
+	 */
+	child_spec_init(&cs);
+	cs.exec_fd = m->exe_fd;
+	cs.argv = argv;
+	cs.envp = environ;
+	cs.keep[0] = sv[1];
+	cs.nkeep = 1;
+	pid = child_spawn(&cs, &fail);
 	if (pid == -1) {
-		log_warn("%s: fork for %s", __func__, proto_role_name(w->role));
+		log_warn("%s: cannot start %s", __func__,
+		    proto_role_name(w->role));
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
-	if (pid == 0)
-		spawn_child(sv[1], m->exe_fd, argv);
+	/* it exited 127: supervision reaps it and reports the start */
+	if (fail.step != CHILD_STEP_NONE)
+		log_warnx("%s: %s: %s: %s", __func__, proto_role_name(w->role),
+		    child_step_name(fail.step), strerror(fail.err));
 
 	/* the child's end lives in the child only */
 	close(sv[1]);

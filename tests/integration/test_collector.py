@@ -28,7 +28,8 @@ from harness import AgentTest, free_port, is_root, proc_status, wait_until
 NSS = ["pool.loda", "b.loda"]
 SECURITY_NS = "security.monitor.loda"
 # DAC_OVERRIDE (1), DAC_READ_SEARCH (2), SYS_PTRACE (19)
-READ_CAPS = (1 << 1) | (1 << 2) | (1 << 19)
+# CAP_DAC_READ_SEARCH | CAP_SYS_PTRACE: reading, never writing
+READ_CAPS = (1 << 2) | (1 << 19)
 OFFSET = 5.0            # seconds the SNTP double is ahead
 NTP_EPOCH = 2208988800  # 1970 - 1900 in seconds
 TYPES = ("cpu", "mem", "disk", "net", "fs", "kernel", "time", "coredump",
@@ -301,6 +302,7 @@ class Collector(AgentTest):
             self.assertEqual(s["Uid"].split(), ["0"] * 4)
             for k in ("CapEff", "CapPrm", "CapBnd"):
                 self.assertEqual(int(s[k], 16), READ_CAPS, k)
+            self.assertEqual(int(s["CapInh"], 16), 0)
             self.assertEqual(int(s["CapAmb"], 16), 0)
         else:
             print("skipped: needs root: the collector's uid and "
@@ -515,3 +517,7 @@ class Collector(AgentTest):
                              root["fs.space.total"][-1], root)
         if is_root() and mounts["/"] == "rw":
             self.assertEqual(set(root["fs.files.rw"]), {1}, root)
+        # told without writing: no probe file (the Go agent's) anywhere
+        for m in seen:
+            self.assertFalse(os.path.lexists(
+                os.path.join(m, ".loda-fs-detect")), m)

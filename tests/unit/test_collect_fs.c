@@ -1,13 +1,24 @@
 /*
  * FS: kernel.files.*, the mount list of /proc/mounts (filters, bind
- * mounts, escapes), space and inodes from statfs (a table here), and the
- * read/write probe in directories of a temporary root.
+ * mounts, escapes), space, inodes and ST_RDONLY from statfs (a table
+ * here), fs.files.rw from those flags and /proc/self/mountinfo, in a
+ * temporary root; and the real root, under the collector's own seccomp
+ * filter, which kills any open for writing: fs.files.rw writes nothing.
  */
 #include "collect_fixture.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 
+#include "sandbox.h"
 #include "workers/collector/collect_hooks.h"
+
+#ifndef ST_VALID
+#define ST_VALID	0x0020
+#endif
 
 extern const struct collect_family collect_fs_family;
 
@@ -18,22 +29,29 @@ struct fake_fs {
 	const char	*mount;
 	long		 bsize, frsize;
 	unsigned long	 blocks, bfree, bavail, files, ffree;
+	long		 flags;
 };
 
+#define RW	ST_VALID
+#define RO	(ST_VALID | ST_RDONLY)
+
 static const struct fake_fs fake[] = {
-	{ "/", 4096, 4096, 1000000, 400000, 350000, 65536, 60000 },
-	{ "/data", 1024, 0, 2097152, 2097152, 2097152, 0, 0 },
-	{ "/library", 4096, 4096, 0, 0, 0, 10, 10 },
-	{ "/network", 4096, 4096, 100, 50, 40, 100, 1 },
-	{ "/mnt/my disk", 4096, 4096, 1000000, 400000, 350000, 65536, 60000 },
-	{ "/devdata", 4096, 4096, 100, 100, 100, 100, 100 },
-	{ "/odd", 4096, 4096, 100, 100, 100, 100, 100 },
-	{ "/ro-missing", 4096, 4096, 100, 100, 100, 100, 100 },
-	{ "/stale", 4096, 4096, 100, 100, 100, 100, 100 },
-	{ "/foreign", 4096, 4096, 100, 100, 100, 100, 100 },
-	{ "/symlinked", 4096, 4096, 100, 100, 100, 100, 100 },
+	{ "/", 4096, 4096, 1000000, 400000, 350000, 65536, 60000, RW },
+	{ "/data", 1024, 0, 2097152, 2097152, 2097152, 0, 0, RW },
+	/* no ST_VALID (a kernel before 2.6.36): the flags say nothing */
+	{ "/library", 4096, 4096, 0, 0, 0, 10, 10, ST_RDONLY },
+	{ "/network", 4096, 4096, 100, 50, 40, 100, 1, RO },
+	{ "/mnt/my disk", 4096, 4096, 1000000, 400000, 350000, 65536, 60000,
+	    RW },
+	/* turned read-only after /proc/mounts was read */
+	{ "/devdata", 4096, 4096, 100, 100, 100, 100, 100, RO },
+	{ "/odd", 4096, 4096, 100, 100, 100, 100, 100, RO },
+	{ "/ro-missing", 4096, 4096, 100, 100, 100, 100, 100, RO },
+	{ "/stale", 4096, 4096, 100, 100, 100, 100, 100, RW },
+	{ "/foreign", 4096, 4096, 100, 100, 100, 100, 100, RW },
+	{ "/symlinked", 4096, 4096, 100, 100, 100, 100, 100, RW },
 	/* used + bavail = 0 with blocks > 0: no NaN */
-	{ "/mnt/sandboxing", 4096, 4096, 10, 10, 0, 5, 6 },
+	{ "/mnt/sandboxing", 4096, 4096, 10, 10, 0, 5, 6, RO },
 };
 
 static int
@@ -53,6 +71,7 @@ fake_statfs(const char *path, struct statfs *sf)
 		sf->f_bavail = fake[i].bavail;
 		sf->f_files = fake[i].files;
 		sf->f_ffree = fake[i].ffree;
+		sf->f_flags = fake[i].flags;
 		return 0;
 	}
 	errno = ENOENT;
@@ -93,6 +112,7 @@ Test(collect_fs, handmade)
 
 	tmp_root(fake_root, sizeof(fake_root));
 	copy_fixture(fake_root, "proc/mounts", "fs/mounts.handmade");
+	copy_fixture(fake_root, "proc/self/mountinfo", "fs/mountinfo.handmade");
 	put_file(fake_root, "proc/sys/fs/file-max", "1000\n");
 	put_file(fake_root, "proc/sys/fs/file-nr", "1500\t0\t1000\n");
 	mk_dir(fake_root, "data");
@@ -100,51 +120,45 @@ Test(collect_fs, handmade)
 	mk_dir(fake_root, "network");
 	mk_dir(fake_root, "mnt/my disk");
 	mk_dir(fake_root, "devdata");
-	/* a probe file an earlier collector left: removed, probe passes */
-	put_file(fake_root, "stale/.loda-fs-detect", "FS-RW2023-01-01 00:00:00");
-	/* somebody else's file of that name: left alone, probe fails */
+	/* the Go agent's probe file: neither looked at nor touched now */
 	put_file(fake_root, "foreign/.loda-fs-detect", "precious");
-	/* a symlink to a file outside: not followed, not removed */
-	put_file(fake_root, "target", "keep");
-	mk_dir(fake_root, "symlinked");
-	snprintf(path, sizeof(path), "%s/symlinked/.loda-fs-detect", fake_root);
-	cr_assert_eq(symlink("../target", path), 0);
 
 	collect_list_init(&pl);
 	run(fake_root, &pl);
+	/*
+	 * rw in /proc/mounts, and then: / writable; /data's superblock
+	 * read-only (mountinfo); /library flags without ST_VALID: ignored;
+	 * "/mnt/my disk" (escaped in both files) read-only as a mount;
+	 * /devdata ST_RDONLY from statfs; /stale two mounts on one point,
+	 * the top one's superblock read-only; /foreign and /symlinked (odd
+	 * optional fields) writable.  /odd's first option is neither: 1.
+	 * /ro-missing: ro and its directory cannot be read: 0.
+	 */
 	assert_dump(&pl,
 	    "kernel.files.max - 1000\n"
 	    "kernel.files.allocated - 1500\n"
 	    "kernel.files.allocated.percent - 150f\n"
 	    "kernel.files.left - 0\n"
 	    M("/", "9", "64", "3906", "2343", "1367", "1")
-	    M("/data", "0", "0", "2048", "0", "2048", "1")
+	    M("/data", "0", "0", "2048", "0", "2048", "0")
 	    M("/library", "0", "0", "0", "0", "0", "1")
 	    M("/network", "99", "56", "0", "0", "0", "1")
-	    M("/mnt/my disk", "9", "64", "3906", "2343", "1367", "1")
-	    M("/devdata", "0", "0", "0", "0", "0", "1")
+	    M("/mnt/my disk", "9", "64", "3906", "2343", "1367", "0")
+	    M("/devdata", "0", "0", "0", "0", "0", "0")
 	    M("/odd", "0", "0", "0", "0", "0", "1")
 	    M("/ro-missing", "0", "0", "0", "0", "0", "0")
-	    M("/stale", "0", "0", "0", "0", "0", "1")
-	    M("/foreign", "0", "0", "0", "0", "0", "0")
-	    M("/symlinked", "0", "0", "0", "0", "0", "0"));
+	    M("/stale", "0", "0", "0", "0", "0", "0")
+	    M("/foreign", "0", "0", "0", "0", "0", "1")
+	    M("/symlinked", "0", "0", "0", "0", "0", "1"));
 	collect_list_free(&pl);
 
-	/* probes cleaned up after themselves, and only after themselves */
+	/* nothing written anywhere */
 	snprintf(path, sizeof(path), "%s/.loda-fs-detect", fake_root);
 	cr_assert_eq(lstat(path, &st), -1);
 	snprintf(path, sizeof(path), "%s/data/.loda-fs-detect", fake_root);
 	cr_assert_eq(lstat(path, &st), -1);
-	snprintf(path, sizeof(path), "%s/stale/.loda-fs-detect", fake_root);
-	cr_assert_eq(lstat(path, &st), -1);
 	snprintf(path, sizeof(path), "%s/foreign/.loda-fs-detect", fake_root);
 	cr_assert_str_eq(get_file(path), "precious");
-	snprintf(path, sizeof(path), "%s/symlinked/.loda-fs-detect", fake_root);
-	cr_assert_eq(lstat(path, &st), 0);
-	cr_assert(S_ISLNK(st.st_mode));
-	snprintf(path, sizeof(path), "%s/target", fake_root);
-	cr_assert_str_eq(get_file(path), "keep");
-	/* /odd was never probed: its directory does not even exist */
 	rm_tree(fake_root);
 }
 
@@ -216,41 +230,107 @@ Test(collect_fs, no_kernel_files)
 	rm_tree(fake_root);
 }
 
-/* The real thing on the real root: statfs(2) and a probe in /tmp's fs. */
-Test(collect_fs, real_root)
+/*
+ * The real thing on the real root, in a child under the collector's
+ * seccomp filter (an open for writing, unlink, rename, mkdir would kill
+ * it): statfs(2), /proc/mounts and /proc/self/mountinfo.  As root, with a
+ * tmpfs of our own mounted rw: reported, writable, and still empty.
+ */
+static int
+real_child(int rep, const char *mnt)
 {
 	struct point_list	 pl;
 	struct collect_env	 env;
 	void			*st;
-	char			 err[256] = "";
+	char			 err[256] = "", line[512];
 	size_t			 i;
-	int			 root_seen = 0;
+	int			 n, root_seen = 0, mnt_rw = -1;
 
 	memset(&env, 0, sizeof(env));
 	env.root = "";
 	env.now = time(NULL);
 	collect_list_init(&pl);
-	cr_assert_not_null(st = collect_fs_family.init());
-	cr_assert_eq(collect_fs_family.collect(st, &env, &pl, err,
-	    sizeof(err)), 0, "%s", err);
+	if ((st = collect_fs_family.init()) == NULL)
+		return 2;
+	if (sandbox_seccomp(SANDBOX_FILTER_COLLECTOR, err, sizeof(err)) == -1)
+		return 3;
+	if (collect_fs_family.collect(st, &env, &pl, err, sizeof(err)) == -1)
+		return 4;
 	collect_fs_family.fini(st);
-	cr_assert_eq(pl.failed, 0);
+	if (pl.failed)
+		return 5;
 	for (i = 0; i < pl.n; i++) {
 		const struct point *p = &pl.v[i];
 
-		if (p->kind == POINT_FLOAT && strstr(p->name, "percent"))
-			cr_assert(p->fval >= 0 && p->fval <= 100,
-			    "%s %g", p->name, p->fval);
+		if (p->kind == POINT_FLOAT && strstr(p->name, "percent") &&
+		    (p->fval < 0 || p->fval > 100))
+			return 6;
 		if (strcmp(p->name, "fs.space.total") == 0 &&
 		    strcmp(p->tags[0].value, "/") == 0) {
 			root_seen = 1;
-			cr_assert_gt(p->ival, 0);
+			if (p->ival <= 0)
+				return 7;
 		}
-		if (strcmp(p->name, "fs.files.rw") == 0 && geteuid() == 0 &&
-		    strcmp(p->tags[0].value, "/") == 0)
-			cr_assert_eq(p->ival, 1);
+		if (strcmp(p->name, "fs.files.rw") == 0 &&
+		    strcmp(p->tags[0].value, "/") == 0 && p->ival != 1)
+			return 8;
+		if (strcmp(p->name, "fs.files.rw") == 0 &&
+		    strcmp(p->tags[0].value, mnt) == 0)
+			mnt_rw = (int)p->ival;
 	}
-	cr_assert(root_seen);
+	n = snprintf(line, sizeof(line), "root %d mnt %d\n", root_seen,
+	    mnt_rw);
+	if (write(rep, line, (size_t)n) != n)
+		return 9;
+	return 0;
+}
+
+Test(collect_fs, real_root_under_the_filter)
+{
+	char		 mnt[64] = "", out[512] = "", want[128];
+	pid_t		 pid;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 p[2], status, mounted = 0;
+	DIR		*d;
+	struct dirent	*de;
+
+	if (geteuid() == 0) {
+		snprintf(mnt, sizeof(mnt), "/tmp/collect-fs.XXXXXX");
+		cr_assert_not_null(mkdtemp(mnt));
+		/* spec and type the FS filters keep */
+		cr_assert_eq(mount("agent-fs-test", mnt, "tmpfs", MS_NOSUID |
+		    MS_NODEV | MS_NOEXEC, "size=64k,mode=0755"), 0,
+		    "mount: %s", strerror(errno));
+		mounted = 1;
+	} else
+		cr_log_info("skipped: needs root: a mount of our own");
+	cr_assert_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		(void)close(p[0]);
+		_exit(real_child(p[1], mnt));
+	}
+	cr_assert_neq(pid, -1);
+	(void)close(p[1]);
+	while ((n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)n;
+	(void)close(p[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	if (mounted) {
+		/* empty: nothing was made there */
+		cr_assert_not_null(d = opendir(mnt));
+		while ((de = readdir(d)) != NULL)
+			cr_assert(strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0, "%s/%s appeared",
+			    mnt, de->d_name);
+		(void)closedir(d);
+		cr_assert_eq(umount(mnt), 0);
+		(void)rmdir(mnt);
+	}
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child %s %d", WIFEXITED(status) ? "exited" : "killed by signal",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	snprintf(want, sizeof(want), "root 1 mnt %d\n", mounted ? 1 : -1);
+	cr_assert_str_eq(out, want);
 	cr_assert_eq(access("/.loda-fs-detect", F_OK), -1);
-	collect_list_free(&pl);
 }

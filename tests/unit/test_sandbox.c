@@ -1,578 +1,14 @@
 /*
- * Sandbox tests.  Every filter is loaded for real, in a "kid": a process
- * forked from the Criterion worker.  The worker itself is not used
- * because it runs a second (nanomsg) thread that TSYNC would put under
- * the filter too, and because a worker that survives a filter still has
- * to report to Criterion and, under ASan, run LeakSanitizer at exit,
- * which needs ptrace and clone (both killed by our filters).  The kid is
- * single-threaded, ends with _exit() and reports over a pipe; before a
- * call that must kill it, it writes "calling <what>", so a death is
- * proved to come from that call and not from anything earlier.
+ * Sandbox tests: the front's, the deny-list's and the collector's
+ * filters, the role table, sandbox_plan and sandbox_enter.  The kids
+ * that load a filter are in sandbox_fixture.h; the fetcher's and the
+ * sender's filters are tested in test_sandbox_clients.c.
  *
  * Two tests load a default-allow filter in the worker itself and assert
  * with .signal = SIGSYS, which also shows TSYNC works with a second
  * thread present.
  */
-#include <sys/types.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/ptrace.h>
-#include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/statfs.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
-
-#include <linux/capability.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <dirent.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
-#include <pthread.h>
-#include <pwd.h>
-#include <sched.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <bsd/string.h>
-#include <criterion/criterion.h>
-#include <ev.h>
-
-#include "sandbox.h"
-
-extern char **environ;
-
-#define KID_TIMEOUT_MS	10000
-#define NOBODY_UID	65534
-
-#define NEED_ROOT() do {						\
-	if (geteuid() != 0)						\
-		cr_skip_test("skipped: needs root");			\
-} while (0)
-
-typedef int (*kid_fn)(int rep, int go, void *arg);
-
-struct kid {
-	pid_t	 pid;
-	int	 rep;		/* read end: the kid's report lines */
-	int	 go;		/* write end: closed to release the kid */
-	char	 out[8192];	/* everything the kid said */
-	size_t	 len;
-	int	 status;	/* waitpid status */
-};
-
-/* ---- helpers used inside the kid (async-signal-safe or sandbox-safe) */
-
-static void
-say(int rep, const char *fmt, ...)
-{
-	char	 line[512];
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	/* write(2) is allowed by every filter; a short pipe write of
-	 * < PIPE_BUF bytes is atomic */
-	if (write(rep, line, (size_t)n) == -1)
-		return;
-}
-
-/* Block until the parent closes its end of `go`. */
-static void
-wait_go(int go)
-{
-	char	 c;
-
-	while (read(go, &c, 1) == -1 && errno == EINTR)
-		;
-}
-
-static int
-install(int rep, enum sandbox_filter f)
-{
-	char	 err[256];
-
-	if (sandbox_seccomp(f, err, sizeof(err)) == -1) {
-		say(rep, "sandbox_seccomp: %s", err);
-		return -1;
-	}
-	return 0;
-}
-
-/* No core files from the expected SIGSYS deaths. */
-static void
-no_core(void)
-{
-	const struct rlimit	 zero = { 0, 0 };
-
-	if (setrlimit(RLIMIT_CORE, &zero) == -1)
-		cr_log_warn("setrlimit(RLIMIT_CORE): %s", strerror(errno));
-}
-
-/* ---- helpers used by the parent */
-
-static void
-kid_start(struct kid *k, kid_fn fn, void *arg)
-{
-	int	 rep[2], go[2];
-
-	memset(k, 0, sizeof(*k));
-	cr_assert_eq(pipe2(rep, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
-	cr_assert_eq(pipe2(go, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
-	k->pid = fork();
-	cr_assert_neq(k->pid, -1, "fork: %s", strerror(errno));
-	if (k->pid == 0) {
-		struct rlimit	 core;
-
-		/* Never outlive the test, whatever happens to it.  No core
-		 * files from expected deaths: the soft limit only, so the
-		 * hard limit sandbox_enter sets can still be checked. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1 ||
-		    getrlimit(RLIMIT_CORE, &core) == -1)
-			_exit(120);
-		core.rlim_cur = 0;
-		if (setrlimit(RLIMIT_CORE, &core) == -1)
-			_exit(121);
-		(void)close(rep[0]);
-		(void)close(go[1]);
-		_exit(fn(rep[1], go[0], arg));
-	}
-	(void)close(rep[1]);
-	(void)close(go[0]);
-	k->rep = rep[0];
-	k->go = go[1];
-}
-
-/* Read what the kid says; 1 on data, 0 on EOF, -1 on timeout/error. */
-static int
-kid_read(struct kid *k)
-{
-	struct pollfd	 pfd;
-	ssize_t		 n;
-	int		 r;
-
-	pfd.fd = k->rep;
-	pfd.events = POLLIN;
-	if ((r = poll(&pfd, 1, KID_TIMEOUT_MS)) <= 0)
-		return -1;
-	if (k->len >= sizeof(k->out) - 1)
-		return -1;
-	n = read(k->rep, k->out + k->len, sizeof(k->out) - 1 - k->len);
-	if (n == -1)
-		return errno == EINTR ? 1 : -1;
-	if (n == 0)
-		return 0;
-	k->len += (size_t)n;
-	k->out[k->len] = '\0';
-	return 1;
-}
-
-/* Wait until the kid has said `token` (a whole line). */
-static void
-kid_expect(struct kid *k, const char *token)
-{
-	char	 line[256];
-
-	(void)snprintf(line, sizeof(line), "%s\n", token);
-	while (strstr(k->out, line) == NULL) {
-		if (kid_read(k) != 1) {
-			(void)kill(k->pid, SIGKILL);
-			cr_assert_fail("kid never said \"%s\"; it said:\n%s",
-			    token, k->out);
-		}
-	}
-}
-
-/* Release the kid, collect the rest of its output and its status. */
-static void
-kid_finish(struct kid *k)
-{
-	int	 r;
-
-	if (k->go != -1)
-		(void)close(k->go);
-	k->go = -1;
-	while ((r = kid_read(k)) == 1)
-		;
-	if (r == -1)
-		(void)kill(k->pid, SIGKILL);
-	(void)close(k->rep);
-	while (waitpid(k->pid, &k->status, 0) == -1) {
-		cr_assert_eq(errno, EINTR, "waitpid: %s", strerror(errno));
-	}
-}
-
-static void
-kid_run(struct kid *k, kid_fn fn, void *arg)
-{
-	kid_start(k, fn, arg);
-	kid_finish(k);
-}
-
-static void
-assert_exit0(const struct kid *k)
-{
-	cr_assert(WIFEXITED(k->status) && WEXITSTATUS(k->status) == 0,
-	    "kid %s %d; it said:\n%s",
-	    WIFEXITED(k->status) ? "exited with" : "killed by signal",
-	    WIFEXITED(k->status) ? WEXITSTATUS(k->status) :
-	    WTERMSIG(k->status), k->out);
-}
-
-/* The kid died of `sig` right after saying "calling <what>". */
-static void
-assert_died_at(const struct kid *k, int sig, const char *what)
-{
-	char	 tail[256];
-	size_t	 n;
-
-	cr_assert(WIFSIGNALED(k->status) && WTERMSIG(k->status) == sig,
-	    "%s: expected death by signal %d, kid %s %d; it said:\n%s", what,
-	    sig, WIFEXITED(k->status) ? "exited with" : "killed by signal",
-	    WIFEXITED(k->status) ? WEXITSTATUS(k->status) :
-	    WTERMSIG(k->status), k->out);
-	n = (size_t)snprintf(tail, sizeof(tail), "calling %s\n", what);
-	cr_assert(k->len >= n && strcmp(k->out + k->len - n, tail) == 0,
-	    "%s: the kid did not die at that call; it said:\n%s", what, k->out);
-}
-
-/* Value of `key` in /proc/<pid>/status ("Seccomp" -> "2"). */
-static void
-proc_status(pid_t pid, const char *key, char *val, size_t len)
-{
-	char	 path[64], buf[8192], *p, *e;
-	size_t	 klen = strlen(key), vlen;
-	ssize_t	 n;
-	int	 fd;
-
-	(void)snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	cr_assert_gt(n, 0, "read %s: %s", path, strerror(errno));
-	(void)close(fd);
-	buf[n] = '\0';
-	for (p = buf; p != NULL && *p != '\0'; p = e) {
-		if ((e = strchr(p, '\n')) != NULL)
-			*e++ = '\0';
-		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
-			p += klen + 1;
-			p += strspn(p, "\t ");
-			/* "Groups:" ends with a space */
-			for (vlen = strlen(p); vlen > 0 && p[vlen - 1] == ' ';)
-				p[--vlen] = '\0';
-			(void)strlcpy(val, p, len);
-			return;
-		}
-	}
-	cr_assert_fail("%s: no %s line", path, key);
-}
-
-static void
-assert_status(pid_t pid, const char *key, const char *want)
-{
-	char	 val[256];
-
-	proc_status(pid, key, val, sizeof(val));
-	cr_assert_str_eq(val, want, "/proc/%ld/status %s: \"%s\", want "
-	    "\"%s\"", (long)pid, key, val, want);
-}
-
-static void
-conf_zero(struct agent_conf *c)
-{
-	memset(c, 0, sizeof(*c));
-}
-
-static void
-make_jail(char *dir, size_t len)
-{
-	(void)strlcpy(dir, "/tmp/sandbox-jail.XXXXXX", len);
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-}
-
-/* ---- forbidden calls, one per death test */
-
-static void
-call_open(pid_t other)
-{
-	int	 fd;
-
-	if ((fd = open("/etc/passwd", O_RDONLY)) != -1)
-		(void)close(fd);
-}
-
-static void
-call_open_raw(pid_t other)
-{
-	(void)syscall(SYS_open, "/etc/passwd", O_RDONLY);
-}
-
-static void
-call_openat2(pid_t other)
-{
-	(void)syscall(SYS_openat2, AT_FDCWD, "/etc/passwd", NULL, 0);
-}
-
-static void
-call_stat_path(pid_t other)
-{
-	struct stat	 st;
-
-	(void)stat("/etc/passwd", &st);
-}
-
-static void
-call_socket(pid_t other)
-{
-	(void)socket(AF_INET, SOCK_STREAM, 0);
-}
-
-static void
-call_socketpair(pid_t other)
-{
-	int	 sv[2];
-
-	(void)socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-}
-
-static void
-call_connect(pid_t other)
-{
-	(void)syscall(SYS_connect, -1, NULL, 0);
-}
-
-static void
-call_bind(pid_t other)
-{
-	(void)syscall(SYS_bind, -1, NULL, 0);
-}
-
-static void
-call_listen(pid_t other)
-{
-	(void)syscall(SYS_listen, -1, 0);
-}
-
-static void
-call_execve(pid_t other)
-{
-	char *const	 argv[] = { "true", NULL };
-
-	(void)execve("/bin/true", argv, environ);
-}
-
-static void
-call_fork(pid_t other)
-{
-	pid_t	 pid;
-
-	/* should the filter fail, do not leave two test processes */
-	if ((pid = fork()) == 0)
-		_exit(0);
-}
-
-static void
-call_vfork_raw(pid_t other)
-{
-	/* the raw syscall: glibc vfork() would share our stack */
-	if (syscall(SYS_vfork) == 0)
-		_exit(0);
-}
-
-static void
-call_clone_process(pid_t other)
-{
-	/* fork-like clone (no CLONE_THREAD), raw */
-	if (syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0) == 0)
-		_exit(0);
-}
-
-static void
-call_clone_newuser(pid_t other)
-{
-	if (syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL,
-	    0) == 0)
-		_exit(0);
-}
-
-static void
-call_clone3(pid_t other)
-{
-	(void)syscall(SYS_clone3, NULL, 0);
-}
-
-static void
-call_posix_spawn(pid_t other)
-{
-	char *const	 argv[] = { "true", NULL };
-	pid_t		 pid;
-
-	(void)posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
-}
-
-static void
-call_mmap_exec(pid_t other)
-{
-	(void)mmap(NULL, 4096, PROT_READ | PROT_EXEC,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-}
-
-static void
-call_mprotect_exec(pid_t other)
-{
-	void	*p;
-
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return;
-	(void)mprotect(p, 4096, PROT_READ | PROT_EXEC);
-}
-
-static void
-call_kill_parent(pid_t other)
-{
-	(void)kill(other, 0);
-}
-
-static void
-call_tgkill_parent(pid_t other)
-{
-	(void)syscall(SYS_tgkill, other, other, 0);
-}
-
-static void
-call_setrlimit(pid_t other)
-{
-	struct rlimit	 rl = { 16, 16 };
-
-	(void)setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-static void
-call_fcntl_setown(pid_t other)
-{
-	(void)fcntl(0, F_SETOWN, getpid());
-}
-
-static void
-call_ioctl(pid_t other)
-{
-	int	 n;
-
-	(void)ioctl(0, FIONREAD, &n);
-}
-
-static void
-call_prctl(pid_t other)
-{
-	(void)prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-}
-
-static void
-call_setuid(pid_t other)
-{
-	/* the filter kills before this returns; the result is moot */
-	if (setuid(0) == -1)
-		return;
-}
-
-static void
-call_ptrace(pid_t other)
-{
-	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
-}
-
-static void
-call_mount(pid_t other)
-{
-	/* would fail harmlessly (no such mount point) without the filter */
-	(void)mount("none", "/nonexistent-sandbox-test", "tmpfs", 0, NULL);
-}
-
-static void
-call_umount2(pid_t other)
-{
-	(void)umount2("/nonexistent-sandbox-test", 0);
-}
-
-static void
-call_chroot(pid_t other)
-{
-	if (chroot("/nonexistent-sandbox-test") == -1)
-		return;
-}
-
-static void
-call_unshare(pid_t other)
-{
-	(void)unshare(CLONE_NEWUSER);
-}
-
-static void
-call_setns(pid_t other)
-{
-	(void)setns(-1, 0);
-}
-
-static void
-call_process_vm_readv(pid_t other)
-{
-	(void)syscall(SYS_process_vm_readv, other, NULL, 0, NULL, 0, 0);
-}
-
-static void
-call_pidfd_getfd(pid_t other)
-{
-	(void)syscall(SYS_pidfd_getfd, -1, 0, 0);
-}
-
-static void
-call_bpf(pid_t other)
-{
-	(void)syscall(SYS_bpf, -1, NULL, 0);
-}
-
-static void
-call_keyctl(pid_t other)
-{
-	(void)syscall(SYS_keyctl, -1, 0, 0, 0, 0);
-}
-
-static void
-call_clock_settime(pid_t other)
-{
-	struct timespec	 ts = { 0, 0 };
-
-	/* invalid clock: harmless should the filter let it through */
-	(void)syscall(SYS_clock_settime, -1, &ts);
-}
+#include "sandbox_fixture.h"
 
 /*
  * `other` is the parent's pid, taken before the filter: computing it in
@@ -639,36 +75,6 @@ call_x32(pid_t other)
 	(void)syscall(0x40000000 | SYS_getpid);
 }
 #endif
-
-struct death {
-	enum sandbox_filter	 filter;
-	void			(*call)(pid_t);
-	const char		*what;
-	pid_t			 other;
-};
-
-static int
-kid_death(int rep, int go, void *arg)
-{
-	const struct death	*d = arg;
-
-	if (install(rep, d->filter) == -1)
-		return 2;
-	say(rep, "calling %s", d->what);
-	d->call(d->other);
-	say(rep, "survived %s", d->what);
-	return 1;
-}
-
-static void
-expect_death(enum sandbox_filter f, void (*call)(pid_t), const char *what)
-{
-	struct death	 d = { f, call, what, getpid() };
-	struct kid	 k;
-
-	kid_run(&k, kid_death, &d);
-	assert_died_at(&k, SIGSYS, what);
-}
 
 /* ---- FRONT */
 
@@ -1197,13 +603,6 @@ Test(denylist, ptrace_in_worker, .signal = SIGSYS)
 	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 }
 
-static void *
-thread_main(void *arg)
-{
-	*(int *)arg = 42;
-	return arg;
-}
-
 /* What the scheduler and gitpull need: run git, shells and plugins. */
 static int
 kid_deny_exec(int rep, int go, void *arg)
@@ -1273,46 +672,6 @@ Test(denylist, clone3_and_io_uring_are_enosys)
 
 /* ---- COLLECTOR */
 
-static void
-call_thread(pid_t other)
-{
-	pthread_t	 t;
-	int		 v = 0;
-
-	if (pthread_create(&t, NULL, thread_main, &v) == 0)
-		(void)pthread_join(t, NULL);
-}
-
-static void
-call_socket_raw(pid_t other)
-{
-	(void)socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-}
-
-static void
-call_socket_packet(pid_t other)
-{
-	(void)socket(AF_PACKET, SOCK_DGRAM, 0);
-}
-
-static void
-call_rename(pid_t other)
-{
-	(void)rename("/nonexistent-sandbox-a", "/nonexistent-sandbox-b");
-}
-
-static void
-call_mkdir(pid_t other)
-{
-	(void)mkdir("/nonexistent-sandbox-test/x", 0700);
-}
-
-static void
-call_chmod(pid_t other)
-{
-	(void)chmod("/nonexistent-sandbox-test", 0700);
-}
-
 #define COLLECTOR_DEATH(name, fn)					\
 Test(collector, dies_##name)						\
 {									\
@@ -1343,9 +702,31 @@ COLLECTOR_DEATH(socketpair, call_socketpair)
 COLLECTOR_DEATH(socket_raw, call_socket_raw)
 COLLECTOR_DEATH(socket_packet, call_socket_packet)
 COLLECTOR_DEATH(openat2, call_openat2)
+/* finding 4: nothing that writes to the file system */
+COLLECTOR_DEATH(open_write, call_open_write)
+COLLECTOR_DEATH(open_rdwr, call_open_rdwr)
+COLLECTOR_DEATH(open_creat_rdonly, call_open_creat_rdonly)
+COLLECTOR_DEATH(open_trunc, call_open_trunc)
+COLLECTOR_DEATH(open_append, call_open_append)
+COLLECTOR_DEATH(openat_write, call_openat_write)
+COLLECTOR_DEATH(openat_rdwr, call_openat_rdwr_existing)
+COLLECTOR_DEATH(open_tmpfile, call_open_tmpfile)
+COLLECTOR_DEATH(creat, call_creat)
+COLLECTOR_DEATH(unlink, call_unlink)
+COLLECTOR_DEATH(unlinkat, call_unlinkat)
 COLLECTOR_DEATH(rename, call_rename)
+COLLECTOR_DEATH(renameat, call_renameat)
+COLLECTOR_DEATH(link, call_link)
+COLLECTOR_DEATH(symlink, call_symlink)
 COLLECTOR_DEATH(mkdir, call_mkdir)
+COLLECTOR_DEATH(mknod, call_mknod)
 COLLECTOR_DEATH(chmod, call_chmod)
+COLLECTOR_DEATH(fchmod, call_fchmod)
+COLLECTOR_DEATH(chown, call_chown)
+COLLECTOR_DEATH(truncate, call_truncate)
+COLLECTOR_DEATH(ftruncate, call_ftruncate)
+COLLECTOR_DEATH(pwrite, call_pwrite)
+COLLECTOR_DEATH(process_vm_writev, call_process_vm_writev)
 COLLECTOR_DEATH(bpf, call_bpf)
 COLLECTOR_DEATH(clock_settime, call_clock_settime)
 #if defined(__x86_64__)
@@ -1361,7 +742,8 @@ struct collkid {
 	struct sockaddr_in	 tcp;	/* a listener of the parent */
 	struct sockaddr_in	 udp;	/* bound in the kid, pre-filter */
 	int			 udpfd;
-	char			 dir[64];	/* for the FS probe */
+	char			 dir[64];	/* a file "f" with "FS" in it */
+	int			 pipefd;	/* write end of a pipe */
 };
 
 /* What the collector's families do, all of it under the filter. */
@@ -1403,15 +785,25 @@ kid_collector_work(int rep, int go, void *arg)
 	if (statfs("/", &sfs) == -1 || access("/proc/stat", R_OK) == -1)
 		return 15;
 
-	/* the FS probe: create, write, read back, delete */
-	snprintf(path, sizeof(path), "%s/.loda-fs-detect", ck->dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1)
+	/* FS: a mount point looked at, never written; every read-only
+	 * form of open passes */
+	if ((fd = open(ck->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fstatfs(fd, &sfs) == -1)
 		return 20;
-	if (write(fd, "FS-RW", 5) != 5 || fsync(fd) == -1 ||
-	    pread(fd, buf, 5, 0) != 5 || memcmp(buf, "FS-RW", 5) != 0 ||
-	    ftruncate(fd, 0) == -1 || close(fd) == -1 || unlink(path) == -1)
+	if ((s = openat(fd, "f", O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC)) == -1 || pread(s, buf, 2, 0) != 2 ||
+	    memcmp(buf, "FS", 2) != 0)
 		return 21;
+	/* written through: EBADF, the descriptor is read-only */
+	if (write(s, "x", 1) != -1 || errno != EBADF || close(s) == -1 ||
+	    close(fd) == -1)
+		return 22;
+	snprintf(path, sizeof(path), "%s/f", ck->dir);
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1 || close(fd) == -1)
+		return 23;
+	/* write() itself is for descriptors it was given: edges, pipes */
+	if (write(ck->pipefd, "edge", 4) != 4)
+		return 24;
 
 	/* PORT: a non-blocking TCP connect, as a check does it */
 	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -1479,13 +871,14 @@ kid_collector_work(int rep, int go, void *arg)
 	return 0;
 }
 
-Test(collector, reads_probes_connects, .timeout = 30)
+Test(collector, reads_looks_connects, .timeout = 30)
 {
 	struct sockaddr_in	 sin;
 	struct collkid		 ck;
 	struct kid		 k;
 	socklen_t		 slen;
-	int			 l;
+	char			 file[96], edge[8];
+	int			 l, fd, pp[2];
 
 	memset(&ck, 0, sizeof(ck));
 	memset(&sin, 0, sizeof(sin));
@@ -1505,10 +898,23 @@ Test(collector, reads_probes_connects, .timeout = 30)
 	    &slen), 0);
 	(void)strlcpy(ck.dir, "/tmp/sandbox-coll.XXXXXX", sizeof(ck.dir));
 	cr_assert_not_null(mkdtemp(ck.dir));
+	(void)snprintf(file, sizeof(file), "%s/f", ck.dir);
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(write(fd, "FS", 2), 2);
+	(void)close(fd);
+	cr_assert_eq(pipe2(pp, O_CLOEXEC), 0);
+	ck.pipefd = pp[1];
 
 	kid_run(&k, kid_collector_work, &ck);
 	(void)close(l);
 	(void)close(ck.udpfd);
+	(void)close(pp[1]);
+	memset(edge, 0, sizeof(edge));
+	cr_assert_eq(read(pp[0], edge, sizeof(edge) - 1), 4);
+	cr_assert_str_eq(edge, "edge");
+	(void)close(pp[0]);
+	(void)unlink(file);
 	(void)rmdir(ck.dir);
 	assert_exit0(&k);
 	cr_assert_not_null(strstr(k.out, "done\n"), "%s", k.out);
@@ -1646,13 +1052,19 @@ Test(plan, front)
 	cr_assert_eq(p.filter, SANDBOX_FILTER_FRONT);
 	cr_assert_eq(p.nproc_zero, 1);
 	cr_assert_eq(p.fsize_zero, 1);
-	cr_assert_eq(p.keep_read_caps, 0);
+	/* root: the bounding set too is cut, to nothing */
+	cr_assert_eq(p.set_caps, 1);
+	cr_assert_eq(p.caps, 0);
 }
 
 Test(plan, other_roles)
 {
 	const enum role		 userroles[] = {
 		ROLE_FETCHER, ROLE_SENDER, ROLE_GITPULL, ROLE_SCHEDULER
+	};
+	const enum sandbox_filter filters[] = {
+		SANDBOX_FILTER_FETCHER, SANDBOX_FILTER_SENDER,
+		SANDBOX_FILTER_DENYLIST, SANDBOX_FILTER_DENYLIST
 	};
 	struct agent_conf	 conf;
 	struct sandbox_plan	 p;
@@ -1672,10 +1084,12 @@ Test(plan, other_roles)
 		cr_assert_eq(p.switch_user, 1);
 		cr_assert_eq(p.uid, NOBODY_UID);
 		cr_assert_str_eq(p.chroot, "");
-		cr_assert_eq(p.filter, SANDBOX_FILTER_DENYLIST);
+		cr_assert_eq(p.filter, filters[i]);
+		/* threads (DNS) and processes (git, plugins) */
 		cr_assert_eq(p.nproc_zero, 0);
 		cr_assert_eq(p.fsize_zero, 0);
-		cr_assert_eq(p.keep_read_caps, 0);
+		cr_assert_eq(p.set_caps, 1);
+		cr_assert_eq(p.caps, 0);
 	}
 	cr_assert_eq(sandbox_plan(ROLE_COLLECTOR, &conf, &p, err,
 	    sizeof(err)), 0, "%s", err);
@@ -1683,8 +1097,11 @@ Test(plan, other_roles)
 	cr_assert_eq(p.uid, 0);
 	cr_assert_str_eq(p.chroot, "");
 	cr_assert_eq(p.filter, SANDBOX_FILTER_COLLECTOR);
-	cr_assert_eq(p.keep_read_caps, 1);
+	cr_assert_eq(p.set_caps, 1);
+	cr_assert_eq(p.caps, (1ULL << CAP_DAC_READ_SEARCH) |
+	    (1ULL << CAP_SYS_PTRACE));
 	cr_assert_eq(p.nproc_zero, 1);
+	cr_assert_eq(p.fsize_zero, 1);
 
 	err[0] = '\0';
 	cr_assert_eq(sandbox_plan(ROLE_MASTER, &conf, &p, err, sizeof(err)),
@@ -1735,6 +1152,31 @@ Test(plan, root_plugins)
 	cr_assert_eq(p.uid, 0);
 	cr_assert_eq(p.switch_user, 1);
 	cr_assert_eq(p.filter, SANDBOX_FILTER_DENYLIST);
+	/* root plugins, as asked: root's capabilities are left alone */
+	cr_assert_eq(p.set_caps, 0);
+}
+
+/* One row per worker, none for the master; the network workers have
+ * allow-lists now, only the two that exec keep the deny-list. */
+Test(plan, role_table)
+{
+	const struct sandbox_role	*r;
+	enum role			 role;
+
+	cr_assert_null(sandbox_role(ROLE_MASTER));
+	for (role = ROLE_FIRST_WORKER; role < ROLE_MAX; role++) {
+		cr_assert_not_null(r = sandbox_role(role), "%s",
+		    proto_role_name(role));
+		cr_assert_eq(r->role, role);
+		cr_assert_eq(r->filter == SANDBOX_FILTER_DENYLIST,
+		    role == ROLE_GITPULL || role == ROLE_SCHEDULER, "%s",
+		    proto_role_name(role));
+		cr_assert_eq(r->caps != 0, role == ROLE_COLLECTOR);
+		cr_assert_eq(r->user_key == NULL, role == ROLE_COLLECTOR);
+		cr_assert_eq(r->chroot, role == ROLE_FRONT);
+	}
+	cr_assert_str_eq(sandbox_role(ROLE_SCHEDULER)->user_key,
+	    "pluginsuser");
 }
 
 Test(plan, root_user_refused)
@@ -1842,7 +1284,7 @@ kid_unprivileged(int rep, int go, void *arg)
 		say(rep, "plan collector: %s", err);
 		return 11;
 	}
-	if (!p.unprivileged || p.switch_user || p.keep_read_caps ||
+	if (!p.unprivileged || p.switch_user || p.set_caps ||
 	    p.filter != SANDBOX_FILTER_COLLECTOR || !p.nproc_zero)
 		return 12;
 	if (sandbox_plan(ROLE_FRONT, &conf, &p, err, sizeof(err)) == -1) {
@@ -1963,6 +1405,9 @@ Test(enter, front_as_root, .timeout = 30)
 	assert_status(k.pid, "Groups", "65534");
 	assert_status(k.pid, "CapEff", "0000000000000000");
 	assert_status(k.pid, "CapPrm", "0000000000000000");
+	assert_status(k.pid, "CapInh", "0000000000000000");
+	assert_status(k.pid, "CapBnd", "0000000000000000");
+	assert_status(k.pid, "CapAmb", "0000000000000000");
 	assert_status(k.pid, "NoNewPrivs", "1");
 	assert_status(k.pid, "Seccomp", "2");
 	assert_status(k.pid, "Seccomp_filters", "1");
@@ -1981,7 +1426,7 @@ kid_enter_gitpull(int rep, int go, void *arg)
 	char *const	 argv[] = { "true", NULL };
 	pid_t		 pid;
 	gid_t		 g = 0;
-	int		 st;
+	int		 st, cap;
 
 	if (sandbox_enter(&e->plan, err, sizeof(err)) == -1) {
 		say(rep, "enter: %s", err);
@@ -1996,6 +1441,14 @@ kid_enter_gitpull(int rep, int go, void *arg)
 		return 12;
 	if (getrlimit(RLIMIT_CORE, &co) == -1 || co.rlim_max != 0)
 		return 13;
+	/* nothing in the bounding set: no exec can bring one back */
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != -1; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0) {
+			say(rep, "capability %d in the bounding set", cap);
+			return 16;
+		}
+	if (cap < CAP_SYS_ADMIN)
+		return 17;
 	/* gitpull execs git: fork and exec still work as nobody */
 	if ((pid = fork()) == -1)
 		return 14;
@@ -2027,8 +1480,8 @@ Test(enter, gitpull_as_root)
 }
 
 /*
- * Make CAP_DAC_OVERRIDE ambient, as a launcher might: it is in the keep
- * set, so only an explicit clear removes it from the ambient set.
+ * Make CAP_DAC_OVERRIDE inheritable and ambient, as a launcher might: the
+ * collector must end with neither (nor with it effective).
  */
 static int
 raise_ambient(void)
@@ -2069,11 +1522,15 @@ kid_enter_collector(int rep, int go, void *arg)
 	/* reading what root may read still works (DAC_READ_SEARCH) */
 	if ((fd = open("/etc/shadow", O_RDONLY | O_CLOEXEC)) == -1)
 		return 11;
+	/* a read-only descriptor cannot be written: EBADF, no death */
+	if (write(fd, "x", 1) != -1 || errno != EBADF)
+		return 12;
 	(void)close(fd);
 	say(rep, "ready");
 	wait_go(go);
-	say(rep, "calling execve");
-	call_execve(0);
+	/* what finding 4 did: a root-owned file, opened for writing */
+	say(rep, "calling open_write");
+	call_open_write(0);
 	return 1;
 }
 
@@ -2091,16 +1548,16 @@ Test(enter, collector_as_root, .timeout = 30)
 	kid_start(&k, kid_enter_collector, &e);
 	kid_expect(&k, "ready");
 	assert_status(k.pid, "Uid", "0\t0\t0\t0");
-	/* DAC_OVERRIDE(1) | DAC_READ_SEARCH(2) | SYS_PTRACE(19) */
-	assert_status(k.pid, "CapEff", "0000000000080006");
-	assert_status(k.pid, "CapPrm", "0000000000080006");
-	assert_status(k.pid, "CapInh", "0000000000080006");
-	assert_status(k.pid, "CapBnd", "0000000000080006");
+	/* DAC_READ_SEARCH(2) | SYS_PTRACE(19), no DAC_OVERRIDE(1) */
+	assert_status(k.pid, "CapEff", "0000000000080004");
+	assert_status(k.pid, "CapPrm", "0000000000080004");
+	assert_status(k.pid, "CapInh", "0000000000000000");
+	assert_status(k.pid, "CapBnd", "0000000000080004");
 	assert_status(k.pid, "CapAmb", "0000000000000000");
 	assert_status(k.pid, "NoNewPrivs", "1");
 	assert_status(k.pid, "Seccomp", "2");
 	kid_finish(&k);
-	assert_died_at(&k, SIGSYS, "execve");
+	assert_died_at(&k, SIGSYS, "open_write");
 }
 
 static int
@@ -2115,6 +1572,9 @@ kid_enter_rootplugins(int rep, int go, void *arg)
 	}
 	if (getuid() != 0 || geteuid() != 0)
 		return 10;
+	/* root plugins keep what root has */
+	if (prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 1)
+		return 11;
 	return 0;
 }
 

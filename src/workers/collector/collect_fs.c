@@ -1,6 +1,6 @@
 /*
  * FS: open files of the kernel (kernel.files.*) and, per mount, space,
- * inodes and a read/write probe (lodastack-protocols.md section 5.5).
+ * inodes and whether it can be used (lodastack-protocols.md section 5.5).
  *
  * Mounts come from /proc/mounts with the Go agent's filters.  Two fixes:
  * the ignored mount point prefixes match whole path components (the Go
@@ -9,15 +9,21 @@
  * agent kept the options of the first one seen with the shortest path).
  * Escapes in /proc/mounts (\040 for a blank) are decoded.
  *
- * The probe runs as root with CAP_DAC_OVERRIDE in every rw mount, so it
- * creates its file with O_EXCL|O_NOFOLLOW (never through a symlink, never
- * over a file it did not make) and removes only the file it created.  A
- * probe file left by a collector that died mid-probe (regular, ours,
- * small, "FS-RW..." inside) is removed and the probe retried once; any
- * other file of that name makes the probe fail (0) and is left alone.
+ * fs.files.rw, without writing anything: the Go agent wrote, read back
+ * and removed a probe file in every rw mount, as root.  Here the
+ * collector cannot write a file at all (no CAP_DAC_OVERRIDE, read-only
+ * opens in its seccomp filter), so for a mount /proc/mounts lists as rw
+ * the answer comes from the kernel: 1 unless statfs(2) has ST_RDONLY in
+ * f_flags (what statvfs(3) reports as f_flag) or /proc/self/mountinfo
+ * says the mount or its superblock is read-only (ext4's
+ * errors=remount-ro turns the superblock read-only after an I/O error).
+ * What only a write would have found (a full disk, an I/O error that
+ * did not turn the file system read-only) is not seen; fs.space.* shows
+ * the first.  A ro mount is still stat'ed and read; anything else is 1.
  */
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,18 +32,17 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "collect.h"
 #include "collect_file.h"
 #include "collect_hooks.h"
 #include "log.h"
-#include "util.h"
 
 #define FS_MOUNTS_MAX	(16 * 1024 * 1024)	/* bytes of /proc/mounts */
-#define FS_PROBE	".loda-fs-detect"
-#define FS_PROBE_MAX	64			/* bytes of its content */
+#ifndef ST_VALID
+#define ST_VALID	0x0020	/* statfs(2): f_flags is filled in */
+#endif
 #define MIB		(1024ULL * 1024ULL)
 
 struct fs_state {
@@ -58,6 +63,19 @@ struct fs_mount {
 
 struct fs_mounts {
 	struct fs_mount	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+/* One line of /proc/self/mountinfo, as far as fs.files.rw asks. */
+struct fs_info {
+	char		*file;		/* mount point, unescaped */
+	int		 mnt_ro;	/* the mount's own options say ro */
+	int		 sb_ro;		/* the superblock's options say ro */
+};
+
+struct fs_infos {
+	struct fs_info	*v;
 	size_t		 n;
 	size_t		 cap;
 };
@@ -302,116 +320,115 @@ fs_kernel_files(const char *root, struct point_list *out)
 	    alloc < max ? (int64_t)(max - alloc) : 0, NULL);
 }
 
-/* "FS-RW" and the local time, as the Go agent wrote it. */
 static void
-probe_content(int64_t now, char *buf, size_t len)
+infos_free(struct fs_infos *mi)
 {
-	struct tm	 tm;
-	time_t		 t = (time_t)now;
-	char		 ts[32];
+	size_t	 i;
 
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		ts[0] = '\0';
-	snprintf(buf, len, "FS-RW%s", ts);
+	for (i = 0; i < mi->n; i++)
+		free(mi->v[i].file);
+	free(mi->v);
+	memset(mi, 0, sizeof(*mi));
+}
+
+/* The first option of a comma list is "ro". */
+static int
+opts_ro(const char *opts)
+{
+	return strncmp(opts, "ro", 2) == 0 && (opts[2] == ',' ||
+	    opts[2] == '\0');
 }
 
 /*
- * A probe file a previous probe left (it died between create and
- * unlink): a regular file of ours with one link, short, "FS-RW" first.
+ * /proc/self/mountinfo (proc(5)): "id parent major:minor root mountpoint
+ * mountopts [optional fields...] - fstype source superopts".  Only the
+ * mount point and the two option lists are kept.  Unreadable: no lines,
+ * statfs alone decides (a root made for tests may not have the file).
+ * 0, or -1 when out of memory.
  */
 static int
-probe_stale(int dfd)
+infos_read(const char *root, struct fs_infos *mi)
 {
-	struct stat	 st;
-	char		 buf[FS_PROBE_MAX + 1];
-	ssize_t		 n;
-	int		 fd;
+	struct cfile	 f;
+	struct fs_info	*v;
+	char		 err[256], *line, *next, *fld, *file, *mopts;
+	size_t		 cap;
+	int		 i;
 
-	if (fstatat(dfd, FS_PROBE, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    st.st_nlink != 1 || st.st_size > FS_PROBE_MAX)
+	memset(&f, 0, sizeof(f));
+	if (collect_slurp(root, "/proc/self/mountinfo", FS_MOUNTS_MAX, &f, err,
+	    sizeof(err)) == -1) {
+		log_debug("collect fs: %s", err);
+		collect_file_free(&f);
 		return 0;
-	fd = openat(dfd, FS_PROBE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC | O_NOCTTY);
-	if (fd == -1)
-		return 0;
-	n = pread(fd, buf, sizeof(buf), 0);
-	(void)close(fd);
-	return n >= 5 && memcmp(buf, "FS-RW", 5) == 0;
+	}
+	for (line = f.p; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		for (i = 0; i < 4; i++)
+			if (mounts_field(&line) == NULL)
+				break;
+		if (i < 4 || (file = mounts_field(&line)) == NULL ||
+		    (mopts = mounts_field(&line)) == NULL)
+			continue;
+		/* the optional fields end with a lone "-" */
+		while ((fld = mounts_field(&line)) != NULL &&
+		    strcmp(fld, "-") != 0)
+			;
+		if (fld == NULL || mounts_field(&line) == NULL ||
+		    mounts_field(&line) == NULL ||
+		    (fld = mounts_field(&line)) == NULL)
+			continue;	/* not a mountinfo line */
+		if (mi->n == mi->cap) {
+			cap = mi->cap == 0 ? 16 : mi->cap * 2;
+			if ((v = reallocarray(mi->v, cap, sizeof(*v))) == NULL)
+				goto oom;
+			mi->v = v;
+			mi->cap = cap;
+		}
+		if ((mi->v[mi->n].file = strdup(file)) == NULL)
+			goto oom;
+		mi->v[mi->n].mnt_ro = opts_ro(mopts);
+		mi->v[mi->n].sb_ro = opts_ro(fld);
+		mi->n++;
+	}
+	collect_file_free(&f);
+	return 0;
+ oom:
+	collect_file_free(&f);
+	return -1;
 }
 
-/* Never through a symlink, never over an existing file. */
-static int
-probe_create(int dfd)
+/* The mount at `file`: the last line, the one on top of the others. */
+static const struct fs_info *
+infos_find(const struct fs_infos *mi, const char *file)
 {
-	return openat(dfd, FS_PROBE, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY, 0644);
+	size_t	 i;
+
+	for (i = mi->n; i > 0; i--)
+		if (strcmp(mi->v[i - 1].file, file) == 0)
+			return &mi->v[i - 1];
+	return NULL;
 }
 
-/* rw mount: create, write, read back, compare, remove.  1 or 0. */
+/* rw mount: can the kernel still write there?  1 or 0, never a write. */
 static int
-probe_rw(const char *dir, int64_t now)
+fs_writable(const char *file, const struct statfs *sf,
+    const struct fs_info *info)
 {
-	struct stat	 a, b;
-	char		 want[FS_PROBE_MAX], got[FS_PROBE_MAX + 1];
-	size_t		 len;
-	ssize_t		 n;
-	int		 dfd, fd, ok = 0;
+	const char	*why;
 
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd == -1) {
-		log_warn("%s: collect fs: probe: %s", __func__, dir);
-		return 0;
-	}
-	fd = probe_create(dfd);
-	if (fd == -1 && errno == EEXIST) {
-		if (probe_stale(dfd) && unlinkat(dfd, FS_PROBE, 0) == 0) {
-			log_info("collect fs: probe: removed %s/%s left by an "
-			    "earlier probe", dir, FS_PROBE);
-			fd = probe_create(dfd);
-		} else
-			errno = EEXIST;
-	}
-	if (fd == -1) {
-		if (errno == EEXIST)
-			log_warnx("%s: collect fs: probe: %s/%s exists and is "
-			    "not the probe's: left alone, mount counted as "
-			    "failing", __func__, dir, FS_PROBE);
-		else
-			log_warn("%s: collect fs: probe: create %s/%s",
-			    __func__, dir, FS_PROBE);
-		(void)close(dfd);
-		return 0;
-	}
-	probe_content(now, want, sizeof(want));
-	len = strlen(want);
-	if (util_write_all(fd, want, len) == -1)
-		log_warn("%s: collect fs: probe: write %s/%s", __func__, dir,
-		    FS_PROBE);
-	else if ((n = pread(fd, got, sizeof(got), 0)) == -1)
-		log_warn("%s: collect fs: probe: read %s/%s", __func__, dir,
-		    FS_PROBE);
-	else if ((size_t)n != len || memcmp(got, want, len) != 0)
-		log_warnx("%s: collect fs: probe: %s/%s reads back other bytes "
-		    "than written", __func__, dir, FS_PROBE);
+	if ((sf->f_flags & ST_VALID) != 0 && (sf->f_flags & ST_RDONLY) != 0)
+		why = "statfs says ST_RDONLY";
+	else if (info != NULL && info->sb_ro)
+		why = "its superblock is read-only";
+	else if (info != NULL && info->mnt_ro)
+		why = "the mount is read-only";
 	else
-		ok = 1;
-	/* remove what we created, and only that */
-	if (fstat(fd, &a) == -1 ||
-	    fstatat(dfd, FS_PROBE, &b, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
-		log_warnx("%s: collect fs: probe: %s/%s was replaced during "
-		    "the probe: left alone", __func__, dir, FS_PROBE);
-		ok = 0;
-	} else if (unlinkat(dfd, FS_PROBE, 0) == -1) {
-		log_warn("%s: collect fs: probe: remove %s/%s", __func__, dir,
-		    FS_PROBE);
-		ok = 0;
-	}
-	(void)close(fd);
-	(void)close(dfd);
-	return ok;
+		return 1;
+	log_warnx("%s: collect fs: %s is listed rw but %s", __func__, file,
+	    why);
+	return 0;
 }
 
 /* ro mount: stat it and read its directory.  1 or 0. */
@@ -453,7 +470,8 @@ mib(uint64_t units, uint64_t size)
 
 static void
 fs_mount(struct fs_state *st, const struct collect_env *env,
-    const struct fs_mount *m, struct point_list *out)
+    const struct fs_mount *m, const struct fs_infos *mi,
+    struct point_list *out)
 {
 	struct statfs	 sf;
 	char		 path[PATH_MAX];
@@ -487,7 +505,7 @@ fs_mount(struct fs_state *st, const struct collect_env *env,
 	    "mount", m->file, NULL);
 	switch (m->mode) {
 	case FS_RW:
-		rw = probe_rw(path, env->now);
+		rw = fs_writable(m->file, &sf, infos_find(mi, m->file));
 		break;
 	case FS_RO:
 		rw = probe_ro(path);
@@ -505,16 +523,26 @@ fs_collect(void *state, const struct collect_env *env,
 {
 	struct fs_state		*st = state;
 	struct fs_mounts	 m;
+	struct fs_infos		 mi;
 	size_t			 i;
 
 	fs_kernel_files(env->root, out);
 	memset(&m, 0, sizeof(m));
+	memset(&mi, 0, sizeof(mi));
 	if (mounts_read(env->root, &m, err, errlen) == -1) {
 		mounts_free(&m);
 		return -1;
 	}
+	if (infos_read(env->root, &mi) == -1) {
+		snprintf(err, errlen, "%s/proc/self/mountinfo: %s", env->root,
+		    strerror(errno));
+		infos_free(&mi);
+		mounts_free(&m);
+		return -1;
+	}
 	for (i = 0; i < m.n; i++)
-		fs_mount(st, env, &m.v[i], out);
+		fs_mount(st, env, &m.v[i], &mi, out);
+	infos_free(&mi);
 	mounts_free(&m);
 	return 0;
 }

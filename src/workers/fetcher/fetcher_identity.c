@@ -5,6 +5,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <linux/if_packet.h>
+
 #include <errno.h>
 #include <ifaddrs.h>
 #include <limits.h>
@@ -152,6 +154,26 @@ fetcher_ident_ip_list(struct ident_addr *addrs, size_t n,
 	return 0;
 }
 
+/*
+ * The kernel's index of interface `name`, from the AF_PACKET entry
+ * getifaddrs(3) lists for every link: if_nametoindex(3) would ask with an
+ * ioctl on a socket of its own, which the fetcher's filter refuses.
+ * 0 when the link is gone.
+ */
+static unsigned int
+ifindex_of(const struct ifaddrs *ifa, const char *name)
+{
+	const struct ifaddrs	*p;
+
+	for (p = ifa; p != NULL; p = p->ifa_next)
+		if (p->ifa_addr != NULL && p->ifa_name != NULL &&
+		    p->ifa_addr->sa_family == AF_PACKET &&
+		    strcmp(p->ifa_name, name) == 0)
+			return (unsigned int)((const struct sockaddr_ll *)
+			    (const void *)p->ifa_addr)->sll_ifindex;
+	return 0;
+}
+
 int
 fetcher_ident_host_ips(const struct strlist *prefixes, struct strlist *out,
     char *err, size_t errlen)
@@ -179,7 +201,7 @@ fetcher_ident_host_ips(const struct strlist *prefixes, struct strlist *out,
 		snprintf(base, sizeof(base), "%s", p->ifa_name);
 		base[strcspn(base, ":")] = '\0';
 		/* 0 (gone meanwhile) sorts first; it is still listed */
-		v[n].ifindex = if_nametoindex(base);
+		v[n].ifindex = ifindex_of(ifa, base);
 		v[n].flags = p->ifa_flags;
 		v[n].family = p->ifa_addr->sa_family;
 		if (v[n].family == AF_INET)

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "gitpull_exec.h"
 #include "util.h"
 
@@ -42,60 +43,6 @@ struct gexec {
 	gexec_cb	 cb;
 	void		*arg;
 };
-
-/* Write a line to stderr of the child; nothing to do when it fails. */
-static void
-child_say(const char *what, const char *arg)
-{
-	char	 msg[1024];
-	int	 n;
-
-	n = snprintf(msg, sizeof(msg), "agent gitpull: %s %s: %s\n", what,
-	    arg, strerror(errno));
-	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ?
-	    (size_t)n : sizeof(msg) - 1) == -1)
-		return;
-}
-
-static void __attribute__((noreturn))
-child_exec(const char *path, char *const argv[], char *const envp[],
-    const char *cwd, int devnull, int outw, int errw)
-{
-	struct sigaction	 sa;
-	sigset_t		 none;
-	int			 sig, in, out, err;
-
-	/*
-	 * The worker's handlers go with execve, but an ignored signal
-	 * would stay ignored in git, and a blocked one blocked.
-	 */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* its own group: the timeout kills git and every helper at once */
-	(void)setpgid(0, 0);
-	/* the scheduler's user must be able to read what git writes */
-	(void)umask(022);
-	/* above 2 first, so no dup2 below closes one still needed */
-	if ((in = fcntl(devnull, F_DUPFD, 3)) == -1 ||
-	    (out = fcntl(outw, F_DUPFD, 3)) == -1 ||
-	    (err = fcntl(errw, F_DUPFD, 3)) == -1 ||
-	    dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
-	    dup2(err, STDERR_FILENO) == -1)
-		_exit(126);
-	closefrom(3);
-	if (chdir(cwd) == -1) {
-		child_say("chdir", cwd);
-		_exit(126);
-	}
-	execve(path, argv, envp);
-	child_say("execve", path);
-	_exit(127);
-}
 
 static void
 close_pipe(struct gexec *g, int *fd, ev_io *io)
@@ -247,10 +194,13 @@ gitpull_exec_start(struct ev_loop *loop, const char *path, char *const argv[],
     char *const envp[], const char *cwd, double timeout, gexec_cb cb,
     void *arg, char *err, size_t errlen)
 {
-	struct gexec	*g;
-	int		 devnull = -1, op[2] = { -1, -1 }, ep[2] = { -1, -1 };
-	int		 saved;
-	pid_t		 pid;
+	struct child_spec	 cs;
+	struct child_fail	 fail;
+	struct gexec		*g;
+	char			 msg[1024];
+	int			 devnull = -1, op[2] = { -1, -1 };
+	int			 ep[2] = { -1, -1 }, saved, n;
+	pid_t			 pid;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (g->out = malloc(GEXEC_OUT_MAX + 1)) == NULL) {
@@ -272,21 +222,44 @@ gitpull_exec_start(struct ev_loop *loop, const char *path, char *const argv[],
 	g->arg = arg;
 	g->outfd = op[0];
 	g->errfd = ep[0];
-	/* before the fork: a quick exit must not come before the watcher */
+	/* before the start: a quick exit must not come before the watcher */
 	ev_signal_init(&g->chld, chld_cb, SIGCHLD);
 	g->chld.data = g;
 	ev_signal_start(loop, &g->chld);
-	if ((pid = fork()) == -1) {
+	/*
+	 * Its own process group: the timeout kills git and every helper
+	 * at once.  umask 022: the scheduler's user must be able to read
+	 * what git writes.  The group exists when this returns (the child
+	 * has exec'd by then), so a kill right away reaches it.
+	 */
+	child_spec_init(&cs);
+	cs.path = path;
+	cs.argv = argv;
+	cs.envp = envp;
+	cs.dir = cwd;
+	cs.fd[0] = devnull;
+	cs.fd[1] = op[1];
+	cs.fd[2] = ep[1];
+	cs.flags = CHILD_SETPGID;
+	cs.umask = 022;
+	if ((pid = child_spawn(&cs, &fail)) == -1) {
 		saved = errno;
 		ev_signal_stop(loop, &g->chld);
-		snprintf(err, errlen, "fork: %s", strerror(saved));
+		snprintf(err, errlen, "cannot start %s: %s", path,
+		    strerror(saved));
 		goto fail;
 	}
-	if (pid == 0)
-		child_exec(path, argv, envp, cwd, devnull, op[1], ep[1]);
-	/* both sides, so a kill right away already reaches the group */
-	(void)setpgid(pid, pid);
 	g->pid = pid;
+	/* it has exited 127; the result says why, as git's stderr would */
+	if (fail.step != CHILD_STEP_NONE) {
+		n = snprintf(msg, sizeof(msg), "agent gitpull: %s %s: %s\n",
+		    child_step_name(fail.step), fail.step == CHILD_STEP_CHDIR ?
+		    cwd : path, strerror(fail.err));
+		if (n > 0)
+			util_tail_append(g->err, GEXEC_ERR_TAIL, &g->errlen,
+			    msg, (size_t)n < sizeof(msg) ? (size_t)n :
+			    sizeof(msg) - 1);
+	}
 	(void)close(devnull);
 	(void)close(op[1]);
 	(void)close(ep[1]);

@@ -1,9 +1,9 @@
 /*
  * Running one git command for the gitpull worker without blocking its
- * event loop: fork + execve (no shell), its own process group, stdin
- * /dev/null, stdout and stderr read through non-blocking pipes (bounded),
- * a timeout after which the whole group gets SIGKILL, and the child
- * reaped from a SIGCHLD watcher.
+ * event loop: started by child.c (execve, no shell), its own process
+ * group, umask 022, stdin /dev/null, stdout and stderr read through
+ * non-blocking pipes (bounded), a timeout after which the whole group
+ * gets SIGKILL, and the child reaped from a SIGCHLD watcher.
  */
 #ifndef AGENT_GITPULL_EXEC_H
 #define AGENT_GITPULL_EXEC_H

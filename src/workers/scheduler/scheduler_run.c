@@ -1,5 +1,5 @@
 /*
- * Running one plugin: fork/exec, capture, timeout, kill, reap.
+ * Running one plugin: start (child.c), capture, timeout, kill, reap.
  */
 #include "scheduler_run.h"
 
@@ -9,36 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <bsd/sys/queue.h>
 
 #include "buf.h"
+#include "child.h"
 #include "log.h"
 #include "util.h"
 
 #define READ_CHUNK	65536
 #define READS_PER_CB	16	/* chunks per wakeup: others get a turn */
-#define CHILD_FD_MAX	65536	/* close() loop bound without close_range */
-
-/* What the child tells the parent when it cannot exec. */
-enum child_step {
-	STEP_SETSID = 1,
-	STEP_PDEATHSIG,
-	STEP_FDS,
-	STEP_CHDIR,
-	STEP_EXEC
-};
-
-struct child_err {
-	int		 step;
-	int		 err;
-};
 
 struct run {
 	TAILQ_ENTRY(run)	 entry;
@@ -46,7 +29,6 @@ struct run {
 	pid_t			 pid;
 	int			 outfd;		/* -1 once closed */
 	int			 errfd;
-	int			 execfd;	/* EOF at exec, child_err if not */
 	ev_io			 out_w;
 	ev_io			 err_w;
 	ev_timer		 timer;		/* timeout, then grace */
@@ -57,7 +39,6 @@ struct run {
 	struct buf		 out;
 	char			 tail[RUN_STDERR_TAIL];
 	size_t			 taillen;
-	char			 path[512];
 	run_done_cb		 cb;
 	void			*arg;
 	struct run_result	 res;
@@ -276,8 +257,6 @@ run_free(struct run *r)
 {
 	run_close_out(r);
 	run_close_err(r);
-	if (r->execfd != -1)
-		close(r->execfd);
 	ev_timer_stop(r->rn->loop, &r->timer);
 	buf_free(&r->out);
 	free(r);
@@ -324,30 +303,11 @@ scheduler_runner_stop_all(struct runner *rn, double grace)
 	}
 }
 
-static const char *
-step_name(int step)
-{
-	switch (step) {
-	case STEP_SETSID:
-		return "setsid";
-	case STEP_PDEATHSIG:
-		return "prctl(PR_SET_PDEATHSIG)";
-	case STEP_FDS:
-		return "descriptors";
-	case STEP_CHDIR:
-		return "chdir";
-	default:
-		return "exec";
-	}
-}
-
 /* The plugin is gone: collect what it said, tell the owner, forget it. */
 static void
 run_finish(struct run *r, int status)
 {
 	struct runner		*rn = r->rn;
-	struct child_err	 ce;
-	ssize_t			 n;
 
 	r->reaped = 1;
 	if (WIFEXITED(status)) {
@@ -364,13 +324,6 @@ run_finish(struct run *r, int status)
 	 */
 	run_close_out(r);
 	run_close_err(r);
-	do
-		n = read(r->execfd, &ce, sizeof(ce));
-	while (n == -1 && errno == EINTR);
-	if (n == (ssize_t)sizeof(ce))
-		snprintf(r->res.err, sizeof(r->res.err), "%s %s: %s",
-		    step_name(ce.step), ce.step == STEP_CHDIR ? "to the "
-		    "plugin directory" : r->path, strerror(ce.err));
 	r->res.duration = ev_time() - r->started;
 	if (r->out.p == NULL)
 		buf_adds(&r->out, "");
@@ -382,93 +335,6 @@ run_finish(struct run *r, int status)
 	rn->n--;
 	r->cb(&r->res, r->arg);
 	run_free(r);
-}
-
-/* Report a failed step from the child, then die without cleanup. */
-static void __attribute__((noreturn))
-child_fail(int fd, int step)
-{
-	struct child_err	 ce;
-
-	ce.step = step;
-	ce.err = errno;
-	if (write(fd, &ce, sizeof(ce)) != (ssize_t)sizeof(ce))
-		_exit(126);
-	_exit(127);
-}
-
-/*
- * In the child, between fork and exec: async-signal-safe calls only
- * (signal-safety(7)), nothing allocated, nothing resolved.
- */
-static void __attribute__((noreturn))
-child_exec(const struct run_spec *s, pid_t parent, int devnull, int outw,
-    int errw, int execw, int maxfd)
-{
-	/* all zero: SIG_DFL, no flags, empty mask, whatever the layout */
-	static const long	 dfl[16];
-	sigset_t		 none;
-	int			 sig, fd, efd = execw;
-
-	/* own session: its own process group, no controlling terminal */
-	if (setsid() == -1)
-		child_fail(efd, STEP_SETSID);
-	/* a killed scheduler takes its plugins with it */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
-		child_fail(efd, STEP_PDEATHSIG);
-	if (getppid() != parent)
-		_exit(127);	/* it died before the prctl */
-	/*
-	 * libev blocks the signals it watches (signalfd) and a mask
-	 * survives exec; so does an ignored disposition, ours or one we
-	 * inherited.  The plugin starts with neither.  The system call
-	 * itself: glibc's sigaction() refuses its own signals (32, 33),
-	 * which may be ignored all the same.
-	 */
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)syscall(SYS_rt_sigaction, sig, dfl, NULL,
-			    (NSIG - 1) / 8);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* every source descriptor is >= 3 (scheduler_run_start made sure) */
-	if (dup2(devnull, STDIN_FILENO) == -1 ||
-	    dup2(outw, STDOUT_FILENO) == -1 ||
-	    dup2(errw, STDERR_FILENO) == -1)
-		child_fail(efd, STEP_FDS);
-	if (execw != 3) {
-		if (dup2(execw, 3) == -1)
-			child_fail(efd, STEP_FDS);
-		efd = 3;
-	}
-	/* closed by a successful exec: the parent then reads EOF */
-	if (fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
-		child_fail(efd, STEP_FDS);
-	/* nothing of the scheduler's leaks into the plugin */
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 4U, ~0U, 0U) == -1)
-#endif
-		for (fd = 4; fd < maxfd; fd++)
-			(void)close(fd);
-	if (chdir(s->dir) == -1)
-		child_fail(efd, STEP_CHDIR);
-	execve(s->path, s->argv, s->envp);
-	child_fail(efd, STEP_EXEC);
-}
-
-/* Keep our descriptors off 0-2, which the child's dup2 overwrite. */
-static int
-fd_above_stdio(int *fd)
-{
-	int	 nfd;
-
-	if (*fd > STDERR_FILENO)
-		return 0;
-	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) == -1)
-		return -1;
-	close(*fd);
-	*fd = nfd;
-	return 0;
 }
 
 static int
@@ -498,14 +364,13 @@ struct run *
 scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
     void *arg, char *err, size_t errlen)
 {
-	struct run	*r;
-	struct stat	 st;
-	struct rlimit	 rl;
-	/* devnull, out[0], out[1], err[0], err[1], exec[0], exec[1] */
-	int		 fds[7] = { -1, -1, -1, -1, -1, -1, -1 };
-	int		 maxfd = CHILD_FD_MAX;
-	size_t		 i;
-	pid_t		 parent = getpid(), pid;
+	struct child_spec	 cs;
+	struct child_fail	 fail;
+	struct run		*r;
+	struct stat		 st;
+	/* devnull, out[0], out[1], err[0], err[1] */
+	int			 fds[5] = { -1, -1, -1, -1, -1 };
+	pid_t			 pid;
 
 	if (stat(s->path, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
@@ -521,46 +386,49 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	}
 	if ((fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
 	    pipe2(&fds[1], O_CLOEXEC) == -1 ||
-	    pipe2(&fds[3], O_CLOEXEC) == -1 ||
-	    pipe2(&fds[5], O_CLOEXEC) == -1) {
+	    pipe2(&fds[3], O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "pipes for the plugin: %s",
 		    strerror(errno));
 		goto fail;
 	}
-	for (i = 0; i < 7; i++)
-		if (fd_above_stdio(&fds[i]) == -1) {
-			snprintf(err, errlen, "descriptors: %s",
-			    strerror(errno));
-			goto fail;
-		}
-	if (set_nonblock(fds[1]) == -1 || set_nonblock(fds[3]) == -1 ||
-	    set_nonblock(fds[5]) == -1) {
+	if (set_nonblock(fds[1]) == -1 || set_nonblock(fds[3]) == -1) {
 		snprintf(err, errlen, "O_NONBLOCK: %s", strerror(errno));
 		goto fail;
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < CHILD_FD_MAX)
-		maxfd = (int)rl.rlim_cur;
 
-	switch ((pid = fork())) {
-	case -1:
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+	/*
+	 * Its own session: its own process group, which the timeout kills
+	 * whole, and no controlling terminal.  A killed scheduler takes its
+	 * plugins with it.
+	 */
+	child_spec_init(&cs);
+	cs.path = s->path;
+	cs.argv = s->argv;
+	cs.envp = s->envp;
+	cs.dir = s->dir;
+	cs.fd[0] = fds[0];
+	cs.fd[1] = fds[2];
+	cs.fd[2] = fds[4];
+	cs.flags = CHILD_SETSID | CHILD_PDEATHSIG;
+	if ((pid = child_spawn(&cs, &fail)) == -1) {
+		snprintf(err, errlen, "cannot start a process: %s",
+		    strerror(errno));
 		goto fail;
-	case 0:
-		child_exec(s, parent, fds[0], fds[2], fds[4], fds[6], maxfd);
-		/* NOTREACHED */
 	}
+	/* it has exited 127 and is reaped as any run; this says why */
+	if (fail.step != CHILD_STEP_NONE)
+		snprintf(r->res.err, sizeof(r->res.err), "%s %s: %s",
+		    child_step_name(fail.step), fail.step == CHILD_STEP_CHDIR ?
+		    "to the plugin directory" : s->argv[0], strerror(fail.err));
 
 	/* the child's ends are the child's: EOF comes when it is done */
 	close(fds[0]);
 	close(fds[2]);
 	close(fds[4]);
-	close(fds[6]);
 	r->rn = rn;
 	r->pid = pid;
 	r->outfd = fds[1];
 	r->errfd = fds[3];
-	r->execfd = fds[5];
 	r->grace = s->grace;
 	r->started = ev_time();
 	r->cb = cb;
@@ -568,7 +436,6 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	r->res.pid = pid;
 	r->res.outmax = s->outmax;
 	r->res.timeout = s->timeout;
-	snprintf(r->path, sizeof(r->path), "%s", s->argv[0]);
 	buf_init(&r->out);
 	ev_io_init(&r->out_w, out_cb, r->outfd, EV_READ);
 	r->out_w.data = r;
@@ -584,7 +451,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	return r;
 
 fail:
-	close_fds(fds, 7);
+	close_fds(fds, 5);
 	free(r);
 	return NULL;
 }

@@ -1,6 +1,6 @@
 /*
- * One plugin run, on the scheduler's event loop: fork and exec in a new
- * session (its own process group), stdout captured up to a cap, the
+ * One plugin run, on the scheduler's event loop: started by child.c in a
+ * new session (its own process group), stdout captured up to a cap, the
  * tail of stderr kept, a timeout (SIGTERM to the group, a grace, then
  * SIGKILL to the group), and after the plugin is gone, SIGKILL to what
  * is left of its group.  Every child is reaped here: the runner owns
@@ -38,7 +38,7 @@ struct run_result {
 	int		 timed_out;	/* the timeout killed it */
 	int		 output_over;	/* stdout over outmax: killed */
 	int		 stopped;	/* killed because the runner stops */
-	double		 duration;	/* seconds from fork to reaping */
+	double		 duration;	/* seconds from start to reaping */
 	const char	*out;		/* stdout, NUL-terminated; valid in
 					 * the callback only */
 	size_t		 outlen;
@@ -61,12 +61,11 @@ struct runner	*scheduler_runner_new(struct ev_loop *);
 void		 scheduler_runner_free(struct runner *);
 
 /*
- * Start `spec`.  Everything the child needs is prepared before fork;
- * between fork and exec only async-signal-safe calls are made.  NULL
- * with err when it could not start at all (no such plugin file, not
- * executable, out of descriptors, fork failed): no callback then.  An
- * exec that fails in the child is reported through the callback, with
- * result.err saying why.
+ * Start `spec` (child_spawn: everything prepared before, only raw
+ * system calls in the child).  NULL with err when it could not start at
+ * all (no such plugin file, not executable, out of descriptors, clone
+ * failed): no callback then.  An exec that fails in the child is
+ * reported through the callback, with result.err saying why.
  */
 struct run	*scheduler_run_start(struct runner *, const struct run_spec *,
 		    run_done_cb, void *arg, char *err, size_t errlen);

@@ -14,6 +14,8 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include <curl/curl.h>
+
 #include "codec.h"
 #include "log.h"
 #include "sender.h"
@@ -506,6 +508,25 @@ sender_open_sink(struct sender *s)
 	log_info("publishing to the %s output", ops->name);
 }
 
+/*
+ * Before the sandbox: libcurl's globals (the TLS library and its config
+ * file), once for the life of the process.  The HTTP outputs' own
+ * curl_global_init (sender_http.c) then only counts, so nothing is
+ * loaded under the allow-list filter.
+ */
+static int
+sender_setup(struct worker *w, char *err, size_t errlen)
+{
+	CURLcode	 rc;
+
+	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init: %s",
+		    curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* The state, made on the first need: MSG_OUTPUT_FILE precedes start. */
 static struct sender *
 sender_state(struct worker *w)
@@ -627,8 +648,10 @@ sender_cleanup(struct worker *w)
 	struct sender	*s = w->priv;
 	struct batch	*b;
 
-	if (s == NULL)
+	if (s == NULL) {
+		curl_global_cleanup();	/* sender_setup's */
 		return;
+	}
 	if (s->ops != NULL)
 		s->ops->close(s);
 	ev_timer_stop(w->loop, &s->flush);
@@ -642,6 +665,7 @@ sender_cleanup(struct worker *w)
 		close(s->outfile_fd);
 	free(s);
 	w->priv = NULL;
+	curl_global_cleanup();	/* sender_setup's */
 }
 
 /*
@@ -696,6 +720,7 @@ sender_control(struct worker *w, struct frame_in *in)
 
 const struct worker_ops sender_ops = {
 	.role = ROLE_SENDER,
+	.setup = sender_setup,
 	.start = sender_start,
 	.reconfigure = sender_reconfigure,
 	.peer_msg = sender_peer_msg,

@@ -20,15 +20,11 @@
  * unless libcurl is built "threadsafe" (7.84 and later; Debian 12's is),
  * which matters since the sender has threads (libcurl's own resolver,
  * the nsq TCP output's lookups: sender_resolve.h), and it may load TLS
- * libraries, so it belongs before the sandbox.  The sender's
- * worker_ops has no setup hook yet, so it runs in sender_http_open(),
- * after the sandbox: that works under the deny-list filter the sender has
- * now (it opens files and maps libraries like any process).  libcurl
- * counts initializations, so every successful open takes one and its
- * close gives it back; the last curl_global_cleanup() frees libcurl's
- * globals, e.g. when the output changes to another sink on reload.  When
- * the sender gets an allow-list filter, move curl_global_init to a setup
- * hook and keep it for the life of the process.
+ * libraries, so it belongs before the sandbox: the sender's setup hook
+ * (sender.c) takes one for the life of the process, before its
+ * allow-list filter, which lets no library be mapped.  libcurl counts
+ * initializations, so the one every successful open here takes (and its
+ * close gives back) only counts.
  */
 #ifndef AGENT_SENDER_HTTP_H
 #define AGENT_SENDER_HTTP_H

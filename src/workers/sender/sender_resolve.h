@@ -18,10 +18,11 @@
  * abandoned before it wakes the loop).  A thread still waiting for DNS
  * when the process exits is simply ended with it.
  *
- * Threads and the sandbox: the sender's seccomp filter is a deny-list
- * that allows clone() with CLONE_THREAD (sandbox_seccomp.c); an allow-list for
- * the sender would have to keep clone (threads), futex, mmap/munmap,
- * mprotect, madvise, set_robust_list and rseq, and eventfd2 for the
+ * Threads and the sandbox: the sender's allow-list (sandbox_seccomp.c,
+ * build_client) lets clone() through only with CLONE_THREAD, CLONE_VM
+ * and CLONE_SIGHAND and no namespace flag, gives clone3 ENOSYS so glibc
+ * falls back to clone, and keeps futex, mmap/munmap, mprotect (no
+ * PROT_EXEC), madvise, set_robust_list, rseq and eventfd2 for the
  * ev_async.  The thread blocks every signal: libev handles them on the
  * loop's thread.
  *
