@@ -1,0 +1,26 @@
+/*
+ * CRC32C (Castagnoli, the polynomial 0x1EDC6F41, reflected 0x82F63B78),
+ * as iSCSI, ext4 and LevelDB use it: the check on every record of the
+ * spool.  Table-driven, eight bytes per step ("slicing-by-8"); the
+ * tables live in the caller's state, filled once by
+ * sender_crc32c_init().
+ */
+#ifndef AGENT_SENDER_CRC32C_H
+#define AGENT_SENDER_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct crc32c {
+	uint32_t	 t[8][256];
+};
+
+void	 sender_crc32c_init(struct crc32c *);
+/*
+ * Continue a CRC over `len` more bytes: start with crc = 0; the result
+ * of one call is the `crc` of the next for data given in pieces.
+ */
+uint32_t sender_crc32c(const struct crc32c *, uint32_t crc, const void *,
+	    size_t len);
+
+#endif
