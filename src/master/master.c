@@ -231,6 +231,67 @@ prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The sender's spool directory: made for `user`, mode 0700.  An entry of
+ * its own, apart from prepare_dirs(), for the table of directories made
+ * through descriptors to take over.  Never fatal: a sender that cannot
+ * use the spool says why (log, /me/status) and keeps points in memory.
+ * An existing directory of root's (an installer's) is handed to `user`;
+ * anyone else's is left alone, for the sender to refuse.
+ */
+static void
+prepare_spool_dir(const struct agent_conf *c)
+{
+	struct passwd	*pw;
+	struct stat	 sb;
+	char		 parent[CONF_STR_MAX], *slash;
+	uid_t		 uid = geteuid();
+	gid_t		 gid = getegid();
+	size_t		 n;
+	int		 fd;
+
+	if (c->spool[0] == '\0')
+		return;
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(c->user)) == NULL) {
+			log_warnx("%s: [agent] user = \"%s\": no such user",
+			    __func__, c->user);
+			return;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	strlcpy(parent, c->spool, sizeof(parent));
+	while ((n = strlen(parent)) > 1 && parent[n - 1] == '/')
+		parent[n - 1] = '\0';
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (util_mkdir_p(parent, 0755) == -1) {
+			log_warn("%s: [output] spool: cannot create %s",
+			    __func__, parent);
+			return;
+		}
+	}
+	if (mkdir(c->spool, 0700) == -1 && errno != EEXIST) {
+		log_warn("%s: [output] spool: cannot create %s", __func__,
+		    c->spool);
+		return;
+	}
+	if ((fd = open(c->spool, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		log_warn("%s: [output] spool: %s", __func__, c->spool);
+		return;
+	}
+	if (fstat(fd, &sb) == -1)
+		log_warn("%s: [output] spool: %s", __func__, c->spool);
+	else if (sb.st_uid != uid && (sb.st_uid != 0 || fchown(fd, uid,
+	    gid) == -1 || fchmod(fd, 0700) == -1))
+		log_warnx("%s: [output] spool %s: owned by uid %lu, not by "
+		    "[agent] user (uid %lu)", __func__, c->spool,
+		    (unsigned long)sb.st_uid, (unsigned long)uid);
+	(void)close(fd);
+}
+
 /* Workers that have not acknowledged the current generation, as text. */
 static int
 reload_laggards(struct master *m, char *buf, size_t len)
@@ -339,6 +400,7 @@ master_reload(struct master *m)
 	    sizeof(err)) == -1 ||
 	    prepare_dirs(&next, err, sizeof(err)) == -1)
 		goto fail;
+	prepare_spool_dir(&next);
 	if (strcmp(next.pidfile, m->conf.pidfile) != 0) {
 		log_warnx("%s: reload: [agent] pidfile changed; it takes "
 		    "effect at the next start", __func__);
@@ -598,6 +660,7 @@ master_setup(struct master *m, const char *conf_path, char *err,
 		return 1;
 	if (prepare_dirs(&m->conf, err, errlen) == -1)
 		return 1;
+	prepare_spool_dir(&m->conf);
 	if (listen_open(&m->conf, &m->listen_tcp, &m->listen_unix, err,
 	    errlen) == -1)
 		return 1;

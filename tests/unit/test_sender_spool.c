@@ -757,3 +757,64 @@ Test(spool, foreign_files_are_left_alone)
 	sender_spool_close(sp);
 	cr_assert_eq(access(p, F_OK), 0);
 }
+
+/* ---- the mark ------------------------------------------------------------ */
+
+Test(spool, mark_keeps_published_records_from_coming_back)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	struct spool_seg	*seg;
+	uint64_t		 third = 0;
+	char			 err[256], tags[16][32], path[128];
+	int			 i, fd;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "k1", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "k2", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "k3", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "k4", 2, 10, 0);
+	/* the first two published; k3 held in memory, k4 read back */
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)),
+		    1);
+		sender_spool_take(sp);
+		if (i < 2)
+			sender_spool_release(sp, rec.seg);
+		else {
+			third = rec.seq;
+			seg = rec.seg;
+		}
+	}
+	sender_spool_set_mark(sp, third);
+	cr_assert_eq(sp->mark, third);
+	/* a mark never goes back */
+	sender_spool_set_mark(sp, third - 1);
+	cr_assert_eq(sp->mark, third);
+	(void)seg;
+	sender_spool_close(sp);
+
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 1), 2);
+	cr_assert_str_eq(tags[0], "k3");
+	cr_assert_str_eq(tags[1], "k4");
+	/* nothing in memory, nothing unread: the next one to be written */
+	sender_spool_set_mark(sp, 0);
+	cr_assert_eq(sp->mark, sp->next_seq);
+	sender_spool_close(sp);
+
+	/* a mark that is no mark: everything comes back */
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "z1", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "z2", 2, 10, 0);
+	sender_spool_close(sp);
+	snprintf(path, sizeof(path), "%s/mark", dir);
+	cr_assert_neq(fd = open(path, O_WRONLY | O_TRUNC), -1);
+	cr_assert_eq(write(fd, "garbage garbage!", 16), 16);
+	close(fd);
+	logged[0] = '\0';
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 1), 2);
+	cr_assert(strstr(logged, "not a mark") != NULL, "%s", logged);
+	sender_spool_close(sp);
+}

@@ -276,6 +276,37 @@ sender_spool_append(struct spool *sp, enum spool_lane lane,
 	return 0;
 }
 
+uint64_t
+sender_spool_last_seq(const struct spool *sp)
+{
+	return sp->next_seq - 1;
+}
+
+void
+sender_spool_set_mark(struct spool *sp, uint64_t first_held)
+{
+	struct spool_rec	 rec;
+	uint8_t			 buf[SPOOL_MARK_LEN];
+	uint64_t		 mark = first_held;
+	char			 err[8];
+
+	if (mark == 0)
+		mark = sender_spool_next(sp, &rec, err, sizeof(err)) == 1 ?
+		    rec.seq : sp->next_seq;
+	if (mark <= sp->mark || sp->markfd == -1)
+		return;
+	sp->mark = mark;
+	sender_spool_mark_encode(buf, &sp->crc, mark);
+	/* no sync: a mark lost to a power failure means duplicates only */
+	if (pwrite(sp->markfd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf)) {
+		sender_spool_log(sp, "%s: %s; what was published may be "
+		    "published again after a crash", SPOOL_MARK_NAME,
+		    strerror(errno));
+		(void)close(sp->markfd);
+		sp->markfd = -1;
+	}
+}
+
 /* The cursor of the lane is past all of `seg`. */
 static int
 passed(const struct spool_cursor *c, const struct spool_seg *seg)

@@ -43,6 +43,13 @@
  * published.  A sender always starts a new write segment; the segments
  * found at start are read back (replayed), oldest record first.
  *
+ * The mark: the file "mark" holds the sequence number below which every
+ * record is published (or dropped): the first one still held in memory,
+ * or else the next one to read back.  The sender moves it on as requests
+ * are published (a pwrite, no sync); records below it are not published
+ * again after a crash.  A mark lost (a power failure) only means some are.
+ * 16 bytes: "AGSM", CRC32C of the number, the number (64 bits).
+ *
  * Memory in front of disk: the sender holds a window of records in
  * memory (its buffer).  A record appended while nothing older waits on
  * disk, and while the window has room, is held at once and never read
@@ -71,6 +78,8 @@
 #define SPOOL_SEG_MAX		(8U * 1024 * 1024)
 #define SPOOL_RECYCLE		(1U * 1024 * 1024)
 #define SPOOL_NAME_LEN		24	/* "p-0123456789abcdef.seg" */
+#define SPOOL_MARK_NAME		"mark"
+#define SPOOL_MARK_LEN		16
 
 enum spool_lane {
 	SPOOL_PUSHED = 0,
@@ -142,6 +151,8 @@ struct spool {
 	int			 picked;	/* lane of the last next() */
 	uint64_t		 next_seq;
 	uint64_t		 next_id;
+	uint64_t		 mark;		/* below it all is done */
+	int			 markfd;
 	uint64_t		 bytes;		/* of every segment */
 	uint32_t		 nsegs;
 	int			 dirdirty;	/* a segment was created */
@@ -181,6 +192,8 @@ int	 sender_spool_room(const struct spool *, uint64_t reclen);
 int	 sender_spool_append(struct spool *, enum spool_lane,
 	    const struct points_msg *, int hold, struct spool_seg **held,
 	    char *err, size_t errlen);
+/* The sequence number of the record appended last. */
+uint64_t sender_spool_last_seq(const struct spool *);
 /* 1 when no record waits on disk to be read back. */
 int	 sender_spool_caught_up(struct spool *);
 
@@ -211,6 +224,13 @@ struct spool_seg *sender_spool_seg_next(struct spool *, enum spool_lane,
 int	 sender_spool_drop(struct spool *, struct spool_seg *,
 	    uint64_t *points, char *err, size_t errlen);
 
+/*
+ * Move the mark on: `first_held` is the sequence number of the oldest
+ * record held in memory, 0 when none is (the next one on disk, or the
+ * next one to be written, then).
+ */
+void	 sender_spool_set_mark(struct spool *, uint64_t first_held);
+
 /* 1 when something was written or made since the last sync. */
 int	 sender_spool_dirty(const struct spool *);
 /* fdatasync the written segments (and fsync the directory after a new
@@ -239,6 +259,13 @@ uint32_t sender_spool_rec_len(const uint8_t *hdr);
  * pointing into `p`, or -1. */
 int	 sender_spool_rec_check(const struct crc32c *, const uint8_t *p,
 	    size_t len, struct spool_rec *out);
+/* Fields of a record header (sender_spool_rec_len() said it is one). */
+uint64_t sender_spool_rec_seq(const uint8_t *hdr);
+uint32_t sender_spool_rec_npoints(const uint8_t *hdr);
+void	 sender_spool_mark_encode(uint8_t out[SPOOL_MARK_LEN],
+	    const struct crc32c *, uint64_t seq);
+int	 sender_spool_mark_decode(const uint8_t in[SPOOL_MARK_LEN],
+	    const struct crc32c *, uint64_t *seq);
 /* The offset in p[0..len) of the first byte that may start a record
  * (the magic), from `from` on; len when there is none. */
 size_t	 sender_spool_rec_find(const uint8_t *p, size_t len, size_t from);

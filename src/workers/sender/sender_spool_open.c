@@ -189,6 +189,36 @@ is_symlink(const char *path)
 	return rc;
 }
 
+/* The mark (sender_spool.h): kept open, read now. */
+static void
+open_mark(struct spool *sp)
+{
+	uint8_t		 buf[SPOOL_MARK_LEN];
+	uint64_t	 pos = 0;
+	struct stat	 st;
+
+	if ((sp->markfd = openat(sp->dirfd, SPOOL_MARK_NAME, O_RDWR |
+	    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1 ||
+	    fstat(sp->markfd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		sender_spool_log(sp, "%s: %s; what was published may be "
+		    "published again after a crash", SPOOL_MARK_NAME,
+		    strerror(errno));
+		if (sp->markfd != -1)
+			(void)close(sp->markfd);
+		sp->markfd = -1;
+		return;
+	}
+	if (st.st_size == 0)
+		return;
+	if (sender_spool_read_at(sp->markfd, &pos, 0, buf, sizeof(buf)) !=
+	    (ssize_t)sizeof(buf) ||
+	    sender_spool_mark_decode(buf, &sp->crc, &sp->mark) == -1) {
+		sp->mark = 0;
+		sender_spool_log(sp, "%s: not a mark; every record is "
+		    "published", SPOOL_MARK_NAME);
+	}
+}
+
 int
 sender_spool_open(struct spool **out, const char *path, uint64_t maxbytes,
     spool_log_fn log, void *logarg, char *err, size_t errlen)
@@ -204,6 +234,7 @@ sender_spool_open(struct spool **out, const char *path, uint64_t maxbytes,
 		return -1;
 	}
 	sp->dirfd = -1;
+	sp->markfd = -1;
 	sp->log = log;
 	sp->logarg = logarg;
 	sp->next_id = 1;
@@ -252,11 +283,12 @@ sender_spool_open(struct spool **out, const char *path, uint64_t maxbytes,
 		    "in use by another sender (locked)" : strerror(errno));
 		goto fail;
 	}
+	open_mark(sp);
 	if (list_segments(sp, err, errlen) == -1)
 		goto fail;
 	for (l = 0; l < SPOOL_LANES; l++)
 		scan_newest(sp, (enum spool_lane)l, &maxseq);
-	sp->next_seq = maxseq + 1;
+	sp->next_seq = maxseq + 1 > sp->mark ? maxseq + 1 : sp->mark;
 	for (l = 0; l < SPOOL_LANES; l++)
 		sender_spool_cur_set(&sp->cur[l], TAILQ_FIRST(&sp->lanes[l]),
 		    SPOOL_SEG_HDR);
@@ -290,6 +322,8 @@ sender_spool_close(struct spool *sp)
 			free(seg);
 		}
 	}
+	if (sp->markfd != -1)
+		(void)close(sp->markfd);
 	if (sp->dirfd != -1)
 		(void)close(sp->dirfd);
 	buf_free(&sp->wbuf);

@@ -221,6 +221,11 @@ cur_peek(struct spool *sp, enum spool_lane lane)
 		}
 		rc = c->fd == -1 ? -1 : sender_spool_read_record(sp, seg, c->fd,
 		    &c->fdpos, &c->off, &c->rbuf, &c->rec, 0, 0);
+		if (rc == 1 && c->rec.seq < sp->mark) {
+			/* published before a crash: not again */
+			c->off += c->rec.reclen;
+			continue;
+		}
 		if (rc == 1) {
 			c->peeked = 1;
 			break;
@@ -306,9 +311,10 @@ sender_spool_count_from(struct spool *sp, struct spool_seg *seg, uint64_t off,
 	    (ssize_t)sizeof(hdr) &&
 	    (len = sender_spool_rec_len(hdr)) != 0 &&
 	    len <= seg->size - off) {
-		(*records)++;
-		*points += hdr[12] | (uint32_t)hdr[13] << 8 |
-		    (uint32_t)hdr[14] << 16 | (uint32_t)hdr[15] << 24;
+		if (sender_spool_rec_seq(hdr) >= sp->mark) {
+			(*records)++;
+			*points += sender_spool_rec_npoints(hdr);
+		}
 		off += len;
 	}
 	(void)close(fd);

@@ -10,6 +10,7 @@
 static const uint8_t	 seg_magic[8] = { 'A', 'G', 'S', 'P', 'O', 'O', 'L',
 	1 };
 static const uint8_t	 rec_magic[4] = { 'A', 'G', 'S', 'R' };
+static const uint8_t	 mark_magic[4] = { 'A', 'G', 'S', 'M' };
 
 #define OFF_LEN		4
 #define OFF_CRC		8
@@ -147,6 +148,38 @@ sender_spool_rec_check(const struct crc32c *crc, const uint8_t *p,
 	out->data = d;
 	out->len = (size_t)(end - d);
 	out->reclen = len;
+	return 0;
+}
+
+uint64_t
+sender_spool_rec_seq(const uint8_t *hdr)
+{
+	return get64(hdr + OFF_SEQ);
+}
+
+uint32_t
+sender_spool_rec_npoints(const uint8_t *hdr)
+{
+	return get32(hdr + OFF_NPOINTS);
+}
+
+void
+sender_spool_mark_encode(uint8_t out[SPOOL_MARK_LEN], const struct crc32c *c,
+    uint64_t seq)
+{
+	memcpy(out, mark_magic, sizeof(mark_magic));
+	put64(out + 8, seq);
+	put32(out + 4, sender_crc32c(c, 0, out + 8, 8));
+}
+
+int
+sender_spool_mark_decode(const uint8_t in[SPOOL_MARK_LEN],
+    const struct crc32c *c, uint64_t *seq)
+{
+	if (memcmp(in, mark_magic, sizeof(mark_magic)) != 0 ||
+	    get32(in + 4) != sender_crc32c(c, 0, in + 8, 8))
+		return -1;
+	*seq = get64(in + 8);
 	return 0;
 }
 

@@ -55,6 +55,7 @@ struct nsq_conn {
 	struct nsq_reader	 rd;
 	struct nsq_limits	 limits;	/* what this server takes */
 	int			 pub;		/* (M)PUB sent, answer awaited */
+	int			 draining;	/* reading after a write failed */
 	int			 proven;	/* an OK came on this connection */
 	ev_tstamp		 ready_at;
 	ev_tstamp		 last_rx;
