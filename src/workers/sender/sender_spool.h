@@ -172,7 +172,11 @@ struct spool {
 int	 sender_spool_open(struct spool **, const char *path,
 	    uint64_t maxbytes, spool_log_fn, void *logarg, char *err,
 	    size_t errlen);
-/* Sync what is written, unlock, free.  NULL is fine. */
+/*
+ * Sync what is written, remove the segments that are done, unlock, free.
+ * A record held in memory and not released counts as not done.  NULL is
+ * fine.
+ */
 void	 sender_spool_close(struct spool *);
 /* New spoolbytes (segments already made keep their size). */
 void	 sender_spool_set_max(struct spool *, uint64_t maxbytes);

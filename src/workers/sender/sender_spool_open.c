@@ -310,6 +310,10 @@ sender_spool_close(struct spool *sp)
 	for (l = 0; l < SPOOL_LANES; l++)
 		if (sp->wseg[l] != NULL)
 			sender_spool_seg_seal(sp, sp->wseg[l], 1);
+	/* sealed, the segments that are all done go too (those holding a
+	 * record still in memory or unread stay) */
+	if (sp->dirfd != -1)
+		sender_spool_gc(sp);
 	if (sp->dirdirty && sp->dirfd != -1 &&
 	    sender_spool_timed_sync(sp, sp->dirfd, 0) == -1)
 		sender_spool_log(sp, "fsync of the directory: %s",
