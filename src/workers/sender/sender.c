@@ -399,10 +399,10 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	return 0;
 }
 
+/* The bound of the stop is reached (or nothing can be published). */
 static void
-stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+stop_now(struct sender *s)
 {
-	struct sender	*s = t->data;
 	struct batch	*b;
 	uint64_t	 recs = 0, pts = 0;
 
@@ -437,6 +437,12 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	worker_exit(s->w, 0);
 }
 
+static void
+stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	stop_now(t->data);
+}
+
 /* Publish what is buffered, for a bounded time, then go. */
 static void
 sender_shutdown(struct worker *w)
@@ -445,6 +451,11 @@ sender_shutdown(struct worker *w)
 
 	if (s == NULL || TAILQ_EMPTY(&s->queue)) {
 		worker_exit(w, 0);
+		return;
+	}
+	if (s->ops == NULL) {
+		/* no output to publish to: no point waiting */
+		stop_now(s);
 		return;
 	}
 	s->stopping = 1;
