@@ -214,22 +214,23 @@ sender_spool_append(struct spool *sp, enum spool_lane lane,
 	struct spool_seg	*seg;
 	struct spool_cursor	*c = &sp->cur[lane];
 	const char		*p;
-	size_t			 len, done = 0;
+	size_t			 len, done = 0, hlen;
 	ssize_t			 n;
 	int			 caught, e;
 
 	*held = NULL;
 	caught = hold && sender_spool_caught_up(sp);
 	buf_reset(&sp->wbuf);
-	if (sender_spool_rec_encode(&sp->wbuf, &sp->crc, sp->next_seq, lane,
+	if (sender_spool_rec_head(&sp->wbuf, &sp->crc, sp->next_seq, lane,
 	    m) == -1) {
 		snprintf(err, errlen, "cannot encode a record of %zu bytes",
 		    m->len);
 		errno = ENOMEM;
 		return -1;
 	}
-	len = sp->wbuf.len;
-	p = sp->wbuf.p;
+	/* the header from wbuf, the points from where they are: no copy */
+	hlen = sp->wbuf.len;
+	len = hlen + m->len;
 	if ((seg = sp->wseg[lane]) != NULL && seg->size > SPOOL_SEG_HDR &&
 	    seg->size + len > sp->segmax)
 		sender_spool_seg_seal(sp, seg, 1);
@@ -239,7 +240,8 @@ sender_spool_append(struct spool *sp, enum spool_lane lane,
 		return -1;
 	}
 	while (done < len) {
-		n = write(seg->wfd, p + done, len - done);
+		p = done < hlen ? sp->wbuf.p + done : m->data + (done - hlen);
+		n = write(seg->wfd, p, done < hlen ? hlen - done : len - done);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {

@@ -251,7 +251,11 @@ void	 sender_spool_unread(struct spool *, uint64_t *records,
 /* sender_spool_seg.c: the record format, pure. */
 void	 sender_spool_seg_header(uint8_t out[SPOOL_SEG_HDR], uint64_t id);
 int	 sender_spool_seg_header_ok(const uint8_t in[SPOOL_SEG_HDR]);
-/* The record of these points, appended to `b`: 0, or -1 (memory). */
+/* The record's header and topic, its CRC over the points too, appended
+ * to `b` (the points follow it on disk): 0, or -1 (memory). */
+int	 sender_spool_rec_head(struct buf *, const struct crc32c *,
+	    uint64_t seq, enum spool_lane, const struct points_msg *);
+/* The whole record of these points, appended to `b`: 0, or -1. */
 int	 sender_spool_rec_encode(struct buf *, const struct crc32c *,
 	    uint64_t seq, enum spool_lane, const struct points_msg *);
 /*

@@ -64,15 +64,17 @@ sender_spool_seg_header_ok(const uint8_t in[SPOOL_SEG_HDR])
 }
 
 int
-sender_spool_rec_encode(struct buf *b, const struct crc32c *crc,
+sender_spool_rec_head(struct buf *b, const struct crc32c *crc,
     uint64_t seq, enum spool_lane lane, const struct points_msg *m)
 {
 	uint8_t		*h;
-	size_t		 tlen = strlen(m->topic), start = b->len, len;
+	size_t		 tlen = strlen(m->topic), start = b->len, len, hlen;
+	uint32_t	 c;
 
 	len = SPOOL_REC_HDR + tlen + m->len;
+	hlen = SPOOL_REC_HDR + tlen;
 	if (tlen == 0 || tlen > TOPIC_MAX || len > SPOOL_REC_MAX ||
-	    buf_reserve(b, len) == -1)
+	    buf_reserve(b, hlen) == -1)
 		return -1;
 	h = (uint8_t *)b->p + start;
 	memcpy(h, rec_magic, sizeof(rec_magic));
@@ -85,10 +87,21 @@ sender_spool_rec_encode(struct buf *b, const struct crc32c *crc,
 	h[OFF_TOPICLEN] = (uint8_t)tlen;
 	h[OFF_ZERO] = 0;
 	memcpy(h + SPOOL_REC_HDR, m->topic, tlen);
-	memcpy(h + SPOOL_REC_HDR + tlen, m->data, m->len);
-	put32(h + OFF_CRC, sender_crc32c(crc, 0, h, len));
-	b->len += len;
+	/* the CRC covers the points too, which are not copied here */
+	c = sender_crc32c(crc, 0, h, hlen);
+	put32(h + OFF_CRC, sender_crc32c(crc, c, m->data, m->len));
+	b->len += hlen;
 	b->p[b->len] = '\0';
+	return 0;
+}
+
+int
+sender_spool_rec_encode(struct buf *b, const struct crc32c *crc,
+    uint64_t seq, enum spool_lane lane, const struct points_msg *m)
+{
+	if (sender_spool_rec_head(b, crc, seq, lane, m) == -1 ||
+	    buf_add(b, m->data, m->len) == -1)
+		return -1;
 	return 0;
 }
 
