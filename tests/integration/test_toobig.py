@@ -93,6 +93,25 @@ class TooBigTcp(TooBig, NsqTest):
             d.counters()["errors"].get("E_BAD_MESSAGE", 0), 1)
 
 
+    def test_limits_announced_in_identify_are_cut_for(self):
+        # a server that says its limits at IDENTIFY is never sent more
+        d = self.double(max_msg_size=65536, max_body_size=131072,
+                        announce_limits=True)
+        self.configure([self.server(d)])
+        self.start_ok()
+        sent = make_points(0, 3000, name="tb.i")
+        for i in range(3):
+            self.post_ok(sent[i * 1000:(i + 1) * 1000])
+        self.assert_arrived([d], sent, timeout=30)
+        st = self.wait_stats(lambda s: s.get("published") == 3000,
+                             "published == 3000")
+        self.assertEqual(st["refused_toobig"], 0, st)
+        self.assertEqual(st["output_messagebytes"], 65536, st)
+        self.assertEqual(st["output_requestbytes"], 131072, st)
+        self.assertIn("announced", st["output_limits_by"])
+        self.assertEqual(d.counters()["errors"], {})
+
+
 class TooBigHttp(TooBig, NsqTest):
     TRANSPORT, COMMANDS = "http", ("pub", "mpub")
 

@@ -67,6 +67,9 @@ Behaviour choices (where the pages are silent or the double differs)
   [--min-heartbeat-ms (1000), --max-heartbeat-ms (60000)], else E_BAD_BODY.
 * IDENTIFY with feature_negotiation replies with a JSON frame; TLS, snappy
   and deflate are never granted (false) even when asked for.
+* announce_limits (--announce-limits): the IDENTIFY answer also gives
+  "max_msg_size" and "max_body_size" (nsqd 1.3 does not; a server that
+  does lets a client cut within them from the start).
 * heartbeat_before_ok (--heartbeat-before-ok): a "_heartbeat_" frame is
   sent before every OK of a PUB, MPUB or DPUB, as nsqd's heartbeat timer
   may fire while a publish waits for its answer.
@@ -261,7 +264,7 @@ class NsqdDouble:
                  min_heartbeat_ms=DEFAULT_MIN_HEARTBEAT_MS,
                  max_heartbeat_ms=DEFAULT_MAX_HEARTBEAT_MS,
                  keep_bodies=True, fault="ok", verbose=False,
-                 heartbeat_before_ok=False):
+                 heartbeat_before_ok=False, announce_limits=False):
         if fault not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {fault!r}")
         self.tcp_port = tcp_port
@@ -275,6 +278,7 @@ class NsqdDouble:
         self.keep_bodies = keep_bodies
         self.verbose = verbose
         self.heartbeat_before_ok = heartbeat_before_ok
+        self.announce_limits = announce_limits
         self.start_time = int(time.time())
 
         self._fault = fault
@@ -882,6 +886,9 @@ class NsqdDouble:
             "output_buffer_size": obs,
             "output_buffer_timeout": obt,
         }
+        if self.announce_limits:
+            reply["max_msg_size"] = self.max_msg_size
+            reply["max_body_size"] = self.max_body_size
         self._send(c, FRAME_RESPONSE,
                    json.dumps(reply, separators=(",", ":")).encode())
         return True
@@ -1338,6 +1345,9 @@ def main(argv=None):
     ap.add_argument("--fault", choices=FAULT_MODES, default="ok")
     ap.add_argument("--heartbeat-before-ok", action="store_true",
                     help="a heartbeat frame before every publish's OK")
+    ap.add_argument("--announce-limits", action="store_true",
+                    help="max_msg_size and max_body_size in IDENTIFY's "
+                    "answer")
     ap.add_argument("--no-bodies", action="store_true",
                     help="record sizes only, not bodies (benchmarks)")
     ap.add_argument("--verbose", action="store_true")
@@ -1359,7 +1369,8 @@ def main(argv=None):
                    max_heartbeat_ms=args.max_heartbeat_ms,
                    keep_bodies=not args.no_bodies, fault=args.fault,
                    verbose=args.verbose,
-                   heartbeat_before_ok=args.heartbeat_before_ok)
+                   heartbeat_before_ok=args.heartbeat_before_ok,
+                   announce_limits=args.announce_limits)
     d.start()
     try:
         sys.stdout.write(json.dumps({"tcp_port": d.tcp_port,

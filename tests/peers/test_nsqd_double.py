@@ -968,6 +968,19 @@ class TCPHeartbeatBeforeOK(DoubleCase):
         self.assertEqual(self.d.bodies("hbok"), [b"x", b"a", b"b"])
 
 
+class AnnouncedLimits(DoubleCase):
+    double_args = {"announce_limits": True, "max_msg_size": 65536,
+                   "max_body_size": 131072}
+
+    def test_identify_answer_gives_the_limits(self):
+        w = self.wire()
+        w.send(identify(feature_negotiation=True))
+        f = w.frame()
+        ans = json.loads(f[1])
+        self.assertEqual((ans["max_msg_size"], ans["max_body_size"]),
+                         (65536, 131072))
+
+
 class Version13(DoubleCase):
 
     def test_reports_1_3_0(self):
@@ -980,6 +993,8 @@ class Version13(DoubleCase):
         w.send(identify(feature_negotiation=True))
         f = w.frame()
         self.assertEqual(json.loads(f[1])["version"], "1.3.0")
+        # nsqd 1.3 does not say its limits
+        self.assertNotIn("max_msg_size", json.loads(f[1]))
 
 
 class LowerLimitsFromTheCommandLine(unittest.TestCase):

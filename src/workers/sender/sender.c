@@ -179,6 +179,9 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	}
 	if (v == POINTS_ACCEPTED)
 		why[0] = '\0';
+	/* spoolsync = 0: scheduled points are synced as soon, unanswered */
+	if (spooled && w->conf.spoolsync == 0)
+		ev_prepare_start(w->loop, &s->group);
 	/* only the front waits for an answer (it holds an HTTP request) */
 	if (from != ROLE_FRONT)
 		return 0;
