@@ -28,6 +28,8 @@
 
 #include "sender_spool_int.h"
 
+static int	 passed(const struct spool_cursor *, const struct spool_seg *);
+
 void
 sender_spool_log(struct spool *sp, const char *fmt, ...)
 {
@@ -231,9 +233,12 @@ sender_spool_append(struct spool *sp, enum spool_lane lane,
 	/* the header from wbuf, the points from where they are: no copy */
 	hlen = sp->wbuf.len;
 	len = hlen + m->len;
+	/* full: sealed, synced unless all it holds is done already (it
+	 * goes at once then) */
 	if ((seg = sp->wseg[lane]) != NULL && seg->size > SPOOL_SEG_HDR &&
 	    seg->size + len > sp->segmax)
-		sender_spool_seg_seal(sp, seg, 1);
+		sender_spool_seg_seal(sp, seg, seg->inmem > 0 ||
+		    !passed(c, seg));
 	if ((seg = sp->wseg[lane]) == NULL &&
 	    (seg = seg_create(sp, lane, err, errlen)) == NULL) {
 		sp->st.write_errors++;
