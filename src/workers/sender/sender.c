@@ -485,6 +485,12 @@ sender_cleanup(struct worker *w)
 	ev_timer_stop(w->loop, &s->flush);
 	ev_timer_stop(w->loop, &s->stats_timer);
 	ev_timer_stop(w->loop, &s->sync_timer);
+	/* answers still waiting for their sync: synced and sent now */
+	if (s->nacks > 0) {
+		group_cb(w->loop, &s->group, 0);
+		if (w->peers[ROLE_FRONT] != NULL)
+			(void)frame_flush(w->peers[ROLE_FRONT], 1000);
+	}
 	ev_prepare_stop(w->loop, &s->group);
 	/* what is in memory is on disk too: the segments stay */
 	while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
