@@ -325,6 +325,30 @@ passed(const struct spool_cursor *c, const struct spool_seg *seg)
 	return c->off >= seg->size;
 }
 
+/*
+ * All of the write segment is done: it starts again, in place, rather
+ * than making way for a new file (creating files after many removals is
+ * slow on ext4: it looks for an inode not removed recently).  What a
+ * crash leaves of the old records is below the mark; after a power
+ * failure that lost the truncation, a stretch of them reads as corrupt.
+ */
+static void
+recycle(struct spool *sp, struct spool_seg *w, struct spool_cursor *c)
+{
+	if (ftruncate(w->wfd, (off_t)SPOOL_SEG_HDR) == -1) {
+		sender_spool_log(sp, "segment %s: cannot empty it: %s",
+		    w->name, strerror(errno));
+		sender_spool_seg_seal(sp, w, 0);
+		return;
+	}
+	sp->bytes -= w->size - SPOOL_SEG_HDR;
+	w->size = SPOOL_SEG_HDR;
+	w->dirty = 1;
+	sender_spool_cur_set(c, w, SPOOL_SEG_HDR);
+	/* the reading descriptor's offset is past the end now */
+	c->fdpos = UINT64_MAX;
+}
+
 /* Remove the segments that are done; recycle a write segment that is. */
 void
 sender_spool_gc(struct spool *sp)
@@ -340,7 +364,7 @@ sender_spool_gc(struct spool *sp)
 		if (w != NULL && w->inmem == 0 && w->size >= (sp->segmax <
 		    SPOOL_RECYCLE ? sp->segmax : SPOOL_RECYCLE) &&
 		    passed(c, w))
-			sender_spool_seg_seal(sp, w, 0);
+			recycle(sp, w, c);
 		for (seg = TAILQ_FIRST(&sp->lanes[l]); seg != NULL;
 		    seg = next) {
 			next = TAILQ_NEXT(seg, entry);

@@ -38,10 +38,11 @@
  * 8 MiB), then it is synced, closed ("sealed") and a new one begins.  A
  * segment is removed once all its records have been read back or held in
  * memory and each has left memory (published or dropped).  A write
- * segment whose records are all gone so is sealed and removed early once
- * it is 1 MiB or more, so that a crash replays little of what was already
- * published.  A sender always starts a new write segment; the segments
- * found at start are read back (replayed), oldest record first.
+ * segment whose records are all gone so starts again (truncated) once it
+ * is 1 MiB or more, so that the spool of an output that keeps up stays
+ * small and mostly never reaches the disk.  A sender always starts a new
+ * write segment; the segments found at start are read back (replayed),
+ * oldest record first.
  *
  * The mark: the file "mark" holds the sequence number below which every
  * record is published (or dropped): the first one still held in memory,
