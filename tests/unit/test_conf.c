@@ -1460,7 +1460,8 @@ Test(conf, spool_keys)
 		"[output]\nspool = \"/var/lib\"\n", "is a system directory",
 		"[output]\nspool = \"/var/lib/agent/../x\"\n", ". or ..",
 		"[agent]\npluginsdir = \"/srv/p\"\n[output]\n"
-		    "spool = \"/srv/p/spool\"\n", "apart from [agent] pluginsdir",
+		    "spool = \"/srv/p/spool\"\n",
+		    "apart from [agent] pluginsdir",
 		"[agent]\nchroot = \"/srv/e\"\n[output]\nspool = \"/srv/e\"\n",
 		    "apart from [agent] pluginsdir and chroot",
 		"[output]\nspoolbytes = 1000\n", "[output] spoolbytes",
