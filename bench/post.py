@@ -47,6 +47,12 @@ Point values matter (see the README): --values mixed (the default) is a
 third each of integers, 2-decimal floats and full-precision floats;
 --sweep adds the file output with each kind alone.
 
+The sender's spool: --spool off,1000,0 runs each output once per mode:
+"off" is [output] spool = "" (memory only), a number is the spool on
+(the harness's directory, under the temp dir: the root file system) with
+that spoolsync (1000, the default, or 0: a sync before every answer,
+group commit).  The default is 1000, the agent's default.
+
 Everything binds 127.0.0.1 only; every process started here is stopped by
 pid (harness.Agent.cleanup, the double by its pid); each phase has a
 timeout and the whole run a SIGALRM bound; SIGINT/SIGTERM unwind through
@@ -58,6 +64,7 @@ the same cleanup.  python3 standard library only.
     python3 bench/post.py --json out.json # also write the raw figures
     python3 bench/post.py --perf DIR      # perf record (dwarf call graphs)
                                           # of the front and the sender
+    python3 bench/post.py --spool off,1000,0   # the spool's cost
 """
 import argparse
 import http.client
@@ -229,13 +236,17 @@ class Double:
 class BenchAgent:
     """An agent from harness.Agent with the given [output] settings."""
 
-    def __init__(self, output_name, servers=None, path=None):
+    def __init__(self, output_name, servers=None, path=None, spool="1000"):
         extra = ""
         if path is not None:
             extra = f'\tpath = "{path}"\n'
         kw = {"agent_extra": f'\tnamespaces = [ "{NS}" ]\n',
               "output_name": output_name, "output_extra": extra,
               "loglevel": "INFO"}
+        if spool == "off":
+            kw["spool"] = ""
+        else:
+            kw["output_extra"] += f"\tspoolsync = {int(spool)}\n"
         if servers is not None:
             kw["servers"] = servers
         self.a = harness.Agent(**kw)
@@ -584,7 +595,7 @@ def latency(agent, double, args, out_path=None):
 
 
 # ------------------------------------------------------------ scenarios
-def scenario(name, args, bodies, values, with_latency):
+def scenario(name, args, bodies, values, with_latency, spool):
     double = agent = None
     tmp = tempfile.mkdtemp(prefix="agent-bench-")
     try:
@@ -592,11 +603,16 @@ def scenario(name, args, bodies, values, with_latency):
             double = Double()
             servers = (f'"127.0.0.1:{double.http_port}"' if name == "nsq-http"
                        else f'"tcp://127.0.0.1:{double.tcp_port}"')
-            agent = BenchAgent("nsq", servers=servers)
+            agent = BenchAgent("nsq", servers=servers, spool=spool)
         else:
-            agent = BenchAgent("file", path="/dev/null")
+            agent = BenchAgent("file", path="/dev/null", spool=spool)
         agent.start()
         r = throughput(agent, double, args, bodies, name, values)
+        r["spool"] = spool
+        fin = agent.sender_stats()
+        r["spool_syncs"] = fin.get("spool_syncs", 0)
+        r["spool_sync_usec"] = fin.get("spool_sync_usec", 0)
+        r["spool_records_written"] = fin.get("spool_records_written", 0)
         if with_latency and args.lat_requests > 0:
             if name == "file":
                 # /dev/null shows nothing: a second agent on a temp file
@@ -604,7 +620,7 @@ def scenario(name, args, bodies, values, with_latency):
                 # the master opens the file: root's directory will do
                 os.chmod(tmp, 0o755)
                 path = os.path.join(tmp, "out.jsonl")
-                agent = BenchAgent("file", path=path)
+                agent = BenchAgent("file", path=path, spool=spool)
                 agent.start()
                 r["latency"] = latency(agent, None, args, path)
             else:
@@ -623,19 +639,19 @@ def fmt_int(v):
 
 
 def label(r):
-    return f"{r['output']} ({r['values']})"
+    return f"{r['output']} ({r['values']}, spool {r['spool']})"
 
 
 def report(results):
     print()
-    print("output (values)     steady pts/s  e2e pts/s  503s  front s/Mpt"
-          "  sender s/Mpt  CPUs busy (steal)  latency p50/p99 ms")
+    print("output (values, spool)        steady pts/s  e2e pts/s  503s  "
+          "front s/Mpt  sender s/Mpt  CPUs busy (steal)  latency p50/p99 ms")
     for r in results:
         c = r["cpu_s_per_mpoints"]
         lat = r.get("latency")
         ls = (f"{lat['e2e_p50_ms']:.1f}/{lat['e2e_p99_ms']:.1f}"
               if lat else "-")
-        print(f"{label(r):<19} {fmt_int(r['steady_points_per_s']):>12} "
+        print(f"{label(r):<29} {fmt_int(r['steady_points_per_s']):>12} "
               f"{fmt_int(r['e2e_points_per_s']):>10} "
               f"{r['requests_503']:>5} {c.get('front', 0):>12.2f} "
               f"{c.get('sender', 0):>13.2f} {r['machine_busy']:>10.0%} "
@@ -666,6 +682,10 @@ def report(results):
               f"{r['post_p99_ms']:.1f} ms), largest buffer seen "
               f"{r['max_buffer_points']} points, end of the e2e time "
               f"{'exact (double)' if r['e2e_end_exact'] else 'estimated from the counters'}")
+        if r["spool"] != "off":
+            print(f"[{n}] spool: {r['spool_records_written']} records "
+                  f"written, {r['spool_syncs']} syncs taking "
+                  f"{r['spool_sync_usec'] / 1e6:.2f} s in all")
         if r.get("latency"):
             lat = r["latency"]
             print(f"[{n}] low load, {lat['requests']} x 10 points: "
@@ -697,6 +717,9 @@ def main(argv=None):
                     "skip)")
     ap.add_argument("--only", default="nsq-http,nsq-tcp,file",
                     help="comma-separated outputs: nsq-http, nsq-tcp, file")
+    ap.add_argument("--spool", default="1000",
+                    help="comma-separated spool modes per output: off "
+                    "(memory only) or a spoolsync in ms (default 1000)")
     ap.add_argument("--json", help="write the raw figures to this file")
     ap.add_argument("--perf", metavar="DIR",
                     help="perf record the front and the sender into DIR "
@@ -716,9 +739,14 @@ def main(argv=None):
             sys.exit(f"unknown output {n!r}")
     if args.perf:
         os.makedirs(args.perf, exist_ok=True)
-    runs = [(n, args.values, args.duration, True) for n in names]
+    modes = [m.strip() for m in args.spool.split(",") if m.strip()]
+    for m in modes:
+        if m != "off" and not m.isdigit():
+            sys.exit(f"--spool: {m!r} is neither off nor milliseconds")
+    runs = [(n, args.values, args.duration, True, m)
+            for n in names for m in modes]
     if args.sweep:
-        runs += [("file", v, args.sweep_duration, False)
+        runs += [("file", v, args.sweep_duration, False, modes[0])
                  for v in VALUE_KINDS if v != args.values]
 
     # a global bound on the run, whatever hangs
@@ -731,7 +759,7 @@ def main(argv=None):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
-    signal.alarm(int(sum(d + 45 for _, _, d, _ in runs)) + 30)
+    signal.alarm(int(sum(d + 45 for _, _, d, _, _ in runs)) + 30)
 
     ts = int(time.time())
     print(f"bench/post: {args.clients} keep-alive clients, {args.points} "
@@ -740,14 +768,14 @@ def main(argv=None):
     sys.stdout.flush()
     results = []
     bodies = {}
-    for n, values, duration, with_lat in runs:
+    for n, values, duration, with_lat, mode in runs:
         if values not in bodies:
             bodies[values] = [make_body(args.points, s, ts, values)
                               for s in range(8)]
         t = time.monotonic()
         a = argparse.Namespace(**vars(args))
         a.duration = duration
-        r = scenario(n, a, bodies[values], values, with_lat)
+        r = scenario(n, a, bodies[values], values, with_lat, mode)
         r["request_bytes"] = sum(len(b) for b in bodies[values]) / len(
             bodies[values])
         results.append(r)

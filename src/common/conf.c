@@ -152,6 +152,18 @@ const struct conf_field conf_fields[] = {
 	{ "output", "flushms", CONF_T_INT, OFF(flushms), "20",
 	    1, 60000, R(ROLE_SENDER),
 	    "milliseconds a point waits for more to batch with" },
+	{ "output", "spool", CONF_T_STR, OFF(spool), "/var/lib/agent/spool",
+	    0, 0, R(ROLE_SENDER),
+	    "directory where accepted points wait on disk until published; "
+	    "empty: in memory only" },
+	{ "output", "spoolsync", CONF_T_INT, OFF(spoolsync), "1000",
+	    0, 600000, R(ROLE_SENDER),
+	    "milliseconds between fdatasync calls of the spool (what a power "
+	    "failure can take); 0: synced before every answer" },
+	{ "output", "spoolbytes", CONF_T_INT, OFF(spoolbytes), "1073741824",
+	    65536, (int64_t)1 << 40, R(ROLE_SENDER),
+	    "bytes of the spool at most; then scheduled points age out and "
+	    "pushed ones get 503" },
 
 	{ "log", "logdir", CONF_T_STR, OFF(logdir), "/var/log/agent",
 	    0, 0, 0,

@@ -74,6 +74,9 @@ struct agent_conf {
 	int64_t		 requestbytes;	/* bytes per request of several */
 	int64_t		 requestmessages;	/* messages per request */
 	int64_t		 flushms;	/* oldest point waits this long */
+	char		 spool[CONF_STR_MAX];		/* "" = memory only */
+	int64_t		 spoolsync;	/* ms between syncs, 0: each answer */
+	int64_t		 spoolbytes;	/* on disk at most */
 
 	/* [log] */
 	char		 logdir[CONF_STR_MAX];

@@ -20,7 +20,8 @@ points_msg_decode(struct preader *pr, struct points_msg *m, char *err,
     size_t errlen)
 {
 	uint32_t	 fmt, origin;
-	size_t		 i, lines;
+	size_t		 lines;
+	const char	*nl, *end;
 
 	memset(m, 0, sizeof(*m));
 	fmt = codec_get_u32(pr);
@@ -39,10 +40,13 @@ points_msg_decode(struct preader *pr, struct points_msg *m, char *err,
 		    m->npoints);
 		return -1;
 	}
-	/* the count is what the buffer accounts by: it must be right */
-	for (i = 0, lines = 1; i < m->len; i++)
-		if (m->data[i] == '\n')
-			lines++;
+	/* the count is what the buffer accounts by: it must be right
+	 * (memchr, not a byte loop: this runs on every point the sender
+	 * takes) */
+	end = m->data + m->len;
+	for (lines = 1, nl = m->data; m->len > 0 && (nl = memchr(nl, '\n',
+	    (size_t)(end - nl))) != NULL; nl++)
+		lines++;
 	if (m->len == 0 || lines != m->npoints ||
 	    m->data[m->len - 1] == '\n') {
 		snprintf(err, errlen, "POINTS: %u points announced, %zu "

@@ -17,6 +17,11 @@ status_stats_encode(struct pbuf *pb, const struct worker_stats *s)
 		codec_put_str(pb, s->v[i].key);
 		codec_put_u64(pb, s->v[i].value);
 	}
+	codec_put_u32(pb, s->ntext);
+	for (i = 0; i < s->ntext && i < STATS_TEXT_MAX; i++) {
+		codec_put_str(pb, s->t[i].key);
+		codec_put_str(pb, s->t[i].value);
+	}
 	codec_put_str(pb, s->note);
 }
 
@@ -33,6 +38,13 @@ status_stats_decode(struct preader *pr, struct worker_stats *s)
 	for (i = 0; i < s->n; i++) {
 		codec_get_strbuf(pr, s->v[i].key, sizeof(s->v[i].key));
 		s->v[i].value = codec_get_u64(pr);
+	}
+	s->ntext = codec_get_u32(pr);
+	if (pr->failed || s->ntext > STATS_TEXT_MAX)
+		return -1;
+	for (i = 0; i < s->ntext; i++) {
+		codec_get_strbuf(pr, s->t[i].key, sizeof(s->t[i].key));
+		codec_get_strbuf(pr, s->t[i].value, sizeof(s->t[i].value));
 	}
 	codec_get_strbuf(pr, s->note, sizeof(s->note));
 	return pr->failed ? -1 : 0;

@@ -13,17 +13,27 @@
 struct pbuf;
 struct preader;
 
-#define STATS_MAX	24	/* counters per worker */
+#define STATS_MAX	48	/* counters per worker */
 #define STATS_KEY_MAX	32
+#define STATS_TEXT_MAX	4	/* short texts per worker */
+#define STATS_TEXT_LEN	256
 
 struct worker_stat {
 	char		 key[STATS_KEY_MAX];
 	uint64_t	 value;
 };
 
+/* A state that is no number (a path, an error); "" shows as null. */
+struct worker_text {
+	char		 key[STATS_KEY_MAX];
+	char		 value[STATS_TEXT_LEN];
+};
+
 struct worker_stats {
 	uint32_t	 n;
 	struct worker_stat v[STATS_MAX];
+	uint32_t	 ntext;
+	struct worker_text t[STATS_TEXT_MAX];
 	char		 note[256];	/* e.g. the last error */
 };
 

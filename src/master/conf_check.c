@@ -290,6 +290,15 @@ check_ownable_dir(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* "" keeps points in memory only; else the master makes it for `user`. */
+static int
+check_spool(const char *s, char *why, size_t whylen)
+{
+	if (*s == '\0')
+		return 0;
+	return check_ownable_dir(s, why, whylen);
+}
+
 static int
 check_socket(const char *s, char *why, size_t whylen)
 {
@@ -480,6 +489,7 @@ static const struct {
 	{ "output", "topic", check_topic },
 	{ "output", "format", check_format },
 	{ "output", "path", check_outpath },
+	{ "output", "spool", check_spool },
 	{ "log", "logdir", check_abspath },
 };
 

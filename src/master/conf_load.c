@@ -366,6 +366,18 @@ apply(dictionary *d, const char *path, struct agent_conf *c,
 	return 0;
 }
 
+/* `path` is `dir` or below it (both without trailing slashes). */
+static int
+path_within(const char *path, const char *dir)
+{
+	size_t	 n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
 /* Rules that tie several keys together. */
 static int
 check_whole(const char *path, const struct agent_conf *c, char *err,
@@ -377,6 +389,15 @@ check_whole(const char *path, const struct agent_conf *c, char *err,
 	if (c->listen[0] == '\0' && c->socket[0] == '\0') {
 		snprintf(err, errlen, "%s: no listener: [agent] listen and "
 		    "socket are both empty", path);
+		return -1;
+	}
+	/* `stop -m clean` empties pluginsdir; the chroot must stay empty */
+	if (c->spool[0] != '\0' && (path_within(c->spool, c->pluginsdir) ||
+	    path_within(c->pluginsdir, c->spool) ||
+	    path_within(c->spool, c->chroot) ||
+	    path_within(c->chroot, c->spool))) {
+		snprintf(err, errlen, "%s: [output] spool = \"%s\": must be "
+		    "apart from [agent] pluginsdir and chroot", path, c->spool);
 		return -1;
 	}
 	/* which address form fits depends on the output */

@@ -19,6 +19,7 @@
 
 #include <bsd/string.h>
 
+#include "log.h"
 #include "pathsafe.h"
 
 enum dirs_owner {
@@ -33,6 +34,12 @@ struct workdir {
 	const char	*sub;		/* NULL, or a name inside that path */
 	enum dirs_owner	 owner;
 	mode_t		 mode;
+	/*
+	 * The worker copes without it: a problem with the directory itself
+	 * (not with the path to it) is a warning, and the worker says in
+	 * its log and /me/status why it does without.
+	 */
+	int		 optional;
 };
 
 #define OFF(f)	offsetof(struct agent_conf, f)
@@ -40,12 +47,14 @@ struct workdir {
 /* An empty path is a directory not wanted by the config. */
 static const struct workdir workdirs[] = {
 	/* the front's empty jail */
-	{ "[agent] chroot", OFF(chroot), NULL, OWNER_ROOT, 0755 },
+	{ "[agent] chroot", OFF(chroot), NULL, OWNER_ROOT, 0755, 0 },
 	/* plugin checkouts (gitpull) and the registry cache (fetcher) */
-	{ "[agent] pluginsdir", OFF(pluginsdir), NULL, OWNER_USER, 0755 },
+	{ "[agent] pluginsdir", OFF(pluginsdir), NULL, OWNER_USER, 0755, 0 },
 	/* the scheduler's disable markers */
 	{ "[agent] pluginsdir", OFF(pluginsdir), "plugin.disabled",
-	    OWNER_PLUGINSUSER, 0755 },
+	    OWNER_PLUGINSUSER, 0755, 0 },
+	/* the sender's spool: without it, points are held in memory only */
+	{ "[output] spool", OFF(spool), NULL, OWNER_USER, 0700, 1 },
 };
 #define NWORKDIRS	(sizeof(workdirs) / sizeof(workdirs[0]))
 
@@ -143,6 +152,8 @@ check_workdir(const struct agent_conf *c, const struct workdir *wd,
 		rv = pathsafe_check_workdir_at(dfd, dir, name, uid, me, why,
 		    sizeof(why));
 		close(dfd);
+		if (rv == -1 && wd->optional)
+			return 0;	/* dirs_prepare() says it */
 		return rv == -1 ? fail_path(err, errlen, wd->key, path,
 		    why) : 0;
 	}
@@ -240,6 +251,11 @@ prepare_workdir(const struct agent_conf *c, const struct workdir *wd,
 	*fd = pathsafe_workdir_at(dfd, dir, name, uid, gid, wd->mode, me, why,
 	    sizeof(why));
 	close(dfd);
+	if (*fd == -1 && wd->optional) {
+		log_warnx("%s: %s %s: %s; its worker does without", __func__,
+		    wd->key, path, why);
+		return 0;
+	}
 	return *fd == -1 ? fail_path(err, errlen, wd->key, path, why) : 0;
 }
 

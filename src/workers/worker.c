@@ -508,6 +508,13 @@ int
 worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
     const char *note)
 {
+	return worker_push_stats_text(w, v, n, NULL, 0, note);
+}
+
+int
+worker_push_stats_text(struct worker *w, const struct stat_kv *v, size_t n,
+    const struct stat_text *t, size_t ntext, const char *note)
+{
 	struct worker_stats	 ws;
 	struct pbuf		 pb;
 	size_t			 i;
@@ -519,6 +526,12 @@ worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
 		ws.v[i].value = v[i].value;
 	}
 	ws.n = (uint32_t)i;
+	for (i = 0; i < ntext && i < STATS_TEXT_MAX; i++) {
+		strlcpy(ws.t[i].key, t[i].key, sizeof(ws.t[i].key));
+		strlcpy(ws.t[i].value, t[i].value != NULL ? t[i].value : "",
+		    sizeof(ws.t[i].value));
+	}
+	ws.ntext = (uint32_t)i;
 	strlcpy(ws.note, note != NULL ? note : "", sizeof(ws.note));
 	codec_put_init(&pb);
 	status_stats_encode(&pb, &ws);

@@ -83,8 +83,18 @@ struct stat_kv {
 	uint64_t	 value;
 };
 
+/* A text of a worker's MSG_STATS ("" shows as null). */
+struct stat_text {
+	const char	*key;
+	const char	*value;
+};
+
 /* Send counters (at most STATS_MAX) and a note (the last error). */
 int	 worker_push_stats(struct worker *, const struct stat_kv *, size_t n,
+	    const char *note);
+/* The same with texts (at most STATS_TEXT_MAX). */
+int	 worker_push_stats_text(struct worker *, const struct stat_kv *,
+	    size_t n, const struct stat_text *, size_t ntext,
 	    const char *note);
 /* Leave the event loop and exit with `code` after flushing to master. */
 void	 worker_exit(struct worker *, int code);

@@ -1,8 +1,10 @@
 """Driving the real agent binary for the integration tests.
 
 Every agent runs on loopback with a port picked free, a temp directory for
-its pidfile, socket, chroot, plugins and logs, and is stopped (and any
-process it left behind killed, by pid) when the test ends.
+its pidfile, socket, chroot, plugins, logs and spool (the spool is on, as
+by default; spool="" where a test is about memory-only behaviour), and is
+stopped (and any process it left behind killed, by pid) when the test
+ends.
 
 A test that needs what this machine lacks makes it, as root, and removes
 it again: a network namespace of its own (NetNs: addresses other than
@@ -176,6 +178,7 @@ class Agent:
             "pluginsuser": "nobody",
             "logdir": os.path.join(self.dir, "log"),
             "loglevel": "DEBUG",
+            "spool": os.path.join(self.dir, "spool"),
         }
         self.values.update(overrides)
         self.seen_pids = set()
@@ -207,6 +210,7 @@ class Agent:
                 "[output]\n"
                 f"\tname = \"{v.get('output_name', 'nsq')}\"\n"
                 f"\tservers = [ {v.get('servers', DEFAULT_SERVERS)} ]\n"
+                f"\tspool = \"{v['spool']}\"\n"
                 f"{v.get('output_extra', '')}"
                 "[log]\n"
                 f"\tlogdir = \"{v['logdir']}\"\n"

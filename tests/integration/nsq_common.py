@@ -94,12 +94,12 @@ class NsqTest(AgentTest):
         self.addCleanup(d.stop)
         return d
 
-    def configure(self, servers, extra=""):
+    def configure(self, servers, extra="", **changes):
         self.agent.write_conf(
             agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
             output_name="nsq",
             servers=", ".join(f'"{s}"' for s in servers),
-            output_extra=extra)
+            output_extra=extra, **changes)
 
     def post(self, points, unix=False):
         """(status, Retry-After, body) of one POST /post."""
@@ -189,10 +189,10 @@ class MultiMessageTests:
         for m in msgs:
             self.assertLessEqual(len(json.loads(m.body)["points"]), 100)
 
-    def test_mpub_over_the_body_limit_goes_one_message_per_request(self):
+    def test_mpub_over_the_body_limit_is_cut_smaller(self):
         # nsqd takes 20 000 bytes per MPUB while the agent cuts requests
-        # for its default 5 MiB: nsqd refuses them for good, and the
-        # agent sends their messages one by one instead of dropping them
+        # for its default 5 MiB: too big is not bad, the agent lowers its
+        # request limit until nsqd takes them, and drops nothing
         d = self.double(max_body_size=20000)
         self.configure([self.server(d)], "\tbatchpoints = 50\n")
         self.start_ok()
@@ -202,13 +202,16 @@ class MultiMessageTests:
         st = self.wait_stats(lambda s: s.get("published") == 2000,
                              "published == 2000", timeout=20)
         self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assertEqual(st["dropped_toolarge"], 0, st)
         self.assertEqual(st["buffer_points"], 0, st)
-        self.assertGreater(len([m for m in d.messages()
-                                if m.command == self.SINGLE]), 0)
+        self.assertGreaterEqual(st["refused_toobig"], 1, st)
+        self.assertLessEqual(st["output_requestbytes"], 20000, st)
+        self.assertIsNotNone(st["output_limits_by"], st)
         self.assertGreaterEqual(self.refusals(d), 1)
-        self.agent.wait_log(r"the output refused a request of \d+ "
-                            r"messages .*sending them one message per "
-                            r"request")
+        # still several messages per request, within the limit
+        self.assertGreater(len([m for m in d.messages()
+                                if m.command == self.MULTI]), 0)
+        self.agent.wait_log(r"refused a request of \d+ bytes as too big")
 
     def test_failed_mpub_is_retried_whole(self):
         d = self.double(fault="error")

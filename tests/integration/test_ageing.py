@@ -1,6 +1,7 @@
 """Scheduled points age out, oldest first, while the output is down;
 pushed points get 503 when the buffer is full, never a 200 and a drop
-(DESIGN.md section 5)."""
+(DESIGN.md section 5).  Memory only here (spool = ""): the spool's own
+ageing, a segment at a time, is in test_spool.py."""
 import json
 import os
 import urllib.parse
@@ -43,7 +44,7 @@ class Ageing(NsqTest):
         self.agent.write_conf(
             agent_extra=f"\tregistryaddr = \"file://{reg}\"\n"
                         f"\tgit = \"{repos.template}\"\n",
-            servers=f"\"{nsqd.http_address}\"",
+            servers=f"\"{nsqd.http_address}\"", spool="",
             output_extra="\tbuffersize = 100\n")
         self.start_ok()
         self.agent.wait_serving()

@@ -121,8 +121,9 @@ class NsqHttp(MultiMessageTests, NsqTest):
         self.assertGreaterEqual(st["reconnects"], 1, st)
 
     def test_buffer_full_503_never_drops_a_200(self):
+        # memory only: the buffer is all there is
         d = self.double(fault="refuse")
-        self.configure([d.http_address], "\tbuffersize = 100\n")
+        self.configure([d.http_address], "\tbuffersize = 100\n", spool="")
         self.start_ok()
         rnd = random.Random(5)
         ok, refused, n503, seq = [], 0, 0, 0

@@ -292,6 +292,27 @@ class NsqTcp(MultiMessageTests, NsqTest):
                          1000)
 
 
+    def test_heartbeat_between_pub_and_its_ok(self):
+        # nsqd's heartbeat may come while a PUB waits for its OK: answered
+        # with NOP, not taken for the answer
+        d = self.double(heartbeat_before_ok=True, heartbeat_ms=1000)
+        self.configure([self.tcp(d)])
+        self.start_ok()
+        sent = []
+        for i in range(10):
+            pts = make_points(i * 200, 200, name="tcp.h", dc="west")
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+        self.assert_arrived([d], sent)
+        st = self.all_published(len(sent))
+        self.assertEqual(st["publish_errors"], 0, st)
+        self.assertEqual(st["reconnects"], 0, st)
+        cl = d.clients()
+        self.assertEqual(len(cl), 1, cl)
+        self.assertGreaterEqual(cl[0]["heartbeats"], 1, cl)
+        self.assertTrue(cl[0]["open"], cl)
+
+
 def same_port_on_both():
     """A port free on 127.0.0.1 and on ::1, or None without IPv6."""
     for _ in range(50):

@@ -21,20 +21,30 @@ Written from the public NSQ documentation only, not from anyone's code:
       fatal ... forcibly closing the connection (and, if possible, sending
       an error to the client)"; the only non-fatal errors are E_FIN_FAILED,
       E_REQ_FAILED and E_TOUCH_FAILED; the IDENTIFY negotiation reply)
-  * pkg.go.dev README of nsqd v0.2.x (pre-1.0 /put and /mput endpoints)
+  * pkg.go.dev README of nsqd v0.2.x (pre-1.0 /put and /mput endpoints,
+    which nsqd 1.0 removed: the double answers 404 to them, as 1.3 does)
   * nsqio/nsq issue #1444 (exact text "E_BAD_MESSAGE PUB message too big
     1293055 > 1048576")
+  * Go's net/http server (what nsqd's HTTP side runs on), documented
+    behaviour: a handler that returns without reading the body leaves it
+    to the server, which discards up to 256 KiB of it to keep the
+    connection, and otherwise answers "Connection: close", shuts its side
+    down and closes 500 ms later (rstAvoidanceDelay); a request that
+    asked "Expect: 100-continue" and was answered without it is closed
 
 Behaviour choices (where the pages are silent or the double differs)
 -------------------------------------------------------------------
 * Every TCP error this double sends is FATAL, as the "Building Client
-  Libraries" page says: the error frame is written, our side of the
-  connection is shut down for writing, what the client still sends is read
-  and discarded for up to 1 s (so the client reliably reads the frame
-  instead of getting a reset), then the socket is closed.  This includes
-  E_BAD_TOPIC, E_BAD_MESSAGE, E_BAD_BODY, E_PUB_FAILED/E_MPUB_FAILED/
-  E_DPUB_FAILED and E_INVALID.  (FIN/REQ/TOUCH, whose failures are the
-  non-fatal ones, are consumer commands this double does not serve.)
+  Libraries" page says: the error frame is written and the socket closed
+  at once, as nsqd 1.3 does.  What the client sent that the double has
+  not read (it reads 16 KiB at a time, nsqd's buffered reader size) is
+  then still in the socket, so the client's kernel gets a reset: a client
+  must read the error frame that came before it (an oversized MPUB
+  refused from its size field shows it a reset while it still writes).
+  This includes E_BAD_TOPIC, E_BAD_MESSAGE, E_BAD_BODY,
+  E_PUB_FAILED/E_MPUB_FAILED/E_DPUB_FAILED and E_INVALID.  (FIN/REQ/TOUCH,
+  whose failures are the non-fatal ones, are consumer commands this
+  double does not serve.)
 * Bad magic: error frame "E_BAD_PROTOCOL", then close.
 * Size checks are made on the 4-byte size field, before the body is read
   (so a client declaring 2 000 000 bytes gets the error at once): PUB/DPUB
@@ -57,6 +67,12 @@ Behaviour choices (where the pages are silent or the double differs)
   [--min-heartbeat-ms (1000), --max-heartbeat-ms (60000)], else E_BAD_BODY.
 * IDENTIFY with feature_negotiation replies with a JSON frame; TLS, snappy
   and deflate are never granted (false) even when asked for.
+* announce_limits (--announce-limits): the IDENTIFY answer also gives
+  "max_msg_size" and "max_body_size" (nsqd 1.3 does not; a server that
+  does lets a client cut within them from the start).
+* heartbeat_before_ok (--heartbeat-before-ok): a "_heartbeat_" frame is
+  sent before every OK of a PUB, MPUB or DPUB, as nsqd's heartbeat timer
+  may fire while a publish waits for its answer.
 * Consumer commands (SUB, RDY, FIN, REQ, TOUCH) get "E_INVALID cannot X in
   current state" (fatal); AUTH gets "E_INVALID AUTH disabled" (fatal);
   CLS gets "CLOSE_WAIT"; unknown commands "E_INVALID invalid command X".
@@ -65,14 +81,20 @@ Behaviour choices (where the pages are silent or the double differs)
   BODY_TOO_BIG, 405 METHOD_NOT_ALLOWED, 404 NOT_FOUND.  The pages above
   give no status codes; 413 for "too big" is what nsqd 1.x answers (seen
   in a search excerpt, not taken from the docs) -- set TOO_BIG_STATUS =
-  400 to get a plain 400 instead.  A binary /mpub body nsqd's readMPUB
+  400 to get a plain 400 instead.  A body over the limit by its
+  Content-Length is refused before a byte of it is read, a binary /mpub
+  as soon as readMPUB meets a bad count or size; what is left of the body
+  then goes as Go's server lets it go (above): read and discarded when it
+  is 256 KiB or less, else "Connection: close" and the socket closed
+  500 ms after the answer, unread.  A binary /mpub body nsqd's readMPUB
   refuses is 413 with the TCP code minus its "E_": BAD_BODY (count) or
   BAD_MESSAGE (a message), as nsqd 1.x's doMPUB answers; bytes after the
   last message are 413 BAD_BODY (the double's strictness, as for MPUB).
   "binary" is on when the parameter is present and not "false" or "0"
   (nsqd: "unrecognized binary opt considered true").  An oversized
   publish sent with "Expect: 100-continue" gets its 413 at once, without
-  "100 Continue", and the connection is then closed.  /mpub text mode
+  "100 Continue", and the connection is then closed.  /put and /mput
+  (gone since nsqd 1.0) are 404 NOT_FOUND.  /mpub text mode
   splits on "\\n" and skips empty lines.  Every response has a
   Content-Length; keep-alive (HTTP/1.1) and chunked request bodies work.
   Every HTTP error answered is counted in counters()["http_errors"] by
@@ -88,8 +110,8 @@ Behaviour choices (where the pages are silent or the double differs)
             request is read and never answered; when the mode leaves
             "stall" (or the double stops) the connection is closed;
             counters()["http_stalled"] counts the requests held so
-    drop    after the next PUB/MPUB/DPUB (TCP) or /pub /mpub /put /mput
-            request (HTTP) is fully read, the connection is closed with no
+    drop    after the next PUB/MPUB/DPUB (TCP) or /pub /mpub request
+            (HTTP) is fully read, the connection is closed with no
             response; the message is NOT recorded
     error   PUB/MPUB/DPUB are answered with E_PUB_FAILED/E_MPUB_FAILED/
             E_DPUB_FAILED (the codes the spec lists per command; fatal),
@@ -130,7 +152,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from peerhttp import TrackingHTTPServer, shutdown_quietly
 
-VERSION = "1.2.1"
+VERSION = "1.3.0"
 MAGIC_V2 = b"  V2"
 
 FRAME_RESPONSE = 0
@@ -156,9 +178,11 @@ MAX_DEFLATE_LEVEL = 6
 
 TOO_BIG_STATUS = 413          # HTTP status for MSG_TOO_BIG / BODY_TOO_BIG
 MAX_LINE = 4096               # longest command line accepted
-FATAL_DRAIN_S = 1.0           # how long to drain input after a fatal error
+READ_CHUNK = 16384            # nsqd reads a client through a 16 KiB buffer
 SEND_TIMEOUT_S = 10.0         # a client that does not read is dropped
-HTTP_DRAIN_CAP = 64 << 20     # larger refused bodies close the connection
+HTTP_DRAIN_CAP = 64 << 20     # larger chunked bodies close the connection
+GO_DISCARD_MAX = 256 << 10    # Go's maxPostHandlerReadBytes
+GO_RST_AVOIDANCE_S = 0.5      # Go's rstAvoidanceDelay before a close
 
 FAULT_MODES = ("ok", "refuse", "stall", "drop", "error")
 
@@ -242,6 +266,7 @@ class NsqdDouble:
                  min_heartbeat_ms=DEFAULT_MIN_HEARTBEAT_MS,
                  max_heartbeat_ms=DEFAULT_MAX_HEARTBEAT_MS,
                  keep_bodies=True, fault="ok", verbose=False,
+                 heartbeat_before_ok=False, announce_limits=False,
                  host="127.0.0.1"):
         if fault not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {fault!r}")
@@ -258,6 +283,8 @@ class NsqdDouble:
         self.max_heartbeat_ms = max_heartbeat_ms
         self.keep_bodies = keep_bodies
         self.verbose = verbose
+        self.heartbeat_before_ok = heartbeat_before_ok
+        self.announce_limits = announce_limits
         self.start_time = int(time.time())
 
         self._fault = fault
@@ -585,7 +612,7 @@ class NsqdDouble:
             for key, _ in sel.select(timeout):
                 if key.data == "wake" or c.reset:
                     return
-                data = c.sock.recv(1 << 18)
+                data = c.sock.recv(READ_CHUNK)
                 if not data:
                     return
                 last_rx = time.monotonic()
@@ -632,25 +659,15 @@ class NsqdDouble:
         return True
 
     def _fatal(self, c, sel, text):
+        """The error frame, then the caller closes at once (nsqd 1.3):
+        what the client sent that is not read yet makes that a reset."""
         code = text.split(" ", 1)[0]
         with self._lock:
             self._counters["tcp_errors_sent"] += 1
             self._errors[code] = self._errors.get(code, 0) + 1
         self._log(f"tcp {c.peer}: {text}")
         try:
-            if not self._send(c, FRAME_ERROR, text.encode()):
-                return
-            c.sock.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + FATAL_DRAIN_S
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                events = sel.select(left)
-                if any(k.data == "wake" for k, _ in events):
-                    return
-                if events and not c.sock.recv(65536):
-                    return
+            self._send(c, FRAME_ERROR, text.encode())
         except OSError:
             pass
 
@@ -763,6 +780,11 @@ class NsqdDouble:
             raise _Fatal(f"E_{cmd}_FAILED {cmd} failed (injected fault)")
         defer = int(params[2]) if cmd == "DPUB" else None
         self._record(topic, msgs, "tcp", cmd, c.peer, defer)
+        if self.heartbeat_before_ok and c.hb_ms > 0:
+            # nsqd's heartbeat timer fired while the publish was handled
+            if self._send(c, FRAME_RESPONSE, HEARTBEAT):
+                c.heartbeats += 1
+                self._count("heartbeats_sent")
         self._send(c, FRAME_RESPONSE, b"OK")
         return True
 
@@ -875,6 +897,9 @@ class NsqdDouble:
             "output_buffer_size": obs,
             "output_buffer_timeout": obt,
         }
+        if self.announce_limits:
+            reply["max_msg_size"] = self.max_msg_size
+            reply["max_body_size"] = self.max_body_size
         self._send(c, FRAME_RESPONSE,
                    json.dumps(reply, separators=(",", ":")).encode())
         return True
@@ -916,9 +941,7 @@ class _Handler(BaseHTTPRequestHandler):
     # route -> (methods, handler name, kind)
     ROUTES = {
         "/pub": (("POST",), "_h_pub", "publish"),
-        "/put": (("POST",), "_h_pub", "publish"),
         "/mpub": (("POST",), "_h_mpub", "publish"),
-        "/mput": (("POST",), "_h_mpub", "publish"),
         "/ping": (("GET", "HEAD"), "_h_ping", "api"),
         "/info": (("GET", "HEAD"), "_h_info", "api"),
         "/stats": (("GET", "HEAD"), "_h_stats", "api"),
@@ -932,14 +955,15 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.server.track(self.connection)
         self._no_continue = False
+        self._linger = False
 
     def handle_expect_100(self):
         # Answer an oversized publish at once instead of inviting the
         # client to upload it (the body is then never read: close after).
         path = urlsplit(self.path).path
         d = self.server.double
-        limit = {"/pub": d.max_msg_size, "/put": d.max_msg_size,
-                 "/mpub": d.max_body_size, "/mput": d.max_body_size}.get(path)
+        limit = {"/pub": d.max_msg_size,
+                 "/mpub": d.max_body_size}.get(path)
         try:
             n = int(self.headers.get("Content-Length", "-1"))
         except ValueError:
@@ -952,6 +976,13 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self):
         try:
             super().finish()
+            if self._linger:
+                # Go: our side shut, the close 500 ms later; the body
+                # left unread then makes it a reset
+                self.connection.shutdown(socket.SHUT_WR)
+                time.sleep(GO_RST_AVOIDANCE_S)
+        except OSError:
+            pass
         finally:
             self.server.untrack(self.connection)
 
@@ -1024,12 +1055,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise _BadRequest()
         if limit is not None and n > limit:
-            if n <= HTTP_DRAIN_CAP and not self._no_continue:
-                self._discard(n)
-            else:
-                self.close_connection = True
+            # refused by its length, before a byte of it is read
+            self._leave_unread(n)
             return None, True
         return self.rfile.read(n), False
+
+    def _leave_unread(self, n):
+        """What Go's server does with n bytes of body the handler left:
+        discard up to 256 KiB and keep the connection; else close it,
+        unread (the answer says so), after its rstAvoidanceDelay."""
+        if n <= GO_DISCARD_MAX and not self._no_continue:
+            self._discard(n)
+        else:
+            self.close_connection = True
+            self._linger = True
 
     def _discard(self, n):
         while n > 0:
@@ -1126,12 +1165,13 @@ class _Handler(BaseHTTPRequestHandler):
     # ----------------------------------------------------------- handlers
     def _h_pub(self):
         d = self.server.double
+        # nsqd: the length first, then the topic
         body, too_big = self._read_body(d.max_msg_size)
+        if too_big:
+            return self._err(TOO_BIG_STATUS, "MSG_TOO_BIG")
         topic, err = self._topic()
         if err:
             return self._err(400, err)
-        if too_big:
-            return self._err(TOO_BIG_STATUS, "MSG_TOO_BIG")
         if not body:
             return self._err(400, "MSG_EMPTY")
         defer = self._param("defer")
@@ -1145,18 +1185,88 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._err(400, "INVALID_DEFER")
         self._publish(topic, [body], self.path.split("?")[0][1:], defer_ms)
 
+    def _content_length(self):
+        """The body's length, or None (chunked, absent, bad)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return None
+        try:
+            n = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return None
+        return n if n >= 0 else None
+
+    def _read_mpub_stream(self, n):
+        """A binary /mpub body of n bytes read as nsqd's readMPUB reads
+        it, from the stream and only as far as it gets: (messages, None,
+        0) or (None, "E_CODE text", bytes left unread)."""
+        d = self.server.double
+        left = n
+
+        def take(k):
+            nonlocal left
+            data = self.rfile.read(k) if k > 0 else b""
+            left -= len(data)
+            return data
+
+        if left < 4:
+            take(left)
+            return None, "E_BAD_BODY MPUB failed to read message count", 0
+        count = struct.unpack(">i", take(4))[0]
+        if count <= 0 or count > (d.max_body_size - 4) // 5:
+            return None, f"E_BAD_BODY MPUB invalid message count {count}", \
+                left
+        msgs = []
+        for i in range(count):
+            if left < 4:
+                take(left)
+                return None, (f"E_BAD_MESSAGE MPUB failed to read "
+                              f"message({i}) body size"), 0
+            size = struct.unpack(">i", take(4))[0]
+            if size <= 0:
+                return None, (f"E_BAD_MESSAGE MPUB invalid message({i}) "
+                              f"body size {size}"), left
+            if size > d.max_msg_size:
+                return None, (f"E_BAD_MESSAGE MPUB message too big "
+                              f"{size} > {d.max_msg_size}"), left
+            if size > left:
+                take(left)
+                return None, ("E_BAD_MESSAGE MPUB failed to read message "
+                              "body"), 0
+            msgs.append(take(size))
+        if left:
+            return None, (f"E_BAD_BODY MPUB body size {n} does not match "
+                          f"its {count} messages ({n - left} bytes)"), left
+        return msgs, None, 0
+
     def _h_mpub(self):
         d = self.server.double
-        body, too_big = self._read_body(d.max_body_size)
-        topic, err = self._topic()
-        if err:
-            return self._err(400, err)
-        if too_big:
-            return self._err(TOO_BIG_STATUS, "BODY_TOO_BIG")
         # nsqd: "text mode is default, but unrecognized binary opt
         # considered true"
         b = self._param("binary")
         binary = b is not None and b not in ("false", "0")
+        n = self._content_length()
+        if binary and n is not None:
+            # the length first, then the topic, then readMPUB from the
+            # stream: what it did not read goes as Go lets it go
+            if n > d.max_body_size:
+                self._leave_unread(n)
+                return self._err(TOO_BIG_STATUS, "BODY_TOO_BIG")
+            topic, err = self._topic()
+            if err:
+                self._leave_unread(n)
+                return self._err(400, err)
+            msgs, err, left = self._read_mpub_stream(n)
+            if err:
+                self._leave_unread(left)
+                # nsqd 1.x: 413 and the TCP code without its "E_"
+                return self._err(413, err.split(" ", 1)[0][2:])
+            return self._publish(topic, msgs, "mpub")
+        body, too_big = self._read_body(d.max_body_size)
+        if too_big:
+            return self._err(TOO_BIG_STATUS, "BODY_TOO_BIG")
+        topic, err = self._topic()
+        if err:
+            return self._err(400, err)
         msgs = []
         if binary:
             msgs, err = d.read_mpub(body)
@@ -1246,6 +1356,11 @@ def main(argv=None):
     ap.add_argument("--max-heartbeat-ms", type=int,
                     default=DEFAULT_MAX_HEARTBEAT_MS)
     ap.add_argument("--fault", choices=FAULT_MODES, default="ok")
+    ap.add_argument("--heartbeat-before-ok", action="store_true",
+                    help="a heartbeat frame before every publish's OK")
+    ap.add_argument("--announce-limits", action="store_true",
+                    help="max_msg_size and max_body_size in IDENTIFY's "
+                    "answer")
     ap.add_argument("--no-bodies", action="store_true",
                     help="record sizes only, not bodies (benchmarks)")
     ap.add_argument("--verbose", action="store_true")
@@ -1266,7 +1381,9 @@ def main(argv=None):
                    min_heartbeat_ms=args.min_heartbeat_ms,
                    max_heartbeat_ms=args.max_heartbeat_ms,
                    keep_bodies=not args.no_bodies, fault=args.fault,
-                   verbose=args.verbose)
+                   verbose=args.verbose,
+                   heartbeat_before_ok=args.heartbeat_before_ok,
+                   announce_limits=args.announce_limits)
     d.start()
     try:
         sys.stdout.write(json.dumps({"tcp_port": d.tcp_port,

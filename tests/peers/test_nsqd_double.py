@@ -481,16 +481,13 @@ class HTTPApi(DoubleCase):
         self.assertEqual((m.body, m.transport, m.command),
                          (b"one\ntwo", "http", "pub"))
 
-    def test_put_alias(self):
-        body = b'{"database":"collect.web","points":[]}'
-        self.assertEqual(self.req("POST", "/put?topic=collect.web", body,
-                                  headers={"Content-Type":
-                                           "application/json;charset=utf-8"}),
-                         (200, b"OK"))
-        self.assertEqual(self.req("POST", "/mput?topic=collect.web",
-                                  b"a\nb"), (200, b"OK"))
-        self.assertEqual(self.d.bodies("collect.web"), [body, b"a", b"b"])
-        self.assertEqual(self.d.messages("collect.web")[0].command, "put")
+    def test_put_and_mput_gone(self):
+        # nsqd 1.0 removed the pre-1.0 aliases; 1.3 answers 404
+        for path in ("/put?topic=collect.web", "/mput?topic=collect.web"):
+            status, body = self.req("POST", path, b"a\nb")
+            self.assertEqual((status, json.loads(body)),
+                             (404, {"message": "NOT_FOUND"}), path)
+        self.assertEqual(self.d.message_count(), 0)
 
     def test_mpub_text(self):
         self.assertEqual(self.req("POST", "/mpub?topic=mt", b"a\nbb\n\nccc\n"),
@@ -535,8 +532,8 @@ class HTTPApi(DoubleCase):
             ("POST", "/pub", b"x", 400, "MISSING_ARG_TOPIC"),
             ("POST", "/pub?topic=e", b"", 400, "MSG_EMPTY"),
             ("POST", "/mpub?topic=e", b"\n\n", 400, "MSG_EMPTY"),
-            ("POST", "/pub?topic=e", b"x" * 1048577, 413, "MSG_TOO_BIG"),
-            ("POST", "/mpub?topic=e", b"x\n" * 2621441, 413, "BODY_TOO_BIG"),
+            # bodies over the limits: HTTPRefusedBodies (nsqd does not
+            # read them, so a client that only writes meets a reset)
             ("GET", "/pub?topic=e", None, 405, "METHOD_NOT_ALLOWED"),
             ("POST", "/ping", b"", 405, "METHOD_NOT_ALLOWED"),
             ("GET", "/nope", None, 404, "NOT_FOUND"),
@@ -851,3 +848,276 @@ class Lifecycle(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# --------------------------------------------------- nsqd 1.3 fidelity
+class RawHTTP:
+    """An HTTP/1.1 client on a raw socket that, like libcurl, reads the
+    answer while it still has body to send."""
+
+    def __init__(self, port, timeout=3.0):
+        self.s = socket.create_connection(("127.0.0.1", port),
+                                          timeout=timeout)
+        self.buf = b""
+
+    def request(self, path, body_len, body_byte=b"x", head=None,
+                expect=False, send_body=True):
+        hdr = (f"POST {path} HTTP/1.1\r\nHost: nsqd\r\n"
+               f"Content-Length: {body_len}\r\n")
+        if expect:
+            hdr += "Expect: 100-continue\r\n"
+        self.s.sendall(hdr.encode() + b"\r\n")
+        body = (head or b"") + body_byte * (body_len - len(head or b""))
+        sent = 0
+        self.s.setblocking(False)
+        try:
+            while send_body and sent < len(body) and b"\r\n\r\n" not in \
+                    self.buf:
+                try:
+                    sent += self.s.send(body[sent:sent + 65536])
+                except BlockingIOError:
+                    pass
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                try:
+                    data = self.s.recv(65536)
+                    if not data:
+                        break
+                    self.buf += data
+                except BlockingIOError:
+                    time.sleep(0.001)
+        finally:
+            self.s.setblocking(True)
+        return sent
+
+    def response(self):
+        """(status, headers dict, body)."""
+        while b"\r\n\r\n" not in self.buf:
+            data = self.s.recv(65536)
+            if not data:
+                raise ConnectionError("closed before an answer")
+            self.buf += data
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {k.lower(): v.strip() for k, _, v in
+                (x.partition(":") for x in lines[1:])}
+        n = int(hdrs.get("content-length", "0"))
+        while len(rest) < n:
+            data = self.s.recv(65536)
+            if not data:
+                break
+            rest += data
+        self.buf = rest[n:]
+        return status, hdrs, rest[:n]
+
+    def closed(self, timeout=3.0):
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                if not self.s.recv(65536):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+class HTTPRefusedBodies(DoubleCase):
+    """A body over nsqd's limits is refused before it is read, and what is
+    left of it goes as Go's server lets it go."""
+
+    double_args = {"max_msg_size": 65536, "max_body_size": 131072}
+
+    def raw(self):
+        c = RawHTTP(self.d.http_port)
+        self.addCleanup(c.close)
+        return c
+
+    def test_oversized_pub_over_256k_closes_unread(self):
+        c = self.raw()
+        sent = c.request("/pub?topic=big", 3 << 20)
+        status, hdrs, body = c.response()
+        self.assertEqual((status, json.loads(body)),
+                         (413, {"message": "MSG_TOO_BIG"}))
+        self.assertEqual(hdrs.get("connection"), "close")
+        self.assertLess(sent, 3 << 20, "the whole body was taken")
+        self.assertTrue(c.closed())
+        self.assertEqual(self.d.message_count(), 0)
+
+    def test_oversized_mpub_over_256k_closes_unread(self):
+        c = self.raw()
+        c.request("/mpub?topic=big&binary=true", 5 << 20)
+        status, hdrs, body = c.response()
+        self.assertEqual((status, json.loads(body)),
+                         (413, {"message": "BODY_TOO_BIG"}))
+        self.assertEqual(hdrs.get("connection"), "close")
+        self.assertTrue(c.closed())
+
+    def test_oversized_up_to_256k_is_discarded_and_the_connection_kept(self):
+        c = self.raw()
+        c.request("/pub?topic=big", 100000)
+        status, hdrs, body = c.response()
+        self.assertEqual((status, json.loads(body)),
+                         (413, {"message": "MSG_TOO_BIG"}))
+        self.assertNotEqual(hdrs.get("connection"), "close")
+        c.request("/pub?topic=ok", 5, body_byte=b"y")
+        self.assertEqual(c.response()[0], 200)
+        self.assertEqual(self.d.bodies("ok"), [b"yyyyy"])
+
+    def test_expect_100_continue_gets_413_at_once(self):
+        c = self.raw()
+        c.request("/mpub?topic=big&binary=true", 6 << 20, expect=True,
+                  send_body=False)
+        status, hdrs, body = c.response()
+        self.assertEqual((status, json.loads(body)),
+                         (413, {"message": "BODY_TOO_BIG"}))
+        self.assertTrue(c.closed())
+
+    def test_binary_mpub_read_only_up_to_the_bad_message(self):
+        # 2 messages, the second over max-msg-size: readMPUB stops at its
+        # size field and the 300 KB after it are left, so the connection
+        # goes (a body limit of 1 MiB lets the length through)
+        d = nsqd.NsqdDouble(max_msg_size=65536, max_body_size=1 << 20)
+        d.start()
+        self.addCleanup(d.stop)
+        head = (struct.pack(">ii", 2, 3) + b"abc" +
+                struct.pack(">i", 300000))
+        c = RawHTTP(d.http_port)
+        self.addCleanup(c.close)
+        c.request("/mpub?topic=bm&binary=true", len(head) + 300000,
+                  head=head)
+        status, hdrs, body = c.response()
+        self.assertEqual((status, json.loads(body)),
+                         (413, {"message": "BAD_MESSAGE"}))
+        self.assertEqual(hdrs.get("connection"), "close")
+        self.assertTrue(c.closed())
+        self.assertEqual(d.message_count(), 0)
+        # a bad message early in a short body: the rest is discarded, the
+        # connection kept
+        c = RawHTTP(d.http_port)
+        self.addCleanup(c.close)
+        head = struct.pack(">ii", 1, 70000)
+        c.request("/mpub?topic=bm&binary=true", len(head) + 70000,
+                  head=head)
+        self.assertEqual(c.response()[0], 413)
+        c.request("/pub?topic=bm", 2, body_byte=b"z")
+        self.assertEqual(c.response()[0], 200)
+
+
+class TCPFatalClosesAtOnce(DoubleCase):
+    double_args = {"max_msg_size": 65536, "max_body_size": 131072}
+
+    def test_oversized_pub_refused_from_its_size_field_then_reset(self):
+        # nsqd reads the size field, answers, and closes with the body
+        # unread: the client reads the frame, then meets a reset
+        w = self.wire()
+        w.send(pub("big", b"x" * 103867))
+        f = w.frame()
+        self.assertEqual(f, (nsqd.FRAME_ERROR,
+                             b"E_BAD_MESSAGE PUB message too big "
+                             b"103867 > 65536"))
+        w.s.settimeout(3)
+        with self.assertRaises((ConnectionResetError, BrokenPipeError)):
+            for _ in range(100):
+                if not w.s.recv(65536):
+                    break
+                w.send(b"x" * 65536)
+            # a clean EOF would mean the body was read (the old drain)
+            raise AssertionError("closed without a reset")
+
+    def test_oversized_mpub_while_the_client_still_writes(self):
+        w = self.wire()
+        inner = struct.pack(">i", 60) + (struct.pack(">i", 60000) +
+                                         b"m" * 60000) * 60
+        w.s.sendall(b"MPUB big\n" + struct.pack(">i", len(inner)))
+        # the answer comes from the size field alone
+        self.assertEqual(w.frame(), (nsqd.FRAME_ERROR,
+                                     b"E_BAD_BODY MPUB body too big %d > "
+                                     b"131072" % len(inner)))
+        with self.assertRaises((ConnectionResetError, BrokenPipeError)):
+            for _ in range(200):
+                w.s.sendall(inner[:65536])
+        self.assertEqual(self.d.message_count(), 0)
+
+
+class TCPHeartbeatBeforeOK(DoubleCase):
+    double_args = {"heartbeat_before_ok": True}
+
+    def test_heartbeat_arrives_between_pub_and_its_ok(self):
+        w = self.wire()
+        w.send(identify(feature_negotiation=True))
+        self.assertEqual(w.frame()[0], nsqd.FRAME_RESPONSE)
+        w.send(pub("hbok", b"x"))
+        self.assertEqual(w.frame(), (nsqd.FRAME_RESPONSE, b"_heartbeat_"))
+        self.assert_ok(w)
+        w.send(mpub("hbok", [b"a", b"b"]))
+        self.assertEqual(w.frame(), (nsqd.FRAME_RESPONSE, b"_heartbeat_"))
+        self.assert_ok(w)
+        self.assertEqual(self.d.bodies("hbok"), [b"x", b"a", b"b"])
+
+
+class AnnouncedLimits(DoubleCase):
+    double_args = {"announce_limits": True, "max_msg_size": 65536,
+                   "max_body_size": 131072}
+
+    def test_identify_answer_gives_the_limits(self):
+        w = self.wire()
+        w.send(identify(feature_negotiation=True))
+        f = w.frame()
+        ans = json.loads(f[1])
+        self.assertEqual((ans["max_msg_size"], ans["max_body_size"]),
+                         (65536, 131072))
+
+
+class Version13(DoubleCase):
+
+    def test_reports_1_3_0(self):
+        info = json.loads(hreq(self.d.http_port, "GET", "/info")[1])
+        self.assertEqual(info["version"], "1.3.0")
+        st = json.loads(hreq(self.d.http_port, "GET",
+                             "/stats?format=json")[1])
+        self.assertEqual(st["version"], "1.3.0")
+        w = self.wire()
+        w.send(identify(feature_negotiation=True))
+        f = w.frame()
+        self.assertEqual(json.loads(f[1])["version"], "1.3.0")
+        # nsqd 1.3 does not say its limits
+        self.assertNotIn("max_msg_size", json.loads(f[1]))
+
+
+class LowerLimitsFromTheCommandLine(unittest.TestCase):
+
+    def test_max_msg_and_body_size_options(self):
+        p = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "nsqd.py"), "--tcp-port", "0",
+             "--http-port", "0", "--max-msg-size=65536",
+             "--max-body-size=131072", "--heartbeat-before-ok"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            info = json.loads(p.stdout.readline())
+            w = Wire(info["tcp_port"])
+            w.send(pub("lim", b"x" * 65537))
+            self.assertEqual(w.frame(), (nsqd.FRAME_ERROR,
+                                         b"E_BAD_MESSAGE PUB message too "
+                                         b"big 65537 > 65536"))
+            w.close()
+            w = Wire(info["tcp_port"])
+            w.send(mpub("lim", [b"y" * 65536, b"y" * 65536]))
+            self.assertEqual(w.frame(), (nsqd.FRAME_ERROR,
+                                         b"E_BAD_BODY MPUB body too big "
+                                         b"131084 > 131072"))
+            w.close()
+            self.assertEqual(hreq(info["http_port"], "POST", "/pub?topic=l",
+                                  b"x" * 1000)[0], 200)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(timeout=5), 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdout.close()
+            p.stderr.close()

@@ -205,6 +205,9 @@ static const char distinct_text[] =
     "requestbytes = 262144\n"
     "requestmessages = 7\n"
     "flushms = 250\n"
+    "spool = \"/srv/spool\"\n"
+    "spoolsync = 0\n"
+    "spoolbytes = 65536\n"
     "[log]\n"
     "logdir = \"/srv/log\"\n"
     "loglevel = \"ERROR\"\n"
@@ -1617,5 +1620,40 @@ Test(conf, print_long_values)
 	cr_assert_eq(load_text(text, &c), 0, "%s", err);
 	cr_assert_eq(strlen(c.token), 1015);
 	assert_print_round_trips(&c, "token of 1015 bytes");
+	conf_free(&c);
+}
+
+/* The master makes the spool for `user`: never a system directory, never
+ * inside pluginsdir (`stop -m clean` empties it) or the chroot. */
+Test(conf, spool_keys)
+{
+	const char		*bad[] = {
+		"[output]\nspool = \"spool\"\n", "must be an absolute path",
+		"[output]\nspool = \"/var/lib\"\n", "is a system directory",
+		"[output]\nspool = \"/var/lib/agent/../x\"\n", ". or ..",
+		"[agent]\npluginsdir = \"/srv/p\"\n[output]\n"
+		    "spool = \"/srv/p/spool\"\n",
+		    "apart from [agent] pluginsdir",
+		"[agent]\nchroot = \"/srv/e\"\n[output]\nspool = \"/srv/e\"\n",
+		    "apart from [agent] pluginsdir and chroot",
+		"[output]\nspoolbytes = 1000\n", "[output] spoolbytes",
+		"[output]\nspoolsync = -1\n", "[output] spoolsync",
+		NULL, NULL
+	};
+	struct agent_conf	 c;
+	size_t			 i;
+
+	for (i = 0; bad[i] != NULL; i += 2) {
+		cr_assert_eq(load_text(bad[i], &c), -1, "%s accepted", bad[i]);
+		cr_assert(strstr(err, bad[i + 1]) != NULL, "%s: %s", bad[i],
+		    err);
+	}
+	cr_assert_eq(load_text("[output]\nspool = \"\"\nspoolsync = 0\n",
+	    &c), 0, "%s", err);
+	cr_assert_str_eq(c.spool, "");
+	cr_assert_eq(c.spoolsync, 0);
+	conf_free(&c);
+	cr_assert_eq(load_text("[agent]\npluginsdir = \"/srv/p\"\n[output]\n"
+	    "spool = \"/srv/pp\"\n", &c), 0, "%s", err);
 	conf_free(&c);
 }

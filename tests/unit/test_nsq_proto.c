@@ -604,6 +604,37 @@ err_of(const char *s, struct nsq_error *e)
 	nsq_error_parse(s, strlen(s), e);
 }
 
+/* nsqd 1.3's wording of a refusal for size, and what is not one. */
+Test(nsq_error, too_big)
+{
+	struct nsq_error	 e;
+	size_t			 lim;
+
+	err_of("E_BAD_MESSAGE PUB message too big 103867 > 65536", &e);
+	cr_assert_eq(nsq_error_toobig(&e, &lim), NSQ_TOOBIG_MESSAGE);
+	cr_assert_eq(lim, 65536);
+	err_of("E_BAD_MESSAGE MPUB message too big 70000 > 65536", &e);
+	cr_assert_eq(nsq_error_toobig(&e, &lim), NSQ_TOOBIG_MESSAGE);
+	cr_assert_eq(lim, 65536);
+	err_of("E_BAD_BODY MPUB body too big 5000000 > 131072", &e);
+	cr_assert_eq(nsq_error_toobig(&e, &lim), NSQ_TOOBIG_BODY);
+	cr_assert_eq(lim, 131072);
+	/* too big, with no number to go by */
+	err_of("E_BAD_BODY MPUB body too big", &e);
+	cr_assert_eq(nsq_error_toobig(&e, &lim), NSQ_TOOBIG_BODY);
+	cr_assert_eq(lim, 0);
+	err_of("E_BAD_MESSAGE PUB message too big 5 > 99999999999", &e);
+	cr_assert_eq(nsq_error_toobig(&e, &lim), NSQ_TOOBIG_MESSAGE);
+	cr_assert_eq(lim, 0, "a limit beyond the wire's sizes is no limit");
+	/* bad, but not for size: refused for good */
+	err_of("E_BAD_MESSAGE PUB invalid message body size 0", &e);
+	cr_assert_eq(nsq_error_toobig(&e, &lim), NSQ_TOOBIG_NO);
+	err_of("E_BAD_BODY MPUB invalid message count 0", &e);
+	cr_assert_eq(nsq_error_toobig(&e, &lim), NSQ_TOOBIG_NO);
+	err_of("E_PUB_FAILED PUB message too big 1 > 0", &e);
+	cr_assert_eq(nsq_error_toobig(&e, &lim), NSQ_TOOBIG_NO);
+}
+
 Test(nsq_error, split_and_classify)
 {
 	struct nsq_error	 e;

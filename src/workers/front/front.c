@@ -246,6 +246,13 @@ gen_worker(struct jsonw *w, const struct worker_status *ws, time_t now)
 			jsonw_key(w, ws->stats.v[i].key);
 			jsonw_int64(w, (int64_t)ws->stats.v[i].value);
 		}
+		for (i = 0; i < ws->stats.ntext; i++) {
+			jsonw_key(w, ws->stats.t[i].key);
+			if (ws->stats.t[i].value[0] != '\0')
+				jsonw_string(w, ws->stats.t[i].value);
+			else
+				jsonw_null(w);
+		}
 		jsonw_key(w, "last_error");
 		if (ws->stats.note[0] != '\0')
 			jsonw_string(w, ws->stats.note);

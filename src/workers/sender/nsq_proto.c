@@ -9,6 +9,7 @@
  * errors; see the comment above struct nsq_error.
  */
 
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -531,6 +532,27 @@ static const struct {
 	{ "E_AUTH_ERROR",	NSQ_E_AUTH_ERROR,	1, 0 },
 	{ "E_UNAUTHORIZED",	NSQ_E_UNAUTHORIZED,	1, 0 },
 };
+
+enum nsq_toobig
+nsq_error_toobig(const struct nsq_error *e, size_t *limit)
+{
+	const char		*p, *gt;
+	unsigned long long	 v;
+	char			*end;
+
+	*limit = 0;
+	if ((e->code != NSQ_E_BAD_MESSAGE && e->code != NSQ_E_BAD_BODY) ||
+	    (p = strstr(e->text, " too big")) == NULL)
+		return NSQ_TOOBIG_NO;
+	if ((gt = strrchr(p, '>')) != NULL) {
+		errno = 0;
+		v = strtoull(gt + 1, &end, 10);
+		if (errno == 0 && end != gt + 1 && v > 0 && v <= INT32_MAX)
+			*limit = (size_t)v;
+	}
+	return e->code == NSQ_E_BAD_MESSAGE ? NSQ_TOOBIG_MESSAGE :
+	    NSQ_TOOBIG_BODY;
+}
 
 const char *
 nsq_ecode_name(enum nsq_ecode c)

@@ -288,6 +288,20 @@ struct nsq_error {
 void	 nsq_error_parse(const void *, size_t, struct nsq_error *);
 const char *nsq_ecode_name(enum nsq_ecode);
 
+/*
+ * A refusal for size, as nsqd words them: "E_BAD_MESSAGE PUB message too
+ * big 103867 > 65536" (also MPUB's and DPUB's, about one message:
+ * NSQ_TOOBIG_MESSAGE) and "E_BAD_BODY MPUB body too big 200000 > 131072"
+ * (NSQ_TOOBIG_BODY).  *limit is the number after '>' (the server's
+ * max-msg-size or max-body-size), 0 when there is none.
+ */
+enum nsq_toobig {
+	NSQ_TOOBIG_NO = 0,
+	NSQ_TOOBIG_MESSAGE,
+	NSQ_TOOBIG_BODY
+};
+enum nsq_toobig nsq_error_toobig(const struct nsq_error *, size_t *limit);
+
 /* ---- IDENTIFY answer ------------------------------------------------ */
 
 #define NSQ_ABSENT	INT64_MIN	/* number not in the answer */

@@ -1,8 +1,20 @@
 /*
- * The sender: takes encoded points from the producers, buffers them
- * (bounded in points and bytes), cuts them into messages, and publishes
- * requests of one or more messages through one output, one request at a
- * time.  Nothing leaves the buffer unpublished without being counted.
+ * The sender: takes encoded points from the producers, keeps them
+ * (spool on disk and a window of it in memory, or memory only), cuts
+ * them into messages, and publishes requests of one or more messages
+ * through one output, one request at a time.  Nothing leaves the buffer
+ * unpublished without being counted.
+ *
+ * This file is the worker: the messages of the producers and their
+ * answers, the spool's syncs, counters, reload and stop.  See sender.h
+ * for the others.
+ *
+ * Pushed or scheduled follows from the edge the points came on: the
+ * front's are pushed (a client waits for the answer, and gets 503 rather
+ * than see them dropped), the scheduler's and the collector's scheduled
+ * (they age out when full).  The producer's own word for it is not
+ * trusted: a scheduler that says "pushed" could pin its points where
+ * /post's belong.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,14 +31,11 @@
 #include "codec.h"
 #include "log.h"
 #include "sender.h"
+#include "sender_spool.h"
 #include "status.h"
 
-#define BACKOFF_MIN		0.1	/* seconds after a failed publish */
-#define BACKOFF_MAX		10.0
 #define STATS_INTERVAL		1.0	/* counters to the master */
 #define STOP_FLUSH_TIME		5.0	/* seconds to empty the buffer */
-
-static void	 sender_kick(struct sender *);
 
 static const struct sink_ops *
 sink_for(const struct agent_conf *c)
@@ -50,360 +59,92 @@ sink_for(const struct agent_conf *c)
 	return NULL;
 }
 
-static void
-batch_free(struct batch *b)
-{
-	free(b->data);
-	free(b);
-}
-
-/* Drop a whole batch from the buffer, counting its points. */
-static void
-batch_drop(struct sender *s, struct batch *b, uint64_t *counter)
-{
-	uint32_t	 left = b->npoints - b->done;
-
-	TAILQ_REMOVE(&s->queue, b, entry);
-	s->qpoints -= left;
-	s->qbytes -= b->len - b->off;
-	*counter += left;
-	batch_free(b);
-}
-
-/* Length of the first `n` points of `p` (without the '\n' after). */
-static size_t
-points_span(const char *p, size_t len, uint32_t n)
-{
-	const char	*nl = p;
-
-	while (n-- > 0) {
-		nl = memchr(nl, '\n', len - (size_t)(nl - p));
-		if (nl == NULL)
-			return len;
-		if (n > 0)
-			nl++;
-	}
-	return (size_t)(nl - p);
-}
-
-/* What the next request may hold, from the config of the moment. */
-static void
-sender_limits(const struct sender *s, struct cut_limits *l)
-{
-	const struct agent_conf	*c = &s->w->conf;
-
-	l->points = (uint32_t)c->batchpoints;
-	l->msgbytes = (size_t)c->messagebytes;
-	l->reqbytes = (size_t)c->requestbytes;
-	/* one message per request until the refused ones are through */
-	l->reqmsgs = s->solo > 0 ? 1 : (size_t)c->requestmessages;
-}
-
-/* The first `n` points of the buffer are published: let them go. */
-static void
-sender_consume(struct sender *s, uint32_t n)
-{
-	struct batch	*b;
-	uint32_t	 left;
-	size_t		 span;
-
-	while (n > 0 && (b = TAILQ_FIRST(&s->queue)) != NULL) {
-		left = b->npoints - b->done;
-		if (n >= left) {
-			n -= left;
-			TAILQ_REMOVE(&s->queue, b, entry);
-			s->qpoints -= left;
-			s->qbytes -= b->len - b->off;
-			batch_free(b);
-			continue;
-		}
-		span = points_span(b->data + b->off, b->len - b->off, n);
-		/* and the '\n' after the last one */
-		span++;
-		b->off += span;
-		b->done += n;
-		s->qpoints -= n;
-		s->qbytes -= span;
-		n = 0;
-	}
-}
-
-/* The request's points are gone from the buffer (published or not). */
-static void
-sender_consume_request(struct sender *s)
-{
-	s->solo = s->solo > s->inflight ? s->solo - s->inflight : 0;
-	sender_consume(s, s->inflight);
-	s->inflight = 0;
-}
-
 void
-sender_sink_done(struct sender *s, int ok, const char *err)
+sender_spool_logfn(const char *msg, void *arg)
 {
-	if (!s->busy)
-		return;
-	s->busy = 0;
-	if (ok) {
-		s->st.published += s->inflight;
-		s->st.messages += s->cut.nmsgs;
-		s->st.requests++;
-		sender_consume_request(s);
-		s->backoff = 0;
-	} else {
-		s->st.publish_errors++;
-		strlcpy(s->last_error, err != NULL ? err : "publish failed",
-		    sizeof(s->last_error));
-		s->backoff = s->backoff == 0 ? BACKOFF_MIN :
-		    s->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
-		    s->backoff * 2;
-		/* jitter, so agents behind one outage do not retry in step */
-		s->backoff *= 0.75 + (double)arc4random_uniform(501) / 1000.0;
-		log_warnx("%s: publish of %u points in %zu message%s failed: "
-		    "%s; retrying in %.1f s",
-		    __func__, s->inflight, s->cut.nmsgs,
-		    s->cut.nmsgs == 1 ? "" : "s", s->last_error, s->backoff);
-		/* all of them stay, and go again */
-		s->inflight = 0;
-	}
-	sender_kick(s);
+	log_warnx("%s: sender_spool: %s", __func__, msg);
 }
 
-void
-sender_sink_rejected(struct sender *s, const char *err)
-{
-	if (!s->busy)
-		return;
-	s->busy = 0;
-	strlcpy(s->last_error, err, sizeof(s->last_error));
-	s->backoff = 0;
-	if (s->cut.nmsgs > 1) {
-		/*
-		 * Which message was it?  One per request, each is taken or
-		 * refused on its own, and only a refused one is dropped.
-		 */
-		log_warnx("%s: the output refused a request of %zu messages "
-		    "(%u points): %s; sending them one message per request",
-		    __func__, s->cut.nmsgs, s->inflight, err);
-		s->solo = s->inflight;
-		s->inflight = 0;
-		sender_kick(s);
-		return;
-	}
-	s->st.dropped_rejected += s->inflight;
-	log_warnx("%s: the output refused %u points for good: %s; they are "
-	    "dropped", __func__, s->inflight, err);
-	sender_consume_request(s);
-	sender_kick(s);
-}
-
-void
-sender_sink_partial(struct sender *s, uint32_t dropped, const char *err)
-{
-	if (!s->busy)
-		return;
-	s->busy = 0;
-	if (dropped > s->inflight)
-		dropped = s->inflight;
-	strlcpy(s->last_error, err, sizeof(s->last_error));
-	log_warnx("%s: the output stored %u of %u points and refused %u for "
-	    "good: %s", __func__, s->inflight - dropped, s->inflight, dropped,
-	    err);
-	s->st.published += s->inflight - dropped;
-	s->st.dropped_rejected += dropped;
-	s->st.messages += s->cut.nmsgs;
-	s->st.requests++;
-	sender_consume_request(s);
-	s->backoff = 0;
-	sender_kick(s);
-}
-
-void
-sender_count_reconnect(struct sender *s)
-{
-	s->st.reconnects++;
-}
-
+/* The answer to the front: accepted, full (503) or rejected (400). */
 static void
-sender_publish(struct sender *s)
+answer(struct sender *s, uint32_t reqid, enum points_verdict v,
+    const char *why)
 {
-	struct cut_limits	 l;
-	int			 rv;
+	struct pbuf	 pb;
 
-	if (s->busy || s->ops == NULL)
-		return;
-	sender_limits(s, &l);
-	while ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2) {
-		/* no message can hold it: drop it, counted, and go on */
-		log_warnx("%s: a point of %s is larger than [output] "
-		    "messagebytes (%lld): dropped",
-		    __func__, TAILQ_FIRST(&s->queue)->topic,
-		    (long long)s->w->conf.messagebytes);
-		s->st.dropped_toolarge++;
-		s->inflight = 1;
-		sender_consume_request(s);
-	}
-	if (rv == -1)
-		log_warnx("%s: out of memory for a request", __func__);
-	if (rv != 1)
-		return;
-	s->busy = 1;
-	s->inflight = s->cut.npoints;
-	s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
-	    s->cut.nmsgs);
-}
-
-static void
-flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct sender	*s = t->data;
-
-	ev_timer_stop(loop, t);
-	sender_publish(s);
+	codec_put_init(&pb);
+	points_ack_encode(&pb, v, why);
+	if (codec_put_failed(&pb) || worker_send_peer(s->w, ROLE_FRONT,
+	    MSG_POINTS_ACK, reqid, pb.buf, pb.len) == -1)
+		log_warn("%s: answer to the front", __func__);
+	codec_put_free(&pb);
 }
 
 /*
- * Decide when the next message goes: now when a full one is waiting,
- * after flushms for a partial one, after the backoff following a failure.
+ * spoolsync = 0, before the loop waits again: one sync for every answer
+ * held back in this iteration (group commit), then the answers.  A sync
+ * that fails makes them 503: never a 200 for what may not be on disk.
  */
 static void
-sender_kick(struct sender *s)
+group_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
-	struct ev_loop	*loop = s->w->loop;
-	double		 after;
+	struct sender	*s = p->data;
+	char		 err[256], why[300];
+	size_t		 i;
+	int		 rc = 0;
 
-	if (s->busy || TAILQ_EMPTY(&s->queue)) {
-		if (s->stopping && !s->busy && TAILQ_EMPTY(&s->queue))
-			worker_exit(s->w, 0);
-		return;
+	ev_prepare_stop(loop, p);
+	if (s->spool != NULL && sender_spool_dirty(s->spool) &&
+	    (rc = sender_spool_sync(s->spool, err, sizeof(err))) == -1) {
+		sender_spool_warn(s, "sync", err);
+		snprintf(why, sizeof(why), "the spool cannot be synced: %s",
+		    err);
 	}
-	if (s->backoff > 0)
-		after = s->backoff;
-	else if (s->stopping ||
-	    s->qpoints >= (size_t)s->w->conf.batchpoints ||
-	    s->qbytes >= (size_t)s->w->conf.messagebytes)
-		after = 0;	/* a full message is waiting */
-	else
-		after = (double)s->w->conf.flushms / 1000.0;
-	if (ev_is_active(&s->flush) && after > 0)
-		return;
-	ev_timer_stop(loop, &s->flush);
-	ev_timer_set(&s->flush, after, 0.);
-	ev_timer_start(loop, &s->flush);
+	for (i = 0; i < s->nacks; i++)
+		answer(s, s->acks[i], rc == 0 ? POINTS_ACCEPTED : POINTS_FULL,
+		    rc == 0 ? "" : why);
+	s->nacks = 0;
 }
 
-/*
- * Make room for scheduled points by ageing out the oldest scheduled
- * batches.  Pushed points were answered 200 and stay; neither may the
- * batches under the request in flight go.  Nothing is dropped unless
- * enough can be.
- */
+/* Hold an answer for the next sync; -1 when it cannot be held. */
 static int
-sender_make_room(struct sender *s, size_t points, size_t bytes)
+hold_answer(struct sender *s, uint32_t reqid)
 {
-	struct batch	*b, *next, *first_free;
-	size_t		 needp, needb, canp = 0, canb = 0;
-	uint32_t	 covered = s->busy ? s->inflight : 0, left;
+	uint32_t	*v;
+	size_t		 cap;
 
-	needp = s->qpoints + points > (size_t)s->w->conf.buffersize ?
-	    s->qpoints + points - (size_t)s->w->conf.buffersize : 0;
-	needb = s->qbytes + bytes > (size_t)s->w->conf.bufferbytes ?
-	    s->qbytes + bytes - (size_t)s->w->conf.bufferbytes : 0;
-	/* skip what the request in flight was cut from */
-	for (b = TAILQ_FIRST(&s->queue); b != NULL && covered > 0;
-	    b = TAILQ_NEXT(b, entry)) {
-		left = b->npoints - b->done;
-		covered = left >= covered ? 0 : covered - left;
+	if (s->nacks == s->capacks) {
+		cap = s->capacks == 0 ? 64 : s->capacks * 2;
+		if ((v = reallocarray(s->acks, cap, sizeof(*v))) == NULL)
+			return -1;
+		s->acks = v;
+		s->capacks = cap;
 	}
-	first_free = b;
-	for (b = first_free; b != NULL; b = TAILQ_NEXT(b, entry))
-		if (b->origin == ORIGIN_SCHEDULED) {
-			canp += b->npoints - b->done;
-			canb += b->len - b->off;
-		}
-	if (canp < needp || canb < needb)
-		return -1;
-	for (b = first_free; b != NULL && (needp > 0 || needb > 0);
-	    b = next) {
-		next = TAILQ_NEXT(b, entry);
-		if (b->origin != ORIGIN_SCHEDULED)
-			continue;
-		needp = needp > b->npoints - b->done ?
-		    needp - (b->npoints - b->done) : 0;
-		needb = needb > b->len - b->off ? needb - (b->len - b->off) : 0;
-		batch_drop(s, b, &s->st.dropped_full);
-	}
+	s->acks[s->nacks++] = reqid;
+	ev_prepare_start(s->w->loop, &s->group);
 	return 0;
 }
 
-/* Longest point in a batch, in bytes. */
-static size_t
-longest_point(const char *p, size_t len)
+static void
+sync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	const char	*end = p + len, *nl;
-	size_t		 max = 0, n;
+	struct sender	*s = t->data;
+	char		 err[256];
 
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n > max)
-			max = n;
-		p = nl != NULL ? nl + 1 : end;
-	}
-	return max;
+	if (s->spool != NULL && sender_spool_dirty(s->spool) &&
+	    sender_spool_sync(s->spool, err, sizeof(err)) == -1)
+		sender_spool_warn(s, "sync", err);
 }
 
-static enum points_verdict
-sender_take(struct sender *s, const struct points_msg *m, char *why,
-    size_t whylen)
+/* The sync timer for spoolsync > 0 (and stopped for 0 or no spool). */
+static void
+sync_timer_set(struct sender *s, int64_t ms)
 {
-	struct batch	*b;
-
-	/* refused now, not dropped after a 200: no message could hold it */
-	if (longest_point(m->data, m->len) + SENDER_ENVELOPE_BYTES +
-	    strlen(m->topic) + 1 > (size_t)s->w->conf.messagebytes) {
-		snprintf(why, whylen, "a point is larger than [output] "
-		    "messagebytes (%lld)", (long long)s->w->conf.messagebytes);
-		s->st.rejected += m->npoints;
-		return POINTS_REJECTED;
-	}
-	if (m->npoints > (size_t)s->w->conf.buffersize ||
-	    m->len > (size_t)s->w->conf.bufferbytes) {
-		snprintf(why, whylen, "%u points (%zu bytes) exceed the whole "
-		    "buffer (%lld points, %lld bytes)", m->npoints, m->len,
-		    (long long)s->w->conf.buffersize,
-		    (long long)s->w->conf.bufferbytes);
-		s->st.rejected += m->npoints;
-		return POINTS_REJECTED;
-	}
-	if (s->qpoints + m->npoints > (size_t)s->w->conf.buffersize ||
-	    s->qbytes + m->len > (size_t)s->w->conf.bufferbytes) {
-		if (m->origin == ORIGIN_PUSHED ||
-		    sender_make_room(s, m->npoints, m->len) == -1) {
-			snprintf(why, whylen, "buffer full (%zu points, %zu "
-			    "bytes)", s->qpoints, s->qbytes);
-			s->st.refused_full += m->npoints;
-			return POINTS_FULL;
-		}
-	}
-	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (b->data = malloc(m->len)) == NULL) {
-		free(b);
-		snprintf(why, whylen, "out of memory");
-		s->st.refused_full += m->npoints;
-		return POINTS_FULL;
-	}
-	memcpy(b->data, m->data, m->len);
-	b->len = m->len;
-	b->fmt = m->fmt;
-	b->origin = m->origin;
-	strlcpy(b->topic, m->topic, sizeof(b->topic));
-	b->npoints = m->npoints;
-	TAILQ_INSERT_TAIL(&s->queue, b, entry);
-	s->qpoints += m->npoints;
-	s->qbytes += m->len;
-	s->st.accepted += m->npoints;
-	sender_kick(s);
-	return POINTS_ACCEPTED;
+	ev_timer_stop(s->w->loop, &s->sync_timer);
+	if (ms <= 0)
+		return;
+	ev_timer_set(&s->sync_timer, (double)ms / 1000.0, (double)ms / 1000.0);
+	ev_timer_start(s->w->loop, &s->sync_timer);
 }
 
 static int
@@ -412,12 +153,15 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	struct sender		*s = w->priv;
 	struct points_msg	 m;
 	struct preader		 pr;
-	struct pbuf		 pb;
 	enum points_verdict	 v;
+	enum points_origin	 origin;
 	char			 why[256];
+	int			 spooled = 0;
 
 	if (in->hdr.type != MSG_POINTS)
 		return -1;
+	/* the edge says which, not the producer (see the top) */
+	origin = from == ROLE_FRONT ? ORIGIN_PUSHED : ORIGIN_SCHEDULED;
 	codec_get_init(&pr, in->data, in->datalen);
 	if (points_msg_decode(&pr, &m, why, sizeof(why)) == -1) {
 		log_warnx("%s: %s from %s: %s", __func__,
@@ -428,25 +172,35 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		snprintf(why, sizeof(why), "the agent is stopping");
 		v = POINTS_FULL;
 		s->st.refused_full += m.npoints;
-	} else
-		v = sender_take(s, &m, why, sizeof(why));
+	} else {
+		if (m.origin != origin)
+			log_debug("%s: %s says its points are %s; taken as %s",
+			    __func__, proto_role_name(from),
+			    m.origin == ORIGIN_PUSHED ? "pushed" : "scheduled",
+			    origin == ORIGIN_PUSHED ? "pushed" : "scheduled");
+		v = sender_take(s, &m, origin, &spooled, why, sizeof(why));
+	}
 	if (v == POINTS_ACCEPTED)
 		why[0] = '\0';
+	/* spoolsync = 0: scheduled points are synced as soon, unanswered */
+	if (spooled && w->conf.spoolsync == 0)
+		ev_prepare_start(w->loop, &s->group);
 	/* only the front waits for an answer (it holds an HTTP request) */
 	if (from != ROLE_FRONT)
 		return 0;
-	codec_put_init(&pb);
-	points_ack_encode(&pb, v, why);
-	if (codec_put_failed(&pb) || worker_send_peer(w, from, MSG_POINTS_ACK,
-	    in->hdr.reqid, pb.buf, pb.len) == -1)
-		log_warn("%s: answer to %s", __func__, proto_role_name(from));
-	codec_put_free(&pb);
+	/* on disk, synced before the answer: the next group commit */
+	if (v == POINTS_ACCEPTED && spooled && w->conf.spoolsync == 0 &&
+	    hold_answer(s, in->hdr.reqid) == 0)
+		return 0;
+	answer(s, in->hdr.reqid, v, why);
 	return 0;
 }
 
 static void
 sender_push_stats(struct sender *s)
 {
+	const struct spool_stats *sp = s->spool != NULL ? &s->spool->st : NULL;
+	/* a spool given up for another keeps no counters: the last ones */
 	const struct stat_kv	 v[] = {
 		{ "accepted", s->st.accepted },
 		{ "published", s->st.published },
@@ -457,15 +211,37 @@ sender_push_stats(struct sender *s)
 		{ "dropped_stop", s->st.dropped_stop },
 		{ "dropped_toolarge", s->st.dropped_toolarge },
 		{ "dropped_rejected", s->st.dropped_rejected },
+		{ "dropped_spool", s->st.dropped_spool },
 		{ "messages", s->st.messages },
 		{ "requests", s->st.requests },
 		{ "publish_errors", s->st.publish_errors },
 		{ "reconnects", s->st.reconnects },
+		{ "refused_toobig", s->st.toobig },
 		{ "buffer_points", s->qpoints },
 		{ "buffer_bytes", s->qbytes },
+		{ "output_messagebytes", sender_msgbytes(s) },
+		{ "output_requestbytes", s->learned.reqbytes > 0 &&
+		    s->learned.reqbytes < (size_t)s->w->conf.requestbytes ?
+		    s->learned.reqbytes : (size_t)s->w->conf.requestbytes },
+		{ "spool_ok", s->spool != NULL },
+		{ "spool_bytes", s->spool != NULL ? s->spool->bytes : 0 },
+		{ "spool_segments", s->spool != NULL ? s->spool->nsegs : 0 },
+		{ "spool_records_written", sp != NULL ? sp->written : 0 },
+		{ "spool_records_replayed", sp != NULL ? sp->replayed : 0 },
+		{ "spool_records_cut", sp != NULL ? sp->cut : 0 },
+		{ "spool_records_skipped", sp != NULL ? sp->skipped : 0 },
+		{ "spool_syncs", sp != NULL ? sp->syncs : 0 },
+		{ "spool_sync_usec", sp != NULL ? sp->sync_usec : 0 },
+		{ "spool_write_errors", sp != NULL ? sp->write_errors : 0 },
 	};
-	(void)worker_push_stats(s->w, v, sizeof(v) / sizeof(v[0]),
-	    s->last_error);
+	const struct stat_text	 t[] = {
+		{ "spool", s->spool != NULL ? s->spool->path : "" },
+		{ "spool_error", s->spool_error },
+		{ "output_limits_by", s->learned.by },
+	};
+
+	(void)worker_push_stats_text(s->w, v, sizeof(v) / sizeof(v[0]), t,
+	    sizeof(t) / sizeof(t[0]), s->last_error);
 }
 
 static void
@@ -508,6 +284,34 @@ sender_open_sink(struct sender *s)
 	log_info("publishing to the %s output", ops->name);
 }
 
+/* The spool of the config, or memory only: never fatal. */
+static void
+sender_open_spool(struct sender *s)
+{
+	const struct agent_conf	*c = &s->w->conf;
+	uint64_t		 recs, pts;
+	char			 err[256];
+
+	if (c->spool[0] == '\0') {
+		log_info("spool off: points are kept in memory only");
+		return;
+	}
+	if (sender_spool_open(&s->spool, c->spool, (uint64_t)c->spoolbytes,
+	    sender_spool_logfn, s, err, sizeof(err)) == -1) {
+		strlcpy(s->spool_error, err, sizeof(s->spool_error));
+		log_warnx("%s: cannot use the spool: %s; points are kept in "
+		    "memory only, and lost if the agent dies", __func__, err);
+		return;
+	}
+	sender_spool_unread(s->spool, &recs, &pts);
+	if (recs > 0)
+		log_info("spool %s: %llu points in %llu records to publish "
+		    "first (%u segments)", c->spool, (unsigned long long)pts,
+		    (unsigned long long)recs, s->spool->nsegs);
+	else
+		log_info("spool %s: empty", c->spool);
+}
+
 /*
  * Before the sandbox: libcurl's globals (the TLS library and its config
  * file), once for the life of the process.  The HTTP outputs' own
@@ -541,11 +345,14 @@ sender_state(struct worker *w)
 	s->outfile_fd = -1;
 	TAILQ_INIT(&s->queue);
 	sender_cut_init(&s->cut);
-	ev_timer_init(&s->flush, flush_cb, 0., 0.);
-	s->flush.data = s;
+	sender_out_init(s);
 	ev_timer_init(&s->stats_timer, stats_cb, STATS_INTERVAL,
 	    STATS_INTERVAL);
 	s->stats_timer.data = s;
+	ev_timer_init(&s->sync_timer, sync_cb, 1., 1.);
+	s->sync_timer.data = s;
+	ev_prepare_init(&s->group, group_cb);
+	s->group.data = s;
 	w->priv = s;
 	return s;
 }
@@ -556,8 +363,13 @@ sender_start(struct worker *w, char *err, size_t errlen)
 	struct sender	*s = sender_state(w);
 
 	ev_timer_start(w->loop, &s->stats_timer);
+	sender_open_spool(s);
+	sync_timer_set(s, w->conf.spoolsync);
 	s->started = 1;
 	sender_open_sink(s);
+	/* what the spool holds goes first */
+	sender_refill(s);
+	sender_kick(s);
 	return 0;
 }
 
@@ -578,23 +390,43 @@ output_changed(const struct agent_conf *a, const struct agent_conf *b)
 	return 0;
 }
 
-/* New settings: the buffer stays; the output is reopened if it changed. */
+/*
+ * New settings: the buffer and the spool's content stay; the output is
+ * reopened if it changed, and for a new spool directory (a request in
+ * flight is given up, its points go again).
+ */
 static int
 sender_reconfigure(struct worker *w, const struct agent_conf *next,
     char *err, size_t errlen)
 {
 	struct sender		*s = w->priv;
 	struct agent_conf	 old;
+	int			 out, spool;
 
-	if (s == NULL || !s->started || !output_changed(&w->conf, next))
+	if (s == NULL || !s->started)
+		return 0;
+	out = output_changed(&w->conf, next);
+	/* a spool that could not be used is tried again */
+	spool = strcmp(w->conf.spool, next->spool) != 0 ||
+	    (s->spool == NULL && next->spool[0] != '\0');
+	if (s->spool != NULL && !spool)
+		sender_spool_set_max(s->spool, (uint64_t)next->spoolbytes);
+	sync_timer_set(s, next->spoolsync);
+	if (!out && !spool)
 		return 0;
 	if (s->ops != NULL)
 		s->ops->close(s);
 	s->busy = 0;
 	s->inflight = 0;
+	s->solo = 0;
 	/* open with the new settings; the runtime swaps w->conf after us */
 	old = w->conf;
 	w->conf = *next;
+	if (spool)
+		sender_spool_switch(s, next->spool,
+		    (uint64_t)next->spoolbytes);
+	if (out)
+		memset(&s->learned, 0, sizeof(s->learned));
 	sender_open_sink(s);
 	w->conf = old;
 	log_info("output reopened; %zu points kept in the buffer",
@@ -603,22 +435,48 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	return 0;
 }
 
+/* The bound of the stop is reached (or nothing can be published). */
 static void
-stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+stop_now(struct sender *s)
 {
-	struct sender	*s = t->data;
 	struct batch	*b;
+	uint64_t	 recs = 0, pts = 0;
 
-	if (s->qpoints > 0)
-		log_warnx("%s: stopping with %zu points unpublished (%zu "
-		    "bytes): %s", __func__, s->qpoints, s->qbytes,
-		    s->last_error[0] != '\0' ?
-		    s->last_error : "the output did not take them in time");
-	while ((b = TAILQ_FIRST(&s->queue)) != NULL)
-		batch_drop(s, b, &s->st.dropped_stop);
+	if (s->spool != NULL) {
+		/* nothing is lost: the next start publishes it */
+		sender_spool_unread(s->spool, &recs, &pts);
+		if (s->qpoints > 0 || pts > 0)
+			log_warnx("%s: stopping with %llu points unpublished "
+			    "(%zu in memory, %llu only on disk): they stay in "
+			    "the spool %s for the next start; %s", __func__,
+			    (unsigned long long)(s->qpoints + pts), s->qpoints,
+			    (unsigned long long)pts, s->spool->path,
+			    s->last_error[0] != '\0' ? s->last_error :
+			    "the output did not take them in time");
+	} else {
+		if (s->qpoints > 0)
+			log_warnx("%s: stopping with %zu points unpublished "
+			    "(%zu bytes), lost (no spool): %s", __func__,
+			    s->qpoints, s->qbytes, s->last_error[0] != '\0' ?
+			    s->last_error :
+			    "the output did not take them in time");
+		while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
+			TAILQ_REMOVE(&s->queue, b, entry);
+			s->qpoints -= b->npoints - b->done;
+			s->qbytes -= b->len - b->off;
+			s->st.dropped_stop += b->npoints - b->done;
+			sender_batch_free(s, b);
+		}
+	}
 	/* the last counters, so the master has dropped_stop too */
 	sender_push_stats(s);
 	worker_exit(s->w, 0);
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	stop_now(t->data);
 }
 
 /* Publish what is buffered, for a bounded time, then go. */
@@ -629,6 +487,11 @@ sender_shutdown(struct worker *w)
 
 	if (s == NULL || TAILQ_EMPTY(&s->queue)) {
 		worker_exit(w, 0);
+		return;
+	}
+	if (s->ops == NULL) {
+		/* no output to publish to: no point waiting */
+		stop_now(s);
 		return;
 	}
 	s->stopping = 1;
@@ -656,13 +519,26 @@ sender_cleanup(struct worker *w)
 		s->ops->close(s);
 	ev_timer_stop(w->loop, &s->flush);
 	ev_timer_stop(w->loop, &s->stats_timer);
+	ev_timer_stop(w->loop, &s->sync_timer);
+	/* answers still waiting for their sync: synced and sent now */
+	if (s->nacks > 0) {
+		group_cb(w->loop, &s->group, 0);
+		if (w->peers[ROLE_FRONT] != NULL)
+			(void)frame_flush(w->peers[ROLE_FRONT], 1000);
+	}
+	ev_prepare_stop(w->loop, &s->group);
+	/* what is in memory is on disk too: the segments stay */
 	while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
 		TAILQ_REMOVE(&s->queue, b, entry);
-		batch_free(b);
+		b->seg = NULL;
+		sender_batch_free(s, b);
 	}
+	sender_spool_close(s->spool);
+	s->spool = NULL;
 	sender_cut_free(&s->cut);
 	if (s->outfile_fd != -1)
 		close(s->outfile_fd);
+	free(s->acks);
 	free(s);
 	w->priv = NULL;
 	curl_global_cleanup();	/* sender_setup's */

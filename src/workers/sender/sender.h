@@ -7,6 +7,15 @@
  * and `requestmessages`, all of one topic: nsqd's MPUB is per topic).
  * The points of a request leave the buffer only when the sink reports
  * the whole request published.
+ *
+ * With a spool ([output] spool, sender_spool.h) every batch is written
+ * to disk before it is accepted, and the buffer is a window on the
+ * spool: the oldest records not yet published, read back from disk when
+ * they did not fit in memory as they came.  Files: sender.c (the worker:
+ * messages, counters, reload, stop), sender_buffer.c (taking points in,
+ * the window, ageing out), sender_out.c (requests to the sink and its
+ * reports, the limits learned from the output), sender_switch.c (a new
+ * spool on reload), sender_cut.c (cutting requests).
  */
 #ifndef AGENT_SENDER_H
 #define AGENT_SENDER_H
@@ -29,6 +38,9 @@ struct sender;
  * retentionPolicy, precision; the topic is counted apart).
  */
 #define SENDER_ENVELOPE_BYTES	256
+
+struct spool;
+struct spool_seg;
 
 /* One message of a request, as the sink publishes it. */
 struct sink_msg {
@@ -71,6 +83,9 @@ struct batch {
 	size_t			 off;		/* bytes already published */
 	uint32_t		 npoints;
 	uint32_t		 done;		/* points already published */
+	struct spool_seg	*seg;		/* its record's; NULL: memory
+						 * only */
+	uint64_t		 seq;		/* its record's */
 };
 TAILQ_HEAD(batchq, batch);
 
@@ -119,12 +134,23 @@ struct sender_stats {
 	uint64_t	 rejected_malformed;/* POINTS messages not decoded */
 	uint64_t	 dropped_full;	/* scheduled points aged out */
 	uint64_t	 dropped_stop;	/* left when stopping */
-	uint64_t	 dropped_toolarge;/* a point over messagebytes */
+	uint64_t	 dropped_toolarge;/* a point over the output's limit */
 	uint64_t	 dropped_rejected;/* refused for good by the output */
+	uint64_t	 dropped_spool;	/* scheduled, neither on disk nor in
+					 * memory (spool write error) */
 	uint64_t	 messages;	/* messages published */
 	uint64_t	 requests;	/* requests (of messages) published */
 	uint64_t	 publish_errors;
 	uint64_t	 reconnects;
+	uint64_t	 toobig;	/* requests refused for their size */
+};
+
+/* What the output said it takes (0: as configured). */
+struct sender_learned {
+	size_t		 msgbytes;
+	size_t		 reqbytes;
+	int		 stated;	/* msgbytes is the server's number */
+	char		 by[256];	/* "<server>: <its refusal>" */
 };
 
 struct sender {
@@ -145,11 +171,9 @@ struct sender {
 	uint32_t		 solo;
 	double			 backoff;	/* after a failed publish */
 	int			 stopping;
-	ev_tstamp		 stop_deadline;
 	ev_timer		 flush;
 	ev_timer		 stats_timer;
 	struct sender_stats	 st;
-	struct sender_stats	 st_sent;	/* last pushed to the master */
 	char			 last_error[256];
 	int			 started;	/* sender_start() ran */
 	/*
@@ -159,6 +183,21 @@ struct sender {
 	 */
 	int			 outfile_fd;
 	char			 outfile_err[256];
+	struct sender_learned	 learned;
+
+	/* the spool; NULL: memory only (off, or it cannot be used) */
+	struct spool		*spool;
+	char			 spool_error[256];
+	ev_tstamp		 spool_warned;	/* last write error logged */
+	ev_timer		 sync_timer;	/* spoolsync > 0 */
+	/*
+	 * spoolsync = 0: the answers to /post wait here for the next sync,
+	 * made once per loop iteration for all of them (group commit).
+	 */
+	ev_prepare		 group;
+	uint32_t		*acks;		/* their request ids */
+	size_t			 nacks;
+	size_t			 capacks;
 };
 
 /* The sink's report on the request it was given: all published, or
@@ -182,5 +221,54 @@ void	 sender_sink_partial(struct sender *, uint32_t dropped,
 	    const char *err);
 /* A sink lost and re-established its connection. */
 void	 sender_count_reconnect(struct sender *);
+
+/* What of a request the output refused for its size. */
+enum sink_toobig {
+	SINK_TOOBIG_MESSAGE,	/* a message: nsqd's max-msg-size */
+	SINK_TOOBIG_BODY	/* the request: nsqd's max-body-size */
+};
+/*
+ * The output refused the request for its size (nsqd's "E_BAD_MESSAGE ...
+ * message too big N > M", "E_BAD_BODY ... body too big N > M", HTTP
+ * 413).  `stated`: the limit the refusal gave (M), 0 when it gave none
+ * (then half of what was refused).  Too big is not bad: the sender lowers
+ * its limits for the output to that (logged once, in /me/status) and
+ * cuts the points again, down to one point per message; only a single
+ * point refused on its own is dropped, counted.
+ */
+void	 sender_sink_toobig(struct sender *, const char *server,
+	    enum sink_toobig, size_t stated, const char *err);
+/* A server reported lower limits (nsqd's IDENTIFY answer). */
+void	 sender_sink_limits(struct sender *, const char *server,
+	    size_t msgbytes, size_t reqbytes);
+
+/* ---- inside the sender ---------------------------------------------- */
+
+/* sender_buffer.c */
+void	 sender_batch_free(struct sender *, struct batch *);
+/* Take a producer's points in (origin from the edge they came on).
+ * *spooled is set when they were written to the spool. */
+enum points_verdict sender_take(struct sender *, const struct points_msg *,
+	    enum points_origin, int *spooled, char *why, size_t whylen);
+/* The first `n` points of the buffer are published: let them go. */
+void	 sender_consume(struct sender *, uint32_t n);
+/* Fill the window from the spool, oldest first. */
+void	 sender_refill(struct sender *);
+/* The spool's write errors: logged at most once a second. */
+void	 sender_spool_warn(struct sender *, const char *what, const char *err);
+
+/* sender_out.c */
+void	 sender_out_init(struct sender *);
+void	 sender_kick(struct sender *);
+void	 sender_consume_request(struct sender *);
+/* The message limit of the next request (config or learned). */
+size_t	 sender_msgbytes(const struct sender *);
+
+/* sender_switch.c: the spool of `path` ("" none) in place of the one in
+ * use, what that one holds carried over. */
+void	 sender_spool_switch(struct sender *, const char *path,
+	    uint64_t maxbytes);
+/* Log lines of the spool (corruption found). */
+void	 sender_spool_logfn(const char *, void *);
 
 #endif

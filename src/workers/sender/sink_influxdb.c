@@ -21,6 +21,9 @@
  *			failed, the message is reported failed and the sender
  *			retries it later, with backoff.
  *
+ * A 413 (InfluxDB's max-body-size, 25 MB by default) is about the size:
+ * the sender cuts the request again, smaller (sender_sink_toobig()).
+ *
  * A 400 means InfluxDB refused the data itself, all of it or some lines:
  *   "partial write: <reason> dropped=N"
  *			InfluxDB stored the other lines (a field type
@@ -75,6 +78,7 @@ struct influx {
 	enum influx_step	 step;
 	const char		*body;		/* the sender's or req's */
 	size_t			 len;
+	size_t			 nmsgs;
 	struct buf		 req;		/* several messages joined */
 	char			 db[TOPIC_MAX + 1];
 	struct buf		 write;		/* /write?db=...&precision=s */
@@ -298,6 +302,17 @@ attempt_end(struct sender_http *http, void *arg)
 		return;
 	ok = http->result == CURLE_OK && http->code >= 200 &&
 	    http->code <= 299;
+	if (http->result == CURLE_OK && http->code == 413 &&
+	    h->step != STEP_CREATE) {
+		/* too big is not bad: smaller, it goes */
+		describe(http, "", why, sizeof(why));
+		h->busy = 0;
+		h->body = NULL;
+		sender_sink_toobig(h->s, sender_http_server(http),
+		    h->nmsgs > 1 ? SINK_TOOBIG_BODY : SINK_TOOBIG_MESSAGE, 0,
+		    why);
+		return;
+	}
 	switch (h->step) {
 	case STEP_WRITE:
 		if (ok)
@@ -407,6 +422,7 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 		    "InfluxDB; set [output] format = line");
 		return;
 	}
+	h->nmsgs = n;
 	if (n == 1) {
 		body = m[0].data;
 		len = m[0].len;

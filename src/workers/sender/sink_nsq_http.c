@@ -14,14 +14,17 @@
  * request is reported failed with every server's reason; retrying
  * later, with backoff, is the sender's job, not ours.
  *
- * Refusals: 400 and 413 are about the request itself (INVALID_TOPIC,
- * MSG_TOO_BIG, BODY_TOO_BIG, BAD_MESSAGE...), the same on every nsqd, so
- * the request is rejected: the sender drops a single message, and sends
- * the messages of a refused /mpub again one by one.
+ * Refusals: 400 is about the request itself (INVALID_TOPIC, MSG_EMPTY,
+ * ...), the same on every nsqd, so the request is rejected: the sender
+ * drops a single message, and sends the messages of a refused /mpub
+ * again one by one.  413 is about its size (MSG_TOO_BIG, BODY_TOO_BIG,
+ * and /mpub's BAD_MESSAGE or BAD_BODY): too big is not bad, the sender
+ * cuts it again smaller (sender_sink_toobig(); nsqd's HTTP answer gives
+ * no limit, so the sender halves what was refused).
  *
  * Size: the sender cuts messages within [output] messagebytes (nsqd's
- * -max-msg-size) and requests within requestbytes (-max-body-size); a
- * request over them is not sent, as nsqd would only answer 413.
+ * -max-msg-size) and requests within requestbytes (-max-body-size), or
+ * what it learned; a request over them is not sent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +110,18 @@ attempt_end(struct sender_http *http, void *arg)
 		return;
 	/* nsqd explains a refusal in a short body, e.g. {"message":"..."} */
 	if (!sender_http_status(http, why, sizeof(why))) {
-		if (http->result == CURLE_OK && (http->code == 400 ||
-		    http->code == 413)) {
+		if (http->result == CURLE_OK && http->code == 413) {
+			/* BODY_TOO_BIG, BAD_BODY: the request; else a
+			 * message (MSG_TOO_BIG, BAD_MESSAGE) */
+			h->busy = 0;
+			h->body = NULL;
+			sender_sink_toobig(h->s, sender_http_server(http),
+			    memmem(http->answer, http->answerlen, "BODY",
+			    4) != NULL ? SINK_TOOBIG_BODY :
+			    SINK_TOOBIG_MESSAGE, 0, why);
+			return;
+		}
+		if (http->result == CURLE_OK && http->code == 400) {
 			/* INVALID_TOPIC, MSG_TOO_BIG...: on any nsqd */
 			h->busy = 0;
 			h->body = NULL;
@@ -170,23 +183,22 @@ sink_nsq_http_publish(struct sender *s, const char *topic,
 		}
 		if (m[i].len > h->limits.max_msg_size) {
 			snprintf(why, sizeof(why), "message of %zu bytes is "
-			    "over nsqd's max-msg-size (%zu bytes): lower "
-			    "[output] messagebytes", m[i].len,
+			    "over [output] messagebytes (%zu bytes)", m[i].len,
 			    h->limits.max_msg_size);
-			/* no nsqd with these limits takes it, now or later */
 			h->busy = 0;
-			sender_sink_rejected(s, why);
+			sender_sink_toobig(s, "nsq", SINK_TOOBIG_MESSAGE,
+			    h->limits.max_msg_size, why);
 			return;
 		}
 	}
 	if (n > 1 && (size = sender_cut_mpub_size(m,
 	    n)) > h->limits.max_body_size) {
 		snprintf(why, sizeof(why), "request of %llu bytes is over "
-		    "nsqd's max-body-size (%zu bytes)",
+		    "[output] requestbytes (%zu bytes)",
 		    (unsigned long long)size, h->limits.max_body_size);
-		/* the sender sends its messages one by one */
 		h->busy = 0;
-		sender_sink_rejected(s, why);
+		sender_sink_toobig(s, "nsq", SINK_TOOBIG_BODY,
+		    h->limits.max_body_size, why);
 		return;
 	}
 	buf_reset(&h->path);

@@ -19,11 +19,11 @@
  * whose answer we never saw), which is NSQ's at-least-once delivery.
  *
  * Sizes: the sender cuts messages within [output] messagebytes (nsqd's
- * -max-msg-size) and requests within requestbytes (-max-body-size).  A
- * server that reports lower limits in its IDENTIFY answer gets only what
- * fits: a message over its max-msg-size goes to another server, a
- * request over its max-body-size back to the sender, which sends its
- * messages one per request.
+ * -max-msg-size) and requests within requestbytes (-max-body-size), or
+ * within lower limits it learned.  A request over a server's limits
+ * (those its IDENTIFY answer reported, or those its "message too big N >
+ * M" or "body too big" refusal gave) goes back to the sender as too big,
+ * with the limit: the sender cuts it again, smaller (sender_sink_toobig).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,6 +67,15 @@ message_rejected(struct nsq_tcp *t, const char *err)
 	sender_sink_rejected(t->s, err);
 }
 
+/* Refused for its size: cut again (see sender_sink_toobig()). */
+static void
+message_toobig(struct nsq_tcp *t, const char *server, enum sink_toobig what,
+    size_t limit, const char *err)
+{
+	request_clear(t);
+	sender_sink_toobig(t->s, server, what, limit, err);
+}
+
 static void
 reason_add(struct nsq_tcp *t, const char *server, const char *why)
 {
@@ -91,20 +100,21 @@ sink_nsq_tcp_conn_pub(struct nsq_conn *c)
 	char		 why[256];
 	int		 rc;
 
+	/* this server said it takes less: the sender cuts for it */
 	if (t->longest > c->limits.max_msg_size) {
-		/* this server said it takes less: another one may do */
 		snprintf(why, sizeof(why), "message of %zu bytes is over "
 		    "this nsqd's max-msg-size (%zu bytes)", t->longest,
 		    c->limits.max_msg_size);
-		sink_nsq_tcp_attempt_failed(t, why);
+		message_toobig(t, c->server, SINK_TOOBIG_MESSAGE,
+		    c->limits.max_msg_size, why);
 		return 0;
 	}
 	if (t->nmsgs > 1 && t->mpubsize > c->limits.max_body_size) {
-		/* one by one, they fit: the sender sends them so */
-		snprintf(why, sizeof(why), "%s: MPUB of %llu bytes is over "
-		    "this nsqd's max-body-size (%zu bytes)", c->server,
+		snprintf(why, sizeof(why), "MPUB of %llu bytes is over this "
+		    "nsqd's max-body-size (%zu bytes)",
 		    (unsigned long long)t->mpubsize, c->limits.max_body_size);
-		message_rejected(t, why);
+		message_toobig(t, c->server, SINK_TOOBIG_BODY,
+		    c->limits.max_body_size, why);
 		return 0;
 	}
 	/* topic and sizes were checked in publish(): -1 is memory */
@@ -128,11 +138,21 @@ sink_nsq_tcp_conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 {
 	struct nsq_tcp	*t = c->t;
 	struct nsq_error e;
+	enum nsq_toobig	 tb;
+	size_t		 limit;
 	char		 why[sizeof(e.text) + 32];
 
 	nsq_error_parse(f->data, f->len, &e);
 	snprintf(why, sizeof(why), "nsqd refused the %s: %s", t->cmd, e.text);
 	c->pub = 0;
+	if ((tb = nsq_error_toobig(&e, &limit)) != NSQ_TOOBIG_NO) {
+		/* too big is not bad: smaller, it goes */
+		if (e.fatal)
+			sink_nsq_tcp_conn_drop(c, why);
+		message_toobig(t, c->server, tb == NSQ_TOOBIG_MESSAGE ?
+		    SINK_TOOBIG_MESSAGE : SINK_TOOBIG_BODY, limit, why);
+		return e.fatal ? -1 : 0;
+	}
 	if (e.permanent) {
 		/*
 		 * E_BAD_TOPIC, E_BAD_MESSAGE, E_BAD_BODY: about the request
@@ -244,11 +264,10 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 		}
 		if (m[i].len > t->limits.max_msg_size) {
 			snprintf(why, sizeof(why), "message of %zu bytes is "
-			    "over nsqd's max-msg-size (%zu bytes): lower "
-			    "[output] messagebytes", m[i].len,
+			    "over [output] messagebytes (%zu bytes)", m[i].len,
 			    t->limits.max_msg_size);
-			/* no nsqd with these limits takes it, now or later */
-			message_rejected(t, why);
+			message_toobig(t, "nsq", SINK_TOOBIG_MESSAGE,
+			    t->limits.max_msg_size, why);
 			return;
 		}
 		if (m[i].len > t->longest)
@@ -261,11 +280,11 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 	t->cmd = n == 1 ? "PUB" : "MPUB";
 	t->mpubsize = n > 1 ? nsq_mpub_body_size(t->msgs, n) : 0;
 	if (n > 1 && t->mpubsize > t->limits.max_body_size) {
-		snprintf(why, sizeof(why), "MPUB of %llu bytes is over nsqd's "
-		    "max-body-size (%zu bytes)",
+		snprintf(why, sizeof(why), "MPUB of %llu bytes is over "
+		    "[output] requestbytes (%zu bytes)",
 		    (unsigned long long)t->mpubsize, t->limits.max_body_size);
-		/* the sender sends its messages one by one */
-		message_rejected(t, why);
+		message_toobig(t, "nsq", SINK_TOOBIG_BODY,
+		    t->limits.max_body_size, why);
 		return;
 	}
 	if (!nsq_topic_valid(topic, &bad)) {

@@ -52,6 +52,7 @@
 #define OUT_KEEP		(256 * 1024)	/* output buffer kept when idle */
 
 static void	 conn_try(struct nsq_conn *);
+static int	 conn_read(struct nsq_conn *);
 
 void
 sink_nsq_tcp_timer_arm(struct nsq_conn *c, double after)
@@ -331,6 +332,7 @@ sink_nsq_tcp_conn_flush(struct nsq_conn *c)
 	struct ev_loop	*loop = c->t->loop;
 	ssize_t		 n;
 	char		 why[128];
+	int		 rc;
 
 	while (c->outoff < c->out.len) {
 		/* MSG_NOSIGNAL: a peer that vanished is an error, not a
@@ -346,6 +348,18 @@ sink_nsq_tcp_conn_flush(struct nsq_conn *c)
 			}
 			snprintf(why, sizeof(why), "write: %s",
 			    strerror(errno));
+			/*
+			 * nsqd refuses an (M)PUB from its size field and
+			 * hangs up at once, so our write meets a reset: its
+			 * answer may be waiting to be read all the same.
+			 */
+			if (c->pub && !c->draining) {
+				c->draining = 1;
+				rc = conn_read(c);
+				c->draining = 0;
+				if (rc == -1)
+					return -1;
+			}
 			sink_nsq_tcp_conn_down(c, why);
 			return -1;
 		}
@@ -379,6 +393,11 @@ conn_identified(struct nsq_conn *c, const struct nsq_frame *f,
 			return -1;
 		}
 		nsq_limits_apply(&c->limits, &r);
+		/* a server that says it takes less: cut for it */
+		if (c->limits.max_msg_size < t->limits.max_msg_size ||
+		    c->limits.max_body_size < t->limits.max_body_size)
+			sender_sink_limits(t->s, c->server,
+			    c->limits.max_msg_size, c->limits.max_body_size);
 	} else if (kind != NSQ_K_OK) {
 		/* OK: an nsqd without feature negotiation, nothing to learn */
 		sink_nsq_tcp_conn_down(c, "unexpected answer to IDENTIFY");
@@ -466,10 +485,14 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 	return -1;
 }
 
-static void
-rio_cb(struct ev_loop *loop, ev_io *w, int revents)
+/*
+ * Read and act on what nsqd sent, until the socket is drained (0) or the
+ * connection went down (-1).
+ */
+static int
+conn_read(struct nsq_conn *c)
 {
-	struct nsq_conn		*c = w->data;
+	struct ev_loop		*loop = c->t->loop;
 	struct nsq_frame	 f;
 	char			 chunk[READ_CHUNK], why[192];
 	ssize_t			 n;
@@ -481,13 +504,13 @@ rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
+				return 0;
 			snprintf(why, sizeof(why), "read: %s%s%s%s",
 			    strerror(errno), c->pub ? " (before the " : "",
 			    c->pub ? c->t->cmd : "", c->pub ?
 			    " was answered)" : "");
 			sink_nsq_tcp_conn_down(c, why);
-			return;
+			return -1;
 		}
 		if (n == 0) {
 			sink_nsq_tcp_conn_down(c, c->pub ? (c->t->nmsgs > 1 ?
@@ -497,7 +520,7 @@ rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 			    CONN_IDENTIFYING ? "nsqd closed the connection "
 			    "before answering IDENTIFY" :
 			    "nsqd closed the connection");
-			return;
+			return -1;
 		}
 		c->last_rx = ev_now(loop);
 		if (nsq_reader_push(&c->rd, chunk, (size_t)n) == -1) {
@@ -505,21 +528,27 @@ rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 			    nsq_reader_error(&c->rd) != NULL ?
 			    nsq_reader_error(&c->rd) : "out of memory");
 			sink_nsq_tcp_conn_down(c, why);
-			return;
+			return -1;
 		}
 		while ((rc = nsq_reader_next(&c->rd, &f)) == 1)
 			if (conn_frame(c, &f) == -1)
-				return;
+				return -1;
 		if (rc == -1) {
 			snprintf(why, sizeof(why), "bad frame: %s",
 			    nsq_reader_error(&c->rd));
 			sink_nsq_tcp_conn_down(c, why);
-			return;
+			return -1;
 		}
 		/* a short read means the socket is drained */
 		if ((size_t)n < sizeof(chunk))
-			return;
+			return 0;
 	}
+}
+
+static void
+rio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)conn_read(w->data);
 }
 
 static void

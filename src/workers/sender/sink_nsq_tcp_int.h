@@ -55,6 +55,8 @@ struct nsq_conn {
 	struct nsq_reader	 rd;
 	struct nsq_limits	 limits;	/* what this server takes */
 	int			 pub;		/* (M)PUB sent, answer awaited */
+	/* reading on after a write failed: nsqd's error frame */
+	int			 draining;
 	int			 proven;	/* an OK came on this connection */
 	ev_tstamp		 ready_at;
 	ev_tstamp		 last_rx;

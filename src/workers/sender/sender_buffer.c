@@ -1,0 +1,401 @@
+/*
+ * The sender's buffer: taking producers' points in, letting published
+ * ones go, and what happens when there is no room.
+ *
+ * Without a spool the buffer is all there is, bounded by buffersize
+ * points and bufferbytes bytes: when full, scheduled points age out,
+ * oldest first, and pushed ones are refused (503).
+ *
+ * With a spool, every batch is written to it before it is accepted, and
+ * the buffer is a window on it: the oldest records not yet published.  A
+ * record is held in memory as it is written when nothing older waits on
+ * disk and the window has room; otherwise it is read back when it does
+ * (sender_refill()).  The bound is spoolbytes: when the spool is full,
+ * scheduled points age out a segment at a time, oldest first, and pushed
+ * ones are refused; a write that fails refuses pushed points too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "log.h"
+#include "sender.h"
+#include "sender_spool.h"
+
+#define SPOOL_WARN_EVERY	1.0	/* seconds between write error logs */
+
+void
+sender_batch_free(struct sender *s, struct batch *b)
+{
+	if (b->seg != NULL && s->spool != NULL)
+		sender_spool_release(s->spool, b->seg);
+	free(b->data);
+	free(b);
+}
+
+/* Drop a whole batch from the buffer, counting its points. */
+static void
+batch_drop(struct sender *s, struct batch *b, uint64_t *counter)
+{
+	uint32_t	 left = b->npoints - b->done;
+
+	TAILQ_REMOVE(&s->queue, b, entry);
+	s->qpoints -= left;
+	s->qbytes -= b->len - b->off;
+	*counter += left;
+	sender_batch_free(s, b);
+}
+
+static struct batch *
+batch_new(enum out_format fmt, enum points_origin origin, const char *topic,
+    const char *data, size_t len, uint32_t npoints)
+{
+	struct batch	*b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->data = malloc(len)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	memcpy(b->data, data, len);
+	b->len = len;
+	b->fmt = fmt;
+	b->origin = origin;
+	strlcpy(b->topic, topic, sizeof(b->topic));
+	b->npoints = npoints;
+	return b;
+}
+
+static void
+batch_append(struct sender *s, struct batch *b)
+{
+	TAILQ_INSERT_TAIL(&s->queue, b, entry);
+	s->qpoints += b->npoints;
+	s->qbytes += b->len;
+}
+
+/* Length of the first `n` points of `p` (without the '\n' after). */
+static size_t
+points_span(const char *p, size_t len, uint32_t n)
+{
+	const char	*nl = p;
+
+	while (n-- > 0) {
+		nl = memchr(nl, '\n', len - (size_t)(nl - p));
+		if (nl == NULL)
+			return len;
+		if (n > 0)
+			nl++;
+	}
+	return (size_t)(nl - p);
+}
+
+void
+sender_consume(struct sender *s, uint32_t n)
+{
+	struct batch	*b;
+	uint32_t	 left;
+	size_t		 span;
+
+	while (n > 0 && (b = TAILQ_FIRST(&s->queue)) != NULL) {
+		left = b->npoints - b->done;
+		if (n >= left) {
+			n -= left;
+			TAILQ_REMOVE(&s->queue, b, entry);
+			s->qpoints -= left;
+			s->qbytes -= b->len - b->off;
+			sender_batch_free(s, b);
+			continue;
+		}
+		span = points_span(b->data + b->off, b->len - b->off, n);
+		/* and the '\n' after the last one */
+		span++;
+		b->off += span;
+		b->done += n;
+		s->qpoints -= n;
+		s->qbytes -= span;
+		n = 0;
+	}
+}
+
+/* The first batch the request in flight was not cut from. */
+static struct batch *
+first_free(struct sender *s)
+{
+	struct batch	*b;
+	uint32_t	 covered = s->busy ? s->inflight : 0, left;
+
+	for (b = TAILQ_FIRST(&s->queue); b != NULL && covered > 0;
+	    b = TAILQ_NEXT(b, entry)) {
+		left = b->npoints - b->done;
+		covered = left >= covered ? 0 : covered - left;
+	}
+	return b;
+}
+
+/*
+ * Memory only: make room for scheduled points by ageing out the oldest
+ * scheduled batches.  Pushed points were answered 200 and stay; neither
+ * may the batches under the request in flight go.  Nothing is dropped
+ * unless enough can be.
+ */
+static int
+make_room(struct sender *s, size_t points, size_t bytes)
+{
+	struct batch	*b, *next, *from;
+	size_t		 needp, needb, canp = 0, canb = 0;
+
+	needp = s->qpoints + points > (size_t)s->w->conf.buffersize ?
+	    s->qpoints + points - (size_t)s->w->conf.buffersize : 0;
+	needb = s->qbytes + bytes > (size_t)s->w->conf.bufferbytes ?
+	    s->qbytes + bytes - (size_t)s->w->conf.bufferbytes : 0;
+	from = first_free(s);
+	for (b = from; b != NULL; b = TAILQ_NEXT(b, entry))
+		if (b->origin == ORIGIN_SCHEDULED) {
+			canp += b->npoints - b->done;
+			canb += b->len - b->off;
+		}
+	if (canp < needp || canb < needb)
+		return -1;
+	for (b = from; b != NULL && (needp > 0 || needb > 0); b = next) {
+		next = TAILQ_NEXT(b, entry);
+		if (b->origin != ORIGIN_SCHEDULED)
+			continue;
+		needp = needp > b->npoints - b->done ?
+		    needp - (b->npoints - b->done) : 0;
+		needb = needb > b->len - b->off ? needb - (b->len - b->off) : 0;
+		batch_drop(s, b, &s->st.dropped_full);
+	}
+	return 0;
+}
+
+/* A batch of this segment is under the request in flight. */
+static int
+seg_in_flight(struct sender *s, const struct spool_seg *seg)
+{
+	struct batch	*b, *stop = first_free(s);
+
+	for (b = TAILQ_FIRST(&s->queue); b != stop; b = TAILQ_NEXT(b, entry))
+		if (b->seg == seg)
+			return 1;
+	return 0;
+}
+
+/*
+ * With a spool: age out the oldest scheduled segments (those under the
+ * request in flight excepted) until a record of `reclen` bytes fits.
+ * Their points in memory and on disk are counted as dropped_full.
+ */
+static int
+spool_make_room(struct sender *s, uint64_t reclen)
+{
+	struct spool_seg	*seg, *next;
+	struct batch		*b, *bn;
+	uint64_t		 pts, before = s->st.dropped_full;
+	char			 err[256];
+
+	for (seg = sender_spool_seg_next(s->spool, SPOOL_SCHEDULED, NULL);
+	    seg != NULL && !sender_spool_room(s->spool, reclen); seg = next) {
+		next = sender_spool_seg_next(s->spool, SPOOL_SCHEDULED, seg);
+		if (seg_in_flight(s, seg))
+			continue;
+		for (b = TAILQ_FIRST(&s->queue); b != NULL; b = bn) {
+			bn = TAILQ_NEXT(b, entry);
+			if (b->seg != seg)
+				continue;
+			/* released here, so that the segment stays ours to
+			 * drop rather than going on its own */
+			seg->inmem--;
+			b->seg = NULL;
+			batch_drop(s, b, &s->st.dropped_full);
+		}
+		if (sender_spool_drop(s->spool, seg, &pts, err,
+		    sizeof(err)) == -1) {
+			log_warnx("%s: %s", __func__, err);
+			continue;
+		}
+		s->st.dropped_full += pts;
+	}
+	if (s->st.dropped_full > before)
+		log_debug("spool full: %llu scheduled points aged out",
+		    (unsigned long long)(s->st.dropped_full - before));
+	return sender_spool_room(s->spool, reclen) ? 0 : -1;
+}
+
+/* Longest point in a batch, in bytes. */
+static size_t
+longest_point(const char *p, size_t len)
+{
+	const char	*end = p + len, *nl;
+	size_t		 max = 0, n;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n > max)
+			max = n;
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return max;
+}
+
+/* The window has room for this many more points and bytes. */
+static int
+window_room(const struct sender *s, size_t points, size_t bytes)
+{
+	return s->qpoints + points <= (size_t)s->w->conf.buffersize &&
+	    s->qbytes + bytes <= (size_t)s->w->conf.bufferbytes;
+}
+
+void
+sender_spool_warn(struct sender *s, const char *what, const char *err)
+{
+	ev_tstamp	 now = ev_now(s->w->loop);
+
+	snprintf(s->last_error, sizeof(s->last_error), "spool: %s: %s", what,
+	    err);
+	if (now - s->spool_warned < SPOOL_WARN_EVERY)
+		return;
+	s->spool_warned = now;
+	log_warnx("%s: spool: %s: %s", __func__, what, err);
+}
+
+/* Into the spool; memory holds it too when it may. */
+static enum points_verdict
+spool_take(struct sender *s, const struct points_msg *m,
+    enum points_origin origin, int *spooled, char *why, size_t whylen)
+{
+	struct spool_seg	*held;
+	struct batch		*b = NULL;
+	enum spool_lane		 lane;
+	uint64_t		 reclen = sender_spool_record_size(m);
+	char			 err[256];
+
+	lane = origin == ORIGIN_PUSHED ? SPOOL_PUSHED : SPOOL_SCHEDULED;
+	if (!sender_spool_room(s->spool, reclen) && (origin == ORIGIN_PUSHED ||
+	    spool_make_room(s, reclen) == -1)) {
+		snprintf(why, whylen, "the spool is full (%llu bytes, "
+		    "[output] spoolbytes = %lld)",
+		    (unsigned long long)s->spool->bytes,
+		    (long long)s->w->conf.spoolbytes);
+		if (origin == ORIGIN_PUSHED)
+			s->st.refused_full += m->npoints;
+		else
+			s->st.dropped_full += m->npoints;
+		return POINTS_FULL;
+	}
+	/* made first: once held, a record is never read back */
+	if (window_room(s, m->npoints, m->len))
+		b = batch_new(m->fmt, origin, m->topic, m->data, m->len,
+		    m->npoints);
+	if (sender_spool_append(s->spool, lane, m, b != NULL, &held, err,
+	    sizeof(err)) == -1) {
+		sender_spool_warn(s, "write", err);
+		/* pushed: never a 200 for what is not on disk */
+		if (origin == ORIGIN_PUSHED || b == NULL ||
+		    !sender_spool_caught_up(s->spool)) {
+			snprintf(why, whylen, "the spool cannot be written: "
+			    "%s", err);
+			if (b != NULL)
+				sender_batch_free(s, b);
+			if (origin == ORIGIN_PUSHED)
+				s->st.refused_full += m->npoints;
+			else
+				s->st.dropped_spool += m->npoints;
+			return POINTS_FULL;
+		}
+		/* scheduled, never acknowledged: memory holds it */
+	} else
+		*spooled = 1;
+	s->st.accepted += m->npoints;
+	if (*spooled && held == NULL) {
+		/* on disk only, read back when the window has room */
+		if (b != NULL)
+			sender_batch_free(s, b);
+		sender_refill(s);
+	} else {
+		b->seg = held;
+		if (held != NULL)
+			b->seq = sender_spool_last_seq(s->spool);
+		batch_append(s, b);
+	}
+	sender_kick(s);
+	return POINTS_ACCEPTED;
+}
+
+enum points_verdict
+sender_take(struct sender *s, const struct points_msg *m,
+    enum points_origin origin, int *spooled, char *why, size_t whylen)
+{
+	struct batch	*b;
+
+	*spooled = 0;
+	/* refused now, not dropped after a 200: no message could hold it */
+	if (longest_point(m->data, m->len) + SENDER_ENVELOPE_BYTES +
+	    strlen(m->topic) + 1 > (size_t)s->w->conf.messagebytes) {
+		snprintf(why, whylen, "a point is larger than [output] "
+		    "messagebytes (%lld)", (long long)s->w->conf.messagebytes);
+		s->st.rejected += m->npoints;
+		return POINTS_REJECTED;
+	}
+	if (m->npoints > (size_t)s->w->conf.buffersize ||
+	    m->len > (size_t)s->w->conf.bufferbytes) {
+		snprintf(why, whylen, "%u points (%zu bytes) exceed the whole "
+		    "buffer (%lld points, %lld bytes)", m->npoints, m->len,
+		    (long long)s->w->conf.buffersize,
+		    (long long)s->w->conf.bufferbytes);
+		s->st.rejected += m->npoints;
+		return POINTS_REJECTED;
+	}
+	if (s->spool != NULL)
+		return spool_take(s, m, origin, spooled, why, whylen);
+	if (!window_room(s, m->npoints, m->len) &&
+	    (origin == ORIGIN_PUSHED || make_room(s, m->npoints,
+	    m->len) == -1)) {
+		snprintf(why, whylen, "buffer full (%zu points, %zu bytes)",
+		    s->qpoints, s->qbytes);
+		s->st.refused_full += m->npoints;
+		return POINTS_FULL;
+	}
+	if ((b = batch_new(m->fmt, origin, m->topic, m->data, m->len,
+	    m->npoints)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		s->st.refused_full += m->npoints;
+		return POINTS_FULL;
+	}
+	batch_append(s, b);
+	s->st.accepted += m->npoints;
+	sender_kick(s);
+	return POINTS_ACCEPTED;
+}
+
+void
+sender_refill(struct sender *s)
+{
+	struct spool_rec	 rec;
+	struct batch		*b;
+	char			 err[256];
+
+	if (s->spool == NULL)
+		return;
+	while (sender_spool_next(s->spool, &rec, err, sizeof(err)) == 1) {
+		/* an empty window takes a record whatever its size */
+		if (!TAILQ_EMPTY(&s->queue) &&
+		    !window_room(s, rec.npoints, rec.len))
+			break;
+		if ((b = batch_new(rec.fmt, rec.lane == SPOOL_PUSHED ?
+		    ORIGIN_PUSHED : ORIGIN_SCHEDULED, rec.topic, rec.data,
+		    rec.len, rec.npoints)) == NULL) {
+			log_warnx("%s: out of memory for %u points of the "
+			    "spool", __func__, rec.npoints);
+			break;
+		}
+		sender_spool_take(s->spool);
+		b->seg = rec.seg;
+		b->seq = rec.seq;
+		batch_append(s, b);
+	}
+}

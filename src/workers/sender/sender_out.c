@@ -1,0 +1,356 @@
+/*
+ * Requests to the output: when the next one goes, what it may hold, and
+ * what the sink reports about it (sender.h).  A request's points leave
+ * the buffer only once the output took them, or refused them for good
+ * (counted); a failure keeps them for another try after a backoff.
+ *
+ * Too big is not bad: a refusal for size (nsqd's max-msg-size and
+ * max-body-size, HTTP 413) lowers the limits the sender cuts within to
+ * what the refusal said, or to half of what was refused when it said no
+ * number, and the points go again, smaller, down to one point per
+ * message.  Limits the server stated are trusted: a point over them is
+ * dropped without being sent.  A guessed limit is not: a point over it
+ * goes alone, and is dropped only when the output refuses it so.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "log.h"
+#include "sender.h"
+#include "sender_spool.h"
+
+#define BACKOFF_MIN		0.1	/* seconds after a failed publish */
+#define BACKOFF_MAX		10.0
+
+size_t
+sender_msgbytes(const struct sender *s)
+{
+	size_t	 conf = (size_t)s->w->conf.messagebytes;
+
+	return s->learned.msgbytes > 0 && s->learned.msgbytes < conf ?
+	    s->learned.msgbytes : conf;
+}
+
+/* What the next request may hold, from the config of the moment. */
+static void
+sender_limits(const struct sender *s, struct cut_limits *l)
+{
+	const struct agent_conf	*c = &s->w->conf;
+
+	l->points = (uint32_t)c->batchpoints;
+	l->msgbytes = sender_msgbytes(s);
+	l->reqbytes = s->learned.reqbytes > 0 &&
+	    s->learned.reqbytes < (size_t)c->requestbytes ?
+	    s->learned.reqbytes : (size_t)c->requestbytes;
+	/* one message per request until the refused ones are through */
+	l->reqmsgs = s->solo > 0 ? 1 : (size_t)c->requestmessages;
+}
+
+void
+sender_consume_request(struct sender *s)
+{
+	struct batch	*b;
+
+	s->solo = s->solo > s->inflight ? s->solo - s->inflight : 0;
+	sender_consume(s, s->inflight);
+	s->inflight = 0;
+	if (s->spool == NULL)
+		return;
+	/* room in the window: the next records of the spool */
+	sender_refill(s);
+	/* what a crash would not publish again */
+	TAILQ_FOREACH(b, &s->queue, entry)
+		if (b->seg != NULL)
+			break;
+	sender_spool_set_mark(s->spool, b != NULL ? b->seq : 0);
+}
+
+void
+sender_sink_done(struct sender *s, int ok, const char *err)
+{
+	if (!s->busy)
+		return;
+	s->busy = 0;
+	if (ok) {
+		s->st.published += s->inflight;
+		s->st.messages += s->cut.nmsgs;
+		s->st.requests++;
+		sender_consume_request(s);
+		s->backoff = 0;
+	} else {
+		s->st.publish_errors++;
+		strlcpy(s->last_error, err != NULL ? err : "publish failed",
+		    sizeof(s->last_error));
+		s->backoff = s->backoff == 0 ? BACKOFF_MIN :
+		    s->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
+		    s->backoff * 2;
+		/* jitter, so agents behind one outage do not retry in step */
+		s->backoff *= 0.75 + (double)arc4random_uniform(501) / 1000.0;
+		log_warnx("%s: publish of %u points in %zu message%s failed: "
+		    "%s; retrying in %.1f s",
+		    __func__, s->inflight, s->cut.nmsgs,
+		    s->cut.nmsgs == 1 ? "" : "s", s->last_error, s->backoff);
+		/* all of them stay, and go again */
+		s->inflight = 0;
+	}
+	sender_kick(s);
+}
+
+void
+sender_sink_rejected(struct sender *s, const char *err)
+{
+	if (!s->busy)
+		return;
+	s->busy = 0;
+	strlcpy(s->last_error, err, sizeof(s->last_error));
+	s->backoff = 0;
+	if (s->cut.nmsgs > 1) {
+		/*
+		 * Which message was it?  One per request, each is taken or
+		 * refused on its own, and only a refused one is dropped.
+		 */
+		log_warnx("%s: the output refused a request of %zu messages "
+		    "(%u points): %s; sending them one message per request",
+		    __func__, s->cut.nmsgs, s->inflight, err);
+		s->solo = s->inflight;
+		s->inflight = 0;
+		sender_kick(s);
+		return;
+	}
+	s->st.dropped_rejected += s->inflight;
+	log_warnx("%s: the output refused %u points for good: %s; they are "
+	    "dropped", __func__, s->inflight, err);
+	sender_consume_request(s);
+	sender_kick(s);
+}
+
+void
+sender_sink_partial(struct sender *s, uint32_t dropped, const char *err)
+{
+	if (!s->busy)
+		return;
+	s->busy = 0;
+	if (dropped > s->inflight)
+		dropped = s->inflight;
+	strlcpy(s->last_error, err, sizeof(s->last_error));
+	log_warnx("%s: the output stored %u of %u points and refused %u for "
+	    "good: %s", __func__, s->inflight - dropped, s->inflight, dropped,
+	    err);
+	s->st.published += s->inflight - dropped;
+	s->st.dropped_rejected += dropped;
+	s->st.messages += s->cut.nmsgs;
+	s->st.requests++;
+	sender_consume_request(s);
+	s->backoff = 0;
+	sender_kick(s);
+}
+
+void
+sender_count_reconnect(struct sender *s)
+{
+	s->st.reconnects++;
+}
+
+/* Lower a learned limit; 1 when it went down. */
+static int
+lower(size_t *lim, size_t conf, size_t to)
+{
+	size_t	 cur = *lim > 0 && *lim < conf ? *lim : conf;
+
+	if (to == 0 || to >= cur)
+		return 0;
+	*lim = to;
+	return 1;
+}
+
+void
+sender_sink_limits(struct sender *s, const char *server, size_t msgbytes,
+    size_t reqbytes)
+{
+	int	 m, r;
+
+	m = lower(&s->learned.msgbytes, (size_t)s->w->conf.messagebytes,
+	    msgbytes);
+	r = lower(&s->learned.reqbytes, (size_t)s->w->conf.requestbytes,
+	    reqbytes);
+	if (m)
+		s->learned.stated = 1;
+	if (!m && !r)
+		return;
+	snprintf(s->learned.by, sizeof(s->learned.by), "%s: announced "
+	    "max-msg-size %zu, max-body-size %zu", server, msgbytes,
+	    reqbytes);
+	log_warnx("%s: %s takes messages of %zu bytes and requests of %zu "
+	    "at most: cutting within %zu and %zu bytes from now on",
+	    __func__, server, msgbytes, reqbytes, sender_msgbytes(s),
+	    s->learned.reqbytes > 0 ? s->learned.reqbytes :
+	    (size_t)s->w->conf.requestbytes);
+}
+
+void
+sender_sink_toobig(struct sender *s, const char *server,
+    enum sink_toobig what, size_t stated, const char *err)
+{
+	size_t	 refused = 0, to, i;
+	int	 lowered;
+
+	if (!s->busy)
+		return;
+	s->busy = 0;
+	s->backoff = 0;
+	s->st.toobig++;
+	strlcpy(s->last_error, err, sizeof(s->last_error));
+	if (s->inflight == 1) {
+		/* one point, refused on its own: nothing smaller to send */
+		s->st.dropped_toolarge++;
+		log_warnx("%s: %s refused a single point as too big (%s); it "
+		    "is dropped", __func__, server, err);
+		sender_consume_request(s);
+		sender_kick(s);
+		return;
+	}
+	/* a request of one message is that message, whatever it says */
+	if (s->cut.nmsgs == 1)
+		what = SINK_TOOBIG_MESSAGE;
+	if (what == SINK_TOOBIG_MESSAGE) {
+		for (i = 0; i < s->cut.nmsgs; i++)
+			if (s->cut.msgs[i].len > refused)
+				refused = s->cut.msgs[i].len;
+	} else
+		refused = (size_t)sender_cut_mpub_size(s->cut.msgs,
+		    s->cut.nmsgs);
+	/* what it said, or half of what it refused; smaller either way */
+	to = stated > 0 && stated < refused ? stated : refused / 2;
+	if (what == SINK_TOOBIG_MESSAGE) {
+		lowered = lower(&s->learned.msgbytes,
+		    (size_t)s->w->conf.messagebytes, to);
+		if (lowered || stated > 0)
+			s->learned.stated = stated > 0 && stated < refused;
+	} else
+		lowered = lower(&s->learned.reqbytes,
+		    (size_t)s->w->conf.requestbytes, to);
+	if (!lowered && what == SINK_TOOBIG_MESSAGE) {
+		/* already within it, yet refused: half again */
+		lowered = lower(&s->learned.msgbytes,
+		    (size_t)s->w->conf.messagebytes, refused / 2);
+		s->learned.stated = 0;
+	}
+	if (!lowered && what == SINK_TOOBIG_BODY)
+		(void)lower(&s->learned.reqbytes,
+		    (size_t)s->w->conf.requestbytes, refused / 2);
+	snprintf(s->learned.by, sizeof(s->learned.by), "%s: %s", server, err);
+	log_warnx("%s: %s refused a %s of %zu bytes as too big (%s): cutting "
+	    "%s within %zu bytes from now on (%s)", __func__, server,
+	    what == SINK_TOOBIG_MESSAGE ? "message" : "request", refused, err,
+	    what == SINK_TOOBIG_MESSAGE ? "messages" : "requests",
+	    what == SINK_TOOBIG_MESSAGE ? sender_msgbytes(s) :
+	    s->learned.reqbytes, s->learned.stated &&
+	    what == SINK_TOOBIG_MESSAGE ? "its limit" : "a guess: it gave no "
+	    "limit");
+	/* none of them is published or dropped: all go again, smaller */
+	s->inflight = 0;
+	s->solo = 0;
+	sender_kick(s);
+}
+
+/* The first point of the buffer alone does not fit the message limit. */
+static int
+cut_oversized(struct sender *s, struct cut_limits *l)
+{
+	size_t	 conf = (size_t)s->w->conf.messagebytes;
+	int	 rv;
+
+	if (!s->learned.stated && l->msgbytes < conf) {
+		/*
+		 * Over a limit we only guessed: it goes alone, within the
+		 * configured one, and the output says whether it takes it.
+		 */
+		l->points = 1;
+		l->msgbytes = conf;
+		l->reqmsgs = 1;
+		if ((rv = sender_cut_next(&s->cut, &s->queue, l)) != -2)
+			return rv;
+	}
+	/* no message can hold it: drop it, counted, and go on */
+	log_warnx("%s: a point of %s is larger than the output takes (%zu "
+	    "bytes per message%s): dropped", __func__,
+	    TAILQ_FIRST(&s->queue)->topic, l->msgbytes,
+	    s->learned.stated ? ", said the server" : "");
+	s->st.dropped_toolarge++;
+	s->inflight = 1;
+	sender_consume_request(s);
+	return -2;
+}
+
+static void
+sender_publish(struct sender *s)
+{
+	struct cut_limits	 l;
+	int			 rv;
+
+	if (s->busy || s->ops == NULL)
+		return;
+	do {
+		sender_limits(s, &l);
+		if ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2)
+			rv = cut_oversized(s, &l);
+	} while (rv == -2);
+	if (rv == -1)
+		log_warnx("%s: out of memory for a request", __func__);
+	if (rv != 1)
+		return;
+	s->busy = 1;
+	s->inflight = s->cut.npoints;
+	s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
+	    s->cut.nmsgs);
+}
+
+static void
+flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sender	*s = t->data;
+
+	ev_timer_stop(loop, t);
+	sender_publish(s);
+}
+
+void
+sender_out_init(struct sender *s)
+{
+	ev_timer_init(&s->flush, flush_cb, 0., 0.);
+	s->flush.data = s;
+}
+
+/*
+ * Decide when the next message goes: now when a full one is waiting,
+ * after flushms for a partial one, after the backoff following a failure.
+ */
+void
+sender_kick(struct sender *s)
+{
+	struct ev_loop	*loop = s->w->loop;
+	double		 after;
+
+	if (s->busy || TAILQ_EMPTY(&s->queue)) {
+		if (s->stopping && !s->busy && TAILQ_EMPTY(&s->queue))
+			worker_exit(s->w, 0);
+		return;
+	}
+	if (s->backoff > 0)
+		after = s->backoff;
+	else if (s->stopping ||
+	    s->qpoints >= (size_t)s->w->conf.batchpoints ||
+	    s->qbytes >= sender_msgbytes(s))
+		after = 0;	/* a full message is waiting */
+	else
+		after = (double)s->w->conf.flushms / 1000.0;
+	if (ev_is_active(&s->flush) && after > 0)
+		return;
+	ev_timer_stop(loop, &s->flush);
+	ev_timer_set(&s->flush, after, 0.);
+	ev_timer_start(loop, &s->flush);
+}

@@ -1,0 +1,370 @@
+"""200 means delivered: the spool.  Points answered 200 are on disk
+(the write(2) returned) and survive the kill -9 of the sender, of the
+front, of the whole agent; a torn or corrupt record costs only itself,
+counted; a full spool answers 503 to pushed points and ages scheduled ones
+out; a spool that cannot be written answers 503, never 200; one that
+cannot be used at all leaves the memory buffer carrying on, said in the
+log and /me/status; a reload may move it; `agent stop` leaves what was
+not published in it, and `stop -m clean` keeps it."""
+import glob
+import json
+import os
+import signal
+import struct
+import subprocess
+import threading
+import urllib.parse
+
+from gitrepos import PluginRepos
+from harness import is_root, nobody_uid, proc_alive, wait_until
+from nsq_common import NS, NsqTest, make_points
+
+
+def segments(d):
+    return sorted(glob.glob(os.path.join(d, "*.seg")))
+
+
+def records(path):
+    """(offset, length) of each record of a segment file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, off = [], 16
+    while off + 28 <= len(data) and data[off:off + 4] == b"AGSR":
+        n = struct.unpack("<I", data[off + 4:off + 8])[0]
+        out.append((off, n))
+        off += n
+    return out
+
+
+class Spool(NsqTest):
+    TRANSPORT, COMMANDS = "tcp", ("PUB", "MPUB")
+
+    def down_double(self):
+        """The nsqd double, refusing every connection (output down)."""
+        return self.double(fault="refuse")
+
+    def setup_agent(self, d, extra="", **changes):
+        self.configure([f"tcp://{d.tcp_address}"], extra, **changes)
+        self.start_ok()
+        self.agent.wait_serving()
+
+    def post_thousands(self, first, n):
+        sent = make_points(first, n, name="sp.m")
+        for i in range(0, n, 1000):
+            self.post_ok(sent[i:i + 1000], unix=(i // 1000) % 2 == 1)
+        return sent
+
+    def kill_whole_agent(self):
+        st = self.agent.status()
+        pids = [st["pid"]] + [w["pid"] for w in st["workers"] if w["pid"]]
+        for p in pids:
+            os.kill(p, signal.SIGKILL)
+        wait_until(lambda: not any(proc_alive(p) for p in pids),
+                   what="every agent process gone")
+
+    def restarted(self, role, old):
+        def up():
+            st = self.agent.status()
+            w = self.agent.worker(st, role)
+            return (w["pid"] not in (0, old) and w["state"] == "running" and
+                    all(x["state"] == "running" for x in st["workers"]))
+        wait_until(up, timeout=30, what=f"a new {role}")
+
+    # -----------------------------------------------------------------
+    def test_sender_and_front_killed_with_the_output_down(self):
+        d = self.down_double()
+        self.setup_agent(d)
+        sent = self.post_thousands(0, 20000)
+        st = self.wait_stats(lambda s: s.get("accepted") == 20000,
+                             "20000 accepted")
+        self.assertGreaterEqual(st["spool_records_written"], 20, st)
+        self.assertEqual(st["published"], 0, st)
+        for role in ("sender", "front"):
+            old = self.agent.worker(self.agent.status(), role)["pid"]
+            os.kill(old, signal.SIGKILL)
+            self.restarted(role, old)
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
+        st = self.wait_stats(lambda s: s.get("published") == 20000,
+                             "the new sender published 20000")
+        self.assertGreaterEqual(st["spool_records_replayed"], 20, st)
+
+    def test_whole_agent_killed_then_started(self):
+        d = self.down_double()
+        self.setup_agent(d)
+        sent = self.post_thousands(0, 10000)
+        self.kill_whole_agent()
+        self.start_ok()
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
+        self.agent.wait_log(r"spool .*: 10000 points in \d+ records to "
+                            r"publish first")
+
+    def test_torn_and_corrupt_records(self):
+        d = self.down_double()
+        self.setup_agent(d)
+        a = make_points(0, 100, name="sp.a")
+        b = make_points(1000, 100, name="sp.b")
+        c = make_points(2000, 100, name="sp.c")
+        for pts in (a, b, c):
+            self.post_ok(pts)
+        self.kill_whole_agent()
+        segs = segments(self.agent.values["spool"])
+        self.assertEqual(len(segs), 1, segs)
+        recs = records(segs[0])
+        self.assertEqual(len(recs), 3, recs)
+        # a flipped byte in the first, the last cut short mid-record
+        with open(segs[0], "r+b") as f:
+            f.seek(recs[0][0] + recs[0][1] // 2)
+            byte = f.read(1)
+            f.seek(recs[0][0] + recs[0][1] // 2)
+            f.write(bytes([byte[0] ^ 0x01]))
+            f.truncate(recs[2][0] + recs[2][1] // 3)
+        self.start_ok()
+        d.set_fault("ok")
+        self.assert_arrived([d], b, timeout=30)
+        st = self.wait_stats(lambda s: s.get("published") == 100,
+                             "the one whole record published")
+        self.assertEqual(st["spool_records_skipped"], 1, st)
+        self.assertEqual(st["spool_records_cut"], 1, st)
+        name = os.path.basename(segs[0])
+        self.agent.wait_log(rf"segment {name}: \d+ corrupt bytes at offset "
+                            rf"{recs[0][0]} skipped")
+        self.agent.wait_log(rf"segment {name}: torn record at offset "
+                            rf"{recs[2][0]} .* cut off")
+
+    def test_full_spool_503_for_pushed_ageing_for_scheduled(self):
+        d = self.down_double()
+        # a plugin printing about 8 KB a run: a segment of its own each
+        per_run = 50
+        plugin = ("#!/bin/sh\ni=0\nprintf '['\n"
+                  f"while [ $i -lt {per_run} ]; do\n"
+                  "    [ $i -gt 0 ] && printf ','\n"
+                  "    printf '{\"name\":\"m%d\",\"timestamp\":0,\"tags\":"
+                  "{\"i\":\"%d\",\"pad\":\"" + "p" * 100 + "\"},"
+                  "\"value\":%d}' $i $i \"$1\"\n"
+                  "    i=$((i + 1))\ndone\nprintf ']\\n'\n")
+        repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
+        repo = "spool/filler"
+        repos.create(repo, plugin)
+        git = repos.registry_git(repo)
+        reg = os.path.join(self.agent.dir, "registry.json")
+        with open(reg, "w") as f:
+            json.dump({"ns": {NS: ""}, "resources": {NS: [
+                {"measurement_type": "PLUGIN", "name": "PLUGIN.filler",
+                 "git": git, "interval": "0"}]}}, f)
+        os.chmod(reg, 0o644)
+        self.agent.write_conf(
+            agent_extra=f"\tregistryaddr = \"file://{reg}\"\n"
+                        f"\tgit = \"{repos.template}\"\n",
+            output_name="nsq", servers=f'"tcp://{d.tcp_address}"',
+            output_extra="\tspoolbytes = 65536\n")
+        self.start_ok()
+        self.agent.wait_serving()
+
+        def listed():
+            code, body = self.agent.http("/plugins/list")
+            return code == 200 and any(p["repo"] == repo
+                                       for p in json.loads(body))
+        wait_until(listed, timeout=30, what="the plugin listed")
+        # pushed points first, while there is room: 200
+        pushed = make_points(0, 50)
+        self.post_ok(pushed)
+        q = urllib.parse.urlencode({"ns": NS, "repo": git})
+        runs = 14
+        for run in range(1, runs + 1):
+            code, body = self.agent.http(f"/plugins/run?{q}&param={run}",
+                                         method="POST")
+            self.assertEqual(code, 200, body)
+        st = self.wait_stats(lambda s: s.get("dropped_full", 0) > 0,
+                             "scheduled points aged out")
+        self.assertLessEqual(st["spool_bytes"], 65536, st)
+        # the spool is full: pushed points get 503, with Retry-After
+        status, retry, body = self.post(make_points(100, 200))
+        self.assertEqual(status, 503, body)
+        self.assertIsNotNone(retry)
+        self.assertIn("the spool is full", body)
+        st = self.wait_stats(lambda s: s.get("refused_full") == 200,
+                             "200 refused")
+        d.set_fault("ok")
+        st = self.wait_stats(
+            lambda s: s.get("accepted") == s.get("published", 0) +
+            s.get("dropped_full", 0) and s.get("buffer_points") == 0,
+            "everything published or aged out", timeout=60)
+        got = {}
+        seqs = set()
+        for m in d.messages():
+            for p in json.loads(m.body)["points"]:
+                if p["measurement"].startswith("PLUGIN.filler."):
+                    v = p["fields"]["value"]
+                    got[v] = got.get(v, 0) + 1
+                elif p["measurement"].startswith("RUN."):
+                    seqs.add(p["tags"]["seq"])
+        # every pushed point answered 200, the last run whole, not the
+        # first one
+        self.assertEqual(seqs, {str(i) for i in range(50)})
+        self.assertEqual(got.get(runs), per_run, got)
+        self.assertNotIn(1, got, got)
+
+    def test_unwritable_spool_answers_503_never_200(self):
+        d = self.down_double()
+        # segments of 256 KiB: the second request of 1000 opens another
+        self.setup_agent(d, "\tspoolbytes = 2097152\n")
+        spool = self.agent.values["spool"]
+        ok = self.post_thousands(0, 1000)
+        os.chmod(spool, 0o500)
+        self.addCleanup(os.chmod, spool, 0o700)
+        refused = None
+        for i in range(1, 8):
+            pts = make_points(i * 1000, 1000, name="sp.m")
+            status, _, body = self.post(pts)
+            if status == 200:
+                ok.extend(pts)
+                continue
+            self.assertEqual(status, 503, body)
+            refused = body
+            break
+        self.assertIsNotNone(refused, "no 503 from an unwritable spool")
+        self.assertIn("the spool cannot be written", refused)
+        self.assertIn("Permission denied", refused)
+        self.wait_stats(lambda s: s.get("spool_write_errors", 0) >= 1,
+                        "a write error counted")
+        self.agent.wait_log(r"spool: write: cannot create segment .*: "
+                            r"Permission denied")
+        os.chmod(spool, 0o700)
+        more = make_points(50000, 1000, name="sp.m")
+        self.post_ok(more)
+        d.set_fault("ok")
+        self.assert_arrived([d], ok + more, timeout=60)
+
+    def test_tiny_tmpfs_answers_503_never_200(self):
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        spool = os.path.join(self.agent.dir, "tiny")
+        os.makedirs(spool)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                            f"size=256k,mode=0700,uid={nobody_uid()}",
+                            "agent-spool-test", spool],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest(f"skipped: cannot mount a tmpfs: {r.stderr}")
+        # after the agent's own cleanup (cleanups run last in, first out)
+        self.addCleanup(subprocess.run, ["umount", "-l", spool])
+        d = self.down_double()
+        self.setup_agent(d, spool=spool)
+        ok, refused = [], None
+        for i in range(10):
+            pts = make_points(i * 1000, 1000, name="sp.t")
+            status, _, body = self.post(pts)
+            if status == 200:
+                ok.extend(pts)
+                continue
+            self.assertEqual(status, 503, body)
+            refused = body
+            break
+        self.assertIsNotNone(refused, "a 256 KiB spool took 10 MB")
+        self.assertIn("No space left on device", refused)
+        self.assertGreater(len(ok), 0)
+        st = self.wait_stats(lambda s: s.get("spool_write_errors", 0) >= 1,
+                             "a write error counted")
+        d.set_fault("ok")
+        self.assert_arrived([d], ok, timeout=60)
+        self.agent.stop()
+
+    def test_reload_moves_the_spool(self):
+        d = self.down_double()
+        self.setup_agent(d)
+        old = self.agent.values["spool"]
+        sent = self.post_thousands(0, 3000)
+        self.assertGreater(len(segments(old)), 0)
+        new = os.path.join(self.agent.dir, "spool2")
+        self.agent.write_conf(spool=new)
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(rf"spool: {new}")
+        self.agent.wait_log(r"sender applied config generation 2")
+        # carried over: the old one is empty, the new one holds them
+        self.assertEqual(segments(old), [])
+        self.assertGreater(len(segments(new)), 0)
+        sent += self.post_thousands(3000, 1000)
+        self.wait_stats(lambda s: s.get("spool") == new,
+                        "the new spool in /me/status")
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
+
+    def test_unusable_spool_leaves_memory_carrying_on(self):
+        d = self.double()
+        if is_root():
+            # another user made it first, in a sticky directory where
+            # anyone may: the master leaves it alone (a warning), and
+            # the sender, which can read it, refuses it for its owner
+            sticky = os.path.join(self.agent.dir, "sticky")
+            os.makedirs(sticky)
+            os.chmod(sticky, 0o1777)
+            spool = os.path.join(sticky, "foreign")
+            os.makedirs(spool)
+            os.chown(spool, 12345, 12345)
+            os.chmod(spool, 0o755)
+            why = "owned by uid 12345"
+        else:
+            spool = os.path.join(self.agent.dir, "foreign")
+            os.makedirs(spool)
+            os.chmod(spool, 0o777)
+            why = "writable by group or others"
+        self.setup_agent(d, spool=spool)
+        if is_root():
+            self.agent.wait_log(rf"\[output\] spool {spool}: .*owned by a "
+                                r"user who had no business making it; "
+                                r"its worker does without")
+        self.agent.wait_log(rf"cannot use the spool: {spool}: {why}.*; "
+                            r"points are kept in memory only")
+        st = self.wait_stats(lambda s: "spool_ok" in s, "sender counters")
+        self.assertEqual(st["spool_ok"], 0, st)
+        self.assertIsNone(st["spool"], st)
+        self.assertIn(spool, st["spool_error"])
+        self.assertIn(why, st["spool_error"])
+        sent = make_points(0, 500)
+        self.post_ok(sent)
+        self.assert_arrived([d], sent)
+        self.assertEqual(segments(spool), [])
+
+    def test_stop_leaves_the_rest_in_the_spool_and_clean_keeps_it(self):
+        d = self.down_double()
+        self.setup_agent(d)
+        sent = make_points(0, 500)
+        self.post_ok(sent)
+        r = self.agent.stop("-m", "clean")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.agent.wait_log(r"stopping with 500 points unpublished .* they "
+                            r"stay in the spool")
+        self.assertGreater(len(segments(self.agent.values["spool"])), 0)
+        d.set_fault("ok")
+        self.start_ok()
+        self.assert_arrived([d], sent, timeout=30)
+
+    def test_spoolsync_zero_answers_after_the_sync(self):
+        d = self.double()
+        self.setup_agent(d, "\tspoolsync = 0\n")
+        sent, lock, errors = [], threading.Lock(), []
+
+        def client(k):
+            for j in range(5):
+                pts = make_points(k * 10000 + j * 100, 100, name="sp.z")
+                status, _, body = self.post(pts, unix=k % 2 == 0)
+                with lock:
+                    if status == 200:
+                        sent.extend(pts)
+                    else:
+                        errors.append((status, body))
+        ts = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assert_arrived([d], sent)
+        st = self.wait_stats(lambda s: s.get("published") == 2000,
+                             "2000 published")
+        # every answer waited for a sync; one may serve several
+        self.assertGreaterEqual(st["spool_syncs"], 1, st)
+        self.assertLessEqual(st["spool_syncs"], 20 + 2, st)
+        self.assertEqual(st["spool_write_errors"], 0, st)

@@ -1,0 +1,850 @@
+/*
+ * The sender's spool (sender_spool.h): CRC32C, the record format (every
+ * flipped bit found), write and read back, a torn tail at every byte
+ * offset of the last record, a corrupt record in the middle, rotation,
+ * deletion of what is published, replay order across the two lanes,
+ * holding in memory, ageing a segment out, and a directory the spool
+ * must refuse.
+ */
+#include <criterion/criterion.h>
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "workers/sender/sender_spool.h"
+
+#define TOPIC	"collect.pool.loda"
+
+static char	 dir[64];
+static char	 logged[4096];
+
+static void
+logfn(const char *msg, void *arg)
+{
+	strlcat(logged, msg, sizeof(logged));
+	strlcat(logged, "\n", sizeof(logged));
+}
+
+static void
+setup(void)
+{
+	strlcpy(dir, "/tmp/spool-test.XXXXXX", sizeof(dir));
+	cr_assert_not_null(mkdtemp(dir));
+	logged[0] = '\0';
+}
+
+static void
+rm_dir(const char *d)
+{
+	char	 cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void
+teardown(void)
+{
+	rm_dir(dir);
+}
+
+TestSuite(spool, .init = setup, .fini = teardown);
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* Points "<tag><i>-<j>..." of `n` points padded to `width` bytes each. */
+static char *
+points(const char *tag, uint32_t n, size_t width, size_t *len)
+{
+	struct buf	 b;
+	size_t		 start;
+	uint32_t	 j;
+
+	buf_init(&b);
+	for (j = 0; j < n; j++) {
+		if (j > 0)
+			buf_addc(&b, '\n');
+		start = b.len;
+		buf_printf(&b, "%s-%u", tag, j);
+		while (b.len - start < width)
+			buf_addc(&b, 'x');
+	}
+	cr_assert(!buf_failed(&b));
+	*len = b.len;
+	return b.p;
+}
+
+static void
+msg_of(struct points_msg *m, char *data, size_t len, uint32_t n)
+{
+	memset(m, 0, sizeof(*m));
+	m->fmt = FORMAT_JSON;
+	strlcpy(m->topic, TOPIC, sizeof(m->topic));
+	m->npoints = n;
+	m->data = data;
+	m->len = len;
+}
+
+static struct spool *
+open_ok(uint64_t maxbytes)
+{
+	struct spool	*sp;
+	char		 err[256];
+
+	cr_assert_eq(sender_spool_open(&sp, dir, maxbytes, logfn, NULL, err,
+	    sizeof(err)), 0, "%s", err);
+	return sp;
+}
+
+/* Append record `tag` of n points to lane; returns what held it. */
+static struct spool_seg *
+append(struct spool *sp, enum spool_lane lane, const char *tag, uint32_t n,
+    size_t width, int hold)
+{
+	struct points_msg	 m;
+	struct spool_seg	*held;
+	char			*d, err[256];
+	size_t			 len;
+
+	d = points(tag, n, width, &len);
+	msg_of(&m, d, len, n);
+	cr_assert_eq(sender_spool_append(sp, lane, &m, hold, &held, err,
+	    sizeof(err)), 0, "%s", err);
+	free(d);
+	return held;
+}
+
+/* Read back every record: their first point's tag, in order. */
+static size_t
+read_all(struct spool *sp, char tags[][32], size_t max, int release)
+{
+	struct spool_rec	 rec;
+	struct spool_seg	*segs[256];
+	char			 err[256];
+	size_t			 n = 0, i;
+	const char		*dash;
+
+	while (sender_spool_next(sp, &rec, err, sizeof(err)) == 1) {
+		cr_assert_lt(n, max);
+		dash = strchr(rec.data, '-');
+		cr_assert_not_null(dash);
+		snprintf(tags[n], 32, "%.*s", (int)(dash - rec.data),
+		    rec.data);
+		cr_assert_str_eq(rec.topic, TOPIC);
+		segs[n] = rec.seg;
+		sender_spool_take(sp);
+		n++;
+	}
+	if (release)
+		for (i = 0; i < n; i++)
+			sender_spool_release(sp, segs[i]);
+	return n;
+}
+
+static int
+count_files(const char *d)
+{
+	DIR		*dp;
+	struct dirent	*e;
+	int		 n = 0;
+
+	cr_assert_not_null(dp = opendir(d));
+	while ((e = readdir(dp)) != NULL)
+		if (strstr(e->d_name, ".seg") != NULL)
+			n++;
+	closedir(dp);
+	return n;
+}
+
+/* The one segment file of a lane. */
+static void
+seg_path(enum spool_lane lane, char *path, size_t len)
+{
+	DIR		*dp;
+	struct dirent	*e;
+
+	path[0] = '\0';
+	cr_assert_not_null(dp = opendir(dir));
+	while ((e = readdir(dp)) != NULL)
+		if (e->d_name[0] == (lane == SPOOL_PUSHED ? 'p' : 's') &&
+		    strstr(e->d_name, ".seg") != NULL)
+			snprintf(path, len, "%s/%s", dir, e->d_name);
+	closedir(dp);
+	cr_assert_neq(path[0], '\0');
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat	 st;
+
+	cr_assert_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* ---- CRC32C and the record format ------------------------------------- */
+
+Test(spool, crc32c_known_values)
+{
+	struct crc32c	 c;
+	uint8_t		 buf[64];
+	uint32_t	 whole, parts;
+	size_t		 cut, off;
+
+	sender_crc32c_init(&c);
+	/* RFC 3720 B.4 and the usual check value */
+	cr_assert_eq(sender_crc32c(&c, 0, "123456789", 9), 0xE3069283U);
+	memset(buf, 0, 32);
+	cr_assert_eq(sender_crc32c(&c, 0, buf, 32), 0x8A9136AAU);
+	memset(buf, 0xff, 32);
+	cr_assert_eq(sender_crc32c(&c, 0, buf, 32), 0x62A8AB43U);
+	for (off = 0; off < 32; off++)
+		buf[off] = (uint8_t)off;
+	cr_assert_eq(sender_crc32c(&c, 0, buf, 32), 0x46DD794EU);
+	/* in pieces, at every alignment, the same as at once */
+	for (off = 0; off < 64; off++)
+		buf[off] = (uint8_t)(off * 37 + 11);
+	for (off = 0; off < 8; off++) {
+		whole = sender_crc32c(&c, 0, buf + off, 50);
+		for (cut = 0; cut <= 50; cut++) {
+			parts = sender_crc32c(&c, 0, buf + off, cut);
+			parts = sender_crc32c(&c, parts, buf + off + cut,
+			    50 - cut);
+			cr_assert_eq(parts, whole);
+		}
+	}
+}
+
+/* Whichever way the CPU computes it, the tables' CRC. */
+Test(spool, crc32c_fast_path_agrees_with_the_tables)
+{
+	static uint8_t	 buf[5 * CRC32C_BLOCK];
+	struct crc32c	 c;
+	size_t		 off, len, i;
+	uint32_t	 seed = 12345;
+
+	sender_crc32c_init(&c);
+	for (i = 0; i < sizeof(buf); i++) {
+		seed = seed * 1103515245 + 12345;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+	/* short, and over the 3-block steps and their edges */
+	for (off = 0; off < 9; off++)
+		for (len = 0; len + off <= sizeof(buf); len += len < 64 ? 1 :
+		    len >= 3 * CRC32C_BLOCK - 20 &&
+		    len < 3 * CRC32C_BLOCK + 20 ? 1 : 997)
+			cr_assert_eq(sender_crc32c(&c, 0x5a5a5a5a, buf + off,
+			    len), sender_crc32c_sw(&c, 0x5a5a5a5a, buf + off,
+			    len), "off %zu len %zu (hw %d)", off, len, c.hw);
+}
+
+Test(spool, record_round_trip_and_every_bit_flip_found)
+{
+	struct crc32c		 c;
+	struct points_msg	 m;
+	struct spool_rec	 rec;
+	struct buf		 b;
+	char			*d;
+	uint8_t			*p;
+	size_t			 len, i;
+	int			 bit;
+
+	sender_crc32c_init(&c);
+	d = points("rt", 3, 20, &len);
+	msg_of(&m, d, len, 3);
+	m.fmt = FORMAT_LINE;
+	buf_init(&b);
+	cr_assert_eq(sender_spool_rec_encode(&b, &c, 77, SPOOL_SCHEDULED, &m),
+	    0);
+	cr_assert_eq(b.len, SPOOL_REC_HDR + strlen(TOPIC) + len);
+	cr_assert_eq(b.len, sender_spool_record_size(&m));
+	p = (uint8_t *)b.p;
+	cr_assert_eq(sender_spool_rec_len(p), b.len);
+	cr_assert_eq(sender_spool_rec_check(&c, p, b.len, &rec), 0);
+	cr_assert_eq(rec.seq, 77);
+	cr_assert_eq(rec.fmt, FORMAT_LINE);
+	cr_assert_eq(rec.lane, SPOOL_SCHEDULED);
+	cr_assert_eq(rec.npoints, 3);
+	cr_assert_str_eq(rec.topic, TOPIC);
+	cr_assert_eq(rec.len, len);
+	cr_assert_eq(memcmp(rec.data, d, len), 0);
+	for (i = 0; i < b.len; i++)
+		for (bit = 0; bit < 8; bit++) {
+			p[i] ^= (uint8_t)(1 << bit);
+			cr_assert_eq(sender_spool_rec_check(&c, p, b.len,
+			    &rec), -1, "flip of bit %d of byte %zu not found",
+			    bit, i);
+			p[i] ^= (uint8_t)(1 << bit);
+		}
+	/* cut short, or a byte more */
+	cr_assert_eq(sender_spool_rec_check(&c, p, b.len - 1, &rec), -1);
+	cr_assert_eq(sender_spool_rec_check(&c, p, b.len + 1, &rec), -1);
+	buf_free(&b);
+	free(d);
+}
+
+Test(spool, record_with_wrong_point_count_refused)
+{
+	struct crc32c		 c;
+	struct points_msg	 m;
+	struct spool_rec	 rec;
+	struct buf		 b;
+	char			*d;
+	size_t			 len;
+
+	sender_crc32c_init(&c);
+	d = points("pc", 3, 10, &len);
+	/* says 2, has 3: a good CRC does not make it a good record */
+	msg_of(&m, d, len, 2);
+	buf_init(&b);
+	cr_assert_eq(sender_spool_rec_encode(&b, &c, 1, SPOOL_PUSHED, &m), 0);
+	cr_assert_eq(sender_spool_rec_check(&c, (uint8_t *)b.p, b.len, &rec),
+	    -1);
+	buf_free(&b);
+	free(d);
+}
+
+/* ---- writing and reading back ----------------------------------------- */
+
+Test(spool, write_close_reopen_read_back)
+{
+	struct spool	*sp;
+	char		 tags[16][32];
+	size_t		 n;
+
+	sp = open_ok(1 << 30);
+	cr_assert_eq(sp->nsegs, 0);
+	append(sp, SPOOL_PUSHED, "a", 5, 30, 0);
+	append(sp, SPOOL_PUSHED, "b", 1, 30, 0);
+	append(sp, SPOOL_PUSHED, "c", 100, 30, 0);
+	cr_assert_eq(sp->st.written, 3);
+	cr_assert_eq(sp->nsegs, 1);
+	cr_assert_eq(sender_spool_sync(sp, logged, sizeof(logged)), 0);
+	cr_assert(!sender_spool_dirty(sp));
+	sender_spool_close(sp);
+
+	sp = open_ok(1 << 30);
+	cr_assert_eq(sp->nsegs, 1);
+	n = read_all(sp, tags, 16, 0);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(tags[0], "a");
+	cr_assert_str_eq(tags[1], "b");
+	cr_assert_str_eq(tags[2], "c");
+	cr_assert_eq(sp->st.replayed, 3);
+	cr_assert_eq(sp->st.cut + sp->st.skipped, 0, "%s", logged);
+	sender_spool_close(sp);
+}
+
+Test(spool, replay_order_across_lanes)
+{
+	struct spool	*sp;
+	char		 tags[16][32];
+	const char	*want[] = { "p1", "s1", "s2", "p2", "s3", "p3" };
+	size_t		 n, i;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "p1", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "s1", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "s2", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "p2", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "s3", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "p3", 2, 10, 0);
+	cr_assert_eq(sp->nsegs, 2);
+	sender_spool_close(sp);
+
+	/* read back oldest first, whichever lane it is in */
+	sp = open_ok(1 << 30);
+	n = read_all(sp, tags, 16, 1);
+	cr_assert_eq(n, 6);
+	for (i = 0; i < n; i++)
+		cr_assert_str_eq(tags[i], want[i], "record %zu", i);
+	/* all published: nothing left */
+	cr_assert_eq(sp->nsegs, 0);
+	cr_assert_eq(count_files(dir), 0);
+	sender_spool_close(sp);
+
+	/* and the sequence goes on after them */
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 0), 0);
+	sender_spool_close(sp);
+}
+
+Test(spool, new_records_after_replay_come_after_it)
+{
+	struct spool	*sp;
+	char		 tags[16][32];
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_SCHEDULED, "old1", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "old2", 2, 10, 0);
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	/* something older waits on disk: the new one is not held */
+	cr_assert_null(append(sp, SPOOL_PUSHED, "new", 2, 10, 1));
+	cr_assert_eq(read_all(sp, tags, 16, 1), 3);
+	cr_assert_str_eq(tags[0], "old1");
+	cr_assert_str_eq(tags[1], "old2");
+	cr_assert_str_eq(tags[2], "new");
+	sender_spool_close(sp);
+}
+
+Test(spool, held_records_are_not_read_back)
+{
+	struct spool		*sp;
+	struct spool_seg	*seg;
+	char			 tags[16][32];
+
+	sp = open_ok(1 << 30);
+	cr_assert(sender_spool_caught_up(sp));
+	seg = append(sp, SPOOL_PUSHED, "h1", 3, 10, 1);
+	cr_assert_not_null(seg);
+	cr_assert_eq(seg->inmem, 1);
+	cr_assert(sender_spool_caught_up(sp));
+	/* not held: it waits on disk, and what comes after is not held */
+	cr_assert_null(append(sp, SPOOL_PUSHED, "d1", 3, 10, 0));
+	cr_assert(!sender_spool_caught_up(sp));
+	cr_assert_null(append(sp, SPOOL_SCHEDULED, "d2", 3, 10, 1));
+	cr_assert_eq(read_all(sp, tags, 16, 0), 2);
+	cr_assert_str_eq(tags[0], "d1");
+	cr_assert_str_eq(tags[1], "d2");
+	cr_assert(sender_spool_caught_up(sp));
+	cr_assert_not_null(append(sp, SPOOL_SCHEDULED, "h2", 3, 10, 1));
+	sender_spool_close(sp);
+}
+
+/* ---- torn and corrupt records ------------------------------------------ */
+
+Test(spool, torn_tail_at_every_byte_offset_of_the_last_record)
+{
+	struct spool	*sp;
+	char		 path[512], tags[16][32], cmd[1024], copy[80];
+	off_t		 end2, end3, cut;
+	int		 fd;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "r1", 4, 16, 0);
+	append(sp, SPOOL_PUSHED, "r2", 4, 16, 0);
+	end2 = (off_t)sp->wseg[SPOOL_PUSHED]->size;
+	append(sp, SPOOL_PUSHED, "r3", 4, 16, 0);
+	end3 = (off_t)sp->wseg[SPOOL_PUSHED]->size;
+	sender_spool_close(sp);
+	seg_path(SPOOL_PUSHED, path, sizeof(path));
+	snprintf(copy, sizeof(copy), "%s.orig", dir);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", dir, copy);
+	cr_assert_eq(system(cmd), 0);
+
+	for (cut = end2; cut < end3; cut++) {
+		/* the spool as a crash after `cut - end2` bytes left it */
+		rm_dir(dir);
+		snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", copy, dir);
+		cr_assert_eq(system(cmd), 0);
+		cr_assert_eq(truncate(path, cut), 0);
+		logged[0] = '\0';
+		sp = open_ok(1 << 30);
+		/* a torn record was cut, the file with it */
+		cr_assert_eq(sp->st.cut, cut > end2 ? 1 : 0, "cut at %lld",
+		    (long long)cut);
+		cr_assert_eq(sp->st.skipped, 0);
+		cr_assert_eq(file_size(path), end2);
+		if (cut > end2)
+			cr_assert(strstr(logged, "torn record") != NULL &&
+			    strstr(logged, "offset") != NULL, "%s", logged);
+		cr_assert_eq(read_all(sp, tags, 16, 0), 2);
+		cr_assert_str_eq(tags[0], "r1");
+		cr_assert_str_eq(tags[1], "r2");
+		sender_spool_close(sp);
+	}
+	/* a crash before the first byte of the segment header was written */
+	rm_dir(dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/p-0000000000000009.seg", dir);
+	cr_assert_neq(fd = open(path, O_CREAT | O_WRONLY, 0600), -1);
+	close(fd);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(sp->nsegs, 0);
+	cr_assert_eq(count_files(dir), 0);
+	/* ids go on after it */
+	append(sp, SPOOL_PUSHED, "x", 1, 4, 0);
+	cr_assert_geq(sp->wseg[SPOOL_PUSHED]->id, 10);
+	sender_spool_close(sp);
+	rm_dir(copy);
+}
+
+Test(spool, corrupt_record_in_the_middle_is_skipped_and_counted)
+{
+	struct spool	*sp;
+	char		 path[512], tags[16][32], want[128];
+	off_t		 end1;
+	uint8_t		 b;
+	int		 fd;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "m1", 4, 16, 0);
+	end1 = (off_t)sp->wseg[SPOOL_PUSHED]->size;
+	append(sp, SPOOL_PUSHED, "m2", 4, 16, 0);
+	append(sp, SPOOL_PUSHED, "m3", 4, 16, 0);
+	sender_spool_close(sp);
+	seg_path(SPOOL_PUSHED, path, sizeof(path));
+	/* one byte of the second record's points flipped */
+	cr_assert_neq(fd = open(path, O_RDWR), -1);
+	cr_assert_eq(pread(fd, &b, 1, end1 + 60), 1);
+	b ^= 0x20;
+	cr_assert_eq(pwrite(fd, &b, 1, end1 + 60), 1);
+	close(fd);
+
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 0), 2);
+	cr_assert_str_eq(tags[0], "m1");
+	cr_assert_str_eq(tags[1], "m3");
+	cr_assert_eq(sp->st.skipped, 1);
+	cr_assert_eq(sp->st.cut, 0);
+	/* logged with its segment and offset */
+	snprintf(want, sizeof(want), "at offset %lld skipped",
+	    (long long)end1);
+	cr_assert(strstr(logged, strrchr(path, '/') + 1) != NULL &&
+	    strstr(logged, want) != NULL, "%s", logged);
+	sender_spool_close(sp);
+}
+
+Test(spool, corrupt_length_field_is_found_and_skipped)
+{
+	struct spool	*sp;
+	char		 path[512], tags[16][32];
+	off_t		 end1;
+	uint8_t		 len[4] = { 0xff, 0xff, 0xff, 0x00 };
+	int		 fd;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "l1", 2, 16, 0);
+	end1 = (off_t)sp->wseg[SPOOL_PUSHED]->size;
+	append(sp, SPOOL_PUSHED, "l2", 2, 16, 0);
+	append(sp, SPOOL_PUSHED, "l3", 2, 16, 0);
+	append(sp, SPOOL_PUSHED, "l4", 2, 16, 0);
+	sender_spool_close(sp);
+	seg_path(SPOOL_PUSHED, path, sizeof(path));
+	/* the second record claims 16 MiB: only the CRC scan finds l3 */
+	cr_assert_neq(fd = open(path, O_RDWR), -1);
+	cr_assert_eq(pwrite(fd, len, 4, end1 + 4), 4);
+	close(fd);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 0), 3);
+	cr_assert_str_eq(tags[1], "l3");
+	cr_assert_eq(sp->st.skipped, 1);
+	sender_spool_close(sp);
+}
+
+Test(spool, bad_segment_header_still_gives_its_records)
+{
+	struct spool	*sp;
+	char		 path[512], tags[16][32];
+	int		 fd;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_SCHEDULED, "bh", 2, 16, 0);
+	sender_spool_close(sp);
+	seg_path(SPOOL_SCHEDULED, path, sizeof(path));
+	cr_assert_neq(fd = open(path, O_RDWR), -1);
+	cr_assert_eq(pwrite(fd, "XXXX", 4, 0), 4);
+	close(fd);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 0), 1);
+	cr_assert_eq(sp->st.skipped, 1);
+	cr_assert(strstr(logged, "bad header") != NULL, "%s", logged);
+	sender_spool_close(sp);
+}
+
+/* ---- segments: rotation, deletion, ageing, recycling ------------------- */
+
+Test(spool, rotation_and_deletion_of_published_segments)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	struct spool_seg	*first;
+	char			 err[256], tags[64][32], tag[16];
+	size_t			 n;
+	int			 i, files;
+
+	/* 256 KiB of spool: segments of 32 KiB */
+	sp = open_ok(256 * 1024);
+	cr_assert_eq(sp->segmax, 32 * 1024);
+	for (i = 0; i < 40; i++) {
+		snprintf(tag, sizeof(tag), "r%02d", i);
+		append(sp, SPOOL_PUSHED, tag, 20, 200, 0);
+	}
+	files = count_files(dir);
+	cr_assert_geq(files, 4);
+	cr_assert_eq((int)sp->nsegs, files);
+	first = sender_spool_seg_next(sp, SPOOL_PUSHED, NULL);
+	cr_assert_leq(first->size, sp->segmax);
+	/* the first segment's records, published one by one */
+	n = 0;
+	while (sender_spool_next(sp, &rec, err, sizeof(err)) == 1 &&
+	    rec.seg == first) {
+		sender_spool_take(sp);
+		n++;
+	}
+	cr_assert_gt(n, 1);
+	cr_assert_eq(count_files(dir), files);
+	while (n-- > 1)
+		sender_spool_release(sp, first);
+	cr_assert_eq(count_files(dir), files, "removed before all were done");
+	sender_spool_release(sp, first);
+	cr_assert_eq(count_files(dir), files - 1);
+	sender_spool_close(sp);
+	/* the rest is still there, in order */
+	sp = open_ok(256 * 1024);
+	n = read_all(sp, tags, 64, 1);
+	cr_assert_gt(n, 30);
+	cr_assert_str_eq(tags[n - 1], "r39");
+	cr_assert_eq(count_files(dir), 0);
+	sender_spool_close(sp);
+}
+
+Test(spool, full_when_the_next_record_would_go_over)
+{
+	struct spool		*sp;
+	struct points_msg	 m;
+	char			*d;
+	size_t			 len;
+
+	sp = open_ok(65536);
+	d = points("f", 10, 100, &len);
+	msg_of(&m, d, len, 10);
+	while (sender_spool_room(sp, sender_spool_record_size(&m)))
+		append(sp, SPOOL_PUSHED, "f", 10, 100, 0);
+	cr_assert_leq(sp->bytes, 65536);
+	cr_assert_gt(sp->bytes + sender_spool_record_size(&m), 65536 -
+	    SPOOL_SEG_HDR);
+	free(d);
+	sender_spool_close(sp);
+}
+
+Test(spool, ageing_out_the_oldest_scheduled_segment)
+{
+	struct spool		*sp;
+	struct spool_seg	*seg;
+	uint64_t		 pts, before;
+	char			 err[256], tags[64][32], tag[16];
+	size_t			 n;
+	int			 i;
+
+	sp = open_ok(256 * 1024);
+	for (i = 0; i < 30; i++) {
+		snprintf(tag, sizeof(tag), "s%02d", i);
+		append(sp, SPOOL_SCHEDULED, tag, 20, 200, 0);
+		if (i % 10 == 0) {
+			snprintf(tag, sizeof(tag), "p%02d", i);
+			append(sp, SPOOL_PUSHED, tag, 1, 10, 0);
+		}
+	}
+	seg = sender_spool_seg_next(sp, SPOOL_SCHEDULED, NULL);
+	before = sp->bytes;
+	cr_assert_eq(sender_spool_drop(sp, seg, &pts, err, sizeof(err)), 0);
+	/* whole records of 20 points, none read back */
+	cr_assert_gt(pts, 0);
+	cr_assert_eq(pts % 20, 0);
+	cr_assert_lt(sp->bytes, before);
+	n = read_all(sp, tags, 64, 1);
+	/* what went first is the oldest scheduled; pushed all there */
+	cr_assert_eq(n, 30 - pts / 20 + 3);
+	cr_assert_str_eq(tags[0], "p00");
+	cr_assert_str_eq(tags[n - 1], "s29");
+	sender_spool_close(sp);
+}
+
+Test(spool, drop_refuses_a_segment_held_in_memory)
+{
+	struct spool		*sp;
+	struct spool_seg	*seg;
+	uint64_t		 pts;
+	char			 err[256];
+
+	sp = open_ok(1 << 30);
+	seg = append(sp, SPOOL_SCHEDULED, "held", 2, 10, 1);
+	cr_assert_not_null(seg);
+	cr_assert_eq(sender_spool_drop(sp, seg, &pts, err, sizeof(err)), -1);
+	sender_spool_release(sp, seg);
+	cr_assert_eq(sender_spool_drop(sp, seg, &pts, err, sizeof(err)), 0);
+	cr_assert_eq(pts, 0, "it was read already");
+	cr_assert_eq(count_files(dir), 0);
+	sender_spool_close(sp);
+}
+
+Test(spool, published_write_segment_is_recycled)
+{
+	struct spool		*sp;
+	struct spool_seg	*segs[64];
+	char			 tag[16], path[512], tags[4][32];
+	int			 i;
+
+	sp = open_ok(1 << 30);
+	/* held in memory as written, published: 1.3 MiB */
+	for (i = 0; i < 64; i++) {
+		snprintf(tag, sizeof(tag), "w%02d", i);
+		segs[i] = append(sp, SPOOL_PUSHED, tag, 100, 200, 1);
+		cr_assert_not_null(segs[i]);
+	}
+	cr_assert_eq(count_files(dir), 1);
+	for (i = 0; i < 64; i++)
+		sender_spool_release(sp, segs[i]);
+	/* emptied in place: a crash now replays nothing */
+	cr_assert_eq(count_files(dir), 1);
+	cr_assert_not_null(sp->wseg[SPOOL_PUSHED]);
+	cr_assert_eq(sp->wseg[SPOOL_PUSHED]->size, SPOOL_SEG_HDR);
+	cr_assert_eq(sp->bytes, SPOOL_SEG_HDR);
+	seg_path(SPOOL_PUSHED, path, sizeof(path));
+	cr_assert_eq(file_size(path), SPOOL_SEG_HDR);
+	cr_assert_not_null(append(sp, SPOOL_PUSHED, "after", 1, 10, 1));
+	cr_assert_eq(count_files(dir), 1);
+	/* what goes on after it is read back as usual */
+	cr_assert_null(append(sp, SPOOL_PUSHED, "disk", 1, 10, 0));
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 4, 1), 2);
+	cr_assert_str_eq(tags[0], "after");
+	cr_assert_str_eq(tags[1], "disk");
+	sender_spool_close(sp);
+}
+
+Test(spool, unread_counts_what_is_left)
+{
+	struct spool	*sp;
+	uint64_t	 recs, pts;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "u1", 7, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "u2", 5, 10, 0);
+	append(sp, SPOOL_PUSHED, "u3", 3, 10, 0);
+	sender_spool_unread(sp, &recs, &pts);
+	cr_assert_eq(recs, 3);
+	cr_assert_eq(pts, 15);
+	sender_spool_close(sp);
+}
+
+/* ---- directories the spool refuses ------------------------------------- */
+
+static void
+open_fails(const char *path, const char *why)
+{
+	struct spool	*sp;
+	char		 err[512];
+
+	cr_assert_eq(sender_spool_open(&sp, path, 1 << 30, logfn, NULL, err,
+	    sizeof(err)), -1, "%s opened", path);
+	cr_assert_null(sp);
+	cr_assert(strstr(err, why) != NULL, "\"%s\" lacks \"%s\"", err, why);
+	cr_assert(strstr(err, path) != NULL, "\"%s\" lacks the path", err);
+}
+
+Test(spool, refused_directories)
+{
+	struct spool	*sp;
+	char		 p[128];
+
+	snprintf(p, sizeof(p), "%s/missing", dir);
+	open_fails(p, "No such file");
+	cr_assert_eq(chmod(dir, 0770), 0);
+	open_fails(dir, "writable by group or others");
+	cr_assert_eq(chmod(dir, 0500), 0);
+	open_fails(dir, "not readable, writable and searchable");
+	cr_assert_eq(chmod(dir, 0700), 0);
+	snprintf(p, sizeof(p), "%s/link", dir);
+	cr_assert_eq(symlink(dir, p), 0);
+	open_fails(p, "symbolic link");
+	snprintf(p, sizeof(p), "%s/file", dir);
+	cr_assert_eq(close(open(p, O_CREAT | O_WRONLY, 0600)), 0);
+	open_fails(p, "Not a directory");
+	/* one spool, one sender */
+	sp = open_ok(1 << 30);
+	open_fails(dir, "in use by another sender");
+	sender_spool_close(sp);
+	sender_spool_close(open_ok(1 << 30));
+	if (geteuid() == 0) {
+		cr_assert_eq(chown(dir, 12345, 12345), 0);
+		open_fails(dir, "owned by uid 12345");
+		cr_assert_eq(chown(dir, 0, 0), 0);
+	}
+}
+
+Test(spool, foreign_files_are_left_alone)
+{
+	struct spool	*sp;
+	char		 p[128];
+	int		 fd;
+
+	snprintf(p, sizeof(p), "%s/notes.txt", dir);
+	cr_assert_neq(fd = open(p, O_CREAT | O_WRONLY, 0600), -1);
+	cr_assert_eq(write(fd, "hello", 5), 5);
+	close(fd);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(sp->nsegs, 0);
+	sender_spool_close(sp);
+	cr_assert_eq(access(p, F_OK), 0);
+}
+
+/* ---- the mark ------------------------------------------------------------ */
+
+Test(spool, mark_keeps_published_records_from_coming_back)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	uint64_t		 third = 0;
+	char			 err[256], tags[16][32], path[128];
+	int			 i, fd;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "k1", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "k2", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "k3", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "k4", 2, 10, 0);
+	/* the first two published; k3 held in memory, k4 read back */
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)),
+		    1);
+		sender_spool_take(sp);
+		if (i < 2)
+			sender_spool_release(sp, rec.seg);
+		else
+			third = rec.seq;	/* held: not released */
+	}
+	sender_spool_set_mark(sp, third);
+	cr_assert_eq(sp->mark, third);
+	/* a mark never goes back */
+	sender_spool_set_mark(sp, third - 1);
+	cr_assert_eq(sp->mark, third);
+	sender_spool_close(sp);
+
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 1), 2);
+	cr_assert_str_eq(tags[0], "k3");
+	cr_assert_str_eq(tags[1], "k4");
+	/* nothing in memory, nothing unread: the next one to be written */
+	sender_spool_set_mark(sp, 0);
+	cr_assert_eq(sp->mark, sp->next_seq);
+	sender_spool_close(sp);
+
+	/* a mark that is no mark: everything comes back */
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "z1", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "z2", 2, 10, 0);
+	sender_spool_close(sp);
+	snprintf(path, sizeof(path), "%s/mark", dir);
+	cr_assert_neq(fd = open(path, O_WRONLY | O_TRUNC), -1);
+	cr_assert_eq(write(fd, "garbage garbage!", 16), 16);
+	close(fd);
+	logged[0] = '\0';
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 1), 2);
+	cr_assert(strstr(logged, "not a mark") != NULL, "%s", logged);
+	sender_spool_close(sp);
+}

@@ -1,0 +1,368 @@
+/*
+ * The sender worker as the master runs it: worker_main() in a forked kid,
+ * this test its master (CONF, PEER, SETUP_END, SHUTDOWN) and its front
+ * and scheduler peers.  Whether points are pushed (503 when full) or
+ * scheduled (aged out when full) follows from the edge they came on, not
+ * from what the producer wrote in them: a scheduler claiming its points
+ * are pushed does not pin them, a front claiming its are scheduled does
+ * not get them aged out.  The output has no server, so nothing leaves the
+ * buffer but by ageing, and the buffer holds 10 points (memory only).
+ */
+#include <criterion/criterion.h>
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/unistd.h>
+
+#include <ev.h>
+
+#include "codec.h"
+#include "conf.h"
+#include "frame.h"
+#include "points_msg.h"
+#include "proto.h"
+#include "status.h"
+#include "workers/worker.h"
+
+#define MAXACK	16
+
+struct ack {
+	uint32_t		 reqid;
+	enum points_verdict	 v;
+	char			 why[256];
+};
+
+struct h {
+	struct ev_loop		*loop;
+	pid_t			 pid;
+	int			 status;
+	int			 exited;
+	struct frame_conn	*ctl;
+	struct frame_conn	*front;
+	struct frame_conn	*sched;
+	int			 ready;
+	struct ack		 acks[MAXACK];
+	size_t			 nacks;
+	struct worker_stats	 stats;
+	int			 nstats;
+};
+
+static void
+ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct h	*h = arg;
+	struct preader	 pr;
+	char		*msg;
+
+	codec_get_init(&pr, in->data, in->datalen);
+	switch (in->hdr.type) {
+	case MSG_READY:
+		h->ready = 1;
+		break;
+	case MSG_LOG:
+		(void)codec_get_u32(&pr);
+		if ((msg = codec_get_str(&pr)) != NULL) {
+			fprintf(stderr, "sender: %s\n", msg);
+			free(msg);
+		}
+		break;
+	case MSG_STATS:
+		if (status_stats_decode(&pr, &h->stats) == 0)
+			h->nstats++;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+ctl_close(struct frame_conn *fc, const char *why, void *arg)
+{
+	((struct h *)arg)->ctl = NULL;
+}
+
+static void
+front_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct h	*h = arg;
+	struct preader	 pr;
+	struct ack	*a;
+
+	if (in->hdr.type != MSG_POINTS_ACK)
+		return;
+	cr_assert_lt(h->nacks, MAXACK);
+	a = &h->acks[h->nacks++];
+	a->reqid = in->hdr.reqid;
+	codec_get_init(&pr, in->data, in->datalen);
+	cr_assert_eq(points_ack_decode(&pr, &a->v, a->why, sizeof(a->why)),
+	    0);
+}
+
+static void
+front_close(struct frame_conn *fc, const char *why, void *arg)
+{
+	((struct h *)arg)->front = NULL;
+}
+
+static void
+sched_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+}
+
+static void
+sched_close(struct frame_conn *fc, const char *why, void *arg)
+{
+	((struct h *)arg)->sched = NULL;
+}
+
+static void
+tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct h	*h = t->data;
+	int		 st;
+
+	if (!h->exited && waitpid(h->pid, &st, WNOHANG) == h->pid) {
+		h->exited = 1;
+		h->status = st;
+	}
+}
+
+/* Run the loop until cond(h, arg) or `secs` pass (a hang is the failure). */
+static int
+wait_for(struct h *h, int (*cond)(struct h *, uint64_t), uint64_t arg,
+    double secs)
+{
+	ev_timer	 tick;
+	ev_tstamp	 end;
+
+	ev_timer_init(&tick, tick_cb, 0.02, 0.02);
+	tick.data = h;
+	ev_timer_start(h->loop, &tick);
+	ev_now_update(h->loop);
+	end = ev_now(h->loop) + secs;
+	while (!cond(h, arg) && ev_now(h->loop) < end)
+		ev_run(h->loop, EVRUN_ONCE);
+	ev_timer_stop(h->loop, &tick);
+	return cond(h, arg);
+}
+
+static int
+is_ready(struct h *h, uint64_t arg)
+{
+	return h->ready || h->exited;
+}
+
+static int
+has_exited(struct h *h, uint64_t arg)
+{
+	return h->exited;
+}
+
+static int
+has_acks(struct h *h, uint64_t n)
+{
+	return h->nacks >= n;
+}
+
+static uint64_t
+stat_of(const struct h *h, const char *key)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < h->stats.n; i++)
+		if (strcmp(h->stats.v[i].key, key) == 0)
+			return h->stats.v[i].value;
+	return UINT64_MAX;
+}
+
+static int
+accepted_is(struct h *h, uint64_t n)
+{
+	return stat_of(h, "accepted") == n;
+}
+
+static void
+hello(struct frame_conn *fc, enum role self)
+{
+	struct pbuf	 pb;
+
+	codec_put_init(&pb);
+	codec_put_u32(&pb, self);
+	codec_put_u64(&pb, 1);
+	cr_assert_eq(frame_send(fc, MSG_HELLO, 0, pb.buf, pb.len, -1), 0);
+	codec_put_free(&pb);
+}
+
+static void
+peer_fd(struct h *h, enum role r, int fd)
+{
+	struct pbuf	 pb;
+
+	codec_put_init(&pb);
+	codec_put_u32(&pb, r);
+	cr_assert_eq(frame_send(h->ctl, MSG_PEER, 0, pb.buf, pb.len, fd), 0);
+	codec_put_free(&pb);
+}
+
+static void
+h_start(struct h *h)
+{
+	static char		 name[] = "agent-test-sender";
+	char			*argv[] = { name, NULL };
+	struct frame_rules	 rules;
+	struct agent_conf	 c;
+	struct pbuf		 pb;
+	int			 sv[2], fv[2], kv[2];
+
+	memset(h, 0, sizeof(*h));
+	cr_assert_eq(conf_defaults(&c), 0);
+	snprintf(c.user, sizeof(c.user), "nobody");
+	/* no server: no request ever, nothing leaves but by ageing */
+	c.spool[0] = '\0';
+	c.buffersize = 10;
+	cr_assert_not_null(h->loop = ev_loop_new(EVFLAG_AUTO));
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fv), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, kv), 0);
+	if ((h->pid = fork()) == 0) {
+		if (dup2(sv[1], CONTROL_FD) == -1)
+			_exit(120);
+		closefrom(CONTROL_FD + 1);
+		/* _exit: no exit handlers (or LeakSanitizer) under seccomp */
+		_exit(worker_main(ROLE_SENDER, 1, argv));
+	}
+	cr_assert_neq(h->pid, -1);
+	close(sv[1]);
+
+	rules.edge = proto_control_edge(ROLE_SENDER);
+	rules.self = ROLE_MASTER;
+	rules.name = "test-master<->sender";
+	cr_assert_not_null(h->ctl = frame_conn_new(h->loop, sv[0], &rules,
+	    ctl_msg, ctl_close, h));
+	rules.edge = proto_peer_edge_find(ROLE_FRONT, ROLE_SENDER);
+	rules.self = ROLE_FRONT;
+	rules.name = "test-front<->sender";
+	cr_assert_not_null(h->front = frame_conn_new(h->loop, fv[0], &rules,
+	    front_msg, front_close, h));
+	rules.edge = proto_peer_edge_find(ROLE_SCHEDULER, ROLE_SENDER);
+	rules.self = ROLE_SCHEDULER;
+	rules.name = "test-scheduler<->sender";
+	cr_assert_not_null(h->sched = frame_conn_new(h->loop, kv[0], &rules,
+	    sched_msg, sched_close, h));
+
+	codec_put_init(&pb);
+	codec_put_u64(&pb, 1);
+	conf_encode(&pb, &c, ROLE_SENDER);
+	cr_assert(!codec_put_failed(&pb));
+	cr_assert_eq(frame_send(h->ctl, MSG_CONF, 0, pb.buf, pb.len, -1), 0);
+	codec_put_free(&pb);
+	conf_free(&c);
+	peer_fd(h, ROLE_FRONT, fv[1]);
+	peer_fd(h, ROLE_SCHEDULER, kv[1]);
+	cr_assert_eq(frame_send(h->ctl, MSG_SETUP_END, 0, NULL, 0, -1), 0);
+	hello(h->front, ROLE_FRONT);
+	hello(h->sched, ROLE_SCHEDULER);
+	cr_assert(wait_for(h, is_ready, 0, 10.), "no READY");
+	cr_assert(!h->exited, "the worker exited: status %#x", h->status);
+}
+
+static void
+h_stop(struct h *h)
+{
+	if (h->ctl != NULL)
+		cr_assert_eq(frame_send(h->ctl, MSG_SHUTDOWN, 0, NULL, 0, -1),
+		    0);
+	cr_assert(wait_for(h, has_exited, 0, 15.), "the worker did not stop");
+	if (h->ctl != NULL)
+		frame_conn_close(h->ctl);
+	if (h->front != NULL)
+		frame_conn_close(h->front);
+	if (h->sched != NULL)
+		frame_conn_close(h->sched);
+	ev_loop_destroy(h->loop);
+}
+
+/* `n` points that say they are `origin`, on the edge of `fc`. */
+static void
+points(struct frame_conn *fc, uint32_t reqid, enum points_origin origin,
+    uint32_t n, const char *tag)
+{
+	struct points_msg	 m;
+	struct pbuf		 pb;
+	char			 data[1024];
+	size_t			 len = 0;
+	uint32_t		 i;
+
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(data + len, sizeof(data) - len,
+		    "%s{\"measurement\":\"%s\",\"n\":%u}", i > 0 ? "\n" : "",
+		    tag, i);
+	memset(&m, 0, sizeof(m));
+	m.fmt = FORMAT_JSON;
+	m.origin = origin;
+	snprintf(m.topic, sizeof(m.topic), "collect.pool.loda");
+	m.npoints = n;
+	m.data = data;
+	m.len = len;
+	codec_put_init(&pb);
+	points_msg_encode(&pb, &m);
+	cr_assert(!codec_put_failed(&pb));
+	cr_assert_eq(frame_send(fc, MSG_POINTS, reqid, pb.buf, pb.len, -1), 0);
+	codec_put_free(&pb);
+}
+
+TestSuite(sender_worker, .timeout = 60);
+
+Test(sender_worker, scheduler_claiming_pushed_still_ages_out)
+{
+	struct h	 h;
+
+	h_start(&h);
+	/* the scheduler says "pushed": it is not believed */
+	points(h.sched, 0, ORIGIN_PUSHED, 6, "claims.pushed");
+	points(h.front, 1, ORIGIN_PUSHED, 4, "front");
+	cr_assert(wait_for(&h, has_acks, 1, 10.));
+	cr_assert_eq(h.acks[0].v, POINTS_ACCEPTED, "%s", h.acks[0].why);
+	cr_assert(wait_for(&h, accepted_is, 10, 10.));
+	/* full: 6 more scheduled points age the scheduler's 6 out */
+	points(h.sched, 0, ORIGIN_SCHEDULED, 6, "more");
+	cr_assert(wait_for(&h, accepted_is, 16, 10.), "accepted %llu",
+	    (unsigned long long)stat_of(&h, "accepted"));
+	cr_assert_eq(stat_of(&h, "dropped_full"), 6);
+	cr_assert_eq(stat_of(&h, "refused_full"), 0);
+	cr_assert_eq(stat_of(&h, "buffer_points"), 10);
+	h_stop(&h);
+}
+
+Test(sender_worker, front_claiming_scheduled_is_still_pushed)
+{
+	struct h	 h;
+
+	h_start(&h);
+	/* the front's points say "scheduled": they are pushed all the same */
+	points(h.front, 1, ORIGIN_SCHEDULED, 6, "front.claims.scheduled");
+	points(h.sched, 0, ORIGIN_SCHEDULED, 4, "sched");
+	cr_assert(wait_for(&h, accepted_is, 10, 10.));
+	/* full: room is made from the scheduler's 4 only, never the front's
+	 * older 6 */
+	points(h.sched, 0, ORIGIN_SCHEDULED, 4, "sched2");
+	cr_assert(wait_for(&h, accepted_is, 14, 10.));
+	cr_assert_eq(stat_of(&h, "dropped_full"), 4);
+	/* and the front's next points get 503 rather than ageing anything */
+	points(h.front, 2, ORIGIN_SCHEDULED, 4, "front2");
+	cr_assert(wait_for(&h, has_acks, 2, 10.));
+	cr_assert_eq(h.acks[0].v, POINTS_ACCEPTED);
+	cr_assert_eq(h.acks[1].reqid, 2);
+	cr_assert_eq(h.acks[1].v, POINTS_FULL, "%d %s", h.acks[1].v,
+	    h.acks[1].why);
+	cr_assert(strstr(h.acks[1].why, "buffer full") != NULL, "%s",
+	    h.acks[1].why);
+	h_stop(&h);
+}
