@@ -98,8 +98,15 @@ const struct conf_field conf_fields[] = {
 	    "directory of core files named core.<service>.<pid>.<time>" },
 	{ "agent", "collect", CONF_T_BOOL, OFF(collect), "yes", 0, 0,
 	    R(ROLE_COLLECTOR),
-	    "run the system collectors and the PORT and PROC checks; no: the "
-	    "collector sends nothing" },
+	    "run the system collectors and the PORT and PROC checks; no: "
+	    "none of them runs (selfmetrics has its own key)" },
+	{ "agent", "selfmetrics", CONF_T_BOOL, OFF(selfmetrics), "yes", 0, 0,
+	    R(ROLE_COLLECTOR),
+	    "publish the agent's own figures (those of GET /metrics) as "
+	    "agent.* points to every namespace of the host" },
+	{ "agent", "selfmetricsinterval", CONF_T_INT, OFF(selfmetricsinterval),
+	    "60", 1, 86400, R(ROLE_COLLECTOR),
+	    "seconds between two rounds of self metrics" },
 
 	{ "output", "name", CONF_T_STR, OFF(output_name), "nsq",
 	    0, 0, R(ROLE_SENDER),

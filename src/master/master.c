@@ -171,6 +171,9 @@ send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		ws->stats = w->stats;
 		memcpy(ws->peers, w->peers, sizeof(ws->peers));
 	}
+	/* a sample lost to memory is better than no answer at all */
+	if (stats_table(m, &st.metrics) == -1)
+		log_warnx("%s: some samples left out of the status", __func__);
 	codec_put_init(&pb);
 	status_encode(&pb, &st);
 	if (codec_put_failed(&pb) ||
@@ -178,6 +181,7 @@ send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		log_warn("%s: status to %s", __func__,
 		    proto_role_name(to->role));
 	codec_put_free(&pb);
+	status_free(&st);
 }
 
 /* Directories the workers need, made while we are still root. */
@@ -395,14 +399,17 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	struct wslot	*w = arg;
 	struct master	*m = w->m;
 	struct preader	 pr;
-	char		*text;
-	struct worker_stats stats;
+	char		*text, why[256];
 	uint32_t	 level, peer, peerpid, ok;
 	uint64_t	 gen;
 
 	codec_get_init(&pr, in->data, in->datalen);
-	/* a dead worker's last frames: only its log lines still matter */
-	if (w->reaped && in->hdr.type != MSG_LOG)
+	why[0] = '\0';
+	/*
+	 * A dead worker's last frames: its log lines still matter, and its
+	 * last counters (they join its role's base right after).
+	 */
+	if (w->reaped && in->hdr.type != MSG_LOG && in->hdr.type != MSG_STATS)
 		return;
 	switch (in->hdr.type) {
 	case MSG_READY:
@@ -462,10 +469,8 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		send_status(m, w, in->hdr.reqid);
 		return;
 	case MSG_STATS:
-		if (status_stats_decode(&pr, &stats) == -1
-		    || codec_get_end(&pr) == -1)
+		if (stats_worker_msg(w, &pr, why, sizeof(why)) == -1)
 			break;
-		w->stats = stats;
 		return;
 	default:
 		break;
@@ -473,7 +478,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	/* a worker that breaks the protocol is not trusted to go on */
 	log_warnx("%s: bad %s message from %s: %s", __func__,
 	    proto_msg_name(in->hdr.type), proto_role_name(w->role),
-	    pr.failed ? pr.err : "unexpected");
+	    why[0] != '\0' ? why : pr.failed ? pr.err : "unexpected");
 	supervise_kill(w, "protocol error on its control edge");
 }
 
@@ -760,6 +765,7 @@ master_start(const char *conf_path, int foreground)
 	log_set_sink(NULL, NULL);
 	logfile_close(&m->log);
 	ev_loop_destroy(m->loop);
+	stats_free(m);
 	conf_free(&m->conf);
 	free(m);
 	return code;

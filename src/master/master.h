@@ -55,6 +55,7 @@ struct wslot {
 	uint64_t		 acked_gen;
 	pid_t			 peers[ROLE_MAX];
 	struct worker_stats	 stats;		/* its last MSG_STATS */
+	struct metric_set	 metrics;	/* and its typed samples */
 	ev_timer		 setup_timer;
 	ev_timer		 restart_timer;
 };
@@ -88,6 +89,8 @@ struct master {
 	ev_timer		 stop_timer;
 	ev_timer		 reload_timer;	/* acks of a new generation */
 	ev_timer		 orphan_timer;	/* orphans.c sweep */
+	/* per role, what its dead processes counted (stats.c) */
+	struct metric_set	 base[ROLE_MAX];
 };
 
 /* master.c */
@@ -121,6 +124,17 @@ int	 orphans_become_subreaper(void);
 void	 orphans_start(struct master *);
 /* Kill our children that are not workers; how many were found. */
 int	 orphans_sweep(struct master *);
+
+/* stats.c */
+struct preader;
+/* MSG_STATS from `w`; 0, or -1 with err (a protocol error). */
+int	 stats_worker_msg(struct wslot *, struct preader *, char *err,
+	    size_t errlen);
+/* `w` died: its counters join its role's base. */
+void	 stats_worker_died(struct master *, struct wslot *);
+/* Every sample: the master's, and each role's base plus its worker's. */
+int	 stats_table(struct master *, struct metric_set *out);
+void	 stats_free(struct master *);
 
 /* daemon.c */
 int	 daemon_detach(int *report_fd, char *err, size_t errlen);

@@ -508,7 +508,15 @@ int
 worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
     const char *note)
 {
+	return worker_push_stats_metrics(w, v, n, note, NULL);
+}
+
+int
+worker_push_stats_metrics(struct worker *w, const struct stat_kv *v,
+    size_t n, const char *note, const struct metric_set *ms)
+{
 	struct worker_stats	 ws;
+	struct metric_set	 none;
 	struct pbuf		 pb;
 	size_t			 i;
 	int			 rv = 0;
@@ -520,8 +528,10 @@ worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
 	}
 	ws.n = (uint32_t)i;
 	strlcpy(ws.note, note != NULL ? note : "", sizeof(ws.note));
+	metrics_init(&none);
 	codec_put_init(&pb);
 	status_stats_encode(&pb, &ws);
+	metrics_encode(&pb, ms != NULL ? ms : &none);
 	if (codec_put_failed(&pb) || worker_send_ctl(w, MSG_STATS, 0, pb.buf,
 	    pb.len) == -1) {
 		log_warn("%s: %s", __func__, proto_role_name(w->role));

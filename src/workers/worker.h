@@ -86,6 +86,10 @@ struct stat_kv {
 /* Send counters (at most STATS_MAX) and a note (the last error). */
 int	 worker_push_stats(struct worker *, const struct stat_kv *, size_t n,
 	    const char *note);
+struct metric_set;
+/* The same with the worker's typed samples (metrics.h) for /metrics. */
+int	 worker_push_stats_metrics(struct worker *, const struct stat_kv *,
+	    size_t n, const char *note, const struct metric_set *);
 /* Leave the event loop and exit with `code` after flushing to master. */
 void	 worker_exit(struct worker *, int code);
 

@@ -130,6 +130,7 @@ struct http_server {
 	uint64_t		 next_id;
 	uint64_t		 rejected;
 	ev_tstamp		 reject_warned;
+	uint64_t		 codes[HTTP_CODE_SLOTS];	/* answers */
 };
 
 /* front_http.c */

@@ -87,6 +87,10 @@ conn_send(struct http_conn *c, int status, const char *ctype,
 		front_http_conn_kill(c);
 		return;
 	}
+	/* GET /metrics counts what was answered */
+	if (status >= HTTP_CODE_FIRST &&
+	    status < HTTP_CODE_FIRST + HTTP_CODE_SLOTS)
+		c->srv->codes[status - HTTP_CODE_FIRST]++;
 	if (front_http_out_append(c, hdr, n) == -1 ||
 	    (!head && !nobody && front_http_out_append(c, body, len) == -1)) {
 		log_warn("%s: %s: queueing response", __func__, c->name);

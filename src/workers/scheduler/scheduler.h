@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "items.h"
+#include "metrics.h"
 #include "plugin_msg.h"
 #include "scheduler_run.h"
 #include "workers/worker.h"
@@ -87,6 +88,7 @@ struct plugin {
 	uint64_t		 timeouts;
 	uint64_t		 points;
 	uint64_t		 dropped;
+	struct metric_hist	 duration;	/* of the runs that started */
 };
 TAILQ_HEAD(pluginlist, plugin);
 
@@ -119,6 +121,7 @@ struct sched_stats {
 	uint64_t	 skipped;
 	uint64_t	 output_over;
 	uint64_t	 points_sent;
+	uint64_t	 points_received;	/* valid points in output */
 	uint64_t	 points_dropped;	/* bad points in output */
 	uint64_t	 points_unsent;	/* the sender was not there */
 	uint64_t	 git_errors;
@@ -138,6 +141,7 @@ struct sched {
 	ev_timer		 stats_timer;
 	ev_timer		 stop_timer;
 	struct sched_stats	 st;
+	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
 };
 

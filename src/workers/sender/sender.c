@@ -461,8 +461,26 @@ sender_push_stats(struct sender *s)
 		{ "buffer_points", s->qpoints },
 		{ "buffer_bytes", s->qbytes },
 	};
-	(void)worker_push_stats(s->w, v, sizeof(v) / sizeof(v[0]),
-	    s->last_error);
+	struct metric_set	*ms = &s->ms;
+
+	metrics_reset(ms);
+	(void)metrics_put(ms, "points_published_total", s->st.published,
+	    NULL);
+	(void)metrics_put(ms, "points_dropped_total", s->st.dropped_full,
+	    "reason", "buffer_full", NULL);
+	(void)metrics_put(ms, "points_dropped_total", s->st.dropped_stop,
+	    "reason", "shutdown", NULL);
+	/* refused for size before a 200, or cut off after one */
+	(void)metrics_put(ms, "points_dropped_total", s->st.rejected +
+	    s->st.dropped_toolarge, "reason", "too_large", NULL);
+	(void)metrics_put(ms, "points_dropped_total", s->st.dropped_rejected,
+	    "reason", "output_rejected", NULL);
+	(void)metrics_put(ms, "points_refused_total", s->st.refused_full,
+	    NULL);
+	(void)metrics_put(ms, "buffer_points", s->qpoints, NULL);
+	(void)metrics_put(ms, "buffer_bytes", s->qbytes, NULL);
+	(void)worker_push_stats_metrics(s->w, v, sizeof(v) / sizeof(v[0]),
+	    s->last_error, ms);
 }
 
 static void
@@ -626,6 +644,7 @@ sender_cleanup(struct worker *w)
 		batch_free(b);
 	}
 	sender_cut_free(&s->cut);
+	metrics_free(&s->ms);
 	free(s);
 	w->priv = NULL;
 }

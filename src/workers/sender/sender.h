@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "encode.h"
+#include "metrics.h"
 #include "points_msg.h"
 #include "workers/worker.h"
 
@@ -152,6 +153,7 @@ struct sender {
 	ev_timer		 stats_timer;
 	struct sender_stats	 st;
 	struct sender_stats	 st_sent;	/* last pushed to the master */
+	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
 };
 
