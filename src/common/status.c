@@ -96,6 +96,7 @@ status_decode(struct preader *pr, struct agent_status *st, char *err,
 {
 	struct worker_status	*w;
 	uint32_t		 i, r;
+	char			 why[256];
 
 	memset(st, 0, sizeof(*st));
 	codec_get_strbuf(pr, st->version, sizeof(st->version));
@@ -131,8 +132,9 @@ status_decode(struct preader *pr, struct agent_status *st, char *err,
 			return -1;
 		}
 	}
-	if (!pr->failed && metrics_decode(pr, &st->metrics, err,
-	    errlen) == -1) {
+	if (!pr->failed && metrics_decode(pr, &st->metrics, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "status: %s", why);
 		status_free(st);
 		return -1;
 	}

@@ -13,6 +13,7 @@
 #include "front_metrics.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,12 +56,19 @@ front_metrics_help_text(struct buf *b, const char *v)
 	}
 }
 
-/* The shortest decimal that reads back as the same double. */
+/*
+ * The shortest decimal that reads back as the same double; whole numbers
+ * without an exponent (le="300", not le="3e+02").
+ */
 const char *
 front_metrics_float(char *s, size_t len, double v)
 {
 	int	 prec;
 
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(s, len, "%.0f", v);
+		return s;
+	}
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(s, len, "%.*g", prec, v);
 		if (strtod(s, NULL) == v)
