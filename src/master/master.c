@@ -51,6 +51,8 @@ master_stop(struct master *m, int code)
 		return;
 	m->phase = M_STOPPING;
 	m->exit_code = code;
+	notify_send(&m->notify, NOTIFY_STOPPING, code == 0 ?
+	    "stopping the workers" : "startup failed; stopping");
 	ev_timer_stop(m->loop, &m->reload_timer);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		w = &m->w[r];
@@ -136,6 +138,7 @@ master_started(struct master *m)
 	    m->listen_unix != -1 ? ", unix:" : "",
 	    m->listen_unix != -1 ? m->conf.socket : "");
 	log_info("%s", msg);
+	notify_send(&m->notify, NOTIFY_READY, msg);
 	if (m->foreground && m->listen_tcp != -1)
 		log_info("try: curl -s http://%s/me/status", m->conf.listen);
 	strlcat(msg, "\n", sizeof(msg));
@@ -255,6 +258,20 @@ reload_laggards(struct master *m, char *buf, size_t len)
 	return n;
 }
 
+/* The manager learns the reload is over, applied or not. */
+static void
+reload_over(struct master *m, const char *how)
+{
+	char	 status[256];
+
+	if (!m->reloading)
+		return;
+	m->reloading = 0;
+	snprintf(status, sizeof(status), "config generation %llu: %s",
+	    (unsigned long long)m->generation, how);
+	notify_send(&m->notify, NOTIFY_READY, status);
+}
+
 static void
 reload_acked(struct master *m)
 {
@@ -266,6 +283,7 @@ reload_acked(struct master *m)
 	ev_timer_stop(m->loop, &m->reload_timer);
 	log_info("reload: config generation %llu acknowledged by every "
 	    "worker", (unsigned long long)m->generation);
+	reload_over(m, "reload applied by every worker");
 }
 
 static void
@@ -274,10 +292,13 @@ reload_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct master	*m = t->data;
 	char		 who[128];
 
-	if (reload_laggards(m, who, sizeof(who)) > 0)
+	if (reload_laggards(m, who, sizeof(who)) > 0) {
 		log_warnx("%s: reload: config generation %llu not acknowledged "
 		    "within %.0f s by: %s", __func__,
 		    (unsigned long long)m->generation, RELOAD_ACK_TIMEOUT, who);
+		reload_over(m, "reload not acknowledged by every worker (see "
+		    "the log)");
+	}
 }
 
 /* Apply a new listener set; only what changed is re-bound. */
@@ -336,6 +357,8 @@ master_reload(struct master *m)
 		return;
 	}
 	log_info("reload: reading %s", m->conf_path);
+	m->reloading = 1;
+	notify_send(&m->notify, NOTIFY_RELOADING, "reloading the config");
 	/* a failed load leaves `next` empty, safe to free */
 	if (conf_load(m->conf_path, &next, conf_warn, m, err,
 	    sizeof(err)) == -1 ||
@@ -385,11 +408,15 @@ master_reload(struct master *m)
 		    (listeners_changed && spawn_send_listeners(m, w) == -1))
 			supervise_kill(w, "could not send its new config");
 	}
+	/* no worker to wait for (all restarting): over already */
+	reload_acked(m);
 	return;
 fail:
 	log_warnx("%s: reload failed, keeping config generation %llu: %s",
 	    __func__, (unsigned long long)m->generation, err);
 	conf_free(&next);
+	reload_over(m, "reload refused, the running config stays (see the "
+	    "log)");
 }
 
 /* Messages a worker sends the master on its control edge. */
@@ -612,6 +639,7 @@ master_setup(struct master *m, const char *conf_path, char *err,
 static void
 master_cleanup(struct master *m)
 {
+	notify_close(&m->notify);
 	if (m->exe_fd != -1)
 		close(m->exe_fd);
 	m->exe_fd = -1;
@@ -647,6 +675,7 @@ master_start(const char *conf_path, int foreground)
 	m->listen_tcp = m->listen_unix = -1;
 	m->exe_fd = -1;
 	m->report_fd = -1;
+	notify_init(&m->notify);
 	m->pidfile.fd = -1;
 	m->log.fd = -1;
 	m->generation = 1;
@@ -658,10 +687,13 @@ master_start(const char *conf_path, int foreground)
 	 */
 	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0) == -1)
 		log_warn("%s: close_range", __func__);
+	/* before any child: none of them may inherit NOTIFY_SOCKET */
+	(void)notify_open(&m->notify);
 	/* SIGHUP re-reads it after we chdir("/") */
 	if (realpath(conf_path, m->conf_path) == NULL) {
 		fprintf(stderr, "agent: cannot read %s: %s\n", conf_path,
 		    strerror(errno));
+		notify_close(&m->notify);
 		free(m);
 		return 2;
 	}
@@ -698,6 +730,9 @@ master_start(const char *conf_path, int foreground)
 	m->unprivileged = geteuid() != 0;
 	log_info("agent %s starting (master pid %ld, config %s)",
 	    PACKAGE_VERSION, (long)getpid(), conf_path);
+	if (m->notify.err[0] != '\0')
+		log_warnx("%s: %s: no readiness notifications", __func__,
+		    m->notify.err);
 	if (m->unprivileged)
 		log_warnx("%s: not running as root: workers keep uid %ld, no "
 		    "user switch and no chroot; rlimits, no_new_privs and "
