@@ -324,6 +324,8 @@ collector_start(struct worker *w, char *err, size_t errlen)
 	    STATS_INTERVAL);
 	c->stats_timer.data = c;
 	ev_timer_start(w->loop, &c->stats_timer);
+	/* before READY: /metrics has every family from the start */
+	push_stats(c);
 	c->started = 1;
 	if (!w->conf.collect)
 		log_info("collector: collect = no: nothing is collected");

@@ -641,6 +641,8 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	    STATS_INTERVAL);
 	s->stats_timer.data = s;
 	ev_timer_start(w->loop, &s->stats_timer);
+	/* before READY: /metrics has every family from the start */
+	sched_push_stats(s);
 	return 0;
 }
 

@@ -543,6 +543,8 @@ sender_start(struct worker *w, char *err, size_t errlen)
 	s->stats_timer.data = s;
 	ev_timer_start(w->loop, &s->stats_timer);
 	sender_open_sink(s);
+	/* before READY: /metrics has every family from the start */
+	sender_push_stats(s);
 	return 0;
 }
 
