@@ -8,7 +8,7 @@ DESTDIR ?=
 DEB_PKGS = gcc make autoconf pkg-config libev-dev libyajl-dev \
 	libcurl4-openssl-dev libbsd-dev libiniparser-dev libseccomp-dev \
 	libhttp-parser-dev libcriterion-dev curl git python3 procps iproute2 \
-	influxdb
+	influxdb prometheus systemd logrotate
 
 # Goals that first install packages or that need no configure step must not
 # make GNU make run ./configure (through the include below) before `deps`.
@@ -160,10 +160,20 @@ fuzz:
 bench: agent
 	$(MAKE) -C bench
 
+# The unit goes where systemd looks for local units, with ExecStart
+# pointing at the installed binary.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
 install: agent
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/logrotate.d
 	install -m 0755 agent $(DESTDIR)$(PREFIX)/sbin/agent
+	sed 's|/usr/local/sbin/agent|$(PREFIX)/sbin/agent|' \
+	    contrib/agent.service > $(DESTDIR)$(UNITDIR)/agent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/agent.service
+	[ -e $(DESTDIR)/etc/logrotate.d/agent ] || \
+	    install -m 0644 contrib/agent.logrotate $(DESTDIR)/etc/logrotate.d/agent
 	install -m 0644 doc/agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/agent.8
 	install -m 0644 doc/agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/agent.conf.5
 	[ -e $(DESTDIR)/etc/agent.conf ] || \

@@ -7,7 +7,8 @@
 
 /* write(2) until done or a real error; EINTR retried. 0 or -1. */
 int	 util_write_all(int fd, const void *, size_t);
-/* mkdir -p; existing directories are fine. 0 or -1 with errno. */
+/* mkdir -p, each directory made with `mode` whatever the umask;
+ * existing directories are fine (and left as they are). 0 or -1 (errno). */
 int	 util_mkdir_p(const char *path, mode_t mode);
 /* Strict decimal parse of the whole string; 0 or -1. */
 int	 util_parse_int64(const char *, long long min, long long max,
