@@ -8,7 +8,7 @@ DESTDIR ?=
 DEB_PKGS = gcc make autoconf pkg-config libev-dev libyajl-dev \
 	libcurl4-openssl-dev libbsd-dev libiniparser-dev libseccomp-dev \
 	libhttp-parser-dev libcriterion-dev curl git python3 procps iproute2 \
-	influxdb prometheus systemd logrotate
+	influxdb openssh-client prometheus systemd logrotate
 
 # Goals that first install packages or that need no configure step must not
 # make GNU make run ./configure (through the include below) before `deps`.

@@ -83,6 +83,14 @@ const struct conf_field conf_fields[] = {
 	{ "agent", "gittimeout", CONF_T_INT, OFF(gittimeout), "120",
 	    1, 3600, R(ROLE_GITPULL) | R(ROLE_FRONT),
 	    "seconds a git command may take" },
+	{ "agent", "gitsigners", CONF_T_FILE, OFF(gitsigners), "",
+	    0, 0, R(ROLE_GITPULL),
+	    "allowed-signers file (ssh-keygen(1)): plugins are checked out "
+	    "only from commits signed by a key it lists; empty: off" },
+	{ "agent", "gitsignedtags", CONF_T_BOOL, OFF(gitsignedtags), "no",
+	    0, 0, R(ROLE_GITPULL),
+	    "with gitsigners: require a signed tag on the branch tip instead "
+	    "of a signed commit" },
 	{ "agent", "pluginoutputmax", CONF_T_INT, OFF(pluginoutputmax),
 	    "1048576", 4096, (int64_t)1 << 30, R(ROLE_SCHEDULER),
 	    "bytes of a plugin's standard output read at most" },
@@ -90,6 +98,10 @@ const struct conf_field conf_fields[] = {
 	    0, 0, R(ROLE_FRONT),
 	    "bearer token for changing requests from non-loopback TCP peers; "
 	    "empty: those are refused" },
+	{ "agent", "hostnames", CONF_T_LIST, OFF(hostnames), "[]",
+	    0, 0, R(ROLE_FRONT),
+	    "names besides IP addresses, localhost and the host's own name "
+	    "that changing API requests may carry in Host" },
 	{ "agent", "ntpserver", CONF_T_STR, OFF(ntpserver), "",
 	    0, 0, R(ROLE_COLLECTOR),
 	    "SNTP server (host or host:port) for time.offset; empty: off" },
@@ -221,6 +233,12 @@ set_default(struct agent_conf *c, const struct conf_field *f)
 		if (log_level_parse(f->defval, p) == -1)
 			errstr = "bad level";
 		break;
+	case CONF_T_FILE:
+		if (strlcpy(((struct conf_file *)p)->path, f->defval,
+		    CONF_STR_MAX) >= CONF_STR_MAX)
+			errstr = "too long";
+		((struct conf_file *)p)->text = NULL;
+		break;
 	default:
 		errstr = "bad type";
 		break;
@@ -253,11 +271,18 @@ conf_defaults(struct agent_conf *c)
 void
 conf_free(struct agent_conf *c)
 {
-	size_t	 i;
+	struct conf_file	*cf;
+	size_t			 i;
 
-	for (i = 0; i < NFIELDS; i++)
+	for (i = 0; i < NFIELDS; i++) {
 		if (conf_fields[i].type == CONF_T_LIST)
 			strlist_free(field_ptr(c, &conf_fields[i]));
+		else if (conf_fields[i].type == CONF_T_FILE) {
+			cf = field_ptr(c, &conf_fields[i]);
+			free(cf->text);
+			cf->text = NULL;
+		}
+	}
 }
 
 /* On failure `dst` holds nothing to free (its lists are empty). */
@@ -265,28 +290,40 @@ int
 conf_copy(struct agent_conf *dst, const struct agent_conf *src)
 {
 	const struct conf_field	*f;
-	size_t			 i, j;
+	const struct conf_file	*sf;
+	struct conf_file	*df;
+	size_t			 i;
 
 	if (dst == src)
 		return 0;
 	memcpy(dst, src, sizeof(*dst));
-	for (i = 0; i < NFIELDS; i++)
-		if (conf_fields[i].type == CONF_T_LIST)
-			strlist_init(field_ptr(dst, &conf_fields[i]));
+	/* nothing of src's is owned by dst until copied */
 	for (i = 0; i < NFIELDS; i++) {
 		f = &conf_fields[i];
-		if (f->type != CONF_T_LIST)
-			continue;
-		if (strlist_copy(field_ptr(dst, f), field_cptr(src, f)) == -1) {
-			for (j = 0; j < i; j++)
-				if (conf_fields[j].type == CONF_T_LIST)
-					strlist_free(field_ptr(dst,
-					    &conf_fields[j]));
-			errno = ENOMEM;
-			return -1;
+		if (f->type == CONF_T_LIST)
+			strlist_init(field_ptr(dst, f));
+		else if (f->type == CONF_T_FILE)
+			((struct conf_file *)field_ptr(dst, f))->text = NULL;
+	}
+	for (i = 0; i < NFIELDS; i++) {
+		f = &conf_fields[i];
+		if (f->type == CONF_T_LIST) {
+			if (strlist_copy(field_ptr(dst, f),
+			    field_cptr(src, f)) == -1)
+				goto fail;
+		} else if (f->type == CONF_T_FILE) {
+			sf = field_cptr(src, f);
+			df = field_ptr(dst, f);
+			if (sf->text != NULL &&
+			    (df->text = strdup(sf->text)) == NULL)
+				goto fail;
 		}
 	}
 	return 0;
+fail:
+	conf_free(dst);
+	errno = ENOMEM;
+	return -1;
 }
 
 void
@@ -294,6 +331,7 @@ conf_encode(struct pbuf *pb, const struct agent_conf *c, enum role role)
 {
 	const struct conf_field	*f;
 	const struct strlist	*l;
+	const struct conf_file	*cf;
 	const void		*p;
 	size_t			 i, j;
 
@@ -324,6 +362,12 @@ conf_encode(struct pbuf *pb, const struct agent_conf *c, enum role role)
 		case CONF_T_LEVEL:
 			codec_put_u32(pb, (uint32_t)*(const enum log_level *)p);
 			break;
+		case CONF_T_FILE:
+			cf = p;
+			codec_put_str(pb, cf->path);
+			codec_put_bool(pb, cf->text != NULL);
+			codec_put_str(pb, cf->text);
+			break;
 		}
 	}
 }
@@ -342,6 +386,8 @@ type_name(enum conf_type t)
 		return "bool";
 	case CONF_T_LEVEL:
 		return "log level";
+	case CONF_T_FILE:
+		return "file";
 	}
 	return "?";
 }
@@ -352,6 +398,7 @@ type_tag(enum conf_type t)
 {
 	switch (t) {
 	case CONF_T_STR:
+	case CONF_T_FILE:	/* the path first */
 		return 'S';
 	case CONF_T_LIST:
 	case CONF_T_LEVEL:
@@ -369,6 +416,7 @@ decode_value(struct preader *r, const struct conf_field *f,
     struct agent_conf *c, char *why, size_t whylen)
 {
 	struct strlist	*l;
+	struct conf_file *cf;
 	void		*p = field_ptr(c, f);
 	char		*s;
 	uint32_t	 n, j, u;
@@ -452,6 +500,32 @@ decode_value(struct preader *r, const struct conf_field *f,
 			return -1;
 		}
 		*(enum log_level *)p = (enum log_level)u;
+		break;
+	case CONF_T_FILE:
+		cf = p;
+		free(cf->text);
+		cf->text = NULL;
+		if (codec_get_strbuf(r, cf->path, CONF_STR_MAX) == -1 ||
+		    r->failed) {
+			cf->path[0] = '\0';
+			goto codec;
+		}
+		u = (uint32_t)codec_get_bool(r);
+		s = codec_get_str(r);
+		if (r->failed || s == NULL) {
+			free(s);
+			goto codec;
+		}
+		if (strlen(s) > CONF_FILE_MAX) {
+			free(s);
+			snprintf(why, whylen, "file text over %d bytes",
+			    CONF_FILE_MAX);
+			return -1;
+		}
+		if (u)
+			cf->text = s;
+		else
+			free(s);
 		break;
 	}
 	return 0;
@@ -602,6 +676,9 @@ conf_format_value(const struct conf_field *f, const struct agent_conf *c,
 		w = snprintf(buf, len, "\"%s\"",
 		    log_level_name(*(const enum log_level *)p));
 		break;
+	case CONF_T_FILE:
+		return format_str(((const struct conf_file *)p)->path, buf,
+		    len);
 	default:
 		return -1;
 	}

@@ -22,6 +22,17 @@ struct pbuf;
 struct preader;
 
 #define CONF_STR_MAX	1024
+#define CONF_FILE_MAX	(256 * 1024)	/* bytes of a file read for workers */
+
+/*
+ * A file the config names and the master reads for the workers, which
+ * may not be able to (CONF_T_FILE): the path is the key's value, the
+ * text is filled by conf_check_env() and travels with the config.
+ */
+struct conf_file {
+	char		 path[CONF_STR_MAX];	/* "" = none */
+	char		*text;			/* NULL = not read */
+};
 
 struct agent_conf {
 	/* [agent] */
@@ -41,8 +52,11 @@ struct agent_conf {
 	int64_t		 registrytimeout;	/* seconds per request */
 	char		 gitbranch[CONF_STR_MAX];
 	int64_t		 gittimeout;		/* seconds per git call */
+	struct conf_file gitsigners;	/* allowed signers, "" = off */
+	int		 gitsignedtags;	/* a signed tag, not a signed commit */
 	int64_t		 pluginoutputmax;	/* stdout bytes kept per run */
 	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
+	struct strlist	 hostnames;	/* Host names of changing requests */
 	char		 ntpserver[CONF_STR_MAX];	/* TIME, "" = off */
 	char		 coredumpdir[CONF_STR_MAX];	/* COREDUMP */
 	int		 collect;	/* system collectors, PORT, PROC */
@@ -75,7 +89,8 @@ enum conf_type {
 	CONF_T_LIST,
 	CONF_T_INT,
 	CONF_T_BOOL,
-	CONF_T_LEVEL
+	CONF_T_LEVEL,
+	CONF_T_FILE		/* struct conf_file */
 };
 
 struct conf_field {

@@ -65,6 +65,9 @@ const struct metric_family metrics_families[] = {
 	{ "git_commands_total", METRIC_COUNTER,
 	    "git commands run for the plugins by result: ok, failed, "
 	    "timeout.", NULL, 0 },
+	{ "plugin_signatures_total", METRIC_COUNTER,
+	    "Signature checks of plugin commits ([agent] gitsigners) by "
+	    "result: verified, untrusted.", NULL, 0 },
 	{ "http_requests_total", METRIC_COUNTER,
 	    "HTTP API answers by status code.", NULL, 0 },
 };

@@ -45,6 +45,7 @@ plugin_req_encode(struct pbuf *pb, const struct plugin_req *r)
 	codec_put_u32(pb, r->timeout);
 	codec_put_bool(pb, r->has_param);
 	codec_put_str(pb, r->param);
+	codec_put_bool(pb, r->redact);
 }
 
 int
@@ -60,6 +61,7 @@ plugin_req_decode(struct preader *pr, struct plugin_req *r, char *err,
 	r->timeout = codec_get_u32(pr);
 	r->has_param = codec_get_bool(pr);
 	(void)codec_get_strbuf(pr, r->param, sizeof(r->param));
+	r->redact = codec_get_bool(pr);
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	if (op >= PLUGIN_OP_MAX) {
@@ -135,8 +137,11 @@ void
 plugin_msg_git_resp_encode(struct pbuf *pb, const struct git_resp *r)
 {
 	codec_put_bool(pb, r->ok);
+	codec_put_bool(pb, r->untrusted);
+	codec_put_bool(pb, r->kept);
 	codec_put_str(pb, r->commit);
 	codec_put_str(pb, r->error);
+	codec_put_str(pb, r->signer);
 }
 
 int
@@ -145,10 +150,17 @@ plugin_msg_git_resp_decode(struct preader *pr, struct git_resp *r, char *err,
 {
 	memset(r, 0, sizeof(*r));
 	r->ok = codec_get_bool(pr);
+	r->untrusted = codec_get_bool(pr);
+	r->kept = codec_get_bool(pr);
 	(void)codec_get_strbuf(pr, r->commit, sizeof(r->commit));
 	(void)codec_get_strbuf(pr, r->error, sizeof(r->error));
+	(void)codec_get_strbuf(pr, r->signer, sizeof(r->signer));
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
+	if (r->ok && r->untrusted) {
+		snprintf(err, errlen, "an answer both ok and untrusted");
+		return -1;
+	}
 	return 0;
 }
 

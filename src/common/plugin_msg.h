@@ -41,6 +41,7 @@ struct plugin_req {
 	uint32_t	 timeout;	/* run: seconds, 0 = default */
 	int		 has_param;
 	char		 param[PLUGIN_PARAM_MAX];
+	int		 redact;	/* list: leave out params and stderr */
 };
 
 void	 plugin_req_encode(struct pbuf *, const struct plugin_req *);
@@ -60,10 +61,21 @@ struct git_req {
 	int		 update;	/* fetch and reset to the branch */
 };
 
+/*
+ * ok: the checkout is at `commit` (verified, with [agent] gitsigners).
+ * !ok && untrusted: the signature check refused a commit (the error is
+ * "untrusted: <reason>"); with `kept` the checkout stayed where it was
+ * (an update's new tip was refused), without it there is no checkout to
+ * run (a first clone, or the checked-out commit itself was refused).
+ */
 struct git_resp {
 	int		 ok;
+	int		 untrusted;
+	int		 kept;
 	char		 commit[64];	/* full hex id, "" when unknown */
 	char		 error[1024];	/* when !ok: what failed and why */
+	char		 signer[256];	/* ok, verified: who signed, and with
+					 * which key */
 };
 
 void	 plugin_msg_git_req_encode(struct pbuf *, const struct git_req *);

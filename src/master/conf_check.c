@@ -243,6 +243,15 @@ check_abspath(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* An absolute path, or empty for none. */
+static int
+check_optpath(const char *s, char *why, size_t whylen)
+{
+	if (s[0] == '\0')
+		return 0;
+	return check_abspath(s, why, whylen);
+}
+
 /*
  * The master chowns pluginsdir to `user` and `stop -m clean` empties it:
  * a system directory there would be handed over or wiped.
@@ -404,6 +413,34 @@ check_namespace(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * A DNS name as the Host header carries it: labels of [-a-zA-Z0-9]
+ * joined by dots, no port, no trailing dot.
+ */
+static int
+check_hostname(const char *s, char *why, size_t whylen)
+{
+	const char	*label;
+	size_t		 n = strlen(s), len;
+
+	if (n == 0 || n > 253 ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-.") != n)
+		goto bad;
+	for (label = s; ; label += len + 1) {
+		len = strcspn(label, ".");
+		if (len == 0 || len > 63 || label[0] == '-' ||
+		    label[len - 1] == '-')
+			goto bad;
+		if (label[len] == '\0')
+			return 0;
+	}
+ bad:
+	snprintf(why, whylen, "not a host name (labels of [-a-zA-Z0-9] "
+	    "joined by dots, no port)");
+	return -1;
+}
+
 static int
 check_outpath(const char *s, char *why, size_t whylen)
 {
@@ -425,6 +462,7 @@ static const struct {
 	{ "agent", "ifaceprefix", check_iface },
 	{ "agent", "registryaddr", check_registry },
 	{ "agent", "gitbranch", check_gitbranch },
+	{ "agent", "gitsigners", check_optpath },
 	{ "agent", "token", check_token },
 	{ "agent", "ntpserver", check_ntpserver },
 	{ "agent", "coredumpdir", check_abspath },
@@ -436,6 +474,7 @@ static const struct {
 	{ "agent", "chroot", check_abspath },
 	{ "agent", "socket", check_socket },
 	{ "agent", "namespaces", check_namespace },
+	{ "agent", "hostnames", check_hostname },
 	{ "output", "name", check_output },
 	{ "output", "servers", check_server },
 	{ "output", "topic", check_topic },
@@ -460,6 +499,9 @@ conf_check_run(const struct conf_field *f, const struct agent_conf *c,
 			continue;
 		if (f->type == CONF_T_STR)
 			return key_checks[i].check(p, why, whylen);
+		if (f->type == CONF_T_FILE)
+			return key_checks[i].check(
+			    ((const struct conf_file *)p)->path, why, whylen);
 		if (f->type != CONF_T_LIST)
 			return 0;
 		l = p;

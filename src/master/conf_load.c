@@ -27,6 +27,7 @@
 
 #include "conf.h"
 #include "conf_check.h"
+#include "conf_files.h"
 #include "conf_list.h"
 
 /*
@@ -214,6 +215,7 @@ set_field(const struct conf_field *f, const char *raw, struct agent_conf *c,
     char *why, size_t whylen)
 {
 	struct strlist	 list, *lp;
+	struct conf_file *cf;
 	void		*p = (char *)c + f->offset;
 
 	switch (f->type) {
@@ -246,6 +248,18 @@ set_field(const struct conf_field *f, const char *raw, struct agent_conf *c,
 			    "WARN, ERROR");
 			return -1;
 		}
+		break;
+	case CONF_T_FILE:
+		/* the text is read by conf_check_env(), not by every load */
+		cf = p;
+		if (strlen(raw) >= CONF_STR_MAX) {
+			snprintf(why, whylen, "longer than %d bytes",
+			    CONF_STR_MAX - 1);
+			return -1;
+		}
+		strlcpy(cf->path, raw, CONF_STR_MAX);
+		free(cf->text);
+		cf->text = NULL;
 		break;
 	}
 	return conf_check_run(f, c, why, whylen);
@@ -464,7 +478,7 @@ check_user(const char *key, const char *name, int as_root, uid_t *uid,
 }
 
 int
-conf_check_env(const struct agent_conf *c, int as_root, conf_warn_fn warn,
+conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
     void *warn_arg, char *err, size_t errlen)
 {
 	uid_t	 uid = (uid_t)-1, puid = (uid_t)-1;
@@ -494,5 +508,9 @@ conf_check_env(const struct agent_conf *c, int as_root, conf_warn_fn warn,
 			    "plugins run as root (allowrootplugins = yes)",
 			    c->pluginsuser);
 	}
-	return 0;
+	if (c->gitsignedtags && c->gitsigners.path[0] == '\0')
+		warnf(warn, warn_arg, "[agent] gitsignedtags = yes has no "
+		    "effect while gitsigners is empty: plugins are not "
+		    "verified");
+	return conf_files_read(c, err, errlen);
 }

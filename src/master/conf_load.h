@@ -25,10 +25,11 @@ int	 conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 
 /*
  * Checks that need the running system: users exist (as root), pluginsuser
- * is not root unless allowrootplugins.  Problems that matter only as root
- * are warnings when not root.
+ * is not root unless allowrootplugins; then the files the config names
+ * for the workers are read into it (conf_files.h).  Problems that matter
+ * only as root are warnings when not root.
  */
-int	 conf_check_env(const struct agent_conf *, int as_root,
+int	 conf_check_env(struct agent_conf *, int as_root,
 	    conf_warn_fn warn, void *warn_arg, char *err, size_t errlen);
 
 #endif

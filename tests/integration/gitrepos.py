@@ -4,7 +4,8 @@ Each plugin lives in a bare repository <root>/<group>/<project>.git with a
 `release` branch whose top holds an executable `plugin`; the agent's
 `[agent] git` template is then "<root>/%s.git".  Everything is readable
 by all, because gitpull runs as `user` (nobody) when the tests run as
-root.
+root.  Commits and tags may be signed with SSH keys (ssh-keygen), as
+[agent] gitsigners wants them.
 """
 import os
 import subprocess
@@ -19,12 +20,31 @@ GIT_ENV = {
 }
 
 
-def git(*args, cwd=None):
-    r = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV,
+def git(*args, cwd=None, env=None):
+    r = subprocess.run(["git", *args], cwd=cwd, env={**GIT_ENV, **(env or {})},
                        capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)}: {r.stderr.strip()}")
     return r.stdout.strip()
+
+
+def ssh_key(path):
+    """A new ed25519 key pair at `path` (private) and `path`.pub."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                    os.path.basename(path), "-f", path], check=True,
+                   capture_output=True, timeout=60)
+    with open(path + ".pub") as f:
+        return f.read().strip()
+
+
+def signing(sign):
+    """git options and environment of a signature: `sign` is (private key
+    path, e-mail of the signer), or None for none."""
+    if sign is None:
+        return [], {}
+    key, email = sign
+    return (["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}.pub"],
+            {"GIT_COMMITTER_EMAIL": email, "GIT_AUTHOR_EMAIL": email})
 
 
 def open_tree(path):
@@ -55,21 +75,24 @@ class PluginRepos:
         """The `git` value of a registry item for this repo."""
         return f"git@git.test.local:{repo}.git"
 
-    def create(self, repo, script, files=None, branch="release"):
-        """A new repo `group/project` whose plugin is `script` (text)."""
+    def create(self, repo, script, files=None, branch="release", sign=None):
+        """A new repo `group/project` whose plugin is `script` (text);
+        `sign` as in commit()."""
         bare, work = self.bare(repo), self.work(repo)
         os.makedirs(os.path.dirname(bare), exist_ok=True)
         git("init", "--quiet", "--bare", bare)
         os.makedirs(work)
         git("init", "--quiet", "-b", branch, work)
         git("remote", "add", "origin", bare, cwd=work)
-        self.commit(repo, script, files, branch=branch, msg="first")
+        self.commit(repo, script, files, branch=branch, msg="first",
+                    sign=sign)
         open_tree(self.root)
         return self.head(repo, branch)
 
     def commit(self, repo, script, files=None, branch="release",
-               msg="change"):
-        """A new commit on `branch` with `script` as the plugin."""
+               msg="change", sign=None):
+        """A new commit on `branch` with `script` as the plugin; signed
+        when `sign` is (private key path, signer's e-mail)."""
         work = self.work(repo)
         path = os.path.join(work, "plugin")
         with open(path, "w") as f:
@@ -79,10 +102,22 @@ class PluginRepos:
             with open(os.path.join(work, name), "w") as f:
                 f.write(text)
         git("add", "-A", cwd=work)
-        git("commit", "--quiet", "-m", msg, cwd=work)
+        opts, env = signing(sign)
+        git(*opts, "commit", "--quiet", *(["-S"] if sign else []),
+            "-m", msg, cwd=work, env=env)
         git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=work)
         open_tree(self.root)
         return self.head(repo, branch)
+
+    def tag(self, repo, name, sign=None):
+        """An annotated tag on the work tree's HEAD, pushed; signed when
+        `sign` is (private key path, tagger's e-mail)."""
+        work = self.work(repo)
+        opts, env = signing(sign)
+        git(*opts, "tag", "-s" if sign else "-a", "-m", f"release {name}",
+            name, cwd=work, env=env)   # the tagger is the committer
+        git("push", "--quiet", "origin", f"refs/tags/{name}", cwd=work)
+        open_tree(self.root)
 
     def head(self, repo, branch="release"):
         return git("rev-parse", branch, cwd=self.bare(repo))

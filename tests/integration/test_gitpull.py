@@ -39,6 +39,9 @@ class Gitpull(AgentTest):
         wait_until(lambda: not os.path.exists(left), what="leftover gone")
         self.assertTrue(os.path.isdir(keep))
         self.agent.wait_log(r"gitpull.*removed 1 unfinished clone")
+        # [agent] gitsigners empty: today's behaviour, and said so
+        self.agent.wait_log(r"gitpull.*plugin signatures are not checked "
+                            r"\(\[agent\] gitsigners is empty\)")
         cfg = os.path.join(plugins, ".gitpull.gitconfig")
         with open(cfg) as f:
             self.assertIn("[safe]", f.read())

@@ -78,3 +78,117 @@ class Http(AgentTest):
         self.assertEqual(st["version"], self.agent.run(
             "version", conf=False).stdout.split()[1])
         self.assertIn("uptime", st)
+
+
+def unix_healthz(path, timeout=5):
+    """Status code of GET /healthz over the unix socket (raw, no curl: it
+    runs hundreds of times)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: agent\r\n"
+                  b"Connection: close\r\n\r\n")
+        out = b""
+        while (b := s.recv(4096)):
+            out += b
+        return int(out.split(b" ", 2)[1])
+    finally:
+        s.close()
+
+
+class SlowClients(AgentTest):
+    """Issue 10, finding 3: 300 TCP clients sending one header byte every
+    2 s kept every connection (each byte reset the idle timer) and the
+    unix socket at 503.  Now the unix socket has its own budget, loopback
+    holds at most its share of the TCP one, and the head deadline (10 s)
+    cuts each slow connection whatever the idle timer (30 s) says."""
+
+    CLIENTS = 300
+    BYTE_EVERY = 2.0
+    TRICKLE_FOR = 30.0      # the attack; every connection must end first
+
+    def test_slow_tcp_clients_cannot_lock_out_the_unix_socket(self):
+        import selectors
+        import time
+        self.start_ok()
+        sock_path = self.agent.values["socket"]
+        head = (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"X-Slow: " + b"a" * 64 + b"\r\n\r\n")
+        sel = selectors.DefaultSelector()
+        conns = {}
+        for _ in range(self.CLIENTS):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", self.agent.port))
+            conns[s] = {"sent": 0, "got": b"", "closed": False}
+            sel.register(s, selectors.EVENT_READ)
+        self.addCleanup(lambda: [s.close() for s in conns])
+        t0 = time.monotonic()
+        next_byte = t0
+        health = []         # (unix /healthz status, slow ones still open)
+
+        def open_count():
+            return sum(1 for c in conns.values() if not c["closed"])
+
+        while open_count() > 0:
+            now = time.monotonic()
+            # a hang is the failure: the attack is over, some still open
+            self.assertLess(now - t0, self.TRICKLE_FOR,
+                            f"{open_count()} slow connections outlived "
+                            f"the attack")
+            if now >= next_byte:
+                for s, c in conns.items():
+                    if c["closed"] or c["sent"] >= len(head):
+                        continue
+                    try:
+                        if s.send(head[c["sent"]:c["sent"] + 1]) == 1:
+                            c["sent"] += 1
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError:
+                        c["closed"] = True
+                        sel.unregister(s)
+                        s.close()
+                next_byte = now + self.BYTE_EVERY
+            for key, _ in sel.select(timeout=0.2):
+                s, c = key.fileobj, conns[key.fileobj]
+                try:
+                    b = s.recv(4096)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    b = b""
+                if b:
+                    c["got"] += b
+                    continue
+                c["closed"] = True
+                sel.unregister(s)
+                s.close()
+            health.append((unix_healthz(sock_path), open_count()))
+        sel.close()
+
+        self.assertTrue(all(code == 200 for code, _ in health),
+                        f"unix /healthz answers: "
+                        f"{sorted(set(c for c, _ in health))}")
+        # asked while slow connections held loopback's whole share
+        self.assertTrue(any(n >= 64 for _, n in health), health[:5])
+        cut, refused = 0, 0
+        for c in conns.values():
+            self.assertLess(c["sent"], len(head), "a slow head completed")
+            status = c["got"].split(b"\r\n", 1)[0]
+            if status.startswith(b"HTTP/1.1 408 "):
+                self.assertIn(b"request head not complete within 10 s",
+                              c["got"])
+                cut += 1
+            else:
+                # beyond loopback's share: turned away at once (or reset)
+                self.assertIn(status, (b"HTTP/1.1 503 Service Unavailable",
+                                       b""), c["got"][:200])
+                refused += 1
+        self.assertEqual(cut, 64, f"{cut} cut by the deadline, "
+                         f"{refused} refused")
+        self.assertEqual(cut + refused, self.CLIENTS)
+        # and the front is the one it was, serving TCP again
+        st = self.agent.status()
+        self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)

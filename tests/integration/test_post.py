@@ -296,7 +296,8 @@ class PostOverflow(AgentTest):
         # Retry-After tells the client when to come back
         s = socket.create_connection(("127.0.0.1", self.agent.port))
         body = b'[{"name":"m","value":1}]'
-        s.sendall(b"POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+        s.sendall(b"POST /post HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Length: " +
                   str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" +
                   body)
         resp = b""

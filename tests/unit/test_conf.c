@@ -125,6 +125,7 @@ field_equal(const struct conf_field *f, const struct agent_conf *a,
 	const void		*pa = (const char *)a + f->offset;
 	const void		*pb = (const char *)b + f->offset;
 	const struct strlist	*la = pa, *lb = pb;
+	const struct conf_file	*fa = pa, *fb = pb;
 	size_t			 i;
 
 	switch (f->type) {
@@ -144,6 +145,11 @@ field_equal(const struct conf_field *f, const struct agent_conf *a,
 	case CONF_T_LEVEL:
 		return *(const enum log_level *)pa ==
 		    *(const enum log_level *)pb;
+	case CONF_T_FILE:
+		if (strcmp(fa->path, fb->path) != 0 ||
+		    (fa->text == NULL) != (fb->text == NULL))
+			return 0;
+		return fa->text == NULL || strcmp(fa->text, fb->text) == 0;
 	}
 	return 0;
 }
@@ -177,8 +183,11 @@ static const char distinct_text[] =
     "registrytimeout = 3\n"
     "gitbranch = \"stable/v2\"\n"
     "gittimeout = 30\n"
+    "gitsigners = \"/etc/agent/allowed_signers\"\n"
+    "gitsignedtags = yes\n"
     "pluginoutputmax = 65536\n"
     "token = \"0123456789abcdef0123\"\n"
+    "hostnames = [ \"agent.example.org\", \"web-07\" ]\n"
     "ntpserver = \"ntp.example:123\"\n"
     "coredumpdir = \"/var/crash\"\n"
     "collect = no\n"
@@ -615,6 +624,14 @@ Test(conf, bad_values)
 		{ "[agent]\nnamespaces = [ \"Pool.loda\" ]\n",
 		    "not a namespace" },
 		{ "[agent]\nnamespaces = [ \"a..b\" ]\n", "not a namespace" },
+		{ "[agent]\nhostnames = [ \"ok.example\", \"a:80\" ]\n",
+		    "\"a:80\": not a host name" },
+		{ "[agent]\nhostnames = [ \"a..b\" ]\n", "not a host name" },
+		{ "[agent]\nhostnames = [ \"-a.b\" ]\n", "not a host name" },
+		{ "[agent]\nhostnames = [ \"a.b.\" ]\n", "not a host name" },
+		{ "[agent]\nhostnames = [ \"\" ]\n", "empty element" },
+		{ "[agent]\nhostnames = [ \"[::1]\" ]\n",
+		    "not a host name" },
 		{ "[output]\nservers = [ \"a:1\", \"b\" ]\n",
 		    "\"b\": must be host:port" },
 		{ "[output]\nservers = [ \"a:1\", \"tcp://b:2\" ]\n",
@@ -973,6 +990,11 @@ encoded_fields(const struct agent_conf *c, enum role role, int *present)
 			break;
 		case CONF_T_LEVEL:
 			(void)codec_get_u32(&r);
+			break;
+		case CONF_T_FILE:
+			free(codec_get_str(&r));
+			(void)codec_get_bool(&r);
+			free(codec_get_str(&r));
 			break;
 		}
 	}

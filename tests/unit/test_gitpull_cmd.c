@@ -21,7 +21,7 @@ conf_for(struct gitpull_conf *gc, const char *tmpl)
 	cr_assert_eq(conf_defaults(&c), 0);
 	strcpy(c.pluginsdir, "/srv/plugins");
 	strcpy(c.git, tmpl);
-	cr_assert_eq(gitpull_conf_from(gc, &c, "/usr/bin/git", err,
+	cr_assert_eq(gitpull_conf_from(gc, &c, "/usr/bin/git", "", err,
 	    sizeof(err)), 0, "%s", err);
 	conf_free(&c);
 }
@@ -39,7 +39,7 @@ Test(gitpull_cmd, conf_from)
 
 	cr_assert_eq(conf_defaults(&c), 0);
 	strcpy(c.pluginsdir, "relative");
-	cr_assert_eq(gitpull_conf_from(&gc, &c, "/usr/bin/git", err,
+	cr_assert_eq(gitpull_conf_from(&gc, &c, "/usr/bin/git", "", err,
 	    sizeof(err)), -1);
 	cr_assert(strstr(err, "absolute") != NULL, "%s", err);
 	conf_free(&c);
@@ -157,7 +157,7 @@ Test(gitpull_cmd, argv_and_env)
 	int			 saw_home = 0, saw_cfg = 0, saw_proto = 0;
 
 	conf_for(&gc, "/x/%s");
-	cr_assert_eq(gitpull_argv(&a, &gc, args), 0);
+	cr_assert_eq(gitpull_argv(&a, &gc, NULL, args), 0);
 	cr_assert_str_eq(a.v[0], "/usr/bin/git");
 	/* the -c pairs, then the command, then NULL */
 	for (i = 1; i + 3 < a.n; i += 2)
@@ -168,7 +168,7 @@ Test(gitpull_cmd, argv_and_env)
 	for (i = 0; i < GITPULL_ARGV_MAX; i++)
 		many[i] = "x";
 	many[i] = NULL;
-	cr_assert_eq(gitpull_argv(&a, &gc, many), -1);
+	cr_assert_eq(gitpull_argv(&a, &gc, NULL, many), -1);
 
 	gitpull_env(&e, &gc);
 	for (i = 0; e.v[i] != NULL; i++) {
@@ -321,4 +321,122 @@ Test(gitpull_cmd, find_git)
 	cr_assert_eq(gitpull_find_git(p, sizeof(p)), 0);
 	cr_assert_eq(p[0], '/');
 	cr_assert_eq(access(p, X_OK), 0);
+}
+
+Test(gitpull_cmd, find_program)
+{
+	char	 p[PATH_MAX];
+
+	cr_assert_eq(gitpull_find_program("ssh-keygen", p, sizeof(p)), 0,
+	    "openssh-client is a dependency");
+	cr_assert_eq(p[0], '/');
+	cr_assert_eq(access(p, X_OK), 0);
+	cr_assert_eq(gitpull_find_program("no-such-program-xq", p,
+	    sizeof(p)), -1);
+}
+
+/* The arguments after `git` up to the command: every -c value given. */
+static int
+has_config(const struct gitpull_argv *a, const char *kv)
+{
+	size_t	 i;
+
+	for (i = 1; i + 1 < a->n && strcmp(a->v[i], "-c") == 0; i += 2)
+		if (strcmp(a->v[i + 1], kv) == 0)
+			return 1;
+	return 0;
+}
+
+Test(gitpull_cmd, verify_argv)
+{
+	struct gitpull_conf	 gc;
+	struct gitpull_argv	 a;
+	const char		*args[] = { "verify-commit", "0123abc", NULL };
+	static const char *const forced[] = {
+		"core.hooksPath=/dev/null",
+		"gpg.format=ssh",
+		"gpg.program=/bin/false",
+		"gpg.openpgp.program=/bin/false",
+		"gpg.x509.program=/bin/false",
+		"gpg.ssh.revocationKeyring=/dev/null",
+		"gpg.minTrustLevel=fully",
+		"gpg.ssh.program=/usr/bin/ssh-keygen",
+		"gpg.ssh.allowedSignersFile=/srv/plugins/"
+		    ".gitpull-signers-Ab12Cd",
+		NULL
+	};
+	size_t			 i;
+
+	conf_for(&gc, "/x/%s");
+	/* without ssh-keygen there is no check to make */
+	cr_assert_eq(gitpull_argv(&a, &gc, "/srv/plugins/.gitpull-signers-"
+	    "Ab12Cd", args), -1);
+	strcpy(gc.sshkeygen, "/usr/bin/ssh-keygen");
+	cr_assert_eq(gitpull_argv(&a, &gc, "/srv/plugins/.gitpull-signers-"
+	    "Ab12Cd", args), 0);
+	for (i = 0; forced[i] != NULL; i++)
+		cr_expect(has_config(&a, forced[i]), "no -c %s", forced[i]);
+	cr_assert_str_eq(a.v[a.n - 2], "verify-commit");
+	cr_assert_str_eq(a.v[a.n - 1], "0123abc");
+	cr_assert_null(a.v[a.n]);
+
+	/* the other commands get none of it */
+	cr_assert_eq(gitpull_argv(&a, &gc, NULL, args), 0);
+	cr_expect(has_config(&a, "core.hooksPath=/dev/null"));
+	cr_expect(!has_config(&a, "gpg.format=ssh"));
+	for (i = 0; i < a.n; i++)
+		cr_expect(strncmp(a.v[i], "gpg.", 4) != 0, "%s", a.v[i]);
+}
+
+Test(gitpull_cmd, conf_with_signers)
+{
+	struct gitpull_conf	 gc;
+	struct agent_conf	 c;
+	char			 err[256];
+
+	cr_assert_eq(conf_defaults(&c), 0);
+	strcpy(c.pluginsdir, "/srv/plugins");
+	strcpy(c.gitsigners.path, "/etc/agent/signers");
+	c.gitsignedtags = 1;
+	/* the master always sends the text with the path */
+	cr_assert_eq(gitpull_conf_from(&gc, &c, "/usr/bin/git",
+	    "/usr/bin/ssh-keygen", err, sizeof(err)), -1);
+	cr_expect(strstr(err, "did not come with the config") != NULL, "%s",
+	    err);
+	c.gitsigners.text = strdup("a@b ssh-ed25519 AAAA\n");
+	cr_assert_not_null(c.gitsigners.text);
+	cr_assert_eq(gitpull_conf_from(&gc, &c, "/usr/bin/git",
+	    "/usr/bin/ssh-keygen", err, sizeof(err)), 0, "%s", err);
+	cr_assert_not_null(gc.signers);
+	cr_expect_neq(gc.signers, c.gitsigners.text);
+	cr_expect_str_eq(gc.signers, "a@b ssh-ed25519 AAAA\n");
+	cr_expect_str_eq(gc.signers_path, "/etc/agent/signers");
+	cr_expect_str_eq(gc.sshkeygen, "/usr/bin/ssh-keygen");
+	cr_expect_eq(gc.signed_tags, 1);
+	gitpull_conf_free(&gc);
+	cr_expect_null(gc.signers);
+	conf_free(&c);
+
+	/* off: no text, no check */
+	conf_for(&gc, "/x/%s");
+	cr_expect_null(gc.signers);
+	gitpull_conf_free(&gc);
+}
+
+Test(gitpull_cmd, rm_signers_files)
+{
+	char	 d[] = "/tmp/gitpull-cmd-XXXXXX", p[PATH_MAX];
+	FILE	*fp;
+
+	cr_assert_not_null(mkdtemp(d));
+	snprintf(p, sizeof(p), "%s/" GITPULL_SIGNERS_PREFIX "Ab12Cd", d);
+	cr_assert_not_null(fp = fopen(p, "w"));
+	fclose(fp);
+	snprintf(p, sizeof(p), "%s/.gitpull.gitconfig", d);
+	cr_assert_not_null(fp = fopen(p, "w"));
+	fclose(fp);
+	cr_assert_eq(gitpull_rm_signers_files(d), 1);
+	cr_assert_eq(access(p, F_OK), 0);	/* only those */
+	cr_assert_eq(gitpull_rm_signers_files(d), 0);
+	cr_assert_eq(gitpull_rmtree(d), 0);
 }

@@ -62,7 +62,7 @@ fx_init(struct fx *f, const char *tmpl_fmt)
 	snprintf(c.pluginsdir, sizeof(c.pluginsdir), "%s/plugins", f->dir);
 	snprintf(c.git, sizeof(c.git), tmpl_fmt, f->dir);
 	c.gittimeout = 10;
-	cr_assert_eq(gitpull_conf_from(&f->gc, &c, "/usr/bin/git", err,
+	cr_assert_eq(gitpull_conf_from(&f->gc, &c, "/usr/bin/git", "", err,
 	    sizeof(err)), 0, "%s", err);
 	conf_free(&c);
 	cr_assert_eq(gitpull_find_git(f->gc.git, sizeof(f->gc.git)), 0);

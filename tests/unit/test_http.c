@@ -200,6 +200,20 @@ h_who(struct http_request *req, void *ctx)
 	front_http_respond(req, 200, "text/plain", out, strlen(out));
 }
 
+/* The headers browsers send, as the handler sees them. */
+static void
+h_browser(struct http_request *req, void *ctx)
+{
+	char	 out[512];
+
+	note_id(req, ctx);
+	snprintf(out, sizeof(out), "origin=%s sfs=%s host=%s",
+	    req->origin != NULL ? req->origin : "(none)",
+	    req->sec_fetch_site != NULL ? req->sec_fetch_site : "(none)",
+	    req->host != NULL ? req->host : "(none)");
+	front_http_respond(req, 200, "text/plain", out, strlen(out));
+}
+
 /* Holds the request after setting its timeout to ?t= seconds. */
 static int	 set_timeout_rc;
 
@@ -239,6 +253,7 @@ h_hdr(struct http_request *req, void *ctx)
 
 static const struct http_route routes[] = {
 	{ "/who", HTTP_M_GET | HTTP_M_POST, h_who },
+	{ "/browser", HTTP_M_GET, h_browser },
 	{ "/long", HTTP_M_GET, h_long },
 	{ "/hdr", HTTP_M_GET, h_hdr },
 	{ "/bad", HTTP_M_GET, h_bad },
@@ -1166,7 +1181,7 @@ Test(http, max_conns_503)
 	struct http_limits	 lim = limits();
 	struct client		*c1, *c2, *c3, *c4;
 
-	lim.max_conns = 2;
+	lim.max_conns_tcp = 2;
 	start(&lim);
 	c1 = one(GET_STATUS);
 	c2 = one(GET_STATUS);
@@ -1181,7 +1196,7 @@ Test(http, max_conns_503)
 	cr_assert(client_wait_eof(c3, WAIT));
 	cr_assert_eq(front_http_server_conns(srv), 2);
 	cr_assert_geq(nwarn, 1);
-	cr_assert_not_null(strstr(lastwarn, "max_conns"), "%s", lastwarn);
+	cr_assert_not_null(strstr(lastwarn, "max_conns_tcp"), "%s", lastwarn);
 	/* A slot frees up: served again. */
 	client_free(c1);
 	cr_assert(wait_conns(1, WAIT));
@@ -1976,4 +1991,455 @@ Test(query, form_param)
 		cr_assert_eq(front_http_form_param(&req, "a", v, sizeof(v)), 1);
 		cr_assert_str_eq(v, "2");
 	}
+}
+
+/*
+ * Deadlines: a client that keeps the idle timer happy with a byte now
+ * and then is still cut when the head or body deadline passes.  The
+ * deadlines here are short and the idle timeout long; WAIT bounds a
+ * hang, nothing measures time.
+ */
+
+/* Send one byte of `s' per tick of about 20 ms until EOF or `secs'. */
+static void
+trickle(struct client *cl, const char *s, double secs)
+{
+	double	 end = now() + secs, next = 0;
+	size_t	 off = 0, len = strlen(s);
+	ssize_t	 n;
+
+	while (now() < end) {
+		client_poll(cl);
+		if (cl->eof)
+			return;
+		if (off < len && now() >= next) {
+			n = send(cl->fd, s + off, 1, MSG_NOSIGNAL);
+			if (n == 1)
+				off++;
+			else
+				cr_assert(n == -1 && (errno == EAGAIN ||
+				    errno == EPIPE || errno == ECONNRESET),
+				    "send: %s", strerror(errno));
+			next = now() + 0.02;
+		}
+		step();
+	}
+}
+
+#define SLOW_HEAD	"GET /me/status HTTP/1.1\r\nHost: x\r\nX-Pad: " \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"\r\n\r\n"
+
+Test(deadline, slow_head_gets_408)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	lim.head_timeout = 0.3;
+	start(&lim);
+	cl = client_new();
+	/* ~200 bytes at one per 20 ms would take 4 s: far past 0.3 s. */
+	trickle(cl, SLOW_HEAD, WAIT);
+	cr_assert(cl->eof, "a trickled head was not cut");
+	cr_assert_eq(client_done(cl), 1);
+	assert_resp(&cl->r[0], 408, "application/json",
+	    "{\"error\":\"request head not complete within 0.3 s\"}");
+	cr_assert(hdr_is(&cl->r[0], "connection", "close"));
+	cr_assert_eq(nstatus, 0);
+	cr_assert(wait_conns(0, WAIT));
+	client_free(cl);
+	stop();
+}
+
+Test(deadline, silent_connection_closed_without_answer)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	lim.head_timeout = 0.2;
+	start(&lim);
+	cl = client_new();
+	/* idle_timeout is 30 s: only the head deadline can end this. */
+	cr_assert(client_wait_eof(cl, WAIT));
+	cr_assert_eq(cl->rawlen, 0);
+	cr_assert(wait_conns(0, WAIT));
+	client_free(cl);
+	stop();
+}
+
+/* CRLFs before a request start no message in http-parser: still cut. */
+Test(deadline, blank_lines_do_not_hold_a_connection)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	lim.head_timeout = 0.3;
+	start(&lim);
+	cl = one(GET_STATUS);
+	trickle(cl, "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+	    "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+	    "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n",
+	    WAIT);
+	cr_assert(cl->eof, "blank lines held the connection");
+	cr_assert(wait_conns(0, WAIT));
+	client_free(cl);
+	stop();
+}
+
+/* Between requests only the idle timer counts; a later head's clock
+ * starts with its first byte. */
+Test(deadline, keepalive_pause_is_not_a_slow_head)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	lim.head_timeout = 0.2;
+	start(&lim);
+	cl = one(GET_STATUS);
+	assert_resp(&cl->r[0], 200, NULL, STATUS_BODY);
+	run_for(0.5);
+	client_poll(cl);
+	cr_assert(!cl->eof, "closed while idle between requests");
+	client_sends(cl, GET_STATUS);
+	cr_assert_eq(client_wait(cl, 2, WAIT), 2);
+	assert_resp(&cl->r[1], 200, NULL, STATUS_BODY);
+	/* and that head has its deadline again */
+	trickle(cl, SLOW_HEAD, WAIT);
+	cr_assert(cl->eof);
+	cr_assert_eq(client_done(cl), 3);
+	cr_assert_eq(cl->r[2].status, 408);
+	client_free(cl);
+	stop();
+}
+
+Test(deadline, slow_body_gets_408)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+	char			 body[201];
+
+	lim.body_timeout = 0.3;
+	start(&lim);
+	memset(body, 'b', 200);
+	body[200] = '\0';
+	cl = client_new();
+	client_sends(cl, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 200\r\n\r\n");
+	/* 0.3 s + 200 B / 64 KiB/s: a byte per 20 ms is far too slow. */
+	trickle(cl, body, WAIT);
+	cr_assert(cl->eof, "a trickled body was not cut");
+	cr_assert_eq(client_done(cl), 1);
+	assert_resp(&cl->r[0], 408, "application/json",
+	    "{\"error\":\"request body not complete within 0.303 s\"}");
+	cr_assert_eq(nids, 0);
+	client_free(cl);
+	stop();
+}
+
+/* The body's deadline grows with its declared length. */
+Test(deadline, body_deadline_scales_with_length)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+	char			 body[1001];
+
+	lim.body_timeout = 0.1;
+	lim.body_rate = 100;	/* 1000 bytes: 0.1 + 10 s */
+	start(&lim);
+	memset(body, 'b', 1000);
+	body[1000] = '\0';
+	cl = client_new();
+	client_sends(cl, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1000\r\n\r\n");
+	/* well past the floor, well within the scaled deadline */
+	run_for(0.5);
+	client_sends(cl, body);
+	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
+	assert_resp(&cl->r[0], 200, NULL, body);
+	client_free(cl);
+	stop();
+}
+
+/* Once the request is complete the handler's timeout rules, not ours. */
+Test(deadline, handler_time_is_not_the_clients)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	lim.head_timeout = 0.1;
+	lim.body_timeout = 0.1;
+	start(&lim);
+	cl = client_new();
+	client_sends(cl, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+	while (nheld < 1)
+		step();
+	run_for(0.4);
+	client_poll(cl);
+	cr_assert(!cl->eof);
+	cr_assert_eq(client_done(cl), 0);
+	front_http_respond(held[0], 200, "text/plain", "late", 4);
+	cr_assert_eq(client_wait(cl, 1, WAIT), 1);
+	assert_resp(&cl->r[0], 200, NULL, "late");
+	client_free(cl);
+	stop();
+}
+
+/*
+ * Budgets: one per kind of listener, and a share per TCP client address.
+ */
+
+static int	 unix_lfd = -1;
+static char	 unix_dir[64];
+static struct sockaddr_un unix_sun;
+
+static void
+unix_listen(void)
+{
+	int	 fd;
+
+	snprintf(unix_dir, sizeof(unix_dir), "/tmp/test_http.XXXXXX");
+	cr_assert_not_null(mkdtemp(unix_dir));
+	memset(&unix_sun, 0, sizeof(unix_sun));
+	unix_sun.sun_family = AF_UNIX;
+	snprintf(unix_sun.sun_path, sizeof(unix_sun.sun_path),
+	    "%s/agent.sock", unix_dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&unix_sun,
+	    sizeof(unix_sun)), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(front_http_server_listen(srv, fd, "unix"), 0);
+	unix_lfd = fd;
+}
+
+static void
+unix_cleanup(void)
+{
+	cr_assert_eq(unlink(unix_sun.sun_path), 0);
+	cr_assert_eq(rmdir(unix_dir), 0);
+}
+
+static struct client *
+unix_client(void)
+{
+	int	 fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&unix_sun,
+	    sizeof(unix_sun)), 0);
+	return client_init(fd);
+}
+
+/* A TCP client from loopback address `src' (127.x.y.z). */
+static struct client *
+client_from(const char *src)
+{
+	struct sockaddr_in	 sin;
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	cr_assert_geq(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	cr_assert_eq(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0,
+	    "bind %s: %s", src, strerror(errno));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		cr_assert_eq(errno, EINPROGRESS, "connect: %s",
+		    strerror(errno));
+	return client_init(fd);
+}
+
+/* A full TCP budget leaves the unix socket served, and the other way. */
+Test(budget, tcp_and_unix_apart)
+{
+	struct http_limits	 lim = limits();
+	struct client		*t[3], *u[2];
+	int			 i;
+
+	lim.max_conns_tcp = 2;
+	lim.max_conns_unix = 1;
+	start(&lim);
+	unix_listen();
+	t[0] = one(GET_STATUS);
+	t[1] = one(GET_STATUS);
+	t[2] = client_new();
+	cr_assert_eq(client_wait(t[2], 1, WAIT), 1);
+	cr_assert_eq(t[2]->r[0].status, 503);
+	u[0] = unix_client();
+	client_sends(u[0], GET_STATUS);
+	cr_assert_eq(client_wait(u[0], 1, WAIT), 1);
+	assert_resp(&u[0]->r[0], 200, NULL, STATUS_BODY);
+	/* the unix budget is full now, TCP is no help to it */
+	u[1] = unix_client();
+	cr_assert_eq(client_wait(u[1], 1, WAIT), 1);
+	assert_resp(&u[1]->r[0], 503, NULL,
+	    "{\"error\":\"too many connections\"}");
+	cr_assert_not_null(strstr(lastwarn, "max_conns_unix"), "%s",
+	    lastwarn);
+	cr_assert_eq(front_http_server_conns(srv), 3);
+	for (i = 0; i < 3; i++)
+		client_free(t[i]);
+	for (i = 0; i < 2; i++)
+		client_free(u[i]);
+	stop();
+	unix_cleanup();
+}
+
+/* Every loopback address is the same client: 127.0.0.2 gains nothing. */
+Test(budget, share_per_address)
+{
+	struct http_limits	 lim = limits();
+	struct client		*a, *b, *c, *d;
+
+	lim.max_conns_tcp = 10;
+	lim.max_conns_addr = 2;
+	start(&lim);
+	unix_listen();
+	a = one(GET_STATUS);
+	b = client_from("127.0.0.2");
+	client_sends(b, GET_STATUS);
+	cr_assert_eq(client_wait(b, 1, WAIT), 1);
+	assert_resp(&b->r[0], 200, NULL, STATUS_BODY);
+	c = client_from("127.3.4.5");
+	cr_assert_eq(client_wait(c, 1, WAIT), 1);
+	assert_resp(&c->r[0], 503, "application/json",
+	    "{\"error\":\"too many connections from your address\"}");
+	cr_assert(hdr_is(&c->r[0], "retry-after", "1"));
+	cr_assert(client_wait_eof(c, WAIT));
+	cr_assert_not_null(strstr(lastwarn, "max_conns_addr"), "%s",
+	    lastwarn);
+	/* the unix socket is not an address's share */
+	d = unix_client();
+	client_sends(d, GET_STATUS);
+	cr_assert_eq(client_wait(d, 1, WAIT), 1);
+	assert_resp(&d->r[0], 200, NULL, STATUS_BODY);
+	/* a place given back is taken again */
+	client_free(a);
+	cr_assert(wait_conns(2, WAIT));
+	a = one(GET_STATUS);
+	assert_resp(&a->r[0], 200, NULL, STATUS_BODY);
+	client_free(a);
+	client_free(b);
+	client_free(c);
+	client_free(d);
+	stop();
+	unix_cleanup();
+}
+
+/* Slow clients from one address hold its share until the deadline,
+ * and never the unix socket's places. */
+Test(budget, slow_clients_cannot_lock_out_unix)
+{
+	struct http_limits	 lim = limits();
+	struct client		*slow[8], *u;
+	int			 i, cut = 0, refused = 0;
+
+	lim.max_conns_tcp = 8;
+	lim.max_conns_addr = 4;
+	lim.max_conns_unix = 4;
+	lim.head_timeout = 0.5;
+	start(&lim);
+	unix_listen();
+	for (i = 0; i < 8; i++) {
+		slow[i] = client_new();
+		client_sends(slow[i], "GET /me/status HTTP/1.1\r\n");
+	}
+	u = unix_client();
+	client_sends(u, GET_STATUS);
+	cr_assert_eq(client_wait(u, 1, WAIT), 1);
+	assert_resp(&u->r[0], 200, NULL, STATUS_BODY);
+	for (i = 0; i < 8; i++) {
+		cr_assert(client_wait_eof(slow[i], WAIT));
+		cr_assert_eq(client_done(slow[i]), 1);
+		if (slow[i]->r[0].status == 408)
+			cut++;
+		else if (slow[i]->r[0].status == 503)
+			refused++;
+	}
+	cr_assert_eq(cut, 4);
+	cr_assert_eq(refused, 4);
+	for (i = 0; i < 8; i++)
+		client_free(slow[i]);
+	client_free(u);
+	stop();
+	unix_cleanup();
+}
+
+/* What the per-address share counts by. */
+Test(budget, address_keys)
+{
+	static const char *const same[][2] = {
+		{ "127.0.0.1", "127.9.9.9" },
+		{ "127.0.0.1", "::1" },
+		{ "::1", "::ffff:127.0.0.1" },
+		{ "10.0.0.1", "::ffff:10.0.0.1" },
+		{ "2001:db8::1", "2001:db8::ffff:1" },
+		{ "2001:db8:0:7::1", "2001:db8:0:7:1:2:3:4" },
+	};
+	static const char *const apart[][2] = {
+		{ "10.0.0.1", "10.0.0.2" },
+		{ "127.0.0.1", "10.0.0.1" },
+		{ "2001:db8::1", "2001:db8:0:1::1" },
+		{ "::ffff:10.0.0.1", "2001:db8::1" },
+		{ "::1", "::2" },
+	};
+	struct sockaddr_storage	 a, b;
+	unsigned char		 ka[17], kb[17];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		a = addr(same[i][0]);
+		b = addr(same[i][1]);
+		front_http_addr_key(&a, ka);
+		front_http_addr_key(&b, kb);
+		cr_expect_eq(memcmp(ka, kb, sizeof(ka)), 0, "%s %s",
+		    same[i][0], same[i][1]);
+	}
+	for (i = 0; i < sizeof(apart) / sizeof(apart[0]); i++) {
+		a = addr(apart[i][0]);
+		b = addr(apart[i][1]);
+		front_http_addr_key(&a, ka);
+		front_http_addr_key(&b, kb);
+		cr_expect_neq(memcmp(ka, kb, sizeof(ka)), 0, "%s %s",
+		    apart[i][0], apart[i][1]);
+	}
+}
+
+/*
+ * The headers browsers send reach the handler: first value, NULL when
+ * absent, "" for a repeated Sec-Fetch-Site; a second Host is a 400.
+ */
+Test(http, browser_headers)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	start(&lim);
+	cl = client_new();
+	client_sends(cl, "GET /browser HTTP/1.1\r\nHost: 127.0.0.1:80\r\n"
+	    "ORIGIN: http://evil.example\r\nOrigin: null\r\n"
+	    "sec-fetch-site: cross-site\r\n\r\n"
+	    "GET /browser HTTP/1.1\r\n\r\n"
+	    "GET /browser HTTP/1.1\r\nHost:\r\nSec-Fetch-Site: none\r\n"
+	    "Sec-Fetch-Site: none\r\n\r\n");
+	cr_assert_eq(client_wait(cl, 3, WAIT), 3);
+	assert_resp(&cl->r[0], 200, NULL, "origin=http://evil.example "
+	    "sfs=cross-site host=127.0.0.1:80");
+	assert_resp(&cl->r[1], 200, NULL,
+	    "origin=(none) sfs=(none) host=(none)");
+	assert_resp(&cl->r[2], 200, NULL, "origin=(none) sfs= host=");
+	client_free(cl);
+	cl = one("GET /browser HTTP/1.1\r\nHost: localhost\r\n"
+	    "Host: evil.example\r\n\r\n");
+	assert_resp(&cl->r[0], 400, NULL,
+	    "{\"error\":\"more than one Host header\"}");
+	cr_assert(client_wait_eof(cl, WAIT));
+	client_free(cl);
+	stop();
 }

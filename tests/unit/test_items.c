@@ -195,6 +195,7 @@ Test(plugin_msg, round_trips)
 	r.timeout = 7;
 	r.has_param = 1;
 	strcpy(r.param, "-a b");
+	r.redact = 1;
 	codec_put_init(&pb);
 	plugin_req_encode(&pb, &r);
 	codec_get_init(&pr, pb.buf, pb.len);

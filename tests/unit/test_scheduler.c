@@ -201,11 +201,11 @@ Test(sched_output, plugin_result_in_both_formats)
 
 	buf_init(&pts);
 	cr_assert_eq(scheduler_output_result_point("pool.loda", "plugins/mysql",
-	    0, 0,
+	    RESULT_REGULAR, 0,
 	    "web-01", NOW, FORMAT_LINE, &pts, err, sizeof(err)), 0, "%s",
 	    err);
 	cr_assert_eq(scheduler_output_result_point("pool.loda", "plugins/mysql",
-	    1, 1,
+	    RESULT_CALL, 1,
 	    "web-01", NOW, FORMAT_JSON, &pts, err, sizeof(err)), 0, "%s",
 	    err);
 	cr_assert_str_eq(pts.p,

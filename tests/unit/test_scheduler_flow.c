@@ -21,6 +21,7 @@
 #include "plugin_msg.h"
 #include "points_msg.h"
 #include "workers/scheduler/scheduler.h"
+#include "workers/scheduler/scheduler_output.h"
 
 #define NS	"pool.loda"
 #define GIT	"git@git.test.com:plugins/mysql.git"
@@ -300,15 +301,44 @@ git_answer(size_t i, int ok, const char *project, int update)
 	settle(0.05);
 }
 
+/* Gitpull's refusal of message `i` by the signature check. */
 static void
-front_req(uint32_t reqid, enum plugin_op op, const char *ns,
-    const char *repo, uint32_t timeout, const char *param)
+git_untrusted(size_t i, int update, int kept, const char *why)
+{
+	struct got	*g = &h.peers[ROLE_GITPULL].q[i];
+	struct git_req	 req;
+	struct git_resp	 resp;
+	struct preader	 pr;
+	struct pbuf	 pb;
+	char		 err[128];
+
+	cr_assert_eq(g->type, MSG_GIT_REQ);
+	codec_get_init(&pr, g->data, g->len);
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, &req, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(req.update, update);
+	memset(&resp, 0, sizeof(resp));
+	resp.untrusted = 1;
+	resp.kept = kept;
+	snprintf(resp.error, sizeof(resp.error), "untrusted: %s", why);
+	codec_put_init(&pb);
+	plugin_msg_git_resp_encode(&pb, &resp);
+	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
+	    g->reqid, pb.buf, pb.len, -1), 0);
+	codec_put_free(&pb);
+	settle(0.05);
+}
+
+static void
+front_req_as(uint32_t reqid, enum plugin_op op, const char *ns,
+    const char *repo, uint32_t timeout, const char *param, int redact)
 {
 	struct plugin_req	 r;
 	struct pbuf		 pb;
 
 	memset(&r, 0, sizeof(r));
 	r.op = op;
+	r.redact = redact;
 	snprintf(r.ns, sizeof(r.ns), "%s", ns);
 	snprintf(r.repo, sizeof(r.repo), "%s", repo);
 	r.timeout = timeout;
@@ -321,6 +351,13 @@ front_req(uint32_t reqid, enum plugin_op op, const char *ns,
 	cr_assert_eq(frame_send(h.peers[ROLE_FRONT].fc, MSG_PLUGIN_REQ, reqid,
 	    pb.buf, pb.len, -1), 0);
 	codec_put_free(&pb);
+}
+
+static void
+front_req(uint32_t reqid, enum plugin_op op, const char *ns,
+    const char *repo, uint32_t timeout, const char *param)
+{
+	front_req_as(reqid, op, ns, repo, timeout, param, 0);
 }
 
 /* The front's answer `i`: its reqid, status and JSON (freed by caller). */
@@ -388,7 +425,7 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	static const int64_t ivs[] = { 30 };
 	struct plugin	*p;
 	char		 pts[4096], host[256];
-	char		*want;
+	char		*want, *json;
 
 	checkout("mysql", "#!/bin/sh\n"
 	    "echo \"[{\\\"name\\\":\\\"qps\\\",\\\"value\\\":$#}, 1,"
@@ -443,12 +480,26 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	    "\"repo\":\"plugins/mysql\",\"project\":\"mysql\","
 	    "\"interval\":30,\"params\":[\"-x\"],\"enabled\":true,"
 	    "\"scheduled\":true,\"checkout\":\"ok\",\"commit\":\"" COMMIT
-	    "\",\"git_error\":\"\",\"running\":false,\"last_run\":");
+	    "\",\"signer\":\"\",\"git_error\":\"\",\"running\":false,"
+	    "\"last_run\":");
 	assert_answer(0, 7, 200, "\"status\":\"ok\"");
 	assert_answer(0, 7, 200, "\"points\":2,\"dropped\":1,");
 	assert_answer(0, 7, 200, "\"stderr\":\"\",\"runs\":1");
 	assert_answer(0, 7, 200, "\"runs\":1,\"failures\":0,\"skipped\":0,"
 	    "\"timeouts\":0,\"points_total\":2,\"dropped_total\":1}]");
+
+	/* for a client the front does not trust: no params, no stderr */
+	front_req_as(8, PLUGIN_OP_LIST, "", "", 0, NULL, 1);
+	json = front_answer(1, 8, 200);
+	cr_assert_null(strstr(json, "\"params\""), "%s", json);
+	cr_assert_null(strstr(json, "\"stderr\""), "%s", json);
+	cr_assert_null(strstr(json, "-x"), "%s", json);
+	cr_assert_not_null(strstr(json, "\"interval\":30,\"redacted\":true,"
+	    "\"enabled\":true,"), "%s", json);
+	cr_assert_not_null(strstr(json, "\"status\":\"ok\""), "%s", json);
+	cr_assert_not_null(strstr(json, "\"runs\":1,\"failures\":0"), "%s",
+	    json);
+	free(json);
 }
 
 Test(sched_flow, api_run_waits_for_the_end_and_says_how_it_went)
@@ -707,4 +758,61 @@ Test(sched_flow, shutdown_ends_the_runs)
 	    "\"signal\":9");
 	assert_answer(0, 1, 200, "stopped with the agent");
 	cr_assert_eq(scheduler_runner_active(S()->runner), 0);
+}
+
+Test(sched_flow, untrusted_commits_are_not_run)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 30 };
+	struct plugin	*p;
+	char		 pts[4096];
+
+	checkout("mysql", "#!/bin/sh\necho '[]'\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
+	git_answer(0, 1, "mysql", 0);
+	cr_assert(ev_is_active(&p->timer));
+
+	/* an update's new tip refused: what runs stays */
+	front_req(5, PLUGIN_OP_UPDATE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 2);
+	git_untrusted(1, 1, 1, "commit 89abcdef0123 is not signed");
+	assert_answer(0, 5, 502, "{\"error\":\"update failed: untrusted: "
+	    "commit 89abcdef0123 is not signed\"}");
+	cr_assert_eq(p->checkout, CHECKOUT_OK);
+	cr_assert_str_eq(p->commit, COMMIT);
+	cr_assert(ev_is_active(&p->timer));
+	cr_assert_eq(S()->st.untrusted, 1);
+	/* its plugin.result */
+	wait_for(ROLE_SENDER, 1);
+	sender_points(0, "collect." EXCEPTION_NS, 1, pts, sizeof(pts));
+	cr_assert(strncmp(pts, "plugin.result,", 14) == 0, "%s", pts);
+	cr_assert(strstr(pts, ",name=plugins/mysql,ns=" NS ",type=untrusted "
+	    "value=1 ") != NULL, "%s", pts);
+
+	/* what runs refused (a run's check, after a new gitsigners) */
+	front_req(6, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 3);
+	git_untrusted(2, 0, 0, "commit 0123456789ab by <d@e>: no line of "
+	    "gitsigners admits that e-mail");
+	assert_answer(1, 6, 502, "checkout failed: untrusted: commit "
+	    "0123456789ab");
+	cr_assert_eq(p->checkout, CHECKOUT_UNTRUSTED);
+	cr_assert_str_eq(p->commit, "");
+	cr_assert_not(ev_is_active(&p->timer));
+	cr_assert_eq(p->runs, 0);
+	cr_assert_eq(S()->st.untrusted, 2);
+	wait_for(ROLE_SENDER, 2);
+	front_req(7, PLUGIN_OP_LIST, "", "", 0, NULL);
+	assert_answer(2, 7, 200, "\"scheduled\":false,\"checkout\":"
+	    "\"untrusted\",\"commit\":\"\",\"signer\":\"\",\"git_error\":"
+	    "\"untrusted: commit 0123456789ab by \\u003cd@e\\u003e: no line");
+
+	/* the next items ask again; a signed commit runs again */
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 4);
+	git_answer(3, 1, "mysql", 0);
+	cr_assert_eq(p->checkout, CHECKOUT_OK);
+	cr_assert(ev_is_active(&p->timer));
 }

@@ -2,6 +2,10 @@
  * Points pushed over the API: POST /post (the lodastack body).  A request
  * is answered 200 only once the sender has taken every point into its
  * buffer; 503 when it cannot, so the client knows to retry.
+ *
+ * Pushing changes what the monitoring sees, and a web page can make a
+ * browser POST a text/plain body anywhere: /post and /write refuse what
+ * looks like a browser's request, as the plugin calls do (front_guard.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +16,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "front.h"
+#include "front_guard.h"
 #include "front_write.h"
 #include "jsonw.h"
 #include "log.h"
@@ -141,6 +146,8 @@ front_route_post(struct http_request *req, void *ctx)
 	struct points_msg	 m;
 	struct buf		 pts;
 
+	if (!front_guard_check(f, req))
+		return;
 	if (points_target(f, req, &m) == -1)
 		return;
 	buf_init(&pts);
@@ -168,6 +175,8 @@ front_route_write(struct http_request *req, void *ctx)
 	struct buf		 pts;
 	char			 precision[8], why[128];
 
+	if (!front_guard_check(f, req))
+		return;
 	if (front_http_query_param(req, "precision", precision,
 	    sizeof(precision)) < 0)
 		precision[0] = '\0';

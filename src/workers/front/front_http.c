@@ -17,9 +17,10 @@
  * parser is not run and reading stops once HTTP_IN_BUFSZ bytes wait.
  *
  * This file has the requests and the connections, from accept to
- * close: input, parsing, dispatch, the idle and linger timers.  The
- * listeners and the server's public interface are in
- * front_http_server.c, the queueing of responses and front_http_respond() in
+ * close: input, parsing, dispatch, the idle, deadline and linger
+ * timers.  Which accepted connection is served (the budgets) is in
+ * front_http_accept.c, the listeners and the server's public interface
+ * in front_http_server.c, the queueing of responses and front_http_respond() in
  * front_http_respond.c, the http-parser callbacks in front_http_parse.c,
  * what a handler may ask of a request in front_http_req.c and the text
  * helpers in front_http_text.c; the structures they share, and who owns
@@ -69,13 +70,11 @@
 #define HTTP_OUT_KEEP		(64 * 1024)
 /* Upper bound on draining a peer after our last response. */
 #define HTTP_LINGER		2.0
-/* 503s beyond this many at once are not lingered over. */
-#define HTTP_REJECT_LINGER_MAX	64
-#define HTTP_REJECT_WARN_IVAL	10.0
 
 static void	conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	conn_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	conn_deadline_cb(struct ev_loop *, ev_timer *, int);
 static void	req_timeout_cb(struct ev_loop *, ev_timer *, int);
 
 /*
@@ -110,6 +109,9 @@ front_http_req_destroy(struct http_req *r)
 	buf_free(&r->ctype);
 	buf_free(&r->expect);
 	buf_free(&r->auth);
+	buf_free(&r->origin);
+	buf_free(&r->sfs);
+	buf_free(&r->host);
 	buf_free(&r->xhdr);
 	buf_free(&r->body);
 	free(r->path);
@@ -186,8 +188,8 @@ conn_touch(struct http_conn *c)
 	ev_timer_again(srv->loop, &c->timer);
 }
 
-static void
-conn_flush(struct http_conn *c)
+void
+front_http_conn_flush(struct http_conn *c)
 {
 	ssize_t	 n;
 
@@ -252,14 +254,16 @@ front_http_conn_kill(struct http_conn *c)
 	ev_io_stop(srv->loop, &c->rio);
 	ev_io_stop(srv->loop, &c->wio);
 	ev_timer_stop(srv->loop, &c->timer);
+	ev_timer_stop(srv->loop, &c->deadline);
 	if (close(c->fd) == -1)
 		log_debug("%s: %s: close: %s", __func__, c->name,
 		    strerror(errno));
 	c->fd = -1;
 	TAILQ_REMOVE(&srv->conns, c, entry);
-	if (c->counted)
+	if (c->counted) {
 		srv->nconns--;
-	else
+		srv->nbudget[c->budget]--;
+	} else
 		srv->nrejects--;
 	if (c->cur != NULL) {
 		front_http_req_destroy(c->cur);
@@ -346,6 +350,9 @@ front_http_conn_settle(struct http_conn *c)
 			return;
 		}
 	}
+	/* What is under way ends with our answer, not with the client. */
+	if (c->closing || c->inflight != NULL)
+		front_http_conn_deadline(c, HTTP_PHASE_NONE, 0);
 	want_read = !c->rd_eof && (c->closing || c->inlen < HTTP_IN_BUFSZ);
 	io_want(srv->loop, &c->rio, want_read);
 	io_want(srv->loop, &c->wio, c->outoff < c->outlen);
@@ -436,6 +443,10 @@ conn_dispatch(struct http_conn *c, struct http_req *r)
 	r->pub.body_len = r->body.len;
 	r->pub.content_type = buf_str(&r->ctype);
 	r->pub.authorization = buf_str(&r->auth);
+	r->pub.origin = r->seen_origin ? buf_str(&r->origin) : NULL;
+	r->pub.sec_fetch_site = r->seen_sfs == 0 ? NULL :
+	    r->seen_sfs == 1 ? buf_str(&r->sfs) : "";
+	r->pub.host = r->seen_host ? buf_str(&r->host) : NULL;
 	r->pub.via = c->via;
 	r->pub.peer = c->peer;
 	TAILQ_INSERT_TAIL(&srv->reqs, r, entry);
@@ -474,6 +485,10 @@ conn_parse_error(struct http_conn *c, enum http_errno e)
 		    srv->lim.max_header) == -1)
 			msg = NULL;
 		break;
+	case 400:
+		if (c->err_why != NULL && (msg = strdup(c->err_why)) == NULL)
+			log_warn("%s", __func__);
+		break;
 	case 0:
 		status = 400;
 		if (asprintf(&msg, "malformed request: %s: %s",
@@ -509,6 +524,10 @@ front_http_conn_process(struct http_conn *c)
 	front_http_conn_enter(c);
 	while (!c->dead && !c->closing && c->inflight == NULL &&
 	    c->outlen - c->outoff < HTTP_OUT_HIGHWAT && c->inoff < c->inlen) {
+		/* A later request's head: its clock starts with its bytes. */
+		if (c->phase == HTTP_PHASE_NONE)
+			front_http_conn_deadline(c, HTTP_PHASE_HEAD,
+			    c->srv->lim.head_timeout);
 		n = http_parser_execute(&c->parser,
 		    &front_http_parser_callbacks,
 		    c->in + c->inoff, c->inlen - c->inoff);
@@ -541,7 +560,7 @@ front_http_conn_process(struct http_conn *c)
 			c->inlen -= c->inoff;
 			c->inoff = 0;
 		}
-		conn_flush(c);
+		front_http_conn_flush(c);
 	}
 	front_http_conn_leave(c);
 }
@@ -599,7 +618,7 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct http_conn	*c = w->data;
 
 	front_http_conn_enter(c);
-	conn_flush(c);
+	front_http_conn_flush(c);
 	/* Output below the high-water mark again: go on parsing. */
 	front_http_conn_process(c);
 	front_http_conn_settle(c);
@@ -629,7 +648,7 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		front_http_conn_send_error(c, 408, "request timed out", 0, 0,
 		    NULL);
-		conn_flush(c);
+		front_http_conn_flush(c);
 	} else {
 		log_debug("%s: %s: idle, closing", __func__, c->name);
 		front_http_conn_kill(c);
@@ -661,6 +680,58 @@ req_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    NULL);
 	if (c->busy == 1)
 		front_http_conn_process(c);
+	front_http_conn_settle(c);
+	front_http_conn_leave(c);
+}
+
+/*
+ * The deadline of a request: whatever the idle timer says, a client
+ * that trickles its head or body gets 408 once it passes.
+ */
+void
+front_http_conn_deadline(struct http_conn *c, enum http_phase phase,
+    double secs)
+{
+	struct ev_loop	*loop = c->srv->loop;
+
+	ev_timer_stop(loop, &c->deadline);
+	c->phase = phase;
+	c->phase_len = secs;
+	if (phase == HTTP_PHASE_NONE || secs <= 0)
+		return;
+	ev_timer_set(&c->deadline, secs, 0.);
+	ev_timer_start(loop, &c->deadline);
+}
+
+static void
+conn_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http_conn	*c = w->data;
+	const char		*what;
+	char			 msg[96];
+
+	front_http_conn_enter(c);
+	what = c->phase == HTTP_PHASE_BODY ? "body" : "head";
+	c->phase = HTTP_PHASE_NONE;
+	if (c->closing || c->lingering || c->inflight != NULL) {
+		/* Our answer is under way; its own timers rule. */
+	} else if (c->cur == NULL && c->inoff == c->inlen) {
+		/* Nothing asked: nothing to answer. */
+		log_debug("%s: %s: no request within %.1fs, closing", __func__,
+		    c->name, c->phase_len);
+		front_http_conn_kill(c);
+	} else {
+		log_debug("%s: %s: request %s not complete within %.1fs, 408",
+		    __func__, c->name, what, c->phase_len);
+		if (c->cur != NULL) {
+			front_http_req_destroy(c->cur);
+			c->cur = NULL;
+		}
+		snprintf(msg, sizeof(msg), "request %s not complete within "
+		    "%.3g s", what, c->phase_len);
+		front_http_conn_send_error(c, 408, msg, 0, 0, NULL);
+		front_http_conn_flush(c);
+	}
 	front_http_conn_settle(c);
 	front_http_conn_leave(c);
 }
@@ -698,20 +769,16 @@ conn_name(struct http_conn *c, const char *label,
 	}
 }
 
-void
-front_http_conn_accepted(struct http_listener *l, int fd,
+struct http_conn *
+front_http_conn_new(struct http_listener *l, int fd,
     const struct sockaddr_storage *ss)
 {
 	struct http_server	*srv = l->srv;
 	struct http_conn	*c;
 	int			 one = 1;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_warn("%s: %s", __func__, l->label);
-		if (close(fd) == -1)
-			log_warn("%s: close", __func__);
-		return;
-	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
 	c->srv = srv;
 	c->fd = fd;
 	c->via = l->via;
@@ -723,6 +790,8 @@ front_http_conn_accepted(struct http_listener *l, int fd,
 	c->wio.data = c;
 	ev_init(&c->timer, conn_timer_cb);
 	c->timer.data = c;
+	ev_init(&c->deadline, conn_deadline_cb);
+	c->deadline.data = c;
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	/*
@@ -734,29 +803,5 @@ front_http_conn_accepted(struct http_listener *l, int fd,
 		log_debug("%s: %s: TCP_NODELAY: %s", __func__, c->name,
 		    strerror(errno));
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	front_http_conn_enter(c);
-	if (srv->nconns >= srv->lim.max_conns) {
-		/* Not counted: it only carries the 503 and goes. */
-		srv->nrejects++;
-		srv->rejected++;
-		if (srv->reject_warned == 0 || ev_now(srv->loop) -
-		    srv->reject_warned >= HTTP_REJECT_WARN_IVAL) {
-			log_warnx("%s: %s: %u connections open (max_conns), "
-			    "%llu turned away with 503", __func__, l->label,
-			    srv->nconns, (unsigned long long)srv->rejected);
-			srv->rejected = 0;
-			srv->reject_warned = ev_now(srv->loop);
-		}
-		front_http_conn_send_error(c, 503, "too many connections", 0, 0,
-		    NULL);
-		conn_flush(c);
-		if (srv->nrejects > HTTP_REJECT_LINGER_MAX)
-			front_http_conn_kill(c);
-	} else {
-		c->counted = 1;
-		srv->nconns++;
-		log_debug("%s: %s: accepted", __func__, c->name);
-	}
-	front_http_conn_settle(c);
-	front_http_conn_leave(c);
+	return c;
 }

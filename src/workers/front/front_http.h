@@ -24,13 +24,41 @@
 struct http_limits {
 	size_t		 max_header;	/* request line + headers, bytes */
 	size_t		 max_body;	/* bytes; larger gets 413 */
-	unsigned	 max_conns;	/* open connections at once */
+	/*
+	 * Open connections at once, one budget per kind of listener, so
+	 * TCP clients cannot crowd out the unix socket; and the most one
+	 * TCP client address may hold (all of loopback is one address, an
+	 * IPv6 client its /64).  Beyond them: 503 and close.
+	 */
+	unsigned	 max_conns_tcp;
+	unsigned	 max_conns_unix;
+	unsigned	 max_conns_addr;
 	double		 idle_timeout;	/* seconds without a byte */
 	double		 handler_timeout;/* seconds to answer; then 504 */
+	/*
+	 * Deadlines whatever the idle timer says (<= 0: none): the request
+	 * line and headers must be in head_timeout seconds from the accept
+	 * (later requests: from their first byte), the body in
+	 * body_timeout seconds plus one second per body_rate bytes of its
+	 * declared length (chunked: of max_body).  Then 408 and close.
+	 */
+	double		 head_timeout;
+	double		 body_timeout;
+	size_t		 body_rate;	/* bytes per second at least */
 };
 
-#define HTTP_DEFAULT_LIMITS \
-	{ 16 * 1024, 1024 * 1024, 256, 30.0, 30.0 }
+#define HTTP_DEFAULT_LIMITS {						\
+	.max_header = 16 * 1024,					\
+	.max_body = 1024 * 1024,					\
+	.max_conns_tcp = 256,						\
+	.max_conns_unix = 256,						\
+	.max_conns_addr = 64,						\
+	.idle_timeout = 30.0,						\
+	.handler_timeout = 30.0,					\
+	.head_timeout = 10.0,						\
+	.body_timeout = 10.0,						\
+	.body_rate = 64 * 1024,						\
+}
 
 /* Bits for http_route.methods */
 #define HTTP_M_GET	0x01
@@ -54,6 +82,14 @@ struct http_request {
 	size_t		 body_len;
 	const char	*content_type;	/* header value or "" */
 	const char	*authorization;	/* first Authorization value or "" */
+	/*
+	 * What browsers send and other clients do not: the first value of
+	 * each, NULL when absent (a repeated Sec-Fetch-Site reads "", a
+	 * repeated Host is a 400 before any handler).
+	 */
+	const char	*origin;
+	const char	*sec_fetch_site;
+	const char	*host;
 	enum http_via	 via;
 	struct sockaddr_storage peer;	/* the client's address (from accept) */
 	uint64_t	 id;		/* unique per server */
@@ -114,6 +150,14 @@ int		 front_http_request_add_header(struct http_request *,
 
 /* 1 when the address is a loopback one: 127.0.0.0/8, ::1, ::ffff:127.x. */
 int		 front_http_addr_loopback(const struct sockaddr_storage *);
+/*
+ * The client a TCP peer counts as for limits.max_conns_addr: all of
+ * loopback is one, an IPv4 address (also v4-mapped) itself, an IPv6
+ * address its /64.  Equal keys, same client.
+ */
+#define HTTP_ADDRKEY_LEN	17
+void		 front_http_addr_key(const struct sockaddr_storage *,
+		    unsigned char key[HTTP_ADDRKEY_LEN]);
 /* 1 when the request came over TCP from a loopback address. */
 int		 front_http_peer_loopback(const struct http_request *);
 /* "unix", "1.2.3.4" or "[::1]" for messages; always NUL-terminated. */

@@ -27,7 +27,34 @@ enum hdr_kind {
 	HDR_OTHER = 0,
 	HDR_CTYPE,
 	HDR_EXPECT,
-	HDR_AUTH
+	HDR_AUTH,
+	HDR_ORIGIN,
+	HDR_SFS,		/* Sec-Fetch-Site */
+	HDR_HOST
+};
+
+/* Which deadline a connection's deadline timer is running for. */
+enum http_phase {
+	HTTP_PHASE_NONE = 0,	/* no request being received */
+	HTTP_PHASE_HEAD,	/* request line and headers */
+	HTTP_PHASE_BODY
+};
+
+/*
+ * The budget a connection counts toward: the kind of its listener, and
+ * on TCP the client's address as the per-address share sees it.
+ */
+enum http_budget {
+	HTTP_BUDGET_TCP = 0,
+	HTTP_BUDGET_UNIX,
+	HTTP_BUDGET_MAX
+};
+/* Why a connection was turned away: its budget full, or its address's share. */
+enum http_reject {
+	HTTP_REJECT_TCP = HTTP_BUDGET_TCP,
+	HTTP_REJECT_UNIX = HTTP_BUDGET_UNIX,
+	HTTP_REJECT_ADDR,
+	HTTP_REJECT_MAX
 };
 
 struct http_conn;
@@ -68,6 +95,9 @@ struct http_req {
 	int			 timed_out;
 	int			 seen_ctype;
 	int			 seen_auth;
+	int			 seen_origin;
+	int			 seen_sfs;	/* 2: more than one */
+	int			 seen_host;
 	size_t			 hdr_bytes;
 	enum hdr_kind		 cur_hdr;
 	int			 in_value;
@@ -78,6 +108,9 @@ struct http_req {
 	struct buf		 ctype;
 	struct buf		 expect;
 	struct buf		 auth;		/* Authorization */
+	struct buf		 origin;
+	struct buf		 sfs;		/* Sec-Fetch-Site */
+	struct buf		 host;
 	struct buf		 xhdr;	/* front_http_request_add_header */
 	struct buf		 body;
 	char			*path;
@@ -94,6 +127,11 @@ struct http_conn {
 	ev_io			 rio;
 	ev_io			 wio;
 	ev_timer		 timer;		/* idle, then linger */
+	ev_timer		 deadline;	/* head or body deadline */
+	enum http_phase		 phase;		/* what `deadline' is for */
+	double			 phase_len;	/* its length, seconds */
+	enum http_budget	 budget;
+	unsigned char		 addrkey[HTTP_ADDRKEY_LEN];
 	http_parser		 parser;
 	char			*in;
 	size_t			 inoff;
@@ -105,8 +143,9 @@ struct http_conn {
 	struct http_req		*cur;		/* being parsed */
 	struct http_req		*inflight;	/* with a handler */
 	int			 err_status;	/* set by parser callbacks */
+	const char		*err_why;	/* and for a 400, why */
 	int			 busy;
-	int			 counted;	/* toward max_conns */
+	int			 counted;	/* toward its budget */
 	int			 dead;
 	int			 closing;	/* close once output is sent */
 	int			 lingering;
@@ -125,11 +164,12 @@ struct http_server {
 	TAILQ_HEAD(, http_req)	 reqs;
 	ev_timer		 accept_timer;
 	int			 accept_paused;
-	unsigned		 nconns;
+	unsigned		 nconns;	/* counted, all budgets */
+	unsigned		 nbudget[HTTP_BUDGET_MAX];
 	unsigned		 nrejects;
 	uint64_t		 next_id;
-	uint64_t		 rejected;
-	ev_tstamp		 reject_warned;
+	uint64_t		 rejected[HTTP_REJECT_MAX];
+	ev_tstamp		 reject_warned[HTTP_REJECT_MAX];
 	uint64_t		 codes[HTTP_CODE_SLOTS];	/* answers */
 };
 
@@ -145,9 +185,19 @@ void		 front_http_conn_leave(struct http_conn *);
 void		 front_http_conn_kill(struct http_conn *);
 void		 front_http_conn_settle(struct http_conn *);
 void		 front_http_conn_process(struct http_conn *);
+/* Send what is queued, as far as the socket takes it. */
+void		 front_http_conn_flush(struct http_conn *);
 void		 front_http_req_log(struct http_conn *, struct http_req *, int,
     size_t);
-/* A connection just accepted: served, or a 503 beyond max_conns. */
+/* Set up a connection just accepted (served from now on). */
+struct http_conn *front_http_conn_new(struct http_listener *, int,
+		    const struct sockaddr_storage *);
+/* Start the deadline of `phase' (HEAD: also on accept). */
+void		 front_http_conn_deadline(struct http_conn *, enum http_phase,
+		    double);
+
+/* front_http_accept.c */
+/* A connection just accepted: served, or a 503 beyond its budget. */
 void		 front_http_conn_accepted(struct http_listener *, int,
 		    const struct sockaddr_storage *);
 

@@ -3,7 +3,8 @@
  * which build a connection's current request (conn->cur) from its
  * input and count header bytes against limits.max_header and body
  * bytes against limits.max_body.  They never send or close; the most
- * they do to the connection is queue a 100 Continue.  To refuse a
+ * they do to the connection is queue a 100 Continue and move its
+ * deadline from the head to the body.  To refuse a
  * request they set conn->err_status and stop the parser, and
  * front_http_conn_process() answers.
  */
@@ -106,6 +107,41 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/*
+ * Which header a value belongs to, and whether it is kept: the first
+ * Content-Type and Authorization count (a second cannot override), every
+ * Expect line is joined.  Origin, Sec-Fetch-Site and Host are kept for
+ * the handlers' browser checks; a second Host is refused (RFC 9112 3.2)
+ * and a second Sec-Fetch-Site spoils the first.
+ */
+static enum hdr_kind
+hdr_classify(struct http_conn *c, struct http_req *r)
+{
+	if (r->hname_long)
+		return HDR_OTHER;
+	if (strcasecmp(r->hname, "content-type") == 0)
+		return r->seen_ctype++ ? HDR_OTHER : HDR_CTYPE;
+	if (strcasecmp(r->hname, "expect") == 0)
+		return HDR_EXPECT;
+	if (strcasecmp(r->hname, "authorization") == 0)
+		return r->seen_auth++ ? HDR_OTHER : HDR_AUTH;
+	if (strcasecmp(r->hname, "origin") == 0)
+		return r->seen_origin++ ? HDR_OTHER : HDR_ORIGIN;
+	if (strcasecmp(r->hname, "sec-fetch-site") == 0) {
+		if (r->seen_sfs++)
+			r->seen_sfs = 2;
+		return r->seen_sfs == 1 ? HDR_SFS : HDR_OTHER;
+	}
+	if (strcasecmp(r->hname, "host") == 0) {
+		if (r->seen_host++) {
+			c->err_status = 400;
+			c->err_why = "more than one Host header";
+		}
+		return HDR_HOST;
+	}
+	return HDR_OTHER;
+}
+
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
@@ -115,35 +151,50 @@ on_header_value(http_parser *p, const char *at, size_t len)
 
 	if (!r->in_value) {
 		r->in_value = 1;
-		r->cur_hdr = HDR_OTHER;
-		if (!r->hname_long && !r->seen_ctype &&
-		    strcasecmp(r->hname, "content-type") == 0) {
-			/* The first one counts; repeats are ignored. */
-			r->cur_hdr = HDR_CTYPE;
-			r->seen_ctype = 1;
-		} else if (!r->hname_long &&
-		    strcasecmp(r->hname, "expect") == 0)
-			r->cur_hdr = HDR_EXPECT;
-		else if (!r->hname_long && !r->seen_auth &&
-		    strcasecmp(r->hname, "authorization") == 0) {
-			/* Like Content-Type: a second one cannot override. */
-			r->cur_hdr = HDR_AUTH;
-			r->seen_auth = 1;
-		}
+		r->cur_hdr = hdr_classify(c, r);
+		if (c->err_status != 0)
+			return -1;
 	}
 	if (hdr_account(c, len) == -1)
 		return -1;
-	if (r->cur_hdr == HDR_CTYPE)
+	switch (r->cur_hdr) {
+	case HDR_CTYPE:
 		d = &r->ctype;
-	else if (r->cur_hdr == HDR_EXPECT)
+		break;
+	case HDR_EXPECT:
 		d = &r->expect;
-	else if (r->cur_hdr == HDR_AUTH)
+		break;
+	case HDR_AUTH:
 		d = &r->auth;
+		break;
+	case HDR_ORIGIN:
+		d = &r->origin;
+		break;
+	case HDR_SFS:
+		d = &r->sfs;
+		break;
+	case HDR_HOST:
+		d = &r->host;
+		break;
+	default:
+		break;
+	}
 	if (d != NULL && buf_add(d, at, len) == -1) {
 		c->err_status = 500;
 		return -1;
 	}
 	return 0;
+}
+
+/* Seconds the body may take: a floor, then a least rate. */
+static double
+body_deadline(const struct http_limits *lim, uint64_t len)
+{
+	if (lim->body_timeout <= 0)
+		return 0;
+	if (lim->body_rate == 0)
+		return lim->body_timeout;
+	return lim->body_timeout + (double)len / (double)lim->body_rate;
 }
 
 static int
@@ -163,6 +214,14 @@ on_headers_complete(http_parser *p)
 	}
 	body = (p->flags & F_CHUNKED) ||
 	    ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
+	/*
+	 * The head is in; the body gets its own deadline, by its declared
+	 * size (a chunked one may grow to max_body).
+	 */
+	if (body)
+		front_http_conn_deadline(c, HTTP_PHASE_BODY, body_deadline(lim,
+		    (p->flags & F_CHUNKED) ? lim->max_body :
+		    p->content_length));
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0 &&
 	    buf_reserve(&r->body, p->content_length) == -1) {
 		c->err_status = 500;
@@ -220,6 +279,7 @@ on_message_complete(http_parser *p)
 	struct http_req		*r = c->cur;
 
 	r->hmethod = p->method;
+	front_http_conn_deadline(c, HTTP_PHASE_NONE, 0);
 	/* We do not switch protocols: answer, then close. */
 	r->keepalive = http_should_keep_alive(p) && !p->upgrade;
 	http_parser_pause(p, 1);

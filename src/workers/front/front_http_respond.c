@@ -53,8 +53,8 @@ front_http_out_append(struct http_conn *c, const char *data, size_t n)
 }
 
 /*
- * Queue one response.  Sending happens in conn_flush(); a connection
- * that cannot take the response (no memory) is killed.
+ * Queue one response.  Sending happens in front_http_conn_flush(); a
+ * connection that cannot take the response (no memory) is killed.
  */
 static void
 conn_send(struct http_conn *c, int status, const char *ctype,

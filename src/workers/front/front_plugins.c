@@ -2,9 +2,11 @@
  * The plugin API: /plugins/{list,update,run,enable,disable} relayed to
  * the scheduler, /update to the fetcher, and /me/ns.
  *
- * The front checks only what is its own business: who may ask (mutating
- * calls over TCP from another host need the bearer token), the size of
- * each parameter, and the run timeout.  The scheduler checks ns and repo
+ * The front checks only what is its own business: who may ask (no web
+ * page in a browser may change anything, see front_guard.c; changing
+ * calls over TCP from another host need the bearer token, and without
+ * it /plugins/list leaves out what may be secret), the size of each
+ * parameter, and the run timeout.  The scheduler checks ns and repo
  * (form, known plugin) and writes the answer: its status and JSON body
  * go to the client verbatim.
  */
@@ -17,6 +19,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "front.h"
+#include "front_guard.h"
 #include "jsonw.h"
 #include "log.h"
 #include "plugin_msg.h"
@@ -85,9 +88,22 @@ bearer_ok(const char *auth, const char *secret)
 }
 
 /*
- * May this client change things?  The unix socket (its permissions
- * decide who gets there) and loopback TCP peers may; anyone else only
- * with the configured token.  Answers 401/403 and returns 0 when not.
+ * Trusted: the unix socket (its permissions decide who gets there),
+ * loopback TCP peers, and anyone with the configured token.
+ */
+static int
+api_trusted(struct front *f, const struct http_request *req)
+{
+	const char	*secret = f->w->conf.token;
+
+	if (req->via == HTTP_VIA_UNIX || front_http_peer_loopback(req))
+		return 1;
+	return secret[0] != '\0' && bearer_ok(req->authorization, secret);
+}
+
+/*
+ * May this client change things?  Never from a web page; else when
+ * trusted.  Answers 401/403 and returns 0 when not.
  */
 static int
 api_allowed(struct front *f, struct http_request *req)
@@ -96,7 +112,9 @@ api_allowed(struct front *f, struct http_request *req)
 	char		 peer[80], path[64];
 	int		 missing;
 
-	if (req->via == HTTP_VIA_UNIX || front_http_peer_loopback(req))
+	if (!front_guard_check(f, req))
+		return 0;
+	if (api_trusted(f, req))
 		return 1;
 	(void)front_http_peer_str(req, peer, sizeof(peer));
 	(void)logsafe(req->path, path, sizeof(path));
@@ -109,8 +127,6 @@ api_allowed(struct front *f, struct http_request *req)
 		    "token to allow other hosts with Authorization: Bearer");
 		return 0;
 	}
-	if (bearer_ok(req->authorization, secret))
-		return 1;
 	missing = req->authorization[0] == '\0';
 	log_info("%s from %s refused: %s bearer token", path, peer,
 	    missing ? "no" : "wrong");
@@ -204,6 +220,13 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		return;
 	memset(&pr, 0, sizeof(pr));
 	pr.op = op;
+	/*
+	 * Parameters often hold credentials, and stderr anything: only for
+	 * trusted clients, and never for what looks like a web page (after
+	 * DNS rebinding a browser on this host is a loopback client).
+	 */
+	if (op == PLUGIN_OP_LIST)
+		pr.redact = !api_trusted(f, req) || !front_guard_pass(f, req);
 	if (get_param(req, "ns", pr.ns, sizeof(pr.ns), NULL) == -1 ||
 	    get_param(req, "repo", pr.repo, sizeof(pr.repo), NULL) == -1)
 		return;

@@ -7,7 +7,9 @@
  * {ok, commit, error} under the same request id.  Requests are queued and
  * coalesced per checkout (gitpull_queue.c); an operation is a chain of git
  * commands (gitpull_op.c), each one a child on the event loop with a
- * timeout (gitpull_exec.c).  Nothing is ever updated unless asked.
+ * timeout (gitpull_exec.c).  Nothing is ever updated unless asked.  With
+ * [agent] gitsigners nothing is checked out unless its signature passes
+ * (gitpull_verify.c); the answer then says `untrusted` and why.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "plugin_msg.h"
+#include "signers.h"
 #include "status.h"
 #include "workers/worker.h"
 
@@ -33,6 +36,7 @@
 struct gitpull {
 	struct worker		*w;
 	char			 git[PATH_MAX];	/* "" = none found */
+	char			 sshkeygen[PATH_MAX];	/* "" = none */
 	struct gitpull_conf	 gc;
 	struct gitpull_trust	 trust;
 	struct gq		 q;
@@ -57,11 +61,12 @@ gitpull_push_stats(struct gitpull *gp)
 		{ "git_timeouts", gp->ost.timeouts },
 		{ "clones", gp->ost.clones },
 		{ "fetches", gp->ost.fetches },
+		{ "signatures_verified", gp->ost.verified },
+		{ "signatures_untrusted", gp->ost.untrusted },
 		{ "running", gp->q.nrunning },
 		{ "waiting", gp->q.nwaiters },
 		{ "checkouts", gp->q.ncheckouts },
 	};
-
 	struct metric_set	 ms;
 
 	/* a timed out command is a failed one too: each counts once */
@@ -72,6 +77,10 @@ gitpull_push_stats(struct gitpull *gp)
 	    gp->ost.timeouts, "result", "failed", NULL);
 	(void)metrics_put(&ms, "git_commands_total", gp->ost.timeouts,
 	    "result", "timeout", NULL);
+	(void)metrics_put(&ms, "plugin_signatures_total", gp->ost.verified,
+	    "result", "verified", NULL);
+	(void)metrics_put(&ms, "plugin_signatures_total", gp->ost.untrusted,
+	    "result", "untrusted", NULL);
 	gp->dirty = 0;
 	(void)worker_push_stats_metrics(gp->w, v, sizeof(v) / sizeof(v[0]),
 	    gp->last_error, &ms);
@@ -114,6 +123,12 @@ op_done(struct gitop *op, const struct git_resp *r, void *arg)
 			log_info("%s/%s at %s%s%s", c->ns, c->project,
 			    r->commit, c->commit[0] != '\0' ? ", was " : "",
 			    c->commit);
+	} else if (r->untrusted) {
+		log_warnx("%s: %s/%s: %s%s", __func__, c->ns, c->project,
+		    r->error, r->kept ? "; the checkout stays where it was" :
+		    "; nothing checked out");
+		snprintf(gp->last_error, sizeof(gp->last_error), "%s/%s: %s",
+		    c->ns, c->project, r->error);
 	} else {
 		log_warnx("%s: %s", __func__, r->error);
 		snprintf(gp->last_error, sizeof(gp->last_error), "%s",
@@ -178,7 +193,49 @@ gitpull_setup(struct worker *w, char *err, size_t errlen)
 		log_warnx("%s: no git binary found: plugins cannot be cloned",
 		    __func__);
 	}
+	/* only needed with [agent] gitsigners; said then */
+	if (gitpull_find_program("ssh-keygen", gp->sshkeygen,
+	    sizeof(gp->sshkeygen)) == -1)
+		gp->sshkeygen[0] = '\0';
 	return 0;
+}
+
+/* Whether and how plugins are checked; said at start and when it changes. */
+static void
+gitpull_say_signing(const struct gitpull *gp)
+{
+	struct signers	 s;
+	char		 err[256];
+
+	if (gp->gc.signers == NULL) {
+		log_info("plugin signatures are not checked ([agent] "
+		    "gitsigners is empty)");
+		return;
+	}
+	if (signers_parse(&s, gp->gc.signers, err, sizeof(err)) == -1) {
+		log_warnx("%s: [agent] gitsigners = \"%s\": %s; every "
+		    "checkout will be refused", __func__,
+		    gp->gc.signers_path, err);
+		return;
+	}
+	log_info("plugin signatures are checked: only %s signed by a key "
+	    "of %s (%zu line%s) are checked out", gp->gc.signed_tags ?
+	    "commits carrying a tag" : "commits", gp->gc.signers_path, s.n,
+	    s.n == 1 ? "" : "s");
+	if (gp->sshkeygen[0] == '\0')
+		log_warnx("%s: no ssh-keygen found (package openssh-client): "
+		    "every checkout will be refused", __func__);
+	signers_free(&s);
+}
+
+static int
+signing_changed(const struct gitpull_conf *a, const struct gitpull_conf *b)
+{
+	if ((a->signers == NULL) != (b->signers == NULL))
+		return 1;
+	return a->signers != NULL && (a->signed_tags != b->signed_tags ||
+	    strcmp(a->signers, b->signers) != 0 ||
+	    strcmp(a->signers_path, b->signers_path) != 0);
 }
 
 /* The config file git reads as its global one; leftovers of a crash. */
@@ -196,6 +253,7 @@ gitpull_prepare_dir(struct gitpull *gp)
 	if ((n = gitpull_rm_all_clones(gp->gc.pluginsdir)) > 0)
 		log_info("removed %d unfinished clone%s", n, n == 1 ? "" :
 		    "s");
+	(void)gitpull_rm_signers_files(gp->gc.pluginsdir);
 }
 
 static int
@@ -203,8 +261,10 @@ gitpull_start(struct worker *w, char *err, size_t errlen)
 {
 	struct gitpull	*gp = w->priv;
 
-	if (gitpull_conf_from(&gp->gc, &w->conf, gp->git, err, errlen) == -1)
+	if (gitpull_conf_from(&gp->gc, &w->conf, gp->git, gp->sshkeygen, err,
+	    errlen) == -1)
 		return -1;
+	gitpull_say_signing(gp);
 	gitpull_prepare_dir(gp);
 	ev_timer_start(w->loop, &gp->stats_timer);
 	gitpull_push_stats(gp);
@@ -217,18 +277,23 @@ gitpull_reconfigure(struct worker *w, const struct agent_conf *next,
 {
 	struct gitpull		*gp = w->priv;
 	struct gitpull_conf	 gc;
+	int			 moved, signing;
 
 	if (gp == NULL || !w->setup_done)
 		return 0;
-	if (gitpull_conf_from(&gc, next, gp->git, err, errlen) == -1)
+	if (gitpull_conf_from(&gc, next, gp->git, gp->sshkeygen, err,
+	    errlen) == -1)
 		return -1;
 	/* operations under way keep the settings they started with */
-	if (strcmp(gc.pluginsdir, gp->gc.pluginsdir) != 0 ||
-	    strcmp(gc.url_template, gp->gc.url_template) != 0) {
-		gp->gc = gc;
+	moved = strcmp(gc.pluginsdir, gp->gc.pluginsdir) != 0 ||
+	    strcmp(gc.url_template, gp->gc.url_template) != 0;
+	signing = signing_changed(&gc, &gp->gc);
+	gitpull_conf_free(&gp->gc);
+	gp->gc = gc;
+	if (moved)
 		gitpull_prepare_dir(gp);
-	} else
-		gp->gc = gc;
+	if (signing)
+		gitpull_say_signing(gp);
 	return 0;
 }
 
@@ -332,6 +397,7 @@ gitpull_cleanup(struct worker *w)
 		}
 	gitpull_queue_free(&gp->q);
 	gitpull_trust_free(&gp->trust);
+	gitpull_conf_free(&gp->gc);
 	ev_timer_stop(w->loop, &gp->stats_timer);
 	ev_timer_stop(w->loop, &gp->stop_timer);
 	free(gp);

@@ -24,10 +24,14 @@
 
 int
 gitpull_conf_from(struct gitpull_conf *gc, const struct agent_conf *c,
-    const char *git, char *err, size_t errlen)
+    const char *git, const char *sshkeygen, char *err, size_t errlen)
 {
 	memset(gc, 0, sizeof(*gc));
 	if (strlcpy(gc->git, git, sizeof(gc->git)) >= sizeof(gc->git) ||
+	    strlcpy(gc->sshkeygen, sshkeygen, sizeof(gc->sshkeygen)) >=
+	    sizeof(gc->sshkeygen) ||
+	    strlcpy(gc->signers_path, c->gitsigners.path,
+	    sizeof(gc->signers_path)) >= sizeof(gc->signers_path) ||
 	    strlcpy(gc->pluginsdir, c->pluginsdir, sizeof(gc->pluginsdir)) >=
 	    sizeof(gc->pluginsdir) ||
 	    strlcpy(gc->url_template, c->git, sizeof(gc->url_template)) >=
@@ -46,7 +50,27 @@ gitpull_conf_from(struct gitpull_conf *gc, const struct agent_conf *c,
 	snprintf(gc->gitconfig, sizeof(gc->gitconfig), "%s/%s", gc->pluginsdir,
 	    GITPULL_CONFIG_FILE);
 	gc->timeout = (double)c->gittimeout;
+	gc->signed_tags = c->gitsignedtags;
+	if (c->gitsigners.path[0] == '\0')
+		return 0;
+	/* the master reads the file; a config without its text is a bug */
+	if (c->gitsigners.text == NULL) {
+		snprintf(err, errlen, "[agent] gitsigners = \"%s\": its "
+		    "content did not come with the config", c->gitsigners.path);
+		return -1;
+	}
+	if ((gc->signers = strdup(c->gitsigners.text)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return 0;
+}
+
+void
+gitpull_conf_free(struct gitpull_conf *gc)
+{
+	free(gc->signers);
+	gc->signers = NULL;
 }
 
 static int
@@ -59,32 +83,39 @@ is_exe(const char *path)
 }
 
 int
-gitpull_find_git(char *path, size_t len)
+gitpull_find_program(const char *name, char *path, size_t len)
 {
 	static const char *const fixed[] = {
-		"/usr/bin/git", "/bin/git", "/usr/local/bin/git", NULL
+		"/usr/bin", "/bin", "/usr/local/bin", NULL
 	};
 	const char	*env, *p, *end;
 	char		 cand[PATH_MAX];
 	size_t		 i, n;
 
-	for (i = 0; fixed[i] != NULL; i++)
-		if (is_exe(fixed[i]))
-			return strlcpy(path, fixed[i], len) < len ? 0 : -1;
+	for (i = 0; fixed[i] != NULL; i++) {
+		snprintf(cand, sizeof(cand), "%s/%s", fixed[i], name);
+		if (is_exe(cand))
+			return strlcpy(path, cand, len) < len ? 0 : -1;
+	}
 	if ((env = getenv("PATH")) == NULL)
 		return -1;
 	for (p = env; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
 		end = strchrnul(p, ':');
 		n = (size_t)(end - p);
 		/* relative entries depend on where we happen to be */
-		if (n == 0 || *p != '/' || n + 5 >= sizeof(cand))
+		if (n == 0 || *p != '/' || n + strlen(name) + 2 > sizeof(cand))
 			continue;
-		memcpy(cand, p, n);
-		memcpy(cand + n, "/git", 5);
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, name);
 		if (is_exe(cand))
 			return strlcpy(path, cand, len) < len ? 0 : -1;
 	}
 	return -1;
+}
+
+int
+gitpull_find_git(char *path, size_t len)
+{
+	return gitpull_find_program("git", path, len);
 }
 
 int
@@ -206,7 +237,7 @@ gitpull_local_path(const char *url, char *path, size_t len)
 
 int
 gitpull_argv(struct gitpull_argv *a, const struct gitpull_conf *gc,
-    const char *const args[])
+    const char *signers, const char *const args[])
 {
 	/*
 	 * Command-line config outranks the checkout's own .git/config:
@@ -222,12 +253,42 @@ gitpull_argv(struct gitpull_argv *a, const struct gitpull_conf *gc,
 		"-c", "advice.detachedHead=false",
 		NULL
 	};
+	/*
+	 * A signature check: the format is taken from the signature itself,
+	 * so the OpenPGP and X.509 programs are made to fail; ssh-keygen is
+	 * the one found, not one the repository names; no revocation file
+	 * the repository points at; the trust an SSH key gets when its
+	 * principal matches is the least accepted.
+	 */
+	static const char *const verify[] = {
+		"-c", "gpg.format=ssh",
+		"-c", "gpg.program=/bin/false",
+		"-c", "gpg.openpgp.program=/bin/false",
+		"-c", "gpg.x509.program=/bin/false",
+		"-c", "gpg.ssh.revocationKeyring=/dev/null",
+		"-c", "gpg.minTrustLevel=fully",
+		NULL
+	};
 	size_t		 i;
 
 	a->n = 0;
 	a->v[a->n++] = (char *)gc->git;
 	for (i = 0; fixed[i] != NULL; i++)
 		a->v[a->n++] = (char *)fixed[i];
+	if (signers != NULL) {
+		if (gc->sshkeygen[0] != '/')
+			return -1;
+		for (i = 0; verify[i] != NULL; i++)
+			a->v[a->n++] = (char *)verify[i];
+		snprintf(a->program, sizeof(a->program), "gpg.ssh.program=%s",
+		    gc->sshkeygen);
+		snprintf(a->allowed, sizeof(a->allowed),
+		    "gpg.ssh.allowedSignersFile=%s", signers);
+		a->v[a->n++] = "-c";
+		a->v[a->n++] = a->program;
+		a->v[a->n++] = "-c";
+		a->v[a->n++] = a->allowed;
+	}
 	for (i = 0; args[i] != NULL; i++) {
 		if (a->n >= GITPULL_ARGV_MAX)
 			return -1;
@@ -455,6 +516,31 @@ gitpull_rm_clones(const char *dir, const char *project)
 		else
 			log_warn("%s: cannot remove the unfinished clone %s",
 			    __func__, path);
+	}
+	(void)closedir(d);
+	return n;
+}
+
+int
+gitpull_rm_signers_files(const char *pluginsdir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[PATH_MAX];
+	int		 n = 0;
+
+	if ((d = opendir(pluginsdir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, GITPULL_SIGNERS_PREFIX,
+		    strlen(GITPULL_SIGNERS_PREFIX)) != 0 ||
+		    snprintf(path, sizeof(path), "%s/%s", pluginsdir,
+		    de->d_name) >= (int)sizeof(path))
+			continue;
+		if (unlink(path) == 0)
+			n++;
+		else
+			log_warn("%s: cannot remove %s", __func__, path);
 	}
 	(void)closedir(d);
 	return n;

@@ -1,8 +1,8 @@
 /*
  * What a git command line of the gitpull worker is made of: the checked
  * names, the URL from the [agent] git template, the argv (no shell), the
- * clean environment, and the git config file that trusts the local source
- * repositories (safe.directory).
+ * clean environment, the git config file that trusts the local source
+ * repositories (safe.directory), and the settings of a signature check.
  */
 #ifndef AGENT_GITPULL_CMD_H
 #define AGENT_GITPULL_CMD_H
@@ -12,10 +12,12 @@
 
 #include "conf.h"
 
-#define GITPULL_ARGV_MAX	40
+#define GITPULL_ARGV_MAX	48
 #define GITPULL_ENV_MAX		16
 #define GITPULL_CONFIG_FILE	".gitpull.gitconfig"	/* in pluginsdir */
 #define GITPULL_CLONE_PREFIX	".clone-"	/* pluginsdir/<ns>/.clone-* */
+/* pluginsdir/.gitpull-signers-XXXXXX: the lines for one check */
+#define GITPULL_SIGNERS_PREFIX	".gitpull-signers-"
 /* Git's own protocols only: no ext::, fd:: or remote helpers. */
 #define GITPULL_PROTOCOLS	"file:git:http:https:ssh"
 
@@ -27,13 +29,24 @@ struct gitpull_conf {
 	char		 branch[CONF_STR_MAX];		/* [agent] gitbranch */
 	double		 timeout;		/* seconds per git call */
 	char		 gitconfig[CONF_STR_MAX + 32];	/* GIT_CONFIG_GLOBAL */
+	/* [agent] gitsigners: the allowed-signers text, NULL = no check */
+	char		*signers;
+	char		 signers_path[CONF_STR_MAX];	/* for messages */
+	int		 signed_tags;		/* [agent] gitsignedtags */
+	char		 sshkeygen[PATH_MAX];	/* "" = none found */
 };
 
-/* Fill from the agent config; -1 with err when a value is unusable. */
+/*
+ * Fill from the agent config; -1 with err when a value is unusable.
+ * `signers` is a copy: gitpull_conf_free() it.
+ */
 int	 gitpull_conf_from(struct gitpull_conf *, const struct agent_conf *,
-	    const char *git, char *err, size_t errlen);
+	    const char *git, const char *sshkeygen, char *err, size_t errlen);
+void	 gitpull_conf_free(struct gitpull_conf *);
 
-/* The git binary: /usr/bin/git, /bin/git, /usr/local/bin/git, or PATH. */
+/* `name` in /usr/bin, /bin, /usr/local/bin, or PATH. */
+int	 gitpull_find_program(const char *name, char *path, size_t len);
+/* The git binary: gitpull_find_program("git"). */
 int	 gitpull_find_git(char *path, size_t len);
 
 /* "group/project", both valid path components. */
@@ -49,14 +62,21 @@ void	 gitpull_url_redact(const char *url, char *out, size_t len);
  * path (/x/y.git or file:///x/y.git), else 0. */
 int	 gitpull_local_path(const char *url, char *path, size_t len);
 
-/* argv: git, the fixed -c options, then `args` (NULL-terminated). */
+/*
+ * argv: git, the fixed -c options, then `args` (NULL-terminated).  With
+ * `signers` (a file of allowed signers), the -c options of a signature
+ * check too: SSH signatures only, checked by the ssh-keygen we found
+ * against that file, whatever the repository's own config says.
+ */
 struct gitpull_argv {
 	char		*v[GITPULL_ARGV_MAX + 1];
 	size_t		 n;
+	char		 program[PATH_MAX + 32];
+	char		 allowed[PATH_MAX + 48];
 };
 
 int	 gitpull_argv(struct gitpull_argv *, const struct gitpull_conf *,
-	    const char *const args[]);
+	    const char *signers, const char *const args[]);
 
 /* The whole environment git gets; the strings live in the struct. */
 struct gitpull_env {
@@ -96,6 +116,8 @@ int	 gitpull_rmtree(const char *path);
 int	 gitpull_rm_clones(const char *dir, const char *prefix);
 /* Every pluginsdir/<ns>/.clone-*: what a crash mid-clone left. */
 int	 gitpull_rm_all_clones(const char *pluginsdir);
+/* Every pluginsdir/.gitpull-signers-*: what a crash mid-check left. */
+int	 gitpull_rm_signers_files(const char *pluginsdir);
 
 /* Last line(s) of git's stderr, made one line, for an error text. */
 void	 gitpull_err_tail(const char *err, char *out, size_t len);

@@ -15,8 +15,10 @@
 
 #include "gitpull_exec.h"
 #include "gitpull_op.h"
+#include "gitpull_verify.h"
 #include "items.h"
 #include "log.h"
+#include "signers.h"
 
 enum step {
 	ST_CLONE,	/* missing: clone into op->tmp */
@@ -61,9 +63,17 @@ struct gitop {
 	char			 local_ref[CONF_STR_MAX + 16];
 	char			 remote_ref[CONF_STR_MAX + 32];
 	char			 refspec[2 * CONF_STR_MAX + 64];
+	char			 target[CONF_STR_MAX + 32]; /* CHECKOUT_NEW */
 	struct gitpull_env	 env;
 	enum step		 step;
 	struct gexec		*run;
+	/* the signature check, with [agent] gitsigners */
+	int			 signing;
+	struct signers		 signers;
+	struct gitverify	*ver;		/* running, or NULL */
+	enum step		 after;		/* once it passed */
+	int			 cloning;	/* op->tmp not in place yet */
+	char			 signer[256];
 };
 
 static void	 step_done(const struct gexec_result *, void *);
@@ -88,6 +98,7 @@ op_free(struct gitop *op)
 {
 	if (op->tmp[0] != '\0' && gitpull_rmtree(op->tmp) == -1)
 		log_warn("%s: remove %s", __func__, op->tmp);
+	signers_free(&op->signers);
 	free(op);
 }
 
@@ -121,7 +132,7 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 {
 	struct gitpull_argv	 a;
 	const char		*args[12];
-	const char		*cwd = op->dir;
+	const char		*cwd = op->cloning ? op->tmp : op->dir;
 	size_t			 n = 0;
 	char			 why[256];
 
@@ -136,6 +147,9 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "clone";
 		args[n++] = "--quiet";
 		args[n++] = "--no-local";
+		/* nothing in the work tree before its signature passed */
+		if (op->signing)
+			args[n++] = "--no-checkout";
 		args[n++] = "--branch";
 		args[n++] = op->conf.branch;
 		args[n++] = "--";
@@ -167,9 +181,14 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "fetch";
 		args[n++] = "--quiet";
 		args[n++] = "--no-tags";
+		if (op->signing && op->conf.signed_tags)
+			args[n++] = "--prune";
 		args[n++] = "--";
 		args[n++] = op->url;
 		args[n++] = op->refspec;
+		/* the signed tag on the tip; a tag deleted upstream goes */
+		if (op->signing && op->conf.signed_tags)
+			args[n++] = "+refs/tags/*:refs/tags/*";
 		break;
 	case ST_CHECKOUT:
 		args[n++] = "checkout";
@@ -185,7 +204,7 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "--force";
 		args[n++] = "-B";
 		args[n++] = op->conf.branch;
-		args[n++] = op->remote_ref;
+		args[n++] = op->target;	/* the commit checked, if checked */
 		args[n++] = "--";
 		break;
 	case ST_CLEAN:
@@ -201,7 +220,7 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		break;
 	}
 	args[n] = NULL;
-	if (gitpull_argv(&a, &op->conf, args) == -1) {
+	if (gitpull_argv(&a, &op->conf, NULL, args) == -1) {
 		snprintf(err, errlen, "git %s: too many arguments",
 		    step_names[step]);
 		return -1;
@@ -277,6 +296,84 @@ step_failed(struct gitop *op, const struct gexec_result *r)
 		op_fail(op, "%s: killed by signal %d", where, r->status);
 }
 
+/* The signature check refused what would have been checked out. */
+static void
+op_untrusted(struct gitop *op, const char *reason)
+{
+	struct git_resp	 resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.untrusted = 1;
+	/* an update refused leaves the checkout as it was; nothing else */
+	resp.kept = op->update && !op->cloning;
+	snprintf(resp.error, sizeof(resp.error), "untrusted: %s", reason);
+	op_finish(op, &resp);
+}
+
+static void
+verify_done(const struct gitpull_verify_result *res, void *arg)
+{
+	struct gitop	*op = arg;
+
+	op->ver = NULL;
+	switch (res->verdict) {
+	case GITPULL_VERIFIED:
+		strlcpy(op->signer, res->signer, sizeof(op->signer));
+		/* exactly the commit that passed, whatever the ref says */
+		strlcpy(op->target, res->commit, sizeof(op->target));
+		log_debug("%s/%s: commit %.12s signed by %s", op->ns,
+		    op->project, res->commit, res->signer);
+		step_run(op, op->after);
+		return;
+	case GITPULL_UNTRUSTED:
+		op_untrusted(op, res->reason);
+		return;
+	case GITPULL_VERIFY_FAILED:
+		/* counted by the check */
+		op_fail(op, "signature check in %s/%s: %s", op->ns,
+		    op->project, res->reason);
+		return;
+	}
+}
+
+/* `next` once `rev` passed the signature check (at once without one). */
+static void
+verify_then(struct gitop *op, const char *rev, enum step next)
+{
+	char	 err[512];
+
+	if (!op->signing) {
+		step_run(op, next);
+		return;
+	}
+	op->after = next;
+	op->ver = gitpull_verify_start(op->loop, &op->conf, &op->signers,
+	    op->env.v, op->cloning ? op->tmp : op->dir, rev, op->stats,
+	    verify_done, op, err, sizeof(err));
+	if (op->ver == NULL) {
+		op->stats->failures++;
+		op_fail(op, "signature check in %s/%s: %s", op->ns,
+		    op->project, err);
+	}
+}
+
+/* The clone is complete (and checked out): now it may be seen and run. */
+static void
+clone_done(struct gitop *op)
+{
+	if (rename(op->tmp, op->dir) == -1) {
+		op_fail(op, "rename %s to %s: %s", op->tmp, op->dir,
+		    strerror(errno));
+		return;
+	}
+	op->tmp[0] = '\0';
+	op->cloning = 0;
+	op->stats->clones++;
+	log_info("cloned %s into %s/%s%s", op->shown, op->ns, op->project,
+	    op->signing ? " (signature checked)" : "");
+	step_run(op, ST_REVPARSE);
+}
+
 static void
 step_done(const struct gexec_result *r, void *arg)
 {
@@ -294,24 +391,21 @@ step_done(const struct gexec_result *r, void *arg)
 	case ST_CLONE:
 		if (!ok)
 			break;
-		/* complete: now it may be seen (and run) */
-		if (rename(op->tmp, op->dir) == -1) {
-			op_fail(op, "rename %s to %s: %s", op->tmp, op->dir,
-			    strerror(errno));
+		if (!op->signing) {
+			clone_done(op);
 			return;
 		}
-		op->tmp[0] = '\0';
-		op->stats->clones++;
-		log_info("cloned %s into %s/%s", op->shown, op->ns,
-		    op->project);
-		step_run(op, ST_REVPARSE);
+		/* checked out in place only once its tip passed */
+		op->cloning = 1;
+		verify_then(op, op->remote_ref, ST_CHECKOUT_NEW);
 		return;
 	case ST_SYMREF:
 		/* exit 1: detached HEAD */
 		if (ok && strncmp(r->out, op->local_ref,
 		    strlen(op->local_ref)) == 0 &&
 		    r->out[strlen(op->local_ref)] == '\n')
-			step_run(op, ST_REVPARSE);
+			/* what runs is checked too: gitsigners may be new */
+			verify_then(op, "HEAD", ST_REVPARSE);
 		else if (ok || no)
 			step_run(op, ST_HAS_LOCAL);
 		else
@@ -319,7 +413,7 @@ step_done(const struct gexec_result *r, void *arg)
 		return;
 	case ST_HAS_LOCAL:
 		if (ok)
-			step_run(op, ST_CHECKOUT);
+			verify_then(op, op->local_ref, ST_CHECKOUT);
 		else if (no)
 			step_run(op, ST_HAS_REMOTE);
 		else
@@ -327,7 +421,7 @@ step_done(const struct gexec_result *r, void *arg)
 		return;
 	case ST_HAS_REMOTE:
 		if (ok)
-			step_run(op, ST_CHECKOUT_NEW);
+			verify_then(op, op->remote_ref, ST_CHECKOUT_NEW);
 		else if (no)
 			step_run(op, ST_FETCH);
 		else
@@ -337,7 +431,7 @@ step_done(const struct gexec_result *r, void *arg)
 		if (!ok)
 			break;
 		op->stats->fetches++;
-		step_run(op, ST_CHECKOUT_NEW);
+		verify_then(op, op->remote_ref, ST_CHECKOUT_NEW);
 		return;
 	case ST_CHECKOUT:
 		if (!ok)
@@ -349,7 +443,10 @@ step_done(const struct gexec_result *r, void *arg)
 	case ST_CHECKOUT_NEW:
 		if (!ok)
 			break;
-		step_run(op, op->update ? ST_CLEAN : ST_REVPARSE);
+		if (op->cloning)
+			clone_done(op);
+		else
+			step_run(op, op->update ? ST_CLEAN : ST_REVPARSE);
 		return;
 	case ST_CLEAN:
 		if (!ok)
@@ -367,6 +464,7 @@ step_done(const struct gexec_result *r, void *arg)
 			return;
 		}
 		resp.ok = 1;
+		strlcpy(resp.signer, op->signer, sizeof(resp.signer));
 		op_finish(op, &resp);
 		return;
 	}
@@ -422,6 +520,7 @@ paths(struct gitop *op, struct git_resp *now)
 	    "refs/remotes/origin/%s", b);
 	snprintf(op->refspec, sizeof(op->refspec), "+%s:%s", op->local_ref,
 	    op->remote_ref);
+	strlcpy(op->target, op->remote_ref, sizeof(op->target));
 	return 0;
 }
 
@@ -489,6 +588,17 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 	op->cb = cb;
 	op->arg = arg;
 	gitpull_env(&op->env, &op->conf);
+	/* the text is the caller's: parsed here, not kept */
+	op->conf.signers = NULL;
+	if (conf->signers != NULL) {
+		if (signers_parse(&op->signers, conf->signers, err,
+		    sizeof(err)) == -1) {
+			resp_fail(now, "[agent] gitsigners = \"%s\": %s",
+			    conf->signers_path, err);
+			goto fail;
+		}
+		op->signing = 1;
+	}
 	if (gitpull_url(conf->url_template, repo, op->url, sizeof(op->url),
 	    err, sizeof(err)) == -1) {
 		resp_fail(now, "%s", err);
@@ -555,6 +665,8 @@ gitpull_op_kill(struct gitop *op)
 {
 	if (op->run != NULL)
 		gitpull_exec_kill(op->run);
+	if (op->ver != NULL)
+		gitpull_verify_kill(op->ver);
 }
 
 void
@@ -563,11 +675,16 @@ gitpull_op_abort(struct gitop *op)
 	if (op->run != NULL)
 		gitpull_exec_abort(op->run);
 	op->run = NULL;
+	if (op->ver != NULL)
+		gitpull_verify_abort(op->ver);
+	op->ver = NULL;
 	op_free(op);
 }
 
 pid_t
 gitpull_op_pid(const struct gitop *op)
 {
+	if (op->ver != NULL)
+		return gitpull_verify_pid(op->ver);
 	return op->run != NULL ? gitpull_exec_pid(op->run) : 0;
 }

@@ -10,6 +10,14 @@
  *                    git checkout --force -B B refs/remotes/origin/B,
  *                    git clean -ffdx
  * always, last:      git rev-parse HEAD: the commit reported
+ *
+ * With [agent] gitsigners, nothing is checked out before its signature
+ * passes (gitpull_verify.h): the clone is made with --no-checkout and
+ * checked out (then renamed into place) once its tip passes; an update
+ * checks the fetched tip before the checkout, which stays where it was
+ * when it does not pass; an ensure checks the commit it would run, even
+ * when the checkout is on the branch already.  With gitsignedtags the
+ * fetch also brings the tags (pruned: a tag deleted upstream goes).
  */
 #ifndef AGENT_GITPULL_OP_H
 #define AGENT_GITPULL_OP_H
@@ -28,6 +36,8 @@ struct gitop_stats {
 	uint64_t	 timeouts;	/* ... killed by the timeout */
 	uint64_t	 clones;	/* checkouts created */
 	uint64_t	 fetches;	/* git fetch that worked */
+	uint64_t	 verified;	/* signature checks passed */
+	uint64_t	 untrusted;	/* ... refused */
 };
 
 struct gitop;

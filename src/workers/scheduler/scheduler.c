@@ -458,6 +458,7 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 		p->commit[0] = '\0';
 		(void)scheduler_git(s, p, GIT_FOR_ITEMS, 0);
 	} else if (p->checkout == CHECKOUT_FAILED ||
+	    p->checkout == CHECKOUT_UNTRUSTED ||
 	    p->checkout == CHECKOUT_NONE)
 		(void)scheduler_git(s, p, GIT_FOR_ITEMS, 0);
 	else if (changed) {
@@ -578,6 +579,7 @@ sched_push_stats(struct sched *s)
 		{ "points_dropped", s->st.points_dropped },
 		{ "points_unsent", s->st.points_unsent },
 		{ "git_errors", s->st.git_errors },
+		{ "untrusted", s->st.untrusted },
 		{ "requests", s->st.requests },
 	};
 

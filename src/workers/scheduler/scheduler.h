@@ -36,8 +36,10 @@ enum checkout_state {
 	CHECKOUT_NONE = 0,	/* not asked yet */
 	CHECKOUT_PENDING,	/* asked gitpull, no answer yet */
 	CHECKOUT_OK,
-	CHECKOUT_FAILED		/* not scheduled; asked again at the next
+	CHECKOUT_FAILED,	/* not scheduled; asked again at the next
 				 * MSG_ITEMS, /plugins/run or update */
+	CHECKOUT_UNTRUSTED	/* likewise: the signature check refused
+				 * the commit that would run */
 };
 
 /* How a run came about: the plugin.result "type" tag. */
@@ -75,6 +77,7 @@ struct plugin {
 	int			 enabled;
 	enum checkout_state	 checkout;
 	char			 commit[64];
+	char			 signer[256];	/* of commit, gitsigners set */
 	char			 git_error[1024];
 	ev_timer		 timer;
 	struct run		*run;		/* in progress, or NULL */
@@ -125,6 +128,8 @@ struct sched_stats {
 	uint64_t	 points_dropped;	/* bad points in output */
 	uint64_t	 points_unsent;	/* the sender was not there */
 	uint64_t	 git_errors;
+	uint64_t	 untrusted;	/* commits refused by the signature
+					 * check (also in git_errors) */
 	uint64_t	 requests;	/* from the front */
 };
 
@@ -177,6 +182,8 @@ double		 scheduler_timeout(int64_t interval);
 int		 scheduler_output_publish_run(struct plugin *,
     const struct run_result *,
 		    int ok);
+/* The plugin.result of a commit the signature check refused. */
+void		 scheduler_output_publish_untrusted(struct plugin *);
 
 /* scheduler_git.c */
 /*
@@ -213,7 +220,8 @@ int		 scheduler_split_params(const char *param, struct strlist *,
 int		 scheduler_check_repo(const char *repo, char *grouprepo,
 		    size_t grouprepolen, char *project, size_t projectlen);
 /* JSON array of every plugin and its state. */
-void		 scheduler_list_json(struct sched *, struct buf *);
+/* redact: without params and stderr (a client not trusted with them) */
+void		 scheduler_list_json(struct sched *, struct buf *, int redact);
 
 /* scheduler_state.c: pluginsdir/plugin.disabled/<ns>|<project> */
 int		 scheduler_marker_path(const char *pluginsdir, const char *key,

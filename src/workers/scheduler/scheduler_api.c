@@ -3,7 +3,9 @@
  * request as MSG_PLUGIN_REQ and our answer, an HTTP status and a JSON
  * body, verbatim.  Every check is made here.
  *
- *   list     200 [{plugin}, ...]
+ *   list     200 [{plugin}, ...]; for a client the front does not trust
+ *            with them, without "params" and "stderr" and with
+ *            "redacted": true
  *   run      200 {run} when the run ended (the body says whether the
  *            plugin failed); 400 bad repo, parameter or timeout; 404
  *            unknown plugin; 409 running; 502 checkout failed; 503
@@ -54,6 +56,8 @@ checkout_name(enum checkout_state c)
 		return "ok";
 	case CHECKOUT_FAILED:
 		return "failed";
+	case CHECKOUT_UNTRUSTED:
+		return "untrusted";
 	default:
 		return "none";
 	}
@@ -78,7 +82,7 @@ json_ending(struct jsonw *w, const struct last_run *l)
 }
 
 static void
-plugin_json(struct jsonw *w, const struct plugin *p)
+plugin_json(struct jsonw *w, const struct plugin *p, int redact)
 {
 	const struct plugin_item	*it = &p->item;
 	size_t				 i;
@@ -96,11 +100,16 @@ plugin_json(struct jsonw *w, const struct plugin *p)
 	jsonw_string(w, it->project);
 	jsonw_key(w, "interval");
 	jsonw_int64(w, it->interval);
-	jsonw_key(w, "params");
-	jsonw_array_open(w);
-	for (i = 0; i < it->params.n; i++)
-		jsonw_string(w, it->params.v[i]);
-	jsonw_array_close(w);
+	if (redact) {
+		jsonw_key(w, "redacted");
+		jsonw_bool(w, 1);
+	} else {
+		jsonw_key(w, "params");
+		jsonw_array_open(w);
+		for (i = 0; i < it->params.n; i++)
+			jsonw_string(w, it->params.v[i]);
+		jsonw_array_close(w);
+	}
 	jsonw_key(w, "enabled");
 	jsonw_bool(w, p->enabled);
 	jsonw_key(w, "scheduled");
@@ -109,6 +118,8 @@ plugin_json(struct jsonw *w, const struct plugin *p)
 	jsonw_string(w, checkout_name(p->checkout));
 	jsonw_key(w, "commit");
 	jsonw_string(w, p->commit);
+	jsonw_key(w, "signer");
+	jsonw_string(w, p->signer);
 	jsonw_key(w, "git_error");
 	jsonw_string(w, p->git_error);
 	jsonw_key(w, "running");
@@ -133,8 +144,10 @@ plugin_json(struct jsonw *w, const struct plugin *p)
 		jsonw_string(w, p->last.error);
 		jsonw_key(w, "drop_error");
 		jsonw_string(w, p->last.drop_error);
-		jsonw_key(w, "stderr");
-		jsonw_string(w, p->last.stderr_tail);
+		if (!redact) {
+			jsonw_key(w, "stderr");
+			jsonw_string(w, p->last.stderr_tail);
+		}
 	}
 	jsonw_key(w, "runs");
 	jsonw_uint64(w, p->runs);
@@ -152,7 +165,7 @@ plugin_json(struct jsonw *w, const struct plugin *p)
 }
 
 void
-scheduler_list_json(struct sched *s, struct buf *b)
+scheduler_list_json(struct sched *s, struct buf *b, int redact)
 {
 	struct plugin	*p;
 	struct jsonw	 w;
@@ -161,7 +174,7 @@ scheduler_list_json(struct sched *s, struct buf *b)
 	jsonw_array_open(&w);
 	TAILQ_FOREACH(p, &s->plugins, entry) {
 		if (!p->gone)
-			plugin_json(&w, p);
+			plugin_json(&w, p, redact);
 	}
 	jsonw_array_close(&w);
 	/* a failure marks b failed: the caller checks buf_failed() */
@@ -439,7 +452,7 @@ scheduler_plugin_req(struct sched *s, struct frame_in *in)
 	log_debug("%s %s %s", plugin_op_name(r.op), r.ns, r.repo);
 	if (r.op == PLUGIN_OP_LIST) {
 		buf_init(&b);
-		scheduler_list_json(s, &b);
+		scheduler_list_json(s, &b, r.redact);
 		if (buf_failed(&b))
 			scheduler_respond_error(s, reqid, 500, "out of memory");
 		else

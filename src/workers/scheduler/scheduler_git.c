@@ -123,6 +123,36 @@ scheduler_git(struct sched *s, struct plugin *p, enum git_why why,
 	return NULL;
 }
 
+/*
+ * The signature check refused a commit: what runs stays only when the
+ * refused one was an update's new tip and the checkout was trusted.
+ */
+static void
+git_untrusted(struct plugin *p, const struct git_resp *r)
+{
+	struct sched	*s = p->s;
+	int		 keep = r->kept && p->checkout == CHECKOUT_OK;
+
+	s->st.git_errors++;
+	s->st.untrusted++;
+	strlcpy(p->git_error, r->error, sizeof(p->git_error));
+	if (!keep) {
+		p->checkout = CHECKOUT_UNTRUSTED;
+		p->commit[0] = '\0';
+		p->signer[0] = '\0';
+		ev_timer_stop(s->w->loop, &p->timer);
+	}
+	snprintf(s->last_error, sizeof(s->last_error), "%s: %s", p->key,
+	    r->error);
+	if (keep)
+		log_warnx("%s: plugin %s: %s; it keeps running commit %.12s",
+		    __func__, p->key, r->error, p->commit);
+	else
+		log_warnx("%s: plugin %s: %s; not run", __func__, p->key,
+		    r->error);
+	scheduler_output_publish_untrusted(p);
+}
+
 static void
 git_answered(struct gitwait *gw, const struct git_resp *r)
 {
@@ -132,12 +162,16 @@ git_answered(struct gitwait *gw, const struct git_resp *r)
 
 	if (r->ok) {
 		if (p->checkout != CHECKOUT_OK || strcmp(p->commit, r->commit))
-			log_info("plugin %s: checkout at %.12s", p->key,
-			    r->commit);
+			log_info("plugin %s: checkout at %.12s%s%s", p->key,
+			    r->commit, r->signer[0] != '\0' ? ", signed by " :
+			    "", r->signer);
 		p->checkout = CHECKOUT_OK;
 		strlcpy(p->commit, r->commit, sizeof(p->commit));
+		strlcpy(p->signer, r->signer, sizeof(p->signer));
 		p->git_error[0] = '\0';
-	} else {
+	} else if (r->untrusted)
+		git_untrusted(p, r);
+	else {
 		s->st.git_errors++;
 		strlcpy(p->git_error, r->error, sizeof(p->git_error));
 		/* an update that failed leaves a checkout that works */

@@ -57,12 +57,10 @@ scheduler_output_points(const char *out, size_t len,
 }
 
 int
-scheduler_output_result_point(const char *ns, const char *repo, int call,
-    int failed,
-    const char *host, int64_t now, enum out_format fmt, struct buf *pts,
-    char *err, size_t errlen)
+scheduler_output_result_point(const char *ns, const char *repo,
+    const char *type, int failed, const char *host, int64_t now,
+    enum out_format fmt, struct buf *pts, char *err, size_t errlen)
 {
-	const char	*type = call ? "call" : "regular";
 	struct point	 p;
 	int		 rv = -1;
 
@@ -172,11 +170,31 @@ scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
 
 	buf_reset(&pts);
 	if (scheduler_output_result_point(p->item.ns, p->item.repo,
-	    p->run_kind == RUN_CALL, !ok, s->host, now, fmt, &pts, err,
-	    sizeof(err)) == -1)
+	    p->run_kind == RUN_CALL ? RESULT_CALL : RESULT_REGULAR, !ok,
+	    s->host, now, fmt, &pts, err, sizeof(err)) == -1)
 		log_warnx("%s: plugin %s: %s", __func__, p->key, err);
 	else
 		(void)sched_publish(s, EXCEPTION_NS, &pts, 1);
 	buf_free(&pts);
 	return ok;
+}
+
+void
+scheduler_output_publish_untrusted(struct plugin *p)
+{
+	struct sched	*s = p->s;
+	struct buf	 pts;
+	enum out_format	 fmt;
+	char		 err[SCHED_ERROR_MAX];
+
+	if (encode_format_parse(s->w->conf.format, &fmt) == -1)
+		fmt = FORMAT_JSON;
+	buf_init(&pts);
+	if (scheduler_output_result_point(p->item.ns, p->item.repo,
+	    RESULT_UNTRUSTED, 1, s->host, (int64_t)time(NULL), fmt, &pts, err,
+	    sizeof(err)) == -1)
+		log_warnx("%s: plugin %s: %s", __func__, p->key, err);
+	else
+		(void)sched_publish(s, EXCEPTION_NS, &pts, 1);
+	buf_free(&pts);
 }

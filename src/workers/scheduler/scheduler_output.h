@@ -48,13 +48,18 @@ int	 scheduler_output_points(const char *out, size_t len,
 	    int64_t now,
 	    enum out_format, struct buf *pts, struct post_result *res);
 
+/* plugin.result "type": how a run came about, or why none could. */
+#define RESULT_REGULAR		"regular"	/* its timer */
+#define RESULT_CALL		"call"		/* /plugins/run */
+#define RESULT_UNTRUSTED	"untrusted"	/* a commit refused by the
+						 * signature check */
+
 /*
  * One plugin.result point (value 0 ok, 1 failed; tags ns, name = repo,
- * type regular|call, host) appended to `pts`.  0 or -1 with err.
+ * type, host) appended to `pts`.  0 or -1 with err.
  */
 int	 scheduler_output_result_point(const char *ns, const char *repo,
-    int call,
-	    int failed, const char *host, int64_t now, enum out_format,
-	    struct buf *pts, char *err, size_t errlen);
+	    const char *type, int failed, const char *host, int64_t now,
+	    enum out_format, struct buf *pts, char *err, size_t errlen);
 
 #endif

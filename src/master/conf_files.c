@@ -1,0 +1,179 @@
+/*
+ * Reading the files the config names for the workers; see conf_files.h.
+ * The master may run as root: a file whose content decides what runs
+ * is opened without following a symlink and refused when someone else
+ * could have written it, in the spirit of sshd's StrictModes.
+ */
+#include "conf_files.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "signers.h"
+
+static int
+check_signers(const char *text, char *why, size_t whylen)
+{
+	struct signers	 s;
+
+	if (signers_parse(&s, text, why, whylen) == -1)
+		return -1;
+	signers_free(&s);
+	return 0;
+}
+
+/* What a file must hold, per key; a key without a check takes any text. */
+static const struct {
+	const char	*section;
+	const char	*key;
+	size_t		 max;
+	int		(*check)(const char *, char *, size_t);
+} file_keys[] = {
+	{ "agent", "gitsigners", SIGNERS_TEXT_MAX, check_signers },
+};
+
+/* Owned by root or by us, and only its owner may write it. */
+static int
+check_owner(const struct stat *st, const char *what, char *why,
+    size_t whylen)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(why, whylen, "%s is owned by uid %lu: it must be "
+		    "root's%s", what, (unsigned long)st->st_uid,
+		    geteuid() != 0 ? " or ours" : "");
+		return -1;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)) {
+		snprintf(why, whylen, "%s is writable by group or others "
+		    "(mode %03o): whoever can write there decides what is "
+		    "trusted", what, (unsigned)(st->st_mode & 0777));
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_files_read_one(const char *path, size_t max, char **text, char *why,
+    size_t whylen)
+{
+	struct stat	 st;
+	char		 dir[PATH_MAX], *buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	*text = NULL;
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		snprintf(why, whylen, "path too long");
+		return -1;
+	}
+	if (stat(dirname(dir), &st) == -1) {
+		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (check_owner(&st, "its directory", why, whylen) == -1)
+		return -1;
+	/* O_NONBLOCK: a FIFO put there must not hang the master */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK);
+	if (fd == -1) {
+		snprintf(why, whylen, "%s", errno == ELOOP ?
+		    "is a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		goto fail;
+	}
+	if (check_owner(&st, "the file", why, whylen) == -1)
+		goto fail;
+	if ((size_t)st.st_size > max) {
+		snprintf(why, whylen, "%lld bytes, at most %zu",
+		    (long long)st.st_size, max);
+		goto fail;
+	}
+	if ((buf = malloc(max + 2)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto fail;
+	}
+	/* up to one byte more than allowed: a file that grew is refused */
+	while (len <= max &&
+	    (n = read(fd, buf + len, max + 1 - len)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(why, whylen, "read: %s", strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	if (len > max) {
+		snprintf(why, whylen, "more than %zu bytes", max);
+		goto fail;
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		snprintf(why, whylen, "contains a NUL byte");
+		goto fail;
+	}
+	(void)close(fd);
+	*text = buf;
+	return 0;
+fail:
+	free(buf);
+	(void)close(fd);
+	return -1;
+}
+
+int
+conf_files_read(struct agent_conf *c, char *err, size_t errlen)
+{
+	const struct conf_field	*f;
+	struct conf_file	*cf;
+	char			 why[512];
+	size_t			 i, j, max;
+	int			(*check)(const char *, char *, size_t);
+
+	for (i = 0; i < conf_field_count; i++) {
+		f = &conf_fields[i];
+		if (f->type != CONF_T_FILE)
+			continue;
+		cf = (struct conf_file *)((char *)c + f->offset);
+		free(cf->text);
+		cf->text = NULL;
+		if (cf->path[0] == '\0')
+			continue;
+		max = CONF_FILE_MAX;
+		check = NULL;
+		for (j = 0; j < sizeof(file_keys) / sizeof(file_keys[0]); j++)
+			if (strcmp(file_keys[j].section, f->section) == 0 &&
+			    strcmp(file_keys[j].key, f->key) == 0) {
+				max = file_keys[j].max;
+				check = file_keys[j].check;
+			}
+		if (conf_files_read_one(cf->path, max, &cf->text, why,
+		    sizeof(why)) == -1 ||
+		    (check != NULL &&
+		    check(cf->text, why, sizeof(why)) == -1)) {
+			snprintf(err, errlen, "[%s] %s = \"%s\": %s",
+			    f->section, f->key, cf->path, why);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,27 @@
+/*
+ * The files the config names that the master reads for the workers
+ * (CONF_T_FILE keys, such as [agent] gitsigners): a worker may not be
+ * able to read them, and what they hold decides what the agent trusts.
+ */
+#ifndef AGENT_CONF_FILES_H
+#define AGENT_CONF_FILES_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+/*
+ * Read every CONF_T_FILE key with a path into its text, and check what
+ * it holds.  A file must be a regular file (not a symlink), owned by
+ * root or by us, not writable by group or others, in a directory of the
+ * same kind (or a sticky one).  0, or -1 with err naming the key, the
+ * path and what is wrong; texts read before a failure stay in `c`
+ * (conf_free() frees them).
+ */
+int	 conf_files_read(struct agent_conf *c, char *err, size_t errlen);
+
+/* One file as conf_files_read() reads it; *text is the caller's. */
+int	 conf_files_read_one(const char *path, size_t max, char **text,
+	    char *why, size_t whylen);
+
+#endif

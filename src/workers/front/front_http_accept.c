@@ -1,0 +1,182 @@
+/*
+ * The front's HTTP server (see front_http.c): which accepted connection
+ * is served.  Each kind of listener has its own budget of open
+ * connections (limits.max_conns_tcp, max_conns_unix), so TCP clients,
+ * whoever they are, cannot take the places of the local producers on
+ * the unix socket; and one TCP client address may hold at most
+ * limits.max_conns_addr of the TCP budget, so one host cannot take them
+ * all.  Beyond either: 503 with Retry-After and close.
+ *
+ * The per-address count walks the open connections: they are a few
+ * hundred at most, and nothing else has to be kept in step.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/sys/queue.h>
+
+#include "front_http.h"
+#include "front_http_int.h"
+#include "log.h"
+
+/* 503s beyond this many at once are not lingered over. */
+#define HTTP_REJECT_LINGER_MAX	64
+#define HTTP_REJECT_WARN_IVAL	10.0
+
+/* Key families (the first byte of a key). */
+#define ADDRKEY_NONE		0
+#define ADDRKEY_LOOPBACK	1
+#define ADDRKEY_V4		4
+#define ADDRKEY_V6		6
+
+/*
+ * The client a TCP connection counts for: all of loopback is one (any
+ * local user can use every 127/8 address), an IPv4 address itself (a
+ * v4-mapped IPv6 one too), an IPv6 address by its /64 (one site's
+ * share: a host usually has a whole /64 to pick from).
+ */
+void
+front_http_addr_key(const struct sockaddr_storage *ss,
+    unsigned char key[HTTP_ADDRKEY_LEN])
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	memset(key, 0, HTTP_ADDRKEY_LEN);
+	if (front_http_addr_loopback(ss)) {
+		key[0] = ADDRKEY_LOOPBACK;
+		return;
+	}
+	switch (ss->ss_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)ss;
+		key[0] = ADDRKEY_V4;
+		memcpy(key + 1, &sin->sin_addr, 4);
+		break;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			key[0] = ADDRKEY_V4;
+			memcpy(key + 1, sin6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			key[0] = ADDRKEY_V6;
+			memcpy(key + 1, sin6->sin6_addr.s6_addr, 8);
+		}
+		break;
+	default:
+		key[0] = ADDRKEY_NONE;
+		break;
+	}
+}
+
+/* Connections served for the client of key `key'. */
+static unsigned
+addr_count(struct http_server *srv, const unsigned char *key)
+{
+	struct http_conn	*c;
+	unsigned		 n = 0;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (c->counted && c->budget == HTTP_BUDGET_TCP &&
+		    memcmp(c->addrkey, key, HTTP_ADDRKEY_LEN) == 0)
+			n++;
+	return n;
+}
+
+/* Served, or why not. */
+static int
+budget_admit(struct http_conn *c, enum http_reject *why)
+{
+	struct http_server	*srv = c->srv;
+	unsigned		 max;
+
+	c->budget = c->via == HTTP_VIA_UNIX ? HTTP_BUDGET_UNIX :
+	    HTTP_BUDGET_TCP;
+	max = c->budget == HTTP_BUDGET_UNIX ? srv->lim.max_conns_unix :
+	    srv->lim.max_conns_tcp;
+	if (srv->nbudget[c->budget] >= max) {
+		*why = c->budget == HTTP_BUDGET_UNIX ? HTTP_REJECT_UNIX :
+		    HTTP_REJECT_TCP;
+		return 0;
+	}
+	if (c->budget == HTTP_BUDGET_TCP) {
+		front_http_addr_key(&c->peer, c->addrkey);
+		if (srv->lim.max_conns_addr > 0 &&
+		    addr_count(srv, c->addrkey) >= srv->lim.max_conns_addr) {
+			*why = HTTP_REJECT_ADDR;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+reject_warn(struct http_server *srv, struct http_listener *l,
+    struct http_conn *c, enum http_reject why)
+{
+	ev_tstamp	 now = ev_now(srv->loop);
+
+	srv->rejected[why]++;
+	if (srv->reject_warned[why] != 0 &&
+	    now - srv->reject_warned[why] < HTTP_REJECT_WARN_IVAL)
+		return;
+	switch (why) {
+	case HTTP_REJECT_ADDR:
+		log_warnx("%s: %s: %u connections open from that address "
+		    "(max_conns_addr), %llu turned away with 503", __func__,
+		    c->name, srv->lim.max_conns_addr,
+		    (unsigned long long)srv->rejected[why]);
+		break;
+	default:
+		log_warnx("%s: %s: %u connections open (max_conns_%s), %llu "
+		    "turned away with 503", __func__, l->label,
+		    srv->nbudget[c->budget], why == HTTP_REJECT_UNIX ? "unix" :
+		    "tcp", (unsigned long long)srv->rejected[why]);
+		break;
+	}
+	srv->rejected[why] = 0;
+	srv->reject_warned[why] = now;
+}
+
+void
+front_http_conn_accepted(struct http_listener *l, int fd,
+    const struct sockaddr_storage *ss)
+{
+	struct http_server	*srv = l->srv;
+	struct http_conn	*c;
+	enum http_reject	 why;
+
+	if ((c = front_http_conn_new(l, fd, ss)) == NULL) {
+		log_warn("%s: %s", __func__, l->label);
+		if (close(fd) == -1)
+			log_warn("%s: close", __func__);
+		return;
+	}
+	front_http_conn_enter(c);
+	if (!budget_admit(c, &why)) {
+		/* Not counted: it only carries the 503 and goes. */
+		srv->nrejects++;
+		reject_warn(srv, l, c, why);
+		front_http_conn_send_error(c, 503, why == HTTP_REJECT_ADDR ?
+		    "too many connections from your address" :
+		    "too many connections", 0, 0, NULL);
+		front_http_conn_flush(c);
+		if (srv->nrejects > HTTP_REJECT_LINGER_MAX)
+			front_http_conn_kill(c);
+	} else {
+		c->counted = 1;
+		srv->nconns++;
+		srv->nbudget[c->budget]++;
+		/* The first request's head is due from the accept. */
+		front_http_conn_deadline(c, HTTP_PHASE_HEAD,
+		    srv->lim.head_timeout);
+		log_debug("%s: %s: accepted", __func__, c->name);
+	}
+	front_http_conn_settle(c);
+	front_http_conn_leave(c);
+}

@@ -1,0 +1,261 @@
+"""Issue 10, finding 7 (front): what a web page in a browser, a DNS
+rebinding attacker and a remote client without the token can do to the
+API, tried the way they would.
+
+A page makes a browser on the host send requests to 127.0.0.1:1232: an
+<img src=".../plugins/disable?..."> (GET, no Origin), a form or fetch POST
+(Origin, Sec-Fetch-Site), or, after rebinding its own name to 127.0.0.1,
+same-origin requests carrying Host: <its name>.  Every changing endpoint
+must refuse them all with 403 and change nothing; curl, the sdk and
+other programs (no Origin, no Sec-Fetch-Site, Host an address,
+localhost, the host's name or a name in [agent] hostnames) keep working.
+
+/plugins/list shows plugin parameters (often credentials) and stderr
+tails only to trusted clients: the unix socket, loopback, the token.  A
+client on another address (a network namespace joined by a veth pair,
+netns.py) sees the list without them.
+"""
+import http.client
+import json
+import os
+import socket
+import urllib.parse
+
+import netns
+from test_plugins import GROUP, METRICS, NS, PluginTest
+
+TOKEN = "t0ken-for-the-agent-api-1234567"
+SECRET = "--password=s3cret-Pa55"
+NAME = "agent.test"         # in [agent] hostnames
+
+
+def request(host, port, path, method="GET", headers=None, body=None):
+    """(status, JSON body) over TCP; `headers` may set Host itself."""
+    c = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, json.loads(r.read().decode())
+    finally:
+        c.close()
+
+
+class Browser(PluginTest):
+    """Changing requests that look like a browser's get 403."""
+
+    def setUp(self):
+        super().setUp()
+        self.add(NS, "metrics", METRICS, parameters=SECRET)
+        self.key = f"{NS}|metrics"
+        self.start_with(self.key, extra=f'\thostnames = [ "{NAME}" ]\n'
+                        f'\tnamespaces = [ "{NS}" ]\n')
+        self.q = "?" + urllib.parse.urlencode(
+            {"ns": NS, "repo": self.git_of("metrics")})
+
+    def tcp(self, path, method="GET", headers=None, body=None):
+        return request("127.0.0.1", self.agent.port, path, method, headers,
+                       body)
+
+    def enabled(self):
+        return self.listed()[self.key]["enabled"]
+
+    def test_disable_refused_to_browsers_allowed_to_programs(self):
+        port = self.agent.port
+        refused = [
+            ({"Origin": "http://evil.example"}, "Origin"),
+            ({"Origin": "null"}, "Origin"),
+            ({"Origin": f"http://127.0.0.1:{port}"}, "Origin"),
+            ({"Host": "evil.example"}, "Host"),
+            ({"Host": f"evil.example:{port}"}, "Host"),
+            ({"Host": "localhost.evil.example"}, "Host"),
+            ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site"),
+            ({"Sec-Fetch-Site": "same-origin"}, "Sec-Fetch-Site"),
+            # what a rebound page's fetch() sends
+            ({"Host": f"evil.example:{port}",
+              "Sec-Fetch-Site": "same-origin"}, "Sec-Fetch-Site"),
+        ]
+        self.assertTrue(self.enabled())
+        for headers, what in refused:
+            for method in ("GET", "POST"):
+                st, body = self.tcp("/plugins/disable" + self.q, method,
+                                    headers)
+                self.assertEqual(st, 403, f"{method} {headers}: {body}")
+                self.assertIn(what, body["error"])
+                self.assertTrue(self.enabled(),
+                                f"{method} {headers} disabled the plugin")
+        # a POST with a form body, as an HTML form would send it
+        st, body = self.tcp(
+            "/plugins/disable", "POST",
+            {"Origin": "http://evil.example",
+             "Content-Type": "application/x-www-form-urlencoded"},
+            self.q[1:])
+        self.assertEqual(st, 403, body)
+        self.assertTrue(self.enabled())
+        self.agent.wait_log(r"/plugins/disable from 127\.0\.0\.1 refused: "
+                            r"the request carries Origin")
+
+        # programs: no Origin, no Sec-Fetch-Site, a Host naming the agent
+        allowed = [
+            {"Host": f"127.0.0.1:{port}"},
+            {"Host": "localhost"},
+            {"Host": f"LOCALHOST:{port}"},
+            {"Host": NAME},
+            {"Host": f"{socket.gethostname()}:{port}"},
+            {"Host": f"[::1]:{port}"},
+            # a user typing the URL into the browser's address bar
+            {"Host": f"127.0.0.1:{port}", "Sec-Fetch-Site": "none"},
+        ]
+        state = True
+        for headers in allowed:
+            op = "disable" if state else "enable"
+            st, body = self.tcp(f"/plugins/{op}" + self.q, "POST", headers)
+            self.assertEqual(st, 200, f"{op} {headers}: {body}")
+            state = not state
+            self.assertEqual(self.enabled(), state, f"{op} {headers}")
+        # plain curl
+        code, body = self.agent.http("/plugins/" +
+                                     ("disable" if state else "enable") +
+                                     self.q)
+        self.assertEqual(code, 200, body)
+        state = not state
+        self.assertEqual(self.enabled(), state)
+        # the unix socket: no browser gets there, any Host will do
+        code, body = self.agent.http("/plugins/" +
+                                     ("disable" if state else "enable") +
+                                     self.q, unix=True,
+                                     headers=["Host: evil.example"])
+        self.assertEqual(code, 200, body)
+        self.assertEqual(self.enabled(), not state)
+        # but Origin is refused there too (a proxy passing a page's request)
+        code, body = self.agent.http("/plugins/enable" + self.q, unix=True,
+                                     headers=["Origin: http://evil.example"])
+        self.assertEqual(code, 403, body)
+
+    def test_other_changing_endpoints_and_pushes(self):
+        bad = {"Origin": "http://evil.example"}
+        rebound = {"Host": "evil.example"}
+        for path in ("/plugins/run", "/plugins/update", "/plugins/enable",
+                     "/plugins/enbable", "/update"):
+            for h in (bad, rebound):
+                st, body = self.tcp(path + self.q, "GET", h)
+                self.assertEqual(st, 403, f"{path} {h}: {body}")
+        self.assertEqual(self.listed()[self.key]["runs"], 0)
+        # a page POSTing text/plain points to /post or /write
+        pts = json.dumps([{"name": "fake", "value": 1}])
+        for h in (bad, rebound, {"Sec-Fetch-Site": "cross-site"}):
+            hh = dict(h, **{"Content-Type": "text/plain"})
+            st, body = self.tcp("/post", "POST", hh, pts)
+            self.assertEqual(st, 403, f"/post {h}: {body}")
+            st, body = self.tcp("/write", "POST", hh, "fake value=1\n")
+            self.assertEqual(st, 403, f"/write {h}: {body}")
+        st, body = self.tcp("/post", "POST",
+                            {"Content-Type": "text/plain"}, pts)
+        self.assertEqual((st, body), (200, {"accepted": 1}))
+        # that one only: the refused ones never reached the sender
+        self.wait_points(f"collect.{NS}", "RUN.fake")
+        self.assertEqual(len(self.points(f"collect.{NS}", "RUN.fake")), 1)
+
+    def test_list_for_a_browser_is_redacted(self):
+        # stderr exists once the plugin ran
+        self.run_plugin_ok(NS, "metrics", unix=True)
+        full = self.listed()[self.key]
+        self.assertEqual(full["params"], [SECRET])
+        self.assertEqual(full["stderr"], "metrics to stderr\n")
+        self.assertNotIn("redacted", full)
+        # DNS rebinding: the page reads the list from loopback
+        for h in ({"Host": "evil.example"},
+                  {"Host": "127.0.0.1", "Sec-Fetch-Site": "same-origin"},
+                  {"Origin": "http://evil.example"}):
+            st, body = self.tcp("/plugins/list", "GET", h)
+            self.assertEqual(st, 200, body)
+            p = {f"{x['ns']}|{x['project']}": x for x in body}[self.key]
+            self.assertNotIn("params", p, h)
+            self.assertNotIn("stderr", p, h)
+            self.assertTrue(p["redacted"])
+            self.assertNotIn(SECRET, json.dumps(body))
+
+
+class Remote(PluginTest):
+    """/plugins/list from another address: parameters and stderr only
+    with the token."""
+
+    def setUp(self):
+        why = netns.available()
+        if why is not None:
+            self.skipTest(f"skipped: {why}")
+        super().setUp()
+        self.ns = netns.NetNS().open()
+        self.addCleanup(self.ns.close)
+        self.add(NS, "metrics", METRICS, parameters=SECRET)
+        self.key = f"{NS}|metrics"
+        self.agent.write_conf(listen=f"{self.ns.host_addr}:"
+                              f"{self.agent.port}")
+
+    def listed(self):
+        # loopback is not listened on here
+        st, ctype, body = self.api("/plugins/list", unix=True)
+        self.assertEqual(st, 200, body)
+        return {f"{p['ns']}|{p['project']}": p for p in body}
+
+    def start_remote(self, extra):
+        """start_with(), all asked over the unix socket."""
+        self.write_registry()
+        self.configure(extra=extra)
+        self.start_ok()
+        st, _, body = self.api("/me/status", unix=True)
+        self.assertEqual(st, 200, body)
+        self.agent.note_status(body)
+        return self.wait_checkout(self.key)
+
+    def remote_list(self, *headers):
+        cmd = ["curl", "-sS", "--max-time", "20", "-o", "-", "-w",
+               "\n%{http_code}"]
+        for h in headers:
+            cmd += ["-H", h]
+        cmd.append(f"http://{self.ns.host_addr}:{self.agent.port}"
+                   "/plugins/list")
+        r = self.ns.run(*cmd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        body, _, code = r.stdout.decode().rpartition("\n")
+        self.assertEqual(code, "200", body)
+        lst = json.loads(body)
+        return {f"{p['ns']}|{p['project']}": p for p in lst}, body
+
+    def test_list_without_token_leaves_out_params_and_stderr(self):
+        self.start_remote(extra=f'\ttoken = "{TOKEN}"\n')
+        self.run_plugin_ok(NS, "metrics", unix=True)
+        full = self.listed()[self.key]
+        self.assertEqual(full["params"], [SECRET])
+        self.assertEqual(full["stderr"], "metrics to stderr\n")
+        for headers in ((), ("Authorization: Bearer wrong",)):
+            lst, raw = self.remote_list(*headers)
+            p = lst[self.key]
+            self.assertNotIn("params", p)
+            self.assertNotIn("stderr", p)
+            self.assertNotIn(SECRET, raw)
+            self.assertNotIn("metrics to stderr", raw)
+            self.assertTrue(p["redacted"])
+            # the rest is as the trusted see it
+            for k in ("ns", "name", "git", "repo", "enabled", "status",
+                      "runs", "last_run", "commit"):
+                self.assertEqual(p[k], full[k], k)
+        lst, raw = self.remote_list(f"Authorization: Bearer {TOKEN}")
+        p = lst[self.key]
+        self.assertEqual(p["params"], [SECRET])
+        self.assertEqual(p["stderr"], "metrics to stderr\n")
+        self.assertNotIn("redacted", p)
+        # the host's own address is not loopback either
+        st, body = request(self.ns.host_addr, self.agent.port,
+                           "/plugins/list")
+        self.assertEqual(st, 200)
+        self.assertNotIn(SECRET, json.dumps(body))
+        # and a remote client cannot change things without the token
+        r = self.ns.run("curl", "-sS", "-o", "/dev/null", "-w",
+                        "%{http_code}",
+                        f"http://{self.ns.host_addr}:{self.agent.port}"
+                        f"/plugins/disable?ns={NS}&repo="
+                        + urllib.parse.quote(self.git_of("metrics")))
+        self.assertEqual(r.stdout.decode(), "401")
+        self.assertTrue(self.listed()[self.key]["enabled"])
+        self.assertEqual(os.path.exists(os.path.join(
+            self.pd, "plugin.disabled", self.key)), False)
