@@ -188,8 +188,8 @@ send_status(struct master *m, struct wslot *to, uint32_t reqid)
 }
 
 /* Directories the workers need, made while we are still root. */
-static int
-prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
+int
+master_prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
 {
 	struct passwd	*pw;
 	char		 disabled[CONF_STR_MAX + 32];
@@ -364,7 +364,7 @@ master_reload(struct master *m)
 	    sizeof(err)) == -1 ||
 	    conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
 	    sizeof(err)) == -1 ||
-	    prepare_dirs(&next, err, sizeof(err)) == -1)
+	    master_prepare_dirs(&next, err, sizeof(err)) == -1)
 		goto fail;
 	if (strcmp(next.pidfile, m->conf.pidfile) != 0) {
 		log_warnx("%s: reload: [agent] pidfile changed; it takes "
@@ -628,7 +628,7 @@ master_setup(struct master *m, const char *conf_path, char *err,
 	 * detaching */
 	if (pidfile_write(&m->pidfile, getpid(), err, errlen) == -1)
 		return 1;
-	if (prepare_dirs(&m->conf, err, errlen) == -1)
+	if (master_prepare_dirs(&m->conf, err, errlen) == -1)
 		return 1;
 	if (listen_open(&m->conf, &m->listen_tcp, &m->listen_unix, err,
 	    errlen) == -1)

@@ -116,6 +116,13 @@ struct master {
 
 /* master.c */
 int	 master_start(const char *conf_path, int foreground);
+/*
+ * The directories the workers need (chroot, pluginsdir and its marker
+ * directory), made and handed to their users; also for agent test.
+ * 0, or -1 with err.
+ */
+int	 master_prepare_dirs(const struct agent_conf *, char *err,
+	    size_t errlen);
 
 /* spawn.c */
 #define EXE_FD		(CONTROL_FD + 1)	/* in the child, before exec */

@@ -93,6 +93,24 @@ int	 worker_push_stats_metrics(struct worker *, const struct stat_kv *,
 /* Leave the event loop and exit with `code` after flushing to master. */
 void	 worker_exit(struct worker *, int code);
 
+/* An edge to `peer` on `fd` (taken; closed on failure); 0 or -1. */
+int	 worker_peer_attach(struct worker *, enum role peer, int fd);
+
+/*
+ * A role hosted outside worker_main: `agent test` and `agent plugin run`
+ * (src/master/testmode*.c) run the scheduler's and the collector's code
+ * in a forked child as those workers would, sandbox included, without a
+ * master's handshake.  init: the config is given, `ctlfd` is the control
+ * edge to whoever plays the master (log lines, counters); then attach
+ * the peers; enter: setup, sandbox, start, HELLO, READY (0, or -1 when a
+ * step failed, logged); free: the role's cleanup, what is queued
+ * flushed, everything closed.
+ */
+int	 worker_host_init(struct worker *, enum role,
+	    const struct agent_conf *, int ctlfd);
+int	 worker_host_enter(struct worker *);
+void	 worker_host_free(struct worker *);
+
 /* The role tables (one per file in src/workers). */
 extern const struct worker_ops front_ops;
 extern const struct worker_ops fetcher_ops;

@@ -78,8 +78,8 @@ collector_state(struct worker *w)
 	return c;
 }
 
-static int
-type_has_family(const struct collector *c, enum sys_type t)
+int
+collector_type_has_family(const struct collector *c, enum sys_type t)
 {
 	size_t	 i;
 
@@ -111,7 +111,7 @@ family_failed(struct collector *c, struct family_run *fr, const char *err,
 	fr->quiet = 0;
 }
 
-static void
+void
 collector_run(struct collector *c, enum sys_type type)
 {
 	struct collect_env	 env;
@@ -190,8 +190,9 @@ apply_timers(struct collector *c, int enabled)
 		return;
 	for (t = 0; t < SYS_TYPE_MAX; t++) {
 		tt = &c->timers[t];
-		period = enabled && type_has_family(c, (enum sys_type)t) ?
-		    (double)items_interval(&c->items, (enum sys_type)t) : 0.;
+		period = enabled && collector_type_has_family(c,
+		    (enum sys_type)t) ? (double)items_interval(&c->items,
+		    (enum sys_type)t) : 0.;
 		if (period == tt->period && (period == 0. ||
 		    ev_is_active(&tt->timer)))
 			continue;
@@ -244,7 +245,7 @@ push_stats(struct collector *c)
 	int		 t;
 
 	for (t = 0; t < SYS_TYPE_MAX; t++) {
-		if (!type_has_family(c, (enum sys_type)t))
+		if (!collector_type_has_family(c, (enum sys_type)t))
 			continue;
 		v[n].key = runs_keys[t];
 		v[n++].value = c->timers[t].runs;

@@ -96,6 +96,22 @@ struct collector {
 				    const struct points_msg *);
 };
 
+/* collector.c */
+/* One run of every family of `type` into c->pl, then published. */
+void	 collector_run(struct collector *, enum sys_type);
+/* Has `type` a family that runs (its init did not fail)? */
+int	 collector_type_has_family(const struct collector *, enum sys_type);
+
+/* collector_once.c */
+/*
+ * agent test: the collector of a hosted worker (worker_host_enter done,
+ * the sender attached) runs every type that has a family twice, a second
+ * apart (so rates exist), for the namespaces and items of `it` (taken
+ * over: left empty), and publishes the second run only.  collect = no:
+ * nothing runs.  0, or -1 when out of memory.
+ */
+int	 collector_once(struct worker *, struct items *it);
+
 /* collector_out.c */
 /*
  * Normalize, encode and send what the run of `type` produced in c->pl;

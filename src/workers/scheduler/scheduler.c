@@ -138,8 +138,9 @@ scheduler_find_repo(struct sched *s, const char *ns, const char *repo)
 
 static void	 plugin_timer_cb(struct ev_loop *, ev_timer *, int);
 
-static struct plugin *
-plugin_new(struct sched *s, const struct plugin_item *it, const char *key)
+struct plugin *
+scheduler_plugin_new(struct sched *s, const struct plugin_item *it,
+    const char *key)
 {
 	struct plugin	*p;
 
@@ -428,7 +429,7 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 		return;
 	}
 	if (p == NULL) {
-		if ((p = plugin_new(s, it, key)) == NULL) {
+		if ((p = scheduler_plugin_new(s, it, key)) == NULL) {
 			log_warnx("%s: out of memory for plugin %s", __func__,
 			    key);
 			return;

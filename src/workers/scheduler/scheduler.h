@@ -7,6 +7,7 @@
  *                       a finished run's points to the sender
  *   scheduler_api.c     MSG_PLUGIN_REQ from the front
  *   scheduler_state.c   disable markers in pluginsdir/plugin.disabled/
+ *   scheduler_once.c    agent test, agent plugin run: each plugin once
  */
 #ifndef AGENT_SCHEDULER_H
 #define AGENT_SCHEDULER_H
@@ -151,6 +152,9 @@ struct sched {
 };
 
 /* scheduler.c */
+/* A plugin of the items, not scheduled yet; NULL when out of memory. */
+struct plugin	*scheduler_plugin_new(struct sched *,
+		    const struct plugin_item *, const char *key);
 struct plugin	*scheduler_find(struct sched *, const char *key);
 struct plugin	*scheduler_find_repo(struct sched *, const char *ns,
 		    const char *repo);
@@ -222,6 +226,26 @@ int		 scheduler_check_repo(const char *repo, char *grouprepo,
 /* JSON array of every plugin and its state. */
 /* redact: without params and stderr (a client not trusted with them) */
 void		 scheduler_list_json(struct sched *, struct buf *, int redact);
+
+/* scheduler_once.c */
+struct scheduler_once {
+	enum run_kind		 kind;	/* test: regular; plugin run: call */
+	double			 timeout;	/* 0: the timer's (interval) */
+	const struct strlist	*argv;	/* NULL: the item's parameters */
+	int			 disabled_too;	/* run those with a marker */
+	int			 report_fd;	/* a line per plugin goes here */
+};
+/*
+ * The scheduler of a hosted worker (worker_host_enter done, gitpull and
+ * the sender attached) runs each plugin of `it` once, as its timer or
+ * /plugins/run would: checkout through gitpull first (clone what is
+ * missing, signatures checked), then the run, its points and its
+ * plugin.result to the sender.  One line per plugin to o->report_fd:
+ * status, duration, points, the first error (and stderr when it
+ * failed).  Returns how many plugins failed (not run counts as failed).
+ */
+int		 scheduler_once(struct worker *, const struct items *,
+		    const struct scheduler_once *);
 
 /* scheduler_state.c: pluginsdir/plugin.disabled/<ns>|<project> */
 int		 scheduler_marker_path(const char *pluginsdir, const char *key,
