@@ -98,18 +98,20 @@ log_level_parse(const char *s, enum log_level *out)
  * nothing can forge a line of its own.
  */
 static void
-log_escape(char *dst, size_t len, const char *src)
+escape(char *dst, size_t len, const char *src, int tab_as_space)
 {
 	const unsigned char	*s = (const unsigned char *)src;
 	size_t			 o = 0;
 	int			 n;
 
+	if (len == 0)
+		return;
 	for (; *s != '\0' && o + 1 < len; s++) {
 		if (*s >= 0x20 && *s != 0x7f) {
 			dst[o++] = (char)*s;
 			continue;
 		}
-		if (*s == '\t') {
+		if (*s == '\t' && tab_as_space) {
 			dst[o++] = ' ';
 			continue;
 		}
@@ -120,6 +122,28 @@ log_escape(char *dst, size_t len, const char *src)
 		o += (size_t)n;
 	}
 	dst[o] = '\0';
+}
+
+static void
+log_escape(char *dst, size_t len, const char *src)
+{
+	escape(dst, len, src, 1);
+}
+
+void
+log_escape_all(char *dst, size_t len, const char *src)
+{
+	escape(dst, len, src, 0);
+}
+
+void
+log_print_escaped(FILE *f, const char *prefix, const char *msg,
+    const char *suffix)
+{
+	char	 clean[LOG_MSG_MAX * 4];
+
+	log_escape_all(clean, sizeof(clean), msg);
+	(void)fprintf(f, "%s%s%s", prefix, clean, suffix);
 }
 
 size_t

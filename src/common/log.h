@@ -11,6 +11,7 @@
 #define AGENT_LOG_H
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 enum log_level {
@@ -51,6 +52,16 @@ __attribute__((noreturn)) void fatalx(const char *, ...)
 
 /* For ev_set_syserr_cb: libev would abort(); log and exit instead. */
 __attribute__((noreturn)) void fatal_syserr(const char *);
+
+/*
+ * Text for a terminal: every control character (below 0x20, and 0x7f)
+ * as \\n, \\r or \\xNN, so no worker's text can drive the operator's
+ * terminal.
+ */
+void	log_escape_all(char *dst, size_t len, const char *src);
+/* prefix, msg escaped, suffix. */
+void	log_print_escaped(FILE *, const char *prefix, const char *msg,
+	    const char *suffix);
 
 /* Format "2026-11-24T23:18:00.123Z LEVEL role[pid]: msg" into buf. */
 size_t	log_format_line(char *buf, size_t len, enum log_level, const char *role,

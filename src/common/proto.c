@@ -39,6 +39,7 @@ static const char *const msg_names[MSG_MAX] = {
 	[MSG_GIT_REQ] = "GIT_REQ",
 	[MSG_GIT_RESP] = "GIT_RESP",
 	[MSG_ITEMS_ACK] = "ITEMS_ACK",
+	[MSG_OUTPUT_FILE] = "OUTPUT_FILE",
 };
 
 /* Payload ceilings: config and status may be large, data frames are
@@ -55,7 +56,12 @@ static const char *const msg_names[MSG_MAX] = {
 /* Control edges: the master sends these to every worker ... */
 static const uint16_t ctl_master_sends[] = {
 	MSG_CONF, MSG_PEER, MSG_LISTEN, MSG_SETUP_END, MSG_STATUS,
-	MSG_SHUTDOWN, MSG_REOPEN, MSG_NONE
+	MSG_SHUTDOWN, MSG_NONE
+};
+/* ... and the sender also the descriptor of the file output. */
+static const uint16_t ctl_master_sends_sender[] = {
+	MSG_CONF, MSG_PEER, MSG_LISTEN, MSG_SETUP_END, MSG_STATUS,
+	MSG_SHUTDOWN, MSG_OUTPUT_FILE, MSG_NONE
 };
 /* ... and a worker answers with these. */
 static const uint16_t ctl_worker_sends[] = {
@@ -72,13 +78,16 @@ static const uint16_t ctl_status_sends[] = {
 
 #define CTL_EDGE(r, sends) \
 	{ ROLE_MASTER, (r), ctl_master_sends, (sends), CTL_MAXPAYLOAD, 1 }
+#define CTL_EDGE_TO(r, msends, sends) \
+	{ ROLE_MASTER, (r), (msends), (sends), CTL_MAXPAYLOAD, 1 }
 
 static const struct edge_def control_edges[ROLE_MAX] = {
 	[ROLE_FRONT] = CTL_EDGE(ROLE_FRONT, ctl_status_sends),
 	[ROLE_FETCHER] = CTL_EDGE(ROLE_FETCHER, ctl_worker_sends),
 	[ROLE_GITPULL] = CTL_EDGE(ROLE_GITPULL, ctl_worker_sends),
 	[ROLE_SCHEDULER] = CTL_EDGE(ROLE_SCHEDULER, ctl_worker_sends),
-	[ROLE_SENDER] = CTL_EDGE(ROLE_SENDER, ctl_worker_sends),
+	[ROLE_SENDER] = CTL_EDGE_TO(ROLE_SENDER, ctl_master_sends_sender,
+	    ctl_worker_sends),
 	[ROLE_COLLECTOR] = CTL_EDGE(ROLE_COLLECTOR, ctl_status_sends),
 };
 

@@ -61,8 +61,8 @@ enum msg_type {
 	MSG_STATS,		/* u32 n, n x (str key, u64 value), str
 				 * note: counters shown in /me/status; then
 				 * typed samples (metrics.h) for /metrics */
-	MSG_REOPEN,		/* master -> worker, empty: SIGUSR1, reopen
-				 * files (logrotate) */
+	MSG_REOPEN,		/* retired (number kept): the master now
+				 * sends MSG_OUTPUT_FILE on SIGUSR1 */
 
 	/* peer edge, appended: numbers above stay */
 	MSG_TRAFFIC,		/* collector -> front: str JSON array of the
@@ -71,6 +71,11 @@ enum msg_type {
 
 	MSG_ITEMS_ACK,		/* scheduler -> fetcher, empty, reqid of the
 				 * MSG_ITEMS now applied */
+
+	/* control edge, master -> sender only */
+	MSG_OUTPUT_FILE,	/* str path, str error; fd = the file output
+				 * opened by the master (none: error, or
+				 * path "" = no file output any more) */
 	MSG_MAX
 };
 

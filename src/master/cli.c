@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,8 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "log.h"
+#include "pathsafe.h"
 #include "pidfile.h"
 #include "procinfo.h"
 #include "util.h"
@@ -33,7 +34,7 @@ signal_master(const char *pidfile, int sig, pid_t *pid)
 
 	running = pidfile_probe(pidfile, pid, err, sizeof(err));
 	if (running == -1) {
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		return EXIT_FAIL;
 	}
 	if (running == 0)
@@ -66,7 +67,7 @@ cli_stop(const char *pidfile, double timeout)
 			/* no lock holder: the pid in it may be anyone's */
 			if (pidfile_remove_stale(pidfile, err,
 			    sizeof(err)) == -1) {
-				fprintf(stderr, "agent: %s\n", err);
+				log_print_escaped(stderr, "agent: ", err, "\n");
 				return EXIT_FAIL;
 			}
 			printf("agent is not running (removed stale pidfile "
@@ -198,7 +199,7 @@ cli_status(const char *pidfile)
 
 	running = pidfile_probe(pidfile, &pid, err, sizeof(err));
 	if (running == -1) {
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		return EXIT_FAIL;
 	}
 	if (running == 0) {
@@ -216,25 +217,23 @@ cli_status(const char *pidfile)
 	return EXIT_OK;
 }
 
-static int
-clean_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	if (ftw->level == 0)
-		return 0;
-	if (remove(path) == -1) {
-		fprintf(stderr, "agent: cannot remove %s: %s\n", path,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int
 cli_clean_dir(const char *dir)
 {
-	if (access(dir, F_OK) == -1 && errno == ENOENT)
+	char		 err[1024];
+	unsigned	 failures;
+
+	/*
+	 * The tree belongs to `user`, who may swap a directory for a link
+	 * while we walk it: descriptors and unlinkat only (pathsafe.h).
+	 */
+	if (pathsafe_empty_dir(dir, geteuid(), &failures, err,
+	    sizeof(err)) == 0)
 		return 0;
-	/* depth first so directories are empty when removed */
-	return nftw(dir, clean_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ?
-	    0 : -1;
+	if (failures > 1)
+		fprintf(stderr, "agent: %s (and %u more)\n", err,
+		    failures - 1);
+	else
+		log_print_escaped(stderr, "agent: ", err, "\n");
+	return -1;
 }

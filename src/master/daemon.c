@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "master.h"
 #include "util.h"
 
@@ -48,13 +49,17 @@ await_report(int fd)
 			break;
 		off += (size_t)n;
 	}
+	/* our own newline goes; one inside the reason is escaped */
+	while (off > 0 && buf[off - 1] == '\n')
+		off--;
 	buf[off] = '\0';
+	/* the reason may quote a worker: no control character gets through */
 	if (strncmp(buf, "OK ", 3) == 0) {
-		printf("%s", buf + 3);
+		log_print_escaped(stdout, "", buf + 3, "\n");
 		exit(0);
 	}
 	if (strncmp(buf, "ERR ", 4) == 0)
-		fprintf(stderr, "agent: %s", buf + 4);
+		log_print_escaped(stderr, "agent: ", buf + 4, "\n");
 	else
 		fprintf(stderr, "agent: the master exited during startup "
 		    "without a report; see the log\n");

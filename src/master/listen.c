@@ -16,7 +16,7 @@
 
 #include "log.h"
 #include "master.h"
-#include "util.h"
+#include "pathsafe.h"
 
 #define LISTEN_BACKLOG	128
 
@@ -98,8 +98,10 @@ listen_unix(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 sb;
-	char			 dir[sizeof(sun.sun_path)], *slash;
-	int			 fd;
+	char			 dir[sizeof(sun.sun_path)], why[768];
+	char			 name[sizeof(sun.sun_path)];
+	mode_t			 old;
+	int			 fd, dfd, rv;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -108,35 +110,47 @@ listen_unix(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "socket path too long: %s", path);
 		return -1;
 	}
-	strlcpy(dir, path, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (util_mkdir_p(dir, 0755) == -1) {
-			snprintf(err, errlen, "cannot create %s: %s", dir,
-			    strerror(errno));
-			return -1;
-		}
+	if (pathsafe_split(path, dir, sizeof(dir), name, sizeof(name)) == -1) {
+		snprintf(err, errlen, "[agent] socket %s: not an absolute path",
+		    path);
+		return -1;
+	}
+	/* bind() goes by name: only in a directory no one else can change */
+	dfd = pathsafe_open_dir(dir, geteuid(), PATHSAFE_CREATE, 0755, why,
+	    sizeof(why));
+	if (dfd < 0) {
+		snprintf(err, errlen, "[agent] socket %s: %s", path, why);
+		return -1;
 	}
 	/* a socket left by a dead agent; the pidfile lock says none runs */
-	if (lstat(path, &sb) == 0) {
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) {
 			snprintf(err, errlen, "%s exists and is not a socket",
 			    path);
+			close(dfd);
 			return -1;
 		}
-		if (unlink(path) == -1) {
+		if (unlinkat(dfd, name, 0) == -1) {
 			snprintf(err, errlen, "cannot remove stale socket %s: "
 			    "%s", path, strerror(errno));
+			close(dfd);
 			return -1;
 		}
 	}
+	close(dfd);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+	/*
+	 * Born with mode 0660: no chmod by name afterwards, which would
+	 * follow whatever took the name in between.
+	 */
+	old = umask(0117);
+	rv = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	(void)umask(old);
+	if (rv == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path,
 		    strerror(errno));
 		close(fd);

@@ -9,21 +9,40 @@
 
 #include <bsd/string.h>
 
+#include "pathsafe.h"
 #include "util.h"
 
 #define LOGFILE_NAME	"agent.log"
 #define LOG_LINE_MAX	8192
 
+/* The log directory, walked and checked (pathsafe.h), made if missing. */
 static int
-logfile_open_current(struct logfile *lf, char *err, size_t errlen)
+logfile_dir(const struct logfile *lf, char *err, size_t errlen)
+{
+	char	 why[768];
+	int	 dfd;
+
+	dfd = pathsafe_open_dir(lf->dir, geteuid(), PATHSAFE_CREATE, 0750,
+	    why, sizeof(why));
+	if (dfd < 0) {
+		snprintf(err, errlen, "[log] logdir %s: %s", lf->dir, why);
+		return -1;
+	}
+	return dfd;
+}
+
+/* agent.log in `dfd`: appended to, or created (never through a link). */
+static int
+logfile_open_at(struct logfile *lf, int dfd, char *err, size_t errlen)
 {
 	struct stat	 sb;
+	char		 why[768];
 	int		 fd;
 
-	fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = pathsafe_open_file_at(dfd, lf->dir, LOGFILE_NAME,
+	    O_WRONLY | O_APPEND, 0640, geteuid(), 0, why, sizeof(why));
 	if (fd == -1) {
-		snprintf(err, errlen, "cannot open log file %s: %s", lf->path,
-		    strerror(errno));
+		snprintf(err, errlen, "log file: %s", why);
 		return -1;
 	}
 	if (fstat(fd, &sb) == -1) {
@@ -37,6 +56,18 @@ logfile_open_current(struct logfile *lf, char *err, size_t errlen)
 	lf->fd = fd;
 	lf->size = (uint64_t)sb.st_size;
 	return 0;
+}
+
+static int
+logfile_open_current(struct logfile *lf, char *err, size_t errlen)
+{
+	int	 dfd, rv;
+
+	if ((dfd = logfile_dir(lf, err, errlen)) == -1)
+		return -1;
+	rv = logfile_open_at(lf, dfd, err, errlen);
+	close(dfd);
+	return rv;
 }
 
 int
@@ -69,11 +100,6 @@ logfile_configure(struct logfile *lf, const char *dir, uint64_t rotate_size,
 		lf->rotate_num = rotate_num;
 		return 0;
 	}
-	if (util_mkdir_p(dir, 0750) == -1) {
-		snprintf(err, errlen, "cannot create log directory %s: %s",
-		    dir, strerror(errno));
-		return -1;
-	}
 	next.fd = -1;
 	if (logfile_open_current(&next, err, errlen) == -1)
 		return -1;
@@ -89,29 +115,52 @@ logfile_reopen(struct logfile *lf, char *err, size_t errlen)
 	return logfile_open_current(lf, err, errlen);
 }
 
+/*
+ * Never over an existing name: in a directory others may add names to
+ * (sticky), whatever appeared there stays, and the rename says so.
+ */
+static int
+rename_noreplace(int dfd, const char *from, const char *to)
+{
+	if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* a file system without it: the directory is ours anyway */
+	if (errno == EINVAL)
+		return renameat(dfd, from, dfd, to);
+	return -1;
+}
+
 /* agent.log.(n-1) -> agent.log.n ... agent.log -> agent.log.1 */
 static void
 logfile_rotate(struct logfile *lf)
 {
-	char		 from[1200], to[1200], err[256];
+	char		 from[64], to[64], err[1024];
 	unsigned	 n;
+	int		 dfd;
 
-	(void)snprintf(to, sizeof(to), "%s.%u", lf->path, lf->rotate_num);
-	if (unlink(to) == -1 && errno != ENOENT)
-		dprintf(STDERR_FILENO, "logfile_rotate: unlink %s: %s\n", to,
-		    strerror(errno));
-	for (n = lf->rotate_num; n > 1; n--) {
-		(void)snprintf(from, sizeof(from), "%s.%u", lf->path, n - 1);
-		(void)snprintf(to, sizeof(to), "%s.%u", lf->path, n);
-		if (rename(from, to) == -1 && errno != ENOENT)
-			dprintf(STDERR_FILENO, "logfile_rotate: rename %s: %s\n",
-			    from, strerror(errno));
+	if ((dfd = logfile_dir(lf, err, sizeof(err))) == -1) {
+		dprintf(STDERR_FILENO, "logfile_rotate: %s\n", err);
+		/* keep this file; try again one rotate_size later */
+		lf->size = 0;
+		return;
 	}
-	(void)snprintf(to, sizeof(to), "%s.1", lf->path);
-	if (rename(lf->path, to) == -1)
+	(void)snprintf(to, sizeof(to), "%s.%u", LOGFILE_NAME, lf->rotate_num);
+	if (unlinkat(dfd, to, 0) == -1 && errno != ENOENT)
+		dprintf(STDERR_FILENO, "logfile_rotate: unlink %s/%s: %s\n",
+		    lf->dir, to, strerror(errno));
+	for (n = lf->rotate_num; n > 1; n--) {
+		(void)snprintf(from, sizeof(from), "%s.%u", LOGFILE_NAME,
+		    n - 1);
+		(void)snprintf(to, sizeof(to), "%s.%u", LOGFILE_NAME, n);
+		if (rename_noreplace(dfd, from, to) == -1 && errno != ENOENT)
+			dprintf(STDERR_FILENO, "logfile_rotate: rename %s/%s: "
+			    "%s\n", lf->dir, from, strerror(errno));
+	}
+	(void)snprintf(to, sizeof(to), "%s.1", LOGFILE_NAME);
+	if (rename_noreplace(dfd, LOGFILE_NAME, to) == -1)
 		dprintf(STDERR_FILENO, "logfile_rotate: rename %s: %s\n",
 		    lf->path, strerror(errno));
-	if (logfile_open_current(lf, err, sizeof(err)) == -1) {
+	if (logfile_open_at(lf, dfd, err, sizeof(err)) == -1) {
 		/*
 		 * Keep writing to the file we have (now agent.log.1) and try
 		 * again one rotate_size later, instead of rotating on every
@@ -120,6 +169,7 @@ logfile_rotate(struct logfile *lf)
 		dprintf(STDERR_FILENO, "logfile_rotate: %s\n", err);
 		lf->size = 0;
 	}
+	close(dfd);
 }
 
 void

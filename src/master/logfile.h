@@ -24,7 +24,11 @@ struct logfile {
 	enum log_level	 min;
 };
 
-/* Create the directory if needed and open the file; -1 with err. */
+/*
+ * Create the directory if needed and open the file, both under the rules
+ * of pathsafe.h (agent.log never through a link, created with O_EXCL);
+ * -1 with err.
+ */
 int	 logfile_open(struct logfile *, const char *dir, uint64_t rotate_size,
 	    unsigned rotate_num, char *err, size_t errlen);
 /* Apply new settings (reload); reopens when the directory changed. */

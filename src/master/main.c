@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "conf_load.h"
 #include "config.h"
+#include "dirs.h"
 #include "log.h"
 #include "master.h"
 #include "proto.h"
@@ -37,7 +38,8 @@ static const char usage_text[] =
 "                                     was started with)\n"
 "  status [-f FILE] [-p PIDFILE]      is it running, since when, which "
 "workers\n"
-"  check  [-f FILE]                   validate FILE and print the effective "
+"  check  [-f FILE]                   validate FILE (values and the paths\n"
+"                                     it names) and print the effective "
 "config\n"
 "  test   [-f FILE] [-n NS] [-p REPO] [-v]\n"
 "                                     run every collector and plugin once as\n"
@@ -60,7 +62,7 @@ usage(FILE *f)
 static void
 print_warning(const char *msg, void *arg)
 {
-	fprintf(stderr, "agent: warning: %s\n", msg);
+	log_print_escaped(stderr, "agent: warning: ", msg, "\n");
 }
 
 struct cli_opts {
@@ -140,7 +142,7 @@ load_for_control(struct cli_opts *o, struct agent_conf *c)
 		return conf_defaults(c) == 0 ? 0 : EXIT_FAIL;
 	if (conf_load(o->conf, c, print_warning, NULL, err,
 	    sizeof(err)) == -1) {
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -155,12 +157,13 @@ cmd_check(struct cli_opts *o)
 
 	if (conf_load(o->conf, &c, print_warning, NULL, err,
 	    sizeof(err)) == -1) {
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		return EXIT_USAGE;
 	}
 	if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "agent: %s\n", err);
+	    sizeof(err)) == -1 ||
+	    dirs_check(&c, geteuid(), err, sizeof(err)) == -1) {
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		rv = EXIT_USAGE;
 	} else {
 		printf("# %s: configuration is valid; effective values:\n",
@@ -200,8 +203,9 @@ cmd_control(const char *cmd, struct cli_opts *o)
 	} else if (strcmp(cmd, "reload") == 0) {
 		/* what the master would reject, refuse before signalling it */
 		if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
-		    sizeof(err)) == -1) {
-			fprintf(stderr, "agent: %s\n", err);
+		    sizeof(err)) == -1 ||
+		    dirs_check(&c, geteuid(), err, sizeof(err)) == -1) {
+			log_print_escaped(stderr, "agent: ", err, "\n");
 			rv = EXIT_USAGE;
 		} else
 			rv = cli_reload(pidfile);

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "codec.h"
 #include "conf_load.h"
 #include "config.h"
+#include "dirs.h"
 #include "log.h"
 #include "master.h"
 #include "status.h"
@@ -187,57 +187,6 @@ send_status(struct master *m, struct wslot *to, uint32_t reqid)
 	status_free(&st);
 }
 
-/* Directories the workers need, made while we are still root. */
-int
-master_prepare_dirs(const struct agent_conf *c, char *err, size_t errlen)
-{
-	struct passwd	*pw;
-	char		 disabled[CONF_STR_MAX + 32];
-
-	if (util_mkdir_p(c->chroot, 0755) == -1) {
-		snprintf(err, errlen, "cannot create chroot directory %s: %s",
-		    c->chroot, strerror(errno));
-		return -1;
-	}
-	if (util_mkdir_p(c->pluginsdir, 0755) == -1) {
-		snprintf(err, errlen, "cannot create pluginsdir %s: %s",
-		    c->pluginsdir, strerror(errno));
-		return -1;
-	}
-	snprintf(disabled, sizeof(disabled), "%s/plugin.disabled",
-	    c->pluginsdir);
-	if (util_mkdir_p(disabled, 0755) == -1) {
-		snprintf(err, errlen, "cannot create %s: %s", disabled,
-		    strerror(errno));
-		return -1;
-	}
-	if (geteuid() != 0)
-		return 0;
-	/* plugins run as pluginsuser and must not be able to edit code */
-	if ((pw = getpwnam(c->user)) == NULL) {
-		snprintf(err, errlen, "[agent] user = \"%s\": no such user",
-		    c->user);
-		return -1;
-	}
-	if (chown(c->pluginsdir, pw->pw_uid, pw->pw_gid) == -1) {
-		snprintf(err, errlen, "cannot chown %s to %s: %s",
-		    c->pluginsdir, c->user, strerror(errno));
-		return -1;
-	}
-	/* the scheduler (pluginsuser) keeps its disable markers here */
-	if ((pw = getpwnam(c->pluginsuser)) == NULL) {
-		snprintf(err, errlen, "[agent] pluginsuser = \"%s\": no such "
-		    "user", c->pluginsuser);
-		return -1;
-	}
-	if (chown(disabled, pw->pw_uid, pw->pw_gid) == -1) {
-		snprintf(err, errlen, "cannot chown %s to %s: %s", disabled,
-		    c->pluginsuser, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Workers that have not acknowledged the current generation, as text. */
 static int
 reload_laggards(struct master *m, char *buf, size_t len)
@@ -348,7 +297,7 @@ master_reload(struct master *m)
 	struct agent_conf	 next;
 	struct wslot		*w;
 	char			 err[1024], ign[256];
-	int			 listeners_changed;
+	int			 listeners_changed, outfile_new;
 	enum role		 r;
 
 	if (m->phase != M_RUNNING) {
@@ -364,7 +313,8 @@ master_reload(struct master *m)
 	    sizeof(err)) == -1 ||
 	    conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
 	    sizeof(err)) == -1 ||
-	    master_prepare_dirs(&next, err, sizeof(err)) == -1)
+	    dirs_check(&next, geteuid(), err, sizeof(err)) == -1 ||
+	    dirs_prepare(&next, geteuid(), err, sizeof(err)) == -1)
 		goto fail;
 	if (strcmp(next.pidfile, m->conf.pidfile) != 0) {
 		log_warnx("%s: reload: [agent] pidfile changed; it takes "
@@ -389,6 +339,7 @@ master_reload(struct master *m)
 		    (unsigned)m->conf.logrotatenum, ign, sizeof(ign));
 		goto fail;
 	}
+	outfile_new = outfile_changed(&m->conf, &next);
 	conf_free(&m->conf);
 	m->conf = next;
 	m->generation++;
@@ -404,7 +355,10 @@ master_reload(struct master *m)
 		if (w->ctl == NULL || (w->state != W_RUNNING &&
 		    w->state != W_STARTING))
 			continue;
-		if (spawn_send_conf(m, w) == -1 ||
+		/* the new file first: the new config opens the output */
+		if ((r == ROLE_SENDER && outfile_new &&
+		    outfile_send(m, w, &m->conf, 0) == -1) ||
+		    spawn_send_conf(m, w) == -1 ||
 		    (listeners_changed && spawn_send_listeners(m, w) == -1))
 			supervise_kill(w, "could not send its new config");
 	}
@@ -559,13 +513,12 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 			log_warnx("%s: SIGUSR1: %s", __func__, err);
 		else
 			log_info("SIGUSR1: log file reopened");
-		/* the file output rotates with the logs */
+		/* the file output rotates with the logs: a new descriptor */
 		if (m->w[ROLE_SENDER].ctl != NULL &&
 		    m->w[ROLE_SENDER].state == W_RUNNING &&
-		    frame_send(m->w[ROLE_SENDER].ctl, MSG_REOPEN, 0, NULL, 0,
-		    -1) == -1)
-			log_warn("%s: SIGUSR1: reopen request to the sender",
-			    __func__);
+		    strcmp(m->conf.output_name, "file") == 0 &&
+		    strcmp(m->conf.path, "-") != 0)
+			(void)outfile_send(m, &m->w[ROLE_SENDER], &m->conf, 1);
 		break;
 	}
 }
@@ -602,6 +555,9 @@ master_setup(struct master *m, const char *conf_path, char *err,
 	if (conf_check_env(&m->conf, geteuid() == 0, conf_warn, m, err,
 	    errlen) == -1)
 		return 2;
+	/* a path someone else could change: refused before any is used */
+	if (dirs_check(&m->conf, geteuid(), err, errlen) == -1)
+		return 2;
 	n = readlink("/proc/self/exe", m->exe, sizeof(m->exe) - 1);
 	if (n == -1 || (size_t)n >= sizeof(m->exe) - 1 ||
 	    (m->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) == -1) {
@@ -628,7 +584,7 @@ master_setup(struct master *m, const char *conf_path, char *err,
 	 * detaching */
 	if (pidfile_write(&m->pidfile, getpid(), err, errlen) == -1)
 		return 1;
-	if (master_prepare_dirs(&m->conf, err, errlen) == -1)
+	if (dirs_prepare(&m->conf, geteuid(), err, errlen) == -1)
 		return 1;
 	if (listen_open(&m->conf, &m->listen_tcp, &m->listen_unix, err,
 	    errlen) == -1)
@@ -707,7 +663,7 @@ master_start(const char *conf_path, int foreground)
 			    getpid(), err);
 			log_set_sink(NULL, NULL);
 		}
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		return master_abort(m, code);
 	}
 	log_set_level(m->conf.loglevel);
@@ -715,7 +671,7 @@ master_start(const char *conf_path, int foreground)
 	    sizeof(err)) == -1) {
 		log_warnx("%s: %s", __func__, err);
 		log_set_sink(NULL, NULL);
-		fprintf(stderr, "agent: %s\n", err);
+		log_print_escaped(stderr, "agent: ", err, "\n");
 		return master_abort(m, 1);
 	}
 	/* from here on lines go to the log file (and stderr with -F) */

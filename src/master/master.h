@@ -116,13 +116,7 @@ struct master {
 
 /* master.c */
 int	 master_start(const char *conf_path, int foreground);
-/*
- * The directories the workers need (chroot, pluginsdir and its marker
- * directory), made and handed to their users; also for agent test.
- * 0, or -1 with err.
- */
-int	 master_prepare_dirs(const struct agent_conf *, char *err,
-	    size_t errlen);
+
 
 /* spawn.c */
 #define EXE_FD		(CONTROL_FD + 1)	/* in the child, before exec */
@@ -132,6 +126,18 @@ int	 spawn_wire_edge(struct master *, const struct edge_def *);
 void	 spawn_wire_worker(struct master *, struct wslot *);
 int	 spawn_send_conf(struct master *, struct wslot *);
 int	 spawn_send_listeners(struct master *, struct wslot *);
+
+/* outfile.c */
+/* Does going from a to b change the file the sender is given? */
+int	 outfile_changed(const struct agent_conf *a,
+	    const struct agent_conf *b);
+/*
+ * Open the file output of `c` and send it to the sender w (or that there
+ * is none, or why it could not be opened; with `keep`, nothing is sent
+ * then and the sender goes on with what it has).  0 or -1.
+ */
+int	 outfile_send(struct master *, struct wslot *,
+	    const struct agent_conf *, int keep);
 
 /* listen.c */
 int	 listen_open(const struct agent_conf *, int *tcp, int *unixfd,

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include <bsd/string.h>
 
+#include "pathsafe.h"
 #include "util.h"
 
 static pid_t
@@ -30,13 +32,14 @@ pidfile_read_fd(int fd)
 	return (pid_t)v;
 }
 
-/* Is the file we hold still the one at `path`? */
+/* Is the file we hold still the one named `name` in `dfd`? */
 static int
-pidfile_same(int fd, const char *path)
+pidfile_same(int fd, int dfd, const char *name)
 {
 	struct stat	 a, b;
 
-	if (fstat(fd, &a) == -1 || stat(path, &b) == -1)
+	if (fstat(fd, &a) == -1 ||
+	    fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
@@ -45,36 +48,33 @@ int
 pidfile_lock(struct pidfile *pf, const char *path, pid_t *stale_pid,
     char *err, size_t errlen)
 {
+	char	 dir[sizeof(pf->path)], why[768];
 	pid_t	 other;
-	char	*dir, *slash;
 
 	pf->fd = -1;
+	pf->dfd = -1;
 	*stale_pid = 0;
-	if (strlcpy(pf->path, path, sizeof(pf->path)) >= sizeof(pf->path)) {
-		snprintf(err, errlen, "pidfile path too long: %s", path);
+	if (strlcpy(pf->path, path, sizeof(pf->path)) >= sizeof(pf->path) ||
+	    pathsafe_split(path, dir, sizeof(dir), pf->name,
+	    sizeof(pf->name)) == -1) {
+		snprintf(err, errlen, "[agent] pidfile %s: not an absolute "
+		    "path of a file", path);
 		return -1;
 	}
-	if ((dir = strdup(path)) == NULL) {
-		snprintf(err, errlen, "pidfile_lock: %s", strerror(errno));
+	pf->dfd = pathsafe_open_dir(dir, geteuid(), PATHSAFE_CREATE, 0755,
+	    why, sizeof(why));
+	if (pf->dfd < 0) {
+		pf->dfd = -1;
+		snprintf(err, errlen, "[agent] pidfile %s: %s", path, why);
 		return -1;
 	}
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (util_mkdir_p(dir, 0755) == -1) {
-			snprintf(err, errlen, "cannot create %s: %s", dir,
-			    strerror(errno));
-			free(dir);
-			return -1;
-		}
-	}
-	free(dir);
 again:
 	/* close-on-exec: workers must not hold the lock after the master */
-	pf->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	pf->fd = pathsafe_open_file_at(pf->dfd, dir, pf->name, O_RDWR, 0644,
+	    geteuid(), 0, why, sizeof(why));
 	if (pf->fd == -1) {
-		snprintf(err, errlen, "cannot open pidfile %s: %s", path,
-		    strerror(errno));
-		return -1;
+		snprintf(err, errlen, "[agent] pidfile: %s", why);
+		goto fail;
 	}
 	if (flock(pf->fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK) {
@@ -84,17 +84,21 @@ again:
 		} else
 			snprintf(err, errlen, "cannot lock pidfile %s: %s",
 			    path, strerror(errno));
-		close(pf->fd);
-		pf->fd = -1;
-		return -1;
+		goto fail;
 	}
-	if (!pidfile_same(pf->fd, path)) {
+	if (!pidfile_same(pf->fd, pf->dfd, pf->name)) {
 		/* removed as stale between our open and lock: take the new */
 		close(pf->fd);
 		goto again;
 	}
 	*stale_pid = pidfile_read_fd(pf->fd);
 	return 0;
+fail:
+	if (pf->fd != -1)
+		close(pf->fd);
+	close(pf->dfd);
+	pf->fd = pf->dfd = -1;
+	return -1;
 }
 
 int
@@ -119,51 +123,107 @@ pidfile_remove(struct pidfile *pf)
 	if (pf->fd == -1)
 		return;
 	/* unlink while still holding the lock, so no one sees a gap */
-	if (unlink(pf->path) == -1 && errno != ENOENT)
+	if (unlinkat(pf->dfd, pf->name, 0) == -1 && errno != ENOENT)
 		dprintf(STDERR_FILENO, "pidfile_remove: %s: %s\n", pf->path,
 		    strerror(errno));
 	close(pf->fd);
-	pf->fd = -1;
+	close(pf->dfd);
+	pf->fd = pf->dfd = -1;
+}
+
+/*
+ * For the CLI: the pidfile of a running agent, read-only, under the same
+ * rules as the master's (a pid read from a file someone else could write
+ * would make `stop` signal any process).  The descriptor, -1 with errno
+ * ENOENT when there is none, or -2 with err; *dfd is its directory.
+ */
+static int
+pidfile_open_existing(const char *path, int *dfd, char *name,
+    size_t namelen, char *err, size_t errlen)
+{
+	char	 dir[PATH_MAX], why[768];
+	int	 fd;
+
+	*dfd = -1;
+	if (pathsafe_split(path, dir, sizeof(dir), name, namelen) == -1) {
+		snprintf(err, errlen, "pidfile %s: not an absolute path of a "
+		    "file", path);
+		return -2;
+	}
+	*dfd = pathsafe_open_dir(dir, geteuid(), PATHSAFE_CHECK, 0, why,
+	    sizeof(why));
+	if (*dfd == PATHSAFE_ABSENT) {
+		*dfd = -1;
+		errno = ENOENT;
+		return -1;
+	}
+	if (*dfd == -1 || pathsafe_check_file_at(*dfd, dir, name, geteuid(),
+	    0, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "pidfile %s: %s", path, why);
+		goto fail;
+	}
+	fd = openat(*dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1)
+		return fd;
+	if (errno == ENOENT) {
+		close(*dfd);
+		*dfd = -1;
+		errno = ENOENT;
+		return -1;
+	}
+	snprintf(err, errlen, "cannot open pidfile %s: %s", path,
+	    strerror(errno));
+fail:
+	if (*dfd >= 0)
+		close(*dfd);
+	*dfd = -1;
+	return -2;
 }
 
 int
 pidfile_remove_stale(const char *path, char *err, size_t errlen)
 {
-	int	 fd, rv = 0;
+	char	 name[NAME_MAX + 1];
+	int	 fd, dfd, rv = 0;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? 0 : -1;
+	if ((fd = pidfile_open_existing(path, &dfd, name, sizeof(name), err,
+	    errlen)) == -1)
+		return 0;
+	if (fd == -2)
+		return -1;
 	/* only while nobody holds it: a starting agent may have just
 	 * taken it */
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		snprintf(err, errlen, "pidfile %s is locked again: an agent is "
 		    "starting", path);
 		close(fd);
+		close(dfd);
 		return -1;
 	}
-	if (pidfile_same(fd, path) && unlink(path) == -1 && errno != ENOENT) {
+	if (pidfile_same(fd, dfd, name) && unlinkat(dfd, name, 0) == -1 &&
+	    errno != ENOENT) {
 		snprintf(err, errlen, "cannot remove stale pidfile %s: %s",
 		    path, strerror(errno));
 		rv = -1;
 	}
 	close(fd);
+	close(dfd);
 	return rv;
 }
 
 int
 pidfile_probe(const char *path, pid_t *pid, char *err, size_t errlen)
 {
-	int	 fd, held;
+	char	 name[NAME_MAX + 1];
+	int	 fd, dfd, held;
 
 	*pid = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "cannot open pidfile %s: %s", path,
-		    strerror(errno));
+	if ((fd = pidfile_open_existing(path, &dfd, name, sizeof(name), err,
+	    errlen)) == -1)
+		return 0;
+	if (fd == -2)
 		return -1;
-	}
+	close(dfd);
 	*pid = pidfile_read_fd(fd);
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		held = 0;

@@ -11,11 +11,14 @@
 
 struct pidfile {
 	char	 path[1024];
+	char	 name[256];	/* its last component */
 	int	 fd;
+	int	 dfd;		/* its directory, walked (pathsafe.h) */
 };
 
 /*
- * Take the lock.  Returns 0; or -1 with err: "agent is already running
+ * Take the lock: the directory is walked and made as pathsafe.h says, the
+ * file opened with O_NOFOLLOW (created with O_EXCL).  Returns 0; or -1 with err: "agent is already running
  * (pid N, pidfile PATH)" when another holds it, or the system error.
  * `stale_pid` receives the pid a stale file named (0 if none).
  */

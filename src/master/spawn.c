@@ -132,7 +132,9 @@ spawn_worker(struct master *m, struct wslot *w)
 	log_debug("%s: %s started, pid %ld", __func__, proto_role_name(w->role),
 	    (long)pid);
 
-	if (spawn_send_conf(m, w) == -1 || spawn_send_listeners(m, w) == -1) {
+	if (spawn_send_conf(m, w) == -1 || spawn_send_listeners(m, w) == -1 ||
+	    (w->role == ROLE_SENDER && outfile_send(m, w, &m->conf,
+	    0) == -1)) {
 		supervise_kill(w, "could not send its configuration");
 		return -1;
 	}

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "conf_load.h"
+#include "dirs.h"
 #include "master.h"
 #include "testmode.h"
 #include "util.h"
@@ -61,7 +62,12 @@ tm_init(struct testmode *tm, const char *path, int verbose)
 	log_set_level(tm->show);
 	/* the daemon's own figures have no place in a test */
 	tm->conf.selfmetrics = 0;
-	if (master_prepare_dirs(&tm->conf, err, sizeof(err)) == -1) {
+	/* the paths under the rules of start; pluginsdir for gitpull */
+	if (dirs_check(&tm->conf, geteuid(), err, sizeof(err)) == -1) {
+		fprintf(stderr, "agent: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (dirs_prepare(&tm->conf, geteuid(), err, sizeof(err)) == -1) {
 		fprintf(stderr, "agent: %s\n", err);
 		return EXIT_FAIL;
 	}

@@ -127,14 +127,16 @@ class Lifecycle(AgentTest):
         self.assertIn("LOUD", r.stderr)
 
     def test_start_fails_when_chroot_is_a_file(self):
-        # the chroot path is a file: the master cannot prepare it
+        # the chroot path is a file: refused with the other path checks,
+        # before anything is made (exit 2: the configuration)
         path = os.path.join(self.agent.dir, "notadir")
         with open(path, "w") as f:
             f.write("x")
         self.agent.write_conf(chroot=path)
         r = self.agent.start()
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("chroot", r.stderr)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(f"[agent] chroot {path}: {path} is not a directory",
+                      r.stderr)
         self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
 
     def test_stop_clean_removes_plugins(self):

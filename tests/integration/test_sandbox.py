@@ -87,9 +87,11 @@ class Sandbox(AgentTest):
 
     @unittest.skipUnless(is_root(), "skipped: needs root")
     def test_worker_failing_its_sandbox_fails_the_start(self):
-        # a chroot others can write to is refused by the front itself
+        # a chroot others can write to is refused by the front itself;
+        # sticky, so that the master's path rules (which allow sticky
+        # directories, like /tmp) let it get that far
         os.makedirs(self.agent.values["chroot"])
-        os.chmod(self.agent.values["chroot"], 0o777)
+        os.chmod(self.agent.values["chroot"], 0o1777)
         r = self.agent.start()
         self.assertEqual(r.returncode, 1)
         self.assertIn("worker front exited with status 2 during startup",

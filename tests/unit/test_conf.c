@@ -191,6 +191,8 @@ static const char distinct_text[] =
     "ntpserver = \"ntp.example:123\"\n"
     "coredumpdir = \"/var/crash\"\n"
     "collect = no\n"
+    "selfmetrics = no\n"
+    "selfmetricsinterval = 15\n"
     "[output]\n"
     "name = \"file\"\n"
     "servers = [ \"tcp://a:1\", \"tcp://b:4150\" ]\n"

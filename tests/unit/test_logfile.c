@@ -1,6 +1,7 @@
 /* Log files: size rotation, number of files kept, reopen, level filter. */
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,5 +172,22 @@ Test(logfile, control_characters_cannot_forge_lines)
 	cr_assert_eq(nl[1], '\0', "one record, one line: %s", s);
 	cr_assert(strstr(s, "x\\n2026-01-01") != NULL, "%s", s);
 	cr_assert(strstr(s, "forged\\r\\x01") != NULL, "%s", s);
+	free(s);
+}
+
+/* Finding 2 of issue 10: agent.log planted as a link to another file. */
+Test(logfile, planted_link_is_refused_and_its_target_kept)
+{
+	struct logfile	 lf;
+	char		 err[1024], link_path[512], victim[512], *s;
+
+	snprintf(link_path, sizeof(link_path), "%s/agent.log", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	cr_assert_eq(close(open(victim, O_WRONLY | O_CREAT, 0600)), 0);
+	cr_assert_eq(symlink(victim, link_path), 0);
+	cr_assert_eq(logfile_open(&lf, dir, 0, 1, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "a symbolic link") != NULL, "%s", err);
+	s = slurp("victim");
+	cr_assert_str_eq(s, "");
 	free(s);
 }

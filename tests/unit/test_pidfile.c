@@ -117,3 +117,30 @@ Test(pidfile, garbage_content_is_no_pid)
 	cr_assert_eq(pidfile_probe(path, &pid, err, sizeof(err)), 0);
 	cr_assert_eq(pid, 0);
 }
+
+/* A link planted at the pidfile's name: never opened, never truncated. */
+Test(pidfile, planted_link_is_refused_and_its_target_kept)
+{
+	struct pidfile	 pf;
+	struct stat	 sb;
+	char		 err[1024], dirpath[512], victim[512];
+	pid_t		 stale, pid;
+	FILE		*f;
+
+	snprintf(dirpath, sizeof(dirpath), "%s/run", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	cr_assert_eq(mkdir(dirpath, 0755), 0);
+	f = fopen(victim, "w");
+	fprintf(f, "precious\n");
+	fclose(f);
+	cr_assert_eq(symlink(victim, path), 0);
+	cr_assert_eq(pidfile_lock(&pf, path, &stale, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "a symbolic link") != NULL, "%s", err);
+	cr_assert_eq(pidfile_probe(path, &pid, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "a symbolic link") != NULL, "%s", err);
+	cr_assert_eq(pidfile_remove_stale(path, err, sizeof(err)), -1);
+	cr_assert_eq(stat(victim, &sb), 0);
+	cr_assert_eq(sb.st_size, 9);
+	cr_assert_eq(lstat(path, &sb), 0);
+	cr_assert(S_ISLNK(sb.st_mode), "the link itself is left alone");
+}

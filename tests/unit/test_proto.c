@@ -82,6 +82,11 @@ Test(proto, control_edges)
 		/* /me/status and /metrics; the self metrics */
 		cr_assert_eq(proto_edge_may_send(e, r, MSG_STATUS_REQ),
 		    r == ROLE_FRONT || r == ROLE_COLLECTOR);
+		/* the file output's descriptor: to the sender, from us */
+		cr_assert_eq(proto_edge_may_send(e, ROLE_MASTER,
+		    MSG_OUTPUT_FILE), r == ROLE_SENDER);
+		cr_assert(!proto_edge_may_send(e, r, MSG_OUTPUT_FILE));
+		cr_assert(!proto_edge_may_send(e, ROLE_MASTER, MSG_REOPEN));
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
@@ -523,17 +524,18 @@ sender_open_sink(struct sender *s)
 	log_info("publishing to the %s output", ops->name);
 }
 
-static int
-sender_start(struct worker *w, char *err, size_t errlen)
+/* The state, made on the first need: MSG_OUTPUT_FILE precedes start. */
+static struct sender *
+sender_state(struct worker *w)
 {
-	struct sender	*s;
+	struct sender	*s = w->priv;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (s != NULL)
+		return s;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatal("%s", __func__);
 	s->w = w;
-	w->priv = s;
+	s->outfile_fd = -1;
 	TAILQ_INIT(&s->queue);
 	sender_cut_init(&s->cut);
 	ev_timer_init(&s->flush, flush_cb, 0., 0.);
@@ -541,7 +543,17 @@ sender_start(struct worker *w, char *err, size_t errlen)
 	ev_timer_init(&s->stats_timer, stats_cb, STATS_INTERVAL,
 	    STATS_INTERVAL);
 	s->stats_timer.data = s;
+	w->priv = s;
+	return s;
+}
+
+static int
+sender_start(struct worker *w, char *err, size_t errlen)
+{
+	struct sender	*s = sender_state(w);
+
 	ev_timer_start(w->loop, &s->stats_timer);
+	s->started = 1;
 	sender_open_sink(s);
 	/* before READY: /metrics has every family from the start */
 	sender_push_stats(s);
@@ -573,7 +585,7 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	struct sender		*s = w->priv;
 	struct agent_conf	 old;
 
-	if (s == NULL || !output_changed(&w->conf, next))
+	if (s == NULL || !s->started || !output_changed(&w->conf, next))
 		return 0;
 	if (s->ops != NULL)
 		s->ops->close(s);
@@ -647,20 +659,60 @@ sender_cleanup(struct worker *w)
 	}
 	sender_cut_free(&s->cut);
 	metrics_free(&s->ms);
+	if (s->outfile_fd != -1)
+		close(s->outfile_fd);
 	free(s);
 	w->priv = NULL;
+}
+
+/*
+ * The file output from the master: str path, str error, and the
+ * descriptor, which replaces the one in use at once (SIGUSR1 after
+ * logrotate moved the file; a reload to another path).  Path "": no file
+ * output any more.
+ */
+static int
+sender_output_file(struct sender *s, struct frame_in *in)
+{
+	struct preader	 pr;
+	char		*path, *why;
+	int		 had = s->outfile_fd != -1, rv = -1;
+
+	codec_get_init(&pr, in->data, in->datalen);
+	path = codec_get_str(&pr);
+	why = codec_get_str(&pr);
+	if (codec_get_end(&pr) == -1 || (path[0] == '\0' && in->fd != -1))
+		goto out;
+	if (s->outfile_fd != -1)
+		close(s->outfile_fd);
+	s->outfile_fd = in->fd;
+	in->fd = -1;
+	snprintf(s->outfile_err, sizeof(s->outfile_err), "%s",
+	    s->outfile_fd == -1 && why[0] == '\0' && path[0] != '\0' ?
+	    "the master could not open it" : why);
+	rv = 0;
+	if (!s->started || s->outfile_fd == -1 ||
+	    strcmp(path, s->w->conf.path) != 0 ||
+	    strcmp(s->w->conf.output_name, "file") != 0)
+		goto out;
+	if (s->ops == NULL) {
+		/* it could not be opened before: it can now */
+		sender_open_sink(s);
+		sender_kick(s);
+	} else if (had)
+		log_info("output file %s reopened", path);
+out:
+	free(path);
+	free(why);
+	return rv;
 }
 
 static int
 sender_control(struct worker *w, struct frame_in *in)
 {
-	struct sender	*s = w->priv;
-
-	if (in->hdr.type != MSG_REOPEN || in->datalen != 0)
+	if (in->hdr.type != MSG_OUTPUT_FILE)
 		return -1;
-	if (s != NULL && s->ops != NULL && s->ops->reopen != NULL)
-		s->ops->reopen(s);
-	return 0;
+	return sender_output_file(sender_state(w), in);
 }
 
 const struct worker_ops sender_ops = {

@@ -55,8 +55,6 @@ struct sink_ops {
 	/* Drop connections and state; an in-flight request is abandoned
 	 * (its points stay in the buffer). */
 	void		(*close)(struct sender *);
-	/* SIGUSR1: reopen files (may be NULL). */
-	void		(*reopen)(struct sender *);
 };
 
 extern const struct sink_ops sink_file_ops;
@@ -155,6 +153,14 @@ struct sender {
 	struct sender_stats	 st_sent;	/* last pushed to the master */
 	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
+	int			 started;	/* sender_start() ran */
+	/*
+	 * The file output, opened by the master (MSG_OUTPUT_FILE): the
+	 * sender may not be able to open it itself, and must not open
+	 * paths at all.  -1 with the master's reason when it could not.
+	 */
+	int			 outfile_fd;
+	char			 outfile_err[256];
 };
 
 /* The sink's report on the request it was given: all published, or

@@ -1,10 +1,11 @@
 /*
  * The file output: one message per line (json), or the lines themselves
- * (line protocol), appended to `path` or written to standard output; the
- * messages of a request one after the other.
+ * (line protocol), appended to the file the master opened for us (we run
+ * as `user` and open no path: s->outfile_fd, swapped by the master on
+ * SIGUSR1 and on reloads) or written to standard output; the messages of
+ * a request one after the other.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,7 @@
 #include "util.h"
 
 struct sink_file {
-	int	 fd;
-	int	 owned;		/* ours to close (not stdout) */
+	int	 to_stdout;	/* path "-" */
 };
 
 static int
@@ -25,23 +25,17 @@ sink_file_open(struct sender *s, char *err, size_t errlen)
 	struct sink_file	*f;
 	const char		*path = s->w->conf.path;
 
+	if (strcmp(path, "-") != 0 && s->outfile_fd == -1) {
+		snprintf(err, errlen, "[output] path \"%s\": %s", path,
+		    s->outfile_err[0] != '\0' ? s->outfile_err :
+		    "not opened by the master");
+		return -1;
+	}
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (strcmp(path, "-") == 0) {
-		f->fd = STDOUT_FILENO;
-	} else {
-		f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0640);
-		if (f->fd == -1) {
-			snprintf(err, errlen, "[output] path \"%s\": %s", path,
-			    strerror(errno));
-			free(f);
-			return -1;
-		}
-		f->owned = 1;
-	}
+	f->to_stdout = strcmp(path, "-") == 0;
 	s->sink = f;
 	return 0;
 }
@@ -53,7 +47,13 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 	struct sink_file	*f = s->sink;
 	char			 err[256];
 	size_t			 i;
+	int			 fd;
 
+	fd = f->to_stdout ? STDOUT_FILENO : s->outfile_fd;
+	if (fd == -1) {
+		sender_sink_done(s, 0, "no output file from the master");
+		return;
+	}
 	/*
 	 * Each message in turn: a json message is one line; line protocol
 	 * brings its own.  A write that fails part way leaves the earlier
@@ -61,8 +61,8 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 	 * later, as at-least-once allows.
 	 */
 	for (i = 0; i < n; i++) {
-		if (util_write_all(f->fd, m[i].data, m[i].len) == -1 ||
-		    (fmt == FORMAT_JSON && util_write_all(f->fd, "\n",
+		if (util_write_all(fd, m[i].data, m[i].len) == -1 ||
+		    (fmt == FORMAT_JSON && util_write_all(fd, "\n",
 		    1) == -1)) {
 			snprintf(err, sizeof(err), "write to %s: %s",
 			    s->w->conf.path, strerror(errno));
@@ -76,36 +76,8 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 static void
 sink_file_close(struct sender *s)
 {
-	struct sink_file	*f = s->sink;
-
-	if (f == NULL)
-		return;
-	if (f->owned && close(f->fd) == -1)
-		log_warn("%s: %s", __func__, s->w->conf.path);
-	free(f);
+	free(s->sink);
 	s->sink = NULL;
-}
-
-/* logrotate moved the file away: continue in a new one at `path` */
-static void
-sink_file_reopen(struct sender *s)
-{
-	struct sink_file	*f = s->sink;
-	int			 fd;
-
-	if (f == NULL || !f->owned)
-		return;
-	fd = open(s->w->conf.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640);
-	if (fd == -1) {
-		log_warn("%s: %s (still writing the old file)", __func__,
-		    s->w->conf.path);
-		return;
-	}
-	if (close(f->fd) == -1)
-		log_warn("%s: close", __func__);
-	f->fd = fd;
-	log_info("output file %s reopened", s->w->conf.path);
 }
 
 const struct sink_ops sink_file_ops = {
@@ -113,5 +85,4 @@ const struct sink_ops sink_file_ops = {
 	.open = sink_file_open,
 	.publish = sink_file_publish,
 	.close = sink_file_close,
-	.reopen = sink_file_reopen,
 };

@@ -1,0 +1,295 @@
+"""The master trusts no path an unprivileged user can change (issue 10).
+
+Each test does what a hostile local user would: `nobody` is the attacker
+(it is also the agent's `user` and `pluginsuser` here, so it owns
+pluginsdir as a compromised worker or plugin would), and what it plants
+points at a root-only file or directory the test made.  Directories like
+/tmp are stood in for by a root-owned 01777 directory under the test's
+own temp dir.
+"""
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import unittest
+
+from harness import AgentTest, is_root, nobody_uid, wait_until
+
+NS = "pool.loda"
+
+
+def as_nobody():
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(nobody_uid())
+
+
+def attacker(script, *args, wait=True):
+    """Run python `script` as nobody: the hostile local user."""
+    # the Debian python3 (make deps): one nobody can execute
+    cmd = ["/usr/bin/python3", "-I", "-c", script, *[str(a) for a in args]]
+    if not wait:
+        return subprocess.Popen(cmd, preexec_fn=as_nobody, cwd="/",
+                                stdout=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, preexec_fn=as_nobody, cwd="/",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"attacker failed: {r.stderr}"
+    return r
+
+
+def root_only_file(path, content=b"root's own data\n"):
+    with open(path, "wb") as f:
+        f.write(content)
+    os.chmod(path, 0o600)
+    return content
+
+
+def file_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def public_dir(path):
+    """Like /tmp: root's, world-writable, sticky."""
+    os.makedirs(path)
+    os.chmod(path, 0o1777)
+    return path
+
+
+def file_points(path):
+    pts = []
+    try:
+        with open(path) as f:
+            for line in f:
+                pts.extend(json.loads(line)["points"])
+    except FileNotFoundError:
+        pass
+    return pts
+
+
+@unittest.skipUnless(is_root(), "skipped: needs root")
+class Paths(AgentTest):
+
+    # -- finding 1: the marker directory ----------------------------------
+    def test_symlinked_marker_dir_is_refused_on_reload_and_start(self):
+        a = self.agent
+        self.start_ok()
+        pd = a.values["pluginsdir"]
+        secret = os.path.join(a.dir, "secret")
+        os.mkdir(secret, 0o700)
+        os.chmod(secret, 0o700)
+        # a compromised worker (uid nobody) swaps the marker directory
+        attacker("import os, sys\n"
+                 "d = os.path.join(sys.argv[1], 'plugin.disabled')\n"
+                 "os.rename(d, d + '.old')\n"
+                 "os.symlink(sys.argv[2], d)\n", pd, secret)
+        os.kill(a.master_pid(), signal.SIGHUP)
+        a.wait_log(r"reload failed|config generation 2 loaded")
+        st = os.stat(secret)
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o700))
+        self.assertRegex(a.log_text(),
+                         r"reload failed, keeping config generation 1: "
+                         r"\[agent\] pluginsdir .*: unsafe directory "
+                         + pd + r"/plugin\.disabled \(owner nobody, mode "
+                         r"0777\): a symbolic link")
+        self.assertEqual(a.status()["generation"], 1)
+        # `agent reload` says so itself, before it signals anything
+        r = a.run("reload")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("plugin.disabled (owner nobody, mode 0777): a "
+                      "symbolic link", r.stderr)
+        # and a start with it in place is refused before anything runs
+        self.assertEqual(a.stop().returncode, 0)
+        r = a.start()
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"{pd}/plugin.disabled (owner nobody, mode 0777): "
+                      "a symbolic link", r.stderr)
+        st = os.stat(secret)
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o700))
+
+    # -- finding 2: the log file and the pidfile --------------------------
+    def test_log_dir_made_by_another_user_is_refused(self):
+        a = self.agent
+        pub = public_dir(os.path.join(a.dir, "pub"))
+        victim = os.path.join(a.dir, "victim")
+        before = root_only_file(victim)
+        # the seed's logdir is /tmp/agent/log: nobody makes it first
+        attacker("import os, sys\n"
+                 "d = os.path.join(sys.argv[1], 'agent')\n"
+                 "os.makedirs(d + '/log')\n"
+                 "os.chmod(d, 0o755)\n"
+                 "os.symlink(sys.argv[2], d + '/log/agent.log')\n",
+                 pub, victim)
+        logdir = os.path.join(pub, "agent", "log")
+        a.write_conf(logdir=logdir)
+        r = a.start()
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[log] logdir {logdir}: unsafe directory "
+                      f"{pub}/agent (owner nobody, mode 0755): not owned by "
+                      "root", r.stderr)
+        self.assertEqual(file_bytes(victim), before)
+        self.assertFalse(os.path.exists(a.values["pidfile"]))
+        r = a.run("check")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[log] logdir {logdir}: unsafe directory", r.stderr)
+
+    def test_pidfile_dir_of_another_user_is_refused(self):
+        a = self.agent
+        pub = public_dir(os.path.join(a.dir, "pub"))
+        victim = os.path.join(a.dir, "victim")
+        before = root_only_file(victim)
+        attacker("import os, sys\n"
+                 "d = os.path.join(sys.argv[1], 'run')\n"
+                 "os.mkdir(d)\n"
+                 "os.chmod(d, 0o755)\n"
+                 "os.symlink(sys.argv[2], d + '/agent.pid')\n", pub, victim)
+        pidfile = os.path.join(pub, "run", "agent.pid")
+        a.write_conf(pidfile=pidfile)
+        r = a.start()
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[agent] pidfile {pidfile}: unsafe directory "
+                      f"{pub}/run (owner nobody, mode 0755)", r.stderr)
+        self.assertEqual(file_bytes(victim), before)
+
+    def test_pidfile_planted_as_a_link_in_a_sticky_dir_is_refused(self):
+        a = self.agent
+        pub = public_dir(os.path.join(a.dir, "pub"))
+        victim = os.path.join(a.dir, "victim")
+        before = root_only_file(victim)
+        attacker("import os, sys\n"
+                 "os.symlink(sys.argv[2], sys.argv[1] + '/agent.pid')\n",
+                 pub, victim)
+        pidfile = os.path.join(pub, "agent.pid")
+        a.write_conf(pidfile=pidfile)
+        r = a.start()
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[agent] pidfile {pidfile}: unsafe file {pidfile} "
+                      "(owner nobody, mode 0777): a symbolic link", r.stderr)
+        self.assertEqual(file_bytes(victim), before)
+        # nor does `stop` read a pid from it
+        r = a.stop()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("a symbolic link", r.stderr)
+
+    # -- the file output --------------------------------------------------
+    def file_agent(self, path):
+        self.agent.write_conf(agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+                              output_name="file",
+                              output_extra=f'\tpath = "{path}"\n')
+
+    def post(self, name, value):
+        code, body = self.agent.http("/post", method="POST",
+                                     data=json.dumps([{"name": name,
+                                                       "value": value}]))
+        self.assertEqual(code, 200, body)
+
+    def test_file_output_in_a_root_directory_rotates_on_sigusr1(self):
+        a = self.agent
+        out = os.path.join(a.dir, "out")
+        os.mkdir(out)
+        os.chmod(out, 0o755)
+        path = os.path.join(out, "points.jsonl")
+        self.file_agent(path)
+        self.start_ok()
+        self.post("a", 1)
+        wait_until(lambda: len(file_points(path)) == 1,
+                   what="the first point in the file")
+        st = os.stat(path)
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o640))
+        # logrotate: move it away, then SIGUSR1 for a new one
+        os.rename(path, path + ".1")
+        os.kill(a.master_pid(), signal.SIGUSR1)
+        a.wait_log(r"output file .*points\.jsonl reopened")
+        self.post("b", 2)
+        wait_until(lambda: len(file_points(path)) == 1,
+                   what="the second point in a new file")
+        self.assertEqual(file_points(path)[0]["measurement"], "RUN.b")
+        self.assertEqual(len(file_points(path + ".1")), 1)
+        # a reload to another path: the master opens that one
+        other = os.path.join(out, "other.jsonl")
+        self.file_agent(other)
+        os.kill(a.master_pid(), signal.SIGHUP)
+        a.wait_log(r"reload: config generation 2 acknowledged")
+        self.post("c", 3)
+        wait_until(lambda: len(file_points(other)) == 1,
+                   what="the third point in the new path")
+        self.assertEqual(len(file_points(path)), 1)
+
+    def test_file_output_planted_as_a_link_is_refused(self):
+        a = self.agent
+        pub = public_dir(os.path.join(a.dir, "pub"))
+        victim = os.path.join(a.dir, "victim")
+        before = root_only_file(victim)
+        path = os.path.join(pub, "points.jsonl")
+        attacker("import os, sys\nos.symlink(sys.argv[2], sys.argv[1])\n",
+                 path, victim)
+        self.file_agent(path)
+        r = a.start()
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[output] path {path}: unsafe file {path}", r.stderr)
+        self.assertEqual(file_bytes(victim), before)
+
+    # -- finding 7: stop -m clean -----------------------------------------
+    def test_stop_clean_with_a_directory_swapped_mid_walk(self):
+        a = self.agent
+        n = 5000
+        outside = os.path.join(a.dir, "outside")
+        os.mkdir(outside)
+        for i in range(n):
+            with open(os.path.join(outside, f"f{i}"), "w") as f:
+                f.write("keep\n")
+        pd = a.values["pluginsdir"]
+        os.mkdir(pd)
+        os.chown(pd, nobody_uid(), 65534)
+        # the checkouts are the attacker's, as gitpull made them
+        attacker("import os, sys\n"
+                 "d = os.path.join(sys.argv[1], 'ns')\n"
+                 "os.mkdir(d)\n"
+                 "for i in range(int(sys.argv[2])):\n"
+                 "    open(os.path.join(d, 'f%d' % i), 'w').close()\n",
+                 pd, n)
+        # it waits for the walk to start emptying `ns`, then swaps it
+        racer = attacker(
+            "import os, sys, time\n"
+            "d = os.path.join(sys.argv[1], 'ns')\n"
+            "n = len(os.listdir(d))\n"
+            "print('ready', flush=True)\n"
+            "end = time.monotonic() + 60\n"
+            "try:\n"
+            "    while len(os.listdir(d)) >= n and time.monotonic() < end:\n"
+            "        pass\n"
+            "    os.rename(d, d + '.gone')\n"
+            "    os.symlink(sys.argv[2], d)\n"
+            "    print('swapped', flush=True)\n"
+            "except OSError as e:\n"
+            "    print('late', e, flush=True)\n", pd, outside, wait=False)
+        self.addCleanup(lambda: racer.poll() is None and racer.kill())
+        self.assertEqual(racer.stdout.readline().strip(), "ready")
+        a.stop("-m", "clean")
+        racer.wait(timeout=60)
+        print(f"racer: {racer.stdout.read().strip()}", file=sys.stderr)
+        left = sorted(os.listdir(outside))
+        self.assertEqual(len(left), n,
+                         f"{n - len(left)} files outside pluginsdir gone")
+        for name in left:
+            self.assertEqual(file_bytes(os.path.join(outside, name)),
+                             b"keep\n")
+
+    # -- finding 7: a worker's last warning on the terminal ---------------
+    def test_start_failure_text_from_a_worker_is_escaped(self):
+        # A chroot others can write to (sticky, so the master's rules let
+        # it through) is refused by the front, which quotes the config
+        # value; the value holds terminal escape sequences.
+        a = self.agent
+        jail = os.path.join(a.dir, "jail\x1b[2J\x1b]0;owned\x07")
+        public_dir(jail)
+        a.write_conf(chroot=jail)
+        r = a.start()
+        self.assertNotEqual(r.returncode, 0)
+        out = r.stdout + r.stderr
+        for c in ("\x1b", "\x07"):
+            self.assertNotIn(c, out)
+        self.assertIn("jail\\x1b[2J\\x1b]0;owned\\x07", r.stderr)
+        self.assertIn("worker front", r.stderr)
