@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-from gitrepos import PluginRepos
+from gitrepos import PluginRepos, ssh_key
 from harness import AGENT, AgentTest, is_root, nobody_uid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -22,6 +22,7 @@ from registry import RegistryDouble  # noqa: E402
 NS = "pool.loda"
 NS_B = "b.loda"
 GROUP = "plugins"
+DEV = "dev@example.com"
 
 GOOD = """#!/bin/sh
 echo '[{"name":"load","timestamp":0,"tags":{"k":"v"},"value":1.5},
@@ -237,3 +238,48 @@ class TestMode(AgentTest):
         self.assertEqual(r.returncode, 2)
         r = self.agent_test("-x")
         self.assertEqual(r.returncode, 2)
+
+    def test_signatures_checked_as_the_daemon_checks_them(self):
+        # [agent] gitsigners: agent test runs what a trusted key signed,
+        # and refuses the rest as the daemon does (issue 15)
+        keydir = os.path.join(self.agent.dir, "keys")
+        os.makedirs(keydir)
+        good = ssh_key(os.path.join(keydir, "good"))
+        ssh_key(os.path.join(keydir, "other"))
+        signers = os.path.join(self.agent.dir, "allowed_signers")
+        with open(signers, "w") as f:
+            f.write(f'{DEV} namespaces="git" {good}\n')
+        os.chmod(signers, 0o644)
+        self.repos.create(f"{GROUP}/signed", GOOD,
+                          sign=(os.path.join(keydir, "good"), DEV))
+        self.repos.create(f"{GROUP}/stranger", GOOD,
+                          sign=(os.path.join(keydir, "other"), DEV))
+        self.repos.create(f"{GROUP}/unsigned", GOOD)
+        for p in ("signed", "stranger", "unsigned"):
+            self.add(NS, p, GOOD)
+        self.write_registry()
+        self.configure(collect="no",
+                       extra=f'\tgitsigners = "{signers}"\n')
+        r = self.agent_test()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertRegex(r.stderr, rf"plugin {re.escape(NS)}\|signed: ok")
+        for p in ("stranger", "unsigned"):
+            self.assertRegex(r.stderr, rf"plugin {re.escape(NS)}\|{p}: "
+                                       r"untrusted, not run: untrusted: ")
+        names = {p["measurement"] for p in points(r.stdout)}
+        self.assertIn("PLUGIN.signed.load", names)
+        res = {p["tags"]["name"]: p["tags"]["type"]
+               for p in points(r.stdout)
+               if p["measurement"] == "plugin.result"}
+        self.assertEqual(res, {f"{GROUP}/signed": "regular",
+                               f"{GROUP}/stranger": "untrusted",
+                               f"{GROUP}/unsigned": "untrusted"})
+        # nothing untrusted was checked out to run
+        for p in ("stranger", "unsigned"):
+            self.assertFalse(os.path.exists(os.path.join(
+                self.agent.values["pluginsdir"], NS, p, "plugin")))
+        # and plugin run applies the same rule
+        r = self.plugin_run(NS, f"{GROUP}/unsigned")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("untrusted, not run", r.stderr)
+        self.assert_nothing_published()
