@@ -40,6 +40,10 @@ class Unit(unittest.TestCase):
         text = open(UNIT).read()
         self.assertIn("/usr/local/sbin/agent", text)
         text = text.replace("/usr/local/sbin/agent", os.path.abspath(AGENT))
+        if shutil.which("man") is None:
+            # verify looks the pages up with man(1)
+            print("note: man missing: Documentation= not verified")
+            text = re.sub(r"^Documentation=.*\n", "", text, flags=re.M)
         path = os.path.join(self.dir, "agent.service")
         with open(path, "w") as f:
             f.write(text)
