@@ -220,8 +220,13 @@ start_plugins(struct testmode *tm, struct sched_job *job)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, git) == -1)
 		return -1;
-	if (testmode_spawn(tm, &tm->gitpull, ROLE_GITPULL) == -1 ||
-	    testmode_setup(tm, &tm->gitpull, &peer, &git[0], 1) == -1) {
+	if (testmode_spawn(tm, &tm->gitpull, ROLE_GITPULL) == -1) {
+		close(git[0]);
+		close(git[1]);
+		return -1;
+	}
+	/* git[0] is gitpull's from here on, sent or not */
+	if (testmode_setup(tm, &tm->gitpull, &peer, &git[0], 1) == -1) {
 		close(git[1]);
 		return -1;
 	}

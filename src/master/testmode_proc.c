@@ -202,14 +202,15 @@ testmode_setup(struct testmode *tm, struct tm_proc *p, const enum role *peers,
 	for (i = 0; i < n; i++) {
 		codec_put_reset(&pb);
 		codec_put_u32(&pb, (uint32_t)peers[i]);
-		/* the frame layer owns the descriptor from here on */
-		if (rv == -1 || codec_put_failed(&pb) ||
-		    frame_send(p->ctl, MSG_PEER, 0, pb.buf, pb.len, fds[i]) ==
-		    -1) {
-			if (rv != -1)
-				(void)close(fds[i]);
+		if (rv == -1 || codec_put_failed(&pb)) {
+			(void)close(fds[i]);
 			rv = -1;
+			continue;
 		}
+		/* the frame layer owns the descriptor, sent or not */
+		if (frame_send(p->ctl, MSG_PEER, 0, pb.buf, pb.len, fds[i]) ==
+		    -1)
+			rv = -1;
 	}
 	codec_put_free(&pb);
 	if (rv == 0 && frame_send(p->ctl, MSG_SETUP_END, 0, NULL, 0, -1) == -1)
