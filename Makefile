@@ -8,7 +8,8 @@ DESTDIR ?=
 DEB_PKGS = gcc make autoconf pkg-config libev-dev libyajl-dev \
 	libcurl4-openssl-dev libbsd-dev libiniparser-dev libseccomp-dev \
 	libhttp-parser-dev libcriterion-dev curl git python3 procps iproute2 \
-	influxdb openssh-client prometheus systemd logrotate
+	influxdb openssh-client clang libclang-rt-14-dev prometheus systemd \
+	logrotate
 
 # Goals that first install packages or that need no configure step must not
 # make GNU make run ./configure (through the include below) before `deps`.
@@ -38,7 +39,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit-san/%)
 
 .PHONY: all deps check unit unit-san peers integration integration-san run install \
-	clean distclean fuzz bench
+	clean distclean fuzz fuzz-regress bench
 
 all: agent
 
@@ -141,6 +142,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) unit-san
+	$(MAKE) fuzz-regress
 	$(MAKE) peers
 	$(MAKE) integration
 	$(MAKE) integration-san
@@ -150,12 +152,17 @@ run: deps
 	sh etc/quickstart/quickstart.sh
 	./agent start -F -f etc/quickstart/agent.conf
 
-# libFuzzer comes with clang's runtime, which `make check` does not need.
-FUZZ_PKGS = clang libclang-rt-14-dev
+# libFuzzer targets (tests/fuzz/Makefile), built with clang.  `fuzz`
+# fuzzes each for FUZZ_TIME seconds (60); `fuzz-regress`, part of check,
+# runs each once over its committed corpus, so a fixed crash stays fixed.
+FUZZ_TIME ?= 60
 
-fuzz:
-	$(MAKE) deps DEB_PKGS="$(FUZZ_PKGS)"
-	$(MAKE) -C tests/fuzz
+fuzz: deps
+	$(MAKE) src/config.h
+	$(MAKE) -C tests/fuzz FUZZ_TIME=$(FUZZ_TIME)
+
+fuzz-regress: src/config.h
+	$(MAKE) -C tests/fuzz -j2 regress
 
 bench: agent
 	$(MAKE) -C bench

@@ -5,6 +5,7 @@
  */
 #include "conf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -588,72 +589,118 @@ conf_decode(struct preader *r, struct agent_conf *c, char *err,
 }
 
 /*
- * iniparser takes a value between double quotes up to the next double
- * quote, between single quotes likewise, and an unquoted value up to a
- * comment character with the blanks around it trimmed.  Pick the form that
- * reads back as the same string; -1 when none does.
+ * How iniparser 4 reads a value (iniparser_line()): after "key =", a
+ * double quote followed by at least one other byte starts a value that
+ * ends at the next double quote (or the end of the line); likewise a
+ * single quote; anything else is unquoted: up to the first ';' or '#',
+ * with the blanks around it trimmed (isspace).  Before that, a line
+ * whose last byte other than blanks is a backslash is joined with the
+ * next line, and a line is at most INI_LINE_MAX bytes, its newline
+ * included.  The forms below read back as exactly the value written;
+ * every value the loader can produce has one (tests/fuzz/fuzz_conf.c
+ * checks it over whatever it finds).
+ */
+#define INI_LINE_MAX	1023
+
+/* Read back as it is when written without quotes. */
+static int
+unquoted_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0 || strpbrk(s, "#;") != NULL ||
+	    isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
+		return 0;
+	/* a quote followed by another byte starts a quoted value */
+	if ((s[0] == '"' || s[0] == '\'') && s[1] != s[0])
+		return 0;
+	/* "" and '' alone are iniparser's empty value */
+	return strcmp(s, "\"\"") != 0 && strcmp(s, "''") != 0;
+}
+
+/*
+ * A string: in double quotes, or single quotes when it holds a double
+ * quote, or bare when it holds both.  A bare value ending in a backslash
+ * gets " #" after it, an empty comment, so that the line does not end
+ * in the backslash that would join the next line to it.  `compact`
+ * prefers the bare form, the shortest, for lines near INI_LINE_MAX.
+ * -1 when no form reads back as the same string.
  */
 static int
-format_str(const char *s, char *buf, size_t len)
+format_str(const char *s, char *buf, size_t len, int compact)
 {
-	size_t	 n;
+	size_t	 n = strlen(s);
 	int	 w;
 
-	/* a line break would end the value early */
-	if (strpbrk(s, "\n\r") != NULL)
+	/* a newline would end the value early (a CR inside is just a byte) */
+	if (strchr(s, '\n') != NULL)
 		return -1;
-	if (strchr(s, '"') == NULL)
+	if (compact && unquoted_ok(s) && s[n - 1] != '\\')
+		w = snprintf(buf, len, "%s", s);
+	else if (strchr(s, '"') == NULL)
 		w = snprintf(buf, len, "\"%s\"", s);
 	else if (strchr(s, '\'') == NULL)
 		w = snprintf(buf, len, "'%s'", s);
-	else {
-		n = strlen(s);
-		if (strpbrk(s, "#;") != NULL || s[0] == '"' ||
-		    s[0] == '\'' || s[0] == ' ' || s[0] == '\t' ||
-		    s[n - 1] == ' ' || s[n - 1] == '\t')
-			return -1;
-		w = snprintf(buf, len, "%s", s);
-	}
+	else if (!unquoted_ok(s))
+		return -1;
+	else
+		w = snprintf(buf, len, "%s%s", s, s[n - 1] == '\\' ? " #" :
+		    "");
 	if (w < 0 || (size_t)w >= len)
 		return -1;
 	return 0;
 }
 
+/*
+ * A list, [ "a", 'b"c' ]: each element in the quotes it does not hold.
+ * The list parser (conf_list.c) gets what iniparser read, so an element
+ * with a comment sign needs the whole list in double quotes, and then
+ * no element can hold a quote: [ 'a;b' ] in "...".  -1 when no form
+ * reads back as the same list.
+ */
 static int
-format_list(const struct strlist *l, char *buf, size_t len)
+format_list(const struct strlist *l, char *buf, size_t len, int compact)
 {
 	char	 q[2] = { '"', '\0' };
 	size_t	 i;
+	int	 wrap = 0;
 
 	if (l->n == 0)
 		return strlcpy(buf, "[]", len) < len ? 0 : -1;
-	if (strlcpy(buf, "[ ", len) >= len)
+	for (i = 0; i < l->n; i++) {
+		if (strchr(l->v[i], '\n') != NULL || l->v[i][0] == '\0')
+			return -1;
+		if (strpbrk(l->v[i], "#;") != NULL)
+			wrap = 1;
+	}
+	buf[0] = '\0';
+	if ((wrap && strlcat(buf, "\"", len) >= len) ||
+	    strlcat(buf, compact ? "[" : "[ ", len) >= len)
 		return -1;
 	for (i = 0; i < l->n; i++) {
-		/*
-		 * The whole list reaches the list parser as an unquoted
-		 * value, so a comment character cannot appear in it.
-		 */
-		if (strpbrk(l->v[i], "#;\n\r") != NULL || l->v[i][0] == '\0')
-			return -1;
-		if (strchr(l->v[i], '"') == NULL)
+		if (strchr(l->v[i], '"') == NULL && !wrap)
 			q[0] = '"';
-		else if (strchr(l->v[i], '\'') == NULL)
+		else if (strchr(l->v[i], '\'') == NULL &&
+		    (!wrap || strchr(l->v[i], '"') == NULL))
 			q[0] = '\'';
 		else
 			return -1;
-		if ((i > 0 && strlcat(buf, ", ", len) >= len) ||
+		if ((i > 0 && strlcat(buf, compact ? "," : ", ", len) >= len) ||
 		    strlcat(buf, q, len) >= len ||
 		    strlcat(buf, l->v[i], len) >= len ||
 		    strlcat(buf, q, len) >= len)
 			return -1;
 	}
-	return strlcat(buf, " ]", len) < len ? 0 : -1;
+	if (strlcat(buf, compact ? "]" : " ]", len) >= len ||
+	    (wrap && strlcat(buf, "\"", len) >= len))
+		return -1;
+	return 0;
 }
 
-int
-conf_format_value(const struct conf_field *f, const struct agent_conf *c,
-    char *buf, size_t len)
+/* The value of `f` in file syntax, written short with `compact`. */
+static int
+format_value(const struct conf_field *f, const struct agent_conf *c,
+    char *buf, size_t len, int compact)
 {
 	const void	*p = field_cptr(c, f);
 	int		 w;
@@ -663,9 +710,9 @@ conf_format_value(const struct conf_field *f, const struct agent_conf *c,
 	buf[0] = '\0';
 	switch (f->type) {
 	case CONF_T_STR:
-		return format_str(p, buf, len);
+		return format_str(p, buf, len, compact);
 	case CONF_T_LIST:
-		return format_list(p, buf, len);
+		return format_list(p, buf, len, compact);
 	case CONF_T_INT:
 		w = snprintf(buf, len, "%" PRId64, *(const int64_t *)p);
 		break;
@@ -678,13 +725,20 @@ conf_format_value(const struct conf_field *f, const struct agent_conf *c,
 		break;
 	case CONF_T_FILE:
 		return format_str(((const struct conf_file *)p)->path, buf,
-		    len);
+		    len, compact);
 	default:
 		return -1;
 	}
 	if (w < 0 || (size_t)w >= len)
 		return -1;
 	return 0;
+}
+
+int
+conf_format_value(const struct conf_field *f, const struct agent_conf *c,
+    char *buf, size_t len)
+{
+	return format_value(f, c, buf, len, 0);
 }
 
 /* Room for the longest value of `c` in file syntax. */
@@ -728,8 +782,13 @@ conf_print(FILE *fp, const struct agent_conf *c)
 			    f->section);
 			section = f->section;
 		}
-		if (conf_format_value(f, c, buf, len) == 0)
+		/* the compact form when the usual one is too long a line */
+		if (format_value(f, c, buf, len, 0) == 0 &&
+		    strlen(f->key) + strlen(buf) + 5 <= INI_LINE_MAX)
 			fprintf(fp, "\t%s = %s\n", f->key, buf);
+		else if (format_value(f, c, buf, len, 1) == 0 &&
+		    strlen(f->key) + strlen(buf) + 2 <= INI_LINE_MAX)
+			fprintf(fp, "%s=%s\n", f->key, buf);
 		else
 			fprintf(fp, "\t# %s: value cannot be written in "
 			    "this file's syntax\n", f->key);

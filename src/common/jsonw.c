@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "utf8.h"
 
 _Static_assert(sizeof(long long) == sizeof(int64_t),
     "yajl_gen_integer takes a long long");
@@ -126,6 +127,11 @@ put_string(struct jsonw *w, const char *s, size_t len)
 		return;
 	}
 	if (!(w->flags & JSONW_GO)) {
+		/* yajl's own check lets overlong forms through */
+		if ((w->flags & JSONW_UTF8) && !utf8_valid(s, len)) {
+			w->failed = 1;
+			return;
+		}
 		if (step(w, yajl_gen_string(w->g, (const unsigned char *)s,
 		    len)))
 			counted(w);

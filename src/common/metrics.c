@@ -13,6 +13,7 @@
 #include <bsd/string.h>
 
 #include "codec.h"
+#include "point.h"
 
 /* From a quick check to a plugin that runs into its timeout. */
 static const double plugin_bounds[] = {
@@ -393,6 +394,7 @@ static int
 decode_one(struct preader *pr, struct metric *m, char *err, size_t errlen)
 {
 	const struct metric_family	*fam;
+	struct point_shown		 sh;
 	uint32_t			 kind, j;
 
 	memset(m, 0, sizeof(*m));
@@ -402,7 +404,9 @@ decode_one(struct preader *pr, struct metric *m, char *err, size_t errlen)
 	if (pr->failed)
 		return -1;
 	if ((fam = metrics_family(m->name)) == NULL) {
-		snprintf(err, errlen, "unknown family \"%s\"", m->name);
+		/* a worker's bytes, shown printably */
+		snprintf(err, errlen, "unknown family %s", point_show(&sh,
+		    m->name, strlen(m->name)));
 		return -1;
 	}
 	if (kind != (uint32_t)fam->kind || m->nlabels > METRIC_LABELS_MAX) {

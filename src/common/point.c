@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How much of an offending value an error message shows. */
-#define SHOW_MAX	64
-
 void
 point_init(struct point *p)
 {
@@ -175,30 +172,18 @@ is_control(uint32_t cp)
 	return (cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f);
 }
 
-/*
- * `"value"` for an error message: quotes, backslashes and control
- * characters escaped, bytes that are not valid UTF-8 as \xHH, so that
- * the message is printable, valid UTF-8 and unambiguous; cut after
- * SHOW_MAX bytes of input with `...` after the closing quote.
- */
-static void
-show(char *out, size_t outlen, const char *s)
+const char *
+point_show(struct point_shown *sh, const char *s, size_t len)
 {
 	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 len = strlen(s), i = 0, o = 0, n;
+	size_t			 i = 0, o = 0, n;
 	uint32_t		 cp;
-	char			 esc[8];
+	char			 esc[8], *out = sh->s;
 
-	/* Worst case per input byte is 4 output bytes (\xHH). */
-	if (outlen < 4 * SHOW_MAX + 8) {
-		if (outlen > 0)
-			out[0] = '\0';
-		return;
-	}
 	out[o++] = '"';
-	while (i < len && i < SHOW_MAX) {
+	while (i < len && i < POINT_SHOW_MAX) {
 		n = utf8_seq(u + i, len - i, &cp);
-		if (n > 1 && i + n > SHOW_MAX)
+		if (n > 1 && i + n > POINT_SHOW_MAX)
 			break;		/* do not split a character */
 		if (n == 0 || is_control(cp) || cp == '\t') {
 			if (u[i] == '\t')
@@ -227,18 +212,14 @@ show(char *out, size_t outlen, const char *s)
 		o += 3;
 	}
 	out[o] = '\0';
+	return out;
 }
 
-/* Fixed-size buffer for show(). */
-struct shown {
-	char	 s[4 * SHOW_MAX + 8];
-};
-
+/* point_show() of a C string. */
 static const char *
-shows(struct shown *sh, const char *s)
+shows(struct point_shown *sh, const char *s)
 {
-	show(sh->s, sizeof(sh->s), s);
-	return sh->s;
+	return point_show(sh, s, strlen(s));
 }
 
 static int	 fail(char *, size_t, const char *, ...)
@@ -313,7 +294,7 @@ squeeze(char *s)
 static int
 norm_name(struct point *p, const char *prefix, char *err, size_t errlen)
 {
-	struct shown	 sh;
+	struct point_shown	 sh;
 	size_t		 plen, nlen;
 	char		*full;
 
@@ -381,7 +362,7 @@ tag_cmp(const void *a, const void *b)
 static int
 host_value(const char *host, char **out, char *err, size_t errlen)
 {
-	struct shown	 sh;
+	struct point_shown	 sh;
 	const char	*why;
 	char		*v;
 
@@ -406,7 +387,7 @@ host_value(const char *host, char **out, char *err, size_t errlen)
 static int
 norm_tags(struct point *p, const char *host, char *err, size_t errlen)
 {
-	struct shown		 sh, sh2;
+	struct point_shown		 sh, sh2;
 	struct point_tag	*t, tmp;
 	const char		*why;
 	char			*hv;
@@ -506,7 +487,7 @@ ends_in_backslash(const char *s)
 int
 point_check_line(const struct point *p, char *err, size_t errlen)
 {
-	struct shown	 sh, sh2, sh3;
+	struct point_shown	 sh, sh2, sh3;
 	size_t		 i;
 
 	if (err != NULL && errlen > 0)

@@ -12,6 +12,7 @@
 #define POINT_NAME_MAX		256	/* bytes, after the prefix */
 #define POINT_TAG_MAX		256	/* bytes of a tag key or value */
 #define POINT_TAGS_MAX		64	/* tags per point */
+#define POINT_SHOW_MAX		64	/* bytes of a value a message shows */
 
 enum point_kind {
 	POINT_NONE = 0,		/* no value set yet */
@@ -46,6 +47,18 @@ int	 point_add_tag(struct point *, const char *key, size_t klen,
 void	 point_set_int(struct point *, int64_t);
 void	 point_set_float(struct point *, double);
 void	 point_set_bool(struct point *, int);
+
+/*
+ * `"value"` for an error message, from `len` bytes of anything: quotes,
+ * backslashes and control characters escaped (\t \n \r, else \xHH),
+ * bytes that are not valid UTF-8 as \xHH, so that the message is
+ * printable, valid UTF-8 and unambiguous; cut after POINT_SHOW_MAX bytes
+ * with `...` after the closing quote.  Returns sh->s.
+ */
+struct point_shown {
+	char	 s[4 * POINT_SHOW_MAX + 8];
+};
+const char *point_show(struct point_shown *sh, const char *s, size_t len);
 
 /* [-_.a-zA-Z0-9]+ */
 int	 point_name_valid(const char *, size_t);

@@ -11,11 +11,14 @@
 #include "points_json.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <bsd/string.h>
 
 #include <yajl/yajl_parse.h>
 
@@ -48,6 +51,8 @@ struct post_ctx {
 	enum post_key		 key;
 	char			 tagkey[POINT_TAG_MAX + 1];
 	size_t			 tagkeylen;
+	struct point_shown	 tagshow;	/* tagkey for messages: the
+						 * raw bytes may be anything */
 	int			 in_point;
 	struct point		 p;
 	size_t			 index;		/* of the current point */
@@ -158,8 +163,8 @@ cb_null(void *ctx)
 		return post_fail(c, 1, "value is null; a number or a boolean "
 		    "is required");
 	if (c->depth == 3)
-		return post_fail(c, 1, "tag \"%s\" is null, not a string",
-		    c->tagkey);
+		return post_fail(c, 1, "tag %s is null, not a string",
+		    c->tagshow.s);
 	if (c->depth == 2 && c->key == KEY_NAME)
 		return post_fail(c, 1, "name is null, not a string");
 	return post_fail(c, c->depth >= 1, "unexpected null");
@@ -179,8 +184,8 @@ cb_boolean(void *ctx, int v)
 		return post_scalar_done(c);
 	}
 	if (c->depth == 3)
-		return post_fail(c, 1, "tag \"%s\" is a boolean, not a string",
-		    c->tagkey);
+		return post_fail(c, 1, "tag %s is a boolean, not a string",
+		    c->tagshow.s);
 	if (c->depth == 2 && c->key == KEY_TIMESTAMP)
 		return post_fail(c, 1, "timestamp must be an integer");
 	if (c->depth == 2)
@@ -203,8 +208,8 @@ cb_number(void *ctx, const char *s, size_t len)
 	if (c->skip > 0)
 		return post_scalar_done(c);
 	if (c->depth == 3)
-		return post_fail(c, 1, "tag \"%s\" is a number, not a string",
-		    c->tagkey);
+		return post_fail(c, 1, "tag %s is a number, not a string",
+		    c->tagshow.s);
 	if (c->depth != 2 || (c->key != KEY_VALUE && c->key != KEY_TIMESTAMP))
 		return post_fail(c, c->depth >= 1, c->depth == 1 ?
 		    "not an object" : c->depth == 2 ? "name must be a string" :
@@ -224,16 +229,24 @@ cb_number(void *ctx, const char *s, size_t len)
 		return post_scalar_done(c);
 	}
 	errno = 0;
-	if (integral) {
+	/* "-0" is the float -0, as /write reads it, not the integer 0 */
+	if (integral && !(num[0] == '-' && strspn(num + 1, "0") == len - 1)) {
 		ll = strtoll(num, &end, 10);
 		if (errno == 0 && *end == '\0') {
 			point_set_int(&c->p, ll);
 			return post_scalar_done(c);
 		}
 	}
+	/*
+	 * Any finite number is taken, rounded to the nearest double as
+	 * Go's ParseFloat and InfluxDB do: so subnormals (1e-310) and
+	 * numbers below them (1e-400 is 0), for which strtod() sets ERANGE
+	 * too.  Beyond the double range is an error.  /write follows the
+	 * same rule (front_write.h).
+	 */
 	errno = 0;
 	d = strtod(num, &end);
-	if (*end != '\0' || errno == ERANGE)
+	if (*end != '\0' || (errno == ERANGE && isinf(d)))
 		return post_fail(c, 1, "value %s is out of range", num);
 	point_set_float(&c->p, d);
 	return post_scalar_done(c);
@@ -251,14 +264,22 @@ cb_string(void *ctx, const unsigned char *s, size_t len)
 	if (c->depth == 3) {
 		if (point_add_tag(&c->p, c->tagkey, c->tagkeylen,
 		    (const char *)s, len) == -1)
-			return post_fail(c, 1, "tag \"%s\": too long or too "
-			    "many tags", c->tagkey);
+			return post_fail(c, 1, "tag %s: %s", c->tagshow.s,
+			    memchr(c->tagkey, '\0', c->tagkeylen) != NULL ||
+			    memchr(s, '\0', len) != NULL ? "holds a NUL byte" :
+			    len > POINT_TAG_MAX ? "value too long" :
+			    c->p.ntags >= POINT_TAGS_MAX ? "too many tags" :
+			    "out of memory");
 		return 1;
 	}
 	if (c->depth == 2 && c->key == KEY_NAME) {
-		if (point_set_name(&c->p, (const char *)s, len) == -1)
+		if (len > POINT_NAME_MAX)
 			return post_fail(c, 1, "name longer than %d bytes",
 			    POINT_NAME_MAX);
+		if (point_set_name(&c->p, (const char *)s, len) == -1)
+			return post_fail(c, 1, "name %s", memchr(s, '\0',
+			    len) != NULL ? "holds a NUL byte" :
+			    "out of memory");
 		return post_scalar_done(c);
 	}
 	if (c->depth == 2 && c->key == KEY_VALUE)
@@ -311,8 +332,8 @@ cb_start_map(void *ctx)
 		return post_fail(c, 1, "value is an object; a number or a "
 		    "boolean is required");
 	if (c->depth == 3)
-		return post_fail(c, 1, "tag \"%s\" is an object, not a string",
-		    c->tagkey);
+		return post_fail(c, 1, "tag %s is an object, not a string",
+		    c->tagshow.s);
 	if (c->depth == 2)
 		return post_fail(c, 1, "%s must not be an object",
 		    c->key == KEY_NAME ? "name" : "timestamp");
@@ -354,6 +375,7 @@ cb_map_key(void *ctx, const unsigned char *k, size_t len)
 		memcpy(c->tagkey, k, len);
 		c->tagkey[len] = '\0';
 		c->tagkeylen = len;
+		(void)point_show(&c->tagshow, c->tagkey, len);
 		return 1;
 	}
 	c->key = key_of(k, len);
@@ -417,8 +439,8 @@ cb_start_array(void *ctx)
 	if (c->depth == 1)
 		return post_fail(c, 1, "not an object");
 	if (c->depth == 3)
-		return post_fail(c, 1, "tag \"%s\" is an array, not a string",
-		    c->tagkey);
+		return post_fail(c, 1, "tag %s is an array, not a string",
+		    c->tagshow.s);
 	return post_fail(c, 1, "%s must not be an array",
 	    c->key == KEY_VALUE ? "value" : c->key == KEY_TAGS ? "tags" :
 	    c->key == KEY_NAME ? "name" : "timestamp");
@@ -457,7 +479,7 @@ points_json_parse(const char *body, size_t len, enum points_json_mode mode,
 	yajl_handle	 h;
 	yajl_status	 st;
 	unsigned char	*msg;
-	size_t		 start = out->len;
+	size_t		 start = out->len, n;
 	int		 rv = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -482,11 +504,15 @@ points_json_parse(const char *body, size_t len, enum points_json_mode mode,
 		rv = -1;
 	else if (st != yajl_status_ok) {
 		msg = yajl_get_error(h, 0, (const unsigned char *)body, len);
+		/* yajl ends its message with a newline: not in ours */
+		n = msg != NULL ? strcspn((const char *)msg, "\n") : 0;
 		snprintf(res->err, sizeof(res->err), "invalid JSON at byte "
-		    "%zu: %s", yajl_get_bytes_consumed(h),
-		    msg != NULL ? (const char *)msg : "parse error");
+		    "%zu: %.*s", yajl_get_bytes_consumed(h), (int)n,
+		    msg != NULL ? (const char *)msg : "");
 		if (msg != NULL)
 			yajl_free_error(h, msg);
+		if (n == 0)
+			strlcat(res->err, "parse error", sizeof(res->err));
 		rv = -1;
 	} else if (buf_failed(out)) {
 		snprintf(res->err, sizeof(res->err), "out of memory");

@@ -14,6 +14,12 @@
  *            agent's plugin loop meant to do this, quirk 8).
  * In both modes a body that is not JSON, or not an array, fails as a
  * whole: there is no telling which points it held.
+ *
+ * Values: integers that fit int64 stay integers ("-0" is the float -0);
+ * any other finite number is rounded to the nearest double, subnormals
+ * included and 0 below them; beyond the double range is an error: the
+ * rule of /write (front_write.h).  Error texts quote what the producer
+ * sent with point_show(): printable UTF-8 whatever it held.
  */
 #ifndef AGENT_POINTS_JSON_H
 #define AGENT_POINTS_JSON_H

@@ -42,3 +42,16 @@ utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
 	*cp = v;
 	return n;
 }
+
+int
+utf8_valid(const char *s, size_t len)
+{
+	size_t		 i, n;
+	uint32_t	 cp;
+
+	for (i = 0; i < len; i += n)
+		if ((n = utf8_seq((const unsigned char *)s + i, len - i,
+		    &cp)) == 0)
+			return 0;
+	return 1;
+}

@@ -13,4 +13,11 @@
 
 size_t	 utf8_seq(const unsigned char *s, size_t len, uint32_t *cp);
 
+/*
+ * 1 when all `len` bytes are valid UTF-8 by utf8_seq()'s rules.  (yajl's
+ * own check, yajl_gen_validate_utf8, lets overlong forms such as C1 BD
+ * and encoded surrogates through: do not rely on it.)
+ */
+int	 utf8_valid(const char *s, size_t len);
+
 #endif

@@ -25,6 +25,27 @@ class Cli(AgentTest):
         self.assertIn(f'listen = "127.0.0.1:{self.agent.port}"', r.stdout)
         self.assertIn("buffersize = 65536", r.stdout)
 
+    def test_check_output_reads_back(self):
+        """What `check` prints is a config file that reads back as the same
+        config.  A token holding both quotes and ending in a backslash was
+        once printed bare, and the backslash joined the next line to it."""
+        self.agent.write_conf(agent_extra=(
+            "\ttoken = a\"b'c0123456789abcdef\\\n"
+            "\\ ;the line above goes on here\n"
+            "\tcoredumpdir = '/var/core \"dumps\"'\n"
+            "\tnamespaces = \"a.loda\"\n"))
+        r = self.agent.run("check")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("\ttoken = a\"b'c0123456789abcdef\\ #\n", r.stdout)
+        self.assertNotIn("cannot be written", r.stdout)
+        printed = os.path.join(self.agent.dir, "printed.conf")
+        with open(printed, "w") as f:
+            f.write(r.stdout)
+        r2 = self.agent.run("check", "-f", printed, conf=False)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        body = r.stdout.partition("\n")[2]
+        self.assertEqual(r2.stdout.partition("\n")[2], body)
+
     def test_check_rejects_bad_value(self):
         self.agent.write_conf(listen="127.0.0.1:99999")
         r = self.agent.run("check")

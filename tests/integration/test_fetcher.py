@@ -451,3 +451,90 @@ class Resilience(FetcherTest):
         self.wait_stat("refresh_failed", lambda v: v == 1)
         s = self.fetcher_stats()
         self.assertEqual((s["from_cache"], s["plugins"]), (1, 1))
+
+
+def comment_then_brackets(n, closed=True):
+    """The fuzzer's registry answer: a comment holding a double quote
+    (the old nesting check took it for the start of a string and stopped
+    counting), then n levels of nesting."""
+    return b'/*"*/' + b"[" * n + (b"]" * n if closed else b"")
+
+
+def vm_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class HostileRegistry(FetcherTest):
+    """Answers built to crash the fetcher (a 300 000-level nesting that
+    once overflowed its stack in yajl_tree_free) or to bloat it (5 MB of
+    unclosed brackets once left it at 400 MB): refused with a message
+    saying what was wrong, the fetcher alive and serving."""
+
+    NESTED = "invalid JSON at byte 37: nested more than 32 levels deep"
+
+    def fetcher_pid(self):
+        w = self.agent.worker(self.agent.status(), "fetcher")
+        self.assertEqual(w["state"], "running")
+        return w["pid"]
+
+    def test_file_registry_of_600k_nesting(self):
+        path = os.path.join(self.agent.dir, "registry.json")
+        with open(path, "wb") as f:
+            f.write(comment_then_brackets(300000))
+        self.assertGreater(os.path.getsize(path), 600000)
+        os.chmod(path, 0o644)
+        self.use_registry(f"file://{path}")
+        # once: "worker fetcher killed by signal 11 during startup"
+        self.start_ok()
+        self.agent.wait_log(r"registry file .*registry\.json: "
+                            + re.escape(self.NESTED))
+        self.wait_stat("refresh_failed", lambda v: v >= 1)
+        pid = self.fetcher_pid()
+
+        # the fetcher goes on serving: a good file is taken
+        with open(path, "w") as f:
+            json.dump({"ns": {"pool.loda": "u1"}, "resources": {
+                "pool.loda": [plugin("ok", "g/ok")]}}, f)
+        self.refresh_by_reload(4)
+        self.wait_stat("plugins", lambda v: v == 1)
+        self.assertEqual(self.fetcher_pid(), pid)
+
+    def test_http_registry_hostile_on_every_refresh(self):
+        body = comment_then_brackets(300000)
+        self.reg.set_fault("canned", endpoint="ns", status=200, body=body)
+        self.use_registry(self.reg.url)
+        self.start_ok()
+        self.agent.wait_log(r"registry: POST .*/api/v1/agent/ns: "
+                            + re.escape(self.NESTED)
+                            + r"; the namespaces stay as they were")
+        self.wait_stat("refresh_failed", lambda v: v == 1)
+        pid = self.fetcher_pid()
+        for i in range(2, 4):
+            self.refresh_by_reload(3 + i)
+            self.wait_stat("refresh_failed", lambda v, i=i: v == i)
+        self.assertEqual(self.fetcher_pid(), pid)
+
+        # the same behind a good namespace answer, in its items
+        self.reg.clear_fault(endpoint="ns")
+        self.reg.set_fault("canned", ns=NS_POOL, status=200, body=body)
+        self.refresh_by_reload(7)
+        self.agent.wait_log(r'items of namespace "pool\.loda" .*: '
+                            + re.escape(self.NESTED))
+        self.assertEqual(self.fetcher_pid(), pid)
+
+        # 5 MB of unclosed brackets: refused at byte 37, not parsed to
+        # the end, and the memory of the answer is given back.  (400 MB
+        # stayed resident before; the bound is generous for the
+        # sanitizer build, whose allocator keeps more.)
+        self.reg.clear_fault(ns=NS_POOL)
+        self.reg.set_fault("canned", endpoint="ns", status=200,
+                           body=comment_then_brackets(5 << 20, closed=False))
+        n = self.fetcher_stats()["refresh_failed"]
+        self.refresh_by_reload(8)
+        self.wait_stat("refresh_failed", lambda v: v == n + 1)
+        self.assertEqual(self.fetcher_pid(), pid)
+        self.assertLess(vm_rss_kb(pid), 200 * 1024)

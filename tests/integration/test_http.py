@@ -79,6 +79,42 @@ class Http(AgentTest):
             "version", conf=False).stdout.split()[1])
         self.assertIn("uptime", st)
 
+    def test_nul_in_a_form_value_is_refused(self):
+        """A raw NUL in a form body once went into the parameter and cut
+        it short without a word ("ns=a\\0b" read as "a"); %00 was
+        refused.  Both get a 400 naming the parameter, and nothing runs."""
+        form = ["Content-Type: application/x-www-form-urlencoded"]
+        cases = [(b"ns=pool.loda\x00x&repo=r", "ns"),
+                 (b"ns=pool.loda&repo=r%00", "repo"),
+                 (b"ns=a.loda&repo=r&param=-x\x00-y", "param"),
+                 (b"ns=a.loda&repo=r&timeout=5\x00", "timeout")]
+        for unix in (False, True):
+            for body, key in cases:
+                code, out = self.agent.http("/plugins/run", method="POST",
+                                            data=body, headers=form,
+                                            unix=unix)
+                self.assertEqual((code, json.loads(out)),
+                                 (400, {"error": f"{key}: holds a NUL "
+                                                 "byte"}), body)
+        self.assert_front_unchanged()
+
+    def test_error_bodies_are_utf8_json(self):
+        """Whatever bytes a request holds, the error body is JSON that
+        decodes as UTF-8 (an overlong C1 BD once went out as it was)."""
+        s = socket.create_connection(("127.0.0.1", self.agent.port),
+                                     timeout=10)
+        try:
+            s.sendall(b"GET /%C1%BD%ED%B0%80x HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            raw = b""
+            while (b := s.recv(65536)):
+                raw += b
+        finally:
+            s.close()
+        self.assertTrue(raw.startswith(b"HTTP/1.1 404 "), raw)
+        body = raw.partition(b"\r\n\r\n")[2]
+        self.assertEqual(json.loads(body.decode("utf-8")),
+                         {"error": "no such endpoint: /?????x"})
 
 def unix_healthz(path, timeout=5):
     """Status code of GET /healthz over the unix socket (raw, no curl: it

@@ -1,5 +1,6 @@
 """POST /post end to end with the file output: every accepted point is
 written exactly once, bad input gets the right 4xx and publishes nothing."""
+import http.client
 import json
 import os
 import random
@@ -266,6 +267,70 @@ class Post(AgentTest):
         self.assertRegex(self.agent.log_text(),
                          r"stopping with 7 points unpublished .*127\.0\.0\.1:9")
 
+    def raw(self, path, body):
+        """The answer's code and its body as bytes, undecoded."""
+        c = http.client.HTTPConnection("127.0.0.1", self.agent.port,
+                                       timeout=10)
+        try:
+            c.request("POST", path, body=body)
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def test_subnormals_are_taken_by_both_doors(self):
+        """/post refused 1e-310 (strtod's ERANGE) while /write took
+        7e-317: a point written through one could not be posted through
+        the other.  Any finite number is taken by both now."""
+        self.start_ok()
+        code, body = self.agent.http(
+            "/post", method="POST",
+            data='[{"name":"a","timestamp":1714538000,"value":1e-310},'
+                 '{"name":"b","timestamp":1714538000,"value":5e-324},'
+                 '{"name":"c","timestamp":1714538000,"value":-1e-400}]')
+        self.assertEqual((code, json.loads(body)), (200, {"accepted": 3}))
+        code, body = self.agent.http(
+            "/write?precision=s", method="POST",
+            data="d value=7e-317 1714538000\ne value=1e-310 1714538000\n")
+        self.assertIn(code, (200, 204), body)
+        pts = wait_until(lambda: (p := file_points(self.out)) and
+                         len(p) >= 5 and p, what="five points")
+        got = {p["measurement"]: p["fields"]["value"] for p in pts}
+        self.assertEqual(got, {"RUN.a": 1e-310, "RUN.b": 5e-324,
+                               "RUN.c": 0, "RUN.d": 7e-317,
+                               "RUN.e": 1e-310})
+        # and what /write wrote, /post takes back
+        back = [{"name": "x", "value": got["RUN.d"]}]
+        self.assertEqual(self.post(back)[0], 200)
+        # beyond the double range is still an error, for both
+        code, body = self.agent.http("/post", method="POST",
+                                     data='[{"name":"a","value":1e309}]')
+        self.assertEqual(code, 400)
+        self.assertIn("out of range", json.loads(body)["error"])
+        code, body = self.agent.http("/write", method="POST",
+                                     data="a value=1e309\n")
+        self.assertEqual(code, 400)
+        self.assertIn("out of range", json.loads(body)["error"])
+
+    def test_error_bodies_are_utf8(self):
+        """A tag key "\\udc00" decodes to bytes that are not UTF-8; the 400
+        once carried them as they were, and was not JSON a strict client
+        could read."""
+        self.start_ok()
+        cases = [
+            ("/post", b'[{"name":"a","value":1,"tags":{"\\udc00":null}}]',
+             'point 0: tag "\\xed\\xb0\\x80" is null, not a string'),
+            ("/post", b'[{"name":"a","value":1,"tags":{"\\udc00":"v"}}]',
+             'tag key "\\xed\\xb0\\x80": invalid UTF-8'),
+            ("/write", b"m,k\xc1\xbd=v value=1\n", "line 1: "),
+        ]
+        for path, body, want in cases:
+            code, raw = self.raw(path, body)
+            self.assertEqual(code, 400, raw)
+            err = json.loads(raw.decode("utf-8"))["error"]
+            self.assertIn(want, err, body)
+        self.assertEqual(file_points(self.out), [])
+
 
 class PostOverflow(AgentTest):
     """An output that takes nothing: the buffer fills, then 503."""
@@ -308,3 +373,4 @@ class PostOverflow(AgentTest):
         s.close()
         self.assertIn(b"503", resp.split(b"\r\n")[0])
         self.assertIn(b"Retry-After:", resp)
+

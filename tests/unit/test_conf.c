@@ -1471,3 +1471,128 @@ Test(conf, pluginsdir_must_not_be_a_system_directory)
 	    "agent-plugins\"\n", &c), 0, "%s", err);
 	conf_free(&c);
 }
+
+/*
+ * `agent check` prints a config that reads back as itself, whatever the
+ * values hold.  A value with both quote characters is written bare, and
+ * one that then ends in a backslash once joined the next line into it.
+ * Property: every config the loader takes from a file, printed and loaded
+ * again, is the same config, and no value is left out as unwritable.
+ * Lines of awkward bytes are tried with a fixed seed (the fuzz target
+ * tests/fuzz/fuzz_conf.c goes on from there).
+ */
+static uint32_t
+rnd(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static void
+awkward(uint32_t *s, char *out, size_t maxlen)
+{
+	static const char *const bits[] = {
+		"\"", "'", "\\", ";", "#", " ", "\t", "\v", "=", "[", "]",
+		",", "a", "/", "\xc3\xa9", "\x01", "\"\"", "''", "x y",
+	};
+	size_t	 n = rnd(s) % maxlen, i;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		strlcat(out, bits[rnd(s) % (sizeof(bits) / sizeof(bits[0]))],
+		    64);
+}
+
+static void
+assert_print_round_trips(const struct agent_conf *c, const char *src)
+{
+	struct agent_conf	 back;
+	char			 p[256], text[16384];
+	FILE			*fp;
+	size_t			 n;
+
+	snprintf(p, sizeof(p), "%s/printed.conf", tmpdir);
+	print_to(p, c);
+	cr_assert_not_null(fp = fopen(p, "r"));
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	cr_assert_null(strstr(text, "\n\t# "), "a value left out; from:\n%s\n"
+	    "printed:\n%s", src, text);
+	cr_assert_eq(conf_load(p, &back, NULL, NULL, err, sizeof(err)), 0,
+	    "%s; from:\n%s\nprinted:\n%s", err, src, text);
+	assert_conf_equal(c, &back);
+	conf_free(&back);
+}
+
+Test(conf, print_round_trips_awkward_values)
+{
+	static const char *const opens[] = { "", "\"", "'", " " };
+	struct agent_conf	 c;
+	char			 raw[64], text[256];
+	uint32_t		 seed = 0x5eed;
+	int			 i, loaded = 0;
+
+	for (i = 0; i < 3000; i++) {
+		awkward(&seed, raw, 10);
+		if (i % 2 == 0)
+			snprintf(text, sizeof(text), "[agent]\ncoredumpdir = "
+			    "%s/%s\n", opens[rnd(&seed) % 4], raw);
+		else
+			snprintf(text, sizeof(text), "[agent]\nifaceprefix = "
+			    "%s\n", raw);
+		/* a backslash at the end joins the next line */
+		if (rnd(&seed) % 4 == 0)
+			strlcat(text, "\\ ;x\n", sizeof(text));
+		if (load_text(text, &c) == -1)
+			continue;
+		loaded++;
+		assert_print_round_trips(&c, text);
+		conf_free(&c);
+	}
+	/* enough of the lines were values, not errors */
+	cr_assert_gt(loaded, 600, "%d loaded", loaded);
+}
+
+Test(conf, print_both_quotes_and_backslash)
+{
+	struct agent_conf	 c;
+	char			 buf[64];
+
+	cr_assert_eq(load_text("[agent]\ntoken = a\"b'c0123456789abcd\\\n"
+	    "\\ ;x\n", &c), 0, "%s", err);
+	cr_assert_str_eq(c.token, "a\"b'c0123456789abcd\\");
+	cr_assert_eq(conf_format_value(field("agent", "token"), &c, buf,
+	    sizeof(buf)), 0);
+	/* bare, and the empty comment keeps the backslash off the end */
+	cr_assert_str_eq(buf, "a\"b'c0123456789abcd\\ #");
+	assert_print_round_trips(&c, "token");
+	conf_free(&c);
+
+	/* list elements with a comment sign: the whole list in quotes */
+	cr_assert_eq(load_text("[agent]\nifaceprefix = \"[ 'a;b', 'c#' ]\"\n",
+	    &c), 0, "%s", err);
+	cr_assert_eq(conf_format_value(field("agent", "ifaceprefix"), &c, buf,
+	    sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "\"[ 'a;b', 'c#' ]\"");
+	assert_print_round_trips(&c, "ifaceprefix");
+	conf_free(&c);
+}
+
+/* A value near iniparser's line limit is written compactly. */
+Test(conf, print_long_values)
+{
+	struct agent_conf	 c;
+	char			 text[1100];
+
+	memset(text, 0, sizeof(text));
+	strlcpy(text, "[agent]\ntoken=", sizeof(text));
+	memset(text + strlen(text), 'k', 1015);
+	strlcat(text, "\n", sizeof(text));
+	cr_assert_eq(load_text(text, &c), 0, "%s", err);
+	cr_assert_eq(strlen(c.token), 1015);
+	assert_print_round_trips(&c, "token of 1015 bytes");
+	conf_free(&c);
+}

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "workers/fetcher/fetcher_items.h"
@@ -209,6 +210,121 @@ Test(fetcher_registry, json_hostile)
 	strcat(deep, "\"}}");
 	cr_assert_eq(fetcher_registry_parse_ns(200, S(deep), &rs, err,
 	    sizeof(err)), 0, "%s", err);
+	fetcher_regset_free(&rs);
+}
+
+/*
+ * A comment holding a double quote, then 300 000 '[': the old nesting
+ * check took the quote in the comment for the start of a string, so it
+ * never saw the brackets, and yajl_tree_free() overflowed the stack on
+ * the tree yajl then built.  Now one parser (json_tree.h) skips comments
+ * and counts levels; every answer and the file go through it.
+ */
+static char *
+comment_then_brackets(const char *head, size_t n, int close, size_t *len)
+{
+	size_t	 h = strlen(head);
+	char	*p;
+
+	cr_assert_not_null(p = malloc(h + 2 * n + 8));
+	memcpy(p, head, h);
+	memcpy(p + h, "/*\"*/", 5);
+	memset(p + h + 5, '[', n);
+	*len = h + 5 + n;
+	if (close) {
+		memset(p + *len, ']', n);
+		*len += n;
+	}
+	p[*len] = '\0';
+	return p;
+}
+
+Test(fetcher_registry, comment_hides_no_nesting)
+{
+	struct regset	 rs;
+	struct reg_ns	*n;
+	char		 err[512], *p;
+	size_t		 len;
+
+	fetcher_regset_init(&rs);
+	p = comment_then_brackets("", 300000, 1, &len);
+	cr_assert_eq(fetcher_registry_parse_ns(200, p, len, &rs, err,
+	    sizeof(err)), -1);
+	cr_assert_str_eq(err, "invalid JSON at byte 37: nested more than 32 "
+	    "levels deep");
+	cr_assert_eq(fetcher_registry_parse_file("f", p, len, &rs, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "nested more than") != NULL, "%s", err);
+	n = fetcher_regset_add_ns(&rs, "pool.loda", "u");
+	cr_assert_eq(fetcher_registry_parse_resource(200, p, len, n, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "nested more than") != NULL, "%s", err);
+	free(p);
+
+	/* behind a key and a line comment, the same */
+	p = comment_then_brackets("{\"data\": // \"\n", 300000, 1, &len);
+	cr_assert_eq(fetcher_registry_parse_ns(200, p, len, &rs, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "nested more than") != NULL, "%s", err);
+	/* a non-200 answer's body is parsed for its msg: bounded as well */
+	cr_assert_eq(fetcher_registry_parse_ns(500, p, 60000, &rs, err,
+	    sizeof(err)), -1);
+	cr_assert(strncmp(err, "HTTP 500: {\"data\":", 18) == 0, "%s", err);
+	free(p);
+	fetcher_regset_free(&rs);
+}
+
+/* 5 MB of unclosed brackets once left the fetcher at 400 MB resident. */
+Test(fetcher_registry, answer_memory_bounded)
+{
+	struct regset	 rs;
+	char		 err[512], *p;
+	size_t		 i, len, n = 4 * 1024 * 1024;
+
+	fetcher_regset_init(&rs);
+	p = comment_then_brackets("", 5 * 1024 * 1024, 0, &len);
+	cr_assert_eq(fetcher_registry_parse_ns(200, p + 5, len - 5, &rs, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "nested more than") != NULL, "%s", err);
+	free(p);
+
+	/* wide rather than deep: 4 MB of "0," is 2 million values */
+	cr_assert_not_null(p = malloc(n + 64));
+	len = (size_t)sprintf(p, "{\"data\":{\"a.b\":\"u\"},\"x\":[");
+	for (i = 0; i < n / 2; i++) {
+		p[len++] = '0';
+		p[len++] = ',';
+	}
+	p[len - 1] = ']';
+	p[len++] = '}';
+	cr_assert_eq(fetcher_registry_parse_ns(200, p, len, &rs, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "would take more than 67108864 bytes of memory")
+	    != NULL, "%s", err);
+	free(p);
+
+	/* and a document over the size limit is not parsed at all */
+	cr_assert_eq(fetcher_registry_parse_ns(200, "x", REG_ANSWER_MAX + 1,
+	    &rs, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "bytes, more than") != NULL, "%s", err);
+	fetcher_regset_free(&rs);
+}
+
+/* Strings reach the cache, names and logs as C strings of UTF-8. */
+Test(fetcher_registry, strings_refused_when_not_c_utf8)
+{
+	struct regset	 rs;
+	char		 err[512];
+
+	fetcher_regset_init(&rs);
+	cr_assert_eq(fetcher_registry_parse_ns(200,
+	    S("{\"data\":{\"a.b\":\"u\\udc00\"}}"), &rs, err, sizeof(err)),
+	    -1);
+	cr_assert(strstr(err, "not valid UTF-8") != NULL, "%s", err);
+	cr_assert_eq(fetcher_registry_parse_file("f",
+	    S("{\"ns\":{\"a.b\\u0000x\":\"u\"}}"), &rs, err, sizeof(err)),
+	    -1);
+	cr_assert(strstr(err, "holds \\u0000") != NULL, "%s", err);
 	fetcher_regset_free(&rs);
 }
 

@@ -591,3 +591,25 @@ Test(front_write, nothing_from_a_body_with_a_bad_line)
 	cr_expect(out.len == 0);
 	buf_free(&out);
 }
+
+/* The rule of /post too (points_json.c): subnormals are numbers. */
+Test(front_write, subnormals_are_numbers)
+{
+	expect_lines("m value=7e-317\nm value=1e-310\nm value=-5e-324\n"
+	    "m value=1e-400",
+	    "RUN.m,host=web-01 value=7e-317 1714538096\n"
+	    "RUN.m,host=web-01 value=1e-310 1714538096\n"
+	    "RUN.m,host=web-01 value=-5e-324 1714538096\n"
+	    "RUN.m,host=web-01 value=0 1714538096", 4);
+}
+
+Test(front_write, precision_is_quoted_printably)
+{
+	struct post_result	 res;
+	struct buf		 out;
+
+	cr_assert_eq(wp("m value=1", "\xff\n", FORMAT_LINE, &out, &res), -1);
+	cr_expect_str_eq(res.err, "precision \"\\xff\\x0a\": not one of n, "
+	    "ns, u, us, ms, s, m, h");
+	buf_free(&out);
+}

@@ -2443,3 +2443,53 @@ Test(http, browser_headers)
 	client_free(cl);
 	stop();
 }
+
+/* A form body is any bytes, not a URL: len, not strlen. */
+#define B(x)	(x), sizeof(x) - 1
+
+static int
+fpn(const char *body, size_t len, const char *key, char *buf, size_t blen)
+{
+	struct http_request	 req;
+
+	memset(&req, 0, sizeof(req));
+	req.method = HTTP_M_POST;
+	req.content_type = FORM;
+	req.body = body;
+	req.body_len = len;
+	req.query = "a=query";
+	return front_http_form_param(&req, key, buf, blen);
+}
+
+/*
+ * A raw NUL in a form value was copied into buf and cut the value short
+ * without a word ("a=x\0y" read as "x"); %00 was refused.  Both are now
+ * HTTP_PARAM_NUL, which handlers answer with a 400 naming the parameter.
+ */
+Test(query, form_param_nul)
+{
+	char	 v[8];
+
+	cr_assert_eq(fpn(B("a=x\0y"), "a", v, sizeof(v)), HTTP_PARAM_NUL);
+	cr_assert_eq(fpn(B("a=x%00y"), "a", v, sizeof(v)), HTTP_PARAM_NUL);
+	cr_assert_eq(fpn(B("a=\0"), "a", v, sizeof(v)), HTTP_PARAM_NUL);
+	/* the first pair of the key decides, even when a later one is fine */
+	cr_assert_eq(fpn(B("a=\0&a=ok"), "a", v, sizeof(v)), HTTP_PARAM_NUL);
+	/* but a broken escape still spoils only its own pair */
+	cr_assert_eq(fpn(B("a=%zz\0&a=ok"), "a", v, sizeof(v)), 2);
+	cr_assert_str_eq(v, "ok");
+	/* a NUL elsewhere is not this key's business */
+	cr_assert_eq(fpn(B("b=\0&a=ok"), "a", v, sizeof(v)), 2);
+	cr_assert_eq(fpn(B("a\0=1&a=ok"), "a", v, sizeof(v)), 2);
+	/* no "a" in the body: the query's */
+	cr_assert_eq(fpn(B("a%00=1"), "a", v, sizeof(v)), 5);
+	cr_assert_str_eq(v, "query");
+	/* NUL before "too long": a value that would not fit says NUL */
+	cr_assert_eq(fpn(B("a=1234567\0"), "a", v, sizeof(v)),
+	    HTTP_PARAM_NUL);
+	/* from the query too (a URL cannot hold a raw one) */
+	cr_assert_eq(fp(HTTP_M_GET, "", "", "a=%00", "a", v, sizeof(v)),
+	    HTTP_PARAM_NUL);
+	/* front_http_query_param() keeps saying absent */
+	cr_assert_eq(qp("a=%00", "a", v, sizeof(v)), -1);
+}

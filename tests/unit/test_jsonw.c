@@ -183,6 +183,22 @@ Test(jsonw, bad_utf8_refused)
 
 	/* without the flag the bytes go as they are (the front's status) */
 	STR(0, "\xc3(", "[\"\xc3(\"]");
+
+	/*
+	 * yajl's own check lets an overlong form (C1 BD for '}') and an
+	 * encoded surrogate through: found by fuzzing the front's error
+	 * bodies.  utf8_valid() does not.
+	 */
+	buf_init(&b);
+	jsonw_init(&w, &b, JSONW_UTF8);
+	jsonw_string(&w, "\xc1\xbd");
+	expect_failed(&w, &b);
+	buf_free(&b);
+	buf_init(&b);
+	jsonw_init(&w, &b, JSONW_UTF8);
+	jsonw_string(&w, "\xed\xb0\x80");
+	expect_failed(&w, &b);
+	buf_free(&b);
 }
 
 Test(jsonw, integers_at_limits)

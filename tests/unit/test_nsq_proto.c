@@ -810,6 +810,32 @@ Test(nsq_identify, bad_answers)
 	cr_assert_null(strchr(err, '\n'));
 }
 
+/*
+ * A hostile nsqd: one frame (1 MB is allowed) of nested brackets made
+ * yajl_tree_free() recurse half a million levels and the sender crash.
+ */
+Test(nsq_identify, deep_nesting_refused)
+{
+	struct nsq_identify_resp	 r;
+	char				 err[256], *js;
+	size_t				 n = 500000;
+
+	cr_assert_not_null(js = malloc(2 * n));
+	memset(js, '[', n);
+	memset(js + n, ']', n);
+	cr_assert_eq(nsq_identify_parse(js, 2 * n, &r, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "nested more than 8 levels deep"), "%s",
+	    err);
+	memset(js, '{', 1);
+	cr_assert_eq(nsq_identify_parse(js, n, &r, err, sizeof(err)), -1);
+	free(js);
+	/* comments are not JSON, and nsqd sends none */
+	js = "/**/{}";
+	cr_assert_eq(nsq_identify_parse(js, strlen(js), &r, err, sizeof(err)),
+	    -1);
+	cr_assert_not_null(strstr(err, "comment"), "%s", err);
+}
+
 /* ---- Limits and the splitter ---------------------------------------- */
 
 static struct nsq_msg *

@@ -266,3 +266,80 @@ Test(points_json_strict, trailing_backslash_is_fine_in_json)
 	cr_assert_eq(res.npoints, 1);
 	buf_free(&out);
 }
+
+/*
+ * One rule for /post and /write (front_write.h): any finite number is
+ * taken, rounded to the nearest double, subnormals and numbers below them
+ * included; beyond the double range is an error.  strtod() says ERANGE
+ * for both ends: only overflow may refuse a point.
+ */
+Test(points_json_strict, subnormals_are_numbers)
+{
+	struct post_result	 res;
+	struct buf		 out;
+
+	cr_assert_eq(parse("[{\"name\":\"a\",\"value\":1e-310},"
+	    "{\"name\":\"b\",\"value\":7e-317},"
+	    "{\"name\":\"c\",\"value\":-5e-324},"
+	    "{\"name\":\"d\",\"value\":2.2250738585072011e-308},"
+	    "{\"name\":\"e\",\"value\":1e-400}]", &out, &res), 0, "%s",
+	    res.err);
+	cr_assert_eq(res.npoints, 5);
+	cr_assert_str_eq(out.p,
+	    "RUN.a,host=web-01 value=1e-310 1714538096\n"
+	    "RUN.b,host=web-01 value=7e-317 1714538096\n"
+	    "RUN.c,host=web-01 value=-5e-324 1714538096\n"
+	    "RUN.d,host=web-01 value=2.225073858507201e-308 1714538096\n"
+	    "RUN.e,host=web-01 value=0 1714538096");
+	buf_free(&out);
+	/* -0 is a float, as /write reads it: and stays -0 */
+	cr_assert_eq(parse("[{\"name\":\"z\",\"value\":-0},"
+	    "{\"name\":\"y\",\"value\":0}]", &out, &res), 0, "%s", res.err);
+	cr_assert_str_eq(out.p, "RUN.z,host=web-01 value=-0 1714538096\n"
+	    "RUN.y,host=web-01 value=0 1714538096");
+	buf_free(&out);
+	cr_assert_eq(parse("[{\"name\":\"a\",\"value\":-1.8e308}]", &out,
+	    &res), -1);
+	cr_assert_str_eq(res.err, "point 0: value -1.8e308 is out of range");
+	buf_free(&out);
+}
+
+/*
+ * Messages go into a JSON answer (and, lenient, into /plugins/list and
+ * the log): what the client sent is quoted printably.  "\udc00" decodes
+ * to ED B0 80, which is not UTF-8; it once went into the 400 as it was.
+ */
+Test(points_json_strict, messages_are_printable_utf8)
+{
+	static const struct {
+		const char	*body;
+		const char	*want;
+	} cases[] = {
+		{ "[{\"name\":\"a\",\"value\":1,\"tags\":{\"\\udc00\":null}}]",
+		    "point 0: tag \"\\xed\\xb0\\x80\" is null, not a string" },
+		{ "[{\"name\":\"a\",\"value\":1,\"tags\":{\"a\\nb\":[]}}]",
+		    "point 0: tag \"a\\nb\" is an array, not a string" },
+		{ "[{\"name\":\"a\",\"value\":1,"
+		    "\"tags\":{\"k\\u0000\":\"v\"}}]",
+		    "point 0: tag \"k\\x00\": holds a NUL byte" },
+		{ "[{\"name\":\"a\",\"value\":1,"
+		    "\"tags\":{\"k\":\"v\\u0000\"}}]",
+		    "point 0: tag \"k\": holds a NUL byte" },
+		{ "[{\"name\":\"a\\u0000\",\"value\":1}]",
+		    "point 0: name holds a NUL byte" },
+		/* yajl ends its messages with a newline */
+		{ "[", "invalid JSON at byte 1: parse error: premature EOF" },
+	};
+	struct post_result	 res;
+	struct buf		 out;
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(parse(cases[i].body, &out, &res), -1);
+		cr_assert_str_eq(res.err, cases[i].want);
+		for (j = 0; res.err[j] != '\0'; j++)
+			cr_assert((unsigned char)res.err[j] >= 0x20 &&
+			    (unsigned char)res.err[j] < 0x7f, "%s", res.err);
+		buf_free(&out);
+	}
+}

@@ -8,10 +8,9 @@
 #include <string.h>
 
 #include <bsd/string.h>
-#include <yajl/yajl_parse.h>
-#include <yajl/yajl_tree.h>
 
 #include "fetcher_registry.h"
+#include "json_tree.h"
 #include "log.h"
 
 #define SNIPPET_MAX	160	/* bytes of a bad answer quoted in errors */
@@ -71,120 +70,26 @@ snippet(char *dst, size_t dstlen, const char *src, size_t len)
 }
 
 /*
- * Nesting depth outside strings: yajl frees its trees recursively, so a
- * document of a million '[' must not get that far.
+ * The document, within REG_ANSWER_MAX bytes, REG_JSON_DEPTH_MAX levels
+ * and REG_JSON_MEM_MAX bytes of tree (json_tree.h says why each).
+ * Comments are accepted, as they always were (a file:// registry is
+ * written by people): the parser that skips them is the one that counts
+ * the levels, so none can hide brackets from the count.
  */
-static int
-json_depth_ok(const char *p, size_t len, size_t *at)
-{
-	size_t	 i;
-	int	 depth = 0, instr = 0, esc = 0;
-
-	for (i = 0; i < len; i++) {
-		if (instr) {
-			if (esc)
-				esc = 0;
-			else if (p[i] == '\\')
-				esc = 1;
-			else if (p[i] == '"')
-				instr = 0;
-			continue;
-		}
-		if (p[i] == '"')
-			instr = 1;
-		else if (p[i] == '{' || p[i] == '[') {
-			if (++depth > REG_JSON_DEPTH_MAX) {
-				*at = i;
-				return 0;
-			}
-		} else if ((p[i] == '}' || p[i] == ']') && depth > 0)
-			depth--;
-	}
-	return 1;
-}
-
-/*
- * Why `text` is not JSON, with the byte offset: yajl_tree_parse only
- * says it verbosely on several lines, so parse again with the same
- * options to ask the parser where it stopped.
- */
-static void
-json_error(const char *text, size_t len, char *err, size_t errlen)
-{
-	yajl_handle	 h;
-	yajl_status	 st;
-	unsigned char	*msg;
-	size_t		 at, n;
-	char		 what[128];
-
-	if ((h = yajl_alloc(NULL, NULL, NULL)) == NULL) {
-		snprintf(err, errlen, "invalid JSON");
-		return;
-	}
-	yajl_config(h, yajl_allow_comments, 1);
-	st = yajl_parse(h, (const unsigned char *)text, len);
-	/* yajl counts the byte it stopped at as consumed */
-	if ((at = yajl_get_bytes_consumed(h)) > 0)
-		at--;
-	if (st == yajl_status_ok) {
-		st = yajl_complete_parse(h);
-		at = len;
-	}
-	if (st == yajl_status_ok) {
-		snprintf(err, errlen, "invalid JSON");
-		yajl_free(h);
-		return;
-	}
-	msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
-	strlcpy(what, msg != NULL ? (const char *)msg : "parse error",
-	    sizeof(what));
-	n = strlen(what);
-	while (n > 0 && (what[n - 1] == '\n' || what[n - 1] == ' '))
-		what[--n] = '\0';
-	if (msg != NULL)
-		yajl_free_error(h, msg);
-	yajl_free(h);
-	snprintf(err, errlen, "invalid JSON at byte %zu: %s", at, what);
-}
-
 static int
 json_parse(const char *text, size_t len, yajl_val *out, char *err,
     size_t errlen)
 {
-	char	*copy;
-	size_t	 at;
-	const char *nul;
+	static const struct json_tree_opts lim = {
+		REG_ANSWER_MAX, REG_JSON_DEPTH_MAX, REG_JSON_MEM_MAX, 1
+	};
 
-	*out = NULL;
 	if (len == 0) {
 		snprintf(err, errlen, "empty answer");
+		*out = NULL;
 		return -1;
 	}
-	if (len > REG_ANSWER_MAX) {
-		snprintf(err, errlen, "%zu bytes, more than %d", len,
-		    REG_ANSWER_MAX);
-		return -1;
-	}
-	/* yajl_tree_parse stops at a NUL and would accept what is before */
-	if ((nul = memchr(text, '\0', len)) != NULL) {
-		snprintf(err, errlen, "invalid JSON at byte %zu: NUL byte",
-		    (size_t)(nul - text));
-		return -1;
-	}
-	if (!json_depth_ok(text, len, &at)) {
-		snprintf(err, errlen, "invalid JSON at byte %zu: nested more "
-		    "than %d levels deep", at, REG_JSON_DEPTH_MAX);
-		return -1;
-	}
-	if ((copy = malloc(len + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	if ((*out = yajl_tree_parse(copy, NULL, 0)) == NULL)
-		json_error(copy, len, err, errlen);
-	free(copy);
+	*out = json_tree_parse(text, len, &lim, err, errlen);
 	return *out == NULL ? -1 : 0;
 }
 
@@ -217,7 +122,7 @@ envelope(long code, const char *body, size_t len, yajl_val *tree,
 			snprintf(err, errlen, "HTTP %ld%s%s", code,
 			    what[0] != '\0' ? ": " : "", what);
 		}
-		yajl_tree_free(t);
+		json_tree_free(t);
 		return -1;
 	}
 	if (json_parse(body, len, &t, err, errlen) == -1)
@@ -225,7 +130,7 @@ envelope(long code, const char *body, size_t len, yajl_val *tree,
 	if (!YAJL_IS_OBJECT(t)) {
 		snprintf(err, errlen, "the answer is %s, not the registry's "
 		    "{\"httpstatus\",\"data\",\"msg\"} object", json_kind(t));
-		yajl_tree_free(t);
+		json_tree_free(t);
 		return -1;
 	}
 	hs = json_get(t, "httpstatus");
@@ -240,12 +145,12 @@ envelope(long code, const char *body, size_t len, yajl_val *tree,
 		else
 			snprintf(err, errlen, "\"httpstatus\" is %s, not 200",
 			    json_kind(hs));
-		yajl_tree_free(t);
+		json_tree_free(t);
 		return -1;
 	}
 	if ((*data = json_get(t, "data")) == NULL) {
 		snprintf(err, errlen, "the answer has no \"data\"");
-		yajl_tree_free(t);
+		json_tree_free(t);
 		return -1;
 	}
 	*tree = t;
@@ -398,16 +303,16 @@ fetcher_registry_parse_ns(long code, const char *body, size_t len,
 	if (!YAJL_IS_OBJECT(data)) {
 		snprintf(err, errlen, "\"data\" is %s, not an object of "
 		    "namespaces", json_kind(data));
-		yajl_tree_free(tree);
+		json_tree_free(tree);
 		return -1;
 	}
 	fetcher_regset_init(&rs);
 	if (ns_from_json(data, "\"data\"", &rs, err, errlen) == -1) {
 		fetcher_regset_free(&rs);
-		yajl_tree_free(tree);
+		json_tree_free(tree);
 		return -1;
 	}
-	yajl_tree_free(tree);
+	json_tree_free(tree);
 	fetcher_regset_sort(&rs);
 	fetcher_regset_free(out);
 	*out = rs;
@@ -427,17 +332,17 @@ fetcher_registry_parse_resource(long code, const char *body, size_t len,
 	    (YAJL_IS_ARRAY(data) && data->u.array.len == 0)) {
 		snprintf(err, errlen, "no items under this namespace (\"data\" "
 		    "is %s)", YAJL_IS_NULL(data) ? "null" : "[]");
-		yajl_tree_free(tree);
+		json_tree_free(tree);
 		return -1;
 	}
 	if (!YAJL_IS_ARRAY(data)) {
 		snprintf(err, errlen, "\"data\" is %s, not a list of items",
 		    json_kind(data));
-		yajl_tree_free(tree);
+		json_tree_free(tree);
 		return -1;
 	}
 	rc = items_from_json(data, ns, err, errlen);
-	yajl_tree_free(tree);
+	json_tree_free(tree);
 	return rc;
 }
 
@@ -506,12 +411,12 @@ fetcher_registry_parse_file(const char *source, const char *text, size_t len,
 			    "ignored: not a namespace of \"ns\"",
 			    __func__, source,
 			    res->u.object.keys[i]);
-	yajl_tree_free(tree);
+	json_tree_free(tree);
 	fetcher_regset_sort(&rs);
 	fetcher_regset_free(out);
 	*out = rs;
 	return 0;
 fail:
-	yajl_tree_free(tree);
+	json_tree_free(tree);
 	return -1;
 }

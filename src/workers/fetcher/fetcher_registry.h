@@ -21,6 +21,8 @@
 
 #define REG_ANSWER_MAX		(16 * 1024 * 1024)	/* bytes of JSON */
 #define REG_JSON_DEPTH_MAX	32	/* nesting levels of JSON accepted */
+#define REG_JSON_MEM_MAX	(64 * 1024 * 1024)	/* bytes its tree may
+							 * take (json_tree.h) */
 #define REG_UUID_MAX		128	/* bytes of a machine uuid */
 #define REG_ITEMS_MAX		10000	/* items of one namespace */
 #define REG_NAMESPACES_MAX	256	/* namespaces of one host */

@@ -27,7 +27,11 @@
 /* Names pushed by local programs are marked as such (the Go agent did). */
 #define POST_PREFIX	"RUN."
 
-/* {"error": msg, "index": n}, n omitted when < 0 */
+/*
+ * {"error": msg, "index": n}, n omitted when < 0.  The parsers quote
+ * what the client sent printably, but the body must be UTF-8 whatever
+ * a message holds: Go's escaping turns bytes that are not into U+FFFD.
+ */
 static void
 respond_bad_point(struct http_request *req, const char *msg, long index)
 {
@@ -35,7 +39,7 @@ respond_bad_point(struct http_request *req, const char *msg, long index)
 	struct buf	 b;
 
 	buf_init(&b);
-	jsonw_init(&w, &b, 0);
+	jsonw_init(&w, &b, JSONW_GO);
 	jsonw_map_open(&w);
 	jsonw_key(&w, "error");
 	jsonw_string(&w, msg);

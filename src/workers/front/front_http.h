@@ -172,11 +172,15 @@ int		 front_http_query_param(const struct http_request *,
  * A form parameter: from the body of a POST whose Content-Type is
  * application/x-www-form-urlencoded, else from the query (a body value
  * wins, as in Go's FormValue).  Percent-decoded into buf; returns its
- * length, HTTP_PARAM_ABSENT, or HTTP_PARAM_TOOLONG when the value does
- * not fit in len - 1 bytes.  "key" alone counts as present and empty.
+ * length, HTTP_PARAM_ABSENT, HTTP_PARAM_TOOLONG when the value does
+ * not fit in len - 1 bytes, or HTTP_PARAM_NUL when it holds a NUL byte,
+ * raw or as %00 (the caller answers 400 naming the parameter: a C string
+ * would silently cut the value short).  "key" alone counts as present
+ * and empty.
  */
 #define HTTP_PARAM_ABSENT	(-1)
 #define HTTP_PARAM_TOOLONG	(-2)
+#define HTTP_PARAM_NUL		(-3)
 int		 front_http_form_param(const struct http_request *,
     const char *key,
 		    char *buf, size_t len);

@@ -132,9 +132,10 @@ front_http_allow_header(unsigned methods, char *buf, size_t len)
 }
 
 /*
- * {"error": msg}, malloc'ed.  yajl escapes; it refuses bytes that are
- * not UTF-8, and a decoded path can hold anything, so in that case the
- * message goes out with its non-ASCII bytes as '?'.
+ * {"error": msg}, malloc'ed.  yajl escapes; a decoded path can hold
+ * anything, so a message that is not UTF-8 (by utf8_valid(): yajl's own
+ * check lets overlong forms through) goes out with its non-ASCII bytes
+ * as '?'.
  */
 char *
 front_http_json_error(const char *msg, size_t *lenp)
@@ -173,11 +174,38 @@ front_http_json_error(const char *msg, size_t *lenp)
 }
 
 /*
+ * A value of the urlencoded pairs, [s, end): its decoded length, -1 for
+ * a broken escape, or HTTP_PARAM_NUL when it holds a NUL byte, raw (a
+ * form body is any bytes) or as %00.
+ */
+static long
+param_value_check(const char *s, const char *end)
+{
+	long	 n = 0;
+	int	 ch, nul = 0;
+
+	while (s < end) {
+		if (end - s >= 3 && memcmp(s, "%00", 3) == 0) {
+			/* front_http_pct_next() takes it for broken */
+			nul = 1;
+			s += 3;
+		} else if ((ch = front_http_pct_next(&s, end, 1)) == -1)
+			return -1;
+		else if (ch == 0)
+			nul = 1;
+		n++;
+	}
+	return nul ? HTTP_PARAM_NUL : n;
+}
+
+/*
  * First `key' in the urlencoded pairs of [s, end) wins.  Both names and
  * values are decoded ('+' is a space); like Go's url.ParseQuery, a pair
- * with a broken escape (or %00) is skipped, so a later well-formed one
- * can match.  The value's length, HTTP_PARAM_ABSENT, or
- * HTTP_PARAM_TOOLONG when it does not fit in len - 1 bytes.
+ * with a broken escape is skipped, so a later well-formed one can match.
+ * A name holding a NUL byte is no key's.  The value's length,
+ * HTTP_PARAM_ABSENT, HTTP_PARAM_NUL when the value holds a NUL byte
+ * (raw or %00: it would be cut short in buf), or HTTP_PARAM_TOOLONG when
+ * it does not fit in len - 1 bytes.
  */
 int
 front_http_param_find(const char *s0, const char *endall, const char *key,
@@ -185,6 +213,7 @@ front_http_param_find(const char *s0, const char *endall, const char *key,
 {
 	const char	*q, *end, *eq, *s, *k;
 	size_t		 n;
+	long		 vlen;
 	int		 ch, ok;
 
 	for (q = s0; q < endall; q = end < endall ? end + 1 : end) {
@@ -206,18 +235,14 @@ front_http_param_find(const char *s0, const char *endall, const char *key,
 		if (!ok || *k != '\0')
 			continue;
 		s = eq < end ? eq + 1 : end;
-		n = 0;
-		while (s < end) {
-			if ((ch = front_http_pct_next(&s, end, 1)) == -1) {
-				ok = 0;
-				break;
-			}
-			if (n + 1 >= len || n >= INT_MAX)
-				return HTTP_PARAM_TOOLONG;
-			buf[n++] = (char)ch;
-		}
-		if (!ok)
+		if ((vlen = param_value_check(s, end)) == -1)
 			continue;
+		if (vlen == HTTP_PARAM_NUL)
+			return HTTP_PARAM_NUL;
+		if ((size_t)vlen + 1 > len || vlen >= INT_MAX)
+			return HTTP_PARAM_TOOLONG;
+		for (n = 0; s < end; n++)
+			buf[n] = (char)front_http_pct_next(&s, end, 1);
 		buf[n] = '\0';
 		return (int)n;
 	}

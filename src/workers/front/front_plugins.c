@@ -142,7 +142,7 @@ api_allowed(struct front *f, struct http_request *req)
 
 /*
  * Parameter `key' into buf ("" when absent, *present says which).
- * -1 after answering 400 when it does not fit.
+ * -1 after answering 400 when it does not fit or holds a NUL byte.
  */
 static int
 get_param(struct http_request *req, const char *key, char *buf, size_t len,
@@ -152,9 +152,12 @@ get_param(struct http_request *req, const char *key, char *buf, size_t len,
 	int	 n;
 
 	n = front_http_form_param(req, key, buf, len);
-	if (n == HTTP_PARAM_TOOLONG) {
-		snprintf(msg, sizeof(msg), "%s: longer than %zu bytes", key,
-		    len - 1);
+	if (n == HTTP_PARAM_TOOLONG || n == HTTP_PARAM_NUL) {
+		if (n == HTTP_PARAM_NUL)
+			snprintf(msg, sizeof(msg), "%s: holds a NUL byte", key);
+		else
+			snprintf(msg, sizeof(msg), "%s: longer than %zu bytes",
+			    key, len - 1);
 		front_http_respond_error(req, 400, msg);
 		return -1;
 	}
@@ -178,6 +181,10 @@ get_timeout(struct http_request *req, uint32_t *timeout)
 	if (n == HTTP_PARAM_ABSENT || n == 0) {
 		*timeout = RUN_TIMEOUT_DEFAULT;
 		return 0;
+	}
+	if (n == HTTP_PARAM_NUL) {
+		front_http_respond_error(req, 400, "timeout: holds a NUL byte");
+		return -1;
 	}
 	if (n == HTTP_PARAM_TOOLONG)
 		goto bad;

@@ -601,6 +601,7 @@ front_write_parse(const char *body, size_t len, const char *prefix,
     enum out_format fmt, struct buf *out, struct post_result *res)
 {
 	struct lp	 l;
+	struct shown	 sh;
 	size_t		 start = out->len;
 	int		 rv = 0;
 
@@ -608,8 +609,9 @@ front_write_parse(const char *body, size_t len, const char *prefix,
 	res->bad_index = -1;
 	memset(&l, 0, sizeof(l));
 	if (precision_find(precision, &l.mul, &l.div) == -1) {
-		snprintf(res->err, sizeof(res->err), "precision \"%.32s\": "
-		    "not one of n, ns, u, us, ms, s, m, h", precision);
+		snprintf(res->err, sizeof(res->err), "precision %s: not one of "
+		    "n, ns, u, us, ms, s, m, h", show(&sh, precision,
+		    strlen(precision)));
 		return -1;
 	}
 	l.prefix = prefix;

@@ -26,7 +26,9 @@
  *   True TRUE f F false False FALSE.  A double-quoted string (with \" and
  *   \\ escapes inside) is recognized and refused: "strings are not
  *   accepted as values".  NaN and infinities in any spelling, and floats
- *   beyond the double range, are refused.
+ *   beyond the double range, are refused; any other float is rounded to
+ *   the nearest double, subnormals included (7e-317) and 0 below them,
+ *   the rule of /post too (points_json.c).
  * - timestamp: an optional integer (may be negative) in the unit given by
  *   `precision`: "n" or "ns" (the default, also for NULL or ""), "u" or
  *   "us", "ms", "s", "m", "h"; converted to seconds (truncated) before

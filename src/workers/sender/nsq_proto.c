@@ -15,11 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_tree.h>
-
 #include "config.h"
 #include "encode.h"
 #include "jsonw.h"
+#include "json_tree.h"
 #include "nsq_proto.h"
 
 /* nsqd reads every size as a signed 32-bit integer. */
@@ -634,7 +633,11 @@ nsq_identify_parse(const void *data, size_t len,
 	{ "auth_required",
 	    offsetof(struct nsq_identify_resp, auth_required) },
 	};
-	char		 ebuf[128], *txt;
+	/* nsqd's answer is a flat object of a dozen keys */
+	static const struct json_tree_opts lim = {
+		NSQ_FRAME_MAX_DEFAULT, 8, 4 * 1024 * 1024, 0
+	};
+	char		 ebuf[160];
 	yajl_val	 root, v;
 	const char	*key;
 	size_t		 i, k;
@@ -643,27 +646,18 @@ nsq_identify_parse(const void *data, size_t len,
 	for (k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
 		*(int64_t *)(void *)((char *)r + nums[k].off) = NSQ_ABSENT;
 
-	/* yajl_tree wants a C string; the frame data is not one. */
 	if (memchr(data, '\0', len) != NULL) {
 		sane_err(err, errlen, "IDENTIFY answer holds a NUL byte",
 		    NULL);
 		return -1;
 	}
-	if ((txt = malloc(len + 1)) == NULL) {
-		sane_err(err, errlen, "out of memory", NULL);
-		return -1;
-	}
-	memcpy(txt, data, len);
-	txt[len] = '\0';
-	ebuf[0] = '\0';
-	root = yajl_tree_parse(txt, ebuf, sizeof(ebuf));
-	free(txt);
-	if (root == NULL) {
+	if ((root = json_tree_parse(data, len, &lim, ebuf,
+	    sizeof(ebuf))) == NULL) {
 		sane_err(err, errlen, "IDENTIFY answer is not JSON", ebuf);
 		return -1;
 	}
 	if (!YAJL_IS_OBJECT(root)) {
-		yajl_tree_free(root);
+		json_tree_free(root);
 		sane_err(err, errlen, "IDENTIFY answer is not a JSON object",
 		    NULL);
 		return -1;
@@ -685,7 +679,7 @@ nsq_identify_parse(const void *data, size_t len,
 			printable(r->version, sizeof(r->version),
 			    (const uint8_t *)v->u.string, strlen(v->u.string));
 	}
-	yajl_tree_free(root);
+	json_tree_free(root);
 	return 0;
 }
 
