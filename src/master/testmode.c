@@ -147,12 +147,12 @@ select_items(struct testmode *tm, const struct selection *sel,
 			return -1;
 	/* PORT and PROC are the collector's: left out with -p */
 	for (i = 0; i < it->nports && sel->repo == NULL; i++)
-		if ((sel->ns == NULL || strcmp(it->ports[i].ns, sel->ns) == 0) &&
-		    items_add_port(out, &it->ports[i]) == -1)
+		if ((sel->ns == NULL || strcmp(it->ports[i].ns,
+		    sel->ns) == 0) && items_add_port(out, &it->ports[i]) == -1)
 			return -1;
 	for (i = 0; i < it->nprocs && sel->repo == NULL; i++)
-		if ((sel->ns == NULL || strcmp(it->procs[i].ns, sel->ns) == 0) &&
-		    items_add_proc(out, &it->procs[i]) == -1)
+		if ((sel->ns == NULL || strcmp(it->procs[i].ns,
+		    sel->ns) == 0) && items_add_proc(out, &it->procs[i]) == -1)
 			return -1;
 	return 0;
 }
@@ -165,8 +165,8 @@ registry_line(struct testmode *tm)
 
 	if (!tm->have_items) {
 		fprintf(stderr, "registry: %s: %s; no last-good cache either\n",
-		    addr[0] != '\0' ? addr : "none", tm->refresh_err[0] != '\0' ?
-		    tm->refresh_err : "no answer");
+		    addr[0] != '\0' ? addr : "none",
+		    tm->refresh_err[0] != '\0' ? tm->refresh_err : "no answer");
 		return -1;
 	}
 	if (tm->refresh_ok)
@@ -313,7 +313,8 @@ run(struct testmode *tm, const struct selection *sel,
 	}
 	if (collectors) {
 		if (!tm->conf.collect)
-			fprintf(stderr, "collectors: collect = no: none runs\n");
+			fprintf(stderr, "collectors: collect = no: none "
+			    "runs\n");
 		else if (select_items(tm, sel, &coll_items) == -1 ||
 		    start_collector(tm, &coll_items) == -1) {
 			rv = EXIT_FAIL;
@@ -433,9 +434,9 @@ testmode_plugin_run(int argc, char **argv)
 		case 't':
 			if (util_parse_int64(optarg, 1, SCHED_RUN_TIMEOUT_MAX,
 			    &t) == -1) {
-				fprintf(stderr, "agent: -t takes seconds (1-%d), "
-				    "not \"%s\"\n", SCHED_RUN_TIMEOUT_MAX,
-				    optarg);
+				fprintf(stderr, "agent: -t takes seconds "
+				    "(1-%d), not \"%s\"\n",
+				    SCHED_RUN_TIMEOUT_MAX, optarg);
 				return EXIT_USAGE;
 			}
 			once.timeout = (double)t;

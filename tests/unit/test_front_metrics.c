@@ -76,7 +76,8 @@ Test(front_metrics, families_with_help_type_and_escaped_samples)
 	    "and status: ok, failed, timeout, skipped (the previous run "
 	    "still went).\n"
 	    "# TYPE agent_plugin_runs_total counter\n"
-	    "agent_plugin_runs_total{ns=\"a.b\",plugin=\"we\\\\ird\\\"na\\nme\","
+	    "agent_plugin_runs_total{ns=\"a.b\","
+	    "plugin=\"we\\\\ird\\\"na\\nme\","
 	    "status=\"ok\"} 4\n");
 	free(t);
 	metrics_free(&s);

@@ -233,7 +233,7 @@ struct scheduler_once {
 	double			 timeout;	/* 0: the timer's (interval) */
 	const struct strlist	*argv;	/* NULL: the item's parameters */
 	int			 disabled_too;	/* run those with a marker */
-	int			 report_fd;	/* a line per plugin goes here */
+	int			 report_fd;	/* a line per plugin here */
 };
 /*
  * The scheduler of a hosted worker (worker_host_enter done, gitpull and
