@@ -8,8 +8,12 @@ DESTDIR ?=
 DEB_PKGS = gcc make autoconf pkg-config libev-dev libyajl-dev \
 	libcurl4-openssl-dev libbsd-dev libiniparser-dev libseccomp-dev \
 	libhttp-parser-dev libcriterion-dev curl git python3 procps iproute2 \
-	influxdb openssh-client clang libclang-rt-14-dev prometheus systemd \
-	logrotate
+	influxdb openssh-client clang libclang-rt-14-dev locales openssl \
+	prometheus systemd logrotate
+
+# A locale with a decimal comma: test_encode.c proves the digits of a
+# float do not follow LC_NUMERIC.
+TEST_LOCALE = de_DE.UTF-8
 
 # Goals that first install packages or that need no configure step must not
 # make GNU make run ./configure (through the include below) before `deps`.
@@ -98,24 +102,48 @@ deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y $$missing || \
 		    { apt-get update && apt-get install -y $$missing; } || exit 1; \
+	fi; \
+	if ! locale -a 2>/dev/null | grep -qix '$(subst UTF-8,utf8,$(TEST_LOCALE))'; \
+	then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: locale $(TEST_LOCALE) missing (run as root)"; \
+			exit 1; \
+		fi; \
+		echo "make deps: generating the locale $(TEST_LOCALE)"; \
+		grep -qx '$(TEST_LOCALE) UTF-8' /etc/locale.gen 2>/dev/null || \
+		    sed -i 's/^# *\($(TEST_LOCALE) UTF-8\)$$/\1/' /etc/locale.gen; \
+		grep -qx '$(TEST_LOCALE) UTF-8' /etc/locale.gen || \
+		    echo '$(TEST_LOCALE) UTF-8' >> /etc/locale.gen; \
+		locale-gen >/dev/null || exit 1; \
 	fi
 
+# Each binary also writes a TAP report beside itself: the skipped tests
+# and their reasons are listed, and counted, at the end.
+SKIPPED = sh -c 'grep -h "\# SKIP" "$$@" | \
+	sed "s/^ok - /  skipped: /; s/  *\# SKIP \(skipped: \)\{0,1\}/: /"; \
+	echo "$$0: $$(cat "$$@" | grep -c "\# SKIP") skipped"'
+
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
+	@rm -f build/unit/*.tap
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+		$$t --jobs 2 --tap=$$t.tap; done
+	@$(SKIPPED) unit build/unit/*.tap
 
 # The same unit tests built with AddressSanitizer and UBSan.  Criterion
 # counts a test as passed even when LeakSanitizer reported at its exit, so
 # the output is searched for reports too: any report fails the run.
 SAN_REPORT = ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer
 unit-san: $(SAN_UNIT_BIN)
+	@rm -f build/unit-san/*.tap
 	@set -e; for t in $(SAN_UNIT_BIN); do echo "== $$t"; \
 		rc=0; ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$$t --jobs 2 > $$t.log 2>&1 || rc=$$?; cat $$t.log; \
+		$$t --jobs 2 --tap=$$t.tap > $$t.log 2>&1 || rc=$$?; cat $$t.log; \
 		if [ $$rc -ne 0 ]; then echo "$$t failed (exit $$rc)"; exit 1; fi; \
 		if grep -Eq '$(SAN_REPORT)' $$t.log; then \
 			echo "$$t: sanitizer report above"; exit 1; fi; \
 	done
+	@$(SKIPPED) unit-san build/unit-san/*.tap
 
 # The test doubles first: a peer that drifts from its protocol would make
 # the integration tests prove nothing.

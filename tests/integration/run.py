@@ -2,7 +2,8 @@
 """Run the integration tests against the real binary.
 
 Usage: run.py [--agent PATH] [-k PATTERN]
-Ends with one line "N passed, N failed, N skipped"; exit 1 on any failure.
+Ends with every skipped test and its reason, then one line "N passed,
+N failed, N skipped"; exit 1 on any failure.
 """
 import argparse
 import os
@@ -41,6 +42,10 @@ def main():
         len(res.unexpectedSuccesses)
     skipped = len(res.skipped)
     passed = res.testsRun - failed - skipped
+    # CI shows what did not run, and why, next to the count
+    for test, reason in res.skipped:
+        print(f"  skipped: {test.id()}: "
+              f"{reason.removeprefix('skipped: ')}")
     print(f"integration: {passed} passed, {failed} failed, "
           f"{skipped} skipped")
     return 1 if failed or res.testsRun == 0 else 0

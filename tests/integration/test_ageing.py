@@ -55,9 +55,9 @@ class Ageing(NsqTest):
                 for p in json.loads(body))
         try:
             wait_until(listed, timeout=30, what="the plugin listed")
-        except AssertionError:
-            open("/tmp/age-fail.log", "w").write(self.agent.log_text())
-            raise
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nlog:\n"
+                                 f"{self.agent.log_text()[-8000:]}") from None
 
         q = urllib.parse.urlencode({"ns": NS, "repo": git})
         for run in range(1, 6):
@@ -72,11 +72,14 @@ class Ageing(NsqTest):
                                      data=json.dumps(pushed))
         self.assertEqual(code, 503, body)
 
+        # the sender pushes its counters about once a second: wait for a
+        # snapshot that has both the drops and the refusal, not for a time
         st = wait_until(lambda: (s := self.stats()) and
-                        s.get("dropped_full", 0) > 0 and s,
-                        what="scheduled points aged out")
+                        s.get("dropped_full", 0) > 0 and
+                        s.get("refused_full", 0) >= 20 and s,
+                        what="scheduled points aged out and the push "
+                        "refused")
         self.assertLessEqual(st["buffer_points"], 100)
-
         self.assertEqual(st["refused_full"], 20, st)
 
         nsqd.set_fault("ok")

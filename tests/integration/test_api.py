@@ -6,6 +6,11 @@ the namespace list (/me/ns and /post), parameter checks (400), methods
 always; other TCP peers only with [agent] token as a bearer token: 403
 without a token configured, 401 when it is missing or wrong).
 
+Clients from another address are made in a network namespace of the
+test's own (root): the agent listens there on an address of a veth pair,
+and the test connects to it from inside, so the front sees a peer that is
+not loopback, with nothing outside the namespace changed.
+
 The answers of the scheduler and the fetcher behind these endpoints (the
 full flow: every error of /plugins/*, runs, 409, a run waited for past
 the 30 s request timeout, 503 when the scheduler dies mid-run, /update
@@ -14,11 +19,9 @@ with the registry up, failing and down) are tested in test_plugins.py.
 import http.client
 import json
 import os
-import socket
-import subprocess
 import urllib.parse
 
-from harness import AgentTest, wait_until
+from harness import AgentTest, NetNs, needs_root, wait_until
 
 TOKEN = "t0ken-for-the-agent-api-1234567"
 CHANGING = ["/plugins/run", "/plugins/update", "/plugins/enable",
@@ -26,25 +29,6 @@ CHANGING = ["/plugins/run", "/plugins/update", "/plugins/enable",
 PLUGIN_PATHS = ["/plugins/list", "/plugins/run", "/plugins/update",
                 "/plugins/enable", "/plugins/disable", "/plugins/enbable"]
 REFUSED = (401, 403)
-
-
-def non_loopback_ipv4():
-    """A local IPv4 address other than 127/8 we can bind, or None."""
-    try:
-        out = subprocess.run(["hostname", "-I"], capture_output=True,
-                             text=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    for a in out.split():
-        if ":" in a or a.startswith("127."):
-            continue
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.bind((a, 0))
-            return a
-        except OSError:
-            continue
-    return None
 
 
 def request(host, port, path, method="GET", headers=None, body=None):
@@ -157,17 +141,23 @@ class ApiLocal(AgentTest):
 class ApiTrust(AgentTest):
     """Changing endpoints from a non-loopback TCP address."""
 
+    ADDR = "10.213.1.1"
+
     def setUp(self):
         super().setUp()
-        self.addr = non_loopback_ipv4()
-        if self.addr is None:
-            self.skipTest("no non-loopback IPv4 address on this host "
-                          "(hostname -I) to listen on")
+        needs_root(self)
+        self.ns = NetNs()
+        self.ns.veth("eth0", "peer0", [f"{self.ADDR}/24"], ["10.213.1.2/24"])
+        self.agent.in_netns(self.ns)
+        self.addr = self.ADDR
         self.agent.write_conf(listen=f"{self.addr}:{self.agent.port}")
 
     def remote(self, path, method="GET", headers=None, body=None):
-        return request(self.addr, self.agent.port, path, method, headers,
-                       body)
+        # from inside the namespace, to its eth0 address: the peer is
+        # 10.213.1.1, not loopback
+        with self.ns.entered():
+            return request(self.addr, self.agent.port, path, method,
+                           headers, body)
 
     def read_only_open(self):
         st, _, body = self.remote("/me/ns")

@@ -7,6 +7,10 @@ s and rates need two runs.
 The test brings what the families look at: a port it listens on and one
 nobody does (PORT), a process of a binary of its own (PROC), an SNTP
 server double whose clock is OFFSET s ahead (TIME), a core file (COREDUMP).
+As root it also runs the agent in a mount namespace of its own with two
+mounts it makes (FS: one rw, one ro; a container's overlay "/" is not
+reported) and login records it writes over /var/log (KERNEL: wtmp and
+btmp), so those checks never compare empty with empty.
 """
 import json
 import os
@@ -69,13 +73,14 @@ def has_disk():
     return False
 
 
-def fs_mounts():
-    """{mount point: "rw", "ro" or other} the FS family may report
-    (collect_fs.c's filters; of bind mounts it keeps one path)."""
+def fs_mounts(pid="self"):
+    """{mount point: "rw", "ro" or other} the FS family may report in the
+    mount namespace of `pid` (collect_fs.c's filters; of bind mounts it
+    keeps one path)."""
     files = ("/dev", "/sys", "/net", "/misc", "/proc", "/lib",
              "/run/docker/netns")
     out = {}
-    with open("/proc/mounts") as f:
+    with open(f"/proc/{pid}/mounts") as f:
         for line in f:
             v = [re.sub(r"\\([0-3][0-7][0-7])",
                         lambda m: chr(int(m.group(1), 8)), x)
@@ -129,6 +134,53 @@ def registry(path, open_port, closed_port, bin_path):
     with open(path, "w") as f:
         json.dump(doc, f)
     os.chmod(path, 0o644)
+
+
+UT_SIZE = 384
+
+
+def utmp_record(ut_type, user, line, host, ts):
+    """One glibc struct utmp of x86-64 (what wtmp and btmp hold)."""
+    r = bytearray(UT_SIZE)
+    struct.pack_into("<ii", r, 0, ut_type, 4242)
+    r[8:8 + len(line)] = line.encode()
+    r[44:44 + len(user)] = user.encode()
+    r[76:76 + len(host)] = host.encode()
+    struct.pack_into("<ii", r, 340, ts, 0)
+    return bytes(r)
+
+
+def own_mounts_and_logins(a, now):
+    """Mounts and login records of the test's own for agent `a`, started
+    in a mount namespace (root): {"rw": path, "ro": path, "logins": the
+    kernel.user.login points expected, as login_keys() makes them}."""
+    rw, ro = os.path.join(a.dir, "mnt-rw"), os.path.join(a.dir, "mnt-ro")
+    varlog = os.path.join(a.dir, "varlog")
+    for d in (rw, ro, varlog):
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+    ok_ts, bad_ts = now - 60, now - 30
+    with open(os.path.join(varlog, "wtmp"), "wb") as f:
+        # an old login (out of the 5 minute window), a logout (no user:
+        # no point), then a login now
+        f.write(utmp_record(7, "itold", "pts/3", "10.9.8.1", now - 7200))
+        f.write(utmp_record(8, "", "pts/3", "", now - 90))
+        f.write(utmp_record(7, "itlogin", "pts/7", "10.9.8.7", ok_ts))
+    with open(os.path.join(varlog, "btmp"), "wb") as f:
+        f.write(utmp_record(6, "itguess", "ssh:notty", "203.0.113.5",
+                            bad_ts))
+    a.in_mount_ns(
+        f"mount -t tmpfs -o size=8m agent-it-rw '{rw}'\n"
+        f"mount -t tmpfs -o ro,size=4m agent-it-ro '{ro}'\n"
+        f"mount --bind '{varlog}' /var/log")
+    host = socket.gethostname()
+    return {"rw": rw, "ro": ro, "logins": {
+        (ok_ts, 1, (("device", "pts/7"), ("host", host),
+                    ("remote", "10.9.8.7"), ("success", "true"),
+                    ("user", "itlogin"))),
+        (bad_ts, 0, (("device", "ssh:notty"), ("host", host),
+                     ("remote", "203.0.113.5"), ("success", "false"),
+                     ("user", "itguess")))}}
 
 
 class SntpDouble:
@@ -229,6 +281,12 @@ class Collector(AgentTest):
                      f'\tcoredumpdir = "{cores}"\n',
                      output_name="file",
                      output_extra=f'\tpath = "{path}"\n')
+        own = None
+        if is_root():
+            own = own_mounts_and_logins(a, int(time.time()))
+        else:
+            print("skipped: needs root: mounts and login records of the "
+                  "test's own (FS, KERNEL)", file=sys.stderr)
         self.start_ok()
         st = a.wait_serving()
         pid = a.worker(st, "collector")["pid"]
@@ -251,7 +309,10 @@ class Collector(AgentTest):
         for t in ("CPU", "FS", "KERNEL", "TIME", "COREDUMP", "PORT", "PROC"):
             a.wait_log(rf"collector: {t} every 10 s")
 
-        mounts = fs_mounts()
+        mounts = fs_mounts(pid)
+        if own is not None:
+            self.assertEqual((mounts.get(own["rw"]), mounts.get(own["ro"])),
+                             ("rw", "ro"), mounts)
         want = set().union(*(v for k, v in FAMILIES.items()
                              if k != "fs.mount"))
         if mounts:
@@ -287,7 +348,7 @@ class Collector(AgentTest):
             self.assertGreaterEqual(last["ps.total.num"],
                                     last["ps.running.num"])
             self.assertGreaterEqual(last["ps.running.num"], 1)
-            self.check_fs(by, mounts)
+            self.check_fs(by, mounts, own)
             # the double's clock is OFFSET ahead; every answer said so
             for p in by["time.offset"]:
                 self.assertAlmostEqual(p["fields"]["value"], OFFSET,
@@ -334,6 +395,10 @@ class Collector(AgentTest):
             return {(p["timestamp"], p["fields"]["value"],
                      tuple(sorted(p["tags"].items()))) for n, p in pts
                     if n in nss and p["measurement"] == "kernel.user.login"}
+        if own is not None:
+            # exactly the records of the window, in every namespace
+            for ns in NSS + [SECURITY_NS]:
+                self.assertEqual(logins([ns]), own["logins"], ns)
         self.assertEqual(logins(NSS), logins([SECURITY_NS]))
         self.assertFalse([p for n, p in pts if n == SECURITY_NS and
                           p["measurement"] != "kernel.user.login"])
@@ -411,8 +476,10 @@ class Collector(AgentTest):
         else:
             self.assertEqual(extra, set(), m)
 
-    def check_fs(self, by, mounts):
-        """kernel.files.* agree; the mounts are the ones expected, the
+    def check_fs(self, by, mounts, own):
+        """kernel.files.* agree; the mounts are the ones expected; the
+        test's own mounts (own) have the size it gave them and their
+        probes pass, the rw one by writing, the ro one by reading; the
         root mount's probe says rw when root may write there."""
         k = {m: by[m][-1]["fields"]["value"] for m in FAMILIES["fs.kernel"]}
         self.assertGreater(k["kernel.files.max"], 0, k)
@@ -426,6 +493,16 @@ class Collector(AgentTest):
         self.assertLessEqual(seen, set(mounts))
         for p in by["fs.files.rw"]:
             self.assertIn(p["fields"]["value"], (0, 1), p)
+        if own is not None:
+            for key, size in (("rw", 8), ("ro", 4)):
+                got = {m: [p["fields"]["value"] for p in by[m]
+                           if p["tags"]["mount"] == own[key]]
+                       for m in FAMILIES["fs.mount"]}
+                for m, v in got.items():
+                    self.assertTrue(v, f"no {m} for {own[key]}")
+                self.assertEqual(set(got["fs.space.total"]), {size}, got)
+                self.assertLessEqual(max(got["fs.space.used"]), size, got)
+                self.assertEqual(set(got["fs.files.rw"]), {1}, got)
         if "/" not in mounts:
             return
         root = {m: [p["fields"]["value"] for p in by[m]

@@ -19,7 +19,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import AgentTest, free_port, wait_until
+from harness import AgentTest, ClosedPort, free_port, wait_until
 
 INFLUXD = shutil.which("influxd") or (
     "/usr/bin/influxd" if os.access("/usr/bin/influxd", os.X_OK) else None)
@@ -279,6 +279,10 @@ class InfluxDB(AgentTest):
         before = self.numbers(0, 100, base)
         self.post_ok(before)
         self.assert_stored(ix, "RUN.x", before)
+        # stored is not yet answered: influxd stopped before its 200
+        # reached the sender would leave them buffered too
+        self.wait_stats(lambda s: s.get("published") == len(before),
+                        "the first points published")
         ix.stop()
         during = []
         for i in range(5):
@@ -300,8 +304,10 @@ class InfluxDB(AgentTest):
         self.assertGreaterEqual(st["reconnects"], 1, st)
 
     def test_failover_from_a_closed_port(self):
+        closed = ClosedPort()
+        self.addCleanup(closed.close)
         ix = self.influxd()
-        self.configure([f"http://127.0.0.1:{free_port()}", ix.url])
+        self.configure([f"http://127.0.0.1:{closed.port}", ix.url])
         self.start_ok()
         base = int(time.time()) - 7200
         sent = []
@@ -316,6 +322,10 @@ class InfluxDB(AgentTest):
                              "every point published")
         # failing over is within one attempt: no failed message
         self.assertEqual(st["publish_errors"], 0, st)
+        # the closed port was tried, and refused
+        self.agent.wait_log(rf"influxdb: (http://)?127\.0\.0\.1:"
+                            rf"{closed.port}\S*: .*([Rr]efused|"
+                            r"[Cc]ouldn't connect)")
 
     def test_trailing_backslash_is_refused_at_the_door(self):
         ix = self.influxd()

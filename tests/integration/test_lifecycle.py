@@ -1,10 +1,16 @@
-"""Start, status, stop, double start, stale pidfile, foreground mode."""
+"""Start, status, stop, double start, stale pidfile, foreground mode, log
+rotation."""
+import http.client
 import os
+import re
 import signal
 import subprocess
 import time
 
 from harness import (AgentTest, ROLES, proc_alive, wait_until)
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+                      r"(DEBUG|INFO|WARN|ERROR) [a-z]+\[\d+\]: .*\n$")
 
 
 class Lifecycle(AgentTest):
@@ -158,3 +164,62 @@ class Lifecycle(AgentTest):
         wait_until(lambda: os.path.exists(log), timeout=10,
                    what="agent.log to be recreated")
         self.agent.wait_log("log file reopened")
+
+
+class LogRotation(AgentTest):
+    """logrotatesize and logrotatenum through the real binary: the front
+    logs each request (loglevel DEBUG); 300 numbered requests make a few
+    rotations of 4096 bytes."""
+
+    overrides = {"logrotatesize": 4096, "logrotatenum": 2}
+
+    def test_rotates_at_the_size_and_keeps_the_number(self):
+        self.start_ok()
+        self.agent.wait_serving()
+        c = http.client.HTTPConnection("127.0.0.1", self.agent.port,
+                                       timeout=10)
+        try:
+            for i in range(300):
+                c.request("GET", f"/rot-{i}")
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 404)
+        finally:
+            c.close()
+        logdir = self.agent.values["logdir"]
+
+        def snapshot():
+            out = {}
+            for name in sorted(os.listdir(logdir)):
+                with open(os.path.join(logdir, name)) as f:
+                    out[name] = f.read()
+            return out
+
+        # every request and the connection's end logged, and the files
+        # read while no rotation moved them (two reads alike)
+        def settled():
+            a = snapshot()
+            text = "".join(a.values())
+            return ("GET /rot-299 -> 404" in text and
+                    re.search(r"rot-299 -> 404.*\n(.*\n)*.*: closed\n",
+                              "".join(a[k] for k in sorted(a)[::-1])) and
+                    a == snapshot() and a)
+        files = wait_until(settled, what="the last request logged")
+        self.assertEqual(sorted(files),
+                         ["agent.log", "agent.log.1", "agent.log.2"])
+        seqs = {}
+        for name in ("agent.log.2", "agent.log.1", "agent.log"):
+            lines = files[name].splitlines(keepends=True)
+            self.assertLessEqual(len(files[name]), 4096, name)
+            self.assertTrue(lines, name)
+            for line in lines:                  # whole lines only
+                self.assertRegex(line, LOG_LINE, name)
+            seqs[name] = [int(m) for m in re.findall(
+                r"GET /rot-(\d+) -> ", files[name])]
+        # oldest to newest: .2, .1, the current file; each in order, each
+        # request once, and the oldest dropped (only two rotated kept)
+        got = seqs["agent.log.2"] + seqs["agent.log.1"] + seqs["agent.log"]
+        self.assertEqual(got, list(range(got[0], 300)), seqs)
+        self.assertGreater(got[0], 0, "nothing was dropped")
+        for name in ("agent.log.2", "agent.log.1"):
+            self.assertTrue(seqs[name], f"{name} holds no request")

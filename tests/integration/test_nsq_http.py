@@ -10,7 +10,7 @@ import random
 import signal
 import time
 
-from harness import free_port, wait_until
+from harness import ClosedPort, wait_until
 from nsq_common import MultiMessageTests, NsqTest, make_points
 
 
@@ -82,7 +82,12 @@ class NsqHttp(MultiMessageTests, NsqTest):
         self.assertEqual(bad.message_count(), 0)
 
     def test_failover_first_server_closed_port(self):
-        self.failover(f"127.0.0.1:{free_port()}")
+        closed = ClosedPort()
+        self.addCleanup(closed.close)
+        self.failover(f"127.0.0.1:{closed.port}")
+        # the closed port was tried, and refused
+        self.agent.wait_log(rf"nsq: (http://)?127\.0\.0\.1:{closed.port}\S*: "
+                            r".*([Rr]efused|[Cc]ouldn't connect)")
 
     def test_nsqd_down_then_up(self):
         d = self.double()
@@ -92,6 +97,10 @@ class NsqHttp(MultiMessageTests, NsqTest):
         before = make_points(0, 300)
         self.post_ok(before)
         self.assert_arrived([d], before)
+        # recorded is not yet answered: nsqd stopped before its 200
+        # reached the sender would have them sent again
+        self.wait_stats(lambda s: s.get("published") == len(before),
+                        "the first points published")
         d.stop()
         during = []
         for i in range(5):

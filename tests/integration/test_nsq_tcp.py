@@ -3,15 +3,20 @@ end to end against the nsqd test double (tests/peers/nsqd.py): every point
 answered 200 arrives exactly once, several messages per request (MPUB), an
 MPUB nsqd refuses, load spread and failover across servers,
 a stalled or dropped connection loses nothing and is re-established (and
-counted), heartbeats are answered so an idle connection stays up, and a
-message over nsqd's size limit is never sent."""
+counted), heartbeats are answered so an idle connection stays up, a
+message over nsqd's size limit is never sent, and a server's name is
+looked up again on reconnect (a hosts file of the test's own, in a mount
+namespace of the agent's)."""
+import errno
 import json
+import os
 import random
+import socket
 import time
 
 from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
     received
-from harness import free_port, wait_until
+from harness import ClosedPort, free_port, needs_root, wait_until
 
 
 class NsqTcp(MultiMessageTests, NsqTest):
@@ -110,8 +115,13 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(bad.message_count(), 0)
 
     def test_failover_first_server_closed_port(self):
+        closed = ClosedPort()
+        self.addCleanup(closed.close)
         good = self.double()
-        self.failover(f"tcp://127.0.0.1:{free_port()}", good)
+        self.failover(f"tcp://127.0.0.1:{closed.port}", good)
+        # the closed port was tried, and refused
+        self.agent.wait_log(rf"nsq: tcp://127\.0\.0\.1:{closed.port}: "
+                            r".*[Rr]efused")
 
     def test_failover_first_server_unresolvable(self):
         # its lookups fail (or time out) in their threads while the
@@ -144,11 +154,13 @@ class NsqTcp(MultiMessageTests, NsqTest):
             pts = make_points(1000 + i * 200, 200, name="tcp.m", dc="west")
             self.post_ok(pts, unix=i % 2 == 0)   # buffered, so 200
             during.extend(pts)
-        time.sleep(1.5)
+        # the connection is held by the stall with points waiting
+        wait_until(lambda: any(c["stalled"] for c in d.clients()),
+                   what="the connection stalled")
+        st = self.wait_stats(lambda s: s.get("buffer_points", 0) > 0,
+                             "points buffered")
         self.assertEqual(len(received(d, "tcp", self.COMMANDS)),
                          len(before))
-        st = self.stats()
-        self.assertGreater(st["buffer_points"], 0, st)
         d.set_fault("ok")
         # the stalled connection stays stalled: the 10 s answer timeout
         # notices, then a new connection takes the buffered points
@@ -189,12 +201,15 @@ class NsqTcp(MultiMessageTests, NsqTest):
         first = make_points(0, 50, name="tcp.m", dc="west")
         self.post_ok(first)
         self.assert_arrived([d], first)
-        time.sleep(5)
-        cl = d.clients()
+        # three heartbeats with nothing else to send: had the agent not
+        # answered them, the double would have hung up after the second
+        # (a state awaited; 30 s is only a bound for a hang)
+        cl = wait_until(lambda: (c := d.clients()) and
+                        c[-1]["heartbeats"] >= 3 and c, timeout=30,
+                        what="three heartbeats on the connection")
         self.assertEqual(len(cl), 1, cl)
         self.assertTrue(cl[0]["open"], cl)
         self.assertEqual(cl[0]["heartbeat_interval"], 1000, cl)
-        self.assertGreaterEqual(cl[0]["heartbeats"], 4, cl)
         c = d.counters()
         self.assertEqual(c["tcp_timeouts"], 0, c)
         self.assertEqual(c["tcp_connections"], 1, c)
@@ -219,6 +234,44 @@ class NsqTcp(MultiMessageTests, NsqTest):
         # looked up in a thread, off the sender's event loop
         self.agent.wait_log(r"resolving localhost in the background")
 
+    def test_name_resolved_again_on_reconnect(self):
+        # nsqd.test is 127.0.0.1 in the agent's /etc/hosts, then ::1: the
+        # same port on each, a double on each; when the first goes away
+        # the reconnect looks the name up again and follows it
+        needs_root(self)
+        port = same_port_on_both()
+        if port is None:
+            self.skipTest("no IPv6 on loopback here (::1)")
+        d4 = self.double(tcp_port=port)
+        d6 = self.double(tcp_port=port, host="::1")
+        hosts = os.path.join(self.agent.dir, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.0.1 nsqd.test\n")
+        os.chmod(hosts, 0o644)
+        self.agent.in_mount_ns(f"mount --bind '{hosts}' /etc/hosts")
+        self.configure([f"tcp://nsqd.test:{port}"])
+        self.start_ok()
+        first = make_points(0, 100, name="dns.m", dc="west")
+        self.post_ok(first)
+        self.assert_arrived([d4], first)
+        self.assertEqual(d6.message_count(), 0)
+
+        # the answer changes (rewritten in place: the bind mount is of
+        # this file), then the server it pointed to goes away
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n::1 nsqd.test\n")
+        d4.stop()
+        second = make_points(100, 100, name="dns.m", dc="west")
+        self.post_ok(second, unix=True)
+        self.assert_arrived([d6], second, timeout=30)
+        self.assertEqual(len(received(d4, "tcp", self.COMMANDS)),
+                         len(first))
+        self.all_published(len(first) + len(second))
+        # looked up at the first connect and again at the reconnect
+        wait_until(lambda: self.agent.log_text().count(
+            "resolving nsqd.test in the background") >= 2,
+            what="two lookups of nsqd.test")
+
     def test_large_batches_are_cut_under_max_msg_size(self):
         d = self.double()
         # 1000 points (batchpoints) of about 1.2 KB each would be one
@@ -238,3 +291,16 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(sum(len(json.loads(b)["points"]) for b in bodies),
                          1000)
 
+
+def same_port_on_both():
+    """A port free on 127.0.0.1 and on ::1, or None without IPv6."""
+    for _ in range(50):
+        port = free_port()
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+                s.bind(("::1", port))
+            return port
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:     # else try another
+                return None
+    return None

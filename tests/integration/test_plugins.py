@@ -110,6 +110,12 @@ FLOOD = """#!/bin/sh
 exec head -c 104857600 /dev/zero
 """
 
+# exactly $1 bytes of output: a JSON list of one point, padded with blanks
+SIZED = """#!/bin/sh
+body='[{"name":"sized","timestamp":0,"tags":{},"value":1}'
+printf '%s%*s]' "$body" $(( $1 - ${#body} - 1 )) ''
+"""
+
 PARAMS = """#!/bin/sh
 printf '[{"name":"argv","value":%d,"tags":{"a1":"%s","a2":"%s"}}]\\n' \\
     "$#" "${1:-none}" "${2:-none}"
@@ -594,6 +600,30 @@ class Runs(PluginTest):
         self.assertEqual(self.wait_results("forker", 1), [(0, "call")])
         self.assert_no_strays()
 
+    def test_pluginoutputmax_from_the_config(self):
+        # 4096 bytes instead of the default 1 MiB: up to it a run is
+        # fine, a byte more and the run is cut there and fails
+        self.add(NS, "sized", SIZED)
+        self.start_with(f"{NS}|sized", f"{NS}|flood",
+                        extra="\tpluginoutputmax = 4096\n")
+        body = self.run_plugin_ok(NS, "sized", param="4096")
+        self.assertEqual((body["status"], body["output_bytes"],
+                          body["points"]), ("ok", 4096, 1), body)
+        body = self.run_plugin_ok(NS, "sized", param="4097")
+        self.assertEqual((body["status"], body["output_bytes"],
+                          body["error"], body["points"]),
+                         ("failed", 4096, "output over 4096 bytes", 0), body)
+        body = self.run_plugin_ok(NS, "flood")
+        self.assertEqual((body["status"], body["output_bytes"],
+                          body["error"]),
+                         ("failed", 4096, "output over 4096 bytes"))
+        self.assertEqual(self.wait_results("sized", 2),
+                         [(0, "call"), (1, "call")])
+        wait_until(lambda: self.agent.worker(self.agent.status(),
+                                             "scheduler")["stats"].get(
+            "output_over") == 2, what="two runs over the cap counted")
+        self.assert_no_strays()
+
     @unittest.skipUnless(is_root(), "skipped: needs root")
     def test_runs_as_pluginsuser(self):
         self.start_with(*self.keys)
@@ -901,7 +931,18 @@ class Registries(PluginTest):
         self.assertEqual(sorted(body["namespaces"]), [NS_B, NS])
         reg.clear_fault(endpoint="ns")
         reg.set_fault("malformed", ns=NS_B)
-        self.api("/update", method="POST")
+        asked = len(reg.requests(path=PATH_RESOURCE))
+        body = self.refresh(502)
+        self.assertEqual(body["error"], f'items of "{NS_B}": item '
+                         '"PLUGIN.params": "interval" is a number, not a '
+                         'string')
+        self.assertEqual(sorted(body["namespaces"]), [NS_B, NS])
+        # that refresh asked for both namespaces' items, and the double
+        # served NS_B's malformed, NS's as they are
+        served = {r.param("ns"): (r.fault, r.status) for r in
+                  reg.requests(path=PATH_RESOURCE)[asked:]}
+        self.assertEqual(served, {NS_B: ("malformed", 200),
+                                  NS: (None, 200)})
         after = self.listed()
         self.assertEqual(list(after), list(before))
         self.assertEqual(after[f"{NS_B}|params"]["commit"],

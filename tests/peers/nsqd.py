@@ -86,7 +86,8 @@ Behaviour choices (where the pages are silent or the double differs)
             (no responses, no heartbeats, no idle timeout) and stay
             stalled until closed, even after the mode changes; HTTP: the
             request is read and never answered; when the mode leaves
-            "stall" (or the double stops) the connection is closed
+            "stall" (or the double stops) the connection is closed;
+            counters()["http_stalled"] counts the requests held so
     drop    after the next PUB/MPUB/DPUB (TCP) or /pub /mpub /put /mput
             request (HTTP) is fully read, the connection is closed with no
             response; the message is NOT recorded
@@ -227,7 +228,8 @@ class _Client:
 
 
 class NsqdDouble:
-    """nsqd producer-side double: TCP protocol V2 and HTTP API on 127.0.0.1.
+    """nsqd producer-side double: TCP protocol V2 and HTTP API on 127.0.0.1
+    (or on host="::1", the other loopback address).
 
     Ports 0 pick free ports; the ports actually bound are in .tcp_port and
     .http_port after start().
@@ -239,9 +241,13 @@ class NsqdDouble:
                  heartbeat_ms=DEFAULT_HEARTBEAT_MS,
                  min_heartbeat_ms=DEFAULT_MIN_HEARTBEAT_MS,
                  max_heartbeat_ms=DEFAULT_MAX_HEARTBEAT_MS,
-                 keep_bodies=True, fault="ok", verbose=False):
+                 keep_bodies=True, fault="ok", verbose=False,
+                 host="127.0.0.1"):
         if fault not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {fault!r}")
+        if host not in ("127.0.0.1", "::1"):
+            raise ValueError(f"{host!r}: a loopback address only")
+        self.host = host
         self.tcp_port = tcp_port
         self.http_port = http_port
         self.state_dir = state_dir
@@ -264,7 +270,7 @@ class NsqdDouble:
         self._counters = {"tcp_connections": 0, "tcp_refused": 0,
                           "tcp_timeouts": 0, "tcp_dropped": 0,
                           "tcp_errors_sent": 0, "heartbeats_sent": 0,
-                          "http_requests": 0}
+                          "http_requests": 0, "http_stalled": 0}
         self._errors = {}          # error code -> count
         self._http_errors = {}     # "<status> <code>" -> count
 
@@ -289,15 +295,16 @@ class NsqdDouble:
             self._jsonl = open(os.path.join(self.state_dir, "messages.jsonl"),
                                "a", encoding="utf-8")
         self._wake_r, self._wake_w = socket.socketpair()
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls = socket.socket(socket.AF_INET6 if ":" in self.host else
+                           socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("127.0.0.1", self.tcp_port))
+        ls.bind((self.host, self.tcp_port))
         ls.listen(128)
         ls.setblocking(False)
         self._listener = ls
         self.tcp_port = ls.getsockname()[1]
 
-        self._httpd = _HTTPServer(("127.0.0.1", self.http_port), self)
+        self._httpd = _HTTPServer((self.host, self.http_port), self)
         self.http_port = self._httpd.server_address[1]
 
         self._accept_thread = threading.Thread(
@@ -350,12 +357,16 @@ class NsqdDouble:
         self.stop()
 
     @property
+    def _host_in_url(self):
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
     def tcp_address(self):
-        return f"127.0.0.1:{self.tcp_port}"
+        return f"{self._host_in_url}:{self.tcp_port}"
 
     @property
     def http_address(self):
-        return f"127.0.0.1:{self.http_port}"
+        return f"{self._host_in_url}:{self.http_port}"
 
     # ------------------------------------------------------------- faults
     @property
@@ -871,6 +882,8 @@ class NsqdDouble:
     # ---------------------------------------------------- HTTP (see below)
     def _wait_unstalled(self):
         with self._cond:
+            # counted once held: a test waits for this, not for a time
+            self._counters["http_stalled"] += 1
             while self._fault == "stall" and not self._stopping:
                 self._cond.wait()
 

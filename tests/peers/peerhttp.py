@@ -22,6 +22,8 @@ class TrackingHTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, addr, handler, double, bind_and_activate=True):
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
         self.double = double
         self._conns = set()
         self._conns_lock = threading.Lock()
@@ -35,7 +37,7 @@ class TrackingHTTPServer(ThreadingHTTPServer):
     def server_bind(self):
         # HTTPServer.server_bind would do a reverse DNS lookup; skip it.
         socketserver.TCPServer.server_bind(self)
-        self.server_name = "127.0.0.1"
+        self.server_name = self.server_address[0]
         self.server_port = self.server_address[1]
 
     def track(self, sock):

@@ -106,7 +106,7 @@ endpoint, then global).
     reset      the request is read, then the connection is reset (RST)
     stall      the request is read and never answered; when the mode
                changes (or the double stops) the connection is closed,
-               still without an answer
+               still without an answer; held() says how many are held
     garbage    200, Content-Type application/json, a body that is not JSON
     error      500 {"httpstatus":500,"data":null,"msg":"double: injected
                error"}
@@ -648,6 +648,7 @@ class RegistryDouble:
 
         self._lock = threading.Lock()               # faults, records
         self._cond = threading.Condition(self._lock)
+        self._held = 0                              # stalled requests
         self._state_lock = threading.RLock()        # state files
         self._global = Fault(fault)
         self._endpoint_faults = {}
@@ -896,9 +897,19 @@ class RegistryDouble:
 
     def _wait_unstalled(self, endpoint, ns):
         with self._cond:
-            while (self._fault_locked(endpoint, ns).mode == "stall"
-                   and not self._stopping):
-                self._cond.wait()
+            self._held += 1
+            try:
+                while (self._fault_locked(endpoint, ns).mode == "stall"
+                       and not self._stopping):
+                    self._cond.wait()
+            finally:
+                self._held -= 1
+
+    def held(self):
+        """How many requests a stall holds now (a state a test can wait
+        for instead of a time)."""
+        with self._cond:
+            return self._held
 
     # ---------------------------------------------------------- recording
     def _record(self, **kw):

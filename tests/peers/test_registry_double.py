@@ -76,6 +76,37 @@ def report(**over):
     return r
 
 
+def wait_until(pred, what, timeout=30.0):
+    """Poll pred until true; the timeout is a bound for a hang only."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def run_in_thread(fn, *args):
+    """Start fn(*args) in a thread; the returned function joins it and
+    gives what fn returned or the exception it raised (so that an
+    assertion about it is made in the test's own thread)."""
+    out = {}
+
+    def body():
+        try:
+            out["value"] = fn(*args)
+        except BaseException as e:          # handed to the test thread
+            out["value"] = e
+    t = threading.Thread(target=body)
+    t.start()
+
+    def join():
+        t.join(120)                         # a bound for a hang only
+        if t.is_alive():
+            raise AssertionError(f"{fn.__name__} did not return")
+        return out["value"]
+    return join
+
+
 def double_threads():
     return [t for t in threading.enumerate()
             if t.name.startswith("registry-double")
@@ -509,13 +540,12 @@ class Recording(DoubleCase):
         self.assertEqual(hreq(self.d.control_port, "GET", NS)[0], 404)
 
     def test_wait_for_requests(self):
-        def later():
-            time.sleep(0.1)
-            hreq(self.port, "POST", REP, report())
-        t = threading.Thread(target=later)
-        t.start()
-        got = self.d.wait_for_requests(1, path=REP, timeout=3)
-        t.join()
+        # the request is made once the waiter waits on the double's
+        # condition (a state, not a sleep)
+        waiting = run_in_thread(self.d.wait_for_requests, 1, REP, 30)
+        wait_until(lambda: self.d._cond._waiters, "the waiter waiting")
+        hreq(self.port, "POST", REP, report())
+        got = waiting()
         self.assertEqual(got[0].json()["agenttype"], "loda-agent")
         with self.assertRaises(TimeoutError):
             self.d.wait_for_requests(2, path=REP, timeout=0.1)
@@ -739,14 +769,20 @@ class Tls(unittest.TestCase):
                              404)
 
     def test_stuck_handshake_does_not_block_stop(self):
+        base = len(double_threads())
         d = registry.RegistryDouble(tls=(self.cert, self.key)).start()
-        s = socket.create_connection(("127.0.0.1", d.port), timeout=3)
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=60)
         self.addCleanup(s.close)                # connected, says nothing
-        time.sleep(0.1)
-        t0 = time.monotonic()
-        d.stop()
-        self.assertLess(time.monotonic() - t0, 2.0)
+        # a handler thread is in the handshake, waiting for the client
+        wait_until(lambda: any("process_request_thread" in t.name
+                               for t in threading.enumerate()),
+                   "the handshake under way")
+        # the client never speaks: a stop that waited for it would never
+        # return (run_in_thread's bound is for that hang only)
+        self.assertIsNone(run_in_thread(d.stop)())
+        self.assertEqual(s.recv(1), b"")        # closed by the double
         self.assertEqual(d.requests(), [])
+        self.assertEqual(len(double_threads()), base)
 
     def test_bad_certificate_fails_at_construction(self):
         with self.assertRaises((OSError, ssl.SSLError)):
@@ -763,15 +799,15 @@ class Lifecycle(unittest.TestCase):
         c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=3)
         hreq(0, "GET", "/x", conn=c)                    # idle keep-alive
         d.set_fault("stall")
-        stalled = threading.Thread(target=lambda: self.assertRaises(
-            Exception, hreq, d.port, "GET", "/x", None, None, 5))
-        stalled.start()
-        d.wait_for_requests(2)
+        # a stalled request whose client would wait a minute
+        stalled = run_in_thread(hreq, d.port, "GET", "/x", None, None, 60)
+        wait_until(lambda: d.held() == 1, "the request held")
         self.assertGreater(len(double_threads()), base)
-        t0 = time.monotonic()
         d.stop()
-        self.assertLess(time.monotonic() - t0, 2.0)
-        stalled.join()
+        # stop() closed it rather than waiting for the client to give up:
+        # the client saw the connection end, not its timeout
+        self.assertIsInstance(stalled(), (http.client.RemoteDisconnected,
+                                          ConnectionResetError))
         c.close()
         self.assertEqual(len(double_threads()), base)
         self.assertFalse(os.path.exists(state))         # own temp dir gone

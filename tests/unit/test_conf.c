@@ -17,6 +17,7 @@
 #include <criterion/redirect.h>
 #include <iniparser/iniparser.h>
 
+#include "as_nobody.h"
 #include "common/codec.h"
 #include "master/conf_load.h"
 
@@ -434,8 +435,7 @@ Test(conf, tabs_comments_and_quoting)
 	    "\tservers = [\"a:1\",\"[::1]:4150\"] # c\n"
 	    "\tbuffersize = \"42\"\n"
 	    "[log]\n"
-	    "\tloglevel = warning\n",
-	    &c), 0, "%s", err);
+	    "\tloglevel = warning\n", &c), 0, "%s", err);
 	cr_expect_eq(w.n, 0, "%s", w.text);
 	cr_expect_str_eq(c.listen, "10.1.2.3:80");
 	cr_assert_eq(c.ifaceprefix.n, 1);
@@ -827,16 +827,41 @@ Test(conf, directory_is_not_a_file)
 	cr_expect(strstr(err, "Is a directory") != NULL, "%s", err);
 }
 
-Test(conf, unreadable_file)
+/* In a child as nobody: 0 when conf_load() did what `arg` says. */
+static int
+load_as_nobody(void *arg)
 {
 	struct agent_conf	 c;
+	const char		*want = arg;
+	int			 rc;
 
-	if (geteuid() == 0)
-		skip_test("root reads any file");
+	rc = conf_load(path, &c, NULL, NULL, err, sizeof(err));
+	if (want == NULL) {
+		if (rc != 0) {
+			as_nobody_say("conf_load: %s", err);
+			return 1;
+		}
+		conf_free(&c);
+		return 0;
+	}
+	if (rc != -1 || strstr(err, want) == NULL) {
+		as_nobody_say("conf_load returned %d: \"%s\", not \"%s\"",
+		    rc, err, want);
+		return 1;
+	}
+	return 0;
+}
+
+/* Root reads any file: the reading is done as nobody. */
+Test(conf, unreadable_file)
+{
+	/* nobody may pass the directory: only the file's mode refuses */
+	cr_assert_eq(chmod(tmpdir, 0711), 0, "%s", strerror(errno));
 	write_file(path, "[agent]\n");
+	cr_assert_eq(chmod(path, 0644), 0);
+	as_nobody(load_as_nobody, NULL);
 	cr_assert_eq(chmod(path, 0), 0);
-	cr_assert_eq(conf_load(path, &c, NULL, NULL, err, sizeof(err)), -1);
-	cr_expect(strstr(err, "Permission denied") != NULL, "%s", err);
+	as_nobody(load_as_nobody, "Permission denied");
 }
 
 /* ---- unknown keys ---- */

@@ -4,7 +4,9 @@
  * that accepts connections and answers each request on them from a
  * canned list by path, keeping the connection open (HTTP/1.1
  * keep-alive) unless told otherwise.  "/slow" is never answered, which
- * makes timeouts; a port nobody listens on makes a refused connection.
+ * makes timeouts, and the server says on a pipe when it has one; a port
+ * nobody listens on makes a refused connection.  No test measures time:
+ * timeouts are shown by the order in which transfers end.
  * Under ASan/LSan (make unit-san) these also prove that abandoned and
  * freed transfers leave nothing behind.
  */
@@ -18,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@
 /* the server: a process group, killed whole at the end */
 static pid_t		 server_pid = -1;
 static int		 server_port;
+static int		 slow_seen[2] = { -1, -1 };	/* a byte per /slow */
 static int		 nwarn;
 static char		 lastwarn[512];
 
@@ -105,6 +109,8 @@ serve_conn(int fd)
 			_exit(0);
 		} else if (strcmp(path, "/slow") == 0) {
 			/* never answer: wait for the client to give up */
+			if (write(slow_seen[1], "s", 1) != 1)
+				_exit(1);
 			while ((n = read(fd, buf, sizeof(buf))) > 0 ||
 			    (n == -1 && errno == EINTR))
 				;
@@ -185,6 +191,8 @@ setup(void)
 	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
 	cr_assert_neq(lfd = listen_local(&server_port, 16), -1,
 	    "listen: %s", strerror(errno));
+	cr_assert_eq(pipe2(slow_seen, O_CLOEXEC), 0, "pipe: %s",
+	    strerror(errno));
 	cr_assert_neq(server_pid = fork(), -1);
 	if (server_pid == 0) {
 		/* its own group, so the end kills the connections too;
@@ -199,6 +207,8 @@ setup(void)
 	/* also here: the end must not race the child's setpgid */
 	setpgid(server_pid, server_pid);
 	close(lfd);
+	close(slow_seen[1]);
+	slow_seen[1] = -1;
 }
 
 static void
@@ -211,6 +221,9 @@ teardown(void)
 			;
 	}
 	server_pid = -1;
+	if (slow_seen[0] != -1)
+		close(slow_seen[0]);
+	slow_seen[0] = -1;
 	curl_global_cleanup();
 }
 
@@ -415,6 +428,28 @@ finish(struct run *r, struct xfer *x)
 	cr_assert_eq(nwarn, 0, "warned: %s", lastwarn);
 }
 
+static void
+slow_seen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	char	 c;
+
+	if (read(w->fd, &c, 1) == 1)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+/* Run the loop until the server has a /slow request (or WAIT s). */
+static void
+run_until_slow_seen(struct run *r)
+{
+	ev_io	 io;
+
+	ev_io_init(&io, slow_seen_cb, slow_seen[0], EV_READ);
+	ev_io_start(r->loop, &io);
+	run_for(r, MAXDONE, WAIT);
+	ev_io_stop(r->loop, &io);
+	cr_assert_eq(r->timedout, 0, "the server never got /slow");
+}
+
 /* A handle the server never answers, added, and one it answers. */
 static void
 slow_and_ok(struct run *r, struct xfer *slow, long slow_ms, struct xfer *ok)
@@ -502,18 +537,33 @@ Test(curl_ev, server_closes_next_request_reconnects)
 	finish(&r, &x);
 }
 
+/*
+ * Two unanswered requests, the shorter timeout added last: each ends by
+ * its own deadline, the shorter first (WAIT is only a bound for a hang).
+ */
 Test(curl_ev, timeout)
 {
 	struct run	 r;
-	struct xfer	 x;
+	struct xfer	 x, y;
+	int		 i;
 
-	one_handle(&r, &x, server_port, "/slow", 300, 1);
-	cr_assert_eq(r.d[0].result, CURLE_OPERATION_TIMEDOUT, "%d: %s",
-	    r.d[0].result, x.errbuf);
-	cr_assert_eq(r.d[0].code, 0);
-	cr_assert_geq(r.d[0].seconds, 0.29);
-	cr_assert_lt(r.d[0].seconds, 2.0);
+	run_init(&r);
+	xfer_init(&y, server_port, "/slow", 1000);
+	xfer_init(&x, server_port, "/slow", 200);
+	add(&r, &y);
+	add(&r, &x);
+	run_for(&r, 2, WAIT);
+	cr_assert_eq(r.timedout, 0, "not done in %g s", WAIT);
+	cr_assert_eq(r.n, 2);
+	cr_assert_eq(r.d[0].easy, x.easy, "the longer timeout ended first");
+	cr_assert_eq(r.d[1].easy, y.easy);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(r.d[i].result, CURLE_OPERATION_TIMEDOUT,
+		    "%d: %s", r.d[i].result, i == 0 ? x.errbuf : y.errbuf);
+		cr_assert_eq(r.d[i].code, 0);
+	}
 	cr_assert_neq(x.errbuf[0], '\0');
+	xfer_free(&y);
 	finish(&r, &x);
 }
 
@@ -565,18 +615,27 @@ Test(curl_ev, removed_transfer_never_calls_back)
 	struct run	 r;
 	struct xfer	 slow, ok;
 
+	struct xfer	 later;
+
 	slow_and_ok(&r, &slow, 300, &ok);
-	/* the request is on the wire before it is abandoned */
-	run_for(&r, 1, 0.1);
+	/* the request is at the server before it is abandoned */
+	run_until_slow_seen(&r);
 	cr_assert_eq(r.n, 0);
 	curl_ev_remove(r.ce, slow.easy);
-	/* past its timeout: only the other one ends */
+	/* past its timeout (that of one started later, and longer): only
+	 * the others end */
+	xfer_init(&later, server_port, "/slow", 600);
 	add(&r, &ok);
-	run_for(&r, 2, 0.6);
-	cr_assert_eq(r.n, 1);
+	add(&r, &later);
+	run_for(&r, 2, WAIT);
+	cr_assert_eq(r.timedout, 0, "not done in %g s", WAIT);
+	cr_assert_eq(r.n, 2);
 	cr_assert_eq(r.d[0].easy, ok.easy);
 	cr_assert_eq(r.d[0].result, CURLE_OK);
+	cr_assert_eq(r.d[1].easy, later.easy);
+	cr_assert_eq(r.d[1].result, CURLE_OPERATION_TIMEDOUT);
 	xfer_free(&slow);
+	xfer_free(&later);
 	finish(&r, &ok);
 }
 
@@ -589,7 +648,8 @@ Test(curl_ev, free_from_done)
 	slow_and_ok(&r, &slow, 3000, &ok);
 	r.remove = slow.easy;
 	add(&r, &ok);
-	run_for(&r, 2, 0.5);
+	run_for(&r, 1, WAIT);
+	cr_assert_eq(r.timedout, 0, "not done in %g s", WAIT);
 	cr_assert_eq(r.n, 1);
 	cr_assert_null(r.ce);
 	cr_assert_eq(r.d[0].easy, ok.easy);

@@ -414,7 +414,6 @@ Test(gitpull_worker, stop_kills_a_hanging_git)
 	struct sockaddr_in	 sin;
 	socklen_t		 slen = sizeof(sin);
 	struct stat		 st;
-	ev_tstamp		 t0;
 	char			 tmpl[128], p[PATH_MAX];
 	int			 ls, i;
 
@@ -436,13 +435,16 @@ Test(gitpull_worker, stop_kills_a_hanging_git)
 	memset(&hang, 0, sizeof(hang));
 	cr_assert(wait_for(&h, git_hanging, 10.), "no git running");
 
-	ev_now_update(h.loop);
-	t0 = ev_now(h.loop);
+	/*
+	 * The worker ends without waiting for git: h_stop() allows it 10 s
+	 * (a bound for a hang), git's own timeout is 60 s (conf_for), so a
+	 * worker that waited for git could not pass.  git's group is gone
+	 * after it (10 s, again only a hang bound).
+	 */
 	h_stop(&h);
-	cr_assert_lt(ev_now(h.loop) - t0, 4.0);
 	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0,
 	    "status %#x", h.status);
-	for (i = 0; i < 100 && group_alive(hang.pgid) > 0; i++)
+	for (i = 0; i < 1000 && group_alive(hang.pgid) > 0; i++)
 		usleep(10000);
 	cr_assert_eq(group_alive(hang.pgid), 0);
 	/* nothing half-cloned */

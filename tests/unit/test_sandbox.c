@@ -258,8 +258,7 @@ assert_died_at(const struct kid *k, int sig, const char *what)
 	    WTERMSIG(k->status), k->out);
 	n = (size_t)snprintf(tail, sizeof(tail), "calling %s\n", what);
 	cr_assert(k->len >= n && strcmp(k->out + k->len - n, tail) == 0,
-	    "%s: the kid did not die at that call; it said:\n%s", what,
-	    k->out);
+	    "%s: the kid did not die at that call; it said:\n%s", what, k->out);
 }
 
 /* Value of `key` in /proc/<pid>/status ("Seccomp" -> "2"). */
@@ -596,6 +595,42 @@ call_int80(pid_t other)
 {
 	(void)int80_getpid();
 }
+
+/*
+ * Can this kernel take a 32-bit system call at all?  Without IA32
+ * emulation (CONFIG_IA32_EMULATION off, as in Firecracker guests) "int
+ * $0x80" is a general protection fault: SIGSEGV before any seccomp
+ * filter sees it, so a filter's architecture check cannot be shown
+ * there.  Asked in an unfiltered child, which may die of it.
+ */
+static int
+ia32_syscalls_work(void)
+{
+	pid_t	 pid;
+	int	 status;
+
+	cr_assert_neq(pid = fork(), -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* a plain death, not ASan's report of a SEGV */
+		(void)signal(SIGSEGV, SIG_DFL);
+		_exit(int80_getpid() == getpid() ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		cr_assert_eq(errno, EINTR, "waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(status))
+		return 0;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "i386 getpid answered wrong (status %#x)", status);
+	return 1;
+}
+
+#define NEED_IA32() do {						\
+	if (!ia32_syscalls_work())					\
+		cr_skip_test("skipped: the kernel has no IA32 "	\
+		    "emulation (int $0x80 is SIGSEGV before any "	\
+		    "filter), so the architecture check cannot be "	\
+		    "shown here");					\
+} while (0)
 
 static void
 call_x32(pid_t other)
@@ -1135,8 +1170,7 @@ DENY_DEATH(clock_settime, call_clock_settime)
 Test(denylist, dies_foreign_arch_i386)
 {
 #if defined(__x86_64__)
-	if (int80_getpid() != getpid())
-		cr_skip_test("skipped: kernel without IA32 emulation");
+	NEED_IA32();
 	expect_death(SANDBOX_FILTER_DENYLIST, call_int80, "int80");
 #else
 	cr_skip_test("skipped: x86_64 only");
@@ -1315,7 +1349,11 @@ COLLECTOR_DEATH(chmod, call_chmod)
 COLLECTOR_DEATH(bpf, call_bpf)
 COLLECTOR_DEATH(clock_settime, call_clock_settime)
 #if defined(__x86_64__)
-COLLECTOR_DEATH(foreign_arch_i386, call_int80)
+Test(collector, dies_foreign_arch_i386)
+{
+	NEED_IA32();
+	expect_death(SANDBOX_FILTER_COLLECTOR, call_int80, "foreign_arch_i386");
+}
 #endif
 
 /* Sockets the parent made before the filter, as a test peer. */

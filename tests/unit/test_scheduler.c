@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "as_nobody.h"
 #include "workers/scheduler/scheduler.h"
 #include "workers/scheduler/scheduler_output.h"
 
@@ -84,8 +85,7 @@ Test(sched_params, shell_operators_refuse_the_lot)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		strlist_init(&l);
 		cr_assert_eq(scheduler_split_params(bad[i], &l, err,
-		    sizeof(err)),
-		    -1, "%s", bad[i]);
+		    sizeof(err)), -1, "%s", bad[i]);
 		cr_assert(strstr(err, "invalid parameter") != NULL, "%s", err);
 		strlist_free(&l);
 	}
@@ -202,12 +202,10 @@ Test(sched_output, plugin_result_in_both_formats)
 	buf_init(&pts);
 	cr_assert_eq(scheduler_output_result_point("pool.loda", "plugins/mysql",
 	    RESULT_REGULAR, 0,
-	    "web-01", NOW, FORMAT_LINE, &pts, err, sizeof(err)), 0, "%s",
-	    err);
+	    "web-01", NOW, FORMAT_LINE, &pts, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(scheduler_output_result_point("pool.loda", "plugins/mysql",
 	    RESULT_CALL, 1,
-	    "web-01", NOW, FORMAT_JSON, &pts, err, sizeof(err)), 0, "%s",
-	    err);
+	    "web-01", NOW, FORMAT_JSON, &pts, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(pts.p,
 	    "plugin.result,host=web-01,name=plugins/mysql,ns=pool.loda,"
 	    "type=regular value=0 1714538096\n"
@@ -292,11 +290,9 @@ Test(sched_markers, create_remove_and_the_24_hour_sweep)
 	    err);
 	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 0);
 	cr_assert_eq(scheduler_marker_create(dir, "pool.loda|mysql", err,
-	    sizeof(err)),
-	    0, "%s", err);
+	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(scheduler_marker_create(dir, "pool.loda|mysql", err,
-	    sizeof(err)),
-	    0, "%s", err);
+	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 1);
 	snprintf(path, sizeof(path), "%s/plugin.disabled/pool.loda|mysql",
 	    dir);
@@ -313,19 +309,16 @@ Test(sched_markers, create_remove_and_the_24_hour_sweep)
 	memset(&sw, 0, sizeof(sw));
 	err[0] = '\0';
 	cr_assert_eq(scheduler_marker_sweep(dir, time(NULL), 24 * 3600,
-	    swept_cb, &sw,
-	    err, sizeof(err)), 1, "%s", err);
+	    swept_cb, &sw, err, sizeof(err)), 1, "%s", err);
 	cr_assert_eq(sw.n, 1);
 	cr_assert_str_eq(sw.keys[0], "a|old");
 	cr_assert_eq(scheduler_marker_exists(dir, "a|old"), 0);
 	cr_assert_eq(scheduler_marker_exists(dir, "a|redis"), 1);
 	/* enabling twice is fine */
 	cr_assert_eq(scheduler_marker_remove(dir, "pool.loda|mysql", err,
-	    sizeof(err)),
-	    0);
+	    sizeof(err)), 0);
 	cr_assert_eq(scheduler_marker_remove(dir, "pool.loda|mysql", err,
-	    sizeof(err)),
-	    0);
+	    sizeof(err)), 0);
 	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 0);
 	cr_assert_eq(scheduler_marker_create(dir, "../x", err, sizeof(err)),
 	    -1);
@@ -336,12 +329,52 @@ Test(sched_markers, create_remove_and_the_24_hour_sweep)
 	cr_assert_eq(rmdir(dir), 0);
 }
 
+/* As nobody: scheduler_marker_dir_init(arg) fails naming `want` and EACCES. */
+struct unwritable {
+	const char	*pluginsdir;
+	const char	*want;
+};
+
+static int
+init_as_nobody(void *arg)
+{
+	const struct unwritable	*u = arg;
+	char			 err[512] = "";
+
+	if (scheduler_marker_dir_init(u->pluginsdir, err, sizeof(err)) != -1) {
+		as_nobody_say("scheduler_marker_dir_init(%s) succeeded",
+		    u->pluginsdir);
+		return 1;
+	}
+	if (strstr(err, u->want) == NULL ||
+	    strstr(err, "Permission denied") == NULL) {
+		as_nobody_say("\"%s\" lacks \"%s\" or EACCES", err, u->want);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Root writes anywhere: the scheduler's user is not root, and neither is
+ * the child that tries.  A pluginsdir it cannot write in, then a marker
+ * directory that is there but not its own.
+ */
 Test(sched_markers, an_unwritable_directory_is_reported)
 {
-	char	 err[256];
+	struct unwritable	 u;
+	char			 dir[64], sub[128], want[160];
 
-	if (geteuid() == 0)
-		cr_skip_test("root writes anywhere");
-	cr_assert_eq(scheduler_marker_dir_init("/proc", err, sizeof(err)), -1);
-	cr_assert(err[0] != '\0');
+	snprintf(dir, sizeof(dir), "/tmp/test_sched_rw.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(chmod(dir, 0755), 0);
+	snprintf(want, sizeof(want), "mkdir %s/plugin.disabled", dir);
+	u.pluginsdir = dir;
+	u.want = want;
+	as_nobody(init_as_nobody, &u);
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	u.want = sub;
+	as_nobody(init_as_nobody, &u);
+	cr_assert_eq(rmdir(sub), 0);
+	cr_assert_eq(rmdir(dir), 0);
 }

@@ -205,6 +205,12 @@ teardown(void)
 
 TestSuite(sched_flow, .init = setup, .fini = teardown, .timeout = 30);
 
+static struct sched *
+S(void)
+{
+	return h.w.priv;
+}
+
 static void
 deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -223,14 +229,99 @@ wait_for(enum role role, size_t n)
 	    proto_role_name(role), h.peers[role].n, n);
 }
 
-/* Let the loop do what is pending, for `secs`. */
+/*
+ * Run the loop until cond() holds; 10 s is a bound for a hang only.  No
+ * test waits for a fixed time: each waits for the state it needs.
+ */
 static void
-settle(double secs)
+wait_state(int (*cond)(uint32_t), uint32_t arg, const char *what)
 {
-	ev_timer_init(&h.deadline, deadline_cb, secs, 0.);
+	ev_timer	 tick;
+
+	/* a tick, for states no message announces (a file appearing) */
+	ev_timer_init(&tick, deadline_cb, 0.01, 0.01);
+	ev_timer_start(h.loop, &tick);
+	ev_timer_init(&h.deadline, deadline_cb, 10., 0.);
 	ev_timer_start(h.loop, &h.deadline);
-	while (ev_is_active(&h.deadline))
+	while (!cond(arg) && ev_is_active(&h.deadline))
 		ev_run(h.loop, EVRUN_ONCE);
+	ev_timer_stop(h.loop, &h.deadline);
+	ev_timer_stop(h.loop, &tick);
+	cr_assert(cond(arg), "no %s within 10 s", what);
+}
+
+/* The plugin "mysql" made the file `arg` names in its directory. */
+static const char	*plugin_file;
+
+static int
+plugin_made_file(uint32_t unused)
+{
+	char	 path[256];
+
+	snprintf(path, sizeof(path), "%s/%s/mysql/%s", h.dir, NS,
+	    plugin_file);
+	return access(path, F_OK) == 0;
+}
+
+/* The fetcher has the scheduler's MSG_ITEMS_ACK of our items `seq`. */
+static int
+items_acked(uint32_t seq)
+{
+	size_t	 i;
+
+	for (i = 0; i < h.peers[ROLE_FETCHER].n; i++)
+		if (h.peers[ROLE_FETCHER].q[i].type == MSG_ITEMS_ACK &&
+		    h.peers[ROLE_FETCHER].q[i].reqid == seq)
+			return 1;
+	return 0;
+}
+
+/* The scheduler took gitpull's answer `reqid`: nothing waits for it. */
+static int
+git_answered(uint32_t reqid)
+{
+	struct gitwait	*gw;
+
+	TAILQ_FOREACH(gw, &S()->gitwaits, entry)
+		if (gw->reqid == reqid)
+			return 0;
+	return 1;
+}
+
+/* The scheduler saw the edge to `role` close. */
+static int
+edge_closed(uint32_t role)
+{
+	return h.w.peers[role] == NULL;
+}
+
+/*
+ * Read what the scheduler already wrote to the test's ends: frames sent
+ * before one the test has seen are in the sockets, so a few rounds of
+ * the loop that do not block take them all.
+ */
+static void
+drain(void)
+{
+	size_t		 before, i;
+	enum role	 r;
+
+	do {
+		for (before = 0, r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+			before += h.peers[r].n;
+		for (i = 0; i < 3; i++)
+			ev_run(h.loop, EVRUN_NOWAIT);
+		for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+			before -= h.peers[r].n;
+	} while (before != 0);
+}
+
+/* A timer event fed by the test: its callback runs now. */
+static void
+fire(ev_timer *t)
+{
+	ev_feed_event(h.loop, t, EV_TIMER);
+	ev_invoke_pending(h.loop);
 }
 
 static void
@@ -266,7 +357,7 @@ send_items(const char *const *gits, const int64_t *intervals, size_t n)
 	    (uint32_t)++h.items_seq, pb.buf, pb.len, -1), 0);
 	codec_put_free(&pb);
 	items_free(&it);
-	settle(0.05);
+	wait_state(items_acked, h.items_seq, "MSG_ITEMS_ACK");
 }
 
 /* Gitpull's answer to its message `i`; the request is checked. */
@@ -283,8 +374,7 @@ git_answer(size_t i, int ok, const char *project, int update)
 	cr_assert_eq(g->type, MSG_GIT_REQ);
 	codec_get_init(&pr, g->data, g->len);
 	cr_assert_eq(plugin_msg_git_req_decode(&pr, &req, err, sizeof(err)), 0,
-	    "%s",
-	    err);
+	    "%s", err);
 	cr_assert_str_eq(req.ns, NS);
 	cr_assert_str_eq(req.project, project);
 	cr_assert_eq(req.update, update);
@@ -298,7 +388,7 @@ git_answer(size_t i, int ok, const char *project, int update)
 	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
 	    g->reqid, pb.buf, pb.len, -1), 0);
 	codec_put_free(&pb);
-	settle(0.05);
+	wait_state(git_answered, g->reqid, "use of gitpull's answer");
 }
 
 /* Gitpull's refusal of message `i` by the signature check. */
@@ -326,7 +416,7 @@ git_untrusted(size_t i, int update, int kept, const char *why)
 	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
 	    g->reqid, pb.buf, pb.len, -1), 0);
 	codec_put_free(&pb);
-	settle(0.05);
+	wait_state(git_answered, g->reqid, "use of gitpull's answer");
 }
 
 static void
@@ -411,12 +501,6 @@ sender_points(size_t i, const char *topic, uint32_t npoints, char *out,
 	cr_assert_lt(m.len, outlen);
 	memcpy(out, m.data, m.len);
 	out[m.len] = '\0';
-}
-
-static struct sched *
-S(void)
-{
-	return h.w.priv;
 }
 
 Test(sched_flow, items_checkout_schedule_run_publish)
@@ -604,7 +688,7 @@ Test(sched_flow, api_errors)
 	/* gitpull goes away: 503 at once */
 	frame_conn_close(h.peers[ROLE_GITPULL].fc);
 	h.peers[ROLE_GITPULL].fc = NULL;
-	settle(0.05);
+	wait_state(edge_closed, ROLE_GITPULL, "close of the gitpull edge");
 	front_req(14, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
 	assert_answer(i++, 14, 503, "gitpull is not running");
 }
@@ -629,9 +713,10 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 	    "\"plugins/mysql\",\"enabled\":false}");
 	cr_assert_eq(access(path, F_OK), 0);
 	cr_assert_eq(p->enabled, 0);
-	/* a disabled plugin's timer fires and nothing runs */
-	ev_feed_event(h.loop, &p->timer, EV_TIMER);
-	settle(0.2);
+	/* a disabled plugin's timer fires and nothing runs (a run starts
+	 * in the timer's callback, or not at all) */
+	fire(&p->timer);
+	cr_assert_null(p->run);
 	cr_assert_eq(p->runs, 0);
 	cr_assert_eq(h.peers[ROLE_SENDER].n, 0);
 
@@ -673,7 +758,7 @@ Test(sched_flow, items_change_reschedule_remove_and_retry)
 	/* the same items: only the failed checkout is asked again */
 	send_items(gits, ivs, 2);
 	wait_for(ROLE_GITPULL, 3);
-	settle(0.05);
+	drain();
 	cr_assert_eq(h.peers[ROLE_GITPULL].n, 3);
 	git_answer(2, 1, "redis", 0);
 	cr_assert(ev_is_active(&q->timer));
@@ -684,15 +769,14 @@ Test(sched_flow, items_change_reschedule_remove_and_retry)
 	send_items(gits, ivs, 2);
 	cr_assert_float_eq(q->timer.repeat, 60, 1e-9);
 	cr_assert(ev_is_active(&q->timer));
+	drain();
 	cr_assert_eq(h.peers[ROLE_GITPULL].n, 3);
 
 	/* mysql runs, then goes from the registry: the run may finish */
-	ev_feed_event(h.loop, &p->timer, EV_TIMER);
-	settle(0.1);
+	fire(&p->timer);
 	cr_assert_not_null(p->run);
 	/* and a tick during the run is skipped and counted */
-	ev_feed_event(h.loop, &p->timer, EV_TIMER);
-	settle(0.05);
+	fire(&p->timer);
 	cr_assert_eq(p->skipped, 1);
 	cr_assert_eq(S()->st.skipped, 1);
 	send_items(&gits[1], &ivs[1], 1);
@@ -724,7 +808,7 @@ Test(sched_flow, gitpull_restarts_and_the_checkout_is_asked_again)
 	/* gitpull dies before answering */
 	frame_conn_close(h.peers[ROLE_GITPULL].fc);
 	h.peers[ROLE_GITPULL].fc = NULL;
-	settle(0.05);
+	wait_state(edge_closed, ROLE_GITPULL, "close of the gitpull edge");
 	cr_assert_null(h.w.peers[ROLE_GITPULL]);
 	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
 	cr_assert_eq(p->checkout, CHECKOUT_PENDING);
@@ -744,7 +828,7 @@ Test(sched_flow, shutdown_ends_the_runs)
 	static const char *const gits[] = { GIT };
 	static const int64_t ivs[] = { 0 };
 
-	checkout("mysql", "#!/bin/sh\ntrap '' TERM\nsleep 30\n");
+	checkout("mysql", "#!/bin/sh\ntrap '' TERM\n: > trapped\nsleep 30\n");
 	send_items(gits, ivs, 1);
 	wait_for(ROLE_GITPULL, 1);
 	git_answer(0, 1, "mysql", 0);
@@ -752,6 +836,9 @@ Test(sched_flow, shutdown_ends_the_runs)
 	wait_for(ROLE_GITPULL, 2);
 	git_answer(1, 1, "mysql", 0);
 	cr_assert_eq(scheduler_runner_active(S()->runner), 1);
+	/* the shutdown comes once the plugin ignores SIGTERM */
+	plugin_file = "trapped";
+	wait_state(plugin_made_file, 0, "SIGTERM ignored by the plugin");
 	scheduler_ops.shutdown(&h.w);
 	/* SIGTERM is ignored: SIGKILL after the grace, then the answer */
 	assert_answer(0, 1, 200, "\"status\":\"failed\",\"exit\":null,"
@@ -815,4 +902,51 @@ Test(sched_flow, untrusted_commits_are_not_run)
 	git_answer(3, 1, "mysql", 0);
 	cr_assert_eq(p->checkout, CHECKOUT_OK);
 	cr_assert(ev_is_active(&p->timer));
+}
+
+/*
+ * A plugin disabled through the API is enabled again by the hourly sweep
+ * once its marker is 24 hours old, in memory too: its next tick runs it.
+ * The markers' clock is moved forward, not waited for.
+ */
+Test(sched_flow, hourly_sweep_enables_again_after_a_day)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 10 };
+	struct plugin	*p;
+
+	checkout("mysql", "#!/bin/sh\necho '[]'\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
+	/* the sweep is a timer of the scheduler's, every hour */
+	cr_assert(ev_is_active(&S()->sweep));
+	cr_assert_float_eq(S()->sweep.repeat, 3600, 1e-9);
+
+	front_req(1, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
+	assert_answer(0, 1, 200, "\"enabled\":false}");
+	cr_assert_eq(p->enabled, 0);
+
+	/* an hour later: still disabled, the marker stays */
+	scheduler_clock_advance(3600);
+	fire(&S()->sweep);
+	cr_assert_eq(p->enabled, 0);
+	cr_assert_eq(scheduler_marker_exists(h.dir, NS "|mysql"), 1);
+	fire(&p->timer);
+	cr_assert_null(p->run);
+
+	/* a day after the disable: enabled, the marker gone */
+	scheduler_clock_advance(23 * 3600);
+	fire(&S()->sweep);
+	cr_assert_eq(p->enabled, 1);
+	cr_assert_eq(scheduler_marker_exists(h.dir, NS "|mysql"), 0);
+
+	/* and its next tick runs it */
+	fire(&p->timer);
+	cr_assert_not_null(p->run);
+	wait_for(ROLE_SENDER, 1);
+	cr_assert_eq(p->runs, 1);
+	front_req(2, PLUGIN_OP_LIST, "", "", 0, NULL);
+	assert_answer(1, 2, 200, "\"enabled\":true,");
 }

@@ -521,7 +521,7 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char		 err[512];
 
 	err[0] = '\0';
-	if (scheduler_marker_sweep(s->w->conf.pluginsdir, time(NULL),
+	if (scheduler_marker_sweep(s->w->conf.pluginsdir, scheduler_now(),
 	    MARKER_MAX_AGE,
 	    sweep_enable, s, err, sizeof(err)) == -1 || err[0] != '\0')
 		log_warnx("%s: disable markers: %s", __func__, err);

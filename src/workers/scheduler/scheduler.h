@@ -163,8 +163,7 @@ void		 scheduler_plugin_release(struct plugin *);
 int		 scheduler_plugin_waits_git(const struct plugin *);
 /* Start a run now; the answer to `reqid` (0 = none) comes at its end. */
 void		 scheduler_run(struct plugin *, enum run_kind,
-		    const struct strlist *argv, double timeout,
-		    uint32_t reqid);
+		    const struct strlist *argv, double timeout, uint32_t reqid);
 void		 scheduler_schedule(struct plugin *);
 /* MSG_PLUGIN_RESP; reqid 0 (nobody waits) sends nothing. */
 void		 scheduler_respond(struct sched *, uint32_t reqid, int status,
@@ -248,6 +247,13 @@ int		 scheduler_once(struct worker *, const struct items *,
 		    const struct scheduler_once *);
 
 /* scheduler_state.c: pluginsdir/plugin.disabled/<ns>|<project> */
+/*
+ * The clock the markers' age is read by: the time of day, plus what a
+ * test moved it forward with scheduler_clock_advance() (never called in
+ * the daemon).
+ */
+time_t		 scheduler_now(void);
+void		 scheduler_clock_advance(time_t);
 int		 scheduler_marker_path(const char *pluginsdir, const char *key,
 		    char *buf, size_t len);
 int		 scheduler_marker_exists(const char *pluginsdir,

@@ -12,9 +12,25 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MARKER_DIR	"plugin.disabled"
+
+/* How far tests moved the markers' clock (scheduler_clock_advance()). */
+static time_t	 clock_skew;
+
+time_t
+scheduler_now(void)
+{
+	return time(NULL) + clock_skew;
+}
+
+void
+scheduler_clock_advance(time_t secs)
+{
+	clock_skew += secs;
+}
 
 static int
 marker_dir(const char *pluginsdir, char *buf, size_t len)
