@@ -8,7 +8,8 @@ DESTDIR ?=
 DEB_PKGS = gcc make autoconf pkg-config libev-dev libyajl-dev \
 	libcurl4-openssl-dev libbsd-dev libiniparser-dev libseccomp-dev \
 	libhttp-parser-dev libcriterion-dev curl git python3 procps iproute2 \
-	influxdb openssh-client clang libclang-rt-14-dev locales openssl
+	influxdb openssh-client clang libclang-rt-14-dev locales openssl \
+	prometheus systemd logrotate
 
 # A locale with a decimal comma: test_encode.c proves the digits of a
 # float do not follow LC_NUMERIC.
@@ -194,10 +195,20 @@ fuzz-regress: src/config.h
 bench: agent
 	$(MAKE) -C bench
 
+# The unit goes where systemd looks for local units, with ExecStart
+# pointing at the installed binary.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
 install: agent
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/logrotate.d
 	install -m 0755 agent $(DESTDIR)$(PREFIX)/sbin/agent
+	sed 's|/usr/local/sbin/agent|$(PREFIX)/sbin/agent|' \
+	    contrib/agent.service > $(DESTDIR)$(UNITDIR)/agent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/agent.service
+	[ -e $(DESTDIR)/etc/logrotate.d/agent ] || \
+	    install -m 0644 contrib/agent.logrotate $(DESTDIR)/etc/logrotate.d/agent
 	install -m 0644 doc/agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/agent.8
 	install -m 0644 doc/agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/agent.conf.5
 	[ -e $(DESTDIR)/etc/agent.conf ] || \

@@ -60,6 +60,8 @@ struct agent_conf {
 	char		 ntpserver[CONF_STR_MAX];	/* TIME, "" = off */
 	char		 coredumpdir[CONF_STR_MAX];	/* COREDUMP */
 	int		 collect;	/* system collectors, PORT, PROC */
+	int		 selfmetrics;	/* agent.* points to the output */
+	int64_t		 selfmetricsinterval;	/* seconds between them */
 
 	/* [output] */
 	char		 output_name[CONF_STR_MAX];	/* nsq, influxdb, file */

@@ -67,8 +67,11 @@ static const uint16_t ctl_master_sends_sender[] = {
 static const uint16_t ctl_worker_sends[] = {
 	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_STATS, MSG_NONE
 };
-/* The front also asks for the worker table behind /me/status. */
-static const uint16_t ctl_front_sends[] = {
+/*
+ * The front also asks for the worker table behind /me/status and
+ * /metrics, the collector for the figures it publishes as self metrics.
+ */
+static const uint16_t ctl_status_sends[] = {
 	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_STATUS_REQ,
 	MSG_STATS, MSG_NONE
 };
@@ -79,13 +82,13 @@ static const uint16_t ctl_front_sends[] = {
 	{ ROLE_MASTER, (r), (msends), (sends), CTL_MAXPAYLOAD, 1 }
 
 static const struct edge_def control_edges[ROLE_MAX] = {
-	[ROLE_FRONT] = CTL_EDGE(ROLE_FRONT, ctl_front_sends),
+	[ROLE_FRONT] = CTL_EDGE(ROLE_FRONT, ctl_status_sends),
 	[ROLE_FETCHER] = CTL_EDGE(ROLE_FETCHER, ctl_worker_sends),
 	[ROLE_GITPULL] = CTL_EDGE(ROLE_GITPULL, ctl_worker_sends),
 	[ROLE_SCHEDULER] = CTL_EDGE(ROLE_SCHEDULER, ctl_worker_sends),
 	[ROLE_SENDER] = CTL_EDGE_TO(ROLE_SENDER, ctl_master_sends_sender,
 	    ctl_worker_sends),
-	[ROLE_COLLECTOR] = CTL_EDGE(ROLE_COLLECTOR, ctl_worker_sends),
+	[ROLE_COLLECTOR] = CTL_EDGE(ROLE_COLLECTOR, ctl_status_sends),
 };
 
 static const uint16_t front_to_sender[] = { MSG_HELLO, MSG_POINTS, MSG_NONE };

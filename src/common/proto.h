@@ -41,7 +41,9 @@ enum msg_type {
 	MSG_CONF_ACK,		/* u64 generation, u32 ok, str error */
 	MSG_LOG,		/* u32 level, str text */
 	MSG_PEER_STATE,		/* u32 peer role, u32 peer pid (0 = down) */
-	MSG_STATUS_REQ,		/* empty; reqid echoed in MSG_STATUS */
+	MSG_STATUS_REQ,		/* empty; reqid echoed in MSG_STATUS (front:
+				 * /me/status, /metrics; collector: self
+				 * metrics) */
 
 	/* peer edges */
 	MSG_HELLO,		/* u32 role, u64 generation: first frame */
@@ -57,7 +59,8 @@ enum msg_type {
 
 	/* control edge, worker -> master; new types go last, numbers stay */
 	MSG_STATS,		/* u32 n, n x (str key, u64 value), str
-				 * note: counters shown in /me/status */
+				 * note: counters shown in /me/status; then
+				 * typed samples (metrics.h) for /metrics */
 	MSG_REOPEN,		/* retired (number kept): the master now
 				 * sends MSG_OUTPUT_FILE on SIGUSR1 */
 

@@ -50,6 +50,24 @@ status_stats_decode(struct preader *pr, struct worker_stats *s)
 	return pr->failed ? -1 : 0;
 }
 
+int
+status_stats_msg_decode(struct preader *pr, struct worker_stats *s,
+    struct metric_set *ms, char *err, size_t errlen)
+{
+	if (status_stats_decode(pr, s) == -1) {
+		snprintf(err, errlen, "stats: %s", pr->failed ? pr->err :
+		    "too many counters");
+		return -1;
+	}
+	if (metrics_decode(pr, ms, err, errlen) == -1)
+		return -1;
+	if (codec_get_end(pr) == -1) {
+		snprintf(err, errlen, "stats: %s", pr->err);
+		return -1;
+	}
+	return 0;
+}
+
 void
 status_encode(struct pbuf *pb, const struct agent_status *st)
 {
@@ -75,6 +93,13 @@ status_encode(struct pbuf *pb, const struct agent_status *st)
 		for (r = 0; r < ROLE_MAX; r++)
 			codec_put_u32(pb, w->peers[r]);
 	}
+	metrics_encode(pb, &st->metrics);
+}
+
+void
+status_free(struct agent_status *st)
+{
+	metrics_free(&st->metrics);
 }
 
 int
@@ -83,6 +108,7 @@ status_decode(struct preader *pr, struct agent_status *st, char *err,
 {
 	struct worker_status	*w;
 	uint32_t		 i, r;
+	char			 why[256];
 
 	memset(st, 0, sizeof(*st));
 	codec_get_strbuf(pr, st->version, sizeof(st->version));
@@ -118,8 +144,15 @@ status_decode(struct preader *pr, struct agent_status *st, char *err,
 			return -1;
 		}
 	}
+	if (!pr->failed && metrics_decode(pr, &st->metrics, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "status: %s", why);
+		status_free(st);
+		return -1;
+	}
 	if (codec_get_end(pr) == -1) {
 		snprintf(err, errlen, "status: %s", pr->err);
+		status_free(st);
 		return -1;
 	}
 	return 0;

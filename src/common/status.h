@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "metrics.h"
 #include "proto.h"
 
 struct pbuf;
@@ -37,9 +38,16 @@ struct worker_stats {
 	char		 note[256];	/* e.g. the last error */
 };
 
-/* MSG_STATS, worker -> master, and inside MSG_STATUS. */
+/*
+ * MSG_STATS, worker -> master: these flat counters (shown per worker in
+ * /me/status, also inside MSG_STATUS), then the worker's typed samples
+ * (metrics.h).
+ */
 void	 status_stats_encode(struct pbuf *, const struct worker_stats *);
 int	 status_stats_decode(struct preader *, struct worker_stats *);
+/* The whole MSG_STATS payload; 0, or -1 with err. */
+int	 status_stats_msg_decode(struct preader *, struct worker_stats *,
+	    struct metric_set *, char *err, size_t errlen);
 
 struct worker_status {
 	uint32_t	 role;		/* enum role */
@@ -61,10 +69,17 @@ struct agent_status {
 	uint64_t	 generation;	/* config generation */
 	uint32_t	 nworkers;
 	struct worker_status w[ROLE_MAX];
+	/*
+	 * Every role's samples as the master totals them (counters of dead
+	 * workers included) and the master's own (metrics.h).
+	 */
+	struct metric_set metrics;
 };
 
 void	 status_encode(struct pbuf *, const struct agent_status *);
+/* `st` needs status_free() after a successful decode. */
 int	 status_decode(struct preader *, struct agent_status *, char *err,
 	    size_t errlen);
+void	 status_free(struct agent_status *);
 
 #endif

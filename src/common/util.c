@@ -29,6 +29,19 @@ util_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* mkdir, then the mode asked for whatever the umask: 0 or -1 (errno). */
+static int
+mkdir_exact(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == -1)
+		return -1;
+	/*
+	 * Under systemd's UMask=0027 a pluginsdir made 0750 would shut
+	 * the plugins' user out; only a directory made here is changed.
+	 */
+	return chmod(path, mode);
+}
+
 int
 util_mkdir_p(const char *path, mode_t mode)
 {
@@ -44,11 +57,11 @@ util_mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, mode) == -1 && errno != EEXIST)
+		if (mkdir_exact(buf, mode) == -1 && errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) == -1) {
+	if (mkdir_exact(buf, mode) == -1) {
 		if (errno != EEXIST)
 			return -1;
 		if (stat(buf, &sb) == -1)

@@ -8,9 +8,10 @@
 /* write(2) until done or a real error; EINTR retried. 0 or -1. */
 int	 util_write_all(int fd, const void *, size_t);
 /*
- * mkdir -p; existing directories are fine. 0 or -1 with errno.  Follows
- * links by name: for a worker inside its own directory only, never for
- * the master (src/master/pathsafe.h).
+ * mkdir -p, each directory made with `mode` whatever the umask; existing
+ * directories are fine (and left as they are). 0 or -1 with errno.
+ * Follows links by name: for a worker inside its own directory only,
+ * never for the master (src/master/pathsafe.h).
  */
 int	 util_mkdir_p(const char *path, mode_t mode);
 /* Strict decimal parse of the whole string; 0 or -1. */

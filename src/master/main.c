@@ -19,6 +19,7 @@
 #include "log.h"
 #include "master.h"
 #include "proto.h"
+#include "testmode.h"
 #include "util.h"
 #include "workers/worker.h"
 
@@ -40,10 +41,17 @@ static const char usage_text[] =
 "  check  [-f FILE]                   validate FILE (values and the paths\n"
 "                                     it names) and print the effective "
 "config\n"
+"  test   [-f FILE] [-n NS] [-p REPO] [-v]\n"
+"                                     run every collector and plugin once as\n"
+"                                     the daemon would; print the points,\n"
+"                                     publish nothing\n"
+"  plugin run [-f FILE] [-t SECONDS] [-v] NS REPO [-- PARAM...]\n"
+"                                     the same for one plugin\n"
 "  version                            print the version\n"
 "\n"
 "FILE defaults to " DEFAULT_CONF "; PIDFILE to the config's pidfile.\n"
-"exit codes: 0 ok, 1 failure, 2 usage or invalid config, 3 not running.\n";
+"exit codes: 0 ok, 1 failure (test: a plugin failed), 2 usage or invalid\n"
+"config, 3 not running.\n";
 
 static void
 usage(FILE *f)
@@ -245,6 +253,16 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "-v") == 0) {
 		printf("agent %s\n", PACKAGE_VERSION);
 		return EXIT_OK;
+	}
+	if (strcmp(cmd, "test") == 0)
+		return testmode_test(argc - 1, argv + 1);
+	if (strcmp(cmd, "plugin") == 0) {
+		if (argc < 3 || strcmp(argv[2], "run") != 0) {
+			fprintf(stderr, "agent: plugin takes \"run\"\n");
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		return testmode_plugin_run(argc - 2, argv + 2);
 	}
 	if (strcmp(cmd, "start") == 0)
 		rv = parse_opts(argc - 1, argv + 1, "f:Fh", &o);

@@ -51,6 +51,8 @@ master_stop(struct master *m, int code)
 		return;
 	m->phase = M_STOPPING;
 	m->exit_code = code;
+	notify_send(&m->notify, NOTIFY_STOPPING, code == 0 ?
+	    "stopping the workers" : "startup failed; stopping");
 	ev_timer_stop(m->loop, &m->reload_timer);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		w = &m->w[r];
@@ -136,6 +138,7 @@ master_started(struct master *m)
 	    m->listen_unix != -1 ? ", unix:" : "",
 	    m->listen_unix != -1 ? m->conf.socket : "");
 	log_info("%s", msg);
+	notify_send(&m->notify, NOTIFY_READY, msg);
 	if (m->foreground && m->listen_tcp != -1)
 		log_info("try: curl -s http://%s/me/status", m->conf.listen);
 	strlcat(msg, "\n", sizeof(msg));
@@ -171,6 +174,9 @@ send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		ws->stats = w->stats;
 		memcpy(ws->peers, w->peers, sizeof(ws->peers));
 	}
+	/* a sample lost to memory is better than no answer at all */
+	if (stats_table(m, &st.metrics) == -1)
+		log_warnx("%s: some samples left out of the status", __func__);
 	codec_put_init(&pb);
 	status_encode(&pb, &st);
 	if (codec_put_failed(&pb) ||
@@ -178,6 +184,7 @@ send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		log_warn("%s: status to %s", __func__,
 		    proto_role_name(to->role));
 	codec_put_free(&pb);
+	status_free(&st);
 }
 
 /* Workers that have not acknowledged the current generation, as text. */
@@ -200,6 +207,20 @@ reload_laggards(struct master *m, char *buf, size_t len)
 	return n;
 }
 
+/* The manager learns the reload is over, applied or not. */
+static void
+reload_over(struct master *m, const char *how)
+{
+	char	 status[256];
+
+	if (!m->reloading)
+		return;
+	m->reloading = 0;
+	snprintf(status, sizeof(status), "config generation %llu: %s",
+	    (unsigned long long)m->generation, how);
+	notify_send(&m->notify, NOTIFY_READY, status);
+}
+
 static void
 reload_acked(struct master *m)
 {
@@ -211,6 +232,7 @@ reload_acked(struct master *m)
 	ev_timer_stop(m->loop, &m->reload_timer);
 	log_info("reload: config generation %llu acknowledged by every "
 	    "worker", (unsigned long long)m->generation);
+	reload_over(m, "reload applied by every worker");
 }
 
 static void
@@ -219,10 +241,13 @@ reload_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct master	*m = t->data;
 	char		 who[128];
 
-	if (reload_laggards(m, who, sizeof(who)) > 0)
+	if (reload_laggards(m, who, sizeof(who)) > 0) {
 		log_warnx("%s: reload: config generation %llu not acknowledged "
 		    "within %.0f s by: %s", __func__,
 		    (unsigned long long)m->generation, RELOAD_ACK_TIMEOUT, who);
+		reload_over(m, "reload not acknowledged by every worker (see "
+		    "the log)");
+	}
 }
 
 /* Apply a new listener set; only what changed is re-bound. */
@@ -281,6 +306,8 @@ master_reload(struct master *m)
 		return;
 	}
 	log_info("reload: reading %s", m->conf_path);
+	m->reloading = 1;
+	notify_send(&m->notify, NOTIFY_RELOADING, "reloading the config");
 	/* a failed load leaves `next` empty, safe to free */
 	if (conf_load(m->conf_path, &next, conf_warn, m, err,
 	    sizeof(err)) == -1 ||
@@ -335,11 +362,15 @@ master_reload(struct master *m)
 		    (listeners_changed && spawn_send_listeners(m, w) == -1))
 			supervise_kill(w, "could not send its new config");
 	}
+	/* no worker to wait for (all restarting): over already */
+	reload_acked(m);
 	return;
 fail:
 	log_warnx("%s: reload failed, keeping config generation %llu: %s",
 	    __func__, (unsigned long long)m->generation, err);
 	conf_free(&next);
+	reload_over(m, "reload refused, the running config stays (see the "
+	    "log)");
 }
 
 /* Messages a worker sends the master on its control edge. */
@@ -349,14 +380,17 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	struct wslot	*w = arg;
 	struct master	*m = w->m;
 	struct preader	 pr;
-	char		*text;
-	struct worker_stats stats;
+	char		*text, why[256];
 	uint32_t	 level, peer, peerpid, ok;
 	uint64_t	 gen;
 
 	codec_get_init(&pr, in->data, in->datalen);
-	/* a dead worker's last frames: only its log lines still matter */
-	if (w->reaped && in->hdr.type != MSG_LOG)
+	why[0] = '\0';
+	/*
+	 * A dead worker's last frames: its log lines still matter, and its
+	 * last counters (they join its role's base right after).
+	 */
+	if (w->reaped && in->hdr.type != MSG_LOG && in->hdr.type != MSG_STATS)
 		return;
 	switch (in->hdr.type) {
 	case MSG_READY:
@@ -416,10 +450,8 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		send_status(m, w, in->hdr.reqid);
 		return;
 	case MSG_STATS:
-		if (status_stats_decode(&pr, &stats) == -1
-		    || codec_get_end(&pr) == -1)
+		if (stats_worker_msg(w, &pr, why, sizeof(why)) == -1)
 			break;
-		w->stats = stats;
 		return;
 	default:
 		break;
@@ -427,7 +459,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	/* a worker that breaks the protocol is not trusted to go on */
 	log_warnx("%s: bad %s message from %s: %s", __func__,
 	    proto_msg_name(in->hdr.type), proto_role_name(w->role),
-	    pr.failed ? pr.err : "unexpected");
+	    why[0] != '\0' ? why : pr.failed ? pr.err : "unexpected");
 	supervise_kill(w, "protocol error on its control edge");
 }
 
@@ -563,6 +595,7 @@ master_setup(struct master *m, const char *conf_path, char *err,
 static void
 master_cleanup(struct master *m)
 {
+	notify_close(&m->notify);
 	if (m->exe_fd != -1)
 		close(m->exe_fd);
 	m->exe_fd = -1;
@@ -598,6 +631,7 @@ master_start(const char *conf_path, int foreground)
 	m->listen_tcp = m->listen_unix = -1;
 	m->exe_fd = -1;
 	m->report_fd = -1;
+	notify_init(&m->notify);
 	m->pidfile.fd = -1;
 	m->log.fd = -1;
 	m->generation = 1;
@@ -609,10 +643,13 @@ master_start(const char *conf_path, int foreground)
 	 */
 	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0) == -1)
 		log_warn("%s: close_range", __func__);
+	/* before any child: none of them may inherit NOTIFY_SOCKET */
+	(void)notify_open(&m->notify);
 	/* SIGHUP re-reads it after we chdir("/") */
 	if (realpath(conf_path, m->conf_path) == NULL) {
 		fprintf(stderr, "agent: cannot read %s: %s\n", conf_path,
 		    strerror(errno));
+		notify_close(&m->notify);
 		free(m);
 		return 2;
 	}
@@ -649,6 +686,9 @@ master_start(const char *conf_path, int foreground)
 	m->unprivileged = geteuid() != 0;
 	log_info("agent %s starting (master pid %ld, config %s)",
 	    PACKAGE_VERSION, (long)getpid(), conf_path);
+	if (m->notify.err[0] != '\0')
+		log_warnx("%s: %s: no readiness notifications", __func__,
+		    m->notify.err);
 	if (m->unprivileged)
 		log_warnx("%s: not running as root: workers keep uid %ld, no "
 		    "user switch and no chroot; rlimits, no_new_privs and "
@@ -716,6 +756,7 @@ master_start(const char *conf_path, int foreground)
 	log_set_sink(NULL, NULL);
 	logfile_close(&m->log);
 	ev_loop_destroy(m->loop);
+	stats_free(m);
 	conf_free(&m->conf);
 	free(m);
 	return code;

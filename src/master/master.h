@@ -11,6 +11,9 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <ev.h>
 
 #include "conf.h"
@@ -38,6 +41,21 @@ enum wstate {
 
 struct master;
 
+/* The service manager's socket (notify.c); fd -1: none. */
+struct notify {
+	int			 fd;
+	struct sockaddr_un	 sa;
+	socklen_t		 salen;
+	char			 err[256];	/* why it is not used */
+};
+
+enum notify_state {
+	NOTIFY_STATUS = 0,	/* STATUS= only */
+	NOTIFY_READY,
+	NOTIFY_RELOADING,
+	NOTIFY_STOPPING
+};
+
 struct wslot {
 	struct master		*m;
 	enum role		 role;
@@ -55,6 +73,7 @@ struct wslot {
 	uint64_t		 acked_gen;
 	pid_t			 peers[ROLE_MAX];
 	struct worker_stats	 stats;		/* its last MSG_STATS */
+	struct metric_set	 metrics;	/* and its typed samples */
 	ev_timer		 setup_timer;
 	ev_timer		 restart_timer;
 };
@@ -88,10 +107,16 @@ struct master {
 	ev_timer		 stop_timer;
 	ev_timer		 reload_timer;	/* acks of a new generation */
 	ev_timer		 orphan_timer;	/* orphans.c sweep */
+	/* per role, what its dead processes counted (stats.c) */
+	struct metric_set	 base[ROLE_MAX];
+	struct notify		 notify;	/* systemd's, if any */
+	int			 reloading;	/* RELOADING=1 sent, READY=1
+						 * not yet */
 };
 
 /* master.c */
 int	 master_start(const char *conf_path, int foreground);
+
 
 /* spawn.c */
 int	 spawn_worker(struct master *, struct wslot *);
@@ -131,6 +156,35 @@ int	 orphans_become_subreaper(void);
 void	 orphans_start(struct master *);
 /* Kill our children that are not workers; how many were found. */
 int	 orphans_sweep(struct master *);
+
+/* stats.c */
+struct preader;
+/* MSG_STATS from `w`; 0, or -1 with err (a protocol error). */
+int	 stats_worker_msg(struct wslot *, struct preader *, char *err,
+	    size_t errlen);
+/* `w` died: its counters join its role's base. */
+void	 stats_worker_died(struct master *, struct wslot *);
+/* Every sample: the master's, and each role's base plus its worker's. */
+int	 stats_table(struct master *, struct metric_set *out);
+void	 stats_free(struct master *);
+
+/* notify.c */
+void	 notify_init(struct notify *);
+/*
+ * From NOTIFY_SOCKET (then removed from the environment); 0 when there
+ * is none or it is usable, -1 with n->err when it is not (logged by the
+ * caller, whose log may not be open yet).
+ */
+int	 notify_open(struct notify *);
+void	 notify_close(struct notify *);
+/* Send one state; nothing without a socket, failures logged. */
+void	 notify_send(struct notify *, enum notify_state, const char *status);
+/* The datagram: 0 when it does not fit in len. */
+size_t	 notify_build(char *buf, size_t len, enum notify_state,
+	    uint64_t monotonic_usec, const char *status);
+/* NOTIFY_SOCKET's value as an address; 0, or -1 with err. */
+int	 notify_address(const char *, struct sockaddr_un *, socklen_t *,
+	    char *err, size_t errlen);
 
 /* daemon.c */
 int	 daemon_detach(int *report_fd, char *err, size_t errlen);

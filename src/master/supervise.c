@@ -165,6 +165,8 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	if (w->ctl != NULL && frame_drain(w->ctl) == 0)
 		frame_conn_close(w->ctl);
 	w->ctl = NULL;
+	/* what it counted stays counted: rate() must not see a reset */
+	stats_worker_died(m, w);
 	ran = ev_now(m->loop) - w->started_mono;
 	pid = w->pid;
 	w->pid = 0;

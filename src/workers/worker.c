@@ -202,25 +202,19 @@ send_hello(struct worker *w, enum role peer)
 	codec_put_free(&pb);
 }
 
-static int
-attach_peer(struct worker *w, struct frame_in *in)
+int
+worker_peer_attach(struct worker *w, enum role peer, int fd)
 {
-	struct preader		 pr;
 	struct frame_rules	 rules;
 	const struct edge_def	*e;
 	char			 name[64];
-	uint32_t		 peer;
-	int			 fd = in->fd;
 
-	codec_get_init(&pr, in->data, in->datalen);
-	peer = codec_get_u32(&pr);
-	if (codec_get_end(&pr) == -1 || fd == -1 || peer >= ROLE_MAX ||
-	    (e = proto_peer_edge_find(w->role, (enum role)peer)) == NULL) {
-		log_warnx("%s: bad PEER message: %s", __func__,
-		    pr.failed ? pr.err : "no descriptor or no such edge");
+	if ((unsigned)peer >= ROLE_MAX ||
+	    (e = proto_peer_edge_find(w->role, peer)) == NULL) {
+		(void)close(fd);
+		errno = EINVAL;
 		return -1;
 	}
-	in->fd = -1;
 	if (w->peers[peer] != NULL) {
 		/*
 		 * The master re-wired this edge: the old one is dead, even if
@@ -228,22 +222,42 @@ attach_peer(struct worker *w, struct frame_in *in)
 		 */
 		frame_conn_close(w->peers[peer]);
 		w->peers[peer] = NULL;
-		report_peer(w, (enum role)peer, 0);
+		report_peer(w, peer, 0);
 	}
 	snprintf(name, sizeof(name), "%s<->%s", proto_role_name(w->role),
-	    proto_role_name((enum role)peer));
+	    proto_role_name(peer));
 	rules.edge = e;
 	rules.self = w->role;
 	rules.name = name;
 	w->peers[peer] = frame_conn_new(w->loop, fd, &rules, peer_msg_cb,
 	    peer_close_cb, w);
-	if (w->peers[peer] == NULL) {
-		log_warn("%s: edge to %s", __func__, proto_role_name(peer));
-		return 0;
-	}
+	if (w->peers[peer] == NULL)
+		return -1;
 	/* before our start() the HELLO waits: see worker_go() */
 	if (w->setup_done)
-		send_hello(w, (enum role)peer);
+		send_hello(w, peer);
+	return 0;
+}
+
+static int
+attach_peer(struct worker *w, struct frame_in *in)
+{
+	struct preader		 pr;
+	uint32_t		 peer;
+	int			 fd = in->fd;
+
+	codec_get_init(&pr, in->data, in->datalen);
+	peer = codec_get_u32(&pr);
+	if (codec_get_end(&pr) == -1 || fd == -1 || peer >= ROLE_MAX ||
+	    proto_peer_edge_find(w->role, (enum role)peer) == NULL) {
+		log_warnx("%s: bad PEER message: %s", __func__,
+		    pr.failed ? pr.err : "no descriptor or no such edge");
+		return -1;
+	}
+	in->fd = -1;
+	if (worker_peer_attach(w, (enum role)peer, fd) == -1)
+		log_warn("%s: edge to %s", __func__,
+		    proto_role_name((enum role)peer));
 	return 0;
 }
 
@@ -429,13 +443,96 @@ sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	worker_stop(w);
 }
 
+/* The control edge and the log sink of a worker; 0 or -1. */
+static int
+ctl_attach(struct worker *w, int fd)
+{
+	struct frame_rules	 rules;
+	char			 name[64];
+
+	snprintf(name, sizeof(name), "%s<->master", proto_role_name(w->role));
+	rules.edge = proto_control_edge(w->role);
+	rules.self = w->role;
+	rules.name = name;
+	w->ctl = frame_conn_new(w->loop, fd, &rules, ctl_msg_cb,
+	    ctl_close_cb, w);
+	if (w->ctl == NULL)
+		return -1;
+	log_set_sink(worker_log_sink, w);
+	log_set_fatal_hook(worker_fatal_hook, w);
+	return 0;
+}
+
+int
+worker_host_init(struct worker *w, enum role role,
+    const struct agent_conf *conf, int ctlfd)
+{
+	memset(w, 0, sizeof(*w));
+	if (role < ROLE_FIRST_WORKER || role >= ROLE_MAX) {
+		(void)close(ctlfd);
+		errno = EINVAL;
+		return -1;
+	}
+	w->role = role;
+	w->ops = role_ops[role];
+	log_init(proto_role_name(role), log_get_level());
+	ev_set_syserr_cb(fatal_syserr);
+	if ((w->loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
+		(void)close(ctlfd);
+		return -1;
+	}
+	if (conf_copy(&w->conf, conf) == -1) {
+		(void)close(ctlfd);
+		return -1;
+	}
+	w->have_conf = 1;
+	w->generation = 1;
+	return ctl_attach(w, ctlfd);
+}
+
+int
+worker_host_enter(struct worker *w)
+{
+	worker_go(w);
+	return w->setup_done ? 0 : -1;
+}
+
+void
+worker_host_free(struct worker *w)
+{
+	enum role	 r;
+
+	if (w->ops != NULL && w->ops->cleanup != NULL)
+		w->ops->cleanup(w);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		if (w->peers[r] == NULL)
+			continue;
+		/* what is queued (points) reaches the peer before we go */
+		(void)frame_flush(w->peers[r], 5000);
+		frame_conn_close(w->peers[r]);
+		w->peers[r] = NULL;
+	}
+	if (w->ctl != NULL) {
+		(void)frame_flush(w->ctl, 1000);
+		frame_conn_close(w->ctl);
+		w->ctl = NULL;
+	}
+	log_set_sink(NULL, NULL);
+	log_set_fatal_hook(NULL, NULL);
+	if (w->have_conf)
+		conf_free(&w->conf);
+	w->have_conf = 0;
+	if (w->loop != NULL)
+		ev_loop_destroy(w->loop);
+	w->loop = NULL;
+}
+
 int
 worker_main(enum role role, int argc, char **argv)
 {
 	extern char		**environ;
 	struct worker		 w;
-	struct frame_rules	 rules;
-	char			 name[64], comm[16];
+	char			 comm[16];
 	enum role		 r;
 	size_t			 i;
 
@@ -455,16 +552,8 @@ worker_main(enum role role, int argc, char **argv)
 	ev_set_syserr_cb(fatal_syserr);
 	if ((w.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		fatalx("%s: cannot create the event loop", __func__);
-	snprintf(name, sizeof(name), "%s<->master", proto_role_name(role));
-	rules.edge = proto_control_edge(role);
-	rules.self = role;
-	rules.name = name;
-	w.ctl = frame_conn_new(w.loop, CONTROL_FD, &rules, ctl_msg_cb,
-	    ctl_close_cb, &w);
-	if (w.ctl == NULL)
+	if (ctl_attach(&w, CONTROL_FD) == -1)
 		fatal("%s: control edge", __func__);
-	log_set_sink(worker_log_sink, &w);
-	log_set_fatal_hook(worker_fatal_hook, &w);
 
 	ev_timer_init(&w.setup_timer, setup_timeout_cb, WORKER_SETUP_TIMEOUT,
 	    0.);
@@ -508,14 +597,16 @@ int
 worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
     const char *note)
 {
-	return worker_push_stats_text(w, v, n, NULL, 0, note);
+	return worker_push_stats_all(w, v, n, NULL, 0, note, NULL);
 }
 
 int
-worker_push_stats_text(struct worker *w, const struct stat_kv *v, size_t n,
-    const struct stat_text *t, size_t ntext, const char *note)
+worker_push_stats_all(struct worker *w, const struct stat_kv *v, size_t n,
+    const struct stat_text *t, size_t ntext, const char *note,
+    const struct metric_set *ms)
 {
 	struct worker_stats	 ws;
+	struct metric_set	 none;
 	struct pbuf		 pb;
 	size_t			 i;
 	int			 rv = 0;
@@ -533,8 +624,10 @@ worker_push_stats_text(struct worker *w, const struct stat_kv *v, size_t n,
 	}
 	ws.ntext = (uint32_t)i;
 	strlcpy(ws.note, note != NULL ? note : "", sizeof(ws.note));
+	metrics_init(&none);
 	codec_put_init(&pb);
 	status_stats_encode(&pb, &ws);
+	metrics_encode(&pb, ms != NULL ? ms : &none);
 	if (codec_put_failed(&pb) || worker_send_ctl(w, MSG_STATS, 0, pb.buf,
 	    pb.len) == -1) {
 		log_warn("%s: %s", __func__, proto_role_name(w->role));

@@ -92,12 +92,35 @@ struct stat_text {
 /* Send counters (at most STATS_MAX) and a note (the last error). */
 int	 worker_push_stats(struct worker *, const struct stat_kv *, size_t n,
 	    const char *note);
-/* The same with texts (at most STATS_TEXT_MAX). */
-int	 worker_push_stats_text(struct worker *, const struct stat_kv *,
+struct metric_set;
+/*
+ * The same with texts (at most STATS_TEXT_MAX, shown in /me/status) and
+ * the worker's typed samples (metrics.h) for /metrics; either may be
+ * NULL.
+ */
+int	 worker_push_stats_all(struct worker *, const struct stat_kv *,
 	    size_t n, const struct stat_text *, size_t ntext,
-	    const char *note);
+	    const char *note, const struct metric_set *);
 /* Leave the event loop and exit with `code` after flushing to master. */
 void	 worker_exit(struct worker *, int code);
+
+/* An edge to `peer` on `fd` (taken; closed on failure); 0 or -1. */
+int	 worker_peer_attach(struct worker *, enum role peer, int fd);
+
+/*
+ * A role hosted outside worker_main: `agent test` and `agent plugin run`
+ * (src/master/testmode*.c) run the scheduler's and the collector's code
+ * in a forked child as those workers would, sandbox included, without a
+ * master's handshake.  init: the config is given, `ctlfd` is the control
+ * edge to whoever plays the master (log lines, counters); then attach
+ * the peers; enter: setup, sandbox, start, HELLO, READY (0, or -1 when a
+ * step failed, logged); free: the role's cleanup, what is queued
+ * flushed, everything closed.
+ */
+int	 worker_host_init(struct worker *, enum role,
+	    const struct agent_conf *, int ctlfd);
+int	 worker_host_enter(struct worker *);
+void	 worker_host_free(struct worker *);
 
 /* The role tables (one per file in src/workers). */
 extern const struct worker_ops front_ops;

@@ -206,6 +206,8 @@ class Agent:
                 # system metrics would join every test's points at the
                 # output: on only where a test asks (collect="yes")
                 f"\tcollect = {v.get('collect', 'no')}\n"
+                # the agent's own agent.* points likewise (default yes)
+                f"\tselfmetrics = {v.get('selfmetrics', 'no')}\n"
                 f"{v.get('agent_extra', '')}"
                 "[output]\n"
                 f"\tname = \"{v.get('output_name', 'nsq')}\"\n"

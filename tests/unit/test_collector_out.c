@@ -137,8 +137,7 @@ Test(collector_out, every_namespace_same_points)
 	namespaces(ns);
 	(void)collect_list_add_int(&c.pl, "mem.total", 15885, NULL);
 	(void)collect_list_add_float(&c.pl, "net.in", 83128.8, "interface",
-	    "eth0",
-	    NULL);
+	    "eth0", NULL);
 	collector_publish(&c, SYS_MEM, NOW);
 	cr_assert_eq(nmsgs, 2);
 	expect_msg(0, "collect.pool.loda", "mem.total net.in");
@@ -179,8 +178,7 @@ Test(collector_out, kernel_copies)
 
 	namespaces(ns);
 	(void)collect_list_add_int(&c.pl, "kernel.user.login", 1, "user",
-	    "root",
-	    NULL);
+	    "root", NULL);
 	collector_publish(&c, SYS_KERNEL, NOW);
 	cr_assert_eq(nmsgs, 5);
 	expect_msg(0, "collect.a.loda", "kernel.user.login");
@@ -200,8 +198,7 @@ Test(collector_out, kernel_copies)
 	strlist_free(&c.items.namespaces);
 	collect_list_reset(&c.pl);
 	(void)collect_list_add_int(&c.pl, "kernel.user.login", 1, "user",
-	    "root",
-	    NULL);
+	    "root", NULL);
 	collector_publish(&c, SYS_KERNEL, NOW);
 	cr_expect_eq(nmsgs, 0);
 }
@@ -335,12 +332,10 @@ Test(collector_out, traffic_json)
 {
 	c.net_runs = 1;
 	(void)collect_list_add_float(&c.pl, "net.in", 83128.8, "interface",
-	    "eth0",
-	    NULL);
+	    "eth0", NULL);
 	(void)collect_list_add_int(&c.pl, "net.sockets.used", 40, NULL);
 	(void)collect_list_add_int(&c.pl, "net.speed", 1000, "interface",
-	    "eth0",
-	    NULL);
+	    "eth0", NULL);
 	collector_traffic_update(&c);
 	cr_expect_eq(c.have_traffic, 0);
 	c.net_runs = 2;
@@ -355,4 +350,49 @@ Test(collector_out, traffic_json)
 	collect_list_reset(&c.pl);
 	collector_traffic_update(&c);
 	cr_expect_str_eq(c.traffic.p, "[]");
+}
+
+/* The master's table as agent.* points, to every namespace. */
+Test(collector_out, self_metrics_to_every_namespace)
+{
+	static const char *const nss[] = { "a.loda", "b.loda", NULL };
+	struct metric_set	 s;
+	struct metric_hist	 h;
+
+	namespaces(nss);
+	metrics_init(&s);
+	memset(&h, 0, sizeof(h));
+	metrics_hist_observe(&h, "plugin_duration_seconds", 0.5);
+	metrics_hist_observe(&h, "plugin_duration_seconds", 0.25);
+	cr_assert_eq(metrics_put(&s, "points_published_total", 42, NULL), 0);
+	cr_assert_eq(metrics_put(&s, "worker_up", 1, "role", "sender", NULL),
+	    0);
+	cr_assert_eq(metrics_put_hist(&s, "plugin_duration_seconds", &h, "ns",
+	    "a.loda", "plugin", "mysql", NULL), 0);
+	cr_assert_eq(collector_self_points(&s, &c.pl), 0);
+	cr_assert_eq(c.pl.n, 4);
+	c.self_run = 1;
+	collector_publish(&c, SYS_TYPE_MAX, NOW);
+	c.self_run = 0;
+	cr_assert_eq(nmsgs, 2);
+	cr_assert_str_eq(msgs[0].topic, "collect.a.loda");
+	cr_assert_str_eq(msgs[1].topic, "collect.b.loda");
+	cr_assert_eq(msgs[0].npoints, 4);
+	cr_assert_str_eq(msgs[0].data,
+	    "{\"measurement\":\"agent.points_published_total\",\"timestamp\":"
+	    "1714538096,\"tags\":{\"host\":\"web-01\"},\"fields\":{\"value\":"
+	    "42}}\n"
+	    "{\"measurement\":\"agent.worker_up\",\"timestamp\":1714538096,"
+	    "\"tags\":{\"host\":\"web-01\",\"role\":\"sender\"},\"fields\":"
+	    "{\"value\":1}}\n"
+	    "{\"measurement\":\"agent.plugin_duration_seconds.count\","
+	    "\"timestamp\":1714538096,\"tags\":{\"host\":\"web-01\",\"ns\":"
+	    "\"a.loda\",\"plugin\":\"mysql\"},\"fields\":{\"value\":2}}\n"
+	    "{\"measurement\":\"agent.plugin_duration_seconds.sum\","
+	    "\"timestamp\":1714538096,\"tags\":{\"host\":\"web-01\",\"ns\":"
+	    "\"a.loda\",\"plugin\":\"mysql\"},\"fields\":{\"value\":0.75}}");
+	/* counted as their own source, not as system points */
+	cr_assert_eq(c.st.points_received_self, 4);
+	cr_assert_eq(c.st.points_received, 0);
+	metrics_free(&s);
 }

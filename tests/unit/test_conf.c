@@ -192,6 +192,8 @@ static const char distinct_text[] =
     "ntpserver = \"ntp.example:123\"\n"
     "coredumpdir = \"/var/crash\"\n"
     "collect = no\n"
+    "selfmetrics = no\n"
+    "selfmetricsinterval = 15\n"
     "[output]\n"
     "name = \"file\"\n"
     "servers = [ \"tcp://a:1\", \"tcp://b:4150\" ]\n"
@@ -274,10 +276,10 @@ Test(conf, defaults)
 	cr_expect_str_eq(c.pluginsdir, "/usr/local/agent-plugins");
 	cr_expect_str_eq(c.pluginsuser, "nobody");
 	cr_expect_str_eq(c.git, "");
-	cr_expect_str_eq(c.pidfile, "/var/run/agent.pid");
+	cr_expect_str_eq(c.pidfile, "/run/agent/agent.pid");
 	cr_expect_str_eq(c.user, "nobody");
 	cr_expect_str_eq(c.chroot, "/var/empty/agent");
-	cr_expect_str_eq(c.socket, "/var/run/agent.sock");
+	cr_expect_str_eq(c.socket, "/run/agent/agent.sock");
 	cr_expect_eq(c.allowrootplugins, 0);
 	cr_expect_eq(c.collect, 1);
 	cr_expect_str_eq(c.output_name, "nsq");
@@ -338,10 +340,10 @@ Test(conf, seed_file_loads)
 	cr_expect_eq(c.logrotatenum, 5);
 	cr_expect_eq(c.logrotatesize, 1887436800LL);
 	/* keys the seed does not have */
-	cr_expect_str_eq(c.pidfile, "/var/run/agent.pid");
+	cr_expect_str_eq(c.pidfile, "/run/agent/agent.pid");
 	cr_expect_str_eq(c.user, "nobody");
 	cr_expect_str_eq(c.chroot, "/var/empty/agent");
-	cr_expect_str_eq(c.socket, "/var/run/agent.sock");
+	cr_expect_str_eq(c.socket, "/run/agent/agent.sock");
 	cr_expect_eq(c.allowrootplugins, 0);
 	conf_free(&c);
 }
@@ -1072,7 +1074,7 @@ Test(conf, encode_examples)
 	cr_expect_str_eq(dst.listen, "[::1]:8080");
 	cr_expect_str_eq(dst.socket, "/run/a.sock");
 	cr_expect_eq(dst.servers.n, 0, "front must not get servers");
-	cr_expect_str_eq(dst.pidfile, "/var/run/agent.pid");
+	cr_expect_str_eq(dst.pidfile, "/run/agent/agent.pid");
 	cr_expect_eq(dst.loglevel, LOG_LVL_ERROR);
 	conf_free(&dst);
 

@@ -79,8 +79,9 @@ Test(proto, control_edges)
 		cr_assert(proto_edge_may_send(e, ROLE_MASTER, MSG_PEER));
 		cr_assert(proto_edge_may_send(e, r, MSG_LOG));
 		cr_assert(!proto_edge_may_send(e, r, MSG_PEER));
+		/* /me/status and /metrics; the self metrics */
 		cr_assert_eq(proto_edge_may_send(e, r, MSG_STATUS_REQ),
-		    r == ROLE_FRONT);
+		    r == ROLE_FRONT || r == ROLE_COLLECTOR);
 		/* the file output's descriptor: to the sender, from us */
 		cr_assert_eq(proto_edge_may_send(e, ROLE_MASTER,
 		    MSG_OUTPUT_FILE), r == ROLE_SENDER);
@@ -117,6 +118,21 @@ Test(status, round_trip)
 	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(status_decode(&pr, &back, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(memcmp(&st, &back, sizeof(st)), 0);
+	status_free(&back);
+
+	/* the table of samples travels too */
+	cr_assert_eq(metrics_put(&st.metrics, "worker_up", 1, "role", "front",
+	    NULL), 0);
+	codec_put_free(&pb);
+	codec_put_init(&pb);
+	status_encode(&pb, &st);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(status_decode(&pr, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(back.metrics.n, 1);
+	cr_assert_eq(memcmp(back.metrics.v, st.metrics.v,
+	    sizeof(*st.metrics.v)), 0);
+	status_free(&back);
+	status_free(&st);
 
 	/* a cut message is an error, not a half-filled status */
 	codec_get_init(&pr, pb.buf, pb.len - 3);

@@ -29,6 +29,7 @@
 #include "codec.h"
 #include "collector.h"
 #include "log.h"
+#include "metrics.h"
 #include "status.h"
 
 #define STATS_INTERVAL		2.0	/* counters to the master */
@@ -77,8 +78,8 @@ collector_state(struct worker *w)
 	return c;
 }
 
-static int
-type_has_family(const struct collector *c, enum sys_type t)
+int
+collector_type_has_family(const struct collector *c, enum sys_type t)
 {
 	size_t	 i;
 
@@ -110,7 +111,7 @@ family_failed(struct collector *c, struct family_run *fr, const char *err,
 	fr->quiet = 0;
 }
 
-static void
+void
 collector_run(struct collector *c, enum sys_type type)
 {
 	struct collect_env	 env;
@@ -189,8 +190,9 @@ apply_timers(struct collector *c, int enabled)
 		return;
 	for (t = 0; t < SYS_TYPE_MAX; t++) {
 		tt = &c->timers[t];
-		period = enabled && type_has_family(c, (enum sys_type)t) ?
-		    (double)items_interval(&c->items, (enum sys_type)t) : 0.;
+		period = enabled && collector_type_has_family(c,
+		    (enum sys_type)t) ? (double)items_interval(&c->items,
+		    (enum sys_type)t) : 0.;
 		if (period == tt->period && (period == 0. ||
 		    ev_is_active(&tt->timer)))
 			continue;
@@ -238,11 +240,12 @@ static void
 push_stats(struct collector *c)
 {
 	struct stat_kv	 v[SYS_TYPE_MAX + 6];
+	struct metric_set ms;
 	size_t		 n = 0;
 	int		 t;
 
 	for (t = 0; t < SYS_TYPE_MAX; t++) {
-		if (!type_has_family(c, (enum sys_type)t))
+		if (!collector_type_has_family(c, (enum sys_type)t))
 			continue;
 		v[n].key = runs_keys[t];
 		v[n++].value = c->timers[t].runs;
@@ -259,7 +262,17 @@ push_stats(struct collector *c)
 	v[n++].value = c->st.last_round_us;
 	v[n].key = "traffic_sent";
 	v[n++].value = c->st.traffic_sent;
-	(void)worker_push_stats(c->w, v, n, c->last_error);
+	metrics_init(&ms);
+	(void)metrics_put(&ms, "points_received_total", c->st.points_received,
+	    "source", "collector", NULL);
+	(void)metrics_put(&ms, "points_received_total",
+	    c->st.points_received_self, "source", "self", NULL);
+	(void)metrics_put(&ms, "points_dropped_total", c->st.points_invalid,
+	    "reason", "invalid", NULL);
+	(void)metrics_put(&ms, "points_dropped_total", c->st.points_unsent,
+	    "reason", "unsent", NULL);
+	(void)worker_push_stats_all(c->w, v, n, NULL, 0, c->last_error, &ms);
+	metrics_free(&ms);
 }
 
 static void
@@ -312,11 +325,14 @@ collector_start(struct worker *w, char *err, size_t errlen)
 	    STATS_INTERVAL);
 	c->stats_timer.data = c;
 	ev_timer_start(w->loop, &c->stats_timer);
+	/* before READY: /metrics has every family from the start */
+	push_stats(c);
 	c->started = 1;
 	if (!w->conf.collect)
 		log_info("collector: collect = no: nothing is collected");
 	/* items that came before the sandbox was in place */
 	apply_timers(c, w->conf.collect);
+	collector_self_apply(c, &w->conf);
 	return 0;
 }
 
@@ -331,7 +347,19 @@ collector_reconfigure(struct worker *w, const struct agent_conf *next,
 		    "no");
 	/* the other keys are read at each run */
 	apply_timers(c, next->collect);
+	collector_self_apply(c, next);
 	return 0;
+}
+
+/* The master's answer to the self metrics' status request. */
+static int
+collector_control(struct worker *w, struct frame_in *in)
+{
+	struct collector	*c = collector_state(w);
+
+	if (in->hdr.type != MSG_STATUS)
+		return -1;
+	return collector_self_status(c, in);
 }
 
 static int
@@ -365,6 +393,7 @@ collector_cleanup(struct worker *w)
 	for (i = 0; i < SYS_TYPE_MAX; i++)
 		ev_timer_stop(w->loop, &c->timers[i].timer);
 	ev_timer_stop(w->loop, &c->stats_timer);
+	ev_timer_stop(w->loop, &c->self_timer);
 	for (i = 0; i < c->nfam; i++)
 		if (c->fam[i].f->fini != NULL && c->fam[i].state != NULL)
 			c->fam[i].f->fini(c->fam[i].state);
@@ -385,6 +414,7 @@ const struct worker_ops collector_ops = {
 	.setup = collector_setup,
 	.start = collector_start,
 	.reconfigure = collector_reconfigure,
+	.control_msg = collector_control,
 	.peer_msg = collector_peer_msg,
 	.peer_changed = collector_peer_changed,
 	.cleanup = collector_cleanup,

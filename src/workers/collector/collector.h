@@ -15,6 +15,7 @@
 #include "collect.h"
 #include "points_msg.h"
 #include "items.h"
+#include "metrics.h"
 #include "workers/worker.h"
 
 #define COLLECT_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
@@ -71,7 +72,16 @@ struct collector {
 	int			 have_traffic;
 	uint64_t		 net_runs;
 
+	/* self metrics (collector_self.c) */
+	ev_timer		 self_timer;
+	uint32_t		 self_seq;
+	uint32_t		 self_reqid;	/* the answer we wait for */
+	int			 self_run;	/* c->pl holds self points */
+
 	struct {
+		uint64_t	 points_received;	/* valid points made */
+		uint64_t	 points_received_self;
+		uint64_t	 self_rounds;
 		uint64_t	 points_sent;	/* points x namespaces */
 		uint64_t	 points_unsent;
 		uint64_t	 points_invalid;
@@ -86,13 +96,40 @@ struct collector {
 				    const struct points_msg *);
 };
 
+/* collector.c */
+/* One run of every family of `type` into c->pl, then published. */
+void	 collector_run(struct collector *, enum sys_type);
+/* Has `type` a family that runs (its init did not fail)? */
+int	 collector_type_has_family(const struct collector *, enum sys_type);
+
+/* collector_once.c */
+/*
+ * agent test: the collector of a hosted worker (worker_host_enter done,
+ * the sender attached) runs every type that has a family twice, a second
+ * apart (so rates exist), for the namespaces and items of `it` (taken
+ * over: left empty), and publishes the second run only.  collect = no:
+ * nothing runs.  0, or -1 when out of memory.
+ */
+int	 collector_once(struct worker *, struct items *it);
+
 /* collector_out.c */
-/* Normalize, encode and send what the run of `type` produced in c->pl. */
+/*
+ * Normalize, encode and send what the run of `type` produced in c->pl;
+ * SYS_TYPE_MAX: self metrics, sent like system points.
+ */
 void	 collector_publish(struct collector *, enum sys_type, int64_t now);
 /* After a NET run without failures: the /me/traffic JSON from c->pl
  * (raw points: call before collector_publish), sent to the front. */
 void	 collector_traffic_update(struct collector *);
 /* Send the last /me/traffic JSON to the front (it came back). */
 void	 collector_traffic_send(struct collector *);
+
+/* collector_self.c */
+/* Self metrics on or off, at their interval, after a (re)config. */
+void	 collector_self_apply(struct collector *, const struct agent_conf *);
+/* MSG_STATUS from the master: published as agent.* points. */
+int	 collector_self_status(struct collector *, struct frame_in *);
+/* The samples of a table as points (unit tests); 0 or -1. */
+int	 collector_self_points(const struct metric_set *, struct point_list *);
 
 #endif

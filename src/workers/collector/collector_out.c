@@ -113,6 +113,10 @@ encode_all(struct collector *c, enum out_format fmt, int64_t now)
 			    "point dropped: %s", why);
 			continue;
 		}
+		if (c->self_run)
+			c->st.points_received_self++;
+		else
+			c->st.points_received++;
 		start = c->enc.len;
 		encode_point(&c->enc, fmt, &c->pl.v[i]);
 		c->spans[i].off = start;
@@ -212,7 +216,8 @@ collector_publish(struct collector *c, enum sys_type type, int64_t now)
 		fmt = FORMAT_JSON;
 	if (encode_all(c, fmt, now) == -1) {
 		log_warnx("%s: out of memory encoding %zu %s points", __func__,
-		    c->pl.n, items_sys_type_name(type));
+		    c->pl.n, type == SYS_TYPE_MAX ? "self" :
+		    items_sys_type_name(type));
 		c->st.points_unsent += c->pl.n;
 		buf_free(&c->enc);
 		buf_init(&c->enc);
@@ -319,8 +324,7 @@ collector_traffic_send(struct collector *c)
 	codec_put_init(&pb);
 	codec_put_str(&pb, c->traffic.p);
 	if (codec_put_failed(&pb) || worker_send_peer(c->w, ROLE_FRONT,
-	    MSG_TRAFFIC,
-	    0, pb.buf, pb.len) == -1)
+	    MSG_TRAFFIC, 0, pb.buf, pb.len) == -1)
 		log_warn("%s: %zu bytes to the front", __func__,
 		    c->traffic.len);
 	else

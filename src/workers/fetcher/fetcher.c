@@ -19,6 +19,7 @@
 #include "fetcher_cache.h"
 #include "fetcher_items.h"
 #include "log.h"
+#include "metrics.h"
 #include "plugin_msg.h"
 #include "status.h"
 
@@ -232,8 +233,17 @@ fetcher_push_stats(struct fetcher *f)
 		{ "from_cache", f->st.from_cache },
 		{ "items_sent", f->st.items_sent },
 	};
-	(void)worker_push_stats(f->w, v, sizeof(v) / sizeof(v[0]),
-	    f->last_error);
+	struct metric_set	 ms;
+
+	metrics_init(&ms);
+	(void)metrics_put(&ms, "registry_requests_total", f->st.refresh_ok +
+	    f->st.reports_ok, "result", "ok", NULL);
+	(void)metrics_put(&ms, "registry_requests_total",
+	    f->st.refresh_failed + f->st.reports_failed, "result", "failed",
+	    NULL);
+	(void)worker_push_stats_all(f->w, v, sizeof(v) / sizeof(v[0]), NULL, 0,
+	    f->last_error, &ms);
+	metrics_free(&ms);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include "codec.h"
 #include "front.h"
 #include "front_http.h"
+#include "front_metrics.h"
 #include "jsonw.h"
 #include "log.h"
 #include "status.h"
@@ -22,6 +23,9 @@
 static void	 route_healthz(struct http_request *, void *);
 static void	 route_me_status(struct http_request *, void *);
 static void	 route_me_traffic(struct http_request *, void *);
+static void	 route_metrics(struct http_request *, void *);
+
+#define STATS_INTERVAL	1.0	/* counters to the master, if new */
 
 /* Any of these methods, like the Go agent's mux (HEAD rides on GET). */
 #define M_ANY	(HTTP_M_GET | HTTP_M_POST)
@@ -30,6 +34,7 @@ static void	 route_me_traffic(struct http_request *, void *);
 static const struct http_route front_routes[] = {
 	{ "/healthz", HTTP_M_GET, route_healthz },
 	{ "/me/status", HTTP_M_GET, route_me_status },
+	{ "/metrics", HTTP_M_GET, route_metrics },
 	{ "/me/ns", M_ANY, front_route_me_ns },
 	{ "/me/traffic", M_ANY, route_me_traffic },
 	{ "/post", HTTP_M_POST, front_route_post },
@@ -158,21 +163,47 @@ route_healthz(struct http_request *req, void *ctx)
 	front_http_respond_json(req, 200, "{\"status\":\"ok\"}");
 }
 
+/* Both ask the master for its table and answer when it comes. */
 static void
-route_me_status(struct http_request *req, void *ctx)
+ask_status(struct front *f, struct http_request *req, enum pending_kind kind)
 {
-	struct front	*f = ctx;
 	uint32_t	 reqid = front_reqid(f);
 
-	if (front_wait(f, reqid, req, PENDING_STATUS, 0) == -1) {
+	if (front_wait(f, reqid, req, kind, 0) == -1) {
 		front_http_respond_error(req, 500, "out of memory");
 		return;
 	}
 	if (worker_send_ctl(f->w, MSG_STATUS_REQ, reqid, NULL, 0) == -1) {
-		(void)front_take(f, reqid, PENDING_STATUS, NULL);
+		(void)front_take(f, reqid, kind, NULL);
 		front_http_respond_error(req, 503,
 		    "the master is not reachable");
 	}
+}
+
+static void
+route_me_status(struct http_request *req, void *ctx)
+{
+	ask_status(ctx, req, PENDING_STATUS);
+}
+
+static void
+route_metrics(struct http_request *req, void *ctx)
+{
+	ask_status(ctx, req, PENDING_METRICS);
+}
+
+static void
+answer_metrics(struct http_request *req, const struct agent_status *st)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	if (front_metrics_render(&st->metrics, &b) == -1)
+		front_http_respond_error(req, 500, "cannot render the metrics");
+	else
+		front_http_respond(req, 200, FRONT_METRICS_CTYPE, buf_str(&b),
+		    b.len);
+	buf_free(&b);
 }
 
 /* The collector's latest NET values; null until it has sent them. */
@@ -312,10 +343,12 @@ front_status_msg(struct front *f, struct frame_in *in)
 	struct http_request	*req;
 	struct agent_status	 st;
 	struct preader		 pr;
+	enum pending_kind	 kind = PENDING_STATUS;
 	char			 err[256];
 
-	if ((req = front_take(f, in->hdr.reqid, PENDING_STATUS, NULL)) ==
-	    NULL) {
+	if ((req = front_take(f, in->hdr.reqid, kind, NULL)) == NULL &&
+	    (req = front_take(f, in->hdr.reqid, kind = PENDING_METRICS,
+	    NULL)) == NULL) {
 		log_warnx("%s: answer to unknown request %u", __func__,
 		    in->hdr.reqid);
 		return 0;
@@ -327,8 +360,59 @@ front_status_msg(struct front *f, struct frame_in *in)
 		log_warnx("%s: %s", __func__, err);
 		return -1;
 	}
-	answer_status(f, req, &st);
+	if (kind == PENDING_METRICS)
+		answer_metrics(req, &st);
+	else
+		answer_status(f, req, &st);
+	status_free(&st);
 	return 0;
+}
+
+/* Valid points taken in and the answers by status code. */
+static void
+front_push_stats(struct front *f)
+{
+	const uint64_t	*codes = front_http_server_codes(f->http);
+	char		 code[8];
+	uint64_t	 answers = 0;
+	int		 i;
+
+	metrics_reset(&f->ms);
+	(void)metrics_put(&f->ms, "points_received_total",
+	    f->st.received_post, "source", "post", NULL);
+	(void)metrics_put(&f->ms, "points_received_total",
+	    f->st.received_write, "source", "write", NULL);
+	for (i = 0; i < HTTP_CODE_SLOTS; i++) {
+		if (codes[i] == 0)
+			continue;
+		answers += codes[i];
+		snprintf(code, sizeof(code), "%d", HTTP_CODE_FIRST + i);
+		(void)metrics_put(&f->ms, "http_requests_total", codes[i],
+		    "code", code, NULL);
+	}
+	const struct stat_kv	 v[] = {
+		{ "points_received_post", f->st.received_post },
+		{ "points_received_write", f->st.received_write },
+		{ "http_answers", answers },
+	};
+	f->stats_pushed = answers + f->st.received_post +
+	    f->st.received_write;
+	(void)worker_push_stats_all(f->w, v, sizeof(v) / sizeof(v[0]), NULL, 0,
+	    NULL, &f->ms);
+}
+
+static void
+front_stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct front	*f = t->data;
+	const uint64_t	*codes = front_http_server_codes(f->http);
+	uint64_t	 now = f->st.received_post + f->st.received_write;
+	int		 i;
+
+	for (i = 0; i < HTTP_CODE_SLOTS; i++)
+		now += codes[i];
+	if (now != f->stats_pushed)
+		front_push_stats(f);
 }
 
 static int
@@ -384,6 +468,19 @@ front_setup(struct worker *w, char *err, size_t errlen)
 		return -1;
 	}
 	f->host[sizeof(f->host) - 1] = '\0';
+	return 0;
+}
+
+static int
+front_start(struct worker *w, char *err, size_t errlen)
+{
+	struct front	*f = w->priv;
+
+	ev_timer_init(&f->stats_timer, front_stats_cb, STATS_INTERVAL,
+	    STATS_INTERVAL);
+	f->stats_timer.data = f;
+	ev_timer_start(w->loop, &f->stats_timer);
+	front_push_stats(f);
 	return 0;
 }
 
@@ -454,6 +551,7 @@ front_state(struct worker *w)
 	f->started = time(NULL);
 	TAILQ_INIT(&f->pending);
 	strlist_init(&f->ns);
+	metrics_init(&f->ms);
 	ev_timer_init(&f->sweep, front_sweep_cb, PENDING_EXPIRE / 4,
 	    PENDING_EXPIRE / 4);
 	f->sweep.data = f;
@@ -527,12 +625,14 @@ front_cleanup(struct worker *w)
 		return;
 	ev_timer_stop(w->loop, &f->sweep);
 	ev_timer_stop(w->loop, &f->drain);
+	ev_timer_stop(w->loop, &f->stats_timer);
 	while ((p = TAILQ_FIRST(&f->pending)) != NULL) {
 		TAILQ_REMOVE(&f->pending, p, entry);
 		free(p);
 	}
 	front_http_server_free(f->http);
 	strlist_free(&f->ns);
+	metrics_free(&f->ms);
 	free(f->traffic);
 	free(f);
 	w->priv = NULL;
@@ -541,6 +641,7 @@ front_cleanup(struct worker *w)
 const struct worker_ops front_ops = {
 	.role = ROLE_FRONT,
 	.setup = front_setup,
+	.start = front_start,
 	.reconfigure = front_reconfigure,
 	.control_msg = front_control_entry,
 	.peer_msg = front_peer_msg,

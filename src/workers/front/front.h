@@ -12,10 +12,12 @@
 #include <ev.h>
 
 #include "front_http.h"
+#include "metrics.h"
 #include "workers/worker.h"
 
 enum pending_kind {
 	PENDING_STATUS,		/* MSG_STATUS from the master */
+	PENDING_METRICS,	/* the same, for GET /metrics */
 	PENDING_POINTS,		/* MSG_POINTS_ACK from the sender */
 	PENDING_PLUGIN,		/* MSG_PLUGIN_RESP from the scheduler */
 	PENDING_REFRESH		/* MSG_NAMESPACES from the fetcher */
@@ -56,6 +58,13 @@ struct front {
 	int			 have_ns;	/* ns came from the fetcher */
 	char			*traffic;	/* GET /me/traffic, NULL: null */
 	size_t			 traffic_len;
+	ev_timer		 stats_timer;	/* counters to the master */
+	uint64_t		 stats_pushed;	/* what changed since */
+	struct {
+		uint64_t	 received_post;	/* valid points taken in */
+		uint64_t	 received_write;
+	} st;
+	struct metric_set	 ms;		/* reused push after push */
 };
 
 /* Seconds open connections get to finish when the front stops. */

@@ -156,11 +156,12 @@ front_route_post(struct http_request *req, void *ctx)
 		return;
 	buf_init(&pts);
 	if (points_json_parse(req->body, req->body_len, POINTS_JSON_STRICT,
-	    POST_PREFIX, f->host, (int64_t)time(NULL), m.fmt, &pts,
-	    &res) == -1)
+	    POST_PREFIX, f->host, (int64_t)time(NULL), m.fmt, &pts, &res) == -1)
 		respond_bad_point(req, res.err, res.bad_index);
-	else
+	else {
+		f->st.received_post += res.npoints;
 		points_submit(f, req, &m, &pts, res.npoints);
+	}
 	buf_free(&pts);
 }
 
@@ -194,8 +195,10 @@ front_route_write(struct http_request *req, void *ctx)
 	if (front_write_parse(req->body, req->body_len, POST_PREFIX, f->host,
 	    (int64_t)time(NULL), precision, m.fmt, &pts, &res) == -1)
 		respond_bad_point(req, res.err, res.bad_index);
-	else
+	else {
+		f->st.received_write += res.npoints;
 		points_submit(f, req, &m, &pts, res.npoints);
+	}
 	buf_free(&pts);
 }
 

@@ -116,6 +116,10 @@ int		 front_http_server_listen(struct http_server *, int fd,
 void		 front_http_server_stop_listening(struct http_server *);
 void		 front_http_server_free(struct http_server *);
 unsigned	 front_http_server_conns(const struct http_server *);
+/* Answers sent so far by status code: slot i counts HTTP_CODE_FIRST + i. */
+#define HTTP_CODE_FIRST	100
+#define HTTP_CODE_SLOTS	500
+const uint64_t	*front_http_server_codes(const struct http_server *);
 
 void		 front_http_respond(struct http_request *, int status,
 		    const char *content_type, const char *body, size_t len);

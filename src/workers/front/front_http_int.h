@@ -170,6 +170,7 @@ struct http_server {
 	uint64_t		 next_id;
 	uint64_t		 rejected[HTTP_REJECT_MAX];
 	ev_tstamp		 reject_warned[HTTP_REJECT_MAX];
+	uint64_t		 codes[HTTP_CODE_SLOTS];	/* answers */
 };
 
 /* front_http.c */

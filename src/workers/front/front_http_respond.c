@@ -87,6 +87,10 @@ conn_send(struct http_conn *c, int status, const char *ctype,
 		front_http_conn_kill(c);
 		return;
 	}
+	/* GET /metrics counts what was answered */
+	if (status >= HTTP_CODE_FIRST &&
+	    status < HTTP_CODE_FIRST + HTTP_CODE_SLOTS)
+		c->srv->codes[status - HTTP_CODE_FIRST]++;
 	if (front_http_out_append(c, hdr, n) == -1 ||
 	    (!head && !nobody && front_http_out_append(c, body, len) == -1)) {
 		log_warn("%s: %s: queueing response", __func__, c->name);
@@ -96,8 +100,7 @@ conn_send(struct http_conn *c, int status, const char *ctype,
 
 void
 front_http_conn_send_error(struct http_conn *c, int status, const char *msg,
-    int head,
-    int keepalive, const char *extra)
+    int head, int keepalive, const char *extra)
 {
 	char	*body;
 	size_t	 len;
@@ -206,8 +209,7 @@ front_http_respond_error(struct http_request *req, int status, const char *msg)
 	    &len)) == NULL) {
 		log_warn("%s", __func__);
 		front_http_respond(req, status, "application/json",
-		    fallback_error,
-		    sizeof(fallback_error) - 1);
+		    fallback_error, sizeof(fallback_error) - 1);
 		return;
 	}
 	front_http_respond(req, status, "application/json", body, len);

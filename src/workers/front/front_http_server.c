@@ -292,3 +292,9 @@ front_http_server_conns(const struct http_server *srv)
 {
 	return srv->nconns;
 }
+
+const uint64_t *
+front_http_server_codes(const struct http_server *srv)
+{
+	return srv->codes;
+}

@@ -23,6 +23,7 @@
 #include "gitpull_op.h"
 #include "gitpull_queue.h"
 #include "log.h"
+#include "metrics.h"
 #include "plugin_msg.h"
 #include "signers.h"
 #include "status.h"
@@ -66,10 +67,24 @@ gitpull_push_stats(struct gitpull *gp)
 		{ "waiting", gp->q.nwaiters },
 		{ "checkouts", gp->q.ncheckouts },
 	};
+	struct metric_set	 ms;
 
+	/* a timed out command is a failed one too: each counts once */
+	metrics_init(&ms);
+	(void)metrics_put(&ms, "git_commands_total", gp->ost.runs -
+	    gp->ost.failures, "result", "ok", NULL);
+	(void)metrics_put(&ms, "git_commands_total", gp->ost.failures -
+	    gp->ost.timeouts, "result", "failed", NULL);
+	(void)metrics_put(&ms, "git_commands_total", gp->ost.timeouts,
+	    "result", "timeout", NULL);
+	(void)metrics_put(&ms, "plugin_signatures_total", gp->ost.verified,
+	    "result", "verified", NULL);
+	(void)metrics_put(&ms, "plugin_signatures_total", gp->ost.untrusted,
+	    "result", "untrusted", NULL);
 	gp->dirty = 0;
-	(void)worker_push_stats(gp->w, v, sizeof(v) / sizeof(v[0]),
-	    gp->last_error);
+	(void)worker_push_stats_all(gp->w, v, sizeof(v) / sizeof(v[0]), NULL, 0,
+	    gp->last_error, &ms);
+	metrics_free(&ms);
 }
 
 static void

@@ -138,8 +138,9 @@ scheduler_find_repo(struct sched *s, const char *ns, const char *repo)
 
 static void	 plugin_timer_cb(struct ev_loop *, ev_timer *, int);
 
-static struct plugin *
-plugin_new(struct sched *s, const struct plugin_item *it, const char *key)
+struct plugin *
+scheduler_plugin_new(struct sched *s, const struct plugin_item *it,
+    const char *key)
 {
 	struct plugin	*p;
 
@@ -257,6 +258,9 @@ run_done(const struct run_result *res, void *arg)
 	ok = scheduler_output_publish_run(p, res, ok);
 
 	p->runs++;
+	if (res->pid != 0)
+		metrics_hist_observe(&p->duration, "plugin_duration_seconds",
+		    res->duration);
 	p->points += l->points;
 	p->dropped += l->dropped;
 	s->st.runs++;
@@ -425,7 +429,7 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 		return;
 	}
 	if (p == NULL) {
-		if ((p = plugin_new(s, it, key)) == NULL) {
+		if ((p = scheduler_plugin_new(s, it, key)) == NULL) {
 			log_warnx("%s: out of memory for plugin %s", __func__,
 			    key);
 			return;
@@ -523,16 +527,45 @@ sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		log_warnx("%s: disable markers: %s", __func__, err);
 }
 
+/* Per plugin: runs by status and the duration histogram. */
+static void
+plugin_metrics(struct metric_set *ms, const struct plugin *p)
+{
+	const char	*ns = p->item.ns, *name = p->item.project;
+
+	/* a timed out run is a failure too: each run counts once */
+	(void)metrics_put(ms, "plugin_runs_total", p->runs - p->failures,
+	    "ns", ns, "plugin", name, "status", "ok", NULL);
+	(void)metrics_put(ms, "plugin_runs_total", p->failures - p->timeouts,
+	    "ns", ns, "plugin", name, "status", "failed", NULL);
+	(void)metrics_put(ms, "plugin_runs_total", p->timeouts,
+	    "ns", ns, "plugin", name, "status", "timeout", NULL);
+	(void)metrics_put(ms, "plugin_runs_total", p->skipped,
+	    "ns", ns, "plugin", name, "status", "skipped", NULL);
+	(void)metrics_put_hist(ms, "plugin_duration_seconds", &p->duration,
+	    "ns", ns, "plugin", name, NULL);
+}
+
 static void
 sched_push_stats(struct sched *s)
 {
 	struct plugin		*p;
 	uint64_t		 plugins = 0, scheduled = 0, running = 0;
 
+	metrics_reset(&s->ms);
+	(void)metrics_put(&s->ms, "points_received_total",
+	    s->st.points_received, "source", "plugin", NULL);
+	(void)metrics_put(&s->ms, "points_dropped_total",
+	    s->st.points_dropped, "reason", "invalid", NULL);
+	(void)metrics_put(&s->ms, "points_dropped_total",
+	    s->st.points_unsent, "reason", "unsent", NULL);
 	TAILQ_FOREACH(p, &s->plugins, entry) {
 		plugins += !p->gone;
 		scheduled += ev_is_active(&p->timer) ? 1 : 0;
 		running += p->run != NULL;
+		/* one finishing after its removal: the live one counts */
+		if (!p->gone)
+			plugin_metrics(&s->ms, p);
 	}
 	const struct stat_kv	 v[] = {
 		{ "plugins", plugins },
@@ -551,8 +584,8 @@ sched_push_stats(struct sched *s)
 		{ "requests", s->st.requests },
 	};
 
-	(void)worker_push_stats(s->w, v, sizeof(v) / sizeof(v[0]),
-	    s->last_error);
+	(void)worker_push_stats_all(s->w, v, sizeof(v) / sizeof(v[0]), NULL, 0,
+	    s->last_error, &s->ms);
 }
 
 static void
@@ -611,6 +644,8 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	    STATS_INTERVAL);
 	s->stats_timer.data = s;
 	ev_timer_start(w->loop, &s->stats_timer);
+	/* before READY: /metrics has every family from the start */
+	sched_push_stats(s);
 	return 0;
 }
 
@@ -741,6 +776,7 @@ sched_cleanup(struct worker *w)
 	ev_timer_stop(w->loop, &s->sweep);
 	ev_timer_stop(w->loop, &s->stats_timer);
 	ev_timer_stop(w->loop, &s->stop_timer);
+	metrics_free(&s->ms);
 	free(s);
 	w->priv = NULL;
 }

@@ -7,6 +7,7 @@
  *                       a finished run's points to the sender
  *   scheduler_api.c     MSG_PLUGIN_REQ from the front
  *   scheduler_state.c   disable markers in pluginsdir/plugin.disabled/
+ *   scheduler_once.c    agent test, agent plugin run: each plugin once
  */
 #ifndef AGENT_SCHEDULER_H
 #define AGENT_SCHEDULER_H
@@ -21,6 +22,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "items.h"
+#include "metrics.h"
 #include "plugin_msg.h"
 #include "scheduler_run.h"
 #include "workers/worker.h"
@@ -90,6 +92,7 @@ struct plugin {
 	uint64_t		 timeouts;
 	uint64_t		 points;
 	uint64_t		 dropped;
+	struct metric_hist	 duration;	/* of the runs that started */
 };
 TAILQ_HEAD(pluginlist, plugin);
 
@@ -122,6 +125,7 @@ struct sched_stats {
 	uint64_t	 skipped;
 	uint64_t	 output_over;
 	uint64_t	 points_sent;
+	uint64_t	 points_received;	/* valid points in output */
 	uint64_t	 points_dropped;	/* bad points in output */
 	uint64_t	 points_unsent;	/* the sender was not there */
 	uint64_t	 git_errors;
@@ -143,10 +147,14 @@ struct sched {
 	ev_timer		 stats_timer;
 	ev_timer		 stop_timer;
 	struct sched_stats	 st;
+	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
 };
 
 /* scheduler.c */
+/* A plugin of the items, not scheduled yet; NULL when out of memory. */
+struct plugin	*scheduler_plugin_new(struct sched *,
+		    const struct plugin_item *, const char *key);
 struct plugin	*scheduler_find(struct sched *, const char *key);
 struct plugin	*scheduler_find_repo(struct sched *, const char *ns,
 		    const char *repo);
@@ -217,6 +225,26 @@ int		 scheduler_check_repo(const char *repo, char *grouprepo,
 /* JSON array of every plugin and its state. */
 /* redact: without params and stderr (a client not trusted with them) */
 void		 scheduler_list_json(struct sched *, struct buf *, int redact);
+
+/* scheduler_once.c */
+struct scheduler_once {
+	enum run_kind		 kind;	/* test: regular; plugin run: call */
+	double			 timeout;	/* 0: the timer's (interval) */
+	const struct strlist	*argv;	/* NULL: the item's parameters */
+	int			 disabled_too;	/* run those with a marker */
+	int			 report_fd;	/* a line per plugin here */
+};
+/*
+ * The scheduler of a hosted worker (worker_host_enter done, gitpull and
+ * the sender attached) runs each plugin of `it` once, as its timer or
+ * /plugins/run would: checkout through gitpull first (clone what is
+ * missing, signatures checked), then the run, its points and its
+ * plugin.result to the sender.  One line per plugin to o->report_fd:
+ * status, duration, points, the first error (and stderr when it
+ * failed).  Returns how many plugins failed (not run counts as failed).
+ */
+int		 scheduler_once(struct worker *, const struct items *,
+		    const struct scheduler_once *);
 
 /* scheduler_state.c: pluginsdir/plugin.disabled/<ns>|<project> */
 /*

@@ -154,6 +154,7 @@ scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
 		ok = 0;
 		snprintf(l->error, sizeof(l->error), "output: %s", pr.err);
 	} else if (ok) {
+		s->st.points_received += pr.npoints;
 		l->dropped = pr.ndropped;
 		if (pr.ndropped > 0)
 			strlcpy(l->drop_error, pr.err, sizeof(l->drop_error));

@@ -239,9 +239,35 @@ sender_push_stats(struct sender *s)
 		{ "spool_error", s->spool_error },
 		{ "output_limits_by", s->learned.by },
 	};
+	struct metric_set	*ms = &s->ms;
 
-	(void)worker_push_stats_text(s->w, v, sizeof(v) / sizeof(v[0]), t,
-	    sizeof(t) / sizeof(t[0]), s->last_error);
+	metrics_reset(ms);
+	(void)metrics_put(ms, "points_published_total", s->st.published,
+	    NULL);
+	(void)metrics_put(ms, "points_dropped_total", s->st.dropped_full,
+	    "reason", "buffer_full", NULL);
+	(void)metrics_put(ms, "points_dropped_total", s->st.dropped_stop,
+	    "reason", "shutdown", NULL);
+	/* refused for size before a 200, or cut off after one */
+	(void)metrics_put(ms, "points_dropped_total", s->st.rejected +
+	    s->st.dropped_toolarge, "reason", "too_large", NULL);
+	(void)metrics_put(ms, "points_dropped_total", s->st.dropped_rejected,
+	    "reason", "output_rejected", NULL);
+	/* scheduled points the spool could neither take nor memory hold */
+	(void)metrics_put(ms, "points_dropped_total", s->st.dropped_spool,
+	    "reason", "spool", NULL);
+	(void)metrics_put(ms, "points_refused_total", s->st.refused_full,
+	    NULL);
+	(void)metrics_put(ms, "buffer_points", s->qpoints, NULL);
+	(void)metrics_put(ms, "buffer_bytes", s->qbytes, NULL);
+	(void)metrics_put(ms, "spool_bytes", s->spool != NULL ?
+	    s->spool->bytes : 0, NULL);
+	(void)metrics_put(ms, "spool_segments", s->spool != NULL ?
+	    s->spool->nsegs : 0, NULL);
+	(void)metrics_put(ms, "spool_write_errors_total", sp != NULL ?
+	    sp->write_errors : 0, NULL);
+	(void)worker_push_stats_all(s->w, v, sizeof(v) / sizeof(v[0]), t,
+	    sizeof(t) / sizeof(t[0]), s->last_error, ms);
 }
 
 static void
@@ -370,6 +396,8 @@ sender_start(struct worker *w, char *err, size_t errlen)
 	/* what the spool holds goes first */
 	sender_refill(s);
 	sender_kick(s);
+	/* before READY: /metrics has every family from the start */
+	sender_push_stats(s);
 	return 0;
 }
 
@@ -536,6 +564,7 @@ sender_cleanup(struct worker *w)
 	sender_spool_close(s->spool);
 	s->spool = NULL;
 	sender_cut_free(&s->cut);
+	metrics_free(&s->ms);
 	if (s->outfile_fd != -1)
 		close(s->outfile_fd);
 	free(s->acks);

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "encode.h"
+#include "metrics.h"
 #include "points_msg.h"
 #include "workers/worker.h"
 
@@ -174,6 +175,7 @@ struct sender {
 	ev_timer		 flush;
 	ev_timer		 stats_timer;
 	struct sender_stats	 st;
+	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
 	int			 started;	/* sender_start() ran */
 	/*

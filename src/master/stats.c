@@ -1,0 +1,98 @@
+/*
+ * The workers' figures as the master keeps them: each worker's last
+ * MSG_STATS, and per role what its dead processes had counted, so the
+ * totals behind GET /metrics and the self metrics never go back when a
+ * worker is restarted (a Prometheus rate() would take that for a reset).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "metrics.h"
+
+int
+stats_worker_msg(struct wslot *w, struct preader *pr, char *err,
+    size_t errlen)
+{
+	struct worker_stats	 flat;
+	struct metric_set	 ms;
+
+	metrics_init(&ms);
+	if (status_stats_msg_decode(pr, &flat, &ms, err, errlen) == -1) {
+		metrics_free(&ms);
+		return -1;
+	}
+	w->stats = flat;
+	/* the new set replaces the old one: swap, free the old */
+	metrics_free(&w->metrics);
+	w->metrics = ms;
+	return 0;
+}
+
+void
+stats_worker_died(struct master *m, struct wslot *w)
+{
+	if (metrics_fold(&m->base[w->role], &w->metrics) == -1)
+		log_warnx("%s: %s: some counters of the dead worker are lost "
+		    "(out of memory or room)", __func__,
+		    proto_role_name(w->role));
+	metrics_free(&w->metrics);
+}
+
+/* The master's own samples: version, start, generation, each worker. */
+static int
+master_samples(struct master *m, struct metric_set *out)
+{
+	const struct wslot	*w;
+	enum role		 r;
+	int			 rv = 0;
+
+	rv |= metrics_put(out, "build_info", 1, "version", PACKAGE_VERSION,
+	    NULL);
+	rv |= metrics_put(out, "start_time_seconds", (uint64_t)m->started,
+	    NULL);
+	rv |= metrics_put(out, "config_generation", m->generation, NULL);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		w = &m->w[r];
+		rv |= metrics_put(out, "worker_up", w->state == W_RUNNING,
+		    "role", proto_role_name(r), NULL);
+		rv |= metrics_put(out, "worker_restarts_total", w->restarts,
+		    "role", proto_role_name(r), NULL);
+	}
+	return rv;
+}
+
+int
+stats_table(struct master *m, struct metric_set *out)
+{
+	struct metric_set	 role;
+	enum role		 r;
+	int			 rv = 0;
+
+	metrics_reset(out);
+	metrics_init(&role);
+	if (master_samples(m, out) == -1)
+		rv = -1;
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		if (metrics_total(&role, &m->base[r], &m->w[r].metrics) == -1 ||
+		    metrics_merge(out, &role) == -1)
+			rv = -1;
+	}
+	metrics_free(&role);
+	return rv;
+}
+
+void
+stats_free(struct master *m)
+{
+	enum role	 r;
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		metrics_free(&m->base[r]);
+		metrics_free(&m->w[r].metrics);
+	}
+}

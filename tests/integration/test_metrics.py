@@ -1,0 +1,144 @@
+"""GET /metrics end to end: lint-clean for Prometheus (promtool), values
+that move with what the agent does, counters that survive a worker's
+kill -9, and the same figures published as agent.* points."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+from harness import wait_until
+from nsq_common import NS, TOPIC, NsqTest, make_points
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse(text):
+    """{(name, ((label, value), ...)): value} of a text exposition."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        labels = tuple(sorted(LABEL.findall(m.group(3) or "")))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+class Metrics(NsqTest):
+    TRANSPORT = "http"
+    COMMANDS = ("pub", "mpub")
+
+    def metrics(self, unix=False):
+        code, body = self.agent.http("/metrics", unix=unix)
+        self.assertEqual(code, 200, body)
+        return body
+
+    def value(self, name, **labels):
+        return parse(self.metrics()).get(
+            (name, tuple(sorted(labels.items()))))
+
+    def promtool(self, text):
+        tool = shutil.which("promtool")
+        if tool is None:
+            self.skipTest("promtool missing (Debian package prometheus, "
+                          "make deps installs it)")
+        r = subprocess.run([tool, "check", "metrics"], input=text,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, f"promtool:\n{r.stdout}"
+                         f"{r.stderr}\n--- page:\n{text}")
+        # lint warnings also fail: promtool prints them and exits 0 or 1
+        self.assertEqual(r.stdout + r.stderr, "", text)
+
+    def test_lint_clean_and_values_move(self):
+        d = self.double()
+        self.configure([d.http_address])
+        self.start_ok()
+        self.agent.wait_serving()
+        page = self.metrics()
+        self.promtool(page)
+        self.assertIn("# TYPE agent_points_published_total counter", page)
+        self.assertIn("# TYPE agent_worker_up gauge", page)
+        m = parse(page)
+        for role in ("front", "fetcher", "gitpull", "scheduler", "sender",
+                     "collector"):
+            self.assertEqual(m[("agent_worker_up", (("role", role),))], 1)
+            self.assertEqual(m[("agent_worker_restarts_total",
+                                (("role", role),))], 0)
+        self.assertEqual(len([k for k in m if k[0] == "agent_build_info"]),
+                         1)
+
+        pts = make_points(0, 100, name="met.m")
+        self.post_ok(pts[:60])
+        self.post_ok(pts[60:], unix=True)
+        self.assert_arrived([d], pts)
+        wait_until(lambda: (self.value("agent_points_published_total") or 0)
+                   >= 100, what="published >= 100 in /metrics")
+        self.assertGreaterEqual(self.value("agent_points_received_total",
+                                           source="post"), 100)
+        self.assertGreaterEqual(self.value("agent_http_requests_total",
+                                           code="200"), 2)
+        # readable over the unix socket too, and still lint-clean with
+        # values in it
+        self.promtool(self.metrics(unix=True))
+
+        # the sender dies: its counters stay counted
+        before = self.value("agent_points_published_total")
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        os.kill(old, signal.SIGKILL)
+
+        def back():
+            st = self.agent.status()
+            w = self.agent.worker(st, "sender")
+            return w["pid"] not in (0, old) and w["state"] == "running"
+        wait_until(back, timeout=20, what="a new sender")
+        m = parse(self.metrics())
+        self.assertEqual(m[("agent_worker_restarts_total",
+                            (("role", "sender"),))], 1)
+        self.assertEqual(m[("agent_worker_up", (("role", "sender"),))], 1)
+        self.assertGreaterEqual(m[("agent_points_published_total", ())],
+                                before)
+        # and count on from there
+        more = make_points(100, 50, name="met.m")
+        self.post_ok(more)
+        self.assert_arrived([d], pts + more)
+        wait_until(lambda: self.value("agent_points_published_total") >=
+                   before + 50, what="published to go on from before")
+
+    def test_self_metrics_reach_the_output(self):
+        d = self.double()
+        self.configure([d.http_address])
+        self.agent.write_conf(selfmetrics="yes",
+                              agent_extra=f'\tnamespaces = [ "{NS}" ]\n'
+                              "\tselfmetricsinterval = 1\n")
+        self.start_ok()
+        self.post_ok(make_points(0, 10, name="self.m"))
+
+        def self_points():
+            out = {}
+            for msg in d.messages(topic=TOPIC):
+                for p in json.loads(msg.body)["points"]:
+                    if p["measurement"].startswith("agent."):
+                        out.setdefault(p["measurement"], []).append(p)
+            return out
+        got = wait_until(lambda: (s := self_points()) and any(
+            p["fields"]["value"] >= 10 for p in
+            s.get("agent.points_published_total", [])) and s, timeout=20,
+            what="agent.points_published_total >= 10 at the output")
+        up = got["agent.worker_up"]
+        self.assertIn({"sender"}, [{p["tags"]["role"]} for p in up])
+        self.assertIn("host", up[0]["tags"])
+        self.assertIn("agent.build_info", got)
+        # they count themselves apart from the system points
+        wait_until(lambda: (self.value("agent_points_received_total",
+                                       source="self") or 0) > 0,
+                   what="points of source self in /metrics")
+
+        # selfmetrics = no by reload stops the timer (the other tests,
+        # which count exact points at the output, run with it off)
+        self.agent.write_conf(selfmetrics="no")
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        self.agent.wait_log(r"selfmetrics = no: no agent\.\* points")
