@@ -1096,11 +1096,14 @@ Test(frame_bad, type_not_allowed_from_side)
 	t.want = "message type SHUTDOWN (6) not allowed from front";
 	run_bad(&t);
 
-	/* A worker may not ask the master for status (front only). */
+	/*
+	 * A worker may not ask the master for status (the front for
+	 * /me/status and /metrics, the collector for self metrics only).
+	 */
 	mkhdr(b, FRAME_HDR_LEN, MSG_STATUS_REQ, 0, 0);
-	t.edge = proto_control_edge(ROLE_COLLECTOR);
+	t.edge = proto_control_edge(ROLE_SENDER);
 	t.self = ROLE_MASTER;
-	t.want = "message type STATUS_REQ (11) not allowed from collector";
+	t.want = "message type STATUS_REQ (11) not allowed from sender";
 	run_bad(&t);
 }
 
