@@ -152,7 +152,7 @@ peers:
 	python3 -m unittest tests/peers/test_registry_double.py
 
 integration: agent
-	python3 tests/integration/run.py --agent ./agent
+	python3 tests/integration/run.py --agent ./agent --jobs 2
 
 # The integration tests again against a sanitizer build of the daemon.
 # Reports go to files (workers have no terminal); any file fails the run.
@@ -162,7 +162,7 @@ integration-san: build/agent-san
 		chmod 1777 build/san-reports
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(CURDIR)/build/san-reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/san-reports/ubsan \
-		python3 tests/integration/run.py --agent build/agent-san
+		python3 tests/integration/run.py --agent build/agent-san --jobs 2
 	@if [ -n "$$(ls build/san-reports)" ]; then \
 		cat build/san-reports/*; echo "sanitizer reports above"; exit 1; fi
 

@@ -14,6 +14,7 @@ test's making).  Nothing outside the test's namespaces changes.
 """
 import contextlib
 import ctypes
+import ipaddress
 import itertools
 import json
 import os
@@ -112,13 +113,33 @@ def _sh(*cmd):
 
 
 class NetNs:
-    """A network namespace of the test's own (root only), loopback up;
-    veth() adds interfaces with addresses.  delete() removes it."""
+    """A network namespace of the test's own (root only), loopback up.
+    veth() adds interfaces with addresses inside it; link_to_host() joins
+    it to the host by a veth pair, for a client that is not loopback on
+    either side.  delete() removes it (and both ends of its pairs);
+    namespaces left by a test process that died are removed the next
+    time one is made."""
+
+    # /30s for link_to_host(): a private range nothing here routes
+    HOST_NET = ipaddress.ip_network("10.231.0.0/16")
 
     def __init__(self):
-        self.name = f"agent-it-{os.getpid()}-{next(_netns_seq)}"
+        self._reap_stale()
+        self.seq = next(_netns_seq)
+        self.name = f"agent-it-{os.getpid()}-{self.seq}"
+        self.host_if = None
         _sh("ip", "netns", "add", self.name)
         self.ip("link", "set", "lo", "up")
+
+    @staticmethod
+    def _reap_stale():
+        r = subprocess.run(["ip", "netns", "list"], capture_output=True,
+                           text=True, timeout=30)
+        for line in r.stdout.splitlines():
+            m = re.match(r"(agent-it-(\d+)-\d+)\b", line)
+            if m and not proc_alive(int(m.group(2))):
+                subprocess.run(["ip", "netns", "del", m.group(1)],
+                               capture_output=True, timeout=30)
 
     def ip(self, *args):
         return _sh("ip", "-n", self.name, *args)
@@ -133,9 +154,44 @@ class NetNs:
                 self.ip("addr", "add", a, "dev", dev, *extra)
             self.ip("link", "set", dev, "up")
 
+    def link_to_host(self):
+        """A veth pair from the host into here on a /30 of HOST_NET no
+        interface uses (picked from the pid, so tests running at once do
+        not collide): (host address, address in here)."""
+        used = set()
+        out = _sh("ip", "-4", "-o", "addr", "show")
+        for m in re.finditer(r"inet (\d+\.\d+\.\d+\.\d+)/", out):
+            used.add(ipaddress.ip_address(m.group(1)))
+        subnets = self.HOST_NET.num_addresses // 4
+        for i in range(subnets):
+            n = (os.getpid() * 8 + self.seq + i) % subnets
+            net = ipaddress.ip_network(
+                (int(self.HOST_NET.network_address) + 4 * n, 30))
+            if not any(a in net for a in used):
+                break
+        else:
+            raise RuntimeError(f"no free /30 in {self.HOST_NET}")
+        host, inside = (str(a) for a in list(net.hosts())[:2])
+        # interface names: 15 bytes at most
+        tag = f"{os.getpid() % 100000}x{self.seq % 100}"
+        self.host_if, ns_if = f"ag{tag}h", f"ag{tag}n"
+        _sh("ip", "link", "add", self.host_if, "type", "veth", "peer",
+            "name", ns_if)
+        _sh("ip", "link", "set", ns_if, "netns", self.name)
+        _sh("ip", "addr", "add", f"{host}/30", "dev", self.host_if)
+        _sh("ip", "link", "set", self.host_if, "up")
+        self.ip("addr", "add", f"{inside}/30", "dev", ns_if)
+        self.ip("link", "set", ns_if, "up")
+        return host, inside
+
     def prefix(self):
         """What runs a command in here."""
         return ["ip", "netns", "exec", self.name]
+
+    def run(self, *cmd, timeout=30, **kw):
+        """Run a command in here (subprocess.run, output captured)."""
+        return subprocess.run(self.prefix() + list(cmd),
+                              capture_output=True, timeout=timeout, **kw)
 
     @contextlib.contextmanager
     def entered(self):
@@ -158,6 +214,11 @@ class NetNs:
     def delete(self):
         subprocess.run(["ip", "netns", "del", self.name],
                        capture_output=True, timeout=60)
+        if self.host_if is not None:
+            # gone with the namespace's end; this is for a half-made pair
+            subprocess.run(["ip", "link", "del", self.host_if],
+                           capture_output=True, timeout=60)
+            self.host_if = None
 
 
 class Agent:

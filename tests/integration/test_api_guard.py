@@ -13,7 +13,7 @@ localhost, the host's name or a name in [agent] hostnames) keep working.
 /plugins/list shows plugin parameters (often credentials) and stderr
 tails only to trusted clients: the unix socket, loopback, the token.  A
 client on another address (a network namespace joined by a veth pair,
-netns.py) sees the list without them.
+harness.NetNs.link_to_host) sees the list without them.
 """
 import http.client
 import json
@@ -21,7 +21,7 @@ import os
 import socket
 import urllib.parse
 
-import netns
+from harness import NetNs, needs_root
 from test_plugins import GROUP, METRICS, NS, PluginTest
 
 TOKEN = "t0ken-for-the-agent-api-1234567"
@@ -180,15 +180,14 @@ class Remote(PluginTest):
     with the token."""
 
     def setUp(self):
-        why = netns.available()
-        if why is not None:
-            self.skipTest(f"skipped: {why}")
         super().setUp()
-        self.ns = netns.NetNS().open()
-        self.addCleanup(self.ns.close)
+        needs_root(self)
+        self.ns = NetNs()
+        self.addCleanup(self.ns.delete)
+        self.host_addr, self.ns_addr = self.ns.link_to_host()
         self.add(NS, "metrics", METRICS, parameters=SECRET)
         self.key = f"{NS}|metrics"
-        self.agent.write_conf(listen=f"{self.ns.host_addr}:"
+        self.agent.write_conf(listen=f"{self.host_addr}:"
                               f"{self.agent.port}")
 
     def listed(self):
@@ -212,7 +211,7 @@ class Remote(PluginTest):
                "\n%{http_code}"]
         for h in headers:
             cmd += ["-H", h]
-        cmd.append(f"http://{self.ns.host_addr}:{self.agent.port}"
+        cmd.append(f"http://{self.host_addr}:{self.agent.port}"
                    "/plugins/list")
         r = self.ns.run(*cmd)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -245,14 +244,14 @@ class Remote(PluginTest):
         self.assertEqual(p["stderr"], "metrics to stderr\n")
         self.assertNotIn("redacted", p)
         # the host's own address is not loopback either
-        st, body = request(self.ns.host_addr, self.agent.port,
+        st, body = request(self.host_addr, self.agent.port,
                            "/plugins/list")
         self.assertEqual(st, 200)
         self.assertNotIn(SECRET, json.dumps(body))
         # and a remote client cannot change things without the token
         r = self.ns.run("curl", "-sS", "-o", "/dev/null", "-w",
                         "%{http_code}",
-                        f"http://{self.ns.host_addr}:{self.agent.port}"
+                        f"http://{self.host_addr}:{self.agent.port}"
                         f"/plugins/disable?ns={NS}&repo="
                         + urllib.parse.quote(self.git_of("metrics")))
         self.assertEqual(r.stdout.decode(), "401")
