@@ -1,6 +1,6 @@
 /*
  * The processes of agent test and agent plugin run, and our ends of
- * their edges: real workers (fork and exec, the master's handshake) and
+ * their edges: real workers (child_spawn, the master's handshake) and
  * hosted children (fork only, a role's code behind its sandbox); their
  * log lines shown on stderr from `tm->show` up; reaping.
  */
@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "codec.h"
 #include "testmode.h"
 #include "workers/worker.h"
@@ -124,15 +125,6 @@ child_reset(int keep_up_to)
 	(void)syscall(SYS_close_range, keep_up_to + 1, ~0U, 0);
 }
 
-/* Move `fd` to `to` in a child; -1 on failure. */
-static int
-move_fd(int fd, int to)
-{
-	if (fd == to)
-		return fcntl(fd, F_SETFD, 0);
-	return dup2(fd, to);
-}
-
 static void
 proc_init(struct testmode *tm, struct tm_proc *p, enum role role)
 {
@@ -144,9 +136,12 @@ proc_init(struct testmode *tm, struct tm_proc *p, enum role role)
 int
 testmode_spawn(struct testmode *tm, struct tm_proc *p, enum role role)
 {
-	char	*argv[4];
-	int	 sv[2], c;
-	pid_t	 pid;
+	extern char		**environ;
+	struct child_spec	 spec;
+	struct child_fail	 cf;
+	char			*argv[4];
+	int			 sv[2];
+	pid_t			 pid;
 
 	proc_init(tm, p, role);
 	argv[0] = (char *)"agent";
@@ -158,23 +153,25 @@ testmode_spawn(struct testmode *tm, struct tm_proc *p, enum role role)
 		fprintf(stderr, "agent: socketpair: %s\n", strerror(errno));
 		return -1;
 	}
-	if ((pid = fork()) == -1) {
-		fprintf(stderr, "agent: fork: %s\n", strerror(errno));
+	/* as the master's children: stdio, and the control edge on 3 */
+	child_spec_init(&spec);
+	spec.path = "/proc/self/exe";
+	spec.argv = argv;
+	spec.envp = environ;
+	spec.keep[spec.nkeep++] = sv[1];
+	pid = child_spawn(&spec, &cf);
+	/* the child's end lives in the child only */
+	close(sv[1]);
+	if (pid == -1 || cf.step != CHILD_STEP_NONE) {
+		fprintf(stderr, "agent: start %s: %s: %s\n",
+		    proto_role_name(role), pid == -1 ? "clone" :
+		    child_step_name(cf.step), strerror(pid == -1 ? errno :
+		    cf.err));
 		close(sv[0]);
-		close(sv[1]);
+		if (pid != -1)
+			(void)waitpid(pid, NULL, 0);
 		return -1;
 	}
-	if (pid == 0) {
-		/* as the master's children: the control edge on 3, nothing
-		 * else but stdio; async-signal-safe calls only */
-		if ((c = fcntl(sv[1], F_DUPFD, CONTROL_FD + 1)) == -1 ||
-		    move_fd(c, CONTROL_FD) == -1)
-			_exit(127);
-		child_reset(CONTROL_FD);
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
-	close(sv[1]);
 	p->pid = pid;
 	if ((p->ctl = testmode_edge(tm, sv[0], ROLE_MASTER, role, ctl_msg,
 	    ctl_close, p)) == NULL) {
