@@ -166,8 +166,10 @@ integration-san: build/agent-san
 	@if [ -n "$$(ls build/san-reports)" ]; then \
 		cat build/san-reports/*; echo "sanitizer reports above"; exit 1; fi
 
+# Everything is built first, two compilers at a time; the tests then run
+# one suite after the other (each uses both cores itself).
 check: deps
-	$(MAKE) all
+	$(MAKE) -j2 all build/agent-san $(UNIT_BIN) $(SAN_UNIT_BIN)
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) fuzz-regress
