@@ -32,6 +32,9 @@ SAN_CFLAGS = -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -Isrc -Isrc/common \
 	-fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LIBS = $(CONFIG_LIBS)
+# the agent loads libcurl at run time (src/common/curl_dl.h); unit tests
+# that call libcurl themselves link it
+TEST_LIBS = $(LIBS) $(CONFIG_CURL_LIBS)
 
 LIB_SRC = $(sort $(wildcard src/common/*.c) \
 	$(filter-out src/master/main.c,$(wildcard src/master/*.c)) \
@@ -83,11 +86,11 @@ build/agent-san: build/san/src/master/main.o build/libagent-san.a
 
 build/unit/%: tests/unit/%.c build/libagent.a $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -Itests/unit -o $@ $< build/libagent.a -lcriterion $(LIBS)
+	$(CC) $(BASE_CFLAGS) -Itests/unit -o $@ $< build/libagent.a -lcriterion $(TEST_LIBS)
 
 build/unit-san/%: tests/unit/%.c build/libagent-san.a $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/libagent-san.a -lcriterion $(LIBS)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/libagent-san.a -lcriterion $(TEST_LIBS)
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

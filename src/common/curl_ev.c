@@ -20,6 +20,7 @@ struct curl_ev_sock {
 
 struct curl_ev {
 	struct ev_loop		*loop;
+	const struct curl_dl	*curl;
 	const char		*tag;		/* for logs */
 	curl_ev_done_fn		 done;
 	void			*arg;
@@ -46,7 +47,7 @@ dispatch(struct curl_ev *ce)
 
 	ce->depth++;
 	while (!ce->freed &&
-	    (msg = curl_multi_info_read(ce->multi, &left)) != NULL) {
+	    (msg = ce->curl->multi_info_read(ce->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		/* msg goes away with the handle's removal: copy first */
@@ -65,10 +66,10 @@ socket_action(struct curl_ev *ce, curl_socket_t fd, int flags)
 	CURLMcode	 mc;
 	int		 running;
 
-	mc = curl_multi_socket_action(ce->multi, fd, flags, &running);
+	mc = ce->curl->multi_socket_action(ce->multi, fd, flags, &running);
 	if (mc != CURLM_OK)
 		log_warnx("%s: %s: curl_multi_socket_action: %s", __func__,
-		    ce->tag, curl_multi_strerror(mc));
+		    ce->tag, ce->curl->multi_strerror(mc));
 	dispatch(ce);
 }
 
@@ -133,9 +134,10 @@ sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 		ev_io_init(&cs->io, io_cb, fd, events);
 		cs->io.data = cs;
 		LIST_INSERT_HEAD(&ce->socks, cs, entry);
-		if ((mc = curl_multi_assign(ce->multi, fd, cs)) != CURLM_OK) {
+		if ((mc = ce->curl->multi_assign(ce->multi, fd, cs)) !=
+		    CURLM_OK) {
 			log_warnx("%s: %s: curl_multi_assign: %s", __func__,
-			    ce->tag, curl_multi_strerror(mc));
+			    ce->tag, ce->curl->multi_strerror(mc));
 			sock_free(cs);
 			return -1;
 		}
@@ -174,7 +176,7 @@ multi_setup(struct curl_ev *ce, char *err, size_t errlen)
 
 #define MSETOPT(o, v) do {						\
 	opt = #o;							\
-	if ((mc = curl_multi_setopt(ce->multi, o, v)) != CURLM_OK)	\
+	if ((mc = ce->curl->multi_setopt(ce->multi, o, v)) != CURLM_OK)	\
 		goto fail;						\
 } while (0)
 	MSETOPT(CURLMOPT_SOCKETFUNCTION, sock_cb);
@@ -185,13 +187,13 @@ multi_setup(struct curl_ev *ce, char *err, size_t errlen)
 	return 0;
 fail:
 	snprintf(err, errlen, "curl_multi_setopt(%s): %s", opt,
-	    curl_multi_strerror(mc));
+	    ce->curl->multi_strerror(mc));
 	return -1;
 }
 
 struct curl_ev *
-curl_ev_new(struct ev_loop *loop, const char *tag, curl_ev_done_fn done,
-    void *arg, char *err, size_t errlen)
+curl_ev_new(struct ev_loop *loop, const struct curl_dl *curl, const char *tag,
+    curl_ev_done_fn done, void *arg, char *err, size_t errlen)
 {
 	struct curl_ev	*ce;
 
@@ -200,13 +202,14 @@ curl_ev_new(struct ev_loop *loop, const char *tag, curl_ev_done_fn done,
 		return NULL;
 	}
 	ce->loop = loop;
+	ce->curl = curl;
 	ce->tag = tag;
 	ce->done = done;
 	ce->arg = arg;
 	LIST_INIT(&ce->socks);
 	ev_timer_init(&ce->timer, timer_cb, 0., 0.);
 	ce->timer.data = ce;
-	if ((ce->multi = curl_multi_init()) == NULL) {
+	if ((ce->multi = ce->curl->multi_init()) == NULL) {
 		snprintf(err, errlen, "curl_multi_init failed");
 		free(ce);
 		return NULL;
@@ -227,9 +230,9 @@ curl_ev_free(struct curl_ev *ce)
 	if (ce == NULL || ce->freed)
 		return;
 	/* closes the cached connections, calling sock_cb to unwatch them */
-	if ((mc = curl_multi_cleanup(ce->multi)) != CURLM_OK)
+	if ((mc = ce->curl->multi_cleanup(ce->multi)) != CURLM_OK)
 		log_warnx("%s: %s: curl_multi_cleanup: %s", __func__, ce->tag,
-		    curl_multi_strerror(mc));
+		    ce->curl->multi_strerror(mc));
 	ce->multi = NULL;
 	/* whatever libcurl did not unwatch is ours to drop */
 	while ((cs = LIST_FIRST(&ce->socks)) != NULL)
@@ -254,9 +257,9 @@ curl_ev_add(struct curl_ev *ce, CURL *easy, char *err, size_t errlen)
 {
 	CURLMcode	 mc;
 
-	if ((mc = curl_multi_add_handle(ce->multi, easy)) != CURLM_OK) {
+	if ((mc = ce->curl->multi_add_handle(ce->multi, easy)) != CURLM_OK) {
 		snprintf(err, errlen, "curl_multi_add_handle: %s",
-		    curl_multi_strerror(mc));
+		    ce->curl->multi_strerror(mc));
 		return -1;
 	}
 	return 0;
@@ -267,7 +270,7 @@ curl_ev_remove(struct curl_ev *ce, CURL *easy)
 {
 	CURLMcode	 mc;
 
-	if ((mc = curl_multi_remove_handle(ce->multi, easy)) != CURLM_OK)
+	if ((mc = ce->curl->multi_remove_handle(ce->multi, easy)) != CURLM_OK)
 		log_warnx("%s: %s: curl_multi_remove_handle: %s", __func__,
-		    ce->tag, curl_multi_strerror(mc));
+		    ce->tag, ce->curl->multi_strerror(mc));
 }

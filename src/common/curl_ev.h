@@ -14,7 +14,8 @@
  * cache belongs to the multi handle, so an easy handle used for one
  * request after another keeps its connections alive between them.
  *
- * curl_global_init() is the caller's business too.
+ * libcurl itself is the caller's too: it loads it (curl_dl.h) and hands
+ * curl_ev the table, which must outlive the struct curl_ev.
  */
 #ifndef AGENT_CURL_EV_H
 #define AGENT_CURL_EV_H
@@ -23,6 +24,8 @@
 
 #include <curl/curl.h>
 #include <ev.h>
+
+#include "curl_dl.h"
 
 struct curl_ev;
 
@@ -40,9 +43,9 @@ typedef void	(*curl_ev_done_fn)(CURL *easy, CURLcode result, void *arg);
  * outlive it (a string literal: "nsq", "registry client").  NULL with
  * err when it cannot.
  */
-struct curl_ev	*curl_ev_new(struct ev_loop *loop, const char *tag,
-		    curl_ev_done_fn done, void *arg, char *err,
-		    size_t errlen);
+struct curl_ev	*curl_ev_new(struct ev_loop *loop, const struct curl_dl *,
+		    const char *tag, curl_ev_done_fn done, void *arg,
+		    char *err, size_t errlen);
 /*
  * Close the cached connections and free everything.  Remove the
  * transfers still running first (curl_ev_remove: the caller knows its
@@ -66,16 +69,19 @@ int		 curl_ev_add(struct curl_ev *, CURL *easy, char *err,
 void		 curl_ev_remove(struct curl_ev *, CURL *easy);
 
 /*
- * For setting up an easy handle option by option: curl_easy_setopt(),
- * and when libcurl refuses, `err` names the option and says why and
- * control goes to the caller's `fail` label.  Needs <stdio.h>.
+ * For setting up an easy handle option by option: curl_easy_setopt()
+ * through the table `c`, and when libcurl refuses, `err` names the
+ * option and says why and control goes to the caller's `fail` label.
+ * The call goes through a pointer, so <curl/curl.h>'s type checks of
+ * the value do not apply: pass long, curl_off_t, pointers as libcurl's
+ * documentation of the option says.  Needs <stdio.h>.
  */
-#define CURL_EV_SETOPT(easy, o, v, err, errlen) do {			\
+#define CURL_EV_SETOPT(c, easy, o, v, err, errlen) do {			\
 	CURLcode	 rc_;						\
 									\
-	if ((rc_ = curl_easy_setopt((easy), o, v)) != CURLE_OK) {	\
+	if ((rc_ = (c)->easy_setopt((easy), o, v)) != CURLE_OK) {	\
 		snprintf((err), (errlen), "curl_easy_setopt(%s): %s",	\
-		    #o, curl_easy_strerror(rc_));			\
+		    #o, (c)->easy_strerror(rc_));			\
 		goto fail;						\
 	}								\
 } while (0)

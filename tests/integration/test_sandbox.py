@@ -142,6 +142,25 @@ class Sandbox(AgentTest):
                 "pid"] for w in a.status()["workers"] if w["role"] in tries),
             timeout=60, what="the killed workers back")
 
+    def test_only_fetcher_and_sender_map_libcurl(self):
+        # libcurl and its TLS stack are loaded at run time by the two
+        # HTTP clients (src/common/curl_dl.h); nobody else maps them
+        self.start_ok()
+        st = self.agent.status()
+        procs = [("master", st["pid"])] + [(w["role"], w["pid"])
+                                           for w in st["workers"]]
+        for role, pid in procs:
+            with open(f"/proc/{pid}/maps") as f:
+                libs = {os.path.basename(line.split()[-1])
+                        for line in f if len(line.split()) >= 6}
+            curl = {x for x in libs if x.startswith(("libcurl", "libssl",
+                                                      "libcrypto."))}
+            if role in ("fetcher", "sender"):
+                self.assertTrue(any(x.startswith("libcurl.so")
+                                    for x in curl), (role, sorted(libs)))
+            else:
+                self.assertEqual(curl, set(), role)
+
     def test_workers_hold_only_their_edges(self):
         self.start_ok()
         st = self.agent.status()

@@ -8,7 +8,9 @@
  * nobody listens on makes a refused connection.  No test measures time:
  * timeouts are shown by the order in which transfers end.
  * Under ASan/LSan (make unit-san) these also prove that abandoned and
- * freed transfers leave nothing behind.
+ * freed transfers leave nothing behind.  libcurl is loaded at run time
+ * (curl_dl.h), as the fetcher and the sender load it; the test's own
+ * calls bind to the same library, linked by soname.
  */
 #include <criterion/criterion.h>
 
@@ -43,6 +45,9 @@ static int		 server_port;
 static int		 slow_seen[2] = { -1, -1 };	/* a byte per /slow */
 static int		 nwarn;
 static char		 lastwarn[512];
+/* libcurl as the agent loads it */
+static struct curl_dl	 curl;
+static char		 cerr[256];
 
 /* ---- the server ---- */
 
@@ -188,7 +193,8 @@ setup(void)
 
 	log_init("test", LOG_LVL_DEBUG);
 	log_set_sink(warn_sink, NULL);
-	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+	/* as the fetcher and the sender load it (curl_ev's calls) */
+	cr_assert_eq(curl_dl_open(&curl, cerr, sizeof(cerr)), 0, "%s", cerr);
 	cr_assert_neq(lfd = listen_local(&server_port, 16), -1,
 	    "listen: %s", strerror(errno));
 	cr_assert_eq(pipe2(slow_seen, O_CLOEXEC), 0, "pipe: %s",
@@ -224,7 +230,7 @@ teardown(void)
 	if (slow_seen[0] != -1)
 		close(slow_seen[0]);
 	slow_seen[0] = -1;
-	curl_global_cleanup();
+	curl_dl_close(&curl);
 }
 
 TestSuite(curl_ev, .init = setup, .fini = teardown, .timeout = 20);
@@ -361,7 +367,7 @@ run_init(struct run *r)
 {
 	memset(r, 0, sizeof(*r));
 	cr_assert_not_null(r->loop = ev_loop_new(EVFLAG_AUTO));
-	r->ce = curl_ev_new(r->loop, "test", record, r, r->err,
+	r->ce = curl_ev_new(r->loop, &curl, "test", record, r, r->err,
 	    sizeof(r->err));
 	cr_assert_not_null(r->ce, "curl_ev_new: %s", r->err);
 }
@@ -671,4 +677,36 @@ Test(curl_ev, add_twice_fails)
 	cr_assert(strstr(err, "curl_multi_add_handle: ") == err, "%s", err);
 	curl_ev_remove(r.ce, x.easy);
 	finish(&r, &x);
+}
+
+/* ---- curl_dl: the table itself ---- */
+
+Test(curl_ev, dl_every_entry_point_resolved_and_the_same_library)
+{
+	void	*const *p;
+	size_t	 i, n;
+
+	/* setup() opened it: every slot of the table is filled */
+	p = (void *const *)&curl.global_init;
+	n = (sizeof(curl) - offsetof(struct curl_dl, global_init)) /
+	    sizeof(void *);
+	for (i = 0; i < n; i++)
+		cr_assert_not_null(p[i], "slot %zu of the table is empty", i);
+	/* the one libcurl of the process, not a second copy */
+	cr_assert_eq((void *)curl.easy_init, (void *)curl_easy_init);
+	cr_assert_str_eq(curl.version_info(CURLVERSION_NOW)->version,
+	    curl_version_info(CURLVERSION_NOW)->version);
+}
+
+Test(curl_ev, dl_close_then_zeroed_is_harmless)
+{
+	struct curl_dl	 c;
+
+	memset(&c, 0, sizeof(c));
+	curl_dl_close(&c);
+	cr_assert_eq(curl_dl_open(&c, cerr, sizeof(cerr)), 0, "%s", cerr);
+	cr_assert_eq(c.global, 1);
+	curl_dl_close(&c);
+	cr_assert_eq(c.global, 0);
+	cr_assert_null(c.handle);
 }

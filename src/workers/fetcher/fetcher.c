@@ -13,7 +13,6 @@
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
-#include <curl/curl.h>
 
 #include "fetcher.h"
 #include "fetcher_cache.h"
@@ -355,7 +354,6 @@ static int
 fetcher_setup(struct worker *w, char *err, size_t errlen)
 {
 	struct fetcher	*f;
-	CURLcode	 rc;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -381,13 +379,7 @@ fetcher_setup(struct worker *w, char *err, size_t errlen)
 		log_debug("no serial number in %s (readable by root only)",
 		    IDENT_SN_PATH);
 	/* single-threaded and before the sandbox, as libcurl asks */
-	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
-		snprintf(err, errlen, "curl_global_init: %s",
-		    curl_easy_strerror(rc));
-		return -1;
-	}
-	f->curl_global = 1;
-	return 0;
+	return curl_dl_open(&f->curl, err, errlen);
 }
 
 static void
@@ -421,7 +413,7 @@ fetcher_start(struct worker *w, char *err, size_t errlen)
 {
 	struct fetcher	*f = w->priv;
 
-	if (fetcher_http_init(&f->http, w->loop, err, errlen) == -1)
+	if (fetcher_http_init(&f->http, w->loop, &f->curl, err, errlen) == -1)
 		return -1;
 	f->http_up = 1;
 	if (fetcher_registry_kind(w->conf.registryaddr) != REGISTRY_NONE)
@@ -584,8 +576,7 @@ fetcher_cleanup(struct worker *w)
 	ev_timer_stop(w->loop, &f->ack_timer);
 	if (f->http_up)
 		fetcher_http_close(&f->http);
-	if (f->curl_global)
-		curl_global_cleanup();
+	curl_dl_close(&f->curl);
 	fetcher_regset_free(&f->running);
 	items_free(&f->items);
 	codec_put_free(&f->items_msg);

@@ -66,7 +66,7 @@ struct fetcher {
 	struct worker		*w;
 	struct fhttp		 http;
 	int			 http_up;
-	int			 curl_global;
+	struct curl_dl		 curl;		/* libcurl, loaded at setup */
 	char			 sn[IDENT_SN_MAX];
 
 	/* what runs: the registry's set and the items made from it */

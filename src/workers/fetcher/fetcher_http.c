@@ -49,8 +49,8 @@ req_free(struct fhttp_req *r)
 	if (r->attached)
 		curl_ev_remove(r->h->ev, r->easy);
 	if (r->easy != NULL)
-		curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->headers);
+		r->h->curl->easy_cleanup(r->easy);
+	r->h->curl->slist_free_all(r->headers);
 	free(r->url);
 	free(r->post);
 	buf_free(&r->answer);
@@ -61,13 +61,14 @@ req_free(struct fhttp_req *r)
 static void
 req_end(CURL *easy, CURLcode result, void *arg)
 {
+	struct fhttp		*h = arg;
 	struct fhttp_req	*r = NULL;
 	struct fhttp_result	 res;
 	char			 why[CURL_ERROR_SIZE + 64], *loc = NULL;
 	double			 t = 0;
 
 	/* every handle in there is a request's, its private pointer set */
-	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) !=
+	if (h->curl->easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) !=
 	    CURLE_OK || r == NULL) {
 		log_warnx("%s: registry client: a transfer without its request",
 		    __func__);
@@ -76,7 +77,8 @@ req_end(CURL *easy, CURLcode result, void *arg)
 	r->attached = 0;
 	memset(&res, 0, sizeof(res));
 	res.url = r->url;
-	if (curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &t) == CURLE_OK)
+	if (h->curl->easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &t) ==
+	    CURLE_OK)
 		res.seconds = t;
 	if (r->toolarge)
 		snprintf(why, sizeof(why), "the answer is larger than %d "
@@ -85,15 +87,15 @@ req_end(CURL *easy, CURLcode result, void *arg)
 		snprintf(why, sizeof(why), "out of memory for the answer");
 	else if (result != CURLE_OK)
 		snprintf(why, sizeof(why), "%s", r->errbuf[0] != '\0' ?
-		    r->errbuf : curl_easy_strerror(result));
-	else if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
+		    r->errbuf : h->curl->easy_strerror(result));
+	else if (h->curl->easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
 	    &res.code) != CURLE_OK)
 		snprintf(why, sizeof(why), "no HTTP status");
 	else {
 		why[0] = '\0';
 		if (res.code >= 300 && res.code < 400 &&
-		    curl_easy_getinfo(r->easy, CURLINFO_REDIRECT_URL, &loc) ==
-		    CURLE_OK && loc != NULL)
+		    h->curl->easy_getinfo(r->easy, CURLINFO_REDIRECT_URL,
+		    &loc) == CURLE_OK && loc != NULL)
 			snprintf(why, sizeof(why), "HTTP %ld to %.512s: "
 			    "redirects are not followed (set registryaddr to "
 			    "where it points)", res.code, loc);
@@ -107,13 +109,14 @@ req_end(CURL *easy, CURLcode result, void *arg)
 }
 
 int
-fetcher_http_init(struct fhttp *h, struct ev_loop *loop, char *err,
-    size_t errlen)
+fetcher_http_init(struct fhttp *h, struct ev_loop *loop,
+    const struct curl_dl *curl, char *err, size_t errlen)
 {
 	memset(h, 0, sizeof(*h));
 	LIST_INIT(&h->reqs);
-	if ((h->ev = curl_ev_new(loop, "registry client", req_end, h, err,
-	    errlen)) == NULL)
+	h->curl = curl;
+	if ((h->ev = curl_ev_new(loop, curl, "registry client", req_end, h,
+	    err, errlen)) == NULL)
 		return -1;
 	return 0;
 }
@@ -134,7 +137,7 @@ static int
 req_setup(struct fhttp_req *r, long timeout, size_t postlen, char *err,
     size_t errlen)
 {
-#define SETOPT(o, v)	CURL_EV_SETOPT(r->easy, o, v, err, errlen)
+#define SETOPT(o, v)	CURL_EV_SETOPT(r->h->curl, r->easy, o, v, err, errlen)
 	SETOPT(CURLOPT_URL, r->url);
 	SETOPT(CURLOPT_PRIVATE, (char *)r);
 	/* no signals (SIGALRM for name lookups): libev owns them */
@@ -186,18 +189,20 @@ fetcher_http_start(struct fhttp *h, const char *url, const char *post,
 		memcpy(r->post, post, postlen);
 		r->post[postlen] = '\0';
 		/* "Expect:" off: no wait for a 100 Continue */
-		if ((l = curl_slist_append(NULL, FHTTP_CONTENT_TYPE)) == NULL) {
+		if ((l = h->curl->slist_append(NULL, FHTTP_CONTENT_TYPE)) ==
+		    NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
 		r->headers = l;
-		if ((l = curl_slist_append(r->headers, "Expect:")) == NULL) {
+		if ((l = h->curl->slist_append(r->headers, "Expect:")) ==
+		    NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
 		r->headers = l;
 	}
-	if ((r->easy = curl_easy_init()) == NULL) {
+	if ((r->easy = h->curl->easy_init()) == NULL) {
 		snprintf(err, errlen, "curl_easy_init failed");
 		goto fail;
 	}

@@ -14,8 +14,9 @@
  * followed: a 3xx is a failed request that says where it pointed.
  * Every request has a total timeout.
  *
- * curl_global_init() belongs to the worker's setup hook (before the
- * sandbox, single-threaded); this layer only uses multi and easy handles.
+ * libcurl is loaded by the worker's setup hook (curl_dl.h: before the
+ * sandbox, single-threaded, curl_global_init included); this layer only
+ * uses multi and easy handles through its table.
  */
 #ifndef AGENT_FETCHER_HTTP_H
 #define AGENT_FETCHER_HTTP_H
@@ -27,6 +28,7 @@
 #include <ev.h>
 
 #include "buf.h"
+#include "curl_dl.h"
 
 #define FHTTP_CONTENT_TYPE	"Content-Type: application/json;charset=utf-8"
 
@@ -51,13 +53,14 @@ struct fhttp_result {
 typedef void	(*fhttp_done_fn)(void *arg, const struct fhttp_result *);
 
 struct fhttp {
+	const struct curl_dl	*curl;
 	struct curl_ev		*ev;
 	LIST_HEAD(, fhttp_req)	 reqs;
 };
 
 /* 0, or -1 with err; fetcher_http_close() is safe after either. */
-int	 fetcher_http_init(struct fhttp *, struct ev_loop *, char *err,
-	    size_t errlen);
+int	 fetcher_http_init(struct fhttp *, struct ev_loop *,
+	    const struct curl_dl *, char *err, size_t errlen);
 /* Abandon every request (no callbacks), free everything. */
 void	 fetcher_http_close(struct fhttp *);
 

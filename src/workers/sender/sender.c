@@ -338,25 +338,6 @@ sender_open_spool(struct sender *s)
 		log_info("spool %s: empty", c->spool);
 }
 
-/*
- * Before the sandbox: libcurl's globals (the TLS library and its config
- * file), once for the life of the process.  The HTTP outputs' own
- * curl_global_init (sender_http.c) then only counts, so nothing is
- * loaded under the allow-list filter.
- */
-static int
-sender_setup(struct worker *w, char *err, size_t errlen)
-{
-	CURLcode	 rc;
-
-	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
-		snprintf(err, errlen, "curl_global_init: %s",
-		    curl_easy_strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
 /* The state, made on the first need: MSG_OUTPUT_FILE precedes start. */
 static struct sender *
 sender_state(struct worker *w)
@@ -381,6 +362,19 @@ sender_state(struct worker *w)
 	s->group.data = s;
 	w->priv = s;
 	return s;
+}
+
+/*
+ * Before the sandbox: libcurl (curl_dl.h), loaded and initialized once
+ * for the life of the process whatever the output, so that a reload to
+ * an HTTP output finds it there.
+ */
+static int
+sender_setup(struct worker *w, char *err, size_t errlen)
+{
+	struct sender	*s = sender_state(w);
+
+	return curl_dl_open(&s->curl, err, errlen);
 }
 
 static int
@@ -539,10 +533,8 @@ sender_cleanup(struct worker *w)
 	struct sender	*s = w->priv;
 	struct batch	*b;
 
-	if (s == NULL) {
-		curl_global_cleanup();	/* sender_setup's */
+	if (s == NULL)
 		return;
-	}
 	if (s->ops != NULL)
 		s->ops->close(s);
 	ev_timer_stop(w->loop, &s->flush);
@@ -568,9 +560,9 @@ sender_cleanup(struct worker *w)
 	if (s->outfile_fd != -1)
 		close(s->outfile_fd);
 	free(s->acks);
+	curl_dl_close(&s->curl);
 	free(s);
 	w->priv = NULL;
-	curl_global_cleanup();	/* sender_setup's */
 }
 
 /*

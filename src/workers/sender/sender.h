@@ -27,6 +27,7 @@
 #include <ev.h>
 
 #include "buf.h"
+#include "curl_dl.h"
 #include "encode.h"
 #include "metrics.h"
 #include "points_msg.h"
@@ -156,6 +157,7 @@ struct sender_learned {
 
 struct sender {
 	struct worker		*w;
+	struct curl_dl		 curl;		/* libcurl, loaded at setup */
 	const struct sink_ops	*ops;
 	void			*sink;		/* the sink's own state */
 	struct batchq		 queue;

@@ -64,11 +64,11 @@ request_end(CURL *easy, CURLcode result, void *arg)
 	h->attached = 0;
 	h->result = result;
 	h->code = 0;
-	if (result == CURLE_OK && (rc = curl_easy_getinfo(easy,
+	if (result == CURLE_OK && (rc = h->curl->easy_getinfo(easy,
 	    CURLINFO_RESPONSE_CODE, &h->code)) != CURLE_OK) {
 		h->result = rc;
 		snprintf(h->errbuf, sizeof(h->errbuf), "response code: %s",
-		    curl_easy_strerror(rc));
+		    h->curl->easy_strerror(rc));
 	}
 	h->done(h, h->arg);
 }
@@ -91,19 +91,20 @@ sender_http_post(struct sender_http *h, const char *url, const char *body,
 	h->errbuf[0] = '\0';
 	h->code = 0;
 	h->result = CURLE_OK;
-	if ((rc = curl_easy_setopt(h->easy, CURLOPT_URL, url)) != CURLE_OK) {
+	if ((rc = h->curl->easy_setopt(h->easy, CURLOPT_URL, url)) !=
+	    CURLE_OK) {
 		/* a URL libcurl refuses is this server's entry's fault */
 		snprintf(why, whylen, "URL %s: %s", url,
-		    curl_easy_strerror(rc));
+		    h->curl->easy_strerror(rc));
 		return -1;
 	}
 	/* the body stays with the caller until done() */
-	if ((rc = curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+	if ((rc = h->curl->easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)len)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body)) !=
+	    (rc = h->curl->easy_setopt(h->easy, CURLOPT_POSTFIELDS, body)) !=
 	    CURLE_OK) {
 		snprintf(why, whylen, "curl_easy_setopt: %s",
-		    curl_easy_strerror(rc));
+		    h->curl->easy_strerror(rc));
 		return -2;
 	}
 	/* not about the server: no point trying the others */
@@ -135,7 +136,7 @@ sender_http_status(const struct sender_http *h, char *why, size_t whylen)
 
 	if (h->result != CURLE_OK) {
 		snprintf(why, whylen, "%s", h->errbuf[0] != '\0' ?
-		    h->errbuf : curl_easy_strerror(h->result));
+		    h->errbuf : h->curl->easy_strerror(h->result));
 		return 0;
 	}
 	if (h->code >= 200 && h->code <= 299)
@@ -224,7 +225,7 @@ sender_http_escape(struct buf *b, const char *s)
 static int
 easy_setup(struct sender_http *h, char *err, size_t errlen)
 {
-#define SETOPT(o, v)	CURL_EV_SETOPT(h->easy, o, v, err, errlen)
+#define SETOPT(o, v)	CURL_EV_SETOPT(h->curl, h->easy, o, v, err, errlen)
 	/* no signals (SIGALRM for name lookups): libev owns them */
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	/* plain HTTP to the configured servers only: no proxy from the
@@ -256,6 +257,7 @@ sender_http_init(struct sender_http *h, struct sender *s, const char *tag,
 {
 	memset(h, 0, sizeof(*h));
 	h->s = s;
+	h->curl = &s->curl;
 	h->loop = s->w->loop;
 	h->tag = tag;
 	h->done = done;
@@ -268,7 +270,6 @@ sender_http_open(struct sender_http *h, const struct strlist *sv,
     const char *content_type, char *err, size_t errlen)
 {
 	struct curl_slist	*l;
-	CURLcode		 rc;
 	CURLMcode		 mc;
 	size_t			 i;
 
@@ -290,40 +291,33 @@ sender_http_open(struct sender_http *h, const struct strlist *sv,
 		h->nservers++;
 	}
 
-	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
-		snprintf(err, errlen, "curl_global_init: %s",
-		    curl_easy_strerror(rc));
-		return -1;
-	}
-	h->global_init = 1;
-
 	/*
 	 * An empty "Expect:" stops libcurl from waiting for "100 Continue"
 	 * before larger bodies, a round trip our servers never need.
 	 */
-	if ((l = curl_slist_append(NULL, content_type)) == NULL) {
+	if ((l = h->curl->slist_append(NULL, content_type)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	h->headers = l;
-	if ((l = curl_slist_append(h->headers, "Expect:")) == NULL) {
+	if ((l = h->curl->slist_append(h->headers, "Expect:")) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	h->headers = l;
 
-	if ((h->ev = curl_ev_new(h->loop, h->tag, request_end, h, err,
-	    errlen)) == NULL)
+	if ((h->ev = curl_ev_new(h->loop, h->curl, h->tag, request_end, h,
+	    err, errlen)) == NULL)
 		return -1;
 	/* room for one kept-alive connection per server, as failover
 	 * touches them all */
-	if ((mc = curl_multi_setopt(curl_ev_multi(h->ev),
+	if ((mc = h->curl->multi_setopt(curl_ev_multi(h->ev),
 	    CURLMOPT_MAXCONNECTS, (long)h->nservers)) != CURLM_OK) {
 		snprintf(err, errlen, "curl_multi_setopt"
-		    "(CURLMOPT_MAXCONNECTS): %s", curl_multi_strerror(mc));
+		    "(CURLMOPT_MAXCONNECTS): %s", h->curl->multi_strerror(mc));
 		return -1;
 	}
-	if ((h->easy = curl_easy_init()) == NULL) {
+	if ((h->easy = h->curl->easy_init()) == NULL) {
 		snprintf(err, errlen, "curl_easy_init failed");
 		return -1;
 	}
@@ -343,9 +337,10 @@ sender_http_close(struct sender_http *h)
 	curl_ev_free(h->ev);
 	h->ev = NULL;
 	if (h->easy != NULL)
-		curl_easy_cleanup(h->easy);
+		h->curl->easy_cleanup(h->easy);
 	h->easy = NULL;
-	curl_slist_free_all(h->headers);
+	if (h->headers != NULL)
+		h->curl->slist_free_all(h->headers);
 	h->headers = NULL;
 	for (i = 0; i < h->nservers; i++)
 		free(h->servers[i]);
@@ -355,7 +350,4 @@ sender_http_close(struct sender_http *h)
 	h->failing = NULL;
 	h->nservers = 0;
 	buf_free(&h->reasons);
-	if (h->global_init)
-		curl_global_cleanup();
-	h->global_init = 0;
 }

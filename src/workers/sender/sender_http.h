@@ -16,15 +16,12 @@
  * of them failed reports the message failed with every server's reason.
  * Retrying later, with backoff, is the sender's job.
  *
- * curl_global_init: it must not run concurrently with other threads
- * unless libcurl is built "threadsafe" (7.84 and later; Debian 12's is),
- * which matters since the sender has threads (libcurl's own resolver,
- * the nsq TCP output's lookups: sender_resolve.h), and it may load TLS
- * libraries, so it belongs before the sandbox: the sender's setup hook
- * (sender.c) takes one for the life of the process, before its
- * allow-list filter, which lets no library be mapped.  libcurl counts
- * initializations, so the one every successful open here takes (and its
- * close gives back) only counts.
+ * libcurl is loaded, and curl_global_init run, once for the life of the
+ * process by the sender's setup hook (curl_dl.h), before the sandbox and
+ * before the sender has threads (libcurl's own resolver, the nsq TCP
+ * output's lookups: sender_resolve.h); every call goes through that
+ * table (s->curl), whichever output the config names, so that a reload
+ * to an HTTP output needs nothing the sandbox refuses.
  */
 #ifndef AGENT_SENDER_HTTP_H
 #define AGENT_SENDER_HTTP_H
@@ -52,6 +49,7 @@ typedef void	(*sender_http_done_fn)(struct sender_http *, void *arg);
 
 struct sender_http {
 	struct sender		*s;
+	const struct curl_dl	*curl;		/* &s->curl */
 	struct ev_loop		*loop;
 	const char		*tag;		/* "nsq", "influxdb": logs */
 	sender_http_done_fn	 done;
@@ -60,7 +58,6 @@ struct sender_http {
 	struct curl_ev		*ev;
 	CURL			*easy;
 	struct curl_slist	*headers;
-	int			 global_init;	/* took a curl_global_init */
 	int			 attached;	/* a request is in flight */
 
 	/* the servers, copied: the config may change under us */
