@@ -8,6 +8,7 @@
  * /post.  jsonw uses this file's string and float encoders for JSONW_GO.
  */
 #include "encode.h"
+#include "encode_float.h"
 #include "utf8.h"
 
 #include <inttypes.h>
@@ -116,103 +117,6 @@ encode_json_string(struct buf *b, const char *s, size_t len)
 }
 
 /*
- * Shortest decimal digits that read back as v (v finite, non-zero):
- * digits without sign or point into dig (at least 18 bytes), their
- * count returned, the decimal exponent of the first digit in *exp10
- * (v = 0.d1d2... * 10^(*exp10 + 1)).  Returns 0 on failure.
- *
- * "%.*e" with increasing precision gives, at each length, the correctly
- * rounded (so nearest) decimal; the first that strtod() maps back to v is
- * what Go's strconv.FormatFloat(v, fmt, -1, 64) picks: the shortest that
- * round-trips, nearest to v among those.  %e and strtod() both follow
- * LC_NUMERIC, so the round trip holds in any locale; only the digits and
- * the exponent are taken from the text, never the radix character.
- *
- * Close to a power of two the interval of decimals that read back as v
- * is lopsided (the gap below is half the gap above), so the nearest
- * decimal of some length may miss while the next one up still hits;
- * Go's algorithm takes that one, so it is tried too.
- */
-/*
- * Is there a `prec`-digit decimal that reads back as v?  The nearest one
- * is in tmp; next to a power of two the shortest may be its neighbour one
- * unit further from zero (the wider side of v's rounding interval), tried
- * as well.  On success tmp holds the one that reads back.
- */
-static int
-digits_roundtrip(double v, int prec, char *tmp, size_t len)
-{
-	char	 alt[48];
-	char	*e;
-	int	 n, i;
-
-	n = snprintf(tmp, len, "%.*e", prec - 1, v);
-	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(alt))
-		return -1;
-	if (strtod(tmp, NULL) == v)
-		return 1;
-	if ((e = strrchr(tmp, 'e')) == NULL)
-		return -1;
-	memcpy(alt, tmp, (size_t)n + 1);
-	for (i = (int)(e - tmp) - 1; i >= 0; i--) {
-		if (alt[i] < '0' || alt[i] > '9')
-			continue;
-		if (alt[i] != '9') {
-			alt[i]++;
-			break;
-		}
-		alt[i] = '0';
-	}
-	/* A carry out of the first digit changes the length: skip. */
-	if (i >= 0 && strtod(alt, NULL) == v) {
-		memcpy(tmp, alt, (size_t)n + 1);
-		return 1;
-	}
-	return 0;
-}
-
-static int
-shortest_digits(double v, char *dig, int *exp10)
-{
-	char	 tmp[48];
-	char	*e, *end;
-	int	 prec, nd, i, r, from, to;
-	long	 x;
-
-	/*
-	 * If any decimal of up to 15 digits reads back as v, one of 15
-	 * digits does (the check above covers both sides): test 15 first,
-	 * then search below it or, for full-precision values, only 16 and
-	 * 17.  Three tries instead of seventeen for the latter.
-	 */
-	if ((r = digits_roundtrip(v, 15, tmp, sizeof(tmp))) == -1)
-		return 0;
-	from = r == 1 ? 1 : 16;
-	to = r == 1 ? 15 : 17;
-	for (prec = from; prec <= to; prec++) {
-		if ((r = digits_roundtrip(v, prec, tmp, sizeof(tmp))) == -1)
-			return 0;
-		if (r == 1)
-			break;
-	}
-	if (prec > to)
-		return 0;
-	if ((e = strrchr(tmp, 'e')) == NULL)
-		return 0;
-	nd = 0;
-	for (i = 0; tmp + i < e; i++)
-		if (tmp[i] >= '0' && tmp[i] <= '9')
-			dig[nd++] = tmp[i];
-	x = strtol(e + 1, &end, 10);
-	if (nd == 0 || *end != '\0')
-		return 0;
-	while (nd > 1 && dig[nd - 1] == '0')
-		nd--;
-	*exp10 = (int)x;
-	return nd;
-}
-
-/*
  * Go's encoding/json floatEncoder for float64 (Go >= 1.8):
  *   fmt = 'f', or 'e' when |v| < 1e-6 or |v| >= 1e21 (v != 0);
  *   strconv.AppendFloat(v, fmt, -1, 64), i.e. shortest round-trip digits;
@@ -240,7 +144,7 @@ encode_json_float(struct buf *b, double v)
 		buf_adds(b, signbit(v) ? "-0" : "0");
 		return;
 	}
-	if ((nd = shortest_digits(v, dig, &exp10)) == 0) {
+	if ((nd = encode_float_digits(v, dig, &exp10)) == 0) {
 		/* Not expected with a C library worth the name. */
 		buf_printf(b, "%.17g", v);
 		return;
