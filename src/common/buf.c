@@ -38,7 +38,7 @@ buf_failed(const struct buf *b)
 
 /* Room for `more` bytes plus the NUL. */
 int
-buf_reserve(struct buf *b, size_t more)
+buf_grow(struct buf *b, size_t more)
 {
 	size_t	 want, cap;
 	char	*p;
@@ -64,34 +64,10 @@ buf_reserve(struct buf *b, size_t more)
 	return 0;
 }
 
-int
-buf_add(struct buf *b, const void *data, size_t len)
-{
-	if (buf_reserve(b, len) == -1)
-		return -1;
-	if (len > 0)
-		memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 const char *
 buf_str(const struct buf *b)
 {
 	return b->p != NULL ? b->p : "";
-}
-
-void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-void
-buf_addc(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
 }
 
 void
@@ -113,4 +89,35 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	(void)vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+void
+buf_add_u64(struct buf *b, unsigned long long v)
+{
+	char	 tmp[24];
+	size_t	 n = sizeof(tmp);
+
+	do {
+		tmp[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_add(b, tmp + n, sizeof(tmp) - n);
+}
+
+void
+buf_add_i64(struct buf *b, long long v)
+{
+	char	 tmp[24];
+	size_t	 n = sizeof(tmp);
+	/* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do {
+		tmp[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		tmp[--n] = '-';
+	buf_add(b, tmp + n, sizeof(tmp) - n);
 }

@@ -11,7 +11,6 @@
 #include "encode_float.h"
 #include "utf8.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +18,19 @@
 #include <string.h>
 
 static const char hexdig[] = "0123456789abcdef";
+
+/*
+ * Bytes a JSON string carries as they are: printable ASCII and DEL but
+ * " \\ < > &.  Everything else takes the slow way below (escapes, UTF-8).
+ */
+static const unsigned char json_plain[256] = {
+	[' ' ... '!'] = 1,		/* '"' */
+	['#' ... '%'] = 1,		/* '&' */
+	['\'' ... ';'] = 1,		/* '<' */
+	['='] = 1,			/* '>' */
+	['?' ... '['] = 1,		/* '\\' */
+	[']' ... 0x7f] = 1,
+};
 
 const char *
 encode_format_name(enum out_format f)
@@ -65,9 +77,7 @@ encode_json_string(struct buf *b, const char *s, size_t len)
 
 	buf_addc(b, '"');
 	while (i < len) {
-		if (u[i] >= 0x20 && u[i] < 0x80 && u[i] != '"' &&
-		    u[i] != '\\' && u[i] != '<' && u[i] != '>' &&
-		    u[i] != '&') {
+		if (json_plain[u[i]]) {
 			i++;
 			continue;
 		}
@@ -196,7 +206,7 @@ json_value(struct buf *b, const struct point *p)
 {
 	switch (p->kind) {
 	case POINT_INT:
-		buf_printf(b, "%" PRId64, p->ival);
+		buf_add_i64(b, p->ival);
 		return;
 	case POINT_FLOAT:
 		encode_json_float(b, p->fval);
@@ -227,7 +237,9 @@ json_point(struct buf *b, const struct point *p)
 
 	buf_adds(b, "{\"measurement\":");
 	json_str(b, p->name);
-	buf_printf(b, ",\"timestamp\":%" PRId64 ",\"tags\":{", p->timestamp);
+	buf_adds(b, ",\"timestamp\":");
+	buf_add_i64(b, p->timestamp);
+	buf_adds(b, ",\"tags\":{");
 	for (i = 0; i < p->ntags; i++) {
 		if (i > 0)
 			buf_addc(b, ',');
@@ -309,7 +321,8 @@ line_point(struct buf *b, const struct point *p)
 	}
 	buf_adds(b, " value=");
 	json_value(b, p);
-	buf_printf(b, " %" PRId64, p->timestamp);
+	buf_addc(b, ' ');
+	buf_add_i64(b, p->timestamp);
 }
 
 void

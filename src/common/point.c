@@ -122,12 +122,11 @@ point_set_bool(struct point *p, int v)
 	p->bval = v != 0;
 }
 
-static int
-name_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-}
+/* [-_.a-zA-Z0-9] */
+static const unsigned char name_chars[256] = {
+	['-'] = 1, ['.'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1,
+	['_'] = 1, ['a' ... 'z'] = 1,
+};
 
 int
 point_name_valid(const char *s, size_t len)
@@ -137,7 +136,7 @@ point_name_valid(const char *s, size_t len)
 	if (len == 0)
 		return 0;
 	for (i = 0; i < len; i++)
-		if (!name_char((unsigned char)s[i]))
+		if (!name_chars[(unsigned char)s[i]])
 			return 0;
 	return 1;
 }
@@ -244,10 +243,17 @@ static const char *
 text_problem(const char *s)
 {
 	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 len = strlen(s), i, n;
+	size_t			 len, i, n;
 	uint32_t		 cp;
 
-	for (i = 0; i < len; i += n) {
+	/* printable ASCII and tabs, the common case: nothing to decode */
+	for (i = 0; u[i] != '\0'; i++)
+		if ((u[i] < 0x20 && u[i] != '\t') || u[i] >= 0x7f)
+			break;
+	if (u[i] == '\0')
+		return NULL;
+	len = i + strlen(s + i);
+	for (; i < len; i += n) {
 		if ((n = utf8_seq(u + i, len - i, &cp)) == 0)
 			return "invalid UTF-8";
 		if (is_control(cp))
@@ -275,6 +281,13 @@ squeeze(char *s)
 	char	*r = s, *w = s;
 	int	 gap = 0;
 
+	/* most text has no white space at all */
+	for (; *r != '\0'; r++)
+		if (is_space((unsigned char)*r))
+			break;
+	if (*r == '\0')
+		return;
+	r = s;
 	while (is_space((unsigned char)*r))
 		r++;
 	for (; *r != '\0'; r++) {
@@ -410,9 +423,18 @@ norm_tags(struct point *p, const char *host, char *err, size_t errlen)
 			    shows(&sh, t->key));
 		squeeze(t->key);
 	}
-	/* Go's encoder sorts map keys bytewise; strcmp() does the same. */
-	if (p->ntags > 1)
-		qsort(p->tags, p->ntags, sizeof(*p->tags), tag_cmp);
+	/*
+	 * Go's encoder sorts map keys bytewise; strcmp() does the same.  An
+	 * insertion sort: a few tags, often in order already (sdk-go's
+	 * come sorted), where qsort() would cost more than the compares.
+	 */
+	for (i = 1; i < p->ntags; i++) {
+		tmp = p->tags[i];
+		for (at = i; at > 0 && tag_cmp(&p->tags[at - 1], &tmp) > 0;
+		    at--)
+			p->tags[at] = p->tags[at - 1];
+		p->tags[at] = tmp;
+	}
 	for (i = 1; i < p->ntags; i++)
 		if (strcmp(p->tags[i - 1].key, p->tags[i].key) == 0)
 			return fail(err, errlen, "tag %s: duplicate key",

@@ -51,8 +51,7 @@ struct post_ctx {
 	enum post_key		 key;
 	char			 tagkey[POINT_TAG_MAX + 1];
 	size_t			 tagkeylen;
-	struct point_shown	 tagshow;	/* tagkey for messages: the
-						 * raw bytes may be anything */
+	struct point_shown	 tagshow;	/* tag_shown()'s */
 	int			 in_point;
 	struct point		 p;
 	size_t			 index;		/* of the current point */
@@ -64,6 +63,14 @@ struct post_ctx {
 static int
 post_fail(struct post_ctx *c, int at_point, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The tag key for a message, made when one is (the raw bytes may be
+ * anything: point_show()). */
+static const char *
+tag_shown(struct post_ctx *c)
+{
+	return point_show(&c->tagshow, c->tagkey, c->tagkeylen);
+}
 
 /*
  * A dropped point is behind us once the containers inside the array
@@ -164,7 +171,7 @@ cb_null(void *ctx)
 		    "is required");
 	if (c->depth == 3)
 		return post_fail(c, 1, "tag %s is null, not a string",
-		    c->tagshow.s);
+		    tag_shown(c));
 	if (c->depth == 2 && c->key == KEY_NAME)
 		return post_fail(c, 1, "name is null, not a string");
 	return post_fail(c, c->depth >= 1, "unexpected null");
@@ -185,13 +192,36 @@ cb_boolean(void *ctx, int v)
 	}
 	if (c->depth == 3)
 		return post_fail(c, 1, "tag %s is a boolean, not a string",
-		    c->tagshow.s);
+		    tag_shown(c));
 	if (c->depth == 2 && c->key == KEY_TIMESTAMP)
 		return post_fail(c, 1, "timestamp must be an integer");
 	if (c->depth == 2)
 		return post_fail(c, 1, "name must be a string");
 	return post_fail(c, c->depth >= 1, c->depth == 1 ? "not an object" :
 	    "the body must be a JSON array of points");
+}
+
+/* An integer of at most 18 digits, optionally negative: 1 with it, else 0. */
+static int
+small_int(const char *s, size_t len, long long *out)
+{
+	size_t		 i = 0;
+	long long	 v = 0;
+	int		 neg = 0;
+
+	if (len > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i == len || len - i > 18)
+		return 0;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = neg ? -v : v;
+	return 1;
 }
 
 static int
@@ -201,7 +231,7 @@ cb_number(void *ctx, const char *s, size_t len)
 	char		 num[64], *end;
 	long long	 ll;
 	double		 d;
-	int		 integral;
+	int		 integral, r;
 
 	if (c->dropping)
 		return 1;
@@ -209,13 +239,27 @@ cb_number(void *ctx, const char *s, size_t len)
 		return post_scalar_done(c);
 	if (c->depth == 3)
 		return post_fail(c, 1, "tag %s is a number, not a string",
-		    c->tagshow.s);
+		    tag_shown(c));
 	if (c->depth != 2 || (c->key != KEY_VALUE && c->key != KEY_TIMESTAMP))
 		return post_fail(c, c->depth >= 1, c->depth == 1 ?
 		    "not an object" : c->depth == 2 ? "name must be a string" :
 		    "the body must be a JSON array of points");
 	if (len >= sizeof(num))
 		return post_fail(c, 1, "number too long");
+	/*
+	 * Most numbers are short integers (timestamps, counters): yajl has
+	 * checked the JSON grammar, so digits after an optional '-' are an
+	 * integer; up to 18 of them fit an int64.  "-0" is left to the
+	 * general way below (a float for a value).
+	 */
+	if (len <= 19 && (r = small_int(s, len, &ll)) == 1 &&
+	    (ll != 0 || s[0] != '-')) {
+		if (c->key == KEY_TIMESTAMP)
+			c->p.timestamp = ll;
+		else
+			point_set_int(&c->p, ll);
+		return post_scalar_done(c);
+	}
 	memcpy(num, s, len);
 	num[len] = '\0';
 	integral = strpbrk(num, ".eE") == NULL;
@@ -264,7 +308,7 @@ cb_string(void *ctx, const unsigned char *s, size_t len)
 	if (c->depth == 3) {
 		if (point_add_tag(&c->p, c->tagkey, c->tagkeylen,
 		    (const char *)s, len) == -1)
-			return post_fail(c, 1, "tag %s: %s", c->tagshow.s,
+			return post_fail(c, 1, "tag %s: %s", tag_shown(c),
 			    memchr(c->tagkey, '\0', c->tagkeylen) != NULL ||
 			    memchr(s, '\0', len) != NULL ? "holds a NUL byte" :
 			    len > POINT_TAG_MAX ? "value too long" :
@@ -333,7 +377,7 @@ cb_start_map(void *ctx)
 		    "boolean is required");
 	if (c->depth == 3)
 		return post_fail(c, 1, "tag %s is an object, not a string",
-		    c->tagshow.s);
+		    tag_shown(c));
 	if (c->depth == 2)
 		return post_fail(c, 1, "%s must not be an object",
 		    c->key == KEY_NAME ? "name" : "timestamp");
@@ -343,19 +387,25 @@ cb_start_map(void *ctx)
 static enum post_key
 key_of(const unsigned char *k, size_t len)
 {
-	static const struct {
-		const char	*name;
-		enum post_key	 key;
-	} keys[] = {
-		{ "name", KEY_NAME }, { "timestamp", KEY_TIMESTAMP },
-		{ "tags", KEY_TAGS }, { "value", KEY_VALUE },
-	};
-	size_t	 i;
+	const char	*s = (const char *)k;
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strlen(keys[i].name) == len &&
-		    strncasecmp(keys[i].name, (const char *)k, len) == 0)
-			return keys[i].key;
+	/* by length first: most keys are one of these, a compare each */
+	switch (len) {
+	case 4:
+		if (strncasecmp(s, "name", 4) == 0)
+			return KEY_NAME;
+		if (strncasecmp(s, "tags", 4) == 0)
+			return KEY_TAGS;
+		break;
+	case 5:
+		if (strncasecmp(s, "value", 5) == 0)
+			return KEY_VALUE;
+		break;
+	case 9:
+		if (strncasecmp(s, "timestamp", 9) == 0)
+			return KEY_TIMESTAMP;
+		break;
+	}
 	return KEY_OTHER;
 }
 
@@ -375,7 +425,6 @@ cb_map_key(void *ctx, const unsigned char *k, size_t len)
 		memcpy(c->tagkey, k, len);
 		c->tagkey[len] = '\0';
 		c->tagkeylen = len;
-		(void)point_show(&c->tagshow, c->tagkey, len);
 		return 1;
 	}
 	c->key = key_of(k, len);
@@ -440,7 +489,7 @@ cb_start_array(void *ctx)
 		return post_fail(c, 1, "not an object");
 	if (c->depth == 3)
 		return post_fail(c, 1, "tag %s is an array, not a string",
-		    c->tagshow.s);
+		    tag_shown(c));
 	return post_fail(c, 1, "%s must not be an array",
 	    c->key == KEY_VALUE ? "value" : c->key == KEY_TAGS ? "tags" :
 	    c->key == KEY_NAME ? "name" : "timestamp");

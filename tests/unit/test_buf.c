@@ -1,6 +1,8 @@
 /* The growable text buffer. */
 #include <criterion/criterion.h>
 
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "buf.h"
@@ -27,4 +29,44 @@ Test(buf, append_and_grow)
 	cr_assert_eq(memcmp(b.p, "a\0b", 4), 0);
 	buf_free(&b);
 	cr_assert_null(b.p);
+}
+
+Test(buf, integers_as_printf_writes_them)
+{
+	const long long	 v[] = { 0, 1, -1, 9, 10, -10, 1714538096LL,
+	    -1714538096LL, 999999999999999999LL, LLONG_MAX, LLONG_MIN };
+	struct buf	 b, want;
+	size_t		 i;
+
+	buf_init(&b);
+	buf_init(&want);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		buf_add_i64(&b, v[i]);
+		buf_addc(&b, ',');
+		buf_printf(&want, "%lld,", v[i]);
+	}
+	buf_add_u64(&b, ULLONG_MAX);
+	buf_printf(&want, "%llu", ULLONG_MAX);
+	cr_assert_str_eq(b.p, want.p);
+	cr_assert_eq(b.len, want.len);
+	buf_free(&b);
+	buf_free(&want);
+}
+
+Test(buf, a_failed_buffer_takes_nothing_more)
+{
+	struct buf	 b;
+	volatile size_t	 huge = SIZE_MAX - 1;	/* not a constant to gcc */
+
+	buf_init(&b);
+	buf_adds(&b, "x");
+	/* more than can ever be: the failure sticks */
+	cr_assert_eq(buf_reserve(&b, huge), -1);
+	cr_assert(buf_failed(&b));
+	cr_assert_eq(buf_reserve(&b, 1), -1);
+	buf_addc(&b, 'z');
+	buf_add_i64(&b, 42);
+	cr_assert_eq(b.len, 1);
+	cr_assert_str_eq(b.p, "x");
+	buf_free(&b);
 }

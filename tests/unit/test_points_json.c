@@ -343,3 +343,35 @@ Test(points_json_strict, messages_are_printable_utf8)
 		buf_free(&out);
 	}
 }
+
+/*
+ * Integers of every length about the parser's short cut (18 digits) and
+ * the int64 limits: the same values whichever way they were read.
+ */
+Test(points_json_strict, integers_of_every_length)
+{
+	struct post_result	 res;
+	struct buf		 out;
+
+	cr_assert_eq(parse("[{\"name\":\"a\",\"value\":999999999999999999},"
+	    "{\"name\":\"b\",\"value\":-999999999999999999},"
+	    "{\"name\":\"c\",\"value\":1000000000000000000},"
+	    "{\"name\":\"d\",\"value\":9223372036854775807},"
+	    "{\"name\":\"e\",\"value\":-9223372036854775808},"
+	    "{\"name\":\"f\",\"value\":9223372036854775808},"
+	    "{\"name\":\"g\",\"value\":-0},"
+	    "{\"name\":\"h\",\"value\":7,\"timestamp\":-5},"
+	    "{\"name\":\"i\",\"value\":1,\"timestamp\":1714538000123}]",
+	    &out, &res), 0, "%s", res.err);
+	cr_assert_str_eq(out.p,
+	    "RUN.a,host=web-01 value=999999999999999999 1714538096\n"
+	    "RUN.b,host=web-01 value=-999999999999999999 1714538096\n"
+	    "RUN.c,host=web-01 value=1000000000000000000 1714538096\n"
+	    "RUN.d,host=web-01 value=9223372036854775807 1714538096\n"
+	    "RUN.e,host=web-01 value=-9223372036854775808 1714538096\n"
+	    "RUN.f,host=web-01 value=9223372036854776000 1714538096\n"
+	    "RUN.g,host=web-01 value=-0 1714538096\n"
+	    "RUN.h,host=web-01 value=7 1714538096\n"
+	    "RUN.i,host=web-01 value=1 1714538000");
+	buf_free(&out);
+}
