@@ -182,6 +182,25 @@ codec_put_bytes(struct pbuf *b, const void *v, size_t n)
 }
 
 void
+codec_put_bytes_head(struct pbuf *b, size_t n)
+{
+	uint32_t	 l;
+
+	if (b->failed)
+		return;
+	if (n > UINT32_MAX) {
+		b->failed = 1;
+		return;
+	}
+	if (pb_reserve(b, 1 + sizeof(l)) == -1)
+		return;
+	l = (uint32_t)n;
+	b->buf[b->len++] = (uint8_t)TAG_BYTES;
+	memcpy(b->buf + b->len, &l, sizeof(l));
+	b->len += sizeof(l);
+}
+
+void
 codec_get_init(struct preader *r, const void *p, size_t len)
 {
 	r->p = p != NULL ? p : pr_empty;

@@ -40,6 +40,12 @@ void	 codec_put_dbl(struct pbuf *, double);
 void	 codec_put_bool(struct pbuf *, int);
 void	 codec_put_str(struct pbuf *, const char *);	/* NULL encodes as "" */
 void	 codec_put_bytes(struct pbuf *, const void *, size_t);
+/*
+ * The start of a byte string of n bytes that are not in the buffer: it
+ * must be the last field, and the n bytes must follow the buffer on the
+ * wire (frame_send2()).  Saves copying a large one into the buffer.
+ */
+void	 codec_put_bytes_head(struct pbuf *, size_t n);
 int	 codec_put_failed(const struct pbuf *);
 
 struct preader {

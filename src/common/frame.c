@@ -40,6 +40,7 @@ _Static_assert(sizeof(struct frame_hdr) == FRAME_HDR_LEN,
     "struct frame_hdr must be the wire header, without padding");
 
 #define FRAME_RBUF_MIN	(16 * 1024)	/* read buffer kept between frames */
+#define FRAME_RBUF_HOLD	2.0		/* s a grown one outlives its frames */
 #define FRAME_FDQ_MAX	4		/* received, not yet claimed */
 #define FRAME_IOV_MAX	64		/* frames gathered in one sendmsg */
 #define FRAME_WHY_MAX	256
@@ -79,6 +80,7 @@ struct frame_conn {
 	size_t			 rcap;
 	size_t			 rmax;		/* header + edge maxpayload */
 	uint64_t		 rbase;		/* stream offset of rbuf[0] */
+	ev_tstamp		 rbig;		/* last frame over RBUF_MIN */
 
 	struct frame_rfd	 rfds[FRAME_FDQ_MAX];
 	int			 nrfds;
@@ -105,8 +107,6 @@ static void	 conn_fail(struct frame_conn *, const char *, ...)
 static void	 conn_finish(struct frame_conn *);
 static void	 conn_free(struct frame_conn *);
 static void	 fd_close(int, const char *);
-static int	 hdr_reject(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 
 /* Keep errno: callers report the error that made them close. */
 static void
@@ -190,11 +190,21 @@ int
 frame_send(struct frame_conn *c, uint16_t type, uint32_t reqid,
     const void *data, size_t len, int fd)
 {
+	return frame_send2(c, type, reqid, data, len, NULL, 0, fd);
+}
+
+int
+frame_send2(struct frame_conn *c, uint16_t type, uint32_t reqid,
+    const void *head, size_t headlen, const void *body, size_t bodylen,
+    int fd)
+{
 	struct frame_out	*fo;
 	struct frame_hdr	 h;
+	size_t			 len = headlen + bodylen;
 	int			 err;
 
-	if (c == NULL || (len > 0 && data == NULL)) {
+	if (c == NULL || (headlen > 0 && head == NULL) ||
+	    (bodylen > 0 && body == NULL) || len < headlen) {
 		err = EINVAL;
 		goto fail;
 	}
@@ -231,8 +241,10 @@ frame_send(struct frame_conn *c, uint16_t type, uint32_t reqid,
 	h.reqid = reqid;
 	h.pid = c->pid;
 	memcpy(fo->buf, &h, sizeof(h));
-	if (len > 0)
-		memcpy(fo->buf + FRAME_HDR_LEN, data, len);
+	if (headlen > 0)
+		memcpy(fo->buf + FRAME_HDR_LEN, head, headlen);
+	if (bodylen > 0)
+		memcpy(fo->buf + FRAME_HDR_LEN + headlen, body, bodylen);
 	fo->len = FRAME_HDR_LEN + len;
 	fo->off = 0;
 	fo->fd = fd >= 0 ? fd : -1;
@@ -511,61 +523,6 @@ frame_conn_close(struct frame_conn *c)
 	conn_free(c);
 }
 
-static int
-hdr_reject(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-int
-frame_hdr_check(const struct frame_hdr *h, const struct frame_rules *r,
-    char *why, size_t whylen)
-{
-	const struct edge_def	*e;
-	enum role		 from;
-	size_t			 payload;
-
-	if (r == NULL || r->edge == NULL)
-		return hdr_reject(why, whylen, "no rules for this edge");
-	e = r->edge;
-	from = proto_edge_other(e, r->self);
-
-	if (h->len < FRAME_HDR_LEN)
-		return hdr_reject(why, whylen,
-		    "frame length %u below header size %d", h->len,
-		    FRAME_HDR_LEN);
-	payload = h->len - FRAME_HDR_LEN;
-	if (payload > e->maxpayload)
-		return hdr_reject(why, whylen,
-		    "frame length %u: payload of %zu bytes over the edge "
-		    "limit of %zu (%s)", h->len, payload, e->maxpayload,
-		    proto_msg_name(h->type));
-	if (h->flags & ~FRAME_F_MASK)
-		return hdr_reject(why, whylen,
-		    "unknown frame flags 0x%04x (%s)",
-		    (unsigned)(h->flags & ~FRAME_F_MASK),
-		    proto_msg_name(h->type));
-	if ((h->flags & FRAME_F_FD) && !e->fdpass)
-		return hdr_reject(why, whylen,
-		    "descriptor flag on %s frame, but the edge passes no "
-		    "descriptors", proto_msg_name(h->type));
-	if (strcmp(proto_msg_name(h->type), "unknown") == 0)
-		return hdr_reject(why, whylen, "unknown message type %u",
-		    h->type);
-	if (!proto_edge_may_send(e, from, h->type))
-		return hdr_reject(why, whylen,
-		    "message type %s (%u) not allowed from %s",
-		    proto_msg_name(h->type), h->type, proto_role_name(from));
-	return 0;
-}
-
 static void
 conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -778,8 +735,11 @@ conn_process(struct frame_conn *c)
 
 /*
  * Grow the buffer to the frame in progress (its header already passed
- * the check, so at most rmax), or give back a large one once done.
- * Returns -1 when the edge was closed (and `c` freed).
+ * the check, so at most rmax), or give back a large one once no large
+ * frame came for FRAME_RBUF_HOLD: giving it back after each one cost a
+ * mremap, a TLB shootdown and a fault per page for every large frame,
+ * half the sender's CPU under /post load (bench/README.md).  Returns -1
+ * when the edge was closed (and `c` freed).
  */
 static int
 conn_resize(struct frame_conn *c)
@@ -797,9 +757,10 @@ conn_resize(struct frame_conn *c)
 		want = c->rmax;
 	if (want < c->rlen)
 		want = c->rlen;
-	if (want == c->rcap)
-		return 0;
-	if (want < c->rcap && c->rcap <= FRAME_RBUF_MIN)
+	if (want > FRAME_RBUF_MIN)
+		c->rbig = ev_now(c->loop);
+	if (want == c->rcap || (want < c->rcap && (c->rcap <= FRAME_RBUF_MIN ||
+	    ev_now(c->loop) - c->rbig < FRAME_RBUF_HOLD)))
 		return 0;
 	if ((nbuf = realloc(c->rbuf, want)) == NULL) {
 		/* Shrinking is only housekeeping. */

@@ -84,6 +84,15 @@ struct frame_conn *frame_conn_new(struct ev_loop *, int fd,
  */
 int		 frame_send(struct frame_conn *, uint16_t type, uint32_t reqid,
 		    const void *data, size_t len, int fd);
+/*
+ * frame_send() of a payload in two pieces, joined as it is queued: a
+ * head the caller encoded and a body it holds elsewhere, so that a large
+ * body is copied once (MSG_POINTS: the points as the producer encoded
+ * them, after the fields codec_put_bytes_head() announced).
+ */
+int		 frame_send2(struct frame_conn *, uint16_t type,
+		    uint32_t reqid, const void *head, size_t headlen,
+		    const void *body, size_t bodylen, int fd);
 
 /*
  * Read and dispatch what the peer has already sent, without waiting: the

@@ -6,6 +6,16 @@
 #include "codec.h"
 
 void
+points_msg_encode_head(struct pbuf *pb, const struct points_msg *m)
+{
+	codec_put_u32(pb, (uint32_t)m->fmt);
+	codec_put_u32(pb, (uint32_t)m->origin);
+	codec_put_str(pb, m->topic);
+	codec_put_u32(pb, m->npoints);
+	codec_put_bytes_head(pb, m->len);
+}
+
+void
 points_msg_encode(struct pbuf *pb, const struct points_msg *m)
 {
 	codec_put_u32(pb, (uint32_t)m->fmt);

@@ -36,6 +36,9 @@ struct pbuf;
 struct preader;
 
 void	 points_msg_encode(struct pbuf *, const struct points_msg *);
+/* The same without the points: they follow it on the wire, m->len bytes
+ * of m->data (frame_send2()). */
+void	 points_msg_encode_head(struct pbuf *, const struct points_msg *);
 /* Checks every field; data points into the payload. 0 or -1 with err. */
 int	 points_msg_decode(struct preader *, struct points_msg *, char *err,
 	    size_t errlen);

@@ -80,13 +80,22 @@ int
 worker_send_peer(struct worker *w, enum role to, uint16_t type,
     uint32_t reqid, const void *data, size_t len)
 {
+	return worker_send_peer2(w, to, type, reqid, data, len, NULL, 0);
+}
+
+int
+worker_send_peer2(struct worker *w, enum role to, uint16_t type,
+    uint32_t reqid, const void *head, size_t headlen, const void *body,
+    size_t bodylen)
+{
 	/* up means its HELLO came: it has started and can take messages */
 	if ((unsigned)to >= ROLE_MAX || w->peers[to] == NULL ||
 	    w->peer_pid[to] <= 0) {
 		errno = ENOTCONN;
 		return -1;
 	}
-	return frame_send(w->peers[to], type, reqid, data, len, -1);
+	return frame_send2(w->peers[to], type, reqid, head, headlen, body,
+	    bodylen, -1);
 }
 
 void
@@ -643,10 +652,11 @@ worker_send_points(struct worker *w, const struct points_msg *m)
 	struct pbuf	 pb;
 	int		 rv;
 
+	/* the points go from where they are, copied once, into the frame */
 	codec_put_init(&pb);
-	points_msg_encode(&pb, m);
-	rv = codec_put_failed(&pb) ? -1 : worker_send_peer(w, ROLE_SENDER,
-	    MSG_POINTS, 0, pb.buf, pb.len);
+	points_msg_encode_head(&pb, m);
+	rv = codec_put_failed(&pb) ? -1 : worker_send_peer2(w, ROLE_SENDER,
+	    MSG_POINTS, 0, pb.buf, pb.len, m->data, m->len);
 	if (rv == -1 && errno != ENOTCONN)
 		log_warn("%s: %u points for %s", __func__, m->npoints,
 		    m->topic);

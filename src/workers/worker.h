@@ -68,6 +68,10 @@ int	 worker_main(enum role, int argc, char **argv);
 /* Send on a peer edge; -1 (errno ENOTCONN) when that peer is not up. */
 int	 worker_send_peer(struct worker *, enum role to, uint16_t type,
 	    uint32_t reqid, const void *data, size_t len);
+/* The same with the payload in two pieces (frame_send2()). */
+int	 worker_send_peer2(struct worker *, enum role to, uint16_t type,
+	    uint32_t reqid, const void *head, size_t headlen,
+	    const void *body, size_t bodylen);
 int	 worker_send_ctl(struct worker *, uint16_t type, uint32_t reqid,
 	    const void *data, size_t len);
 struct points_msg;

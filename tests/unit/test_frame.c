@@ -561,6 +561,42 @@ Test(frame, roundtrip_sizes)
 	cr_assert_eq(count_fds(), before);
 }
 
+/* frame_send2: a payload in two pieces arrives as one, in order. */
+Test(frame, two_piece_payload_arrives_joined)
+{
+	static const size_t	 sizes[] = { 1, 17, 4096, 200000 };
+	const size_t		 nsz = sizeof(sizes) / sizeof(sizes[0]);
+	struct ctx		 x;
+	struct end		 a, b;
+	uint8_t			*p;
+	size_t			 i, cut;
+
+	ctx_init(&x);
+	end_init(&a, &x, ROLE_FRONT);
+	end_init(&b, &x, ROLE_SENDER);
+	a.pattern = b.pattern = 1;
+	pair_open(&a, &b, fs_edge());
+	for (i = 0; i < nsz; i++) {
+		p = patbuf((uint32_t)i, sizes[i]);
+		cut = i % 2 == 0 ? sizes[i] / 3 : 0;	/* an empty head too */
+		cr_assert_eq(frame_send2(a.c, MSG_POINTS, (uint32_t)i, p, cut,
+		    p + cut, sizes[i] - cut, -1), 0, "%s", strerror(errno));
+		free(p);
+	}
+	cr_assert_eq(frame_send2(a.c, MSG_POINTS, 99, NULL, 0, NULL, 5, -1),
+	    -1);
+	cr_assert_eq(errno, EINVAL);
+	b.want = (int)nsz;
+	ctx_run(&x);
+	cr_assert_eq(b.nmsg, (int)nsz);
+	cr_assert_eq(b.bad, 0, "payload corrupted");
+	for (i = 0; i < nsz; i++)
+		cr_assert_eq(b.rec[i].len, sizes[i]);
+	end_close(&a);
+	end_close(&b);
+	ctx_done(&x);
+}
+
 /* A frame written a byte at a time arrives once, complete. */
 Test(frame, partial_reads)
 {

@@ -90,3 +90,37 @@ Test(points_msg, ack)
 	cr_assert_eq(points_ack_decode(&pr, &v, msg, sizeof(msg)), -1);
 	codec_put_free(&pb);
 }
+
+/* The head and then the points on the wire: the bytes of the whole. */
+Test(points_msg, head_then_points_is_the_whole)
+{
+	struct points_msg	 m, back;
+	struct pbuf		 whole, head;
+	struct preader		 pr;
+	uint8_t			 wire[256];
+	char			 err[256];
+
+	memset(&m, 0, sizeof(m));
+	m.fmt = FORMAT_JSON;
+	m.origin = ORIGIN_PUSHED;
+	strcpy(m.topic, "collect.pool.loda");
+	m.data = "{\"a\":1}\n{\"b\":2}";
+	m.len = strlen(m.data);
+	m.npoints = 2;
+	codec_put_init(&whole);
+	points_msg_encode(&whole, &m);
+	codec_put_init(&head);
+	points_msg_encode_head(&head, &m);
+	cr_assert(!codec_put_failed(&whole) && !codec_put_failed(&head));
+	cr_assert_eq(head.len + m.len, whole.len);
+	memcpy(wire, head.buf, head.len);
+	memcpy(wire + head.len, m.data, m.len);
+	cr_assert_eq(memcmp(wire, whole.buf, whole.len), 0);
+	codec_get_init(&pr, wire, whole.len);
+	cr_assert_eq(points_msg_decode(&pr, &back, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(back.len, m.len);
+	cr_assert_eq(memcmp(back.data, m.data, m.len), 0);
+	codec_put_free(&whole);
+	codec_put_free(&head);
+}

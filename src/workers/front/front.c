@@ -634,6 +634,7 @@ front_cleanup(struct worker *w)
 	strlist_free(&f->ns);
 	metrics_free(&f->ms);
 	free(f->traffic);
+	buf_free(&f->pts);
 	free(f);
 	w->priv = NULL;
 }

@@ -11,6 +11,7 @@
 
 #include <ev.h>
 
+#include "buf.h"
 #include "front_http.h"
 #include "metrics.h"
 #include "workers/worker.h"
@@ -65,7 +66,12 @@ struct front {
 		uint64_t	 received_write;
 	} st;
 	struct metric_set	 ms;		/* reused push after push */
+	struct buf		 pts;		/* /post and /write's points,
+						 * kept: no regrowth per body */
 };
+
+/* Bytes of encoded points kept between requests (front_data.c). */
+#define FRONT_PTS_KEEP		(4u * 1024 * 1024)
 
 /* Seconds open connections get to finish when the front stops. */
 #define FRONT_DRAIN_TIME	2.0
