@@ -65,6 +65,9 @@ the same cleanup.  python3 standard library only.
     python3 bench/post.py --perf DIR      # perf record (dwarf call graphs)
                                           # of the front and the sender
     python3 bench/post.py --spool off,1000,0   # the spool's cost
+    python3 bench/post.py --baseline bench/.baseline/agent
+                                          # each measurement also with
+                                          # that binary, just before
 """
 import argparse
 import http.client
@@ -84,6 +87,7 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 os.environ.setdefault("AGENT_BIN", os.path.join(TOP, "agent"))
 import harness  # noqa: E402
+import benchlib  # noqa: E402
 
 NSQD = os.path.join(TOP, "tests", "peers", "nsqd.py")
 NS = "bench.loda"
@@ -236,7 +240,8 @@ class Double:
 class BenchAgent:
     """An agent from harness.Agent with the given [output] settings."""
 
-    def __init__(self, output_name, servers=None, path=None, spool="1000"):
+    def __init__(self, binary, output_name, servers=None, path=None,
+                 spool="1000"):
         extra = ""
         if path is not None:
             extra = f'\tpath = "{path}"\n'
@@ -249,7 +254,7 @@ class BenchAgent:
             kw["output_extra"] += f"\tspoolsync = {int(spool)}\n"
         if servers is not None:
             kw["servers"] = servers
-        self.a = harness.Agent(**kw)
+        self.a = benchlib.BinAgent(binary, **kw)
         self.http = None
         self.pids = {}
 
@@ -595,7 +600,8 @@ def latency(agent, double, args, out_path=None):
 
 
 # ------------------------------------------------------------ scenarios
-def scenario(name, args, bodies, values, with_latency, spool):
+def scenario(name, args, bodies, values, with_latency, binary, tag,
+             spool):
     double = agent = None
     tmp = tempfile.mkdtemp(prefix="agent-bench-")
     try:
@@ -603,9 +609,11 @@ def scenario(name, args, bodies, values, with_latency, spool):
             double = Double()
             servers = (f'"127.0.0.1:{double.http_port}"' if name == "nsq-http"
                        else f'"tcp://127.0.0.1:{double.tcp_port}"')
-            agent = BenchAgent("nsq", servers=servers, spool=spool)
+            agent = BenchAgent(binary, "nsq", servers=servers,
+                               spool=spool)
         else:
-            agent = BenchAgent("file", path="/dev/null", spool=spool)
+            agent = BenchAgent(binary, "file", path="/dev/null",
+                               spool=spool)
         agent.start()
         r = throughput(agent, double, args, bodies, name, values)
         r["spool"] = spool
@@ -620,7 +628,7 @@ def scenario(name, args, bodies, values, with_latency, spool):
                 # the master opens the file: root's directory will do
                 os.chmod(tmp, 0o755)
                 path = os.path.join(tmp, "out.jsonl")
-                agent = BenchAgent("file", path=path, spool=spool)
+                agent = BenchAgent(binary, "file", path=path, spool=spool)
                 agent.start()
                 r["latency"] = latency(agent, None, args, path)
             else:
@@ -639,19 +647,19 @@ def fmt_int(v):
 
 
 def label(r):
-    return f"{r['output']} ({r['values']}, spool {r['spool']})"
+    return f"{r['agent']}: {r['output']} ({r['values']}, spool {r['spool']})"
 
 
 def report(results):
     print()
-    print("output (values, spool)        steady pts/s  e2e pts/s  503s  "
+    print(f"{'agent: output (values, spool)':<40} steady pts/s  e2e pts/s  503s  "
           "front s/Mpt  sender s/Mpt  CPUs busy (steal)  latency p50/p99 ms")
     for r in results:
         c = r["cpu_s_per_mpoints"]
         lat = r.get("latency")
         ls = (f"{lat['e2e_p50_ms']:.1f}/{lat['e2e_p99_ms']:.1f}"
               if lat else "-")
-        print(f"{label(r):<29} {fmt_int(r['steady_points_per_s']):>12} "
+        print(f"{label(r):<40} {fmt_int(r['steady_points_per_s']):>12} "
               f"{fmt_int(r['e2e_points_per_s']):>10} "
               f"{r['requests_503']:>5} {c.get('front', 0):>12.2f} "
               f"{c.get('sender', 0):>13.2f} {r['machine_busy']:>10.0%} "
@@ -696,6 +704,26 @@ def report(results):
     sys.stdout.flush()
 
 
+def ratios(results):
+    """agent against baseline, per output and values, same run."""
+    base = {(r["output"], r["values"], r["spool"]): r for r in results
+            if r["agent"] == "baseline"}
+    print()
+    for r in results:
+        b = base.get((r["output"], r["values"], r["spool"]))
+        if r["agent"] == "baseline" or b is None:
+            continue
+        fa = r["cpu_s_per_mpoints"].get("front", 0)
+        fb = b["cpu_s_per_mpoints"].get("front", 0)
+        print(f"{r['output']} ({r['values']}, spool {r['spool']}): "
+              f"points/s steady "
+              f"{(r['steady_points_per_s'] or 0) / max(1, b['steady_points_per_s'] or 0):.2f}"
+              f" x the baseline's, e2e "
+              f"{r['e2e_points_per_s'] / max(1, b['e2e_points_per_s']):.2f} x;"
+              f" front CPU per point {fa / fb if fb else 0:.2f} x")
+    sys.stdout.flush()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=float, default=10.0,
@@ -721,6 +749,11 @@ def main(argv=None):
                     help="comma-separated spool modes per output: off "
                     "(memory only) or a spoolsync in ms (default 1000)")
     ap.add_argument("--json", help="write the raw figures to this file")
+    ap.add_argument("--baseline", metavar="BINARY",
+                    help="run each measurement with this agent binary too "
+                    "(just before the one measured), e.g. the build of the "
+                    "commit a change started from (make -C bench "
+                    "baseline), and report the ratios")
     ap.add_argument("--perf", metavar="DIR",
                     help="perf record the front and the sender into DIR "
                     "during each load phase (this slows them down)")
@@ -728,6 +761,10 @@ def main(argv=None):
     if not os.access(os.environ["AGENT_BIN"], os.X_OK):
         sys.exit(f"{os.environ['AGENT_BIN']}: not built "
                  "(make -C .. agent)")
+    binaries = [("agent", os.path.abspath(os.environ["AGENT_BIN"]))]
+    if args.baseline:
+        binaries.insert(0, ("baseline",
+                            benchlib.agent_binary(args.baseline)))
     for d in (args.duration, args.sweep_duration):
         if not 2 <= d <= 60:
             sys.exit("durations must be within [2, 60] s")
@@ -759,12 +796,13 @@ def main(argv=None):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
-    signal.alarm(int(sum(d + 45 for _, _, d, _, _ in runs)) + 30)
+    signal.alarm(len(binaries) * int(sum(d + 45 for _, _, d, _, _ in runs))
+                 + 30)
 
     ts = int(time.time())
     print(f"bench/post: {args.clients} keep-alive clients, {args.points} "
           f"points per request; {os.cpu_count()} CPUs; "
-          f"{len(runs)} measurements")
+          f"{len(runs) * len(binaries)} measurements")
     sys.stdout.flush()
     results = []
     bodies = {}
@@ -772,20 +810,26 @@ def main(argv=None):
         if values not in bodies:
             bodies[values] = [make_body(args.points, s, ts, values)
                               for s in range(8)]
-        t = time.monotonic()
-        a = argparse.Namespace(**vars(args))
-        a.duration = duration
-        r = scenario(n, a, bodies[values], values, with_lat, mode)
-        r["request_bytes"] = sum(len(b) for b in bodies[values]) / len(
-            bodies[values])
-        results.append(r)
-        print(f"  {label(r)}: {fmt_int(r['steady_points_per_s'])} points/s "
-              f"steady, {fmt_int(r['e2e_points_per_s'])} end to end; "
-              f"{r['request_bytes'] / 1024:.0f} KiB requests "
-              f"({time.monotonic() - t:.1f} s)")
-        sys.stdout.flush()
+        for tag, binary in binaries:
+            t = time.monotonic()
+            a = argparse.Namespace(**vars(args))
+            a.duration = duration
+            r = scenario(n, a, bodies[values], values, with_lat, binary,
+                         tag, mode)
+            r["agent"] = tag
+            r["binary"] = binary
+            r["request_bytes"] = sum(len(b) for b in bodies[values]) / len(
+                bodies[values])
+            results.append(r)
+            print(f"  {label(r)}: {fmt_int(r['steady_points_per_s'])} "
+                  f"points/s steady, {fmt_int(r['e2e_points_per_s'])} end "
+                  f"to end; {r['request_bytes'] / 1024:.0f} KiB requests "
+                  f"({time.monotonic() - t:.1f} s)")
+            sys.stdout.flush()
     signal.alarm(0)
     report(results)
+    if args.baseline:
+        ratios(results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
