@@ -452,6 +452,9 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	case MSG_STATS:
 		if (stats_worker_msg(w, &pr, why, sizeof(why)) == -1)
 			break;
+		/* counters change when plugins or git ran: leftovers */
+		if (w->role == ROLE_SCHEDULER || w->role == ROLE_GITPULL)
+			orphans_activity(m);
 		return;
 	default:
 		break;

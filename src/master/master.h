@@ -107,6 +107,7 @@ struct master {
 	ev_timer		 stop_timer;
 	ev_timer		 reload_timer;	/* acks of a new generation */
 	ev_timer		 orphan_timer;	/* orphans.c sweep */
+	ev_tstamp		 orphan_busy_until;
 	/* per role, what its dead processes counted (stats.c) */
 	struct metric_set	 base[ROLE_MAX];
 	struct notify		 notify;	/* systemd's, if any */
@@ -156,6 +157,8 @@ int	 orphans_become_subreaper(void);
 void	 orphans_start(struct master *);
 /* Kill our children that are not workers; how many were found. */
 int	 orphans_sweep(struct master *);
+/* Plugins or git ran: sweep often for a while (orphans.c). */
+void	 orphans_activity(struct master *);
 
 /* stats.c */
 struct preader;

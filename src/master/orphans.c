@@ -5,11 +5,20 @@
  * to init.  Nothing but workers should ever be our children: anything
  * else is killed, with its process group when it leads one, and reaped
  * by supervise_reap().
+ *
+ * When: at once when a worker dies (supervise.c), and on a timer, since
+ * nothing tells us when a plugin's leftover is reparented here.  Every
+ * ORPHAN_SWEEP_BUSY seconds while the scheduler or gitpull is at work
+ * (their counters changed within ORPHAN_BUSY_FOR: runs, git commands),
+ * else every ORPHAN_SWEEP_IDLE: on an idle agent the wakeups are what
+ * costs (bench/README.md, "Footprint").  A sweep reads our children
+ * from /proc/self/task/<tid>/children, not the whole of /proc.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +30,10 @@
 #include "master.h"
 #include "procinfo.h"
 
-#define ORPHAN_SWEEP_EVERY	2.0	/* seconds */
+#define ORPHAN_SWEEP_BUSY	2.0	/* seconds, while plugins or git run */
+#define ORPHAN_SWEEP_IDLE	60.0	/* seconds, otherwise */
+#define ORPHAN_BUSY_FOR		30.0	/* seconds after the last activity */
+#define ORPHAN_CHILDREN_MAX	4096	/* bytes of pids read per task */
 
 int
 orphans_become_subreaper(void)
@@ -60,17 +72,76 @@ kill_stray(pid_t pid, pid_t pgid, const char *comm)
 		log_warn("%s: kill(%ld)", __func__, (long)pid);
 }
 
+/* One process that may be our child: kill it unless it is a worker. */
+static int
+check_child(struct master *m, pid_t self, pid_t pid)
+{
+	pid_t	 ppid, pgid;
+	char	 comm[64];
+
+	if (pid <= 0 || pid == self || is_worker(m, pid) ||
+	    procinfo_stat_ids(pid, &ppid, &pgid, comm, sizeof(comm)) == -1 ||
+	    ppid != self)
+		return 0;
+	kill_stray(pid, pgid, comm);
+	return 1;
+}
+
+/*
+ * Our children as the kernel lists them per thread; -1 when this kernel
+ * has no such file (CONFIG_PROC_CHILDREN) or it cannot be read.
+ */
+static int
+sweep_children(struct master *m, pid_t self)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[64], buf[ORPHAN_CHILDREN_MAX + 1], *p, *end;
+	ssize_t		 n;
+	long		 pid;
+	int		 fd, killed = 0, seen = 0;
+
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+		    de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		seen = 1;
+		/* a list longer than the buffer: the rest waits for the
+		 * next sweep, the killed ones leave room */
+		n = read(fd, buf, sizeof(buf) - 1);
+		(void)close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (p = buf; *p != '\0'; p = end) {
+			pid = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			if (pid > 0 && pid <= INT_MAX)
+				killed += check_child(m, self, (pid_t)pid);
+		}
+	}
+	(void)closedir(d);
+	return seen ? killed : -1;
+}
+
 int
 orphans_sweep(struct master *m)
 {
 	DIR		*d;
 	struct dirent	*de;
-	pid_t		 self = getpid(), pid, ppid, pgid;
-	char		 comm[64];
+	pid_t		 self = getpid();
 	int		 killed = 0;
 
-	/* /proc/<pid>/task/<tid>/children needs a kernel option; the
-	 * full scan works everywhere and the master runs it rarely. */
+	if ((killed = sweep_children(m, self)) >= 0)
+		return killed;
+	killed = 0;
+	/* no children file: every process's parent, from the whole /proc */
 	if ((d = opendir("/proc")) == NULL) {
 		log_warn("%s: opendir /proc", __func__);
 		return -1;
@@ -78,15 +149,8 @@ orphans_sweep(struct master *m)
 	while ((de = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (pid <= 0 || pid == self ||
-		    procinfo_stat_ids(pid, &ppid, &pgid, comm,
-		    sizeof(comm)) == -1)
-			continue;
-		if (ppid != self || is_worker(m, pid))
-			continue;
-		kill_stray(pid, pgid, comm);
-		killed++;
+		killed += check_child(m, self,
+		    (pid_t)strtol(de->d_name, NULL, 10));
 	}
 	(void)closedir(d);
 	return killed;
@@ -95,14 +159,32 @@ orphans_sweep(struct master *m)
 static void
 sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	(void)orphans_sweep(t->data);
+	struct master	*m = t->data;
+
+	(void)orphans_sweep(m);
+	if (t->repeat != ORPHAN_SWEEP_IDLE &&
+	    ev_now(loop) >= m->orphan_busy_until) {
+		t->repeat = ORPHAN_SWEEP_IDLE;
+		ev_timer_again(loop, t);
+	}
 }
 
 void
 orphans_start(struct master *m)
 {
-	ev_timer_init(&m->orphan_timer, sweep_cb, ORPHAN_SWEEP_EVERY,
-	    ORPHAN_SWEEP_EVERY);
+	ev_timer_init(&m->orphan_timer, sweep_cb, ORPHAN_SWEEP_BUSY,
+	    ORPHAN_SWEEP_BUSY);
 	m->orphan_timer.data = m;
+	m->orphan_busy_until = ev_now(m->loop) + ORPHAN_BUSY_FOR;
 	ev_timer_start(m->loop, &m->orphan_timer);
+}
+
+void
+orphans_activity(struct master *m)
+{
+	m->orphan_busy_until = ev_now(m->loop) + ORPHAN_BUSY_FOR;
+	if (m->orphan_timer.repeat != ORPHAN_SWEEP_BUSY) {
+		m->orphan_timer.repeat = ORPHAN_SWEEP_BUSY;
+		ev_timer_again(m->loop, &m->orphan_timer);
+	}
 }

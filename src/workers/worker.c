@@ -354,6 +354,7 @@ worker_go(struct worker *w)
 			send_hello(w, r);
 	if (worker_send_ctl(w, MSG_READY, 0, NULL, 0) == -1)
 		fatal("%s: READY", __func__);
+	worker_stats_start(w);
 	log_debug("ready (uid %ld%s%s)", (long)getuid(),
 	    plan.chroot[0] != '\0' && plan.switch_user ? ", chroot " : "",
 	    plan.chroot[0] != '\0' && plan.switch_user ? plan.chroot : "");
@@ -511,8 +512,12 @@ worker_host_free(struct worker *w)
 {
 	enum role	 r;
 
-	if (w->ops != NULL && w->ops->cleanup != NULL)
-		w->ops->cleanup(w);
+	if (w->ops != NULL) {
+		worker_stats_flush(w);
+		if (w->ops->cleanup != NULL)
+			w->ops->cleanup(w);
+	}
+	worker_stats_free(w);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		if (w->peers[r] == NULL)
 			continue;
@@ -584,8 +589,11 @@ worker_main(enum role role, int argc, char **argv)
 
 	ev_run(w.loop, 0);
 
+	/* the last counters: the master keeps them across our restart */
+	worker_stats_flush(&w);
 	if (w.ops->cleanup != NULL)
 		w.ops->cleanup(&w);
+	worker_stats_free(&w);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		if (w.peers[r] != NULL)
 			frame_conn_close(w.peers[r]);
@@ -637,9 +645,15 @@ worker_push_stats_all(struct worker *w, const struct stat_kv *v, size_t n,
 	codec_put_init(&pb);
 	status_stats_encode(&pb, &ws);
 	metrics_encode(&pb, ms != NULL ? ms : &none);
-	if (codec_put_failed(&pb) || worker_send_ctl(w, MSG_STATS, 0, pb.buf,
-	    pb.len) == -1) {
+	if (codec_put_failed(&pb)) {
+		log_warnx("%s: %s: cannot encode", __func__,
+		    proto_role_name(w->role));
+		rv = -1;
+	} else if (worker_stats_same(w, pb.buf, pb.len))
+		;	/* nothing changed: the master has them */
+	else if (worker_send_ctl(w, MSG_STATS, 0, pb.buf, pb.len) == -1) {
 		log_warn("%s: %s", __func__, proto_role_name(w->role));
+		worker_stats_free(w);	/* the next push tries again */
 		rv = -1;
 	}
 	codec_put_free(&pb);

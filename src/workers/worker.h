@@ -18,6 +18,7 @@
 #define WORKER_SETUP_TIMEOUT	30.0	/* seconds to receive SETUP_END */
 #define WORKER_EXIT_CONFIG	2	/* config we cannot apply */
 #define WORKER_QUIET_SIGNALS	4	/* caught and dropped (worker.c) */
+#define WORKER_STATS_EVERY	1.0	/* s between MSG_STATS, at least */
 
 struct worker;
 
@@ -42,6 +43,13 @@ struct worker_ops {
 	void		(*shutdown)(struct worker *);
 	/* free role state */
 	void		(*cleanup)(struct worker *);
+	/*
+	 * Push the role's counters (worker_push_stats*()).  Called after a
+	 * turn of the loop, at most once per WORKER_STATS_EVERY; what did
+	 * not change since the last push is not sent (worker_stats.c).
+	 * NULL: the role has none.
+	 */
+	void		(*stats)(struct worker *);
 };
 
 struct worker {
@@ -61,6 +69,14 @@ struct worker {
 	ev_signal		 sig_term;
 	ev_signal		 sig_quiet[WORKER_QUIET_SIGNALS];
 	void			*priv;		/* role state */
+
+	/* pacing of ops->stats and the last MSG_STATS (worker_stats.c) */
+	ev_prepare		 stats_check;
+	ev_timer		 stats_timer;
+	ev_tstamp		 stats_at;	/* ops->stats last called */
+	int			 stats_called;
+	void			*stats_last;	/* payload last sent */
+	size_t			 stats_last_len;
 };
 
 int	 worker_main(enum role, int argc, char **argv);
@@ -105,6 +121,19 @@ struct metric_set;
 int	 worker_push_stats_all(struct worker *, const struct stat_kv *,
 	    size_t n, const struct stat_text *, size_t ntext,
 	    const char *note, const struct metric_set *);
+/*
+ * ops->stats after every turn of the loop that found it due: at once when
+ * the last call was WORKER_STATS_EVERY ago or more, else once that much
+ * has passed.  Nothing runs on a clock, so an idle worker is not woken
+ * for its counters.  Started once the role has started.
+ */
+void	 worker_stats_start(struct worker *);
+/* ops->stats now, if it ran at all (before exiting); stop the pacing. */
+void	 worker_stats_flush(struct worker *);
+/* worker_stats.c for worker_push_stats_all(): 1 when `payload` is the
+ * one sent last, else it is kept as the last; forget it. */
+int	 worker_stats_same(struct worker *, const void *payload, size_t len);
+void	 worker_stats_free(struct worker *);
 /* Leave the event loop and exit with `code` after flushing to master. */
 void	 worker_exit(struct worker *, int code);
 

@@ -32,7 +32,6 @@
 #include "metrics.h"
 #include "status.h"
 
-#define STATS_INTERVAL		2.0	/* counters to the master */
 #define COLLECT_LOG_EVERY	600.0	/* a failing family's log lines */
 
 static const char *const runs_keys[SYS_TYPE_MAX] = {
@@ -275,10 +274,12 @@ push_stats(struct collector *c)
 	metrics_free(&ms);
 }
 
+/* ops->stats */
 static void
-stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+collector_stats(struct worker *w)
 {
-	push_stats(t->data);
+	if (w->priv != NULL)
+		push_stats(w->priv);
 }
 
 /* ---- the worker ---- */
@@ -321,10 +322,6 @@ collector_start(struct worker *w, char *err, size_t errlen)
 			fr->off = 1;
 		}
 	}
-	ev_timer_init(&c->stats_timer, stats_cb, STATS_INTERVAL,
-	    STATS_INTERVAL);
-	c->stats_timer.data = c;
-	ev_timer_start(w->loop, &c->stats_timer);
 	/* before READY: /metrics has every family from the start */
 	push_stats(c);
 	c->started = 1;
@@ -392,7 +389,6 @@ collector_cleanup(struct worker *w)
 		return;
 	for (i = 0; i < SYS_TYPE_MAX; i++)
 		ev_timer_stop(w->loop, &c->timers[i].timer);
-	ev_timer_stop(w->loop, &c->stats_timer);
 	ev_timer_stop(w->loop, &c->self_timer);
 	for (i = 0; i < c->nfam; i++)
 		if (c->fam[i].f->fini != NULL && c->fam[i].state != NULL)
@@ -418,4 +414,5 @@ const struct worker_ops collector_ops = {
 	.peer_msg = collector_peer_msg,
 	.peer_changed = collector_peer_changed,
 	.cleanup = collector_cleanup,
+	.stats = collector_stats,
 };

@@ -57,7 +57,6 @@ struct collector {
 	size_t			 nfam;
 	int			 started;	/* start() ran */
 	struct type_timer	 timers[SYS_TYPE_MAX];
-	ev_timer		 stats_timer;
 
 	/* one run at a time: reused run after run */
 	struct point_list	 pl;

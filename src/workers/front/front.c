@@ -25,7 +25,6 @@ static void	 route_me_status(struct http_request *, void *);
 static void	 route_me_traffic(struct http_request *, void *);
 static void	 route_metrics(struct http_request *, void *);
 
-#define STATS_INTERVAL	1.0	/* counters to the master, if new */
 
 /* Any of these methods, like the Go agent's mux (HEAD rides on GET). */
 #define M_ANY	(HTTP_M_GET | HTTP_M_POST)
@@ -401,14 +400,19 @@ front_push_stats(struct front *f)
 	    NULL, &f->ms);
 }
 
+/* ops->stats: after a busy turn of the loop, so the cheap test first */
 static void
-front_stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+front_stats(struct worker *w)
 {
-	struct front	*f = t->data;
-	const uint64_t	*codes = front_http_server_codes(f->http);
-	uint64_t	 now = f->st.received_post + f->st.received_write;
+	struct front	*f = w->priv;
+	const uint64_t	*codes;
+	uint64_t	 now;
 	int		 i;
 
+	if (f == NULL || f->http == NULL)
+		return;
+	codes = front_http_server_codes(f->http);
+	now = f->st.received_post + f->st.received_write;
 	for (i = 0; i < HTTP_CODE_SLOTS; i++)
 		now += codes[i];
 	if (now != f->stats_pushed)
@@ -476,10 +480,6 @@ front_start(struct worker *w, char *err, size_t errlen)
 {
 	struct front	*f = w->priv;
 
-	ev_timer_init(&f->stats_timer, front_stats_cb, STATS_INTERVAL,
-	    STATS_INTERVAL);
-	f->stats_timer.data = f;
-	ev_timer_start(w->loop, &f->stats_timer);
 	front_push_stats(f);
 	return 0;
 }
@@ -625,7 +625,6 @@ front_cleanup(struct worker *w)
 		return;
 	ev_timer_stop(w->loop, &f->sweep);
 	ev_timer_stop(w->loop, &f->drain);
-	ev_timer_stop(w->loop, &f->stats_timer);
 	while ((p = TAILQ_FIRST(&f->pending)) != NULL) {
 		TAILQ_REMOVE(&f->pending, p, entry);
 		free(p);
@@ -649,4 +648,5 @@ const struct worker_ops front_ops = {
 	.peer_changed = front_peer_changed,
 	.shutdown = front_shutdown,
 	.cleanup = front_cleanup,
+	.stats = front_stats,
 };

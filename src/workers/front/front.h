@@ -59,7 +59,6 @@ struct front {
 	int			 have_ns;	/* ns came from the fetcher */
 	char			*traffic;	/* GET /me/traffic, NULL: null */
 	size_t			 traffic_len;
-	ev_timer		 stats_timer;	/* counters to the master */
 	uint64_t		 stats_pushed;	/* what changed since */
 	struct {
 		uint64_t	 received_post;	/* valid points taken in */

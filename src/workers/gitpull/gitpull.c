@@ -30,7 +30,6 @@
 #include "workers/worker.h"
 
 #define GITPULL_MAX_RUNNING	2	/* git operations at once */
-#define STATS_INTERVAL		1.0	/* counters to the master, if new */
 #define STOP_GRACE		5.0	/* seconds to reap killed gits */
 
 struct gitpull {
@@ -41,7 +40,6 @@ struct gitpull {
 	struct gitpull_trust	 trust;
 	struct gq		 q;
 	struct gitop_stats	 ost;
-	ev_timer		 stats_timer;
 	ev_timer		 stop_timer;
 	int			 dirty;
 	char			 last_error[256];
@@ -87,12 +85,13 @@ gitpull_push_stats(struct gitpull *gp)
 	metrics_free(&ms);
 }
 
+/* ops->stats */
 static void
-stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+gitpull_stats(struct worker *w)
 {
-	struct gitpull	*gp = t->data;
+	struct gitpull	*gp = w->priv;
 
-	if (gp->dirty)
+	if (gp != NULL && gp->dirty)
 		gitpull_push_stats(gp);
 }
 
@@ -184,9 +183,6 @@ gitpull_setup(struct worker *w, char *err, size_t errlen)
 	w->priv = gp;
 	gitpull_trust_init(&gp->trust);
 	gitpull_queue_init(&gp->q, &gitpull_gq_ops, gp, GITPULL_MAX_RUNNING);
-	ev_timer_init(&gp->stats_timer, stats_cb, STATS_INTERVAL,
-	    STATS_INTERVAL);
-	gp->stats_timer.data = gp;
 	/* a missing git is every request's error, not a restart loop */
 	if (gitpull_find_git(gp->git, sizeof(gp->git)) == -1) {
 		gp->git[0] = '\0';
@@ -266,7 +262,6 @@ gitpull_start(struct worker *w, char *err, size_t errlen)
 		return -1;
 	gitpull_say_signing(gp);
 	gitpull_prepare_dir(gp);
-	ev_timer_start(w->loop, &gp->stats_timer);
 	gitpull_push_stats(gp);
 	return 0;
 }
@@ -398,7 +393,6 @@ gitpull_cleanup(struct worker *w)
 	gitpull_queue_free(&gp->q);
 	gitpull_trust_free(&gp->trust);
 	gitpull_conf_free(&gp->gc);
-	ev_timer_stop(w->loop, &gp->stats_timer);
 	ev_timer_stop(w->loop, &gp->stop_timer);
 	free(gp);
 	w->priv = NULL;
@@ -413,4 +407,5 @@ const struct worker_ops gitpull_ops = {
 	.peer_changed = gitpull_peer_changed,
 	.shutdown = gitpull_shutdown,
 	.cleanup = gitpull_cleanup,
+	.stats = gitpull_stats,
 };

@@ -27,7 +27,6 @@
 #include "log.h"
 #include "status.h"
 
-#define STATS_INTERVAL		2.0	/* counters to the master */
 #define SWEEP_INTERVAL		3600.0	/* disable markers */
 #define MARKER_MAX_AGE		(24 * 3600)	/* then enabled again */
 #define STOP_EXTRA		1.0	/* after the grace, at shutdown */
@@ -588,10 +587,12 @@ sched_push_stats(struct sched *s)
 	    s->last_error, &s->ms);
 }
 
+/* ops->stats */
 static void
-stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+sched_stats(struct worker *w)
 {
-	sched_push_stats(t->data);
+	if (w->priv != NULL)
+		sched_push_stats(w->priv);
 }
 
 /* ---- the worker ---- */
@@ -640,10 +641,6 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	ev_timer_init(&s->sweep, sweep_cb, 0., SWEEP_INTERVAL);
 	s->sweep.data = s;
 	ev_timer_start(w->loop, &s->sweep);
-	ev_timer_init(&s->stats_timer, stats_cb, STATS_INTERVAL,
-	    STATS_INTERVAL);
-	s->stats_timer.data = s;
-	ev_timer_start(w->loop, &s->stats_timer);
 	/* before READY: /metrics has every family from the start */
 	sched_push_stats(s);
 	return 0;
@@ -774,7 +771,6 @@ sched_cleanup(struct worker *w)
 		free(p);
 	}
 	ev_timer_stop(w->loop, &s->sweep);
-	ev_timer_stop(w->loop, &s->stats_timer);
 	ev_timer_stop(w->loop, &s->stop_timer);
 	metrics_free(&s->ms);
 	free(s);
@@ -789,4 +785,5 @@ const struct worker_ops scheduler_ops = {
 	.peer_changed = sched_peer_changed,
 	.shutdown = sched_shutdown,
 	.cleanup = sched_cleanup,
+	.stats = sched_stats,
 };

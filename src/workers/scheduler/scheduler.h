@@ -144,7 +144,6 @@ struct sched {
 	char			 host[256];	/* the host tag */
 	char			 home[CONF_STR_MAX];	/* HOME of plugins */
 	ev_timer		 sweep;		/* disable markers, hourly */
-	ev_timer		 stats_timer;
 	ev_timer		 stop_timer;
 	struct sched_stats	 st;
 	struct metric_set	 ms;		/* /metrics, push after push */

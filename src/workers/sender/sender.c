@@ -34,7 +34,6 @@
 #include "sender_spool.h"
 #include "status.h"
 
-#define STATS_INTERVAL		1.0	/* counters to the master */
 #define STOP_FLUSH_TIME		5.0	/* seconds to empty the buffer */
 
 static const struct sink_ops *
@@ -66,6 +65,8 @@ sender_spool_logfn(const char *msg, void *arg)
 }
 
 /* The answer to the front: accepted, full (503) or rejected (400). */
+static void	 stop_cb(struct ev_loop *, ev_timer *, int);
+
 static void
 answer(struct sender *s, uint32_t reqid, enum points_verdict v,
     const char *why)
@@ -136,15 +137,33 @@ sync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		sender_spool_warn(s, "sync", err);
 }
 
+/*
+ * After a turn of the loop that left the spool dirty: a sync at most
+ * spoolsync ms later.  One-shot, not periodic, so that an idle sender
+ * (nothing written) is never woken for it.
+ */
+static void
+sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	struct sender	*s = p->data;
+
+	if (s->syncms <= 0 || ev_is_active(&s->sync_timer) ||
+	    s->spool == NULL || !sender_spool_dirty(s->spool))
+		return;
+	ev_timer_set(&s->sync_timer, (double)s->syncms / 1000.0, 0.);
+	ev_timer_start(loop, &s->sync_timer);
+}
+
 /* The sync timer for spoolsync > 0 (and stopped for 0 or no spool). */
 static void
 sync_timer_set(struct sender *s, int64_t ms)
 {
+	s->syncms = ms;
 	ev_timer_stop(s->w->loop, &s->sync_timer);
 	if (ms <= 0)
-		return;
-	ev_timer_set(&s->sync_timer, (double)ms / 1000.0, (double)ms / 1000.0);
-	ev_timer_start(s->w->loop, &s->sync_timer);
+		ev_prepare_stop(s->w->loop, &s->sync_arm);
+	else
+		ev_prepare_start(s->w->loop, &s->sync_arm);
 }
 
 static int
@@ -270,12 +289,12 @@ sender_push_stats(struct sender *s)
 	    sizeof(t) / sizeof(t[0]), s->last_error, ms);
 }
 
+/* ops->stats */
 static void
-stats_cb(struct ev_loop *loop, ev_timer *t, int revents)
+sender_stats(struct worker *w)
 {
-	struct sender	*s = t->data;
-
-	sender_push_stats(s);
+	if (w->priv != NULL)
+		sender_push_stats(w->priv);
 }
 
 /* Never fatal: without an output, points are buffered, then refused. */
@@ -353,11 +372,12 @@ sender_state(struct worker *w)
 	TAILQ_INIT(&s->queue);
 	sender_cut_init(&s->cut);
 	sender_out_init(s);
-	ev_timer_init(&s->stats_timer, stats_cb, STATS_INTERVAL,
-	    STATS_INTERVAL);
-	s->stats_timer.data = s;
-	ev_timer_init(&s->sync_timer, sync_cb, 1., 1.);
+	ev_timer_init(&s->stop_timer, stop_cb, STOP_FLUSH_TIME, 0.);
+	s->stop_timer.data = s;
+	ev_timer_init(&s->sync_timer, sync_cb, 1., 0.);
 	s->sync_timer.data = s;
+	ev_prepare_init(&s->sync_arm, sync_arm_cb);
+	s->sync_arm.data = s;
 	ev_prepare_init(&s->group, group_cb);
 	s->group.data = s;
 	w->priv = s;
@@ -382,7 +402,6 @@ sender_start(struct worker *w, char *err, size_t errlen)
 {
 	struct sender	*s = sender_state(w);
 
-	ev_timer_start(w->loop, &s->stats_timer);
 	sender_open_spool(s);
 	sync_timer_set(s, w->conf.spoolsync);
 	s->started = 1;
@@ -520,10 +539,7 @@ sender_shutdown(struct worker *w)
 	s->backoff = 0;
 	log_info("stopping: publishing %zu buffered points first",
 	    s->qpoints);
-	ev_timer_stop(w->loop, &s->stats_timer);
-	ev_timer_init(&s->stats_timer, stop_cb, STOP_FLUSH_TIME, 0.);
-	s->stats_timer.data = s;
-	ev_timer_start(w->loop, &s->stats_timer);
+	ev_timer_start(w->loop, &s->stop_timer);
 	sender_kick(s);
 }
 
@@ -538,8 +554,9 @@ sender_cleanup(struct worker *w)
 	if (s->ops != NULL)
 		s->ops->close(s);
 	ev_timer_stop(w->loop, &s->flush);
-	ev_timer_stop(w->loop, &s->stats_timer);
+	ev_timer_stop(w->loop, &s->stop_timer);
 	ev_timer_stop(w->loop, &s->sync_timer);
+	ev_prepare_stop(w->loop, &s->sync_arm);
 	/* answers still waiting for their sync: synced and sent now */
 	if (s->nacks > 0) {
 		group_cb(w->loop, &s->group, 0);
@@ -624,4 +641,5 @@ const struct worker_ops sender_ops = {
 	.control_msg = sender_control,
 	.shutdown = sender_shutdown,
 	.cleanup = sender_cleanup,
+	.stats = sender_stats,
 };

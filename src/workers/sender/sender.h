@@ -175,7 +175,7 @@ struct sender {
 	double			 backoff;	/* after a failed publish */
 	int			 stopping;
 	ev_timer		 flush;
-	ev_timer		 stats_timer;
+	ev_timer		 stop_timer;	/* bounded flush at shutdown */
 	struct sender_stats	 st;
 	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
@@ -193,7 +193,9 @@ struct sender {
 	struct spool		*spool;
 	char			 spool_error[256];
 	ev_tstamp		 spool_warned;	/* last write error logged */
-	ev_timer		 sync_timer;	/* spoolsync > 0 */
+	ev_timer		 sync_timer;	/* spoolsync > 0: one-shot */
+	ev_prepare		 sync_arm;	/* arms it when dirty */
+	int64_t			 syncms;	/* spoolsync in force */
 	/*
 	 * spoolsync = 0: the answers to /post wait here for the next sync,
 	 * made once per loop iteration for all of them (group commit).

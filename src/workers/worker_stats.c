@@ -1,0 +1,108 @@
+/*
+ * A worker's counters to the master (MSG_STATS: /me/status and /metrics),
+ * sent when they change and never on a clock.
+ *
+ * Why not a timer: on an idle agent the wakeups are the cost.  A process
+ * woken once a second to send counters that did not change, and the
+ * master woken to read them, spent more CPU than the collection itself
+ * (bench/README.md, "Footprint").  Counters change only when something
+ * happened, and something happening is a turn of the loop: an
+ * ev_prepare, which libev runs before it blocks again, has the role push
+ * its counters (ops->stats), and worker_push_stats_all() sends them only
+ * when the payload differs from the last one sent.  At most one call per
+ * WORKER_STATS_EVERY: a turn within that time arms a one-shot timer for
+ * the rest of it, whose own turn of the loop makes the call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "worker.h"
+
+static void
+stats_call(struct worker *w)
+{
+	ev_timer_stop(w->loop, &w->stats_timer);
+	w->stats_at = ev_now(w->loop);
+	w->stats_called = 1;
+	w->ops->stats(w);
+}
+
+static void
+stats_check_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	struct worker	*w = p->data;
+	double		 wait;
+
+	if (w->ctl == NULL)
+		return;
+	wait = w->stats_at + WORKER_STATS_EVERY - ev_now(loop);
+	if (!w->stats_called || wait <= 0) {
+		stats_call(w);
+		return;
+	}
+	if (!ev_is_active(&w->stats_timer)) {
+		ev_timer_set(&w->stats_timer, wait, 0.);
+		ev_timer_start(loop, &w->stats_timer);
+	}
+}
+
+/* Its turn of the loop ends in stats_check_cb(), which calls. */
+static void
+stats_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+}
+
+void
+worker_stats_start(struct worker *w)
+{
+	if (w->ops->stats == NULL || ev_is_active(&w->stats_check))
+		return;
+	ev_prepare_init(&w->stats_check, stats_check_cb);
+	w->stats_check.data = w;
+	ev_prepare_start(w->loop, &w->stats_check);
+	ev_timer_init(&w->stats_timer, stats_timer_cb, 0., 0.);
+	w->stats_timer.data = w;
+}
+
+void
+worker_stats_flush(struct worker *w)
+{
+	if (w->ops->stats == NULL || !ev_is_active(&w->stats_check))
+		return;
+	ev_prepare_stop(w->loop, &w->stats_check);
+	ev_timer_stop(w->loop, &w->stats_timer);
+	if (w->ctl != NULL)
+		w->ops->stats(w);
+}
+
+/*
+ * 1 when `payload` is what was sent last; else it becomes the last (a
+ * copy that cannot be made only costs a resend).
+ */
+int
+worker_stats_same(struct worker *w, const void *payload, size_t len)
+{
+	void	*copy;
+
+	if (w->stats_last != NULL && w->stats_last_len == len &&
+	    memcmp(w->stats_last, payload, len) == 0)
+		return 1;
+	free(w->stats_last);
+	w->stats_last = NULL;
+	w->stats_last_len = 0;
+	if ((copy = malloc(len > 0 ? len : 1)) != NULL) {
+		memcpy(copy, payload, len);
+		w->stats_last = copy;
+		w->stats_last_len = len;
+	}
+	return 0;
+}
+
+void
+worker_stats_free(struct worker *w)
+{
+	free(w->stats_last);
+	w->stats_last = NULL;
+	w->stats_last_len = 0;
+}

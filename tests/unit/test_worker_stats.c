@@ -1,0 +1,242 @@
+/*
+ * A worker's counters to the master (src/workers/worker_stats.c): sent
+ * when they change, never on a clock.  One process: a struct worker with
+ * a stats hook over test variables, its control edge on a socketpair
+ * whose other end is this test as the master, both on one loop.  What
+ * is asserted is state, not time: after a turn of the loop with nothing
+ * changed, no message went and no timer is armed (nothing would wake the
+ * worker); a change goes out, and goes out once.  The role's hook is
+ * called at most once a second, and what it pushes is sent only when it
+ * differs from what was sent last (worker_push_stats_all()).
+ */
+#include <criterion/criterion.h>
+
+#include <sys/socket.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "codec.h"
+#include "frame.h"
+#include "log.h"
+#include "proto.h"
+#include "status.h"
+#include "workers/worker.h"
+
+/* generous: only a hang fails on it */
+#define HANG_BOUND	10.0
+
+static uint64_t		 counter;
+static const char	*note_now;
+
+static int		 calls;
+
+static void
+fake_stats(struct worker *w)
+{
+	const struct stat_kv	 k[] = {
+		{ "runs", counter },
+		{ "fixed", 7 },
+	};
+
+	calls++;
+	(void)worker_push_stats(w, k, 2, note_now);
+}
+
+static const struct worker_ops fake_ops = {
+	.role = ROLE_SCHEDULER,
+	.stats = fake_stats,
+};
+
+struct h {
+	struct ev_loop		*loop;
+	struct worker		 w;
+	struct frame_conn	*master;
+	int			 nstats;
+	struct worker_stats	 last;
+};
+
+static void
+master_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	struct h	*h = arg;
+	struct preader	 pr;
+
+	if (in->hdr.type != MSG_STATS)
+		return;
+	codec_get_init(&pr, in->data, in->datalen);
+	cr_assert_eq(status_stats_decode(&pr, &h->last), 0);
+	h->nstats++;
+}
+
+static void
+closed(struct frame_conn *fc, const char *why, void *arg)
+{
+}
+
+/* the master sends the worker nothing here */
+static void
+worker_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
+{
+	cr_assert_fail("the worker got %s", proto_msg_name(in->hdr.type));
+}
+
+static void
+h_init(struct h *h)
+{
+	struct frame_rules	 rules;
+	int			 sv[2];
+
+	memset(h, 0, sizeof(*h));
+	counter = 0;
+	calls = 0;
+	note_now = NULL;
+	log_init("test", LOG_LVL_WARN);
+	cr_assert_not_null(h->loop = ev_loop_new(EVFLAG_AUTO));
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+	    0);
+	rules.edge = proto_control_edge(ROLE_SCHEDULER);
+	rules.self = ROLE_SCHEDULER;
+	rules.name = "scheduler<->master";
+	h->w.ops = &fake_ops;
+	h->w.role = ROLE_SCHEDULER;
+	h->w.loop = h->loop;
+	cr_assert_not_null(h->w.ctl = frame_conn_new(h->loop, sv[0], &rules,
+	    worker_msg, closed, &h->w));
+	rules.self = ROLE_MASTER;
+	rules.name = "master<->scheduler";
+	cr_assert_not_null(h->master = frame_conn_new(h->loop, sv[1], &rules,
+	    master_msg, closed, h));
+	worker_stats_start(&h->w);
+}
+
+static void
+h_free(struct h *h)
+{
+	ev_prepare_stop(h->loop, &h->w.stats_check);
+	ev_timer_stop(h->loop, &h->w.stats_timer);
+	worker_stats_free(&h->w);
+	frame_conn_close(h->w.ctl);
+	frame_conn_close(h->master);
+	ev_loop_destroy(h->loop);
+}
+
+/* Turns of the loop, without blocking, until nothing is left to do. */
+static void
+h_settle(struct h *h)
+{
+	int	 i;
+
+	for (i = 0; i < 20; i++)
+		ev_run(h->loop, EVRUN_NOWAIT);
+}
+
+/* Block in the loop until `n` MSG_STATS came; 1 when they did. */
+static int
+h_wait_stats(struct h *h, int n)
+{
+	ev_tstamp	 end;
+
+	ev_now_update(h->loop);
+	end = ev_now(h->loop) + HANG_BOUND;
+	while (h->nstats < n && ev_now(h->loop) < end)
+		ev_run(h->loop, EVRUN_ONCE);
+	h_settle(h);
+	return h->nstats >= n;
+}
+
+static uint64_t
+stat_of(const struct h *h, const char *key)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < h->last.n; i++)
+		if (strcmp(h->last.v[i].key, key) == 0)
+			return h->last.v[i].value;
+	return UINT64_MAX;
+}
+
+Test(worker_stats, first_turn_sends_then_nothing_while_unchanged)
+{
+	struct h	 h;
+
+	h_init(&h);
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1, "the first counters go at once");
+	cr_assert_eq(stat_of(&h, "runs"), 0);
+	cr_assert_eq(stat_of(&h, "fixed"), 7);
+	/*
+	 * The turns after it, within the second, leave one call due: the
+	 * timer, whose turn calls the hook, which sends nothing (nothing
+	 * changed); then nothing is armed to wake us.
+	 */
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1);
+	cr_assert_eq(calls, 1, "the hook called again within the second");
+	cr_assert(ev_is_active(&h.w.stats_timer));
+	/* the timer's turn, then the turn whose prepare calls the hook */
+	while (ev_is_active(&h.w.stats_timer))
+		ev_run(h.loop, EVRUN_ONCE);
+	ev_run(h.loop, EVRUN_NOWAIT);
+	cr_assert_eq(calls, 2);
+	/*
+	 * Nothing armed: with nothing else to do, the loop would block for
+	 * good (here it shares the loop with the master's end, so no more
+	 * turns are made to look).
+	 */
+	cr_assert(!ev_is_active(&h.w.stats_timer), "an idle worker woken");
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1, "unchanged counters were sent again");
+	h_free(&h);
+}
+
+Test(worker_stats, a_change_goes_once)
+{
+	struct h	 h;
+
+	h_init(&h);
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1);
+	counter = 5;
+	/*
+	 * Within WORKER_STATS_EVERY of the first: held for the rest of it
+	 * (the timer is armed), or sent at once on a machine so slow that
+	 * it has passed; either way it arrives, and once.
+	 */
+	ev_run(h.loop, EVRUN_NOWAIT);
+	cr_assert(h.nstats == 2 || ev_is_active(&h.w.stats_timer));
+	cr_assert(h_wait_stats(&h, 2), "the change never came");
+	cr_assert_eq(stat_of(&h, "runs"), 5);
+	cr_assert_eq(h.nstats, 2);
+	/* a changed note is a change too */
+	note_now = "it broke";
+	cr_assert(h_wait_stats(&h, 3));
+	cr_assert_str_eq(h.last.note, "it broke");
+	cr_assert_eq(h.nstats, 3);
+	h_free(&h);
+}
+
+Test(worker_stats, flush_sends_only_what_changed)
+{
+	struct h	 h;
+
+	h_init(&h);
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1);
+	counter = 9;
+	/* at once, whatever the time since the last; then no more pacing */
+	worker_stats_flush(&h.w);
+	cr_assert(!ev_is_active(&h.w.stats_timer));
+	cr_assert(!ev_is_active(&h.w.stats_check));
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 2);
+	cr_assert_eq(stat_of(&h, "runs"), 9);
+	/* unchanged: a second flush sends nothing */
+	worker_stats_start(&h.w);
+	worker_stats_flush(&h.w);
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 2, "unchanged counters flushed again");
+	h_free(&h);
+}
