@@ -168,9 +168,9 @@ class BinAgent(harness.Agent):
         self.binary = os.path.abspath(binary)
         super().__init__(**overrides)
 
-    def run(self, *args, timeout=60, conf=True, **kw):
+    def run(self, *args, timeout=60, conf=True, prefix=False, **kw):
         import subprocess
-        cmd = [self.binary, *args]
+        cmd = [*(self.prefix if prefix else []), self.binary, *args]
         if conf:
             cmd += ["-f", self.conf]
         return subprocess.run(cmd, capture_output=True, text=True,

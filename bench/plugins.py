@@ -80,7 +80,9 @@ def api(port, path):
 
 
 def plugin_list(a):
-    return api(a.port, "/plugins/list")
+    """{"ns|project": plugin} from /plugins/list (a JSON array)."""
+    return {f"{p['ns']}|{p['project']}": p
+            for p in api(a.port, "/plugins/list")}
 
 
 def checked_out(a, n):

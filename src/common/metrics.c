@@ -103,6 +103,7 @@ void
 metrics_free(struct metric_set *s)
 {
 	free(s->v);
+	free(s->idx);
 	metrics_init(s);
 }
 
@@ -111,6 +112,62 @@ metrics_reset(struct metric_set *s)
 {
 	s->n = 0;
 	s->failed = 0;
+	if (s->idx != NULL)
+		memset(s->idx, 0, s->idxcap * sizeof(*s->idx));
+}
+
+/* FNV-1a over the name and the labels, with a separator between. */
+static uint32_t
+sample_hash(const struct metric *m)
+{
+	const char	*p;
+	uint32_t	 h = 2166136261u, i;
+
+#define HASH_STR(str)	do {					\
+		for (p = (str); *p != '\0'; p++)			\
+			h = (h ^ (unsigned char)*p) * 16777619u;	\
+		h = (h ^ 0xffu) * 16777619u;			\
+	} while (0)
+	HASH_STR(m->name);
+	for (i = 0; i < m->nlabels; i++) {
+		HASH_STR(m->label[i].key);
+		HASH_STR(m->label[i].value);
+	}
+#undef HASH_STR
+	return h;
+}
+
+static void
+index_add(struct metric_set *s, size_t at)
+{
+	size_t	 mask = s->idxcap - 1, j;
+
+	j = sample_hash(&s->v[at]) & mask;
+	while (s->idx[j] != 0)
+		j = (j + 1) & mask;
+	s->idx[j] = (uint32_t)at + 1;
+}
+
+/* Room in the index for one more sample (kept under half full). */
+static int
+index_grow(struct metric_set *s)
+{
+	uint32_t	*idx;
+	size_t		 ncap, i;
+
+	if (s->idxcap >= 2 * (s->n + 1))
+		return 0;
+	ncap = s->idxcap == 0 ? 64 : s->idxcap * 2;
+	while (ncap < 2 * (s->n + 1))
+		ncap *= 2;
+	if ((idx = calloc(ncap, sizeof(*idx))) == NULL)
+		return -1;
+	free(s->idx);
+	s->idx = idx;
+	s->idxcap = ncap;
+	for (i = 0; i < s->n; i++)
+		index_add(s, i);
+	return 0;
 }
 
 static int
@@ -133,19 +190,28 @@ grow(struct metric_set *s)
 	return 0;
 }
 
+/* A copy of `m` at the end of `s`, indexed; NULL when there is no room. */
+static struct metric *
+append(struct metric_set *s, const struct metric *m)
+{
+	if (grow(s) == -1 || index_grow(s) == -1)
+		return NULL;
+	s->v[s->n] = *m;
+	index_add(s, s->n);
+	return &s->v[s->n++];
+}
+
 int
 metrics_copy(struct metric_set *dst, const struct metric_set *src)
 {
 	size_t	 i;
 
 	metrics_reset(dst);
-	for (i = 0; i < src->n; i++) {
-		if (grow(dst) == -1) {
+	for (i = 0; i < src->n; i++)
+		if (append(dst, &src->v[i]) == NULL) {
 			dst->failed = 1;
 			return -1;
 		}
-		dst->v[dst->n++] = src->v[i];
-	}
 	return 0;
 }
 
@@ -185,12 +251,16 @@ same_labels(const struct metric *a, const struct metric *b)
 static struct metric *
 find_same(const struct metric_set *s, const struct metric *m)
 {
-	size_t	 i;
+	const struct metric	*c;
+	size_t			 mask = s->idxcap - 1, j;
 
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].name, m->name) == 0 &&
-		    same_labels(&s->v[i], m))
-			return &s->v[i];
+	if (s->idxcap == 0)
+		return NULL;
+	for (j = sample_hash(m) & mask; s->idx[j] != 0; j = (j + 1) & mask) {
+		c = &s->v[s->idx[j] - 1];
+		if (strcmp(c->name, m->name) == 0 && same_labels(c, m))
+			return &s->v[s->idx[j] - 1];
+	}
 	return NULL;
 }
 
@@ -227,11 +297,7 @@ upsert(struct metric_set *s, const struct metric *key)
 
 	if ((m = find_same(s, key)) != NULL)
 		return m;
-	if (grow(s) == -1)
-		return NULL;
-	m = &s->v[s->n++];
-	*m = *key;
-	return m;
+	return append(s, key);
 }
 
 int
@@ -337,12 +403,10 @@ merge(struct metric_set *dst, const struct metric_set *src, int gauges)
 			add_sample(m, &src->v[i]);
 			continue;
 		}
-		if (grow(dst) == -1) {
+		if (append(dst, &src->v[i]) == NULL) {
 			dst->failed = 1;
 			rv = -1;
-			continue;
 		}
-		dst->v[dst->n++] = src->v[i];
 	}
 	return rv;
 }
@@ -473,7 +537,7 @@ metrics_decode(struct preader *pr, struct metric_set *out, char *err,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (grow(out) == -1) {
+		if (grow(out) == -1 || index_grow(out) == -1) {
 			snprintf(err, errlen, "metrics: out of memory");
 			return -1;
 		}
@@ -488,6 +552,7 @@ metrics_decode(struct preader *pr, struct metric_set *out, char *err,
 			    out->v[out->n].name);
 			return -1;
 		}
+		index_add(out, out->n);
 		out->n++;
 	}
 	return 0;

@@ -72,6 +72,14 @@ struct metric_set {
 	size_t		 n;
 	size_t		 cap;
 	int		 failed;	/* a sample was lost (memory, full) */
+	/*
+	 * Open addressing over v by name and labels (index + 1, 0 empty):
+	 * a scheduler with hundreds of plugins puts thousands of samples a
+	 * push, and the master merges them; a linear search made that
+	 * quadratic (bench/README.md, "Plugin runs").
+	 */
+	uint32_t	*idx;
+	size_t		 idxcap;	/* a power of two, or 0 */
 };
 
 /* What a producer keeps of one histogram between two reports. */

@@ -323,3 +323,57 @@ Test(stats, a_bad_stats_message_is_refused_and_changes_nothing)
 	stats_free(m);
 	free(m);
 }
+
+/*
+ * Thousands of samples (a scheduler with hundreds of plugins): each is
+ * found by name and labels through the index, a second put replaces
+ * rather than adds, a reset empties the index too, and a fold into a set
+ * that has half of them adds to those and appends the rest.
+ */
+Test(metrics, many_samples_are_found_and_merged)
+{
+	struct metric_set	 s, base;
+	const struct metric	*m;
+	char			 plugin[16];
+	int			 i;
+
+	metrics_init(&s);
+	metrics_init(&base);
+	for (i = 0; i < 3000; i++) {
+		snprintf(plugin, sizeof(plugin), "p%04d", i);
+		cr_assert_eq(metrics_put(&s, "plugin_runs_total", 1, "ns", "a",
+		    "plugin", plugin, "status", "ok", NULL), 0);
+		cr_assert_eq(metrics_put(&s, "plugin_runs_total", (uint64_t)i,
+		    "ns", "a", "plugin", plugin, "status", "ok", NULL), 0);
+		if (i % 2 == 0)
+			cr_assert_eq(metrics_put(&base, "plugin_runs_total", 5,
+			    "ns", "a", "plugin", plugin, "status", "ok", NULL),
+			    0);
+	}
+	cr_assert_eq(s.n, 3000);
+	for (i = 0; i < 3000; i += 7) {
+		snprintf(plugin, sizeof(plugin), "p%04d", i);
+		m = metrics_find(&s, "plugin_runs_total", "ns", "a", "plugin",
+		    plugin, "status", "ok", NULL);
+		cr_assert_not_null(m, "%s", plugin);
+		cr_assert_eq(m->value, (uint64_t)i);
+	}
+	cr_assert_null(metrics_find(&s, "plugin_runs_total", "ns", "b",
+	    "plugin", "p0001", "status", "ok", NULL));
+	cr_assert_eq(metrics_fold(&base, &s), 0);
+	cr_assert_eq(base.n, 3000);
+	m = metrics_find(&base, "plugin_runs_total", "ns", "a", "plugin",
+	    "p0002", "status", "ok", NULL);
+	cr_assert_eq(m->value, 5 + 2);
+	m = metrics_find(&base, "plugin_runs_total", "ns", "a", "plugin",
+	    "p0003", "status", "ok", NULL);
+	cr_assert_eq(m->value, 3);
+	metrics_reset(&s);
+	cr_assert_null(metrics_find(&s, "plugin_runs_total", "ns", "a",
+	    "plugin", "p0002", "status", "ok", NULL));
+	cr_assert_eq(metrics_put(&s, "plugin_runs_total", 1, "ns", "a",
+	    "plugin", "p0002", "status", "ok", NULL), 0);
+	cr_assert_eq(s.n, 1);
+	metrics_free(&s);
+	metrics_free(&base);
+}
