@@ -1,3 +1,4 @@
+#include <sys/uio.h>
 #include "util.h"
 
 #include <errno.h>
@@ -25,6 +26,40 @@ util_write_all(int fd, const void *buf, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+util_writev_all(int fd, struct iovec *iov, int iovcnt)
+{
+	ssize_t	 n;
+	size_t	 left;
+
+	while (iovcnt > 0) {
+		if (iov->iov_len == 0) {
+			iov++;
+			iovcnt--;
+			continue;
+		}
+		n = writev(fd, iov, iovcnt);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		/* a partial write: skip what went, resume within an iovec */
+		for (left = (size_t)n; iovcnt > 0 && left >= iov->iov_len;
+		    iov++, iovcnt--)
+			left -= iov->iov_len;
+		if (left > 0) {
+			iov->iov_base = (char *)iov->iov_base + left;
+			iov->iov_len -= left;
+		}
 	}
 	return 0;
 }

@@ -7,6 +7,12 @@
 
 /* write(2) until done or a real error; EINTR retried. 0 or -1. */
 int	 util_write_all(int fd, const void *, size_t);
+struct iovec;
+/*
+ * All of iov in as few writev(2) calls as the kernel allows (retried on
+ * EINTR and after a short write; iov is consumed); 0 or -1 (errno).
+ */
+int	 util_writev_all(int fd, struct iovec *iov, int iovcnt);
 /*
  * mkdir -p, each directory made with `mode` whatever the umask; existing
  * directories are fine (and left as they are). 0 or -1 with errno.

@@ -1,7 +1,15 @@
 /* Small shared helpers (util.h). */
 #include <criterion/criterion.h>
 
+#include <sys/resource.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -30,4 +38,60 @@ Test(util, tail_append_keeps_the_last_bytes)
 	cr_assert_eq(memcmp(buf, "6789", 4), 0);
 	util_tail_append(buf, sizeof(buf), &len, "", 0);
 	cr_assert_eq(memcmp(buf, "6789", 4), 0);
+}
+
+/* What was written, read back from the start of fd. */
+static size_t
+read_back(int fd, char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+	n = read(fd, buf, len);
+	cr_assert_geq(n, 0);
+	return (size_t)n;
+}
+
+Test(util, writev_all_writes_every_piece_in_order)
+{
+	char		 path[] = "/tmp/agent-test-writev-XXXXXX", got[64];
+	struct iovec	 iov[4];
+	int		 fd;
+
+	cr_assert_geq(fd = mkstemp(path), 0);
+	cr_assert_eq(unlink(path), 0);
+	iov[0] = (struct iovec){ "head", 4 };
+	iov[1] = (struct iovec){ "", 0 };	/* an empty piece is skipped */
+	iov[2] = (struct iovec){ "-body-", 6 };
+	iov[3] = (struct iovec){ "\n", 1 };
+	cr_assert_eq(util_writev_all(fd, iov, 4), 0);
+	cr_assert_eq(read_back(fd, got, sizeof(got)), 11);
+	cr_assert_eq(memcmp(got, "head-body-\n", 11), 0);
+	close(fd);
+}
+
+/*
+ * A short write (the file size limit cuts the first writev) is resumed
+ * with what is left, and the error of that second call is the answer:
+ * what went first is on disk, whole pieces and the part of the cut one.
+ */
+Test(util, writev_all_resumes_a_short_write_and_reports_its_error)
+{
+	char		 path[] = "/tmp/agent-test-writev-XXXXXX", got[64];
+	struct iovec	 iov[2];
+	struct rlimit	 rl = { 7, 7 };
+	int		 fd;
+
+	cr_assert_geq(fd = mkstemp(path), 0);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_neq(signal(SIGXFSZ, SIG_IGN), SIG_ERR);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	iov[0] = (struct iovec){ "abcd", 4 };
+	iov[1] = (struct iovec){ "efghij", 6 };
+	errno = 0;
+	cr_assert_eq(util_writev_all(fd, iov, 2), -1);
+	cr_assert_eq(errno, EFBIG);
+	cr_assert_eq(read_back(fd, got, sizeof(got)), 7);
+	cr_assert_eq(memcmp(got, "abcdefg", 7), 0);
+	close(fd);
 }

@@ -7,11 +7,12 @@
  * Descriptors: the directory (locked, for openat/unlinkat and fsync), one
  * appending descriptor per lane's write segment, and one reading
  * descriptor per lane's cursor; all close-on-exec, none follows a
- * symbolic link.  Writes are one write(2) of a whole record.
+ * symbolic link.  Writes are one writev(2) of a whole record.
  */
 #include <sys/types.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include <bsd/string.h>
 
 #include "sender_spool_int.h"
+#include "util.h"
 
 static int	 passed(const struct spool_cursor *, const struct spool_seg *);
 
@@ -215,9 +217,8 @@ sender_spool_append(struct spool *sp, enum spool_lane lane,
 {
 	struct spool_seg	*seg;
 	struct spool_cursor	*c = &sp->cur[lane];
-	const char		*p;
-	size_t			 len, done = 0, hlen;
-	ssize_t			 n;
+	struct iovec		 iov[2];
+	size_t			 len, hlen;
 	int			 caught, e;
 
 	*held = NULL;
@@ -244,29 +245,24 @@ sender_spool_append(struct spool *sp, enum spool_lane lane,
 		sp->st.write_errors++;
 		return -1;
 	}
-	while (done < len) {
-		p = done < hlen ? sp->wbuf.p + done : m->data + (done - hlen);
-		n = write(seg->wfd, p, done < hlen ? hlen - done : len - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e = n == -1 ? errno : ENOSPC;
-			/* nothing of it counts: never half a record */
-			if (done > 0 && ftruncate(seg->wfd,
-			    (off_t)seg->size) == -1)
-				sender_spool_log(sp, "segment %s: cannot cut a "
-				    "failed write off: %s", seg->name,
-				    strerror(errno));
-			snprintf(err, errlen, "writing segment %s: %s",
-			    seg->name, strerror(e));
-			sp->st.write_errors++;
-			/* the next record starts a fresh segment */
-			sender_spool_seg_seal(sp, seg, 0);
-			sender_spool_gc(sp);
-			errno = e;
-			return -1;
-		}
-		done += (size_t)n;
+	iov[0].iov_base = sp->wbuf.p;
+	iov[0].iov_len = hlen;
+	iov[1].iov_base = (void *)m->data;
+	iov[1].iov_len = m->len;
+	if (util_writev_all(seg->wfd, iov, 2) == -1) {
+		e = errno;
+		/* nothing of it counts: never half a record */
+		if (ftruncate(seg->wfd, (off_t)seg->size) == -1)
+			sender_spool_log(sp, "segment %s: cannot cut a failed "
+			    "write off: %s", seg->name, strerror(errno));
+		snprintf(err, errlen, "writing segment %s: %s", seg->name,
+		    strerror(e));
+		sp->st.write_errors++;
+		/* the next record starts a fresh segment */
+		sender_spool_seg_seal(sp, seg, 0);
+		sender_spool_gc(sp);
+		errno = e;
+		return -1;
 	}
 	seg->size += len;
 	sp->bytes += len;

@@ -5,6 +5,8 @@
  * SIGUSR1 and on reloads) or written to standard output; the messages of
  * a request one after the other.
  */
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 {
 	struct sink_file	*f = s->sink;
 	char			 err[256];
+	struct iovec		 iov[2];
 	size_t			 i;
 	int			 fd;
 
@@ -61,9 +64,12 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 	 * later, as at-least-once allows.
 	 */
 	for (i = 0; i < n; i++) {
-		if (util_write_all(fd, m[i].data, m[i].len) == -1 ||
-		    (fmt == FORMAT_JSON && util_write_all(fd, "\n",
-		    1) == -1)) {
+		/* one writev: a line reaches a reader whole, in one call */
+		iov[0].iov_base = (void *)m[i].data;
+		iov[0].iov_len = m[i].len;
+		iov[1].iov_base = (void *)"\n";
+		iov[1].iov_len = fmt == FORMAT_JSON ? 1 : 0;
+		if (util_writev_all(fd, iov, 2) == -1) {
 			snprintf(err, sizeof(err), "write to %s: %s",
 			    s->w->conf.path, strerror(errno));
 			sender_sink_done(s, 0, err);
