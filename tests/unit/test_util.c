@@ -31,3 +31,17 @@ Test(util, tail_append_keeps_the_last_bytes)
 	util_tail_append(buf, sizeof(buf), &len, "", 0);
 	cr_assert_eq(memcmp(buf, "6789", 4), 0);
 }
+
+Test(util, all_digits_wants_one_digit_or_more_and_nothing_else)
+{
+	cr_assert(util_all_digits("0", 1));
+	cr_assert(util_all_digits("1234567890", 10));
+	/* only the n bytes count */
+	cr_assert(util_all_digits("12x", 2));
+	cr_assert(!util_all_digits("12x", 3));
+	cr_assert(!util_all_digits("", 0));
+	cr_assert(!util_all_digits("-1", 2));
+	cr_assert(!util_all_digits(" 1", 2));
+	cr_assert(!util_all_digits("1/", 2));
+	cr_assert(!util_all_digits("1:", 2));
+}

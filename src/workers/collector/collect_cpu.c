@@ -27,6 +27,7 @@
 
 #include "collect.h"
 #include "collect_file.h"
+#include "util.h"
 
 #define CPU_CORES_MAX	65536		/* cpuN beyond this is ignored */
 
@@ -250,17 +251,6 @@ emit_loadavg(struct cpu_state *s, const struct collect_env *env,
 	return -1;
 }
 
-static int
-all_digits(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
 /*
  * The state letter of every process: the first character after the last
  * ')' of /proc/<pid>/stat (the command name may hold anything).  A
@@ -289,7 +279,8 @@ emit_ps(const struct collect_env *env, struct point_list *out, char *err,
 		errno = 0;
 		if ((de = readdir(d)) == NULL)
 			break;
-		if (!all_digits(de->d_name) || strlen(de->d_name) > 20)
+		if (strlen(de->d_name) > 20 ||
+		    !util_all_digits(de->d_name, strlen(de->d_name)))
 			continue;
 		if (collect_path(path, sizeof(path), env->root, "/proc/%s/stat",
 		    de->d_name) == -1 ||
