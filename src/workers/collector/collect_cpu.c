@@ -119,7 +119,7 @@ read_stat(struct cpu_state *s, const struct collect_env *env, char *err,
     size_t errlen)
 {
 	uint64_t		 n;
-	char			*p, *nl, *label, *line;
+	char			*p, *label, *line;
 	int			 have_all = 0;
 
 	if (collect_slurp(env->root, "/proc/stat", COLLECT_SLURP_MAX,
@@ -129,12 +129,7 @@ read_stat(struct cpu_state *s, const struct collect_env *env, char *err,
 	if (s->cap > 0)
 		memset(s->core, 0, s->cap * sizeof(*s->core));
 	s->ncore = 0;
-	for (p = s->stat.p; *p != '\0'; p = nl + 1) {
-		line = p;
-		if ((nl = strchr(p, '\n')) == NULL)
-			nl = p + strlen(p) - 1;
-		else
-			*nl = '\0';
+	for (p = s->stat.p; (line = collect_line(&p)) != NULL; ) {
 		/* the cpu lines come first; the rest is not ours */
 		if (strncmp(line, "cpu", 3) != 0)
 			break;
