@@ -274,6 +274,15 @@ enter_chroot(const struct sandbox_plan *plan, char *err, size_t errlen)
 	return 0;
 }
 
+/* The drop is not permanent: `what` `id` came back after call(to). */
+static int
+regained(char *err, size_t errlen, const char *what, unsigned long id,
+    const char *call, unsigned long to)
+{
+	return sandbox_failx(err, errlen, "was able to regain %s %lu after "
+	    "%s(%lu)", what, id, call, to);
+}
+
 /*
  * setgroups/setresgid/setresuid, then prove the old ids are gone
  * (OpenSSH permanently_set_uid).
@@ -307,23 +316,17 @@ enter_user(const struct sandbox_plan *plan, char *err, size_t errlen)
 	 */
 	if (plan->uid != 0) {
 		if (plan->gid != 0 && setgid(0) != -1)
-			return sandbox_failx(err, errlen,
-			    "was able to regain gid 0 "
-			    "after setresgid(%lu)", (unsigned long)plan->gid);
+			return regained(err, errlen, "gid", 0, "setresgid",
+			    plan->gid);
 		if (old_egid != plan->gid && setegid(old_egid) != -1)
-			return sandbox_failx(err, errlen,
-			    "was able to regain egid "
-			    "%lu after setresgid(%lu)",
-			    (unsigned long)old_egid, (unsigned long)plan->gid);
+			return regained(err, errlen, "egid", old_egid,
+			    "setresgid", plan->gid);
 		if (setuid(0) != -1)
-			return sandbox_failx(err, errlen,
-			    "was able to regain uid 0 "
-			    "after setresuid(%lu)", (unsigned long)plan->uid);
+			return regained(err, errlen, "uid", 0, "setresuid",
+			    plan->uid);
 		if (old_euid != plan->uid && seteuid(old_euid) != -1)
-			return sandbox_failx(err, errlen,
-			    "was able to regain euid "
-			    "%lu after setresuid(%lu)",
-			    (unsigned long)old_euid, (unsigned long)plan->uid);
+			return regained(err, errlen, "euid", old_euid,
+			    "setresuid", plan->uid);
 	}
 
 	/* Verify every id, saved ones included, and the group list. */
