@@ -13,7 +13,8 @@
 #include "workers/worker.h"
 
 /* Sends one message instead of worker_send_points() (a test's seam). */
-typedef int	(*worker_points_send_fn)(void *arg, const struct points_msg *);
+typedef int	(*worker_points_send_fn)(void *arg,
+		    const struct points_msg *);
 
 /*
  * `len` bytes of '\n'-separated points encoded in `fmt`, for namespace

@@ -242,7 +242,8 @@ disk_collect(void *arg, const struct collect_env *env,
 	if ((secs = collect_table_interval(&s->disks, env->mono)) > 0.0)
 		for (i = 0; i < s->disks.ncur; i++) {
 			d = collect_table_row(&s->disks, i);
-			if ((o = collect_table_prev(&s->disks, d->name)) != NULL)
+			if ((o = collect_table_prev(&s->disks,
+			    d->name)) != NULL)
 				disk_emit(o, d, secs, out);
 		}
 	/* this sample is the previous one of the next run */

@@ -35,7 +35,8 @@ const void *collect_table_prev(const struct collect_table *,
  * Seconds since the previous run, to take rates over; 0 when there is
  * no previous run or the clock did not move (no rate then).
  */
-double	 collect_table_interval(const struct collect_table *, double mono);
+double	 collect_table_interval(const struct collect_table *,
+	    double mono);
 /* This run becomes the previous one, read at `mono`. */
 void	 collect_table_keep(struct collect_table *, double mono);
 /* This run failed: the next one has nothing to compare with. */

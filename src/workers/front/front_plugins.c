@@ -235,7 +235,8 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		deadline = update_deadline(f);
 	if (op != PLUGIN_OP_LIST)
 		log_info("plugins/%s ns \"%s\" repo \"%s\" from %s",
-		    plugin_op_name(op), front_http_logstr(pr.ns, ns, sizeof(ns)),
+		    plugin_op_name(op),
+		    front_http_logstr(pr.ns, ns, sizeof(ns)),
 		    front_http_logstr(pr.repo, repo, sizeof(repo)),
 		    front_http_peer_str(req, peer, sizeof(peer)));
 	codec_put_init(&pb);

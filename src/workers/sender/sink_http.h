@@ -34,8 +34,9 @@ struct sink_http {
 };
 
 /* Never fails; makes sink_http_close() safe whatever happens next. */
-void	 sink_http_init(struct sink_http *, struct sender *, const char *tag,
-	    sender_http_done_fn, sink_http_start_fn, void *arg);
+void	 sink_http_init(struct sink_http *, struct sender *,
+	    const char *tag, sender_http_done_fn, sink_http_start_fn,
+	    void *arg);
 /* Open for a log line "<tag>: <doing> N servers, first <server>". */
 void	 sink_http_opened(const struct sink_http *, const char *doing);
 /* An in-flight request is abandoned: the sender keeps its messages. */
