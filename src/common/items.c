@@ -70,8 +70,8 @@ items_init(struct items *it)
 	strlist_init(&it->namespaces);
 }
 
-static void
-plugin_item_free(struct plugin_item *p)
+void
+items_plugin_free(struct plugin_item *p)
 {
 	free(p->ns);
 	free(p->name);
@@ -88,7 +88,7 @@ items_free(struct items *it)
 
 	strlist_free(&it->namespaces);
 	for (i = 0; i < it->nplugins; i++)
-		plugin_item_free(&it->plugins[i]);
+		items_plugin_free(&it->plugins[i]);
 	free(it->plugins);
 	for (i = 0; i < it->nports; i++) {
 		free(it->ports[i].ns);
@@ -130,7 +130,7 @@ items_add_plugin(struct items *it, const struct plugin_item *src)
 	    (p->repo = dupstr(src->repo)) == NULL ||
 	    (p->project = dupstr(src->project)) == NULL ||
 	    strlist_copy(&p->params, &src->params) == -1) {
-		plugin_item_free(p);
+		items_plugin_free(p);
 		return -1;
 	}
 	it->nplugins++;
@@ -305,7 +305,7 @@ dec_plugin(struct preader *pr, struct items *it, char *err, size_t errlen)
 	}
 	r = 0;
 out:
-	plugin_item_free(&p);
+	items_plugin_free(&p);
 	return r;
 }
 

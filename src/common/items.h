@@ -73,6 +73,8 @@ struct items {
 
 void	 items_init(struct items *);
 void	 items_free(struct items *);	/* and items_init() again */
+/* What one plugin item holds (not the item itself). */
+void	 items_plugin_free(struct plugin_item *);
 
 /* Append a copy; -1 on allocation failure. */
 int	 items_add_plugin(struct items *, const struct plugin_item *);

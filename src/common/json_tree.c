@@ -11,6 +11,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "utf8.h"
+#include "util.h"
 
 /*
  * What malloc takes beyond the bytes asked for (glibc: a size word,
@@ -225,12 +226,7 @@ integral(const char *s)
 {
 	if (*s == '-')
 		s++;
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
+	return util_all_digits(s, strlen(s));
 }
 
 static int

@@ -300,22 +300,38 @@ upsert(struct metric_set *s, const struct metric *key)
 	return append(s, key);
 }
 
+/*
+ * The sample named by `name` and the labels in `ap`, created when
+ * missing, for a histogram family or not as `hist` says; NULL, with
+ * s->failed set, when the name, the labels or memory fail.
+ */
+static struct metric *
+put_key(struct metric_set *s, const char *name, va_list ap, int hist,
+    const struct metric_family **fam)
+{
+	struct metric	 key, *m;
+
+	if (make_key(&key, fam, name, ap) == -1 ||
+	    ((*fam)->kind == METRIC_HISTOGRAM) != hist ||
+	    (m = upsert(s, &key)) == NULL) {
+		s->failed = 1;
+		return NULL;
+	}
+	return m;
+}
+
 int
 metrics_put(struct metric_set *s, const char *name, uint64_t value, ...)
 {
 	const struct metric_family	*fam;
-	struct metric			 key, *m;
+	struct metric			*m;
 	va_list				 ap;
-	int				 rv;
 
 	va_start(ap, value);
-	rv = make_key(&key, &fam, name, ap);
+	m = put_key(s, name, ap, 0, &fam);
 	va_end(ap);
-	if (rv == -1 || fam->kind == METRIC_HISTOGRAM ||
-	    (m = upsert(s, &key)) == NULL) {
-		s->failed = 1;
+	if (m == NULL)
 		return -1;
-	}
 	m->value = value;
 	return 0;
 }
@@ -325,18 +341,14 @@ metrics_put_hist(struct metric_set *s, const char *name,
     const struct metric_hist *h, ...)
 {
 	const struct metric_family	*fam;
-	struct metric			 key, *m;
+	struct metric			*m;
 	va_list				 ap;
-	int				 rv;
 
 	va_start(ap, h);
-	rv = make_key(&key, &fam, name, ap);
+	m = put_key(s, name, ap, 1, &fam);
 	va_end(ap);
-	if (rv == -1 || fam->kind != METRIC_HISTOGRAM ||
-	    (m = upsert(s, &key)) == NULL) {
-		s->failed = 1;
+	if (m == NULL)
 		return -1;
-	}
 	m->value = h->count;
 	m->sum = h->sum;
 	m->nbuckets = fam->nbounds;

@@ -274,6 +274,15 @@ enter_chroot(const struct sandbox_plan *plan, char *err, size_t errlen)
 	return 0;
 }
 
+/* The drop is not permanent: `what` `id` came back after call(to). */
+static int
+regained(char *err, size_t errlen, const char *what, unsigned long id,
+    const char *call, unsigned long to)
+{
+	return sandbox_failx(err, errlen, "was able to regain %s %lu after "
+	    "%s(%lu)", what, id, call, to);
+}
+
 /*
  * setgroups/setresgid/setresuid, then prove the old ids are gone
  * (OpenSSH permanently_set_uid).
@@ -307,23 +316,17 @@ enter_user(const struct sandbox_plan *plan, char *err, size_t errlen)
 	 */
 	if (plan->uid != 0) {
 		if (plan->gid != 0 && setgid(0) != -1)
-			return sandbox_failx(err, errlen,
-			    "was able to regain gid 0 "
-			    "after setresgid(%lu)", (unsigned long)plan->gid);
+			return regained(err, errlen, "gid", 0, "setresgid",
+			    plan->gid);
 		if (old_egid != plan->gid && setegid(old_egid) != -1)
-			return sandbox_failx(err, errlen,
-			    "was able to regain egid "
-			    "%lu after setresgid(%lu)",
-			    (unsigned long)old_egid, (unsigned long)plan->gid);
+			return regained(err, errlen, "egid", old_egid,
+			    "setresgid", plan->gid);
 		if (setuid(0) != -1)
-			return sandbox_failx(err, errlen,
-			    "was able to regain uid 0 "
-			    "after setresuid(%lu)", (unsigned long)plan->uid);
+			return regained(err, errlen, "uid", 0, "setresuid",
+			    plan->uid);
 		if (old_euid != plan->uid && seteuid(old_euid) != -1)
-			return sandbox_failx(err, errlen,
-			    "was able to regain euid "
-			    "%lu after setresuid(%lu)",
-			    (unsigned long)old_euid, (unsigned long)plan->uid);
+			return regained(err, errlen, "euid", old_euid,
+			    "setresuid", plan->uid);
 	}
 
 	/* Verify every id, saved ones included, and the group list. */
@@ -392,13 +395,15 @@ caps_get(uint64_t *eff, uint64_t *prm, uint64_t *inh, char *err,
  * anything it starts.  Cut while still root (PR_CAPBSET_DROP needs
  * CAP_SETPCAP), before the user switch.  The kernel's last capability is
  * found by probing PR_CAPBSET_READ (EINVAL past the end), so no /proc
- * access is needed and a chroot does not matter.
+ * access is needed and a chroot does not matter.  bounding_get(): the
+ * set as a mask, and how many capabilities the kernel has.
  */
 static int
-enter_bounding(uint64_t keep, char *err, size_t errlen)
+bounding_get(uint64_t *set, int *ncaps, char *err, size_t errlen)
 {
 	int	 cap, r;
 
+	*set = 0;
 	for (cap = 0; cap <= CAP_MAX_PROBE; cap++) {
 		if ((r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) == -1) {
 			if (errno == EINVAL)
@@ -406,15 +411,32 @@ enter_bounding(uint64_t keep, char *err, size_t errlen)
 			return sb_fail(err, errlen, "prctl(PR_CAPBSET_READ, "
 			    "%d)", cap);
 		}
-		if ((keep & (1ULL << cap)) != 0 || r == 0)
+		if (r != 0)
+			*set |= 1ULL << cap;
+	}
+	*ncaps = cap;
+	return 0;
+}
+
+/* Every capability of the bounding set not in `keep` dropped. */
+static int
+enter_bounding(uint64_t keep, char *err, size_t errlen)
+{
+	uint64_t	 set;
+	int		 cap, ncaps;
+
+	if (bounding_get(&set, &ncaps, err, errlen) == -1)
+		return -1;
+	if (ncaps == 0)
+		return sandbox_failx(err, errlen, "prctl(PR_CAPBSET_READ): no "
+		    "capabilities found");
+	for (cap = 0; cap < ncaps; cap++) {
+		if ((keep & (1ULL << cap)) != 0 || (set & (1ULL << cap)) == 0)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
 			return sb_fail(err, errlen, "prctl(PR_CAPBSET_DROP, "
 			    "%d)", cap);
 	}
-	if (cap == 0)
-		return sandbox_failx(err, errlen, "prctl(PR_CAPBSET_READ): no "
-		    "capabilities found");
 	return 0;
 }
 
@@ -432,8 +454,8 @@ enter_caps(uint64_t want, char *err, size_t errlen)
 {
 	struct __user_cap_header_struct	 hdr;
 	struct __user_cap_data_struct	 data[_LINUX_CAPABILITY_U32S_3];
-	uint64_t			 keep, eff, prm, inh;
-	int				 cap, r;
+	uint64_t			 keep, eff, prm, inh, set;
+	int				 cap, ncaps, r;
 
 	if (caps_get(&eff, &prm, &inh, err, errlen) == -1)
 		return -1;
@@ -461,14 +483,10 @@ enter_caps(uint64_t want, char *err, size_t errlen)
 		    (unsigned long long)eff, (unsigned long long)prm,
 		    (unsigned long long)inh, (unsigned long long)keep,
 		    (unsigned long long)keep);
-	for (cap = 0; cap <= CAP_MAX_PROBE; cap++) {
-		if ((r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) == -1) {
-			if (errno == EINVAL)
-				break;
-			return sb_fail(err, errlen, "prctl(PR_CAPBSET_READ, "
-			    "%d)", cap);
-		}
-		if (r != 0 && (want & (1ULL << cap)) == 0)
+	if (bounding_get(&set, &ncaps, err, errlen) == -1)
+		return -1;
+	for (cap = 0; cap < ncaps; cap++) {
+		if ((set & (1ULL << cap)) != 0 && (want & (1ULL << cap)) == 0)
 			return sandbox_failx(err, errlen, "capability %d still "
 			    "in the bounding set", cap);
 		if ((r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap,

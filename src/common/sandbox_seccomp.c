@@ -294,6 +294,54 @@ rules_exec_eperm(scmp_filter_ctx ctx, char *err, size_t errlen)
 }
 
 /*
+ * What the collector and the clients (the fetcher, the sender) share:
+ * descriptors and files opened read-only or as their own filter says,
+ * connect-only sockets, a libev loop, time, memory, signals.  Each adds
+ * its own list.
+ */
+static const char *const connected_allow[] = {
+	/* descriptors: sockets, pipes, the edges, and the files it opened
+	 * (the collector's /proc, /sys, /var/log, mount points, core dumps:
+	 * open and openat read-only, rules_open_readonly) */
+	"close", "read", "readv", "pread64", "lseek",
+	"write", "writev",	/* the collector's: descriptors only */
+	"fstat", "stat", "lstat", "newfstatat", "statx",
+	"statfs", "fstatfs",
+	/* the collector's PROC (/proc/<pid>/exe); glibc's resolver
+	 * (/etc/hosts, resolv.conf, nsswitch.conf, gai.conf), libcurl's and
+	 * OpenSSL's CA store: they look first */
+	"readlink", "readlinkat",
+	"access", "faccessat", "faccessat2",
+	"getcwd",		/* realpath(3) of a relative path */
+	/* sockets: connect-only clients (socket() itself: rules_sockets) */
+	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername",
+	"sendto", "recvfrom", "sendmsg", "recvmsg",	/* also the edges */
+	"sendmmsg", "recvmmsg",		/* glibc's resolver: A and AAAA */
+	"shutdown",
+	/* the event loop and waiting for a socket */
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+	"epoll_create1", "epoll_create",
+	"poll", "ppoll", "select", "pselect6",
+	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime",
+	"timerfd_gettime",
+	/* time */
+	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep",
+	"gettimeofday", "time",
+	"getpid", "gettid", "getppid",
+	"getuid", "geteuid", "getgid", "getegid",
+	/* memory (mmap/mprotect: build_base, no PROT_EXEC) */
+	"brk", "munmap", "mremap", "madvise",
+	"futex", "sched_yield",		/* locks */
+	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
+	"restart_syscall",
+	"exit", "exit_group",
+	"getrandom",		/* OpenSSL, malloc, hash seeds */
+	"uname",		/* gethostname, OpenSSL and glibc probes */
+	"sysinfo",		/* glibc qsort sizes its buffer with it */
+	NULL
+};
+
+/*
  * COLLECTOR: everything not listed kills the process.  It reads /proc,
  * /sys and /var/log, looks at mounts with statfs, connects to local TCP
  * ports (PORT) and talks SNTP over UDP (TIME), in one thread, never
@@ -314,49 +362,16 @@ rules_exec_eperm(scmp_filter_ctx ctx, char *err, size_t errlen)
  * creat, prctl.
  */
 static const char *const collector_allow[] = {
-	/* files: /proc, /sys, /var/log, mount points, core dumps (open and
-	 * openat read-only: rules_open_readonly) */
-	"close", "read", "readv", "pread64", "lseek",
-	"write", "writev",	/* descriptors only: see above */
-	"fstat", "stat", "lstat", "newfstatat", "statx",
-	"statfs", "fstatfs",
-	"getdents", "getdents64",
-	"readlink", "readlinkat",		/* PROC: /proc/<pid>/exe */
-	"access", "faccessat", "faccessat2",
-	"getcwd",		/* realpath(3) of a relative path */
-	/* sockets: connect-only clients (socket() itself below) */
-	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername",
-	"sendto", "recvfrom", "sendmsg", "recvmsg",	/* also the edges */
-	"sendmmsg", "recvmmsg",		/* glibc's resolver: A and AAAA */
-	"shutdown",
-	/* the event loop and waiting for a socket */
-	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
-	"epoll_create1", "epoll_create",
-	"poll", "ppoll", "select", "pselect6",
-	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime",
-	"timerfd_gettime",
-	/* time */
-	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep",
-	"gettimeofday", "time",
-	"getpid", "gettid", "getppid",
-	"getuid", "geteuid", "getgid", "getegid",
-	/* memory (mmap/mprotect: build_base, no PROT_EXEC) */
-	"brk", "munmap", "mremap", "madvise",
-	"futex",
-	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
-	"restart_syscall",
-	"exit", "exit_group",
-	"getrandom",
-	"uname",		/* gethostname, glibc's kernel checks */
-	"sysinfo",		/* glibc qsort sizes its buffer with it */
-	"sched_yield",
+	"getdents", "getdents64",	/* /proc, /sys, core dumps */
 	NULL
 };
 
 static int
 build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
-	if (rule_names(ctx, SCMP_ACT_ALLOW, collector_allow, err,
+	if (rule_names(ctx, SCMP_ACT_ALLOW, connected_allow, err,
+	    errlen) == -1 ||
+	    rule_names(ctx, SCMP_ACT_ALLOW, collector_allow, err,
 	    errlen) == -1 ||
 	    build_base(ctx, err, errlen) == -1 ||
 	    rules_open_readonly(ctx, err, errlen) == -1 ||
@@ -382,42 +397,10 @@ build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
  * setrlimit, setuid and friends.
  */
 static const char *const client_allow[] = {
-	/* descriptors: sockets, pipes and the files it opened */
-	"read", "readv", "write", "writev", "pread64", "close", "lseek",
-	"fstat", "newfstatat", "stat", "lstat", "statx",
-	"statfs", "fstatfs",
-	/* glibc's resolver (/etc/hosts, resolv.conf, nsswitch.conf,
-	 * gai.conf), libcurl's and OpenSSL's CA store: they look first */
-	"access", "faccessat", "faccessat2", "readlink", "readlinkat",
-	"getcwd",
-	/* network clients (socket() itself: rules_sockets) */
-	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername",
-	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
-	"shutdown",
 	"pipe2", "pipe",	/* libcurl's wakeup when socketpair fails */
-	/* the event loop */
-	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
-	"epoll_create1", "epoll_create",
-	"poll", "ppoll", "select", "pselect6",
-	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime",
-	"timerfd_gettime",
-	/* time */
-	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep",
-	"gettimeofday", "time",
-	"getpid", "gettid", "getppid",
-	"getuid", "geteuid", "getgid", "getegid",
-	/* memory (mmap/mprotect: build_base, no PROT_EXEC) */
-	"brk", "munmap", "mremap", "madvise",
-	/* threads: locks, glibc's thread start (robust list, rseq) and
+	/* threads: glibc's thread start (robust list, rseq) and
 	 * pthread_getattr_np (affinity) */
-	"futex", "set_robust_list", "rseq", "sched_getaffinity",
-	"sched_yield",
-	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
-	"restart_syscall",
-	"exit", "exit_group",
-	"getrandom",		/* OpenSSL, malloc, hash seeds */
-	"uname",		/* gethostname, OpenSSL and glibc probes */
-	"sysinfo",
+	"set_robust_list", "rseq", "sched_getaffinity",
 	NULL
 };
 
@@ -444,7 +427,9 @@ build_client(scmp_filter_ctx ctx, int netlink, char *err, size_t errlen)
 		SCMP_A0(SCMP_CMP_EQ, AF_UNIX)
 	};
 
-	if (rule_names(ctx, SCMP_ACT_ALLOW, client_allow, err,
+	if (rule_names(ctx, SCMP_ACT_ALLOW, connected_allow, err,
+	    errlen) == -1 ||
+	    rule_names(ctx, SCMP_ACT_ALLOW, client_allow, err,
 	    errlen) == -1 ||
 	    build_base(ctx, err, errlen) == -1 ||
 	    rules_sockets(ctx, netlink, err, errlen) == -1 ||

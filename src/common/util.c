@@ -110,6 +110,19 @@ util_mkdir_p(const char *path, mode_t mode)
 }
 
 int
+util_all_digits(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+int
 util_parse_int64(const char *s, long long min, long long max, long long *out)
 {
 	char		*end;

@@ -20,6 +20,8 @@ int	 util_writev_all(int fd, struct iovec *iov, int iovcnt);
  * never for the master (src/master/pathsafe.h).
  */
 int	 util_mkdir_p(const char *path, mode_t mode);
+/* 1 when the n bytes at s are all decimal digits and n > 0. */
+int	 util_all_digits(const char *s, size_t n);
 /* Strict decimal parse of the whole string; 0 or -1. */
 int	 util_parse_int64(const char *, long long min, long long max,
 	    long long *out);

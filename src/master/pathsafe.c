@@ -340,6 +340,24 @@ file_problem(const struct stat *sb, uid_t me, int flags)
 	return NULL;
 }
 
+/*
+ * lstat of dpath/name through dfd, the joined path into path for
+ * messages: 1 with sb, 0 when there is nothing there (nothing to check),
+ * -1 with err.
+ */
+static int
+stat_at(int dfd, const char *dpath, const char *name, char *path,
+    size_t pathlen, struct stat *sb, char *err, size_t errlen)
+{
+	join(path, pathlen, dpath, name);
+	if (fstatat(dfd, name, sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return failx(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	return 1;
+}
+
 int
 pathsafe_check_file_at(int dfd, const char *dpath, const char *name,
     uid_t me, int flags, char *err, size_t errlen)
@@ -347,13 +365,11 @@ pathsafe_check_file_at(int dfd, const char *dpath, const char *name,
 	struct stat	 sb;
 	const char	*why;
 	char		 path[PATH_MAX];
+	int		 rc;
 
-	join(path, sizeof(path), dpath, name);
-	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		return failx(err, errlen, "%s: %s", path, strerror(errno));
-	}
+	if ((rc = stat_at(dfd, dpath, name, path, sizeof(path), &sb, err,
+	    errlen)) != 1)
+		return rc;
 	if ((why = file_problem(&sb, me, flags)) != NULL)
 		return refuse(err, errlen, "file", path, &sb, why);
 	return 0;
@@ -507,13 +523,11 @@ pathsafe_check_workdir_at(int dfd, const char *dpath, const char *name,
 	struct stat	 sb;
 	const char	*why;
 	char		 path[PATH_MAX];
+	int		 rc;
 
-	join(path, sizeof(path), dpath, name);
-	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		return failx(err, errlen, "%s: %s", path, strerror(errno));
-	}
+	if ((rc = stat_at(dfd, dpath, name, path, sizeof(path), &sb, err,
+	    errlen)) != 1)
+		return rc;
 	if ((why = workdir_problem(dfd, &sb, uid, me)) != NULL)
 		return refuse(err, errlen, "directory", path, &sb, why);
 	return 0;

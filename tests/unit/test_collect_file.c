@@ -114,3 +114,20 @@ Test(collect_file, token)
 	cr_assert_null(collect_token(&p));
 	cr_assert_null(collect_token(&p));
 }
+
+Test(collect_file, line)
+{
+	char	 buf[] = "a b\n\nlast", *p = buf;
+	char	 nl[] = "one\n", *q = nl;
+	char	 none[] = "", *r = none;
+
+	cr_assert_str_eq(collect_line(&p), "a b");
+	/* an empty line is a line; the end of the buffer is not */
+	cr_assert_str_eq(collect_line(&p), "");
+	cr_assert_str_eq(collect_line(&p), "last");
+	cr_assert_null(collect_line(&p));
+	cr_assert_null(collect_line(&p));
+	cr_assert_str_eq(collect_line(&q), "one");
+	cr_assert_null(collect_line(&q));
+	cr_assert_null(collect_line(&r));
+}

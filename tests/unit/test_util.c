@@ -94,4 +94,17 @@ Test(util, writev_all_resumes_a_short_write_and_reports_its_error)
 	cr_assert_eq(read_back(fd, got, sizeof(got)), 7);
 	cr_assert_eq(memcmp(got, "abcdefg", 7), 0);
 	close(fd);
+
+Test(util, all_digits_wants_one_digit_or_more_and_nothing_else)
+{
+	cr_assert(util_all_digits("0", 1));
+	cr_assert(util_all_digits("1234567890", 10));
+	/* only the n bytes count */
+	cr_assert(util_all_digits("12x", 2));
+	cr_assert(!util_all_digits("12x", 3));
+	cr_assert(!util_all_digits("", 0));
+	cr_assert(!util_all_digits("-1", 2));
+	cr_assert(!util_all_digits(" 1", 2));
+	cr_assert(!util_all_digits("1/", 2));
+	cr_assert(!util_all_digits("1:", 2));
 }

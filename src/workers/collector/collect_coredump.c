@@ -21,6 +21,7 @@
 #include "collect.h"
 #include "collect_file.h"
 #include "log.h"
+#include "util.h"
 
 #define CORE_WINDOW	60	/* without items: the default interval */
 
@@ -36,17 +37,11 @@ coredump_fini(void *state)
 	free(state);
 }
 
+/* 18 digits cannot overflow int64 */
 static int
 all_digits(const char *s, size_t n)
 {
-	size_t	 i;
-
-	if (n == 0 || n > 18)	/* 18 digits cannot overflow int64 */
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
+	return n <= 18 && util_all_digits(s, n);
 }
 
 /*

@@ -27,6 +27,7 @@
 
 #include "collect.h"
 #include "collect_file.h"
+#include "util.h"
 
 #define CPU_CORES_MAX	65536		/* cpuN beyond this is ignored */
 
@@ -118,7 +119,7 @@ read_stat(struct cpu_state *s, const struct collect_env *env, char *err,
     size_t errlen)
 {
 	uint64_t		 n;
-	char			*p, *nl, *label, *line;
+	char			*p, *label, *line;
 	int			 have_all = 0;
 
 	if (collect_slurp(env->root, "/proc/stat", COLLECT_SLURP_MAX,
@@ -128,12 +129,7 @@ read_stat(struct cpu_state *s, const struct collect_env *env, char *err,
 	if (s->cap > 0)
 		memset(s->core, 0, s->cap * sizeof(*s->core));
 	s->ncore = 0;
-	for (p = s->stat.p; *p != '\0'; p = nl + 1) {
-		line = p;
-		if ((nl = strchr(p, '\n')) == NULL)
-			nl = p + strlen(p) - 1;
-		else
-			*nl = '\0';
+	for (p = s->stat.p; (line = collect_line(&p)) != NULL; ) {
 		/* the cpu lines come first; the rest is not ours */
 		if (strncmp(line, "cpu", 3) != 0)
 			break;
@@ -250,17 +246,6 @@ emit_loadavg(struct cpu_state *s, const struct collect_env *env,
 	return -1;
 }
 
-static int
-all_digits(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
 /*
  * The state letter of every process: the first character after the last
  * ')' of /proc/<pid>/stat (the command name may hold anything).  A
@@ -289,7 +274,8 @@ emit_ps(const struct collect_env *env, struct point_list *out, char *err,
 		errno = 0;
 		if ((de = readdir(d)) == NULL)
 			break;
-		if (!all_digits(de->d_name) || strlen(de->d_name) > 20)
+		if (strlen(de->d_name) > 20 ||
+		    !util_all_digits(de->d_name, strlen(de->d_name)))
 			continue;
 		if (collect_path(path, sizeof(path), env->root, "/proc/%s/stat",
 		    de->d_name) == -1 ||

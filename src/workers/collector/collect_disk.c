@@ -20,12 +20,14 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collect.h"
 #include "collect_file.h"
+#include "collect_table.h"
 
 #define DISK_NAME_MAX	32
 #define DISK_TAG_MAX	128
@@ -45,20 +47,22 @@ struct disk {
 	char			 tag[DISK_TAG_MAX];	/* device tag */
 	unsigned long long	 reads, read_ms, writes, write_ms, io_ms;
 };
+_Static_assert(offsetof(struct disk, name) == 0,
+    "a collect_table row begins with its name");
 
 struct disk_state {
-	struct cfile	 stats;
-	struct disk	*cur, *prev;
-	size_t		 ncur, nprev;
-	size_t		 capcur, capprev;
-	double		 prev_mono;
-	int		 have_prev;
+	struct cfile		 stats;
+	struct collect_table	 disks;		/* of struct disk */
 };
 
 static void *
 disk_init(void)
 {
-	return calloc(1, sizeof(struct disk_state));
+	struct disk_state	*s;
+
+	if ((s = calloc(1, sizeof(*s))) != NULL)
+		collect_table_init(&s->disks, sizeof(struct disk));
+	return s;
 }
 
 static void
@@ -69,8 +73,7 @@ disk_fini(void *arg)
 	if (s == NULL)
 		return;
 	collect_file_free(&s->stats);
-	free(s->cur);
-	free(s->prev);
+	collect_table_free(&s->disks);
 	free(s);
 }
 
@@ -147,36 +150,7 @@ disk_tag(const struct collect_env *env, const char *name, char *tag,
 		snprintf(tag, len, "%s", buf);
 }
 
-static const struct disk *
-disk_find(const struct disk *v, size_t n, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i].name, name) == 0)
-			return &v[i];
-	return NULL;
-}
-
-static struct disk *
-disk_slot(struct disk_state *s)
-{
-	struct disk	*d;
-	size_t		 cap;
-
-	if (s->ncur == s->capcur) {
-		cap = s->capcur == 0 ? 16 : s->capcur * 2;
-		if ((d = reallocarray(s->cur, cap, sizeof(*d))) == NULL)
-			return NULL;
-		s->cur = d;
-		s->capcur = cap;
-	}
-	d = &s->cur[s->ncur];
-	memset(d, 0, sizeof(*d));
-	return d;
-}
-
-/* One diskstats line into s->cur; 0 (kept or skipped) or -1 (memory). */
+/* One diskstats line into s->disks; 0 (kept or skipped) or -1 (memory). */
 static int
 disk_line(struct disk_state *s, const struct collect_env *env, char *line)
 {
@@ -198,11 +172,11 @@ disk_line(struct disk_state *s, const struct collect_env *env, char *line)
 	if (v[DS_READS] == 0 || strlen(name) >= DISK_NAME_MAX ||
 	    !disk_wanted(name))
 		return 0;
-	if ((d = disk_slot(s)) == NULL)
+	if ((d = collect_table_add(&s->disks)) == NULL)
 		return -1;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	/* the dm name is read once, while the device stays */
-	if ((old = disk_find(s->prev, s->nprev, name)) != NULL)
+	if ((old = collect_table_prev(&s->disks, name)) != NULL)
 		snprintf(d->tag, sizeof(d->tag), "%s", old->tag);
 	else
 		disk_tag(env, name, d->tag, sizeof(d->tag));
@@ -211,7 +185,6 @@ disk_line(struct disk_state *s, const struct collect_env *env, char *line)
 	d->writes = v[DS_WRITES];
 	d->write_ms = v[DS_WRITE_MS];
 	d->io_ms = v[DS_IO_MS];
-	s->ncur++;
 	return 0;
 }
 
@@ -249,48 +222,32 @@ disk_collect(void *arg, const struct collect_env *env,
     struct point_list *out, char *err, size_t errlen)
 {
 	struct disk_state	*s = arg;
-	const struct disk	*o;
-	struct disk		*t;
-	char			*p, *nl;
+	const struct disk	*o, *d;
+	char			*p, *line;
 	double			 secs;
-	size_t			 i, c;
+	size_t			 i;
 
 	if (collect_slurp(env->root, "/proc/diskstats", COLLECT_SLURP_MAX,
 	    &s->stats, err, errlen) == -1) {
-		s->have_prev = 0;
+		collect_table_forget(&s->disks);
 		return -1;
 	}
-	s->ncur = 0;
-	for (p = s->stats.p; *p != '\0'; p = nl) {
-		if ((nl = strchr(p, '\n')) != NULL)
-			*nl++ = '\0';
-		else
-			nl = p + strlen(p);
-		if (disk_line(s, env, p) == -1) {
+	collect_table_begin(&s->disks);
+	for (p = s->stats.p; (line = collect_line(&p)) != NULL; )
+		if (disk_line(s, env, line) == -1) {
 			snprintf(err, errlen, "/proc/diskstats: out of memory");
-			s->have_prev = 0;
+			collect_table_forget(&s->disks);
 			return -1;
 		}
-	}
-	secs = env->mono - s->prev_mono;
-	/* a clock that did not move (or a test that says so) has no rate */
-	if (s->have_prev && secs > 0.0) {
-		for (i = 0; i < s->ncur; i++)
-			if ((o = disk_find(s->prev, s->nprev,
-			    s->cur[i].name)) != NULL)
-				disk_emit(o, &s->cur[i], secs, out);
-	}
+	if ((secs = collect_table_interval(&s->disks, env->mono)) > 0.0)
+		for (i = 0; i < s->disks.ncur; i++) {
+			d = collect_table_row(&s->disks, i);
+			if ((o = collect_table_prev(&s->disks,
+			    d->name)) != NULL)
+				disk_emit(o, d, secs, out);
+		}
 	/* this sample is the previous one of the next run */
-	t = s->prev;
-	c = s->capprev;
-	s->prev = s->cur;
-	s->capprev = s->capcur;
-	s->nprev = s->ncur;
-	s->cur = t;
-	s->capcur = c;
-	s->ncur = 0;
-	s->prev_mono = env->mono;
-	s->have_prev = 1;
+	collect_table_keep(&s->disks, env->mono);
 	return 0;
 }
 

@@ -165,6 +165,21 @@ collect_read(const char *path, char *buf, size_t len)
 }
 
 char *
+collect_line(char **s)
+{
+	char	*line = *s, *nl;
+
+	if (*line == '\0')
+		return NULL;
+	if ((nl = strchr(line, '\n')) != NULL) {
+		*nl = '\0';
+		*s = nl + 1;
+	} else
+		*s = line + strlen(line);
+	return line;
+}
+
+char *
 collect_token(char **s)
 {
 	char	*p = *s, *t;

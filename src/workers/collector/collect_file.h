@@ -41,6 +41,12 @@ int	 collect_slurp(const char *root, const char *path, size_t max,
  */
 ssize_t	 collect_read(const char *path, char *buf, size_t len);
 
+/*
+ * The next line of a buffer collect_slurp() filled: NUL-terminated in
+ * place, *s moved past it; NULL at the end.
+ */
+char	*collect_line(char **s);
+
 /* Next whitespace-separated token of *s (advanced); NULL at the end. */
 char	*collect_token(char **s);
 

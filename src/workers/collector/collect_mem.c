@@ -57,7 +57,7 @@ mem_collect(void *arg, const struct collect_env *env, struct point_list *out,
 	struct mem_state	*s = arg;
 	uint64_t		 v[MI_COUNT], total, freekb, used, swapused;
 	int			 have[MI_COUNT];
-	char			*p, *nl, *key, *num;
+	char			*p, *line, *key, *num;
 	size_t			 i;
 
 	if (collect_slurp(env->root, "/proc/meminfo", COLLECT_SLURP_MAX,
@@ -65,13 +65,9 @@ mem_collect(void *arg, const struct collect_env *env, struct point_list *out,
 		return -1;
 	memset(v, 0, sizeof(v));
 	memset(have, 0, sizeof(have));
-	for (p = s->meminfo.p; *p != '\0'; p = nl) {
-		if ((nl = strchr(p, '\n')) != NULL)
-			*nl++ = '\0';
-		else
-			nl = p + strlen(p);
-		if ((key = collect_token(&p)) == NULL ||
-		    (num = collect_token(&p)) == NULL)
+	for (p = s->meminfo.p; (line = collect_line(&p)) != NULL; ) {
+		if ((key = collect_token(&line)) == NULL ||
+		    (num = collect_token(&line)) == NULL)
 			continue;
 		for (i = 0; i < MI_COUNT; i++) {
 			if (strcmp(key, mi_keys[i]) != 0)

@@ -18,12 +18,14 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collect.h"
 #include "collect_file.h"
+#include "collect_table.h"
 
 #define IF_NAME_MAX	32	/* IFNAMSIZ is 16 */
 #define SPEED_MAX	100000000LL	/* Mb/s; more is a driver's "unknown" */
@@ -41,21 +43,23 @@ struct iface {
 	char			 name[IF_NAME_MAX];
 	unsigned long long	 rx_bytes, rx_drop, tx_bytes, tx_drop;
 };
+_Static_assert(offsetof(struct iface, name) == 0,
+    "a collect_table row begins with its name");
 
 struct net_state {
-	struct cfile	 dev;
-	struct cfile	 sockstat;
-	struct iface	*cur, *prev;
-	size_t		 ncur, nprev;
-	size_t		 capcur, capprev;
-	double		 prev_mono;
-	int		 have_prev;
+	struct cfile		 dev;
+	struct cfile		 sockstat;
+	struct collect_table	 ifaces;	/* of struct iface */
 };
 
 static void *
 net_init(void)
 {
-	return calloc(1, sizeof(struct net_state));
+	struct net_state	*s;
+
+	if ((s = calloc(1, sizeof(*s))) != NULL)
+		collect_table_init(&s->ifaces, sizeof(struct iface));
+	return s;
 }
 
 static void
@@ -67,8 +71,7 @@ net_fini(void *arg)
 		return;
 	collect_file_free(&s->dev);
 	collect_file_free(&s->sockstat);
-	free(s->cur);
-	free(s->prev);
+	collect_table_free(&s->ifaces);
 	free(s);
 }
 
@@ -109,25 +112,13 @@ iface_speed(const struct collect_env *env, const char *name)
 	return v;
 }
 
-static const struct iface *
-iface_find(const struct iface *v, size_t n, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i].name, name) == 0)
-			return &v[i];
-	return NULL;
-}
-
-/* "  eth0: 1 2 ... 16" into s->cur; 0 (kept or skipped) or -1 (memory). */
+/* "  eth0: 1 2 ... 16" into s->ifaces; 0 (kept or skipped) or -1. */
 static int
 dev_line(struct net_state *s, const struct collect_env *env, char *line)
 {
 	uint64_t		 v[ND_COLUMNS];
 	struct iface		*f;
 	char			*colon, *name, *tok;
-	size_t			 cap;
 	int			 i;
 
 	/* interface names cannot hold ':' (dev_valid_name) */
@@ -145,14 +136,8 @@ dev_line(struct net_state *s, const struct collect_env *env, char *line)
 			return 0;
 	if (collect_token(&line) != NULL)
 		return 0;		/* exactly 16, as the Go agent wanted */
-	if (s->ncur == s->capcur) {
-		cap = s->capcur == 0 ? 16 : s->capcur * 2;
-		if ((f = reallocarray(s->cur, cap, sizeof(*f))) == NULL)
-			return -1;
-		s->cur = f;
-		s->capcur = cap;
-	}
-	f = &s->cur[s->ncur++];
+	if ((f = collect_table_add(&s->ifaces)) == NULL)
+		return -1;
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->rx_bytes = v[ND_RX_BYTES];
 	f->rx_drop = v[ND_RX_DROP];
@@ -219,22 +204,17 @@ static int
 read_dev(struct net_state *s, const struct collect_env *env, char *err,
     size_t errlen)
 {
-	char	*p, *nl;
+	char	*p, *line;
 
 	if (collect_slurp(env->root, "/proc/net/dev", COLLECT_SLURP_MAX,
 	    &s->dev, err, errlen) == -1)
 		return -1;
-	s->ncur = 0;
-	for (p = s->dev.p; *p != '\0'; p = nl) {
-		if ((nl = strchr(p, '\n')) != NULL)
-			*nl++ = '\0';
-		else
-			nl = p + strlen(p);
-		if (dev_line(s, env, p) == -1) {
+	collect_table_begin(&s->ifaces);
+	for (p = s->dev.p; (line = collect_line(&p)) != NULL; )
+		if (dev_line(s, env, line) == -1) {
 			snprintf(err, errlen, "/proc/net/dev: out of memory");
 			return -1;
 		}
-	}
 	return 0;
 }
 
@@ -257,23 +237,19 @@ emit_sockstat(struct net_state *s, const struct collect_env *env,
     struct point_list *out, char *err, size_t errlen)
 {
 	uint64_t		 used, inuse, tw;
-	char			*p, *nl, tcp[512];
+	char			*p, *line, tcp[512];
 	int			 have_used = 0, have_tcp = 0;
 
 	if (collect_slurp(env->root, "/proc/net/sockstat", COLLECT_SLURP_MAX,
 	    &s->sockstat, err, errlen) == -1)
 		return -1;
-	for (p = s->sockstat.p; *p != '\0'; p = nl) {
-		if ((nl = strchr(p, '\n')) != NULL)
-			*nl++ = '\0';
-		else
-			nl = p + strlen(p);
-		if (strncmp(p, "sockets:", 8) == 0)
-			have_used = after_key(p, "used", &used) == 0;
-		else if (strncmp(p, "TCP:", 4) == 0) {
+	for (p = s->sockstat.p; (line = collect_line(&p)) != NULL; ) {
+		if (strncmp(line, "sockets:", 8) == 0)
+			have_used = after_key(line, "used", &used) == 0;
+		else if (strncmp(line, "TCP:", 4) == 0) {
 			/* after_key cuts the line: once per key */
-			snprintf(tcp, sizeof(tcp), "%s", p);
-			have_tcp = after_key(p, "inuse", &inuse) == 0 &&
+			snprintf(tcp, sizeof(tcp), "%s", line);
+			have_tcp = after_key(line, "inuse", &inuse) == 0 &&
 			    after_key(tcp, "tw", &tw) == 0;
 		}
 	}
@@ -294,37 +270,27 @@ net_collect(void *arg, const struct collect_env *env, struct point_list *out,
     char *err, size_t errlen)
 {
 	struct net_state	*s = arg;
-	const struct iface	*o;
-	struct iface		*t;
+	const struct iface	*o, *f;
 	char			 why[512];
 	double			 secs;
-	size_t			 i, c;
+	size_t			 i;
 	int			 rv = 0;
 
 	err[0] = '\0';
 	if (read_dev(s, env, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s", why);
-		s->have_prev = 0;
+		collect_table_forget(&s->ifaces);
 		rv = -1;
 	} else {
-		secs = env->mono - s->prev_mono;
-		if (s->have_prev && secs > 0.0) {
-			for (i = 0; i < s->ncur; i++)
-				if ((o = iface_find(s->prev, s->nprev,
-				    s->cur[i].name)) != NULL)
-					iface_emit(env, o, &s->cur[i], secs,
-					    out);
-		}
-		t = s->prev;
-		c = s->capprev;
-		s->prev = s->cur;
-		s->capprev = s->capcur;
-		s->nprev = s->ncur;
-		s->cur = t;
-		s->capcur = c;
-		s->ncur = 0;
-		s->prev_mono = env->mono;
-		s->have_prev = 1;
+		if ((secs = collect_table_interval(&s->ifaces,
+		    env->mono)) > 0.0)
+			for (i = 0; i < s->ifaces.ncur; i++) {
+				f = collect_table_row(&s->ifaces, i);
+				if ((o = collect_table_prev(&s->ifaces,
+				    f->name)) != NULL)
+					iface_emit(env, o, f, secs, out);
+			}
+		collect_table_keep(&s->ifaces, env->mono);
 	}
 	if (emit_sockstat(s, env, out, why, sizeof(why)) == -1) {
 		if (rv == 0)

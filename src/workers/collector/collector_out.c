@@ -17,31 +17,21 @@
 #include "jsonw.h"
 #include "log.h"
 #include "points_msg.h"
-#include "topic.h"
+#include "workers/worker_points.h"
 
-struct publish {
-	struct collector	*c;
-	struct points_msg	 m;
-};
-
+/* A message to the test's hook instead of the sender. */
 static int
-publish_chunk(const char *data, size_t len, uint32_t n, void *arg)
+send_hook(void *arg, const struct points_msg *m)
 {
-	struct publish	*pub = arg;
+	struct collector	*c = arg;
 
-	pub->m.npoints = n;
-	pub->m.data = data;
-	pub->m.len = len;
-	if (pub->c->send_hook != NULL)
-		return pub->c->send_hook(pub->c, &pub->m);
-	return worker_send_points(pub->c->w, &pub->m);
+	return c->send_hook(c, m);
 }
 
 /* The picked points into c->msg and on to the sender for `ns`. */
 static void
 send_ns(struct collector *c, const char *ns, enum out_format fmt)
 {
-	struct publish	 pub;
 	char		 why[160];
 	size_t		 i, n = 0, sent;
 
@@ -64,18 +54,13 @@ send_ns(struct collector *c, const char *ns, enum out_format fmt)
 		buf_init(&c->msg);
 		return;
 	}
-	memset(&pub, 0, sizeof(pub));
-	pub.c = c;
-	pub.m.fmt = fmt;
-	pub.m.origin = ORIGIN_SCHEDULED;
-	if (topic_for_ns(c->w->conf.topic, ns, pub.m.topic,
-	    sizeof(pub.m.topic), why, sizeof(why)) == -1) {
+	if (worker_points_publish(c->w, ns, fmt, c->msg.p, c->msg.len,
+	    COLLECT_MSG_BYTES, c->send_hook != NULL ? send_hook : NULL, c,
+	    &sent, why, sizeof(why)) == -1) {
 		log_warnx("%s: %zu points not sent: %s", __func__, n, why);
 		c->st.points_unsent += n;
 		return;
 	}
-	sent = points_chunks(c->msg.p, c->msg.len, COLLECT_MSG_BYTES,
-	    publish_chunk, &pub);
 	c->st.points_sent += sent;
 	c->st.points_unsent += n - sent;
 }

@@ -138,12 +138,7 @@ drop_plugin(struct items *out, const char *ns, const char *project)
 		    "replaced by a later item of the same project \"%s\"",
 		    __func__, ns,
 		    p->name, project);
-		free(p->ns);
-		free(p->name);
-		free(p->git);
-		free(p->repo);
-		free(p->project);
-		strlist_free(&p->params);
+		items_plugin_free(p);
 		memmove(p, p + 1, (out->nplugins - i - 1) * sizeof(*p));
 		out->nplugins--;
 		return;

@@ -185,4 +185,10 @@ int		 front_http_form_param(const struct http_request *,
     const char *key,
 		    char *buf, size_t len);
 
+/*
+ * s copied into buf for a log line, every byte outside printable ASCII
+ * as '?': client-given bytes must not forge log lines.  Returns buf.
+ */
+const char	*front_http_logstr(const char *s, char *buf, size_t len);
+
 #endif

@@ -213,7 +213,6 @@ extern const http_parser_settings front_http_parser_callbacks;
 
 /* front_http_text.c */
 int		 front_http_pct_next(const char **, const char *, int);
-const char	*front_http_logstr(const char *, char *, size_t);
 const char	*front_http_reason(int);
 unsigned	 front_http_method_bit(unsigned);
 int		 front_http_param_find(const char *, const char *, const char *,

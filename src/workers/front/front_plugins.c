@@ -39,18 +39,6 @@
 /* /update: the fetcher asks the registry for every namespace. */
 #define REFRESH_DEADLINE	120.0
 
-/* A client-given value fit for a log line. */
-static const char *
-logsafe(const char *s, char *buf, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	buf[i] = '\0';
-	return buf;
-}
-
 /*
  * Equal to the secret?  The time taken depends on the length the client
  * sent, never on where the first difference is.
@@ -117,7 +105,7 @@ api_allowed(struct front *f, struct http_request *req)
 	if (api_trusted(f, req))
 		return 1;
 	(void)front_http_peer_str(req, peer, sizeof(peer));
-	(void)logsafe(req->path, path, sizeof(path));
+	(void)front_http_logstr(req->path, path, sizeof(path));
 	if (secret[0] == '\0') {
 		log_info("%s from %s refused: not loopback and no token "
 		    "configured", path, peer);
@@ -247,8 +235,9 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		deadline = update_deadline(f);
 	if (op != PLUGIN_OP_LIST)
 		log_info("plugins/%s ns \"%s\" repo \"%s\" from %s",
-		    plugin_op_name(op), logsafe(pr.ns, ns, sizeof(ns)),
-		    logsafe(pr.repo, repo, sizeof(repo)),
+		    plugin_op_name(op),
+		    front_http_logstr(pr.ns, ns, sizeof(ns)),
+		    front_http_logstr(pr.repo, repo, sizeof(repo)),
 		    front_http_peer_str(req, peer, sizeof(peer)));
 	codec_put_init(&pb);
 	plugin_req_encode(&pb, &pr);

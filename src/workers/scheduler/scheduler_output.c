@@ -13,7 +13,7 @@
 #include "log.h"
 #include "point.h"
 #include "scheduler.h"
-#include "topic.h"
+#include "workers/worker_points.h"
 
 #define POINTS_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
 
@@ -87,45 +87,23 @@ out:
 	return rv;
 }
 
-struct publish {
-	struct sched		*s;
-	struct points_msg	 m;
-};
-
-static int
-publish_chunk(const char *data, size_t len, uint32_t n, void *arg)
-{
-	struct publish	*pub = arg;
-
-	pub->m.npoints = n;
-	pub->m.data = data;
-	pub->m.len = len;
-	return worker_send_points(pub->s->w, &pub->m);
-}
-
 /* Encoded points to the sender; returns how many went. */
 static size_t
 sched_publish(struct sched *s, const char *ns, const struct buf *pts,
     size_t npoints)
 {
-	struct publish	 pub;
+	enum out_format	 fmt;
 	char		 why[160];
-	size_t		 sent = 0;
+	size_t		 sent;
 
 	if (npoints == 0)
 		return 0;
-	memset(&pub, 0, sizeof(pub));
-	pub.s = s;
-	if (encode_format_parse(s->w->conf.format, &pub.m.fmt) == -1)
-		pub.m.fmt = FORMAT_JSON;
-	pub.m.origin = ORIGIN_SCHEDULED;
-	if (topic_for_ns(s->w->conf.topic, ns, pub.m.topic,
-	    sizeof(pub.m.topic), why, sizeof(why)) == -1)
+	if (encode_format_parse(s->w->conf.format, &fmt) == -1)
+		fmt = FORMAT_JSON;
+	if (worker_points_publish(s->w, ns, fmt, pts->p, pts->len,
+	    POINTS_MSG_BYTES, NULL, NULL, &sent, why, sizeof(why)) == -1)
 		log_warnx("%s: %zu points not sent: %s", __func__, npoints,
 		    why);
-	else
-		sent = points_chunks(pts->p, pts->len, POINTS_MSG_BYTES,
-		    publish_chunk, &pub);
 	s->st.points_sent += sent;
 	s->st.points_unsent += npoints - sent;
 	return sent;

@@ -4,7 +4,8 @@
  * "POST <server>/write?db=<topic>&precision=s",
  * through the shared HTTP plumbing (sender_http.h: libcurl's multi
  * interface on the worker's libev loop, one kept-alive easy handle,
- * the same timeouts and failover as the nsq HTTP output).
+ * the same timeouts and failover as the nsq HTTP output; sink_http.h:
+ * the request in flight).
  *
  * servers are base URLs, "http://host:8086" (a path prefix, e.g. behind
  * a reverse proxy, is kept; trailing slashes are not).  The database is
@@ -59,7 +60,7 @@
 
 #include "log.h"
 #include "sender.h"
-#include "sender_http.h"
+#include "sink_http.h"
 
 #define INFLUX_ERROR_MAX	320	/* bytes of InfluxDB's message kept */
 
@@ -70,23 +71,17 @@ enum influx_step {
 };
 
 struct influx {
-	struct sender		*s;
-	struct sender_http	 http;
+	struct sink_http	 r;		/* the body: the sender's or
+						 * req's */
 
 	/* the request in flight */
-	int			 busy;
 	enum influx_step	 step;
-	const char		*body;		/* the sender's or req's */
-	size_t			 len;
 	size_t			 nmsgs;
 	struct buf		 req;		/* several messages joined */
 	char			 db[TOPIC_MAX + 1];
 	struct buf		 write;		/* /write?db=...&precision=s */
 	struct buf		 create;	/* /query?q=CREATE... */
-	struct buf		 url;
 };
-
-static void	 attempt_start(struct influx *);
 
 /*
  * InfluxDB's reason from its answer: the "error" member of the JSON
@@ -121,82 +116,22 @@ influx_error(const char *ans, size_t len, char *out, size_t outlen)
 	sender_http_printable(out, outlen, raw, n);
 }
 
-/* The request is done, one way or the other: tell the sender, last. */
-static void
-message_done(struct influx *h, int ok, const char *err)
-{
-	struct sender	*s = h->s;
-
-	h->busy = 0;
-	h->body = NULL;
-	sender_sink_done(s, ok, err);
-}
-
-/* InfluxDB refused the data itself: no server will take it. */
-static void
-message_rejected(struct influx *h, const char *why)
-{
-	struct sender	*s = h->s;
-
-	h->busy = 0;
-	h->body = NULL;
-	sender_sink_rejected(s, why);
-}
-
-/* InfluxDB stored all but `dropped` points of the request. */
-static void
-message_partial(struct influx *h, uint32_t dropped, const char *why)
-{
-	struct sender	*s = h->s;
-
-	h->busy = 0;
-	h->body = NULL;
-	sender_sink_partial(s, dropped, why);
-}
-
-/* This server failed the request: try the next one, or give up. */
-static void
-attempt_failed(struct influx *h, const char *why)
-{
-	if (sender_http_failover(&h->http, why))
-		attempt_start(h);
-	else
-		message_done(h, 0, sender_http_reasons(&h->http));
-}
-
-/* POST <current server><path> with `body`. */
+/* POST <current server><path> with `body` (servers are base URLs). */
 static void
 request(struct influx *h, const struct buf *path, const char *body,
     size_t len)
 {
-	const char	*server = sender_http_server(&h->http);
-	size_t		 n = strlen(server);
-	char		 why[256];
-	int		 rc;
-
-	while (n > 0 && server[n - 1] == '/')
-		n--;
-	buf_reset(&h->url);
-	buf_add(&h->url, server, n);
-	buf_add(&h->url, path->p, path->len);
-	if (buf_failed(&h->url)) {
-		message_done(h, 0, "out of memory for the URL");
-		return;
-	}
-	rc = sender_http_post(&h->http, h->url.p, body, len, why,
-	    sizeof(why));
-	if (rc == -1)
-		attempt_failed(h, why);
-	else if (rc == -2)
-		message_done(h, 0, why);
+	sink_http_post(&h->r, "", 1, path, body, len);
 }
 
 /* Write the message to the current server, from the start. */
 static void
-attempt_start(struct influx *h)
+attempt_start(void *arg)
 {
+	struct influx	*h = arg;
+
 	h->step = STEP_WRITE;
-	request(h, &h->write, h->body, h->len);
+	request(h, &h->write, h->r.body, h->r.len);
 }
 
 /* "HTTP <code>: <InfluxDB's reason>", or libcurl's error. */
@@ -274,12 +209,12 @@ data_refused(struct influx *h, const struct sender_http *http)
 		snprintf(why, sizeof(why), "influxdb partial write: %s: %s%s",
 		    sender_http_server(http), msg, http->bodylen >
 		    http->answerlen ? " ..." : "");
-		message_partial(h, dropped > UINT32_MAX ? UINT32_MAX :
+		sink_http_partial(&h->r, dropped > UINT32_MAX ? UINT32_MAX :
 		    (uint32_t)dropped, why);
 		return;
 	}
 	describe(http, "", why, sizeof(why));
-	message_rejected(h, why);
+	sink_http_rejected(&h->r, why);
 }
 
 static int
@@ -298,7 +233,7 @@ attempt_end(struct sender_http *http, void *arg)
 	char		 why[512];
 	int		 ok;
 
-	if (!h->busy)
+	if (!h->r.busy)
 		return;
 	ok = http->result == CURLE_OK && http->code >= 200 &&
 	    http->code <= 299;
@@ -306,9 +241,7 @@ attempt_end(struct sender_http *http, void *arg)
 	    h->step != STEP_CREATE) {
 		/* too big is not bad: smaller, it goes */
 		describe(http, "", why, sizeof(why));
-		h->busy = 0;
-		h->body = NULL;
-		sender_sink_toobig(h->s, sender_http_server(http),
+		sink_http_toobig(&h->r, sender_http_server(http),
 		    h->nmsgs > 1 ? SINK_TOOBIG_BODY : SINK_TOOBIG_MESSAGE, 0,
 		    why);
 		return;
@@ -330,7 +263,7 @@ attempt_end(struct sender_http *http, void *arg)
 			return;
 		}
 		describe(http, "", why, sizeof(why));
-		attempt_failed(h, why);
+		sink_http_failed(&h->r, why);
 		return;
 	case STEP_CREATE:
 		/* a statement that failed still answers 200, with "error" */
@@ -340,13 +273,13 @@ attempt_end(struct sender_http *http, void *arg)
 		if (!ok) {
 			describe(http, "creating the database: ", why,
 			    sizeof(why));
-			attempt_failed(h, why);
+			sink_http_failed(&h->r, why);
 			return;
 		}
 		log_info("influxdb: %s: created database \"%s\"",
 		    sender_http_server(http), h->db);
 		h->step = STEP_RETRY;
-		request(h, &h->write, h->body, h->len);
+		request(h, &h->write, h->r.body, h->r.len);
 		return;
 	case STEP_RETRY:
 		if (ok)
@@ -357,11 +290,11 @@ attempt_end(struct sender_http *http, void *arg)
 		}
 		describe(http, "after creating the database: ", why,
 		    sizeof(why));
-		attempt_failed(h, why);
+		sink_http_failed(&h->r, why);
 		return;
 	}
 	sender_http_server_ok(http);
-	message_done(h, 1, NULL);
+	sink_http_done(&h->r, 1, NULL);
 }
 
 /* The identifier `db` quoted for InfluxQL: "..." with " and \ escaped. */
@@ -409,16 +342,16 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 	const char	*body;
 	size_t		 len, i;
 
-	if (h->busy) {
+	if (h->r.busy) {
 		/* the sender never does this; do not lose track of either */
 		log_warnx("%s: influxdb: publish while a message is in flight",
 		    __func__);
 		return;
 	}
-	h->busy = 1;
+	h->r.busy = 1;
 	if (fmt != FORMAT_LINE) {
 		/* encoded once at the producer: it will never be line */
-		message_rejected(h, "format json cannot be written to "
+		sink_http_rejected(&h->r, "format json cannot be written to "
 		    "InfluxDB; set [output] format = line");
 		return;
 	}
@@ -432,29 +365,27 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 		for (i = 0; i < n; i++)
 			buf_add(&h->req, m[i].data, m[i].len);
 		if (buf_failed(&h->req)) {
-			message_done(h, 0, "out of memory for the request");
+			sink_http_done(&h->r, 0,
+			    "out of memory for the request");
 			return;
 		}
 		body = h->req.p;
 		len = h->req.len;
 	}
 	if (len == 0) {
-		message_done(h, 0, "empty message");
+		sink_http_done(&h->r, 0, "empty message");
 		return;
 	}
 	if (strcmp(h->db, topic) != 0) {
 		strlcpy(h->db, topic, sizeof(h->db));
 		if (paths(h, h->db) == -1) {
 			h->db[0] = '\0';
-			message_done(h, 0, "out of memory for the URL");
+			sink_http_done(&h->r, 0, "out of memory for the URL");
 			return;
 		}
 	}
 	/* the body stays in the sender's buffer until we report */
-	h->body = body;
-	h->len = len;
-	sender_http_round_start(&h->http);
-	attempt_start(h);
+	sink_http_send(&h->r, body, len);
 }
 
 static void
@@ -465,11 +396,9 @@ sink_influxdb_close(struct sender *s)
 	if (h == NULL)
 		return;
 	/* an in-flight message is abandoned: the sender keeps it */
-	sender_http_close(&h->http);
-	h->busy = 0;
+	sink_http_close(&h->r);
 	buf_free(&h->write);
 	buf_free(&h->create);
-	buf_free(&h->url);
 	buf_free(&h->req);
 	free(h);
 	s->sink = NULL;
@@ -486,12 +415,10 @@ sink_influxdb_open(struct sender *s, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	h->s = s;
 	buf_init(&h->write);
 	buf_init(&h->create);
-	buf_init(&h->url);
 	buf_init(&h->req);
-	sender_http_init(&h->http, s, "influxdb", attempt_end, h);
+	sink_http_init(&h->r, s, "influxdb", attempt_end, attempt_start, h);
 	s->sink = h;		/* from here on close() cleans up */
 
 	for (i = 0; i < sv->n; i++)
@@ -503,16 +430,14 @@ sink_influxdb_open(struct sender *s, char *err, size_t errlen)
 			goto fail;
 		}
 	/* what InfluxDB's /write takes; /query ignores it */
-	if (sender_http_open(&h->http, sv,
+	if (sender_http_open(&h->r.http, sv,
 	    "Content-Type: text/plain; charset=utf-8", err, errlen) == -1)
 		goto fail;
 	if (strcmp(s->w->conf.format, "line") != 0)
 		log_warnx("%s: influxdb: [output] format = \"%s\": messages in "
 		    "it cannot be written; set format = line", __func__,
 		    s->w->conf.format);
-	log_info("influxdb: writing to %zu server%s, first %s",
-	    h->http.nservers, h->http.nservers == 1 ? "" : "s",
-	    h->http.servers[0]);
+	sink_http_opened(&h->r, "writing to");
 	return 0;
 fail:
 	sink_influxdb_close(s);

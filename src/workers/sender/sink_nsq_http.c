@@ -5,7 +5,8 @@
  * binary body (4-byte count, then per message a 4-byte size and the
  * bytes), which nsqd takes all or nothing.  Through the shared HTTP
  * plumbing (sender_http.h: libcurl's multi interface on the worker's
- * libev loop, one kept-alive easy handle, failover across servers).
+ * libev loop, one kept-alive easy handle, failover across servers; and
+ * sink_http.h: the request in flight).
  *
  * Failover: each request starts at the server after the one the
  * previous request started at, so load is spread, and on any failure
@@ -36,67 +37,27 @@
 #include "log.h"
 #include "nsq_proto.h"
 #include "sender.h"
-#include "sender_http.h"
+#include "sink_http.h"
 
 struct nsq_http {
-	struct sender		*s;
-	struct sender_http	 http;
+	struct sink_http	 r;		/* the body: the sender's, or
+						 * mpub's */
 	struct nsq_limits	 limits;
 
 	/* the request in flight */
-	int			 busy;
 	struct buf		 path;		/* /pub?topic=..., /mpub?... */
-	struct buf		 url;
 	struct buf		 mpub;		/* the binary /mpub body */
 	struct nsq_msg		*msgs;		/* to encode it */
 	size_t			 capmsgs;
-	const char		*body;		/* the sender's, or mpub's */
-	size_t			 len;
 };
 
-static void	 attempt_start(struct nsq_http *);
-
-/* The request is done, one way or the other: tell the sender, last. */
+/* Post the request to the current server (servers are host:port). */
 static void
-message_done(struct nsq_http *h, int ok, const char *err)
+attempt_start(void *arg)
 {
-	struct sender	*s = h->s;
+	struct nsq_http	*h = arg;
 
-	h->busy = 0;
-	h->body = NULL;
-	sender_sink_done(s, ok, err);
-}
-
-/* This server failed the request: try the next one, or give up. */
-static void
-attempt_failed(struct nsq_http *h, const char *why)
-{
-	if (sender_http_failover(&h->http, why))
-		attempt_start(h);
-	else
-		message_done(h, 0, sender_http_reasons(&h->http));
-}
-
-/* Post the request to the current server. */
-static void
-attempt_start(struct nsq_http *h)
-{
-	char	 why[256];
-	int	 rc;
-
-	buf_reset(&h->url);
-	buf_printf(&h->url, "http://%s%s", sender_http_server(&h->http),
-	    h->path.p);
-	if (buf_failed(&h->url)) {
-		message_done(h, 0, "out of memory for the URL");
-		return;
-	}
-	rc = sender_http_post(&h->http, h->url.p, h->body, h->len, why,
-	    sizeof(why));
-	if (rc == -1)
-		attempt_failed(h, why);
-	else if (rc == -2)
-		message_done(h, 0, why);
+	sink_http_post(&h->r, "http://", 0, &h->path, h->r.body, h->r.len);
 }
 
 /* A request ended: judge the answer. */
@@ -106,16 +67,14 @@ attempt_end(struct sender_http *http, void *arg)
 	struct nsq_http	*h = arg;
 	char		 why[384];
 
-	if (!h->busy)
+	if (!h->r.busy)
 		return;
 	/* nsqd explains a refusal in a short body, e.g. {"message":"..."} */
 	if (!sender_http_status(http, why, sizeof(why))) {
 		if (http->result == CURLE_OK && http->code == 413) {
 			/* BODY_TOO_BIG, BAD_BODY: the request; else a
 			 * message (MSG_TOO_BIG, BAD_MESSAGE) */
-			h->busy = 0;
-			h->body = NULL;
-			sender_sink_toobig(h->s, sender_http_server(http),
+			sink_http_toobig(&h->r, sender_http_server(http),
 			    memmem(http->answer, http->answerlen, "BODY",
 			    4) != NULL ? SINK_TOOBIG_BODY :
 			    SINK_TOOBIG_MESSAGE, 0, why);
@@ -123,16 +82,14 @@ attempt_end(struct sender_http *http, void *arg)
 		}
 		if (http->result == CURLE_OK && http->code == 400) {
 			/* INVALID_TOPIC, MSG_TOO_BIG...: on any nsqd */
-			h->busy = 0;
-			h->body = NULL;
-			sender_sink_rejected(h->s, why);
+			sink_http_rejected(&h->r, why);
 			return;
 		}
-		attempt_failed(h, why);
+		sink_http_failed(&h->r, why);
 		return;
 	}
 	sender_http_server_ok(http);
-	message_done(h, 1, NULL);
+	sink_http_done(&h->r, 1, NULL);
 }
 
 /* The binary /mpub body of the request into h->mpub. */
@@ -168,25 +125,24 @@ sink_nsq_http_publish(struct sender *s, const char *topic,
 	size_t		 i;
 	char		 why[256];
 
-	if (h->busy) {
+	if (h->r.busy) {
 		/* the sender never does this; do not lose track of either */
 		log_warnx("%s: nsq: publish while a request is in flight",
 		    __func__);
 		return;
 	}
-	h->busy = 1;
+	h->r.busy = 1;
 	for (i = 0; i < n; i++) {
 		if (m[i].len == 0) {
 			/* nsqd refuses empty messages (MSG_EMPTY) */
-			message_done(h, 0, "empty message");
+			sink_http_done(&h->r, 0, "empty message");
 			return;
 		}
 		if (m[i].len > h->limits.max_msg_size) {
 			snprintf(why, sizeof(why), "message of %zu bytes is "
 			    "over [output] messagebytes (%zu bytes)", m[i].len,
 			    h->limits.max_msg_size);
-			h->busy = 0;
-			sender_sink_toobig(s, "nsq", SINK_TOOBIG_MESSAGE,
+			sink_http_toobig(&h->r, "nsq", SINK_TOOBIG_MESSAGE,
 			    h->limits.max_msg_size, why);
 			return;
 		}
@@ -196,8 +152,7 @@ sink_nsq_http_publish(struct sender *s, const char *topic,
 		snprintf(why, sizeof(why), "request of %llu bytes is over "
 		    "[output] requestbytes (%zu bytes)",
 		    (unsigned long long)size, h->limits.max_body_size);
-		h->busy = 0;
-		sender_sink_toobig(s, "nsq", SINK_TOOBIG_BODY,
+		sink_http_toobig(&h->r, "nsq", SINK_TOOBIG_BODY,
 		    h->limits.max_body_size, why);
 		return;
 	}
@@ -207,23 +162,19 @@ sink_nsq_http_publish(struct sender *s, const char *topic,
 	    buf_failed(&h->path)) {
 		snprintf(why, sizeof(why), "topic \"%s\" is not a valid NSQ "
 		    "topic", topic);
-		message_done(h, 0, why);
+		sink_http_done(&h->r, 0, why);
 		return;
 	}
 	if (n == 1) {
 		/* the body stays in the sender's buffer until we report */
-		h->body = m[0].data;
-		h->len = m[0].len;
-	} else {
-		if (mpub_body(h, m, n) == -1) {
-			message_done(h, 0, "out of memory for the /mpub body");
-			return;
-		}
-		h->body = h->mpub.p;
-		h->len = h->mpub.len;
+		sink_http_send(&h->r, m[0].data, m[0].len);
+		return;
 	}
-	sender_http_round_start(&h->http);
-	attempt_start(h);
+	if (mpub_body(h, m, n) == -1) {
+		sink_http_done(&h->r, 0, "out of memory for the /mpub body");
+		return;
+	}
+	sink_http_send(&h->r, h->mpub.p, h->mpub.len);
 }
 
 static void
@@ -234,10 +185,8 @@ sink_nsq_http_close(struct sender *s)
 	if (h == NULL)
 		return;
 	/* an in-flight message is abandoned: the sender keeps it */
-	sender_http_close(&h->http);
-	h->busy = 0;
+	sink_http_close(&h->r);
 	buf_free(&h->path);
-	buf_free(&h->url);
 	buf_free(&h->mpub);
 	free(h->msgs);
 	free(h);
@@ -255,11 +204,9 @@ sink_nsq_http_open(struct sender *s, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	h->s = s;
 	buf_init(&h->path);
-	buf_init(&h->url);
 	buf_init(&h->mpub);
-	sender_http_init(&h->http, s, "nsq", attempt_end, h);
+	sink_http_init(&h->r, s, "nsq", attempt_end, attempt_start, h);
 	s->sink = h;		/* from here on close() cleans up */
 
 	/*
@@ -276,12 +223,10 @@ sink_nsq_http_open(struct sender *s, char *err, size_t errlen)
 			goto fail;
 		}
 	/* nsqd takes the body as the message, whatever it is */
-	if (sender_http_open(&h->http, sv,
+	if (sender_http_open(&h->r.http, sv,
 	    "Content-Type: application/octet-stream", err, errlen) == -1)
 		goto fail;
-	log_info("nsq: publishing over HTTP to %zu server%s, first %s",
-	    h->http.nservers, h->http.nservers == 1 ? "" : "s",
-	    h->http.servers[0]);
+	sink_http_opened(&h->r, "publishing over HTTP to");
 	return 0;
 fail:
 	sink_nsq_http_close(s);

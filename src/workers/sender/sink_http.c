@@ -1,0 +1,116 @@
+/* The request in flight of an HTTP output; see sink_http.h. */
+#include <string.h>
+
+#include "log.h"
+#include "sink_http.h"
+
+void
+sink_http_init(struct sink_http *r, struct sender *s, const char *tag,
+    sender_http_done_fn end, sink_http_start_fn start, void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->s = s;
+	r->start = start;
+	r->arg = arg;
+	buf_init(&r->url);
+	sender_http_init(&r->http, s, tag, end, arg);
+}
+
+void
+sink_http_opened(const struct sink_http *r, const char *doing)
+{
+	log_info("%s: %s %zu server%s, first %s", r->http.tag, doing,
+	    r->http.nservers, r->http.nservers == 1 ? "" : "s",
+	    r->http.servers[0]);
+}
+
+void
+sink_http_close(struct sink_http *r)
+{
+	sender_http_close(&r->http);
+	r->busy = 0;
+	r->body = NULL;
+	buf_free(&r->url);
+}
+
+void
+sink_http_send(struct sink_http *r, const char *body, size_t len)
+{
+	r->body = body;
+	r->len = len;
+	sender_http_round_start(&r->http);
+	r->start(r->arg);
+}
+
+void
+sink_http_post(struct sink_http *r, const char *scheme, int base,
+    const struct buf *path, const char *body, size_t len)
+{
+	const char	*server = sender_http_server(&r->http);
+	size_t		 n = strlen(server);
+	char		 why[256];
+	int		 rc;
+
+	while (base && n > 0 && server[n - 1] == '/')
+		n--;
+	buf_reset(&r->url);
+	buf_adds(&r->url, scheme);
+	buf_add(&r->url, server, n);
+	buf_add(&r->url, path->p, path->len);
+	if (buf_failed(&r->url)) {
+		sink_http_done(r, 0, "out of memory for the URL");
+		return;
+	}
+	rc = sender_http_post(&r->http, r->url.p, body, len, why,
+	    sizeof(why));
+	if (rc == -1)
+		sink_http_failed(r, why);
+	else if (rc == -2)
+		sink_http_done(r, 0, why);
+}
+
+void
+sink_http_failed(struct sink_http *r, const char *why)
+{
+	if (sender_http_failover(&r->http, why))
+		r->start(r->arg);
+	else
+		sink_http_done(r, 0, sender_http_reasons(&r->http));
+}
+
+/* Nothing is in flight any more; the sender may start the next now. */
+static void
+request_end(struct sink_http *r)
+{
+	r->busy = 0;
+	r->body = NULL;
+}
+
+void
+sink_http_done(struct sink_http *r, int ok, const char *err)
+{
+	request_end(r);
+	sender_sink_done(r->s, ok, err);
+}
+
+void
+sink_http_rejected(struct sink_http *r, const char *why)
+{
+	request_end(r);
+	sender_sink_rejected(r->s, why);
+}
+
+void
+sink_http_partial(struct sink_http *r, uint32_t dropped, const char *why)
+{
+	request_end(r);
+	sender_sink_partial(r->s, dropped, why);
+}
+
+void
+sink_http_toobig(struct sink_http *r, const char *server,
+    enum sink_toobig kind, size_t stated, const char *why)
+{
+	request_end(r);
+	sender_sink_toobig(r->s, server, kind, stated, why);
+}
