@@ -64,6 +64,7 @@ struct frame_conn {
 	struct ev_loop		*loop;
 	ev_io			 rio;
 	ev_io			 wio;
+	ev_prepare		 wprep;		/* frames to send this turn */
 	int			 fd;
 	struct frame_rules	 rules;		/* rules.name -> name[] */
 	char			 name[64];
@@ -95,6 +96,7 @@ struct frame_conn {
 
 static void	 conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	 conn_write_cb(struct ev_loop *, ev_io *, int);
+static void	 conn_prepare_cb(struct ev_loop *, ev_prepare *, int);
 static int	 conn_write(struct frame_conn *);
 static void	 conn_drain(struct frame_conn *, size_t);
 static void	 conn_write_down(struct frame_conn *);
@@ -173,6 +175,9 @@ frame_conn_new(struct ev_loop *loop, int fd, const struct frame_rules *r,
 	c->rio.data = c;
 	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
 	c->wio.data = c;
+	ev_prepare_init(&c->wprep, conn_prepare_cb);
+	ev_set_priority(&c->wprep, EV_MINPRI);
+	c->wprep.data = c;
 	ev_io_start(loop, &c->rio);
 	return c;
 
@@ -250,8 +255,20 @@ frame_send2(struct frame_conn *c, uint16_t type, uint32_t reqid,
 	fo->fd = fd >= 0 ? fd : -1;
 	TAILQ_INSERT_TAIL(&c->outq, fo, entry);
 	c->queued += fo->len;
-	/* Writability is only interesting while something waits. */
-	ev_io_start(c->loop, &c->wio);
+	/*
+	 * Sent before the loop blocks again, after every other callback of
+	 * this turn (the lowest priority: frames of a turn go together, in
+	 * one sendmsg); the write watcher only once the socket is full.
+	 * Waiting for writability first cost two epoll_ctl and a turn of
+	 * the loop per message (bench/README.md, "Plugin runs").
+	 */
+	if (!ev_is_active(&c->wio)) {
+		/* outside a turn: the next turn's prepare phase sends */
+		ev_prepare_start(c->loop, &c->wprep);
+		/* inside one, even inside a prepare callback: this turn */
+		if (!ev_is_pending(&c->wprep))
+			ev_feed_event(c->loop, &c->wprep, EV_PREPARE);
+	}
 	return 0;
 
 fail:
@@ -366,6 +383,7 @@ conn_write_down(struct frame_conn *c)
 
 	c->wdown = 1;
 	ev_io_stop(c->loop, &c->wio);
+	ev_prepare_stop(c->loop, &c->wprep);
 	while ((fo = TAILQ_FIRST(&c->outq)) != NULL) {
 		TAILQ_REMOVE(&c->outq, fo, entry);
 		fd_close(fo->fd, "queued descriptor");
@@ -374,23 +392,41 @@ conn_write_down(struct frame_conn *c)
 	c->queued = 0;
 }
 
+/* Send what is queued; the write watcher on only while it cannot go. */
 static void
-conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+conn_write_now(struct frame_conn *c)
 {
-	struct frame_conn	*c = w->data;
-	int			 r;
+	int	 r;
 
+	if (c->closed || c->wdown)
+		return;
 	if ((r = conn_write(c)) == 0) {
-		ev_io_stop(loop, w);
+		ev_io_stop(c->loop, &c->wio);
+		ev_prepare_stop(c->loop, &c->wprep);
 		return;
 	}
-	if (r == 1)
+	if (r == 1) {
+		ev_io_start(c->loop, &c->wio);
 		return;
+	}
 	if (errno == EPIPE || errno == ECONNRESET) {
 		conn_write_down(c);
 		return;
 	}
 	conn_fail(c, "sendmsg: %s", strerror(errno));
+}
+
+static void
+conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	conn_write_now(w->data);
+}
+
+static void
+conn_prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	ev_prepare_stop(loop, p);
+	conn_write_now(p->data);
 }
 
 /*
@@ -419,6 +455,7 @@ frame_flush(struct frame_conn *c, int timeout_ms)
 	for (;;) {
 		if ((r = conn_write(c)) == 0) {
 			ev_io_stop(c->loop, &c->wio);
+			ev_prepare_stop(c->loop, &c->wprep);
 			return 0;
 		}
 		/* On error the write watcher stays on: the loop meets the
@@ -516,6 +553,7 @@ frame_conn_close(struct frame_conn *c)
 		c->closed = 1;
 		ev_io_stop(c->loop, &c->rio);
 		ev_io_stop(c->loop, &c->wio);
+		ev_prepare_stop(c->loop, &c->wprep);
 	}
 	/* Inside the message callback: the reader frees it on return. */
 	if (c->dispatching > 0)
@@ -811,6 +849,7 @@ conn_fail(struct frame_conn *c, const char *fmt, ...)
 	va_end(ap);
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
+	ev_prepare_stop(c->loop, &c->wprep);
 	if (c->dispatching > 0)
 		return;
 	conn_finish(c);
@@ -836,6 +875,7 @@ conn_free(struct frame_conn *c)
 
 	ev_io_stop(c->loop, &c->rio);
 	ev_io_stop(c->loop, &c->wio);
+	ev_prepare_stop(c->loop, &c->wprep);
 	while ((fo = TAILQ_FIRST(&c->outq)) != NULL) {
 		TAILQ_REMOVE(&c->outq, fo, entry);
 		fd_close(fo->fd, "queued descriptor");

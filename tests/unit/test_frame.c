@@ -1648,3 +1648,76 @@ Test(frame, drain_on_live_edge_keeps_it_open)
 	close(raw);
 	ctx_done(&x);
 }
+
+/* ------------------------------------------------------------------ */
+/*
+ * When a frame leaves: before the loop blocks again, in the same turn,
+ * whatever sent it, a prepare callback included (a worker's counters
+ * and the sender's held answers go from there).  Bytes waiting on the
+ * raw end right after one non-blocking turn prove it; a frame left for
+ * a later turn would hang an idle worker's message until some other
+ * event woke it.
+ */
+struct sendctx {
+	struct end	*e;
+	int		 sent;
+};
+
+static void
+send_from_prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	struct sendctx	*s = p->data;
+
+	ev_prepare_stop(loop, p);
+	cr_assert_eq(frame_send(s->e->c, MSG_HELLO, 9, "hi", 2, -1), 0);
+	s->sent++;
+}
+
+static ssize_t
+raw_pending(int raw, uint8_t *buf, size_t len)
+{
+	ssize_t	 n;
+
+	n = recv(raw, buf, len, MSG_DONTWAIT);
+	return n == -1 && errno == EAGAIN ? 0 : n;
+}
+
+Test(frame, a_frame_leaves_in_the_turn_it_was_sent)
+{
+	struct ctx	 x;
+	struct end	 e;
+	struct sendctx	 s = { &e, 0 };
+	ev_prepare	 p;
+	uint8_t		 buf[256];
+	int		 raw;
+
+	ctx_init(&x);
+	end_init(&e, &x, ROLE_SENDER);
+	raw = raw_open(&e, fs_edge());
+
+	/* sent outside the loop: the next turn's prepare phase sends it */
+	cr_assert_eq(frame_send(e.c, MSG_HELLO, 1, "a", 1, -1), 0);
+	cr_assert_eq(raw_pending(raw, buf, sizeof(buf)), 0);
+	ev_run(x.loop, EVRUN_NOWAIT);
+	cr_assert_eq(raw_pending(raw, buf, sizeof(buf)), FRAME_HDR_LEN + 1);
+
+	/* sent from a prepare callback: still this turn */
+	ev_prepare_init(&p, send_from_prepare_cb);
+	p.data = &s;
+	ev_prepare_start(x.loop, &p);
+	ev_run(x.loop, EVRUN_NOWAIT);
+	cr_assert_eq(s.sent, 1);
+	cr_assert_eq(raw_pending(raw, buf, sizeof(buf)), FRAME_HDR_LEN + 2);
+
+	/* two frames of one turn: one after the other, both there */
+	cr_assert_eq(frame_send(e.c, MSG_HELLO, 2, "bb", 2, -1), 0);
+	cr_assert_eq(frame_send(e.c, MSG_HELLO, 3, "ccc", 3, -1), 0);
+	ev_run(x.loop, EVRUN_NOWAIT);
+	cr_assert_eq(raw_pending(raw, buf, sizeof(buf)),
+	    2 * FRAME_HDR_LEN + 5);
+	cr_assert_eq(frame_queued(e.c), 0);
+
+	end_close(&e);
+	close(raw);
+	ctx_done(&x);
+}

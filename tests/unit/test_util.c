@@ -94,6 +94,7 @@ Test(util, writev_all_resumes_a_short_write_and_reports_its_error)
 	cr_assert_eq(read_back(fd, got, sizeof(got)), 7);
 	cr_assert_eq(memcmp(got, "abcdefg", 7), 0);
 	close(fd);
+}
 
 Test(util, all_digits_wants_one_digit_or_more_and_nothing_else)
 {
