@@ -337,15 +337,14 @@ run_finish(struct run *r, int status)
 	run_free(r);
 }
 
+/*
+ * The read end of a pipe just made has no status flags to keep (F_SETFL
+ * ignores the access mode), so no F_GETFL first: a syscall less a run.
+ */
 static int
 set_nonblock(int fd)
 {
-	int	 fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		return -1;
-	return 0;
+	return fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ? -1 : 0;
 }
 
 static void
