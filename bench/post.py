@@ -96,39 +96,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ------------------------------------------------------------ /proc helpers
-def cpu_ticks(pid):
-    """utime + stime of pid, in clock ticks (None when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # fields[0] is field 3 (state): utime is field 14, stime field 15
-    return int(fields[11]) + int(fields[12])
-
-
-def smaps_rollup(pid):
-    """{"Rss": kB, "Pss": kB} of pid (None when unreadable)."""
-    out = {}
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k in ("Rss", "Pss"):
-                    out[k] = int(v.split()[0])
-    except OSError:
-        return None
-    return out
-
-
-def machine_ticks():
-    """(busy, total, steal) jiffies of all CPUs from /proc/stat; busy
-    includes steal (time the hypervisor gave to other guests)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + v[4]                       # idle + iowait
-    total = sum(v[:8])                       # without guest (in user)
-    return total - idle, total, v[7]
+cpu_ticks = benchlib.cpu_ticks
+smaps_rollup = benchlib.smaps_rollup
+machine_ticks = benchlib.machine_ticks
 
 
 def self_ticks():
