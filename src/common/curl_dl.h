@@ -7,7 +7,7 @@
  * library the binary links is mapped, relocated and initialized in every
  * one of them.  libcurl brings OpenSSL, GnuTLS, Kerberos, LDAP, SSH and
  * more (some 35 libraries); their relocated data alone is about 0.9 MB
- * of private memory per process (bench/README.md, "Footprint").  Loaded
+ * of private memory per process (bench/README.md, "bench/footprint").  Loaded
  * here, it costs only the two processes that use it.
  *
  * The table holds the few entry points the agent calls, typed as

@@ -260,7 +260,7 @@ frame_send2(struct frame_conn *c, uint16_t type, uint32_t reqid,
 	 * this turn (the lowest priority: frames of a turn go together, in
 	 * one sendmsg); the write watcher only once the socket is full.
 	 * Waiting for writability first cost two epoll_ctl and a turn of
-	 * the loop per message (bench/README.md, "Plugin runs").
+	 * the loop per message (bench/README.md, "bench/plugins").
 	 */
 	if (!ev_is_active(&c->wio)) {
 		/* outside a turn: the next turn's prepare phase sends */

@@ -76,7 +76,7 @@ struct metric_set {
 	 * Open addressing over v by name and labels (index + 1, 0 empty):
 	 * a scheduler with hundreds of plugins puts thousands of samples a
 	 * push, and the master merges them; a linear search made that
-	 * quadratic (bench/README.md, "Plugin runs").
+	 * quadratic (bench/README.md, "bench/plugins").
 	 */
 	uint32_t	*idx;
 	size_t		 idxcap;	/* a power of two, or 0 */

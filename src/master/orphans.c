@@ -11,7 +11,7 @@
  * ORPHAN_SWEEP_BUSY seconds while the scheduler or gitpull is at work
  * (their counters changed within ORPHAN_BUSY_FOR: runs, git commands),
  * else every ORPHAN_SWEEP_IDLE: on an idle agent the wakeups are what
- * costs (bench/README.md, "Footprint").  A sweep reads our children
+ * costs (bench/README.md, "bench/footprint").  A sweep reads our children
  * from /proc/self/task/<tid>/children, not the whole of /proc.
  */
 #include <ctype.h>

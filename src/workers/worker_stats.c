@@ -5,7 +5,7 @@
  * Why not a timer: on an idle agent the wakeups are the cost.  A process
  * woken once a second to send counters that did not change, and the
  * master woken to read them, spent more CPU than the collection itself
- * (bench/README.md, "Footprint").  Counters change only when something
+ * (bench/README.md, "bench/footprint").  Counters change only when something
  * happened, and something happening is a turn of the loop: an
  * ev_prepare, which libev runs before it blocks again, has the role push
  * its counters (ops->stats), and worker_push_stats_all() sends them only
