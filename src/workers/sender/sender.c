@@ -64,9 +64,9 @@ sender_spool_logfn(const char *msg, void *arg)
 	log_warnx("%s: sender_spool: %s", __func__, msg);
 }
 
-/* The answer to the front: accepted, full (503) or rejected (400). */
 static void	 stop_cb(struct ev_loop *, ev_timer *, int);
 
+/* The answer to the front: accepted, full (503) or rejected (400). */
 static void
 answer(struct sender *s, uint32_t reqid, enum points_verdict v,
     const char *why)
