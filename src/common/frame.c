@@ -97,6 +97,7 @@ struct frame_conn {
 static void	 conn_read_cb(struct ev_loop *, ev_io *, int);
 static void	 conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	 conn_prepare_cb(struct ev_loop *, ev_prepare *, int);
+static void	 conn_stop_io(struct frame_conn *);
 static int	 conn_write(struct frame_conn *);
 static void	 conn_drain(struct frame_conn *, size_t);
 static void	 conn_write_down(struct frame_conn *);
@@ -551,9 +552,7 @@ frame_conn_close(struct frame_conn *c)
 	c->notify = 0;
 	if (!c->closed) {
 		c->closed = 1;
-		ev_io_stop(c->loop, &c->rio);
-		ev_io_stop(c->loop, &c->wio);
-		ev_prepare_stop(c->loop, &c->wprep);
+		conn_stop_io(c);
 	}
 	/* Inside the message callback: the reader frees it on return. */
 	if (c->dispatching > 0)
@@ -847,12 +846,19 @@ conn_fail(struct frame_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(c->why, sizeof(c->why), fmt, ap);
 	va_end(ap);
-	ev_io_stop(c->loop, &c->rio);
-	ev_io_stop(c->loop, &c->wio);
-	ev_prepare_stop(c->loop, &c->wprep);
+	conn_stop_io(c);
 	if (c->dispatching > 0)
 		return;
 	conn_finish(c);
+}
+
+/* No more reading or writing: every watcher of the conn stopped. */
+static void
+conn_stop_io(struct frame_conn *c)
+{
+	ev_io_stop(c->loop, &c->rio);
+	ev_io_stop(c->loop, &c->wio);
+	ev_prepare_stop(c->loop, &c->wprep);
 }
 
 static void
@@ -873,9 +879,7 @@ conn_free(struct frame_conn *c)
 	struct frame_out	*fo;
 	int			 i;
 
-	ev_io_stop(c->loop, &c->rio);
-	ev_io_stop(c->loop, &c->wio);
-	ev_prepare_stop(c->loop, &c->wprep);
+	conn_stop_io(c);
 	while ((fo = TAILQ_FIRST(&c->outq)) != NULL) {
 		TAILQ_REMOVE(&c->outq, fo, entry);
 		fd_close(fo->fd, "queued descriptor");

@@ -307,3 +307,20 @@ jsonw_null(struct jsonw *w)
 		return;
 	counted(w);
 }
+
+int
+jsonw_error_body(struct buf *out, const char *msg, long index)
+{
+	struct jsonw	 w;
+
+	jsonw_init(&w, out, JSONW_GO);
+	jsonw_map_open(&w);
+	jsonw_key(&w, "error");
+	jsonw_string(&w, msg);
+	if (index >= 0) {
+		jsonw_key(&w, "index");
+		jsonw_int64(&w, index);
+	}
+	jsonw_map_close(&w);
+	return jsonw_finish(&w);
+}

@@ -75,4 +75,10 @@ void	 jsonw_number(struct jsonw *, const char *);
 void	 jsonw_bool(struct jsonw *, int);
 void	 jsonw_null(struct jsonw *);
 
+/*
+ * The body of an API error, {"error": msg, "index": n} (n left out when
+ * negative), Go's escaping, appended to `out`: 0, or -1 (out of memory).
+ */
+int	 jsonw_error_body(struct buf *out, const char *msg, long index);
+
 #endif

@@ -412,3 +412,24 @@ Test(jsonw, failed_buf_fails_the_document)
 	expect_failed(&w, &b);
 	buf_free(&b);
 }
+
+/* An API error's body: with and without the index, Go's escaping. */
+Test(jsonw, error_body)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	cr_assert_eq(jsonw_error_body(&b, "bad \"name\" <x>", 3), 0);
+	cr_assert_str_eq(b.p,
+	    "{\"error\":\"bad \\\"name\\\" \\u003cx\\u003e\",\"index\":3}");
+	buf_free(&b);
+	buf_init(&b);
+	cr_assert_eq(jsonw_error_body(&b, "no such plugin", -1), 0);
+	cr_assert_str_eq(b.p, "{\"error\":\"no such plugin\"}");
+	buf_free(&b);
+	/* a message jsonw refuses (NULL) fails whole */
+	buf_init(&b);
+	cr_assert_eq(jsonw_error_body(&b, NULL, -1), -1);
+	cr_assert(buf_failed(&b));
+	buf_free(&b);
+}

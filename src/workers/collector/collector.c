@@ -249,18 +249,17 @@ push_stats(struct collector *c)
 		v[n].key = runs_keys[t];
 		v[n++].value = c->timers[t].runs;
 	}
-	v[n].key = "points_sent";
-	v[n++].value = c->st.points_sent;
-	v[n].key = "points_unsent";
-	v[n++].value = c->st.points_unsent;
-	v[n].key = "points_invalid";
-	v[n++].value = c->st.points_invalid;
-	v[n].key = "errors";
-	v[n++].value = c->st.errors;
-	v[n].key = "last_round_us";
-	v[n++].value = c->st.last_round_us;
-	v[n].key = "traffic_sent";
-	v[n++].value = c->st.traffic_sent;
+	const struct stat_kv	 fixed[] = {
+		{ "points_sent", c->st.points_sent },
+		{ "points_unsent", c->st.points_unsent },
+		{ "points_invalid", c->st.points_invalid },
+		{ "errors", c->st.errors },
+		{ "last_round_us", c->st.last_round_us },
+		{ "traffic_sent", c->st.traffic_sent },
+	};
+
+	memcpy(&v[n], fixed, sizeof(fixed));
+	n += sizeof(fixed) / sizeof(fixed[0]);
 	metrics_init(&ms);
 	(void)metrics_put(&ms, "points_received_total", c->st.points_received,
 	    "source", "collector", NULL);

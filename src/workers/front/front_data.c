@@ -35,20 +35,10 @@
 static void
 respond_bad_point(struct http_request *req, const char *msg, long index)
 {
-	struct jsonw	 w;
 	struct buf	 b;
 
 	buf_init(&b);
-	jsonw_init(&w, &b, JSONW_GO);
-	jsonw_map_open(&w);
-	jsonw_key(&w, "error");
-	jsonw_string(&w, msg);
-	if (index >= 0) {
-		jsonw_key(&w, "index");
-		jsonw_int64(&w, index);
-	}
-	jsonw_map_close(&w);
-	if (jsonw_finish(&w) == 0)
+	if (jsonw_error_body(&b, msg, index) == 0)
 		front_http_respond(req, 400, "application/json", b.p, b.len);
 	else
 		front_http_respond_error(req, 400, msg);
@@ -83,23 +73,27 @@ post_topic(struct front *f, const char *ns, char *topic, size_t len,
 	return topic_for_ns(f->w->conf.topic, ns, topic, len, why, whylen);
 }
 
-/* Send parsed points to the sender; the answer comes with its ack. */
+/*
+ * Points parsed into f->pts, counted in *received, to the sender; the
+ * answer comes with its ack.
+ */
 static void
 points_submit(struct front *f, struct http_request *req,
-    struct points_msg *m, struct buf *pts, size_t npoints)
+    struct points_msg *m, size_t npoints, uint64_t *received)
 {
 	struct pbuf	 pb;
 	uint32_t	 reqid;
 
+	*received += npoints;
 	if (npoints == 0) {
 		front_http_respond_json(req, 200, "{\"accepted\":0}");
 		return;
 	}
 	m->origin = ORIGIN_PUSHED;
 	m->npoints = (uint32_t)npoints;
-	m->data = pts->p;
-	m->len = pts->len;
-	/* the points go from `pts`, copied once, into the frame */
+	m->data = f->pts.p;
+	m->len = f->pts.len;
+	/* the points go from f->pts, copied once, into the frame */
 	codec_put_init(&pb);
 	points_msg_encode_head(&pb, m);
 	reqid = front_reqid(f);
@@ -182,10 +176,8 @@ front_route_post(struct http_request *req, void *ctx)
 	    POST_PREFIX, f->host, (int64_t)time(NULL), m.fmt, pts,
 	    &res) == -1)
 		respond_bad_point(req, res.err, res.bad_index);
-	else {
-		f->st.received_post += res.npoints;
-		points_submit(f, req, &m, pts, res.npoints);
-	}
+	else
+		points_submit(f, req, &m, res.npoints, &f->st.received_post);
 	points_buf_done(f);
 }
 
@@ -219,10 +211,8 @@ front_route_write(struct http_request *req, void *ctx)
 	if (front_write_parse(req->body, req->body_len, POST_PREFIX, f->host,
 	    (int64_t)time(NULL), precision, m.fmt, pts, &res) == -1)
 		respond_bad_point(req, res.err, res.bad_index);
-	else {
-		f->st.received_write += res.npoints;
-		points_submit(f, req, &m, pts, res.npoints);
-	}
+	else
+		points_submit(f, req, &m, res.npoints, &f->st.received_write);
 	points_buf_done(f);
 }
 

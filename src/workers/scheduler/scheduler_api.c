@@ -267,16 +267,10 @@ void
 scheduler_respond_error(struct sched *s, uint32_t reqid, int status,
     const char *msg)
 {
-	struct jsonw	 w;
 	struct buf	 b;
 
 	buf_init(&b);
-	jsonw_init(&w, &b, JSONW_GO);
-	jsonw_map_open(&w);
-	jsonw_key(&w, "error");
-	jsonw_string(&w, msg);
-	jsonw_map_close(&w);
-	if (jsonw_finish(&w) == -1)
+	if (jsonw_error_body(&b, msg, -1) == -1)
 		log_warnx("%s: out of memory", __func__);
 	else
 		scheduler_respond(s, reqid, status, b.p);
