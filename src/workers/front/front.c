@@ -394,28 +394,17 @@ front_push_stats(struct front *f)
 		{ "points_received_write", f->st.received_write },
 		{ "http_answers", answers },
 	};
-	f->stats_pushed = answers + f->st.received_post +
-	    f->st.received_write;
 	(void)worker_push_stats_all(f->w, v, sizeof(v) / sizeof(v[0]), NULL, 0,
 	    NULL, &f->ms);
 }
 
-/* ops->stats: after a busy turn of the loop, so the cheap test first */
+/* ops->stats: worker_push_stats_all() sends only what changed */
 static void
 front_stats(struct worker *w)
 {
 	struct front	*f = w->priv;
-	const uint64_t	*codes;
-	uint64_t	 now;
-	int		 i;
 
-	if (f == NULL || f->http == NULL)
-		return;
-	codes = front_http_server_codes(f->http);
-	now = f->st.received_post + f->st.received_write;
-	for (i = 0; i < HTTP_CODE_SLOTS; i++)
-		now += codes[i];
-	if (now != f->stats_pushed)
+	if (f != NULL && f->http != NULL)
 		front_push_stats(f);
 }
 

@@ -59,7 +59,6 @@ struct front {
 	int			 have_ns;	/* ns came from the fetcher */
 	char			*traffic;	/* GET /me/traffic, NULL: null */
 	size_t			 traffic_len;
-	uint64_t		 stats_pushed;	/* what changed since */
 	struct {
 		uint64_t	 received_post;	/* valid points taken in */
 		uint64_t	 received_write;

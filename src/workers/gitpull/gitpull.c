@@ -41,7 +41,6 @@ struct gitpull {
 	struct gq		 q;
 	struct gitop_stats	 ost;
 	ev_timer		 stop_timer;
-	int			 dirty;
 	char			 last_error[256];
 };
 
@@ -79,7 +78,6 @@ gitpull_push_stats(struct gitpull *gp)
 	    "result", "verified", NULL);
 	(void)metrics_put(&ms, "plugin_signatures_total", gp->ost.untrusted,
 	    "result", "untrusted", NULL);
-	gp->dirty = 0;
 	(void)worker_push_stats_all(gp->w, v, sizeof(v) / sizeof(v[0]), NULL, 0,
 	    gp->last_error, &ms);
 	metrics_free(&ms);
@@ -91,7 +89,7 @@ gitpull_stats(struct worker *w)
 {
 	struct gitpull	*gp = w->priv;
 
-	if (gp != NULL && gp->dirty)
+	if (gp != NULL)
 		gitpull_push_stats(gp);
 }
 
@@ -102,7 +100,6 @@ gitpull_answer(struct gq *q, uint32_t reqid, const struct git_resp *r)
 	struct gitpull	*gp = q->arg;
 	struct pbuf	 pb;
 
-	gp->dirty = 1;
 	codec_put_init(&pb);
 	plugin_msg_git_resp_encode(&pb, r);
 	if (codec_put_failed(&pb) || worker_send_peer(gp->w, ROLE_SCHEDULER,
@@ -133,7 +130,6 @@ op_done(struct gitop *op, const struct git_resp *r, void *arg)
 		snprintf(gp->last_error, sizeof(gp->last_error), "%s",
 		    r->error);
 	}
-	gp->dirty = 1;
 	gitpull_queue_finish(c->q, c, r);
 	if (gp->w->stopping && gp->q.nrunning == 0) {
 		gitpull_push_stats(gp);
@@ -303,7 +299,6 @@ gitpull_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 
 	if (in->hdr.type != MSG_GIT_REQ || gp == NULL)
 		return -1;
-	gp->dirty = 1;
 	codec_get_init(&pr, in->data, in->datalen);
 	if (plugin_msg_git_req_decode(&pr, &req, why, sizeof(why)) == -1) {
 		log_warnx("%s: %s from %s: %s", __func__,
@@ -336,7 +331,6 @@ gitpull_peer_changed(struct worker *w, enum role role, pid_t pid)
 		log_debug("scheduler gone: forgetting %zu requests",
 		    gp->q.nwaiters);
 		gitpull_queue_drop_waiters(&gp->q);
-		gp->dirty = 1;
 	}
 }
 

@@ -146,11 +146,12 @@ static void
 sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	struct sender	*s = p->data;
+	int64_t		 ms = s->w->conf.spoolsync;
 
-	if (s->syncms <= 0 || ev_is_active(&s->sync_timer) ||
-	    s->spool == NULL || !sender_spool_dirty(s->spool))
+	if (ms <= 0 || ev_is_active(&s->sync_timer) || s->spool == NULL ||
+	    !sender_spool_dirty(s->spool))
 		return;
-	ev_timer_set(&s->sync_timer, (double)s->syncms / 1000.0, 0.);
+	ev_timer_set(&s->sync_timer, (double)ms / 1000.0, 0.);
 	ev_timer_start(loop, &s->sync_timer);
 }
 
@@ -158,7 +159,6 @@ sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 static void
 sync_timer_set(struct sender *s, int64_t ms)
 {
-	s->syncms = ms;
 	ev_timer_stop(s->w->loop, &s->sync_timer);
 	if (ms <= 0)
 		ev_prepare_stop(s->w->loop, &s->sync_arm);

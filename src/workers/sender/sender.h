@@ -195,7 +195,6 @@ struct sender {
 	ev_tstamp		 spool_warned;	/* last write error logged */
 	ev_timer		 sync_timer;	/* spoolsync > 0: one-shot */
 	ev_prepare		 sync_arm;	/* arms it when dirty */
-	int64_t			 syncms;	/* spoolsync in force */
 	/*
 	 * spoolsync = 0: the answers to /post wait here for the next sync,
 	 * made once per loop iteration for all of them (group commit).
