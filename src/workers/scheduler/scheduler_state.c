@@ -99,8 +99,9 @@ int
 scheduler_marker_create(const char *pluginsdir, const char *key, char *err,
     size_t errlen)
 {
-	char	 path[CONF_STR_MAX + SCHED_KEY_MAX + 32];
-	int	 fd;
+	char		 path[CONF_STR_MAX + SCHED_KEY_MAX + 32];
+	struct timespec	 ts[2];
+	int		 fd;
 
 	if (scheduler_marker_path(pluginsdir, key, path, sizeof(path)) == -1) {
 		snprintf(err, errlen, "marker for \"%s\": bad name or path "
@@ -114,8 +115,15 @@ scheduler_marker_create(const char *pluginsdir, const char *key, char *err,
 		snprintf(err, errlen, "create %s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* disabling again starts the 24 hours again */
-	if (futimens(fd, NULL) == -1) {
+	/*
+	 * Disabling again starts the 24 hours again.  The time is the
+	 * sweep's own clock (scheduler_now()): the kernel's stamp can be a
+	 * second ahead of time(2) (fine-grained file times against the
+	 * coarse clock), and the marker then outlived its day by a sweep.
+	 */
+	ts[0].tv_sec = ts[1].tv_sec = scheduler_now();
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if (futimens(fd, ts) == -1) {
 		snprintf(err, errlen, "touch %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
