@@ -35,10 +35,12 @@
  *  - The sanitizers stay out of it (no_sanitize): their bookkeeping would
  *    run on the borrowed stack and write to the parent's shadow memory.
  *
- * Failure before exec goes back through a pipe that closes on exec: the
- * child writes the step and errno, then exits 127; the parent reads
- * after clone returns, which with CLONE_VFORK is after the exec or the
- * exit, so the answer is there at once (EOF: the exec happened).
+ * Failure before exec is told through the memory the child shares: it
+ * writes the step and errno into the parent's child_args, then exits
+ * 127.  The parent reads them once clone returns, which with CLONE_VFORK
+ * is after the exec (they stay empty: an exec'd child has memory of its
+ * own) or the exit.  glibc's posix_spawn tells its errors the same way;
+ * a pipe would cost four system calls a run.
  *
  * Seccomp: the scheduler's and gitpull's deny-lists let clone through
  * unless it asks for a namespace (CLONE_VM | CLONE_VFORK does not), and
@@ -71,11 +73,12 @@
 struct child_args {
 	const struct child_spec	*spec;
 	pid_t			 parent;
-	int			 report;	/* write end of the report pipe */
+	struct child_fail	 fail;		/* written by the child */
 };
 
-static void	 child_die(int, int, int) CHILD_CODE __attribute__((noreturn));
-static int	 child_fds(const struct child_args *, int *, int *) CHILD_CODE;
+static void	 child_die(struct child_args *, int, int) CHILD_CODE
+		    __attribute__((noreturn));
+static int	 child_fds(const struct child_args *, int *) CHILD_CODE;
 static int	 child_main(void *) CHILD_CODE;
 
 void
@@ -112,33 +115,29 @@ child_step_name(int step)
 
 /* Tell the parent which step failed and why, then go. */
 static void
-child_die(int report, int step, int err)
+child_die(struct child_args *a, int step, int err)
 {
-	struct child_fail	 f;
-
-	f.step = step;
-	f.err = err;
-	(void)syscall(SYS_write, report, &f, sizeof(f));
+	a->fail.step = step;
+	a->fail.err = err;
 	for (;;)
 		(void)syscall(SYS_exit_group, 127);
 }
 
 /*
- * The spec's descriptors onto 0..2 and 3.., the report pipe (and the
- * exec descriptor) right after them, close-on-exec; everything else
- * closed.  Every source first goes above all the targets, so that no
- * dup3 overwrites a source still to be moved.  *rep follows the report
- * pipe, so that a failure can still be told.  0, or -1 with *err.
+ * The spec's descriptors onto 0..2 and 3.., the exec descriptor right
+ * after them, close-on-exec; everything else closed.  Every source first
+ * goes above all the targets, so that no dup3 overwrites a source still
+ * to be moved.  0, or -1 with *err.
  */
 static int
-child_fds(const struct child_args *a, int *rep, int *err)
+child_fds(const struct child_args *a, int *err)
 {
 	const struct child_spec	*s = a->spec;
 	struct rlimit		 rl;
-	int			 src[3 + CHILD_KEEP_MAX + 2];
-	int			 dst[3 + CHILD_KEEP_MAX + 2];
-	int			 fl[3 + CHILD_KEEP_MAX + 2];
-	int			 n = 0, i, lo, r, fd;
+	int			 src[3 + CHILD_KEEP_MAX + 1];
+	int			 dst[3 + CHILD_KEEP_MAX + 1];
+	int			 fl[3 + CHILD_KEEP_MAX + 1];
+	int			 n = 0, i, lo, fd;
 	long			 d;
 
 	for (i = 0; i < 3; i++)
@@ -152,11 +151,7 @@ child_fds(const struct child_args *a, int *rep, int *err)
 		dst[n] = 3 + i;
 		fl[n++] = 0;
 	}
-	r = n;
-	src[n] = a->report;
-	dst[n] = 3 + s->nkeep;
-	fl[n++] = O_CLOEXEC;
-	lo = 3 + s->nkeep + 1;
+	lo = 3 + s->nkeep;
 	if (s->path == NULL) {
 		src[n] = s->exec_fd;
 		dst[n] = lo++;
@@ -170,14 +165,11 @@ child_fds(const struct child_args *a, int *rep, int *err)
 		}
 		src[i] = (int)d;
 	}
-	/* this copy lives until close_range, whatever dup3 overwrites */
-	*rep = src[r];
 	for (i = 0; i < n; i++)
 		if (syscall(SYS_dup3, src[i], dst[i], fl[i]) == -1) {
 			*err = errno;
 			return -1;
 		}
-	*rep = dst[r];
 	/* the copies above lo go with the rest */
 	if (syscall(SYS_close_range, (unsigned)lo, ~0U, 0U) == -1) {
 		if (errno != ENOSYS && errno != EINVAL) {
@@ -196,12 +188,12 @@ child_fds(const struct child_args *a, int *rep, int *err)
 static int
 child_main(void *arg)
 {
-	const struct child_args	*a = arg;
+	struct child_args	*a = arg;
 	const struct child_spec	*s = a->spec;
 	/* SIG_DFL, no flags, no restorer, empty mask, whatever the layout */
 	const unsigned long	 dfl[8] = { 0 };
 	const uint64_t		 none = 0;
-	int			 sig, rep = a->report, err = 0;
+	int			 sig, err = 0;
 
 	for (sig = 1; sig <= CHILD_NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
@@ -211,28 +203,28 @@ child_main(void *arg)
 	    CHILD_SIGSETSIZE);
 
 	if ((s->flags & CHILD_SETSID) && syscall(SYS_setsid) == -1)
-		child_die(rep, CHILD_STEP_SETSID, errno);
+		child_die(a, CHILD_STEP_SETSID, errno);
 	if ((s->flags & CHILD_SETPGID) && syscall(SYS_setpgid, 0, 0) == -1)
-		child_die(rep, CHILD_STEP_SETPGID, errno);
+		child_die(a, CHILD_STEP_SETPGID, errno);
 	if (s->flags & CHILD_PDEATHSIG) {
 		if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
-			child_die(rep, CHILD_STEP_PDEATHSIG, errno);
+			child_die(a, CHILD_STEP_PDEATHSIG, errno);
 		/* the parent died before the prctl: nobody to wait for us */
 		if (syscall(SYS_getppid) != a->parent)
-			child_die(rep, CHILD_STEP_PDEATHSIG, ESRCH);
+			child_die(a, CHILD_STEP_PDEATHSIG, ESRCH);
 	}
 	if (s->umask >= 0)
 		(void)syscall(SYS_umask, s->umask);
-	if (child_fds(a, &rep, &err) == -1)
-		child_die(rep, CHILD_STEP_FDS, err);
+	if (child_fds(a, &err) == -1)
+		child_die(a, CHILD_STEP_FDS, err);
 	if (s->dir != NULL && syscall(SYS_chdir, s->dir) == -1)
-		child_die(rep, CHILD_STEP_CHDIR, errno);
+		child_die(a, CHILD_STEP_CHDIR, errno);
 	if (s->path != NULL)
 		(void)syscall(SYS_execve, s->path, s->argv, s->envp);
 	else
-		(void)syscall(SYS_execveat, rep + 1, "", s->argv, s->envp,
+		(void)syscall(SYS_execveat, 3 + s->nkeep, "", s->argv, s->envp,
 		    AT_EMPTY_PATH);
-	child_die(rep, CHILD_STEP_EXEC, errno);
+	child_die(a, CHILD_STEP_EXEC, errno);
 }
 
 pid_t
@@ -241,11 +233,9 @@ child_spawn(const struct child_spec *s, struct child_fail *fail)
 	/* the child's stack: this frame waits until the child is done */
 	char			 stack[CHILD_STACK] __attribute__((aligned(16)));
 	struct child_args	 a;
-	struct child_fail	 f;
 	uint64_t		 all = ~(uint64_t)0, old;
-	ssize_t			 n;
 	pid_t			 pid;
-	int			 p[2], saved;
+	int			 saved;
 
 	memset(fail, 0, sizeof(*fail));
 	if (s->argv == NULL || s->argv[0] == NULL || s->envp == NULL ||
@@ -254,39 +244,26 @@ child_spawn(const struct child_spec *s, struct child_fail *fail)
 		errno = EINVAL;
 		return -1;
 	}
-	if (pipe2(p, O_CLOEXEC) == -1)
-		return -1;
+	memset(&a, 0, sizeof(a));
 	a.spec = s;
-	a.report = p[1];
 	/* also binds syscall(3)'s PLT slot before the child needs it */
 	a.parent = (pid_t)syscall(SYS_getpid);
 
 	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old,
-	    CHILD_SIGSETSIZE) == -1) {
-		saved = errno;
-		(void)close(p[0]);
-		(void)close(p[1]);
-		errno = saved;
+	    CHILD_SIGSETSIZE) == -1)
 		return -1;
-	}
 	pid = clone(child_main, stack + sizeof(stack),
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
 	saved = errno;
 	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL,
 	    CHILD_SIGSETSIZE);
-	(void)close(p[1]);
 	if (pid == -1) {
-		(void)close(p[0]);
 		errno = saved;
 		return -1;
 	}
-	/* the child has exec'd (EOF) or told us why not */
-	do
-		n = read(p[0], &f, sizeof(f));
-	while (n == -1 && errno == EINTR);
-	(void)close(p[0]);
-	if (n == (ssize_t)sizeof(f) && f.step != CHILD_STEP_NONE)
-		*fail = f;
+	/* the child has exec'd (nothing written) or told us why not */
+	if (a.fail.step != CHILD_STEP_NONE)
+		*fail = a.fail;
 	errno = saved;
 	return pid;
 }

@@ -531,6 +531,19 @@ class Runs(PluginTest):
                           if "never" in p["measurement"]], [])
         self.assert_no_strays()
 
+    def test_a_runs_points_and_its_result_wait_flushms_once(self):
+        """The points and the plugin.result of a run go to two topics,
+        so in two requests; the second one does not wait flushms again
+        once the first is answered (it waited with it)."""
+        self.agent.values["output_extra"] = "\tflushms = 3000\n"
+        self.start_with(f"{NS}|metrics")
+        self.run_plugin_ok(NS, "metrics")
+        pts = self.nsqd.wait_for_messages(1, "collect." + NS, timeout=20)
+        res = self.nsqd.wait_for_messages(1, EXC_TOPIC, timeout=20)
+        apart = abs(res[0].time - pts[0].time)
+        # both went once the first point had waited; 3 s apart before
+        self.assertLess(apart, 1.5, (pts[0].time, res[0].time))
+
     def test_parameters(self):
         self.start_with(*self.keys)
         topic = "collect." + NS_B

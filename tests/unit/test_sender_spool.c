@@ -794,6 +794,55 @@ Test(spool, foreign_files_are_left_alone)
 
 /* ---- the mark ------------------------------------------------------------ */
 
+/* What the mark file says now; 0 when it says nothing. */
+static uint64_t
+mark_on_disk(void)
+{
+	struct crc32c	 c;
+	uint8_t		 buf[SPOOL_MARK_LEN];
+	uint64_t	 mark = 0;
+	char		 path[128];
+	int		 fd;
+
+	sender_crc32c_init(&c);
+	snprintf(path, sizeof(path), "%s/mark", dir);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	if (read(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
+	    sender_spool_mark_decode(buf, &c, &mark) == -1)
+		mark = 0;
+	close(fd);
+	return mark;
+}
+
+/*
+ * The mark moves on in memory at every request and reaches its file with
+ * the next sync (a pwrite a second, not one a request).
+ */
+Test(spool, the_mark_reaches_its_file_with_the_sync)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	char			 err[256];
+	uint64_t		 first;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "k1", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "k2", 2, 10, 0);
+	cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)), 1);
+	first = rec.seq;
+	sender_spool_take(sp);
+	sender_spool_release(sp, rec.seg);
+	sender_spool_set_mark(sp, first + 1);
+	cr_assert_eq(sp->mark, first + 1);
+	cr_assert_lt(mark_on_disk(), first + 1);
+	cr_assert(sender_spool_dirty(sp));
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(mark_on_disk(), first + 1);
+	cr_assert_not(sender_spool_dirty(sp));
+	sender_spool_close(sp);
+}
+
 Test(spool, mark_keeps_published_records_from_coming_back)
 {
 	struct spool		*sp;

@@ -48,6 +48,7 @@ TAILQ_HEAD(runlist, run);
 
 struct runner {
 	struct ev_loop		*loop;
+	int			 devnull;	/* every plugin's stdin */
 	ev_signal		 sigchld;
 	struct runlist		 runs;
 	size_t			 n;
@@ -242,6 +243,11 @@ scheduler_runner_new(struct ev_loop *loop)
 
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		return NULL;
+	/* opened once: the scheduler's sandbox keeps it readable */
+	if ((rn->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		free(rn);
+		return NULL;
+	}
 	rn->loop = loop;
 	TAILQ_INIT(&rn->runs);
 	ev_signal_init(&rn->sigchld, sigchld_cb, SIGCHLD);
@@ -278,6 +284,7 @@ scheduler_runner_free(struct runner *rn)
 		run_free(r);
 	}
 	ev_signal_stop(rn->loop, &rn->sigchld);
+	(void)close(rn->devnull);
 	free(rn);
 }
 
@@ -359,6 +366,31 @@ close_fds(int *fds, size_t n)
 		}
 }
 
+/*
+ * The exec failed: when the plugin's file is what is wrong (gone, not a
+ * file, not executable), say so as a start that failed, and reap the
+ * child, which has exited 127 (CLONE_VFORK let us run once it left our
+ * memory: it is at most finishing its exit).  Anything else, a missing
+ * interpreter for one, is the run's own error.  Checked here, not before
+ * every start: two path walks a run for the rare plugin that is broken.
+ */
+static int
+run_bad_file(const struct run_spec *s, pid_t pid, char *err, size_t errlen)
+{
+	struct stat	 st;
+	int		 status;
+
+	if (stat(s->path, &st) == -1)
+		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+	else if (!S_ISREG(st.st_mode) || access(s->path, X_OK) == -1)
+		snprintf(err, errlen, "%s: not an executable file", s->path);
+	else
+		return 0;
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return 1;
+}
+
 struct run *
 scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
     void *arg, char *err, size_t errlen)
@@ -366,31 +398,21 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	struct child_spec	 cs;
 	struct child_fail	 fail;
 	struct run		*r;
-	struct stat		 st;
-	/* devnull, out[0], out[1], err[0], err[1] */
-	int			 fds[5] = { -1, -1, -1, -1, -1 };
+	/* out[0], out[1], err[0], err[1] */
+	int			 fds[4] = { -1, -1, -1, -1 };
 	pid_t			 pid;
 
-	if (stat(s->path, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || access(s->path, X_OK) == -1) {
-		snprintf(err, errlen, "%s: not an executable file", s->path);
-		return NULL;
-	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
-	    pipe2(&fds[1], O_CLOEXEC) == -1 ||
-	    pipe2(&fds[3], O_CLOEXEC) == -1) {
+	if (pipe2(&fds[0], O_CLOEXEC) == -1 ||
+	    pipe2(&fds[2], O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "pipes for the plugin: %s",
 		    strerror(errno));
 		goto fail;
 	}
-	if (set_nonblock(fds[1]) == -1 || set_nonblock(fds[3]) == -1) {
+	if (set_nonblock(fds[0]) == -1 || set_nonblock(fds[2]) == -1) {
 		snprintf(err, errlen, "O_NONBLOCK: %s", strerror(errno));
 		goto fail;
 	}
@@ -405,15 +427,17 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	cs.argv = s->argv;
 	cs.envp = s->envp;
 	cs.dir = s->dir;
-	cs.fd[0] = fds[0];
-	cs.fd[1] = fds[2];
-	cs.fd[2] = fds[4];
+	cs.fd[0] = rn->devnull;
+	cs.fd[1] = fds[1];
+	cs.fd[2] = fds[3];
 	cs.flags = CHILD_SETSID | CHILD_PDEATHSIG;
 	if ((pid = child_spawn(&cs, &fail)) == -1) {
 		snprintf(err, errlen, "cannot start a process: %s",
 		    strerror(errno));
 		goto fail;
 	}
+	if (fail.step == CHILD_STEP_EXEC && run_bad_file(s, pid, err, errlen))
+		goto fail;
 	/* it has exited 127 and is reaped as any run; this says why */
 	if (fail.step != CHILD_STEP_NONE)
 		snprintf(r->res.err, sizeof(r->res.err), "%s %s: %s",
@@ -421,13 +445,12 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 		    "to the plugin directory" : s->argv[0], strerror(fail.err));
 
 	/* the child's ends are the child's: EOF comes when it is done */
-	close(fds[0]);
-	close(fds[2]);
-	close(fds[4]);
+	close(fds[1]);
+	close(fds[3]);
 	r->rn = rn;
 	r->pid = pid;
-	r->outfd = fds[1];
-	r->errfd = fds[3];
+	r->outfd = fds[0];
+	r->errfd = fds[2];
 	r->grace = s->grace;
 	r->started = ev_time();
 	r->cb = cb;
@@ -450,7 +473,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	return r;
 
 fail:
-	close_fds(fds, 5);
+	close_fds(fds, 4);
 	free(r);
 	return NULL;
 }

@@ -85,6 +85,7 @@ struct batch {
 	size_t			 off;		/* bytes already published */
 	uint32_t		 npoints;
 	uint32_t		 done;		/* points already published */
+	ev_tstamp		 arrived;	/* taken in; 0: read back */
 	struct spool_seg	*seg;		/* its record's; NULL: memory
 						 * only */
 	uint64_t		 seq;		/* its record's */
@@ -174,6 +175,7 @@ struct sender {
 	uint32_t		 solo;
 	double			 backoff;	/* after a failed publish */
 	int			 stopping;
+	int			 flushing;	/* in flush_cb */
 	ev_timer		 flush;
 	ev_timer		 stop_timer;	/* bounded flush at shutdown */
 	struct sender_stats	 st;

@@ -288,9 +288,9 @@ spool_take(struct sender *s, const struct points_msg *m,
 		return POINTS_FULL;
 	}
 	/* made first: once held, a record is never read back */
-	if (window_room(s, m->npoints, m->len))
-		b = batch_new(m->fmt, origin, m->topic, m->data, m->len,
-		    m->npoints);
+	if (window_room(s, m->npoints, m->len) && (b = batch_new(m->fmt,
+	    origin, m->topic, m->data, m->len, m->npoints)) != NULL)
+		b->arrived = ev_now(s->w->loop);
 	if (sender_spool_append(s->spool, lane, m, b != NULL, &held, err,
 	    sizeof(err)) == -1) {
 		sender_spool_warn(s, "write", err);
@@ -366,6 +366,7 @@ sender_take(struct sender *s, const struct points_msg *m,
 		s->st.refused_full += m->npoints;
 		return POINTS_FULL;
 	}
+	b->arrived = ev_now(s->w->loop);
 	batch_append(s, b);
 	s->st.accepted += m->npoints;
 	sender_kick(s);

@@ -25,6 +25,7 @@
 
 #define BACKOFF_MIN		0.1	/* seconds after a failed publish */
 #define BACKOFF_MAX		10.0
+#define SENDER_FLUSH_BURST	64	/* requests in one turn at most */
 
 size_t
 sender_msgbytes(const struct sender *s)
@@ -67,6 +68,9 @@ sender_consume_request(struct sender *s)
 		if (b->seg != NULL)
 			break;
 	sender_spool_set_mark(s->spool, b != NULL ? b->seq : 0);
+	/* otherwise with the next sync, within spoolsync ms */
+	if (s->w->conf.spoolsync == 0)
+		sender_spool_write_mark(s->spool);
 }
 
 void
@@ -286,14 +290,15 @@ cut_oversized(struct sender *s, struct cut_limits *l)
 	return -2;
 }
 
-static void
+/* Hand the sink the next request; 1 when one went. */
+static int
 sender_publish(struct sender *s)
 {
 	struct cut_limits	 l;
 	int			 rv;
 
 	if (s->busy || s->ops == NULL)
-		return;
+		return 0;
 	do {
 		sender_limits(s, &l);
 		if ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2)
@@ -302,20 +307,54 @@ sender_publish(struct sender *s)
 	if (rv == -1)
 		log_warnx("%s: out of memory for a request", __func__);
 	if (rv != 1)
-		return;
+		return 0;
 	s->busy = 1;
 	s->inflight = s->cut.npoints;
 	s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
 	    s->cut.nmsgs);
+	return 1;
 }
 
+/*
+ * Seconds until the head of the buffer is due: a full message at once,
+ * a partial one once its first point has waited flushms.
+ */
+static double
+sender_due_in(const struct sender *s)
+{
+	const struct batch	*b = TAILQ_FIRST(&s->queue);
+	double			 in;
+
+	if (b == NULL)
+		return -1;
+	if (s->stopping || s->qpoints >= (size_t)s->w->conf.batchpoints ||
+	    s->qbytes >= sender_msgbytes(s))
+		return 0;
+	in = b->arrived + (double)s->w->conf.flushms / 1000.0 -
+	    ev_now(s->w->loop);
+	return in > 0 ? in : 0;
+}
+
+/*
+ * The head is due: requests go one after the other for as long as the
+ * sink answers at once (the file output) and what follows is due too
+ * (points that came together but differ in topic), up to a bound, so
+ * that a backlog does not keep the loop from the rest.  Each point waits
+ * flushms once, not once per request ahead of it.
+ */
 static void
 flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct sender	*s = t->data;
+	int		 n;
 
 	ev_timer_stop(loop, t);
-	sender_publish(s);
+	s->flushing = 1;
+	for (n = 0; n < SENDER_FLUSH_BURST && sender_publish(s) == 1; n++)
+		if (s->busy || s->backoff > 0 || sender_due_in(s) != 0)
+			break;
+	s->flushing = 0;
+	sender_kick(s);
 }
 
 void
@@ -327,7 +366,8 @@ sender_out_init(struct sender *s)
 
 /*
  * Decide when the next message goes: now when a full one is waiting,
- * after flushms for a partial one, after the backoff following a failure.
+ * once its first point waited flushms for a partial one, after the
+ * backoff following a failure.
  */
 void
 sender_kick(struct sender *s)
@@ -335,6 +375,9 @@ sender_kick(struct sender *s)
 	struct ev_loop	*loop = s->w->loop;
 	double		 after;
 
+	/* flush_cb publishes on, and kicks once it is done */
+	if (s->flushing)
+		return;
 	if (s->busy || TAILQ_EMPTY(&s->queue)) {
 		if (s->stopping && !s->busy && TAILQ_EMPTY(&s->queue))
 			worker_exit(s->w, 0);
@@ -342,12 +385,8 @@ sender_kick(struct sender *s)
 	}
 	if (s->backoff > 0)
 		after = s->backoff;
-	else if (s->stopping ||
-	    s->qpoints >= (size_t)s->w->conf.batchpoints ||
-	    s->qbytes >= sender_msgbytes(s))
-		after = 0;	/* a full message is waiting */
 	else
-		after = (double)s->w->conf.flushms / 1000.0;
+		after = sender_due_in(s);
 	if (ev_is_active(&s->flush) && after > 0)
 		return;
 	ev_timer_stop(loop, &s->flush);

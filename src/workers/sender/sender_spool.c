@@ -289,7 +289,6 @@ void
 sender_spool_set_mark(struct spool *sp, uint64_t first_held)
 {
 	struct spool_rec	 rec;
-	uint8_t			 buf[SPOOL_MARK_LEN];
 	uint64_t		 mark = first_held;
 	char			 err[8];
 
@@ -299,7 +298,18 @@ sender_spool_set_mark(struct spool *sp, uint64_t first_held)
 	if (mark <= sp->mark || sp->markfd == -1)
 		return;
 	sp->mark = mark;
-	sender_spool_mark_encode(buf, &sp->crc, mark);
+	sp->markdirty = 1;
+}
+
+void
+sender_spool_write_mark(struct spool *sp)
+{
+	uint8_t		 buf[SPOOL_MARK_LEN];
+
+	if (!sp->markdirty || sp->markfd == -1)
+		return;
+	sp->markdirty = 0;
+	sender_spool_mark_encode(buf, &sp->crc, sp->mark);
 	/* no sync: a mark lost to a power failure means duplicates only */
 	if (pwrite(sp->markfd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf)) {
 		sender_spool_log(sp, "%s: %s; what was published may be "
@@ -423,7 +433,7 @@ sender_spool_dirty(const struct spool *sp)
 	for (l = 0; l < SPOOL_LANES; l++)
 		if (sp->wseg[l] != NULL && sp->wseg[l]->dirty)
 			return 1;
-	return sp->dirdirty;
+	return sp->dirdirty || sp->markdirty;
 }
 
 int
@@ -432,6 +442,7 @@ sender_spool_sync(struct spool *sp, char *err, size_t errlen)
 	struct spool_seg	*seg;
 	int			 l, rc = 0;
 
+	sender_spool_write_mark(sp);
 	for (l = 0; l < SPOOL_LANES; l++) {
 		if ((seg = sp->wseg[l]) == NULL || !seg->dirty)
 			continue;

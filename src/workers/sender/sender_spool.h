@@ -47,8 +47,10 @@
  * The mark: the file "mark" holds the sequence number below which every
  * record is published (or dropped): the first one still held in memory,
  * or else the next one to read back.  The sender moves it on as requests
- * are published (a pwrite, no sync); records below it are not published
- * again after a crash.  A mark lost (a power failure) only means some are.
+ * are published; the file follows with the next sync of the spool and at
+ * close (a pwrite, no sync), not at every request: records below the
+ * mark written are not published again after a crash, and those a crash
+ * kept from it, or a power failure took, are published twice.
  * 16 bytes: "AGSM", CRC32C of the number, the number (64 bits).
  *
  * Memory in front of disk: the sender holds a window of records in
@@ -154,6 +156,7 @@ struct spool {
 	uint64_t		 next_id;
 	uint64_t		 mark;		/* below it all is done */
 	int			 markfd;
+	int			 markdirty;	/* moved on, not written */
 	uint64_t		 bytes;		/* of every segment */
 	uint32_t		 nsegs;
 	int			 dirdirty;	/* a segment was created */
@@ -236,10 +239,14 @@ int	 sender_spool_drop(struct spool *, struct spool_seg *,
  */
 void	 sender_spool_set_mark(struct spool *, uint64_t first_held);
 
-/* 1 when something was written or made since the last sync. */
+/* The mark to its file now, when it moved on. */
+void	 sender_spool_write_mark(struct spool *);
+
+/* 1 when something was written or made, or the mark moved on, since the
+ * last sync. */
 int	 sender_spool_dirty(const struct spool *);
-/* fdatasync the written segments (and fsync the directory after a new
- * one): 0, or -1 with err. */
+/* Write the mark, fdatasync the written segments (and fsync the
+ * directory after a new one): 0, or -1 with err. */
 int	 sender_spool_sync(struct spool *, char *err, size_t errlen);
 
 /*

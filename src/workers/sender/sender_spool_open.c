@@ -326,6 +326,7 @@ sender_spool_close(struct spool *sp)
 			free(seg);
 		}
 	}
+	sender_spool_write_mark(sp);
 	if (sp->markfd != -1)
 		(void)close(sp->markfd);
 	if (sp->dirfd != -1)
