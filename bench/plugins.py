@@ -14,7 +14,11 @@ In one run, side by side on this machine:
               (`make -C bench baseline`);
   raw         bench/spawn_raw: the same script run N times every
               --interval by posix_spawn() with its output on a pipe,
-              read to the end, waitpid(): the floor.
+              read to the end, waitpid(), the runs back to back: the
+              floor;
+  raw spread  the same with the N runs spread evenly over the interval
+              (spawn_raw -s), each on its own, as plugins whose offsets
+              are spread fall due.
 
 Once every plugin is checked out and --warmup seconds more, the run
 measures --duration seconds (default 60):
@@ -24,7 +28,8 @@ measures --duration seconds (default 60):
               a plugin's own time, from the fork on, is its own;
   runs        the sum of every plugin's run counter (GET /plugins/list,
               the scheduler's own count, not a lagging copy);
-  raw         spawn_raw's own CPU time (/proc/self/schedstat) and runs.
+  raw         spawn_raw's own CPU time (/proc/self/schedstat) and runs,
+              for each of the two.
 
 It reports CPU per run of each, and the agent's over the raw loop's.
 
@@ -157,15 +162,17 @@ class Bench:
         pids = {tag: a.pids() for tag, a in started}
         load = benchlib.MachineLoad()
         load.start()
-        self.raw = subprocess.Popen(
-            [SPAWN_RAW, "-n", str(args.plugins), "-i", str(args.interval),
-             "-d", str(args.duration), self.script],
-            stdout=subprocess.PIPE, text=True)
+        self.raw = [subprocess.Popen(
+            [SPAWN_RAW] + flag + ["-n", str(args.plugins), "-i",
+                                  str(args.interval), "-d",
+                                  str(args.duration), self.script],
+            stdout=subprocess.PIPE, text=True) for flag in ([], ["-s"])]
         t0 = time.monotonic()
         cpu0 = {tag: {r: benchlib.cpu_ns(p) for r, p in pp.items()}
                 for tag, pp in pids.items()}
         runs0 = {tag: runs_total(a) for tag, a in started}
-        out, _ = self.raw.communicate(timeout=args.duration + 120)
+        outs = [r.communicate(timeout=args.duration + 120)[0]
+                for r in self.raw]
         t1 = time.monotonic()
         cpu1 = {tag: {r: benchlib.cpu_ns(p) for r, p in pp.items()}
                 for tag, pp in pids.items()}
@@ -174,15 +181,18 @@ class Bench:
         for tag, a in started:
             if a.pids() != pids[tag]:
                 raise RuntimeError(f"{tag}: a worker restarted")
-        if self.raw.returncode != 0:
-            raise RuntimeError(f"spawn_raw failed: {out}")
-        raw = json.loads(out)
+        for r, out in zip(self.raw, outs):
+            if r.returncode != 0:
+                raise RuntimeError(f"spawn_raw failed: {out}")
+        raw, spread = (json.loads(out) for out in outs)
         res = {"window_s": t1 - t0, "machine": benchlib.machine_line(),
                "load": load.line(), "plugins": args.plugins,
                "points": args.points, "interval": args.interval,
-               "raw": raw, "agents": {}}
+               "raw": raw, "raw_spread": spread, "agents": {}}
         raw_ms = raw["cpu_ns"] / 1e6 / max(1, raw["runs"])
+        spread_ms = spread["cpu_ns"] / 1e6 / max(1, spread["runs"])
         res["raw_ms_per_run"] = raw_ms
+        res["raw_spread_ms_per_run"] = spread_ms
         for tag, _ in started:
             runs = runs1[tag] - runs0[tag]
             by = {r: (cpu1[tag][r] - cpu0[tag][r]) / 1e6
@@ -194,13 +204,16 @@ class Bench:
                 "ms_per_run_by_process": {r: v / max(1, runs)
                                           for r, v in by.items()},
                 "x_raw": total / max(1, runs) / raw_ms if raw_ms else None,
+                "x_raw_spread": total / max(1, runs) / spread_ms
+                if spread_ms else None,
             }
         return res
 
     def cleanup(self):
-        if self.raw is not None and self.raw.poll() is None:
-            self.raw.kill()
-            self.raw.wait()
+        for r in self.raw or []:
+            if r.poll() is None:
+                r.kill()
+                r.wait()
         for a in self.agents:
             a.cleanup()
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -213,18 +226,27 @@ def report(res):
     print(f"{res['plugins']} plugins x {res['points']} points every "
           f"{res['interval']} s")
     print()
-    raw = res["raw"]
-    print(f"{'':<10} {'runs':>6} {'CPU ms':>9} {'ms/run':>8} {'x raw':>6}")
-    print(f"{'raw':<10} {raw['runs']:>6} {raw['cpu_ns'] / 1e6:>9.1f} "
-          f"{res['raw_ms_per_run']:>8.3f} {1:>6.2f}")
+    raw, spread = res["raw"], res["raw_spread"]
+    print(f"{'':<11} {'runs':>6} {'CPU ms':>9} {'ms/run':>8} {'x raw':>6} "
+          f"{'x spread':>8}")
+    print(f"{'raw':<11} {raw['runs']:>6} {raw['cpu_ns'] / 1e6:>9.1f} "
+          f"{res['raw_ms_per_run']:>8.3f} {1:>6.2f} "
+          f"{res['raw_ms_per_run'] / res['raw_spread_ms_per_run']:>8.2f}")
+    print(f"{'raw spread':<11} {spread['runs']:>6} "
+          f"{spread['cpu_ns'] / 1e6:>9.1f} "
+          f"{res['raw_spread_ms_per_run']:>8.3f} "
+          f"{res['raw_spread_ms_per_run'] / res['raw_ms_per_run']:>6.2f} "
+          f"{1:>8.2f}")
     for tag, a in res["agents"].items():
-        print(f"{tag:<10} {a['runs']:>6} {a['cpu_ms']:>9.1f} "
-              f"{a['ms_per_run']:>8.3f} {a['x_raw'] or 0:>6.2f}")
+        print(f"{tag:<11} {a['runs']:>6} {a['cpu_ms']:>9.1f} "
+              f"{a['ms_per_run']:>8.3f} {a['x_raw'] or 0:>6.2f} "
+              f"{a['x_raw_spread'] or 0:>8.2f}")
     print()
     for tag, a in res["agents"].items():
         print(f"{tag}: ms per run by process: " + ", ".join(
             f"{r} {v:.3f}" for r, v in a["ms_per_run_by_process"].items()))
-        print(f"{tag}: {a['x_raw'] or 0:.2f} x the raw loop's CPU per run "
+        print(f"{tag}: {a['x_raw'] or 0:.2f} x the raw loop's CPU per run, "
+              f"back to back; {a['x_raw_spread'] or 0:.2f} x spread "
               "(target <= 2)")
     sys.stdout.flush()
 

@@ -5,11 +5,15 @@
  * the end, waitpid().  No event loop, no sandbox, no parsing: what any
  * runner of external programs pays.
  *
- *   spawn_raw -n RUNS_PER_ROUND -i INTERVAL -d SECONDS PROGRAM [ARG...]
+ *   spawn_raw [-s] -n RUNS_PER_ROUND -i INTERVAL -d SECONDS PROGRAM [ARG...]
  *
  * Every INTERVAL seconds, a round of RUNS_PER_ROUND runs one after the
- * other (the agent's plugins fall due together the same way), for
- * SECONDS.  It prints one JSON line: the runs, the bytes read, and the
+ * other, back to back, for SECONDS.  With -s (spread) the runs of a
+ * round are INTERVAL / RUNS_PER_ROUND seconds apart instead, each on its
+ * own, as plugins with offsets spread over their interval fall due.
+ * What a run costs depends on it: on a virtual machine a run that wakes
+ * an idle CPU costs twice what one right after another does
+ * (bench/README.md).  It prints one JSON line: the runs, the bytes read, and the
  * CPU time of this process only (its own threads; the children's time is
  * theirs, as for the agent's count): from /proc/self/schedstat in ns and
  * from getrusage(RUSAGE_SELF) in us.
@@ -110,7 +114,7 @@ run_once(char *const argv[])
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: spawn_raw -n runs -i interval -d seconds "
+	fprintf(stderr, "usage: spawn_raw [-s] -n runs -i interval -d seconds "
 	    "program [arg...]\n");
 	exit(2);
 }
@@ -119,12 +123,15 @@ int
 main(int argc, char **argv)
 {
 	unsigned long long	 ns0, ns1, us0, us1;
-	double			 interval = 10, duration = 60, start, next;
+	double			 interval = 10, duration = 60, start, next, at;
 	long			 per = 60, runs = 0, failed = 0, bytes = 0, b;
-	int			 c, i;
+	int			 c, i, spread = 0;
 
-	while ((c = getopt(argc, argv, "+n:i:d:")) != -1) {
+	while ((c = getopt(argc, argv, "+sn:i:d:")) != -1) {
 		switch (c) {
+		case 's':
+			spread = 1;
+			break;
 		case 'n':
 			per = strtol(optarg, NULL, 10);
 			break;
@@ -151,6 +158,13 @@ main(int argc, char **argv)
 				runs++;
 				bytes += b;
 			}
+			if (!spread || i + 1 == per)
+				continue;
+			at = next + interval * (i + 1) / (double)per;
+			if (at - start >= duration)
+				break;
+			while (mono() < at)
+				usleep((useconds_t)((at - mono()) * 1e6) + 100);
 		}
 		next += interval;
 		while (mono() < next && next - start < duration)

@@ -90,6 +90,10 @@ const struct conf_field conf_fields[] = {
 	{ "agent", "pluginoutputmax", CONF_T_INT, OFF(pluginoutputmax),
 	    "1048576", 4096, (int64_t)1 << 30, R(ROLE_SCHEDULER),
 	    "bytes of a plugin's standard output read at most" },
+	{ "agent", "pluginflushms", CONF_T_INT, OFF(pluginflushms), "1000",
+	    0, 60000, R(ROLE_SCHEDULER),
+	    "milliseconds the points of a finished plugin run wait for the "
+	    "runs still going, to reach the output with theirs; 0: none" },
 	{ "agent", "token", CONF_T_STR, OFF(token), "",
 	    0, 0, R(ROLE_FRONT),
 	    "bearer token for changing requests from non-loopback TCP peers; "

@@ -55,6 +55,7 @@ struct agent_conf {
 	struct conf_file gitsigners;	/* allowed signers, "" = off */
 	int		 gitsignedtags;	/* a signed tag, not a signed commit */
 	int64_t		 pluginoutputmax;	/* stdout bytes kept per run */
+	int64_t		 pluginflushms;	/* runs' points held for others */
 	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
 	struct strlist	 hostnames;	/* Host names of changing requests */
 	char		 ntpserver[CONF_STR_MAX];	/* TIME, "" = off */

@@ -137,12 +137,13 @@ sample_hash(const struct metric *m)
 	return h;
 }
 
+/* Sample `at`, whose sample_hash() is `h`, into the index. */
 static void
-index_add(struct metric_set *s, size_t at)
+index_add(struct metric_set *s, size_t at, uint32_t h)
 {
 	size_t	 mask = s->idxcap - 1, j;
 
-	j = sample_hash(&s->v[at]) & mask;
+	j = h & mask;
 	while (s->idx[j] != 0)
 		j = (j + 1) & mask;
 	s->idx[j] = (uint32_t)at + 1;
@@ -166,7 +167,7 @@ index_grow(struct metric_set *s)
 	s->idx = idx;
 	s->idxcap = ncap;
 	for (i = 0; i < s->n; i++)
-		index_add(s, i);
+		index_add(s, i, sample_hash(&s->v[i]));
 	return 0;
 }
 
@@ -190,14 +191,15 @@ grow(struct metric_set *s)
 	return 0;
 }
 
-/* A copy of `m` at the end of `s`, indexed; NULL when there is no room. */
+/* A copy of `m` (sample_hash() `h`) at the end of `s`, indexed; NULL
+ * when there is no room. */
 static struct metric *
-append(struct metric_set *s, const struct metric *m)
+append(struct metric_set *s, const struct metric *m, uint32_t h)
 {
 	if (grow(s) == -1 || index_grow(s) == -1)
 		return NULL;
 	s->v[s->n] = *m;
-	index_add(s, s->n);
+	index_add(s, s->n, h);
 	return &s->v[s->n++];
 }
 
@@ -208,7 +210,7 @@ metrics_copy(struct metric_set *dst, const struct metric_set *src)
 
 	metrics_reset(dst);
 	for (i = 0; i < src->n; i++)
-		if (append(dst, &src->v[i]) == NULL) {
+		if (append(dst, &src->v[i], sample_hash(&src->v[i])) == NULL) {
 			dst->failed = 1;
 			return -1;
 		}
@@ -248,15 +250,16 @@ same_labels(const struct metric *a, const struct metric *b)
 	return 1;
 }
 
+/* The sample of `s` with m's name and labels; `h` is sample_hash(m). */
 static struct metric *
-find_same(const struct metric_set *s, const struct metric *m)
+find_same(const struct metric_set *s, const struct metric *m, uint32_t h)
 {
 	const struct metric	*c;
 	size_t			 mask = s->idxcap - 1, j;
 
 	if (s->idxcap == 0)
 		return NULL;
-	for (j = sample_hash(m) & mask; s->idx[j] != 0; j = (j + 1) & mask) {
+	for (j = h & mask; s->idx[j] != 0; j = (j + 1) & mask) {
 		c = &s->v[s->idx[j] - 1];
 		if (strcmp(c->name, m->name) == 0 && same_labels(c, m))
 			return &s->v[s->idx[j] - 1];
@@ -294,10 +297,11 @@ static struct metric *
 upsert(struct metric_set *s, const struct metric *key)
 {
 	struct metric	*m;
+	uint32_t	 h = sample_hash(key);
 
-	if ((m = find_same(s, key)) != NULL)
+	if ((m = find_same(s, key, h)) != NULL)
 		return m;
-	return append(s, key);
+	return append(s, key, h);
 }
 
 /*
@@ -383,7 +387,7 @@ metrics_find(const struct metric_set *s, const char *name, ...)
 	va_start(ap, name);
 	rv = make_key(&key, &fam, name, ap);
 	va_end(ap);
-	return rv == -1 ? NULL : find_same(s, &key);
+	return rv == -1 ? NULL : find_same(s, &key, sample_hash(&key));
 }
 
 /* a += b for a counter or a histogram of the same family. */
@@ -406,16 +410,18 @@ merge(struct metric_set *dst, const struct metric_set *src, int gauges)
 {
 	struct metric	*m;
 	size_t		 i;
+	uint32_t	 h;
 	int		 rv = 0;
 
 	for (i = 0; i < src->n; i++) {
 		if (src->v[i].kind == METRIC_GAUGE && !gauges)
 			continue;
-		if ((m = find_same(dst, &src->v[i])) != NULL) {
+		h = sample_hash(&src->v[i]);
+		if ((m = find_same(dst, &src->v[i], h)) != NULL) {
 			add_sample(m, &src->v[i]);
 			continue;
 		}
-		if (append(dst, &src->v[i]) == NULL) {
+		if (append(dst, &src->v[i], h) == NULL) {
 			dst->failed = 1;
 			rv = -1;
 		}
@@ -537,7 +543,7 @@ metrics_decode(struct preader *pr, struct metric_set *out, char *err,
     size_t errlen)
 {
 	char		 why[256];
-	uint32_t	 n, i;
+	uint32_t	 n, i, h;
 
 	metrics_reset(out);
 	n = codec_get_u32(pr);
@@ -559,12 +565,13 @@ metrics_decode(struct preader *pr, struct metric_set *out, char *err,
 			snprintf(err, errlen, "metrics: sample %u: %s", i, why);
 			return -1;
 		}
-		if (find_same(out, &out->v[out->n]) != NULL) {
+		h = sample_hash(&out->v[out->n]);
+		if (find_same(out, &out->v[out->n], h) != NULL) {
 			snprintf(err, errlen, "metrics: sample %u: %s twice", i,
 			    out->v[out->n].name);
 			return -1;
 		}
-		index_add(out, out->n);
+		index_add(out, out->n, h);
 		out->n++;
 	}
 	return 0;

@@ -595,8 +595,11 @@ worker_main(enum role role, int argc, char **argv)
 		w.ops->cleanup(&w);
 	worker_stats_free(&w);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
-		if (w.peers[r] != NULL)
+		if (w.peers[r] != NULL) {
+			/* what the last turns queued (points) goes first */
+			(void)frame_flush(w.peers[r], 1000);
 			frame_conn_close(w.peers[r]);
+		}
 	if (w.ctl != NULL) {
 		(void)frame_flush(w.ctl, 1000);
 		frame_conn_close(w.ctl);

@@ -50,6 +50,11 @@ struct worker_ops {
 	 * NULL: the role has none.
 	 */
 	void		(*stats)(struct worker *);
+	/*
+	 * Seconds between two calls at least, when WORKER_STATS_EVERY is too
+	 * often for what the role sends (0: WORKER_STATS_EVERY).
+	 */
+	double		 stats_every;
 };
 
 struct worker {

@@ -10,8 +10,9 @@
  * ev_prepare, which libev runs before it blocks again, has the role push
  * its counters (ops->stats), and worker_push_stats_all() sends them only
  * when the payload differs from the last one sent.  At most one call per
- * WORKER_STATS_EVERY: a turn within that time arms a one-shot timer for
- * the rest of it, whose own turn of the loop makes the call.
+ * WORKER_STATS_EVERY (or the role's ops->stats_every): a turn within
+ * that time arms a one-shot timer for the rest of it, whose own turn of
+ * the loop makes the call.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ stats_check_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 
 	if (w->ctl == NULL)
 		return;
-	wait = w->stats_at + WORKER_STATS_EVERY - ev_now(loop);
+	wait = w->stats_at + (w->ops->stats_every > 0 ?
+	    w->ops->stats_every : WORKER_STATS_EVERY) - ev_now(loop);
 	if (!w->stats_called || wait <= 0) {
 		stats_call(w);
 		return;

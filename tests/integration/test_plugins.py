@@ -7,7 +7,7 @@ the registry double, tests/peers/registry.py), pulled by the real
 gitpull through the `git` template and run by the real scheduler.
 Plugins are on demand (interval "0", run with /plugins/run) except the
 scheduled ones, whose project names are picked so that their stable
-offsets are short (the scheduler's FNV-1a of "<ns>|<project>").
+offsets are 0 s (the scheduler's FNV-1a of "<ns>|<project>").
 
 The slowest test waits 32 s on purpose: a run longer than the front's
 30 s request timeout must still be waited for.
@@ -53,9 +53,8 @@ def fnv1a(s):
 
 
 def sched_offset(key, period):
-    """The scheduler's first firing of a timer (sched_offset())."""
-    ms = int(period * 1000)
-    return (fnv1a(key) % ms) / 1000.0
+    """The second of its period a plugin runs at (scheduler_offset())."""
+    return fnv1a(key) % int(period)
 
 
 def quick_project(ns, prefix, period=10, most=1.0):
@@ -544,6 +543,39 @@ class Runs(PluginTest):
         # both went once the first point had waited; 3 s apart before
         self.assertLess(apart, 1.5, (pts[0].time, res[0].time))
 
+    def test_runs_ending_apart_reach_the_output_together(self):
+        """The points of a run that ends while another still goes wait
+        for it in the scheduler's outbox (pluginflushms at most): both
+        runs' points leave in one message, though they ended more than
+        the sender's flushms apart."""
+        script = ('#!/bin/sh\nsleep {}\n'
+                  'printf \'[{{"name":"{}","timestamp":0,"value":1}}]\\n\'\n')
+        self.add(NS, "early", script.format(0.2, "early"))
+        self.add(NS, "late", script.format(1.5, "late"))
+        self.start_with(f"{NS}|early", f"{NS}|late",
+                        extra="\tpluginflushms = 8000\n")
+        bodies = {}
+
+        def run(project):
+            bodies[project] = self.run_plugin_ok(NS, project)
+
+        threads = [threading.Thread(target=run, args=(p,))
+                   for p in ("late", "early")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual({p: b["status"] for p, b in bodies.items()},
+                         {"early": "ok", "late": "ok"})
+        topic = "collect." + NS
+        self.wait_points(topic, "PLUGIN.late.late")
+        names = [sorted(p["measurement"] for p in json.loads(m.body)
+                        ["points"]) for m in self.nsqd.messages(topic)]
+        self.assertEqual(names, [["PLUGIN.early.early", "PLUGIN.late.late"]])
+        # and their plugin.result points went in one message too
+        self.assertEqual(self.wait_results("late", 1), [(0, "call")])
+        self.assertEqual(self.nsqd.message_count(EXC_TOPIC), 1)
+
     def test_parameters(self):
         self.start_with(*self.keys)
         topic = "collect." + NS_B
@@ -842,9 +874,9 @@ class Schedule(PluginTest):
         lst = self.start_with(key, f"{NS}|metrics")
         self.assertEqual((lst[key]["interval"], lst[key]["scheduled"],
                           lst[key]["params"]), (10, True, ["-tag", "sched"]))
-        self.agent.wait_log(rf"plugin {NS}\|{tick} every 10 s, first in "
-                            rf"{sched_offset(key, 10):.3f} s")
-        # its first run comes at its offset (under a second here)
+        self.agent.wait_log(rf"plugin {NS}\|{tick} every 10 s at second "
+                            rf"{sched_offset(key, 10)}, first in [01]\.\d+ s")
+        # its first run comes at its second (the next whole one here)
         pts = self.wait_points("collect." + NS, "PLUGIN.ticker.tick")
         self.assertEqual((pts[0]["fields"]["value"], pts[0]["tags"]),
                          (2, {"host": HOST, "arg": "sched"}))
@@ -861,8 +893,8 @@ class Schedule(PluginTest):
         self.wait_listed(lambda lst: (lst[key]["interval"],
                                       lst[key]["scheduled"]) == (20, True),
                          "interval 20, scheduled")
-        self.agent.wait_log(rf"plugin {NS}\|{tick} every 20 s, first in "
-                            rf"{sched_offset(key, 20):.3f} s")
+        self.agent.wait_log(rf"plugin {NS}\|{tick} every 20 s at second "
+                            rf"{sched_offset(key, 20)}, first in \d+\.\d+ s")
         # on demand only
         self.items[NS][0]["interval"] = "0"
         self.write_registry()

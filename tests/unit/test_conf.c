@@ -187,6 +187,7 @@ static const char distinct_text[] =
     "gitsigners = \"/etc/agent/allowed_signers\"\n"
     "gitsignedtags = yes\n"
     "pluginoutputmax = 65536\n"
+    "pluginflushms = 250\n"
     "token = \"0123456789abcdef0123\"\n"
     "hostnames = [ \"agent.example.org\", \"web-07\" ]\n"
     "ntpserver = \"ntp.example:123\"\n"

@@ -39,8 +39,30 @@ Test(sched_timing, offsets_are_stable_spread_and_in_range)
 		cr_assert(o >= 0 && o < 10, "%s: %f", keys[i], o);
 	}
 	cr_assert_eq(same, 0, "offsets collide");
-	/* FNV-1a 32 of "a|b" = 0x294c7dd6 = 692878806, % 60000 ms */
-	cr_assert_float_eq(scheduler_offset("a|b", 60), 58.806, 1e-9);
+	/* FNV-1a 32 of "a|b" = 0x294c7dd6 = 692878806, % 60 s */
+	cr_assert_float_eq(scheduler_offset("a|b", 60), 6, 1e-9);
+	/* whole seconds, so that plugins can share one */
+	for (i = 0; i < 8; i++) {
+		o = scheduler_offset(keys[i], 10);
+		cr_assert_float_eq(o, (double)(int)o, 1e-12, "%s", keys[i]);
+	}
+}
+
+/*
+ * Timers set at different moments for the same second fire at the same
+ * moment: the first run is counted from the next whole second.
+ */
+Test(sched_timing, timers_for_the_same_second_fire_together)
+{
+	const double	 nows[] = { 1000.0, 1000.001, 1000.5, 1000.999 };
+	size_t		 i;
+
+	cr_assert_float_eq(scheduler_first_in(3, 1000.0), 3, 1e-9);
+	for (i = 1; i < sizeof(nows) / sizeof(nows[0]); i++)
+		cr_assert_float_eq(nows[i] + scheduler_first_in(3, nows[i]),
+		    1004.0, 1e-9, "%f", nows[i]);
+	cr_assert_float_eq(1001.25 + scheduler_first_in(0, 1001.25), 1002.0,
+	    1e-9);
 }
 
 Test(sched_timing, period_and_timeout_follow_the_go_agent)

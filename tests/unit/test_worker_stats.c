@@ -240,3 +240,32 @@ Test(worker_stats, flush_sends_only_what_changed)
 	cr_assert_eq(h.nstats, 2, "unchanged counters flushed again");
 	h_free(&h);
 }
+
+static const struct worker_ops slow_ops = {
+	.role = ROLE_SCHEDULER,
+	.stats = fake_stats,
+	.stats_every = 30.0,
+};
+
+/* A role's own pace: a change within it waits for the rest of it. */
+Test(worker_stats, a_role_may_pace_itself_slower)
+{
+	struct h	 h;
+
+	h_init(&h);
+	h.w.ops = &slow_ops;
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1, "the first counters go at once");
+	counter = 3;
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1, "sent within the role's pace");
+	cr_assert(ev_is_active(&h.w.stats_timer));
+	/* due in the role's pace, not in WORKER_STATS_EVERY */
+	cr_assert_gt(ev_timer_remaining(h.loop, &h.w.stats_timer),
+	    WORKER_STATS_EVERY + 1.0);
+	worker_stats_flush(&h.w);
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 2);
+	cr_assert_eq(stat_of(&h, "runs"), 3);
+	h_free(&h);
+}

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "encode.h"
 #include "items.h"
 #include "metrics.h"
 #include "plugin_msg.h"
@@ -134,6 +135,22 @@ struct sched_stats {
 	uint64_t	 requests;	/* from the front */
 };
 
+/* What the outbox holds for one namespace (scheduler_outbox.c). */
+struct outbox_ns {
+	char			 ns[ITEM_NS_MAX + 8];
+	enum out_format		 fmt;
+	struct buf		 pts;		/* encoded, '\n' between */
+	size_t			 npoints;
+};
+
+struct sched_outbox {
+	struct outbox_ns	*v;
+	size_t			 n;
+	size_t			 cap;
+	ev_timer		 hold;		/* pluginflushms at most */
+	ev_prepare		 now;		/* at the end of this turn */
+};
+
 struct sched {
 	struct worker		*w;
 	struct runner		*runner;
@@ -146,6 +163,7 @@ struct sched {
 	ev_timer		 sweep;		/* disable markers, hourly */
 	ev_timer		 stop_timer;
 	struct sched_stats	 st;
+	struct sched_outbox	 outbox;
 	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
 };
@@ -169,8 +187,17 @@ void		 scheduler_respond(struct sched *, uint32_t reqid, int status,
 		    const char *json);
 void		 scheduler_respond_error(struct sched *, uint32_t reqid,
 		    int status, const char *msg);
-/* Seconds of the first firing of a timer of `period`: stable per key. */
+/*
+ * The second of its period a plugin runs at: stable per key, whole
+ * seconds in [0, period).
+ */
 double		 scheduler_offset(const char *key, double period);
+/*
+ * Seconds from `now` (the loop's clock) to the first run at `offset`:
+ * counted from the next whole second, so that timers set at different
+ * moments for the same second of the same period fire together.
+ */
+double		 scheduler_first_in(double offset, ev_tstamp now);
 /* Timer period and run timeout of a registry interval. */
 double		 scheduler_period(int64_t interval);
 double		 scheduler_timeout(int64_t interval);
@@ -186,6 +213,20 @@ int		 scheduler_output_publish_run(struct plugin *,
 		    int ok);
 /* The plugin.result of a commit the signature check refused. */
 void		 scheduler_output_publish_untrusted(struct plugin *);
+
+/* scheduler_outbox.c */
+void		 scheduler_outbox_init(struct sched *);
+/*
+ * Hold encoded points of a finished run for `ns` until the runs still
+ * going end (pluginflushms at most).  Returns how many were taken: all,
+ * or 0 (logged, counted unsent) when no topic can be made of `ns` or
+ * memory ran out.
+ */
+size_t		 scheduler_outbox_add(struct sched *, const char *ns,
+		    enum out_format, const struct buf *pts, size_t npoints);
+/* Everything held to the sender, now. */
+void		 scheduler_outbox_send(struct sched *);
+void		 scheduler_outbox_free(struct sched *);
 
 /* scheduler_git.c */
 /*

@@ -13,9 +13,7 @@
 #include "log.h"
 #include "point.h"
 #include "scheduler.h"
-#include "workers/worker_points.h"
 
-#define POINTS_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
 
 void
 scheduler_output_target(const char *ns, const char *name, const char *project,
@@ -87,26 +85,16 @@ out:
 	return rv;
 }
 
-/* Encoded points to the sender; returns how many went. */
+/* Encoded points to the sender, by the outbox; returns how many went. */
 static size_t
 sched_publish(struct sched *s, const char *ns, const struct buf *pts,
     size_t npoints)
 {
 	enum out_format	 fmt;
-	char		 why[160];
-	size_t		 sent;
 
-	if (npoints == 0)
-		return 0;
 	if (encode_format_parse(s->w->conf.format, &fmt) == -1)
 		fmt = FORMAT_JSON;
-	if (worker_points_publish(s->w, ns, fmt, pts->p, pts->len,
-	    POINTS_MSG_BYTES, NULL, NULL, &sent, why, sizeof(why)) == -1)
-		log_warnx("%s: %zu points not sent: %s", __func__, npoints,
-		    why);
-	s->st.points_sent += sent;
-	s->st.points_unsent += npoints - sent;
-	return sent;
+	return scheduler_outbox_add(s, ns, fmt, pts, npoints);
 }
 
 int

@@ -138,8 +138,8 @@ sync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /*
- * After a turn of the loop that left the spool dirty: a sync at most
- * spoolsync ms later.  One-shot, not periodic, so that an idle sender
+ * After a turn of the loop: the mark to its file if it moved on, and
+ * when the turn left the spool dirty, a sync at most spoolsync ms later.  One-shot, not periodic, so that an idle sender
  * (nothing written) is never woken for it.
  */
 static void
@@ -148,6 +148,9 @@ sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 	struct sender	*s = p->data;
 	int64_t		 ms = s->w->conf.spoolsync;
 
+	/* the mark moved on in this turn: once for all its requests */
+	if (s->spool != NULL)
+		sender_spool_write_mark(s->spool);
 	if (ms <= 0 || ev_is_active(&s->sync_timer) || s->spool == NULL ||
 	    !sender_spool_dirty(s->spool))
 		return;

@@ -68,7 +68,7 @@ sender_consume_request(struct sender *s)
 		if (b->seg != NULL)
 			break;
 	sender_spool_set_mark(s->spool, b != NULL ? b->seq : 0);
-	/* otherwise with the next sync, within spoolsync ms */
+	/* otherwise at the end of the turn (sender.c, sync_arm_cb()) */
 	if (s->w->conf.spoolsync == 0)
 		sender_spool_write_mark(s->spool);
 }

@@ -47,10 +47,11 @@
  * The mark: the file "mark" holds the sequence number below which every
  * record is published (or dropped): the first one still held in memory,
  * or else the next one to read back.  The sender moves it on as requests
- * are published; the file follows with the next sync of the spool and at
- * close (a pwrite, no sync), not at every request: records below the
- * mark written are not published again after a crash, and those a crash
- * kept from it, or a power failure took, are published twice.
+ * are published; the file follows at the end of the sender's turn of the
+ * loop, with a sync, and at close (a pwrite, no sync), once for all the
+ * requests of the turn: records below the mark written are not published
+ * again after a crash, and those a crash kept from it, or a power
+ * failure took, are published twice.
  * 16 bytes: "AGSM", CRC32C of the number, the number (64 bits).
  *
  * Memory in front of disk: the sender holds a window of records in
