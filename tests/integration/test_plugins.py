@@ -531,27 +531,27 @@ class Runs(PluginTest):
         self.assert_no_strays()
 
     def test_a_runs_points_and_its_result_wait_flushms_once(self):
-        """The points and the plugin.result of a run go to two topics,
-        so in two requests; the second one does not wait flushms again
-        once the first is answered (it waited with it)."""
-        self.agent.values["output_extra"] = "\tflushms = 3000\n"
+        # the points and the plugin.result of a run go to two topics, so
+        # in two requests; the second one does not wait flushms again
+        # once the first is answered (it waited with it)
+        self.agent.values["output_extra"] = "\tflushms = 2000\n"
         self.start_with(f"{NS}|metrics")
         self.run_plugin_ok(NS, "metrics")
         pts = self.nsqd.wait_for_messages(1, "collect." + NS, timeout=20)
         res = self.nsqd.wait_for_messages(1, EXC_TOPIC, timeout=20)
         apart = abs(res[0].time - pts[0].time)
-        # both went once the first point had waited; 3 s apart before
-        self.assertLess(apart, 1.5, (pts[0].time, res[0].time))
+        # both went once the first point had waited; 2 s apart before
+        self.assertLess(apart, 1.0, (pts[0].time, res[0].time))
 
     def test_runs_ending_apart_reach_the_output_together(self):
-        """The points of a run that ends while another still goes wait
-        for it in the scheduler's outbox (pluginflushms at most): both
-        runs' points leave in one message, though they ended more than
-        the sender's flushms apart."""
+        # the points of a run that ends while another still goes wait
+        # for it in the scheduler's outbox (pluginflushms at most): both
+        # runs' points leave in one message, though they ended more than
+        # the sender's flushms apart
         script = ('#!/bin/sh\nsleep {}\n'
                   'printf \'[{{"name":"{}","timestamp":0,"value":1}}]\\n\'\n')
         self.add(NS, "early", script.format(0.2, "early"))
-        self.add(NS, "late", script.format(1.5, "late"))
+        self.add(NS, "late", script.format(1.0, "late"))
         self.start_with(f"{NS}|early", f"{NS}|late",
                         extra="\tpluginflushms = 8000\n")
         bodies = {}
