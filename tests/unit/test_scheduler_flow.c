@@ -950,3 +950,120 @@ Test(sched_flow, hourly_sweep_enables_again_after_a_day)
 	front_req(2, PLUGIN_OP_LIST, "", "", 0, NULL);
 	assert_answer(1, 2, 200, "\"enabled\":true,");
 }
+
+/* The plugin `p` has finished a run. */
+static struct plugin	*ran_plugin;
+
+static int
+plugin_ran(uint32_t runs)
+{
+	return ran_plugin->runs >= runs;
+}
+
+/* Two plugins, "fast" and "slow" (the slow one waits for `gate`). */
+static void
+two_plugins(struct plugin **fast, struct plugin **slow, const char *gate)
+{
+	static const char *const gits[] = {
+		"git@git.test.com:plugins/fast.git",
+		"git@git.test.com:plugins/slow.git" };
+	static const int64_t ivs[] = { 30, 30 };
+	char		 script[512];
+
+	checkout("fast", "#!/bin/sh\necho '[{\"name\":\"f\",\"value\":1}]'\n");
+	snprintf(script, sizeof(script), "#!/bin/sh\n"
+	    "while [ ! -e %s ]; do sleep 0.05; done\n"
+	    "echo '[{\"name\":\"s\",\"value\":2}]'\n", gate);
+	checkout("slow", script);
+	send_items(gits, ivs, 2);
+	wait_for(ROLE_GITPULL, 2);
+	git_answer(0, 1, "fast", 0);
+	git_answer(1, 1, "slow", 0);
+	cr_assert_not_null(*fast = scheduler_find(S(), NS "|fast"));
+	cr_assert_not_null(*slow = scheduler_find(S(), NS "|slow"));
+}
+
+/*
+ * The outbox: the points of a run that ends while another still goes
+ * wait for it, and both runs' points (and both plugin.result points) go
+ * to the sender in one MSG_POINTS per namespace once no run is left.
+ */
+Test(sched_flow, runs_ending_apart_go_to_the_sender_together)
+{
+	struct plugin	*fast, *slow;
+	char		 gate[128], pts[4096];
+	FILE		*fp;
+
+	h.w.conf.pluginflushms = 60000;
+	snprintf(gate, sizeof(gate), "%s/gate", h.dir);
+	two_plugins(&fast, &slow, gate);
+	fire(&slow->timer);
+	fire(&fast->timer);
+	ran_plugin = fast;
+	wait_state(plugin_ran, 1, "the fast run's end");
+	drain();
+	cr_assert_eq(h.peers[ROLE_SENDER].n, 0, "sent while a run still goes");
+	cr_assert_eq(S()->outbox.n, 2);
+	cr_assert(!ev_is_active(&S()->outbox.now));
+	cr_assert(ev_is_active(&S()->outbox.hold), "no bound on the wait");
+	/* the slow one ends: everything goes in that turn */
+	cr_assert_not_null(fp = fopen(gate, "w"));
+	fclose(fp);
+	wait_for(ROLE_SENDER, 2);
+	drain();
+	cr_assert_eq(h.peers[ROLE_SENDER].n, 2);
+	sender_points(0, "collect." NS, 2, pts, sizeof(pts));
+	cr_assert(strstr(pts, "PLUGIN.fast.f,") != NULL, "%s", pts);
+	cr_assert(strstr(pts, "PLUGIN.slow.s,") != NULL, "%s", pts);
+	sender_points(1, "collect.exception.monitor.loda", 2, pts, sizeof(pts));
+	cr_assert_eq(S()->st.points_sent, 4);
+	cr_assert(!ev_is_active(&S()->outbox.hold));
+	cr_assert_eq(fast->last.points, 1);
+}
+
+/* pluginflushms = 0: a run's points go when it ends, whatever else runs. */
+Test(sched_flow, pluginflushms_zero_holds_nothing)
+{
+	struct plugin	*fast, *slow;
+	char		 gate[128], pts[4096];
+	FILE		*fp;
+
+	h.w.conf.pluginflushms = 0;
+	snprintf(gate, sizeof(gate), "%s/gate", h.dir);
+	two_plugins(&fast, &slow, gate);
+	fire(&slow->timer);
+	fire(&fast->timer);
+	wait_for(ROLE_SENDER, 2);
+	cr_assert_not_null(slow->run, "the slow run is over already");
+	sender_points(0, "collect." NS, 1, pts, sizeof(pts));
+	cr_assert(strstr(pts, "PLUGIN.fast.f,") != NULL, "%s", pts);
+	cr_assert_not_null(fp = fopen(gate, "w"));
+	fclose(fp);
+	wait_for(ROLE_SENDER, 4);
+	sender_points(2, "collect." NS, 1, pts, sizeof(pts));
+	cr_assert(strstr(pts, "PLUGIN.slow.s,") != NULL, "%s", pts);
+}
+
+/* A stopping scheduler sends what it holds before it goes. */
+Test(sched_flow, cleanup_sends_what_the_outbox_holds)
+{
+	struct plugin	*fast, *slow;
+	char		 gate[128], pts[4096];
+
+	h.w.conf.pluginflushms = 60000;
+	snprintf(gate, sizeof(gate), "%s/gate", h.dir);
+	two_plugins(&fast, &slow, gate);
+	fire(&slow->timer);
+	fire(&fast->timer);
+	ran_plugin = fast;
+	wait_state(plugin_ran, 1, "the fast run's end");
+	drain();
+	cr_assert_eq(h.peers[ROLE_SENDER].n, 0);
+	/* as the worker's end does (the slow run is killed) */
+	scheduler_ops.cleanup(&h.w);
+	cr_assert_null(h.w.priv);
+	wait_for(ROLE_SENDER, 2);
+	sender_points(0, "collect." NS, 1, pts, sizeof(pts));
+	cr_assert(strstr(pts, "PLUGIN.fast.f,") != NULL, "%s", pts);
+	sender_points(1, "collect.exception.monitor.loda", 1, pts, sizeof(pts));
+}
