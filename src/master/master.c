@@ -621,6 +621,7 @@ int
 master_start(const char *conf_path, int foreground)
 {
 	struct master	*m;
+	sigset_t	 none;
 	char		 err[1024];
 	enum role	 r;
 	size_t		 i;
@@ -646,6 +647,15 @@ master_start(const char *conf_path, int foreground)
 	 */
 	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0) == -1)
 		log_warn("%s: close_range", __func__);
+	/*
+	 * The signal mask is inherited too: a launcher that blocks SIGTERM
+	 * (a script around its own work, a supervisor's thread) would leave
+	 * `agent stop`, systemd and ^C waiting on a master that never hears
+	 * them; ev_signal installs handlers, it does not undo a mask.
+	 */
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		log_warn("%s: sigprocmask", __func__);
 	/* before any child: none of them may inherit NOTIFY_SOCKET */
 	(void)notify_open(&m->notify);
 	/* SIGHUP re-reads it after we chdir("/") */

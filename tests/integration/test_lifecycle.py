@@ -104,6 +104,24 @@ class Lifecycle(AgentTest):
         wait_until(lambda: not any(proc_alive(x) for x in pids), timeout=5,
                    what="workers to exit")
 
+    def test_stops_on_sigterm_though_started_with_it_blocked(self):
+        # a launcher that blocks TERM and INT passes its mask on (as
+        # this thread does to the agent it starts); the master must
+        # still hear them
+        old = signal.pthread_sigmask(signal.SIG_BLOCK,
+                                     {signal.SIGTERM, signal.SIGINT})
+        try:
+            p = self.agent.start_fg()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self.agent.wait_serving()
+        with open(f"/proc/{p.pid}/status") as f:
+            blk = [ln for ln in f if ln.startswith("SigBlk:")][0]
+        self.assertEqual(int(blk.split()[1], 16) & (1 << (15 - 1)), 0, blk)
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0)
+
     def test_foreground_sigint(self):
         p = self.agent.start_fg()
         self.agent.wait_serving()
