@@ -960,9 +960,12 @@ plugin_ran(uint32_t runs)
 	return ran_plugin->runs >= runs;
 }
 
-/* Two plugins, "fast" and "slow" (the slow one waits for `gate`). */
+/*
+ * Two plugins run at once with `flushms` as pluginflushms: "fast", and
+ * "slow", which goes on until open_gate().
+ */
 static void
-two_plugins(struct plugin **fast, struct plugin **slow, const char *gate)
+two_runs(int64_t flushms, struct plugin **fast, struct plugin **slow)
 {
 	static const char *const gits[] = {
 		"git@git.test.com:plugins/fast.git",
@@ -970,10 +973,11 @@ two_plugins(struct plugin **fast, struct plugin **slow, const char *gate)
 	static const int64_t ivs[] = { 30, 30 };
 	char		 script[512];
 
+	h.w.conf.pluginflushms = flushms;
 	checkout("fast", "#!/bin/sh\necho '[{\"name\":\"f\",\"value\":1}]'\n");
 	snprintf(script, sizeof(script), "#!/bin/sh\n"
-	    "while [ ! -e %s ]; do sleep 0.05; done\n"
-	    "echo '[{\"name\":\"s\",\"value\":2}]'\n", gate);
+	    "while [ ! -e %s/gate ]; do sleep 0.05; done\n"
+	    "echo '[{\"name\":\"s\",\"value\":2}]'\n", h.dir);
 	checkout("slow", script);
 	send_items(gits, ivs, 2);
 	wait_for(ROLE_GITPULL, 2);
@@ -981,6 +985,30 @@ two_plugins(struct plugin **fast, struct plugin **slow, const char *gate)
 	git_answer(1, 1, "slow", 0);
 	cr_assert_not_null(*fast = scheduler_find(S(), NS "|fast"));
 	cr_assert_not_null(*slow = scheduler_find(S(), NS "|slow"));
+	fire(&(*slow)->timer);
+	fire(&(*fast)->timer);
+}
+
+/* The slow run may end. */
+static void
+open_gate(void)
+{
+	char	 gate[128];
+	FILE	*fp;
+
+	snprintf(gate, sizeof(gate), "%s/gate", h.dir);
+	cr_assert_not_null(fp = fopen(gate, "w"));
+	cr_assert_eq(fclose(fp), 0);
+}
+
+/* The fast run has ended, and nothing reached the sender. */
+static void
+fast_ended_held(struct plugin *fast)
+{
+	ran_plugin = fast;
+	wait_state(plugin_ran, 1, "the fast run's end");
+	drain();
+	cr_assert_eq(h.peers[ROLE_SENDER].n, 0, "sent while a run still goes");
 }
 
 /*
@@ -991,24 +1019,15 @@ two_plugins(struct plugin **fast, struct plugin **slow, const char *gate)
 Test(sched_flow, runs_ending_apart_go_to_the_sender_together)
 {
 	struct plugin	*fast, *slow;
-	char		 gate[128], pts[4096];
-	FILE		*fp;
+	char		 pts[4096];
 
-	h.w.conf.pluginflushms = 60000;
-	snprintf(gate, sizeof(gate), "%s/gate", h.dir);
-	two_plugins(&fast, &slow, gate);
-	fire(&slow->timer);
-	fire(&fast->timer);
-	ran_plugin = fast;
-	wait_state(plugin_ran, 1, "the fast run's end");
-	drain();
-	cr_assert_eq(h.peers[ROLE_SENDER].n, 0, "sent while a run still goes");
+	two_runs(60000, &fast, &slow);
+	fast_ended_held(fast);
 	cr_assert_eq(S()->outbox.n, 2);
 	cr_assert(!ev_is_active(&S()->outbox.now));
 	cr_assert(ev_is_active(&S()->outbox.hold), "no bound on the wait");
 	/* the slow one ends: everything goes in that turn */
-	cr_assert_not_null(fp = fopen(gate, "w"));
-	fclose(fp);
+	open_gate();
 	wait_for(ROLE_SENDER, 2);
 	drain();
 	cr_assert_eq(h.peers[ROLE_SENDER].n, 2);
@@ -1025,20 +1044,14 @@ Test(sched_flow, runs_ending_apart_go_to_the_sender_together)
 Test(sched_flow, pluginflushms_zero_holds_nothing)
 {
 	struct plugin	*fast, *slow;
-	char		 gate[128], pts[4096];
-	FILE		*fp;
+	char		 pts[4096];
 
-	h.w.conf.pluginflushms = 0;
-	snprintf(gate, sizeof(gate), "%s/gate", h.dir);
-	two_plugins(&fast, &slow, gate);
-	fire(&slow->timer);
-	fire(&fast->timer);
+	two_runs(0, &fast, &slow);
 	wait_for(ROLE_SENDER, 2);
 	cr_assert_not_null(slow->run, "the slow run is over already");
 	sender_points(0, "collect." NS, 1, pts, sizeof(pts));
 	cr_assert(strstr(pts, "PLUGIN.fast.f,") != NULL, "%s", pts);
-	cr_assert_not_null(fp = fopen(gate, "w"));
-	fclose(fp);
+	open_gate();
 	wait_for(ROLE_SENDER, 4);
 	sender_points(2, "collect." NS, 1, pts, sizeof(pts));
 	cr_assert(strstr(pts, "PLUGIN.slow.s,") != NULL, "%s", pts);
@@ -1048,17 +1061,10 @@ Test(sched_flow, pluginflushms_zero_holds_nothing)
 Test(sched_flow, cleanup_sends_what_the_outbox_holds)
 {
 	struct plugin	*fast, *slow;
-	char		 gate[128], pts[4096];
+	char		 pts[4096];
 
-	h.w.conf.pluginflushms = 60000;
-	snprintf(gate, sizeof(gate), "%s/gate", h.dir);
-	two_plugins(&fast, &slow, gate);
-	fire(&slow->timer);
-	fire(&fast->timer);
-	ran_plugin = fast;
-	wait_state(plugin_ran, 1, "the fast run's end");
-	drain();
-	cr_assert_eq(h.peers[ROLE_SENDER].n, 0);
+	two_runs(60000, &fast, &slow);
+	fast_ended_held(fast);
 	/* as the worker's end does (the slow run is killed) */
 	scheduler_ops.cleanup(&h.w);
 	cr_assert_null(h.w.priv);

@@ -307,10 +307,8 @@ run_done(const struct run_result *res, void *arg)
 	}
 	if (reqid != 0)
 		scheduler_answer_run(p, reqid, res->pid != 0 ? res : NULL);
-	if (s->stopping && scheduler_runner_active(s->runner) == 0) {
-		scheduler_outbox_send(s);
+	if (s->stopping && scheduler_runner_active(s->runner) == 0)
 		worker_exit(s->w, 0);
-	}
 	scheduler_plugin_release(p);
 }
 
@@ -734,7 +732,6 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	log_warnx("%s: stopping with %zu plugin runs not reaped", __func__,
 	    scheduler_runner_active(s->runner));
-	scheduler_outbox_send(s);
 	worker_exit(s->w, 0);
 }
 
@@ -761,7 +758,6 @@ sched_shutdown(struct worker *w)
 	}
 	sched_push_stats(s);
 	if (scheduler_runner_active(s->runner) == 0) {
-		scheduler_outbox_send(s);
 		worker_exit(w, 0);
 		return;
 	}
@@ -782,7 +778,11 @@ sched_cleanup(struct worker *w)
 
 	if (s == NULL)
 		return;
-	/* what runs that ended left, before their points are gone */
+	/*
+	 * What runs that ended left: every way out of the loop ends here,
+	 * and the worker flushes its edges after (worker_main(),
+	 * worker_host_free()).
+	 */
 	scheduler_outbox_send(s);
 	scheduler_outbox_free(s);
 	/* kills and reaps what is left, without callbacks */

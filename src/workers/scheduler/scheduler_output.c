@@ -85,18 +85,6 @@ out:
 	return rv;
 }
 
-/* Encoded points to the sender, by the outbox; returns how many went. */
-static size_t
-sched_publish(struct sched *s, const char *ns, const struct buf *pts,
-    size_t npoints)
-{
-	enum out_format	 fmt;
-
-	if (encode_format_parse(s->w->conf.format, &fmt) == -1)
-		fmt = FORMAT_JSON;
-	return scheduler_outbox_add(s, ns, fmt, pts, npoints);
-}
-
 int
 scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
     int ok)
@@ -130,7 +118,8 @@ scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
 			log_debug("plugin %s: %zu points, no sec ns for %s",
 			    p->key, pr.npoints, p->item.ns);
 		else
-			l->points = sched_publish(s, t.ns, &pts, pr.npoints);
+			l->points = scheduler_outbox_add(s, t.ns, fmt, &pts,
+			    pr.npoints);
 	}
 	l->ok = ok;
 
@@ -140,7 +129,7 @@ scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
 	    s->host, now, fmt, &pts, err, sizeof(err)) == -1)
 		log_warnx("%s: plugin %s: %s", __func__, p->key, err);
 	else
-		(void)sched_publish(s, EXCEPTION_NS, &pts, 1);
+		(void)scheduler_outbox_add(s, EXCEPTION_NS, fmt, &pts, 1);
 	buf_free(&pts);
 	return ok;
 }
@@ -161,6 +150,6 @@ scheduler_output_publish_untrusted(struct plugin *p)
 	    sizeof(err)) == -1)
 		log_warnx("%s: plugin %s: %s", __func__, p->key, err);
 	else
-		(void)sched_publish(s, EXCEPTION_NS, &pts, 1);
+		(void)scheduler_outbox_add(s, EXCEPTION_NS, fmt, &pts, 1);
 	buf_free(&pts);
 }
