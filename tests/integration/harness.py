@@ -33,8 +33,52 @@ DEFAULT_SERVERS = '"127.0.0.1:4151"'
 ROLES = ["front", "fetcher", "gitpull", "scheduler", "sender", "collector"]
 
 
+# Ports for agents and peers come from below the kernel's ephemeral range,
+# in a window of their own per test process (run.py --jobs sets
+# AGENT_TEST_SLOT).  A port the kernel hands out for bind(0) or as a
+# client's source port can be taken again by anyone between our close and
+# the agent's bind: CI saw "cannot listen ... Address already in use" that
+# way.  Within the window only this process picks, and the probe below
+# (no SO_REUSEADDR) also skips a port still in TIME_WAIT.
+PORT_WINDOW = 2000
+PORT_BASE = 16000
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _port_candidates():
+    slot = int(os.environ.get("AGENT_TEST_SLOT", "0"))
+    lo = PORT_BASE + slot * PORT_WINDOW
+    if lo + PORT_WINDOW > _ephemeral_low():
+        return None     # no room below the ephemeral range: bind(0)
+    return itertools.cycle(range(lo, lo + PORT_WINDOW))
+
+
+_PORTS = _port_candidates()
+
+
+def _port_is_free(fam, host, port):
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(host="127.0.0.1"):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if _PORTS is not None:
+        for _ in range(PORT_WINDOW):
+            port = next(_PORTS)
+            if _port_is_free(fam, host, port):
+                return port
     with socket.socket(fam, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]

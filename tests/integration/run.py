@@ -66,7 +66,7 @@ def run_parallel(args):
                    if f.startswith("test_") and f.endswith(".py")),
                   key=lambda m: (-WEIGHT.get(m, 0), m))
     total = {"run": 0, "failed": 0, "skipped": []}
-    running = {}        # Popen -> (module, output file)
+    running = {}        # Popen -> (module, output file, port slot)
     base = [sys.executable, os.path.abspath(__file__), "--agent",
             args.agent, "--summary"]
     for p in args.pattern or []:
@@ -75,16 +75,21 @@ def run_parallel(args):
         while mods and len(running) < args.jobs:
             mod = mods.pop(0)
             out = open(os.path.join(args.logdir, f"{mod}.log"), "w+")
+            # each running module picks its ports in a window of its own
+            slot = min(set(range(args.jobs)) -
+                       {v[2] for v in running.values()})
+            env = dict(os.environ, AGENT_TEST_SLOT=str(slot))
             running[subprocess.Popen(base + ["--module", mod],
                                      stdout=out, stderr=subprocess.STDOUT,
-                                     cwd=os.getcwd())] = (mod, out)
+                                     cwd=os.getcwd(), env=env)] = \
+                (mod, out, slot)
         pid, status = os.wait()
         done = [p for p in running if p.pid == pid]
         if not done:
             continue        # not ours (a test's stray child)
         proc = done[0]
         proc.returncode = os.waitstatus_to_exitcode(status)
-        mod, out = running.pop(proc)
+        mod, out, _ = running.pop(proc)
         out.seek(0)
         text = out.read()
         out.close()
