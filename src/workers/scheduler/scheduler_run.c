@@ -459,10 +459,16 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	r->res.outmax = s->outmax;
 	r->res.timeout = s->timeout;
 	buf_init(&r->out);
-	ev_io_init(&r->out_w, out_cb, r->outfd, EV_READ);
+	/*
+	 * EV_WRITE too, though a read end is never writable: the end of a
+	 * plugin is EPOLLHUP, which libev reports as both, and a watcher
+	 * that wanted only EV_READ costs an epoll_ctl to narrow the mask
+	 * back before the EOF is read.  The callbacks only read.
+	 */
+	ev_io_init(&r->out_w, out_cb, r->outfd, EV_READ | EV_WRITE);
 	r->out_w.data = r;
 	ev_io_start(rn->loop, &r->out_w);
-	ev_io_init(&r->err_w, err_cb, r->errfd, EV_READ);
+	ev_io_init(&r->err_w, err_cb, r->errfd, EV_READ | EV_WRITE);
 	r->err_w.data = r;
 	ev_io_start(rn->loop, &r->err_w);
 	ev_timer_init(&r->timer, timer_cb, s->timeout, 0.);
