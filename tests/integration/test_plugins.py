@@ -543,6 +543,26 @@ class Runs(PluginTest):
         # both went once the first point had waited; 2 s apart before
         self.assertLess(apart, 1.0, (pts[0].time, res[0].time))
 
+    def test_plugin_points_do_not_wait_flushms_again(self):
+        # the scheduler's outbox held them (pluginflushms): the sender
+        # publishes them at once, not flushms after they reach it; the
+        # front's points wait flushms as before
+        self.agent.values["output_extra"] = "\tflushms = 6000\n"
+        self.start_with(f"{NS}|metrics")
+        t0 = time.time()
+        self.run_plugin_ok(NS, "metrics")
+        pts = self.nsqd.wait_for_messages(1, "collect." + NS, timeout=20)
+        self.assertLess(pts[0].time - t0, 3.0)
+        t0 = time.time()
+        code, body = self.agent.http(
+            f"/post?ns={NS}", method="POST",
+            data=json.dumps([{"name": "pushed", "value": 1}]))
+        self.assertEqual(code, 200, body)
+        topic = "collect." + NS
+        self.assertTrue(wait_until(lambda: self.nsqd.message_count(topic)
+                                   >= 2, 20))
+        self.assertGreater(self.nsqd.messages(topic)[-1].time - t0, 5.0)
+
     def test_runs_ending_apart_reach_the_output_together(self):
         # the points of a run that ends while another still goes wait
         # for it in the scheduler's outbox (pluginflushms at most): both

@@ -13,6 +13,7 @@ import signal
 import struct
 import subprocess
 import threading
+import time
 import urllib.parse
 
 from gitrepos import PluginRepos
@@ -340,6 +341,22 @@ class Spool(NsqTest):
         d.set_fault("ok")
         self.start_ok()
         self.assert_arrived([d], sent, timeout=30)
+
+    def test_a_write_long_after_the_last_sync_is_synced_at_once(self):
+        # three quarters of spoolsync since the last sync (here: none
+        # yet): the turn that wrote syncs, no timer spoolsync later; a
+        # write right after it waits for the timer
+        d = self.double()
+        self.setup_agent(d, "\tspoolsync = 8000\n")
+        self.post_ok(make_points(0, 10, name="sp.s"))
+        # (the new segment's directory is synced with it: 2 counted)
+        st = self.wait_stats(lambda s: s.get("spool_syncs", 0) >= 1,
+                             "a sync", timeout=5)
+        synced = st["spool_syncs"]
+        self.post_ok(make_points(10, 10, name="sp.s"))
+        self.wait_stats(lambda s: s.get("accepted") == 20, "20 accepted")
+        time.sleep(1.5)
+        self.assertEqual(self.stats()["spool_syncs"], synced)
 
     def test_spoolsync_zero_answers_after_the_sync(self):
         d = self.double()

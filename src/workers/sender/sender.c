@@ -35,6 +35,7 @@
 #include "status.h"
 
 #define STOP_FLUSH_TIME		5.0	/* seconds to empty the buffer */
+#define SENDER_SYNC_EARLY	0.75	/* of spoolsync: a turn syncs now */
 
 static const struct sink_ops *
 sink_for(const struct agent_conf *c)
@@ -132,6 +133,8 @@ sync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct sender	*s = t->data;
 	char		 err[256];
 
+	ev_timer_stop(loop, t);
+	s->synced_at = ev_now(loop);
 	if (s->spool != NULL && sender_spool_dirty(s->spool) &&
 	    sender_spool_sync(s->spool, err, sizeof(err)) == -1)
 		sender_spool_warn(s, "sync", err);
@@ -139,22 +142,32 @@ sync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /*
  * After a turn of the loop: the mark to its file if it moved on, and
- * when the turn left the spool dirty, a sync at most spoolsync ms later.  One-shot, not periodic, so that an idle sender
- * (nothing written) is never woken for it.
+ * when the turn left the spool dirty, its sync: now if the last one was
+ * SENDER_SYNC_EARLY of spoolsync ago or more, else by a timer spoolsync
+ * after the last one.  So a write waits spoolsync at most, a sender busy
+ * once a second syncs in the turn its work makes anyway instead of
+ * waking again for a timer a moment later, and a busy one syncs once per
+ * SENDER_SYNC_EARLY of spoolsync at most.  Nothing runs on a clock: an
+ * idle sender (nothing written) is never woken for it.
  */
 static void
 sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	struct sender	*s = p->data;
-	int64_t		 ms = s->w->conf.spoolsync;
+	double		 every = (double)s->w->conf.spoolsync / 1000.0, since;
 
 	/* the mark moved on in this turn: once for all its requests */
 	if (s->spool != NULL)
 		sender_spool_write_mark(s->spool);
-	if (ms <= 0 || ev_is_active(&s->sync_timer) || s->spool == NULL ||
+	if (every <= 0 || ev_is_active(&s->sync_timer) || s->spool == NULL ||
 	    !sender_spool_dirty(s->spool))
 		return;
-	ev_timer_set(&s->sync_timer, (double)ms / 1000.0, 0.);
+	since = ev_now(loop) - s->synced_at;
+	if (since >= every * SENDER_SYNC_EARLY) {
+		sync_cb(loop, &s->sync_timer, 0);
+		return;
+	}
+	ev_timer_set(&s->sync_timer, every - since, 0.);
 	ev_timer_start(loop, &s->sync_timer);
 }
 
@@ -200,7 +213,9 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 			    __func__, proto_role_name(from),
 			    m.origin == ORIGIN_PUSHED ? "pushed" : "scheduled",
 			    origin == ORIGIN_PUSHED ? "pushed" : "scheduled");
-		v = sender_take(s, &m, origin, &spooled, why, sizeof(why));
+		/* the scheduler's outbox held them (pluginflushms) */
+		v = sender_take(s, &m, origin, from == ROLE_SCHEDULER &&
+		    w->conf.pluginflushms > 0, &spooled, why, sizeof(why));
 	}
 	if (v == POINTS_ACCEPTED)
 		why[0] = '\0';

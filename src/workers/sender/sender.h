@@ -85,7 +85,8 @@ struct batch {
 	size_t			 off;		/* bytes already published */
 	uint32_t		 npoints;
 	uint32_t		 done;		/* points already published */
-	ev_tstamp		 arrived;	/* taken in; 0: read back */
+	ev_tstamp		 arrived;	/* taken in; 0: read back or
+						 * due at once */
 	struct spool_seg	*seg;		/* its record's; NULL: memory
 						 * only */
 	uint64_t		 seq;		/* its record's */
@@ -196,6 +197,7 @@ struct sender {
 	char			 spool_error[256];
 	ev_tstamp		 spool_warned;	/* last write error logged */
 	ev_timer		 sync_timer;	/* spoolsync > 0: one-shot */
+	ev_tstamp		 synced_at;	/* the last sync of either */
 	ev_prepare		 sync_arm;	/* arms it when dirty */
 	/*
 	 * spoolsync = 0: the answers to /post wait here for the next sync,
@@ -254,9 +256,12 @@ void	 sender_sink_limits(struct sender *, const char *server,
 /* sender_buffer.c */
 void	 sender_batch_free(struct sender *, struct batch *);
 /* Take a producer's points in (origin from the edge they came on).
- * *spooled is set when they were written to the spool. */
+ * `batched`: the producer held them already (the scheduler's outbox):
+ * they are due at once, not after flushms.  *spooled is set when they
+ * were written to the spool. */
 enum points_verdict sender_take(struct sender *, const struct points_msg *,
-	    enum points_origin, int *spooled, char *why, size_t whylen);
+	    enum points_origin, int batched, int *spooled, char *why,
+	    size_t whylen);
 /* The first `n` points of the buffer are published: let them go. */
 void	 sender_consume(struct sender *, uint32_t n);
 /* Fill the window from the spool, oldest first. */

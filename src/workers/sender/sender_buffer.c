@@ -266,7 +266,8 @@ sender_spool_warn(struct sender *s, const char *what, const char *err)
 /* Into the spool; memory holds it too when it may. */
 static enum points_verdict
 spool_take(struct sender *s, const struct points_msg *m,
-    enum points_origin origin, int *spooled, char *why, size_t whylen)
+    enum points_origin origin, ev_tstamp arrived, int *spooled, char *why,
+    size_t whylen)
 {
 	struct spool_seg	*held;
 	struct batch		*b = NULL;
@@ -290,7 +291,7 @@ spool_take(struct sender *s, const struct points_msg *m,
 	/* made first: once held, a record is never read back */
 	if (window_room(s, m->npoints, m->len) && (b = batch_new(m->fmt,
 	    origin, m->topic, m->data, m->len, m->npoints)) != NULL)
-		b->arrived = ev_now(s->w->loop);
+		b->arrived = arrived;
 	if (sender_spool_append(s->spool, lane, m, b != NULL, &held, err,
 	    sizeof(err)) == -1) {
 		sender_spool_warn(s, "write", err);
@@ -328,9 +329,11 @@ spool_take(struct sender *s, const struct points_msg *m,
 
 enum points_verdict
 sender_take(struct sender *s, const struct points_msg *m,
-    enum points_origin origin, int *spooled, char *why, size_t whylen)
+    enum points_origin origin, int batched, int *spooled, char *why,
+    size_t whylen)
 {
 	struct batch	*b;
+	ev_tstamp	 arrived = batched ? 0 : ev_now(s->w->loop);
 
 	*spooled = 0;
 	/* refused now, not dropped after a 200: no message could hold it */
@@ -351,7 +354,8 @@ sender_take(struct sender *s, const struct points_msg *m,
 		return POINTS_REJECTED;
 	}
 	if (s->spool != NULL)
-		return spool_take(s, m, origin, spooled, why, whylen);
+		return spool_take(s, m, origin, arrived, spooled, why,
+		    whylen);
 	if (!window_room(s, m->npoints, m->len) &&
 	    (origin == ORIGIN_PUSHED || make_room(s, m->npoints,
 	    m->len) == -1)) {
@@ -366,7 +370,7 @@ sender_take(struct sender *s, const struct points_msg *m,
 		s->st.refused_full += m->npoints;
 		return POINTS_FULL;
 	}
-	b->arrived = ev_now(s->w->loop);
+	b->arrived = arrived;
 	batch_append(s, b);
 	s->st.accepted += m->npoints;
 	sender_kick(s);
