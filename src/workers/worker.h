@@ -18,7 +18,10 @@
 #define WORKER_SETUP_TIMEOUT	30.0	/* seconds to receive SETUP_END */
 #define WORKER_EXIT_CONFIG	2	/* config we cannot apply */
 #define WORKER_QUIET_SIGNALS	4	/* caught and dropped (worker.c) */
-#define WORKER_STATS_EVERY	1.0	/* s between MSG_STATS, at least */
+#define WORKER_STATS_EVERY	1.0	/* s between MSG_STATS, about */
+/* A turn this far into the pace calls; the timer waits this long. */
+#define WORKER_STATS_EARLY	0.75	/* of the pace */
+#define WORKER_STATS_LATE	1.25	/* of the pace */
 
 struct worker;
 
@@ -45,7 +48,7 @@ struct worker_ops {
 	void		(*cleanup)(struct worker *);
 	/*
 	 * Push the role's counters (worker_push_stats*()).  Called after a
-	 * turn of the loop, at most once per WORKER_STATS_EVERY; what did
+	 * turn of the loop, about once per WORKER_STATS_EVERY; what did
 	 * not change since the last push is not sent (worker_stats.c).
 	 * NULL: the role has none.
 	 */
@@ -128,9 +131,11 @@ int	 worker_push_stats_all(struct worker *, const struct stat_kv *,
 	    const char *note, const struct metric_set *);
 /*
  * ops->stats after every turn of the loop that found it due: at once when
- * the last call was WORKER_STATS_EVERY ago or more, else once that much
- * has passed.  Nothing runs on a clock, so an idle worker is not woken
- * for its counters.  Started once the role has started.
+ * the last call was WORKER_STATS_EARLY of the pace (WORKER_STATS_EVERY
+ * or ops->stats_every) ago or more, else by a timer WORKER_STATS_LATE of
+ * it after the last call, unless a turn comes first.  Nothing runs on a
+ * clock, so an idle worker is not woken for its counters.  Started once
+ * the role has started.
  */
 void	 worker_stats_start(struct worker *);
 /* ops->stats now, if it ran at all (before exiting); stop the pacing. */

@@ -9,10 +9,19 @@
  * happened, and something happening is a turn of the loop: an
  * ev_prepare, which libev runs before it blocks again, has the role push
  * its counters (ops->stats), and worker_push_stats_all() sends them only
- * when the payload differs from the last one sent.  At most one call per
- * WORKER_STATS_EVERY (or the role's ops->stats_every): a turn within
- * that time arms a one-shot timer for the rest of it, whose own turn of
- * the loop makes the call.
+ * when the payload differs from the last one sent.  About one call per
+ * WORKER_STATS_EVERY (or the role's ops->stats_every), the pace:
+ *
+ * - a turn WORKER_STATS_EARLY of the pace or more after the last call
+ *   makes the call;
+ * - an earlier one arms a one-shot timer for WORKER_STATS_LATE of the
+ *   pace after the last call, whose own turn makes it, if no turn did.
+ *
+ * Why the slack both ways: a worker busy once a second (the sender with
+ * plugins) would otherwise wake a second time every second for the
+ * timer, at a fixed distance from its work.  With it, the calls drift
+ * into the turns the work makes anyway, and the timer fires only when
+ * work stops.  A change waits WORKER_STATS_LATE of the pace at most.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,18 +42,20 @@ static void
 stats_check_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	struct worker	*w = p->data;
-	double		 wait;
+	double		 pace, since;
 
 	if (w->ctl == NULL)
 		return;
-	wait = w->stats_at + (w->ops->stats_every > 0 ?
-	    w->ops->stats_every : WORKER_STATS_EVERY) - ev_now(loop);
-	if (!w->stats_called || wait <= 0) {
+	pace = w->ops->stats_every > 0 ? w->ops->stats_every :
+	    WORKER_STATS_EVERY;
+	since = ev_now(loop) - w->stats_at;
+	if (!w->stats_called || since >= pace * WORKER_STATS_EARLY) {
 		stats_call(w);
 		return;
 	}
 	if (!ev_is_active(&w->stats_timer)) {
-		ev_timer_set(&w->stats_timer, wait, 0.);
+		ev_timer_set(&w->stats_timer, pace * WORKER_STATS_LATE - since,
+		    0.);
 		ev_timer_start(loop, &w->stats_timer);
 	}
 }

@@ -260,12 +260,53 @@ Test(worker_stats, a_role_may_pace_itself_slower)
 	h_settle(&h);
 	cr_assert_eq(h.nstats, 1, "sent within the role's pace");
 	cr_assert(ev_is_active(&h.w.stats_timer));
-	/* due in the role's pace, not in WORKER_STATS_EVERY */
+	/* due in the role's pace, not in WORKER_STATS_EVERY, and late */
 	cr_assert_gt(ev_timer_remaining(h.loop, &h.w.stats_timer),
-	    WORKER_STATS_EVERY + 1.0);
+	    slow_ops.stats_every);
 	worker_stats_flush(&h.w);
 	h_settle(&h);
 	cr_assert_eq(h.nstats, 2);
 	cr_assert_eq(stat_of(&h, "runs"), 3);
+	h_free(&h);
+}
+
+static const struct worker_ops quick_ops = {
+	.role = ROLE_SENDER,
+	.stats = fake_stats,
+	.stats_every = 0.4,
+};
+
+/*
+ * A turn three quarters into the pace calls at once: a worker busy once
+ * a pace is not woken a second time for a timer a little later.
+ */
+Test(worker_stats, a_turn_late_in_the_pace_calls_at_once)
+{
+	struct h	 h;
+
+	h_init(&h);
+	h.w.ops = &quick_ops;
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1);
+	/* early in the pace: held, for longer than the pace */
+	counter = 4;
+	ev_run(h.loop, EVRUN_NOWAIT);
+	if (ev_now(h.loop) - h.w.stats_at < 0.2) {
+		cr_assert_eq(h.nstats, 1, "sent early in the pace");
+		cr_assert(ev_is_active(&h.w.stats_timer));
+		/* 1.25 of the pace after the last call, not the pace */
+		cr_assert_gt(ev_timer_remaining(h.loop, &h.w.stats_timer),
+		    0.45 - (ev_now(h.loop) - h.w.stats_at));
+	}
+	cr_assert(h_wait_stats(&h, 2), "the change never came");
+	/* a turn 0.32 s on (of 0.4) makes the call, no timer needed */
+	usleep(320 * 1000);
+	counter = 5;
+	ev_now_update(h.loop);
+	ev_run(h.loop, EVRUN_NOWAIT);
+	cr_assert_eq(calls, 3, "a turn late in the pace waited for a timer");
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 3);
+	cr_assert_eq(stat_of(&h, "runs"), 5);
 	h_free(&h);
 }
