@@ -247,15 +247,28 @@ static const struct worker_ops slow_ops = {
 	.stats_every = 30.0,
 };
 
+static const struct worker_ops quick_ops = {
+	.role = ROLE_SENDER,
+	.stats = fake_stats,
+	.stats_every = 0.4,
+};
+
+/* A worker of a role with its own pace, its first counters sent. */
+static void
+h_init_paced(struct h *h, const struct worker_ops *ops)
+{
+	h_init(h);
+	h->w.ops = ops;
+	h_settle(h);
+	cr_assert_eq(h->nstats, 1, "the first counters go at once");
+}
+
 /* A role's own pace: a change within it waits for the rest of it. */
 Test(worker_stats, a_role_may_pace_itself_slower)
 {
 	struct h	 h;
 
-	h_init(&h);
-	h.w.ops = &slow_ops;
-	h_settle(&h);
-	cr_assert_eq(h.nstats, 1, "the first counters go at once");
+	h_init_paced(&h, &slow_ops);
 	counter = 3;
 	h_settle(&h);
 	cr_assert_eq(h.nstats, 1, "sent within the role's pace");
@@ -270,12 +283,6 @@ Test(worker_stats, a_role_may_pace_itself_slower)
 	h_free(&h);
 }
 
-static const struct worker_ops quick_ops = {
-	.role = ROLE_SENDER,
-	.stats = fake_stats,
-	.stats_every = 0.4,
-};
-
 /*
  * A turn three quarters into the pace calls at once: a worker busy once
  * a pace is not woken a second time for a timer a little later.
@@ -284,10 +291,7 @@ Test(worker_stats, a_turn_late_in_the_pace_calls_at_once)
 {
 	struct h	 h;
 
-	h_init(&h);
-	h.w.ops = &quick_ops;
-	h_settle(&h);
-	cr_assert_eq(h.nstats, 1);
+	h_init_paced(&h, &quick_ops);
 	/* early in the pace: held, for longer than the pace */
 	counter = 4;
 	ev_run(h.loop, EVRUN_NOWAIT);
