@@ -547,12 +547,12 @@ class Runs(PluginTest):
         # the scheduler's outbox held them (pluginflushms): the sender
         # publishes them at once, not flushms after they reach it; the
         # front's points wait flushms as before
-        self.agent.values["output_extra"] = "\tflushms = 6000\n"
+        self.agent.values["output_extra"] = "\tflushms = 3000\n"
         self.start_with(f"{NS}|metrics")
         t0 = time.time()
         self.run_plugin_ok(NS, "metrics")
         pts = self.nsqd.wait_for_messages(1, "collect." + NS, timeout=20)
-        self.assertLess(pts[0].time - t0, 3.0)
+        self.assertLess(pts[0].time - t0, 2.0)
         t0 = time.time()
         code, body = self.agent.http(
             f"/post?ns={NS}", method="POST",
@@ -561,7 +561,7 @@ class Runs(PluginTest):
         topic = "collect." + NS
         self.assertTrue(wait_until(lambda: self.nsqd.message_count(topic)
                                    >= 2, 20))
-        self.assertGreater(self.nsqd.messages(topic)[-1].time - t0, 5.0)
+        self.assertGreater(self.nsqd.messages(topic)[-1].time - t0, 2.5)
 
     def test_runs_ending_apart_reach_the_output_together(self):
         # the points of a run that ends while another still goes wait
