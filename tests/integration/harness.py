@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -57,7 +58,11 @@ def _port_candidates():
     lo = PORT_BASE + slot * PORT_WINDOW
     if lo + PORT_WINDOW > _ephemeral_low():
         return None     # no room below the ephemeral range: bind(0)
-    return itertools.cycle(range(lo, lo + PORT_WINDOW))
+    # from a random place in it: two runs of the suite at once (by hand)
+    # then rarely walk the same ports in step
+    first = random.randrange(PORT_WINDOW)
+    return itertools.cycle([lo + (first + i) % PORT_WINDOW
+                            for i in range(PORT_WINDOW)])
 
 
 _PORTS = _port_candidates()
