@@ -961,11 +961,11 @@ plugin_ran(uint32_t runs)
 }
 
 /*
- * Two plugins run at once with `flushms` as pluginflushms: "fast", and
- * "slow", which goes on until open_gate().
+ * Two plugins with `flushms` as pluginflushms, checked out, not run yet:
+ * "fast", and "slow", which goes on until open_gate().
  */
 static void
-two_runs(int64_t flushms, struct plugin **fast, struct plugin **slow)
+two_plugins(int64_t flushms, struct plugin **fast, struct plugin **slow)
 {
 	static const char *const gits[] = {
 		"git@git.test.com:plugins/fast.git",
@@ -985,6 +985,14 @@ two_runs(int64_t flushms, struct plugin **fast, struct plugin **slow)
 	git_answer(1, 1, "slow", 0);
 	cr_assert_not_null(*fast = scheduler_find(S(), NS "|fast"));
 	cr_assert_not_null(*slow = scheduler_find(S(), NS "|slow"));
+}
+
+/* The same, both due: the slow one first, the fast one SCHED_START_GAP
+ * after it (the slow one still goes). */
+static void
+two_runs(int64_t flushms, struct plugin **fast, struct plugin **slow)
+{
+	two_plugins(flushms, fast, slow);
 	fire(&(*slow)->timer);
 	fire(&(*fast)->timer);
 }
@@ -1072,4 +1080,85 @@ Test(sched_flow, cleanup_sends_what_the_outbox_holds)
 	sender_points(0, "collect." NS, 1, pts, sizeof(pts));
 	cr_assert(strstr(pts, "PLUGIN.fast.f,") != NULL, "%s", pts);
 	sender_points(1, "collect.exception.monitor.loda", 1, pts, sizeof(pts));
+}
+
+static struct plugin	*started_plugin;
+
+static int
+plugin_started(uint32_t unused)
+{
+	return started_plugin->run != NULL;
+}
+
+/*
+ * Runs due together start one after another: the second once the first
+ * has ended (the gap, 30 s here, never passes), and the first run's
+ * points wait for the second in the outbox, though no run went on
+ * between them.
+ */
+Test(sched_flow, runs_due_together_start_one_after_another)
+{
+	struct plugin	*fast, *slow;
+	char		 pts[4096];
+
+	two_plugins(60000, &fast, &slow);
+	S()->starts.gap_s = 30.;
+	fire(&fast->timer);
+	fire(&slow->timer);
+	cr_assert_not_null(fast->run);
+	cr_assert_null(slow->run, "started beside the one before it");
+	cr_assert_eq(slow->due, 1);
+	ran_plugin = fast;
+	wait_state(plugin_ran, 1, "the fast run's end");
+	started_plugin = slow;
+	wait_state(plugin_started, 0, "the slow run's start");
+	cr_assert(ev_is_active(&S()->starts.gap), "the gap is the slow run's");
+	drain();
+	cr_assert_eq(h.peers[ROLE_SENDER].n, 0, "sent with a start due");
+	open_gate();
+	wait_for(ROLE_SENDER, 2);
+	sender_points(0, "collect." NS, 2, pts, sizeof(pts));
+	cr_assert(!ev_is_active(&S()->starts.gap));
+}
+
+/* A run that still goes holds the next start SCHED_START_GAP at most. */
+Test(sched_flow, a_slow_run_holds_the_next_start_for_the_gap_only)
+{
+	struct plugin	*fast, *slow;
+
+	two_plugins(60000, &fast, &slow);
+	fire(&slow->timer);
+	fire(&fast->timer);
+	cr_assert_not_null(slow->run);
+	cr_assert_null(fast->run);
+	/* a tick while it waits to start is no second start */
+	fire(&fast->timer);
+	cr_assert_eq(fast->skipped, 0);
+	ran_plugin = fast;
+	wait_state(plugin_ran, 1, "the fast run, the gap after the slow one");
+	cr_assert_not_null(slow->run, "the slow one ended first");
+	cr_assert_eq(fast->runs, 1);
+	open_gate();
+	ran_plugin = slow;
+	wait_state(plugin_ran, 1, "the slow run's end");
+}
+
+/* What waits to start when the scheduler stops never starts. */
+Test(sched_flow, shutdown_drops_the_starts_due)
+{
+	struct plugin	*fast, *slow;
+
+	two_plugins(60000, &fast, &slow);
+	S()->starts.gap_s = 30.;
+	fire(&slow->timer);
+	fire(&fast->timer);
+	cr_assert_eq(fast->due, 1);
+	scheduler_ops.shutdown(&h.w);
+	cr_assert_eq(fast->due, 0);
+	cr_assert(TAILQ_EMPTY(&S()->starts.due));
+	cr_assert(!ev_is_active(&S()->starts.gap));
+	open_gate();
+	ran_plugin = slow;
+	wait_state(plugin_ran, 1, "the slow run's end");
+	cr_assert_eq(fast->runs, 0);
 }

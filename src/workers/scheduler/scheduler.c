@@ -197,6 +197,7 @@ scheduler_plugin_release(struct plugin *p)
 	if (!p->gone || p->run != NULL || scheduler_plugin_waits_git(p))
 		return;
 	ev_timer_stop(s->w->loop, &p->timer);
+	scheduler_starts_forget(p);
 	TAILQ_REMOVE(&s->plugins, p, entry);
 	item_free(&p->item);
 	free(p);
@@ -257,6 +258,7 @@ run_done(const struct run_result *res, void *arg)
 
 	p->run = NULL;
 	p->run_reqid = 0;
+	scheduler_starts_ended(p);
 	memset(l, 0, sizeof(*l));
 	l->at = p->run_at;
 	l->kind = p->run_kind;
@@ -393,7 +395,7 @@ plugin_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct plugin	*p = t->data;
 	struct sched	*s = p->s;
 
-	if (s->stopping || !p->enabled)
+	if (s->stopping || !p->enabled || p->due)
 		return;
 	if (p->run != NULL) {
 		p->skipped++;
@@ -403,8 +405,7 @@ plugin_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    (long long)(time(NULL) - p->run_at));
 		return;
 	}
-	scheduler_run(p, RUN_REGULAR, &p->item.params,
-	    scheduler_timeout(p->item.interval), 0);
+	scheduler_starts_add(p);
 }
 
 /* ---- items ---- */
@@ -637,6 +638,7 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	TAILQ_INIT(&s->plugins);
 	TAILQ_INIT(&s->gitwaits);
 	scheduler_outbox_init(s);
+	scheduler_starts_init(s);
 	if ((s->runner = scheduler_runner_new(w->loop)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -749,6 +751,7 @@ sched_shutdown(struct worker *w)
 	s->stopping = 1;
 	TAILQ_FOREACH(p, &s->plugins, entry)
 		ev_timer_stop(w->loop, &p->timer);
+	scheduler_starts_clear(s);
 	ev_timer_stop(w->loop, &s->sweep);
 	while ((gw = TAILQ_FIRST(&s->gitwaits)) != NULL) {
 		if (gw->why != GIT_FOR_ITEMS)
@@ -785,6 +788,7 @@ sched_cleanup(struct worker *w)
 	 */
 	scheduler_outbox_send(s);
 	scheduler_outbox_free(s);
+	scheduler_starts_clear(s);
 	/* kills and reaps what is left, without callbacks */
 	scheduler_runner_free(s->runner);
 	while ((gw = TAILQ_FIRST(&s->gitwaits)) != NULL)

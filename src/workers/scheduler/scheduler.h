@@ -33,6 +33,7 @@
 #define SCHED_RUN_TIMEOUT_MAX	300	/* and the most it may ask */
 #define SCHED_ERROR_MAX		512
 #define SCHED_STDERR_KEPT	1024	/* bytes of the last stderr listed */
+#define SCHED_START_GAP		0.05	/* s a start waits for the one before */
 
 enum checkout_state {
 	CHECKOUT_NONE = 0,	/* not asked yet */
@@ -82,6 +83,8 @@ struct plugin {
 	char			 signer[256];	/* of commit, gitsigners set */
 	char			 git_error[1024];
 	ev_timer		 timer;
+	TAILQ_ENTRY(plugin)	 due_entry;	/* in sched_starts.due */
+	int			 due;		/* waits there to start */
 	struct run		*run;		/* in progress, or NULL */
 	enum run_kind		 run_kind;
 	uint32_t		 run_reqid;	/* front request waiting, 0 none */
@@ -151,6 +154,14 @@ struct sched_outbox {
 	ev_prepare		 now;		/* at the end of this turn */
 };
 
+/* Regular runs that fell due together, started one after another. */
+struct sched_starts {
+	struct pluginlist	 due;		/* by due_entry, in order */
+	struct plugin		*last;		/* started last, still going */
+	ev_timer		 gap;		/* until the next may start */
+	double			 gap_s;		/* SCHED_START_GAP; tests */
+};
+
 struct sched {
 	struct worker		*w;
 	struct runner		*runner;
@@ -164,6 +175,7 @@ struct sched {
 	ev_timer		 stop_timer;
 	struct sched_stats	 st;
 	struct sched_outbox	 outbox;
+	struct sched_starts	 starts;
 	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
 };
@@ -227,6 +239,19 @@ size_t		 scheduler_outbox_add(struct sched *, const char *ns,
 /* Everything held to the sender, now. */
 void		 scheduler_outbox_send(struct sched *);
 void		 scheduler_outbox_free(struct sched *);
+
+/* scheduler_starts.c */
+void		 scheduler_starts_init(struct sched *);
+/* A regular run of `p` is due: now, or once the one before it lets it. */
+void		 scheduler_starts_add(struct plugin *);
+/* The run of `p` has ended (run_done()). */
+void		 scheduler_starts_ended(struct plugin *);
+/* `p` is about to be freed. */
+void		 scheduler_starts_forget(struct plugin *);
+/* Nothing more starts from the queue (stopping). */
+void		 scheduler_starts_clear(struct sched *);
+/* 1 while due runs wait to start. */
+int		 scheduler_starts_pending(const struct sched *);
 
 /* scheduler_git.c */
 /*

@@ -10,7 +10,7 @@
  * and can share all of that (bench/README.md, "bench/plugins").
  *
  * When: at the end of the turn of the loop in which the last run still
- * going ended; or once the first point held has waited pluginflushms,
+ * going ended, with none due to start after it (scheduler_starts.c); or once the first point held has waited pluginflushms,
  * whatever still runs (a plugin that runs for minutes holds nobody up
  * for longer); or at once when a namespace holds a message's worth; or
  * at the end of the run's own turn with pluginflushms = 0.  What is held
@@ -136,8 +136,8 @@ scheduler_outbox_add(struct sched *s, const char *ns, enum out_format fmt,
 		buf_addc(&v->pts, '\n');
 	(void)buf_add(&v->pts, pts->p, pts->len);
 	v->npoints += npoints;
-	if (ms == 0 || scheduler_runner_active(s->runner) == 0 ||
-	    v->pts.len >= OUTBOX_MSG_BYTES)
+	if (ms == 0 || (scheduler_runner_active(s->runner) == 0 &&
+	    !scheduler_starts_pending(s)) || v->pts.len >= OUTBOX_MSG_BYTES)
 		ev_prepare_start(s->w->loop, &o->now);
 	else if (!ev_is_active(&o->hold)) {
 		ev_timer_set(&o->hold, (double)ms / 1000.0, 0.);
