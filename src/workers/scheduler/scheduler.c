@@ -395,7 +395,7 @@ plugin_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct plugin	*p = t->data;
 	struct sched	*s = p->s;
 
-	if (s->stopping || !p->enabled || p->due)
+	if (s->stopping || !p->enabled)
 		return;
 	if (p->run != NULL) {
 		p->skipped++;

@@ -10,10 +10,11 @@
  * and can share all of that (bench/README.md, "bench/plugins").
  *
  * When: at the end of the turn of the loop in which the last run still
- * going ended, with none due to start after it (scheduler_starts.c); or once the first point held has waited pluginflushms,
- * whatever still runs (a plugin that runs for minutes holds nobody up
- * for longer); or at once when a namespace holds a message's worth; or
- * at the end of the run's own turn with pluginflushms = 0.  What is held
+ * going ended, with none due to start after it (scheduler_starts.c); or
+ * once the first point held has waited pluginflushms, whatever still
+ * runs (a plugin that runs for minutes holds nobody up for longer); or at
+ * once when a namespace holds a message's worth; or at the end of the
+ * run's own turn with pluginflushms = 0.  What is held
  * was acknowledged to nobody: a scheduler that dies loses it as it loses
  * a run in progress; one that stops sends it first.
  */

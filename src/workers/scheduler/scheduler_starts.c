@@ -97,12 +97,11 @@ scheduler_starts_forget(struct plugin *p)
 {
 	struct sched_starts	*st = &p->s->starts;
 
+	/* not `last`: that one's end (run_done()) came before */
 	if (p->due) {
 		TAILQ_REMOVE(&st->due, p, due_entry);
 		p->due = 0;
 	}
-	if (st->last == p)
-		st->last = NULL;
 }
 
 void
