@@ -235,7 +235,7 @@ child_spawn(const struct child_spec *s, struct child_fail *fail)
 	struct child_args	 a;
 	uint64_t		 all = ~(uint64_t)0, old;
 	pid_t			 pid;
-	int			 saved;
+	int			 flags, saved;
 
 	memset(fail, 0, sizeof(*fail));
 	if (s->argv == NULL || s->argv[0] == NULL || s->envp == NULL ||
@@ -252,8 +252,10 @@ child_spawn(const struct child_spec *s, struct child_fail *fail)
 	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old,
 	    CHILD_SIGSETSIZE) == -1)
 		return -1;
-	pid = clone(child_main, stack + sizeof(stack),
-	    CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+	if (s->pidfd != NULL)
+		flags |= CLONE_PIDFD;
+	pid = clone(child_main, stack + sizeof(stack), flags, &a, s->pidfd);
 	saved = errno;
 	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL,
 	    CHILD_SIGSETSIZE);

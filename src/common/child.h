@@ -48,6 +48,9 @@ struct child_spec {
 	int		 nkeep;
 	int		 flags;		/* CHILD_* */
 	int		 umask;		/* -1: the parent's */
+	int		*pidfd;		/* non-NULL: a pidfd of the child goes
+					 * here (close-on-exec); it turns
+					 * readable when the child has ended */
 };
 
 struct child_fail {

@@ -475,6 +475,43 @@ Test(child, works_under_the_denylist_filter)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 }
 
+/*
+ * With a pidfd (the scheduler's plugins): it turns readable once the
+ * child has ended, not before, and the child is still there to be
+ * reaped as any other.
+ */
+Test(child, a_pidfd_tells_the_end)
+{
+	char			*argv[4];
+	struct child_spec	 cs;
+	struct child_fail	 fail;
+	struct pollfd		 pfd;
+	pid_t			 pid;
+	int			 pidfd = -1, go[2], st;
+
+	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
+	sh_spec(&cs, argv, "read x; exit 3");
+	cs.fd[0] = go[0];
+	cs.pidfd = &pidfd;
+	pid = child_spawn(&cs, &fail);
+	cr_assert_neq(pid, -1, "child_spawn: %s", strerror(errno));
+	cr_assert_eq(fail.step, CHILD_STEP_NONE);
+	cr_assert_geq(pidfd, 0);
+	cr_assert(fcntl(pidfd, F_GETFD) & FD_CLOEXEC);
+	(void)close(go[0]);
+
+	pfd.fd = pidfd;
+	pfd.events = POLLIN;
+	cr_assert_eq(poll(&pfd, 1, 200), 0, "readable while it runs");
+	cr_assert_eq(write(go[1], "\n", 1), 1);
+	cr_assert_eq(poll(&pfd, 1, HANG_MS), 1);
+	cr_assert(pfd.revents & POLLIN);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %#x", st);
+	(void)close(go[1]);
+	(void)close(pidfd);
+}
+
 /* Many in a row: nothing leaks in the parent (descriptors, mask). */
 Test(child, no_leaks_in_the_parent)
 {
