@@ -1,5 +1,20 @@
 /*
  * Running one plugin: start (child.c), capture, timeout, kill, reap.
+ *
+ * A run costs the scheduler a wakeup for each thing it waits for, and on
+ * a virtual machine a wakeup is dearer than the system calls around it,
+ * so a run is built to need one: its end.
+ *  - The end comes through a pidfd on the event loop (child.c's
+ *    CLONE_PIDFD), not a SIGCHLD handler: no signal frame, no self-pipe
+ *    to relay it, no waitid over every child to find whose it was, and
+ *    the pipes are drained in the same turn.  With no handler, SIGCHLD
+ *    keeps its default action, so the kernel drops it where it is sent
+ *    and wakes nobody (it would reap for us only if it were SIG_IGN).
+ *  - The pipes are not watched for the first RUN_QUIET seconds: most
+ *    plugins print and exit well within that, and their output waits in
+ *    the pipe (64 KiB) until the end is read.  A plugin that says more
+ *    stops in write() until then; one that runs longer is read as it
+ *    writes from then on, as before.
  */
 #include "scheduler_run.h"
 
@@ -22,15 +37,19 @@
 
 #define READ_CHUNK	65536
 #define READS_PER_CB	16	/* chunks per wakeup: others get a turn */
+#define RUN_QUIET	0.05	/* seconds before the pipes are watched */
 
 struct run {
 	TAILQ_ENTRY(run)	 entry;
 	struct runner		*rn;
 	pid_t			 pid;
+	int			 pidfd;		/* readable at its end */
 	int			 outfd;		/* -1 once closed */
 	int			 errfd;
+	ev_io			 pid_w;
 	ev_io			 out_w;
 	ev_io			 err_w;
+	ev_timer		 quiet;		/* then the pipes are watched */
 	ev_timer		 timer;		/* timeout, then grace */
 	int			 term_sent;
 	int			 reaped;	/* its pid may be reused */
@@ -49,7 +68,6 @@ TAILQ_HEAD(runlist, run);
 struct runner {
 	struct ev_loop		*loop;
 	int			 devnull;	/* every plugin's stdin */
-	ev_signal		 sigchld;
 	struct runlist		 runs;
 	size_t			 n;
 };
@@ -168,6 +186,18 @@ err_cb(struct ev_loop *loop, ev_io *w, int revents)
 	run_read_err(w->data, 0);
 }
 
+/* The run outlasted RUN_QUIET: read what it says as it says it. */
+static void
+quiet_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct run	*r = t->data;
+
+	if (r->outfd != -1)
+		ev_io_start(loop, &r->out_w);
+	if (r->errfd != -1)
+		ev_io_start(loop, &r->err_w);
+}
+
 static void
 timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -189,51 +219,47 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	run_kill_group(r, SIGKILL);
 }
 
+/* Our own child could not be waited for: say so in the run's result. */
+static void
+run_lost(struct run *r, const char *call)
+{
+	snprintf(r->res.err, sizeof(r->res.err), "%s(pid %ld): %s", call,
+	    (long)r->pid, strerror(errno));
+	log_warnx("run: %s", r->res.err);
+}
+
 /*
- * SIGCHLD: reap every child that is done.  waitid(WNOWAIT) first, so the
- * zombie still holds its pid while the rest of its group is killed: the
- * group id cannot have been reused by then.
+ * The pidfd is readable: the plugin has ended.  waitid(WNOWAIT) first,
+ * so the zombie still holds its pid while the rest of its group is
+ * killed: the group id cannot have been reused by then.
  */
 static void
-sigchld_cb(struct ev_loop *loop, ev_signal *s, int revents)
+pid_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct runner	*rn = s->data;
-	struct run	*r;
+	struct run	*r = w->data;
 	siginfo_t	 si;
 	pid_t		 pid;
-	int		 status;
+	int		 status = 0;
 
-	for (;;) {
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != ECHILD)
-				log_warn("%s: waitid", __func__);
-			return;
-		}
-		if (si.si_pid == 0)
-			return;
-		TAILQ_FOREACH(r, &rn->runs, entry)
-			if (r->pid == si.si_pid)
-				break;
-		/* what the plugin left in its group goes with it */
-		if (r != NULL)
-			run_kill_group(r, SIGKILL);
-		while ((pid = waitpid(si.si_pid, &status, 0)) == -1 &&
-		    errno == EINTR)
-			;
-		if (pid == -1) {
-			log_warn("%s: waitpid(%ld)", __func__,
-			    (long)si.si_pid);
-			return;
-		}
-		if (r != NULL)
-			run_finish(r, status);
-		else
-			log_debug("reaped pid %ld, not a plugin we ran",
-			    (long)pid);
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PIDFD, (id_t)r->pidfd, &si,
+	    WEXITED | WNOHANG | WNOWAIT) == -1) {
+		if (errno == EINTR)
+			continue;
+		/* never spin on a readable pidfd */
+		run_lost(r, "waitid");
+		run_finish(r, 0);
+		return;
 	}
+	if (si.si_pid == 0)
+		return;
+	/* what the plugin left in its group goes with it */
+	run_kill_group(r, SIGKILL);
+	while ((pid = waitpid(r->pid, &status, 0)) == -1 && errno == EINTR)
+		;
+	if (pid == -1)
+		run_lost(r, "waitpid");
+	run_finish(r, status);
 }
 
 struct runner *
@@ -250,11 +276,6 @@ scheduler_runner_new(struct ev_loop *loop)
 	}
 	rn->loop = loop;
 	TAILQ_INIT(&rn->runs);
-	ev_signal_init(&rn->sigchld, sigchld_cb, SIGCHLD);
-	rn->sigchld.data = rn;
-	ev_signal_start(loop, &rn->sigchld);
-	/* children that ended before we listened */
-	ev_feed_signal_event(loop, SIGCHLD);
 	return rn;
 }
 
@@ -263,6 +284,9 @@ run_free(struct run *r)
 {
 	run_close_out(r);
 	run_close_err(r);
+	ev_io_stop(r->rn->loop, &r->pid_w);
+	close(r->pidfd);
+	ev_timer_stop(r->rn->loop, &r->quiet);
 	ev_timer_stop(r->rn->loop, &r->timer);
 	buf_free(&r->out);
 	free(r);
@@ -283,7 +307,6 @@ scheduler_runner_free(struct runner *rn)
 			;
 		run_free(r);
 	}
-	ev_signal_stop(rn->loop, &rn->sigchld);
 	(void)close(rn->devnull);
 	free(rn);
 }
@@ -317,6 +340,8 @@ run_finish(struct run *r, int status)
 	struct runner		*rn = r->rn;
 
 	r->reaped = 1;
+	ev_io_stop(rn->loop, &r->pid_w);
+	ev_timer_stop(rn->loop, &r->quiet);
 	if (WIFEXITED(status)) {
 		r->res.exited = 1;
 		r->res.status = WEXITSTATUS(status);
@@ -401,6 +426,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	/* out[0], out[1], err[0], err[1] */
 	int			 fds[4] = { -1, -1, -1, -1 };
 	pid_t			 pid;
+	int			 pidfd = -1;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -431,6 +457,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	cs.fd[1] = fds[1];
 	cs.fd[2] = fds[3];
 	cs.flags = CHILD_SETSID | CHILD_PDEATHSIG;
+	cs.pidfd = &pidfd;
 	if ((pid = child_spawn(&cs, &fail)) == -1) {
 		snprintf(err, errlen, "cannot start a process: %s",
 		    strerror(errno));
@@ -449,6 +476,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	close(fds[3]);
 	r->rn = rn;
 	r->pid = pid;
+	r->pidfd = pidfd;
 	r->outfd = fds[0];
 	r->errfd = fds[2];
 	r->grace = s->grace;
@@ -467,10 +495,14 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	 */
 	ev_io_init(&r->out_w, out_cb, r->outfd, EV_READ | EV_WRITE);
 	r->out_w.data = r;
-	ev_io_start(rn->loop, &r->out_w);
 	ev_io_init(&r->err_w, err_cb, r->errfd, EV_READ | EV_WRITE);
 	r->err_w.data = r;
-	ev_io_start(rn->loop, &r->err_w);
+	ev_io_init(&r->pid_w, pid_cb, r->pidfd, EV_READ);
+	r->pid_w.data = r;
+	ev_io_start(rn->loop, &r->pid_w);
+	ev_timer_init(&r->quiet, quiet_cb, RUN_QUIET, 0.);
+	r->quiet.data = r;
+	ev_timer_start(rn->loop, &r->quiet);
 	ev_timer_init(&r->timer, timer_cb, s->timeout, 0.);
 	r->timer.data = r;
 	ev_timer_start(rn->loop, &r->timer);
@@ -480,6 +512,8 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 
 fail:
 	close_fds(fds, 4);
+	if (pidfd != -1)
+		close(pidfd);
 	free(r);
 	return NULL;
 }

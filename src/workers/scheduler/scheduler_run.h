@@ -3,8 +3,9 @@
  * new session (its own process group), stdout captured up to a cap, the
  * tail of stderr kept, a timeout (SIGTERM to the group, a grace, then
  * SIGKILL to the group), and after the plugin is gone, SIGKILL to what
- * is left of its group.  Every child is reaped here: the runner owns
- * SIGCHLD for the whole process (one owner of reaping, DESIGN.md 8).
+ * is left of its group.  Every child is reaped here, each through its
+ * own pidfd (one owner of reaping, DESIGN.md 8): the scheduler has no
+ * other children, and is no subreaper, so no orphan comes to it.
  *
  * The runner knows nothing about plugins, items or points: it runs a
  * command and reports how it ended, so it can be tested on its own.
