@@ -46,6 +46,9 @@ gap_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct sched	*s = t->data;
 
+	/* fed by an end, but a start came first and set the gap again */
+	if (ev_is_active(t))
+		return;
 	s->starts.last = NULL;
 	starts_next(s);
 }
@@ -74,8 +77,11 @@ scheduler_starts_add(struct plugin *p)
 }
 
 /*
- * The next starts in the next turn of the loop, not from within the end
- * of this one (the runner is reaping).
+ * The next starts once the end of this one has been dealt with, not from
+ * within it (the runner is still finishing this run): fed to the loop,
+ * the gap's callback runs right after this callback returns, in the same
+ * turn.  A timer at 0 would cost another turn, and its epoll_wait, a
+ * run.
  */
 void
 scheduler_starts_ended(struct plugin *p)
@@ -88,8 +94,7 @@ scheduler_starts_ended(struct plugin *p)
 	ev_timer_stop(p->s->w->loop, &st->gap);
 	if (TAILQ_EMPTY(&st->due))
 		return;
-	ev_timer_set(&st->gap, 0., 0.);
-	ev_timer_start(p->s->w->loop, &st->gap);
+	ev_feed_event(p->s->w->loop, &st->gap, EV_TIMER);
 }
 
 void
