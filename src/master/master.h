@@ -107,6 +107,8 @@ struct master {
 	ev_timer		 stop_timer;
 	ev_timer		 reload_timer;	/* acks of a new generation */
 	ev_timer		 orphan_timer;	/* orphans.c sweep */
+	ev_prepare		 orphan_check;	/* a sweep in a turn */
+	ev_tstamp		 orphan_swept_at;
 	ev_tstamp		 orphan_busy_until;
 	/* per role, what its dead processes counted (stats.c) */
 	struct metric_set	 base[ROLE_MAX];

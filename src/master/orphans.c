@@ -13,6 +13,15 @@
  * else every ORPHAN_SWEEP_IDLE: on an idle agent the wakeups are what
  * costs (bench/README.md, "bench/footprint").  A sweep reads our children
  * from /proc/self/task/<tid>/children, not the whole of /proc.
+ *
+ * While plugins run, the master is woken every two seconds anyway (the
+ * sender's counters): a turn of the loop ORPHAN_SWEEP_EARLY of the period
+ * or more after the last sweep sweeps then and restarts the timer, so
+ * the sweep rides those turns and the timer fires only when they stop.
+ * The period is longer than the turns' so that the timer does not win
+ * the race with them and lock into a wakeup of its own; that wakeup, every
+ * 2 s, was a fifth of what the master cost a plugin run (bench/README.md,
+ * "bench/plugins").
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -30,10 +39,11 @@
 #include "master.h"
 #include "procinfo.h"
 
-#define ORPHAN_SWEEP_BUSY	2.0	/* seconds, while plugins or git run */
+#define ORPHAN_SWEEP_BUSY	2.5	/* seconds, while plugins or git run */
 #define ORPHAN_SWEEP_IDLE	60.0	/* seconds, otherwise */
 #define ORPHAN_BUSY_FOR		30.0	/* seconds after the last activity */
 #define ORPHAN_CHILDREN_MAX	4096	/* bytes of pids read per task */
+#define ORPHAN_SWEEP_EARLY	0.4	/* of the period: a turn sweeps */
 
 int
 orphans_become_subreaper(void)
@@ -156,27 +166,49 @@ orphans_sweep(struct master *m)
 	return killed;
 }
 
+/* A sweep now; from the busy period back to the idle one when due. */
+static void
+sweep_now(struct master *m)
+{
+	ev_timer	*t = &m->orphan_timer;
+
+	(void)orphans_sweep(m);
+	m->orphan_swept_at = ev_now(m->loop);
+	if (t->repeat != ORPHAN_SWEEP_IDLE &&
+	    m->orphan_swept_at >= m->orphan_busy_until)
+		t->repeat = ORPHAN_SWEEP_IDLE;
+	ev_timer_again(m->loop, t);
+}
+
 static void
 sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct master	*m = t->data;
+	sweep_now(t->data);
+}
 
-	(void)orphans_sweep(m);
-	if (t->repeat != ORPHAN_SWEEP_IDLE &&
-	    ev_now(loop) >= m->orphan_busy_until) {
-		t->repeat = ORPHAN_SWEEP_IDLE;
-		ev_timer_again(loop, t);
-	}
+/* Before the loop blocks: a turn that woke for something else. */
+static void
+sweep_check_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	struct master	*m = p->data;
+	ev_timer	*t = &m->orphan_timer;
+
+	if (ev_is_active(t) &&
+	    ev_now(loop) - m->orphan_swept_at >= t->repeat * ORPHAN_SWEEP_EARLY)
+		sweep_now(m);
 }
 
 void
 orphans_start(struct master *m)
 {
-	ev_timer_init(&m->orphan_timer, sweep_cb, ORPHAN_SWEEP_BUSY,
-	    ORPHAN_SWEEP_BUSY);
+	ev_timer_init(&m->orphan_timer, sweep_cb, 0., ORPHAN_SWEEP_BUSY);
 	m->orphan_timer.data = m;
 	m->orphan_busy_until = ev_now(m->loop) + ORPHAN_BUSY_FOR;
-	ev_timer_start(m->loop, &m->orphan_timer);
+	m->orphan_swept_at = ev_now(m->loop);
+	ev_timer_again(m->loop, &m->orphan_timer);
+	ev_prepare_init(&m->orphan_check, sweep_check_cb);
+	m->orphan_check.data = m;
+	ev_prepare_start(m->loop, &m->orphan_check);
 }
 
 void
