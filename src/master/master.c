@@ -635,6 +635,7 @@ master_start(const char *conf_path, int foreground)
 	m->listen_tcp = m->listen_unix = -1;
 	m->exe_fd = -1;
 	m->report_fd = -1;
+	m->orphan_children_fd = -1;
 	notify_init(&m->notify);
 	m->pidfile.fd = -1;
 	m->log.fd = -1;
@@ -756,6 +757,7 @@ master_start(const char *conf_path, int foreground)
 		ev_run(m->loop, 0);
 	/* what the workers left running must not outlive us */
 	(void)orphans_sweep(m);
+	orphans_stop(m);
 
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		if (m->w[r].ctl != NULL)

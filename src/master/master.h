@@ -109,6 +109,8 @@ struct master {
 	ev_timer		 orphan_timer;	/* orphans.c sweep */
 	ev_prepare		 orphan_check;	/* a sweep in a turn */
 	ev_tstamp		 orphan_swept_at;
+	int			 orphan_children_fd;	/* ours, from /proc */
+	pid_t			 orphan_self;
 	ev_tstamp		 orphan_busy_until;
 	/* per role, what its dead processes counted (stats.c) */
 	struct metric_set	 base[ROLE_MAX];
@@ -157,6 +159,8 @@ double	 supervise_backoff(unsigned *failures, double ran, int config_error);
 /* orphans.c */
 int	 orphans_become_subreaper(void);
 void	 orphans_start(struct master *);
+/* No more sweeps on the loop; the children file closed. */
+void	 orphans_stop(struct master *);
 /* Kill our children that are not workers; how many were found. */
 int	 orphans_sweep(struct master *);
 /* Plugins or git ran: sweep often for a while (orphans.c). */

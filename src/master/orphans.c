@@ -12,7 +12,7 @@
  * (their counters changed within ORPHAN_BUSY_FOR: runs, git commands),
  * else every ORPHAN_SWEEP_IDLE: on an idle agent the wakeups are what
  * costs (bench/README.md, "bench/footprint").  A sweep reads our children
- * from /proc/self/task/<tid>/children, not the whole of /proc.
+ * from /proc/self/task/<pid>/children, not the whole of /proc.
  *
  * While plugins run, the master is woken every two seconds anyway (the
  * sender's counters): a turn of the loop ORPHAN_SWEEP_EARLY of the period
@@ -98,46 +98,37 @@ check_child(struct master *m, pid_t self, pid_t pid)
 }
 
 /*
- * Our children as the kernel lists them per thread; -1 when this kernel
- * has no such file (CONFIG_PROC_CHILDREN) or it cannot be read.
+ * Our children as the kernel lists them; -1 when this kernel has no such
+ * file (CONFIG_PROC_CHILDREN) or it cannot be read.  The main thread's
+ * list is enough: the workers are started from it, and the kernel hands
+ * an orphan to the first live thread of its reaper, which is the main
+ * thread while the master runs.  The file is kept open and read again
+ * from its start: opening it, and listing /proc/self/task to find it,
+ * were most of what a sweep cost (bench/README.md, "bench/plugins").
  */
 static int
-sweep_children(struct master *m, pid_t self)
+sweep_children(struct master *m)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		 path[64], buf[ORPHAN_CHILDREN_MAX + 1], *p, *end;
+	char		 buf[ORPHAN_CHILDREN_MAX + 1], *p, *end;
 	ssize_t		 n;
 	long		 pid;
-	int		 fd, killed = 0, seen = 0;
+	int		 killed = 0;
 
-	if ((d = opendir("/proc/self/task")) == NULL)
+	if (m->orphan_children_fd == -1)
 		return -1;
-	while ((de = readdir(d)) != NULL) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
-		    de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		seen = 1;
-		/* a list longer than the buffer: the rest waits for the
-		 * next sweep, the killed ones leave room */
-		n = read(fd, buf, sizeof(buf) - 1);
-		(void)close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		for (p = buf; *p != '\0'; p = end) {
-			pid = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			if (pid > 0 && pid <= INT_MAX)
-				killed += check_child(m, self, (pid_t)pid);
-		}
+	/* a list longer than the buffer: the rest waits for the next
+	 * sweep, the killed ones leave room */
+	if ((n = pread(m->orphan_children_fd, buf, sizeof(buf) - 1, 0)) == -1)
+		return -1;
+	buf[n] = '\0';
+	for (p = buf; *p != '\0'; p = end) {
+		pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0 && pid <= INT_MAX)
+			killed += check_child(m, m->orphan_self, (pid_t)pid);
 	}
-	(void)closedir(d);
-	return seen ? killed : -1;
+	return killed;
 }
 
 int
@@ -145,10 +136,11 @@ orphans_sweep(struct master *m)
 {
 	DIR		*d;
 	struct dirent	*de;
-	pid_t		 self = getpid();
 	int		 killed = 0;
 
-	if ((killed = sweep_children(m, self)) >= 0)
+	if (m->orphan_self == 0)
+		m->orphan_self = getpid();
+	if ((killed = sweep_children(m)) >= 0)
 		return killed;
 	killed = 0;
 	/* no children file: every process's parent, from the whole /proc */
@@ -159,7 +151,7 @@ orphans_sweep(struct master *m)
 	while ((de = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		killed += check_child(m, self,
+		killed += check_child(m, m->orphan_self,
 		    (pid_t)strtol(de->d_name, NULL, 10));
 	}
 	(void)closedir(d);
@@ -201,6 +193,15 @@ sweep_check_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 void
 orphans_start(struct master *m)
 {
+	char	 path[64];
+
+	m->orphan_self = getpid();
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+	    (long)m->orphan_self);
+	m->orphan_children_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (m->orphan_children_fd == -1)
+		log_debug("%s: %s: %s; sweeps read the whole of /proc",
+		    __func__, path, strerror(errno));
 	ev_timer_init(&m->orphan_timer, sweep_cb, 0., ORPHAN_SWEEP_BUSY);
 	m->orphan_timer.data = m;
 	m->orphan_busy_until = ev_now(m->loop) + ORPHAN_BUSY_FOR;
@@ -209,6 +210,16 @@ orphans_start(struct master *m)
 	ev_prepare_init(&m->orphan_check, sweep_check_cb);
 	m->orphan_check.data = m;
 	ev_prepare_start(m->loop, &m->orphan_check);
+}
+
+void
+orphans_stop(struct master *m)
+{
+	ev_prepare_stop(m->loop, &m->orphan_check);
+	ev_timer_stop(m->loop, &m->orphan_timer);
+	if (m->orphan_children_fd != -1)
+		(void)close(m->orphan_children_fd);
+	m->orphan_children_fd = -1;
 }
 
 void
