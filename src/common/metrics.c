@@ -477,9 +477,14 @@ metrics_encode(struct pbuf *pb, const struct metric_set *s)
 	}
 }
 
-/* One sample; -1 with err (the reader may have failed instead). */
+/*
+ * One sample; -1 with err (the reader may have failed instead).  `last`
+ * is the family of the sample before: a family's samples come together,
+ * so it is most often this one's too.
+ */
 static int
-decode_one(struct preader *pr, struct metric *m, char *err, size_t errlen)
+decode_one(struct preader *pr, struct metric *m,
+    const struct metric_family **last, char *err, size_t errlen)
 {
 	const struct metric_family	*fam;
 	struct point_shown		 sh;
@@ -491,7 +496,11 @@ decode_one(struct preader *pr, struct metric *m, char *err, size_t errlen)
 	m->nlabels = codec_get_u32(pr);
 	if (pr->failed)
 		return -1;
-	if ((fam = metrics_family(m->name)) == NULL) {
+	if (*last != NULL && strcmp((*last)->name, m->name) == 0)
+		fam = *last;
+	else if ((fam = metrics_family(m->name)) != NULL)
+		*last = fam;
+	else {
 		/* a worker's bytes, shown printably */
 		snprintf(err, errlen, "unknown family %s", point_show(&sh,
 		    m->name, strlen(m->name)));
@@ -542,8 +551,9 @@ int
 metrics_decode(struct preader *pr, struct metric_set *out, char *err,
     size_t errlen)
 {
-	char		 why[256];
-	uint32_t	 n, i, h;
+	const struct metric_family	*last = NULL;
+	char				 why[256];
+	uint32_t			 n, i, h;
 
 	metrics_reset(out);
 	n = codec_get_u32(pr);
@@ -559,7 +569,8 @@ metrics_decode(struct preader *pr, struct metric_set *out, char *err,
 			snprintf(err, errlen, "metrics: out of memory");
 			return -1;
 		}
-		if (decode_one(pr, &out->v[out->n], why, sizeof(why)) == -1) {
+		if (decode_one(pr, &out->v[out->n], &last, why,
+		    sizeof(why)) == -1) {
 			if (pr->failed)
 				goto bad;
 			snprintf(err, errlen, "metrics: sample %u: %s", i, why);

@@ -74,6 +74,9 @@ struct wslot {
 	pid_t			 peers[ROLE_MAX];
 	struct worker_stats	 stats;		/* its last MSG_STATS */
 	struct metric_set	 metrics;	/* and its typed samples */
+	/* the storage of the set before, which the next MSG_STATS fills:
+	 * the scheduler's is a megabyte with 60 plugins (stats.c) */
+	struct metric_set	 metrics_spare;
 	ev_timer		 setup_timer;
 	ev_timer		 restart_timer;
 };

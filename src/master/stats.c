@@ -19,17 +19,22 @@ stats_worker_msg(struct wslot *w, struct preader *pr, char *err,
     size_t errlen)
 {
 	struct worker_stats	 flat;
-	struct metric_set	 ms;
+	struct metric_set	 old;
 
-	metrics_init(&ms);
-	if (status_stats_msg_decode(pr, &flat, &ms, err, errlen) == -1) {
-		metrics_free(&ms);
+	/*
+	 * Into the storage of the set before last, kept: growing a new set
+	 * of a thousand samples (a kilobyte each) from nothing at every
+	 * push, and freeing the old, was a tenth of what the master cost a
+	 * plugin run (bench/README.md, "bench/plugins").  A bad message
+	 * leaves the worker's set as it was.
+	 */
+	if (status_stats_msg_decode(pr, &flat, &w->metrics_spare, err,
+	    errlen) == -1)
 		return -1;
-	}
 	w->stats = flat;
-	/* the new set replaces the old one: swap, free the old */
-	metrics_free(&w->metrics);
-	w->metrics = ms;
+	old = w->metrics;
+	w->metrics = w->metrics_spare;
+	w->metrics_spare = old;
 	return 0;
 }
 
@@ -41,6 +46,7 @@ stats_worker_died(struct master *m, struct wslot *w)
 		    "(out of memory or room)", __func__,
 		    proto_role_name(w->role));
 	metrics_free(&w->metrics);
+	metrics_free(&w->metrics_spare);
 }
 
 /* The master's own samples: version, start, generation, each worker. */
@@ -94,5 +100,6 @@ stats_free(struct master *m)
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		metrics_free(&m->base[r]);
 		metrics_free(&m->w[r].metrics);
+		metrics_free(&m->w[r].metrics_spare);
 	}
 }

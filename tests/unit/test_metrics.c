@@ -319,9 +319,100 @@ Test(stats, a_bad_stats_message_is_refused_and_changes_nothing)
 	cr_assert(strstr(err, "evil_total") != NULL, "%s", err);
 	cr_assert_eq(val(&w->metrics, "points_published_total", NULL, NULL),
 	    9);
+	/* the next good one is taken whole, into what the bad one filled */
+	stats_msg(w, 11, 4);
+	cr_assert_eq(val(&w->metrics, "points_published_total", NULL, NULL),
+	    11);
+	cr_assert_eq(val(&w->metrics, "buffer_points", NULL, NULL), 4);
+	cr_assert_eq(w->metrics.n, 2);
 	codec_put_free(&pb);
 	stats_free(m);
 	free(m);
+}
+
+/* Decode `s` into `out` through the wire; 0 or -1 with err. */
+static int
+round_trip(const struct metric_set *s, struct metric_set *out, char *err,
+    size_t errlen)
+{
+	struct pbuf	 pb;
+	struct preader	 pr;
+	int		 rv;
+
+	codec_put_init(&pb);
+	metrics_encode(&pb, s);
+	cr_assert(!codec_put_failed(&pb));
+	codec_get_init(&pr, pb.buf, pb.len);
+	rv = metrics_decode(&pr, out, err, errlen);
+	codec_put_free(&pb);
+	return rv;
+}
+
+/*
+ * The master decodes each push into the set of the push before last:
+ * what that held is gone, what the push has is found by name and
+ * labels.  Samples of one family come together, and each is still
+ * checked against its own family, not the one before it.
+ */
+Test(metrics, a_decode_into_a_used_set_holds_the_new_samples_only)
+{
+	struct metric_set	 a, b, out;
+	struct metric_hist	 h;
+	struct pbuf		 pb;
+	struct preader		 pr;
+	char			 err[256];
+
+	metrics_init(&a);
+	metrics_init(&b);
+	metrics_init(&out);
+	memset(&h, 0, sizeof(h));
+	metrics_hist_observe(&h, "plugin_duration_seconds", 0.2);
+	cr_assert_eq(metrics_put(&a, "http_requests_total", 3, "code", "200",
+	    NULL), 0);
+	cr_assert_eq(metrics_put(&a, "http_requests_total", 4, "code", "404",
+	    NULL), 0);
+	cr_assert_eq(metrics_put(&a, "spool_bytes", 99, NULL), 0);
+	cr_assert_eq(round_trip(&a, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out.n, 3);
+
+	cr_assert_eq(metrics_put(&b, "plugin_runs_total", 1, "ns", "n",
+	    "plugin", "p", "status", "ok", NULL), 0);
+	cr_assert_eq(metrics_put_hist(&b, "plugin_duration_seconds", &h, "ns",
+	    "n", "plugin", "p", NULL), 0);
+	cr_assert_eq(metrics_put(&b, "plugin_runs_total", 2, "ns", "n",
+	    "plugin", "q", "status", "ok", NULL), 0);
+	cr_assert_eq(metrics_put(&b, "http_requests_total", 8, "code", "200",
+	    NULL), 0);
+	cr_assert_eq(round_trip(&b, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out.n, 4);
+	cr_assert_eq(memcmp(out.v, b.v, 4 * sizeof(*b.v)), 0);
+	cr_assert_eq(val(&out, "http_requests_total", "code", "200"), 8);
+	cr_assert_null(metrics_find(&out, "http_requests_total", "code", "404",
+	    NULL));
+	cr_assert_null(metrics_find(&out, "spool_bytes", NULL));
+	cr_assert_eq(metrics_find(&out, "plugin_runs_total", "ns", "n",
+	    "plugin", "q", "status", "ok", NULL)->value, 2);
+
+	/* a gauge's name after a counter's, claiming the counter's kind */
+	codec_put_init(&pb);
+	codec_put_u32(&pb, 2);
+	codec_put_str(&pb, "points_published_total");
+	codec_put_u32(&pb, METRIC_COUNTER);
+	codec_put_u32(&pb, 0);
+	codec_put_u64(&pb, 1);
+	codec_put_str(&pb, "buffer_points");
+	codec_put_u32(&pb, METRIC_COUNTER);
+	codec_put_u32(&pb, 0);
+	codec_put_u64(&pb, 1);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(metrics_decode(&pr, &out, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "sample 1: buffer_points: kind") != NULL, "%s",
+	    err);
+	codec_put_free(&pb);
+
+	metrics_free(&a);
+	metrics_free(&b);
+	metrics_free(&out);
 }
 
 /*
