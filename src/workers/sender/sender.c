@@ -36,7 +36,6 @@
 
 #define STOP_FLUSH_TIME		5.0	/* seconds to empty the buffer */
 #define SENDER_SYNC_EARLY	0.75	/* of spoolsync: a turn syncs now */
-#define SENDER_STATS_EVERY	2.0	/* s between MSG_STATS, at least */
 
 static const struct sink_ops *
 sink_for(const struct agent_conf *c)
@@ -661,12 +660,4 @@ const struct worker_ops sender_ops = {
 	.shutdown = sender_shutdown,
 	.cleanup = sender_cleanup,
 	.stats = sender_stats,
-	/*
-	 * Its counters change with every batch, so at the default pace the
-	 * master was woken each second for them alone while plugins ran:
-	 * a sixth of what the master cost a run (bench/README.md,
-	 * "bench/plugins").  /me/status and /metrics show them at most
-	 * 2.5 s old.
-	 */
-	.stats_every = SENDER_STATS_EVERY,
 };
