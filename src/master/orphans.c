@@ -14,14 +14,14 @@
  * costs (bench/README.md, "bench/footprint").  A sweep reads our children
  * from /proc/self/task/<pid>/children, not the whole of /proc.
  *
- * While plugins run, the master is woken every two seconds anyway (the
+ * While plugins run, the master is woken about once a second anyway (the
  * sender's counters): a turn of the loop ORPHAN_SWEEP_EARLY of the period
- * or more after the last sweep sweeps then and restarts the timer, so
- * the sweep rides those turns and the timer fires only when they stop.
- * The period is longer than the turns' so that the timer does not win
- * the race with them and lock into a wakeup of its own; that wakeup, every
- * 2 s, was a fifth of what the master cost a plugin run (bench/README.md,
- * "bench/plugins").
+ * (1.5 s) or more after the last sweep sweeps then and restarts the
+ * timer, so the sweep rides every second of those turns and the timer
+ * (2.5 s) fires only when they stop.  The period is well over two of the
+ * turns' so that the timer does not win the race with them and lock
+ * into a wakeup of its own; that wakeup, every 2 s, was a fifth of what
+ * the master cost a plugin run (bench/README.md, "bench/plugins").
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -43,7 +43,7 @@
 #define ORPHAN_SWEEP_IDLE	60.0	/* seconds, otherwise */
 #define ORPHAN_BUSY_FOR		30.0	/* seconds after the last activity */
 #define ORPHAN_CHILDREN_MAX	4096	/* bytes of pids read per task */
-#define ORPHAN_SWEEP_EARLY	0.4	/* of the period: a turn sweeps */
+#define ORPHAN_SWEEP_EARLY	0.6	/* of the period: a turn sweeps */
 
 int
 orphans_become_subreaper(void)
