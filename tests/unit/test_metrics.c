@@ -95,6 +95,16 @@ Test(metrics, histogram_buckets_are_cumulative)
 	metrics_free(&s);
 }
 
+/* One sample by hand, as a worker could send it: no labels, value 1. */
+static void
+put_bare_sample(struct pbuf *pb, const char *name, uint32_t kind)
+{
+	codec_put_str(pb, name);
+	codec_put_u32(pb, kind);
+	codec_put_u32(pb, 0);
+	codec_put_u64(pb, 1);
+}
+
 Test(metrics, wire_round_trip_and_checks)
 {
 	struct metric_set	 s, back;
@@ -126,10 +136,7 @@ Test(metrics, wire_round_trip_and_checks)
 	/* a family the table does not have is refused, named */
 	codec_put_init(&pb);
 	codec_put_u32(&pb, 1);
-	codec_put_str(&pb, "made_up_total");
-	codec_put_u32(&pb, METRIC_COUNTER);
-	codec_put_u32(&pb, 0);
-	codec_put_u64(&pb, 1);
+	put_bare_sample(&pb, "made_up_total", METRIC_COUNTER);
 	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(metrics_decode(&pr, &back, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "made_up_total") != NULL, "%s", err);
@@ -138,10 +145,7 @@ Test(metrics, wire_round_trip_and_checks)
 	/* a gauge sent as a counter */
 	codec_put_init(&pb);
 	codec_put_u32(&pb, 1);
-	codec_put_str(&pb, "buffer_bytes");
-	codec_put_u32(&pb, METRIC_COUNTER);
-	codec_put_u32(&pb, 0);
-	codec_put_u64(&pb, 1);
+	put_bare_sample(&pb, "buffer_bytes", METRIC_COUNTER);
 	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(metrics_decode(&pr, &back, err, sizeof(err)), -1);
 	codec_put_free(&pb);
@@ -164,10 +168,7 @@ Test(metrics, wire_round_trip_and_checks)
 	codec_put_init(&pb);
 	codec_put_u32(&pb, 2);
 	for (int i = 0; i < 2; i++) {
-		codec_put_str(&pb, "buffer_bytes");
-		codec_put_u32(&pb, METRIC_GAUGE);
-		codec_put_u32(&pb, 0);
-		codec_put_u64(&pb, 1);
+		put_bare_sample(&pb, "buffer_bytes", METRIC_GAUGE);
 	}
 	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(metrics_decode(&pr, &back, err, sizeof(err)), -1);
@@ -310,10 +311,7 @@ Test(stats, a_bad_stats_message_is_refused_and_changes_nothing)
 	codec_put_init(&pb);
 	status_stats_encode(&pb, &flat);
 	codec_put_u32(&pb, 1);
-	codec_put_str(&pb, "evil_total");
-	codec_put_u32(&pb, METRIC_COUNTER);
-	codec_put_u32(&pb, 0);
-	codec_put_u64(&pb, 1);
+	put_bare_sample(&pb, "evil_total", METRIC_COUNTER);
 	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(stats_worker_msg(w, &pr, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "evil_total") != NULL, "%s", err);
@@ -396,14 +394,8 @@ Test(metrics, a_decode_into_a_used_set_holds_the_new_samples_only)
 	/* a gauge's name after a counter's, claiming the counter's kind */
 	codec_put_init(&pb);
 	codec_put_u32(&pb, 2);
-	codec_put_str(&pb, "points_published_total");
-	codec_put_u32(&pb, METRIC_COUNTER);
-	codec_put_u32(&pb, 0);
-	codec_put_u64(&pb, 1);
-	codec_put_str(&pb, "buffer_points");
-	codec_put_u32(&pb, METRIC_COUNTER);
-	codec_put_u32(&pb, 0);
-	codec_put_u64(&pb, 1);
+	put_bare_sample(&pb, "points_published_total", METRIC_COUNTER);
+	put_bare_sample(&pb, "buffer_points", METRIC_COUNTER);
 	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(metrics_decode(&pr, &out, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "sample 1: buffer_points: kind") != NULL, "%s",
