@@ -42,7 +42,7 @@
 #define ORPHAN_SWEEP_BUSY	2.5	/* seconds, while plugins or git run */
 #define ORPHAN_SWEEP_IDLE	60.0	/* seconds, otherwise */
 #define ORPHAN_BUSY_FOR		30.0	/* seconds after the last activity */
-#define ORPHAN_CHILDREN_MAX	4096	/* bytes of pids read per task */
+#define ORPHAN_CHILDREN_MAX	4096	/* bytes of pids read a sweep */
 #define ORPHAN_SWEEP_EARLY	0.6	/* of the period: a turn sweeps */
 
 int
