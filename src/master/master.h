@@ -164,7 +164,8 @@ int	 orphans_become_subreaper(void);
 void	 orphans_start(struct master *);
 /* No more sweeps on the loop; the children file closed. */
 void	 orphans_stop(struct master *);
-/* Kill our children that are not workers; how many were found. */
+/* Kill our children that are not workers; how many were found.  After
+ * orphans_start(), which learns who we are. */
 int	 orphans_sweep(struct master *);
 /* Plugins or git ran: sweep often for a while (orphans.c). */
 void	 orphans_activity(struct master *);

@@ -138,8 +138,6 @@ orphans_sweep(struct master *m)
 	struct dirent	*de;
 	int		 killed = 0;
 
-	if (m->orphan_self == 0)
-		m->orphan_self = getpid();
 	if ((killed = sweep_children(m)) >= 0)
 		return killed;
 	killed = 0;
