@@ -284,18 +284,21 @@ class PluginTest(AgentTest):
         self.assertEqual(ctype, "application/json")
         return st, body
 
-    def run_plugin_ok(self, ns, project, **kw):
-        """/plugins/run that must succeed.  A plugin with an interval may
-        be in a scheduled run when the test asks (409, as for an
-        operator): wait for that run to end, as an operator would retry,
+    def run_plugin_settled(self, ns, project, **kw):
+        """/plugins/run of a plugin that may also be scheduled: when the
+        test asks during a scheduled run (409, as an operator would get),
+        wait for that run to end and ask again, as an operator would,
         instead of failing on the timing of the two."""
         deadline = time.monotonic() + 30
         while True:
             st, body = self.run_plugin(ns, project, **kw)
             if (st, body) != (409, {"error": "plugin is running"}) or \
                     time.monotonic() > deadline:
-                break
+                return st, body
             time.sleep(0.1)
+
+    def run_plugin_ok(self, ns, project, **kw):
+        st, body = self.run_plugin_settled(ns, project, **kw)
         self.assertEqual(st, 200, body)
         return body
 

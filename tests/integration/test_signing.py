@@ -206,7 +206,7 @@ class Signing(PluginTest):
         self.agent.wait_log(r"reload: config generation 2 acknowledged")
         self.agent.wait_log(r"gitpull.*plugin signatures are checked: .* "
                             r"\(1 line\)")
-        st, body = self.run_plugin(NS, good)
+        st, body = self.run_plugin_settled(NS, good)
         self.assertEqual(st, 502, body)
         self.assertIn("which gitsigners does not trust", body["error"])
         g = self.listed()[gkey]
