@@ -162,8 +162,9 @@ const struct conf_field conf_fields[] = {
 	    "empty: in memory only" },
 	{ "output", "spoolsync", CONF_T_INT, OFF(spoolsync), "1000",
 	    0, 600000, R(ROLE_SENDER),
-	    "milliseconds between fdatasync calls of the spool (what a power "
-	    "failure can take); 0: synced before every answer" },
+	    "milliseconds a spool write the output has not taken waits for "
+	    "its fdatasync (what a power failure can take); 0: synced "
+	    "before every answer" },
 	{ "output", "spoolbytes", CONF_T_INT, OFF(spoolbytes), "1073741824",
 	    65536, (int64_t)1 << 40, R(ROLE_SENDER),
 	    "bytes of the spool at most; then scheduled points age out and "

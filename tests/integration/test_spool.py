@@ -342,21 +342,49 @@ class Spool(NsqTest):
         self.start_ok()
         self.assert_arrived([d], sent, timeout=30)
 
-    def test_a_write_long_after_the_last_sync_is_synced_at_once(self):
-        # three quarters of spoolsync since the last sync (here: none
-        # yet): the turn that wrote syncs, no timer spoolsync later; a
-        # write right after it waits for the timer
+    def test_points_the_output_took_in_time_are_never_synced(self):
+        # published (flushms, then nsqd's OK) long before spoolsync: a
+        # power failure could take nothing the output does not have, so
+        # no sync, and a healthy agent does not flush the disk a second
         d = self.double()
-        self.setup_agent(d, "\tspoolsync = 8000\n")
-        self.post_ok(make_points(0, 10, name="sp.s"))
+        self.setup_agent(d, "\tspoolsync = 2000\n")
+        sent = []
+        for i in range(3):
+            pts = make_points(i * 10, 10, name="sp.h")
+            self.post_ok(pts)
+            sent += pts
+            time.sleep(0.5)
+        self.assert_arrived([d], sent)
+        # past the deadline of the last write, and the counters' lag
+        time.sleep(2.5)
+        st = self.wait_stats(lambda s: s.get("published") == 30,
+                             "30 published")
+        self.assertEqual((st["spool_records_written"], st["spool_syncs"]),
+                         (3, 0), st)
+
+    def test_points_the_output_does_not_take_are_synced_in_spoolsync(self):
+        # the output down: a write is synced by a timer spoolsync after
+        # it, not at once; one right after that sync waits its own
+        # spoolsync; and all arrive once the output is back
+        d = self.down_double()
+        self.setup_agent(d, "\tspoolsync = 3000\n")
+        first = make_points(0, 10, name="sp.d")
+        self.post_ok(first)
+        # (the counters lag 1.25 s at most; the sync is due at 3 s)
+        time.sleep(1.5)
+        self.assertEqual(self.stats()["spool_syncs"], 0)
         # (the new segment's directory is synced with it: 2 counted)
         st = self.wait_stats(lambda s: s.get("spool_syncs", 0) >= 1,
-                             "a sync", timeout=5)
+                             "a sync of the unpublished write", timeout=10)
         synced = st["spool_syncs"]
-        self.post_ok(make_points(10, 10, name="sp.s"))
-        self.wait_stats(lambda s: s.get("accepted") == 20, "20 accepted")
+        second = make_points(10, 10, name="sp.d")
+        self.post_ok(second)
         time.sleep(1.5)
         self.assertEqual(self.stats()["spool_syncs"], synced)
+        self.wait_stats(lambda s: s["spool_syncs"] > synced,
+                        "a sync of the second write", timeout=10)
+        d.set_fault("ok")
+        self.assert_arrived([d], first + second, timeout=30)
 
     def test_spoolsync_zero_answers_after_the_sync(self):
         d = self.double()

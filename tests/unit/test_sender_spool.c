@@ -843,6 +843,62 @@ Test(spool, the_mark_reaches_its_file_with_the_sync)
 	sender_spool_close(sp);
 }
 
+/*
+ * A sync keeps records from a power failure until the output has them:
+ * once the mark has passed every record written, there is nothing left
+ * for it to keep, though the segment's bytes are still unsynced.
+ */
+Test(spool, a_sync_is_needed_only_while_a_record_is_unpublished)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	char			 err[256];
+	uint64_t		 first;
+
+	sp = open_ok(1 << 30);
+	cr_assert_not(sender_spool_sync_needed(sp));
+	append(sp, SPOOL_PUSHED, "n1", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "n2", 2, 10, 0);
+	cr_assert(sender_spool_sync_needed(sp));
+	/* n1 published: n2 is not */
+	cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)), 1);
+	first = rec.seq;
+	sender_spool_take(sp);
+	sender_spool_release(sp, rec.seg);
+	sender_spool_set_mark(sp, 0);
+	cr_assert_eq(sp->mark, first + 1);
+	cr_assert(sender_spool_sync_needed(sp));
+	/* both published: written, unsynced, and nothing to keep */
+	cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)), 1);
+	sender_spool_take(sp);
+	sender_spool_release(sp, rec.seg);
+	sender_spool_set_mark(sp, 0);
+	sender_spool_write_mark(sp);
+	cr_assert(sender_spool_dirty(sp));
+	cr_assert_not(sender_spool_sync_needed(sp));
+	cr_assert_eq(sp->st.syncs, 0);
+	/* a new record: needed again, and the sync takes all along */
+	append(sp, SPOOL_PUSHED, "n3", 2, 10, 0);
+	cr_assert(sender_spool_sync_needed(sp));
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not(sender_spool_dirty(sp));
+	cr_assert_not(sender_spool_sync_needed(sp));
+	/* a mark that cannot be written does not move: always synced */
+	(void)close(sp->markfd);
+	sp->markfd = -1;
+	cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)), 1);
+	sender_spool_take(sp);
+	sender_spool_release(sp, rec.seg);
+	sender_spool_set_mark(sp, 0);
+	append(sp, SPOOL_PUSHED, "n4", 2, 10, 0);
+	cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)), 1);
+	sender_spool_take(sp);
+	sender_spool_release(sp, rec.seg);
+	sender_spool_set_mark(sp, 0);
+	cr_assert(sender_spool_sync_needed(sp));
+	sender_spool_close(sp);
+}
+
 Test(spool, mark_keeps_published_records_from_coming_back)
 {
 	struct spool		*sp;

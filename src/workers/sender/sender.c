@@ -134,21 +134,25 @@ sync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char		 err[256];
 
 	ev_timer_stop(loop, t);
-	s->synced_at = ev_now(loop);
-	if (s->spool != NULL && sender_spool_dirty(s->spool) &&
+	s->unsynced_since = 0;
+	if (s->spool != NULL && sender_spool_sync_needed(s->spool) &&
 	    sender_spool_sync(s->spool, err, sizeof(err)) == -1)
 		sender_spool_warn(s, "sync", err);
 }
 
 /*
- * After a turn of the loop: the mark to its file if it moved on, and
- * when the turn left the spool dirty, its sync: now if the last one was
- * SENDER_SYNC_EARLY of spoolsync ago or more, else by a timer spoolsync
- * after the last one.  So a write waits spoolsync at most, a sender busy
- * once a second syncs in the turn its work makes anyway instead of
- * waking again for a timer a moment later, and a busy one syncs once per
- * SENDER_SYNC_EARLY of spoolsync at most.  Nothing runs on a clock: an
- * idle sender (nothing written) is never woken for it.
+ * After a turn of the loop: the mark to its file if it moved on, and a
+ * sync for what the spool holds unsynced that the output does not have
+ * yet.  The deadline counts from the first turn that left such a record:
+ * a sync now if that was SENDER_SYNC_EARLY of spoolsync ago or more,
+ * else by a timer at spoolsync.  So a write waits spoolsync at most; a
+ * sender whose output took the points meanwhile (flushms, 20 ms by
+ * default, then the answer of the output) syncs nothing, and the disk
+ * sees no flush a second from a healthy agent; a sender behind a slow or
+ * dead output, busy once a second, syncs in the turn its work makes
+ * anyway instead of waking again for a timer a moment later; syncs come
+ * SENDER_SYNC_EARLY of spoolsync apart at the least.  Nothing runs on a
+ * clock: an idle sender (nothing written) is never woken for it.
  */
 static void
 sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
@@ -159,16 +163,25 @@ sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 	/* the mark moved on in this turn: once for all its requests */
 	if (s->spool != NULL)
 		sender_spool_write_mark(s->spool);
-	if (every <= 0 || ev_is_active(&s->sync_timer) || s->spool == NULL ||
-	    !sender_spool_dirty(s->spool))
+	if (every <= 0 || s->spool == NULL)
 		return;
-	since = ev_now(loop) - s->synced_at;
+	if (!sender_spool_sync_needed(s->spool)) {
+		/* published meanwhile: nothing left for the sync to keep */
+		ev_timer_stop(loop, &s->sync_timer);
+		s->unsynced_since = 0;
+		return;
+	}
+	if (s->unsynced_since == 0)
+		s->unsynced_since = ev_now(loop);
+	since = ev_now(loop) - s->unsynced_since;
 	if (since >= every * SENDER_SYNC_EARLY) {
 		sync_cb(loop, &s->sync_timer, 0);
 		return;
 	}
-	ev_timer_set(&s->sync_timer, every - since, 0.);
-	ev_timer_start(loop, &s->sync_timer);
+	if (!ev_is_active(&s->sync_timer)) {
+		ev_timer_set(&s->sync_timer, every - since, 0.);
+		ev_timer_start(loop, &s->sync_timer);
+	}
 }
 
 /* The sync timer for spoolsync > 0 (and stopped for 0 or no spool). */

@@ -197,7 +197,9 @@ struct sender {
 	char			 spool_error[256];
 	ev_tstamp		 spool_warned;	/* last write error logged */
 	ev_timer		 sync_timer;	/* spoolsync > 0: one-shot */
-	ev_tstamp		 synced_at;	/* sync_cb's last, timer or turn */
+	/* the first turn that left a record unsynced and unpublished; 0:
+	 * none is */
+	ev_tstamp		 unsynced_since;
 	ev_prepare		 sync_arm;	/* arms it when dirty */
 	/*
 	 * spoolsync = 0: the answers to /post wait here for the next sync,

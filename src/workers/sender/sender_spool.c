@@ -437,6 +437,20 @@ sender_spool_dirty(const struct spool *sp)
 }
 
 int
+sender_spool_sync_needed(const struct spool *sp)
+{
+	int	 l;
+
+	/* a mark that cannot be written does not move: always needed */
+	if (sp->mark >= sp->next_seq)
+		return 0;
+	for (l = 0; l < SPOOL_LANES; l++)
+		if (sp->wseg[l] != NULL && sp->wseg[l]->dirty)
+			return 1;
+	return sp->dirdirty;
+}
+
+int
 sender_spool_sync(struct spool *sp, char *err, size_t errlen)
 {
 	struct spool_seg	*seg;

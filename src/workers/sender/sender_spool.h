@@ -246,6 +246,15 @@ void	 sender_spool_write_mark(struct spool *);
 /* 1 when something was written or made, or the mark moved on, since the
  * last sync. */
 int	 sender_spool_dirty(const struct spool *);
+/*
+ * 1 when a sync would keep something from a power failure: written or
+ * made since the last sync, and a record written is not yet published
+ * (or dropped).  Once the mark has passed every record written, the
+ * output has them and the bytes on disk matter no more (a crash would
+ * not publish them again either); the next sync, for later records,
+ * takes them along.
+ */
+int	 sender_spool_sync_needed(const struct spool *);
 /* Write the mark, fdatasync the written segments (and fsync the
  * directory after a new one): 0, or -1 with err. */
 int	 sender_spool_sync(struct spool *, char *err, size_t errlen);
