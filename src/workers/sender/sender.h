@@ -200,7 +200,7 @@ struct sender {
 	/* the first turn that left a record unsynced and unpublished; 0:
 	 * none is */
 	ev_tstamp		 unsynced_since;
-	ev_prepare		 sync_arm;	/* arms it when dirty */
+	ev_prepare		 sync_arm;	/* arms it when a sync is due */
 	/*
 	 * spoolsync = 0: the answers to /post wait here for the next sync,
 	 * made once per loop iteration for all of them (group commit).

@@ -425,29 +425,33 @@ sender_spool_drop(struct spool *sp, struct spool_seg *seg, uint64_t *points,
 
 /* ---- syncing ------------------------------------------------------------ */
 
-int
-sender_spool_dirty(const struct spool *sp)
+/* Written to a segment, or a segment made, since the last sync. */
+static int
+written_unsynced(const struct spool *sp)
 {
 	int	 l;
 
 	for (l = 0; l < SPOOL_LANES; l++)
 		if (sp->wseg[l] != NULL && sp->wseg[l]->dirty)
 			return 1;
-	return sp->dirdirty || sp->markdirty;
+	return sp->dirdirty;
+}
+
+int
+sender_spool_dirty(const struct spool *sp)
+{
+	return written_unsynced(sp) || sp->markdirty;
 }
 
 int
 sender_spool_sync_needed(const struct spool *sp)
 {
-	int	 l;
-
-	/* a mark that cannot be written does not move: always needed */
-	if (sp->mark >= sp->next_seq)
-		return 0;
-	for (l = 0; l < SPOOL_LANES; l++)
-		if (sp->wseg[l] != NULL && sp->wseg[l]->dirty)
-			return 1;
-	return sp->dirdirty;
+	/*
+	 * The mark passes every record written only once the output has
+	 * them all; one that cannot be written never moves, so its spool
+	 * is always synced.
+	 */
+	return sp->mark < sp->next_seq && written_unsynced(sp);
 }
 
 int
