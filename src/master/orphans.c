@@ -84,9 +84,9 @@ kill_stray(pid_t pid, pid_t pgid, const char *comm)
 
 /* One process that may be our child: kill it unless it is a worker. */
 static int
-check_child(struct master *m, pid_t self, pid_t pid)
+check_child(struct master *m, pid_t pid)
 {
-	pid_t	 ppid, pgid;
+	pid_t	 ppid, pgid, self = m->orphan_self;
 	char	 comm[64];
 
 	if (pid <= 0 || pid == self || is_worker(m, pid) ||
@@ -126,7 +126,7 @@ sweep_children(struct master *m)
 		if (end == p)
 			break;
 		if (pid > 0 && pid <= INT_MAX)
-			killed += check_child(m, m->orphan_self, (pid_t)pid);
+			killed += check_child(m, (pid_t)pid);
 	}
 	return killed;
 }
@@ -149,8 +149,8 @@ orphans_sweep(struct master *m)
 	while ((de = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		killed += check_child(m, m->orphan_self,
-		    (pid_t)strtol(de->d_name, NULL, 10));
+		killed += check_child(m, (pid_t)strtol(de->d_name, NULL,
+		    10));
 	}
 	(void)closedir(d);
 	return killed;
