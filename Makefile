@@ -154,6 +154,8 @@ peers:
 	python3 -m unittest tests/peers/test_nsqd_double.py
 	python3 -m unittest tests/peers/test_registry_double.py
 
+# Two modules at a time, in port windows 0 and 1; the sanitizer run uses
+# 2 and 3, so that check can run both at once (run.py --first-slot).
 integration: agent
 	python3 tests/integration/run.py --agent ./agent --jobs 2
 
@@ -165,20 +167,22 @@ integration-san: build/agent-san
 		chmod 1777 build/san-reports
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(CURDIR)/build/san-reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/san-reports/ubsan \
-		python3 tests/integration/run.py --agent build/agent-san --jobs 2
+		python3 tests/integration/run.py --agent build/agent-san --jobs 2 \
+		    --first-slot 2
 	@if [ -n "$$(ls build/san-reports)" ]; then \
 		cat build/san-reports/*; echo "sanitizer reports above"; exit 1; fi
 
-# Everything is built first, two compilers at a time; the tests then run
-# one suite after the other (each uses both cores itself).
+# Everything is built first, two compilers at a time.  The suites then
+# run in two rounds of suites side by side, since alone none keeps both
+# cores busy (unit about half the time, unit-san two thirds, the
+# integration suites a third: they mostly wait for the agent's timers):
+# the unit suites and the fuzz corpora, then the test doubles' own tests
+# and both integration suites.  -Otarget prints each suite's output
+# whole when it ends, so the log reads as a serial run.
 check: deps
 	$(MAKE) -j2 all build/agent-san $(UNIT_BIN) $(SAN_UNIT_BIN)
-	$(MAKE) unit
-	$(MAKE) unit-san
-	$(MAKE) fuzz-regress
-	$(MAKE) peers
-	$(MAKE) integration
-	$(MAKE) integration-san
+	$(MAKE) -j3 -Otarget unit unit-san fuzz-regress
+	$(MAKE) -j3 -Otarget peers integration integration-san
 
 run: deps
 	$(MAKE) all

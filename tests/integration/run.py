@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run the integration tests against the real binary.
 
-Usage: run.py [--agent PATH] [-k PATTERN] [--jobs N] [--module NAME]
+Usage: run.py [--agent PATH] [-k PATTERN] [--jobs N] [--first-slot N]
+              [--module NAME]
 Ends with every skipped test and its reason, then one line "N passed,
 N failed, N skipped"; exit 1 on any failure.
 
@@ -10,6 +11,11 @@ module's tests stay in order, in one process); a module's output is
 printed whole once it ends, so the log reads as a serial run.  Every test
 makes its own agent, directories, ports and namespaces, which is what
 lets modules share the machine.  The longest modules go first.
+
+Each running module picks its ports in a window of its own (a slot,
+harness.py): --first-slot N numbers them from N, so that two runs of the
+suite at once (make check runs the plain and the sanitizer builds side
+by side) never pick in the same window.
 """
 import argparse
 import json
@@ -24,10 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Seconds a module took in a serial run (2 cores): only the order in which
 # --jobs starts them; a module not listed counts as short.
 WEIGHT = {
-    "test_plugins": 63, "test_nsq_tcp": 39, "test_http": 35,
-    "test_spool": 25, "test_collector": 23, "test_post": 19,
-    "test_nsq_http": 17, "test_influxdb": 12, "test_fetcher": 8,
-    "test_toobig": 7,
+    "test_plugins": 84, "test_nsq_tcp": 40, "test_spool": 36,
+    "test_collector": 20, "test_nsq_http": 19, "test_post": 18,
+    "test_influxdb": 15, "test_http": 13, "test_signing": 10,
+    "test_toobig": 9,
 }
 
 
@@ -76,7 +82,8 @@ def run_parallel(args):
             mod = mods.pop(0)
             out = open(os.path.join(args.logdir, f"{mod}.log"), "w+")
             # each running module picks its ports in a window of its own
-            slot = min(set(range(args.jobs)) -
+            slot = min(set(range(args.first_slot,
+                                 args.first_slot + args.jobs)) -
                        {v[2] for v in running.values()})
             env = dict(os.environ, AGENT_TEST_SLOT=str(slot))
             running[subprocess.Popen(base + ["--module", mod],
@@ -118,6 +125,8 @@ def main():
     ap.add_argument("--agent", default="./agent")
     ap.add_argument("-k", dest="pattern", action="append")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--first-slot", type=int, default=0,
+                    help="the first port window of --jobs (harness.py)")
     ap.add_argument("--module", help="run this test module only")
     ap.add_argument("--summary", action="store_true",
                     help="end with a machine-readable summary line "
