@@ -172,17 +172,19 @@ integration-san: build/agent-san
 	@if [ -n "$$(ls build/san-reports)" ]; then \
 		cat build/san-reports/*; echo "sanitizer reports above"; exit 1; fi
 
-# Everything is built first, two compilers at a time.  The suites then
-# run in two rounds of suites side by side, since alone none keeps both
-# cores busy (unit about half the time, unit-san two thirds, the
-# integration suites a third: they mostly wait for the agent's timers):
-# the unit suites and the fuzz corpora, then the test doubles' own tests
-# and both integration suites.  -Otarget prints each suite's output
-# whole when it ends, so the log reads as a serial run.
+# Everything is built first, two compilers at a time.  The unit suites
+# then run one after the other: each keeps both cores busy most of the
+# time (a process per test, and a sanitized one is mostly its start and
+# its leak check), and side by side they took as long.  The integration
+# suites mostly wait for the agent's timers (a third of both cores), so
+# both of them, the test doubles' own tests and the fuzz corpora share
+# the last round.  -Otarget prints each suite's output whole when it
+# ends, so the log reads as a serial run.
 check: deps
 	$(MAKE) -j2 all build/agent-san $(UNIT_BIN) $(SAN_UNIT_BIN)
-	$(MAKE) -j3 -Otarget unit unit-san fuzz-regress
-	$(MAKE) -j3 -Otarget peers integration integration-san
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) -j4 -Otarget fuzz-regress peers integration integration-san
 
 run: deps
 	$(MAKE) all
@@ -198,8 +200,10 @@ fuzz: deps
 	$(MAKE) src/config.h
 	$(MAKE) -C tests/fuzz FUZZ_TIME=$(FUZZ_TIME)
 
+# Two at a time, or as many as the jobserver of a parallel make allows.
 fuzz-regress: src/config.h
-	$(MAKE) -C tests/fuzz -j2 regress
+	$(MAKE) -C tests/fuzz $(if $(findstring jobserver,$(MAKEFLAGS)),,-j2) \
+	    regress
 
 bench: agent
 	$(MAKE) -C bench
