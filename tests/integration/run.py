@@ -133,6 +133,9 @@ def main():
                     "(for --jobs)")
     args = ap.parse_args()
     os.environ["AGENT_BIN"] = os.path.abspath(args.agent)
+    # a serial run picks in the first window; a module that run_parallel
+    # started already has its own
+    os.environ.setdefault("AGENT_TEST_SLOT", str(args.first_slot))
     sys.path.insert(0, HERE)
     if args.jobs > 1 and not args.module:
         import tempfile
