@@ -27,8 +27,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# Seconds a module took in a serial run (2 cores): only the order in which
-# --jobs starts them; a module not listed counts as short.
+# Seconds a module took in a run of the suite with --jobs 2 on 2 cores:
+# only the order in which --jobs starts them; a module not listed counts
+# as short.
 WEIGHT = {
     "test_plugins": 84, "test_nsq_tcp": 40, "test_spool": 36,
     "test_collector": 20, "test_nsq_http": 19, "test_post": 18,
