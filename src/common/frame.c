@@ -44,6 +44,7 @@ _Static_assert(sizeof(struct frame_hdr) == FRAME_HDR_LEN,
 #define FRAME_FDQ_MAX	4		/* received, not yet claimed */
 #define FRAME_IOV_MAX	64		/* frames gathered in one sendmsg */
 #define FRAME_WHY_MAX	256
+#define FRAME_READS_PER_CB 4		/* reads a wakeup, while they fill */
 
 struct frame_out {
 	TAILQ_ENTRY(frame_out)	 entry;
@@ -102,7 +103,7 @@ static int	 conn_write(struct frame_conn *);
 static void	 conn_drain(struct frame_conn *, size_t);
 static void	 conn_write_down(struct frame_conn *);
 static int	 conn_take_fds(struct frame_conn *, struct msghdr *, size_t);
-static void	 conn_process(struct frame_conn *);
+static int	 conn_process(struct frame_conn *);
 static int	 conn_resize(struct frame_conn *);
 static void	 conn_eof(struct frame_conn *);
 static void	 conn_fail(struct frame_conn *, const char *, ...)
@@ -560,6 +561,14 @@ frame_conn_close(struct frame_conn *c)
 	conn_free(c);
 }
 
+/*
+ * A read that filled the buffer may have left more behind, typically the
+ * rest of a frame larger than the buffer kept between frames, which
+ * conn_process() has just grown it for: read again now rather than after
+ * another epoll_wait, and, in a process that sleeps between such frames,
+ * another wakeup (the scheduler's counters are 40 KB).  A few reads at
+ * most, so that one busy edge cannot starve the others.
+ */
 static void
 conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -571,7 +580,9 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct msghdr		 msg;
 	struct iovec		 iov;
 	ssize_t			 n;
+	int			 reads = 0;
 
+again:
 	if (c->rlen >= c->rcap) {
 		/* conn_resize() always leaves room; a bug if not. */
 		conn_fail(c, "read buffer full (%zu bytes)", c->rcap);
@@ -610,7 +621,13 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->rlen += (size_t)n;
-	conn_process(c);
+	if (conn_process(c) == -1)
+		return;
+	/* a frame begun and the buffer was full: the rest is likely there */
+	if ((size_t)n == iov.iov_len && c->rlen > 0 &&
+	    ++reads < FRAME_READS_PER_CB && !c->closed &&
+	    ev_is_active(&c->rio))
+		goto again;
 }
 
 /*
@@ -692,8 +709,11 @@ conn_take_fds(struct frame_conn *c, struct msghdr *msg, size_t n)
 	return 0;
 }
 
-/* Deliver every complete frame in the buffer, then make room for more. */
-static void
+/*
+ * Deliver every complete frame in the buffer, then make room for more.
+ * -1 when the edge was closed (and `c` may be freed).
+ */
+static int
 conn_process(struct frame_conn *c)
 {
 	struct frame_hdr	 h;
@@ -707,7 +727,7 @@ conn_process(struct frame_conn *c)
 		memcpy(&h, c->rbuf + pos, sizeof(h));
 		if (frame_hdr_check(&h, &c->rules, why, sizeof(why)) == -1) {
 			conn_fail(c, "%s", why);
-			return;
+			return -1;
 		}
 		/*
 		 * A descriptor arrives with the first byte of its frame.  One
@@ -718,12 +738,12 @@ conn_process(struct frame_conn *c)
 		if (c->nrfds > 0 && c->rfds[0].end <= start) {
 			conn_fail(c, "descriptor sent with a frame not "
 			    "flagged FD (before %s)", proto_msg_name(h.type));
-			return;
+			return -1;
 		}
 		if ((h.flags & FRAME_F_FD) && c->nrfds == 0) {
 			conn_fail(c, "%s frame flagged FD without a descriptor",
 			    proto_msg_name(h.type));
-			return;
+			return -1;
 		}
 		if (c->rlen - pos < h.len)
 			break;
@@ -755,7 +775,7 @@ conn_process(struct frame_conn *c)
 		if (c->closed) {
 			if (c->dispatching == 0)
 				conn_finish(c);
-			return;
+			return -1;
 		}
 	}
 
@@ -765,9 +785,10 @@ conn_process(struct frame_conn *c)
 		c->rbase += pos;
 	}
 	if (conn_resize(c) == -1)
-		return;
+		return -1;
 	if (stopped)
 		ev_io_start(c->loop, &c->rio);
+	return 0;
 }
 
 /*

@@ -645,6 +645,43 @@ Test(frame, partial_reads)
 	ctx_done(&x);
 }
 
+/*
+ * A frame larger than the buffer kept between frames (16 KiB), all of it
+ * waiting in the socket: delivered in one wakeup, the buffer grown and
+ * read again within it, not in a second turn of the loop after another
+ * epoll_wait (what a process that sleeps between such frames pays as a
+ * second wakeup: the master for the scheduler's counters).
+ */
+Test(frame, a_large_waiting_frame_in_one_wakeup)
+{
+	struct ctx	 x;
+	struct end	 e;
+	uint8_t		*buf, *p;
+	const size_t	 plen = 40000;
+	size_t		 n;
+	int		 raw;
+
+	ctx_init(&x);
+	end_init(&e, &x, ROLE_SENDER);
+	e.pattern = 1;
+	raw = raw_open(&e, fs_edge());
+	cr_assert_not_null(buf = malloc(FRAME_HDR_LEN + plen));
+	p = patbuf(9, plen);
+	n = mkhdr(buf, FRAME_HDR_LEN + plen, MSG_POINTS, 0, 9);
+	memcpy(buf + n, p, plen);
+	raw_write(raw, buf, n + plen);
+	free(p);
+	free(buf);
+	ev_run(x.loop, EVRUN_NOWAIT);
+	cr_assert_eq(e.nmsg, 1, "a waiting 40 KB frame took more than a turn");
+	cr_assert_eq(e.rec[0].len, plen);
+	cr_assert_eq(e.bad, 0);
+	cr_assert_eq(e.nclose, 0);
+	end_close(&e);
+	close(raw);
+	ctx_done(&x);
+}
+
 /* Big frames through tiny socket buffers: the queue absorbs partial
  * writes, everything arrives intact and in order. */
 Test(frame, partial_writes)
