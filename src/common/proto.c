@@ -40,6 +40,7 @@ static const char *const msg_names[MSG_MAX] = {
 	[MSG_GIT_RESP] = "GIT_RESP",
 	[MSG_ITEMS_ACK] = "ITEMS_ACK",
 	[MSG_OUTPUT_FILE] = "OUTPUT_FILE",
+	[MSG_STATS_REQ] = "STATS_REQ",
 };
 
 /* Payload ceilings: config and status may be large, data frames are
@@ -56,12 +57,12 @@ static const char *const msg_names[MSG_MAX] = {
 /* Control edges: the master sends these to every worker ... */
 static const uint16_t ctl_master_sends[] = {
 	MSG_CONF, MSG_PEER, MSG_LISTEN, MSG_SETUP_END, MSG_STATUS,
-	MSG_SHUTDOWN, MSG_NONE
+	MSG_SHUTDOWN, MSG_STATS_REQ, MSG_NONE
 };
 /* ... and the sender also the descriptor of the file output. */
 static const uint16_t ctl_master_sends_sender[] = {
 	MSG_CONF, MSG_PEER, MSG_LISTEN, MSG_SETUP_END, MSG_STATUS,
-	MSG_SHUTDOWN, MSG_OUTPUT_FILE, MSG_NONE
+	MSG_SHUTDOWN, MSG_OUTPUT_FILE, MSG_STATS_REQ, MSG_NONE
 };
 /* ... and a worker answers with these. */
 static const uint16_t ctl_worker_sends[] = {

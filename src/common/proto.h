@@ -76,6 +76,11 @@ enum msg_type {
 	MSG_OUTPUT_FILE,	/* str path, str error; fd = the file output
 				 * opened by the master (none: error, or
 				 * path "" = no file output any more) */
+
+	/* control edge, master -> worker */
+	MSG_STATS_REQ,		/* empty: send MSG_STATS now, changed or not,
+				 * with this reqid (a /me/status or /metrics
+				 * is waiting for it) */
 	MSG_MAX
 };
 

@@ -145,8 +145,8 @@ master_started(struct master *m)
 	daemon_report(&m->report_fd, 1, msg);
 }
 
-static void
-send_status(struct master *m, struct wslot *to, uint32_t reqid)
+void
+master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 {
 	struct agent_status	 st;
 	struct worker_status	*ws;
@@ -447,11 +447,12 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	case MSG_STATUS_REQ:
 		if (codec_get_end(&pr) == -1)
 			break;
-		send_status(m, w, in->hdr.reqid);
+		pull_status_req(m, w, in->hdr.reqid);
 		return;
 	case MSG_STATS:
 		if (stats_worker_msg(w, &pr, why, sizeof(why)) == -1)
 			break;
+		pull_stats_in(m, w, in->hdr.reqid);
 		/* counters change when plugins or git ran: leftovers */
 		if (w->role == ROLE_SCHEDULER || w->role == ROLE_GITPULL)
 			orphans_activity(m);
@@ -725,6 +726,7 @@ master_start(const char *conf_path, int foreground)
 	master_signals(m);
 	(void)orphans_become_subreaper();
 	orphans_start(m);
+	pull_init(m);
 	ev_timer_init(&m->stop_timer, stop_timeout_cb, STOP_TIMEOUT, 0.);
 	m->stop_timer.data = m;
 	ev_timer_init(&m->reload_timer, reload_timeout_cb, RELOAD_ACK_TIMEOUT,
@@ -758,6 +760,7 @@ master_start(const char *conf_path, int foreground)
 	/* what the workers left running must not outlive us */
 	(void)orphans_sweep(m);
 	orphans_stop(m);
+	pull_stop(m);
 
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		if (m->w[r].ctl != NULL)

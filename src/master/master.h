@@ -81,6 +81,27 @@ struct wslot {
 	ev_timer		 restart_timer;
 };
 
+/* A /me/status or /metrics waiting for the workers' counters (pull.c). */
+struct pull_asker {
+	enum role		 role;
+	pid_t			 pid;
+	uint32_t		 reqid;		/* its request's */
+	uint32_t		 pull_id;	/* the pull that answers it */
+};
+
+#define PULL_ASKERS_MAX		64
+
+struct pull {
+	ev_timer		 wait;		/* for the answers */
+	ev_timer		 gap;		/* before the next pull */
+	uint32_t		 id;		/* reqid of the last pull */
+	int			 out;		/* it is waiting for answers */
+	unsigned		 waiting;	/* roles yet to answer, bits */
+	ev_tstamp		 started;
+	struct pull_asker	 askers[PULL_ASKERS_MAX];
+	size_t			 nasker;
+};
+
 enum mphase {
 	M_STARTING,		/* waiting for every worker's READY */
 	M_RUNNING,
@@ -117,6 +138,7 @@ struct master {
 	ev_tstamp		 orphan_busy_until;
 	/* per role, what its dead processes counted (stats.c) */
 	struct metric_set	 base[ROLE_MAX];
+	struct pull		 pull;		/* fresh counters (pull.c) */
 	struct notify		 notify;	/* systemd's, if any */
 	int			 reloading;	/* RELOADING=1 sent, READY=1
 						 * not yet */
@@ -124,6 +146,19 @@ struct master {
 
 /* master.c */
 int	 master_start(const char *conf_path, int foreground);
+/* MSG_STATUS, the worker table and counters as they are, to `to`. */
+void	 master_send_status(struct master *, struct wslot *to,
+	    uint32_t reqid);
+
+/* pull.c */
+void	 pull_init(struct master *);
+void	 pull_stop(struct master *);
+/* MSG_STATUS_REQ from `w`: answered after a pull (the front) or now. */
+void	 pull_status_req(struct master *, struct wslot *w, uint32_t reqid);
+/* A MSG_STATS from `w` came with `reqid` (0: a push). */
+void	 pull_stats_in(struct master *, struct wslot *w, uint32_t reqid);
+/* `w` died: do not wait for its answer. */
+void	 pull_worker_gone(struct master *, struct wslot *w);
 
 
 /* spawn.c */

@@ -167,6 +167,7 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	w->ctl = NULL;
 	/* what it counted stays counted: rate() must not see a reset */
 	stats_worker_died(m, w);
+	pull_worker_gone(m, w);
 	ran = ev_now(m->loop) - w->started_mono;
 	pid = w->pid;
 	w->pid = 0;

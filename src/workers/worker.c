@@ -399,6 +399,13 @@ ctl_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 		}
 		worker_stop(w);
 		break;
+	case MSG_STATS_REQ:
+		if (in->datalen != 0 || in->hdr.reqid == 0) {
+			rv = -1;
+			break;
+		}
+		worker_stats_answer(w, in->hdr.reqid);
+		break;
 	default:
 		if (w->ops->control_msg == NULL)
 			rv = -1;
@@ -652,13 +659,16 @@ worker_push_stats_all(struct worker *w, const struct stat_kv *v, size_t n,
 		log_warnx("%s: %s: cannot encode", __func__,
 		    proto_role_name(w->role));
 		rv = -1;
-	} else if (worker_stats_same(w, pb.buf, pb.len))
-		;	/* nothing changed: the master has them */
-	else if (worker_send_ctl(w, MSG_STATS, 0, pb.buf, pb.len) == -1) {
+	} else if (worker_stats_same(w, pb.buf, pb.len) &&
+	    w->stats_reqid == 0)
+		;	/* nothing changed and nobody asked: the master has them */
+	else if (worker_send_ctl(w, MSG_STATS, w->stats_reqid, pb.buf,
+	    pb.len) == -1) {
 		log_warn("%s: %s", __func__, proto_role_name(w->role));
 		worker_stats_free(w);	/* the next push tries again */
 		rv = -1;
 	}
+	w->stats_reqid = 0;
 	codec_put_free(&pb);
 	return rv;
 }

@@ -18,7 +18,7 @@
 #define WORKER_SETUP_TIMEOUT	30.0	/* seconds to receive SETUP_END */
 #define WORKER_EXIT_CONFIG	2	/* config we cannot apply */
 #define WORKER_QUIET_SIGNALS	4	/* caught and dropped (worker.c) */
-#define WORKER_STATS_EVERY	1.0	/* s between MSG_STATS, about */
+#define WORKER_STATS_EVERY	5.0	/* s between MSG_STATS, about */
 /* A turn this far into the pace calls; the timer waits this long. */
 #define WORKER_STATS_EARLY	0.75	/* of the pace */
 #define WORKER_STATS_LATE	1.25	/* of the pace */
@@ -85,6 +85,7 @@ struct worker {
 	int			 stats_called;
 	void			*stats_last;	/* payload last sent */
 	size_t			 stats_last_len;
+	uint32_t		 stats_reqid;	/* the master asked: answer */
 };
 
 int	 worker_main(enum role, int argc, char **argv);
@@ -140,6 +141,11 @@ int	 worker_push_stats_all(struct worker *, const struct stat_kv *,
 void	 worker_stats_start(struct worker *);
 /* ops->stats now, if it ran at all (before exiting); stop the pacing. */
 void	 worker_stats_flush(struct worker *);
+/*
+ * MSG_STATS_REQ: the counters now, sent whether they changed or not, with
+ * the request's reqid.
+ */
+void	 worker_stats_answer(struct worker *, uint32_t reqid);
 /* worker_stats.c for worker_push_stats_all(): 1 when `payload` is the
  * one sent last, else it is kept as the last; forget it. */
 int	 worker_stats_same(struct worker *, const void *payload, size_t len);

@@ -22,6 +22,13 @@
  * timer, at a fixed distance from its work.  With it, the calls drift
  * into the turns the work makes anyway, and the timer fires only when
  * work stops.  A change waits WORKER_STATS_LATE of the pace at most.
+ *
+ * Why a pace of seconds: nobody reads the counters between two reads of
+ * /me/status or /metrics, and those ask for them fresh (MSG_STATS_REQ,
+ * worker_stats_answer()).  What the pushes are for is what a worker that
+ * dies had counted: the master adds its last push to the role's base.
+ * Pushed every second, the sender's counters were the master's only
+ * wakeup while plugins ran (bench/README.md, "bench/plugins").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +83,31 @@ worker_stats_start(struct worker *w)
 	ev_prepare_start(w->loop, &w->stats_check);
 	ev_timer_init(&w->stats_timer, stats_timer_cb, 0., 0.);
 	w->stats_timer.data = w;
+}
+
+/*
+ * The master waits for this answer to serve a /me/status or /metrics, so
+ * it goes at once and even when nothing changed.  The role's own push
+ * carries the reqid (worker_push_stats_all()); a role with no ops->stats
+ * (it pushes as things happen), or none yet, answers with what it sent
+ * last, or an empty set.
+ */
+void
+worker_stats_answer(struct worker *w, uint32_t reqid)
+{
+	w->stats_reqid = reqid;
+	if (w->ops->stats != NULL && ev_is_active(&w->stats_check))
+		stats_call(w);
+	if (w->stats_reqid == 0)
+		return;
+	if (w->stats_last == NULL) {
+		(void)worker_push_stats_all(w, NULL, 0, NULL, 0, NULL, NULL);
+		return;
+	}
+	if (worker_send_ctl(w, MSG_STATS, reqid, w->stats_last,
+	    w->stats_last_len) == -1)
+		log_warn("%s: %s", __func__, proto_role_name(w->role));
+	w->stats_reqid = 0;
 }
 
 void

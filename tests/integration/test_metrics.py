@@ -1,12 +1,17 @@
 """GET /metrics end to end: lint-clean for Prometheus (promtool), values
 that move with what the agent does, counters that survive a worker's
-kill -9, and the same figures published as agent.* points."""
+kill -9, and the same figures published as agent.* points.  /me/status
+and /metrics show what was done before they were asked, though the
+workers push their counters only every few seconds (the master asks them
+first), and a stopped worker does not hold them up."""
+import concurrent.futures
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import time
 
 from harness import wait_until
 from nsq_common import NS, TOPIC, NsqTest, make_points
@@ -111,6 +116,64 @@ class Metrics(NsqTest):
         self.assert_arrived([d], pts + more)
         wait_until(lambda: self.value("agent_points_published_total") >=
                    before + 50, what="published to go on from before")
+
+    def test_status_shows_what_was_just_done(self):
+        d = self.double()
+        self.configure([d.http_address])
+        self.start_ok()
+        self.agent.wait_serving()
+        self.agent.status()
+        # each read right after the 200 that it must show, no waiting:
+        # the workers' own pushes come every 5 s
+        posted = []
+        for i in range(1, 4):
+            pts = make_points(i * 100, 10, name="fresh.m")
+            self.post_ok(pts)
+            posted += pts
+            st = self.agent.status()
+            self.assertEqual(
+                self.agent.worker(st, "sender")["stats"]["accepted"],
+                10 * i, st)
+            self.assertEqual(
+                self.agent.worker(st, "front")["stats"][
+                    "points_received_post"], 10 * i, st)
+            self.assertEqual(self.value("agent_points_received_total",
+                                        source="post"), 10 * i)
+
+        # many at once (a client in a loop, or several): every one is
+        # answered, and shows them all
+        def ask(_):
+            return self.agent.worker(self.agent.status(), "sender")[
+                "stats"]["accepted"]
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            self.assertEqual(set(ex.map(ask, range(64))), {30})
+
+        # a worker that does not answer (stopped) holds nobody up: the
+        # status comes after the master's short wait (0.25 s), with that
+        # worker's last counters and everybody else's fresh ones
+        gp = self.agent.worker(self.agent.status(), "gitpull")["pid"]
+        os.kill(gp, signal.SIGSTOP)
+        self.addCleanup(os.kill, gp, signal.SIGCONT)
+        pts = make_points(900, 5, name="fresh.m")
+        self.post_ok(pts)
+        posted += pts
+        t0 = time.monotonic()
+        st = self.agent.status()
+        took = time.monotonic() - t0
+        self.assertEqual(
+            self.agent.worker(st, "sender")["stats"]["accepted"], 35, st)
+        self.assertEqual(self.agent.worker(st, "gitpull")["state"],
+                         "running")
+        # a master that waited for the stopped worker would answer only
+        # when it came back; the front would give up with a 504 at 30 s
+        self.assertLess(took, 5, "the status waited for a stopped worker")
+        os.kill(gp, signal.SIGCONT)
+        pts = make_points(950, 5, name="fresh.m")
+        self.post_ok(pts)
+        posted += pts
+        self.assertEqual(self.value("agent_points_received_total",
+                                    source="post"), 40)
+        self.assert_arrived([d], posted)
 
     def test_self_metrics_reach_the_output(self):
         d = self.double()

@@ -55,6 +55,8 @@ struct h {
 	size_t			 nresp;
 	struct worker_stats	 stats;
 	int			 nstats;
+	int			 asking;	/* for counters, each tick */
+	uint32_t		 stats_reqid;
 };
 
 static void
@@ -127,6 +129,14 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (!h->exited && waitpid(h->pid, &st, WNOHANG) == h->pid) {
 		h->exited = 1;
 		h->status = st;
+	}
+	/* as the master does before a /me/status: the pushes are seconds
+	 * apart */
+	if (h->asking && h->ctl != NULL) {
+		if (++h->stats_reqid == 0)
+			h->stats_reqid = 1;
+		(void)frame_send(h->ctl, MSG_STATS_REQ, h->stats_reqid, NULL, 0,
+		    -1);
 	}
 }
 
@@ -277,6 +287,18 @@ h_stop(struct h *h)
 	ev_loop_destroy(h->loop);
 }
 
+/* wait_for() of a condition on the counters, asking for them. */
+static int
+wait_stats(struct h *h, int (*cond)(struct h *), double secs)
+{
+	int	 rv;
+
+	h->asking = 1;
+	rv = wait_for(h, cond, secs);
+	h->asking = 0;
+	return rv;
+}
+
 static uint64_t
 stat_of(const struct h *h, const char *key)
 {
@@ -372,7 +394,7 @@ Test(gitpull_worker, serves_the_scheduler)
 	cr_assert(r->ok, "%s", r->error);
 	cr_assert_str_eq(r->commit, two);
 
-	cr_assert(wait_for(&h, stats_settled, 5.), "stats: %u",
+	cr_assert(wait_stats(&h, stats_settled, 5.), "stats: %u",
 	    h.stats.n);
 	cr_assert_eq(stat_of(&h, "answered_ok"), 4);
 	cr_assert_eq(stat_of(&h, "answered_failed"), 2);

@@ -87,6 +87,11 @@ Test(proto, control_edges)
 		    MSG_OUTPUT_FILE), r == ROLE_SENDER);
 		cr_assert(!proto_edge_may_send(e, r, MSG_OUTPUT_FILE));
 		cr_assert(!proto_edge_may_send(e, ROLE_MASTER, MSG_REOPEN));
+		/* fresh counters: the master asks every worker, none asks */
+		cr_assert(proto_edge_may_send(e, ROLE_MASTER, MSG_STATS_REQ));
+		cr_assert(!proto_edge_may_send(e, r, MSG_STATS_REQ));
+		cr_assert(proto_edge_may_send(e, r, MSG_STATS));
+		cr_assert(!proto_edge_may_send(e, ROLE_MASTER, MSG_STATS));
 	}
 }
 

@@ -52,6 +52,8 @@ struct h {
 	size_t			 nacks;
 	struct worker_stats	 stats;
 	int			 nstats;
+	int			 asking;	/* for counters, each tick */
+	uint32_t		 stats_reqid;
 };
 
 static void
@@ -132,6 +134,14 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		h->exited = 1;
 		h->status = st;
 	}
+	/* as the master does before a /me/status: the pushes are seconds
+	 * apart */
+	if (h->asking && h->ctl != NULL) {
+		if (++h->stats_reqid == 0)
+			h->stats_reqid = 1;
+		(void)frame_send(h->ctl, MSG_STATS_REQ, h->stats_reqid, NULL, 0,
+		    -1);
+	}
 }
 
 /* Run the loop until cond(h, arg) or `secs` pass (a hang is the failure). */
@@ -151,6 +161,19 @@ wait_for(struct h *h, int (*cond)(struct h *, uint64_t), uint64_t arg,
 		ev_run(h->loop, EVRUN_ONCE);
 	ev_timer_stop(h->loop, &tick);
 	return cond(h, arg);
+}
+
+/* wait_for() of a condition on the counters, asking for them. */
+static int
+wait_stats(struct h *h, int (*cond)(struct h *, uint64_t), uint64_t arg,
+    double secs)
+{
+	int	 rv;
+
+	h->asking = 1;
+	rv = wait_for(h, cond, arg, secs);
+	h->asking = 0;
+	return rv;
 }
 
 static int
@@ -330,10 +353,10 @@ Test(sender_worker, scheduler_claiming_pushed_still_ages_out)
 	points(h.front, 1, ORIGIN_PUSHED, 4, "front");
 	cr_assert(wait_for(&h, has_acks, 1, 10.));
 	cr_assert_eq(h.acks[0].v, POINTS_ACCEPTED, "%s", h.acks[0].why);
-	cr_assert(wait_for(&h, accepted_is, 10, 10.));
+	cr_assert(wait_stats(&h, accepted_is, 10, 10.));
 	/* full: 6 more scheduled points age the scheduler's 6 out */
 	points(h.sched, 0, ORIGIN_SCHEDULED, 6, "more");
-	cr_assert(wait_for(&h, accepted_is, 16, 10.), "accepted %llu",
+	cr_assert(wait_stats(&h, accepted_is, 16, 10.), "accepted %llu",
 	    (unsigned long long)stat_of(&h, "accepted"));
 	cr_assert_eq(stat_of(&h, "dropped_full"), 6);
 	cr_assert_eq(stat_of(&h, "refused_full"), 0);
@@ -349,11 +372,11 @@ Test(sender_worker, front_claiming_scheduled_is_still_pushed)
 	/* the front's points say "scheduled": they are pushed all the same */
 	points(h.front, 1, ORIGIN_SCHEDULED, 6, "front.claims.scheduled");
 	points(h.sched, 0, ORIGIN_SCHEDULED, 4, "sched");
-	cr_assert(wait_for(&h, accepted_is, 10, 10.));
+	cr_assert(wait_stats(&h, accepted_is, 10, 10.));
 	/* full: room is made from the scheduler's 4 only, never the front's
 	 * older 6 */
 	points(h.sched, 0, ORIGIN_SCHEDULED, 4, "sched2");
-	cr_assert(wait_for(&h, accepted_is, 14, 10.));
+	cr_assert(wait_stats(&h, accepted_is, 14, 10.));
 	cr_assert_eq(stat_of(&h, "dropped_full"), 4);
 	/* and the front's next points get 503 rather than ageing anything */
 	points(h.front, 2, ORIGIN_SCHEDULED, 4, "front2");

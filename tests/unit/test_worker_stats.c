@@ -6,8 +6,11 @@
  * is asserted is state, not time: after a turn of the loop with nothing
  * changed, no message went and no timer is armed (nothing would wake the
  * worker); a change goes out, and goes out once.  The role's hook is
- * called at most once a second, and what it pushes is sent only when it
- * differs from what was sent last (worker_push_stats_all()).
+ * called at most once a pace (here a second, the test role's own; the
+ * default is WORKER_STATS_EVERY), and what it pushes is sent only when it
+ * differs from what was sent last (worker_push_stats_all()).  When the
+ * master asks (MSG_STATS_REQ), the answer goes at once, changed or not,
+ * with the request's reqid.
  */
 #include <criterion/criterion.h>
 
@@ -48,6 +51,12 @@ fake_stats(struct worker *w)
 static const struct worker_ops fake_ops = {
 	.role = ROLE_SCHEDULER,
 	.stats = fake_stats,
+	.stats_every = 1.0,
+};
+
+/* a role that pushes as things happen, with no hook */
+static const struct worker_ops hookless_ops = {
+	.role = ROLE_SCHEDULER,
 };
 
 struct h {
@@ -56,6 +65,7 @@ struct h {
 	struct frame_conn	*master;
 	int			 nstats;
 	struct worker_stats	 last;
+	uint32_t		 last_reqid;
 };
 
 static void
@@ -68,6 +78,7 @@ master_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		return;
 	codec_get_init(&pr, in->data, in->datalen);
 	cr_assert_eq(status_stats_decode(&pr, &h->last), 0);
+	h->last_reqid = in->hdr.reqid;
 	h->nstats++;
 }
 
@@ -76,11 +87,14 @@ closed(struct frame_conn *fc, const char *why, void *arg)
 {
 }
 
-/* the master sends the worker nothing here */
+/* the master asks for counters here, as worker.c's ctl_msg_cb() hands on */
 static void
 worker_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 {
-	cr_assert_fail("the worker got %s", proto_msg_name(in->hdr.type));
+	if (in->hdr.type != MSG_STATS_REQ)
+		cr_assert_fail("the worker got %s",
+		    proto_msg_name(in->hdr.type));
+	worker_stats_answer(arg, in->hdr.reqid);
 }
 
 static void
@@ -312,5 +326,57 @@ Test(worker_stats, a_turn_late_in_the_pace_calls_at_once)
 	h_settle(&h);
 	cr_assert_eq(h.nstats, 3);
 	cr_assert_eq(stat_of(&h, "runs"), 5);
+	h_free(&h);
+}
+
+static void
+h_ask(struct h *h, uint32_t reqid)
+{
+	cr_assert_eq(frame_send(h->master, MSG_STATS_REQ, reqid, NULL, 0, -1),
+	    0);
+	h_settle(h);
+}
+
+/*
+ * Asked, the worker answers at once, unchanged counters too, with the
+ * request's reqid; and the answer counts as its push for the pace.
+ */
+Test(worker_stats, an_ask_is_answered_at_once_changed_or_not)
+{
+	struct h	 h;
+
+	h_init(&h);
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 1);
+	cr_assert_eq(h.last_reqid, 0, "a push carries no reqid");
+	h_ask(&h, 41);
+	cr_assert_eq(h.nstats, 2, "unchanged counters not sent when asked");
+	cr_assert_eq(h.last_reqid, 41);
+	cr_assert_eq(stat_of(&h, "runs"), 0);
+	/* a change within the pace: the ask does not wait for the pace */
+	counter = 6;
+	h_ask(&h, 42);
+	cr_assert_eq(h.nstats, 3);
+	cr_assert_eq(h.last_reqid, 42);
+	cr_assert_eq(stat_of(&h, "runs"), 6);
+	/* what the answer carried is not pushed again after it */
+	while (ev_is_active(&h.w.stats_timer))
+		ev_run(h.loop, EVRUN_ONCE);
+	h_settle(&h);
+	cr_assert_eq(h.nstats, 3, "an answered change was pushed again");
+	/* a role with no hook (never paced) answers with what it pushed last */
+	ev_prepare_stop(h.loop, &h.w.stats_check);
+	ev_timer_stop(h.loop, &h.w.stats_timer);
+	h.w.ops = &hookless_ops;
+	h_ask(&h, 43);
+	cr_assert_eq(h.nstats, 4);
+	cr_assert_eq(h.last_reqid, 43);
+	cr_assert_eq(stat_of(&h, "runs"), 6);
+	/* and with an empty set when it never pushed */
+	worker_stats_free(&h.w);
+	h_ask(&h, 44);
+	cr_assert_eq(h.nstats, 5);
+	cr_assert_eq(h.last_reqid, 44);
+	cr_assert_eq(h.last.n, 0);
 	h_free(&h);
 }

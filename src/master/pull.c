@@ -1,0 +1,190 @@
+/*
+ * Fresh counters for /me/status and /metrics: before the master answers
+ * the front, it asks every running worker for its counters
+ * (MSG_STATS_REQ) and waits for their MSG_STATS, PULL_WAIT at most.
+ *
+ * Why: the workers push their counters only every few seconds
+ * (worker_stats.c), so that a busy agent does not wake the master every
+ * second for counters nobody reads.  A status is read after something
+ * was done (a /post, a plugin run); it must show it.
+ *
+ * A request is answered by a pull that started after it arrived: one that
+ * comes while a pull is out waits for the next, so that a worker cannot
+ * have answered before the thing the caller did was counted.  Pulls start
+ * PULL_GAP apart at least, and all the requests that wait share one: a
+ * client that asks in a loop, or many at once, cost the workers ten
+ * rounds a second at most, not one per request, for 0.1 s more of wait
+ * at worst.  A worker that does not answer in PULL_WAIT (stopped, busy)
+ * holds nobody up longer: the status then shows what it pushed last.
+ *
+ * The collector's requests (its self metrics, every interval) are
+ * answered at once from what the workers pushed: pulling for them would
+ * wake every worker every interval on an idle agent.
+ */
+#include <string.h>
+
+#include "log.h"
+#include "master.h"
+
+#define PULL_WAIT	0.25	/* seconds for the workers' answers */
+#define PULL_GAP	0.1	/* seconds between two pulls' starts */
+
+static void
+pull_answer(struct master *m, uint32_t id)
+{
+	struct pull_asker	*a;
+	struct wslot		*w;
+	size_t			 i, kept = 0;
+
+	for (i = 0; i < m->pull.nasker; i++) {
+		a = &m->pull.askers[i];
+		if (a->pull_id != id) {
+			m->pull.askers[kept++] = *a;
+			continue;
+		}
+		w = &m->w[a->role];
+		/* the one that asked is gone: its successor did not ask */
+		if (w->pid == a->pid && w->ctl != NULL && !w->reaped)
+			master_send_status(m, w, a->reqid);
+	}
+	m->pull.nasker = kept;
+}
+
+static void
+pull_done(struct master *m)
+{
+	uint32_t	 id = m->pull.id;
+	double		 since;
+
+	ev_timer_stop(m->loop, &m->pull.wait);
+	m->pull.out = 0;
+	m->pull.waiting = 0;
+	pull_answer(m, id);
+	/* those that came while it was out */
+	if (m->pull.nasker > 0 && !ev_is_active(&m->pull.gap)) {
+		since = ev_now(m->loop) - m->pull.started;
+		ev_timer_set(&m->pull.gap, since < PULL_GAP ? PULL_GAP - since :
+		    0., 0.);
+		ev_timer_start(m->loop, &m->pull.gap);
+	}
+}
+
+static void
+pull_start(struct master *m)
+{
+	struct wslot	*w;
+	enum role	 r;
+
+	if (++m->pull.id == 0)
+		m->pull.id = 1;
+	m->pull.out = 1;
+	m->pull.waiting = 0;
+	m->pull.started = ev_now(m->loop);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		w = &m->w[r];
+		if (w->state != W_RUNNING || w->ctl == NULL || w->reaped)
+			continue;
+		if (frame_send(w->ctl, MSG_STATS_REQ, m->pull.id, NULL, 0,
+		    -1) == -1) {
+			log_warn("%s: counters of %s", __func__,
+			    proto_role_name(r));
+			continue;
+		}
+		m->pull.waiting |= 1u << r;
+	}
+	if (m->pull.waiting == 0) {
+		pull_done(m);
+		return;
+	}
+	ev_timer_set(&m->pull.wait, PULL_WAIT, 0.);
+	ev_timer_start(m->loop, &m->pull.wait);
+}
+
+static void
+pull_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct master	*m = t->data;
+	enum role	 r;
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (m->pull.waiting & (1u << r))
+			log_debug("%s: %s did not send its counters within "
+			    "%.2f s; the status shows its last ones", __func__,
+			    proto_role_name(r), PULL_WAIT);
+	pull_done(m);
+}
+
+static void
+pull_gap_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct master	*m = t->data;
+
+	if (!m->pull.out && m->pull.nasker > 0)
+		pull_start(m);
+}
+
+void
+pull_init(struct master *m)
+{
+	memset(&m->pull, 0, sizeof(m->pull));
+	ev_timer_init(&m->pull.wait, pull_wait_cb, PULL_WAIT, 0.);
+	m->pull.wait.data = m;
+	ev_timer_init(&m->pull.gap, pull_gap_cb, PULL_GAP, 0.);
+	m->pull.gap.data = m;
+}
+
+void
+pull_stop(struct master *m)
+{
+	ev_timer_stop(m->loop, &m->pull.wait);
+	ev_timer_stop(m->loop, &m->pull.gap);
+	m->pull.out = 0;
+	m->pull.nasker = 0;
+}
+
+void
+pull_status_req(struct master *m, struct wslot *w, uint32_t reqid)
+{
+	struct pull_asker	*a;
+	double			 since;
+
+	if (w->role != ROLE_FRONT || m->phase != M_RUNNING ||
+	    m->pull.nasker == PULL_ASKERS_MAX) {
+		master_send_status(m, w, reqid);
+		return;
+	}
+	a = &m->pull.askers[m->pull.nasker++];
+	a->role = w->role;
+	a->pid = w->pid;
+	a->reqid = reqid;
+	/* the pull out now may have been answered before this was done */
+	a->pull_id = m->pull.id + 1;
+	if (a->pull_id == 0)
+		a->pull_id = 1;
+	if (m->pull.out || ev_is_active(&m->pull.gap))
+		return;
+	since = ev_now(m->loop) - m->pull.started;
+	if (m->pull.id != 0 && since < PULL_GAP) {
+		ev_timer_set(&m->pull.gap, PULL_GAP - since, 0.);
+		ev_timer_start(m->loop, &m->pull.gap);
+		return;
+	}
+	pull_start(m);
+}
+
+void
+pull_stats_in(struct master *m, struct wslot *w, uint32_t reqid)
+{
+	if (!m->pull.out || reqid != m->pull.id ||
+	    !(m->pull.waiting & (1u << w->role)))
+		return;
+	m->pull.waiting &= ~(1u << w->role);
+	if (m->pull.waiting == 0)
+		pull_done(m);
+}
+
+void
+pull_worker_gone(struct master *m, struct wslot *w)
+{
+	pull_stats_in(m, w, m->pull.id);
+}
