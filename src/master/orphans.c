@@ -14,14 +14,15 @@
  * costs (bench/README.md, "bench/footprint").  A sweep reads our children
  * from /proc/self/task/<pid>/children, not the whole of /proc.
  *
- * While plugins run, the master is woken about once a second anyway (the
- * sender's counters): a turn of the loop ORPHAN_SWEEP_EARLY of the period
- * (1.5 s) or more after the last sweep sweeps then and restarts the
- * timer, so the sweep rides every second of those turns and the timer
- * (2.5 s) fires only when they stop.  The period is well over two of the
- * turns' so that the timer does not win the race with them and lock
- * into a wakeup of its own; that wakeup, every 2 s, was a fifth of what
- * the master cost a plugin run (bench/README.md, "bench/plugins").
+ * While plugins run, the master is woken every 4 s or so anyway (the
+ * sender's and the scheduler's counters, paced at WORKER_STATS_EVERY): a
+ * turn of the loop ORPHAN_SWEEP_EARLY of the period (3.6 s) or more after
+ * the last sweep sweeps then and restarts the timer, so the sweep rides
+ * those turns and the timer (6 s) fires only when they stop.  The period
+ * is well over the turns' so that the timer does not win the race with
+ * them and lock into a wakeup of its own; that wakeup was a fifth of what
+ * the master cost a plugin run (bench/README.md, "bench/plugins").  So
+ * what a plugin leaves behind outside its group lives 6 s at most.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -39,7 +40,7 @@
 #include "master.h"
 #include "procinfo.h"
 
-#define ORPHAN_SWEEP_BUSY	2.5	/* seconds, while plugins or git run */
+#define ORPHAN_SWEEP_BUSY	6.0	/* seconds, while plugins or git run */
 #define ORPHAN_SWEEP_IDLE	60.0	/* seconds, otherwise */
 #define ORPHAN_BUSY_FOR		30.0	/* seconds after the last activity */
 #define ORPHAN_CHILDREN_MAX	4096	/* bytes of pids read a sweep */
