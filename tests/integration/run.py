@@ -31,10 +31,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # only the order in which --jobs starts them; a module not listed counts
 # as short.
 WEIGHT = {
-    "test_plugins": 84, "test_nsq_tcp": 40, "test_spool": 36,
-    "test_collector": 20, "test_nsq_http": 19, "test_post": 18,
-    "test_influxdb": 15, "test_http": 13, "test_signing": 10,
-    "test_toobig": 9,
+    "test_plugins": 70, "test_spool": 27, "test_nsq_tcp": 25,
+    "test_collector": 21, "test_post": 16, "test_http": 12,
+    "test_metrics": 9, "test_api": 8, "test_fetcher": 7,
+    "test_nsq_http": 5, "test_testmode": 5, "test_signing": 5,
 }
 
 
