@@ -29,6 +29,25 @@
 #define PULL_WAIT	0.25	/* seconds for the workers' answers */
 #define PULL_GAP	0.1	/* seconds between two pulls' starts */
 
+static void	 pull_start(struct master *);
+
+/* The next pull, for those waiting: now, or PULL_GAP after the last. */
+static void
+pull_next(struct master *m)
+{
+	double	 since;
+
+	if (m->pull.nasker == 0 || m->pull.out || ev_is_active(&m->pull.gap))
+		return;
+	since = ev_now(m->loop) - m->pull.started;
+	if (m->pull.id != 0 && since < PULL_GAP) {
+		ev_timer_set(&m->pull.gap, PULL_GAP - since, 0.);
+		ev_timer_start(m->loop, &m->pull.gap);
+		return;
+	}
+	pull_start(m);
+}
+
 static void
 pull_answer(struct master *m, uint32_t id)
 {
@@ -53,20 +72,12 @@ pull_answer(struct master *m, uint32_t id)
 static void
 pull_done(struct master *m)
 {
-	uint32_t	 id = m->pull.id;
-	double		 since;
-
 	ev_timer_stop(m->loop, &m->pull.wait);
 	m->pull.out = 0;
 	m->pull.waiting = 0;
-	pull_answer(m, id);
+	pull_answer(m, m->pull.id);
 	/* those that came while it was out */
-	if (m->pull.nasker > 0 && !ev_is_active(&m->pull.gap)) {
-		since = ev_now(m->loop) - m->pull.started;
-		ev_timer_set(&m->pull.gap, since < PULL_GAP ? PULL_GAP - since :
-		    0., 0.);
-		ev_timer_start(m->loop, &m->pull.gap);
-	}
+	pull_next(m);
 }
 
 static void
@@ -117,10 +128,7 @@ pull_wait_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 pull_gap_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct master	*m = t->data;
-
-	if (!m->pull.out && m->pull.nasker > 0)
-		pull_start(m);
+	pull_next(t->data);
 }
 
 void
@@ -146,7 +154,6 @@ void
 pull_status_req(struct master *m, struct wslot *w, uint32_t reqid)
 {
 	struct pull_asker	*a;
-	double			 since;
 
 	if (w->role != ROLE_FRONT || m->phase != M_RUNNING ||
 	    m->pull.nasker == PULL_ASKERS_MAX) {
@@ -161,15 +168,7 @@ pull_status_req(struct master *m, struct wslot *w, uint32_t reqid)
 	a->pull_id = m->pull.id + 1;
 	if (a->pull_id == 0)
 		a->pull_id = 1;
-	if (m->pull.out || ev_is_active(&m->pull.gap))
-		return;
-	since = ev_now(m->loop) - m->pull.started;
-	if (m->pull.id != 0 && since < PULL_GAP) {
-		ev_timer_set(&m->pull.gap, PULL_GAP - since, 0.);
-		ev_timer_start(m->loop, &m->pull.gap);
-		return;
-	}
-	pull_start(m);
+	pull_next(m);
 }
 
 void
