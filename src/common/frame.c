@@ -625,8 +625,7 @@ again:
 		return;
 	/* a frame begun and the buffer was full: the rest is likely there */
 	if ((size_t)n == iov.iov_len && c->rlen > 0 &&
-	    ++reads < FRAME_READS_PER_CB && !c->closed &&
-	    ev_is_active(&c->rio))
+	    ++reads < FRAME_READS_PER_CB && ev_is_active(&c->rio))
 		goto again;
 }
 
