@@ -36,6 +36,10 @@ measures --duration seconds (default 60):
               for each of the three.
 
 It reports CPU per run of each, and the agent's over the raw loop's.
+With --rounds N it measures N such windows one after another (the
+agents keep running, the raw loops start anew) and ends with the
+median and range of each ratio: on a virtual machine one window's
+ratio can swing by a third from the next's.
 
 Everything binds 127.0.0.1; every process started here is stopped by
 pid.  python3 standard library only; needs root (the agent switches
@@ -44,6 +48,7 @@ users) and git.
     python3 bench/plugins.py                  # about 100 s
     python3 bench/plugins.py --baseline bench/.baseline/agent
     python3 bench/plugins.py -n 20 --duration 20 --warmup 5   # quick
+    python3 bench/plugins.py --rounds 5 --duration 45        # a verdict
 """
 import argparse
 import http.client
@@ -51,6 +56,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -164,6 +170,18 @@ class Bench:
         sys.stdout.flush()
         time.sleep(args.warmup)
         pids = {tag: a.pids() for tag, a in started}
+        rounds = []
+        for i in range(args.rounds):
+            if args.rounds > 1:
+                print(f"  round {i + 1} of {args.rounds}")
+                sys.stdout.flush()
+            rounds.append(self.measure(started, pids))
+        return rounds
+
+    def measure(self, started, pids):
+        """One window of --duration seconds: the raw loops and the
+        agents' CPU over the same seconds."""
+        args = self.args
         load = benchlib.MachineLoad()
         load.start()
         self.raw = [subprocess.Popen(
@@ -261,6 +279,28 @@ def report(res):
     sys.stdout.flush()
 
 
+def summary(rounds):
+    """Over several rounds: each agent's ratios, median and range.  The
+    machine's own swing from one minute to the next is as large as the
+    differences sought (bench/README.md), so one round proves little."""
+    print()
+    print(f"{len(rounds)} rounds of {rounds[0]['window_s']:.0f} s")
+    for tag in rounds[0]["agents"]:
+        for key, what in (("x_raw", "back to back"),
+                          ("x_raw_grouped", "on the agent's schedule")):
+            xs = sorted(r["agents"][tag][key] or 0 for r in rounds)
+            print(f"{tag}: x raw {what}: median {statistics.median(xs):.2f}"
+                  f", {xs[0]:.2f}-{xs[-1]:.2f}; under 2 in "
+                  f"{sum(1 for x in xs if x <= 2)} of {len(xs)}")
+        ms = sorted(r["agents"][tag]["ms_per_run"] for r in rounds)
+        print(f"{tag}: ms per run: median {statistics.median(ms):.3f}, "
+              f"{ms[0]:.3f}-{ms[-1]:.3f}")
+    raw = sorted(r["raw_ms_per_run"] for r in rounds)
+    print(f"raw: ms per run: median {statistics.median(raw):.3f}, "
+          f"{raw[0]:.3f}-{raw[-1]:.3f}")
+    sys.stdout.flush()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--agent", default=os.path.join(benchlib.TOP, "agent"))
@@ -271,6 +311,10 @@ def main(argv=None):
     ap.add_argument("--interval", type=int, default=10)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=15.0)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure this many windows of --duration one "
+                    "after another, with the same agents, and report "
+                    "the median and range of the ratios")
     ap.add_argument("--json", help="write the raw figures to this file")
     args = ap.parse_args(argv)
     args.agent = benchlib.agent_binary(args.agent)
@@ -282,9 +326,10 @@ def main(argv=None):
     if os.geteuid() != 0:
         sys.exit("bench/plugins.py: needs root (the agent switches users)")
     if not (1 <= args.plugins <= 500 and 1 <= args.points <= 10000 and
-            1 <= args.interval <= 600 and 5 <= args.duration <= 600):
+            1 <= args.interval <= 600 and 5 <= args.duration <= 600 and
+            1 <= args.rounds <= 20):
         sys.exit("out of range: -n 1..500, -p 1..10000, --interval "
-                 "1..600, --duration 5..600")
+                 "1..600, --duration 5..600, --rounds 1..20")
 
     def on_alarm(signum, frame):
         raise TimeoutError("bench/plugins.py: global time limit reached")
@@ -294,7 +339,8 @@ def main(argv=None):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
-    signal.alarm(int(args.duration + args.warmup + args.plugins) + 240)
+    signal.alarm(int((args.duration + 120) * args.rounds + args.warmup +
+                     args.plugins) + 120)
 
     print(f"bench/plugins: {args.agent}" +
           (f" and {args.baseline}" if args.baseline else "") +
@@ -302,14 +348,18 @@ def main(argv=None):
     sys.stdout.flush()
     b = Bench(args)
     try:
-        res = b.run()
+        rounds = b.run()
     finally:
         b.cleanup()
     signal.alarm(0)
-    report(res)
+    for res in rounds:
+        report(res)
+    if len(rounds) > 1:
+        summary(rounds)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(res, f, indent=1)
+            json.dump(rounds[0] if len(rounds) == 1 else rounds, f,
+                      indent=1)
     return 0
 
 
