@@ -256,8 +256,23 @@ int	 sender_spool_dirty(const struct spool *);
  */
 int	 sender_spool_sync_needed(const struct spool *);
 /* Write the mark, fdatasync the written segments (and fsync the
- * directory after a new one): 0, or -1 with err. */
+ * directory after a new one): 0, or -1 with err.  -1 too when a segment
+ * was closed since the last sync while what it held was not synced (a
+ * failed write or fdatasync sealed it): the answers held for this sync
+ * cannot know their records are on disk. */
 int	 sender_spool_sync(struct spool *, char *err, size_t errlen);
+
+/*
+ * Append to `to` a copy of every record of `from` not read back yet, in
+ * sequence order, without moving from's cursors or taking anything
+ * (sender_spool_copy.c): *records copied.  -1 with err on a read or write
+ * error; what was copied stays in `to`.
+ */
+int	 sender_spool_copy_unread(struct spool *from, struct spool *to,
+	    uint64_t *records, char *err, size_t errlen);
+/* Remove the segments numbered first_id or more that hold nothing in
+ * memory: what a failed copy left in a spool about to be closed. */
+void	 sender_spool_discard_from(struct spool *, uint64_t first_id);
 
 /*
  * What the spool still holds that is not in memory (records, their

@@ -1,10 +1,12 @@
 /*
  * A reload that changes [output] spool: what the spool in use holds, in
- * memory and on disk, is carried over to the new one (written there and
- * synced before it is let go in the old one), so nothing accepted is
- * lost or stranded.  To "" (memory only) what fits in memory comes
- * along; the rest stays in the old directory, logged, for a later start
- * with it.  A new directory that cannot be used keeps the old spool.
+ * memory and on disk, is carried over to the new one, all or nothing:
+ * copied there and synced first, and only then let go in the old one.
+ * A new directory that cannot be used, or that cannot take it all (full,
+ * an I/O error), keeps the old spool: what was copied is removed from
+ * the new one again, and nothing of the old one has moved.
+ * To "" (memory only) what fits in memory comes along; the rest stays in
+ * the old directory, logged, for a later start with it.
  *
  * The caller has no request in flight (the sink was closed): batches may
  * leave memory here without being counted as published or dropped.
@@ -13,60 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "log.h"
 #include "sender.h"
 #include "sender_spool.h"
 
-/* Old segments whose records were carried over: let go after the sync. */
-struct carried {
-	struct spool_seg	**v;
-	size_t			 n, cap;
-};
-
+/* The batches in memory into `to`, as records of their own; they stay. */
 static int
-carried_add(struct carried *c, struct spool_seg *seg)
-{
-	struct spool_seg	**v;
-	size_t			 cap;
-
-	if (c->n == c->cap) {
-		cap = c->cap == 0 ? 64 : c->cap * 2;
-		if ((v = reallocarray(c->v, cap, sizeof(*v))) == NULL)
-			return -1;
-		c->v = v;
-		c->cap = cap;
-	}
-	c->v[c->n++] = seg;
-	return 0;
-}
-
-/* A batch leaves memory; its old segment, if any, is kept for later. */
-static int
-batch_out(struct sender *s, struct batch *b, struct carried *c)
-{
-	if (b->seg != NULL && carried_add(c, b->seg) == -1)
-		return -1;
-	b->seg = NULL;
-	TAILQ_REMOVE(&s->queue, b, entry);
-	s->qpoints -= b->npoints - b->done;
-	s->qbytes -= b->len - b->off;
-	sender_batch_free(s, b);
-	return 0;
-}
-
-/* Memory batches into `to`, unread there, as records of their own. */
-static int
-carry_memory(struct sender *s, struct spool *to, struct carried *c,
-    char *err, size_t errlen)
+copy_memory(struct sender *s, struct spool *to, char *err, size_t errlen)
 {
 	struct points_msg	 m;
 	struct spool_seg	*held;
 	struct batch		*b;
 
-	while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
+	TAILQ_FOREACH(b, &s->queue, entry) {
 		memset(&m, 0, sizeof(m));
 		m.fmt = b->fmt;
 		strlcpy(m.topic, b->topic, sizeof(m.topic));
@@ -77,96 +40,108 @@ carry_memory(struct sender *s, struct spool *to, struct carried *c,
 		    SPOOL_PUSHED : SPOOL_SCHEDULED, &m, 0, &held, err,
 		    errlen) == -1)
 			return -1;
-		if (batch_out(s, b, c) == -1) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
 	}
 	return 0;
 }
 
-/* To memory only: the batches stay, their old segments go after. */
-static int
-detach_memory(struct sender *s, struct carried *c, char *err, size_t errlen)
+/* The new spool has them all: the batches leave memory, their records
+ * and the unread ones leave the old spool. */
+static void
+let_go(struct sender *s, struct spool *old)
+{
+	struct spool_rec	 rec;
+	struct batch		*b;
+	char			 err[256];
+	int			 rc;
+
+	while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
+		TAILQ_REMOVE(&s->queue, b, entry);
+		s->qpoints -= b->npoints - b->done;
+		s->qbytes -= b->len - b->off;
+		/* s->spool is still the old one: its record goes there */
+		sender_batch_free(s, b);
+	}
+	if (old == NULL)
+		return;
+	while ((rc = sender_spool_next(old, &rec, err, sizeof(err))) == 1) {
+		sender_spool_take(old);
+		sender_spool_release(old, rec.seg);
+	}
+	if (rc == -1)
+		log_warnx("%s: %s: %s; the new spool has its records too",
+		    __func__, old->path, err);
+}
+
+/* To memory only: the batches stay, their old records go. */
+static void
+detach_memory(struct sender *s, struct spool *old)
 {
 	struct batch	*b;
 
 	TAILQ_FOREACH(b, &s->queue, entry) {
-		if (b->seg == NULL)
-			continue;
-		if (carried_add(c, b->seg) == -1) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
+		if (b->seg != NULL)
+			sender_spool_release(old, b->seg);
 		b->seg = NULL;
 	}
-	return 0;
 }
 
-/* The records of `from` not read yet: into `to`, or memory (to NULL). */
+/* The records of `from` not read yet into memory, as far as it has room. */
 static int
-carry_disk(struct sender *s, struct spool *from, struct spool *to,
-    struct carried *c, char *err, size_t errlen)
+read_into_memory(struct sender *s, struct spool *from, char *err,
+    size_t errlen)
 {
 	struct spool_rec	 rec;
-	struct points_msg	 m;
-	struct spool_seg	*held;
 	struct batch		*b;
+	int			 rc;
 
-	while (sender_spool_next(from, &rec, err, errlen) == 1) {
-		if (to == NULL) {
-			if (!TAILQ_EMPTY(&s->queue) && (s->qpoints +
-			    rec.npoints > (size_t)s->w->conf.buffersize ||
-			    s->qbytes + rec.len >
-			    (size_t)s->w->conf.bufferbytes))
-				return 0;
-			if ((b = calloc(1, sizeof(*b))) == NULL ||
-			    (b->data = malloc(rec.len)) == NULL) {
-				free(b);
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			memcpy(b->data, rec.data, rec.len);
-			b->len = rec.len;
-			b->fmt = rec.fmt;
-			b->origin = rec.lane == SPOOL_PUSHED ? ORIGIN_PUSHED :
-			    ORIGIN_SCHEDULED;
-			strlcpy(b->topic, rec.topic, sizeof(b->topic));
-			b->npoints = rec.npoints;
-			TAILQ_INSERT_TAIL(&s->queue, b, entry);
-			s->qpoints += b->npoints;
-			s->qbytes += b->len;
-		} else {
-			memset(&m, 0, sizeof(m));
-			m.fmt = rec.fmt;
-			strlcpy(m.topic, rec.topic, sizeof(m.topic));
-			m.npoints = rec.npoints;
-			m.data = rec.data;
-			m.len = rec.len;
-			if (sender_spool_append(to, rec.lane, &m, 0, &held,
-			    err, errlen) == -1)
-				return -1;
-		}
-		sender_spool_take(from);
-		if (carried_add(c, rec.seg) == -1) {
+	while ((rc = sender_spool_next(from, &rec, err, errlen)) == 1) {
+		if (!TAILQ_EMPTY(&s->queue) && (s->qpoints + rec.npoints >
+		    (size_t)s->w->conf.buffersize || s->qbytes + rec.len >
+		    (size_t)s->w->conf.bufferbytes))
+			return 0;
+		if ((b = calloc(1, sizeof(*b))) == NULL ||
+		    (b->data = malloc(rec.len)) == NULL) {
+			free(b);
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+		memcpy(b->data, rec.data, rec.len);
+		b->len = rec.len;
+		b->fmt = rec.fmt;
+		b->origin = rec.lane == SPOOL_PUSHED ? ORIGIN_PUSHED :
+		    ORIGIN_SCHEDULED;
+		strlcpy(b->topic, rec.topic, sizeof(b->topic));
+		b->npoints = rec.npoints;
+		TAILQ_INSERT_TAIL(&s->queue, b, entry);
+		s->qpoints += b->npoints;
+		s->qbytes += b->len;
+		sender_spool_take(from);
+		sender_spool_release(from, rec.seg);
 	}
-	return 0;
+	return rc;
+}
+
+/* Copy everything into `new` and sync it: 0, or -1 with err. */
+static int
+copy_all(struct sender *s, struct spool *old, struct spool *new,
+    uint64_t *records, char *err, size_t errlen)
+{
+	*records = 0;
+	if (copy_memory(s, new, err, errlen) == -1)
+		return -1;
+	if (old != NULL && sender_spool_copy_unread(old, new, records, err,
+	    errlen) == -1)
+		return -1;
+	return sender_spool_sync(new, err, errlen);
 }
 
 void
 sender_spool_switch(struct sender *s, const char *path, uint64_t maxbytes)
 {
 	struct spool	*old = s->spool, *new = NULL;
-	struct carried	 c;
-	uint64_t	 recs, pts;
-	size_t		 i;
+	uint64_t	 recs, pts, first_id;
 	char		 err[256];
-	int		 rc = 0;
 
-	memset(&c, 0, sizeof(c));
 	if (path[0] != '\0' && sender_spool_open(&new, path, maxbytes,
 	    sender_spool_logfn, s, err, sizeof(err)) == -1) {
 		snprintf(s->spool_error, sizeof(s->spool_error), "%s", err);
@@ -179,24 +154,27 @@ sender_spool_switch(struct sender *s, const char *path, uint64_t maxbytes)
 		    "memory only", __func__, err);
 		return;
 	}
+	if (new != NULL) {
+		first_id = new->next_id;
+		if (copy_all(s, old, new, &recs, err, sizeof(err)) == -1) {
+			sender_spool_discard_from(new, first_id);
+			sender_spool_close(new);
+			snprintf(s->spool_error, sizeof(s->spool_error),
+			    "cannot carry the spool over to %s: %s", path,
+			    err);
+			log_warnx("%s: cannot carry the spool over to %s: %s; "
+			    "keeping %s", __func__, path, err, old != NULL ?
+			    old->path : "memory only");
+			return;
+		}
+		let_go(s, old);
+	} else if (old != NULL) {
+		detach_memory(s, old);
+		if (read_into_memory(s, old, err, sizeof(err)) == -1)
+			log_warnx("%s: taking the spool into memory: %s",
+			    __func__, err);
+	}
 	s->spool_error[0] = '\0';
-	/* the batches in memory first: they are the oldest */
-	if (new != NULL)
-		rc = carry_memory(s, new, &c, err, sizeof(err));
-	else
-		rc = detach_memory(s, &c, err, sizeof(err));
-	if (rc == 0 && old != NULL)
-		rc = carry_disk(s, old, new, &c, err, sizeof(err));
-	if (rc == -1)
-		log_warnx("%s: carrying the spool over: %s; what is left "
-		    "stays in %s", __func__, err, old != NULL ? old->path :
-		    "memory");
-	if (new != NULL && sender_spool_sync(new, err, sizeof(err)) == -1)
-		log_warnx("%s: %s", __func__, err);
-	/* on disk in the new one (or in memory): the old copies go */
-	for (i = 0; old != NULL && i < c.n; i++)
-		sender_spool_release(old, c.v[i]);
-	free(c.v);
 	if (old != NULL) {
 		sender_spool_unread(old, &recs, &pts);
 		if (recs > 0)
