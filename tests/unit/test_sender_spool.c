@@ -9,11 +9,14 @@
 #include <criterion/criterion.h>
 
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,21 @@
 
 static char	 dir[64];
 static char	 logged[4096];
+static int	 fdatasync_fails;	/* EIO from fdatasync() while set */
+
+/*
+ * The spool's fdatasync(), as the disk would answer it: this definition
+ * in the test binary is the one the spool's objects link against.
+ */
+int
+fdatasync(int fd)
+{
+	if (fdatasync_fails) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
 
 static void
 logfn(const char *msg, void *arg)
@@ -951,5 +969,86 @@ Test(spool, mark_keeps_published_records_from_coming_back)
 	sp = open_ok(1 << 30);
 	cr_assert_eq(read_all(sp, tags, 16, 1), 2);
 	cr_assert(strstr(logged, "not a mark") != NULL, "%s", logged);
+	sender_spool_close(sp);
+}
+
+/* ---- spoolsync = 0: what a sync promises ------------------------------ */
+
+/*
+ * A write that fails (the disk full) ends its segment: the records before
+ * it in that segment, written since the last sync, may have answers
+ * waiting for the next one, so the segment is synced as it is closed.  It
+ * used to be closed unsynced, and the next sync, finding nothing dirty,
+ * let those answers say 200.
+ */
+Test(spool, a_failed_write_syncs_what_came_before_it)
+{
+	struct spool		*sp;
+	struct points_msg	 m;
+	struct spool_seg	*held;
+	struct sigaction	 sa, osa;
+	struct rlimit		 rl, orl;
+	char			 path[512], err[256], *d;
+	size_t			 len;
+	uint64_t		 syncs;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "a1", 2, 10, 0);
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
+	append(sp, SPOOL_PUSHED, "a2", 2, 10, 0);
+	cr_assert(sender_spool_dirty(sp));
+	syncs = sp->st.syncs;
+
+	/* the file may not grow past its size: the next write fails */
+	seg_path(SPOOL_PUSHED, path, sizeof(path));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	cr_assert_eq(sigaction(SIGXFSZ, &sa, &osa), 0);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &orl), 0);
+	rl = orl;
+	rl.rlim_cur = (rlim_t)file_size(path) + 8;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	d = points("b", 4, 100, &len);
+	msg_of(&m, d, len, 4);
+	cr_assert_eq(sender_spool_append(sp, SPOOL_PUSHED, &m, 0, &held, err,
+	    sizeof(err)), -1);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &orl), 0);
+	cr_assert_eq(sigaction(SIGXFSZ, &osa, NULL), 0);
+	free(d);
+	cr_assert(strstr(err, "File too large") != NULL, "%s", err);
+
+	/* a2 was synced as its segment closed: the sync may say so */
+	cr_assert_eq(sp->st.syncs, syncs + 1);
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
+	sender_spool_close(sp);
+}
+
+/*
+ * A full segment is synced as it is closed; when that sync fails, the
+ * next sender_spool_sync() fails too, though the segment it finds in use
+ * is another one, new and synced fine: the answers held for it cannot
+ * say 200.  Once said, the sync after is clean again.
+ */
+Test(spool, a_failed_sync_of_a_full_segment_fails_the_next_sync)
+{
+	struct spool	*sp;
+	char		 err[256];
+	int		 i;
+
+	sp = open_ok(32768);	/* segments of 4 KiB */
+	append(sp, SPOOL_PUSHED, "c0", 10, 100, 0);
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
+	fdatasync_fails = 1;
+	for (i = 1; i <= 4; i++)
+		append(sp, SPOOL_PUSHED, "c", 10, 100, 0);
+	fdatasync_fails = 0;
+	cr_assert_geq(count_files(dir), 2, "no segment was closed");
+	cr_assert(sp->st.write_errors >= 1);
+	cr_assert(sender_spool_dirty(sp));
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "fdatasync: Input/output error") != NULL,
+	    "%s", err);
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not(sender_spool_dirty(sp));
 	sender_spool_close(sp);
 }

@@ -203,7 +203,7 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	struct preader		 pr;
 	enum points_verdict	 v;
 	enum points_origin	 origin;
-	char			 why[256];
+	char			 why[300], err[256];
 	int			 spooled = 0;
 
 	if (in->hdr.type != MSG_POINTS)
@@ -239,9 +239,17 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	if (from != ROLE_FRONT)
 		return 0;
 	/* on disk, synced before the answer: the next group commit */
-	if (v == POINTS_ACCEPTED && spooled && w->conf.spoolsync == 0 &&
-	    hold_answer(s, in->hdr.reqid) == 0)
-		return 0;
+	if (v == POINTS_ACCEPTED && spooled && w->conf.spoolsync == 0) {
+		if (hold_answer(s, in->hdr.reqid) == 0)
+			return 0;
+		/* it cannot wait for the group's: a sync of its own */
+		if (sender_spool_sync(s->spool, err, sizeof(err)) == -1) {
+			sender_spool_warn(s, "sync", err);
+			snprintf(why, sizeof(why), "the spool cannot be "
+			    "synced: %s", err);
+			v = POINTS_FULL;
+		}
+	}
 	answer(s, in->hdr.reqid, v, why);
 	return 0;
 }

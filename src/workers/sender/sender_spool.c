@@ -127,15 +127,26 @@ sender_spool_timed_sync(struct spool *sp, int fd, int data)
 	return rc;
 }
 
-/* No more appends to it; synced first when `sync` and written to. */
+/*
+ * No more appends to it; synced first when `sync` and written to.  What
+ * it holds unsynced then stays so: the next sender_spool_sync() fails,
+ * so that no answer held for that sync (spoolsync = 0) says 200 for it.
+ * A caller for whom what is unsynced no longer matters clears dirty
+ * first.
+ */
 void
 sender_spool_seg_seal(struct spool *sp, struct spool_seg *seg, int sync)
 {
 	if (seg->wfd == -1)
 		return;
+	if (seg->dirty && !sync)
+		snprintf(sp->syncfail, sizeof(sp->syncfail), "segment %s was "
+		    "closed before what it holds was synced", seg->name);
 	if (sync && seg->dirty &&
 	    sender_spool_timed_sync(sp, seg->wfd, 1) == -1) {
 		sp->st.write_errors++;
+		snprintf(sp->syncfail, sizeof(sp->syncfail), "segment %s: "
+		    "fdatasync: %s", seg->name, strerror(errno));
 		sender_spool_log(sp, "segment %s: fdatasync: %s", seg->name,
 		    strerror(errno));
 	}
@@ -237,9 +248,11 @@ sender_spool_append(struct spool *sp, enum spool_lane lane,
 	/* full: sealed, synced unless all it holds is done already (it
 	 * goes at once then) */
 	if ((seg = sp->wseg[lane]) != NULL && seg->size > SPOOL_SEG_HDR &&
-	    seg->size + len > sp->segmax)
-		sender_spool_seg_seal(sp, seg, seg->inmem > 0 ||
-		    !passed(c, seg));
+	    seg->size + len > sp->segmax) {
+		if (seg->inmem == 0 && passed(c, seg))
+			seg->dirty = 0;
+		sender_spool_seg_seal(sp, seg, 1);
+	}
 	if ((seg = sp->wseg[lane]) == NULL &&
 	    (seg = seg_create(sp, lane, err, errlen)) == NULL) {
 		sp->st.write_errors++;
@@ -258,8 +271,9 @@ sender_spool_append(struct spool *sp, enum spool_lane lane,
 		snprintf(err, errlen, "writing segment %s: %s", seg->name,
 		    strerror(e));
 		sp->st.write_errors++;
-		/* the next record starts a fresh segment */
-		sender_spool_seg_seal(sp, seg, 0);
+		/* the next record starts a fresh segment; the records
+		 * before this one may have answers waiting for their sync */
+		sender_spool_seg_seal(sp, seg, 1);
 		sender_spool_gc(sp);
 		errno = e;
 		return -1;
@@ -344,6 +358,8 @@ recycle(struct spool *sp, struct spool_seg *w, struct spool_cursor *c)
 	if (ftruncate(w->wfd, (off_t)SPOOL_SEG_HDR) == -1) {
 		sender_spool_log(sp, "segment %s: cannot empty it: %s",
 		    w->name, strerror(errno));
+		/* all it holds is published: unsynced does not matter */
+		w->dirty = 0;
 		sender_spool_seg_seal(sp, w, 0);
 		return;
 	}
@@ -418,6 +434,8 @@ sender_spool_drop(struct spool *sp, struct spool_seg *seg, uint64_t *points,
 	else
 		from = seg->size;
 	sender_spool_count_from(sp, seg, from, &records, points);
+	/* it goes: whether it was synced no longer matters */
+	seg->dirty = 0;
 	sender_spool_seg_seal(sp, seg, 0);
 	sender_spool_seg_remove(sp, seg);
 	return 0;
@@ -434,7 +452,7 @@ written_unsynced(const struct spool *sp)
 	for (l = 0; l < SPOOL_LANES; l++)
 		if (sp->wseg[l] != NULL && sp->wseg[l]->dirty)
 			return 1;
-	return sp->dirdirty;
+	return sp->dirdirty || sp->syncfail[0] != '\0';
 }
 
 int
@@ -469,7 +487,8 @@ sender_spool_sync(struct spool *sp, char *err, size_t errlen)
 			    strerror(errno));
 			sp->st.write_errors++;
 			/* what it holds is not known to be on disk: no
-			 * more appends to it */
+			 * more appends to it (this sync says it failed) */
+			seg->dirty = 0;
 			sender_spool_seg_seal(sp, seg, 0);
 			rc = -1;
 			continue;
@@ -484,6 +503,12 @@ sender_spool_sync(struct spool *sp, char *err, size_t errlen)
 			rc = -1;
 		} else
 			sp->dirdirty = 0;
+	}
+	if (sp->syncfail[0] != '\0') {
+		if (rc == 0)
+			snprintf(err, errlen, "%s", sp->syncfail);
+		sp->syncfail[0] = '\0';
+		rc = -1;
 	}
 	return rc;
 }

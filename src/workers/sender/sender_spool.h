@@ -161,6 +161,8 @@ struct spool {
 	uint64_t		 bytes;		/* of every segment */
 	uint32_t		 nsegs;
 	int			 dirdirty;	/* a segment was created */
+	char			 syncfail[160];	/* a segment closed unsynced
+						 * since the last sync: why */
 	struct buf		 wbuf;		/* the record being appended */
 	struct crc32c		 crc;
 	struct spool_stats	 st;
