@@ -12,6 +12,8 @@ import json
 import os
 import random
 import socket
+import struct
+import threading
 import time
 
 from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
@@ -219,6 +221,70 @@ class NsqTcp(MultiMessageTests, NsqTest):
         st = self.all_published(100)
         self.assertEqual(st["reconnects"], 0, st)
         self.assertEqual(d.counters()["tcp_connections"], 1)
+
+    def test_a_server_flooding_heartbeats_does_not_grow_the_sender(self):
+        """A hostile nsqd that sends heartbeats as fast as it can and
+        reads nothing: each one used to queue a NOP, unbounded (the
+        sender grew by what the server sent, megabytes a second); two
+        waiting NOPs answer for all it may count."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        port = srv.getsockname()[1]
+        go, done, conns = threading.Event(), threading.Event(), []
+
+        def frame(data):
+            return struct.pack(">II", 4 + len(data), 0) + data
+
+        def serve():
+            c, _ = srv.accept()
+            conns.append(c)
+            got = b""
+            # "  V2", "IDENTIFY\n", its size, its JSON
+            while len(got) < 17 or len(got) < 17 + struct.unpack(
+                    ">I", got[13:17])[0]:
+                more = c.recv(65536)
+                if not more:
+                    return
+                got += more
+            c.sendall(frame(json.dumps({
+                "max_rdy_count": 2500, "version": "1.3.0",
+                "max_msg_timeout": 900000, "msg_timeout": 60000,
+                "tls_v1": False, "deflate": False, "deflate_level": 6,
+                "max_deflate_level": 6, "snappy": False, "sample_rate": 0,
+                "auth_required": False, "output_buffer_size": 16384,
+                "output_buffer_timeout": 250}).encode()))
+            go.wait(30)
+            block = frame(b"_heartbeat_") * 20000
+            try:
+                for _ in range(200):         # 4 million, 76 MB
+                    c.sendall(block)
+            except OSError:
+                pass
+            done.set()
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        self.addCleanup(lambda: [c.close() for c in conns])
+        self.configure([f"tcp://127.0.0.1:{port}"])
+        self.start_ok()
+        self.agent.wait_log(rf"nsq: tcp://127.0.0.1:{port}: connected")
+        pid = self.agent.worker(self.agent.status(), "sender")["pid"]
+
+        def rss_kb():
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+        before = rss_kb()
+        go.set()
+        self.assertTrue(done.wait(120), "the sender stopped reading")
+        grown = rss_kb() - before
+        # 4 million NOPs are 16 MB; two are 8 bytes
+        self.assertLess(grown, 6 * 1024, f"the sender grew {grown} kB")
+        self.assertEqual(self.agent.worker(self.agent.status(),
+                                           "sender")["pid"], pid)
 
     def test_host_name_resolved(self):
         # "localhost" may give ::1 first, where the double does not

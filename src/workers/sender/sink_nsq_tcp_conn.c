@@ -105,6 +105,7 @@ conn_reset(struct nsq_conn *c)
 	else
 		buf_reset(&c->out);
 	c->outoff = 0;
+	c->nops = 0;
 	nsq_reader_free(&c->rd);
 	nsq_reader_init(&c->rd, 0);
 	c->limits = c->t->limits;
@@ -253,6 +254,7 @@ conn_connected(struct nsq_conn *c)
 	id.heartbeat_ms = 0;
 	buf_reset(&c->out);
 	c->outoff = 0;
+	c->nops = 0;
 	if (nsq_enc_magic(&c->out) == -1 ||
 	    nsq_enc_identify(&c->out, &id) == -1) {
 		sink_nsq_tcp_conn_down(c, "out of memory for IDENTIFY");
@@ -368,6 +370,7 @@ sink_nsq_tcp_conn_flush(struct nsq_conn *c)
 	ev_io_stop(loop, &c->wio);
 	buf_reset(&c->out);
 	c->outoff = 0;
+	c->nops = 0;
 	return 0;
 }
 
@@ -434,6 +437,14 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 		if (c->last_hb > 0 && now - c->last_hb > c->hb_gap)
 			c->hb_gap = now - c->last_hb;
 		c->last_hb = now;
+		/*
+		 * A server that sends heartbeats and reads nothing would
+		 * grow our queue a NOP each: two waiting answer for all the
+		 * heartbeats it may count; it closes on the ones it misses.
+		 */
+		if (c->nops >= 2)
+			return 0;
+		c->nops++;
 		/* appended after any partly written command: in order */
 		if (nsq_enc_nop(&c->out) == -1) {
 			sink_nsq_tcp_conn_down(c, "out of memory for NOP");

@@ -52,6 +52,7 @@ struct nsq_conn {
 	ev_timer		 timer;
 	struct buf		 out;		/* commands not yet written */
 	size_t			 outoff;	/* bytes of out already written */
+	int			 nops;		/* NOPs in out, unwritten */
 	struct nsq_reader	 rd;
 	struct nsq_limits	 limits;	/* what this server takes */
 	int			 pub;		/* (M)PUB sent, answer awaited */
