@@ -6,8 +6,9 @@ import os
 import random
 import signal
 import socket
+import subprocess
 
-from harness import AgentTest, wait_until
+from harness import AgentTest, is_root, wait_until
 
 NS = "pool.loda"
 
@@ -256,6 +257,51 @@ class Post(AgentTest):
         st = self.sender_stats()
         self.assertEqual(st["accepted"], 50)
 
+
+    def test_a_disk_full_leaves_no_torn_line(self):
+        """The output's disk fills up in the middle of a message: what
+        the request wrote is cut off again, so the retry, once there is
+        room, writes each message whole on a line of its own, once (the
+        retry used to follow the fragment on the same line, which no
+        reader can parse)."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        out = os.path.dirname(self.out)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                            "size=256k,mode=0755", "agent-out-test", out],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest(f"skipped: cannot mount a tmpfs: {r.stderr}")
+        self.addCleanup(subprocess.run, ["umount", "-l", out])
+        filler = os.path.join(out, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"x" * (236 * 1024))
+        self.agent.write_conf(
+            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+            output_name="file",
+            output_extra=f'\tpath = "{self.out}"\n\tbatchpoints = 20\n')
+        self.start_ok()
+        sent = [{"name": "m", "timestamp": 1714538000 + i,
+                 "tags": {"seq": str(i), "pad": "p" * 40}, "value": i}
+                for i in range(400)]
+        for i in range(0, 400, 100):
+            code, body = self.post(sent[i:i + 100])
+            self.assertEqual(code, 200, body)
+        wait_until(lambda: self.sender_stats().get("publish_errors", 0) >= 1,
+                   what="a write that failed, the disk full")
+        os.unlink(filler)
+        wait_until(lambda: self.sender_stats().get("published") == 400,
+                   timeout=30, what="all 400 published")
+        with open(self.out) as f:
+            lines = f.read().splitlines()
+        for n, line in enumerate(lines):
+            try:
+                json.loads(line)
+            except ValueError:
+                self.fail(f"line {n + 1} of {len(lines)} is not JSON: "
+                          f"{line[:80]!r}...{line[-80:]!r}")
+        seqs = [p["tags"]["seq"] for p in file_points(self.out)]
+        self.assertEqual(sorted(seqs, key=int), [str(i) for i in range(400)])
 
     def test_stop_reports_what_could_not_be_published(self):
         self.agent.write_conf(output_name="nsq",

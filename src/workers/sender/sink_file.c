@@ -5,6 +5,7 @@
  * SIGUSR1 and on reloads) or written to standard output; the messages of
  * a request one after the other.
  */
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -42,6 +43,26 @@ sink_file_open(struct sender *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A write that failed part way (the disk full) left the start of a
+ * message: the retry would glue the whole message to it, one line no
+ * reader can parse.  A regular file, which the sender alone appends to,
+ * is cut back to where the request began: the retry writes it all again,
+ * and on a disk with room for it once, not for the messages written
+ * before the failure twice.  (A pipe or terminal cannot be: a reader has
+ * the fragment already.)
+ */
+static void
+file_cut(struct sender *s, int fd, int reg, off_t end)
+{
+	struct stat	 st;
+
+	if (reg && fstat(fd, &st) == 0 && st.st_size > end &&
+	    ftruncate(fd, end) == -1)
+		log_warn("%s: cutting a partial write off %s", __func__,
+		    s->w->conf.path);
+}
+
 static void
 sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
     const struct sink_msg *m, size_t n)
@@ -49,8 +70,10 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 	struct sink_file	*f = s->sink;
 	char			 err[256];
 	struct iovec		 iov[2];
+	struct stat		 st;
+	off_t			 start;
 	size_t			 i;
-	int			 fd;
+	int			 fd, reg;
 
 	fd = f->to_stdout ? STDOUT_FILENO : s->outfile_fd;
 	if (fd == -1) {
@@ -59,10 +82,11 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 	}
 	/*
 	 * Each message in turn: a json message is one line; line protocol
-	 * brings its own.  A write that fails part way leaves the earlier
-	 * messages written and all of them in the buffer: written again
-	 * later, as at-least-once allows.
+	 * brings its own.  A write that fails part way leaves all of them
+	 * in the buffer, to be written again later (file_cut()).
 	 */
+	reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	start = reg ? st.st_size : 0;
 	for (i = 0; i < n; i++) {
 		/* one writev: a line reaches a reader whole, in one call */
 		iov[0].iov_base = (void *)m[i].data;
@@ -72,6 +96,7 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 		if (util_writev_all(fd, iov, 2) == -1) {
 			snprintf(err, sizeof(err), "write to %s: %s",
 			    s->w->conf.path, strerror(errno));
+			file_cut(s, fd, reg, start);
 			sender_sink_done(s, 0, err);
 			return;
 		}
