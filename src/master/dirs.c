@@ -9,6 +9,8 @@
  */
 #include "dirs.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -165,7 +167,11 @@ check_workdir(const struct agent_conf *c, const struct workdir *wd,
 	rv = pathsafe_check_workdir_at(fd, path, wd->sub, uid, me, why,
 	    sizeof(why));
 	close(fd);
-	return rv == -1 ? fail_path(err, errlen, wd->key, path, why) : 0;
+	/* dirs_prepare() puts it right (sub_replace()): no lockout */
+	if (rv == -1)
+		log_warnx("%s: %s %s/%s: %s; it will be made again", __func__,
+		    wd->key, path, wd->sub, why);
+	return 0;
 }
 
 /* A file the master writes, and the directory it is in. */
@@ -216,6 +222,31 @@ dirs_check(const struct agent_conf *c, uid_t me, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A `sub` row's name taken by something else than a directory: a link or
+ * a file put there by the parent directory's owner, a worker's user.
+ * That user may remove it too, so removing it (the name, never what a
+ * link points to) gives nobody anything; refusing to start over it would
+ * let a worker's user keep the agent from ever starting.  0 when it went.
+ */
+static int
+sub_replace(int parentfd, const char *path, const char *sub)
+{
+	struct stat	 sb;
+
+	if (fstatat(parentfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    S_ISDIR(sb.st_mode))
+		return -1;
+	if (unlinkat(parentfd, sub, 0) == -1) {
+		log_warn("%s: removing %s/%s", __func__, path, sub);
+		return -1;
+	}
+	log_warnx("%s: %s/%s was %s (uid %lu), not a directory: removed, "
+	    "made again", __func__, path, sub, S_ISLNK(sb.st_mode) ?
+	    "a symbolic link" : "a file", (unsigned long)sb.st_uid);
+	return 0;
+}
+
 /* One row; its descriptor in *fd for the rows inside it. */
 static int
 prepare_workdir(const struct agent_conf *c, const struct workdir *wd,
@@ -242,6 +273,9 @@ prepare_workdir(const struct agent_conf *c, const struct workdir *wd,
 			    "prepared");
 		*fd = pathsafe_workdir_at(parentfd, path, wd->sub, uid, gid,
 		    wd->mode, me, why, sizeof(why));
+		if (*fd == -1 && sub_replace(parentfd, path, wd->sub) == 0)
+			*fd = pathsafe_workdir_at(parentfd, path, wd->sub, uid,
+			    gid, wd->mode, me, why, sizeof(why));
 		return *fd == -1 ? fail_path(err, errlen, wd->key, path, why) :
 		    0;
 	}
