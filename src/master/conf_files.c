@@ -42,9 +42,8 @@ static const struct {
 	{ "agent", "gitsigners", SIGNERS_TEXT_MAX, check_signers },
 };
 
-/* Owned by root or by us, and only its owner may write it. */
-static int
-check_owner(const struct stat *st, const char *what, char *why,
+int
+conf_files_check_owner(const struct stat *st, const char *what, char *why,
     size_t whylen)
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
@@ -82,7 +81,7 @@ conf_files_read_one(const char *path, size_t max, char **text, char *why,
 		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (check_owner(&st, "its directory", why, whylen) == -1)
+	if (conf_files_check_owner(&st, "its directory", why, whylen) == -1)
 		return -1;
 	/* O_NONBLOCK: a FIFO put there must not hang the master */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
@@ -100,7 +99,7 @@ conf_files_read_one(const char *path, size_t max, char **text, char *why,
 		snprintf(why, whylen, "not a regular file");
 		goto fail;
 	}
-	if (check_owner(&st, "the file", why, whylen) == -1)
+	if (conf_files_check_owner(&st, "the file", why, whylen) == -1)
 		goto fail;
 	if ((size_t)st.st_size > max) {
 		snprintf(why, whylen, "%lld bytes, at most %zu",

@@ -20,6 +20,15 @@
  */
 int	 conf_files_read(struct agent_conf *c, char *err, size_t errlen);
 
+/*
+ * `st` (of a file or of its directory, named `what` in the reason) is
+ * owned by root or by us, and only its owner may write it (a sticky
+ * directory aside): 0, or -1 with why.
+ */
+struct stat;
+int	 conf_files_check_owner(const struct stat *st, const char *what,
+	    char *why, size_t whylen);
+
 /* One file as conf_files_read() reads it; *text is the caller's. */
 int	 conf_files_read_one(const char *path, size_t max, char **text,
 	    char *why, size_t whylen);

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,13 +128,29 @@ ini_load(const char *path, char *err, size_t errlen)
 
 /*
  * iniparser only says "cannot open"; look first so the error carries the
- * reason, and so a directory is not taken for an empty file.
+ * reason, and so a directory is not taken for an empty file.  The file
+ * decides what root runs (pluginsuser, allowrootplugins, the paths the
+ * master writes): like the files it names (conf_files.c), it must be
+ * root's (or ours) and writable by nobody else, in a directory of the
+ * same kind.
  */
 static int
 check_readable(const char *path, char *err, size_t errlen)
 {
 	struct stat	 st;
+	char		 dir[PATH_MAX], why[256];
 	int		 fd, saved;
+
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		snprintf(err, errlen, "cannot read %s: path too long", path);
+		return -1;
+	}
+	if (stat(dirname(dir), &st) == 0 &&
+	    conf_files_check_owner(&st, "its directory", why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
@@ -150,6 +168,10 @@ check_readable(const char *path, char *err, size_t errlen)
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
 		    strerror(EISDIR));
+		return -1;
+	}
+	if (conf_files_check_owner(&st, "the file", why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
 	return 0;

@@ -113,6 +113,37 @@ class Paths(AgentTest):
         st = os.stat(secret)
         self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o700))
 
+    def test_config_another_user_could_write_is_refused(self):
+        """The config decides what root runs (pluginsuser = root and
+        allowrootplugins, among others): one another user owns, or
+        anyone may write, is refused, as sshd refuses such files."""
+        a = self.agent
+        os.chown(a.conf, nobody_uid(), 0)
+        r = a.start()
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"{a.conf}: the file is owned by uid {nobody_uid()}:"
+                      " it must be root's", r.stderr)
+        os.chown(a.conf, 0, 0)
+        os.chmod(a.conf, 0o666)
+        r = a.run("check")
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn("the file is writable by group or others (mode 666)",
+                      r.stderr)
+        os.chmod(a.conf, 0o644)
+        os.chmod(a.dir, 0o777)
+        r = a.start()
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("its directory is writable by group or others",
+                      r.stderr)
+        os.chmod(a.dir, 0o755)
+        self.start_ok()
+        # a reload finds it changed: refused, the running config kept
+        os.chmod(a.conf, 0o666)
+        os.kill(a.master_pid(), signal.SIGHUP)
+        a.wait_log(r"reload failed, keeping config generation 1: .*the "
+                   r"file is writable by group or others")
+        os.chmod(a.conf, 0o644)
+
     # -- finding 2: the log file and the pidfile --------------------------
     def test_log_dir_made_by_another_user_is_refused(self):
         a = self.agent
