@@ -16,6 +16,7 @@ After the runs no process may be left: nothing whose cwd or command line
 is under the test's pluginsdir, and no zombie child of the agent's
 processes.
 """
+import errno
 import http.client
 import json
 import os
@@ -163,6 +164,69 @@ sleep 150 &
 echo $! > {drop}/slow.child
 echo $$ > {drop}/slow.pid
 wait
+"""
+
+
+def victim_plugin(tried):
+    # speaks only once the attacker has tried (or given up), so that
+    # whatever the attacker managed to write comes first
+    return f"""#!/bin/sh
+i=0
+while [ ! -e {tried} ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+echo '[{{"name":"own","timestamp":0,"value":1}}]'
+"""
+
+
+# Another plugin (same pluginsuser, dumpable) opens the victim's stdout
+# through /proc, to read it and to write forged points in its name; it
+# tells the errno of each open (0: it opened) as points.
+ATTACKER = """#!/usr/bin/python3
+import os, sys, time
+
+def find():
+    for _ in range(200):
+        for d in os.listdir("/proc"):
+            try:
+                if d.isdigit() and \\
+                        os.readlink(f"/proc/{d}/cwd").endswith("/victim"):
+                    return d
+            except OSError:
+                pass
+        time.sleep(0.1)
+    return None
+
+def attempt(pid, flags, forge):
+    try:
+        fd = os.open(f"/proc/{pid}/fd/1", flags | os.O_NONBLOCK)
+    except OSError as e:
+        print(f"open {flags}: {e}", file=sys.stderr)
+        return e.errno
+    if forge:
+        os.write(fd, b'[{"name":"own","timestamp":0,"value":666}]\\n')
+    os.close(fd)
+    print(f"open {flags}: opened", file=sys.stderr)
+    return 0
+
+# and its own stdout is for writing only: EOF (0), not data or a wait
+def read_own():
+    os.set_blocking(1, False)
+    try:
+        return 0 if os.read(1, 1) == b"" else -2
+    except OSError as e:
+        return e.errno
+    finally:
+        os.set_blocking(1, True)
+
+try:
+    pid = find()
+    r = attempt(pid, os.O_RDONLY, False) if pid else -1
+    w = attempt(pid, os.O_WRONLY, True) if pid else -1
+finally:
+    open("@TRIED@", "w").close()
+print(f'[{{"name":"found","timestamp":0,"value":{int(pid is not None)}}},'
+      f'{{"name":"open_r","timestamp":0,"value":{r}}},'
+      f'{{"name":"open_w","timestamp":0,"value":{w}}},'
+      f'{{"name":"read_own","timestamp":0,"value":{read_own()}}}]')
 """
 
 
@@ -608,6 +672,32 @@ class Runs(PluginTest):
         # and their plugin.result points went in one message too
         self.assertEqual(self.wait_results("late", 1), [(0, "call")])
         self.assertEqual(self.nsqd.message_count(EXC_TOPIC), 1)
+
+    def test_a_plugin_cannot_open_another_plugins_output(self):
+        # all plugins run as pluginsuser and are dumpable, so one can
+        # open /proc/<pid>/fd/1 of another: were that a pipe, the open
+        # would give it the victim's output to read and to write into
+        tried = os.path.join(self.drop, "tried")
+        self.add(NS, "victim", victim_plugin(tried))
+        self.add(NS, "attacker", ATTACKER.replace("@TRIED@", tried))
+        self.start_with(f"{NS}|victim", f"{NS}|attacker")
+        victim = self.in_thread(lambda: self.run_plugin_ok(
+            NS, "victim", timeout=60))
+        attacker = self.run_plugin_ok(NS, "attacker", timeout=60)
+        body = victim()
+        topic = "collect." + NS
+        self.assertEqual((attacker["status"], attacker["points"]),
+                         ("ok", 4), attacker)
+        said = {m: self.wait_points(topic, f"PLUGIN.attacker.{m}")[0]
+                ["fields"]["value"]
+                for m in ("found", "open_r", "open_w", "read_own")}
+        self.assertEqual(body["status"], "ok", (body, said))
+        own = self.wait_points(topic, "PLUGIN.victim.own")
+        self.assertEqual([p["fields"]["value"] for p in own], [1], said)
+        self.assertEqual(said, {"found": 1, "open_r": errno.ENXIO,
+                                "open_w": errno.ENXIO, "read_own": 0},
+                         attacker["stderr"])
+        self.assert_no_strays()
 
     def test_parameters(self):
         self.start_with(*self.keys)

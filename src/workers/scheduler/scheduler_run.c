@@ -7,14 +7,22 @@
  *  - The end comes through a pidfd on the event loop (child.c's
  *    CLONE_PIDFD), not a SIGCHLD handler: no signal frame, no self-pipe
  *    to relay it, no waitid over every child to find whose it was, and
- *    the pipes are drained in the same turn.  With no handler, SIGCHLD
+ *    the sockets are drained in the same turn.  With no handler, SIGCHLD
  *    keeps its default action, so the kernel drops it where it is sent
  *    and wakes nobody (it would reap for us only if it were SIG_IGN).
- *  - The pipes are not watched for the first RUN_QUIET seconds: most
+ *  - The sockets are not watched for the first RUN_QUIET seconds: most
  *    plugins print and exit well within that, and their output waits in
- *    the pipe (64 KiB) until the end is read.  A plugin that says more
- *    stops in write() until then; one that runs longer is read as it
- *    writes from then on, as before.
+ *    the socket until the end is read (some 200 KiB in large writes, but
+ *    every write is a buffer of its own: a few hundred small ones fill
+ *    it).  A plugin that says more stops in write() until then; one that
+ *    runs longer is read as it writes from then on, as before.
+ *
+ * stdout and stderr are socket pairs, not pipes: every plugin runs as
+ * pluginsuser and is dumpable, so any other plugin may open
+ * /proc/<pid>/fd/1, and an open there of a pipe is a new file on that
+ * very pipe, to read the plugin's output before we do or to write points
+ * in its name.  The open of a socket fails (ENXIO), and pidfd_getfd and
+ * ptrace, which need no open, the seccomp filter refuses.
  */
 #include "scheduler_run.h"
 
@@ -24,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,7 +46,7 @@
 
 #define READ_CHUNK	65536
 #define READS_PER_CB	16	/* chunks per wakeup: others get a turn */
-#define RUN_QUIET	0.05	/* seconds before the pipes are watched */
+#define RUN_QUIET	0.05	/* seconds before the sockets are watched */
 
 struct run {
 	TAILQ_ENTRY(run)	 entry;
@@ -49,7 +58,7 @@ struct run {
 	ev_io			 pid_w;
 	ev_io			 out_w;
 	ev_io			 err_w;
-	ev_timer		 quiet;		/* then the pipes are watched */
+	ev_timer		 quiet;		/* then the sockets are watched */
 	ev_timer		 timer;		/* timeout, then grace */
 	int			 term_sent;
 	int			 reaped;	/* its pid may be reused */
@@ -108,7 +117,7 @@ run_close_err(struct run *r)
  * Read what stdout holds.  Past the cap the plugin is killed: nothing it
  * says after that can be used, and it must not fill memory or block.
  * `drain`: the plugin is gone, read to EAGAIN/EOF without a chunk limit
- * (a pipe holds 64 KiB, the cap bounds the rest).
+ * (what the socket holds is bounded, the cap bounds the rest).
  */
 static void
 run_read_out(struct run *r, int drain)
@@ -351,7 +360,7 @@ run_finish(struct run *r, int status)
 	run_read_out(r, 1);
 	run_read_err(r, 1);
 	/*
-	 * Whatever is still holding the pipes escaped the group (setsid):
+	 * Whatever is still holding the sockets escaped the group (setsid):
 	 * the master kills it, we do not wait for it.
 	 */
 	run_close_out(r);
@@ -370,8 +379,9 @@ run_finish(struct run *r, int status)
 }
 
 /*
- * The read end of a pipe just made has no status flags to keep (F_SETFL
+ * Our end of a socket pair just made has no status flags to keep (F_SETFL
  * ignores the access mode), so no F_GETFL first: a syscall less a run.
+ * Not SOCK_NONBLOCK: that would make the plugin's end non-blocking too.
  */
 static int
 set_nonblock(int fd)
@@ -423,7 +433,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	struct child_spec	 cs;
 	struct child_fail	 fail;
 	struct run		*r;
-	/* out[0], out[1], err[0], err[1] */
+	/* stdout ours, the plugin's; stderr ours, the plugin's */
 	int			 fds[4] = { -1, -1, -1, -1 };
 	pid_t			 pid;
 	int			 pidfd = -1;
@@ -432,10 +442,20 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (pipe2(&fds[0], O_CLOEXEC) == -1 ||
-	    pipe2(&fds[2], O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "pipes for the plugin: %s",
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &fds[0]) == -1 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &fds[2]) == -1) {
+		snprintf(err, errlen, "sockets for the plugin: %s",
 		    strerror(errno));
+		goto fail;
+	}
+	/*
+	 * One way only, as a pipe: the kernel applies our SHUT_WR to the
+	 * plugin's end as SHUT_RD, so the plugin reads EOF from its stdout
+	 * and stderr, and nothing can be sent back to it there.
+	 */
+	if (shutdown(fds[0], SHUT_WR) == -1 ||
+	    shutdown(fds[2], SHUT_WR) == -1) {
+		snprintf(err, errlen, "shutdown: %s", strerror(errno));
 		goto fail;
 	}
 	if (set_nonblock(fds[0]) == -1 || set_nonblock(fds[2]) == -1) {
@@ -488,14 +508,15 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	r->res.timeout = s->timeout;
 	buf_init(&r->out);
 	/*
-	 * EV_WRITE too, though a read end is never writable: the end of a
-	 * plugin is EPOLLHUP, which libev reports as both, and a watcher
-	 * that wanted only EV_READ costs an epoll_ctl to narrow the mask
-	 * back before the EOF is read.  The callbacks only read.
+	 * EV_READ only: our end of a socket stays writable after SHUT_WR,
+	 * and a watcher wanting EV_WRITE would wake at once, forever.  The
+	 * end of a plugin is EPOLLHUP, which libev reports as both and so
+	 * narrows the mask back with an epoll_ctl: a syscall more for a run
+	 * that outlived RUN_QUIET, none for the others.
 	 */
-	ev_io_init(&r->out_w, out_cb, r->outfd, EV_READ | EV_WRITE);
+	ev_io_init(&r->out_w, out_cb, r->outfd, EV_READ);
 	r->out_w.data = r;
-	ev_io_init(&r->err_w, err_cb, r->errfd, EV_READ | EV_WRITE);
+	ev_io_init(&r->err_w, err_cb, r->errfd, EV_READ);
 	r->err_w.data = r;
 	ev_io_init(&r->pid_w, pid_cb, r->pidfd, EV_READ);
 	r->pid_w.data = r;

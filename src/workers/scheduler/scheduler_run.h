@@ -51,7 +51,7 @@ struct run_result {
 	size_t		 errtotal;	/* stderr bytes read in all */
 };
 
-/* The run ended (reaped, pipes drained); it is freed after the call. */
+/* The run ended (reaped, sockets drained); it is freed after the call. */
 typedef void (*run_done_cb)(const struct run_result *, void *arg);
 
 struct runner;
