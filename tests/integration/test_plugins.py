@@ -984,6 +984,41 @@ class Api(PluginTest):
             os.rename(bare + ".away", bare)
         self.assert_no_strays()
 
+    def test_a_plugin_moved_to_another_repository_runs_the_new_one(self):
+        # same ns and project, so the same checkout directory: what is
+        # there is the old repository's, and the move must fetch the new
+        old = self.repos.create("g/mover", version_plugin(1))
+        new = self.repos.create("g2/mover", version_plugin(2))
+        self.assertNotEqual(old, new)
+        self.items[NS].append({
+            "measurement_type": "PLUGIN", "name": "PLUGIN.mover",
+            "git": self.repos.registry_git("g/mover"), "interval": "0"})
+        key = f"{NS}|mover"
+        lst = self.start_with(key)
+        self.assertEqual(lst[key]["commit"], old)
+        st, _, body = self.api("/plugins/run", {
+            "ns": NS, "repo": self.repos.registry_git("g/mover")})
+        self.assertEqual((st, body["status"], body["commit"]),
+                         (200, "ok", old), body)
+        self.assertIn('"value":1', body["output_head"])
+
+        self.items[NS][-1]["git"] = self.repos.registry_git("g2/mover")
+        self.write_registry()
+        self.refresh()
+        lst = self.wait_listed(lambda lst: lst[key]["repo"] == "g2/mover" and
+                               lst[key]["checkout"] == "ok",
+                               "the moved plugin checked out")
+        self.assertEqual(lst[key]["commit"], new, lst[key])
+        st, _, body = self.api("/plugins/run", {
+            "ns": NS, "repo": self.repos.registry_git("g2/mover")})
+        self.assertEqual((st, body["status"], body["commit"]),
+                         (200, "ok", new), body)
+        self.assertIn('"value":2', body["output_head"])
+        vals = [p["fields"]["value"] for p in
+                self.wait_points("collect." + NS, "PLUGIN.mover.version", 2)]
+        self.assertEqual(vals, [1, 2])
+        self.assert_no_strays()
+
 
 class Schedule(PluginTest):
     """One scheduled plugin; registry changes reschedule and remove it."""

@@ -474,6 +474,7 @@ items_plugin(struct sched *s, const struct plugin_item *it)
 		ev_timer_stop(s->w->loop, &p->timer);
 		p->checkout = CHECKOUT_NONE;
 		p->commit[0] = '\0';
+		p->moved = 1;
 		(void)scheduler_git(s, p, GIT_FOR_ITEMS, 0);
 	} else if (p->checkout == CHECKOUT_FAILED ||
 	    p->checkout == CHECKOUT_UNTRUSTED ||

@@ -79,6 +79,10 @@ struct plugin {
 	int			 seen;		/* in the current MSG_ITEMS */
 	int			 enabled;
 	enum checkout_state	 checkout;
+	int			 moved;		/* its directory may hold the
+						 * old repository's checkout:
+						 * every ask fetches, until one
+						 * did */
 	char			 commit[64];
 	char			 signer[256];	/* of commit, gitsigners set */
 	char			 git_error[1024];
@@ -115,6 +119,8 @@ struct gitwait {
 	struct plugin		*p;
 	enum git_why		 why;
 	int			 sent;		/* 0: waits for gitpull */
+	int			 update;	/* as sent: fetch and reset */
+	char			 repo[512];	/* as sent: group/project */
 	uint32_t		 front_reqid;	/* RUN, UPDATE; 0 = nobody */
 	struct strlist		 argv;		/* RUN: the parameters */
 	uint32_t		 timeout;	/* RUN: seconds */

@@ -39,6 +39,17 @@ scheduler_gitwait_free(struct gitwait *gw)
 	free(gw);
 }
 
+/*
+ * The answer to `gw` tells what runs now: it was asked about the
+ * plugin's repository as it is, and with a fetch when it had moved.
+ */
+static int
+git_current(const struct gitwait *gw)
+{
+	return strcmp(gw->repo, gw->p->item.repo) == 0 &&
+	    (gw->update || !gw->p->moved);
+}
+
 static int
 git_send(struct gitwait *gw)
 {
@@ -51,7 +62,14 @@ git_send(struct gitwait *gw)
 	strlcpy(r.ns, gw->p->item.ns, sizeof(r.ns));
 	strlcpy(r.repo, gw->p->item.repo, sizeof(r.repo));
 	strlcpy(r.project, gw->p->item.project, sizeof(r.project));
-	r.update = gw->why == GIT_FOR_UPDATE;
+	/*
+	 * A moved plugin's directory holds the old repository's checkout,
+	 * which an ensure would keep: only a fetch from the new URL (the
+	 * template's, never the checkout's origin) replaces it.
+	 */
+	gw->update = gw->why == GIT_FOR_UPDATE || gw->p->moved;
+	r.update = gw->update;
+	strlcpy(gw->repo, r.repo, sizeof(gw->repo));
 	codec_put_init(&pb);
 	plugin_msg_git_req_encode(&pb, &r);
 	rv = codec_put_failed(&pb) ? -1 : worker_send_peer(s->w, ROLE_GITPULL,
@@ -89,9 +107,11 @@ scheduler_git(struct sched *s, struct plugin *p, enum git_why why,
 	struct gitwait		*gw;
 	enum checkout_state	 prev = p->checkout;
 
+	/* not one sent before a move: it answers for the old checkout */
 	if (why == GIT_FOR_ITEMS)
 		TAILQ_FOREACH(gw, &s->gitwaits, entry)
-			if (gw->p == p && gw->why == GIT_FOR_ITEMS)
+			if (gw->p == p && gw->why == GIT_FOR_ITEMS &&
+			    (!gw->sent || git_current(gw)))
 				return gw;
 	if ((gw = calloc(1, sizeof(*gw))) == NULL) {
 		log_warnx("%s: out of memory", __func__);
@@ -160,6 +180,18 @@ git_answered(struct gitwait *gw, const struct git_resp *r)
 	struct plugin	*p = gw->p;
 	char		 msg[sizeof(r->error) + 32];
 
+	if (!git_current(gw)) {
+		/* asked before the plugin moved: about the old repository */
+		log_info("plugin %s: an answer about its old repository "
+		    "left aside", p->key);
+		if (gw->why != GIT_FOR_ITEMS)
+			scheduler_respond_error(s, gw->front_reqid, 503,
+			    "the plugin moved to another repository "
+			    "meanwhile; try again");
+		return;
+	}
+	if (r->ok && gw->update)
+		p->moved = 0;
 	if (r->ok) {
 		if (p->checkout != CHECKOUT_OK || strcmp(p->commit, r->commit))
 			log_info("plugin %s: checkout at %.12s%s%s", p->key,
@@ -243,6 +275,8 @@ scheduler_git_resp(struct sched *s, struct frame_in *in)
 	p = gw->p;
 	git_answered(gw, &r);
 	scheduler_gitwait_free(gw);
+	/* still pending only when the answer was left aside */
+	checkout_settle(p, "it moved while gitpull was asked about it");
 	scheduler_plugin_release(p);
 	return 0;
 }
