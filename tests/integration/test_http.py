@@ -144,6 +144,39 @@ class SlowClients(AgentTest):
     BYTE_EVERY = 2.0
     TRICKLE_FOR = 30.0      # the attack; every connection must end first
 
+    def test_idle_keep_alive_connections_give_their_place_up(self):
+        """Loopback's whole share (64) held by keep-alive connections
+        idle between requests, each sending one now and then: a newcomer
+        is served, the connection idle the longest closed for it (it
+        used to get 503 for as long as the hog cared to go on)."""
+        self.start_ok()
+        hogs = []
+        self.addCleanup(lambda: [s.close() for s in hogs])
+        req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        for _ in range(64):
+            s = socket.create_connection(("127.0.0.1", self.agent.port),
+                                         timeout=10)
+            s.sendall(req)
+            self.assertIn(b" 200 ", s.recv(4096))
+            hogs.append(s)
+        # the first one asks again: the second is the longest idle now
+        hogs[0].sendall(req)
+        self.assertIn(b" 200 ", hogs[0].recv(4096))
+        # newcomers, kept open: each takes the place of the one idle
+        # the longest, hogs 1, 2 and 3 in turn
+        for i in (1, 2, 3):
+            s = socket.create_connection(("127.0.0.1", self.agent.port),
+                                         timeout=10)
+            hogs.append(s)
+            s.sendall(req)
+            reply = s.recv(4096)
+            self.assertIn(b" 200 ", reply, reply[:300])
+            self.assertEqual(hogs[i].recv(4096), b"", f"hog {i} still open")
+        hogs[0].sendall(req)
+        self.assertIn(b" 200 ", hogs[0].recv(4096))
+        st = self.agent.status()
+        self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)
+
     def test_slow_tcp_clients_cannot_lock_out_the_unix_socket(self):
         import selectors
         import time

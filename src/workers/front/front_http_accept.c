@@ -5,7 +5,12 @@
  * whoever they are, cannot take the places of the local producers on
  * the unix socket; and one TCP client address may hold at most
  * limits.max_conns_addr of the TCP budget, so one host cannot take them
- * all.  Beyond either: 503 with Retry-After and close.
+ * all.  Beyond either, a connection of the same budget (and address)
+ * idle between two requests gives its place up, the one idle the
+ * longest (a keep-alive connection costs its client only a reconnect;
+ * kept, a few idle ones would turn every other client away for as long
+ * as their owner cared to send a request each idle_timeout).  With none
+ * idle: 503 with Retry-After and close.
  *
  * The per-address count walks the open connections: they are a few
  * hundred at most, and nothing else has to be kept in step.
@@ -115,6 +120,46 @@ budget_admit(struct http_conn *c, enum http_reject *why)
 	return 1;
 }
 
+/*
+ * Idle between two requests: answered before, nothing under way, nothing
+ * to send or parse.  A connection that has sent nothing yet is not: its
+ * client is about to.
+ */
+static int
+conn_idle(const struct http_conn *c)
+{
+	return c->counted && !c->dead && c->answered && !c->closing &&
+	    !c->lingering && c->cur == NULL && c->inflight == NULL &&
+	    c->outoff >= c->outlen && c->inoff >= c->inlen;
+}
+
+/* Close the connection of `c`'s budget (and address) idle the longest. */
+static int
+evict_idle(struct http_conn *c, enum http_reject why)
+{
+	struct http_server	*srv = c->srv;
+	struct http_conn	*o, *oldest = NULL;
+
+	TAILQ_FOREACH(o, &srv->conns, entry) {
+		if (o == c || !conn_idle(o) || o->budget != c->budget ||
+		    (why == HTTP_REJECT_ADDR && memcmp(o->addrkey,
+		    c->addrkey, HTTP_ADDRKEY_LEN) != 0))
+			continue;
+		/* the idle timer restarts at each answer: it says when */
+		if (oldest == NULL || ev_timer_remaining(srv->loop,
+		    &o->timer) < ev_timer_remaining(srv->loop, &oldest->timer))
+			oldest = o;
+	}
+	if (oldest == NULL)
+		return 0;
+	log_debug("%s: %s: idle, closed for %s", __func__, oldest->name,
+	    c->name);
+	front_http_conn_enter(oldest);
+	front_http_conn_kill(oldest);
+	front_http_conn_leave(oldest);
+	return 1;
+}
+
 static void
 reject_warn(struct http_server *srv, struct http_listener *l,
     struct http_conn *c, enum http_reject why)
@@ -158,7 +203,8 @@ front_http_conn_accepted(struct http_listener *l, int fd,
 		return;
 	}
 	front_http_conn_enter(c);
-	if (!budget_admit(c, &why)) {
+	if (!budget_admit(c, &why) &&
+	    (!evict_idle(c, why) || !budget_admit(c, &why))) {
 		/* Not counted: it only carries the 503 and goes. */
 		srv->nrejects++;
 		reject_warn(srv, l, c, why);

@@ -146,6 +146,7 @@ struct http_conn {
 	const char		*err_why;	/* and for a 400, why */
 	int			 busy;
 	int			 counted;	/* toward its budget */
+	int			 answered;	/* a request was, keep-alive */
 	int			 dead;
 	int			 closing;	/* close once output is sent */
 	int			 lingering;

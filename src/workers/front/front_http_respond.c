@@ -159,6 +159,7 @@ front_http_respond(struct http_request *req, int status, const char *ctype,
 	front_http_conn_enter(c);
 	ev_timer_stop(c->srv->loop, &r->timer);
 	c->inflight = NULL;
+	c->answered = 1;
 	r->conn = NULL;
 	front_http_req_log(c, r, status, len);
 	conn_send(c, status, ctype, body, len, r->head, r->keepalive,
