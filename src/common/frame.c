@@ -45,6 +45,13 @@ _Static_assert(sizeof(struct frame_hdr) == FRAME_HDR_LEN,
 #define FRAME_IOV_MAX	64		/* frames gathered in one sendmsg */
 #define FRAME_WHY_MAX	256
 #define FRAME_READS_PER_CB 4		/* reads a wakeup, while they fill */
+/*
+ * Room for every descriptor one message can carry (Linux's SCM_MAX_FD):
+ * the kernel closes those that do not fit itself, in this process, before
+ * we could make sure that close does not block (fd_close_untrusted()).
+ */
+#define FRAME_CMSG_FDS	253
+#define FRAME_PURGE_READS 4096		/* backstop of conn_purge_fds() */
 
 struct frame_out {
 	TAILQ_ENTRY(frame_out)	 entry;
@@ -110,7 +117,10 @@ static void	 conn_fail(struct frame_conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	 conn_finish(struct frame_conn *);
 static void	 conn_free(struct frame_conn *);
+static void	 conn_purge_fds(struct frame_conn *);
+static int	 conn_peer_may_pass_fd(const struct frame_conn *);
 static void	 fd_close(int, const char *);
+static void	 fd_close_untrusted(int, const char *);
 
 /* Keep errno: callers report the error that made them close. */
 static void
@@ -122,6 +132,34 @@ fd_close(int fd, const char *what)
 		log_debug("%s: close %s %d: %s", __func__, what, fd,
 		    strerror(errno));
 	errno = saved;
+}
+
+/*
+ * Close a descriptor the peer had no right to send.  A socket it set to
+ * linger, with unsent data queued, would hold close() until the linger
+ * time ran out (the peer picks it: days): lingering off first, so that
+ * close() returns at once whatever the peer set up.
+ */
+static void
+fd_close_untrusted(int fd, const char *what)
+{
+	struct linger	 l = { 0, 0 };
+	int		 saved = errno;
+
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_LINGER, &l,
+	    sizeof(l)) == -1 && errno != ENOTSOCK)
+		log_debug("%s: SO_LINGER off on %s %d: %s", __func__, what,
+		    fd, strerror(errno));
+	errno = saved;
+	fd_close(fd, what);
+}
+
+/* Non-zero when the other side may hand us descriptors. */
+static int
+conn_peer_may_pass_fd(const struct frame_conn *c)
+{
+	return proto_edge_may_pass_fd(c->rules.edge,
+	    proto_edge_other(c->rules.edge, c->rules.self));
 }
 
 struct frame_conn *
@@ -228,7 +266,7 @@ frame_send2(struct frame_conn *c, uint16_t type, uint32_t reqid,
 		err = EMSGSIZE;
 		goto fail;
 	}
-	if (fd >= 0 && !c->rules.edge->fdpass) {
+	if (fd >= 0 && !proto_edge_may_pass_fd(c->rules.edge, c->rules.self)) {
 		err = EINVAL;
 		goto fail;
 	}
@@ -575,7 +613,7 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct frame_conn	*c = w->data;
 	union {
 		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
+		char		 buf[CMSG_SPACE(FRAME_CMSG_FDS * sizeof(int))];
 	}			 cmsgbuf;
 	struct msghdr		 msg;
 	struct iovec		 iov;
@@ -638,9 +676,10 @@ static int
 conn_take_fds(struct frame_conn *c, struct msghdr *msg, size_t n)
 {
 	struct cmsghdr	*cm;
-	int		 fds[8], nfd = 0, odd = 0, fd, i;
+	int		 nfd = 0, odd = 0, fd, keep = -1, allowed;
 	size_t		 k, cnt, room;
 
+	allowed = conn_peer_may_pass_fd(c);
 	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET ||
 		    cm->cmsg_type != SCM_RIGHTS) {
@@ -659,50 +698,50 @@ conn_take_fds(struct frame_conn *c, struct msghdr *msg, size_t n)
 		for (k = 0; k < cnt; k++) {
 			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int),
 			    sizeof(int));
-			if (nfd < (int)(sizeof(fds) / sizeof(fds[0])))
-				fds[nfd++] = fd;
-			else
+			nfd++;
+			if (allowed && keep == -1)
+				keep = fd;
+			else if (allowed)
 				fd_close(fd, "received descriptor");
+			else
+				fd_close_untrusted(fd, "received descriptor");
 		}
 	}
 
+	if (nfd > 0 && !allowed) {
+		conn_fail(c, "descriptor received from %s, which may pass "
+		    "none on this edge",
+		    proto_role_name(proto_edge_other(c->rules.edge,
+		    c->rules.self)));
+		return -1;
+	}
 	if (msg->msg_flags & MSG_CTRUNC) {
 		/* Linux drops a descriptor it cannot install and says so
 		 * only here: the frame it belongs to would lack it. */
-		for (i = 0; i < nfd; i++)
-			fd_close(fds[i], "received descriptor");
+		fd_close(keep, "received descriptor");
 		conn_fail(c, "descriptor dropped (MSG_CTRUNC)");
 		return -1;
 	}
 	if (odd) {
-		for (i = 0; i < nfd; i++)
-			fd_close(fds[i], "received descriptor");
+		fd_close(keep, "received descriptor");
 		conn_fail(c, "unexpected control message");
 		return -1;
 	}
 	if (nfd == 0)
 		return 0;
-	if (!c->rules.edge->fdpass) {
-		for (i = 0; i < nfd; i++)
-			fd_close(fds[i], "received descriptor");
-		conn_fail(c, "descriptor received on an edge without "
-		    "descriptor passing");
-		return -1;
-	}
 	if (nfd > 1) {
-		for (i = 0; i < nfd; i++)
-			fd_close(fds[i], "received descriptor");
+		fd_close(keep, "received descriptor");
 		conn_fail(c, "%d descriptors in one message (one per frame)",
 		    nfd);
 		return -1;
 	}
 	if (c->nrfds >= FRAME_FDQ_MAX) {
-		fd_close(fds[0], "received descriptor");
+		fd_close(keep, "received descriptor");
 		conn_fail(c, "more than %d unclaimed descriptors",
 		    FRAME_FDQ_MAX);
 		return -1;
 	}
-	c->rfds[c->nrfds].fd = fds[0];
+	c->rfds[c->nrfds].fd = keep;
 	c->rfds[c->nrfds].end = c->rbase + c->rlen + n;
 	c->nrfds++;
 	return 0;
@@ -908,7 +947,70 @@ conn_free(struct frame_conn *c)
 	/* Descriptors no frame claimed would otherwise leak. */
 	for (i = 0; i < c->nrfds; i++)
 		fd_close(c->rfds[i].fd, "unclaimed descriptor");
+	conn_purge_fds(c);
 	free(c->rbuf);
 	fd_close(c->fd, "edge");
 	free(c);
+}
+
+/*
+ * Descriptors still queued in the socket when it closes are closed by the
+ * kernel, in this process, lingering as their sender set them up.  From
+ * a peer that may pass none, take them out first and close them as
+ * conn_take_fds() does.  With our read side shut the peer cannot queue
+ * more, so the queue runs dry; the bound is for a shutdown that failed.
+ */
+static void
+conn_purge_fds(struct frame_conn *c)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(FRAME_CMSG_FDS * sizeof(int))];
+	}			 cmsgbuf;
+	uint8_t			 sink[4096];
+	struct msghdr		 msg;
+	struct cmsghdr		*cm;
+	struct iovec		 iov;
+	ssize_t			 n;
+	size_t			 k, cnt, room;
+	int			 fd, i;
+
+	if (c->fd < 0 || conn_peer_may_pass_fd(c))
+		return;
+	if (shutdown(c->fd, SHUT_RD) == -1 && errno != ENOTCONN)
+		log_debug("%s: shutdown %s: %s", __func__, c->name,
+		    strerror(errno));
+	for (i = 0; i < FRAME_PURGE_READS; i++) {
+		iov.iov_base = sink;
+		iov.iov_len = sizeof(sink);
+		memset(&msg, 0, sizeof(msg));
+		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cmsgbuf.buf;
+		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
+		    cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level != SOL_SOCKET ||
+			    cm->cmsg_type != SCM_RIGHTS ||
+			    cm->cmsg_len < CMSG_LEN(0))
+				continue;
+			cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			room = (size_t)((char *)msg.msg_control +
+			    msg.msg_controllen - (char *)CMSG_DATA(cm)) /
+			    sizeof(int);
+			if (cnt > room)
+				cnt = room;
+			for (k = 0; k < cnt; k++) {
+				memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int),
+				    sizeof(int));
+				fd_close_untrusted(fd, "queued descriptor");
+			}
+		}
+	}
 }

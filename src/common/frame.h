@@ -80,7 +80,7 @@ struct frame_conn *frame_conn_new(struct ev_loop *, int fd,
  * from this call on (closed once sent, or on failure).  Returns 0, or -1
  * with errno: EPERM (type not allowed for our side; a bug), EMSGSIZE
  * (payload over the edge's limit), ENOBUFS (output queue full), EPIPE
- * (conn already closed), EINVAL (fd given on an edge without fdpass).
+ * (conn already closed), EINVAL (fd given where our side may pass none).
  */
 int		 frame_send(struct frame_conn *, uint16_t type, uint32_t reqid,
 		    const void *data, size_t len, int fd);

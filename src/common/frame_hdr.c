@@ -53,10 +53,11 @@ frame_hdr_check(const struct frame_hdr *h, const struct frame_rules *r,
 		    "unknown frame flags 0x%04x (%s)",
 		    (unsigned)(h->flags & ~FRAME_F_MASK),
 		    proto_msg_name(h->type));
-	if ((h->flags & FRAME_F_FD) && !e->fdpass)
+	if ((h->flags & FRAME_F_FD) && !proto_edge_may_pass_fd(e, from))
 		return hdr_reject(why, whylen,
-		    "descriptor flag on %s frame, but the edge passes no "
-		    "descriptors", proto_msg_name(h->type));
+		    "descriptor flag on %s frame, but %s may pass no "
+		    "descriptors on this edge", proto_msg_name(h->type),
+		    proto_role_name(from));
 	if (strcmp(proto_msg_name(h->type), "unknown") == 0)
 		return hdr_reject(why, whylen, "unknown message type %u",
 		    h->type);

@@ -95,7 +95,8 @@ struct edge_def {
 	const uint16_t		*a_sends;
 	const uint16_t		*b_sends;
 	size_t			 maxpayload;	/* largest payload on this edge */
-	int			 fdpass;	/* descriptors may travel */
+	int			 a_fdpass;	/* a may pass descriptors to b */
+	int			 b_fdpass;	/* b may pass descriptors to a */
 };
 
 extern const struct edge_def	proto_peer_edges[];
@@ -113,6 +114,14 @@ const struct edge_def *proto_peer_edge_find(enum role, enum role);
 
 /* The role on the other side of edge `e` from `self`. */
 enum role	 proto_edge_other(const struct edge_def *e, enum role self);
+
+/*
+ * Non-zero when `from` may pass descriptors on edge `e`.  Per direction:
+ * a descriptor the master receives is closed by root, and a worker could
+ * pick one whose close() blocks (a socket lingering on a full queue).
+ */
+int		 proto_edge_may_pass_fd(const struct edge_def *e,
+		    enum role from);
 
 /* Non-zero when `from` may send `type` on edge `e`. */
 int		 proto_edge_may_send(const struct edge_def *e, enum role from,

@@ -363,7 +363,8 @@ fs_edge(void)
 	    ROLE_SENDER);
 
 	cr_assert_not_null(e);
-	cr_assert_eq(e->fdpass, 0);
+	cr_assert(!proto_edge_may_pass_fd(e, ROLE_FRONT));
+	cr_assert(!proto_edge_may_pass_fd(e, ROLE_SENDER));
 	return e;
 }
 
@@ -373,7 +374,8 @@ ctl_edge(void)
 	const struct edge_def	*e = proto_control_edge(ROLE_FRONT);
 
 	cr_assert_not_null(e);
-	cr_assert_eq(e->fdpass, 1);
+	cr_assert(proto_edge_may_pass_fd(e, ROLE_MASTER));
+	cr_assert(!proto_edge_may_pass_fd(e, ROLE_FRONT));
 	return e;
 }
 
@@ -1005,13 +1007,14 @@ Test(frame_bad, fd_flag_on_plain_edge)
 	t.bytes = b;
 	t.len = sizeof(b);
 	t.nfd = 1;
-	t.want = "descriptor received on an edge without descriptor passing";
+	t.want = "descriptor received from front, which may pass none on "
+	    "this edge";
 	run_bad(&t);
 
 	/* Flag without the descriptor: the header check says it. */
 	t.nfd = 0;
-	t.want = "descriptor flag on POINTS frame, but the edge passes no "
-	    "descriptors";
+	t.want = "descriptor flag on POINTS frame, but front may pass no "
+	    "descriptors on this edge";
 	run_bad(&t);
 }
 
@@ -1044,8 +1047,120 @@ Test(frame_bad, descriptor_on_plain_edge)
 	t.bytes = b;
 	t.len = sizeof(b);
 	t.nfd = 1;
-	t.want = "descriptor received on an edge without descriptor passing";
+	t.want = "descriptor received from front, which may pass none on "
+	    "this edge";
 	run_bad(&t);
+}
+
+/* A TCP socket set to linger for a day: its last close() would sleep. */
+static int
+mklinger(void)
+{
+	struct linger	 l = { 1, 100000 };
+	int		 s;
+
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_neq(s, -1, "socket: %s", strerror(errno));
+	cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+	return s;
+}
+
+static int
+lingers(int s)
+{
+	struct linger	 l;
+	socklen_t	 len = sizeof(l);
+
+	memset(&l, 0, sizeof(l));
+	cr_assert_eq(getsockopt(s, SOL_SOCKET, SO_LINGER, &l, &len), 0);
+	return l.l_onoff;
+}
+
+/*
+ * Descriptors go down the control edge only: a worker sending one up is
+ * refused before any frame is delivered, and the master closes what came
+ * without lingering (the test keeps a copy: it can see SO_LINGER).
+ */
+Test(frame_bad, descriptor_from_worker_to_master)
+{
+	struct ctx	 x;
+	struct end	 e;
+	uint8_t		 b[FRAME_HDR_LEN];
+	int		 raw, s, before;
+
+	before = count_fds();
+	ctx_init(&x);
+	end_init(&e, &x, ROLE_MASTER);
+	e.brk_close = 1;
+	e.take_fd = 1;
+	raw = raw_open(&e, ctl_edge());
+	s = mklinger();
+	mkhdr(b, FRAME_HDR_LEN, MSG_LOG, FRAME_F_FD, 1);
+	raw_sendfds(raw, b, sizeof(b), &s, 1);
+	/* Old code took the frame: then the end of the edge stops the run. */
+	close(raw);
+	ctx_run(&x);
+	cr_assert_eq(e.nclose, 1);
+	cr_assert(strstr(e.why, "descriptor received from front, which may "
+	    "pass none") != NULL, "%s", e.why);
+	cr_assert_eq(e.nmsg, 0, "a frame was delivered");
+	cr_assert_eq(lingers(s), 0, "closed with SO_LINGER still on");
+	close(s);
+	ctx_done(&x);
+	cr_assert_eq(count_fds(), before);
+}
+
+/* The flag alone is refused by the header check, naming the sender. */
+Test(frame_bad, fd_flag_from_worker_to_master)
+{
+	uint8_t		 b[FRAME_HDR_LEN];
+	struct bad	 t = { 0 };
+
+	mkhdr(b, FRAME_HDR_LEN, MSG_LOG, FRAME_F_FD, 0);
+	t.edge = ctl_edge();
+	t.self = ROLE_MASTER;
+	t.bytes = b;
+	t.len = sizeof(b);
+	t.want = "descriptor flag on LOG frame, but front may pass no "
+	    "descriptors on this edge";
+	run_bad(&t);
+}
+
+/*
+ * Descriptors still queued when the edge closes: the kernel would close
+ * them in the receiver, lingering.  The frame layer takes them out first.
+ */
+Test(frame_bad, queued_descriptors_closed_without_lingering)
+{
+	struct ctx	 x;
+	struct end	 e;
+	uint8_t		 b[FRAME_HDR_LEN];
+	int		 raw, p[2], s, before;
+
+	before = count_fds();
+	ctx_init(&x);
+	end_init(&e, &x, ROLE_MASTER);
+	e.brk_close = 1;
+	e.take_fd = 1;
+	raw = raw_open(&e, ctl_edge());
+	mkpipe(p);
+	s = mklinger();
+	/* Two messages: the kernel hands over one's descriptors a read. */
+	mkhdr(b, FRAME_HDR_LEN, MSG_LOG, FRAME_F_FD, 1);
+	raw_sendfds(raw, b, sizeof(b), &p[1], 1);
+	close(p[1]);
+	mkhdr(b, FRAME_HDR_LEN, MSG_LOG, FRAME_F_FD, 2);
+	raw_sendfds(raw, b, sizeof(b), &s, 1);
+	close(raw);
+	ctx_run(&x);
+	cr_assert_eq(e.nclose, 1);
+	cr_assert_eq(e.nmsg, 0, "a frame was delivered");
+	assert_pipe_eof(p[0], "first descriptor");
+	close(p[0]);
+	cr_assert_eq(lingers(s), 0, "queued socket closed lingering");
+	close(s);
+	ctx_done(&x);
+	cr_assert_eq(count_fds(), before);
 }
 
 /* On an fdpass edge, a descriptor sent with an unflagged frame is found
@@ -1099,20 +1214,23 @@ Test(frame_bad, two_descriptors_in_one_message)
 	run_bad(&t);
 }
 
-Test(frame_bad, ctrunc)
+/*
+ * The control buffer holds as many as one message can carry: none is left
+ * for the kernel to close (it would, in the receiver, lingering), and all
+ * are closed here (run_bad() checks each one).
+ */
+Test(frame_bad, many_descriptors_in_one_message)
 {
 	uint8_t		 b[FRAME_HDR_LEN];
 	struct bad	 t = { 0 };
 
-	/* More than the control buffer holds: the kernel drops some and
-	 * says MSG_CTRUNC. */
 	mkhdr(b, FRAME_HDR_LEN, MSG_PEER, FRAME_F_FD, 0);
 	t.edge = ctl_edge();
 	t.self = ROLE_FRONT;
 	t.bytes = b;
 	t.len = sizeof(b);
-	t.nfd = 5;
-	t.want = "descriptor dropped (MSG_CTRUNC)";
+	t.nfd = 8;
+	t.want = "8 descriptors in one message";
 	run_bad(&t);
 }
 
@@ -1314,6 +1432,12 @@ Test(frame, send_errors)
 	cr_assert_eq(frame_send(a.c, MSG_POINTS, 0, "x", 1, p[1]), -1);
 	cr_assert_eq(errno, EINVAL);
 	assert_pipe_eof(p[0], "fd after EINVAL");
+	close(p[0]);
+	/* EINVAL: a worker's descriptor up the control edge. */
+	mkpipe(p);
+	cr_assert_eq(frame_send(w.c, MSG_LOG, 0, "x", 1, p[1]), -1);
+	cr_assert_eq(errno, EINVAL);
+	assert_pipe_eof(p[0], "worker's fd after EINVAL");
 	close(p[0]);
 	/* EINVAL: data pointer missing. */
 	cr_assert_eq(frame_send(a.c, MSG_POINTS, 0, NULL, 3, -1), -1);

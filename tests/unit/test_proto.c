@@ -42,7 +42,9 @@ Test(proto, peer_edges_are_sound)
 		cr_assert(e->a >= ROLE_FIRST_WORKER && e->a < ROLE_MAX);
 		cr_assert(e->b >= ROLE_FIRST_WORKER && e->b < ROLE_MAX);
 		cr_assert_neq(e->a, e->b);
-		cr_assert_eq(e->fdpass, 0, "descriptors only on control edges");
+		/* no worker hands another a descriptor */
+		cr_assert(!proto_edge_may_pass_fd(e, e->a));
+		cr_assert(!proto_edge_may_pass_fd(e, e->b));
 		cr_assert(proto_edge_may_send(e, e->a, MSG_HELLO));
 		cr_assert(proto_edge_may_send(e, e->b, MSG_HELLO));
 		for (t = e->a_sends; *t != MSG_NONE; t++)
@@ -75,7 +77,11 @@ Test(proto, control_edges)
 		cr_assert_not_null(e);
 		cr_assert_eq(e->a, ROLE_MASTER);
 		cr_assert_eq(e->b, r);
-		cr_assert(e->fdpass);
+		/* peers, listeners, the file output: down only, so that the
+		 * master never closes a descriptor a worker chose */
+		cr_assert(proto_edge_may_pass_fd(e, ROLE_MASTER));
+		cr_assert(!proto_edge_may_pass_fd(e, r));
+		cr_assert(!proto_edge_may_pass_fd(e, ROLE_MAX));
 		cr_assert(proto_edge_may_send(e, ROLE_MASTER, MSG_PEER));
 		cr_assert(proto_edge_may_send(e, r, MSG_LOG));
 		cr_assert(!proto_edge_may_send(e, r, MSG_PEER));
