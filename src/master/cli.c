@@ -161,12 +161,12 @@ proc_title(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
-static void
-print_workers(pid_t master)
+void
+cli_print_workers(FILE *out, pid_t master)
 {
 	struct dirent	*de;
 	DIR		*d;
-	char		 title[256], age[32];
+	char		 title[256], clean[sizeof(title) * 4], age[32];
 	long long	 pid;
 	pid_t		 ppid, pgid;
 
@@ -183,7 +183,13 @@ print_workers(pid_t master)
 			continue;
 		if (proc_title((pid_t)pid, title, sizeof(title)) == -1)
 			continue;
-		printf("  %-20s pid %-8lld up %s\n", title, pid,
+		/*
+		 * Any child of the master sets its own title (a worker, or a
+		 * plugin's leftover reparented here): escaped, or it could
+		 * drive root's terminal.
+		 */
+		log_escape_all(clean, sizeof(clean), title);
+		fprintf(out, "  %-20s pid %-8lld up %s\n", clean, pid,
 		    util_format_duration(proc_age((pid_t)pid), age,
 		    sizeof(age)));
 	}
@@ -213,7 +219,7 @@ cli_status(const char *pidfile)
 	}
 	printf("agent is running: pid %ld, up %s, pidfile %s\n", (long)pid,
 	    util_format_duration(proc_age(pid), age, sizeof(age)), pidfile);
-	print_workers(pid);
+	cli_print_workers(stdout, pid);
 	return EXIT_OK;
 }
 
