@@ -145,6 +145,19 @@ master_started(struct master *m)
 	daemon_report(&m->report_fd, 1, msg);
 }
 
+int
+warn_limit_due(struct warn_limit *wl, ev_tstamp now, uint64_t *n_since)
+{
+	wl->count++;
+	wl->total++;
+	if (wl->total > 1 && now - wl->last < WARN_LIMIT_EVERY)
+		return 0;
+	*n_since = wl->count;
+	wl->count = 0;
+	wl->last = now;
+	return 1;
+}
+
 void
 master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 {
@@ -153,7 +166,10 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 	struct wslot		*w;
 	struct pbuf		 pb;
 	enum role		 r;
+	uint64_t		 n;
 
+	/* answered, sent or not: the worker may ask again */
+	to->status_owed = STATUS_OWED_NONE;
 	memset(&st, 0, sizeof(st));
 	strlcpy(st.version, PACKAGE_VERSION, sizeof(st.version));
 	st.master_pid = (uint32_t)getpid();
@@ -179,10 +195,16 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		log_warnx("%s: some samples left out of the status", __func__);
 	codec_put_init(&pb);
 	status_encode(&pb, &st);
-	if (codec_put_failed(&pb) ||
-	    frame_send(to->ctl, MSG_STATUS, reqid, pb.buf, pb.len, -1) == -1)
-		log_warn("%s: status to %s", __func__,
-		    proto_role_name(to->role));
+	/*
+	 * A worker that asks without reading the answers fills the queue: a
+	 * line per failure would rotate the log away.
+	 */
+	if ((codec_put_failed(&pb) ||
+	    frame_send(to->ctl, MSG_STATUS, reqid, pb.buf, pb.len, -1) == -1) &&
+	    warn_limit_due(&to->status_failed, ev_now(m->loop), &n))
+		log_warn("%s: status to %s (%llu not sent since the last "
+		    "warning)", __func__, proto_role_name(to->role),
+		    (unsigned long long)n);
 	codec_put_free(&pb);
 	status_free(&st);
 }

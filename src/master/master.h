@@ -56,6 +56,25 @@ enum notify_state {
 	NOTIFY_STOPPING
 };
 
+/*
+ * One warning per WARN_LIMIT_EVERY seconds for a thing a worker can make
+ * happen at will, with how many times it happened since the last one.
+ */
+#define WARN_LIMIT_EVERY	10.0
+
+struct warn_limit {
+	ev_tstamp		 last;		/* when the last line went out */
+	uint64_t		 count;		/* since then, not logged */
+	uint64_t		 total;
+};
+
+/* Non-zero when a line is due now; `n_since` the events it stands for. */
+int	 warn_limit_due(struct warn_limit *, ev_tstamp now, uint64_t *n_since);
+
+#define STATUS_OWED_NONE	0
+#define STATUS_OWED_PULL	1	/* after a pull (the front) */
+#define STATUS_OWED_NOW		2	/* once this turn's frames are in */
+
 struct wslot {
 	struct master		*m;
 	enum role		 role;
@@ -79,6 +98,11 @@ struct wslot {
 	struct metric_set	 metrics_spare;
 	ev_timer		 setup_timer;
 	ev_timer		 restart_timer;
+	/* its MSG_STATUS_REQ not yet answered: one at a time (pull.c) */
+	int			 status_owed;	/* STATUS_OWED_* */
+	uint32_t		 status_reqid;
+	struct warn_limit	 status_dropped;	/* requests while owed */
+	struct warn_limit	 status_failed;	/* answers not sent */
 };
 
 /* A /me/status or /metrics waiting for the workers' counters (pull.c). */
@@ -100,6 +124,7 @@ struct pull {
 	ev_tstamp		 started;
 	struct pull_asker	 askers[PULL_ASKERS_MAX];
 	size_t			 nasker;
+	ev_prepare		 owed;		/* STATUS_OWED_NOW answers */
 };
 
 enum mphase {
@@ -153,7 +178,10 @@ void	 master_send_status(struct master *, struct wslot *to,
 /* pull.c */
 void	 pull_init(struct master *);
 void	 pull_stop(struct master *);
-/* MSG_STATUS_REQ from `w`: answered after a pull (the front) or now. */
+/*
+ * MSG_STATUS_REQ from `w`: answered after a pull (the front) or at the end
+ * of the turn; one while `w` has one unanswered is dropped.
+ */
 void	 pull_status_req(struct master *, struct wslot *w, uint32_t reqid);
 /* A MSG_STATS from `w` came with `reqid` (0: a push). */
 void	 pull_stats_in(struct master *, struct wslot *w, uint32_t reqid);

@@ -18,8 +18,18 @@
  * holds nobody up longer: the status then shows what it pushed last.
  *
  * The collector's requests (its self metrics, every interval) are
- * answered at once from what the workers pushed: pulling for them would
- * wake every worker every interval on an idle agent.
+ * answered from what the workers pushed, at the end of the turn that
+ * brought them: pulling for them would wake every worker every interval
+ * on an idle agent.
+ *
+ * A worker has one request answered at a time: one that comes while its
+ * last is unanswered is dropped (and counted, a warning every
+ * WARN_LIMIT_EVERY).  Dropped, not a protocol error: the front asks again
+ * only once answered, and the collector does not wait for a missing
+ * answer, so an honest worker loses nothing; one that floods gets one
+ * status a turn, not one a request (each a walk of every table and tens
+ * of KB queued).  An answer also waits while the worker's queue holds
+ * STATUS_QUEUE_MAX: one that asks without reading cannot grow it further.
  */
 #include <string.h>
 
@@ -28,8 +38,37 @@
 
 #define PULL_WAIT	0.25	/* seconds for the workers' answers */
 #define PULL_GAP	0.1	/* seconds between two pulls' starts */
+#define STATUS_QUEUE_MAX (1024 * 1024)	/* bytes queued to a worker */
 
 static void	 pull_start(struct master *);
+
+/* The answers owed now, to those whose queue has room. */
+static void
+pull_owed_cb(struct ev_loop *loop, ev_prepare *c, int revents)
+{
+	struct master	*m = c->data;
+	struct wslot	*w;
+	enum role	 r;
+	int		 left = 0;
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		w = &m->w[r];
+		if (w->status_owed != STATUS_OWED_NOW)
+			continue;
+		if (w->ctl == NULL || w->reaped) {
+			w->status_owed = STATUS_OWED_NONE;
+			continue;
+		}
+		/* the write watcher wakes us as it drains */
+		if (frame_queued(w->ctl) >= STATUS_QUEUE_MAX) {
+			left++;
+			continue;
+		}
+		master_send_status(m, w, w->status_reqid);
+	}
+	if (left == 0)
+		ev_prepare_stop(loop, c);
+}
 
 /* The next pull, for those waiting: now, or PULL_GAP after the last. */
 static void
@@ -139,6 +178,8 @@ pull_init(struct master *m)
 	m->pull.wait.data = m;
 	ev_timer_init(&m->pull.gap, pull_gap_cb, PULL_GAP, 0.);
 	m->pull.gap.data = m;
+	ev_prepare_init(&m->pull.owed, pull_owed_cb);
+	m->pull.owed.data = m;
 }
 
 void
@@ -146,6 +187,7 @@ pull_stop(struct master *m)
 {
 	ev_timer_stop(m->loop, &m->pull.wait);
 	ev_timer_stop(m->loop, &m->pull.gap);
+	ev_prepare_stop(m->loop, &m->pull.owed);
 	m->pull.out = 0;
 	m->pull.nasker = 0;
 }
@@ -154,12 +196,24 @@ void
 pull_status_req(struct master *m, struct wslot *w, uint32_t reqid)
 {
 	struct pull_asker	*a;
+	uint64_t		 n;
 
-	if (w->role != ROLE_FRONT || m->phase != M_RUNNING ||
-	    m->pull.nasker == PULL_ASKERS_MAX) {
-		master_send_status(m, w, reqid);
+	if (w->status_owed != STATUS_OWED_NONE) {
+		if (warn_limit_due(&w->status_dropped, ev_now(m->loop), &n))
+			log_warnx("%s: %s asked for the status again before "
+			    "its answer: dropped (%llu since the last warning)",
+			    __func__, proto_role_name(w->role),
+			    (unsigned long long)n);
 		return;
 	}
+	w->status_reqid = reqid;
+	if (w->role != ROLE_FRONT || m->phase != M_RUNNING ||
+	    m->pull.nasker == PULL_ASKERS_MAX) {
+		w->status_owed = STATUS_OWED_NOW;
+		ev_prepare_start(m->loop, &m->pull.owed);
+		return;
+	}
+	w->status_owed = STATUS_OWED_PULL;
 	a = &m->pull.askers[m->pull.nasker++];
 	a->role = w->role;
 	a->pid = w->pid;

@@ -93,6 +93,8 @@ spawn_worker(struct master *m, struct wslot *w)
 	w->started_wall = time(NULL);
 	w->acked_gen = 0;
 	memset(w->peers, 0, sizeof(w->peers));
+	/* what its predecessor asked is not this process's question */
+	w->status_owed = STATUS_OWED_NONE;
 	ev_timer_set(&w->setup_timer, SETUP_TIMEOUT, 0.);
 	ev_timer_start(m->loop, &w->setup_timer);
 	log_debug("%s: %s started, pid %ld", __func__, proto_role_name(w->role),

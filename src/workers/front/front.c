@@ -162,21 +162,54 @@ route_healthz(struct http_request *req, void *ctx)
 	front_http_respond_json(req, 200, "{\"status\":\"ok\"}");
 }
 
-/* Both ask the master for its table and answer when it comes. */
+/* Answer everything waiting for status `reqid` with an error. */
+static void
+status_fail(struct front *f, uint32_t reqid, int code, const char *msg)
+{
+	struct http_request	*req;
+
+	while ((req = front_take(f, reqid, PENDING_STATUS, NULL)) != NULL ||
+	    (req = front_take(f, reqid, PENDING_METRICS, NULL)) != NULL)
+		front_http_respond_error(req, code, msg);
+}
+
+static void
+status_ask(struct front *f, uint32_t reqid)
+{
+	f->status_out = reqid;
+	f->status_sent = ev_now(f->w->loop);
+	if (worker_send_ctl(f->w, MSG_STATUS_REQ, reqid, NULL, 0) == -1) {
+		f->status_out = 0;
+		status_fail(f, reqid, 503, "the master is not reachable");
+	}
+}
+
+/*
+ * Both ask the master for its table and answer when it comes.  The master
+ * answers one request of ours at a time and drops any other (pull.c):
+ * those that come while one is out share the next one, asked once it is
+ * answered, so that each sees what was done before it.  One out for
+ * PENDING_EXPIRE is taken for lost.
+ */
 static void
 ask_status(struct front *f, struct http_request *req, enum pending_kind kind)
 {
-	uint32_t	 reqid = front_reqid(f);
+	uint32_t	 reqid;
+	int		 out;
 
+	out = f->status_out != 0 &&
+	    ev_now(f->w->loop) - f->status_sent < PENDING_EXPIRE;
+	if (f->status_next == 0)
+		f->status_next = front_reqid(f);
+	reqid = f->status_next;
 	if (front_wait(f, reqid, req, kind, 0) == -1) {
 		front_http_respond_error(req, 500, "out of memory");
 		return;
 	}
-	if (worker_send_ctl(f->w, MSG_STATUS_REQ, reqid, NULL, 0) == -1) {
-		(void)front_take(f, reqid, kind, NULL);
-		front_http_respond_error(req, 503,
-		    "the master is not reachable");
-	}
+	if (out)
+		return;
+	f->status_next = 0;
+	status_ask(f, reqid);
 }
 
 static void
@@ -342,28 +375,42 @@ front_status_msg(struct front *f, struct frame_in *in)
 	struct http_request	*req;
 	struct agent_status	 st;
 	struct preader		 pr;
-	enum pending_kind	 kind = PENDING_STATUS;
+	enum pending_kind	 kind;
 	char			 err[256];
+	uint32_t		 reqid;
+	int			 n = 0;
 
-	if ((req = front_take(f, in->hdr.reqid, kind, NULL)) == NULL &&
-	    (req = front_take(f, in->hdr.reqid, kind = PENDING_METRICS,
-	    NULL)) == NULL) {
-		log_warnx("%s: answer to unknown request %u", __func__,
-		    in->hdr.reqid);
-		return 0;
-	}
+	if (in->hdr.reqid == f->status_out)
+		f->status_out = 0;
 	codec_get_init(&pr, in->data, in->datalen);
 	if (status_decode(&pr, &st, err, sizeof(err)) == -1) {
-		front_http_respond_error(req, 500,
+		status_fail(f, in->hdr.reqid, 500,
 		    "bad status from the master");
 		log_warnx("%s: %s", __func__, err);
 		return -1;
 	}
-	if (kind == PENDING_METRICS)
-		answer_metrics(req, &st);
-	else
-		answer_status(f, req, &st);
+	for (;;) {
+		kind = PENDING_STATUS;
+		if ((req = front_take(f, in->hdr.reqid, kind, NULL)) == NULL &&
+		    (req = front_take(f, in->hdr.reqid,
+		    kind = PENDING_METRICS, NULL)) == NULL)
+			break;
+		if (kind == PENDING_METRICS)
+			answer_metrics(req, &st);
+		else
+			answer_status(f, req, &st);
+		n++;
+	}
 	status_free(&st);
+	if (n == 0)
+		log_warnx("%s: answer to unknown request %u", __func__,
+		    in->hdr.reqid);
+	/* those that came while it was out */
+	if (f->status_out == 0 && f->status_next != 0) {
+		reqid = f->status_next;
+		f->status_next = 0;
+		status_ask(f, reqid);
+	}
 	return 0;
 }
 

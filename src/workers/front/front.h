@@ -53,6 +53,10 @@ struct front {
 	time_t			 started;
 	char			 host[256];	/* for the host tag */
 	ev_timer		 sweep;
+	/* the master answers one MSG_STATUS_REQ at a time (pull.c) */
+	uint32_t		 status_out;	/* the one out, 0: none */
+	ev_tstamp		 status_sent;
+	uint32_t		 status_next;	/* for those waiting after it */
 	ev_timer		 drain;		/* shutting down */
 	double			 drain_left;
 	struct strlist		 ns;		/* the fetcher's namespaces */
