@@ -61,6 +61,18 @@ fixture_init(struct fixture *fx, enum role role)
 }
 
 static void
+fixture_done(struct fixture *fx)
+{
+	pull_stop(fx->m);
+	if (fx->w->ctl != NULL)
+		frame_conn_close(fx->w->ctl);
+	stats_free(fx->m);
+	ev_loop_destroy(fx->m->loop);
+	free(fx->m);
+	close(fx->raw);
+}
+
+static void
 send_reqs(struct fixture *fx, int n, uint32_t reqid0)
 {
 	struct frame_hdr	*h;
@@ -137,6 +149,7 @@ Test(pull, status_flood_from_the_collector_gets_one_answer)
 	send_reqs(&fx, 1, FLOOD + 1);
 	cr_assert_eq(run_and_count(&fx, 5), 1);
 	cr_assert_eq(fx.w->status_dropped.total, FLOOD - 1);
+	fixture_done(&fx);
 }
 
 /* The front's requests wait for a pull: while one waits, the others are
@@ -150,6 +163,7 @@ Test(pull, status_flood_from_the_front_waits_for_one_pull)
 	(void)run_and_count(&fx, 20);
 	cr_assert_eq(fx.w->status_dropped.total, FLOOD - 1);
 	cr_assert_eq(fx.m->pull.nasker, 1);
+	fixture_done(&fx);
 }
 
 /* One warning line for many drops, with their count. */
