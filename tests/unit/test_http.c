@@ -755,6 +755,8 @@ one(const char *req)
 
 #define GET_STATUS	"GET /me/status HTTP/1.1\r\nHost: x\r\n\r\n"
 #define STATUS_BODY	"{\"version\":\"test\"}"
+/* a request answered, and the start of the next one: not idle */
+#define GET_BUSY	GET_STATUS "GET /me/status HTTP/1.1\r\n"
 
 /*
  * Tests
@@ -1181,8 +1183,9 @@ Test(http, max_conns_503)
 
 	lim.max_conns_tcp = 2;
 	start(&lim);
-	c1 = one(GET_STATUS);
-	c2 = one(GET_STATUS);
+	/* each with a request begun: not idle, so nobody's to give up */
+	c1 = one(GET_BUSY);
+	c2 = one(GET_BUSY);
 	cr_assert_eq(front_http_server_conns(srv), 2);
 	c3 = client_new();
 	/* The server answers at once, before any request. */
@@ -2266,13 +2269,13 @@ Test(budget, tcp_and_unix_apart)
 	lim.max_conns_unix = 1;
 	start(&lim);
 	unix_listen();
-	t[0] = one(GET_STATUS);
-	t[1] = one(GET_STATUS);
+	t[0] = one(GET_BUSY);
+	t[1] = one(GET_BUSY);
 	t[2] = client_new();
 	cr_assert_eq(client_wait(t[2], 1, WAIT), 1);
 	cr_assert_eq(t[2]->r[0].status, 503);
 	u[0] = unix_client();
-	client_sends(u[0], GET_STATUS);
+	client_sends(u[0], GET_BUSY);
 	cr_assert_eq(client_wait(u[0], 1, WAIT), 1);
 	assert_resp(&u[0]->r[0], 200, NULL, STATUS_BODY);
 	/* the unix budget is full now, TCP is no help to it */
@@ -2291,6 +2294,40 @@ Test(budget, tcp_and_unix_apart)
 	unix_cleanup();
 }
 
+/*
+ * A full budget: the connection idle the longest between two requests
+ * is closed for a newcomer; one with a request begun is not.
+ */
+Test(budget, an_idle_keep_alive_connection_gives_its_place_up)
+{
+	struct http_limits	 lim = limits();
+	struct client		*a, *b, *c, *d;
+
+	lim.max_conns_tcp = 3;
+	start(&lim);
+	a = one(GET_STATUS);
+	b = one(GET_BUSY);
+	c = one(GET_STATUS);
+	/* a is idle the longest, b is busy: a goes for d */
+	d = one(GET_STATUS);
+	assert_resp(&d->r[0], 200, NULL, STATUS_BODY);
+	cr_assert(client_wait_eof(a, WAIT));
+	cr_assert_eq(front_http_server_conns(srv), 3);
+	/* then c, the idle one left; b's request still completes */
+	client_free(a);
+	a = one(GET_STATUS);
+	assert_resp(&a->r[0], 200, NULL, STATUS_BODY);
+	cr_assert(client_wait_eof(c, WAIT));
+	client_sends(b, "Host: x\r\n\r\n");
+	cr_assert_eq(client_wait(b, 2, WAIT), 2);
+	assert_resp(&b->r[1], 200, NULL, STATUS_BODY);
+	client_free(a);
+	client_free(b);
+	client_free(c);
+	client_free(d);
+	stop();
+}
+
 /* Every loopback address is the same client: 127.0.0.2 gains nothing. */
 Test(budget, share_per_address)
 {
@@ -2301,9 +2338,9 @@ Test(budget, share_per_address)
 	lim.max_conns_addr = 2;
 	start(&lim);
 	unix_listen();
-	a = one(GET_STATUS);
+	a = one(GET_BUSY);
 	b = client_from("127.0.0.2");
-	client_sends(b, GET_STATUS);
+	client_sends(b, GET_BUSY);
 	cr_assert_eq(client_wait(b, 1, WAIT), 1);
 	assert_resp(&b->r[0], 200, NULL, STATUS_BODY);
 	c = client_from("127.3.4.5");
