@@ -106,7 +106,7 @@ one_body(const struct buf *body, struct buf *pts)
 
 	buf_reset(pts);
 	if (points_json_parse(body->p, body->len, POINTS_JSON_STRICT, "RUN.",
-	    "bench-host", NOW, FORMAT_JSON, pts, &res) == -1) {
+	    "bench-host", NOW, FORMAT_JSON, pts, 0, &res) == -1) {
 		fprintf(stderr, "parse_bench: %s\n", res.err);
 		exit(1);
 	}

@@ -44,6 +44,8 @@ struct post_ctx {
 	int64_t			 now;
 	enum out_format		 fmt;
 	struct buf		*out;
+	size_t			 start;		/* of this body in `out` */
+	size_t			 outmax;
 	struct post_result	*res;
 	int			 depth;		/* 1 = in the array, 2 = point,
 						 * 3 = tags */
@@ -466,6 +468,10 @@ cb_end_map(void *ctx)
 		buf_addc(c->out, '\n');
 	encode_point(c->out, c->fmt, &c->p);
 	c->res->npoints++;
+	if (c->outmax > 0 && c->out->len - c->start > c->outmax) {
+		points_toobig(c->res, c->outmax);
+		return 0;
+	}
 	point_free(&c->p);
 	c->in_point = 0;
 	c->index++;
@@ -514,6 +520,16 @@ cb_end_array(void *ctx)
 	return 1;
 }
 
+void
+points_toobig(struct post_result *res, size_t outmax)
+{
+	res->toobig = 1;
+	res->bad_index = -1;
+	snprintf(res->err, sizeof(res->err), "the points of this body take "
+	    "more than %zu bytes once encoded, the most one request can "
+	    "carry; send fewer per request", outmax);
+}
+
 static const yajl_callbacks post_callbacks = {
 	cb_null, cb_boolean, NULL, NULL, cb_number, cb_string,
 	cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array
@@ -522,7 +538,7 @@ static const yajl_callbacks post_callbacks = {
 int
 points_json_parse(const char *body, size_t len, enum points_json_mode mode,
     const char *prefix, const char *host, int64_t now, enum out_format fmt,
-    struct buf *out, struct post_result *res)
+    struct buf *out, size_t outmax, struct post_result *res)
 {
 	struct post_ctx	 c;
 	yajl_handle	 h;
@@ -540,6 +556,8 @@ points_json_parse(const char *body, size_t len, enum points_json_mode mode,
 	c.now = now;
 	c.fmt = fmt;
 	c.out = out;
+	c.start = out->len;
+	c.outmax = outmax;
 	c.res = res;
 	point_init(&c.p);
 	if ((h = yajl_alloc(&post_callbacks, NULL, &c)) == NULL) {
@@ -572,7 +590,7 @@ points_json_parse(const char *body, size_t len, enum points_json_mode mode,
 	if (rv == -1) {
 		res->npoints = 0;
 		/* a whole-body failure in lenient mode is no point's fault */
-		if (mode == POINTS_JSON_LENIENT)
+		if (mode == POINTS_JSON_LENIENT || res->toobig)
 			res->bad_index = -1;
 		res->ndropped = 0;
 		if (!buf_failed(out)) {

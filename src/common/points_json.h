@@ -42,6 +42,7 @@ struct post_result {
 	size_t		 npoints;	/* encoded into `out` */
 	size_t		 ndropped;	/* lenient: bad points left out */
 	long		 bad_index;	/* first bad point, -1 = none/whole */
+	int		 toobig;	/* failed for outmax, not a bad point */
 	char		 err[512];	/* the failure, or (lenient) the
 					 * first dropped point's reason */
 };
@@ -55,10 +56,16 @@ struct post_result {
  * -1 with res->err (and res->bad_index when a point is at fault); then
  * res->npoints is 0, `out` is back at the length it had and nothing
  * must be published.
+ * `outmax`, when not 0, is the most bytes the points may take in `out`:
+ * past it the parse stops at once (whatever the mode) and fails with
+ * res->toobig set, so that what one frame cannot carry is never built.
  */
 int	 points_json_parse(const char *body, size_t len,
 	    enum points_json_mode mode, const char *prefix, const char *host,
-	    int64_t now, enum out_format fmt, struct buf *out,
+	    int64_t now, enum out_format fmt, struct buf *out, size_t outmax,
 	    struct post_result *res);
+
+/* The failure of a parse stopped by `outmax` (front_write.c's too). */
+void	 points_toobig(struct post_result *res, size_t outmax);
 
 #endif

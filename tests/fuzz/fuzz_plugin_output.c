@@ -81,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	buf_init(&sout);
 	cs = points_json_parse(out, len, POINTS_JSON_STRICT, t.prefix, HOST,
-	    NOW, FORMAT_JSON, &sout, &rs);
+	    NOW, FORMAT_JSON, &sout, 0, &rs);
 	FUZZ_ASSERT(cs == -1 || cl == 0, "lenient refused what strict took: "
 	    "%s", rl.err);
 	if (cs == 0 && cl == 0)

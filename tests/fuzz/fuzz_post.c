@@ -37,7 +37,7 @@ parse(const uint8_t *data, size_t size, enum out_format fmt, struct buf *out,
 	buf_adds(out, BEFORE);
 	start = out->len;
 	rc = points_json_parse((const char *)data, size, POINTS_JSON_STRICT,
-	    "RUN.", HOST, NOW, fmt, out, res);
+	    "RUN.", HOST, NOW, fmt, out, 0, res);
 	FUZZ_ASSERT(rc == 0 || rc == -1, "rc %d", rc);
 	FUZZ_ASSERT(!buf_failed(out), "out of memory");
 	FUZZ_ASSERT(memcmp(out->p, BEFORE, start) == 0, "output before "
@@ -79,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = line.len - strlen(BEFORE);
 		buf_init(&back);
 		FUZZ_ASSERT(front_write_parse(pts, n, "", HOST, NOW, "s",
-		    FORMAT_LINE, &back, &rw) == 0,
+		    FORMAT_LINE, &back, 0, &rw) == 0,
 		    "/write refuses what /post wrote: %s in %.*s", rw.err,
 		    (int)(n > 300 ? 300 : n), pts);
 		FUZZ_ASSERT(rw.npoints == rl.npoints, "/write read %zu "

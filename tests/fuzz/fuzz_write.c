@@ -83,7 +83,7 @@ parse(const char *body, size_t size, const char *prefix, const char *prec,
 
 	buf_init(out);
 	rc = front_write_parse(body, size, prefix, HOST, NOW, prec, fmt, out,
-	    res);
+	    0, res);
 	FUZZ_ASSERT(rc == 0 || rc == -1, "rc %d", rc);
 	FUZZ_ASSERT(!buf_failed(out), "out of memory");
 	if (rc == -1) {
@@ -142,7 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_init(&back);
 		FUZZ_ASSERT(points_json_parse(post.p, post.len,
 		    POINTS_JSON_STRICT, "", HOST, NOW, FORMAT_JSON, &back,
-		    &r2) == 0, "/post refuses what /write took: %s in %s",
+		    0, &r2) == 0, "/post refuses what /write took: %s in %s",
 		    r2.err, post.p);
 		FUZZ_ASSERT(back.len == json.len &&
 		    memcmp(back.p, json.p, json.len) == 0,

@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 
-from harness import AgentTest, is_root, wait_until
+from harness import AgentTest, is_root, proc_status, wait_until
 
 NS = "pool.loda"
 
@@ -313,10 +313,38 @@ class Post(AgentTest):
         self.assertRegex(self.agent.log_text(),
                          r"stopping with 7 points unpublished .*127\.0\.0\.1:9")
 
-    def raw(self, path, body):
+    def test_write_amplification_is_refused_early(self):
+        """One line's 63 long tags shared by ~258 000 fields: 1 MiB of
+        body once made a point per field, tags copied each time, about
+        4 GB and half a minute of the front's only thread before the
+        frame limit said 413.  The parse stops at what a frame carries."""
+        self.start_ok()
+        front = self.agent.worker(self.agent.status(), "front")["pid"]
+        head = "m," + ",".join(f"t{i:02d}=" + "v" * 256 for i in range(63))
+        fields = ",".join(["a=1"] * ((1024 * 1024 - len(head) - 1) // 4))
+        body = (head + " " + fields).encode()
+        self.assertLessEqual(len(body), 1024 * 1024)
+        # no time limit asserted: a generous one only so a hang is seen
+        code, raw = self.raw("/write", body, timeout=300)
+        self.assertEqual(code, 413, raw[:200])
+        err = json.loads(raw)["error"]
+        self.assertRegex(err, r"take more than \d+ bytes once encoded, "
+                         r"the most one request can carry")
+        hwm_kb = int(proc_status(front)["VmHWM"].split()[0])
+        self.assertLess(hwm_kb, 400 * 1024, "front peak RSS")
+        # the same front serves the next client, and nothing went out
+        self.assertEqual(self.agent.worker(self.agent.status(),
+                                           "front")["pid"], front)
+        code, out = self.agent.http("/write", method="POST",
+                                    data="small value=1\n")
+        self.assertEqual(code, 200, out)
+        pts = wait_until(lambda: file_points(self.out), what="one point")
+        self.assertEqual([p["measurement"] for p in pts], ["RUN.small"])
+
+    def raw(self, path, body, timeout=10):
         """The answer's code and its body as bytes, undecoded."""
         c = http.client.HTTPConnection("127.0.0.1", self.agent.port,
-                                       timeout=10)
+                                       timeout=timeout)
         try:
             c.request("POST", path, body=body)
             r = c.getresponse()

@@ -17,8 +17,7 @@ wp_len(const char *body, size_t len, const char *precision,
 {
 	buf_init(out);
 	return front_write_parse(body, len, "RUN.", "web-01", NOW, precision,
-	    fmt,
-	    out, res);
+	    fmt, out, 0, res);
 }
 
 static int
@@ -68,7 +67,7 @@ expect_error_len(const char *body, size_t len, long index, const char *want)
 	buf_init(&out);
 	buf_adds(&out, "kept");
 	cr_assert_eq(front_write_parse(body, len, "RUN.", "web-01", NOW, NULL,
-	    FORMAT_LINE, &out, &res), -1, "%s: accepted", body);
+	    FORMAT_LINE, &out, 0, &res), -1, "%s: accepted", body);
 	cr_expect_eq(res.bad_index, index, "%s: index %ld, want %ld", body,
 	    res.bad_index, index);
 	cr_expect(strstr(res.err, want) != NULL, "%s: \"%s\" lacks \"%s\"",
@@ -329,7 +328,7 @@ Test(front_write, reads_what_the_encoder_writes)
 	encode_point(&enc, FORMAT_LINE, &p);
 	buf_init(&out);
 	cr_assert_eq(front_write_parse(enc.p, enc.len, "", "other", NOW, "s",
-	    FORMAT_LINE, &out, &res), 0, "%s: %s", enc.p, res.err);
+	    FORMAT_LINE, &out, 0, &res), 0, "%s: %s", enc.p, res.err);
 	cr_expect_str_eq(out.p, enc.p);
 	buf_free(&enc);
 	buf_free(&out);
@@ -585,7 +584,7 @@ Test(front_write, nothing_from_a_body_with_a_bad_line)
 	buf_init(&out);
 	cr_assert_eq(front_write_parse(body, strlen(body), "RUN.", "web-01",
 	    NOW,
-	    NULL, FORMAT_JSON, &out, &res), -1);
+	    NULL, FORMAT_JSON, &out, 0, &res), -1);
 	cr_expect_eq(res.npoints, 0);
 	cr_expect_eq(res.bad_index, 2);
 	cr_expect(out.len == 0);
@@ -611,5 +610,44 @@ Test(front_write, precision_is_quoted_printably)
 	cr_assert_eq(wp("m value=1", "\xff\n", FORMAT_LINE, &out, &res), -1);
 	cr_expect_str_eq(res.err, "precision \"\\xff\\x0a\": not one of n, "
 	    "ns, u, us, ms, s, m, h");
+	buf_free(&out);
+}
+
+/*
+ * A line's tags go into the point of each of its fields: a short body
+ * can encode to far more than a frame carries.  The parse stops at
+ * outmax, with no more than one point past it in `out`.
+ */
+Test(front_write, stops_at_outmax)
+{
+	struct post_result	 res;
+	struct buf		 body, out;
+	size_t			 i;
+
+	buf_init(&body);
+	buf_adds(&body, "m,t=");
+	for (i = 0; i < 200; i++)
+		buf_addc(&body, 'v');
+	buf_addc(&body, ' ');
+	for (i = 0; i < 10000; i++)
+		buf_adds(&body, i == 0 ? "a=1" : ",a=1");
+	cr_assert(!buf_failed(&body));
+	buf_init(&out);
+	buf_adds(&out, "kept");
+	cr_assert_eq(front_write_parse(body.p, body.len, "RUN.", "web-01",
+	    NOW, NULL, FORMAT_LINE, &out, 4096, &res), -1);
+	cr_expect(res.toobig);
+	cr_expect_eq(res.npoints, 0);
+	cr_expect_eq(res.bad_index, -1);
+	cr_expect(strstr(res.err, "more than 4096 bytes") != NULL, "%s",
+	    res.err);
+	cr_expect_str_eq(out.p, "kept");
+	/* under the limit, the same body is taken */
+	buf_reset(&out);
+	cr_assert_eq(front_write_parse(body.p, body.len, "RUN.", "web-01",
+	    NOW, NULL, FORMAT_LINE, &out, 0, &res), 0, "%s", res.err);
+	cr_expect_eq(res.npoints, 10000);
+	cr_expect(!res.toobig);
+	buf_free(&body);
 	buf_free(&out);
 }

@@ -13,7 +13,7 @@ parse(const char *body, struct buf *out, struct post_result *res)
 {
 	buf_init(out);
 	return points_json_parse(body, strlen(body), POINTS_JSON_STRICT,
-	    "RUN.", "web-01", NOW, FORMAT_LINE, out, res);
+	    "RUN.", "web-01", NOW, FORMAT_LINE, out, 0, res);
 }
 
 Test(points_json_strict, good_points_are_encoded)
@@ -101,7 +101,7 @@ Test(points_json_strict, a_failure_leaves_the_buffer_as_it_was)
 	buf_init(&out);
 	buf_adds(&out, "kept");
 	cr_assert_eq(points_json_parse(body, strlen(body), POINTS_JSON_STRICT,
-	    "", "h", NOW, FORMAT_LINE, &out, &res), -1);
+	    "", "h", NOW, FORMAT_LINE, &out, 0, &res), -1);
 	cr_assert_eq(res.bad_index, 1);
 	cr_assert_eq(out.len, 4);
 	cr_assert_str_eq(out.p, "kept");
@@ -113,7 +113,7 @@ lenient(const char *body, struct buf *out, struct post_result *res)
 {
 	buf_init(out);
 	return points_json_parse(body, strlen(body), POINTS_JSON_LENIENT,
-	    "PLUGIN.mysql.", "web-01", NOW, FORMAT_LINE, out, res);
+	    "PLUGIN.mysql.", "web-01", NOW, FORMAT_LINE, out, 0, res);
 }
 
 Test(points_json_lenient, good_points_are_prefixed)
@@ -262,7 +262,7 @@ Test(points_json_strict, trailing_backslash_is_fine_in_json)
 
 	buf_init(&out);
 	cr_assert_eq(points_json_parse(body, strlen(body), POINTS_JSON_STRICT,
-	    "RUN.", "web-01", NOW, FORMAT_JSON, &out, &res), 0, "%s", res.err);
+	    "RUN.", "web-01", NOW, FORMAT_JSON, &out, 0, &res), 0, "%s", res.err);
 	cr_assert_eq(res.npoints, 1);
 	buf_free(&out);
 }
@@ -373,5 +373,35 @@ Test(points_json_strict, integers_of_every_length)
 	    "RUN.g,host=web-01 value=-0 1714538096\n"
 	    "RUN.h,host=web-01 value=7 1714538096\n"
 	    "RUN.i,host=web-01 value=1 1714538000");
+	buf_free(&out);
+}
+
+/* Past outmax the parse stops, a whole-body failure in either mode. */
+Test(points_json, stops_at_outmax)
+{
+	const char		*body = "[{\"name\":\"a\",\"value\":1},"
+	    "{\"name\":\"b\",\"value\":2},{\"name\":\"c\",\"value\":3}]";
+	struct post_result	 res;
+	struct buf		 out;
+	int			 mode;
+
+	for (mode = 0; mode < 2; mode++) {
+		buf_init(&out);
+		buf_adds(&out, "kept");
+		cr_assert_eq(points_json_parse(body, strlen(body), mode ?
+		    POINTS_JSON_LENIENT : POINTS_JSON_STRICT, "", "h", NOW,
+		    FORMAT_LINE, &out, 40, &res), -1);
+		cr_expect(res.toobig);
+		cr_expect_eq(res.npoints, 0);
+		cr_expect_eq(res.bad_index, -1);
+		cr_expect(strstr(res.err, "more than 40 bytes") != NULL, "%s",
+		    res.err);
+		cr_expect_str_eq(out.p, "kept");
+		buf_free(&out);
+	}
+	buf_init(&out);
+	cr_assert_eq(points_json_parse(body, strlen(body), POINTS_JSON_STRICT,
+	    "", "h", NOW, FORMAT_LINE, &out, 4096, &res), 0, "%s", res.err);
+	cr_expect_eq(res.npoints, 3);
 	buf_free(&out);
 }

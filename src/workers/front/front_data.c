@@ -22,6 +22,7 @@
 #include "log.h"
 #include "points_json.h"
 #include "points_msg.h"
+#include "proto.h"
 #include "topic.h"
 
 /* Names pushed by local programs are marked as such (the Go agent did). */
@@ -139,6 +140,45 @@ points_buf_done(struct front *f)
 		buf_free(&f->pts);
 }
 
+/*
+ * The most bytes the encoded points of push `m` may take: what the edge
+ * to the sender carries less the head of the POINTS frame.  -1 when
+ * answered already.
+ */
+static int
+points_room(struct http_request *req, const struct points_msg *m,
+    size_t *room)
+{
+	const struct edge_def	*e;
+	struct points_msg	 h = *m;
+	struct pbuf		 pb;
+
+	e = proto_peer_edge_find(ROLE_FRONT, ROLE_SENDER);
+	/* the counts are fixed-width: any value gives the head's length */
+	h.npoints = 1;
+	h.len = 1;
+	codec_put_init(&pb);
+	points_msg_encode_head(&pb, &h);
+	if (e == NULL || codec_put_failed(&pb) || pb.len >= e->maxpayload) {
+		codec_put_free(&pb);
+		front_http_respond_error(req, 500, "out of memory");
+		return -1;
+	}
+	*room = e->maxpayload - pb.len;
+	codec_put_free(&pb);
+	return 0;
+}
+
+/* A parse failed: the client sent too much (413) or a bad point (400). */
+static void
+respond_parse_error(struct http_request *req, const struct post_result *res)
+{
+	if (res->toobig)
+		front_http_respond_error(req, 413, res->err);
+	else
+		respond_bad_point(req, res->err, res->bad_index);
+}
+
 /* Namespace, topic and format of a push; -1 when answered already. */
 static int
 points_target(struct front *f, struct http_request *req,
@@ -166,16 +206,18 @@ front_route_post(struct http_request *req, void *ctx)
 	struct post_result	 res;
 	struct points_msg	 m;
 	struct buf		*pts;
+	size_t			 room;
 
 	if (!front_guard_check(f, req))
 		return;
-	if (points_target(f, req, &m) == -1)
+	if (points_target(f, req, &m) == -1 ||
+	    points_room(req, &m, &room) == -1)
 		return;
 	pts = points_buf(f, req->body_len);
 	if (points_json_parse(req->body, req->body_len, POINTS_JSON_STRICT,
-	    POST_PREFIX, f->host, (int64_t)time(NULL), m.fmt, pts,
+	    POST_PREFIX, f->host, (int64_t)time(NULL), m.fmt, pts, room,
 	    &res) == -1)
-		respond_bad_point(req, res.err, res.bad_index);
+		respond_parse_error(req, &res);
 	else
 		points_submit(f, req, &m, res.npoints, &f->st.received_post);
 	points_buf_done(f);
@@ -193,6 +235,7 @@ front_route_write(struct http_request *req, void *ctx)
 	struct points_msg	 m;
 	struct buf		*pts;
 	char			 precision[8], why[128];
+	size_t			 room;
 
 	if (!front_guard_check(f, req))
 		return;
@@ -205,12 +248,13 @@ front_route_write(struct http_request *req, void *ctx)
 		front_http_respond_error(req, 400, why);
 		return;
 	}
-	if (points_target(f, req, &m) == -1)
+	if (points_target(f, req, &m) == -1 ||
+	    points_room(req, &m, &room) == -1)
 		return;
 	pts = points_buf(f, req->body_len);
 	if (front_write_parse(req->body, req->body_len, POST_PREFIX, f->host,
-	    (int64_t)time(NULL), precision, m.fmt, pts, &res) == -1)
-		respond_bad_point(req, res.err, res.bad_index);
+	    (int64_t)time(NULL), precision, m.fmt, pts, room, &res) == -1)
+		respond_parse_error(req, &res);
 	else
 		points_submit(f, req, &m, res.npoints, &f->st.received_write);
 	points_buf_done(f);

@@ -36,6 +36,8 @@ struct lp {
 	int64_t			 mul, div;	/* timestamp -> seconds */
 	enum out_format		 fmt;
 	struct buf		*out;
+	size_t			 start;		/* of this body in `out` */
+	size_t			 outmax;
 	struct post_result	*res;
 
 	size_t			 lineno;	/* 1-based, every line */
@@ -537,6 +539,16 @@ emit(struct lp *l, int64_t ts)
 			buf_addc(l->out, '\n');
 		encode_point(l->out, l->fmt, &l->p);
 		l->res->npoints++;
+		/*
+		 * A line's tags are repeated in every point of its fields,
+		 * which may be as many as the body has room for: a small
+		 * body can encode to gigabytes.  Stop at what one frame
+		 * carries, not after building it all.
+		 */
+		if (l->outmax > 0 && l->out->len - l->start > l->outmax) {
+			points_toobig(l->res, l->outmax);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -598,7 +610,8 @@ parse_body(struct lp *l, const char *body, size_t len)
 int
 front_write_parse(const char *body, size_t len, const char *prefix,
     const char *host, int64_t now, const char *precision,
-    enum out_format fmt, struct buf *out, struct post_result *res)
+    enum out_format fmt, struct buf *out, size_t outmax,
+    struct post_result *res)
 {
 	struct lp	 l;
 	struct shown	 sh;
@@ -619,6 +632,8 @@ front_write_parse(const char *body, size_t len, const char *prefix,
 	l.now = now;
 	l.fmt = fmt;
 	l.out = out;
+	l.start = start;
+	l.outmax = outmax;
 	l.res = res;
 	buf_init(&l.scratch);
 	buf_init(&l.name);

@@ -66,11 +66,14 @@
  * comment lines are not counted) and res->err starts with "line N: ",
  * N being its 1-based line number in the body (all lines counted), e.g.
  * `line 3: field "x": strings are not accepted as values`.  An unknown
- * `precision` is an error with bad_index -1.
+ * `precision` is an error with bad_index -1.  `outmax`, when not 0, is
+ * the most bytes the points may take in `out`: past it the parse stops
+ * and fails with res->toobig set (points_json.h).
  */
 int	 front_write_parse(const char *body, size_t len, const char *prefix,
 	    const char *host, int64_t now, const char *precision,
-	    enum out_format fmt, struct buf *out, struct post_result *res);
+	    enum out_format fmt, struct buf *out, size_t outmax,
+	    struct post_result *res);
 
 /* 0 when `precision` is one front_write_parse() takes (NULL included),
     or -1. */

@@ -51,7 +51,7 @@ scheduler_output_points(const char *out, size_t len,
 		return 0;
 	}
 	return points_json_parse(out, len, POINTS_JSON_LENIENT, t->prefix,
-	    host, now, fmt, pts, res);
+	    host, now, fmt, pts, 0, res);
 }
 
 int
