@@ -74,7 +74,8 @@ param(struct http_request *req, const char *key, char *buf, size_t len)
 		    "read, %zu seen: a NUL cut it short", key, n, strlen(buf));
 	} else
 		FUZZ_ASSERT(n == HTTP_PARAM_ABSENT || n == HTTP_PARAM_TOOLONG ||
-		    n == HTTP_PARAM_NUL, "parameter %s: %d", key, n);
+		    n == HTTP_PARAM_NUL || n == HTTP_PARAM_BADESCAPE,
+		    "parameter %s: %d", key, n);
 	n = front_http_query_param(req, key, buf, len);
 	if (n >= 0)
 		FUZZ_ASSERT(strlen(buf) == (size_t)n, "query parameter %s cut "

@@ -10,8 +10,9 @@
  * written here again: pairs split at '&', name and value at the first
  * '=', %XX decoded and '+' a space; the first pair whose name is the key
  * wins; a pair with a broken escape is skipped (as Go's ParseQuery
- * does); a value holding a NUL byte, raw or %00, is HTTP_PARAM_NUL, and
- * one that does not fit HTTP_PARAM_TOOLONG.  And the error body of every
+ * does), but a key found only in such pairs is HTTP_PARAM_BADESCAPE; a
+ * value holding a NUL byte, raw or %00, is HTTP_PARAM_NUL, and one that
+ * does not fit HTTP_PARAM_TOOLONG.  And the error body of every
  * message is valid JSON, valid UTF-8, and says the message.
  */
 #include <stdint.h>
@@ -81,8 +82,10 @@ reference(const char *s, const char *end, const char *key, size_t len,
 		    memcmp(name, key, (size_t)kn) != 0)
 			goto next;
 		vn = decode(eq < amp ? eq + 1 : amp, amp, val);
-		if (vn == -1)
+		if (vn == -1) {
+			rc = HTTP_PARAM_BADESCAPE;
 			goto next;
+		}
 		if (memchr(val, '\0', (size_t)vn) != NULL)
 			rc = HTTP_PARAM_NUL;
 		else if ((size_t)vn + 1 > len)

@@ -129,6 +129,16 @@ class ApiLocal(AgentTest):
                 self.assertEqual(code, 400, f"{path} {key}: {body}")
                 self.assertEqual(json.loads(body)["error"],
                                  f"{key}: longer than {n - 1} bytes")
+        # sent only with a broken escape is not absent either
+        for path in PLUGIN_PATHS:
+            code, body = self.agent.http(f"{path}?ns=a.loda&repo=x%zz",
+                                         unix=True)
+            self.assertEqual((code, json.loads(body)),
+                             (400, {"error": "repo: broken %-escape"}), path)
+        code, body = self.agent.http(
+            "/plugins/run?ns=a.loda&repo=x&timeout=5%zz", unix=True)
+        self.assertEqual((code, json.loads(body)),
+                         (400, {"error": "invalid timeout"}))
         # the largest values that fit pass the front's checks
         code, body = self.agent.http(
             "/plugins/run?ns=" + "n" * 255 + "&repo=" + "r" * 511 +

@@ -132,6 +132,40 @@ class Post(AgentTest):
                                query="?ns=b.loda")
         self.assertEqual(code, 200, body)
 
+    def test_a_spoilt_ns_or_precision_is_refused_not_ignored(self):
+        """A parameter too long, holding a NUL or with a broken escape
+        was taken for absent: the points went to the default namespace,
+        or a timestamp in seconds was read as nanoseconds, with a 200."""
+        self.start_ok()
+        point = json.dumps([{"name": "x", "value": 1}]).encode()
+        cases = [
+            ("/post?ns=" + "a" * 130, point, "ns: longer than 127 bytes"),
+            ("/post?ns=Bad%zz", point, "ns: broken %-escape"),
+            ("/post?ns=a%00b", point, "ns: holds a NUL byte"),
+            ("/write?ns=" + "a" * 130, b"x value=1\n",
+             "ns: longer than 127 bytes"),
+            ("/write?precision=s%zz", b"x value=1 1714538000\n",
+             "precision: broken %-escape"),
+            ("/write?precision=s%00", b"x value=1 1714538000\n",
+             "precision: holds a NUL byte"),
+            ("/write?precision=nanosecond", b"x value=1 1714538000\n",
+             "precision: longer than 7 bytes"),
+        ]
+        for path, body, want in cases:
+            code, raw = self.raw(path, body)
+            self.assertEqual(code, 400, (path, raw))
+            self.assertEqual(json.loads(raw)["error"], want, path)
+        # absent still means the default, and a later good pair wins
+        self.assertEqual(self.raw("/post?ns=Bad%zz&ns=" + NS, point)[0], 200)
+        code, raw = self.raw("/write?precision=s", b"y value=1 1714538000\n")
+        self.assertEqual(code, 200, raw)
+        pts = wait_until(lambda: (p := file_points(self.out)) and
+                         len(p) == 2 and p, what="two points")
+        self.assertEqual(sorted(p["measurement"] for p in pts),
+                         ["RUN.x", "RUN.y"])
+        self.assertEqual([p["timestamp"] for p in pts
+                          if p["measurement"] == "RUN.y"], [1714538000])
+
     def test_sender_killed_while_idle_comes_back(self):
         self.start_ok()
         self.assertEqual(self.post([{"name": "a", "value": 1}])[0], 200)

@@ -1682,12 +1682,19 @@ Test(query, decoding)
 	cr_assert_str_eq(v, "\xc3\xa9");
 	/* Exactly fits (15 + NUL), then one too many. */
 	cr_assert_eq(qp("a=123456789012345", "a", v, sizeof(v)), 15);
-	cr_assert_eq(qp("a=1234567890123456", "a", v, sizeof(v)), -1);
-	cr_assert_eq(qp("a=1", "a", v, 1), -1);
-	/* Broken escapes and %00 spoil only their own pair. */
-	cr_assert_eq(qp("a=%zz", "a", v, sizeof(v)), -1);
-	cr_assert_eq(qp("a=%4", "a", v, sizeof(v)), -1);
-	cr_assert_eq(qp("a=%00x", "a", v, sizeof(v)), -1);
+	cr_assert_eq(qp("a=1234567890123456", "a", v, sizeof(v)),
+	    HTTP_PARAM_TOOLONG);
+	cr_assert_eq(qp("a=1", "a", v, 1), HTTP_PARAM_TOOLONG);
+	/*
+	 * A broken escape spoils only its own pair, but a key sent only
+	 * with broken ones is not absent; %00 is a NUL.
+	 */
+	cr_assert_eq(qp("a=%zz", "a", v, sizeof(v)), HTTP_PARAM_BADESCAPE);
+	cr_assert_eq(qp("a=%4", "a", v, sizeof(v)), HTTP_PARAM_BADESCAPE);
+	cr_assert_eq(qp("a=ok%zz&b=1", "a", v, sizeof(v)),
+	    HTTP_PARAM_BADESCAPE);
+	cr_assert_eq(qp("b=%zz", "a", v, sizeof(v)), HTTP_PARAM_ABSENT);
+	cr_assert_eq(qp("a=%00x", "a", v, sizeof(v)), HTTP_PARAM_NUL);
 	cr_assert_eq(qp("a=%zz&a=ok", "a", v, sizeof(v)), 2);
 	cr_assert_str_eq(v, "ok");
 	cr_assert_eq(qp("%zz=1&b=2", "b", v, sizeof(v)), 1);
@@ -2527,6 +2534,11 @@ Test(query, form_param_nul)
 	/* from the query too (a URL cannot hold a raw one) */
 	cr_assert_eq(fp(HTTP_M_GET, "", "", "a=%00", "a", v, sizeof(v)),
 	    HTTP_PARAM_NUL);
-	/* front_http_query_param() keeps saying absent */
-	cr_assert_eq(qp("a=%00", "a", v, sizeof(v)), -1);
+	/* front_http_query_param() says so too: not absent */
+	cr_assert_eq(qp("a=%00", "a", v, sizeof(v)), HTTP_PARAM_NUL);
+	/* a broken body pair leaves the query's, else says broken */
+	cr_assert_eq(fpn(B("a=%zz"), "a", v, sizeof(v)), 5);
+	cr_assert_str_eq(v, "query");
+	cr_assert_eq(fp(HTTP_M_POST, FORM, "a=%zz", "b=1", "a", v, sizeof(v)),
+	    HTTP_PARAM_BADESCAPE);
 }

@@ -46,7 +46,38 @@ respond_bad_point(struct http_request *req, const char *msg, long index)
 	buf_free(&b);
 }
 
-/* The namespace: ?ns=, or the only one the host is in. */
+/*
+ * Query parameter `key` into buf, "" when absent; -1 when answered
+ * already (400 naming it): a value that was cut short, held a NUL or
+ * could not be decoded is not taken for absent, which would put the
+ * points under a default the client did not ask for.
+ */
+static int
+post_param(struct http_request *req, const char *key, char *buf,
+    size_t len)
+{
+	char	 msg[128];
+	int	 n;
+
+	n = front_http_query_param(req, key, buf, len);
+	if (n >= 0)
+		return 0;
+	if (n == HTTP_PARAM_ABSENT) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (n == HTTP_PARAM_NUL)
+		snprintf(msg, sizeof(msg), "%s: holds a NUL byte", key);
+	else if (n == HTTP_PARAM_BADESCAPE)
+		snprintf(msg, sizeof(msg), "%s: broken %%-escape", key);
+	else
+		snprintf(msg, sizeof(msg), "%s: longer than %zu bytes", key,
+		    len - 1);
+	front_http_respond_error(req, 400, msg);
+	return -1;
+}
+
+/* The namespace: ?ns=, or (absent or empty) the only one the host is in. */
 static int
 post_namespace(struct front *f, struct http_request *req, char *ns,
     size_t len)
@@ -54,7 +85,9 @@ post_namespace(struct front *f, struct http_request *req, char *ns,
 	const struct strlist	*nss = front_namespaces(f);
 	char			 msg[160];
 
-	if (front_http_query_param(req, "ns", ns, len) > 0)
+	if (post_param(req, "ns", ns, len) == -1)
+		return -1;
+	if (ns[0] != '\0')
 		return 0;
 	if (nss->n == 1) {
 		snprintf(ns, len, "%s", nss->v[0]);
@@ -239,9 +272,8 @@ front_route_write(struct http_request *req, void *ctx)
 
 	if (!front_guard_check(f, req))
 		return;
-	if (front_http_query_param(req, "precision", precision,
-	    sizeof(precision)) < 0)
-		precision[0] = '\0';
+	if (post_param(req, "precision", precision, sizeof(precision)) == -1)
+		return;
 	if (front_write_precision_valid(precision) == -1) {
 		snprintf(why, sizeof(why), "precision \"%.7s\": not one of n, "
 		    "ns, u, us, ms, s, m, h", precision);

@@ -164,23 +164,26 @@ int		 front_http_peer_loopback(const struct http_request *);
 const char	*front_http_peer_str(const struct http_request *, char *buf,
 		    size_t len);
 
-/* Value of query parameter `key`, percent-decoded into buf; -1 if absent. */
-int		 front_http_query_param(const struct http_request *,
-    const char *key,
-		    char *buf, size_t len);
 /*
  * A form parameter: from the body of a POST whose Content-Type is
  * application/x-www-form-urlencoded, else from the query (a body value
  * wins, as in Go's FormValue).  Percent-decoded into buf; returns its
  * length, HTTP_PARAM_ABSENT, HTTP_PARAM_TOOLONG when the value does
- * not fit in len - 1 bytes, or HTTP_PARAM_NUL when it holds a NUL byte,
- * raw or as %00 (the caller answers 400 naming the parameter: a C string
- * would silently cut the value short).  "key" alone counts as present
- * and empty.
+ * not fit in len - 1 bytes, HTTP_PARAM_NUL when it holds a NUL byte,
+ * raw or as %00 (a C string would silently cut the value short), or
+ * HTTP_PARAM_BADESCAPE when it was sent only with a broken %-escape.
+ * The caller answers 400 naming the parameter for the last three: only
+ * an absent parameter may fall back to a default.  "key" alone counts as
+ * present and empty.
  */
 #define HTTP_PARAM_ABSENT	(-1)
 #define HTTP_PARAM_TOOLONG	(-2)
 #define HTTP_PARAM_NUL		(-3)
+#define HTTP_PARAM_BADESCAPE	(-4)
+/* The same for a query parameter only. */
+int		 front_http_query_param(const struct http_request *,
+    const char *key,
+		    char *buf, size_t len);
 int		 front_http_form_param(const struct http_request *,
     const char *key,
 		    char *buf, size_t len);

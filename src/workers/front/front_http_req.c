@@ -137,21 +137,21 @@ front_http_form_param(const struct http_request *req, const char *key,
     char *buf,
     size_t len)
 {
-	int	 n;
+	int	 n, body = HTTP_PARAM_ABSENT;
 
 	if (req == NULL || key == NULL || buf == NULL || len == 0)
 		return HTTP_PARAM_ABSENT;
 	if (req->method == HTTP_M_POST && req->body != NULL &&
 	    req->content_type != NULL && is_form(req->content_type)) {
-		n = front_http_param_find(req->body, req->body + req->body_len,
-		    key,
-		    buf, len);
-		if (n != HTTP_PARAM_ABSENT)
-			return n;
+		body = front_http_param_find(req->body,
+		    req->body + req->body_len, key, buf, len);
+		/* a broken pair is skipped: the query may still have it */
+		if (body != HTTP_PARAM_ABSENT && body != HTTP_PARAM_BADESCAPE)
+			return body;
 	}
 	if (req->query == NULL)
-		return HTTP_PARAM_ABSENT;
-	return front_http_param_find(req->query,
-	    req->query + strlen(req->query),
-	    key, buf, len);
+		return body;
+	n = front_http_param_find(req->query,
+	    req->query + strlen(req->query), key, buf, len);
+	return n == HTTP_PARAM_ABSENT ? body : n;
 }

@@ -204,8 +204,10 @@ param_value_check(const char *s, const char *end)
  * with a broken escape is skipped, so a later well-formed one can match.
  * A name holding a NUL byte is no key's.  The value's length,
  * HTTP_PARAM_ABSENT, HTTP_PARAM_NUL when the value holds a NUL byte
- * (raw or %00: it would be cut short in buf), or HTTP_PARAM_TOOLONG when
- * it does not fit in len - 1 bytes.
+ * (raw or %00: it would be cut short in buf), HTTP_PARAM_TOOLONG when
+ * it does not fit in len - 1 bytes, or HTTP_PARAM_BADESCAPE when the key
+ * is only in pairs whose value has a broken escape: the client did send
+ * it, and taking it for absent would use a default it did not ask for.
  */
 int
 front_http_param_find(const char *s0, const char *endall, const char *key,
@@ -214,7 +216,7 @@ front_http_param_find(const char *s0, const char *endall, const char *key,
 	const char	*q, *end, *eq, *s, *k;
 	size_t		 n;
 	long		 vlen;
-	int		 ch, ok;
+	int		 ch, ok, broken = 0;
 
 	for (q = s0; q < endall; q = end < endall ? end + 1 : end) {
 		if ((end = memchr(q, '&', endall - q)) == NULL)
@@ -235,8 +237,10 @@ front_http_param_find(const char *s0, const char *endall, const char *key,
 		if (!ok || *k != '\0')
 			continue;
 		s = eq < end ? eq + 1 : end;
-		if ((vlen = param_value_check(s, end)) == -1)
+		if ((vlen = param_value_check(s, end)) == -1) {
+			broken = 1;
 			continue;
+		}
 		if (vlen == HTTP_PARAM_NUL)
 			return HTTP_PARAM_NUL;
 		if ((size_t)vlen + 1 > len || vlen >= INT_MAX)
@@ -246,7 +250,7 @@ front_http_param_find(const char *s0, const char *endall, const char *key,
 		buf[n] = '\0';
 		return (int)n;
 	}
-	return HTTP_PARAM_ABSENT;
+	return broken ? HTTP_PARAM_BADESCAPE : HTTP_PARAM_ABSENT;
 }
 
 int
@@ -254,14 +258,9 @@ front_http_query_param(const struct http_request *req, const char *key,
     char *buf,
     size_t len)
 {
-	int	 n;
-
 	if (req == NULL || req->query == NULL || key == NULL || buf == NULL ||
 	    len == 0)
-		return -1;
-	n = front_http_param_find(req->query, req->query + strlen(req->query),
-	    key,
-	    buf, len);
-	/* Too long for buf: as good as absent to the callers of this one. */
-	return n < 0 ? -1 : n;
+		return HTTP_PARAM_ABSENT;
+	return front_http_param_find(req->query,
+	    req->query + strlen(req->query), key, buf, len);
 }

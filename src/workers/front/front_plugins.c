@@ -140,9 +140,13 @@ get_param(struct http_request *req, const char *key, char *buf, size_t len,
 	int	 n;
 
 	n = front_http_form_param(req, key, buf, len);
-	if (n == HTTP_PARAM_TOOLONG || n == HTTP_PARAM_NUL) {
+	if (n == HTTP_PARAM_TOOLONG || n == HTTP_PARAM_NUL ||
+	    n == HTTP_PARAM_BADESCAPE) {
 		if (n == HTTP_PARAM_NUL)
 			snprintf(msg, sizeof(msg), "%s: holds a NUL byte", key);
+		else if (n == HTTP_PARAM_BADESCAPE)
+			snprintf(msg, sizeof(msg), "%s: broken %%-escape",
+			    key);
 		else
 			snprintf(msg, sizeof(msg), "%s: longer than %zu bytes",
 			    key, len - 1);
@@ -174,7 +178,7 @@ get_timeout(struct http_request *req, uint32_t *timeout)
 		front_http_respond_error(req, 400, "timeout: holds a NUL byte");
 		return -1;
 	}
-	if (n == HTTP_PARAM_TOOLONG)
+	if (n < 0)		/* too long, a broken escape */
 		goto bad;
 	for (i = 0; buf[i] != '\0'; i++) {
 		if (buf[i] < '0' || buf[i] > '9')
