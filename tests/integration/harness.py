@@ -134,6 +134,36 @@ def proc_cmdline(pid):
         return ""
 
 
+def pipeline(host, port, request, n):
+    """Send `request` n times at once on one connection; the status of
+    every answer read back."""
+    s = socket.create_connection((host, port), timeout=30)
+    codes = []
+    try:
+        s.sendall(request * n)
+        data = b""
+        while len(codes) < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            while True:
+                head, sep, rest = data.partition(b"\r\n\r\n")
+                if not sep:
+                    break
+                lines = head.split(b"\r\n")
+                length = next(int(v) for k, _, v in
+                              (ln.partition(b":") for ln in lines[1:])
+                              if k.lower() == b"content-length")
+                if len(rest) < length:
+                    break
+                codes.append(int(lines[0].split()[1]))
+                data = rest[length:]
+    finally:
+        s.close()
+    return codes
+
+
 def wait_until(pred, timeout=15.0, step=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     last = None

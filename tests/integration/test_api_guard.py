@@ -18,10 +18,12 @@ harness.NetNs.link_to_host) sees the list without them.
 import http.client
 import json
 import os
+import re
 import socket
+import time
 import urllib.parse
 
-from harness import NetNs, needs_root
+from harness import NetNs, needs_root, pipeline
 from test_plugins import GROUP, METRICS, NS, PluginTest
 
 TOKEN = "t0ken-for-the-agent-api-1234567"
@@ -258,3 +260,27 @@ class Remote(PluginTest):
         self.assertTrue(self.listed()[self.key]["enabled"])
         self.assertEqual(os.path.exists(os.path.join(
             self.pd, "plugin.disabled", self.key)), False)
+
+    def test_refused_without_token_logged_a_line_per_interval(self):
+        """Each request refused for want of the token wrote a log line:
+        a remote client could pipeline thousands and rotate the log."""
+        self.start_remote(extra=f'\ttoken = "{TOKEN}"\n')
+        q = urllib.parse.urlencode({"ns": NS, "repo": self.git_of("metrics")})
+        req = (f"GET /plugins/disable?{q} HTTP/1.1\r\n"
+               f"Host: {self.host_addr}\r\n\r\n").encode()
+        rx = re.compile(r"/plugins/disable from \S+ refused: no bearer "
+                        r"token")
+        with self.ns.entered():
+            codes = pipeline(self.host_addr, self.agent.port, req, 1000)
+        self.assertEqual(codes, [401] * 1000)
+        self.agent.wait_log(rx.pattern)
+        self.assertTrue(self.listed()[self.key]["enabled"])
+        self.assertLessEqual(len(rx.findall(self.agent.log_text())), 1)
+        time.sleep(10.5)
+        with self.ns.entered():
+            codes = pipeline(self.host_addr, self.agent.port, req, 1)
+        self.assertEqual(codes, [401])
+        m = self.agent.wait_log(rx.pattern + r"; (\d+) more not logged "
+                                r"since the last such line")
+        self.assertEqual(int(m.group(1)), 999)
+        self.assertEqual(len(rx.findall(self.agent.log_text())), 2)

@@ -4,11 +4,13 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
+import time
 
-from harness import AgentTest, is_root, proc_status, wait_until
+from harness import AgentTest, is_root, pipeline, proc_status, wait_until
 
 NS = "pool.loda"
 
@@ -165,6 +167,33 @@ class Post(AgentTest):
                          ["RUN.x", "RUN.y"])
         self.assertEqual([p["timestamp"] for p in pts
                           if p["measurement"] == "RUN.y"], [1714538000])
+
+    def test_refused_requests_are_logged_a_line_per_interval(self):
+        """Each request the browser guard refused wrote a log line:
+        20 000 pipelined ones wrote 20 000 and rotated the log away."""
+        self.start_ok()
+        req = (b"POST /post HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Origin: http://evil.example\r\nContent-Length: 2\r\n"
+               b"\r\n[]")
+        rx = re.compile(r"/post from 127\.0\.0\.1 refused: the request "
+                        r"carries Origin")
+        before = len(rx.findall(self.agent.log_text()))
+        codes = pipeline("127.0.0.1", self.agent.port, req, 2000)
+        self.assertEqual(codes, [403] * 2000)
+        self.agent.wait_log(rx.pattern)
+        # a program is still served, and its line comes after the burst's
+        self.assertEqual(self.post([{"name": "ok", "value": 1}])[0], 200)
+        self.assertLessEqual(len(rx.findall(self.agent.log_text())) - before,
+                             2)
+        # the next line, an interval on, says how many were not logged
+        time.sleep(10.5)
+        self.assertEqual(pipeline("127.0.0.1", self.agent.port, req, 1),
+                         [403])
+        m = self.agent.wait_log(rx.pattern + r".*; (\d+) more not logged "
+                                r"since the last such line")
+        self.assertGreaterEqual(int(m.group(1)), 1998)
+        self.assertLessEqual(len(rx.findall(self.agent.log_text())) - before,
+                             3)
 
     def test_sender_killed_while_idle_comes_back(self):
         self.start_ok()

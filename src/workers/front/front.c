@@ -130,6 +130,26 @@ front_fail_pending(struct front *f, enum pending_kind kind, const char *msg)
 	}
 }
 
+int
+front_throttle_pass(struct front *f, struct front_throttle *t, char *note,
+    size_t len)
+{
+	ev_tstamp	 now = ev_now(f->w->loop);
+
+	if (t->last != 0 && now - t->last < FRONT_REFUSED_IVAL) {
+		t->suppressed++;
+		return 0;
+	}
+	if (t->suppressed > 0)
+		snprintf(note, len, "; %llu more not logged since the last "
+		    "such line", (unsigned long long)t->suppressed);
+	else if (len > 0)
+		note[0] = '\0';
+	t->suppressed = 0;
+	t->last = now;
+	return 1;
+}
+
 const struct strlist *
 front_namespaces(struct front *f)
 {

@@ -146,13 +146,15 @@ int
 front_guard_check(struct front *f, struct http_request *req)
 {
 	const char	*why;
-	char		 buf[256], peer[80], path[64];
+	char		 buf[256], peer[80], path[64], note[80];
 
 	if ((why = front_guard_why(req, f->host, &f->w->conf.hostnames, buf,
 	    sizeof(buf))) == NULL)
 		return 1;
-	log_info("%s from %s refused: %s", show(req->path, path,
-	    sizeof(path)), front_http_peer_str(req, peer, sizeof(peer)), why);
+	if (front_throttle_pass(f, &f->refused_guard, note, sizeof(note)))
+		log_info("%s from %s refused: %s%s", show(req->path, path,
+		    sizeof(path)), front_http_peer_str(req, peer,
+		    sizeof(peer)), why, note);
 	front_http_respond_error(req, 403, why);
 	return 0;
 }

@@ -97,8 +97,8 @@ static int
 api_allowed(struct front *f, struct http_request *req)
 {
 	const char	*secret = f->w->conf.token;
-	char		 peer[80], path[64];
-	int		 missing;
+	char		 peer[80], path[64], note[80];
+	int		 missing, logit;
 
 	if (!front_guard_check(f, req))
 		return 0;
@@ -106,9 +106,11 @@ api_allowed(struct front *f, struct http_request *req)
 		return 1;
 	(void)front_http_peer_str(req, peer, sizeof(peer));
 	(void)front_http_logstr(req->path, path, sizeof(path));
+	logit = front_throttle_pass(f, &f->refused_api, note, sizeof(note));
 	if (secret[0] == '\0') {
-		log_info("%s from %s refused: not loopback and no token "
-		    "configured", path, peer);
+		if (logit)
+			log_info("%s from %s refused: not loopback and no "
+			    "token configured%s", path, peer, note);
 		front_http_respond_error(req, 403,
 		    "changing requests are accepted "
 		    "on the unix socket and from loopback only; set [agent] "
@@ -116,8 +118,9 @@ api_allowed(struct front *f, struct http_request *req)
 		return 0;
 	}
 	missing = req->authorization[0] == '\0';
-	log_info("%s from %s refused: %s bearer token", path, peer,
-	    missing ? "no" : "wrong");
+	if (logit)
+		log_info("%s from %s refused: %s bearer token%s", path, peer,
+		    missing ? "no" : "wrong", note);
 	if (front_http_request_add_header(req, "WWW-Authenticate", missing ?
 	    "Bearer realm=\"agent\"" :
 	    "Bearer realm=\"agent\", error=\"invalid_token\"") == -1)
