@@ -158,6 +158,48 @@ warn_limit_due(struct warn_limit *wl, ev_tstamp now, uint64_t *n_since)
 	return 1;
 }
 
+/*
+ * Encode the status within what a frame to the worker carries.  Every
+ * worker's samples come from frames of its own within that bound, so
+ * together they may pass it (a scheduler of a few thousand plugins, or a
+ * compromised worker sending as much as it may): the samples of the role
+ * with the most go first, and so on, rather than no status at all.
+ */
+static void
+status_fit(struct master *m, struct wslot *to, struct agent_status *st,
+    struct pbuf *pb)
+{
+	size_t		 max = proto_control_edge(to->role)->maxpayload;
+	unsigned	 skip = 0;
+	enum role	 r;
+	uint64_t	 n;
+	char		 left[128] = "";
+
+	for (;;) {
+		/* a sample lost to memory is better than no answer at all */
+		if (stats_table(m, &st->metrics, skip) == -1)
+			log_warnx("%s: some samples left out of the status",
+			    __func__);
+		codec_put_free(pb);
+		codec_put_init(pb);
+		status_encode(pb, st);
+		if (codec_put_failed(pb) || pb->len <= max ||
+		    (r = stats_largest(m, skip)) == ROLE_MAX)
+			break;
+		skip |= 1U << r;
+		if (left[0] != '\0')
+			strlcat(left, ", ", sizeof(left));
+		strlcat(left, proto_role_name(r), sizeof(left));
+	}
+	if (left[0] != '\0' && warn_limit_due(&to->status_cut,
+	    ev_now(m->loop), &n))
+		log_warnx("%s: the samples of %s left out of the status to %s: "
+		    "with them it takes more than the %zu bytes a frame "
+		    "carries (%llu more since the last warning)", __func__,
+		    left, proto_role_name(to->role), max,
+		    (unsigned long long)n);
+}
+
 void
 master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 {
@@ -190,11 +232,8 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		ws->stats = w->stats;
 		memcpy(ws->peers, w->peers, sizeof(ws->peers));
 	}
-	/* a sample lost to memory is better than no answer at all */
-	if (stats_table(m, &st.metrics) == -1)
-		log_warnx("%s: some samples left out of the status", __func__);
 	codec_put_init(&pb);
-	status_encode(&pb, &st);
+	status_fit(m, to, &st, &pb);
 	/*
 	 * A worker that asks without reading the answers fills the queue: a
 	 * line per failure would rotate the log away.

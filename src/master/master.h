@@ -103,6 +103,7 @@ struct wslot {
 	uint32_t		 status_reqid;
 	struct warn_limit	 status_dropped;	/* requests while owed */
 	struct warn_limit	 status_failed;	/* answers not sent */
+	struct warn_limit	 status_cut;	/* samples left out */
 };
 
 /* A /me/status or /metrics waiting for the workers' counters (pull.c). */
@@ -241,7 +242,10 @@ int	 stats_worker_msg(struct wslot *, struct preader *, char *err,
 /* `w` died: its counters join its role's base. */
 void	 stats_worker_died(struct master *, struct wslot *);
 /* Every sample: the master's, and each role's base plus its worker's. */
-int	 stats_table(struct master *, struct metric_set *out);
+/* Every role's samples but those of the roles in the `skip` bit mask. */
+int	 stats_table(struct master *, struct metric_set *out, unsigned skip);
+/* The role with the most samples not in `skip`, or ROLE_MAX. */
+enum role stats_largest(const struct master *, unsigned skip);
 void	 stats_free(struct master *);
 
 /* notify.c */

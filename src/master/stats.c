@@ -73,7 +73,7 @@ master_samples(struct master *m, struct metric_set *out)
 }
 
 int
-stats_table(struct master *m, struct metric_set *out)
+stats_table(struct master *m, struct metric_set *out, unsigned skip)
 {
 	struct metric_set	 role;
 	enum role		 r;
@@ -84,6 +84,8 @@ stats_table(struct master *m, struct metric_set *out)
 	if (master_samples(m, out) == -1)
 		rv = -1;
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		if ((skip & (1U << r)) != 0)
+			continue;
 		if (metrics_total(&role, &m->base[r], &m->w[r].metrics) == -1 ||
 		    metrics_merge(out, &role) == -1)
 			rv = -1;
@@ -102,4 +104,23 @@ stats_free(struct master *m)
 		metrics_free(&m->w[r].metrics);
 		metrics_free(&m->w[r].metrics_spare);
 	}
+}
+
+/* The role with the most samples not in `skip`, or ROLE_MAX. */
+enum role
+stats_largest(const struct master *m, unsigned skip)
+{
+	enum role	 r, best = ROLE_MAX;
+	size_t		 n, most = 0;
+
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		if ((skip & (1U << r)) != 0)
+			continue;
+		n = m->base[r].n + m->w[r].metrics.n;
+		if (best == ROLE_MAX || n > most) {
+			best = r;
+			most = n;
+		}
+	}
+	return best;
 }

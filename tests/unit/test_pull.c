@@ -15,9 +15,11 @@
 #include <criterion/criterion.h>
 #include <ev.h>
 
+#include "codec.h"
 #include "frame.h"
 #include "master/master.h"
 #include "proto.h"
+#include "status.h"
 
 #define FLOOD		1000	/* 16 KB of requests: one read */
 
@@ -181,4 +183,82 @@ Test(pull, warn_limit_one_line_per_interval)
 	cr_assert_eq(warn_limit_due(&wl, 100.0 + WARN_LIMIT_EVERY, &n), 1);
 	cr_assert_eq(n, 1000, "%llu", (unsigned long long)n);
 	cr_assert_eq(wl.total, 1001);
+}
+
+/* The next MSG_STATUS the master sent, decoded: 1, or 0 when none came. */
+static int
+read_status(struct fixture *fx, struct agent_status *st, size_t *len)
+{
+	static uint8_t		 buf[4 << 20];
+	struct frame_hdr	 h;
+	struct preader		 pr;
+	size_t			 have = 0;
+	ssize_t			 n;
+	char			 err[256];
+	int			 i;
+
+	for (i = 0; i < 200; i++) {
+		ev_run(fx->m->loop, EVRUN_NOWAIT);
+		while ((n = read(fx->raw, buf + have, sizeof(buf) - have)) > 0)
+			have += (size_t)n;
+		if (have < FRAME_HDR_LEN)
+			continue;
+		memcpy(&h, buf, sizeof(h));
+		cr_assert_leq(h.len, sizeof(buf));
+		if (have < h.len)
+			continue;
+		cr_assert_eq(h.type, MSG_STATUS);
+		*len = h.len - FRAME_HDR_LEN;
+		codec_get_init(&pr, buf + FRAME_HDR_LEN, *len);
+		cr_assert_eq(status_decode(&pr, st, err, sizeof(err)), 0, "%s",
+		    err);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+has_sample(const struct metric_set *ms, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < ms->n; i++)
+		if (strcmp(ms->v[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The workers' samples together pass what a frame carries (each within
+ * it on its own): the status still goes, without the samples of the
+ * role with the most, and says so.  It used to fail to send, every
+ * time, until the master restarted.
+ */
+Test(pull, a_status_too_large_leaves_the_largest_roles_samples_out)
+{
+	struct fixture		 fx;
+	struct agent_status	 st;
+	struct metric_set	*big;
+	char			 plugin[256];
+	size_t			 len;
+	int			 i;
+
+	fixture_init(&fx, ROLE_COLLECTOR);
+	big = &fx.m->w[ROLE_SCHEDULER].metrics;
+	for (i = 0; i < 4000; i++) {
+		/* 250 bytes: 4000 of them pass 1 MiB */
+		snprintf(plugin, sizeof(plugin), "p%08d-%0240d", i, 0);
+		cr_assert_eq(metrics_put(big, "plugin_runs_total", 1, "ns",
+		    "pool.loda", "plugin", plugin, "status", "ok", NULL), 0);
+	}
+	cr_assert_eq(metrics_put(&fx.m->w[ROLE_SENDER].metrics,
+	    "points_published_total", 7, NULL), 0);
+	send_reqs(&fx, 1, 1);
+	memset(&st, 0, sizeof(st));
+	cr_assert(read_status(&fx, &st, &len), "no status");
+	cr_assert_leq(len, proto_control_edge(ROLE_COLLECTOR)->maxpayload);
+	cr_assert(has_sample(&st.metrics, "points_published_total"));
+	cr_assert_not(has_sample(&st.metrics, "plugin_runs_total"));
+	status_free(&st);
+	fixture_done(&fx);
 }
