@@ -599,6 +599,27 @@ frame_conn_close(struct frame_conn *c)
 	conn_free(c);
 }
 
+/* Room for the most descriptors one message may bring (FRAME_CMSG_FDS). */
+union frame_cmsgbuf {
+	struct cmsghdr	 hdr;
+	char		 buf[CMSG_SPACE(FRAME_CMSG_FDS * sizeof(int))];
+};
+
+/* A recvmsg(2) of up to len bytes into buf, descriptors into cb. */
+static void
+recv_prepare(struct msghdr *msg, struct iovec *iov, void *buf, size_t len,
+    union frame_cmsgbuf *cb)
+{
+	iov->iov_base = buf;
+	iov->iov_len = len;
+	memset(msg, 0, sizeof(*msg));
+	memset(cb, 0, sizeof(*cb));
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	msg->msg_control = cb->buf;
+	msg->msg_controllen = sizeof(cb->buf);
+}
+
 /*
  * A read that filled the buffer may have left more behind, typically the
  * rest of a frame larger than the buffer kept between frames, which
@@ -611,10 +632,7 @@ static void
 conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct frame_conn	*c = w->data;
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(FRAME_CMSG_FDS * sizeof(int))];
-	}			 cmsgbuf;
+	union frame_cmsgbuf	 cmsgbuf;
 	struct msghdr		 msg;
 	struct iovec		 iov;
 	ssize_t			 n;
@@ -626,14 +644,8 @@ again:
 		conn_fail(c, "read buffer full (%zu bytes)", c->rcap);
 		return;
 	}
-	iov.iov_base = c->rbuf + c->rlen;
-	iov.iov_len = c->rcap - c->rlen;
-	memset(&msg, 0, sizeof(msg));
-	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = sizeof(cmsgbuf.buf);
+	recv_prepare(&msg, &iov, c->rbuf + c->rlen, c->rcap - c->rlen,
+	    &cmsgbuf);
 
 	/* MSG_CMSG_CLOEXEC: a received descriptor must not leak into
 	 * whatever this process execs (plugins, git). */
@@ -963,10 +975,7 @@ conn_free(struct frame_conn *c)
 static void
 conn_purge_fds(struct frame_conn *c)
 {
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(FRAME_CMSG_FDS * sizeof(int))];
-	}			 cmsgbuf;
+	union frame_cmsgbuf	 cmsgbuf;
 	uint8_t			 sink[4096];
 	struct msghdr		 msg;
 	struct cmsghdr		*cm;
@@ -981,14 +990,7 @@ conn_purge_fds(struct frame_conn *c)
 		log_debug("%s: shutdown %s: %s", __func__, c->name,
 		    strerror(errno));
 	for (i = 0; i < FRAME_PURGE_READS; i++) {
-		iov.iov_base = sink;
-		iov.iov_len = sizeof(sink);
-		memset(&msg, 0, sizeof(msg));
-		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cmsgbuf.buf;
-		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		recv_prepare(&msg, &iov, sink, sizeof(sink), &cmsgbuf);
 		n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n == -1 && errno == EINTR)
 			continue;
