@@ -55,6 +55,20 @@ class Spool(NsqTest):
             self.post_ok(sent[i:i + 1000], unix=(i // 1000) % 2 == 1)
         return sent
 
+    def tmpfs_spool(self, name, size):
+        """A spool directory on a tmpfs of `size`, the sender's user's."""
+        spool = os.path.join(self.agent.dir, name)
+        os.makedirs(spool)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                            f"size={size},mode=0700,uid={nobody_uid()}",
+                            "agent-spool-test", spool],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest(f"skipped: cannot mount a tmpfs: {r.stderr}")
+        # after the agent's own cleanup (cleanups run last in, first out)
+        self.addCleanup(subprocess.run, ["umount", "-l", spool])
+        return spool
+
     def kill_whole_agent(self):
         st = self.agent.status()
         pids = [st["pid"]] + [w["pid"] for w in st["workers"] if w["pid"]]
@@ -241,16 +255,7 @@ class Spool(NsqTest):
     def test_tiny_tmpfs_answers_503_never_200(self):
         if not is_root():
             self.skipTest("skipped: needs root")
-        spool = os.path.join(self.agent.dir, "tiny")
-        os.makedirs(spool)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o",
-                            f"size=256k,mode=0700,uid={nobody_uid()}",
-                            "agent-spool-test", spool],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            self.skipTest(f"skipped: cannot mount a tmpfs: {r.stderr}")
-        # after the agent's own cleanup (cleanups run last in, first out)
-        self.addCleanup(subprocess.run, ["umount", "-l", spool])
+        spool = self.tmpfs_spool("tiny", "256k")
         d = self.down_double()
         self.setup_agent(d, spool=spool)
         ok, refused = [], None
@@ -305,15 +310,7 @@ class Spool(NsqTest):
         old = self.agent.values["spool"]
         sent = self.post_thousands(0, 3000)
         self.wait_stats(lambda s: s.get("accepted") == 3000, "accepted")
-        new = os.path.join(self.agent.dir, "small")
-        os.makedirs(new)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o",
-                            f"size=96k,mode=0700,uid={nobody_uid()}",
-                            "agent-spool-test", new],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            self.skipTest(f"skipped: cannot mount a tmpfs: {r.stderr}")
-        self.addCleanup(subprocess.run, ["umount", "-l", new])
+        new = self.tmpfs_spool("small", "96k")
         self.agent.write_conf(spool=new)
         os.kill(self.agent.master_pid(), signal.SIGHUP)
         self.agent.wait_log(rf"cannot carry the spool over to {new}: "
