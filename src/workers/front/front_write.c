@@ -406,7 +406,7 @@ parse_fields(struct lp *l)
 	struct shown	 sh;
 	struct lp_field	*f;
 	const char	*tok;
-	size_t		 koff, klen;
+	size_t		 koff, klen, ncap;
 
 	for (;;) {
 		if (scan_escaped(l, ",= ", ",= ", &koff, &klen) == -1)
@@ -421,12 +421,14 @@ parse_fields(struct lp *l)
 			    show(&sh, scratch_at(l, koff), klen));
 		l->s++;
 		if (l->nfields == l->fcap) {
-			f = reallocarray(l->fields, l->fcap + 16,
-			    sizeof(*f));
+			/* doubled: a line may hold a body's worth of fields,
+			 * and growing by a few would copy them all each time */
+			ncap = l->fcap == 0 ? 16 : l->fcap * 2;
+			f = reallocarray(l->fields, ncap, sizeof(*f));
 			if (f == NULL)
 				return lp_fail(l, "out of memory");
 			l->fields = f;
-			l->fcap += 16;
+			l->fcap = ncap;
 		}
 		f = &l->fields[l->nfields];
 		memset(f, 0, sizeof(*f));

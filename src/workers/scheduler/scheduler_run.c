@@ -140,20 +140,25 @@ run_read_out(struct run *r, int drain)
 			run_close_out(r);
 			return;
 		}
+		/*
+		 * Killed before its socket is closed: a socket closed with
+		 * bytes unread fails the writer's next write with ECONNRESET,
+		 * no SIGPIPE, and a plugin could end on its own first.
+		 */
 		room = r->res.outmax - r->out.len;
 		if ((size_t)n > room) {
 			buf_add(&r->out, chunk, room);
 			r->res.output_over = 1;
-			run_close_out(r);
 			run_kill_group(r, SIGKILL);
+			run_close_out(r);
 			return;
 		}
 		buf_add(&r->out, chunk, (size_t)n);
 		if (buf_failed(&r->out)) {
 			/* as good as over the cap: nothing usable */
 			r->res.output_over = 1;
-			run_close_out(r);
 			run_kill_group(r, SIGKILL);
+			run_close_out(r);
 			return;
 		}
 	}
