@@ -5,6 +5,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * A unix socket that refuses descriptors (SCM_RIGHTS), Linux 6.16: one
+ * read past is closed in the reader's name, and the close of a TCP
+ * socket set to linger with unsent data blocks the reader.  The
+ * asm-generic value (x86, arm, arm64, riscv, ...): glibc's headers may
+ * predate it.
+ */
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS	83
+#endif
+
 /* write(2) until done or a real error; EINTR retried. 0 or -1. */
 int	 util_write_all(int fd, const void *, size_t);
 struct iovec;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "master.h"
 #include "pathsafe.h"
+#include "util.h"
 
 #define LISTEN_BACKLOG	128
 
@@ -101,7 +102,7 @@ listen_unix(const char *path, char *err, size_t errlen)
 	char			 dir[sizeof(sun.sun_path)], why[768];
 	char			 name[sizeof(sun.sun_path)];
 	mode_t			 old;
-	int			 fd, dfd, rv;
+	int			 fd, dfd, rv, off = 0;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -143,6 +144,16 @@ listen_unix(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	/*
+	 * The connections it accepts take no descriptors (they inherit
+	 * this, from before the accept): a client could hand the front
+	 * one whose close, when the front reads past it, blocks it.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off,
+	    sizeof(off)) == -1)
+		log_warnx("%s: %s: cannot refuse descriptors on it (%s): a "
+		    "client may pass the front one whose close blocks it",
+		    __func__, path, strerror(errno));
 	/*
 	 * Born with mode 0660: no chmod by name afterwards, which would
 	 * follow whatever took the name in between.

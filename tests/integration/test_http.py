@@ -73,6 +73,28 @@ class Http(AgentTest):
                           b"Connection: close\r\n\r\n")
         self.assertEqual(out.count("HTTP/1.1 200 "), 2, out)
 
+    def test_unix_socket_takes_no_descriptors(self):
+        """A client of the unix socket hands the front a descriptor with
+        its request: read past, the front would close it, and the close
+        of a TCP socket set to linger with unsent data would hold the
+        front (everyone's API) as long as the client asked.  The socket
+        refuses descriptors, from before the accept."""
+        import errno
+        import os
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(s.close)
+        s.settimeout(10)
+        s.connect(self.agent.values["socket"])
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+        with self.assertRaises(OSError) as cm:
+            socket.send_fds(s, [b"GET /healthz HTTP/1.1\r\nHost: a\r\n"
+                               b"Connection: close\r\n\r\n"], [r])
+        self.assertEqual(cm.exception.errno, errno.EPERM)
+        self.assertEqual(unix_healthz(self.agent.values["socket"]), 200)
+        self.assert_front_unchanged()
+
     def test_status_over_unix_socket(self):
         st = self.agent.status(unix=True)
         self.assertEqual(st["version"], self.agent.run(

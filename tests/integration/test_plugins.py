@@ -207,11 +207,11 @@ def attempt(pid, flags, forge):
     print(f"open {flags}: opened", file=sys.stderr)
     return 0
 
-# and its own stdout is for writing only: EOF (0), not data or a wait
+# and its own stdout gives it nothing to read: EAGAIN, not data
 def read_own():
     os.set_blocking(1, False)
     try:
-        return 0 if os.read(1, 1) == b"" else -2
+        return -2 if os.read(1, 1) else 0
     except OSError as e:
         return e.errno
     finally:
@@ -227,6 +227,37 @@ print(f'[{{"name":"found","timestamp":0,"value":{int(pid is not None)}}},'
       f'{{"name":"open_r","timestamp":0,"value":{r}}},'
       f'{{"name":"open_w","timestamp":0,"value":{w}}},'
       f'{{"name":"read_own","timestamp":0,"value":{read_own()}}}]')
+"""
+
+
+# A plugin hands the scheduler, through its stdout, a TCP socket set to
+# linger 30 s with unsent data: read past, it would be closed in the
+# scheduler's name, and that close would hold the scheduler 30 s.  It
+# says the errno of the attempt (0: it went) as a point.
+PASSFD = """#!/usr/bin/python3
+import os, socket, struct
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+t = socket.create_connection(srv.getsockname())
+t.setblocking(False)
+try:
+    while True:
+        t.send(b"x" * 65536)
+except BlockingIOError:
+    pass
+t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 30))
+out = socket.socket(fileno=os.dup(1))
+try:
+    socket.send_fds(out, [b" "], [t.fileno()])
+    e = 0
+except OSError as err:
+    e = err.errno
+print(f'[{{"name":"passfd","timestamp":0,"value":{e}}}]', flush=True)
+# no close of its own, which would wait out the linger: at exit the
+# kernel lets it go in the background
+os._exit(0)
 """
 
 
@@ -695,8 +726,21 @@ class Runs(PluginTest):
         own = self.wait_points(topic, "PLUGIN.victim.own")
         self.assertEqual([p["fields"]["value"] for p in own], [1], said)
         self.assertEqual(said, {"found": 1, "open_r": errno.ENXIO,
-                                "open_w": errno.ENXIO, "read_own": 0},
+                                "open_w": errno.ENXIO,
+                                "read_own": errno.EAGAIN},
                          attacker["stderr"])
+        self.assert_no_strays()
+
+    def test_a_plugin_cannot_pass_the_scheduler_a_descriptor(self):
+        # its stdout is a socket, which takes descriptors: the scheduler's
+        # end refuses them, so none is ever closed in its name
+        self.add(NS, "passfd", PASSFD)
+        self.start_with(f"{NS}|passfd")
+        body = self.run_plugin_ok(NS, "passfd", timeout=60)
+        self.assertEqual((body["status"], body["points"]), ("ok", 1), body)
+        said = self.wait_points("collect." + NS, "PLUGIN.passfd.passfd")
+        self.assertEqual([p["fields"]["value"] for p in said],
+                         [errno.EPERM], body)
         self.assert_no_strays()
 
     def test_parameters(self):

@@ -22,7 +22,12 @@
  * /proc/<pid>/fd/1, and an open there of a pipe is a new file on that
  * very pipe, to read the plugin's output before we do or to write points
  * in its name.  The open of a socket fails (ENXIO), and pidfd_getfd and
- * ptrace, which need no open, the seccomp filter refuses.
+ * ptrace, which need no open, the seccomp filter refuses.  But a socket
+ * takes descriptors (SCM_RIGHTS), and one we read past is closed in our
+ * name: a TCP socket set to linger with unsent data blocks that close,
+ * the scheduler with it, as long as the plugin asked.  So our end
+ * refuses them (SO_PASSRIGHTS off, Linux 6.16); on a kernel without
+ * that, the output goes through pipes as before (run_channel()).
  */
 #include "scheduler_run.h"
 
@@ -77,6 +82,7 @@ TAILQ_HEAD(runlist, run);
 struct runner {
 	struct ev_loop		*loop;
 	int			 devnull;	/* every plugin's stdin */
+	int			 pipes;		/* no SO_PASSRIGHTS here */
 	struct runlist		 runs;
 	size_t			 n;
 };
@@ -431,6 +437,38 @@ run_bad_file(const struct run_spec *s, pid_t pid, char *err, size_t errlen)
 	return 1;
 }
 
+/*
+ * One of the plugin's output channels, [0] ours, [1] the plugin's: a
+ * socket pair whose end of ours takes no descriptors, or a pipe where
+ * the kernel cannot say so (see the top).
+ */
+static int
+run_channel(struct runner *rn, int fds[2])
+{
+	int	 off = 0, e;
+
+	if (!rn->pipes) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    fds) == -1)
+			return -1;
+		if (setsockopt(fds[0], SOL_SOCKET, SO_PASSRIGHTS, &off,
+		    sizeof(off)) == 0)
+			return 0;
+		e = errno;
+		close_fds(fds, 2);
+		if (e != ENOPROTOOPT && e != EINVAL) {
+			errno = e;
+			return -1;
+		}
+		rn->pipes = 1;
+		log_warnx("%s: plugins' output goes through pipes: this "
+		    "kernel cannot refuse descriptors on a socket "
+		    "(SO_PASSRIGHTS, Linux 6.16), so another plugin may open "
+		    "a plugin's pipe through /proc/<pid>/fd", __func__);
+	}
+	return pipe2(fds, O_CLOEXEC);
+}
+
 struct run *
 scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
     void *arg, char *err, size_t errlen)
@@ -447,20 +485,10 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &fds[0]) == -1 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &fds[2]) == -1) {
-		snprintf(err, errlen, "sockets for the plugin: %s",
+	/* nothing is ever written to our ends: no shutdown to say so */
+	if (run_channel(rn, &fds[0]) == -1 || run_channel(rn, &fds[2]) == -1) {
+		snprintf(err, errlen, "output channels for the plugin: %s",
 		    strerror(errno));
-		goto fail;
-	}
-	/*
-	 * One way only, as a pipe: the kernel applies our SHUT_WR to the
-	 * plugin's end as SHUT_RD, so the plugin reads EOF from its stdout
-	 * and stderr, and nothing can be sent back to it there.
-	 */
-	if (shutdown(fds[0], SHUT_WR) == -1 ||
-	    shutdown(fds[2], SHUT_WR) == -1) {
-		snprintf(err, errlen, "shutdown: %s", strerror(errno));
 		goto fail;
 	}
 	if (set_nonblock(fds[0]) == -1 || set_nonblock(fds[2]) == -1) {
