@@ -145,19 +145,6 @@ master_started(struct master *m)
 	daemon_report(&m->report_fd, 1, msg);
 }
 
-int
-warn_limit_due(struct warn_limit *wl, ev_tstamp now, uint64_t *n_since)
-{
-	wl->count++;
-	wl->total++;
-	if (wl->total > 1 && now - wl->last < WARN_LIMIT_EVERY)
-		return 0;
-	*n_since = wl->count;
-	wl->count = 0;
-	wl->last = now;
-	return 1;
-}
-
 /*
  * Encode the status within what a frame to the worker carries.  Every
  * worker's samples come from frames of its own within that bound, so
@@ -195,7 +182,7 @@ status_fit(struct master *m, struct wslot *to, struct agent_status *st,
 	    ev_now(m->loop), &n))
 		log_warnx("%s: the samples of %s left out of the status to %s: "
 		    "with them it takes more than the %zu bytes a frame "
-		    "carries (%llu more since the last warning)", __func__,
+		    "carries (%llu times since the last warning)", __func__,
 		    left, proto_role_name(to->role), max,
 		    (unsigned long long)n);
 }

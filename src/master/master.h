@@ -22,6 +22,7 @@
 #include "pidfile.h"
 #include "proto.h"
 #include "status.h"
+#include "warn_limit.h"
 
 #define SETUP_TIMEOUT		10.0	/* seconds for a worker's handshake */
 #define STOP_TIMEOUT		10.0	/* seconds before SIGKILL at exit */
@@ -55,21 +56,6 @@ enum notify_state {
 	NOTIFY_RELOADING,
 	NOTIFY_STOPPING
 };
-
-/*
- * One warning per WARN_LIMIT_EVERY seconds for a thing a worker can make
- * happen at will, with how many times it happened since the last one.
- */
-#define WARN_LIMIT_EVERY	10.0
-
-struct warn_limit {
-	ev_tstamp		 last;		/* when the last line went out */
-	uint64_t		 count;		/* since then, not logged */
-	uint64_t		 total;
-};
-
-/* Non-zero when a line is due now; `n_since` the events it stands for. */
-int	 warn_limit_due(struct warn_limit *, ev_tstamp now, uint64_t *n_since);
 
 #define STATUS_OWED_NONE	0
 #define STATUS_OWED_PULL	1	/* after a pull (the front) */

@@ -131,22 +131,19 @@ front_fail_pending(struct front *f, enum pending_kind kind, const char *msg)
 }
 
 int
-front_throttle_pass(struct front *f, struct front_throttle *t, char *note,
+front_throttle_pass(struct front *f, struct warn_limit *t, char *note,
     size_t len)
 {
-	ev_tstamp	 now = ev_now(f->w->loop);
+	uint64_t	 n;
 
-	if (t->last != 0 && now - t->last < FRONT_REFUSED_IVAL) {
-		t->suppressed++;
+	if (!warn_limit_due(t, ev_now(f->w->loop), &n))
 		return 0;
-	}
-	if (t->suppressed > 0)
+	/* n counts this one too */
+	if (n > 1)
 		snprintf(note, len, "; %llu more not logged since the last "
-		    "such line", (unsigned long long)t->suppressed);
+		    "such line", (unsigned long long)(n - 1));
 	else if (len > 0)
 		note[0] = '\0';
-	t->suppressed = 0;
-	t->last = now;
 	return 1;
 }
 

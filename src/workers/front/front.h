@@ -15,6 +15,7 @@
 #include "front_http.h"
 #include "metrics.h"
 #include "workers/worker.h"
+#include "warn_limit.h"
 
 enum pending_kind {
 	PENDING_STATUS,		/* MSG_STATUS from the master */
@@ -45,11 +46,6 @@ struct pending {
 #define PENDING_SLACK	30.0
 TAILQ_HEAD(pendinglist, pending);
 
-/* One kind of log line written at most once per FRONT_REFUSED_IVAL. */
-struct front_throttle {
-	ev_tstamp		 last;		/* of the last line, 0: none */
-	uint64_t		 suppressed;	/* not logged since */
-};
 
 struct front {
 	struct worker		*w;
@@ -76,16 +72,9 @@ struct front {
 	struct metric_set	 ms;		/* reused push after push */
 	struct buf		 pts;		/* /post and /write's points,
 						 * kept: no regrowth per body */
-	struct front_throttle	 refused_guard;	/* front_guard_check() */
-	struct front_throttle	 refused_api;	/* untrusted, no token */
+	struct warn_limit	 refused_guard;	/* front_guard_check() */
+	struct warn_limit	 refused_api;	/* untrusted, no token */
 };
-
-/*
- * Seconds between two log lines for refused requests of one kind: a
- * client can send them by the thousand, pipelined, and must not rotate
- * the log away.
- */
-#define FRONT_REFUSED_IVAL	10.0
 
 /* Bytes of encoded points kept between requests (front_data.c). */
 #define FRONT_PTS_KEEP		(4u * 1024 * 1024)
@@ -106,11 +95,12 @@ struct http_request *front_take(struct front *, uint32_t reqid,
 void		 front_fail_pending(struct front *, enum pending_kind,
 		    const char *msg);
 /*
- * 1 when a refusal of kind `t` is to be logged now, with `note` set to
+ * 1 when a refusal of kind `t` is to be logged now (warn_limit.h: a
+ * client can send them by the thousand, pipelined), with `note` set to
  * what the line ends with: "" or "; N more not logged since the last
  * such line"; else 0, and it is counted.
  */
-int		 front_throttle_pass(struct front *, struct front_throttle *t,
+int		 front_throttle_pass(struct front *, struct warn_limit *t,
 		    char *note, size_t len);
 /* The host's namespaces: the fetcher's once it sent them, else the config's. */
 const struct strlist *front_namespaces(struct front *);
