@@ -620,6 +620,32 @@ recv_prepare(struct msghdr *msg, struct iovec *iov, void *buf, size_t len,
 	msg->msg_controllen = sizeof(cb->buf);
 }
 
+/* The descriptors of an SCM_RIGHTS message that lie within the buffer. */
+static size_t
+cmsg_nfds(const struct msghdr *msg, const struct cmsghdr *cm)
+{
+	size_t	 cnt, room;
+
+	if (cm->cmsg_len < CMSG_LEN(0))
+		return 0;
+	/* Padding may leave room for a second descriptor. */
+	cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	/* Never read past the buffer, whatever cmsg_len says. */
+	room = (size_t)((char *)msg->msg_control + msg->msg_controllen -
+	    (char *)CMSG_DATA(cm)) / sizeof(int);
+	return cnt > room ? room : cnt;
+}
+
+/* The k-th descriptor of an SCM_RIGHTS message (unaligned in it). */
+static int
+cmsg_fd(const struct cmsghdr *cm, size_t k)
+{
+	int	 fd;
+
+	memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+	return fd;
+}
+
 /*
  * A read that filled the buffer may have left more behind, typically the
  * rest of a frame larger than the buffer kept between frames, which
@@ -689,7 +715,7 @@ conn_take_fds(struct frame_conn *c, struct msghdr *msg, size_t n)
 {
 	struct cmsghdr	*cm;
 	int		 nfd = 0, odd = 0, fd, keep = -1, allowed;
-	size_t		 k, cnt, room;
+	size_t		 k, cnt;
 
 	allowed = conn_peer_may_pass_fd(c);
 	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
@@ -698,18 +724,9 @@ conn_take_fds(struct frame_conn *c, struct msghdr *msg, size_t n)
 			odd = 1;
 			continue;
 		}
-		if (cm->cmsg_len < CMSG_LEN(0))
-			continue;
-		/* Padding may leave room for a second descriptor. */
-		cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		/* Never read past the buffer, whatever cmsg_len says. */
-		room = (size_t)((char *)msg->msg_control + msg->msg_controllen -
-		    (char *)CMSG_DATA(cm)) / sizeof(int);
-		if (cnt > room)
-			cnt = room;
+		cnt = cmsg_nfds(msg, cm);
 		for (k = 0; k < cnt; k++) {
-			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int),
-			    sizeof(int));
+			fd = cmsg_fd(cm, k);
 			nfd++;
 			if (allowed && keep == -1)
 				keep = fd;
@@ -981,8 +998,8 @@ conn_purge_fds(struct frame_conn *c)
 	struct cmsghdr		*cm;
 	struct iovec		 iov;
 	ssize_t			 n;
-	size_t			 k, cnt, room;
-	int			 fd, i;
+	size_t			 k, cnt;
+	int			 i;
 
 	if (c->fd < 0 || conn_peer_may_pass_fd(c))
 		return;
@@ -999,20 +1016,12 @@ conn_purge_fds(struct frame_conn *c)
 		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
 		    cm = CMSG_NXTHDR(&msg, cm)) {
 			if (cm->cmsg_level != SOL_SOCKET ||
-			    cm->cmsg_type != SCM_RIGHTS ||
-			    cm->cmsg_len < CMSG_LEN(0))
+			    cm->cmsg_type != SCM_RIGHTS)
 				continue;
-			cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			room = (size_t)((char *)msg.msg_control +
-			    msg.msg_controllen - (char *)CMSG_DATA(cm)) /
-			    sizeof(int);
-			if (cnt > room)
-				cnt = room;
-			for (k = 0; k < cnt; k++) {
-				memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int),
-				    sizeof(int));
-				fd_close_untrusted(fd, "queued descriptor");
-			}
+			cnt = cmsg_nfds(&msg, cm);
+			for (k = 0; k < cnt; k++)
+				fd_close_untrusted(cmsg_fd(cm, k),
+				    "queued descriptor");
 		}
 	}
 }
