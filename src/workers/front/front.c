@@ -147,6 +147,25 @@ front_throttle_pass(struct front *f, struct warn_limit *t, char *note,
 	return 1;
 }
 
+int
+front_param_refused(struct http_request *req, const char *key, int n,
+    size_t len)
+{
+	char	 msg[128];
+
+	if (n == HTTP_PARAM_NUL)
+		snprintf(msg, sizeof(msg), "%s: holds a NUL byte", key);
+	else if (n == HTTP_PARAM_BADESCAPE)
+		snprintf(msg, sizeof(msg), "%s: broken %%-escape", key);
+	else if (n == HTTP_PARAM_TOOLONG)
+		snprintf(msg, sizeof(msg), "%s: longer than %zu bytes", key,
+		    len - 1);
+	else
+		return 0;
+	front_http_respond_error(req, 400, msg);
+	return 1;
+}
+
 const struct strlist *
 front_namespaces(struct front *f)
 {

@@ -102,6 +102,14 @@ void		 front_fail_pending(struct front *, enum pending_kind,
  */
 int		 front_throttle_pass(struct front *, struct warn_limit *t,
 		    char *note, size_t len);
+/*
+ * 1 after answering 400 naming `key` when `n`, what the lookup of a
+ * parameter into a buffer of `len` bytes gave, says the client sent it
+ * spoilt (cut short, a NUL, a broken escape): taken for absent, it would
+ * put a default the client did not ask for.  0 otherwise.
+ */
+int		 front_param_refused(struct http_request *, const char *key,
+		    int n, size_t len);
 /* The host's namespaces: the fetcher's once it sent them, else the config's. */
 const struct strlist *front_namespaces(struct front *);
 

@@ -56,25 +56,14 @@ static int
 post_param(struct http_request *req, const char *key, char *buf,
     size_t len)
 {
-	char	 msg[128];
 	int	 n;
 
 	n = front_http_query_param(req, key, buf, len);
-	if (n >= 0)
-		return 0;
-	if (n == HTTP_PARAM_ABSENT) {
+	if (front_param_refused(req, key, n, len))
+		return -1;
+	if (n < 0)
 		buf[0] = '\0';
-		return 0;
-	}
-	if (n == HTTP_PARAM_NUL)
-		snprintf(msg, sizeof(msg), "%s: holds a NUL byte", key);
-	else if (n == HTTP_PARAM_BADESCAPE)
-		snprintf(msg, sizeof(msg), "%s: broken %%-escape", key);
-	else
-		snprintf(msg, sizeof(msg), "%s: longer than %zu bytes", key,
-		    len - 1);
-	front_http_respond_error(req, 400, msg);
-	return -1;
+	return 0;
 }
 
 /* The namespace: ?ns=, or (absent or empty) the only one the host is in. */

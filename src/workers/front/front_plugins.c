@@ -139,23 +139,11 @@ static int
 get_param(struct http_request *req, const char *key, char *buf, size_t len,
     int *present)
 {
-	char	 msg[128];
 	int	 n;
 
 	n = front_http_form_param(req, key, buf, len);
-	if (n == HTTP_PARAM_TOOLONG || n == HTTP_PARAM_NUL ||
-	    n == HTTP_PARAM_BADESCAPE) {
-		if (n == HTTP_PARAM_NUL)
-			snprintf(msg, sizeof(msg), "%s: holds a NUL byte", key);
-		else if (n == HTTP_PARAM_BADESCAPE)
-			snprintf(msg, sizeof(msg), "%s: broken %%-escape",
-			    key);
-		else
-			snprintf(msg, sizeof(msg), "%s: longer than %zu bytes",
-			    key, len - 1);
-		front_http_respond_error(req, 400, msg);
+	if (front_param_refused(req, key, n, len))
 		return -1;
-	}
 	if (n < 0)
 		buf[0] = '\0';
 	if (present != NULL)
