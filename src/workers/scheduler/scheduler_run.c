@@ -44,7 +44,8 @@
  * made anew too.  Pipes are never kept: another plugin that opened one
  * through /proc would keep writing into every run after.  Each kept
  * channel holds four descriptors, and kept ones take half of
- * RLIMIT_NOFILE at most: plugins past that get sockets of a run's own.
+ * RLIMIT_NOFILE and RUN_KEEP_MAX channels at most: plugins past that get
+ * sockets of a run's own.
  */
 #include "scheduler_run.h"
 
@@ -71,7 +72,13 @@
 #define READ_CHUNK	65536
 #define READS_PER_CB	16	/* chunks per wakeup: others get a turn */
 #define RUN_QUIET	0.05	/* seconds before the sockets are watched */
-#define RUN_KEEP_MAX	8192	/* kept channels when RLIMIT_NOFILE is huge */
+/*
+ * Kept channels at most, whatever RLIMIT_NOFILE: every start copies the
+ * descriptor table into the child (clone without CLONE_FILES), some 10 ns
+ * a descriptor, and past a few thousand that costs more than the sockets
+ * it saves (bench/README.md).
+ */
+#define RUN_KEEP_MAX	256
 
 struct run {
 	TAILQ_ENTRY(run)	 entry;
@@ -227,7 +234,10 @@ run_chan_idle(struct runner *rn, struct run_chan *c)
  * Read what stdout holds.  Past the cap the plugin is killed: nothing it
  * says after that can be used, and it must not fill memory or block.
  * `drain`: the plugin is gone, read to EAGAIN/EOF without a chunk limit
- * (what the socket holds is bounded, the cap bounds the rest).
+ * (what the socket holds is bounded, the cap bounds the rest).  A read
+ * that fills less than the chunk found the socket (or pipe) empty: the
+ * drain ends there, a read short of EAGAIN.  What a process left behind
+ * writes after that is the next run's check (run_chan_idle()).
  */
 static void
 run_read_out(struct run *r, int drain)
@@ -271,6 +281,8 @@ run_read_out(struct run *r, int drain)
 			run_close_out(r);
 			return;
 		}
+		if (drain && (size_t)n < sizeof(chunk))
+			return;
 	}
 }
 
@@ -295,6 +307,8 @@ run_read_err(struct run *r, int drain)
 		r->res.errtotal += (size_t)n;
 		util_tail_append(r->tail, sizeof(r->tail), &r->taillen, chunk,
 		    (size_t)n);
+		if (drain && (size_t)n < sizeof(chunk))
+			return;
 	}
 }
 
