@@ -72,6 +72,15 @@ rule_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	return 0;
 }
 
+/* rule_add() for sandbox_guard.c, which keeps the deny-list's guard */
+int
+sandbox_rule_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
+    unsigned int argc, const struct scmp_arg_cmp *argv, char *err,
+    size_t errlen)
+{
+	return rule_add(ctx, action, name, argc, argv, err, errlen);
+}
+
 static int
 rule_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names,
     char *err, size_t errlen)
@@ -575,6 +584,9 @@ build_denylist(scmp_filter_ctx ctx, char *err, size_t errlen)
 
 	if (rule_names(ctx, SCMP_ACT_KILL_PROCESS, deny_kill, err,
 	    errlen) == -1)
+		return -1;
+	/* what it starts, under this filter, leaves it alone */
+	if (sandbox_guard_self(ctx, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < sizeof(nsflags) / sizeof(nsflags[0]); i++) {
 		flag[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, nsflags[i], nsflags[i]);

@@ -551,6 +551,12 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 			    "plugins run as root (allowrootplugins = yes)",
 			    c->pluginsuser);
 	}
+	/* the kernel lets a process signal any other of its uid */
+	if (rc == 1 && as_root && puid == uid && puid != 0)
+		warnf(warn, warn_arg, "[agent] user and pluginsuser are both "
+		    "\"%s\": a plugin can signal, renice or limit every "
+		    "worker but the scheduler; give the plugins an account "
+		    "of their own", c->pluginsuser);
 	if (c->gitsignedtags && c->gitsigners.path[0] == '\0')
 		warnf(warn, warn_arg, "[agent] gitsignedtags = yes has no "
 		    "effect while gitsigners is empty: plugins are not "

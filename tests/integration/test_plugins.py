@@ -261,6 +261,25 @@ os._exit(0)
 """
 
 
+# Tries to end the scheduler it runs under (same user): first a CPU limit
+# of a second, which SIGXCPU would enforce, then SIGKILL.  Says the errno
+# of each (0: it worked).
+KILLER = """#!/usr/bin/python3
+import os, resource, signal
+said = []
+for name, act in (
+        ("prlimit", lambda p: resource.prlimit(p, resource.RLIMIT_CPU, (1, 1))),
+        ("kill", lambda p: os.kill(p, signal.SIGKILL))):
+    try:
+        act(os.getppid())
+        e = 0
+    except OSError as err:
+        e = err.errno
+    said.append(f'{{"name":"{name}","timestamp":0,"value":{e}}}')
+print("[" + ",".join(said) + "]", flush=True)
+"""
+
+
 TICKER = """#!/bin/sh
 printf '[{"name":"tick","timestamp":0,"tags":{"arg":"%s"},"value":%d}]\\n' \\
     "${2:-none}" "$#"
@@ -742,6 +761,21 @@ class Runs(PluginTest):
         self.assertEqual([p["fields"]["value"] for p in said],
                          [errno.EPERM], body)
         self.assert_no_strays()
+
+    def test_a_plugin_cannot_kill_or_limit_the_scheduler(self):
+        # it runs as the scheduler's user: only the filter it inherits
+        # keeps it from the scheduler
+        self.add(NS, "killer", KILLER)
+        self.start_with(f"{NS}|killer")
+        before = self.worker_pid("scheduler")
+        body = self.run_plugin_ok(NS, "killer", timeout=60)
+        self.assertEqual((body["status"], body["points"]), ("ok", 2), body)
+        got = {m: self.wait_points("collect." + NS, "PLUGIN.killer." + m)
+               [0]["fields"]["value"] for m in ("prlimit", "kill")}
+        self.assertEqual(got, {"prlimit": errno.EPERM, "kill": errno.EPERM},
+                         body)
+        self.assertEqual(self.worker_pid("scheduler"), before)
+        self.assertNotIn("restarting scheduler", self.agent.log_text())
 
     def test_parameters(self):
         self.start_with(*self.keys)

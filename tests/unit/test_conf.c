@@ -1405,9 +1405,27 @@ Test(conf, env_users_exist_as_root)
 	if (geteuid() != 0)
 		skip_test("needs root");
 	cr_assert_eq(conf_defaults(&c), 0);
+	/* an account of the plugins' own: nothing to say */
+	strlcpy(c.user, "daemon", sizeof(c.user));
 	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_expect_eq(w.n, 0, "%s", w.text);
+	conf_free(&c);
+}
+
+/* The defaults (nobody twice) work, and say what they cost. */
+Test(conf, env_one_user_for_workers_and_plugins_warns)
+{
+	struct agent_conf	 c;
+
+	if (geteuid() != 0)
+		skip_test("needs root");
+	cr_assert_eq(conf_defaults(&c), 0);
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(w.n, 1, "%s", w.text);
+	cr_expect(strstr(w.text, "[agent] user and pluginsuser are both "
+	    "\"nobody\": a plugin can signal") != NULL, "%s", w.text);
 	conf_free(&c);
 }
 

@@ -670,6 +670,93 @@ Test(denylist, clone3_and_io_uring_are_enosys)
 	assert_exit0(&k);
 }
 
+/*
+ * What a plugin would do to the scheduler it runs under (same user, same
+ * filter): every way of signalling, renicing, rescheduling or limiting
+ * it that names its pid or group, or every process of the user.  Each
+ * must get EPERM in the kid's child; the same calls on the child itself
+ * or on a process of its own still work.  The number returned names the
+ * step that was let through.
+ */
+static int
+guard_attack(pid_t guarded)
+{
+	struct rlimit	 rl = { RLIM_INFINITY, RLIM_INFINITY }, old;
+	struct sched_param sp = { 0 };
+	cpu_set_t	 cpus;
+	pid_t		 mine;
+	int		 fd, pidfd;
+
+#define GUARD_REFUSED(step, call) do {					\
+	errno = 0;							\
+	if ((call) != -1 || errno != EPERM)				\
+		return (step);						\
+} while (0)
+	GUARD_REFUSED(20, kill(guarded, 0));
+	GUARD_REFUSED(21, syscall(SYS_kill, (1L << 32) | guarded, 0));
+	GUARD_REFUSED(22, kill(-getpgid(guarded), 0));
+	GUARD_REFUSED(23, kill(-1, 0));
+	GUARD_REFUSED(24, syscall(SYS_tgkill, guarded, guarded, 0));
+	GUARD_REFUSED(25, syscall(SYS_tkill, guarded, 0));
+	GUARD_REFUSED(26, prlimit(guarded, RLIMIT_CPU, &rl, NULL));
+	GUARD_REFUSED(27, setpriority(PRIO_PROCESS, guarded, 1));
+	GUARD_REFUSED(28, setpriority(PRIO_USER, getuid(), 1));
+	GUARD_REFUSED(29, sched_setscheduler(guarded, SCHED_IDLE, &sp));
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	GUARD_REFUSED(30, sched_setaffinity(guarded, sizeof(cpus), &cpus));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return 40;
+	GUARD_REFUSED(31, fcntl(fd, F_SETOWN, guarded));
+	GUARD_REFUSED(32, ioctl(fd, FIOSETOWN, &guarded));
+	(void)close(fd);
+	GUARD_REFUSED(33, syscall(SYS_pidfd_open, guarded, 0));
+	if ((pidfd = open("/proc/self", O_DIRECTORY | O_RDONLY)) == -1)
+		return 41;
+	GUARD_REFUSED(34, syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0));
+	(void)close(pidfd);
+#undef GUARD_REFUSED
+	/* what it may still do: read a limit, signal itself and its own */
+	if (prlimit(guarded, RLIMIT_CPU, NULL, &old) == -1)
+		return 50;
+	if (kill(getpid(), 0) == -1 || kill(0, 0) == -1)
+		return 51;
+	if ((mine = fork()) == -1)
+		return 52;
+	if (mine == 0) {
+		pause();
+		_exit(0);
+	}
+	if (kill(mine, SIGKILL) == -1 || waitpid(mine, NULL, 0) != mine)
+		return 53;
+	return 0;
+}
+
+static int
+kid_deny_guard(int rep, int go, void *arg)
+{
+	pid_t	 self = getpid(), pid;
+	int	 st;
+
+	if (install(rep, SANDBOX_FILTER_DENYLIST) == -1)
+		return 2;
+	if ((pid = fork()) == -1)
+		return 10;
+	if (pid == 0)
+		_exit(guard_attack(self));
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 11;
+	return WEXITSTATUS(st);
+}
+
+Test(denylist, what_it_starts_cannot_signal_or_limit_it)
+{
+	struct kid	 k;
+
+	kid_run(&k, kid_deny_guard, NULL);
+	assert_exit0(&k);
+}
+
 /* ---- COLLECTOR */
 
 #define COLLECTOR_DEATH(name, fn)					\
