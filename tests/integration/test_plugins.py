@@ -1098,6 +1098,40 @@ class Api(PluginTest):
         self.assert_no_strays()
 
 
+    def test_a_plugin_moved_while_the_agent_was_down_runs_the_new_one(self):
+        # no scheduler saw the move: the checkout itself says whose it is
+        old = self.repos.create("g/mover", version_plugin(1))
+        new = self.repos.create("g2/mover", version_plugin(2))
+        self.items[NS].append({
+            "measurement_type": "PLUGIN", "name": "PLUGIN.mover",
+            "git": self.repos.registry_git("g/mover"), "interval": "0"})
+        key = f"{NS}|mover"
+        lst = self.start_with(key)
+        self.assertEqual(lst[key]["commit"], old)
+        r = self.agent.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        # the last-good cache would show the scheduler the old item first,
+        # and the move: gone, as when a scheduler restarted before the
+        # move's fetch succeeded (the cache holds the new item then)
+        os.remove(os.path.join(self.agent.values["pluginsdir"],
+                               ".registry.json"))
+        self.items[NS][-1]["git"] = self.repos.registry_git("g2/mover")
+        self.write_registry()
+        self.start_ok()
+        lst = self.wait_checkout(key)
+        self.assertEqual((lst[key]["repo"], lst[key]["commit"]),
+                         ("g2/mover", new), lst[key])
+        self.agent.wait_log(r"mover: the checkout is of \S*g/mover\S*, "
+                            r"not \S*g2/mover\S*: fetching that")
+        st, _, body = self.api("/plugins/run", {
+            "ns": NS, "repo": self.repos.registry_git("g2/mover")})
+        self.assertEqual((st, body["status"], body["commit"]),
+                         (200, "ok", new), body)
+        self.assertIn('"value":2', body["output_head"])
+        self.assert_no_strays()
+
+
 class Schedule(PluginTest):
     """One scheduled plugin; registry changes reschedule and remove it."""
 

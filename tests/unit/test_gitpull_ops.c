@@ -222,13 +222,70 @@ Test(gitpull_ops, clone_then_ensure_is_a_noop)
 	cr_assert_eq(stat(f.co, &st), 0);
 	cr_assert_eq(f.st.clones, 1);
 
-	/* present and on the branch: two local commands, no network */
+	/* present, of this repository and on the branch: three local
+	 * commands (origin, branch, commit), no network */
 	runs = f.st.runs;
 	r = run(&f, 0);
 	cr_assert(r.ok, "%s", r.error);
 	cr_assert_str_eq(r.commit, head);
-	cr_assert_eq(f.st.runs - runs, 2);
+	cr_assert_eq(f.st.runs - runs, 3);
 	cr_assert_eq(f.st.fetches, 0);
+	fx_free(&f);
+}
+
+/*
+ * The checkout in the plugin's directory is of another repository than
+ * the one asked for (the plugin moved while no scheduler knew, say across
+ * a restart): a plain ensure must not report it as it is, but fetch the
+ * repository asked for, reset to it and make it the checkout's origin.
+ */
+Test(gitpull_ops, a_checkout_of_another_repository_is_fetched_anew)
+{
+	struct fx		 f;
+	struct git_resp		 r;
+	struct src_repo		 o;
+	char			 one[64], moved[64], url[PATH_MAX + 64];
+	char			 cmd[2 * PATH_MAX], want[PATH_MAX + 64];
+	unsigned		 runs, fetches;
+
+	fx_init(&f, "%s/src/%%s.git");
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.work, one, sizeof(one));
+	cr_assert_str_eq(r.commit, one);
+
+	o = f.s;
+	snprintf(o.bare, sizeof(o.bare), "%s/src/grp2/proj.git", f.dir);
+	sh("mkdir -p '%s' && git init -q --bare '%s'", o.bare, o.bare);
+	commit_push(&o, "moved", "release");
+	head_of(f.work, moved, sizeof(moved));
+
+	fetches = f.st.fetches;
+	r = run_full(&f, NULL, "grp2/proj", "proj", 0, NULL);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, moved);
+	cr_assert_eq(f.st.fetches, fetches + 1);
+	snprintf(cmd, sizeof(cmd), "tail -n 1 '%s/plugin'", f.co);
+	sh_out(url, sizeof(url), cmd);
+	cr_assert_str_eq(url, "echo moved");
+	snprintf(cmd, sizeof(cmd), "git -C '%s' config --get "
+	    "remote.origin.url", f.co);
+	sh_out(url, sizeof(url), cmd);
+	snprintf(want, sizeof(want), "%s", o.bare);
+	cr_assert_str_eq(url, want);
+
+	/* of that repository now: the next ensure fetches nothing */
+	runs = f.st.runs;
+	r = run_full(&f, NULL, "grp2/proj", "proj", 0, NULL);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, moved);
+	cr_assert_eq(f.st.runs - runs, 3);
+	cr_assert_eq(f.st.fetches, fetches + 1);
+
+	/* and back */
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_eq(r.commit, one);
 	fx_free(&f);
 }
 

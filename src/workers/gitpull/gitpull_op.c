@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 
 enum step {
 	ST_CLONE,	/* missing: clone into op->tmp */
+	ST_ORIGIN,	/* which repository the checkout is of */
 	ST_SYMREF,	/* which branch is checked out */
 	ST_HAS_LOCAL,	/* is there a local branch of that name */
 	ST_HAS_REMOTE,	/* or a remote-tracking one */
@@ -29,11 +31,13 @@ enum step {
 	ST_CHECKOUT,	/* switch to the local branch as it is */
 	ST_CHECKOUT_NEW,/* branch = the fetched commit, tree reset */
 	ST_CLEAN,	/* untracked and ignored files go */
+	ST_SET_ORIGIN,	/* a moved checkout: of the new repository now */
 	ST_REVPARSE	/* the commit to report */
 };
 
 static const char *const step_names[] = {
 	[ST_CLONE] = "clone",
+	[ST_ORIGIN] = "config --get remote.origin.url",
 	[ST_SYMREF] = "symbolic-ref",
 	[ST_HAS_LOCAL] = "rev-parse",
 	[ST_HAS_REMOTE] = "rev-parse",
@@ -41,6 +45,7 @@ static const char *const step_names[] = {
 	[ST_CHECKOUT] = "checkout",
 	[ST_CHECKOUT_NEW] = "checkout",
 	[ST_CLEAN] = "clean",
+	[ST_SET_ORIGIN] = "config remote.origin.url",
 	[ST_REVPARSE] = "rev-parse HEAD",
 };
 
@@ -53,6 +58,7 @@ struct gitop {
 	char			 repo[512];
 	char			 project[256];
 	int			 update;
+	int			 moved;		/* origin was another URL */
 	gitop_cb		 cb;
 	void			*arg;
 	char			 nsdir[PATH_MAX];
@@ -156,6 +162,16 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = op->url;
 		args[n++] = op->tmp;
 		cwd = op->nsdir;
+		break;
+	case ST_ORIGIN:
+		args[n++] = "config";
+		args[n++] = "--get";
+		args[n++] = "remote.origin.url";
+		break;
+	case ST_SET_ORIGIN:
+		args[n++] = "config";
+		args[n++] = "remote.origin.url";
+		args[n++] = op->url;
 		break;
 	case ST_SYMREF:
 		args[n++] = "symbolic-ref";
@@ -374,6 +390,45 @@ clone_done(struct gitop *op)
 	step_run(op, ST_REVPARSE);
 }
 
+/* `out`, what git config printed, is `url` and its newline. */
+static int
+origin_is(const char *out, const char *url)
+{
+	size_t	 n = strlen(url);
+
+	return strncmp(out, url, n) == 0 && out[n] == '\n' &&
+	    out[n + 1] == '\0';
+}
+
+/*
+ * The checkout is of another repository than the one asked for: the
+ * plugin moved (in the registry, or the operator's URL template) while
+ * no scheduler knew, say across a restart.  What is there must not run:
+ * fetched from the URL asked for and reset to it, as an update would,
+ * and the checkout's origin set to it once that succeeded.
+ */
+static void
+origin_moved(struct gitop *op, const char *out)
+{
+	char	 raw[CONF_STR_MAX + 512], was[sizeof(raw)];
+	size_t	 i;
+
+	if (out != NULL) {
+		/* the checkout's config, written by whoever could: printable */
+		for (i = 0; out[i] != '\0' && out[i] != '\n' &&
+		    i < sizeof(raw) - 1; i++)
+			raw[i] = isprint((unsigned char)out[i]) ? out[i] : '?';
+		raw[i] = '\0';
+		gitpull_url_redact(raw, was, sizeof(was));
+	} else
+		strlcpy(was, "no repository", sizeof(was));
+	log_info("%s/%s: the checkout is of %s, not %s: fetching that", op->ns,
+	    op->project, was, op->shown);
+	op->moved = 1;
+	op->update = 1;
+	step_run(op, ST_FETCH);
+}
+
 static void
 step_done(const struct gexec_result *r, void *arg)
 {
@@ -388,6 +443,16 @@ step_done(const struct gexec_result *r, void *arg)
 		return;
 	}
 	switch (op->step) {
+	case ST_ORIGIN:
+		/* exit 1: no origin at all, as good as another one */
+		if (!ok && !no)
+			break;
+		if (ok && origin_is(r->out, op->url)) {
+			step_run(op, op->update ? ST_FETCH : ST_SYMREF);
+			return;
+		}
+		origin_moved(op, ok ? r->out : NULL);
+		return;
 	case ST_CLONE:
 		if (!ok)
 			break;
@@ -449,6 +514,11 @@ step_done(const struct gexec_result *r, void *arg)
 			step_run(op, op->update ? ST_CLEAN : ST_REVPARSE);
 		return;
 	case ST_CLEAN:
+		if (!ok)
+			break;
+		step_run(op, op->moved ? ST_SET_ORIGIN : ST_REVPARSE);
+		return;
+	case ST_SET_ORIGIN:
 		if (!ok)
 			break;
 		step_run(op, ST_REVPARSE);
@@ -649,8 +719,8 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 			goto fail;
 		}
 	}
-	if (step_start(op, missing ? ST_CLONE : update ? ST_FETCH :
-	    ST_SYMREF, err, sizeof(err)) == -1) {
+	if (step_start(op, missing ? ST_CLONE : ST_ORIGIN, err,
+	    sizeof(err)) == -1) {
 		resp_fail(now, "%s", err);
 		goto fail;
 	}
