@@ -5,13 +5,11 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,8 +55,6 @@ teardown(void)
 	unlink(fx.path);
 	snprintf(f, sizeof(f), "%s/pid", fx.dir);
 	unlink(f);
-	snprintf(f, sizeof(f), "%s/ready", fx.dir);
-	unlink(f);
 	rmdir(fx.dir);
 }
 
@@ -103,8 +99,7 @@ spin(double secs)
 }
 
 static void
-run_on(char *const argv[], double timeout, size_t outmax,
-    struct run_chan *chan)
+run(char *const argv[], double timeout, size_t outmax)
 {
 	static char *const envp[] = { "PATH=/usr/bin:/bin", "LANG=C",
 		"AGENT_NS=pool.loda", NULL };
@@ -119,22 +114,11 @@ run_on(char *const argv[], double timeout, size_t outmax,
 	s.timeout = timeout;
 	s.grace = 0.5;
 	s.outmax = outmax;
-	s.chan = chan;
-	free(fx.out);
-	fx.out = NULL;
-	fx.done = 0;
 	cr_assert_not_null(scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
 	    sizeof(err)), "%s", err);
 	spin(timeout + 5);
 	cr_assert(fx.done, "the run did not end");
 	cr_assert_eq(scheduler_runner_active(fx.rn), 0);
-}
-
-/* A run on sockets of its own, closed after it. */
-static void
-run(char *const argv[], double timeout, size_t outmax)
-{
-	run_on(argv, timeout, outmax, NULL);
 }
 
 static char *const plain_argv[] = { "./plugin", NULL };
@@ -408,10 +392,9 @@ Test(scheduler_run, works_inside_the_scheduler_sandbox)
 	struct sandbox_plan	 plan;
 	struct agent_conf	 conf;
 	struct run_spec		 s;
-	struct run_chan		 chan;
 	char			 err[256], want[64];
 	pid_t			 pid;
-	int			 status, i;
+	int			 status;
 
 	write_plugin("#!/bin/sh\nid -u\n");
 	cr_assert_eq(chmod(fx.dir, 0755), 0);
@@ -432,171 +415,20 @@ Test(scheduler_run, works_inside_the_scheduler_sandbox)
 		s.timeout = 5;
 		s.grace = 0.5;
 		s.outmax = 1024;
-		/* twice on one kept channel: its check runs the second time */
-		scheduler_run_chan_init(&chan);
-		s.chan = &chan;
-		for (i = 0; i < 2; i++) {
-			fx.done = 0;
-			free(fx.out);
-			fx.out = NULL;
-			if (scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
-			    sizeof(err)) == NULL)
-				_exit(11);
-			spin(5);
-			if (!fx.done)
-				_exit(12);
-			if (!scheduler_run_ok(&fx.res))
-				_exit(13);
-			if (strcmp(fx.out, want) != 0)
-				_exit(14);
-			if (chan.fd[0] == -1)
-				_exit(15);
-		}
-		_exit(0);
+		if (scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
+		    sizeof(err)) ==
+		    NULL)
+			_exit(11);
+		spin(5);
+		if (!fx.done)
+			_exit(12);
+		if (!scheduler_run_ok(&fx.res))
+			_exit(13);
+		_exit(strcmp(fx.out, want) == 0 ? 0 : 14);
 	}
 	cr_assert_neq(pid, -1);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status), "status %#x", status);
 	cr_assert_eq(WEXITSTATUS(status), 0, "step %d failed",
 	    WEXITSTATUS(status));
-}
-
-/* ---- channels kept from one run of a plugin to the next ---- */
-
-static int
-fd_open(int fd)
-{
-	return fd >= 0 && fcntl(fd, F_GETFD) != -1;
-}
-
-Test(scheduler_run, a_plugin_s_sockets_serve_its_next_run)
-{
-	struct run_chan	 chan;
-	int		 kept[4], i;
-
-	scheduler_run_chan_init(&chan);
-	write_plugin("#!/bin/sh\necho one\necho e1 >&2\n");
-	run_on(plain_argv, 5, 1 << 20, &chan);
-	cr_assert(scheduler_run_ok(&fx.res));
-	cr_assert_str_eq(fx.out, "one\n");
-	cr_assert_str_eq(fx.res.errtail, "e1\n");
-	for (i = 0; i < 4; i++) {
-		cr_assert(fd_open(chan.fd[i]), "fd[%d] %d", i, chan.fd[i]);
-		kept[i] = chan.fd[i];
-	}
-	write_plugin("#!/bin/sh\necho two\n");
-	run_on(plain_argv, 5, 1 << 20, &chan);
-	cr_assert(scheduler_run_ok(&fx.res));
-	/* nothing of the first run's left in them */
-	cr_assert_str_eq(fx.out, "two\n");
-	cr_assert_str_eq(fx.res.errtail, "");
-	for (i = 0; i < 4; i++)
-		cr_assert_eq(chan.fd[i], kept[i]);
-	scheduler_run_chan_close(fx.rn, &chan);
-	for (i = 0; i < 4; i++)
-		cr_assert_not(fd_open(kept[i]));
-	assert_no_children();
-}
-
-/*
- * A process the plugin left behind, out of its group, still holds the
- * plugin's end and writes after the run: the next run must not read it
- * as its own output.  `which`: 1 stdout, 2 stderr.
- */
-static void
-late_output_case(int which)
-{
-	struct run_chan	 chan;
-	char		 script[256];
-
-	scheduler_run_chan_init(&chan);
-	/* it is out of the group before the plugin ends: "ready" says so */
-	snprintf(script, sizeof(script), "#!/bin/sh\n"
-	    "rm -f ready\n"
-	    "setsid sh -c ': > ready; sleep 0.3; echo late >&%d' &\n"
-	    "while [ ! -e ready ]; do sleep 0.01; done\n"
-	    "echo one\n", which);
-	write_plugin(script);
-	run_on(plain_argv, 5, 1 << 20, &chan);
-	cr_assert(scheduler_run_ok(&fx.res));
-	cr_assert_str_eq(fx.out, "one\n");
-	cr_assert(fd_open(chan.fd[0]));
-	/* the leftover writes now */
-	usleep(800 * 1000);
-	write_plugin("#!/bin/sh\necho two\n");
-	run_on(plain_argv, 5, 1 << 20, &chan);
-	cr_assert(scheduler_run_ok(&fx.res));
-	cr_assert_str_eq(fx.out, "two\n");
-	cr_assert_str_eq(fx.res.errtail, "");
-	/* made anew: and kept again */
-	cr_assert(fd_open(chan.fd[0]) && fd_open(chan.fd[3]));
-	scheduler_run_chan_close(fx.rn, &chan);
-}
-
-Test(scheduler_run, late_stdout_of_an_earlier_run_is_not_the_next_run_s)
-{
-	late_output_case(1);
-}
-
-Test(scheduler_run, late_stderr_of_an_earlier_run_is_not_the_next_run_s)
-{
-	late_output_case(2);
-}
-
-/* Over the cap our end was closed: the next run gets sockets anew. */
-Test(scheduler_run, a_channel_broken_by_the_cap_is_made_anew)
-{
-	struct run_chan	 chan;
-
-	scheduler_run_chan_init(&chan);
-	write_plugin("#!/bin/sh\n"
-	    "head -c 100000 /dev/zero | tr '\\0' x\n");
-	run_on(plain_argv, 5, 1000, &chan);
-	cr_assert_eq(fx.res.output_over, 1);
-	cr_assert_eq(chan.fd[0], -1);
-	cr_assert_eq(chan.fd[1], -1);
-	cr_assert_eq(chan.fd[2], -1);
-	cr_assert_eq(chan.fd[3], -1);
-	write_plugin("#!/bin/sh\necho two\n");
-	run_on(plain_argv, 5, 1000, &chan);
-	cr_assert(scheduler_run_ok(&fx.res));
-	cr_assert_str_eq(fx.out, "two\n");
-	cr_assert(fd_open(chan.fd[0]));
-	scheduler_run_chan_close(fx.rn, &chan);
-	assert_no_children();
-}
-
-/*
- * Four descriptors a kept channel, half of RLIMIT_NOFILE at most: with a
- * limit of 40, five plugins keep theirs and the sixth runs on sockets of
- * its own each time.
- */
-Test(scheduler_run, kept_channels_stay_within_half_the_descriptor_limit)
-{
-	struct run_chan	 chan[6];
-	struct rlimit	 rl;
-	int		 i;
-
-	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	rl.rlim_cur = 40;
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	scheduler_runner_free(fx.rn);
-	cr_assert_not_null(fx.rn = scheduler_runner_new(fx.loop));
-	write_plugin("#!/bin/sh\necho ok\n");
-	for (i = 0; i < 6; i++) {
-		scheduler_run_chan_init(&chan[i]);
-		run_on(plain_argv, 5, 1024, &chan[i]);
-		cr_assert(scheduler_run_ok(&fx.res), "run %d", i);
-		cr_assert_str_eq(fx.out, "ok\n");
-		if (i < 5)
-			cr_assert(fd_open(chan[i].fd[0]), "plugin %d", i);
-		else
-			cr_assert_eq(chan[i].fd[0], -1);
-	}
-	/* one let go: the next to ask keeps its own */
-	scheduler_run_chan_close(fx.rn, &chan[0]);
-	run_on(plain_argv, 5, 1024, &chan[5]);
-	cr_assert(fd_open(chan[5].fd[0]));
-	for (i = 0; i < 6; i++)
-		scheduler_run_chan_close(fx.rn, &chan[i]);
 }

@@ -167,7 +167,6 @@ scheduler_plugin_new(struct sched *s, const struct plugin_item *it,
 		return NULL;
 	}
 	p->s = s;
-	scheduler_run_chan_init(&p->chan);
 	strlcpy(p->key, key, sizeof(p->key));
 	p->enabled = !scheduler_marker_exists(s->w->conf.pluginsdir, key);
 	ev_timer_init(&p->timer, plugin_timer_cb, 0., 0.);
@@ -200,7 +199,6 @@ scheduler_plugin_release(struct plugin *p)
 	ev_timer_stop(s->w->loop, &p->timer);
 	scheduler_starts_forget(p);
 	TAILQ_REMOVE(&s->plugins, p, entry);
-	scheduler_run_chan_close(s->runner, &p->chan);
 	item_free(&p->item);
 	free(p);
 }
@@ -372,7 +370,6 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 	spec.timeout = timeout;
 	spec.grace = RUN_GRACE;
 	spec.outmax = (size_t)c->pluginoutputmax;
-	spec.chan = &p->chan;
 	p->run = scheduler_run_start(s->runner, &spec, run_done, p, err,
 	    sizeof(err));
 	if (p->run != NULL)
@@ -800,8 +797,6 @@ sched_cleanup(struct worker *w)
 	while ((p = TAILQ_FIRST(&s->plugins)) != NULL) {
 		TAILQ_REMOVE(&s->plugins, p, entry);
 		ev_timer_stop(w->loop, &p->timer);
-		/* the runner is gone, and with it the count */
-		scheduler_run_chan_close(NULL, &p->chan);
 		item_free(&p->item);
 		free(p);
 	}

@@ -90,8 +90,6 @@ struct plugin {
 	TAILQ_ENTRY(plugin)	 due_entry;	/* in sched_starts.due */
 	int			 due;		/* waits there to start */
 	struct run		*run;		/* in progress, or NULL */
-	struct run_chan		 chan;		/* its sockets, kept between
-						 * its runs */
 	enum run_kind		 run_kind;
 	uint32_t		 run_reqid;	/* front request waiting, 0 none */
 	time_t			 run_at;

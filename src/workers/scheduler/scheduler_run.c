@@ -28,35 +28,15 @@
  * the scheduler with it, as long as the plugin asked.  So our end
  * refuses them (SO_PASSRIGHTS off, Linux 6.16); on a kernel without
  * that, the output goes through pipes as before (run_channel()).
- *
- * A plugin's sockets are kept from one of its runs to the next (struct
- * run_chan): two socket pairs made, set up and closed a run were a tenth
- * of the scheduler's time (bench/README.md).  The plugin's ends stay
- * open here, so the end of its output is its exit (the pidfd), read to
- * EAGAIN, not EOF.  What could write into a kept socket between runs is
- * only what holds its plugin end: the plugin's own leftovers that
- * escaped its group (the master kills them) or a process it handed the
- * descriptor to, so nothing that could not write in the plugin's name
- * anyway.  All the same a run never starts on a socket that holds
- * anything: one poll() before the start finds late output of an earlier
- * run, and that plugin's sockets are made anew, which cuts the late
- * writer off.  A socket that broke (output over the cap, an error) is
- * made anew too.  Pipes are never kept: another plugin that opened one
- * through /proc would keep writing into every run after.  Each kept
- * channel holds four descriptors, and kept ones take half of
- * RLIMIT_NOFILE and RUN_KEEP_MAX channels at most: plugins past that get
- * sockets of a run's own.
  */
 #include "scheduler_run.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -71,14 +51,9 @@
 
 #define READ_CHUNK	65536
 #define READS_PER_CB	16	/* chunks per wakeup: others get a turn */
+#define READS_DRAIN	64	/* chunks at the end: a writer that escaped
+				 * the group must not keep us here */
 #define RUN_QUIET	0.05	/* seconds before the sockets are watched */
-/*
- * Kept channels at most, whatever RLIMIT_NOFILE: every start copies the
- * descriptor table into the child (clone without CLONE_FILES), some 10 ns
- * a descriptor, and past a few thousand that costs more than the sockets
- * it saves (bench/README.md).
- */
-#define RUN_KEEP_MAX	256
 
 struct run {
 	TAILQ_ENTRY(run)	 entry;
@@ -87,7 +62,6 @@ struct run {
 	int			 pidfd;		/* readable at its end */
 	int			 outfd;		/* -1 once closed */
 	int			 errfd;
-	struct run_chan		*chan;		/* kept, or NULL: our own */
 	ev_io			 pid_w;
 	ev_io			 out_w;
 	ev_io			 err_w;
@@ -113,8 +87,6 @@ struct runner {
 	int			 pipes;		/* no SO_PASSRIGHTS here */
 	struct runlist		 runs;
 	size_t			 n;
-	size_t			 nkept;		/* channels kept between runs */
-	size_t			 keepmax;
 };
 
 static void	 run_finish(struct run *, int status);
@@ -137,8 +109,6 @@ run_close_out(struct run *r)
 	ev_io_stop(r->rn->loop, &r->out_w);
 	close(r->outfd);
 	r->outfd = -1;
-	if (r->chan != NULL)
-		r->chan->fd[0] = -1;
 }
 
 static void
@@ -149,95 +119,15 @@ run_close_err(struct run *r)
 	ev_io_stop(r->rn->loop, &r->err_w);
 	close(r->errfd);
 	r->errfd = -1;
-	if (r->chan != NULL)
-		r->chan->fd[2] = -1;
-}
-
-/*
- * The run is over.  Its sockets are kept for the plugin's next run when
- * it was given a channel and both of ours are whole; else all of them go.
- */
-static void
-run_let_go_channels(struct run *r, int keep)
-{
-	if (keep && r->chan != NULL && r->outfd != -1 && r->errfd != -1) {
-		ev_io_stop(r->rn->loop, &r->out_w);
-		ev_io_stop(r->rn->loop, &r->err_w);
-		r->outfd = r->errfd = -1;
-		r->chan = NULL;
-		return;
-	}
-	run_close_out(r);
-	run_close_err(r);
-	if (r->chan != NULL) {
-		scheduler_run_chan_close(r->rn, r->chan);
-		r->chan = NULL;
-	}
-}
-
-void
-scheduler_run_chan_init(struct run_chan *c)
-{
-	c->fd[0] = c->fd[1] = c->fd[2] = c->fd[3] = -1;
-	c->counted = 0;
-}
-
-void
-scheduler_run_chan_close(struct runner *rn, struct run_chan *c)
-{
-	int	 i;
-
-	for (i = 0; i < 4; i++)
-		if (c->fd[i] != -1) {
-			close(c->fd[i]);
-			c->fd[i] = -1;
-		}
-	if (c->counted && rn != NULL)
-		rn->nkept--;
-	c->counted = 0;
-}
-
-/*
- * A kept channel may serve the next run if nothing waits in it: what
- * does is late output of an earlier run (see the top), and the channel
- * is made anew.  1 when it may serve.
- */
-static int
-run_chan_idle(struct runner *rn, struct run_chan *c)
-{
-	struct pollfd	 pfd[2];
-	int		 n;
-
-	if (c->fd[0] == -1 || c->fd[2] == -1) {
-		scheduler_run_chan_close(rn, c);
-		return 0;
-	}
-	pfd[0].fd = c->fd[0];
-	pfd[1].fd = c->fd[2];
-	pfd[0].events = pfd[1].events = POLLIN;
-	pfd[0].revents = pfd[1].revents = 0;
-	while ((n = poll(pfd, 2, 0)) == -1 && errno == EINTR)
-		;
-	if (n == 0)
-		return 1;
-	if (n == -1)
-		log_warn("%s: poll", __func__);
-	else
-		log_info("a plugin's %s holds output written after its last "
-		    "run ended (a process it left behind): made anew",
-		    pfd[0].revents != 0 ? "stdout" : "stderr");
-	scheduler_run_chan_close(rn, c);
-	return 0;
 }
 
 /*
  * Read what stdout holds.  Past the cap the plugin is killed: nothing it
  * says after that can be used, and it must not fill memory or block.
- * `drain`: the plugin is gone, read to EAGAIN/EOF without a chunk limit
- * (what the socket holds is bounded, the cap bounds the rest).  A read
- * that fills less than the chunk found the socket (or pipe) empty: the
- * drain ends there, a read short of EAGAIN.  What a process left behind
- * writes after that is the next run's check (run_chan_idle()).
+ * `drain`: the plugin is gone, read what the socket holds: to EAGAIN or
+ * EOF, or a read that fills less than the chunk, which found it empty (a
+ * read spared), READS_DRAIN chunks at most (a process that escaped the
+ * group may still write; it gets EPIPE once we close).
  */
 static void
 run_read_out(struct run *r, int drain)
@@ -247,7 +137,8 @@ run_read_out(struct run *r, int drain)
 	size_t	 room;
 	int	 i;
 
-	for (i = 0; r->outfd != -1 && (drain || i < READS_PER_CB); i++) {
+	for (i = 0; r->outfd != -1 && i < (drain ? READS_DRAIN :
+	    READS_PER_CB); i++) {
 		n = read(r->outfd, chunk, sizeof(chunk));
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -294,7 +185,8 @@ run_read_err(struct run *r, int drain)
 	ssize_t	 n;
 	int	 i;
 
-	for (i = 0; r->errfd != -1 && (drain || i < READS_PER_CB); i++) {
+	for (i = 0; r->errfd != -1 && i < (drain ? READS_DRAIN :
+	    READS_PER_CB); i++) {
 		n = read(r->errfd, chunk, sizeof(chunk));
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -404,7 +296,6 @@ struct runner *
 scheduler_runner_new(struct ev_loop *loop)
 {
 	struct runner	*rn;
-	struct rlimit	 rl;
 
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		return NULL;
@@ -413,12 +304,6 @@ scheduler_runner_new(struct ev_loop *loop)
 		free(rn);
 		return NULL;
 	}
-	/* four descriptors a channel: half the limit at most */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
-	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 8 > RUN_KEEP_MAX)
-		rn->keepmax = RUN_KEEP_MAX;
-	else
-		rn->keepmax = (size_t)rl.rlim_cur / 8;
 	rn->loop = loop;
 	TAILQ_INIT(&rn->runs);
 	return rn;
@@ -427,7 +312,8 @@ scheduler_runner_new(struct ev_loop *loop)
 static void
 run_free(struct run *r)
 {
-	run_let_go_channels(r, 0);
+	run_close_out(r);
+	run_close_err(r);
 	ev_io_stop(r->rn->loop, &r->pid_w);
 	close(r->pidfd);
 	ev_timer_stop(r->rn->loop, &r->quiet);
@@ -498,7 +384,8 @@ run_finish(struct run *r, int status)
 	 * Whatever is still holding the sockets escaped the group (setsid):
 	 * the master kills it, we do not wait for it.
 	 */
-	run_let_go_channels(r, 1);
+	run_close_out(r);
+	run_close_err(r);
 	r->res.duration = ev_time() - r->started;
 	if (r->out.p == NULL)
 		buf_adds(&r->out, "");
@@ -592,25 +479,6 @@ run_channel(struct runner *rn, int fds[2])
 	return pipe2(fds, O_CLOEXEC);
 }
 
-/* A run's own two channels, ours non-blocking.  0, or -1 with err. */
-static int
-run_channels_new(struct runner *rn, int fds[4], char *err, size_t errlen)
-{
-	/* nothing is ever written to our ends: no shutdown to say so */
-	if (run_channel(rn, &fds[0]) == -1 || run_channel(rn, &fds[2]) == -1) {
-		snprintf(err, errlen, "output channels for the plugin: %s",
-		    strerror(errno));
-		close_fds(fds, 4);
-		return -1;
-	}
-	if (set_nonblock(fds[0]) == -1 || set_nonblock(fds[2]) == -1) {
-		snprintf(err, errlen, "O_NONBLOCK: %s", strerror(errno));
-		close_fds(fds, 4);
-		return -1;
-	}
-	return 0;
-}
-
 struct run *
 scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
     void *arg, char *err, size_t errlen)
@@ -627,16 +495,15 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (s->chan != NULL && run_chan_idle(rn, s->chan)) {
-		memcpy(fds, s->chan->fd, sizeof(fds));
-		r->chan = s->chan;
-	} else if (run_channels_new(rn, fds, err, errlen) == -1)
+	/* nothing is ever written to our ends: no shutdown to say so */
+	if (run_channel(rn, &fds[0]) == -1 || run_channel(rn, &fds[2]) == -1) {
+		snprintf(err, errlen, "output channels for the plugin: %s",
+		    strerror(errno));
 		goto fail;
-	else if (s->chan != NULL && !rn->pipes && rn->nkept < rn->keepmax) {
-		memcpy(s->chan->fd, fds, sizeof(fds));
-		s->chan->counted = 1;
-		rn->nkept++;
-		r->chan = s->chan;
+	}
+	if (set_nonblock(fds[0]) == -1 || set_nonblock(fds[2]) == -1) {
+		snprintf(err, errlen, "O_NONBLOCK: %s", strerror(errno));
+		goto fail;
 	}
 
 	/*
@@ -667,11 +534,9 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 		    child_step_name(fail.step), fail.step == CHILD_STEP_CHDIR ?
 		    "to the plugin directory" : s->argv[0], strerror(fail.err));
 
-	/* the child's ends are the child's, unless the channel is kept */
-	if (r->chan == NULL) {
-		close(fds[1]);
-		close(fds[3]);
-	}
+	/* the child's ends are the child's: EOF comes when it is done */
+	close(fds[1]);
+	close(fds[3]);
 	r->rn = rn;
 	r->pid = pid;
 	r->pidfd = pidfd;
@@ -710,10 +575,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	return r;
 
 fail:
-	if (r->chan != NULL)
-		scheduler_run_chan_close(rn, r->chan);
-	else
-		close_fds(fds, 4);
+	close_fds(fds, 4);
 	if (pidfd != -1)
 		close(pidfd);
 	free(r);

@@ -21,19 +21,6 @@
 #define RUN_STDERR_TAIL	4096	/* bytes of stderr kept (the last ones) */
 #define RUN_GRACE	2.0	/* seconds from SIGTERM to SIGKILL */
 
-/*
- * A plugin's output channels, kept from one of its runs to the next
- * (scheduler_run.c says why, and when they are made anew).  The owner
- * keeps one for each plugin that runs one at a time, sets it up with
- * scheduler_run_chan_init() and lets it go with
- * scheduler_run_chan_close() once no run of it is in progress.
- */
-struct run_chan {
-	int		 fd[4];		/* stdout ours, the plugin's; stderr
-					 * ours, the plugin's; -1 none */
-	int		 counted;	/* in the runner's count of kept ones */
-};
-
 struct run_spec {
 	const char	*dir;		/* working directory */
 	const char	*path;		/* the executable (absolute) */
@@ -42,8 +29,6 @@ struct run_spec {
 	double		 timeout;	/* seconds; then SIGTERM to the group */
 	double		 grace;		/* SIGTERM to SIGKILL, seconds */
 	size_t		 outmax;	/* stdout bytes kept; more kills it */
-	struct run_chan	*chan;		/* kept between runs, or NULL: made
-					 * for this run and closed after */
 };
 
 struct run_result {
@@ -88,10 +73,6 @@ struct run	*scheduler_run_start(struct runner *, const struct run_spec *,
 
 /* SIGTERM to every group now, SIGKILL after `grace`; callbacks follow. */
 void		 scheduler_runner_stop_all(struct runner *, double grace);
-void		 scheduler_run_chan_init(struct run_chan *);
-/* `rn` may be NULL once the runner is gone: nothing left to count. */
-void		 scheduler_run_chan_close(struct runner *, struct run_chan *);
-
 /* Runs not yet reaped. */
 size_t		 scheduler_runner_active(const struct runner *);
 
