@@ -560,6 +560,14 @@ sandbox_enter(const struct sandbox_plan *plan, char *err, size_t errlen)
 	}
 	if (enter_rlimits(plan, err, errlen) == -1)
 		return -1;
+	/*
+	 * Not dumpable, whatever the uid: a worker that changed its uid is
+	 * not anyway, but one started without root runs as the plugins'
+	 * user, who could otherwise write its memory through
+	 * /proc/<pid>/mem or ptrace it.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		return sb_fail(err, errlen, "prctl(PR_SET_DUMPABLE, 0)");
 	if (sandbox_set_nnp(err, errlen) == -1)
 		return -1;
 	return sandbox_seccomp(plan->filter, err, errlen);

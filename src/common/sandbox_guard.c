@@ -13,21 +13,24 @@
  * The filter is built in the process it guards, after its last fork of
  * a worker, so it knows that process's pid and group: every call that
  * names them gets EPERM, what the kernel answers for another user's
- * process.  Calls whose target is a whole user (setpriority PRIO_USER,
- * ioprio_set IOPRIO_WHO_USER) or everyone (kill -1), or sits in memory
- * seccomp cannot read (F_SETOWN_EX, FIOSETOWN, SIOCSPGRP), or may be a
- * /proc directory (pidfd_send_signal) get EPERM whatever it is.  A pid is
- * compared on its low 32 bits, as the kernel reads it, so high bits set
- * in the register do not slip past.  Reading a limit (prlimit64 with no
- * new value) stays allowed.  ptrace-like access (process_vm_*,
- * /proc/<pid>/mem, move_pages) needs a dumpable target, and a worker,
- * having changed its uid, is not one.
+ * process; so do setpgid into its group and clone with CLONE_PARENT (a
+ * child of its own that it never waits for).  Calls whose target is a
+ * whole user (setpriority PRIO_USER, ioprio_set IOPRIO_WHO_USER) or
+ * everyone (kill -1), or sits in memory seccomp cannot read (F_SETOWN_EX,
+ * FIOSETOWN, SIOCSPGRP), or may be a /proc directory or a peer's pidfd
+ * (pidfd_send_signal) get EPERM whatever it is.  A pid is compared on its
+ * low 32 bits, as the kernel reads it, so high bits set in the register
+ * do not slip past.  Reading a limit (prlimit64 with no new value) stays
+ * allowed.  ptrace-like access (process_vm_*, /proc/<pid>/mem,
+ * move_pages) needs a dumpable target, and no worker is one
+ * (sandbox_enter()).
  *
- * Not covered: a process of the same uid that did not start under the
- * filter (another daemon run as the same user, which is why pluginsuser
- * should be an account of its own), and, for the default user = nobody
- * = pluginsuser, the other workers (their pids are not known when this
- * filter is built, and change when they restart).
+ * Not covered: a process of the same uid that did not start under this
+ * filter: another daemon run as the same user, and, when user and
+ * pluginsuser are one user (the defaults: nobody), the other workers and
+ * whatever git runs for gitpull (their pids are not known when this
+ * filter is built, and change when they restart).  Hence the master's
+ * warning for that setup.
  */
 #include "sandbox.h"
 #include "sandbox_int.h"
@@ -37,6 +40,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -144,6 +148,22 @@ sandbox_guard_self(scmp_filter_ctx ctx, char *err, size_t errlen)
 	    guard_naming(ctx, "fcntl", 1, F_SETOWN_EX, err, errlen) == -1 ||
 	    guard_naming(ctx, "ioctl", 1, FIOSETOWN, err, errlen) == -1 ||
 	    guard_naming(ctx, "ioctl", 1, SIOCSPGRP, err, errlen) == -1)
+		return -1;
+	/* into the guarded group, where kill(0) would reach it */
+	if (guard_naming(ctx, "setpgid", 1, -neg_pgrp, err, errlen) == -1)
+		return -1;
+	/*
+	 * A child made the guarded process's own (CLONE_PARENT) would be
+	 * neither waited for (the scheduler waits for its runs' pids only)
+	 * nor swept (the master sweeps its own children): its zombies
+	 * would pile up, and one that left its group would live on.
+	 */
+	c[0].arg = 0;
+	c[0].op = SCMP_CMP_MASKED_EQ;
+	c[0].datum_a = CLONE_PARENT;
+	c[0].datum_b = CLONE_PARENT;
+	if (sandbox_rule_add(ctx, GUARD_DENY, "clone", 1, c, err,
+	    errlen) == -1)
 		return -1;
 	return sandbox_rule_add(ctx, GUARD_DENY, "pidfd_send_signal", 0, NULL,
 	    err, errlen);

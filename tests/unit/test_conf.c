@@ -1425,7 +1425,8 @@ Test(conf, env_one_user_for_workers_and_plugins_warns)
 	    sizeof(err)), 0, "%s", err);
 	cr_expect_eq(w.n, 1, "%s", w.text);
 	cr_expect(strstr(w.text, "[agent] user and pluginsuser are both "
-	    "\"nobody\": a plugin can signal") != NULL, "%s", w.text);
+	    "\"nobody\": a plugin can rewrite every plugin's checkout") !=
+	    NULL, "%s", w.text);
 	conf_free(&c);
 }
 
@@ -1483,9 +1484,12 @@ Test(conf, env_not_root_only_warns)
 	strlcpy(c.pluginsuser, "no-such-user-xr", sizeof(c.pluginsuser));
 	cr_expect_eq(conf_check_env(&c, 0, collect_warn, &w, err,
 	    sizeof(err)), 0, "%s", err);
-	cr_expect_eq(w.n, 2, "%s", w.text);
+	cr_expect_eq(w.n, 3, "%s", w.text);
 	cr_expect(strstr(w.text, "[agent] user = \"no-such-user-xq\": no such "
 	    "user (ignored: not running as root)") != NULL, "%s", w.text);
+	cr_expect(strstr(w.text, "not started as root: the workers and the "
+	    "plugins all run as the user who started the agent") != NULL,
+	    "%s", w.text);
 	cr_expect(strstr(w.text, "[agent] pluginsuser = \"no-such-user-xr\"") !=
 	    NULL, "%s", w.text);
 

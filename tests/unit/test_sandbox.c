@@ -715,6 +715,14 @@ guard_attack(pid_t guarded)
 		return 41;
 	GUARD_REFUSED(34, syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0));
 	(void)close(pidfd);
+	GUARD_REFUSED(35, setpgid(0, getpgid(guarded)));
+	/* a child of its own it would never wait for */
+	errno = 0;
+	if ((mine = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL,
+	    NULL, 0)) == 0)
+		_exit(0);
+	if (mine != -1 || errno != EPERM)
+		return 36;
 #undef GUARD_REFUSED
 	/* what it may still do: read a limit, signal itself and its own */
 	if (prlimit(guarded, RLIMIT_CPU, NULL, &old) == -1)
@@ -1563,6 +1571,50 @@ Test(enter, gitpull_as_root)
 	cr_assert_eq(sandbox_plan(ROLE_GITPULL, &conf, &e.plan, err,
 	    sizeof(err)), 0, "%s", err);
 	kid_run(&k, kid_enter_gitpull, &e);
+	assert_exit0(&k);
+}
+
+/*
+ * Started without root, a worker changes no uid, so the kernel leaves it
+ * dumpable, and the plugins' user (its own) could write its memory
+ * through /proc/<pid>/mem: sandbox_enter() makes it not dumpable itself.
+ * The kid becomes nobody first (as root that is the only way to be a
+ * non-root process here) and makes itself dumpable again.
+ */
+static int
+kid_enter_unprivileged(int rep, int go, void *arg)
+{
+	struct agent_conf	 conf;
+	struct sandbox_plan	 plan;
+	char			 err[256];
+
+	if (setresgid(NOBODY_UID, NOBODY_UID, NOBODY_UID) == -1 ||
+	    setresuid(NOBODY_UID, NOBODY_UID, NOBODY_UID) == -1)
+		return 2;
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+		return 3;
+	conf_zero(&conf);
+	if (sandbox_plan(ROLE_SCHEDULER, &conf, &plan, err,
+	    sizeof(err)) == -1) {
+		say(rep, "plan: %s", err);
+		return 4;
+	}
+	if (!plan.unprivileged)
+		return 5;
+	if (sandbox_enter(&plan, err, sizeof(err)) == -1) {
+		say(rep, "enter: %s", err);
+		return 6;
+	}
+	return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : 10;
+}
+
+Test(enter, not_dumpable_without_a_uid_change)
+{
+	struct kid	 k;
+
+	NEED_ROOT();
+	kid_run(&k, kid_enter_unprivileged, NULL);
 	assert_exit0(&k);
 }
 

@@ -240,7 +240,13 @@ gitpull_exec_start(struct ev_loop *loop, const char *path, char *const argv[],
 	cs.fd[0] = devnull;
 	cs.fd[1] = op[1];
 	cs.fd[2] = ep[1];
-	cs.flags = CHILD_SETPGID;
+	/*
+	 * A session of its own, not only a group: what git runs (a filter
+	 * a checkout's config names, when plugins can write checkouts)
+	 * cannot join the agent's group with setpgid, which takes only a
+	 * group of its session.
+	 */
+	cs.flags = CHILD_SETSID;
 	cs.umask = 022;
 	if ((pid = child_spawn(&cs, &fail)) == -1) {
 		saved = errno;
