@@ -1123,7 +1123,8 @@ class Api(PluginTest):
         self.assertEqual((lst[key]["repo"], lst[key]["commit"]),
                          ("g2/mover", new), lst[key])
         self.agent.wait_log(r"mover: the checkout is of \S*g/mover\S*, "
-                            r"not \S*g2/mover\S*: fetching that")
+                            r"not \S*g2/mover\S*: removed, to be cloned "
+                            r"anew")
         st, _, body = self.api("/plugins/run", {
             "ns": NS, "repo": self.repos.registry_git("g2/mover")})
         self.assertEqual((st, body["status"], body["commit"]),

@@ -236,17 +236,18 @@ Test(gitpull_ops, clone_then_ensure_is_a_noop)
 /*
  * The checkout in the plugin's directory is of another repository than
  * the one asked for (the plugin moved while no scheduler knew, say across
- * a restart): a plain ensure must not report it as it is, but fetch the
- * repository asked for, reset to it and make it the checkout's origin.
+ * a restart): a plain ensure must not report it as it is, but remove it
+ * and clone the repository asked for; when that clone fails, nothing of
+ * the old one is left to run.
  */
-Test(gitpull_ops, a_checkout_of_another_repository_is_fetched_anew)
+Test(gitpull_ops, a_checkout_of_another_repository_is_cloned_anew)
 {
 	struct fx		 f;
 	struct git_resp		 r;
 	struct src_repo		 o;
 	char			 one[64], moved[64], url[PATH_MAX + 64];
-	char			 cmd[2 * PATH_MAX], want[PATH_MAX + 64];
-	unsigned		 runs, fetches;
+	char			 cmd[2 * PATH_MAX];
+	unsigned		 runs, clones;
 
 	fx_init(&f, "%s/src/%%s.git");
 	r = run(&f, 0);
@@ -260,27 +261,33 @@ Test(gitpull_ops, a_checkout_of_another_repository_is_fetched_anew)
 	commit_push(&o, "moved", "release");
 	head_of(f.work, moved, sizeof(moved));
 
-	fetches = f.st.fetches;
+	clones = f.st.clones;
 	r = run_full(&f, NULL, "grp2/proj", "proj", 0, NULL);
 	cr_assert(r.ok, "%s", r.error);
 	cr_assert_str_eq(r.commit, moved);
-	cr_assert_eq(f.st.fetches, fetches + 1);
+	cr_assert_eq(f.st.clones, clones + 1);
+	cr_assert_eq(f.st.fetches, 0);
 	snprintf(cmd, sizeof(cmd), "tail -n 1 '%s/plugin'", f.co);
 	sh_out(url, sizeof(url), cmd);
 	cr_assert_str_eq(url, "echo moved");
 	snprintf(cmd, sizeof(cmd), "git -C '%s' config --get "
 	    "remote.origin.url", f.co);
 	sh_out(url, sizeof(url), cmd);
-	snprintf(want, sizeof(want), "%s", o.bare);
-	cr_assert_str_eq(url, want);
+	cr_assert_str_eq(url, o.bare);
 
-	/* of that repository now: the next ensure fetches nothing */
+	/* of that repository now: the next ensure clones nothing */
 	runs = f.st.runs;
 	r = run_full(&f, NULL, "grp2/proj", "proj", 0, NULL);
 	cr_assert(r.ok, "%s", r.error);
 	cr_assert_str_eq(r.commit, moved);
 	cr_assert_eq(f.st.runs - runs, 3);
-	cr_assert_eq(f.st.fetches, fetches + 1);
+	cr_assert_eq(f.st.clones, clones + 1);
+
+	/* moved to a repository that cannot be had: nothing left to run */
+	r = run_full(&f, NULL, "grp3/proj", "proj", 0, NULL);
+	cr_assert_not(r.ok);
+	cr_assert_not(path_exists("%s", f.co));
+	cr_assert_eq(clones_left(&f), 0);
 
 	/* and back */
 	r = run(&f, 0);

@@ -31,13 +31,12 @@ enum step {
 	ST_CHECKOUT,	/* switch to the local branch as it is */
 	ST_CHECKOUT_NEW,/* branch = the fetched commit, tree reset */
 	ST_CLEAN,	/* untracked and ignored files go */
-	ST_SET_ORIGIN,	/* a moved checkout: of the new repository now */
 	ST_REVPARSE	/* the commit to report */
 };
 
 static const char *const step_names[] = {
 	[ST_CLONE] = "clone",
-	[ST_ORIGIN] = "config --get remote.origin.url",
+	[ST_ORIGIN] = "config remote.origin.url",
 	[ST_SYMREF] = "symbolic-ref",
 	[ST_HAS_LOCAL] = "rev-parse",
 	[ST_HAS_REMOTE] = "rev-parse",
@@ -45,7 +44,6 @@ static const char *const step_names[] = {
 	[ST_CHECKOUT] = "checkout",
 	[ST_CHECKOUT_NEW] = "checkout",
 	[ST_CLEAN] = "clean",
-	[ST_SET_ORIGIN] = "config remote.origin.url",
 	[ST_REVPARSE] = "rev-parse HEAD",
 };
 
@@ -58,7 +56,6 @@ struct gitop {
 	char			 repo[512];
 	char			 project[256];
 	int			 update;
-	int			 moved;		/* origin was another URL */
 	gitop_cb		 cb;
 	void			*arg;
 	char			 nsdir[PATH_MAX];
@@ -83,6 +80,7 @@ struct gitop {
 };
 
 static void	 step_done(const struct gexec_result *, void *);
+static int	 clone_prepare(struct gitop *, struct git_resp *);
 
 static void
 resp_fail(struct git_resp *resp, const char *fmt, ...)
@@ -164,14 +162,12 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		cwd = op->nsdir;
 		break;
 	case ST_ORIGIN:
+		/* the checkout's own file, as the clone wrote it */
 		args[n++] = "config";
+		args[n++] = "--local";
+		args[n++] = "--no-includes";
 		args[n++] = "--get";
 		args[n++] = "remote.origin.url";
-		break;
-	case ST_SET_ORIGIN:
-		args[n++] = "config";
-		args[n++] = "remote.origin.url";
-		args[n++] = op->url;
 		break;
 	case ST_SYMREF:
 		args[n++] = "symbolic-ref";
@@ -403,15 +399,17 @@ origin_is(const char *out, const char *url)
 /*
  * The checkout is of another repository than the one asked for: the
  * plugin moved (in the registry, or the operator's URL template) while
- * no scheduler knew, say across a restart.  What is there must not run:
- * fetched from the URL asked for and reset to it, as an update would,
- * and the checkout's origin set to it once that succeeded.
+ * no scheduler knew, say across a restart.  It is not ours to keep or to
+ * fetch into: it goes, and the repository asked for is cloned in its
+ * place (verified first, with gitsigners), so that if that fails nothing
+ * of the old one is left to run.
  */
 static void
 origin_moved(struct gitop *op, const char *out)
 {
-	char	 raw[CONF_STR_MAX + 512], was[sizeof(raw)];
-	size_t	 i;
+	struct git_resp	 now;
+	char		 raw[CONF_STR_MAX + 512], was[sizeof(raw)];
+	size_t		 i;
 
 	if (out != NULL) {
 		/* the checkout's config, written by whoever could: printable */
@@ -422,11 +420,18 @@ origin_moved(struct gitop *op, const char *out)
 		gitpull_url_redact(raw, was, sizeof(was));
 	} else
 		strlcpy(was, "no repository", sizeof(was));
-	log_info("%s/%s: the checkout is of %s, not %s: fetching that", op->ns,
-	    op->project, was, op->shown);
-	op->moved = 1;
-	op->update = 1;
-	step_run(op, ST_FETCH);
+	log_info("%s/%s: the checkout is of %s, not %s: removed, to be cloned "
+	    "anew", op->ns, op->project, was, op->shown);
+	if (gitpull_rmtree(op->dir) == -1) {
+		op_fail(op, "remove %s (a checkout of another repository): %s",
+		    op->dir, strerror(errno));
+		return;
+	}
+	if (clone_prepare(op, &now) == -1) {
+		op_fail(op, "%s", now.error);
+		return;
+	}
+	step_run(op, ST_CLONE);
 }
 
 static void
@@ -516,11 +521,6 @@ step_done(const struct gexec_result *r, void *arg)
 	case ST_CLEAN:
 		if (!ok)
 			break;
-		step_run(op, op->moved ? ST_SET_ORIGIN : ST_REVPARSE);
-		return;
-	case ST_SET_ORIGIN:
-		if (!ok)
-			break;
 		step_run(op, ST_REVPARSE);
 		return;
 	case ST_REVPARSE:
@@ -539,6 +539,27 @@ step_done(const struct gexec_result *r, void *arg)
 		return;
 	}
 	step_failed(op, r);
+}
+
+/* The directory to clone into, op->tmp; -1 with `now` saying why. */
+static int
+clone_prepare(struct gitop *op, struct git_resp *now)
+{
+	/* what an earlier attempt left behind, then a fresh one */
+	(void)gitpull_rm_clones(op->nsdir, op->project);
+	snprintf(op->tmp, sizeof(op->tmp), "%s/%s%s-XXXXXX", op->nsdir,
+	    GITPULL_CLONE_PREFIX, op->project);
+	if (mkdtemp(op->tmp) == NULL) {
+		resp_fail(now, "mkdtemp %s: %s", op->tmp, strerror(errno));
+		op->tmp[0] = '\0';
+		return -1;
+	}
+	/* mkdtemp makes it 0700: the plugins' user must get in */
+	if (chmod(op->tmp, 0755) == -1) {
+		resp_fail(now, "chmod %s: %s", op->tmp, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* pluginsdir/<ns>, made when missing; never through a symlink. */
@@ -701,24 +722,8 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 		resp_fail(now, "safe.directory for %s: %s", op->shown, err);
 		goto fail;
 	}
-	if (missing) {
-		/* what an earlier attempt left behind, then a fresh one */
-		(void)gitpull_rm_clones(op->nsdir, op->project);
-		snprintf(op->tmp, sizeof(op->tmp), "%s/%s%s-XXXXXX",
-		    op->nsdir, GITPULL_CLONE_PREFIX, op->project);
-		if (mkdtemp(op->tmp) == NULL) {
-			resp_fail(now, "mkdtemp %s: %s", op->tmp,
-			    strerror(errno));
-			op->tmp[0] = '\0';
-			goto fail;
-		}
-		/* mkdtemp makes it 0700: the plugins' user must get in */
-		if (chmod(op->tmp, 0755) == -1) {
-			resp_fail(now, "chmod %s: %s", op->tmp,
-			    strerror(errno));
-			goto fail;
-		}
-	}
+	if (missing && clone_prepare(op, now) == -1)
+		goto fail;
 	if (step_start(op, missing ? ST_CLONE : ST_ORIGIN, err,
 	    sizeof(err)) == -1) {
 		resp_fail(now, "%s", err);

@@ -63,9 +63,10 @@ git_send(struct gitwait *gw)
 	strlcpy(r.repo, gw->p->item.repo, sizeof(r.repo));
 	strlcpy(r.project, gw->p->item.project, sizeof(r.project));
 	/*
-	 * A moved plugin's directory holds the old repository's checkout,
-	 * which an ensure would keep: only a fetch from the new URL (the
-	 * template's, never the checkout's origin) replaces it.
+	 * A moved plugin's directory holds the old repository's checkout.
+	 * gitpull replaces a checkout whose origin is another repository
+	 * at any check (gitpull_op.c); asking for an update as well keeps
+	 * the answer current (git_current()) and the plugin waiting for it.
 	 */
 	gw->update = gw->why == GIT_FOR_UPDATE || gw->p->moved;
 	r.update = gw->update;
