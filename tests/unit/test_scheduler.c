@@ -298,6 +298,43 @@ swept_cb(const char *key, void *arg)
 	snprintf(sw->keys[sw->n++], sizeof(sw->keys[0]), "%s", key);
 }
 
+/*
+ * The markers' directory is pluginsuser's: a plugin can put a FIFO where
+ * a marker goes, whose open for writing would block the scheduler until
+ * a reader came, or a symbolic link.  Either is replaced by a file.
+ */
+Test(sched_markers, a_fifo_or_a_link_in_a_marker_s_place_is_replaced,
+    .timeout = 10)
+{
+	char		 dir[64], path[256], err[256], target[256];
+	struct stat	 st;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_sched_markers.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(scheduler_marker_dir_init(dir, err, sizeof(err)), 0, "%s",
+	    err);
+	snprintf(path, sizeof(path), "%s/plugin.disabled/a|fifo", dir);
+	cr_assert_eq(mkfifo(path, 0666), 0);
+	cr_assert_eq(scheduler_marker_create(dir, "a|fifo", err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(unlink(path), 0);
+
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	snprintf(path, sizeof(path), "%s/plugin.disabled/a|link", dir);
+	cr_assert_eq(symlink(target, path), 0);
+	cr_assert_eq(scheduler_marker_create(dir, "a|link", err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_neq(access(target, F_OK), 0);
+	cr_assert_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/plugin.disabled", dir);
+	cr_assert_eq(rmdir(path), 0);
+	cr_assert_eq(rmdir(dir), 0);
+}
+
 Test(sched_markers, create_remove_and_the_24_hour_sweep)
 {
 	char		 dir[64], path[256], err[256];

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+
 #define MARKER_DIR	"plugin.disabled"
 
 /* How far tests moved the markers' clock (scheduler_clock_advance()). */
@@ -95,6 +97,37 @@ scheduler_marker_dir_init(const char *pluginsdir, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The marker, open for writing.  The directory is pluginsuser's, so a
+ * plugin may have put anything there: a FIFO, whose open for writing
+ * would wait for a reader (the scheduler with it) were it not for
+ * O_NONBLOCK, or a link (O_NOFOLLOW).  Anything but a file is removed by
+ * its name and a file made in its place.
+ */
+static int
+marker_open(const char *path)
+{
+	struct stat	 st;
+	int		 fd, e;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0644);
+	if (fd != -1) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			return fd;
+		close(fd);
+	} else if (errno != ENXIO && errno != ELOOP)
+		return -1;
+	log_warnx("%s: not a file: replaced", path);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		e = errno;
+		errno = e == EISDIR ? EEXIST : e;
+		return -1;
+	}
+	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK, 0644);
+}
+
 int
 scheduler_marker_create(const char *pluginsdir, const char *key, char *err,
     size_t errlen)
@@ -110,8 +143,7 @@ scheduler_marker_create(const char *pluginsdir, const char *key, char *err,
 	}
 	/* the directory may have been removed since the start */
 	(void)scheduler_marker_dir_init(pluginsdir, err, errlen);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1) {
+	if ((fd = marker_open(path)) == -1) {
 		snprintf(err, errlen, "create %s: %s", path, strerror(errno));
 		return -1;
 	}
