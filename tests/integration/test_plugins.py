@@ -1062,9 +1062,9 @@ class Api(PluginTest):
             os.rename(bare + ".away", bare)
         self.assert_no_strays()
 
-    def test_a_plugin_moved_to_another_repository_runs_the_new_one(self):
-        # same ns and project, so the same checkout directory: what is
-        # there is the old repository's, and the move must fetch the new
+    def start_mover(self):
+        """g/mover (version 1) checked out, g2/mover (version 2) there to
+        move to: (commit of the old, of the new, the plugin's key)."""
         old = self.repos.create("g/mover", version_plugin(1))
         new = self.repos.create("g2/mover", version_plugin(2))
         self.assertNotEqual(old, new)
@@ -1074,6 +1074,12 @@ class Api(PluginTest):
         key = f"{NS}|mover"
         lst = self.start_with(key)
         self.assertEqual(lst[key]["commit"], old)
+        return old, new, key
+
+    def test_a_plugin_moved_to_another_repository_runs_the_new_one(self):
+        # same ns and project, so the same checkout directory: what is
+        # there is the old repository's, and the move must replace it
+        old, new, key = self.start_mover()
         st, _, body = self.api("/plugins/run", {
             "ns": NS, "repo": self.repos.registry_git("g/mover")})
         self.assertEqual((st, body["status"], body["commit"]),
@@ -1100,14 +1106,7 @@ class Api(PluginTest):
 
     def test_a_plugin_moved_while_the_agent_was_down_runs_the_new_one(self):
         # no scheduler saw the move: the checkout itself says whose it is
-        old = self.repos.create("g/mover", version_plugin(1))
-        new = self.repos.create("g2/mover", version_plugin(2))
-        self.items[NS].append({
-            "measurement_type": "PLUGIN", "name": "PLUGIN.mover",
-            "git": self.repos.registry_git("g/mover"), "interval": "0"})
-        key = f"{NS}|mover"
-        lst = self.start_with(key)
-        self.assertEqual(lst[key]["commit"], old)
+        _, new, key = self.start_mover()
         r = self.agent.stop()
         self.assertEqual(r.returncode, 0, r.stderr)
 
