@@ -648,3 +648,36 @@ class HostileRegistry(FetcherTest):
         self.wait_stat("refresh_failed", lambda v: v == n + 1)
         self.assertEqual(self.fetcher_pid(), pid)
         self.assertLess(vm_rss_kb(pid), 200 * 1024)
+
+
+class OversizedNamespace(FetcherTest):
+    """One namespace's items, each within the registry's limits, can
+    together be more than the scheduler and the collector take in one
+    message; the other namespaces' items must still reach them."""
+
+    def test_a_huge_namespace_leaves_the_others_running(self):
+        path = os.path.join(self.agent.dir, "registry.json")
+        # 2000 PROC checks of 1 KiB bin_path: 2 MB, more than one frame
+        big = [item("PROC", f"PROC.p{i}", bin_path="/" + "x" * 1000)
+               for i in range(2000)]
+        doc = {"ns": {"big.loda": "", "small.loda": ""},
+               "resources": {"big.loda": big,
+                             "small.loda": [plugin("demo", "g/demo",
+                                                   interval="0")]}}
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        os.chmod(path, 0o644)
+        self.use_registry(f"file://{path}")
+        self.start_ok()
+        self.agent.wait_serving()
+        self.agent.wait_log(r'namespace "big\.loda": its items take \d+ '
+                            r'bytes')
+
+        def listed():
+            code, body = self.agent.http("/plugins/list")
+            return code == 200 and any(p["ns"] == "small.loda"
+                                       for p in json.loads(body))
+        wait_until(listed, timeout=15, what="small.loda's plugin listed")
+        s = self.fetcher_stats()
+        self.assertEqual((s["namespaces"], s["plugins"], s["procs"]),
+                         (2, 1, 0))

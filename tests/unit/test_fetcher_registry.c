@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "workers/fetcher/fetcher_items.h"
 #include "workers/fetcher/fetcher_registry.h"
 
@@ -840,4 +841,75 @@ Test(fetcher_registry, file_document_errors)
 		    "case %zu: \"%s\" does not say \"%s\"", i, err, t[i].err);
 		fetcher_regset_free(&rs);
 	}
+}
+
+static size_t
+encoded_len(const struct items *it)
+{
+	struct pbuf	 pb;
+	size_t		 n;
+
+	codec_put_init(&pb);
+	items_encode(&pb, it);
+	cr_assert(!codec_put_failed(&pb));
+	n = pb.len;
+	codec_put_free(&pb);
+	return n;
+}
+
+/* One namespace's items too many for one MSG_ITEMS: the others stay. */
+Test(fetcher_registry, items_fit_drops_the_largest_namespace)
+{
+	struct regset	 rs;
+	struct reg_ns	*a, *b;
+	struct items	 it;
+	char		 kv[1100], name[64];
+	size_t		 i, rejected, full, max;
+
+	fetcher_regset_init(&rs);
+	a = fetcher_regset_add_ns(&rs, "big.loda", "u1");
+	a->items = calloc(200, sizeof(*a->items));
+	memset(kv, 'x', sizeof(kv));
+	memcpy(kv, "bin_path=/", 10);
+	kv[sizeof(kv) - 1] = '\0';
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "name=PROC.p%zu", i);
+		a->items[i] = mkitem("measurement_type=PROC", name, kv, NULL);
+	}
+	a->nitems = 200;
+	b = fetcher_regset_add_ns(&rs, "small.loda", "u2");
+	b->items = calloc(2, sizeof(*b->items));
+	b->items[0] = mkitem("git=git@h:g/p.git", "interval=60",
+	    "measurement_type=PLUGIN", "name=PLUGIN.p", NULL);
+	b->items[1] = mkitem("measurement_type=PORT", "name=PORT.x",
+	    "port=22", NULL);
+	b->nitems = 2;
+	fetcher_regset_sort(&rs);
+
+	items_init(&it);
+	cr_assert_eq(fetcher_regset_to_items(&rs, &it, &rejected), 0);
+	cr_assert_eq(rejected, 0);
+	cr_assert_eq(it.nprocs, 200);
+	full = encoded_len(&it);
+
+	/* room enough: nothing changes */
+	cr_assert_eq(fetcher_items_fit(&it, full, &rejected), 0);
+	cr_assert_eq(rejected, 0);
+	cr_assert_eq(it.nprocs, 200);
+
+	/* 100 KiB: big.loda's 200 KiB go, small.loda's items stay */
+	max = 100 * 1024;
+	cr_assert_gt(full, max);
+	cr_assert_eq(fetcher_items_fit(&it, max, &rejected), 1);
+	cr_assert_eq(rejected, 200);
+	cr_assert_leq(encoded_len(&it), max);
+	cr_assert_eq(it.nprocs, 0);
+	cr_assert_eq(it.nplugins, 1);
+	cr_assert_str_eq(it.plugins[0].ns, "small.loda");
+	cr_assert_eq(it.nports, 1);
+	cr_assert_str_eq(it.ports[0].ns, "small.loda");
+	/* both stay namespaces of the host */
+	cr_assert_eq(it.namespaces.n, 2);
+	items_free(&it);
+	fetcher_regset_free(&rs);
 }

@@ -158,6 +158,19 @@ write_cache(struct fetcher *f)
 	f->cache_doc = doc;
 }
 
+/* The largest MSG_ITEMS both of its receivers take. */
+static size_t
+items_msg_max(void)
+{
+	const struct edge_def	*s, *c;
+
+	s = proto_peer_edge_find(ROLE_FETCHER, ROLE_SCHEDULER);
+	c = proto_peer_edge_find(ROLE_FETCHER, ROLE_COLLECTOR);
+	if (s == NULL || c == NULL)
+		return 0;
+	return s->maxpayload < c->maxpayload ? s->maxpayload : c->maxpayload;
+}
+
 static int
 apply_set(struct fetcher *f, struct regset *next, int from_cache)
 {
@@ -166,7 +179,8 @@ apply_set(struct fetcher *f, struct regset *next, int from_cache)
 
 	fetcher_regset_sort(next);
 	items_init(&it);
-	if (fetcher_regset_to_items(next, &it, &rejected) == -1) {
+	if (fetcher_regset_to_items(next, &it, &rejected) == -1 ||
+	    fetcher_items_fit(&it, items_msg_max(), &rejected) == -1) {
 		items_free(&it);
 		return -1;
 	}

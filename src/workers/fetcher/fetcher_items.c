@@ -7,6 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sys/types.h>
+
+#include "codec.h"
 #include "fetcher_items.h"
 #include "log.h"
 #include "util.h"
@@ -363,4 +366,145 @@ fetcher_regset_to_items(const struct regset *rs, struct items *out,
 		}
 	}
 	return 0;
+}
+
+/* Bytes one entry adds to items_encode(): a set of it alone, less none. */
+static size_t
+entry_bytes(struct pbuf *pb, const struct items *view, size_t empty)
+{
+	codec_put_reset(pb);
+	items_encode(pb, view);
+	return pb->len - empty;
+}
+
+/* Removes the PLUGIN, PORT and PROC items of `ns`; how many there were. */
+static size_t
+drop_ns_items(struct items *it, const char *ns)
+{
+	size_t	 i, j, n = 0;
+
+	for (i = j = 0; i < it->nplugins; i++)
+		if (strcmp(it->plugins[i].ns, ns) == 0) {
+			items_plugin_free(&it->plugins[i]);
+			n++;
+		} else
+			it->plugins[j++] = it->plugins[i];
+	it->nplugins = j;
+	for (i = j = 0; i < it->nports; i++)
+		if (strcmp(it->ports[i].ns, ns) == 0) {
+			free(it->ports[i].ns);
+			free(it->ports[i].name);
+			n++;
+		} else
+			it->ports[j++] = it->ports[i];
+	it->nports = j;
+	for (i = j = 0; i < it->nprocs; i++)
+		if (strcmp(it->procs[i].ns, ns) == 0) {
+			free(it->procs[i].ns);
+			free(it->procs[i].name);
+			free(it->procs[i].bin_path);
+			n++;
+		} else
+			it->procs[j++] = it->procs[i];
+	it->nprocs = j;
+	return n;
+}
+
+static ssize_t
+ns_index(const struct strlist *l, const char *ns)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], ns) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * The items travel in one message of bounded size; each namespace's may
+ * be within the registry's limits and all of them not.  Refusing the
+ * whole set would leave every namespace without its plugins (and the
+ * cache would bring the same set back at every start): the namespace
+ * that takes the most room gives it up instead.
+ */
+int
+fetcher_items_fit(struct items *it, size_t max, size_t *rejected)
+{
+	struct items	 view;
+	struct pbuf	 pb;
+	size_t		*bytes = NULL, i, empty, best, n;
+	ssize_t		 k;
+	int		 dropped = 0, rv = -1;
+
+	codec_put_init(&pb);
+	items_encode(&pb, it);
+	if (codec_put_failed(&pb))
+		goto out;
+	if (pb.len <= max) {
+		rv = 0;
+		goto out;
+	}
+	if ((bytes = calloc(it->namespaces.n + 1, sizeof(*bytes))) == NULL)
+		goto out;
+	memset(&view, 0, sizeof(view));
+	codec_put_reset(&pb);
+	items_encode(&pb, &view);
+	empty = pb.len;
+	for (i = 0; i < it->nplugins; i++) {
+		view.plugins = &it->plugins[i];
+		view.nplugins = 1;
+		if ((k = ns_index(&it->namespaces, it->plugins[i].ns)) != -1)
+			bytes[k] += entry_bytes(&pb, &view, empty);
+	}
+	view.nplugins = 0;
+	for (i = 0; i < it->nports; i++) {
+		view.ports = &it->ports[i];
+		view.nports = 1;
+		if ((k = ns_index(&it->namespaces, it->ports[i].ns)) != -1)
+			bytes[k] += entry_bytes(&pb, &view, empty);
+	}
+	view.nports = 0;
+	for (i = 0; i < it->nprocs; i++) {
+		view.procs = &it->procs[i];
+		view.nprocs = 1;
+		if ((k = ns_index(&it->namespaces, it->procs[i].ns)) != -1)
+			bytes[k] += entry_bytes(&pb, &view, empty);
+	}
+	if (codec_put_failed(&pb))
+		goto out;
+	for (;;) {
+		codec_put_reset(&pb);
+		items_encode(&pb, it);
+		if (codec_put_failed(&pb))
+			goto out;
+		if (pb.len <= max)
+			break;
+		for (i = 1, best = 0; i < it->namespaces.n; i++)
+			if (bytes[i] > bytes[best])
+				best = i;
+		if (it->namespaces.n == 0 || bytes[best] == 0) {
+			/* the namespaces alone are too many: cannot be */
+			log_warnx("%s: %zu bytes of items, more than %zu, and "
+			    "no namespace's left to drop", __func__, pb.len,
+			    max);
+			break;
+		}
+		n = drop_ns_items(it, it->namespaces.v[best]);
+		log_warnx("%s: namespace \"%s\": its items take %zu bytes, and "
+		    "all the items %zu, more than the %zu the scheduler and "
+		    "the collector take: its %zu PLUGIN, PORT and PROC items "
+		    "are dropped, the other namespaces' kept", __func__,
+		    it->namespaces.v[best], bytes[best], pb.len, max, n);
+		bytes[best] = 0;
+		*rejected += n;
+		dropped++;
+	}
+	rv = dropped;
+out:
+	if (rv == -1)
+		log_warnx("%s: out of memory", __func__);
+	free(bytes);
+	codec_put_free(&pb);
+	return rv;
 }

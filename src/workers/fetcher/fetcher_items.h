@@ -43,6 +43,16 @@ enum reg_verdict fetcher_item_apply(const char *ns, const struct reg_item *,
 int	 fetcher_regset_to_items(const struct regset *, struct items *out,
 	    size_t *rejected);
 
+/*
+ * Make the encoded `it` (items_encode) fit in `max` bytes, the largest
+ * message the scheduler and the collector take: while it does not, the
+ * namespace whose PLUGIN, PORT and PROC items encode largest loses them
+ * all (it stays a namespace of the host), logged.  The count of items
+ * dropped is added to *rejected.  Returns how many namespaces lost their
+ * items, or -1 on allocation failure.
+ */
+int	 fetcher_items_fit(struct items *it, size_t max, size_t *rejected);
+
 /* The name of an item for logs: its "name" value or "#<index>". */
 const char *fetcher_item_name(const struct reg_item *, size_t index, char *buf,
 	    size_t len);
