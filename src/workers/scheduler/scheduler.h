@@ -104,6 +104,15 @@ struct plugin {
 };
 TAILQ_HEAD(pluginlist, plugin);
 
+/*
+ * Questions about the items (ITEMS) sent to gitpull and not yet answered,
+ * at most: the rest wait here.  gitpull queues 1024 requests in all
+ * (GQ_MAX_WAITERS) and refuses more, so a namespace of thousands of
+ * plugins asked about at once left no room for another's, nor for
+ * /plugins/run and /plugins/update.
+ */
+#define SCHED_GIT_ITEMS_INFLIGHT	64
+
 /* Why we asked gitpull. */
 enum git_why {
 	GIT_FOR_ITEMS = 0,	/* a new plugin, or one that failed: then
@@ -173,6 +182,7 @@ struct sched {
 	struct runner		*runner;
 	struct pluginlist	 plugins;
 	struct gitwaitlist	 gitwaits;
+	size_t			 git_inflight;	/* asked, not yet answered */
 	uint32_t		 next_reqid;
 	int			 stopping;
 	char			 host[256];	/* the host tag */

@@ -50,6 +50,7 @@ git_current(const struct gitwait *gw)
 	    (gw->update || !gw->p->moved);
 }
 
+/* 0 sent; 1 an ITEMS question held back for room; -1 not sent. */
 static int
 git_send(struct gitwait *gw)
 {
@@ -58,6 +59,9 @@ git_send(struct gitwait *gw)
 	struct pbuf	 pb;
 	int		 rv;
 
+	if (gw->why == GIT_FOR_ITEMS &&
+	    s->git_inflight >= SCHED_GIT_ITEMS_INFLIGHT)
+		return 1;	/* sent by git_pump() when answers come */
 	memset(&r, 0, sizeof(r));
 	strlcpy(r.ns, gw->p->item.ns, sizeof(r.ns));
 	strlcpy(r.repo, gw->p->item.repo, sizeof(r.repo));
@@ -79,15 +83,33 @@ git_send(struct gitwait *gw)
 	if (rv == -1)
 		return -1;
 	gw->sent = 1;
+	s->git_inflight++;
 	ev_timer_set(&gw->expire, GIT_WAIT_MAX, 0.);
 	ev_timer_start(s->w->loop, &gw->expire);
 	return 0;
+}
+
+/* The ITEMS questions that wait for room, in the order they came. */
+static void
+git_pump(struct sched *s)
+{
+	struct gitwait	*gw;
+
+	TAILQ_FOREACH(gw, &s->gitwaits, entry) {
+		if (s->git_inflight >= SCHED_GIT_ITEMS_INFLIGHT)
+			break;
+		if (!gw->sent && git_send(gw) == -1) {
+			log_warn("%s: to gitpull", __func__);
+			break;
+		}
+	}
 }
 
 static void
 gitwait_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct gitwait	*gw = t->data;
+	struct sched	*s = gw->s;
 	struct plugin	*p = gw->p;
 	char		 msg[128];
 
@@ -96,9 +118,13 @@ gitwait_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_warnx("%s: plugin %s: %s", __func__, p->key, msg);
 	if (gw->why != GIT_FOR_ITEMS)
 		scheduler_respond_error(gw->s, gw->front_reqid, 504, msg);
+	/* an answer lost would otherwise hold its room for ever */
+	if (s->git_inflight > 0)
+		s->git_inflight--;
 	scheduler_gitwait_free(gw);
 	checkout_settle(p, msg);
 	scheduler_plugin_release(p);
+	git_pump(s);
 }
 
 struct gitwait *
@@ -107,6 +133,7 @@ scheduler_git(struct sched *s, struct plugin *p, enum git_why why,
 {
 	struct gitwait		*gw;
 	enum checkout_state	 prev = p->checkout;
+	int			 rv;
 
 	/* not one sent before a move: it answers for the old checkout */
 	if (why == GIT_FOR_ITEMS)
@@ -131,12 +158,12 @@ scheduler_git(struct sched *s, struct plugin *p, enum git_why why,
 	TAILQ_INSERT_TAIL(&s->gitwaits, gw, entry);
 	if (p->checkout != CHECKOUT_OK)
 		p->checkout = CHECKOUT_PENDING;
-	if (git_send(gw) == 0)
+	if ((rv = git_send(gw)) == 0)
 		return gw;
 	if (why == GIT_FOR_ITEMS) {
-		/* asked again when gitpull comes (back) */
-		strlcpy(p->git_error, "waiting for gitpull",
-		    sizeof(p->git_error));
+		/* asked when others are answered, or gitpull comes (back) */
+		strlcpy(p->git_error, rv == 1 ? "waiting for its turn at "
+		    "gitpull" : "waiting for gitpull", sizeof(p->git_error));
 		return gw;
 	}
 	scheduler_gitwait_free(gw);
@@ -265,12 +292,19 @@ scheduler_git_resp(struct sched *s, struct frame_in *in)
 		log_warnx("%s: bad GIT_RESP: %s", __func__, err);
 		return -1;
 	}
+	/*
+	 * Every question gets one answer, also one whose plugin went away
+	 * or whose wait expired meanwhile: gitpull held it until now.
+	 */
+	if (s->git_inflight > 0)
+		s->git_inflight--;
 	TAILQ_FOREACH(gw, &s->gitwaits, entry)
 		if (gw->sent && gw->reqid == in->hdr.reqid)
 			break;
 	if (gw == NULL) {
 		log_debug("%s: answer %u: nobody waits for it", __func__,
 		    in->hdr.reqid);
+		git_pump(s);
 		return 0;
 	}
 	p = gw->p;
@@ -279,6 +313,7 @@ scheduler_git_resp(struct sched *s, struct frame_in *in)
 	/* still pending only when the answer was left aside */
 	checkout_settle(p, "it moved while gitpull was asked about it");
 	scheduler_plugin_release(p);
+	git_pump(s);
 	return 0;
 }
 
@@ -290,6 +325,8 @@ scheduler_git_down(struct sched *s)
 	struct plugin	*p;
 	const char	*why = "gitpull went away before answering; try again";
 
+	/* its queue went with it */
+	s->git_inflight = 0;
 	TAILQ_FOREACH_SAFE(gw, &s->gitwaits, entry, tmp) {
 		if (!gw->sent)
 			continue;
@@ -311,9 +348,5 @@ scheduler_git_down(struct sched *s)
 void
 scheduler_git_up(struct sched *s)
 {
-	struct gitwait	*gw;
-
-	TAILQ_FOREACH(gw, &s->gitwaits, entry)
-		if (!gw->sent && git_send(gw) == -1)
-			log_warn("%s: to gitpull", __func__);
+	git_pump(s);
 }
