@@ -146,3 +146,100 @@ Test(fetcher_cache, disk_round_trip)
 	buf_free(&b);
 	fetcher_regset_free(&rs);
 }
+
+static struct reg_item
+kvs(size_t n, const char *const *pairs)
+{
+	struct reg_item	 it;
+	size_t		 i;
+
+	it.n = n;
+	it.kv = calloc(n, sizeof(*it.kv));
+	cr_assert_not_null(it.kv);
+	for (i = 0; i < n; i++) {
+		it.kv[i].key = strdup(pairs[2 * i]);
+		it.kv[i].value = strdup(pairs[2 * i + 1]);
+	}
+	return it;
+}
+
+/*
+ * Two answers of 9 MiB each, each within what an answer may be: the
+ * cache of both must still load at the next start.
+ */
+Test(fetcher_cache, answers_larger_than_the_cache_is_read_at)
+{
+	char		 t[] = "/tmp/test_fetcher_cache_XXXXXX", err[512];
+	char		 cmd[700], *big;
+	const char	*nss[2] = { "a.loda", "b.loda" };
+	struct regset	 rs, back;
+	struct reg_ns	*n;
+	struct reg_item	*it;
+	struct buf	 b;
+	size_t		 i, j;
+
+	cr_assert_not_null(big = malloc(2001));
+	memset(big, 'x', 2000);
+	big[2000] = '\0';
+	fetcher_regset_init(&rs);
+	for (j = 0; j < 2; j++) {
+		n = fetcher_regset_add_ns(&rs, nss[j], "u");
+		cr_assert_not_null(n->items = calloc(4501, sizeof(*n->items)));
+		for (i = 0; i < 4500; i++) {
+			const char *const log[] = { "measurement_type", "LOG",
+			    "comment", big };
+			n->items[i] = kvs(2, log);
+		}
+		{
+			const char *const plugin[] = { "_id", "1",
+			    "measurement_type", "PLUGIN", "Name", "PLUGIN.p",
+			    "comment", big, "git", "git@h:g/p.git",
+			    "interval", "60" };
+			n->items[4500] = kvs(6, plugin);
+		}
+		n->nitems = 4501;
+		n->answered = 1;
+	}
+	free(big);
+
+	/* the whole would not be read back */
+	buf_init(&b);
+	fetcher_cache_encode(&b, &rs);
+	cr_assert_gt(b.len, REG_ANSWER_MAX);
+	buf_reset(&b);
+
+	cr_assert_eq(fetcher_cache_doc(&b, &rs), 1);
+	cr_assert_leq(b.len, REG_ANSWER_MAX);
+	cr_assert_not_null(mkdtemp(t));
+	cr_assert_eq(fetcher_cache_write(t, &b, err, sizeof(err)), 0, "%s",
+	    err);
+	fetcher_regset_init(&back);
+	cr_assert_eq(fetcher_cache_load(t, &back, err, sizeof(err)), 1, "%s",
+	    err);
+	cr_assert_eq(back.n, 2);
+	for (j = 0; j < 2; j++) {
+		cr_assert_str_eq(back.v[j].ns, nss[j]);
+		cr_assert_eq(back.v[j].nitems, 1);
+		it = &back.v[j].items[0];
+		/* what the items' conversion reads, in any case, and no more */
+		cr_assert_eq(it->n, 4);
+		cr_assert_str_eq(it->kv[0].key, "measurement_type");
+		cr_assert_str_eq(it->kv[1].key, "Name");
+		cr_assert_str_eq(it->kv[1].value, "PLUGIN.p");
+		cr_assert_str_eq(it->kv[2].key, "git");
+		cr_assert_str_eq(it->kv[3].key, "interval");
+	}
+	fetcher_regset_free(&back);
+
+	/* an answer of the usual size is cached whole */
+	fetcher_regset_free(&rs);
+	sample(&rs);
+	buf_reset(&b);
+	cr_assert_eq(fetcher_cache_doc(&b, &rs), 0);
+	cr_assert_not_null(strstr(b.p, "\"_id\""));
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t);
+	cr_assert_eq(system(cmd), 0);
+	buf_free(&b);
+	fetcher_regset_free(&rs);
+}

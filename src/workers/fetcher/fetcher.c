@@ -134,13 +134,25 @@ write_cache(struct fetcher *f)
 {
 	struct buf	 doc;
 	char		 err[512];
+	int		 lean = 0;
 
 	buf_init(&doc);
-	fetcher_cache_encode(&doc, &f->running);
-	if (buf_failed(&doc)) {
+	switch (fetcher_cache_doc(&doc, &f->running)) {
+	case -1:
 		log_warnx("%s: out of memory", __func__);
 		buf_free(&doc);
 		return;
+	case 2:
+		/* the agent runs on; the next start may be from older data */
+		log_warnx("%s: registry cache: %zu bytes even without the "
+		    "items and keys the agent does not read, more than the "
+		    "%d it is read back at: not written", __func__, doc.len,
+		    REG_ANSWER_MAX);
+		buf_free(&doc);
+		return;
+	case 1:
+		lean = 1;
+		break;
 	}
 	if (doc.len == f->cache_doc.len && (doc.len == 0 ||
 	    memcmp(doc.p, f->cache_doc.p, doc.len) == 0)) {
@@ -154,6 +166,10 @@ write_cache(struct fetcher *f)
 		buf_free(&doc);
 		return;
 	}
+	if (lean)
+		log_info("registry cache: the answers take more than %d "
+		    "bytes: only the items and keys the agent reads are kept",
+		    REG_ANSWER_MAX);
 	buf_free(&f->cache_doc);
 	f->cache_doc = doc;
 }

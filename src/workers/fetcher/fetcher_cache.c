@@ -4,13 +4,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fetcher_cache.h"
 #include "fetcher_file.h"
+#include "items.h"
 #include "jsonw.h"
 
-void
-fetcher_cache_encode(struct buf *b, const struct regset *rs)
+/* The keys the items' conversion reads (fetcher_items.c), any case. */
+static int
+key_used(const char *key)
+{
+	static const char *const used[] = {
+		"name", "git", "interval", "parameters", "port",
+		"connect_timeout", "bin_path", "param", "cycle", NULL
+	};
+	size_t	 i;
+
+	if (strcmp(key, "measurement_type") == 0)
+		return 1;
+	for (i = 0; used[i] != NULL; i++)
+		if (strcasecmp(key, used[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* An item of a type the agent collects (the exact key, as it reads it). */
+static int
+item_used(const struct reg_item *it)
+{
+	enum sys_type	 t;
+	size_t		 k;
+
+	for (k = 0; k < it->n; k++)
+		if (strcmp(it->kv[k].key, "measurement_type") == 0)
+			return strcmp(it->kv[k].value, "PLUGIN") == 0 ||
+			    items_sys_type_parse(it->kv[k].value, &t) == 0;
+	return 0;
+}
+
+static void
+encode(struct buf *b, const struct regset *rs, int lean)
 {
 	const struct reg_item	*it;
 	struct jsonw		 w;
@@ -33,8 +67,12 @@ fetcher_cache_encode(struct buf *b, const struct regset *rs)
 		jsonw_array_open(&w);
 		for (j = 0; j < rs->v[i].nitems; j++) {
 			it = &rs->v[i].items[j];
+			if (lean && !item_used(it))
+				continue;
 			jsonw_map_open(&w);
 			for (k = 0; k < it->n; k++) {
+				if (lean && !key_used(it->kv[k].key))
+					continue;
 				jsonw_key(&w, it->kv[k].key);
 				jsonw_string(&w, it->kv[k].value);
 			}
@@ -46,6 +84,33 @@ fetcher_cache_encode(struct buf *b, const struct regset *rs)
 	jsonw_map_close(&w);
 	/* a failure marks b failed, which fetcher_cache_write() checks */
 	(void)jsonw_finish(&w);
+}
+
+void
+fetcher_cache_encode(struct buf *b, const struct regset *rs)
+{
+	encode(b, rs, 0);
+}
+
+/*
+ * Each answer may take REG_ANSWER_MAX, and the cache holds them all but
+ * is read back within that same bound: a cache of the whole answers
+ * could be written that no start would load.  Without what the agent
+ * does not read it is far smaller, and gives the same items.
+ */
+int
+fetcher_cache_doc(struct buf *b, const struct regset *rs)
+{
+	encode(b, rs, 0);
+	if (buf_failed(b))
+		return -1;
+	if (b->len <= REG_ANSWER_MAX)
+		return 0;
+	buf_reset(b);
+	encode(b, rs, 1);
+	if (buf_failed(b))
+		return -1;
+	return b->len <= REG_ANSWER_MAX ? 1 : 2;
 }
 
 int

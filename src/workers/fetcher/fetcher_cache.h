@@ -32,6 +32,14 @@
 /* The document for `rs`, appended to `b` (check buf_failed()). */
 void	 fetcher_cache_encode(struct buf *b, const struct regset *rs);
 
+/*
+ * The document to write for `rs`, into `b` (empty, buf_init'ed): 0 the
+ * whole of it; 1 only the items of the types the agent collects, and
+ * only their keys it reads, since the whole was larger than the cache is
+ * read back at (REG_ANSWER_MAX); 2 even that is larger; -1 out of memory.
+ */
+int	 fetcher_cache_doc(struct buf *b, const struct regset *rs);
+
 /* dir/.registry.json; 0 or -1 with err. */
 int	 fetcher_cache_path(const char *dir, char *path, size_t len, char *err,
 	    size_t errlen);
