@@ -1284,37 +1284,6 @@ class Registries(PluginTest):
         self.assert_no_strays()
 
 
-class Crowd(PluginTest):
-    """A namespace of more plugins than gitpull queues requests for."""
-
-    def test_a_crowded_namespace_leaves_room_for_the_others(self):
-        # 1100 repositories that do not exist, in a namespace sorted
-        # first, and one that does in another namespace
-        crowd = self.items.setdefault("a.loda", [])
-        for i in range(1100):
-            crowd.append({"measurement_type": "PLUGIN",
-                          "name": f"PLUGIN.c{i}", "interval": "0",
-                          "git": self.repos.registry_git(
-                              f"{GROUP}/c{i}")})
-        self.add(NS, "metrics", METRICS)
-        self.write_registry()
-        self.configure()
-        self.start_ok()
-        self.agent.wait_serving()
-        self.wait_checkout(f"{NS}|metrics", timeout=120)
-
-        # and every one of the crowd was asked about, none refused
-        def crowd_answered():
-            lst = [p for p in self.listed().values()
-                   if p["ns"] == "a.loda"]
-            return len(lst) == 1100 and all(p["checkout"] == "failed"
-                                            for p in lst) and lst
-        lst = wait_until(crowd_answered, timeout=120,
-                         what="the crowd's checkouts failed")
-        self.assertEqual([p["git_error"] for p in lst
-                          if "too many" in p["git_error"]], [])
-
-
 class Stall(ThreadingHTTPServer):
     """Takes requests and answers none until released (a slow remote)."""
 

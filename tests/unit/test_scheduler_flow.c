@@ -27,6 +27,8 @@
 #define GIT	"git@git.test.com:plugins/mysql.git"
 #define COMMIT	"0123456789abcdef0123456789abcdef01234567"
 
+#define FAKE_QMAX	128	/* messages a fake peer keeps */
+
 struct got {
 	uint16_t	 type;
 	uint32_t	 reqid;
@@ -38,7 +40,7 @@ struct got {
 struct fake {
 	enum role		 role;
 	struct frame_conn	*fc;
-	struct got		 q[64];
+	struct got		 q[FAKE_QMAX];
 	size_t			 n;
 };
 
@@ -59,7 +61,7 @@ fake_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 
 	if (in->hdr.type == MSG_HELLO)
 		return;
-	cr_assert(f->n < 64);
+	cr_assert(f->n < FAKE_QMAX);
 	g = &f->q[f->n++];
 	g->type = in->hdr.type;
 	g->reqid = in->hdr.reqid;
@@ -1161,4 +1163,44 @@ Test(sched_flow, shutdown_drops_the_starts_due)
 	ran_plugin = slow;
 	wait_state(plugin_ran, 1, "the slow run's end");
 	cr_assert_eq(fast->runs, 0);
+}
+
+/*
+ * A namespace of more plugins than gitpull queues questions for (1024)
+ * left no room for another's: the scheduler asks about at most
+ * SCHED_GIT_ITEMS_INFLIGHT at a time, the next as each is answered.
+ */
+Test(sched_flow, item_questions_to_gitpull_wait_their_turn)
+{
+	enum { N = SCHED_GIT_ITEMS_INFLIGHT + 20 };
+	static char	 bufs[N][64];
+	const char	*gits[N];
+	int64_t		 ivs[N];
+	struct got	*g;
+	struct git_req	 req;
+	struct preader	 pr;
+	char		 err[128];
+	size_t		 i;
+
+	for (i = 0; i < N; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]),
+		    "git@git.test.com:plugins/p%zu.git", i);
+		gits[i] = bufs[i];
+		ivs[i] = 30;
+	}
+	send_items(gits, ivs, N);
+	wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT);
+	drain();
+	cr_assert_eq(h.peers[ROLE_GITPULL].n, SCHED_GIT_ITEMS_INFLIGHT);
+	for (i = 0; i < 3; i++) {
+		g = &h.peers[ROLE_GITPULL].q[i];
+		codec_get_init(&pr, g->data, g->len);
+		cr_assert_eq(plugin_msg_git_req_decode(&pr, &req, err,
+		    sizeof(err)), 0, "%s", err);
+		git_answer(i, 0, req.project, 0);
+		wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT + i + 1);
+		drain();
+		cr_assert_eq(h.peers[ROLE_GITPULL].n,
+		    SCHED_GIT_ITEMS_INFLIGHT + i + 1);
+	}
 }
