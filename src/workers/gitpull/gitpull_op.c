@@ -4,7 +4,6 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -408,16 +407,15 @@ static void
 origin_moved(struct gitop *op, const char *out)
 {
 	struct git_resp	 now;
-	char		 raw[CONF_STR_MAX + 512], was[sizeof(raw)];
-	size_t		 i;
+	char		 raw[CONF_STR_MAX + 512], shown[sizeof(raw)];
+	char		 was[sizeof(raw)];
 
 	if (out != NULL) {
 		/* the checkout's config, written by whoever could: printable */
-		for (i = 0; out[i] != '\0' && out[i] != '\n' &&
-		    i < sizeof(raw) - 1; i++)
-			raw[i] = isprint((unsigned char)out[i]) ? out[i] : '?';
-		raw[i] = '\0';
-		gitpull_url_redact(raw, was, sizeof(was));
+		snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(out, "\n"),
+		    out);
+		gitpull_verify_printable(raw, shown, sizeof(shown));
+		gitpull_url_redact(shown, was, sizeof(was));
 	} else
 		strlcpy(was, "no repository", sizeof(was));
 	log_info("%s/%s: the checkout is of %s, not %s: removed, to be cloned "
