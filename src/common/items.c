@@ -82,6 +82,21 @@ items_plugin_free(struct plugin_item *p)
 }
 
 void
+items_port_free(struct port_item *p)
+{
+	free(p->ns);
+	free(p->name);
+}
+
+void
+items_proc_free(struct proc_item *p)
+{
+	free(p->ns);
+	free(p->name);
+	free(p->bin_path);
+}
+
+void
 items_free(struct items *it)
 {
 	size_t	 i;
@@ -90,16 +105,11 @@ items_free(struct items *it)
 	for (i = 0; i < it->nplugins; i++)
 		items_plugin_free(&it->plugins[i]);
 	free(it->plugins);
-	for (i = 0; i < it->nports; i++) {
-		free(it->ports[i].ns);
-		free(it->ports[i].name);
-	}
+	for (i = 0; i < it->nports; i++)
+		items_port_free(&it->ports[i]);
 	free(it->ports);
-	for (i = 0; i < it->nprocs; i++) {
-		free(it->procs[i].ns);
-		free(it->procs[i].name);
-		free(it->procs[i].bin_path);
-	}
+	for (i = 0; i < it->nprocs; i++)
+		items_proc_free(&it->procs[i]);
 	free(it->procs);
 	items_init(it);
 }

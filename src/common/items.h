@@ -73,8 +73,10 @@ struct items {
 
 void	 items_init(struct items *);
 void	 items_free(struct items *);	/* and items_init() again */
-/* What one plugin item holds (not the item itself). */
+/* What one item holds (not the item itself). */
 void	 items_plugin_free(struct plugin_item *);
+void	 items_port_free(struct port_item *);
+void	 items_proc_free(struct proc_item *);
 
 /* Append a copy; -1 on allocation failure. */
 int	 items_add_plugin(struct items *, const struct plugin_item *);

@@ -392,17 +392,14 @@ drop_ns_items(struct items *it, const char *ns)
 	it->nplugins = j;
 	for (i = j = 0; i < it->nports; i++)
 		if (strcmp(it->ports[i].ns, ns) == 0) {
-			free(it->ports[i].ns);
-			free(it->ports[i].name);
+			items_port_free(&it->ports[i]);
 			n++;
 		} else
 			it->ports[j++] = it->ports[i];
 	it->nports = j;
 	for (i = j = 0; i < it->nprocs; i++)
 		if (strcmp(it->procs[i].ns, ns) == 0) {
-			free(it->procs[i].ns);
-			free(it->procs[i].name);
-			free(it->procs[i].bin_path);
+			items_proc_free(&it->procs[i]);
 			n++;
 		} else
 			it->procs[j++] = it->procs[i];
