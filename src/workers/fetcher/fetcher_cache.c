@@ -8,6 +8,7 @@
 
 #include "fetcher_cache.h"
 #include "fetcher_file.h"
+#include "fetcher_items.h"
 #include "items.h"
 #include "jsonw.h"
 
@@ -33,14 +34,11 @@ key_used(const char *key)
 static int
 item_used(const struct reg_item *it)
 {
+	const char	*type = fetcher_item_type(it);
 	enum sys_type	 t;
-	size_t		 k;
 
-	for (k = 0; k < it->n; k++)
-		if (strcmp(it->kv[k].key, "measurement_type") == 0)
-			return strcmp(it->kv[k].value, "PLUGIN") == 0 ||
-			    items_sys_type_parse(it->kv[k].value, &t) == 0;
-	return 0;
+	return type != NULL && (strcmp(type, "PLUGIN") == 0 ||
+	    items_sys_type_parse(type, &t) == 0);
 }
 
 static void

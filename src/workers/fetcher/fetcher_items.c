@@ -286,21 +286,30 @@ apply_check_interval(const char *ns, const struct reg_item *it,
 	out->intervals[t] = interval;
 }
 
+const char *
+fetcher_item_type(const struct reg_item *it)
+{
+	const char	*type = NULL;
+	size_t		 i;
+
+	/* the Go agent reads the type from the map itself: exact key */
+	for (i = 0; i < it->n; i++)
+		if (strcmp(it->kv[i].key, "measurement_type") == 0)
+			type = it->kv[i].value;
+	return type;
+}
+
 enum reg_verdict
 fetcher_item_apply(const char *ns, const struct reg_item *it, struct items *out,
     char *why, size_t whylen)
 {
 	enum reg_verdict v;
-	const char	*type = NULL, *iv;
+	const char	*type, *iv;
 	enum sys_type	 t;
 	long long	 interval = 0;
-	size_t		 i;
 
 	why[0] = '\0';
-	/* the Go agent reads the type from the map itself: exact key */
-	for (i = 0; i < it->n; i++)
-		if (strcmp(it->kv[i].key, "measurement_type") == 0)
-			type = it->kv[i].value;
+	type = fetcher_item_type(it);
 	if (type == NULL || type[0] == '\0') {
 		snprintf(why, whylen, "no measurement_type");
 		return REG_ITEM_IGNORED;

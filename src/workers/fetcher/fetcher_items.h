@@ -24,6 +24,9 @@ enum reg_verdict {
 	REG_ITEM_NOMEM = -1
 };
 
+/* An item's measurement_type (the exact key, the last one), or NULL. */
+const char	*fetcher_item_type(const struct reg_item *);
+
 /*
  * One item of namespace `ns` into `out` (lodastack-protocols.md 2.2):
  * PLUGIN, PORT and PROC items are added, a system type sets
