@@ -31,7 +31,7 @@ items_check(struct regset *rs)
 	struct items	 it, back;
 	struct pbuf	 a, b;
 	struct preader	 r;
-	size_t		 rejected = 0;
+	size_t		 rejected = 0, nns;
 	char		 err[256];
 
 	items_init(&it);
@@ -47,6 +47,21 @@ items_check(struct regset *rs)
 	items_encode(&b, &back);
 	FUZZ_ASSERT(a.len == b.len && memcmp(a.buf, b.buf, a.len) == 0,
 	    "the items changed on their way");
+	codec_put_free(&b);
+
+	/*
+	 * Made to fit half of what they take: either they fit, or every
+	 * namespace gave its items up; the namespaces themselves stay.
+	 */
+	nns = it.namespaces.n;
+	FUZZ_ASSERT(fetcher_items_fit(&it, a.len / 2, &rejected) >= 0,
+	    "out of memory");
+	FUZZ_ASSERT(it.namespaces.n == nns, "namespaces lost");
+	codec_put_init(&b);
+	items_encode(&b, &it);
+	FUZZ_ASSERT(b.len <= a.len / 2 || (it.nplugins == 0 &&
+	    it.nports == 0 && it.nprocs == 0), "%zu bytes of items left, "
+	    "more than %zu", b.len, a.len / 2);
 	codec_put_free(&a);
 	codec_put_free(&b);
 	items_free(&it);
