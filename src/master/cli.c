@@ -177,7 +177,7 @@ cli_print_workers(FILE *out, pid_t master)
 	while ((de = readdir(d)) != NULL) {
 		if (util_parse_int64(de->d_name, 1, 0x7fffffff, &pid) == -1)
 			continue;
-		if (procinfo_stat_ids((pid_t)pid, &ppid, &pgid, NULL,
+		if (procinfo_ids((pid_t)pid, &ppid, &pgid, NULL,
 		    0) == -1 ||
 		    ppid != master)
 			continue;

@@ -147,6 +147,7 @@ struct master {
 	ev_tstamp		 orphan_swept_at;
 	int			 orphan_children_fd;	/* ours, from /proc */
 	pid_t			 orphan_self;
+	pid_t			 orphan_last_killed;	/* logged */
 	ev_tstamp		 orphan_busy_until;
 	/* per role, what its dead processes counted (stats.c) */
 	struct metric_set	 base[ROLE_MAX];

@@ -68,10 +68,17 @@ is_worker(const struct master *m, pid_t pid)
 }
 
 static void
-kill_stray(pid_t pid, pid_t pgid, const char *comm)
+kill_stray(struct master *m, pid_t pid, pid_t pgid, const char *comm)
 {
-	log_warnx("%s: killing process %ld (%s) left behind by a worker",
-	    __func__, (long)pid, comm);
+	/*
+	 * Said once per process: one held in the kernel outlives SIGKILL
+	 * (a close on a FUSE file that is never answered, in execve), and
+	 * every sweep finds it again until it goes.
+	 */
+	if (pid != m->orphan_last_killed)
+		log_warnx("%s: killing process %ld (%s) left behind by a "
+		    "worker", __func__, (long)pid, comm);
+	m->orphan_last_killed = pid;
 	/*
 	 * An unreaped child of ours keeps its pid, so this cannot hit
 	 * someone else.  Its group goes too when it leads one: that is how
@@ -91,10 +98,10 @@ check_child(struct master *m, pid_t pid)
 	char	 comm[64];
 
 	if (pid <= 0 || pid == self || is_worker(m, pid) ||
-	    procinfo_stat_ids(pid, &ppid, &pgid, comm, sizeof(comm)) == -1 ||
+	    procinfo_ids(pid, &ppid, &pgid, comm, sizeof(comm)) == -1 ||
 	    ppid != self)
 		return 0;
-	kill_stray(pid, pgid, comm);
+	kill_stray(m, pid, pgid, comm);
 	return 1;
 }
 

@@ -1,23 +1,47 @@
 #include "procinfo.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* The name is in parentheses and may itself hold ") ": parse from the
- * last ')'. */
+/* The value after "key:\t" on a line of status, up to the newline. */
+static const char *
+status_field(const char *buf, const char *key, size_t *len)
+{
+	const char	*p = buf, *v;
+	size_t		 kl = strlen(key);
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, key, kl) == 0 && p[kl] == ':') {
+			v = p + kl + 1;
+			v += strspn(v, " \t");
+			*len = strcspn(v, "\n");
+			return v;
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return NULL;
+}
+
 int
-procinfo_stat_ids(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm,
+procinfo_ids(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm,
     size_t commlen)
 {
-	char	 path[64], buf[512], *lp, *rp;
-	ssize_t	 n;
-	int	 fd;
-	long	 pp, pg;
-	char	 state;
+	/* buf: status is about 1.5 kB; Name and PPid are in its first
+	 * lines */
+	char		 path[64], buf[1024], *end;
+	const char	*v;
+	size_t		 len;
+	ssize_t		 n;
+	long		 pp;
+	pid_t		 pg;
+	int		 fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -25,14 +49,20 @@ procinfo_stat_ids(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm,
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	if ((lp = strchr(buf, '(')) == NULL ||
-	    (rp = strrchr(buf, ')')) == NULL || rp < lp)
+	if ((v = status_field(buf, "PPid", &len)) == NULL)
 		return -1;
-	if (comm != NULL)
-		snprintf(comm, commlen, "%.*s", (int)(rp - lp - 1), lp + 1);
-	if (sscanf(rp + 1, " %c %ld %ld", &state, &pp, &pg) != 3)
+	errno = 0;
+	pp = strtol(v, &end, 10);
+	if (errno != 0 || end == v || end != v + len || pp < 0)
 		return -1;
+	if ((pg = getpgid(pid)) == -1)
+		return -1;
+	if (comm != NULL) {
+		if ((v = status_field(buf, "Name", &len)) == NULL)
+			return -1;
+		snprintf(comm, commlen, "%.*s", (int)len, v);
+	}
 	*ppid = (pid_t)pp;
-	*pgid = (pid_t)pg;
+	*pgid = pg;
 	return 0;
 }

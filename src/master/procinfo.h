@@ -7,10 +7,16 @@
 
 /*
  * Parent, process group and command name (comm may be NULL) of a
- * process, from /proc/<pid>/stat; 0, or -1 when it is gone or
- * unreadable.
+ * process: 0, or -1 when it is gone or unreadable.
+ *
+ * From /proc/<pid>/status and getpgid(2), never /proc/<pid>/stat: a read
+ * of stat (like exe and io) waits for a process caught in execve, and an
+ * execve can be held for ever by anyone who serves a FUSE file the
+ * process has open (its close-on-exec close waits on the server).  The
+ * master reads this for its children, which include what plugins leave
+ * behind, and the CLI for every process.
  */
-int	 procinfo_stat_ids(pid_t, pid_t *ppid, pid_t *pgid, char *comm,
+int	 procinfo_ids(pid_t, pid_t *ppid, pid_t *pgid, char *comm,
 	    size_t commlen);
 
 #endif

@@ -25,7 +25,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -103,18 +105,25 @@ class ClosedPort:
         self.sock.close()
 
 
+PEERS = os.path.normpath(os.path.join(os.path.dirname(__file__),
+                                     os.pardir, "peers"))
+
+
 def is_root():
     return os.geteuid() == 0
 
 
 def proc_alive(pid):
-    """True when pid exists and is not a zombie."""
+    """True when pid exists and is not a zombie.  From status, not stat:
+    a read of stat waits for a process held in execve (FuseStall)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("State:"):
+                    return line.split()[1] != "Z"
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    return state != "Z"
+    return False
 
 
 def proc_status(pid):
@@ -162,6 +171,80 @@ def pipeline(host, port, request, n):
     finally:
         s.close()
     return codes
+
+
+class FuseStall:
+    """tests/peers/fuse_stall.py mounted on `mnt` (made, mode 0755): a
+    FUSE file `mnt`/f whose closes wait until let go.  A process that
+    holds it open (close-on-exec) and calls execve stays in execve, and
+    reads of its /proc/<pid>/stat, exe and io wait with it.  Root only;
+    a machine without /dev/fuse fails the test, saying so."""
+
+    def __init__(self, mnt):
+        if not os.path.exists("/dev/fuse"):
+            raise AssertionError("/dev/fuse is missing: this test needs "
+                                 "FUSE (modprobe fuse, or a container "
+                                 "given the device)")
+        os.makedirs(mnt, exist_ok=True)
+        os.chmod(mnt, 0o755)
+        self.mnt = mnt
+        self.file = os.path.join(mnt, "f")
+        self.flushes = []
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(PEERS, "fuse_stall.py"), mnt],
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.stop()
+            raise AssertionError(f"fuse_stall.py on {mnt}: {line!r} "
+                                 "instead of ready")
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if line.startswith("flush "):
+                self.flushes.append(int(line.split()[1]))
+
+    def wait_held(self, pid, timeout=15):
+        """Until a close by `pid` is held (it is stuck in execve)."""
+        wait_until(lambda: pid in self.flushes, timeout=timeout,
+                   what=f"a held close of {self.file} by pid {pid}")
+
+    def let_go(self):
+        """Answer the held closes, and every later one."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGUSR1)
+
+    def stop(self):
+        """Let go and unmount; idempotent."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        with open("/proc/self/mounts") as f:
+            if any(ln.split()[1] == self.mnt for ln in f):
+                _libc.umount2(self.mnt.encode(), 2)  # MNT_DETACH
+
+
+def stuck_in_exec(fuse):
+    """A child of this process that opens fuse.file and execs sleep: held
+    in execve until fuse lets go.  Returns its pid once held; the caller
+    kills it (SIGKILL ends the wait) or lets go."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.open(fuse.file, os.O_RDONLY | os.O_CLOEXEC)
+            os.execv("/bin/sleep", ["sleep", "300"])
+        finally:
+            os._exit(127)
+    fuse.wait_held(pid)
+    return pid
 
 
 def wait_until(pred, timeout=15.0, step=0.05, what="condition"):

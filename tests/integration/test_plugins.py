@@ -30,7 +30,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from gitrepos import PluginRepos
-from harness import AgentTest, is_root, nobody_uid, proc_alive, wait_until
+from harness import (AgentTest, FuseStall, is_root, needs_root, nobody_uid,
+                     proc_alive, wait_until)
 from nsq_common import HOST, UnixHTTPConnection
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -1421,3 +1422,68 @@ class Kills(PluginTest):
         p = self.listed()[f"{NS}|stuck"]
         self.assertEqual(p["checkout"], "pending")
         self.assertFalse(os.path.exists(os.path.join(nsdir, "stuck")))
+
+
+def held_exec_plugin(drop, fusefile):
+    # leaves a child (out of its group and session, so only the master's
+    # sweep ends it) that is held in execve by a close on a FUSE file,
+    # and exits once the child is held (asleep in execve: its state S,
+    # then a second more, as a plugin cannot see the held close itself)
+    return f"""#!/usr/bin/python3
+import os, time
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.open("{fusefile}", os.O_RDONLY | os.O_CLOEXEC)
+    os.write(w, b"x")
+    os.execv("/bin/sleep", ["sleep", "124"])
+os.close(w)
+os.read(r, 1)
+with open("{drop}/held.pid", "w") as f:
+    f.write(str(pid))
+for _ in range(50):
+    with open(f"/proc/{{pid}}/status") as f:
+        if "State:\\tS" in f.read():
+            break
+    time.sleep(0.1)
+time.sleep(1)
+print("[]")
+"""
+
+
+class HeldExec(PluginTest):
+    """What a plugin leaves behind may be held in execve for ever."""
+
+    def test_a_leftover_held_in_execve_is_killed_by_the_master(self):
+        # A read of /proc/<pid>/stat of a process held in execve waits
+        # with it: the master's sweep of its children used to read it,
+        # and so hung, restarting and reloading nothing after.
+        needs_root(self)
+        fuse = FuseStall(os.path.join(self.drop, "fuse"))
+        # before the agent's own cleanup (LIFO): its stop and the
+        # strays check read /proc of the held process
+        self.addCleanup(fuse.stop)
+        self.add(NS, "held", held_exec_plugin(self.drop, fuse.file))
+        self.start_with(f"{NS}|held")
+        body = self.run_plugin_ok(NS, "held")
+        self.assertEqual(body["status"], "ok", body)
+        pid = self.read_pid("held.pid")
+        fuse.wait_held(pid)
+        # the sweep kills it and says so, once: SIGKILL waits with the
+        # held close (FLUSH is not interruptible), so it stays until the
+        # FUSE server lets go
+        wait_until(lambda: f"killing process {pid} " in
+                   self.agent.log_text(), timeout=20,
+                   what="the master's sweep to kill the leftover")
+        time.sleep(7)   # a sweep or more later
+        self.assertTrue(proc_alive(pid))
+        self.assertEqual(self.agent.log_text().count(
+            f"killing process {pid} "), 1, "said once")
+        fuse.let_go()
+        self.assert_gone(pid)
+        # and the master goes on: it restarts a worker
+        self.kill_worker("collector")
