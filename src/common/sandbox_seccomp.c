@@ -351,10 +351,42 @@ static const char *const connected_allow[] = {
 };
 
 /*
+ * Threads, for the collector and the clients: a thread is a clone()
+ * with CLONE_THREAD sharing the memory and the handlers, never a new
+ * process nor a namespace; clone3 gets ENOSYS so glibc falls back to
+ * clone, whose flags seccomp can read.  glibc's thread start registers
+ * a robust list and rseq, and pthread_getattr_np reads the affinity.
+ */
+static const char *const threads_allow[] = {
+	"set_robust_list", "rseq", "sched_getaffinity",
+	NULL
+};
+
+static int
+rules_threads(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	const struct scmp_arg_cmp clone_thread[] = {
+		SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_NS_FLAGS,
+		    CLONE_THREAD | CLONE_VM | CLONE_SIGHAND)
+	};
+
+	if (rule_names(ctx, SCMP_ACT_ALLOW, threads_allow, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "clone", 1, clone_thread, err,
+	    errlen) == -1)
+		return -1;
+	return rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err,
+	    errlen);
+}
+
+/*
  * COLLECTOR: everything not listed kills the process.  It reads /proc,
  * /sys and /var/log, looks at mounts with statfs, connects to local TCP
- * ports (PORT) and talks SNTP over UDP (TIME), in one thread, never
- * starting a process.
+ * ports (PORT) and talks SNTP over UDP (TIME), never starting a
+ * process.  Its walks over /proc/<pid> run in threads (collect_pids.h:
+ * a process held in execve makes their reads wait), so it may start
+ * threads (rules_threads), and nothing else.
  *
  * It runs as root (with CAP_DAC_READ_SEARCH), so it must not be able to
  * write any file: open and openat only for reading (rules_open_readonly)
@@ -363,8 +395,8 @@ static const char *const connected_allow[] = {
  * sockets and stderr take, and it works only on descriptors, and every
  * descriptor the collector can hold was either passed to it (stdio on
  * /dev/null, its edges) or opened read-only (a write to one fails with
- * EBADF).  Deliberately absent: execve/execveat, fork/vfork/clone/clone3
- * (threads included), ptrace and process_vm_*, kill, bind/listen/accept,
+ * EBADF).  Deliberately absent: execve/execveat, fork/vfork, a clone
+ * that is not a thread, ptrace and process_vm_*, kill, bind/listen/accept,
  * mount and the rest of the deny-list, unlink/unlinkat, rename*, link*,
  * symlink*, mkdir*, mknod*, chmod, fchmod*, chown, fchown*, lchown,
  * truncate/ftruncate, pwrite64, fsync, utimes*, setxattr*, openat2,
@@ -385,7 +417,8 @@ build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
 	    build_base(ctx, err, errlen) == -1 ||
 	    rules_open_readonly(ctx, err, errlen) == -1 ||
 	    rules_sockets(ctx, 0, err, errlen) == -1 ||
-	    rules_exec_eperm(ctx, err, errlen) == -1)
+	    rules_exec_eperm(ctx, err, errlen) == -1 ||
+	    rules_threads(ctx, err, errlen) == -1)
 		return -1;
 	/* isatty() on a file stdio opened: not a terminal, never one */
 	return rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), "ioctl", 0, NULL, err,
@@ -396,10 +429,7 @@ build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
  * What the fetcher and the sender share: network clients on a libev
  * loop, with libcurl (HTTP; the fetcher's HTTPS) and glibc's resolver,
  * which both run lookups in threads (libcurl's threaded resolver, the
- * sender's sender_resolve.c).  A thread is a clone() with CLONE_THREAD
- * sharing the memory, never a new process (clone_thread); clone3 gets
- * ENOSYS so glibc falls back to clone, whose flags seccomp can read.
- * Everything not listed kills: execve/execveat, fork/vfork, a clone
+ * sender's sender_resolve.c; rules_threads).  Everything not listed kills: execve/execveat, fork/vfork, a clone
  * that is not a thread, ptrace and process_vm_*, kill of another
  * process, bind (but the fetcher's netlink), listen/accept, mount and
  * the rest of the deny-list, chmod/chown by name, link/symlink, prctl,
@@ -407,22 +437,12 @@ build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
  */
 static const char *const client_allow[] = {
 	"pipe2", "pipe",	/* libcurl's wakeup when socketpair fails */
-	/* threads: glibc's thread start (robust list, rseq) and
-	 * pthread_getattr_np (affinity) */
-	"set_robust_list", "rseq", "sched_getaffinity",
 	NULL
 };
 
 static int
 build_client(scmp_filter_ctx ctx, int netlink, char *err, size_t errlen)
 {
-	/* a thread: shares memory, handlers and thread group; no
-	 * namespace */
-	const struct scmp_arg_cmp clone_thread[] = {
-		SCMP_A0(SCMP_CMP_MASKED_EQ,
-		    CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_NS_FLAGS,
-		    CLONE_THREAD | CLONE_VM | CLONE_SIGHAND)
-	};
 	/* the only ioctl asked for is FIONREAD; isatty() and the rest get
 	 * ENOTTY */
 	const struct scmp_arg_cmp fionread[] = {
@@ -443,10 +463,7 @@ build_client(scmp_filter_ctx ctx, int netlink, char *err, size_t errlen)
 	    build_base(ctx, err, errlen) == -1 ||
 	    rules_sockets(ctx, netlink, err, errlen) == -1 ||
 	    rules_exec_eperm(ctx, err, errlen) == -1 ||
-	    rule_add(ctx, SCMP_ACT_ALLOW, "clone", 1, clone_thread, err,
-	    errlen) == -1 ||
-	    rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err,
-	    errlen) == -1 ||
+	    rules_threads(ctx, err, errlen) == -1 ||
 	    rule_add(ctx, SCMP_ACT_ALLOW, "socketpair", 1, unixpair, err,
 	    errlen) == -1 ||
 	    rule_add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, fionread, err,

@@ -23,6 +23,7 @@
 
 #include "util.h"
 #include "workers/collector/collect.h"
+#include "workers/collector/collect_pids.h"
 
 #define FIXTURES	"tests/fixtures/collect"
 
@@ -46,6 +47,8 @@ fr_init(struct famrun *r, const struct collect_family *f)
 	r->env.ifaceprefix = &r->prefix;
 	r->env.ntpserver = "";
 	r->env.coredumpdir = "/nonexistent";
+	cr_assert_not_null(r->env.pids =
+	    collect_pids_new(COLLECT_PIDS_PATIENCE));
 	r->state = f->init != NULL ? f->init() : NULL;
 	cr_assert(f->init == NULL || r->state != NULL, "%s: init", f->name);
 }
@@ -75,6 +78,7 @@ fr_fini(struct famrun *r)
 		r->f->fini(r->state);
 	collect_list_free(&r->pl);
 	strlist_free(&r->prefix);
+	collect_pids_free(r->env.pids);
 }
 
 static inline const char *

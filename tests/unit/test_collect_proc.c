@@ -35,10 +35,12 @@ run(void *st, const char *root, const struct items *it, double mono,
 	env.now = 1700000000;
 	env.mono = mono;
 	env.items = it;
+	cr_assert_not_null(env.pids = collect_pids_new(COLLECT_PIDS_PATIENCE));
 	collect_list_reset(pl);
 	cr_assert_eq(collect_proc_family.collect(st, &env, pl, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(pl->failed, 0);
+	collect_pids_free(env.pids);
 }
 
 #define FIRST(n, ns, num, fd, mem)					\
@@ -133,6 +135,7 @@ Test(collect_proc, no_proc)
 	memset(&env, 0, sizeof(env));
 	env.root = FIXTURES "/nonexistent";
 	env.items = &it;
+	cr_assert_not_null(env.pids = collect_pids_new(COLLECT_PIDS_PATIENCE));
 	collect_list_init(&pl);
 	cr_assert_not_null(st = collect_proc_family.init());
 	cr_assert_eq(collect_proc_family.collect(st, &env, &pl, err,
@@ -141,6 +144,7 @@ Test(collect_proc, no_proc)
 	cr_assert_eq(pl.n, 0);
 	collect_proc_family.fini(st);
 	collect_list_free(&pl);
+	collect_pids_free(env.pids);
 	items_free(&it);
 }
 

@@ -20,6 +20,8 @@
 #include "point.h"
 
 /* What a family may look at. */
+struct collect_pids;
+
 struct collect_env {
 	const char		*root;		/* prefix of every path read */
 	int64_t			 now;		/* wall clock, seconds */
@@ -28,6 +30,7 @@ struct collect_env {
 	const struct items	*items;		/* PORT/PROC items, intervals */
 	const char		*ntpserver;	/* TIME; "" = off */
 	const char		*coredumpdir;	/* COREDUMP */
+	struct collect_pids	*pids;		/* walks of /proc/<pid> */
 };
 
 /*

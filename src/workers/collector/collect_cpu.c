@@ -27,6 +27,7 @@
 
 #include "collect.h"
 #include "collect_file.h"
+#include "collect_pids.h"
 #include "util.h"
 
 #define CPU_CORES_MAX	65536		/* cpuN beyond this is ignored */
@@ -246,62 +247,71 @@ emit_loadavg(struct cpu_state *s, const struct collect_env *env,
 	return -1;
 }
 
+/* Counts of processes by state, made in a walk's thread. */
+struct ps_walk {
+	struct collect_walk	 w;	/* first: the walk is the struct */
+	int64_t			 total, running, zombies;
+};
+
 /*
- * The state letter of every process: the first character after the last
+ * The state letter of one process: the first character after the last
  * ')' of /proc/<pid>/stat (the command name may hold anything).  A
  * process that ends while we look is not counted.
  */
 static int
+ps_visit(struct collect_walk *w, const char *root, int pid)
+{
+	struct ps_walk	*pw = (struct ps_walk *)w;
+	/* buf: a whole stat line (about 1200 bytes at most) */
+	char		 path[PATH_MAX], buf[2048], *rp;
+
+	if (collect_path(path, sizeof(path), root, "/proc/%d/stat",
+	    pid) == -1 ||
+	    collect_read(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	if ((rp = strrchr(buf, ')')) == NULL || rp[1] != ' ' ||
+	    rp[2] == '\0')
+		return 0;
+	pw->total++;
+	/* the collector itself runs (this walk): its stat shows the main
+	 * thread, asleep waiting for the walk */
+	if (rp[2] == 'R' || (root[0] == '\0' && pid == getpid()))
+		pw->running++;
+	else if (rp[2] == 'Z')
+		pw->zombies++;
+	return 0;
+}
+
+static void
+ps_destroy(struct collect_walk *w)
+{
+	free(w);
+}
+
+/* ps.*.num: a walk of every process (collect_pids.h says why a walk). */
+static int
 emit_ps(const struct collect_env *env, struct point_list *out, char *err,
     size_t errlen)
 {
-	/* buf: a whole stat line (about 1200 bytes at most) */
-	char		 dir[PATH_MAX], path[PATH_MAX], buf[2048], *rp;
-	struct dirent	*de;
-	DIR		*d;
-	int64_t		 total = 0, running = 0, zombies = 0;
-	ssize_t		 n;
+	struct ps_walk	*pw;
 
-	if (collect_path(dir, sizeof(dir), env->root, "/proc") == -1) {
-		snprintf(err, errlen, "%s/proc: path too long", env->root);
+	if (env->pids == NULL) {
+		snprintf(err, errlen, "ps: no process walker");
 		return -1;
 	}
-	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	if ((pw = calloc(1, sizeof(*pw))) == NULL) {
+		snprintf(err, errlen, "ps: %s", strerror(errno));
 		return -1;
 	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL)
-			break;
-		if (strlen(de->d_name) > 20 ||
-		    !util_all_digits(de->d_name, strlen(de->d_name)))
-			continue;
-		if (collect_path(path, sizeof(path), env->root, "/proc/%s/stat",
-		    de->d_name) == -1 ||
-		    (n = collect_read(path, buf, sizeof(buf))) <= 0)
-			continue;
-		if ((rp = strrchr(buf, ')')) == NULL || rp[1] != ' ' ||
-		    rp[2] == '\0')
-			continue;
-		total++;
-		if (rp[2] == 'R')
-			running++;
-		else if (rp[2] == 'Z')
-			zombies++;
-	}
-	if (errno != 0) {
-		snprintf(err, errlen, "%s: readdir: %s", dir, strerror(errno));
-		(void)closedir(d);
+	pw->w.visit = ps_visit;
+	pw->w.destroy = ps_destroy;
+	if (collect_pids_walk(env->pids, env->root, &pw->w, err,
+	    errlen) == -1)
 		return -1;
-	}
-	if (closedir(d) == -1) {
-		snprintf(err, errlen, "%s: closedir: %s", dir, strerror(errno));
-		return -1;
-	}
-	(void)collect_list_add_int(out, "ps.zombies.num", zombies, NULL);
-	(void)collect_list_add_int(out, "ps.running.num", running, NULL);
-	(void)collect_list_add_int(out, "ps.total.num", total, NULL);
+	(void)collect_list_add_int(out, "ps.zombies.num", pw->zombies, NULL);
+	(void)collect_list_add_int(out, "ps.running.num", pw->running, NULL);
+	(void)collect_list_add_int(out, "ps.total.num", pw->total, NULL);
+	ps_destroy(&pw->w);
 	return 0;
 }
 

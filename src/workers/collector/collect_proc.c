@@ -36,6 +36,7 @@
 
 #include "collect.h"
 #include "collect_file.h"
+#include "collect_pids.h"
 #include "log.h"
 
 #define PROC_DELETED	" (deleted)"
@@ -205,12 +206,13 @@ read_rss(const char *root, int pid, struct proc_sample *s)
 {
 	char	 path[PATH_MAX], buf[16384];
 
+	/* none (a kernel thread, a zombie): 0 */
 	s->rss = 0;
 	if (collect_path(path, sizeof(path), root, "/proc/%d/status",
 	    pid) == -1 ||
 	    collect_read(path, buf, sizeof(buf)) == -1 ||
 	    line_u64(buf, "VmRSS:", &s->rss) == -1)
-		log_debug("collect proc: %s: no VmRSS", path);
+		s->rss = 0;
 }
 
 static void
@@ -220,10 +222,8 @@ read_io(const char *root, int pid, struct proc_sample *s)
 
 	s->has_io = 0;
 	if (collect_path(path, sizeof(path), root, "/proc/%d/io", pid) == -1 ||
-	    collect_read(path, buf, sizeof(buf)) == -1) {
-		log_debug("collect proc: %s: %s", path, strerror(errno));
-		return;
-	}
+	    collect_read(path, buf, sizeof(buf)) == -1)
+		return;		/* gone, or no task io accounting */
 	if (line_u64(buf, "read_bytes:", &s->rbytes) == 0 &&
 	    line_u64(buf, "write_bytes:", &s->wbytes) == 0)
 		s->has_io = 1;
@@ -238,19 +238,17 @@ count_fds(const char *root, int pid, struct proc_sample *s)
 
 	s->fds = 0;
 	if (collect_path(path, sizeof(path), root, "/proc/%d/fd", pid) == -1 ||
-	    (d = opendir(path)) == NULL) {
-		log_debug("collect proc: %s: %s", path, strerror(errno));
-		return;
-	}
+	    (d = opendir(path)) == NULL)
+		return;		/* gone meanwhile */
 	while ((de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
 			s->fds++;
 	(void)closedir(d);
 }
 
-/* The item bin_path /proc/<pid>/exe names, or NULL. */
+/* The bin_path (of bins) /proc/<pid>/exe names, or NULL. */
 static const char *
-match_exe(const char *root, int pid, const struct items *it)
+match_exe(const char *root, int pid, char *const *bins, size_t nbins)
 {
 	char	 path[PATH_MAX], exe[PATH_MAX + sizeof(PROC_DELETED)];
 	ssize_t	 n;
@@ -264,9 +262,9 @@ match_exe(const char *root, int pid, const struct items *it)
 	exe[n] = '\0';
 	if ((size_t)n > dl && strcmp(exe + n - dl, PROC_DELETED) == 0)
 		exe[n - dl] = '\0';
-	for (i = 0; i < it->nprocs; i++)
-		if (strcmp(exe, it->procs[i].bin_path) == 0)
-			return it->procs[i].bin_path;
+	for (i = 0; i < nbins; i++)
+		if (strcmp(exe, bins[i]) == 0)
+			return bins[i];
 	return NULL;
 }
 
@@ -278,68 +276,99 @@ pid_cmp(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-static int
-parse_pid(const char *s)
-{
-	long	 v = 0;
+/*
+ * A walk for the matching processes, made in a walk's thread
+ * (collect_pids.h): it owns a copy of the items' bin_paths, which its
+ * samples point into.
+ */
+struct proc_walk {
+	struct collect_walk	 w;	/* first: the walk is the struct */
+	char			**bins;
+	size_t			 nbins;
+	struct proc_run		 run;
+};
 
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > INT_MAX / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v > 0 && v <= INT_MAX ? (int)v : -1;
+static void
+proc_walk_destroy(struct collect_walk *w)
+{
+	struct proc_walk	*pw = (struct proc_walk *)w;
+	size_t			 i;
+
+	for (i = 0; i < pw->nbins; i++)
+		free(pw->bins[i]);
+	free(pw->bins);
+	free(pw->run.v);
+	free(pw);
 }
 
-/* Every matching process, sorted by pid.  0, or -1 with err. */
 static int
-scan(const struct collect_env *env, struct proc_run *run, char *err,
-    size_t errlen)
+proc_visit(struct collect_walk *w, const char *root, int pid)
 {
-	char			 path[PATH_MAX];
+	struct proc_walk	*pw = (struct proc_walk *)w;
+	struct proc_run		*run = &pw->run;
 	struct proc_sample	 s, *nv;
-	struct dirent		*de;
 	const char		*bin;
 	size_t			 cap;
-	DIR			*d;
-	int			 pid;
 
-	if (collect_path(path, sizeof(path), env->root, "/proc") == -1 ||
-	    (d = opendir(path)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if ((pid = parse_pid(de->d_name)) == -1 ||
-		    (bin = match_exe(env->root, pid, env->items)) == NULL)
-			continue;
-		memset(&s, 0, sizeof(s));
-		s.pid = pid;
-		s.bin = bin;
-		if (read_stat(env->root, pid, &s) == -1)
-			continue;	/* gone meanwhile */
-		read_rss(env->root, pid, &s);
-		count_fds(env->root, pid, &s);
-		read_io(env->root, pid, &s);
-		if (run->n == run->cap) {
-			cap = run->cap == 0 ? 16 : run->cap * 2;
-			nv = reallocarray(run->v, cap, sizeof(*nv));
-			if (nv == NULL) {
-				snprintf(err, errlen, "%s", strerror(errno));
-				(void)closedir(d);
-				return -1;
-			}
-			run->v = nv;
-			run->cap = cap;
+	if ((bin = match_exe(root, pid, pw->bins, pw->nbins)) == NULL)
+		return 0;
+	memset(&s, 0, sizeof(s));
+	s.pid = pid;
+	s.bin = bin;
+	if (read_stat(root, pid, &s) == -1)
+		return 0;	/* gone meanwhile */
+	read_rss(root, pid, &s);
+	count_fds(root, pid, &s);
+	read_io(root, pid, &s);
+	if (run->n == run->cap) {
+		cap = run->cap == 0 ? 16 : run->cap * 2;
+		if ((nv = reallocarray(run->v, cap, sizeof(*nv))) == NULL) {
+			snprintf(w->err, sizeof(w->err), "%s",
+			    strerror(errno));
+			return -1;
 		}
-		run->v[run->n++] = s;
+		run->v = nv;
+		run->cap = cap;
 	}
-	(void)closedir(d);
-	if (run->n > 0)
-		qsort(run->v, run->n, sizeof(*run->v), pid_cmp);
+	run->v[run->n++] = s;
 	return 0;
+}
+
+/*
+ * Every matching process, sorted by pid: the walk (the caller's to
+ * destroy), or NULL with err.
+ */
+static struct proc_walk *
+scan(const struct collect_env *env, char *err, size_t errlen)
+{
+	struct proc_walk	*pw;
+	const struct items	*it = env->items;
+
+	if (env->pids == NULL) {
+		snprintf(err, errlen, "no process walker");
+		return NULL;
+	}
+	if ((pw = calloc(1, sizeof(*pw))) == NULL ||
+	    (pw->bins = calloc(it->nprocs, sizeof(*pw->bins))) == NULL) {
+		free(pw);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	pw->w.visit = proc_visit;
+	pw->w.destroy = proc_walk_destroy;
+	for (pw->nbins = 0; pw->nbins < it->nprocs; pw->nbins++)
+		if ((pw->bins[pw->nbins] =
+		    strdup(it->procs[pw->nbins].bin_path)) == NULL) {
+			proc_walk_destroy(&pw->w);
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+			return NULL;
+		}
+	if (collect_pids_walk(env->pids, env->root, &pw->w, err,
+	    errlen) == -1)
+		return NULL;
+	if (pw->run.n > 0)
+		qsort(pw->run.v, pw->run.n, sizeof(*pw->run.v), pid_cmp);
+	return pw;
 }
 
 /* Deltas of every sample against the previous run's same process. */
@@ -484,35 +513,35 @@ proc_collect(void *state, const struct collect_env *env,
     struct point_list *out, char *err, size_t errlen)
 {
 	struct proc_state	*st = state;
-	struct proc_run		 run;
+	struct proc_walk	*pw;
+	struct proc_run		*run;
 	uint64_t		 total;
 	size_t			 i;
+	int			 rc = 0;
 
 	if (env->items == NULL || env->items->nprocs == 0) {
 		proc_forget(st);
 		return 0;
 	}
-	memset(&run, 0, sizeof(run));
 	total = cpu_total(env->root);
-	if (scan(env, &run, err, errlen) == -1) {
-		free(run.v);
+	if ((pw = scan(env, err, errlen)) == NULL)
 		return -1;
-	}
-	deltas(st, &run);
+	run = &pw->run;
+	deltas(st, run);
 	for (i = 0; i < env->items->nprocs; i++)
-		item_points(st, &run, &env->items->procs[i], total, env->mono,
+		item_points(st, run, &env->items->procs[i], total, env->mono,
 		    out);
-	/* the samples' bin pointers are the items'; only pids and numbers
+	/* the samples' bin pointers are the walk's; only pids and numbers
 	 * are used from the previous run */
-	for (i = 0; i < run.n; i++)
-		run.v[i].bin = NULL;
-	if (remember(st, &run, env->items, total, env->mono) == -1) {
-		free(run.v);
+	for (i = 0; i < run->n; i++)
+		run->v[i].bin = NULL;
+	if (remember(st, run, env->items, total, env->mono) == -1) {
 		proc_forget(st);
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	proc_walk_destroy(&pw->w);
+	return rc;
 }
 
 const struct collect_family collect_proc_family = {

@@ -64,6 +64,8 @@ collector_state(struct worker *w)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("%s", __func__);
 	c->w = w;
+	if ((c->pids = collect_pids_new(COLLECT_PIDS_PATIENCE)) == NULL)
+		fatal("%s: process walker", __func__);
 	items_init(&c->items);
 	collect_list_init(&c->pl);
 	buf_init(&c->enc);
@@ -129,6 +131,7 @@ collector_run(struct collector *c, enum sys_type type)
 	env.items = &c->items;
 	env.ntpserver = c->w->conf.ntpserver;
 	env.coredumpdir = c->w->conf.coredumpdir;
+	env.pids = c->pids;
 
 	collect_list_reset(&c->pl);
 	for (i = 0; i < c->nfam; i++) {
@@ -238,7 +241,7 @@ items_msg(struct collector *c, struct frame_in *in)
 static void
 push_stats(struct collector *c)
 {
-	struct stat_kv	 v[SYS_TYPE_MAX + 6];
+	struct stat_kv	 v[SYS_TYPE_MAX + 7];
 	struct metric_set ms;
 	size_t		 n = 0;
 	int		 t;
@@ -256,6 +259,8 @@ push_stats(struct collector *c)
 		{ "errors", c->st.errors },
 		{ "last_round_us", c->st.last_round_us },
 		{ "traffic_sent", c->st.traffic_sent },
+		/* processes whose /proc reads hang (collect_pids.h) */
+		{ "procs_stuck", collect_pids_stuck(c->pids) },
 	};
 
 	memcpy(&v[n], fixed, sizeof(fixed));
@@ -400,6 +405,8 @@ collector_cleanup(struct worker *w)
 	free(c->spans);
 	free(c->picked);
 	items_free(&c->items);
+	/* a walk still stuck keeps it until its read returns */
+	collect_pids_free(c->pids);
 	free(c);
 	w->priv = NULL;
 }

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "collect.h"
+#include "collect_pids.h"
 #include "points_msg.h"
 #include "items.h"
 #include "metrics.h"
@@ -57,6 +58,7 @@ struct collector {
 	size_t			 nfam;
 	int			 started;	/* start() ran */
 	struct type_timer	 timers[SYS_TYPE_MAX];
+	struct collect_pids	*pids;		/* walks of /proc/<pid> */
 
 	/* one run at a time: reused run after run */
 	struct point_list	 pl;

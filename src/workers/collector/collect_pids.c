@@ -1,0 +1,438 @@
+/*
+ * Walks over /proc/<pid> in threads the loop can give up on (see
+ * collect_pids.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collect_file.h"
+#include "collect_pids.h"
+#include "log.h"
+
+/*
+ * A walk's thread reads small files into buffers on its stack (the
+ * largest, status, 16 kB); a sanitizer build's frames are larger.
+ */
+#define PIDS_STACK	(256 * 1024)
+
+/* One walk, shared by the loop and its thread. */
+struct pids_job {
+	struct collect_pids	*p;
+	struct collect_walk	*w;
+	char			*root;
+	int			 skip[COLLECT_PIDS_STUCK_MAX];
+	size_t			 nskip;
+	int			 rc;		/* the walk's, once done */
+	int			 done;		/* under p->mtx */
+	atomic_int		 abandoned;	/* the loop gave up on it */
+	atomic_int		 cur;		/* the pid being read, 0 none */
+	atomic_ulong		 steps;		/* pids read so far */
+	int			 stuck_pid;	/* cur when given up on */
+	struct pids_job		*next;		/* in p->stuck */
+};
+
+struct collect_pids {
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cv;		/* a walk is done */
+	int			 refs;		/* the loop's, and a thread's */
+	double			 patience;
+	struct pids_job		*stuck;		/* given up on, still reading */
+	size_t			 nstuck;
+	int			 back[COLLECT_PIDS_STUCK_MAX]; /* answered */
+	size_t			 nback;
+};
+
+/* A default mutex fails only when misused: a bug no thread may outlive. */
+static void
+pids_lock(struct collect_pids *p)
+{
+	if (pthread_mutex_lock(&p->mtx) != 0)
+		abort();
+}
+
+static void
+pids_unlock(struct collect_pids *p)
+{
+	if (pthread_mutex_unlock(&p->mtx) != 0)
+		abort();
+}
+
+static void
+pids_destroy(struct collect_pids *p)
+{
+	(void)pthread_cond_destroy(&p->cv);
+	(void)pthread_mutex_destroy(&p->mtx);
+	free(p);
+}
+
+static void
+job_free(struct pids_job *j)
+{
+	if (j->w != NULL)
+		j->w->destroy(j->w);
+	free(j->root);
+	free(j);
+}
+
+int
+collect_pids_parse(const char *s)
+{
+	long	 v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > INT_MAX / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v > 0 && v <= INT_MAX ? (int)v : -1;
+}
+
+static int
+skipped(const struct pids_job *j, int pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->nskip; i++)
+		if (j->skip[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* In the thread: every pid, until done, an error, or given up on. */
+static int
+walk(struct pids_job *j)
+{
+	struct collect_walk	*w = j->w;
+	char			 path[PATH_MAX];
+	struct dirent		*de;
+	DIR			*d;
+	int			 pid, rc = 0;
+
+	if (collect_path(path, sizeof(path), j->root, "/proc") == -1) {
+		snprintf(w->err, sizeof(w->err), "%s/proc: path too long",
+		    j->root);
+		return -1;
+	}
+	if ((d = opendir(path)) == NULL) {
+		snprintf(w->err, sizeof(w->err), "%s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (!atomic_load(&j->abandoned)) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				snprintf(w->err, sizeof(w->err),
+				    "%s: readdir: %s", path, strerror(errno));
+				rc = -1;
+			}
+			break;
+		}
+		if ((pid = collect_pids_parse(de->d_name)) == -1 ||
+		    skipped(j, pid))
+			continue;
+		atomic_store(&j->cur, pid);
+		if (w->visit(w, j->root, pid) == -1) {
+			rc = -1;
+			break;
+		}
+		atomic_store(&j->cur, 0);
+		atomic_fetch_add(&j->steps, 1);
+	}
+	(void)closedir(d);
+	return rc;
+}
+
+static void
+unlink_stuck(struct collect_pids *p, struct pids_job *j)
+{
+	struct pids_job	**pp;
+
+	for (pp = &p->stuck; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			p->nstuck--;
+			break;
+		}
+}
+
+static void *
+walk_thread(void *arg)
+{
+	struct pids_job		*j = arg;
+	struct collect_pids	*p = j->p;
+	int			 rc, mine, last;
+
+	rc = walk(j);
+	pids_lock(p);
+	j->rc = rc;
+	j->done = 1;
+	/* given up on: the walk is this thread's to free, and its pid
+	 * may be read again */
+	if ((mine = atomic_load(&j->abandoned))) {
+		unlink_stuck(p, j);
+		if (p->nback < COLLECT_PIDS_STUCK_MAX)
+			p->back[p->nback++] = j->stuck_pid;
+	}
+	last = --p->refs == 0;
+	if (pthread_cond_broadcast(&p->cv) != 0)
+		abort();
+	pids_unlock(p);
+	/* not ours: the loop may free j from here on */
+	if (mine)
+		job_free(j);
+	if (last)
+		pids_destroy(p);
+	return NULL;
+}
+
+struct collect_pids *
+collect_pids_new(double patience)
+{
+	struct collect_pids	*p;
+	pthread_condattr_t	 ca;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->refs = 1;
+	p->patience = patience;
+	if (pthread_mutex_init(&p->mtx, NULL) != 0) {
+		free(p);
+		return NULL;
+	}
+	/* the deadline on the monotonic clock: a clock step is no hang */
+	if (pthread_condattr_init(&ca) != 0)
+		goto fail;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&p->cv, &ca) != 0) {
+		(void)pthread_condattr_destroy(&ca);
+		goto fail;
+	}
+	(void)pthread_condattr_destroy(&ca);
+	return p;
+ fail:
+	(void)pthread_mutex_destroy(&p->mtx);
+	free(p);
+	return NULL;
+}
+
+void
+collect_pids_free(struct collect_pids *p)
+{
+	int	 last;
+
+	if (p == NULL)
+		return;
+	pids_lock(p);
+	last = --p->refs == 0;
+	pids_unlock(p);
+	if (last)
+		pids_destroy(p);
+}
+
+size_t
+collect_pids_stuck(struct collect_pids *p)
+{
+	size_t	 n;
+
+	pids_lock(p);
+	n = p->nstuck;
+	pids_unlock(p);
+	return n;
+}
+
+static struct timespec
+mono_after(double s)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		abort();	/* CLOCK_MONOTONIC cannot fail */
+	ts.tv_sec += (time_t)s;
+	ts.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static int
+mono_passed(const struct timespec *t)
+{
+	struct timespec	 now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		abort();
+	return now.tv_sec > t->tv_sec ||
+	    (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+/*
+ * Under p->mtx: the pids answered since the last walk go to `back` (to
+ * log after), the ones still stuck to the job's skip list.  -1 with err
+ * when too many threads wait already.
+ */
+static int
+job_prepare(struct collect_pids *p, struct pids_job *j, int *back,
+    size_t *nback, char *err, size_t errlen)
+{
+	struct pids_job	*s;
+	size_t		 n;
+
+	memcpy(back, p->back, p->nback * sizeof(*back));
+	*nback = p->nback;
+	p->nback = 0;
+	if (p->nstuck >= COLLECT_PIDS_STUCK_MAX) {
+		n = (size_t)snprintf(err, errlen, "per-process reads paused: "
+		    "%zu reads wait on processes held in the kernel (pids",
+		    p->nstuck);
+		for (s = p->stuck; s != NULL && n < errlen; s = s->next)
+			n += (size_t)snprintf(err + n, errlen - n, " %d",
+			    s->stuck_pid);
+		if (n < errlen)
+			snprintf(err + n, errlen - n, ")");
+		return -1;
+	}
+	for (s = p->stuck; s != NULL; s = s->next)
+		j->skip[j->nskip++] = s->stuck_pid;
+	return 0;
+}
+
+/* Start the thread with every signal blocked: they are the loop's. */
+static int
+job_start(struct pids_job *j)
+{
+	pthread_attr_t	 attr;
+	pthread_t	 t;
+	sigset_t	 all, old;
+	int		 e;
+
+	if ((e = pthread_attr_init(&attr)) != 0)
+		return e;
+	if ((e = pthread_attr_setdetachstate(&attr,
+	    PTHREAD_CREATE_DETACHED)) != 0 ||
+	    (e = pthread_attr_setstacksize(&attr, PIDS_STACK)) != 0) {
+		(void)pthread_attr_destroy(&attr);
+		return e;
+	}
+	(void)sigfillset(&all);
+	if ((e = pthread_sigmask(SIG_SETMASK, &all, &old)) == 0) {
+		e = pthread_create(&t, &attr, walk_thread, j);
+		(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	(void)pthread_attr_destroy(&attr);
+	return e;
+}
+
+/*
+ * Wait for the job while it makes progress; under p->mtx.  0 when done,
+ * -1 when given up on (it is in p->stuck then).
+ */
+static int
+job_wait(struct collect_pids *p, struct pids_job *j)
+{
+	struct timespec	 deadline = mono_after(p->patience);
+	unsigned long	 seen = atomic_load(&j->steps), now;
+	int		 e;
+
+	while (!j->done) {
+		e = pthread_cond_timedwait(&p->cv, &p->mtx, &deadline);
+		if (e != 0 && e != ETIMEDOUT && e != EINTR)
+			abort();
+		if (j->done)
+			break;
+		if (!mono_passed(&deadline))
+			continue;
+		if ((now = atomic_load(&j->steps)) != seen) {
+			seen = now;
+			deadline = mono_after(p->patience);
+			continue;
+		}
+		atomic_store(&j->abandoned, 1);
+		j->stuck_pid = atomic_load(&j->cur);
+		j->next = p->stuck;
+		p->stuck = j;
+		p->nstuck++;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+log_back(const char *root, const int *back, size_t nback)
+{
+	size_t	 i;
+
+	for (i = 0; i < nback; i++)
+		log_info("collector: %s/proc/%d answers again: read from the "
+		    "next walk on", root, back[i]);
+}
+
+int
+collect_pids_walk(struct collect_pids *p, const char *root,
+    struct collect_walk *w, char *err, size_t errlen)
+{
+	struct pids_job	*j;
+	int		 back[COLLECT_PIDS_STUCK_MAX], e, rc;
+	size_t		 nback = 0;
+
+	err[0] = '\0';
+	w->err[0] = '\0';
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->root = strdup(root)) == NULL) {
+		snprintf(err, errlen, "out of memory for a walk of %s/proc",
+		    root);
+		free(j);
+		w->destroy(w);
+		return -1;
+	}
+	j->p = p;
+	j->w = w;
+	pids_lock(p);
+	if ((rc = job_prepare(p, j, back, &nback, err, errlen)) == 0) {
+		p->refs++;
+		if ((e = job_start(j)) != 0) {
+			p->refs--;
+			snprintf(err, errlen, "cannot start a walk of %s/proc: "
+			    "%s", root, strerror(e));
+			rc = -1;
+		}
+	}
+	if (rc == -1) {
+		pids_unlock(p);
+		job_free(j);
+		log_back(root, back, nback);
+		return -1;
+	}
+	if (job_wait(p, j) == -1) {
+		/* the job is its thread's now */
+		snprintf(err, errlen, "%s/proc/%d did not answer in %g s "
+		    "(a process held in execve?): skipped until it does", root,
+		    j->stuck_pid, p->patience);
+		pids_unlock(p);
+		log_back(root, back, nback);
+		return -1;
+	}
+	pids_unlock(p);
+	log_back(root, back, nback);
+	if (j->rc == -1) {
+		snprintf(err, errlen, "%s", w->err[0] != '\0' ? w->err :
+		    "the walk failed (no reason given)");
+		job_free(j);
+		return -1;
+	}
+	j->w = NULL;
+	job_free(j);
+	return 0;
+}

@@ -1,0 +1,347 @@
+/*
+ * collect_pids: walks over <root>/proc that a process held in the kernel
+ * cannot stop.  A FIFO stands in for the /proc/<pid>/stat of a process
+ * held in execve: opening it for reading waits, as that read would,
+ * until a writer comes.
+ */
+#include <criterion/criterion.h>
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "workers/collector/collect_file.h"
+#include "workers/collector/collect_pids.h"
+
+#define PATIENCE	0.2	/* seconds: short, the tests wait for it */
+
+struct twalk {
+	struct collect_walk	 w;
+	int			 seen[64];
+	size_t			 nseen;
+	int			 fail_at;	/* visit of this pid fails */
+	long			 nap_ms;	/* per visit */
+	atomic_int		*destroyed;
+};
+
+static int
+tvisit(struct collect_walk *w, const char *root, int pid)
+{
+	struct twalk	*t = (struct twalk *)w;
+	struct timespec	 nap = { 0, t->nap_ms * 1000000L };
+	char		 path[PATH_MAX], buf[64];
+
+	if (t->nseen < sizeof(t->seen) / sizeof(t->seen[0]))
+		t->seen[t->nseen++] = pid;
+	if (pid == t->fail_at) {
+		snprintf(w->err, sizeof(w->err), "pid %d failed", pid);
+		return -1;
+	}
+	if (t->nap_ms > 0)
+		(void)nanosleep(&nap, NULL);
+	/* a FIFO waits here for a writer */
+	if (collect_path(path, sizeof(path), root, "/proc/%d/stat",
+	    pid) == 0)
+		(void)collect_read(path, buf, sizeof(buf));
+	return 0;
+}
+
+static void
+tdestroy(struct collect_walk *w)
+{
+	struct twalk	*t = (struct twalk *)w;
+
+	if (t->destroyed != NULL)
+		atomic_fetch_add(t->destroyed, 1);
+	free(t);
+}
+
+static struct twalk *
+twalk_new(atomic_int *destroyed)
+{
+	struct twalk	*t;
+
+	cr_assert_not_null(t = calloc(1, sizeof(*t)));
+	t->w.visit = tvisit;
+	t->w.destroy = tdestroy;
+	t->destroyed = destroyed;
+	return t;
+}
+
+static int
+saw(const struct twalk *t, int pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->nseen; i++)
+		if (t->seen[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* A root with proc/<pid>/ for each pid, and entries that are no pid. */
+static void
+make_root(char *root, size_t len, const int *pids, size_t n)
+{
+	char	 path[PATH_MAX];
+	size_t	 i;
+
+	snprintf(root, len, "/tmp/test_collect_pids.XXXXXX");
+	cr_assert_not_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/proc", root);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/proc/self", root);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/proc/0", root);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/proc/%d", root, pids[i]);
+		cr_assert_eq(mkdir(path, 0755), 0);
+	}
+}
+
+static void
+make_fifo(const char *root, int pid)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/proc/%d/stat", root, pid);
+	cr_assert_eq(mkfifo(path, 0600), 0, "%s: %s", path, strerror(errno));
+}
+
+/* A writer for the FIFO: the waiting read returns (empty). */
+static void
+answer_fifo(const char *root, int pid)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/proc/%d/stat", root, pid);
+	/* the reader waits in open already: this open does not wait */
+	cr_assert_neq(fd = open(path, O_WRONLY | O_CLOEXEC), -1, "%s: %s",
+	    path, strerror(errno));
+	(void)close(fd);
+	cr_assert_eq(unlink(path), 0);
+}
+
+static void
+wait_stuck(struct collect_pids *p, size_t n)
+{
+	int	 i;
+
+	for (i = 0; i < 500 && collect_pids_stuck(p) != n; i++)
+		(void)usleep(10000);
+	cr_assert_eq(collect_pids_stuck(p), n);
+}
+
+static void
+rm_root(const char *root)
+{
+	char	 cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(collect_pids, parse)
+{
+	cr_assert_eq(collect_pids_parse("1"), 1);
+	cr_assert_eq(collect_pids_parse("2147483647"), 2147483647);
+	cr_assert_eq(collect_pids_parse("2147483648"), -1);
+	cr_assert_eq(collect_pids_parse("0"), -1);
+	cr_assert_eq(collect_pids_parse(""), -1);
+	cr_assert_eq(collect_pids_parse("12a"), -1);
+	cr_assert_eq(collect_pids_parse("self"), -1);
+	cr_assert_eq(collect_pids_parse("99999999999999999999"), -1);
+}
+
+Test(collect_pids, every_pid_and_nothing_else)
+{
+	const int		 pids[] = { 1, 22, 333 };
+	struct collect_pids	*p;
+	struct twalk		*t;
+	atomic_int		 destroyed = 0;
+	char			 root[PATH_MAX], err[256];
+
+	make_root(root, sizeof(root), pids, 3);
+	cr_assert_not_null(p = collect_pids_new(PATIENCE));
+	t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(t->nseen, 3);
+	cr_assert(saw(t, 1) && saw(t, 22) && saw(t, 333));
+	/* the walk is the caller's again */
+	cr_assert_eq(destroyed, 0);
+	t->w.destroy(&t->w);
+	collect_pids_free(p);
+	rm_root(root);
+}
+
+Test(collect_pids, slow_but_moving_is_not_stuck)
+{
+	const int		 pids[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct collect_pids	*p;
+	struct twalk		*t;
+	char			 root[PATH_MAX], err[256];
+
+	make_root(root, sizeof(root), pids, 8);
+	cr_assert_not_null(p = collect_pids_new(PATIENCE));
+	t = twalk_new(NULL);
+	/* 8 x 60 ms: longer than the patience, each pid well within it */
+	t->nap_ms = 60;
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(t->nseen, 8);
+	t->w.destroy(&t->w);
+	collect_pids_free(p);
+	rm_root(root);
+}
+
+Test(collect_pids, a_failed_visit_fails_the_walk_with_its_error)
+{
+	const int		 pids[] = { 1, 2 };
+	struct collect_pids	*p;
+	struct twalk		*t;
+	atomic_int		 destroyed = 0;
+	char			 root[PATH_MAX], err[256];
+
+	make_root(root, sizeof(root), pids, 2);
+	cr_assert_not_null(p = collect_pids_new(PATIENCE));
+	t = twalk_new(&destroyed);
+	t->fail_at = 2;
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "pid 2 failed");
+	/* not the caller's any more: destroyed */
+	cr_assert_eq(destroyed, 1);
+	collect_pids_free(p);
+	rm_root(root);
+}
+
+Test(collect_pids, no_proc_names_the_path)
+{
+	struct collect_pids	*p;
+	struct twalk		*t;
+	atomic_int		 destroyed = 0;
+	char			 err[256];
+
+	cr_assert_not_null(p = collect_pids_new(PATIENCE));
+	t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, "/nonexistent", &t->w, err,
+	    sizeof(err)), -1);
+	cr_assert_str_eq(err, "/nonexistent/proc: No such file or directory");
+	cr_assert_eq(destroyed, 1);
+	collect_pids_free(p);
+}
+
+/*
+ * The whole story: a walk stuck on pid 5 is given up on and names it;
+ * the next walks skip 5 and succeed; once 5 answers, the thread frees
+ * its walk, and 5 is read again.
+ */
+Test(collect_pids, a_stuck_pid_is_given_up_on_skipped_and_read_again)
+{
+	const int		 pids[] = { 3, 5, 7 };
+	struct collect_pids	*p;
+	struct twalk		*t, *stuck;
+	atomic_int		 destroyed = 0;
+	char			 root[PATH_MAX], err[256], want[PATH_MAX + 128];
+
+	make_root(root, sizeof(root), pids, 3);
+	make_fifo(root, 5);
+	cr_assert_not_null(p = collect_pids_new(PATIENCE));
+	stuck = t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s/proc/5 did not answer in 0.2 s (a "
+	    "process held in execve?): skipped until it does", root);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(collect_pids_stuck(p), 1);
+	cr_assert_eq(destroyed, 0, "its thread still has it");
+
+	/* skipped, the others read */
+	t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert(saw(t, 3) && saw(t, 7) && !saw(t, 5));
+	t->w.destroy(&t->w);
+	cr_assert_eq(destroyed, 1);
+
+	/* 5 answers: its thread ends the walk (no more pids) and frees it */
+	answer_fifo(root, 5);
+	wait_stuck(p, 0);
+	cr_assert_eq(destroyed, 2);
+	(void)stuck;
+
+	/* and 5 is read again */
+	t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert(saw(t, 3) && saw(t, 5) && saw(t, 7));
+	t->w.destroy(&t->w);
+	collect_pids_free(p);
+	rm_root(root);
+}
+
+/*
+ * At most COLLECT_PIDS_STUCK_MAX threads wait; then walks are refused,
+ * naming the pids, until one returns.  The walker freed while threads
+ * still wait is freed by the last of them.
+ */
+Test(collect_pids, waiting_threads_are_bounded, .timeout = 30)
+{
+	int			 pids[COLLECT_PIDS_STUCK_MAX + 1];
+	struct collect_pids	*p;
+	struct twalk		*t;
+	atomic_int		 destroyed = 0;
+	char			 root[PATH_MAX], err[256], want[16];
+	int			 i;
+
+	for (i = 0; i <= COLLECT_PIDS_STUCK_MAX; i++)
+		pids[i] = 100 + i;
+	make_root(root, sizeof(root), pids, COLLECT_PIDS_STUCK_MAX + 1);
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
+		make_fifo(root, pids[i]);
+	cr_assert_not_null(p = collect_pids_new(PATIENCE));
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++) {
+		t = twalk_new(&destroyed);
+		cr_assert_eq(collect_pids_walk(p, root, &t->w, err,
+		    sizeof(err)), -1);
+		cr_assert(strstr(err, "did not answer") != NULL, "%s", err);
+	}
+	cr_assert_eq(collect_pids_stuck(p), COLLECT_PIDS_STUCK_MAX);
+	t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), -1);
+	cr_assert(strncmp(err, "per-process reads paused: 8 reads wait on "
+	    "processes held in the kernel (pids ", 66) == 0, "%s", err);
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++) {
+		snprintf(want, sizeof(want), " %d", pids[i]);
+		cr_assert(strstr(err, want) != NULL, "%s", err);
+	}
+	cr_assert_eq(err[strlen(err) - 1], ')', "%s", err);
+	cr_assert_eq(destroyed, 1, "the refused walk is destroyed");
+
+	/* one answers: walks go again, skipping the other seven */
+	answer_fifo(root, pids[0]);
+	wait_stuck(p, COLLECT_PIDS_STUCK_MAX - 1);
+	t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert(saw(t, 100) && saw(t, 108) && !saw(t, 101));
+	t->w.destroy(&t->w);
+
+	/* freed with seven threads waiting: they free it, and their walks */
+	collect_pids_free(p);
+	for (i = 1; i < COLLECT_PIDS_STUCK_MAX; i++)
+		answer_fifo(root, pids[i]);
+	for (i = 0; i < 500 && destroyed != COLLECT_PIDS_STUCK_MAX + 2; i++)
+		(void)usleep(10000);
+	cr_assert_eq(destroyed, COLLECT_PIDS_STUCK_MAX + 2);
+	rm_root(root);
+}
