@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -23,7 +24,8 @@ import sys
 import threading
 import time
 
-from harness import AgentTest, free_port, is_root, proc_status, wait_until
+from harness import (AgentTest, FuseStall, free_port, is_root, needs_root,
+                     proc_status, stuck_in_exec, wait_until)
 
 NSS = ["pool.loda", "b.loda"]
 SECURITY_NS = "security.monitor.loda"
@@ -521,3 +523,72 @@ class Collector(AgentTest):
         for m in seen:
             self.assertFalse(os.path.lexists(
                 os.path.join(m, ".loda-fs-detect")), m)
+
+
+class HeldProcess(AgentTest):
+    """A process held in execve (a close on a FUSE file that is never
+    answered) makes reads of its /proc/<pid>/stat, exe and io wait: the
+    collector gives up on it, names it, skips it, and keeps collecting
+    with the same process."""
+
+    overrides = {"collect": "yes"}
+
+    def test_a_process_held_in_execve_does_not_stop_the_collector(self):
+        needs_root(self)
+        a = self.agent
+        fuse = FuseStall(os.path.join(a.dir, "fuse"))
+        held = stuck_in_exec(fuse)
+
+        def reap():
+            os.kill(held, signal.SIGKILL)   # by its pid, once let go
+            os.waitpid(held, 0)
+        # LIFO: the FUSE server lets go first, then the exec ends and
+        # the process is killed; both before the agent stops
+        self.addCleanup(reap)
+        self.addCleanup(fuse.stop)
+
+        out = os.path.join(a.dir, "out")
+        os.makedirs(out)
+        os.chmod(out, 0o755)
+        path = os.path.join(out, "points.jsonl")
+        reg = os.path.join(a.dir, "registry.json")
+        items = [{"measurement_type": t, "name": n, "interval": "10"}
+                 for t, n in (("CPU", "cpu.idle"), ("MEM", "mem.used"))]
+        # PROC looks at every process's exe: the held one's waits too
+        items.append({"measurement_type": "PROC", "name": "PROC.itsleep",
+                      "bin_path": "/usr/bin/sleep", "interval": "10"})
+        with open(reg, "w") as f:
+            json.dump({"ns": {NSS[0]: ""}, "resources": {NSS[0]: items}}, f)
+        os.chmod(reg, 0o644)
+        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n',
+                     output_name="file", output_extra=f'\tpath = "{path}"\n')
+        self.start_ok()
+        pid = a.worker(a.wait_serving(), "collector")["pid"]
+
+        # the round that meets it fails, naming it ...
+        a.wait_log(rf"/proc/{held} did not answer in 1 s \(a process held "
+                   r"in execve\?\): skipped until it does", timeout=30)
+        # ... and the next rounds go on without it: ps.*.num (the walk
+        # that met it first fails with its round), cpu.idle (a second
+        # CPU round), mem and PROC every round
+        want = {"ps.total.num", "ps.running.num", "cpu.idle", "mem.used",
+                "PROC.itsleep.procnum"}
+
+        def got():
+            names = {p["measurement"] for _, p in read_points(path)}
+            return want <= names and names
+        wait_until(got, timeout=30, step=0.5,
+                   what=f"{sorted(want)} at the output")
+        total = [p["fields"]["value"] for _, p in read_points(path)
+                 if p["measurement"] == "ps.total.num"]
+        self.assertGreaterEqual(min(total), 2, total)
+        st = a.status()
+        c = a.worker(st, "collector")
+        self.assertEqual(c["pid"], pid, "the same collector")
+        self.assertEqual(c["stats"]["procs_stuck"], 1, c)
+
+        # let go: its read returns, the thread ends, nothing waits
+        fuse.let_go()
+        wait_until(lambda: a.worker(a.status(), "collector")["stats"][
+            "procs_stuck"] == 0, timeout=20, what="procs_stuck back to 0")
+        self.assertEqual(a.worker(a.status(), "collector")["pid"], pid)

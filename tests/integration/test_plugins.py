@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from gitrepos import PluginRepos
 from harness import (AgentTest, FuseStall, is_root, needs_root, nobody_uid,
-                     proc_alive, wait_until)
+                     proc_alive, proc_status, wait_until)
 from nsq_common import HOST, UnixHTTPConnection
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -69,12 +69,13 @@ def quick_project(ns, prefix, period=10, most=1.0):
 
 
 def proc_stat(pid):
-    """(state, ppid, pgid) or None."""
+    """(state, ppid, pgid) or None.  From status and getpgid, not stat:
+    a read of stat waits with a process held in execve (FuseStall),
+    which a test running alongside may hold."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-        return rest[0], int(rest[1]), int(rest[2])
-    except (OSError, IndexError, ValueError):
+        st = proc_status(pid)
+        return st["State"].split()[0], int(st["PPid"]), os.getpgid(pid)
+    except (OSError, IndexError, KeyError, ValueError):
         return None
 
 
@@ -184,11 +185,19 @@ echo '[{{"name":"own","timestamp":0,"value":1}}]'
 ATTACKER = """#!/usr/bin/python3
 import os, sys, time
 
+# the victim runs as the same user: only such processes' cwd is read (a
+# readlink of cwd waits with a process held in execve, which a test
+# running alongside may hold as root)
+def mine(d):
+    with open(f"/proc/{d}/status") as f:
+        return any(ln.startswith("Uid:") and
+                   ln.split()[1] == str(os.getuid()) for ln in f)
+
 def find():
     for _ in range(200):
         for d in os.listdir("/proc"):
             try:
-                if d.isdigit() and \\
+                if d.isdigit() and mine(d) and \\
                         os.readlink(f"/proc/{d}/cwd").endswith("/victim"):
                     return d
             except OSError:
@@ -486,11 +495,16 @@ class PluginTest(AgentTest):
 
     def under_pluginsdir(self, pid):
         """(cmdline, cwd) of a live process working or named under
-        pluginsdir, else None."""
+        pluginsdir, else None.  The cwd only of processes not root's:
+        the agent runs git and plugins as other users, and a readlink of
+        cwd waits with a process held in execve (FuseStall), which a test
+        running alongside (test_collector) holds as root."""
+        cwd = ""
         try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-        except OSError:
-            cwd = ""
+            if proc_status(pid)["Uid"].split()[0] != "0":
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+        except (OSError, KeyError, IndexError):
+            pass
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
