@@ -106,6 +106,8 @@ child_step_name(int step)
 		return "descriptors";
 	case CHILD_STEP_CHDIR:
 		return "chdir";
+	case CHILD_STEP_RLIMIT:
+		return "file size limit";
 	case CHILD_STEP_EXEC:
 		return "exec";
 	default:
@@ -215,6 +217,19 @@ child_main(void *arg)
 	}
 	if (s->umask >= 0)
 		(void)syscall(SYS_umask, s->umask);
+	if (s->fsize > 0) {
+		const struct rlimit	 fs = { (rlim_t)s->fsize,
+					    (rlim_t)s->fsize };
+		/* ignored: a write past the limit fails with EFBIG, which
+		 * the program reports ("File too large"), where SIGXFSZ
+		 * would end it without a word */
+		const unsigned long	 ign[8] = { (unsigned long)SIG_IGN };
+
+		if (syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &fs, NULL) == -1)
+			child_die(a, CHILD_STEP_RLIMIT, errno);
+		(void)syscall(SYS_rt_sigaction, SIGXFSZ, ign, NULL,
+		    CHILD_SIGSETSIZE);
+	}
 	if (child_fds(a, &err) == -1)
 		child_die(a, CHILD_STEP_FDS, err);
 	if (s->dir != NULL && syscall(SYS_chdir, s->dir) == -1)

@@ -7,7 +7,7 @@
  * SIGSTOP back to SIG_DFL and an empty signal mask; the descriptors of
  * the spec on 0, 1, 2 and from 3 on, every other one closed; then, as
  * the spec says, its own session or process group, SIGKILL when the
- * parent dies, a umask and a working directory; then execve (or
+ * parent dies, a umask, a file size limit and a working directory; then execve (or
  * execveat of a descriptor).  Nothing the parent allocated, locked or
  * resolved is used in between.
  */
@@ -31,7 +31,8 @@ enum child_step {
 	CHILD_STEP_PDEATHSIG,
 	CHILD_STEP_FDS,
 	CHILD_STEP_CHDIR,
-	CHILD_STEP_EXEC
+	CHILD_STEP_EXEC,
+	CHILD_STEP_RLIMIT
 };
 
 struct child_spec {
@@ -48,6 +49,9 @@ struct child_spec {
 	int		 nkeep;
 	int		 flags;		/* CHILD_* */
 	int		 umask;		/* -1: the parent's */
+	long long	 fsize;		/* > 0: RLIMIT_FSIZE, soft and hard, in
+					 * bytes, and SIGXFSZ ignored: a write
+					 * past it fails with EFBIG */
 	int		*pidfd;		/* non-NULL: a pidfd of the child goes
 					 * here (close-on-exec); it turns
 					 * readable when the child has ended */

@@ -79,6 +79,11 @@ const struct conf_field conf_fields[] = {
 	{ "agent", "gittimeout", CONF_T_INT, OFF(gittimeout), "120",
 	    1, 3600, R(ROLE_GITPULL) | R(ROLE_FRONT),
 	    "seconds a git command may take" },
+	{ "agent", "gitmaxsize", CONF_T_INT, OFF(gitmaxsize), "268435456",
+	    1048576, (int64_t)1 << 40, R(ROLE_GITPULL),
+	    "bytes a plugin checkout may take: the largest file git may "
+	    "write (the pack a clone or fetch receives), and the files of "
+	    "the tree checked out, together" },
 	{ "agent", "gitsigners", CONF_T_FILE, OFF(gitsigners), "",
 	    0, 0, R(ROLE_GITPULL),
 	    "allowed-signers file (ssh-keygen(1)): plugins are checked out "

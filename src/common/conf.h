@@ -52,6 +52,7 @@ struct agent_conf {
 	int64_t		 registrytimeout;	/* seconds per request */
 	char		 gitbranch[CONF_STR_MAX];
 	int64_t		 gittimeout;		/* seconds per git call */
+	int64_t		 gitmaxsize;		/* bytes of a checkout */
 	struct conf_file gitsigners;	/* allowed signers, "" = off */
 	int		 gitsignedtags;	/* a signed tag, not a signed commit */
 	int64_t		 pluginoutputmax;	/* stdout bytes kept per run */

@@ -184,6 +184,7 @@ static const char distinct_text[] =
     "registrytimeout = 3\n"
     "gitbranch = \"stable/v2\"\n"
     "gittimeout = 30\n"
+    "gitmaxsize = 1048576\n"
     "gitsigners = \"/etc/agent/allowed_signers\"\n"
     "gitsignedtags = yes\n"
     "pluginoutputmax = 65536\n"

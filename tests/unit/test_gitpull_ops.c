@@ -483,6 +483,125 @@ Test(gitpull_ops, timeout_kills_the_whole_group)
 	fx_free(&f);
 }
 
+/*
+ * [agent] gitmaxsize against a hostile repository: a pack larger than it
+ * (incompressible bytes) stops the clone or the fetch at the limit, with
+ * an error that names it; a tree larger than it (zeros: a tiny pack) is
+ * never checked out.  Nothing of a refused clone stays, a refused update
+ * leaves the checkout as it was, and no temporary pack stays behind.
+ */
+#define MAX_SIZE	(1024 * 1024)
+
+static void
+push_file(const struct fx *f, const char *from, const char *name)
+{
+	sh("cd '%s' && head -c 3000000 %s > %s && git add -A && " GITC
+	    " commit -q -m %s && git push -q -f '%s' HEAD:refs/heads/release",
+	    f->work, from, name, name, f->bare);
+}
+
+static int
+tmp_packs(const struct fx *f)
+{
+	char		 p[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	snprintf(p, sizeof(p), "%s/.git/objects/pack", f->co);
+	cr_assert_not_null(d = opendir(p), "%s", p);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "tmp_", 4) == 0;
+	closedir(d);
+	return n;
+}
+
+Test(gitpull_ops, a_pack_over_gitmaxsize_stops_the_clone)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 want[256];
+
+	fx_init(&f, "%s/src/%%s.git");
+	f.gc.max_size = MAX_SIZE;
+	push_file(&f, "/dev/urandom", "noise");
+	r = run(&f, 0);
+	cr_assert(!r.ok);
+	snprintf(want, sizeof(want), "into %s/proj: a file reached [agent] "
+	    "gitmaxsize (%d bytes): ", NS, MAX_SIZE);
+	cr_assert(strstr(r.error, want) != NULL, "%s", r.error);
+	cr_assert(strstr(r.error, "File too large") != NULL, "%s", r.error);
+	cr_assert(!path_exists("%s", f.co));
+	cr_assert_eq(clones_left(&f), 0);
+	fx_free(&f);
+}
+
+Test(gitpull_ops, a_tree_over_gitmaxsize_is_not_checked_out)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 want[256];
+
+	fx_init(&f, "%s/src/%%s.git");
+	f.gc.max_size = MAX_SIZE;
+	push_file(&f, "/dev/zero", "zeros");
+	r = run(&f, 0);
+	cr_assert(!r.ok);
+	snprintf(want, sizeof(want), "%s/proj: the tree of "
+	    "refs/remotes/origin/release is 3000", NS);
+	cr_assert(strncmp(r.error, want, strlen(want)) == 0, "%s", r.error);
+	cr_assert(strstr(r.error, " bytes, over [agent] gitmaxsize (1048576): "
+	    "not checked out") != NULL, "%s", r.error);
+	cr_assert(!path_exists("%s", f.co));
+	cr_assert_eq(clones_left(&f), 0);
+	fx_free(&f);
+}
+
+Test(gitpull_ops, an_update_over_gitmaxsize_keeps_the_checkout)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 one[64], now[64];
+
+	fx_init(&f, "%s/src/%%s.git");
+	f.gc.max_size = MAX_SIZE;
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	snprintf(one, sizeof(one), "%s", r.commit);
+
+	/* a pack over the limit: the fetch stops, its pack goes */
+	push_file(&f, "/dev/urandom", "noise");
+	r = run(&f, 1);
+	cr_assert(!r.ok);
+	cr_assert(strstr(r.error, "git fetch of ") != NULL &&
+	    strstr(r.error, "a file reached [agent] gitmaxsize") != NULL,
+	    "%s", r.error);
+	cr_assert_eq(tmp_packs(&f), 0);
+	head_of(f.co, now, sizeof(now));
+	cr_assert_str_eq(now, one);
+	cr_assert(!path_exists("%s/noise", f.co));
+
+	/* a tree over the limit: fetched, never checked out (the noise
+	 * rewritten away upstream) */
+	sh("cd '%s' && git reset -q --hard HEAD~1", f.work);
+	push_file(&f, "/dev/zero", "zeros");
+	r = run(&f, 1);
+	cr_assert(!r.ok);
+	cr_assert(strstr(r.error, "over [agent] gitmaxsize (1048576): not "
+	    "checked out") != NULL, "%s", r.error);
+	head_of(f.co, now, sizeof(now));
+	cr_assert_str_eq(now, one);
+	cr_assert(!path_exists("%s/zeros", f.co));
+
+	/* within the limit again: updated */
+	sh("cd '%s' && git reset -q --hard HEAD~1", f.work);
+	commit_push(&f.s, "small", "release");
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	cr_assert_str_neq(r.commit, one);
+	fx_free(&f);
+}
+
 Test(gitpull_ops, clear_errors)
 {
 	struct fx	 f;

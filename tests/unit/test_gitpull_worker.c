@@ -401,9 +401,9 @@ Test(gitpull_worker, serves_the_scheduler)
 	cr_assert_eq(stat_of(&h, "coalesced"), 2);
 	cr_assert_eq(stat_of(&h, "clones"), 1);
 	cr_assert_eq(stat_of(&h, "fetches"), 1);
-	/* clone + rev-parse, a failed clone, origin + fetch + checkout +
-	 * clean + rev-parse */
-	cr_assert_eq(stat_of(&h, "git_runs"), 8);
+	/* clone + ls-tree + checkout + rev-parse, a failed clone,
+	 * origin + fetch + ls-tree + checkout + clean + rev-parse */
+	cr_assert_eq(stat_of(&h, "git_runs"), 11);
 	cr_assert(strstr(h.stats.note, "nope") != NULL, "%s", h.stats.note);
 
 	h_stop(&h);

@@ -50,6 +50,7 @@ gitpull_conf_from(struct gitpull_conf *gc, const struct agent_conf *c,
 	snprintf(gc->gitconfig, sizeof(gc->gitconfig), "%s/%s", gc->pluginsdir,
 	    GITPULL_CONFIG_FILE);
 	gc->timeout = (double)c->gittimeout;
+	gc->max_size = c->gitmaxsize;
 	gc->signed_tags = c->gitsignedtags;
 	if (c->gitsigners.path[0] == '\0')
 		return 0;
@@ -251,6 +252,11 @@ gitpull_argv(struct gitpull_argv *a, const struct gitpull_conf *gc,
 		"-c", "credential.helper=",
 		"-c", "gc.autoDetach=false",
 		"-c", "advice.detachedHead=false",
+		/* what a clone or fetch receives stays one pack, a file
+		 * that RLIMIT_FSIZE ([agent] gitmaxsize) bounds, never
+		 * loose objects, each bounded alone */
+		"-c", "transfer.unpackLimit=1",
+		"-c", "fetch.unpackLimit=1",
 		NULL
 	};
 	/*
@@ -517,6 +523,38 @@ gitpull_rm_clones(const char *dir, const char *project)
 			log_warn("%s: cannot remove the unfinished clone %s",
 			    __func__, path);
 	}
+	(void)closedir(d);
+	return n;
+}
+
+int
+gitpull_rm_tmp_packs(const char *checkout)
+{
+	static const char *const path[] = { ".git", "objects", "pack" };
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 i;
+	int		 fd, next, n = 0;
+
+	if ((fd = open(checkout, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	for (i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+		next = openat(fd, path[i], O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		(void)close(fd);
+		if (next == -1)
+			return errno == ENOENT ? 0 : -1;
+		fd = next;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "tmp_", 4) == 0 &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
 	(void)closedir(d);
 	return n;
 }

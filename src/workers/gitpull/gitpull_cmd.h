@@ -28,6 +28,7 @@ struct gitpull_conf {
 	char		 url_template[CONF_STR_MAX];	/* [agent] git */
 	char		 branch[CONF_STR_MAX];		/* [agent] gitbranch */
 	double		 timeout;		/* seconds per git call */
+	int64_t		 max_size;		/* [agent] gitmaxsize */
 	char		 gitconfig[CONF_STR_MAX + 32];	/* GIT_CONFIG_GLOBAL */
 	/* [agent] gitsigners: the allowed-signers text, NULL = no check */
 	char		*signers;
@@ -114,6 +115,14 @@ int	 gitpull_rmtree(const char *path);
 /* Remove leftover temporary clones: every `dir`/.clone-<prefix>* (all
  * of them with prefix ""); returns how many went. */
 int	 gitpull_rm_clones(const char *dir, const char *prefix);
+/*
+ * Remove what a fetch that failed left in checkout/.git/objects/pack: a
+ * tmp_pack_* (as large as [agent] gitmaxsize) stays behind a write that
+ * failed or a git killed, and every retry would add one.  No symlink on
+ * the way is followed.  Returns how many went, -1 when the directory
+ * cannot be opened (none there is 0).
+ */
+int	 gitpull_rm_tmp_packs(const char *checkout);
 /* Every pluginsdir/<ns>/.clone-*: what a crash mid-clone left. */
 int	 gitpull_rm_all_clones(const char *pluginsdir);
 /* Every pluginsdir/.gitpull-signers-*: what a crash mid-check left. */

@@ -191,8 +191,8 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 struct gexec *
 gitpull_exec_start(struct ev_loop *loop, const char *path, char *const argv[],
-    char *const envp[], const char *cwd, double timeout, gexec_cb cb,
-    void *arg, char *err, size_t errlen)
+    char *const envp[], const char *cwd, double timeout, long long fsize,
+    gexec_cb cb, void *arg, char *err, size_t errlen)
 {
 	struct child_spec	 cs;
 	struct child_fail	 fail;
@@ -248,6 +248,7 @@ gitpull_exec_start(struct ev_loop *loop, const char *path, char *const argv[],
 	 */
 	cs.flags = CHILD_SETSID;
 	cs.umask = 022;
+	cs.fsize = fsize;
 	if ((pid = child_spawn(&cs, &fail)) == -1) {
 		saved = errno;
 		ev_signal_stop(loop, &g->chld);

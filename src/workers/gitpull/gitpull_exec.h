@@ -35,13 +35,15 @@ struct gexec;
 typedef void	(*gexec_cb)(const struct gexec_result *, void *arg);
 
 /*
- * Start `path` with `argv` and `envp` in directory `cwd`.  NULL with a
- * reason in err when nothing could be started (the callback never runs).
+ * Start `path` with `argv` and `envp` in directory `cwd`, no file it
+ * writes larger than `fsize` bytes (0: no limit; a write past it fails,
+ * "File too large").  NULL with a reason in err when nothing could be started (the
+ * callback never runs).
  */
 struct gexec	*gitpull_exec_start(struct ev_loop *, const char *path,
 		    char *const argv[], char *const envp[], const char *cwd,
-		    double timeout, gexec_cb, void *arg, char *err,
-		    size_t errlen);
+		    double timeout, long long fsize, gexec_cb, void *arg,
+		    char *err, size_t errlen);
 pid_t		 gitpull_exec_pid(const struct gexec *);
 /* SIGKILL to the group; the callback still runs when it is reaped. */
 void		 gitpull_exec_kill(struct gexec *);

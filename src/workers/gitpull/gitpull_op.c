@@ -30,7 +30,8 @@ enum step {
 	ST_CHECKOUT,	/* switch to the local branch as it is */
 	ST_CHECKOUT_NEW,/* branch = the fetched commit, tree reset */
 	ST_CLEAN,	/* untracked and ignored files go */
-	ST_REVPARSE	/* the commit to report */
+	ST_REVPARSE,	/* the commit to report */
+	ST_SIZE		/* the bytes of a tree, before it is checked out */
 };
 
 static const char *const step_names[] = {
@@ -44,6 +45,7 @@ static const char *const step_names[] = {
 	[ST_CHECKOUT_NEW] = "checkout",
 	[ST_CLEAN] = "clean",
 	[ST_REVPARSE] = "rev-parse HEAD",
+	[ST_SIZE] = "ls-tree",
 };
 
 struct gitop {
@@ -74,6 +76,8 @@ struct gitop {
 	struct signers		 signers;
 	struct gitverify	*ver;		/* running, or NULL */
 	enum step		 after;		/* once it passed */
+	enum step		 sized;		/* once ST_SIZE passed */
+	char			 size_rev[CONF_STR_MAX + 32];
 	int			 cloning;	/* op->tmp not in place yet */
 	char			 signer[256];
 };
@@ -150,9 +154,9 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "clone";
 		args[n++] = "--quiet";
 		args[n++] = "--no-local";
-		/* nothing in the work tree before its signature passed */
-		if (op->signing)
-			args[n++] = "--no-checkout";
+		/* nothing in the work tree before its size (and signature)
+		 * passed */
+		args[n++] = "--no-checkout";
 		args[n++] = "--branch";
 		args[n++] = op->conf.branch;
 		args[n++] = "--";
@@ -189,6 +193,8 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		 * checkout's fetch config says; + because a branch may be
 		 * rewritten upstream.
 		 */
+		/* and what an earlier one left when it was stopped */
+		(void)gitpull_rm_tmp_packs(op->dir);
 		args[n++] = "fetch";
 		args[n++] = "--quiet";
 		args[n++] = "--no-tags";
@@ -229,6 +235,14 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "--quiet";
 		args[n++] = "HEAD^{commit}";
 		break;
+	case ST_SIZE:
+		/* a number per file ("-" for a submodule), nothing else */
+		args[n++] = "ls-tree";
+		args[n++] = "-r";
+		args[n++] = "--format=%(objectsize)";
+		args[n++] = op->size_rev;
+		args[n++] = "--";
+		break;
 	}
 	args[n] = NULL;
 	if (gitpull_argv(&a, &op->conf, NULL, args) == -1) {
@@ -238,8 +252,8 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 	}
 	op->stats->runs++;
 	op->run = gitpull_exec_start(op->loop, op->conf.git, a.v, op->env.v,
-	    cwd,
-	    op->conf.timeout, step_done, op, why, sizeof(why));
+	    cwd, op->conf.timeout, op->conf.max_size, step_done, op, why,
+	    sizeof(why));
 	if (op->run == NULL) {
 		op->stats->failures++;
 		snprintf(err, errlen, "git %s in %s/%s: cannot start git: %s",
@@ -288,6 +302,9 @@ step_failed(struct gitop *op, const struct gexec_result *r)
 		snprintf(where, sizeof(where), "git %s in %s/%s",
 		    step_names[op->step], op->ns, op->project);
 	op->stats->failures++;
+	if (op->step == ST_FETCH && gitpull_rm_tmp_packs(op->dir) == -1)
+		log_warn("%s: %s/.git/objects/pack: the failed fetch's "
+		    "temporary files", __func__, op->dir);
 	if (r->killed) {
 		op_fail(op, "%s: stopped (the agent is stopping)", where);
 		return;
@@ -299,12 +316,78 @@ step_failed(struct gitop *op, const struct gexec_result *r)
 		return;
 	}
 	gitpull_err_tail(r->err, tail, sizeof(tail));
-	if (tail[0] != '\0')
+	if (strstr(tail, "File too large") != NULL)
+		op_fail(op, "%s: a file reached [agent] gitmaxsize (%lld "
+		    "bytes): %s", where, (long long)op->conf.max_size, tail);
+	else if (tail[0] != '\0')
 		op_fail(op, "%s: %s", where, tail);
 	else if (r->exited)
 		op_fail(op, "%s: exit status %d", where, r->status);
 	else
 		op_fail(op, "%s: killed by signal %d", where, r->status);
+}
+
+/*
+ * `next`, but a checkout only once the tree it writes fits in [agent]
+ * gitmaxsize: a small pack can hold a tree of any size (a file of
+ * zeros compresses to nothing), so the pack's limit is not enough.
+ */
+static void
+proceed(struct gitop *op, enum step next)
+{
+	if (next != ST_CHECKOUT && next != ST_CHECKOUT_NEW) {
+		step_run(op, next);
+		return;
+	}
+	strlcpy(op->size_rev, next == ST_CHECKOUT ? op->local_ref :
+	    op->target, sizeof(op->size_rev));
+	op->sized = next;
+	step_run(op, ST_SIZE);
+}
+
+/*
+ * What ls-tree printed: the bytes of every file of the tree, summed into
+ * *size; -1 (the operation failed) when it cannot be read.
+ */
+static int
+tree_size(struct gitop *op, const struct gexec_result *r, int64_t *size)
+{
+	const char	*p = r->out;
+	char		*end;
+	unsigned long long v;
+	int64_t		 sum = 0;
+
+	if (r->out_truncated) {
+		op_fail(op, "git ls-tree %s in %s/%s: more files than can be "
+		    "counted (over %d bytes of sizes): not checked out",
+		    op->size_rev, op->ns, op->project, GEXEC_OUT_MAX);
+		return -1;
+	}
+	while (*p != '\0') {
+		if (*p == '-') {
+			/* a submodule: none of its files is fetched */
+			end = (char *)p + 1;
+		} else {
+			if (*p < '0' || *p > '9')
+				goto bad;
+			errno = 0;
+			v = strtoull(p, &end, 10);
+			if (errno != 0 || v > (unsigned long long)INT64_MAX -
+			    (unsigned long long)sum)
+				sum = INT64_MAX;
+			else
+				sum += (int64_t)v;
+		}
+		if (*end != '\n')
+			goto bad;
+		p = end + 1;
+	}
+	*size = sum;
+	return 0;
+ bad:
+	op_fail(op, "git ls-tree %s in %s/%s: not a size: \"%.40s\"",
+	    op->size_rev, op->ns, op->project, p);
+	return -1;
 }
 
 /* The signature check refused what would have been checked out. */
@@ -334,7 +417,7 @@ verify_done(const struct gitpull_verify_result *res, void *arg)
 		strlcpy(op->target, res->commit, sizeof(op->target));
 		log_debug("%s/%s: commit %.12s signed by %s", op->ns,
 		    op->project, res->commit, res->signer);
-		step_run(op, op->after);
+		proceed(op, op->after);
 		return;
 	case GITPULL_UNTRUSTED:
 		op_untrusted(op, res->reason);
@@ -354,7 +437,7 @@ verify_then(struct gitop *op, const char *rev, enum step next)
 	char	 err[512];
 
 	if (!op->signing) {
-		step_run(op, next);
+		proceed(op, next);
 		return;
 	}
 	op->after = next;
@@ -437,6 +520,7 @@ step_done(const struct gexec_result *r, void *arg)
 {
 	struct gitop	*op = arg;
 	struct git_resp	 resp;
+	int64_t		 size;
 	int		 ok = r->exited && r->status == 0;
 	int		 no = r->exited && r->status == 1;
 
@@ -459,11 +543,8 @@ step_done(const struct gexec_result *r, void *arg)
 	case ST_CLONE:
 		if (!ok)
 			break;
-		if (!op->signing) {
-			clone_done(op);
-			return;
-		}
-		/* checked out in place only once its tip passed */
+		/* checked out in place only once its tip passed, and its
+		 * tree's size */
 		op->cloning = 1;
 		verify_then(op, op->remote_ref, ST_CHECKOUT_NEW);
 		return;
@@ -520,6 +601,20 @@ step_done(const struct gexec_result *r, void *arg)
 		if (!ok)
 			break;
 		step_run(op, ST_REVPARSE);
+		return;
+	case ST_SIZE:
+		if (!ok)
+			break;
+		if (tree_size(op, r, &size) == -1)
+			return;
+		if (size > op->conf.max_size) {
+			op_fail(op, "%s/%s: the tree of %s is %lld bytes, over "
+			    "[agent] gitmaxsize (%lld): not checked out",
+			    op->ns, op->project, op->size_rev, (long long)size,
+			    (long long)op->conf.max_size);
+			return;
+		}
+		step_run(op, op->sized);
 		return;
 	case ST_REVPARSE:
 		if (!ok)

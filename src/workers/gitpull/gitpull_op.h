@@ -11,9 +11,14 @@
  *                    git clean -ffdx
  * always, last:      git rev-parse HEAD: the commit reported
  *
+ * A clone is made with --no-checkout, and every checkout (of a clone or
+ * an update) waits for git ls-tree to say that the files of the commit
+ * fit in [agent] gitmaxsize; git itself runs with RLIMIT_FSIZE at that
+ * size, so the pack it receives cannot be larger either.
+ *
  * With [agent] gitsigners, nothing is checked out before its signature
- * passes (gitpull_verify.h): the clone is made with --no-checkout and
- * checked out (then renamed into place) once its tip passes; an update
+ * passes (gitpull_verify.h): the clone is checked out (then renamed into
+ * place) once its tip passes; an update
  * checks the fetched tip before the checkout, which stays where it was
  * when it does not pass; an ensure checks the commit it would run, even
  * when the checkout is on the branch already.  With gitsignedtags the

@@ -152,7 +152,8 @@ vstep_start(struct gitverify *v, enum vstep step, char *err, size_t errlen)
 	if (v->stats != NULL)
 		v->stats->runs++;
 	v->run = gitpull_exec_start(v->loop, v->conf->git, a.v, v->envp,
-	    v->dir, v->conf->timeout, vstep_done, v, why, sizeof(why));
+	    v->dir, v->conf->timeout, v->conf->max_size, vstep_done, v, why,
+	    sizeof(why));
 	if (v->run == NULL) {
 		snprintf(err, errlen, "git %s: cannot start git: %s",
 		    vstep_names[step], why);
