@@ -181,6 +181,11 @@ cli_print_workers(FILE *out, pid_t master)
 		    0) == -1 ||
 		    ppid != master)
 			continue;
+		/*
+		 * Before the age, which reads stat: a child held in execve
+		 * (procinfo.h) has no arguments any more (its exec replaced
+		 * its memory), so it is left out here and its stat unread.
+		 */
 		if (proc_title((pid_t)pid, title, sizeof(title)) == -1)
 			continue;
 		/*

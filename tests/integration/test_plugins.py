@@ -1497,6 +1497,15 @@ class HeldExec(PluginTest):
         self.assertTrue(proc_alive(pid))
         self.assertEqual(self.agent.log_text().count(
             f"killing process {pid} "), 1, "said once")
+        # agent status, which reads the master's children in /proc,
+        # answers: the held one has no title (its exec replaced its
+        # memory, arguments and all) and would have no age
+        r = self.agent.run("status", timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout.decode() if isinstance(r.stdout, bytes) else r.stdout
+        self.assertRegex(out, r"agent: front +pid \d+ +up \d+")
+        if f"pid {pid} " in out:
+            self.assertRegex(out, rf"pid {pid} +up \?\n")
         fuse.let_go()
         self.assert_gone(pid)
         # and the master goes on: it restarts a worker
