@@ -1510,3 +1510,24 @@ class HeldExec(PluginTest):
         self.assert_gone(pid)
         # and the master goes on: it restarts a worker
         self.kill_worker("collector")
+
+
+class GitMaxSize(PluginTest):
+    """[agent] gitmaxsize from the config to gitpull: a repository whose
+    files add up to more is never checked out, and says why; the others
+    are (tests/unit/test_gitpull_ops.c has the pack limit and updates)."""
+
+    def test_a_repository_over_gitmaxsize_is_not_checked_out(self):
+        self.add(NS, "small", METRICS)
+        self.add(NS, "zeros", METRICS)
+        # 3 MB of zeros: a pack of a few kB
+        self.repos.commit(f"{GROUP}/zeros", METRICS,
+                          files={"zeros": "\0" * 3_000_000})
+        self.start_with(f"{NS}|small", extra="\tgitmaxsize = 1048576\n")
+        lst = self.wait_checkout(f"{NS}|zeros", state="failed")
+        p = lst[f"{NS}|zeros"]
+        self.assertIn("is 30", p["git_error"])
+        self.assertIn(" bytes, over [agent] gitmaxsize (1048576): not "
+                      "checked out", p["git_error"])
+        self.assertFalse(os.path.exists(os.path.join(self.pd, NS, "zeros")))
+        self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
