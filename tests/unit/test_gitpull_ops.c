@@ -516,23 +516,34 @@ tmp_packs(const struct fx *f)
 	return n;
 }
 
+/* A clone of a repository whose last commit adds 3 MB of `from`: refused,
+ * and nothing of it left. */
+static struct git_resp
+clone_refused(struct fx *f, const char *from, const char *name)
+{
+	struct git_resp	 r;
+
+	fx_init(f, "%s/src/%%s.git");
+	f->gc.max_size = MAX_SIZE;
+	push_file(f, from, name);
+	r = run(f, 0);
+	cr_assert(!r.ok);
+	cr_assert(!path_exists("%s", f->co));
+	cr_assert_eq(clones_left(f), 0);
+	return r;
+}
+
 Test(gitpull_ops, a_pack_over_gitmaxsize_stops_the_clone)
 {
 	struct fx	 f;
 	struct git_resp	 r;
 	char		 want[256];
 
-	fx_init(&f, "%s/src/%%s.git");
-	f.gc.max_size = MAX_SIZE;
-	push_file(&f, "/dev/urandom", "noise");
-	r = run(&f, 0);
-	cr_assert(!r.ok);
+	r = clone_refused(&f, "/dev/urandom", "noise");
 	snprintf(want, sizeof(want), "into %s/proj: a file reached [agent] "
 	    "gitmaxsize (%d bytes): ", NS, MAX_SIZE);
 	cr_assert(strstr(r.error, want) != NULL, "%s", r.error);
 	cr_assert(strstr(r.error, "File too large") != NULL, "%s", r.error);
-	cr_assert(!path_exists("%s", f.co));
-	cr_assert_eq(clones_left(&f), 0);
 	fx_free(&f);
 }
 
@@ -542,18 +553,12 @@ Test(gitpull_ops, a_tree_over_gitmaxsize_is_not_checked_out)
 	struct git_resp	 r;
 	char		 want[256];
 
-	fx_init(&f, "%s/src/%%s.git");
-	f.gc.max_size = MAX_SIZE;
-	push_file(&f, "/dev/zero", "zeros");
-	r = run(&f, 0);
-	cr_assert(!r.ok);
+	r = clone_refused(&f, "/dev/zero", "zeros");
 	snprintf(want, sizeof(want), "%s/proj: the tree of "
 	    "refs/remotes/origin/release is 3000", NS);
 	cr_assert(strncmp(r.error, want, strlen(want)) == 0, "%s", r.error);
 	cr_assert(strstr(r.error, " bytes, over [agent] gitmaxsize (1048576): "
 	    "not checked out") != NULL, "%s", r.error);
-	cr_assert(!path_exists("%s", f.co));
-	cr_assert_eq(clones_left(&f), 0);
 	fx_free(&f);
 }
 
