@@ -14,6 +14,7 @@ test's making).  Nothing outside the test's namespaces changes.
 """
 import contextlib
 import ctypes
+import fcntl
 import ipaddress
 import itertools
 import json
@@ -230,6 +231,21 @@ class FuseStall:
         with open("/proc/self/mounts") as f:
             if any(ln.split()[1] == self.mnt for ln in f):
                 _libc.umount2(self.mnt.encode(), 2)  # MNT_DETACH
+
+
+HELD_LOCK = "/tmp/agent-it-held.lock"
+
+
+def lock_held_processes(test, exclusive):
+    """Until `test` ends: a test that holds a process in execve takes this
+    lock exclusively, one whose collector must meet no such process takes
+    it shared.  Every collector on the machine meets a held process (its
+    ps and PROC walks read every /proc/<pid>), in both suites `make check`
+    runs side by side, hence a lock file and not a test order.  Take it
+    before the FuseStall: its cleanups run first."""
+    fd = os.open(HELD_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    test.addCleanup(os.close, fd)
 
 
 def stuck_in_exec(fuse):

@@ -24,8 +24,9 @@ import sys
 import threading
 import time
 
-from harness import (AgentTest, FuseStall, free_port, is_root, needs_root,
-                     proc_status, stuck_in_exec, wait_until)
+from harness import (AgentTest, FuseStall, free_port, is_root,
+                     lock_held_processes, needs_root, proc_status,
+                     stuck_in_exec, wait_until)
 
 NSS = ["pool.loda", "b.loda"]
 SECURITY_NS = "security.monitor.loda"
@@ -270,6 +271,8 @@ class Collector(AgentTest):
 
     def test_collector_end_to_end(self):
         a = self.agent
+        # no family may fail here: no process held in execve meanwhile
+        lock_held_processes(self, exclusive=False)
         out = os.path.join(a.dir, "out")
         os.makedirs(out)
         # the master opens the output file: a directory only root
@@ -536,6 +539,7 @@ class HeldProcess(AgentTest):
     def test_a_process_held_in_execve_does_not_stop_the_collector(self):
         needs_root(self)
         a = self.agent
+        lock_held_processes(self, exclusive=True)
         fuse = FuseStall(os.path.join(a.dir, "fuse"))
         held = stuck_in_exec(fuse)
 

@@ -30,8 +30,9 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from gitrepos import PluginRepos
-from harness import (AgentTest, FuseStall, is_root, needs_root, nobody_uid,
-                     proc_alive, proc_status, wait_until)
+from harness import (AgentTest, FuseStall, is_root, lock_held_processes,
+                     needs_root, nobody_uid, proc_alive, proc_status,
+                     wait_until)
 from nsq_common import HOST, UnixHTTPConnection
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -185,13 +186,12 @@ echo '[{{"name":"own","timestamp":0,"value":1}}]'
 ATTACKER = """#!/usr/bin/python3
 import os, sys, time
 
-# the victim runs as the same user: only such processes' cwd is read (a
-# readlink of cwd waits with a process held in execve, which a test
-# running alongside may hold as root)
+# only processes with arguments: a readlink of cwd waits with a process
+# held in execve, which a test running alongside may hold, and which has
+# none (its exec replaced its memory)
 def mine(d):
-    with open(f"/proc/{d}/status") as f:
-        return any(ln.startswith("Uid:") and
-                   ln.split()[1] == str(os.getuid()) for ln in f)
+    with open(f"/proc/{d}/cmdline", "rb") as f:
+        return f.read(1) != b""
 
 def find():
     for _ in range(200):
@@ -495,21 +495,21 @@ class PluginTest(AgentTest):
 
     def under_pluginsdir(self, pid):
         """(cmdline, cwd) of a live process working or named under
-        pluginsdir, else None.  The cwd only of processes not root's:
-        the agent runs git and plugins as other users, and a readlink of
-        cwd waits with a process held in execve (FuseStall), which a test
-        running alongside (test_collector) holds as root."""
-        cwd = ""
-        try:
-            if proc_status(pid)["Uid"].split()[0] != "0":
-                cwd = os.readlink(f"/proc/{pid}/cwd")
-        except (OSError, KeyError, IndexError):
-            pass
+        pluginsdir, else None.  The cwd only of a process with arguments:
+        a readlink of cwd waits with a process held in execve (FuseStall),
+        as a test running alongside may hold, and such a process has none
+        (its exec replaced its memory); nor have kernel threads."""
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             cmd = ""
+        cwd = ""
+        if cmd:
+            try:
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                pass
         if cwd == self.pd or cwd.startswith(self.pd + "/") or \
                 self.pd in cmd:
             return cmd, cwd
@@ -1477,6 +1477,7 @@ class HeldExec(PluginTest):
         # with it: the master's sweep of its children used to read it,
         # and so hung, restarting and reloading nothing after.
         needs_root(self)
+        lock_held_processes(self, exclusive=True)
         fuse = FuseStall(os.path.join(self.drop, "fuse"))
         # before the agent's own cleanup (LIFO): its stop and the
         # strays check read /proc of the held process
