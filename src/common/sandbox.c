@@ -58,9 +58,10 @@
  *  - gitpull, scheduler: exec git and plugins, which inherit the filter,
  *    hence only a deny-list.
  *  - collector: stays root for reading, with the reading capabilities
- *    only; never forks, never writes a file.  RLIMIT_NPROC is not
- *    enforced for uid 0 (setrlimit(2)): it matters for an unprivileged
- *    start, and the filter kills fork.
+ *    only; never forks, never writes a file.  It starts threads (its
+ *    /proc walks, collect_pids.h), which RLIMIT_NPROC counts: left as
+ *    it is (for uid 0 it is not enforced anyway, setrlimit(2)); the
+ *    filter kills fork and any clone that is not a thread.
  * Every role's bounding set is cut to its caps (none but the collector's).
  */
 static const struct sandbox_role roles[] = {
@@ -76,7 +77,7 @@ static const struct sandbox_role roles[] = {
 	{ .role = ROLE_SENDER, USER("user", user),
 	    .filter = SANDBOX_FILTER_SENDER },
 	{ .role = ROLE_COLLECTOR, .caps = KEEP_READ_CAPS,
-	    .nproc_zero = 1, .fsize_zero = 1,
+	    .fsize_zero = 1,
 	    .filter = SANDBOX_FILTER_COLLECTOR },
 };
 
