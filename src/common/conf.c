@@ -52,6 +52,11 @@ const struct conf_field conf_fields[] = {
 	{ "agent", "git", CONF_T_STR, OFF(git), "",
 	    0, 0, R(ROLE_GITPULL) | R(ROLE_SCHEDULER),
 	    "plugin repository URL pattern, %s = project name" },
+	{ "agent", "workertimeout", CONF_T_INT, OFF(workertimeout), "60",
+	    0, 3600, 0,
+	    "seconds a worker may answer nothing on its control edge "
+	    "(asked after half of it) before it is killed and restarted; "
+	    "0: never" },
 	{ "agent", "pidfile", CONF_T_STR, OFF(pidfile), "/run/agent/agent.pid",
 	    0, 0, 0, "pid file of the master, locked while it runs" },
 	{ "agent", "user", CONF_T_STR, OFF(user), "nobody",

@@ -53,6 +53,7 @@ struct agent_conf {
 	char		 gitbranch[CONF_STR_MAX];
 	int64_t		 gittimeout;		/* seconds per git call */
 	int64_t		 gitmaxsize;		/* bytes of a checkout */
+	int64_t		 workertimeout;		/* seconds; 0 = off */
 	struct conf_file gitsigners;	/* allowed signers, "" = off */
 	int		 gitsignedtags;	/* a signed tag, not a signed commit */
 	int64_t		 pluginoutputmax;	/* stdout bytes kept per run */

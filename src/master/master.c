@@ -391,6 +391,7 @@ master_reload(struct master *m)
 	conf_free(&m->conf);
 	m->conf = next;
 	m->generation++;
+	watchdog_apply(m);
 	m->log.min = m->conf.loglevel;
 	log_set_level(m->conf.loglevel);
 	log_info("reload: config generation %llu loaded; sending it to the "
@@ -434,6 +435,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 
 	codec_get_init(&pr, in->data, in->datalen);
 	why[0] = '\0';
+	watchdog_heard(m, w);
 	/*
 	 * A dead worker's last frames: its log lines still matter, and its
 	 * last counters (they join its role's base right after).
@@ -774,6 +776,7 @@ master_start(const char *conf_path, int foreground)
 	master_signals(m);
 	(void)orphans_become_subreaper();
 	orphans_start(m);
+	watchdog_apply(m);
 	pull_init(m);
 	ev_timer_init(&m->stop_timer, stop_timeout_cb, STOP_TIMEOUT, 0.);
 	m->stop_timer.data = m;
@@ -808,6 +811,7 @@ master_start(const char *conf_path, int foreground)
 	/* what the workers left running must not outlive us */
 	(void)orphans_sweep(m);
 	orphans_stop(m);
+	watchdog_stop(m);
 	pull_stop(m);
 
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)

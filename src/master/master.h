@@ -84,6 +84,7 @@ struct wslot {
 	struct metric_set	 metrics_spare;
 	ev_timer		 setup_timer;
 	ev_timer		 restart_timer;
+	ev_tstamp		 heard;		/* its last frame (watchdog.c) */
 	/* its MSG_STATUS_REQ not yet answered: one at a time (pull.c) */
 	int			 status_owed;	/* STATUS_OWED_* */
 	uint32_t		 status_reqid;
@@ -142,6 +143,7 @@ struct master {
 	ev_signal		 sig_hup, sig_term, sig_int, sig_chld, sig_usr1;
 	ev_timer		 stop_timer;
 	ev_timer		 reload_timer;	/* acks of a new generation */
+	ev_timer		 watchdog_timer;	/* watchdog.c */
 	ev_timer		 orphan_timer;	/* orphans.c sweep */
 	ev_prepare		 orphan_check;	/* a sweep in a turn */
 	ev_tstamp		 orphan_swept_at;
@@ -209,6 +211,13 @@ const char *supervise_state_name(enum wstate);
 void	 supervise_init_slot(struct master *, struct wslot *, enum role);
 /* Delay before the next restart; updates the count of quick deaths. */
 double	 supervise_backoff(unsigned *failures, double ran, int config_error);
+
+/* watchdog.c: hung workers killed ([agent] workertimeout) */
+/* (Re)arm after the config changed; 0 = off. */
+void	 watchdog_apply(struct master *);
+void	 watchdog_stop(struct master *);
+/* A frame from w (or its start): it is alive. */
+void	 watchdog_heard(struct master *, struct wslot *);
 
 /* orphans.c */
 int	 orphans_become_subreaper(void);

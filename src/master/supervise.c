@@ -123,6 +123,7 @@ supervise_ready(struct master *m, struct wslot *w)
 	}
 	ev_timer_stop(m->loop, &w->setup_timer);
 	w->state = W_RUNNING;
+	watchdog_heard(m, w);
 	log_info("%s ready (pid %ld)", proto_role_name(w->role), (long)w->pid);
 	if (m->phase != M_STARTING)
 		return;

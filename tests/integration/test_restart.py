@@ -92,3 +92,35 @@ class Restart(AgentTest):
         os.kill(self.agent.master_pid(), signal.SIGKILL)
         wait_until(lambda: not any(proc_alive(p) for p in pids),
                    timeout=10, what="workers to exit without their master")
+
+    def test_a_hung_worker_is_killed_and_restarted(self):
+        # [agent] workertimeout: a worker that answers nothing for that
+        # long (here stopped, as a loop stuck in a read would be) is
+        # killed and restarted; idle ones answer the master's questions
+        self.agent.write_conf(agent_extra="\tworkertimeout = 4\n")
+        self.start_ok()
+        st = self.agent.wait_serving()
+        # two timeouts and more, idle: nobody killed
+        time.sleep(9)
+        st = self.agent.status()
+        for w in st["workers"]:
+            self.assertEqual((w["restarts"], w["state"]), (0, "running"), w)
+        self.assertNotIn("killing", self.agent.log_text())
+
+        old = self.agent.worker(st, "collector")["pid"]
+        os.kill(old, signal.SIGSTOP)
+
+        def back():
+            w = self.agent.worker(self.agent.status(), "collector")
+            return w if w["pid"] not in (0, old) and \
+                w["state"] == "running" else None
+        w = wait_until(back, timeout=20, what="the collector restarted")
+        self.assertEqual(w["restarts"], 1, w)
+        self.agent.wait_log(rf"killing collector \(pid {old}\): it answered "
+                            r"nothing for [4-9] s \(\[agent\] workertimeout "
+                            r"4\): hung")
+        self.assertFalse(proc_alive(old))
+        # the others were left alone
+        for o in self.agent.status()["workers"]:
+            if o["role"] != "collector":
+                self.assertEqual(o["restarts"], 0, o)

@@ -185,6 +185,7 @@ static const char distinct_text[] =
     "gitbranch = \"stable/v2\"\n"
     "gittimeout = 30\n"
     "gitmaxsize = 1048576\n"
+    "workertimeout = 30\n"
     "gitsigners = \"/etc/agent/allowed_signers\"\n"
     "gitsignedtags = yes\n"
     "pluginoutputmax = 65536\n"

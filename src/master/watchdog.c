@@ -1,0 +1,85 @@
+/*
+ * Hung workers.  The master restarts a worker that dies; one whose loop
+ * stopped turning (a read that never returns, a bug that spins) lives on
+ * and does nothing, and nothing else would notice: /me/status would show
+ * its last counters for ever.
+ *
+ * Every tick (a quarter of [agent] workertimeout) the master looks at
+ * when each running worker last sent anything on its control edge.  One
+ * silent for half the timeout is asked for its counters (MSG_STATS_REQ
+ * with WATCHDOG_REQID), which any loop that turns answers at once; one
+ * silent for the whole timeout is killed, and restarted as after any
+ * death.  A busy worker pushes its counters and is never asked; an idle
+ * one is asked about twice per timeout.
+ */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "master.h"
+
+/* The reqid of a probe: pull.c's pulls count from 1 up and would meet it
+ * only after four billion pulls, and then only answer a pull early. */
+#define WATCHDOG_REQID	UINT32_MAX
+
+static void
+watchdog_check(struct master *m, struct wslot *w, ev_tstamp now)
+{
+	double		 timeout = (double)m->conf.workertimeout;
+	ev_tstamp	 silent = now - w->heard;
+	char		 why[128];
+
+	if (w->state != W_RUNNING || w->ctl == NULL || w->reaped)
+		return;
+	if (silent >= timeout) {
+		snprintf(why, sizeof(why), "it answered nothing for %.0f s "
+		    "([agent] workertimeout %.0f): hung", silent, timeout);
+		supervise_kill(w, why);
+		return;
+	}
+	if (silent >= timeout / 2 && frame_send(w->ctl, MSG_STATS_REQ,
+	    WATCHDOG_REQID, NULL, 0, -1) == -1)
+		log_warnx("%s: cannot ask %s for its counters", __func__,
+		    proto_role_name(w->role));
+}
+
+static void
+watchdog_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct master	*m = t->data;
+	enum role	 r;
+
+	if (m->phase == M_STOPPING)
+		return;
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		watchdog_check(m, &m->w[r], ev_now(loop));
+}
+
+void
+watchdog_heard(struct master *m, struct wslot *w)
+{
+	w->heard = ev_now(m->loop);
+}
+
+void
+watchdog_apply(struct master *m)
+{
+	double	 tick = (double)m->conf.workertimeout / 4;
+
+	if (m->watchdog_timer.data == NULL) {
+		ev_timer_init(&m->watchdog_timer, watchdog_cb, 0., 0.);
+		m->watchdog_timer.data = m;
+	}
+	ev_timer_stop(m->loop, &m->watchdog_timer);
+	if (m->conf.workertimeout == 0)
+		return;
+	ev_timer_set(&m->watchdog_timer, tick, tick);
+	ev_timer_start(m->loop, &m->watchdog_timer);
+}
+
+void
+watchdog_stop(struct master *m)
+{
+	if (m->watchdog_timer.data != NULL)
+		ev_timer_stop(m->loop, &m->watchdog_timer);
+}
