@@ -20,6 +20,11 @@
  * What only a write would have found (a full disk, an I/O error that
  * did not turn the file system read-only) is not seen; fs.space.* shows
  * the first.  A ro mount is still stat'ed and read; anything else is 1.
+ *
+ * The statfs (and that read) of every mount runs in a walk's thread
+ * (collect_pids.h): a dead network file system holds them, and would
+ * hold the collector; such a mount fails its round and is left out of
+ * the next ones until its statfs returns.
  */
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -37,6 +42,7 @@
 #include "collect.h"
 #include "collect_file.h"
 #include "collect_hooks.h"
+#include "collect_pids.h"
 #include "log.h"
 
 #define FS_MOUNTS_MAX	(16 * 1024 * 1024)	/* bytes of /proc/mounts */
@@ -431,24 +437,20 @@ fs_writable(const char *file, const struct statfs *sf,
 	return 0;
 }
 
-/* ro mount: stat it and read its directory.  1 or 0. */
+/* ro mount: stat it and read its directory.  0, or an errno. */
 static int
 probe_ro(const char *dir)
 {
 	struct stat	 st;
 	DIR		*d;
-	int		 ok;
+	int		 e;
 
-	if (stat(dir, &st) == -1 || (d = opendir(dir)) == NULL) {
-		log_warn("%s: collect fs: probe: %s", __func__, dir);
-		return 0;
-	}
+	if (stat(dir, &st) == -1 || (d = opendir(dir)) == NULL)
+		return errno != 0 ? errno : EIO;
 	errno = 0;
-	ok = readdir(d) != NULL;
-	if (!ok)
-		log_warn("%s: collect fs: probe: readdir %s", __func__, dir);
+	e = readdir(d) != NULL ? 0 : errno != 0 ? errno : ENOENT;
 	(void)closedir(d);
-	return ok;
+	return e;
 }
 
 /* ceil(part * 100 / whole) as the Go agent's df; 0 for nothing */
@@ -468,47 +470,132 @@ mib(uint64_t units, uint64_t size)
 	return b > INT64_MAX ? INT64_MAX : (int64_t)b;
 }
 
-static void
-fs_mount(struct fs_state *st, const struct collect_env *env,
-    const struct fs_mount *m, const struct fs_infos *mi,
-    struct point_list *out)
-{
+/*
+ * What a walk's thread finds of each mount (collect_pids.h): a statfs of
+ * a dead network file system waits as long as its server is away, and
+ * would hold the whole collector.  The keys are the mount points.
+ */
+struct fs_probe {
 	struct statfs	 sf;
-	char		 path[PATH_MAX];
-	uint64_t	 frsize, used, iused;
-	int		 rw;
+	int		 done;		/* visited (not skipped) */
+	int		 err;		/* statfs's errno; 0: sf is good */
+	int		 ro_err;	/* FS_RO: probe_ro()'s; 0: it read */
+};
 
-	if (collect_path(path, sizeof(path), env->root, "%s", m->file) == -1) {
-		log_warnx("%s: collect fs: %s: path too long", __func__,
-		    m->file);
-		return;
+struct fs_walk {
+	struct collect_walk	 w;	/* first: the walk is the struct */
+	collect_statfs_fn	 statfs;
+	enum fs_mode		*modes;
+	struct fs_probe		*probes;
+};
+
+static void
+fs_walk_destroy(struct collect_walk *w)
+{
+	struct fs_walk	*fw = (struct fs_walk *)w;
+	size_t		 i;
+
+	for (i = 0; i < w->nkeys; i++)
+		free(w->keys[i]);
+	free(w->keys);
+	free(fw->modes);
+	free(fw->probes);
+	free(fw);
+}
+
+static int
+fs_visit(struct collect_walk *w, const char *root, size_t i)
+{
+	struct fs_walk	*fw = (struct fs_walk *)w;
+	struct fs_probe	*pr = &fw->probes[i];
+	char		 path[PATH_MAX];
+
+	pr->done = 1;
+	if (collect_path(path, sizeof(path), root, "%s", w->keys[i]) == -1) {
+		pr->err = ENAMETOOLONG;
+		return 0;
 	}
-	if (st->statfs(path, &sf) == -1) {
+	if (fw->statfs(path, &pr->sf) == -1) {
+		pr->err = errno != 0 ? errno : EIO;
+		return 0;
+	}
+	if (fw->modes[i] == FS_RO)
+		pr->ro_err = probe_ro(path);
+	return 0;
+}
+
+/* A walk for the mounts of m; NULL when out of memory. */
+static struct fs_walk *
+fs_walk_new(const struct fs_state *st, const struct fs_mounts *m)
+{
+	struct fs_walk	*fw;
+	size_t		 i;
+
+	if ((fw = calloc(1, sizeof(*fw))) == NULL)
+		return NULL;
+	fw->w.visit_key = fs_visit;
+	fw->w.destroy = fs_walk_destroy;
+	fw->w.verb = "statfs";
+	fw->w.hint = "a dead network file system?";
+	fw->statfs = st->statfs;
+	if ((fw->w.keys = calloc(m->n + 1, sizeof(*fw->w.keys))) == NULL ||
+	    (fw->modes = calloc(m->n + 1, sizeof(*fw->modes))) == NULL ||
+	    (fw->probes = calloc(m->n + 1, sizeof(*fw->probes))) == NULL) {
+		fs_walk_destroy(&fw->w);
+		return NULL;
+	}
+	for (i = 0; i < m->n; i++) {
+		if ((fw->w.keys[i] = strdup(m->v[i].file)) == NULL) {
+			fs_walk_destroy(&fw->w);
+			return NULL;
+		}
+		fw->w.nkeys++;
+		fw->modes[i] = m->v[i].mode;
+	}
+	return fw;
+}
+
+/* The points of one mount, from what the walk found. */
+static void
+fs_mount(const struct fs_mount *m, const struct fs_probe *pr,
+    const struct fs_infos *mi, struct point_list *out)
+{
+	const struct statfs	*sf = &pr->sf;
+	uint64_t		 frsize, used, iused;
+	int			 rw;
+
+	if (!pr->done)
+		return;		/* skipped: its statfs still waits */
+	if (pr->err != 0) {
 		/* gone, or not ours to see: as the Go agent, skip it */
-		log_debug("collect fs: statfs %s: %s", path, strerror(errno));
+		log_debug("collect fs: statfs %s: %s", m->file,
+		    strerror(pr->err));
 		return;
 	}
-	frsize = sf.f_frsize != 0 ? (uint64_t)sf.f_frsize :
-	    (uint64_t)sf.f_bsize;
-	used = sf.f_blocks > sf.f_bfree ? sf.f_blocks - sf.f_bfree : 0;
-	iused = sf.f_files > sf.f_ffree ? sf.f_files - sf.f_ffree : 0;
+	frsize = sf->f_frsize != 0 ? (uint64_t)sf->f_frsize :
+	    (uint64_t)sf->f_bsize;
+	used = sf->f_blocks > sf->f_bfree ? sf->f_blocks - sf->f_bfree : 0;
+	iused = sf->f_files > sf->f_ffree ? sf->f_files - sf->f_ffree : 0;
 	collect_list_add_float(out, "fs.inodes.used.percent",
-	    ceil_percent(iused, sf.f_files), "mount", m->file, NULL);
+	    ceil_percent(iused, sf->f_files), "mount", m->file, NULL);
 	collect_list_add_float(out, "fs.space.used.percent",
-	    sf.f_blocks == 0 ? 0 : ceil_percent(used, used + sf.f_bavail),
+	    sf->f_blocks == 0 ? 0 : ceil_percent(used, used + sf->f_bavail),
 	    "mount", m->file, NULL);
-	collect_list_add_int(out, "fs.space.total", mib(sf.f_blocks, frsize),
+	collect_list_add_int(out, "fs.space.total", mib(sf->f_blocks, frsize),
 	    "mount", m->file, NULL);
 	collect_list_add_int(out, "fs.space.used", mib(used, frsize),
 	    "mount", m->file, NULL);
-	collect_list_add_int(out, "fs.space.free", mib(sf.f_bavail, frsize),
+	collect_list_add_int(out, "fs.space.free", mib(sf->f_bavail, frsize),
 	    "mount", m->file, NULL);
 	switch (m->mode) {
 	case FS_RW:
-		rw = fs_writable(m->file, &sf, infos_find(mi, m->file));
+		rw = fs_writable(m->file, sf, infos_find(mi, m->file));
 		break;
 	case FS_RO:
-		rw = probe_ro(path);
+		rw = pr->ro_err == 0;
+		if (!rw)
+			log_warnx("%s: collect fs: probe: %s: %s", __func__,
+			    m->file, strerror(pr->ro_err));
 		break;
 	default:
 		rw = 1;
@@ -524,9 +611,15 @@ fs_collect(void *state, const struct collect_env *env,
 	struct fs_state		*st = state;
 	struct fs_mounts	 m;
 	struct fs_infos		 mi;
+	struct fs_walk		*fw;
 	size_t			 i;
+	int			 rc = 0;
 
 	fs_kernel_files(env->root, out);
+	if (env->pids == NULL) {
+		snprintf(err, errlen, "no walker for the mounts");
+		return -1;
+	}
 	memset(&m, 0, sizeof(m));
 	memset(&mi, 0, sizeof(mi));
 	if (mounts_read(env->root, &m, err, errlen) == -1) {
@@ -540,11 +633,20 @@ fs_collect(void *state, const struct collect_env *env,
 		mounts_free(&m);
 		return -1;
 	}
-	for (i = 0; i < m.n; i++)
-		fs_mount(st, env, &m.v[i], &mi, out);
+	if ((fw = fs_walk_new(st, &m)) == NULL) {
+		snprintf(err, errlen, "out of memory for the mounts");
+		rc = -1;
+	} else if (collect_pids_walk(env->pids, env->root, &fw->w, err,
+	    errlen) == -1)
+		rc = -1;	/* a mount that hangs: none this round */
+	else {
+		for (i = 0; i < m.n; i++)
+			fs_mount(&m.v[i], &fw->probes[i], &mi, out);
+		fs_walk_destroy(&fw->w);
+	}
 	infos_free(&mi);
 	mounts_free(&m);
-	return 0;
+	return rc;
 }
 
 const struct collect_family collect_fs_family = {

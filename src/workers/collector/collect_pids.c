@@ -28,14 +28,16 @@ struct pids_job {
 	struct collect_pids	*p;
 	struct collect_walk	*w;
 	char			*root;
-	int			 skip[COLLECT_PIDS_STUCK_MAX];
+	char			*skip[COLLECT_PIDS_STUCK_MAX];	/* keys */
 	size_t			 nskip;
 	int			 rc;		/* the walk's, once done */
 	int			 done;		/* under p->mtx */
 	atomic_int		 abandoned;	/* the loop gave up on it */
-	atomic_int		 cur;		/* the pid being read, 0 none */
+	atomic_long		 cur;		/* the pid, or key + 1, being
+						 * read; 0 none */
 	atomic_ulong		 steps;		/* pids read so far */
-	int			 stuck_pid;	/* cur when given up on */
+	char			*stuck_key;	/* what later walks skip */
+	char			*stuck;		/* "/proc/1234", "statfs /x" */
 	struct pids_job		*next;		/* in p->stuck */
 };
 
@@ -46,7 +48,7 @@ struct collect_pids {
 	double			 patience;
 	struct pids_job		*stuck;		/* given up on, still reading */
 	size_t			 nstuck;
-	int			 back[COLLECT_PIDS_STUCK_MAX]; /* answered */
+	char			*back[COLLECT_PIDS_STUCK_MAX]; /* answered */
 	size_t			 nback;
 };
 
@@ -68,6 +70,10 @@ pids_unlock(struct collect_pids *p)
 static void
 pids_destroy(struct collect_pids *p)
 {
+	size_t	 i;
+
+	for (i = 0; i < p->nback; i++)
+		free(p->back[i]);
 	(void)pthread_cond_destroy(&p->cv);
 	(void)pthread_mutex_destroy(&p->mtx);
 	free(p);
@@ -76,8 +82,14 @@ pids_destroy(struct collect_pids *p)
 static void
 job_free(struct pids_job *j)
 {
+	size_t	 i;
+
 	if (j->w != NULL)
 		j->w->destroy(j->w);
+	for (i = 0; i < j->nskip; i++)
+		free(j->skip[i]);
+	free(j->stuck_key);
+	free(j->stuck);
 	free(j->root);
 	free(j);
 }
@@ -98,13 +110,32 @@ collect_pids_parse(const char *s)
 }
 
 static int
-skipped(const struct pids_job *j, int pid)
+skipped(const struct pids_job *j, const char *key)
 {
 	size_t	 i;
 
 	for (i = 0; i < j->nskip; i++)
-		if (j->skip[i] == pid)
+		if (strcmp(j->skip[i], key) == 0)
 			return 1;
+	return 0;
+}
+
+/* In the thread: every key, until done, an error, or given up on. */
+static int
+walk_keys(struct pids_job *j)
+{
+	struct collect_walk	*w = j->w;
+	size_t			 i;
+
+	for (i = 0; i < w->nkeys && !atomic_load(&j->abandoned); i++) {
+		if (skipped(j, w->keys[i]))
+			continue;
+		atomic_store(&j->cur, (long)i + 1);
+		if (w->visit_key(w, j->root, i) == -1)
+			return -1;
+		atomic_store(&j->cur, 0);
+		atomic_fetch_add(&j->steps, 1);
+	}
 	return 0;
 }
 
@@ -118,6 +149,8 @@ walk(struct pids_job *j)
 	DIR			*d;
 	int			 pid, rc = 0;
 
+	if (w->keys != NULL)
+		return walk_keys(j);
 	if (collect_path(path, sizeof(path), j->root, "/proc") == -1) {
 		snprintf(w->err, sizeof(w->err), "%s/proc: path too long",
 		    j->root);
@@ -139,7 +172,7 @@ walk(struct pids_job *j)
 			break;
 		}
 		if ((pid = collect_pids_parse(de->d_name)) == -1 ||
-		    skipped(j, pid))
+		    skipped(j, de->d_name))
 			continue;
 		atomic_store(&j->cur, pid);
 		if (w->visit(w, j->root, pid) == -1) {
@@ -181,8 +214,11 @@ walk_thread(void *arg)
 	 * may be read again */
 	if ((mine = atomic_load(&j->abandoned))) {
 		unlink_stuck(p, j);
-		if (p->nback < COLLECT_PIDS_STUCK_MAX)
-			p->back[p->nback++] = j->stuck_pid;
+		/* said by the loop at its next walk */
+		if (p->nback < COLLECT_PIDS_STUCK_MAX && j->stuck != NULL) {
+			p->back[p->nback++] = j->stuck;
+			j->stuck = NULL;
+		}
 	}
 	last = --p->refs == 0;
 	if (pthread_cond_broadcast(&p->cv) != 0)
@@ -280,11 +316,11 @@ mono_passed(const struct timespec *t)
 
 /*
  * Under p->mtx: the pids answered since the last walk go to `back` (to
- * log after), the ones still stuck to the job's skip list.  -1 with err
- * when too many threads wait already.
+ * log after, then free), the ones still stuck to the job's skip list.
+ * -1 with err when too many threads wait already, or out of memory.
  */
 static int
-job_prepare(struct collect_pids *p, struct pids_job *j, int *back,
+job_prepare(struct collect_pids *p, struct pids_job *j, char **back,
     size_t *nback, char *err, size_t errlen)
 {
 	struct pids_job	*s;
@@ -295,17 +331,25 @@ job_prepare(struct collect_pids *p, struct pids_job *j, int *back,
 	p->nback = 0;
 	if (p->nstuck >= COLLECT_PIDS_STUCK_MAX) {
 		n = (size_t)snprintf(err, errlen, "per-process reads paused: "
-		    "%zu reads wait on processes held in the kernel (pids",
+		    "%zu reads wait on processes held in the kernel (",
 		    p->nstuck);
 		for (s = p->stuck; s != NULL && n < errlen; s = s->next)
-			n += (size_t)snprintf(err + n, errlen - n, " %d",
-			    s->stuck_pid);
+			n += (size_t)snprintf(err + n, errlen - n, "%s%s",
+			    s == p->stuck ? "" : ", ",
+			    s->stuck != NULL ? s->stuck : "?");
 		if (n < errlen)
 			snprintf(err + n, errlen - n, ")");
 		return -1;
 	}
-	for (s = p->stuck; s != NULL; s = s->next)
-		j->skip[j->nskip++] = s->stuck_pid;
+	for (s = p->stuck; s != NULL; s = s->next) {
+		if (s->stuck_key == NULL)
+			continue;
+		if ((j->skip[j->nskip] = strdup(s->stuck_key)) == NULL) {
+			snprintf(err, errlen, "out of memory for a walk");
+			return -1;
+		}
+		j->nskip++;
+	}
 	return 0;
 }
 
@@ -335,6 +379,28 @@ job_start(struct pids_job *j)
 	return e;
 }
 
+/* What the job was reading when given up on: its key, and its name. */
+static void
+job_name_stuck(struct pids_job *j, long cur)
+{
+	struct collect_walk	*w = j->w;
+	char			 key[32];
+	int			 n;
+
+	if (w->keys != NULL && cur > 0 && (size_t)cur <= w->nkeys) {
+		j->stuck_key = strdup(w->keys[cur - 1]);
+		n = asprintf(&j->stuck, "%s %s", w->verb, w->keys[cur - 1]);
+	} else if (w->keys == NULL && cur > 0) {
+		snprintf(key, sizeof(key), "%ld", cur);
+		j->stuck_key = strdup(key);
+		n = asprintf(&j->stuck, "%s/proc/%ld", j->root, cur);
+	} else
+		n = asprintf(&j->stuck, "%s/proc (the listing)", j->root);
+	/* out of memory: nothing skipped, and named "?" */
+	if (n == -1)
+		j->stuck = NULL;
+}
+
 /*
  * Wait for the job while it makes progress; under p->mtx.  0 when done,
  * -1 when given up on (it is in p->stuck then).
@@ -360,7 +426,7 @@ job_wait(struct collect_pids *p, struct pids_job *j)
 			continue;
 		}
 		atomic_store(&j->abandoned, 1);
-		j->stuck_pid = atomic_load(&j->cur);
+		job_name_stuck(j, atomic_load(&j->cur));
 		j->next = p->stuck;
 		p->stuck = j;
 		p->nstuck++;
@@ -370,13 +436,15 @@ job_wait(struct collect_pids *p, struct pids_job *j)
 }
 
 static void
-log_back(const char *root, const int *back, size_t nback)
+log_back(char **back, size_t nback)
 {
 	size_t	 i;
 
-	for (i = 0; i < nback; i++)
-		log_info("collector: %s/proc/%d answers again: read from the "
-		    "next walk on", root, back[i]);
+	for (i = 0; i < nback; i++) {
+		log_info("collector: %s answers again: read from the next "
+		    "walk on", back[i]);
+		free(back[i]);
+	}
 }
 
 int
@@ -384,7 +452,8 @@ collect_pids_walk(struct collect_pids *p, const char *root,
     struct collect_walk *w, char *err, size_t errlen)
 {
 	struct pids_job	*j;
-	int		 back[COLLECT_PIDS_STUCK_MAX], e, rc;
+	char		*back[COLLECT_PIDS_STUCK_MAX];
+	int		 e, rc;
 	size_t		 nback = 0;
 
 	err[0] = '\0';
@@ -412,20 +481,21 @@ collect_pids_walk(struct collect_pids *p, const char *root,
 	if (rc == -1) {
 		pids_unlock(p);
 		job_free(j);
-		log_back(root, back, nback);
+		log_back(back, nback);
 		return -1;
 	}
 	if (job_wait(p, j) == -1) {
 		/* the job is its thread's now */
-		snprintf(err, errlen, "%s/proc/%d did not answer in %g s "
-		    "(a process held in execve?): skipped until it does", root,
-		    j->stuck_pid, p->patience);
+		snprintf(err, errlen, "%s did not answer in %g s (%s): "
+		    "skipped until it does", j->stuck != NULL ? j->stuck : "?",
+		    p->patience, w->keys != NULL ? w->hint :
+		    "a process held in execve?");
 		pids_unlock(p);
-		log_back(root, back, nback);
+		log_back(back, nback);
 		return -1;
 	}
 	pids_unlock(p);
-	log_back(root, back, nback);
+	log_back(back, nback);
 	if (j->rc == -1) {
 		snprintf(err, errlen, "%s", w->err[0] != '\0' ? w->err :
 		    "the walk failed (no reason given)");

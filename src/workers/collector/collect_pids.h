@@ -1,5 +1,7 @@
 /*
- * Walks over /proc/<pid> that a process held in the kernel cannot stop.
+ * Walks over /proc/<pid> that a process held in the kernel cannot stop
+ * (and over the FS family's mounts, whose statfs a dead network file
+ * system holds the same way: the walks with keys below).
  *
  * A read of /proc/<pid>/stat, exe or io waits while that process is in
  * execve, and an execve can be held for ever: it closes the process's
@@ -34,6 +36,18 @@ struct collect_pids;
 struct collect_walk {
 	/* one pid of root/proc: 0, or -1 with err to end the walk */
 	int	(*visit)(struct collect_walk *, const char *root, int pid);
+	/*
+	 * Or, with keys (the walk's own strings), each keys[i] in turn
+	 * instead of root/proc: the FS family's statfs of every mount,
+	 * which a dead network file system holds the same way.  A key that
+	 * hangs is named "<verb> <key>" with the hint in parentheses.
+	 */
+	int	(*visit_key)(struct collect_walk *, const char *root,
+		    size_t i);
+	char	**keys;
+	size_t	  nkeys;
+	const char *verb;
+	const char *hint;
 	/* frees the walk, this struct included */
 	void	(*destroy)(struct collect_walk *);
 	char	  err[256];
@@ -45,7 +59,8 @@ struct collect_pids	*collect_pids_new(double patience);
 void			 collect_pids_free(struct collect_pids *);
 
 /*
- * visit() for every pid of root/proc but the skipped ones.  0: done, and
+ * visit() for every pid of root/proc but the skipped ones (or
+ * visit_key() for every key but those).  0: done, and
  * the walk is the caller's again (to read, then destroy).  -1 with err:
  * the walk is not the caller's any more (destroyed, or left to its
  * thread); err names what failed, or the pid that did not answer.
@@ -53,7 +68,7 @@ void			 collect_pids_free(struct collect_pids *);
 int	 collect_pids_walk(struct collect_pids *, const char *root,
 	    struct collect_walk *, char *err, size_t errlen);
 
-/* Pids given up on whose read has not returned yet. */
+/* Pids (and keys) given up on whose read has not returned yet. */
 size_t	 collect_pids_stuck(struct collect_pids *);
 
 /* A /proc entry's pid, or -1 when the name is not one. */
