@@ -777,6 +777,7 @@ master_start(const char *conf_path, int foreground)
 	(void)orphans_become_subreaper();
 	orphans_start(m);
 	watchdog_apply(m);
+	notify_watchdog_start(&m->notify, m->loop);
 	pull_init(m);
 	ev_timer_init(&m->stop_timer, stop_timeout_cb, STOP_TIMEOUT, 0.);
 	m->stop_timer.data = m;

@@ -48,6 +48,9 @@ struct notify {
 	struct sockaddr_un	 sa;
 	socklen_t		 salen;
 	char			 err[256];	/* why it is not used */
+	uint64_t		 watchdog_usec;	/* WATCHDOG_USEC; 0: none */
+	ev_timer		 watchdog;	/* WATCHDOG=1 every half */
+	struct ev_loop		*loop;
 };
 
 enum notify_state {
@@ -253,6 +256,12 @@ void	 notify_init(struct notify *);
  */
 int	 notify_open(struct notify *);
 void	 notify_close(struct notify *);
+/*
+ * With WATCHDOG_USEC (systemd's WatchdogSec=), WATCHDOG=1 every half of
+ * it from the loop: a master whose loop hangs is restarted by the
+ * service manager.  Stopped by notify_close().
+ */
+void	 notify_watchdog_start(struct notify *, struct ev_loop *);
 /* Send one state; nothing without a socket, failures logged. */
 void	 notify_send(struct notify *, enum notify_state, const char *status);
 /* The datagram: 0 when it does not fit in len. */

@@ -8,11 +8,14 @@
  *   RELOADING=1 MONOTONIC_USEC  SIGHUP: a reload starts
  *   STOPPING=1                  SIGTERM/SIGINT: the workers are stopping
  *   STATUS=...                  a line for `systemctl status`
+ *   WATCHDOG=1                  every half of WATCHDOG_USEC, from the
+ *                               loop (systemd's WatchdogSec=)
  *
  * NOTIFY_SOCKET is a path ("/run/systemd/notify") or an abstract name
  * ("@..."); anything else is ignored with a warning.  The variable is
  * removed from the environment at once, so no worker, git or plugin
- * inherits it (only the master speaks for the service).  A failed send
+ * inherits it (only the master speaks for the service); WATCHDOG_USEC and
+ * WATCHDOG_PID too.  A failed send
  * is logged and changes nothing: the agent runs on without a manager.
  */
 #include <errno.h>
@@ -64,12 +67,34 @@ notify_address(const char *path, struct sockaddr_un *sa, socklen_t *salen,
 	return 0;
 }
 
+/* WATCHDOG_USEC, when meant for this process (WATCHDOG_PID); 0: none. */
+static uint64_t
+watchdog_usec(void)
+{
+	const char		*v, *pid;
+	char			*end;
+	unsigned long long	 us;
+
+	v = getenv("WATCHDOG_USEC");
+	pid = getenv("WATCHDOG_PID");
+	if (v == NULL || (pid != NULL && strtol(pid, NULL, 10) != getpid()))
+		return 0;
+	errno = 0;
+	us = strtoull(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0')
+		return 0;
+	return (uint64_t)us;
+}
+
 int
 notify_open(struct notify *n)
 {
 	const char	*env;
 
 	notify_init(n);
+	n->watchdog_usec = watchdog_usec();
+	(void)unsetenv("WATCHDOG_USEC");
+	(void)unsetenv("WATCHDOG_PID");
 	if ((env = getenv("NOTIFY_SOCKET")) == NULL)
 		return 0;
 	if (notify_address(env, &n->sa, &n->salen, n->err,
@@ -87,9 +112,37 @@ notify_open(struct notify *n)
 	return 0;
 }
 
+static void
+watchdog_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct notify	*n = t->data;
+
+	if (n->fd != -1 && sendto(n->fd, "WATCHDOG=1\n", 11, MSG_NOSIGNAL,
+	    (struct sockaddr *)&n->sa, n->salen) == -1)
+		log_warn("%s: to the service manager", __func__);
+}
+
+void
+notify_watchdog_start(struct notify *n, struct ev_loop *loop)
+{
+	double	 half = (double)n->watchdog_usec / 2e6;
+
+	if (n->fd == -1 || n->watchdog_usec == 0)
+		return;
+	n->loop = loop;
+	ev_timer_init(&n->watchdog, watchdog_cb, half, half);
+	n->watchdog.data = n;
+	ev_timer_start(loop, &n->watchdog);
+	log_info("%s: WATCHDOG=1 every %.3f s to the service manager",
+	    __func__, half);
+}
+
 void
 notify_close(struct notify *n)
 {
+	if (n->loop != NULL)
+		ev_timer_stop(n->loop, &n->watchdog);
+	n->loop = NULL;
 	if (n->fd != -1)
 		(void)close(n->fd);
 	n->fd = -1;

@@ -28,8 +28,8 @@ class Notify(AgentTest):
         self.addCleanup(s.close)
         return s, env_value
 
-    def start_fg(self, env_value):
-        env = dict(os.environ, NOTIFY_SOCKET=env_value)
+    def start_fg(self, env_value, **extra):
+        env = dict(os.environ, NOTIFY_SOCKET=env_value, **extra)
         p = subprocess.Popen([AGENT, "start", "-F", "-f", self.agent.conf],
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, env=env)
@@ -99,3 +99,57 @@ class Notify(AgentTest):
                             r"neither a path nor an abstract socket")
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(timeout=30), 0)
+
+    def test_watchdog(self):
+        # WatchdogSec=: WATCHDOG=1 every half of WATCHDOG_USEC, from the
+        # master's loop (one that hangs stops them, and systemd restarts
+        # the service); a WATCHDOG_PID of another process means not us
+        s, env_value = self.listen()
+        p = self.start_fg(env_value, WATCHDOG_USEC="400000")
+        kinds = []
+        while len([k for k in kinds if k == "WATCHDOG"]) < 4:
+            m = self.next_msg(s)
+            kinds.append("READY" if "READY" in m else
+                         "WATCHDOG" if m.get("WATCHDOG") == "1" else str(m))
+        self.assertIn("READY", kinds)
+        self.assertEqual(set(kinds), {"READY", "WATCHDOG"}, kinds)
+        self.agent.wait_log(r"WATCHDOG=1 every 0\.200 s")
+        # stopped, the master sends none
+        os.kill(p.pid, signal.SIGSTOP)
+        try:
+            # what was sent before the stop (a running master's would
+            # keep coming, and this ends failing below)
+            s.settimeout(0.3)
+            for _ in range(10):
+                s.recv(4096)
+        except socket.timeout:
+            pass
+        try:
+            s.settimeout(0.6)   # three periods
+            s.recv(4096)
+            self.fail("a WATCHDOG=1 from a stopped master")
+        except socket.timeout:
+            pass
+        finally:
+            os.kill(p.pid, signal.SIGCONT)
+        s.settimeout(30)
+        # nothing we start inherits the variables
+        for w in self.agent.status()["workers"]:
+            with open(f"/proc/{w['pid']}/environ", "rb") as f:
+                self.assertNotIn(b"WATCHDOG_", f.read(), w["role"])
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=30), 0)
+
+        # WATCHDOG_PID names another process: no pings
+        s2, env2 = self.listen(abstract=True)
+        p2 = self.start_fg(env2, WATCHDOG_USEC="400000",
+                           WATCHDOG_PID="1")
+        self.expect(s2, "READY")
+        s2.settimeout(1.5)
+        try:
+            m = self.next_msg(s2)
+            self.fail(f"a datagram with another WATCHDOG_PID: {m}")
+        except socket.timeout:
+            pass
+        p2.send_signal(signal.SIGTERM)
+        self.assertEqual(p2.wait(timeout=30), 0)
