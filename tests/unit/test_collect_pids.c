@@ -319,8 +319,8 @@ Test(collect_pids, waiting_threads_are_bounded, .timeout = 30)
 	cr_assert_eq(collect_pids_stuck(p), COLLECT_PIDS_STUCK_MAX);
 	t = twalk_new(&destroyed);
 	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), -1);
-	cr_assert(strncmp(err, "per-process reads paused: 8 reads wait on "
-	    "processes held in the kernel (/tmp/", 66) == 0, "%s", err);
+	cr_assert(strncmp(err, "walks paused: 8 reads wait in the kernel "
+	    "(/tmp/", 47) == 0, "%s", err);
 	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++) {
 		snprintf(want, sizeof(want), "/proc/%d", pids[i]);
 		cr_assert(strstr(err, want) != NULL, "%s", err);

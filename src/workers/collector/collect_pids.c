@@ -330,9 +330,8 @@ job_prepare(struct collect_pids *p, struct pids_job *j, char **back,
 	*nback = p->nback;
 	p->nback = 0;
 	if (p->nstuck >= COLLECT_PIDS_STUCK_MAX) {
-		n = (size_t)snprintf(err, errlen, "per-process reads paused: "
-		    "%zu reads wait on processes held in the kernel (",
-		    p->nstuck);
+		n = (size_t)snprintf(err, errlen, "walks paused: %zu reads "
+		    "wait in the kernel (", p->nstuck);
 		for (s = p->stuck; s != NULL && n < errlen; s = s->next)
 			n += (size_t)snprintf(err + n, errlen - n, "%s%s",
 			    s == p->stuck ? "" : ", ",
