@@ -87,7 +87,8 @@ struct wslot {
 	struct metric_set	 metrics_spare;
 	ev_timer		 setup_timer;
 	ev_timer		 restart_timer;
-	ev_tstamp		 heard;		/* its last frame (watchdog.c) */
+	double			 heard;		/* its last frame, monotonic
+					 * seconds (watchdog.c) */
 	/* its MSG_STATUS_REQ not yet answered: one at a time (pull.c) */
 	int			 status_owed;	/* STATUS_OWED_* */
 	uint32_t		 status_reqid;
@@ -147,6 +148,7 @@ struct master {
 	ev_timer		 stop_timer;
 	ev_timer		 reload_timer;	/* acks of a new generation */
 	ev_timer		 watchdog_timer;	/* watchdog.c */
+	double			 watchdog_tick_at;	/* monotonic */
 	ev_timer		 orphan_timer;	/* orphans.c sweep */
 	ev_prepare		 orphan_check;	/* a sweep in a turn */
 	ev_tstamp		 orphan_swept_at;

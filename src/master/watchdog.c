@@ -11,9 +11,17 @@
  * silent for the whole timeout is killed, and restarted as after any
  * death.  A busy worker pushes its counters and is never asked; an idle
  * one is asked about twice per timeout.
+ *
+ * Time is the monotonic clock, not the loop's wall-clock ev_now(): a
+ * step of the wall clock (NTP at boot) must not make every worker look
+ * silent.  And silence counts only while the master itself ran: a tick
+ * that comes late (the master stopped, the machine suspended) gives every
+ * worker a new window instead of killing them all.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
 #include "master.h"
@@ -22,11 +30,21 @@
  * only after four billion pulls, and then only answer a pull early. */
 #define WATCHDOG_REQID	UINT32_MAX
 
+static double
+mono_now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		abort();	/* CLOCK_MONOTONIC cannot fail */
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
-watchdog_check(struct master *m, struct wslot *w, ev_tstamp now)
+watchdog_check(struct master *m, struct wslot *w, double now)
 {
 	double		 timeout = (double)m->conf.workertimeout;
-	ev_tstamp	 silent = now - w->heard;
+	double		 silent = now - w->heard;
 	char		 why[128];
 
 	if (w->state != W_RUNNING || w->ctl == NULL || w->reaped)
@@ -47,18 +65,28 @@ static void
 watchdog_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct master	*m = t->data;
+	double		 now = mono_now(), late;
 	enum role	 r;
 
+	late = now - m->watchdog_tick_at - t->repeat;
+	m->watchdog_tick_at = now;
 	if (m->phase == M_STOPPING)
 		return;
+	if (late > t->repeat) {
+		log_warnx("%s: the master itself did not run for %.0f s: every "
+		    "worker gets a new window", __func__, late + t->repeat);
+		for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+			m->w[r].heard = now;
+		return;
+	}
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
-		watchdog_check(m, &m->w[r], ev_now(loop));
+		watchdog_check(m, &m->w[r], now);
 }
 
 void
 watchdog_heard(struct master *m, struct wslot *w)
 {
-	w->heard = ev_now(m->loop);
+	w->heard = mono_now();
 }
 
 void
@@ -73,6 +101,7 @@ watchdog_apply(struct master *m)
 	ev_timer_stop(m->loop, &m->watchdog_timer);
 	if (m->conf.workertimeout == 0)
 		return;
+	m->watchdog_tick_at = mono_now();
 	ev_timer_set(&m->watchdog_timer, tick, tick);
 	ev_timer_start(m->loop, &m->watchdog_timer);
 }

@@ -106,6 +106,21 @@ class Restart(AgentTest):
         for w in st["workers"]:
             self.assertEqual((w["restarts"], w["state"]), (0, "running"), w)
         self.assertNotIn("killing", self.agent.log_text())
+        # the master itself stopped for longer than the timeout (as in a
+        # suspend): its workers were not silent, it was; nobody killed
+        master = self.agent.master_pid()
+        os.kill(master, signal.SIGSTOP)
+        try:
+            time.sleep(5)
+        finally:
+            os.kill(master, signal.SIGCONT)
+        self.agent.wait_log(r"the master itself did not run for [4-9] s: "
+                            r"every worker gets a new window")
+        time.sleep(1)
+        st = self.agent.status()
+        for w in st["workers"]:
+            self.assertEqual((w["restarts"], w["state"]), (0, "running"), w)
+        self.assertNotIn("killing", self.agent.log_text())
 
         old = self.agent.worker(st, "collector")["pid"]
         os.kill(old, signal.SIGSTOP)
