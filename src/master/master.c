@@ -818,12 +818,14 @@ master_start(const char *conf_path, int foreground)
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		if (m->w[r].ctl != NULL)
 			frame_conn_close(m->w[r].ctl);
-	master_cleanup(m);
 	code = m->exit_code;
+	/* before the pidfile goes: `agent stop` returns then, and the log
+	 * it leaves must already say so */
+	log_info("agent stopped%s", code != 0 ? " (startup failed)" : "");
+	master_cleanup(m);
 	if (code != 0)
 		daemon_report(&m->report_fd, 0, m->fail_reason[0] != '\0' ?
 		    m->fail_reason : "stopped during startup");
-	log_info("agent stopped%s", code != 0 ? " (startup failed)" : "");
 	log_set_sink(NULL, NULL);
 	logfile_close(&m->log);
 	ev_loop_destroy(m->loop);
