@@ -110,19 +110,31 @@ plugin_msg_git_req_encode(struct pbuf *pb, const struct git_req *r)
 	codec_put_str(pb, r->repo);
 	codec_put_str(pb, r->project);
 	codec_put_bool(pb, r->update);
+	codec_put_u32(pb, (uint32_t)r->mark);
+	codec_put_i64(pb, r->mark_before);
 }
 
 int
 plugin_msg_git_req_decode(struct preader *pr, struct git_req *r, char *err,
     size_t errlen)
 {
+	uint32_t	 mark;
+
 	memset(r, 0, sizeof(*r));
 	(void)codec_get_strbuf(pr, r->ns, sizeof(r->ns));
 	(void)codec_get_strbuf(pr, r->repo, sizeof(r->repo));
 	(void)codec_get_strbuf(pr, r->project, sizeof(r->project));
 	r->update = codec_get_bool(pr);
+	mark = codec_get_u32(pr);
+	r->mark_before = codec_get_i64(pr);
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
+	if (mark >= GIT_MARK_MAX || r->mark_before < 0) {
+		snprintf(err, errlen, "marker operation %u, before %lld: out "
+		    "of range", mark, (long long)r->mark_before);
+		return -1;
+	}
+	r->mark = (enum git_mark)mark;
 	/* Both become path components of pluginsdir/<ns>/<project>. */
 	if (!items_path_component_valid(r->ns)
 	    || !items_path_component_valid(r->project)) {

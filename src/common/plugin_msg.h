@@ -4,6 +4,9 @@
  *                        is the HTTP status and JSON body to send back;
  *   MSG_GIT_REQ/RESP     scheduler -> gitpull: make sure a checkout exists
  *                        (and, when asked, update it); the commit it is at;
+ *                        or make or remove a plugin's disable marker
+ *                        (gitpull owns pluginsdir: plugins cannot write
+ *                        there);
  *   MSG_REFRESH          front -> fetcher: ask the registry now (empty);
  *   MSG_NAMESPACES       fetcher -> front: the host's namespaces, after a
  *                        refresh (reqid of the MSG_REFRESH) or when they
@@ -54,11 +57,25 @@ void	 plugin_resp_encode(struct pbuf *, int status, const char *json);
 int	 plugin_resp_decode(struct preader *, int *status, char **json,
 	    char *err, size_t errlen);
 
+/* What a MSG_GIT_REQ asks for besides a checkout. */
+enum git_mark {
+	GIT_MARK_NONE = 0,	/* the checkout */
+	GIT_MARK_DISABLE,	/* make pluginsdir/plugin.disabled/<ns>|<project> */
+	GIT_MARK_ENABLE,	/* remove it */
+	GIT_MARK_MAX
+};
+
 struct git_req {
 	char		 ns[256];
 	char		 repo[512];	/* group/project */
 	char		 project[256];
 	int		 update;	/* fetch and reset to the branch */
+	enum git_mark	 mark;		/* not NONE: the marker only */
+	/*
+	 * ENABLE: remove only a marker last touched at or before this time
+	 * of day (the sweep's; a disable made since stays); 0: any.
+	 */
+	int64_t		 mark_before;
 };
 
 /*

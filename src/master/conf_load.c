@@ -554,9 +554,10 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 	/* the kernel lets a process signal any other of its uid */
 	if (rc == 1 && as_root && puid == uid && puid != 0)
 		warnf(warn, warn_arg, "[agent] user and pluginsuser are both "
-		    "\"%s\": a plugin can rewrite every plugin's checkout and "
-		    "signal, renice or limit the front, fetcher, gitpull and "
-		    "sender; give the plugins an account of their own",
+		    "\"%s\": a plugin can rewrite every plugin's checkout, "
+		    "disable or enable any plugin, and signal, renice or limit "
+		    "the front, fetcher, gitpull and sender; give the plugins "
+		    "an account of their own",
 		    c->pluginsuser);
 	if (!as_root)
 		warnf(warn, warn_arg, "not started as root: the workers and "

@@ -42,6 +42,8 @@ struct workdir {
 	 * its log and /me/status why it does without.
 	 */
 	int		 optional;
+	/* one pluginsuser owns, left by an older agent, is taken over */
+	int		 adopt_pluginsusers;
 };
 
 #define OFF(f)	offsetof(struct agent_conf, f)
@@ -49,14 +51,20 @@ struct workdir {
 /* An empty path is a directory not wanted by the config. */
 static const struct workdir workdirs[] = {
 	/* the front's empty jail */
-	{ "[agent] chroot", OFF(chroot), NULL, OWNER_ROOT, 0755, 0 },
+	{ "[agent] chroot", OFF(chroot), NULL, OWNER_ROOT, 0755, 0, 0 },
 	/* plugin checkouts (gitpull) and the registry cache (fetcher) */
-	{ "[agent] pluginsdir", OFF(pluginsdir), NULL, OWNER_USER, 0755, 0 },
-	/* the scheduler's disable markers */
+	{ "[agent] pluginsdir", OFF(pluginsdir), NULL, OWNER_USER, 0755, 0,
+	    0 },
+	/*
+	 * Disable markers: gitpull writes them for the scheduler, which
+	 * only reads them.  They were the scheduler's, pluginsuser's, until
+	 * 2026-12: every plugin runs as pluginsuser too, and could disable
+	 * the others or enable what the operator disabled.
+	 */
 	{ "[agent] pluginsdir", OFF(pluginsdir), "plugin.disabled",
-	    OWNER_PLUGINSUSER, 0755, 0 },
+	    OWNER_USER, 0755, 0, 1 },
 	/* the sender's spool: without it, points are held in memory only */
-	{ "[output] spool", OFF(spool), NULL, OWNER_USER, 0700, 1 },
+	{ "[output] spool", OFF(spool), NULL, OWNER_USER, 0700, 1, 0 },
 };
 #define NWORKDIRS	(sizeof(workdirs) / sizeof(workdirs[0]))
 
@@ -100,6 +108,60 @@ wd_user(const struct agent_conf *c, const struct workdir *wd, uid_t me,
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return 0;
+}
+
+/*
+ * A `sub` row's directory an older agent gave to pluginsuser, where the
+ * row now wants its own user (adopt_pluginsusers): 1 when `sub` inside
+ * `parentfd` is such a directory, its descriptor in *fd; 0 if not.
+ */
+static int
+sub_legacy(const struct agent_conf *c, const struct workdir *wd,
+    int parentfd, uid_t uid, int *fd)
+{
+	struct passwd	*pw;
+	struct stat	 sb;
+
+	*fd = -1;
+	if (!wd->adopt_pluginsusers || uid == (uid_t)-1 ||
+	    (pw = getpwnam(c->pluginsuser)) == NULL || pw->pw_uid == uid ||
+	    pw->pw_uid == 0)
+		return 0;
+	*fd = openat(parentfd, wd->sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (*fd == -1)
+		return 0;
+	if (fstat(*fd, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    sb.st_uid == pw->pw_uid)
+		return 1;
+	close(*fd);
+	*fd = -1;
+	return 0;
+}
+
+/*
+ * Give such a directory to the row's user, what is in it kept: the
+ * markers in it are the operator's disables.  Who wrote them cannot be
+ * told, but pluginsuser could write them all along; from now on it
+ * cannot.  Names in it are only ever replaced, never followed
+ * (gitpull_marker.c).
+ */
+static void
+sub_adopt(const struct agent_conf *c, const struct workdir *wd,
+    int parentfd, const char *path, uid_t uid, gid_t gid)
+{
+	int	 fd;
+
+	if (!sub_legacy(c, wd, parentfd, uid, &fd))
+		return;
+	if (fchown(fd, uid, gid) == -1 || fchmod(fd, wd->mode) == -1)
+		log_warn("%s: giving %s/%s to [agent] user", __func__, path,
+		    wd->sub);
+	else
+		log_info("%s/%s was [agent] pluginsuser's (an older agent "
+		    "made it so): now [agent] user's, so that plugins cannot "
+		    "write there", path, wd->sub);
+	close(fd);
 }
 
 static int
@@ -164,6 +226,12 @@ check_workdir(const struct agent_conf *c, const struct workdir *wd,
 	close(dfd);
 	if (fd == -1)
 		return 0;	/* absent, or its own row says what is wrong */
+	/* an older agent's: dirs_prepare() takes it over (sub_adopt()) */
+	if (sub_legacy(c, wd, fd, uid, &dfd)) {
+		close(dfd);
+		close(fd);
+		return 0;
+	}
 	rv = pathsafe_check_workdir_at(fd, path, wd->sub, uid, me, why,
 	    sizeof(why));
 	close(fd);
@@ -271,6 +339,7 @@ prepare_workdir(const struct agent_conf *c, const struct workdir *wd,
 		if (parentfd == -1)
 			return fail_path(err, errlen, wd->key, path, "not "
 			    "prepared");
+		sub_adopt(c, wd, parentfd, path, uid, gid);
 		*fd = pathsafe_workdir_at(parentfd, path, wd->sub, uid, gid,
 		    wd->mode, me, why, sizeof(why));
 		if (*fd == -1 && sub_replace(parentfd, path, wd->sub) == 0)

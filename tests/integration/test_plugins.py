@@ -20,6 +20,7 @@ import errno
 import http.client
 import json
 import os
+import pwd
 import re
 import signal
 import sys
@@ -994,7 +995,7 @@ class Api(PluginTest):
         self.assertEqual((lst[f"{NS}|metrics"]["enabled"],
                           lst[f"{NS_B}|params"]["enabled"]), (False, True))
         if is_root():
-            # written by the scheduler as pluginsuser
+            # written by gitpull as `user`
             self.assertEqual(os.stat(marker).st_uid, nobody_uid())
 
         r = self.agent.stop()
@@ -1532,3 +1533,74 @@ class GitMaxSize(PluginTest):
                       "checked out", p["git_error"])
         self.assertFalse(os.path.exists(os.path.join(self.pd, NS, "zeros")))
         self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
+
+
+def marker_vandal(ns):
+    """A plugin that tries what the markers' directory let every plugin
+    do while it was pluginsuser's: disable another plugin, enable one
+    the operator disabled, put the directory aside.  Its cwd is
+    pluginsdir/<ns>/<project>.  The value says, per attempt, 1 refused,
+    0 done."""
+    return ("#!/bin/sh\n"
+            "d=../../plugin.disabled\n"
+            f"(: > \"$d/{ns}|victim\") 2>/dev/null && a=0 || a=1\n"
+            f"rm -f \"$d/{ns}|held\" 2>/dev/null && b=0 || b=1\n"
+            "mv \"$d\" \"$d.aside\" 2>/dev/null && c=0 || c=1\n"
+            "printf '[{\"name\":\"refused\",\"timestamp\":0,"
+            "\"tags\":{},\"value\":\"%s%s%s\"}]\\n' $a $b $c\n")
+
+
+class Markers(PluginTest):
+    """Disable markers are gitpull's (`user`) to write: a plugin, which
+    runs as pluginsuser as the scheduler does, can neither disable
+    another plugin nor enable one the operator disabled."""
+
+    def test_a_plugin_cannot_write_the_markers(self):
+        needs_root(self)
+        # plugins as an account of their own, as README advises
+        self.agent.write_conf(pluginsuser="daemon")
+        daemon = pwd.getpwnam("daemon")
+        for p in ("victim", "held"):
+            self.add(NS, p, METRICS)
+        self.add(NS, "vandal", marker_vandal(NS))
+        # an older agent's directory, pluginsuser's, with an operator's
+        # disable in it: taken over, the disable kept
+        os.makedirs(self.pd, mode=0o755, exist_ok=True)
+        os.chown(self.pd, nobody_uid(), -1)
+        md = os.path.join(self.pd, "plugin.disabled")
+        os.mkdir(md, 0o755)
+        held = os.path.join(md, f"{NS}|held")
+        with open(held, "w"):
+            pass
+        for path in (md, held):
+            os.chown(path, daemon.pw_uid, daemon.pw_gid)
+        lst = self.start_with(f"{NS}|victim", f"{NS}|held", f"{NS}|vandal")
+        self.agent.wait_log(r"plugin\.disabled was \[agent\] pluginsuser's "
+                            r"\(an older agent made it so\): now \[agent\] "
+                            r"user's")
+        self.assertEqual(os.stat(md).st_uid, nobody_uid())
+        self.assertEqual((lst[f"{NS}|victim"]["enabled"],
+                          lst[f"{NS}|held"]["enabled"]), (True, False))
+
+        body = self.run_plugin_ok(NS, "vandal")
+        self.assertEqual(body["status"], "ok", body)
+        self.assertIn('"value":"111"', body["output_head"],
+                      "the plugin wrote in the markers' directory")
+        self.assertFalse(os.path.exists(os.path.join(md, f"{NS}|victim")))
+        self.assertTrue(os.path.exists(held))
+
+        # the API still does both, through gitpull, as `user`
+        st, _, body = self.call("disable", NS, "victim")
+        self.assertEqual((st, body["enabled"]), (200, False), body)
+        victim = os.path.join(md, f"{NS}|victim")
+        self.assertEqual(os.stat(victim).st_uid, nobody_uid())
+        st, _, body = self.call("enable", NS, "held")
+        self.assertEqual((st, body["enabled"]), (200, True), body)
+        self.assertFalse(os.path.exists(held))
+        # and what a restart reads is what the API said
+        self.assertEqual(self.agent.stop().returncode, 0)
+        self.start_ok()
+        lst = self.wait_checkout(f"{NS}|victim", f"{NS}|held")
+        self.assertEqual((lst[f"{NS}|victim"]["enabled"],
+                          lst[f"{NS}|held"]["enabled"]), (False, True))
+        self.assert_no_strays()

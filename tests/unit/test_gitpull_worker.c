@@ -261,6 +261,23 @@ h_req(struct h *h, uint32_t reqid, const char *ns, const char *repo,
 	codec_put_free(&pb);
 }
 
+static void
+h_mark(struct h *h, uint32_t reqid, const char *project, enum git_mark mark)
+{
+	struct git_req	 r;
+	struct pbuf	 pb;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ns, sizeof(r.ns), "%s", NS);
+	snprintf(r.project, sizeof(r.project), "%s", project);
+	r.mark = mark;
+	codec_put_init(&pb);
+	plugin_msg_git_req_encode(&pb, &r);
+	cr_assert_eq(frame_send(h->peer, MSG_GIT_REQ, reqid, pb.buf, pb.len,
+	    -1), 0);
+	codec_put_free(&pb);
+}
+
 static const struct git_resp *
 h_resp(struct h *h, uint32_t reqid)
 {
@@ -394,8 +411,27 @@ Test(gitpull_worker, serves_the_scheduler)
 	cr_assert(r->ok, "%s", r->error);
 	cr_assert_str_eq(r->commit, two);
 
+	/* a disable marker, made and removed as the worker's user */
+	h_mark(&h, 7, "proj", GIT_MARK_DISABLE);
+	want_resp = 7;
+	cr_assert(wait_for(&h, has_resp, 15.), "%zu answers", h.nresp);
+	r = h_resp(&h, 7);
+	cr_assert(r->ok, "%s", r->error);
+	snprintf(p, sizeof(p), "%s/plugins/plugin.disabled/%s|proj", s.dir,
+	    NS);
+	cr_assert_eq(stat(p, &st), 0, "%s", p);
+	if (geteuid() == 0)
+		cr_assert_eq(st.st_uid, getpwnam("nobody")->pw_uid);
+	h_mark(&h, 8, "proj", GIT_MARK_ENABLE);
+	want_resp = 8;
+	cr_assert(wait_for(&h, has_resp, 15.), "%zu answers", h.nresp);
+	cr_assert(h_resp(&h, 8)->ok, "%s", h_resp(&h, 8)->error);
+	cr_assert_eq(stat(p, &st), -1);
+
 	cr_assert(wait_stats(&h, stats_settled, 5.), "stats: %u",
 	    h.stats.n);
+	cr_assert_eq(stat_of(&h, "markers"), 2);
+	cr_assert_eq(stat_of(&h, "markers_failed"), 0);
 	cr_assert_eq(stat_of(&h, "answered_ok"), 4);
 	cr_assert_eq(stat_of(&h, "answered_failed"), 2);
 	cr_assert_eq(stat_of(&h, "coalesced"), 2);

@@ -222,6 +222,31 @@ Test(plugin_msg, round_trips)
 	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), 0,
 	    "%s", err);
 	cr_assert_eq(memcmp(&g, &gb, sizeof(g)), 0);
+	/* a marker's, with the sweep's time */
+	g.update = 0;
+	g.mark = GIT_MARK_ENABLE;
+	g.mark_before = 1764900000;
+	codec_put_reset(&pb);
+	plugin_msg_git_req_encode(&pb, &g);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(memcmp(&g, &gb, sizeof(g)), 0);
+	g.mark = GIT_MARK_MAX;
+	codec_put_reset(&pb);
+	plugin_msg_git_req_encode(&pb, &g);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "marker operation 3") != NULL, "%s", err);
+	g.mark = GIT_MARK_DISABLE;
+	g.mark_before = -1;
+	codec_put_reset(&pb);
+	plugin_msg_git_req_encode(&pb, &g);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "out of range") != NULL, "%s", err);
+	g.mark = GIT_MARK_NONE;
+	g.mark_before = 0;
 	strcpy(g.project, "..");
 	codec_put_reset(&pb);
 	plugin_msg_git_req_encode(&pb, &g);

@@ -287,153 +287,99 @@ Test(sched_output, points_are_cut_at_point_boundaries)
 
 struct swept {
 	char	 keys[4][64];
+	time_t	 mtimes[4];
 	int	 n;
 };
 
 static void
-swept_cb(const char *key, void *arg)
+swept_cb(const char *key, time_t mtime, void *arg)
 {
 	struct swept	*sw = arg;
 
-	snprintf(sw->keys[sw->n++], sizeof(sw->keys[0]), "%s", key);
+	cr_assert_lt(sw->n, 4);
+	snprintf(sw->keys[sw->n], sizeof(sw->keys[0]), "%s", key);
+	sw->mtimes[sw->n++] = mtime;
 }
 
-/*
- * The markers' directory is pluginsuser's: a plugin can put a FIFO where
- * a marker goes, whose open for writing would block the scheduler until
- * a reader came, or a symbolic link.  Either is replaced by a file.
- */
-Test(sched_markers, a_fifo_or_a_link_in_a_marker_s_place_is_replaced,
-    .timeout = 10)
+static void
+touch_at(const char *path, time_t t)
 {
-	char		 dir[64], path[256], err[256], target[256];
-	struct stat	 st;
+	struct timespec	 ts[2];
+	int		 fd;
 
-	snprintf(dir, sizeof(dir), "/tmp/test_sched_markers.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(scheduler_marker_dir_init(dir, err, sizeof(err)), 0, "%s",
-	    err);
-	snprintf(path, sizeof(path), "%s/plugin.disabled/a|fifo", dir);
-	cr_assert_eq(mkfifo(path, 0666), 0);
-	cr_assert_eq(scheduler_marker_create(dir, "a|fifo", err, sizeof(err)),
-	    0, "%s", err);
-	cr_assert_eq(lstat(path, &st), 0);
-	cr_assert(S_ISREG(st.st_mode));
-	cr_assert_eq(unlink(path), 0);
-
-	snprintf(target, sizeof(target), "%s/elsewhere", dir);
-	snprintf(path, sizeof(path), "%s/plugin.disabled/a|link", dir);
-	cr_assert_eq(symlink(target, path), 0);
-	cr_assert_eq(scheduler_marker_create(dir, "a|link", err, sizeof(err)),
-	    0, "%s", err);
-	cr_assert_eq(lstat(path, &st), 0);
-	cr_assert(S_ISREG(st.st_mode));
-	cr_assert_neq(access(target, F_OK), 0);
-	cr_assert_eq(unlink(path), 0);
-	snprintf(path, sizeof(path), "%s/plugin.disabled", dir);
-	cr_assert_eq(rmdir(path), 0);
-	cr_assert_eq(rmdir(dir), 0);
+	cr_assert_geq(fd = open(path, O_WRONLY | O_CREAT, 0644), 0, "%s",
+	    path);
+	ts[0].tv_sec = ts[1].tv_sec = t;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	cr_assert_eq(futimens(fd, ts), 0);
+	cr_assert_eq(close(fd), 0);
 }
 
-Test(sched_markers, create_remove_and_the_24_hour_sweep)
+static void
+never_cb(const char *key, time_t mtime, void *arg)
 {
-	char		 dir[64], path[256], err[256];
-	struct timespec	 old[2];
-	struct swept	 sw;
-
-	snprintf(dir, sizeof(dir), "/tmp/test_sched_markers.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(scheduler_marker_dir_init(dir, err, sizeof(err)), 0, "%s",
-	    err);
-	cr_assert_eq(scheduler_marker_dir_init(dir, err, sizeof(err)), 0, "%s",
-	    err);
-	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 0);
-	cr_assert_eq(scheduler_marker_create(dir, "pool.loda|mysql", err,
-	    sizeof(err)), 0, "%s", err);
-	cr_assert_eq(scheduler_marker_create(dir, "pool.loda|mysql", err,
-	    sizeof(err)), 0, "%s", err);
-	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 1);
-	snprintf(path, sizeof(path), "%s/plugin.disabled/pool.loda|mysql",
-	    dir);
-	cr_assert_eq(access(path, F_OK), 0);
-	cr_assert_eq(scheduler_marker_create(dir, "a|redis", err, sizeof(err)),
-	    0);
-	cr_assert_eq(scheduler_marker_create(dir, "a|old", err, sizeof(err)),
-	    0);
-	/* a day and a second ago */
-	old[0].tv_sec = old[1].tv_sec = time(NULL) - 24 * 3600 - 1;
-	old[0].tv_nsec = old[1].tv_nsec = 0;
-	snprintf(path, sizeof(path), "%s/plugin.disabled/a|old", dir);
-	cr_assert_eq(utimensat(AT_FDCWD, path, old, 0), 0);
-	memset(&sw, 0, sizeof(sw));
-	err[0] = '\0';
-	cr_assert_eq(scheduler_marker_sweep(dir, time(NULL), 24 * 3600,
-	    swept_cb, &sw, err, sizeof(err)), 1, "%s", err);
-	cr_assert_eq(sw.n, 1);
-	cr_assert_str_eq(sw.keys[0], "a|old");
-	cr_assert_eq(scheduler_marker_exists(dir, "a|old"), 0);
-	cr_assert_eq(scheduler_marker_exists(dir, "a|redis"), 1);
-	/* enabling twice is fine */
-	cr_assert_eq(scheduler_marker_remove(dir, "pool.loda|mysql", err,
-	    sizeof(err)), 0);
-	cr_assert_eq(scheduler_marker_remove(dir, "pool.loda|mysql", err,
-	    sizeof(err)), 0);
-	cr_assert_eq(scheduler_marker_exists(dir, "pool.loda|mysql"), 0);
-	cr_assert_eq(scheduler_marker_create(dir, "../x", err, sizeof(err)),
-	    -1);
-	cr_assert_eq(scheduler_marker_remove(dir, "a|redis", err, sizeof(err)),
-	    0);
-	snprintf(path, sizeof(path), "%s/plugin.disabled", dir);
-	cr_assert_eq(rmdir(path), 0);
-	cr_assert_eq(rmdir(dir), 0);
 }
 
-/* As nobody: scheduler_marker_dir_init(arg) fails naming `want` and EACCES. */
-struct unwritable {
-	const char	*pluginsdir;
-	const char	*want;
-};
-
+/* As nobody: the sweep of pluginsdir `arg` fails, naming the directory. */
 static int
-init_as_nobody(void *arg)
+expired_as_nobody(void *arg)
 {
-	const struct unwritable	*u = arg;
-	char			 err[512] = "";
+	const char	*dir = arg;
+	char		 err[512] = "";
 
-	if (scheduler_marker_dir_init(u->pluginsdir, err, sizeof(err)) != -1) {
-		as_nobody_say("scheduler_marker_dir_init(%s) succeeded",
-		    u->pluginsdir);
+	if (scheduler_marker_expired(dir, time(NULL), 24 * 3600, never_cb,
+	    NULL, err, sizeof(err)) != -1) {
+		as_nobody_say("the sweep of %s read it", dir);
 		return 1;
 	}
-	if (strstr(err, u->want) == NULL ||
-	    strstr(err, "Permission denied") == NULL) {
-		as_nobody_say("\"%s\" lacks \"%s\" or EACCES", err, u->want);
+	if (strstr(err, "plugin.disabled: Permission denied") == NULL) {
+		as_nobody_say("\"%s\" lacks the directory or EACCES", err);
 		return 1;
 	}
 	return 0;
 }
 
 /*
- * Root writes anywhere: the scheduler's user is not root, and neither is
- * the child that tries.  A pluginsdir it cannot write in, then a marker
- * directory that is there but not its own.
+ * The sweep's list: markers a day old and more, with their times (which
+ * gitpull checks again before it removes one); dot files and names that
+ * are not <ns>|<project> left alone; no directory, nothing disabled.
+ * The scheduler removes nothing itself: gitpull does (scheduler_marks.c).
  */
-Test(sched_markers, an_unwritable_directory_is_reported)
+Test(sched_markers, the_sweep_lists_markers_a_day_old)
 {
-	struct unwritable	 u;
-	char			 dir[64], sub[128], want[160];
+	char		 dir[64], sub[128], path[256], err[256] = "";
+	time_t		 now = time(NULL), old = now - 24 * 3600 - 1;
+	struct swept	 sw;
 
-	snprintf(dir, sizeof(dir), "/tmp/test_sched_rw.XXXXXX");
+	snprintf(dir, sizeof(dir), "/tmp/test_sched_markers.XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(chmod(dir, 0755), 0);
-	snprintf(want, sizeof(want), "mkdir %s/plugin.disabled", dir);
-	u.pluginsdir = dir;
-	u.want = want;
-	as_nobody(init_as_nobody, &u);
+	memset(&sw, 0, sizeof(sw));
+	cr_assert_eq(scheduler_marker_expired(dir, now, 24 * 3600, swept_cb,
+	    &sw, err, sizeof(err)), 0, "%s", err);
 	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
 	cr_assert_eq(mkdir(sub, 0755), 0);
-	u.want = sub;
-	as_nobody(init_as_nobody, &u);
-	cr_assert_eq(rmdir(sub), 0);
-	cr_assert_eq(rmdir(dir), 0);
+	snprintf(path, sizeof(path), "%s/a|old", sub);
+	touch_at(path, old);
+	snprintf(path, sizeof(path), "%s/a|new", sub);
+	touch_at(path, now - 60);
+	snprintf(path, sizeof(path), "%s/.a|hidden", sub);
+	touch_at(path, old);
+	snprintf(path, sizeof(path), "%s/stray", sub);
+	touch_at(path, old);
+	cr_assert_eq(scheduler_marker_expired(dir, now, 24 * 3600, swept_cb,
+	    &sw, err, sizeof(err)), 1, "%s", err);
+	cr_assert_eq(sw.n, 1);
+	cr_assert_str_eq(sw.keys[0], "a|old");
+	cr_assert_eq(sw.mtimes[0], old);
+	cr_assert_eq(scheduler_marker_exists(dir, "a|old"), 1);
+	cr_assert_eq(scheduler_marker_exists(dir, "a|new"), 1);
+	cr_assert_eq(scheduler_marker_exists(dir, "a|none"), 0);
+	cr_assert_eq(scheduler_marker_exists(dir, "../x"), 0);
+	/* a directory it cannot read is an error naming it */
+	cr_assert_eq(chmod(dir, 0755), 0);
+	cr_assert_eq(chmod(sub, 0700), 0);
+	as_nobody(expired_as_nobody, dir);
+	cr_assert_eq(chmod(sub, 0755), 0);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	cr_assert_eq(system(path), 0);
 }

@@ -20,6 +20,7 @@
 #include "items.h"
 #include "plugin_msg.h"
 #include "points_msg.h"
+#include "workers/gitpull/gitpull_marker.h"
 #include "workers/scheduler/scheduler.h"
 #include "workers/scheduler/scheduler_output.h"
 
@@ -290,6 +291,15 @@ git_answered(uint32_t reqid)
 	return 1;
 }
 
+/* The plugin "mysql" is enabled. */
+static int
+plugin_enabled(uint32_t unused)
+{
+	struct plugin	*p = scheduler_find(S(), NS "|mysql");
+
+	return p != NULL && p->enabled;
+}
+
 /* The scheduler saw the edge to `role` close. */
 static int
 edge_closed(uint32_t role)
@@ -391,6 +401,56 @@ git_answer(size_t i, int ok, const char *project, int update)
 	    g->reqid, pb.buf, pb.len, -1), 0);
 	codec_put_free(&pb);
 	wait_state(git_answered, g->reqid, "use of gitpull's answer");
+}
+
+/*
+ * Gitpull's part in message `i`, a marker's: gitpull's own code makes or
+ * removes it in the test's pluginsdir, at the scheduler's clock (which
+ * the sweep test moves).
+ */
+static void
+git_mark(size_t i, enum git_mark want, const char *project)
+{
+	struct got	*g = &h.peers[ROLE_GITPULL].q[i];
+	struct git_req	 req;
+	struct git_resp	 resp;
+	struct preader	 pr;
+	struct pbuf	 pb;
+	char		 err[128];
+
+	cr_assert_eq(g->type, MSG_GIT_REQ);
+	codec_get_init(&pr, g->data, g->len);
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, &req, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(req.mark, want);
+	cr_assert_str_eq(req.ns, NS);
+	cr_assert_str_eq(req.project, project);
+	memset(&resp, 0, sizeof(resp));
+	cr_assert_eq(gitpull_marker_apply(h.dir, &req, scheduler_now(),
+	    &resp.kept, resp.error, sizeof(resp.error)), 0, "%s", resp.error);
+	resp.ok = 1;
+	codec_put_init(&pb);
+	plugin_msg_git_resp_encode(&pb, &resp);
+	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
+	    g->reqid, pb.buf, pb.len, -1), 0);
+	codec_put_free(&pb);
+}
+
+/* Gitpull's failure of marker message `i`, with `why`. */
+static void
+git_fail(size_t i, const char *why)
+{
+	struct got	*g = &h.peers[ROLE_GITPULL].q[i];
+	struct git_resp	 resp;
+	struct pbuf	 pb;
+
+	memset(&resp, 0, sizeof(resp));
+	snprintf(resp.error, sizeof(resp.error), "%s", why);
+	codec_put_init(&pb);
+	plugin_msg_git_resp_encode(&pb, &resp);
+	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
+	    g->reqid, pb.buf, pb.len, -1), 0);
+	codec_put_free(&pb);
 }
 
 /* Gitpull's refusal of message `i` by the signature check. */
@@ -710,7 +770,13 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 	snprintf(path, sizeof(path), "%s/plugin.disabled/" NS "|mysql",
 	    h.dir);
 
+	/* nothing changes until gitpull has made the marker */
 	front_req(1, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 2);
+	drain();
+	cr_assert_eq(h.peers[ROLE_FRONT].n, 0);
+	cr_assert_eq(p->enabled, 1);
+	git_mark(1, GIT_MARK_DISABLE, "mysql");
 	assert_answer(0, 1, 200, "{\"ns\":\"pool.loda\",\"repo\":"
 	    "\"plugins/mysql\",\"enabled\":false}");
 	cr_assert_eq(access(path, F_OK), 0);
@@ -730,11 +796,35 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
 	cr_assert_eq(p->enabled, 0);
 
+	/* gitpull's message 2 is the new plugin's checkout */
 	front_req(2, PLUGIN_OP_ENABLE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 4);
+	git_mark(3, GIT_MARK_ENABLE, "mysql");
 	assert_answer(1, 2, 200, "\"enabled\":true}");
 	cr_assert_eq(access(path, F_OK), -1);
+	cr_assert_eq(p->enabled, 1);
 	front_req(3, PLUGIN_OP_ENABLE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 5);
+	git_mark(4, GIT_MARK_ENABLE, "mysql");
 	assert_answer(2, 3, 200, "\"enabled\":true}");
+
+	/* gitpull could not: 500 naming why, the plugin as it was */
+	front_req(4, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 6);
+	git_fail(5, "create /x/plugin.disabled/pool.loda|mysql: No space "
+	    "left on device");
+	assert_answer(3, 4, 500, "No space left on device");
+	cr_assert_eq(p->enabled, 1);
+
+	/* gitpull goes away: 503 at once, and for one asked already */
+	front_req(5, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 7);
+	frame_conn_close(h.peers[ROLE_GITPULL].fc);
+	h.peers[ROLE_GITPULL].fc = NULL;
+	assert_answer(4, 5, 503, "gitpull went away before answering");
+	front_req(6, PLUGIN_OP_ENABLE, NS, GIT, 0, NULL);
+	assert_answer(5, 6, 503, "gitpull is not running");
+	cr_assert_eq(p->enabled, 1);
 }
 
 Test(sched_flow, items_change_reschedule_remove_and_retry)
@@ -927,21 +1017,44 @@ Test(sched_flow, hourly_sweep_enables_again_after_a_day)
 	cr_assert_float_eq(S()->sweep.repeat, 3600, 1e-9);
 
 	front_req(1, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 2);
+	git_mark(1, GIT_MARK_DISABLE, "mysql");
 	assert_answer(0, 1, 200, "\"enabled\":false}");
 	cr_assert_eq(p->enabled, 0);
 
-	/* an hour later: still disabled, the marker stays */
+	/* an hour later: still disabled, the marker stays, nothing asked */
 	scheduler_clock_advance(3600);
 	fire(&S()->sweep);
+	drain();
+	cr_assert_eq(h.peers[ROLE_GITPULL].n, 2);
 	cr_assert_eq(p->enabled, 0);
 	cr_assert_eq(scheduler_marker_exists(h.dir, NS "|mysql"), 1);
 	fire(&p->timer);
 	cr_assert_null(p->run);
 
-	/* a day after the disable: enabled, the marker gone */
+	/*
+	 * A day after the disable the sweep asks gitpull to remove it, but
+	 * the operator disabled it again meanwhile: it stays.
+	 */
 	scheduler_clock_advance(23 * 3600);
 	fire(&S()->sweep);
-	cr_assert_eq(p->enabled, 1);
+	wait_for(ROLE_GITPULL, 3);
+	front_req(2, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
+	wait_for(ROLE_GITPULL, 4);
+	scheduler_clock_advance(1);
+	git_mark(3, GIT_MARK_DISABLE, "mysql");
+	assert_answer(1, 2, 200, "\"enabled\":false}");
+	git_mark(2, GIT_MARK_ENABLE, "mysql");
+	drain();
+	cr_assert_eq(p->enabled, 0);
+	cr_assert_eq(scheduler_marker_exists(h.dir, NS "|mysql"), 1);
+
+	/* a day after that: enabled, the marker gone */
+	scheduler_clock_advance(24 * 3600);
+	fire(&S()->sweep);
+	wait_for(ROLE_GITPULL, 5);
+	git_mark(4, GIT_MARK_ENABLE, "mysql");
+	wait_state(plugin_enabled, 0, "the sweep's enable");
 	cr_assert_eq(scheduler_marker_exists(h.dir, NS "|mysql"), 0);
 
 	/* and its next tick runs it */
@@ -949,8 +1062,8 @@ Test(sched_flow, hourly_sweep_enables_again_after_a_day)
 	cr_assert_not_null(p->run);
 	wait_for(ROLE_SENDER, 1);
 	cr_assert_eq(p->runs, 1);
-	front_req(2, PLUGIN_OP_LIST, "", "", 0, NULL);
-	assert_answer(1, 2, 200, "\"enabled\":true,");
+	front_req(3, PLUGIN_OP_LIST, "", "", 0, NULL);
+	assert_answer(2, 3, 200, "\"enabled\":true,");
 }
 
 /* The plugin `p` has finished a run. */

@@ -9,17 +9,21 @@
  * commands (gitpull_op.c), each one a child on the event loop with a
  * timeout (gitpull_exec.c).  Nothing is ever updated unless asked.  With
  * [agent] gitsigners nothing is checked out unless its signature passes
- * (gitpull_verify.c); the answer then says `untrusted` and why.
+ * (gitpull_verify.c); the answer then says `untrusted` and why.  A
+ * request with a `mark` is about a disable marker instead, answered at
+ * once (gitpull_marker.c).
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bsd/string.h>
 
 #include "codec.h"
 #include "gitpull_cmd.h"
+#include "gitpull_marker.h"
 #include "gitpull_op.h"
 #include "gitpull_queue.h"
 #include "log.h"
@@ -41,6 +45,8 @@ struct gitpull {
 	struct gq		 q;
 	struct gitop_stats	 ost;
 	ev_timer		 stop_timer;
+	uint64_t		 markers;	/* disable markers asked */
+	uint64_t		 markers_failed;
 	char			 last_error[256];
 };
 
@@ -63,6 +69,8 @@ gitpull_push_stats(struct gitpull *gp)
 		{ "running", gp->q.nrunning },
 		{ "waiting", gp->q.nwaiters },
 		{ "checkouts", gp->q.ncheckouts },
+		{ "markers", gp->markers },
+		{ "markers_failed", gp->markers_failed },
 	};
 	struct metric_set	 ms;
 
@@ -288,6 +296,29 @@ gitpull_reconfigure(struct worker *w, const struct agent_conf *next,
 	return 0;
 }
 
+/*
+ * A disable marker, made or removed at once: a file in a directory of
+ * ours, not a git command, so it does not wait behind the clones.
+ */
+static void
+gitpull_mark(struct gitpull *gp, const struct git_req *req, uint32_t reqid)
+{
+	struct git_resp	 resp;
+
+	memset(&resp, 0, sizeof(resp));
+	gp->markers++;
+	if (gitpull_marker_apply(gp->gc.pluginsdir, req, time(NULL),
+	    &resp.kept, resp.error, sizeof(resp.error)) == 0)
+		resp.ok = 1;
+	else {
+		gp->markers_failed++;
+		log_warnx("%s: %s", __func__, resp.error);
+		snprintf(gp->last_error, sizeof(gp->last_error), "%s",
+		    resp.error);
+	}
+	gitpull_answer(&gp->q, reqid, &resp);
+}
+
 static int
 gitpull_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 {
@@ -310,6 +341,10 @@ gitpull_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		snprintf(resp.error, sizeof(resp.error), "bad request: %s",
 		    why);
 		gitpull_answer(&gp->q, in->hdr.reqid, &resp);
+		return 0;
+	}
+	if (req.mark != GIT_MARK_NONE) {
+		gitpull_mark(gp, &req, in->hdr.reqid);
 		return 0;
 	}
 	gitpull_queue_request(&gp->q, &req, in->hdr.reqid);

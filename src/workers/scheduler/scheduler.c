@@ -28,7 +28,6 @@
 #include "status.h"
 
 #define SWEEP_INTERVAL		3600.0	/* disable markers */
-#define MARKER_MAX_AGE		(24 * 3600)	/* then enabled again */
 #define STOP_EXTRA		1.0	/* after the grace, at shutdown */
 #define PLUGIN_PATH		"/usr/local/bin:/usr/bin:/bin"
 #define LOG_STDERR_MAX		300	/* bytes of stderr in a log line */
@@ -522,27 +521,9 @@ items_msg(struct sched *s, struct frame_in *in)
 /* ---- markers, stats ---- */
 
 static void
-sweep_enable(const char *key, void *arg)
-{
-	struct sched	*s = arg;
-	struct plugin	*p;
-
-	log_info("plugin %s disabled for 24 hours: enabled again", key);
-	if ((p = scheduler_find(s, key)) != NULL)
-		p->enabled = 1;
-}
-
-static void
 sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct sched	*s = t->data;
-	char		 err[512];
-
-	err[0] = '\0';
-	if (scheduler_marker_sweep(s->w->conf.pluginsdir, scheduler_now(),
-	    MARKER_MAX_AGE,
-	    sweep_enable, s, err, sizeof(err)) == -1 || err[0] != '\0')
-		log_warnx("%s: disable markers: %s", __func__, err);
+	scheduler_marks_sweep(t->data);
 }
 
 /* Per plugin: runs by status and the duration histogram. */
@@ -621,7 +602,6 @@ sched_start(struct worker *w, char *err, size_t errlen)
 {
 	struct sched	*s;
 	struct passwd	*pw;
-	char		 why[512];
 
 	/* the sandbox refuses this already; plugins must never be root
 	 * by accident */
@@ -638,6 +618,7 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	w->priv = s;
 	TAILQ_INIT(&s->plugins);
 	TAILQ_INIT(&s->gitwaits);
+	TAILQ_INIT(&s->markwaits);
 	scheduler_outbox_init(s);
 	scheduler_starts_init(s);
 	if ((s->runner = scheduler_runner_new(w->loop)) == NULL) {
@@ -655,10 +636,6 @@ sched_start(struct worker *w, char *err, size_t errlen)
 		strlcpy(s->home, pw->pw_dir, sizeof(s->home));
 	else
 		strlcpy(s->home, "/", sizeof(s->home));
-	if (scheduler_marker_dir_init(w->conf.pluginsdir, why,
-	    sizeof(why)) == -1)
-		log_warnx("%s: disable markers: %s; /plugins/disable will fail",
-		    __func__, why);
 	ev_timer_init(&s->sweep, sweep_cb, 0., SWEEP_INTERVAL);
 	s->sweep.data = s;
 	ev_timer_start(w->loop, &s->sweep);
@@ -667,16 +644,11 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	return 0;
 }
 
+/* Runs started from now on use the new values: nothing to do here. */
 static int
 sched_reconfigure(struct worker *w, const struct agent_conf *next,
     char *err, size_t errlen)
 {
-	char	 why[512];
-
-	/* runs started from now on use the new values; markers move */
-	if (strcmp(w->conf.pluginsdir, next->pluginsdir) != 0 &&
-	    scheduler_marker_dir_init(next->pluginsdir, why, sizeof(why)) == -1)
-		log_warnx("%s: disable markers: %s", __func__, why);
 	return 0;
 }
 
@@ -715,16 +687,22 @@ sched_peer_changed(struct worker *w, enum role peer, pid_t pid)
 	if (s == NULL)
 		return;
 	if (peer == ROLE_GITPULL) {
-		if (pid == 0)
+		if (pid == 0) {
 			scheduler_git_down(s);
-		else
+			scheduler_marks_clear(s, "gitpull went away before "
+			    "answering; try again");
+		} else {
 			scheduler_git_up(s);
+			/* the sweep at our start came before gitpull */
+			scheduler_marks_sweep(s);
+		}
 	} else if (peer == ROLE_FRONT && pid == 0) {
 		/* a new front does not know these requests: no answers */
 		TAILQ_FOREACH(p, &s->plugins, entry)
 			p->run_reqid = 0;
 		TAILQ_FOREACH(gw, &s->gitwaits, entry)
 			gw->front_reqid = 0;
+		scheduler_marks_forget_front(s);
 	}
 }
 
@@ -760,6 +738,7 @@ sched_shutdown(struct worker *w)
 			    "the agent is stopping");
 		scheduler_gitwait_free(gw);
 	}
+	scheduler_marks_clear(s, "the agent is stopping");
 	sched_push_stats(s);
 	if (scheduler_runner_active(s->runner) == 0) {
 		worker_exit(w, 0);
@@ -794,6 +773,7 @@ sched_cleanup(struct worker *w)
 	scheduler_runner_free(s->runner);
 	while ((gw = TAILQ_FIRST(&s->gitwaits)) != NULL)
 		scheduler_gitwait_free(gw);
+	scheduler_marks_clear(s, NULL);
 	while ((p = TAILQ_FIRST(&s->plugins)) != NULL) {
 		TAILQ_REMOVE(&s->plugins, p, entry);
 		ev_timer_stop(w->loop, &p->timer);

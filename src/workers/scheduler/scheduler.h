@@ -6,7 +6,9 @@
  *   scheduler_output.c  plugin stdout -> points, plugin.result, names;
  *                       a finished run's points to the sender
  *   scheduler_api.c     MSG_PLUGIN_REQ from the front
- *   scheduler_state.c   disable markers in pluginsdir/plugin.disabled/
+ *   scheduler_state.c   disable markers in pluginsdir/plugin.disabled/:
+ *                       read here
+ *   scheduler_marks.c   ...written by gitpull: disable, enable, sweep
  *   scheduler_once.c    agent test, agent plugin run: each plugin once
  */
 #ifndef AGENT_SCHEDULER_H
@@ -136,6 +138,7 @@ struct gitwait {
 	ev_timer		 expire;
 };
 TAILQ_HEAD(gitwaitlist, gitwait);
+TAILQ_HEAD(markwaitlist, markwait);
 
 struct sched_stats {
 	uint64_t	 runs;
@@ -182,6 +185,7 @@ struct sched {
 	struct runner		*runner;
 	struct pluginlist	 plugins;
 	struct gitwaitlist	 gitwaits;
+	struct markwaitlist	 markwaits;	/* scheduler_marks.c */
 	size_t			 git_inflight;	/* asked, not yet answered */
 	uint32_t		 next_reqid;
 	int			 stopping;
@@ -339,24 +343,34 @@ int		 scheduler_marker_path(const char *pluginsdir, const char *key,
 		    char *buf, size_t len);
 int		 scheduler_marker_exists(const char *pluginsdir,
     const char *key);
-/* 0, or -1 with err naming the file and errno's message. */
-int		 scheduler_marker_create(const char *pluginsdir,
-    const char *key,
-		    char *err, size_t errlen);
-int		 scheduler_marker_remove(const char *pluginsdir,
-    const char *key,
-		    char *err, size_t errlen);
-/* Make the directory if it is missing; -1 with err if it cannot be. */
-int		 scheduler_marker_dir_init(const char *pluginsdir, char *err,
-		    size_t errlen);
 /*
- * Remove markers older than `maxage` seconds (at `now`); `cb` gets the
- * key of each one removed.  Returns how many, -1 with err when the
- * directory cannot be read; err is also set (and the sweep goes on)
- * when a marker cannot be removed.
+ * `cb` gets the key and time of each marker older than `maxage` seconds
+ * (at `now`).  Returns how many, 0 when the directory is missing, -1
+ * with err when it cannot be read.
  */
-int		 scheduler_marker_sweep(const char *pluginsdir, time_t now,
-		    time_t maxage, void (*cb)(const char *key, void *),
-		    void *arg, char *err, size_t errlen);
+int		 scheduler_marker_expired(const char *pluginsdir, time_t now,
+		    time_t maxage, void (*cb)(const char *key, time_t mtime,
+		    void *), void *arg, char *err, size_t errlen);
+
+/* scheduler_marks.c: disable and enable through gitpull */
+#define MARKER_MAX_AGE		(24 * 3600)	/* then enabled again */
+/*
+ * Ask gitpull to make (DISABLE) or remove (ENABLE) the marker of `key`;
+ * `before` > 0: the sweep's removal of a marker it saw at that time.
+ * The answer goes to front_reqid (0: nobody).  -1: not sent (gitpull is
+ * not there, or no memory).
+ */
+int		 scheduler_mark(struct sched *, const char *key,
+		    const char *ns, const char *repo, const char *project,
+		    enum git_mark, time_t before, uint32_t front_reqid);
+/* 1 when `reqid` was a marker's question, now answered; 0 if not. */
+int		 scheduler_marks_resp(struct sched *, uint32_t reqid,
+		    const struct git_resp *);
+/* A new front knows none of the requests waiting. */
+void		 scheduler_marks_forget_front(struct sched *);
+/* Forget every question; `why` != NULL: their clients get a 503. */
+void		 scheduler_marks_clear(struct sched *, const char *why);
+/* Ask for the removal of every marker a day old. */
+void		 scheduler_marks_sweep(struct sched *);
 
 #endif

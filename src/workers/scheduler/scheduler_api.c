@@ -13,7 +13,8 @@
  *   update   200 {"ns","repo","commit"}; 502 {"error"} from git
  *   enable   200 {"ns","repo","enabled":true} (also when it was)
  *   disable  200 {"ns","repo","enabled":false}; 500 when the marker
- *            file cannot be written or removed
+ *            file cannot be written or removed (gitpull writes it), 503
+ *            when gitpull is not running
  * Errors are {"error": "..."}.
  */
 #include "scheduler.h"
@@ -395,34 +396,15 @@ op_update(struct sched *s, uint32_t reqid, struct plugin *p)
 		    "gitpull is not running; try again");
 }
 
+/* Answered when gitpull has made or removed the marker. */
 static void
 op_enable(struct sched *s, uint32_t reqid, struct plugin *p, int enable)
 {
-	struct jsonw	 w;
-	struct buf	 b;
-	char		 err[512];
-	int		 rv;
-
-	if (enable)
-		rv = scheduler_marker_remove(s->w->conf.pluginsdir, p->key, err,
-		    sizeof(err));
-	else
-		rv = scheduler_marker_create(s->w->conf.pluginsdir, p->key, err,
-		    sizeof(err));
-	if (rv == -1) {
-		log_warnx("%s: %s %s: %s", __func__,
-		    enable ? "enable" : "disable", p->key, err);
-		scheduler_respond_error(s, reqid, 500, err);
-		return;
-	}
-	if (p->enabled != enable)
-		log_info("plugin %s %s", p->key, enable ? "enabled" :
-		    "disabled");
-	p->enabled = enable;
-	answer_head(&w, &b, p);
-	jsonw_key(&w, "enabled");
-	jsonw_bool(&w, enable);
-	answer_send(s, reqid, &w, &b);
+	if (scheduler_mark(s, p->key, p->item.ns, p->item.repo,
+	    p->item.project, enable ? GIT_MARK_ENABLE : GIT_MARK_DISABLE, 0,
+	    reqid) == -1)
+		scheduler_respond_error(s, reqid, 503, "gitpull is not "
+		    "running: the disable marker cannot be written; try again");
 }
 
 int

@@ -292,6 +292,9 @@ scheduler_git_resp(struct sched *s, struct frame_in *in)
 		log_warnx("%s: bad GIT_RESP: %s", __func__, err);
 		return -1;
 	}
+	/* a marker's: answered at once, never held for room */
+	if (scheduler_marks_resp(s, in->hdr.reqid, &r))
+		return 0;
 	/*
 	 * Every question gets one answer, also one whose plugin went away
 	 * or whose wait expired meanwhile: gitpull held it until now.

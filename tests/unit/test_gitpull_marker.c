@@ -1,0 +1,216 @@
+/*
+ * gitpull_marker.c: the disable markers gitpull writes for the scheduler,
+ * in a real directory.  What an older agent's plugins may have left in
+ * the directory (it was pluginsuser's) is replaced, never followed.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "workers/gitpull/gitpull_marker.h"
+
+static char	 dir[64];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test_gitpull_marker.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	log_set_level(LOG_LVL_ERROR);
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(gitpull_marker, .init = setup, .fini = teardown, .timeout = 10);
+
+static struct git_req
+req(enum git_mark mark, const char *ns, const char *project, time_t before)
+{
+	struct git_req	 r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.project, sizeof(r.project), "%s", project);
+	r.mark = mark;
+	r.mark_before = (int64_t)before;
+	return r;
+}
+
+/* Apply and expect success; returns `kept`. */
+static int
+apply_ok(enum git_mark mark, const char *project, time_t now, time_t before)
+{
+	struct git_req	 r = req(mark, "pool.loda", project, before);
+	char		 err[512] = "";
+	int		 kept = -1;
+
+	cr_assert_eq(gitpull_marker_apply(dir, &r, now, &kept, err,
+	    sizeof(err)), 0, "%s", err);
+	return kept;
+}
+
+static const char *
+marker(const char *project)
+{
+	static char	 path[256];
+
+	snprintf(path, sizeof(path), "%s/plugin.disabled/pool.loda|%s", dir,
+	    project);
+	return path;
+}
+
+static time_t
+mtime_of(const char *path)
+{
+	struct stat	 st;
+
+	cr_assert_eq(lstat(path, &st), 0, "%s: %s", path, strerror(errno));
+	cr_assert(S_ISREG(st.st_mode), "%s: not a file", path);
+	cr_assert_eq(st.st_uid, geteuid());
+	return st.st_mtime;
+}
+
+Test(gitpull_marker, disable_again_restarts_the_day_enable_twice_is_fine)
+{
+	time_t	 t = time(NULL) - 1000;
+
+	/* the directory is made when missing (the master makes it first) */
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "mysql", t, 0), 0);
+	cr_assert_eq(mtime_of(marker("mysql")), t);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "mysql", t + 10, 0), 0);
+	cr_assert_eq(mtime_of(marker("mysql")), t + 10);
+	cr_assert_eq(apply_ok(GIT_MARK_ENABLE, "mysql", t, 0), 0);
+	cr_assert_eq(access(marker("mysql"), F_OK), -1);
+	cr_assert_eq(apply_ok(GIT_MARK_ENABLE, "mysql", t, 0), 0);
+}
+
+/* The sweep saw the marker at `before`; a disable since then stays. */
+Test(gitpull_marker, the_sweep_leaves_a_marker_touched_since)
+{
+	time_t	 t = time(NULL) - 100000;
+
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "mysql", t, 0), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "mysql", t + 5, 0), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_ENABLE, "mysql", t, t), 1);
+	cr_assert_eq(mtime_of(marker("mysql")), t + 5);
+	cr_assert_eq(apply_ok(GIT_MARK_ENABLE, "mysql", t, t + 5), 0);
+	cr_assert_eq(access(marker("mysql"), F_OK), -1);
+}
+
+Test(gitpull_marker, enable_without_a_directory_is_enabled_already)
+{
+	char	 sub[128];
+
+	cr_assert_eq(apply_ok(GIT_MARK_ENABLE, "mysql", time(NULL), 0), 0);
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(access(sub, F_OK), -1, "made for an enable");
+}
+
+/*
+ * Left in the directory while it was pluginsuser's: a FIFO (an open for
+ * writing would wait for a reader), a link (to a file of ours that the
+ * touch would change), a second name of one of our files, an empty
+ * directory.  Each is removed by its name and a marker made there; what
+ * a link or a second name led to is untouched.
+ */
+Test(gitpull_marker, what_a_plugin_left_in_a_marker_s_place_is_replaced)
+{
+	char		 sub[128], target[128], path[256];
+	struct stat	 st;
+	time_t		 t = time(NULL) - 50;
+
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	snprintf(target, sizeof(target), "%s/ours", dir);
+	cr_assert_eq(close(open(target, O_WRONLY | O_CREAT, 0644)), 0);
+	cr_assert_eq(stat(target, &st), 0);
+
+	cr_assert_eq(mkfifo(marker("fifo"), 0666), 0);
+	cr_assert_eq(symlink(target, marker("link")), 0);
+	cr_assert_eq(link(target, marker("hard")), 0);
+	cr_assert_eq(mkdir(marker("dir"), 0755), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "fifo", t, 0), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "link", t, 0), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "hard", t, 0), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "dir", t, 0), 0);
+	cr_assert_eq(mtime_of(marker("fifo")), t);
+	cr_assert_eq(mtime_of(marker("link")), t);
+	cr_assert_eq(mtime_of(marker("hard")), t);
+	cr_assert_eq(mtime_of(marker("dir")), t);
+	snprintf(path, sizeof(path), "%s", target);
+	cr_assert_eq(mtime_of(path), st.st_mtime, "the link was followed");
+	cr_assert_eq(stat(target, &st), 0);
+	cr_assert_eq(st.st_nlink, 1);
+}
+
+/* An older agent's plugin's marker (pluginsuser's file): made ours. */
+Test(gitpull_marker, another_user_s_marker_is_replaced_by_ours)
+{
+	char	 sub[128];
+	int	 fd;
+
+	if (geteuid() != 0)
+		cr_skip_test("skipped: needs root (a file of another user)");
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	cr_assert_geq(fd = open(marker("mysql"), O_WRONLY | O_CREAT, 0600),
+	    0);
+	cr_assert_eq(fchown(fd, 65534, 65534), 0);
+	cr_assert_eq(close(fd), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "mysql", 1000, 0), 0);
+	cr_assert_eq(mtime_of(marker("mysql")), 1000);
+}
+
+/* Names that are no file name, a link for the directory: clear errors. */
+Test(gitpull_marker, bad_names_and_a_linked_directory_are_refused)
+{
+	struct git_req	 r;
+	char		 err[512], sub[128], elsewhere[128], big[300];
+	int		 kept;
+
+	r = req(GIT_MARK_DISABLE, ".hidden", "x", 0);
+	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "not a file name") != NULL, "%s", err);
+	memset(big, 'a', 200);
+	big[200] = '\0';
+	r = req(GIT_MARK_DISABLE, big, big, 0);
+	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "not a file name") != NULL, "%s", err);
+	r = req(GIT_MARK_NONE, "pool.loda", "x", 0);
+	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "no marker operation") != NULL, "%s", err);
+
+	snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", dir);
+	cr_assert_eq(mkdir(elsewhere, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(symlink(elsewhere, sub), 0);
+	r = req(GIT_MARK_DISABLE, "pool.loda", "x", 0);
+	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "plugin.disabled: not a directory") != NULL,
+	    "%s", err);
+	snprintf(sub, sizeof(sub), "%s/elsewhere/pool.loda|x", dir);
+	cr_assert_eq(access(sub, F_OK), -1, "the link was followed");
+	r = req(GIT_MARK_ENABLE, "pool.loda", "x", 0);
+	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
+	    sizeof(err)), -1);
+}
