@@ -479,33 +479,25 @@ item_points(const struct proc_state *st, const struct proc_run *run,
 	}
 }
 
-/* This run becomes the previous one.  -1 when out of memory. */
-static int
-remember(struct proc_state *st, struct proc_run *run, const struct items *it,
-    uint64_t total, double mono)
+/*
+ * This run becomes the previous one: its samples and the walk's copy of
+ * the bin_paths they were matched against, taken from the walk.
+ */
+static void
+remember(struct proc_state *st, struct proc_walk *pw, uint64_t total,
+    double mono)
 {
-	char	**bins;
-	size_t	  i, n = 0;
-
-	if ((bins = calloc(it->nprocs, sizeof(*bins))) == NULL)
-		return -1;
-	for (i = 0; i < it->nprocs; i++)
-		if ((bins[n++] = strdup(it->procs[i].bin_path)) == NULL) {
-			while (n-- > 0)
-				free(bins[n]);
-			free(bins);
-			return -1;
-		}
 	proc_forget(st);
-	st->prev = run->v;
-	st->nprev = run->n;
-	run->v = NULL;
-	st->bins = bins;
-	st->nbins = n;
+	st->prev = pw->run.v;
+	st->nprev = pw->run.n;
+	pw->run.v = NULL;
+	st->bins = pw->bins;
+	st->nbins = pw->nbins;
+	pw->bins = NULL;
+	pw->nbins = 0;
 	st->total = total;
 	st->mono = mono;
 	st->have_prev = 1;
-	return 0;
 }
 
 static int
@@ -517,7 +509,6 @@ proc_collect(void *state, const struct collect_env *env,
 	struct proc_run		*run;
 	uint64_t		 total;
 	size_t			 i;
-	int			 rc = 0;
 
 	if (env->items == NULL || env->items->nprocs == 0) {
 		proc_forget(st);
@@ -531,17 +522,12 @@ proc_collect(void *state, const struct collect_env *env,
 	for (i = 0; i < env->items->nprocs; i++)
 		item_points(st, run, &env->items->procs[i], total, env->mono,
 		    out);
-	/* the samples' bin pointers are the walk's; only pids and numbers
-	 * are used from the previous run */
+	/* only pids and numbers are used from the previous run */
 	for (i = 0; i < run->n; i++)
 		run->v[i].bin = NULL;
-	if (remember(st, run, env->items, total, env->mono) == -1) {
-		proc_forget(st);
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		rc = -1;
-	}
+	remember(st, pw, total, env->mono);
 	proc_walk_destroy(&pw->w);
-	return rc;
+	return 0;
 }
 
 const struct collect_family collect_proc_family = {
