@@ -4,31 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "fetcher_cache.h"
 #include "fetcher_file.h"
 #include "fetcher_items.h"
 #include "items.h"
 #include "jsonw.h"
-
-/* The keys the items' conversion reads (fetcher_items.c), any case. */
-static int
-key_used(const char *key)
-{
-	static const char *const used[] = {
-		"name", "git", "interval", "parameters", "port",
-		"connect_timeout", "bin_path", "param", "cycle", NULL
-	};
-	size_t	 i;
-
-	if (strcmp(key, "measurement_type") == 0)
-		return 1;
-	for (i = 0; used[i] != NULL; i++)
-		if (strcasecmp(key, used[i]) == 0)
-			return 1;
-	return 0;
-}
 
 /* An item of a type the agent collects (the exact key, as it reads it). */
 static int
@@ -69,7 +50,7 @@ encode(struct buf *b, const struct regset *rs, int lean)
 				continue;
 			jsonw_map_open(&w);
 			for (k = 0; k < it->n; k++) {
-				if (lean && !key_used(it->kv[k].key))
+				if (lean && !fetcher_item_key_used(it->kv[k].key))
 					continue;
 				jsonw_key(&w, it->kv[k].key);
 				jsonw_string(&w, it->kv[k].value);

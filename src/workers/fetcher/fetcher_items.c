@@ -36,6 +36,24 @@ kv_get(const struct reg_item *it, const char *key)
 	return NULL;
 }
 
+/* Every key asked of kv_get() in this file: keep the two in step. */
+int
+fetcher_item_key_used(const char *key)
+{
+	static const char *const used[] = {
+		"name", "git", "interval", "parameters", "port",
+		"connect_timeout", "bin_path", "param", "cycle", NULL
+	};
+	size_t	 i;
+
+	if (strcmp(key, "measurement_type") == 0)
+		return 1;
+	for (i = 0; used[i] != NULL; i++)
+		if (strcasecmp(key, used[i]) == 0)
+			return 1;
+	return 0;
+}
+
 const char *
 fetcher_item_name(const struct reg_item *it, size_t index, char *buf,
     size_t len)

@@ -24,6 +24,12 @@ enum reg_verdict {
 	REG_ITEM_NOMEM = -1
 };
 
+/*
+ * A key the conversion reads (any case; measurement_type exactly): the
+ * cache leaves the others out.
+ */
+int		 fetcher_item_key_used(const char *key);
+
 /* An item's measurement_type (the exact key, the last one), or NULL. */
 const char	*fetcher_item_type(const struct reg_item *);
 
