@@ -41,6 +41,7 @@ static const char *const msg_names[MSG_MAX] = {
 	[MSG_ITEMS_ACK] = "ITEMS_ACK",
 	[MSG_OUTPUT_FILE] = "OUTPUT_FILE",
 	[MSG_STATS_REQ] = "STATS_REQ",
+	[MSG_SPOOL_INUSE] = "SPOOL_INUSE",
 };
 
 /* Payload ceilings: config and status may be large, data frames are
@@ -68,6 +69,11 @@ static const uint16_t ctl_master_sends_sender[] = {
 static const uint16_t ctl_worker_sends[] = {
 	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_STATS, MSG_NONE
 };
+/* ... and the sender also which spool it holds after a reload. */
+static const uint16_t ctl_sender_sends[] = {
+	MSG_READY, MSG_CONF_ACK, MSG_LOG, MSG_PEER_STATE, MSG_STATS,
+	MSG_SPOOL_INUSE, MSG_NONE
+};
 /*
  * The front also asks for the worker table behind /me/status and
  * /metrics, the collector for the figures it publishes as self metrics.
@@ -93,7 +99,7 @@ static const struct edge_def control_edges[ROLE_MAX] = {
 	[ROLE_GITPULL] = CTL_EDGE(ROLE_GITPULL, ctl_worker_sends),
 	[ROLE_SCHEDULER] = CTL_EDGE(ROLE_SCHEDULER, ctl_worker_sends),
 	[ROLE_SENDER] = CTL_EDGE_TO(ROLE_SENDER, ctl_master_sends_sender,
-	    ctl_worker_sends),
+	    ctl_sender_sends),
 	[ROLE_COLLECTOR] = CTL_EDGE(ROLE_COLLECTOR, ctl_status_sends),
 };
 

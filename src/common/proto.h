@@ -81,6 +81,12 @@ enum msg_type {
 	MSG_STATS_REQ,		/* empty: send MSG_STATS now, changed or not,
 				 * with this reqid (a /me/status or /metrics
 				 * is waiting for it) */
+
+	/* control edge, sender -> master */
+	MSG_SPOOL_INUSE,	/* str path: the spool the sender holds after
+				 * a reload changed [output] spool ("" =
+				 * memory only); a restarted sender is given
+				 * it when it is not the configured one */
 	MSG_MAX
 };
 

@@ -391,6 +391,7 @@ master_reload(struct master *m)
 	conf_free(&m->conf);
 	m->conf = next;
 	m->generation++;
+	spoolheld_configured(m, m->conf.spool);
 	watchdog_apply(m);
 	m->log.min = m->conf.loglevel;
 	log_set_level(m->conf.loglevel);
@@ -407,7 +408,7 @@ master_reload(struct master *m)
 		/* the new file first: the new config opens the output */
 		if ((r == ROLE_SENDER && outfile_new &&
 		    outfile_send(m, w, &m->conf, 0) == -1) ||
-		    spawn_send_conf(m, w) == -1 ||
+		    spawn_send_conf(m, w, 0) == -1 ||
 		    (listeners_changed && spawn_send_listeners(m, w) == -1))
 			supervise_kill(w, "could not send its new config");
 	}
@@ -498,6 +499,15 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		if (codec_get_end(&pr) == -1)
 			break;
 		pull_status_req(m, w, in->hdr.reqid);
+		return;
+	case MSG_SPOOL_INUSE:
+		text = codec_get_str(&pr);
+		if (codec_get_end(&pr) == -1 || w->role != ROLE_SENDER) {
+			free(text);
+			break;
+		}
+		spoolheld_report(m, text);
+		free(text);
 		return;
 	case MSG_STATS:
 		if (stats_worker_msg(w, &pr, why, sizeof(why)) == -1)
@@ -640,6 +650,7 @@ master_setup(struct master *m, const char *conf_path, char *err,
 		return 1;
 	if (dirs_prepare(&m->conf, geteuid(), err, errlen) == -1)
 		return 1;
+	spoolheld_configured(m, m->conf.spool);
 	if (listen_open(&m->conf, &m->listen_tcp, &m->listen_unix, err,
 	    errlen) == -1)
 		return 1;

@@ -125,6 +125,14 @@ enum mphase {
 	M_STOPPING
 };
 
+/* spoolheld.c: the spool the sender holds, when not the configured one */
+#define SPOOLHELD_SEEN_MAX	8	/* spool paths of configs remembered */
+struct spoolheld {
+	char			 held[CONF_STR_MAX];	/* "" = the config's */
+	char			 seen[SPOOLHELD_SEEN_MAX][CONF_STR_MAX];
+	size_t			 nseen;
+};
+
 struct master {
 	struct ev_loop		*loop;
 	enum mphase		 phase;
@@ -162,6 +170,7 @@ struct master {
 	struct notify		 notify;	/* systemd's, if any */
 	int			 reloading;	/* RELOADING=1 sent, READY=1
 						 * not yet */
+	struct spoolheld	 spoolheld;
 };
 
 /* master.c */
@@ -184,11 +193,20 @@ void	 pull_stats_in(struct master *, struct wslot *w, uint32_t reqid);
 void	 pull_worker_gone(struct master *, struct wslot *w);
 
 
+/* spoolheld.c */
+/* A config naming `path` as [output] spool was loaded. */
+void	 spoolheld_configured(struct master *, const char *path);
+/* MSG_SPOOL_INUSE: the sender holds `path` ("" = memory only). */
+void	 spoolheld_report(struct master *, const char *path);
+/* The spool to give a sender being started, when not the config's. */
+const char *spoolheld_for_start(const struct master *);
+
 /* spawn.c */
 int	 spawn_worker(struct master *, struct wslot *);
 int	 spawn_wire_edge(struct master *, const struct edge_def *);
 void	 spawn_wire_worker(struct master *, struct wslot *);
-int	 spawn_send_conf(struct master *, struct wslot *);
+/* `starting`: a new process, given the spool its predecessor held. */
+int	 spawn_send_conf(struct master *, struct wslot *, int starting);
 int	 spawn_send_listeners(struct master *, struct wslot *);
 
 /* outfile.c */

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "child.h"
 #include "codec.h"
 #include "log.h"
@@ -100,7 +102,7 @@ spawn_worker(struct master *m, struct wslot *w)
 	log_debug("%s: %s started, pid %ld", __func__, proto_role_name(w->role),
 	    (long)pid);
 
-	if (spawn_send_conf(m, w) == -1 || spawn_send_listeners(m, w) == -1 ||
+	if (spawn_send_conf(m, w, 1) == -1 || spawn_send_listeners(m, w) == -1 ||
 	    (w->role == ROLE_SENDER && outfile_send(m, w, &m->conf,
 	    0) == -1)) {
 		supervise_kill(w, "could not send its configuration");
@@ -110,14 +112,23 @@ spawn_worker(struct master *m, struct wslot *w)
 }
 
 int
-spawn_send_conf(struct master *m, struct wslot *w)
+spawn_send_conf(struct master *m, struct wslot *w, int starting)
 {
-	struct pbuf	 pb;
-	int		 rv;
+	struct agent_conf	 c = m->conf;	/* shallow: only read */
+	const char		*held;
+	struct pbuf		 pb;
+	int			 rv;
 
+	if (starting && w->role == ROLE_SENDER &&
+	    (held = spoolheld_for_start(m)) != NULL) {
+		log_warnx("%s: the sender is given the spool %s its "
+		    "predecessor held, not [output] spool %s: what is in it "
+		    "gets sent", __func__, held, m->conf.spool);
+		strlcpy(c.spool, held, sizeof(c.spool));
+	}
 	codec_put_init(&pb);
 	codec_put_u64(&pb, m->generation);
-	conf_encode(&pb, &m->conf, w->role);
+	conf_encode(&pb, &c, w->role);
 	if (codec_put_failed(&pb)) {
 		codec_put_free(&pb);
 		log_warnx("%s: cannot encode config for %s", __func__,

@@ -17,6 +17,7 @@
 
 #include <bsd/string.h>
 
+#include "codec.h"
 #include "log.h"
 #include "sender.h"
 #include "sender_spool.h"
@@ -135,8 +136,8 @@ copy_all(struct sender *s, struct spool *old, struct spool *new,
 	return sender_spool_sync(new, err, errlen);
 }
 
-void
-sender_spool_switch(struct sender *s, const char *path, uint64_t maxbytes)
+static void
+switch_to(struct sender *s, const char *path, uint64_t maxbytes)
 {
 	struct spool	*old = s->spool, *new = NULL;
 	uint64_t	 recs, pts, first_id;
@@ -188,4 +189,26 @@ sender_spool_switch(struct sender *s, const char *path, uint64_t maxbytes)
 	log_info("spool: %s", new != NULL ? new->path :
 	    "off, points are kept in memory only");
 	sender_refill(s);
+}
+
+/*
+ * The master is told which spool we hold, kept or new: it gives that one
+ * to the sender it starts after us, so that records a failed move left
+ * in the old directory are still read and sent after a crash.
+ */
+void
+sender_spool_switch(struct sender *s, const char *path, uint64_t maxbytes)
+{
+	const char	*held;
+	struct pbuf	 pb;
+
+	switch_to(s, path, maxbytes);
+	held = s->spool != NULL ? s->spool->path : "";
+	codec_put_init(&pb);
+	codec_put_str(&pb, held);
+	if (codec_put_failed(&pb) || worker_send_ctl(s->w, MSG_SPOOL_INUSE, 0,
+	    pb.buf, pb.len) == -1)
+		log_warn("%s: telling the master the spool is %s", __func__,
+		    held[0] != '\0' ? held : "off");
+	codec_put_free(&pb);
 }

@@ -1,0 +1,99 @@
+/*
+ * spoolheld.c: which spool a restarted sender is given.  The path comes
+ * from the sender, a worker the threat model lets be compromised: only a
+ * spool some config of this master named is ever taken.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "log.h"
+#include "master/master.h"
+
+static struct master *
+master_with_spool(const char *spool)
+{
+	struct master	*m;
+
+	cr_assert_not_null(m = calloc(1, sizeof(*m)));
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "%s", spool);
+	spoolheld_configured(m, spool);
+	log_set_level(LOG_LVL_ERROR);
+	return m;
+}
+
+/* A reload to `spool`, as master.c applies it. */
+static void
+reload(struct master *m, const char *spool)
+{
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "%s", spool);
+	spoolheld_configured(m, spool);
+}
+
+Test(spoolheld, the_old_spool_is_held_until_a_move_or_a_reload_back)
+{
+	struct master	*m = master_with_spool("/var/spool/agent");
+
+	cr_assert_null(spoolheld_for_start(m));
+	reload(m, "/mnt/small");
+	/* the sender could not move: it keeps the old one */
+	spoolheld_report(m, "/var/spool/agent");
+	cr_assert_str_eq(spoolheld_for_start(m), "/var/spool/agent");
+	/* another reload it could not move to either: still the old one */
+	reload(m, "/mnt/other");
+	cr_assert_str_eq(spoolheld_for_start(m), "/var/spool/agent");
+	/* then one that worked */
+	spoolheld_report(m, "/mnt/other");
+	cr_assert_null(spoolheld_for_start(m));
+
+	/* held again, then the config names it again: nothing to hold */
+	reload(m, "/mnt/small");
+	spoolheld_report(m, "/mnt/other");
+	cr_assert_str_eq(spoolheld_for_start(m), "/mnt/other");
+	reload(m, "/mnt/other");
+	cr_assert_null(spoolheld_for_start(m));
+
+	/* memory only is nothing to hold */
+	reload(m, "/mnt/small");
+	spoolheld_report(m, "/mnt/other");
+	spoolheld_report(m, "");
+	cr_assert_null(spoolheld_for_start(m));
+	free(m);
+}
+
+/* What no config named is never given to a sender, nor to the master's
+ * directory preparation. */
+Test(spoolheld, a_path_no_config_named_is_ignored)
+{
+	struct master	*m = master_with_spool("/var/spool/agent");
+
+	reload(m, "/mnt/small");
+	spoolheld_report(m, "/etc");
+	cr_assert_null(spoolheld_for_start(m));
+	spoolheld_report(m, "/var/spool/agent/../../../etc");
+	cr_assert_null(spoolheld_for_start(m));
+	/* an earlier one held stays held through a lie */
+	spoolheld_report(m, "/var/spool/agent");
+	spoolheld_report(m, "/root");
+	cr_assert_str_eq(spoolheld_for_start(m), "/var/spool/agent");
+	free(m);
+}
+
+/* Only the last SPOOLHELD_SEEN_MAX spools named are remembered. */
+Test(spoolheld, the_oldest_spools_named_are_forgotten)
+{
+	struct master	*m = master_with_spool("/s/0");
+	char		 path[32];
+	int		 i;
+
+	for (i = 1; i <= SPOOLHELD_SEEN_MAX; i++) {
+		snprintf(path, sizeof(path), "/s/%d", i);
+		reload(m, path);
+	}
+	spoolheld_report(m, "/s/0");
+	cr_assert_null(spoolheld_for_start(m));
+	spoolheld_report(m, "/s/1");
+	cr_assert_str_eq(spoolheld_for_start(m), "/s/1");
+	free(m);
+}
