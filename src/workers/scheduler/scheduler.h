@@ -187,7 +187,8 @@ struct sched {
 	struct gitwaitlist	 gitwaits;
 	struct markwaitlist	 markwaits;	/* scheduler_marks.c */
 	size_t			 git_inflight;	/* asked, not yet answered */
-	uint32_t		 next_reqid;
+	uint32_t		 next_reqid;	/* below SCHED_MARK_REQID */
+	uint32_t		 next_mark_reqid;	/* with it */
 	int			 stopping;
 	char			 host[256];	/* the host tag */
 	char			 home[CONF_STR_MAX];	/* HOME of plugins */
@@ -353,6 +354,7 @@ int		 scheduler_marker_expired(const char *pluginsdir, time_t now,
 		    void *), void *arg, char *err, size_t errlen);
 
 /* scheduler_marks.c: disable and enable through gitpull */
+#define SCHED_MARK_REQID	0x80000000u	/* set in a marker's reqid */
 #define MARKER_MAX_AGE		(24 * 3600)	/* then enabled again */
 /*
  * Ask gitpull to make (DISABLE) or remove (ENABLE) the marker of `key`;
@@ -363,7 +365,7 @@ int		 scheduler_marker_expired(const char *pluginsdir, time_t now,
 int		 scheduler_mark(struct sched *, const char *key,
 		    const char *ns, const char *repo, const char *project,
 		    enum git_mark, time_t before, uint32_t front_reqid);
-/* 1 when `reqid` was a marker's question, now answered; 0 if not. */
+/* 1 when `reqid` is a marker's (answered now, or expired); 0 if not. */
 int		 scheduler_marks_resp(struct sched *, uint32_t reqid,
 		    const struct git_resp *);
 /* A new front knows none of the requests waiting. */

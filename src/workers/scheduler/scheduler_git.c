@@ -150,7 +150,8 @@ scheduler_git(struct sched *s, struct plugin *p, enum git_why why,
 	gw->why = why;
 	gw->front_reqid = front_reqid;
 	strlist_init(&gw->argv);
-	if (++s->next_reqid == 0)
+	/* 1 .. SCHED_MARK_REQID - 1: the markers' have the top bit */
+	if (++s->next_reqid >= SCHED_MARK_REQID)
 		s->next_reqid = 1;
 	gw->reqid = s->next_reqid;
 	ev_timer_init(&gw->expire, gitwait_expire_cb, GIT_WAIT_MAX, 0.);

@@ -108,9 +108,9 @@ scheduler_mark(struct sched *s, const char *key, const char *ns,
 	strlcpy(mw->key, key, sizeof(mw->key));
 	strlcpy(mw->ns, ns, sizeof(mw->ns));
 	strlcpy(mw->repo, repo, sizeof(mw->repo));
-	if (++s->next_reqid == 0)
-		s->next_reqid = 1;
-	mw->reqid = s->next_reqid;
+	/* a number of their own: a late answer is never a checkout's */
+	s->next_mark_reqid = (s->next_mark_reqid + 1) | SCHED_MARK_REQID;
+	mw->reqid = s->next_mark_reqid;
 
 	memset(&r, 0, sizeof(r));
 	strlcpy(r.ns, ns, sizeof(r.ns));
@@ -171,11 +171,16 @@ scheduler_marks_resp(struct sched *s, uint32_t reqid,
 {
 	struct markwait	*mw;
 
+	if ((reqid & SCHED_MARK_REQID) == 0)
+		return 0;
 	TAILQ_FOREACH(mw, &s->markwaits, entry)
 		if (mw->reqid == reqid)
 			break;
-	if (mw == NULL)
-		return 0;
+	if (mw == NULL) {
+		log_debug("%s: answer %u: nobody waits for it (expired, or "
+		    "gitpull came back)", __func__, reqid);
+		return 1;
+	}
 	mark_done(mw, r);
 	mark_free(mw);
 	return 1;
