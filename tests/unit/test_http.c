@@ -2488,6 +2488,32 @@ Test(http, browser_headers)
 	stop();
 }
 
+/*
+ * "Content-Length : 2": http-parser takes the name with its space, so not
+ * for the body's length, and the body would be the next request (the
+ * smuggling RFC 9112 5.1 forbids).  Refused, naming why (http-parser
+ * itself refuses a tab there).
+ */
+Test(http, whitespace_in_a_header_name_is_refused)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	start(&lim);
+	cl = one("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n"
+	    "\r\nGET /who HTTP/1.1\r\n\r\n");
+	assert_resp(&cl->r[0], 400, NULL, "{\"error\":\"a space in a header "
+	    "field name (before its colon?)\"}");
+	cr_assert(client_wait_eof(cl, WAIT));
+	cr_assert_eq(cl->n, 1, "the body was taken for a request");
+	client_free(cl);
+	cl = one("GET /who HTTP/1.1\r\nX\tY: 1\r\n\r\n");
+	assert_resp(&cl->r[0], 400, NULL, "{\"error\":\"malformed request: "
+	    "HPE_INVALID_HEADER_TOKEN: invalid character in header\"}");
+	client_free(cl);
+	stop();
+}
+
 /* A form body is any bytes, not a URL: len, not strlen. */
 #define B(x)	(x), sizeof(x) - 1
 

@@ -102,6 +102,7 @@ struct http_req {
 	enum hdr_kind		 cur_hdr;
 	int			 in_value;
 	int			 hname_long;
+	int			 hname_space;	/* a space in it */
 	char			 hname[HTTP_HNAME_MAX];
 	size_t			 hname_len;
 	struct buf		 url;

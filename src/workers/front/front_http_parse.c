@@ -91,11 +91,15 @@ on_header_field(http_parser *p, const char *at, size_t len)
 		r->in_value = 0;
 		r->hname_len = 0;
 		r->hname_long = 0;
+		r->hname_space = 0;
 		if (hdr_account(c, 4) == -1)
 			return -1;
 	}
 	if (hdr_account(c, len) == -1)
 		return -1;
+	/* http-parser, not strict, lets a space into a name (not a tab) */
+	if (memchr(at, ' ', len) != NULL)
+		r->hname_space = 1;
 	for (i = 0; i < len; i++) {
 		if (r->hname_len + 1 >= sizeof(r->hname)) {
 			r->hname_long = 1;
@@ -151,6 +155,18 @@ on_header_value(http_parser *p, const char *at, size_t len)
 
 	if (!r->in_value) {
 		r->in_value = 1;
+		/*
+		 * "Content-Length : 2" is a header named "Content-Length ",
+		 * which http-parser does not take for the body's length:
+		 * the body would be read as the next request.  RFC 9112 5.1
+		 * says to refuse it.
+		 */
+		if (r->hname_space) {
+			c->err_status = 400;
+			c->err_why = "a space in a header field name (before "
+			    "its colon?)";
+			return -1;
+		}
 		r->cur_hdr = hdr_classify(c, r);
 		if (c->err_status != 0)
 			return -1;
