@@ -10,6 +10,7 @@
 #include <bsd/string.h>
 #include <yajl/yajl_parse.h>
 
+#include "json_surrogate.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -374,6 +375,13 @@ json_tree_parse(const char *text, size_t len,
 	}
 	if (lim->max_depth < 1) {
 		snprintf(err, errlen, "no nesting allowed at all");
+		return NULL;
+	}
+	/* with comments a backslash may be outside a string: not checked */
+	if (!lim->comments && (at = json_lone_surrogate(text, len)) !=
+	    JSON_SURROGATE_NONE) {
+		snprintf(err, errlen, "invalid JSON at byte %zu: \"%.6s\" is "
+		    "half of a surrogate pair, not a character", at, text + at);
 		return NULL;
 	}
 	memset(&c, 0, sizeof(c));

@@ -22,6 +22,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "json_surrogate.h"
 #include "point.h"
 
 enum post_key {
@@ -549,6 +550,17 @@ points_json_parse(const char *body, size_t len, enum points_json_mode mode,
 
 	memset(res, 0, sizeof(*res));
 	res->bad_index = -1;
+	/*
+	 * A client is told; a plugin's string keeps yajl's "?" (which of
+	 * its points held it cannot be told before the parse).
+	 */
+	if (mode == POINTS_JSON_STRICT &&
+	    (n = json_lone_surrogate(body, len)) != JSON_SURROGATE_NONE) {
+		snprintf(res->err, sizeof(res->err), "invalid JSON at byte %zu: "
+		    "\"%.6s\" is half of a surrogate pair, not a character",
+		    n, body + n);
+		return -1;
+	}
 	memset(&c, 0, sizeof(c));
 	c.mode = mode;
 	c.prefix = prefix;

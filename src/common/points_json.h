@@ -13,7 +13,10 @@
  *            error is kept, the other points are published (the Go
  *            agent's plugin loop meant to do this, quirk 8).
  * In both modes a body that is not JSON, or not an array, fails as a
- * whole: there is no telling which points it held.
+ * whole: there is no telling which points it held.  A strict body with a
+ * "\u" escape of half a surrogate pair fails as a whole too, naming the
+ * byte (yajl would decode "\ud800" alone into "?"); a plugin's keeps
+ * the "?".
  *
  * Values: integers that fit int64 stay integers ("-0" is the float -0);
  * any other finite number is rounded to the nearest double, subnormals

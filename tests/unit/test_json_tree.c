@@ -235,11 +235,31 @@ Test(json_tree, strings_must_be_c_strings_of_utf8)
 
 	parse_fails(S("[\"a\\u0000b\"]"), &lim, "a string holds \\u0000");
 	parse_fails(S("{\"a\\u0000b\":1}"), &lim, "holds \\u0000");
-	parse_fails(S("[\"\\udc00\"]"), &lim, "not valid UTF-8 once its "
-	    "escapes are decoded");
-	parse_fails(S("{\"\\udc00\":1}"), &lim, "not valid UTF-8");
-	/* a pair is fine */
+	/* half a surrogate pair, either half: yajl makes "?" of a high one */
+	parse_fails(S("[\"\\udc00\"]"), &lim, "invalid JSON at byte 2: "
+	    "\"\\udc00\" is half of a surrogate pair, not a character");
+	parse_fails(S("{\"\\udc00\":1}"), &lim, "half of a surrogate pair");
+	parse_fails(S("[\"ab\\uD800\"]"), &lim, "at byte 4: \"\\uD800\" is "
+	    "half");
+	parse_fails(S("[\"\\ud800\\u0041\"]"), &lim, "\"\\ud800\" is half");
+	parse_fails(S("[\"\\ud83d\\ude00\\ude00\"]"), &lim,
+	    "at byte 14: \"\\ude00\"");
+	/* a pair is fine, and so is a backslash before "ud800" */
 	t = parse_ok("[\"\\ud83d\\ude00\"]");
 	cr_assert_str_eq(t->u.array.values[0]->u.string, "\xf0\x9f\x98\x80");
 	json_tree_free(t);
+	t = parse_ok("[\"\\\\ud800\"]");
+	cr_assert_str_eq(t->u.array.values[0]->u.string, "\\ud800");
+	json_tree_free(t);
+}
+
+/*
+ * With comments a backslash may stand outside a string: no look for
+ * escapes then, but a lone low half still breaks UTF-8 and is refused.
+ */
+Test(json_tree, comments_leave_the_surrogate_check_to_utf8)
+{
+	static const struct json_tree_opts c = { 1 << 24, 32, 1 << 26, 1 };
+
+	parse_fails(S("/* \\ud800 */ [\"\\udc00\"]"), &c, "not valid UTF-8");
 }
