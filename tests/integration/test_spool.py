@@ -85,6 +85,22 @@ class Spool(NsqTest):
                     all(x["state"] == "running" for x in st["workers"]))
         wait_until(up, timeout=30, what=f"a new {role}")
 
+    def fail_a_move(self):
+        """3000 points accepted with the output down, then a reload to a
+        spool too small to take them (root: a tmpfs): (double, old spool,
+        new spool, points sent)."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        d = self.down_double()
+        self.setup_agent(d)
+        old = self.agent.values["spool"]
+        sent = self.post_thousands(0, 3000)
+        self.wait_stats(lambda s: s.get("accepted") == 3000, "accepted")
+        new = self.tmpfs_spool("small", "96k")
+        self.agent.write_conf(spool=new)
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        return d, old, new, sent
+
     # -----------------------------------------------------------------
     def test_sender_and_front_killed_with_the_output_down(self):
         d = self.down_double()
@@ -303,16 +319,7 @@ class Spool(NsqTest):
         what was copied leaves the new one, and every point arrives
         (2500 of 3000 stayed behind in the old directory, and the sender
         read freed memory, when the switch went ahead half done)."""
-        if not is_root():
-            self.skipTest("skipped: needs root")
-        d = self.down_double()
-        self.setup_agent(d)
-        old = self.agent.values["spool"]
-        sent = self.post_thousands(0, 3000)
-        self.wait_stats(lambda s: s.get("accepted") == 3000, "accepted")
-        new = self.tmpfs_spool("small", "96k")
-        self.agent.write_conf(spool=new)
-        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        d, old, new, sent = self.fail_a_move()
         self.agent.wait_log(rf"cannot carry the spool over to {new}: "
                             r".*No space left on device; keeping "
                             rf"{old}")
@@ -331,16 +338,7 @@ class Spool(NsqTest):
         to be given the configured (new) path, and the points stayed in
         the old directory, unsent.  It is given the old one, until a
         reload moves the spool for real."""
-        if not is_root():
-            self.skipTest("skipped: needs root")
-        d = self.down_double()
-        self.setup_agent(d)
-        old = self.agent.values["spool"]
-        sent = self.post_thousands(0, 3000)
-        self.wait_stats(lambda s: s.get("accepted") == 3000, "accepted")
-        new = self.tmpfs_spool("small", "96k")
-        self.agent.write_conf(spool=new)
-        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        d, old, new, sent = self.fail_a_move()
         self.agent.wait_log(rf"the sender keeps the spool {old}, not "
                             rf"\[output\] spool {new}")
         pid = self.agent.worker(self.agent.status(), "sender")["pid"]

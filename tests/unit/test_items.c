@@ -177,6 +177,23 @@ Test(items, items_repo_from_git)
 	    project, sizeof(project), err, sizeof(err)), -1);
 }
 
+/* `g` encoded and decoded into `back`: the decoder's answer. */
+static int
+git_req_trip(const struct git_req *g, struct git_req *back, char *err,
+    size_t errlen)
+{
+	struct pbuf	 pb;
+	struct preader	 pr;
+	int		 rv;
+
+	codec_put_init(&pb);
+	plugin_msg_git_req_encode(&pb, g);
+	codec_get_init(&pr, pb.buf, pb.len);
+	rv = plugin_msg_git_req_decode(&pr, back, err, errlen);
+	codec_put_free(&pb);
+	return rv;
+}
+
 Test(plugin_msg, round_trips)
 {
 	struct plugin_req	 r, rb;
@@ -216,42 +233,25 @@ Test(plugin_msg, round_trips)
 	strcpy(g.repo, "g/p");
 	strcpy(g.project, "p");
 	g.update = 1;
-	codec_put_reset(&pb);
-	plugin_msg_git_req_encode(&pb, &g);
-	codec_get_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), 0,
-	    "%s", err);
+	cr_assert_eq(git_req_trip(&g, &gb, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(memcmp(&g, &gb, sizeof(g)), 0);
 	/* a marker's, with the sweep's time */
 	g.update = 0;
 	g.mark = GIT_MARK_ENABLE;
 	g.mark_before = 1764900000;
-	codec_put_reset(&pb);
-	plugin_msg_git_req_encode(&pb, &g);
-	codec_get_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), 0,
-	    "%s", err);
+	cr_assert_eq(git_req_trip(&g, &gb, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(memcmp(&g, &gb, sizeof(g)), 0);
 	g.mark = GIT_MARK_MAX;
-	codec_put_reset(&pb);
-	plugin_msg_git_req_encode(&pb, &g);
-	codec_get_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), -1);
+	cr_assert_eq(git_req_trip(&g, &gb, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "marker operation 3") != NULL, "%s", err);
 	g.mark = GIT_MARK_DISABLE;
 	g.mark_before = -1;
-	codec_put_reset(&pb);
-	plugin_msg_git_req_encode(&pb, &g);
-	codec_get_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), -1);
+	cr_assert_eq(git_req_trip(&g, &gb, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "out of range") != NULL, "%s", err);
 	g.mark = GIT_MARK_NONE;
 	g.mark_before = 0;
 	strcpy(g.project, "..");
-	codec_put_reset(&pb);
-	plugin_msg_git_req_encode(&pb, &g);
-	codec_get_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(plugin_msg_git_req_decode(&pr, &gb, err, sizeof(err)), -1);
+	cr_assert_eq(git_req_trip(&g, &gb, err, sizeof(err)), -1);
 
 	memset(&gr, 0, sizeof(gr));
 	strcpy(gr.commit, "0123456789abcdef0123456789abcdef01234567");

@@ -372,21 +372,42 @@ send_items(const char *const *gits, const int64_t *intervals, size_t n)
 	wait_state(items_acked, h.items_seq, "MSG_ITEMS_ACK");
 }
 
-/* Gitpull's answer to its message `i`; the request is checked. */
-static void
-git_answer(size_t i, int ok, const char *project, int update)
+/* Gitpull's message `i`, a MSG_GIT_REQ, decoded. */
+static struct got *
+git_req_of(size_t i, struct git_req *req)
 {
 	struct got	*g = &h.peers[ROLE_GITPULL].q[i];
-	struct git_req	 req;
-	struct git_resp	 resp;
 	struct preader	 pr;
-	struct pbuf	 pb;
 	char		 err[128];
 
 	cr_assert_eq(g->type, MSG_GIT_REQ);
 	codec_get_init(&pr, g->data, g->len);
-	cr_assert_eq(plugin_msg_git_req_decode(&pr, &req, err, sizeof(err)), 0,
+	cr_assert_eq(plugin_msg_git_req_decode(&pr, req, err, sizeof(err)), 0,
 	    "%s", err);
+	return g;
+}
+
+/* Gitpull's answer `resp` to request `g`. */
+static void
+git_reply(const struct got *g, const struct git_resp *resp)
+{
+	struct pbuf	 pb;
+
+	codec_put_init(&pb);
+	plugin_msg_git_resp_encode(&pb, resp);
+	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
+	    g->reqid, pb.buf, pb.len, -1), 0);
+	codec_put_free(&pb);
+}
+
+/* Gitpull's answer to its message `i`; the request is checked. */
+static void
+git_answer(size_t i, int ok, const char *project, int update)
+{
+	struct git_req	 req;
+	struct git_resp	 resp;
+	struct got	*g = git_req_of(i, &req);
+
 	cr_assert_str_eq(req.ns, NS);
 	cr_assert_str_eq(req.project, project);
 	cr_assert_eq(req.update, update);
@@ -395,11 +416,7 @@ git_answer(size_t i, int ok, const char *project, int update)
 	snprintf(resp.commit, sizeof(resp.commit), "%s", ok ? COMMIT : "");
 	snprintf(resp.error, sizeof(resp.error), "%s", ok ? "" :
 	    "git clone: repository not found");
-	codec_put_init(&pb);
-	plugin_msg_git_resp_encode(&pb, &resp);
-	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
-	    g->reqid, pb.buf, pb.len, -1), 0);
-	codec_put_free(&pb);
+	git_reply(g, &resp);
 	wait_state(git_answered, g->reqid, "use of gitpull's answer");
 }
 
@@ -411,17 +428,10 @@ git_answer(size_t i, int ok, const char *project, int update)
 static void
 git_mark(size_t i, enum git_mark want, const char *project)
 {
-	struct got	*g = &h.peers[ROLE_GITPULL].q[i];
 	struct git_req	 req;
 	struct git_resp	 resp;
-	struct preader	 pr;
-	struct pbuf	 pb;
-	char		 err[128];
+	struct got	*g = git_req_of(i, &req);
 
-	cr_assert_eq(g->type, MSG_GIT_REQ);
-	codec_get_init(&pr, g->data, g->len);
-	cr_assert_eq(plugin_msg_git_req_decode(&pr, &req, err, sizeof(err)), 0,
-	    "%s", err);
 	cr_assert_eq(req.mark, want);
 	cr_assert_str_eq(req.ns, NS);
 	cr_assert_str_eq(req.project, project);
@@ -429,55 +439,37 @@ git_mark(size_t i, enum git_mark want, const char *project)
 	cr_assert_eq(gitpull_marker_apply(h.dir, &req, scheduler_now(),
 	    &resp.kept, resp.error, sizeof(resp.error)), 0, "%s", resp.error);
 	resp.ok = 1;
-	codec_put_init(&pb);
-	plugin_msg_git_resp_encode(&pb, &resp);
-	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
-	    g->reqid, pb.buf, pb.len, -1), 0);
-	codec_put_free(&pb);
+	git_reply(g, &resp);
 }
 
 /* Gitpull's failure of marker message `i`, with `why`. */
 static void
 git_fail(size_t i, const char *why)
 {
-	struct got	*g = &h.peers[ROLE_GITPULL].q[i];
+	struct git_req	 req;
 	struct git_resp	 resp;
-	struct pbuf	 pb;
+	struct got	*g = git_req_of(i, &req);
 
+	cr_assert_neq(req.mark, GIT_MARK_NONE);
 	memset(&resp, 0, sizeof(resp));
 	snprintf(resp.error, sizeof(resp.error), "%s", why);
-	codec_put_init(&pb);
-	plugin_msg_git_resp_encode(&pb, &resp);
-	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
-	    g->reqid, pb.buf, pb.len, -1), 0);
-	codec_put_free(&pb);
+	git_reply(g, &resp);
 }
 
 /* Gitpull's refusal of message `i` by the signature check. */
 static void
 git_untrusted(size_t i, int update, int kept, const char *why)
 {
-	struct got	*g = &h.peers[ROLE_GITPULL].q[i];
 	struct git_req	 req;
 	struct git_resp	 resp;
-	struct preader	 pr;
-	struct pbuf	 pb;
-	char		 err[128];
+	struct got	*g = git_req_of(i, &req);
 
-	cr_assert_eq(g->type, MSG_GIT_REQ);
-	codec_get_init(&pr, g->data, g->len);
-	cr_assert_eq(plugin_msg_git_req_decode(&pr, &req, err, sizeof(err)), 0,
-	    "%s", err);
 	cr_assert_eq(req.update, update);
 	memset(&resp, 0, sizeof(resp));
 	resp.untrusted = 1;
 	resp.kept = kept;
 	snprintf(resp.error, sizeof(resp.error), "untrusted: %s", why);
-	codec_put_init(&pb);
-	plugin_msg_git_resp_encode(&pb, &resp);
-	cr_assert_eq(frame_send(h.peers[ROLE_GITPULL].fc, MSG_GIT_RESP,
-	    g->reqid, pb.buf, pb.len, -1), 0);
-	codec_put_free(&pb);
+	git_reply(g, &resp);
 	wait_state(git_answered, g->reqid, "use of gitpull's answer");
 }
 
