@@ -10,7 +10,10 @@
  * payload.
  *
  * Besides "no crash, no leak": a payload that fails says why, in a
- * terminated text that is not empty.  One that passes encodes back to
+ * terminated text that is not empty.  Not necessarily a printable one
+ * (fuzz_msg_ok): the git request's and the points' texts quote the
+ * peer's ns, project or topic as they came, and only go back to that
+ * peer or to the log, which escapes them.  One that passes encodes back to
  * exactly the bytes read (each of these encodings is canonical: a field
  * has one form and every field is read), and that decodes again to the
  * same.  The config is the exception: its fields come in any order and
