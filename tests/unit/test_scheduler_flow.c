@@ -1041,10 +1041,13 @@ Test(sched_flow, hourly_sweep_enables_again_after_a_day)
 	cr_assert_eq(p->enabled, 0);
 	cr_assert_eq(scheduler_marker_exists(h.dir, NS "|mysql"), 1);
 
-	/* a day after that: enabled, the marker gone */
+	/* a day after that: enabled, the marker gone; asked once only */
 	scheduler_clock_advance(24 * 3600);
 	fire(&S()->sweep);
 	wait_for(ROLE_GITPULL, 5);
+	fire(&S()->sweep);
+	drain();
+	cr_assert_eq(h.peers[ROLE_GITPULL].n, 5);
 	git_mark(4, GIT_MARK_ENABLE, "mysql");
 	wait_state(plugin_enabled, 0, "the sweep's enable");
 	cr_assert_eq(scheduler_marker_exists(h.dir, NS "|mysql"), 0);

@@ -216,12 +216,17 @@ static void
 sweep_one(const char *key, time_t mtime, void *arg)
 {
 	struct sweep_arg	*a = arg;
+	struct markwait		*mw;
 	char			 ns[ITEM_NS_MAX + 1], project[256];
 	const char		*bar = strchr(key, '|');
 	size_t			 nslen;
 
 	if (bar == NULL || a->n >= MARK_SWEEP_MAX)
 		return;
+	/* asked already (the timer's sweep and gitpull's coming, say) */
+	TAILQ_FOREACH(mw, &a->s->markwaits, entry)
+		if (mw->sweep && strcmp(mw->key, key) == 0)
+			return;
 	nslen = (size_t)(bar - key);
 	if (nslen >= sizeof(ns) || strlen(bar + 1) >= sizeof(project))
 		return;
