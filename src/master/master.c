@@ -345,6 +345,7 @@ master_reload(struct master *m)
 	struct agent_conf	 next;
 	struct wslot		*w;
 	char			 err[1024], ign[256];
+	char			 prev_spool[CONF_STR_MAX];
 	int			 listeners_changed, outfile_new;
 	enum role		 r;
 
@@ -388,10 +389,11 @@ master_reload(struct master *m)
 		goto fail;
 	}
 	outfile_new = outfile_changed(&m->conf, &next);
+	strlcpy(prev_spool, m->conf.spool, sizeof(prev_spool));
 	conf_free(&m->conf);
 	m->conf = next;
 	m->generation++;
-	spoolheld_configured(m, m->conf.spool);
+	spoolheld_reload(m, prev_spool, m->conf.spool);
 	watchdog_apply(m);
 	m->log.min = m->conf.loglevel;
 	log_set_level(m->conf.loglevel);
@@ -448,6 +450,10 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		if (codec_get_end(&pr) == -1)
 			break;
 		supervise_ready(m, w);
+		/* started on the spool held: now the move to the config's */
+		if (w->role == ROLE_SENDER && spoolheld_for_start(m) != NULL &&
+		    spawn_send_conf(m, w, 0) == -1)
+			supervise_kill(w, "could not send its config");
 		return;
 	case MSG_LOG:
 		level = codec_get_u32(&pr);

@@ -196,6 +196,9 @@ void	 pull_worker_gone(struct master *, struct wslot *w);
 /* spoolheld.c */
 /* A config naming `path` as [output] spool was loaded. */
 void	 spoolheld_configured(struct master *, const char *path);
+/* A reload from spool `prev` to `next`: the old one held till told. */
+void	 spoolheld_reload(struct master *, const char *prev,
+	    const char *next);
 /* MSG_SPOOL_INUSE: the sender holds `path` ("" = memory only). */
 void	 spoolheld_report(struct master *, const char *path);
 /* The spool to give a sender being started, when not the config's. */

@@ -122,8 +122,9 @@ spawn_send_conf(struct master *m, struct wslot *w, int starting)
 	if (starting && w->role == ROLE_SENDER &&
 	    (held = spoolheld_for_start(m)) != NULL) {
 		log_warnx("%s: the sender is given the spool %s its "
-		    "predecessor held, not [output] spool %s: what is in it "
-		    "gets sent", __func__, held, m->conf.spool);
+		    "predecessor held, not [output] spool %s: it reads it, "
+		    "then tries the move again", __func__, held,
+		    m->conf.spool);
 		strlcpy(c.spool, held, sizeof(c.spool));
 	}
 	codec_put_init(&pb);

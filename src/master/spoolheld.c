@@ -6,8 +6,11 @@
  * sender keeps the old one, and says so (MSG_SPOOL_INUSE).  A sender
  * started after it (a crash, a kill by the watchdog) would be given the
  * configured path and leave every acknowledged record in the old
- * directory unsent.  So the master remembers the spool held and gives
- * the next sender that one; a later reload tries the move again.
+ * directory unsent.  So the master remembers the spool held: from the
+ * reload on until the sender says it moved (it may die before the new
+ * config reaches it, or in the middle of the copy), or after it said it
+ * kept the old one.  A sender it starts gets that spool, reads it, and
+ * is then sent the config's, to try the move again.
  *
  * The path comes from a worker, so it is only taken when it is one the
  * config named since the master started: a compromised sender can make
@@ -30,6 +33,21 @@ seen(const struct spoolheld *sh, const char *path)
 		if (strcmp(sh->seen[i], path) == 0)
 			return 1;
 	return 0;
+}
+
+void
+spoolheld_reload(struct master *m, const char *prev, const char *next)
+{
+	struct spoolheld	*sh = &m->spoolheld;
+
+	/*
+	 * Until the sender says it moved, it holds what it held: it may die
+	 * before the new config reaches it, or in the middle of the copy
+	 * (the watchdog, a crash), and its successor must read the old one.
+	 */
+	if (sh->held[0] == '\0' && strcmp(prev, next) != 0)
+		strlcpy(sh->held, prev, sizeof(sh->held));
+	spoolheld_configured(m, next);
 }
 
 void
@@ -67,10 +85,10 @@ spoolheld_report(struct master *m, const char *path)
 		    "no config named: ignored", __func__, path);
 		return;
 	}
-	if (strcmp(sh->held, path) != 0)
-		log_warnx("the sender keeps the spool %s, not [output] spool "
-		    "%s: a sender started after it is given %s too, until a "
-		    "reload moves it", path, m->conf.spool, path);
+	/* a report comes after a move was tried: each one is said */
+	log_warnx("the sender keeps the spool %s, not [output] spool %s: a "
+	    "sender started after it is given %s too, until a move works",
+	    path, m->conf.spool, path);
 	strlcpy(sh->held, path, sizeof(sh->held));
 }
 

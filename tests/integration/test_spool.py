@@ -363,6 +363,49 @@ class Spool(NsqTest):
         self.assertEqual(self.agent.log_text().count(
             "its predecessor held"), 1)
 
+    def test_a_sender_that_dies_before_its_move_leaves_nothing_behind(self):
+        """The sender dies between the master's reload (spool A to B) and
+        its own move: stopped here; a crash, or the watchdog during a long
+        copy.  Its successor was given B, and the 3000 acknowledged points
+        in A were never sent.  It is given A, reads it, and then moves."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        d = self.down_double()
+        self.setup_agent(d)
+        old = self.agent.values["spool"]
+        sent = self.post_thousands(0, 3000)
+        self.wait_stats(lambda s: s.get("accepted") == 3000, "accepted")
+        pid = self.agent.worker(self.agent.status(), "sender")["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        new = os.path.join(self.agent.dir, "spool2")
+        self.agent.write_conf(spool=new)
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"reload: config generation 2 loaded")
+        os.kill(pid, signal.SIGKILL)
+        self.restarted("sender", pid)
+        self.agent.wait_log(rf"the sender is given the spool {old} its "
+                            r"predecessor held")
+        self.agent.wait_log(rf"the sender left the spool {old}")
+        self.wait_stats(lambda s: s.get("spool") == new, "the new spool")
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
+
+    def test_a_reload_tries_a_failed_move_again(self):
+        """After a failed move the operator makes room and reloads the
+        same config: the sender tries again (it compared the config with
+        the last config, not with the spool it held, and never did)."""
+        d, old, new, sent = self.fail_a_move()
+        self.agent.wait_log(rf"the sender keeps the spool {old}, not "
+                            rf"\[output\] spool {new}")
+        r = subprocess.run(["mount", "-o", "remount,size=64m", new],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(rf"the sender left the spool {old}")
+        self.wait_stats(lambda s: s.get("spool") == new, "the new spool")
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
+
     def test_unusable_spool_leaves_memory_carrying_on(self):
         d = self.double()
         if is_root():

@@ -97,3 +97,37 @@ Test(spoolheld, the_oldest_spools_named_are_forgotten)
 	cr_assert_str_eq(spoolheld_for_start(m), "/s/1");
 	free(m);
 }
+
+/*
+ * From the reload on, the old spool is held until the sender says it
+ * moved: it may die before the config reaches it, or during the copy.
+ */
+Test(spoolheld, a_reload_holds_the_old_spool_until_the_sender_moved)
+{
+	struct master	*m = master_with_spool("/var/spool/agent");
+
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/new");
+	spoolheld_reload(m, "/var/spool/agent", "/mnt/new");
+	cr_assert_str_eq(spoolheld_for_start(m), "/var/spool/agent");
+	spoolheld_report(m, "/mnt/new");
+	cr_assert_null(spoolheld_for_start(m));
+	/* a reload that changes nothing holds nothing */
+	spoolheld_reload(m, "/mnt/new", "/mnt/new");
+	cr_assert_null(spoolheld_for_start(m));
+	/* one held already stays held through another reload */
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/third");
+	spoolheld_reload(m, "/mnt/new", "/mnt/third");
+	spoolheld_report(m, "/mnt/new");
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/fourth");
+	spoolheld_reload(m, "/mnt/third", "/mnt/fourth");
+	cr_assert_str_eq(spoolheld_for_start(m), "/mnt/new");
+	/* from memory only there is nothing to hold */
+	spoolheld_report(m, "/mnt/fourth");
+	m->conf.spool[0] = '\0';
+	spoolheld_reload(m, "/mnt/fourth", "");
+	spoolheld_report(m, "");
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/fifth");
+	spoolheld_reload(m, "", "/mnt/fifth");
+	cr_assert_null(spoolheld_for_start(m));
+	free(m);
+}

@@ -486,9 +486,13 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	if (s == NULL || !s->started)
 		return 0;
 	out = output_changed(&w->conf, next);
-	/* a spool that could not be used is tried again */
-	spool = strcmp(w->conf.spool, next->spool) != 0 ||
-	    (s->spool == NULL && next->spool[0] != '\0');
+	/*
+	 * Against the spool held, not the last config: a move that failed
+	 * (the old one kept), or a spool that could not be used, is tried
+	 * again at every reload.
+	 */
+	spool = strcmp(s->spool != NULL ? s->spool->path : "",
+	    next->spool) != 0;
 	if (s->spool != NULL && !spool)
 		sender_spool_set_max(s->spool, (uint64_t)next->spoolbytes);
 	sync_timer_set(s, next->spoolsync);
