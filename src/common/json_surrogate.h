@@ -13,10 +13,9 @@
 
 /*
  * The offset of the first "\u" escape of a surrogate that is not half of
- * a pair, or JSON_SURROGATE_NONE.  For JSON without comments: there a
- * backslash is only ever inside a string, so an escape is a backslash
- * after an even run of them.
+ * a pair, or JSON_SURROGATE_NONE.  `comments`: the text may hold C and
+ * C++ comments (where a backslash is no escape), as json_tree allows.
  */
-size_t	 json_lone_surrogate(const char *text, size_t len);
+size_t	 json_lone_surrogate(const char *text, size_t len, int comments);
 
 #endif

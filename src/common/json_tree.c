@@ -377,8 +377,7 @@ json_tree_parse(const char *text, size_t len,
 		snprintf(err, errlen, "no nesting allowed at all");
 		return NULL;
 	}
-	/* with comments a backslash may be outside a string: not checked */
-	if (!lim->comments && (at = json_lone_surrogate(text, len)) !=
+	if ((at = json_lone_surrogate(text, len, lim->comments)) !=
 	    JSON_SURROGATE_NONE) {
 		snprintf(err, errlen, "invalid JSON at byte %zu: \"%.6s\" is "
 		    "half of a surrogate pair, not a character", at, text + at);

@@ -555,7 +555,7 @@ points_json_parse(const char *body, size_t len, enum points_json_mode mode,
 	 * its points held it cannot be told before the parse).
 	 */
 	if (mode == POINTS_JSON_STRICT &&
-	    (n = json_lone_surrogate(body, len)) != JSON_SURROGATE_NONE) {
+	    (n = json_lone_surrogate(body, len, 0)) != JSON_SURROGATE_NONE) {
 		snprintf(res->err, sizeof(res->err), "invalid JSON at byte %zu: "
 		    "\"%.6s\" is half of a surrogate pair, not a character",
 		    n, body + n);

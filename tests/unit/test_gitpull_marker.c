@@ -214,3 +214,49 @@ Test(gitpull_marker, bad_names_and_a_linked_directory_are_refused)
 	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
 	    sizeof(err)), -1);
 }
+
+/*
+ * A directory with things inside, in a marker's place (a plugin of an
+ * older agent made it, and what is in it is not ours to remove): moved
+ * aside under a dot name, for a disable and for an enable.
+ */
+Test(gitpull_marker, a_full_directory_in_a_marker_s_place_is_moved_aside)
+{
+	char		 sub[128], path[256], cmd[256];
+	time_t		 t = time(NULL) - 70;
+	FILE		*fp;
+
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	cr_assert_eq(mkdir(marker("held"), 0755), 0);
+	cr_assert_eq(mkdir(marker("victim"), 0755), 0);
+	snprintf(path, sizeof(path), "%s/inside", marker("held"));
+	cr_assert_not_null(fp = fopen(path, "w"));
+	cr_assert_eq(fclose(fp), 0);
+	snprintf(path, sizeof(path), "%s/inside", marker("victim"));
+	cr_assert_not_null(fp = fopen(path, "w"));
+	cr_assert_eq(fclose(fp), 0);
+
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "held", t, 0), 0);
+	cr_assert_eq(mtime_of(marker("held")), t);
+	cr_assert_eq(apply_ok(GIT_MARK_ENABLE, "victim", t, 0), 0);
+	cr_assert_eq(access(marker("victim"), F_OK), -1);
+	/* both aside, with what they held */
+	snprintf(cmd, sizeof(cmd), "test $(ls -d %s/.aside.* | wc -l) = 2 && "
+	    "test $(ls %s/.aside.*/inside | wc -l) = 2", sub, sub);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* Made with whatever umask: the scheduler, another user, must read it. */
+Test(gitpull_marker, the_directory_is_made_readable_whatever_the_umask)
+{
+	char		 sub[128];
+	struct stat	 st;
+	mode_t		 old = umask(077);
+
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "mysql", time(NULL), 0), 0);
+	umask(old);
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(stat(sub, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0755, "mode %o", st.st_mode & 07777);
+}

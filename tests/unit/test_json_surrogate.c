@@ -8,7 +8,14 @@
 static size_t
 at(const char *s)
 {
-	return json_lone_surrogate(s, strlen(s));
+	return json_lone_surrogate(s, strlen(s), 0);
+}
+
+/* The same, for a text that may hold comments. */
+static size_t
+at_c(const char *s)
+{
+	return json_lone_surrogate(s, strlen(s), 1);
 }
 
 Test(json_surrogate, lone_halves_are_found_by_offset)
@@ -43,4 +50,23 @@ Test(json_surrogate, everything_else_is_none)
 	cr_assert_eq(at("\"\\uzzzz\""), JSON_SURROGATE_NONE);
 	cr_assert_eq(at("\\"), JSON_SURROGATE_NONE);
 	cr_assert_eq(at("\"\\u"), JSON_SURROGATE_NONE);
+}
+
+/* With comments: a backslash in a comment is no escape; in a string it is. */
+Test(json_surrogate, comments_are_told_from_strings)
+{
+	cr_assert_eq(at_c("/* \\ud800 */ [\"ok\"]"), JSON_SURROGATE_NONE);
+	cr_assert_eq(at_c("// \\ud800\n[\"ok\"]"), JSON_SURROGATE_NONE);
+	cr_assert_eq(at_c("/* \\ud800 */ [\"a\\ud800\"]"), 16);
+	cr_assert_eq(at_c("// x\n{\"k\": \"\\udc00\"}"), 12);
+	/* a quote or a comment opener inside a string is the string's */
+	cr_assert_eq(at_c("[\"/* \\\" */\", \"\\ud800\"]"), 14);
+	cr_assert_eq(at_c("[\"//\", \"\\ud800\"]"), 8);
+	/* an unclosed comment ends the text */
+	cr_assert_eq(at_c("[1] /* \\ud800"), JSON_SURROGATE_NONE);
+	cr_assert_eq(at_c("[\"\\ud83d\\ude00\"] // \\ud800"),
+	    JSON_SURROGATE_NONE);
+	/* every lone half is found the same in both */
+	cr_assert_eq(at_c("\"\\ud800\\u0041\""), 1);
+	cr_assert_eq(at_c("\"\\ud83d\\ude00\\ude00\""), 13);
 }

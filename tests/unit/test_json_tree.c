@@ -254,12 +254,20 @@ Test(json_tree, strings_must_be_c_strings_of_utf8)
 }
 
 /*
- * With comments a backslash may stand outside a string: no look for
- * escapes then, but a lone low half still breaks UTF-8 and is refused.
+ * With comments (the registry file) a backslash may stand in a comment,
+ * where it is no escape; in a string half a pair is refused the same.
  */
-Test(json_tree, comments_leave_the_surrogate_check_to_utf8)
+Test(json_tree, comments_are_no_strings_for_the_surrogate_check)
 {
 	static const struct json_tree_opts c = { 1 << 24, 32, 1 << 26, 1 };
+	yajl_val	 t;
+	char		 err[256];
 
-	parse_fails(S("/* \\ud800 */ [\"\\udc00\"]"), &c, "not valid UTF-8");
+	parse_fails(S("/* \\ud800 */ [\"\\udc00\"]"), &c, "at byte 15: "
+	    "\"\\udc00\" is half of a surrogate pair");
+	parse_fails(S("// \\udc00\n[\"a\\ud800b\"]"), &c, "at byte 13: "
+	    "\"\\ud800\"");
+	cr_assert_not_null(t = json_tree_parse(S("/* \\ud800 */ [\"ok\"]"), &c,
+	    err, sizeof(err)), "%s", err);
+	json_tree_free(t);
 }

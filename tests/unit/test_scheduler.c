@@ -320,12 +320,21 @@ never_cb(const char *key, time_t mtime, void *arg)
 {
 }
 
-/* As nobody: the sweep of pluginsdir `arg` fails, naming the directory. */
+/*
+ * As nobody: the sweep of pluginsdir `arg` fails, naming the directory,
+ * and a marker there counts as present.
+ */
 static int
 expired_as_nobody(void *arg)
 {
 	const char	*dir = arg;
 	char		 err[512] = "";
+
+	if (scheduler_marker_exists(dir, "a|new") != 1 ||
+	    scheduler_marker_exists(dir, "a|none") != 1) {
+		as_nobody_say("a marker that cannot be looked at is not one");
+		return 1;
+	}
 
 	if (scheduler_marker_expired(dir, time(NULL), 24 * 3600, never_cb,
 	    NULL, err, sizeof(err)) != -1) {
@@ -375,7 +384,21 @@ Test(sched_markers, the_sweep_lists_markers_a_day_old)
 	cr_assert_eq(scheduler_marker_exists(dir, "a|new"), 1);
 	cr_assert_eq(scheduler_marker_exists(dir, "a|none"), 0);
 	cr_assert_eq(scheduler_marker_exists(dir, "../x"), 0);
-	/* a directory it cannot read is an error naming it */
+	/* only a file is a marker: a directory is neither one nor listed */
+	snprintf(path, sizeof(path), "%s/a|dir", sub);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	cr_assert_eq(utimensat(AT_FDCWD, path, (struct timespec[2]){
+	    { old, 0 }, { old, 0 } }, 0), 0);
+	cr_assert_eq(scheduler_marker_exists(dir, "a|dir"), 0);
+	memset(&sw, 0, sizeof(sw));
+	cr_assert_eq(scheduler_marker_expired(dir, now, 24 * 3600, swept_cb,
+	    &sw, err, sizeof(err)), 1, "%s", err);
+	cr_assert_str_eq(sw.keys[0], "a|old");
+	/*
+	 * A directory it cannot read is an error naming it; a marker it
+	 * cannot look at counts as one (a disabled plugin must not run
+	 * because of an error).
+	 */
 	cr_assert_eq(chmod(dir, 0755), 0);
 	cr_assert_eq(chmod(sub, 0700), 0);
 	as_nobody(expired_as_nobody, dir);

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -998,6 +999,8 @@ Test(sched_flow, hourly_sweep_enables_again_after_a_day)
 	static const char *const gits[] = { GIT };
 	static const int64_t ivs[] = { 10 };
 	struct plugin	*p;
+	char		 path[256];
+	FILE		*fp;
 
 	checkout("mysql", "#!/bin/sh\necho '[]'\n");
 	send_items(gits, ivs, 1);
@@ -1051,6 +1054,25 @@ Test(sched_flow, hourly_sweep_enables_again_after_a_day)
 	git_mark(4, GIT_MARK_ENABLE, "mysql");
 	wait_state(plugin_enabled, 0, "the sweep's enable");
 	cr_assert_eq(scheduler_marker_exists(h.dir, NS "|mysql"), 0);
+
+	/*
+	 * Memory follows the files at each sweep: a change whose answer
+	 * never came (gitpull restarted after making it) is taken up.
+	 */
+	snprintf(path, sizeof(path), "%s/plugin.disabled/" NS "|mysql",
+	    h.dir);
+	cr_assert_not_null(fp = fopen(path, "w"));
+	cr_assert_eq(fclose(fp), 0);
+	/* at the moved clock: not a day old */
+	cr_assert_eq(utimensat(AT_FDCWD, path, (struct timespec[2]){
+	    { scheduler_now(), 0 }, { scheduler_now(), 0 } }, 0), 0);
+	fire(&S()->sweep);
+	drain();
+	cr_assert_eq(h.peers[ROLE_GITPULL].n, 5);
+	cr_assert_eq(p->enabled, 0);
+	cr_assert_eq(unlink(path), 0);
+	fire(&S()->sweep);
+	cr_assert_eq(p->enabled, 1);
 
 	/* and its next tick runs it */
 	fire(&p->timer);

@@ -145,6 +145,7 @@ struct http_conn {
 	struct http_req		*inflight;	/* with a handler */
 	int			 err_status;	/* set by parser callbacks */
 	const char		*err_why;	/* and for a 400, why */
+	char			 err_text[160];	/* err_why when composed */
 	int			 busy;
 	int			 counted;	/* toward its budget */
 	int			 answered;	/* a request was, keep-alive */

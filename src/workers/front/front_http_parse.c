@@ -162,9 +162,13 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		 * says to refuse it.
 		 */
 		if (r->hname_space) {
+			/* http-parser's tokens and the space: printable */
+			snprintf(c->err_text, sizeof(c->err_text), "header "
+			    "\"%.64s%s\": a space in a header field name "
+			    "(before its colon?)", r->hname, r->hname_long ?
+			    "..." : "");
 			c->err_status = 400;
-			c->err_why = "a space in a header field name (before "
-			    "its colon?)";
+			c->err_why = c->err_text;
 			return -1;
 		}
 		r->cur_hdr = hdr_classify(c, r);

@@ -41,6 +41,14 @@ marker_dir_open(const char *pluginsdir, int create, char *err, size_t errlen)
 		}
 		dfd = openat(pfd, GITPULL_MARKER_DIR, O_RDONLY | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC);
+		/* whatever the umask: the scheduler must read it */
+		if (dfd != -1 && fchmod(dfd, 0755) == -1) {
+			snprintf(err, errlen, "chmod %s/%s: %s", pluginsdir,
+			    GITPULL_MARKER_DIR, strerror(errno));
+			close(dfd);
+			close(pfd);
+			return -1;
+		}
 	}
 	e = errno;
 	close(pfd);
@@ -56,15 +64,36 @@ marker_dir_open(const char *pluginsdir, int create, char *err, size_t errlen)
 	return dfd;
 }
 
-/* Remove the name `key`, a directory too (empty: nobody's marker). */
+/*
+ * Remove the name `key`.  A directory there is no marker (the scheduler
+ * counts only files) but a plugin of an older agent may have left one,
+ * with things of its own inside that we cannot remove: it is moved
+ * aside under a dot name, which nothing reads.
+ */
 static int
 marker_unlink(int dfd, const char *key)
 {
+	struct stat	 st;
+	char		 aside[64];
+
 	if (unlinkat(dfd, key, 0) == 0 || errno == ENOENT)
 		return 0;
-	if (errno == EISDIR && unlinkat(dfd, key, AT_REMOVEDIR) == 0)
+	if (errno != EISDIR)
+		return -1;
+	if (unlinkat(dfd, key, AT_REMOVEDIR) == 0)
 		return 0;
-	return -1;
+	if ((errno != ENOTEMPTY && errno != EEXIST) ||
+	    fstatat(dfd, key, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	/* its inode number: no two of them at once */
+	(void)snprintf(aside, sizeof(aside), ".aside.%llu",
+	    (unsigned long long)st.st_ino);
+	if (renameat2(dfd, key, dfd, aside, RENAME_NOREPLACE) == -1)
+		return -1;
+	log_warnx("%s/%s: a directory in a marker's place, left by a plugin "
+	    "of an older agent: moved aside to %s", GITPULL_MARKER_DIR, key,
+	    aside);
+	return 0;
 }
 
 /*

@@ -207,6 +207,17 @@ scheduler_marks_clear(struct sched *s, const char *why)
 	}
 }
 
+static int
+mark_pending(const struct sched *s, const char *key)
+{
+	const struct markwait	*mw;
+
+	TAILQ_FOREACH(mw, &s->markwaits, entry)
+		if (strcmp(mw->key, key) == 0)
+			return 1;
+	return 0;
+}
+
 struct sweep_arg {
 	struct sched	*s;
 	int		 n;
@@ -216,7 +227,6 @@ static void
 sweep_one(const char *key, time_t mtime, void *arg)
 {
 	struct sweep_arg	*a = arg;
-	struct markwait		*mw;
 	char			 ns[ITEM_NS_MAX + 1], project[256];
 	const char		*bar = strchr(key, '|');
 	size_t			 nslen;
@@ -224,9 +234,8 @@ sweep_one(const char *key, time_t mtime, void *arg)
 	if (bar == NULL || a->n >= MARK_SWEEP_MAX)
 		return;
 	/* asked already (the timer's sweep and gitpull's coming, say) */
-	TAILQ_FOREACH(mw, &a->s->markwaits, entry)
-		if (mw->sweep && strcmp(mw->key, key) == 0)
-			return;
+	if (mark_pending(a->s, key))
+		return;
 	nslen = (size_t)(bar - key);
 	if (nslen >= sizeof(ns) || strlen(bar + 1) >= sizeof(project))
 		return;
@@ -239,6 +248,30 @@ sweep_one(const char *key, time_t mtime, void *arg)
 		a->n++;
 }
 
+/*
+ * Memory follows the files: an answer that never came (gitpull went
+ * away after it made the change, or it came after 30 s) left a plugin
+ * as it was.
+ */
+static void
+marks_resync(struct sched *s)
+{
+	struct plugin	*p;
+	int		 enabled;
+
+	TAILQ_FOREACH(p, &s->plugins, entry) {
+		if (p->gone || mark_pending(s, p->key))
+			continue;
+		enabled = !scheduler_marker_exists(s->w->conf.pluginsdir,
+		    p->key);
+		if (enabled == p->enabled)
+			continue;
+		log_info("plugin %s %s (its marker file)", p->key, enabled ?
+		    "enabled" : "disabled");
+		p->enabled = enabled;
+	}
+}
+
 void
 scheduler_marks_sweep(struct sched *s)
 {
@@ -248,6 +281,7 @@ scheduler_marks_sweep(struct sched *s)
 	/* stopping, or `agent test`, which changes nothing that lasts */
 	if (s->stopping)
 		return;
+	marks_resync(s);
 	err[0] = '\0';
 	if (scheduler_marker_expired(s->w->conf.pluginsdir, scheduler_now(),
 	    MARKER_MAX_AGE, sweep_one, &a, err, sizeof(err)) == -1)

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "log.h"
+
 #define MARKER_DIR	"plugin.disabled"
 
 /* How far tests moved the markers' clock (scheduler_clock_advance()). */
@@ -54,6 +56,13 @@ scheduler_marker_path(const char *pluginsdir, const char *key, char *buf,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/*
+ * Only a regular file is a marker: anything else there was left by a
+ * plugin of an older agent, when the directory was pluginsuser's (a
+ * directory of its own would be a disable nobody could lift).  What
+ * cannot be looked at counts as a marker, said in the log: a plugin the
+ * operator disabled must not run because of an error.
+ */
 int
 scheduler_marker_exists(const char *pluginsdir, const char *key)
 {
@@ -62,7 +71,12 @@ scheduler_marker_exists(const char *pluginsdir, const char *key)
 
 	if (scheduler_marker_path(pluginsdir, key, path, sizeof(path)) == -1)
 		return 0;
-	return lstat(path, &st) == 0;
+	if (lstat(path, &st) == 0)
+		return S_ISREG(st.st_mode);
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	log_warn("%s: %s: taken as disabled", __func__, path);
+	return 1;
 }
 
 int
@@ -90,7 +104,7 @@ scheduler_marker_expired(const char *pluginsdir, time_t now, time_t maxage,
 		if (de->d_name[0] == '.' || strchr(de->d_name, '|') == NULL)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-		    -1 || now - st.st_mtime < maxage)
+		    -1 || !S_ISREG(st.st_mode) || now - st.st_mtime < maxage)
 			continue;
 		n++;
 		cb(de->d_name, st.st_mtime, arg);
