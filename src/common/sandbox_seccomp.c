@@ -104,6 +104,7 @@ rule_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names,
 static const char *const front_allow[] = {
 	/* descriptor I/O on sockets and pipes it was given */
 	"read", "readv", "write", "writev",
+	"pread64",		/* /proc/net/tcp, opened before (peeruid) */
 	"recvmsg",		/* frames and SCM_RIGHTS from the master */
 	"sendmsg",		/* frames to the peers */
 	"recvfrom", "sendto",	/* what glibc recv()/send() are */

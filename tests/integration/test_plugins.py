@@ -1550,6 +1550,21 @@ def marker_vandal(ns):
             "\"tags\":{},\"value\":\"%s%s%s\"}]\\n' $a $b $c\n")
 
 
+def api_caller(port, ns, repo):
+    """A plugin that asks the agent's API, over loopback TCP, to disable
+    another plugin, and reads /plugins/list: the value is the status of
+    the first and whether the list came redacted ("403-1" when refused)."""
+    q = urllib.parse.urlencode({"ns": ns, "repo": repo})
+    base = f"http://127.0.0.1:{port}"
+    return ("#!/bin/sh\n"
+            f"c=$(/usr/bin/curl -s -o /dev/null -w '%{{http_code}}' "
+            f"'{base}/plugins/disable?{q}')\n"
+            f"r=$(/usr/bin/curl -s '{base}/plugins/list' | "
+            "grep -c '\"redacted\":true')\n"
+            "printf '[{\"name\":\"api\",\"timestamp\":0,\"tags\":{},"
+            "\"value\":\"%s-%s\"}]\\n' \"$c\" \"$r\"\n")
+
+
 class Markers(PluginTest):
     """Disable markers are gitpull's (`user`) to write: a plugin, which
     runs as pluginsuser as the scheduler does, can neither disable
@@ -1563,6 +1578,8 @@ class Markers(PluginTest):
         for p in ("victim", "held"):
             self.add(NS, p, METRICS)
         self.add(NS, "vandal", marker_vandal(NS))
+        self.add(NS, "caller", api_caller(self.agent.port, NS,
+                                          self.git_of("victim")))
         # an older agent's directory, pluginsuser's, with an operator's
         # disable in it: taken over, the disable kept
         os.makedirs(self.pd, mode=0o755, exist_ok=True)
@@ -1588,6 +1605,13 @@ class Markers(PluginTest):
                       "the plugin wrote in the markers' directory")
         self.assertFalse(os.path.exists(os.path.join(md, f"{NS}|victim")))
         self.assertTrue(os.path.exists(held))
+        # nor through the API on loopback: its socket is pluginsuser's
+        body = self.run_plugin_ok(NS, "caller")
+        self.assertIn('"value":"403-1"', body["output_head"],
+                      "a plugin changed plugins through the API")
+        self.agent.wait_log(r"/plugins/disable from 127\.0\.0\.1 refused: "
+                            r"a process of \[agent\] user or pluginsuser")
+        self.assertTrue(self.listed()[f"{NS}|victim"]["enabled"])
 
         # the API still does both, through gitpull, as `user`
         st, _, body = self.call("disable", NS, "victim")

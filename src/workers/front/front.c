@@ -534,6 +534,7 @@ static int
 front_setup(struct worker *w, char *err, size_t errlen)
 {
 	struct front	*f = w->priv;
+	char		 why[256];
 
 	if (f == NULL) {
 		snprintf(err, errlen, "no listening socket from the master");
@@ -544,6 +545,11 @@ front_setup(struct worker *w, char *err, size_t errlen)
 		return -1;
 	}
 	f->host[sizeof(f->host) - 1] = '\0';
+	/* before the chroot: /proc/net, and the users' names */
+	if (front_peeruid_setup(&f->peeruid, geteuid() == 0, w->conf.user,
+	    w->conf.pluginsuser, why, sizeof(why)) == -1)
+		log_warnx("%s: %s: every loopback client may change plugins, "
+		    "plugins too", __func__, why);
 	return 0;
 }
 
@@ -621,6 +627,7 @@ front_state(struct worker *w)
 		fatal("%s", __func__);
 	f->w = w;
 	f->started = time(NULL);
+	f->peeruid.fd4 = f->peeruid.fd6 = -1;
 	TAILQ_INIT(&f->pending);
 	strlist_init(&f->ns);
 	metrics_init(&f->ms);
@@ -706,6 +713,7 @@ front_cleanup(struct worker *w)
 	metrics_free(&f->ms);
 	free(f->traffic);
 	buf_free(&f->pts);
+	front_peeruid_free(&f->peeruid);
 	free(f);
 	w->priv = NULL;
 }

@@ -12,6 +12,7 @@
 #include <ev.h>
 
 #include "buf.h"
+#include "front_peeruid.h"
 #include "front_http.h"
 #include "metrics.h"
 #include "workers/worker.h"
@@ -74,6 +75,7 @@ struct front {
 						 * kept: no regrowth per body */
 	struct warn_limit	 refused_guard;	/* front_guard_check() */
 	struct warn_limit	 refused_api;	/* untrusted, no token */
+	struct front_peeruid	 peeruid;	/* loopback clients' uids */
 };
 
 /* Bytes of encoded points kept between requests (front_data.c). */

@@ -805,3 +805,26 @@ front_http_conn_new(struct http_listener *l, int fd,
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	return c;
 }
+
+int
+front_http_request_local(const struct http_request *req,
+    struct sockaddr_storage *ss)
+{
+	const struct http_req	*r = req->priv;
+	socklen_t		 len = sizeof(*ss);
+
+	if (r == NULL || r->conn == NULL) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	return getsockname(r->conn->fd, (struct sockaddr *)ss, &len);
+}
+
+int *
+front_http_request_note(struct http_request *req)
+{
+	struct http_req	*r = req->priv;
+
+	return r != NULL && r->conn != NULL ? &r->conn->note : NULL;
+}

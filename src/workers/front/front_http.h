@@ -160,6 +160,14 @@ void		 front_http_addr_key(const struct sockaddr_storage *,
 		    unsigned char key[HTTP_ADDRKEY_LEN]);
 /* 1 when the request came over TCP from a loopback address. */
 int		 front_http_peer_loopback(const struct http_request *);
+/* Our own address on the request's connection (getsockname); 0 or -1. */
+int		 front_http_request_local(const struct http_request *,
+		    struct sockaddr_storage *);
+/*
+ * An int the handlers keep with the request's connection, for what holds
+ * for all its requests (0 at first); NULL once the connection is gone.
+ */
+int		*front_http_request_note(struct http_request *);
 /* "unix", "1.2.3.4" or "[::1]" for messages; always NUL-terminated. */
 const char	*front_http_peer_str(const struct http_request *, char *buf,
 		    size_t len);

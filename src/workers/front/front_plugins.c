@@ -75,16 +75,64 @@ bearer_ok(const char *auth, const char *secret)
 	return token_equal(auth, n, secret);
 }
 
+/* What a loopback client's connection turned out to be. */
+enum loopback_peer {
+	LOOPBACK_UNKNOWN = 0,	/* not looked up yet */
+	LOOPBACK_TRUSTED,
+	LOOPBACK_OURS,		/* a socket of `user` or `pluginsuser` */
+	LOOPBACK_UNFOUND	/* not in /proc/net/tcp */
+};
+
+/*
+ * A loopback client, unless its socket belongs to one of the agent's own
+ * users: a plugin (pluginsuser) or a worker (user) is a local program
+ * like any other, and must not disable, enable, update or run the
+ * others, or read their parameters.  Looked up once per connection.
+ */
+static enum loopback_peer
+loopback_peer(struct front *f, struct http_request *req)
+{
+	struct sockaddr_storage	 local;
+	char			 why[128], peer[80];
+	uid_t			 uid;
+	int			*note;
+
+	if (f->peeruid.nrefused == 0)
+		return LOOPBACK_TRUSTED;
+	if ((note = front_http_request_note(req)) != NULL &&
+	    *note != LOOPBACK_UNKNOWN)
+		return (enum loopback_peer)*note;
+	if (front_http_request_local(req, &local) == -1) {
+		log_warn("%s: getsockname", __func__);
+		return LOOPBACK_UNFOUND;	/* gone: nothing to answer */
+	}
+	if (front_peeruid_lookup(&f->peeruid, &req->peer, &local, &uid, why,
+	    sizeof(why)) == -1) {
+		(void)front_http_peer_str(req, peer, sizeof(peer));
+		log_warnx("%s: loopback client %s: %s", __func__, peer, why);
+		if (note != NULL)
+			*note = LOOPBACK_UNFOUND;
+		return LOOPBACK_UNFOUND;
+	}
+	if (note != NULL)
+		*note = front_peeruid_refused(&f->peeruid, uid) ?
+		    LOOPBACK_OURS : LOOPBACK_TRUSTED;
+	return front_peeruid_refused(&f->peeruid, uid) ? LOOPBACK_OURS :
+	    LOOPBACK_TRUSTED;
+}
+
 /*
  * Trusted: the unix socket (its permissions decide who gets there),
- * loopback TCP peers, and anyone with the configured token.
+ * loopback TCP peers but the agent's own users, and anyone with the
+ * configured token.
  */
 static int
-api_trusted(struct front *f, const struct http_request *req)
+api_trusted(struct front *f, struct http_request *req)
 {
 	const char	*secret = f->w->conf.token;
 
-	if (req->via == HTTP_VIA_UNIX || front_http_peer_loopback(req))
+	if (req->via == HTTP_VIA_UNIX || (front_http_peer_loopback(req) &&
+	    loopback_peer(f, req) == LOOPBACK_TRUSTED))
 		return 1;
 	return secret[0] != '\0' && bearer_ok(req->authorization, secret);
 }
@@ -98,7 +146,7 @@ api_allowed(struct front *f, struct http_request *req)
 {
 	const char	*secret = f->w->conf.token;
 	char		 peer[80], path[64], note[80];
-	int		 missing, logit;
+	int		 missing, logit, ours;
 
 	if (!front_guard_check(f, req))
 		return 0;
@@ -107,6 +155,20 @@ api_allowed(struct front *f, struct http_request *req)
 	(void)front_http_peer_str(req, peer, sizeof(peer));
 	(void)front_http_logstr(req->path, path, sizeof(path));
 	logit = front_throttle_pass(f, &f->refused_api, note, sizeof(note));
+	if (front_http_peer_loopback(req)) {
+		ours = loopback_peer(f, req) == LOOPBACK_OURS;
+		if (logit)
+			log_info("%s from %s refused: %s%s", path, peer, ours ?
+			    "a process of [agent] user or pluginsuser (a "
+			    "plugin, a worker)" : "the client's socket was not "
+			    "found", note);
+		front_http_respond_error(req, 403, ours ?
+		    "changing requests are not taken from the agent's own "
+		    "users ([agent] user, pluginsuser): a plugin may not "
+		    "change the others" : "the loopback client could not be "
+		    "told (its socket is not in /proc/net/tcp)");
+		return 0;
+	}
 	if (secret[0] == '\0') {
 		if (logit)
 			log_info("%s from %s refused: not loopback and no "

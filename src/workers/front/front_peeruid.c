@@ -1,0 +1,233 @@
+/* The owner of a loopback client's socket; see front_peeruid.h. */
+#include "front_peeruid.h"
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+#define PEERUID_ADDR_MAX	48	/* "32 hex digits:XXXX" and a NUL */
+#define PEERUID_CHUNK		65536
+
+int
+front_peeruid_setup(struct front_peeruid *pu, int privileged,
+    const char *user, const char *pluginsuser, char *err, size_t errlen)
+{
+	const char	*names[PEERUID_REFUSED_MAX] = { user, pluginsuser };
+	struct passwd	*pw;
+	size_t		 i;
+
+	memset(pu, 0, sizeof(*pu));
+	pu->fd4 = pu->fd6 = -1;
+	if (!privileged)
+		return 0;
+	for (i = 0; i < PEERUID_REFUSED_MAX; i++) {
+		if ((pw = getpwnam(names[i])) == NULL || pw->pw_uid == 0 ||
+		    front_peeruid_refused(pu, pw->pw_uid))
+			continue;
+		pu->refused[pu->nrefused++] = pw->pw_uid;
+	}
+	if (pu->nrefused == 0)
+		return 0;
+	pu->fd4 = open("/proc/net/tcp", O_RDONLY | O_CLOEXEC);
+	pu->fd6 = open("/proc/net/tcp6", O_RDONLY | O_CLOEXEC);
+	/* no IPv6 in the kernel: no tcp6, and no IPv6 client either */
+	if (pu->fd4 == -1) {
+		snprintf(err, errlen, "/proc/net/tcp: %s", strerror(errno));
+		pu->nrefused = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void
+front_peeruid_free(struct front_peeruid *pu)
+{
+	if (pu->fd4 != -1)
+		(void)close(pu->fd4);
+	if (pu->fd6 != -1)
+		(void)close(pu->fd6);
+	pu->fd4 = pu->fd6 = -1;
+}
+
+int
+front_peeruid_refused(const struct front_peeruid *pu, uid_t uid)
+{
+	size_t	 i;
+
+	for (i = 0; i < pu->nrefused; i++)
+		if (pu->refused[i] == uid)
+			return 1;
+	return 0;
+}
+
+/* The next whitespace-separated field at *p (within end): its bounds. */
+static int
+field(const char **p, const char *end, const char **start, size_t *len)
+{
+	const char	*s = *p;
+
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	*start = s;
+	while (s < end && *s != ' ' && *s != '\t' && *s != '\n')
+		s++;
+	*len = (size_t)(s - *start);
+	*p = s;
+	return *len > 0 ? 0 : -1;
+}
+
+static int
+field_is(const char *f, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(f, want, len) == 0;
+}
+
+/*
+ * A line: "sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...";
+ * the header line's second field is "local_address" and never matches.
+ */
+int
+front_peeruid_find(const char *text, size_t len, const char *want_local,
+    const char *want_rem, uid_t *uid)
+{
+	const char	*p = text, *end = text + len, *eol, *f;
+	size_t		 flen;
+	unsigned long	 v;
+	char		 num[16], *ep;
+	int		 i;
+
+	for (; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		if (field(&p, eol, &f, &flen) == -1 ||		/* sl */
+		    field(&p, eol, &f, &flen) == -1 ||
+		    !field_is(f, flen, want_local) ||
+		    field(&p, eol, &f, &flen) == -1 ||
+		    !field_is(f, flen, want_rem))
+			continue;
+		for (i = 0; i < 5; i++)		/* st .. uid */
+			if (field(&p, eol, &f, &flen) == -1)
+				break;
+		if (i < 5 || flen >= sizeof(num))
+			continue;
+		memcpy(num, f, flen);
+		num[flen] = '\0';
+		errno = 0;
+		v = strtoul(num, &ep, 10);
+		if (errno != 0 || *ep != '\0' || ep == num || v > UINT32_MAX)
+			continue;
+		*uid = (uid_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * An address as the table prints it: each 32-bit word of the address as
+ * the kernel holds it, in hex, then the port.  `v4` an IPv4-mapped IPv6
+ * address is written as the IPv4 one (tcp's form), else NULL for it.
+ */
+static int
+table_addr(const struct sockaddr_storage *ss, int v4, char *out,
+    size_t outlen)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	const uint32_t			*w;
+
+	switch (ss->ss_family) {
+	case AF_INET:
+		if (!v4)
+			return -1;
+		sin = (const struct sockaddr_in *)ss;
+		snprintf(out, outlen, "%08X:%04X",
+		    (unsigned)sin->sin_addr.s_addr, ntohs(sin->sin_port));
+		return 0;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)ss;
+		w = (const uint32_t *)(const void *)&sin6->sin6_addr;
+		if (v4) {
+			if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+				return -1;
+			snprintf(out, outlen, "%08X:%04X", (unsigned)w[3],
+			    ntohs(sin6->sin6_port));
+			return 0;
+		}
+		snprintf(out, outlen, "%08X%08X%08X%08X:%04X", (unsigned)w[0],
+		    (unsigned)w[1], (unsigned)w[2], (unsigned)w[3],
+		    ntohs(sin6->sin6_port));
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The whole table at `fd`, read again from its start, into `b`. */
+static int
+table_read(int fd, struct buf *b)
+{
+	char	 chunk[PEERUID_CHUNK];
+	off_t	 off = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		n = pread(fd, chunk, sizeof(chunk), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (buf_add(b, chunk, (size_t)n) == -1)
+			return -1;
+		off += n;
+	}
+}
+
+/* Not kept: a busy host's table is megabytes, asked for rarely. */
+static int
+lookup_in(int fd, const char *local, const char *rem, uid_t *uid)
+{
+	struct buf	 b;
+	int		 rv = -1;
+
+	if (fd == -1)
+		return -1;
+	buf_init(&b);
+	if (table_read(fd, &b) == 0)
+		rv = front_peeruid_find(b.p != NULL ? b.p : "", b.len, local,
+		    rem, uid);
+	buf_free(&b);
+	return rv;
+}
+
+int
+front_peeruid_lookup(struct front_peeruid *pu,
+    const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
+    uid_t *uid, char *err, size_t errlen)
+{
+	char	 client[PEERUID_ADDR_MAX], us[PEERUID_ADDR_MAX];
+
+	/* the client's end: its address is our peer, ours its remote */
+	if (table_addr(peer, 0, client, sizeof(client)) == 0 &&
+	    table_addr(local, 0, us, sizeof(us)) == 0 &&
+	    lookup_in(pu->fd6, client, us, uid) == 0)
+		return 0;
+	if (table_addr(peer, 1, client, sizeof(client)) == 0 &&
+	    table_addr(local, 1, us, sizeof(us)) == 0 &&
+	    lookup_in(pu->fd4, client, us, uid) == 0)
+		return 0;
+	snprintf(err, errlen, "its socket is not in /proc/net/tcp%s",
+	    pu->fd4 == -1 ? " (not open)" : "");
+	return -1;
+}

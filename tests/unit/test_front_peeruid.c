@@ -1,0 +1,187 @@
+/*
+ * front_peeruid.c: the uid behind a loopback client, read from the
+ * kernel's own tables, for real connections made here (IPv4, IPv6,
+ * IPv4-mapped), and from table text.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "workers/front/front_peeruid.h"
+
+#define NOBODY	65534
+
+static const char table4[] =
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+    "retrnsmt   uid  timeout inode\n"
+    "   0: 0100007F:04D0 00000000:0000 0A 00000000:00000000 00:00000000 "
+    "00000000     0        0 1111 1 0000000000000000 100 0 0 10 0\n"
+    "   1: 0100007F:A1B2 0100007F:04D0 01 00000000:00000000 00:00000000 "
+    "00000000  65534        0 2222 1 0000000000000000 20 4 30 10 -1\n"
+    "   2: 0100007F:04D0 0100007F:A1B2 01 00000000:00000000 00:00000000 "
+    "00000000     0        0 3333 1 0000000000000000 20 4 30 10 -1\n";
+
+Test(front_peeruid, the_client_end_of_a_connection_is_found_in_text)
+{
+	uid_t	 uid = 1;
+
+	cr_assert_eq(front_peeruid_find(table4, strlen(table4),
+	    "0100007F:A1B2", "0100007F:04D0", &uid), 0);
+	cr_assert_eq(uid, NOBODY);
+	/* our own end is root's, and the other way round */
+	cr_assert_eq(front_peeruid_find(table4, strlen(table4),
+	    "0100007F:04D0", "0100007F:A1B2", &uid), 0);
+	cr_assert_eq(uid, 0);
+	cr_assert_eq(front_peeruid_find(table4, strlen(table4),
+	    "0100007F:A1B3", "0100007F:04D0", &uid), -1);
+	/* cut lines, no uid, garbage: not found, no crash */
+	cr_assert_eq(front_peeruid_find(table4, 200, "0100007F:A1B2",
+	    "0100007F:04D0", &uid), -1);
+	cr_assert_eq(front_peeruid_find("1: a b 01 x y z -3\n", 19, "a", "b",
+	    &uid), -1);
+	cr_assert_eq(front_peeruid_find("1: a b 01 x y z 99999999999\n", 28,
+	    "a", "b", &uid), -1);
+	cr_assert_eq(front_peeruid_find("", 0, "a", "b", &uid), -1);
+}
+
+/*
+ * A listening socket on `family`'s loopback; `mapped`: an IPv6 socket on
+ * ::ffff:127.0.0.1, which IPv4 clients reach (as a dual-stack listener
+ * of the agent's does), without binding more than loopback.
+ */
+static int
+listener(int family, int mapped, struct sockaddr_storage *ss)
+{
+	socklen_t	 len = sizeof(*ss);
+	int		 fd, off = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_addr.s_addr =
+		    htonl(INADDR_LOOPBACK);
+	else if (mapped)
+		cr_assert_eq(inet_pton(AF_INET6, "::ffff:127.0.0.1",
+		    &((struct sockaddr_in6 *)ss)->sin6_addr), 1);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_addr = in6addr_loopback;
+	cr_assert_geq(fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	if (family == AF_INET6)
+		cr_assert_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+		    sizeof(off)), 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)ss, family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)), 0);
+	cr_assert_eq(listen(fd, 4), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)ss, &len), 0);
+	return fd;
+}
+
+/*
+ * A client of `to` as `uid` (a child process, which holds the connection
+ * until killed); the accepted end in *conn.  The child's pid.
+ */
+static pid_t
+client_as(uid_t uid, int lfd, const struct sockaddr_storage *to,
+    int cfamily, int *conn)
+{
+	struct sockaddr_storage	 dst = *to;
+	struct sockaddr_in	*d4 = (struct sockaddr_in *)&dst;
+	pid_t			 pid;
+	int			 fd;
+	char			 c;
+
+	/* an IPv4 client of the mapped listener: 127.0.0.1, same port */
+	if (cfamily == AF_INET && to->ss_family == AF_INET6) {
+		memset(&dst, 0, sizeof(dst));
+		d4->sin_family = AF_INET;
+		d4->sin_port = ((const struct sockaddr_in6 *)to)->sin6_port;
+		d4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	cr_assert_neq(pid = fork(), -1);
+	if (pid == 0) {
+		if ((uid != 0 && (setgid(uid) == -1 || setuid(uid) == -1)) ||
+		    (fd = socket(cfamily, SOCK_STREAM, 0)) == -1 ||
+		    connect(fd, (struct sockaddr *)&dst, cfamily == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) ==
+		    -1 || write(fd, "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	cr_assert_geq(*conn = accept(lfd, NULL, NULL), 0);
+	cr_assert_eq(read(*conn, &c, 1), 1);
+	return pid;
+}
+
+static void
+check(struct front_peeruid *pu, int family, int cfamily, uid_t uid)
+{
+	struct sockaddr_storage	 to, peer, local;
+	socklen_t		 len;
+	char			 err[128] = "";
+	uid_t			 got = 12345;
+	pid_t			 pid;
+	int			 lfd, conn, st;
+
+	lfd = listener(family, family == AF_INET6 && cfamily == AF_INET, &to);
+	pid = client_as(uid, lfd, &to, cfamily, &conn);
+	len = sizeof(peer);
+	cr_assert_eq(getpeername(conn, (struct sockaddr *)&peer, &len), 0);
+	len = sizeof(local);
+	cr_assert_eq(getsockname(conn, (struct sockaddr *)&local, &len), 0);
+	cr_assert_eq(front_peeruid_lookup(pu, &peer, &local, &got, err,
+	    sizeof(err)), 0, "family %d/%d: %s", family, cfamily, err);
+	cr_assert_eq(got, uid, "family %d/%d: uid %u", family, cfamily,
+	    (unsigned)got);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	close(conn);
+	close(lfd);
+}
+
+Test(front_peeruid, real_connections_name_their_owner, .timeout = 10)
+{
+	struct front_peeruid	 pu;
+	char			 err[128] = "";
+	uid_t			 who = geteuid();
+
+	cr_assert_eq(front_peeruid_setup(&pu, 1, "nobody", "nobody", err,
+	    sizeof(err)), 0, "%s", err);
+	if (who == 0) {
+		cr_assert_eq(pu.nrefused, 1);
+		cr_assert(front_peeruid_refused(&pu, NOBODY));
+		cr_assert_not(front_peeruid_refused(&pu, 0));
+	}
+	check(&pu, AF_INET, AF_INET, who);
+	check(&pu, AF_INET6, AF_INET6, who);
+	/* an IPv4 client of a dual-stack listener: seen as ::ffff:127.0.0.1 */
+	check(&pu, AF_INET6, AF_INET, who);
+	if (who == 0) {
+		check(&pu, AF_INET, AF_INET, NOBODY);
+		check(&pu, AF_INET6, AF_INET, NOBODY);
+	}
+	front_peeruid_free(&pu);
+}
+
+/* Started without root: nobody refused, nothing opened. */
+Test(front_peeruid, unprivileged_refuses_nobody)
+{
+	struct front_peeruid	 pu;
+	char			 err[128];
+
+	cr_assert_eq(front_peeruid_setup(&pu, 0, "nobody", "nobody", err,
+	    sizeof(err)), 0);
+	cr_assert_eq(pu.nrefused, 0);
+	cr_assert_eq(pu.fd4, -1);
+	front_peeruid_free(&pu);
+}
