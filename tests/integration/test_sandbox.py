@@ -1,6 +1,7 @@
 """Workers run sandboxed: user, chroot, capabilities, no_new_privs,
 seccomp; and a worker made to run a forbidden call dies of it."""
 import os
+import re
 import pwd
 import shutil
 import signal
@@ -178,6 +179,16 @@ class Sandbox(AgentTest):
                     continue    # its own spool: the directory, segments
                 elif w["role"] == "scheduler" and target == "/dev/null":
                     continue    # the plugins' stdin, opened once
+                elif w["role"] == "front" and re.fullmatch(
+                        r"/proc/\d+/net/tcp6?", target):
+                    # who a loopback client is (front_peeruid.c): opened
+                    # before the chroot, for reading only
+                    with open(f"/proc/{w['pid']}/fdinfo/{fd}") as f:
+                        flags = [ln.split()[1] for ln in f
+                                 if ln.startswith("flags:")][0]
+                    self.assertEqual(int(flags, 8) & 3, os.O_RDONLY,
+                                     (fd, target, flags))
+                    continue
                 else:
                     # no file of the master's (log, pidfile, binary)
                     self.assertFalse(target.startswith("/"),
