@@ -85,17 +85,21 @@ class Spool(NsqTest):
                     all(x["state"] == "running" for x in st["workers"]))
         wait_until(up, timeout=30, what=f"a new {role}")
 
-    def fail_a_move(self):
-        """3000 points accepted with the output down, then a reload to a
-        spool too small to take them (root: a tmpfs): (double, old spool,
-        new spool, points sent)."""
+    def three_thousand_spooled(self):
+        """Root only: 3000 points accepted with the output down, in the
+        spool: (double, spool, points sent)."""
         if not is_root():
             self.skipTest("skipped: needs root")
         d = self.down_double()
         self.setup_agent(d)
-        old = self.agent.values["spool"]
         sent = self.post_thousands(0, 3000)
         self.wait_stats(lambda s: s.get("accepted") == 3000, "accepted")
+        return d, self.agent.values["spool"], sent
+
+    def fail_a_move(self):
+        """three_thousand_spooled(), then a reload to a spool too small to
+        take them (a tmpfs): (double, old spool, new spool, points sent)."""
+        d, old, sent = self.three_thousand_spooled()
         new = self.tmpfs_spool("small", "96k")
         self.agent.write_conf(spool=new)
         os.kill(self.agent.master_pid(), signal.SIGHUP)
@@ -368,13 +372,7 @@ class Spool(NsqTest):
         its own move: stopped here; a crash, or the watchdog during a long
         copy.  Its successor was given B, and the 3000 acknowledged points
         in A were never sent.  It is given A, reads it, and then moves."""
-        if not is_root():
-            self.skipTest("skipped: needs root")
-        d = self.down_double()
-        self.setup_agent(d)
-        old = self.agent.values["spool"]
-        sent = self.post_thousands(0, 3000)
-        self.wait_stats(lambda s: s.get("accepted") == 3000, "accepted")
+        d, old, sent = self.three_thousand_spooled()
         pid = self.agent.worker(self.agent.status(), "sender")["pid"]
         os.kill(pid, signal.SIGSTOP)
         new = os.path.join(self.agent.dir, "spool2")
