@@ -93,6 +93,7 @@ static enum loopback_peer
 loopback_peer(struct front *f, struct http_request *req)
 {
 	struct sockaddr_storage	 local;
+	enum loopback_peer	 verdict;
 	char			 why[128], peer[80];
 	uid_t			 uid;
 	int			*note;
@@ -114,11 +115,11 @@ loopback_peer(struct front *f, struct http_request *req)
 			*note = LOOPBACK_UNFOUND;
 		return LOOPBACK_UNFOUND;
 	}
-	if (note != NULL)
-		*note = front_peeruid_refused(&f->peeruid, uid) ?
-		    LOOPBACK_OURS : LOOPBACK_TRUSTED;
-	return front_peeruid_refused(&f->peeruid, uid) ? LOOPBACK_OURS :
+	verdict = front_peeruid_refused(&f->peeruid, uid) ? LOOPBACK_OURS :
 	    LOOPBACK_TRUSTED;
+	if (note != NULL)
+		*note = verdict;
+	return verdict;
 }
 
 /*
