@@ -57,6 +57,12 @@ void	 plugin_resp_encode(struct pbuf *, int status, const char *json);
 int	 plugin_resp_decode(struct preader *, int *status, char **json,
 	    char *err, size_t errlen);
 
+/*
+ * The disable markers' directory inside pluginsdir (the Go agent's
+ * name): made by the master, written by gitpull, read by the scheduler.
+ */
+#define PLUGIN_MARKER_DIR	"plugin.disabled"
+
 /* What a MSG_GIT_REQ asks for besides a checkout. */
 enum git_mark {
 	GIT_MARK_NONE = 0,	/* the checkout */

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "pathsafe.h"
+#include "plugin_msg.h"
 
 enum dirs_owner {
 	OWNER_ROOT,		/* the master's: walked and checked whole */
@@ -61,7 +62,7 @@ static const struct workdir workdirs[] = {
 	 * 2026-12: every plugin runs as pluginsuser too, and could disable
 	 * the others or enable what the operator disabled.
 	 */
-	{ "[agent] pluginsdir", OFF(pluginsdir), "plugin.disabled",
+	{ "[agent] pluginsdir", OFF(pluginsdir), PLUGIN_MARKER_DIR,
 	    OWNER_USER, 0755, 0, 1 },
 	/* the sender's spool: without it, points are held in memory only */
 	{ "[output] spool", OFF(spool), NULL, OWNER_USER, 0700, 1, 0 },

@@ -242,40 +242,43 @@ h_start(struct h *h, const struct agent_conf *c)
 	cr_assert(!h->exited, "the worker exited: status %#x", h->status);
 }
 
+/* The scheduler's question `r` to the worker. */
 static void
-h_req(struct h *h, uint32_t reqid, const char *ns, const char *repo,
-    const char *project, int update)
+h_send(struct h *h, uint32_t reqid, const struct git_req *r)
 {
-	struct git_req	 r;
 	struct pbuf	 pb;
 
-	memset(&r, 0, sizeof(r));
-	snprintf(r.ns, sizeof(r.ns), "%s", ns);
-	snprintf(r.repo, sizeof(r.repo), "%s", repo);
-	snprintf(r.project, sizeof(r.project), "%s", project);
-	r.update = update;
 	codec_put_init(&pb);
-	plugin_msg_git_req_encode(&pb, &r);
+	plugin_msg_git_req_encode(&pb, r);
 	cr_assert_eq(frame_send(h->peer, MSG_GIT_REQ, reqid, pb.buf, pb.len,
 	    -1), 0);
 	codec_put_free(&pb);
 }
 
 static void
+h_req(struct h *h, uint32_t reqid, const char *ns, const char *repo,
+    const char *project, int update)
+{
+	struct git_req	 r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.repo, sizeof(r.repo), "%s", repo);
+	snprintf(r.project, sizeof(r.project), "%s", project);
+	r.update = update;
+	h_send(h, reqid, &r);
+}
+
+static void
 h_mark(struct h *h, uint32_t reqid, const char *project, enum git_mark mark)
 {
 	struct git_req	 r;
-	struct pbuf	 pb;
 
 	memset(&r, 0, sizeof(r));
 	snprintf(r.ns, sizeof(r.ns), "%s", NS);
 	snprintf(r.project, sizeof(r.project), "%s", project);
 	r.mark = mark;
-	codec_put_init(&pb);
-	plugin_msg_git_req_encode(&pb, &r);
-	cr_assert_eq(frame_send(h->peer, MSG_GIT_REQ, reqid, pb.buf, pb.len,
-	    -1), 0);
-	codec_put_free(&pb);
+	h_send(h, reqid, &r);
 }
 
 static const struct git_resp *

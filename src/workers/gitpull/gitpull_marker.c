@@ -28,23 +28,23 @@ marker_dir_open(const char *pluginsdir, int create, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", pluginsdir, strerror(errno));
 		return -1;
 	}
-	dfd = openat(pfd, GITPULL_MARKER_DIR, O_RDONLY | O_DIRECTORY |
+	dfd = openat(pfd, PLUGIN_MARKER_DIR, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
 	if (dfd == -1 && errno == ENOENT && create) {
 		/* the master made it at start; someone removed it since */
-		if (mkdirat(pfd, GITPULL_MARKER_DIR, 0755) == -1 &&
+		if (mkdirat(pfd, PLUGIN_MARKER_DIR, 0755) == -1 &&
 		    errno != EEXIST) {
 			snprintf(err, errlen, "mkdir %s/%s: %s", pluginsdir,
-			    GITPULL_MARKER_DIR, strerror(errno));
+			    PLUGIN_MARKER_DIR, strerror(errno));
 			close(pfd);
 			return -1;
 		}
-		dfd = openat(pfd, GITPULL_MARKER_DIR, O_RDONLY | O_DIRECTORY |
+		dfd = openat(pfd, PLUGIN_MARKER_DIR, O_RDONLY | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC);
 		/* whatever the umask: the scheduler must read it */
 		if (dfd != -1 && fchmod(dfd, 0755) == -1) {
 			snprintf(err, errlen, "chmod %s/%s: %s", pluginsdir,
-			    GITPULL_MARKER_DIR, strerror(errno));
+			    PLUGIN_MARKER_DIR, strerror(errno));
 			close(dfd);
 			close(pfd);
 			return -1;
@@ -56,7 +56,7 @@ marker_dir_open(const char *pluginsdir, int create, char *err, size_t errlen)
 		return -2;
 	if (dfd == -1) {
 		snprintf(err, errlen, "%s/%s: %s", pluginsdir,
-		    GITPULL_MARKER_DIR, e == ELOOP || e == ENOTDIR ?
+		    PLUGIN_MARKER_DIR, e == ELOOP || e == ENOTDIR ?
 		    "not a directory (the master makes it again at the next "
 		    "start or reload)" : strerror(e));
 		return -1;
@@ -91,7 +91,7 @@ marker_unlink(int dfd, const char *key)
 	if (renameat2(dfd, key, dfd, aside, RENAME_NOREPLACE) == -1)
 		return -1;
 	log_warnx("%s/%s: a directory in a marker's place, left by a plugin "
-	    "of an older agent: moved aside to %s", GITPULL_MARKER_DIR, key,
+	    "of an older agent: moved aside to %s", PLUGIN_MARKER_DIR, key,
 	    aside);
 	return 0;
 }
@@ -118,7 +118,7 @@ marker_open(int dfd, const char *key)
 	} else if (errno != ENXIO && errno != ELOOP && errno != EACCES &&
 	    errno != EISDIR && errno != EPERM)
 		return -1;
-	log_warnx("%s/%s: not a marker of ours: replaced", GITPULL_MARKER_DIR,
+	log_warnx("%s/%s: not a marker of ours: replaced", PLUGIN_MARKER_DIR,
 	    key);
 	if (marker_unlink(dfd, key) == -1)
 		return -1;
@@ -184,7 +184,7 @@ gitpull_marker_apply(const char *pluginsdir, const struct git_req *r,
 		return -1;
 	}
 	(void)snprintf(path, sizeof(path), "%s/%s/%s", pluginsdir,
-	    GITPULL_MARKER_DIR, key);
+	    PLUGIN_MARKER_DIR, key);
 	if (r->mark != GIT_MARK_DISABLE && r->mark != GIT_MARK_ENABLE) {
 		snprintf(err, errlen, "%s: no marker operation", path);
 		return -1;

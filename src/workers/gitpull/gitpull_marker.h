@@ -14,8 +14,6 @@
 
 #include "plugin_msg.h"
 
-#define GITPULL_MARKER_DIR	"plugin.disabled"
-
 /*
  * Carry out r->mark (DISABLE or ENABLE) for r->ns and r->project: the
  * marker made (its time set to `now`, the 24 hours start again) or

@@ -17,8 +17,6 @@
 
 #include "log.h"
 
-#define MARKER_DIR	"plugin.disabled"
-
 /* How far tests moved the markers' clock (scheduler_clock_advance()). */
 static time_t	 clock_skew;
 
@@ -39,7 +37,7 @@ marker_dir(const char *pluginsdir, char *buf, size_t len)
 {
 	int	 n;
 
-	n = snprintf(buf, len, "%s/%s", pluginsdir, MARKER_DIR);
+	n = snprintf(buf, len, "%s/%s", pluginsdir, PLUGIN_MARKER_DIR);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -52,7 +50,7 @@ scheduler_marker_path(const char *pluginsdir, const char *key, char *buf,
 	/* the key is <ns>|<project>, both checked path components */
 	if (strchr(key, '/') != NULL || key[0] == '.' || key[0] == '\0')
 		return -1;
-	n = snprintf(buf, len, "%s/%s/%s", pluginsdir, MARKER_DIR, key);
+	n = snprintf(buf, len, "%s/%s/%s", pluginsdir, PLUGIN_MARKER_DIR, key);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
