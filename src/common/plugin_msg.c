@@ -6,6 +6,7 @@
 
 #include "codec.h"
 #include "items.h"
+#include "log.h"
 
 static const char *const plugin_op_names[PLUGIN_OP_MAX] = {
 	[PLUGIN_OP_LIST] = "list",
@@ -119,6 +120,7 @@ plugin_msg_git_req_decode(struct preader *pr, struct git_req *r, char *err,
     size_t errlen)
 {
 	uint32_t	 mark;
+	char		 ns[64 * 4 + 1], project[sizeof(ns)];
 
 	memset(r, 0, sizeof(*r));
 	(void)codec_get_strbuf(pr, r->ns, sizeof(r->ns));
@@ -138,8 +140,11 @@ plugin_msg_git_req_decode(struct preader *pr, struct git_req *r, char *err,
 	/* Both become path components of pluginsdir/<ns>/<project>. */
 	if (!items_path_component_valid(r->ns)
 	    || !items_path_component_valid(r->project)) {
+		/* the peer's bytes, shown: never raw control characters */
+		log_escape_all(ns, sizeof(ns), r->ns);
+		log_escape_all(project, sizeof(project), r->project);
 		snprintf(err, errlen, "ns \"%.64s\" or project \"%.64s\" "
-		    "cannot be a directory name", r->ns, r->project);
+		    "cannot be a directory name", ns, project);
 		return -1;
 	}
 	return 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "log.h"
 
 void
 points_msg_encode_head(struct pbuf *pb, const struct points_msg *m)
@@ -32,6 +33,7 @@ points_msg_decode(struct preader *pr, struct points_msg *m, char *err,
 	uint32_t	 fmt, origin;
 	size_t		 lines;
 	const char	*nl, *end;
+	char		 topic[sizeof(m->topic) * 4];
 
 	memset(m, 0, sizeof(*m));
 	fmt = codec_get_u32(pr);
@@ -45,8 +47,9 @@ points_msg_decode(struct preader *pr, struct points_msg *m, char *err,
 	}
 	if (fmt > FORMAT_LINE || origin > ORIGIN_SCHEDULED ||
 	    m->topic[0] == '\0' || m->npoints == 0) {
+		log_escape_all(topic, sizeof(topic), m->topic);
 		snprintf(err, errlen, "POINTS: bad header (format %u, origin "
-		    "%u, topic \"%s\", %u points)", fmt, origin, m->topic,
+		    "%u, topic \"%.64s\", %u points)", fmt, origin, topic,
 		    m->npoints);
 		return -1;
 	}

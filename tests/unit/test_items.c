@@ -252,6 +252,11 @@ Test(plugin_msg, round_trips)
 	g.mark_before = 0;
 	strcpy(g.project, "..");
 	cr_assert_eq(git_req_trip(&g, &gb, err, sizeof(err)), -1);
+	/* the peer's bytes in the error are shown, never raw */
+	strcpy(g.project, "a\x1b[2Jb");
+	cr_assert_eq(git_req_trip(&g, &gb, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "project \"a\\x1b[2Jb\"") != NULL, "%s", err);
+	cr_assert(strchr(err, '\x1b') == NULL, "%s", err);
 
 	memset(&gr, 0, sizeof(gr));
 	strcpy(gr.commit, "0123456789abcdef0123456789abcdef01234567");

@@ -68,6 +68,11 @@ Test(points_msg, count_must_match_the_data)
 	m.data = "";
 	cr_assert_eq(roundtrip(&m, &back, err), -1);
 	cr_assert(strstr(err, "bad header") != NULL, "%s", err);
+	/* the peer's topic in the error is shown, never raw */
+	strcpy(m.topic, "t\x1b]0;x\a");
+	cr_assert_eq(roundtrip(&m, &back, err), -1);
+	cr_assert(strstr(err, "topic \"t\\x1b]0;x\\x07\"") != NULL, "%s",
+	    err);
 }
 
 Test(points_msg, ack)
