@@ -167,6 +167,7 @@ cli_print_workers(FILE *out, pid_t master)
 	struct dirent	*de;
 	DIR		*d;
 	char		 title[256], clean[sizeof(title) * 4], age[32];
+	char		 comm[64];
 	long long	 pid;
 	pid_t		 ppid, pgid;
 
@@ -177,17 +178,24 @@ cli_print_workers(FILE *out, pid_t master)
 	while ((de = readdir(d)) != NULL) {
 		if (util_parse_int64(de->d_name, 1, 0x7fffffff, &pid) == -1)
 			continue;
-		if (procinfo_ids((pid_t)pid, &ppid, &pgid, NULL,
-		    0) == -1 ||
-		    ppid != master)
+		if (procinfo_ids((pid_t)pid, &ppid, &pgid, comm,
+		    sizeof(comm)) == -1 || ppid != master)
 			continue;
 		/*
 		 * Before the age, which reads stat: a child held in execve
 		 * (procinfo.h) has no arguments any more (its exec replaced
-		 * its memory), so it is left out here and its stat unread.
+		 * its memory).  It is shown by its name from status, and its
+		 * stat is left unread: the operator looking for what is stuck
+		 * must see it.
 		 */
-		if (proc_title((pid_t)pid, title, sizeof(title)) == -1)
+		if (proc_title((pid_t)pid, title, sizeof(title)) == -1) {
+			log_escape_all(clean, sizeof(clean), comm);
+			fprintf(out, "  [%s]%*s pid %-8lld up ? (no command "
+			    "line: held in execve, or exiting)\n", clean,
+			    strlen(clean) < 18 ? (int)(18 - strlen(clean)) : 0,
+			    "", pid);
 			continue;
+		}
 		/*
 		 * Any child of the master sets its own title (a worker, or a
 		 * plugin's leftover reparented here): escaped, or it could

@@ -1500,14 +1500,15 @@ class HeldExec(PluginTest):
         self.assertEqual(self.agent.log_text().count(
             f"killing process {pid} "), 1, "said once")
         # agent status, which reads the master's children in /proc,
-        # answers: the held one has no title (its exec replaced its
-        # memory, arguments and all) and would have no age
+        # answers, and shows the held one by its name: it has no title
+        # (its exec replaced its memory, arguments and all), and its
+        # age is in the stat that would hang
         r = self.agent.run("status", timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         out = r.stdout.decode() if isinstance(r.stdout, bytes) else r.stdout
         self.assertRegex(out, r"agent: front +pid \d+ +up \d+")
-        if f"pid {pid} " in out:
-            self.assertRegex(out, rf"pid {pid} +up \?\n")
+        self.assertRegex(out, rf"  \[[^]\n]+\] +pid {pid} +up \? \(no "
+                         r"command line: held in execve, or exiting\)\n")
         fuse.let_go()
         self.assert_gone(pid)
         # and the master goes on: it restarts a worker
