@@ -15,6 +15,7 @@
 
 #include "gitpull_exec.h"
 #include "gitpull_op.h"
+#include "gitpull_parse.h"
 #include "gitpull_verify.h"
 #include "items.h"
 #include "log.h"
@@ -273,19 +274,6 @@ step_run(struct gitop *op, enum step step)
 		op_fail(op, "%s", err);
 }
 
-/* The commit from rev-parse: 40 hex digits and a newline. */
-static int
-parse_commit(const char *out, char *commit, size_t len)
-{
-	size_t	 n = strspn(out, "0123456789abcdef");
-
-	if (n != 40 || (out[n] != '\n' && out[n] != '\0') || len <= n)
-		return -1;
-	memcpy(commit, out, n);
-	commit[n] = '\0';
-	return 0;
-}
-
 /* A failed command: the error says which, where and what git said. */
 static void
 step_failed(struct gitop *op, const struct gexec_result *r)
@@ -352,10 +340,7 @@ proceed(struct gitop *op, enum step next)
 static int
 tree_size(struct gitop *op, const struct gexec_result *r, int64_t *size)
 {
-	const char	*p = r->out;
-	char		*end;
-	unsigned long long v;
-	int64_t		 sum = 0;
+	const char	*bad;
 
 	if (r->out_truncated) {
 		op_fail(op, "git ls-tree %s in %s/%s: more files than can be "
@@ -363,31 +348,12 @@ tree_size(struct gitop *op, const struct gexec_result *r, int64_t *size)
 		    op->size_rev, op->ns, op->project, GEXEC_OUT_MAX);
 		return -1;
 	}
-	while (*p != '\0') {
-		if (*p == '-') {
-			/* a submodule: none of its files is fetched */
-			end = (char *)p + 1;
-		} else {
-			if (*p < '0' || *p > '9')
-				goto bad;
-			errno = 0;
-			v = strtoull(p, &end, 10);
-			if (errno != 0 || v > (unsigned long long)INT64_MAX -
-			    (unsigned long long)sum)
-				sum = INT64_MAX;
-			else
-				sum += (int64_t)v;
-		}
-		if (*end != '\n')
-			goto bad;
-		p = end + 1;
+	if (gitpull_parse_tree_size(r->out, size, &bad) == -1) {
+		op_fail(op, "git ls-tree %s in %s/%s: not a size: \"%.40s\"",
+		    op->size_rev, op->ns, op->project, bad);
+		return -1;
 	}
-	*size = sum;
 	return 0;
- bad:
-	op_fail(op, "git ls-tree %s in %s/%s: not a size: \"%.40s\"",
-	    op->size_rev, op->ns, op->project, p);
-	return -1;
 }
 
 /* The signature check refused what would have been checked out. */
@@ -468,16 +434,6 @@ clone_done(struct gitop *op)
 	step_run(op, ST_REVPARSE);
 }
 
-/* `out`, what git config printed, is `url` and its newline. */
-static int
-origin_is(const char *out, const char *url)
-{
-	size_t	 n = strlen(url);
-
-	return strncmp(out, url, n) == 0 && out[n] == '\n' &&
-	    out[n + 1] == '\0';
-}
-
 /*
  * The checkout is of another repository than the one asked for: the
  * plugin moved (in the registry, or the operator's URL template) while
@@ -534,7 +490,7 @@ step_done(const struct gexec_result *r, void *arg)
 		/* exit 1: no origin at all, as good as another one */
 		if (!ok && !no)
 			break;
-		if (ok && origin_is(r->out, op->url)) {
+		if (ok && gitpull_parse_origin_is(r->out, op->url)) {
 			step_run(op, op->update ? ST_FETCH : ST_SYMREF);
 			return;
 		}
@@ -620,8 +576,8 @@ step_done(const struct gexec_result *r, void *arg)
 		if (!ok)
 			break;
 		memset(&resp, 0, sizeof(resp));
-		if (parse_commit(r->out, resp.commit, sizeof(resp.commit)) ==
-		    -1) {
+		if (gitpull_parse_commit(r->out, resp.commit,
+		    sizeof(resp.commit)) == -1) {
 			op_fail(op, "git rev-parse HEAD in %s/%s: not a commit "
 			    "id: \"%.80s\"", op->ns, op->project, r->out);
 			return;
