@@ -341,6 +341,7 @@ static int
 tree_size(struct gitop *op, const struct gexec_result *r, int64_t *size)
 {
 	const char	*bad;
+	char		 shown[41];
 
 	if (r->out_truncated) {
 		op_fail(op, "git ls-tree %s in %s/%s: more files than can be "
@@ -349,8 +350,10 @@ tree_size(struct gitop *op, const struct gexec_result *r, int64_t *size)
 		return -1;
 	}
 	if (gitpull_parse_tree_size(r->out, size, &bad) == -1) {
-		op_fail(op, "git ls-tree %s in %s/%s: not a size: \"%.40s\"",
-		    op->size_rev, op->ns, op->project, bad);
+		/* the repository's bytes: no escape reaches the log */
+		gitpull_verify_printable(bad, shown, sizeof(shown));
+		op_fail(op, "git ls-tree %s in %s/%s: not a size: \"%s\"",
+		    op->size_rev, op->ns, op->project, shown);
 		return -1;
 	}
 	return 0;
@@ -477,6 +480,7 @@ step_done(const struct gexec_result *r, void *arg)
 	struct gitop	*op = arg;
 	struct git_resp	 resp;
 	int64_t		 size;
+	char		 shown[81];
 	int		 ok = r->exited && r->status == 0;
 	int		 no = r->exited && r->status == 1;
 
@@ -578,8 +582,9 @@ step_done(const struct gexec_result *r, void *arg)
 		memset(&resp, 0, sizeof(resp));
 		if (gitpull_parse_commit(r->out, resp.commit,
 		    sizeof(resp.commit)) == -1) {
+			gitpull_verify_printable(r->out, shown, sizeof(shown));
 			op_fail(op, "git rev-parse HEAD in %s/%s: not a commit "
-			    "id: \"%.80s\"", op->ns, op->project, r->out);
+			    "id: \"%s\"", op->ns, op->project, shown);
 			return;
 		}
 		resp.ok = 1;
