@@ -15,6 +15,7 @@
 
 #include "gitpull_exec.h"
 #include "gitpull_op.h"
+#include "gitpull_parse.h"
 #include "gitpull_verify.h"
 #include "log.h"
 
@@ -276,15 +277,11 @@ prepare(struct gitverify *v)
 static void
 tip_found(struct gitverify *v, const char *out)
 {
-	size_t	 n = strspn(out, "0123456789abcdef");
-
-	if (n != 40 || (out[n] != '\n' && out[n] != '\0')) {
+	if (gitpull_parse_commit(out, v->tip, sizeof(v->tip)) == -1) {
 		v_finish(v, GITPULL_VERIFY_FAILED, NULL, "git rev-parse %s: "
 		    "not a commit id", v->rev);
 		return;
 	}
-	memcpy(v->tip, out, n);
-	v->tip[n] = '\0';
 	vstep_run(v, v->conf->signed_tags ? V_TAGS : V_CAT);
 }
 
