@@ -733,3 +733,63 @@ Test(gitpull_ops, works_under_the_seccomp_filter)
 	cr_assert(path_exists("%s/plugin", f.co));
 	fx_free(&f);
 }
+
+/*
+ * Output git should never print, from a git that prints it (a script in
+ * front of the real one): the errors quote it printable, control bytes
+ * and escapes as '?', cut as before.
+ */
+static void
+fake_git(struct fx *f, const char *arg, const char *out)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/fake-git", f->dir);
+	sh("printf '#!/bin/sh\\nfor a; do [ \"$a\" = \"%s\" ] && "
+	    "{ printf \"%s\"; exit 0; }; done\\nexec %s \"$@\"\\n' > '%s' && "
+	    "chmod +x '%s'", arg, out, f->gc.git, path, path);
+	snprintf(f->gc.git, sizeof(f->gc.git), "%s", path);
+}
+
+/* Not empty, nothing below ' ' or DEL. */
+static void
+assert_printable(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		cr_assert((unsigned char)s[i] >= ' ' && s[i] != 0x7f,
+		    "byte %#x at %zu of \"%s\"", (unsigned char)s[i], i, s);
+}
+
+Test(gitpull_ops, hostile_output_is_quoted_printable)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+
+	/* ls-tree: a size, then an escape sequence and more lines */
+	fx_init(&f, "%s/src/%%s.git");
+	fake_git(&f, "ls-tree", "12\\\\n\\\\033[31mred\\\\007\\\\n"
+	    "0123456789012345678901234567890123456789\\\\n");
+	r = run(&f, 0);
+	cr_assert(!r.ok);
+	assert_printable(r.error);
+	cr_assert(strstr(r.error, "not a size: \"?[31mred??"
+	    "012345678901234567890123456789\"") != NULL, "%s", r.error);
+	cr_assert_eq(clones_left(&f), 0);
+	cr_assert(!path_exists("%s", f.co));
+	fx_free(&f);
+
+	/* rev-parse HEAD: a terminal title, then over 80 bytes */
+	fx_init(&f, "%s/src/%%s.git");
+	fake_git(&f, "HEAD^{commit}", "\\\\033]0;owned\\\\007"
+	    "01234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789\\\\n");
+	r = run(&f, 0);
+	cr_assert(!r.ok);
+	assert_printable(r.error);
+	cr_assert(strstr(r.error, "not a commit id: \"?]0;owned?"
+	    "01234567890123456789012345678901234567890123456789"
+	    "01234567890123456789\"") != NULL, "%s", r.error);
+	fx_free(&f);
+}
