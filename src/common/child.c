@@ -86,6 +86,7 @@ child_spec_init(struct child_spec *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->exec_fd = -1;
+	s->landlock_fd = -1;
 	s->fd[0] = s->fd[1] = s->fd[2] = -1;
 	s->umask = -1;
 }
@@ -108,6 +109,8 @@ child_step_name(int step)
 		return "chdir";
 	case CHILD_STEP_RLIMIT:
 		return "file size limit";
+	case CHILD_STEP_LANDLOCK:
+		return "Landlock domain";
 	case CHILD_STEP_EXEC:
 		return "exec";
 	default:
@@ -204,6 +207,15 @@ child_main(void *arg)
 	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
 	    CHILD_SIGSETSIZE);
 
+	/*
+	 * Before the descriptors are moved: the ruleset's may be anywhere.
+	 * No new privileges first, which the kernel requires of a process
+	 * without CAP_SYS_ADMIN (a sandboxed worker has it already).
+	 */
+	if (s->landlock_fd >= 0 && (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS,
+	    1, 0, 0, 0) == -1 || syscall(SYS_landlock_restrict_self,
+	    s->landlock_fd, 0U) == -1))
+		child_die(a, CHILD_STEP_LANDLOCK, errno);
 	if ((s->flags & CHILD_SETSID) && syscall(SYS_setsid) == -1)
 		child_die(a, CHILD_STEP_SETSID, errno);
 	if ((s->flags & CHILD_SETPGID) && syscall(SYS_setpgid, 0, 0) == -1)

@@ -6,8 +6,9 @@
  * What every child gets, whoever asks: every signal 1..64 but SIGKILL and
  * SIGSTOP back to SIG_DFL and an empty signal mask; the descriptors of
  * the spec on 0, 1, 2 and from 3 on, every other one closed; then, as
- * the spec says, its own session or process group, SIGKILL when the
- * parent dies, a umask, a file size limit and a working directory; then execve (or
+ * the spec says, a Landlock domain of its own, its own session or process
+ * group, SIGKILL when the parent dies, a umask, a file size limit and a
+ * working directory; then execve (or
  * execveat of a descriptor).  Nothing the parent allocated, locked or
  * resolved is used in between.
  */
@@ -32,7 +33,8 @@ enum child_step {
 	CHILD_STEP_FDS,
 	CHILD_STEP_CHDIR,
 	CHILD_STEP_EXEC,
-	CHILD_STEP_RLIMIT
+	CHILD_STEP_RLIMIT,
+	CHILD_STEP_LANDLOCK
 };
 
 struct child_spec {
@@ -52,6 +54,9 @@ struct child_spec {
 	long long	 fsize;		/* > 0: RLIMIT_FSIZE, soft and hard, in
 					 * bytes, and SIGXFSZ ignored: a write
 					 * past it fails with EFBIG */
+	int		 landlock_fd;	/* >= 0: no new privileges, and a
+					 * Landlock domain of this ruleset,
+					 * first; -1: neither */
 	int		*pidfd;		/* non-NULL: a pidfd of the child goes
 					 * here (close-on-exec); it turns
 					 * readable when the child has ended */

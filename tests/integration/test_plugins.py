@@ -172,9 +172,11 @@ wait
 
 
 def victim_plugin(tried):
-    # speaks only once the attacker has tried (or given up), so that
-    # whatever the attacker managed to write comes first
+    # says its pid, and speaks only once the attacker has tried (or
+    # given up), so that whatever the attacker managed to write comes
+    # first
     return f"""#!/bin/sh
+echo $$ > {tried}.pid.tmp && mv {tried}.pid.tmp {tried}.pid
 i=0
 while [ ! -e {tried} ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 echo '[{{"name":"own","timestamp":0,"value":1}}]'
@@ -187,23 +189,15 @@ echo '[{{"name":"own","timestamp":0,"value":1}}]'
 ATTACKER = """#!/usr/bin/python3
 import os, sys, time
 
-# only processes with arguments: a readlink of cwd waits with a process
-# held in execve, which a test running alongside may hold, and which has
-# none (its exec replaced its memory)
-def mine(d):
-    with open(f"/proc/{d}/cmdline", "rb") as f:
-        return f.read(1) != b""
-
+# told, not searched for: the run's Landlock domain refuses it the
+# victim's cwd, as it would the victim's memory
 def find():
     for _ in range(200):
-        for d in os.listdir("/proc"):
-            try:
-                if d.isdigit() and mine(d) and \\
-                        os.readlink(f"/proc/{d}/cwd").endswith("/victim"):
-                    return d
-            except OSError:
-                pass
-        time.sleep(0.1)
+        try:
+            with open("@TRIED@.pid") as f:
+                return f.read().strip()
+        except OSError:
+            time.sleep(0.1)
     return None
 
 def attempt(pid, flags, forge):
@@ -216,6 +210,22 @@ def attempt(pid, flags, forge):
         os.write(fd, b'[{"name":"own","timestamp":0,"value":666}]\\n')
     os.close(fd)
     print(f"open {flags}: opened", file=sys.stderr)
+    return 0
+
+# its memory, to read what it holds or write into it, and a signal:
+# the run's Landlock domain refuses both (from Linux 6.12 the signal)
+def mem(pid):
+    try:
+        os.close(os.open(f"/proc/{pid}/mem", os.O_RDWR))
+    except OSError as e:
+        return e.errno
+    return 0
+
+def signal(pid):
+    try:
+        os.kill(int(pid), 0)
+    except OSError as e:
+        return e.errno
     return 0
 
 # and its own stdout gives it nothing to read: EAGAIN, not data
@@ -232,11 +242,15 @@ try:
     pid = find()
     r = attempt(pid, os.O_RDONLY, False) if pid else -1
     w = attempt(pid, os.O_WRONLY, True) if pid else -1
+    m = mem(pid) if pid else -1
+    k = signal(pid) if pid else -1
 finally:
     open("@TRIED@", "w").close()
 print(f'[{{"name":"found","timestamp":0,"value":{int(pid is not None)}}},'
       f'{{"name":"open_r","timestamp":0,"value":{r}}},'
       f'{{"name":"open_w","timestamp":0,"value":{w}}},'
+      f'{{"name":"mem","timestamp":0,"value":{m}}},'
+      f'{{"name":"signal","timestamp":0,"value":{k}}},'
       f'{{"name":"read_own","timestamp":0,"value":{read_own()}}}]')
 """
 
@@ -753,17 +767,26 @@ class Runs(PluginTest):
         body = victim()
         topic = "collect." + NS
         self.assertEqual((attacker["status"], attacker["points"]),
-                         ("ok", 4), attacker)
+                         ("ok", 6), attacker)
         said = {m: self.wait_points(topic, f"PLUGIN.attacker.{m}")[0]
                 ["fields"]["value"]
-                for m in ("found", "open_r", "open_w", "read_own")}
+                for m in ("found", "open_r", "open_w", "mem", "signal",
+                          "read_own")}
         self.assertEqual(body["status"], "ok", (body, said))
         own = self.wait_points(topic, "PLUGIN.victim.own")
         self.assertEqual([p["fields"]["value"] for p in own], [1], said)
-        self.assertEqual(said, {"found": 1, "open_r": errno.ENXIO,
-                                "open_w": errno.ENXIO,
+        # each run in a Landlock domain of its own (this kernel has ABI
+        # 6 or later; test_scheduler_run has the older ones) refuses the
+        # victim's descriptors (EACCES) before they are found to be
+        # sockets (ENXIO, test_scheduler_run without Landlock), its
+        # memory and signals
+        self.assertEqual(said, {"found": 1, "open_r": errno.EACCES,
+                                "open_w": errno.EACCES,
+                                "mem": errno.EACCES, "signal": errno.EPERM,
                                 "read_own": errno.EAGAIN},
                          attacker["stderr"])
+        self.assertNotIn("plugin runs are not isolated",
+                         self.agent.log_text())
         self.assert_no_strays()
 
     def test_a_plugin_cannot_pass_the_scheduler_a_descriptor(self):

@@ -266,6 +266,14 @@ Test(child, exec_failure_has_step_and_errno)
 	cs.fd[0] = 987;
 	assert_fails_at(&cs, CHILD_STEP_FDS, EBADF);
 
+	/* a Landlock domain of something that is not a ruleset: no exec */
+	cs.fd[0] = -1;
+	cs.landlock_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert_neq(cs.landlock_fd, -1);
+	assert_fails_at(&cs, CHILD_STEP_LANDLOCK, EBADFD);
+	cr_assert_eq(close(cs.landlock_fd), 0);
+	cs.landlock_fd = -1;
+
 	/* a #! script through a close-on-exec descriptor cannot work */
 	cs.fd[0] = -1;
 	cs.path = NULL;

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ setup(void)
 	cr_assert_not_null(mkdtemp(fx.dir));
 	snprintf(fx.path, sizeof(fx.path), "%s/plugin", fx.dir);
 	cr_assert_not_null(fx.loop = ev_loop_new(EVFLAG_AUTO));
-	cr_assert_not_null(fx.rn = scheduler_runner_new(fx.loop));
+	cr_assert_not_null(fx.rn = scheduler_runner_new(fx.loop, 0));
 }
 
 static void
@@ -431,4 +432,212 @@ Test(scheduler_run, works_inside_the_scheduler_sandbox)
 	cr_assert(WIFEXITED(status), "status %#x", status);
 	cr_assert_eq(WEXITSTATUS(status), 0, "step %d failed",
 	    WEXITSTATUS(status));
+}
+
+/*
+ * What a hostile plugin tries on a process of its uid that is not one of
+ * its own: open its memory to read it or to write it, signal it.  Each
+ * line says what worked.  (Its environment, like its command line, is
+ * another matter: Landlock refuses only what needs PTRACE_MODE_ATTACH.)
+ */
+static const char probe_script[] =
+    "#!/bin/sh\n"
+    "v=$1\n"
+    "(exec 3</proc/$v/mem) 2>/dev/null && echo read\n"
+    "(exec 3>/proc/$v/mem) 2>/dev/null && echo write\n"
+    "kill -0 $v 2>/dev/null && echo signal\n"
+    "echo done\n";
+
+static void
+probe(pid_t victim)
+{
+	char	 pid[32];
+	char	*argv[] = { "./plugin", pid, NULL };
+
+	snprintf(pid, sizeof(pid), "%ld", (long)victim);
+	write_plugin(probe_script);
+	run(argv, 5, 4096);
+	cr_assert(scheduler_run_ok(&fx.res), "%s", fx.res.err);
+}
+
+/* The probes themselves work: outside a domain, everything does. */
+static void
+assert_probes_work(pid_t victim)
+{
+	char	 cmd[256], out[128];
+	FILE	*p;
+	size_t	 n;
+
+	write_plugin(probe_script);
+	snprintf(cmd, sizeof(cmd), "%s %ld", fx.path, (long)victim);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0);
+	cr_assert_str_eq(out, "read\nwrite\nsignal\ndone\n");
+}
+
+static pid_t
+start_sleeper(void)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_neq(pid, -1);
+	return pid;
+}
+
+static void
+stop_sleeper(pid_t pid)
+{
+	int	 status;
+
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+}
+
+Test(scheduler_run, a_run_cannot_reach_a_process_outside_it)
+{
+	pid_t	 victim = start_sleeper();
+
+	/* what git run by gitpull, or another worker, would be */
+	assert_probes_work(victim);
+	cr_assert_eq(scheduler_runner_isolation(fx.rn), ISOLATE_SIGNALS,
+	    "this kernel has Landlock ABI 6 (Linux 6.12) or later");
+	probe(victim);
+	cr_assert_str_eq(fx.out, "done\n");
+	stop_sleeper(victim);
+}
+
+static void
+victim_done(const struct run_result *res, void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* Another plugin, running: it says its pid and waits. */
+static long
+start_victim_run(int *vdone)
+{
+	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
+	static char *const vargv[] = { "victim", NULL };
+	char		 vpath[160], pidfile[160], err[256];
+	struct run_spec	 s;
+	struct stat	 st;
+	FILE		*fp;
+	long		 victim = 0;
+	int		 i;
+
+	snprintf(vpath, sizeof(vpath), "%s/victim", fx.dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", fx.dir);
+	cr_assert_not_null(fp = fopen(vpath, "w"));
+	fprintf(fp, "#!/bin/sh\necho $$ > %s.tmp && mv %s.tmp %s\n"
+	    "exec sleep 30\n", pidfile, pidfile, pidfile);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(chmod(vpath, 0755), 0);
+	memset(&s, 0, sizeof(s));
+	s.dir = fx.dir;
+	s.path = vpath;
+	s.argv = vargv;
+	s.envp = envp;
+	s.timeout = 30;
+	s.grace = 0.5;
+	s.outmax = 1024;
+	cr_assert_not_null(scheduler_run_start(fx.rn, &s, victim_done, vdone,
+	    err, sizeof(err)), "%s", err);
+	for (i = 0; i < 100 && stat(pidfile, &st) == -1; i++) {
+		ev_timer_init(&fx.deadline, deadline_cb, 0.05, 0.);
+		ev_timer_start(fx.loop, &fx.deadline);
+		ev_run(fx.loop, EVRUN_ONCE);
+		ev_timer_stop(fx.loop, &fx.deadline);
+	}
+	cr_assert_not_null(fp = fopen(pidfile, "r"));
+	cr_assert_eq(fscanf(fp, "%ld", &victim), 1);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(unlink(vpath), 0);
+	return victim;
+}
+
+Test(scheduler_run, two_runs_cannot_reach_each_other)
+{
+	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
+	char		 err[256], pid[32];
+	char		*argv[] = { "./plugin", pid, NULL };
+	struct run_spec	 s;
+	int		 vdone = 0;
+
+	snprintf(pid, sizeof(pid), "%ld", start_victim_run(&vdone));
+	/* the hostile plugin, while the other runs */
+	write_plugin(probe_script);
+	memset(&s, 0, sizeof(s));
+	s.dir = fx.dir;
+	s.path = fx.path;
+	s.argv = argv;
+	s.envp = envp;
+	s.timeout = 5;
+	s.grace = 0.5;
+	s.outmax = 4096;
+	cr_assert_not_null(scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
+	    sizeof(err)), "%s", err);
+	spin(10);
+	cr_assert(fx.done);
+	cr_assert_str_eq(fx.out, "done\n");
+	cr_assert_eq(vdone, 0, "the other plugin still runs");
+}
+
+/*
+ * Without Landlock (here: ABI 1, which is not used) runs are not
+ * isolated, and what keeps another plugin from a run's output is that
+ * it goes through sockets, which no open through /proc gives.
+ */
+Test(scheduler_run, without_landlock_the_output_is_still_a_socket)
+{
+	char	 path[64];
+	pid_t	 victim;
+	long	 pid;
+	int	 vdone = 0;
+
+	scheduler_runner_free(fx.rn);
+	cr_assert_not_null(fx.rn = scheduler_runner_new(fx.loop, 1));
+	cr_assert_eq(scheduler_runner_isolation(fx.rn), ISOLATE_NONE);
+	victim = start_sleeper();
+	probe(victim);
+	cr_assert_str_eq(fx.out, "read\nwrite\nsignal\ndone\n");
+	stop_sleeper(victim);
+
+	pid = start_victim_run(&vdone);
+	snprintf(path, sizeof(path), "/proc/%ld/fd/1", pid);
+	cr_assert_eq(open(path, O_RDONLY), -1);
+	cr_assert_eq(errno, ENXIO, "%s", strerror(errno));
+	cr_assert_eq(open(path, O_WRONLY), -1);
+	cr_assert_eq(errno, ENXIO, "%s", strerror(errno));
+}
+
+Test(scheduler_run, before_abi_6_runs_are_isolated_and_may_still_rename)
+{
+	pid_t	 victim = start_sleeper();
+	char	 sub[160];
+
+	scheduler_runner_free(fx.rn);
+	cr_assert_not_null(fx.rn = scheduler_runner_new(fx.loop, 2));
+	cr_assert_eq(scheduler_runner_isolation(fx.rn), ISOLATE_PTRACE);
+	probe(victim);
+	/* signals are scoped only from ABI 6 */
+	cr_assert_str_eq(fx.out, "signal\ndone\n");
+	stop_sleeper(victim);
+	fx.done = 0;
+	free(fx.out);
+	fx.out = NULL;
+
+	/* a file handled ruleset refuses reparenting unless a rule allows */
+	write_plugin("#!/bin/sh\nmkdir a b && echo x > a/f && mv a/f b/f && "
+	    "ln b/f a/g && mv a b/a && echo moved\n");
+	run(plain_argv, 5, 1024);
+	cr_assert(scheduler_run_ok(&fx.res), "%s", fx.res.err);
+	cr_assert_str_eq(fx.out, "moved\n");
+	snprintf(sub, sizeof(sub), "rm -rf %s/b", fx.dir);
+	cr_assert_eq(system(sub), 0);
 }

@@ -621,7 +621,7 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	TAILQ_INIT(&s->markwaits);
 	scheduler_outbox_init(s);
 	scheduler_starts_init(s);
-	if ((s->runner = scheduler_runner_new(w->loop)) == NULL) {
+	if ((s->runner = scheduler_runner_new(w->loop, 0)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

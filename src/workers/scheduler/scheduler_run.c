@@ -85,6 +85,8 @@ struct runner {
 	struct ev_loop		*loop;
 	int			 devnull;	/* every plugin's stdin */
 	int			 pipes;		/* no SO_PASSRIGHTS here */
+	int			 landlock;	/* each run's domain; -1 */
+	enum isolate_kind	 isolation;
 	struct runlist		 runs;
 	size_t			 n;
 };
@@ -293,9 +295,10 @@ pid_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 struct runner *
-scheduler_runner_new(struct ev_loop *loop)
+scheduler_runner_new(struct ev_loop *loop, int max_abi)
 {
 	struct runner	*rn;
+	char		 why[256];
 
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		return NULL;
@@ -306,7 +309,22 @@ scheduler_runner_new(struct ev_loop *loop)
 	}
 	rn->loop = loop;
 	TAILQ_INIT(&rn->runs);
+	rn->landlock = scheduler_isolate_ruleset(max_abi, &rn->isolation,
+	    why, sizeof(why));
+	if (rn->landlock == -1)
+		log_warnx("plugin runs are not isolated from each other: %s; "
+		    "a plugin may read and write the memory of another, or "
+		    "signal it", why);
+	else
+		log_debug("each plugin run in a Landlock domain of its own: "
+		    "%s isolated", scheduler_isolate_name(rn->isolation));
 	return rn;
+}
+
+enum isolate_kind
+scheduler_runner_isolation(const struct runner *rn)
+{
+	return rn->isolation;
 }
 
 static void
@@ -338,6 +356,8 @@ scheduler_runner_free(struct runner *rn)
 		run_free(r);
 	}
 	(void)close(rn->devnull);
+	if (rn->landlock != -1)
+		(void)close(rn->landlock);
 	free(rn);
 }
 
@@ -520,6 +540,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	cs.fd[1] = fds[1];
 	cs.fd[2] = fds[3];
 	cs.flags = CHILD_SETSID | CHILD_PDEATHSIG;
+	cs.landlock_fd = rn->landlock;
 	cs.pidfd = &pidfd;
 	if ((pid = child_spawn(&cs, &fail)) == -1) {
 		snprintf(err, errlen, "cannot start a process: %s",

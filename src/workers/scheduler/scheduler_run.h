@@ -18,6 +18,8 @@
 
 #include <ev.h>
 
+#include "scheduler_isolate.h"
+
 #define RUN_STDERR_TAIL	4096	/* bytes of stderr kept (the last ones) */
 #define RUN_GRACE	2.0	/* seconds from SIGTERM to SIGKILL */
 
@@ -57,7 +59,12 @@ typedef void (*run_done_cb)(const struct run_result *, void *arg);
 struct runner;
 struct run;
 
-struct runner	*scheduler_runner_new(struct ev_loop *);
+/*
+ * Every run in a Landlock domain of its own where the kernel can
+ * (scheduler_isolate.h); max_abi caps the ABI used, 0: none.
+ */
+struct runner	*scheduler_runner_new(struct ev_loop *, int max_abi);
+enum isolate_kind scheduler_runner_isolation(const struct runner *);
 /* Kills (SIGKILL) and reaps what still runs, without callbacks. */
 void		 scheduler_runner_free(struct runner *);
 

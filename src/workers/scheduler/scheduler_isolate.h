@@ -1,0 +1,43 @@
+/*
+ * Every plugin run in a Landlock domain of its own, so that one plugin
+ * cannot reach into another: every plugin runs as pluginsuser, and the
+ * kernel lets a process read and write the memory (/proc/<pid>/mem) of
+ * any dumpable process of its uid, and signal it.  A plugin could so
+ * write points in another's name, read what it holds, or kill it on
+ * every run; and where user and pluginsuser are one user (the default),
+ * do the same to the git that gitpull runs for a clone.  A process in a
+ * Landlock domain can attach (PTRACE_MODE_ATTACH: ptrace itself, which
+ * the plugins' seccomp filter refuses anyway, and /proc/<pid>/mem) only
+ * to processes in its own domain or in domains nested in it: sibling
+ * domains, one a run, are strangers to each other and to everything
+ * outside.  With Landlock ABI 6 (Linux 6.12) the domain also scopes
+ * signals the same way.  What needs only PTRACE_MODE_READ (environ, the
+ * fd directory, as on Linux 6.18) is not refused: a plugin's parameters
+ * are in its command line, which every local user can read anyway.
+ *
+ * The ruleset is made once; the child of each run enters a new domain
+ * of it (child.h, landlock_fd), so a run costs the scheduler nothing.
+ */
+#ifndef AGENT_SCHEDULER_ISOLATE_H
+#define AGENT_SCHEDULER_ISOLATE_H
+
+#include <stddef.h>
+
+enum isolate_kind {
+	ISOLATE_NONE = 0,	/* no Landlock here: runs are not isolated */
+	ISOLATE_PTRACE,		/* ABI 2-5: memory, environment, fds */
+	ISOLATE_SIGNALS		/* ABI 6 on: those, and signals */
+};
+
+/*
+ * The ruleset for the runs, close-on-exec: its descriptor, or -1 with
+ * `why` when this kernel cannot isolate them (*kind ISOLATE_NONE).
+ * max_abi caps the Landlock ABI used (0: whatever the kernel has), so
+ * that the older kernels' ruleset can be tested on a newer one.
+ */
+int		 scheduler_isolate_ruleset(int max_abi, enum isolate_kind *kind,
+		    char *why, size_t whylen);
+
+const char	*scheduler_isolate_name(enum isolate_kind);
+
+#endif
