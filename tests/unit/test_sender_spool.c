@@ -810,6 +810,72 @@ Test(spool, foreign_files_are_left_alone)
 	cr_assert_eq(access(p, F_OK), 0);
 }
 
+/* The only segment of the spool renamed to `name`. */
+static void
+rename_seg(enum spool_lane lane, const char *name, char *to, size_t len)
+{
+	char	 from[512];
+
+	seg_path(lane, from, sizeof(from));
+	snprintf(to, len, "%s/%s", dir, name);
+	cr_assert_eq(rename(from, to), 0);
+}
+
+/*
+ * No spool makes an id of 2^63 or more: the next id after one would
+ * wrap to 0, and a segment made then would come first in its lane,
+ * before the cursor, never read back (or take a name that is there).
+ */
+Test(spool, a_segment_named_past_the_ids_is_left_alone)
+{
+	struct spool	*sp;
+	char		 odd[512], tags[16][32];
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "old", 2, 10, 0);
+	sender_spool_close(sp);
+	rename_seg(SPOOL_PUSHED, "p-ffffffffffffffff.seg", odd, sizeof(odd));
+
+	sp = open_ok(1 << 30);
+	cr_assert_null(append(sp, SPOOL_PUSHED, "new", 2, 10, 0));
+	cr_assert_eq(read_all(sp, tags, 16, 0), 1);
+	cr_assert_str_eq(tags[0], "new");
+	cr_assert_eq(sp->wseg[SPOOL_PUSHED]->id, 1);
+	cr_assert_eq(sp->nsegs, 1);
+	cr_assert(strstr(logged, "p-ffffffffffffffff.seg") != NULL, "%s",
+	    logged);
+	sender_spool_close(sp);
+	cr_assert_eq(access(odd, F_OK), 0);
+}
+
+/* One named just below: its records are read, and no segment is made
+ * past it (ids used up, as a full disk: every append fails). */
+Test(spool, no_segment_is_made_past_the_ids)
+{
+	struct spool		*sp;
+	struct points_msg	 m;
+	struct spool_seg	*held;
+	char			 odd[512], tags[16][32], err[256];
+	char			 d[] = "new-0";
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_SCHEDULED, "old", 2, 10, 0);
+	sender_spool_close(sp);
+	rename_seg(SPOOL_SCHEDULED, "s-7fffffffffffffff.seg", odd,
+	    sizeof(odd));
+
+	sp = open_ok(1 << 30);
+	cr_assert_eq(sp->nsegs, 1);
+	msg_of(&m, d, strlen(d), 1);
+	cr_assert_eq(sender_spool_append(sp, SPOOL_PUSHED, &m, 0, &held, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "ids") != NULL, "%s", err);
+	cr_assert_eq(sp->nsegs, 1);
+	cr_assert_eq(read_all(sp, tags, 16, 0), 1);
+	cr_assert_str_eq(tags[0], "old");
+	sender_spool_close(sp);
+}
+
 /* ---- the mark ------------------------------------------------------------ */
 
 /* What the mark file says now; 0 when it says nothing. */

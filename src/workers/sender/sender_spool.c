@@ -169,6 +169,13 @@ seg_create(struct spool *sp, enum spool_lane lane, char *err, size_t errlen)
 	ssize_t			 n;
 	int			 e;
 
+	/* one id a segment: only a name found at open uses them up */
+	if (sp->next_id >= SPOOL_ID_LIMIT) {
+		snprintf(err, errlen, "cannot create a segment: ids are used "
+		    "up (a segment is named %016" PRIx64 ")", sp->next_id - 1);
+		errno = ENOSPC;
+		return NULL;
+	}
 	if ((seg = sender_spool_seg_alloc(lane, sp->next_id)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		errno = ENOMEM;

@@ -8,7 +8,9 @@
  * each: "p-<id>.seg" holds pushed points (/post, /write), "s-<id>.seg"
  * scheduled ones (plugins, collectors), so that scheduled points can age
  * out a whole segment at a time while pushed ones never do.  <id> is 16
- * hex digits, growing across both lanes.
+ * hex digits, growing across both lanes from 1, below SPOOL_ID_LIMIT: a
+ * name past it is none the spool made (it is left alone, logged), and
+ * ids used up, no segment is made (appends fail, as on a full disk).
  *
  * A segment: a 16-byte header ("AGSPOOL\1" and its id, little endian),
  * then records, each the points of one MSG_POINTS as the producer encoded
@@ -82,6 +84,8 @@
 #define SPOOL_SEG_MAX		(8U * 1024 * 1024)
 #define SPOOL_RECYCLE		(1U * 1024 * 1024)
 #define SPOOL_NAME_LEN		24	/* "p-0123456789abcdef.seg" */
+/* segment ids stay below: the next after a larger one could wrap to 0 */
+#define SPOOL_ID_LIMIT		(UINT64_C(1) << 63)
 #define SPOOL_MARK_NAME		"mark"
 #define SPOOL_MARK_LEN		16
 

@@ -64,6 +64,14 @@ open_seg(struct spool *sp, const char *name)
 
 	if (!parse_name(name, &lane, &id))
 		return 0;
+	if (id >= SPOOL_ID_LIMIT) {
+		/* the next id after it could wrap to 0: a segment made
+		 * then would sort first in its lane, behind the cursor,
+		 * never to be read back */
+		sender_spool_log(sp, "segment %s: id past the ones a spool "
+		    "makes; left alone", name);
+		return 0;
+	}
 	/* never a name again that is taken, whatever the file is */
 	if (id >= sp->next_id)
 		sp->next_id = id + 1;
