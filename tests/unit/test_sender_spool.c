@@ -534,6 +534,63 @@ Test(spool, corrupt_record_in_the_middle_is_skipped_and_counted)
 	sender_spool_close(sp);
 }
 
+/* Flip a byte of a record's points: a corrupt stretch of its length. */
+static void
+flip_at(const char *path, off_t off)
+{
+	uint8_t	 b;
+	int	 fd;
+
+	cr_assert_neq(fd = open(path, O_RDWR), -1);
+	cr_assert_eq(pread(fd, &b, 1, off), 1);
+	b ^= 0x20;
+	cr_assert_eq(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+}
+
+/*
+ * The search for the next good record reads a window at a time
+ * (RESYNC_WINDOW, 64 KiB): a good record whose header begins in a
+ * window and ends in the next, one after corrupt bytes of three
+ * windows, and one longer than a window are all found.
+ */
+Test(spool, the_search_past_corruption_finds_records_across_windows)
+{
+	struct spool	*sp;
+	char		 path[512], tags[16][32];
+	uint64_t	 o2, o4;
+	size_t		 w;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "a1", 1, 16, 0);
+	o2 = sp->wseg[SPOOL_PUSHED]->size;
+	/* 10 bytes short of the window: the next header straddles it */
+	w = 65536 - 10 - SPOOL_REC_HDR - strlen(TOPIC);
+	append(sp, SPOOL_PUSHED, "b2", 1, w, 0);
+	cr_assert_eq(sp->wseg[SPOOL_PUSHED]->size - o2, 65536 - 10);
+	append(sp, SPOOL_PUSHED, "c3", 1, 16, 0);
+	o4 = sp->wseg[SPOOL_PUSHED]->size;
+	append(sp, SPOOL_PUSHED, "d4", 1, 200000, 0);
+	append(sp, SPOOL_PUSHED, "e5", 2, 40000, 0);
+	append(sp, SPOOL_PUSHED, "f6", 1, 16, 0);
+	sender_spool_close(sp);
+	seg_path(SPOOL_PUSHED, path, sizeof(path));
+	flip_at(path, (off_t)o2 + 100);
+	flip_at(path, (off_t)o4 + 100);
+
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 0), 4);
+	cr_assert_str_eq(tags[0], "a1");
+	cr_assert_str_eq(tags[1], "c3");
+	cr_assert_str_eq(tags[2], "e5");
+	cr_assert_str_eq(tags[3], "f6");
+	cr_assert_eq(sp->st.skipped, 2);
+	cr_assert_eq(sp->st.cut, 0);
+	cr_assert(strstr(logged, "65526 corrupt bytes") != NULL, "%s",
+	    logged);
+	sender_spool_close(sp);
+}
+
 Test(spool, corrupt_length_field_is_found_and_skipped)
 {
 	struct spool	*sp;
