@@ -68,6 +68,11 @@ const struct conf_field conf_fields[] = {
 	    0, 0, R(ROLE_FRONT), "HTTP API unix socket path; empty for none" },
 	{ "agent", "allowrootplugins", CONF_T_BOOL, OFF(allowrootplugins),
 	    "no", 0, 0, R_WORKERS, "allow pluginsuser to be root" },
+	{ "agent", "isolateplugins", CONF_T_BOOL, OFF(isolateplugins),
+	    "yes", 0, 0, R(ROLE_SCHEDULER),
+	    "each plugin run in a Landlock domain of its own: no access to "
+	    "the memory, and from Linux 6.12 no signal, of any process "
+	    "outside it (never for plugins run as root)" },
 	{ "agent", "namespaces", CONF_T_LIST, OFF(namespaces), "[]",
 	    0, 0, R(ROLE_FRONT) | R(ROLE_FETCHER),
 	    "namespaces of this host when registryaddr is empty, and until "

@@ -47,6 +47,7 @@ struct agent_conf {
 	char		 chroot[CONF_STR_MAX];
 	char		 socket[CONF_STR_MAX];		/* "" = no unix socket */
 	int		 allowrootplugins;
+	int		 isolateplugins;
 	struct strlist	 namespaces;	/* until the registry tells us */
 	int64_t		 registryinterval;	/* seconds between refreshes */
 	int64_t		 registrytimeout;	/* seconds per request */

@@ -761,32 +761,52 @@ class Runs(PluginTest):
         self.add(NS, "victim", victim_plugin(tried))
         self.add(NS, "attacker", ATTACKER.replace("@TRIED@", tried))
         self.start_with(f"{NS}|victim", f"{NS}|attacker")
-        victim = self.in_thread(lambda: self.run_plugin_ok(
-            NS, "victim", timeout=60))
-        attacker = self.run_plugin_ok(NS, "attacker", timeout=60)
-        body = victim()
         topic = "collect." + NS
-        self.assertEqual((attacker["status"], attacker["points"]),
-                         ("ok", 6), attacker)
-        said = {m: self.wait_points(topic, f"PLUGIN.attacker.{m}")[0]
-                ["fields"]["value"]
-                for m in ("found", "open_r", "open_w", "mem", "signal",
-                          "read_own")}
-        self.assertEqual(body["status"], "ok", (body, said))
-        own = self.wait_points(topic, "PLUGIN.victim.own")
-        self.assertEqual([p["fields"]["value"] for p in own], [1], said)
+
+        def attack(n):
+            for f in (tried, tried + ".pid"):
+                if os.path.exists(f):
+                    os.unlink(f)
+            victim = self.in_thread(lambda: self.run_plugin_ok(
+                NS, "victim", timeout=60))
+            attacker = self.run_plugin_ok(NS, "attacker", timeout=60)
+            body = victim()
+            self.assertEqual((attacker["status"], attacker["points"]),
+                             ("ok", 6), attacker)
+            said = {m: self.wait_points(topic, f"PLUGIN.attacker.{m}", n)
+                    [-1]["fields"]["value"]
+                    for m in ("found", "open_r", "open_w", "mem", "signal",
+                              "read_own")}
+            self.assertEqual(body["status"], "ok", (body, said))
+            own = self.wait_points(topic, "PLUGIN.victim.own", n)
+            self.assertEqual([p["fields"]["value"] for p in own], [1] * n,
+                             said)
+            return said, attacker["stderr"]
+
         # each run in a Landlock domain of its own (this kernel has ABI
         # 6 or later; test_scheduler_run has the older ones) refuses the
         # victim's descriptors (EACCES) before they are found to be
-        # sockets (ENXIO, test_scheduler_run without Landlock), its
-        # memory and signals
+        # sockets (ENXIO), its memory and signals
+        said, stderr = attack(1)
         self.assertEqual(said, {"found": 1, "open_r": errno.EACCES,
                                 "open_w": errno.EACCES,
                                 "mem": errno.EACCES, "signal": errno.EPERM,
-                                "read_own": errno.EAGAIN},
-                         attacker["stderr"])
+                                "read_own": errno.EAGAIN}, stderr)
         self.assertNotIn("plugin runs are not isolated",
                          self.agent.log_text())
+        # without (a reload with isolateplugins = no): the memory and
+        # signals are open to it, and the output, a socket, is still not
+        self.configure(extra="\tisolateplugins = no\n")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: "plugin runs are not isolated from each other "
+                   "(isolateplugins = no)" in self.agent.log_text(),
+                   timeout=20, what="the scheduler to take the reload")
+        said, stderr = attack(2)
+        self.assertEqual(said, {"found": 1, "open_r": errno.ENXIO,
+                                "open_w": errno.ENXIO, "mem": 0,
+                                "signal": 0, "read_own": errno.EAGAIN},
+                         stderr)
         self.assert_no_strays()
 
     def test_a_plugin_cannot_pass_the_scheduler_a_descriptor(self):

@@ -179,6 +179,7 @@ static const char distinct_text[] =
     "chroot = \"/var/empty\"\n"
     "socket = \"/run/a.sock\"\n"
     "allowrootplugins = yes\n"
+    "isolateplugins = no\n"
     "namespaces = [ \"pool.loda\", \"web.product.loda\" ]\n"
     "registryinterval = 60\n"
     "registrytimeout = 3\n"
@@ -284,6 +285,7 @@ Test(conf, defaults)
 	cr_expect_str_eq(c.chroot, "/var/empty/agent");
 	cr_expect_str_eq(c.socket, "/run/agent/agent.sock");
 	cr_expect_eq(c.allowrootplugins, 0);
+	cr_expect_eq(c.isolateplugins, 1);
 	cr_expect_eq(c.collect, 1);
 	cr_expect_str_eq(c.output_name, "nsq");
 	cr_expect_eq(c.servers.n, 0);

@@ -589,23 +589,40 @@ Test(scheduler_run, two_runs_cannot_reach_each_other)
 }
 
 /*
- * Without Landlock (here: ABI 1, which is not used) runs are not
- * isolated, and what keeps another plugin from a run's output is that
- * it goes through sockets, which no open through /proc gives.
+ * Without Landlock (isolateplugins = no, plugins run as root, or ABI 1,
+ * which is not used) runs are not isolated, and what keeps another
+ * plugin from a run's output is that it goes through sockets, which no
+ * open through /proc gives.  Turned on again, runs are isolated again.
  */
 Test(scheduler_run, without_landlock_the_output_is_still_a_socket)
 {
-	char	 path[64];
-	pid_t	 victim;
-	long	 pid;
-	int	 vdone = 0;
+	const char	*why;
+	char		 path[64];
+	pid_t		 victim;
+	long		 pid;
+	int		 vdone = 0;
 
-	scheduler_runner_free(fx.rn);
-	cr_assert_not_null(fx.rn = scheduler_runner_new(fx.loop, 1));
-	cr_assert_eq(scheduler_runner_isolation(fx.rn), ISOLATE_NONE);
+	cr_assert_eq(scheduler_isolate_wanted(1, 1000, &why), 0);
+	cr_assert_null(why);
+	cr_assert_eq(scheduler_isolate_wanted(0, 1000, &why),
+	    ISOLATE_ABI_OFF);
+	cr_assert_str_eq(why, "isolateplugins = no");
+	cr_assert_eq(scheduler_isolate_wanted(1, 0, &why), ISOLATE_ABI_OFF);
+	cr_assert_str_eq(why, "plugins run as root");
+	cr_assert_eq(scheduler_runner_isolate(fx.rn, 1), ISOLATE_NONE);
+	cr_assert_eq(scheduler_runner_isolate(fx.rn, ISOLATE_ABI_OFF),
+	    ISOLATE_NONE);
 	victim = start_sleeper();
 	probe(victim);
 	cr_assert_str_eq(fx.out, "read\nwrite\nsignal\ndone\n");
+	fx.done = 0;
+	free(fx.out);
+	fx.out = NULL;
+	cr_assert_eq(scheduler_runner_isolate(fx.rn, 0), ISOLATE_SIGNALS);
+	probe(victim);
+	cr_assert_str_eq(fx.out, "done\n");
+	cr_assert_eq(scheduler_runner_isolate(fx.rn, ISOLATE_ABI_OFF),
+	    ISOLATE_NONE);
 	stop_sleeper(victim);
 
 	pid = start_victim_run(&vdone);

@@ -597,6 +597,20 @@ sched_stats(struct worker *w)
 
 /* ---- the worker ---- */
 
+/* The Landlock ABI the runs get (scheduler_isolate.h), said when off. */
+static int
+sched_isolation(const struct agent_conf *c)
+{
+	const char	*why;
+	int		 abi;
+
+	abi = scheduler_isolate_wanted(c->isolateplugins, getuid(), &why);
+	if (abi == ISOLATE_ABI_OFF)
+		log_info("plugin runs are not isolated from each other "
+		    "(%s)", why);
+	return abi;
+}
+
 static int
 sched_start(struct worker *w, char *err, size_t errlen)
 {
@@ -621,7 +635,8 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	TAILQ_INIT(&s->markwaits);
 	scheduler_outbox_init(s);
 	scheduler_starts_init(s);
-	if ((s->runner = scheduler_runner_new(w->loop, 0)) == NULL) {
+	if ((s->runner = scheduler_runner_new(w->loop,
+	    sched_isolation(&w->conf))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -644,11 +659,16 @@ sched_start(struct worker *w, char *err, size_t errlen)
 	return 0;
 }
 
-/* Runs started from now on use the new values: nothing to do here. */
+/* Runs started from now on use the new values. */
 static int
 sched_reconfigure(struct worker *w, const struct agent_conf *next,
     char *err, size_t errlen)
 {
+	struct sched	*s = w->priv;
+
+	if (s != NULL && next->isolateplugins != w->conf.isolateplugins)
+		(void)scheduler_runner_isolate(s->runner,
+		    sched_isolation(next));
 	return 0;
 }
 

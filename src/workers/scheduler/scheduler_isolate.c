@@ -100,6 +100,10 @@ scheduler_isolate_ruleset(int max_abi, enum isolate_kind *kind, char *why,
 	long			 abi, fd;
 
 	*kind = ISOLATE_NONE;
+	if (max_abi == ISOLATE_ABI_OFF) {
+		snprintf(why, whylen, "not asked for");
+		return -1;
+	}
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi == -1) {
@@ -132,4 +136,15 @@ scheduler_isolate_ruleset(int max_abi, enum isolate_kind *kind, char *why,
 	}
 	*kind = ISOLATE_SIGNALS;
 	return (int)fd;
+}
+
+int
+scheduler_isolate_wanted(int isolateplugins, uid_t uid, const char **why)
+{
+	*why = NULL;
+	if (!isolateplugins)
+		*why = "isolateplugins = no";
+	else if (uid == 0)
+		*why = "plugins run as root";
+	return *why == NULL ? 0 : ISOLATE_ABI_OFF;
 }

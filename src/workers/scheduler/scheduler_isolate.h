@@ -22,6 +22,7 @@
 #define AGENT_SCHEDULER_ISOLATE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 enum isolate_kind {
 	ISOLATE_NONE = 0,	/* no Landlock here: runs are not isolated */
@@ -29,15 +30,29 @@ enum isolate_kind {
 	ISOLATE_SIGNALS		/* ABI 6 on: those, and signals */
 };
 
+/* max_abi: no isolation at all */
+#define ISOLATE_ABI_OFF	(-1)
+
 /*
  * The ruleset for the runs, close-on-exec: its descriptor, or -1 with
- * `why` when this kernel cannot isolate them (*kind ISOLATE_NONE).
- * max_abi caps the Landlock ABI used (0: whatever the kernel has), so
- * that the older kernels' ruleset can be tested on a newer one.
+ * `why` when this kernel cannot isolate them or max_abi is
+ * ISOLATE_ABI_OFF (*kind ISOLATE_NONE).  max_abi caps the Landlock ABI
+ * used (0: whatever the kernel has), so that the older kernels' ruleset
+ * can be tested on a newer one.
  */
 int		 scheduler_isolate_ruleset(int max_abi, enum isolate_kind *kind,
 		    char *why, size_t whylen);
 
 const char	*scheduler_isolate_name(enum isolate_kind);
+
+/*
+ * What [agent] isolateplugins and the plugins' uid ask for: 0 (the
+ * kernel's ABI) or ISOLATE_ABI_OFF, and why off.  Plugins run as root
+ * are not isolated: a domain could not keep root from anything that
+ * matters, and would keep a root plugin from what it is for (`kill -0`
+ * of a daemon's pid, its /proc/<pid>/io or exe).
+ */
+int		 scheduler_isolate_wanted(int isolateplugins, uid_t uid,
+		    const char **why);
 
 #endif

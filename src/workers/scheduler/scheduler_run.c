@@ -298,7 +298,6 @@ struct runner *
 scheduler_runner_new(struct ev_loop *loop, int max_abi)
 {
 	struct runner	*rn;
-	char		 why[256];
 
 	if ((rn = calloc(1, sizeof(*rn))) == NULL)
 		return NULL;
@@ -309,16 +308,28 @@ scheduler_runner_new(struct ev_loop *loop, int max_abi)
 	}
 	rn->loop = loop;
 	TAILQ_INIT(&rn->runs);
+	rn->landlock = -1;
+	(void)scheduler_runner_isolate(rn, max_abi);
+	return rn;
+}
+
+enum isolate_kind
+scheduler_runner_isolate(struct runner *rn, int max_abi)
+{
+	char	 why[256];
+
+	if (rn->landlock != -1)
+		(void)close(rn->landlock);
 	rn->landlock = scheduler_isolate_ruleset(max_abi, &rn->isolation,
 	    why, sizeof(why));
-	if (rn->landlock == -1)
+	if (rn->landlock != -1)
+		log_debug("each plugin run in a Landlock domain of its own: "
+		    "%s isolated", scheduler_isolate_name(rn->isolation));
+	else if (max_abi != ISOLATE_ABI_OFF)
 		log_warnx("plugin runs are not isolated from each other: %s; "
 		    "a plugin may read and write the memory of another, or "
 		    "signal it", why);
-	else
-		log_debug("each plugin run in a Landlock domain of its own: "
-		    "%s isolated", scheduler_isolate_name(rn->isolation));
-	return rn;
+	return rn->isolation;
 }
 
 enum isolate_kind

@@ -61,9 +61,12 @@ struct run;
 
 /*
  * Every run in a Landlock domain of its own where the kernel can
- * (scheduler_isolate.h); max_abi caps the ABI used, 0: none.
+ * (scheduler_isolate.h); max_abi caps the ABI used (0: none, and
+ * ISOLATE_ABI_OFF: no domain at all).  _isolate changes that for the
+ * runs started from then on, and says what they get.
  */
 struct runner	*scheduler_runner_new(struct ev_loop *, int max_abi);
+enum isolate_kind scheduler_runner_isolate(struct runner *, int max_abi);
 enum isolate_kind scheduler_runner_isolation(const struct runner *);
 /* Kills (SIGKILL) and reaps what still runs, without callbacks. */
 void		 scheduler_runner_free(struct runner *);
