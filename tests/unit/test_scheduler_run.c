@@ -99,6 +99,21 @@ spin(double secs)
 	ev_timer_stop(fx.loop, &fx.deadline);
 }
 
+/* A run of `path` in the fixture's directory, grace 0.5 s. */
+static void
+fill_spec(struct run_spec *s, const char *path, char *const argv[],
+    char *const envp[], double timeout, size_t outmax)
+{
+	memset(s, 0, sizeof(*s));
+	s->dir = fx.dir;
+	s->path = path;
+	s->argv = argv;
+	s->envp = envp;
+	s->timeout = timeout;
+	s->grace = 0.5;
+	s->outmax = outmax;
+}
+
 static void
 run(char *const argv[], double timeout, size_t outmax)
 {
@@ -107,14 +122,7 @@ run(char *const argv[], double timeout, size_t outmax)
 	struct run_spec	 s;
 	char		 err[256];
 
-	memset(&s, 0, sizeof(s));
-	s.dir = fx.dir;
-	s.path = fx.path;
-	s.argv = argv;
-	s.envp = envp;
-	s.timeout = timeout;
-	s.grace = 0.5;
-	s.outmax = outmax;
+	fill_spec(&s, fx.path, argv, envp, timeout, outmax);
 	cr_assert_not_null(scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
 	    sizeof(err)), "%s", err);
 	spin(timeout + 5);
@@ -360,14 +368,7 @@ Test(scheduler_run, stop_all_ends_every_run)
 		struct run_spec	 s;
 		char		 err[256];
 
-		memset(&s, 0, sizeof(s));
-		s.dir = fx.dir;
-		s.path = fx.path;
-		s.argv = plain_argv;
-		s.envp = envp;
-		s.timeout = 60;
-		s.grace = 0.5;
-		s.outmax = 1024;
+		fill_spec(&s, fx.path, plain_argv, envp, 60, 1024);
 		cr_assert_not_null(scheduler_run_start(fx.rn, &s, done_cb, &fx,
 		    err,
 		    sizeof(err)));
@@ -538,14 +539,7 @@ start_victim_run(int *vdone)
 	    "exec sleep 30\n", pidfile, pidfile, pidfile);
 	cr_assert_eq(fclose(fp), 0);
 	cr_assert_eq(chmod(vpath, 0755), 0);
-	memset(&s, 0, sizeof(s));
-	s.dir = fx.dir;
-	s.path = vpath;
-	s.argv = vargv;
-	s.envp = envp;
-	s.timeout = 30;
-	s.grace = 0.5;
-	s.outmax = 1024;
+	fill_spec(&s, vpath, vargv, envp, 30, 1024);
 	cr_assert_not_null(scheduler_run_start(fx.rn, &s, victim_done, vdone,
 	    err, sizeof(err)), "%s", err);
 	for (i = 0; i < 100 && stat(pidfile, &st) == -1; i++) {
@@ -572,14 +566,7 @@ Test(scheduler_run, two_runs_cannot_reach_each_other)
 	snprintf(pid, sizeof(pid), "%ld", start_victim_run(&vdone));
 	/* the hostile plugin, while the other runs */
 	write_plugin(probe_script);
-	memset(&s, 0, sizeof(s));
-	s.dir = fx.dir;
-	s.path = fx.path;
-	s.argv = argv;
-	s.envp = envp;
-	s.timeout = 5;
-	s.grace = 0.5;
-	s.outmax = 4096;
+	fill_spec(&s, fx.path, argv, envp, 5, 4096);
 	cr_assert_not_null(scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
 	    sizeof(err)), "%s", err);
 	spin(10);
