@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +136,64 @@ Test(pathsafe, trusted_path_opens_as_the_directory_itself)
 	    sizeof(err)), 0, "%s", err);
 }
 
+/* "." is no level of its own, and /.. is / as for the kernel. */
+Test(pathsafe, dot_and_dotdot_resolve_as_the_kernel_does)
+{
+	struct stat	 a, b;
+	char		 up[1100];
+	int		 fd;
+
+	mkdir_mode(at("a"), 0755);
+	mkdir_mode(at("a/b"), 0755);
+	cr_assert_eq(stat(at("a/b"), &b), 0);
+	/* the ".." after a "." leaves b, not the "." */
+	fd = open_dir(at("a/b/./../../a/b"), PATHSAFE_EXISTING);
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(fstat(fd, &a), 0);
+	close(fd);
+	cr_assert_eq(a.st_ino, b.st_ino);
+	snprintf(up, sizeof(up), "/../..%s/a/b", base);
+	fd = open_dir(up, PATHSAFE_EXISTING);
+	cr_assert_geq(fd, 0, "%s: %s", up, err);
+	cr_assert_eq(fstat(fd, &a), 0);
+	close(fd);
+	cr_assert_eq(a.st_ino, b.st_ino);
+}
+
+/* Limits of the walk: refused with a reason, never past its buffers. */
+Test(pathsafe, a_name_too_long_and_a_path_too_deep_are_refused)
+{
+	struct stat	 a, b;
+	char		 name[NAME_MAX + 2], deep[256];
+	size_t		 n, refused_from = 0;
+	int		 fd;
+
+	memset(name, 'n', NAME_MAX + 1);
+	name[NAME_MAX + 1] = '\0';
+	refused(open_dir(at("%s", name), PATHSAFE_CHECK), ": name too long",
+	    NULL);
+	/*
+	 * Deeper and deeper: each one either opens as itself or is refused
+	 * as too deep, and so is every one below the first refused.
+	 */
+	for (n = 1; n <= 100; n++) {
+		memcpy(deep + 2 * (n - 1), "d", 2);
+		fd = open_dir(at("%s", deep), PATHSAFE_CREATE);
+		if (fd >= 0 && refused_from == 0) {
+			cr_assert_eq(fstat(fd, &a), 0);
+			cr_assert_eq(stat(at("%s", deep), &b), 0);
+			cr_assert_eq(a.st_ino, b.st_ino, "%zu levels", n);
+			close(fd);
+		} else {
+			refused(fd, "too deep", NULL);
+			if (refused_from == 0)
+				refused_from = n;
+		}
+		deep[2 * n - 1] = '/';
+	}
+	cr_assert_geq(refused_from, 32, "only %zu levels", refused_from);
+}
+
 Test(pathsafe, relative_path_is_refused)
 {
 	refused(open_dir("tmp", PATHSAFE_EXISTING), "not an absolute path",
@@ -171,6 +232,41 @@ Test(pathsafe, other_writable_is_refused)
 	cr_assert_eq(access(at("w/x"), F_OK), -1);
 }
 
+Test(pathsafe, dir_problem_of_each_mode_and_owner)
+{
+	static const struct {
+		mode_t		 mode;
+		uid_t		 uid;
+		const char	*why;	/* NULL: trusted */
+	} cases[] = {
+		{ S_IFDIR | 0755, 0, NULL },
+		{ S_IFDIR | 0700, 1000, NULL },
+		{ S_IFDIR | 01777, 0, NULL },
+		{ S_IFDIR | 01775, 0, NULL },
+		{ S_IFDIR | 0755, 1001, "not owned by root or the invoking" },
+		{ S_IFDIR | 0757, 0, "writable by others" },
+		{ S_IFDIR | 0775, 1000, "writable by its group" },
+		{ S_IFREG | 0644, 0, "not a directory" },
+		{ S_IFLNK | 0777, 0, "not a directory" },
+	};
+	struct stat	 sb;
+	const char	*why;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&sb, 0, sizeof(sb));
+		sb.st_mode = cases[i].mode;
+		sb.st_uid = cases[i].uid;
+		why = pathsafe_dir_problem(&sb, 1000);
+		if (cases[i].why == NULL)
+			cr_expect_null(why, "case %zu: %s", i, why);
+		else
+			cr_expect(why != NULL && strstr(why, cases[i].why) !=
+			    NULL, "case %zu: %s", i, why == NULL ? "(null)" :
+			    why);
+	}
+}
+
 Test(pathsafe, sticky_world_writable_is_allowed_but_not_what_others_own)
 {
 	int	 fd;
@@ -205,6 +301,39 @@ Test(pathsafe, missing_components)
 	cr_assert_eq(pathsafe_check_dir(at("none/x"), geteuid(), err,
 	    sizeof(err)), 0);
 	cr_assert_eq(access(at("none"), F_OK), -1, "CHECK creates nothing");
+	/* a file to open needs its directory: the error says which */
+	err[0] = '\0';
+	refused(pathsafe_open_file(at("none/f"), PATHSAFE_CHECK, 0, O_WRONLY,
+	    0600, geteuid(), 0, err, sizeof(err)), at("none"),
+	    "No such file or directory");
+}
+
+/* A place the user cannot look into is no absent one: the check fails. */
+Test(pathsafe, an_unsearchable_component_fails_the_check)
+{
+	pid_t	 pid;
+	int	 status;
+	uid_t	 u;
+
+	need_root();
+	u = nobody();
+	mkdir_mode(at("closed"), 0700);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		if (setgroups(0, NULL) == -1 || setresgid(65534, 65534,
+		    65534) == -1 || setresuid(u, u, u) == -1)
+			_exit(10);
+		if (pathsafe_check_dir(at("closed/x"), u, err,
+		    sizeof(err)) != -1)
+			_exit(11);
+		if (strstr(err, "Permission denied") == NULL)
+			_exit(12);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %#x", status);
 }
 
 Test(pathsafe, creation_through_descriptors_sets_exact_modes)
@@ -388,6 +517,14 @@ Test(pathsafe, split)
 	cr_assert_eq(pathsafe_split("/a/", d, sizeof(d), n, sizeof(n)), -1);
 	cr_assert_eq(pathsafe_split("a", d, sizeof(d), n, sizeof(n)), -1);
 	cr_assert_eq(pathsafe_split("/a/..", d, sizeof(d), n, sizeof(n)), -1);
+	cr_assert_eq(pathsafe_split("/a/.", d, sizeof(d), n, sizeof(n)), -1);
+	cr_assert_eq(pathsafe_split("a/b", d, sizeof(d), n, sizeof(n)), -1);
+	/* a name cut short would be another file */
+	cr_assert_eq(pathsafe_split("/a/bcd", d, sizeof(d), n, 4), 0);
+	cr_assert_str_eq(n, "bcd");
+	errno = 0;
+	cr_assert_eq(pathsafe_split("/a/bcd", d, sizeof(d), n, 3), -1);
+	cr_assert_eq(errno, ENAMETOOLONG);
 }
 
 Test(pathsafe, workdir_is_made_and_given_through_its_descriptor)
@@ -415,6 +552,110 @@ Test(pathsafe, workdir_is_made_and_given_through_its_descriptor)
 	cr_assert_eq(stat(at("spool"), &sb), 0);
 	cr_assert_eq(sb.st_uid, nobody());
 	cr_assert_eq(sb.st_mode & 07777, 0700);
+	/* the right owner with another group: the group put right too */
+	cr_assert_eq(chown(at("spool"), nobody(), 4242), 0);
+	fd = pathsafe_workdir_at(dfd, base, "spool", nobody(), 0, 0700, 0,
+	    err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	close(fd);
+	cr_assert_eq(stat(at("spool"), &sb), 0);
+	cr_assert_eq(sb.st_gid, 0);
+	/* uid (uid_t)-1: neither owner nor group changed, only the mode */
+	cr_assert_eq(chmod(at("spool"), 0755), 0);
+	fd = pathsafe_workdir_at(dfd, base, "spool", (uid_t)-1, 4242, 0700, 0,
+	    err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	close(fd);
+	cr_assert_eq(stat(at("spool"), &sb), 0);
+	cr_assert_eq(sb.st_uid, nobody());
+	cr_assert_eq(sb.st_gid, 0);
+	cr_assert_eq(sb.st_mode & 07777, 0700);
+	close(dfd);
+}
+
+/*
+ * In a directory others may write (a worker's), what root, the worker's
+ * user or that directory's owner made is adopted, what a stranger made
+ * is not; in one only root writes, whatever is there is ours.
+ */
+Test(pathsafe, workdir_is_adopted_from_whoever_could_have_made_it)
+{
+	static const uid_t	 worker = 4001, owner = 4002, stranger = 4003;
+	const uid_t		 makers[] = { 0, worker, owner };
+	struct stat		 sb;
+	size_t			 i;
+	int			 pfd, fd;
+
+	need_root();
+	mkdir_mode(at("p"), 0755);
+	cr_assert_eq(chown(at("p"), owner, 0), 0);
+	cr_assert_geq(pfd = open(at("p"), O_PATH | O_DIRECTORY), 0);
+	for (i = 0; i < sizeof(makers) / sizeof(makers[0]); i++) {
+		mkdir_mode(at("p/d"), 0755);
+		cr_assert_eq(chown(at("p/d"), makers[i], 0), 0);
+		fd = pathsafe_workdir_at(pfd, at("p"), "d", worker, 0, 0700, 0,
+		    err, sizeof(err));
+		cr_assert_geq(fd, 0, "made by uid %lu: %s",
+		    (unsigned long)makers[i], err);
+		cr_assert_eq(fstat(fd, &sb), 0);
+		cr_assert_eq(sb.st_uid, worker);
+		close(fd);
+		cr_assert_eq(rmdir(at("p/d")), 0);
+	}
+	mkdir_mode(at("p/d"), 0755);
+	cr_assert_eq(chown(at("p/d"), stranger, 0), 0);
+	refused(pathsafe_workdir_at(pfd, at("p"), "d", worker, 0, 0700, 0,
+	    err, sizeof(err)), "(owner uid 4003", NULL);
+	close(pfd);
+
+	/* root's, but its group may write: not root's alone */
+	mkdir_mode(at("g"), 0775);
+	mkdir_mode(at("g/d"), 0755);
+	cr_assert_eq(chown(at("g/d"), stranger, 0), 0);
+	cr_assert_geq(pfd = open(at("g"), O_PATH | O_DIRECTORY), 0);
+	refused(pathsafe_workdir_at(pfd, at("g"), "d", worker, 0, 0700, 0,
+	    err, sizeof(err)), "(owner uid 4003", NULL);
+	close(pfd);
+
+	/* root's alone: adopted */
+	mkdir_mode(at("r"), 0755);
+	mkdir_mode(at("r/d"), 0755);
+	cr_assert_eq(chown(at("r/d"), stranger, 0), 0);
+	cr_assert_geq(pfd = open(at("r"), O_PATH | O_DIRECTORY), 0);
+	fd = pathsafe_workdir_at(pfd, at("r"), "d", worker, 0, 0700, 0, err,
+	    sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(fstat(fd, &sb), 0);
+	cr_assert_eq(sb.st_uid, worker);
+	close(fd);
+	close(pfd);
+}
+
+/* The master forks its workers: nothing opened here may leak into one,
+ * and a file is written blocking whatever the open needed. */
+Test(pathsafe, descriptors_are_close_on_exec_and_files_blocking)
+{
+	int	 dfd, fd, fl;
+
+	fd = open_dir("/", PATHSAFE_EXISTING);
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC, "/ leaks");
+	close(fd);
+	dfd = open_dir(base, PATHSAFE_EXISTING);
+	cr_assert_geq(dfd, 0, "%s", err);
+	cr_assert(fcntl(dfd, F_GETFD) & FD_CLOEXEC, "the directory leaks");
+	fd = pathsafe_open_file_at(dfd, base, "f", O_WRONLY | O_APPEND, 0600,
+	    geteuid(), 0, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC, "the file leaks");
+	cr_assert_neq(fl = fcntl(fd, F_GETFL), -1);
+	cr_assert_eq(fl & O_NONBLOCK, 0, "the file is non-blocking");
+	close(fd);
+	fd = pathsafe_workdir_at(dfd, base, "w", (uid_t)-1, 0, 0700,
+	    geteuid(), err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC, "the workdir leaks");
+	close(fd);
 	close(dfd);
 }
 
@@ -501,6 +742,8 @@ Test(pathsafe, empty_dir_removes_inside_only_and_never_follows)
 	tree(at("plugins/ns/proj/.git"), 2);
 	cr_assert_eq(symlink(at("outside"), at("plugins/ns/link")), 0);
 	cr_assert_eq(symlink(at("outside/f0"), at("plugins/filelink")), 0);
+	/* a link to another file system is a name like any other */
+	cr_assert_eq(symlink("/proc", at("plugins/ns/proclink")), 0);
 	cr_assert_eq(mkfifo(at("plugins/fifo"), 0600), 0);
 	cr_assert_eq(pathsafe_empty_dir(at("plugins"), geteuid(), &failures,
 	    err, sizeof(err)), 0, "%s", err);
@@ -528,6 +771,51 @@ Test(pathsafe, empty_dir_under_an_untrusted_parent_is_refused)
 	refused(pathsafe_empty_dir(at("p/plugins"), 0, &failures, err,
 	    sizeof(err)), "writable by others", NULL);
 	cr_assert_eq(access(at("p/plugins/f1"), F_OK), 0);
+}
+
+/* Deeper than the cleaning goes: reported and counted, not overflowed. */
+Test(pathsafe, empty_dir_reports_a_tree_nested_too_deep)
+{
+	unsigned	 failures;
+	int		 fd, next, i;
+
+	mkdir_mode(at("plugins"), 0755);
+	cr_assert_geq(fd = open(at("plugins"), O_RDONLY | O_DIRECTORY), 0);
+	for (i = 0; i < 140; i++) {
+		cr_assert_eq(mkdirat(fd, "d", 0755), 0);
+		cr_assert_geq(next = openat(fd, "d", O_RDONLY | O_DIRECTORY),
+		    0);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	refused(pathsafe_empty_dir(at("plugins"), geteuid(), &failures, err,
+	    sizeof(err)), "nested too deep", NULL);
+	cr_assert_geq(failures, 1);
+}
+
+/* A file system mounted inside is not entered: reported, left whole. */
+Test(pathsafe, empty_dir_never_leaves_the_file_system)
+{
+	unsigned	 failures;
+	int		 rv;
+
+	need_root();
+	/* in a mount namespace of this test's own: nothing seen outside */
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		cr_skip_test("skipped: no mount namespace: %s",
+		    strerror(errno));
+	mkdir_mode(at("plugins"), 0755);
+	mkdir_mode(at("plugins/mnt"), 0755);
+	cr_assert_eq(mount("tmpfs", at("plugins/mnt"), "tmpfs", 0, NULL), 0,
+	    "%s", strerror(errno));
+	write_file(at("plugins/mnt/f"), "x", 0644);
+	rv = pathsafe_empty_dir(at("plugins"), geteuid(), &failures, err,
+	    sizeof(err));
+	cr_expect_eq(access(at("plugins/mnt/f"), F_OK), 0, "entered");
+	cr_assert_eq(umount2(at("plugins/mnt"), MNT_DETACH), 0);
+	refused(rv, "another file system is mounted there", NULL);
 }
 
 /* As root, with `me` standing for the invoking user. */
