@@ -131,3 +131,58 @@ Test(spoolheld, a_reload_holds_the_old_spool_until_the_sender_moved)
 	cr_assert_null(spoolheld_for_start(m));
 	free(m);
 }
+
+/*
+ * Two reloads before the sender answers the first: it moved to the
+ * first new spool, and says so while the config names the second.  The
+ * one it holds is then that first new spool, not the start one.
+ */
+Test(spoolheld, a_spool_named_by_a_reload_is_one_the_sender_may_hold)
+{
+	struct master	*m = master_with_spool("/var/spool/agent");
+
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/a");
+	spoolheld_reload(m, "/var/spool/agent", "/mnt/a");
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/b");
+	spoolheld_reload(m, "/mnt/a", "/mnt/b");
+	cr_assert_str_eq(spoolheld_for_start(m), "/var/spool/agent");
+	spoolheld_report(m, "/mnt/a");
+	cr_assert_str_eq(spoolheld_for_start(m), "/mnt/a");
+	free(m);
+}
+
+/*
+ * What takes a place among those remembered: each spool once, and no
+ * memory-only config; an eviction forgets the oldest and only it.
+ */
+Test(spoolheld, each_spool_named_is_remembered_once_and_evicted_oldest_first)
+{
+	struct master	*m = master_with_spool("/s/0");
+	char		 path[32];
+	int		 i;
+
+	/* back and forth, and memory only in between: two places */
+	for (i = 0; i < 2 * SPOOLHELD_SEEN_MAX; i++) {
+		reload(m, i % 2 == 0 ? "/s/1" : "");
+		reload(m, "/s/0");
+	}
+	spoolheld_report(m, "/s/1");
+	cr_assert_str_eq(spoolheld_for_start(m), "/s/1");
+	spoolheld_report(m, "/s/0");
+	/* one more than it remembers: all but /s/0 */
+	for (i = 2; i <= SPOOLHELD_SEEN_MAX; i++) {
+		snprintf(path, sizeof(path), "/s/%d", i);
+		reload(m, path);
+	}
+	for (i = 1; i < SPOOLHELD_SEEN_MAX; i++) {
+		snprintf(path, sizeof(path), "/s/%d", i);
+		spoolheld_report(m, path);
+		cr_assert_not_null(spoolheld_for_start(m), "%s forgotten",
+		    path);
+		cr_assert_str_eq(spoolheld_for_start(m), path);
+		spoolheld_report(m, "");
+	}
+	spoolheld_report(m, "/s/0");
+	cr_assert_null(spoolheld_for_start(m), "/s/0 remembered");
+	free(m);
+}
