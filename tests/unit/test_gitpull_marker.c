@@ -7,11 +7,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,6 +161,125 @@ Test(gitpull_marker, what_a_plugin_left_in_a_marker_s_place_is_replaced)
 	cr_assert_eq(st.st_nlink, 1);
 }
 
+/*
+ * A link alone in a marker's place, to a file of ours with one name or
+ * to nothing: removed by its name; its target neither touched nor made.
+ * An enable goes by the link's own time, not by what it points to.
+ */
+Test(gitpull_marker, a_link_in_a_marker_s_place_is_never_followed)
+{
+	char		 sub[128], target[128], dangling[128];
+	struct timespec	 ts[2];
+	struct stat	 st;
+	time_t		 t = time(NULL) - 50;
+
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	snprintf(target, sizeof(target), "%s/ours", dir);
+	cr_assert_eq(close(open(target, O_WRONLY | O_CREAT, 0644)), 0);
+	cr_assert_eq(stat(target, &st), 0);
+	snprintf(dangling, sizeof(dangling), "%s/made", dir);
+	cr_assert_eq(symlink(target, marker("link")), 0);
+	cr_assert_eq(symlink(dangling, marker("dangling")), 0);
+
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "link", t, 0), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "dangling", t, 0), 0);
+	cr_assert_eq(mtime_of(marker("link")), t);
+	cr_assert_eq(mtime_of(marker("dangling")), t);
+	cr_assert_eq(mtime_of(target), st.st_mtime, "the link was followed");
+	cr_assert_eq(access(dangling, F_OK), -1, "made through the link");
+
+	/* the sweep judges the link by its own time, never its target's */
+	cr_assert_eq(unlink(marker("link")), 0);
+	cr_assert_eq(symlink(target, marker("link")), 0);
+	ts[0].tv_sec = ts[1].tv_sec = 1000;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	cr_assert_eq(utimensat(AT_FDCWD, marker("link"), ts,
+	    AT_SYMLINK_NOFOLLOW), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_ENABLE, "link", t, 2000), 0);
+	cr_assert_eq(access(marker("link"), F_OK), -1);
+	cr_assert_eq(access(target, F_OK), 0);
+}
+
+/* A FIFO someone reads: the open succeeds, and it is still no marker. */
+Test(gitpull_marker, a_fifo_with_a_reader_is_replaced)
+{
+	char	 sub[128];
+	time_t	 t = time(NULL) - 50;
+	int	 rfd;
+
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	cr_assert_eq(mkfifo(marker("fifo"), 0666), 0);
+	cr_assert_geq(rfd = open(marker("fifo"), O_RDONLY | O_NONBLOCK), 0);
+	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "fifo", t, 0), 0);
+	cr_assert_eq(mtime_of(marker("fifo")), t);
+	close(rfd);
+}
+
+/*
+ * As gitpull runs, unprivileged: another user's marker it may not write
+ * (EACCES) is replaced; a marker it may not remove fails the enable,
+ * rather than saying the plugin is enabled while the marker stays.
+ */
+Test(gitpull_marker, unprivileged_another_s_marker_is_replaced_a_stuck_one_fails)
+{
+	char	 sub[128], ro[128], stuck[256];
+	pid_t	 pid;
+	int	 status, fd;
+
+	if (geteuid() != 0)
+		cr_skip_test("skipped: needs root");
+	cr_assert_eq(chmod(dir, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	cr_assert_eq(chown(sub, 65534, 65534), 0);
+	cr_assert_geq(fd = open(marker("theirs"), O_WRONLY | O_CREAT, 0644),
+	    0);
+	cr_assert_eq(fchown(fd, 4003, 4003), 0);
+	cr_assert_eq(close(fd), 0);
+	/* a pluginsdir whose markers' directory is root's */
+	snprintf(ro, sizeof(ro), "%s/ro", dir);
+	cr_assert_eq(mkdir(ro, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/ro/plugin.disabled", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	snprintf(stuck, sizeof(stuck), "%s/pool.loda|stuck", sub);
+	cr_assert_eq(close(open(stuck, O_WRONLY | O_CREAT, 0644)), 0);
+
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct git_req	 r;
+		struct stat	 st;
+		char		 err[512];
+		int		 kept;
+
+		if (setgroups(0, NULL) == -1 || setresgid(65534, 65534,
+		    65534) == -1 || setresuid(65534, 65534, 65534) == -1)
+			_exit(10);
+		r = req(GIT_MARK_DISABLE, "pool.loda", "theirs", 0);
+		if (gitpull_marker_apply(dir, &r, 1000, &kept, err,
+		    sizeof(err)) != 0)
+			_exit(11);
+		if (lstat(marker("theirs"), &st) == -1 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != 65534 ||
+		    st.st_mtime != 1000)
+			_exit(12);
+		r = req(GIT_MARK_ENABLE, "pool.loda", "stuck", 0);
+		if (gitpull_marker_apply(ro, &r, 1000, &kept, err,
+		    sizeof(err)) != -1)
+			_exit(13);
+		if (strstr(err, "remove") == NULL ||
+		    strstr(err, "Permission denied") == NULL)
+			_exit(14);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %#x", status);
+	cr_assert_eq(access(stuck, F_OK), 0);
+}
+
 /* An older agent's plugin's marker (pluginsuser's file): made ours. */
 Test(gitpull_marker, another_user_s_marker_is_replaced_by_ours)
 {
@@ -194,6 +315,10 @@ Test(gitpull_marker, bad_names_and_a_linked_directory_are_refused)
 	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
 	    sizeof(err)), -1);
 	cr_assert(strstr(err, "not a file name") != NULL, "%s", err);
+	r = req(GIT_MARK_DISABLE, "pool.loda", "a/b", 0);
+	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "not a file name") != NULL, "%s", err);
 	r = req(GIT_MARK_NONE, "pool.loda", "x", 0);
 	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
 	    sizeof(err)), -1);
@@ -213,6 +338,24 @@ Test(gitpull_marker, bad_names_and_a_linked_directory_are_refused)
 	r = req(GIT_MARK_ENABLE, "pool.loda", "x", 0);
 	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
 	    sizeof(err)), -1);
+}
+
+/* "ns|project" of NAME_MAX bytes is a name; one more would be cut. */
+Test(gitpull_marker, a_name_of_name_max_bytes_and_one_more)
+{
+	struct git_req	 r;
+	char		 err[512], half[128];
+	int		 kept;
+
+	memset(half, 'a', 127);
+	half[127] = '\0';
+	r = req(GIT_MARK_DISABLE, half, half, 0);
+	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
+	    sizeof(err)), 0, "%s", err);
+	snprintf(r.project, sizeof(r.project), "%sb", half);
+	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "not a file name") != NULL, "%s", err);
 }
 
 /*
