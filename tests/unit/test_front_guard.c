@@ -36,7 +36,8 @@ Test(guard, host_names_the_agent)
 		"127.0.0.1", "127.0.0.1:1232", "10.1.2.3:80", "0.0.0.0",
 		"[::1]", "[::1]:1232", "[2001:db8::7]:65535",
 		"[::ffff:127.0.0.1]", "localhost", "LOCALHOST:1232",
-		"localhost ", "web-07", "Web-07:8080", "agent.example.org",
+		"localhost ", "localhost\t", "localhost \t", "web-07",
+		"Web-07:8080", "agent.example.org",
 		"AGENT.example.ORG:1", "web-07.dc1",
 	};
 	static const char *const no[] = {
@@ -49,6 +50,8 @@ Test(guard, host_names_the_agent)
 		"[fe80::1%25eth0]", "[127.0.0.1]", "user@localhost",
 		"localhost@evil.example", "example.org",
 		"x.agent.example.org", "agent.example.org.evil",
+		/* a port needs its colon; one that wraps to 80 is none */
+		"[::1]1232", "127.0.0.1:18446744073709551696",
 	};
 	size_t	 i;
 
@@ -62,6 +65,27 @@ Test(guard, host_names_the_agent)
 	cr_expect_eq(front_guard_host_ok("web-07", "", NULL), 0);
 	cr_expect_eq(front_guard_host_ok("localhost", NULL, NULL), 1);
 	cr_expect_eq(front_guard_host_ok("[::1]", NULL, NULL), 1);
+}
+
+/* Longer than any name, or empty: nothing names the agent, listed or not. */
+Test(guard, a_host_too_long_or_empty_names_nothing_even_listed)
+{
+	struct strlist	 odd;
+	char		 n300[301], n301[302];
+
+	memset(n300, 'a', sizeof(n300) - 1);
+	n300[sizeof(n300) - 1] = '\0';
+	memset(n301, 'a', sizeof(n301) - 1);
+	n301[sizeof(n301) - 1] = '\0';
+	strlist_init(&odd);
+	cr_assert_eq(strlist_add(&odd, n300), 0);
+	cr_assert_eq(strlist_add(&odd, n301), 0);
+	cr_assert_eq(strlist_add(&odd, ""), 0);
+	cr_expect_eq(front_guard_host_ok(n300, NULL, &odd), 1);
+	cr_expect_eq(front_guard_host_ok(n301, NULL, &odd), 0);
+	cr_expect_eq(front_guard_host_ok(":1232", NULL, &odd), 0);
+	cr_expect_eq(front_guard_host_ok(" ", NULL, &odd), 0);
+	strlist_free(&odd);
 }
 
 struct guard_case {
@@ -141,11 +165,11 @@ Test(guard, values_shown_safely)
 
 	memset(&req, 0, sizeof(req));
 	req.via = HTTP_VIA_TCP;
-	req.host = "evil\r\n\x1b[31m\xc3\xa9.example";
+	req.host = "evil\r\n\x1b[31m\xc3\xa9.\x7f\x1f example";
 	why = front_guard_why(&req, SELF, &names, buf, sizeof(buf));
 	cr_assert_not_null(why);
-	cr_expect_not_null(strstr(why, "Host \"evil???[31m??.example\""),
-	    "%s", why);
+	cr_expect_not_null(strstr(why,
+	    "Host \"evil???[31m??.?? example\""), "%s", why);
 	memset(longv, 'a', sizeof(longv) - 1);
 	longv[sizeof(longv) - 1] = '\0';
 	req.host = longv;
