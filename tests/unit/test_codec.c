@@ -164,6 +164,12 @@ Test(codec, empty_payload)
 	cr_assert_eq(r.failed, 1);
 	cr_assert_str_eq(r.err, "field 1: expected u32, found end of payload");
 	cr_assert_eq(codec_get_end(&r), -1);
+
+	/* no payload has no length, whatever the caller says */
+	codec_get_init(&r, NULL, 10);
+	cr_assert_eq(codec_get_at_end(&r), 1);
+	cr_assert_eq(codec_get_u32(&r), 0);
+	cr_assert_eq(r.failed, 1);
 }
 
 Test(codec, large_buffer_grows)
@@ -352,6 +358,21 @@ Test(codec, err_string_past_end)
 	cr_assert_str_eq(r.err,
 	    "field 1: bytes length 4294967295 past end of payload "
 	    "(3 bytes left)");
+
+	/* one byte short is as short as any */
+	raw.len = 0;
+	raw_tag(&raw, 'S');
+	raw_u32(&raw, 4);
+	raw_put(&raw, "abc", 3);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_null(codec_get_str(&r));
+	cr_assert_str_eq(r.err,
+	    "field 1: string length 4 past end of payload (3 bytes left)");
+	raw_put(&raw, "d", 1);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_strbuf(&r, buf, sizeof(buf)), 0, "%s", r.err);
+	cr_assert_str_eq(buf, "abcd");
+	cr_assert_eq(codec_get_end(&r), 0);
 }
 
 Test(codec, err_length_cut)
@@ -366,6 +387,12 @@ Test(codec, err_length_cut)
 	cr_assert_null(codec_get_bytes(&r, &n));
 	cr_assert_eq(n, 0);
 	cr_assert_str_eq(r.err, "field 1: bytes length needs 4 bytes, 2 left");
+
+	/* three of its four bytes are no length either */
+	raw_put(&raw, "\x00", 1);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_null(codec_get_bytes(&r, &n));
+	cr_assert_str_eq(r.err, "field 1: bytes length needs 4 bytes, 3 left");
 }
 
 Test(codec, err_nul_in_string)
@@ -405,6 +432,14 @@ Test(codec, err_bool_range)
 	cr_assert_eq(codec_get_bool(&r), 1);
 	cr_assert_eq(codec_get_bool(&r), 0);
 	cr_assert_str_eq(r.err, "field 2: bool value 7 is not 0 or 1");
+
+	/* the first value past 1 */
+	raw.len = 0;
+	raw_tag(&raw, 'B');
+	raw_put(&raw, "\x02", 1);
+	codec_get_init(&r, raw.b, raw.len);
+	cr_assert_eq(codec_get_bool(&r), 0);
+	cr_assert_str_eq(r.err, "field 1: bool value 2 is not 0 or 1");
 }
 
 Test(codec, err_strbuf_too_small)
@@ -422,6 +457,12 @@ Test(codec, err_strbuf_too_small)
 	cr_assert_eq(codec_get_strbuf(&r, buf, sizeof(buf)), -1);
 	cr_assert_str_eq(buf, "", "no cut copy is left behind");
 	cr_assert_str_eq(r.err, "field 2: string of 5 bytes does not fit in 5");
+
+	/* no room at all: not a byte written */
+	codec_get_init(&r, b.buf, b.len);
+	buf[0] = 'x';
+	cr_assert_eq(codec_get_strbuf(&r, buf, 0), -1);
+	cr_assert_eq(buf[0], 'x');
 	codec_put_free(&b);
 }
 
@@ -439,6 +480,23 @@ Test(codec, err_left_over)
 	cr_assert_eq(codec_get_end(&r), -1);
 	cr_assert_str_eq(r.err, "2 bytes left after last field");
 	codec_put_free(&b);
+}
+
+/* At the end of its payload the reader looks no further, whatever is there. */
+Test(codec, peek_at_the_end_reads_nothing_past_it)
+{
+	struct preader	 r;
+	struct raw	 raw = { .len = 0 };
+
+	raw_tag(&raw, 'I');
+	raw_u32(&raw, 7);
+	raw_tag(&raw, 'I');
+	codec_get_init(&r, raw.b, raw.len - 1);
+	cr_assert_eq(codec_get_peek(&r), 'I');
+	cr_assert_eq(codec_get_u32(&r), 7);
+	cr_assert_eq(codec_get_peek(&r), 0);
+	cr_assert_eq(codec_get_at_end(&r), 1);
+	cr_assert_eq(codec_get_end(&r), 0);
 }
 
 Test(codec, writer_refuses_oversize)
@@ -460,5 +518,14 @@ Test(codec, writer_refuses_oversize)
 	codec_put_init(&b);
 	codec_put_bytes(&b, NULL, 3);
 	cr_assert_eq(codec_put_failed(&b), 1);
+	codec_put_free(&b);
+
+	/* the head of bytes written apart: the same limit */
+	codec_put_init(&b);
+	codec_put_bytes_head(&b, (size_t)UINT32_MAX + 1);
+	cr_assert_eq(codec_put_failed(&b), 1);
+	cr_assert_eq(b.len, 0);
+	codec_put_bytes_head(&b, 0);
+	cr_assert_eq(b.len, 0);
 	codec_put_free(&b);
 }
