@@ -446,6 +446,18 @@ Test(frame, hdr_check_reasons)
 	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
 	cr_assert_str_eq(why, "frame length 9 below header size 16");
 	cr_assert_eq(frame_hdr_check(&h, &r, NULL, 0), -1);
+	h.len = FRAME_HDR_LEN - 1;
+	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
+	cr_assert_str_eq(why, "frame length 15 below header size 16");
+
+	/* Without an edge's rules nothing passes. */
+	h.len = FRAME_HDR_LEN + 10;
+	cr_assert_eq(frame_hdr_check(&h, NULL, why, sizeof(why)), -1);
+	cr_assert_str_eq(why, "no rules for this edge");
+	r.edge = NULL;
+	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
+	cr_assert_str_eq(why, "no rules for this edge");
+	r.edge = fs;
 
 	h.len = FRAME_HDR_LEN + fs->maxpayload + 1;
 	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
