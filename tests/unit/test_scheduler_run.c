@@ -438,8 +438,8 @@ Test(scheduler_run, works_inside_the_scheduler_sandbox)
 /*
  * What a hostile plugin tries on a process of its uid that is not one of
  * its own: open its memory to read it or to write it, signal it.  Each
- * line says what worked.  (Its environment, like its command line, is
- * another matter: Landlock refuses only what needs PTRACE_MODE_ATTACH.)
+ * line says what worked.  (Not its environment: refused to a plugin,
+ * but these tests run as root, whom the kernel lets read it.)
  */
 static const char probe_script[] =
     "#!/bin/sh\n"

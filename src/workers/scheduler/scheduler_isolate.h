@@ -6,14 +6,14 @@
  * write points in another's name, read what it holds, or kill it on
  * every run; and where user and pluginsuser are one user (the default),
  * do the same to the git that gitpull runs for a clone.  A process in a
- * Landlock domain can attach (PTRACE_MODE_ATTACH: ptrace itself, which
- * the plugins' seccomp filter refuses anyway, and /proc/<pid>/mem) only
- * to processes in its own domain or in domains nested in it: sibling
- * domains, one a run, are strangers to each other and to everything
- * outside.  With Landlock ABI 6 (Linux 6.12) the domain also scopes
- * signals the same way.  What needs only PTRACE_MODE_READ (environ, the
- * fd directory, as on Linux 6.18) is not refused: a plugin's parameters
- * are in its command line, which every local user can read anyway.
+ * Landlock domain has ptrace access (ptrace itself, which the plugins'
+ * seccomp filter refuses anyway, /proc/<pid>/mem) only to processes in
+ * its own domain or in domains nested in it: sibling domains, one a
+ * run, are strangers to each other and to everything outside.  With
+ * Landlock ABI 6 (Linux 6.12) the domain also scopes signals the same
+ * way.  What needs PTRACE_MODE_READ (environ, cwd,
+ * exe, io) is refused too; stat, cmdline and the list of the fd
+ * directory are not (as on Linux 6.18).
  *
  * The ruleset is made once; the child of each run enters a new domain
  * of it (child.h, landlock_fd), so a run costs the scheduler nothing.
