@@ -172,21 +172,19 @@ integration-san: build/agent-san
 	@if [ -n "$$(ls build/san-reports)" ]; then \
 		cat build/san-reports/*; echo "sanitizer reports above"; exit 1; fi
 
-# Everything is built first, two compilers at a time.  The sanitized
-# unit suite then runs alone: it keeps both cores busy most of the time
-# (a process per test, and a sanitized one is mostly its start and its
-# leak check).  The integration suites mostly wait for the agent's
-# timers (a third of both cores), so both of them, the test doubles' own
-# tests, the fuzz corpora and the plain unit suite share the last round
-# (the plain suite there saved a minute of the twelve CI allows, and
-# the integration tests pass under that load and more).  -Otarget prints
-# each suite's output whole when it ends, so the log reads as a serial
-# run.
+# Everything is built first, two compilers at a time.  The unit suites
+# then run one after the other: each keeps both cores busy most of the
+# time (a process per test, and a sanitized one is mostly its start and
+# its leak check), and side by side they took as long.  The integration
+# suites mostly wait for the agent's timers (a third of both cores), so
+# both of them, the test doubles' own tests and the fuzz corpora share
+# the last round.  -Otarget prints each suite's output whole when it
+# ends, so the log reads as a serial run.
 check: deps
 	$(MAKE) -j2 all build/agent-san $(UNIT_BIN) $(SAN_UNIT_BIN)
+	$(MAKE) unit
 	$(MAKE) unit-san
-	$(MAKE) -j5 -Otarget fuzz-regress peers integration integration-san \
-	    unit
+	$(MAKE) -j4 -Otarget fuzz-regress peers integration integration-san
 
 run: deps
 	$(MAKE) all
