@@ -573,6 +573,22 @@ Test(pathsafe, workdir_is_made_and_given_through_its_descriptor)
 	close(dfd);
 }
 
+/* pathsafe_workdir_at() for `worker` on parent/d, which `maker` made. */
+static int
+workdir_made_by(const char *parent, mode_t mode, uid_t maker, uid_t worker)
+{
+	int	 pfd, fd;
+
+	mkdir_mode(at("%s", parent), mode);
+	mkdir_mode(at("%s/d", parent), 0755);
+	cr_assert_eq(chown(at("%s/d", parent), maker, 0), 0);
+	cr_assert_geq(pfd = open(at("%s", parent), O_PATH | O_DIRECTORY), 0);
+	fd = pathsafe_workdir_at(pfd, at("%s", parent), "d", worker, 0, 0700,
+	    0, err, sizeof(err));
+	close(pfd);
+	return fd;
+}
+
 /*
  * In a directory others may write (a worker's), what root, the worker's
  * user or that directory's owner made is adopted, what a stranger made
@@ -609,26 +625,15 @@ Test(pathsafe, workdir_is_adopted_from_whoever_could_have_made_it)
 	close(pfd);
 
 	/* root's, but its group may write: not root's alone */
-	mkdir_mode(at("g"), 0775);
-	mkdir_mode(at("g/d"), 0755);
-	cr_assert_eq(chown(at("g/d"), stranger, 0), 0);
-	cr_assert_geq(pfd = open(at("g"), O_PATH | O_DIRECTORY), 0);
-	refused(pathsafe_workdir_at(pfd, at("g"), "d", worker, 0, 0700, 0,
-	    err, sizeof(err)), "(owner uid 4003", NULL);
-	close(pfd);
+	refused(workdir_made_by("g", 0775, stranger, worker),
+	    "(owner uid 4003", NULL);
 
 	/* root's alone: adopted */
-	mkdir_mode(at("r"), 0755);
-	mkdir_mode(at("r/d"), 0755);
-	cr_assert_eq(chown(at("r/d"), stranger, 0), 0);
-	cr_assert_geq(pfd = open(at("r"), O_PATH | O_DIRECTORY), 0);
-	fd = pathsafe_workdir_at(pfd, at("r"), "d", worker, 0, 0700, 0, err,
-	    sizeof(err));
+	fd = workdir_made_by("r", 0755, stranger, worker);
 	cr_assert_geq(fd, 0, "%s", err);
 	cr_assert_eq(fstat(fd, &sb), 0);
 	cr_assert_eq(sb.st_uid, worker);
 	close(fd);
-	close(pfd);
 }
 
 /* The master forks its workers: nothing opened here may leak into one,
