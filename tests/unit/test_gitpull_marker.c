@@ -77,6 +77,24 @@ marker(const char *project)
 	return path;
 }
 
+/* The markers' directory: its path in sub, made when `make`. */
+static void
+markers_dir(char *sub, size_t len, int make)
+{
+	snprintf(sub, len, "%s/plugin.disabled", dir);
+	if (make)
+		cr_assert_eq(mkdir(sub, 0755), 0);
+}
+
+/* A file of ours beside the markers, as a link's or a name's target. */
+static void
+our_file(char *target, size_t len, struct stat *st)
+{
+	snprintf(target, len, "%s/ours", dir);
+	cr_assert_eq(close(open(target, O_WRONLY | O_CREAT, 0644)), 0);
+	cr_assert_eq(stat(target, st), 0);
+}
+
 static time_t
 mtime_of(const char *path)
 {
@@ -120,7 +138,7 @@ Test(gitpull_marker, enable_without_a_directory_is_enabled_already)
 	char	 sub[128];
 
 	cr_assert_eq(apply_ok(GIT_MARK_ENABLE, "mysql", time(NULL), 0), 0);
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	markers_dir(sub, sizeof(sub), 0);
 	cr_assert_eq(access(sub, F_OK), -1, "made for an enable");
 }
 
@@ -137,11 +155,8 @@ Test(gitpull_marker, what_a_plugin_left_in_a_marker_s_place_is_replaced)
 	struct stat	 st;
 	time_t		 t = time(NULL) - 50;
 
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
-	cr_assert_eq(mkdir(sub, 0755), 0);
-	snprintf(target, sizeof(target), "%s/ours", dir);
-	cr_assert_eq(close(open(target, O_WRONLY | O_CREAT, 0644)), 0);
-	cr_assert_eq(stat(target, &st), 0);
+	markers_dir(sub, sizeof(sub), 1);
+	our_file(target, sizeof(target), &st);
 
 	cr_assert_eq(mkfifo(marker("fifo"), 0666), 0);
 	cr_assert_eq(symlink(target, marker("link")), 0);
@@ -173,11 +188,8 @@ Test(gitpull_marker, a_link_in_a_marker_s_place_is_never_followed)
 	struct stat	 st;
 	time_t		 t = time(NULL) - 50;
 
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
-	cr_assert_eq(mkdir(sub, 0755), 0);
-	snprintf(target, sizeof(target), "%s/ours", dir);
-	cr_assert_eq(close(open(target, O_WRONLY | O_CREAT, 0644)), 0);
-	cr_assert_eq(stat(target, &st), 0);
+	markers_dir(sub, sizeof(sub), 1);
+	our_file(target, sizeof(target), &st);
 	snprintf(dangling, sizeof(dangling), "%s/made", dir);
 	cr_assert_eq(symlink(target, marker("link")), 0);
 	cr_assert_eq(symlink(dangling, marker("dangling")), 0);
@@ -208,8 +220,7 @@ Test(gitpull_marker, a_fifo_with_a_reader_is_replaced)
 	time_t	 t = time(NULL) - 50;
 	int	 rfd;
 
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
-	cr_assert_eq(mkdir(sub, 0755), 0);
+	markers_dir(sub, sizeof(sub), 1);
 	cr_assert_eq(mkfifo(marker("fifo"), 0666), 0);
 	cr_assert_geq(rfd = open(marker("fifo"), O_RDONLY | O_NONBLOCK), 0);
 	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "fifo", t, 0), 0);
@@ -231,8 +242,7 @@ Test(gitpull_marker, unprivileged_another_s_marker_is_replaced_a_stuck_one_fails
 	if (geteuid() != 0)
 		cr_skip_test("skipped: needs root");
 	cr_assert_eq(chmod(dir, 0755), 0);
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
-	cr_assert_eq(mkdir(sub, 0755), 0);
+	markers_dir(sub, sizeof(sub), 1);
 	cr_assert_eq(chown(sub, 65534, 65534), 0);
 	cr_assert_geq(fd = open(marker("theirs"), O_WRONLY | O_CREAT, 0644),
 	    0);
@@ -288,8 +298,7 @@ Test(gitpull_marker, another_user_s_marker_is_replaced_by_ours)
 
 	if (geteuid() != 0)
 		cr_skip_test("skipped: needs root (a file of another user)");
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
-	cr_assert_eq(mkdir(sub, 0755), 0);
+	markers_dir(sub, sizeof(sub), 1);
 	cr_assert_geq(fd = open(marker("mysql"), O_WRONLY | O_CREAT, 0600),
 	    0);
 	cr_assert_eq(fchown(fd, 65534, 65534), 0);
@@ -326,7 +335,7 @@ Test(gitpull_marker, bad_names_and_a_linked_directory_are_refused)
 
 	snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", dir);
 	cr_assert_eq(mkdir(elsewhere, 0755), 0);
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	markers_dir(sub, sizeof(sub), 0);
 	cr_assert_eq(symlink(elsewhere, sub), 0);
 	r = req(GIT_MARK_DISABLE, "pool.loda", "x", 0);
 	cr_assert_eq(gitpull_marker_apply(dir, &r, 1, &kept, err,
@@ -369,8 +378,7 @@ Test(gitpull_marker, a_full_directory_in_a_marker_s_place_is_moved_aside)
 	time_t		 t = time(NULL) - 70;
 	FILE		*fp;
 
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
-	cr_assert_eq(mkdir(sub, 0755), 0);
+	markers_dir(sub, sizeof(sub), 1);
 	cr_assert_eq(mkdir(marker("held"), 0755), 0);
 	cr_assert_eq(mkdir(marker("victim"), 0755), 0);
 	snprintf(path, sizeof(path), "%s/inside", marker("held"));
@@ -399,7 +407,7 @@ Test(gitpull_marker, the_directory_is_made_readable_whatever_the_umask)
 
 	cr_assert_eq(apply_ok(GIT_MARK_DISABLE, "mysql", time(NULL), 0), 0);
 	umask(old);
-	snprintf(sub, sizeof(sub), "%s/plugin.disabled", dir);
+	markers_dir(sub, sizeof(sub), 0);
 	cr_assert_eq(stat(sub, &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0755, "mode %o", st.st_mode & 07777);
 }

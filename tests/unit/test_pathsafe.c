@@ -46,6 +46,15 @@ teardown(void)
 
 TestSuite(pathsafe, .init = setup, .fini = teardown);
 
+/* In a forked child: become uid u, group 65534, or exit 10. */
+static void
+child_become(uid_t u)
+{
+	if (setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
+	    setresuid(u, u, u) == -1)
+		_exit(10);
+}
+
 static const char *
 at(const char *fmt, ...)
 {
@@ -321,9 +330,7 @@ Test(pathsafe, an_unsearchable_component_fails_the_check)
 	pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		if (setgroups(0, NULL) == -1 || setresgid(65534, 65534,
-		    65534) == -1 || setresuid(u, u, u) == -1)
-			_exit(10);
+		child_become(u);
 		if (pathsafe_check_dir(at("closed/x"), u, err,
 		    sizeof(err)) != -1)
 			_exit(11);
@@ -861,9 +868,7 @@ Test(pathsafe, unprivileged_start_for_real)
 	pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		if (setgroups(0, NULL) == -1 || setresgid(65534, 65534,
-		    65534) == -1 || setresuid(u, u, u) == -1)
-			_exit(10);
+		child_become(u);
 		fd = pathsafe_open_dir(at("home/agent/log"), u,
 		    PATHSAFE_CREATE, 0750, err, sizeof(err));
 		if (fd < 0 || fstat(fd, &sb) == -1 || sb.st_uid != u)
