@@ -220,8 +220,28 @@ install: agent
 	    install -m 0644 contrib/agent.logrotate $(DESTDIR)/etc/logrotate.d/agent
 	install -m 0644 doc/agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/agent.8
 	install -m 0644 doc/agent.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/agent.conf.5
-	[ -e $(DESTDIR)/etc/agent.conf ] || \
-	    install -m 0644 etc/agent.conf $(DESTDIR)/etc/agent.conf
+	install -d $(DESTDIR)/etc/sysusers.d
+	install -m 0644 contrib/agent.sysusers $(DESTDIR)/etc/sysusers.d/agent.conf
+	@if [ -n "$(DESTDIR)" ]; then \
+		echo "make install: on the target, run systemd-sysusers" \
+		    "/etc/sysusers.d/agent.conf to make the accounts"; \
+	elif command -v systemd-sysusers >/dev/null; then \
+		echo "systemd-sysusers /etc/sysusers.d/agent.conf"; \
+		systemd-sysusers /etc/sysusers.d/agent.conf || exit 1; \
+	else \
+		echo "make install: no systemd-sysusers: make the system" \
+		    "users _agent and _agentplug (contrib/agent.sysusers)"; \
+	fi
+	@if [ ! -e $(DESTDIR)/etc/agent.conf ]; then \
+		sed -f contrib/install-conf.sed etc/agent.conf \
+		    > $(DESTDIR)/etc/agent.conf.new && \
+		grep -q '^	user = "_agent"$$' $(DESTDIR)/etc/agent.conf.new || \
+		{ echo "make install: contrib/install-conf.sed no longer" \
+		    "matches etc/agent.conf"; rm -f $(DESTDIR)/etc/agent.conf.new; \
+		    exit 1; }; \
+		chmod 0644 $(DESTDIR)/etc/agent.conf.new && \
+		mv $(DESTDIR)/etc/agent.conf.new $(DESTDIR)/etc/agent.conf; \
+	fi
 
 clean:
 	rm -rf build agent

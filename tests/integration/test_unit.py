@@ -2,7 +2,8 @@
 exposure score (systemd-analyze security --offline) stays at most 3.7,
 as Debian's chrony unit (a root daemon that drops privileges) scores.
 contrib/agent.logrotate: logrotate accepts it, and it rotates by
-SIGUSR1 without copytruncate."""
+SIGUSR1 without copytruncate.  `make install` makes the agent's two
+accounts (contrib/agent.sysusers) and an /etc/agent.conf that uses them."""
 import os
 import re
 import shutil
@@ -10,12 +11,14 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import AGENT, AgentTest
+from harness import AGENT, AgentTest, needs_root
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
 UNIT = os.path.join(TOP, "contrib", "agent.service")
 LOGROTATE = os.path.join(TOP, "contrib", "agent.logrotate")
+SYSUSERS = os.path.join(TOP, "contrib", "agent.sysusers")
+SHARED_WARNING = "user and pluginsuser are both"
 MAX_EXPOSURE = 3.7
 
 
@@ -128,3 +131,99 @@ class Logrotate(AgentTest):
                          open(log + ".1").read())
         self.assertEqual(self.agent.stop().returncode, 0)
         self.assertIn("agent stopped", open(log).read())
+
+
+class Install(unittest.TestCase):
+    """`make install` into a DESTDIR, its accounts made by the real
+    systemd-sysusers in a copy of this system's user database, and the
+    installed config checked by the agent as root against that database
+    (bind-mounted over /etc/passwd and /etc/group in a mount namespace of
+    the test's own)."""
+
+    def setUp(self):
+        needs_root(self)
+        self.tool = shutil.which("systemd-sysusers")
+        if self.tool is None:
+            print("skipped: systemd-sysusers missing (Debian package "
+                  "systemd; make deps installs it)")
+            self.skipTest("systemd-sysusers missing")
+        self.dir = tempfile.mkdtemp(prefix="agent-install-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def install(self):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        r = subprocess.run(["make", "-s", "-C", TOP, "install",
+                            f"DESTDIR={self.dir}"], capture_output=True,
+                           text=True, timeout=300, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def check_as_root(self, conf):
+        """`agent check` of conf as root, seeing the DESTDIR's users."""
+        etc = os.path.join(self.dir, "etc")
+        script = (f"mount --bind {etc}/passwd /etc/passwd && "
+                  f"mount --bind {etc}/group /etc/group && "
+                  f'exec "$0" check -f "$1"')
+        return subprocess.run(["unshare", "-m", "--propagation", "private",
+                               "sh", "-c", script, os.path.abspath(AGENT),
+                               conf], capture_output=True, text=True,
+                              timeout=60)
+
+    def test_install_makes_two_accounts_and_a_config_that_uses_them(self):
+        out = self.install()
+        etc = os.path.join(self.dir, "etc")
+        snippet = os.path.join(etc, "sysusers.d", "agent.conf")
+        self.assertEqual(open(snippet).read(), open(SYSUSERS).read())
+        # with a DESTDIR the accounts are the target's to make
+        self.assertIn("run systemd-sysusers /etc/sysusers.d/agent.conf",
+                      out)
+        for f in ("passwd", "group", "shadow", "gshadow"):
+            if os.path.exists(os.path.join("/etc", f)):
+                shutil.copy(os.path.join("/etc", f), etc)
+        r = subprocess.run([self.tool, f"--root={self.dir}", snippet],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        users = {}
+        for line in open(os.path.join(etc, "passwd")):
+            f = line.rstrip("\n").split(":")
+            users[f[0]] = f
+        for name in ("_agent", "_agentplug"):
+            self.assertIn(name, users)
+            uid = int(users[name][2])
+            # system accounts without a login
+            self.assertTrue(0 < uid < 1000, users[name])
+            self.assertTrue(users[name][6].endswith("/nologin"),
+                            users[name])
+        self.assertNotEqual(users["_agent"][2], users["_agentplug"][2])
+
+        conf = os.path.join(etc, "agent.conf")
+        text = open(conf).read()
+        self.assertIn('\tpluginsuser = "_agentplug"\n', text)
+        self.assertIn('\tuser = "_agent"\n', text)
+        r = self.check_as_root(conf)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('user = "_agent"', r.stdout)
+        self.assertNotIn(SHARED_WARNING, r.stderr)
+
+        # the check can fail: one account for both draws the warning, and
+        # the seed's placeholder user exists on no fresh system
+        shared = os.path.join(self.dir, "shared.conf")
+        with open(shared, "w") as f:
+            f.write(text.replace('"_agentplug"', '"_agent"'))
+        r = self.check_as_root(shared)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(SHARED_WARNING, r.stderr)
+        if "user" not in users:
+            r = self.check_as_root(os.path.join(TOP, "etc", "agent.conf"))
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn('pluginsuser = "user": no such user', r.stderr)
+
+    def test_an_existing_config_is_kept(self):
+        etc = os.path.join(self.dir, "etc")
+        os.makedirs(etc)
+        with open(os.path.join(etc, "agent.conf"), "w") as f:
+            f.write("# the operator's\n")
+        self.install()
+        self.assertEqual(open(os.path.join(etc, "agent.conf")).read(),
+                         "# the operator's\n")
