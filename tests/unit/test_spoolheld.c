@@ -23,12 +23,23 @@ master_with_spool(const char *spool)
 	return m;
 }
 
-/* A reload to `spool`, as master.c applies it. */
+/* The config names `spool`: what the remembering alone does with it. */
 static void
 reload(struct master *m, const char *spool)
 {
 	snprintf(m->conf.spool, sizeof(m->conf.spool), "%s", spool);
 	spoolheld_configured(m, spool);
+}
+
+/* A reload to `spool`, as master.c applies it: the old one held too. */
+static void
+reload_from_current(struct master *m, const char *spool)
+{
+	char	 prev[sizeof(m->conf.spool)];
+
+	snprintf(prev, sizeof(prev), "%s", m->conf.spool);
+	snprintf(m->conf.spool, sizeof(m->conf.spool), "%s", spool);
+	spoolheld_reload(m, prev, spool);
 }
 
 Test(spoolheld, the_old_spool_is_held_until_a_move_or_a_reload_back)
@@ -106,28 +117,23 @@ Test(spoolheld, a_reload_holds_the_old_spool_until_the_sender_moved)
 {
 	struct master	*m = master_with_spool("/var/spool/agent");
 
-	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/new");
-	spoolheld_reload(m, "/var/spool/agent", "/mnt/new");
+	reload_from_current(m, "/mnt/new");
 	cr_assert_str_eq(spoolheld_for_start(m), "/var/spool/agent");
 	spoolheld_report(m, "/mnt/new");
 	cr_assert_null(spoolheld_for_start(m));
 	/* a reload that changes nothing holds nothing */
-	spoolheld_reload(m, "/mnt/new", "/mnt/new");
+	reload_from_current(m, "/mnt/new");
 	cr_assert_null(spoolheld_for_start(m));
 	/* one held already stays held through another reload */
-	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/third");
-	spoolheld_reload(m, "/mnt/new", "/mnt/third");
+	reload_from_current(m, "/mnt/third");
 	spoolheld_report(m, "/mnt/new");
-	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/fourth");
-	spoolheld_reload(m, "/mnt/third", "/mnt/fourth");
+	reload_from_current(m, "/mnt/fourth");
 	cr_assert_str_eq(spoolheld_for_start(m), "/mnt/new");
 	/* from memory only there is nothing to hold */
 	spoolheld_report(m, "/mnt/fourth");
-	m->conf.spool[0] = '\0';
-	spoolheld_reload(m, "/mnt/fourth", "");
+	reload_from_current(m, "");
 	spoolheld_report(m, "");
-	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/fifth");
-	spoolheld_reload(m, "", "/mnt/fifth");
+	reload_from_current(m, "/mnt/fifth");
 	cr_assert_null(spoolheld_for_start(m));
 	free(m);
 }
@@ -141,10 +147,8 @@ Test(spoolheld, a_spool_named_by_a_reload_is_one_the_sender_may_hold)
 {
 	struct master	*m = master_with_spool("/var/spool/agent");
 
-	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/a");
-	spoolheld_reload(m, "/var/spool/agent", "/mnt/a");
-	snprintf(m->conf.spool, sizeof(m->conf.spool), "/mnt/b");
-	spoolheld_reload(m, "/mnt/a", "/mnt/b");
+	reload_from_current(m, "/mnt/a");
+	reload_from_current(m, "/mnt/b");
 	cr_assert_str_eq(spoolheld_for_start(m), "/var/spool/agent");
 	spoolheld_report(m, "/mnt/a");
 	cr_assert_str_eq(spoolheld_for_start(m), "/mnt/a");
