@@ -117,6 +117,10 @@ const struct conf_field conf_fields[] = {
 	    0, 0, R(ROLE_FRONT),
 	    "names besides IP addresses, localhost and the host's own name "
 	    "that changing API requests may carry in Host" },
+	{ "agent", "apiusers", CONF_T_LIST, OFF(apiusers), "[]",
+	    0, 0, R(ROLE_FRONT),
+	    "local users besides root whose loopback TCP connections may make "
+	    "changing API requests without the token" },
 	{ "agent", "ntpserver", CONF_T_STR, OFF(ntpserver), "",
 	    0, 0, R(ROLE_COLLECTOR),
 	    "SNTP server (host or host:port) for time.offset; empty: off" },

@@ -10,6 +10,8 @@
 #ifndef AGENT_CONF_H
 #define AGENT_CONF_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@ struct preader;
 
 #define CONF_STR_MAX	1024
 #define CONF_FILE_MAX	(256 * 1024)	/* bytes of a file read for workers */
+#define CONF_APIUSERS_MAX 32		/* [agent] apiusers entries */
 
 /*
  * A file the config names and the master reads for the workers, which
@@ -61,6 +64,7 @@ struct agent_conf {
 	int64_t		 pluginflushms;	/* runs' points held for others */
 	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
 	struct strlist	 hostnames;	/* Host names of changing requests */
+	struct strlist	 apiusers;	/* loopback users who may change */
 	char		 ntpserver[CONF_STR_MAX];	/* TIME, "" = off */
 	char		 coredumpdir[CONF_STR_MAX];	/* COREDUMP */
 	int		 collect;	/* system collectors, PORT, PROC */
@@ -89,6 +93,14 @@ struct agent_conf {
 	enum log_level	 loglevel;
 	int64_t		 logrotatenum;
 	int64_t		 logrotatesize;
+
+	/*
+	 * Not from the file: apiusers' uids, looked up by the master
+	 * (conf_check_env), which sends them to the front in place of the
+	 * names: the front, in its chroot, cannot look names up.
+	 */
+	uid_t		 apiuids[CONF_APIUSERS_MAX];
+	size_t		 napiuids;
 };
 
 enum conf_type {

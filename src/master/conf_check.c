@@ -484,6 +484,7 @@ static const struct {
 	{ "agent", "socket", check_socket },
 	{ "agent", "namespaces", check_namespace },
 	{ "agent", "hostnames", check_hostname },
+	{ "agent", "apiusers", check_username },
 	{ "output", "name", check_output },
 	{ "output", "servers", check_server },
 	{ "output", "topic", check_topic },

@@ -520,6 +520,45 @@ check_user(const char *key, const char *name, int as_root, uid_t *uid,
 	return -1;
 }
 
+/*
+ * [agent] apiusers: each a user, none the agent's own (a plugin or a
+ * worker would be trusted to change plugins).  Their uids go to the front
+ * (spawn_send_conf), which cannot look names up in its chroot.
+ */
+static int
+check_apiusers(struct agent_conf *c, int as_root, uid_t uid, uid_t puid,
+    conf_warn_fn warn, void *warn_arg, char *err, size_t errlen)
+{
+	const char	*name;
+	uid_t		 u;
+	size_t		 i;
+	int		 rc;
+
+	c->napiuids = 0;
+	if (c->apiusers.n > CONF_APIUSERS_MAX) {
+		snprintf(err, errlen, "[agent] apiusers: %zu users, at most %d",
+		    c->apiusers.n, CONF_APIUSERS_MAX);
+		return -1;
+	}
+	for (i = 0; i < c->apiusers.n; i++) {
+		name = c->apiusers.v[i];
+		if ((rc = check_user("apiusers", name, as_root, &u, warn,
+		    warn_arg, err, errlen)) == -1)
+			return -1;
+		if (rc == 0)
+			continue;
+		if (as_root && u != 0 && (u == uid || u == puid)) {
+			snprintf(err, errlen, "[agent] apiusers = \"%s\": is "
+			    "[agent] %s, whose processes (%s) may not change "
+			    "plugins", name, u == puid ? "pluginsuser" : "user",
+			    u == puid ? "the plugins" : "the workers");
+			return -1;
+		}
+		c->apiuids[c->napiuids++] = u;
+	}
+	return 0;
+}
+
 int
 conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
     void *warn_arg, char *err, size_t errlen)
@@ -559,6 +598,9 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 		    "the front, fetcher, gitpull and sender; give the plugins "
 		    "an account of their own",
 		    c->pluginsuser);
+	if (check_apiusers(c, as_root, uid, puid, warn, warn_arg, err,
+	    errlen) == -1)
+		return -1;
 	if (!as_root)
 		warnf(warn, warn_arg, "not started as root: the workers and "
 		    "the plugins all run as the user who started the agent, "

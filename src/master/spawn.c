@@ -111,10 +111,32 @@ spawn_worker(struct master *m, struct wslot *w)
 	return 0;
 }
 
+/*
+ * The front's apiusers as the uids the master looked up: in its chroot
+ * the front cannot look a name up.  0, or -1 with `uids` holding nothing.
+ */
+static int
+spawn_apiuids(const struct agent_conf *c, struct strlist *uids)
+{
+	char	 num[24];
+	size_t	 i;
+
+	strlist_init(uids);
+	for (i = 0; i < c->napiuids; i++) {
+		snprintf(num, sizeof(num), "%lu", (unsigned long)c->apiuids[i]);
+		if (strlist_add(uids, num) == -1) {
+			strlist_free(uids);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 spawn_send_conf(struct master *m, struct wslot *w, int starting)
 {
 	struct agent_conf	 c = m->conf;	/* shallow: only read */
+	struct strlist		 uids;
 	const char		*held;
 	struct pbuf		 pb;
 	int			 rv;
@@ -127,9 +149,18 @@ spawn_send_conf(struct master *m, struct wslot *w, int starting)
 		    m->conf.spool);
 		strlcpy(c.spool, held, sizeof(c.spool));
 	}
+	strlist_init(&uids);
+	if (w->role == ROLE_FRONT) {
+		if (spawn_apiuids(&m->conf, &uids) == -1) {
+			log_warn("%s: apiusers for the front", __func__);
+			return -1;
+		}
+		c.apiusers = uids;
+	}
 	codec_put_init(&pb);
 	codec_put_u64(&pb, m->generation);
 	conf_encode(&pb, &c, w->role);
+	strlist_free(&uids);
 	if (codec_put_failed(&pb)) {
 		codec_put_free(&pb);
 		log_warnx("%s: cannot encode config for %s", __func__,

@@ -14,12 +14,19 @@ localhost, the host's name or a name in [agent] hostnames) keep working.
 tails only to trusted clients: the unix socket, loopback, the token.  A
 client on another address (a network namespace joined by a veth pair,
 harness.NetNs.link_to_host) sees the list without them.
+
+On loopback, only root and [agent] apiusers are trusted: any other local
+user (LocalUser: curl as `bin`, as a hostile user of the host would) gets
+403 for the changing calls and the list without parameters, until a
+reload puts it in apiusers.
 """
 import http.client
 import json
 import os
+import pwd
 import re
 import socket
+import subprocess
 import time
 import urllib.parse
 
@@ -284,3 +291,91 @@ class Remote(PluginTest):
                                 r"since the last such line")
         self.assertEqual(int(m.group(1)), 999)
         self.assertEqual(len(rx.findall(self.agent.log_text())), 2)
+
+
+class LocalUser(PluginTest):
+    """Another local user on loopback is not trusted: it may not disable,
+    enable, run or update plugins, or read their parameters, unless
+    [agent] apiusers names it; a reload applies the list at once."""
+
+    USER = "bin"        # neither [agent] user nor pluginsuser here
+
+    def setUp(self):
+        super().setUp()
+        needs_root(self)
+        self.add(NS, "metrics", METRICS, parameters=SECRET)
+        self.key = f"{NS}|metrics"
+        self.q = urllib.parse.urlencode({"ns": NS,
+                                         "repo": self.git_of("metrics")})
+        self.extra = f'\tnamespaces = [ "{NS}" ]\n'
+        self.start_with(self.key, extra=self.extra)
+
+    def as_user(self, path):
+        """(status, JSON body) of a GET over loopback TCP by curl run as
+        USER, with no group of root's."""
+        pw = pwd.getpwnam(self.USER)
+        r = subprocess.run(
+            ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+             "--clear-groups", "curl", "-sS", "--max-time", "20", "-o", "-",
+             "-w", "\n%{http_code}",
+             f"http://127.0.0.1:{self.agent.port}{path}"],
+            capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        body, _, code = r.stdout.decode().rpartition("\n")
+        return int(code), json.loads(body)
+
+    def test_refused_until_named_in_apiusers(self):
+        uid = pwd.getpwnam(self.USER).pw_uid
+        for op in ("disable", "enable", "run", "update"):
+            st, body = self.as_user(f"/plugins/{op}?{self.q}")
+            self.assertEqual(st, 403, body)
+            self.assertIn(f"this client's socket is uid {uid}'s",
+                          body["error"])
+            self.assertIn("[agent] apiusers", body["error"])
+        st, body = self.as_user("/update")
+        self.assertEqual(st, 403, body)
+        self.agent.wait_log(rf"/plugins/disable from 127\.0\.0\.1 "
+                            rf"refused: uid {uid} is neither root nor in "
+                            r"\[agent\] apiusers")
+        self.assertTrue(self.listed()[self.key]["enabled"])
+        st, lst = self.as_user("/plugins/list")
+        self.assertEqual(st, 200, lst)
+        self.assertNotIn(SECRET, json.dumps(lst))
+        self.assertTrue(lst[0]["redacted"], lst)
+        # root, on loopback as ever, sees them
+        self.assertEqual(self.listed()[self.key]["params"], [SECRET])
+
+        # named in apiusers: a reload, and it may
+        self.configure(extra=self.extra +
+                       f'\tapiusers = [ "{self.USER}" ]\n')
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        self.agent.wait_log(r"\[agent\] apiusers changed")
+        st, body = self.as_user(f"/plugins/disable?{self.q}")
+        self.assertEqual((st, body["enabled"]), (200, False), body)
+        st, lst = self.as_user("/plugins/list")
+        self.assertEqual(lst[0]["params"], [SECRET], lst)
+        st, body = self.as_user(f"/plugins/enable?{self.q}")
+        self.assertEqual((st, body["enabled"]), (200, True), body)
+
+        # and out of it again: refused at once
+        self.configure(extra=self.extra)
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        self.agent.wait_log(r"\[agent\] apiusers changed: loopback "
+                            r"clients of 0 users")
+        st, body = self.as_user(f"/plugins/disable?{self.q}")
+        self.assertEqual(st, 403, body)
+        self.assertTrue(self.listed()[self.key]["enabled"])
+
+    def test_the_agents_own_users_cannot_be_named(self):
+        self.configure(extra=self.extra + '\tapiusers = [ "nobody" ]\n')
+        for cmd in ("check", "reload"):
+            r = self.agent.run(cmd)
+            self.assertEqual(r.returncode, 2, r.stdout)
+            self.assertIn('[agent] apiusers = "nobody": is [agent] ',
+                          r.stderr)
+        self.configure(extra=self.extra +
+                       '\tapiusers = [ "no-such-user-xq" ]\n')
+        r = self.agent.run("check")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn('[agent] apiusers = "no-such-user-xq": no such user',
+                      r.stderr)

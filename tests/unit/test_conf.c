@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,7 @@ static const char distinct_text[] =
     "pluginflushms = 250\n"
     "token = \"0123456789abcdef0123\"\n"
     "hostnames = [ \"agent.example.org\", \"web-07\" ]\n"
+    "apiusers = [ \"alice\", \"deploy\" ]\n"
     "ntpserver = \"ntp.example:123\"\n"
     "coredumpdir = \"/var/crash\"\n"
     "collect = no\n"
@@ -645,6 +647,9 @@ Test(conf, bad_values)
 		{ "[agent]\nhostnames = [ \"\" ]\n", "empty element" },
 		{ "[agent]\nhostnames = [ \"[::1]\" ]\n",
 		    "not a host name" },
+		{ "[agent]\napiusers = [ \"root\", \"a b\" ]\n",
+		    "\"a b\": not a user name" },
+		{ "[agent]\napiusers = [ \"-x\" ]\n", "not a user name" },
 		{ "[output]\nservers = [ \"a:1\", \"b\" ]\n",
 		    "\"b\": must be host:port" },
 		{ "[output]\nservers = [ \"a:1\", \"tcp://b:2\" ]\n",
@@ -1453,6 +1458,54 @@ Test(conf, env_missing_user_as_root)
 	    sizeof(err)), -1);
 	cr_expect_str_eq(err, "[agent] pluginsuser = \"no-such-user-xq\": "
 	    "no such user");
+	conf_free(&c);
+}
+
+/* apiusers: looked up for the front, never the agent's own users. */
+Test(conf, env_apiusers_looked_up_and_not_the_agents_own)
+{
+	struct agent_conf	 c;
+	struct passwd		*bin;
+	size_t			 i;
+
+	if (geteuid() != 0)
+		skip_test("needs root");
+	cr_assert_not_null((bin = getpwnam("bin")));
+	cr_assert_eq(conf_defaults(&c), 0);
+	strlcpy(c.user, "daemon", sizeof(c.user));
+	cr_assert_eq(strlist_add(&c.apiusers, "root"), 0);
+	cr_assert_eq(strlist_add(&c.apiusers, "bin"), 0);
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.napiuids, 2);
+	cr_expect_eq(c.apiuids[0], 0);
+	cr_expect_eq(c.apiuids[1], bin->pw_uid);
+
+	strlist_free(&c.apiusers);
+	cr_assert_eq(strlist_add(&c.apiusers, "nobody"), 0);
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, "[agent] apiusers = \"nobody\": is [agent] "
+	    "pluginsuser, whose processes (the plugins) may not change "
+	    "plugins");
+	strlist_free(&c.apiusers);
+	cr_assert_eq(strlist_add(&c.apiusers, "daemon"), 0);
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect(strstr(err, "is [agent] user, whose processes (the "
+	    "workers)") != NULL, "%s", err);
+	strlist_free(&c.apiusers);
+	cr_assert_eq(strlist_add(&c.apiusers, "no-such-user-xq"), 0);
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, "[agent] apiusers = \"no-such-user-xq\": "
+	    "no such user");
+	strlist_free(&c.apiusers);
+	for (i = 0; i <= CONF_APIUSERS_MAX; i++)
+		cr_assert_eq(strlist_add(&c.apiusers, "bin"), 0);
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, "[agent] apiusers: 33 users, at most 32");
 	conf_free(&c);
 }
 

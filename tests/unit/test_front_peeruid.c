@@ -152,15 +152,18 @@ check(struct front_peeruid *pu, int family, int cfamily, uid_t uid)
 Test(front_peeruid, real_connections_name_their_owner, .timeout = 10)
 {
 	struct front_peeruid	 pu;
+	struct strlist		 none;
 	char			 err[128] = "";
 	uid_t			 who = geteuid();
 
+	strlist_init(&none);
 	cr_assert_eq(front_peeruid_setup(&pu, 1, "nobody", "nobody", err,
 	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(front_peeruid_allow(&pu, 1, &none, err, sizeof(err)), 0);
 	if (who == 0) {
-		cr_assert_eq(pu.nrefused, 1);
-		cr_assert(front_peeruid_refused(&pu, NOBODY));
-		cr_assert_not(front_peeruid_refused(&pu, 0));
+		cr_assert_eq(pu.nours, 1);
+		cr_assert_eq(front_peeruid_verdict(&pu, NOBODY), PEERUID_OURS);
+		cr_assert_eq(front_peeruid_verdict(&pu, 0), PEERUID_ALLOWED);
 	}
 	check(&pu, AF_INET, AF_INET, who);
 	check(&pu, AF_INET6, AF_INET6, who);
@@ -173,15 +176,62 @@ Test(front_peeruid, real_connections_name_their_owner, .timeout = 10)
 	front_peeruid_free(&pu);
 }
 
-/* Started without root: nobody refused, nothing opened. */
-Test(front_peeruid, unprivileged_refuses_nobody)
+/* Root and apiusers are allowed, the agent's own users named, any other
+ * user refused; a reload's list replaces the last one. */
+Test(front_peeruid, root_and_apiusers_are_allowed_others_not)
 {
 	struct front_peeruid	 pu;
+	struct strlist		 l;
+	char			 err[128] = "";
+
+	strlist_init(&l);
+	cr_assert_eq(front_peeruid_setup(&pu, 1, "nobody", "nobody", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(strlist_add(&l, "1000"), 0);
+	cr_assert_eq(strlist_add(&l, "4294967294"), 0);
+	cr_assert_eq(front_peeruid_allow(&pu, 1, &l, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(front_peeruid_verdict(&pu, 0), PEERUID_ALLOWED);
+	cr_assert_eq(front_peeruid_verdict(&pu, 1000), PEERUID_ALLOWED);
+	cr_assert_eq(front_peeruid_verdict(&pu, 4294967294U), PEERUID_ALLOWED);
+	cr_assert_eq(front_peeruid_verdict(&pu, 1001), PEERUID_OTHER);
+	if (geteuid() == 0)
+		cr_assert_eq(front_peeruid_verdict(&pu, NOBODY), PEERUID_OURS);
+	/* the reload's list, in place of the last */
+	strlist_free(&l);
+	cr_assert_eq(strlist_add(&l, "1001"), 0);
+	cr_assert_eq(front_peeruid_allow(&pu, 1, &l, err, sizeof(err)), 0);
+	cr_assert_eq(front_peeruid_verdict(&pu, 1000), PEERUID_OTHER);
+	cr_assert_eq(front_peeruid_verdict(&pu, 1001), PEERUID_ALLOWED);
+	/* what is not a uid is named, the rest taken */
+	strlist_free(&l);
+	cr_assert_eq(strlist_add(&l, "alice"), 0);
+	cr_assert_eq(strlist_add(&l, "1002"), 0);
+	cr_assert_eq(strlist_add(&l, "4294967295"), 0);
+	cr_assert_eq(front_peeruid_allow(&pu, 1, &l, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "apiusers: \"4294967295\" is not a uid");
+	cr_assert_eq(front_peeruid_verdict(&pu, 1002), PEERUID_ALLOWED);
+	cr_assert_eq(front_peeruid_verdict(&pu, (uid_t)-1), PEERUID_OTHER);
+	strlist_free(&l);
+	front_peeruid_free(&pu);
+}
+
+/* Started without root: the front's own user is the operator's too. */
+Test(front_peeruid, unprivileged_allows_its_own_user)
+{
+	struct front_peeruid	 pu;
+	struct strlist		 none;
 	char			 err[128];
 
+	strlist_init(&none);
 	cr_assert_eq(front_peeruid_setup(&pu, 0, "nobody", "nobody", err,
 	    sizeof(err)), 0);
-	cr_assert_eq(pu.nrefused, 0);
-	cr_assert_eq(pu.fd4, -1);
+	cr_assert_eq(front_peeruid_allow(&pu, 0, &none, err, sizeof(err)), 0);
+	cr_assert_eq(pu.nours, 0);
+	cr_assert_neq(pu.fd4, -1);
+	cr_assert_eq(front_peeruid_verdict(&pu, geteuid()), PEERUID_ALLOWED);
+	cr_assert_eq(front_peeruid_verdict(&pu, 0), PEERUID_ALLOWED);
+	if (geteuid() != 12345)
+		cr_assert_eq(front_peeruid_verdict(&pu, 12345), PEERUID_OTHER);
 	front_peeruid_free(&pu);
 }

@@ -548,8 +548,12 @@ front_setup(struct worker *w, char *err, size_t errlen)
 	/* before the chroot: /proc/net, and the users' names */
 	if (front_peeruid_setup(&f->peeruid, geteuid() == 0, w->conf.user,
 	    w->conf.pluginsuser, why, sizeof(why)) == -1)
-		log_warnx("%s: %s: every loopback client may change plugins, "
-		    "plugins too", __func__, why);
+		log_warnx("%s: %s: loopback clients cannot be told apart, so "
+		    "none may change plugins; the unix socket and [agent] "
+		    "token still may", __func__, why);
+	if (front_peeruid_allow(&f->peeruid, geteuid() == 0, &w->conf.apiusers,
+	    why, sizeof(why)) == -1)
+		log_warnx("%s: %s", __func__, why);
 	return 0;
 }
 
@@ -654,7 +658,15 @@ front_reconfigure(struct worker *w, const struct agent_conf *next, char *err,
     size_t errlen)
 {
 	struct front	*f = front_state(w);
+	char		 why[128];
 
+	if (!strlist_equal(&next->apiusers, &w->conf.apiusers)) {
+		if (front_peeruid_allow(&f->peeruid, geteuid() == 0,
+		    &next->apiusers, why, sizeof(why)) == -1)
+			log_warnx("%s: %s", __func__, why);
+		log_info("[agent] apiusers changed: loopback clients of %zu "
+		    "users besides root may change plugins", next->apiusers.n);
+	}
 	/* the master follows with LISTEN messages for the new sockets */
 	if (strcmp(next->listen, w->conf.listen) != 0 ||
 	    strcmp(next->socket, w->conf.socket) != 0) {

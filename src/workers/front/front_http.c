@@ -826,5 +826,5 @@ front_http_request_note(struct http_request *req)
 {
 	struct http_req	*r = req->priv;
 
-	return r != NULL && r->conn != NULL ? &r->conn->note : NULL;
+	return r != NULL && r->conn != NULL ? r->conn->note : NULL;
 }

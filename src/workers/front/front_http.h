@@ -164,8 +164,9 @@ int		 front_http_peer_loopback(const struct http_request *);
 int		 front_http_request_local(const struct http_request *,
 		    struct sockaddr_storage *);
 /*
- * An int the handlers keep with the request's connection, for what holds
- * for all its requests (0 at first); NULL once the connection is gone.
+ * Two ints the handlers keep with the request's connection, for what
+ * holds for all its requests (0 at first); NULL once the connection is
+ * gone.
  */
 int		*front_http_request_note(struct http_request *);
 /* "unix", "1.2.3.4" or "[::1]" for messages; always NUL-terminated. */

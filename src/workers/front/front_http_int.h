@@ -124,7 +124,7 @@ struct http_conn {
 	int			 fd;
 	enum http_via		 via;		/* of its listener */
 	struct sockaddr_storage	 peer;		/* from accept4 */
-	int			 note;		/* the handlers' (front_http.h) */
+	int			 note[2];	/* the handlers' (front_http.h) */
 	char			 name[192];	/* "label peer", for logs */
 	ev_io			 rio;
 	ev_io			 wio;

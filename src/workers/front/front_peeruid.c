@@ -18,32 +18,39 @@
 #define PEERUID_ADDR_MAX	48	/* "32 hex digits:XXXX" and a NUL */
 #define PEERUID_CHUNK		65536
 
+static int
+uid_in(const uid_t *set, size_t n, uid_t uid)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (set[i] == uid)
+			return 1;
+	return 0;
+}
+
 int
 front_peeruid_setup(struct front_peeruid *pu, int privileged,
     const char *user, const char *pluginsuser, char *err, size_t errlen)
 {
-	const char	*names[PEERUID_REFUSED_MAX] = { user, pluginsuser };
+	const char	*names[PEERUID_OURS_MAX] = { user, pluginsuser };
 	struct passwd	*pw;
 	size_t		 i;
 
 	memset(pu, 0, sizeof(*pu));
 	pu->fd4 = pu->fd6 = -1;
-	if (!privileged)
-		return 0;
-	for (i = 0; i < PEERUID_REFUSED_MAX; i++) {
+	pu->allowed[pu->nallowed++] = 0;
+	for (i = 0; privileged && i < PEERUID_OURS_MAX; i++) {
 		if ((pw = getpwnam(names[i])) == NULL || pw->pw_uid == 0 ||
-		    front_peeruid_refused(pu, pw->pw_uid))
+		    uid_in(pu->ours, pu->nours, pw->pw_uid))
 			continue;
-		pu->refused[pu->nrefused++] = pw->pw_uid;
+		pu->ours[pu->nours++] = pw->pw_uid;
 	}
-	if (pu->nrefused == 0)
-		return 0;
 	pu->fd4 = open("/proc/net/tcp", O_RDONLY | O_CLOEXEC);
 	pu->fd6 = open("/proc/net/tcp6", O_RDONLY | O_CLOEXEC);
 	/* no IPv6 in the kernel: no tcp6, and no IPv6 client either */
 	if (pu->fd4 == -1) {
 		snprintf(err, errlen, "/proc/net/tcp: %s", strerror(errno));
-		pu->nrefused = 0;
 		return -1;
 	}
 	return 0;
@@ -60,14 +67,45 @@ front_peeruid_free(struct front_peeruid *pu)
 }
 
 int
-front_peeruid_refused(const struct front_peeruid *pu, uid_t uid)
+front_peeruid_allow(struct front_peeruid *pu, int privileged,
+    const struct strlist *uids, char *err, size_t errlen)
 {
-	size_t	 i;
+	unsigned long	 v;
+	char		*end;
+	size_t		 i;
+	int		 rv = 0;
 
-	for (i = 0; i < pu->nrefused; i++)
-		if (pu->refused[i] == uid)
-			return 1;
-	return 0;
+	pu->nallowed = 0;
+	pu->allowed[pu->nallowed++] = 0;
+	if (!privileged)
+		pu->allowed[pu->nallowed++] = geteuid();
+	for (i = 0; i < uids->n && pu->nallowed < PEERUID_ALLOWED_MAX; i++) {
+		errno = 0;
+		v = strtoul(uids->v[i], &end, 10);
+		if (errno != 0 || end == uids->v[i] || *end != '\0' ||
+		    v > UINT32_MAX - 1) {
+			snprintf(err, errlen, "apiusers: \"%s\" is not a uid",
+			    uids->v[i]);
+			rv = -1;
+			continue;
+		}
+		pu->allowed[pu->nallowed++] = (uid_t)v;
+	}
+	if (i < uids->n) {
+		snprintf(err, errlen, "apiusers: more than %d", CONF_APIUSERS_MAX);
+		rv = -1;
+	}
+	return rv;
+}
+
+enum peeruid_verdict
+front_peeruid_verdict(const struct front_peeruid *pu, uid_t uid)
+{
+	if (uid_in(pu->allowed, pu->nallowed, uid))
+		return PEERUID_ALLOWED;
+	if (uid_in(pu->ours, pu->nours, uid))
+		return PEERUID_OURS;
+	return PEERUID_OTHER;
 }
 
 /* The next whitespace-separated field at *p (within end): its bounds. */

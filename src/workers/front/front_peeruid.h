@@ -1,11 +1,13 @@
 /*
- * Who is at the other end of a loopback TCP connection.  Loopback is
- * trusted to change plugins (lodastack-protocols.md 6.3), but plugins are
- * local programs too: without this, any plugin could ask /plugins/disable
- * for the others, or read their parameters.  The kernel lists the
- * client's end of every TCP connection in /proc/net/tcp and tcp6 with
- * the uid that owns it; the front opens both before its chroot and reads
- * them when a loopback client wants to change something.
+ * Who is at the other end of a loopback TCP connection.  The Go agent
+ * trusted all of loopback to change plugins (lodastack-protocols.md 6.3),
+ * so any local user, and any plugin, could disable the others, run them
+ * at will or read their parameters.  Here a loopback client is trusted
+ * when its socket is root's or an [agent] apiusers user's (started
+ * without root, also the agent's own user's).  The kernel lists the
+ * client's end of every TCP connection in /proc/net/tcp and tcp6 with the
+ * uid that owns it; the front opens both before its chroot and reads them
+ * when a loopback client wants to change something.
  */
 #ifndef AGENT_FRONT_PEERUID_H
 #define AGENT_FRONT_PEERUID_H
@@ -15,28 +17,50 @@
 
 #include <stddef.h>
 
-#define PEERUID_REFUSED_MAX	2	/* [agent] user, pluginsuser */
+#include "conf.h"
+
+#define PEERUID_OURS_MAX	2	/* [agent] user, pluginsuser */
+/* root, the agent's own user when not root, apiusers */
+#define PEERUID_ALLOWED_MAX	(2 + CONF_APIUSERS_MAX)
 
 struct front_peeruid {
 	int	 fd4;		/* /proc/net/tcp, -1: not open */
 	int	 fd6;		/* /proc/net/tcp6 */
-	uid_t	 refused[PEERUID_REFUSED_MAX];
-	size_t	 nrefused;	/* 0: every loopback client is trusted */
+	uid_t	 ours[PEERUID_OURS_MAX];	/* named in the refusal */
+	size_t	 nours;
+	uid_t	 allowed[PEERUID_ALLOWED_MAX];
+	size_t	 nallowed;
+};
+
+enum peeruid_verdict {
+	PEERUID_ALLOWED,	/* root, apiusers (own user unprivileged) */
+	PEERUID_OURS,		/* `user` or `pluginsuser`: a worker, a plugin */
+	PEERUID_OTHER		/* any other local user */
 };
 
 /*
- * Before the sandbox, as root: the uids of `user` and `pluginsuser`
- * (root is never refused) and the two tables.  Started without root
- * (everything runs as one user) nobody is refused.  0, or -1 with err
- * (the caller trusts loopback as before, and says so).
+ * Before the sandbox: the two tables, and as root the uids of `user` and
+ * `pluginsuser` (for what a refusal says).  Who is allowed is set by
+ * front_peeruid_allow().  0, or -1 with err: the tables could not be
+ * opened, and every loopback client is refused (the unix socket and the
+ * token still work).
  */
 int	 front_peeruid_setup(struct front_peeruid *, int privileged,
 	    const char *user, const char *pluginsuser, char *err,
 	    size_t errlen);
 void	 front_peeruid_free(struct front_peeruid *);
 
-/* 1 when `uid` is one of the agent's own users', refused. */
-int	 front_peeruid_refused(const struct front_peeruid *, uid_t uid);
+/*
+ * Who is allowed: root, `uids` (apiusers as the master sends them,
+ * decimal uids), and started without root the front's own uid.  At setup
+ * and at each reload.  0, or -1 with err naming an entry that is not a
+ * uid (the others are taken).
+ */
+int	 front_peeruid_allow(struct front_peeruid *, int privileged,
+	    const struct strlist *uids, char *err, size_t errlen);
+
+enum peeruid_verdict front_peeruid_verdict(const struct front_peeruid *,
+	    uid_t uid);
 
 /*
  * The uid that owns the client's end of the TCP connection from `peer`

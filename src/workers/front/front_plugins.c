@@ -78,19 +78,21 @@ bearer_ok(const char *auth, const char *secret)
 /* What a loopback client's connection turned out to be. */
 enum loopback_peer {
 	LOOPBACK_UNKNOWN = 0,	/* not looked up yet */
-	LOOPBACK_TRUSTED,
+	LOOPBACK_TRUSTED,	/* root, apiusers */
 	LOOPBACK_OURS,		/* a socket of `user` or `pluginsuser` */
+	LOOPBACK_OTHER,		/* another local user's */
 	LOOPBACK_UNFOUND	/* not in /proc/net/tcp */
 };
 
 /*
- * A loopback client, unless its socket belongs to one of the agent's own
- * users: a plugin (pluginsuser) or a worker (user) is a local program
- * like any other, and must not disable, enable, update or run the
- * others, or read their parameters.  Looked up once per connection.
+ * A loopback client is trusted when its socket is root's or an apiusers
+ * user's: a plugin (pluginsuser), a worker (user) or any other local
+ * user must not disable, enable, update or run plugins, or read their
+ * parameters.  Looked up once per connection; the uid is kept for what
+ * a refusal says.
  */
 static enum loopback_peer
-loopback_peer(struct front *f, struct http_request *req)
+loopback_peer(struct front *f, struct http_request *req, uid_t *who)
 {
 	struct sockaddr_storage	 local;
 	enum loopback_peer	 verdict;
@@ -98,11 +100,12 @@ loopback_peer(struct front *f, struct http_request *req)
 	uid_t			 uid;
 	int			*note;
 
-	if (f->peeruid.nrefused == 0)
-		return LOOPBACK_TRUSTED;
+	*who = (uid_t)-1;
 	if ((note = front_http_request_note(req)) != NULL &&
-	    *note != LOOPBACK_UNKNOWN)
+	    *note != LOOPBACK_UNKNOWN) {
+		*who = (uid_t)note[1];
 		return (enum loopback_peer)*note;
+	}
 	if (front_http_request_local(req, &local) == -1) {
 		log_warn("%s: getsockname", __func__);
 		return LOOPBACK_UNFOUND;	/* gone: nothing to answer */
@@ -115,27 +118,81 @@ loopback_peer(struct front *f, struct http_request *req)
 			*note = LOOPBACK_UNFOUND;
 		return LOOPBACK_UNFOUND;
 	}
-	verdict = front_peeruid_refused(&f->peeruid, uid) ? LOOPBACK_OURS :
-	    LOOPBACK_TRUSTED;
-	if (note != NULL)
+	switch (front_peeruid_verdict(&f->peeruid, uid)) {
+	case PEERUID_ALLOWED:
+		verdict = LOOPBACK_TRUSTED;
+		break;
+	case PEERUID_OURS:
+		verdict = LOOPBACK_OURS;
+		break;
+	default:
+		verdict = LOOPBACK_OTHER;
+		break;
+	}
+	*who = uid;
+	if (note != NULL) {
 		*note = verdict;
+		note[1] = (int)uid;
+	}
 	return verdict;
 }
 
 /*
  * Trusted: the unix socket (its permissions decide who gets there),
- * loopback TCP peers but the agent's own users, and anyone with the
+ * loopback TCP peers that are root or apiusers, and anyone with the
  * configured token.
  */
 static int
 api_trusted(struct front *f, struct http_request *req)
 {
 	const char	*secret = f->w->conf.token;
+	uid_t		 who;
 
 	if (req->via == HTTP_VIA_UNIX || (front_http_peer_loopback(req) &&
-	    loopback_peer(f, req) == LOOPBACK_TRUSTED))
+	    loopback_peer(f, req, &who) == LOOPBACK_TRUSTED))
 		return 1;
 	return secret[0] != '\0' && bearer_ok(req->authorization, secret);
+}
+
+/* A loopback client refused: 403 saying why, and a line in the log. */
+static void
+refuse_loopback(struct front *f, struct http_request *req, const char *path,
+    const char *peer, int logit, const char *note)
+{
+	char			 msg[320];
+	enum loopback_peer	 v;
+	uid_t			 who;
+
+	switch ((v = loopback_peer(f, req, &who))) {
+	case LOOPBACK_OURS:
+		if (logit)
+			log_info("%s from %s refused: a process of [agent] "
+			    "user or pluginsuser (a plugin, a worker)%s", path,
+			    peer, note);
+		front_http_respond_error(req, 403, "changing requests are "
+		    "not taken from the agent's own users ([agent] user, "
+		    "pluginsuser): a plugin may not change the others");
+		return;
+	case LOOPBACK_OTHER:
+		if (logit)
+			log_info("%s from %s refused: uid %lu is neither root "
+			    "nor in [agent] apiusers%s", path, peer,
+			    (unsigned long)who, note);
+		snprintf(msg, sizeof(msg), "changing requests from loopback "
+		    "are taken from root and [agent] apiusers only, and this "
+		    "client's socket is uid %lu's; use the unix socket, or "
+		    "Authorization: Bearer with [agent] token",
+		    (unsigned long)who);
+		front_http_respond_error(req, 403, msg);
+		return;
+	default:
+		if (logit)
+			log_info("%s from %s refused: the client's socket was "
+			    "not found%s", path, peer, note);
+		front_http_respond_error(req, 403, "the loopback client "
+		    "could not be told (its socket is not in /proc/net/tcp)");
+		return;
+	}
 }
 
 /*
@@ -147,7 +204,7 @@ api_allowed(struct front *f, struct http_request *req)
 {
 	const char	*secret = f->w->conf.token;
 	char		 peer[80], path[64], note[80];
-	int		 missing, logit, ours;
+	int		 missing, logit;
 
 	if (!front_guard_check(f, req))
 		return 0;
@@ -157,17 +214,7 @@ api_allowed(struct front *f, struct http_request *req)
 	(void)front_http_logstr(req->path, path, sizeof(path));
 	logit = front_throttle_pass(f, &f->refused_api, note, sizeof(note));
 	if (front_http_peer_loopback(req)) {
-		ours = loopback_peer(f, req) == LOOPBACK_OURS;
-		if (logit)
-			log_info("%s from %s refused: %s%s", path, peer, ours ?
-			    "a process of [agent] user or pluginsuser (a "
-			    "plugin, a worker)" : "the client's socket was not "
-			    "found", note);
-		front_http_respond_error(req, 403, ours ?
-		    "changing requests are not taken from the agent's own "
-		    "users ([agent] user, pluginsuser): a plugin may not "
-		    "change the others" : "the loopback client could not be "
-		    "told (its socket is not in /proc/net/tcp)");
+		refuse_loopback(f, req, path, peer, logit, note);
 		return 0;
 	}
 	if (secret[0] == '\0') {
@@ -175,9 +222,10 @@ api_allowed(struct front *f, struct http_request *req)
 			log_info("%s from %s refused: not loopback and no "
 			    "token configured%s", path, peer, note);
 		front_http_respond_error(req, 403,
-		    "changing requests are accepted "
-		    "on the unix socket and from loopback only; set [agent] "
-		    "token to allow other hosts with Authorization: Bearer");
+		    "changing requests are accepted on the unix socket and "
+		    "from root and [agent] apiusers on loopback only; set "
+		    "[agent] token to allow other hosts with Authorization: "
+		    "Bearer");
 		return 0;
 	}
 	missing = req->authorization[0] == '\0';
