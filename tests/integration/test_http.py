@@ -1,8 +1,34 @@
 """The front over real sockets: errors, limits, and that it keeps serving."""
 import json
+import pwd
 import socket
+import subprocess
+import sys
+import time
 
-from harness import AgentTest, free_port
+from harness import AgentTest, free_port, needs_root
+
+# A local user holding loopback connections in the middle of their
+# request head (not idle: nothing gives their place up), then one more.
+HOG = r"""
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+held = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    held.append(s)
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+got = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    got += b
+print(got.decode(errors="replace").replace("\r\n", " | "), flush=True)
+sys.stdin.read()
+"""
 
 
 def raw_request(port, payload, timeout=10):
@@ -281,6 +307,49 @@ class SlowClients(AgentTest):
                          f"{refused} refused")
         self.assertEqual(cut + refused, self.CLIENTS)
         # and the front is the one it was, serving TCP again
+        st = self.agent.status()
+        self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)
+
+
+class LocalUsers(AgentTest):
+    """Any local user may use every 127/8 address, so loopback's share of
+    connections is counted per user (the owner of the client's socket,
+    asked of the kernel at the accept): one user holding all of its
+    share leaves the others theirs."""
+
+    def test_one_user_cannot_take_loopback_from_the_others(self):
+        needs_root(self)
+        self.start_ok()
+        pw = pwd.getpwnam("bin")
+        hog = subprocess.Popen(
+            ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+             "--clear-groups", sys.executable, "-c", HOG,
+             str(self.agent.port), "64"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def stop_hog():
+            if hog.poll() is None:
+                hog.kill()
+            hog.wait()
+        self.addCleanup(stop_hog)
+        # its 65th connection: turned away, and told why
+        line = hog.stdout.readline()
+        self.assertIn("HTTP/1.1 503 ", line)
+        self.assertIn("too many connections of your user", line)
+        # while it holds its 64, root's own are served (the head deadline
+        # of 10 s is what ends the hog's)
+        t0 = time.monotonic()
+        for _ in range(3):
+            r = raw_request(self.agent.port, b"GET /healthz HTTP/1.1\r\n"
+                            b"Host: 127.0.0.1\r\nConnection: close"
+                            b"\r\n\r\n")
+            self.assertTrue(r.startswith("HTTP/1.1 200 "), r[:300])
+        self.assertLess(time.monotonic() - t0, 9, "served only after the "
+                        "hog's connections were cut")
+        self.agent.wait_log(rf"64 connections open from uid {pw.pw_uid} on "
+                            r"loopback \(max_conns_addr\)")
+        hog.stdin.close()
+        self.assertEqual(hog.wait(timeout=20), 0)
         st = self.agent.status()
         self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)
 

@@ -131,7 +131,7 @@ check(struct front_peeruid *pu, int family, int cfamily, uid_t uid)
 	char			 err[128] = "";
 	uid_t			 got = 12345;
 	pid_t			 pid;
-	int			 lfd, conn, st;
+	int			 lfd, conn, st, diag;
 
 	lfd = listener(family, family == AF_INET6 && cfamily == AF_INET, &to);
 	pid = client_as(uid, lfd, &to, cfamily, &conn);
@@ -139,10 +139,27 @@ check(struct front_peeruid *pu, int family, int cfamily, uid_t uid)
 	cr_assert_eq(getpeername(conn, (struct sockaddr *)&peer, &len), 0);
 	len = sizeof(local);
 	cr_assert_eq(getsockname(conn, (struct sockaddr *)&local, &len), 0);
+	/* the kernel asked for that one socket */
+	cr_assert_neq(pu->diag, -1, "no NETLINK_SOCK_DIAG socket");
+	cr_assert_eq(front_peeruid_diag(pu, &peer, &local, &got), 0,
+	    "family %d/%d: sock_diag", family, cfamily);
+	cr_assert_eq(got, uid, "family %d/%d: uid %u by sock_diag", family,
+	    cfamily, (unsigned)got);
+	/* and the tables, which a kernel without sock_diag leaves */
+	diag = pu->diag;
+	pu->diag = -1;
+	got = 12345;
 	cr_assert_eq(front_peeruid_lookup(pu, &peer, &local, &got, err,
 	    sizeof(err)), 0, "family %d/%d: %s", family, cfamily, err);
+	pu->diag = diag;
 	cr_assert_eq(got, uid, "family %d/%d: uid %u", family, cfamily,
 	    (unsigned)got);
+	/* a socket that is not there: no answer, not a wrong one */
+	if (peer.ss_family == AF_INET)
+		((struct sockaddr_in *)&peer)->sin_port ^= htons(1);
+	else
+		((struct sockaddr_in6 *)&peer)->sin6_port ^= htons(1);
+	cr_assert_eq(front_peeruid_diag(pu, &peer, &local, &got), -1);
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	close(conn);
@@ -173,6 +190,47 @@ Test(front_peeruid, real_connections_name_their_owner, .timeout = 10)
 		check(&pu, AF_INET, AF_INET, NOBODY);
 		check(&pu, AF_INET6, AF_INET, NOBODY);
 	}
+	front_peeruid_free(&pu);
+}
+
+/*
+ * The front asks as `user`, with no capability: the kernel still names
+ * the owner of root's socket (and of anyone's).
+ */
+Test(front_peeruid, an_unprivileged_front_sees_roots_socket, .timeout = 10)
+{
+	struct front_peeruid	 pu;
+	struct sockaddr_storage	 to, peer, local;
+	socklen_t		 len;
+	char			 err[128] = "";
+	uid_t			 got = 12345;
+	pid_t			 client, asker;
+	int			 lfd, conn, st;
+
+	if (geteuid() != 0)
+		cr_skip_test("skipped: needs root");
+	cr_assert_eq(front_peeruid_setup(&pu, 1, "nobody", "nobody", err,
+	    sizeof(err)), 0, "%s", err);
+	lfd = listener(AF_INET, 0, &to);
+	client = client_as(0, lfd, &to, AF_INET, &conn);
+	len = sizeof(peer);
+	cr_assert_eq(getpeername(conn, (struct sockaddr *)&peer, &len), 0);
+	len = sizeof(local);
+	cr_assert_eq(getsockname(conn, (struct sockaddr *)&local, &len), 0);
+	cr_assert_neq(asker = fork(), -1);
+	if (asker == 0) {
+		if (setgid(NOBODY) == -1 || setuid(NOBODY) == -1)
+			_exit(3);
+		_exit(front_peeruid_diag(&pu, &peer, &local, &got) == -1 ? 1 :
+		    got == 0 ? 0 : 2);
+	}
+	cr_assert_eq(waitpid(asker, &st, 0), asker);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "as nobody: status %#x (1: no answer, 2: a wrong uid)", st);
+	cr_assert_eq(kill(client, SIGKILL), 0);
+	cr_assert_eq(waitpid(client, &st, 0), client);
+	close(conn);
+	close(lfd);
 	front_peeruid_free(&pu);
 }
 

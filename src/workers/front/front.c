@@ -618,6 +618,16 @@ front_peer_changed(struct worker *w, enum role peer, pid_t pid)
 	}
 }
 
+/* A loopback client's owner, for its user's share of the connections. */
+static int
+front_peer_uid(void *arg, const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *local, uid_t *uid)
+{
+	struct front	*f = arg;
+
+	return front_peeruid_diag(&f->peeruid, peer, local, uid);
+}
+
 /* Created on the first control message: LISTEN precedes SETUP_END. */
 static struct front *
 front_state(struct worker *w)
@@ -631,7 +641,7 @@ front_state(struct worker *w)
 		fatal("%s", __func__);
 	f->w = w;
 	f->started = time(NULL);
-	f->peeruid.fd4 = f->peeruid.fd6 = -1;
+	f->peeruid.fd4 = f->peeruid.fd6 = f->peeruid.diag = -1;
 	TAILQ_INIT(&f->pending);
 	strlist_init(&f->ns);
 	metrics_init(&f->ms);
@@ -642,6 +652,7 @@ front_state(struct worker *w)
 	    sizeof(front_routes) / sizeof(front_routes[0]), f);
 	if (f->http == NULL)
 		fatalx("%s: cannot create the HTTP server", __func__);
+	front_http_server_set_peer_uid(f->http, front_peer_uid, f);
 	w->priv = f;
 	return f;
 }

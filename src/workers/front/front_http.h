@@ -153,11 +153,28 @@ int		 front_http_addr_loopback(const struct sockaddr_storage *);
 /*
  * The client a TCP peer counts as for limits.max_conns_addr: all of
  * loopback is one, an IPv4 address (also v4-mapped) itself, an IPv6
- * address its /64.  Equal keys, same client.
+ * address its /64.  Equal keys, same client.  A loopback client whose
+ * socket's owner is known (front_http_server_set_peer_uid) counts as
+ * that user: any local user may use every 127/8 address, so one user
+ * could otherwise take loopback's places from all the others.
  */
 #define HTTP_ADDRKEY_LEN	17
 void		 front_http_addr_key(const struct sockaddr_storage *,
 		    unsigned char key[HTTP_ADDRKEY_LEN]);
+/*
+ * Who owns a loopback client's socket, asked once per loopback
+ * connection at its accept (so it must be cheap: one question to the
+ * kernel, not a table read).  0 with *uid, or -1: not known, and such
+ * connections count as one client.
+ */
+typedef int	(*http_peer_uid_fn)(void *arg,
+		    const struct sockaddr_storage *peer,
+		    const struct sockaddr_storage *local, uid_t *uid);
+void		 front_http_server_set_peer_uid(struct http_server *,
+		    http_peer_uid_fn, void *arg);
+/* The owner of a loopback client's socket as found at accept: 0, or -1. */
+int		 front_http_request_peer_uid(const struct http_request *,
+		    uid_t *);
 /* 1 when the request came over TCP from a loopback address. */
 int		 front_http_peer_loopback(const struct http_request *);
 /* Our own address on the request's connection (getsockname); 0 or -1. */

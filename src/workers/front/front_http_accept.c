@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -93,6 +94,40 @@ addr_count(struct http_server *srv, const unsigned char *key)
 	return n;
 }
 
+/*
+ * The client `c` counts as (front_http_addr_key), and for loopback the
+ * owner of its socket, once: the two admissions of an eviction share it.
+ */
+static void
+conn_key(struct http_conn *c)
+{
+	struct http_server	*srv = c->srv;
+	struct sockaddr_storage	 local;
+	socklen_t		 len = sizeof(local);
+	uint32_t		 u;
+
+	front_http_addr_key(&c->peer, c->addrkey);
+	if (c->addrkey[0] != ADDRKEY_LOOPBACK || srv->peer_uid == NULL)
+		return;
+	memset(&local, 0, sizeof(local));
+	if (getsockname(c->fd, (struct sockaddr *)&local, &len) == -1 ||
+	    srv->peer_uid(srv->peer_uid_arg, &c->peer, &local,
+	    &c->peer_uid) == -1)
+		return;		/* gone already, or not to be told */
+	c->peer_uid_known = 1;
+	u = (uint32_t)c->peer_uid;
+	c->addrkey[1] = 1;
+	memcpy(c->addrkey + 2, &u, sizeof(u));
+}
+
+void
+front_http_server_set_peer_uid(struct http_server *srv, http_peer_uid_fn fn,
+    void *arg)
+{
+	srv->peer_uid = fn;
+	srv->peer_uid_arg = arg;
+}
+
 /* Served, or why not. */
 static int
 budget_admit(struct http_conn *c, enum http_reject *why)
@@ -110,7 +145,6 @@ budget_admit(struct http_conn *c, enum http_reject *why)
 		return 0;
 	}
 	if (c->budget == HTTP_BUDGET_TCP) {
-		front_http_addr_key(&c->peer, c->addrkey);
 		if (srv->lim.max_conns_addr > 0 &&
 		    addr_count(srv, c->addrkey) >= srv->lim.max_conns_addr) {
 			*why = HTTP_REJECT_ADDR;
@@ -172,10 +206,18 @@ reject_warn(struct http_server *srv, struct http_listener *l,
 		return;
 	switch (why) {
 	case HTTP_REJECT_ADDR:
-		log_warnx("%s: %s: %u connections open from that address "
-		    "(max_conns_addr), %llu turned away with 503", __func__,
-		    c->name, srv->lim.max_conns_addr,
-		    (unsigned long long)srv->rejected[why]);
+		if (c->peer_uid_known)
+			log_warnx("%s: %s: %u connections open from uid %lu "
+			    "on loopback (max_conns_addr), %llu turned away "
+			    "with 503", __func__, c->name,
+			    srv->lim.max_conns_addr,
+			    (unsigned long)c->peer_uid,
+			    (unsigned long long)srv->rejected[why]);
+		else
+			log_warnx("%s: %s: %u connections open from that "
+			    "address (max_conns_addr), %llu turned away with "
+			    "503", __func__, c->name, srv->lim.max_conns_addr,
+			    (unsigned long long)srv->rejected[why]);
 		break;
 	default:
 		log_warnx("%s: %s: %u connections open (max_conns_%s), %llu "
@@ -203,13 +245,16 @@ front_http_conn_accepted(struct http_listener *l, int fd,
 		return;
 	}
 	front_http_conn_enter(c);
+	if (c->via != HTTP_VIA_UNIX)
+		conn_key(c);
 	if (!budget_admit(c, &why) &&
 	    (!evict_idle(c, why) || !budget_admit(c, &why))) {
 		/* Not counted: it only carries the 503 and goes. */
 		srv->nrejects++;
 		reject_warn(srv, l, c, why);
 		front_http_conn_send_error(c, 503, why == HTTP_REJECT_ADDR ?
-		    "too many connections from your address" :
+		    (c->peer_uid_known ? "too many connections of your user" :
+		    "too many connections from your address") :
 		    "too many connections", 0, 0, NULL);
 		front_http_conn_flush(c);
 		if (srv->nrejects > HTTP_REJECT_LINGER_MAX)

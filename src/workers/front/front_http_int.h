@@ -134,6 +134,8 @@ struct http_conn {
 	double			 phase_len;	/* its length, seconds */
 	enum http_budget	 budget;
 	unsigned char		 addrkey[HTTP_ADDRKEY_LEN];
+	uid_t			 peer_uid;	/* loopback: its socket's owner */
+	int			 peer_uid_known;
 	http_parser		 parser;
 	char			*in;
 	size_t			 inoff;
@@ -163,6 +165,8 @@ struct http_server {
 	struct http_route	*routes;
 	size_t			 nroutes;
 	void			*ctx;
+	http_peer_uid_fn	 peer_uid;	/* NULL: loopback is one */
+	void			*peer_uid_arg;
 	TAILQ_HEAD(, http_listener) listeners;
 	TAILQ_HEAD(, http_conn)	 conns;
 	TAILQ_HEAD(, http_req)	 reqs;

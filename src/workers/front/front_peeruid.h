@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 
@@ -26,6 +27,8 @@
 struct front_peeruid {
 	int	 fd4;		/* /proc/net/tcp, -1: not open */
 	int	 fd6;		/* /proc/net/tcp6 */
+	int	 diag;		/* NETLINK_SOCK_DIAG, -1: not open */
+	uint32_t seq;		/* of the last question on it */
 	uid_t	 ours[PEERUID_OURS_MAX];	/* named in the refusal */
 	size_t	 nours;
 	uid_t	 allowed[PEERUID_ALLOWED_MAX];
@@ -64,8 +67,20 @@ enum peeruid_verdict front_peeruid_verdict(const struct front_peeruid *,
 
 /*
  * The uid that owns the client's end of the TCP connection from `peer`
- * to `local` (both as getpeername/getsockname give them, IPv4, IPv6 or
- * IPv4-mapped).  0 with *uid, or -1 with err.
+ * to `local`, asked of the kernel for that one socket (sock_diag), as
+ * cheap as an accept: the front asks for every loopback connection, to
+ * count each local user's connections apart.  0 with *uid, or -1 (no
+ * such socket any more, or no sock_diag).
+ */
+int	 front_peeruid_diag(struct front_peeruid *,
+	    const struct sockaddr_storage *peer,
+	    const struct sockaddr_storage *local, uid_t *uid);
+
+/*
+ * The same, by sock_diag or else from /proc/net/tcp and tcp6 (read
+ * whole: megabytes on a busy host, so only for requests that need
+ * trust).  Both addresses as getpeername/getsockname give them (IPv4,
+ * IPv6 or IPv4-mapped).  0 with *uid, or -1 with err.
  */
 int	 front_peeruid_lookup(struct front_peeruid *,
 	    const struct sockaddr_storage *peer,

@@ -77,34 +77,56 @@ bearer_ok(const char *auth, const char *secret)
 
 /* What a loopback client's connection turned out to be. */
 enum loopback_peer {
-	LOOPBACK_UNKNOWN = 0,	/* not looked up yet */
 	LOOPBACK_TRUSTED,	/* root, apiusers */
 	LOOPBACK_OURS,		/* a socket of `user` or `pluginsuser` */
 	LOOPBACK_OTHER,		/* another local user's */
 	LOOPBACK_UNFOUND	/* not in /proc/net/tcp */
 };
 
+/* What the connection's note says of its client (0: not looked up). */
+#define NOTE_FOUND	1	/* note[1] is the uid */
+#define NOTE_UNFOUND	2
+
+static enum loopback_peer
+peer_of(struct front *f, uid_t uid)
+{
+	switch (front_peeruid_verdict(&f->peeruid, uid)) {
+	case PEERUID_ALLOWED:
+		return LOOPBACK_TRUSTED;
+	case PEERUID_OURS:
+		return LOOPBACK_OURS;
+	default:
+		return LOOPBACK_OTHER;
+	}
+}
+
 /*
  * A loopback client is trusted when its socket is root's or an apiusers
  * user's: a plugin (pluginsuser), a worker (user) or any other local
  * user must not disable, enable, update or run plugins, or read their
- * parameters.  Looked up once per connection; the uid is kept for what
- * a refusal says.
+ * parameters.  The owner is found at the accept (sock_diag), else looked
+ * up once per connection in the tables; the verdict is the current
+ * apiusers', which a reload may change.
  */
 static enum loopback_peer
 loopback_peer(struct front *f, struct http_request *req, uid_t *who)
 {
 	struct sockaddr_storage	 local;
-	enum loopback_peer	 verdict;
 	char			 why[128], peer[80];
 	uid_t			 uid;
 	int			*note;
 
 	*who = (uid_t)-1;
+	if (front_http_request_peer_uid(req, &uid) == 0) {
+		*who = uid;
+		return peer_of(f, uid);
+	}
 	if ((note = front_http_request_note(req)) != NULL &&
-	    *note != LOOPBACK_UNKNOWN) {
+	    note[0] != 0) {
+		if (note[0] == NOTE_UNFOUND)
+			return LOOPBACK_UNFOUND;
 		*who = (uid_t)note[1];
-		return (enum loopback_peer)*note;
+		return peer_of(f, *who);
 	}
 	if (front_http_request_local(req, &local) == -1) {
 		log_warn("%s: getsockname", __func__);
@@ -115,26 +137,15 @@ loopback_peer(struct front *f, struct http_request *req, uid_t *who)
 		(void)front_http_peer_str(req, peer, sizeof(peer));
 		log_warnx("%s: loopback client %s: %s", __func__, peer, why);
 		if (note != NULL)
-			*note = LOOPBACK_UNFOUND;
+			note[0] = NOTE_UNFOUND;
 		return LOOPBACK_UNFOUND;
 	}
-	switch (front_peeruid_verdict(&f->peeruid, uid)) {
-	case PEERUID_ALLOWED:
-		verdict = LOOPBACK_TRUSTED;
-		break;
-	case PEERUID_OURS:
-		verdict = LOOPBACK_OURS;
-		break;
-	default:
-		verdict = LOOPBACK_OTHER;
-		break;
-	}
-	*who = uid;
 	if (note != NULL) {
-		*note = verdict;
+		note[0] = NOTE_FOUND;
 		note[1] = (int)uid;
 	}
-	return verdict;
+	*who = uid;
+	return peer_of(f, uid);
 }
 
 /*
