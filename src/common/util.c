@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,6 +155,14 @@ util_format_duration(long long s, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llds", s);
 	return buf;
+}
+
+int
+util_refuse_fds(int fd)
+{
+	int	 off = 0;
+
+	return setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off));
 }
 
 void

@@ -16,6 +16,13 @@
 #define SO_PASSRIGHTS	83
 #endif
 
+/*
+ * This end of a unix socket takes no descriptors (SO_PASSRIGHTS off): a
+ * sender's SCM_RIGHTS fails with EPERM.  0, or -1 with errno (ENOPROTOOPT
+ * or EINVAL: a kernel before 6.16, which cannot).
+ */
+int	 util_refuse_fds(int fd);
+
 /* write(2) until done or a real error; EINTR retried. 0 or -1. */
 int	 util_write_all(int fd, const void *, size_t);
 struct iovec;

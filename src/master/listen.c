@@ -102,7 +102,7 @@ listen_unix(const char *path, char *err, size_t errlen)
 	char			 dir[sizeof(sun.sun_path)], why[768];
 	char			 name[sizeof(sun.sun_path)];
 	mode_t			 old;
-	int			 fd, dfd, rv, off = 0;
+	int			 fd, dfd, rv;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -149,8 +149,7 @@ listen_unix(const char *path, char *err, size_t errlen)
 	 * this, from before the accept): a client could hand the front
 	 * one whose close, when the front reads past it, blocks it.
 	 */
-	if (setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off,
-	    sizeof(off)) == -1)
+	if (util_refuse_fds(fd) == -1)
 		log_warnx("%s: %s: cannot refuse descriptors on it (%s): a "
 		    "client may pass the front one whose close blocks it",
 		    __func__, path, strerror(errno));

@@ -171,6 +171,7 @@ struct master {
 	int			 reloading;	/* RELOADING=1 sent, READY=1
 						 * not yet */
 	struct spoolheld	 spoolheld;
+	int			 fds_warned;	/* no SO_PASSRIGHTS, said once */
 };
 
 /* master.c */

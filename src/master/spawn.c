@@ -18,6 +18,30 @@
 #include "codec.h"
 #include "log.h"
 #include "master.h"
+#include "util.h"
+
+/*
+ * No worker passes descriptors, so the master's end of each control edge
+ * and both ends of each peer edge refuse them: a descriptor read past is
+ * closed by the reader, and the close of one (a file on a FUSE mount
+ * whose server never answers, a lingering TCP socket) can block it, the
+ * master in an uninterruptible sleep that not even SIGKILL ends.
+ */
+static void
+spawn_refuse_fds(struct master *m, int fd, const char *edge)
+{
+	if (util_refuse_fds(fd) == 0)
+		return;
+	if (errno != ENOPROTOOPT && errno != EINVAL)
+		log_warn("%s: %s: SO_PASSRIGHTS", __func__, edge);
+	else if (!m->fds_warned) {
+		m->fds_warned = 1;
+		log_warnx("%s: this kernel cannot refuse descriptors on the "
+		    "edges between processes (SO_PASSRIGHTS, Linux 6.16): a "
+		    "compromised worker may pass the master or another worker "
+		    "one whose close blocks it", __func__);
+	}
+}
 
 int
 spawn_worker(struct master *m, struct wslot *w)
@@ -71,6 +95,7 @@ spawn_worker(struct master *m, struct wslot *w)
 	/* the child's end lives in the child only */
 	close(sv[1]);
 	snprintf(name, sizeof(name), "master<->%s", proto_role_name(w->role));
+	spawn_refuse_fds(m, sv[0], name);
 	rules.edge = proto_control_edge(w->role);
 	rules.self = ROLE_MASTER;
 	rules.name = name;
@@ -258,6 +283,8 @@ spawn_wire_edge(struct master *m, const struct edge_def *e)
 		    proto_role_name(e->b));
 		return -1;
 	}
+	spawn_refuse_fds(m, sv[0], proto_role_name(e->a));
+	spawn_refuse_fds(m, sv[1], proto_role_name(e->b));
 	if (send_peer(a, e->b, sv[0]) == -1) {
 		log_warn("%s: edge end to %s", __func__, proto_role_name(e->a));
 		close(sv[1]);

@@ -17,7 +17,9 @@
 
 #include "child.h"
 #include "codec.h"
+#include "log.h"
 #include "testmode.h"
+#include "util.h"
 #include "workers/worker.h"
 
 #define TICK	0.02	/* seconds between reaping checks */
@@ -42,7 +44,7 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	struct tm_proc	*p = arg;
 	struct preader	 pr;
 	uint32_t	 level;
-	char		*text;
+	char		*text, prefix[64];
 
 	switch (in->hdr.type) {
 	case MSG_READY:
@@ -52,11 +54,14 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		codec_get_init(&pr, in->data, in->datalen);
 		level = codec_get_u32(&pr);
 		text = codec_get_str(&pr);
+		/* a worker's words: no escape sequence reaches the terminal */
 		if (codec_get_end(&pr) == 0 && level < LOG_LVL_MAX &&
-		    level >= (uint32_t)p->tm->show)
-			fprintf(stderr, "agent: %s: %s: %s\n",
+		    level >= (uint32_t)p->tm->show) {
+			snprintf(prefix, sizeof(prefix), "agent: %s: %s: ",
 			    proto_role_name(p->role),
-			    log_level_name((enum log_level)level), text);
+			    log_level_name((enum log_level)level));
+			log_print_escaped(stderr, prefix, text, "\n");
+		}
 		free(text);
 		break;
 	default:
@@ -90,6 +95,8 @@ testmode_edge(struct testmode *tm, int fd, enum role self, enum role other,
 		(void)close(fd);
 		return NULL;
 	}
+	/* as spawn_refuse_fds() does; a kernel before 6.16 cannot */
+	(void)util_refuse_fds(fd);
 	return frame_conn_new(tm->loop, fd, &rules, msg, close_cb, arg);
 }
 

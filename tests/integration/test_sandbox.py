@@ -5,14 +5,56 @@ import re
 import pwd
 import shutil
 import signal
+import socket
+import subprocess
 import unittest
 
 import inject
-from harness import (AGENT, AgentTest, is_root, nobody_uid, proc_alive,
+from harness import (AGENT, AgentTest, is_root, needs_root, nobody_uid,
+                     proc_alive,
                      proc_status, wait_until)
 
 # CAP_DAC_READ_SEARCH | CAP_SYS_PTRACE: the collector's, nothing else
 READ_CAPS = (1 << 2) | (1 << 19)
+SYS_pidfd_getfd = 438
+
+
+def steal_fd(pid, fd):
+    """A copy of process `pid`'s descriptor `fd`, as a compromised
+    process holding it would use it (pidfd_getfd; root)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        got = libc.syscall(SYS_pidfd_getfd, pidfd, fd, 0)
+        if got < 0:
+            raise OSError(ctypes.get_errno(), f"pidfd_getfd {pid} {fd}")
+        return got
+    finally:
+        os.close(pidfd)
+
+
+def unix_peers():
+    """Each unix stream socket's inode to its peer's (ss -x)."""
+    r = subprocess.run(["ss", "-x", "-a", "-H"], capture_output=True,
+                       text=True, check=True)
+    peers = {}
+    for ln in r.stdout.splitlines():
+        f = ln.split()
+        if len(f) >= 8 and f[0] == "u_str":
+            peers[f[5]] = f[7]
+    return peers
+
+
+def socket_inodes(pid):
+    """{fd: socket inode} of process `pid`."""
+    out = {}
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        m = re.fullmatch(r"socket:\[(\d+)\]",
+                         os.readlink(f"/proc/{pid}/fd/{name}"))
+        if m:
+            out[int(name)] = m.group(1)
+    return out
 
 
 class Sandbox(AgentTest):
@@ -161,6 +203,44 @@ class Sandbox(AgentTest):
                                     for x in curl), (role, sorted(libs)))
             else:
                 self.assertEqual(curl, set(), role)
+
+    def test_edges_refuse_descriptors(self):
+        """A compromised worker cannot pass the master, or another worker,
+        a descriptor (one whose close blocks the reader: a file on a
+        stalled FUSE mount): its sendmsg with SCM_RIGHTS fails on its
+        control edge (fd 3) and on every peer edge."""
+        needs_root(self)
+        self.start_ok()
+        st = self.agent.status()
+        peers = unix_peers()
+        held = {pid: socket_inodes(pid) for pid in
+                [self.agent.master_pid()] + [w["pid"] for w in
+                                             st["workers"]]}
+        tried = 0
+        with open("/dev/null", "rb") as victim:
+            for w in st["workers"]:
+                others = set()
+                for pid, inodes in held.items():
+                    if pid != w["pid"]:
+                        others |= set(inodes.values())
+                for fd, inode in held[w["pid"]].items():
+                    # an edge: its other end is the master's or a worker's
+                    if peers.get(inode) not in others:
+                        continue
+                    s = socket.socket(fileno=steal_fd(w["pid"], fd))
+                    try:
+                        with self.assertRaises(PermissionError,
+                                               msg=(w["role"], fd)):
+                            socket.send_fds(s, [b"\0"], [victim.fileno()])
+                    finally:
+                        s.close()
+                    tried += 1
+        # six control edges and the peer edges, each end
+        self.assertGreaterEqual(tried, 6 + 2 * 4, tried)
+        # and nothing came of it
+        st2 = self.agent.status()
+        self.assertEqual([w["pid"] for w in st["workers"]],
+                         [w["pid"] for w in st2["workers"]])
 
     def test_workers_hold_only_their_edges(self):
         self.start_ok()
