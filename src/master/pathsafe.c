@@ -376,6 +376,22 @@ pathsafe_check_file_at(int dfd, const char *dpath, const char *name,
 }
 
 int
+pathsafe_check_fd(int fd, const char *dpath, const char *name, uid_t me,
+    int flags, char *err, size_t errlen)
+{
+	struct stat	 sb;
+	const char	*why;
+	char		 path[PATH_MAX];
+
+	join(path, sizeof(path), dpath, name);
+	if (fstat(fd, &sb) == -1)
+		return failx(err, errlen, "%s: %s", path, strerror(errno));
+	if ((why = file_problem(&sb, me, flags)) != NULL)
+		return refuse(err, errlen, "file", path, &sb, why);
+	return 0;
+}
+
+int
 pathsafe_open_file_at(int dfd, const char *dpath, const char *name,
     int oflags, mode_t mode, uid_t me, int flags, char *err, size_t errlen)
 {

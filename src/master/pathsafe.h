@@ -64,6 +64,14 @@ int	 pathsafe_check_file_at(int dfd, const char *dpath, const char *name,
 	    uid_t me, int flags, char *err, size_t errlen);
 
 /*
+ * The same checks on what an open of dpath/name gave: for a file opened
+ * after pathsafe_check_file_at(), which another user may have replaced
+ * in between in a sticky directory.  0, or -1 with err.
+ */
+int	 pathsafe_check_fd(int fd, const char *dpath, const char *name,
+	    uid_t me, int flags, char *err, size_t errlen);
+
+/*
  * Open `name` in `dfd` for writing, never following a link: `oflags`
  * (O_WRONLY|O_APPEND, O_RDWR) plus O_NOFOLLOW|O_CLOEXEC; created with
  * O_CREAT|O_EXCL and `mode` when missing; then checked as above.  The

@@ -162,9 +162,21 @@ pidfile_open_existing(const char *path, int *dfd, char *name,
 		snprintf(err, errlen, "pidfile %s: %s", path, why);
 		goto fail;
 	}
-	fd = openat(*dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd != -1)
-		return fd;
+	/*
+	 * What was checked may have been replaced before this open (in a
+	 * sticky directory, by anyone): checked again, as opened.  Non-
+	 * blocking: a FIFO put there must not hang `agent stop`.
+	 */
+	fd = openat(*dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK);
+	if (fd != -1) {
+		if (pathsafe_check_fd(fd, dir, name, geteuid(), 0, why,
+		    sizeof(why)) == 0)
+			return fd;
+		close(fd);
+		snprintf(err, errlen, "pidfile %s: %s", path, why);
+		goto fail;
+	}
 	if (errno == ENOENT) {
 		close(*dfd);
 		*dfd = -1;

@@ -1,6 +1,8 @@
 /* The pidfile lock: single instance, stale detection, probe. */
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,4 +145,48 @@ Test(pidfile, planted_link_is_refused_and_its_target_kept)
 	cr_assert_eq(sb.st_size, 9);
 	cr_assert_eq(lstat(path, &sb), 0);
 	cr_assert(S_ISLNK(sb.st_mode), "the link itself is left alone");
+}
+
+/*
+ * In a sticky directory anyone may put a file at the pidfile's name
+ * between the CLI's check of the name and its open: what was opened is
+ * checked too, or `agent stop` would signal whatever pid that file says.
+ */
+Test(pidfile, a_file_slipped_in_after_the_check_is_refused, .timeout = 30)
+{
+	char		 err[1024], dirpath[512], planted[512];
+	pid_t		 racer, pid;
+	int		 i, status, fd, seen = 0;
+
+	if (geteuid() != 0)
+		cr_skip_test("skipped: needs root");
+	snprintf(dirpath, sizeof(dirpath), "%s/run", dir);
+	snprintf(planted, sizeof(planted), "%s/run/x", dir);
+	cr_assert_eq(mkdir(dirpath, 0755), 0);
+	cr_assert_eq(chmod(dirpath, 01777), 0);
+	cr_assert_geq(fd = open(planted, O_WRONLY | O_CREAT | O_EXCL, 0644),
+	    0);
+	cr_assert_eq(write(fd, "1\n", 2), 2);
+	cr_assert_eq(fchown(fd, 65534, 65534), 0);
+	close(fd);
+	cr_assert_neq(racer = fork(), -1);
+	if (racer == 0) {
+		for (;;) {
+			(void)link(planted, path);
+			(void)unlink(path);
+		}
+	}
+	for (i = 0; i < 5000; i++) {
+		pid = 0;
+		if (pidfile_probe(path, &pid, err, sizeof(err)) != -1 &&
+		    pid != 0)
+			break;
+		if (pid == 0)
+			seen++;
+	}
+	cr_assert_eq(kill(racer, SIGKILL), 0);
+	cr_assert_eq(waitpid(racer, &status, 0), racer);
+	cr_assert_eq(i, 5000, "probe %d read the planted pid %ld", i,
+	    (long)pid);
+	cr_assert_eq(seen, 5000);
 }
