@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 
 #include <bsd/string.h>
 
+#include "pathsafe.h"
 #include "signers.h"
 
 static int
@@ -63,29 +63,52 @@ conf_files_check_owner(const struct stat *st, const char *what, char *why,
 }
 
 int
-conf_files_read_one(const char *path, size_t max, char **text, char *why,
-    size_t whylen)
+conf_files_open(const char *path, int follow, char *why, size_t whylen)
 {
 	struct stat	 st;
-	char		 dir[PATH_MAX], *buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd;
+	char		 abs[PATH_MAX], dir[PATH_MAX], name[NAME_MAX + 1];
+	char		 walk[768];
+	int		 dfd, fd;
 
-	*text = NULL;
-	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+	if (follow) {
+		if (realpath(path, abs) == NULL) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			return -1;
+		}
+	} else if (strlcpy(abs, path, sizeof(abs)) >= sizeof(abs)) {
 		snprintf(why, whylen, "path too long");
 		return -1;
 	}
-	if (stat(dirname(dir), &st) == -1) {
+	if (pathsafe_split(abs, dir, sizeof(dir), name, sizeof(name)) == -1) {
+		snprintf(why, whylen, "not an absolute path of a file");
+		return -1;
+	}
+	/* the directory's own words first: what operators meet most */
+	if (stat(dir, &st) == -1) {
 		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (conf_files_check_owner(&st, "its directory", why, whylen) == -1)
 		return -1;
+	/*
+	 * Then the whole way down, and the open at the directory walked:
+	 * by name, another user who owns any directory above could swap
+	 * in one of its own between a check and the open.
+	 */
+	dfd = pathsafe_open_dir(dir, geteuid(), PATHSAFE_CHECK, 0, walk,
+	    sizeof(walk));
+	if (dfd == PATHSAFE_ABSENT) {
+		snprintf(why, whylen, "%s", strerror(ENOENT));
+		return -1;
+	}
+	if (dfd < 0) {
+		snprintf(why, whylen, "%s", walk);
+		return -1;
+	}
 	/* O_NONBLOCK: a FIFO put there must not hang the master */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK);
+	(void)close(dfd);
 	if (fd == -1) {
 		snprintf(why, whylen, "%s", errno == ELOOP ?
 		    "is a symbolic link" : strerror(errno));
@@ -93,14 +116,39 @@ conf_files_read_one(const char *path, size_t max, char **text, char *why,
 	}
 	if (fstat(fd, &st) == -1) {
 		snprintf(why, whylen, "%s", strerror(errno));
-		goto fail;
+		(void)close(fd);
+		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
+		snprintf(why, whylen, "%s", S_ISDIR(st.st_mode) ?
+		    strerror(EISDIR) : "not a regular file");
+		(void)close(fd);
+		return -1;
+	}
+	if (conf_files_check_owner(&st, "the file", why, whylen) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+conf_files_read_one(const char *path, size_t max, char **text, char *why,
+    size_t whylen)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	*text = NULL;
+	if ((fd = conf_files_open(path, 0, why, whylen)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
 		goto fail;
 	}
-	if (conf_files_check_owner(&st, "the file", why, whylen) == -1)
-		goto fail;
 	if ((size_t)st.st_size > max) {
 		snprintf(why, whylen, "%lld bytes, at most %zu",
 		    (long long)st.st_size, max);

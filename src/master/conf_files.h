@@ -29,6 +29,19 @@ struct stat;
 int	 conf_files_check_owner(const struct stat *st, const char *what,
 	    char *why, size_t whylen);
 
+/*
+ * Open for reading a file whose content decides what root does: its
+ * directory as conf_files_check_owner() says, then every directory from
+ * / down walked as pathsafe.c walks them (so no directory another user
+ * could rename or replace, at any depth), the file opened in the last
+ * one without following a link and checked as opened.  `follow`: a
+ * symbolic link as the file's own name is resolved first (the config;
+ * the target is then checked the same way); otherwise it is refused.
+ * The descriptor, or -1 with why (ENOENT: strerror's words alone).
+ */
+int	 conf_files_open(const char *path, int follow, char *why,
+	    size_t whylen);
+
 /* One file as conf_files_read() reads it; *text is the caller's. */
 int	 conf_files_read_one(const char *path, size_t max, char **text,
 	    char *why, size_t whylen);

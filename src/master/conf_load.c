@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -69,7 +68,8 @@ ini_capture(const char *fmt, ...)
  * iniparser version) is kept as it is, after the file name.
  */
 static void
-ini_err_format(const char *path, char *msg, char *out, size_t outlen)
+ini_err_format(const char *loaded, const char *path, char *msg, char *out,
+    size_t outlen)
 {
 	char	 mark[CONF_STR_MAX + 16];
 	char	*p, *in, *line, *end;
@@ -86,7 +86,7 @@ ini_err_format(const char *path, char *msg, char *out, size_t outlen)
 		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 
-	snprintf(mark, sizeof(mark), " in %s (", path);
+	snprintf(mark, sizeof(mark), " in %s (", loaded);
 	if ((in = strstr(msg, mark)) != NULL) {
 		line = in + strlen(mark);
 		n = strspn(line, "0123456789");
@@ -100,19 +100,26 @@ ini_err_format(const char *path, char *msg, char *out, size_t outlen)
 	snprintf(out, outlen, "%s: %s", path, msg);
 }
 
+/*
+ * Parse the file open at `fd` (conf_open()), named `path` in messages.
+ * iniparser takes only a name: the descriptor's own, in /proc, which is
+ * that file whatever its name is now.
+ */
 static dictionary *
-ini_load(const char *path, char *err, size_t errlen)
+ini_load(int fd, const char *path, char *err, size_t errlen)
 {
 	dictionary	*d;
+	char		 name[64];
 	size_t		 n;
 
+	snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
 	memset(&ini_err, 0, sizeof(ini_err));
 	iniparser_set_error_callback(ini_capture);
-	d = iniparser_load(path);
+	d = iniparser_load(name);
 	iniparser_set_error_callback(NULL);
 
 	if (ini_err.count > 0) {
-		ini_err_format(path, ini_err.msg, err, errlen);
+		ini_err_format(name, path, ini_err.msg, err, errlen);
 		n = strlen(err);
 		if (ini_err.count > 1 && n < errlen)
 			snprintf(err + n, errlen - n, " (and %d more errors)",
@@ -127,54 +134,29 @@ ini_load(const char *path, char *err, size_t errlen)
 }
 
 /*
- * iniparser only says "cannot open"; look first so the error carries the
- * reason, and so a directory is not taken for an empty file.  The file
- * decides what root runs (pluginsuser, allowrootplugins, the paths the
- * master writes): like the files it names (conf_files.c), it must be
- * root's (or ours) and writable by nobody else, in a directory of the
- * same kind.
+ * The file decides what root runs (pluginsuser, allowrootplugins, the
+ * paths the master writes): like the files it names (conf_files.c), it
+ * must be root's (or ours) and writable by nobody else, in directories
+ * of the same kind from / down.  Opened once, here, and read through
+ * that descriptor: a name looked at again could be another file by then.
+ * The descriptor, or -1 with err.
  */
 static int
-check_readable(const char *path, char *err, size_t errlen)
+conf_open(const char *path, char *err, size_t errlen)
 {
-	struct stat	 st;
-	char		 dir[PATH_MAX], why[256];
-	int		 fd, saved;
+	char	 why[1024];
+	int	 fd;
 
-	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
-		snprintf(err, errlen, "cannot read %s: path too long", path);
-		return -1;
-	}
-	if (stat(dirname(dir), &st) == 0 &&
-	    conf_files_check_owner(&st, "its directory", why,
-	    sizeof(why)) == -1) {
+	if ((fd = conf_files_open(path, 1, why, sizeof(why))) != -1)
+		return fd;
+	/* the system's words for what the system said; ours otherwise */
+	if (strcmp(why, strerror(ENOENT)) == 0 ||
+	    strcmp(why, strerror(EISDIR)) == 0 ||
+	    strcmp(why, strerror(EACCES)) == 0)
+		snprintf(err, errlen, "cannot read %s: %s", path, why);
+	else
 		snprintf(err, errlen, "%s: %s", path, why);
-		return -1;
-	}
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		(void)close(fd);
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(saved));
-		return -1;
-	}
-	(void)close(fd);
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(EISDIR));
-		return -1;
-	}
-	if (conf_files_check_owner(&st, "the file", why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 /* Value parsers: 0, or -1 with the reason in why. */
@@ -456,7 +438,7 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 {
 	struct agent_conf	 c;
 	dictionary		*d;
-	int			 rc;
+	int			 rc, fd;
 
 	if (conf_defaults(&c) == -1) {
 		snprintf(err, errlen, "%s: defaults: %s", path,
@@ -464,8 +446,11 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
-	if (check_readable(path, err, errlen) == -1 ||
-	    (d = ini_load(path, err, errlen)) == NULL)
+	if ((fd = conf_open(path, err, errlen)) == -1)
+		goto fail;
+	d = ini_load(fd, path, err, errlen);
+	(void)close(fd);
+	if (d == NULL)
 		goto fail;
 	rc = apply(d, path, &c, warn, warn_arg, err, errlen);
 	/* format's default depends on the output: InfluxDB takes only line */

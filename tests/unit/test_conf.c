@@ -835,6 +835,43 @@ Test(conf, missing_file)
 	cr_expect_eq(c.servers.n, 0);
 }
 
+/*
+ * The config decides what root runs: read below a directory another user
+ * owns (at any depth), it could be that user's file by the time it is
+ * read.  Refused; a symbolic link to a file in good directories is read.
+ */
+Test(conf, below_another_users_directory_is_refused)
+{
+	struct agent_conf	 c;
+	struct passwd		*pw;
+	char			 upper[128], lower[160], p[192], link[128];
+	FILE			*fp;
+
+	if (geteuid() != 0)
+		skip_test("needs root");
+	cr_assert_not_null(pw = getpwnam("nobody"));
+	snprintf(upper, sizeof(upper), "%s/theirs", tmpdir);
+	snprintf(lower, sizeof(lower), "%s/etc", upper);
+	snprintf(p, sizeof(p), "%s/agent.conf", lower);
+	snprintf(link, sizeof(link), "%s/link.conf", tmpdir);
+	cr_assert_eq(mkdir(upper, 0755), 0);
+	cr_assert_eq(mkdir(lower, 0755), 0);
+	cr_assert_not_null(fp = fopen(p, "w"));
+	cr_assert_geq(fputs("[agent]\npluginsuser = \"daemon\"\n", fp), 0);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(symlink(p, link), 0);
+	cr_assert_eq(conf_load(link, &c, NULL, NULL, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_expect_str_eq(c.pluginsuser, "daemon");
+	conf_free(&c);
+	cr_assert_eq(chown(upper, pw->pw_uid, (gid_t)-1), 0);
+	cr_assert_eq(conf_load(p, &c, NULL, NULL, err, sizeof(err)), -1);
+	cr_expect(strstr(err, upper) != NULL && strstr(err,
+	    "not owned by root") != NULL, "%s", err);
+	cr_assert_eq(conf_load(link, &c, NULL, NULL, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "not owned by root") != NULL, "%s", err);
+}
+
 Test(conf, directory_is_not_a_file)
 {
 	struct agent_conf	 c;

@@ -88,6 +88,18 @@ check_with(struct agent_conf *c, const char *file, struct warns *ws)
 	return conf_check_env(c, 0, collect_warn, ws, err, sizeof(err));
 }
 
+/* Accepted: the file is read. */
+static void
+expect_refused_none(const char *file)
+{
+	struct agent_conf	 c;
+	struct warns		 ws;
+
+	memset(&ws, 0, sizeof(ws));
+	cr_expect_eq(check_with(&c, file, &ws), 0, "%s", err);
+	conf_free(&c);
+}
+
 static void
 expect_refused(const char *file, const char *why)
 {
@@ -259,7 +271,7 @@ Test(conf_files, refused_when_others_could_write_it)
 	/* a directory, a FIFO (which must not hang the master) */
 	snprintf(sub, sizeof(sub), "%s/sub", dir);
 	cr_assert_eq(mkdir(sub, 0755), 0);
-	expect_refused(sub, "not a regular file");
+	expect_refused(sub, "Is a directory");
 	snprintf(sub, sizeof(sub), "%s/fifo", dir);
 	cr_assert_eq(mkfifo(sub, 0644), 0);
 	expect_refused(sub, "not a regular file");
@@ -294,6 +306,34 @@ Test(conf_files, refused_when_owned_by_another_user)
 	cr_assert_eq(chown(dir, pw->pw_uid, (gid_t)-1), 0);
 	expect_refused(f, "its directory is owned by uid");
 	cr_assert_eq(chown(dir, 0, (gid_t)-1), 0);
+}
+
+/*
+ * A directory above, at any depth, that another user owns: that user
+ * could rename it away and put one of its own in its place between a
+ * check and the open.  Refused, as the whole config is (test_conf).
+ */
+Test(conf_files, refused_below_another_users_directory)
+{
+	struct passwd	*pw;
+	char		 upper[128], lower[128], f[192];
+	FILE		*fp;
+
+	if (geteuid() != 0)
+		cr_skip_test("skipped: needs root");
+	cr_assert_not_null(pw = getpwnam("nobody"));
+	snprintf(upper, sizeof(upper), "%s/theirs", dir);
+	snprintf(lower, sizeof(lower), "%s/ours", upper);
+	snprintf(f, sizeof(f), "%s/signers", lower);
+	cr_assert_eq(mkdir(upper, 0755), 0);
+	cr_assert_eq(mkdir(lower, 0755), 0);
+	cr_assert_not_null(fp = fopen(f, "w"));
+	cr_assert_geq(fputs(GOOD, fp), 0);
+	cr_assert_eq(fclose(fp), 0);
+	expect_refused_none(f);
+	cr_assert_eq(chown(upper, pw->pw_uid, (gid_t)-1), 0);
+	expect_refused(f, "not owned by root");
+	expect_refused(f, upper);
 }
 
 Test(conf_files, size_bounded)
