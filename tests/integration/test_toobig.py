@@ -45,6 +45,8 @@ class TooBig:
         self.agent.wait_log(r"refused a message of \d+ bytes as too big")
 
     def test_a_point_over_the_limit_is_the_only_one_dropped(self):
+        # taken before the server said any limit (so with a 200): then
+        # the only point dropped, and counted
         d = self.double(max_msg_size=16384, max_body_size=65536)
         self.configure([self.server(d)])
         self.start_ok()
@@ -52,8 +54,8 @@ class TooBig:
         after = make_points(1000, 300, name="tb.s")
         big = big_point(999)
         self.assertGreater(len(json.dumps(big)), 16384)
-        self.post_ok(before)
         self.post_ok([big], unix=True)
+        self.post_ok(before)
         self.post_ok(after)
         self.assert_arrived([d], before + after, timeout=30)
         st = self.wait_stats(lambda s: s.get("published") == 600 and
@@ -110,6 +112,28 @@ class TooBigTcp(TooBig, NsqTest):
         self.assertEqual(st["output_requestbytes"], 131072, st)
         self.assertIn("announced", st["output_limits_by"])
         self.assertEqual(d.counters()["errors"], {})
+
+
+    def test_a_point_over_a_stated_limit_is_refused_not_dropped(self):
+        # once the server has said its limit, a point no message within
+        # it can hold is refused at the door (400), not answered 200 and
+        # dropped after
+        d = self.double(max_msg_size=16384, max_body_size=65536,
+                        announce_limits=True)
+        self.configure([self.server(d)])
+        self.start_ok()
+        first = make_points(0, 10, name="tb.r")
+        self.post_ok(first)
+        self.assert_arrived([d], first)
+        self.wait_stats(lambda s: s.get("output_messagebytes") == 16384,
+                        "the limit nsqd announced")
+        status, _, body = self.post([big_point(1)])
+        self.assertEqual(status, 400, body)
+        self.assertIn("larger than the output takes (16384 bytes per "
+                      "message, said the server)", body)
+        st = self.stats()
+        self.assertEqual((st["accepted"], st["dropped_toolarge"]), (10, 0),
+                         st)
 
 
 class TooBigHttp(TooBig, NsqTest):

@@ -334,13 +334,22 @@ sender_take(struct sender *s, const struct points_msg *m,
 {
 	struct batch	*b;
 	ev_tstamp	 arrived = batched ? 0 : ev_now(s->w->loop);
+	/* a limit the server stated is one the output will hold us to */
+	size_t		 most = s->learned.stated ? sender_msgbytes(s) :
+			    (size_t)s->w->conf.messagebytes;
 
 	*spooled = 0;
 	/* refused now, not dropped after a 200: no message could hold it */
 	if (longest_point(m->data, m->len) + SENDER_ENVELOPE_BYTES +
-	    strlen(m->topic) + 1 > (size_t)s->w->conf.messagebytes) {
-		snprintf(why, whylen, "a point is larger than [output] "
-		    "messagebytes (%lld)", (long long)s->w->conf.messagebytes);
+	    strlen(m->topic) + 1 > most) {
+		if (most < (size_t)s->w->conf.messagebytes)
+			snprintf(why, whylen, "a point is larger than the "
+			    "output takes (%zu bytes per message, said the "
+			    "server)", most);
+		else
+			snprintf(why, whylen, "a point is larger than [output] "
+			    "messagebytes (%lld)",
+			    (long long)s->w->conf.messagebytes);
 		s->st.rejected += m->npoints;
 		return POINTS_REJECTED;
 	}
