@@ -404,6 +404,14 @@ check_whole(const char *path, const struct agent_conf *c, char *err,
 		    "apart from [agent] pluginsdir and chroot", path, c->spool);
 		return -1;
 	}
+	/* every point would be refused by the sink after its 200 */
+	if (strcmp(c->output_name, "influxdb") == 0 &&
+	    strcmp(c->format, "line") != 0) {
+		snprintf(err, errlen, "%s: [output] format = \"%s\": the "
+		    "influxdb output writes line protocol only (format = "
+		    "\"line\", its default)", path, c->format);
+		return -1;
+	}
 	/* which address form fits depends on the output */
 	for (i = 0, tcp = 0; i < c->servers.n; i++)
 		if (strncasecmp(c->servers.v[i], "tcp://", 6) == 0)
