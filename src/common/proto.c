@@ -115,6 +115,8 @@ static const uint16_t items_acks[] = { MSG_HELLO, MSG_ITEMS_ACK, MSG_NONE };
 static const uint16_t sched_to_git[] = { MSG_HELLO, MSG_GIT_REQ, MSG_NONE };
 static const uint16_t git_to_sched[] = { MSG_HELLO, MSG_GIT_RESP, MSG_NONE };
 static const uint16_t points_sends[] = { MSG_HELLO, MSG_POINTS, MSG_NONE };
+/* what the sender took of a producer's (worker_inflight.c) */
+static const uint16_t points_acks[] = { MSG_HELLO, MSG_POINTS_ACK, MSG_NONE };
 static const uint16_t hello_only[] = { MSG_HELLO, MSG_NONE };
 static const uint16_t collector_to_front[] = { MSG_HELLO, MSG_TRAFFIC,
 	MSG_NONE };
@@ -137,9 +139,9 @@ const struct edge_def proto_peer_edges[] = {
 	    DATA_MAXPAYLOAD, 0, 0 },
 	{ ROLE_SCHEDULER, ROLE_GITPULL, sched_to_git, git_to_sched,
 	    REQ_MAXPAYLOAD, 0, 0 },
-	{ ROLE_SCHEDULER, ROLE_SENDER, points_sends, hello_only,
+	{ ROLE_SCHEDULER, ROLE_SENDER, points_sends, points_acks,
 	    DATA_MAXPAYLOAD, 0, 0 },
-	{ ROLE_COLLECTOR, ROLE_SENDER, points_sends, hello_only,
+	{ ROLE_COLLECTOR, ROLE_SENDER, points_sends, points_acks,
 	    DATA_MAXPAYLOAD, 0, 0 },
 	/* GET /me/traffic: the collector's latest NET values */
 	{ ROLE_COLLECTOR, ROLE_FRONT, collector_to_front, hello_only,

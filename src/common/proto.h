@@ -48,7 +48,7 @@ enum msg_type {
 	/* peer edges */
 	MSG_HELLO,		/* u32 role, u64 generation: first frame */
 	MSG_POINTS,		/* producer -> sender: encoded points */
-	MSG_POINTS_ACK,		/* sender -> front: accept/reject */
+	MSG_POINTS_ACK,		/* sender -> producer: accept/reject */
 	MSG_PLUGIN_REQ,		/* front -> scheduler */
 	MSG_PLUGIN_RESP,	/* scheduler -> front */
 	MSG_REFRESH,		/* front -> fetcher: refresh now */

@@ -119,6 +119,9 @@ report_peer(struct worker *w, enum role peer, pid_t pid)
 		log_warn("%s: peer state of %s", __func__,
 		    proto_role_name(peer));
 	codec_put_free(&pb);
+	/* the front's pushes are its clients' to send again, not ours */
+	if (peer == ROLE_SENDER && w->role != ROLE_FRONT)
+		worker_inflight_sender(w, pid > 0);
 	if (w->ops->peer_changed != NULL)
 		w->ops->peer_changed(w, peer, pid);
 }
@@ -163,6 +166,14 @@ peer_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 		    proto_role_name(from), in->hdr.pid,
 		    (unsigned long long)gen);
 		report_peer(w, from, (pid_t)in->hdr.pid);
+		return;
+	}
+	if (from == ROLE_SENDER && in->hdr.type == MSG_POINTS_ACK &&
+	    w->role != ROLE_FRONT) {
+		if (worker_inflight_ack(w, in->hdr.reqid, in->data,
+		    in->datalen) == -1)
+			log_debug("%s: an answer for request %u, not waited "
+			    "for", __func__, in->hdr.reqid);
 		return;
 	}
 	if (w->ops->peer_msg == NULL || w->ops->peer_msg(w, from, in) == -1) {
@@ -492,6 +503,7 @@ worker_host_init(struct worker *w, enum role role,
 	}
 	w->role = role;
 	w->ops = role_ops[role];
+	worker_inflight_init(&w->inflight);
 	log_init(proto_role_name(role), log_get_level());
 	ev_set_syserr_cb(fatal_syserr);
 	if ((w->loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
@@ -543,6 +555,7 @@ worker_host_free(struct worker *w)
 	if (w->have_conf)
 		conf_free(&w->conf);
 	w->have_conf = 0;
+	worker_inflight_free(&w->inflight);
 	if (w->loop != NULL)
 		ev_loop_destroy(w->loop);
 	w->loop = NULL;
@@ -562,6 +575,7 @@ worker_main(enum role role, int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	w.role = role;
 	w.ops = role_ops[role];
+	worker_inflight_init(&w.inflight);
 	log_init(proto_role_name(role), LOG_LVL_INFO);
 
 	setproctitle_init(argc, argv, environ);
@@ -616,6 +630,7 @@ worker_main(enum role role, int argc, char **argv)
 	log_set_fatal_hook(NULL, NULL);
 	if (w.have_conf)
 		conf_free(&w.conf);
+	worker_inflight_free(&w.inflight);
 	ev_loop_destroy(w.loop);
 	return w.exit_code;
 }
@@ -676,17 +691,5 @@ worker_push_stats_all(struct worker *w, const struct stat_kv *v, size_t n,
 int
 worker_send_points(struct worker *w, const struct points_msg *m)
 {
-	struct pbuf	 pb;
-	int		 rv;
-
-	/* the points go from where they are, copied once, into the frame */
-	codec_put_init(&pb);
-	points_msg_encode_head(&pb, m);
-	rv = codec_put_failed(&pb) ? -1 : worker_send_peer2(w, ROLE_SENDER,
-	    MSG_POINTS, 0, pb.buf, pb.len, m->data, m->len);
-	if (rv == -1 && errno != ENOTCONN)
-		log_warn("%s: %u points for %s", __func__, m->npoints,
-		    m->topic);
-	codec_put_free(&pb);
-	return rv;
+	return worker_inflight_send(w, m);
 }

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "frame.h"
 #include "proto.h"
+#include "worker_inflight.h"
 
 #define WORKER_SETUP_TIMEOUT	30.0	/* seconds to receive SETUP_END */
 #define WORKER_EXIT_CONFIG	2	/* config we cannot apply */
@@ -86,6 +87,9 @@ struct worker {
 	void			*stats_last;	/* payload last sent */
 	size_t			 stats_last_len;
 	uint32_t		 stats_reqid;	/* the master asked: answer */
+
+	/* a producer's points the sender has not said it took */
+	struct worker_inflight	 inflight;
 };
 
 int	 worker_main(enum role, int argc, char **argv);
@@ -101,8 +105,9 @@ int	 worker_send_ctl(struct worker *, uint16_t type, uint32_t reqid,
 	    const void *data, size_t len);
 struct points_msg;
 /*
- * MSG_POINTS to the sender.  -1 when it is not up (errno ENOTCONN: the
- * sender restarting is routine, not logged) or the send failed (logged).
+ * MSG_POINTS to the sender, kept until it says it took them, sent again
+ * to its successor if it dies first, and kept while none is up
+ * (worker_inflight.h).  0, or -1 when they could not be kept (logged).
  */
 int	 worker_send_points(struct worker *, const struct points_msg *);
 

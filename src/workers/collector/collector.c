@@ -238,10 +238,12 @@ items_msg(struct collector *c, struct frame_in *in)
 	return 0;
 }
 
+#define STATS_FIXED	9	/* the counters after the runs, below */
+
 static void
 push_stats(struct collector *c)
 {
-	struct stat_kv	 v[SYS_TYPE_MAX + 7];
+	struct stat_kv	 v[SYS_TYPE_MAX + STATS_FIXED];
 	struct metric_set ms;
 	size_t		 n = 0;
 	int		 t;
@@ -254,7 +256,10 @@ push_stats(struct collector *c)
 	}
 	const struct stat_kv	 fixed[] = {
 		{ "points_sent", c->st.points_sent },
-		{ "points_unsent", c->st.points_unsent },
+		{ "points_unsent", c->st.points_unsent + c->w->inflight.lost },
+		/* with the sender, not yet said taken; sent again */
+		{ "points_held", c->w->inflight.held },
+		{ "points_resent", c->w->inflight.resent },
 		{ "points_invalid", c->st.points_invalid },
 		{ "errors", c->st.errors },
 		{ "last_round_us", c->st.last_round_us },
@@ -263,6 +268,8 @@ push_stats(struct collector *c)
 		{ "procs_stuck", collect_pids_stuck(c->pids) },
 	};
 
+	_Static_assert(sizeof(fixed) / sizeof(fixed[0]) == STATS_FIXED,
+	    "STATS_FIXED is the number of the fixed counters");
 	memcpy(&v[n], fixed, sizeof(fixed));
 	n += sizeof(fixed) / sizeof(fixed[0]);
 	metrics_init(&ms);
@@ -272,8 +279,8 @@ push_stats(struct collector *c)
 	    c->st.points_received_self, "source", "self", NULL);
 	(void)metrics_put(&ms, "points_dropped_total", c->st.points_invalid,
 	    "reason", "invalid", NULL);
-	(void)metrics_put(&ms, "points_dropped_total", c->st.points_unsent,
-	    "reason", "unsent", NULL);
+	(void)metrics_put(&ms, "points_dropped_total", c->st.points_unsent +
+	    c->w->inflight.lost, "reason", "unsent", NULL);
 	(void)worker_push_stats_all(c->w, v, n, NULL, 0, c->last_error, &ms);
 	metrics_free(&ms);
 }

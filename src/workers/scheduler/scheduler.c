@@ -557,7 +557,8 @@ sched_push_stats(struct sched *s)
 	(void)metrics_put(&s->ms, "points_dropped_total",
 	    s->st.points_dropped, "reason", "invalid", NULL);
 	(void)metrics_put(&s->ms, "points_dropped_total",
-	    s->st.points_unsent, "reason", "unsent", NULL);
+	    s->st.points_unsent + s->w->inflight.lost, "reason", "unsent",
+	    NULL);
 	TAILQ_FOREACH(p, &s->plugins, entry) {
 		plugins += !p->gone;
 		scheduled += ev_is_active(&p->timer) ? 1 : 0;
@@ -577,7 +578,10 @@ sched_push_stats(struct sched *s)
 		{ "output_over", s->st.output_over },
 		{ "points_sent", s->st.points_sent },
 		{ "points_dropped", s->st.points_dropped },
-		{ "points_unsent", s->st.points_unsent },
+		{ "points_unsent", s->st.points_unsent + s->w->inflight.lost },
+		/* with the sender, not yet said taken; sent again */
+		{ "points_held", s->w->inflight.held },
+		{ "points_resent", s->w->inflight.resent },
 		{ "git_errors", s->st.git_errors },
 		{ "untrusted", s->st.untrusted },
 		{ "requests", s->st.requests },

@@ -67,19 +67,31 @@ sender_spool_logfn(const char *msg, void *arg)
 
 static void	 stop_cb(struct ev_loop *, ev_timer *, int);
 
-/* The answer to the front: accepted, full (503) or rejected (400). */
+/*
+ * The answer to a producer: accepted, full (503) or rejected (400) for
+ * the front; for the scheduler and the collector, that they can forget
+ * the points (worker_inflight.c).
+ */
 static void
-answer(struct sender *s, uint32_t reqid, enum points_verdict v,
-    const char *why)
+answer_to(struct sender *s, enum role to, uint32_t reqid,
+    enum points_verdict v, const char *why)
 {
 	struct pbuf	 pb;
 
 	codec_put_init(&pb);
 	points_ack_encode(&pb, v, why);
-	if (codec_put_failed(&pb) || worker_send_peer(s->w, ROLE_FRONT,
+	if (codec_put_failed(&pb) || worker_send_peer(s->w, to,
 	    MSG_POINTS_ACK, reqid, pb.buf, pb.len) == -1)
-		log_warn("%s: answer to the front", __func__);
+		log_warn("%s: answer to the %s", __func__,
+		    proto_role_name(to));
 	codec_put_free(&pb);
+}
+
+static void
+answer(struct sender *s, uint32_t reqid, enum points_verdict v,
+    const char *why)
+{
+	answer_to(s, ROLE_FRONT, reqid, v, why);
 }
 
 /*
@@ -235,9 +247,15 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	/* spoolsync = 0: scheduled points are synced as soon, unanswered */
 	if (spooled && w->conf.spoolsync == 0)
 		ev_prepare_start(w->loop, &s->group);
-	/* only the front waits for an answer (it holds an HTTP request) */
-	if (from != ROLE_FRONT)
+	/*
+	 * A producer keeps what it sent until told: once written (to the
+	 * spool, or to memory), a sender that dies no longer loses it.
+	 */
+	if (from != ROLE_FRONT) {
+		if (in->hdr.reqid != 0)
+			answer_to(s, from, in->hdr.reqid, v, why);
 		return 0;
+	}
 	/* on disk, synced before the answer: the next group commit */
 	if (v == POINTS_ACCEPTED && spooled && w->conf.spoolsync == 0) {
 		if (hold_answer(s, in->hdr.reqid) == 0)
