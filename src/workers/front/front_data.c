@@ -312,7 +312,11 @@ front_points_ack(struct front *f, struct frame_in *in)
 	return 0;
 }
 
-/* The sender went away: nothing it had not acknowledged is accepted. */
+/*
+ * The sender went away before it answered: whether it wrote the points
+ * to its spool first cannot be told, so the client is told to send them
+ * again, and that this may publish them twice (never none).
+ */
 void
 front_sender_down(struct front *f)
 {
@@ -323,8 +327,9 @@ front_sender_down(struct front *f)
 			continue;
 		TAILQ_REMOVE(&f->pending, p, entry);
 		front_http_respond_error(p->req, 503,
-		    "the sender restarted; the "
-		    "points were not accepted, send them again");
+		    "the sender restarted before it answered; send the "
+		    "points again (if it had spooled them, they are "
+		    "published twice)");
 		free(p);
 	}
 }
