@@ -657,6 +657,7 @@ master_setup(struct master *m, const char *conf_path, char *err,
 	if (dirs_prepare(&m->conf, geteuid(), err, errlen) == -1)
 		return 1;
 	spoolheld_configured(m, m->conf.spool);
+	spoolheld_restore(m);
 	if (listen_open(&m->conf, &m->listen_tcp, &m->listen_unix, err,
 	    errlen) == -1)
 		return 1;

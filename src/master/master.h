@@ -205,6 +205,11 @@ void	 spoolheld_report(struct master *, const char *path);
 /* The spool to give a sender being started, when not the config's. */
 const char *spoolheld_for_start(const struct master *);
 
+/* spoolheld_file.c: the held spool across a restart, by the pidfile */
+void	 spoolheld_save(struct master *);
+/* At start, once the pidfile is taken and the config's dirs prepared. */
+void	 spoolheld_restore(struct master *);
+
 /* spawn.c */
 int	 spawn_worker(struct master *, struct wslot *);
 int	 spawn_wire_edge(struct master *, const struct edge_def *);

@@ -45,8 +45,10 @@ spoolheld_reload(struct master *m, const char *prev, const char *next)
 	 * before the new config reaches it, or in the middle of the copy
 	 * (the watchdog, a crash), and its successor must read the old one.
 	 */
-	if (sh->held[0] == '\0' && strcmp(prev, next) != 0)
+	if (sh->held[0] == '\0' && strcmp(prev, next) != 0) {
 		strlcpy(sh->held, prev, sizeof(sh->held));
+		spoolheld_save(m);
+	}
 	spoolheld_configured(m, next);
 }
 
@@ -65,8 +67,10 @@ spoolheld_configured(struct master *m, const char *path)
 		strlcpy(sh->seen[sh->nseen++], path, sizeof(sh->seen[0]));
 	}
 	/* configured again: nothing to hold over */
-	if (strcmp(sh->held, path) == 0)
+	if (sh->held[0] != '\0' && strcmp(sh->held, path) == 0) {
 		sh->held[0] = '\0';
+		spoolheld_save(m);
+	}
 }
 
 void
@@ -75,9 +79,11 @@ spoolheld_report(struct master *m, const char *path)
 	struct spoolheld	*sh = &m->spoolheld;
 
 	if (path[0] == '\0' || strcmp(path, m->conf.spool) == 0) {
-		if (sh->held[0] != '\0')
+		if (sh->held[0] != '\0') {
 			log_info("the sender left the spool %s", sh->held);
-		sh->held[0] = '\0';
+			sh->held[0] = '\0';
+			spoolheld_save(m);
+		}
 		return;
 	}
 	if (!seen(sh, path)) {
@@ -90,6 +96,7 @@ spoolheld_report(struct master *m, const char *path)
 	    "sender started after it is given %s too, until a move works",
 	    path, m->conf.spool, path);
 	strlcpy(sh->held, path, sizeof(sh->held));
+	spoolheld_save(m);
 }
 
 const char *

@@ -384,6 +384,34 @@ class Spool(NsqTest):
         self.assertEqual(self.agent.log_text().count(
             "its predecessor held"), 1)
 
+    def test_a_restart_after_a_failed_move_reads_the_old_spool(self):
+        """The move failed, the sender kept the old spool with 3000
+        acknowledged points, and then the whole agent was stopped and
+        started again: the new master used to give the sender the
+        configured spool, and the points stayed in the old directory for
+        good.  The held spool is kept next to the pidfile."""
+        d, old, new, sent = self.fail_a_move()
+        self.agent.wait_log(rf"the sender keeps the spool {old}, not "
+                            rf"\[output\] spool {new}")
+        kept = self.agent.values["pidfile"] + ".spool"
+        wait_until(lambda: os.path.exists(kept), what=kept)
+        with open(kept) as f:
+            self.assertEqual(f.read(), old + "\n")
+        self.assertEqual(os.stat(kept).st_uid, 0)
+        self.assertEqual(self.agent.stop().returncode, 0)
+        self.start_ok()
+        self.agent.wait_log(rf"the sender kept the spool {old} before the "
+                            rf"restart \(a move to {new} failed\)")
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
+        # room made, a reload: moved, and the file gone
+        r = subprocess.run(["mount", "-o", "remount,size=64m", new],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(rf"the sender left the spool {old}")
+        wait_until(lambda: not os.path.exists(kept), what=f"{kept} gone")
+
     def test_a_sender_that_dies_before_its_move_leaves_nothing_behind(self):
         """The sender dies between the master's reload (spool A to B) and
         its own move: stopped here; a crash, or the watchdog during a long
