@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -1174,4 +1175,101 @@ Test(spool, a_failed_sync_of_a_full_segment_fails_the_next_sync)
 	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
 	cr_assert_not(sender_spool_dirty(sp));
 	sender_spool_close(sp);
+}
+
+/*
+ * A sender that dies while it copies a spool into this one (a reload's
+ * move, sender_switch.c) leaves a part of the records here, which are
+ * still in the spool they came from: the next open removes that part, or
+ * the next move would copy them again and they would be published twice.
+ * What was here before the copy, and a copy made whole, stay.
+ */
+Test(spool, a_copy_its_sender_did_not_finish_is_removed_at_the_next_open)
+{
+	struct spool	*sp;
+	char		 tags[16][32], moving[128], err[256];
+	size_t		 n;
+	pid_t		 pid;
+	int		 st;
+
+	snprintf(moving, sizeof(moving), "%s/%s", dir, SPOOL_MOVING_NAME);
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "before", 2, 30, 0);
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
+	sender_spool_close(sp);
+
+	/* the dying sender: the copy begun, two records in, then gone */
+	cr_assert_neq(pid = fork(), -1);
+	if (pid == 0) {
+		sp = open_ok(1 << 30);
+		if (sender_spool_moving_begin(sp, sp->next_id, err,
+		    sizeof(err)) == -1)
+			_exit(2);
+		append(sp, SPOOL_PUSHED, "copied", 3, 30, 0);
+		append(sp, SPOOL_SCHEDULED, "copied", 1, 30, 0);
+		if (sender_spool_sync(sp, err, sizeof(err)) == -1)
+			_exit(3);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_assert_eq(access(moving, F_OK), 0);
+
+	sp = open_ok(1 << 30);
+	cr_assert(strstr(logged, "was cut short (its sender died): its 2 "
+	    "segments removed") != NULL, "%s", logged);
+	cr_assert_eq(access(moving, F_OK), -1);
+	n = read_all(sp, tags, 16, 1);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(tags[0], "before");
+
+	/* a copy made whole stays */
+	cr_assert_eq(sender_spool_moving_begin(sp, sp->next_id, err,
+	    sizeof(err)), 0, "%s", err);
+	append(sp, SPOOL_PUSHED, "whole", 1, 30, 0);
+	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
+	sender_spool_moving_end(sp);
+	cr_assert_eq(access(moving, F_OK), -1);
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	n = read_all(sp, tags, 16, 1);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(tags[0], "whole");
+	sender_spool_close(sp);
+}
+
+static void
+count_tick(void *arg, uint64_t records)
+{
+	uint64_t	*seen = arg;
+
+	cr_assert_eq(records, *seen + 1);
+	*seen = records;
+}
+
+/* A copy says how far it is after each record (the sender's progress
+ * lines and its word to the watchdog during a long move). */
+Test(spool, a_copy_ticks_after_each_record)
+{
+	struct spool	*a, *b;
+	char		 other[80], err[256], tags[16][32];
+	uint64_t	 records, seen = 0;
+
+	a = open_ok(1 << 30);
+	append(a, SPOOL_PUSHED, "one", 1, 30, 0);
+	append(a, SPOOL_SCHEDULED, "two", 2, 30, 0);
+	append(a, SPOOL_PUSHED, "three", 3, 30, 0);
+	snprintf(other, sizeof(other), "%s/b", dir);
+	cr_assert_eq(mkdir(other, 0700), 0);
+	cr_assert_eq(sender_spool_open(&b, other, 1 << 30, logfn, NULL, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sender_spool_copy_unread(a, b, &records, count_tick,
+	    &seen, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(records, 3);
+	cr_assert_eq(seen, 3);
+	cr_assert_eq(read_all(b, tags, 16, 1), 3);
+	cr_assert_str_eq(tags[0], "one");
+	cr_assert_str_eq(tags[2], "three");
+	sender_spool_close(b);
+	sender_spool_close(a);
 }

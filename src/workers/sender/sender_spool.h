@@ -87,6 +87,7 @@
 /* segment ids stay below: the next after a larger one could wrap to 0 */
 #define SPOOL_ID_LIMIT		(UINT64_C(1) << 63)
 #define SPOOL_MARK_NAME		"mark"
+#define SPOOL_MOVING_NAME	"moving"	/* a copy into it under way */
 #define SPOOL_MARK_LEN		16
 
 enum spool_lane {
@@ -272,13 +273,29 @@ int	 sender_spool_sync(struct spool *, char *err, size_t errlen);
  * Append to `to` a copy of every record of `from` not read back yet, in
  * sequence order, without moving from's cursors or taking anything
  * (sender_spool_copy.c): *records copied.  -1 with err on a read or write
- * error; what was copied stays in `to`.
+ * error; what was copied stays in `to`.  `tick` (may be NULL) is called
+ * after each record with the count so far: a copy of gigabytes takes
+ * long, and the sender must show it is alive.
  */
 int	 sender_spool_copy_unread(struct spool *from, struct spool *to,
-	    uint64_t *records, char *err, size_t errlen);
+	    uint64_t *records, void (*tick)(void *, uint64_t), void *arg,
+	    char *err, size_t errlen);
 /* Remove the segments numbered first_id or more that hold nothing in
  * memory: what a failed copy left in a spool about to be closed. */
 void	 sender_spool_discard_from(struct spool *, uint64_t first_id);
+
+/*
+ * A copy into this spool begins at segment first_id: said on disk
+ * (SPOOL_MOVING_NAME, synced) before a record is copied, so that a
+ * sender that dies during the copy leaves a partial copy the next open
+ * removes (sender_spool_open()), instead of one published twice once
+ * the move is made again.  0, or -1 with err (then no copy: the
+ * directory takes no file).
+ */
+int	 sender_spool_moving_begin(struct spool *, uint64_t first_id,
+	    char *err, size_t errlen);
+/* The copy is whole (and synced), or was discarded: the mark goes. */
+void	 sender_spool_moving_end(struct spool *);
 
 /*
  * What the spool still holds that is not in memory (records, their

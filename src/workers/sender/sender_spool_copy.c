@@ -70,7 +70,8 @@ walk_peek(struct spool *sp, struct walk *w, char *err, size_t errlen)
 
 int
 sender_spool_copy_unread(struct spool *from, struct spool *to,
-    uint64_t *records, char *err, size_t errlen)
+    uint64_t *records, void (*tick)(void *, uint64_t), void *arg, char *err,
+    size_t errlen)
 {
 	struct walk		 w[SPOOL_LANES];
 	struct points_msg	 m;
@@ -108,6 +109,8 @@ sender_spool_copy_unread(struct spool *from, struct spool *to,
 		best->off += best->rec.reclen;
 		best->have = 0;
 		(*records)++;
+		if (tick != NULL)
+			tick(arg, *records);
 	}
 	for (l = 0; l < SPOOL_LANES; l++) {
 		if (w[l].fd != -1)
@@ -134,4 +137,43 @@ sender_spool_discard_from(struct spool *sp, uint64_t first_id)
 			sender_spool_seg_seal(sp, seg, 0);
 			sender_spool_seg_remove(sp, seg);
 		}
+}
+
+int
+sender_spool_moving_begin(struct spool *sp, uint64_t first_id, char *err,
+    size_t errlen)
+{
+	char	 text[SPOOL_MARK_LEN + 2];
+	int	 fd, n;
+
+	n = snprintf(text, sizeof(text), "%016llx\n",
+	    (unsigned long long)first_id);
+	fd = openat(sp->dirfd, SPOOL_MOVING_NAME, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1 || write(fd, text, (size_t)n) != n ||
+	    sender_spool_timed_sync(sp, fd, 1) == -1 ||
+	    sender_spool_timed_sync(sp, sp->dirfd, 0) == -1) {
+		snprintf(err, errlen, "%s/%s: %s", sp->path, SPOOL_MOVING_NAME,
+		    strerror(errno));
+		if (fd != -1)
+			(void)close(fd);
+		(void)unlinkat(sp->dirfd, SPOOL_MOVING_NAME, 0);
+		return -1;
+	}
+	(void)close(fd);
+	return 0;
+}
+
+void
+sender_spool_moving_end(struct spool *sp)
+{
+	if (unlinkat(sp->dirfd, SPOOL_MOVING_NAME, 0) == -1) {
+		if (errno != ENOENT)
+			sender_spool_log(sp, "%s/%s: %s", sp->path,
+			    SPOOL_MOVING_NAME, strerror(errno));
+		return;
+	}
+	if (sender_spool_timed_sync(sp, sp->dirfd, 0) == -1)
+		sender_spool_log(sp, "fsync of %s: %s", sp->path,
+		    strerror(errno));
 }

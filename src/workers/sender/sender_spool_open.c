@@ -51,6 +51,62 @@ parse_name(const char *name, enum spool_lane *lane, uint64_t *id)
 	return 1;
 }
 
+/*
+ * A copy into this spool that its sender did not live to finish
+ * (sender_spool_moving_begin()): its segments, first_id on, are a part
+ * of records still in the spool they came from, which the next move
+ * copies again whole.  Removed before anything is read, or they would
+ * be published twice.  A mark that says no number is left alone.
+ */
+static void
+cut_partial_move(struct spool *sp)
+{
+	char		 text[SPOOL_MARK_LEN + 2], buf[8192], name[256];
+	struct dirent64	*d;
+	enum spool_lane	 lane;
+	uint64_t	 first = 0, id, cut = 0;
+	ssize_t		 n, off;
+	int		 fd, i, c;
+
+	fd = openat(sp->dirfd, SPOOL_MOVING_NAME, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1)
+		return;
+	n = read(fd, text, sizeof(text));
+	(void)close(fd);
+	if (n != SPOOL_MARK_LEN + 1 || text[SPOOL_MARK_LEN] != '\n') {
+		sender_spool_log(sp, "%s/%s: not a segment number: left alone",
+		    sp->path, SPOOL_MOVING_NAME);
+		return;
+	}
+	for (i = 0; i < SPOOL_MARK_LEN; i++) {
+		c = text[i];
+		if (c >= '0' && c <= '9')
+			first = first << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			first = first << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return;
+	}
+	if (lseek(sp->dirfd, 0, SEEK_SET) == -1)
+		return;
+	while ((n = getdents64(sp->dirfd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			strlcpy(name, d->d_name, sizeof(name));
+			if (parse_name(name, &lane, &id) && id >= first &&
+			    unlinkat(sp->dirfd, name, 0) == 0)
+				cut++;
+		}
+	if (unlinkat(sp->dirfd, SPOOL_MOVING_NAME, 0) == -1 ||
+	    sender_spool_timed_sync(sp, sp->dirfd, 0) == -1)
+		sender_spool_log(sp, "%s: %s", sp->path, strerror(errno));
+	sender_spool_log(sp, "a copy into %s was cut short (its sender "
+	    "died): its %llu segments removed; the records are in the spool "
+	    "they came from, and go with the next move", sp->path,
+	    (unsigned long long)cut);
+}
+
 /* One file of the directory: a segment of ours, or left alone. */
 static int
 open_seg(struct spool *sp, const char *name)
@@ -292,6 +348,7 @@ sender_spool_open(struct spool **out, const char *path, uint64_t maxbytes,
 		goto fail;
 	}
 	open_mark(sp);
+	cut_partial_move(sp);
 	if (list_segments(sp, err, errlen) == -1)
 		goto fail;
 	for (l = 0; l < SPOOL_LANES; l++)

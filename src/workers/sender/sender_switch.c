@@ -122,16 +122,47 @@ read_into_memory(struct sender *s, struct spool *from, char *err,
 	return rc;
 }
 
+#define COPY_TICK	5.0	/* seconds between progress lines */
+
+struct copy_progress {
+	struct sender	*s;
+	const char	*to;
+	ev_tstamp	 last;
+};
+
+/*
+ * A copy of a large spool outlasts [agent] workertimeout, while this loop
+ * does not turn: a line every COPY_TICK seconds, pushed out at once, says
+ * how far it is, and tells the master's watchdog that we live (it would
+ * kill us, and our successor would start the copy over, for ever).
+ */
+static void
+copy_tick(void *arg, uint64_t records)
+{
+	struct copy_progress	*p = arg;
+	ev_tstamp		 now = ev_time();
+
+	if (now - p->last < COPY_TICK)
+		return;
+	p->last = now;
+	log_info("carrying the spool over to %s: %llu records so far", p->to,
+	    (unsigned long long)records);
+	if (p->s->w->ctl != NULL)
+		(void)frame_flush(p->s->w->ctl, 1000);
+}
+
 /* Copy everything into `new` and sync it: 0, or -1 with err. */
 static int
 copy_all(struct sender *s, struct spool *old, struct spool *new,
     uint64_t *records, char *err, size_t errlen)
 {
+	struct copy_progress	 p = { s, new->path, ev_time() };
+
 	*records = 0;
 	if (copy_memory(s, new, err, errlen) == -1)
 		return -1;
-	if (old != NULL && sender_spool_copy_unread(old, new, records, err,
-	    errlen) == -1)
+	if (old != NULL && sender_spool_copy_unread(old, new, records,
+	    copy_tick, &p, err, errlen) == -1)
 		return -1;
 	return sender_spool_sync(new, err, errlen);
 }
@@ -157,8 +188,11 @@ switch_to(struct sender *s, const char *path, uint64_t maxbytes)
 	}
 	if (new != NULL) {
 		first_id = new->next_id;
-		if (copy_all(s, old, new, &recs, err, sizeof(err)) == -1) {
+		if (sender_spool_moving_begin(new, first_id, err,
+		    sizeof(err)) == -1 ||
+		    copy_all(s, old, new, &recs, err, sizeof(err)) == -1) {
 			sender_spool_discard_from(new, first_id);
+			sender_spool_moving_end(new);
 			sender_spool_close(new);
 			snprintf(s->spool_error, sizeof(s->spool_error),
 			    "cannot carry the spool over to %s: %s", path,
@@ -168,6 +202,9 @@ switch_to(struct sender *s, const char *path, uint64_t maxbytes)
 			    old->path : "memory only");
 			return;
 		}
+		/* whole and synced: a death from here on only duplicates
+		 * what let_go() had not released yet */
+		sender_spool_moving_end(new);
 		let_go(s, old);
 	} else if (old != NULL) {
 		detach_memory(s, old);
