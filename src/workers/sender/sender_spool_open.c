@@ -23,11 +23,30 @@
 #include "sender_spool_int.h"
 
 /* "p-0123456789abcdef.seg": 1 with lane and id, else 0. */
+/* 16 lowercase hex digits, as segment names and the moving file have. */
+static int
+hex16(const char *s, uint64_t *out)
+{
+	uint64_t	 v = 0;
+	int		 i, c;
+
+	for (i = 0; i < 16; i++) {
+		c = s[i];
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 static int
 parse_name(const char *name, enum spool_lane *lane, uint64_t *id)
 {
 	uint64_t	 v = 0;
-	int		 i, c;
 
 	if (strlen(name) != SPOOL_NAME_LEN - 2 || name[1] != '-' ||
 	    strcmp(name + 18, ".seg") != 0)
@@ -38,15 +57,8 @@ parse_name(const char *name, enum spool_lane *lane, uint64_t *id)
 		*lane = SPOOL_SCHEDULED;
 	else
 		return 0;
-	for (i = 2; i < 18; i++) {
-		c = name[i];
-		if (c >= '0' && c <= '9')
-			v = v << 4 | (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v << 4 | (uint64_t)(c - 'a' + 10);
-		else
-			return 0;
-	}
+	if (hex16(name + 2, &v) == -1)
+		return 0;
 	*id = v;
 	return 1;
 }
@@ -66,7 +78,7 @@ cut_partial_move(struct spool *sp)
 	enum spool_lane	 lane;
 	uint64_t	 first = 0, id, cut = 0;
 	ssize_t		 n, off;
-	int		 fd, i, c;
+	int		 fd;
 
 	fd = openat(sp->dirfd, SPOOL_MOVING_NAME, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC | O_NONBLOCK);
@@ -79,15 +91,8 @@ cut_partial_move(struct spool *sp)
 		    sp->path, SPOOL_MOVING_NAME);
 		return;
 	}
-	for (i = 0; i < SPOOL_MARK_LEN; i++) {
-		c = text[i];
-		if (c >= '0' && c <= '9')
-			first = first << 4 | (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			first = first << 4 | (uint64_t)(c - 'a' + 10);
-		else
-			return;
-	}
+	if (hex16(text, &first) == -1)
+		return;
 	if (lseek(sp->dirfd, 0, SEEK_SET) == -1)
 		return;
 	while ((n = getdents64(sp->dirfd, buf, sizeof(buf))) > 0)
