@@ -1572,9 +1572,9 @@ class GitMaxSize(PluginTest):
         self.start_with(f"{NS}|small", extra="\tgitmaxsize = 1048576\n")
         lst = self.wait_checkout(f"{NS}|zeros", state="failed")
         p = lst[f"{NS}|zeros"]
-        self.assertIn("is 30", p["git_error"])
-        self.assertIn(" bytes, over [agent] gitmaxsize (1048576): not "
-                      "checked out", p["git_error"])
+        self.assertIn("takes 30", p["git_error"])
+        self.assertIn(" bytes on disk, over [agent] gitmaxsize (1048576): "
+                      "not checked out", p["git_error"])
         self.assertFalse(os.path.exists(os.path.join(self.pd, NS, "zeros")))
         self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
 

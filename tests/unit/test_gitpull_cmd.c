@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,6 +275,35 @@ Test(gitpull_cmd, rmtree_keeps_symlink_targets)
 	cr_assert_eq(gitpull_rmtree(keep), 0);
 	free(d);
 	free(keep);
+}
+
+/*
+ * A tree deeper than a path may be long: a repository makes one from a
+ * few bytes of objects, and nftw(3) left it (ENAMETOOLONG) with the
+ * plugin failed for good.  Removed whole, with files at every level.
+ */
+Test(gitpull_cmd, rmtree_takes_a_tree_deeper_than_a_path, .timeout = 60)
+{
+	char	*d = tmpdir();
+	int	 fd, next, f, i;
+
+	cr_assert_geq(fd = open(d, O_RDONLY | O_DIRECTORY), 0);
+	for (i = 0; i < 2100; i++) {
+		cr_assert_eq(mkdirat(fd, "a", 0755), 0, "level %d", i);
+		if (i % 500 == 0) {
+			cr_assert_geq(f = openat(fd, "f", O_WRONLY | O_CREAT |
+			    O_CLOEXEC, 0644), 0);
+			close(f);
+		}
+		cr_assert_geq(next = openat(fd, "a", O_RDONLY | O_DIRECTORY),
+		    0);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	cr_assert_eq(gitpull_rmtree(d), 0);
+	cr_assert_eq(access(d, F_OK), -1);
+	free(d);
 }
 
 Test(gitpull_cmd, trust_file)

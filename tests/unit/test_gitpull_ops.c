@@ -555,10 +555,43 @@ Test(gitpull_ops, a_tree_over_gitmaxsize_is_not_checked_out)
 
 	r = clone_refused(&f, "/dev/zero", "zeros");
 	snprintf(want, sizeof(want), "%s/proj: the tree of "
-	    "refs/remotes/origin/release is 3000", NS);
+	    "refs/remotes/origin/release takes 30", NS);
 	cr_assert(strncmp(r.error, want, strlen(want)) == 0, "%s", r.error);
-	cr_assert(strstr(r.error, " bytes, over [agent] gitmaxsize (1048576): "
-	    "not checked out") != NULL, "%s", r.error);
+	cr_assert(strstr(r.error, " bytes on disk, over [agent] gitmaxsize "
+	    "(1048576): not checked out") != NULL, "%s", r.error);
+	fx_free(&f);
+}
+
+/*
+ * Git stores a subtree once however often a tree names it: 300 names for
+ * one chain of 30 directories is a few hundred bytes of objects, and a
+ * checkout of 9000 directories, files of no size at all.  Counted as the
+ * blocks they take on disk, over gitmaxsize: refused (ls-tree without
+ * its directories summed 0 bytes and let it through).
+ */
+Test(gitpull_ops, a_tree_of_shared_directories_counts_what_it_takes)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+
+	fx_init(&f, "%s/src/%%s.git");
+	f.gc.max_size = MAX_SIZE;
+	sh("cd '%s' && e=$(git hash-object -w --stdin </dev/null) && "
+	    "t=$(printf '100644 blob %%s\tf\n' $e | git mktree) && "
+	    "for i in $(seq 30); do "
+	    "t=$(printf '040000 tree %%s\ta\n' $t | git mktree); done && "
+	    "p=$(git rev-parse HEAD:plugin) && "
+	    "top=$( (printf '100755 blob %%s\tplugin\n' $p; "
+	    "for i in $(seq -w 300); do printf '040000 tree %%s\td%%s\n' "
+	    "$t $i; done) | git mktree) && "
+	    "c=$(" GITC " commit-tree -m bomb -p HEAD $top) && "
+	    "git push -q -f '%s' $c:refs/heads/release", f.work, f.bare);
+	r = run(&f, 0);
+	cr_assert(!r.ok, "checked out");
+	cr_assert(strstr(r.error, "bytes on disk, over [agent] gitmaxsize "
+	    "(1048576): not checked out") != NULL, "%s", r.error);
+	cr_assert(!path_exists("%s", f.co));
+	cr_assert_eq(clones_left(&f), 0);
 	fx_free(&f);
 }
 

@@ -40,18 +40,24 @@ bad_at(const char *out)
 	return (long)(bad - out);
 }
 
+#define B	4096	/* GITPULL_ENTRY_BYTES */
+
 Test(gitpull_parse, tree_sizes)
 {
 	cr_expect_eq(size_of(""), 0);
-	cr_expect_eq(size_of("0\n"), 0);
-	cr_expect_eq(size_of("12\n0\n3000\n"), 3012);
-	/* a submodule: nothing of it is fetched */
-	cr_expect_eq(size_of("12\n-\n30\n"), 42);
-	cr_expect_eq(size_of("-\n-\n"), 0);
-	cr_expect_eq(size_of("007\n"), 7);
-	/* exactly the largest, then over it by one */
-	cr_expect_eq(size_of("9223372036854775806\n1\n"), INT64_MAX);
-	cr_expect_eq(size_of("9223372036854775807\n1\n"), INT64_MAX);
+	/* each file and directory a block at least, rounded up to blocks */
+	cr_expect_eq(size_of("0\n"), B);
+	cr_expect_eq(size_of("12\n0\n3000\n"), 3 * B);
+	cr_expect_eq(size_of("4096\n4097\n"), B + 2 * B);
+	/* a submodule: nothing of it is fetched, its empty directory made */
+	cr_expect_eq(size_of("12\n-\n30\n"), 3 * B);
+	cr_expect_eq(size_of("-\n-\n"), 2 * B);
+	cr_expect_eq(size_of("007\n"), B);
+	/* near the largest, then over it */
+	cr_expect_eq(size_of("9223372036854771712\n"),
+	    INT64_C(9223372036854771712));
+	cr_expect_eq(size_of("9223372036854771712\n1\n"), INT64_MAX);
+	cr_expect_eq(size_of("9223372036854775807\n"), INT64_MAX);
 	cr_expect_eq(size_of("1\n9223372036854775807\n"), INT64_MAX);
 	/* over int64_t but not unsigned long long, then over both */
 	cr_expect_eq(size_of("9223372036854775808\n"), INT64_MAX);

@@ -8,7 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,23 +466,122 @@ gitpull_trust_url(struct gitpull_trust *t, const char *url, char *err,
 	return added ? trust_write(t, err, errlen) : 0;
 }
 
+/*
+ * In the directory `fd`: remove every entry that is not a directory, and
+ * put the name of the first directory left in `sub` (1), or find none
+ * (0); -1 on an error.  Read through a descriptor of its own, so that
+ * `fd` stays ours.
+ */
 static int
-rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+rm_files_find_dir(int fd, char *sub, size_t sublen)
 {
-	if (remove(path) == -1 && errno != ENOENT)
+	struct dirent	*de;
+	struct stat	 sb;
+	DIR		*d;
+	int		 dup_fd, found = 0, rv = 0;
+
+	if ((dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || (d = fdopendir(dup_fd)) == NULL) {
+		if (dup_fd != -1)
+			(void)close(dup_fd);
 		return -1;
-	return 0;
+	}
+	while (!found && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno != ENOENT)
+				rv = -1;
+			continue;
+		}
+		if (S_ISDIR(sb.st_mode)) {
+			strlcpy(sub, de->d_name, sublen);
+			found = 1;
+		} else if (unlinkat(fd, de->d_name, 0) == -1 &&
+		    errno != ENOENT)
+			rv = -1;
+	}
+	(void)closedir(d);
+	return rv == -1 ? -1 : found;
 }
 
+/*
+ * Depth first with two descriptors and a stack of names, not paths: a
+ * repository can make a tree deeper than any path may be long (a chain
+ * of a thousand directories is a few bytes of git objects), and nftw(3)
+ * then fails with ENAMETOOLONG and leaves it.  Symbolic links are
+ * removed, never followed; another file system is not entered.
+ */
 int
 gitpull_rmtree(const char *path)
 {
-	struct stat	 st;
+	struct stat	 st, top;
+	char		 sub[NAME_MAX + 1], **stack = NULL, **grown;
+	size_t		 depth = 0, cap = 0;
+	int		 fd, next, rc, rv = -1;
 
-	if (lstat(path, &st) == -1)
+	if (lstat(path, &top) == -1)
 		return errno == ENOENT ? 0 : -1;
-	/* depth first, symlinks removed and not followed, one file system */
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (!S_ISDIR(top.st_mode))
+		return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	for (;;) {
+		if ((rc = rm_files_find_dir(fd, sub, sizeof(sub))) == -1)
+			goto out;
+		if (rc == 1) {
+			/* down into it */
+			next = openat(fd, sub, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (next == -1 || fstat(next, &st) == -1 ||
+			    st.st_dev != top.st_dev) {
+				if (next != -1)
+					(void)close(next);
+				goto out;
+			}
+			if (depth == cap) {
+				cap = cap == 0 ? 64 : cap * 2;
+				if ((grown = reallocarray(stack, cap,
+				    sizeof(*stack))) == NULL) {
+					(void)close(next);
+					goto out;
+				}
+				stack = grown;
+			}
+			if ((stack[depth] = strdup(sub)) == NULL) {
+				(void)close(next);
+				goto out;
+			}
+			depth++;
+			(void)close(fd);
+			fd = next;
+			continue;
+		}
+		/* empty: up, and it goes */
+		if (depth == 0)
+			break;
+		next = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (next == -1)
+			goto out;
+		(void)close(fd);
+		fd = next;
+		depth--;
+		if (unlinkat(fd, stack[depth], AT_REMOVEDIR) == -1 &&
+		    errno != ENOENT) {
+			free(stack[depth]);
+			goto out;
+		}
+		free(stack[depth]);
+	}
+	rv = rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
+ out:
+	(void)close(fd);
+	while (depth > 0)
+		free(stack[--depth]);
+	free(stack);
+	return rv;
 }
 
 /* .clone-<project>-XXXXXX (mkdtemp's six characters, no '-' in them) */

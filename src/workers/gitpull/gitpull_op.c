@@ -237,9 +237,10 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "HEAD^{commit}";
 		break;
 	case ST_SIZE:
-		/* a number per file ("-" for a submodule), nothing else */
+		/* a number per file and directory ("-" for a submodule) */
 		args[n++] = "ls-tree";
 		args[n++] = "-r";
+		args[n++] = "-t";
 		args[n++] = "--format=%(objectsize)";
 		args[n++] = op->size_rev;
 		args[n++] = "--";
@@ -568,10 +569,12 @@ step_done(const struct gexec_result *r, void *arg)
 		if (tree_size(op, r, &size) == -1)
 			return;
 		if (size > op->conf.max_size) {
-			op_fail(op, "%s/%s: the tree of %s is %lld bytes, over "
-			    "[agent] gitmaxsize (%lld): not checked out",
-			    op->ns, op->project, op->size_rev, (long long)size,
-			    (long long)op->conf.max_size);
+			op_fail(op, "%s/%s: the tree of %s takes %lld bytes "
+			    "on disk, over [agent] gitmaxsize (%lld): not "
+			    "checked out (each file and directory takes a "
+			    "block of %llu bytes at least)", op->ns,
+			    op->project, op->size_rev, (long long)size,
+			    (long long)op->conf.max_size, GITPULL_ENTRY_BYTES);
 			return;
 		}
 		step_run(op, op->sized);

@@ -13,11 +13,17 @@
 #include <stdint.h>
 
 /*
- * `git ls-tree -r --format=%(objectsize)`: a number per line, "-" for a
- * submodule (none of its files is fetched), each line ending in '\n'.
- * 0 with the sum in *size (INT64_MAX when it does not fit), or -1 with
- * *bad at the start of the first line that is neither.
+ * `git ls-tree -r -t --format=%(objectsize)`: a number per file and per
+ * directory, "-" for a submodule (none of its files is fetched), each
+ * line ending in '\n'.  What the checkout takes on disk: each size
+ * rounded up to GITPULL_ENTRY_BYTES, and that much at least (a
+ * directory, an empty file: git stores a tree of a thousand empty
+ * directories in a few bytes).  0 with the sum in *size (INT64_MAX when
+ * it does not fit), or -1 with *bad at the start of the first line that
+ * is neither.
  */
+#define GITPULL_ENTRY_BYTES	4096ULL	/* a file system's block */
+
 int	 gitpull_parse_tree_size(const char *out, int64_t *size,
 	    const char **bad);
 
