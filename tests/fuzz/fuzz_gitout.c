@@ -135,11 +135,16 @@ p_tree_size(const char *t, size_t len)
 			want_bad = p;
 			break;
 		}
-		if (*p == '-')
-			continue;
-		for (v = 0, q = p; q < nl; q++)
-			v = v > (INT64_MAX - (*q - '0')) / 10 ? INT64_MAX :
-			    v * 10 + (*q - '0');
+		v = 0;
+		if (*p != '-')
+			for (q = p; q < nl; q++)
+				v = v > (INT64_MAX - (*q - '0')) / 10 ?
+				    INT64_MAX : v * 10 + (*q - '0');
+		/* on disk: whole 4 KiB blocks, one at least (a submodule's
+		 * empty directory too) */
+		v = v > INT64_MAX - 4095 ? INT64_MAX : (v + 4095) / 4096 * 4096;
+		if (v < 4096)
+			v = 4096;
 		want = v > INT64_MAX - want ? INT64_MAX : want + v;
 	}
 	rv = gitpull_parse_tree_size(t, &size, &bad);
