@@ -1334,3 +1334,47 @@ Test(sched_flow, item_questions_to_gitpull_wait_their_turn)
 		    SCHED_GIT_ITEMS_INFLIGHT + i + 1);
 	}
 }
+
+/*
+ * A question whose wait expired is still gitpull's to answer: its room
+ * stays taken until the answer comes.  Counted down at the expiry and
+ * again at the late answer, the scheduler went on sending more than
+ * SCHED_GIT_ITEMS_INFLIGHT, and gitpull's queue filled for everyone.
+ */
+Test(sched_flow, an_expired_question_holds_its_room_until_answered)
+{
+	enum { N = SCHED_GIT_ITEMS_INFLIGHT + 5 };
+	static char	 bufs[N][64];
+	const char	*gits[N];
+	int64_t		 ivs[N];
+	struct gitwait	*gw;
+	struct got	*g;
+	struct git_req	 req;
+	size_t		 i;
+
+	for (i = 0; i < N; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]),
+		    "git@git.test.com:plugins/p%zu.git", i);
+		gits[i] = bufs[i];
+		ivs[i] = 30;
+	}
+	send_items(gits, ivs, N);
+	wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT);
+	drain();
+	g = git_req_of(0, &req);
+	TAILQ_FOREACH(gw, &S()->gitwaits, entry)
+		if (gw->sent && gw->reqid == g->reqid)
+			break;
+	cr_assert_not_null(gw);
+	/* its wait expires: gitpull still works on it, nothing more goes */
+	fire(&gw->expire);
+	drain();
+	cr_assert_eq(h.peers[ROLE_GITPULL].n, SCHED_GIT_ITEMS_INFLIGHT);
+	cr_assert_eq(S()->git_inflight, SCHED_GIT_ITEMS_INFLIGHT);
+	/* its late answer frees the room: one more question, not two */
+	git_answer(0, 0, req.project, 0);
+	wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT + 1);
+	drain();
+	cr_assert_eq(h.peers[ROLE_GITPULL].n, SCHED_GIT_ITEMS_INFLIGHT + 1);
+	cr_assert_eq(S()->git_inflight, SCHED_GIT_ITEMS_INFLIGHT);
+}

@@ -118,9 +118,11 @@ gitwait_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	log_warnx("%s: plugin %s: %s", __func__, p->key, msg);
 	if (gw->why != GIT_FOR_ITEMS)
 		scheduler_respond_error(gw->s, gw->front_reqid, 504, msg);
-	/* an answer lost would otherwise hold its room for ever */
-	if (s->git_inflight > 0)
-		s->git_inflight--;
+	/*
+	 * Its room stays taken: gitpull still works on it and answers it
+	 * (scheduler_git_resp counts it down then).  An answer lost is a
+	 * gitpull gone, which scheduler_git_down() counts as all of them.
+	 */
 	scheduler_gitwait_free(gw);
 	checkout_settle(p, msg);
 	scheduler_plugin_release(p);
