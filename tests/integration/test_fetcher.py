@@ -45,6 +45,19 @@ def item(mtype, name, **kw):
     return d
 
 
+# The keys of an item the agent reads (fetcher_item_key_used()): the
+# fetcher keeps these only, in memory and in its cache.
+KEPT_KEYS = {"name", "git", "interval", "parameters", "port",
+             "connect_timeout", "bin_path", "param", "cycle",
+             "measurement_type"}
+
+
+def kept(items):
+    """`items` as the fetcher keeps them."""
+    return [{k: v for k, v in it.items() if k.lower() in KEPT_KEYS}
+            for it in items]
+
+
 def plugin(name, repo, interval="60", **kw):
     return item("PLUGIN", f"PLUGIN.{name}",
                 git=f"git@git.test.com:{repo}.git", interval=interval, **kw)
@@ -270,7 +283,7 @@ class Registration(FetcherTest):
         c = self.cache()
         self.assertEqual(c["ns"], {"pool.loda": mid})
         self.assertEqual(c["resources"]["pool.loda"],
-                         self.reg.resources(NS_POOL))
+                         kept(self.reg.resources(NS_POOL)))
         pd = self.agent.values["pluginsdir"]
         with open(os.path.join(pd, ".hostname")) as f:
             self.assertEqual(f.read(), HOST)
@@ -403,6 +416,34 @@ class Registration(FetcherTest):
 
 class FileRegistry(FetcherTest):
 
+    def test_the_items_of_all_namespaces_have_a_memory_budget(self):
+        """Each answer is bounded (16 MiB, 10000 items); their sum was not:
+        256 namespaces of such answers were gigabytes in the fetcher.
+        Only the keys the agent reads are kept, and past 64 MiB of items
+        a namespace keeps what it had.  Five namespaces of 15 MB each:
+        four are taken, the fifth refused, and the fetcher lives on."""
+        nss = [f"big{i}.loda" for i in range(5)]
+        us = {"machinereg": f"^{re.escape(HOST)}$"}
+        self.reg.set_tree({ns: us for ns in nss})
+        params = "p" * 1400
+        for ns in nss:
+            self.reg.set_collect(ns, [
+                item("CPU", f"cpu.x{j}", parameters=params,
+                     junk="dropped at once " * 8)
+                for j in range(10000)])
+        self.use_registry(self.reg.url, timeout=30)
+        self.start_ok()
+        self.agent.wait_log(r'registry: items of namespace "big\d\.loda" '
+                            r'\(.*\): with the namespaces before it, its '
+                            r'items would take more than 64 MiB of memory; '
+                            r'it keeps the items it had', timeout=60)
+        refused = [ln for ln in self.agent.log_text().splitlines()
+                   if "registry: items of namespace" in ln and
+                   "would take more than 64 MiB" in ln]
+        self.assertEqual(len(refused), 1, refused)
+        st = self.agent.status()
+        self.assertEqual(self.agent.worker(st, "fetcher")["restarts"], 0)
+
     def test_file_registry(self):
         path = os.path.join(self.agent.dir, "registry.json")
         doc = {
@@ -429,7 +470,7 @@ class FileRegistry(FetcherTest):
         self.assertEqual((s["namespaces"], s["plugins"], s["ports"]),
                          (2, 1, 1))
         self.assertEqual(self.cache()["resources"]["pool.loda"],
-                         doc["resources"]["pool.loda"])
+                         kept(doc["resources"]["pool.loda"]))
 
         # re-read on each refresh; a broken file keeps the running set
         with open(path, "w") as f:
@@ -523,7 +564,8 @@ class Resilience(FetcherTest):
                             r'a string; it keeps the items it had')
         self.wait_stat("plugins", lambda v: v == 3)
         c = self.cache()
-        self.assertEqual(c["resources"]["a.loda"], [plugin("pa", "g/pa")])
+        self.assertEqual(c["resources"]["a.loda"],
+                         kept([plugin("pa", "g/pa")]))
         self.assertEqual(len(c["resources"]["b.loda"]), 2)
         self.assertEqual([r.fault for r in self.got("GET", PATH_RESOURCE)
                           if r.param("ns") == "a.loda"][-1], "malformed")

@@ -19,7 +19,7 @@ sample(struct regset *rs)
 	n->nitems = 2;
 	n->items[0].kv = calloc(3, sizeof(struct reg_kv));
 	n->items[0].n = 3;
-	n->items[0].kv[0].key = strdup("_id");
+	n->items[0].kv[0].key = strdup("name");
 	n->items[0].kv[0].value = strdup("1");
 	n->items[0].kv[1].key = strdup("parameters");
 	n->items[0].kv[1].value = strdup("-a \"q\" <x> \\ \n");
@@ -78,7 +78,7 @@ Test(fetcher_cache, document)
 	    "    ],\n"
 	    "    \"web.product.loda\": [\n"
 	    "      {\n"
-	    "        \"_id\": \"1\",\n"
+	    "        \"name\": \"1\",\n"
 	    "        \"parameters\": \"-a \\\"q\\\" \\u003cx\\u003e "
 	    "\\\\ \\n\",\n"
 	    "        \"measurement_type\": \"PLUGIN\"\n"
@@ -236,7 +236,7 @@ Test(fetcher_cache, answers_larger_than_the_cache_is_read_at)
 	sample(&rs);
 	buf_reset(&b);
 	cr_assert_eq(fetcher_cache_doc(&b, &rs), 0);
-	cr_assert_not_null(strstr(b.p, "\"_id\""));
+	cr_assert_not_null(strstr(b.p, "\"parameters\""));
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t);
 	cr_assert_eq(system(cmd), 0);

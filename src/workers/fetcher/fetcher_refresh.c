@@ -39,6 +39,7 @@ struct refresh {
 	int			 ns_ok;
 	size_t			 failed;	/* calls that failed */
 	size_t			 res_failed;	/* resource calls of them */
+	size_t			 kept;		/* bytes of items taken */
 	char			 error[FETCHER_ERR_MAX];
 	struct fhttp_req	*req;
 	char			 base[CONF_STR_MAX];
@@ -152,8 +153,22 @@ resource_done(void *arg, const struct fhttp_result *res)
 	if (res->error != NULL)
 		snprintf(why, sizeof(why), "%s", res->error);
 	else if (fetcher_registry_parse_resource(res->code, res->body, res->len,
-	    ns, why, sizeof(why)) == 0)
+	    ns, why, sizeof(why)) == 0) {
 		why[0] = '\0';
+		/*
+		 * Each answer is bounded, not their sum: 256 namespaces of
+		 * 16 MiB would be gigabytes.  Past the budget a namespace
+		 * keeps the items it had, as for any answer refused.
+		 */
+		if (rf->kept + fetcher_regns_bytes(ns) > REG_KEPT_MAX) {
+			snprintf(why, sizeof(why), "with the namespaces "
+			    "before it, its items would take more than %d MiB "
+			    "of memory", REG_KEPT_MAX / (1024 * 1024));
+			fetcher_regset_ns_free_items(ns);
+			ns->answered = 0;
+		} else
+			rf->kept += fetcher_regns_bytes(ns);
+	}
 	if (why[0] != '\0') {
 		log_warnx("%s: registry: items of namespace \"%s\" (%s): %s; "
 		    "it keeps the items it had",

@@ -9,6 +9,7 @@
 
 #include <bsd/string.h>
 
+#include "fetcher_items.h"
 #include "fetcher_registry.h"
 #include "json_tree.h"
 #include "log.h"
@@ -170,13 +171,18 @@ json_item_name(yajl_val o, size_t index, char *buf, size_t len)
 	return buf;
 }
 
-/* One flat string map into `out`; every value must be a string. */
+/*
+ * One flat string map into `out`; every value must be a string.  Only
+ * the keys the agent reads are kept (fetcher_item_key_used()): a registry
+ * that sends 50 keys an item, 10000 items a namespace, 256 namespaces,
+ * would otherwise be held whole in memory, twice over a refresh.
+ */
 static int
 item_from_json(yajl_val o, size_t index, struct reg_item *out, char *err,
     size_t errlen)
 {
 	char		 name[80];
-	size_t		 i, n;
+	size_t		 i, n, used;
 
 	out->kv = NULL;
 	out->n = 0;
@@ -194,15 +200,21 @@ item_from_json(yajl_val o, size_t index, struct reg_item *out, char *err,
 			    json_kind(o->u.object.values[i]));
 			return -1;
 		}
-	if (n == 0)
+	for (i = 0, used = 0; i < n; i++)
+		used += fetcher_item_key_used(o->u.object.keys[i]);
+	if (used == 0)
 		return 0;
-	if ((out->kv = calloc(n, sizeof(*out->kv))) == NULL)
+	if ((out->kv = calloc(used, sizeof(*out->kv))) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		out->kv[i].key = strdup(o->u.object.keys[i]);
-		out->kv[i].value = strdup(o->u.object.values[i]->u.string);
+		if (!fetcher_item_key_used(o->u.object.keys[i]))
+			continue;
+		out->kv[out->n].key = strdup(o->u.object.keys[i]);
+		out->kv[out->n].value =
+		    strdup(o->u.object.values[i]->u.string);
 		out->n++;
-		if (out->kv[i].key == NULL || out->kv[i].value == NULL)
+		if (out->kv[out->n - 1].key == NULL ||
+		    out->kv[out->n - 1].value == NULL)
 			goto nomem;
 	}
 	return 0;
@@ -419,4 +431,17 @@ fetcher_registry_parse_file(const char *source, const char *text, size_t len,
 fail:
 	json_tree_free(tree);
 	return -1;
+}
+
+size_t
+fetcher_regns_bytes(const struct reg_ns *ns)
+{
+	size_t	 i, k, n = ns->nitems * sizeof(struct reg_item);
+
+	for (i = 0; i < ns->nitems; i++)
+		for (k = 0; k < ns->items[i].n; k++)
+			n += sizeof(struct reg_kv) +
+			    strlen(ns->items[i].kv[k].key) +
+			    strlen(ns->items[i].kv[k].value) + 2;
+	return n;
 }

@@ -26,6 +26,8 @@
 #define REG_UUID_MAX		128	/* bytes of a machine uuid */
 #define REG_ITEMS_MAX		10000	/* items of one namespace */
 #define REG_NAMESPACES_MAX	256	/* namespaces of one host */
+#define REG_KEPT_MAX		(64 * 1024 * 1024)	/* bytes of items of
+							 * all namespaces */
 
 struct reg_kv {
 	char		*key;
@@ -118,5 +120,8 @@ int	 fetcher_registry_parse_resource(long code, const char *body,
 int	 fetcher_registry_parse_file(const char *source, const char *text,
     size_t len,
 	    struct regset *out, char *err, size_t errlen);
+
+/* What the items of `ns` take in memory, about (REG_KEPT_MAX). */
+size_t	 fetcher_regns_bytes(const struct reg_ns *);
 
 #endif
