@@ -1300,26 +1300,38 @@ Test(sched_flow, shutdown_drops_the_starts_due)
  * left no room for another's: the scheduler asks about at most
  * SCHED_GIT_ITEMS_INFLIGHT at a time, the next as each is answered.
  */
+/*
+ * `n` plugins (p0, p1, ...) every 30 s, more than gitpull is asked about
+ * at once: the first SCHED_GIT_ITEMS_INFLIGHT questions are out.
+ */
+static void
+many_plugins(size_t n)
+{
+	char		 bufs[SCHED_GIT_ITEMS_INFLIGHT + 32][64];
+	const char	*gits[SCHED_GIT_ITEMS_INFLIGHT + 32];
+	int64_t		 ivs[SCHED_GIT_ITEMS_INFLIGHT + 32];
+	size_t		 i;
+
+	cr_assert_leq(n, sizeof(bufs) / sizeof(bufs[0]));
+	for (i = 0; i < n; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]),
+		    "git@git.test.com:plugins/p%zu.git", i);
+		gits[i] = bufs[i];
+		ivs[i] = 30;
+	}
+	send_items(gits, ivs, n);
+	wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT);
+}
+
 Test(sched_flow, item_questions_to_gitpull_wait_their_turn)
 {
-	enum { N = SCHED_GIT_ITEMS_INFLIGHT + 20 };
-	static char	 bufs[N][64];
-	const char	*gits[N];
-	int64_t		 ivs[N];
 	struct got	*g;
 	struct git_req	 req;
 	struct preader	 pr;
 	char		 err[128];
 	size_t		 i;
 
-	for (i = 0; i < N; i++) {
-		snprintf(bufs[i], sizeof(bufs[i]),
-		    "git@git.test.com:plugins/p%zu.git", i);
-		gits[i] = bufs[i];
-		ivs[i] = 30;
-	}
-	send_items(gits, ivs, N);
-	wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT);
+	many_plugins(SCHED_GIT_ITEMS_INFLIGHT + 20);
 	drain();
 	cr_assert_eq(h.peers[ROLE_GITPULL].n, SCHED_GIT_ITEMS_INFLIGHT);
 	for (i = 0; i < 3; i++) {
@@ -1343,23 +1355,11 @@ Test(sched_flow, item_questions_to_gitpull_wait_their_turn)
  */
 Test(sched_flow, an_expired_question_holds_its_room_until_answered)
 {
-	enum { N = SCHED_GIT_ITEMS_INFLIGHT + 5 };
-	static char	 bufs[N][64];
-	const char	*gits[N];
-	int64_t		 ivs[N];
 	struct gitwait	*gw;
 	struct got	*g;
 	struct git_req	 req;
-	size_t		 i;
 
-	for (i = 0; i < N; i++) {
-		snprintf(bufs[i], sizeof(bufs[i]),
-		    "git@git.test.com:plugins/p%zu.git", i);
-		gits[i] = bufs[i];
-		ivs[i] = 30;
-	}
-	send_items(gits, ivs, N);
-	wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT);
+	many_plugins(SCHED_GIT_ITEMS_INFLIGHT + 5);
 	drain();
 	g = git_req_of(0, &req);
 	TAILQ_FOREACH(gw, &S()->gitwaits, entry)
