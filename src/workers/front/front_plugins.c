@@ -170,11 +170,10 @@ static void
 refuse_loopback(struct front *f, struct http_request *req, const char *path,
     const char *peer, int logit, const char *note)
 {
-	char			 msg[320];
-	enum loopback_peer	 v;
-	uid_t			 who;
+	char	 msg[320];
+	uid_t	 who;
 
-	switch ((v = loopback_peer(f, req, &who))) {
+	switch (loopback_peer(f, req, &who)) {
 	case LOOPBACK_OURS:
 		if (logit)
 			log_info("%s from %s refused: a process of [agent] "

@@ -87,13 +87,6 @@ answer_to(struct sender *s, enum role to, uint32_t reqid,
 	codec_put_free(&pb);
 }
 
-static void
-answer(struct sender *s, uint32_t reqid, enum points_verdict v,
-    const char *why)
-{
-	answer_to(s, ROLE_FRONT, reqid, v, why);
-}
-
 /*
  * spoolsync = 0, before the loop waits again: one sync for every answer
  * held back in this iteration (group commit), then the answers.  A sync
@@ -115,8 +108,8 @@ group_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 		    err);
 	}
 	for (i = 0; i < s->nacks; i++)
-		answer(s, s->acks[i], rc == 0 ? POINTS_ACCEPTED : POINTS_FULL,
-		    rc == 0 ? "" : why);
+		answer_to(s, ROLE_FRONT, s->acks[i], rc == 0 ?
+		    POINTS_ACCEPTED : POINTS_FULL, rc == 0 ? "" : why);
 	s->nacks = 0;
 }
 
@@ -268,7 +261,7 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 			v = POINTS_FULL;
 		}
 	}
-	answer(s, in->hdr.reqid, v, why);
+	answer_to(s, ROLE_FRONT, in->hdr.reqid, v, why);
 	return 0;
 }
 
