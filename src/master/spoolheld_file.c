@@ -29,14 +29,21 @@
 
 #define SPOOLHELD_SUFFIX	".spool"
 
+/* The file's name in the pidfile's directory, and that directory's. */
 static int
-file_name(const struct master *m, char *name, size_t len)
+file_name(const struct master *m, char *name, size_t len, char *dir,
+    size_t dirlen)
 {
+	char	*slash;
+
 	if (m->pidfile.path[0] == '\0' || m->pidfile.dfd < 0)
 		return -1;	/* no pidfile taken: nowhere to keep it */
 	if ((size_t)snprintf(name, len, "%s%s", m->pidfile.name,
 	    SPOOLHELD_SUFFIX) >= len)
 		return -1;
+	strlcpy(dir, m->pidfile.path, dirlen);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
 	return 0;
 }
 
@@ -45,21 +52,18 @@ spoolheld_save(struct master *m)
 {
 	const char	*held = m->spoolheld.held;
 	char		 name[sizeof(m->pidfile.name) + 8], dir[1024];
-	char		 why[768], *slash;
+	char		 why[768];
 	ssize_t		 n;
 	size_t		 len;
 	int		 fd;
 
-	if (file_name(m, name, sizeof(name)) == -1)
+	if (file_name(m, name, sizeof(name), dir, sizeof(dir)) == -1)
 		return;
 	if (held[0] == '\0') {
 		if (unlinkat(m->pidfile.dfd, name, 0) == -1 && errno != ENOENT)
 			log_warn("%s: %s", __func__, name);
 		return;
 	}
-	strlcpy(dir, m->pidfile.path, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
 	fd = pathsafe_open_file_at(m->pidfile.dfd, dir, name, O_RDWR, 0600,
 	    geteuid(), 0, why, sizeof(why));
 	if (fd == -1) {
@@ -82,11 +86,10 @@ spoolheld_restore(struct master *m)
 	struct agent_conf	 probe;
 	char			 name[sizeof(m->pidfile.name) + 8];
 	char			 path[CONF_STR_MAX + 1], dir[1024], why[768];
-	char			*slash;
 	ssize_t			 n;
 	int			 fd;
 
-	if (file_name(m, name, sizeof(name)) == -1)
+	if (file_name(m, name, sizeof(name), dir, sizeof(dir)) == -1)
 		return;
 	fd = openat(m->pidfile.dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 	    O_NOCTTY | O_NONBLOCK);
@@ -95,9 +98,6 @@ spoolheld_restore(struct master *m)
 			log_warn("%s: %s", __func__, name);
 		return;
 	}
-	strlcpy(dir, m->pidfile.path, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
 	if (pathsafe_check_fd(fd, dir, name, geteuid(), 0, why,
 	    sizeof(why)) == -1) {
 		log_warnx("%s: %s: not read", __func__, why);
