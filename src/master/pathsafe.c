@@ -395,8 +395,6 @@ int
 pathsafe_open_file_at(int dfd, const char *dpath, const char *name,
     int oflags, mode_t mode, uid_t me, int flags, char *err, size_t errlen)
 {
-	struct stat	 sb;
-	const char	*why;
 	char		 path[PATH_MAX];
 	int		 fd = -1, tries, fl, base;
 
@@ -425,13 +423,7 @@ pathsafe_open_file_at(int dfd, const char *dpath, const char *name,
 	if (fd == -1)
 		return failx(err, errlen, "cannot open %s: it keeps changing",
 		    path);
-	if (fstat(fd, &sb) == -1) {
-		(void)failx(err, errlen, "%s: %s", path, strerror(errno));
-		(void)close(fd);
-		return -1;
-	}
-	if ((why = file_problem(&sb, me, flags)) != NULL) {
-		(void)refuse(err, errlen, "file", path, &sb, why);
+	if (pathsafe_check_fd(fd, dpath, name, me, flags, err, errlen) == -1) {
 		(void)close(fd);
 		return -1;
 	}
