@@ -64,6 +64,48 @@ parse_name(const char *name, enum spool_lane *lane, uint64_t *id)
 }
 
 /*
+ * Call fn with the name of every entry of the spool's directory, until it
+ * returns -1.  0, or -1 (fn's, or errno from reading the directory).
+ */
+static int
+each_name(struct spool *sp, int (*fn)(struct spool *, const char *, void *),
+    void *arg)
+{
+	char		 buf[8192], name[256];
+	struct dirent64	*d;
+	ssize_t		 n, off;
+
+	if (lseek(sp->dirfd, 0, SEEK_SET) == -1)
+		return -1;
+	while ((n = getdents64(sp->dirfd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			strlcpy(name, d->d_name, sizeof(name));
+			if (fn(sp, name, arg) == -1)
+				return -1;
+		}
+	return n == -1 ? -1 : 0;
+}
+
+struct cut {
+	uint64_t	 first;		/* segments from this id on go */
+	uint64_t	 removed;
+};
+
+static int
+cut_one(struct spool *sp, const char *name, void *arg)
+{
+	struct cut	*c = arg;
+	enum spool_lane	 lane;
+	uint64_t	 id;
+
+	if (parse_name(name, &lane, &id) && id >= c->first &&
+	    unlinkat(sp->dirfd, name, 0) == 0)
+		c->removed++;
+	return 0;
+}
+
+/*
  * A copy into this spool that its sender did not live to finish
  * (sender_spool_moving_begin()): its segments, first_id on, are a part
  * of records still in the spool they came from, which the next move
@@ -73,11 +115,10 @@ parse_name(const char *name, enum spool_lane *lane, uint64_t *id)
 static void
 cut_partial_move(struct spool *sp)
 {
-	char		 text[SPOOL_MARK_LEN + 2], buf[8192], name[256];
-	struct dirent64	*d;
-	enum spool_lane	 lane;
-	uint64_t	 first = 0, id, cut = 0;
-	ssize_t		 n, off;
+	struct cut	 cut = { 0, 0 };
+	char		 text[SPOOL_MARK_LEN + 2];
+	uint64_t	 first = 0;
+	ssize_t		 n;
 	int		 fd;
 
 	fd = openat(sp->dirfd, SPOOL_MOVING_NAME, O_RDONLY | O_NOFOLLOW |
@@ -93,23 +134,15 @@ cut_partial_move(struct spool *sp)
 	}
 	if (hex16(text, &first) == -1)
 		return;
-	if (lseek(sp->dirfd, 0, SEEK_SET) == -1)
-		return;
-	while ((n = getdents64(sp->dirfd, buf, sizeof(buf))) > 0)
-		for (off = 0; off < n; off += d->d_reclen) {
-			d = (struct dirent64 *)(buf + off);
-			strlcpy(name, d->d_name, sizeof(name));
-			if (parse_name(name, &lane, &id) && id >= first &&
-			    unlinkat(sp->dirfd, name, 0) == 0)
-				cut++;
-		}
+	cut.first = first;
+	(void)each_name(sp, cut_one, &cut);
 	if (unlinkat(sp->dirfd, SPOOL_MOVING_NAME, 0) == -1 ||
 	    sender_spool_timed_sync(sp, sp->dirfd, 0) == -1)
 		sender_spool_log(sp, "%s: %s", sp->path, strerror(errno));
 	sender_spool_log(sp, "a copy into %s was cut short (its sender "
 	    "died): its %llu segments removed; the records are in the spool "
 	    "they came from, and go with the next move", sp->path,
-	    (unsigned long long)cut);
+	    (unsigned long long)cut.removed);
 }
 
 /* One file of the directory: a segment of ours, or left alone. */
@@ -173,33 +206,29 @@ open_seg(struct spool *sp, const char *name)
 	return 0;
 }
 
+/* open_seg() for each_name(): -1 (errno 0) only when out of memory. */
 static int
-list_segments(struct spool *sp, char *err, size_t errlen)
+open_seg_cb(struct spool *sp, const char *name, void *arg)
 {
-	char		 buf[8192], name[256];
-	struct dirent64	*d;
-	ssize_t		 n, off;
-
-	if (lseek(sp->dirfd, 0, SEEK_SET) == -1) {
-		snprintf(err, errlen, "%s: %s", sp->path, strerror(errno));
-		return -1;
-	}
-	while ((n = getdents64(sp->dirfd, buf, sizeof(buf))) > 0) {
-		for (off = 0; off < n; off += d->d_reclen) {
-			d = (struct dirent64 *)(buf + off);
-			strlcpy(name, d->d_name, sizeof(name));
-			if (open_seg(sp, name) == -1) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-		}
-	}
-	if (n == -1) {
-		snprintf(err, errlen, "reading %s: %s", sp->path,
-		    strerror(errno));
+	if (open_seg(sp, name) == -1) {
+		errno = 0;
 		return -1;
 	}
 	return 0;
+}
+
+static int
+list_segments(struct spool *sp, char *err, size_t errlen)
+{
+	errno = 0;
+	if (each_name(sp, open_seg_cb, NULL) == 0)
+		return 0;
+	if (errno == 0)
+		snprintf(err, errlen, "out of memory");
+	else
+		snprintf(err, errlen, "reading %s: %s", sp->path,
+		    strerror(errno));
+	return -1;
 }
 
 /*
