@@ -148,6 +148,7 @@ resource_done(void *arg, const struct fhttp_result *res)
 	struct refresh	*rf = arg;
 	struct reg_ns	*ns = &rf->next.v[rf->idx];
 	char		 why[FETCHER_ERR_MAX];
+	size_t		 bytes;
 
 	rf->req = NULL;
 	if (res->error != NULL)
@@ -160,14 +161,15 @@ resource_done(void *arg, const struct fhttp_result *res)
 		 * 16 MiB would be gigabytes.  Past the budget a namespace
 		 * keeps the items it had, as for any answer refused.
 		 */
-		if (rf->kept + fetcher_regns_bytes(ns) > REG_KEPT_MAX) {
+		bytes = fetcher_regns_bytes(ns);
+		if (rf->kept + bytes > REG_KEPT_MAX) {
 			snprintf(why, sizeof(why), "with the namespaces "
 			    "before it, its items would take more than %d MiB "
 			    "of memory", REG_KEPT_MAX / (1024 * 1024));
 			fetcher_regset_ns_free_items(ns);
 			ns->answered = 0;
 		} else
-			rf->kept += fetcher_regns_bytes(ns);
+			rf->kept += bytes;
 	}
 	if (why[0] != '\0') {
 		log_warnx("%s: registry: items of namespace \"%s\" (%s): %s; "
