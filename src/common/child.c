@@ -79,6 +79,7 @@ struct child_args {
 static void	 child_die(struct child_args *, int, int) CHILD_CODE
 		    __attribute__((noreturn));
 static int	 child_fds(const struct child_args *, int *) CHILD_CODE;
+static int	 child_limit(int, long long) CHILD_CODE;
 static int	 child_main(void *) CHILD_CODE;
 
 void
@@ -190,6 +191,18 @@ child_fds(const struct child_args *a, int *err)
 	return 0;
 }
 
+/* A limit, soft and hard, when asked for (> 0): the program cannot lift
+ * it. */
+static int
+child_limit(int resource, long long value)
+{
+	const struct rlimit	 rl = { (rlim_t)value, (rlim_t)value };
+
+	if (value <= 0)
+		return 0;
+	return syscall(SYS_prlimit64, 0, resource, &rl, NULL) == -1 ? -1 : 0;
+}
+
 static int
 child_main(void *arg)
 {
@@ -229,16 +242,16 @@ child_main(void *arg)
 	}
 	if (s->umask >= 0)
 		(void)syscall(SYS_umask, s->umask);
+	if (child_limit(RLIMIT_FSIZE, s->fsize) == -1 ||
+	    child_limit(RLIMIT_NPROC, s->nproc) == -1 ||
+	    child_limit(RLIMIT_DATA, s->data) == -1)
+		child_die(a, CHILD_STEP_RLIMIT, errno);
 	if (s->fsize > 0) {
-		const struct rlimit	 fs = { (rlim_t)s->fsize,
-					    (rlim_t)s->fsize };
 		/* ignored: a write past the limit fails with EFBIG, which
 		 * the program reports ("File too large"), where SIGXFSZ
 		 * would end it without a word */
 		const unsigned long	 ign[8] = { (unsigned long)SIG_IGN };
 
-		if (syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &fs, NULL) == -1)
-			child_die(a, CHILD_STEP_RLIMIT, errno);
 		(void)syscall(SYS_rt_sigaction, SIGXFSZ, ign, NULL,
 		    CHILD_SIGSETSIZE);
 	}

@@ -7,8 +7,8 @@
  * SIGSTOP back to SIG_DFL and an empty signal mask; the descriptors of
  * the spec on 0, 1, 2 and from 3 on, every other one closed; then, as
  * the spec says, a Landlock domain of its own, its own session or process
- * group, SIGKILL when the parent dies, a umask, a file size limit and a
- * working directory; then execve (or
+ * group, SIGKILL when the parent dies, a umask, limits of file size,
+ * processes and data, and a working directory; then execve (or
  * execveat of a descriptor).  Nothing the parent allocated, locked or
  * resolved is used in between.
  */
@@ -54,6 +54,14 @@ struct child_spec {
 	long long	 fsize;		/* > 0: RLIMIT_FSIZE, soft and hard, in
 					 * bytes, and SIGXFSZ ignored: a write
 					 * past it fails with EFBIG */
+	long long	 nproc;		/* > 0: RLIMIT_NPROC, soft and hard:
+					 * the processes and threads of the
+					 * child's uid, all of them, past which
+					 * its fork and clone fail (EAGAIN) */
+	long long	 data;		/* > 0: RLIMIT_DATA, soft and hard, in
+					 * bytes: its heap and private writable
+					 * mappings, past which they fail
+					 * (ENOMEM) */
 	int		 landlock_fd;	/* >= 0: no new privileges, and a
 					 * Landlock domain of this ruleset,
 					 * first; -1: neither */

@@ -109,6 +109,15 @@ const struct conf_field conf_fields[] = {
 	    0, 60000, R(ROLE_SCHEDULER),
 	    "milliseconds the points of a finished plugin run wait for the "
 	    "runs still going, to reach the output with theirs; 0: none" },
+	{ "agent", "pluginmaxprocs", CONF_T_INT, OFF(pluginmaxprocs), "1024",
+	    0, 4194304, R(ROLE_SCHEDULER),
+	    "processes and threads pluginsuser may have, all of its together, "
+	    "past which a plugin's fork fails (RLIMIT_NPROC of each run); 0: "
+	    "the system's limit" },
+	{ "agent", "pluginmaxmemory", CONF_T_INT, OFF(pluginmaxmemory), "0",
+	    0, (int64_t)1 << 40, R(ROLE_SCHEDULER),
+	    "bytes of heap and private writable memory each process of a "
+	    "plugin may have (RLIMIT_DATA); 0: no limit" },
 	{ "agent", "token", CONF_T_STR, OFF(token), "",
 	    0, 0, R(ROLE_FRONT),
 	    "bearer token for changing requests from non-loopback TCP peers; "

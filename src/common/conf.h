@@ -62,6 +62,8 @@ struct agent_conf {
 	int		 gitsignedtags;	/* a signed tag, not a signed commit */
 	int64_t		 pluginoutputmax;	/* stdout bytes kept per run */
 	int64_t		 pluginflushms;	/* runs' points held for others */
+	int64_t		 pluginmaxprocs;	/* RLIMIT_NPROC of a run, 0 off */
+	int64_t		 pluginmaxmemory;	/* RLIMIT_DATA of a run, 0 off */
 	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
 	struct strlist	 hostnames;	/* Host names of changing requests */
 	struct strlist	 apiusers;	/* loopback users who may change */

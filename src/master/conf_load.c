@@ -31,6 +31,10 @@
 #include "conf_files.h"
 #include "conf_list.h"
 
+/* the least a plugin run can start with: a shell and a pipeline */
+#define CONF_PLUGIN_PROCS_MIN	16
+#define CONF_PLUGIN_MEMORY_MIN	(16 * 1024 * 1024)
+
 /*
  * Where iniparser's syntax errors land during iniparser_load().  Its error
  * callback takes printf arguments and no user pointer, so there is no way
@@ -402,6 +406,20 @@ check_whole(const char *path, const struct agent_conf *c, char *err,
 	    path_within(c->chroot, c->spool))) {
 		snprintf(err, errlen, "%s: [output] spool = \"%s\": must be "
 		    "apart from [agent] pluginsdir and chroot", path, c->spool);
+		return -1;
+	}
+	/* below these no plugin, not even a shell, would start */
+	if (c->pluginmaxprocs > 0 && c->pluginmaxprocs < CONF_PLUGIN_PROCS_MIN) {
+		snprintf(err, errlen, "%s: [agent] pluginmaxprocs = %lld: "
+		    "counts every process and thread of pluginsuser, the "
+		    "scheduler's included; 0 (the system's limit) or at least "
+		    "%d", path, (long long)c->pluginmaxprocs, CONF_PLUGIN_PROCS_MIN);
+		return -1;
+	}
+	if (c->pluginmaxmemory > 0 && c->pluginmaxmemory < CONF_PLUGIN_MEMORY_MIN) {
+		snprintf(err, errlen, "%s: [agent] pluginmaxmemory = %lld: "
+		    "0 (no limit) or at least %d bytes (16 MiB)", path,
+		    (long long)c->pluginmaxmemory, CONF_PLUGIN_MEMORY_MIN);
 		return -1;
 	}
 	/* every point would be refused by the sink after its 200 */

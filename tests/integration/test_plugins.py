@@ -1579,6 +1579,86 @@ class GitMaxSize(PluginTest):
         self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
 
 
+def forks_plugin(drop):
+    # forks until the kernel refuses, says how many it made, and holds
+    # them (paused) until the timeout takes the group
+    return f"""#!/usr/bin/env python3
+import os, signal, sys
+kids, why = [], "never refused"
+for _ in range(300):
+    try:
+        pid = os.fork()
+    except OSError as e:
+        why = e.strerror
+        break
+    if pid == 0:
+        signal.pause()
+        os._exit(0)
+    kids.append(pid)
+print(why, file=sys.stderr, flush=True)
+with open("{drop}/forks.tmp", "w") as f:
+    f.write(str(len(kids)))
+os.rename("{drop}/forks.tmp", "{drop}/forks.made")
+signal.pause()
+"""
+
+
+# $1 MiB in one piece
+HOG = """#!/usr/bin/env python3
+import sys
+try:
+    b = bytearray(int(sys.argv[1]) << 20)
+except MemoryError:
+    print("MemoryError", file=sys.stderr)
+    sys.exit(3)
+print('[{"name":"hog","timestamp":0,"value":%d}]' % (len(b) >> 20))
+"""
+
+
+class Limits(PluginTest):
+    """[agent] pluginmaxprocs and pluginmaxmemory: the hard limits of every
+    run.  A fork bomb stops at the first, so pluginsuser cannot take the
+    host's pids from the agent (which then could not restart a worker)
+    or from anyone else.  The other plugins still start meanwhile (the
+    scheduler's own limit is not the plugins'), but their own forks fail
+    until the bomb's timeout: the count is the user's (README,
+    "Sandbox")."""
+
+    @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_a_fork_bomb_stops_at_pluginmaxprocs(self):
+        self.add(NS, "forks", forks_plugin(self.drop))
+        self.add(NS, "version", version_plugin(7))
+        self.start_with(f"{NS}|forks", f"{NS}|version",
+                        extra="\tpluginmaxprocs = 40\n")
+        bomb = self.in_thread(lambda: self.run_plugin(NS, "forks",
+                                                      timeout=4))
+        made = self.read_pid("forks.made")
+        # 40 counts every task of nobody: the workers' too
+        self.assertGreater(made, 0)
+        self.assertLess(made, 40)
+        # while the bomb holds its processes, another plugin still starts
+        body = self.run_plugin_ok(NS, "version")
+        self.assertEqual((body["status"], body["points"]), ("ok", 1), body)
+        # the bomb ends with its timeout, its processes with its group
+        st, body = bomb()
+        self.assertEqual(st, 200, body)
+        self.assertEqual((body["timed_out"], body["signal"]),
+                         (True, signal.SIGTERM), body)
+        self.assertEqual(body["stderr"], "Resource temporarily "
+                                         "unavailable\n", body)
+        self.assert_no_strays()
+
+    @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_a_plugin_over_pluginmaxmemory_fails_to_allocate(self):
+        self.add(NS, "hog", HOG)
+        self.start_with(f"{NS}|hog", extra="\tpluginmaxmemory = 67108864\n")
+        body = self.run_plugin_ok(NS, "hog", param="16")
+        self.assertEqual((body["status"], body["points"]), ("ok", 1), body)
+        body = self.run_plugin_ok(NS, "hog", param="128")
+        self.assertEqual((body["status"], body["exit"], body["stderr"]),
+                         ("failed", 3, "MemoryError\n"), body)
+
+
 def marker_vandal(ns):
     """A plugin that tries what the markers' directory let every plugin
     do while it was pluginsuser's: disable another plugin, enable one

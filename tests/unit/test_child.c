@@ -382,6 +382,40 @@ Test(child, umask_directory_environment)
 }
 
 /*
+ * The limits of the spec, soft and hard alike, and the others inherited:
+ * the child's own /proc/self/limits.
+ */
+Test(child, limits_soft_and_hard)
+{
+	char			*argv[4];
+	struct child_spec	 cs;
+	struct child_fail	 fail;
+	char			 out[4096];
+	int			 st;
+
+	sh_spec(&cs, argv, "exec cat /proc/self/limits");
+	cs.fsize = 1048576;
+	cs.nproc = 77;
+	cs.data = 64 << 20;
+	st = run_capture(&cs, out, sizeof(out), &fail);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_assert_eq(fail.step, CHILD_STEP_NONE);
+	cr_assert_not_null(strstr(out, "Max file size             1048576"
+	    "              1048576              bytes"), "%s", out);
+	cr_assert_not_null(strstr(out, "Max processes             77"
+	    "                   77                   processes"), "%s", out);
+	cr_assert_not_null(strstr(out, "Max data size             67108864"
+	    "             67108864             bytes"), "%s", out);
+
+	/* none asked: as the parent's */
+	sh_spec(&cs, argv, "exec cat /proc/self/limits");
+	st = run_capture(&cs, out, sizeof(out), &fail);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_assert_null(strstr(out, " 77 "), "%s", out);
+	cr_assert_null(strstr(out, "67108864"), "%s", out);
+}
+
+/*
  * PR_SET_PDEATHSIG: a middle process starts two sleeps, one with the
  * flag and one without, then exits.  The first dies with it; the other
  * is still there when the first is gone (the signal is sent while the

@@ -192,6 +192,8 @@ static const char distinct_text[] =
     "gitsignedtags = yes\n"
     "pluginoutputmax = 65536\n"
     "pluginflushms = 250\n"
+    "pluginmaxprocs = 300\n"
+    "pluginmaxmemory = 268435456\n"
     "token = \"0123456789abcdef0123\"\n"
     "hostnames = [ \"agent.example.org\", \"web-07\" ]\n"
     "apiusers = [ \"alice\", \"deploy\" ]\n"
@@ -683,6 +685,12 @@ Test(conf, bad_values)
 		{ "[log]\nlogrotatesize = 18446744073709551616\n",
 		    "integer overflow" },
 		{ "[agent]\nlisten = \"\"\nsocket = \"\"\n", "no listener" },
+		{ "[agent]\npluginmaxprocs = 15\n", "pluginmaxprocs = 15: counts "
+		    "every process and thread of pluginsuser, the scheduler's "
+		    "included; 0 (the system's limit) or at least 16" },
+		{ "[agent]\npluginmaxprocs = -1\n", "must be 0-4194304" },
+		{ "[agent]\npluginmaxmemory = 16777215\n", "pluginmaxmemory = "
+		    "16777215: 0 (no limit) or at least 16777216 bytes" },
 	};
 	struct agent_conf	 c;
 	size_t			 i;

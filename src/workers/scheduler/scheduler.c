@@ -369,6 +369,8 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 	spec.timeout = timeout;
 	spec.grace = RUN_GRACE;
 	spec.outmax = (size_t)c->pluginoutputmax;
+	spec.nproc = c->pluginmaxprocs;
+	spec.data = c->pluginmaxmemory;
 	p->run = scheduler_run_start(s->runner, &spec, run_done, p, err,
 	    sizeof(err));
 	if (p->run != NULL)

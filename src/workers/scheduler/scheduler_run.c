@@ -551,6 +551,8 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	cs.fd[1] = fds[1];
 	cs.fd[2] = fds[3];
 	cs.flags = CHILD_SETSID | CHILD_PDEATHSIG;
+	cs.nproc = s->nproc;
+	cs.data = s->data;
 	cs.landlock_fd = rn->landlock;
 	cs.pidfd = &pidfd;
 	if ((pid = child_spawn(&cs, &fail)) == -1) {

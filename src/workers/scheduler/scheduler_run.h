@@ -31,6 +31,8 @@ struct run_spec {
 	double		 timeout;	/* seconds; then SIGTERM to the group */
 	double		 grace;		/* SIGTERM to SIGKILL, seconds */
 	size_t		 outmax;	/* stdout bytes kept; more kills it */
+	long long	 nproc;		/* RLIMIT_NPROC, > 0 (child.h) */
+	long long	 data;		/* RLIMIT_DATA, > 0 (child.h) */
 };
 
 struct run_result {
