@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "conf.h"
 #include "workers/gitpull/gitpull_cmd.h"
+#include "workers/gitpull/gitpull_du.h"
 
 static void
 conf_for(struct gitpull_conf *gc, const char *tmpl)
@@ -304,6 +306,62 @@ Test(gitpull_cmd, rmtree_takes_a_tree_deeper_than_a_path, .timeout = 60)
 	cr_assert_eq(gitpull_rmtree(d), 0);
 	cr_assert_eq(access(d, F_OK), -1);
 	free(d);
+}
+
+/*
+ * gitpull_du: the blocks of everything below, symbolic links counted and
+ * not followed (a link to a large file adds nothing of it), and a tree
+ * deeper than GITPULL_DU_DEPTH refused rather than measured in part.
+ */
+Test(gitpull_cmd, du_counts_blocks_and_bounds_the_depth)
+{
+	char	*d = tmpdir(), *big = tmpdir(), p[PATH_MAX];
+	int64_t	 empty, used;
+	int	 fd, i;
+
+	cr_assert_eq(gitpull_du(d, &empty), 0);
+	snprintf(p, sizeof(p), "%s/blob", big);
+	cr_assert_geq(fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644), 0);
+	cr_assert_eq(posix_fallocate(fd, 0, 1 << 20), 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/link", d);
+	cr_assert_eq(symlink(big, p), 0);
+	cr_assert_eq(gitpull_du(d, &used), 0);
+	cr_assert_lt(used, empty + 65536, "%lld", (long long)used);
+
+	snprintf(p, sizeof(p), "%s/sub", d);
+	cr_assert_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/sub/data", d);
+	cr_assert_geq(fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644), 0);
+	cr_assert_eq(posix_fallocate(fd, 0, 1 << 20), 0);
+	close(fd);
+	cr_assert_eq(gitpull_du(d, &used), 0);
+	cr_assert_geq(used, empty + (1 << 20), "%lld", (long long)used);
+	cr_assert_lt(used, empty + (1 << 20) + 65536, "%lld",
+	    (long long)used);
+
+	/* as deep as allowed, then one more */
+	cr_assert_geq(fd = open(d, O_RDONLY | O_DIRECTORY), 0);
+	for (i = 0; i < GITPULL_DU_DEPTH; i++) {
+		int	 next;
+
+		cr_assert_eq(mkdirat(fd, "a", 0755), 0);
+		cr_assert_geq(next = openat(fd, "a", O_RDONLY | O_DIRECTORY),
+		    0);
+		close(fd);
+		fd = next;
+	}
+	cr_assert_eq(gitpull_du(d, &used), 0);
+	cr_assert_eq(mkdirat(fd, "a", 0755), 0);
+	close(fd);
+	cr_assert_eq(gitpull_du(d, &used), -1);
+	cr_assert_eq(errno, ELOOP);
+
+	cr_assert_eq(gitpull_du(p, &used), -1);	/* a file */
+	cr_assert_eq(gitpull_rmtree(d), 0);
+	cr_assert_eq(gitpull_rmtree(big), 0);
+	free(d);
+	free(big);
 }
 
 Test(gitpull_cmd, trust_file)

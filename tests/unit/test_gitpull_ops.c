@@ -30,6 +30,7 @@
 #include "conf.h"
 #include "sandbox.h"
 #include "workers/gitpull/gitpull_cmd.h"
+#include "workers/gitpull/gitpull_du.h"
 #include "workers/gitpull/gitpull_op.h"
 
 #include "gitpull_fixture.h"
@@ -637,6 +638,64 @@ Test(gitpull_ops, an_update_over_gitmaxsize_keeps_the_checkout)
 	r = run(&f, 1);
 	cr_assert(r.ok, "%s", r.error);
 	cr_assert_str_neq(r.commit, one);
+	fx_free(&f);
+}
+
+/*
+ * A branch rewritten upstream at every update (a hostile repository, or a
+ * caller of /plugins/update who keeps asking): each fetch adds a pack of
+ * fresh noise and the old ones stay, so .git grew by one at every update
+ * (2.7 MB after nine here).  Past gitmaxsize the update clones anew and
+ * swaps the clone in: .git stays under twice gitmaxsize, and the plugin
+ * is at the new commit every time.
+ */
+Test(gitpull_ops, updates_of_a_rewritten_branch_keep_git_bounded)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 want[64], now[64], gitdir[PATH_MAX + 8];
+	int64_t		 used, most = 0;
+	int		 i;
+
+	fx_init(&f, "%s/src/%%s.git");
+	f.gc.max_size = MAX_SIZE;
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	snprintf(gitdir, sizeof(gitdir), "%s/.git", f.co);
+	for (i = 0; i < 9; i++) {
+		sh("cd '%s' && head -c 300000 /dev/urandom > noise && "
+		    "git add -A && " GITC " commit -q %s -m noise%d && "
+		    "git push -q -f '%s' HEAD:refs/heads/release", f.work,
+		    i == 0 ? "" : "--amend", i, f.bare);
+		r = run(&f, 1);
+		cr_assert(r.ok, "update %d: %s", i, r.error);
+		head_of(f.work, want, sizeof(want));
+		head_of(f.co, now, sizeof(now));
+		cr_assert_str_eq(now, want, "update %d", i);
+		cr_assert_str_eq(r.commit, want, "update %d", i);
+		cr_assert_eq(gitpull_du(gitdir, &used), 0);
+		if (used > most)
+			most = used;
+	}
+	cr_assert_leq(most, 2 * MAX_SIZE, ".git took %lld bytes",
+	    (long long)most);
+	/* the first, and at least one in place of the checkout */
+	cr_assert_geq(f.st.clones, 2);
+	cr_assert_eq(clones_left(&f), 0);
+
+	/* a clone that fails (a pack over the limit) leaves the checkout
+	 * as it was, and nothing of the clone */
+	sh("head -c 2000000 /dev/zero > '%s/filler'", gitdir);
+	push_file(&f, "/dev/urandom", "big");
+	r = run(&f, 1);
+	cr_assert(!r.ok);
+	cr_assert(strstr(r.error, "git clone of ") != NULL &&
+	    strstr(r.error, "a file reached [agent] gitmaxsize") != NULL,
+	    "%s", r.error);
+	head_of(f.co, now, sizeof(now));
+	cr_assert_str_eq(now, want);
+	cr_assert(path_exists("%s/noise", f.co));
+	cr_assert_eq(clones_left(&f), 0);
 	fx_free(&f);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <bsd/string.h>
 
+#include "gitpull_du.h"
 #include "gitpull_exec.h"
 #include "gitpull_op.h"
 #include "gitpull_parse.h"
@@ -80,6 +82,8 @@ struct gitop {
 	enum step		 sized;		/* once ST_SIZE passed */
 	char			 size_rev[CONF_STR_MAX + 32];
 	int			 cloning;	/* op->tmp not in place yet */
+	int			 replacing;	/* ... and op->dir stays until
+						 * it is */
 	char			 signer[256];
 };
 
@@ -369,7 +373,7 @@ op_untrusted(struct gitop *op, const char *reason)
 	memset(&resp, 0, sizeof(resp));
 	resp.untrusted = 1;
 	/* an update refused leaves the checkout as it was; nothing else */
-	resp.kept = op->update && !op->cloning;
+	resp.kept = op->update && (!op->cloning || op->replacing);
 	snprintf(resp.error, sizeof(resp.error), "untrusted: %s", reason);
 	op_finish(op, &resp);
 }
@@ -421,11 +425,38 @@ verify_then(struct gitop *op, const char *rev, enum step next)
 	}
 }
 
+/*
+ * A clone in place of a checkout that stayed meanwhile: the two swapped
+ * at once, so that a run finds one or the other, then the old one goes
+ * (or, left, goes with the next sweep of clones).  A file system that
+ * cannot swap has the old one removed first.
+ */
+static int
+clone_swap(struct gitop *op)
+{
+	if (renameat2(AT_FDCWD, op->tmp, AT_FDCWD, op->dir,
+	    RENAME_EXCHANGE) == -1) {
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+		if (gitpull_rmtree(op->dir) == -1 ||
+		    rename(op->tmp, op->dir) == -1)
+			return -1;
+		op->tmp[0] = '\0';
+		return 0;
+	}
+	if (gitpull_rmtree(op->tmp) == -1)
+		log_warn("%s: remove %s (the checkout replaced)", __func__,
+		    op->tmp);
+	op->tmp[0] = '\0';
+	return 0;
+}
+
 /* The clone is complete (and checked out): now it may be seen and run. */
 static void
 clone_done(struct gitop *op)
 {
-	if (rename(op->tmp, op->dir) == -1) {
+	if (op->replacing ? clone_swap(op) == -1 :
+	    rename(op->tmp, op->dir) == -1) {
 		op_fail(op, "rename %s to %s: %s", op->tmp, op->dir,
 		    strerror(errno));
 		return;
@@ -475,6 +506,47 @@ origin_moved(struct gitop *op, const char *out)
 	step_run(op, ST_CLONE);
 }
 
+/*
+ * An update fetches into the checkout, unless its .git is over [agent]
+ * gitmaxsize: every fetch adds a pack (each up to gitmaxsize), and what
+ * a rewritten branch leaves behind stays (git keeps unreachable objects
+ * two weeks, and merges packs from 50 on), so a repository that keeps
+ * rewriting its branch, or a caller of /plugins/update who keeps asking,
+ * would fill the disk a pack at a time.  Past it the repository is
+ * cloned anew, which holds only what the branch needs, and swapped in
+ * once it passed every check; the old checkout runs until then, and
+ * stays when the clone fails.  So .git stays under twice gitmaxsize and
+ * a pack.
+ */
+static void
+fetch_or_clone(struct gitop *op)
+{
+	struct git_resp	 now;
+	char		 gitdir[PATH_MAX];
+	int64_t		 used;
+
+	snprintf(gitdir, sizeof(gitdir), "%s/.git", op->dir);
+	if (gitpull_du(gitdir, &used) == 0) {
+		if (used <= op->conf.max_size) {
+			step_run(op, ST_FETCH);
+			return;
+		}
+		log_info("%s/%s: .git takes %lld bytes, over [agent] "
+		    "gitmaxsize (%lld): cloned anew instead of fetched into",
+		    op->ns, op->project, (long long)used,
+		    (long long)op->conf.max_size);
+	} else
+		log_info("%s/%s: .git cannot be measured (%s): cloned anew "
+		    "instead of fetched into", op->ns, op->project,
+		    strerror(errno));
+	if (clone_prepare(op, &now) == -1) {
+		op_fail(op, "%s", now.error);
+		return;
+	}
+	op->replacing = 1;
+	step_run(op, ST_CLONE);
+}
+
 static void
 step_done(const struct gexec_result *r, void *arg)
 {
@@ -496,7 +568,10 @@ step_done(const struct gexec_result *r, void *arg)
 		if (!ok && !no)
 			break;
 		if (ok && gitpull_parse_origin_is(r->out, op->url)) {
-			step_run(op, op->update ? ST_FETCH : ST_SYMREF);
+			if (op->update)
+				fetch_or_clone(op);
+			else
+				step_run(op, ST_SYMREF);
 			return;
 		}
 		origin_moved(op, ok ? r->out : NULL);
