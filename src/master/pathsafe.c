@@ -5,7 +5,6 @@
  */
 #include "pathsafe.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,9 +16,10 @@
 
 #include <bsd/string.h>
 
+#include "rmtree.h"
+
 #define WALK_DEPTH_MAX	64	/* directories held open by one walk */
 #define WALK_LINKS_MAX	32	/* links followed by one walk (ELOOP) */
-#define EMPTY_DEPTH_MAX	128	/* nesting pathsafe_empty_dir() goes into */
 
 struct walk {
 	int	 fd[WALK_DEPTH_MAX];
@@ -596,107 +596,13 @@ pathsafe_workdir_at(int dfd, const char *dpath, const char *name, uid_t uid,
 
 /* ---- stop -m clean ---- */
 
-struct empty {
-	dev_t		 dev;
-	unsigned	 failures;
-	char		 path[PATH_MAX];	/* of the entry at hand */
-	char		*err;
-	size_t		 errlen;
-};
-
-static void
-empty_fail(struct empty *e, const char *what, int saved)
-{
-	if (e->failures++ == 0)
-		(void)snprintf(e->err, e->errlen, "cannot remove %s: %s",
-		    e->path, what != NULL ? what : strerror(saved));
-}
-
-static void	empty_at(struct empty *, int, unsigned);
-
-/* The directory `name` of `pfd`: its contents, then itself. */
-static void
-empty_subdir(struct empty *e, int pfd, const char *name,
-    const struct stat *sb, unsigned depth)
-{
-	struct stat	 now;
-	int		 fd;
-
-	if (sb->st_dev != e->dev) {
-		empty_fail(e, "another file system is mounted there", 0);
-		return;
-	}
-	if (depth >= EMPTY_DEPTH_MAX) {
-		empty_fail(e, "nested too deep", 0);
-		return;
-	}
-	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd == -1) {
-		/* swapped for a link or a file since the fstatat: remove the
-		 * name itself, never what it points to */
-		if ((errno == ELOOP || errno == ENOTDIR) &&
-		    unlinkat(pfd, name, 0) == 0)
-			return;
-		if (errno != ENOENT)
-			empty_fail(e, NULL, errno);
-		return;
-	}
-	if (fstat(fd, &now) == -1 || now.st_dev != e->dev) {
-		(void)close(fd);
-		empty_fail(e, "another file system is mounted there", 0);
-		return;
-	}
-	empty_at(e, fd, depth + 1);
-	if (unlinkat(pfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
-		return;
-	/* a link or a file took its name meanwhile: that name goes */
-	if (errno == ENOTDIR && unlinkat(pfd, name, 0) == 0)
-		return;
-	empty_fail(e, NULL, errno);
-}
-
-/* Everything inside the directory `fd` (taken over and closed). */
-static void
-empty_at(struct empty *e, int fd, unsigned depth)
-{
-	struct dirent	*de;
-	struct stat	 sb;
-	size_t		 len = strlen(e->path);
-	DIR		*d;
-
-	if ((d = fdopendir(fd)) == NULL) {
-		empty_fail(e, NULL, errno);
-		(void)close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		join(e->path + len, sizeof(e->path) - len, "", de->d_name);
-		if (fstatat(dirfd(d), de->d_name, &sb,
-		    AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno != ENOENT)
-				empty_fail(e, NULL, errno);
-		} else if (S_ISDIR(sb.st_mode))
-			empty_subdir(e, dirfd(d), de->d_name, &sb, depth);
-		else if (unlinkat(dirfd(d), de->d_name, 0) == -1 &&
-		    errno != ENOENT)
-			empty_fail(e, NULL, errno);
-		e->path[len] = '\0';
-	}
-	(void)closedir(d);
-}
-
 int
 pathsafe_empty_dir(const char *path, uid_t me, unsigned *failures,
     char *err, size_t errlen)
 {
-	struct empty	 e;
-	struct stat	 sb;
-	char		 dir[PATH_MAX], name[NAME_MAX + 1];
-	int		 dfd, fd;
+	struct rmtree_report	 rep;
+	char			 dir[PATH_MAX], name[NAME_MAX + 1];
+	int			 dfd, fd, rv;
 
 	*failures = 1;
 	if (pathsafe_split(path, dir, sizeof(dir), name, sizeof(name)) == -1)
@@ -718,16 +624,10 @@ pathsafe_empty_dir(const char *path, uid_t me, unsigned *failures,
 		}
 		return failx(err, errlen, "%s: %s", path, strerror(errno));
 	}
-	if (fstat(fd, &sb) == -1) {
-		(void)close(fd);
-		return failx(err, errlen, "%s: %s", path, strerror(errno));
-	}
-	memset(&e, 0, sizeof(e));
-	e.dev = sb.st_dev;
-	e.err = err;
-	e.errlen = errlen;
-	strlcpy(e.path, path, sizeof(e.path));
-	empty_at(&e, fd, 0);
-	*failures = e.failures;
-	return e.failures > 0 ? -1 : 0;
+	rv = rmtree_contents(fd, path, &rep);
+	(void)close(fd);
+	*failures = rep.failures;
+	if (rv == -1)
+		(void)snprintf(err, errlen, "cannot remove %s", rep.first);
+	return rv;
 }

@@ -20,6 +20,7 @@
 #include "gitpull_cmd.h"
 #include "items.h"
 #include "log.h"
+#include "rmtree.h"
 #include "util.h"
 
 int
@@ -467,59 +468,15 @@ gitpull_trust_url(struct gitpull_trust *t, const char *url, char *err,
 }
 
 /*
- * In the directory `fd`: remove every entry that is not a directory, and
- * put the name of the first directory left in `sub` (1), or find none
- * (0); -1 on an error.  Read through a descriptor of its own, so that
- * `fd` stays ours.
- */
-static int
-rm_files_find_dir(int fd, char *sub, size_t sublen)
-{
-	struct dirent	*de;
-	struct stat	 sb;
-	DIR		*d;
-	int		 dup_fd, found = 0, rv = 0;
-
-	if ((dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || (d = fdopendir(dup_fd)) == NULL) {
-		if (dup_fd != -1)
-			(void)close(dup_fd);
-		return -1;
-	}
-	while (!found && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno != ENOENT)
-				rv = -1;
-			continue;
-		}
-		if (S_ISDIR(sb.st_mode)) {
-			strlcpy(sub, de->d_name, sublen);
-			found = 1;
-		} else if (unlinkat(fd, de->d_name, 0) == -1 &&
-		    errno != ENOENT)
-			rv = -1;
-	}
-	(void)closedir(d);
-	return rv == -1 ? -1 : found;
-}
-
-/*
- * Depth first with two descriptors and a stack of names, not paths: a
- * repository can make a tree deeper than any path may be long (a chain
- * of a thousand directories is a few bytes of git objects), and nftw(3)
- * then fails with ENAMETOOLONG and leaves it.  Symbolic links are
- * removed, never followed; another file system is not entered.
+ * A checkout may hold a tree deeper than any path may be long, which a
+ * repository makes from a few bytes of objects: rmtree.c walks any depth.
  */
 int
 gitpull_rmtree(const char *path)
 {
-	struct stat	 st, top;
-	char		 sub[NAME_MAX + 1], **stack = NULL, **grown;
-	size_t		 depth = 0, cap = 0;
-	int		 fd, next, rc, rv = -1;
+	struct rmtree_report	 rep;
+	struct stat		 top;
+	int			 fd, rv;
 
 	if (lstat(path, &top) == -1)
 		return errno == ENOENT ? 0 : -1;
@@ -528,60 +485,15 @@ gitpull_rmtree(const char *path)
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		return -1;
-	for (;;) {
-		if ((rc = rm_files_find_dir(fd, sub, sizeof(sub))) == -1)
-			goto out;
-		if (rc == 1) {
-			/* down into it */
-			next = openat(fd, sub, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-			if (next == -1 || fstat(next, &st) == -1 ||
-			    st.st_dev != top.st_dev) {
-				if (next != -1)
-					(void)close(next);
-				goto out;
-			}
-			if (depth == cap) {
-				cap = cap == 0 ? 64 : cap * 2;
-				if ((grown = reallocarray(stack, cap,
-				    sizeof(*stack))) == NULL) {
-					(void)close(next);
-					goto out;
-				}
-				stack = grown;
-			}
-			if ((stack[depth] = strdup(sub)) == NULL) {
-				(void)close(next);
-				goto out;
-			}
-			depth++;
-			(void)close(fd);
-			fd = next;
-			continue;
-		}
-		/* empty: up, and it goes */
-		if (depth == 0)
-			break;
-		next = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (next == -1)
-			goto out;
-		(void)close(fd);
-		fd = next;
-		depth--;
-		if (unlinkat(fd, stack[depth], AT_REMOVEDIR) == -1 &&
-		    errno != ENOENT) {
-			free(stack[depth]);
-			goto out;
-		}
-		free(stack[depth]);
-	}
-	rv = rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
- out:
+	rv = rmtree_contents(fd, path, &rep);
 	(void)close(fd);
-	while (depth > 0)
-		free(stack[--depth]);
-	free(stack);
-	return rv;
+	if (rv == -1) {
+		log_warnx("%s: cannot remove %s%s", __func__, rep.first,
+		    rep.failures > 1 ? " (and more)" : "");
+		errno = rep.first_errno != 0 ? rep.first_errno : ENOTEMPTY;
+		return -1;
+	}
+	return rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
 }
 
 /* .clone-<project>-XXXXXX (mkdtemp's six characters, no '-' in them) */

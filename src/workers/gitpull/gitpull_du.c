@@ -1,6 +1,6 @@
 /*
  * What a directory takes on disk (gitpull_du.h).  Recursive, one
- * descriptor a level: the depth is bounded, unlike gitpull_rmtree's,
+ * descriptor a level: the depth is bounded, unlike rmtree.c's walk,
  * whose trees come from a repository's contents.
  */
 #include <sys/stat.h>
