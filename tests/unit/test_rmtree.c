@@ -5,12 +5,14 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,4 +219,73 @@ Test(rmtree, empty_and_not_a_directory)
 	cr_assert(strstr(rep.first, "/file: Not a directory") != NULL, "%s",
 	    rep.first);
 	cr_assert_eq(access(p, F_OK), 0);
+}
+
+struct mover {
+	int	 ino;		/* inotify, on top/x */
+	char	 from[PATH_MAX + 8];
+	char	 to[PATH_MAX + 16];
+	int	 moved;
+};
+
+static void *
+mover_main(void *arg)
+{
+	struct mover	*m = arg;
+	char		 buf[4096];
+
+	/* the first file the walk removes in x: x moves out of the tree */
+	if (read(m->ino, buf, sizeof(buf)) > 0 && rename(m->from, m->to) == 0)
+		m->moved = 1;
+	return NULL;
+}
+
+/*
+ * The owner of the tree moves the directory the walk is in, out of the
+ * tree, next to a file of the same name as the directory had: a walk that
+ * went up by ".." blindly would be there and remove that name (as root,
+ * in a sticky /tmp, another user's file).  The walk notices and stops.
+ * x holds 20000 files, so that the move, made at the first removal,
+ * lands long before the walk is done with them.
+ */
+Test(rmtree, a_directory_moved_out_ends_the_walk, .timeout = 60)
+{
+	struct rmtree_report	 rep;
+	struct mover		 m;
+	pthread_t		 t;
+	char			 outside[PATH_MAX], victim[PATH_MAX + 8];
+	char			 name[16];
+	int			 fd, x, i, rv;
+
+	snprintf(outside, sizeof(outside), "%s.outside", top);
+	cr_assert_eq(mkdir(outside, 0755), 0);
+	snprintf(victim, sizeof(victim), "%s/x", outside);
+	cr_assert_eq(close(open(victim, O_WRONLY | O_CREAT, 0644)), 0);
+	fd = open_top();
+	cr_assert_eq(mkdirat(fd, "x", 0755), 0);
+	cr_assert_geq(x = openat(fd, "x", O_RDONLY | O_DIRECTORY), 0);
+	for (i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		file_at(x, name);
+	}
+	close(x);
+	memset(&m, 0, sizeof(m));
+	snprintf(m.from, sizeof(m.from), "%s/x", top);
+	snprintf(m.to, sizeof(m.to), "%s/moved", outside);
+	cr_assert_geq(m.ino = inotify_init1(IN_CLOEXEC), 0);
+	cr_assert_geq(inotify_add_watch(m.ino, m.from, IN_DELETE), 0);
+	cr_assert_eq(pthread_create(&t, NULL, mover_main, &m), 0);
+
+	rv = rmtree_contents(fd, top, &rep);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	close(m.ino);
+	close(fd);
+	cr_assert(m.moved, "not moved");
+	cr_assert_eq(access(victim, F_OK), 0, "the walk removed %s", victim);
+	cr_assert_eq(rv, -1);
+	snprintf(victim, sizeof(victim), "%s/x: moved while it was being "
+	    "removed", top);
+	cr_assert_str_eq(rep.first, victim);
+	snprintf(victim, sizeof(victim), "rm -rf '%s'", outside);
+	cr_assert_eq(system(victim), 0);
 }
