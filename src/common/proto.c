@@ -54,6 +54,11 @@ static const char *const msg_names[MSG_MAX] = {
  */
 #define PUSH_MAXPAYLOAD		(24 * 1024 * 1024)
 #define REQ_MAXPAYLOAD		(64 * 1024)
+/*
+ * /plugins/list: every plugin the items name (1 MiB of items can name
+ * thousands) with its last run's errors and stderr tail, escaped.
+ */
+#define LIST_MAXPAYLOAD		(16 * 1024 * 1024)
 
 /* Control edges: the master sends these to every worker ... */
 static const uint16_t ctl_master_sends[] = {
@@ -130,7 +135,7 @@ const struct edge_def proto_peer_edges[] = {
 	    PUSH_MAXPAYLOAD, 0, 0 },
 	/* /plugins/list answers grow with the number of plugins */
 	{ ROLE_FRONT, ROLE_SCHEDULER, front_to_sched, sched_to_front,
-	    DATA_MAXPAYLOAD, 0, 0 },
+	    LIST_MAXPAYLOAD, 0, 0 },
 	{ ROLE_FRONT, ROLE_FETCHER, front_to_fetcher, fetcher_to_front,
 	    REQ_MAXPAYLOAD, 0, 0 },
 	{ ROLE_FETCHER, ROLE_SCHEDULER, items_sends, items_acks,

@@ -820,6 +820,63 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 	cr_assert_eq(p->enabled, 1);
 }
 
+/*
+ * A list larger than the edge to the front takes (16 MiB): 3000 plugins
+ * whose last stderr was 1 kB of control bytes, 6 kB each once escaped.
+ * Answered without the tails, each one left out marked, instead of a
+ * 500; a list that fits keeps them.
+ */
+Test(sched_flow, a_list_too_large_goes_without_the_stderr_tails)
+{
+	enum { N = 3000 };
+	const char	**gits;
+	char		**urls;
+	int64_t		*ivs;
+	struct plugin	*p;
+	char		*json;
+	const char	*at;
+	size_t		 i, cut;
+
+	cr_assert_not_null(gits = calloc(N, sizeof(*gits)));
+	cr_assert_not_null(urls = calloc(N, sizeof(*urls)));
+	cr_assert_not_null(ivs = calloc(N, sizeof(*ivs)));
+	for (i = 0; i < N; i++) {
+		cr_assert_neq(asprintf(&urls[i],
+		    "git@git.test.com:plugins/p%04zu.git", i), -1);
+		gits[i] = urls[i];
+		ivs[i] = 30;
+	}
+	send_items(gits, ivs, N);
+	TAILQ_FOREACH(p, &S()->plugins, entry) {
+		p->last.at = 1;
+		memset(p->last.stderr_tail, 1, SCHED_STDERR_KEPT);
+		p->last.stderr_tail[SCHED_STDERR_KEPT] = '\0';
+	}
+	front_req(1, PLUGIN_OP_LIST, "", "", 0, NULL);
+	json = front_answer(0, 1, 200);
+	for (cut = 0, at = json; (at = strstr(at,
+	    "\"stderr\":\"\",\"stderr_cut\":true,\"runs\"")) != NULL; at++)
+		cut++;
+	cr_assert_eq(cut, N, "%zu of %d tails left out", cut, N);
+	cr_assert_not_null(strstr(json, "\"project\":\"p2999\""));
+	free(json);
+
+	TAILQ_FOREACH(p, &S()->plugins, entry)
+		snprintf(p->last.stderr_tail, sizeof(p->last.stderr_tail),
+		    "short\x01");
+	front_req(2, PLUGIN_OP_LIST, "", "", 0, NULL);
+	json = front_answer(1, 2, 200);
+	cr_assert_null(strstr(json, "stderr_cut"));
+	cr_assert_not_null(strstr(json, "\"stderr\":\"short\\u0001\","
+	    "\"runs\""), "%.300s", json);
+	free(json);
+	for (i = 0; i < N; i++)
+		free(urls[i]);
+	free(urls);
+	free(gits);
+	free(ivs);
+}
+
 Test(sched_flow, items_change_reschedule_remove_and_retry)
 {
 	static const char *const gits[] = { GIT,

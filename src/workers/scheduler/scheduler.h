@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "plugin_msg.h"
 #include "scheduler_run.h"
+#include "warn_limit.h"
 #include "workers/worker.h"
 
 #define SCHED_KEY_MAX		(ITEM_NS_MAX + 1 + 256 + 1)
@@ -198,6 +199,7 @@ struct sched {
 	struct sched_outbox	 outbox;
 	struct sched_starts	 starts;
 	struct metric_set	 ms;		/* /metrics, push after push */
+	struct warn_limit	 list_cut;	/* lists without stderr */
 	char			 last_error[256];
 };
 
@@ -310,7 +312,9 @@ int		 scheduler_check_repo(const char *repo, char *grouprepo,
 		    size_t grouprepolen, char *project, size_t projectlen);
 /* JSON array of every plugin and its state. */
 /* redact: without params and stderr (a client not trusted with them) */
-void		 scheduler_list_json(struct sched *, struct buf *, int redact);
+/* tails: with each plugin's stderr tail (0: without, "stderr_cut") */
+void		 scheduler_list_json(struct sched *, struct buf *, int redact,
+		    int tails);
 
 /* scheduler_once.c */
 struct scheduler_once {

@@ -27,6 +27,7 @@
 #include "codec.h"
 #include "jsonw.h"
 #include "log.h"
+#include "warn_limit.h"
 
 #define ERR_NS_REPO	"invalid ns or repo"
 #define ERR_REPO	"invalid repo"
@@ -83,7 +84,7 @@ json_ending(struct jsonw *w, const struct last_run *l)
 }
 
 static void
-plugin_json(struct jsonw *w, const struct plugin *p, int redact)
+plugin_json(struct jsonw *w, const struct plugin *p, int redact, int tails)
 {
 	const struct plugin_item	*it = &p->item;
 	size_t				 i;
@@ -147,7 +148,11 @@ plugin_json(struct jsonw *w, const struct plugin *p, int redact)
 		jsonw_string(w, p->last.drop_error);
 		if (!redact) {
 			jsonw_key(w, "stderr");
-			jsonw_string(w, p->last.stderr_tail);
+			jsonw_string(w, tails ? p->last.stderr_tail : "");
+			if (!tails && p->last.stderr_tail[0] != '\0') {
+				jsonw_key(w, "stderr_cut");
+				jsonw_bool(w, 1);
+			}
 		}
 	}
 	jsonw_key(w, "runs");
@@ -166,7 +171,7 @@ plugin_json(struct jsonw *w, const struct plugin *p, int redact)
 }
 
 void
-scheduler_list_json(struct sched *s, struct buf *b, int redact)
+scheduler_list_json(struct sched *s, struct buf *b, int redact, int tails)
 {
 	struct plugin	*p;
 	struct jsonw	 w;
@@ -175,7 +180,7 @@ scheduler_list_json(struct sched *s, struct buf *b, int redact)
 	jsonw_array_open(&w);
 	TAILQ_FOREACH(p, &s->plugins, entry) {
 		if (!p->gone)
-			plugin_json(&w, p, redact);
+			plugin_json(&w, p, redact, tails);
 	}
 	jsonw_array_close(&w);
 	/* a failure marks b failed: the caller checks buf_failed() */
@@ -243,25 +248,80 @@ scheduler_check_repo(const char *repo, char *grouprepo, size_t grouprepolen,
 	    projectlen, err, sizeof(err));
 }
 
+/* The answer to the front: 0, or -1 with errno (EMSGSIZE: too large). */
+static int
+respond_frame(struct sched *s, uint32_t reqid, int status, const char *json)
+{
+	struct pbuf	 pb;
+	int		 rv = 0;
+
+	codec_put_init(&pb);
+	plugin_resp_encode(&pb, status, json);
+	if (codec_put_failed(&pb)) {
+		errno = ENOMEM;
+		rv = -1;
+	} else if (worker_send_peer(s->w, ROLE_FRONT, MSG_PLUGIN_RESP, reqid,
+	    pb.buf, pb.len) == -1)
+		rv = -1;
+	codec_put_free(&pb);
+	return rv;
+}
+
 void
 scheduler_respond(struct sched *s, uint32_t reqid, int status, const char *json)
 {
-	struct pbuf	 pb;
-
-	if (reqid == 0)
+	if (reqid == 0 || respond_frame(s, reqid, status, json) == 0)
 		return;
-	codec_put_init(&pb);
-	plugin_resp_encode(&pb, status, json);
-	if (codec_put_failed(&pb) || worker_send_peer(s->w, ROLE_FRONT,
-	    MSG_PLUGIN_RESP, reqid, pb.buf, pb.len) == -1) {
-		if (errno == EMSGSIZE && status == 200)
-			scheduler_respond_error(s, reqid, 500, "the answer is "
-			    "larger than the front takes");
-		else
-			log_warn("%s: answer %d to request %u", __func__,
-			    status, reqid);
+	if (errno == EMSGSIZE && status == 200)
+		scheduler_respond_error(s, reqid, 500, "the answer is larger "
+		    "than the front takes");
+	else
+		log_warn("%s: answer %d to request %u", __func__, status,
+		    reqid);
+}
+
+/*
+ * The list, whole when it fits the edge to the front, else without the
+ * stderr tails ("stderr_cut": true where one was left out): thousands of
+ * plugins, or a few hundred whose tails are control bytes (six bytes
+ * each once escaped), would otherwise make the list a 500 just when the
+ * operator needs it.  /plugins/run still shows a run's tail.
+ */
+static void
+list_respond(struct sched *s, uint32_t reqid, int redact)
+{
+	struct buf	 b;
+	uint64_t	 n;
+	int		 tails, rv;
+
+	for (tails = 1; tails >= 0; tails--) {
+		buf_init(&b);
+		scheduler_list_json(s, &b, redact, tails);
+		if (buf_failed(&b)) {
+			buf_free(&b);
+			scheduler_respond_error(s, reqid, 500,
+			    "out of memory");
+			return;
+		}
+		rv = respond_frame(s, reqid, 200, b.p);
+		buf_free(&b);
+		if (rv == 0) {
+			if (!tails && warn_limit_due(&s->list_cut,
+			    ev_now(s->w->loop), &n))
+				log_warnx("%s: the plugin list is larger than "
+				    "the front takes: answered without the "
+				    "stderr tails (%llu times)", __func__,
+				    (unsigned long long)n);
+			return;
+		}
+		if (errno != EMSGSIZE) {
+			log_warn("%s: the plugin list to request %u", __func__,
+			    reqid);
+			return;
+		}
 	}
-	codec_put_free(&pb);
+	scheduler_respond_error(s, reqid, 500, "the plugin list is larger "
+	    "than the front takes, even without the stderr tails");
 }
 
 void
@@ -413,7 +473,6 @@ scheduler_plugin_req(struct sched *s, struct frame_in *in)
 	struct plugin_req	 r;
 	struct preader		 pr;
 	struct plugin		*p;
-	struct buf		 b;
 	char			 err[256], repo[512], project[256];
 	uint32_t		 reqid = in->hdr.reqid;
 
@@ -427,13 +486,7 @@ scheduler_plugin_req(struct sched *s, struct frame_in *in)
 	}
 	log_debug("%s %s %s", plugin_op_name(r.op), r.ns, r.repo);
 	if (r.op == PLUGIN_OP_LIST) {
-		buf_init(&b);
-		scheduler_list_json(s, &b, r.redact);
-		if (buf_failed(&b))
-			scheduler_respond_error(s, reqid, 500, "out of memory");
-		else
-			scheduler_respond(s, reqid, 200, b.p);
-		buf_free(&b);
+		list_respond(s, reqid, r.redact);
 		return 0;
 	}
 	if (s->stopping) {
