@@ -21,6 +21,8 @@
 
 #include "child.h"
 #include "gitpull_exec.h"
+
+#define GEXEC_READS_PER_CB	64	/* reads of a pipe a wakeup, at most */
 #include "util.h"
 
 struct gexec {
@@ -55,9 +57,14 @@ close_pipe(struct gexec *g, int *fd, ev_io *io)
 }
 
 /*
- * Read what is there: until EAGAIN (more may come) or EOF (closed).
- * Past the stdout limit the bytes are read and dropped, so git never
- * blocks on a full pipe.
+ * Read what is there: until EAGAIN (more may come) or EOF (closed), or
+ * GEXEC_READS_PER_CB reads: a writer as fast as we read (a server's
+ * endless "remote:" lines on git's stderr, or a process that escaped
+ * the group, after it ended) would otherwise keep the loop here, and
+ * the worker from answering anyone, the master's watchdog included.
+ * The watcher, level-triggered, brings us back for the rest.  Past the
+ * stdout limit the bytes are read and dropped, so git never blocks on a
+ * full pipe.
  */
 static void
 drain(struct gexec *g, int is_err)
@@ -68,8 +75,9 @@ drain(struct gexec *g, int is_err)
 	char	*dst;
 	size_t	 room;
 	ssize_t	 n;
+	int	 reads;
 
-	while (*fd != -1) {
+	for (reads = 0; *fd != -1 && reads < GEXEC_READS_PER_CB; reads++) {
 		if (!is_err && g->outlen < GEXEC_OUT_MAX) {
 			dst = g->out + g->outlen;
 			room = GEXEC_OUT_MAX - g->outlen;
