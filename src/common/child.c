@@ -109,7 +109,7 @@ child_step_name(int step)
 	case CHILD_STEP_CHDIR:
 		return "chdir";
 	case CHILD_STEP_RLIMIT:
-		return "file size limit";
+		return "resource limit";
 	case CHILD_STEP_LANDLOCK:
 		return "Landlock domain";
 	case CHILD_STEP_EXEC:

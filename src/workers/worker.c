@@ -354,6 +354,7 @@ worker_go(struct worker *w)
 		worker_exit(w, WORKER_EXIT_CONFIG);
 		return;
 	}
+	w->unprivileged = plan.unprivileged;
 	if (w->ops->start != NULL && w->ops->start(w, err, sizeof(err)) == -1) {
 		log_warnx("%s: start failed: %s", __func__, err);
 		worker_exit(w, 1);

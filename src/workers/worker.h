@@ -74,6 +74,7 @@ struct worker {
 	int			 setup_done;
 	int			 stopping;
 	int			 exit_code;
+	int			 unprivileged;	/* not started as root */
 	ev_timer		 setup_timer;
 	ev_signal		 sig_term;
 	ev_signal		 sig_quiet[WORKER_QUIET_SIGNALS];

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -821,6 +822,50 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 }
 
 /*
+ * `n` plugins (p0, p1, ...) every 30 s, more than gitpull is asked about
+ * at once: the first SCHED_GIT_ITEMS_INFLIGHT questions are out.
+ */
+static void
+many_plugins(size_t n)
+{
+	const char	**gits;
+	char		**urls;
+	int64_t		*ivs;
+	size_t		 i;
+
+	cr_assert_gt(n, SCHED_GIT_ITEMS_INFLIGHT);
+	cr_assert_not_null(gits = calloc(n, sizeof(*gits)));
+	cr_assert_not_null(urls = calloc(n, sizeof(*urls)));
+	cr_assert_not_null(ivs = calloc(n, sizeof(*ivs)));
+	for (i = 0; i < n; i++) {
+		cr_assert_neq(asprintf(&urls[i],
+		    "git@git.test.com:plugins/p%zu.git", i), -1);
+		gits[i] = urls[i];
+		ivs[i] = 30;
+	}
+	send_items(gits, ivs, n);
+	wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT);
+	for (i = 0; i < n; i++)
+		free(urls[i]);
+	free(urls);
+	free(gits);
+	free(ivs);
+}
+
+/* Every plugin's last run left SCHED_STDERR_KEPT bytes of `c`. */
+static void
+stderr_tails(char c)
+{
+	struct plugin	*p;
+
+	TAILQ_FOREACH(p, &S()->plugins, entry) {
+		p->last.at = 1;
+		memset(p->last.stderr_tail, c, SCHED_STDERR_KEPT);
+		p->last.stderr_tail[SCHED_STDERR_KEPT] = '\0';
+	}
+}
+
+/*
  * A list larger than the edge to the front takes (16 MiB): 3000 plugins
  * whose last stderr was 1 kB of control bytes, 6 kB each once escaped.
  * Answered without the tails, each one left out marked, instead of a
@@ -829,29 +874,13 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 Test(sched_flow, a_list_too_large_goes_without_the_stderr_tails)
 {
 	enum { N = 3000 };
-	const char	**gits;
-	char		**urls;
-	int64_t		*ivs;
 	struct plugin	*p;
 	char		*json;
 	const char	*at;
-	size_t		 i, cut;
+	size_t		 cut;
 
-	cr_assert_not_null(gits = calloc(N, sizeof(*gits)));
-	cr_assert_not_null(urls = calloc(N, sizeof(*urls)));
-	cr_assert_not_null(ivs = calloc(N, sizeof(*ivs)));
-	for (i = 0; i < N; i++) {
-		cr_assert_neq(asprintf(&urls[i],
-		    "git@git.test.com:plugins/p%04zu.git", i), -1);
-		gits[i] = urls[i];
-		ivs[i] = 30;
-	}
-	send_items(gits, ivs, N);
-	TAILQ_FOREACH(p, &S()->plugins, entry) {
-		p->last.at = 1;
-		memset(p->last.stderr_tail, 1, SCHED_STDERR_KEPT);
-		p->last.stderr_tail[SCHED_STDERR_KEPT] = '\0';
-	}
+	many_plugins(N);
+	stderr_tails(1);
 	front_req(1, PLUGIN_OP_LIST, "", "", 0, NULL);
 	json = front_answer(0, 1, 200);
 	for (cut = 0, at = json; (at = strstr(at,
@@ -870,11 +899,79 @@ Test(sched_flow, a_list_too_large_goes_without_the_stderr_tails)
 	cr_assert_not_null(strstr(json, "\"stderr\":\"short\\u0001\","
 	    "\"runs\""), "%.300s", json);
 	free(json);
-	for (i = 0; i < N; i++)
-		free(urls[i]);
-	free(urls);
-	free(gits);
-	free(ivs);
+}
+
+/*
+ * Lists of 16 MB asked five at once, before the front reads any: the
+ * edge queues 64 MiB at most, so the fifth cannot go, and gets a short
+ * 503 in its place instead of no answer (the front's client would wait
+ * for its timeout).
+ */
+Test(sched_flow, lists_the_front_has_no_room_for_get_503)
+{
+	enum { N = 2500 };
+	uint32_t	 id;
+	size_t		 i, ok = 0, busy = 0;
+	char		*json;
+
+	many_plugins(N);
+	stderr_tails(1);
+	for (id = 1; id <= 5; id++)
+		front_req(id, PLUGIN_OP_LIST, "", "", 0, NULL);
+	wait_for(ROLE_FRONT, 5);
+	for (i = 0; i < 5; i++) {
+		struct got	*g = &h.peers[ROLE_FRONT].q[i];
+		struct preader	 pr;
+		char		 err[128];
+		int		 st;
+
+		codec_get_init(&pr, g->data, g->len);
+		cr_assert_eq(plugin_resp_decode(&pr, &st, &json, err,
+		    sizeof(err)), 0, "%s", err);
+		if (st == 200) {
+			cr_assert_null(strstr(json, "stderr_cut"));
+			ok++;
+		} else {
+			cr_assert_eq(st, 503);
+			cr_assert_str_eq(json, "{\"error\":\"too many answers "
+			    "wait for the front; ask again\"}");
+			busy++;
+		}
+		free(json);
+	}
+	cr_assert_geq(ok, 3);
+	cr_assert_geq(busy, 1);
+}
+
+/*
+ * A run's process limit is never over the hard limit the scheduler has:
+ * without CAP_SYS_RESOURCE a child asking for more fails (EPERM), and
+ * every plugin with it.  Started without root, it is not applied.
+ */
+Test(sched_flow, run_limits_stay_under_the_hard_ones)
+{
+	struct agent_conf	 next;
+	struct rlimit		 rl = { 200, 200 };
+	char			 err[256];
+
+	cr_assert_eq(S()->run_nproc, 1024);
+	cr_assert_eq(S()->run_data, 0);
+	cr_assert_eq(setrlimit(RLIMIT_NPROC, &rl), 0, "%s", strerror(errno));
+	cr_assert_eq(conf_copy(&next, &h.w.conf), 0);
+	next.pluginmaxprocs = 1000;
+	cr_assert_eq(scheduler_ops.reconfigure(&h.w, &next, err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(S()->run_nproc, 200);
+	next.pluginmaxprocs = 100;
+	cr_assert_eq(scheduler_ops.reconfigure(&h.w, &next, err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(S()->run_nproc, 100);
+	h.w.unprivileged = 1;
+	next.pluginmaxprocs = 150;
+	cr_assert_eq(scheduler_ops.reconfigure(&h.w, &next, err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(S()->run_nproc, 0);
+	conf_free(&next);
 }
 
 Test(sched_flow, items_change_reschedule_remove_and_retry)
@@ -1357,29 +1454,6 @@ Test(sched_flow, shutdown_drops_the_starts_due)
  * left no room for another's: the scheduler asks about at most
  * SCHED_GIT_ITEMS_INFLIGHT at a time, the next as each is answered.
  */
-/*
- * `n` plugins (p0, p1, ...) every 30 s, more than gitpull is asked about
- * at once: the first SCHED_GIT_ITEMS_INFLIGHT questions are out.
- */
-static void
-many_plugins(size_t n)
-{
-	char		 bufs[SCHED_GIT_ITEMS_INFLIGHT + 32][64];
-	const char	*gits[SCHED_GIT_ITEMS_INFLIGHT + 32];
-	int64_t		 ivs[SCHED_GIT_ITEMS_INFLIGHT + 32];
-	size_t		 i;
-
-	cr_assert_leq(n, sizeof(bufs) / sizeof(bufs[0]));
-	for (i = 0; i < n; i++) {
-		snprintf(bufs[i], sizeof(bufs[i]),
-		    "git@git.test.com:plugins/p%zu.git", i);
-		gits[i] = bufs[i];
-		ivs[i] = 30;
-	}
-	send_items(gits, ivs, n);
-	wait_for(ROLE_GITPULL, SCHED_GIT_ITEMS_INFLIGHT);
-}
-
 Test(sched_flow, item_questions_to_gitpull_wait_their_turn)
 {
 	struct got	*g;

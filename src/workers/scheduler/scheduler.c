@@ -14,6 +14,8 @@
  */
 #include "scheduler.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -369,8 +371,8 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 	spec.timeout = timeout;
 	spec.grace = RUN_GRACE;
 	spec.outmax = (size_t)c->pluginoutputmax;
-	spec.nproc = c->pluginmaxprocs;
-	spec.data = c->pluginmaxmemory;
+	spec.nproc = s->run_nproc;
+	spec.data = s->run_data;
 	p->run = scheduler_run_start(s->runner, &spec, run_done, p, err,
 	    sizeof(err));
 	if (p->run != NULL)
@@ -617,6 +619,46 @@ sched_isolation(const struct agent_conf *c)
 	return abi;
 }
 
+/*
+ * A run's limit of `resource`: what [agent] `key` asks, but no more than
+ * the hard limit the scheduler has, which, without CAP_SYS_RESOURCE, it
+ * cannot raise: a child asking for more would fail every run (EPERM).
+ */
+static long long
+sched_limit(int resource, const char *key, int64_t want)
+{
+	struct rlimit	 rl;
+
+	if (want <= 0 || getrlimit(resource, &rl) == -1 ||
+	    rl.rlim_max == RLIM_INFINITY || (rlim_t)want <= rl.rlim_max)
+		return want > 0 ? want : 0;
+	log_warnx("[agent] %s = %lld is over the hard limit the agent was "
+	    "started with (%llu): plugins get that", key, (long long)want,
+	    (unsigned long long)rl.rlim_max);
+	return (long long)rl.rlim_max;
+}
+
+/*
+ * [agent] pluginmaxprocs and pluginmaxmemory as runs get them.  Started
+ * without root, plugins run as the invoking user, and the process limit
+ * would count all of that user's processes and threads (a desktop's
+ * browser has a thousand): it is not applied then.
+ */
+static void
+sched_limits(struct sched *s, const struct agent_conf *c)
+{
+	if (s->w->unprivileged && c->pluginmaxprocs > 0) {
+		log_info("[agent] pluginmaxprocs is not applied: started "
+		    "without root, plugins run as the invoking user, all of "
+		    "whose processes it would count");
+		s->run_nproc = 0;
+	} else
+		s->run_nproc = sched_limit(RLIMIT_NPROC, "pluginmaxprocs",
+		    c->pluginmaxprocs);
+	s->run_data = sched_limit(RLIMIT_DATA, "pluginmaxmemory",
+	    c->pluginmaxmemory);
+}
+
 static int
 sched_start(struct worker *w, char *err, size_t errlen)
 {
@@ -651,6 +693,7 @@ sched_start(struct worker *w, char *err, size_t errlen)
 		return -1;
 	}
 	s->host[sizeof(s->host) - 1] = '\0';
+	sched_limits(s, &w->conf);
 	/* resolved once, here: never between fork and exec */
 	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL &&
 	    pw->pw_dir[0] == '/')
@@ -675,6 +718,9 @@ sched_reconfigure(struct worker *w, const struct agent_conf *next,
 	if (s != NULL && next->isolateplugins != w->conf.isolateplugins)
 		(void)scheduler_runner_isolate(s->runner,
 		    sched_isolation(next));
+	if (s != NULL && (next->pluginmaxprocs != w->conf.pluginmaxprocs ||
+	    next->pluginmaxmemory != w->conf.pluginmaxmemory))
+		sched_limits(s, next);
 	return 0;
 }
 

@@ -200,6 +200,9 @@ struct sched {
 	struct sched_starts	 starts;
 	struct metric_set	 ms;		/* /metrics, push after push */
 	struct warn_limit	 list_cut;	/* lists without stderr */
+	struct warn_limit	 respond_failed;	/* answers not sent */
+	long long		 run_nproc;	/* a run's limits (child.h), */
+	long long		 run_data;	/* 0: none */
 	char			 last_error[256];
 };
 

@@ -267,17 +267,33 @@ respond_frame(struct sched *s, uint32_t reqid, int status, const char *json)
 	return rv;
 }
 
+/*
+ * An answer that cannot go is replaced by a short error, which usually
+ * can: the front's client waits for one.  EMSGSIZE: over the edge's
+ * largest payload; ENOBUFS: the front has not read what we sent before
+ * (several large lists asked at once), 64 MiB of it.
+ */
+static void
+respond_failed(struct sched *s, uint32_t reqid, int status)
+{
+	uint64_t	 n;
+
+	if (errno == EMSGSIZE && status < 500)
+		scheduler_respond_error(s, reqid, 500, "the answer is larger "
+		    "than the front takes");
+	else if (errno == ENOBUFS && status < 500)
+		scheduler_respond_error(s, reqid, 503, "too many answers wait "
+		    "for the front; ask again");
+	else if (warn_limit_due(&s->respond_failed, ev_now(s->w->loop), &n))
+		log_warn("%s: answer %d to request %u (%llu times)", __func__,
+		    status, reqid, (unsigned long long)n);
+}
+
 void
 scheduler_respond(struct sched *s, uint32_t reqid, int status, const char *json)
 {
-	if (reqid == 0 || respond_frame(s, reqid, status, json) == 0)
-		return;
-	if (errno == EMSGSIZE && status == 200)
-		scheduler_respond_error(s, reqid, 500, "the answer is larger "
-		    "than the front takes");
-	else
-		log_warn("%s: answer %d to request %u", __func__, status,
-		    reqid);
+	if (reqid != 0 && respond_frame(s, reqid, status, json) == -1)
+		respond_failed(s, reqid, status);
 }
 
 /*
@@ -292,9 +308,10 @@ list_respond(struct sched *s, uint32_t reqid, int redact)
 {
 	struct buf	 b;
 	uint64_t	 n;
-	int		 tails, rv;
+	int		 tails, e;
 
-	for (tails = 1; tails >= 0; tails--) {
+	/* redacted, the list has no tails to leave out */
+	for (tails = 1; tails >= (redact ? 1 : 0); tails--) {
 		buf_init(&b);
 		scheduler_list_json(s, &b, redact, tails);
 		if (buf_failed(&b)) {
@@ -303,9 +320,8 @@ list_respond(struct sched *s, uint32_t reqid, int redact)
 			    "out of memory");
 			return;
 		}
-		rv = respond_frame(s, reqid, 200, b.p);
-		buf_free(&b);
-		if (rv == 0) {
+		if (respond_frame(s, reqid, 200, b.p) == 0) {
+			buf_free(&b);
 			if (!tails && warn_limit_due(&s->list_cut,
 			    ev_now(s->w->loop), &n))
 				log_warnx("%s: the plugin list is larger than "
@@ -314,9 +330,11 @@ list_respond(struct sched *s, uint32_t reqid, int redact)
 				    (unsigned long long)n);
 			return;
 		}
-		if (errno != EMSGSIZE) {
-			log_warn("%s: the plugin list to request %u", __func__,
-			    reqid);
+		e = errno;
+		buf_free(&b);
+		if (e != EMSGSIZE) {
+			errno = e;
+			respond_failed(s, reqid, 200);
 			return;
 		}
 	}
