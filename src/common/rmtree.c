@@ -19,15 +19,20 @@
  * and the walk goes up by ".." only into the directory it came down
  * from.  A directory moved meanwhile has its ".." elsewhere, perhaps in
  * a sticky /tmp where the names the walk removes next would be other
- * users' files: the walk ends there, reported.
+ * users' files: the walk ends there, reported.  "The directory it came
+ * from" is its device, inode and, where the file system keeps one, its
+ * birth time: an inode number freed (the owner removed that directory)
+ * and given to a new directory elsewhere is not taken for it.
  */
 #include "rmtree.h"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +44,17 @@
 
 #define RT_PATH_NAMES	16	/* names of a path spelt out in a report */
 
+/* Which directory: what a freed and reused inode number does not fake. */
+struct rt_id {
+	dev_t		 dev;
+	uint64_t	 ino;
+	int64_t		 btime_sec;	/* 0 and 0: not kept by the file */
+	uint32_t	 btime_nsec;	/* system */
+};
+
 struct rt_level {
 	char		*name;		/* in the level above; NULL: the top */
-	dev_t		 dev;
-	ino_t		 ino;
+	struct rt_id	 id;
 	struct strlist	 kept;		/* names here that stay */
 	int		 failed;	/* something here or below stays */
 };
@@ -116,9 +128,34 @@ rt_kept(const struct rt_level *lv, const char *name)
 	return 0;
 }
 
-/* Down into `name`, whose directory `sb` is. */
 static int
-rt_push(struct rt_walk *w, const char *name, const struct stat *sb)
+rt_id_of(int fd, struct rt_id *id)
+{
+	struct statx	 stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT,
+	    STATX_INO | STATX_BTIME, &stx) == -1)
+		return -1;
+	memset(id, 0, sizeof(*id));
+	id->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	id->ino = stx.stx_ino;
+	if (stx.stx_mask & STATX_BTIME) {
+		id->btime_sec = stx.stx_btime.tv_sec;
+		id->btime_nsec = stx.stx_btime.tv_nsec;
+	}
+	return 0;
+}
+
+static int
+rt_id_equal(const struct rt_id *a, const struct rt_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino &&
+	    a->btime_sec == b->btime_sec && a->btime_nsec == b->btime_nsec;
+}
+
+/* Down into `name`, the directory `id`. */
+static int
+rt_push(struct rt_walk *w, const char *name, const struct rt_id *id)
 {
 	struct rt_level	*grown;
 	size_t		 at = w->lv == NULL ? 0 : w->depth + 1;
@@ -133,8 +170,7 @@ rt_push(struct rt_walk *w, const char *name, const struct stat *sb)
 	memset(&w->lv[at], 0, sizeof(w->lv[at]));
 	if (name != NULL && (w->lv[at].name = strdup(name)) == NULL)
 		return -1;
-	w->lv[at].dev = sb->st_dev;
-	w->lv[at].ino = sb->st_ino;
+	w->lv[at].id = *id;
 	strlist_init(&w->lv[at].kept);
 	w->depth = at;
 	return 0;
@@ -189,7 +225,7 @@ rt_scan(struct rt_walk *w, int fd, char *sub, size_t sublen)
 static int
 rt_down(struct rt_walk *w, int fd, const char *sub)
 {
-	struct stat	 sb;
+	struct rt_id	 id;
 	int		 next;
 
 	next = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -204,12 +240,12 @@ rt_down(struct rt_walk *w, int fd, const char *sub)
 			rt_keep(w, sub, NULL, errno);
 		return -1;
 	}
-	if (fstat(next, &sb) == -1 || sb.st_dev != w->dev) {
+	if (rt_id_of(next, &id) == -1 || id.dev != w->dev) {
 		(void)close(next);
 		rt_keep(w, sub, "another file system is mounted there", 0);
 		return -1;
 	}
-	if (rt_push(w, sub, &sb) == -1) {
+	if (rt_push(w, sub, &id) == -1) {
 		(void)close(next);
 		rt_fail(w, sub, NULL, ENOMEM);
 		w->over = 1;
@@ -227,13 +263,13 @@ static int
 rt_up(struct rt_walk *w, int fd)
 {
 	struct rt_level	*lv = &w->lv[w->depth], *above = lv - 1;
-	struct stat	 sb;
+	struct rt_id	 id;
 	int		 up, failed = lv->failed;
 	char		*name = lv->name;
 
 	up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (up == -1 || fstat(up, &sb) == -1 || sb.st_dev != above->dev ||
-	    sb.st_ino != above->ino) {
+	if (up == -1 || rt_id_of(up, &id) == -1 ||
+	    !rt_id_equal(&id, &above->id)) {
 		if (up != -1)
 			(void)close(up);
 		rt_fail(w, NULL, "moved while it was being removed", 0);
@@ -261,7 +297,7 @@ int
 rmtree_contents(int top, const char *path, struct rmtree_report *rep)
 {
 	struct rt_walk	 w;
-	struct stat	 sb;
+	struct rt_id	 id;
 	char		 sub[NAME_MAX + 1];
 	int		 fd, next;
 
@@ -270,7 +306,7 @@ rmtree_contents(int top, const char *path, struct rmtree_report *rep)
 	w.top = path;
 	w.rep = rep;
 	if ((fd = openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || fstat(fd, &sb) == -1 || rt_push(&w, NULL, &sb) == -1) {
+	    -1 || rt_id_of(fd, &id) == -1 || rt_push(&w, NULL, &id) == -1) {
 		rep->failures = 1;
 		rep->first_errno = errno;
 		(void)snprintf(rep->first, sizeof(rep->first), "%s: %s", path,
@@ -280,7 +316,7 @@ rmtree_contents(int top, const char *path, struct rmtree_report *rep)
 		free(w.lv);
 		return -1;
 	}
-	w.dev = sb.st_dev;
+	w.dev = id.dev;
 	while (!w.over) {
 		if (rt_scan(&w, fd, sub, sizeof(sub)) == 1) {
 			if ((next = rt_down(&w, fd, sub)) != -1) {

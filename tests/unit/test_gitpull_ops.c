@@ -645,9 +645,10 @@ Test(gitpull_ops, an_update_over_gitmaxsize_keeps_the_checkout)
  * A branch rewritten upstream at every update (a hostile repository, or a
  * caller of /plugins/update who keeps asking): each fetch adds a pack of
  * fresh noise and the old ones stay, so .git grew by one at every update
- * (2.7 MB after nine here).  Past gitmaxsize the update clones anew and
- * swaps the clone in: .git stays under twice gitmaxsize, and the plugin
- * is at the new commit every time.
+ * (3.9 MB after twelve here).  Past twice gitmaxsize the update clones
+ * anew and swaps the clone in: .git stays under twice gitmaxsize and a
+ * pack, and the plugin is at the new commit every time.  The checkout
+ * replaced stays aside (a run may still use it) until the next clone.
  */
 Test(gitpull_ops, updates_of_a_rewritten_branch_keep_git_bounded)
 {
@@ -662,7 +663,7 @@ Test(gitpull_ops, updates_of_a_rewritten_branch_keep_git_bounded)
 	r = run(&f, 0);
 	cr_assert(r.ok, "%s", r.error);
 	snprintf(gitdir, sizeof(gitdir), "%s/.git", f.co);
-	for (i = 0; i < 9; i++) {
+	for (i = 0; i < 12; i++) {
 		sh("cd '%s' && head -c 300000 /dev/urandom > noise && "
 		    "git add -A && " GITC " commit -q %s -m noise%d && "
 		    "git push -q -f '%s' HEAD:refs/heads/release", f.work,
@@ -677,15 +678,15 @@ Test(gitpull_ops, updates_of_a_rewritten_branch_keep_git_bounded)
 		if (used > most)
 			most = used;
 	}
-	cr_assert_leq(most, 2 * MAX_SIZE, ".git took %lld bytes",
+	cr_assert_leq(most, 3 * MAX_SIZE, ".git took %lld bytes",
 	    (long long)most);
 	/* the first, and at least one in place of the checkout */
 	cr_assert_geq(f.st.clones, 2);
-	cr_assert_eq(clones_left(&f), 0);
+	cr_assert_leq(clones_left(&f), 1);
 
 	/* a clone that fails (a pack over the limit) leaves the checkout
 	 * as it was, and nothing of the clone */
-	sh("head -c 2000000 /dev/zero > '%s/filler'", gitdir);
+	sh("head -c 3000000 /dev/zero > '%s/filler'", gitdir);
 	push_file(&f, "/dev/urandom", "big");
 	r = run(&f, 1);
 	cr_assert(!r.ok);

@@ -28,7 +28,8 @@ du_dir(int fd, dev_t dev, int depth, int64_t *bytes)
 		(void)close(fd);
 		return -1;
 	}
-	while (rv == 0 && (de = readdir(d)) != NULL) {
+	/* NULL with errno set is an error, not the end */
+	while (rv == 0 && (errno = 0, de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
@@ -49,6 +50,8 @@ du_dir(int fd, dev_t dev, int depth, int64_t *bytes)
 		    du_dir(sub, dev, depth + 1, bytes) == -1)
 			rv = -1;
 	}
+	if (rv == 0 && errno != 0)
+		rv = -1;
 	e = errno;
 	(void)closedir(d);
 	errno = e;

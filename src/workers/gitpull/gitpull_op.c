@@ -427,27 +427,43 @@ verify_then(struct gitop *op, const char *rev, enum step next)
 
 /*
  * A clone in place of a checkout that stayed meanwhile: the two swapped
- * at once, so that a run finds one or the other, then the old one goes
- * (or, left, goes with the next sweep of clones).  A file system that
- * cannot swap has the old one removed first.
+ * at once, so that a run finds one or the other.  The old one keeps its
+ * temporary name, .clone-<project>-XXXXXX, until the next clone of the
+ * project or the next start of gitpull sweeps it: a run still going in
+ * it keeps its files.  A file system that cannot swap has the old one
+ * renamed aside first, and put back if the new one cannot take its
+ * place.
  */
 static int
 clone_swap(struct gitop *op)
 {
+	char	 aside[PATH_MAX];
+	int	 e;
+
 	if (renameat2(AT_FDCWD, op->tmp, AT_FDCWD, op->dir,
-	    RENAME_EXCHANGE) == -1) {
-		if (errno != EINVAL && errno != ENOSYS)
-			return -1;
-		if (gitpull_rmtree(op->dir) == -1 ||
-		    rename(op->tmp, op->dir) == -1)
-			return -1;
-		op->tmp[0] = '\0';
+	    RENAME_EXCHANGE) == 0)
 		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* an empty directory of its own, which the rename replaces */
+	snprintf(aside, sizeof(aside), "%s/%s%s-XXXXXX", op->nsdir,
+	    GITPULL_CLONE_PREFIX, op->project);
+	if (mkdtemp(aside) == NULL)
+		return -1;
+	if (rename(op->dir, aside) == -1) {
+		e = errno;
+		(void)rmdir(aside);
+		errno = e;
+		return -1;
 	}
-	if (gitpull_rmtree(op->tmp) == -1)
-		log_warn("%s: remove %s (the checkout replaced)", __func__,
-		    op->tmp);
-	op->tmp[0] = '\0';
+	if (rename(op->tmp, op->dir) == -1) {
+		e = errno;
+		if (rename(aside, op->dir) == -1)
+			log_warn("%s: put %s back as %s", __func__, aside,
+			    op->dir);
+		errno = e;
+		return -1;
+	}
 	return 0;
 }
 
@@ -507,8 +523,8 @@ origin_moved(struct gitop *op, const char *out)
 }
 
 /*
- * An update fetches into the checkout, unless its .git is over [agent]
- * gitmaxsize: every fetch adds a pack (each up to gitmaxsize), and what
+ * An update fetches into the checkout, unless its .git is over twice
+ * [agent] gitmaxsize: every fetch adds a pack (each up to it), and what
  * a rewritten branch leaves behind stays (git keeps unreachable objects
  * two weeks, and merges packs from 50 on), so a repository that keeps
  * rewriting its branch, or a caller of /plugins/update who keeps asking,
@@ -516,7 +532,8 @@ origin_moved(struct gitop *op, const char *out)
  * cloned anew, which holds only what the branch needs, and swapped in
  * once it passed every check; the old checkout runs until then, and
  * stays when the clone fails.  So .git stays under twice gitmaxsize and
- * a pack.
+ * a pack, and a fresh clone (a pack up to gitmaxsize, its index, git's
+ * own index) is not cloned anew at every update.
  */
 static void
 fetch_or_clone(struct gitop *op)
@@ -527,11 +544,11 @@ fetch_or_clone(struct gitop *op)
 
 	snprintf(gitdir, sizeof(gitdir), "%s/.git", op->dir);
 	if (gitpull_du(gitdir, &used) == 0) {
-		if (used <= op->conf.max_size) {
+		if (used <= 2 * op->conf.max_size) {
 			step_run(op, ST_FETCH);
 			return;
 		}
-		log_info("%s/%s: .git takes %lld bytes, over [agent] "
+		log_info("%s/%s: .git takes %lld bytes, over twice [agent] "
 		    "gitmaxsize (%lld): cloned anew instead of fetched into",
 		    op->ns, op->project, (long long)used,
 		    (long long)op->conf.max_size);
