@@ -645,7 +645,7 @@ Test(gitpull_ops, an_update_over_gitmaxsize_keeps_the_checkout)
  * A branch rewritten upstream at every update (a hostile repository, or a
  * caller of /plugins/update who keeps asking): each fetch adds a pack of
  * fresh noise and the old ones stay, so .git grew by one at every update
- * (3.9 MB after twelve here).  Past twice gitmaxsize the update clones
+ * (4.4 MB after seven here).  Past twice gitmaxsize the update clones
  * anew and swaps the clone in: .git stays under twice gitmaxsize and a
  * pack, and the plugin is at the new commit every time.  The checkout
  * replaced stays aside (a run may still use it) until the next clone.
@@ -663,8 +663,8 @@ Test(gitpull_ops, updates_of_a_rewritten_branch_keep_git_bounded)
 	r = run(&f, 0);
 	cr_assert(r.ok, "%s", r.error);
 	snprintf(gitdir, sizeof(gitdir), "%s/.git", f.co);
-	for (i = 0; i < 12; i++) {
-		sh("cd '%s' && head -c 300000 /dev/urandom > noise && "
+	for (i = 0; i < 7; i++) {
+		sh("cd '%s' && head -c 600000 /dev/urandom > noise && "
 		    "git add -A && " GITC " commit -q %s -m noise%d && "
 		    "git push -q -f '%s' HEAD:refs/heads/release", f.work,
 		    i == 0 ? "" : "--amend", i, f.bare);

@@ -91,7 +91,7 @@ is_empty(const char *path)
 TestSuite(rmtree, .init = setup, .fini = teardown);
 
 /*
- * 3000 levels: deeper than a path may be long (PATH_MAX) and than the
+ * 2100 levels: deeper than a path may be long (PATH_MAX) and than the
  * descriptors a process may hold by default; each directory of the
  * chain also has a sibling directory with files, so that the walk comes
  * back to a directory and finds more in it.
@@ -102,7 +102,7 @@ Test(rmtree, any_depth, .timeout = 60)
 	int			 fd, deep, i;
 
 	fd = open_top();
-	deep = chain(fd, 3000);
+	deep = chain(fd, 2100);
 	close(deep);
 	for (i = 0; i < 5; i++) {
 		char	 name[16];
@@ -245,7 +245,7 @@ mover_main(void *arg)
  * tree, next to a file of the same name as the directory had: a walk that
  * went up by ".." blindly would be there and remove that name (as root,
  * in a sticky /tmp, another user's file).  The walk notices and stops.
- * x holds 20000 files, so that the move, made at the first removal,
+ * x holds 8000 files, so that the move, made at the first removal,
  * lands long before the walk is done with them.
  */
 Test(rmtree, a_directory_moved_out_ends_the_walk, .timeout = 60)
@@ -264,7 +264,7 @@ Test(rmtree, a_directory_moved_out_ends_the_walk, .timeout = 60)
 	fd = open_top();
 	cr_assert_eq(mkdirat(fd, "x", 0755), 0);
 	cr_assert_geq(x = openat(fd, "x", O_RDONLY | O_DIRECTORY), 0);
-	for (i = 0; i < 20000; i++) {
+	for (i = 0; i < 8000; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
 		file_at(x, name);
 	}
