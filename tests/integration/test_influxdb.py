@@ -428,3 +428,45 @@ class InfluxDB(AgentTest):
             self.assertEqual(r.returncode, 2, r.stdout)
             self.assertIn('[output] format = "json": the influxdb output '
                           'writes line protocol only', r.stderr)
+
+    def test_points_waiting_in_json_are_written_after_a_reload(self):
+        """Points are encoded once, by their producer: those taken in
+        json while the output was nsq (down) and still waiting when a
+        reload makes it influxdb are rewritten as lines and stored, every
+        one, escapes, floats and booleans alike (they were dropped as
+        refused after their 200)."""
+        ix = self.influxd()
+        down = ClosedPort()
+        self.addCleanup(down.close)
+        self.agent.write_conf(
+            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+            output_name="nsq", servers=f'"127.0.0.1:{down.port}"')
+        self.start_ok()
+        base = int(time.time()) - 3600
+        nums = self.numbers(0, 300, base)
+        odd = [
+            {"name": "x", "timestamp": base + 1000,
+             "tags": {"seq": "s1", "all": " x, y=z ", "k,e y=": "v"},
+             "value": 4.25},
+            {"name": "x", "timestamp": base + 1001,
+             "tags": {"seq": "s2", "city": "Zürich <&>"}, "value": 6.02e23},
+            {"name": "x", "timestamp": base + 1002,
+             "tags": {"seq": "s3", "slash": "back\\slash"}, "value": -0.0},
+        ]
+        flags = [{"name": "flag", "timestamp": base + i,
+                  "tags": {"seq": str(i)}, "value": i % 2 == 0}
+                 for i in range(10)]
+        self.post_ok(nums[:150] + odd)
+        self.post_ok(nums[150:] + flags)
+        n = len(nums) + len(odd) + len(flags)
+        self.wait_stats(lambda s: s.get("accepted") == n and
+                        s.get("publish_errors", 0) > 0,
+                        "points taken in json, the output down")
+        self.configure([ix.url])
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        self.assert_stored(ix, "RUN.x", nums + odd, timeout=30)
+        self.assert_stored(ix, "RUN.flag", flags)
+        st = self.wait_stats(lambda s: s.get("published") == n,
+                             "every point published")
+        self.assertEqual(st.get("dropped_rejected", 0), 0, st)
+

@@ -17,7 +17,7 @@ import time
 import urllib.parse
 
 from gitrepos import PluginRepos
-from harness import free_port, is_root, nobody_uid, proc_alive, wait_until
+from harness import is_root, nobody_uid, proc_alive, wait_until
 from nsq_common import NS, NsqTest, make_points
 
 
@@ -296,23 +296,6 @@ class Spool(NsqTest):
         d.set_fault("ok")
         self.assert_arrived([d], ok, timeout=60)
         self.agent.stop()
-
-    def test_a_reload_to_influxdb_says_what_waits_in_json(self):
-        """Points are encoded once, in json for nsq; InfluxDB takes line
-        protocol only: a reload to it while points wait says at once how
-        many cannot be published (agent.conf(5), [output] name)."""
-        if not is_root():
-            self.skipTest("skipped: needs root")
-        d = self.down_double()
-        self.setup_agent(d)
-        self.post_thousands(0, 2000)
-        self.wait_stats(lambda s: s.get("accepted") == 2000, "accepted")
-        self.agent.write_conf(output_name="influxdb",
-                              servers=f'"http://127.0.0.1:{free_port()}"')
-        self.assertEqual(self.agent.run("reload").returncode, 0)
-        m = self.agent.wait_log(r"output now influxdb: (\d+) points "
-                                r"waiting in json cannot be written")
-        self.assertGreater(int(m.group(1)), 0, m.group(0))
 
     def test_reload_moves_the_spool(self):
         d = self.down_double()

@@ -482,30 +482,6 @@ output_changed(const struct agent_conf *a, const struct agent_conf *b)
 }
 
 /*
- * Points are encoded once, by whoever made them, in the format of the
- * config of the moment.  InfluxDB takes only line protocol: points
- * waiting in json when the output becomes influxdb cannot be published,
- * and are dropped as refused when their turn comes.  Say so at once,
- * with how many, rather than only as they go.
- */
-static void
-warn_format_kept(struct sender *s, const struct agent_conf *next)
-{
-	const struct batch	*b;
-	uint64_t		 n = 0;
-
-	if (strcmp(next->output_name, "influxdb") != 0)
-		return;
-	TAILQ_FOREACH(b, &s->queue, entry)
-		if (b->fmt != FORMAT_LINE)
-			n += b->npoints - b->done;
-	if (n > 0)
-		log_warnx("output now influxdb: %llu points waiting in json "
-		    "cannot be written to it, and will be dropped as refused "
-		    "(dropped_rejected)", (unsigned long long)n);
-}
-
-/*
  * New settings: the buffer and the spool's content stay; the output is
  * reopened if it changed, and for a new spool directory (a request in
  * flight is given up, its points go again).
@@ -550,8 +526,6 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	w->conf = old;
 	log_info("output reopened; %zu points kept in the buffer",
 	    s->qpoints);
-	if (out)
-		warn_format_kept(s, next);
 	sender_kick(s);
 	return 0;
 }

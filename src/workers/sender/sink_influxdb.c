@@ -46,10 +46,11 @@
  * A tag key or value ending in a backslash, which 1.x cannot parse at
  * all, is refused by the producers already (point_check_line()).
  *
- * Format: InfluxDB only speaks line protocol.  A message in json (the
- * lodastack body, [output] format = json) is failed with a clear error
- * rather than sent to be refused; the config loader makes line the
- * default format for this output.
+ * Format: InfluxDB only speaks line protocol, the format the config
+ * requires with this output.  Messages in json are what waited through a
+ * reload that made the output influxdb (points are encoded once, by their
+ * producer): they are rewritten as lines (sink_influxdb_json.c), and a
+ * point line protocol cannot carry is counted as refused for good.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,7 @@
 #include "log.h"
 #include "sender.h"
 #include "sink_http.h"
+#include "sink_influxdb_json.h"
 
 #define INFLUX_ERROR_MAX	320	/* bytes of InfluxDB's message kept */
 
@@ -78,6 +80,8 @@ struct influx {
 	enum influx_step	 step;
 	size_t			 nmsgs;
 	struct buf		 req;		/* several messages joined */
+	size_t			 unlined;	/* json points lines cannot be */
+	char			 unlined_why[256];
 	char			 db[TOPIC_MAX + 1];
 	struct buf		 write;		/* /write?db=...&precision=s */
 	struct buf		 create;	/* /query?q=CREATE... */
@@ -294,7 +298,40 @@ attempt_end(struct sender_http *http, void *arg)
 		return;
 	}
 	sender_http_server_ok(http);
-	sink_http_done(&h->r, 1, NULL);
+	if (h->unlined > 0)
+		sink_http_partial(&h->r, h->unlined > UINT32_MAX ?
+		    UINT32_MAX : (uint32_t)h->unlined, h->unlined_why);
+	else
+		sink_http_done(&h->r, 1, NULL);
+}
+
+/*
+ * The json messages `m` as one body of lines in h->req; -1 when one is
+ * not a message of ours (said to the sender, as a refusal).
+ */
+static int
+json_as_lines(struct influx *h, const struct sink_msg *m, size_t n)
+{
+	char	 why[256];
+	size_t	 i, dropped;
+
+	buf_reset(&h->req);
+	for (i = 0; i < n; i++) {
+		if (sink_influxdb_json_lines(m[i].data, m[i].len, &h->req,
+		    &dropped, why, sizeof(why)) == -1) {
+			sink_http_rejected(&h->r, why);
+			return -1;
+		}
+		if (dropped > 0 && h->unlined == 0)
+			snprintf(h->unlined_why, sizeof(h->unlined_why),
+			    "a point waiting in json since a reload: %s", why);
+		h->unlined += dropped;
+	}
+	if (buf_failed(&h->req)) {
+		sink_http_done(&h->r, 0, "out of memory for the request");
+		return -1;
+	}
+	return 0;
 }
 
 /* The identifier `db` quoted for InfluxQL: "..." with " and \ escaped. */
@@ -349,14 +386,14 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 		return;
 	}
 	h->r.busy = 1;
-	if (fmt != FORMAT_LINE) {
-		/* encoded once at the producer: it will never be line */
-		sink_http_rejected(&h->r, "format json cannot be written to "
-		    "InfluxDB; set [output] format = line");
-		return;
-	}
 	h->nmsgs = n;
-	if (n == 1) {
+	h->unlined = 0;
+	if (fmt != FORMAT_LINE) {
+		if (json_as_lines(h, m, n) == -1)
+			return;
+		body = h->req.p;
+		len = h->req.len;
+	} else if (n == 1) {
 		body = m[0].data;
 		len = m[0].len;
 	} else {
@@ -371,6 +408,12 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 		}
 		body = h->req.p;
 		len = h->req.len;
+	}
+	if (len == 0 && h->unlined > 0) {
+		/* nothing of it line protocol can carry */
+		sink_http_partial(&h->r, h->unlined > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)h->unlined, h->unlined_why);
+		return;
 	}
 	if (len == 0) {
 		sink_http_done(&h->r, 0, "empty message");
