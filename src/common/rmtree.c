@@ -118,17 +118,6 @@ rt_keep(struct rt_walk *w, const char *name, const char *what, int err)
 }
 
 static int
-rt_kept(const struct rt_level *lv, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < lv->kept.n; i++)
-		if (strcmp(lv->kept.v[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-static int
 rt_id_of(int fd, struct rt_id *id)
 {
 	struct statx	 stx;
@@ -200,7 +189,7 @@ rt_scan(struct rt_walk *w, int fd, char *sub, size_t sublen)
 	while (!found && !w->over && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
-		    rt_kept(&w->lv[w->depth], de->d_name))
+		    strlist_has(&w->lv[w->depth].kept, de->d_name))
 			continue;
 		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno != ENOENT)

@@ -46,6 +46,17 @@ strlist_equal(const struct strlist *a, const struct strlist *b)
 	return 1;
 }
 
+int
+strlist_has(const struct strlist *l, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
 void
 strlist_free(struct strlist *l)
 {

@@ -18,5 +18,7 @@ void	 strlist_free(struct strlist *);
 int	 strlist_copy(struct strlist *dst, const struct strlist *src);
 /* Same strings in the same order. */
 int	 strlist_equal(const struct strlist *, const struct strlist *);
+/* `s` is one of them. */
+int	 strlist_has(const struct strlist *, const char *s);
 
 #endif

@@ -422,17 +422,6 @@ gitpull_trust_reset(struct gitpull_trust *t, const char *file, char *err,
 	return trust_write(t, err, errlen);
 }
 
-static int
-trust_has(const struct gitpull_trust *t, const char *path)
-{
-	size_t	 i;
-
-	for (i = 0; i < t->paths.n; i++)
-		if (strcmp(t->paths.v[i], path) == 0)
-			return 1;
-	return 0;
-}
-
 int
 gitpull_trust_url(struct gitpull_trust *t, const char *url, char *err,
     size_t errlen)
@@ -456,7 +445,7 @@ gitpull_trust_url(struct gitpull_trust *t, const char *url, char *err,
 	    path) < (int)sizeof(withgit))
 		cand[n++] = withgit;
 	for (i = 0; i < n; i++) {
-		if (trust_has(t, cand[i]))
+		if (strlist_has(&t->paths, cand[i]))
 			continue;
 		if (strlist_add(&t->paths, cand[i]) == -1) {
 			snprintf(err, errlen, "out of memory");
