@@ -9,8 +9,9 @@
  * Besides "no crash, no read past the text", what the header promises:
  * refused, the output is as it was and the reason is printable text;
  * taken, the output grew by lines, each one point ending in '\n' with no
- * other newline in it, and no more lines than the message had points
- * (the opening bytes of each, '{', are counted in the text).
+ * other newline in it; no more lines than objects ('{' in the text), and
+ * no more lines and points left out together than the points array has
+ * elements (at most one more than the commas in the text).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,14 +35,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct buf	 out;
 	char		*doc, why[256];
-	size_t		 dropped, lines = 0, braces = 0, i;
+	size_t		 dropped, lines = 0, braces = 0, commas = 0, i;
 	int		 rv;
 
 	if ((doc = malloc(size > 0 ? size : 1)) == NULL)
 		abort();
 	memcpy(doc, data, size);
-	for (i = 0; i < size; i++)
+	for (i = 0; i < size; i++) {
 		braces += doc[i] == '{';
+		commas += doc[i] == ',';
+	}
 	buf_init(&out);
 	buf_adds(&out, BEFORE);
 	memset(why, 'x', sizeof(why));
@@ -61,8 +64,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = strlen(BEFORE); i < out.len; i++)
 			lines += out.p[i] == '\n';
 		FUZZ_ASSERT(memchr(out.p, '\0', out.len) == NULL, "a NUL");
-		FUZZ_ASSERT(lines + dropped <= braces, "%zu lines, %zu "
-		    "dropped, %zu braces", lines, dropped, braces);
+		FUZZ_ASSERT(lines <= braces, "%zu lines, %zu braces", lines,
+		    braces);
+		FUZZ_ASSERT(lines + dropped <= commas + 1, "%zu lines, %zu "
+		    "dropped, %zu commas", lines, dropped, commas);
 		FUZZ_ASSERT(dropped == 0 || (memchr(why, '\0', sizeof(why)) !=
 		    NULL && fuzz_msg_ok(why)), "reason of a point left out");
 	}

@@ -32,6 +32,9 @@ static const struct spec specs[] = {
 	    NULL }, POINT_FLOAT, 0, 6.02e23 },
 	{ "x", { "slash", "back\\slash", NULL }, POINT_FLOAT, 0, -0.0 },
 	{ "tiny", { NULL }, POINT_FLOAT, 0, 1e-7 },
+	{ "tiny", { "sub", "normal", NULL }, POINT_FLOAT, 0, 1e-310 },
+	{ "tiny", { "least", "one", NULL }, POINT_FLOAT, 0, 5e-324 },
+	{ "huge", { NULL }, POINT_FLOAT, 0, -1.7976931348623157e308 },
 	{ "big", { NULL }, POINT_INT, INT64_MIN, 0 },
 	{ "big", { "k", "2^53+1", NULL }, POINT_INT, 9007199254740993LL, 0 },
 	{ "flag", { NULL }, POINT_BOOL, 1, 0 },
@@ -132,6 +135,7 @@ Test(sink_influxdb_json, a_point_lines_cannot_carry_is_left_out)
 	buf_free(&got);
 }
 
+/* Not a message at all: refused whole, nothing appended. */
 Test(sink_influxdb_json, what_is_not_a_message_is_refused_whole)
 {
 	static const struct {
@@ -142,21 +146,6 @@ Test(sink_influxdb_json, what_is_not_a_message_is_refused_whole)
 		{ "not json", "a json message: invalid JSON" },
 		{ "{\"points\":{}}", "a json message without points" },
 		{ "[1]", "a json message without points" },
-		{ "{\"points\":[1]}", "point 0: a point is not an object" },
-		{ "{\"points\":[{\"measurement\":\"a\",\"timestamp\":1,"
-		    "\"tags\":{},\"fields\":{\"value\":1}},{\"timestamp\":1}]}",
-		    "point 1: no measurement" },
-		{ "{\"points\":[{\"measurement\":\"a\",\"timestamp\":1.5,"
-		    "\"tags\":{},\"fields\":{\"value\":1}}]}",
-		    "point 0: no timestamp" },
-		{ "{\"points\":[{\"measurement\":\"a\",\"timestamp\":1,"
-		    "\"tags\":{\"k\":2},\"fields\":{\"value\":1}}]}",
-		    "point 0: a tag that is not a string" },
-		{ "{\"points\":[{\"measurement\":\"a\",\"timestamp\":1,"
-		    "\"tags\":{},\"fields\":{\"value\":\"s\"}}]}",
-		    "point 0: a value that is not a number or a boolean" },
-		{ "{\"points\":[{\"measurement\":\"a\",\"timestamp\":1,"
-		    "\"tags\":{},\"fields\":{}}]}", "point 0: no fields.value" },
 		{ "{\"points\":[[[[[1]]]]]}", "nested more than 4 levels" },
 	};
 	struct buf	 got;
@@ -174,4 +163,52 @@ Test(sink_influxdb_json, what_is_not_a_message_is_refused_whole)
 		cr_assert_str_eq(got.p, "kept");
 	}
 	buf_free(&got);
+}
+
+/*
+ * A point not of the encoder's shape (a hostile or damaged spool record)
+ * is left out and counted; the good point next to it is written.
+ */
+Test(sink_influxdb_json, a_point_of_another_shape_is_left_out)
+{
+#define GOOD "{\"measurement\":\"g\",\"timestamp\":5,\"tags\":{}," \
+	    "\"fields\":{\"value\":1}}"
+	static const struct {
+		const char	*point;
+		const char	*why;
+	} bad[] = {
+		{ "1", "point 0: a point is not an object" },
+		{ "{\"timestamp\":1}", "point 0: no measurement" },
+		{ "{\"measurement\":\"a\",\"timestamp\":1.5,\"tags\":{},"
+		    "\"fields\":{\"value\":1}}", "point 0: no timestamp" },
+		{ "{\"measurement\":\"a\",\"timestamp\":1,"
+		    "\"tags\":{\"k\":2},\"fields\":{\"value\":1}}",
+		    "point 0: a tag that is not a string" },
+		{ "{\"measurement\":\"a\",\"timestamp\":1,\"tags\":{},"
+		    "\"fields\":{\"value\":\"s\"}}",
+		    "point 0: a value that is not a number or a boolean" },
+		{ "{\"measurement\":\"a\",\"timestamp\":1,\"tags\":{},"
+		    "\"fields\":{}}", "point 0: no fields.value" },
+		{ "{\"measurement\":\"a\",\"timestamp\":1,\"tags\":{},"
+		    "\"fields\":{\"value\":1e400}}",
+		    "point 0: a number beyond the range of a double" },
+	};
+	struct buf	 got;
+	size_t		 i, dropped;
+	char		 doc[512], why[256];
+
+	buf_init(&got);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(doc, sizeof(doc), "{\"points\":[%s,%s]}",
+		    bad[i].point, GOOD);
+		buf_reset(&got);
+		cr_assert_eq(sink_influxdb_json_lines(doc, strlen(doc), &got,
+		    &dropped, why, sizeof(why)), 0, "%s: %s", doc, why);
+		cr_assert_eq(dropped, 1, "%s", doc);
+		cr_assert(strstr(why, bad[i].why) != NULL, "%s: %s", doc,
+		    why);
+		cr_assert_str_eq(got.p, "g value=1 5\n");
+	}
+	buf_free(&got);
+#undef GOOD
 }

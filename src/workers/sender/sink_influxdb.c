@@ -213,6 +213,13 @@ data_refused(struct influx *h, const struct sender_http *http)
 		snprintf(why, sizeof(why), "influxdb partial write: %s: %s%s",
 		    sender_http_server(http), msg, http->bodylen >
 		    http->answerlen ? " ..." : "");
+		/* and those never sent, which it could not have refused */
+		if (h->unlined > 0) {
+			dropped += (int64_t)h->unlined;
+			(void)snprintf(why + strlen(why), sizeof(why) -
+			    strlen(why), "; and %zu not sent: %s", h->unlined,
+			    h->unlined_why);
+		}
 		sink_http_partial(&h->r, dropped > UINT32_MAX ? UINT32_MAX :
 		    (uint32_t)dropped, why);
 		return;
@@ -476,10 +483,6 @@ sink_influxdb_open(struct sender *s, char *err, size_t errlen)
 	if (sender_http_open(&h->r.http, sv,
 	    "Content-Type: text/plain; charset=utf-8", err, errlen) == -1)
 		goto fail;
-	if (strcmp(s->w->conf.format, "line") != 0)
-		log_warnx("%s: influxdb: [output] format = \"%s\": messages in "
-		    "it cannot be written; set format = line", __func__,
-		    s->w->conf.format);
 	sink_http_opened(&h->r, "writing to");
 	return 0;
 fail:

@@ -7,12 +7,16 @@
  * would have encoded, rather than dropped.
  *
  * The text is the agent's own (encode.c, through a CRC-checked spool),
- * so any departure from that shape is refused as a whole: nothing is
- * guessed.
+ * so nothing is guessed: a text that is not such a message is refused
+ * whole, a point not of that shape is left out and counted, with the
+ * ones line protocol cannot carry.
  */
 #include "sink_influxdb_json.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "encode.h"
@@ -30,6 +34,27 @@ key_str(yajl_val obj, const char *key)
 	yajl_val	 v = yajl_tree_get(obj, path, yajl_t_string);
 
 	return v != NULL ? YAJL_GET_STRING(v) : NULL;
+}
+
+/*
+ * A float as the producers take it (points_json.h): strtod's nearest
+ * double, subnormals included, for which it says ERANGE (and json_tree
+ * does not call them doubles); only beyond the double range is an error.
+ */
+static const char *
+number_from(const char *text, struct point *p)
+{
+	char	*end;
+	double	 d;
+
+	if (text == NULL)
+		return "a value that is not a number";
+	errno = 0;
+	d = strtod(text, &end);
+	if (*end != '\0' || !isfinite(d) || (errno != 0 && errno != ERANGE))
+		return "a number beyond the range of a double";
+	point_set_float(p, d);
+	return NULL;
 }
 
 /* One json point into `p`; NULL, or what is wrong with it. */
@@ -67,8 +92,8 @@ point_from(yajl_val o, struct point *p)
 	if (YAJL_IS_INTEGER(v) && !(YAJL_GET_INTEGER(v) == 0 &&
 	    v->u.number.r != NULL && v->u.number.r[0] == '-'))
 		point_set_int(p, YAJL_GET_INTEGER(v));
-	else if (YAJL_IS_DOUBLE(v))
-		point_set_float(p, YAJL_GET_DOUBLE(v));
+	else if (YAJL_IS_NUMBER(v))
+		return number_from(v->u.number.r, p);
 	else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
 		point_set_bool(p, YAJL_IS_TRUE(v));
 	else
@@ -85,7 +110,7 @@ sink_influxdb_json_lines(const char *doc, size_t len, struct buf *out,
 	struct point		 p;
 	const char		*bad;
 	yajl_val		 tree, pts;
-	size_t			 start = out->len, i;
+	size_t			 i;
 	char			 err[256];
 
 	*dropped = 0;
@@ -105,16 +130,10 @@ sink_influxdb_json_lines(const char *doc, size_t len, struct buf *out,
 	for (i = 0; i < pts->u.array.len; i++) {
 		point_init(&p);
 		if ((bad = point_from(pts->u.array.values[i], &p)) != NULL) {
-			point_free(&p);
-			json_tree_free(tree);
-			out->len = start;
-			if (out->p != NULL)
-				out->p[start] = '\0';
-			snprintf(why, whylen, "a json message, point %zu: %s",
-			    i, bad);
-			return -1;
-		}
-		if (point_check_line(&p, err, sizeof(err)) == -1) {
+			if ((*dropped)++ == 0)
+				snprintf(why, whylen, "a json message, point "
+				    "%zu: %s", i, bad);
+		} else if (point_check_line(&p, err, sizeof(err)) == -1) {
 			if ((*dropped)++ == 0)
 				snprintf(why, whylen, "%s", err);
 		} else {

@@ -11,10 +11,11 @@
 
 /*
  * Append to `out` the points of the json message `doc` (encode.h) as
- * lines, each ending in '\n'.  A point that line protocol cannot carry
- * (point_check_line) is left out: *dropped counts those, and the first
- * one's reason goes to `why`.  -1 with `why` when `doc` is not such a
- * message (then `out` is back at its length); 0 otherwise.
+ * lines, each ending in '\n'.  A point not of the encoder's shape, or
+ * one line protocol cannot carry (point_check_line), is left out:
+ * *dropped counts those, and the first one's reason goes to `why`.  -1
+ * with `why` when `doc` is not such a message at all (then nothing was
+ * appended); 0 otherwise.
  */
 int	 sink_influxdb_json_lines(const char *doc, size_t len, struct buf *out,
 	    size_t *dropped, char *why, size_t whylen);
