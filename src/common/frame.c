@@ -167,6 +167,7 @@ frame_conn_new(struct ev_loop *loop, int fd, const struct frame_rules *r,
     frame_msg_cb msgcb, frame_close_cb closecb, void *arg)
 {
 	struct frame_conn	*c = NULL;
+	size_t			 in;
 	int			 fl;
 
 	if (loop == NULL || fd < 0 || r == NULL || r->edge == NULL ||
@@ -203,10 +204,12 @@ frame_conn_new(struct ev_loop *loop, int fd, const struct frame_rules *r,
 	TAILQ_INIT(&c->outq);
 
 	/* The frame length is a u32: no edge can promise more than that. */
-	if (r->edge->maxpayload > UINT32_MAX - FRAME_HDR_LEN)
+	in = proto_edge_maxpayload(r->edge, proto_edge_other(r->edge,
+	    r->self));
+	if (in > UINT32_MAX - FRAME_HDR_LEN)
 		c->rmax = UINT32_MAX;
 	else
-		c->rmax = FRAME_HDR_LEN + r->edge->maxpayload;
+		c->rmax = FRAME_HDR_LEN + in;
 	c->rcap = c->rmax < FRAME_RBUF_MIN ? c->rmax : FRAME_RBUF_MIN;
 	if ((c->rbuf = malloc(c->rcap)) == NULL)
 		goto fail;
@@ -261,7 +264,7 @@ frame_send2(struct frame_conn *c, uint16_t type, uint32_t reqid,
 		err = EPERM;
 		goto fail;
 	}
-	if (len > c->rules.edge->maxpayload ||
+	if (len > proto_edge_maxpayload(c->rules.edge, c->rules.self) ||
 	    len > UINT32_MAX - FRAME_HDR_LEN) {
 		err = EMSGSIZE;
 		goto fail;

@@ -43,11 +43,11 @@ frame_hdr_check(const struct frame_hdr *h, const struct frame_rules *r,
 		    "frame length %u below header size %d", h->len,
 		    FRAME_HDR_LEN);
 	payload = h->len - FRAME_HDR_LEN;
-	if (payload > e->maxpayload)
+	if (payload > proto_edge_maxpayload(e, from))
 		return hdr_reject(why, whylen,
 		    "frame length %u: payload of %zu bytes over the edge "
-		    "limit of %zu (%s)", h->len, payload, e->maxpayload,
-		    proto_msg_name(h->type));
+		    "limit of %zu (%s)", h->len, payload,
+		    proto_edge_maxpayload(e, from), proto_msg_name(h->type));
 	if (h->flags & ~FRAME_F_MASK)
 		return hdr_reject(why, whylen,
 		    "unknown frame flags 0x%04x (%s)",

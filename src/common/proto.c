@@ -94,9 +94,9 @@ static const uint16_t ctl_status_sends[] = {
  * chose could block the master.
  */
 #define CTL_EDGE(r, sends) \
-	{ ROLE_MASTER, (r), ctl_master_sends, (sends), CTL_MAXPAYLOAD, 1, 0 }
+	{ ROLE_MASTER, (r), ctl_master_sends, (sends), CTL_MAXPAYLOAD, 1, 0, 0 }
 #define CTL_EDGE_TO(r, msends, sends) \
-	{ ROLE_MASTER, (r), (msends), (sends), CTL_MAXPAYLOAD, 1, 0 }
+	{ ROLE_MASTER, (r), (msends), (sends), CTL_MAXPAYLOAD, 1, 0, 0 }
 
 static const struct edge_def control_edges[ROLE_MAX] = {
 	[ROLE_FRONT] = CTL_EDGE(ROLE_FRONT, ctl_status_sends),
@@ -132,25 +132,26 @@ static const uint16_t collector_to_front[] = { MSG_HELLO, MSG_TRAFFIC,
  */
 const struct edge_def proto_peer_edges[] = {
 	{ ROLE_FRONT, ROLE_SENDER, front_to_sender, sender_to_front,
-	    PUSH_MAXPAYLOAD, 0, 0 },
-	/* /plugins/list answers grow with the number of plugins */
+	    PUSH_MAXPAYLOAD, 0, 0, 0 },
+	/* requests are small; /plugins/list answers grow with the number
+	 * of plugins */
 	{ ROLE_FRONT, ROLE_SCHEDULER, front_to_sched, sched_to_front,
-	    LIST_MAXPAYLOAD, 0, 0 },
+	    REQ_MAXPAYLOAD, 0, 0, LIST_MAXPAYLOAD },
 	{ ROLE_FRONT, ROLE_FETCHER, front_to_fetcher, fetcher_to_front,
-	    REQ_MAXPAYLOAD, 0, 0 },
+	    REQ_MAXPAYLOAD, 0, 0, 0 },
 	{ ROLE_FETCHER, ROLE_SCHEDULER, items_sends, items_acks,
-	    DATA_MAXPAYLOAD, 0, 0 },
+	    DATA_MAXPAYLOAD, 0, 0, 0 },
 	{ ROLE_FETCHER, ROLE_COLLECTOR, items_sends, hello_only,
-	    DATA_MAXPAYLOAD, 0, 0 },
+	    DATA_MAXPAYLOAD, 0, 0, 0 },
 	{ ROLE_SCHEDULER, ROLE_GITPULL, sched_to_git, git_to_sched,
-	    REQ_MAXPAYLOAD, 0, 0 },
+	    REQ_MAXPAYLOAD, 0, 0, 0 },
 	{ ROLE_SCHEDULER, ROLE_SENDER, points_sends, points_acks,
-	    DATA_MAXPAYLOAD, 0, 0 },
+	    DATA_MAXPAYLOAD, 0, 0, 0 },
 	{ ROLE_COLLECTOR, ROLE_SENDER, points_sends, points_acks,
-	    DATA_MAXPAYLOAD, 0, 0 },
+	    DATA_MAXPAYLOAD, 0, 0, 0 },
 	/* GET /me/traffic: the collector's latest NET values */
 	{ ROLE_COLLECTOR, ROLE_FRONT, collector_to_front, hello_only,
-	    DATA_MAXPAYLOAD, 0, 0 },
+	    DATA_MAXPAYLOAD, 0, 0, 0 },
 };
 const size_t proto_peer_edge_count =
     sizeof(proto_peer_edges) / sizeof(proto_peer_edges[0]);
@@ -221,6 +222,13 @@ proto_edge_may_pass_fd(const struct edge_def *e, enum role from)
 	if (from == e->b)
 		return e->b_fdpass;
 	return 0;
+}
+
+size_t
+proto_edge_maxpayload(const struct edge_def *e, enum role from)
+{
+	return from == e->b && e->b_maxpayload != 0 ? e->b_maxpayload :
+	    e->maxpayload;
 }
 
 int

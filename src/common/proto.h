@@ -103,6 +103,8 @@ struct edge_def {
 	size_t			 maxpayload;	/* largest payload on this edge */
 	int			 a_fdpass;	/* a may pass descriptors to b */
 	int			 b_fdpass;	/* b may pass descriptors to a */
+	size_t			 b_maxpayload;	/* from b, when not 0: answers
+						 * larger than the questions */
 };
 
 extern const struct edge_def	proto_peer_edges[];
@@ -127,6 +129,10 @@ enum role	 proto_edge_other(const struct edge_def *e, enum role self);
  * pick one whose close() blocks (a socket lingering on a full queue).
  */
 int		 proto_edge_may_pass_fd(const struct edge_def *e,
+		    enum role from);
+
+/* The largest payload `from` may send on edge `e`. */
+size_t		 proto_edge_maxpayload(const struct edge_def *e,
 		    enum role from);
 
 /* Non-zero when `from` may send `type` on edge `e`. */

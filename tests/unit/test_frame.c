@@ -422,6 +422,62 @@ Test(frame, conn_new_sets_flags)
 	cr_assert_eq(count_fds(), before);
 }
 
+/*
+ * Front and scheduler: requests of 64 KiB at most one way, lists of 16
+ * MiB the other.  A front (compromised, say) sending the scheduler a
+ * frame over 64 KiB is refused at its header, and cannot make it buffer
+ * 16 MiB.
+ */
+Test(frame, a_limit_per_direction)
+{
+	const struct edge_def	*e = proto_peer_edge_find(ROLE_FRONT,
+				    ROLE_SCHEDULER);
+	struct frame_rules	 r;
+	struct frame_hdr	 h;
+	struct frame_conn	*c;
+	struct ev_loop		*loop;
+	char			 why[256], *big;
+	int			 sv[2];
+
+	cr_assert_not_null(e);
+	cr_assert_eq(proto_edge_maxpayload(e, ROLE_FRONT), 64 * 1024);
+	cr_assert_eq(proto_edge_maxpayload(e, ROLE_SCHEDULER),
+	    16 * 1024 * 1024);
+	memset(&h, 0, sizeof(h));
+	r.edge = e;
+	r.name = "t";
+
+	r.self = ROLE_SCHEDULER;	/* from the front */
+	h.type = MSG_PLUGIN_REQ;
+	h.len = FRAME_HDR_LEN + 64 * 1024;
+	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), 0, "%s", why);
+	h.len++;
+	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
+	cr_assert(strstr(why, "over the edge limit of 65536") != NULL, "%s",
+	    why);
+
+	r.self = ROLE_FRONT;		/* from the scheduler */
+	h.type = MSG_PLUGIN_RESP;
+	h.len = FRAME_HDR_LEN + 16 * 1024 * 1024;
+	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), 0, "%s", why);
+	h.len++;
+	cr_assert_eq(frame_hdr_check(&h, &r, why, sizeof(why)), -1);
+
+	/* and the front cannot send one either */
+	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
+	mksock(sv);
+	cr_assert_not_null(c = frame_conn_new(loop, sv[0], &r, msg_cb,
+	    NULL, NULL));
+	cr_assert_not_null(big = calloc(1, 64 * 1024 + 1));
+	cr_assert_eq(frame_send(c, MSG_PLUGIN_REQ, 1, big, 64 * 1024 + 1, -1),
+	    -1);
+	cr_assert_eq(errno, EMSGSIZE);
+	free(big);
+	frame_conn_close(c);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+}
+
 Test(frame, hdr_check_reasons)
 {
 	char			 want[128];
