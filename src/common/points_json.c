@@ -289,7 +289,7 @@ cb_number(void *ctx, const char *s, size_t len)
 	 * Go's ParseFloat and InfluxDB do: so subnormals (1e-310) and
 	 * numbers below them (1e-400 is 0), for which strtod() sets ERANGE
 	 * too.  Beyond the double range is an error.  /write follows the
-	 * same rule (front_write.h).
+	 * same rule (points_line.h).
 	 */
 	errno = 0;
 	d = strtod(num, &end);

@@ -21,7 +21,7 @@
  * Values: integers that fit int64 stay integers ("-0" is the float -0);
  * any other finite number is rounded to the nearest double, subnormals
  * included and 0 below them; beyond the double range is an error: the
- * rule of /write (front_write.h).  Error texts quote what the producer
+ * rule of /write (points_line.h).  Error texts quote what the producer
  * sent with point_show(): printable UTF-8 whatever it held.
  */
 #ifndef AGENT_POINTS_JSON_H
@@ -40,7 +40,7 @@ enum points_json_mode {
 	POINTS_JSON_LENIENT
 };
 
-/* Also the result of front_write_parse() (front_write.h). */
+/* Also the result of points_line_parse() (points_line.h). */
 struct post_result {
 	size_t		 npoints;	/* encoded into `out` */
 	size_t		 ndropped;	/* lenient: bad points left out */
@@ -68,7 +68,7 @@ int	 points_json_parse(const char *body, size_t len,
 	    int64_t now, enum out_format fmt, struct buf *out, size_t outmax,
 	    struct post_result *res);
 
-/* The failure of a parse stopped by `outmax` (front_write.c's too). */
+/* The failure of a parse stopped by `outmax` (points_line.c's too). */
 void	 points_toobig(struct post_result *res, size_t outmax);
 
 #endif

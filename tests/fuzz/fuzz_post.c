@@ -6,7 +6,7 @@
  * failure leaves the output as it was and says why in printable UTF-8;
  * a success gives one line per point), and agreement with the other
  * door: every point /post takes, written in line protocol, is read back
- * by /write's parser (front_write.c) into the very same bytes.  A point
+ * by /write's parser (points_line.c) into the very same bytes.  A point
  * that one door takes and the other refuses (a subnormal value, say) is
  * reported.
  */
@@ -17,7 +17,7 @@
 #include "common/buf.h"
 #include "common/encode.h"
 #include "common/points_json.h"
-#include "workers/front/front_write.h"
+#include "common/points_line.h"
 
 #include "fuzz_common.h"
 
@@ -78,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pts = line.p + strlen(BEFORE);
 		n = line.len - strlen(BEFORE);
 		buf_init(&back);
-		FUZZ_ASSERT(front_write_parse(pts, n, "", HOST, NOW, "s",
+		FUZZ_ASSERT(points_line_parse(pts, n, "", HOST, NOW, "s",
 		    FORMAT_LINE, &back, 0, &rw) == 0,
 		    "/write refuses what /post wrote: %s in %.*s", rw.err,
 		    (int)(n > 300 ? 300 : n), pts);

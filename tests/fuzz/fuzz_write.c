@@ -1,9 +1,9 @@
 /*
  * libFuzzer target for the body of POST /write: InfluxDB line protocol
- * (src/workers/front/front_write.c).  The input is the body; a first
+ * (src/workers/front/points_line.c).  The input is the body; a first
  * line "#p=<precision>" (a comment to the parser) picks the precision.
  *
- * Besides "no crash, no leak": the contract of front_write_parse(), and
+ * Besides "no crash, no leak": the contract of points_line_parse(), and
  * agreement of the two doors.  What /write takes, in line protocol, reads
  * back into the same bytes; and each point, turned into the /post shape
  * {name, timestamp, tags, value}, is taken by /post's parser
@@ -19,7 +19,7 @@
 #include "common/json_tree.h"
 #include "common/jsonw.h"
 #include "common/points_json.h"
-#include "workers/front/front_write.h"
+#include "common/points_line.h"
 
 #include "fuzz_common.h"
 
@@ -82,7 +82,7 @@ parse(const char *body, size_t size, const char *prefix, const char *prec,
 	int	 rc;
 
 	buf_init(out);
-	rc = front_write_parse(body, size, prefix, HOST, NOW, prec, fmt, out,
+	rc = points_line_parse(body, size, prefix, HOST, NOW, prec, fmt, out,
 	    0, res);
 	FUZZ_ASSERT(rc == 0 || rc == -1, "rc %d", rc);
 	FUZZ_ASSERT(!buf_failed(out), "out of memory");

@@ -268,7 +268,7 @@ Test(points_json_strict, trailing_backslash_is_fine_in_json)
 }
 
 /*
- * One rule for /post and /write (front_write.h): any finite number is
+ * One rule for /post and /write (points_line.h): any finite number is
  * taken, rounded to the nearest double, subnormals and numbers below them
  * included; beyond the double range is an error.  strtod() says ERANGE
  * for both ends: only overflow may refuse a point.

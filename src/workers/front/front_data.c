@@ -17,7 +17,7 @@
 #include "codec.h"
 #include "front.h"
 #include "front_guard.h"
-#include "front_write.h"
+#include "points_line.h"
 #include "jsonw.h"
 #include "log.h"
 #include "points_json.h"
@@ -263,7 +263,7 @@ front_route_write(struct http_request *req, void *ctx)
 		return;
 	if (post_param(req, "precision", precision, sizeof(precision)) == -1)
 		return;
-	if (front_write_precision_valid(precision) == -1) {
+	if (points_line_precision_valid(precision) == -1) {
 		snprintf(why, sizeof(why), "precision \"%.7s\": not one of n, "
 		    "ns, u, us, ms, s, m, h", precision);
 		front_http_respond_error(req, 400, why);
@@ -273,7 +273,7 @@ front_route_write(struct http_request *req, void *ctx)
 	    points_room(req, &m, &room) == -1)
 		return;
 	pts = points_buf(f, req->body_len);
-	if (front_write_parse(req->body, req->body_len, POST_PREFIX, f->host,
+	if (points_line_parse(req->body, req->body_len, POST_PREFIX, f->host,
 	    (int64_t)time(NULL), precision, m.fmt, pts, room, &res) == -1)
 		respond_parse_error(req, &res);
 	else

@@ -7,7 +7,7 @@
 #include "buf.h"
 #include "encode.h"
 #include "point.h"
-#include "workers/front/front_write.h"
+#include "points_line.h"
 
 #define NOW	1714538096
 
@@ -16,7 +16,7 @@ wp_len(const char *body, size_t len, const char *precision,
     enum out_format fmt, struct buf *out, struct post_result *res)
 {
 	buf_init(out);
-	return front_write_parse(body, len, "RUN.", "web-01", NOW, precision,
+	return points_line_parse(body, len, "RUN.", "web-01", NOW, precision,
 	    fmt, out, 0, res);
 }
 
@@ -66,7 +66,7 @@ expect_error_len(const char *body, size_t len, long index, const char *want)
 
 	buf_init(&out);
 	buf_adds(&out, "kept");
-	cr_assert_eq(front_write_parse(body, len, "RUN.", "web-01", NOW, NULL,
+	cr_assert_eq(points_line_parse(body, len, "RUN.", "web-01", NOW, NULL,
 	    FORMAT_LINE, &out, 0, &res), -1, "%s: accepted", body);
 	cr_expect_eq(res.bad_index, index, "%s: index %ld, want %ld", body,
 	    res.bad_index, index);
@@ -85,7 +85,7 @@ expect_error(const char *body, long index, const char *want)
 
 /* ---- the basics ---- */
 
-Test(front_write, single_value_field_is_the_measurement)
+Test(points_line, single_value_field_is_the_measurement)
 {
 	expect_lines("cpu,port=3306 value=12 1714538000000000000",
 	    "RUN.cpu,host=web-01,port=3306 value=12 1714538000", 1);
@@ -93,7 +93,7 @@ Test(front_write, single_value_field_is_the_measurement)
 	    "RUN.cpu,host=web-01 value=1.5 1714538096", 1);
 }
 
-Test(front_write, each_field_is_a_point)
+Test(points_line, each_field_is_a_point)
 {
 	expect_lines("cpu,dc=x idle=90,user=5i,value=1,up=t 1714538000000000000",
 	    "RUN.cpu.idle,dc=x,host=web-01 value=90 1714538000\n"
@@ -109,7 +109,7 @@ Test(front_write, each_field_is_a_point)
 	    "RUN.m.a,host=web-01 value=2 1714538096", 2);
 }
 
-Test(front_write, several_lines)
+Test(points_line, several_lines)
 {
 	expect_lines("a value=1\nb value=2\nc x=3,y=4\n",
 	    "RUN.a,host=web-01 value=1 1714538096\n"
@@ -118,20 +118,20 @@ Test(front_write, several_lines)
 	    "RUN.c.y,host=web-01 value=4 1714538096", 4);
 }
 
-Test(front_write, empty_bodies_are_fine)
+Test(points_line, empty_bodies_are_fine)
 {
 	expect_lines("", "", 0);
 	expect_lines("\n\n", "", 0);
 	expect_lines("# nothing here\n  # nor here\r\n\t\n", "", 0);
 }
 
-Test(front_write, host_tag_of_the_line_is_kept)
+Test(points_line, host_tag_of_the_line_is_kept)
 {
 	expect_lines("cpu,host=db-02 value=1",
 	    "RUN.cpu,host=db-02 value=1 1714538096", 1);
 }
 
-Test(front_write, json_output)
+Test(points_line, json_output)
 {
 	expect_json("cpu,dc=x idle=0.5,n=7i 1714538000000000000",
 	    "{\"measurement\":\"RUN.cpu.idle\",\"timestamp\":1714538000,"
@@ -144,7 +144,7 @@ Test(front_write, json_output)
 
 /* ---- value types ---- */
 
-Test(front_write, floats)
+Test(points_line, floats)
 {
 	expect_lines("m value=1\nm value=1.5\nm value=-1e3\nm value=.5\n"
 	    "m value=1.\nm value=1E+2\nm value=2.5e-3\nm value=-0.25\n"
@@ -165,7 +165,7 @@ Test(front_write, floats)
  * Integers stay integers: 12345678901234567 is not a double, so a float
  * would come out as ...568.
  */
-Test(front_write, integers_and_unsigned)
+Test(points_line, integers_and_unsigned)
 {
 	expect_lines("m value=12345678901234567\n"
 	    "m value=12345678901234567i\nm value=-12345678901234567i\n"
@@ -183,7 +183,7 @@ Test(front_write, integers_and_unsigned)
 	    "RUN.m,host=web-01 value=0 1714538096", 9);
 }
 
-Test(front_write, booleans_in_every_spelling)
+Test(points_line, booleans_in_every_spelling)
 {
 	static const char *const trues[] = { "t", "T", "true", "True",
 	    "TRUE" };
@@ -207,7 +207,7 @@ Test(front_write, booleans_in_every_spelling)
 
 /* ---- escaping ---- */
 
-Test(front_write, escapes_in_tags)
+Test(points_line, escapes_in_tags)
 {
 	/* comma, equals sign and space, in keys and in values */
 	expect_json("m,a\\,b=x\\,y,c\\=d=x\\=y,e\\ f=x\\ y value=1",
@@ -229,7 +229,7 @@ Test(front_write, escapes_in_tags)
  * As in InfluxDB 1.x: a backslash escapes only the bytes listed for the
  * element; before anything else (another backslash included) it stays.
  */
-Test(front_write, backslashes)
+Test(points_line, backslashes)
 {
 	/* C:\temp: kept */
 	expect_json("m,p=C:\\temp value=1",
@@ -262,7 +262,7 @@ Test(front_write, backslashes)
 	    "\"fields\":{\"value\":1}}");
 }
 
-Test(front_write, escapes_in_the_measurement)
+Test(points_line, escapes_in_the_measurement)
 {
 	/* unescaped, then refused by the name rules: the message shows
 	 * what was read */
@@ -274,7 +274,7 @@ Test(front_write, escapes_in_the_measurement)
 	    "RUN.cpu,host=web-01,k=v value=1 1714538096", 1);
 }
 
-Test(front_write, escapes_in_field_keys)
+Test(points_line, escapes_in_field_keys)
 {
 	expect_error("m a\\ b=1", 0, "name \"RUN.m.a b\"");
 	expect_error("m a\\,b=1", 0, "name \"RUN.m.a,b\"");
@@ -284,7 +284,7 @@ Test(front_write, escapes_in_field_keys)
 	    "RUN.m.c-d,host=web-01 value=2 1714538096", 2);
 }
 
-Test(front_write, quoted_strings_are_read_and_refused)
+Test(points_line, quoted_strings_are_read_and_refused)
 {
 	/* commas, spaces, equals signs and escaped quotes inside the
 	 * quotes do not confuse the parser: the error is about the string */
@@ -303,7 +303,7 @@ Test(front_write, quoted_strings_are_read_and_refused)
 }
 
 /* Encoder output read back gives the same encoding. */
-Test(front_write, reads_what_the_encoder_writes)
+Test(points_line, reads_what_the_encoder_writes)
 {
 	static const char *tags[] = {
 		"a,b", "x,y", "c=d", "v=w", "path", "C:\\dir", "bs", "a\\,b",
@@ -327,7 +327,7 @@ Test(front_write, reads_what_the_encoder_writes)
 	buf_init(&enc);
 	encode_point(&enc, FORMAT_LINE, &p);
 	buf_init(&out);
-	cr_assert_eq(front_write_parse(enc.p, enc.len, "", "other", NOW, "s",
+	cr_assert_eq(points_line_parse(enc.p, enc.len, "", "other", NOW, "s",
 	    FORMAT_LINE, &out, 0, &res), 0, "%s: %s", enc.p, res.err);
 	cr_expect_str_eq(out.p, enc.p);
 	buf_free(&enc);
@@ -335,7 +335,7 @@ Test(front_write, reads_what_the_encoder_writes)
 	point_free(&p);
 }
 
-Test(front_write, utf8_in_tags)
+Test(points_line, utf8_in_tags)
 {
 	expect_json("m,city=Z\xc3\xbcrich,"
 	    "\xe5\x90\x8d=\xe5\x80\xa4\\ \xf0\x9f\x98\x80 value=1",
@@ -349,7 +349,7 @@ Test(front_write, utf8_in_tags)
 
 /* ---- timestamps ---- */
 
-Test(front_write, timestamps_by_precision)
+Test(points_line, timestamps_by_precision)
 {
 	static const struct {
 		const char	*precision;
@@ -393,7 +393,7 @@ Test(front_write, timestamps_by_precision)
 	}
 }
 
-Test(front_write, unknown_precision)
+Test(points_line, unknown_precision)
 {
 	struct post_result	 res;
 	struct buf		 out;
@@ -402,14 +402,14 @@ Test(front_write, unknown_precision)
 	cr_expect_eq(res.bad_index, -1);
 	cr_expect(strstr(res.err, "precision \"d\"") != NULL, "%s", res.err);
 	buf_free(&out);
-	cr_expect_eq(front_write_precision_valid(NULL), 0);
-	cr_expect_eq(front_write_precision_valid("ms"), 0);
-	cr_expect_eq(front_write_precision_valid("MS"), -1);
+	cr_expect_eq(points_line_precision_valid(NULL), 0);
+	cr_expect_eq(points_line_precision_valid("ms"), 0);
+	cr_expect_eq(points_line_precision_valid("MS"), -1);
 }
 
 /* ---- line structure ---- */
 
-Test(front_write, crlf_comments_blank_lines_and_spaces)
+Test(points_line, crlf_comments_blank_lines_and_spaces)
 {
 	expect_lines("# header\r\n\r\na value=1\r\n  # indented comment\r\n"
 	    "\t\r\n  b value=2   1714538000000000000 \t\r\nc  value=3\r\n",
@@ -422,7 +422,7 @@ Test(front_write, crlf_comments_blank_lines_and_spaces)
 	    "RUN.b,host=web-01 value=2 1714538096", 2);
 }
 
-Test(front_write, bad_index_counts_data_lines_the_message_all_lines)
+Test(points_line, bad_index_counts_data_lines_the_message_all_lines)
 {
 	expect_error("a value=1\n# comment\n\nb value=x\n", 1,
 	    "line 4: field \"value\": invalid value \"x\"");
@@ -431,7 +431,7 @@ Test(front_write, bad_index_counts_data_lines_the_message_all_lines)
 
 /* ---- errors ---- */
 
-Test(front_write, bad_lines_name_the_line_and_the_problem)
+Test(points_line, bad_lines_name_the_line_and_the_problem)
 {
 	static const struct {
 		const char	*body;
@@ -524,13 +524,13 @@ Test(front_write, bad_lines_name_the_line_and_the_problem)
 		expect_error(cases[i].body, cases[i].index, cases[i].want);
 }
 
-Test(front_write, nul_bytes)
+Test(points_line, nul_bytes)
 {
 	expect_error_len("m value=1\nm\0 value=1", 20, 1, "line 2: NUL byte");
 	expect_error_len("m,k=a\0b value=1", 15, 0, "line 1: NUL byte");
 }
 
-Test(front_write, too_many_tags)
+Test(points_line, too_many_tags)
 {
 	struct buf	 body;
 	int		 i;
@@ -552,7 +552,7 @@ Test(front_write, too_many_tags)
 	buf_free(&body);
 }
 
-Test(front_write, long_names_and_tags)
+Test(points_line, long_names_and_tags)
 {
 	char	 body[1200], big[300];
 
@@ -575,14 +575,14 @@ Test(front_write, long_names_and_tags)
 }
 
 /* A bad line anywhere spoils the whole body: nothing is produced. */
-Test(front_write, nothing_from_a_body_with_a_bad_line)
+Test(points_line, nothing_from_a_body_with_a_bad_line)
 {
 	struct post_result	 res;
 	struct buf		 out;
 	const char		*body = "a value=1\nb value=2\nc value=\"x\"\n";
 
 	buf_init(&out);
-	cr_assert_eq(front_write_parse(body, strlen(body), "RUN.", "web-01",
+	cr_assert_eq(points_line_parse(body, strlen(body), "RUN.", "web-01",
 	    NOW,
 	    NULL, FORMAT_JSON, &out, 0, &res), -1);
 	cr_expect_eq(res.npoints, 0);
@@ -592,7 +592,7 @@ Test(front_write, nothing_from_a_body_with_a_bad_line)
 }
 
 /* The rule of /post too (points_json.c): subnormals are numbers. */
-Test(front_write, subnormals_are_numbers)
+Test(points_line, subnormals_are_numbers)
 {
 	expect_lines("m value=7e-317\nm value=1e-310\nm value=-5e-324\n"
 	    "m value=1e-400",
@@ -602,7 +602,7 @@ Test(front_write, subnormals_are_numbers)
 	    "RUN.m,host=web-01 value=0 1714538096", 4);
 }
 
-Test(front_write, precision_is_quoted_printably)
+Test(points_line, precision_is_quoted_printably)
 {
 	struct post_result	 res;
 	struct buf		 out;
@@ -618,7 +618,7 @@ Test(front_write, precision_is_quoted_printably)
  * can encode to far more than a frame carries.  The parse stops at
  * outmax, with no more than one point past it in `out`.
  */
-Test(front_write, stops_at_outmax)
+Test(points_line, stops_at_outmax)
 {
 	struct post_result	 res;
 	struct buf		 body, out;
@@ -634,7 +634,7 @@ Test(front_write, stops_at_outmax)
 	cr_assert(!buf_failed(&body));
 	buf_init(&out);
 	buf_adds(&out, "kept");
-	cr_assert_eq(front_write_parse(body.p, body.len, "RUN.", "web-01",
+	cr_assert_eq(points_line_parse(body.p, body.len, "RUN.", "web-01",
 	    NOW, NULL, FORMAT_LINE, &out, 4096, &res), -1);
 	cr_expect(res.toobig);
 	cr_expect_eq(res.npoints, 0);
@@ -644,7 +644,7 @@ Test(front_write, stops_at_outmax)
 	cr_expect_str_eq(out.p, "kept");
 	/* under the limit, the same body is taken */
 	buf_reset(&out);
-	cr_assert_eq(front_write_parse(body.p, body.len, "RUN.", "web-01",
+	cr_assert_eq(points_line_parse(body.p, body.len, "RUN.", "web-01",
 	    NOW, NULL, FORMAT_LINE, &out, 0, &res), 0, "%s", res.err);
 	cr_expect_eq(res.npoints, 10000);
 	cr_expect(!res.toobig);

@@ -46,8 +46,8 @@
  * name then gets `prefix` ("RUN." from the front), and the tags are
  * checked, trimmed and completed with `host` by point_normalize().
  */
-#ifndef AGENT_FRONT_WRITE_H
-#define AGENT_FRONT_WRITE_H
+#ifndef AGENT_POINTS_LINE_H
+#define AGENT_POINTS_LINE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -70,13 +70,13 @@
  * the most bytes the points may take in `out`: past it the parse stops
  * and fails with res->toobig set (points_json.h).
  */
-int	 front_write_parse(const char *body, size_t len, const char *prefix,
+int	 points_line_parse(const char *body, size_t len, const char *prefix,
 	    const char *host, int64_t now, const char *precision,
 	    enum out_format fmt, struct buf *out, size_t outmax,
 	    struct post_result *res);
 
-/* 0 when `precision` is one front_write_parse() takes (NULL included),
+/* 0 when `precision` is one points_line_parse() takes (NULL included),
     or -1. */
-int	 front_write_precision_valid(const char *precision);
+int	 points_line_precision_valid(const char *precision);
 
 #endif

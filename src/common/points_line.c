@@ -1,10 +1,10 @@
 /*
- * Parsing /write bodies: InfluxDB 1.x line protocol (front_write.h for
+ * Parsing /write bodies: InfluxDB 1.x line protocol (points_line.h for
  * the syntax and how lines map to points).  A line is read in full before
  * any of its points is made, and the whole body is refused at the first
  * bad line; nothing it produced stays in `out` then.
  */
-#include "front_write.h"
+#include "points_line.h"
 
 #include <errno.h>
 #include <math.h>
@@ -79,7 +79,7 @@ precision_find(const char *precision, int64_t *mul, int64_t *div)
 }
 
 int
-front_write_precision_valid(const char *precision)
+points_line_precision_valid(const char *precision)
 {
 	int64_t	 mul, div;
 
@@ -610,7 +610,7 @@ parse_body(struct lp *l, const char *body, size_t len)
 }
 
 int
-front_write_parse(const char *body, size_t len, const char *prefix,
+points_line_parse(const char *body, size_t len, const char *prefix,
     const char *host, int64_t now, const char *precision,
     enum out_format fmt, struct buf *out, size_t outmax,
     struct post_result *res)
