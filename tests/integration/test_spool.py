@@ -17,7 +17,8 @@ import time
 import urllib.parse
 
 from gitrepos import PluginRepos
-from harness import is_root, nobody_uid, proc_alive, wait_until
+from harness import (ClosedPort, is_root, nobody_uid, proc_alive,
+                     wait_until)
 from nsq_common import NS, NsqTest, make_points
 
 
@@ -296,6 +297,29 @@ class Spool(NsqTest):
         d.set_fault("ok")
         self.assert_arrived([d], ok, timeout=60)
         self.agent.stop()
+
+    def test_points_waiting_in_line_go_as_json_after_a_reload(self):
+        """Points are encoded once, by their producer: those taken in
+        line protocol while the output was influxdb (down) and still
+        waiting, in the spool and in memory, when a reload makes it nsq
+        with format json, reach nsqd as lodastack json messages, every
+        one (they went as lines a json consumer cannot read)."""
+        down = ClosedPort()
+        self.addCleanup(down.close)
+        self.agent.write_conf(
+            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+            output_name="influxdb",
+            servers=f'"http://127.0.0.1:{down.port}"')
+        self.start_ok()
+        self.agent.wait_serving()
+        sent = self.post_thousands(0, 2000)
+        self.wait_stats(lambda s: s.get("accepted") == 2000 and
+                        s.get("publish_errors", 0) > 0,
+                        "points taken in line protocol, the output down")
+        d = self.double()
+        self.configure([f"tcp://{d.tcp_address}"])
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        self.assert_arrived([d], sent, timeout=30)
 
     def test_reload_moves_the_spool(self):
         d = self.down_double()

@@ -31,6 +31,7 @@
 #include "encode.h"
 #include "metrics.h"
 #include "points_msg.h"
+#include "warn_limit.h"
 #include "workers/worker.h"
 
 struct sender;
@@ -127,6 +128,14 @@ void	 sender_cut_free(struct cut *);
  */
 int	 sender_cut_next(struct cut *, const struct batchq *,
 	    const struct cut_limits *);
+/*
+ * sender_convert.c: the request `c`, of line protocol, rewritten as json
+ * messages of the same points (a reload changed [output] format while
+ * they waited).  -1 with `why`, the request as it was, when a message
+ * does not read back.
+ */
+int	 sender_cut_as_json(struct cut *c, int64_t now, char *why,
+	    size_t whylen);
 /* The body of an MPUB (or binary /mpub) of these messages, in bytes. */
 uint64_t sender_cut_mpub_size(const struct sink_msg *, size_t n);
 
@@ -168,6 +177,7 @@ struct sender {
 	int			 busy;		/* a request is with the sink */
 	uint32_t		 inflight;	/* points in that request */
 	struct cut		 cut;		/* the request */
+	struct warn_limit	 unconverted;	/* lines sent as lines */
 	/*
 	 * Points at the head of the buffer that go one message per
 	 * request: the output refused a request of several messages, and

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
@@ -295,6 +296,8 @@ static int
 sender_publish(struct sender *s)
 {
 	struct cut_limits	 l;
+	uint64_t		 n;
+	char			 why[512];
 	int			 rv;
 
 	if (s->busy || s->ops == NULL)
@@ -308,6 +311,13 @@ sender_publish(struct sender *s)
 		log_warnx("%s: out of memory for a request", __func__);
 	if (rv != 1)
 		return 0;
+	if (s->cut.fmt == FORMAT_LINE && strcmp(s->w->conf.format, "json") ==
+	    0 && sender_cut_as_json(&s->cut, (int64_t)time(NULL), why,
+	    sizeof(why)) == -1 && warn_limit_due(&s->unconverted,
+	    ev_now(s->w->loop), &n))
+		/* never dropped for it: lines are what they were taken as */
+		log_warnx("%s: points taken in line protocol go as lines "
+		    "(%llu times): %s", __func__, (unsigned long long)n, why);
 	s->busy = 1;
 	s->inflight = s->cut.npoints;
 	s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
