@@ -101,10 +101,12 @@ sink_http_rejected(struct sink_http *r, const char *why)
 }
 
 void
-sink_http_partial(struct sink_http *r, uint32_t dropped, const char *why)
+sink_http_partial(struct sink_http *r, uint64_t dropped, const char *why)
 {
 	request_end(r);
-	sender_sink_partial(r->s, dropped, why);
+	/* no request holds more: the sender bounds it by what it sent */
+	sender_sink_partial(r->s, dropped > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)dropped, why);
 }
 
 void

@@ -59,7 +59,7 @@ void	 sink_http_failed(struct sink_http *, const char *why);
  * _toobig() (see sender.h), after the state is cleared. */
 void	 sink_http_done(struct sink_http *, int ok, const char *err);
 void	 sink_http_rejected(struct sink_http *, const char *why);
-void	 sink_http_partial(struct sink_http *, uint32_t dropped,
+void	 sink_http_partial(struct sink_http *, uint64_t dropped,
 	    const char *why);
 void	 sink_http_toobig(struct sink_http *, const char *server,
 	    enum sink_toobig, size_t stated, const char *why);

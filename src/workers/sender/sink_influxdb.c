@@ -220,8 +220,7 @@ data_refused(struct influx *h, const struct sender_http *http)
 			    strlen(why), "; and %zu not sent: %s", h->unlined,
 			    h->unlined_why);
 		}
-		sink_http_partial(&h->r, dropped > UINT32_MAX ? UINT32_MAX :
-		    (uint32_t)dropped, why);
+		sink_http_partial(&h->r, (uint64_t)dropped, why);
 		return;
 	}
 	describe(http, "", why, sizeof(why));
@@ -306,8 +305,7 @@ attempt_end(struct sender_http *http, void *arg)
 	}
 	sender_http_server_ok(http);
 	if (h->unlined > 0)
-		sink_http_partial(&h->r, h->unlined > UINT32_MAX ?
-		    UINT32_MAX : (uint32_t)h->unlined, h->unlined_why);
+		sink_http_partial(&h->r, h->unlined, h->unlined_why);
 	else
 		sink_http_done(&h->r, 1, NULL);
 }
@@ -418,8 +416,7 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 	}
 	if (len == 0 && h->unlined > 0) {
 		/* nothing of it line protocol can carry */
-		sink_http_partial(&h->r, h->unlined > UINT32_MAX ? UINT32_MAX :
-		    (uint32_t)h->unlined, h->unlined_why);
+		sink_http_partial(&h->r, h->unlined, h->unlined_why);
 		return;
 	}
 	if (len == 0) {
