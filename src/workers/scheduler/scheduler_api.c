@@ -338,8 +338,9 @@ list_respond(struct sched *s, uint32_t reqid, int redact)
 			return;
 		}
 	}
-	scheduler_respond_error(s, reqid, 500, "the plugin list is larger "
-	    "than the front takes, even without the stderr tails");
+	scheduler_respond_error(s, reqid, 500, redact ? "the plugin list is "
+	    "larger than the front takes" : "the plugin list is larger than "
+	    "the front takes, even without the stderr tails");
 }
 
 void
