@@ -169,18 +169,25 @@ integration-san: build/agent-san
 	@if [ -n "$$(ls build/san-reports)" ]; then \
 		cat build/san-reports/*; echo "sanitizer reports above"; exit 1; fi
 
-# Everything is built first, two compilers at a time.  The unit suites
-# then run side by side: neither keeps both cores busy alone (the plain
-# one waits on its tests' timers half of the time), and together they
-# take 155 s where one after the other took 191 s.  The integration
-# suites mostly wait for the agent's timers, so both of them, the test
-# doubles' own tests and the fuzz corpora share the last round.
+# Everything is built first, two compilers at a time.  The tests then
+# run in two lanes, each one unit suite and then one integration suite,
+# the sanitized integration suite (the longest) after the plain unit
+# suite (the shortest): all of it is CPU-bound on two cores but for the
+# sanitized unit suite's tail and the integration suites' timers, and
+# the lanes fill those.  The fuzz corpora follow the plain unit suite,
+# the test doubles' own tests go first.  CHECK_LANES orders them here
+# only: `make integration` alone runs no unit suite first.
 # -Otarget prints each suite's output whole when it ends, so the log
 # reads as a serial run.
 check: deps
 	$(MAKE) -j2 all build/agent-san $(UNIT_BIN) $(SAN_UNIT_BIN)
-	$(MAKE) -j2 -Otarget unit unit-san
-	$(MAKE) -j4 -Otarget fuzz-regress peers integration integration-san
+	$(MAKE) -j4 -Otarget CHECK_LANES=1 peers unit unit-san fuzz-regress \
+	    integration-san integration
+
+ifeq ($(CHECK_LANES),1)
+integration-san fuzz-regress: | unit
+integration: | unit-san
+endif
 
 run: deps
 	$(MAKE) all
@@ -197,7 +204,8 @@ fuzz: deps
 	$(MAKE) -C tests/fuzz FUZZ_TIME=$(FUZZ_TIME)
 
 # Two at a time, or as many as the jobserver of a parallel make allows.
-fuzz-regress: src/config.h
+# The targets replay against the sanitizer archive (tests/fuzz/Makefile).
+fuzz-regress: src/config.h build/libagent-san.a
 	$(MAKE) -C tests/fuzz $(if $(findstring jobserver,$(MAKEFLAGS)),,-j2) \
 	    regress
 
