@@ -82,6 +82,32 @@ def received(double, transport, commands):
     return out
 
 
+def received_lines(double):
+    """Every point of every message the double holds on TOPIC, each
+    message line protocol (format = "line"), as received() has them.  The
+    points of make_points() need no escapes, and a line with one fails."""
+    out = []
+    for m in double.messages():
+        assert m.topic == TOPIC, m.topic
+        for line in m.body.decode().splitlines():
+            assert "\\" not in line and '"' not in line and \
+                line.count(" ") == 2, f"not a line of ours: {line[:120]}"
+            series, field, ts = line.split(" ")
+            name, *tags = series.split(",")
+            assert field.startswith("value="), line
+            v = field[len("value="):]
+            # numbers as in json (encode.c): no "i", a float has a point
+            if v in ("true", "false"):
+                value = v == "true"
+            elif v.lstrip("-").isdigit():
+                value = int(v)
+            else:
+                value = float(v)
+            out.append(key(name, dict(t.split("=", 1) for t in tags),
+                           value, int(ts)))
+    return out
+
+
 class NsqTest(AgentTest):
     """Helpers of the nsq output tests; TRANSPORT and COMMANDS say how
     the double must have received every message (one message per

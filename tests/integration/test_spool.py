@@ -6,6 +6,7 @@ out; a spool that cannot be written answers 503, never 200; one that
 cannot be used at all leaves the memory buffer carrying on, said in the
 log and /me/status; a reload may move it; `agent stop` leaves what was
 not published in it, and `stop -m clean` keeps it."""
+import collections
 import glob
 import json
 import os
@@ -19,7 +20,8 @@ import urllib.parse
 from gitrepos import PluginRepos
 from harness import (ClosedPort, is_root, nobody_uid, proc_alive,
                      wait_until)
-from nsq_common import NS, NsqTest, make_points
+from nsq_common import (NS, NsqTest, expected_key, make_points,
+                        received_lines)
 
 
 def segments(d):
@@ -320,6 +322,36 @@ class Spool(NsqTest):
         self.configure([f"tcp://{d.tcp_address}"])
         self.assertEqual(self.agent.run("reload").returncode, 0)
         self.assert_arrived([d], sent, timeout=30)
+
+    def test_points_waiting_in_json_go_as_lines_after_a_reload(self):
+        """The other way: points taken in json while nsq was down, still
+        waiting when a reload sets format line, reach nsqd as the lines
+        their producer would have written (they went as json, which a
+        line consumer cannot read); one whose tag ends in a backslash,
+        which a line cannot say, is refused and counted, not sent."""
+        down = self.down_double()
+        self.setup_agent(down)
+        sent = self.post_thousands(0, 1000)
+        bad = make_points(1000, 1, name="sp.m")
+        bad[0]["tags"]["path"] = "C:\\"
+        self.post_ok(bad)
+        self.wait_stats(lambda s: s.get("accepted") == 1001 and
+                        s.get("publish_errors", 0) > 0,
+                        "points taken in json, the output down")
+        d = self.double()
+        self.configure([f"tcp://{d.tcp_address}"], '\tformat = "line"\n')
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        want = collections.Counter(expected_key(p) for p in sent)
+        wait_until(lambda: len(received_lines(d)) >= len(sent), timeout=30,
+                   what=f"{len(sent)} points at the nsqd double")
+        self.assertEqual(collections.Counter(received_lines(d)), want)
+        st = self.wait_stats(lambda s: s.get("published") == 1000 and
+                             s.get("dropped_rejected") == 1,
+                             "1000 published, 1 refused")
+        self.assertEqual(st["buffer_points"], 0, st)
+        self.agent.wait_log(r"1 points taken in json cannot be written in "
+                            r"line .*ends in a backslash.*; they are "
+                            r"refused")
 
     def test_reload_moves_the_spool(self):
         d = self.down_double()

@@ -129,13 +129,16 @@ void	 sender_cut_free(struct cut *);
 int	 sender_cut_next(struct cut *, const struct batchq *,
 	    const struct cut_limits *);
 /*
- * sender_convert.c: the request `c`, of line protocol, rewritten as json
- * messages of the same points (a reload changed [output] format while
- * they waited).  -1 with `why`, the request as it was, when a message
- * does not read back.
+ * sender_convert.c: the request `c` rewritten as messages of the same
+ * points in `want` (a reload changed the output's format while they
+ * waited); nothing to do when it is in `want` already.  Points `want`
+ * cannot carry are left out: *left_out counts them, `why` says why the
+ * first was, and a message left with none is no longer in `c` (which
+ * may then hold none).  -1 with `why`, the request as it was, when a
+ * message does not read back.
  */
-int	 sender_cut_as_json(struct cut *c, int64_t now, char *why,
-	    size_t whylen);
+int	 sender_cut_convert(struct cut *c, enum out_format want, int64_t now,
+	    uint32_t *left_out, char *why, size_t whylen);
 /* The body of an MPUB (or binary /mpub) of these messages, in bytes. */
 uint64_t sender_cut_mpub_size(const struct sink_msg *, size_t n);
 
@@ -176,8 +179,11 @@ struct sender {
 	size_t			 qbytes;
 	int			 busy;		/* a request is with the sink */
 	uint32_t		 inflight;	/* points in that request */
+	uint32_t		 left_out;	/* of those, what its format
+						 * change left out, refused */
 	struct cut		 cut;		/* the request */
-	struct warn_limit	 unconverted;	/* lines sent as lines */
+	struct warn_limit	 unconverted;	/* sent as they were taken */
+	struct warn_limit	 leftout_warn;	/* left out by a conversion */
 	/*
 	 * Points at the head of the buffer that go one message per
 	 * request: the output refused a request of several messages, and

@@ -81,7 +81,8 @@ sender_sink_done(struct sender *s, int ok, const char *err)
 		return;
 	s->busy = 0;
 	if (ok) {
-		s->st.published += s->inflight;
+		s->st.published += s->inflight - s->left_out;
+		s->st.dropped_rejected += s->left_out;
 		s->st.messages += s->cut.nmsgs;
 		s->st.requests++;
 		sender_consume_request(s);
@@ -136,17 +137,19 @@ sender_sink_rejected(struct sender *s, const char *err)
 void
 sender_sink_partial(struct sender *s, uint32_t dropped, const char *err)
 {
+	uint32_t	 sent;
+
 	if (!s->busy)
 		return;
 	s->busy = 0;
-	if (dropped > s->inflight)
-		dropped = s->inflight;
+	sent = s->inflight - s->left_out;
+	if (dropped > sent)
+		dropped = sent;
 	strlcpy(s->last_error, err, sizeof(s->last_error));
 	log_warnx("%s: the output stored %u of %u points and refused %u for "
-	    "good: %s", __func__, s->inflight - dropped, s->inflight, dropped,
-	    err);
-	s->st.published += s->inflight - dropped;
-	s->st.dropped_rejected += dropped;
+	    "good: %s", __func__, sent - dropped, sent, dropped, err);
+	s->st.published += sent - dropped;
+	s->st.dropped_rejected += dropped + s->left_out;
 	s->st.messages += s->cut.nmsgs;
 	s->st.requests++;
 	sender_consume_request(s);
@@ -291,13 +294,45 @@ cut_oversized(struct sender *s, struct cut_limits *l)
 	return -2;
 }
 
+/*
+ * The request in the output's format, if it was taken in another
+ * (sender_convert.c); what that leaves out is counted as refused when
+ * the rest is published.
+ */
+static void
+convert(struct sender *s)
+{
+	enum out_format	 want;
+	uint64_t	 n;
+	char		 why[512];
+
+	s->left_out = 0;
+	if (encode_format_parse(s->w->conf.format, &want) == -1 ||
+	    s->cut.fmt == want)
+		return;
+	if (sender_cut_convert(&s->cut, want, (int64_t)time(NULL),
+	    &s->left_out, why, sizeof(why)) == -1) {
+		/* never dropped for it: sent as what they were taken as */
+		if (warn_limit_due(&s->unconverted, ev_now(s->w->loop), &n))
+			log_warnx("%s: points taken in %s go as they are "
+			    "(%llu times): %s", __func__,
+			    encode_format_name(s->cut.fmt),
+			    (unsigned long long)n, why);
+		return;
+	}
+	if (s->left_out > 0 && warn_limit_due(&s->leftout_warn,
+	    ev_now(s->w->loop), &n))
+		log_warnx("%s: %u points taken in %s cannot be written in %s "
+		    "(%llu times): %s; they are refused", __func__,
+		    s->left_out, encode_format_name(FORMAT_JSON),
+		    encode_format_name(want), (unsigned long long)n, why);
+}
+
 /* Hand the sink the next request; 1 when one went. */
 static int
 sender_publish(struct sender *s)
 {
 	struct cut_limits	 l;
-	uint64_t		 n;
-	char			 why[512];
 	int			 rv;
 
 	if (s->busy || s->ops == NULL)
@@ -311,17 +346,15 @@ sender_publish(struct sender *s)
 		log_warnx("%s: out of memory for a request", __func__);
 	if (rv != 1)
 		return 0;
-	if (s->cut.fmt == FORMAT_LINE && strcmp(s->w->conf.format, "json") ==
-	    0 && sender_cut_as_json(&s->cut, (int64_t)time(NULL), why,
-	    sizeof(why)) == -1 && warn_limit_due(&s->unconverted,
-	    ev_now(s->w->loop), &n))
-		/* never dropped for it: lines are what they were taken as */
-		log_warnx("%s: points taken in line protocol go as lines "
-		    "(%llu times): %s", __func__, (unsigned long long)n, why);
 	s->busy = 1;
 	s->inflight = s->cut.npoints;
-	s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
-	    s->cut.nmsgs);
+	convert(s);
+	if (s->cut.nmsgs == 0)
+		/* every point left out: nothing to send, all counted */
+		sender_sink_done(s, 1, NULL);
+	else
+		s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
+		    s->cut.nmsgs);
 	return 1;
 }
 

@@ -47,10 +47,10 @@
  * all, is refused by the producers already (point_check_line()).
  *
  * Format: InfluxDB only speaks line protocol, the format the config
- * requires with this output.  Messages in json are what waited through a
- * reload that made the output influxdb (points are encoded once, by their
- * producer): they are rewritten as lines (sink_influxdb_json.c), and a
- * point line protocol cannot carry is counted as refused for good.
+ * requires with this output.  Points that waited in json through a
+ * reload that made the output influxdb come rewritten as lines
+ * (sender_convert.c); a request still in json is one the sender could not
+ * rewrite, and is refused here, one message at a time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +62,6 @@
 #include "log.h"
 #include "sender.h"
 #include "sink_http.h"
-#include "sink_influxdb_json.h"
 
 #define INFLUX_ERROR_MAX	320	/* bytes of InfluxDB's message kept */
 
@@ -80,8 +79,6 @@ struct influx {
 	enum influx_step	 step;
 	size_t			 nmsgs;
 	struct buf		 req;		/* several messages joined */
-	size_t			 unlined;	/* json points lines cannot be */
-	char			 unlined_why[256];
 	char			 db[TOPIC_MAX + 1];
 	struct buf		 write;		/* /write?db=...&precision=s */
 	struct buf		 create;	/* /query?q=CREATE... */
@@ -213,13 +210,6 @@ data_refused(struct influx *h, const struct sender_http *http)
 		snprintf(why, sizeof(why), "influxdb partial write: %s: %s%s",
 		    sender_http_server(http), msg, http->bodylen >
 		    http->answerlen ? " ..." : "");
-		/* and those never sent, which it could not have refused */
-		if (h->unlined > 0) {
-			dropped += (int64_t)h->unlined;
-			(void)snprintf(why + strlen(why), sizeof(why) -
-			    strlen(why), "; and %zu not sent: %s", h->unlined,
-			    h->unlined_why);
-		}
 		sink_http_partial(&h->r, (uint64_t)dropped, why);
 		return;
 	}
@@ -304,39 +294,7 @@ attempt_end(struct sender_http *http, void *arg)
 		return;
 	}
 	sender_http_server_ok(http);
-	if (h->unlined > 0)
-		sink_http_partial(&h->r, h->unlined, h->unlined_why);
-	else
-		sink_http_done(&h->r, 1, NULL);
-}
-
-/*
- * The json messages `m` as one body of lines in h->req; -1 when one is
- * not a message of ours (said to the sender, as a refusal).
- */
-static int
-json_as_lines(struct influx *h, const struct sink_msg *m, size_t n)
-{
-	char	 why[256];
-	size_t	 i, dropped;
-
-	buf_reset(&h->req);
-	for (i = 0; i < n; i++) {
-		if (sink_influxdb_json_lines(m[i].data, m[i].len, &h->req,
-		    &dropped, why, sizeof(why)) == -1) {
-			sink_http_rejected(&h->r, why);
-			return -1;
-		}
-		if (dropped > 0 && h->unlined == 0)
-			snprintf(h->unlined_why, sizeof(h->unlined_why),
-			    "a point waiting in json since a reload: %s", why);
-		h->unlined += dropped;
-	}
-	if (buf_failed(&h->req)) {
-		sink_http_done(&h->r, 0, "out of memory for the request");
-		return -1;
-	}
-	return 0;
+	sink_http_done(&h->r, 1, NULL);
 }
 
 /* The identifier `db` quoted for InfluxQL: "..." with " and \ escaped. */
@@ -392,13 +350,12 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 	}
 	h->r.busy = 1;
 	h->nmsgs = n;
-	h->unlined = 0;
 	if (fmt != FORMAT_LINE) {
-		if (json_as_lines(h, m, n) == -1)
-			return;
-		body = h->req.p;
-		len = h->req.len;
-	} else if (n == 1) {
+		sink_http_rejected(&h->r, "json that the sender could not "
+		    "write as lines, and InfluxDB reads line protocol only");
+		return;
+	}
+	if (n == 1) {
 		body = m[0].data;
 		len = m[0].len;
 	} else {
@@ -413,11 +370,6 @@ sink_influxdb_publish(struct sender *s, const char *topic,
 		}
 		body = h->req.p;
 		len = h->req.len;
-	}
-	if (len == 0 && h->unlined > 0) {
-		/* nothing of it line protocol can carry */
-		sink_http_partial(&h->r, h->unlined, h->unlined_why);
-		return;
 	}
 	if (len == 0) {
 		sink_http_done(&h->r, 0, "empty message");

@@ -1,5 +1,5 @@
 /*
- * sink_influxdb_json_lines: json messages the producers encoded (encode.c)
+ * sender_json_lines: json messages the producers encoded (encode.c)
  * back into the lines they would have encoded, point for point, byte for
  * byte; a point line protocol cannot carry left out and counted; anything
  * that is not such a message refused whole.
@@ -12,7 +12,7 @@
 
 #include "encode.h"
 #include "point.h"
-#include "workers/sender/sink_influxdb_json.h"
+#include "workers/sender/sender_json_lines.h"
 
 #define NOW	1714538000
 
@@ -88,7 +88,7 @@ encode_both(const struct spec *s, size_t n, struct buf *doc,
 	buf_free(&pts);
 }
 
-Test(sink_influxdb_json, the_lines_the_producer_would_have_written)
+Test(sender_json_lines, the_lines_the_producer_would_have_written)
 {
 	struct buf	 doc, want, got;
 	size_t		 dropped = 99;
@@ -99,7 +99,7 @@ Test(sink_influxdb_json, the_lines_the_producer_would_have_written)
 	buf_init(&got);
 	encode_both(specs, sizeof(specs) / sizeof(specs[0]), &doc, &want);
 	buf_adds(&got, "kept\n");
-	cr_assert_eq(sink_influxdb_json_lines(doc.p, doc.len, &got, &dropped,
+	cr_assert_eq(sender_json_lines(doc.p, doc.len, &got, &dropped,
 	    why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(dropped, 0);
 	cr_assert_eq(got.len, want.len + 5, "%s\n---\n%s", got.p, want.p);
@@ -111,7 +111,7 @@ Test(sink_influxdb_json, the_lines_the_producer_would_have_written)
 }
 
 /* A tag value ending in a backslash is fine in json, not in a line. */
-Test(sink_influxdb_json, a_point_lines_cannot_carry_is_left_out)
+Test(sender_json_lines, a_point_lines_cannot_carry_is_left_out)
 {
 	static const struct spec two[] = {
 		{ "a", { "path", "C:\\", NULL }, POINT_INT, 1, 0 },
@@ -125,7 +125,7 @@ Test(sink_influxdb_json, a_point_lines_cannot_carry_is_left_out)
 	buf_init(&want);
 	buf_init(&got);
 	encode_both(two, 2, &doc, &want);
-	cr_assert_eq(sink_influxdb_json_lines(doc.p, doc.len, &got, &dropped,
+	cr_assert_eq(sender_json_lines(doc.p, doc.len, &got, &dropped,
 	    why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(dropped, 1);
 	cr_assert(strstr(why, "ends in a backslash") != NULL, "%s", why);
@@ -136,7 +136,7 @@ Test(sink_influxdb_json, a_point_lines_cannot_carry_is_left_out)
 }
 
 /* Not a message at all: refused whole, nothing appended. */
-Test(sink_influxdb_json, what_is_not_a_message_is_refused_whole)
+Test(sender_json_lines, what_is_not_a_message_is_refused_whole)
 {
 	static const struct {
 		const char	*doc;
@@ -155,7 +155,7 @@ Test(sink_influxdb_json, what_is_not_a_message_is_refused_whole)
 	buf_init(&got);
 	buf_adds(&got, "kept");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_assert_eq(sink_influxdb_json_lines(bad[i].doc,
+		cr_assert_eq(sender_json_lines(bad[i].doc,
 		    strlen(bad[i].doc), &got, &dropped, why, sizeof(why)), -1,
 		    "%s", bad[i].doc);
 		cr_assert(strstr(why, bad[i].why) != NULL, "%s: %s",
@@ -169,7 +169,7 @@ Test(sink_influxdb_json, what_is_not_a_message_is_refused_whole)
  * A point not of the encoder's shape (a hostile or damaged spool record)
  * is left out and counted; the good point next to it is written.
  */
-Test(sink_influxdb_json, a_point_of_another_shape_is_left_out)
+Test(sender_json_lines, a_point_of_another_shape_is_left_out)
 {
 #define GOOD "{\"measurement\":\"g\",\"timestamp\":5,\"tags\":{}," \
 	    "\"fields\":{\"value\":1}}"
@@ -202,7 +202,7 @@ Test(sink_influxdb_json, a_point_of_another_shape_is_left_out)
 		snprintf(doc, sizeof(doc), "{\"points\":[%s,%s]}",
 		    bad[i].point, GOOD);
 		buf_reset(&got);
-		cr_assert_eq(sink_influxdb_json_lines(doc, strlen(doc), &got,
+		cr_assert_eq(sender_json_lines(doc, strlen(doc), &got,
 		    &dropped, why, sizeof(why)), 0, "%s: %s", doc, why);
 		cr_assert_eq(dropped, 1, "%s", doc);
 		cr_assert(strstr(why, bad[i].why) != NULL, "%s: %s", doc,

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the sender's rewriting of json messages as line
- * protocol (src/workers/sender/sink_influxdb_json.c): points taken in
- * json before a reload to influxdb, read back from the buffer or the
+ * protocol (src/workers/sender/sender_json_lines.c): points taken in
+ * json before a reload to line protocol, read back from the buffer or the
  * spool.  The text is normally the agent's own; a spool on disk is CRC
  * checked, not trusted further.
  *
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/sender/sink_influxdb_json.h"
+#include "workers/sender/sender_json_lines.h"
 
 #include "fuzz_common.h"
 
@@ -48,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&out);
 	buf_adds(&out, BEFORE);
 	memset(why, 'x', sizeof(why));
-	rv = sink_influxdb_json_lines(doc, size, &out, &dropped, why,
+	rv = sender_json_lines(doc, size, &out, &dropped, why,
 	    sizeof(why));
 	FUZZ_ASSERT(!buf_failed(&out), "out of memory");
 	FUZZ_ASSERT(out.len >= strlen(BEFORE) &&

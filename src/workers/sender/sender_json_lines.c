@@ -1,17 +1,18 @@
 /*
  * Producers encode a point once, in the [output] format of the moment
  * (DESIGN.md section 5): points that waited in the buffer or the spool
- * while a reload made the output influxdb are lodastack json messages,
- * and InfluxDB reads line protocol only.  They were answered 200, so
- * they are rewritten here, point by point, into the lines their producer
- * would have encoded, rather than dropped.
+ * while a reload made the output line protocol (influxdb, or format =
+ * line) are lodastack json messages.  They were answered 200, so they
+ * are rewritten (sender_convert.c), point by point, into the lines their
+ * producer would have encoded, rather than dropped or sent in a format
+ * the output or its consumers do not read.
  *
  * The text is the agent's own (encode.c, through a CRC-checked spool),
  * so nothing is guessed: a text that is not such a message is refused
  * whole, a point not of that shape is left out and counted, with the
  * ones line protocol cannot carry.
  */
-#include "sink_influxdb_json.h"
+#include "sender_json_lines.h"
 
 #include <errno.h>
 #include <math.h>
@@ -102,7 +103,7 @@ point_from(yajl_val o, struct point *p)
 }
 
 int
-sink_influxdb_json_lines(const char *doc, size_t len, struct buf *out,
+sender_json_lines(const char *doc, size_t len, struct buf *out,
     size_t *dropped, char *why, size_t whylen)
 {
 	const char		*pts_path[] = { "points", NULL };

@@ -1,9 +1,9 @@
 /*
- * Points the producers encoded in json, written to InfluxDB all the same
- * (sink_influxdb_json.c).
+ * Points the producers encoded in json, read back as the lines of the
+ * same points (sender_json_lines.c).
  */
-#ifndef AGENT_SINK_INFLUXDB_JSON_H
-#define AGENT_SINK_INFLUXDB_JSON_H
+#ifndef AGENT_SENDER_JSON_LINES_H
+#define AGENT_SENDER_JSON_LINES_H
 
 #include <stddef.h>
 
@@ -17,7 +17,7 @@
  * with `why` when `doc` is not such a message at all (then nothing was
  * appended); 0 otherwise.
  */
-int	 sink_influxdb_json_lines(const char *doc, size_t len, struct buf *out,
+int	 sender_json_lines(const char *doc, size_t len, struct buf *out,
 	    size_t *dropped, char *why, size_t whylen);
 
 #endif
