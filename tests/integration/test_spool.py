@@ -305,7 +305,11 @@ class Spool(NsqTest):
         line protocol while the output was influxdb (down) and still
         waiting, in the spool and in memory, when a reload makes it nsq
         with format json, reach nsqd as lodastack json messages, every
-        one (they went as lines a json consumer cannot read)."""
+        one (they went as lines a json consumer cannot read).  nsqd's
+        limits are lower than the json of what was cut as lines: the
+        requests it refuses as too big are cut smaller until they fit
+        (measured as json, the limits never went down and the sender
+        sent the same request again, forever)."""
         down = ClosedPort()
         self.addCleanup(down.close)
         self.agent.write_conf(
@@ -318,23 +322,34 @@ class Spool(NsqTest):
         self.wait_stats(lambda s: s.get("accepted") == 2000 and
                         s.get("publish_errors", 0) > 0,
                         "points taken in line protocol, the output down")
-        d = self.double()
+        d = self.double(max_msg_size=65536, max_body_size=131072)
         self.configure([f"tcp://{d.tcp_address}"])
         self.assertEqual(self.agent.run("reload").returncode, 0)
         self.assert_arrived([d], sent, timeout=30)
+        st = self.wait_stats(lambda s: s.get("published") == 2000,
+                             "published == 2000")
+        self.assertGreaterEqual(st["refused_toobig"], 1, st)
 
     def test_points_waiting_in_json_go_as_lines_after_a_reload(self):
         """The other way: points taken in json while nsq was down, still
         waiting when a reload sets format line, reach nsqd as the lines
         their producer would have written (they went as json, which a
-        line consumer cannot read); one whose tag ends in a backslash,
-        which a line cannot say, is refused and counted, not sent."""
+        line consumer cannot read).  A point whose tag ends in a
+        backslash, which a line cannot say, is refused and counted, not
+        sent: among others in its message, and alone in its request
+        (which then is no request)."""
+        def lines():
+            return received_lines(d, self.TRANSPORT, self.COMMANDS)
+
+        def bad_point(i):
+            p = make_points(i, 1, name="sp.m")
+            p[0]["tags"]["path"] = "C:\\"
+            return p
+
         down = self.down_double()
         self.setup_agent(down)
-        sent = self.post_thousands(0, 1000)
-        bad = make_points(1000, 1, name="sp.m")
-        bad[0]["tags"]["path"] = "C:\\"
-        self.post_ok(bad)
+        sent = make_points(0, 1000, name="sp.m")
+        self.post_ok(sent[:500] + bad_point(1000) + sent[500:])
         self.wait_stats(lambda s: s.get("accepted") == 1001 and
                         s.get("publish_errors", 0) > 0,
                         "points taken in json, the output down")
@@ -342,16 +357,32 @@ class Spool(NsqTest):
         self.configure([f"tcp://{d.tcp_address}"], '\tformat = "line"\n')
         self.assertEqual(self.agent.run("reload").returncode, 0)
         want = collections.Counter(expected_key(p) for p in sent)
-        wait_until(lambda: len(received_lines(d)) >= len(sent), timeout=30,
+        wait_until(lambda: len(lines()) >= len(sent), timeout=30,
                    what=f"{len(sent)} points at the nsqd double")
-        self.assertEqual(collections.Counter(received_lines(d)), want)
+        self.assertEqual(collections.Counter(lines()), want)
         st = self.wait_stats(lambda s: s.get("published") == 1000 and
                              s.get("dropped_rejected") == 1,
                              "1000 published, 1 refused")
         self.assertEqual(st["buffer_points"], 0, st)
+        requests = st["requests"]
         self.agent.wait_log(r"1 points taken in json cannot be written in "
                             r"line .*ends in a backslash.*; they are "
                             r"refused")
+
+        # alone: back to json with the output down, one such point
+        self.configure([f"tcp://{down.tcp_address}"])
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        self.agent.wait_log(r"sender applied config generation 3")
+        self.post_ok(bad_point(1001))
+        self.wait_stats(lambda s: s.get("accepted") == 1002 and
+                        s.get("buffer_points") == 1, "one point waiting")
+        self.configure([f"tcp://{d.tcp_address}"], '\tformat = "line"\n')
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        st = self.wait_stats(lambda s: s.get("dropped_rejected") == 2,
+                             "the second refused")
+        self.assertEqual((st["published"], st["buffer_points"],
+                          st["requests"], len(lines())),
+                         (1000, 0, requests, 1000), st)
 
     def test_reload_moves_the_spool(self):
         d = self.down_double()

@@ -285,7 +285,7 @@ Test(sender_convert, a_message_that_does_not_read_back_stays)
 		one_message(&c, msgs, bad[i].body, bad[i].n, bad[i].from);
 		cr_assert_eq(sender_cut_convert(&c, bad[i].from == FORMAT_LINE ?
 		    FORMAT_JSON : FORMAT_LINE, NOW, &left, why, sizeof(why)),
-		    -1, "%s", bad[i].body);
+		    -2, "%s", bad[i].body);
 		cr_assert(strstr(why, bad[i].why) != NULL, "%s", why);
 		cr_assert_eq(left, 0);
 		cr_assert_eq(c.fmt, bad[i].from);
@@ -294,4 +294,85 @@ Test(sender_convert, a_message_that_does_not_read_back_stays)
 		c.msgs = NULL;
 		sender_cut_free(&c);
 	}
+}
+
+/*
+ * A message that does not read back after one whose points were all
+ * left out: the request comes back whole, its first message too, and
+ * nothing counted as left out.
+ */
+Test(sender_convert, a_failure_after_a_point_left_out_leaves_all_as_it_was)
+{
+	static const char	 junk[] = "{\"points\":";
+	struct point		 p;
+	struct sink_msg		 msgs[2];
+	struct cut		 c;
+	struct buf		 before, after;
+	size_t			 offs[2];
+	uint32_t		 left = 99;
+	char			 why[256];
+
+	init_cut(&c, msgs, 2);
+	make(&p, "bad", "path", "C:\\", 1, 0);
+	add_message(&c, offs, &p, 1, FORMAT_JSON, FORMAT_LINE, NULL);
+	offs[1] = c.body.len;
+	buf_adds(&c.body, junk);
+	msgs[1].npoints = 1;
+	c.nmsgs = 2;
+	c.npoints = 2;
+	fix_pointers(&c, offs);
+	buf_init(&before);
+	messages(&c, &before);
+
+	cr_assert_eq(sender_cut_convert(&c, FORMAT_LINE, NOW, &left, why,
+	    sizeof(why)), -2);
+	cr_assert(strstr(why, "message 1 does not read back") != NULL, "%s",
+	    why);
+	cr_assert_eq(left, 0);
+	cr_assert_eq(c.fmt, FORMAT_JSON);
+	cr_assert_eq(c.nmsgs, 2);
+	cr_assert_eq(c.npoints, 2);
+	cr_assert_eq(c.converted, 0);
+	cr_assert_eq(msgs[0].data, c.body.p);
+	buf_init(&after);
+	messages(&c, &after);
+	cr_assert_str_eq(after.p, before.p);
+	point_free(&p);
+	buf_free(&before);
+	buf_free(&after);
+	c.msgs = NULL;
+	sender_cut_free(&c);
+}
+
+/* What the request was cut at, for a refusal as too big to halve. */
+Test(sender_convert, the_sizes_it_was_cut_at_are_kept)
+{
+	struct point	 ps[3];
+	struct sink_msg	 msgs[2];
+	struct cut	 c;
+	size_t		 offs[2], i, maxlen;
+	uint64_t	 mpub;
+	uint32_t	 left;
+	char		 why[256];
+
+	init_cut(&c, msgs, 2);
+	make(&ps[0], "a", "k", "v", 1, 0);
+	make(&ps[1], "b", NULL, NULL, 2, 0);
+	make(&ps[2], "c", NULL, NULL, 3.5, 0);
+	add_message(&c, offs, ps, 2, FORMAT_LINE, FORMAT_JSON, NULL);
+	add_message(&c, offs, ps + 2, 1, FORMAT_LINE, FORMAT_JSON, NULL);
+	fix_pointers(&c, offs);
+	maxlen = msgs[0].len > msgs[1].len ? msgs[0].len : msgs[1].len;
+	mpub = sender_cut_mpub_size(msgs, 2);
+	cr_assert_eq(sender_cut_convert(&c, FORMAT_JSON, NOW, &left, why,
+	    sizeof(why)), 0, "%s", why);
+	cr_assert_eq(c.converted, 1);
+	cr_assert_eq(c.cut_maxlen, maxlen);
+	cr_assert_eq(c.cut_mpub, mpub);
+	/* json is the larger: what a too-big answer measures is not it */
+	cr_assert_gt(sender_cut_mpub_size(c.msgs, c.nmsgs), mpub);
+	for (i = 0; i < 3; i++)
+		point_free(&ps[i]);
+	c.msgs = NULL;
+	sender_cut_free(&c);
 }

@@ -112,6 +112,14 @@ struct cut {
 	uint32_t	 npoints;	/* in all the messages */
 	const char	*topic;		/* the first batch's */
 	enum out_format	 fmt;
+	/*
+	 * Rewritten in another format (sender_convert.c): the sizes it was
+	 * cut at, in the format its points were taken in, which the limits
+	 * it was cut within count.
+	 */
+	int		 converted;
+	size_t		 cut_maxlen;	/* its largest message */
+	uint64_t	 cut_mpub;	/* as an MPUB body */
 };
 
 void	 sender_cut_init(struct cut *);
@@ -134,8 +142,8 @@ int	 sender_cut_next(struct cut *, const struct batchq *,
  * waited); nothing to do when it is in `want` already.  Points `want`
  * cannot carry are left out: *left_out counts them, `why` says why the
  * first was, and a message left with none is no longer in `c` (which
- * may then hold none).  -1 with `why`, the request as it was, when a
- * message does not read back.
+ * may then hold none).  The request as it was, with `why`, and -1 when
+ * out of memory, -2 when a message does not read back.
  */
 int	 sender_cut_convert(struct cut *c, enum out_format want, int64_t now,
 	    uint32_t *left_out, char *why, size_t whylen);

@@ -74,6 +74,7 @@ sender_cut_convert(struct cut *c, enum out_format want, int64_t now,
 	size_t		*off, i, n = 0;
 	uint32_t	*kept, k, left, total = 0;
 	char		 err[256], first[256] = "";
+	int		 rc, rv = -2;
 
 	*left_out = 0;
 	if (c->fmt == want)
@@ -91,8 +92,11 @@ sender_cut_convert(struct cut *c, enum out_format want, int64_t now,
 	for (i = 0; i < c->nmsgs; i++) {
 		buf_reset(&pts);
 		err[0] = '\0';
-		if (convert_points(&c->msgs[i], want, now, &pts, &k, &left,
-		    err, sizeof(err)) == -1) {
+		rc = convert_points(&c->msgs[i], want, now, &pts, &k, &left,
+		    err, sizeof(err));
+		if (buf_failed(&pts))
+			break;		/* out of memory: below */
+		if (rc == -1) {
 			snprintf(why, whylen, "message %zu does not read back "
 			    "as %u points: %s", i, c->msgs[i].npoints, err);
 			goto fail;
@@ -110,8 +114,15 @@ sender_cut_convert(struct cut *c, enum out_format want, int64_t now,
 	}
 	if (buf_failed(&body) || buf_failed(&pts)) {
 		snprintf(why, whylen, "out of memory");
+		rv = -1;
 		goto fail;
 	}
+	c->cut_maxlen = 0;
+	for (i = 0; i < c->nmsgs; i++)
+		if (c->msgs[i].len > c->cut_maxlen)
+			c->cut_maxlen = c->msgs[i].len;
+	c->cut_mpub = sender_cut_mpub_size(c->msgs, c->nmsgs);
+	c->converted = 1;
 	/* pointers only once the body is done growing */
 	for (i = 0; i < n; i++) {
 		c->msgs[i].data = body.p + off[i];
@@ -134,5 +145,5 @@ fail:
 	buf_free(&pts);
 	free(off);
 	free(kept);
-	return -1;
+	return rv;
 }

@@ -143,6 +143,7 @@ sender_cut_next(struct cut *c, const struct batchq *q,
 	c->nmsgs = 0;
 	c->npoints = 0;
 	c->topic = NULL;
+	c->converted = 0;
 	buf_reset(&c->body);
 	if ((first = TAILQ_FIRST(q)) == NULL)
 		return 0;

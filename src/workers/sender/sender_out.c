@@ -203,7 +203,7 @@ void
 sender_sink_toobig(struct sender *s, const char *server,
     enum sink_toobig what, size_t stated, const char *err)
 {
-	size_t	 refused = 0, to, i;
+	size_t	 refused = 0, shown, to, i;
 	int	 lowered;
 
 	if (!s->busy)
@@ -212,9 +212,10 @@ sender_sink_toobig(struct sender *s, const char *server,
 	s->backoff = 0;
 	s->st.toobig++;
 	strlcpy(s->last_error, err, sizeof(s->last_error));
-	if (s->inflight == 1) {
+	if (s->inflight - s->left_out == 1) {
 		/* one point, refused on its own: nothing smaller to send */
 		s->st.dropped_toolarge++;
+		s->st.dropped_rejected += s->left_out;
 		log_warnx("%s: %s refused a single point as too big (%s); it "
 		    "is dropped", __func__, server, err);
 		sender_consume_request(s);
@@ -231,6 +232,17 @@ sender_sink_toobig(struct sender *s, const char *server,
 	} else
 		refused = (size_t)sender_cut_mpub_size(s->cut.msgs,
 		    s->cut.nmsgs);
+	shown = refused;
+	if (s->cut.converted) {
+		/*
+		 * Rewritten after it was cut, in another format than the
+		 * limits count: half of what it was cut at, whatever the
+		 * output said, or the next cut could be the same.
+		 */
+		refused = what == SINK_TOOBIG_MESSAGE ? s->cut.cut_maxlen :
+		    (size_t)s->cut.cut_mpub;
+		stated = 0;
+	}
 	/* what it said, or half of what it refused; smaller either way */
 	to = stated > 0 && stated < refused ? stated : refused / 2;
 	if (what == SINK_TOOBIG_MESSAGE) {
@@ -253,7 +265,7 @@ sender_sink_toobig(struct sender *s, const char *server,
 	snprintf(s->learned.by, sizeof(s->learned.by), "%s: %s", server, err);
 	log_warnx("%s: %s refused a %s of %zu bytes as too big (%s): cutting "
 	    "%s within %zu bytes from now on (%s)", __func__, server,
-	    what == SINK_TOOBIG_MESSAGE ? "message" : "request", refused, err,
+	    what == SINK_TOOBIG_MESSAGE ? "message" : "request", shown, err,
 	    what == SINK_TOOBIG_MESSAGE ? "messages" : "requests",
 	    what == SINK_TOOBIG_MESSAGE ? sender_msgbytes(s) :
 	    s->learned.reqbytes, s->learned.stated &&
@@ -297,28 +309,35 @@ cut_oversized(struct sender *s, struct cut_limits *l)
 /*
  * The request in the output's format, if it was taken in another
  * (sender_convert.c); what that leaves out is counted as refused when
- * the rest is published.
+ * the rest is published.  0: the request is ready (a message that does
+ * not read back goes as it was taken, for the output to take or
+ * refuse); -1: out of memory; -2: several messages, one of which does
+ * not read back, so that the others may go rewritten, one at a time.
  */
-static void
+static int
 convert(struct sender *s)
 {
 	enum out_format	 want;
 	uint64_t	 n;
 	char		 why[512];
+	int		 rv;
 
 	s->left_out = 0;
 	if (encode_format_parse(s->w->conf.format, &want) == -1 ||
 	    s->cut.fmt == want)
-		return;
-	if (sender_cut_convert(&s->cut, want, (int64_t)time(NULL),
-	    &s->left_out, why, sizeof(why)) == -1) {
+		return 0;
+	rv = sender_cut_convert(&s->cut, want, (int64_t)time(NULL),
+	    &s->left_out, why, sizeof(why));
+	if (rv == -1 || (rv == -2 && s->cut.nmsgs > 1))
+		return rv;
+	if (rv == -2) {
 		/* never dropped for it: sent as what they were taken as */
 		if (warn_limit_due(&s->unconverted, ev_now(s->w->loop), &n))
-			log_warnx("%s: points taken in %s go as they are "
+			log_warnx("%s: a message taken in %s goes as it is "
 			    "(%llu times): %s", __func__,
 			    encode_format_name(s->cut.fmt),
 			    (unsigned long long)n, why);
-		return;
+		return 0;
 	}
 	if (s->left_out > 0 && warn_limit_due(&s->leftout_warn,
 	    ev_now(s->w->loop), &n))
@@ -326,9 +345,22 @@ convert(struct sender *s)
 		    "(%llu times): %s; they are refused", __func__,
 		    s->left_out, encode_format_name(FORMAT_JSON),
 		    encode_format_name(want), (unsigned long long)n, why);
+	return 0;
 }
 
-/* Hand the sink the next request; 1 when one went. */
+/*
+ * A request whose every point its rewriting left out: nothing to send,
+ * and no request made, so no output's answer to count or to end a
+ * backoff with.
+ */
+static void
+left_out_whole(struct sender *s)
+{
+	s->st.dropped_rejected += s->left_out;
+	sender_consume_request(s);
+}
+
+/* Hand the sink the next request; 1 when one went, or ended at once. */
 static int
 sender_publish(struct sender *s)
 {
@@ -339,22 +371,34 @@ sender_publish(struct sender *s)
 		return 0;
 	do {
 		sender_limits(s, &l);
-		if ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2)
+		if ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2) {
 			rv = cut_oversized(s, &l);
+			continue;
+		}
+		if (rv != 1)
+			break;
+		if ((rv = convert(s)) == -2)
+			/* one message per request: see convert() */
+			s->solo = s->cut.npoints;
+		else if (rv == 0)
+			rv = 1;
 	} while (rv == -2);
-	if (rv == -1)
-		log_warnx("%s: out of memory for a request", __func__);
-	if (rv != 1)
+	if (rv == 0)
 		return 0;
-	s->busy = 1;
 	s->inflight = s->cut.npoints;
-	convert(s);
-	if (s->cut.nmsgs == 0)
-		/* every point left out: nothing to send, all counted */
-		sender_sink_done(s, 1, NULL);
-	else
-		s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
-		    s->cut.nmsgs);
+	if (rv == -1) {
+		/* as a failed publish: all of them stay, and go again later */
+		s->busy = 1;
+		sender_sink_done(s, 0, "out of memory for a request");
+		return 1;
+	}
+	if (s->cut.nmsgs == 0) {
+		left_out_whole(s);
+		return 1;
+	}
+	s->busy = 1;
+	s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
+	    s->cut.nmsgs);
 	return 1;
 }
 
