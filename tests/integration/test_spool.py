@@ -329,6 +329,11 @@ class Spool(NsqTest):
         st = self.wait_stats(lambda s: s.get("published") == 2000,
                              "published == 2000")
         self.assertGreaterEqual(st["refused_toobig"], 1, st)
+        # what nsqd said is the limit, for the points taken in json too
+        self.assertEqual(st["output_messagebytes"], 65536, st)
+        self.agent.wait_log(r"refused a rewritten (message|request) of "
+                            r"\d+ bytes as too big .*: cutting points "
+                            r"waiting in line within 1/2 of the limits")
 
     def test_points_waiting_in_json_go_as_lines_after_a_reload(self):
         """The other way: points taken in json while nsq was down, still

@@ -344,35 +344,29 @@ Test(sender_convert, a_failure_after_a_point_left_out_leaves_all_as_it_was)
 	sender_cut_free(&c);
 }
 
-/* What the request was cut at, for a refusal as too big to halve. */
-Test(sender_convert, the_sizes_it_was_cut_at_are_kept)
+/* A rewritten request says so: a refusal as too big must know. */
+Test(sender_convert, a_rewritten_request_says_so)
 {
-	struct point	 ps[3];
-	struct sink_msg	 msgs[2];
+	struct point	 ps[2];
+	struct sink_msg	 msgs[1];
 	struct cut	 c;
-	size_t		 offs[2], i, maxlen;
-	uint64_t	 mpub;
+	size_t		 offs[1];
 	uint32_t	 left;
 	char		 why[256];
 
-	init_cut(&c, msgs, 2);
+	init_cut(&c, msgs, 1);
 	make(&ps[0], "a", "k", "v", 1, 0);
-	make(&ps[1], "b", NULL, NULL, 2, 0);
-	make(&ps[2], "c", NULL, NULL, 3.5, 0);
+	make(&ps[1], "b", NULL, NULL, 3.5, 0);
 	add_message(&c, offs, ps, 2, FORMAT_LINE, FORMAT_JSON, NULL);
-	add_message(&c, offs, ps + 2, 1, FORMAT_LINE, FORMAT_JSON, NULL);
 	fix_pointers(&c, offs);
-	maxlen = msgs[0].len > msgs[1].len ? msgs[0].len : msgs[1].len;
-	mpub = sender_cut_mpub_size(msgs, 2);
+	cr_assert_eq(sender_cut_convert(&c, FORMAT_LINE, NOW, &left, why,
+	    sizeof(why)), 0, "%s", why);
+	cr_assert_eq(c.converted, 0);
 	cr_assert_eq(sender_cut_convert(&c, FORMAT_JSON, NOW, &left, why,
 	    sizeof(why)), 0, "%s", why);
 	cr_assert_eq(c.converted, 1);
-	cr_assert_eq(c.cut_maxlen, maxlen);
-	cr_assert_eq(c.cut_mpub, mpub);
-	/* json is the larger: what a too-big answer measures is not it */
-	cr_assert_gt(sender_cut_mpub_size(c.msgs, c.nmsgs), mpub);
-	for (i = 0; i < 3; i++)
-		point_free(&ps[i]);
+	point_free(&ps[0]);
+	point_free(&ps[1]);
 	c.msgs = NULL;
 	sender_cut_free(&c);
 }

@@ -112,14 +112,8 @@ struct cut {
 	uint32_t	 npoints;	/* in all the messages */
 	const char	*topic;		/* the first batch's */
 	enum out_format	 fmt;
-	/*
-	 * Rewritten in another format (sender_convert.c): the sizes it was
-	 * cut at, in the format its points were taken in, which the limits
-	 * it was cut within count.
-	 */
-	int		 converted;
-	size_t		 cut_maxlen;	/* its largest message */
-	uint64_t	 cut_mpub;	/* as an MPUB body */
+	int		 converted;	/* rewritten in another format
+					 * (sender_convert.c) */
 };
 
 void	 sender_cut_init(struct cut *);
@@ -175,6 +169,12 @@ struct sender_learned {
 	size_t		 reqbytes;
 	int		 stated;	/* msgbytes is the server's number */
 	char		 by[256];	/* "<server>: <its refusal>" */
+	/*
+	 * Points waiting in another format than the output's are cut
+	 * within the limits >> this: their rewriting, after the cut, was
+	 * refused as too big (sender_sink_toobig).
+	 */
+	unsigned	 rewrite_shift;
 };
 
 struct sender {

@@ -28,8 +28,24 @@
 #include "sender_json_lines.h"
 
 /*
- * Message `m`'s points, in `want`, into `pts`: -1 with `why` when it
- * does not read back as its points; *kept and *left add up to them.
+ * The parsers say that they ran out of memory in their error text only,
+ * and that is no reason to send a message unrewritten: -1 for it, -2
+ * for a message that does not read back.
+ */
+static int
+convert_failed(const char *err)
+{
+	static const char	 oom[] = "out of memory";
+	size_t			 n = strlen(err);
+
+	return n >= sizeof(oom) - 1 &&
+	    strcmp(err + n - (sizeof(oom) - 1), oom) == 0 ? -1 : -2;
+}
+
+/*
+ * Message `m`'s points, in `want`, into `pts`; *kept and *left add up to
+ * them.  -1 out of memory, -2 when it does not read back as its points,
+ * with `why` either way.
  */
 static int
 convert_points(const struct sink_msg *m, enum out_format want, int64_t now,
@@ -46,7 +62,7 @@ convert_points(const struct sink_msg *m, enum out_format want, int64_t now,
 		    res.npoints != m->npoints) {
 			snprintf(why, whylen, "%s", res.err[0] != '\0' ?
 			    res.err : "another count");
-			return -1;
+			return convert_failed(why);
 		}
 		*kept = m->npoints;
 		*left = 0;
@@ -54,12 +70,12 @@ convert_points(const struct sink_msg *m, enum out_format want, int64_t now,
 	}
 	if (sender_json_lines(m->data, m->len, pts, &dropped, why,
 	    whylen) == -1)
-		return -1;
+		return convert_failed(why);
 	for (i = 0; i < pts->len; i++)
 		lines += pts->p[i] == '\n';
 	if (lines + dropped != m->npoints) {
 		snprintf(why, whylen, "%zu points", lines + dropped);
-		return -1;
+		return -2;
 	}
 	*kept = (uint32_t)lines;
 	*left = (uint32_t)dropped;
@@ -97,6 +113,11 @@ sender_cut_convert(struct cut *c, enum out_format want, int64_t now,
 		if (buf_failed(&pts))
 			break;		/* out of memory: below */
 		if (rc == -1) {
+			snprintf(why, whylen, "%s", err);
+			rv = -1;
+			goto fail;
+		}
+		if (rc == -2) {
 			snprintf(why, whylen, "message %zu does not read back "
 			    "as %u points: %s", i, c->msgs[i].npoints, err);
 			goto fail;
@@ -117,11 +138,6 @@ sender_cut_convert(struct cut *c, enum out_format want, int64_t now,
 		rv = -1;
 		goto fail;
 	}
-	c->cut_maxlen = 0;
-	for (i = 0; i < c->nmsgs; i++)
-		if (c->msgs[i].len > c->cut_maxlen)
-			c->cut_maxlen = c->msgs[i].len;
-	c->cut_mpub = sender_cut_mpub_size(c->msgs, c->nmsgs);
 	c->converted = 1;
 	/* pointers only once the body is done growing */
 	for (i = 0; i < n; i++) {

@@ -37,11 +37,23 @@ sender_msgbytes(const struct sender *s)
 	    s->learned.msgbytes : conf;
 }
 
+/* The head of the buffer is in another format than the output's. */
+static int
+head_rewritten(const struct sender *s)
+{
+	const struct batch	*b = TAILQ_FIRST(&s->queue);
+	enum out_format		 want;
+
+	return b != NULL && encode_format_parse(s->w->conf.format, &want) ==
+	    0 && b->fmt != want;
+}
+
 /* What the next request may hold, from the config of the moment. */
 static void
 sender_limits(const struct sender *s, struct cut_limits *l)
 {
 	const struct agent_conf	*c = &s->w->conf;
+	unsigned		 shift = s->learned.rewrite_shift;
 
 	l->points = (uint32_t)c->batchpoints;
 	l->msgbytes = sender_msgbytes(s);
@@ -50,6 +62,10 @@ sender_limits(const struct sender *s, struct cut_limits *l)
 	    s->learned.reqbytes : (size_t)c->requestbytes;
 	/* one message per request until the refused ones are through */
 	l->reqmsgs = s->solo > 0 ? 1 : (size_t)c->requestmessages;
+	if (shift > 0 && head_rewritten(s)) {
+		l->msgbytes >>= shift;
+		l->reqbytes >>= shift;
+	}
 }
 
 void
@@ -199,11 +215,47 @@ sender_sink_limits(struct sender *s, const char *server, size_t msgbytes,
 	    (size_t)s->w->conf.requestbytes);
 }
 
+/*
+ * A request rewritten in another format after it was cut, refused as
+ * too big.  Its size says nothing of what the limits, which count the
+ * bytes of the format the points were taken in, should be: what the
+ * output said stands for everything, and the points still waiting in
+ * the other format are cut at half the size again (learned.rewrite_shift,
+ * until the next change of output), so each refusal gets closer.
+ */
+#define REWRITE_SHIFT_MAX	16
+
+static void
+toobig_rewritten(struct sender *s, const char *server, enum sink_toobig what,
+    size_t stated, size_t refused, const char *err)
+{
+	const struct batch	*b = TAILQ_FIRST(&s->queue);
+
+	if (stated > 0 && what == SINK_TOOBIG_MESSAGE) {
+		if (lower(&s->learned.msgbytes,
+		    (size_t)s->w->conf.messagebytes, stated))
+			s->learned.stated = 1;
+	} else if (stated > 0)
+		(void)lower(&s->learned.reqbytes,
+		    (size_t)s->w->conf.requestbytes, stated);
+	if (s->learned.rewrite_shift < REWRITE_SHIFT_MAX)
+		s->learned.rewrite_shift++;
+	snprintf(s->learned.by, sizeof(s->learned.by), "%s: %s", server, err);
+	log_warnx("%s: %s refused a rewritten %s of %zu bytes as too big "
+	    "(%s): cutting points waiting in %s within 1/%u of the limits",
+	    __func__, server, what == SINK_TOOBIG_MESSAGE ? "message" :
+	    "request", refused, err, b != NULL ? encode_format_name(b->fmt) :
+	    "another format", 1U << s->learned.rewrite_shift);
+	s->inflight = 0;
+	s->solo = 0;
+	sender_kick(s);
+}
+
 void
 sender_sink_toobig(struct sender *s, const char *server,
     enum sink_toobig what, size_t stated, const char *err)
 {
-	size_t	 refused = 0, shown, to, i;
+	size_t	 refused = 0, to, i;
 	int	 lowered;
 
 	if (!s->busy)
@@ -232,16 +284,9 @@ sender_sink_toobig(struct sender *s, const char *server,
 	} else
 		refused = (size_t)sender_cut_mpub_size(s->cut.msgs,
 		    s->cut.nmsgs);
-	shown = refused;
 	if (s->cut.converted) {
-		/*
-		 * Rewritten after it was cut, in another format than the
-		 * limits count: half of what it was cut at, whatever the
-		 * output said, or the next cut could be the same.
-		 */
-		refused = what == SINK_TOOBIG_MESSAGE ? s->cut.cut_maxlen :
-		    (size_t)s->cut.cut_mpub;
-		stated = 0;
+		toobig_rewritten(s, server, what, stated, refused, err);
+		return;
 	}
 	/* what it said, or half of what it refused; smaller either way */
 	to = stated > 0 && stated < refused ? stated : refused / 2;
@@ -265,7 +310,7 @@ sender_sink_toobig(struct sender *s, const char *server,
 	snprintf(s->learned.by, sizeof(s->learned.by), "%s: %s", server, err);
 	log_warnx("%s: %s refused a %s of %zu bytes as too big (%s): cutting "
 	    "%s within %zu bytes from now on (%s)", __func__, server,
-	    what == SINK_TOOBIG_MESSAGE ? "message" : "request", shown, err,
+	    what == SINK_TOOBIG_MESSAGE ? "message" : "request", refused, err,
 	    what == SINK_TOOBIG_MESSAGE ? "messages" : "requests",
 	    what == SINK_TOOBIG_MESSAGE ? sender_msgbytes(s) :
 	    s->learned.reqbytes, s->learned.stated &&
@@ -284,6 +329,18 @@ cut_oversized(struct sender *s, struct cut_limits *l)
 	size_t	 conf = (size_t)s->w->conf.messagebytes;
 	int	 rv;
 
+	if (l->msgbytes < sender_msgbytes(s)) {
+		/*
+		 * Over a limit lowered for points to rewrite only: it goes
+		 * alone, within the output's, rewritten, and the output says
+		 * whether it takes it.
+		 */
+		l->points = 1;
+		l->msgbytes = sender_msgbytes(s);
+		l->reqmsgs = 1;
+		if ((rv = sender_cut_next(&s->cut, &s->queue, l)) != -2)
+			return rv;
+	}
 	if (!s->learned.stated && l->msgbytes < conf) {
 		/*
 		 * Over a limit we only guessed: it goes alone, within the
@@ -369,14 +426,13 @@ sender_publish(struct sender *s)
 
 	if (s->busy || s->ops == NULL)
 		return 0;
+	s->left_out = 0;
 	do {
 		sender_limits(s, &l);
-		if ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2) {
+		if ((rv = sender_cut_next(&s->cut, &s->queue, &l)) == -2)
 			rv = cut_oversized(s, &l);
-			continue;
-		}
 		if (rv != 1)
-			break;
+			continue;	/* -2 cuts again, 0 and -1 end */
 		if ((rv = convert(s)) == -2)
 			/* one message per request: see convert() */
 			s->solo = s->cut.npoints;
