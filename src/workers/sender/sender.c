@@ -507,6 +507,9 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	if (s->spool != NULL && !spool)
 		sender_spool_set_max(s->spool, (uint64_t)next->spoolbytes);
 	sync_timer_set(s, next->spoolsync);
+	/* what was learned of rewriting into the old format says nothing */
+	if (strcmp(w->conf.format, next->format) != 0)
+		s->learned.rewrite_shift = 0;
 	if (!out && !spool)
 		return 0;
 	if (s->ops != NULL)

@@ -223,7 +223,8 @@ sender_sink_limits(struct sender *s, const char *server, size_t msgbytes,
  * the other format are cut at half the size again (learned.rewrite_shift,
  * until the next change of output), so each refusal gets closer.
  */
-#define REWRITE_SHIFT_MAX	16
+/* 2^30, the largest messagebytes, down to a byte: a point at a time */
+#define REWRITE_SHIFT_MAX	30
 
 static void
 toobig_rewritten(struct sender *s, const char *server, enum sink_toobig what,
@@ -231,11 +232,12 @@ toobig_rewritten(struct sender *s, const char *server, enum sink_toobig what,
 {
 	const struct batch	*b = TAILQ_FIRST(&s->queue);
 
-	if (stated > 0 && what == SINK_TOOBIG_MESSAGE) {
+	/* a limit said, one that explains the refusal, is the output's */
+	if (stated > 0 && stated < refused && what == SINK_TOOBIG_MESSAGE) {
 		if (lower(&s->learned.msgbytes,
 		    (size_t)s->w->conf.messagebytes, stated))
 			s->learned.stated = 1;
-	} else if (stated > 0)
+	} else if (stated > 0 && stated < refused)
 		(void)lower(&s->learned.reqbytes,
 		    (size_t)s->w->conf.requestbytes, stated);
 	if (s->learned.rewrite_shift < REWRITE_SHIFT_MAX)
