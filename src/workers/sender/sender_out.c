@@ -37,6 +37,13 @@ sender_msgbytes(const struct sender *s)
 	    s->learned.msgbytes : conf;
 }
 
+/* The output's format; 0, or -1 for a name conf_check never lets by. */
+static int
+output_format(const struct sender *s, enum out_format *want)
+{
+	return encode_format_parse(s->w->conf.format, want);
+}
+
 /* The head of the buffer is in another format than the output's. */
 static int
 head_rewritten(const struct sender *s)
@@ -44,8 +51,7 @@ head_rewritten(const struct sender *s)
 	const struct batch	*b = TAILQ_FIRST(&s->queue);
 	enum out_format		 want;
 
-	return b != NULL && encode_format_parse(s->w->conf.format, &want) ==
-	    0 && b->fmt != want;
+	return b != NULL && output_format(s, &want) == 0 && b->fmt != want;
 }
 
 /* What the next request may hold, from the config of the moment. */
@@ -215,17 +221,18 @@ sender_sink_limits(struct sender *s, const char *server, size_t msgbytes,
 	    (size_t)s->w->conf.requestbytes);
 }
 
+/* 2^30, the largest messagebytes, down to a byte: a point at a time */
+#define REWRITE_SHIFT_MAX	30
+
 /*
  * A request rewritten in another format after it was cut, refused as
  * too big.  Its size says nothing of what the limits, which count the
  * bytes of the format the points were taken in, should be: what the
  * output said stands for everything, and the points still waiting in
  * the other format are cut at half the size again (learned.rewrite_shift,
- * until the next change of output), so each refusal gets closer.
+ * until a reload changes the output or the format), so each refusal
+ * gets closer.
  */
-/* 2^30, the largest messagebytes, down to a byte: a point at a time */
-#define REWRITE_SHIFT_MAX	30
-
 static void
 toobig_rewritten(struct sender *s, const char *server, enum sink_toobig what,
     size_t stated, size_t refused, const char *err)
@@ -382,8 +389,7 @@ convert(struct sender *s)
 	int		 rv;
 
 	s->left_out = 0;
-	if (encode_format_parse(s->w->conf.format, &want) == -1 ||
-	    s->cut.fmt == want)
+	if (output_format(s, &want) == -1 || s->cut.fmt == want)
 		return 0;
 	rv = sender_cut_convert(&s->cut, want, (int64_t)time(NULL),
 	    &s->left_out, why, sizeof(why));
