@@ -82,16 +82,17 @@ def received(double, transport, commands):
     return out
 
 
-def received_lines(double, transport, commands):
+def received_lines(double, transport, commands, quotes=False):
     """Every point of every message the double holds on TOPIC, each
     message line protocol (format = "line"), as received() has them.  The
-    points of make_points() need no escapes, and a line with one fails."""
+    points of make_points() need no escapes, and a line with one fails;
+    `quotes`: tag values may hold '"', which a line does not escape."""
     out = []
     for m in double.messages():
         assert m.topic == TOPIC, m.topic
         assert m.transport == transport and m.command in commands, m
         for line in m.body.decode().splitlines():
-            assert "\\" not in line and '"' not in line and \
+            assert "\\" not in line and (quotes or '"' not in line) and \
                 line.count(" ") == 2, f"not a line of ours: {line[:120]}"
             series, field, ts = line.split(" ")
             name, *tags = series.split(",")

@@ -389,6 +389,42 @@ class Spool(NsqTest):
                           st["requests"], len(lines())),
                          (1000, 0, requests, 1000), st)
 
+    def test_a_json_point_over_the_stated_limit_goes_as_its_line(self):
+        """A point taken in json whose json is over the message limit
+        nsqd states, but whose line is within it, reaches nsqd as that
+        line after a reload sets format line (it was dropped, measured
+        as json); one whose line is over the limit too is dropped,
+        counted and said, without being sent."""
+        def quoted(i, ntags):
+            p = make_points(i, 1, name="sp.q")[0]
+            # '"' is two bytes in json and one in a line
+            p["tags"].update({f"q{t:02}": '"' * 250 for t in range(ntags)})
+            return p
+
+        down = self.down_double()
+        self.setup_agent(down)
+        sent = make_points(0, 10, name="sp.m")
+        fits, over = quoted(10, 8), quoted(11, 16)
+        self.post_ok(sent[:5] + [fits, over] + sent[5:])
+        self.wait_stats(lambda s: s.get("accepted") == 12 and
+                        s.get("publish_errors", 0) > 0,
+                        "points taken in json, the output down")
+        d = self.double(max_msg_size=3072)
+        self.configure([f"tcp://{d.tcp_address}"], '\tformat = "line"\n')
+        self.assertEqual(self.agent.run("reload").returncode, 0)
+        st = self.wait_stats(lambda s: s.get("published") == 11 and
+                             s.get("dropped_toolarge") == 1,
+                             "11 published, 1 too large")
+        self.assertEqual(st["buffer_points"], 0, st)
+        self.assertEqual(
+            collections.Counter(received_lines(d, self.TRANSPORT,
+                                               self.COMMANDS, quotes=True)),
+            collections.Counter(expected_key(p) for p in sent + [fits]))
+        self.agent.wait_log(r"a point of \S+ is larger than the output "
+                            r"takes \(3072 bytes per message, said the "
+                            r"server\), also as line \(\d+ bytes\): "
+                            r"dropped")
+
     def test_reload_moves_the_spool(self):
         d = self.down_double()
         self.setup_agent(d)

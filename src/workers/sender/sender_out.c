@@ -8,9 +8,10 @@
  * max-body-size, HTTP 413) lowers the limits the sender cuts within to
  * what the refusal said, or to half of what was refused when it said no
  * number, and the points go again, smaller, down to one point per
- * message.  Limits the server stated are trusted: a point over them is
- * dropped without being sent.  A guessed limit is not: a point over it
- * goes alone, and is dropped only when the output refuses it so.
+ * message.  Limits the server stated are trusted: a point over them, in
+ * the output's format, is dropped without being sent.  A guessed limit
+ * is not: a point over it goes alone, and is dropped only when the
+ * output refuses it so.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,10 +351,13 @@ cut_oversized(struct sender *s, struct cut_limits *l)
 		if ((rv = sender_cut_next(&s->cut, &s->queue, l)) != -2)
 			return rv;
 	}
-	if (!s->learned.stated && l->msgbytes < conf) {
+	if ((!s->learned.stated || head_rewritten(s)) && l->msgbytes < conf) {
 		/*
 		 * Over a limit we only guessed: it goes alone, within the
 		 * configured one, and the output says whether it takes it.
+		 * Over one the server stated, measured in the format it was
+		 * taken in: its rewriting may fit (a point's line is about
+		 * half its json), and sender_publish() measures that.
 		 */
 		l->points = 1;
 		l->msgbytes = conf;
@@ -414,6 +418,27 @@ convert(struct sender *s)
 }
 
 /*
+ * A point cut alone and rewritten (cut_oversized()) is still over the
+ * limit the server stated: dropped, counted, as it would have been in
+ * the format it was taken in; 1 when it was.
+ */
+static int
+rewritten_over(struct sender *s)
+{
+	if (!s->cut.converted || !s->learned.stated || s->cut.npoints != 1 ||
+	    s->cut.nmsgs != 1 || s->cut.msgs[0].len <= sender_msgbytes(s))
+		return 0;
+	log_warnx("%s: a point of %s is larger than the output takes (%zu "
+	    "bytes per message, said the server), also as %s (%zu bytes): "
+	    "dropped", __func__, s->cut.topic, sender_msgbytes(s),
+	    encode_format_name(s->cut.fmt), s->cut.msgs[0].len);
+	s->st.dropped_toolarge++;
+	s->inflight = 1;
+	sender_consume_request(s);
+	return 1;
+}
+
+/*
  * A request whose every point its rewriting left out: nothing to send,
  * and no request made, so no output's answer to count or to end a
  * backoff with.
@@ -444,6 +469,8 @@ sender_publish(struct sender *s)
 		if ((rv = convert(s)) == -2)
 			/* one message per request: see convert() */
 			s->solo = s->cut.npoints;
+		else if (rv == 0 && rewritten_over(s))
+			rv = -2;
 		else if (rv == 0)
 			rv = 1;
 	} while (rv == -2);
