@@ -339,25 +339,15 @@ cut_oversized(struct sender *s, struct cut_limits *l)
 	size_t	 conf = (size_t)s->w->conf.messagebytes;
 	int	 rv;
 
-	if (l->msgbytes < sender_msgbytes(s)) {
-		/*
-		 * Over a limit lowered for points to rewrite only: it goes
-		 * alone, within the output's, rewritten, and the output says
-		 * whether it takes it.
-		 */
-		l->points = 1;
-		l->msgbytes = sender_msgbytes(s);
-		l->reqmsgs = 1;
-		if ((rv = sender_cut_next(&s->cut, &s->queue, l)) != -2)
-			return rv;
-	}
 	if ((!s->learned.stated || head_rewritten(s)) && l->msgbytes < conf) {
 		/*
-		 * Over a limit we only guessed: it goes alone, within the
-		 * configured one, and the output says whether it takes it.
-		 * Over one the server stated, measured in the format it was
-		 * taken in: its rewriting may fit (a point's line is about
-		 * half its json), and sender_publish() measures that.
+		 * It goes alone, within the configured limit.  Over a limit
+		 * we only guessed: the output says whether it takes it.
+		 * Measured in a format it waits to be rewritten from, over
+		 * the limit the server stated or one lowered for such points
+		 * only (learned.rewrite_shift): its rewriting may fit (a
+		 * point's line is about half its json), and sender_publish()
+		 * measures that.
 		 */
 		l->points = 1;
 		l->msgbytes = conf;
@@ -369,7 +359,7 @@ cut_oversized(struct sender *s, struct cut_limits *l)
 	log_warnx("%s: a point of %s is larger than the output takes (%zu "
 	    "bytes per message%s): dropped", __func__,
 	    TAILQ_FIRST(&s->queue)->topic, l->msgbytes,
-	    s->learned.stated ? ", said the server" : "");
+	    l->msgbytes < conf ? ", said the server" : "");
 	s->st.dropped_toolarge++;
 	s->inflight = 1;
 	sender_consume_request(s);
