@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "workers/fetcher/fetcher_items.h"
@@ -912,6 +913,111 @@ Test(fetcher_registry, items_fit_drops_the_largest_namespace)
 	cr_assert_str_eq(it.ports[0].ns, "small.loda");
 	/* both stay namespaces of the host */
 	cr_assert_eq(it.namespaces.n, 2);
+	items_free(&it);
+	fetcher_regset_free(&rs);
+}
+
+/*
+ * A key given twice, or in several cases, resolves as the Go agent's
+ * map-then-struct decoding did: the greatest key in byte order among
+ * those equal in any case, the last of it when repeated.
+ */
+Test(fetcher_registry, repeated_keys_resolve_as_go_did)
+{
+	struct items	 it;
+	char		 why[512];
+
+	items_init(&it);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "measurement_type=PLUGIN",
+	    "name=PLUGIN.a", "git=git@h:g/a.git", "interval=60", "interval=0",
+	    NULL), REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.plugins[0].interval, 0);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "measurement_type=PLUGIN",
+	    "name=PLUGIN.b", "git=git@h:g/b.git", "interval=70",
+	    "Interval=5", NULL), REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.plugins[1].interval, 70);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "measurement_type=PLUGIN",
+	    "name=PLUGIN.c", "git=git@h:g/c.git", "INTERVAL=5",
+	    "Interval=80", "INTERVAL=6", NULL), REG_ITEM_OK, "%s", why);
+	cr_assert_eq(it.plugins[2].interval, 80);
+	cr_assert_eq(apply1(&it, why, sizeof(why), "measurement_type=PLUGIN",
+	    "name=PLUGIN.x", "git=git@h:g/d.git", "name=PLUGIN.d", NULL),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_str_eq(it.plugins[3].name, "PLUGIN.d");
+	items_free(&it);
+}
+
+/* Lines of `f` holding `needle`. */
+static size_t
+count_lines(FILE *f, const char *needle)
+{
+	char	 line[4096];
+	size_t	 n = 0;
+
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	return n;
+}
+
+/*
+ * Many plugins of one project in a namespace, and many bad items: the
+ * last of each project stays, in its place, and the log says the first
+ * few of each kind and how many more (a line each rotated the log away).
+ */
+Test(fetcher_registry, thousands_of_repeats_and_rejects_said_in_a_few_lines)
+{
+	struct regset	 rs;
+	struct reg_ns	*n;
+	struct items	 it;
+	char		 git[64], name[64];
+	size_t		 rejected, i, nitems = 9000;
+	FILE		*log;
+	int		 saved;
+
+	/* the log goes to stderr outside a worker: into a file, to count */
+	cr_assert_not_null(log = tmpfile());
+	cr_assert_neq(saved = dup(2), -1);
+	cr_assert_neq(dup2(fileno(log), 2), -1);
+	fetcher_regset_init(&rs);
+	n = fetcher_regset_add_ns(&rs, "pool.loda", "u1");
+	cr_assert_not_null(n->items = calloc(nitems, sizeof(*n->items)));
+	/* 3000 projects, each twice, then 3000 bad ports */
+	for (i = 0; i < 6000; i++) {
+		snprintf(git, sizeof(git), "git=git@h:g/p%zu.git", i % 3000);
+		snprintf(name, sizeof(name), "name=PLUGIN.n%zu", i);
+		n->items[i] = mkitem("measurement_type=PLUGIN", git, name,
+		    NULL);
+	}
+	for (; i < nitems; i++)
+		n->items[i] = mkitem("measurement_type=PORT", "name=PORT.x",
+		    "port=0", NULL);
+	n->nitems = nitems;
+	n->answered = 1;
+
+	items_init(&it);
+	cr_assert_eq(fetcher_regset_to_items(&rs, &it, &rejected), 0);
+	cr_assert_eq(rejected, 3000);
+	cr_assert_eq(it.nplugins, 3000);
+	/* the last of each: items 3000..5999, in their order */
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "PLUGIN.n%zu", 3000 + i);
+		cr_assert_str_eq(it.plugins[i].name, name);
+		snprintf(name, sizeof(name), "p%zu", i);
+		cr_assert_str_eq(it.plugins[i].project, name);
+	}
+	fflush(stderr);
+	cr_assert_neq(dup2(saved, 2), -1);
+	(void)close(saved);
+	cr_assert_eq(count_lines(log, "is replaced by a later item"),
+	    FETCHER_ITEMS_SAID);
+	cr_assert_eq(count_lines(log, "2990 more plugin items are "
+	    "replaced"), 1);
+	cr_assert_eq(count_lines(log, "rejected: \"port\" \"0\""),
+	    FETCHER_ITEMS_SAID);
+	cr_assert_eq(count_lines(log, "2990 more items rejected"), 1);
+	(void)fclose(log);
 	items_free(&it);
 	fetcher_regset_free(&rs);
 }

@@ -19,21 +19,23 @@ static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
 
 /*
- * A key of an item.  The Go agent decodes items into structs, which
- * matches keys case-insensitively: an exact match first, then any case.
+ * A key of an item.  The Go agent decoded each item into a map, wrote
+ * the map back as JSON (keys in byte order, the last of a repeated key
+ * kept) and decoded that into a struct, which matches keys in any case
+ * and keeps the last value it assigns: of the keys equal to `key` in any
+ * case, the greatest in byte order, the last of it when repeated.
  */
 static const char *
 kv_get(const struct reg_item *it, const char *key)
 {
-	size_t	 i;
+	const struct reg_kv	*best = NULL;
+	size_t			 i;
 
 	for (i = 0; i < it->n; i++)
-		if (strcmp(it->kv[i].key, key) == 0)
-			return it->kv[i].value;
-	for (i = 0; i < it->n; i++)
-		if (strcasecmp(it->kv[i].key, key) == 0)
-			return it->kv[i].value;
-	return NULL;
+		if (strcasecmp(it->kv[i].key, key) == 0 && (best == NULL ||
+		    strcmp(it->kv[i].key, best->key) >= 0))
+			best = &it->kv[i];
+	return best != NULL ? best->value : NULL;
 }
 
 /* Every key asked of kv_get() in this file: keep the two in step. */
@@ -144,26 +146,73 @@ split_params(const char *s, struct strlist *out, char *why, size_t whylen)
 	return v;
 }
 
-/* A later item of the same plugin replaces the earlier one (Go's map). */
-static void
-drop_plugin(struct items *out, const char *ns, const char *project)
-{
-	struct plugin_item	*p;
-	size_t			 i;
+struct plugin_key {
+	const char	*project;
+	size_t		 i;
+};
 
-	for (i = 0; i < out->nplugins; i++) {
-		p = &out->plugins[i];
-		if (strcmp(p->ns, ns) != 0 || strcmp(p->project, project) != 0)
-			continue;
-		log_warnx("%s: namespace \"%s\": plugin item \"%s\" is "
-		    "replaced by a later item of the same project \"%s\"",
-		    __func__, ns,
-		    p->name, project);
-		items_plugin_free(p);
-		memmove(p, p + 1, (out->nplugins - i - 1) * sizeof(*p));
-		out->nplugins--;
-		return;
+static int
+plugin_key_cmp(const void *a, const void *b)
+{
+	const struct plugin_key	*x = a, *y = b;
+	int			 c = strcmp(x->project, y->project);
+
+	if (c != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * A later item of the same project in a namespace replaces the earlier
+ * one (Go's map): of each project among out->plugins[first..], the last
+ * stays, in its place.  Sorted, not compared pairwise: a registry may
+ * send 10,000 plugins in each of many namespaces.
+ */
+static int
+drop_replaced(struct items *out, size_t first, const char *ns)
+{
+	struct plugin_key	*k;
+	struct plugin_item	*p;
+	size_t			 n = out->nplugins - first, i, j, said = 0;
+	char			*gone;
+
+	if (n < 2)
+		return 0;
+	k = calloc(n, sizeof(*k));
+	gone = calloc(n, 1);
+	if (k == NULL || gone == NULL) {
+		free(k);
+		free(gone);
+		return -1;
 	}
+	for (i = 0; i < n; i++) {
+		k[i].project = out->plugins[first + i].project;
+		k[i].i = i;
+	}
+	qsort(k, n, sizeof(*k), plugin_key_cmp);
+	for (i = 0; i + 1 < n; i++)
+		if (strcmp(k[i].project, k[i + 1].project) == 0)
+			gone[k[i].i] = 1;
+	for (i = j = 0; i < n; i++) {
+		p = &out->plugins[first + i];
+		if (!gone[i]) {
+			out->plugins[first + j++] = *p;
+			continue;
+		}
+		if (said++ < FETCHER_ITEMS_SAID)
+			log_warnx("%s: namespace \"%s\": plugin item \"%s\" is "
+			    "replaced by a later item of the same project "
+			    "\"%s\"", __func__, ns, p->name, p->project);
+		items_plugin_free(p);
+	}
+	if (said > FETCHER_ITEMS_SAID)
+		log_warnx("%s: namespace \"%s\": %zu more plugin items are "
+		    "replaced by later items of their project", __func__, ns,
+		    said - FETCHER_ITEMS_SAID);
+	out->nplugins = first + j;
+	free(k);
+	free(gone);
+	return 0;
 }
 
 static enum reg_verdict
@@ -217,7 +266,6 @@ apply_plugin(const char *ns, const struct reg_item *it, struct items *out,
 	p.repo = repo;
 	p.project = project;
 	p.interval = interval;
-	drop_plugin(out, ns, project);
 	v = items_add_plugin(out, &p) == -1 ? REG_ITEM_NOMEM : REG_ITEM_OK;
 	strlist_free(&p.params);
 	return v;
@@ -284,21 +332,20 @@ apply_proc(const char *ns, const struct reg_item *it, struct items *out,
  * A PORT or PROC item sets the interval of its type, the last one
  * winning as for the other types; the Go agent ignored it (fixed 60 s,
  * quirk 5).  The check itself does not depend on it, so a bad interval
- * does not reject the item: it is logged and the default applies.
+ * does not reject the item: `why` says so, and the default applies.
  */
 static void
-apply_check_interval(const char *ns, const struct reg_item *it,
-    enum sys_type t, struct items *out)
+apply_check_interval(const struct reg_item *it, enum sys_type t,
+    struct items *out, char *why, size_t whylen)
 {
-	const char	*iv = kv_get(it, "interval"), *name = kv_get(it, "name");
+	const char	*iv = kv_get(it, "interval");
 	long long	 interval = 0;
 
 	if (iv != NULL && iv[0] != '\0' &&
 	    parse_integer(iv, 0, INT32_MAX, &interval) == -1) {
-		log_warnx("%s: namespace \"%s\": %s item \"%s\": \"interval\" "
-		    "\"%.32s\" is not a number of seconds >= 0; the default "
-		    "(%lld s) applies", __func__, ns, items_sys_type_name(t),
-		    name, iv, (long long)items_sys_type_default_interval(t));
+		snprintf(why, whylen, "\"interval\" \"%.32s\" is not a number "
+		    "of seconds >= 0; the default (%lld s) applies", iv,
+		    (long long)items_sys_type_default_interval(t));
 		interval = 0;
 	}
 	out->intervals[t] = interval;
@@ -336,12 +383,14 @@ fetcher_item_apply(const char *ns, const struct reg_item *it, struct items *out,
 		return apply_plugin(ns, it, out, why, whylen);
 	if (strcmp(type, "PORT") == 0) {
 		if ((v = apply_port(ns, it, out, why, whylen)) == REG_ITEM_OK)
-			apply_check_interval(ns, it, SYS_PORT, out);
+			apply_check_interval(it, SYS_PORT, out, why,
+			    whylen);
 		return v;
 	}
 	if (strcmp(type, "PROC") == 0) {
 		if ((v = apply_proc(ns, it, out, why, whylen)) == REG_ITEM_OK)
-			apply_check_interval(ns, it, SYS_PROC, out);
+			apply_check_interval(it, SYS_PROC, out, why,
+			    whylen);
 		return v;
 	}
 	if (items_sys_type_parse(type, &t) == -1) {
@@ -361,36 +410,59 @@ fetcher_item_apply(const char *ns, const struct reg_item *it, struct items *out,
 	return REG_ITEM_OK;
 }
 
+/* What the items of one namespace said, the first few in full. */
+static void
+item_said(const struct reg_ns *n, size_t j, enum reg_verdict v,
+    const char *why, size_t *said)
+{
+	char	 name[160];
+
+	if (v == REG_ITEM_IGNORED) {
+		log_debug("namespace \"%s\": item %s ignored: %s", n->ns,
+		    fetcher_item_name(&n->items[j], j, name, sizeof(name)),
+		    why);
+		return;
+	}
+	if ((*said)++ >= FETCHER_ITEMS_SAID)
+		return;
+	log_warnx("namespace \"%s\": item %s %s: %s", n->ns,
+	    fetcher_item_name(&n->items[j], j, name, sizeof(name)),
+	    v == REG_ITEM_REJECTED ? "rejected" : "taken", why);
+}
+
 int
 fetcher_regset_to_items(const struct regset *rs, struct items *out,
     size_t *rejected)
 {
 	const struct reg_ns	*n;
 	enum reg_verdict	 v;
-	char			 why[512], name[160];
-	size_t			 i, j;
+	char			 why[512];
+	size_t			 i, j, first, said;
 
 	*rejected = 0;
 	for (i = 0; i < rs->n; i++) {
 		n = &rs->v[i];
 		if (strlist_add(&out->namespaces, n->ns) == -1)
 			return -1;
+		first = out->nplugins;
+		said = 0;
 		for (j = 0; j < n->nitems; j++) {
 			v = fetcher_item_apply(n->ns, &n->items[j], out, why,
 			    sizeof(why));
 			if (v == REG_ITEM_NOMEM)
 				return -1;
-			if (v == REG_ITEM_IGNORED)
-				log_debug("namespace \"%s\": item %s ignored: "
-				    "%s", n->ns, fetcher_item_name(&n->items[j],
-				    j, name, sizeof(name)), why);
-			if (v != REG_ITEM_REJECTED)
-				continue;
-			(*rejected)++;
-			log_warnx("%s: namespace \"%s\": item %s rejected: %s",
-			    __func__, n->ns, fetcher_item_name(&n->items[j], j,
-			    name, sizeof(name)), why);
+			if (v == REG_ITEM_REJECTED)
+				(*rejected)++;
+			if (why[0] != '\0')
+				item_said(n, j, v, why, &said);
 		}
+		/* a registry may repeat a bad item 10,000 times a refresh */
+		if (said > FETCHER_ITEMS_SAID)
+			log_warnx("namespace \"%s\": %zu more items rejected "
+			    "or taken with a warning, as above", n->ns,
+			    said - FETCHER_ITEMS_SAID);
+		if (drop_replaced(out, first, n->ns) == -1)
+			return -1;
 	}
 	return 0;
 }

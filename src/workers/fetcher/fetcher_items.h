@@ -16,6 +16,8 @@
 
 #define REG_PORT_TIMEOUT	3	/* connect_timeout <= 0 or missing */
 #define REG_PORT_TIMEOUT_MAX	600	/* seconds */
+/* items of a namespace said one by one in the log; the rest counted */
+#define FETCHER_ITEMS_SAID	10
 
 enum reg_verdict {
 	REG_ITEM_OK = 0,	/* added to the items */
