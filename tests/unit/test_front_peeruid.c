@@ -55,6 +55,34 @@ Test(front_peeruid, the_client_end_of_a_connection_is_found_in_text)
 }
 
 /*
+ * A socket its owner closed: a time-wait entry says uid 0 and inode 0,
+ * an orphan still in FIN_WAIT1 its owner's uid and inode 0.  Neither is
+ * anyone's (the first was taken for root).
+ */
+Test(front_peeruid, a_closed_client_in_text_is_no_one)
+{
+	static const char closed[] =
+	    "   1: 0100007F:A1B2 0100007F:04D0 06 00000000:00000000 "
+	    "03:00001770 00000000     0        0 0 3 0000000000000000\n"
+	    "   2: 0100007F:A1B3 0100007F:04D0 04 00000000:00000000 "
+	    "01:00000014 00000000 65534        0 0 2 0000000000000000 20 4 "
+	    "30 10 -1\n"
+	    "   3: 0100007F:A1B4 0100007F:04D0 01 00000000:00000000 "
+	    "00:00000000 00000000 65534        0 4444 1 0000000000000000 20 "
+	    "4 30 10 -1\n";
+	uid_t	 uid = 1;
+
+	cr_assert_eq(front_peeruid_find(closed, strlen(closed),
+	    "0100007F:A1B2", "0100007F:04D0", &uid), -1);
+	cr_assert_eq(front_peeruid_find(closed, strlen(closed),
+	    "0100007F:A1B3", "0100007F:04D0", &uid), -1);
+	cr_assert_eq(uid, 1);
+	cr_assert_eq(front_peeruid_find(closed, strlen(closed),
+	    "0100007F:A1B4", "0100007F:04D0", &uid), 0);
+	cr_assert_eq(uid, NOBODY);
+}
+
+/*
  * A listening socket on `family`'s loopback; `mapped`: an IPv6 socket on
  * ::ffff:127.0.0.1, which IPv4 clients reach (as a dual-stack listener
  * of the agent's does), without binding more than loopback.
@@ -291,5 +319,64 @@ Test(front_peeruid, unprivileged_allows_its_own_user)
 	cr_assert_eq(front_peeruid_verdict(&pu, 0), PEERUID_ALLOWED);
 	if (geteuid() != 12345)
 		cr_assert_eq(front_peeruid_verdict(&pu, 12345), PEERUID_OTHER);
+	front_peeruid_free(&pu);
+}
+
+/*
+ * A client that connected, sent its request and closed before the front
+ * looked: the kernel keeps its end as a time-wait or orphan entry, with
+ * uid 0 in the first.  Neither table names an owner for it (both named
+ * root, so any local user could act as root on the loopback API).
+ */
+Test(front_peeruid, a_client_that_closed_is_no_one, .timeout = 10)
+{
+	struct front_peeruid	 pu;
+	struct sockaddr_storage	 to, peer, local;
+	socklen_t		 len;
+	char			 err[128] = "", c;
+	uid_t			 got = 12345;
+	uid_t			 who = geteuid() == 0 ? NOBODY : geteuid();
+	pid_t			 pid;
+	int			 lfd, conn, st, fd, diag;
+
+	cr_assert_eq(front_peeruid_setup(&pu, 1, "nobody", "nobody", err,
+	    sizeof(err)), 0, "%s", err);
+	lfd = listener(AF_INET, 0, &to);
+	cr_assert_neq(pid = fork(), -1);
+	if (pid == 0) {
+		if ((who != geteuid() && (setgid(who) == -1 ||
+		    setuid(who) == -1)) ||
+		    (fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+		    connect(fd, (struct sockaddr *)&to,
+		    sizeof(struct sockaddr_in)) == -1 || write(fd, "x", 1) != 1)
+			_exit(1);
+		_exit(close(fd) == 0 ? 0 : 1);
+	}
+	cr_assert_geq(conn = accept(lfd, NULL, NULL), 0);
+	cr_assert_eq(read(conn, &c, 1), 1);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* its close has reached us: our end reads the end of the stream */
+	cr_assert_eq(read(conn, &c, 1), 0);
+	len = sizeof(peer);
+	cr_assert_eq(getpeername(conn, (struct sockaddr *)&peer, &len), 0);
+	len = sizeof(local);
+	cr_assert_eq(getsockname(conn, (struct sockaddr *)&local, &len), 0);
+	cr_assert_eq(front_peeruid_diag(&pu, &peer, &local, &got), -1,
+	    "sock_diag named uid %u", (unsigned)got);
+	diag = pu.diag;
+	pu.diag = -1;
+	cr_assert_eq(front_peeruid_lookup(&pu, &peer, &local, &got, err,
+	    sizeof(err)), -1, "/proc/net/tcp named uid %u", (unsigned)got);
+	pu.diag = diag;
+	/* our end closed too: the client's is a time-wait entry, of uid 0 */
+	close(conn);
+	cr_assert_eq(front_peeruid_diag(&pu, &peer, &local, &got), -1,
+	    "sock_diag named uid %u", (unsigned)got);
+	pu.diag = -1;
+	cr_assert_eq(front_peeruid_lookup(&pu, &peer, &local, &got, err,
+	    sizeof(err)), -1, "/proc/net/tcp named uid %u", (unsigned)got);
+	pu.diag = diag;
+	close(lfd);
 	front_peeruid_free(&pu);
 }

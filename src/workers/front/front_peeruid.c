@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -142,6 +143,8 @@ field_is(const char *f, size_t len, const char *want)
 /*
  * A line: "sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...";
  * the header line's second field is "local_address" and never matches.
+ * A socket its owner closed is no one's (see diag_ask()): its inode is 0,
+ * and a time-wait entry (st 06) says uid 0.
  */
 int
 front_peeruid_find(const char *text, size_t len, const char *want_local,
@@ -162,16 +165,23 @@ front_peeruid_find(const char *text, size_t len, const char *want_local,
 		    field(&p, eol, &f, &flen) == -1 ||
 		    !field_is(f, flen, want_rem))
 			continue;
-		for (i = 0; i < 5; i++)		/* st .. uid */
+		if (field(&p, eol, &f, &flen) == -1 ||		/* st */
+		    field_is(f, flen, "06"))
+			continue;
+		for (i = 0; i < 4; i++)		/* tx:rx .. uid */
 			if (field(&p, eol, &f, &flen) == -1)
 				break;
-		if (i < 5 || flen >= sizeof(num))
+		if (i < 4 || flen >= sizeof(num))
 			continue;
 		memcpy(num, f, flen);
 		num[flen] = '\0';
 		errno = 0;
 		v = strtoul(num, &ep, 10);
 		if (errno != 0 || *ep != '\0' || ep == num || v > UINT32_MAX)
+			continue;
+		if (field(&p, eol, &f, &flen) == -1 ||		/* timeout */
+		    field(&p, eol, &f, &flen) == -1 ||		/* inode */
+		    field_is(f, flen, "0"))
 			continue;
 		*uid = (uid_t)v;
 		return 0;
@@ -310,6 +320,13 @@ diag_ask(struct front_peeruid *pu, int family, const void *src,
 		m = NLMSG_DATA(&a.nlh);
 		if (m->id.idiag_sport != sport || m->id.idiag_dport != dport)
 			return -1;
+		/*
+		 * Closed by its owner: no file holds it (inode 0), and once
+		 * it is a time-wait entry the kernel says uid 0 for it.
+		 * Whoever it was, it is no one now: not root.
+		 */
+		if (m->idiag_inode == 0 || m->idiag_state == TCP_TIME_WAIT)
+			return -1;
 		*uid = (uid_t)m->idiag_uid;
 		return 0;
 	}
@@ -367,7 +384,7 @@ front_peeruid_lookup(struct front_peeruid *pu,
 	    table_addr(local, 1, us, sizeof(us)) == 0 &&
 	    lookup_in(pu->fd4, client, us, uid) == 0)
 		return 0;
-	snprintf(err, errlen, "its socket is not in /proc/net/tcp%s",
+	snprintf(err, errlen, "no open socket of it in /proc/net/tcp%s",
 	    pu->fd4 == -1 ? " (not open)" : "");
 	return -1;
 }
