@@ -285,6 +285,9 @@ class Registration(FetcherTest):
         self.assertEqual(c["resources"]["pool.loda"],
                          kept(self.reg.resources(NS_POOL)))
         pd = self.agent.values["pluginsdir"]
+        # plugin parameters often hold credentials: the fetcher's alone
+        self.assertEqual(os.stat(os.path.join(pd, ".registry.json"))
+                         .st_mode & 0o7777, 0o600)
         with open(os.path.join(pd, ".hostname")) as f:
             self.assertEqual(f.read(), HOST)
         with open(os.path.join(pd, ".ip")) as f:
@@ -550,6 +553,28 @@ class Resilience(FetcherTest):
         self.wait_stat("refresh_failed", lambda v: v == 1)
         s = self.fetcher_stats()
         self.assertEqual((s["namespaces"], s["plugins"]), (2, 2))
+
+        # every namespace of the answer bad: a failed answer too (applied,
+        # it took every plugin away and counted as a good refresh)
+        self.reg.set_fault("canned", endpoint="ns", body=json.dumps(
+            {"httpstatus": 200, "data": {"A.loda": "u"}, "msg": ""}))
+        self.refresh_by_reload(3)
+        self.agent.wait_log(r'"data": none of its 1 namespaces is valid '
+                            r'.*; the namespaces stay as they were')
+        self.wait_stat("refresh_failed", lambda v: v == 2)
+        s = self.fetcher_stats()
+        self.assertEqual((s["namespaces"], s["plugins"]), (2, 2))
+        self.assertEqual(sorted(self.cache()["ns"]), ["a.loda", "b.loda"])
+
+        # pluginsdir moved by a reload: the new one gets the cache too
+        self.reg.clear_fault(endpoint="ns")
+        moved = os.path.join(self.agent.dir, "plugins2")
+        self.agent.values["pluginsdir"] = moved
+        self.refresh_by_reload(4)
+        wait_until(lambda: os.path.exists(os.path.join(moved,
+                                                       ".registry.json")),
+                   timeout=15, what="the cache in the new pluginsdir")
+        self.assertEqual(sorted(self.cache()["ns"]), ["a.loda", "b.loda"])
 
         # one namespace's items are malformed (the double makes the first
         # item's interval a JSON number): it keeps its items, the other

@@ -266,15 +266,20 @@ Test(fetcher_identity, hostname)
 
 Test(fetcher_identity, atomic_write_and_bounded_read)
 {
-	char	*d = tempdir(), p[512], err[256], *s;
-	size_t	 n;
+	char		*d = tempdir(), p[512], err[256], *s;
+	size_t		 n;
+	struct stat	 st;
 
 	snprintf(p, sizeof(p), "%s/f", d);
-	cr_assert_eq(fetcher_file_write_atomic(p, "abc", 3, err, sizeof(err)),
-	    0,
-	    "%s", err);
-	cr_assert_eq(fetcher_file_write_atomic(p, "defg", 4, err, sizeof(err)),
-	    0);
+	cr_assert_eq(fetcher_file_write_atomic(p, "abc", 3, 0644, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(stat(p, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0644);
+	/* the mode asked for, whatever the file had */
+	cr_assert_eq(fetcher_file_write_atomic(p, "defg", 4, 0600, err,
+	    sizeof(err)), 0);
+	cr_assert_eq(stat(p, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600);
 	cr_assert_eq(fetcher_file_read_all(p, 4, &s, &n), 0);
 	cr_assert_eq(n, 4);
 	cr_assert_str_eq(s, "defg");
@@ -286,8 +291,8 @@ Test(fetcher_identity, atomic_write_and_bounded_read)
 	cr_assert_eq(system(p), 0);
 	/* a directory that does not exist: an error naming the file */
 	snprintf(p, sizeof(p), "%s/nodir/f", d);
-	cr_assert_eq(fetcher_file_write_atomic(p, "x", 1, err, sizeof(err)),
-	    -1);
+	cr_assert_eq(fetcher_file_write_atomic(p, "x", 1, 0644, err,
+	    sizeof(err)), -1);
 	cr_assert(strstr(err, "nodir/f") != NULL, "%s", err);
 	rmtree(d);
 	free(d);

@@ -130,6 +130,31 @@ Test(fetcher_registry, ns_answer_bad_names_dropped)
 	fetcher_regset_free(&rs);
 }
 
+/* Every namespace bad: the answer fails (applied, it took every plugin
+ * away and counted as a good refresh); none at all is a good answer. */
+Test(fetcher_registry, ns_answer_all_bad_fails)
+{
+	struct regset	 rs;
+	char		 err[512];
+	const char	*bad = "{\"httpstatus\":200,\"data\":{"
+	    "\"A.loda\":\"u\",\"x/y\":\"v\"},\"msg\":\"\"}";
+	const char	*none = "{\"httpstatus\":200,\"data\":{}}";
+	const char	*file = "{\"ns\":{\"A.loda\":\"u\"},\"resources\":{}}";
+
+	fetcher_regset_init(&rs);
+	cr_assert_eq(fetcher_registry_parse_ns(200, S(bad), &rs, err,
+	    sizeof(err)), -1);
+	cr_assert_str_eq(err, "\"data\": none of its 2 namespaces is valid "
+	    "(each is named in the log)");
+	cr_assert_eq(fetcher_registry_parse_file("r.json", S(file), &rs, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "none of its 1 namespaces") != NULL, "%s", err);
+	cr_assert_eq(fetcher_registry_parse_ns(200, S(none), &rs, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs.n, 0);
+	fetcher_regset_free(&rs);
+}
+
 Test(fetcher_registry, ns_answer_errors)
 {
 	static const struct {
@@ -207,7 +232,8 @@ Test(fetcher_registry, json_hostile)
 	/* brackets inside strings do not count */
 	memset(deep, 0, sizeof(deep));
 	strcpy(deep, "{\"data\":{\"a.loda\":\"");
-	for (i = strlen(deep); i < 200; i++)
+	/* (a uuid, which takes 128 bytes at most) */
+	for (i = strlen(deep); i < 140; i++)
 		deep[i] = '[';
 	strcat(deep, "\"}}");
 	cr_assert_eq(fetcher_registry_parse_ns(200, S(deep), &rs, err,

@@ -329,7 +329,7 @@ kid_fetcher_work(int rep, int go, void *arg)
 		return 20;
 	/* the cache, replaced atomically over an old one */
 	snprintf(path, sizeof(path), "%s/.registry.json", fk->dir);
-	if (fetcher_file_write_atomic(path, "{\"new\":1}", 9, err,
+	if (fetcher_file_write_atomic(path, "{\"new\":1}", 9, 0600, err,
 	    sizeof(err)) == -1) {
 		say(rep, "write_atomic: %s", err);
 		return 21;
@@ -377,8 +377,8 @@ Test(fetcher, http_resolver_cache_threads, .timeout = 60)
 	(void)strlcpy(fk.dir, "/tmp/sandbox-fetch.XXXXXX", sizeof(fk.dir));
 	cr_assert_not_null(mkdtemp(fk.dir));
 	snprintf(path, sizeof(path), "%s/.registry.json", fk.dir);
-	cr_assert_eq(fetcher_file_write_atomic(path, "{\"old\":1}", 9, p.req,
-	    sizeof(p.req)), 0);
+	cr_assert_eq(fetcher_file_write_atomic(path, "{\"old\":1}", 9, 0600,
+	    p.req, sizeof(p.req)), 0);
 
 	kid_start(&k, kid_fetcher_work, &fk);
 	peer_serve(&p, &k);

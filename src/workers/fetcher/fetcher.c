@@ -492,6 +492,11 @@ fetcher_reconfigure(struct worker *w, const struct agent_conf *next,
 	fetcher_refresh_cancel(f);
 	if (strcmp(w->conf.registryaddr, next->registryaddr) != 0)
 		fetcher_report_cancel(f);
+	/* what the old directory's cache holds says nothing of the new's */
+	if (strcmp(w->conf.pluginsdir, next->pluginsdir) != 0) {
+		buf_free(&f->cache_doc);
+		buf_init(&f->cache_doc);
+	}
 	log_info("registry settings changed: refreshing now");
 	arm_refresh(f, 0.);
 	return 0;

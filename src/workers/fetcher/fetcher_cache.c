@@ -115,7 +115,9 @@ fetcher_cache_write(const char *dir, const struct buf *doc, char *err,
 	}
 	if (fetcher_cache_path(dir, path, sizeof(path), err, errlen) == -1)
 		return -1;
-	return fetcher_file_write_atomic(path, doc->p, doc->len, err, errlen);
+	/* plugin parameters often hold credentials: the fetcher's alone */
+	return fetcher_file_write_atomic(path, doc->p, doc->len, 0600, err,
+	    errlen);
 }
 
 int

@@ -59,7 +59,7 @@ fetcher_file_read_all(const char *path, size_t max, char **out, size_t *outlen)
 
 int
 fetcher_file_write_atomic(const char *path, const char *data, size_t len,
-    char *err, size_t errlen)
+    mode_t mode, char *err, size_t errlen)
 {
 	char	 tmp[PATH_MAX];
 	int	 fd;
@@ -74,7 +74,7 @@ fetcher_file_write_atomic(const char *path, const char *data, size_t len,
 		    path, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, 0644) == -1 || util_write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || util_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));

@@ -6,6 +6,7 @@
 #define AGENT_FETCHER_FILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Read a whole file of at most `max` bytes into a NUL-terminated copy the
@@ -18,10 +19,9 @@ int	 fetcher_file_read_all(const char *path, size_t max, char **out,
  * Write `len` bytes to `path` through a temporary file in the same
  * directory, fsync'ed, then rename(2)d over it: a reader (or a restart
  * after a crash) sees the old file or the new one, never half of one.
- * Mode 0644.  0, or -1 with what failed in err.
+ * Mode `mode`.  0, or -1 with what failed in err.
  */
 int	 fetcher_file_write_atomic(const char *path, const char *data,
-    size_t len,
-	    char *err, size_t errlen);
+	    size_t len, mode_t mode, char *err, size_t errlen);
 
 #endif

@@ -336,6 +336,6 @@ fetcher_ident_cache_write(const char *dir, const char *name, const char *value,
 		snprintf(err, errlen, "%s/%s: path too long", dir, name);
 		return -1;
 	}
-	return fetcher_file_write_atomic(path, value, strlen(value), err,
-	    errlen);
+	return fetcher_file_write_atomic(path, value, strlen(value), 0644,
+	    err, errlen);
 }

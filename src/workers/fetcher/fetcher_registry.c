@@ -258,7 +258,9 @@ items_from_json(yajl_val list, struct reg_ns *ns, char *err, size_t errlen)
 /*
  * The namespaces of a JSON object {ns: uuid} into `out`.  Every value
  * must be a string (the Go agent decodes a string map: one other value
- * fails it all); a bad name or uuid drops that namespace, logged.
+ * fails it all); a bad name or uuid drops that namespace, logged.  When
+ * that drops every one, the answer fails: applied, it would take every
+ * plugin away and count as a good refresh.
  */
 static int
 ns_from_json(yajl_val o, const char *what, struct regset *out, char *err,
@@ -299,6 +301,11 @@ ns_from_json(yajl_val o, const char *what, struct regset *out, char *err,
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+	}
+	if (n > 0 && out->n == 0) {
+		snprintf(err, errlen, "%s: none of its %zu namespaces is "
+		    "valid (each is named in the log)", what, n);
+		return -1;
 	}
 	return 0;
 }
