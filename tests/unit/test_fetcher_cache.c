@@ -177,6 +177,7 @@ Test(fetcher_cache, answers_larger_than_the_cache_is_read_at)
 	struct reg_item	*it;
 	struct buf	 b;
 	size_t		 i, j;
+	char		 skip[2];
 
 	cr_assert_not_null(big = malloc(2001));
 	memset(big, 'x', 2000);
@@ -208,7 +209,8 @@ Test(fetcher_cache, answers_larger_than_the_cache_is_read_at)
 	cr_assert_gt(b.len, REG_ANSWER_MAX);
 	buf_reset(&b);
 
-	cr_assert_eq(fetcher_cache_doc(&b, &rs), 1);
+	cr_assert_eq(fetcher_cache_doc(&b, &rs, skip), 1);
+	cr_assert(!skip[0] && !skip[1]);
 	cr_assert_leq(b.len, REG_ANSWER_MAX);
 	cr_assert_not_null(mkdtemp(t));
 	cr_assert_eq(fetcher_cache_write(t, &b, err, sizeof(err)), 0, "%s",
@@ -235,9 +237,77 @@ Test(fetcher_cache, answers_larger_than_the_cache_is_read_at)
 	fetcher_regset_free(&rs);
 	sample(&rs);
 	buf_reset(&b);
-	cr_assert_eq(fetcher_cache_doc(&b, &rs), 0);
+	cr_assert_eq(fetcher_cache_doc(&b, &rs, skip), 0);
 	cr_assert_not_null(strstr(b.p, "\"parameters\""));
 
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t);
+	cr_assert_eq(system(cmd), 0);
+	buf_free(&b);
+	fetcher_regset_free(&rs);
+}
+
+/* `count` plugins in `ns`, each with parameters of `size` bytes (keys the
+ * agent reads: the lean cache keeps them). */
+static void
+plugins(struct regset *rs, const char *ns, size_t count, size_t size)
+{
+	struct reg_ns	*n;
+	char		*param, git[64];
+	size_t		 i;
+
+	cr_assert_not_null(param = malloc(size + 1));
+	memset(param, 'p', size);
+	param[size] = '\0';
+	cr_assert_not_null(n = fetcher_regset_add_ns(rs, ns, "u"));
+	cr_assert_not_null(n->items = calloc(count, sizeof(*n->items)));
+	for (i = 0; i < count; i++) {
+		snprintf(git, sizeof(git), "git@h:g/p%zu.git", i);
+		const char *const kv[] = { "measurement_type", "PLUGIN",
+		    "name", "PLUGIN.p", "git", git, "parameters", param };
+		n->items[i] = kvs(4, kv);
+	}
+	n->nitems = count;
+	n->answered = 1;
+	free(param);
+}
+
+/*
+ * Even the lean cache over what it is read back at: the items of the
+ * largest namespaces are left out, largest first, until it fits, and it
+ * is written (an older cache stayed, which brought back at the next
+ * start plugins the registry had since taken away).
+ */
+Test(fetcher_cache, too_large_even_lean_leaves_out_the_largest)
+{
+	char		 t[] = "/tmp/test_fetcher_cache_XXXXXX", err[512];
+	char		 cmd[700], skip[3];
+	struct regset	 rs, back;
+	struct buf	 b;
+
+	fetcher_regset_init(&rs);
+	plugins(&rs, "a.loda", 5000, 2000);	/* about 10 MiB */
+	plugins(&rs, "b.loda", 4000, 2000);	/* about 8 MiB */
+	plugins(&rs, "c.loda", 1, 10);
+	fetcher_regset_sort(&rs);
+	buf_init(&b);
+	cr_assert_eq(fetcher_cache_doc(&b, &rs, skip), 2);
+	cr_assert_leq(b.len, REG_ANSWER_MAX);
+	cr_assert_eq(skip[0], 1, "a.loda's items kept");
+	cr_assert_eq(skip[1] | skip[2], 0);
+
+	cr_assert_not_null(mkdtemp(t));
+	cr_assert_eq(fetcher_cache_write(t, &b, err, sizeof(err)), 0, "%s",
+	    err);
+	fetcher_regset_init(&back);
+	cr_assert_eq(fetcher_cache_load(t, &back, err, sizeof(err)), 1, "%s",
+	    err);
+	/* every namespace still the host's; a.loda with no items */
+	cr_assert_eq(back.n, 3);
+	cr_assert_str_eq(back.v[0].ns, "a.loda");
+	cr_assert_eq(back.v[0].nitems, 0);
+	cr_assert_eq(back.v[1].nitems, 4000);
+	cr_assert_eq(back.v[2].nitems, 1);
+	fetcher_regset_free(&back);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t);
 	cr_assert_eq(system(cmd), 0);
 	buf_free(&b);

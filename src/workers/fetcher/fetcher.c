@@ -128,50 +128,75 @@ log_set(const struct fetcher *f, const char *what)
 	    (unsigned long long)f->st.rejected_items);
 }
 
+/* The namespaces the cache left out: how many, some of them in `out`. */
+static size_t
+cache_left_out(const struct regset *rs, const char *skip, char *out,
+    size_t outlen)
+{
+	size_t	 i, n = 0, used = 0;
+	int	 w;
+
+	out[0] = '\0';
+	for (i = 0; i < rs->n; i++) {
+		if (!skip[i])
+			continue;
+		if (n++ < 4 && used < outlen) {
+			w = snprintf(out + used, outlen - used, "%s%s",
+			    used > 0 ? ", " : "", rs->v[i].ns);
+			used += w > 0 ? (size_t)w : 0;
+		}
+	}
+	if (n > 4 && used < outlen)
+		(void)snprintf(out + used, outlen - used, ", ...");
+	return n;
+}
+
 /* Rewrite the cache when what runs differs from what it holds. */
 static void
 write_cache(struct fetcher *f)
 {
 	struct buf	 doc;
-	char		 err[512];
-	int		 lean = 0;
+	char		 err[512], names[300], *skip;
+	int		 kind;
 
 	buf_init(&doc);
-	switch (fetcher_cache_doc(&doc, &f->running)) {
-	case -1:
+	if ((skip = calloc(f->running.n + 1, 1)) == NULL ||
+	    (kind = fetcher_cache_doc(&doc, &f->running, skip)) == -1) {
 		log_warnx("%s: out of memory", __func__);
-		buf_free(&doc);
-		return;
-	case 2:
+		goto out;
+	}
+	if (kind == 3) {
 		/* the agent runs on; the next start may be from older data */
-		log_warnx("%s: registry cache: %zu bytes even without the "
-		    "items and keys the agent does not read, more than the "
-		    "%d it is read back at: not written", __func__, doc.len,
-		    REG_ANSWER_MAX);
-		buf_free(&doc);
-		return;
-	case 1:
-		lean = 1;
-		break;
+		log_warnx("%s: registry cache: %zu bytes even without any "
+		    "namespace's items, more than the %d it is read back at: "
+		    "not written", __func__, doc.len, REG_ANSWER_MAX);
+		goto out;
 	}
 	if (doc.len == f->cache_doc.len && (doc.len == 0 ||
-	    memcmp(doc.p, f->cache_doc.p, doc.len) == 0)) {
-		buf_free(&doc);
-		return;
-	}
+	    memcmp(doc.p, f->cache_doc.p, doc.len) == 0))
+		goto out;
 	if (fetcher_cache_write(f->w->conf.pluginsdir, &doc, err,
 	    sizeof(err)) == -1) {
 		/* the agent runs on; the next start may be from older data */
 		log_warnx("%s: registry cache: %s", __func__, err);
-		buf_free(&doc);
-		return;
+		goto out;
 	}
-	if (lean)
+	if (kind == 1)
 		log_info("registry cache: the answers take more than %d "
 		    "bytes: only the items and keys the agent reads are kept",
 		    REG_ANSWER_MAX);
+	if (kind == 2)
+		log_warnx("%s: registry cache: the answers take more than %d "
+		    "bytes even with only the items and keys the agent reads: "
+		    "the items of %zu namespaces are left out, the largest "
+		    "(%s)", __func__, REG_ANSWER_MAX, cache_left_out(
+		    &f->running, skip, names, sizeof(names)), names);
 	buf_free(&f->cache_doc);
 	f->cache_doc = doc;
+	buf_init(&doc);
+out:
+	buf_free(&doc);
+	free(skip);
 }
 
 /* The largest MSG_ITEMS both of its receivers take. */

@@ -22,8 +22,9 @@ item_used(const struct reg_item *it)
 	    items_sys_type_parse(type, &t) == 0);
 }
 
+/* `skip`: namespaces whose items are left out (NULL: none). */
 static void
-encode(struct buf *b, const struct regset *rs, int lean)
+encode(struct buf *b, const struct regset *rs, int lean, const char *skip)
 {
 	const struct reg_item	*it;
 	struct jsonw		 w;
@@ -42,6 +43,8 @@ encode(struct buf *b, const struct regset *rs, int lean)
 	jsonw_key(&w, "resources");
 	jsonw_map_open(&w);
 	for (i = 0; i < rs->n; i++) {
+		if (skip != NULL && skip[i])
+			continue;
 		jsonw_key(&w, rs->v[i].ns);
 		jsonw_array_open(&w);
 		for (j = 0; j < rs->v[i].nitems; j++) {
@@ -68,28 +71,92 @@ encode(struct buf *b, const struct regset *rs, int lean)
 void
 fetcher_cache_encode(struct buf *b, const struct regset *rs)
 {
-	encode(b, rs, 0);
+	encode(b, rs, 0, NULL);
+}
+
+/*
+ * Lean, without the items of the namespaces whose items take the most
+ * room, largest first, until it fits: `skip` marks them.  The set that
+ * runs has lost those first too (fetcher_items_fit()), for the 1 MiB the
+ * scheduler takes.  0, or -1 out of memory.
+ */
+static int
+encode_trimmed(struct buf *b, const struct regset *rs, char *skip)
+{
+	struct regset	 one;
+	struct buf	 t;
+	size_t		*bytes, i, best, total, none;
+	int		 rv = -1;
+
+	if ((bytes = calloc(rs->n + 1, sizeof(*bytes))) == NULL)
+		return -1;
+	buf_init(&t);
+	one.n = 0;
+	one.v = NULL;
+	encode(&t, &one, 1, NULL);
+	none = t.len;
+	for (i = 0; i < rs->n; i++) {
+		one.v = &rs->v[i];
+		one.n = 1;
+		buf_reset(&t);
+		encode(&t, &one, 1, NULL);
+		bytes[i] = t.len - none;
+	}
+	if (buf_failed(&t))
+		goto out;
+	/* the sizes are about right (each counts its "ns" entry too): the
+	 * document, encoded, has the last word */
+	for (total = b->len; b->len > REG_ANSWER_MAX;) {
+		for (i = 0, best = rs->n; i < rs->n; i++)
+			if (!skip[i] && (best == rs->n ||
+			    bytes[i] > bytes[best]))
+				best = i;
+		if (best == rs->n)
+			break;
+		skip[best] = 1;
+		total -= bytes[best] < total ? bytes[best] : total;
+		if (total > REG_ANSWER_MAX)
+			continue;
+		buf_reset(b);
+		encode(b, rs, 1, skip);
+		if (buf_failed(b))
+			goto out;
+		total = b->len;
+	}
+	rv = 0;
+out:
+	buf_free(&t);
+	free(bytes);
+	return rv;
 }
 
 /*
  * Each answer may take REG_ANSWER_MAX, and the cache holds them all but
  * is read back within that same bound: a cache of the whole answers
  * could be written that no start would load.  Without what the agent
- * does not read it is far smaller, and gives the same items.
+ * does not read it is far smaller, and gives the same items; when even
+ * that is too large, the items of the largest namespaces are left out,
+ * as they are of what runs, rather than keep an older cache that would
+ * bring back plugins the registry has since taken away.
  */
 int
-fetcher_cache_doc(struct buf *b, const struct regset *rs)
+fetcher_cache_doc(struct buf *b, const struct regset *rs, char *skip)
 {
-	encode(b, rs, 0);
+	memset(skip, 0, rs->n);
+	encode(b, rs, 0, NULL);
 	if (buf_failed(b))
 		return -1;
 	if (b->len <= REG_ANSWER_MAX)
 		return 0;
 	buf_reset(b);
-	encode(b, rs, 1);
+	encode(b, rs, 1, NULL);
 	if (buf_failed(b))
 		return -1;
-	return b->len <= REG_ANSWER_MAX ? 1 : 2;
+	if (b->len <= REG_ANSWER_MAX)
+		return 1;
+	if (encode_trimmed(b, rs, skip) == -1)
+		return -1;
+	return b->len <= REG_ANSWER_MAX ? 2 : 3;
 }
 
 int

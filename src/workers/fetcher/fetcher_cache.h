@@ -36,9 +36,11 @@ void	 fetcher_cache_encode(struct buf *b, const struct regset *rs);
  * The document to write for `rs`, into `b` (empty, buf_init'ed): 0 the
  * whole of it; 1 only the items of the types the agent collects, and
  * only their keys it reads, since the whole was larger than the cache is
- * read back at (REG_ANSWER_MAX); 2 even that is larger; -1 out of memory.
+ * read back at (REG_ANSWER_MAX); 2 even that was larger, and the items of
+ * the namespaces marked in `skip` (rs->n bytes) are left out, largest
+ * first; 3 even the namespaces alone are larger; -1 out of memory.
  */
-int	 fetcher_cache_doc(struct buf *b, const struct regset *rs);
+int	 fetcher_cache_doc(struct buf *b, const struct regset *rs, char *skip);
 
 /* dir/.registry.json; 0 or -1 with err. */
 int	 fetcher_cache_path(const char *dir, char *path, size_t len, char *err,
