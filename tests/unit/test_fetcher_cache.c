@@ -163,13 +163,27 @@ kvs(size_t n, const char *const *pairs)
 	return it;
 }
 
+/* `doc` written as the cache in a new directory `t`, and read back. */
+static void
+round_trip(char *t, const struct buf *doc, struct regset *back)
+{
+	char	 err[512];
+
+	cr_assert_not_null(mkdtemp(t));
+	cr_assert_eq(fetcher_cache_write(t, doc, err, sizeof(err)), 0, "%s",
+	    err);
+	fetcher_regset_init(back);
+	cr_assert_eq(fetcher_cache_load(t, back, err, sizeof(err)), 1, "%s",
+	    err);
+}
+
 /*
  * Two answers of 9 MiB each, each within what an answer may be: the
  * cache of both must still load at the next start.
  */
 Test(fetcher_cache, answers_larger_than_the_cache_is_read_at)
 {
-	char		 t[] = "/tmp/test_fetcher_cache_XXXXXX", err[512];
+	char		 t[] = "/tmp/test_fetcher_cache_XXXXXX";
 	char		 cmd[700], *big;
 	const char	*nss[2] = { "a.loda", "b.loda" };
 	struct regset	 rs, back;
@@ -212,12 +226,7 @@ Test(fetcher_cache, answers_larger_than_the_cache_is_read_at)
 	cr_assert_eq(fetcher_cache_doc(&b, &rs, skip), 1);
 	cr_assert(!skip[0] && !skip[1]);
 	cr_assert_leq(b.len, REG_ANSWER_MAX);
-	cr_assert_not_null(mkdtemp(t));
-	cr_assert_eq(fetcher_cache_write(t, &b, err, sizeof(err)), 0, "%s",
-	    err);
-	fetcher_regset_init(&back);
-	cr_assert_eq(fetcher_cache_load(t, &back, err, sizeof(err)), 1, "%s",
-	    err);
+	round_trip(t, &b, &back);
 	cr_assert_eq(back.n, 2);
 	for (j = 0; j < 2; j++) {
 		cr_assert_str_eq(back.v[j].ns, nss[j]);
@@ -279,7 +288,7 @@ plugins(struct regset *rs, const char *ns, size_t count, size_t size)
  */
 Test(fetcher_cache, too_large_even_lean_leaves_out_the_largest)
 {
-	char		 t[] = "/tmp/test_fetcher_cache_XXXXXX", err[512];
+	char		 t[] = "/tmp/test_fetcher_cache_XXXXXX";
 	char		 cmd[700], skip[3];
 	struct regset	 rs, back;
 	struct buf	 b;
@@ -295,12 +304,7 @@ Test(fetcher_cache, too_large_even_lean_leaves_out_the_largest)
 	cr_assert_eq(skip[0], 1, "a.loda's items kept");
 	cr_assert_eq(skip[1] | skip[2], 0);
 
-	cr_assert_not_null(mkdtemp(t));
-	cr_assert_eq(fetcher_cache_write(t, &b, err, sizeof(err)), 0, "%s",
-	    err);
-	fetcher_regset_init(&back);
-	cr_assert_eq(fetcher_cache_load(t, &back, err, sizeof(err)), 1, "%s",
-	    err);
+	round_trip(t, &b, &back);
 	/* every namespace still the host's; a.loda with no items */
 	cr_assert_eq(back.n, 3);
 	cr_assert_str_eq(back.v[0].ns, "a.loda");
