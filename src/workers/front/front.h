@@ -75,6 +75,7 @@ struct front {
 						 * kept: no regrowth per body */
 	struct warn_limit	 refused_guard;	/* front_guard_check() */
 	struct warn_limit	 refused_api;	/* untrusted, no token */
+	struct warn_limit	 unfound_peer;	/* loopback, owner not found */
 	struct front_peeruid	 peeruid;	/* loopback clients' uids */
 };
 

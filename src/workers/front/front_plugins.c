@@ -113,6 +113,7 @@ loopback_peer(struct front *f, struct http_request *req, uid_t *who)
 {
 	struct sockaddr_storage	 local;
 	char			 why[128], peer[80];
+	char			 more[80];
 	uid_t			 uid;
 	int			*note;
 
@@ -134,8 +135,12 @@ loopback_peer(struct front *f, struct http_request *req, uid_t *who)
 	}
 	if (front_peeruid_lookup(&f->peeruid, &req->peer, &local, &uid, why,
 	    sizeof(why)) == -1) {
+		/* a local user can make it happen at will: closing early */
 		(void)front_http_peer_str(req, peer, sizeof(peer));
-		log_warnx("%s: loopback client %s: %s", __func__, peer, why);
+		if (front_throttle_pass(f, &f->unfound_peer, more,
+		    sizeof(more)))
+			log_warnx("%s: loopback client %s: %s%s", __func__,
+			    peer, why, more);
 		if (note != NULL)
 			note[0] = NOTE_UNFOUND;
 		return LOOPBACK_UNFOUND;
