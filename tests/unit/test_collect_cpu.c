@@ -154,19 +154,26 @@ Test(list, points_tags_routes)
 	cr_expect_eq(pl.v[1003].ival, 999);
 	collect_list_truncate(&pl, 2);
 	cr_expect_eq(pl.n, 2);
-	/* an over-long name fails the list, and it stays failed */
+	/* an over-long name, tag or too many tags: that point alone is
+	 * dropped and counted, the list has not failed */
 	{
-		char	 big[POINT_NAME_MAX + 2];
+		char	 big[POINT_TAG_MAX + 2];
 
 		memset(big, 'a', sizeof(big) - 1);
 		big[sizeof(big) - 1] = '\0';
 		cr_expect_null(collect_list_add_int(&pl, big, 1, NULL));
-		cr_expect(pl.failed);
-		cr_expect_null(collect_list_add_int(&pl, "ok", 1, NULL));
-		cr_expect_eq(pl.n, 2);
+		cr_expect_null(collect_list_add_int(&pl, "t", 1, "k", big,
+		    NULL));
+		cr_expect_null(collect_list_add_int(&pl, "t", 1, big, "v",
+		    NULL));
+		cr_expect(!pl.failed);
+		cr_expect_eq(pl.invalid, 3);
+		cr_expect_not_null(collect_list_add_int(&pl, "ok", 1, NULL));
+		cr_expect_eq(pl.n, 3);
 	}
 	collect_list_reset(&pl);
 	cr_expect_eq(pl.n, 0);
+	cr_expect_eq(pl.invalid, 0);
 	cr_expect(!pl.failed);
 	cr_expect_not_null(collect_list_add_int(&pl, "ok", 1, NULL));
 	collect_list_free(&pl);

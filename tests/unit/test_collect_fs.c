@@ -434,3 +434,55 @@ Test(collect_fs, a_mount_whose_statfs_hangs_is_skipped_until_it_answers,
 	(void)close(hang_pipe[1]);
 	rm_tree(fake_root);
 }
+
+/* Every mount answers as /mnt/sandboxing does in the table. */
+static int
+any_statfs(const char *path, struct statfs *sf)
+{
+	char	 p[PATH_MAX * 2];
+
+	(void)path;
+	snprintf(p, sizeof(p), "%s/mnt/sandboxing", fake_root);
+	return fake_statfs(p, sf);
+}
+
+/*
+ * A mount point longer than a tag value may be (POINT_TAG_MAX): its
+ * points alone are dropped and counted; the mounts after it are still
+ * reported and the list has not failed.
+ */
+Test(collect_fs, a_mount_point_too_long_for_a_tag_drops_only_its_points)
+{
+	struct point_list	 pl;
+	struct collect_env	 env;
+	void			*st;
+	char			 err[256] = "", mounts[1024], longm[301];
+
+	memset(longm, 'a', sizeof(longm) - 1);
+	longm[0] = '/';
+	longm[sizeof(longm) - 1] = '\0';
+	tmp_root(fake_root, sizeof(fake_root));
+	snprintf(mounts, sizeof(mounts), "/dev/y %s ext4 rw 0 0\n"
+	    "/dev/x /mnt/sandboxing ext4 ro 0 0\n", longm);
+	put_file(fake_root, "proc/mounts", mounts);
+	mk_dir(fake_root, "mnt/sandboxing");
+	put_file(fake_root, "proc/sys/fs/file-max", "0\n");
+	memset(&env, 0, sizeof(env));
+	env.root = fake_root;
+	env.now = 1700000000;
+	cr_assert_not_null(env.pids = collect_pids_new(COLLECT_PIDS_PATIENCE));
+	cr_assert_not_null(st = collect_fs_family.init());
+	collect_fs_set_statfs(st, any_statfs);
+	collect_list_init(&pl);
+	cr_assert_eq(collect_fs_family.collect(st, &env, &pl, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(pl.failed, 0);
+	cr_assert_eq(pl.invalid, 6, "%zu dropped", pl.invalid);
+	assert_dump(&pl,
+	    "kernel.files.max - 0\n"
+	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1"));
+	collect_fs_family.fini(st);
+	collect_pids_free(env.pids);
+	collect_list_free(&pl);
+	rm_tree(fake_root);
+}

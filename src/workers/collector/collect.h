@@ -45,6 +45,7 @@ struct point_list {
 	size_t		 cap;
 	const char	*cur_route;	/* given to the points added next */
 	int		 failed;	/* an allocation failed: sticky */
+	size_t		 invalid;	/* points refused by a limit: dropped */
 };
 
 void	 collect_list_init(struct point_list *);
@@ -56,7 +57,10 @@ void	 collect_list_reset(struct point_list *);		/* n = 0,
 void	 collect_list_truncate(struct point_list *, size_t n);
 /*
  * Append a point; tags as NULL-terminated key, value pairs.  Returns the
- * point (to set a timestamp) or NULL with pl->failed set.
+ * point (to set a timestamp) or NULL: with pl->failed set when out of
+ * memory, or with pl->invalid counting it when a limit of point.h
+ * refused it (a name or tag too long, too many tags); such a point is
+ * dropped alone and the next ones are still added.
  */
 struct point	*collect_list_add_int(struct point_list *, const char *name,
     int64_t,

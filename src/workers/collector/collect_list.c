@@ -24,6 +24,7 @@ collect_list_reset(struct point_list *pl)
 	collect_list_truncate(pl, 0);
 	pl->cur_route = NULL;
 	pl->failed = 0;
+	pl->invalid = 0;
 }
 
 void
@@ -68,12 +69,19 @@ pl_grow(struct point_list *pl)
 	return 0;
 }
 
-/* The common part of pl_add_*: name and tags; NULL on failure. */
+/*
+ * The common part of pl_add_*: name and tags; NULL on failure.  A point
+ * the limits of point.h refuse (a name or a tag too long, too many tags:
+ * a mount point of 300 bytes) is dropped alone and counted in
+ * pl->invalid; only an allocation that fails sets pl->failed, which
+ * then refuses every later point of the run.
+ */
 static struct point *
 pl_add(struct point_list *pl, const char *name, va_list ap)
 {
 	struct point	*p;
 	const char	*k, *v;
+	size_t		 nlen, klen, vlen;
 
 	if (pl->failed || pl_grow(pl) == -1) {
 		pl->failed = 1;
@@ -81,17 +89,28 @@ pl_add(struct point_list *pl, const char *name, va_list ap)
 	}
 	p = &pl->v[pl->n];
 	point_init(p);
-	if (point_set_name(p, name, strlen(name)) == -1)
+	if ((nlen = strlen(name)) > POINT_NAME_MAX)
+		goto invalid;
+	if (point_set_name(p, name, nlen) == -1)
 		goto fail;
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		if ((v = va_arg(ap, const char *)) == NULL)
-			goto fail;
-		if (point_add_tag(p, k, strlen(k), v, strlen(v)) == -1)
+			goto invalid;
+		klen = strlen(k);
+		vlen = strlen(v);
+		if (klen > POINT_TAG_MAX || vlen > POINT_TAG_MAX ||
+		    p->ntags >= POINT_TAGS_MAX)
+			goto invalid;
+		if (point_add_tag(p, k, klen, v, vlen) == -1)
 			goto fail;
 	}
 	pl->route[pl->n] = pl->cur_route;
 	pl->n++;
 	return p;
+ invalid:
+	point_free(p);
+	pl->invalid++;
+	return NULL;
  fail:
 	point_free(p);
 	pl->failed = 1;

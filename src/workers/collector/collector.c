@@ -153,6 +153,17 @@ collector_run(struct collector *c, enum sys_type type)
 			c->pl.failed = 0;
 			failed = 1;
 		}
+		if (c->pl.invalid > 0) {
+			/* a name or tag over a limit: those alone dropped */
+			c->st.points_invalid += c->pl.invalid;
+			log_debug("collector: %s: %zu points dropped: a name "
+			    "or tag over the limits of a point", fr->f->name,
+			    c->pl.invalid);
+			snprintf(c->last_error, sizeof(c->last_error),
+			    "%s: %zu points dropped: a name or tag over the "
+			    "limits of a point", fr->f->name, c->pl.invalid);
+			c->pl.invalid = 0;
+		}
 	}
 	c->timers[type].runs++;
 	if (type == SYS_NET) {

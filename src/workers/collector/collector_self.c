@@ -105,6 +105,7 @@ collector_self_status(struct collector *c, struct frame_in *in)
 		    "cannot carry");
 		c->pl.failed = 0;
 	}
+	c->st.points_invalid += c->pl.invalid;
 	status_free(&st);
 	c->self_run = 1;
 	collector_publish(c, SYS_TYPE_MAX, (int64_t)time(NULL));
