@@ -110,7 +110,10 @@ Test(collect_kernel, wtmp_btmp)
 	rm_tree(root);
 }
 
-/* Missing files, an empty one, one over 500 MiB (sparse), a FIFO. */
+/*
+ * Missing files, an empty one, one of 600 MiB (sparse: no disk) with a
+ * recent record at its end, a FIFO.
+ */
 Test(collect_kernel, odd_files)
 {
 	struct point_list	 pl;
@@ -127,10 +130,12 @@ Test(collect_kernel, odd_files)
 	put_bytes(root, "var/log/btmp", "", 0);
 	snprintf(path, sizeof(path), "%s/var/log/wtmp", root);
 	cr_assert_neq(fd = open(path, O_WRONLY | O_CREAT, 0644), -1);
-	cr_assert_eq(pwrite(fd, &r, sizeof(r), 500LL * 1024 * 1024), 384);
+	cr_assert_eq(pwrite(fd, &r, sizeof(r), 600LL * 1024 * 1024), 384);
 	close(fd);
-	run(root, &pl);
-	cr_assert_eq(pl.n, 0);
+	run(root, &pl);		/* the Go agent skipped any over 500 MiB */
+	cr_assert_eq(pl.n, 1);
+	cr_assert_str_eq(pl.v[0].tags[0].value, "alice");
+	collect_list_reset(&pl);
 
 	cr_assert_eq(unlink(path), 0);
 	cr_assert_eq(mkfifo(path, 0600), 0);
@@ -173,6 +178,34 @@ Test(collect_kernel, many)
 	cr_assert_eq(pl.n, 10000);
 	cr_assert_str_eq(pl.v[0].tags[0].value, "u5");
 	cr_assert_str_eq(pl.v[9999].tags[0].value, "u10004");
+	collect_list_free(&pl);
+	free(v);
+	rm_tree(root);
+}
+
+/*
+ * The scan back is bounded (20,000 records) whatever the times: a
+ * record of the window further back than that, behind 20,001 records of
+ * the slack hour (a brute force of the last hour), is not reached.
+ */
+Test(collect_kernel, scan_back_bounded)
+{
+	struct point_list	 pl;
+	struct utrec		*v;
+	char			 root[PATH_MAX];
+	size_t			 i, n = 20003;
+
+	cr_assert_not_null(v = calloc(n, sizeof(*v)));
+	ut(&v[0], 6, "ssh:notty", "far", "x", NOW - 10);
+	for (i = 1; i < n - 1; i++)
+		ut(&v[i], 6, "ssh:notty", "slack", "x", NOW - 1000);
+	ut(&v[n - 1], 6, "ssh:notty", "near", "x", NOW - 5);
+	tmp_root(root, sizeof(root));
+	put_bytes(root, "var/log/btmp", v, n * sizeof(*v));
+	collect_list_init(&pl);
+	run(root, &pl);
+	cr_assert_eq(pl.n, 1);
+	cr_assert_str_eq(pl.v[0].tags[0].value, "near");
 	collect_list_free(&pl);
 	free(v);
 	rm_tree(root);

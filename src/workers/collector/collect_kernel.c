@@ -7,8 +7,11 @@
  *
  * Only the tail is read: records are appended as logins happen, so the
  * scan goes back from the end and stops at a record older than the window
- * by more than WTMP_SLACK (which absorbs small clock steps), instead of
- * reading a file of up to 500 MiB every five minutes as the Go agent did.
+ * by more than WTMP_SLACK (which absorbs small clock steps), or after
+ * WTMP_SCAN_MAX records whatever their times, instead of reading a file
+ * of up to 500 MiB every five minutes as the Go agent did.  A file of any
+ * size is read so (the Go agent skipped one over 500 MiB: a btmp after
+ * some 1.4 million failed logins, a brute force, turned the metric off).
  *
  * Where this differs from the Go agent, and why:
  * - a partial record at the end (a write in progress, or damage) is left
@@ -50,11 +53,12 @@
 #define UT_HOST_LEN		256
 #define UT_TV_SEC		340	/* int32_t ut_tv.tv_sec */
 
-#define WTMP_FILE_MAX		(500LL * 1024 * 1024)
 #define WTMP_WINDOW		300	/* records later than now - this */
 #define WTMP_SLACK		3600
 #define WTMP_CHUNK		64	/* records per read */
 #define KERNEL_POINTS_MAX	10000	/* per file and run */
+/* records looked at going back, per file and run: 7.3 MiB */
+#define WTMP_SCAN_MAX		(2 * KERNEL_POINTS_MAX)
 
 static void *
 kernel_init(void)
@@ -159,17 +163,20 @@ ut_read(int fd, unsigned char *buf, size_t i, size_t n)
 /*
  * The index of the first record to look at: going back from the end,
  * just after the first one older than the window and the slack, or
- * where KERNEL_POINTS_MAX records of the window have been counted.
+ * where KERNEL_POINTS_MAX records of the window have been counted, or
+ * WTMP_SCAN_MAX records back (an hour of a brute force lies within the
+ * slack: without this bound the scan would read all of it every run).
  */
 static int
 ut_start(int fd, size_t nrec, int64_t cutoff, unsigned char *buf,
     size_t *start)
 {
-	size_t	 hi = nrec, lo, i, inwin = 0;
+	size_t	 bottom, hi = nrec, lo, i, inwin = 0;
 	int64_t	 t;
 
-	while (hi > 0) {
-		lo = hi > WTMP_CHUNK ? hi - WTMP_CHUNK : 0;
+	bottom = nrec > WTMP_SCAN_MAX ? nrec - WTMP_SCAN_MAX : 0;
+	while (hi > bottom) {
+		lo = hi - bottom > WTMP_CHUNK ? hi - WTMP_CHUNK : bottom;
 		if (ut_read(fd, buf, lo, hi - lo) == -1)
 			return -1;
 		for (i = hi; i > lo; i--) {
@@ -186,7 +193,7 @@ ut_start(int fd, size_t nrec, int64_t cutoff, unsigned char *buf,
 		}
 		hi = lo;
 	}
-	*start = 0;
+	*start = bottom;
 	return 0;
 }
 
@@ -222,12 +229,6 @@ kernel_file(const struct collect_env *env, const char *rel, int64_t value,
 	if (!S_ISREG(st.st_mode)) {
 		log_warnx("%s: collect kernel: %s: not a regular file",
 		    __func__, path);
-		goto done;
-	}
-	if (st.st_size > WTMP_FILE_MAX) {
-		log_warnx("%s: collect kernel: %s: %lld bytes, over the %lld "
-		    "the Go agent read: skipped", __func__, path,
-		    (long long)st.st_size, WTMP_FILE_MAX);
 		goto done;
 	}
 	nrec = (size_t)st.st_size / UT_SIZE;
