@@ -11,9 +11,20 @@
  * all.  The window is the COREDUMP interval (60 s by default), not a
  * fixed 60 s that missed cores when the registry set a longer interval.
  * Files come sorted by name, as Go's ReadDir gave them.
+ *
+ * The directory is usually world-writable (1777), so its names are
+ * anybody's to make: only regular files count (not a symlink, a FIFO, a
+ * directory named like a core; d_type, lstat semantics when the file
+ * system does not fill it in), a time more than CORE_FUTURE seconds
+ * ahead is refused (`touch core.sshd.1.9999999999` alerted every run
+ * until 2286), and at most CORE_POINTS_MAX cores a run are sent, the
+ * newest, said in the log at most once per WARN_LIMIT_EVERY seconds.
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +33,25 @@
 #include "collect_file.h"
 #include "log.h"
 #include "util.h"
+#include "warn_limit.h"
 
 #define CORE_WINDOW	60	/* without items: the default interval */
+#define CORE_FUTURE	60	/* seconds a core's time may be ahead */
+#define CORE_POINTS_MAX	100	/* per run, the newest */
+
+struct core_state {
+	struct warn_limit	 capped;	/* runs over CORE_POINTS_MAX */
+};
+
+struct core_ent {
+	char	*name;
+	int64_t	 ts;
+};
 
 static void *
 coredump_init(void)
 {
-	return calloc(1, 1);	/* nothing kept between runs */
+	return calloc(1, sizeof(struct core_state));
 }
 
 static void
@@ -79,21 +102,50 @@ core_name(const char *name, const char **svc, size_t *svclen, int64_t *ts)
 static int
 name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct core_ent *)a)->name,
+	    ((const struct core_ent *)b)->name);
+}
+
+/* Newest first; by name within one second. */
+static int
+newest_cmp(const void *a, const void *b)
+{
+	const struct core_ent	*x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts > y->ts ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* A regular file itself, not what a symlink points to. */
+static int
+core_regular(DIR *d, const struct dirent *de)
+{
+	struct stat	 st;
+
+	if (de->d_type == DT_REG)
+		return 1;
+	if (de->d_type != DT_UNKNOWN)
+		return 0;
+	if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;	/* gone since */
+	return S_ISREG(st.st_mode);
 }
 
 static int
 coredump_collect(void *state, const struct collect_env *env,
     struct point_list *out, char *err, size_t errlen)
 {
-	char		 path[PATH_MAX], svc[NAME_MAX + 1], **names = NULL;
-	char		**nn;
-	const char	*s;
-	struct dirent	*de;
-	size_t		 n = 0, cap = 0, i, len;
-	int64_t		 window = CORE_WINDOW, ts;
-	DIR		*d;
-	int		 rc = 0;
+	struct core_state	*st = state;
+	struct core_ent		*ents = NULL, *ne;
+	char			 path[PATH_MAX], svc[NAME_MAX + 1];
+	const char		*s;
+	struct dirent		*de;
+	size_t			 n = 0, cap = 0, i, len;
+	int64_t			 window = CORE_WINDOW, ts;
+	uint64_t		 nlog;
+	DIR			*d;
+	int			 rc = 0;
 
 	if (env->coredumpdir == NULL || env->coredumpdir[0] == '\0')
 		return 0;
@@ -113,17 +165,19 @@ coredump_collect(void *state, const struct collect_env *env,
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (core_name(de->d_name, &s, &len, &ts) == -1 ||
-		    ts < env->now - window)
+		    ts < env->now - window || ts > env->now + CORE_FUTURE ||
+		    !core_regular(d, de))
 			continue;
 		if (n == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
-			if ((nn = reallocarray(names, cap, sizeof(*nn))) ==
+			if ((ne = reallocarray(ents, cap, sizeof(*ne))) ==
 			    NULL)
 				goto nomem;
-			names = nn;
+			ents = ne;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
+		if ((ents[n].name = strdup(de->d_name)) == NULL)
 			goto nomem;
+		ents[n].ts = ts;
 		n++;
 	}
 	if (errno != 0) {
@@ -131,16 +185,26 @@ coredump_collect(void *state, const struct collect_env *env,
 		rc = -1;
 		goto done;
 	}
+	if (n > CORE_POINTS_MAX) {
+		qsort(ents, n, sizeof(*ents), newest_cmp);
+		if (warn_limit_due(&st->capped, env->mono, &nlog))
+			log_warnx("%s: collect coredump: %s: %zu cores in the "
+			    "window, over the %d a run: the newest sent (%llu "
+			    "runs over it since the last line)", __func__, path,
+			    n, CORE_POINTS_MAX, (unsigned long long)nlog);
+		for (i = CORE_POINTS_MAX; i < n; i++)
+			free(ents[i].name);
+		n = CORE_POINTS_MAX;
+	}
 	if (n > 0)
-		qsort(names, n, sizeof(*names), name_cmp);
+		qsort(ents, n, sizeof(*ents), name_cmp);
 	for (i = 0; i < n; i++) {
-		if (core_name(names[i], &s, &len, &ts) == -1)
+		if (core_name(ents[i].name, &s, &len, &ts) == -1)
 			continue;	/* not reached: matched above */
 		memcpy(svc, s, len);
 		svc[len] = '\0';
 		collect_list_add_int(out, "app.service.coredump", 1, "service",
-		    svc,
-		    NULL);
+		    svc, NULL);
 	}
 	goto done;
  nomem:
@@ -148,8 +212,8 @@ coredump_collect(void *state, const struct collect_env *env,
 	rc = -1;
  done:
 	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+		free(ents[i].name);
+	free(ents);
 	(void)closedir(d);
 	return rc;
 }
