@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,16 @@ answer_fifo(const char *root, int pid)
 	    path, strerror(errno));
 	(void)close(fd);
 	cr_assert_eq(unlink(path), 0);
+}
+
+/* The FIFO gone: the next read finds no file, and does not wait. */
+static void
+answer_fifo_gone(const char *root, int pid)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/proc/%d/stat", root, pid);
+	cr_assert_eq(unlink(path), 0, "%s: %s", path, strerror(errno));
 }
 
 static void
@@ -344,5 +355,173 @@ Test(collect_pids, waiting_threads_are_bounded, .timeout = 30)
 	for (i = 0; i < 500 && destroyed != COLLECT_PIDS_STUCK_MAX + 2; i++)
 		(void)usleep(10000);
 	cr_assert_eq(destroyed, COLLECT_PIDS_STUCK_MAX + 2);
+	rm_root(root);
+}
+
+Test(collect_pids, budget)
+{
+	cr_assert(collect_pids_budget(10) == 5.0);
+	cr_assert(collect_pids_budget(60) == COLLECT_PIDS_WALK_MAX);
+	cr_assert(collect_pids_budget(0) == COLLECT_PIDS_WALK_MAX);
+}
+
+/* Lets go, one every 50 ms, of whichever FIFO a reader waits on. */
+struct pacer {
+	const char	*root;
+	const int	*pids;
+	int		 n;
+	atomic_int	 stop;
+	atomic_int	 answered;
+};
+
+static void *
+pacer_run(void *arg)
+{
+	struct pacer	*pc = arg;
+	struct timespec	 nap = { 0, 50 * 1000000L };
+	char		 path[PATH_MAX];
+	int		 i, fd;
+
+	while (!atomic_load(&pc->stop)) {
+		(void)nanosleep(&nap, NULL);
+		for (i = 0; i < pc->n; i++) {
+			snprintf(path, sizeof(path), "%s/proc/%d/stat",
+			    pc->root, pc->pids[i]);
+			/* ENXIO: nobody reads this one now */
+			if ((fd = open(path, O_WRONLY | O_NONBLOCK |
+			    O_CLOEXEC)) == -1)
+				continue;
+			(void)close(fd);
+			atomic_fetch_add(&pc->answered, 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Processes held in execve and let go one by one, each well within the
+ * patience: the walk still ends at its budget (8 x 50 ms cannot fit in
+ * 0.2 s), named as such, and the next walk, with a budget to spare, is
+ * not refused.
+ */
+Test(collect_pids, a_walk_past_its_budget_is_given_up, .timeout = 30)
+{
+	const int		 pids[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct collect_pids	*p;
+	struct twalk		*t;
+	struct pacer		 pc;
+	pthread_t		 th;
+	atomic_int		 destroyed = 0;
+	char			 root[PATH_MAX], err[PATH_MAX + 256];
+	int			 i;
+
+	make_root(root, sizeof(root), pids, 8);
+	for (i = 0; i < 8; i++)
+		make_fifo(root, pids[i]);
+	/* a patience the pacer never comes near */
+	cr_assert_not_null(p = collect_pids_new(5.0));
+	memset(&pc, 0, sizeof(pc));
+	pc.root = root;
+	pc.pids = pids;
+	pc.n = 8;
+	cr_assert_eq(pthread_create(&th, NULL, pacer_run, &pc), 0);
+	t = twalk_new(&destroyed);
+	t->w.budget = 0.2;
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), -1);
+	cr_assert(strncmp(err, "the /proc walk took over 0.2 s, at ",
+	    35) == 0, "%s", err);
+	cr_assert(strstr(err, "(processes held in execve, let go one by "
+	    "one?): given up this round") != NULL, "%s", err);
+	cr_assert_lt(atomic_load(&pc.answered), 8);
+	/* its thread stops after the pid it reads now */
+	wait_stuck(p, 0);
+	for (i = 0; i < 500 && destroyed != 1; i++)
+		(void)usleep(10000);
+	cr_assert_eq(destroyed, 1);
+	atomic_store(&pc.stop, 1);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+
+	for (i = 0; i < 8; i++)
+		answer_fifo_gone(root, pids[i]);
+	t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(t->nseen, 8);
+	t->w.destroy(&t->w);
+	collect_pids_free(p);
+	rm_root(root);
+}
+
+struct kwalk {
+	struct collect_walk	 w;
+	size_t			 nseen;
+};
+
+static int
+kvisit(struct collect_walk *w, const char *root, size_t i)
+{
+	((struct kwalk *)w)->nseen++;
+	return 0;
+}
+
+static void
+kdestroy(struct collect_walk *w)
+{
+	free(w->keys[0]);
+	free(w->keys);
+	free(w);
+}
+
+/*
+ * The limit of waiting threads is per kind: with every slot of the pid
+ * walks taken (processes held in execve), the statfs walk of the mounts
+ * still runs, and a pid walk is still refused.
+ */
+Test(collect_pids, key_walks_have_their_own_limit, .timeout = 30)
+{
+	int			 pids[COLLECT_PIDS_STUCK_MAX];
+	struct collect_pids	*p;
+	struct twalk		*t;
+	struct kwalk		*k;
+	atomic_int		 destroyed = 0;
+	char			 root[PATH_MAX], err[1024];
+	int			 i;
+
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
+		pids[i] = 100 + i;
+	make_root(root, sizeof(root), pids, COLLECT_PIDS_STUCK_MAX);
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
+		make_fifo(root, pids[i]);
+	cr_assert_not_null(p = collect_pids_new(0.05));
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++) {
+		t = twalk_new(&destroyed);
+		cr_assert_eq(collect_pids_walk(p, root, &t->w, err,
+		    sizeof(err)), -1);
+	}
+	cr_assert_eq(collect_pids_stuck(p), COLLECT_PIDS_STUCK_MAX);
+	t = twalk_new(&destroyed);
+	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), -1);
+	cr_assert(strncmp(err, "walks paused: 8 reads", 21) == 0, "%s", err);
+
+	cr_assert_not_null(k = calloc(1, sizeof(*k)));
+	k->w.visit_key = kvisit;
+	k->w.destroy = kdestroy;
+	k->w.verb = "statfs";
+	k->w.hint = "test";
+	cr_assert_not_null(k->w.keys = calloc(1, sizeof(*k->w.keys)));
+	cr_assert_not_null(k->w.keys[0] = strdup("/"));
+	k->w.nkeys = 1;
+	cr_assert_eq(collect_pids_walk(p, root, &k->w, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(k->nseen, 1);
+	k->w.destroy(&k->w);
+
+	collect_pids_free(p);
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
+		answer_fifo(root, pids[i]);
+	for (i = 0; i < 500 && destroyed != COLLECT_PIDS_STUCK_MAX + 1; i++)
+		(void)usleep(10000);
+	cr_assert_eq(destroyed, COLLECT_PIDS_STUCK_MAX + 1);
 	rm_root(root);
 }

@@ -305,6 +305,8 @@ emit_ps(const struct collect_env *env, struct point_list *out, char *err,
 	}
 	pw->w.visit = ps_visit;
 	pw->w.destroy = ps_destroy;
+	pw->w.budget = collect_pids_budget(env->items != NULL ?
+	    items_interval(env->items, SYS_CPU) : 0);
 	if (collect_pids_walk(env->pids, env->root, &pw->w, err,
 	    errlen) == -1)
 		return -1;

@@ -636,7 +636,11 @@ fs_collect(void *state, const struct collect_env *env,
 	if ((fw = fs_walk_new(st, &m)) == NULL) {
 		snprintf(err, errlen, "out of memory for the mounts");
 		rc = -1;
-	} else if (collect_pids_walk(env->pids, env->root, &fw->w, err,
+		goto done;
+	}
+	fw->w.budget = collect_pids_budget(env->items != NULL ?
+	    items_interval(env->items, SYS_FS) : 0);
+	if (collect_pids_walk(env->pids, env->root, &fw->w, err,
 	    errlen) == -1)
 		rc = -1;	/* a mount that hangs: none this round */
 	else {
@@ -644,6 +648,7 @@ fs_collect(void *state, const struct collect_env *env,
 			fs_mount(&m.v[i], &fw->probes[i], &mi, out);
 		fs_walk_destroy(&fw->w);
 	}
+ done:
 	infos_free(&mi);
 	mounts_free(&m);
 	return rc;

@@ -36,6 +36,8 @@ struct pids_job {
 	atomic_long		 cur;		/* the pid, or key + 1, being
 						 * read; 0 none */
 	atomic_ulong		 steps;		/* pids read so far */
+	int			 keyed;		/* a walk of keys: its kind */
+	int			 overtime;	/* given up on: past budget */
 	char			*stuck_key;	/* what later walks skip */
 	char			*stuck;		/* "/proc/1234", "statfs /x" */
 	struct pids_job		*next;		/* in p->stuck */
@@ -47,8 +49,8 @@ struct collect_pids {
 	int			 refs;		/* the loop's, and a thread's */
 	double			 patience;
 	struct pids_job		*stuck;		/* given up on, still reading */
-	size_t			 nstuck;
-	char			*back[COLLECT_PIDS_STUCK_MAX]; /* answered */
+	size_t			 nstuck[2];	/* by kind: pids, keys */
+	char			*back[2 * COLLECT_PIDS_STUCK_MAX]; /* answered */
 	size_t			 nback;
 };
 
@@ -194,7 +196,7 @@ unlink_stuck(struct collect_pids *p, struct pids_job *j)
 	for (pp = &p->stuck; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == j) {
 			*pp = j->next;
-			p->nstuck--;
+			p->nstuck[j->keyed]--;
 			break;
 		}
 }
@@ -215,7 +217,8 @@ walk_thread(void *arg)
 	if ((mine = atomic_load(&j->abandoned))) {
 		unlink_stuck(p, j);
 		/* said by the loop at its next walk */
-		if (p->nback < COLLECT_PIDS_STUCK_MAX && j->stuck != NULL) {
+		if (p->nback < 2 * COLLECT_PIDS_STUCK_MAX &&
+		    j->stuck != NULL) {
 			p->back[p->nback++] = j->stuck;
 			j->stuck = NULL;
 		}
@@ -282,9 +285,18 @@ collect_pids_stuck(struct collect_pids *p)
 	size_t	 n;
 
 	pids_lock(p);
-	n = p->nstuck;
+	n = p->nstuck[0] + p->nstuck[1];
 	pids_unlock(p);
 	return n;
+}
+
+double
+collect_pids_budget(int64_t interval)
+{
+	double	 b = (double)interval / 2;
+
+	return interval <= 0 || b > COLLECT_PIDS_WALK_MAX ?
+	    COLLECT_PIDS_WALK_MAX : b;
 }
 
 static struct timespec
@@ -316,8 +328,9 @@ mono_passed(const struct timespec *t)
 
 /*
  * Under p->mtx: the pids answered since the last walk go to `back` (to
- * log after, then free), the ones still stuck to the job's skip list.
- * -1 with err when too many threads wait already, or out of memory.
+ * log after, then free), the ones of its kind still stuck to the job's
+ * skip list.  -1 with err when too many threads of its kind wait
+ * already, or out of memory.
  */
 static int
 job_prepare(struct collect_pids *p, struct pids_job *j, char **back,
@@ -325,23 +338,29 @@ job_prepare(struct collect_pids *p, struct pids_job *j, char **back,
 {
 	struct pids_job	*s;
 	size_t		 n;
+	int		 first;
 
 	memcpy(back, p->back, p->nback * sizeof(*back));
 	*nback = p->nback;
 	p->nback = 0;
-	if (p->nstuck >= COLLECT_PIDS_STUCK_MAX) {
+	if (p->nstuck[j->keyed] >= COLLECT_PIDS_STUCK_MAX) {
 		n = (size_t)snprintf(err, errlen, "walks paused: %zu reads "
-		    "wait in the kernel (", p->nstuck);
-		for (s = p->stuck; s != NULL && n < errlen; s = s->next)
+		    "wait in the kernel (", p->nstuck[j->keyed]);
+		for (s = p->stuck, first = 1; s != NULL && n < errlen;
+		    s = s->next) {
+			if (s->keyed != j->keyed)
+				continue;
 			n += (size_t)snprintf(err + n, errlen - n, "%s%s",
-			    s == p->stuck ? "" : ", ",
+			    first ? "" : ", ",
 			    s->stuck != NULL ? s->stuck : "?");
+			first = 0;
+		}
 		if (n < errlen)
 			snprintf(err + n, errlen - n, ")");
 		return -1;
 	}
 	for (s = p->stuck; s != NULL; s = s->next) {
-		if (s->stuck_key == NULL)
+		if (s->stuck_key == NULL || s->keyed != j->keyed)
 			continue;
 		if ((j->skip[j->nskip] = strdup(s->stuck_key)) == NULL) {
 			snprintf(err, errlen, "out of memory for a walk");
@@ -393,33 +412,50 @@ job_name_stuck(struct pids_job *j, long cur)
 		snprintf(key, sizeof(key), "%ld", cur);
 		j->stuck_key = strdup(key);
 		n = asprintf(&j->stuck, "%s/proc/%ld", j->root, cur);
-	} else
+	} else if (j->overtime)
+		/* between two: the thread ends at once */
+		n = asprintf(&j->stuck, "%s (a walk past its time)",
+		    w->keys != NULL ? w->verb : j->root);
+	else
 		n = asprintf(&j->stuck, "%s/proc (the listing)", j->root);
 	/* out of memory: nothing skipped, and named "?" */
 	if (n == -1)
 		j->stuck = NULL;
 }
 
+static const struct timespec *
+ts_min(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? a : b;
+	return a->tv_nsec <= b->tv_nsec ? a : b;
+}
+
 /*
- * Wait for the job while it makes progress; under p->mtx.  0 when done,
- * -1 when given up on (it is in p->stuck then).
+ * Wait for the job while it makes progress, until its budget is spent;
+ * under p->mtx.  0 when done, -1 when given up on (it is in p->stuck
+ * then; j->overtime when for the budget).
  */
 static int
-job_wait(struct collect_pids *p, struct pids_job *j)
+job_wait(struct collect_pids *p, struct pids_job *j, double budget)
 {
 	struct timespec	 deadline = mono_after(p->patience);
+	struct timespec	 end = mono_after(budget);
 	unsigned long	 seen = atomic_load(&j->steps), now;
 	int		 e;
 
 	while (!j->done) {
-		e = pthread_cond_timedwait(&p->cv, &p->mtx, &deadline);
+		e = pthread_cond_timedwait(&p->cv, &p->mtx,
+		    ts_min(&deadline, &end));
 		if (e != 0 && e != ETIMEDOUT && e != EINTR)
 			abort();
 		if (j->done)
 			break;
-		if (!mono_passed(&deadline))
+		if (mono_passed(&end))
+			j->overtime = 1;
+		else if (!mono_passed(&deadline))
 			continue;
-		if ((now = atomic_load(&j->steps)) != seen) {
+		else if ((now = atomic_load(&j->steps)) != seen) {
 			seen = now;
 			deadline = mono_after(p->patience);
 			continue;
@@ -428,7 +464,7 @@ job_wait(struct collect_pids *p, struct pids_job *j)
 		job_name_stuck(j, atomic_load(&j->cur));
 		j->next = p->stuck;
 		p->stuck = j;
-		p->nstuck++;
+		p->nstuck[j->keyed]++;
 		return -1;
 	}
 	return 0;
@@ -451,7 +487,8 @@ collect_pids_walk(struct collect_pids *p, const char *root,
     struct collect_walk *w, char *err, size_t errlen)
 {
 	struct pids_job	*j;
-	char		*back[COLLECT_PIDS_STUCK_MAX];
+	char		*back[2 * COLLECT_PIDS_STUCK_MAX];
+	double		 budget;
 	int		 e, rc;
 	size_t		 nback = 0;
 
@@ -467,6 +504,8 @@ collect_pids_walk(struct collect_pids *p, const char *root,
 	}
 	j->p = p;
 	j->w = w;
+	j->keyed = w->keys != NULL;
+	budget = w->budget > 0 ? w->budget : COLLECT_PIDS_WALK_MAX;
 	pids_lock(p);
 	if ((rc = job_prepare(p, j, back, &nback, err, errlen)) == 0) {
 		p->refs++;
@@ -483,12 +522,21 @@ collect_pids_walk(struct collect_pids *p, const char *root,
 		log_back(back, nback);
 		return -1;
 	}
-	if (job_wait(p, j) == -1) {
+	if (job_wait(p, j, budget) == -1) {
 		/* the job is its thread's now */
-		snprintf(err, errlen, "%s did not answer in %g s (%s): "
-		    "skipped until it does", j->stuck != NULL ? j->stuck : "?",
-		    p->patience, w->keys != NULL ? w->hint :
-		    "a process held in execve?");
+		if (j->overtime)
+			snprintf(err, errlen, "the %s walk took over %g s, at "
+			    "%s (%s): given up this round", w->keys != NULL ?
+			    w->verb : "/proc", budget,
+			    j->stuck != NULL ? j->stuck : "?",
+			    w->keys != NULL ? w->hint :
+			    "processes held in execve, let go one by one?");
+		else
+			snprintf(err, errlen, "%s did not answer in %g s (%s): "
+			    "skipped until it does",
+			    j->stuck != NULL ? j->stuck : "?", p->patience,
+			    w->keys != NULL ? w->hint :
+			    "a process held in execve?");
 		pids_unlock(p);
 		log_back(back, nback);
 		return -1;

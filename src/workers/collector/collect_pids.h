@@ -14,8 +14,17 @@
  * long as it makes progress: a pid that has not answered within the
  * patience (COLLECT_PIDS_PATIENCE) is given up on.  The walk fails that
  * round, its thread is left to its read, and later walks skip that pid
- * until the read returns.  At most COLLECT_PIDS_STUCK_MAX threads are
- * left waiting; past that, walks are refused until one returns.
+ * until the read returns.  A walk that goes on past its budget (the
+ * whole walk's time, see collect_walk.budget) is given up on the same
+ * way, though every pid answers in time: processes held and let go one
+ * by one, each just within the patience, would otherwise stop the loop
+ * for the patience times their number.
+ *
+ * At most COLLECT_PIDS_STUCK_MAX threads of pid walks are left waiting,
+ * and as many of walks with keys (the mounts): past that, walks of that
+ * kind are refused until one returns.  Separate, so that processes held
+ * in execve do not stop the statfs of the mounts, nor a dead network
+ * file system the walks of the processes.
  *
  * The walk owns everything it touches (struct collect_walk, made by the
  * family with what visit() needs and fills): a thread left waiting frees
@@ -27,9 +36,12 @@
 #define AGENT_COLLECT_PIDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define COLLECT_PIDS_PATIENCE	1.0	/* seconds a pid may take */
-#define COLLECT_PIDS_STUCK_MAX	8	/* threads left waiting at most */
+#define COLLECT_PIDS_STUCK_MAX	8	/* threads left waiting at most, per
+					 * kind of walk (pids, keys) */
+#define COLLECT_PIDS_WALK_MAX	10.0	/* seconds a whole walk may take */
 
 struct collect_pids;
 
@@ -48,6 +60,11 @@ struct collect_walk {
 	size_t	  nkeys;
 	const char *verb;
 	const char *hint;
+	/*
+	 * Seconds the whole walk may take (collect_pids_budget()); 0 is
+	 * COLLECT_PIDS_WALK_MAX.
+	 */
+	double	  budget;
 	/* frees the walk, this struct included */
 	void	(*destroy)(struct collect_walk *);
 	char	  err[256];
@@ -70,6 +87,12 @@ int	 collect_pids_walk(struct collect_pids *, const char *root,
 
 /* Pids (and keys) given up on whose read has not returned yet. */
 size_t	 collect_pids_stuck(struct collect_pids *);
+
+/*
+ * The budget of a walk of a family run every `interval` seconds: half
+ * of it, at most COLLECT_PIDS_WALK_MAX.
+ */
+double	 collect_pids_budget(int64_t interval);
 
 /* A /proc entry's pid, or -1 when the name is not one. */
 int	 collect_pids_parse(const char *name);

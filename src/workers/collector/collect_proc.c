@@ -356,6 +356,7 @@ scan(const struct collect_env *env, char *err, size_t errlen)
 	}
 	pw->w.visit = proc_visit;
 	pw->w.destroy = proc_walk_destroy;
+	pw->w.budget = collect_pids_budget(items_interval(it, SYS_PROC));
 	for (pw->nbins = 0; pw->nbins < it->nprocs; pw->nbins++)
 		if ((pw->bins[pw->nbins] =
 		    strdup(it->procs[pw->nbins].bin_path)) == NULL) {
