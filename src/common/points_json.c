@@ -169,6 +169,13 @@ cb_null(void *ctx)
 		c->p.timestamp = 0;
 		return post_scalar_done(c);
 	}
+	/*
+	 * The Go agent's Metric has `json:"tags"` without omitempty: its
+	 * clients and plugins with nil Tags send "tags":null, which Go
+	 * read as no tags.
+	 */
+	if (c->depth == 2 && c->key == KEY_TAGS)
+		return post_scalar_done(c);
 	if (c->depth == 2 && c->key == KEY_VALUE)
 		return post_fail(c, 1, "value is null; a number or a boolean "
 		    "is required");
@@ -198,6 +205,8 @@ cb_boolean(void *ctx, int v)
 		    tag_shown(c));
 	if (c->depth == 2 && c->key == KEY_TIMESTAMP)
 		return post_fail(c, 1, "timestamp must be an integer");
+	if (c->depth == 2 && c->key == KEY_TAGS)
+		return post_fail(c, 1, "tags must be an object");
 	if (c->depth == 2)
 		return post_fail(c, 1, "name must be a string");
 	return post_fail(c, c->depth >= 1, c->depth == 1 ? "not an object" :
@@ -243,6 +252,8 @@ cb_number(void *ctx, const char *s, size_t len)
 	if (c->depth == 3)
 		return post_fail(c, 1, "tag %s is a number, not a string",
 		    tag_shown(c));
+	if (c->depth == 2 && c->key == KEY_TAGS)
+		return post_fail(c, 1, "tags must be an object");
 	if (c->depth != 2 || (c->key != KEY_VALUE && c->key != KEY_TIMESTAMP))
 		return post_fail(c, c->depth >= 1, c->depth == 1 ?
 		    "not an object" : c->depth == 2 ? "name must be a string" :
@@ -334,6 +345,8 @@ cb_string(void *ctx, const unsigned char *s, size_t len)
 		    "boolean is required");
 	if (c->depth == 2 && c->key == KEY_TIMESTAMP)
 		return post_fail(c, 1, "timestamp must be an integer");
+	if (c->depth == 2 && c->key == KEY_TAGS)
+		return post_fail(c, 1, "tags must be an object");
 	return post_fail(c, c->depth >= 1, c->depth == 1 ? "not an object" :
 	    "the body must be a JSON array of points");
 }

@@ -62,6 +62,12 @@ Test(points_json_strict, bad_bodies_name_the_point)
 		{ "[{\"name\":\"a\",\"value\":[1]}]", 0, "value must not be an "
 		    "array" },
 		{ "[{\"name\":\"a\",\"value\":1e999}]", 0, "out of range" },
+		{ "[{\"name\":\"a\",\"value\":1,\"tags\":5}]", 0,
+		    "point 0: tags must be an object" },
+		{ "[{\"name\":\"a\",\"value\":1,\"tags\":true}]", 0,
+		    "point 0: tags must be an object" },
+		{ "[{\"name\":\"a\",\"value\":1},{\"name\":\"b\",\"value\":1,"
+		    "\"tags\":\"x\"}]", 1, "point 1: tags must be an object" },
 		{ "[{\"name\":\"a\",\"value\":1}", -1, "invalid JSON" },
 		{ "[{\"name\":\"a\",\"value\":1}] x", -1, "invalid JSON" },
 		{ "[{\"name\":\"\\u00e9\xff\",\"value\":1}]", -1,
@@ -374,6 +380,22 @@ Test(points_json_strict, integers_of_every_length)
 	    "RUN.g,host=web-01 value=-0 1714538096\n"
 	    "RUN.h,host=web-01 value=7 1714538096\n"
 	    "RUN.i,host=web-01 value=1 1714538000");
+	buf_free(&out);
+}
+
+/*
+ * The Go agent's Metric has `json:"tags"` without omitempty: a Go client
+ * or plugin with nil Tags sends "tags":null, which Go took as no tags.
+ */
+Test(points_json_strict, null_tags_are_no_tags)
+{
+	struct post_result	 res;
+	struct buf		 out;
+
+	cr_assert_eq(parse("[{\"name\":\"a\",\"value\":1,\"tags\":null,"
+	    "\"timestamp\":1714538000}]", &out, &res), 0, "%s", res.err);
+	cr_assert_eq(res.npoints, 1);
+	cr_assert_str_eq(out.p, "RUN.a,host=web-01 value=1 1714538000");
 	buf_free(&out);
 }
 
