@@ -236,53 +236,23 @@ small_int(const char *s, size_t len, long long *out)
 	return 1;
 }
 
+/* A number that is not a small integer, NUL-terminated in num. */
 static int
-cb_number(void *ctx, const char *s, size_t len)
+number_set(struct post_ctx *c, const char *num, size_t len)
 {
-	struct post_ctx	*c = ctx;
-	char		 num[64], *end;
+	char		*end;
 	long long	 ll;
 	double		 d;
-	int		 integral, r;
+	int		 integral;
 
-	if (c->dropping)
-		return 1;
-	if (c->skip > 0)
-		return post_scalar_done(c);
-	if (c->depth == 3)
-		return post_fail(c, 1, "tag %s is a number, not a string",
-		    tag_shown(c));
-	if (c->depth == 2 && c->key == KEY_TAGS)
-		return post_fail(c, 1, "tags must be an object");
-	if (c->depth != 2 || (c->key != KEY_VALUE && c->key != KEY_TIMESTAMP))
-		return post_fail(c, c->depth >= 1, c->depth == 1 ?
-		    "not an object" : c->depth == 2 ? "name must be a string" :
-		    "the body must be a JSON array of points");
-	if (len >= sizeof(num))
-		return post_fail(c, 1, "number too long");
-	/*
-	 * Most numbers are short integers (timestamps, counters): yajl has
-	 * checked the JSON grammar, so digits after an optional '-' are an
-	 * integer; up to 18 of them fit an int64.  "-0" is left to the
-	 * general way below (a float for a value).
-	 */
-	if (len <= 19 && (r = small_int(s, len, &ll)) == 1 &&
-	    (ll != 0 || s[0] != '-')) {
-		if (c->key == KEY_TIMESTAMP)
-			c->p.timestamp = ll;
-		else
-			point_set_int(&c->p, ll);
-		return post_scalar_done(c);
-	}
-	memcpy(num, s, len);
-	num[len] = '\0';
 	integral = strpbrk(num, ".eE") == NULL;
 	if (c->key == KEY_TIMESTAMP) {
 		errno = 0;
 		ll = strtoll(num, &end, 10);
 		if (!integral || errno != 0 || *end != '\0')
-			return post_fail(c, 1, "timestamp %s is not an integer "
-			    "of seconds, ms, us or ns", num);
+			return post_fail(c, 1, "timestamp %.64s%s is not an "
+			    "integer of seconds, ms, us or ns", num,
+			    len > 64 ? "..." : "");
 		c->p.timestamp = ll;
 		return post_scalar_done(c);
 	}
@@ -305,9 +275,56 @@ cb_number(void *ctx, const char *s, size_t len)
 	errno = 0;
 	d = strtod(num, &end);
 	if (*end != '\0' || (errno == ERANGE && isinf(d)))
-		return post_fail(c, 1, "value %s is out of range", num);
+		return post_fail(c, 1, "value %.64s%s is out of range", num,
+		    len > 64 ? "..." : "");
 	point_set_float(&c->p, d);
 	return post_scalar_done(c);
+}
+
+static int
+cb_number(void *ctx, const char *s, size_t len)
+{
+	struct post_ctx	*c = ctx;
+	char		 small[64], *num = small;
+	long long	 ll;
+	int		 r;
+
+	if (c->dropping)
+		return 1;
+	if (c->skip > 0)
+		return post_scalar_done(c);
+	if (c->depth == 3)
+		return post_fail(c, 1, "tag %s is a number, not a string",
+		    tag_shown(c));
+	if (c->depth == 2 && c->key == KEY_TAGS)
+		return post_fail(c, 1, "tags must be an object");
+	if (c->depth != 2 || (c->key != KEY_VALUE && c->key != KEY_TIMESTAMP))
+		return post_fail(c, c->depth >= 1, c->depth == 1 ?
+		    "not an object" : c->depth == 2 ? "name must be a string" :
+		    "the body must be a JSON array of points");
+	/*
+	 * Most numbers are short integers (timestamps, counters): yajl has
+	 * checked the JSON grammar, so digits after an optional '-' are an
+	 * integer; up to 18 of them fit an int64.  "-0" is left to the
+	 * general way below (a float for a value).
+	 */
+	if (len <= 19 && (r = small_int(s, len, &ll)) == 1 &&
+	    (ll != 0 || s[0] != '-')) {
+		if (c->key == KEY_TIMESTAMP)
+			c->p.timestamp = ll;
+		else
+			point_set_int(&c->p, ll);
+		return post_scalar_done(c);
+	}
+	/* any finite decimal, however long it is written: on the heap */
+	if (len >= sizeof(small) && (num = malloc(len + 1)) == NULL)
+		return post_fail(c, 1, "out of memory");
+	memcpy(num, s, len);
+	num[len] = '\0';
+	r = number_set(c, num, len);
+	if (num != small)
+		free(num);
+	return r;
 }
 
 static int

@@ -18,7 +18,8 @@
 #include "utf8.h"
 
 #define SHOW_MAX	64	/* bytes of a key or token in a message */
-#define TOKEN_MAX	128	/* bytes of a field value or timestamp */
+#define TOKEN_MAX	128	/* bytes of a timestamp; of a field value
+				 * on the stack (longer: on the heap) */
 
 /* A field of the current line; its key lives in the scratch buffer. */
 struct lp_field {
@@ -308,43 +309,16 @@ nan_or_inf(const char *s, size_t n)
 	    (n == 8 && strncasecmp(s, "infinity", 8) == 0);
 }
 
+/* A numeric token tok of n bytes, NUL-terminated in num. */
 static int
-parse_value(struct lp *l, struct lp_field *f, const char *tok, size_t n)
+parse_number(struct lp *l, struct lp_field *f, const char *key,
+    const char *tok, size_t n, char *num)
 {
-	static const char *const trues[] = { "t", "T", "true", "True",
-	    "TRUE" };
-	static const char *const falses[] = { "f", "F", "false", "False",
-	    "FALSE" };
-	struct shown		 sh, sh2;
-	const char		*key = show(&sh, scratch_at(l, f->koff),
-				    f->klen);
-	char			 num[TOKEN_MAX + 1], *end;
+	struct shown		 sh2;
+	char			*end;
 	unsigned long long	 ull;
 	long long		 ll;
-	size_t			 i;
 
-	for (i = 0; i < sizeof(trues) / sizeof(trues[0]); i++) {
-		if (strlen(trues[i]) == n && memcmp(trues[i], tok, n) == 0) {
-			f->kind = POINT_BOOL;
-			f->bval = 1;
-			return 0;
-		}
-		if (strlen(falses[i]) == n && memcmp(falses[i], tok, n) == 0) {
-			f->kind = POINT_BOOL;
-			f->bval = 0;
-			return 0;
-		}
-	}
-	if (n == 0)
-		return lp_fail(l, "field %s: no value", key);
-	if (nan_or_inf(tok, n))
-		return lp_fail(l, "field %s: %s: NaN and infinities are not "
-		    "accepted", key, show(&sh2, tok, n));
-	if (n > TOKEN_MAX)
-		return lp_fail(l, "field %s: value longer than %d bytes", key,
-		    TOKEN_MAX);
-	memcpy(num, tok, n);
-	num[n] = '\0';
 	if (tok[n - 1] == 'i' && int_syntax(tok, n - 1, 1)) {
 		num[n - 1] = '\0';
 		errno = 0;
@@ -379,6 +353,48 @@ parse_value(struct lp *l, struct lp_field *f, const char *tok, size_t n)
 		    show(&sh2, tok, n));
 	f->kind = POINT_FLOAT;
 	return 0;
+}
+
+static int
+parse_value(struct lp *l, struct lp_field *f, const char *tok, size_t n)
+{
+	static const char *const trues[] = { "t", "T", "true", "True",
+	    "TRUE" };
+	static const char *const falses[] = { "f", "F", "false", "False",
+	    "FALSE" };
+	struct shown		 sh, sh2;
+	const char		*key = show(&sh, scratch_at(l, f->koff),
+				    f->klen);
+	char			 small[TOKEN_MAX + 1], *num = small;
+	size_t			 i;
+	int			 rv;
+
+	for (i = 0; i < sizeof(trues) / sizeof(trues[0]); i++) {
+		if (strlen(trues[i]) == n && memcmp(trues[i], tok, n) == 0) {
+			f->kind = POINT_BOOL;
+			f->bval = 1;
+			return 0;
+		}
+		if (strlen(falses[i]) == n && memcmp(falses[i], tok, n) == 0) {
+			f->kind = POINT_BOOL;
+			f->bval = 0;
+			return 0;
+		}
+	}
+	if (n == 0)
+		return lp_fail(l, "field %s: no value", key);
+	if (nan_or_inf(tok, n))
+		return lp_fail(l, "field %s: %s: NaN and infinities are not "
+		    "accepted", key, show(&sh2, tok, n));
+	/* any finite decimal, however long it is written: on the heap */
+	if (n > TOKEN_MAX && (num = malloc(n + 1)) == NULL)
+		return lp_fail(l, "out of memory");
+	memcpy(num, tok, n);
+	num[n] = '\0';
+	rv = parse_number(l, f, key, tok, n, num);
+	if (num != small)
+		free(num);
+	return rv;
 }
 
 /* After "=": the end of a quoted string, or -1 (unterminated). */

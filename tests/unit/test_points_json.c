@@ -399,6 +399,38 @@ Test(points_json_strict, null_tags_are_no_tags)
 	buf_free(&out);
 }
 
+/*
+ * Any finite decimal, as the README says and /write takes: a long one
+ * (digits past what a double holds, or many zeros) is no error.
+ */
+Test(points_json_strict, long_decimals_are_numbers)
+{
+	struct post_result	 res;
+	struct buf		 out, body;
+	size_t			 i;
+
+	buf_init(&body);
+	buf_adds(&body, "[{\"name\":\"a\",\"value\":0.");
+	for (i = 0; i < 300; i++)
+		buf_addc(&body, '0');
+	buf_adds(&body, "15},{\"name\":\"b\",\"value\":1.");
+	for (i = 0; i < 100; i++)
+		buf_addc(&body, '0');
+	buf_adds(&body, "1},{\"name\":\"c\",\"value\":1");
+	for (i = 0; i < 70; i++)
+		buf_addc(&body, '0');
+	buf_adds(&body, "}]");
+	cr_assert(!buf_failed(&body));
+	cr_assert_eq(parse(body.p, &out, &res), 0, "%s", res.err);
+	cr_assert_eq(res.npoints, 3);
+	cr_assert_str_eq(out.p,
+	    "RUN.a,host=web-01 value=1.5e-301 1714538096\n"
+	    "RUN.b,host=web-01 value=1 1714538096\n"
+	    "RUN.c,host=web-01 value=1e+70 1714538096");
+	buf_free(&out);
+	buf_free(&body);
+}
+
 /* Past outmax the parse stops, a whole-body failure in either mode. */
 Test(points_json, stops_at_outmax)
 {

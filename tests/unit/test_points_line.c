@@ -570,8 +570,9 @@ Test(points_line, long_names_and_tags)
 	expect_error(body, 0, "key longer than 256 bytes");
 	snprintf(body, sizeof(body), "m,k=%s value=1", big);
 	expect_error(body, 0, "tag \"k\": value longer than 256 bytes");
+	/* a long value is read as any other: no length of its own */
 	snprintf(body, sizeof(body), "m value=1%s", big);
-	expect_error(body, 0, "value longer than 128 bytes");
+	expect_error(body, 0, "field \"value\": invalid value \"1xxx");
 }
 
 /* A bad line anywhere spoils the whole body: nothing is produced. */
@@ -600,6 +601,17 @@ Test(points_line, subnormals_are_numbers)
 	    "RUN.m,host=web-01 value=1e-310 1714538096\n"
 	    "RUN.m,host=web-01 value=-5e-324 1714538096\n"
 	    "RUN.m,host=web-01 value=0 1714538096", 4);
+}
+
+/* Any finite decimal, however long, as /post takes it. */
+Test(points_line, long_decimals_are_numbers)
+{
+	char	 body[512];
+
+	snprintf(body, sizeof(body), "m value=0.%0300d15", 0);
+	expect_lines(body, "RUN.m,host=web-01 value=1.5e-301 1714538096", 1);
+	snprintf(body, sizeof(body), "m value=1%0200di", 0);
+	expect_error(body, 0, "integer \"1000");
 }
 
 Test(points_line, precision_is_quoted_printably)
