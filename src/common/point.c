@@ -141,15 +141,28 @@ point_name_valid(const char *s, size_t len)
 	return 1;
 }
 
+/*
+ * The last second InfluxDB can store: it keeps int64 nanoseconds, and
+ * a later one gets the whole write a 400 (the point dropped after the
+ * client had its 200).  INT64_MAX / 1e9, rounded down.
+ */
+#define SECONDS_MAX	9223372036LL
+
+static int64_t
+seconds_kept(int64_t s, int64_t now)
+{
+	return s <= SECONDS_MAX ? s : now;
+}
+
 int64_t
 point_seconds(int64_t ts, int64_t now)
 {
 	if (ts >= 1000000000LL && ts < 10000000000LL)
-		return ts;
+		return seconds_kept(ts, now);
 	if (ts >= 1000000000000LL && ts < 10000000000000LL)
-		return ts / 1000;
+		return seconds_kept(ts / 1000, now);
 	if (ts >= 1000000000000000LL && ts < 10000000000000000LL)
-		return ts / 1000000;
+		return seconds_kept(ts / 1000000, now);
 	if (ts >= 1000000000000000000LL)	/* up to INT64_MAX */
 		return ts / 1000000000;
 	/* 0, negative, or between the ranges: not a time we can trust. */

@@ -67,7 +67,9 @@ int	 point_name_valid(const char *, size_t);
  * Seconds from a producer's timestamp: 0 -> now; seconds in
  * [1e9, 1e10) kept; milliseconds [1e12, 1e13), microseconds
  * [1e15, 1e16) and nanoseconds [1e18, INT64_MAX] divided down;
- * anything else (negative, between the ranges) -> now.
+ * anything else (negative, between the ranges) -> now, and so are
+ * seconds past 9223372036 (after the division): InfluxDB keeps int64
+ * nanoseconds and refuses a later time, after the client's 200.
  */
 int64_t	 point_seconds(int64_t ts, int64_t now);
 
