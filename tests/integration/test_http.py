@@ -225,6 +225,30 @@ class SlowClients(AgentTest):
         st = self.agent.status()
         self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)
 
+    def test_connections_answered_by_the_server_are_idle_too(self):
+        """Keep-alive connections answered by the server itself (a 404
+        for an unknown path) were never taken for idle: 64 of them, one
+        client's share, made a newcomer get 503 for as long as they were
+        open.  The one idle the longest gives its place up now."""
+        self.start_ok()
+        hogs = []
+        self.addCleanup(lambda: [s.close() for s in hogs])
+        for _ in range(64):
+            s = socket.create_connection(("127.0.0.1", self.agent.port),
+                                         timeout=10)
+            s.sendall(b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            reply = s.recv(4096)
+            self.assertIn(b" 404 ", reply)
+            self.assertIn(b"Connection: keep-alive", reply)
+            hogs.append(s)
+        s = socket.create_connection(("127.0.0.1", self.agent.port),
+                                     timeout=10)
+        hogs.append(s)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        reply = s.recv(4096)
+        self.assertIn(b" 200 ", reply, reply[:300])
+        self.assertEqual(hogs[0].recv(4096), b"", "the oldest still open")
+
     def test_slow_tcp_clients_cannot_lock_out_the_unix_socket(self):
         import selectors
         import time

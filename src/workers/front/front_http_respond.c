@@ -67,8 +67,15 @@ conn_send(struct http_conn *c, int status, const char *ctype,
 		return;
 	if (c->drain)
 		keepalive = 0;
+	/*
+	 * Whoever answered, the handler or the server itself (a 404, a
+	 * 504): a kept-alive connection is idle again once it is sent, and
+	 * may be evicted for a newcomer (conn_idle()).
+	 */
 	if (!keepalive)
 		c->closing = 1;
+	else
+		c->answered = 1;
 	/* RFC 9110 8.6: no Content-Length (and no body) in 204 or 304. */
 	nobody = status == 204 || status == 304;
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n", status,
@@ -159,7 +166,6 @@ front_http_respond(struct http_request *req, int status, const char *ctype,
 	front_http_conn_enter(c);
 	ev_timer_stop(c->srv->loop, &r->timer);
 	c->inflight = NULL;
-	c->answered = 1;
 	r->conn = NULL;
 	front_http_req_log(c, r, status, len);
 	conn_send(c, status, ctype, body, len, r->head, r->keepalive,
