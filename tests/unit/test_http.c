@@ -2515,6 +2515,46 @@ Test(http, whitespace_in_a_header_name_is_refused)
 	stop();
 }
 
+/*
+ * http-parser reads a body as chunked when chunked is the last coding:
+ * "gzip, chunked" handed the handler a gzip body as if plain (a 400
+ * "invalid JSON at byte 1" for /post).  Only chunked alone is taken; the
+ * rest is 501 naming it, and chunked not last stays http-parser's 400.
+ */
+Test(http, transfer_codings_other_than_chunked_are_refused)
+{
+	struct http_limits	 lim = limits();
+	struct client		*cl;
+
+	start(&lim);
+	cl = one("POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n"
+	    "\r\n5\r\nhello\r\n0\r\n\r\n");
+	assert_resp(&cl->r[0], 501, NULL, "{\"error\":\"Transfer-Encoding "
+	    "\\\"gzip, chunked\\\": only chunked is implemented\"}");
+	cr_assert(hdr_is(&cl->r[0], "connection", "close"));
+	cr_assert(client_wait_eof(cl, WAIT));
+	client_free(cl);
+	/* two lines are one list */
+	cl = one("POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+	assert_resp(&cl->r[0], 501, NULL, "{\"error\":\"Transfer-Encoding "
+	    "\\\"gzip, chunked\\\": only chunked is implemented\"}");
+	client_free(cl);
+	cl = one("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n"
+	    "\r\n5\r\nhello\r\n0\r\n\r\n");
+	cr_assert_eq(cl->r[0].status, 400);
+	cr_assert_not_null(strstr(cl->r[0].body, "HPE_INVALID_TRANSFER_ENCODING"),
+	    "%s", cl->r[0].body);
+	client_free(cl);
+	cr_assert_eq(nids, 0);
+	/* chunked alone, in any case */
+	cl = one("POST /echo HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n"
+	    "5\r\nhello\r\n0\r\n\r\n");
+	assert_resp(&cl->r[0], 200, "application/octet-stream", "hello");
+	client_free(cl);
+	stop();
+}
+
 /* A form body is any bytes, not a URL: len, not strlen. */
 #define B(x)	(x), sizeof(x) - 1
 

@@ -112,6 +112,7 @@ front_http_req_destroy(struct http_req *r)
 	buf_free(&r->origin);
 	buf_free(&r->sfs);
 	buf_free(&r->host);
+	buf_free(&r->te);
 	buf_free(&r->xhdr);
 	buf_free(&r->body);
 	free(r->path);
@@ -486,6 +487,7 @@ conn_parse_error(struct http_conn *c, enum http_errno e)
 			msg = NULL;
 		break;
 	case 400:
+	case 501:
 		if (c->err_why != NULL && (msg = strdup(c->err_why)) == NULL)
 			log_warn("%s", __func__);
 		break;

@@ -20,7 +20,7 @@
 #include "buf.h"
 #include "front_http.h"
 
-#define HTTP_HNAME_MAX		16
+#define HTTP_HNAME_MAX		24	/* "transfer-encoding" and a NUL */
 #define HTTP_LOGSTR_MAX		128
 
 enum hdr_kind {
@@ -30,7 +30,8 @@ enum hdr_kind {
 	HDR_AUTH,
 	HDR_ORIGIN,
 	HDR_SFS,		/* Sec-Fetch-Site */
-	HDR_HOST
+	HDR_HOST,
+	HDR_TE			/* Transfer-Encoding */
 };
 
 /* Which deadline a connection's deadline timer is running for. */
@@ -112,6 +113,7 @@ struct http_req {
 	struct buf		 origin;
 	struct buf		 sfs;		/* Sec-Fetch-Site */
 	struct buf		 host;
+	struct buf		 te;		/* Transfer-Encoding, joined */
 	struct buf		 xhdr;	/* front_http_request_add_header */
 	struct buf		 body;
 	char			*path;

@@ -20,7 +20,7 @@
 
 /*
  * Parser callbacks.  Returning non-zero stops the parser; err_status
- * then says which answer the client gets (413, 431, 500), else 400.
+ * then says which answer the client gets (413, 431, 500, 501), else 400.
  */
 
 static int
@@ -136,6 +136,8 @@ hdr_classify(struct http_conn *c, struct http_req *r)
 			r->seen_sfs = 2;
 		return r->seen_sfs == 1 ? HDR_SFS : HDR_OTHER;
 	}
+	if (strcasecmp(r->hname, "transfer-encoding") == 0)
+		return HDR_TE;
 	if (strcasecmp(r->hname, "host") == 0) {
 		if (r->seen_host++) {
 			c->err_status = 400;
@@ -174,6 +176,12 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		r->cur_hdr = hdr_classify(c, r);
 		if (c->err_status != 0)
 			return -1;
+		/* several lines are one list (RFC 9110 5.3) */
+		if (r->cur_hdr == HDR_TE && r->te.len > 0 &&
+		    buf_add(&r->te, ", ", 2) == -1) {
+			c->err_status = 500;
+			return -1;
+		}
 	}
 	if (hdr_account(c, len) == -1)
 		return -1;
@@ -196,6 +204,9 @@ on_header_value(http_parser *p, const char *at, size_t len)
 	case HDR_HOST:
 		d = &r->host;
 		break;
+	case HDR_TE:
+		d = &r->te;
+		break;
 	default:
 		break;
 	}
@@ -204,6 +215,42 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * http-parser reads a body as chunked when chunked is the last coding,
+ * whatever comes before it: "gzip, chunked" would hand the handler a
+ * gzip body as if it were plain.  Only chunked alone is done here; the
+ * rest is 501 naming what was sent (RFC 9112 6.1).  Chunked not last,
+ * or with a Content-Length, http-parser refuses itself (400, as RFC 9112
+ * 6.3 says).
+ */
+static int
+te_refused(struct http_conn *c, const struct http_req *r)
+{
+	const char	*v = r->te.p;
+	size_t		 n = r->te.len, i, o;
+	char		 shown[65];
+
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n == 7 && strncasecmp(v, "chunked", 7) == 0)
+		return 0;
+	/* printable ASCII only: it goes into the JSON answer */
+	for (i = o = 0; i < n && o < sizeof(shown) - 1; i++)
+		shown[o++] = v[i] >= 0x20 && v[i] < 0x7f && v[i] != '"' &&
+		    v[i] != '\\' ? v[i] : '?';
+	shown[o] = '\0';
+	snprintf(c->err_text, sizeof(c->err_text), "Transfer-Encoding "
+	    "\"%s%s\": only chunked is implemented", shown, i < n ? "..." :
+	    "");
+	c->err_status = 501;
+	c->err_why = c->err_text;
+	return 1;
 }
 
 /* Seconds the body may take: a floor, then a least rate. */
@@ -227,6 +274,8 @@ on_headers_complete(http_parser *p)
 	int			 body;
 
 	if (hdr_account(c, 2) == -1)
+		return -1;
+	if ((p->flags & F_CHUNKED) && te_refused(c, r))
 		return -1;
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > lim->max_body) {
 		c->err_status = 413;
