@@ -21,6 +21,19 @@
 #define TOKEN_MAX	128	/* bytes of a timestamp; of a field value
 				 * on the stack (longer: on the heap) */
 
+/*
+ * Each field of a line is a point of its own repeating the line's tags
+ * (up to 63 of 256-byte keys and values): one 19 KB line of 700 fields
+ * made 11.6 MB of points, and a few dozen such requests filled a 1 GiB
+ * spool.  So a line holds at most LP_FIELDS_MAX fields (Telegraf's widest
+ * inputs have some tens), and a body makes at most LP_OUT_RATIO times its
+ * size in points, or LP_OUT_FLOOR for a small one: about what the most
+ * verbose honest line (short fields, the json output) makes.
+ */
+#define LP_FIELDS_MAX	256
+#define LP_OUT_RATIO	64
+#define LP_OUT_FLOOR	(1024 * 1024)
+
 /* A field of the current line; its key lives in the scratch buffer. */
 struct lp_field {
 	size_t			 koff, klen;
@@ -39,6 +52,8 @@ struct lp {
 	struct buf		*out;
 	size_t			 start;		/* of this body in `out` */
 	size_t			 outmax;
+	int			 by_ratio;	/* outmax is LP_OUT_RATIO's */
+	size_t			 len;		/* of the body */
 	struct post_result	*res;
 
 	size_t			 lineno;	/* 1-based, every line */
@@ -436,6 +451,10 @@ parse_fields(struct lp *l)
 			return lp_fail(l, "field %s: no '=' after the key",
 			    show(&sh, scratch_at(l, koff), klen));
 		l->s++;
+		if (l->nfields == LP_FIELDS_MAX)
+			return lp_fail(l, "more than %d fields: each is a "
+			    "point of its own, with the line's tags",
+			    LP_FIELDS_MAX);
 		if (l->nfields == l->fcap) {
 			/* doubled: a line may hold a body's worth of fields,
 			 * and growing by a few would copy them all each time */
@@ -565,6 +584,15 @@ emit(struct lp *l, int64_t ts)
 		 */
 		if (l->outmax > 0 && l->out->len - l->start > l->outmax) {
 			points_toobig(l->res, l->outmax);
+			if (l->by_ratio)
+				snprintf(l->res->err, sizeof(l->res->err),
+				    "line %zu: the points of this body take "
+				    "more than %zu bytes once encoded, the "
+				    "most a body of %zu bytes may make (%d "
+				    "times its size, 1 MiB at least: each "
+				    "field is a point with the line's tags); "
+				    "send fewer fields or shorter tags",
+				    l->lineno, l->outmax, l->len, LP_OUT_RATIO);
 			return -1;
 		}
 	}
@@ -633,7 +661,7 @@ points_line_parse(const char *body, size_t len, const char *prefix,
 {
 	struct lp	 l;
 	struct shown	 sh;
-	size_t		 start = out->len;
+	size_t		 start = out->len, ratio;
 	int		 rv = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -652,6 +680,13 @@ points_line_parse(const char *body, size_t len, const char *prefix,
 	l.out = out;
 	l.start = start;
 	l.outmax = outmax;
+	l.len = len;
+	ratio = len > LP_OUT_FLOOR / LP_OUT_RATIO ? (len > SIZE_MAX /
+	    LP_OUT_RATIO ? SIZE_MAX : len * LP_OUT_RATIO) : LP_OUT_FLOOR;
+	if (outmax == 0 || ratio < outmax) {
+		l.outmax = ratio;
+		l.by_ratio = 1;
+	}
 	l.res = res;
 	buf_init(&l.scratch);
 	buf_init(&l.name);

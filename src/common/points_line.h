@@ -68,7 +68,11 @@
  * `line 3: field "x": strings are not accepted as values`.  An unknown
  * `precision` is an error with bad_index -1.  `outmax`, when not 0, is
  * the most bytes the points may take in `out`: past it the parse stops
- * and fails with res->toobig set (points_json.h).
+ * and fails with res->toobig set (points_json.h).  Each field being a
+ * point that repeats its line's tags, a line of more than 256 fields
+ * is an error, and the points may take at most 64 times `len` (1 MiB for
+ * a body under 16 KiB) whatever `outmax`: past it, res->toobig too, and
+ * res->err names the line.
  */
 int	 points_line_parse(const char *body, size_t len, const char *prefix,
 	    const char *host, int64_t now, const char *precision,

@@ -377,15 +377,16 @@ class Post(AgentTest):
                          r"stopping with 7 points unpublished .*127\.0\.0\.1:9")
 
     def test_write_amplification_is_refused_early(self):
-        """One line's 63 long tags shared by ~258 000 fields: 1 MiB of
-        body once made a point per field, tags copied each time, about
-        4 GB and half a minute of the front's only thread before the
-        frame limit said 413.  The parse stops at what a frame carries."""
+        """Lines of 63 long tags shared by 256 fields each, 1 MiB of
+        body: a point per field, tags copied each time, is about 500 MB.
+        (One line of ~258 000 fields once made 4 GB, and half a minute of
+        the front's only thread, before the frame limit said 413.)  The
+        parse stops at what a frame carries."""
         self.start_ok()
         front = self.agent.worker(self.agent.status(), "front")["pid"]
         head = "m," + ",".join(f"t{i:02d}=" + "v" * 256 for i in range(63))
-        fields = ",".join(["a=1"] * ((1024 * 1024 - len(head) - 1) // 4))
-        body = (head + " " + fields).encode()
+        line = head + " " + ",".join(["a=1"] * 256) + "\n"
+        body = (line * (1024 * 1024 // len(line))).encode()
         self.assertLessEqual(len(body), 1024 * 1024)
         # no time limit asserted: a generous one only so a hang is seen
         code, raw = self.raw("/write", body, timeout=300)
@@ -403,6 +404,28 @@ class Post(AgentTest):
         self.assertEqual(code, 200, out)
         pts = wait_until(lambda: file_points(self.out), what="one point")
         self.assertEqual([p["measurement"] for p in pts], ["RUN.small"])
+
+    def test_a_small_write_body_cannot_make_megabytes(self):
+        """One 19 KB line, 63 tags of 250 bytes and 700 fields: 200 and
+        11.6 MB of points, each field a point repeating the tags; a few
+        dozen such requests filled a 1 GiB spool.  A line holds at most
+        256 fields, and a body makes at most 64 times its size (1 MiB at
+        least)."""
+        self.start_ok()
+        head = "m," + ",".join(f"t{i:02d}=" + "v" * 250 for i in range(63))
+        code, raw = self.raw("/write", (head + " " + ",".join(
+            ["f=1"] * 700)).encode())
+        self.assertEqual(code, 400, raw[:300])
+        self.assertEqual(json.loads(raw), {
+            "error": "line 1: more than 256 fields: each is a point of "
+                     "its own, with the line's tags", "index": 0})
+        body = (head + " " + ",".join(["f=1"] * 256)).encode()
+        code, raw = self.raw("/write", body)
+        self.assertEqual(code, 413, raw[:300])
+        self.assertRegex(json.loads(raw)["error"],
+                         rf"^line 1: .* more than {64 * len(body)} bytes "
+                         rf"once encoded, the most a body of {len(body)} "
+                         r"bytes may make")
 
     def raw(self, path, body, timeout=10):
         """The answer's code and its body as bytes, undecoded."""

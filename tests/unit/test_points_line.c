@@ -634,15 +634,18 @@ Test(points_line, stops_at_outmax)
 {
 	struct post_result	 res;
 	struct buf		 body, out;
-	size_t			 i;
+	size_t			 i, j;
 
 	buf_init(&body);
-	buf_adds(&body, "m,t=");
-	for (i = 0; i < 200; i++)
-		buf_addc(&body, 'v');
-	buf_addc(&body, ' ');
-	for (i = 0; i < 10000; i++)
-		buf_adds(&body, i == 0 ? "a=1" : ",a=1");
+	for (j = 0; j < 40; j++) {
+		buf_adds(&body, "m,t=");
+		for (i = 0; i < 200; i++)
+			buf_addc(&body, 'v');
+		buf_addc(&body, ' ');
+		for (i = 0; i < 250; i++)
+			buf_adds(&body, i == 0 ? "a=1" : ",a=1");
+		buf_addc(&body, '\n');
+	}
 	cr_assert(!buf_failed(&body));
 	buf_init(&out);
 	buf_adds(&out, "kept");
@@ -662,4 +665,101 @@ Test(points_line, stops_at_outmax)
 	cr_expect(!res.toobig);
 	buf_free(&body);
 	buf_free(&out);
+}
+
+/* 63 tags of 250-byte values, then `nfields` fields "f=1". */
+static void
+wide_line(struct buf *body, int nfields)
+{
+	int	 i, j;
+
+	buf_addc(body, 'm');
+	for (i = 0; i < 63; i++) {
+		buf_printf(body, ",t%02d=", i);
+		for (j = 0; j < 250; j++)
+			buf_addc(body, 'v');
+	}
+	buf_addc(body, ' ');
+	for (i = 0; i < nfields; i++)
+		buf_adds(body, i == 0 ? "f=1" : ",f=1");
+	buf_addc(body, '\n');
+	cr_assert(!buf_failed(body));
+}
+
+/*
+ * One 19 KB line of 700 fields, each a point repeating 63 long tags,
+ * made 11.6 MB of points (a few dozen such requests filled a 1 GiB
+ * spool): a line holds at most 256 fields.
+ */
+Test(points_line, a_line_holds_at_most_256_fields)
+{
+	struct post_result	 res;
+	struct buf		 body, out;
+
+	buf_init(&body);
+	buf_adds(&body, "ok value=1\n");
+	wide_line(&body, 700);
+	cr_assert_eq(wp_len(body.p, body.len, NULL, FORMAT_JSON, &out, &res),
+	    -1);
+	cr_expect(!res.toobig);
+	cr_expect_eq(res.bad_index, 1);
+	cr_expect_str_eq(res.err, "line 2: more than 256 fields: each is a "
+	    "point of its own, with the line's tags");
+	cr_expect_eq(out.len, 0);
+	buf_free(&out);
+	/* 256 of them in a short line are fine */
+	buf_reset(&body);
+	buf_adds(&body, "m ");
+	buf_adds(&body, "f=1");
+	for (int i = 1; i < 256; i++)
+		buf_adds(&body, ",f=1");
+	cr_assert_eq(wp_len(body.p, body.len, NULL, FORMAT_LINE, &out, &res),
+	    0, "%s", res.err);
+	cr_expect_eq(res.npoints, 256);
+	buf_free(&out);
+	buf_free(&body);
+}
+
+/*
+ * Within 256 fields a line of long tags still makes 250 times its size:
+ * a body makes at most 64 times its size in points (1 MiB for a small
+ * one), 413 naming the line where it got there.
+ */
+Test(points_line, points_at_most_64_times_the_body)
+{
+	struct post_result	 res;
+	struct buf		 body, out;
+	char			 want[400];
+
+	buf_init(&body);
+	buf_adds(&body, "# a comment\n");
+	wide_line(&body, 256);
+	cr_assert_eq(wp_len(body.p, body.len, NULL, FORMAT_LINE, &out, &res),
+	    -1);
+	cr_expect(res.toobig);
+	cr_expect_eq(res.bad_index, -1);
+	cr_expect_eq(out.len, 0);
+	snprintf(want, sizeof(want), "line 2: the points of this body take "
+	    "more than %zu bytes once encoded, the most a body of %zu bytes "
+	    "may make (64 times its size, 1 MiB at least: each field is a "
+	    "point with the line's tags); send fewer fields or shorter tags",
+	    body.len * 64, body.len);
+	cr_expect_str_eq(res.err, want);
+	buf_free(&out);
+	/* a frame's limit under the body's is the one said */
+	buf_init(&out);
+	cr_assert_eq(points_line_parse(body.p, body.len, "RUN.", "web-01",
+	    NOW, NULL, FORMAT_LINE, &out, 4096, &res), -1);
+	cr_expect(res.toobig);
+	cr_expect(strstr(res.err, "more than 4096 bytes once encoded, the "
+	    "most one request can carry") != NULL, "%s", res.err);
+	buf_free(&out);
+	/* 40 of its fields fit the 1 MiB a small body may make */
+	buf_reset(&body);
+	wide_line(&body, 40);
+	cr_assert_eq(wp_len(body.p, body.len, NULL, FORMAT_LINE, &out, &res),
+	    0, "%s", res.err);
+	cr_expect_eq(res.npoints, 40);
+	buf_free(&out);
+	buf_free(&body);
 }
