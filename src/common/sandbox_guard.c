@@ -25,6 +25,14 @@
  * move_pages) needs a dumpable target, and no worker is one
  * (sandbox_enter()).
  *
+ * Nor may a process under this filter renice, reschedule, limit or move
+ * any process but itself (pid 0, which is also how glibc's setrlimit,
+ * nice and the shell's ulimit say it): a plugin could otherwise lower
+ * another plugin's CPU limit until SIGXCPU killed it, or put it in
+ * SCHED_IDLE until it timed out, which Landlock's signal scope (the
+ * plugins' isolation) does not cover.  Naming itself by its pid gets
+ * EPERM too, which a filter fixed before the fork cannot tell apart.
+ *
  * Not covered: a process of the same uid that did not start under this
  * filter: another daemon run as the same user, and, when user and
  * pluginsuser are one user (the defaults: nobody), the other workers and
@@ -92,6 +100,59 @@ guard_which_who(scmp_filter_ctx ctx, const char *name, uint32_t which,
 	return sandbox_rule_add(ctx, GUARD_DENY, name, 2, c, err, errlen);
 }
 
+/* Argument `arg` is not 0 (all 64 bits: a value the kernel reads as 0
+ * with high bits set is refused too, which costs nothing). */
+static struct scmp_arg_cmp
+guard_not_self(unsigned int arg)
+{
+	struct scmp_arg_cmp	 c;
+
+	c.arg = arg;
+	c.op = SCMP_CMP_NE;
+	c.datum_a = 0;
+	c.datum_b = 0;
+	return c;
+}
+
+/* Renicing, rescheduling, limiting or moving another process. */
+static int
+guard_others(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	static const char *const by_pid[] = {
+		"sched_setscheduler", "sched_setparam", "sched_setattr",
+		"sched_setaffinity", "migrate_pages", NULL
+	};
+	struct scmp_arg_cmp	 c[2];
+	const char *const	*n;
+
+	c[0] = guard_not_self(0);
+	for (n = by_pid; *n != NULL; n++)
+		if (sandbox_rule_add(ctx, GUARD_DENY, *n, 1, c, err,
+		    errlen) == -1)
+			return -1;
+	/* a new limit only: reading another's is harmless */
+	c[1] = guard_not_self(2);
+	if (sandbox_rule_add(ctx, GUARD_DENY, "prlimit64", 2, c, err,
+	    errlen) == -1)
+		return -1;
+	c[1] = guard_not_self(1);
+	c[0] = guard_eq(0, PRIO_PROCESS);
+	if (sandbox_rule_add(ctx, GUARD_DENY, "setpriority", 2, c, err,
+	    errlen) == -1)
+		return -1;
+	c[0] = guard_eq(0, PRIO_PGRP);
+	if (sandbox_rule_add(ctx, GUARD_DENY, "setpriority", 2, c, err,
+	    errlen) == -1)
+		return -1;
+	c[0] = guard_eq(0, GUARD_IOPRIO_WHO_PROCESS);
+	if (sandbox_rule_add(ctx, GUARD_DENY, "ioprio_set", 2, c, err,
+	    errlen) == -1)
+		return -1;
+	c[0] = guard_eq(0, GUARD_IOPRIO_WHO_PGRP);
+	return sandbox_rule_add(ctx, GUARD_DENY, "ioprio_set", 2, c, err,
+	    errlen);
+}
+
 int
 sandbox_guard_self(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
@@ -109,6 +170,8 @@ sandbox_guard_self(scmp_filter_ctx ctx, char *err, size_t errlen)
 	for (n = by_pid; *n != NULL; n++)
 		if (guard_naming(ctx, *n, 0, pid, err, errlen) == -1)
 			return -1;
+	if (guard_others(ctx, err, errlen) == -1)
+		return -1;
 	if (guard_naming(ctx, "kill", 0, pid, err, errlen) == -1 ||
 	    guard_naming(ctx, "kill", 0, neg_pgrp, err, errlen) == -1 ||
 	    guard_naming(ctx, "kill", 0, (uint32_t)-1, err, errlen) == -1)

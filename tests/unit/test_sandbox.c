@@ -678,6 +678,38 @@ Test(denylist, clone3_and_io_uring_are_enosys)
  * or on a process of its own still work.  The number returned names the
  * step that was let through.
  */
+#define GUARD_REFUSED(step, call) do {					\
+	errno = 0;							\
+	if ((call) != -1 || errno != EPERM)				\
+		return (step);						\
+} while (0)
+
+/*
+ * Any other process of the user (another plugin's run; here a child):
+ * not reniced, rescheduled, limited or moved either, which Landlock's
+ * signal scope does not cover.
+ */
+static int
+guard_others_attack(pid_t other)
+{
+	struct rlimit	 rl = { 1, 1 };
+	struct sched_param sp = { 0 };
+	cpu_set_t	 cpus;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	GUARD_REFUSED(60, prlimit(other, RLIMIT_CPU, &rl, NULL));
+	GUARD_REFUSED(61, setpriority(PRIO_PROCESS, other, 19));
+	GUARD_REFUSED(62, setpriority(PRIO_PGRP, other, 19));
+	GUARD_REFUSED(63, sched_setscheduler(other, SCHED_IDLE, &sp));
+	GUARD_REFUSED(64, sched_setparam(other, &sp));
+	GUARD_REFUSED(65, sched_setaffinity(other, sizeof(cpus), &cpus));
+	GUARD_REFUSED(66, syscall(SYS_ioprio_set, 1, other, 7));
+	GUARD_REFUSED(67, syscall(SYS_prlimit64, (1L << 32) | other,
+	    RLIMIT_CPU, &rl, NULL));
+	return 0;
+}
+
 static int
 guard_attack(pid_t guarded)
 {
@@ -685,13 +717,8 @@ guard_attack(pid_t guarded)
 	struct sched_param sp = { 0 };
 	cpu_set_t	 cpus;
 	pid_t		 mine;
-	int		 fd, pidfd;
+	int		 fd, pidfd, step;
 
-#define GUARD_REFUSED(step, call) do {					\
-	errno = 0;							\
-	if ((call) != -1 || errno != EPERM)				\
-		return (step);						\
-} while (0)
 	GUARD_REFUSED(20, kill(guarded, 0));
 	GUARD_REFUSED(21, syscall(SYS_kill, (1L << 32) | guarded, 0));
 	GUARD_REFUSED(22, kill(-getpgid(guarded), 0));
@@ -723,18 +750,30 @@ guard_attack(pid_t guarded)
 		_exit(0);
 	if (mine != -1 || errno != EPERM)
 		return 36;
-#undef GUARD_REFUSED
-	/* what it may still do: read a limit, signal itself and its own */
-	if (prlimit(guarded, RLIMIT_CPU, NULL, &old) == -1)
-		return 50;
-	if (kill(getpid(), 0) == -1 || kill(0, 0) == -1)
-		return 51;
 	if ((mine = fork()) == -1)
 		return 52;
 	if (mine == 0) {
 		pause();
 		_exit(0);
 	}
+	if ((step = guard_others_attack(mine)) != 0) {
+		(void)kill(mine, SIGKILL);
+		(void)waitpid(mine, NULL, 0);
+		return step;
+	}
+#undef GUARD_REFUSED
+	/* what it may still do: read a limit, signal itself and its own,
+	 * and renice, reschedule and limit itself (pid 0) */
+	if (prlimit(guarded, RLIMIT_CPU, NULL, &old) == -1 ||
+	    prlimit(mine, RLIMIT_CPU, NULL, &old) == -1)
+		return 50;
+	if (kill(getpid(), 0) == -1 || kill(0, 0) == -1)
+		return 51;
+	if (prlimit(0, RLIMIT_CPU, &old, NULL) == -1 ||
+	    setpriority(PRIO_PROCESS, 0, 1) == -1 ||
+	    sched_setaffinity(0, sizeof(cpus), &cpus) == -1 ||
+	    syscall(SYS_ioprio_set, 1, 0, (2 << 13) | 4) == -1)
+		return 54;
 	if (kill(mine, SIGKILL) == -1 || waitpid(mine, NULL, 0) != mine)
 		return 53;
 	return 0;
