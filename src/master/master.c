@@ -690,6 +690,7 @@ int
 master_start(const char *conf_path, int foreground)
 {
 	struct master	*m;
+	struct wslot	*failed;
 	sigset_t	 none;
 	char		 err[1024];
 	enum role	 r;
@@ -813,7 +814,8 @@ master_start(const char *conf_path, int foreground)
 			    proto_role_name(r));
 	if (m->phase == M_STARTING) {
 		for (i = 0; i < proto_peer_edge_count; i++)
-			if (spawn_wire_edge(m, &proto_peer_edges[i]) == -1)
+			if (spawn_wire_edge(m, &proto_peer_edges[i],
+			    &failed) == -1)
 				master_fail_start(m, "cannot wire edge %s<->%s",
 				    proto_role_name(proto_peer_edges[i].a),
 				    proto_role_name(proto_peer_edges[i].b));

@@ -212,7 +212,8 @@ void	 spoolheld_restore(struct master *);
 
 /* spawn.c */
 int	 spawn_worker(struct master *, struct wslot *);
-int	 spawn_wire_edge(struct master *, const struct edge_def *);
+int	 spawn_wire_edge(struct master *, const struct edge_def *,
+	    struct wslot **failed);
 void	 spawn_wire_worker(struct master *, struct wslot *);
 /* `starting`: a new process, given the spool its predecessor held. */
 int	 spawn_send_conf(struct master *, struct wslot *, int starting);

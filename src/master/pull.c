@@ -102,8 +102,20 @@ pull_answer(struct master *m, uint32_t id)
 		}
 		w = &m->w[a->role];
 		/* the one that asked is gone: its successor did not ask */
-		if (w->pid == a->pid && w->ctl != NULL && !w->reaped)
-			master_send_status(m, w, a->reqid);
+		if (w->pid != a->pid || w->ctl == NULL || w->reaped)
+			continue;
+		/*
+		 * Not past the bound on what waits for it: a worker that asks
+		 * and never reads would fill the queue, and a full queue
+		 * fails the edges handed to it when a peer restarts.
+		 */
+		if (frame_queued(w->ctl) >= STATUS_QUEUE_MAX) {
+			w->status_owed = STATUS_OWED_NOW;
+			w->status_reqid = a->reqid;
+			ev_prepare_start(m->loop, &m->pull.owed);
+			continue;
+		}
+		master_send_status(m, w, a->reqid);
 	}
 	m->pull.nasker = kept;
 }

@@ -267,14 +267,18 @@ send_peer(struct wslot *w, enum role peer, int fd)
 
 /*
  * Create the socketpair of one peer edge and hand one end to each side.
- * The master keeps no copy: frame_send closes each end once sent.
+ * The master keeps no copy: frame_send closes each end once sent.  On
+ * failure *failed is the side whose control queue refused its end (full:
+ * it does not read it), NULL when the master could not make the pair.
  */
 int
-spawn_wire_edge(struct master *m, const struct edge_def *e)
+spawn_wire_edge(struct master *m, const struct edge_def *e,
+    struct wslot **failed)
 {
 	struct wslot	*a = &m->w[e->a], *b = &m->w[e->b];
 	int		 sv[2];
 
+	*failed = NULL;
 	if (!slot_alive(a) || !slot_alive(b))
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -288,10 +292,12 @@ spawn_wire_edge(struct master *m, const struct edge_def *e)
 	if (send_peer(a, e->b, sv[0]) == -1) {
 		log_warn("%s: edge end to %s", __func__, proto_role_name(e->a));
 		close(sv[1]);
+		*failed = a;
 		return -1;
 	}
 	if (send_peer(b, e->a, sv[1]) == -1) {
 		log_warn("%s: edge end to %s", __func__, proto_role_name(e->b));
+		*failed = b;
 		return -1;
 	}
 	log_debug("%s: edge %s<->%s wired", __func__, proto_role_name(e->a),
@@ -299,21 +305,33 @@ spawn_wire_edge(struct master *m, const struct edge_def *e)
 	return 0;
 }
 
-/* (Re)create every edge of one worker, then let it finish its setup. */
+/*
+ * (Re)create every edge of one worker, then let it finish its setup.  A
+ * running peer that cannot take its end is the one killed: its control
+ * queue is full, it does not read it, and its restart wires the edge
+ * again.  Killing the new worker instead let a peer that stopped reading
+ * keep it from ever starting.
+ */
 void
 spawn_wire_worker(struct master *m, struct wslot *w)
 {
-	size_t	 i;
+	struct wslot	*failed;
+	size_t		 i;
 
 	if (!slot_alive(w))
 		return;
 	for (i = 0; i < proto_peer_edge_count; i++) {
-		if ((proto_peer_edges[i].a == w->role
-		    || proto_peer_edges[i].b == w->role)
-		    && spawn_wire_edge(m, &proto_peer_edges[i]) == -1) {
-			supervise_kill(w, "could not wire its edges");
-			return;
+		if ((proto_peer_edges[i].a != w->role &&
+		    proto_peer_edges[i].b != w->role) ||
+		    spawn_wire_edge(m, &proto_peer_edges[i], &failed) == 0)
+			continue;
+		if (failed != NULL && failed != w) {
+			supervise_kill(failed, "its control queue is full: "
+			    "it does not read what the master sends it");
+			continue;
 		}
+		supervise_kill(w, "could not wire its edges");
+		return;
 	}
 	if (frame_send(w->ctl, MSG_SETUP_END, 0, NULL, 0, -1) == -1)
 		supervise_kill(w, "could not finish its setup");

@@ -262,3 +262,40 @@ Test(pull, a_status_too_large_leaves_the_largest_roles_samples_out)
 	status_free(&st);
 	fixture_done(&fx);
 }
+
+/*
+ * A front that asks and never reads: once 1 MiB waits for it (pull.c's
+ * bound), the answer waits too instead of being queued on top, so the
+ * queue cannot grow to the edge's limit, where the master could no
+ * longer hand the front the edge of a peer that restarts (and killed
+ * the peer for it, again at each restart).  Read, it gets its answer.
+ */
+Test(pull, a_front_that_does_not_read_is_not_queued_more)
+{
+	struct fixture	 fx;
+	size_t		 before;
+	int		 i;
+
+	fixture_init(&fx, ROLE_FRONT);
+	/* the socket's buffer full, and 1 MiB waiting behind it */
+	while (frame_queued(fx.w->ctl) < (1 << 20)) {
+		master_send_status(fx.m, fx.w, 0);
+		ev_run(fx.m->loop, EVRUN_NOWAIT);
+	}
+	before = frame_queued(fx.w->ctl);
+	send_reqs(&fx, 1, 7);
+	ev_run(fx.m->loop, EVRUN_NOWAIT);
+	cr_assert_eq(fx.w->status_owed, STATUS_OWED_PULL);
+	/* the pull asks the front too, which does not answer: its wait */
+	for (i = 0; i < 20 && (fx.m->pull.nasker > 0 || fx.m->pull.out); i++)
+		ev_run(fx.m->loop, EVRUN_ONCE);
+	cr_assert_eq(fx.m->pull.nasker, 0, "the pull is not over");
+	/* the pull's own request to it (a header), not a status */
+	cr_assert_leq(frame_queued(fx.w->ctl), before + 64, "%zu queued on "
+	    "top", frame_queued(fx.w->ctl) - before);
+	cr_assert_eq(fx.w->status_owed, STATUS_OWED_NOW);
+	/* what it reads makes room: then the answer goes */
+	cr_assert_geq(run_and_count(&fx, 400), 1);
+	cr_assert_eq(fx.w->status_owed, STATUS_OWED_NONE);
+	fixture_done(&fx);
+}
