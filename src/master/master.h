@@ -262,6 +262,13 @@ void	 orphans_stop(struct master *);
 int	 orphans_sweep(struct master *);
 /* Plugins or git ran: sweep often for a while (orphans.c). */
 void	 orphans_activity(struct master *);
+/*
+ * orphans_tree.c: SIGKILL to `root` and every process under it (at most
+ * `max` in all; what is left over comes back to the master, its
+ * subreaper, once its parent is killed, for a later sweep).  How many
+ * were found.
+ */
+int	 orphans_kill_tree(pid_t root, size_t max);
 
 /* stats.c */
 struct preader;

@@ -22,7 +22,8 @@
  * is well over the turns' so that the timer does not win the race with
  * them and lock into a wakeup of its own; that wakeup was a fifth of what
  * the master cost a plugin run (bench/README.md, "bench/plugins").  So
- * what a plugin leaves behind outside its group lives 6 s at most.
+ * what a plugin leaves behind outside its group lives 6 s at most, with
+ * everything it made (orphans_tree.c).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -45,6 +46,7 @@
 #define ORPHAN_BUSY_FOR		30.0	/* seconds after the last activity */
 #define ORPHAN_CHILDREN_MAX	4096	/* bytes of pids read a sweep */
 #define ORPHAN_SWEEP_EARLY	0.6	/* of the period: a turn sweeps */
+#define ORPHAN_TREE_MAX		4096	/* processes killed under one */
 
 int
 orphans_become_subreaper(void)
@@ -75,19 +77,23 @@ kill_stray(struct master *m, pid_t pid, pid_t pgid, const char *comm)
 	 * (a close on a FUSE file that is never answered, in execve), and
 	 * every sweep finds it again until it goes.
 	 */
-	if (pid != m->orphan_last_killed)
-		log_warnx("%s: killing process %ld (%s) left behind by a "
-		    "worker", __func__, (long)pid, comm);
-	m->orphan_last_killed = pid;
+	int	 n;
+
 	/*
 	 * An unreaped child of ours keeps its pid, so this cannot hit
 	 * someone else.  Its group goes too when it leads one: that is how
-	 * plugin runs are started, and their helpers share the group.
+	 * plugin runs are started, and their helpers share the group.  And
+	 * every process under it, in whatever group or session
+	 * (orphans_tree.c).
 	 */
 	if (pgid == pid && kill(-pgid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("%s: kill(-%ld)", __func__, (long)pgid);
-	if (kill(pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("%s: kill(%ld)", __func__, (long)pid);
+	n = orphans_kill_tree(pid, ORPHAN_TREE_MAX);
+	if (pid != m->orphan_last_killed)
+		log_warnx("%s: killing process %ld (%s) left behind by a "
+		    "worker, and %d under it", __func__, (long)pid, comm,
+		    n - 1);
+	m->orphan_last_killed = pid;
 }
 
 /* One process that may be our child: kill it unless it is a worker. */
