@@ -435,5 +435,15 @@ items_repo_from_git(const char *git, char *repo, size_t repolen, char *project,
 		    "..", git);
 		return -1;
 	}
+	/*
+	 * Hidden names are gitpull's own in a checkout's directory: a
+	 * project .clone-x-abcdef would be taken for an unfinished clone
+	 * of x and removed.
+	 */
+	if (group[0] == '.' || project[0] == '.') {
+		snprintf(err, errlen, "git \"%.128s\": group and project may "
+		    "not start with a dot", git);
+		return -1;
+	}
 	return 0;
 }

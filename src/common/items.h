@@ -102,7 +102,8 @@ int	 items_path_component_valid(const char *);
  * The repository from a registry `git` value, as the Go agent derived it
  * (lodastack-protocols.md section 3.1): "git@host:group/project.git" ->
  * repo "group/project", project "project".  Both parts must pass
- * items_path_component_valid().  0, or -1 with a reason in err.
+ * items_path_component_valid() and not start with '.'.  0, or -1 with a
+ * reason in err.
  */
 int	 items_repo_from_git(const char *git, char *repo, size_t repolen,
 	    char *project, size_t projectlen, char *err, size_t errlen);

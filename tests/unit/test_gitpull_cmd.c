@@ -60,6 +60,9 @@ Test(gitpull_cmd, repo_names)
 	cr_assert(!gitpull_repo_valid("plugins/.."));
 	cr_assert(!gitpull_repo_valid("-x/mysql"));
 	cr_assert(!gitpull_repo_valid("plugins/-mysql"));
+	/* hidden names are gitpull's own */
+	cr_assert(!gitpull_repo_valid("plugins/.clone-x3-abcdef"));
+	cr_assert(!gitpull_repo_valid(".config/git"));
 	cr_assert(!gitpull_repo_valid("plu gins/mysql"));
 	cr_assert(!gitpull_repo_valid("plugins/my;sql"));
 	cr_assert(!gitpull_repo_valid(""));

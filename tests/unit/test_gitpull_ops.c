@@ -741,6 +741,20 @@ Test(gitpull_ops, clear_errors)
 	cr_assert(strstr(r.error, "project") != NULL, "%s", r.error);
 	r = run_full(&f, NULL, "grp/-x", "-x", 0, NULL);
 	cr_assert(strstr(r.error, "project") != NULL, "%s", r.error);
+	/* gitpull's own names: an unfinished clone of proj, git's HOME */
+	r = run_full(&f, NULL, "grp/.clone-proj-abcdef", ".clone-proj-abcdef",
+	    0, NULL);
+	cr_assert(strstr(r.error, "project") != NULL, "%s", r.error);
+	{
+		struct ev_loop	*loop;
+
+		cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
+		cr_assert_null(gitpull_op_start(loop, &f.gc, NULL, &f.st,
+		    ".config", "grp/proj", "proj", 0, op_cb, NULL, &r));
+		cr_assert(strstr(r.error, "ns \".config\"") != NULL, "%s",
+		    r.error);
+		ev_loop_destroy(loop);
+	}
 	r = run_full(&f, NULL, "a/b/proj", "proj", 0, NULL);
 	cr_assert(strstr(r.error, "group/") != NULL, "%s", r.error);
 	r = run_full(&f, NULL, "grp/other", "proj", 0, NULL);

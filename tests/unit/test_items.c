@@ -175,6 +175,15 @@ Test(items, items_repo_from_git)
 	    project, sizeof(project), err, sizeof(err)), -1);
 	cr_assert_eq(items_repo_from_git("git@h:g/..git", repo, sizeof(repo),
 	    project, sizeof(project), err, sizeof(err)), -1);
+	/* hidden names are gitpull's: .clone-x-abcdef is x's unfinished
+	 * clone, swept at the next clone of x */
+	cr_assert_eq(items_repo_from_git("git@h:g/.clone-x3-abcdef.git", repo,
+	    sizeof(repo), project, sizeof(project), err, sizeof(err)), -1);
+	cr_assert(strstr(err, "dot") != NULL, "%s", err);
+	cr_assert_eq(items_repo_from_git("git@h:.config/x.git", repo,
+	    sizeof(repo), project, sizeof(project), err, sizeof(err)), -1);
+	cr_assert_eq(items_repo_from_git("git@h:g/x.y.git", repo,
+	    sizeof(repo), project, sizeof(project), err, sizeof(err)), 0);
 }
 
 /* `g` encoded and decoded into `back`: the decoder's answer. */

@@ -132,9 +132,11 @@ gitpull_repo_valid(const char *repo)
 		return 0;
 	memcpy(group, repo, n);
 	group[n] = '\0';
-	/* the project part has no '/': items_path_component_valid refuses it */
+	/* the project part has no '/': items_path_component_valid refuses it;
+	 * no hidden names, gitpull's own (.clone-*) */
 	return items_path_component_valid(group)
-	    && items_path_component_valid(slash + 1);
+	    && items_path_component_valid(slash + 1)
+	    && group[0] != '.' && slash[1] != '.';
 }
 
 /* The config loader's check_gitbranch, again: it becomes an argument. */

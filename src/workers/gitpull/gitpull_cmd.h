@@ -50,7 +50,7 @@ int	 gitpull_find_program(const char *name, char *path, size_t len);
 /* The git binary: gitpull_find_program("git"). */
 int	 gitpull_find_git(char *path, size_t len);
 
-/* "group/project", both valid path components. */
+/* "group/project", both valid path components, neither starting with ".". */
 int	 gitpull_repo_valid(const char *repo);
 /* A branch name git cannot take for an option or a revision range. */
 int	 gitpull_branch_valid(const char *branch);

@@ -770,14 +770,21 @@ check_args(const struct gitpull_conf *conf, const char *ns, const char *repo,
 {
 	const char	*slash;
 
-	/* the decoder checked; these become paths and arguments here */
-	if (strlen(ns) >= 256 || !items_path_component_valid(ns)) {
-		resp_fail(now, "ns \"%.64s\" cannot be a directory name", ns);
+	/*
+	 * The decoder checked; these become paths and arguments here.  No
+	 * hidden names: pluginsdir is git's HOME (.config, .netrc) and
+	 * .clone-* in a namespace are gitpull's unfinished clones.
+	 */
+	if (strlen(ns) >= 256 || !items_path_component_valid(ns) ||
+	    ns[0] == '.') {
+		resp_fail(now, "ns \"%.64s\" cannot be a directory name (not "
+		    "empty, [-_.a-zA-Z0-9], no leading - or .)", ns);
 		return -1;
 	}
-	if (strlen(project) >= 256 || !items_path_component_valid(project)) {
-		resp_fail(now, "project \"%.64s\" cannot be a directory name",
-		    project);
+	if (strlen(project) >= 256 || !items_path_component_valid(project) ||
+	    project[0] == '.') {
+		resp_fail(now, "project \"%.64s\" cannot be a directory name "
+		    "(not empty, [-_.a-zA-Z0-9], no leading - or .)", project);
 		return -1;
 	}
 	if (strlen(repo) >= 512 || !gitpull_repo_valid(repo) ||
