@@ -1578,6 +1578,29 @@ class GitMaxSize(PluginTest):
         self.assertFalse(os.path.exists(os.path.join(self.pd, NS, "zeros")))
         self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
 
+    def test_the_repositorys_attributes_do_not_grow_the_checkout(self):
+        # the blobs add up to under gitmaxsize, but the tree's own
+        # .gitattributes would have checkout write ten times that: each
+        # 4-byte $Id$ becomes 47 bytes, each LF a CRLF
+        ids = "$Id$" * 20000
+        files = {f"id{i}": ids for i in range(11)}
+        files["lines"] = "\n" * 20000
+        files[".gitattributes"] = ("* ident\n"
+                                   "lines text eol=crlf\n")
+        self.add(NS, "attrs", METRICS)
+        self.repos.commit(f"{GROUP}/attrs", METRICS, files=files)
+        self.start_with(f"{NS}|attrs", extra="\tgitmaxsize = 1048576\n")
+        co = os.path.join(self.pd, NS, "attrs")
+        for name, text in files.items():
+            with open(os.path.join(co, name), newline="") as f:
+                self.assertEqual(f.read(), text, f"{name}: the blob's bytes")
+        used = 0
+        for dirpath, dirnames, filenames in os.walk(co):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            for name in filenames:
+                used += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+        self.assertLessEqual(used, 1048576)
+
 
 def forks_plugin(drop):
     # forks until the kernel refuses, says how many it made, and holds

@@ -255,6 +255,12 @@ gitpull_argv(struct gitpull_argv *a, const struct gitpull_conf *gc,
 		"-c", "credential.helper=",
 		"-c", "gc.autoDetach=false",
 		"-c", "advice.detachedHead=false",
+		/* checkout writes the blobs' bytes, which [agent]
+		 * gitmaxsize counted: no end-of-line conversion, no
+		 * attributes file of git's HOME (pluginsdir); the
+		 * checkout's .git/info/attributes unsets the tree's */
+		"-c", "core.autocrlf=false",
+		"-c", "core.attributesFile=/dev/null",
 		/* what a clone or fetch receives stays one pack, a file
 		 * that RLIMIT_FSIZE ([agent] gitmaxsize) bounds, never
 		 * loose objects, each bounded alone */

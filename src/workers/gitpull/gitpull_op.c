@@ -321,15 +321,80 @@ step_failed(struct gitop *op, const struct gexec_result *r)
 }
 
 /*
+ * $GIT_DIR/info/attributes, which outranks the tree's .gitattributes:
+ * every file is checked out as its blob's bytes.  Otherwise the
+ * repository chooses what checkout writes (ident turns each 4-byte
+ * $Id$ into 47 bytes, working-tree-encoding=UTF-32LE makes text four
+ * times bigger, eol=crlf more, a filter runs a command), past the
+ * sizes ST_SIZE summed.  Never through a symlink.  -1 with errno.
+ */
+static int
+attributes_neutral(const char *checkout)
+{
+	static const char	 attrs[] = "# gitpull: the blobs' bytes, "
+	    "whatever .gitattributes says\n"
+	    "* -text -ident -filter -working-tree-encoding -eol\n";
+	int			 fd, dfd, e;
+	ssize_t			 w;
+
+	if ((dfd = open(checkout, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	fd = openat(dfd, ".git", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	(void)close(dfd);
+	if ((dfd = fd) == -1)
+		return -1;
+	if (mkdirat(dfd, "info", 0755) == -1 && errno != EEXIST) {
+		e = errno;
+		(void)close(dfd);
+		errno = e;
+		return -1;
+	}
+	fd = openat(dfd, "info", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	(void)close(dfd);
+	if ((dfd = fd) == -1)
+		return -1;
+	fd = openat(dfd, "attributes", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0644);
+	e = errno;
+	(void)close(dfd);
+	if (fd == -1) {
+		errno = e;
+		return -1;
+	}
+	w = write(fd, attrs, sizeof(attrs) - 1);
+	e = errno;
+	if (close(fd) == -1 && w != -1) {
+		e = errno;
+		w = -1;
+	}
+	if (w != (ssize_t)sizeof(attrs) - 1) {
+		errno = w == -1 ? e : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * `next`, but a checkout only once the tree it writes fits in [agent]
  * gitmaxsize: a small pack can hold a tree of any size (a file of
  * zeros compresses to nothing), so the pack's limit is not enough.
+ * The files written are the blobs summed: no attribute converts them.
  */
 static void
 proceed(struct gitop *op, enum step next)
 {
+	const char	*where = op->cloning ? op->tmp : op->dir;
+
 	if (next != ST_CHECKOUT && next != ST_CHECKOUT_NEW) {
 		step_run(op, next);
+		return;
+	}
+	if (attributes_neutral(where) == -1) {
+		op_fail(op, "%s/.git/info/attributes: %s", where,
+		    strerror(errno));
 		return;
 	}
 	strlcpy(op->size_rev, next == ST_CHECKOUT ? op->local_ref :
