@@ -214,6 +214,40 @@ class Signing(PluginTest):
                          ("untrusted", False, ""))
         self.assert_no_strays()
 
+    def test_a_branch_moved_back_to_an_older_signed_commit_is_refused(self):
+        # every commit is signed by the trusted key; the server then
+        # moves the branch back to v1, which has a bug fixed in v2
+        self.plugin("back", version_plugin(1), self.by("good"))
+        key = f"{NS}|back"
+        self.start_with(key, extra=f'\tgitsigners = "{self.signers}"\n')
+        v1 = self.repos.head(f"{GROUP}/back")
+        v2 = self.repos.commit(f"{GROUP}/back", version_plugin(2),
+                               sign=self.by("good"))
+        st, _, body = self.call("update", NS, "back")
+        self.assertEqual((st, body["commit"]), (200, v2), body)
+        self.repos.publish(f"{GROUP}/back", v1, "refs/heads/release")
+        st, _, body = self.call("update", NS, "back")
+        self.assertEqual(st, 502, body)
+        self.assertIn(f"untrusted: commit {v1[:12]} does not descend from "
+                      f"{v2[:12]}", body["error"])
+        self.assertEqual(self.checkout_head("back"), v2)
+        g = self.listed()[key]
+        self.assertEqual((g["checkout"], g["commit"]), ("ok", v2))
+        body = self.run_plugin_ok(NS, "back")
+        self.assertIn('"value":2', body["output_head"])
+        # the operator's way to take it: remove the checkout
+        give_up = os.path.join(self.pd, NS, "back")
+        subprocess.run(["rm", "-rf", give_up], check=True)
+        st, _, body = self.call("update", NS, "back")
+        self.assertEqual((st, body["commit"]), (200, v1), body)
+        self.assertEqual(self.checkout_head("back"), v1)
+        # a signed commit on top of v2 is taken again
+        self.repos.publish(f"{GROUP}/back", v2, "refs/heads/release")
+        v3 = self.repos.commit(f"{GROUP}/back", version_plugin(3),
+                               sign=self.by("good"))
+        st, _, body = self.call("update", NS, "back")
+        self.assertEqual((st, body["commit"]), (200, v3), body)
+
     def test_signed_tags(self):
         self.plugin("tagged", version_plugin(1), self.by("good"))
         self.repos.tag(f"{GROUP}/tagged", "v1", sign=self.by("good"))

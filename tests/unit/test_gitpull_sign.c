@@ -419,6 +419,58 @@ Test(gitpull_sign, update_refused_keeps_the_checkout)
 	fx_free(&f);
 }
 
+/*
+ * Every commit signed by the trusted key, and the server moves the branch
+ * back to an older one: refused, in place and through a clone that
+ * would replace the checkout (its .git over twice gitmaxsize).
+ */
+Test(gitpull_sign, a_branch_moved_back_is_refused)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 v1[64], v2[64], v3[64], co[64], why[160];
+
+	fx_init(&f);
+	add_signer(&f, DEV, "", f.good);
+	push(&f, "v1", f.good, DEV, NULL);
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.co, v1, sizeof(v1));
+	push(&f, "v2", f.good, DEV, NULL);
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.co, v2, sizeof(v2));
+	cr_assert_str_neq(v1, v2);
+
+	sh("cd '%s' && git push -q -f '%s' %s:refs/heads/release", f.s.work,
+	    f.s.bare, v1);
+	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
+	    v1, v2);
+	r = run(&f, 1);
+	assert_untrusted(&r, 1, why);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, v2);
+
+	/* cloned anew instead of fetched into: the same */
+	f.gc.max_size = 1048576;
+	sh("head -c 3000000 /dev/zero > '%s/.git/junk'", f.co);
+	r = run(&f, 1);
+	assert_untrusted(&r, 1, why);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, v2);
+	assert_no_leftovers(&f);
+
+	/* forward again, through the clone: taken */
+	push(&f, "v3", f.good, DEV, NULL);
+	head_of(f.s.work, v3, sizeof(v3));
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	cr_expect_str_eq(r.commit, v3);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, v3);
+	fx_free(&f);
+}
+
 /* Signatures turned on over checkouts made before: what runs is checked. */
 Test(gitpull_sign, ensure_checks_an_old_checkout)
 {

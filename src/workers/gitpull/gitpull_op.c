@@ -34,7 +34,10 @@ enum step {
 	ST_CHECKOUT_NEW,/* branch = the fetched commit, tree reset */
 	ST_CLEAN,	/* untracked and ignored files go */
 	ST_REVPARSE,	/* the commit to report */
-	ST_SIZE		/* the bytes of a tree, before it is checked out */
+	ST_SIZE,	/* the bytes of a tree, before it is checked out */
+	ST_RUNNING,	/* an update: the branch's commit before it */
+	ST_HAS_RUNNING,	/* ... is in the clone that would replace it */
+	ST_ANCESTOR	/* ... and the commit checked descends from it */
 };
 
 static const char *const step_names[] = {
@@ -49,6 +52,9 @@ static const char *const step_names[] = {
 	[ST_CLEAN] = "clean",
 	[ST_REVPARSE] = "rev-parse HEAD",
 	[ST_SIZE] = "ls-tree",
+	[ST_RUNNING] = "rev-parse",
+	[ST_HAS_RUNNING] = "rev-parse",
+	[ST_ANCESTOR] = "merge-base --is-ancestor",
 };
 
 struct gitop {
@@ -81,6 +87,10 @@ struct gitop {
 	enum step		 after;		/* once it passed */
 	enum step		 sized;		/* once ST_SIZE passed */
 	char			 size_rev[CONF_STR_MAX + 32];
+	/* with gitsigners, an update's branch before it ("" = none): what
+	 * it checks out must descend from it */
+	char			 running[72];
+	char			 rev[CONF_STR_MAX + 32];
 	int			 cloning;	/* op->tmp not in place yet */
 	int			 replacing;	/* ... and op->dir stays until
 						 * it is */
@@ -196,7 +206,8 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		 * template is what the operator wants now.  The explicit
 		 * refspec updates refs/remotes/origin/B whatever the
 		 * checkout's fetch config says; + because a branch may be
-		 * rewritten upstream.
+		 * rewritten upstream (with gitsigners, forward_then then
+		 * refuses to check it out).
 		 */
 		/* and what an earlier one left when it was stopped */
 		(void)gitpull_rm_tmp_packs(op->dir);
@@ -239,6 +250,21 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "--verify";
 		args[n++] = "--quiet";
 		args[n++] = "HEAD^{commit}";
+		break;
+	case ST_RUNNING:
+	case ST_HAS_RUNNING:
+		snprintf(op->rev, sizeof(op->rev), "%s^{commit}",
+		    step == ST_RUNNING ? op->local_ref : op->running);
+		args[n++] = "rev-parse";
+		args[n++] = "--verify";
+		args[n++] = "--quiet";
+		args[n++] = op->rev;
+		break;
+	case ST_ANCESTOR:
+		args[n++] = "merge-base";
+		args[n++] = "--is-ancestor";
+		args[n++] = op->running;
+		args[n++] = op->target;
 		break;
 	case ST_SIZE:
 		/* a number per file and directory ("-" for a submodule) */
@@ -443,6 +469,37 @@ op_untrusted(struct gitop *op, const char *reason)
 	op_finish(op, &resp);
 }
 
+/*
+ * An update with gitsigners: a branch only moves forward.  Any commit a
+ * trusted key signed passes the signature check, so a server could
+ * otherwise move the branch back to an older signed commit (a bug fixed
+ * since) and have it checked out.  What the update checks out must have
+ * the branch's commit before it as an ancestor (or be it); a clone that
+ * would replace the checkout must hold that commit.
+ */
+static void
+forward_then(struct gitop *op, enum step next)
+{
+	if (op->running[0] == '\0' || next != ST_CHECKOUT_NEW) {
+		proceed(op, next);
+		return;
+	}
+	step_run(op, op->cloning ? ST_HAS_RUNNING : ST_ANCESTOR);
+}
+
+static void
+not_forward(struct gitop *op)
+{
+	char	 why[256];
+
+	op->stats->untrusted++;
+	snprintf(why, sizeof(why), "commit %.12s does not descend from "
+	    "%.12s, the branch's commit checked out: a branch moved back or "
+	    "rewritten is refused (remove the checkout to take it)",
+	    op->target, op->running);
+	op_untrusted(op, why);
+}
+
 static void
 verify_done(const struct gitpull_verify_result *res, void *arg)
 {
@@ -456,7 +513,7 @@ verify_done(const struct gitpull_verify_result *res, void *arg)
 		strlcpy(op->target, res->commit, sizeof(op->target));
 		log_debug("%s/%s: commit %.12s signed by %s", op->ns,
 		    op->project, res->commit, res->signer);
-		proceed(op, op->after);
+		forward_then(op, op->after);
 		return;
 	case GITPULL_UNTRUSTED:
 		op_untrusted(op, res->reason);
@@ -650,7 +707,9 @@ step_done(const struct gexec_result *r, void *arg)
 		if (!ok && !no)
 			break;
 		if (ok && gitpull_parse_origin_is(r->out, op->url)) {
-			if (op->update)
+			if (op->update && op->signing)
+				step_run(op, ST_RUNNING);
+			else if (op->update)
 				fetch_or_clone(op);
 			else
 				step_run(op, ST_SYMREF);
@@ -735,6 +794,36 @@ step_done(const struct gexec_result *r, void *arg)
 			return;
 		}
 		step_run(op, op->sized);
+		return;
+	case ST_RUNNING:
+		/* exit 1: no such branch yet, nothing to descend from */
+		if (ok && gitpull_parse_commit(r->out, op->running,
+		    sizeof(op->running)) == -1) {
+			gitpull_verify_printable(r->out, shown, sizeof(shown));
+			op_fail(op, "git rev-parse %s in %s/%s: not a commit "
+			    "id: \"%s\"", op->local_ref, op->ns, op->project,
+			    shown);
+			return;
+		}
+		if (!ok && !no)
+			break;
+		fetch_or_clone(op);
+		return;
+	case ST_HAS_RUNNING:
+		if (ok)
+			step_run(op, ST_ANCESTOR);
+		else if (no)
+			not_forward(op);
+		else
+			break;
+		return;
+	case ST_ANCESTOR:
+		if (ok)
+			proceed(op, ST_CHECKOUT_NEW);
+		else if (no)
+			not_forward(op);
+		else
+			break;
 		return;
 	case ST_REVPARSE:
 		if (!ok)
