@@ -425,6 +425,30 @@ fail:
 	    "log)");
 }
 
+/* How many of the role's log lines its budget dropped (lograte.h). */
+static void
+lograte_say(struct master *m, struct wslot *w)
+{
+	uint64_t	 lines, bytes;
+	double		 secs;
+
+	if (!lograte_summary_due(&w->lograte, ev_now(m->loop), &lines, &bytes,
+	    &secs))
+		return;
+	if (lines == 1 && secs == 0)
+		log_warnx("%s[%ld] logs over its role's budget of %.0f lines "
+		    "and %.0f bytes a second: this line and the next ones "
+		    "over it are dropped, and counted here every %.0f s",
+		    proto_role_name(w->role), (long)w->pid, LOGRATE_LINES,
+		    LOGRATE_BYTES, WARN_LIMIT_EVERY);
+	else
+		log_warnx("%llu lines (%llu bytes) from %s dropped in the "
+		    "last %.1f s (over %.0f lines or %.0f bytes a second)",
+		    (unsigned long long)lines, (unsigned long long)bytes,
+		    proto_role_name(w->role), secs, LOGRATE_LINES,
+		    LOGRATE_BYTES);
+}
+
 /* Messages a worker sends the master on its control edge. */
 void
 master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
@@ -439,6 +463,9 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	codec_get_init(&pr, in->data, in->datalen);
 	why[0] = '\0';
 	watchdog_heard(m, w);
+	/* lines dropped at the end of a flood: told at its next frame */
+	if (in->hdr.type != MSG_LOG)
+		lograte_say(m, w);
 	/*
 	 * A dead worker's last frames: its log lines still matter, and its
 	 * last counters (they join its role's base right after).
@@ -462,12 +489,14 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 			free(text);
 			break;
 		}
-		logfile_write(&m->log, (enum log_level)level,
-		    proto_role_name(w->role), w->pid, text);
 		/* kept to explain the worker's death if it follows */
 		if (level >= LOG_LVL_WARN)
 			strlcpy(w->last_words, text, sizeof(w->last_words));
+		if (lograte_take(&w->lograte, ev_now(m->loop), strlen(text)))
+			logfile_write(&m->log, (enum log_level)level,
+			    proto_role_name(w->role), w->pid, text);
 		free(text);
+		lograte_say(m, w);
 		return;
 	case MSG_CONF_ACK:
 		gen = codec_get_u64(&pr);

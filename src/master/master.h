@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "frame.h"
 #include "logfile.h"
+#include "lograte.h"
 #include "pidfile.h"
 #include "proto.h"
 #include "status.h"
@@ -95,6 +96,8 @@ struct wslot {
 	struct warn_limit	 status_dropped;	/* requests while owed */
 	struct warn_limit	 status_failed;	/* answers not sent */
 	struct warn_limit	 status_cut;	/* samples left out */
+	/* its role's log lines, over all its processes (lograte.h) */
+	struct lograte		 lograte;
 };
 
 /* A /me/status or /metrics waiting for the workers' counters (pull.c). */
