@@ -541,7 +541,7 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 			free(text);
 			break;
 		}
-		spoolheld_report(m, text);
+		spoolheld_report(m, text, ev_now(m->loop));
 		free(text);
 		return;
 	case MSG_STATS:
@@ -701,6 +701,8 @@ master_cleanup(struct master *m)
 		close(m->exe_fd);
 	m->exe_fd = -1;
 	listen_close(&m->conf, &m->listen_tcp, &m->listen_unix);
+	/* a change the sender reported last, not saved yet (spoolheld.c) */
+	spoolheld_flush(m);
 	pidfile_remove(&m->pidfile);
 }
 

@@ -130,10 +130,19 @@ enum mphase {
 
 /* spoolheld.c: the spool the sender holds, when not the configured one */
 #define SPOOLHELD_SEEN_MAX	8	/* spool paths of configs remembered */
+/* a change the sender reported is saved at most once a second */
+#define SPOOLHELD_SAVE_EVERY	1.0
 struct spoolheld {
 	char			 held[CONF_STR_MAX];	/* "" = the config's */
 	char			 seen[SPOOLHELD_SEEN_MAX][CONF_STR_MAX];
 	size_t			 nseen;
+	int			 pending;	/* held not saved yet */
+	double			 save_next;	/* no save before (ev_now) */
+	ev_timer		 save_timer;	/* then saves what is pending */
+	uint64_t		 saves;		/* spoolheld_save() calls */
+	struct warn_limit	 kept_warn;	/* reports: kept the old one */
+	struct warn_limit	 left_warn;	/* left it */
+	struct warn_limit	 unnamed_warn;	/* one no config named */
 };
 
 struct master {
@@ -203,12 +212,21 @@ void	 spoolheld_configured(struct master *, const char *path);
 /* A reload from spool `prev` to `next`: the old one held till told. */
 void	 spoolheld_reload(struct master *, const char *prev,
 	    const char *next);
-/* MSG_SPOOL_INUSE: the sender holds `path` ("" = memory only). */
-void	 spoolheld_report(struct master *, const char *path);
+/*
+ * MSG_SPOOL_INUSE at `now` (ev_now): the sender holds `path` ("" = memory
+ * only).  Saved at once, or within SPOOLHELD_SAVE_EVERY of the last save
+ * (the last state wins); its lines are rate-limited (warn_limit.h).
+ */
+void	 spoolheld_report(struct master *, const char *path, double now);
+/* Save a change not saved yet: at the master's exit, */
+void	 spoolheld_flush(struct master *);
+/* and by the timer spoolheld_report() started, at `now`. */
+void	 spoolheld_save_due(struct master *, double now);
 /* The spool to give a sender being started, when not the config's. */
 const char *spoolheld_for_start(const struct master *);
 
 /* spoolheld_file.c: the held spool across a restart, by the pidfile */
+/* Write the held spool now (nothing is pending after it). */
 void	 spoolheld_save(struct master *);
 /* At start, once the pidfile is taken and the config's dirs prepared. */
 void	 spoolheld_restore(struct master *);

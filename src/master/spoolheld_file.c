@@ -57,8 +57,10 @@ spoolheld_save(struct master *m)
 	size_t		 len;
 	int		 fd;
 
+	m->spoolheld.pending = 0;
 	if (file_name(m, name, sizeof(name), dir, sizeof(dir)) == -1)
 		return;
+	m->spoolheld.saves++;
 	if (held[0] == '\0') {
 		if (unlinkat(m->pidfile.dfd, name, 0) == -1 && errno != ENOENT)
 			log_warn("%s: %s", __func__, name);
