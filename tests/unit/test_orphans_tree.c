@@ -47,11 +47,12 @@ generations(int fd)
 		pause();
 }
 
-Test(orphans_tree, a_leftover_goes_with_every_generation_under_it,
-    .timeout = 20)
+/* The test a subreaper, and a tree under it: pids[0] its root. */
+static void
+start_tree(pid_t pids[DEPTH])
 {
-	pid_t	 pids[DEPTH], root, got;
-	int	 p[2], st, i, j, dead = 0;
+	pid_t	 root;
+	int	 p[2], i;
 
 	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
 	cr_assert_eq(pipe(p), 0);
@@ -66,8 +67,17 @@ Test(orphans_tree, a_leftover_goes_with_every_generation_under_it,
 		    (ssize_t)sizeof(pids[i]));
 	(void)close(p[0]);
 	cr_assert_eq(pids[0], root);
+}
 
-	cr_assert_eq(orphans_kill_tree(root, 64), DEPTH);
+Test(orphans_tree, a_leftover_goes_with_every_generation_under_it,
+    .timeout = 20)
+{
+	pid_t	 pids[DEPTH], got;
+	int	 st, j, dead = 0;
+
+	start_tree(pids);
+
+	cr_assert_eq(orphans_kill_tree(pids[0], 64), DEPTH);
 	/* each comes back to us, its subreaper, killed */
 	while (dead < DEPTH) {
 		got = waitpid(-1, &st, 0);
@@ -87,23 +97,12 @@ Test(orphans_tree, a_leftover_goes_with_every_generation_under_it,
 Test(orphans_tree, past_the_bound_the_rest_waits_for_the_next_sweep,
     .timeout = 20)
 {
-	pid_t	 pids[DEPTH], root, got;
-	int	 p[2], st, i;
+	pid_t	 pids[DEPTH], got;
+	int	 st, i;
 
-	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-	cr_assert_eq(pipe(p), 0);
-	cr_assert_neq(root = fork(), -1);
-	if (root == 0) {
-		(void)close(p[0]);
-		generations(p[1]);
-	}
-	(void)close(p[1]);
-	for (i = 0; i < DEPTH; i++)
-		cr_assert_eq(read(p[0], &pids[i], sizeof(pids[i])),
-		    (ssize_t)sizeof(pids[i]));
-	(void)close(p[0]);
+	start_tree(pids);
 
-	cr_assert_eq(orphans_kill_tree(root, 2), 2);
+	cr_assert_eq(orphans_kill_tree(pids[0], 2), 2);
 	for (i = 0; i < 2; i++) {
 		cr_assert_neq(got = waitpid(-1, &st, 0), -1);
 		cr_assert(got == pids[0] || got == pids[1]);
