@@ -162,6 +162,25 @@ rm_root(const char *root)
 	cr_assert_eq(system(cmd), 0);
 }
 
+/*
+ * The walker freed while threads wait on `n` pids: they answer, and the
+ * threads free the walker and their walks, `want` walks destroyed in all.
+ */
+static void
+free_with_waiters(struct collect_pids *p, char *root, const int *pids,
+    int n, atomic_int *destroyed, int want)
+{
+	int	 i;
+
+	collect_pids_free(p);
+	for (i = 0; i < n; i++)
+		answer_fifo(root, pids[i]);
+	for (i = 0; i < 500 && *destroyed != want; i++)
+		(void)usleep(10000);
+	cr_assert_eq(*destroyed, want);
+	rm_root(root);
+}
+
 Test(collect_pids, parse)
 {
 	cr_assert_eq(collect_pids_parse("1"), 1);
@@ -349,13 +368,8 @@ Test(collect_pids, waiting_threads_are_bounded, .timeout = 30)
 	t->w.destroy(&t->w);
 
 	/* freed with seven threads waiting: they free it, and their walks */
-	collect_pids_free(p);
-	for (i = 1; i < COLLECT_PIDS_STUCK_MAX; i++)
-		answer_fifo(root, pids[i]);
-	for (i = 0; i < 500 && destroyed != COLLECT_PIDS_STUCK_MAX + 2; i++)
-		(void)usleep(10000);
-	cr_assert_eq(destroyed, COLLECT_PIDS_STUCK_MAX + 2);
-	rm_root(root);
+	free_with_waiters(p, root, pids + 1, COLLECT_PIDS_STUCK_MAX - 1,
+	    &destroyed, COLLECT_PIDS_STUCK_MAX + 2);
 }
 
 Test(collect_pids, budget)
@@ -517,11 +531,6 @@ Test(collect_pids, key_walks_have_their_own_limit, .timeout = 30)
 	cr_assert_eq(k->nseen, 1);
 	k->w.destroy(&k->w);
 
-	collect_pids_free(p);
-	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
-		answer_fifo(root, pids[i]);
-	for (i = 0; i < 500 && destroyed != COLLECT_PIDS_STUCK_MAX + 1; i++)
-		(void)usleep(10000);
-	cr_assert_eq(destroyed, COLLECT_PIDS_STUCK_MAX + 1);
-	rm_root(root);
+	free_with_waiters(p, root, pids, COLLECT_PIDS_STUCK_MAX, &destroyed,
+	    COLLECT_PIDS_STUCK_MAX + 1);
 }
