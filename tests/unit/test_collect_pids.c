@@ -507,7 +507,7 @@ Test(collect_pids, key_walks_have_their_own_limit, .timeout = 30)
 	make_root(root, sizeof(root), pids, COLLECT_PIDS_STUCK_MAX);
 	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
 		make_fifo(root, pids[i]);
-	cr_assert_not_null(p = collect_pids_new(0.05));
+	cr_assert_not_null(p = collect_pids_new(PATIENCE));
 	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++) {
 		t = twalk_new(&destroyed);
 		cr_assert_eq(collect_pids_walk(p, root, &t->w, err,
