@@ -151,13 +151,23 @@ wait
 
 
 def forker_plugin(drop):
-    # one child stays in the plugin's group, one leaves it (setsid); both
-    # keep stdout and stderr open and outlive the plugin
+    # one child stays in the plugin's group, one leaves it (setsid) and
+    # has a child and a grandchild, each in a session of its own, as a
+    # plugin whose lineage would outlive the master's sweeps does; all
+    # keep stdout and stderr open and outlive the plugin.  (A background
+    # job of sh is not a group leader, so setsid(1) does not fork: $! is
+    # the pid that becomes the sleep.)
     return f"""#!/bin/sh
 sleep 120 &
 echo $! > {drop}/forker.group
-setsid sleep 121 &
+setsid sh -c 'setsid sh -c "setsid sleep 123 &
+    echo \\$! > {drop}/forker.g3; exec sleep 122" &
+  echo $! > {drop}/forker.g2; exec sleep 121' &
 echo $! > {drop}/forker.session
+i=0
+while [ ! -s {drop}/forker.g3 ] && [ $i -lt 500 ]; do
+  sleep 0.01; i=$((i + 1))
+done
 echo '[]'
 """
 
@@ -899,9 +909,15 @@ class Runs(PluginTest):
         self.assertEqual((body["status"], body["points"]), ("ok", 0))
         grp = self.read_pid("forker.group")
         sess = self.read_pid("forker.session")
+        g2 = self.read_pid("forker.g2")
+        g3 = self.read_pid("forker.g3")
         # the one in the group goes with the plugin's group, the one that
-        # left it with the master's sweep of what workers leave behind
-        self.assert_gone(grp, sess)
+        # left it with the master's sweep of what workers leave behind,
+        # and its lineage in the same sweep, not one generation a sweep
+        self.assert_gone(grp, sess, g2, g3)
+        self.assertRegex(self.agent.log_text(), rf"killing process {sess} "
+                         r"\((sleep|sh)\) left behind by a worker, and 2 "
+                         "under it")
         self.assertEqual(self.wait_results("forker", 1), [(0, "call")])
         self.assert_no_strays()
 
