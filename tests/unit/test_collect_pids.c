@@ -320,6 +320,35 @@ Test(collect_pids, a_stuck_pid_is_given_up_on_skipped_and_read_again)
 }
 
 /*
+ * A root whose first COLLECT_PIDS_STUCK_MAX pids are FIFOs, and as many
+ * walks given up on them: every waiting thread's slot taken.
+ */
+static struct collect_pids *
+fill_stuck_slots(char *root, size_t rootlen, int *pids, int npids,
+    atomic_int *destroyed)
+{
+	struct collect_pids	*p;
+	struct twalk		*t;
+	char			 err[1024];
+	int			 i;
+
+	for (i = 0; i < npids; i++)
+		pids[i] = 100 + i;
+	make_root(root, rootlen, pids, npids);
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
+		make_fifo(root, pids[i]);
+	cr_assert_not_null(p = collect_pids_new(PATIENCE));
+	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++) {
+		t = twalk_new(destroyed);
+		cr_assert_eq(collect_pids_walk(p, root, &t->w, err,
+		    sizeof(err)), -1);
+		cr_assert(strstr(err, "did not answer") != NULL, "%s", err);
+	}
+	cr_assert_eq(collect_pids_stuck(p), COLLECT_PIDS_STUCK_MAX);
+	return p;
+}
+
+/*
  * At most COLLECT_PIDS_STUCK_MAX threads wait; then walks are refused,
  * naming the pids, until one returns.  The walker freed while threads
  * still wait is freed by the last of them.
@@ -334,19 +363,8 @@ Test(collect_pids, waiting_threads_are_bounded, .timeout = 30)
 	char			 root[PATH_MAX], err[1024], want[16];
 	int			 i;
 
-	for (i = 0; i <= COLLECT_PIDS_STUCK_MAX; i++)
-		pids[i] = 100 + i;
-	make_root(root, sizeof(root), pids, COLLECT_PIDS_STUCK_MAX + 1);
-	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
-		make_fifo(root, pids[i]);
-	cr_assert_not_null(p = collect_pids_new(PATIENCE));
-	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++) {
-		t = twalk_new(&destroyed);
-		cr_assert_eq(collect_pids_walk(p, root, &t->w, err,
-		    sizeof(err)), -1);
-		cr_assert(strstr(err, "did not answer") != NULL, "%s", err);
-	}
-	cr_assert_eq(collect_pids_stuck(p), COLLECT_PIDS_STUCK_MAX);
+	p = fill_stuck_slots(root, sizeof(root), pids,
+	    COLLECT_PIDS_STUCK_MAX + 1, &destroyed);
 	t = twalk_new(&destroyed);
 	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), -1);
 	cr_assert(strncmp(err, "walks paused: 8 reads wait in the kernel "
@@ -500,20 +518,9 @@ Test(collect_pids, key_walks_have_their_own_limit, .timeout = 30)
 	struct kwalk		*k;
 	atomic_int		 destroyed = 0;
 	char			 root[PATH_MAX], err[1024];
-	int			 i;
 
-	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
-		pids[i] = 100 + i;
-	make_root(root, sizeof(root), pids, COLLECT_PIDS_STUCK_MAX);
-	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++)
-		make_fifo(root, pids[i]);
-	cr_assert_not_null(p = collect_pids_new(PATIENCE));
-	for (i = 0; i < COLLECT_PIDS_STUCK_MAX; i++) {
-		t = twalk_new(&destroyed);
-		cr_assert_eq(collect_pids_walk(p, root, &t->w, err,
-		    sizeof(err)), -1);
-	}
-	cr_assert_eq(collect_pids_stuck(p), COLLECT_PIDS_STUCK_MAX);
+	p = fill_stuck_slots(root, sizeof(root), pids, COLLECT_PIDS_STUCK_MAX,
+	    &destroyed);
 	t = twalk_new(&destroyed);
 	cr_assert_eq(collect_pids_walk(p, root, &t->w, err, sizeof(err)), -1);
 	cr_assert(strncmp(err, "walks paused: 8 reads", 21) == 0, "%s", err);
