@@ -178,10 +178,12 @@ class FuseStall:
     """tests/peers/fuse_stall.py mounted on `mnt` (made, mode 0755): a
     FUSE file `mnt`/f whose closes wait until let go.  A process that
     holds it open (close-on-exec) and calls execve stays in execve, and
-    reads of its /proc/<pid>/stat, exe and io wait with it.  Root only;
-    a machine without /dev/fuse fails the test, saying so."""
+    reads of its /proc/<pid>/stat, exe and io wait with it.  With
+    hold_opendir, a listing of `mnt` waits too, as a dead network file
+    system holds it.  Root only; a machine without /dev/fuse fails the
+    test, saying so."""
 
-    def __init__(self, mnt):
+    def __init__(self, mnt, hold_opendir=False):
         if not os.path.exists("/dev/fuse"):
             raise AssertionError("/dev/fuse is missing: this test needs "
                                  "FUSE (modprobe fuse, or a container "
@@ -191,8 +193,10 @@ class FuseStall:
         self.mnt = mnt
         self.file = os.path.join(mnt, "f")
         self.flushes = []
+        self.opendirs = []
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(PEERS, "fuse_stall.py"), mnt],
+            [sys.executable, os.path.join(PEERS, "fuse_stall.py")] +
+            (["--hold-opendir"] if hold_opendir else []) + [mnt],
             stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if line != "ready":
@@ -206,6 +210,8 @@ class FuseStall:
         for line in self.proc.stdout:
             if line.startswith("flush "):
                 self.flushes.append(int(line.split()[1]))
+            elif line.startswith("opendir "):
+                self.opendirs.append(int(line.split()[1]))
 
     def wait_held(self, pid, timeout=15):
         """Until a close by `pid` is held (it is stuck in execve)."""

@@ -596,3 +596,60 @@ class HeldProcess(AgentTest):
         wait_until(lambda: a.worker(a.status(), "collector")["stats"][
             "procs_stuck"] == 0, timeout=20, what="procs_stuck back to 0")
         self.assertEqual(a.worker(a.status(), "collector")["pid"], pid)
+
+
+class HeldCoreDir(AgentTest):
+    """A coredumpdir whose listing never answers (a dead NFS server; here
+    a FUSE mount that holds every opendir): the COREDUMP round that meets
+    it is given up on and names it, and the collector's other families go
+    on, in the same process."""
+
+    overrides = {"collect": "yes"}
+
+    def test_a_coredumpdir_that_hangs_does_not_stop_the_collector(self):
+        needs_root(self)
+        a = self.agent
+        fuse = FuseStall(os.path.join(a.dir, "cores"), hold_opendir=True)
+        self.addCleanup(fuse.stop)
+
+        out = os.path.join(a.dir, "out")
+        os.makedirs(out)
+        os.chmod(out, 0o755)
+        path = os.path.join(out, "points.jsonl")
+        reg = os.path.join(a.dir, "registry.json")
+        items = [{"measurement_type": t, "name": n, "interval": "10"}
+                 for t, n in (("MEM", "mem.used"),
+                              ("COREDUMP", "app.service.coredump"))]
+        with open(reg, "w") as f:
+            json.dump({"ns": {NSS[0]: ""}, "resources": {NSS[0]: items}}, f)
+        os.chmod(reg, 0o644)
+        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n'
+                     f'\tcoredumpdir = "{fuse.mnt}"\n',
+                     output_name="file", output_extra=f'\tpath = "{path}"\n')
+        self.start_ok()
+        pid = a.worker(a.wait_serving(), "collector")["pid"]
+        wait_until(lambda: fuse.opendirs, timeout=30,
+                   what="the collector listing the coredumpdir")
+        a.wait_log(rf"opendir {re.escape(fuse.mnt)} did not answer in 1 s "
+                   r"\(a dead network file system\?\): skipped until it "
+                   "does", timeout=30)
+
+        def mems():
+            return len([p for _, p in read_points(path)
+                        if p["measurement"] == "mem.used"])
+        # MEM goes on, in the same collector (a loop stuck in the
+        # listing collected nothing more until the master's watchdog
+        # killed it, workertimeout later, and again after each restart)
+        seen = mems()
+        wait_until(lambda: mems() > seen, timeout=30, step=0.5,
+                   what="another MEM round with the coredumpdir held")
+        c = a.worker(a.status(), "collector")
+        self.assertEqual(c["pid"], pid, "the same collector")
+        self.assertEqual(c["stats"]["procs_stuck"], 1, c)
+        self.assertEqual(len(fuse.opendirs), 1, "skipped while it waits")
+
+        # let go: the listing returns, the thread ends, nothing waits
+        fuse.let_go()
+        wait_until(lambda: a.worker(a.status(), "collector")["stats"][
+            "procs_stuck"] == 0, timeout=20, what="procs_stuck back to 0")
+        self.assertEqual(a.worker(a.status(), "collector")["pid"], pid)

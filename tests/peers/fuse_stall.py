@@ -12,10 +12,15 @@ left unanswered until the server is told to let go: SIGUSR1 answers the
 held ones and every later one at once.  Other requests get their usual
 answers, or ENOSYS.
 
-    fuse_stall.py MOUNTPOINT
+With --hold-opendir, every OPENDIR (an opendir(3) of the root, what a
+directory listing starts with) is held the same way, as a dead network
+file system holds it; once let go, the root lists as empty.
+
+    fuse_stall.py [--hold-opendir] MOUNTPOINT
 
 prints "ready" on stdout once mounted, then "flush <pid>" for each FLUSH
-it holds (the pid of the process closing), and unmounts on SIGTERM.
+it holds (the pid of the process closing) and "opendir <pid>" for each
+OPENDIR, and unmounts on SIGTERM.
 """
 import ctypes
 import errno
@@ -30,6 +35,7 @@ FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR = 1, 2, 3
 FUSE_OPEN, FUSE_READ, FUSE_RELEASE = 14, 15, 18
 FUSE_FLUSH, FUSE_INIT, FUSE_INTERRUPT = 25, 26, 36
 FUSE_BATCH_FORGET, FUSE_DESTROY = 42, 38
+FUSE_OPENDIR, FUSE_READDIR, FUSE_RELEASEDIR = 27, 28, 29
 NO_REPLY = (FUSE_FORGET, FUSE_BATCH_FORGET, FUSE_INTERRUPT)
 
 IN_HDR = struct.Struct("<IIQQIIIHH")    # len opcode unique nodeid uid
@@ -51,8 +57,9 @@ def attr(ino):
 
 
 class Server:
-    def __init__(self, mnt):
+    def __init__(self, mnt, hold_opendir=False):
         self.mnt = mnt
+        self.hold_opendir = hold_opendir
         self.fd = os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC)
         self.held = []
         self.release = False
@@ -99,12 +106,12 @@ class Server:
             _, off, size = struct.unpack_from("<QQI", arg)
             self.reply(unique, 0, CONTENT[off:off + size])
         elif op == FUSE_FLUSH:
-            if self.release:
-                self.reply(unique)
-            else:
-                self.held.append(unique)
-                print(f"flush {pid}", flush=True)
-        elif op == FUSE_RELEASE:
+            self.hold(unique, b"", f"flush {pid}")
+        elif op == FUSE_OPENDIR and self.hold_opendir:
+            self.hold(unique, struct.pack("<QIi", 0, 0, 0), f"opendir {pid}")
+        elif op == FUSE_READDIR:
+            self.reply(unique)      # no entries: the end at once
+        elif op in (FUSE_RELEASE, FUSE_RELEASEDIR):
             self.reply(unique)
         elif op == FUSE_DESTROY:
             self.reply(unique)
@@ -112,10 +119,17 @@ class Server:
         else:
             self.reply(unique, errno.ENOSYS)
 
+    def hold(self, unique, body, said):
+        if self.release:
+            self.reply(unique, 0, body)
+        else:
+            self.held.append((unique, body))
+            print(said, flush=True)
+
     def let_go(self):
         self.release = True
-        for u in self.held:
-            self.reply(u)
+        for u, body in self.held:
+            self.reply(u, 0, body)
         self.held = []
 
     def serve(self):
@@ -148,6 +162,10 @@ class Server:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: fuse_stall.py MOUNTPOINT")
-    Server(sys.argv[1]).serve()
+    args = sys.argv[1:]
+    hold = args[:1] == ["--hold-opendir"]
+    if hold:
+        args = args[1:]
+    if len(args) != 1:
+        sys.exit("usage: fuse_stall.py [--hold-opendir] MOUNTPOINT")
+    Server(args[0], hold_opendir=hold).serve()

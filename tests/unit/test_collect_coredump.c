@@ -18,9 +18,12 @@ run(const char *root, const char *dir, const struct items *it,
 	env.now = 1700000000;
 	env.coredumpdir = dir;
 	env.items = it;
+	/* the directory is listed in a walk's thread (collect_pids.h) */
+	cr_assert_not_null(env.pids = collect_pids_new(COLLECT_PIDS_PATIENCE));
 	cr_assert_not_null(st = collect_coredump_family.init());
 	rc = collect_coredump_family.collect(st, &env, pl, err, errlen);
 	collect_coredump_family.fini(st);
+	collect_pids_free(env.pids);
 	cr_assert_eq(pl->failed, 0);
 	return rc;
 }

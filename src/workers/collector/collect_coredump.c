@@ -19,6 +19,12 @@
  * ahead is refused (`touch core.sshd.1.9999999999` alerted every run
  * until 2286), and at most CORE_POINTS_MAX cores a run are sent, the
  * newest, said in the log at most once per WARN_LIMIT_EVERY seconds.
+ *
+ * The directory may be on a network file system (a shared crash store),
+ * whose listing waits as long as its server is away: it is listed in a
+ * walk's thread with it as the one key (collect_pids.h), so that a dead
+ * server costs the COREDUMP rounds, named in the log, and not every
+ * family of the collector.
  */
 #include <sys/stat.h>
 
@@ -31,6 +37,7 @@
 
 #include "collect.h"
 #include "collect_file.h"
+#include "collect_pids.h"
 #include "log.h"
 #include "util.h"
 #include "warn_limit.h"
@@ -132,90 +139,176 @@ core_regular(DIR *d, const struct dirent *de)
 	return S_ISREG(st.st_mode);
 }
 
-static int
-coredump_collect(void *state, const struct collect_env *env,
-    struct point_list *out, char *err, size_t errlen)
+/* What the walk's thread finds in the directory, its one key. */
+struct core_walk {
+	struct collect_walk	 w;	/* first: the walk is the struct */
+	int64_t			 from, to;	/* the times that count */
+	struct core_ent		*ents;
+	size_t			 n;
+	int			 done;	/* listed, not skipped */
+	int			 err;	/* errno of the listing; 0: listed */
+};
+
+static void
+core_walk_destroy(struct collect_walk *w)
 {
-	struct core_state	*st = state;
-	struct core_ent		*ents = NULL, *ne;
-	char			 path[PATH_MAX], svc[NAME_MAX + 1];
+	struct core_walk	*cw = (struct core_walk *)w;
+	size_t			 i;
+
+	for (i = 0; i < cw->n; i++)
+		free(cw->ents[i].name);
+	free(cw->ents);
+	if (w->keys != NULL)
+		free(w->keys[0]);
+	free(w->keys);
+	free(cw);
+}
+
+/* In the walk's thread: no log, nothing but the walk's own. */
+static int
+core_list(struct collect_walk *w, const char *root, size_t i)
+{
+	struct core_walk	*cw = (struct core_walk *)w;
+	struct core_ent		*ne;
+	char			 path[PATH_MAX];
 	const char		*s;
 	struct dirent		*de;
-	size_t			 n = 0, cap = 0, i, len;
-	int64_t			 window = CORE_WINDOW, ts;
-	uint64_t		 nlog;
+	size_t			 cap = 0, len;
+	int64_t			 ts;
 	DIR			*d;
-	int			 rc = 0;
 
-	if (env->coredumpdir == NULL || env->coredumpdir[0] == '\0')
+	cw->done = 1;
+	if (collect_path(path, sizeof(path), root, "%s", w->keys[i]) == -1) {
+		cw->err = ENAMETOOLONG;
 		return 0;
-	if (env->items != NULL)
-		window = items_interval(env->items, SYS_COREDUMP);
-	if (collect_path(path, sizeof(path), env->root, "%s",
-	    env->coredumpdir) == -1) {
-		snprintf(err, errlen, "%s%s: path too long", env->root,
-		    env->coredumpdir);
-		return -1;
 	}
 	if ((d = opendir(path)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		/* a missing directory: no cores */
+		cw->err = errno == ENOENT ? 0 : errno;
+		return 0;
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (core_name(de->d_name, &s, &len, &ts) == -1 ||
-		    ts < env->now - window || ts > env->now + CORE_FUTURE ||
-		    !core_regular(d, de))
+		    ts < cw->from || ts > cw->to || !core_regular(d, de))
 			continue;
-		if (n == cap) {
+		if (cw->n == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
-			if ((ne = reallocarray(ents, cap, sizeof(*ne))) ==
-			    NULL)
+			if ((ne = reallocarray(cw->ents, cap,
+			    sizeof(*ne))) == NULL)
 				goto nomem;
-			ents = ne;
+			cw->ents = ne;
 		}
-		if ((ents[n].name = strdup(de->d_name)) == NULL)
+		if ((cw->ents[cw->n].name = strdup(de->d_name)) == NULL)
 			goto nomem;
-		ents[n].ts = ts;
-		n++;
+		cw->ents[cw->n++].ts = ts;
 	}
-	if (errno != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-		goto done;
+	if (errno != 0)
+		cw->err = errno;
+	(void)closedir(d);
+	return 0;
+ nomem:
+	cw->err = ENOMEM;
+	(void)closedir(d);
+	return 0;
+}
+
+static struct core_walk *
+core_walk_new(const char *dir, int64_t from, int64_t to)
+{
+	struct core_walk	*cw;
+
+	if ((cw = calloc(1, sizeof(*cw))) == NULL)
+		return NULL;
+	cw->w.visit_key = core_list;
+	cw->w.destroy = core_walk_destroy;
+	cw->w.verb = "opendir";
+	cw->w.hint = "a dead network file system?";
+	cw->from = from;
+	cw->to = to;
+	if ((cw->w.keys = calloc(1, sizeof(*cw->w.keys))) == NULL ||
+	    (cw->w.keys[0] = strdup(dir)) == NULL) {
+		core_walk_destroy(&cw->w);
+		return NULL;
 	}
-	if (n > CORE_POINTS_MAX) {
-		qsort(ents, n, sizeof(*ents), newest_cmp);
+	cw->w.nkeys = 1;
+	return cw;
+}
+
+/* The points of the cores found: at most CORE_POINTS_MAX, the newest. */
+static void
+core_points(struct core_state *st, const struct collect_env *env,
+    struct core_walk *cw, const char *dir, struct point_list *out)
+{
+	char		 svc[NAME_MAX + 1];
+	const char	*s;
+	size_t		 i, len;
+	int64_t		 ts;
+	uint64_t	 nlog;
+
+	if (cw->n > CORE_POINTS_MAX) {
+		qsort(cw->ents, cw->n, sizeof(*cw->ents), newest_cmp);
 		if (warn_limit_due(&st->capped, env->mono, &nlog))
-			log_warnx("%s: collect coredump: %s: %zu cores in the "
-			    "window, over the %d a run: the newest sent (%llu "
-			    "runs over it since the last line)", __func__, path,
-			    n, CORE_POINTS_MAX, (unsigned long long)nlog);
-		for (i = CORE_POINTS_MAX; i < n; i++)
-			free(ents[i].name);
-		n = CORE_POINTS_MAX;
+			log_warnx("%s: collect coredump: %s%s: %zu cores in "
+			    "the window, over the %d a run: the newest sent "
+			    "(%llu runs over it since the last line)",
+			    __func__, env->root, dir, cw->n, CORE_POINTS_MAX,
+			    (unsigned long long)nlog);
+		for (i = CORE_POINTS_MAX; i < cw->n; i++)
+			free(cw->ents[i].name);
+		cw->n = CORE_POINTS_MAX;
 	}
-	if (n > 0)
-		qsort(ents, n, sizeof(*ents), name_cmp);
-	for (i = 0; i < n; i++) {
-		if (core_name(ents[i].name, &s, &len, &ts) == -1)
-			continue;	/* not reached: matched above */
+	if (cw->n > 0)
+		qsort(cw->ents, cw->n, sizeof(*cw->ents), name_cmp);
+	for (i = 0; i < cw->n; i++) {
+		if (core_name(cw->ents[i].name, &s, &len, &ts) == -1)
+			continue;	/* not reached: matched when listed */
 		memcpy(svc, s, len);
 		svc[len] = '\0';
 		collect_list_add_int(out, "app.service.coredump", 1, "service",
 		    svc, NULL);
 	}
-	goto done;
- nomem:
-	snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
-	rc = -1;
- done:
-	for (i = 0; i < n; i++)
-		free(ents[i].name);
-	free(ents);
-	(void)closedir(d);
-	return rc;
+}
+
+static int
+coredump_collect(void *state, const struct collect_env *env,
+    struct point_list *out, char *err, size_t errlen)
+{
+	struct core_state	*st = state;
+	struct core_walk	*cw;
+	int64_t			 window = CORE_WINDOW;
+
+	if (env->coredumpdir == NULL || env->coredumpdir[0] == '\0')
+		return 0;
+	if (env->pids == NULL) {
+		snprintf(err, errlen, "no walker for %s", env->coredumpdir);
+		return -1;
+	}
+	if (env->items != NULL)
+		window = items_interval(env->items, SYS_COREDUMP);
+	if ((cw = core_walk_new(env->coredumpdir, env->now - window,
+	    env->now + CORE_FUTURE)) == NULL) {
+		snprintf(err, errlen, "%s: %s", env->coredumpdir,
+		    strerror(ENOMEM));
+		return -1;
+	}
+	cw->w.budget = collect_pids_budget(env->items != NULL ?
+	    items_interval(env->items, SYS_COREDUMP) : 0);
+	/* a listing that hangs: named in err, none this round */
+	if (collect_pids_walk(env->pids, env->root, &cw->w, err,
+	    errlen) == -1)
+		return -1;
+	if (!cw->done)
+		log_debug("collect coredump: %s%s still lists: skipped",
+		    env->root, env->coredumpdir);
+	else if (cw->err != 0) {
+		snprintf(err, errlen, "%s%s: %s", env->root,
+		    env->coredumpdir, strerror(cw->err));
+		core_walk_destroy(&cw->w);
+		return -1;
+	} else
+		core_points(st, env, cw, env->coredumpdir, out);
+	core_walk_destroy(&cw->w);
+	return 0;
 }
 
 const struct collect_family collect_coredump_family = {
