@@ -1,7 +1,8 @@
 /*
  * Walks over /proc/<pid> that a process held in the kernel cannot stop
  * (and over the FS family's mounts, whose statfs a dead network file
- * system holds the same way: the walks with keys below).
+ * system holds the same way, and the COREDUMP directory's listing: the
+ * walks with keys below).
  *
  * A read of /proc/<pid>/stat, exe or io waits while that process is in
  * execve, and an execve can be held for ever: it closes the process's
