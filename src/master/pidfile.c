@@ -44,12 +44,24 @@ pidfile_same(int fd, int dfd, const char *name)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* 1 when users other than its owner may open the file, -1 on error. */
+static int
+pidfile_shared(int fd)
+{
+	struct stat	 sb;
+
+	if (fstat(fd, &sb) == -1)
+		return -1;
+	return (sb.st_mode & 0077) != 0;
+}
+
 int
 pidfile_lock(struct pidfile *pf, const char *path, pid_t *stale_pid,
     char *err, size_t errlen)
 {
 	char	 dir[sizeof(pf->path)], why[768];
 	pid_t	 other;
+	int	 replaced = 0, shared;
 
 	pf->fd = -1;
 	pf->dfd = -1;
@@ -69,9 +81,13 @@ pidfile_lock(struct pidfile *pf, const char *path, pid_t *stale_pid,
 		return -1;
 	}
 again:
-	/* close-on-exec: workers must not hold the lock after the master */
-	pf->fd = pathsafe_open_file_at(pf->dfd, dir, pf->name, O_RDWR, 0644,
-	    geteuid(), 0, why, sizeof(why));
+	/*
+	 * close-on-exec: workers must not hold the lock after the master.
+	 * 0600: flock(2) needs only an open file, of any mode, so a file
+	 * others can read is a lock others can hold.
+	 */
+	pf->fd = pathsafe_open_file_at(pf->dfd, dir, pf->name, O_RDWR,
+	    PIDFILE_MODE, geteuid(), 0, why, sizeof(why));
 	if (pf->fd == -1) {
 		snprintf(err, errlen, "[agent] pidfile: %s", why);
 		goto fail;
@@ -91,7 +107,28 @@ again:
 		close(pf->fd);
 		goto again;
 	}
-	*stale_pid = pidfile_read_fd(pf->fd);
+	if (*stale_pid == 0)
+		*stale_pid = pidfile_read_fd(pf->fd);
+	if ((shared = pidfile_shared(pf->fd)) == -1) {
+		snprintf(err, errlen, "cannot stat pidfile %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (shared) {
+		/*
+		 * Stale, and others could open it (an older agent made it
+		 * 0644): one of them may hold it open, to take its lock once
+		 * we are gone.  Made again.
+		 */
+		if (++replaced > 3 || unlinkat(pf->dfd, pf->name, 0) == -1) {
+			snprintf(err, errlen, "cannot replace pidfile %s, "
+			    "which others may open: %s", path, replaced > 3 ?
+			    "it keeps coming back" : strerror(errno));
+			goto fail;
+		}
+		close(pf->fd);
+		goto again;
+	}
 	return 0;
 fail:
 	if (pf->fd != -1)

@@ -9,6 +9,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * Readable by its owner alone: whoever can open the file can flock(2) it
+ * and pass for a running agent (`stop` would signal the pid in it, and no
+ * agent could start).
+ */
+#define PIDFILE_MODE	0600
+
 struct pidfile {
 	char	 path[1024];
 	char	 name[256];	/* its last component */
@@ -18,7 +25,9 @@ struct pidfile {
 
 /*
  * Take the lock: the directory is walked and made as pathsafe.h says, the
- * file opened with O_NOFOLLOW (created with O_EXCL).  Returns 0; or -1 with err: "agent is already running
+ * file opened with O_NOFOLLOW (created with O_EXCL, PIDFILE_MODE); a
+ * stale file others could open is removed and made again.  Returns 0; or
+ * -1 with err: "agent is already running
  * (pid N, pidfile PATH)" when another holds it, or the system error.
  * `stale_pid` receives the pid a stale file named (0 if none).
  */

@@ -208,6 +208,96 @@ class Paths(AgentTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("a symbolic link", r.stderr)
 
+    # nobody opens the pidfile when told to ("open" on stdin: it says
+    # "open" or "denied"), then flocks it when told ("lock": "held")
+    LOCK_HOLDER = (
+        "import fcntl, sys\n"
+        "sys.stdin.readline()\n"
+        "try:\n"
+        "    f = open(sys.argv[1])\n"
+        "except PermissionError:\n"
+        "    print('denied', flush=True)\n"
+        "    sys.exit(0)\n"
+        "print('open', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.readline()\n")
+
+    def lock_holder(self, pidfile):
+        p = subprocess.Popen(["/usr/bin/python3", "-I", "-c",
+                              self.LOCK_HOLDER, pidfile],
+                             preexec_fn=as_nobody, cwd="/",
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        return p
+
+    def tell(self, p, what):
+        p.stdin.write(what + "\n")
+        p.stdin.flush()
+        return p.stdout.readline().strip()
+
+    def crash_then_stop(self, holder, opened):
+        """The master dies without its cleanup (kill -9, the OOM killer)
+        and its pid goes to another root process: `stop` must leave that
+        one alone, and the agent must start again."""
+        a = self.agent
+        pidfile = a.values["pidfile"]
+        master = a.master_pid()
+        if opened:
+            holder.stdin.write("lock\n")
+            holder.stdin.flush()
+        os.kill(master, signal.SIGKILL)
+        wait_until(lambda: not os.path.exists(f"/proc/{master}"),
+                   what="master gone")
+        if opened:
+            self.assertEqual(holder.stdout.readline().strip(), "held")
+        victim = subprocess.Popen(["sleep", "300"])
+        self.addCleanup(lambda: victim.poll() is None and victim.kill())
+        with open(pidfile, "w") as f:
+            f.write(f"{victim.pid}\n")
+        r = a.stop("-t", "2")
+        self.assertIsNone(victim.poll(), f"stop signalled pid {victim.pid}:"
+                          f" {r.stdout}{r.stderr}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("removed stale pidfile", r.stdout)
+        self.start_ok()
+        self.assertEqual(a.stop().returncode, 0)
+        self.assertIsNone(victim.poll())
+
+    def test_the_pidfile_is_no_lock_another_user_can_hold(self):
+        """flock(2) needs only an open file: with the pidfile 0644, nobody
+        opened it and waited in flock; once the master died without
+        removing it the lock was nobody's, and `agent stop` sent SIGTERM
+        to the pid in it (by then anyone's) while `agent start` said
+        "already running"."""
+        a = self.agent
+        self.start_ok()
+        mode = stat.S_IMODE(os.stat(a.values["pidfile"]).st_mode)
+        holder = self.lock_holder(a.values["pidfile"])
+        opened = self.tell(holder, "open") == "open"
+        self.crash_then_stop(holder, opened)
+        self.assertFalse(opened, "nobody opened the pidfile")
+        self.assertEqual(mode, 0o600)
+
+    def test_a_stale_pidfile_others_could_open_is_made_again(self):
+        """An older agent's pidfile (0644), left by a crash: nobody holds
+        it open before the agent starts, to lock it once the agent is
+        gone.  The master makes a new file instead of locking that one."""
+        a = self.agent
+        pidfile = a.values["pidfile"]
+        with open(pidfile, "w") as f:
+            f.write("999999\n")
+        os.chmod(pidfile, 0o644)
+        holder = self.lock_holder(pidfile)
+        self.assertEqual(self.tell(holder, "open"), "open")
+        self.start_ok()
+        self.assertIn("stale pidfile", a.log_text())
+        mode = stat.S_IMODE(os.stat(pidfile).st_mode)
+        self.crash_then_stop(holder, True)
+        self.assertEqual(mode, 0o600)
+
     # -- the file output --------------------------------------------------
     def file_agent(self, path):
         self.agent.write_conf(agent_extra=f'\tnamespaces = [ "{NS}" ]\n',

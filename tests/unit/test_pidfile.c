@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,4 +190,57 @@ Test(pidfile, a_file_slipped_in_after_the_check_is_refused, .timeout = 30)
 	cr_assert_eq(i, 5000, "probe %d read the planted pid %ld", i,
 	    (long)pid);
 	cr_assert_eq(seen, 5000);
+}
+
+/*
+ * flock(2) needs only an open file: a stale pidfile others could open
+ * (0644, an older agent's) may be held open by one of them, to take its
+ * lock once the master is gone.  It is made again, 0600.
+ */
+Test(pidfile, stale_file_others_could_open_is_made_again)
+{
+	struct pidfile	 pf;
+	struct stat	 old, now;
+	char		 err[256], dirpath[512];
+	pid_t		 stale, pid;
+	int		 fd;
+
+	snprintf(dirpath, sizeof(dirpath), "%s/run", dir);
+	cr_assert_eq(mkdir(dirpath, 0755), 0);
+	cr_assert_geq(fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644), 0);
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	cr_assert_eq(write(fd, "424242\n", 7), 7);
+	cr_assert_eq(fstat(fd, &old), 0);
+	cr_assert_eq(pidfile_lock(&pf, path, &stale, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(stale, 424242);
+	cr_assert_eq(pidfile_write(&pf, getpid(), err, sizeof(err)), 0);
+	cr_assert_eq(stat(path, &now), 0);
+	cr_assert(now.st_ino != old.st_ino, "the readable file was kept");
+	cr_assert_eq(now.st_mode & 07777, 0600, "mode %o",
+	    (unsigned)(now.st_mode & 07777));
+	/* the old one's lock is no one's business any more */
+	cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	cr_assert_eq(pidfile_probe(path, &pid, err, sizeof(err)), 1);
+	cr_assert_eq(pid, getpid());
+	pidfile_remove(&pf);
+	close(fd);
+}
+
+Test(pidfile, a_new_file_is_for_its_owner_alone)
+{
+	struct pidfile	 pf;
+	struct stat	 sb;
+	char		 err[256];
+	pid_t		 stale;
+	mode_t		 old;
+
+	old = umask(0);
+	cr_assert_eq(pidfile_lock(&pf, path, &stale, err, sizeof(err)), 0,
+	    "%s", err);
+	(void)umask(old);
+	cr_assert_eq(fstat(pf.fd, &sb), 0);
+	cr_assert_eq(sb.st_mode & 07777, 0600, "mode %o",
+	    (unsigned)(sb.st_mode & 07777));
+	pidfile_remove(&pf);
 }
