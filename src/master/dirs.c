@@ -255,11 +255,82 @@ check_file(const char *key, const char *shown, const char *path, uid_t me,
 	return 0;
 }
 
+/* `path` is `top` or lies below it, spelt as written. */
+static int
+path_within(const char *path, const char *top)
+{
+	size_t	 n = strlen(top);
+
+	while (n > 1 && top[n - 1] == '/')
+		n--;
+	if (strncmp(path, top, n) != 0)
+		return 0;
+	if (n == 1)
+		return 1;	/* "/" */
+	return path[n] == '\0' || path[n] == '/';
+}
+
+/*
+ * A directory given to a worker's user must not be, nor hold, one of the
+ * master's: with pluginsdir = logdir, the log directory went to `user`,
+ * who could remove agent.log (the master wrote on into the unlinked file,
+ * and the next start was refused); with a pidfile there, `user` could
+ * remove it and `agent stop` said the agent was not running.
+ */
+static int
+check_overlap(const struct agent_conf *c, char *err, size_t errlen)
+{
+	struct {
+		const char	*key;
+		const char	*path;
+		int		 file;	/* its directory is the master's */
+	} ours[] = {
+		{ "[log] logdir", c->logdir, 0 },
+		{ "[agent] pidfile", c->pidfile, 1 },
+		{ "[agent] socket", c->socket, 1 },
+		{ "[agent] chroot", c->chroot, 0 },
+		{ "[output] path", strcmp(c->output_name, "file") == 0 &&
+		    strcmp(c->path, "-") != 0 ? c->path : "", 1 },
+	};
+	char	 dir[PATH_MAX], name[NAME_MAX + 1];
+	size_t	 i, j;
+
+	for (i = 0; i < NWORKDIRS; i++) {
+		if (workdirs[i].owner == OWNER_ROOT ||
+		    workdirs[i].sub != NULL ||
+		    wd_path(c, &workdirs[i])[0] == '\0')
+			continue;
+		for (j = 0; j < sizeof(ours) / sizeof(ours[0]); j++) {
+			if (ours[j].path[0] == '\0')
+				continue;
+			if (!ours[j].file)
+				strlcpy(dir, ours[j].path, sizeof(dir));
+			else if (pathsafe_split(ours[j].path, dir, sizeof(dir),
+			    name, sizeof(name)) == -1)
+				continue;	/* said by its own check */
+			if (!path_within(dir, wd_path(c, &workdirs[i])))
+				continue;
+			snprintf(err, errlen, "%s %s holds %s %s: it is given "
+			    "to [agent] %s, and the master's directories must "
+			    "stay root's; use a directory of its own",
+			    workdirs[i].key, wd_path(c, &workdirs[i]),
+			    ours[j].key, ours[j].path,
+			    workdirs[i].owner == OWNER_USER ? "user" :
+			    "pluginsuser");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 dirs_check(const struct agent_conf *c, uid_t me, char *err, size_t errlen)
 {
 	char	 path[PATH_MAX], dir[PATH_MAX], name[NAME_MAX + 1], why[768];
 	size_t	 i;
+
+	if (check_overlap(c, err, errlen) == -1)
+		return -1;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/agent.log", c->logdir) >=
 	    sizeof(path))

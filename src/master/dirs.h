@@ -15,7 +15,8 @@
 /*
  * The log directory and agent.log, the pidfile and its directory, the
  * directory of the unix socket, the file output and its directory, the
- * chroot, the parent of every worker directory and what is there already:
+ * chroot, the parent of every worker directory and what is there already,
+ * and that no worker directory is or holds one of the master's:
  * 0, or -1 with err naming the key, the path, its owner and its mode.
  * Nothing is created or changed.  `me`: see pathsafe.h.
  */

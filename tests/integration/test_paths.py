@@ -13,6 +13,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 import unittest
 
 from harness import AgentTest, is_root, nobody_uid, wait_until
@@ -297,6 +298,56 @@ class Paths(AgentTest):
         mode = stat.S_IMODE(os.stat(pidfile).st_mode)
         self.crash_then_stop(holder, True)
         self.assertEqual(mode, 0o600)
+
+    def test_a_worker_directory_holding_the_masters_is_refused(self):
+        """pluginsdir = logdir gave the log directory to `user` (nobody),
+        who removed agent.log: the master wrote on into the unlinked file,
+        SIGUSR1 and SIGHUP made no new one, and the next start was
+        refused.  start, check and reload refuse such a config."""
+        a = self.agent
+        logdir = a.values["logdir"]
+        a.write_conf(pluginsdir=logdir)
+        r = a.start()
+        if r.returncode == 0:
+            attacker("import os, sys\n"
+                     "os.unlink(sys.argv[1] + '/agent.log')\n", logdir)
+            os.kill(a.master_pid(), signal.SIGUSR1)
+            os.kill(a.master_pid(), signal.SIGHUP)
+            time.sleep(1)
+        self.assertEqual(r.returncode, 2,
+                         f"started; agent.log now: "
+                         f"{os.path.exists(logdir + '/agent.log')}")
+        self.assertIn(f"[agent] pluginsdir {logdir} holds [log] logdir "
+                      f"{logdir}: it is given to [agent] user", r.stderr)
+        self.assertFalse(os.path.exists(logdir))
+        # the pidfile's directory inside the spool, the unix socket's
+        # directory as the spool
+        spool = os.path.join(a.dir, "spool")
+        a.write_conf(pluginsdir=os.path.join(a.dir, "plugins"),
+                     pidfile=os.path.join(spool, "run", "agent.pid"))
+        r = a.run("check")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[output] spool {spool} holds [agent] pidfile "
+                      f"{spool}/run/agent.pid", r.stderr)
+        a.write_conf(pidfile=os.path.join(a.dir, "agent.pid"),
+                     socket=os.path.join(spool, "agent.sock"))
+        r = a.run("check")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[output] spool {spool} holds [agent] socket",
+                      r.stderr)
+        # a reload naming such a config is refused, the running one kept
+        a.write_conf(socket=os.path.join(a.dir, "agent.sock"))
+        self.start_ok()
+        a.write_conf(pluginsdir=logdir)
+        os.kill(a.master_pid(), signal.SIGHUP)
+        a.wait_log(r"reload failed, keeping config generation 1: "
+                   r"\[agent\] pluginsdir \S+ holds \[log\] logdir")
+        self.assertEqual(os.stat(logdir).st_uid, 0)
+        # below its own directory, the spool is fine
+        a.write_conf(pluginsdir=os.path.join(a.dir, "plugins"),
+                     spool=os.path.join(logdir, "spool"))
+        r = a.run("check")
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     # -- the file output --------------------------------------------------
     def file_agent(self, path):
