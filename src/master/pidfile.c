@@ -1,5 +1,6 @@
 #include "pidfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -42,6 +43,38 @@ pidfile_same(int fd, int dfd, const char *name)
 	    fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Does process `pid` hold the file `fd` is open on?  1, 0, or -1 when its
+ * descriptors cannot be read (another user's process, for one not root).
+ * A master holds its pidfile open for its whole life, and so does the
+ * process that started it until it returns.
+ */
+static int
+pid_holds(pid_t pid, int fd)
+{
+	struct dirent	*de;
+	struct stat	 want, sb;
+	char		 path[64];
+	DIR		*d;
+	int		 found = 0;
+
+	if (fstat(fd, &want) == -1)
+		return -1;
+	(void)snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		/* the link followed: what the descriptor is open on */
+		if (fstatat(dirfd(d), de->d_name, &sb, 0) == 0 &&
+		    sb.st_dev == want.st_dev && sb.st_ino == want.st_ino)
+			found = 1;
+	}
+	(void)closedir(d);
+	return found;
 }
 
 /* 1 when users other than its owner may open the file, -1 on error. */
@@ -95,6 +128,20 @@ again:
 	if (flock(pf->fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK) {
 			other = pidfile_read_fd(pf->fd);
+			/*
+			 * A file others could open, locked by a process that
+			 * is not the pid in it: not an agent.  Made again.
+			 */
+			if (pidfile_shared(pf->fd) == 1 &&
+			    other > 0 && pid_holds(other, pf->fd) == 0 &&
+			    pidfile_same(pf->fd, pf->dfd, pf->name) &&
+			    ++replaced <= 3 &&
+			    unlinkat(pf->dfd, pf->name, 0) == 0) {
+				if (*stale_pid == 0)
+					*stale_pid = other;
+				close(pf->fd);
+				goto again;
+			}
 			snprintf(err, errlen, "agent is already running "
 			    "(pid %ld, pidfile %s)", (long)other, path);
 		} else
@@ -278,6 +325,20 @@ pidfile_probe(const char *path, pid_t *pid, char *err, size_t errlen)
 		held = 0;
 	} else if (errno == EWOULDBLOCK) {
 		held = 1;
+		/*
+		 * Whoever can open the file can lock it (an older agent made
+		 * it 0644): the lock is the agent's only when the pid it
+		 * names holds the file.  Else `stop` would signal whoever has
+		 * that pid now.
+		 */
+		if (*pid > 0 && pid_holds(*pid, fd) != 1) {
+			snprintf(err, errlen, "pidfile %s is locked, but pid "
+			    "%ld, which it names, does not hold it: another "
+			    "process does, and is not signalled", path,
+			    (long)*pid);
+			close(fd);
+			return -1;
+		}
 	} else {
 		snprintf(err, errlen, "cannot lock pidfile %s: %s", path,
 		    strerror(errno));

@@ -26,7 +26,9 @@ struct pidfile {
 /*
  * Take the lock: the directory is walked and made as pathsafe.h says, the
  * file opened with O_NOFOLLOW (created with O_EXCL, PIDFILE_MODE); a
- * stale file others could open is removed and made again.  Returns 0; or
+ * stale file others could open is removed and made again, and so is one
+ * others could open that is locked while the pid in it does not hold it.
+ * Returns 0; or
  * -1 with err: "agent is already running
  * (pid N, pidfile PATH)" when another holds it, or the system error.
  * `stale_pid` receives the pid a stale file named (0 if none).
@@ -43,7 +45,9 @@ int	 pidfile_remove_stale(const char *path, char *err, size_t errlen);
 
 /*
  * For the CLI: 1 and *pid when a live master holds the lock, 0 when not
- * running (*pid = stale pid or 0), -1 with err on other errors.
+ * running (*pid = stale pid or 0), -1 with err on other errors, and when
+ * the lock is held but the pid named does not hold the file open (not an
+ * agent's lock: whoever could open the file could take it).
  */
 int	 pidfile_probe(const char *path, pid_t *pid, char *err,
 	    size_t errlen);

@@ -299,6 +299,37 @@ class Paths(AgentTest):
         self.crash_then_stop(holder, True)
         self.assertEqual(mode, 0o600)
 
+    def test_a_lock_on_an_older_agents_pidfile_is_not_the_agent(self):
+        """An older agent's pidfile (0644) left by a crash, its pid since
+        given to another root process, and nobody holding its lock: `stop`
+        sent that process SIGTERM, `status` called it the agent and
+        `start` said "already running".  The lock is the agent's only when
+        the pid named holds the file."""
+        a = self.agent
+        pidfile = a.values["pidfile"]
+        victim = subprocess.Popen(["sleep", "300"])
+        self.addCleanup(lambda: victim.poll() is None and victim.kill())
+        with open(pidfile, "w") as f:
+            f.write(f"{victim.pid}\n")
+        os.chmod(pidfile, 0o644)
+        holder = self.lock_holder(pidfile)
+        self.assertEqual(self.tell(holder, "open"), "open")
+        self.assertEqual(self.tell(holder, "lock"), "held")
+        r = a.stop("-t", "2")
+        self.assertIsNone(victim.poll(), f"stop signalled pid {victim.pid}:"
+                          f" {r.stdout}{r.stderr}")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"pid {victim.pid}, which it names, does not hold it",
+                      r.stderr)
+        r = a.run("status")
+        self.assertNotIn("agent is running", r.stdout)
+        self.start_ok()
+        self.assertEqual(stat.S_IMODE(os.stat(pidfile).st_mode), 0o600)
+        r = a.run("status")
+        self.assertIn("agent is running", r.stdout)
+        self.assertEqual(a.stop().returncode, 0)
+        self.assertIsNone(victim.poll())
+
     def test_a_worker_directory_holding_the_masters_is_refused(self):
         """pluginsdir = logdir gave the log directory to `user` (nobody),
         who removed agent.log: the master wrote on into the unlinked file,
