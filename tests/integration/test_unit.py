@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import AGENT, AgentTest, needs_root
@@ -101,12 +102,50 @@ class Unit(unittest.TestCase):
 
 class Logrotate(AgentTest):
 
+    def snippet(self):
+        """The snippet with this agent's paths, and its logrotate.conf."""
+        tool = shutil.which("logrotate")
+        if tool is None:
+            print("skipped: logrotate missing (make deps installs it)")
+            self.skipTest("logrotate missing")
+        log = os.path.join(self.agent.values["logdir"], "agent.log")
+        text = open(LOGROTATE).read().replace(
+            "/var/log/agent/agent.log", log).replace(
+            "/run/agent/agent.pid", self.agent.values["pidfile"])
+        conf = os.path.join(self.agent.dir, "logrotate.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        return [tool, "--force", "--state",
+                os.path.join(self.agent.dir, "lr.state"), conf]
+
+    def test_snippet_signals_no_stale_pid(self):
+        """A master killed (kill -9, the OOM killer) leaves its pidfile,
+        and its pid goes to another process: the snippet's `kill -USR1
+        $(cat pidfile)` ended that process (SIGUSR1's default action) at
+        the next rotation.  It signals only a pid whose file is locked."""
+        a = self.agent
+        cmd = self.snippet()
+        self.start_ok()
+        master = a.master_pid()
+        os.kill(master, 9)
+        while os.path.exists(f"/proc/{master}"):
+            time.sleep(0.05)
+        victim = subprocess.Popen(["sleep", "300"])
+        self.addCleanup(lambda: victim.poll() is None and victim.kill())
+        with open(a.values["pidfile"], "w") as f:
+            f.write(f"{victim.pid}\n")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        time.sleep(0.2)
+        self.assertIsNone(victim.poll(), "the snippet signalled pid "
+                          f"{victim.pid}, the stale pidfile's")
+
     def test_snippet_rotates_a_running_agent(self):
         text = open(LOGROTATE).read()
         rules = "\n".join(l for l in text.splitlines()
                           if not l.strip().startswith("#"))
         self.assertNotIn("copytruncate", rules)
-        self.assertIn("kill -USR1", rules)
+        self.assertIn("pkill -USR1 -L -F", rules)
         tool = shutil.which("logrotate")
         if tool is None:
             print("skipped: logrotate missing (make deps installs it)")
