@@ -103,6 +103,12 @@ struct agent_conf {
 	 */
 	uid_t		 apiuids[CONF_APIUSERS_MAX];
 	size_t		 napiuids;
+	/*
+	 * Not from the file: the file's own path, links resolved
+	 * (conf_load), "" when unknown; dirs_check() keeps the workers'
+	 * directories off its directory.
+	 */
+	char		 source[CONF_STR_MAX];
 };
 
 enum conf_type {

@@ -464,6 +464,7 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 {
 	struct agent_conf	 c;
 	dictionary		*d;
+	char			 real[PATH_MAX];
 	int			 rc, fd;
 
 	if (conf_defaults(&c) == -1) {
@@ -486,6 +487,8 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 	iniparser_freedict(d);
 	if (rc == -1 || check_whole(path, &c, err, errlen) == -1)
 		goto fail;
+	if (realpath(path, real) != NULL && strlen(real) < sizeof(c.source))
+		strlcpy(c.source, real, sizeof(c.source));
 	*out = c;
 	return 0;
 fail:

@@ -291,6 +291,8 @@ check_overlap(const struct agent_conf *c, char *err, size_t errlen)
 		{ "[agent] chroot", c->chroot, 0 },
 		{ "[output] path", strcmp(c->output_name, "file") == 0 &&
 		    strcmp(c->path, "-") != 0 ? c->path : "", 1 },
+		/* `user` could remove it: no reload, stop or start after */
+		{ "the config file", c->source, 1 },
 	};
 	char	 dir[PATH_MAX], name[NAME_MAX + 1];
 	size_t	 i, j;

@@ -380,6 +380,30 @@ class Paths(AgentTest):
         r = a.run("check")
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_a_worker_directory_holding_the_config_is_refused(self):
+        """pluginsdir = the config file's directory gave it to `user`:
+        from then on the config failed its checks, so reload was refused,
+        `agent stop` could not read it (exit 2) and the next start was
+        refused; and `user` could remove or replace it."""
+        a = self.agent
+        etc = os.path.join(a.dir, "etc")
+        os.mkdir(etc, 0o755)
+        conf = os.path.join(etc, "agent.conf")
+        a.write_conf(pluginsdir=etc)
+        os.rename(a.conf, conf)
+        a.conf = conf
+        r = a.start()
+        if r.returncode == 0:
+            r = a.stop()
+            self.fail(f"started; etc now uid {os.stat(etc).st_uid}; agent "
+                      f"stop: {r.returncode} {r.stderr}")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"[agent] pluginsdir {etc} holds the config file "
+                      f"{conf}", r.stderr)
+        self.assertEqual(os.stat(etc).st_uid, 0)
+        r = a.run("check")
+        self.assertEqual(r.returncode, 2, r.stderr)
+
     # -- the file output --------------------------------------------------
     def file_agent(self, path):
         self.agent.write_conf(agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
