@@ -300,6 +300,117 @@ class Spool(NsqTest):
         self.assert_arrived([d], ok, timeout=60)
         self.agent.stop()
 
+    def run_into_a_full_disk(self):
+        """Root only: a spool on a tmpfs filled to its last page with
+        pushed points (output down), then a plugin run whose points the
+        disk refuses and memory holds: (double, spool, pushed points)."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        spool = self.tmpfs_spool("tiny", "256k")
+        d = self.down_double()
+        plugin = ("#!/bin/sh\nprintf '[{\"name\":\"held\",\"timestamp\":0,"
+                  "\"tags\":{},\"value\":%d}]\\n' \"$1\"\n")
+        repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
+        repo = "spool/held"
+        repos.create(repo, plugin)
+        git = repos.registry_git(repo)
+        reg = os.path.join(self.agent.dir, "registry.json")
+        with open(reg, "w") as f:
+            json.dump({"ns": {NS: ""}, "resources": {NS: [
+                {"measurement_type": "PLUGIN", "name": "PLUGIN.held",
+                 "git": git, "interval": "0"}]}}, f)
+        os.chmod(reg, 0o644)
+        self.agent.write_conf(
+            agent_extra=f"\tregistryaddr = \"file://{reg}\"\n"
+                        f"\tgit = \"{repos.template}\"\n",
+            output_name="nsq", servers=f'"tcp://{d.tcp_address}"',
+            spool=spool)
+        self.start_ok()
+        self.agent.wait_serving()
+
+        def listed():
+            code, body = self.agent.http("/plugins/list")
+            return code == 200 and any(p["repo"] == repo
+                                       for p in json.loads(body))
+        wait_until(listed, timeout=30, what="the plugin listed")
+        # pushed points until the disk is full, to its last page
+        ok = []
+        for first, n in ((0, 1000), (100000, 10)):
+            for i in range(first, first + 1000 * n, n):
+                pts = make_points(i, n, name="sp.h")
+                status, _, body = self.post(pts)
+                if status != 200:
+                    self.assertIn("No space left on device", body)
+                    break
+                ok.extend(pts)
+            else:
+                self.fail(f"the spool took 1000 requests of {n}")
+        before = self.stats()["accepted"]
+        q = urllib.parse.urlencode({"ns": NS, "repo": git})
+        code, body = self.agent.http(f"/plugins/run?{q}&param=7",
+                                     method="POST")
+        self.assertEqual(code, 200, body)
+        # taken into memory, the disk refusing it
+        self.wait_stats(lambda s: s.get("accepted", 0) > before,
+                        "the run's points taken in memory")
+        return d, spool, ok
+
+    def assert_run_arrived(self, d, ok):
+        want = {p["tags"]["seq"] for p in ok}
+
+        def arrived():
+            seqs, runs = set(), []
+            for m in d.messages():
+                for p in json.loads(m.body)["points"]:
+                    if p["measurement"].startswith("PLUGIN.held"):
+                        runs.append(p["fields"]["value"])
+                    elif p["measurement"].startswith("RUN."):
+                        seqs.add(p["tags"]["seq"])
+            return seqs, runs
+        wait_until(lambda: want <= arrived()[0], timeout=60,
+                   what=f"the {len(want)} pushed points at the output")
+        runs = wait_until(lambda: arrived()[1], timeout=20,
+                          what="the plugin run's point at the output")
+        self.assertEqual(set(runs), {7}, runs)
+
+        def settled():
+            st = self.agent.worker(self.agent.status(), "scheduler")
+            s = st.get("stats") or {}
+            return s if s.get("points_held") == 0 else None
+        st = wait_until(settled, timeout=20,
+                        what="the scheduler holds nothing")
+        self.assertEqual(st["points_unsent"], 0, st)
+        return st
+
+    def test_plugin_points_held_in_memory_outlive_the_sender(self):
+        """A spool the disk cannot grow (ENOSPC): a plugin run's points
+        are held in memory only.  The sender told the scheduler it took
+        them, which then let go of its copy, and a kill -9 of the sender
+        lost them, counted nowhere.  Now the scheduler is told only once
+        the output has them: it sends them again to the next sender."""
+        d, spool, ok = self.run_into_a_full_disk()
+        # room on the disk again, and the sender dies
+        r = subprocess.run(["mount", "-o", "remount,size=64m", spool],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pid = self.agent.worker(self.agent.status(), "sender")["pid"]
+        os.kill(pid, signal.SIGKILL)
+        self.restarted("sender", pid)
+        d.set_fault("ok")
+        st = self.assert_run_arrived(d, ok)
+        self.assertEqual(st["points_resent"], st["points_sent"], st)
+
+    def test_plugin_points_held_in_memory_answered_once_published(self):
+        """The same points are answered once published: the scheduler
+        holds them until then, and no longer."""
+        d, spool, ok = self.run_into_a_full_disk()
+        time.sleep(1.5)
+        st = self.agent.worker(self.agent.status(), "scheduler")["stats"]
+        self.assertGreater(st["points_held"], 0, st)
+        d.set_fault("ok")
+        st = self.assert_run_arrived(d, ok)
+        self.assertEqual(st["points_resent"], 0, st)
+
     def test_points_waiting_in_line_go_as_json_after_a_reload(self):
         """Points are encoded once, by their producer: those taken in
         line protocol while the output was influxdb (down) and still

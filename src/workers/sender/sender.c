@@ -88,6 +88,21 @@ answer_to(struct sender *s, enum role to, uint32_t reqid,
 }
 
 /*
+ * A batch held in memory only, because the spool could not take it, left
+ * memory: published, or dropped and counted here, or carried over to a
+ * new spool (synced).  Its producer may forget it now.  A producer that
+ * died since is not answered: its successor's requests have ids of their
+ * own, and one of them could be taken for it.
+ */
+void
+sender_answer_later(struct sender *s, const struct batch *b)
+{
+	if (b->ackpid == 0 || s->w->peer_pid[b->ackto] != b->ackpid)
+		return;
+	answer_to(s, b->ackto, b->ackreqid, POINTS_ACCEPTED, "");
+}
+
+/*
  * spoolsync = 0, before the loop waits again: one sync for every answer
  * held back in this iteration (group commit), then the answers.  A sync
  * that fails makes them 503: never a 200 for what may not be on disk.
@@ -205,6 +220,7 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 {
 	struct sender		*s = w->priv;
 	struct points_msg	 m;
+	struct points_from	 pf = { from, in->hdr.reqid, 0 };
 	struct preader		 pr;
 	enum points_verdict	 v;
 	enum points_origin	 origin;
@@ -233,7 +249,8 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 			    origin == ORIGIN_PUSHED ? "pushed" : "scheduled");
 		/* the scheduler's outbox held them (pluginflushms) */
 		v = sender_take(s, &m, origin, from == ROLE_SCHEDULER &&
-		    w->conf.pluginflushms > 0, &spooled, why, sizeof(why));
+		    w->conf.pluginflushms > 0, &pf, &spooled, why,
+		    sizeof(why));
 	}
 	if (v == POINTS_ACCEPTED)
 		why[0] = '\0';
@@ -241,11 +258,13 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	if (spooled && w->conf.spoolsync == 0)
 		ev_prepare_start(w->loop, &s->group);
 	/*
-	 * A producer keeps what it sent until told: once written (to the
-	 * spool, or to memory), a sender that dies no longer loses it.
+	 * A producer keeps what it sent until told: once written to the
+	 * spool (or to memory without one), a sender that dies no longer
+	 * loses it.  Held in memory because the spool cannot take it, it
+	 * is told once they leave memory (sender_answer_later()).
 	 */
 	if (from != ROLE_FRONT) {
-		if (in->hdr.reqid != 0)
+		if (in->hdr.reqid != 0 && !pf.later)
 			answer_to(s, from, in->hdr.reqid, v, why);
 		return 0;
 	}
@@ -563,6 +582,9 @@ stop_now(struct sender *s)
 			s->qpoints -= b->npoints - b->done;
 			s->qbytes -= b->len - b->off;
 			s->st.dropped_stop += b->npoints - b->done;
+			/* unanswered: its producer gives it to our
+			 * successor */
+			b->ackreqid = 0;
 			sender_batch_free(s, b);
 		}
 	}
@@ -621,10 +643,12 @@ sender_cleanup(struct worker *w)
 			(void)frame_flush(w->peers[ROLE_FRONT], 1000);
 	}
 	ev_prepare_stop(w->loop, &s->group);
-	/* what is in memory is on disk too: the segments stay */
+	/* what is in memory is on disk too: the segments stay; what is
+	 * in memory only, its producer still has (unanswered) */
 	while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
 		TAILQ_REMOVE(&s->queue, b, entry);
 		b->seg = NULL;
+		b->ackreqid = 0;
 		sender_batch_free(s, b);
 	}
 	sender_spool_close(s->spool);

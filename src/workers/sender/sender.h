@@ -91,8 +91,26 @@ struct batch {
 	struct spool_seg	*seg;		/* its record's; NULL: memory
 						 * only */
 	uint64_t		 seq;		/* its record's */
+	/*
+	 * A producer's points the spool could not take: it is told it may
+	 * forget them only once they leave memory (published, or dropped,
+	 * counted), not when they are taken in, or a sender that dies
+	 * loses them.  0: no answer owed.
+	 */
+	uint32_t		 ackreqid;
+	enum role		 ackto;
+	pid_t			 ackpid;	/* the producer then */
 };
 TAILQ_HEAD(batchq, batch);
+
+/* Who waits for the answer to points being taken in. */
+struct points_from {
+	enum role		 role;
+	uint32_t		 reqid;		/* 0: no answer wanted */
+	int			 later;		/* set by sender_take(): the
+						 * answer goes once the points
+						 * leave memory */
+};
 
 /* What one request may hold, from the [output] keys. */
 struct cut_limits {
@@ -279,15 +297,23 @@ void	 sender_sink_limits(struct sender *, const char *server,
 
 /* ---- inside the sender ---------------------------------------------- */
 
+/* sender.c: the answer a batch's producer waits for, if it is still
+ * the one that sent it */
+void	 sender_answer_later(struct sender *, const struct batch *);
+
 /* sender_buffer.c */
+/* Free a batch that left memory (its producer answered, if owed). */
 void	 sender_batch_free(struct sender *, struct batch *);
 /* Take a producer's points in (origin from the edge they came on).
  * `batched`: the producer held them already (the scheduler's outbox):
  * they are due at once, not after flushms.  *spooled is set when they
- * were written to the spool. */
+ * were written to the spool; from->later when they were accepted into
+ * memory only while a spool is in use (it cannot be written): the
+ * producer, scheduler or collector, is answered when they leave memory
+ * (sender_answer_later()). */
 enum points_verdict sender_take(struct sender *, const struct points_msg *,
-	    enum points_origin, int batched, int *spooled, char *why,
-	    size_t whylen);
+	    enum points_origin, int batched, struct points_from *from,
+	    int *spooled, char *why, size_t whylen);
 /* The first `n` points of the buffer are published: let them go. */
 void	 sender_consume(struct sender *, uint32_t n);
 /* Fill the window from the spool, oldest first. */

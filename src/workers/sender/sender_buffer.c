@@ -32,6 +32,8 @@ sender_batch_free(struct sender *s, struct batch *b)
 {
 	if (b->seg != NULL && s->spool != NULL)
 		sender_spool_release(s->spool, b->seg);
+	if (b->ackreqid != 0)
+		sender_answer_later(s, b);
 	free(b->data);
 	free(b);
 }
@@ -266,8 +268,8 @@ sender_spool_warn(struct sender *s, const char *what, const char *err)
 /* Into the spool; memory holds it too when it may. */
 static enum points_verdict
 spool_take(struct sender *s, const struct points_msg *m,
-    enum points_origin origin, ev_tstamp arrived, int *spooled, char *why,
-    size_t whylen)
+    enum points_origin origin, ev_tstamp arrived, struct points_from *from,
+    int *spooled, char *why, size_t whylen)
 {
 	struct spool_seg	*held;
 	struct batch		*b = NULL;
@@ -308,7 +310,18 @@ spool_take(struct sender *s, const struct points_msg *m,
 				s->st.dropped_spool += m->npoints;
 			return POINTS_FULL;
 		}
-		/* scheduled, never acknowledged: memory holds it */
+		/*
+		 * Scheduled: memory holds it, and only memory: its producer
+		 * keeps its copy until it is published (a sender that dies
+		 * meanwhile would lose it), so it is answered then.
+		 */
+		if (from != NULL && from->reqid != 0 &&
+		    from->role != ROLE_FRONT) {
+			b->ackreqid = from->reqid;
+			b->ackto = from->role;
+			b->ackpid = s->w->peer_pid[from->role];
+			from->later = 1;
+		}
 	} else
 		*spooled = 1;
 	s->st.accepted += m->npoints;
@@ -329,8 +342,8 @@ spool_take(struct sender *s, const struct points_msg *m,
 
 enum points_verdict
 sender_take(struct sender *s, const struct points_msg *m,
-    enum points_origin origin, int batched, int *spooled, char *why,
-    size_t whylen)
+    enum points_origin origin, int batched, struct points_from *from,
+    int *spooled, char *why, size_t whylen)
 {
 	struct batch	*b;
 	ev_tstamp	 arrived = batched ? 0 : ev_now(s->w->loop);
@@ -339,6 +352,8 @@ sender_take(struct sender *s, const struct points_msg *m,
 			    (size_t)s->w->conf.messagebytes;
 
 	*spooled = 0;
+	if (from != NULL)
+		from->later = 0;
 	/* refused now, not dropped after a 200: no message could hold it */
 	if (longest_point(m->data, m->len) + SENDER_ENVELOPE_BYTES +
 	    strlen(m->topic) + 1 > most) {
@@ -363,7 +378,7 @@ sender_take(struct sender *s, const struct points_msg *m,
 		return POINTS_REJECTED;
 	}
 	if (s->spool != NULL)
-		return spool_take(s, m, origin, arrived, spooled, why,
+		return spool_take(s, m, origin, arrived, from, spooled, why,
 		    whylen);
 	if (!window_room(s, m->npoints, m->len) &&
 	    (origin == ORIGIN_PUSHED || make_room(s, m->npoints,
