@@ -11,6 +11,9 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #include "encode.h"
 #include "point.h"
 #include "workers/sender/sender.h"
+#include "workers/sender/sender_spool.h"
 
 #define NOW		1714538000
 #define TOPIC		"collect.pool.loda"
@@ -293,4 +297,77 @@ Test(sender_out, a_point_over_the_halved_cut_goes_alone_rewritten)
 	sender_sink_done(&s, 1, NULL);
 	cr_assert_eq(s.st.published, 1);
 	cr_assert_eq(s.st.dropped_toolarge, 0);
+}
+
+/*
+ * A spool whose records the sender cannot read for now (out of
+ * descriptors: EMFILE) is read again a moment later, and its points go:
+ * the segments used to be removed, points answered 200 and all.
+ */
+Test(sender_out, a_spool_short_of_descriptors_is_read_again_in_a_moment)
+{
+	struct spool		*sp;
+	struct spool_seg	*held;
+	struct points_msg	 m;
+	struct point		 p;
+	struct buf		 d;
+	struct rlimit		 old, rl;
+	char			 dir[] = "/tmp/sender-out-test.XXXXXX";
+	char			 err[256], cmd[128];
+	unsigned		 i;
+	int			 fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(sender_spool_open(&sp, dir, 1 << 30, NULL, NULL, err,
+	    sizeof(err)), 0, "%s", err);
+	for (i = 0; i < 3; i++) {
+		buf_init(&d);
+		make(&p, i, 0);
+		encode_point(&d, FORMAT_JSON, &p);
+		point_free(&p);
+		cr_assert(!buf_failed(&d));
+		memset(&m, 0, sizeof(m));
+		m.fmt = FORMAT_JSON;
+		strlcpy(m.topic, TOPIC, sizeof(m.topic));
+		m.npoints = 1;
+		m.data = d.p;
+		m.len = d.len;
+		cr_assert_eq(sender_spool_append(sp, i == 1 ? SPOOL_SCHEDULED :
+		    SPOOL_PUSHED, &m, 0, &held, err, sizeof(err)), 0, "%s",
+		    err);
+		buf_free(&d);
+	}
+	sender_spool_close(sp);
+	cr_assert_eq(sender_spool_open(&s.spool, dir, 1 << 30, NULL, NULL,
+	    err, sizeof(err)), 0, "%s", err);
+	sender_refill_init(&s);
+
+	/* the next descriptor is one too many */
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_neq(fd = dup(0), -1);
+	close(fd);
+	rl = old;
+	rl.rlim_cur = (rlim_t)fd;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	sender_refill(&s);
+	turn();
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert(TAILQ_EMPTY(&s.queue));
+	cr_assert_eq(npubs, 0);
+	cr_assert(strstr(s.last_error, "Too many open files") != NULL, "%s",
+	    s.last_error);
+
+	/* a moment later */
+	ev_run(w.loop, EVRUN_ONCE);
+	turn();
+	cr_assert_eq(npubs, 1);
+	cr_assert_eq(pubs[0].npoints, 3);
+	sender_sink_done(&s, 1, NULL);
+	cr_assert(TAILQ_EMPTY(&s.queue));
+	cr_assert_eq(s.spool->st.skipped + s.spool->st.cut, 0);
+	ev_timer_stop(w.loop, &s.refill_timer);
+	sender_spool_close(s.spool);
+	s.spool = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
 }

@@ -1273,3 +1273,81 @@ Test(spool, a_copy_ticks_after_each_record)
 	sender_spool_close(b);
 	sender_spool_close(a);
 }
+
+/* ---- reading back when the process is short of descriptors ------------ */
+
+/* The soft limit on descriptors set so that the next one fails (EMFILE):
+ * the old limit, to give back. */
+static struct rlimit
+no_more_descriptors(void)
+{
+	struct rlimit	 old, rl;
+	int		 fd;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_neq(fd = dup(0), -1);
+	close(fd);
+	rl = old;
+	rl.rlim_cur = (rlim_t)fd;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(dup(0), -1);
+	cr_assert_eq(errno, EMFILE);
+	return old;
+}
+
+/*
+ * A segment that cannot be opened for now (EMFILE, ENFILE, ENOMEM) is
+ * read later: it used to be taken for one that cannot be read, cut to its
+ * header, and removed with every record it held, all of them answered
+ * 200; and a mark moved on then passed them all.
+ */
+Test(spool, a_segment_that_cannot_be_opened_for_now_is_read_later)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	struct rlimit		 old;
+	char			 err[256], tags[16][32];
+	int			 rc;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "e1", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "e2", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "e3", 2, 10, 0);
+	sender_spool_close(sp);
+
+	sp = open_ok(1 << 30);
+	cr_assert_eq(count_files(dir), 2);
+	old = no_more_descriptors();
+	rc = sender_spool_next(sp, &rec, err, sizeof(err));
+	/* what the sender does after a turn: the mark follows */
+	sender_spool_set_mark(sp, 0);
+	sender_spool_write_mark(sp);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_eq(count_files(dir), 2, "%s", logged);
+	/* read now, all of them */
+	cr_assert_eq(read_all(sp, tags, 16, 1), 3, "%s", logged);
+	cr_assert_str_eq(tags[0], "e1");
+	cr_assert_str_eq(tags[2], "e3");
+	cr_assert_eq(sp->st.skipped + sp->st.cut, 0, "%s", logged);
+	cr_assert_eq(rc, -1, "%d", rc);
+	cr_assert(strstr(err, "Too many open files") != NULL, "%s", err);
+	sender_spool_close(sp);
+
+	/* and a spool closed after the failure still has them */
+	sp = open_ok(1 << 30);
+	cr_assert_eq(count_files(dir), 0);
+	append(sp, SPOOL_PUSHED, "f1", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "f2", 2, 10, 0);
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	old = no_more_descriptors();
+	cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)), -1);
+	sender_spool_set_mark(sp, 0);
+	sender_spool_close(sp);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 1), 2, "%s", logged);
+	cr_assert_str_eq(tags[0], "f1");
+	cr_assert_str_eq(tags[1], "f2");
+	sender_spool_close(sp);
+}

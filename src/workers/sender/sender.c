@@ -443,6 +443,7 @@ sender_state(struct worker *w)
 	sender_out_init(s);
 	ev_timer_init(&s->stop_timer, stop_cb, STOP_FLUSH_TIME, 0.);
 	s->stop_timer.data = s;
+	sender_refill_init(s);
 	ev_timer_init(&s->sync_timer, sync_cb, 1., 0.);
 	s->sync_timer.data = s;
 	ev_prepare_init(&s->sync_arm, sync_arm_cb);
@@ -634,6 +635,7 @@ sender_cleanup(struct worker *w)
 		s->ops->close(s);
 	ev_timer_stop(w->loop, &s->flush);
 	ev_timer_stop(w->loop, &s->stop_timer);
+	ev_timer_stop(w->loop, &s->refill_timer);
 	ev_timer_stop(w->loop, &s->sync_timer);
 	ev_prepare_stop(w->loop, &s->sync_arm);
 	/* answers still waiting for their sync: synced and sent now */

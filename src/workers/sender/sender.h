@@ -221,6 +221,8 @@ struct sender {
 	int			 flushing;	/* in flush_cb */
 	ev_timer		 flush;
 	ev_timer		 stop_timer;	/* bounded flush at shutdown */
+	ev_timer		 refill_timer;	/* the spool could not be read
+						 * for now: again */
 	struct sender_stats	 st;
 	struct metric_set	 ms;		/* /metrics, push after push */
 	char			 last_error[256];
@@ -316,8 +318,10 @@ enum points_verdict sender_take(struct sender *, const struct points_msg *,
 	    int *spooled, char *why, size_t whylen);
 /* The first `n` points of the buffer are published: let them go. */
 void	 sender_consume(struct sender *, uint32_t n);
-/* Fill the window from the spool, oldest first. */
+/* Fill the window from the spool, oldest first (again in a moment when
+ * it cannot be read for now). */
 void	 sender_refill(struct sender *);
+void	 sender_refill_init(struct sender *);
 /* The spool's write errors: logged at most once a second. */
 void	 sender_spool_warn(struct sender *, const char *what, const char *err);
 

@@ -401,16 +401,45 @@ sender_take(struct sender *s, const struct points_msg *m,
 	return POINTS_ACCEPTED;
 }
 
+#define REFILL_AGAIN	1.0	/* seconds: the spool could not be read */
+
+static void
+refill_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sender	*s = t->data;
+
+	ev_timer_stop(loop, t);
+	sender_refill(s);
+	sender_kick(s);
+}
+
+void
+sender_refill_init(struct sender *s)
+{
+	ev_timer_init(&s->refill_timer, refill_cb, REFILL_AGAIN, 0.);
+	s->refill_timer.data = s;
+}
+
 void
 sender_refill(struct sender *s)
 {
 	struct spool_rec	 rec;
 	struct batch		*b;
 	char			 err[256];
+	int			 rc;
 
 	if (s->spool == NULL)
 		return;
-	while (sender_spool_next(s->spool, &rec, err, sizeof(err)) == 1) {
+	while ((rc = sender_spool_next(s->spool, &rec, err,
+	    sizeof(err))) != 0) {
+		if (rc == -1) {
+			/* out of descriptors or memory: the records stay
+			 * on disk, read again in a moment */
+			sender_spool_warn(s, "read", err);
+			if (!ev_is_active(&s->refill_timer))
+				ev_timer_start(s->w->loop, &s->refill_timer);
+			break;
+		}
 		/* an empty window takes a record whatever its size */
 		if (!TAILQ_EMPTY(&s->queue) &&
 		    !window_room(s, rec.npoints, rec.len))

@@ -312,10 +312,15 @@ sender_spool_set_mark(struct spool *sp, uint64_t first_held)
 	struct spool_rec	 rec;
 	uint64_t		 mark = first_held;
 	char			 err[8];
+	int			 rc;
 
+	/* a record that cannot be read for now may be the next one: the
+	 * mark waits */
+	if (mark == 0 && (rc = sender_spool_next(sp, &rec, err,
+	    sizeof(err))) == -1)
+		return;
 	if (mark == 0)
-		mark = sender_spool_next(sp, &rec, err, sizeof(err)) == 1 ?
-		    rec.seq : sp->next_seq;
+		mark = rc == 1 ? rec.seq : sp->next_seq;
 	if (mark <= sp->mark || sp->markfd == -1)
 		return;
 	sp->mark = mark;

@@ -215,7 +215,10 @@ int	 sender_spool_caught_up(struct spool *);
 
 /*
  * The oldest record (by sequence number, over both lanes) not yet in
- * memory: 1 and `rec`, 0 when there is none, -1 on an I/O error (err).
+ * memory: 1 and `rec`, 0 when there is none, -1 with err when a segment
+ * cannot be read for now (the process is out of descriptors or memory):
+ * nothing moved, ask again later.  A segment that cannot be read for
+ * another reason (EIO) is given up from there on, counted and logged.
  * Asking again without _take() gives the same record.
  */
 int	 sender_spool_next(struct spool *, struct spool_rec *, char *err,

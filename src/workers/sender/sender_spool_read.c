@@ -242,13 +242,26 @@ sender_spool_cur_normalize(struct spool *sp, enum spool_lane lane)
 		sender_spool_cur_set(c, next, SPOOL_SEG_HDR);
 }
 
-/* The lane's next record into its cursor: 1, or 0 when none waits. */
+/*
+ * The process is short of something for now (descriptors, memory): the
+ * segment is not at fault, and is read again later.
+ */
+static int
+for_now(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM;
+}
+
+/*
+ * The lane's next record into its cursor: 1, or 0 when none waits, or -1
+ * (errno) when it cannot be read for now: the cursor stays where it is.
+ */
 static int
 cur_peek(struct spool *sp, enum spool_lane lane)
 {
 	struct spool_cursor	*c = &sp->cur[lane];
 	struct spool_seg	*seg;
-	int			 rc;
+	int			 rc, e;
 
 	while (!c->peeked) {
 		sender_spool_cur_normalize(sp, lane);
@@ -272,6 +285,13 @@ cur_peek(struct spool *sp, enum spool_lane lane)
 		}
 		if (rc == 0)
 			continue;
+		if (for_now(errno)) {
+			/* not the segment's fault: it is read later */
+			e = errno;
+			sender_spool_cur_close(c);
+			errno = e;
+			return -1;
+		}
 		/* never stuck on it, never crashed by it: the rest goes */
 		sp->st.skipped++;
 		sender_spool_log(sp, "segment %s: cannot read it at offset "
@@ -307,12 +327,20 @@ int
 sender_spool_next(struct spool *sp, struct spool_rec *rec, char *err,
     size_t errlen)
 {
-	int	 l, best = -1;
+	int	 l, best = -1, rc;
 
-	for (l = 0; l < SPOOL_LANES; l++)
-		if (cur_peek(sp, (enum spool_lane)l) == 1 && (best == -1 ||
+	for (l = 0; l < SPOOL_LANES; l++) {
+		if ((rc = cur_peek(sp, (enum spool_lane)l)) == -1) {
+			/* the oldest may be the one not read: none now */
+			snprintf(err, errlen, "reading segment %s at offset "
+			    "%" PRIu64 ": %s", sp->cur[l].seg->name,
+			    sp->cur[l].off, strerror(errno));
+			return -1;
+		}
+		if (rc == 1 && (best == -1 ||
 		    sp->cur[l].rec.seq < sp->cur[best].rec.seq))
 			best = l;
+	}
 	if (best == -1)
 		return 0;
 	sp->picked = best;
