@@ -411,6 +411,32 @@ class Spool(NsqTest):
         st = self.assert_run_arrived(d, ok)
         self.assertEqual(st["points_resent"], 0, st)
 
+    def test_plugin_points_held_in_memory_outlive_a_stop(self):
+        """The same points, the disk with room again, and `agent stop`
+        with the output down: they go to the spool as the sender stops,
+        and the next start publishes them.  The sender said they stayed
+        in the spool, and dropped them, counted nowhere."""
+        d, spool, ok = self.run_into_a_full_disk()
+        r = subprocess.run(["mount", "-o", "remount,size=64m", spool],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.agent.stop().returncode, 0)
+        self.start_ok()
+        self.agent.wait_serving()
+        d.set_fault("ok")
+        self.assert_run_arrived(d, ok)
+
+    def test_plugin_points_held_in_memory_a_full_disk_loses_at_a_stop(self):
+        """The disk still full at the stop: they are lost, and said to
+        be, not said to stay in the spool."""
+        d, spool, ok = self.run_into_a_full_disk()
+        self.assertEqual(self.agent.stop().returncode, 0)
+        log = self.agent.log_text()
+        self.assertRegex(log, r"spool_memory_only: \d+ points held in "
+                              r"memory only are lost: .*No space left")
+        self.assertRegex(log, rf"stopping with {len(ok)} points "
+                              rf"unpublished \({len(ok)} in memory")
+
     def test_points_waiting_in_line_go_as_json_after_a_reload(self):
         """Points are encoded once, by their producer: those taken in
         line protocol while the output was influxdb (down) and still

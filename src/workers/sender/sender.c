@@ -553,22 +553,63 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	return 0;
 }
 
+/*
+ * At the stop, the batches in memory only (the spool could not take them
+ * then) into the spool if it takes them now; those it does not are lost,
+ * counted as dropped_stop: the points they still hold.  They stay in the
+ * buffer, whose end (sender_cleanup()) is not a publication.
+ */
+static size_t
+spool_memory_only(struct sender *s)
+{
+	struct points_msg	 m;
+	struct spool_seg	*held;
+	struct batch		*b, *next;
+	size_t			 lost = 0;
+	char			 err[256];
+
+	for (b = TAILQ_FIRST(&s->queue); b != NULL; b = next) {
+		next = TAILQ_NEXT(b, entry);
+		if (b->seg != NULL)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.fmt = b->fmt;
+		strlcpy(m.topic, b->topic, sizeof(m.topic));
+		m.npoints = b->npoints - b->done;
+		m.data = b->data + b->off;
+		m.len = b->len - b->off;
+		if (sender_spool_append(s->spool, b->origin ==
+		    ORIGIN_PUSHED ? SPOOL_PUSHED : SPOOL_SCHEDULED, &m, 0,
+		    &held, err, sizeof(err)) == 0)
+			continue;
+		log_warnx("%s: %u points held in memory only are lost: %s",
+		    __func__, m.npoints, err);
+		lost += m.npoints;
+		s->st.dropped_stop += m.npoints;
+	}
+	/* synced as the spool is closed (sender_cleanup()) */
+	return lost;
+}
+
 /* The bound of the stop is reached (or nothing can be published). */
 static void
 stop_now(struct sender *s)
 {
 	struct batch	*b;
 	uint64_t	 recs = 0, pts = 0;
+	size_t		 lost;
 
 	if (s->spool != NULL) {
 		/* nothing is lost: the next start publishes it */
+		lost = spool_memory_only(s);
 		sender_spool_unread(s->spool, &recs, &pts);
-		if (s->qpoints > 0 || pts > 0)
+		if (s->qpoints - lost > 0 || pts > 0)
 			log_warnx("%s: stopping with %llu points unpublished "
 			    "(%zu in memory, %llu only on disk): they stay in "
 			    "the spool %s for the next start; %s", __func__,
-			    (unsigned long long)(s->qpoints + pts), s->qpoints,
-			    (unsigned long long)pts, s->spool->path,
+			    (unsigned long long)(s->qpoints - lost + pts),
+			    s->qpoints - lost, (unsigned long long)pts,
+			    s->spool->path,
 			    s->last_error[0] != '\0' ? s->last_error :
 			    "the output did not take them in time");
 	} else {
