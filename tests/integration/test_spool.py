@@ -437,6 +437,65 @@ class Spool(NsqTest):
         self.assertRegex(log, rf"stopping with {len(ok)} points "
                               rf"unpublished \({len(ok)} in memory")
 
+    def test_plugin_points_the_scheduler_sends_as_it_stops_are_kept(self):
+        """`agent stop` while a run's points wait in the scheduler's
+        outbox (pluginflushms) for a run still going: the scheduler ends
+        that run and sends them as it stops, as agent.conf(5) says.  The
+        sender had left already (nothing buffered), or refused them ("the
+        agent is stopping"), and they were lost; it waits for the
+        scheduler and the collector now, and spools what they send."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        d = self.double()
+        repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
+        quick = ("#!/bin/sh\nprintf '[{\"name\":\"last\",\"timestamp\":0,"
+                 "\"tags\":{},\"value\":%d}]\\n' \"$1\"\n")
+        repos.create("spool/quick", quick)
+        repos.create("spool/slow", "#!/bin/sh\nsleep 60\n")
+        reg = os.path.join(self.agent.dir, "registry.json")
+        with open(reg, "w") as f:
+            json.dump({"ns": {NS: ""}, "resources": {NS: [
+                {"measurement_type": "PLUGIN", "name": "PLUGIN." + p,
+                 "git": repos.registry_git("spool/" + p),
+                 "interval": "0"} for p in ("quick", "slow")]}}, f)
+        os.chmod(reg, 0o644)
+        self.agent.write_conf(
+            agent_extra=f"\tregistryaddr = \"file://{reg}\"\n"
+                        f"\tgit = \"{repos.template}\"\n"
+                        "\tpluginflushms = 60000\n",
+            output_name="nsq", servers=f'"tcp://{d.tcp_address}"')
+        self.start_ok()
+        self.agent.wait_serving()
+
+        def listed():
+            code, body = self.agent.http("/plugins/list")
+            return code == 200 and len(json.loads(body)) == 2
+        wait_until(listed, timeout=30, what="the plugins listed")
+
+        def run(project, param):
+            q = urllib.parse.urlencode({
+                "ns": NS, "repo": repos.registry_git("spool/" + project),
+                "param": param})
+            return self.agent.http(f"/plugins/run?{q}", method="POST")
+        slow = threading.Thread(target=run, args=("slow", 1), daemon=True)
+        slow.start()
+        time.sleep(1)
+        code, body = run("quick", 7)
+        self.assertEqual(code, 200, body)
+
+        def last():
+            return [p["fields"]["value"] for m in d.messages()
+                    for p in json.loads(m.body)["points"]
+                    if p["measurement"] == "PLUGIN.quick.last"]
+        time.sleep(0.5)
+        self.assertEqual(last(), [], "the run's points did not wait")
+        self.assertEqual(self.agent.stop().returncode, 0)
+        self.start_ok()
+        self.agent.wait_serving()
+        got = wait_until(last, timeout=20,
+                         what="the run's point at the output")
+        self.assertEqual(got, [7])
+
     def test_points_waiting_in_line_go_as_json_after_a_reload(self):
         """Points are encoded once, by their producer: those taken in
         line protocol while the output was influxdb (down) and still

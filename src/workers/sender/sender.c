@@ -87,6 +87,13 @@ answer_to(struct sender *s, enum role to, uint32_t reqid,
 	codec_put_free(&pb);
 }
 
+int
+sender_producers_gone(const struct sender *s)
+{
+	return s->spool == NULL || (s->w->peers[ROLE_SCHEDULER] == NULL &&
+	    s->w->peers[ROLE_COLLECTOR] == NULL);
+}
+
 /*
  * A batch held in memory only, because the spool could not take it, left
  * memory: published, or dropped and counted here, or carried over to a
@@ -237,7 +244,8 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		    proto_msg_name(in->hdr.type), proto_role_name(from), why);
 		s->st.rejected_malformed++;
 		v = POINTS_REJECTED;
-	} else if (s->stopping) {
+	} else if (s->stopping && s->spool == NULL) {
+		/* with a spool, what comes while stopping is kept there */
 		snprintf(why, sizeof(why), "the agent is stopping");
 		v = POINTS_FULL;
 		s->st.refused_full += m.npoints;
@@ -641,27 +649,50 @@ stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	stop_now(t->data);
 }
 
-/* Publish what is buffered, for a bounded time, then go. */
+/*
+ * Publish what is buffered, for a bounded time, then go.  With a spool,
+ * not before the scheduler and the collector have gone: they stop too,
+ * and send what they hold as they do (the runs that ended, the
+ * scheduler's outbox), which the spool keeps for the next start.
+ */
 static void
 sender_shutdown(struct worker *w)
 {
 	struct sender	*s = w->priv;
 
-	if (s == NULL || TAILQ_EMPTY(&s->queue)) {
+	if (s == NULL || (TAILQ_EMPTY(&s->queue) &&
+	    sender_producers_gone(s))) {
 		worker_exit(w, 0);
 		return;
 	}
-	if (s->ops == NULL) {
+	if (s->ops == NULL && sender_producers_gone(s)) {
 		/* no output to publish to: no point waiting */
 		stop_now(s);
 		return;
 	}
 	s->stopping = 1;
 	s->backoff = 0;
-	log_info("stopping: publishing %zu buffered points first",
-	    s->qpoints);
+	log_info("stopping: publishing %zu buffered points first%s",
+	    s->qpoints, sender_producers_gone(s) ? "" : ", and spooling "
+	    "what the scheduler and the collector send as they stop");
 	ev_timer_start(w->loop, &s->stop_timer);
 	sender_kick(s);
+}
+
+/* ops->peer_changed: a producer gone may be the last thing a stop
+ * waited for */
+static void
+sender_peer_changed(struct worker *w, enum role peer, pid_t pid)
+{
+	struct sender	*s = w->priv;
+
+	if (s == NULL || !s->stopping || pid != 0 ||
+	    (peer != ROLE_SCHEDULER && peer != ROLE_COLLECTOR))
+		return;
+	if (s->ops == NULL && sender_producers_gone(s))
+		stop_now(s);
+	else
+		sender_kick(s);
 }
 
 static void
@@ -762,6 +793,7 @@ const struct worker_ops sender_ops = {
 	.start = sender_start,
 	.reconfigure = sender_reconfigure,
 	.peer_msg = sender_peer_msg,
+	.peer_changed = sender_peer_changed,
 	.control_msg = sender_control,
 	.shutdown = sender_shutdown,
 	.cleanup = sender_cleanup,

@@ -303,6 +303,10 @@ void	 sender_sink_limits(struct sender *, const char *server,
  * the one that sent it */
 void	 sender_answer_later(struct sender *, const struct batch *);
 
+/* A stop waits for nothing more from the producers: no spool to keep
+ * what they send, or the scheduler and the collector gone (sender.c). */
+int	 sender_producers_gone(const struct sender *);
+
 /* sender_buffer.c */
 /* Free a batch that left memory (its producer answered, if owed). */
 void	 sender_batch_free(struct sender *, struct batch *);

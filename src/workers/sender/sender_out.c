@@ -547,10 +547,14 @@ sender_kick(struct sender *s)
 	if (s->flushing)
 		return;
 	if (s->busy || TAILQ_EMPTY(&s->queue)) {
-		if (s->stopping && !s->busy && TAILQ_EMPTY(&s->queue))
+		if (s->stopping && !s->busy && TAILQ_EMPTY(&s->queue) &&
+		    sender_producers_gone(s))
 			worker_exit(s->w, 0);
 		return;
 	}
+	/* no output: nothing to publish until one opens (and kicks) */
+	if (s->ops == NULL)
+		return;
 	if (s->backoff > 0)
 		after = s->backoff;
 	else
