@@ -608,9 +608,10 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 	if (rc == 1 && as_root && puid == uid && puid != 0)
 		warnf(warn, warn_arg, "[agent] user and pluginsuser are both "
 		    "\"%s\": a plugin can rewrite every plugin's checkout, "
-		    "disable or enable any plugin, and signal, renice or limit "
-		    "the front, fetcher, gitpull and sender; give the plugins "
-		    "an account of their own",
+		    "disable or enable any plugin, remove the spool's points "
+		    "(answered 200, lost at the sender's next restart), and "
+		    "signal, renice or limit the front, fetcher, gitpull and "
+		    "sender; give the plugins an account of their own",
 		    c->pluginsuser);
 	if (check_apiusers(c, as_root, uid, puid, warn, warn_arg, err,
 	    errlen) == -1)

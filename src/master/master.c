@@ -811,9 +811,9 @@ master_start(const char *conf_path, int foreground)
 
 	if (!m->unprivileged && strcmp(m->conf.user, m->conf.pluginsuser) == 0)
 		log_warnx("%s: [agent] user and pluginsuser are both \"%s\": "
-		    "plugins can change their own checkouts and the disable "
-		    "markers; give the plugins a user of their own", __func__,
-		    m->conf.user);
+		    "plugins can change their own checkouts, the disable "
+		    "markers and the spool; give the plugins a user of their "
+		    "own", __func__, m->conf.user);
 
 	/* a dead worker must not kill the master with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);

@@ -1481,6 +1481,10 @@ Test(conf, env_one_user_for_workers_and_plugins_warns)
 	cr_expect(strstr(w.text, "[agent] user and pluginsuser are both "
 	    "\"nobody\": a plugin can rewrite every plugin's checkout") !=
 	    NULL, "%s", w.text);
+	/* the spool is the sender's user's: a plugin of that uid removes
+	 * what was answered 200 */
+	cr_expect(strstr(w.text, "remove the spool's points") != NULL, "%s",
+	    w.text);
 	conf_free(&c);
 }
 
