@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import random
+import re
 import socket
 import struct
 import threading
@@ -377,6 +378,52 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(len(cl), 1, cl)
         self.assertGreaterEqual(cl[0]["heartbeats"], 1, cl)
         self.assertTrue(cl[0]["open"], cl)
+
+    def silent_server(self):
+        """A server that takes connections and reads them, and never
+        answers (an nsqd stopped with SIGSTOP: the kernel still accepts
+        for it).  Returns its port and the number of connections so far
+        (a callable)."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", free_port()))
+        srv.listen(16)
+        conns = []
+        self.addCleanup(lambda: [c.close() for c in list(conns)])
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                conns.append(c)
+        threading.Thread(target=serve, daemon=True).start()
+        return srv.getsockname()[1], lambda: len(conns)
+
+    def test_a_server_that_never_answers_identify_holds_up_no_request(self):
+        """One of two servers accepts and never answers IDENTIFY: every
+        request goes to the other one at once.  Each request that began
+        at the silent server used to wait there for the IDENTIFY
+        timeout (10 s), while the other server was up."""
+        port, nconns = self.silent_server()
+        good = self.double()
+        self.configure([f"tcp://127.0.0.1:{port}", self.tcp(good)])
+        self.start_ok()
+        self.agent.wait_log(rf"nsq: {re.escape(self.tcp(good))}: connected")
+        wait_until(lambda: nconns() >= 1, what="the silent server reached")
+        sent = []
+        for i in range(10):
+            pts = make_points(i * 20, 20, name="tcp.s", dc="west")
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+            time.sleep(0.05)
+        self.assert_arrived([good], sent)
+        st = self.all_published(len(sent))
+        self.assertEqual(st["publish_errors"], 0, st)
+        # all of it went before the silent server's IDENTIFY timed out
+        self.assertNotIn("no answer to IDENTIFY", self.agent.log_text(),
+                         "a request waited for the silent server")
 
 
 def same_port_on_both():

@@ -11,7 +11,8 @@
  * MPUB, which nsqd takes all or nothing.  Each request starts at the
  * server after the one the previous request started at (load spread),
  * and when that server fails it (down, refused, timed out, answered an
- * error, hung up) the next one is tried, each server once, before the
+ * error, hung up, or is not connected yet while a later one is) the
+ * next one is tried, each server once, before the
  * request is reported failed with every server's reason.  Retrying later
  * is the sender's job, with its own backoff.  A request is only reported
  * published on nsqd's "OK", so a stalled or dropped connection never
@@ -182,6 +183,18 @@ sink_nsq_tcp_conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 	return 0;
 }
 
+/* A server not yet tried for the request in flight is READY. */
+static int
+ready_ahead(const struct nsq_tcp *t)
+{
+	size_t	 k;
+
+	for (k = 1; k < t->nconns - t->tried; k++)
+		if (t->conns[(t->cur + k) % t->nconns].state == CONN_READY)
+			return 1;
+	return 0;
+}
+
 /* Try the request on t->conns[t->cur]. */
 static void
 attempt_start(struct nsq_tcp *t)
@@ -196,6 +209,17 @@ attempt_start(struct nsq_tcp *t)
 	case CONN_RESOLVING:
 	case CONN_CONNECTING:
 	case CONN_IDENTIFYING:
+		/*
+		 * Another server is up: it takes the request now, rather
+		 * than this one's connect or IDENTIFY timeout (a stopped
+		 * nsqd, whose kernel still accepts, held each request 10 s).
+		 */
+		if (ready_ahead(t)) {
+			sink_nsq_tcp_attempt_failed(t, c->state ==
+			    CONN_IDENTIFYING ? "not ready (IDENTIFY not "
+			    "answered yet)" : "not connected yet");
+			break;
+		}
 		/* conn_identified() sends it,
 		    sink_nsq_tcp_conn_down() moves it on */
 		break;
