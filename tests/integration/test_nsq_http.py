@@ -8,9 +8,11 @@ import json
 import os
 import random
 import signal
+import socket
+import threading
 import time
 
-from harness import ClosedPort, wait_until
+from harness import ClosedPort, free_port, wait_until
 from nsq_common import MultiMessageTests, NsqTest, make_points
 
 
@@ -88,6 +90,49 @@ class NsqHttp(MultiMessageTests, NsqTest):
         # the closed port was tried, and refused
         self.agent.wait_log(rf"nsq: (http://)?127\.0\.0\.1:{closed.port}\S*: "
                             r".*([Rr]efused|[Cc]ouldn't connect)")
+
+    def test_a_server_that_never_answers_holds_up_one_request(self):
+        """One of two servers accepts and never answers (an nsqd stopped
+        with SIGSTOP: its kernel still accepts): after the request that
+        found it out (10 s), the others go to the other server at once.
+        Every second request, each starting one server further, used to
+        wait 10 s there first."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", free_port()))
+        srv.listen(16)
+        conns = []
+        self.addCleanup(lambda: [c.close() for c in list(conns)])
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                conns.append(c)
+        threading.Thread(target=serve, daemon=True).start()
+        silent = f"127.0.0.1:{srv.getsockname()[1]}"
+        good = self.double()
+        self.configure([silent, good.http_address])
+        self.start_ok()
+        first = make_points(0, 20)
+        self.post_ok(first)
+        # the first request starts at the silent server and times out
+        self.assert_arrived([good], first, timeout=30)
+        self.assertEqual(len(conns), 1)
+        sent = list(first)
+        for i in range(1, 11):
+            pts = make_points(i * 20, 20)
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+            time.sleep(0.05)
+        self.assert_arrived([good], sent)
+        st = self.wait_stats(lambda s: s.get("published") == len(sent),
+                             "every point published")
+        self.assertEqual(st["publish_errors"], 0, st)
+        # none of them went to the silent server again
+        self.assertEqual(len(conns), 1)
 
     def test_nsqd_down_then_up(self):
         d = self.double()

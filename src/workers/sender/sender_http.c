@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "config.h"
@@ -152,10 +153,21 @@ sender_http_status(const struct sender_http *h, char *why, size_t whylen)
 void
 sender_http_round_start(struct sender_http *h)
 {
+	ev_tstamp	 now = ev_now(h->loop);
+	size_t		 i, k, n = 0, start = h->next;
+	int		 last;
+
 	buf_reset(&h->reasons);
 	h->tried = 0;
-	h->cur = h->next;
 	h->next = (h->next + 1) % h->nservers;
+	/* in turn from start, the servers avoided after the others */
+	for (last = 0; last < 2; last++)
+		for (k = 0; k < h->nservers; k++) {
+			i = (start + k) % h->nservers;
+			if ((h->srv[i].avoid_until > now) == last)
+				h->order[n++] = i;
+		}
+	h->cur = h->order[0];
 }
 
 const char *
@@ -167,16 +179,25 @@ sender_http_server(const struct sender_http *h)
 int
 sender_http_failover(struct sender_http *h, const char *why)
 {
-	const char	*server = h->servers[h->cur];
+	struct sender_http_srv	*sv = &h->srv[h->cur];
+	const char		*server = h->servers[h->cur];
+	double			 a;
 
-	if (!h->failing[h->cur])
+	if (!sv->failing)
 		log_warnx("%s: %s: %s: %s", __func__, h->tag, server, why);
-	h->failing[h->cur] = 1;
+	sv->failing = 1;
+	/* put last for a while, longer at each failure in a row */
+	sv->avoid = sv->avoid == 0 ? SENDER_HTTP_AVOID_MIN :
+	    sv->avoid * 2 > SENDER_HTTP_AVOID_MAX ? SENDER_HTTP_AVOID_MAX :
+	    sv->avoid * 2;
+	a = sv->avoid / 2 + sv->avoid / 2 *
+	    (double)arc4random_uniform(1001) / 1000.0;
+	sv->avoid_until = ev_now(h->loop) + a;
 	if (h->reasons.len > 0)
 		buf_adds(&h->reasons, "; ");
 	buf_printf(&h->reasons, "%s: %s", server, why);
 	if (++h->tried < h->nservers) {
-		h->cur = (h->cur + 1) % h->nservers;
+		h->cur = h->order[h->tried];
 		log_debug("%s: failing over to %s", h->tag,
 		    h->servers[h->cur]);
 		return 1;
@@ -194,9 +215,13 @@ sender_http_reasons(const struct sender_http *h)
 void
 sender_http_server_ok(struct sender_http *h)
 {
-	if (!h->failing[h->cur])
+	struct sender_http_srv	*sv = &h->srv[h->cur];
+
+	sv->avoid = 0;
+	sv->avoid_until = 0;
+	if (!sv->failing)
 		return;
-	h->failing[h->cur] = 0;
+	sv->failing = 0;
 	log_info("%s: %s publishes again", h->tag, h->servers[h->cur]);
 	sender_count_reconnect(h->s);
 }
@@ -279,7 +304,8 @@ sender_http_open(struct sender_http *h, const struct strlist *sv,
 		return -1;
 	}
 	if ((h->servers = calloc(sv->n, sizeof(*h->servers))) == NULL ||
-	    (h->failing = calloc(sv->n, sizeof(*h->failing))) == NULL) {
+	    (h->srv = calloc(sv->n, sizeof(*h->srv))) == NULL ||
+	    (h->order = calloc(sv->n, sizeof(*h->order))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -346,8 +372,10 @@ sender_http_close(struct sender_http *h)
 		free(h->servers[i]);
 	free(h->servers);
 	h->servers = NULL;
-	free(h->failing);
-	h->failing = NULL;
+	free(h->srv);
+	h->srv = NULL;
+	free(h->order);
+	h->order = NULL;
 	h->nservers = 0;
 	buf_free(&h->reasons);
 }

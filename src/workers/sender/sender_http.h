@@ -11,8 +11,9 @@
  * one.
  *
  * Failover: each message starts at the server after the one the previous
- * message started at, so load is spread; on a failure the sink moves on
- * to the next server, trying each server once per message, and when all
+ * message started at, so load is spread (a server that failed lately
+ * last); on a failure the sink moves on to the next server, trying each
+ * server once per message, and when all
  * of them failed reports the message failed with every server's reason.
  * Retrying later, with backoff, is the sender's job.
  *
@@ -44,6 +45,22 @@
 struct curl_ev;
 struct sender_http;
 
+/*
+ * A server that failed is put last in each round for a while (from
+ * SENDER_HTTP_AVOID_MIN s, doubling at each failure to
+ * SENDER_HTTP_AVOID_MAX s, with jitter; an answer ends it): one that
+ * hangs would otherwise hold every request that starts there for the
+ * request timeout, the other servers up.
+ */
+#define SENDER_HTTP_AVOID_MIN		2.0
+#define SENDER_HTTP_AVOID_MAX		60.0
+
+struct sender_http_srv {
+	int			 failing;	/* last attempt there failed */
+	double			 avoid;		/* the last avoiding's base */
+	ev_tstamp		 avoid_until;	/* put last until then */
+};
+
 /* A request ended (answered or not); see sender_http_status(). */
 typedef void	(*sender_http_done_fn)(struct sender_http *, void *arg);
 
@@ -62,7 +79,9 @@ struct sender_http {
 
 	/* the servers, copied: the config may change under us */
 	char			**servers;
-	int			*failing;	/* last attempt there failed */
+	struct sender_http_srv	*srv;		/* per server */
+	size_t			*order;		/* this round's, see
+						 * sender_http_round_start() */
 	size_t			 nservers;
 	size_t			 next;		/* where the next message
 						 * starts */
@@ -115,7 +134,11 @@ int	 sender_http_status(const struct sender_http *, char *why,
 void	 sender_http_printable(char *dst, size_t dstlen, const char *src,
 	    size_t len);
 
-/* Failover over the servers, one round per message. */
+/*
+ * Failover over the servers, one round per message: from the server
+ * after the one the last round started at, each once, those avoided
+ * after a failure last.
+ */
 void	 sender_http_round_start(struct sender_http *);
 const char *sender_http_server(const struct sender_http *);
 /* The current server failed with `why`: 1 = moved to the next one,
