@@ -425,6 +425,76 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertNotIn("no answer to IDENTIFY", self.agent.log_text(),
                          "a request waited for the silent server")
 
+    def test_a_server_that_never_answers_a_pub_holds_up_one_request(self):
+        """One of two servers answers IDENTIFY and never a PUB: after the
+        request that found it out (10 s), the others go to the other
+        server.  It reconnected at once, READY again, and every second
+        request, each starting one server further, waited 10 s there."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", free_port()))
+        srv.listen(16)
+        conns, pubs = [], []
+        self.addCleanup(lambda: [c.close() for c in list(conns)])
+        ident = json.dumps({"max_rdy_count": 2500, "version": "1.3.0",
+                            "tls_v1": False, "deflate": False,
+                            "snappy": False, "auth_required": False}).encode()
+
+        def session(c):
+            got = b""
+            try:
+                while len(got) < 17 or len(got) < 17 + struct.unpack(
+                        ">I", got[13:17])[0]:
+                    more = c.recv(65536)
+                    if not more:
+                        return
+                    got += more
+                c.sendall(struct.pack(">II", 4 + len(ident), 0) + ident)
+                while True:
+                    more = c.recv(65536)
+                    if not more:
+                        return
+                    if b"PUB " in more and c not in pubs:
+                        pubs.append(c)
+            except OSError:
+                return
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                conns.append(c)
+                threading.Thread(target=session, args=(c,),
+                                 daemon=True).start()
+        threading.Thread(target=serve, daemon=True).start()
+        port = srv.getsockname()[1]
+        good = self.double()
+        self.configure([f"tcp://127.0.0.1:{port}", self.tcp(good)])
+        self.start_ok()
+        for s in (f"tcp://127.0.0.1:{port}", self.tcp(good)):
+            self.agent.wait_log(rf"nsq: {re.escape(s)}: connected")
+        first = make_points(0, 20, name="tcp.s", dc="west")
+        self.post_ok(first)
+        # the first request starts at the silent server and times out
+        self.assert_arrived([good], first, timeout=30)
+        self.assertEqual(len(pubs), 1)
+        # it is back, READY
+        wait_until(lambda: len(conns) >= 2, what="a reconnect")
+        self.agent.wait_log(rf"nsq: tcp://127.0.0.1:{port}: reconnected")
+        sent = list(first)
+        for i in range(1, 11):
+            pts = make_points(i * 20, 20, name="tcp.s", dc="west")
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+            time.sleep(0.05)
+        self.assert_arrived([good], sent)
+        st = self.all_published(len(sent))
+        self.assertEqual(st["publish_errors"], 0, st)
+        # none of them went to the silent server again
+        self.assertEqual(len(pubs), 1)
+
 
 def same_port_on_both():
     """A port free on 127.0.0.1 and on ::1, or None without IPv6."""

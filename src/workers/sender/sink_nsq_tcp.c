@@ -179,19 +179,41 @@ sink_nsq_tcp_conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 	/* a non-fatal error (none is defined for (M)PUB): the stream is
 	 * fine */
 	sink_nsq_tcp_arm_idle(c);
+	sink_nsq_tcp_avoid(c);
 	sink_nsq_tcp_attempt_failed(t, why);
 	return 0;
 }
 
-/* A server not yet tried for the request in flight is READY. */
+void
+sink_nsq_tcp_avoid(struct nsq_conn *c)
+{
+	c->avoid = c->avoid == 0 ? AVOID_MIN :
+	    c->avoid * 2 > AVOID_MAX ? AVOID_MAX : c->avoid * 2;
+	c->avoid_until = ev_now(c->t->loop) + c->avoid / 2 +
+	    c->avoid / 2 * (double)arc4random_uniform(1001) / 1000.0;
+}
+
+static int
+avoided(const struct nsq_conn *c)
+{
+	return c->avoid_until > ev_now(c->t->loop);
+}
+
+/*
+ * A server not yet tried for the request in flight is READY, and no
+ * request failed there lately.
+ */
 static int
 ready_ahead(const struct nsq_tcp *t)
 {
-	size_t	 k;
+	const struct nsq_conn	*c;
+	size_t			 k;
 
-	for (k = 1; k < t->nconns - t->tried; k++)
-		if (t->conns[(t->cur + k) % t->nconns].state == CONN_READY)
+	for (k = 1; k < t->nconns - t->tried; k++) {
+		c = &t->conns[(t->cur + k) % t->nconns];
+		if (c->state == CONN_READY && !avoided(c))
 			return 1;
+	}
 	return 0;
 }
 
@@ -204,6 +226,15 @@ attempt_start(struct nsq_tcp *t)
 
 	switch (c->state) {
 	case CONN_READY:
+		/*
+		 * A request failed here lately (an nsqd that answers
+		 * IDENTIFY and never a PUB held each one for 10 s).
+		 */
+		if (avoided(c) && ready_ahead(t)) {
+			sink_nsq_tcp_attempt_failed(t, c->err[0] != '\0' ?
+			    c->err : "failed a request lately");
+			break;
+		}
 		(void)sink_nsq_tcp_conn_pub(c);
 		break;
 	case CONN_RESOLVING:

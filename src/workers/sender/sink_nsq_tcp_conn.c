@@ -171,8 +171,10 @@ sink_nsq_tcp_conn_down(struct nsq_conn *c, const char *why)
 	strlcpy(reason, why, sizeof(reason));
 	had_msg = t->busy && t->cur == c->idx;
 	sink_nsq_tcp_conn_drop(c, reason);
-	if (had_msg)
+	if (had_msg) {
+		sink_nsq_tcp_avoid(c);
 		sink_nsq_tcp_attempt_failed(t, reason);
+	}
 }
 
 /* Resolve the name again; conn_resolved() goes on from there. */
@@ -468,6 +470,8 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 			c->pub = 0;
 			/* a server that works is retried fast after a drop */
 			c->proven = 1;
+			c->avoid = 0;
+			c->avoid_until = 0;
 			sink_nsq_tcp_arm_idle(c);
 			sink_nsq_tcp_message_done(t, 1, NULL);
 			return 0;

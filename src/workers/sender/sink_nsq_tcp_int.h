@@ -64,6 +64,14 @@ struct nsq_conn {
 	ev_tstamp		 last_hb;
 	ev_tstamp		 hb_gap;	/* longest between heartbeats */
 	double			 backoff;	/* last reconnect delay base */
+	/*
+	 * A request failed here (no answer, hung up, E_PUB_FAILED): the
+	 * next ones go to another READY server until avoid_until, longer
+	 * at each failure in a row (AVOID_MIN doubling to AVOID_MAX); an
+	 * OK ends it.
+	 */
+	double			 avoid;
+	ev_tstamp		 avoid_until;
 	int			 lost;		/* failed since last READY */
 	int			 quiet;		/* the failing is logged already */
 	char			 err[256];	/* last failure, for messages */
@@ -93,6 +101,9 @@ struct nsq_tcp {
 	struct buf		 reasons;	/* "<server>: <why>; ..." */
 };
 
+#define AVOID_MIN		2.0	/* seconds, doubling ... */
+#define AVOID_MAX		60.0	/* ... up to this */
+
 /* sink_nsq_tcp_conn.c */
 void	 sink_nsq_tcp_conn_init(struct nsq_conn *, struct nsq_tcp *,
     size_t idx);
@@ -120,5 +131,7 @@ int	 sink_nsq_tcp_conn_pub_error(struct nsq_conn *,
     const struct nsq_frame *);
 /* The current server failed the request: the next one, or give up. */
 void	 sink_nsq_tcp_attempt_failed(struct nsq_tcp *, const char *why);
+/* The request failed on this server's account: avoid it a while. */
+void	 sink_nsq_tcp_avoid(struct nsq_conn *);
 
 #endif
