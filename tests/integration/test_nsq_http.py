@@ -134,6 +134,78 @@ class NsqHttp(MultiMessageTests, NsqTest):
         # none of them went to the silent server again
         self.assertEqual(len(conns), 1)
 
+    def test_a_large_mpub_over_a_slow_link_goes(self):
+        """An nsqd behind a link of 128 KiB/s takes the /mpub bodies of
+        3.5 MB of points (the larger 2.4 MB, in 19 s): the answer is
+        waited for as long as the request takes to go at 64 KiB/s, plus
+        10 s.  A fixed 10 s for the whole request timed it out each
+        time: sent again and again, forever."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        srv.bind(("127.0.0.1", free_port()))
+        srv.listen(16)
+        conns, bodies = [], []
+        self.addCleanup(lambda: [c.close() for c in list(conns)])
+        rate = 128 * 1024
+
+        def session(c):
+            buf, t0, n = b"", time.monotonic(), 0
+
+            def fill(k):
+                nonlocal buf, n
+                while len(buf) < k:
+                    more = c.recv(16384)
+                    if not more:
+                        raise EOFError
+                    buf += more
+                    n += len(more)
+                    ahead = t0 + n / rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
+            try:
+                while True:
+                    while b"\r\n\r\n" not in buf:
+                        fill(len(buf) + 1)
+                    head, buf = buf.split(b"\r\n\r\n", 1)
+                    length = 0
+                    for h in head.split(b"\r\n")[1:]:
+                        k, _, v = h.partition(b":")
+                        if k.strip().lower() == b"content-length":
+                            length = int(v)
+                    fill(length)
+                    bodies.append(buf[:length])
+                    buf = buf[length:]
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                              b"Content-Type: text/plain\r\n\r\nOK")
+            except (OSError, EOFError, ValueError):
+                return
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                conns.append(c)
+                threading.Thread(target=session, args=(c,),
+                                 daemon=True).start()
+        threading.Thread(target=serve, daemon=True).start()
+        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"],
+                       "\tflushms = 3000\n")
+        self.start_ok()
+        # about 1.2 KB each in json: a request goes once 1 MiB waits,
+        # the rest waits for its answer and goes in the next
+        for i in range(6):
+            self.post_ok(make_points(i * 500, 500, bigtags=4))
+        st = self.wait_stats(lambda s: s.get("published") == 3000 or
+                             s.get("publish_errors"),
+                             "every point published, or an error",
+                             timeout=120)
+        self.assertEqual(st["publish_errors"], 0, st)
+        self.assertEqual(st["published"], 3000, st)
+        self.assertGreater(max(len(b) for b in bodies), 2000000)
+
     def test_nsqd_down_then_up(self):
         d = self.double()
         port = d.http_port

@@ -495,6 +495,104 @@ class NsqTcp(MultiMessageTests, NsqTest):
         # none of them went to the silent server again
         self.assertEqual(len(pubs), 1)
 
+    def test_a_large_mpub_over_a_slow_link_goes(self):
+        """An nsqd behind a link of 128 KiB/s takes the MPUBs of 3.5 MB
+        of points (the larger 2.4 MB, in 19 s): the answer is waited for
+        as long as the request takes to go at 64 KiB/s, plus 10 s.  A
+        fixed 10 s from the start of the request timed it out each time:
+        sent again and again, forever."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        srv.bind(("127.0.0.1", free_port()))
+        srv.listen(16)
+        conns, got_msgs = [], []
+        self.addCleanup(lambda: [c.close() for c in list(conns)])
+        ident = json.dumps({"max_rdy_count": 2500, "version": "1.3.0",
+                            "tls_v1": False, "deflate": False,
+                            "snappy": False, "auth_required": False}).encode()
+        rate = 128 * 1024
+
+        def session(c):
+            buf, t0, n = b"", time.monotonic(), 0
+
+            def fill(k):
+                nonlocal buf, n
+                while len(buf) < k:
+                    more = c.recv(16384)
+                    if not more:
+                        raise EOFError
+                    buf += more
+                    n += len(more)
+                    # no faster than `rate` bytes a second
+                    ahead = t0 + n / rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
+
+            def need(k):
+                nonlocal buf
+                fill(k)
+                out, buf = buf[:k], buf[k:]
+                return out
+
+            def line():
+                nonlocal buf
+                while b"\n" not in buf:
+                    fill(len(buf) + 1)
+                i = buf.index(b"\n")
+                out, buf = buf[:i], buf[i + 1:]
+                return out
+            try:
+                if need(4) != b"  V2" or line() != b"IDENTIFY":
+                    return
+                need(struct.unpack(">I", need(4))[0])
+                c.sendall(struct.pack(">II", 4 + len(ident), 0) + ident)
+                while True:
+                    cmd = line().split(b" ")
+                    if cmd[0] == b"NOP":
+                        continue
+                    body = need(struct.unpack(">I", need(4))[0])
+                    if cmd[0] == b"PUB":
+                        msgs = [body]
+                    else:
+                        msgs, p = [], 4
+                        for _ in range(struct.unpack(">I", body[:4])[0]):
+                            k = struct.unpack(">I", body[p:p + 4])[0]
+                            msgs.append(body[p + 4:p + 4 + k])
+                            p += 4 + k
+                    got_msgs.extend(msgs)
+                    c.sendall(struct.pack(">II", 6, 0) + b"OK")
+            except (OSError, EOFError, struct.error):
+                return
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                conns.append(c)
+                threading.Thread(target=session, args=(c,),
+                                 daemon=True).start()
+        threading.Thread(target=serve, daemon=True).start()
+        port = srv.getsockname()[1]
+        self.configure([f"tcp://127.0.0.1:{port}"], "\tflushms = 3000\n")
+        self.start_ok()
+        self.agent.wait_log(rf"nsq: tcp://127.0.0.1:{port}: connected")
+        # about 1.2 KB each in json: a request goes once 1 MiB waits,
+        # the rest waits for its answer and goes in the next
+        for i in range(6):
+            self.post_ok(make_points(i * 500, 500, bigtags=4,
+                                     name="tcp.slow", dc="west"))
+        st = self.wait_stats(lambda s: s.get("published") == 3000 or
+                             s.get("publish_errors"),
+                             "every point published, or an error",
+                             timeout=120)
+        self.assertEqual(st["publish_errors"], 0, st)
+        self.assertEqual(st["published"], 3000, st)
+        self.assertEqual(sum(len(json.loads(m)["points"])
+                             for m in got_msgs), 3000)
+
 
 def same_port_on_both():
     """A port free on 127.0.0.1 and on ::1, or None without IPv6."""

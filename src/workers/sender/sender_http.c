@@ -103,7 +103,10 @@ sender_http_post(struct sender_http *h, const char *url, const char *body,
 	if ((rc = h->curl->easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)len)) != CURLE_OK ||
 	    (rc = h->curl->easy_setopt(h->easy, CURLOPT_POSTFIELDS, body)) !=
-	    CURLE_OK) {
+	    CURLE_OK ||
+	    (rc = h->curl->easy_setopt(h->easy, CURLOPT_TIMEOUT_MS,
+	    SENDER_HTTP_REQUEST_TIMEOUT_MS + (long)(len /
+	    (SENDER_HTTP_LINK_RATE_MIN / 1000)))) != CURLE_OK) {
 		snprintf(why, whylen, "curl_easy_setopt: %s",
 		    h->curl->easy_strerror(rc));
 		return -2;

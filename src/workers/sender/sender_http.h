@@ -37,6 +37,12 @@
 
 #define SENDER_HTTP_CONNECT_TIMEOUT_MS	2000L
 #define SENDER_HTTP_REQUEST_TIMEOUT_MS	10000L
+/*
+ * A request is given SENDER_HTTP_REQUEST_TIMEOUT_MS more than its body
+ * takes to go at this many bytes a second (a 5 MiB body: 90 s), so a
+ * slow link takes large requests; a server slower than this times out.
+ */
+#define SENDER_HTTP_LINK_RATE_MIN	65536
 #define SENDER_HTTP_DNS_CACHE		60L	/* seconds */
 #define SENDER_HTTP_ANSWER_MAX		1024	/* bytes of an answer kept */
 #define SENDER_HTTP_SNIPPET_MAX		96	/* of it in a short reason */

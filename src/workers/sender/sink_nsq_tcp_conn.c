@@ -618,7 +618,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (c->pub) {
 			/* stalled: the stream cannot be trusted any more */
 			snprintf(why, sizeof(why), "no answer to %s in "
-			    "%.0f s", c->t->cmd, RESPONSE_TIMEOUT);
+			    "%.0f s", c->t->cmd, c->pub_wait);
 			sink_nsq_tcp_conn_down(c, why);
 			break;
 		}

@@ -20,6 +20,13 @@
 #include "sender_resolve.h"
 
 #define RESPONSE_TIMEOUT	10.0	/* for the IDENTIFY, (M)PUB answers */
+/*
+ * An (M)PUB's answer is awaited RESPONSE_TIMEOUT more than the command
+ * takes to go at this many bytes a second (a 5 MiB MPUB: 90 s), so a
+ * slow link takes large requests; a server that reads slower than this
+ * still times out.
+ */
+#define LINK_RATE_MIN		65536.0
 
 struct nsq_tcp;
 
@@ -56,6 +63,7 @@ struct nsq_conn {
 	struct nsq_reader	 rd;
 	struct nsq_limits	 limits;	/* what this server takes */
 	int			 pub;		/* (M)PUB sent, answer awaited */
+	double			 pub_wait;	/* seconds it is awaited */
 	/* reading on after a write failed: nsqd's error frame */
 	int			 draining;
 	int			 proven;	/* an OK came on this connection */
