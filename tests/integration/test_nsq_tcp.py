@@ -593,6 +593,34 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(sum(len(json.loads(m)["points"])
                              for m in got_msgs), 3000)
 
+    def test_a_server_announcing_tiny_limits_does_not_drop_points(self):
+        """One of two servers answers IDENTIFY with "max_msg_size": 100
+        (nsqd never announces its limits; a broken or hostile one can
+        say anything): every point goes to the other one, none is
+        dropped.  The announced limit was the sender's for every
+        server, and trusted: each point, over 100 bytes, was dropped
+        as too large."""
+        bad = self.double(announce_limits=True, max_msg_size=100,
+                          max_body_size=5242880)
+        good = self.double()
+        self.configure([self.tcp(bad), self.tcp(good)])
+        self.start_ok()
+        for d in (bad, good):
+            self.agent.wait_log(rf"nsq: {re.escape(self.tcp(d))}: connected")
+        sent = []
+        for i in range(10):
+            pts = make_points(i * 30, 30, name="tcp.l", dc="west")
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+            time.sleep(0.05)
+        st = self.wait_stats(lambda s: s.get("published", 0) +
+                             s.get("dropped_toolarge", 0) +
+                             s.get("dropped_rejected", 0) == len(sent),
+                             "every point published or dropped")
+        self.assertEqual(st["dropped_toolarge"], 0, st)
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assert_arrived([good], sent)
+
 
 def same_port_on_both():
     """A port free on 127.0.0.1 and on ::1, or None without IPv6."""

@@ -93,6 +93,26 @@ reasons_text(const struct nsq_tcp *t)
 	    t->reasons.p;
 }
 
+/* The request in flight is within these limits. */
+static int
+request_fits(const struct nsq_tcp *t, const struct nsq_limits *l)
+{
+	return t->longest <= l->max_msg_size &&
+	    (t->nmsgs <= 1 || t->mpubsize <= l->max_body_size);
+}
+
+/* Another server than c takes requests this large, for all it said. */
+static int
+fits_elsewhere(const struct nsq_tcp *t, const struct nsq_conn *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->nconns; i++)
+		if (i != c->idx && request_fits(t, &t->conns[i].limits))
+			return 1;
+	return 0;
+}
+
 /* Send the request in flight as PUB or MPUB on this READY connection. */
 int
 sink_nsq_tcp_conn_pub(struct nsq_conn *c)
@@ -101,21 +121,29 @@ sink_nsq_tcp_conn_pub(struct nsq_conn *c)
 	char		 why[256];
 	int		 rc;
 
-	/* this server said it takes less: the sender cuts for it */
-	if (t->longest > c->limits.max_msg_size) {
+	if (t->longest > c->limits.max_msg_size)
 		snprintf(why, sizeof(why), "message of %zu bytes is over "
 		    "this nsqd's max-msg-size (%zu bytes)", t->longest,
 		    c->limits.max_msg_size);
-		message_toobig(t, c->server, SINK_TOOBIG_MESSAGE,
-		    c->limits.max_msg_size, why);
-		return 0;
-	}
-	if (t->nmsgs > 1 && t->mpubsize > c->limits.max_body_size) {
+	else if (!request_fits(t, &c->limits))
 		snprintf(why, sizeof(why), "MPUB of %llu bytes is over this "
 		    "nsqd's max-body-size (%zu bytes)",
 		    (unsigned long long)t->mpubsize, c->limits.max_body_size);
-		message_toobig(t, c->server, SINK_TOOBIG_BODY,
-		    c->limits.max_body_size, why);
+	if (!request_fits(t, &c->limits)) {
+		/*
+		 * What one server said is not what the others take: a
+		 * server announcing 100 bytes made the sender drop every
+		 * point, the others up.  Only when no server takes it does
+		 * the sender cut for this one.
+		 */
+		if (fits_elsewhere(t, c)) {
+			sink_nsq_tcp_attempt_failed(t, why);
+			return 0;
+		}
+		message_toobig(t, c->server, t->longest >
+		    c->limits.max_msg_size ? SINK_TOOBIG_MESSAGE :
+		    SINK_TOOBIG_BODY, t->longest > c->limits.max_msg_size ?
+		    c->limits.max_msg_size : c->limits.max_body_size, why);
 		return 0;
 	}
 	/* topic and sizes were checked in publish(): -1 is memory */

@@ -398,10 +398,22 @@ conn_identified(struct nsq_conn *c, const struct nsq_frame *f,
 			return -1;
 		}
 		nsq_limits_apply(&c->limits, &r);
-		/* a server that says it takes less: cut for it */
-		if (c->limits.max_msg_size < t->limits.max_msg_size ||
-		    c->limits.max_body_size < t->limits.max_body_size)
+		/*
+		 * A server that says it takes less: the only one, cut for it
+		 * from now on; one of several, what is over its limits goes
+		 * to the others (sink_nsq_tcp_conn_pub()), as what one
+		 * server says does not hold for the others.
+		 */
+		if ((c->limits.max_msg_size < t->limits.max_msg_size ||
+		    c->limits.max_body_size < t->limits.max_body_size) &&
+		    t->nconns == 1)
 			sender_sink_limits(t->s, c->server,
+			    c->limits.max_msg_size, c->limits.max_body_size);
+		else if (c->limits.max_msg_size < t->limits.max_msg_size ||
+		    c->limits.max_body_size < t->limits.max_body_size)
+			log_info("nsq: %s: takes messages of %zu bytes and "
+			    "requests of %zu at most, it says: larger ones go "
+			    "to the other servers", c->server,
 			    c->limits.max_msg_size, c->limits.max_body_size);
 	} else if (kind != NSQ_K_OK) {
 		/* OK: an nsqd without feature negotiation, nothing to learn */
