@@ -366,6 +366,52 @@ class Post(AgentTest):
         seqs = [p["tags"]["seq"] for p in file_points(self.out)]
         self.assertEqual(sorted(seqs, key=int), [str(i) for i in range(400)])
 
+    def test_a_fifo_whose_reader_stalls_does_not_hang_the_sender(self):
+        """The output is a FIFO whose reader stopped reading: the sender
+        goes on taking points (into its buffer) and answering, and what
+        waits is written once the reader reads again.  A blocking write
+        held the sender's loop: posts went unanswered (503 after 10 s)
+        and the master killed it as hung."""
+        os.mkfifo(self.out, 0o640)
+        # a reader that reads nothing: the pipe (64 KiB) fills up
+        rfd = os.open(self.out, os.O_RDONLY | os.O_NONBLOCK)
+        self.addCleanup(os.close, rfd)
+        self.start_ok()
+        pad = "p" * 200
+        sent = [{"name": "m", "timestamp": 1714538000 + i,
+                 "tags": {"seq": str(i), "pad": pad}, "value": i}
+                for i in range(2000)]
+        for i in range(0, 1000, 100):
+            code, body = self.post(sent[i:i + 100])
+            self.assertEqual(code, 200, body)
+        # the pipe is full: more points are taken all the same
+        wait_until(lambda: self.sender_stats().get("buffer_points", 0) > 0,
+                   what="points waiting for the FIFO")
+        for i in range(1000, 2000, 100):
+            code, body = self.post(sent[i:i + 100])
+            self.assertEqual(code, 200, body)
+        st = self.sender_stats()
+        self.assertEqual(st["accepted"], 2000, st)
+        # the reader reads again: every point arrives, each line whole
+        data, seqs = b"", []
+
+        def drain():
+            nonlocal data
+            try:
+                while True:
+                    more = os.read(rfd, 65536)
+                    if not more:
+                        break
+                    data += more
+            except BlockingIOError:
+                pass
+            return self.sender_stats().get("published") == 2000
+        wait_until(drain, timeout=30, what="all 2000 published")
+        drain()
+        for line in data.decode().splitlines():
+            seqs.extend(p["tags"]["seq"] for p in json.loads(line)["points"])
+        self.assertEqual(sorted(seqs, key=int), [str(i) for i in range(2000)])
+
     def test_stop_reports_what_could_not_be_published(self):
         self.agent.write_conf(output_name="nsq",
                               servers='"127.0.0.1:9"', output_extra="")

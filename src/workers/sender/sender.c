@@ -755,6 +755,7 @@ sender_output_file(struct sender *s, struct frame_in *in)
 	why = codec_get_str(&pr);
 	if (codec_get_end(&pr) == -1 || (path[0] == '\0' && in->fd != -1))
 		goto out;
+	sink_file_fd_closing(s);
 	if (s->outfile_fd != -1)
 		close(s->outfile_fd);
 	s->outfile_fd = in->fd;
