@@ -7,6 +7,7 @@ restarted sender, and a message over nsqd's size limit."""
 import json
 import os
 import random
+import re
 import signal
 import socket
 import threading
@@ -205,6 +206,34 @@ class NsqHttp(MultiMessageTests, NsqTest):
         self.assertEqual(st["publish_errors"], 0, st)
         self.assertEqual(st["published"], 3000, st)
         self.assertGreater(max(len(b) for b in bodies), 2000000)
+
+    def test_one_server_refusing_every_size_drops_nothing(self):
+        """One of two servers refuses every message as too big (413
+        MSG_TOO_BIG: a broken nsqd, or a proxy's body limit): the other
+        takes them all, none is dropped.  Each refusal went to the
+        sender as the request's, which cut smaller down to a point per
+        message and dropped the points refused so (120 of 300)."""
+        bad = self.double(max_msg_size=10)
+        good = self.double()
+        self.configure([bad.http_address, good.http_address])
+        self.start_ok()
+        sent = []
+        for i in range(10):
+            pts = make_points(i * 30, 30)
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+            time.sleep(0.05)
+        st = self.wait_stats(lambda s: s.get("published", 0) +
+                             s.get("dropped_toolarge", 0) +
+                             s.get("dropped_rejected", 0) == len(sent),
+                             "every point published or dropped", timeout=30)
+        self.assertEqual(st["dropped_toolarge"], 0, st)
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assert_arrived([good], sent)
+        # said once, not once a request
+        self.assertEqual(len(re.findall(
+            r"refused a request: HTTP 413.* trying the other servers",
+            self.agent.log_text())), 1)
 
     def test_nsqd_down_then_up(self):
         d = self.double()

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "sender_http.h"
 
+static int	 sender_http_next(struct sender_http *, const char *);
+
 /*
  * The answer's body: keep the start of it for the sink to judge and to
  * explain failures with (servers say why in a short JSON object), and
@@ -196,9 +198,29 @@ sender_http_failover(struct sender_http *h, const char *why)
 	a = sv->avoid / 2 + sv->avoid / 2 *
 	    (double)arc4random_uniform(1001) / 1000.0;
 	sv->avoid_until = ev_now(h->loop) + a;
+	return sender_http_next(h, why);
+}
+
+int
+sender_http_refused(struct sender_http *h, const char *why)
+{
+	struct sender_http_srv	*sv = &h->srv[h->cur];
+
+	/* once until it takes a request: it may refuse each one */
+	if (!sv->refusing && h->nservers > 1)
+		log_warnx("%s: %s: %s refused a request: %s; trying the "
+		    "other servers", __func__, h->tag, h->servers[h->cur],
+		    why);
+	sv->refusing = 1;
+	return sender_http_next(h, why);
+}
+
+static int
+sender_http_next(struct sender_http *h, const char *why)
+{
 	if (h->reasons.len > 0)
 		buf_adds(&h->reasons, "; ");
-	buf_printf(&h->reasons, "%s: %s", server, why);
+	buf_printf(&h->reasons, "%s: %s", h->servers[h->cur], why);
 	if (++h->tried < h->nservers) {
 		h->cur = h->order[h->tried];
 		log_debug("%s: failing over to %s", h->tag,
@@ -222,6 +244,7 @@ sender_http_server_ok(struct sender_http *h)
 
 	sv->avoid = 0;
 	sv->avoid_until = 0;
+	sv->refusing = 0;
 	if (!sv->failing)
 		return;
 	sv->failing = 0;

@@ -63,6 +63,7 @@ struct sender_http;
 
 struct sender_http_srv {
 	int			 failing;	/* last attempt there failed */
+	int			 refusing;	/* last request there refused */
 	double			 avoid;		/* the last avoiding's base */
 	ev_tstamp		 avoid_until;	/* put last until then */
 };
@@ -150,6 +151,10 @@ const char *sender_http_server(const struct sender_http *);
 /* The current server failed with `why`: 1 = moved to the next one,
  * 0 = every server was tried (sender_http_reasons() says why). */
 int	 sender_http_failover(struct sender_http *, const char *why);
+/* As sender_http_failover(), for a server that answered (a refusal):
+ * logged once until it takes a request, not counted failing, nor
+ * avoided. */
+int	 sender_http_refused(struct sender_http *, const char *why);
 const char *sender_http_reasons(const struct sender_http *);
 /* The current server took the message; counts a recovery. */
 void	 sender_http_server_ok(struct sender_http *);

@@ -1,6 +1,8 @@
 /* The request in flight of an HTTP output; see sink_http.h. */
 #include <string.h>
 
+#include <bsd/string.h>
+
 #include "log.h"
 #include "sink_http.h"
 
@@ -38,6 +40,7 @@ sink_http_send(struct sink_http *r, const char *body, size_t len)
 {
 	r->body = body;
 	r->len = len;
+	r->refused = REFUSED_NONE;
 	sender_http_round_start(&r->http);
 	r->start(r->arg);
 }
@@ -69,13 +72,56 @@ sink_http_post(struct sink_http *r, const char *scheme, int base,
 		sink_http_done(r, 0, why);
 }
 
+/* Every server was tried: what the refusals say, else failed. */
+static void
+round_over(struct sink_http *r)
+{
+	if (r->refused == REFUSED_SIZE)
+		sink_http_toobig(r, r->tb_server, r->tb_kind, r->tb_stated,
+		    r->refusal);
+	else if (r->refused == REFUSED_DATA)
+		sink_http_rejected(r, r->refusal);
+	else
+		sink_http_done(r, 0, sender_http_reasons(&r->http));
+}
+
 void
 sink_http_failed(struct sink_http *r, const char *why)
 {
 	if (sender_http_failover(&r->http, why))
 		r->start(r->arg);
 	else
-		sink_http_done(r, 0, sender_http_reasons(&r->http));
+		round_over(r);
+}
+
+void
+sink_http_refused(struct sink_http *r, const char *why)
+{
+	if (r->refused == REFUSED_NONE) {
+		r->refused = REFUSED_DATA;
+		strlcpy(r->refusal, why, sizeof(r->refusal));
+	}
+	if (sender_http_refused(&r->http, why))
+		r->start(r->arg);
+	else
+		round_over(r);
+}
+
+void
+sink_http_refused_size(struct sink_http *r, const char *server,
+    enum sink_toobig kind, size_t stated, const char *why)
+{
+	if (r->refused != REFUSED_SIZE) {
+		r->refused = REFUSED_SIZE;
+		r->tb_kind = kind;
+		r->tb_stated = stated;
+		strlcpy(r->tb_server, server, sizeof(r->tb_server));
+		strlcpy(r->refusal, why, sizeof(r->refusal));
+	}
+	if (sender_http_refused(&r->http, why))
+		r->start(r->arg);
+	else
+		round_over(r);
 }
 
 /* Nothing is in flight any more; the sender may start the next now. */

@@ -31,6 +31,16 @@ struct sink_http {
 	const char		*body;		/* kept until it ends */
 	size_t			 len;
 	struct buf		 url;
+	/* the first refusal of this round, for when no server takes it */
+	enum {
+		REFUSED_NONE = 0,
+		REFUSED_DATA,			/* sink_http_rejected() */
+		REFUSED_SIZE			/* sink_http_toobig() */
+	}			 refused;
+	enum sink_toobig	 tb_kind;
+	size_t			 tb_stated;
+	char			 tb_server[256];
+	char			 refusal[512];
 };
 
 /* Never fails; makes sink_http_close() safe whatever happens next. */
@@ -54,6 +64,18 @@ void	 sink_http_post(struct sink_http *, const char *scheme, int base,
 	    const struct buf *path, const char *body, size_t len);
 /* The current server failed the request: the next one, or give up. */
 void	 sink_http_failed(struct sink_http *, const char *why);
+/*
+ * The current server refused the request for what it holds (a 400) or
+ * for its size (a 413): the next one, as another server may take it (a
+ * broken one, or a proxy with a body limit, refused each request that
+ * started there, and its points were dropped, the others up).  When no
+ * server took it, the first refusal for size (the sender cuts smaller),
+ * else for what it holds (dropped), ends it; a round of failures only
+ * fails it.
+ */
+void	 sink_http_refused(struct sink_http *, const char *why);
+void	 sink_http_refused_size(struct sink_http *, const char *server,
+	    enum sink_toobig, size_t stated, const char *why);
 
 /* The request ended: sender_sink_done(), _rejected(), _partial(),
  * _toobig() (see sender.h), after the state is cleared. */

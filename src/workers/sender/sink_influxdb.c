@@ -23,7 +23,8 @@
  *			retries it later, with backoff.
  *
  * A 413 (InfluxDB's max-body-size, 25 MB by default) is about the size:
- * the sender cuts the request again, smaller (sender_sink_toobig()).
+ * when no other server takes it either, the sender cuts the request
+ * again, smaller (sender_sink_toobig()).
  *
  * A 400 means InfluxDB refused the data itself, all of it or some lines:
  *   "partial write: <reason> dropped=N"
@@ -37,7 +38,8 @@
  *			ones with dropped=0; those are counted by its
  *			"unable to parse" entries.
  *   anything else ("unable to parse ..." for every line)
- *			no server would take it, so the request is
+ *			the other servers are asked (this one may be
+ *			broken); when none takes it, the request is
  *			rejected: the sender drops its points, counted and
  *			logged with InfluxDB's reason (or, for a request of
  *			several messages, sends them one by one first, so
@@ -214,7 +216,8 @@ data_refused(struct influx *h, const struct sender_http *http)
 		return;
 	}
 	describe(http, "", why, sizeof(why));
-	sink_http_rejected(&h->r, why);
+	/* another server may take what this one refused whole */
+	sink_http_refused(&h->r, why);
 }
 
 static int
@@ -241,7 +244,7 @@ attempt_end(struct sender_http *http, void *arg)
 	    h->step != STEP_CREATE) {
 		/* too big is not bad: smaller, it goes */
 		describe(http, "", why, sizeof(why));
-		sink_http_toobig(&h->r, sender_http_server(http),
+		sink_http_refused_size(&h->r, sender_http_server(http),
 		    h->nmsgs > 1 ? SINK_TOOBIG_BODY : SINK_TOOBIG_MESSAGE, 0,
 		    why);
 		return;

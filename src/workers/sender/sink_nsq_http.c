@@ -74,15 +74,16 @@ attempt_end(struct sender_http *http, void *arg)
 		if (http->result == CURLE_OK && http->code == 413) {
 			/* BODY_TOO_BIG, BAD_BODY: the request; else a
 			 * message (MSG_TOO_BIG, BAD_MESSAGE) */
-			sink_http_toobig(&h->r, sender_http_server(http),
-			    memmem(http->answer, http->answerlen, "BODY",
-			    4) != NULL ? SINK_TOOBIG_BODY :
-			    SINK_TOOBIG_MESSAGE, 0, why);
+			sink_http_refused_size(&h->r,
+			    sender_http_server(http), memmem(http->answer,
+			    http->answerlen, "BODY", 4) != NULL ?
+			    SINK_TOOBIG_BODY : SINK_TOOBIG_MESSAGE, 0, why);
 			return;
 		}
 		if (http->result == CURLE_OK && http->code == 400) {
-			/* INVALID_TOPIC, MSG_TOO_BIG...: on any nsqd */
-			sink_http_rejected(&h->r, why);
+			/* INVALID_TOPIC, MSG_EMPTY...: on any nsqd, unless
+			 * this one is broken: the others are asked too */
+			sink_http_refused(&h->r, why);
 			return;
 		}
 		sink_http_failed(&h->r, why);
