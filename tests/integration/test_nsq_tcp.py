@@ -621,6 +621,36 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(st["dropped_rejected"], 0, st)
         self.assert_arrived([good], sent)
 
+    def test_one_server_refusing_every_size_drops_nothing(self):
+        """One of two servers refuses every message as too big
+        (E_BAD_MESSAGE ... message too big N > 10: a broken nsqd): the
+        other takes them all, none is dropped.  Each refusal went to the
+        sender as the request's, which cut smaller down to a point per
+        message and dropped the points refused so."""
+        bad = self.double(max_msg_size=10)
+        good = self.double()
+        self.configure([self.tcp(bad), self.tcp(good)])
+        self.start_ok()
+        for d in (bad, good):
+            self.agent.wait_log(rf"nsq: {re.escape(self.tcp(d))}: connected")
+        sent = []
+        for i in range(10):
+            pts = make_points(i * 30, 30, name="tcp.r", dc="west")
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+            time.sleep(0.05)
+        st = self.wait_stats(lambda s: s.get("published", 0) +
+                             s.get("dropped_toolarge", 0) +
+                             s.get("dropped_rejected", 0) == len(sent),
+                             "every point published or dropped", timeout=30)
+        self.assertEqual(st["dropped_toolarge"], 0, st)
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assert_arrived([good], sent)
+        # said once, not once a request
+        self.assertEqual(len(re.findall(
+            r"refused a request: nsqd refused the M?PUB: E_BAD_MESSAGE.* "
+            r"trying the other servers", self.agent.log_text())), 1)
+
 
 def same_port_on_both():
     """A port free on 127.0.0.1 and on ::1, or None without IPv6."""

@@ -19,6 +19,10 @@
  * loses a point; it may duplicate some (nsqd may have taken a command
  * whose answer we never saw), which is NSQ's at-least-once delivery.
  *
+ * A refusal (too big, or E_BAD_TOPIC, E_BAD_MESSAGE, E_BAD_BODY) moves
+ * the request on too, as a broken server may refuse what the others
+ * take; only when no server took it does the first refusal end it.
+ *
  * Sizes: the sender cuts messages within [output] messagebytes (nsqd's
  * -max-msg-size) and requests within requestbytes (-max-body-size), or
  * within lower limits it learned.  A request over a server's limits
@@ -177,27 +181,38 @@ sink_nsq_tcp_conn_pub_error(struct nsq_conn *c, const struct nsq_frame *f)
 	nsq_error_parse(f->data, f->len, &e);
 	snprintf(why, sizeof(why), "nsqd refused the %s: %s", t->cmd, e.text);
 	c->pub = 0;
-	if ((tb = nsq_error_toobig(&e, &limit)) != NSQ_TOOBIG_NO) {
-		/* too big is not bad: smaller, it goes */
-		if (e.fatal)
-			sink_nsq_tcp_conn_drop(c, why);
-		message_toobig(t, c->server, tb == NSQ_TOOBIG_MESSAGE ?
-		    SINK_TOOBIG_MESSAGE : SINK_TOOBIG_BODY, limit, why);
-		return e.fatal ? -1 : 0;
-	}
-	if (e.permanent) {
+	tb = nsq_error_toobig(&e, &limit);
+	if (tb != NSQ_TOOBIG_NO || e.permanent) {
 		/*
+		 * Too big (too big is not bad: smaller, it goes), or
 		 * E_BAD_TOPIC, E_BAD_MESSAGE, E_BAD_BODY: about the request
 		 * itself, so every nsqd with the same limits refuses it the
-		 * same way; no failover and no retry: the sender drops its
-		 * points, counted, rather than hold up what follows (or,
-		 * for an MPUB, sends its messages one by one first).
+		 * same way, but a broken one refuses what the others take:
+		 * the others are asked first.  When none takes it, the
+		 * first refusal ends it: cut smaller, or (no retry) the
+		 * sender drops its points, counted, rather than hold up
+		 * what follows (for an MPUB, sending its messages one by
+		 * one first).
 		 */
-		reason_add(t, c->server, why);
+		if (t->refused == REFUSED_NONE ||
+		    (t->refused == REFUSED_DATA && tb != NSQ_TOOBIG_NO)) {
+			t->refused = tb != NSQ_TOOBIG_NO ? REFUSED_SIZE :
+			    REFUSED_DATA;
+			t->tb_kind = tb == NSQ_TOOBIG_MESSAGE ?
+			    SINK_TOOBIG_MESSAGE : SINK_TOOBIG_BODY;
+			t->tb_limit = limit;
+			strlcpy(t->tb_server, c->server, sizeof(t->tb_server));
+			strlcpy(t->refusal, why, sizeof(t->refusal));
+		}
+		/* once until it takes one: it may refuse each request */
+		if (!c->refusing && t->nconns > 1)
+			log_warnx("%s: nsq: %s refused a request: %s; trying "
+			    "the other servers", __func__, c->server, why);
+		c->refusing = 1;
 		/* nsqd hangs up after it; the request is answered */
 		if (e.fatal)
 			sink_nsq_tcp_conn_drop(c, why);
-		message_rejected(t, reasons_text(t));
+		sink_nsq_tcp_attempt_failed(t, why);
 		return e.fatal ? -1 : 0;
 	}
 	if (e.fatal) {
@@ -311,7 +326,14 @@ sink_nsq_tcp_attempt_failed(struct nsq_tcp *t, const char *why)
 		attempt_start(t);
 		return;
 	}
-	sink_nsq_tcp_message_done(t, 0, reasons_text(t));
+	/* no server took it: what a refusal said, else failed */
+	if (t->refused == REFUSED_SIZE)
+		message_toobig(t, t->tb_server, t->tb_kind, t->tb_limit,
+		    t->refusal);
+	else if (t->refused == REFUSED_DATA)
+		message_rejected(t, reasons_text(t));
+	else
+		sink_nsq_tcp_message_done(t, 0, reasons_text(t));
 }
 
 static void
@@ -381,6 +403,7 @@ sink_nsq_tcp_publish(struct sender *s, const char *topic,
 	}
 	strlcpy(t->topic, topic, sizeof(t->topic));
 	buf_reset(&t->reasons);
+	t->refused = REFUSED_NONE;
 	t->tried = 0;
 	t->cur = t->next;
 	t->next = (t->next + 1) % t->nconns;

@@ -482,6 +482,7 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 			c->pub = 0;
 			/* a server that works is retried fast after a drop */
 			c->proven = 1;
+			c->refusing = 0;
 			c->avoid = 0;
 			c->avoid_until = 0;
 			sink_nsq_tcp_arm_idle(c);

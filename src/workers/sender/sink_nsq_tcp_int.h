@@ -82,6 +82,7 @@ struct nsq_conn {
 	ev_tstamp		 avoid_until;
 	int			 lost;		/* failed since last READY */
 	int			 quiet;		/* the failing is logged already */
+	int			 refusing;	/* a refusal is logged already */
 	char			 err[256];	/* last failure, for messages */
 };
 
@@ -107,6 +108,19 @@ struct nsq_tcp {
 	uint64_t		 mpubsize;	/* the MPUB body, nmsgs > 1 */
 	const char		*cmd;		/* "PUB" or "MPUB" */
 	struct buf		 reasons;	/* "<server>: <why>; ..." */
+	/*
+	 * The first refusal of the request (for its size, or permanent):
+	 * what ends it when no other server takes it.
+	 */
+	enum {
+		REFUSED_NONE = 0,
+		REFUSED_DATA,
+		REFUSED_SIZE
+	}			 refused;
+	enum sink_toobig	 tb_kind;
+	size_t			 tb_limit;
+	char			 tb_server[256];
+	char			 refusal[256];
 };
 
 #define AVOID_MIN		2.0	/* seconds, doubling ... */
