@@ -651,6 +651,51 @@ class NsqTcp(MultiMessageTests, NsqTest):
             r"refused a request: nsqd refused the M?PUB: E_BAD_MESSAGE.* "
             r"trying the other servers", self.agent.log_text())), 1)
 
+    def test_a_server_flooding_non_fatal_errors_does_not_flood_the_log(self):
+        """A hostile nsqd sends 20,000 E_FIN_FAILED frames (an error
+        nsqd does not hang up after, about a consumer's message; a
+        producer never causes one): a line every 10 s says how many,
+        not one line each."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", free_port()))
+        srv.listen(1)
+        port = srv.getsockname()[1]
+        done, conns = threading.Event(), []
+
+        def frame(ftype, data):
+            return struct.pack(">II", 4 + len(data), ftype) + data
+
+        def serve():
+            c, _ = srv.accept()
+            conns.append(c)
+            got = b""
+            while len(got) < 17 or len(got) < 17 + struct.unpack(
+                    ">I", got[13:17])[0]:
+                more = c.recv(65536)
+                if not more:
+                    return
+                got += more
+            c.sendall(frame(0, json.dumps({
+                "max_rdy_count": 2500, "version": "1.3.0",
+                "tls_v1": False, "deflate": False, "snappy": False,
+                "auth_required": False}).encode()))
+            try:
+                c.sendall(frame(1, b"E_FIN_FAILED FIN 0123456789abcdef "
+                                   b"failed") * 20000)
+            except OSError:
+                pass
+            done.set()
+        threading.Thread(target=serve, daemon=True).start()
+        self.addCleanup(lambda: [c.close() for c in conns])
+        self.configure([f"tcp://127.0.0.1:{port}"])
+        self.start_ok()
+        self.assertTrue(done.wait(30), "the sender stopped reading")
+        self.agent.wait_log(r"E_FIN_FAILED")
+        time.sleep(1)
+        n = self.agent.log_text().count("E_FIN_FAILED")
+        self.assertLessEqual(n, 2, f"{n} lines of E_FIN_FAILED")
+
 
 def same_port_on_both():
     """A port free on 127.0.0.1 and on ::1, or None without IPv6."""

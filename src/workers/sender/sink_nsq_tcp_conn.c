@@ -445,6 +445,7 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 	enum nsq_kind	 kind = nsq_frame_kind(f);
 	struct nsq_error e;
 	ev_tstamp	 now = ev_now(t->loop);
+	uint64_t	 n;
 	char		 why[sizeof(e.text) + 32];
 
 	if (kind == NSQ_K_HEARTBEAT) {
@@ -494,8 +495,14 @@ conn_frame(struct nsq_conn *c, const struct nsq_frame *f)
 	} else if (kind == NSQ_K_ERROR) {
 		nsq_error_parse(f->data, f->len, &e);
 		if (!e.fatal) {
-			log_warnx("%s: nsq: %s: %s", __func__, c->server,
-			    e.text);
+			/* the server sends as many as it likes: a line per
+			 * 10 s, with how many */
+			if (warn_limit_due(&c->nonfatal, now, &n))
+				log_warnx("%s: nsq: %s: %s (%llu error%s nsqd "
+				    "did not hang up after, this one included, "
+				    "since the last such line)", __func__,
+				    c->server, e.text, (unsigned long long)n,
+				    n == 1 ? "" : "s");
 			return 0;
 		}
 		snprintf(why, sizeof(why), "nsqd: %s", e.text);

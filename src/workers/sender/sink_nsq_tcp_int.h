@@ -18,6 +18,7 @@
 #include "nsq_proto.h"
 #include "sender.h"
 #include "sender_resolve.h"
+#include "warn_limit.h"
 
 #define RESPONSE_TIMEOUT	10.0	/* for the IDENTIFY, (M)PUB answers */
 /*
@@ -83,6 +84,8 @@ struct nsq_conn {
 	int			 lost;		/* failed since last READY */
 	int			 quiet;		/* the failing is logged already */
 	int			 refusing;	/* a refusal is logged already */
+	struct warn_limit	 nonfatal;	/* errors nsqd did not hang up
+						 * after: lines per 10 s */
 	char			 err[256];	/* last failure, for messages */
 };
 
