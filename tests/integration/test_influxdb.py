@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -326,6 +327,74 @@ class InfluxDB(AgentTest):
         self.agent.wait_log(rf"influxdb: (http://)?127\.0\.0\.1:"
                             rf"{closed.port}\S*: .*([Rr]efused|"
                             r"[Cc]ouldn't connect)")
+
+    def test_a_server_refusing_every_write_costs_no_point(self):
+        """One of two servers answers every write 400 "unable to parse"
+        (a broken InfluxDB, a proxy): the other stores them all, none is
+        dropped.  A 400 ended the request at once as refused by every
+        server: its points were dropped, the other server up."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", free_port()))
+        srv.listen(16)
+        conns = []
+        self.addCleanup(lambda: [c.close() for c in list(conns)])
+        body = b'{"error":"unable to parse \'x\': invalid field format"}'
+
+        def session(c):
+            buf = b""
+            try:
+                while True:
+                    while b"\r\n\r\n" not in buf:
+                        more = c.recv(65536)
+                        if not more:
+                            return
+                        buf += more
+                    head, buf = buf.split(b"\r\n\r\n", 1)
+                    length = 0
+                    for h in head.split(b"\r\n")[1:]:
+                        k, _, v = h.partition(b":")
+                        if k.strip().lower() == b"content-length":
+                            length = int(v)
+                    while len(buf) < length:
+                        more = c.recv(65536)
+                        if not more:
+                            return
+                        buf += more
+                    buf = buf[length:]
+                    c.sendall(b"HTTP/1.1 400 Bad Request\r\n"
+                              b"Content-Type: application/json\r\n"
+                              b"Content-Length: %d\r\n\r\n" % len(body) +
+                              body)
+            except (OSError, ValueError):
+                return
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                conns.append(c)
+                threading.Thread(target=session, args=(c,),
+                                 daemon=True).start()
+        threading.Thread(target=serve, daemon=True).start()
+        ix = self.influxd()
+        self.configure([f"http://127.0.0.1:{srv.getsockname()[1]}",
+                        ix.url])
+        self.start_ok()
+        base = int(time.time()) - 7200
+        sent = []
+        for i in range(6):
+            pts = self.numbers(i * 20, 20, base)
+            self.post_ok(pts)
+            sent.extend(pts)
+            time.sleep(0.05)
+        self.assert_stored(ix, "RUN.x", sent)
+        st = self.wait_stats(lambda s: s.get("published") == len(sent),
+                             "every point published")
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        self.assertTrue(conns, "the refusing server was never asked")
 
     def test_trailing_backslash_is_refused_at_the_door(self):
         ix = self.influxd()
