@@ -2,6 +2,7 @@
  * One easy handle on the sender's libev loop (curl_ev.h), and failover
  * across servers, for the HTTP outputs; see sender_http.h.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,11 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct sender_http	*h = arg;
 	size_t			 n = size * nmemb, take, keep;
 
+	if (n > h->bodymax - h->bodylen) {
+		/* enough: the transfer ends here, its status stands */
+		h->bodycut = 1;
+		return 0;
+	}
 	take = SENDER_HTTP_ANSWER_MAX - h->answerlen;
 	if (take > n)
 		take = n;
@@ -67,6 +73,9 @@ request_end(CURL *easy, CURLcode result, void *arg)
 	h->attached = 0;
 	h->result = result;
 	h->code = 0;
+	/* the body over bodymax (write_cb) is the one error that is not */
+	if (result == CURLE_WRITE_ERROR && h->bodycut)
+		h->result = result = CURLE_OK;
 	if (result == CURLE_OK && (rc = h->curl->easy_getinfo(easy,
 	    CURLINFO_RESPONSE_CODE, &h->code)) != CURLE_OK) {
 		h->result = rc;
@@ -91,6 +100,9 @@ sender_http_post(struct sender_http *h, const char *url, const char *body,
 	h->taillen = 0;
 	h->tail[0] = '\0';
 	h->bodylen = 0;
+	h->bodycut = 0;
+	h->bodymax = len > (SIZE_MAX - SENDER_HTTP_BODY_MAX) / 2 ? SIZE_MAX :
+	    SENDER_HTTP_BODY_MAX + 2 * len;
 	h->errbuf[0] = '\0';
 	h->code = 0;
 	h->result = CURLE_OK;

@@ -47,6 +47,14 @@
 #define SENDER_HTTP_ANSWER_MAX		1024	/* bytes of an answer kept */
 #define SENDER_HTTP_SNIPPET_MAX		96	/* of it in a short reason */
 #define SENDER_HTTP_TAIL_MAX		64	/* bytes of its end kept */
+/*
+ * An answer's body is read up to this much, and twice the request's
+ * (InfluxDB may quote every line it could not parse); past it the
+ * transfer ends there and the status decides: a server sending an
+ * endless body after its 200 had the request time out, be sent again,
+ * and so forever, a CPU busy reading what was thrown away.
+ */
+#define SENDER_HTTP_BODY_MAX		(16 * 1024 * 1024)
 
 struct curl_ev;
 struct sender_http;
@@ -106,6 +114,8 @@ struct sender_http {
 	char			 tail[SENDER_HTTP_TAIL_MAX + 1];
 	size_t			 taillen;
 	size_t			 bodylen;	/* the whole body's length */
+	size_t			 bodymax;	/* read no more of it */
+	int			 bodycut;	/* bodymax was reached */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
