@@ -238,9 +238,9 @@ class NsqHttp(MultiMessageTests, NsqTest):
     def test_an_endless_answer_body_is_not_waited_for(self):
         """nsqd's address answers 200 and then a chunked body that never
         ends, sent as fast as loopback takes it: the 200 decides (the
-        points are published), 1 MiB of the body is read at most.  The sender read
-        on until the request timed out, failed the request, and sent
-        it again, forever, a CPU busy reading what it threw away."""
+        points are published), 16 MiB of the body are read at most.
+        The sender read on until the request timed out (18 GB in 10 s),
+        failed the request, and sent it again, forever."""
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(srv.close)
         srv.bind(("127.0.0.1", free_port()))
@@ -296,6 +296,65 @@ class NsqHttp(MultiMessageTests, NsqTest):
         self.assertEqual(st["publish_errors"], 0, st)
         self.assertEqual(st["published"], 50, st)
 
+    def test_an_answer_body_trickling_forever_is_not_waited_for(self):
+        """nsqd's address answers 200 and then a chunked body of a byte
+        a second that never ends: the 200 decides, the points are
+        published when the request's time is up.  The request failed
+        on its timeout and was sent again, forever."""
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", free_port()))
+        srv.listen(16)
+        conns, sent_bytes = [], []
+        self.addCleanup(lambda: [c.close() for c in list(conns)])
+
+        def session(c):
+            buf = b""
+            try:
+                while b"\r\n\r\n" not in buf:
+                    more = c.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                length = 0
+                for h in head.split(b"\r\n")[1:]:
+                    k, _, v = h.partition(b":")
+                    if k.strip().lower() == b"content-length":
+                        length = int(v)
+                while len(buf) < length:
+                    more = c.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain"
+                          b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+                while True:
+                    c.sendall(b"1\r\nx\r\n")
+                    sent_bytes.append(1)
+                    time.sleep(1)
+            except (OSError, ValueError):
+                return
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                conns.append(c)
+                threading.Thread(target=session, args=(c,),
+                                 daemon=True).start()
+        threading.Thread(target=serve, daemon=True).start()
+        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"])
+        self.start_ok()
+        self.post_ok(make_points(0, 50))
+        st = self.wait_stats(lambda s: s.get("published") == 50 or
+                             s.get("publish_errors"),
+                             "the points published, or an error",
+                             timeout=30)
+        self.assertEqual(st["publish_errors"], 0, st)
+        self.assertEqual(st["published"], 50, st)
     def test_nsqd_down_then_up(self):
         d = self.double()
         port = d.http_port

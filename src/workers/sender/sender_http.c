@@ -69,6 +69,7 @@ request_end(CURL *easy, CURLcode result, void *arg)
 {
 	struct sender_http	*h = arg;
 	CURLcode		 rc;
+	long			 code = 0;
 
 	h->attached = 0;
 	h->result = result;
@@ -76,6 +77,20 @@ request_end(CURL *easy, CURLcode result, void *arg)
 	/* the body over bodymax (write_cb) is the one error that is not */
 	if (result == CURLE_WRITE_ERROR && h->bodycut)
 		h->result = result = CURLE_OK;
+	/*
+	 * A 2xx came, and the body never ended in time (a byte a second
+	 * for good): the server took the request, and said so; sending it
+	 * again would meet the same, forever.
+	 */
+	if (result != CURLE_OK && h->curl->easy_getinfo(easy,
+	    CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
+	    code <= 299) {
+		log_warnx("%s: %s: HTTP %ld, then the answer's body failed: "
+		    "%s; taken as published", __func__, h->tag, code,
+		    h->errbuf[0] != '\0' ? h->errbuf :
+		    h->curl->easy_strerror(result));
+		h->result = result = CURLE_OK;
+	}
 	if (result == CURLE_OK && (rc = h->curl->easy_getinfo(easy,
 	    CURLINFO_RESPONSE_CODE, &h->code)) != CURLE_OK) {
 		h->result = rc;
