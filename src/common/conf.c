@@ -184,6 +184,10 @@ const struct conf_field conf_fields[] = {
 	{ "output", "flushms", CONF_T_INT, OFF(flushms), "20",
 	    1, 60000, R(ROLE_SENDER),
 	    "milliseconds a point waits for more to batch with" },
+	{ "output", "timeout", CONF_T_INT, OFF(timeout), "10",
+	    1, 600, R(ROLE_SENDER),
+	    "seconds a server has to answer a request, and a second more per "
+	    "64 KiB it carries (nsqd over TCP: its IDENTIFY too)" },
 	{ "output", "spool", CONF_T_STR, OFF(spool), "/var/lib/agent/spool",
 	    0, 0, R(ROLE_SENDER),
 	    "directory where accepted points wait on disk until published; "

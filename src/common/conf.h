@@ -86,6 +86,7 @@ struct agent_conf {
 	int64_t		 requestbytes;	/* bytes per request of several */
 	int64_t		 requestmessages;	/* messages per request */
 	int64_t		 flushms;	/* oldest point waits this long */
+	int64_t		 timeout;	/* s a server has to answer */
 	char		 spool[CONF_STR_MAX];		/* "" = memory only */
 	int64_t		 spoolsync;	/* ms between syncs, 0: each answer */
 	int64_t		 spoolbytes;	/* on disk at most */

@@ -95,9 +95,9 @@ class NsqHttp(MultiMessageTests, NsqTest):
     def test_a_server_that_never_answers_holds_up_one_request(self):
         """One of two servers accepts and never answers (an nsqd stopped
         with SIGSTOP: its kernel still accepts): after the request that
-        found it out (10 s), the others go to the other server at once.
-        Every second request, each starting one server further, used to
-        wait 10 s there first."""
+        found it out ([output] timeout, 2 s here), the others go to the
+        other server at once.  Every second request, each starting one
+        server further, used to wait the timeout there first."""
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(srv.close)
         srv.bind(("127.0.0.1", free_port()))
@@ -115,7 +115,7 @@ class NsqHttp(MultiMessageTests, NsqTest):
         threading.Thread(target=serve, daemon=True).start()
         silent = f"127.0.0.1:{srv.getsockname()[1]}"
         good = self.double()
-        self.configure([silent, good.http_address])
+        self.configure([silent, good.http_address], "\ttimeout = 2\n")
         self.start_ok()
         first = make_points(0, 20)
         self.post_ok(first)
@@ -136,11 +136,12 @@ class NsqHttp(MultiMessageTests, NsqTest):
         self.assertEqual(len(conns), 1)
 
     def test_a_large_mpub_over_a_slow_link_goes(self):
-        """An nsqd behind a link of 128 KiB/s takes the /mpub bodies of
-        3.5 MB of points (the larger 2.4 MB, in 19 s): the answer is
-        waited for as long as the request takes to go at 64 KiB/s, plus
-        10 s.  A fixed 10 s for the whole request timed it out each
-        time: sent again and again, forever."""
+        """An nsqd behind a link of 128 KiB/s takes an /mpub body of
+        360 KB (about 3 s): the answer is waited for as long as the
+        request takes to go at 64 KiB/s, plus [output] timeout (1 s
+        here).  A fixed timeout for the whole request (10 s, whatever the
+        size) timed large ones out each time: sent again and again,
+        forever."""
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(srv.close)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
@@ -193,19 +194,19 @@ class NsqHttp(MultiMessageTests, NsqTest):
                                  daemon=True).start()
         threading.Thread(target=serve, daemon=True).start()
         self.configure([f"127.0.0.1:{srv.getsockname()[1]}"],
-                       "\tflushms = 3000\n")
+                       "\tflushms = 3000\n\ttimeout = 1\n")
         self.start_ok()
-        # about 1.2 KB each in json: a request goes once 1 MiB waits,
-        # the rest waits for its answer and goes in the next
-        for i in range(6):
-            self.post_ok(make_points(i * 500, 500, bigtags=4))
-        st = self.wait_stats(lambda s: s.get("published") == 3000 or
+        # about 1.2 KB each in json: the 300 wait flushms and go in one
+        # request of some 360 KB, about 3 s on the link
+        for i in range(2):
+            self.post_ok(make_points(i * 150, 150, bigtags=4))
+        st = self.wait_stats(lambda s: s.get("published") == 300 or
                              s.get("publish_errors"),
                              "every point published, or an error",
-                             timeout=120)
+                             timeout=60)
         self.assertEqual(st["publish_errors"], 0, st)
-        self.assertEqual(st["published"], 3000, st)
-        self.assertGreater(max(len(b) for b in bodies), 2000000)
+        self.assertEqual(st["published"], 300, st)
+        self.assertGreater(max(len(b) for b in bodies), 300000)
 
     def test_one_server_refusing_every_size_drops_nothing(self):
         """One of two servers refuses every message as too big (413
@@ -286,7 +287,8 @@ class NsqHttp(MultiMessageTests, NsqTest):
                 threading.Thread(target=session, args=(c,),
                                  daemon=True).start()
         threading.Thread(target=serve, daemon=True).start()
-        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"])
+        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"],
+                       "\ttimeout = 2\n")
         self.start_ok()
         self.post_ok(make_points(0, 50))
         st = self.wait_stats(lambda s: s.get("published") == 50 or
@@ -299,8 +301,9 @@ class NsqHttp(MultiMessageTests, NsqTest):
     def test_an_answer_body_trickling_forever_is_not_waited_for(self):
         """nsqd's address answers 200 and then a chunked body of a byte
         a second that never ends: the 200 decides, the points are
-        published when the request's time is up.  The request failed
-        on its timeout and was sent again, forever."""
+        published when the request's time is up ([output] timeout, 2 s
+        here).  The request failed on its timeout and was sent again,
+        forever."""
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(srv.close)
         srv.bind(("127.0.0.1", free_port()))
@@ -346,7 +349,8 @@ class NsqHttp(MultiMessageTests, NsqTest):
                 threading.Thread(target=session, args=(c,),
                                  daemon=True).start()
         threading.Thread(target=serve, daemon=True).start()
-        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"])
+        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"],
+                       "\ttimeout = 2\n")
         self.start_ok()
         self.post_ok(make_points(0, 50))
         st = self.wait_stats(lambda s: s.get("published") == 50 or
@@ -355,6 +359,7 @@ class NsqHttp(MultiMessageTests, NsqTest):
                              timeout=30)
         self.assertEqual(st["publish_errors"], 0, st)
         self.assertEqual(st["published"], 50, st)
+
     def test_nsqd_down_then_up(self):
         d = self.double()
         port = d.http_port

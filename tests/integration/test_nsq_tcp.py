@@ -146,7 +146,8 @@ class NsqTcp(MultiMessageTests, NsqTest):
 
     def test_stall_then_recover(self):
         d = self.double()
-        self.configure([self.tcp(d)])
+        # [output] timeout: the stall is noticed in 2 s, not 10
+        self.configure([self.tcp(d)], "\ttimeout = 2\n")
         self.start_ok()
         before = make_points(0, 100, name="tcp.m", dc="west")
         self.post_ok(before)
@@ -165,7 +166,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(len(received(d, "tcp", self.COMMANDS)),
                          len(before))
         d.set_fault("ok")
-        # the stalled connection stays stalled: the 10 s answer timeout
+        # the stalled connection stays stalled: the answer timeout
         # notices, then a new connection takes the buffered points
         self.assert_arrived([d], before + during, timeout=30)
         st = self.all_published(len(before) + len(during))
@@ -427,9 +428,10 @@ class NsqTcp(MultiMessageTests, NsqTest):
 
     def test_a_server_that_never_answers_a_pub_holds_up_one_request(self):
         """One of two servers answers IDENTIFY and never a PUB: after the
-        request that found it out (10 s), the others go to the other
-        server.  It reconnected at once, READY again, and every second
-        request, each starting one server further, waited 10 s there."""
+        request that found it out ([output] timeout, 2 s here), the
+        others go to the other server.  It reconnected at once, READY
+        again, and every second request, each starting one server
+        further, waited the timeout there."""
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(srv.close)
         srv.bind(("127.0.0.1", free_port()))
@@ -471,7 +473,8 @@ class NsqTcp(MultiMessageTests, NsqTest):
         threading.Thread(target=serve, daemon=True).start()
         port = srv.getsockname()[1]
         good = self.double()
-        self.configure([f"tcp://127.0.0.1:{port}", self.tcp(good)])
+        self.configure([f"tcp://127.0.0.1:{port}", self.tcp(good)],
+                       "\ttimeout = 2\n")
         self.start_ok()
         for s in (f"tcp://127.0.0.1:{port}", self.tcp(good)):
             self.agent.wait_log(rf"nsq: {re.escape(s)}: connected")
@@ -496,11 +499,12 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertEqual(len(pubs), 1)
 
     def test_a_large_mpub_over_a_slow_link_goes(self):
-        """An nsqd behind a link of 128 KiB/s takes the MPUBs of 3.5 MB
-        of points (the larger 2.4 MB, in 19 s): the answer is waited for
-        as long as the request takes to go at 64 KiB/s, plus 10 s.  A
-        fixed 10 s from the start of the request timed it out each time:
-        sent again and again, forever."""
+        """An nsqd behind a link of 128 KiB/s takes an MPUB of 360 KB
+        of points (about 3 s): the answer is waited for as long as the
+        request takes to go at 64 KiB/s, plus [output] timeout (1 s
+        here).  A fixed timeout from the start of the request (10 s,
+        whatever the size) timed large ones out each time: sent again
+        and again, forever."""
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(srv.close)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
@@ -551,6 +555,9 @@ class NsqTcp(MultiMessageTests, NsqTest):
                     cmd = line().split(b" ")
                     if cmd[0] == b"NOP":
                         continue
+                    # the link's pace from the command on: the seconds
+                    # the connection sat idle before it are no credit
+                    t0, n = time.monotonic(), 0
                     body = need(struct.unpack(">I", need(4))[0])
                     if cmd[0] == b"PUB":
                         msgs = [body]
@@ -576,22 +583,23 @@ class NsqTcp(MultiMessageTests, NsqTest):
                                  daemon=True).start()
         threading.Thread(target=serve, daemon=True).start()
         port = srv.getsockname()[1]
-        self.configure([f"tcp://127.0.0.1:{port}"], "\tflushms = 3000\n")
+        self.configure([f"tcp://127.0.0.1:{port}"],
+                       "\tflushms = 3000\n\ttimeout = 1\n")
         self.start_ok()
         self.agent.wait_log(rf"nsq: tcp://127.0.0.1:{port}: connected")
-        # about 1.2 KB each in json: a request goes once 1 MiB waits,
-        # the rest waits for its answer and goes in the next
-        for i in range(6):
-            self.post_ok(make_points(i * 500, 500, bigtags=4,
+        # about 1.2 KB each in json: the 300 wait flushms and go in one
+        # request of some 360 KB, about 3 s on the link
+        for i in range(2):
+            self.post_ok(make_points(i * 150, 150, bigtags=4,
                                      name="tcp.slow", dc="west"))
-        st = self.wait_stats(lambda s: s.get("published") == 3000 or
+        st = self.wait_stats(lambda s: s.get("published") == 300 or
                              s.get("publish_errors"),
                              "every point published, or an error",
-                             timeout=120)
+                             timeout=60)
         self.assertEqual(st["publish_errors"], 0, st)
-        self.assertEqual(st["published"], 3000, st)
+        self.assertEqual(st["published"], 300, st)
         self.assertEqual(sum(len(json.loads(m)["points"])
-                             for m in got_msgs), 3000)
+                             for m in got_msgs), 300)
 
     def test_a_server_announcing_tiny_limits_does_not_drop_points(self):
         """One of two servers answers IDENTIFY with "max_msg_size": 100

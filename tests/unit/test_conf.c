@@ -215,6 +215,7 @@ static const char distinct_text[] =
     "requestbytes = 262144\n"
     "requestmessages = 7\n"
     "flushms = 250\n"
+    "timeout = 30\n"
     "spool = \"/srv/spool\"\n"
     "spoolsync = 0\n"
     "spoolbytes = 65536\n"

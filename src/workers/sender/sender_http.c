@@ -134,7 +134,7 @@ sender_http_post(struct sender_http *h, const char *url, const char *body,
 	    (rc = h->curl->easy_setopt(h->easy, CURLOPT_POSTFIELDS, body)) !=
 	    CURLE_OK ||
 	    (rc = h->curl->easy_setopt(h->easy, CURLOPT_TIMEOUT_MS,
-	    SENDER_HTTP_REQUEST_TIMEOUT_MS + (long)(len /
+	    (long)h->s->w->conf.timeout * 1000 + (long)(len /
 	    (SENDER_HTTP_LINK_RATE_MIN / 1000)))) != CURLE_OK) {
 		snprintf(why, whylen, "curl_easy_setopt: %s",
 		    h->curl->easy_strerror(rc));
@@ -313,7 +313,8 @@ easy_setup(struct sender_http *h, char *err, size_t errlen)
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, SENDER_HTTP_CONNECT_TIMEOUT_MS);
-	SETOPT(CURLOPT_TIMEOUT_MS, SENDER_HTTP_REQUEST_TIMEOUT_MS);
+	/* each request sets its own (sender_http_post()) */
+	SETOPT(CURLOPT_TIMEOUT_MS, (long)h->s->w->conf.timeout * 1000);
 	SETOPT(CURLOPT_DNS_CACHE_TIMEOUT, SENDER_HTTP_DNS_CACHE);
 	/* notice a peer that vanished on an idle kept-alive connection */
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);

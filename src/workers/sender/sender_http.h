@@ -36,11 +36,10 @@
 #include "sender.h"
 
 #define SENDER_HTTP_CONNECT_TIMEOUT_MS	2000L
-#define SENDER_HTTP_REQUEST_TIMEOUT_MS	10000L
 /*
- * A request is given SENDER_HTTP_REQUEST_TIMEOUT_MS more than its body
- * takes to go at this many bytes a second (a 5 MiB body: 90 s), so a
- * slow link takes large requests; a server slower than this times out.
+ * A request is given [output] timeout more than its body takes to go at
+ * this many bytes a second (a 5 MiB body: 90 s by default), so a slow
+ * link takes large requests; a server slower than this times out.
  */
 #define SENDER_HTTP_LINK_RATE_MIN	65536
 #define SENDER_HTTP_DNS_CACHE		60L	/* seconds */

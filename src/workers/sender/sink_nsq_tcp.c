@@ -162,7 +162,7 @@ sink_nsq_tcp_conn_pub(struct nsq_conn *c)
 	}
 	c->pub = 1;
 	/* what waits to be written is this command, but for a NOP or two */
-	c->pub_wait = RESPONSE_TIMEOUT +
+	c->pub_wait = RESPONSE_TIMEOUT(c->t) +
 	    (double)(c->out.len - c->outoff) / LINK_RATE_MIN;
 	sink_nsq_tcp_timer_arm(c, c->pub_wait);
 	return sink_nsq_tcp_conn_flush(c);

@@ -263,7 +263,7 @@ conn_connected(struct nsq_conn *c)
 		return;
 	}
 	ev_io_start(t->loop, &c->rio);
-	sink_nsq_tcp_timer_arm(c, RESPONSE_TIMEOUT);
+	sink_nsq_tcp_timer_arm(c, RESPONSE_TIMEOUT(t));
 	(void)sink_nsq_tcp_conn_flush(c);
 }
 
@@ -631,7 +631,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case CONN_IDENTIFYING:
 		snprintf(why, sizeof(why), "no answer to IDENTIFY in %.0f s",
-		    RESPONSE_TIMEOUT);
+		    RESPONSE_TIMEOUT(c->t));
 		sink_nsq_tcp_conn_down(c, why);
 		break;
 	case CONN_READY:

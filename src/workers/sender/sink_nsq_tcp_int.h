@@ -20,13 +20,14 @@
 #include "sender_resolve.h"
 #include "warn_limit.h"
 
-#define RESPONSE_TIMEOUT	10.0	/* for the IDENTIFY, (M)PUB answers */
 /*
- * An (M)PUB's answer is awaited RESPONSE_TIMEOUT more than the command
- * takes to go at this many bytes a second (a 5 MiB MPUB: 90 s), so a
+ * The IDENTIFY answer is awaited [output] timeout (RESPONSE_TIMEOUT(t)),
+ * an (M)PUB's that much more than the command takes to go at
+ * LINK_RATE_MIN bytes a second (a 5 MiB MPUB: 90 s by default), so a
  * slow link takes large requests; a server that reads slower than this
  * still times out.
  */
+#define RESPONSE_TIMEOUT(t)	((double)(t)->s->w->conf.timeout)
 #define LINK_RATE_MIN		65536.0
 
 struct nsq_tcp;
