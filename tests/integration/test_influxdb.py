@@ -15,12 +15,12 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
 
 from harness import AgentTest, ClosedPort, free_port, wait_until
+from rawpeer import RawServer
 
 INFLUXD = shutil.which("influxd") or (
     "/usr/bin/influxd" if os.access("/usr/bin/influxd", os.X_OK) else None)
@@ -333,55 +333,15 @@ class InfluxDB(AgentTest):
         (a broken InfluxDB, a proxy): the other stores them all, none is
         dropped.  A 400 ended the request at once as refused by every
         server: its points were dropped, the other server up."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(16)
-        conns = []
-        self.addCleanup(lambda: [c.close() for c in list(conns)])
         body = b'{"error":"unable to parse \'x\': invalid field format"}'
 
-        def session(c):
-            buf = b""
-            try:
-                while True:
-                    while b"\r\n\r\n" not in buf:
-                        more = c.recv(65536)
-                        if not more:
-                            return
-                        buf += more
-                    head, buf = buf.split(b"\r\n\r\n", 1)
-                    length = 0
-                    for h in head.split(b"\r\n")[1:]:
-                        k, _, v = h.partition(b":")
-                        if k.strip().lower() == b"content-length":
-                            length = int(v)
-                    while len(buf) < length:
-                        more = c.recv(65536)
-                        if not more:
-                            return
-                        buf += more
-                    buf = buf[length:]
-                    c.sendall(b"HTTP/1.1 400 Bad Request\r\n"
-                              b"Content-Type: application/json\r\n"
-                              b"Content-Length: %d\r\n\r\n" % len(body) +
-                              body)
-            except (OSError, ValueError):
-                return
-
-        def serve():
+        def session(r):
             while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                conns.append(c)
-                threading.Thread(target=session, args=(c,),
-                                 daemon=True).start()
-        threading.Thread(target=serve, daemon=True).start()
+                r.http_request()
+                r.http_answer(b"400 Bad Request", body, b"application/json")
+        srv = RawServer(self, session)
         ix = self.influxd()
-        self.configure([f"http://127.0.0.1:{srv.getsockname()[1]}",
-                        ix.url])
+        self.configure([f"http://{srv.address}", ix.url])
         self.start_ok()
         base = int(time.time()) - 7200
         sent = []
@@ -394,7 +354,7 @@ class InfluxDB(AgentTest):
         st = self.wait_stats(lambda s: s.get("published") == len(sent),
                              "every point published")
         self.assertEqual(st["dropped_rejected"], 0, st)
-        self.assertTrue(conns, "the refusing server was never asked")
+        self.assertTrue(srv.conns, "the refusing server was never asked")
 
     def test_trailing_backslash_is_refused_at_the_door(self):
         ix = self.influxd()

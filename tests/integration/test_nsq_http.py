@@ -9,12 +9,11 @@ import os
 import random
 import re
 import signal
-import socket
-import threading
 import time
 
-from harness import ClosedPort, free_port, wait_until
+from harness import ClosedPort, wait_until
 from nsq_common import MultiMessageTests, NsqTest, make_points
+from rawpeer import RawServer
 
 
 class NsqHttp(MultiMessageTests, NsqTest):
@@ -98,22 +97,8 @@ class NsqHttp(MultiMessageTests, NsqTest):
         found it out ([output] timeout, 2 s here), the others go to the
         other server at once.  Every second request, each starting one
         server further, used to wait the timeout there first."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(16)
-        conns = []
-        self.addCleanup(lambda: [c.close() for c in list(conns)])
-
-        def serve():
-            while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                conns.append(c)
-        threading.Thread(target=serve, daemon=True).start()
-        silent = f"127.0.0.1:{srv.getsockname()[1]}"
+        srv = RawServer(self)
+        silent = srv.address
         good = self.double()
         self.configure([silent, good.http_address], "\ttimeout = 2\n")
         self.start_ok()
@@ -121,7 +106,7 @@ class NsqHttp(MultiMessageTests, NsqTest):
         self.post_ok(first)
         # the first request starts at the silent server and times out
         self.assert_arrived([good], first, timeout=30)
-        self.assertEqual(len(conns), 1)
+        self.assertEqual(len(srv.conns), 1)
         sent = list(first)
         for i in range(1, 11):
             pts = make_points(i * 20, 20)
@@ -133,7 +118,7 @@ class NsqHttp(MultiMessageTests, NsqTest):
                              "every point published")
         self.assertEqual(st["publish_errors"], 0, st)
         # none of them went to the silent server again
-        self.assertEqual(len(conns), 1)
+        self.assertEqual(len(srv.conns), 1)
 
     def test_a_large_mpub_over_a_slow_link_goes(self):
         """An nsqd behind a link of 128 KiB/s takes an /mpub body of
@@ -142,59 +127,15 @@ class NsqHttp(MultiMessageTests, NsqTest):
         here).  A fixed timeout for the whole request (10 s, whatever the
         size) timed large ones out each time: sent again and again,
         forever."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(16)
-        conns, bodies = [], []
-        self.addCleanup(lambda: [c.close() for c in list(conns)])
-        rate = 128 * 1024
+        bodies = []
 
-        def session(c):
-            buf, t0, n = b"", time.monotonic(), 0
-
-            def fill(k):
-                nonlocal buf, n
-                while len(buf) < k:
-                    more = c.recv(16384)
-                    if not more:
-                        raise EOFError
-                    buf += more
-                    n += len(more)
-                    ahead = t0 + n / rate - time.monotonic()
-                    if ahead > 0:
-                        time.sleep(ahead)
-            try:
-                while True:
-                    while b"\r\n\r\n" not in buf:
-                        fill(len(buf) + 1)
-                    head, buf = buf.split(b"\r\n\r\n", 1)
-                    length = 0
-                    for h in head.split(b"\r\n")[1:]:
-                        k, _, v = h.partition(b":")
-                        if k.strip().lower() == b"content-length":
-                            length = int(v)
-                    fill(length)
-                    bodies.append(buf[:length])
-                    buf = buf[length:]
-                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-                              b"Content-Type: text/plain\r\n\r\nOK")
-            except (OSError, EOFError, ValueError):
-                return
-
-        def serve():
+        def session(r):
+            r.pace(128 * 1024)
             while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                conns.append(c)
-                threading.Thread(target=session, args=(c,),
-                                 daemon=True).start()
-        threading.Thread(target=serve, daemon=True).start()
-        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"],
-                       "\tflushms = 3000\n\ttimeout = 1\n")
+                bodies.append(r.http_request(pace=True)[1])
+                r.http_answer(b"200 OK", b"OK")
+        srv = RawServer(self, session, rcvbuf=32768)
+        self.configure([srv.address], "\tflushms = 3000\n\ttimeout = 1\n")
         self.start_ok()
         # about 1.2 KB each in json: the 300 wait flushms and go in one
         # request of some 360 KB, about 3 s on the link
@@ -242,53 +183,18 @@ class NsqHttp(MultiMessageTests, NsqTest):
         points are published), 16 MiB of the body are read at most.
         The sender read on until the request timed out (18 GB in 10 s),
         failed the request, and sent it again, forever."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(16)
-        conns, sent_bytes = [], []
-        self.addCleanup(lambda: [c.close() for c in list(conns)])
+        sent_bytes = []
 
-        def session(c):
-            buf = b""
-            try:
-                while b"\r\n\r\n" not in buf:
-                    more = c.recv(65536)
-                    if not more:
-                        return
-                    buf += more
-                head, buf = buf.split(b"\r\n\r\n", 1)
-                length = 0
-                for h in head.split(b"\r\n")[1:]:
-                    k, _, v = h.partition(b":")
-                    if k.strip().lower() == b"content-length":
-                        length = int(v)
-                while len(buf) < length:
-                    more = c.recv(65536)
-                    if not more:
-                        return
-                    buf += more
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain"
-                          b"\r\nTransfer-Encoding: chunked\r\n\r\n")
-                block = b"10000\r\n" + b"x" * 65536 + b"\r\n"
-                while True:
-                    c.sendall(block)
-                    sent_bytes.append(65536)
-            except (OSError, ValueError):
-                return
-
-        def serve():
+        def session(r):
+            r.http_request()
+            r.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n")
+            block = b"10000\r\n" + b"x" * 65536 + b"\r\n"
             while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                conns.append(c)
-                threading.Thread(target=session, args=(c,),
-                                 daemon=True).start()
-        threading.Thread(target=serve, daemon=True).start()
-        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"],
-                       "\ttimeout = 2\n")
+                r.sendall(block)
+                sent_bytes.append(65536)
+        srv = RawServer(self, session)
+        self.configure([srv.address], "\ttimeout = 2\n")
         self.start_ok()
         self.post_ok(make_points(0, 50))
         st = self.wait_stats(lambda s: s.get("published") == 50 or
@@ -304,53 +210,18 @@ class NsqHttp(MultiMessageTests, NsqTest):
         published when the request's time is up ([output] timeout, 2 s
         here).  The request failed on its timeout and was sent again,
         forever."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(16)
-        conns, sent_bytes = [], []
-        self.addCleanup(lambda: [c.close() for c in list(conns)])
+        sent_bytes = []
 
-        def session(c):
-            buf = b""
-            try:
-                while b"\r\n\r\n" not in buf:
-                    more = c.recv(65536)
-                    if not more:
-                        return
-                    buf += more
-                head, buf = buf.split(b"\r\n\r\n", 1)
-                length = 0
-                for h in head.split(b"\r\n")[1:]:
-                    k, _, v = h.partition(b":")
-                    if k.strip().lower() == b"content-length":
-                        length = int(v)
-                while len(buf) < length:
-                    more = c.recv(65536)
-                    if not more:
-                        return
-                    buf += more
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain"
-                          b"\r\nTransfer-Encoding: chunked\r\n\r\n")
-                while True:
-                    c.sendall(b"1\r\nx\r\n")
-                    sent_bytes.append(1)
-                    time.sleep(1)
-            except (OSError, ValueError):
-                return
-
-        def serve():
+        def session(r):
+            r.http_request()
+            r.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n")
             while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                conns.append(c)
-                threading.Thread(target=session, args=(c,),
-                                 daemon=True).start()
-        threading.Thread(target=serve, daemon=True).start()
-        self.configure([f"127.0.0.1:{srv.getsockname()[1]}"],
-                       "\ttimeout = 2\n")
+                r.sendall(b"1\r\nx\r\n")
+                sent_bytes.append(1)
+                time.sleep(1)
+        srv = RawServer(self, session)
+        self.configure([srv.address], "\ttimeout = 2\n")
         self.start_ok()
         self.post_ok(make_points(0, 50))
         st = self.wait_stats(lambda s: s.get("published") == 50 or

@@ -13,13 +13,13 @@ import os
 import random
 import re
 import socket
-import struct
 import threading
 import time
 
 from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
     received
 from harness import ClosedPort, free_port, needs_root, wait_until
+from rawpeer import NSQ_FRAME_ERROR, RawServer, nsq_frame
 
 
 class NsqTcp(MultiMessageTests, NsqTest):
@@ -229,45 +229,20 @@ class NsqTcp(MultiMessageTests, NsqTest):
         reads nothing: each one used to queue a NOP, unbounded (the
         sender grew by what the server sent, megabytes a second); two
         waiting NOPs answer for all it may count."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.bind(("127.0.0.1", 0))
-        srv.listen(1)
-        port = srv.getsockname()[1]
-        go, done, conns = threading.Event(), threading.Event(), []
+        go, done, first = threading.Event(), threading.Event(), []
 
-        def frame(data):
-            return struct.pack(">II", 4 + len(data), 0) + data
-
-        def serve():
-            c, _ = srv.accept()
-            conns.append(c)
-            got = b""
-            # "  V2", "IDENTIFY\n", its size, its JSON
-            while len(got) < 17 or len(got) < 17 + struct.unpack(
-                    ">I", got[13:17])[0]:
-                more = c.recv(65536)
-                if not more:
-                    return
-                got += more
-            c.sendall(frame(json.dumps({
-                "max_rdy_count": 2500, "version": "1.3.0",
-                "max_msg_timeout": 900000, "msg_timeout": 60000,
-                "tls_v1": False, "deflate": False, "deflate_level": 6,
-                "max_deflate_level": 6, "snappy": False, "sample_rate": 0,
-                "auth_required": False, "output_buffer_size": 16384,
-                "output_buffer_timeout": 250}).encode()))
+        def session(r):
+            if not r.nsq_identify() or first:
+                return      # one flood, from the first connection
+            first.append(r)
             go.wait(30)
-            block = frame(b"_heartbeat_") * 20000
+            block = nsq_frame(b"_heartbeat_") * 20000
             try:
                 for _ in range(200):         # 4 million, 76 MB
-                    c.sendall(block)
-            except OSError:
-                pass
-            done.set()
-        t = threading.Thread(target=serve, daemon=True)
-        t.start()
-        self.addCleanup(lambda: [c.close() for c in conns])
+                    r.sendall(block)
+            finally:
+                done.set()
+        port = RawServer(self, session).port
         self.configure([f"tcp://127.0.0.1:{port}"])
         self.start_ok()
         self.agent.wait_log(rf"nsq: tcp://127.0.0.1:{port}: connected")
@@ -385,22 +360,8 @@ class NsqTcp(MultiMessageTests, NsqTest):
         answers (an nsqd stopped with SIGSTOP: the kernel still accepts
         for it).  Returns its port and the number of connections so far
         (a callable)."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(16)
-        conns = []
-        self.addCleanup(lambda: [c.close() for c in list(conns)])
-
-        def serve():
-            while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                conns.append(c)
-        threading.Thread(target=serve, daemon=True).start()
-        return srv.getsockname()[1], lambda: len(conns)
+        srv = RawServer(self)
+        return srv.port, lambda: len(srv.conns)
 
     def test_a_server_that_never_answers_identify_holds_up_no_request(self):
         """One of two servers accepts and never answers IDENTIFY: every
@@ -432,46 +393,17 @@ class NsqTcp(MultiMessageTests, NsqTest):
         others go to the other server.  It reconnected at once, READY
         again, and every second request, each starting one server
         further, waited the timeout there."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(16)
-        conns, pubs = [], []
-        self.addCleanup(lambda: [c.close() for c in list(conns)])
-        ident = json.dumps({"max_rdy_count": 2500, "version": "1.3.0",
-                            "tls_v1": False, "deflate": False,
-                            "snappy": False, "auth_required": False}).encode()
+        pubs = []
 
-        def session(c):
-            got = b""
-            try:
-                while len(got) < 17 or len(got) < 17 + struct.unpack(
-                        ">I", got[13:17])[0]:
-                    more = c.recv(65536)
-                    if not more:
-                        return
-                    got += more
-                c.sendall(struct.pack(">II", 4 + len(ident), 0) + ident)
-                while True:
-                    more = c.recv(65536)
-                    if not more:
-                        return
-                    if b"PUB " in more and c not in pubs:
-                        pubs.append(c)
-            except OSError:
+        def session(r):
+            if not r.nsq_identify():
                 return
-
-        def serve():
             while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                conns.append(c)
-                threading.Thread(target=session, args=(c,),
-                                 daemon=True).start()
-        threading.Thread(target=serve, daemon=True).start()
-        port = srv.getsockname()[1]
+                words, _ = r.nsq_command()
+                if words[0] in (b"PUB", b"MPUB") and r.c not in pubs:
+                    pubs.append(r.c)
+        srv = RawServer(self, session)
+        port = srv.port
         good = self.double()
         self.configure([f"tcp://127.0.0.1:{port}", self.tcp(good)],
                        "\ttimeout = 2\n")
@@ -484,7 +416,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assert_arrived([good], first, timeout=30)
         self.assertEqual(len(pubs), 1)
         # it is back, READY
-        wait_until(lambda: len(conns) >= 2, what="a reconnect")
+        wait_until(lambda: len(srv.conns) >= 2, what="a reconnect")
         self.agent.wait_log(rf"nsq: tcp://127.0.0.1:{port}: reconnected")
         sent = list(first)
         for i in range(1, 11):
@@ -505,84 +437,19 @@ class NsqTcp(MultiMessageTests, NsqTest):
         here).  A fixed timeout from the start of the request (10 s,
         whatever the size) timed large ones out each time: sent again
         and again, forever."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(16)
-        conns, got_msgs = [], []
-        self.addCleanup(lambda: [c.close() for c in list(conns)])
-        ident = json.dumps({"max_rdy_count": 2500, "version": "1.3.0",
-                            "tls_v1": False, "deflate": False,
-                            "snappy": False, "auth_required": False}).encode()
-        rate = 128 * 1024
+        got_msgs = []
 
-        def session(c):
-            buf, t0, n = b"", time.monotonic(), 0
-
-            def fill(k):
-                nonlocal buf, n
-                while len(buf) < k:
-                    more = c.recv(16384)
-                    if not more:
-                        raise EOFError
-                    buf += more
-                    n += len(more)
-                    # no faster than `rate` bytes a second
-                    ahead = t0 + n / rate - time.monotonic()
-                    if ahead > 0:
-                        time.sleep(ahead)
-
-            def need(k):
-                nonlocal buf
-                fill(k)
-                out, buf = buf[:k], buf[k:]
-                return out
-
-            def line():
-                nonlocal buf
-                while b"\n" not in buf:
-                    fill(len(buf) + 1)
-                i = buf.index(b"\n")
-                out, buf = buf[:i], buf[i + 1:]
-                return out
-            try:
-                if need(4) != b"  V2" or line() != b"IDENTIFY":
-                    return
-                need(struct.unpack(">I", need(4))[0])
-                c.sendall(struct.pack(">II", 4 + len(ident), 0) + ident)
-                while True:
-                    cmd = line().split(b" ")
-                    if cmd[0] == b"NOP":
-                        continue
-                    # the link's pace from the command on: the seconds
-                    # the connection sat idle before it are no credit
-                    t0, n = time.monotonic(), 0
-                    body = need(struct.unpack(">I", need(4))[0])
-                    if cmd[0] == b"PUB":
-                        msgs = [body]
-                    else:
-                        msgs, p = [], 4
-                        for _ in range(struct.unpack(">I", body[:4])[0]):
-                            k = struct.unpack(">I", body[p:p + 4])[0]
-                            msgs.append(body[p + 4:p + 4 + k])
-                            p += 4 + k
-                    got_msgs.extend(msgs)
-                    c.sendall(struct.pack(">II", 6, 0) + b"OK")
-            except (OSError, EOFError, struct.error):
+        def session(r):
+            r.pace(128 * 1024)
+            if not r.nsq_identify():
                 return
-
-        def serve():
             while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                conns.append(c)
-                threading.Thread(target=session, args=(c,),
-                                 daemon=True).start()
-        threading.Thread(target=serve, daemon=True).start()
-        port = srv.getsockname()[1]
+                # the link's pace from the command on: the seconds the
+                # connection sat idle before it are no credit
+                _, msgs = r.nsq_command(pace=True)
+                got_msgs.extend(msgs)
+                r.nsq_ok()
+        port = RawServer(self, session, rcvbuf=32768).port
         self.configure([f"tcp://127.0.0.1:{port}"],
                        "\tflushms = 3000\n\ttimeout = 1\n")
         self.start_ok()
@@ -664,38 +531,18 @@ class NsqTcp(MultiMessageTests, NsqTest):
         nsqd does not hang up after, about a consumer's message; a
         producer never causes one): a line every 10 s says how many,
         not one line each."""
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(srv.close)
-        srv.bind(("127.0.0.1", free_port()))
-        srv.listen(1)
-        port = srv.getsockname()[1]
-        done, conns = threading.Event(), []
+        done, first = threading.Event(), []
 
-        def frame(ftype, data):
-            return struct.pack(">II", 4 + len(data), ftype) + data
-
-        def serve():
-            c, _ = srv.accept()
-            conns.append(c)
-            got = b""
-            while len(got) < 17 or len(got) < 17 + struct.unpack(
-                    ">I", got[13:17])[0]:
-                more = c.recv(65536)
-                if not more:
-                    return
-                got += more
-            c.sendall(frame(0, json.dumps({
-                "max_rdy_count": 2500, "version": "1.3.0",
-                "tls_v1": False, "deflate": False, "snappy": False,
-                "auth_required": False}).encode()))
+        def session(r):
+            if not r.nsq_identify() or first:
+                return      # one flood, from the first connection
+            first.append(r)
             try:
-                c.sendall(frame(1, b"E_FIN_FAILED FIN 0123456789abcdef "
-                                   b"failed") * 20000)
-            except OSError:
-                pass
-            done.set()
-        threading.Thread(target=serve, daemon=True).start()
-        self.addCleanup(lambda: [c.close() for c in conns])
+                r.sendall(nsq_frame(b"E_FIN_FAILED FIN 0123456789abcdef "
+                                    b"failed", NSQ_FRAME_ERROR) * 20000)
+            finally:
+                done.set()
+        port = RawServer(self, session).port
         self.configure([f"tcp://127.0.0.1:{port}"])
         self.start_ok()
         self.assertTrue(done.wait(30), "the sender stopped reading")
