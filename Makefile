@@ -243,7 +243,9 @@ install: agent
 	@if [ ! -e $(DESTDIR)/etc/agent.conf ]; then \
 		sed -f contrib/install-conf.sed etc/agent.conf \
 		    > $(DESTDIR)/etc/agent.conf.new && \
-		grep -q '^	user = "_agent"$$' $(DESTDIR)/etc/agent.conf.new || \
+		grep -q '^	user = "_agent"$$' $(DESTDIR)/etc/agent.conf.new && \
+		grep -q '^	logdir = "/var/log/agent"$$' \
+		    $(DESTDIR)/etc/agent.conf.new || \
 		{ echo "make install: contrib/install-conf.sed no longer" \
 		    "matches etc/agent.conf"; rm -f $(DESTDIR)/etc/agent.conf.new; \
 		    exit 1; }; \

@@ -1,5 +1,9 @@
 # `make install` writes /etc/agent.conf from the seed (etc/agent.conf,
 # the lodastack agent's, kept verbatim) with the accounts that
 # contrib/agent.sysusers makes in place of the seed's placeholder "user",
-# which no fresh system has.
+# which no fresh system has, and the unit's log directory in place of
+# the seed's /tmp/agent/log: under the unit's PrivateTmp=yes that is the
+# service's own /tmp, removed at every stop, and the logrotate snippet
+# rotates /var/log/agent/agent.log.
 s/^\(\t\)pluginsuser = "user"$/\1pluginsuser = "_agentplug"\n\1# the workers' user; make install made both accounts\n\1user = "_agent"/
+s|^\(\t\)logdir = "/tmp/agent/log"$|\1logdir = "/var/log/agent"|

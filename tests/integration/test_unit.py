@@ -258,6 +258,28 @@ class Install(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
             self.assertIn('pluginsuser = "user": no such user', r.stderr)
 
+    def test_installed_config_logs_where_the_unit_and_logrotate_look(self):
+        """The installed config logged to the seed's /tmp/agent/log: under
+        the unit's PrivateTmp=yes that is the service's own /tmp, which
+        systemd removes at every stop (systemd.exec(5)), so each stop or
+        restart lost the log; and the installed logrotate snippet, which
+        rotates /var/log/agent/agent.log (the unit's LogsDirectory=),
+        never found it."""
+        self.install()
+        etc = os.path.join(self.dir, "etc")
+        text = open(os.path.join(etc, "agent.conf")).read()
+        m = re.search(r'^\s*logdir\s*=\s*"([^"]*)"', text, re.M)
+        self.assertIsNotNone(m, text)
+        logdir = m.group(1)
+        self.assertFalse(logdir == "/tmp" or logdir.startswith("/tmp/"),
+                         f"logdir {logdir}: the unit's private /tmp")
+        unit = open(os.path.join(self.dir, "usr", "local", "lib", "systemd",
+                                 "system", "agent.service")).read()
+        logs = re.search(r"^LogsDirectory=(\S+)$", unit, re.M).group(1)
+        self.assertEqual(logdir, "/var/log/" + logs)
+        rotate = open(os.path.join(etc, "logrotate.d", "agent")).read()
+        self.assertIn(f"\n{logdir}/agent.log {{\n", rotate)
+
     def test_an_existing_config_is_kept(self):
         etc = os.path.join(self.dir, "etc")
         os.makedirs(etc)
