@@ -241,15 +241,15 @@ install: agent
 		    "users _agent and _agentplug (contrib/agent.sysusers)"; \
 	fi
 	@if [ ! -e $(DESTDIR)/etc/agent.conf ]; then \
-		sed -f contrib/install-conf.sed etc/agent.conf \
-		    > $(DESTDIR)/etc/agent.conf.new && \
+		( umask 077 && sed -f contrib/install-conf.sed etc/agent.conf \
+		    > $(DESTDIR)/etc/agent.conf.new ) && \
 		grep -q '^	user = "_agent"$$' $(DESTDIR)/etc/agent.conf.new && \
 		grep -q '^	logdir = "/var/log/agent"$$' \
 		    $(DESTDIR)/etc/agent.conf.new || \
 		{ echo "make install: contrib/install-conf.sed no longer" \
 		    "matches etc/agent.conf"; rm -f $(DESTDIR)/etc/agent.conf.new; \
 		    exit 1; }; \
-		chmod 0644 $(DESTDIR)/etc/agent.conf.new && \
+		chmod 0600 $(DESTDIR)/etc/agent.conf.new && \
 		mv $(DESTDIR)/etc/agent.conf.new $(DESTDIR)/etc/agent.conf; \
 	fi
 

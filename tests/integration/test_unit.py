@@ -280,6 +280,23 @@ class Install(unittest.TestCase):
         rotate = open(os.path.join(etc, "logrotate.d", "agent")).read()
         self.assertIn(f"\n{logdir}/agent.log {{\n", rotate)
 
+    def test_installed_config_is_roots_alone(self):
+        """/etc/agent.conf was installed 0644: its [agent] token, which
+        lets a client on any non-loopback address run, disable and update
+        plugins and read their parameters, was readable by every local
+        user and by every plugin (pluginsuser), which README says must not
+        do any of that."""
+        self.install()
+        st = os.stat(os.path.join(self.dir, "etc", "agent.conf"))
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o600),
+                         oct(st.st_mode))
+        # as the plugins' user, it cannot be read
+        r = subprocess.run(["setpriv", "--reuid", "nobody", "--regid",
+                            "nogroup", "--clear-groups", "cat",
+                            os.path.join(self.dir, "etc", "agent.conf")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+
     def test_an_existing_config_is_kept(self):
         etc = os.path.join(self.dir, "etc")
         os.makedirs(etc)
