@@ -17,7 +17,7 @@ TEST_LOCALE = de_DE.UTF-8
 
 # Goals that first install packages or that need no configure step must not
 # make GNU make run ./configure (through the include below) before `deps`.
-NOCONF_GOALS = deps check run fuzz clean distclean
+NOCONF_GOALS = deps check run fuzz clean distclean uninstall
 ifeq ($(filter $(NOCONF_GOALS),$(MAKECMDGOALS)),)
 -include config.mk
 endif
@@ -53,6 +53,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit-san/%)
 
 .PHONY: all deps check unit unit-san peers integration integration-san run install \
+	uninstall \
 	clean distclean fuzz fuzz-regress bench
 
 all: agent
@@ -252,6 +253,38 @@ install: agent
 		chmod 0600 $(DESTDIR)/etc/agent.conf.new && \
 		mv $(DESTDIR)/etc/agent.conf.new $(DESTDIR)/etc/agent.conf; \
 	fi
+
+# What install put in place, but for what is the operator's by now: the
+# config (perhaps edited; it may hold the token), a logrotate snippet
+# that is not ours as shipped, the accounts (files they own stay behind:
+# checkouts, the spool) and the data (pluginsdir, /var/lib/agent,
+# /var/log/agent).  A service running under systemd is stopped and
+# disabled first.
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ] && \
+	    command -v systemctl >/dev/null; then \
+		echo "systemctl disable --now agent.service"; \
+		systemctl disable --now agent.service || true; \
+	fi
+	rm -f $(DESTDIR)$(PREFIX)/sbin/agent $(DESTDIR)$(UNITDIR)/agent.service \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/agent.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/agent.conf.5 \
+	    $(DESTDIR)/etc/sysusers.d/agent.conf
+	@if cmp -s contrib/agent.logrotate $(DESTDIR)/etc/logrotate.d/agent; \
+	then \
+		echo "rm -f $(DESTDIR)/etc/logrotate.d/agent"; \
+		rm -f $(DESTDIR)/etc/logrotate.d/agent; \
+	elif [ -e $(DESTDIR)/etc/logrotate.d/agent ]; then \
+		echo "make uninstall: kept /etc/logrotate.d/agent (changed)"; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ] && \
+	    command -v systemctl >/dev/null; then \
+		systemctl daemon-reload || true; \
+	fi
+	@echo "make uninstall: kept /etc/agent.conf, the accounts _agent and" \
+	    "_agentplug (userdel _agent; userdel _agentplug), and the data:" \
+	    "pluginsdir (/usr/local/agent-plugins), /var/lib/agent," \
+	    "/var/log/agent, /var/empty/agent"
 
 clean:
 	rm -rf build agent

@@ -297,6 +297,47 @@ class Install(unittest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0, r.stdout)
 
+    def test_uninstall_removes_what_install_made(self):
+        """There was no `make uninstall`: "No rule to make target"."""
+        etc = os.path.join(self.dir, "etc")
+        # an operator's files beside ours stay
+        os.makedirs(os.path.join(self.dir, "usr", "local", "sbin"))
+        mine = os.path.join(self.dir, "usr", "local", "sbin", "other")
+        with open(mine, "w") as f:
+            f.write("the operator's\n")
+        self.install()
+        with open(os.path.join(etc, "agent.conf"), "a") as f:
+            f.write("# the operator's change\n")
+        before = open(os.path.join(etc, "agent.conf")).read()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        r = subprocess.run(["make", "-s", "-C", TOP, "uninstall",
+                            f"DESTDIR={self.dir}"], capture_output=True,
+                           text=True, timeout=120, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        left = sorted(os.path.relpath(os.path.join(d, f), self.dir)
+                      for d, _, fs in os.walk(self.dir) for f in fs)
+        # the config (the operator's, maybe changed) stays, and is said
+        self.assertEqual(left, ["etc/agent.conf", "usr/local/sbin/other"])
+        self.assertEqual(open(os.path.join(etc, "agent.conf")).read(),
+                         before)
+        self.assertIn("/etc/agent.conf", r.stdout)
+        # the accounts are left too, and said
+        self.assertIn("_agentplug", r.stdout)
+
+    def test_uninstall_keeps_a_changed_logrotate_snippet(self):
+        self.install()
+        snip = os.path.join(self.dir, "etc", "logrotate.d", "agent")
+        with open(snip, "a") as f:
+            f.write("# the operator's\n")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        r = subprocess.run(["make", "-s", "-C", TOP, "uninstall",
+                            f"DESTDIR={self.dir}"], capture_output=True,
+                           text=True, timeout=120, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(os.path.exists(snip))
+
     def test_an_existing_config_is_kept(self):
         etc = os.path.join(self.dir, "etc")
         os.makedirs(etc)
