@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,17 @@ daemon_detach(int *report_fd, char *err, size_t errlen)
 		return -1;
 	}
 	if (pid > 0) {
+		sigset_t	 stop;
+
+		/*
+		 * ^C and SIGTERM still end this waiting parent; SIGHUP and
+		 * SIGUSR1, for the daemon, stay blocked: the pidfile names
+		 * this pid until the child writes its own.
+		 */
+		sigemptyset(&stop);
+		(void)sigaddset(&stop, SIGINT);
+		(void)sigaddset(&stop, SIGTERM);
+		(void)sigprocmask(SIG_UNBLOCK, &stop, NULL);
 		close(p[1]);
 		await_report(p[0]);
 	}

@@ -4,9 +4,11 @@ as Debian's chrony unit (a root daemon that drops privileges) scores.
 contrib/agent.logrotate: logrotate accepts it, and it rotates by
 SIGUSR1 without copytruncate.  `make install` makes the agent's two
 accounts (contrib/agent.sysusers) and an /etc/agent.conf that uses them."""
+import fcntl
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -139,6 +141,45 @@ class Logrotate(AgentTest):
         time.sleep(0.2)
         self.assertIsNone(victim.poll(), "the snippet signalled pid "
                           f"{victim.pid}, the stale pidfile's")
+
+    def test_signals_while_the_master_starts_do_not_kill_it(self):
+        """The master locked the pidfile and wrote its pid there before
+        it installed its signal handlers: a SIGUSR1 (the snippet's pkill
+        -L -F, which checks only that lock) or a SIGHUP (agent reload,
+        which checks the same) in between ended it, SIGUSR1's and
+        SIGHUP's default action; 3 to 4 starts of 10 each.  Here each
+        start is signalled as soon as the pidfile is locked and names
+        the master, as those tools see it."""
+        a = self.agent
+        pidfile = a.values["pidfile"]
+        for sig in (signal.SIGUSR1, signal.SIGHUP) * 8:
+            p = a.start_fg()
+            sent = 0
+            deadline = time.monotonic() + 10
+            while sent < 3 and p.poll() is None and \
+                    time.monotonic() < deadline:
+                try:
+                    with open(pidfile) as f:
+                        if f.read().strip() != str(p.pid):
+                            continue
+                        try:
+                            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                            continue    # not locked: pkill -L would not
+                        except BlockingIOError:
+                            pass
+                except FileNotFoundError:
+                    continue
+                os.kill(p.pid, sig)
+                sent += 1
+            time.sleep(0.3)
+            self.assertIsNone(p.poll(), f"the master ended by {sig.name} "
+                              f"during its start: {p.returncode}")
+            a.wait_serving()
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(30) in (0, 1), True, p.returncode)
+            p.stdout.close()
+            p.stderr.close()
+            a.fg = None
 
     def test_snippet_rotates_a_running_agent(self):
         text = open(LOGROTATE).read()
