@@ -102,6 +102,22 @@ class Unit(unittest.TestCase):
         self.assertEqual(directives["UMask"], "0027")
 
 
+    def test_the_runtime_directory_outlives_a_stop(self):
+        """The master keeps the spool the sender holds after a failed
+        move in <pidfile>.spool, so that an agent stopped and started
+        again reads it (test_spool: 3000 points answered 200 in the old
+        spool).  The pidfile is in the unit's RuntimeDirectory=, which
+        with RuntimeDirectoryPreserve=restart systemd removes at every
+        `systemctl stop` (systemd.exec(5): kept only across a restart):
+        a stop and a start forgot the old spool and its points."""
+        text = open(UNIT).read()
+        directives = dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
+        self.assertEqual(directives["RuntimeDirectory"], "agent")
+        conf = open(os.path.join(TOP, "doc", "agent.conf.5")).read()
+        self.assertIn("/run/agent/agent.pid", conf)
+        self.assertEqual(directives.get("RuntimeDirectoryPreserve"), "yes")
+
+
 class Logrotate(AgentTest):
 
     def snippet(self):
