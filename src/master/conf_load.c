@@ -465,6 +465,7 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 	struct agent_conf	 c;
 	dictionary		*d;
 	char			 real[PATH_MAX];
+	struct stat		 sb;
 	int			 rc, fd;
 
 	if (conf_defaults(&c) == -1) {
@@ -475,11 +476,26 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 	}
 	if ((fd = conf_open(path, err, errlen)) == -1)
 		goto fail;
+	if (fstat(fd, &sb) == -1)
+		memset(&sb, 0, sizeof(sb));
 	d = ini_load(fd, path, err, errlen);
 	(void)close(fd);
 	if (d == NULL)
 		goto fail;
 	rc = apply(d, path, &c, warn, warn_arg, err, errlen);
+	/*
+	 * The token lets a client on any non-loopback address change
+	 * plugins and read their parameters: in a file every local user and
+	 * every plugin (pluginsuser) can read, it keeps none of them out.
+	 */
+	if (rc == 0 && c.token[0] != '\0' && ((sb.st_mode & S_IROTH) ||
+	    ((sb.st_mode & S_IRGRP) && sb.st_gid != 0)))
+		warnf(warn, warn_arg, "%s: mode %04o%s: others can read it, "
+		    "and with it [agent] token, which gives whoever has it "
+		    "the changing API calls (plugins and local users "
+		    "included): chmod 0600 it", path,
+		    (unsigned)(sb.st_mode & 07777),
+		    (sb.st_mode & S_IROTH) ? "" : " (group not root)");
 	/* format's default depends on the output: InfluxDB takes only line */
 	if (rc == 0 && strcmp(c.output_name, "influxdb") == 0 &&
 	    !iniparser_find_entry(d, "output:format"))

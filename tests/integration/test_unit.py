@@ -354,6 +354,34 @@ class Install(unittest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0, r.stdout)
 
+    def test_a_token_others_can_read_is_warned_about(self):
+        """A config kept from before (make install leaves an existing
+        one alone) may be 0644: with a token in it, check and start say
+        so; they said nothing."""
+        self.install()
+        etc = os.path.join(self.dir, "etc")
+        for f in ("passwd", "group", "shadow", "gshadow"):
+            if os.path.exists(os.path.join("/etc", f)):
+                shutil.copy(os.path.join("/etc", f), etc)
+        r = subprocess.run([self.tool, f"--root={self.dir}",
+                            os.path.join(etc, "sysusers.d", "agent.conf")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        conf = os.path.join(etc, "agent.conf")
+        text = open(conf).read().replace(
+            '\tuser = "_agent"\n',
+            '\tuser = "_agent"\n\ttoken = "0123456789abcdef0123"\n')
+        with open(conf, "w") as f:
+            f.write(text)
+        warning = "others can read it, and with it [agent] token"
+        r = self.check_as_root(conf)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn(warning, r.stderr)
+        os.chmod(conf, 0o644)
+        r = self.check_as_root(conf)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"{conf}: mode 0644: {warning}", r.stderr)
+
     def test_uninstall_removes_what_install_made(self):
         """There was no `make uninstall`: "No rule to make target"."""
         etc = os.path.join(self.dir, "etc")

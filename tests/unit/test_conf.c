@@ -1317,6 +1317,8 @@ print_to(const char *p, const struct agent_conf *c)
 	FILE	*fp;
 
 	cr_assert_not_null(fp = fopen(p, "w"));
+	/* 0600 as installed: a 0644 file holding a token is warned about */
+	cr_assert_eq(fchmod(fileno(fp), 0600), 0);
 	conf_print(fp, c);
 	cr_assert_eq(fclose(fp), 0);
 }
