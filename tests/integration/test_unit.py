@@ -410,6 +410,60 @@ class Install(unittest.TestCase):
         # the accounts are left too, and said
         self.assertIn("_agentplug", r.stdout)
 
+    def test_install_and_uninstall_as_root_without_destdir(self):
+        """What an operator runs: make install, then make uninstall, as
+        root into /, here in a mount namespace of the test's own (/etc an
+        overlay whose upper layer shows what changed, /usr/local a
+        tmpfs): the accounts made by systemd-sysusers, everything else
+        taken away again but the config and the accounts."""
+        up = os.path.join(self.dir, "up")
+        script = f"""
+            mount -n -t tmpfs tmpfs {self.dir}
+            mkdir {up} {self.dir}/work
+            mount -n -t overlay overlay \\
+                -o lowerdir=/etc,upperdir={up},workdir={self.dir}/work /etc
+            mount -n -t tmpfs -o mode=0755 tmpfs /usr/local
+            make -s -C {TOP} install
+            echo INSTALLED
+            find /etc/agent.conf /etc/logrotate.d/agent \\
+                /etc/sysusers.d/agent.conf /usr/local -type f | sort
+            grep '^_agent' /etc/passwd
+            make -s -C {TOP} uninstall
+            echo UNINSTALLED
+            find /usr/local {up} -type f | sort
+            stat -c '%a %U' /etc/agent.conf
+        """
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        r = subprocess.run(["unshare", "-m", "--propagation", "private",
+                            "sh", "-ec", script], capture_output=True,
+                           text=True, timeout=300, env=env)
+        if "overlay" in r.stderr and r.returncode != 0:
+            self.skipTest(f"no overlay mount here: {r.stderr}")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        installed, _, removed = r.stdout.partition("UNINSTALLED\n")
+        installed = installed.partition("INSTALLED\n")[2]
+        for path in ("/etc/agent.conf", "/etc/logrotate.d/agent",
+                     "/etc/sysusers.d/agent.conf", "/usr/local/sbin/agent",
+                     "/usr/local/lib/systemd/system/agent.service",
+                     "/usr/local/share/man/man8/agent.8",
+                     "/usr/local/share/man/man5/agent.conf.5"):
+            self.assertIn(path + "\n", installed)
+        self.assertRegex(installed, r"(?m)^_agent:x:\d+:")
+        self.assertRegex(installed, r"(?m)^_agentplug:x:\d+:")
+        left = [l[len(up):] for l in removed.splitlines()
+                if l.startswith(up)]
+        self.assertNotIn("/usr/local", removed.replace(up, ""))
+        # what stays: the config and the accounts (user database files)
+        self.assertIn("/agent.conf", left)
+        for name in left:
+            self.assertTrue(name == "/agent.conf" or name.lstrip("/")
+                            .rstrip("-") in ("passwd", "group", "shadow",
+                                             "gshadow", ".pwd.lock"),
+                            left)
+        self.assertIn("600 root", removed)
+        self.assertIn("kept /etc/agent.conf", r.stdout)
+
     def test_uninstall_keeps_a_changed_logrotate_snippet(self):
         self.install()
         snip = os.path.join(self.dir, "etc", "logrotate.d", "agent")
