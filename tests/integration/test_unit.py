@@ -197,6 +197,34 @@ class Logrotate(AgentTest):
             p.stderr.close()
             a.fg = None
 
+    def test_reload_of_an_invalid_config_fails(self):
+        """ExecReload was `/bin/kill -HUP $MAINPID`: `systemctl reload`
+        of a config with an error succeeded (kill exits 0), and only the
+        log said the master refused it and kept the old one.  The unit's
+        ExecReload, run as systemd would (its $MAINPID the master's),
+        fails on it, and the running config stays."""
+        text = open(UNIT).read()
+        line = re.search(r"^ExecReload=(.*)$", text, re.M).group(1)
+        a = self.agent
+        self.start_ok()
+        a.wait_serving()
+        cmd = line.replace("/usr/local/sbin/agent", os.path.abspath(AGENT))
+        cmd = cmd.replace("/etc/agent.conf", a.conf)
+        cmd = cmd.replace("$MAINPID", str(a.master_pid()))
+        a.write_conf(listen="127.0.0.1:99999")
+        r = subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                           timeout=60)
+        self.assertNotEqual(r.returncode, 0, f"{line}: {r.stdout}"
+                            f"{r.stderr}")
+        self.assertIn("99999", r.stderr)
+        self.assertEqual(a.http("/healthz")[0], 200)
+        # a valid one is reloaded
+        a.write_conf(listen=f"127.0.0.1:{a.port}", loglevel="INFO")
+        r = subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        a.wait_log(r"config generation 2 acknowledged by every worker")
+
     def test_snippet_rotates_a_running_agent(self):
         text = open(LOGROTATE).read()
         rules = "\n".join(l for l in text.splitlines()
