@@ -118,6 +118,30 @@ class Unit(unittest.TestCase):
         self.assertEqual(directives.get("RuntimeDirectoryPreserve"), "yes")
 
 
+class InstalledLogLevel(AgentTest):
+
+    def test_the_installed_config_logs_no_line_per_request(self):
+        """The installed config kept the seed's loglevel = "DEBUG", with
+        its listen = "0.0.0.0:1232": every request, from any address and
+        unauthenticated (/healthz), wrote a line to agent.log, up to the
+        front's budget of 100 a second.  It says INFO, the default."""
+        text = open(os.path.join(TOP, "etc", "agent.conf")).read()
+        r = subprocess.run(["sed", "-f", os.path.join(TOP, "contrib",
+                                                      "install-conf.sed")],
+                           input=text, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = re.search(r'^\s*loglevel\s*=\s*"([A-Z]+)"', r.stdout, re.M)
+        a = self.agent
+        a.write_conf(loglevel=m.group(1))
+        self.start_ok()
+        a.wait_serving()
+        for _ in range(20):
+            self.assertEqual(a.http("/healthz")[0], 200)
+        a.http("/me/status")
+        self.assertEqual(a.log_text().count("GET /healthz"), 0,
+                         f"loglevel {m.group(1)}")
+
+
 class Logrotate(AgentTest):
 
     def snippet(self):
