@@ -148,6 +148,31 @@ class NsqTest(AgentTest):
         status, _, body = self.post(points, unix)
         self.assertEqual(status, 200, body)
 
+    def post_apart(self, first, last, per, **names):
+        """Requests first..last-1 of `per` points each (make_points'
+        names), 50 ms apart so that each is a message of its own and
+        starts at another server, over TCP and the unix socket in turn;
+        the points sent."""
+        sent = []
+        for i in range(first, last):
+            pts = make_points(i * per, per, **names)
+            self.post_ok(pts, unix=i % 2 == 1)
+            sent.extend(pts)
+            time.sleep(0.05)
+        return sent
+
+    def assert_none_dropped(self, sent, timeout=15):
+        """Every point sent is published, none dropped as too large or
+        refused."""
+        st = self.wait_stats(lambda s: s.get("published", 0) +
+                             s.get("dropped_toolarge", 0) +
+                             s.get("dropped_rejected", 0) == len(sent),
+                             "every point published or dropped",
+                             timeout=timeout)
+        self.assertEqual(st["dropped_toolarge"], 0, st)
+        self.assertEqual(st["dropped_rejected"], 0, st)
+        return st
+
     def stats(self):
         return self.agent.worker(self.agent.status(), "sender").get(
             "stats") or {}

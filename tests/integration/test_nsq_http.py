@@ -107,12 +107,7 @@ class NsqHttp(MultiMessageTests, NsqTest):
         # the first request starts at the silent server and times out
         self.assert_arrived([good], first, timeout=30)
         self.assertEqual(len(srv.conns), 1)
-        sent = list(first)
-        for i in range(1, 11):
-            pts = make_points(i * 20, 20)
-            self.post_ok(pts, unix=i % 2 == 1)
-            sent.extend(pts)
-            time.sleep(0.05)
+        sent = first + self.post_apart(1, 11, 20)
         self.assert_arrived([good], sent)
         st = self.wait_stats(lambda s: s.get("published") == len(sent),
                              "every point published")
@@ -159,18 +154,8 @@ class NsqHttp(MultiMessageTests, NsqTest):
         good = self.double()
         self.configure([bad.http_address, good.http_address])
         self.start_ok()
-        sent = []
-        for i in range(10):
-            pts = make_points(i * 30, 30)
-            self.post_ok(pts, unix=i % 2 == 1)
-            sent.extend(pts)
-            time.sleep(0.05)
-        st = self.wait_stats(lambda s: s.get("published", 0) +
-                             s.get("dropped_toolarge", 0) +
-                             s.get("dropped_rejected", 0) == len(sent),
-                             "every point published or dropped", timeout=30)
-        self.assertEqual(st["dropped_toolarge"], 0, st)
-        self.assertEqual(st["dropped_rejected"], 0, st)
+        sent = self.post_apart(0, 10, 30)
+        self.assert_none_dropped(sent, timeout=30)
         self.assert_arrived([good], sent)
         # said once, not once a request
         self.assertEqual(len(re.findall(

@@ -82,13 +82,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         a, b = self.double(), self.double()
         self.configure([self.tcp(a), self.tcp(b)])
         self.start_ok()
-        sent = []
-        for i in range(20):
-            pts = make_points(i * 40, 40, name="tcp.m", dc="west")
-            self.post_ok(pts, unix=i % 2 == 1)
-            sent.extend(pts)
-            # separate messages, so that each starts at another server
-            time.sleep(0.05)
+        sent = self.post_apart(0, 20, 40, name="tcp.m", dc="west")
         self.assert_arrived([a, b], sent)
         st = self.all_published(len(sent))
         self.assertEqual(st["publish_errors"], 0, st)
@@ -98,12 +92,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
     def failover(self, first, good):
         self.configure([first, self.tcp(good)])
         self.start_ok()
-        sent = []
-        for i in range(20):
-            pts = make_points(i * 50, 50, name="tcp.m", dc="west")
-            self.post_ok(pts, unix=i % 2 == 1)
-            sent.extend(pts)
-            time.sleep(0.05)
+        sent = self.post_apart(0, 20, 50, name="tcp.m", dc="west")
         self.assert_arrived([good], sent)
         st = self.all_published(len(sent))
         # failing over is within one attempt: no failed message
@@ -374,12 +363,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.start_ok()
         self.agent.wait_log(rf"nsq: {re.escape(self.tcp(good))}: connected")
         wait_until(lambda: nconns() >= 1, what="the silent server reached")
-        sent = []
-        for i in range(10):
-            pts = make_points(i * 20, 20, name="tcp.s", dc="west")
-            self.post_ok(pts, unix=i % 2 == 1)
-            sent.extend(pts)
-            time.sleep(0.05)
+        sent = self.post_apart(0, 10, 20, name="tcp.s", dc="west")
         self.assert_arrived([good], sent)
         st = self.all_published(len(sent))
         self.assertEqual(st["publish_errors"], 0, st)
@@ -418,12 +402,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         # it is back, READY
         wait_until(lambda: len(srv.conns) >= 2, what="a reconnect")
         self.agent.wait_log(rf"nsq: tcp://127.0.0.1:{port}: reconnected")
-        sent = list(first)
-        for i in range(1, 11):
-            pts = make_points(i * 20, 20, name="tcp.s", dc="west")
-            self.post_ok(pts, unix=i % 2 == 1)
-            sent.extend(pts)
-            time.sleep(0.05)
+        sent = first + self.post_apart(1, 11, 20, name="tcp.s", dc="west")
         self.assert_arrived([good], sent)
         st = self.all_published(len(sent))
         self.assertEqual(st["publish_errors"], 0, st)
@@ -482,18 +461,8 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.start_ok()
         for d in (bad, good):
             self.agent.wait_log(rf"nsq: {re.escape(self.tcp(d))}: connected")
-        sent = []
-        for i in range(10):
-            pts = make_points(i * 30, 30, name="tcp.l", dc="west")
-            self.post_ok(pts, unix=i % 2 == 1)
-            sent.extend(pts)
-            time.sleep(0.05)
-        st = self.wait_stats(lambda s: s.get("published", 0) +
-                             s.get("dropped_toolarge", 0) +
-                             s.get("dropped_rejected", 0) == len(sent),
-                             "every point published or dropped")
-        self.assertEqual(st["dropped_toolarge"], 0, st)
-        self.assertEqual(st["dropped_rejected"], 0, st)
+        sent = self.post_apart(0, 10, 30, name="tcp.l", dc="west")
+        self.assert_none_dropped(sent)
         self.assert_arrived([good], sent)
 
     def test_one_server_refusing_every_size_drops_nothing(self):
@@ -508,18 +477,8 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.start_ok()
         for d in (bad, good):
             self.agent.wait_log(rf"nsq: {re.escape(self.tcp(d))}: connected")
-        sent = []
-        for i in range(10):
-            pts = make_points(i * 30, 30, name="tcp.r", dc="west")
-            self.post_ok(pts, unix=i % 2 == 1)
-            sent.extend(pts)
-            time.sleep(0.05)
-        st = self.wait_stats(lambda s: s.get("published", 0) +
-                             s.get("dropped_toolarge", 0) +
-                             s.get("dropped_rejected", 0) == len(sent),
-                             "every point published or dropped", timeout=30)
-        self.assertEqual(st["dropped_toolarge"], 0, st)
-        self.assertEqual(st["dropped_rejected"], 0, st)
+        sent = self.post_apart(0, 10, 30, name="tcp.r", dc="west")
+        self.assert_none_dropped(sent, timeout=30)
         self.assert_arrived([good], sent)
         # said once, not once a request
         self.assertEqual(len(re.findall(
