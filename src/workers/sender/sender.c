@@ -570,30 +570,20 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 static size_t
 spool_memory_only(struct sender *s)
 {
-	struct points_msg	 m;
-	struct spool_seg	*held;
-	struct batch		*b, *next;
+	struct batch		*b;
+	uint32_t		 n;
 	size_t			 lost = 0;
 	char			 err[256];
 
-	for (b = TAILQ_FIRST(&s->queue); b != NULL; b = next) {
-		next = TAILQ_NEXT(b, entry);
-		if (b->seg != NULL)
+	TAILQ_FOREACH(b, &s->queue, entry) {
+		if (b->seg != NULL ||
+		    sender_batch_append(s->spool, b, err, sizeof(err)) == 0)
 			continue;
-		memset(&m, 0, sizeof(m));
-		m.fmt = b->fmt;
-		strlcpy(m.topic, b->topic, sizeof(m.topic));
-		m.npoints = b->npoints - b->done;
-		m.data = b->data + b->off;
-		m.len = b->len - b->off;
-		if (sender_spool_append(s->spool, b->origin ==
-		    ORIGIN_PUSHED ? SPOOL_PUSHED : SPOOL_SCHEDULED, &m, 0,
-		    &held, err, sizeof(err)) == 0)
-			continue;
+		n = b->npoints - b->done;
 		log_warnx("%s: %u points held in memory only are lost: %s",
-		    __func__, m.npoints, err);
-		lost += m.npoints;
-		s->st.dropped_stop += m.npoints;
+		    __func__, n, err);
+		lost += n;
+		s->st.dropped_stop += n;
 	}
 	/* synced as the spool is closed (sender_cleanup()) */
 	return lost;

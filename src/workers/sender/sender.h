@@ -312,6 +312,10 @@ int	 sender_producers_gone(const struct sender *);
 /* sender_buffer.c */
 /* Free a batch that left memory (its producer answered, if owed). */
 void	 sender_batch_free(struct sender *, struct batch *);
+/* What of a batch is not published yet into `to`, as a record of its
+ * own (0, or -1 with err). */
+int	 sender_batch_append(struct spool *to, const struct batch *,
+	    char *err, size_t errlen);
 /* Take a producer's points in (origin from the edge they came on).
  * `batched`: the producer held them already (the scheduler's outbox):
  * they are due at once, not after flushms.  *spooled is set when they

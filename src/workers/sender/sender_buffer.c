@@ -265,6 +265,23 @@ sender_spool_warn(struct sender *s, const char *what, const char *err)
 	log_warnx("%s: spool: %s: %s", __func__, what, err);
 }
 
+int
+sender_batch_append(struct spool *to, const struct batch *b, char *err,
+    size_t errlen)
+{
+	struct points_msg	 m;
+	struct spool_seg	*held;
+
+	memset(&m, 0, sizeof(m));
+	m.fmt = b->fmt;
+	strlcpy(m.topic, b->topic, sizeof(m.topic));
+	m.npoints = b->npoints - b->done;
+	m.data = b->data + b->off;
+	m.len = b->len - b->off;
+	return sender_spool_append(to, b->origin == ORIGIN_PUSHED ?
+	    SPOOL_PUSHED : SPOOL_SCHEDULED, &m, 0, &held, err, errlen);
+}
+
 /* Into the spool; memory holds it too when it may. */
 static enum points_verdict
 spool_take(struct sender *s, const struct points_msg *m,

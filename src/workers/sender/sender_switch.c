@@ -26,22 +26,11 @@
 static int
 copy_memory(struct sender *s, struct spool *to, char *err, size_t errlen)
 {
-	struct points_msg	 m;
-	struct spool_seg	*held;
 	struct batch		*b;
 
-	TAILQ_FOREACH(b, &s->queue, entry) {
-		memset(&m, 0, sizeof(m));
-		m.fmt = b->fmt;
-		strlcpy(m.topic, b->topic, sizeof(m.topic));
-		m.npoints = b->npoints - b->done;
-		m.data = b->data + b->off;
-		m.len = b->len - b->off;
-		if (sender_spool_append(to, b->origin == ORIGIN_PUSHED ?
-		    SPOOL_PUSHED : SPOOL_SCHEDULED, &m, 0, &held, err,
-		    errlen) == -1)
+	TAILQ_FOREACH(b, &s->queue, entry)
+		if (sender_batch_append(to, b, err, errlen) == -1)
 			return -1;
-	}
 	return 0;
 }
 
