@@ -528,6 +528,26 @@ class Collector(AgentTest):
                 os.path.join(m, ".loda-fs-detect")), m)
 
 
+def start_with_items(test, items, agent_extra=""):
+    """The agent started with `items` for the first namespace, from a
+    registry file, its points to a file output; the output's path."""
+    a = test.agent
+    out = os.path.join(a.dir, "out")
+    os.makedirs(out)
+    # the master opens the output file: a directory only root writes in
+    os.chmod(out, 0o755)
+    path = os.path.join(out, "points.jsonl")
+    reg = os.path.join(a.dir, "registry.json")
+    with open(reg, "w") as f:
+        json.dump({"ns": {NSS[0]: ""}, "resources": {NSS[0]: items}}, f)
+    os.chmod(reg, 0o644)
+    a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n' +
+                 agent_extra,
+                 output_name="file", output_extra=f'\tpath = "{path}"\n')
+    test.start_ok()
+    return path
+
+
 class HeldProcess(AgentTest):
     """A process held in execve (a close on a FUSE file that is never
     answered) makes reads of its /proc/<pid>/stat, exe and io wait: the
@@ -551,22 +571,12 @@ class HeldProcess(AgentTest):
         self.addCleanup(reap)
         self.addCleanup(fuse.stop)
 
-        out = os.path.join(a.dir, "out")
-        os.makedirs(out)
-        os.chmod(out, 0o755)
-        path = os.path.join(out, "points.jsonl")
-        reg = os.path.join(a.dir, "registry.json")
         items = [{"measurement_type": t, "name": n, "interval": "10"}
                  for t, n in (("CPU", "cpu.idle"), ("MEM", "mem.used"))]
         # PROC looks at every process's exe: the held one's waits too
         items.append({"measurement_type": "PROC", "name": "PROC.itsleep",
                       "bin_path": "/usr/bin/sleep", "interval": "10"})
-        with open(reg, "w") as f:
-            json.dump({"ns": {NSS[0]: ""}, "resources": {NSS[0]: items}}, f)
-        os.chmod(reg, 0o644)
-        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n',
-                     output_name="file", output_extra=f'\tpath = "{path}"\n')
-        self.start_ok()
+        path = start_with_items(self, items)
         pid = a.worker(a.wait_serving(), "collector")["pid"]
 
         # the round that meets it fails, naming it ...
@@ -612,21 +622,11 @@ class HeldCoreDir(AgentTest):
         fuse = FuseStall(os.path.join(a.dir, "cores"), hold_opendir=True)
         self.addCleanup(fuse.stop)
 
-        out = os.path.join(a.dir, "out")
-        os.makedirs(out)
-        os.chmod(out, 0o755)
-        path = os.path.join(out, "points.jsonl")
-        reg = os.path.join(a.dir, "registry.json")
         items = [{"measurement_type": t, "name": n, "interval": "10"}
                  for t, n in (("MEM", "mem.used"),
                               ("COREDUMP", "app.service.coredump"))]
-        with open(reg, "w") as f:
-            json.dump({"ns": {NSS[0]: ""}, "resources": {NSS[0]: items}}, f)
-        os.chmod(reg, 0o644)
-        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n'
-                     f'\tcoredumpdir = "{fuse.mnt}"\n',
-                     output_name="file", output_extra=f'\tpath = "{path}"\n')
-        self.start_ok()
+        path = start_with_items(self, items,
+                                f'\tcoredumpdir = "{fuse.mnt}"\n')
         pid = a.worker(a.wait_serving(), "collector")["pid"]
         wait_until(lambda: fuse.opendirs, timeout=30,
                    what="the collector listing the coredumpdir")
