@@ -52,6 +52,35 @@ class Spool(NsqTest):
         self.start_ok()
         self.agent.wait_serving()
 
+    def start_with_plugins(self, d, plugins, agent_extra="", **changes):
+        """The agent started with on-demand plugins (name: script), from
+        git repositories and a registry file, publishing to double d."""
+        repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
+        for name, script in plugins.items():
+            repos.create("spool/" + name, script)
+        reg = os.path.join(self.agent.dir, "registry.json")
+        with open(reg, "w") as f:
+            json.dump({"ns": {NS: ""}, "resources": {NS: [
+                {"measurement_type": "PLUGIN", "name": "PLUGIN." + name,
+                 "git": repos.registry_git("spool/" + name),
+                 "interval": "0"} for name in plugins]}}, f)
+        os.chmod(reg, 0o644)
+        self.agent.write_conf(
+            agent_extra=f"\tregistryaddr = \"file://{reg}\"\n"
+                        f"\tgit = \"{repos.template}\"\n" + agent_extra,
+            output_name="nsq", servers=f'"tcp://{d.tcp_address}"',
+            **changes)
+        self.start_ok()
+        self.agent.wait_serving()
+        want = {"spool/" + name for name in plugins}
+
+        def listed():
+            code, body = self.agent.http("/plugins/list")
+            return code == 200 and want <= {p["repo"]
+                                            for p in json.loads(body)}
+        wait_until(listed, timeout=30, what="the plugins listed")
+        return repos
+
     def post_thousands(self, first, n):
         sent = make_points(first, n, name="sp.m")
         for i in range(0, n, 1000):
@@ -182,29 +211,9 @@ class Spool(NsqTest):
                   "{\"i\":\"%d\",\"pad\":\"" + "p" * 100 + "\"},"
                   "\"value\":%d}' $i $i \"$1\"\n"
                   "    i=$((i + 1))\ndone\nprintf ']\\n'\n")
-        repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
-        repo = "spool/filler"
-        repos.create(repo, plugin)
-        git = repos.registry_git(repo)
-        reg = os.path.join(self.agent.dir, "registry.json")
-        with open(reg, "w") as f:
-            json.dump({"ns": {NS: ""}, "resources": {NS: [
-                {"measurement_type": "PLUGIN", "name": "PLUGIN.filler",
-                 "git": git, "interval": "0"}]}}, f)
-        os.chmod(reg, 0o644)
-        self.agent.write_conf(
-            agent_extra=f"\tregistryaddr = \"file://{reg}\"\n"
-                        f"\tgit = \"{repos.template}\"\n",
-            output_name="nsq", servers=f'"tcp://{d.tcp_address}"',
-            output_extra="\tspoolbytes = 65536\n")
-        self.start_ok()
-        self.agent.wait_serving()
-
-        def listed():
-            code, body = self.agent.http("/plugins/list")
-            return code == 200 and any(p["repo"] == repo
-                                       for p in json.loads(body))
-        wait_until(listed, timeout=30, what="the plugin listed")
+        repos = self.start_with_plugins(
+            d, {"filler": plugin}, output_extra="\tspoolbytes = 65536\n")
+        git = repos.registry_git("spool/filler")
         # pushed points first, while there is room: 200
         pushed = make_points(0, 50)
         self.post_ok(pushed)
@@ -310,29 +319,8 @@ class Spool(NsqTest):
         d = self.down_double()
         plugin = ("#!/bin/sh\nprintf '[{\"name\":\"held\",\"timestamp\":0,"
                   "\"tags\":{},\"value\":%d}]\\n' \"$1\"\n")
-        repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
-        repo = "spool/held"
-        repos.create(repo, plugin)
-        git = repos.registry_git(repo)
-        reg = os.path.join(self.agent.dir, "registry.json")
-        with open(reg, "w") as f:
-            json.dump({"ns": {NS: ""}, "resources": {NS: [
-                {"measurement_type": "PLUGIN", "name": "PLUGIN.held",
-                 "git": git, "interval": "0"}]}}, f)
-        os.chmod(reg, 0o644)
-        self.agent.write_conf(
-            agent_extra=f"\tregistryaddr = \"file://{reg}\"\n"
-                        f"\tgit = \"{repos.template}\"\n",
-            output_name="nsq", servers=f'"tcp://{d.tcp_address}"',
-            spool=spool)
-        self.start_ok()
-        self.agent.wait_serving()
-
-        def listed():
-            code, body = self.agent.http("/plugins/list")
-            return code == 200 and any(p["repo"] == repo
-                                       for p in json.loads(body))
-        wait_until(listed, timeout=30, what="the plugin listed")
+        repos = self.start_with_plugins(d, {"held": plugin}, spool=spool)
+        git = repos.registry_git("spool/held")
         # pushed points until the disk is full, to its last page
         ok = []
         for first, n in ((0, 1000), (100000, 10)):
@@ -447,30 +435,11 @@ class Spool(NsqTest):
         if not is_root():
             self.skipTest("skipped: needs root")
         d = self.double()
-        repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
         quick = ("#!/bin/sh\nprintf '[{\"name\":\"last\",\"timestamp\":0,"
                  "\"tags\":{},\"value\":%d}]\\n' \"$1\"\n")
-        repos.create("spool/quick", quick)
-        repos.create("spool/slow", "#!/bin/sh\nsleep 60\n")
-        reg = os.path.join(self.agent.dir, "registry.json")
-        with open(reg, "w") as f:
-            json.dump({"ns": {NS: ""}, "resources": {NS: [
-                {"measurement_type": "PLUGIN", "name": "PLUGIN." + p,
-                 "git": repos.registry_git("spool/" + p),
-                 "interval": "0"} for p in ("quick", "slow")]}}, f)
-        os.chmod(reg, 0o644)
-        self.agent.write_conf(
-            agent_extra=f"\tregistryaddr = \"file://{reg}\"\n"
-                        f"\tgit = \"{repos.template}\"\n"
-                        "\tpluginflushms = 60000\n",
-            output_name="nsq", servers=f'"tcp://{d.tcp_address}"')
-        self.start_ok()
-        self.agent.wait_serving()
-
-        def listed():
-            code, body = self.agent.http("/plugins/list")
-            return code == 200 and len(json.loads(body)) == 2
-        wait_until(listed, timeout=30, what="the plugins listed")
+        repos = self.start_with_plugins(
+            d, {"quick": quick, "slow": "#!/bin/sh\nsleep 60\n"},
+            agent_extra="\tpluginflushms = 60000\n")
 
         def run(project, param):
             q = urllib.parse.urlencode({
