@@ -10,6 +10,8 @@
 
 #include <bsd/string.h>
 
+#include "utf8.h"
+
 #define LOG_MSG_MAX	4096
 
 /* The one piece of per-process state this module keeps: who we are and
@@ -95,31 +97,55 @@ log_level_parse(const char *s, enum log_level *out)
 /*
  * One record is one line: control characters in a message (a worker's,
  * which may be compromised, or text quoted from input) are escaped so
- * nothing can forge a line of its own.
+ * nothing can forge a line of its own, nor drive the terminal or log
+ * viewer it is shown in.  Controls are C0, DEL and C1 (U+0080..U+009F:
+ * U+009B is CSI, ESC [ to a terminal); bytes that are not UTF-8 are
+ * escaped too (a lone 0x9b is CSI to a terminal in an 8-bit charset).
+ * Each escaped byte is \xNN (\n, \r for those two); a character or an
+ * escape that does not fit is left out whole.
  */
 static void
 escape(char *dst, size_t len, const char *src, int tab_as_space)
 {
 	const unsigned char	*s = (const unsigned char *)src;
-	size_t			 o = 0;
-	int			 n;
+	size_t			 o = 0, i = 0, slen, n, k;
+	uint32_t		 cp;
+	int			 w;
 
 	if (len == 0)
 		return;
-	for (; *s != '\0' && o + 1 < len; s++) {
-		if (*s >= 0x20 && *s != 0x7f) {
-			dst[o++] = (char)*s;
+	slen = strlen(src);
+	while (i < slen && o + 1 < len) {
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			dst[o++] = (char)s[i++];
 			continue;
 		}
-		if (*s == '\t' && tab_as_space) {
+		if (s[i] == '\t' && tab_as_space) {
 			dst[o++] = ' ';
+			i++;
 			continue;
 		}
-		n = snprintf(dst + o, len - o, *s == '\n' ? "\\n" :
-		    *s == '\r' ? "\\r" : "\\x%02x", *s);
-		if (n < 0 || (size_t)n >= len - o)
-			break;
-		o += (size_t)n;
+		n = s[i] >= 0x80 ? utf8_seq(s + i, slen - i, &cp) : 0;
+		if (n > 1 && cp > 0x9f) {
+			if (n >= len - o)
+				break;
+			memcpy(dst + o, s + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		/* a C0 or DEL byte, a C1 character, a byte not UTF-8 */
+		if (n == 0)
+			n = 1;
+		for (k = 0; k < n; k++, i++) {
+			w = snprintf(dst + o, len - o, s[i] == '\n' ? "\\n" :
+			    s[i] == '\r' ? "\\r" : "\\x%02x", s[i]);
+			if (w < 0 || (size_t)w >= len - o) {
+				dst[o] = '\0';
+				return;
+			}
+			o += (size_t)w;
+		}
 	}
 	dst[o] = '\0';
 }

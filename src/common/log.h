@@ -54,8 +54,9 @@ __attribute__((noreturn)) void fatalx(const char *, ...)
 __attribute__((noreturn)) void fatal_syserr(const char *);
 
 /*
- * Text for a terminal: every control character (below 0x20, and 0x7f)
- * as \\n, \\r or \\xNN, so no worker's text can drive the operator's
+ * Text for a terminal: every control character (below 0x20, 0x7f and
+ * the C1 controls U+0080..U+009F) and every byte that is not UTF-8 as
+ * \\n, \\r or \\xNN, so no worker's text can drive the operator's
  * terminal.
  */
 void	log_escape_all(char *dst, size_t len, const char *src);
