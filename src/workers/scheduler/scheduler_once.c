@@ -14,6 +14,7 @@
  */
 #include "scheduler.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,6 +72,29 @@ wait_checkouts(struct sched *s)
 		ev_run(w->loop, EVRUN_ONCE);
 }
 
+/*
+ * One line of the report on the terminal.  It quotes the plugin's stderr,
+ * git's (a git server's words) and the like: escaped as the log is
+ * (log_escape_all), so no control character or escape sequence reaches
+ * the terminal.
+ */
+static void	 say(const struct scheduler_once *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+say(const struct scheduler_once *o, const char *fmt, ...)
+{
+	char	 line[2048], clean[4 * sizeof(line)];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
+		line[0] = '\0';
+	va_end(ap);
+	log_escape_all(clean, sizeof(clean), line);
+	(void)dprintf(o->report_fd, "%s\n", clean);
+}
+
 /* The end of stderr on one line: control bytes as spaces. */
 static void
 one_line(const char *in, char *out, size_t outlen)
@@ -101,11 +125,11 @@ report(const struct scheduler_once *o, const struct plugin *p, int ran)
 
 	if (!ran) {
 		if (p->checkout == CHECKOUT_OK && !p->enabled) {
-			dprintf(o->report_fd, "plugin %s: disabled (marker "
-			    "file), not run\n", p->key);
+			say(o, "plugin %s: disabled (marker file), not run",
+			    p->key);
 			return 0;
 		}
-		dprintf(o->report_fd, "plugin %s: %s, not run: %s\n", p->key,
+		say(o, "plugin %s: %s, not run: %s", p->key,
 		    p->checkout == CHECKOUT_UNTRUSTED ? "untrusted" :
 		    "no checkout", p->git_error[0] != '\0' ? p->git_error :
 		    "gitpull did not answer");
@@ -113,18 +137,18 @@ report(const struct scheduler_once *o, const struct plugin *p, int ran)
 	}
 	status = l->ok ? "ok" : l->timed_out ? "timeout" : "failed";
 	if (l->ok && l->dropped == 0) {
-		dprintf(o->report_fd, "plugin %s: ok in %.3f s, %zu points\n",
-		    p->key, l->duration, l->points);
+		say(o, "plugin %s: ok in %.3f s, %zu points", p->key,
+		    l->duration, l->points);
 		return 0;
 	}
 	if (l->ok) {
-		dprintf(o->report_fd, "plugin %s: ok in %.3f s, %zu points, "
-		    "%zu bad ones dropped, the first: %s\n", p->key,
+		say(o, "plugin %s: ok in %.3f s, %zu points, %zu bad ones "
+		    "dropped, the first: %s", p->key,
 		    l->duration, l->points, l->dropped, l->drop_error);
 		return 0;
 	}
 	one_line(l->stderr_tail, tail, sizeof(tail));
-	dprintf(o->report_fd, "plugin %s: %s in %.3f s, %zu points: %s%s%s\n",
+	say(o, "plugin %s: %s in %.3f s, %zu points: %s%s%s",
 	    p->key, status, l->duration, l->points, l->error,
 	    tail[0] != '\0' ? "; stderr: " : "", tail);
 	return !l->ok;
@@ -154,8 +178,7 @@ scheduler_once(struct worker *w, const struct items *it,
 		}
 		if ((p = scheduler_plugin_new(s, &it->plugins[i], key)) ==
 		    NULL) {
-			dprintf(o->report_fd, "plugin %s: out of memory\n",
-			    key);
+			say(o, "plugin %s: out of memory", key);
 			failed++;
 			continue;
 		}
