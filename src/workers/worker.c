@@ -643,6 +643,59 @@ worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
 	return worker_push_stats_all(w, v, n, NULL, 0, note, NULL);
 }
 
+/*
+ * The counters and samples into pb, within what a frame to the master
+ * carries.  A scheduler's samples take a kilobyte each with the longest
+ * names a registry may give (four per plugin and a histogram), so a few
+ * hundred plugins passed the bound, and the frame, refused whole, took
+ * every figure of the worker out of /metrics and /me/status.  Over it,
+ * the samples from the first on that fit go (a worker puts its own
+ * first, then the plugins' in their order), and the log says how many
+ * did not, at most every 10 s.
+ */
+static void
+stats_encode_fit(struct worker *w, struct pbuf *pb,
+    const struct worker_stats *ws, const struct metric_set *ms)
+{
+	struct metric_set	 part;
+	size_t			 max, lo, hi, mid;
+	uint64_t		 n;
+
+	/* half: the master sends them on with every other worker's */
+	max = proto_control_edge(w->role)->maxpayload / 2;
+	status_stats_encode(pb, ws);
+	metrics_encode(pb, ms);
+	if (codec_put_failed(pb) || pb->len <= max)
+		return;
+	/* the most samples that fit: lo fits (none does), hi does not */
+	part = *ms;
+	lo = 0;
+	hi = ms->n;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		part.n = mid;
+		codec_put_reset(pb);
+		status_stats_encode(pb, ws);
+		metrics_encode(pb, &part);
+		if (codec_put_failed(pb))
+			return;
+		if (pb->len <= max)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	part.n = lo;
+	codec_put_reset(pb);
+	status_stats_encode(pb, ws);
+	metrics_encode(pb, &part);
+	if (warn_limit_due(&w->stats_cut, ev_now(w->loop), &n))
+		log_warnx("%s: %zu of %zu samples left out of the counters "
+		    "sent to the master: with them they take more than the "
+		    "%zu bytes they may (%llu times since the last warning)",
+		    __func__, ms->n - lo, ms->n, max,
+		    (unsigned long long)n);
+}
+
 int
 worker_push_stats_all(struct worker *w, const struct stat_kv *v, size_t n,
     const struct stat_text *t, size_t ntext, const char *note,
@@ -669,8 +722,7 @@ worker_push_stats_all(struct worker *w, const struct stat_kv *v, size_t n,
 	strlcpy(ws.note, note != NULL ? note : "", sizeof(ws.note));
 	metrics_init(&none);
 	codec_put_init(&pb);
-	status_stats_encode(&pb, &ws);
-	metrics_encode(&pb, ms != NULL ? ms : &none);
+	stats_encode_fit(w, &pb, &ws, ms != NULL ? ms : &none);
 	if (codec_put_failed(&pb)) {
 		log_warnx("%s: %s: cannot encode", __func__,
 		    proto_role_name(w->role));

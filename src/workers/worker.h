@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "frame.h"
 #include "proto.h"
+#include "warn_limit.h"
 #include "worker_inflight.h"
 
 #define WORKER_SETUP_TIMEOUT	30.0	/* seconds to receive SETUP_END */
@@ -88,6 +89,7 @@ struct worker {
 	void			*stats_last;	/* payload last sent */
 	size_t			 stats_last_len;
 	uint32_t		 stats_reqid;	/* the master asked: answer */
+	struct warn_limit	 stats_cut;	/* samples left out of one */
 
 	/* a producer's points the sender has not said it took */
 	struct worker_inflight	 inflight;

@@ -22,7 +22,9 @@ import json
 import os
 import pwd
 import re
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -1791,3 +1793,48 @@ class Markers(PluginTest):
         self.assertEqual((lst[f"{NS}|victim"]["enabled"],
                           lst[f"{NS}|held"]["enabled"]), (False, True))
         self.assert_no_strays()
+
+
+class ManyLongNames(PluginTest):
+    """A registry of many plugins with the longest names it may give: the
+    scheduler's samples (four per plugin and a histogram, the names as
+    labels) take more than a frame to the master carries."""
+
+    def test_the_schedulers_figures_still_reach_metrics_and_status(self):
+        ns = "a" * 63 + "." + "b" * 63
+        n = 800
+        for i in range(n):
+            project = f"{i:04d}" + "p" * 251
+            self.items.setdefault(ns, []).append(
+                {"_id": f"id-{i}", "measurement_type": "PLUGIN",
+                 "name": f"PLUGIN.{i}",
+                 "git": f"git@git.test.local:{GROUP}/{project}.git",
+                 "interval": "0"})
+        self.write_registry()
+        self.configure()
+        self.start_ok()
+        self.agent.wait_serving()
+        self.wait_listed(lambda lst: len(lst) == n, f"{n} plugins listed")
+
+        def sched():
+            return self.agent.worker(self.agent.status(), "scheduler")
+        wait_until(lambda: sched()["stats"].get("plugins") == n,
+                   what=f"the scheduler's stats: {n} plugins")
+        code, page = self.agent.http("/metrics")
+        self.assertEqual(code, 200)
+        # the scheduler's own samples come first, then as many plugins'
+        # as fit; the page stays lint-clean
+        self.assertIn('agent_points_received_total{source="plugin"} 0',
+                      page)
+        runs = [ln for ln in page.splitlines()
+                if ln.startswith("agent_plugin_runs_total{")]
+        self.assertGreater(len(runs), 4 * 100)
+        self.assertLess(len(runs), 4 * n)
+        tool = shutil.which("promtool")
+        if tool is not None:
+            r = subprocess.run([tool, "check", "metrics"], input=page,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""))
+        self.agent.wait_log(r"scheduler\[\d+\]: stats_encode_fit: \d+ of "
+                            rf"{4 * n + n + 3} samples left out of the "
+                            r"counters sent to the master")
