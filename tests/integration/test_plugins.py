@@ -1838,3 +1838,49 @@ class ManyLongNames(PluginTest):
         self.agent.wait_log(r"scheduler\[\d+\]: stats_encode_fit: \d+ of "
                             rf"{4 * n + n + 3} samples left out of the "
                             r"counters sent to the master")
+
+
+def hostile_tree(bare, dirname):
+    """The release branch of the bare repository `bare` made a tree git
+    cannot check out: a directory `dirname` (bytes) holding .git/config,
+    which git names in its error ("invalid path '<dirname>/.git/config'")
+    as it is, but for C0 controls."""
+    def run(*args, data=None):
+        return subprocess.run(["git", *args], cwd=bare, input=data,
+                              capture_output=True, check=True,
+                              timeout=60).stdout.strip()
+    blob = run("hash-object", "-w", "--stdin", data=b"#!/bin/sh\n")
+    t1 = run("mktree", data=b"100644 blob " + blob + b"\tconfig\n")
+    t2 = run("mktree", data=b"040000 tree " + t1 + b"\t.git\n")
+    top = run("mktree", data=b"100755 blob " + blob + b"\tplugin\n"
+              b"040000 tree " + t2 + b"\t" + dirname + b"\n")
+    commit = run("-c", "user.name=x", "-c", "user.email=x@example.com",
+                 "commit-tree", "-m", "evil", top.decode())
+    run("update-ref", "refs/heads/release", commit.decode())
+
+
+class HostileRepoText(PluginTest):
+    """What git says of a hostile repository lands in last_error."""
+
+    def test_status_is_utf8_json_whatever_git_said(self):
+        self.add(NS, "evil", "#!/bin/sh\n")
+        hostile_tree(self.repos.bare(f"{GROUP}/evil"), b"ev\xff\xc0\xafil")
+        self.start_with()
+        self.wait_checkout(f"{NS}|evil", state="failed")
+
+        def raw_status():
+            r = subprocess.run(["curl", "-sS", "--max-time", "10",
+                                "--unix-socket", self.agent.values["socket"],
+                                "http://agent/me/status"],
+                               capture_output=True, timeout=30, check=True)
+            return r.stdout
+
+        def said():
+            body = raw_status()
+            return body if b"invalid path" in body else None
+        body = wait_until(said, what="git's error in /me/status")
+        st = json.loads(body.decode("utf-8"))   # strict: UTF-8 or raise
+        notes = {w["role"]: w.get("stats", {}).get("last_error")
+                 for w in st["workers"]}
+        self.assertIn("ev\ufffd\ufffd\ufffdil/.git/config",
+                      notes["gitpull"])

@@ -382,7 +382,8 @@ answer_status(struct front *f, struct http_request *req,
 	time_t		 now = time(NULL);
 
 	buf_init(&b);
-	jsonw_init(&w, &b, 0);
+	/* last_error quotes git and the like: bytes not UTF-8 as U+FFFD */
+	jsonw_init(&w, &b, JSONW_GO);
 	jsonw_map_open(&w);
 	jsonw_key(&w, "version");
 	jsonw_string(&w, st->version);
