@@ -204,6 +204,23 @@ class TestMode(AgentTest):
             self.assertNotIn(bad, err)
         self.assert_nothing_published()
 
+    def test_a_registry_error_reaches_the_terminal_escaped(self):
+        # an item's name, as the registry's JSON gives it, in the error
+        # the fetcher logs (the refresh's line says "see the log"), which
+        # -v shows
+        self.items[NS] = [{"_id": "x", "measurement_type": "PLUGIN",
+                           "name": "\x1b]0;owned\x07\x1b[2J\u009b2J",
+                           "\x1b[31mkey": 5}]
+        self.write_registry()
+        self.configure(collect="no")
+        r = self.agent.run("test", "-v", timeout=120,
+                           errors="surrogateescape")
+        err = r.stderr.encode(errors="surrogateescape")
+        self.assertIn(b"are malformed (see the log)", err)
+        self.assertIn(b"\\x1b]0;owned\\x07\\x1b[2J\\xc2\\x9b2J", err)
+        for bad in (b"\x1b", b"\x07", b"\x9b"):
+            self.assertNotIn(bad, err)
+
     def test_filters_and_the_cache_when_the_registry_is_down(self):
         self.add(NS, "good", GOOD)
         self.add(NS_B, "other", GOOD)
