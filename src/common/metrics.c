@@ -14,6 +14,7 @@
 
 #include "codec.h"
 #include "point.h"
+#include "utf8.h"
 
 /* From a quick check to a plugin that runs into its timeout. */
 static const double plugin_bounds[] = {
@@ -517,6 +518,13 @@ decode_one(struct preader *pr, struct metric *m,
 		codec_get_strbuf(pr, m->label[j].value, METRIC_LVAL_MAX);
 		if (!pr->failed && !label_key_valid(m->label[j].key)) {
 			snprintf(err, errlen, "%s: bad label name", m->name);
+			return -1;
+		}
+		/* Prometheus refuses the whole page for one such value */
+		if (!pr->failed && !utf8_valid(m->label[j].value,
+		    strlen(m->label[j].value))) {
+			snprintf(err, errlen, "%s: label value not UTF-8",
+			    m->name);
 			return -1;
 		}
 	}

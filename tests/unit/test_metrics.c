@@ -164,6 +164,18 @@ Test(metrics, wire_round_trip_and_checks)
 	cr_assert(strstr(err, "cumulative") != NULL, "%s", err);
 	codec_put_free(&pb);
 
+	/* a label value that is not UTF-8 would too (promtool: "invalid
+	 * label value"), and Prometheus would refuse the whole page */
+	codec_put_init(&pb);
+	metrics_reset(&s);
+	cr_assert_eq(metrics_put(&s, "http_requests_total", 1, "code",
+	    "2\xff0", NULL), 0);
+	metrics_encode(&pb, &s);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(metrics_decode(&pr, &back, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "not UTF-8") != NULL, "%s", err);
+	codec_put_free(&pb);
+
 	/* the same sample twice would make /metrics invalid */
 	codec_put_init(&pb);
 	codec_put_u32(&pb, 2);
