@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "conf_load.h"
 #include "dirs.h"
+#include "log.h"
 #include "master.h"
 #include "testmode.h"
 #include "util.h"
@@ -162,11 +163,14 @@ static int
 registry_line(struct testmode *tm)
 {
 	const char	*addr = tm->conf.registryaddr;
+	char		 why[sizeof(tm->refresh_err) * 4];
 
+	/* it may quote the registry (a namespace's name): escaped */
+	log_escape_all(why, sizeof(why), tm->refresh_err);
 	if (!tm->have_items) {
 		fprintf(stderr, "registry: %s: %s; no last-good cache either\n",
 		    addr[0] != '\0' ? addr : "none",
-		    tm->refresh_err[0] != '\0' ? tm->refresh_err : "no answer");
+		    why[0] != '\0' ? why : "no answer");
 		return -1;
 	}
 	if (tm->refresh_ok)
@@ -176,9 +180,8 @@ registry_line(struct testmode *tm)
 		    tm->items.nplugins, tm->items.nports, tm->items.nprocs);
 	else
 		fprintf(stderr, "registry: %s: %s; the items kept (last-good "
-		    "cache): %zu namespaces, %zu plugins\n", addr,
-		    tm->refresh_err, tm->items.namespaces.n,
-		    tm->items.nplugins);
+		    "cache): %zu namespaces, %zu plugins\n", addr, why,
+		    tm->items.namespaces.n, tm->items.nplugins);
 	return 0;
 }
 

@@ -221,6 +221,21 @@ class TestMode(AgentTest):
         for bad in (b"\x1b", b"\x07", b"\x9b"):
             self.assertNotIn(bad, err)
 
+    def test_a_failed_refresh_reaches_the_terminal_escaped(self):
+        # a namespace of the registry's JSON, named in the error that
+        # fails the refresh, which agent test prints
+        with open(self.regfile, "w") as f:
+            json.dump({"ns": {"\x1b]0;owned\x07\u009b2J": 5},
+                       "resources": {}}, f)
+        os.chmod(self.regfile, 0o644)
+        self.configure(collect="no")
+        r = self.agent.run("test", timeout=120, errors="surrogateescape")
+        err = r.stderr.encode(errors="surrogateescape")
+        self.assertRegex(err, rb"registry: file://[^\n]*the uuid of "
+                              rb'"\\x1b]0;owned\\x07\\xc2\\x9b2J" is')
+        for bad in (b"\x1b", b"\x07", b"\x9b"):
+            self.assertNotIn(bad, err)
+
     def test_filters_and_the_cache_when_the_registry_is_down(self):
         self.add(NS, "good", GOOD)
         self.add(NS_B, "other", GOOD)
