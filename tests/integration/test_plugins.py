@@ -1884,3 +1884,20 @@ class HostileRepoText(PluginTest):
                  for w in st["workers"]}
         self.assertIn("ev\ufffd\ufffd\ufffdil/.git/config",
                       notes["gitpull"])
+
+
+class RefreshErrorText(PluginTest):
+    """What a registry says lands in /update's error."""
+
+    def test_update_502_names_the_error_whatever_its_bytes(self):
+        self.add(NS, "ok", "#!/bin/sh\necho '[]'\n")
+        self.start_with(f"{NS}|ok")
+        # a namespace the error quotes cut at 64 bytes, inside a
+        # character
+        bad = "a" + "\u00e9" * 40
+        self.write_registry(raw=json.dumps({"ns": {bad: 5},
+                                            "resources": {}}))
+        body = self.refresh(want=502)
+        self.assertIn("the uuid of", body["error"])
+        self.assertIn("a" + "\u00e9" * 31 + "\ufffd", body["error"])
+        self.assertEqual(body["namespaces"], [NS])

@@ -463,8 +463,11 @@ answer_namespaces(struct http_request *req, int status, const char *key,
 	int		 rc;
 
 	buf_init(&b);
-	/* Names from the registry: refuse to send broken UTF-8 as JSON. */
-	jsonw_init(&w, &b, JSONW_UTF8);
+	/*
+	 * The names are checked ASCII; the refresh's error may quote the
+	 * registry, cut inside a character: bytes not UTF-8 as U+FFFD.
+	 */
+	jsonw_init(&w, &b, JSONW_GO);
 	if (key != NULL) {
 		jsonw_map_open(&w);
 		jsonw_key(&w, key);
