@@ -145,37 +145,65 @@ master_started(struct master *m)
 	daemon_report(&m->report_fd, 1, msg);
 }
 
+/* The status with the table of `skip` and `cut` into pb; 0 when it fits. */
+static int
+status_try(struct master *m, struct agent_status *st, struct pbuf *pb,
+    size_t max, unsigned skip, enum role cut, size_t keep)
+{
+	/* a sample lost to memory is better than no answer at all */
+	if (stats_table_cut(m, &st->metrics, skip, cut, keep) == -1)
+		log_warnx("%s: some samples left out of the status", __func__);
+	codec_put_reset(pb);
+	status_encode(pb, st);
+	return !codec_put_failed(pb) && pb->len <= max ? 0 : -1;
+}
+
 /*
  * Encode the status within what a frame to the worker carries.  Every
  * worker's samples come from frames of its own within that bound, so
- * together they may pass it (a scheduler of a few thousand plugins, or a
- * compromised worker sending as much as it may): the samples of the role
- * with the most go first, and so on, rather than no status at all.
+ * together they may pass it (a scheduler of a few thousand plugins, its
+ * dead predecessors' counters of plugins the registry has named others
+ * since, or a compromised worker sending as much as it may): the role
+ * with the most samples is cut to as many as fit (its living worker's
+ * first), and only when none fits does it go whole and the next role
+ * is cut, rather than no status at all.
  */
 static void
 status_fit(struct master *m, struct wslot *to, struct agent_status *st,
     struct pbuf *pb)
 {
 	size_t		 max = proto_control_edge(to->role)->maxpayload;
+	size_t		 lo, hi, mid;
 	unsigned	 skip = 0;
 	enum role	 r;
 	uint64_t	 n;
 	char		 left[128] = "";
 
 	for (;;) {
-		/* a sample lost to memory is better than no answer at all */
-		if (stats_table(m, &st->metrics, skip) == -1)
-			log_warnx("%s: some samples left out of the status",
-			    __func__);
-		codec_put_free(pb);
-		codec_put_init(pb);
-		status_encode(pb, st);
-		if (codec_put_failed(pb) || pb->len <= max ||
+		if (status_try(m, st, pb, max, skip, ROLE_MAX, 0) == 0 ||
+		    codec_put_failed(pb) ||
 		    (r = stats_largest(m, skip)) == ROLE_MAX)
 			break;
-		skip |= 1U << r;
 		if (left[0] != '\0')
 			strlcat(left, ", ", sizeof(left));
+		/* lo samples of r fit (tried below), hi do not */
+		lo = 0;
+		hi = stats_role_samples(m, r);
+		if (status_try(m, st, pb, max, skip, r, 0) == 0) {
+			while (hi - lo > 1) {
+				mid = lo + (hi - lo) / 2;
+				if (status_try(m, st, pb, max, skip, r,
+				    mid) == 0)
+					lo = mid;
+				else
+					hi = mid;
+			}
+			(void)status_try(m, st, pb, max, skip, r, lo);
+			strlcat(left, "some of ", sizeof(left));
+			strlcat(left, proto_role_name(r), sizeof(left));
+			break;
+		}
+		skip |= 1U << r;
 		strlcat(left, proto_role_name(r), sizeof(left));
 	}
 	if (left[0] != '\0' && warn_limit_due(&to->status_cut,

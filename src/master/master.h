@@ -301,6 +301,12 @@ void	 stats_worker_died(struct master *, struct wslot *);
 /* Every sample: the master's, and each role's base plus its worker's. */
 /* Every role's samples but those of the roles in the `skip` bit mask. */
 int	 stats_table(struct master *, struct metric_set *out, unsigned skip);
+/* The same with at most `keep` samples of role `cut` (ROLE_MAX: none
+ * cut), the living worker's first. */
+int	 stats_table_cut(struct master *, struct metric_set *out,
+	    unsigned skip, enum role cut, size_t keep);
+/* At most how many samples the role has in the table. */
+size_t	 stats_role_samples(const struct master *, enum role);
 /* The role with the most samples not in `skip`, or ROLE_MAX. */
 enum role stats_largest(const struct master *, unsigned skip);
 void	 stats_free(struct master *);

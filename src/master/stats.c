@@ -75,6 +75,13 @@ master_samples(struct master *m, struct metric_set *out)
 int
 stats_table(struct master *m, struct metric_set *out, unsigned skip)
 {
+	return stats_table_cut(m, out, skip, ROLE_MAX, 0);
+}
+
+int
+stats_table_cut(struct master *m, struct metric_set *out, unsigned skip,
+    enum role cut, size_t keep)
+{
 	struct metric_set	 role;
 	enum role		 r;
 	int			 rv = 0;
@@ -86,12 +93,22 @@ stats_table(struct master *m, struct metric_set *out, unsigned skip)
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		if ((skip & (1U << r)) != 0)
 			continue;
-		if (metrics_total(&role, &m->base[r], &m->w[r].metrics) == -1 ||
-		    metrics_merge(out, &role) == -1)
+		if (metrics_total(&role, &m->base[r], &m->w[r].metrics) == -1)
+			rv = -1;
+		/* the living worker's first, then what dead ones counted */
+		if (r == cut && role.n > keep)
+			role.n = keep;
+		if (metrics_merge(out, &role) == -1)
 			rv = -1;
 	}
 	metrics_free(&role);
 	return rv;
+}
+
+size_t
+stats_role_samples(const struct master *m, enum role r)
+{
+	return m->base[r].n + m->w[r].metrics.n;
 }
 
 void

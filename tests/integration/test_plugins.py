@@ -1839,6 +1839,50 @@ class ManyLongNames(PluginTest):
                             rf"{4 * n + n + 3} samples left out of the "
                             r"counters sent to the master")
 
+    def long_items(self, prefix, n):
+        ns = "a" * 63 + "." + "b" * 63
+        self.items = {ns: [
+            {"_id": f"id-{i}", "measurement_type": "PLUGIN",
+             "name": f"PLUGIN.{i}",
+             "git": f"git@git.test.local:{GROUP}/{prefix}{i:04d}"
+                    + "p" * (251 - len(prefix)) + ".git",
+             "interval": "0"} for i in range(n)]}
+
+    def test_a_dead_schedulers_counters_do_not_crowd_out_the_rest(self):
+        # the counters of a killed scheduler's plugins stay (rate() must
+        # not see a reset), and the registry names others since: the
+        # master's table then holds both, more than a frame to the front
+        n = 800
+        self.long_items("a", n)
+        self.write_registry()
+        self.configure()
+        self.start_ok()
+        self.agent.wait_serving()
+        self.wait_listed(lambda lst: len(lst) == n, f"{n} plugins listed")
+        wait_until(lambda: 'agent_plugin_runs_total{ns="' in
+                   self.agent.http("/metrics")[1], what="plugin samples")
+        self.kill_worker("scheduler")
+        self.long_items("b", n)
+        self.write_registry()
+        self.refresh()
+        self.wait_listed(lambda lst: all(k.split("|")[1].startswith("b")
+                                         for k in lst) and len(lst) == n,
+                         "the new plugins listed")
+
+        def sched():
+            return self.agent.worker(self.agent.status(), "scheduler")
+        wait_until(lambda: sched()["stats"].get("plugins") == n,
+                   what=f"the scheduler's stats: {n} plugins")
+        code, page = self.agent.http("/metrics")
+        self.assertEqual(code, 200)
+        self.assertIn('agent_points_received_total{source="plugin"} 0',
+                      page)
+        runs = [ln for ln in page.splitlines()
+                if ln.startswith("agent_plugin_runs_total{")]
+        self.assertGreater(len(runs), 4 * 100)
+        self.agent.wait_log(r"status_fit: the samples of some of scheduler "
+                            r"left out of the status to front")
+
 
 def hostile_tree(bare, dirname):
     """The release branch of the bare repository `bare` made a tree git
