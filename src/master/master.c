@@ -173,7 +173,7 @@ status_fit(struct master *m, struct wslot *to, struct agent_status *st,
     struct pbuf *pb)
 {
 	size_t		 max = proto_control_edge(to->role)->maxpayload;
-	size_t		 lo, hi, mid;
+	size_t		 all, none, keep;
 	unsigned	 skip = 0;
 	enum role	 r;
 	uint64_t	 n;
@@ -184,21 +184,25 @@ status_fit(struct master *m, struct wslot *to, struct agent_status *st,
 		    codec_put_failed(pb) ||
 		    (r = stats_largest(m, skip)) == ROLE_MAX)
 			break;
+		all = pb->len;
 		if (left[0] != '\0')
 			strlcat(left, ", ", sizeof(left));
-		/* lo samples of r fit (tried below), hi do not */
-		lo = 0;
-		hi = stats_role_samples(m, r);
 		if (status_try(m, st, pb, max, skip, r, 0) == 0) {
-			while (hi - lo > 1) {
-				mid = lo + (hi - lo) / 2;
-				if (status_try(m, st, pb, max, skip, r,
-				    mid) == 0)
-					lo = mid;
-				else
-					hi = mid;
-			}
-			(void)status_try(m, st, pb, max, skip, r, lo);
+			/*
+			 * As many as fit at the role's bytes per sample, a
+			 * plugin's four counters and histogram alike; an
+			 * eighth fewer at a time while they do not.  A few
+			 * encodings, not one per halving: a hostile client
+			 * may ask for /metrics without pause.
+			 */
+			none = pb->len;
+			keep = stats_role_samples(m, r) * (max - none) /
+			    (all - none);
+			while (keep > 0 && status_try(m, st, pb, max, skip, r,
+			    keep) == -1)
+				keep -= keep / 8 + 1;
+			if (keep == 0)
+				(void)status_try(m, st, pb, max, skip, r, 0);
 			strlcat(left, "some of ", sizeof(left));
 			strlcat(left, proto_role_name(r), sizeof(left));
 			break;
