@@ -391,8 +391,20 @@ master_reload(struct master *m)
 	notify_send(&m->notify, NOTIFY_RELOADING, "reloading the config");
 	/* a failed load leaves `next` empty, safe to free */
 	if (conf_load(m->conf_path, &next, conf_warn, m, err,
-	    sizeof(err)) == -1 ||
-	    conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
+	    sizeof(err)) == -1)
+		goto fail;
+	/*
+	 * The directories of `user` are chowned to the user a config names,
+	 * and the workers that run on keep theirs: a sender whose spool went
+	 * to another user could write no segment and read none back.
+	 */
+	if (strcmp(next.user, m->conf.user) != 0) {
+		log_warnx("%s: reload: [agent] user changed (\"%s\", running "
+		    "as \"%s\"); it takes effect at the next start", __func__,
+		    next.user, m->conf.user);
+		strlcpy(next.user, m->conf.user, sizeof(next.user));
+	}
+	if (conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
 	    sizeof(err)) == -1 ||
 	    dirs_check(&next, geteuid(), err, sizeof(err)) == -1 ||
 	    dirs_prepare(&next, geteuid(), err, sizeof(err)) == -1)
@@ -402,11 +414,10 @@ master_reload(struct master *m)
 		    "effect at the next start", __func__);
 		strlcpy(next.pidfile, m->conf.pidfile, sizeof(next.pidfile));
 	}
-	if (strcmp(next.user, m->conf.user) != 0 ||
-	    strcmp(next.chroot, m->conf.chroot) != 0 ||
+	if (strcmp(next.chroot, m->conf.chroot) != 0 ||
 	    strcmp(next.pluginsuser, m->conf.pluginsuser) != 0 ||
 	    next.allowrootplugins != m->conf.allowrootplugins)
-		log_warnx("%s: reload: sandbox settings (user, chroot, "
+		log_warnx("%s: reload: sandbox settings (chroot, "
 		    "pluginsuser, allowrootplugins) apply to workers started "
 		    "from now on", __func__);
 	if (logfile_configure(&m->log, next.logdir,

@@ -610,6 +610,32 @@ class Spool(NsqTest):
         d.set_fault("ok")
         self.assert_arrived([d], sent, timeout=60)
 
+    def test_reload_that_changes_user_keeps_the_spool_usable(self):
+        """A reload that names another [agent] user takes it at the next
+        start: the master chowned the spool (and pluginsdir) to the new
+        user at once, the sender running on as the old one could create
+        no segment, and /post answered 503 "Permission denied"."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        d = self.down_double()
+        self.setup_agent(d, "\tspoolbytes = 2097152\n")
+        spool = self.agent.values["spool"]
+        sent = self.post_thousands(0, 1000)
+        self.agent.write_conf(user="daemon")
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"sender applied config generation 2")
+        self.agent.wait_log(r"\[agent\] user changed \(\"daemon\", "
+                            r"running as \"nobody\"\); it takes effect at "
+                            r"the next start")
+        for i in range(1, 4):
+            pts = make_points(i * 1000, 1000, name="sp.m")
+            status, _, body = self.post(pts)
+            self.assertEqual(status, 200, body)
+            sent.extend(pts)
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
+        self.assertEqual(os.stat(spool).st_uid, nobody_uid())
+
     def test_reload_to_a_spool_too_small_keeps_the_old_one(self):
         """A new spool that fills up while the old one is carried over:
         all or nothing, the old one stays in use with everything in it,
