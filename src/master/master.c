@@ -550,18 +550,25 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 			break;
 		}
 		if (ok) {
-			w->acked_gen = gen;
-			if (gen > 1 && gen == m->generation) {
+			/* said once a generation, however often it comes */
+			if (gen > 1 && gen == m->generation &&
+			    w->acked_gen != gen) {
+				w->acked_gen = gen;
 				log_info("%s applied config generation %llu",
 				    proto_role_name(w->role),
 				    (unsigned long long)gen);
 				reload_acked(m);
-			}
-		} else
+			} else
+				w->acked_gen = gen;
+		} else if (lograte_take(&w->lograte, ev_now(m->loop),
+		    strlen(text))) {
+			/* the worker's words: within its role's budget */
 			log_warnx("%s: %s cannot apply config generation %llu: "
 			    "%s", __func__,
 			    proto_role_name(w->role), (unsigned long long)gen,
 			    text);
+		}
+		lograte_say(m, w);
 		free(text);
 		return;
 	case MSG_PEER_STATE:

@@ -117,8 +117,10 @@ supervise_ready(struct master *m, struct wslot *w)
 	enum role	 r;
 
 	if (w->state != W_STARTING) {
-		log_warnx("%s: %s sent READY twice", __func__,
-		    proto_role_name(w->role));
+		/* as often as it likes: within its role's log budget */
+		if (lograte_take(&w->lograte, ev_now(m->loop), 0))
+			log_warnx("%s: %s sent READY twice", __func__,
+			    proto_role_name(w->role));
 		return;
 	}
 	ev_timer_stop(m->loop, &w->setup_timer);

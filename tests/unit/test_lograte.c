@@ -278,3 +278,136 @@ Test(lograte, the_master_cuts_a_workers_log_flood)
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	cr_assert_eq(system(path), 0);
 }
+
+/* A worker's CONF_ACK (ok 0, with its reason) or READY, as it sends it. */
+static void
+ctl_frame(uint8_t *out, size_t *len, uint16_t type, const char *text)
+{
+	struct frame_hdr	 h;
+	struct pbuf		 pb;
+
+	codec_put_init(&pb);
+	if (type == MSG_CONF_ACK) {
+		codec_put_u64(&pb, 1);
+		codec_put_u32(&pb, 0);
+		codec_put_str(&pb, text);
+	}
+	cr_assert(!codec_put_failed(&pb));
+	memset(&h, 0, sizeof(h));
+	h.len = (uint32_t)(FRAME_HDR_LEN + pb.len);
+	h.type = type;
+	h.pid = (uint32_t)getpid();
+	memcpy(out, &h, FRAME_HDR_LEN);
+	if (pb.len > 0)
+		memcpy(out + FRAME_HDR_LEN, pb.buf, pb.len);
+	*len = h.len;
+	codec_put_free(&pb);
+}
+
+/*
+ * The other lines a worker's frames make the master write: a CONF_ACK
+ * that refuses a config (its reason quoted) and a READY sent again.  A
+ * compromised worker sending them without end wrote a master line for
+ * each, past any budget, and rotated the log away.
+ */
+static void
+flood_master_lines(uint16_t type, const char *needle)
+{
+	struct frame_rules	 rules;
+	struct master		*m;
+	struct wslot		*w;
+	static uint8_t		 frame[512];
+	char			 text[200], err[256], path[512], *buf;
+	size_t			 flen, off = 0, sent = 0;
+	ssize_t			 n;
+	FILE			*f;
+	long			 sz;
+	enum role		 r;
+	int			 sv[2], raw, lines;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_not_null(m = calloc(1, sizeof(*m)));
+	cr_assert_not_null(m->loop = ev_loop_new(EVFLAG_AUTO));
+	m->phase = M_RUNNING;
+	m->generation = 1;
+	pull_init(m);
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+		m->w[r].m = m;
+		m->w[r].role = r;
+		metrics_init(&m->w[r].metrics);
+		metrics_init(&m->w[r].metrics_spare);
+		metrics_init(&m->base[r]);
+	}
+	cr_assert_eq(logfile_open(&m->log, dir, 0, 1, err, sizeof(err)), 0,
+	    "%s", err);
+	m->log.min = LOG_LVL_DEBUG;
+	sink_m = m;
+	log_set_sink(master_sink, NULL);
+	w = &m->w[ROLE_GITPULL];
+	w->state = W_RUNNING;
+	w->pid = getpid();
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	rules.edge = proto_control_edge(ROLE_GITPULL);
+	rules.self = ROLE_MASTER;
+	rules.name = NULL;
+	cr_assert_not_null(w->ctl = frame_conn_new(m->loop, sv[0], &rules,
+	    master_ctl_msg, master_ctl_close, w));
+	raw = sv[1];
+	cr_assert_neq(fcntl(raw, F_SETFL, O_NONBLOCK), -1);
+
+	memset(text, 'E', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	ctl_frame(frame, &flen, type, text);
+	while (sent < FLOODED) {
+		n = write(raw, frame + off, flen - off);
+		if (n == -1 && errno == EAGAIN) {
+			ev_run(m->loop, EVRUN_NOWAIT);
+			continue;
+		}
+		cr_assert_gt(n, 0, "write: %s", strerror(errno));
+		off += (size_t)n;
+		if (off == flen) {
+			off = 0;
+			sent++;
+		}
+	}
+	for (n = 0; n < 20; n++)
+		ev_run(m->loop, EVRUN_NOWAIT);
+	log_set_sink(NULL, NULL);
+	logfile_close(&m->log);
+
+	snprintf(path, sizeof(path), "%s/agent.log", dir);
+	cr_assert_not_null(f = fopen(path, "r"));
+	fseek(f, 0, SEEK_END);
+	sz = ftell(f);
+	rewind(f);
+	cr_assert_not_null(buf = calloc(1, (size_t)sz + 1));
+	cr_assert_eq(fread(buf, 1, (size_t)sz, f), (size_t)sz);
+	fclose(f);
+	lines = count(buf, needle);
+	cr_assert_gt(lines, 0);
+	cr_assert_lt(lines, FLOODED / 2, "%d lines of %d written", lines,
+	    FLOODED);
+	cr_assert(strstr(buf, "logs over its role's budget") != NULL);
+	free(buf);
+
+	if (w->ctl != NULL)
+		frame_conn_close(w->ctl);
+	pull_stop(m);
+	stats_free(m);
+	ev_loop_destroy(m->loop);
+	free(m);
+	close(raw);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	cr_assert_eq(system(path), 0);
+}
+
+Test(lograte, the_master_cuts_a_workers_refused_config_flood)
+{
+	flood_master_lines(MSG_CONF_ACK, "cannot apply config generation");
+}
+
+Test(lograte, the_master_cuts_a_workers_ready_flood)
+{
+	flood_master_lines(MSG_READY, "sent READY twice");
+}
