@@ -98,17 +98,42 @@ static void
 stop_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct master	*m = t->data;
+	struct wslot	*w;
 	enum role	 r;
 
+	if (m->stop_killed) {
+		/*
+		 * Not reaped after SIGKILL: held in the kernel (a request to
+		 * a file system that does not answer, which even SIGKILL does
+		 * not end).  It goes when the kernel lets it; the stop must
+		 * not wait for that, or `agent stop` and systemd never end.
+		 */
+		for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
+			w = &m->w[r];
+			if (w->pid <= 0)
+				continue;
+			log_warnx("%s: %s (pid %ld) could not be reaped %.0f s "
+			    "after SIGKILL (held in the kernel?): stopping "
+			    "without it", __func__, proto_role_name(r),
+			    (long)w->pid, STOP_KILL_GRACE);
+			w->pid = 0;
+			w->state = W_DOWN;
+		}
+		master_check_stopped(m);
+		return;
+	}
+	m->stop_killed = 1;
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		if (m->w[r].pid <= 0)
 			continue;
-		log_warnx("%s: %s (pid %ld) did not stop within %.0f s; "
-		    "killing it", __func__,
-		    proto_role_name(r), (long)m->w[r].pid, STOP_TIMEOUT);
+		log_warnx("%s: %s (pid %ld) did not stop in time; killing it",
+		    __func__, proto_role_name(r), (long)m->w[r].pid);
 		if (kill(m->w[r].pid, SIGKILL) == -1 && errno != ESRCH)
 			log_warn("%s: kill", __func__);
 	}
+	ev_timer_stop(loop, &m->stop_timer);
+	ev_timer_set(&m->stop_timer, STOP_KILL_GRACE, 0.);
+	ev_timer_start(loop, &m->stop_timer);
 }
 
 void

@@ -27,6 +27,7 @@
 
 #define SETUP_TIMEOUT		10.0	/* seconds for a worker's handshake */
 #define STOP_TIMEOUT		10.0	/* seconds before SIGKILL at exit */
+#define STOP_KILL_GRACE		5.0	/* then seconds before giving up */
 #define BACKOFF_FIRST		0.1	/* first restart delay, seconds */
 #define BACKOFF_CAP		30.0
 #define BACKOFF_STABLE		60.0	/* a run this long resets backoff */
@@ -166,6 +167,7 @@ struct master {
 	char			 fail_reason[512];
 	ev_signal		 sig_hup, sig_term, sig_int, sig_chld, sig_usr1;
 	ev_timer		 stop_timer;
+	int			 stop_killed;	/* stop_timer's SIGKILLs sent */
 	ev_timer		 reload_timer;	/* acks of a new generation */
 	ev_timer		 watchdog_timer;	/* watchdog.c */
 	double			 watchdog_tick_at;	/* monotonic */

@@ -25,8 +25,8 @@ import threading
 import time
 
 from harness import (AgentTest, FuseStall, free_port, is_root,
-                     lock_held_processes, needs_root, proc_status,
-                     stuck_in_exec, wait_until)
+                     lock_held_processes, needs_root, proc_alive,
+                     proc_status, stuck_in_exec, wait_until)
 
 NSS = ["pool.loda", "b.loda"]
 SECURITY_NS = "security.monitor.loda"
@@ -653,3 +653,33 @@ class HeldCoreDir(AgentTest):
         wait_until(lambda: a.worker(a.status(), "collector")["stats"][
             "procs_stuck"] == 0, timeout=20, what="procs_stuck back to 0")
         self.assertEqual(a.worker(a.status(), "collector")["pid"], pid)
+
+    def test_stop_ends_with_a_collector_held_in_the_kernel(self):
+        """agent stop while the collector's walk waits in a listing the
+        file system does not answer: the wait holds even SIGKILL (a FUSE
+        request already read by its server), so the collector cannot be
+        reaped; the stop must still end, in its bounds, and say so."""
+        needs_root(self)
+        a = self.agent
+        fuse = FuseStall(os.path.join(a.dir, "cores"), hold_opendir=True)
+        self.addCleanup(fuse.stop)
+        reg = os.path.join(a.dir, "registry.json")
+        items = [{"measurement_type": "COREDUMP",
+                  "name": "app.service.coredump", "interval": "10"}]
+        with open(reg, "w") as f:
+            json.dump({"ns": {NSS[0]: ""}, "resources": {NSS[0]: items}}, f)
+        os.chmod(reg, 0o644)
+        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n'
+                     f'\tcoredumpdir = "{fuse.mnt}"\n')
+        self.start_ok()
+        pid = a.worker(a.wait_serving(), "collector")["pid"]
+        master = a.master_pid()
+        wait_until(lambda: fuse.opendirs, timeout=30,
+                   what="the collector listing the coredumpdir")
+        t0 = time.monotonic()
+        r = a.run("stop", "-t", "40")
+        took = time.monotonic() - t0
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(proc_alive(master))
+        self.assertLess(took, 40)
+        a.wait_log(rf"collector \(pid {pid}\) .*could not be reaped")
