@@ -666,7 +666,10 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	case SIGTERM:
 	case SIGINT:
 		if (m->phase == M_STOPPING) {
-			/* asked twice: the operator does not want to wait */
+			/* asked twice: the operator does not want to wait; a
+			 * third must not give up on workers dying right now */
+			if (m->stop_killed)
+				break;
 			log_warnx("%s: second stop signal: killing the workers "
 			    "now", __func__);
 			stop_timeout_cb(loop, &m->stop_timer, 0);
