@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +23,144 @@
 #include "util.h"
 
 #define LISTEN_BACKLOG	128
+#define LISTEN_RESOLVE_SECS	3	/* a name's lookup, at most */
+
+/*
+ * A name in `listen` is looked up in a thread of its own, waited for
+ * LISTEN_RESOLVE_SECS at most: getaddrinfo() waits for a DNS server that
+ * does not answer as long as resolv.conf lets it (10 s and more), and the
+ * master's loop, which reaps and restarts the workers and pings systemd's
+ * watchdog, stood still that long at each reload.  A lookup given up on
+ * ends on its own; the last of the two to let go frees it.
+ */
+struct lookup {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	int		 refs;
+	int		 done;
+	int		 rv;
+	char		 host[256];
+	char		 port[16];
+	struct addrinfo	 hints;
+	struct addrinfo	*res;
+};
+
+static void
+lookup_unref(struct lookup *l)
+{
+	int	 left;
+
+	pthread_mutex_lock(&l->mtx);
+	left = --l->refs;
+	pthread_mutex_unlock(&l->mtx);
+	if (left > 0)
+		return;
+	if (l->res != NULL)
+		freeaddrinfo(l->res);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mtx);
+	free(l);
+}
+
+static void *
+lookup_thread(void *arg)
+{
+	struct lookup	*l = arg;
+	struct addrinfo	*res = NULL;
+	int		 rv;
+
+	rv = getaddrinfo(l->host, l->port, &l->hints, &res);
+	pthread_mutex_lock(&l->mtx);
+	l->rv = rv;
+	l->res = rv == 0 ? res : NULL;
+	l->done = 1;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mtx);
+	lookup_unref(l);
+	return NULL;
+}
+
+/* getaddrinfo(), a name given up on after LISTEN_RESOLVE_SECS: EAI_AGAIN
+ * with *late set. */
+static int
+lookup_bounded(const char *host, const char *port,
+    const struct addrinfo *hints, struct addrinfo **res, int *late)
+{
+	struct addrinfo		 num = *hints;
+	struct lookup		*l;
+	pthread_condattr_t	 ca;
+	pthread_attr_t		 ta;
+	pthread_t		 t;
+	sigset_t		 all, old;
+	struct timespec		 until;
+	int			 rv, rc = 0;
+
+	*late = 0;
+	/* an address needs no thread */
+	num.ai_flags |= AI_NUMERICHOST;
+	if ((rv = getaddrinfo(host, port, &num, res)) != EAI_NONAME)
+		return rv;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return EAI_MEMORY;
+	if (strlcpy(l->host, host, sizeof(l->host)) >= sizeof(l->host) ||
+	    strlcpy(l->port, port, sizeof(l->port)) >= sizeof(l->port)) {
+		free(l);
+		return EAI_NONAME;
+	}
+	l->hints = *hints;
+	l->refs = 2;
+	if (pthread_condattr_init(&ca) != 0) {
+		free(l);
+		return EAI_MEMORY;
+	}
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&l->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		free(l);
+		return EAI_MEMORY;
+	}
+	pthread_condattr_destroy(&ca);
+	if (pthread_mutex_init(&l->mtx, NULL) != 0) {
+		pthread_cond_destroy(&l->cv);
+		free(l);
+		return EAI_MEMORY;
+	}
+	if (pthread_attr_init(&ta) != 0) {
+		l->refs = 1;
+		lookup_unref(l);
+		return EAI_MEMORY;
+	}
+	(void)pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	/* the master's signals are for its loop, not for this thread */
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&t, &ta, lookup_thread, l);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&ta);
+	if (rc != 0) {
+		l->refs = 1;
+		lookup_unref(l);
+		return EAI_AGAIN;
+	}
+	if (clock_gettime(CLOCK_MONOTONIC, &until) == -1)
+		abort();	/* CLOCK_MONOTONIC cannot fail */
+	until.tv_sec += LISTEN_RESOLVE_SECS;
+	rc = 0;
+	pthread_mutex_lock(&l->mtx);
+	while (!l->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&l->cv, &l->mtx, &until);
+	if (l->done) {
+		rv = l->rv;
+		*res = l->res;
+		l->res = NULL;
+	} else {
+		rv = EAI_AGAIN;
+		*late = 1;
+	}
+	pthread_mutex_unlock(&l->mtx);
+	lookup_unref(l);
+	return rv;
+}
 
 /* "host:port" or "[v6]:port" into host and port strings. */
 static int
@@ -54,7 +195,7 @@ listen_tcp(const char *addr, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 host[256], port[16];
-	int		 fd = -1, on = 1, rv, saved = 0;
+	int		 fd = -1, on = 1, rv, saved = 0, late;
 
 	if (split_hostport(addr, host, sizeof(host), port, sizeof(port)) ==
 	    -1) {
@@ -65,8 +206,13 @@ listen_tcp(const char *addr, char *err, size_t errlen)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rv = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "listen %s: %s", addr, gai_strerror(rv));
+	if ((rv = lookup_bounded(host, port, &hints, &res, &late)) != 0) {
+		if (late)
+			snprintf(err, errlen, "listen %s: the name did not "
+			    "resolve within %d s", addr, LISTEN_RESOLVE_SECS);
+		else
+			snprintf(err, errlen, "listen %s: %s", addr,
+			    gai_strerror(rv));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {

@@ -68,3 +68,33 @@ class Reload(AgentTest):
                             rf"cannot listen on 127.0.0.1:{taken}")
         self.assertEqual(self.agent.http("/healthz")[0], 200)
         self.assertEqual(self.agent.status()["generation"], 1)
+
+    def test_reload_to_a_name_no_dns_server_answers_is_bounded(self):
+        # the master looked the name up on its loop: with a DNS server
+        # that takes the query and never answers (timeout:5 attempts:2)
+        # it stood still 10 s, a killed worker waiting for its restart
+        # (as long, with the defaults, as systemd's WatchdogSec=30)
+        import socket
+        import time
+        if os.geteuid() != 0:
+            self.skipTest("skipped: needs root (a mount namespace)")
+        dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        dead.bind(("127.0.0.2", 53))
+        self.addCleanup(dead.close)
+        rc = os.path.join(self.agent.dir, "resolv.conf")
+        with open(rc, "w") as f:
+            f.write("nameserver 127.0.0.2\noptions timeout:5 attempts:2\n")
+        self.agent.in_mount_ns(f"mount --bind {rc} /etc/resolv.conf")
+        self.start_ok()
+        st = self.agent.wait_serving()
+        self.agent.write_conf(listen=f"agent-it-nohost.invalid:"
+                              f"{self.agent.port}")
+        t0 = time.monotonic()
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"reload failed, keeping config generation 1: "
+                            r"listen agent-it-nohost\.invalid:\d+: the name "
+                            r"did not resolve within 3 s", timeout=30)
+        self.assertLess(time.monotonic() - t0, 8)
+        self.assertEqual(self.agent.http("/healthz")[0], 200)
+        self.assertEqual(self.agent.worker(self.agent.status(), "front")[
+            "pid"], self.agent.worker(st, "front")["pid"])
