@@ -168,6 +168,11 @@ master_started(struct master *m)
 		log_info("try: curl -s http://%s/me/status", m->conf.listen);
 	strlcat(msg, "\n", sizeof(msg));
 	daemon_report(&m->report_fd, 1, msg);
+	/* from the loop, not inside the READY being handled now */
+	if (m->reload_asked) {
+		m->reload_asked = 0;
+		ev_feed_signal_event(m->loop, SIGHUP);
+	}
 }
 
 /* The status with the table of `skip` and `cut` into pb; 0 when it fits. */
@@ -406,9 +411,16 @@ master_reload(struct master *m)
 	int			 listeners_changed, outfile_new;
 	enum role		 r;
 
+	if (m->phase == M_STARTING) {
+		/* the file may have changed since it was read: once up */
+		log_warnx("%s: reload asked while the agent starts: done once "
+		    "every worker is up", __func__);
+		m->reload_asked = 1;
+		return;
+	}
 	if (m->phase != M_RUNNING) {
-		log_warnx("%s: reload ignored: the agent is %s", __func__,
-		    m->phase == M_STARTING ? "still starting" : "stopping");
+		log_warnx("%s: reload ignored: the agent is stopping",
+		    __func__);
 		return;
 	}
 	log_info("reload: reading %s", m->conf_path);

@@ -182,6 +182,7 @@ struct master {
 	struct metric_set	 base[ROLE_MAX];
 	struct pull		 pull;		/* fresh counters (pull.c) */
 	struct notify		 notify;	/* systemd's, if any */
+	int			 reload_asked;	/* SIGHUP while starting */
 	int			 reloading;	/* RELOADING=1 sent, READY=1
 						 * not yet */
 	struct spoolheld	 spoolheld;

@@ -122,6 +122,30 @@ class Lifecycle(AgentTest):
         p.communicate(timeout=20)
         self.assertEqual(p.returncode, 0)
 
+    def test_a_reload_asked_while_it_starts_is_done_once_up(self):
+        # the file changed after the master read it, and SIGHUP came
+        # before every worker was up: it was ignored ("still starting")
+        # and the agent ran the old file until the next reload
+        pidfile = self.agent.values["pidfile"]
+        p = self.agent.start_fg()
+        wait_until(lambda: os.path.exists(pidfile) or p.poll() is not None,
+                   step=0.0005, what="the pidfile")
+        self.agent.write_conf(loglevel="INFO")
+
+        def catches_hup():
+            with open(f"/proc/{p.pid}/status") as f:
+                cgt = [ln for ln in f if ln.startswith("SigCgt:")][0]
+            return int(cgt.split()[1], 16) & (1 << (signal.SIGHUP - 1))
+        wait_until(catches_hup, step=0.0005, what="the SIGHUP handler")
+        os.kill(p.pid, signal.SIGHUP)
+        self.agent.wait_serving()
+        # (a SIGHUP after the start is a plain reload: generation 2 too)
+        wait_until(lambda: self.agent.status()["generation"] == 2,
+                   what="config generation 2")
+        self.agent.wait_log(r"reload: config generation 2 acknowledged")
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=30)
+
     def test_foreground_sigint(self):
         p = self.agent.start_fg()
         self.agent.wait_serving()
