@@ -9,7 +9,7 @@
  * silent for half the timeout is asked for its counters (MSG_STATS_REQ
  * with WATCHDOG_REQID), which any loop that turns answers at once; one
  * silent for the whole timeout is killed, and restarted as after any
- * death.  A busy worker pushes its counters and is never asked; an idle
+ * death; so is one that closed its control edge and lives on.  A busy worker pushes its counters and is never asked; an idle
  * one is asked about twice per timeout.
  *
  * Time is the monotonic clock, not the loop's wall-clock ev_now(): a
@@ -47,16 +47,28 @@ watchdog_check(struct master *m, struct wslot *w, double now)
 	double		 silent = now - w->heard;
 	char		 why[128];
 
-	if (w->state != W_RUNNING || w->ctl == NULL || w->reaped)
+	if (w->state != W_RUNNING || w->reaped)
 		return;
+	/*
+	 * A worker that closed its control edge and lives on (a compromised
+	 * one can) is silent too: without the edge it could not be asked,
+	 * reloaded or told to stop, and would never be restarted.
+	 */
 	if (silent >= timeout) {
-		snprintf(why, sizeof(why), "it answered nothing for %.0f s "
-		    "([agent] workertimeout %.0f): hung", silent, timeout);
+		if (w->ctl == NULL)
+			snprintf(why, sizeof(why), "it closed its control edge "
+			    "and lived on for %.0f s ([agent] workertimeout "
+			    "%.0f)", silent, timeout);
+		else
+			snprintf(why, sizeof(why), "it answered nothing for "
+			    "%.0f s ([agent] workertimeout %.0f): hung", silent,
+			    timeout);
 		supervise_kill(w, why);
 		return;
 	}
-	if (silent >= timeout / 2 && frame_send(w->ctl, MSG_STATS_REQ,
-	    WATCHDOG_REQID, NULL, 0, -1) == -1)
+	if (w->ctl != NULL && silent >= timeout / 2 &&
+	    frame_send(w->ctl, MSG_STATS_REQ, WATCHDOG_REQID, NULL, 0,
+	    -1) == -1)
 		log_warnx("%s: cannot ask %s for its counters", __func__,
 		    proto_role_name(w->role));
 }
