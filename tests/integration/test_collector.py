@@ -612,11 +612,12 @@ class HeldCoreDir(AgentTest):
     """A coredumpdir whose listing never answers (a dead NFS server; here
     a FUSE mount that holds every opendir): the COREDUMP round that meets
     it is given up on and names it, and the collector's other families go
-    on, in the same process."""
+    on, in the same process; agent stop still ends, though the collector
+    cannot be reaped."""
 
     overrides = {"collect": "yes"}
 
-    def test_a_coredumpdir_that_hangs_does_not_stop_the_collector(self):
+    def test_a_coredumpdir_that_hangs_stops_neither_collector_nor_stop(self):
         needs_root(self)
         a = self.agent
         fuse = FuseStall(os.path.join(a.dir, "cores"), hold_opendir=True)
@@ -648,28 +649,11 @@ class HeldCoreDir(AgentTest):
         self.assertEqual(c["stats"]["procs_stuck"], 1, c)
         self.assertEqual(len(fuse.opendirs), 1, "skipped while it waits")
 
-        # let go: the listing returns, the thread ends, nothing waits
-        fuse.let_go()
-        wait_until(lambda: a.worker(a.status(), "collector")["stats"][
-            "procs_stuck"] == 0, timeout=20, what="procs_stuck back to 0")
-        self.assertEqual(a.worker(a.status(), "collector")["pid"], pid)
-
-    def test_stop_ends_with_a_collector_held_in_the_kernel(self):
-        """agent stop while the collector's walk waits in a listing the
-        file system does not answer: the wait holds even SIGKILL (a FUSE
-        request already read by its server), so the collector cannot be
-        reaped; the stop must still end, in its bounds, and say so."""
-        needs_root(self)
-        a = self.agent
-        fuse = FuseStall(os.path.join(a.dir, "cores"), hold_opendir=True)
-        self.addCleanup(fuse.stop)
-        items = [{"measurement_type": "COREDUMP",
-                  "name": "app.service.coredump", "interval": "10"}]
-        start_with_items(self, items, f'\tcoredumpdir = "{fuse.mnt}"\n')
-        pid = a.worker(a.wait_serving(), "collector")["pid"]
+        # agent stop meanwhile: the wait holds even SIGKILL (a FUSE
+        # request already read by its server), so the collector cannot
+        # be reaped; the stop still ends, in its bounds, and says so
+        # (the walker's threads let go: HeldProcess)
         master = a.master_pid()
-        wait_until(lambda: fuse.opendirs, timeout=30,
-                   what="the collector listing the coredumpdir")
         t0 = time.monotonic()
         r = a.run("stop", "-t", "40")
         took = time.monotonic() - t0
