@@ -81,14 +81,16 @@ kill_stray(struct master *m, pid_t pid, pid_t pgid, const char *comm)
 
 	/*
 	 * An unreaped child of ours keeps its pid, so this cannot hit
-	 * someone else.  Its group goes too when it leads one: that is how
-	 * plugin runs are started, and their helpers share the group.  And
-	 * every process under it, in whatever group or session
-	 * (orphans_tree.c).
+	 * someone else.  Every process under it goes, in whatever group or
+	 * session (orphans_tree.c); and its group when it leads one: that
+	 * is how plugin runs are started, and their helpers share the
+	 * group.  The tree first: killed first, it could be gone before its
+	 * children were read, and they, handed to us, would wait for the
+	 * next sweep, a generation at a time.
 	 */
+	n = orphans_kill_tree(pid, ORPHAN_TREE_MAX);
 	if (pgid == pid && kill(-pgid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("%s: kill(-%ld)", __func__, (long)pgid);
-	n = orphans_kill_tree(pid, ORPHAN_TREE_MAX);
 	if (pid != m->orphan_last_killed)
 		log_warnx("%s: killing process %ld (%s) left behind by a "
 		    "worker, and %d under it", __func__, (long)pid, comm,

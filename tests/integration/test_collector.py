@@ -620,6 +620,9 @@ class HeldCoreDir(AgentTest):
     def test_a_coredumpdir_that_hangs_stops_neither_collector_nor_stop(self):
         needs_root(self)
         a = self.agent
+        # procs_stuck counts this listing alone: no process held in
+        # execve meanwhile (another test's), whose reads wait too
+        lock_held_processes(self, exclusive=False)
         fuse = FuseStall(os.path.join(a.dir, "cores"), hold_opendir=True)
         self.addCleanup(fuse.stop)
 
