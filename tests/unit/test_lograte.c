@@ -184,24 +184,25 @@ count(const char *s, const char *needle)
 
 #define FLOODED		5000
 
-Test(lograte, the_master_cuts_a_workers_log_flood)
+/*
+ * A master on a loop of its own, logging to a file in `dir`, with gitpull
+ * RUNNING on a control edge whose other end (*raw) the test writes.
+ */
+static struct master *
+flood_master(int *raw)
 {
 	struct frame_rules	 rules;
 	struct master		*m;
 	struct wslot		*w;
-	static uint8_t		 frame[512];
-	char			 text[200], err[256], path[512], *buf;
-	size_t			 flen, off = 0, sent = 0;
-	ssize_t			 n;
-	FILE			*f;
-	long			 sz;
+	char			 err[256];
 	enum role		 r;
-	int			 sv[2], raw, lines;
+	int			 sv[2];
 
 	cr_assert_not_null(mkdtemp(dir));
 	cr_assert_not_null(m = calloc(1, sizeof(*m)));
 	cr_assert_not_null(m->loop = ev_loop_new(EVFLAG_AUTO));
 	m->phase = M_RUNNING;
+	m->generation = 1;
 	pull_init(m);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		m->w[r].m = m;
@@ -224,12 +225,18 @@ Test(lograte, the_master_cuts_a_workers_log_flood)
 	rules.name = NULL;
 	cr_assert_not_null(w->ctl = frame_conn_new(m->loop, sv[0], &rules,
 	    master_ctl_msg, master_ctl_close, w));
-	raw = sv[1];
-	cr_assert_neq(fcntl(raw, F_SETFL, O_NONBLOCK), -1);
+	*raw = sv[1];
+	cr_assert_neq(fcntl(*raw, F_SETFL, O_NONBLOCK), -1);
+	return m;
+}
 
-	memset(text, 'E', sizeof(text) - 1);
-	text[sizeof(text) - 1] = '\0';
-	log_frame(frame, &flen, text);
+/* FLOODED copies of the frame, the master's loop turning meanwhile. */
+static void
+flood_write(struct master *m, int raw, const uint8_t *frame, size_t flen)
+{
+	size_t		 off = 0, sent = 0;
+	ssize_t		 n;
+
 	while (sent < FLOODED) {
 		n = write(raw, frame + off, flen - off);
 		if (n == -1 && errno == EAGAIN) {
@@ -245,10 +252,18 @@ Test(lograte, the_master_cuts_a_workers_log_flood)
 	}
 	for (n = 0; n < 20; n++)
 		ev_run(m->loop, EVRUN_NOWAIT);
-	cr_assert_not_null(w->ctl, "the edge closed");
+}
+
+/* The log closed and read whole (the caller frees it). */
+static char *
+flood_log(struct master *m)
+{
+	char	 path[512], *buf;
+	FILE	*f;
+	long	 sz;
+
 	log_set_sink(NULL, NULL);
 	logfile_close(&m->log);
-
 	snprintf(path, sizeof(path), "%s/agent.log", dir);
 	cr_assert_not_null(f = fopen(path, "r"));
 	fseek(f, 0, SEEK_END);
@@ -257,6 +272,44 @@ Test(lograte, the_master_cuts_a_workers_log_flood)
 	cr_assert_not_null(buf = calloc(1, (size_t)sz + 1));
 	cr_assert_eq(fread(buf, 1, (size_t)sz, f), (size_t)sz);
 	fclose(f);
+	return buf;
+}
+
+static void
+flood_master_free(struct master *m, int raw)
+{
+	struct wslot	*w = &m->w[ROLE_GITPULL];
+	char		 cmd[512];
+
+	if (w->ctl != NULL)
+		frame_conn_close(w->ctl);
+	pull_stop(m);
+	stats_free(m);
+	ev_loop_destroy(m->loop);
+	free(m);
+	close(raw);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+
+Test(lograte, the_master_cuts_a_workers_log_flood)
+{
+	struct master		*m;
+	struct wslot		*w;
+	static uint8_t		 frame[512];
+	char			 text[200], *buf;
+	size_t			 flen;
+	int			 raw, lines;
+
+	m = flood_master(&raw);
+	w = &m->w[ROLE_GITPULL];
+	memset(text, 'E', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	log_frame(frame, &flen, text);
+	flood_write(m, raw, frame, flen);
+	cr_assert_not_null(w->ctl, "the edge closed");
+	buf = flood_log(m);
 	lines = count(buf, text);
 	/* the burst, and what the budget refilled while the test ran:
 	 * generous, for a slow machine; none of the rest */
@@ -268,15 +321,7 @@ Test(lograte, the_master_cuts_a_workers_log_flood)
 	cr_assert(strstr(buf, "logs over its role's budget") != NULL);
 	cr_assert_eq(w->lograte.total + (uint64_t)lines, FLOODED);
 	free(buf);
-
-	frame_conn_close(w->ctl);
-	pull_stop(m);
-	stats_free(m);
-	ev_loop_destroy(m->loop);
-	free(m);
-	close(raw);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	cr_assert_eq(system(path), 0);
+	flood_master_free(m, raw);
 }
 
 /* A worker's CONF_ACK (ok 0, with its reason) or READY, as it sends it. */
@@ -313,93 +358,25 @@ ctl_frame(uint8_t *out, size_t *len, uint16_t type, const char *text)
 static void
 flood_master_lines(uint16_t type, const char *needle)
 {
-	struct frame_rules	 rules;
 	struct master		*m;
-	struct wslot		*w;
 	static uint8_t		 frame[512];
-	char			 text[200], err[256], path[512], *buf;
-	size_t			 flen, off = 0, sent = 0;
-	ssize_t			 n;
-	FILE			*f;
-	long			 sz;
-	enum role		 r;
-	int			 sv[2], raw, lines;
+	char			 text[200], *buf;
+	size_t			 flen;
+	int			 raw, lines;
 
-	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_not_null(m = calloc(1, sizeof(*m)));
-	cr_assert_not_null(m->loop = ev_loop_new(EVFLAG_AUTO));
-	m->phase = M_RUNNING;
-	m->generation = 1;
-	pull_init(m);
-	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
-		m->w[r].m = m;
-		m->w[r].role = r;
-		metrics_init(&m->w[r].metrics);
-		metrics_init(&m->w[r].metrics_spare);
-		metrics_init(&m->base[r]);
-	}
-	cr_assert_eq(logfile_open(&m->log, dir, 0, 1, err, sizeof(err)), 0,
-	    "%s", err);
-	m->log.min = LOG_LVL_DEBUG;
-	sink_m = m;
-	log_set_sink(master_sink, NULL);
-	w = &m->w[ROLE_GITPULL];
-	w->state = W_RUNNING;
-	w->pid = getpid();
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	rules.edge = proto_control_edge(ROLE_GITPULL);
-	rules.self = ROLE_MASTER;
-	rules.name = NULL;
-	cr_assert_not_null(w->ctl = frame_conn_new(m->loop, sv[0], &rules,
-	    master_ctl_msg, master_ctl_close, w));
-	raw = sv[1];
-	cr_assert_neq(fcntl(raw, F_SETFL, O_NONBLOCK), -1);
-
+	m = flood_master(&raw);
 	memset(text, 'E', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
 	ctl_frame(frame, &flen, type, text);
-	while (sent < FLOODED) {
-		n = write(raw, frame + off, flen - off);
-		if (n == -1 && errno == EAGAIN) {
-			ev_run(m->loop, EVRUN_NOWAIT);
-			continue;
-		}
-		cr_assert_gt(n, 0, "write: %s", strerror(errno));
-		off += (size_t)n;
-		if (off == flen) {
-			off = 0;
-			sent++;
-		}
-	}
-	for (n = 0; n < 20; n++)
-		ev_run(m->loop, EVRUN_NOWAIT);
-	log_set_sink(NULL, NULL);
-	logfile_close(&m->log);
-
-	snprintf(path, sizeof(path), "%s/agent.log", dir);
-	cr_assert_not_null(f = fopen(path, "r"));
-	fseek(f, 0, SEEK_END);
-	sz = ftell(f);
-	rewind(f);
-	cr_assert_not_null(buf = calloc(1, (size_t)sz + 1));
-	cr_assert_eq(fread(buf, 1, (size_t)sz, f), (size_t)sz);
-	fclose(f);
+	flood_write(m, raw, frame, flen);
+	buf = flood_log(m);
 	lines = count(buf, needle);
 	cr_assert_gt(lines, 0);
 	cr_assert_lt(lines, FLOODED / 2, "%d lines of %d written", lines,
 	    FLOODED);
 	cr_assert(strstr(buf, "logs over its role's budget") != NULL);
 	free(buf);
-
-	if (w->ctl != NULL)
-		frame_conn_close(w->ctl);
-	pull_stop(m);
-	stats_free(m);
-	ev_loop_destroy(m->loop);
-	free(m);
-	close(raw);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	cr_assert_eq(system(path), 0);
+	flood_master_free(m, raw);
 }
 
 Test(lograte, the_master_cuts_a_workers_refused_config_flood)
