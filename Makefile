@@ -152,10 +152,14 @@ peers:
 	python3 -m unittest tests/peers/test_nsqd_double.py
 	python3 -m unittest tests/peers/test_registry_double.py
 
-# Two modules at a time, in port windows 0 and 1; the sanitizer run uses
-# 2 and 3, so that check can run both at once (run.py --first-slot).
+# Three modules at a time, in port windows 0 to 2; the sanitizer run uses
+# 3 to 5, so that check can run both at once (run.py --first-slot).  The
+# modules spend most of their time waiting (for rounds, timeouts, other
+# processes): three at a time keep the longest two from bounding the run.
+INTEGRATION_JOBS = 3
 integration: agent
-	python3 tests/integration/run.py --agent ./agent --jobs 2
+	python3 tests/integration/run.py --agent ./agent \
+	    --jobs $(INTEGRATION_JOBS)
 
 # The integration tests again against a sanitizer build of the daemon.
 # Reports go to files (workers have no terminal); any file fails the run.
@@ -165,30 +169,22 @@ integration-san: build/agent-san
 		chmod 1777 build/san-reports
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(CURDIR)/build/san-reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/san-reports/ubsan \
-		python3 tests/integration/run.py --agent build/agent-san --jobs 2 \
-		    --first-slot 2
+		python3 tests/integration/run.py --agent build/agent-san \
+		    --jobs $(INTEGRATION_JOBS) --first-slot $(INTEGRATION_JOBS)
 	@if [ -n "$$(ls build/san-reports)" ]; then \
 		cat build/san-reports/*; echo "sanitizer reports above"; exit 1; fi
 
-# Everything is built first, two compilers at a time.  The tests then
-# run in two lanes, each one unit suite and then one integration suite,
-# the sanitized integration suite (the longest) after the plain unit
-# suite (the shortest): all of it is CPU-bound on two cores but for the
-# sanitized unit suite's tail and the integration suites' timers, and
-# the lanes fill those.  The fuzz corpora follow the plain unit suite,
-# the test doubles' own tests go first.  CHECK_LANES orders them here
-# only: `make integration` alone runs no unit suite first.
-# -Otarget prints each suite's output whole when it ends, so the log
-# reads as a serial run.
+# The two daemons are built first, two compilers at a time.  Both
+# integration suites then start at once, and the unit tests, the fuzz
+# corpora and the test doubles' own tests are built and run beside them:
+# the integration suites are the longest part, and they mostly wait
+# (about a third of two cores busy), which the compilers and the unit
+# suites fill.  -Otarget prints each suite's output whole when it ends,
+# so the log reads as a serial run.
 check: deps
-	$(MAKE) -j2 all build/agent-san $(UNIT_BIN) $(SAN_UNIT_BIN)
-	$(MAKE) -j4 -Otarget CHECK_LANES=1 peers unit unit-san fuzz-regress \
-	    integration-san integration
-
-ifeq ($(CHECK_LANES),1)
-integration-san fuzz-regress: | unit
-integration: | unit-san
-endif
+	$(MAKE) -j2 all build/agent-san
+	$(MAKE) -j4 -Otarget integration-san integration peers unit unit-san \
+	    fuzz-regress
 
 run: deps
 	$(MAKE) all

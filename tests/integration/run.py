@@ -28,7 +28,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Seconds a module took in a run of make check (2026-12-06, the larger of
-# the plain and the sanitized run; both --jobs 2 on 2 cores, at once):
+# the plain and the sanitized run; both --jobs 2 on 2 cores, at once;
+# make check now runs them --jobs 3):
 # only the order in which --jobs starts them; a module not listed counts
 # as short.
 WEIGHT = {
