@@ -868,6 +868,56 @@ Test(spool, foreign_files_are_left_alone)
 	cr_assert_eq(access(p, F_OK), 0);
 }
 
+/*
+ * A FIFO in a segment's name (its user may make one; with the default
+ * accounts every plugin is that user) held the sender's start in open(2)
+ * until a writer came: the agent silenced for everyone.  It is left
+ * alone, and the timeout fails the test where the open would hang.
+ */
+Test(spool, a_fifo_named_like_a_segment_is_left_alone, .timeout = 10)
+{
+	struct spool	*sp;
+	char		 p[128], tags[16][32];
+	struct stat	 st;
+
+	snprintf(p, sizeof(p), "%s/p-0000000000000001.seg", dir);
+	cr_assert_eq(mkfifo(p, 0600), 0);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(sp->nsegs, 0);
+	cr_assert(strstr(logged, "p-0000000000000001.seg: not a regular "
+	    "file") != NULL, "%s", logged);
+	/* the spool goes on, in names of its own */
+	append(sp, SPOOL_PUSHED, "new", 2, 10, 0);
+	cr_assert_eq(read_all(sp, tags, 16, 0), 1);
+	cr_assert_str_eq(tags[0], "new");
+	sender_spool_close(sp);
+	cr_assert_eq(lstat(p, &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode));
+}
+
+/* One put in a segment's place once the spool has looked at it: its
+ * read fails, and what follows is read; nothing waits on it. */
+Test(spool, a_segment_swapped_for_a_fifo_holds_no_read, .timeout = 10)
+{
+	struct spool	*sp;
+	char		 seg[512], fifo[512], tags[16][32];
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "a", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "b", 2, 10, 0);
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(sp->nsegs, 2);
+	seg_path(SPOOL_PUSHED, seg, sizeof(seg));
+	snprintf(fifo, sizeof(fifo), "%s/swap", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(rename(fifo, seg), 0);
+	cr_assert_eq(read_all(sp, tags, 16, 1), 1, "%s", logged);
+	cr_assert_str_eq(tags[0], "b");
+	cr_assert(strstr(logged, "cannot read it") != NULL, "%s", logged);
+	sender_spool_close(sp);
+}
+
 /* The only segment of the spool renamed to `name`. */
 static void
 rename_seg(enum spool_lane lane, const char *name, char *to, size_t len)

@@ -45,7 +45,7 @@ walk_peek(struct spool *sp, struct walk *w, char *err, size_t errlen)
 		}
 		if (w->fd == -1) {
 			w->fd = openat(sp->dirfd, w->seg->name, O_RDONLY |
-			    O_NOFOLLOW | O_CLOEXEC);
+			    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 			w->fdpos = 0;
 		}
 		rc = w->fd == -1 ? -1 : sender_spool_read_record(sp, w->seg,
@@ -149,7 +149,7 @@ sender_spool_moving_begin(struct spool *sp, uint64_t first_id, char *err,
 	n = snprintf(text, sizeof(text), "%016llx\n",
 	    (unsigned long long)first_id);
 	fd = openat(sp->dirfd, SPOOL_MOVING_NAME, O_WRONLY | O_CREAT |
-	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd == -1 || write(fd, text, (size_t)n) != n ||
 	    sender_spool_timed_sync(sp, fd, 1) == -1 ||
 	    sender_spool_timed_sync(sp, sp->dirfd, 0) == -1) {

@@ -169,8 +169,14 @@ open_seg(struct spool *sp, const char *name)
 	/* never a name again that is taken, whatever the file is */
 	if (id >= sp->next_id)
 		sp->next_id = id + 1;
+	/*
+	 * O_NONBLOCK: a FIFO in a segment's name (its user may make one,
+	 * and with the default accounts that includes every plugin) would
+	 * hold the open, and the sender's start with it, until a writer
+	 * came.  A regular file reads the same either way.
+	 */
 	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+	    O_NONBLOCK | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
 		sender_spool_log(sp, "segment %s: %s; left alone", name,
 		    strerror(errno));
 		if (fd != -1)
@@ -249,7 +255,7 @@ scan_newest(struct spool *sp, enum spool_lane lane, uint64_t *maxseq)
 	    seg = prev) {
 		prev = TAILQ_PREV(seg, spool_segq, entry);
 		if ((fd = openat(sp->dirfd, seg->name, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC)) == -1)
+		    O_NONBLOCK | O_CLOEXEC)) == -1)
 			break;
 		off = SPOOL_SEG_HDR;
 		pos = 0;

@@ -62,7 +62,7 @@ seg_truncate(struct spool *sp, struct spool_seg *seg, uint64_t off)
 	int	 fd;
 
 	fd = seg->wfd != -1 ? seg->wfd : openat(sp->dirfd, seg->name,
-	    O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1 || ftruncate(fd, (off_t)off) == -1)
 		sender_spool_log(sp, "segment %s: cannot cut it at offset "
 		    "%" PRIu64 ": %s", seg->name, off, strerror(errno));
@@ -269,7 +269,7 @@ cur_peek(struct spool *sp, enum spool_lane lane)
 			return 0;
 		if (c->fd == -1) {
 			c->fd = openat(sp->dirfd, seg->name, O_RDONLY |
-			    O_NOFOLLOW | O_CLOEXEC);
+			    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 			c->fdpos = 0;
 		}
 		rc = c->fd == -1 ? -1 : sender_spool_read_record(sp, seg, c->fd,
@@ -372,7 +372,7 @@ sender_spool_count_from(struct spool *sp, struct spool_seg *seg, uint64_t off,
 	int		 fd;
 
 	if (off >= seg->size || (fd = openat(sp->dirfd, seg->name, O_RDONLY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return;
 	while (off + SPOOL_REC_HDR <= seg->size &&
 	    sender_spool_read_at(fd, &pos, off, hdr, sizeof(hdr)) ==
