@@ -482,6 +482,21 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 	(void)close(fd);
 	if (d == NULL)
 		goto fail;
+	/*
+	 * A file with no section would be every default: an output at
+	 * 127.0.0.1:4151 and the seed's paths, in place of what the
+	 * operator wrote.  It is what a reload sees of a file that an
+	 * editor or `cat >` has truncated and not yet written.
+	 */
+	if (iniparser_getnsec(d) < 1) {
+		snprintf(err, errlen, "%s: no [section] in it (%s): refused, "
+		    "as it would be every default; a file still being "
+		    "written? write it to another name, then rename it",
+		    path, sb.st_size == 0 ? "empty" : "only comments and "
+		    "blank lines");
+		iniparser_freedict(d);
+		goto fail;
+	}
 	rc = apply(d, path, &c, warn, warn_arg, err, errlen);
 	/*
 	 * The token lets a client on any non-loopback address change

@@ -42,6 +42,23 @@ class Reload(AgentTest):
         self.assertEqual(r.returncode, 2)
         self.assertIn("[agent] listen", r.stderr)
 
+    def test_a_truncated_file_keeps_running_config(self):
+        # what a SIGHUP finds while an editor or `cat >` writes the file
+        # in place: empty, which would be every default
+        self.start_ok()
+        with open(self.agent.conf, "w"):
+            pass
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"reload failed, keeping config generation 1: "
+                            r".*: no \[section\] in it \(empty\)")
+        st = self.agent.status()
+        self.assertEqual(st["generation"], 1)
+        for w in st["workers"]:
+            self.assertEqual(w["state"], "running")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no [section] in it (empty)", r.stderr)
+
     def test_reload_moves_the_listener(self):
         self.start_ok()
         new_port = free_port()

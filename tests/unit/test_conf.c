@@ -310,7 +310,7 @@ Test(conf, absent_keys_keep_defaults)
 {
 	struct agent_conf	 c, d;
 
-	cr_assert_eq(load_text("", &c), 0, "%s", err);
+	cr_assert_eq(load_text("[agent]\n", &c), 0, "%s", err);
 	cr_assert_eq(conf_defaults(&d), 0);
 	assert_conf_equal(&c, &d);
 	cr_expect_eq(w.n, 0, "%s", w.text);
@@ -743,6 +743,27 @@ Test(conf, error_names_file_section_key_value)
 	snprintf(want, sizeof(want), "%s: no listener: [agent] listen and "
 	    "socket are both empty", path);
 	cr_expect_str_eq(err, want);
+}
+
+/*
+ * No section: every default (an output at 127.0.0.1:4151, the seed's
+ * paths), which is what a reload saw of a file truncated by an editor
+ * and not yet written.  Refused, and the error says what it saw.
+ */
+Test(conf, a_file_without_a_section_is_refused)
+{
+	struct agent_conf	 c;
+
+	cr_assert_eq(load_text("", &c), -1);
+	cr_expect(strstr(err, "no [section] in it (empty): refused") !=
+	    NULL, "%s", err);
+	cr_expect(strncmp(err, path, strlen(path)) == 0, "%s", err);
+	cr_assert_eq(load_text("# being written\n\n   \n", &c), -1);
+	cr_expect(strstr(err, "(only comments and blank lines)") != NULL,
+	    "%s", err);
+	/* a section, even empty, is a config: its defaults are asked for */
+	cr_assert_eq(load_text("[agent]\n", &c), 0, "%s", err);
+	conf_free(&c);
 }
 
 Test(conf, first_error_wins)
