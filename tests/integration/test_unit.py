@@ -102,6 +102,27 @@ class Unit(unittest.TestCase):
         self.assertEqual(directives["UMask"], "0027")
 
 
+    def test_an_invalid_config_is_not_started_again_and_again(self):
+        """Restart=on-failure started an agent whose config is invalid
+        again every RestartSec, for ever: StartLimitBurst= counts 5
+        starts in 10 s, which starts 5 s apart never reach.  The status
+        an invalid config exits with is one the unit does not restart;
+        any other failure (a crash, the watchdog's SIGABRT) still is."""
+        text = open(UNIT).read()
+        directives = dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
+        conf = os.path.join(self.dir, "agent.conf")
+        with open(conf, "w") as f:
+            f.write('[agent]\n\tlisten = "127.0.0.1:0x"\n')
+        os.chmod(conf, 0o600)
+        r = subprocess.run([AGENT, "start", "-F", "-f", conf],
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("[agent] listen", r.stderr)
+        self.assertEqual(directives["Restart"], "on-failure")
+        prevent = directives.get("RestartPreventExitStatus", "").split()
+        self.assertEqual(prevent, [str(r.returncode)], r.stderr)
+        self.assertNotIn("1", prevent)
+
     def test_the_runtime_directory_outlives_a_stop(self):
         """The master keeps the spool the sender holds after a failed
         move in <pidfile>.spool, so that an agent stopped and started
