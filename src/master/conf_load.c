@@ -556,13 +556,14 @@ check_user(const char *key, const char *name, int as_root, uid_t *uid,
 		    "no such user" : strerror(errno));
 		return 0;
 	}
-	if (pw_missing(errno))
+	if (pw_missing(errno)) {
 		snprintf(err, errlen, "[agent] %s = \"%s\": no such user", key,
 		    name);
-	else
-		snprintf(err, errlen, "[agent] %s = \"%s\": cannot look up: %s",
-		    key, name, strerror(errno));
-	return -1;
+		return -1;
+	}
+	snprintf(err, errlen, "[agent] %s = \"%s\": cannot look up: %s",
+	    key, name, strerror(errno));
+	return -2;
 }
 
 /*
@@ -588,8 +589,8 @@ check_apiusers(struct agent_conf *c, int as_root, uid_t uid, uid_t puid,
 	for (i = 0; i < c->apiusers.n; i++) {
 		name = c->apiusers.v[i];
 		if ((rc = check_user("apiusers", name, as_root, &u, warn,
-		    warn_arg, err, errlen)) == -1)
-			return -1;
+		    warn_arg, err, errlen)) < 0)
+			return rc;
 		if (rc == 0)
 			continue;
 		if (as_root && u != 0 && (u == uid || u == puid)) {
@@ -611,15 +612,15 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 	uid_t	 uid = (uid_t)-1, puid = (uid_t)-1;
 	int	 rc;
 
-	if (check_user("user", c->user, as_root, &uid, warn, warn_arg,
-	    err, errlen) == -1)
-		return -1;
+	if ((rc = check_user("user", c->user, as_root, &uid, warn, warn_arg,
+	    err, errlen)) < 0)
+		return rc;
 	if (as_root && uid == 0)
 		warnf(warn, warn_arg, "[agent] user = \"%s\": the workers keep "
 		    "root privileges", c->user);
 	if ((rc = check_user("pluginsuser", c->pluginsuser, as_root, &puid,
-	    warn, warn_arg, err, errlen)) == -1)
-		return -1;
+	    warn, warn_arg, err, errlen)) < 0)
+		return rc;
 	if (rc == 1 && puid == 0) {
 		if (!as_root)
 			warnf(warn, warn_arg, "[agent] pluginsuser = \"%s\": "
@@ -644,9 +645,9 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 		    "signal, renice or limit the front, fetcher, gitpull and "
 		    "sender; give the plugins an account of their own",
 		    c->pluginsuser);
-	if (check_apiusers(c, as_root, uid, puid, warn, warn_arg, err,
-	    errlen) == -1)
-		return -1;
+	if ((rc = check_apiusers(c, as_root, uid, puid, warn, warn_arg, err,
+	    errlen)) < 0)
+		return rc;
 	if (!as_root)
 		warnf(warn, warn_arg, "not started as root: the workers and "
 		    "the plugins all run as the user who started the agent, "

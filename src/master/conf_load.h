@@ -28,6 +28,9 @@ int	 conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
  * is not root unless allowrootplugins; then the files the config names
  * for the workers are read into it (conf_files.h).  Problems that matter
  * only as root are warnings when not root.
+ * 0; -1 with err when the config is wrong for this system; -2 with err
+ * when a user could not be looked up (NSS down: LDAP, sssd), which is no
+ * fault of the file, and may pass.
  */
 int	 conf_check_env(struct agent_conf *, int as_root,
 	    conf_warn_fn warn, void *warn_arg, char *err, size_t errlen);

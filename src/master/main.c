@@ -153,18 +153,19 @@ cmd_check(struct cli_opts *o)
 {
 	struct agent_conf	 c;
 	char			 err[1024];
-	int			 rv = EXIT_OK;
+	int			 rv = EXIT_OK, rc = 0;
 
 	if (conf_load(o->conf, &c, print_warning, NULL, err,
 	    sizeof(err)) == -1) {
 		log_print_escaped(stderr, "agent: ", err, "\n");
 		return EXIT_USAGE;
 	}
-	if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
-	    sizeof(err)) == -1 ||
+	if ((rc = conf_check_env(&c, geteuid() == 0, print_warning, NULL,
+	    err, sizeof(err))) != 0 ||
 	    dirs_check(&c, geteuid(), err, sizeof(err)) == -1) {
 		log_print_escaped(stderr, "agent: ", err, "\n");
-		rv = EXIT_USAGE;
+		/* a lookup that failed for now is no fault of the file */
+		rv = rc == -2 ? EXIT_FAIL : EXIT_USAGE;
 	} else {
 		printf("# %s: configuration is valid; effective values:\n",
 		    o->conf);
@@ -202,11 +203,11 @@ cmd_control(const char *cmd, struct cli_opts *o)
 		}
 	} else if (strcmp(cmd, "reload") == 0) {
 		/* what the master would reject, refuse before signalling it */
-		if (conf_check_env(&c, geteuid() == 0, print_warning, NULL, err,
-		    sizeof(err)) == -1 ||
+		if ((rv = conf_check_env(&c, geteuid() == 0, print_warning,
+		    NULL, err, sizeof(err))) != 0 ||
 		    dirs_check(&c, geteuid(), err, sizeof(err)) == -1) {
 			log_print_escaped(stderr, "agent: ", err, "\n");
-			rv = EXIT_USAGE;
+			rv = rv == -2 ? EXIT_FAIL : EXIT_USAGE;
 		} else
 			rv = cli_reload(pidfile);
 	}

@@ -442,7 +442,7 @@ master_reload(struct master *m)
 		strlcpy(next.user, m->conf.user, sizeof(next.user));
 	}
 	if (conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
-	    sizeof(err)) == -1 ||
+	    sizeof(err)) != 0 ||
 	    dirs_check(&next, geteuid(), err, sizeof(err)) == -1 ||
 	    dirs_prepare(&next, geteuid(), err, sizeof(err)) == -1)
 		goto fail;
@@ -738,12 +738,18 @@ master_setup(struct master *m, const char *conf_path, char *err,
 {
 	pid_t		 stale;
 	ssize_t		 n;
+	int		 rc;
 
 	if (conf_load(conf_path, &m->conf, conf_warn, m, err, errlen) == -1)
 		return 2;
-	if (conf_check_env(&m->conf, geteuid() == 0, conf_warn, m, err,
-	    errlen) == -1)
-		return 2;
+	/*
+	 * 2, which the unit does not restart, for a config that is wrong;
+	 * 1 for a lookup that failed for now (NSS, at boot), which a
+	 * restart may get past
+	 */
+	if ((rc = conf_check_env(&m->conf, geteuid() == 0, conf_warn, m, err,
+	    errlen)) != 0)
+		return rc == -2 ? 1 : 2;
 	/* a path someone else could change: refused before any is used */
 	if (dirs_check(&m->conf, geteuid(), err, errlen) == -1)
 		return 2;

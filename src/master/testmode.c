@@ -53,7 +53,7 @@ tm_init(struct testmode *tm, const char *path, int verbose)
 	if (conf_load(path, &tm->conf, warn_cb, NULL, err,
 	    sizeof(err)) == -1 ||
 	    conf_check_env(&tm->conf, geteuid() == 0, warn_cb, NULL, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) != 0) {
 		fprintf(stderr, "agent: %s\n", err);
 		return EXIT_USAGE;
 	}

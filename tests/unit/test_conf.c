@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -33,6 +34,25 @@ struct warns {
 	int	 n;
 };
 static struct warns	 w;
+static int		 getpwnam_fails;	/* its errno, while set */
+
+/*
+ * getpwnam() as NSS answers when its server is down (LDAP, sssd): this
+ * definition in the test binary is the one conf_load.c links against.
+ */
+struct passwd *
+getpwnam(const char *name)
+{
+	struct passwd	*(*real)(const char *);
+
+	if (getpwnam_fails) {
+		errno = getpwnam_fails;
+		return NULL;
+	}
+	*(void **)&real = dlsym(RTLD_NEXT, "getpwnam");
+	cr_assert_not_null(real);
+	return real(name);
+}
 
 static void
 collect_warn(const char *msg, void *arg)
@@ -1531,6 +1551,43 @@ Test(conf, env_missing_user_as_root)
 	    sizeof(err)), -1);
 	cr_expect_str_eq(err, "[agent] pluginsuser = \"no-such-user-xq\": "
 	    "no such user");
+	conf_free(&c);
+}
+
+/*
+ * A user NSS could not look up for now is not a wrong config: -2, which
+ * the master's start exits 1 for (the unit restarts it) where a user
+ * that does not exist is 2 (it does not).
+ */
+Test(conf, env_a_lookup_that_fails_for_now_is_told_apart)
+{
+	struct agent_conf	 c;
+	int			 rc;
+
+	if (geteuid() != 0)
+		skip_test("needs root");
+	cr_assert_eq(conf_defaults(&c), 0);
+	getpwnam_fails = EIO;
+	rc = conf_check_env(&c, 1, collect_warn, &w, err, sizeof(err));
+	getpwnam_fails = 0;
+	cr_expect_eq(rc, -2);
+	cr_expect_str_eq(err, "[agent] user = \"nobody\": cannot look up: "
+	    "Input/output error");
+
+	cr_assert_eq(strlist_add(&c.apiusers, "bin"), 0);
+	strlcpy(c.user, "daemon", sizeof(c.user));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	getpwnam_fails = ETIMEDOUT;
+	rc = conf_check_env(&c, 1, collect_warn, &w, err, sizeof(err));
+	getpwnam_fails = 0;
+	cr_expect_eq(rc, -2, "%s", err);
+	/* not found, in any of the words getpwnam(3) has for it: -1 */
+	getpwnam_fails = ENOENT;
+	rc = conf_check_env(&c, 1, collect_warn, &w, err, sizeof(err));
+	getpwnam_fails = 0;
+	cr_expect_eq(rc, -1, "%s", err);
+	cr_expect_str_eq(err, "[agent] user = \"daemon\": no such user");
 	conf_free(&c);
 }
 
