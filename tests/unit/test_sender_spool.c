@@ -32,6 +32,8 @@
 static char	 dir[64];
 static char	 logged[4096];
 static int	 fdatasync_fails;	/* EIO from fdatasync() while set */
+static ino_t	 read_fails_ino;	/* read() of this file fails, EIO, */
+static int	 read_fails_left;	/* this many times more */
 
 /*
  * The spool's fdatasync(), as the disk would answer it: this definition
@@ -45,6 +47,21 @@ fdatasync(int fd)
 		return -1;
 	}
 	return (int)syscall(SYS_fdatasync, fd);
+}
+
+/* The spool's read(), as a disk with a hiccup or a bad sector answers. */
+ssize_t
+read(int fd, void *buf, size_t len)
+{
+	struct stat	 st;
+
+	if (read_fails_left > 0 && fstat(fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_ino == read_fails_ino) {
+		read_fails_left--;
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)syscall(SYS_read, fd, buf, len);
 }
 
 static void
@@ -915,6 +932,77 @@ Test(spool, a_segment_swapped_for_a_fifo_holds_no_read, .timeout = 10)
 	cr_assert_eq(read_all(sp, tags, 16, 1), 1, "%s", logged);
 	cr_assert_str_eq(tags[0], "b");
 	cr_assert(strstr(logged, "cannot read it") != NULL, "%s", logged);
+	sender_spool_close(sp);
+}
+
+/* read() of the lane's only segment fails `n` times from now. */
+static void
+fail_reads(enum spool_lane lane, int n)
+{
+	struct stat	 st;
+	char		 p[512];
+
+	seg_path(lane, p, sizeof(p));
+	cr_assert_eq(stat(p, &st), 0);
+	read_fails_ino = st.st_ino;
+	read_fails_left = n;
+}
+
+/*
+ * An EIO reading the spool back gave up the rest of the segment at once:
+ * records answered 200, lost to a storage hiccup (a path failing over).
+ * The read is now tried again, a refill apart, before that.
+ */
+Test(spool, a_read_that_fails_with_eio_for_a_while_is_tried_again)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	char			 err[256], tags[16][32];
+	int			 i;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "a", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "b", 2, 10, 0);
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	fail_reads(SPOOL_PUSHED, 3);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)),
+		    -1, "%s", logged);
+		cr_assert(strstr(err, "Input/output error") != NULL, "%s",
+		    err);
+	}
+	cr_assert_eq(read_all(sp, tags, 16, 1), 2, "%s", logged);
+	cr_assert_str_eq(tags[0], "a");
+	cr_assert_str_eq(tags[1], "b");
+	cr_assert_eq(sp->st.skipped, 0, "%s", logged);
+	sender_spool_close(sp);
+}
+
+/* One that does not pass (a bad sector) gives the rest up, as before,
+ * and the other lane is read on. */
+Test(spool, a_read_that_keeps_failing_with_eio_gives_the_rest_up)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	char			 err[256], tags[16][32];
+	int			 i;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "a", 2, 10, 0);
+	append(sp, SPOOL_SCHEDULED, "c", 2, 10, 0);
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	fail_reads(SPOOL_PUSHED, 1000);
+	for (i = 0; i < 10; i++)
+		cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)),
+		    -1, "%d: %s", i, logged);
+	cr_assert_eq(read_all(sp, tags, 16, 1), 1, "%s", logged);
+	read_fails_left = 0;
+	cr_assert_str_eq(tags[0], "c");
+	cr_assert_eq(sp->st.skipped, 1);
+	cr_assert(strstr(logged, "Input/output error, read after read; the "
+	    "rest of it is lost") != NULL, "%s", logged);
 	sender_spool_close(sp);
 }
 

@@ -132,6 +132,8 @@ struct spool_cursor {
 	int			 fd;		/* open on seg, or -1 */
 	uint64_t		 fdpos;		/* fd's file offset */
 	int			 peeked;	/* rec is the record at off */
+	unsigned		 eio_tries;	/* reads at off that failed
+						 * with EIO, in a row */
 	struct spool_rec	 rec;
 	struct buf		 rbuf;		/* rec's bytes */
 };

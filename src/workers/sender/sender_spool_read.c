@@ -225,6 +225,8 @@ sender_spool_cur_set(struct spool_cursor *c, struct spool_seg *seg,
 {
 	if (c->seg != seg)
 		sender_spool_cur_close(c);
+	if (c->seg != seg || c->off != off)
+		c->eio_tries = 0;
 	c->seg = seg;
 	c->off = off;
 	c->peeked = 0;
@@ -253,6 +255,14 @@ for_now(int e)
 }
 
 /*
+ * EIO is tried again SPOOL_EIO_TRIES times, a refill apart (a second):
+ * a storage hiccup (a multipath failover, a network block device that
+ * reconnects) passes, and the records it hid were answered 200.  A bad
+ * sector does not pass, and the rest of the segment goes as before.
+ */
+#define SPOOL_EIO_TRIES	10
+
+/*
  * The lane's next record into its cursor: 1, or 0 when none waits, or -1
  * (errno) when it cannot be read for now: the cursor stays where it is.
  */
@@ -274,6 +284,8 @@ cur_peek(struct spool *sp, enum spool_lane lane)
 		}
 		rc = c->fd == -1 ? -1 : sender_spool_read_record(sp, seg, c->fd,
 		    &c->fdpos, &c->off, &c->rbuf, &c->rec, 0, 0);
+		if (rc >= 0)
+			c->eio_tries = 0;
 		if (rc == 1 && c->rec.seq < sp->mark) {
 			/* published before a crash: not again */
 			c->off += c->rec.reclen;
@@ -285,18 +297,21 @@ cur_peek(struct spool *sp, enum spool_lane lane)
 		}
 		if (rc == 0)
 			continue;
-		if (for_now(errno)) {
-			/* not the segment's fault: it is read later */
+		if (for_now(errno) || (errno == EIO &&
+		    ++c->eio_tries <= SPOOL_EIO_TRIES)) {
+			/* not (yet) the segment's fault: read later */
 			e = errno;
 			sender_spool_cur_close(c);
 			errno = e;
 			return -1;
 		}
 		/* never stuck on it, never crashed by it: the rest goes */
+		e = errno;
 		sp->st.skipped++;
 		sender_spool_log(sp, "segment %s: cannot read it at offset "
-		    "%" PRIu64 ": %s; the rest of it is lost", seg->name,
-		    c->off, strerror(errno));
+		    "%" PRIu64 ": %s%s; the rest of it is lost", seg->name,
+		    c->off, strerror(e), e == EIO ? ", read after read" : "");
+		c->eio_tries = 0;
 		sp->bytes -= seg->size - c->off;
 		seg->size = c->off;
 		/* appends would go past what counts: a new segment takes
