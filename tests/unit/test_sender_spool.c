@@ -949,29 +949,44 @@ fail_reads(enum spool_lane lane, int n)
 }
 
 /*
+ * A spool of record "a" in the pushed lane and `tag2` in `lane2`, opened
+ * again with the pushed segment's reads failing `fails` times: the first
+ * `calls` reads of it say EIO and give nothing.
+ */
+static struct spool *
+reads_failing(enum spool_lane lane2, const char *tag2, int fails, int calls)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	char			 err[256];
+	int			 i;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_PUSHED, "a", 2, 10, 0);
+	append(sp, lane2, tag2, 2, 10, 0);
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	fail_reads(SPOOL_PUSHED, fails);
+	for (i = 0; i < calls; i++) {
+		cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)),
+		    -1, "%d: %s", i, logged);
+		cr_assert(strstr(err, "Input/output error") != NULL, "%s",
+		    err);
+	}
+	return sp;
+}
+
+/*
  * An EIO reading the spool back gave up the rest of the segment at once:
  * records answered 200, lost to a storage hiccup (a path failing over).
  * The read is now tried again, a refill apart, before that.
  */
 Test(spool, a_read_that_fails_with_eio_for_a_while_is_tried_again)
 {
-	struct spool		*sp;
-	struct spool_rec	 rec;
-	char			 err[256], tags[16][32];
-	int			 i;
+	struct spool	*sp;
+	char		 tags[16][32];
 
-	sp = open_ok(1 << 30);
-	append(sp, SPOOL_PUSHED, "a", 2, 10, 0);
-	append(sp, SPOOL_PUSHED, "b", 2, 10, 0);
-	sender_spool_close(sp);
-	sp = open_ok(1 << 30);
-	fail_reads(SPOOL_PUSHED, 3);
-	for (i = 0; i < 3; i++) {
-		cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)),
-		    -1, "%s", logged);
-		cr_assert(strstr(err, "Input/output error") != NULL, "%s",
-		    err);
-	}
+	sp = reads_failing(SPOOL_PUSHED, "b", 3, 3);
 	cr_assert_eq(read_all(sp, tags, 16, 1), 2, "%s", logged);
 	cr_assert_str_eq(tags[0], "a");
 	cr_assert_str_eq(tags[1], "b");
@@ -983,20 +998,10 @@ Test(spool, a_read_that_fails_with_eio_for_a_while_is_tried_again)
  * and the other lane is read on. */
 Test(spool, a_read_that_keeps_failing_with_eio_gives_the_rest_up)
 {
-	struct spool		*sp;
-	struct spool_rec	 rec;
-	char			 err[256], tags[16][32];
-	int			 i;
+	struct spool	*sp;
+	char		 tags[16][32];
 
-	sp = open_ok(1 << 30);
-	append(sp, SPOOL_PUSHED, "a", 2, 10, 0);
-	append(sp, SPOOL_SCHEDULED, "c", 2, 10, 0);
-	sender_spool_close(sp);
-	sp = open_ok(1 << 30);
-	fail_reads(SPOOL_PUSHED, 1000);
-	for (i = 0; i < 10; i++)
-		cr_assert_eq(sender_spool_next(sp, &rec, err, sizeof(err)),
-		    -1, "%d: %s", i, logged);
+	sp = reads_failing(SPOOL_SCHEDULED, "c", 1000, 10);
 	cr_assert_eq(read_all(sp, tags, 16, 1), 1, "%s", logged);
 	read_fails_left = 0;
 	cr_assert_str_eq(tags[0], "c");
