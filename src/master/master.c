@@ -54,6 +54,7 @@ master_stop(struct master *m, int code)
 	notify_send(&m->notify, NOTIFY_STOPPING, code == 0 ?
 	    "stopping the workers" : "startup failed; stopping");
 	ev_timer_stop(m->loop, &m->reload_timer);
+	ev_timer_stop(m->loop, &m->reopen_timer);
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		w = &m->w[r];
 		ev_timer_stop(m->loop, &w->restart_timer);
@@ -665,11 +666,56 @@ master_ctl_close(struct frame_conn *fc, const char *why, void *arg)
 	supervise_kill(w, "its control edge failed");
 }
 
+/* SIGUSR1 (logrotate): the log and the file output opened again. */
+static void
+master_reopen(struct master *m)
+{
+	char	 err[512];
+
+	m->reopened_at = ev_now(m->loop);
+	if (logfile_reopen(&m->log, err, sizeof(err)) == -1)
+		log_warnx("%s: SIGUSR1: %s", __func__, err);
+	else
+		log_info("SIGUSR1: log file reopened");
+	/* the file output rotates with the logs: a new descriptor */
+	if (m->w[ROLE_SENDER].ctl != NULL &&
+	    m->w[ROLE_SENDER].state == W_RUNNING &&
+	    strcmp(m->conf.output_name, "file") == 0 &&
+	    strcmp(m->conf.path, "-") != 0)
+		(void)outfile_send(m, &m->w[ROLE_SENDER], &m->conf, 1);
+}
+
+static void
+reopen_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	master_reopen(t->data);
+}
+
+/*
+ * At most one reopen a REOPEN_GAP, the last signal of a burst answered
+ * at its end: each reopen hands the sender a new descriptor, and a burst
+ * to a stopped sender queued one per signal (2754 in 3 s), each logged.
+ */
+static void
+master_reopen_asked(struct master *m)
+{
+	ev_tstamp	 wait;
+
+	if (ev_is_active(&m->reopen_timer))
+		return;
+	wait = m->reopened_at + REOPEN_GAP - ev_now(m->loop);
+	if (m->reopened_at > 0 && wait > 0) {
+		ev_timer_set(&m->reopen_timer, wait, 0.);
+		ev_timer_start(m->loop, &m->reopen_timer);
+		return;
+	}
+	master_reopen(m);
+}
+
 static void
 signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
 	struct master	*m = s->data;
-	char		 err[512];
 
 	switch (s->signum) {
 	case SIGHUP:
@@ -698,16 +744,7 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		supervise_reap(m);
 		break;
 	case SIGUSR1:
-		if (logfile_reopen(&m->log, err, sizeof(err)) == -1)
-			log_warnx("%s: SIGUSR1: %s", __func__, err);
-		else
-			log_info("SIGUSR1: log file reopened");
-		/* the file output rotates with the logs: a new descriptor */
-		if (m->w[ROLE_SENDER].ctl != NULL &&
-		    m->w[ROLE_SENDER].state == W_RUNNING &&
-		    strcmp(m->conf.output_name, "file") == 0 &&
-		    strcmp(m->conf.path, "-") != 0)
-			(void)outfile_send(m, &m->w[ROLE_SENDER], &m->conf, 1);
+		master_reopen_asked(m);
 		break;
 	}
 }
@@ -947,6 +984,8 @@ master_start(const char *conf_path, int foreground)
 	ev_timer_init(&m->reload_timer, reload_timeout_cb, RELOAD_ACK_TIMEOUT,
 	    0.);
 	m->reload_timer.data = m;
+	ev_timer_init(&m->reopen_timer, reopen_timer_cb, REOPEN_GAP, 0.);
+	m->reopen_timer.data = m;
 
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
 		supervise_init_slot(m, &m->w[r], r);

@@ -32,6 +32,7 @@
 #define BACKOFF_CAP		30.0
 #define BACKOFF_STABLE		60.0	/* a run this long resets backoff */
 #define RELOAD_ACK_TIMEOUT	10.0	/* seconds for workers to ack */
+#define REOPEN_GAP		1.0	/* seconds between SIGUSR1 reopens */
 #define EXIT_WORKER_CONFIG	2	/* worker cannot apply its config */
 
 enum wstate {
@@ -169,6 +170,8 @@ struct master {
 	ev_timer		 stop_timer;
 	int			 stop_killed;	/* stop_timer's SIGKILLs sent */
 	ev_timer		 reload_timer;	/* acks of a new generation */
+	ev_timer		 reopen_timer;	/* the last SIGUSR1 of a burst */
+	ev_tstamp		 reopened_at;
 	ev_timer		 watchdog_timer;	/* watchdog.c */
 	double			 watchdog_tick_at;	/* monotonic */
 	ev_timer		 orphan_timer;	/* orphans.c sweep */

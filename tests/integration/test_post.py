@@ -298,6 +298,46 @@ class Post(AgentTest):
         self.assertEqual(file_points(self.out)[0]["measurement"], "RUN.b")
         self.assertEqual(len(file_points(self.out + ".1")), 1)
 
+    def test_a_sigusr1_burst_to_a_stopped_sender_reopens_once_a_second(self):
+        """Each SIGUSR1 reopened the log and handed the sender a new
+        output descriptor: a burst to a stopped sender queued one per
+        signal (2754 in 3 s) and logged a line each.  Now one reopen a
+        second, the last of a burst at its end."""
+        self.start_ok()
+        a = self.agent
+        sender = a.worker(a.status(), "sender")["pid"]
+        master = a.master_pid()
+        fds = len(os.listdir(f"/proc/{master}/fd"))
+        os.kill(sender, signal.SIGSTOP)
+        self.addCleanup(os.kill, sender, signal.SIGCONT)
+        t0 = time.monotonic()
+        for _ in range(2000):
+            os.kill(master, signal.SIGUSR1)
+            time.sleep(0.0005)
+        took = time.monotonic() - t0
+        # the last of the burst, a second after the one before it
+        time.sleep(1.5)
+        reopens = a.log_text().count("SIGUSR1: log file reopened")
+        self.assertLessEqual(reopens, took + 3, f"{reopens} in {took:.1f} s")
+        self.assertGreaterEqual(reopens, 2)
+        self.assertLess(len(os.listdir(f"/proc/{master}/fd")), fds + 10)
+        os.kill(sender, signal.SIGCONT)
+        # the sender takes what was queued, then a rotation works
+
+        def sender_reopens():
+            return len(re.findall(r"sender\[\d+\]: .*output file .* "
+                                  r"reopened", a.log_text()))
+        wait_until(lambda: sender_reopens() >= reopens - 1,
+                   what="the queued descriptors taken")
+        seen = sender_reopens()
+        os.rename(self.out, self.out + ".1")
+        os.kill(master, signal.SIGUSR1)
+        wait_until(lambda: sender_reopens() > seen,
+                   what="the output file reopened after the burst")
+        self.assertEqual(self.post([{"name": "b", "value": 2}])[0], 200)
+        wait_until(lambda: len(file_points(self.out)) == 1,
+                   what="a point in the file reopened after the burst")
+
 
     def test_reload_to_another_output_keeps_the_buffer(self):
         # nowhere to publish: nsqd's HTTP port is closed
