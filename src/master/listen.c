@@ -5,8 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 
 #include <bsd/string.h>
 
+#include "bounded.h"
 #include "log.h"
 #include "master.h"
 #include "pathsafe.h"
@@ -27,57 +26,36 @@
 
 /*
  * A name in `listen` is looked up in a thread of its own, waited for
- * LISTEN_RESOLVE_SECS at most: getaddrinfo() waits for a DNS server that
- * does not answer as long as resolv.conf lets it (10 s and more), and the
- * master's loop, which reaps and restarts the workers and pings systemd's
- * watchdog, stood still that long at each reload.  A lookup given up on
- * ends on its own; the last of the two to let go frees it.
+ * LISTEN_RESOLVE_SECS at most (bounded.h): getaddrinfo() waits for a DNS
+ * server that does not answer as long as resolv.conf lets it (10 s and
+ * more), and the master's loop stood still that long at each reload.
  */
 struct lookup {
-	pthread_mutex_t	 mtx;
-	pthread_cond_t	 cv;
-	int		 refs;
-	int		 done;
-	int		 rv;
 	char		 host[256];
 	char		 port[16];
 	struct addrinfo	 hints;
 	struct addrinfo	*res;
+	int		 rv;
 };
 
 static void
-lookup_unref(struct lookup *l)
+lookup_free(void *p)
 {
-	int	 left;
+	struct lookup	*l = p;
 
-	pthread_mutex_lock(&l->mtx);
-	left = --l->refs;
-	pthread_mutex_unlock(&l->mtx);
-	if (left > 0)
-		return;
 	if (l->res != NULL)
 		freeaddrinfo(l->res);
-	pthread_cond_destroy(&l->cv);
-	pthread_mutex_destroy(&l->mtx);
 	free(l);
 }
 
-static void *
-lookup_thread(void *arg)
+static void
+lookup_run(void *p)
 {
-	struct lookup	*l = arg;
-	struct addrinfo	*res = NULL;
-	int		 rv;
+	struct lookup	*l = p;
 
-	rv = getaddrinfo(l->host, l->port, &l->hints, &res);
-	pthread_mutex_lock(&l->mtx);
-	l->rv = rv;
-	l->res = rv == 0 ? res : NULL;
-	l->done = 1;
-	pthread_cond_signal(&l->cv);
-	pthread_mutex_unlock(&l->mtx);
-	lookup_unref(l);
-	return NULL;
+	l->rv = getaddrinfo(l->host, l->port, &l->hints, &l->res);
+	if (l->rv != 0)
+		l->res = NULL;
 }
 
 /* getaddrinfo(), a name given up on after LISTEN_RESOLVE_SECS: EAI_AGAIN
@@ -88,12 +66,7 @@ lookup_bounded(const char *host, const char *port,
 {
 	struct addrinfo		 num = *hints;
 	struct lookup		*l;
-	pthread_condattr_t	 ca;
-	pthread_attr_t		 ta;
-	pthread_t		 t;
-	sigset_t		 all, old;
-	struct timespec		 until;
-	int			 rv, rc = 0;
+	int			 rv;
 
 	*late = 0;
 	/* an address needs no thread */
@@ -108,57 +81,19 @@ lookup_bounded(const char *host, const char *port,
 		return EAI_NONAME;
 	}
 	l->hints = *hints;
-	l->refs = 2;
-	if (pthread_condattr_init(&ca) != 0) {
-		free(l);
-		return EAI_MEMORY;
-	}
-	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&l->cv, &ca) != 0) {
-		pthread_condattr_destroy(&ca);
-		free(l);
-		return EAI_MEMORY;
-	}
-	pthread_condattr_destroy(&ca);
-	if (pthread_mutex_init(&l->mtx, NULL) != 0) {
-		pthread_cond_destroy(&l->cv);
-		free(l);
-		return EAI_MEMORY;
-	}
-	if (pthread_attr_init(&ta) != 0) {
-		l->refs = 1;
-		lookup_unref(l);
-		return EAI_MEMORY;
-	}
-	(void)pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	/* the master's signals are for its loop, not for this thread */
-	sigfillset(&all);
-	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t, &ta, lookup_thread, l);
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&ta);
-	if (rc != 0) {
-		l->refs = 1;
-		lookup_unref(l);
+	if (bounded_call(lookup_run, l, lookup_free, LISTEN_RESOLVE_SECS) ==
+	    -1) {
+		if (errno != ETIMEDOUT) {
+			free(l);
+			return EAI_AGAIN;
+		}
+		*late = 1;
 		return EAI_AGAIN;
 	}
-	if (clock_gettime(CLOCK_MONOTONIC, &until) == -1)
-		abort();	/* CLOCK_MONOTONIC cannot fail */
-	until.tv_sec += LISTEN_RESOLVE_SECS;
-	rc = 0;
-	pthread_mutex_lock(&l->mtx);
-	while (!l->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&l->cv, &l->mtx, &until);
-	if (l->done) {
-		rv = l->rv;
-		*res = l->res;
-		l->res = NULL;
-	} else {
-		rv = EAI_AGAIN;
-		*late = 1;
-	}
-	pthread_mutex_unlock(&l->mtx);
-	lookup_unref(l);
+	rv = l->rv;
+	*res = l->res;
+	l->res = NULL;
+	lookup_free(l);
 	return rv;
 }
 

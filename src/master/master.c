@@ -25,6 +25,7 @@
 #include "log.h"
 #include "master.h"
 #include "status.h"
+#include "users_wait.h"
 #include "util.h"
 
 void
@@ -442,7 +443,8 @@ master_reload(struct master *m)
 		    next.user, m->conf.user);
 		strlcpy(next.user, m->conf.user, sizeof(next.user));
 	}
-	if (conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
+	if (users_wait(&next, USERS_WAIT_SECS, err, sizeof(err)) == -1 ||
+	    conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
 	    sizeof(err)) != 0 ||
 	    dirs_check(&next, geteuid(), err, sizeof(err)) == -1 ||
 	    dirs_prepare(&next, geteuid(), err, sizeof(err)) == -1)

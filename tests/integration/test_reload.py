@@ -1,8 +1,11 @@
 """SIGHUP with a valid and with an invalid file."""
 import os
+import shutil
 import signal
+import subprocess
+import time
 
-from harness import AgentTest, free_port, wait_until
+from harness import AgentTest, FuseStall, free_port, needs_root, wait_until
 
 
 class Reload(AgentTest):
@@ -55,6 +58,46 @@ class Reload(AgentTest):
             pass
         self.assert_reload_refused(r".*: no \[section\] in it \(empty\)",
                                    "no [section] in it (empty)")
+
+    def test_a_name_service_that_does_not_answer_is_bounded(self):
+        """getpwnam() at reload waited for the name service as long as
+        it let it: an LDAP server down held the master's loop (no worker
+        reaped or restarted, no WATCHDOG=1).  Here /etc/passwd, in the
+        agent's own mount namespace, becomes a FUSE file whose close
+        never ends: the reload fails within seconds, saying why, the
+        master answers meanwhile, and once the service answers again a
+        reload goes through."""
+        needs_root(self)
+        a = self.agent
+        fuse = FuseStall(os.path.join(a.dir, "fuse"))
+        self.addCleanup(fuse.stop)
+        passwd = os.path.join(a.dir, "passwd")
+        shutil.copy("/etc/passwd", passwd)
+        a.in_mount_ns(f"mount --bind {passwd} /etc/passwd")
+        self.start_ok()
+        master = a.master_pid()
+
+        def in_ns(*cmd):
+            subprocess.run(["nsenter", "-t", str(master), "-m", *cmd],
+                           check=True, timeout=30)
+        in_ns("mount", "--bind", fuse.file, "/etc/passwd")
+        self.addCleanup(fuse.let_go)
+        t0 = time.monotonic()
+        os.kill(master, signal.SIGHUP)
+        a.wait_log(r"reload failed, keeping config generation 1: looking "
+                   r"up \[agent\] user, pluginsuser and apiusers took "
+                   r"more than 3 s: the name service")
+        self.assertLess(time.monotonic() - t0, 10)
+        st = a.status()
+        self.assertEqual(st["generation"], 1)
+        for w in st["workers"]:
+            self.assertEqual(w["state"], "running")
+        # the service answers again: the thread ends, a reload goes
+        fuse.let_go()
+        in_ns("umount", "/etc/passwd")
+        os.kill(master, signal.SIGHUP)
+        wait_until(lambda: a.status()["generation"] == 2,
+                   what="generation 2")
 
     def test_reload_moves_the_listener(self):
         self.start_ok()
