@@ -4,8 +4,11 @@
  * signed by a trusted key is checked out; what is unsigned, signed by
  * another key, by a key trusted for another e-mail, by a key whose line
  * expired (even on a commit dated back into its validity) is not, and
- * leaves the checkout where it was; a checkout's own .git/config cannot
- * change the verdict; signed tags instead of signed commits.
+ * leaves the checkout where it was; an update to a signed commit that
+ * does not descend from the one checked out (the branch moved back, a
+ * history of its own force-pushed, with signed tags too) is refused
+ * likewise; a checkout's own .git/config cannot change the verdict;
+ * signed tags instead of signed commits.
  */
 #include <criterion/criterion.h>
 
@@ -468,6 +471,127 @@ Test(gitpull_sign, a_branch_moved_back_is_refused)
 	cr_expect_str_eq(r.commit, v3);
 	head_of(f.co, co, sizeof(co));
 	cr_expect_str_eq(co, v3);
+	fx_free(&f);
+}
+
+/*
+ * The server force-pushes a history of its own, every commit signed by
+ * the trusted key, that the checked-out commit is no part of: refused
+ * like a branch moved back, in place and through a clone that would
+ * replace the checkout.  The same commit again is no change; a commit on
+ * top of the one checked out is taken; the operator takes the new
+ * history by removing the checkout.
+ */
+Test(gitpull_sign, a_rewritten_history_is_refused)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 v1[64], v2[64], alien[64], co[64], why[160];
+
+	fx_init(&f);
+	add_signer(&f, DEV, "", f.good);
+	push(&f, "v1", f.good, DEV, NULL);
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.co, v1, sizeof(v1));
+
+	/* nothing new upstream: the commit checked out is taken again */
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	cr_expect_str_eq(r.commit, v1);
+
+	/* a fast-forward, signed: taken */
+	push(&f, "v2", f.good, DEV, NULL);
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.co, v2, sizeof(v2));
+	cr_expect_str_eq(r.commit, v2);
+
+	/* a root commit of its own, signed, force-pushed over release */
+	sh("cd '%s' && git checkout -q --orphan alien && git rm -rfq . && "
+	    "printf '#!/bin/sh\\necho alien\\n' > plugin && git add -A && "
+	    "git -c user.name=d -c user.email=" DEV " -c gpg.format=ssh -c "
+	    "user.signingkey='%s.pub' commit -S -q -m alien && "
+	    "git push -q -f '%s' HEAD:refs/heads/release", f.s.work, f.good,
+	    f.s.bare);
+	head_of(f.s.work, alien, sizeof(alien));
+	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
+	    alien, v2);
+	cr_expect_eq(f.st.untrusted, 0);
+	r = run(&f, 1);
+	assert_untrusted(&r, 1, why);
+	cr_expect_eq(f.st.untrusted, 1);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, v2);
+	/* what runs still passes an ensure */
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	cr_expect_str_eq(r.commit, v2);
+
+	/* cloned anew instead of fetched into: the same */
+	f.gc.max_size = 1048576;
+	sh("head -c 3000000 /dev/zero > '%s/.git/junk'", f.co);
+	r = run(&f, 1);
+	assert_untrusted(&r, 1, why);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, v2);
+	assert_no_leftovers(&f);
+	sh("rm -f '%s/.git/junk'", f.co);
+
+	/* the operator's way to take it: the checkout removed, cloned */
+	sh("rm -rf '%s'", f.co);
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	cr_expect_str_eq(r.commit, alien);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, alien);
+	fx_free(&f);
+}
+
+/*
+ * With gitsignedtags the rule holds for the commit a signed tag names:
+ * the branch moved back to an older commit that carries its own signed
+ * tag is refused.
+ */
+Test(gitpull_sign, signed_tags_moved_back_are_refused)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 v1[64], v2[64], v3[64], co[64], why[160];
+
+	fx_init(&f);
+	add_signer(&f, DEV, "", f.good);
+	f.gc.signed_tags = 1;
+	push(&f, "v1", f.good, DEV, NULL);
+	tag(&f, "v1", f.good, DEV);
+	r = run(&f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.co, v1, sizeof(v1));
+	push(&f, "v2", f.good, DEV, NULL);
+	tag(&f, "v2", f.good, DEV);
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.co, v2, sizeof(v2));
+	cr_assert_str_neq(v1, v2);
+
+	sh("cd '%s' && git push -q -f '%s' %s:refs/heads/release", f.s.work,
+	    f.s.bare, v1);
+	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
+	    v1, v2);
+	r = run(&f, 1);
+	assert_untrusted(&r, 1, why);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, v2);
+
+	/* forward, tagged: taken */
+	push(&f, "v3", f.good, DEV, NULL);
+	tag(&f, "v3", f.good, DEV);
+	head_of(f.s.work, v3, sizeof(v3));
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	cr_expect_str_eq(r.commit, v3);
+	cr_expect(strncmp(r.signer, "tag v3: ", 8) == 0, "%s", r.signer);
+	assert_no_leftovers(&f);
 	fx_free(&f);
 }
 
