@@ -228,11 +228,25 @@ class Signing(PluginTest):
         self.repos.publish(f"{GROUP}/back", v1, "refs/heads/release")
         st, _, body = self.call("update", NS, "back")
         self.assertEqual(st, 502, body)
-        self.assertIn(f"untrusted: commit {v1[:12]} does not descend from "
-                      f"{v2[:12]}", body["error"])
+        why = (f"untrusted: commit {v1[:12]} does not descend from "
+               f"{v2[:12]}, the branch's commit checked out: a branch moved "
+               f"back or rewritten is refused")
+        self.assertIn(why, body["error"])
         self.assertEqual(self.checkout_head("back"), v2)
         g = self.listed()[key]
         self.assertEqual((g["checkout"], g["commit"]), ("ok", v2))
+        # reported as any untrusted update is: the list, the log, a
+        # plugin.result point and the counters
+        self.assertTrue(g["git_error"].startswith(why), g)
+        self.agent.wait_log(rf"plugin {NS}\|back: untrusted: commit "
+                            rf"{v1[:12]} does not descend from {v2[:12]}, "
+                            rf".*; it keeps running commit {v2[:12]}")
+        wait_until(lambda: self.untrusted_results("back"),
+                   what=f"{RESULT} untrusted of back")
+        wait_until(lambda: self.status_stats("gitpull").get(
+            "signatures_untrusted", 0) >= 1, what="signatures_untrusted")
+        wait_until(lambda: self.status_stats("scheduler").get(
+            "untrusted", 0) >= 1, what="scheduler untrusted counter")
         body = self.run_plugin_ok(NS, "back")
         self.assertIn('"value":2', body["output_head"])
         # the operator's way to take it: remove the checkout
