@@ -348,3 +348,19 @@ pidfile_probe(const char *path, pid_t *pid, char *err, size_t errlen)
 	close(fd);
 	return held;
 }
+
+int
+pidfile_sibling(const struct pidfile *pf, const char *suffix, char *name,
+    size_t len, char *dir, size_t dirlen)
+{
+	char	*slash;
+
+	if (pf->path[0] == '\0' || pf->dfd < 0)
+		return -1;	/* no pidfile taken: nowhere to keep it */
+	if ((size_t)snprintf(name, len, "%s%s", pf->name, suffix) >= len)
+		return -1;
+	strlcpy(dir, pf->path, dirlen);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	return 0;
+}

@@ -52,4 +52,12 @@ int	 pidfile_remove_stale(const char *path, char *err, size_t errlen);
 int	 pidfile_probe(const char *path, pid_t *pid, char *err,
 	    size_t errlen);
 
+/*
+ * The name of a file the master keeps beside the pidfile (pidfile name +
+ * suffix, in the directory it walked and locked), and that directory's
+ * path: 0, or -1 when no pidfile is taken or the name is too long.
+ */
+int	 pidfile_sibling(const struct pidfile *, const char *suffix,
+	    char *name, size_t len, char *dir, size_t dirlen);
+
 #endif

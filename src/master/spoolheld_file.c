@@ -29,24 +29,6 @@
 
 #define SPOOLHELD_SUFFIX	".spool"
 
-/* The file's name in the pidfile's directory, and that directory's. */
-static int
-file_name(const struct master *m, char *name, size_t len, char *dir,
-    size_t dirlen)
-{
-	char	*slash;
-
-	if (m->pidfile.path[0] == '\0' || m->pidfile.dfd < 0)
-		return -1;	/* no pidfile taken: nowhere to keep it */
-	if ((size_t)snprintf(name, len, "%s%s", m->pidfile.name,
-	    SPOOLHELD_SUFFIX) >= len)
-		return -1;
-	strlcpy(dir, m->pidfile.path, dirlen);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	return 0;
-}
-
 void
 spoolheld_save(struct master *m)
 {
@@ -58,7 +40,8 @@ spoolheld_save(struct master *m)
 	int		 fd;
 
 	m->spoolheld.pending = 0;
-	if (file_name(m, name, sizeof(name), dir, sizeof(dir)) == -1)
+	if (pidfile_sibling(&m->pidfile, SPOOLHELD_SUFFIX, name, sizeof(name), dir,
+	    sizeof(dir)) == -1)
 		return;
 	m->spoolheld.saves++;
 	if (held[0] == '\0') {
@@ -91,7 +74,8 @@ spoolheld_restore(struct master *m)
 	ssize_t			 n;
 	int			 fd;
 
-	if (file_name(m, name, sizeof(name), dir, sizeof(dir)) == -1)
+	if (pidfile_sibling(&m->pidfile, SPOOLHELD_SUFFIX, name, sizeof(name), dir,
+	    sizeof(dir)) == -1)
 		return;
 	fd = openat(m->pidfile.dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 	    O_NOCTTY | O_NONBLOCK);
