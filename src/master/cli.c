@@ -19,7 +19,10 @@
 #include "pathsafe.h"
 #include "pidfile.h"
 #include "procinfo.h"
+#include "reloadfile.h"
 #include "util.h"
+
+#define RELOAD_WAIT	30.0	/* seconds for the master to say how */
 
 /*
  * Send `sig` to the master holding `pidfile`.  EXIT_OK with *pid;
@@ -94,17 +97,48 @@ cli_stop(const char *pidfile, double timeout)
 int
 cli_reload(const char *pidfile)
 {
-	pid_t	 pid;
-	int	 rv;
+	struct timespec	 pause = { 0, 50 * 1000 * 1000 };
+	char		 path[1100], before[1024], now[1024], *how;
+	double		 waited;
+	size_t		 tok;
+	pid_t		 pid;
+	int		 had, rv;
 
+	snprintf(path, sizeof(path), "%s%s", pidfile, RELOADFILE_SUFFIX);
+	had = reloadfile_read(path, before, sizeof(before));
 	rv = signal_master(pidfile, SIGHUP, &pid);
 	if (rv == EXIT_NOTRUNNING)
 		fprintf(stderr, "agent: not running (pidfile %s)\n", pidfile);
 	if (rv != EXIT_OK)
 		return rv;
-	printf("reload requested (SIGHUP to pid %ld); the result is in the "
-	    "log\n", (long)pid);
-	return EXIT_OK;
+	/* the master's word on this reload: a line that was not there */
+	for (waited = 0; waited < RELOAD_WAIT; waited += 0.05) {
+		(void)nanosleep(&pause, NULL);
+		if (!reloadfile_read(path, now, sizeof(now)))
+			continue;
+		tok = strcspn(now, " ");
+		if (had && strncmp(now, before, tok) == 0 &&
+		    before[tok] == ' ')
+			continue;
+		how = now + tok + 1;
+		if (strncmp(how, "applied ", 8) == 0) {
+			printf("reload applied (pid %ld): config generation "
+			    "%s\n", (long)pid, how + 8);
+			return EXIT_OK;
+		}
+		log_print_escaped(stderr, "agent: reload ", how, " (the "
+		    "running config stays; see the log)\n");
+		return EXIT_FAIL;
+	}
+	if (!had) {
+		/* a master older than this command says nothing */
+		printf("reload requested (SIGHUP to pid %ld); the result is "
+		    "in the log\n", (long)pid);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "agent: reload requested (SIGHUP to pid %ld), no "
+	    "answer in %.0f s; see the log\n", (long)pid, RELOAD_WAIT);
+	return EXIT_FAIL;
 }
 
 /* Seconds since a process started, from /proc (-1 if unknown). */

@@ -24,6 +24,7 @@
 #include "dirs.h"
 #include "log.h"
 #include "master.h"
+#include "reloadfile.h"
 #include "status.h"
 #include "users_wait.h"
 #include "util.h"
@@ -319,15 +320,20 @@ reload_laggards(struct master *m, char *buf, size_t len)
 	return n;
 }
 
-/* The manager learns the reload is over, applied or not. */
+/*
+ * The manager learns the reload is over, applied or not; so does `agent
+ * reload`, from `outcome` and `detail` (reloadfile.h).
+ */
 static void
-reload_over(struct master *m, const char *how)
+reload_over(struct master *m, const char *how, const char *outcome,
+    const char *detail)
 {
 	char	 status[256];
 
 	if (!m->reloading)
 		return;
 	m->reloading = 0;
+	reloadfile_write(m, outcome, detail);
 	snprintf(status, sizeof(status), "config generation %llu: %s",
 	    (unsigned long long)m->generation, how);
 	notify_send(&m->notify, NOTIFY_READY, status);
@@ -344,7 +350,8 @@ reload_acked(struct master *m)
 	ev_timer_stop(m->loop, &m->reload_timer);
 	log_info("reload: config generation %llu acknowledged by every "
 	    "worker", (unsigned long long)m->generation);
-	reload_over(m, "reload applied by every worker");
+	reload_over(m, "reload applied by every worker", "applied",
+	    "acknowledged by every worker");
 }
 
 static void
@@ -358,7 +365,7 @@ reload_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    "within %.0f s by: %s", __func__,
 		    (unsigned long long)m->generation, RELOAD_ACK_TIMEOUT, who);
 		reload_over(m, "reload not acknowledged by every worker (see "
-		    "the log)");
+		    "the log)", "unacknowledged", who);
 	}
 }
 
@@ -423,6 +430,7 @@ master_reload(struct master *m)
 	if (m->phase != M_RUNNING) {
 		log_warnx("%s: reload ignored: the agent is stopping",
 		    __func__);
+		reloadfile_write(m, "refused", "the agent is stopping");
 		return;
 	}
 	log_info("reload: reading %s", m->conf_path);
@@ -505,7 +513,7 @@ fail:
 	    __func__, (unsigned long long)m->generation, err);
 	conf_free(&next);
 	reload_over(m, "reload refused, the running config stays (see the "
-	    "log)");
+	    "log)", "refused", err);
 }
 
 /* How many of the role's log lines its budget dropped (lograte.h). */

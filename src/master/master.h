@@ -155,6 +155,7 @@ struct master {
 	char			 exe[1024];
 	int			 exe_fd;	/* our own image, for workers */
 	uint64_t		 generation;
+	uint64_t		 reloads_told;	/* reloadfile.h */
 	int			 foreground;
 	int			 unprivileged;
 	struct wslot		 w[ROLE_MAX];

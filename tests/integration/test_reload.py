@@ -18,8 +18,14 @@ class Reload(AgentTest):
         self.agent.write_conf(loglevel="INFO")
         r = self.agent.run("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
-        wait_until(lambda: self.agent.status()["generation"] == 2,
-                   what="generation 2")
+        # it returns once every worker has the new config (systemd 252
+        # has no Type=notify-reload: ExecReload= is what it waits for)
+        self.assertRegex(r.stdout, r"^reload applied \(pid \d+\): config "
+                         r"generation 2: acknowledged by every worker\n$")
+        st = self.agent.status()
+        self.assertEqual(st["generation"], 2)
+        for w in st["workers"]:
+            self.assertEqual(w["generation"], 2, w)
         for role in pids:
             self.agent.wait_log(rf"{role} applied config generation 2")
         self.agent.wait_log(r"reload: config generation 2 acknowledged by "
@@ -120,7 +126,12 @@ class Reload(AgentTest):
         self.addCleanup(s.close)
         taken = s.getsockname()[1]
         self.agent.write_conf(listen=f"127.0.0.1:{taken}")
-        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        # the file passes agent reload's own checks; the master refuses
+        # it, and agent reload (systemctl reload) says so
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"agent: reload refused 1: cannot listen on "
+                      f"127.0.0.1:{taken}", r.stderr)
         self.agent.wait_log(r"reload failed, keeping config generation 1: "
                             rf"cannot listen on 127.0.0.1:{taken}")
         self.assertEqual(self.agent.http("/healthz")[0], 200)

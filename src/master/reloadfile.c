@@ -1,0 +1,71 @@
+/*
+ * reloadfile.h.  Written by the master as root in the pidfile's
+ * directory, which it walked and nobody else can write (pidfile.c); read
+ * by `agent reload`, as root too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "pathsafe.h"
+#include "reloadfile.h"
+
+void
+reloadfile_write(struct master *m, const char *outcome, const char *detail)
+{
+	char	 name[sizeof(m->pidfile.name) + 16], dir[1024], why[768];
+	char	 line[1024];
+	int	 fd, n;
+
+	if (pidfile_sibling(&m->pidfile, RELOADFILE_SUFFIX, name,
+	    sizeof(name), dir, sizeof(dir)) == -1)
+		return;
+	n = snprintf(line, sizeof(line), "%ld:%llu %s %llu: %s\n",
+	    (long)getpid(), (unsigned long long)++m->reloads_told, outcome,
+	    (unsigned long long)m->generation, detail);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	fd = pathsafe_open_file_at(m->pidfile.dfd, dir, name, O_RDWR, 0600,
+	    geteuid(), 0, why, sizeof(why));
+	if (fd == -1) {
+		log_warnx("%s: %s: agent reload cannot learn how it ended",
+		    __func__, why);
+		return;
+	}
+	/* the reader takes a line without its newline as not yet written */
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, line, (size_t)n, 0) != n)
+		log_warn("%s: %s/%s", __func__, dir, name);
+	(void)close(fd);
+}
+
+int
+reloadfile_read(const char *path, char *buf, size_t len)
+{
+	ssize_t	 n;
+	char	*nl;
+	int	 fd;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, len - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) == NULL)
+		return 0;
+	*nl = '\0';
+	return strchr(buf, ' ') != NULL;
+}
