@@ -423,6 +423,59 @@ Test(gitpull_sign, update_refused_keeps_the_checkout)
 }
 
 /*
+ * An update of `f` to a commit that does not descend from `kept`, the
+ * one checked out: refused for `why` and still at `kept`, in place and
+ * through a clone that would replace the checkout (its .git over twice
+ * gitmaxsize), which leaves nothing behind.
+ */
+static void
+assert_not_forward(struct fx *f, const char *why, const char *kept)
+{
+	struct git_resp	 r;
+	char		 co[64];
+
+	r = run(f, 1);
+	assert_untrusted(&r, 1, why);
+	head_of(f->co, co, sizeof(co));
+	cr_expect_str_eq(co, kept);
+	f->gc.max_size = 1048576;
+	sh("head -c 3000000 /dev/zero > '%s/.git/junk'", f->co);
+	r = run(f, 1);
+	assert_untrusted(&r, 1, why);
+	head_of(f->co, co, sizeof(co));
+	cr_expect_str_eq(co, kept);
+	assert_no_leftovers(f);
+}
+
+/* An update of `f` taken: `want` answered and checked out. */
+static void
+assert_taken(struct fx *f, const char *want)
+{
+	struct git_resp	 r;
+	char		 co[64];
+
+	r = run(f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	cr_expect_str_eq(r.commit, want);
+	head_of(f->co, co, sizeof(co));
+	cr_expect_str_eq(co, want);
+}
+
+/* `f` made, its key trusted, and signed v1 cloned: v1's commit. */
+static void
+fx_signed_v1(struct fx *f, char *v1, size_t len)
+{
+	struct git_resp	 r;
+
+	fx_init(f);
+	add_signer(f, DEV, "", f->good);
+	push(f, "v1", f->good, DEV, NULL);
+	r = run(f, 0);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f->co, v1, len);
+}
+
+/*
  * Every commit signed by the trusted key, and the server moves the branch
  * back to an older one: refused, in place and through a clone that
  * would replace the checkout (its .git over twice gitmaxsize).
@@ -431,14 +484,9 @@ Test(gitpull_sign, a_branch_moved_back_is_refused)
 {
 	struct fx	 f;
 	struct git_resp	 r;
-	char		 v1[64], v2[64], v3[64], co[64], why[160];
+	char		 v1[64], v2[64], v3[64], why[160];
 
-	fx_init(&f);
-	add_signer(&f, DEV, "", f.good);
-	push(&f, "v1", f.good, DEV, NULL);
-	r = run(&f, 0);
-	cr_assert(r.ok, "%s", r.error);
-	head_of(f.co, v1, sizeof(v1));
+	fx_signed_v1(&f, v1, sizeof(v1));
 	push(&f, "v2", f.good, DEV, NULL);
 	r = run(&f, 1);
 	cr_assert(r.ok, "%s", r.error);
@@ -449,28 +497,12 @@ Test(gitpull_sign, a_branch_moved_back_is_refused)
 	    f.s.bare, v1);
 	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
 	    v1, v2);
-	r = run(&f, 1);
-	assert_untrusted(&r, 1, why);
-	head_of(f.co, co, sizeof(co));
-	cr_expect_str_eq(co, v2);
-
-	/* cloned anew instead of fetched into: the same */
-	f.gc.max_size = 1048576;
-	sh("head -c 3000000 /dev/zero > '%s/.git/junk'", f.co);
-	r = run(&f, 1);
-	assert_untrusted(&r, 1, why);
-	head_of(f.co, co, sizeof(co));
-	cr_expect_str_eq(co, v2);
-	assert_no_leftovers(&f);
+	assert_not_forward(&f, why, v2);
 
 	/* forward again, through the clone: taken */
 	push(&f, "v3", f.good, DEV, NULL);
 	head_of(f.s.work, v3, sizeof(v3));
-	r = run(&f, 1);
-	cr_assert(r.ok, "%s", r.error);
-	cr_expect_str_eq(r.commit, v3);
-	head_of(f.co, co, sizeof(co));
-	cr_expect_str_eq(co, v3);
+	assert_taken(&f, v3);
 	fx_free(&f);
 }
 
@@ -486,14 +518,9 @@ Test(gitpull_sign, a_rewritten_history_is_refused)
 {
 	struct fx	 f;
 	struct git_resp	 r;
-	char		 v1[64], v2[64], alien[64], co[64], why[160];
+	char		 v1[64], v2[64], alien[64], why[160];
 
-	fx_init(&f);
-	add_signer(&f, DEV, "", f.good);
-	push(&f, "v1", f.good, DEV, NULL);
-	r = run(&f, 0);
-	cr_assert(r.ok, "%s", r.error);
-	head_of(f.co, v1, sizeof(v1));
+	fx_signed_v1(&f, v1, sizeof(v1));
 
 	/* nothing new upstream: the commit checked out is taken again */
 	r = run(&f, 1);
@@ -518,33 +545,17 @@ Test(gitpull_sign, a_rewritten_history_is_refused)
 	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
 	    alien, v2);
 	cr_expect_eq(f.st.untrusted, 0);
-	r = run(&f, 1);
-	assert_untrusted(&r, 1, why);
-	cr_expect_eq(f.st.untrusted, 1);
-	head_of(f.co, co, sizeof(co));
-	cr_expect_str_eq(co, v2);
+	assert_not_forward(&f, why, v2);
+	cr_expect_eq(f.st.untrusted, 2);
+	sh("rm -f '%s/.git/junk'", f.co);
 	/* what runs still passes an ensure */
 	r = run(&f, 0);
 	cr_assert(r.ok, "%s", r.error);
 	cr_expect_str_eq(r.commit, v2);
 
-	/* cloned anew instead of fetched into: the same */
-	f.gc.max_size = 1048576;
-	sh("head -c 3000000 /dev/zero > '%s/.git/junk'", f.co);
-	r = run(&f, 1);
-	assert_untrusted(&r, 1, why);
-	head_of(f.co, co, sizeof(co));
-	cr_expect_str_eq(co, v2);
-	assert_no_leftovers(&f);
-	sh("rm -f '%s/.git/junk'", f.co);
-
 	/* the operator's way to take it: the checkout removed, cloned */
 	sh("rm -rf '%s'", f.co);
-	r = run(&f, 1);
-	cr_assert(r.ok, "%s", r.error);
-	cr_expect_str_eq(r.commit, alien);
-	head_of(f.co, co, sizeof(co));
-	cr_expect_str_eq(co, alien);
+	assert_taken(&f, alien);
 	fx_free(&f);
 }
 
@@ -557,7 +568,7 @@ Test(gitpull_sign, signed_tags_moved_back_are_refused)
 {
 	struct fx	 f;
 	struct git_resp	 r;
-	char		 v1[64], v2[64], v3[64], co[64], why[160];
+	char		 v1[64], v2[64], v3[64], why[160];
 
 	fx_init(&f);
 	add_signer(&f, DEV, "", f.good);
@@ -578,10 +589,8 @@ Test(gitpull_sign, signed_tags_moved_back_are_refused)
 	    f.s.bare, v1);
 	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
 	    v1, v2);
-	r = run(&f, 1);
-	assert_untrusted(&r, 1, why);
-	head_of(f.co, co, sizeof(co));
-	cr_expect_str_eq(co, v2);
+	assert_not_forward(&f, why, v2);
+	sh("rm -f '%s/.git/junk'", f.co);
 
 	/* forward, tagged: taken */
 	push(&f, "v3", f.good, DEV, NULL);
