@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "collect.h"
+#include "collect_coredump.h"
 #include "collect_file.h"
 #include "collect_pids.h"
 #include "log.h"
@@ -74,12 +75,9 @@ all_digits(const char *s, size_t n)
 	return n <= 18 && util_all_digits(s, n);
 }
 
-/*
- * core.<service>.<pid>.<time>: 0 with the service (a pointer into name,
- * *svclen bytes) and the time, or -1.  service is [-_.a-zA-Z0-9]+.
- */
-static int
-core_name(const char *name, const char **svc, size_t *svclen, int64_t *ts)
+int
+collect_coredump_name(const char *name, const char **svc, size_t *svclen,
+    int64_t *ts)
 {
 	const char	*s, *tdot, *pdot, *p;
 	size_t		 n;
@@ -188,7 +186,7 @@ core_list(struct collect_walk *w, const char *root, size_t i)
 		return 0;
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (core_name(de->d_name, &s, &len, &ts) == -1 ||
+		if (collect_coredump_name(de->d_name, &s, &len, &ts) == -1 ||
 		    ts < cw->from || ts > cw->to || !core_regular(d, de))
 			continue;
 		if (cw->n == cap) {
@@ -260,7 +258,8 @@ core_points(struct core_state *st, const struct collect_env *env,
 	if (cw->n > 0)
 		qsort(cw->ents, cw->n, sizeof(*cw->ents), name_cmp);
 	for (i = 0; i < cw->n; i++) {
-		if (core_name(cw->ents[i].name, &s, &len, &ts) == -1)
+		if (collect_coredump_name(cw->ents[i].name, &s, &len,
+		    &ts) == -1)
 			continue;	/* not reached: matched when listed */
 		memcpy(svc, s, len);
 		svc[len] = '\0';

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "collect_cpu.h"
 #include "collect_file.h"
 #include "collect_pids.h"
 #include "util.h"
@@ -253,31 +254,37 @@ struct ps_walk {
 	int64_t			 total, running, zombies;
 };
 
-/*
- * The state letter of one process: the first character after the last
- * ')' of /proc/<pid>/stat (the command name may hold anything).  A
- * process that ends while we look is not counted.
- */
+int
+collect_cpu_ps_state(const char *text)
+{
+	const char	*rp;
+
+	if ((rp = strrchr(text, ')')) == NULL || rp[1] != ' ' ||
+	    rp[2] == '\0')
+		return -1;
+	return (unsigned char)rp[2];
+}
+
+/* A process that ends while we look is not counted. */
 static int
 ps_visit(struct collect_walk *w, const char *root, int pid)
 {
 	struct ps_walk	*pw = (struct ps_walk *)w;
 	/* buf: a whole stat line (about 1200 bytes at most) */
-	char		 path[PATH_MAX], buf[2048], *rp;
+	char		 path[PATH_MAX], buf[2048];
+	int		 state;
 
 	if (collect_path(path, sizeof(path), root, "/proc/%d/stat",
 	    pid) == -1 ||
-	    collect_read(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	if ((rp = strrchr(buf, ')')) == NULL || rp[1] != ' ' ||
-	    rp[2] == '\0')
+	    collect_read(path, buf, sizeof(buf)) <= 0 ||
+	    (state = collect_cpu_ps_state(buf)) == -1)
 		return 0;
 	pw->total++;
 	/* the collector itself runs (this walk): its stat shows the main
 	 * thread, asleep waiting for the walk */
-	if (rp[2] == 'R' || (root[0] == '\0' && pid == getpid()))
+	if (state == 'R' || (root[0] == '\0' && pid == getpid()))
 		pw->running++;
-	else if (rp[2] == 'Z')
+	else if (state == 'Z')
 		pw->zombies++;
 	return 0;
 }

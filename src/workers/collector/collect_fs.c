@@ -41,6 +41,7 @@
 
 #include "collect.h"
 #include "collect_file.h"
+#include "collect_fs.h"
 #include "collect_hooks.h"
 #include "collect_pids.h"
 #include "log.h"
@@ -53,37 +54,6 @@
 
 struct fs_state {
 	collect_statfs_fn	 statfs;
-};
-
-enum fs_mode {
-	FS_RW,
-	FS_RO,
-	FS_OTHER
-};
-
-struct fs_mount {
-	char		*spec;
-	char		*file;
-	enum fs_mode	 mode;
-};
-
-struct fs_mounts {
-	struct fs_mount	*v;
-	size_t		 n;
-	size_t		 cap;
-};
-
-/* One line of /proc/self/mountinfo, as far as fs.files.rw asks. */
-struct fs_info {
-	char		*file;		/* mount point, unescaped */
-	int		 mnt_ro;	/* the mount's own options say ro */
-	int		 sb_ro;		/* the superblock's options say ro */
-};
-
-struct fs_infos {
-	struct fs_info	*v;
-	size_t		 n;
-	size_t		 cap;
 };
 
 static void *
@@ -111,8 +81,8 @@ collect_fs_set_statfs(void *state, collect_statfs_fn fn)
 	st->statfs = fn;
 }
 
-static void
-mounts_free(struct fs_mounts *m)
+void
+collect_fs_mounts_free(struct fs_mounts *m)
 {
 	size_t	 i;
 
@@ -248,19 +218,12 @@ mounts_add(struct fs_mounts *m, const char *spec, const char *file,
 	return 0;
 }
 
-static int
-mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
+int
+collect_fs_mounts_parse(char *text, struct fs_mounts *m)
 {
-	struct cfile	 f;
 	char		*line, *next, *spec, *file, *type, *opts;
 
-	memset(&f, 0, sizeof(f));
-	if (collect_slurp(root, "/proc/mounts", FS_MOUNTS_MAX, &f, err,
-	    errlen) == -1) {
-		collect_file_free(&f);
-		return -1;
-	}
-	for (line = f.p; line != NULL && *line != '\0'; line = next) {
+	for (line = text; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		if ((spec = mounts_field(&line)) == NULL ||
@@ -270,12 +233,28 @@ mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
 			continue;	/* not a mount line */
 		if (file[0] != '/' || mount_ignored(spec, file, type))
 			continue;
-		if (mounts_add(m, spec, file, mount_mode(opts)) == -1) {
-			snprintf(err, errlen, "%s/proc/mounts: %s", root,
-			    strerror(errno));
-			collect_file_free(&f);
+		if (mounts_add(m, spec, file, mount_mode(opts)) == -1)
 			return -1;
-		}
+	}
+	return 0;
+}
+
+static int
+mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
+{
+	struct cfile	 f;
+
+	memset(&f, 0, sizeof(f));
+	if (collect_slurp(root, "/proc/mounts", FS_MOUNTS_MAX, &f, err,
+	    errlen) == -1) {
+		collect_file_free(&f);
+		return -1;
+	}
+	if (collect_fs_mounts_parse(f.p, m) == -1) {
+		snprintf(err, errlen, "%s/proc/mounts: %s", root,
+		    strerror(errno));
+		collect_file_free(&f);
+		return -1;
 	}
 	collect_file_free(&f);
 	return 0;
@@ -326,8 +305,8 @@ fs_kernel_files(const char *root, struct point_list *out)
 	    alloc < max ? (int64_t)(max - alloc) : 0, NULL);
 }
 
-static void
-infos_free(struct fs_infos *mi)
+void
+collect_fs_infos_free(struct fs_infos *mi)
 {
 	size_t	 i;
 
@@ -345,30 +324,15 @@ opts_ro(const char *opts)
 	    opts[2] == '\0');
 }
 
-/*
- * /proc/self/mountinfo (proc(5)): "id parent major:minor root mountpoint
- * mountopts [optional fields...] - fstype source superopts".  Only the
- * mount point and the two option lists are kept.  Unreadable: no lines,
- * statfs alone decides (a root made for tests may not have the file).
- * 0, or -1 when out of memory.
- */
-static int
-infos_read(const char *root, struct fs_infos *mi)
+int
+collect_fs_infos_parse(char *text, struct fs_infos *mi)
 {
-	struct cfile	 f;
 	struct fs_info	*v;
-	char		 err[256], *line, *next, *fld, *file, *mopts;
+	char		*line, *next, *fld, *file, *mopts;
 	size_t		 cap;
 	int		 i;
 
-	memset(&f, 0, sizeof(f));
-	if (collect_slurp(root, "/proc/self/mountinfo", FS_MOUNTS_MAX, &f, err,
-	    sizeof(err)) == -1) {
-		log_debug("collect fs: %s", err);
-		collect_file_free(&f);
-		return 0;
-	}
-	for (line = f.p; line != NULL && *line != '\0'; line = next) {
+	for (line = text; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		for (i = 0; i < 4; i++)
@@ -388,21 +352,41 @@ infos_read(const char *root, struct fs_infos *mi)
 		if (mi->n == mi->cap) {
 			cap = mi->cap == 0 ? 16 : mi->cap * 2;
 			if ((v = reallocarray(mi->v, cap, sizeof(*v))) == NULL)
-				goto oom;
+				return -1;
 			mi->v = v;
 			mi->cap = cap;
 		}
 		if ((mi->v[mi->n].file = strdup(file)) == NULL)
-			goto oom;
+			return -1;
 		mi->v[mi->n].mnt_ro = opts_ro(mopts);
 		mi->v[mi->n].sb_ro = opts_ro(fld);
 		mi->n++;
 	}
-	collect_file_free(&f);
 	return 0;
- oom:
+}
+
+/*
+ * /proc/self/mountinfo, its lines as collect_fs_infos_parse() takes
+ * them.  Unreadable: no lines, statfs alone decides (a root made for
+ * tests may not have the file).  0, or -1 when out of memory.
+ */
+static int
+infos_read(const char *root, struct fs_infos *mi)
+{
+	struct cfile	 f;
+	char		 err[256];
+	int		 rv;
+
+	memset(&f, 0, sizeof(f));
+	if (collect_slurp(root, "/proc/self/mountinfo", FS_MOUNTS_MAX, &f, err,
+	    sizeof(err)) == -1) {
+		log_debug("collect fs: %s", err);
+		collect_file_free(&f);
+		return 0;
+	}
+	rv = collect_fs_infos_parse(f.p, mi);
 	collect_file_free(&f);
-	return -1;
+	return rv;
 }
 
 /* The mount at `file`: the last line, the one on top of the others. */
@@ -623,14 +607,14 @@ fs_collect(void *state, const struct collect_env *env,
 	memset(&m, 0, sizeof(m));
 	memset(&mi, 0, sizeof(mi));
 	if (mounts_read(env->root, &m, err, errlen) == -1) {
-		mounts_free(&m);
+		collect_fs_mounts_free(&m);
 		return -1;
 	}
 	if (infos_read(env->root, &mi) == -1) {
 		snprintf(err, errlen, "%s/proc/self/mountinfo: %s", env->root,
 		    strerror(errno));
-		infos_free(&mi);
-		mounts_free(&m);
+		collect_fs_infos_free(&mi);
+		collect_fs_mounts_free(&m);
 		return -1;
 	}
 	if ((fw = fs_walk_new(st, &m)) == NULL) {
@@ -649,8 +633,8 @@ fs_collect(void *state, const struct collect_env *env,
 		fs_walk_destroy(&fw->w);
 	}
  done:
-	infos_free(&mi);
-	mounts_free(&m);
+	collect_fs_infos_free(&mi);
+	collect_fs_mounts_free(&m);
 	return rc;
 }
 

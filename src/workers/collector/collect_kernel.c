@@ -41,6 +41,7 @@
 
 #include "collect.h"
 #include "collect_file.h"
+#include "collect_kernel.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -80,14 +81,9 @@ le32(const unsigned char *p)
 	    (uint32_t)p[3] << 24;
 }
 
-/*
- * A utmp string field as a tag value: up to the first NUL or the whole
- * field, each byte of invalid UTF-8 and each control character as one
- * '?', so out needs len + 1 bytes.  Returns 0 when nothing but blanks is
- * left (the tag is omitted: the normalizer would trim it to empty).
- */
-static int
-ut_string(const unsigned char *f, size_t len, char *out)
+int
+collect_kernel_ut_string(const unsigned char *f, size_t len,
+    char *out)
 {
 	const unsigned char	*end;
 	size_t			 n, i = 0, o = 0, k;
@@ -123,13 +119,13 @@ ut_point(const unsigned char *r, int64_t value, struct point_list *out)
 	struct point	*p;
 	size_t		 t = 0;
 
-	if (!ut_string(r + UT_USER, UT_USER_LEN, user))
+	if (!collect_kernel_ut_string(r + UT_USER, UT_USER_LEN, user))
 		return;
-	if (ut_string(r + UT_HOST, UT_HOST_LEN, host)) {
+	if (collect_kernel_ut_string(r + UT_HOST, UT_HOST_LEN, host)) {
 		tags[t++] = "remote";
 		tags[t++] = host;
 	}
-	if (ut_string(r + UT_LINE, UT_LINE_LEN, line)) {
+	if (collect_kernel_ut_string(r + UT_LINE, UT_LINE_LEN, line)) {
 		tags[t++] = "device";
 		tags[t++] = line;
 	}

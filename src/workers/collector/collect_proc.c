@@ -37,6 +37,7 @@
 #include "collect.h"
 #include "collect_file.h"
 #include "collect_pids.h"
+#include "collect_proc.h"
 #include "log.h"
 
 #define PROC_DELETED	" (deleted)"
@@ -135,24 +136,16 @@ cpu_total(const char *root)
 	return sum;
 }
 
-/*
- * utime + stime (fields 14, 15) and starttime (22) of /proc/<pid>/stat,
- * counting from the last ')': the comm before it may hold anything.
- */
-static int
-read_stat(const char *root, int pid, struct proc_sample *s)
+int
+collect_proc_stat_parse(const char *text, uint64_t *cpu, uint64_t *start)
 {
-	char		 path[PATH_MAX], buf[2048], *p;
 	const char	*q;
-	uint64_t	 v, ut = 0, stt = 0;
+	uint64_t	 v, ut = 0, stt = 0, st = 0;
 	int		 field;
 
-	if (collect_path(path, sizeof(path), root, "/proc/%d/stat",
-	    pid) == -1 ||
-	    collect_read(path, buf, sizeof(buf)) == -1 ||
-	    (p = strrchr(buf, ')')) == NULL)
+	if ((q = strrchr(text, ')')) == NULL)
 		return -1;
-	q = p + 1;
+	q++;
 	/* field 3 is the state letter; numbers from field 4 on */
 	while (*q == ' ')
 		q++;
@@ -175,19 +168,31 @@ read_stat(const char *root, int pid, struct proc_sample *s)
 		else if (field == 15)
 			stt = v;
 		else if (field == 22)
-			s->start = v;
+			st = v;
 	}
 	if (ut > UINT64_MAX - stt)
 		return -1;
-	s->cpu = ut + stt;
+	*cpu = ut + stt;
+	*start = st;
 	return 0;
 }
 
-/* The number after `key` at the start of a line, e.g. "VmRSS:". */
 static int
-line_u64(const char *buf, const char *key, uint64_t *out)
+read_stat(const char *root, int pid, struct proc_sample *s)
 {
-	const char	*p = buf;
+	char		 path[PATH_MAX], buf[2048];
+
+	if (collect_path(path, sizeof(path), root, "/proc/%d/stat",
+	    pid) == -1 ||
+	    collect_read(path, buf, sizeof(buf)) == -1)
+		return -1;
+	return collect_proc_stat_parse(buf, &s->cpu, &s->start);
+}
+
+int
+collect_proc_line_u64(const char *text, const char *key, uint64_t *out)
+{
+	const char	*p = text;
 	size_t		 n = strlen(key);
 
 	while (p != NULL && *p != '\0') {
@@ -211,7 +216,7 @@ read_rss(const char *root, int pid, struct proc_sample *s)
 	if (collect_path(path, sizeof(path), root, "/proc/%d/status",
 	    pid) == -1 ||
 	    collect_read(path, buf, sizeof(buf)) == -1 ||
-	    line_u64(buf, "VmRSS:", &s->rss) == -1)
+	    collect_proc_line_u64(buf, "VmRSS:", &s->rss) == -1)
 		s->rss = 0;
 }
 
@@ -224,8 +229,8 @@ read_io(const char *root, int pid, struct proc_sample *s)
 	if (collect_path(path, sizeof(path), root, "/proc/%d/io", pid) == -1 ||
 	    collect_read(path, buf, sizeof(buf)) == -1)
 		return;		/* gone, or no task io accounting */
-	if (line_u64(buf, "read_bytes:", &s->rbytes) == 0 &&
-	    line_u64(buf, "write_bytes:", &s->wbytes) == 0)
+	if (collect_proc_line_u64(buf, "read_bytes:", &s->rbytes) == 0 &&
+	    collect_proc_line_u64(buf, "write_bytes:", &s->wbytes) == 0)
 		s->has_io = 1;
 }
 
