@@ -486,3 +486,52 @@ Test(collect_fs, a_mount_point_too_long_for_a_tag_drops_only_its_points)
 	collect_list_free(&pl);
 	rm_tree(fake_root);
 }
+
+/*
+ * A /proc/mounts over its cap (16 MiB): a local user with fusermount can
+ * make one (1000 mounts whose points hold kilobytes of escaped blanks).
+ * The family refused it whole and reported no file system at all; now
+ * the mounts within the cap, the system's (mounted first), are reported.
+ */
+Test(collect_fs, a_mount_list_over_its_cap_reports_the_mounts_within_it)
+{
+	struct point_list	 pl;
+	struct collect_env	 env;
+	void			*st;
+	char			 err[256] = "", path[PATH_MAX], point[4096];
+	FILE			*fp;
+	size_t			 written = 0;
+	int			 i;
+
+	tmp_root(fake_root, sizeof(fake_root));
+	put_file(fake_root, "proc/mounts", "/dev/x /mnt/sandboxing ext4 ro "
+	    "0 0\n");
+	snprintf(path, sizeof(path), "%s/proc/mounts", fake_root);
+	cr_assert_not_null(fp = fopen(path, "a"));
+	memset(point, 0, sizeof(point));
+	strcpy(point, "/home/u/m");
+	for (i = strlen(point); i < 4000; i += 4)
+		memcpy(point + i, "\\040", 4);
+	for (i = 0; written <= 17u * 1024 * 1024; i++)
+		written += (size_t)fprintf(fp, "u%d %s%d fuse.x rw 0 0\n", i,
+		    point, i);
+	cr_assert_eq(fclose(fp), 0);
+	mk_dir(fake_root, "mnt/sandboxing");
+	put_file(fake_root, "proc/sys/fs/file-max", "0\n");
+	memset(&env, 0, sizeof(env));
+	env.root = fake_root;
+	env.now = 1700000000;
+	cr_assert_not_null(env.pids = collect_pids_new(COLLECT_PIDS_PATIENCE));
+	cr_assert_not_null(st = collect_fs_family.init());
+	collect_fs_set_statfs(st, any_statfs);
+	collect_list_init(&pl);
+	cr_assert_eq(collect_fs_family.collect(st, &env, &pl, err,
+	    sizeof(err)), 0, "%s", err);
+	assert_dump(&pl,
+	    "kernel.files.max - 0\n"
+	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1"));
+	collect_fs_family.fini(st);
+	collect_pids_free(env.pids);
+	collect_list_free(&pl);
+	rm_tree(fake_root);
+}

@@ -66,11 +66,12 @@ cfile_grow(struct cfile *f, size_t max)
 	return 0;
 }
 
-int
-collect_slurp(const char *root, const char *path, size_t max,
+/* collect_slurp(), or with `head` collect_slurp_head(). */
+static int
+slurp(const char *root, const char *path, size_t max, int head,
     struct cfile *f, char *err, size_t errlen)
 {
-	char	 full[PATH_MAX];
+	char	 full[PATH_MAX], *nl;
 	ssize_t	 n;
 	int	 fd, saved;
 
@@ -97,7 +98,12 @@ collect_slurp(const char *root, const char *path, size_t max,
 		f->len += (size_t)n;
 		if (f->len > max) {
 			errno = EFBIG;
-			goto fail_fd;
+			if (!head || (nl = memrchr(f->p, '\n', max)) == NULL)
+				goto fail_fd;
+			f->len = (size_t)(nl - f->p) + 1;
+			f->p[f->len] = '\0';
+			(void)close(fd);
+			return 1;
 		}
 	}
 	f->p[f->len] = '\0';
@@ -114,6 +120,20 @@ collect_slurp(const char *root, const char *path, size_t max,
 	errno = saved;
 	f->len = 0;
 	return -1;
+}
+
+int
+collect_slurp(const char *root, const char *path, size_t max,
+    struct cfile *f, char *err, size_t errlen)
+{
+	return slurp(root, path, max, 0, f, err, errlen);
+}
+
+int
+collect_slurp_head(const char *root, const char *path, size_t max,
+    struct cfile *f, char *err, size_t errlen)
+{
+	return slurp(root, path, max, 1, f, err, errlen);
 }
 
 /* read() until len bytes, EOF or an error; EINTR retried. */

@@ -36,6 +36,14 @@ int	 collect_slurp(const char *root, const char *path, size_t max,
 	    struct cfile *f, char *err, size_t errlen);
 
 /*
+ * collect_slurp(), but a file longer than max is read to its last whole
+ * line within max: 1 then, 0 when whole, -1 as collect_slurp() (and when
+ * no line ends within max).
+ */
+int	 collect_slurp_head(const char *root, const char *path, size_t max,
+	    struct cfile *f, char *err, size_t errlen);
+
+/*
  * A whole small file into buf, NUL-terminated: its length, or -1 with
  * errno (EFBIG when it does not fit in len - 1 bytes).
  */

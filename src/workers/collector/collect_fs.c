@@ -45,6 +45,7 @@
 #include "collect_hooks.h"
 #include "collect_pids.h"
 #include "log.h"
+#include "warn_limit.h"
 
 #define FS_MOUNTS_MAX	(16 * 1024 * 1024)	/* bytes of /proc/mounts */
 #ifndef ST_VALID
@@ -54,6 +55,7 @@
 
 struct fs_state {
 	collect_statfs_fn	 statfs;
+	struct warn_limit	 cut_warn;	/* /proc/mounts over the cap */
 };
 
 static void *
@@ -239,19 +241,34 @@ collect_fs_mounts_parse(char *text, struct fs_mounts *m)
 	return 0;
 }
 
+/*
+ * A list over FS_MOUNTS_MAX is read to its cap: a local user with
+ * fusermount (1000 mounts, each point up to 4 KiB of blanks, four times
+ * that escaped) could make it larger, and the family, refusing it whole,
+ * reported no file system at all.  The mounts made first, the system's,
+ * come first.
+ */
 static int
-mounts_read(const char *root, struct fs_mounts *m, char *err, size_t errlen)
+mounts_read(struct fs_state *st, const struct collect_env *env,
+    struct fs_mounts *m, char *err, size_t errlen)
 {
 	struct cfile	 f;
+	uint64_t	 n;
+	int		 rv;
 
 	memset(&f, 0, sizeof(f));
-	if (collect_slurp(root, "/proc/mounts", FS_MOUNTS_MAX, &f, err,
-	    errlen) == -1) {
+	if ((rv = collect_slurp_head(env->root, "/proc/mounts",
+	    FS_MOUNTS_MAX, &f, err, errlen)) == -1) {
 		collect_file_free(&f);
 		return -1;
 	}
+	if (rv == 1 && warn_limit_due(&st->cut_warn, env->mono, &n))
+		log_warnx("collect fs: %s/proc/mounts is over %d MiB: the "
+		    "mounts past it are left out (a local user's FUSE "
+		    "mounts?) (%llu times since the last warning)", env->root,
+		    FS_MOUNTS_MAX >> 20, (unsigned long long)n);
 	if (collect_fs_mounts_parse(f.p, m) == -1) {
-		snprintf(err, errlen, "%s/proc/mounts: %s", root,
+		snprintf(err, errlen, "%s/proc/mounts: %s", env->root,
 		    strerror(errno));
 		collect_file_free(&f);
 		return -1;
@@ -378,8 +395,8 @@ infos_read(const char *root, struct fs_infos *mi)
 	int		 rv;
 
 	memset(&f, 0, sizeof(f));
-	if (collect_slurp(root, "/proc/self/mountinfo", FS_MOUNTS_MAX, &f, err,
-	    sizeof(err)) == -1) {
+	if (collect_slurp_head(root, "/proc/self/mountinfo", FS_MOUNTS_MAX, &f,
+	    err, sizeof(err)) == -1) {
 		log_debug("collect fs: %s", err);
 		collect_file_free(&f);
 		return 0;
@@ -606,7 +623,7 @@ fs_collect(void *state, const struct collect_env *env,
 	}
 	memset(&m, 0, sizeof(m));
 	memset(&mi, 0, sizeof(mi));
-	if (mounts_read(env->root, &m, err, errlen) == -1) {
+	if (mounts_read(st, env, &m, err, errlen) == -1) {
 		collect_fs_mounts_free(&m);
 		return -1;
 	}
