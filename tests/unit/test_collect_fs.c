@@ -535,3 +535,47 @@ Test(collect_fs, a_mount_list_over_its_cap_reports_the_mounts_within_it)
 	collect_list_free(&pl);
 	rm_tree(fake_root);
 }
+
+/*
+ * A local user who owns the root of a file system of her own mounts FUSE
+ * on it: statfs of that path then reaches her server, which answered
+ * for the system's mount, with numbers of her choosing.  Only the top
+ * mount at a point counts, and a FUSE one is not reported; a mount on
+ * top of the same kind (a bind mount in place) still is.
+ */
+Test(collect_fs, a_mount_hidden_under_another_is_not_reported)
+{
+	struct point_list	 pl;
+	struct collect_env	 env;
+	void			*st;
+	char			 err[256] = "";
+
+	tmp_root(fake_root, sizeof(fake_root));
+	put_file(fake_root, "proc/mounts",
+	    "/dev/x /mnt/sandboxing ext4 ro 0 0\n"
+	    "/dev/y /home/alice ext4 rw 0 0\n"
+	    "alice /home/alice fuse.sshfs rw,nosuid,nodev 0 0\n"
+	    "/dev/z /srv ext4 ro 0 0\n"
+	    "/dev/z /srv ext4 ro 0 0\n");
+	mk_dir(fake_root, "mnt/sandboxing");
+	mk_dir(fake_root, "home/alice");
+	mk_dir(fake_root, "srv");
+	put_file(fake_root, "proc/sys/fs/file-max", "0\n");
+	memset(&env, 0, sizeof(env));
+	env.root = fake_root;
+	env.now = 1700000000;
+	cr_assert_not_null(env.pids = collect_pids_new(COLLECT_PIDS_PATIENCE));
+	cr_assert_not_null(st = collect_fs_family.init());
+	collect_fs_set_statfs(st, any_statfs);
+	collect_list_init(&pl);
+	cr_assert_eq(collect_fs_family.collect(st, &env, &pl, err,
+	    sizeof(err)), 0, "%s", err);
+	assert_dump(&pl,
+	    "kernel.files.max - 0\n"
+	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1")
+	    M("/srv", "0", "0", "0", "0", "0", "1"));
+	collect_fs_family.fini(st);
+	collect_pids_free(env.pids);
+	collect_list_free(&pl);
+	rm_tree(fake_root);
+}

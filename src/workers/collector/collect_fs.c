@@ -220,6 +220,31 @@ mounts_add(struct fs_mounts *m, const char *spec, const char *file,
 	return 0;
 }
 
+/*
+ * A mount made on top of another at the same point hides it: statfs by
+ * path reaches the top one.  A local user who owns the root of a file
+ * system of her own (her home) can mount FUSE there and answer statfs
+ * for it, numbers of her choosing under the system mount's name; so
+ * only the top mount at a point counts, and a FUSE one is not reported.
+ */
+static void
+mounts_shadow(struct fs_mounts *m, const char *file)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->n; ) {
+		if (strcmp(m->v[i].file, file) != 0) {
+			i++;
+			continue;
+		}
+		free(m->v[i].spec);
+		free(m->v[i].file);
+		memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) *
+		    sizeof(m->v[0]));
+		m->n--;
+	}
+}
+
 int
 collect_fs_mounts_parse(char *text, struct fs_mounts *m)
 {
@@ -233,7 +258,10 @@ collect_fs_mounts_parse(char *text, struct fs_mounts *m)
 		    (type = mounts_field(&line)) == NULL ||
 		    (opts = mounts_field(&line)) == NULL)
 			continue;	/* not a mount line */
-		if (file[0] != '/' || mount_ignored(spec, file, type))
+		if (file[0] != '/')
+			continue;
+		mounts_shadow(m, file);
+		if (mount_ignored(spec, file, type))
 			continue;
 		if (mounts_add(m, spec, file, mount_mode(opts)) == -1)
 			return -1;
