@@ -231,3 +231,43 @@ Test(collect_proc, real_process)
 	collect_list_free(&pl);
 	items_free(&it);
 }
+
+/*
+ * A process with thousands of supplementary groups: its status has a
+ * Groups: line of tens of kilobytes before VmRSS:, past the 16 KiB read
+ * at first, and its memory was reported as 0 without a word.
+ */
+Test(collect_proc, a_status_past_its_first_read_still_gives_the_memory)
+{
+	struct items		 it;
+	struct point_list	 pl;
+	char			 root[PATH_MAX], path[PATH_MAX * 2];
+	void			*st;
+	FILE			*fp;
+	int			 g, rc;
+
+	tmp_root(root, sizeof(root));
+	snprintf(path, sizeof(path), "cp -a '%s/.' '%s/'", SNAP1, root);
+	rc = system(path);
+	cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+	snprintf(path, sizeof(path), "%s/proc/200/status", root);
+	cr_assert_not_null(fp = fopen(path, "w"));
+	fprintf(fp, "Name:\tmysqld\nState:\tS (sleeping)\nPid:\t200\n"
+	    "Groups:\t");
+	for (g = 0; g < 5000; g++)
+		fprintf(fp, "%d ", 100000 + g);
+	fprintf(fp, "\nVmRSS:\t  100000 kB\nThreads:\t1\n");
+	cr_assert_eq(fclose(fp), 0);
+
+	items_init(&it);
+	add_proc(&it, "db.loda", "PROC.mysqld", "/usr/sbin/mysqld");
+	collect_list_init(&pl);
+	cr_assert_not_null(st = collect_proc_family.init());
+	run(st, root, &it, 1000, &pl);
+	assert_dump(&pl,
+	    FIRST("PROC.mysqld", "db.loda", "1", "5", "102400000"));
+	collect_proc_family.fini(st);
+	collect_list_free(&pl);
+	items_free(&it);
+	rm_tree(root);
+}

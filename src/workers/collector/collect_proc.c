@@ -206,18 +206,37 @@ collect_proc_line_u64(const char *text, const char *key, uint64_t *out)
 	return -1;
 }
 
+/*
+ * VmRSS comes after Groups:, which a process with thousands of
+ * supplementary groups makes longer than buf: its status is then read
+ * whole, up to STATUS_MAX (65536 groups of 10 digits), rather than its
+ * memory taken for 0.
+ */
+#define STATUS_MAX	(1024 * 1024)
+
 static void
 read_rss(const char *root, int pid, struct proc_sample *s)
 {
-	char	 path[PATH_MAX], buf[16384];
+	struct cfile	 f;
+	char		 path[PATH_MAX], rel[64], buf[16384], err[256];
 
 	/* none (a kernel thread, a zombie): 0 */
 	s->rss = 0;
-	if (collect_path(path, sizeof(path), root, "/proc/%d/status",
-	    pid) == -1 ||
-	    collect_read(path, buf, sizeof(buf)) == -1 ||
-	    collect_proc_line_u64(buf, "VmRSS:", &s->rss) == -1)
+	snprintf(rel, sizeof(rel), "/proc/%d/status", pid);
+	if (collect_path(path, sizeof(path), root, "%s", rel) == -1)
+		return;
+	if (collect_read(path, buf, sizeof(buf)) != -1) {
+		if (collect_proc_line_u64(buf, "VmRSS:", &s->rss) == -1)
+			s->rss = 0;
+		return;
+	}
+	if (errno != EFBIG)
+		return;
+	memset(&f, 0, sizeof(f));
+	if (collect_slurp(root, rel, STATUS_MAX, &f, err, sizeof(err)) == 0 &&
+	    collect_proc_line_u64(f.p, "VmRSS:", &s->rss) == -1)
 		s->rss = 0;
+	collect_file_free(&f);
 }
 
 static void
