@@ -1835,12 +1835,15 @@ class ManyLongNames(PluginTest):
             r = subprocess.run([tool, "check", "metrics"], input=page,
                                capture_output=True, text=True, timeout=60)
             self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""))
-        # the first warning may count fewer samples (an encode made
-        # before every plugin's were in), and the next is 10 s later:
-        # any total, as long as the cut is said
+        # the cut is said (with any total: the first warning may count
+        # fewer samples, an encode made before every plugin's were in,
+        # and the next is 10 s later); unless the 800 failed clones'
+        # lines had the scheduler over its log budget by then, which
+        # the master says (a loaded ASan run does)
         self.agent.wait_log(r"scheduler\[\d+\]: stats_encode_fit: \d+ of "
                             r"\d+ samples left out of the counters sent "
-                            r"to the master")
+                            r"to the master|scheduler\[\d+\] logs over "
+                            r"its role's budget")
 
     def long_items(self, prefix, n):
         ns = "a" * 63 + "." + "b" * 63
