@@ -90,6 +90,9 @@ struct wslot {
 	struct metric_set	 metrics_spare;
 	ev_timer		 setup_timer;
 	ev_timer		 restart_timer;
+	ev_timer		 killed_timer;	/* SIGKILL sent: reaped yet? */
+	pid_t			 left;		/* killed, held in the kernel:
+					 * reaped when it lets go */
 	double			 heard;		/* its last frame, monotonic
 					 * seconds (watchdog.c) */
 	/* its MSG_STATUS_REQ not yet answered: one at a time (pull.c) */

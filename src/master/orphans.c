@@ -63,8 +63,10 @@ is_worker(const struct master *m, pid_t pid)
 {
 	enum role	 r;
 
+	/* one left behind in the kernel is killed already, and waited
+	 * for (supervise.c): not a stray to sweep */
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
-		if (m->w[r].pid == pid)
+		if (m->w[r].pid == pid || m->w[r].left == pid)
 			return 1;
 	return 0;
 }

@@ -44,6 +44,8 @@ describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "stopped with wait status %#x", status);
 }
 
+static void	 worker_exited(struct master *, struct wslot *, int);
+
 /* Kill a worker we no longer trust; the reaper restarts it. */
 void
 supervise_kill(struct wslot *w, const char *why)
@@ -58,6 +60,41 @@ supervise_kill(struct wslot *w, const char *why)
 		frame_conn_close(w->ctl);
 		w->ctl = NULL;
 	}
+	if (!ev_is_active(&w->killed_timer)) {
+		ev_timer_set(&w->killed_timer, STOP_KILL_GRACE, 0.);
+		ev_timer_start(w->m->loop, &w->killed_timer);
+	}
+}
+
+/*
+ * Not reaped STOP_KILL_GRACE after its SIGKILL: held in the kernel (a
+ * request to a file system that does not answer, which even SIGKILL
+ * does not end).  Its role must not wait for the kernel: a new worker
+ * takes its place, and the old one is reaped whenever it is let go.
+ * One left behind per role at most: a second held the same way waits,
+ * or every restart would leave one more.
+ */
+static void
+killed_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct wslot	*w = t->data;
+	struct master	*m = w->m;
+
+	if (w->pid <= 0 || w->reaped || m->phase == M_STOPPING)
+		return;
+	if (w->left > 0) {
+		log_warnx("%s: %s (pid %ld) not reaped %.0f s after SIGKILL, "
+		    "and pid %ld still held before it: waiting for the "
+		    "kernel", __func__, proto_role_name(w->role),
+		    (long)w->pid, STOP_KILL_GRACE, (long)w->left);
+		return;
+	}
+	log_warnx("%s: %s (pid %ld) not reaped %.0f s after SIGKILL (held "
+	    "in the kernel?): a new one takes its place; it is reaped when "
+	    "the kernel lets it go", __func__, proto_role_name(w->role),
+	    (long)w->pid, STOP_KILL_GRACE);
+	w->left = w->pid;
+	worker_exited(m, w, SIGKILL);
 }
 
 static void
@@ -109,6 +146,9 @@ supervise_init_slot(struct master *m, struct wslot *w, enum role r)
 	w->setup_timer.data = w;
 	ev_timer_init(&w->restart_timer, restart_cb, BACKOFF_FIRST, 0.);
 	w->restart_timer.data = w;
+	ev_timer_init(&w->killed_timer, killed_timeout_cb, STOP_KILL_GRACE,
+	    0.);
+	w->killed_timer.data = w;
 }
 
 void
@@ -163,6 +203,7 @@ worker_exited(struct master *m, struct wslot *w, int status)
 
 	describe_status(status, how, sizeof(how));
 	ev_timer_stop(m->loop, &w->setup_timer);
+	ev_timer_stop(m->loop, &w->killed_timer);
 	w->reaped = 1;
 	/* its last words may still sit in the socket, unread */
 	if (w->ctl != NULL && frame_drain(w->ctl) == 0)
@@ -231,9 +272,16 @@ supervise_reap(struct master *m)
 			return;
 		}
 		w = NULL;
-		for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 			if (m->w[r].pid == pid)
 				w = &m->w[r];
+			if (m->w[r].left == pid) {
+				log_info("%s (pid %ld), left behind held in "
+				    "the kernel, is gone", proto_role_name(r),
+				    (long)pid);
+				m->w[r].left = 0;
+			}
+		}
 		if (w == NULL) {
 			/* a stray orphans.c killed, or one that ended on
 			 * its own after its worker died */

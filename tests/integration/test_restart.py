@@ -3,7 +3,8 @@ import os
 import signal
 import time
 
-from harness import AgentTest, ROLES, proc_alive, wait_until
+from harness import (AgentTest, FuseStall, ROLES, needs_root, proc_alive,
+                     wait_until)
 
 
 class Restart(AgentTest):
@@ -139,3 +140,35 @@ class Restart(AgentTest):
         for o in self.agent.status()["workers"]:
             if o["role"] != "collector":
                 self.assertEqual(o["restarts"], 0, o)
+
+    def test_a_worker_held_in_the_kernel_is_replaced(self):
+        """A worker killed while the kernel holds it (here the fetcher in
+        the close of a registry file on a file system that does not
+        answer, which even SIGKILL does not end) kept its role's slot
+        until the kernel let go: no fetcher for as long as the file
+        system hung.  5 s after its SIGKILL a new one takes its place,
+        and the old one is reaped once the kernel lets it go."""
+        needs_root(self)
+        a = self.agent
+        fuse = FuseStall(os.path.join(a.dir, "fuse"))
+        self.addCleanup(fuse.stop)
+        a.write_conf(agent_extra="\tworkertimeout = 3\n")
+        self.start_ok()
+        old = a.worker(a.wait_serving(), "fetcher")["pid"]
+        self.addCleanup(fuse.let_go)
+        # a changed registry is read at once: its close waits for ever
+        a.write_conf(agent_extra="\tworkertimeout = 3\n"
+                     f'\tregistryaddr = "file://{fuse.file}"\n')
+        os.kill(a.master_pid(), signal.SIGHUP)
+        fuse.wait_held(old)
+        a.wait_log(rf"killing fetcher \(pid {old}\): it answered nothing",
+                   timeout=20)
+        a.wait_log(rf"fetcher \(pid {old}\) not reaped 5 s after SIGKILL "
+                   r"\(held in the kernel\?\): a new one takes its place",
+                   timeout=20)
+        wait_until(lambda: a.worker(a.status(), "fetcher")["pid"] not in
+                   (0, old), timeout=20, what="a new fetcher")
+        self.assertTrue(proc_alive(old), "the old one was not held")
+        fuse.let_go()
+        a.wait_log(rf"fetcher \(pid {old}\), left behind held in the "
+                   r"kernel, is gone", timeout=20)
