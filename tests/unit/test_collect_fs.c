@@ -447,25 +447,18 @@ any_statfs(const char *path, struct statfs *sf)
 }
 
 /*
- * A mount point longer than a tag value may be (POINT_TAG_MAX): its
- * points alone are dropped and counted; the mounts after it are still
- * reported and the list has not failed.
+ * One FS round over fake_root, which holds proc/mounts and the mount
+ * points: every mount answers statfs as /mnt/sandboxing does.  Its
+ * points are `want`, `invalid` of them dropped; fake_root goes after.
  */
-Test(collect_fs, a_mount_point_too_long_for_a_tag_drops_only_its_points)
+static void
+fs_round_is(const char *want, size_t invalid)
 {
 	struct point_list	 pl;
 	struct collect_env	 env;
 	void			*st;
-	char			 err[256] = "", mounts[1024], longm[301];
+	char			 err[256] = "";
 
-	memset(longm, 'a', sizeof(longm) - 1);
-	longm[0] = '/';
-	longm[sizeof(longm) - 1] = '\0';
-	tmp_root(fake_root, sizeof(fake_root));
-	snprintf(mounts, sizeof(mounts), "/dev/y %s ext4 rw 0 0\n"
-	    "/dev/x /mnt/sandboxing ext4 ro 0 0\n", longm);
-	put_file(fake_root, "proc/mounts", mounts);
-	mk_dir(fake_root, "mnt/sandboxing");
 	put_file(fake_root, "proc/sys/fs/file-max", "0\n");
 	memset(&env, 0, sizeof(env));
 	env.root = fake_root;
@@ -477,14 +470,33 @@ Test(collect_fs, a_mount_point_too_long_for_a_tag_drops_only_its_points)
 	cr_assert_eq(collect_fs_family.collect(st, &env, &pl, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(pl.failed, 0);
-	cr_assert_eq(pl.invalid, 6, "%zu dropped", pl.invalid);
-	assert_dump(&pl,
-	    "kernel.files.max - 0\n"
-	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1"));
+	cr_assert_eq(pl.invalid, invalid, "%zu dropped", pl.invalid);
+	assert_dump(&pl, want);
 	collect_fs_family.fini(st);
 	collect_pids_free(env.pids);
 	collect_list_free(&pl);
 	rm_tree(fake_root);
+}
+
+/*
+ * A mount point longer than a tag value may be (POINT_TAG_MAX): its
+ * points alone are dropped and counted; the mounts after it are still
+ * reported and the list has not failed.
+ */
+Test(collect_fs, a_mount_point_too_long_for_a_tag_drops_only_its_points)
+{
+	char	 mounts[1024], longm[301];
+
+	memset(longm, 'a', sizeof(longm) - 1);
+	longm[0] = '/';
+	longm[sizeof(longm) - 1] = '\0';
+	tmp_root(fake_root, sizeof(fake_root));
+	snprintf(mounts, sizeof(mounts), "/dev/y %s ext4 rw 0 0\n"
+	    "/dev/x /mnt/sandboxing ext4 ro 0 0\n", longm);
+	put_file(fake_root, "proc/mounts", mounts);
+	mk_dir(fake_root, "mnt/sandboxing");
+	fs_round_is("kernel.files.max - 0\n"
+	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1"), 6);
 }
 
 /*
@@ -495,13 +507,10 @@ Test(collect_fs, a_mount_point_too_long_for_a_tag_drops_only_its_points)
  */
 Test(collect_fs, a_mount_list_over_its_cap_reports_the_mounts_within_it)
 {
-	struct point_list	 pl;
-	struct collect_env	 env;
-	void			*st;
-	char			 err[256] = "", path[PATH_MAX], point[4096];
-	FILE			*fp;
-	size_t			 written = 0;
-	int			 i;
+	char		 path[PATH_MAX], point[4096];
+	FILE		*fp;
+	size_t		 written = 0;
+	int		 i;
 
 	tmp_root(fake_root, sizeof(fake_root));
 	put_file(fake_root, "proc/mounts", "/dev/x /mnt/sandboxing ext4 ro "
@@ -517,23 +526,8 @@ Test(collect_fs, a_mount_list_over_its_cap_reports_the_mounts_within_it)
 		    point, i);
 	cr_assert_eq(fclose(fp), 0);
 	mk_dir(fake_root, "mnt/sandboxing");
-	put_file(fake_root, "proc/sys/fs/file-max", "0\n");
-	memset(&env, 0, sizeof(env));
-	env.root = fake_root;
-	env.now = 1700000000;
-	cr_assert_not_null(env.pids = collect_pids_new(COLLECT_PIDS_PATIENCE));
-	cr_assert_not_null(st = collect_fs_family.init());
-	collect_fs_set_statfs(st, any_statfs);
-	collect_list_init(&pl);
-	cr_assert_eq(collect_fs_family.collect(st, &env, &pl, err,
-	    sizeof(err)), 0, "%s", err);
-	assert_dump(&pl,
-	    "kernel.files.max - 0\n"
-	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1"));
-	collect_fs_family.fini(st);
-	collect_pids_free(env.pids);
-	collect_list_free(&pl);
-	rm_tree(fake_root);
+	fs_round_is("kernel.files.max - 0\n"
+	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1"), 0);
 }
 
 /*
@@ -545,11 +539,6 @@ Test(collect_fs, a_mount_list_over_its_cap_reports_the_mounts_within_it)
  */
 Test(collect_fs, a_mount_hidden_under_another_is_not_reported)
 {
-	struct point_list	 pl;
-	struct collect_env	 env;
-	void			*st;
-	char			 err[256] = "";
-
 	tmp_root(fake_root, sizeof(fake_root));
 	put_file(fake_root, "proc/mounts",
 	    "/dev/x /mnt/sandboxing ext4 ro 0 0\n"
@@ -560,22 +549,7 @@ Test(collect_fs, a_mount_hidden_under_another_is_not_reported)
 	mk_dir(fake_root, "mnt/sandboxing");
 	mk_dir(fake_root, "home/alice");
 	mk_dir(fake_root, "srv");
-	put_file(fake_root, "proc/sys/fs/file-max", "0\n");
-	memset(&env, 0, sizeof(env));
-	env.root = fake_root;
-	env.now = 1700000000;
-	cr_assert_not_null(env.pids = collect_pids_new(COLLECT_PIDS_PATIENCE));
-	cr_assert_not_null(st = collect_fs_family.init());
-	collect_fs_set_statfs(st, any_statfs);
-	collect_list_init(&pl);
-	cr_assert_eq(collect_fs_family.collect(st, &env, &pl, err,
-	    sizeof(err)), 0, "%s", err);
-	assert_dump(&pl,
-	    "kernel.files.max - 0\n"
+	fs_round_is("kernel.files.max - 0\n"
 	    M("/mnt/sandboxing", "0", "0", "0", "0", "0", "1")
-	    M("/srv", "0", "0", "0", "0", "0", "1"));
-	collect_fs_family.fini(st);
-	collect_pids_free(env.pids);
-	collect_list_free(&pl);
-	rm_tree(fake_root);
+	    M("/srv", "0", "0", "0", "0", "0", "1"), 0);
 }
