@@ -16,6 +16,7 @@
 #include <bsd/string.h>
 
 #include "bounded.h"
+#include "listen_holder.h"
 #include "log.h"
 #include "master.h"
 #include "pathsafe.h"
@@ -129,7 +130,7 @@ static int
 listen_tcp(const char *addr, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
-	char		 host[256], port[16];
+	char		 host[256], port[16], holder[128] = "";
 	int		 fd = -1, on = 1, rv, saved = 0, late;
 
 	if (split_hostport(addr, host, sizeof(host), port, sizeof(port)) ==
@@ -164,14 +165,17 @@ listen_tcp(const char *addr, char *err, size_t errlen)
 			saved = errno;
 			close(fd);
 			fd = -1;
+			if (saved == EADDRINUSE)
+				listen_holder(ai->ai_addr, holder,
+				    sizeof(holder));
 			continue;
 		}
 		break;
 	}
 	freeaddrinfo(res);
 	if (fd == -1)
-		snprintf(err, errlen, "cannot listen on %s: %s", addr,
-		    strerror(saved));
+		snprintf(err, errlen, "cannot listen on %s: %s%s", addr,
+		    strerror(saved), holder);
 	return fd;
 }
 

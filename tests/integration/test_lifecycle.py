@@ -2,12 +2,14 @@
 rotation."""
 import http.client
 import os
+import pwd
 import re
 import signal
 import subprocess
 import time
 
-from harness import (AgentTest, ROLES, proc_alive, wait_until)
+from harness import (AgentTest, ROLES, needs_root, proc_alive,
+                     wait_until)
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
                       r"(DEBUG|INFO|WARN|ERROR) [a-z]+\[\d+\]: .*\n$")
@@ -166,6 +168,37 @@ class Lifecycle(AgentTest):
                       r.stderr)
         self.assertIn("Address already in use", r.stderr)
         self.assertFalse(os.path.exists(self.agent.values["pidfile"]))
+
+    def test_a_port_taken_by_a_local_user_names_the_user(self):
+        """Any local user may listen on the API's port (above 1023) before
+        the agent starts: the error names who holds it, as an operator
+        needs to, by uid and pid."""
+        needs_root(self)
+        nobody = pwd.getpwnam("nobody").pw_uid
+
+        def as_nobody():
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(nobody)
+        script = ("import socket, time\n"
+                  "s = socket.socket()\n"
+                  "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                  f"s.bind(('127.0.0.1', {self.agent.port}))\n"
+                  "s.listen(1)\n"
+                  "print('ready', flush=True)\n"
+                  "time.sleep(120)\n")
+        # the Debian python3 (make deps): one nobody can execute
+        squatter = subprocess.Popen(["/usr/bin/python3", "-I", "-c", script],
+                                    stdout=subprocess.PIPE, text=True,
+                                    preexec_fn=as_nobody, cwd="/")
+        self.addCleanup(squatter.wait, 10)
+        self.addCleanup(squatter.kill)
+        self.assertEqual(squatter.stdout.readline().strip(), "ready")
+        r = self.agent.start()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"cannot listen on 127.0.0.1:{self.agent.port}: "
+                      f"Address already in use, held by uid {nobody}, pid "
+                      f"{squatter.pid} (python3)", r.stderr)
 
     def test_start_fails_on_invalid_config(self):
         self.agent.write_conf(loglevel="LOUD")
