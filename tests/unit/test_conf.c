@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,25 +75,24 @@ setup(void)
 	err[0] = '\0';
 }
 
+static int
+remove_one(const char *name, const struct stat *sb, int type,
+    struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		(void)rmdir(name);
+	else
+		(void)unlink(name);
+	return 0;
+}
+
+/* The whole tree: tests make directories in it (theirs/etc). */
 static void
 teardown(void)
 {
-	struct dirent	*de;
-	char		 p[sizeof(tmpdir) + sizeof(de->d_name) + 1];
-	DIR		*dir;
-
-	if ((dir = opendir(tmpdir)) == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, de->d_name);
-		if (unlink(p) == -1)
-			(void)rmdir(p);
-	}
-	closedir(dir);
-	(void)rmdir(tmpdir);
+	(void)nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 TestSuite(conf, .init = setup, .fini = teardown);
