@@ -48,6 +48,25 @@ def signing(sign):
             {"GIT_COMMITTER_EMAIL": email, "GIT_AUTHOR_EMAIL": email})
 
 
+def hostile_tree(bare, dirname):
+    """The release branch of the bare repository `bare` made a tree git
+    cannot check out: a directory `dirname` (bytes) holding .git/config,
+    which git names in its error ("invalid path '<dirname>/.git/config'")
+    as it is, but for C0 controls."""
+    def run(*args, data=None):
+        return subprocess.run(["git", *args], cwd=bare, input=data,
+                              capture_output=True, check=True,
+                              timeout=60).stdout.strip()
+    blob = run("hash-object", "-w", "--stdin", data=b"#!/bin/sh\n")
+    t1 = run("mktree", data=b"100644 blob " + blob + b"\tconfig\n")
+    t2 = run("mktree", data=b"040000 tree " + t1 + b"\t.git\n")
+    top = run("mktree", data=b"100755 blob " + blob + b"\tplugin\n"
+              b"040000 tree " + t2 + b"\t" + dirname + b"\n")
+    commit = run("-c", "user.name=x", "-c", "user.email=x@example.com",
+                 "commit-tree", "-m", "evil", top.decode())
+    run("update-ref", "refs/heads/release", commit.decode())
+
+
 def open_tree(path):
     """rwx for all up the tree we made, so nobody can read the repos."""
     for dirpath, dirnames, filenames in os.walk(path):

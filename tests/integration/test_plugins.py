@@ -32,7 +32,7 @@ import unittest
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from gitrepos import PluginRepos
+from gitrepos import PluginRepos, hostile_tree
 from harness import (AgentTest, FuseStall, is_root, lock_held_processes,
                      needs_root, nobody_uid, proc_alive, proc_status,
                      wait_until)
@@ -1800,26 +1800,38 @@ class ManyLongNames(PluginTest):
     scheduler's samples (four per plugin and a histogram, the names as
     labels) take more than a frame to the master carries."""
 
-    def test_the_schedulers_figures_still_reach_metrics_and_status(self):
+    N = 800
+
+    def long_items(self, prefix):
+        """N plugins, their namespace and projects as long as the
+        registry may give them; the projects' names begin with prefix."""
         ns = "a" * 63 + "." + "b" * 63
-        n = 800
-        for i in range(n):
-            project = f"{i:04d}" + "p" * 251
-            self.items.setdefault(ns, []).append(
-                {"_id": f"id-{i}", "measurement_type": "PLUGIN",
-                 "name": f"PLUGIN.{i}",
-                 "git": f"git@git.test.local:{GROUP}/{project}.git",
-                 "interval": "0"})
+        self.items = {ns: [
+            {"_id": f"id-{i}", "measurement_type": "PLUGIN",
+             "name": f"PLUGIN.{i}",
+             "git": f"git@git.test.local:{GROUP}/{prefix}{i:04d}"
+                    + "p" * (251 - len(prefix)) + ".git",
+             "interval": "0"} for i in range(self.N)]}
+
+    def start_long_items(self):
+        self.long_items("")
         self.write_registry()
         self.configure()
         self.start_ok()
         self.agent.wait_serving()
-        self.wait_listed(lambda lst: len(lst) == n, f"{n} plugins listed")
+        self.wait_listed(lambda lst: len(lst) == self.N,
+                         f"{self.N} plugins listed")
 
+    def wait_scheduler_stats(self):
         def sched():
             return self.agent.worker(self.agent.status(), "scheduler")
-        wait_until(lambda: sched()["stats"].get("plugins") == n,
-                   what=f"the scheduler's stats: {n} plugins")
+        wait_until(lambda: sched()["stats"].get("plugins") == self.N,
+                   what=f"the scheduler's stats: {self.N} plugins")
+
+    def test_the_schedulers_figures_still_reach_metrics_and_status(self):
+        n = self.N
+        self.start_long_items()
+        self.wait_scheduler_stats()
         code, page = self.agent.http("/metrics")
         self.assertEqual(code, 200)
         # the scheduler's own samples come first, then as many plugins'
@@ -1845,40 +1857,22 @@ class ManyLongNames(PluginTest):
                             r"to the master|scheduler\[\d+\] logs over "
                             r"its role's budget")
 
-    def long_items(self, prefix, n):
-        ns = "a" * 63 + "." + "b" * 63
-        self.items = {ns: [
-            {"_id": f"id-{i}", "measurement_type": "PLUGIN",
-             "name": f"PLUGIN.{i}",
-             "git": f"git@git.test.local:{GROUP}/{prefix}{i:04d}"
-                    + "p" * (251 - len(prefix)) + ".git",
-             "interval": "0"} for i in range(n)]}
-
     def test_a_dead_schedulers_counters_do_not_crowd_out_the_rest(self):
         # the counters of a killed scheduler's plugins stay (rate() must
         # not see a reset), and the registry names others since: the
         # master's table then holds both, more than a frame to the front
-        n = 800
-        self.long_items("a", n)
-        self.write_registry()
-        self.configure()
-        self.start_ok()
-        self.agent.wait_serving()
-        self.wait_listed(lambda lst: len(lst) == n, f"{n} plugins listed")
+        n = self.N
+        self.start_long_items()
         wait_until(lambda: 'agent_plugin_runs_total{ns="' in
                    self.agent.http("/metrics")[1], what="plugin samples")
         self.kill_worker("scheduler")
-        self.long_items("b", n)
+        self.long_items("b")
         self.write_registry()
         self.refresh()
         self.wait_listed(lambda lst: all(k.split("|")[1].startswith("b")
                                          for k in lst) and len(lst) == n,
                          "the new plugins listed")
-
-        def sched():
-            return self.agent.worker(self.agent.status(), "scheduler")
-        wait_until(lambda: sched()["stats"].get("plugins") == n,
-                   what=f"the scheduler's stats: {n} plugins")
+        self.wait_scheduler_stats()
         code, page = self.agent.http("/metrics")
         self.assertEqual(code, 200)
         self.assertIn('agent_points_received_total{source="plugin"} 0',
@@ -1888,25 +1882,6 @@ class ManyLongNames(PluginTest):
         self.assertGreater(len(runs), 4 * 100)
         self.agent.wait_log(r"status_fit: the samples of some of scheduler "
                             r"left out of the status to front")
-
-
-def hostile_tree(bare, dirname):
-    """The release branch of the bare repository `bare` made a tree git
-    cannot check out: a directory `dirname` (bytes) holding .git/config,
-    which git names in its error ("invalid path '<dirname>/.git/config'")
-    as it is, but for C0 controls."""
-    def run(*args, data=None):
-        return subprocess.run(["git", *args], cwd=bare, input=data,
-                              capture_output=True, check=True,
-                              timeout=60).stdout.strip()
-    blob = run("hash-object", "-w", "--stdin", data=b"#!/bin/sh\n")
-    t1 = run("mktree", data=b"100644 blob " + blob + b"\tconfig\n")
-    t2 = run("mktree", data=b"040000 tree " + t1 + b"\t.git\n")
-    top = run("mktree", data=b"100755 blob " + blob + b"\tplugin\n"
-              b"040000 tree " + t2 + b"\t" + dirname + b"\n")
-    commit = run("-c", "user.name=x", "-c", "user.email=x@example.com",
-                 "commit-tree", "-m", "evil", top.decode())
-    run("update-ref", "refs/heads/release", commit.decode())
 
 
 class HostileRepoText(PluginTest):

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-from gitrepos import PluginRepos, ssh_key
+from gitrepos import PluginRepos, hostile_tree, ssh_key
 from harness import AGENT, AgentTest, is_root, nobody_uid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -164,32 +164,13 @@ class TestMode(AgentTest):
         self.assertNotIn("cpu.", r.stdout)
         self.assert_nothing_published()
 
-    def hostile_tree(self, repo, dirname):
-        """The release branch of `repo` made a tree git cannot check out:
-        a directory `dirname` (bytes) holding .git/config, so that git
-        names it in its error ("invalid path '<dirname>/.git/config'")."""
-        bare = self.repos.bare(repo)
-
-        def run(*args, data=None):
-            return subprocess.run(["git", *args], cwd=bare, input=data,
-                                  capture_output=True, check=True,
-                                  timeout=60).stdout.strip()
-        blob = run("hash-object", "-w", "--stdin", data=b"#!/bin/sh\n")
-        t1 = run("mktree", data=b"100644 blob " + blob + b"\tconfig\n")
-        t2 = run("mktree", data=b"040000 tree " + t1 + b"\t.git\n")
-        top = run("mktree", data=b"100755 blob " + blob + b"\tplugin\n"
-                  b"040000 tree " + t2 + b"\t" + dirname + b"\n")
-        commit = run("-c", "user.name=x", "-c", "user.email=x@example.com",
-                     "commit-tree", "-m", "evil", top.decode())
-        run("update-ref", "refs/heads/release", commit.decode())
-
     def test_no_control_character_reaches_the_terminal(self):
         # a plugin's stderr and a git server's words (git itself turns C0
         # into '?', not C1): CSI as U+009B, and as a byte alone
         self.add(NS, "noisy", "#!/bin/sh\nprintf 'a\\302\\2332J"
                  "b\\2331mc\\033[31md' >&2\nexit 3\n")
         self.add(NS, "evil", GOOD)
-        self.hostile_tree(f"{GROUP}/evil", b"ev\xc2\x9b2J")
+        hostile_tree(self.repos.bare(f"{GROUP}/evil"), b"ev\xc2\x9b2J")
         self.write_registry()
         self.configure(collect="no")
         r = self.agent.run("test", timeout=120, errors="surrogateescape")
