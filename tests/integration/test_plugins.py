@@ -1828,19 +1828,26 @@ class ManyLongNames(PluginTest):
         wait_until(lambda: sched()["stats"].get("plugins") == self.N,
                    what=f"the scheduler's stats: {self.N} plugins")
 
-    def test_the_schedulers_figures_still_reach_metrics_and_status(self):
-        n = self.N
-        self.start_long_items()
+    def scheduler_metrics(self):
+        """/metrics once the scheduler's stats count every plugin: the
+        scheduler's own samples are there, and more than a hundred
+        plugins' run counters; the page and those counters' lines."""
         self.wait_scheduler_stats()
         code, page = self.agent.http("/metrics")
         self.assertEqual(code, 200)
-        # the scheduler's own samples come first, then as many plugins'
-        # as fit; the page stays lint-clean
         self.assertIn('agent_points_received_total{source="plugin"} 0',
                       page)
         runs = [ln for ln in page.splitlines()
                 if ln.startswith("agent_plugin_runs_total{")]
         self.assertGreater(len(runs), 4 * 100)
+        return page, runs
+
+    def test_the_schedulers_figures_still_reach_metrics_and_status(self):
+        n = self.N
+        self.start_long_items()
+        # the scheduler's own samples come first, then as many plugins'
+        # as fit; the page stays lint-clean
+        page, runs = self.scheduler_metrics()
         self.assertLess(len(runs), 4 * n)
         tool = shutil.which("promtool")
         if tool is not None:
@@ -1872,14 +1879,7 @@ class ManyLongNames(PluginTest):
         self.wait_listed(lambda lst: all(k.split("|")[1].startswith("b")
                                          for k in lst) and len(lst) == n,
                          "the new plugins listed")
-        self.wait_scheduler_stats()
-        code, page = self.agent.http("/metrics")
-        self.assertEqual(code, 200)
-        self.assertIn('agent_points_received_total{source="plugin"} 0',
-                      page)
-        runs = [ln for ln in page.splitlines()
-                if ln.startswith("agent_plugin_runs_total{")]
-        self.assertGreater(len(runs), 4 * 100)
+        self.scheduler_metrics()
         self.agent.wait_log(r"status_fit: the samples of some of scheduler "
                             r"left out of the status to front")
 
