@@ -315,14 +315,33 @@ run_done(const struct run_result *res, void *arg)
 	scheduler_plugin_release(p);
 }
 
+/*
+ * The plugin's environment, NAME=value each, in one allocation (freed
+ * with the block returned, which env[] points into): a run's strings
+ * are made every run, and seven asprintf were seven allocations and
+ * formats for what is a copy.
+ */
 static char *
-env_var(const char *name, const char *value)
+env_pack(char **env, const char *const kv[][2], size_t n)
 {
-	char	*v;
+	size_t	 i, len = 0, kl, vl;
+	char	*block, *p;
 
-	if (asprintf(&v, "%s=%s", name, value) == -1)
+	for (i = 0; i < n; i++)
+		len += strlen(kv[i][0]) + strlen(kv[i][1]) + 2;
+	if ((block = malloc(len)) == NULL)
 		return NULL;
-	return v;
+	for (i = 0, p = block; i < n; i++) {
+		kl = strlen(kv[i][0]);
+		vl = strlen(kv[i][1]);
+		env[i] = p;
+		memcpy(p, kv[i][0], kl);
+		p[kl] = '=';
+		memcpy(p + kl + 1, kv[i][1], vl + 1);
+		p += kl + vl + 2;
+	}
+	env[n] = NULL;
+	return block;
 }
 
 void
@@ -336,10 +355,9 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 	char			 dir[CONF_STR_MAX + 2 * 256 + 8];
 	char			 path[sizeof(dir) + 8], interval[32];
 	char			 err[sizeof(res.err)];
-	char			**av = NULL, *env[10];
-	size_t			 i, n = 0;
+	char			**av = NULL, *env[8], *envblock = NULL;
+	size_t			 i;
 
-	memset(env, 0, sizeof(env));
 	p->run_kind = kind;
 	p->run_reqid = reqid;
 	p->run_at = time(NULL);
@@ -355,13 +373,16 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 	av[0] = "./plugin";
 	for (i = 0; i < argv->n; i++)
 		av[i + 1] = argv->v[i];
-	if ((env[n++] = env_var("PATH", PLUGIN_PATH)) == NULL ||
-	    (env[n++] = env_var("LANG", "C")) == NULL ||
-	    (env[n++] = env_var("HOME", s->home)) == NULL ||
-	    (env[n++] = env_var("AGENT_NS", p->item.ns)) == NULL ||
-	    (env[n++] = env_var("AGENT_NAME", p->item.name)) == NULL ||
-	    (env[n++] = env_var("AGENT_REPO", p->item.repo)) == NULL ||
-	    (env[n++] = env_var("AGENT_INTERVAL", interval)) == NULL)
+	const char *const	 kv[][2] = {
+		{ "PATH", PLUGIN_PATH },
+		{ "LANG", "C" },
+		{ "HOME", s->home },
+		{ "AGENT_NS", p->item.ns },
+		{ "AGENT_NAME", p->item.name },
+		{ "AGENT_REPO", p->item.repo },
+		{ "AGENT_INTERVAL", interval },
+	};
+	if ((envblock = env_pack(env, kv, sizeof(kv) / sizeof(kv[0]))) == NULL)
 		goto fail;
 	memset(&spec, 0, sizeof(spec));
 	spec.dir = dir;
@@ -379,8 +400,7 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 		log_debug("plugin %s: %s run started, timeout %.1f s",
 		    p->key, kind == RUN_CALL ? "call" : "regular", timeout);
 fail:
-	for (i = 0; i < n; i++)
-		free(env[i]);
+	free(envblock);
 	free(av);
 	if (p->run != NULL)
 		return;

@@ -7,27 +7,32 @@
  *  - The end comes through a pidfd on the event loop (child.c's
  *    CLONE_PIDFD), not a SIGCHLD handler: no signal frame, no self-pipe
  *    to relay it, no waitid over every child to find whose it was, and
- *    the sockets are drained in the same turn.  With no handler, SIGCHLD
+ *    the channels are drained in the same turn.  With no handler, SIGCHLD
  *    keeps its default action, so the kernel drops it where it is sent
  *    and wakes nobody (it would reap for us only if it were SIG_IGN).
- *  - The sockets are not watched for the first RUN_QUIET seconds: most
+ *  - The channels are not watched for the first RUN_QUIET seconds: most
  *    plugins print and exit well within that, and their output waits in
- *    the socket until the end is read (some 200 KiB in large writes, but
- *    every write is a buffer of its own: a few hundred small ones fill
- *    it).  A plugin that says more stops in write() until then; one that
- *    runs longer is read as it writes from then on, as before.
+ *    the channel until the end is read (a pipe holds 64 KiB; a socket
+ *    pair some 200 KiB in large writes, but every write is a buffer of
+ *    its own: a few hundred small ones fill it).  A plugin that says
+ *    more stops in write() until then; one that runs longer is read as
+ *    it writes from then on, as before.
  *
- * stdout and stderr are socket pairs, not pipes: every plugin runs as
- * pluginsuser and is dumpable, so any other plugin may open
- * /proc/<pid>/fd/1, and an open there of a pipe is a new file on that
- * very pipe, to read the plugin's output before we do or to write points
- * in its name.  The open of a socket fails (ENXIO), and pidfd_getfd and
- * ptrace, which need no open, the seccomp filter refuses.  But a socket
- * takes descriptors (SCM_RIGHTS), and one we read past is closed in our
- * name: a TCP socket set to linger with unsent data blocks that close,
- * the scheduler with it, as long as the plugin asked.  So our end
- * refuses them (SO_PASSRIGHTS off, Linux 6.16); on a kernel without
- * that, the output goes through pipes as before (run_channel()).
+ * stdout and stderr: every plugin runs as pluginsuser and is dumpable,
+ * so any other plugin may open /proc/<pid>/fd/1, and an open there of a
+ * pipe is a new file on that very pipe, to read the plugin's output
+ * before we do or to write points in its name.  A run in a Landlock
+ * domain of its own (scheduler_isolate.h, the default) is out of reach
+ * of that open (EACCES: it needs ptrace access, which the domain
+ * refuses before the kernel looks at the descriptor), so its output
+ * goes through pipes, the cheapest channel.  A run without one gets
+ * socket pairs, whose open fails (ENXIO); pidfd_getfd and ptrace, which
+ * need no open, the seccomp filter refuses.  But a socket takes
+ * descriptors (SCM_RIGHTS), and one we read past is closed in our name:
+ * a TCP socket set to linger with unsent data blocks that close, the
+ * scheduler with it, as long as the plugin asked.  So our end refuses
+ * them (SO_PASSRIGHTS off, Linux 6.16); on a kernel without that, the
+ * output goes through pipes all the same (run_channel()).
  */
 #include "scheduler_run.h"
 
@@ -53,7 +58,7 @@
 #define READS_PER_CB	16	/* chunks per wakeup: others get a turn */
 #define READS_DRAIN	64	/* chunks at the end: a writer that escaped
 				 * the group must not keep us here */
-#define RUN_QUIET	0.05	/* seconds before the sockets are watched */
+#define RUN_QUIET	0.05	/* seconds before the channels are watched */
 
 struct run {
 	TAILQ_ENTRY(run)	 entry;
@@ -65,7 +70,7 @@ struct run {
 	ev_io			 pid_w;
 	ev_io			 out_w;
 	ev_io			 err_w;
-	ev_timer		 quiet;		/* then the sockets are watched */
+	ev_timer		 quiet;		/* then the channels are watched */
 	ev_timer		 timer;		/* timeout, then grace */
 	int			 term_sent;
 	int			 reaped;	/* its pid may be reused */
@@ -126,7 +131,7 @@ run_close_err(struct run *r)
 /*
  * Read what stdout holds.  Past the cap the plugin is killed: nothing it
  * says after that can be used, and it must not fill memory or block.
- * `drain`: the plugin is gone, read what the socket holds: to EAGAIN or
+ * `drain`: the plugin is gone, read what the channel holds: to EAGAIN or
  * EOF, or a read that fills less than the chunk, which found it empty (a
  * read spared), READS_DRAIN chunks at most (a process that escaped the
  * group may still write; it gets EPIPE once we close).
@@ -154,9 +159,9 @@ run_read_out(struct run *r, int drain)
 			return;
 		}
 		/*
-		 * Killed before its socket is closed: a socket closed with
+		 * Killed before its channel is closed: a socket closed with
 		 * bytes unread fails the writer's next write with ECONNRESET,
-		 * no SIGPIPE, and a plugin could end on its own first.
+		 * not SIGPIPE, and a plugin could end on its own first.
 		 */
 		room = r->res.outmax - r->out.len;
 		if ((size_t)n > room) {
@@ -412,7 +417,7 @@ run_finish(struct run *r, int status)
 	run_read_out(r, 1);
 	run_read_err(r, 1);
 	/*
-	 * Whatever is still holding the sockets escaped the group (setsid):
+	 * Whatever is still holding the channels escaped the group (setsid):
 	 * the master kills it, we do not wait for it.
 	 */
 	run_close_out(r);
@@ -431,9 +436,10 @@ run_finish(struct run *r, int status)
 }
 
 /*
- * Our end of a socket pair just made has no status flags to keep (F_SETFL
+ * Our end of a channel just made has no status flags to keep (F_SETFL
  * ignores the access mode), so no F_GETFL first: a syscall less a run.
- * Not SOCK_NONBLOCK: that would make the plugin's end non-blocking too.
+ * Not O_NONBLOCK at creation: that would make the plugin's end
+ * non-blocking too.
  */
 static int
 set_nonblock(int fd)
@@ -480,15 +486,18 @@ run_bad_file(const struct run_spec *s, pid_t pid, char *err, size_t errlen)
 
 /*
  * One of the plugin's output channels, [0] ours, [1] the plugin's: a
- * socket pair whose end of ours takes no descriptors, or a pipe where
- * the kernel cannot say so (see the top).
+ * pipe for a run in a Landlock domain, else a socket pair whose end of
+ * ours takes no descriptors, or a pipe where the kernel cannot say so
+ * (see the top).  A pipe holds 64 KiB where a socket pair held some
+ * 200 KiB: a plugin that prints more waits in write() until RUN_QUIET,
+ * and is then read as it writes.
  */
 static int
 run_channel(struct runner *rn, int fds[2])
 {
 	int	 off = 0, e;
 
-	if (!rn->pipes) {
+	if (rn->landlock == -1 && !rn->pipes) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 		    fds) == -1)
 			return -1;
@@ -585,7 +594,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	r->res.timeout = s->timeout;
 	buf_init(&r->out);
 	/*
-	 * EV_READ only: our end of a socket stays writable after SHUT_WR,
+	 * EV_READ only: our end of a socket pair stays writable,
 	 * and a watcher wanting EV_WRITE would wake at once, forever.  The
 	 * end of a plugin is EPOLLHUP, which libev reports as both and so
 	 * narrows the mask back with an epoll_ctl: a syscall more for a run
