@@ -240,7 +240,8 @@ def signal(pid):
         return e.errno
     return 0
 
-# and its own stdout gives it nothing to read: EAGAIN, not data
+# and its own stdout gives it nothing to read: EBADF (the write end of a
+# pipe) or EAGAIN (a socket), not data
 def read_own():
     os.set_blocking(1, False)
     try:
@@ -285,8 +286,8 @@ try:
 except BlockingIOError:
     pass
 t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 30))
-out = socket.socket(fileno=os.dup(1))
 try:
+    out = socket.socket(fileno=os.dup(1))
     socket.send_fds(out, [b" "], [t.fileno()])
     e = 0
 except OSError as err:
@@ -797,13 +798,13 @@ class Runs(PluginTest):
 
         # each run in a Landlock domain of its own (this kernel has ABI
         # 6 or later; test_scheduler_run has the older ones) refuses the
-        # victim's descriptors (EACCES) before they are found to be
-        # sockets (ENXIO), its memory and signals
+        # victim's descriptors (EACCES), pipes in a domain, its memory and
+        # signals
         said, stderr = attack(1)
         self.assertEqual(said, {"found": 1, "open_r": errno.EACCES,
                                 "open_w": errno.EACCES,
                                 "mem": errno.EACCES, "signal": errno.EPERM,
-                                "read_own": errno.EAGAIN}, stderr)
+                                "read_own": errno.EBADF}, stderr)
         self.assertNotIn("plugin runs are not isolated",
                          self.agent.log_text())
         # without (a reload with isolateplugins = no): the memory and
@@ -822,15 +823,28 @@ class Runs(PluginTest):
         self.assert_no_strays()
 
     def test_a_plugin_cannot_pass_the_scheduler_a_descriptor(self):
-        # its stdout is a socket, which takes descriptors: the scheduler's
-        # end refuses them, so none is ever closed in its name
+        # in its Landlock domain its stdout is a pipe, which carries no
+        # descriptors; without one it is a socket, which does: the
+        # scheduler's end refuses them, so none is ever closed in its name
         self.add(NS, "passfd", PASSFD)
         self.start_with(f"{NS}|passfd")
+        topic = "collect." + NS
         body = self.run_plugin_ok(NS, "passfd", timeout=60)
         self.assertEqual((body["status"], body["points"]), ("ok", 1), body)
-        said = self.wait_points("collect." + NS, "PLUGIN.passfd.passfd")
+        said = self.wait_points(topic, "PLUGIN.passfd.passfd")
         self.assertEqual([p["fields"]["value"] for p in said],
-                         [errno.EPERM], body)
+                         [errno.ENOTSOCK], body)
+        self.configure(extra="\tisolateplugins = no\n")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: "plugin runs are not isolated from each other "
+                   "(isolateplugins = no)" in self.agent.log_text(),
+                   timeout=20, what="the scheduler to take the reload")
+        body = self.run_plugin_ok(NS, "passfd", timeout=60)
+        self.assertEqual((body["status"], body["points"]), ("ok", 1), body)
+        said = self.wait_points(topic, "PLUGIN.passfd.passfd", 2)
+        self.assertEqual([p["fields"]["value"] for p in said],
+                         [errno.ENOTSOCK, errno.EPERM], body)
         self.assert_no_strays()
 
     def test_a_plugin_cannot_kill_or_limit_the_scheduler(self):

@@ -446,6 +446,8 @@ static const char probe_script[] =
     "v=$1\n"
     "(exec 3</proc/$v/mem) 2>/dev/null && echo read\n"
     "(exec 3>/proc/$v/mem) 2>/dev/null && echo write\n"
+    "(exec 3</proc/$v/fd/1) 2>/dev/null && echo fdread\n"
+    "(exec 3>/proc/$v/fd/1) 2>/dev/null && echo fdwrite\n"
     "kill -0 $v 2>/dev/null && echo signal\n"
     "echo done\n";
 
@@ -475,20 +477,39 @@ assert_probes_work(pid_t victim)
 	n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
 	cr_assert_eq(pclose(p), 0);
-	cr_assert_str_eq(out, "read\nwrite\nsignal\ndone\n");
+	cr_assert_str_eq(out, "read\nwrite\nfdread\nfdwrite\nsignal\ndone\n");
 }
 
+/* A process outside every run, its stdout a pipe as a run's may be. */
 static pid_t
 start_sleeper(void)
 {
 	pid_t	 pid;
+	int	 p[2];
 
+	cr_assert_eq(pipe(p), 0);
 	if ((pid = fork()) == 0) {
+		if (dup2(p[1], 1) == -1)
+			_exit(127);
 		execl("/bin/sleep", "sleep", "30", (char *)NULL);
 		_exit(127);
 	}
 	cr_assert_neq(pid, -1);
+	cr_assert_eq(close(p[0]), 0);
+	cr_assert_eq(close(p[1]), 0);
 	return pid;
+}
+
+/* What the run's descriptor fd is: S_IFIFO, S_IFSOCK. */
+static mode_t
+run_fd_kind(long pid, int fd)
+{
+	char		 path[64];
+	struct stat	 st;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd/%d", pid, fd);
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	return st.st_mode & S_IFMT;
 }
 
 static void
@@ -564,6 +585,10 @@ Test(scheduler_run, two_runs_cannot_reach_each_other)
 	int		 vdone = 0;
 
 	snprintf(pid, sizeof(pid), "%ld", start_victim_run(&vdone));
+	/* in a domain, its output goes through pipes, which the probe's
+	 * open through /proc would reach but for the domain */
+	cr_assert_eq(run_fd_kind(atol(pid), 1), S_IFIFO);
+	cr_assert_eq(run_fd_kind(atol(pid), 2), S_IFIFO);
 	/* the hostile plugin, while the other runs */
 	write_plugin(probe_script);
 	fill_spec(&s, fx.path, argv, envp, 5, 4096);
@@ -601,7 +626,7 @@ Test(scheduler_run, without_landlock_the_output_is_still_a_socket)
 	    ISOLATE_NONE);
 	victim = start_sleeper();
 	probe(victim);
-	cr_assert_str_eq(fx.out, "read\nwrite\nsignal\ndone\n");
+	cr_assert_str_eq(fx.out, "read\nwrite\nfdread\nfdwrite\nsignal\ndone\n");
 	fx.done = 0;
 	free(fx.out);
 	fx.out = NULL;
@@ -613,6 +638,8 @@ Test(scheduler_run, without_landlock_the_output_is_still_a_socket)
 	stop_sleeper(victim);
 
 	pid = start_victim_run(&vdone);
+	cr_assert_eq(run_fd_kind(pid, 1), S_IFSOCK);
+	cr_assert_eq(run_fd_kind(pid, 2), S_IFSOCK);
 	snprintf(path, sizeof(path), "/proc/%ld/fd/1", pid);
 	cr_assert_eq(open(path, O_RDONLY), -1);
 	cr_assert_eq(errno, ENXIO, "%s", strerror(errno));
