@@ -19,10 +19,10 @@ tests/unit/test_gitpull_sign.c.
 import os
 import subprocess
 
-from gitrepos import GIT_ENV, git, ssh_key
+from gitrepos import GIT_ENV, git, open_tree, ssh_key
 from harness import AgentTest, wait_until
-from test_plugins import (GROUP, NS, RESULT, PluginTest, quick_project,
-                          version_plugin)
+from test_plugins import (EXC_TOPIC, GROUP, NS, RESULT, PluginTest,
+                          quick_project, version_plugin)
 
 DEV = "dev@example.com"
 SIGN_RELEASE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -261,6 +261,68 @@ class Signing(PluginTest):
                                sign=self.by("good"))
         st, _, body = self.call("update", NS, "back")
         self.assertEqual((st, body["commit"]), (200, v3), body)
+
+    def test_a_plugin_moved_to_an_older_signed_release_is_refused(self):
+        # g/mover at v2, every commit signed; the registry moves it to
+        # g2/mover, a repository of its own holding a signed v1 (a fork
+        # of an old release): taking it would roll the plugin back
+        v2 = self.repos.create("g/mover", version_plugin(2),
+                               sign=self.by("good"))
+        self.repos.create("g2/mover", version_plugin(1),
+                          sign=self.by("good"))
+        v1 = self.repos.head("g2/mover")
+        self.items.setdefault(NS, []).append({
+            "measurement_type": "PLUGIN", "name": "PLUGIN.mover",
+            "git": self.repos.registry_git("g/mover"), "interval": "0"})
+        key = f"{NS}|mover"
+        lst = self.start_with(key,
+                              extra=f'\tgitsigners = "{self.signers}"\n')
+        self.assertEqual(lst[key]["commit"], v2)
+
+        self.items[NS][-1]["git"] = self.repos.registry_git("g2/mover")
+        self.write_registry()
+        self.refresh()
+        why = (f"untrusted: commit {v1[:12]} does not descend from "
+               f"{v2[:12]}, the branch's commit checked out from ")
+        lst = self.wait_listed(lambda lst: lst[key]["repo"] == "g2/mover"
+                               and lst[key]["git_error"].startswith(why),
+                               "the move refused")
+        self.assertIn("g2/mover.git, which does not hold that history, is "
+                      "refused (remove the checkout to take it)",
+                      lst[key]["git_error"])
+        # a moved plugin does not run until the move is taken; the
+        # checkout stays as it was, so that the next try is held to it
+        self.assertEqual((lst[key]["checkout"], lst[key]["commit"]),
+                         ("untrusted", ""), lst[key])
+        self.assertEqual(self.checkout_head("mover"), v2)
+        self.agent.wait_log(rf"plugin {NS}\|mover: untrusted: commit "
+                            rf"{v1[:12]} does not descend from {v2[:12]}, "
+                            rf".*; not run")
+        wait_until(lambda: [p for p in self.points(EXC_TOPIC, RESULT)
+                            if p["tags"]["name"] == "g2/mover" and
+                            p["tags"]["type"] == "untrusted"],
+                   what=f"{RESULT} untrusted of g2/mover")
+        moved = {"ns": NS, "repo": self.repos.registry_git("g2/mover")}
+        st, _, body = self.api("/plugins/update", moved)
+        self.assertEqual(st, 502, body)
+        self.assertIn(why, body["error"])
+        self.assertEqual(self.checkout_head("mover"), v2)
+
+        # the fork carries v2 forward: the move goes through
+        v3 = self.repos.commit("g/mover", version_plugin(3),
+                               sign=self.by("good"))
+        git("fetch", "--quiet", self.repos.bare("g/mover"),
+            "+refs/heads/release:refs/heads/release",
+            cwd=self.repos.bare("g2/mover"))
+        open_tree(self.repos.root)
+        st, _, body = self.api("/plugins/update", moved)
+        self.assertEqual((st, body["commit"]), (200, v3), body)
+        self.assertEqual(self.checkout_head("mover"), v3)
+        st, _, body = self.api("/plugins/run", moved)
+        self.assertEqual((st, body["status"], body["commit"]),
+                         (200, "ok", v3), body)
+        self.assertIn('"value":3', body["output_head"])
+        self.assert_no_strays()
 
     def test_signed_tags(self):
         self.plugin("tagged", version_plugin(1), self.by("good"))

@@ -7,8 +7,9 @@
  * leaves the checkout where it was; an update to a signed commit that
  * does not descend from the one checked out (the branch moved back, a
  * history of its own force-pushed, with signed tags too) is refused
- * likewise; a checkout's own .git/config cannot change the verdict;
- * signed tags instead of signed commits.
+ * likewise, and so is a plugin moved to a repository that does not
+ * carry the history forward; a checkout's own .git/config cannot change
+ * the verdict; signed tags instead of signed commits.
  */
 #include <criterion/criterion.h>
 
@@ -556,6 +557,71 @@ Test(gitpull_sign, a_rewritten_history_is_refused)
 	/* the operator's way to take it: the checkout removed, cloned */
 	sh("rm -rf '%s'", f.co);
 	assert_taken(&f, alien);
+	fx_free(&f);
+}
+
+/* The repository a checkout is of. */
+static void
+origin_of(const char *dir, char *out, size_t len)
+{
+	char	 cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "git -C '%s' config remote.origin.url",
+	    dir);
+	sh_out(out, len, cmd);
+}
+
+/*
+ * The registry (or the URL template) moves the plugin to another
+ * repository, a mirror holding only an older signed release: refused,
+ * by an update and by an ensure (a restart), and the checkout stays as
+ * it was; a mirror that carries the history forward is taken, the
+ * checkout now of it.
+ */
+Test(gitpull_sign, a_plugin_moved_to_an_older_release_is_refused)
+{
+	struct fx	 f;
+	struct git_resp	 r;
+	char		 v1[64], v2[64], v3[64], co[64], why[160];
+	char		 mirror[PATH_MAX], origin[PATH_MAX + 16];
+
+	fx_signed_v1(&f, v1, sizeof(v1));
+	push(&f, "v2", f.good, DEV, NULL);
+	r = run(&f, 1);
+	cr_assert(r.ok, "%s", r.error);
+	head_of(f.co, v2, sizeof(v2));
+
+	snprintf(mirror, sizeof(mirror), "%s/mirror/grp/proj.git", f.s.dir);
+	sh("git init -q --bare '%s' && cd '%s' && git push -q '%s' "
+	    "%s:refs/heads/release", mirror, f.s.work, mirror, v1);
+	snprintf(f.gc.url_template, sizeof(f.gc.url_template),
+	    "file://%s/mirror/%%s.git", f.s.dir);
+	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
+	    v1, v2);
+	r = run(&f, 1);
+	assert_untrusted(&r, 1, why);
+	cr_expect(strstr(r.error, "a plugin moved to file://") != NULL, "%s",
+	    r.error);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, v2);
+	r = run(&f, 0);
+	assert_untrusted(&r, 0, why);
+	head_of(f.co, co, sizeof(co));
+	cr_expect_str_eq(co, v2);
+	origin_of(f.co, origin, sizeof(origin));
+	cr_expect(strstr(origin, "/src/grp/proj.git") != NULL, "%s", origin);
+	assert_no_leftovers(&f);
+
+	/* the mirror carries it forward: taken, and the checkout is of it */
+	push(&f, "v3", f.good, DEV, NULL);
+	head_of(f.s.work, v3, sizeof(v3));
+	sh("cd '%s' && git push -q '%s' HEAD:refs/heads/release", f.s.work,
+	    mirror);
+	assert_taken(&f, v3);
+	origin_of(f.co, origin, sizeof(origin));
+	cr_expect(strstr(origin, "/mirror/grp/proj.git") != NULL, "%s",
+	    origin);
+	/* (the old checkout, swapped aside, waits for the next sweep) */
 	fx_free(&f);
 }
 

@@ -94,6 +94,10 @@ struct gitop {
 	int			 cloning;	/* op->tmp not in place yet */
 	int			 replacing;	/* ... and op->dir stays until
 						 * it is */
+	/* with gitsigners, the checkout is of another repository: the
+	 * clone that replaces it must descend from its branch */
+	int			 moved;
+	char			 was[CONF_STR_MAX + 512];	/* redacted */
 	char			 signer[256];
 };
 
@@ -490,13 +494,20 @@ forward_then(struct gitop *op, enum step next)
 static void
 not_forward(struct gitop *op)
 {
-	char	 why[256];
+	char	 why[900];
 
 	op->stats->untrusted++;
-	snprintf(why, sizeof(why), "commit %.12s does not descend from "
-	    "%.12s, the branch's commit checked out: a branch moved back or "
-	    "rewritten is refused (remove the checkout to take it)",
-	    op->target, op->running);
+	if (op->moved)
+		snprintf(why, sizeof(why), "commit %.12s does not descend "
+		    "from %.12s, the branch's commit checked out from %.200s: "
+		    "a plugin moved to %.200s, which does not hold that "
+		    "history, is refused (remove the checkout to take it)",
+		    op->target, op->running, op->was, op->shown);
+	else
+		snprintf(why, sizeof(why), "commit %.12s does not descend "
+		    "from %.12s, the branch's commit checked out: a branch "
+		    "moved back or rewritten is refused (remove the checkout "
+		    "to take it)", op->target, op->running);
 	op_untrusted(op, why);
 }
 
@@ -616,20 +627,27 @@ clone_done(struct gitop *op)
  * of the old one is left to run.
  */
 static void
+origin_shown(const char *out, char *was, size_t len)
+{
+	char		 raw[CONF_STR_MAX + 512], shown[sizeof(raw)];
+
+	if (out == NULL) {
+		strlcpy(was, "no repository", len);
+		return;
+	}
+	/* the checkout's config, written by whoever could: printable */
+	snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(out, "\n"), out);
+	gitpull_verify_printable(raw, shown, sizeof(shown));
+	gitpull_url_redact(shown, was, len);
+}
+
+static void
 origin_moved(struct gitop *op, const char *out)
 {
 	struct git_resp	 now;
-	char		 raw[CONF_STR_MAX + 512], shown[sizeof(raw)];
-	char		 was[sizeof(raw)];
+	char		 was[CONF_STR_MAX + 512];
 
-	if (out != NULL) {
-		/* the checkout's config, written by whoever could: printable */
-		snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(out, "\n"),
-		    out);
-		gitpull_verify_printable(raw, shown, sizeof(shown));
-		gitpull_url_redact(shown, was, sizeof(was));
-	} else
-		strlcpy(was, "no repository", sizeof(was));
+	origin_shown(out, was, sizeof(was));
 	log_info("%s/%s: the checkout is of %s, not %s: removed, to be cloned "
 	    "anew", op->ns, op->project, was, op->shown);
 	if (gitpull_rmtree(op->dir) == -1) {
@@ -641,6 +659,43 @@ origin_moved(struct gitop *op, const char *out)
 		op_fail(op, "%s", now.error);
 		return;
 	}
+	step_run(op, ST_CLONE);
+}
+
+/*
+ * The same with gitsigners: any commit a trusted key signed passes the
+ * signature check, so a registry (or a changed URL template) pointing
+ * the plugin at another repository holding an older signed release (a
+ * mirror, a fork) would roll it back, as a branch moved back would.  So
+ * the checkout stays and runs until a clone of the new repository takes
+ * its place, and the clone must hold the branch's commit checked out and
+ * descend from it (forward_then()), as an update's must: a plugin that
+ * moves with its history moves; one moved to a repository of its own is
+ * refused until the operator removes the checkout.
+ */
+static void
+origin_moved_signed(struct gitop *op, const char *out)
+{
+	op->moved = 1;
+	origin_shown(out, op->was, sizeof(op->was));
+	log_info("%s/%s: the checkout is of %s, not %s: cloned anew beside "
+	    "it, to take its place once the clone's commit is signed and "
+	    "descends from the one checked out", op->ns, op->project,
+	    op->was, op->shown);
+	step_run(op, ST_RUNNING);
+}
+
+/* A clone to be swapped in for the checkout once it passed. */
+static void
+clone_replacing(struct gitop *op)
+{
+	struct git_resp	 now;
+
+	if (clone_prepare(op, &now) == -1) {
+		op_fail(op, "%s", now.error);
+		return;
+	}
+	op->replacing = 1;
 	step_run(op, ST_CLONE);
 }
 
@@ -660,7 +715,6 @@ origin_moved(struct gitop *op, const char *out)
 static void
 fetch_or_clone(struct gitop *op)
 {
-	struct git_resp	 now;
 	char		 gitdir[PATH_MAX];
 	int64_t		 used;
 
@@ -678,12 +732,7 @@ fetch_or_clone(struct gitop *op)
 		log_info("%s/%s: .git cannot be measured (%s): cloned anew "
 		    "instead of fetched into", op->ns, op->project,
 		    strerror(errno));
-	if (clone_prepare(op, &now) == -1) {
-		op_fail(op, "%s", now.error);
-		return;
-	}
-	op->replacing = 1;
-	step_run(op, ST_CLONE);
+	clone_replacing(op);
 }
 
 static void
@@ -715,7 +764,10 @@ step_done(const struct gexec_result *r, void *arg)
 				step_run(op, ST_SYMREF);
 			return;
 		}
-		origin_moved(op, ok ? r->out : NULL);
+		if (op->signing)
+			origin_moved_signed(op, ok ? r->out : NULL);
+		else
+			origin_moved(op, ok ? r->out : NULL);
 		return;
 	case ST_CLONE:
 		if (!ok)
@@ -807,7 +859,10 @@ step_done(const struct gexec_result *r, void *arg)
 		}
 		if (!ok && !no)
 			break;
-		fetch_or_clone(op);
+		if (op->moved)
+			clone_replacing(op);
+		else
+			fetch_or_clone(op);
 		return;
 	case ST_HAS_RUNNING:
 		if (ok)
