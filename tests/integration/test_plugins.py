@@ -766,6 +766,15 @@ class Runs(PluginTest):
         self.assertEqual(self.wait_results("late", 1), [(0, "call")])
         self.assertEqual(self.nsqd.message_count(EXC_TOPIC), 1)
 
+    def reload_unisolated(self):
+        """A reload with isolateplugins = no, taken by the scheduler."""
+        self.configure(extra="\tisolateplugins = no\n")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: "plugin runs are not isolated from each other "
+                   "(isolateplugins = no)" in self.agent.log_text(),
+                   timeout=20, what="the scheduler to take the reload")
+
     def test_a_plugin_cannot_open_another_plugins_output(self):
         # all plugins run as pluginsuser and are dumpable, so one can
         # open /proc/<pid>/fd/1 of another: were that a pipe, the open
@@ -809,12 +818,7 @@ class Runs(PluginTest):
                          self.agent.log_text())
         # without (a reload with isolateplugins = no): the memory and
         # signals are open to it, and the output, a socket, is still not
-        self.configure(extra="\tisolateplugins = no\n")
-        r = self.agent.run("reload")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        wait_until(lambda: "plugin runs are not isolated from each other "
-                   "(isolateplugins = no)" in self.agent.log_text(),
-                   timeout=20, what="the scheduler to take the reload")
+        self.reload_unisolated()
         said, stderr = attack(2)
         self.assertEqual(said, {"found": 1, "open_r": errno.ENXIO,
                                 "open_w": errno.ENXIO, "mem": 0,
@@ -834,12 +838,7 @@ class Runs(PluginTest):
         said = self.wait_points(topic, "PLUGIN.passfd.passfd")
         self.assertEqual([p["fields"]["value"] for p in said],
                          [errno.ENOTSOCK], body)
-        self.configure(extra="\tisolateplugins = no\n")
-        r = self.agent.run("reload")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        wait_until(lambda: "plugin runs are not isolated from each other "
-                   "(isolateplugins = no)" in self.agent.log_text(),
-                   timeout=20, what="the scheduler to take the reload")
+        self.reload_unisolated()
         body = self.run_plugin_ok(NS, "passfd", timeout=60)
         self.assertEqual((body["status"], body["points"]), ("ok", 1), body)
         said = self.wait_points(topic, "PLUGIN.passfd.passfd", 2)
