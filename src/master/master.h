@@ -150,6 +150,8 @@ struct spoolheld {
 	struct warn_limit	 unnamed_warn;	/* one no config named */
 };
 
+struct bounded;
+
 struct master {
 	struct ev_loop		*loop;
 	enum mphase		 phase;
@@ -194,6 +196,7 @@ struct master {
 						 * not yet */
 	struct spoolheld	 spoolheld;
 	int			 fds_warned;	/* no SO_PASSRIGHTS, said once */
+	struct bounded		*users_pending;	/* users_wait.h */
 };
 
 /* master.c */
