@@ -186,6 +186,7 @@ struct master {
 	int			 orphan_children_fd;	/* ours, from /proc */
 	pid_t			 orphan_self;
 	pid_t			 orphan_last_killed;	/* logged */
+	struct warn_limit	 orphan_warn;	/* a plugin leaves them at will */
 	ev_tstamp		 orphan_busy_until;
 	/* per role, what its dead processes counted (stats.c) */
 	struct metric_set	 base[ROLE_MAX];

@@ -2022,3 +2022,39 @@ class Leases(PluginTest):
         st, body = leaser()
         self.assertEqual((st, body["status"]), (200, "ok"), body)
         self.assert_no_strays()
+
+
+# leaves N sleeps behind, each in a session of its own (a background job
+# of sh is not a group leader, so setsid(1) does not fork), then ends
+STRAYS = """#!/bin/sh
+i=0
+while [ $i -lt 100 ]; do setsid sleep 120 & i=$((i + 1)); done
+echo '[]'
+"""
+
+
+class Strays(PluginTest):
+    """What a plugin leaves behind is the master's to kill, and the master
+    logs it: a line each, root's, in the log directory, for as many as a
+    plugin cares to leave at every run (pluginmaxprocs of them), filled
+    the disk of the log at a plugin's will.  One line per 10 s, saying
+    how many."""
+
+    def test_a_plugins_leftovers_do_not_flood_the_log(self):
+        self.add(NS, "strays", STRAYS)
+        self.start_with(f"{NS}|strays")
+        body = self.run_plugin_ok(NS, "strays")
+        self.assertEqual(body["status"], "ok", body)
+        self.assert_no_strays()
+        said = re.findall(r"killing process \d+ \(sleep\) left behind by "
+                          r"a worker", self.agent.log_text())
+        self.assertGreater(len(said), 0)
+        self.assertLessEqual(len(said), 3, "a line per leftover")
+        # the second run's are counted in the line after 10 s
+        body = self.run_plugin_ok(NS, "strays")
+        self.assert_no_strays()
+        time.sleep(10)
+        body = self.run_plugin_ok(NS, "strays")
+        self.assert_no_strays()
+        self.agent.wait_log(r"left behind by a worker, and 0 under it "
+                            r"\(\d+ more since the last such line\)")
