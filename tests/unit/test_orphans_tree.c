@@ -146,7 +146,7 @@ Test(orphans_tree, past_the_bound_the_rest_waits_for_the_next_sweep,
 #define RACE_PID_MAX	"2048"
 #define RACE_LOW	400	/* above 300, where a wrapped counter resumes */
 #define RACE_THREADS	1000
-#define RACE_BUDGET	30	/* seconds of tries, then skipped */
+#define RACE_BUDGET	30	/* seconds of tries, then failed */
 #define RACE_SHOWN	3	/* tries that show B spared */
 
 enum race_end {
@@ -348,8 +348,11 @@ race_init(void)
 	_exit(10 + (spared < RACE_SHOWN ? RACE_MISSED : RACE_SPARED));
 }
 
-Test(orphans_tree, a_pid_freed_under_the_walk_is_not_signalled,
-    .timeout = 90)
+/*
+ * No .timeout: Criterion's runner leaked under ASan with it when another
+ * test ran beside this one; race_init's alarm() bounds it instead.
+ */
+Test(orphans_tree, a_pid_freed_under_the_walk_is_not_signalled)
 {
 	pid_t	 p, n;
 	int	 st;
@@ -370,9 +373,9 @@ Test(orphans_tree, a_pid_freed_under_the_walk_is_not_signalled,
 	cr_assert(WIFEXITED(st), "status %#x", st);
 	if (WEXITSTATUS(st) == 20)
 		cr_skip_test("no pid namespace with a pid_max of its own");
-	if (WEXITSTATUS(st) == 10 + RACE_MISSED)
-		cr_skip_test("the race was not run to the point %d times in "
-		    "%d s", RACE_SHOWN, RACE_BUDGET);
+	/* 1-7 s here: the budget leaves room for a loaded machine */
+	cr_assert_neq(WEXITSTATUS(st), 10 + RACE_MISSED, "the race was not "
+	    "run to the point %d times in %d s", RACE_SHOWN, RACE_BUDGET);
 	cr_assert_neq(WEXITSTATUS(st), 10 + RACE_SETUP, "setup failed");
 	cr_assert_eq(WEXITSTATUS(st), 10 + RACE_SPARED, "a process that was "
 	    "given a pid of the tree was killed (%d)", WEXITSTATUS(st));
