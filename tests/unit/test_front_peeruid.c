@@ -168,18 +168,18 @@ check(struct front_peeruid *pu, int family, int cfamily, uid_t uid)
 	len = sizeof(local);
 	cr_assert_eq(getsockname(conn, (struct sockaddr *)&local, &len), 0);
 	/* the kernel asked for that one socket */
-	cr_assert_neq(pu->diag, -1, "no NETLINK_SOCK_DIAG socket");
+	cr_assert_neq(pu->diag.fd, -1, "no NETLINK_SOCK_DIAG socket");
 	cr_assert_eq(front_peeruid_diag(pu, &peer, &local, &got), 0,
 	    "family %d/%d: sock_diag", family, cfamily);
 	cr_assert_eq(got, uid, "family %d/%d: uid %u by sock_diag", family,
 	    cfamily, (unsigned)got);
 	/* and the tables, which a kernel without sock_diag leaves */
-	diag = pu->diag;
-	pu->diag = -1;
+	diag = pu->diag.fd;
+	pu->diag.fd = -1;
 	got = 12345;
 	cr_assert_eq(front_peeruid_lookup(pu, &peer, &local, &got, err,
 	    sizeof(err)), 0, "family %d/%d: %s", family, cfamily, err);
-	pu->diag = diag;
+	pu->diag.fd = diag;
 	cr_assert_eq(got, uid, "family %d/%d: uid %u", family, cfamily,
 	    (unsigned)got);
 	/* a socket that is not there: no answer, not a wrong one */
@@ -364,19 +364,19 @@ Test(front_peeruid, a_client_that_closed_is_no_one, .timeout = 10)
 	cr_assert_eq(getsockname(conn, (struct sockaddr *)&local, &len), 0);
 	cr_assert_eq(front_peeruid_diag(&pu, &peer, &local, &got), -1,
 	    "sock_diag named uid %u", (unsigned)got);
-	diag = pu.diag;
-	pu.diag = -1;
+	diag = pu.diag.fd;
+	pu.diag.fd = -1;
 	cr_assert_eq(front_peeruid_lookup(&pu, &peer, &local, &got, err,
 	    sizeof(err)), -1, "/proc/net/tcp named uid %u", (unsigned)got);
-	pu.diag = diag;
+	pu.diag.fd = diag;
 	/* our end closed too: the client's is a time-wait entry, of uid 0 */
 	close(conn);
 	cr_assert_eq(front_peeruid_diag(&pu, &peer, &local, &got), -1,
 	    "sock_diag named uid %u", (unsigned)got);
-	pu.diag = -1;
+	pu.diag.fd = -1;
 	cr_assert_eq(front_peeruid_lookup(&pu, &peer, &local, &got, err,
 	    sizeof(err)), -1, "/proc/net/tcp named uid %u", (unsigned)got);
-	pu.diag = diag;
+	pu.diag.fd = diag;
 	close(lfd);
 	front_peeruid_free(&pu);
 }

@@ -642,7 +642,7 @@ front_state(struct worker *w)
 		fatal("%s", __func__);
 	f->w = w;
 	f->started = time(NULL);
-	f->peeruid.fd4 = f->peeruid.fd6 = f->peeruid.diag = -1;
+	f->peeruid.fd4 = f->peeruid.fd6 = f->peeruid.diag.fd = -1;
 	TAILQ_INIT(&f->pending);
 	strlist_init(&f->ns);
 	metrics_init(&f->ms);

@@ -3,10 +3,6 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "sockdiag.h"
 
 #define PEERUID_ADDR_MAX	48	/* "32 hex digits:XXXX" and a NUL */
 #define PEERUID_CHUNK		65536
@@ -43,11 +40,10 @@ front_peeruid_setup(struct front_peeruid *pu, int privileged,
 	size_t		 i;
 
 	memset(pu, 0, sizeof(*pu));
-	pu->fd4 = pu->fd6 = pu->diag = -1;
+	pu->fd4 = pu->fd6 = -1;
 	pu->allowed[pu->nallowed++] = 0;
 	/* without it, lookups read the tables, and loopback is one client */
-	pu->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
-	    NETLINK_SOCK_DIAG);
+	sockdiag_open(&pu->diag);
 	for (i = 0; privileged && i < PEERUID_OURS_MAX; i++) {
 		if ((pw = getpwnam(names[i])) == NULL || pw->pw_uid == 0 ||
 		    uid_in(pu->ours, pu->nours, pw->pw_uid))
@@ -71,9 +67,8 @@ front_peeruid_free(struct front_peeruid *pu)
 		(void)close(pu->fd4);
 	if (pu->fd6 != -1)
 		(void)close(pu->fd6);
-	if (pu->diag != -1)
-		(void)close(pu->diag);
-	pu->fd4 = pu->fd6 = pu->diag = -1;
+	sockdiag_close(&pu->diag);
+	pu->fd4 = pu->fd6 = -1;
 }
 
 int
@@ -143,7 +138,7 @@ field_is(const char *f, size_t len, const char *want)
 /*
  * A line: "sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...";
  * the header line's second field is "local_address" and never matches.
- * A socket its owner closed is no one's (see diag_ask()): its inode is 0,
+ * A socket its owner closed is no one's (as in sockdiag.c): its inode is 0,
  * and a time-wait entry (st 06) says uid 0.
  */
 int
@@ -268,102 +263,13 @@ lookup_in(int fd, const char *local, const char *rem, uid_t *uid)
 	return rv;
 }
 
-/*
- * One socket's owner by its addresses: `src` its own end, `dst` the other,
- * each 4 or 16 bytes (family's), ports in network order.
- */
-static int
-diag_ask(struct front_peeruid *pu, int family, const void *src,
-    uint16_t sport, const void *dst, uint16_t dport, uid_t *uid)
-{
-	struct {
-		struct nlmsghdr		nlh;
-		struct inet_diag_req_v2	req;
-	}			 q;
-	union {
-		struct nlmsghdr	 nlh;
-		char		 b[1024];
-	}			 a;
-	const struct inet_diag_msg	*m;
-	size_t			 alen = family == AF_INET ? 4 : 16;
-	ssize_t			 n;
-	int			 tries;
-
-	memset(&q, 0, sizeof(q));
-	q.nlh.nlmsg_len = sizeof(q);
-	q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	q.nlh.nlmsg_flags = NLM_F_REQUEST;
-	q.nlh.nlmsg_seq = ++pu->seq;
-	q.req.sdiag_family = (uint8_t)family;
-	q.req.sdiag_protocol = IPPROTO_TCP;
-	q.req.idiag_states = ~0U;
-	q.req.id.idiag_sport = sport;
-	q.req.id.idiag_dport = dport;
-	memcpy(q.req.id.idiag_src, src, alen);
-	memcpy(q.req.id.idiag_dst, dst, alen);
-	q.req.id.idiag_cookie[0] = q.req.id.idiag_cookie[1] =
-	    INET_DIAG_NOCOOKIE;
-	if (send(pu->diag, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
-		return -1;
-	/* the kernel answers within send(); an older answer may be ahead */
-	for (tries = 0; tries < 4; tries++) {
-		n = recv(pu->diag, &a, sizeof(a), MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n < (ssize_t)sizeof(a.nlh) || !NLMSG_OK(&a.nlh, (size_t)n))
-			return -1;
-		if (a.nlh.nlmsg_seq != pu->seq)
-			continue;
-		if (a.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-		    a.nlh.nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
-			return -1;	/* NLMSG_ERROR: no such socket */
-		m = NLMSG_DATA(&a.nlh);
-		if (m->id.idiag_sport != sport || m->id.idiag_dport != dport)
-			return -1;
-		/*
-		 * Closed by its owner: no file holds it (inode 0), and once
-		 * it is a time-wait entry the kernel says uid 0 for it.
-		 * Whoever it was, it is no one now: not root.
-		 */
-		if (m->idiag_inode == 0 || m->idiag_state == TCP_TIME_WAIT)
-			return -1;
-		*uid = (uid_t)m->idiag_uid;
-		return 0;
-	}
-	return -1;
-}
-
 int
 front_peeruid_diag(struct front_peeruid *pu,
     const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
     uid_t *uid)
 {
-	const struct sockaddr_in	*p4, *l4;
-	const struct sockaddr_in6	*p6, *l6;
-
-	if (pu->diag == -1 || peer->ss_family != local->ss_family)
-		return -1;
-	switch (peer->ss_family) {
-	case AF_INET:
-		p4 = (const struct sockaddr_in *)peer;
-		l4 = (const struct sockaddr_in *)local;
-		return diag_ask(pu, AF_INET, &p4->sin_addr, p4->sin_port,
-		    &l4->sin_addr, l4->sin_port, uid);
-	case AF_INET6:
-		p6 = (const struct sockaddr_in6 *)peer;
-		l6 = (const struct sockaddr_in6 *)local;
-		/* an IPv4 client of a dual-stack listener */
-		if (IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr) &&
-		    IN6_IS_ADDR_V4MAPPED(&l6->sin6_addr) &&
-		    diag_ask(pu, AF_INET, p6->sin6_addr.s6_addr + 12,
-		    p6->sin6_port, l6->sin6_addr.s6_addr + 12, l6->sin6_port,
-		    uid) == 0)
-			return 0;
-		return diag_ask(pu, AF_INET6, &p6->sin6_addr, p6->sin6_port,
-		    &l6->sin6_addr, l6->sin6_port, uid);
-	default:
-		return -1;
-	}
+	/* the client's end: its own address is our peer */
+	return sockdiag_owner(&pu->diag, peer, local, uid);
 }
 
 int

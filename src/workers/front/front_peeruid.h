@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "sockdiag.h"
 
 #define PEERUID_OURS_MAX	2	/* [agent] user, pluginsuser */
 /* root, the agent's own user when not root, apiusers */
@@ -27,8 +28,7 @@
 struct front_peeruid {
 	int	 fd4;		/* /proc/net/tcp, -1: not open */
 	int	 fd6;		/* /proc/net/tcp6 */
-	int	 diag;		/* NETLINK_SOCK_DIAG, -1: not open */
-	uint32_t seq;		/* of the last question on it */
+	struct sockdiag diag;	/* fd -1: not open */
 	uid_t	 ours[PEERUID_OURS_MAX];	/* named in the refusal */
 	size_t	 nours;
 	uid_t	 allowed[PEERUID_ALLOWED_MAX];
