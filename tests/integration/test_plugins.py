@@ -32,7 +32,7 @@ import unittest
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from gitrepos import PluginRepos, hostile_tree
+from gitrepos import PluginRepos, git, hostile_tree
 from harness import (AgentTest, FuseStall, is_root, lock_held_processes,
                      needs_root, nobody_uid, proc_alive, proc_status,
                      wait_until)
@@ -1940,3 +1940,145 @@ class RefreshErrorText(PluginTest):
         self.assertIn("the uuid of", body["error"])
         self.assertIn("a" + "\u00e9" * 31 + "\ufffd", body["error"])
         self.assertEqual(body["namespaces"], [NS])
+
+
+class BasicAuthGit(ThreadingHTTPServer):
+    """Git's dumb HTTP protocol over `root`, behind HTTP Basic
+    authentication: the [agent] git template carries the credentials."""
+
+    daemon_threads = True
+
+    def __init__(self, root, user, password, delay=0.0):
+        import base64
+        want = "Basic " + base64.b64encode(
+            f"{user}:{password}".encode()).decode()
+        self.requests = 0
+        self.denied = 0
+        srv = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                srv.requests += 1
+                if self.headers.get("Authorization") != want:
+                    srv.denied += 1
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate",
+                                     'Basic realm="plugins"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                time.sleep(delay)
+                path = os.path.normpath(os.path.join(
+                    root, urllib.parse.urlparse(self.path).path.lstrip("/")))
+                if not path.startswith(root + "/") or \
+                        not os.path.isfile(path):
+                    self.send_error(404)
+                    return
+                with open(path, "rb") as f:
+                    data = f.read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        super().__init__(("127.0.0.1", 0), H)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def handle_error(self, request, client_address):
+        pass
+
+    def close(self):
+        self.shutdown()
+        self.server_close()
+
+
+# what a plugin of any repository may read, as pluginsuser: every file
+# of pluginsdir and every process's command line
+SNOOP = """#!/bin/sh
+grep -rls 's3cre[t]' ../.. >&2
+for p in /proc/[0-9]*; do
+    { tr '\\0' ' ' < $p/cmdline; } 2>/dev/null | grep -s 's3cre[t]' >&2
+done
+echo '[]'
+"""
+
+
+class GitCredentials(PluginTest):
+    """The credentials of the [agent] git template are the agent's: a
+    plugin (code of whoever can push to any plugin repository) must not
+    find them in a checkout or on git's command line."""
+
+    def test_a_plugin_cannot_read_the_templates_credentials(self):
+        needs_root(self)
+        self.add(NS, "snoop", SNOOP)
+        self.add(NS, "slow", METRICS)
+        for repo in ("snoop", "slow"):
+            git("update-server-info", cwd=self.repos.bare(f"{GROUP}/{repo}"))
+        srv = BasicAuthGit(os.path.realpath(self.repos.root), "agentbot",
+                           "s3cret", delay=0.05)
+        self.addCleanup(srv.close)
+        tmpl = f"http://agentbot:s3cret@127.0.0.1:{srv.server_port}/%s.git"
+        seen = []
+        stop = threading.Event()
+
+        def watch():
+            # what any local user reads: /proc/<pid>/cmdline of git
+            while not stop.is_set():
+                for pid in pids():
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as f:
+                            cmd = f.read()
+                    except OSError:
+                        continue
+                    if b"s3cret" in cmd:
+                        seen.append(cmd.replace(b"\0", b" ").decode(
+                            errors="replace"))
+                time.sleep(0.005)
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        self.addCleanup(stop.set)
+        self.write_registry()
+        self.agent.write_conf(
+            agent_extra=f'\tregistryaddr = "file://{self.regfile}"\n'
+                        f'\tgit = "{tmpl}"\n',
+            output_name="nsq",
+            servers=f'"tcp://{self.nsqd.tcp_address}"')
+        self.start_ok()
+        self.agent.wait_serving()
+        self.wait_checkout(f"{NS}|snoop", f"{NS}|slow")
+        # the server asked, and the agent answered with the template's
+        self.assertGreater(srv.denied, 0)
+        # an update fetches with them too
+        st, _, body = self.call("update", NS, "slow")
+        self.assertEqual(st, 200, body)
+        stop.set()
+        t.join()
+        body = self.run_plugin_ok(NS, "snoop")
+        self.assertEqual((seen[:1], body["stderr"]), ([], ""),
+                         "the credentials of the [agent] git template on a "
+                         "command line, or in files a plugin can read")
+        # nor does the log hold them
+        self.assertNotIn("s3cret", self.agent.log_text())
+
+        # a checkout an older agent cloned holds them in its origin: the
+        # next check takes them out, and clones nothing anew
+        co = os.path.join(self.pd, NS, "slow")
+        cfg = os.path.join(co, ".git", "config")
+        bare = f"http://127.0.0.1:{srv.server_port}/{GROUP}/slow.git"
+        with open(cfg) as f:
+            text = f.read()
+        self.assertIn(f"url = {bare}\n", text)
+        with open(cfg, "w") as f:      # in place: its owner stays
+            f.write(text.replace(bare, tmpl % f"{GROUP}/slow"))
+        ino = os.stat(co).st_ino
+        self.run_plugin_ok(NS, "slow")
+        self.agent.wait_log(r"pool.loda/slow: the user and password of "
+                            r"http://127.0.0.1:\d+/plugins/slow.git taken "
+                            r"out of the checkout's .git/config")
+        with open(cfg) as f:
+            self.assertEqual(f.read(), text)
+        self.assertEqual(os.stat(co).st_ino, ino)
+        self.assertNotIn("s3cret", self.agent.log_text())

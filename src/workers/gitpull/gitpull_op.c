@@ -26,6 +26,7 @@
 enum step {
 	ST_CLONE,	/* missing: clone into op->tmp */
 	ST_ORIGIN,	/* which repository the checkout is of */
+	ST_SCRUB,	/* ... its URL without a user and password */
 	ST_SYMREF,	/* which branch is checked out */
 	ST_HAS_LOCAL,	/* is there a local branch of that name */
 	ST_HAS_REMOTE,	/* or a remote-tracking one */
@@ -43,6 +44,7 @@ enum step {
 static const char *const step_names[] = {
 	[ST_CLONE] = "clone",
 	[ST_ORIGIN] = "config remote.origin.url",
+	[ST_SCRUB] = "config remote.origin.url",
 	[ST_SYMREF] = "symbolic-ref",
 	[ST_HAS_LOCAL] = "rev-parse",
 	[ST_HAS_REMOTE] = "rev-parse",
@@ -125,6 +127,8 @@ op_free(struct gitop *op)
 	if (op->tmp[0] != '\0' && gitpull_rmtree(op->tmp) == -1)
 		log_warn("%s: remove %s", __func__, op->tmp);
 	signers_free(&op->signers);
+	/* the URL's password, and the template's */
+	explicit_bzero(op, sizeof(*op));
 	free(op);
 }
 
@@ -190,6 +194,12 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "--no-includes";
 		args[n++] = "--get";
 		args[n++] = "remote.origin.url";
+		break;
+	case ST_SCRUB:
+		args[n++] = "config";
+		args[n++] = "--local";
+		args[n++] = "remote.origin.url";
+		args[n++] = op->url;
 		break;
 	case ST_SYMREF:
 		args[n++] = "symbolic-ref";
@@ -735,6 +745,40 @@ fetch_or_clone(struct gitop *op)
 	clone_replacing(op);
 }
 
+/*
+ * Is the checkout's origin (git config's one line) the URL asked for?
+ * Their users and passwords aside: those of an older agent's clone
+ * (1: to be taken out), or a template whose password changed, which
+ * moves nothing.  -1 when another repository.
+ */
+static int
+origin_is(struct gitop *op, const char *out)
+{
+	char	 line[CONF_STR_MAX + 512], bare[sizeof(line)];
+	size_t	 n = strcspn(out, "\n");
+	int	 had;
+
+	if (out[n] != '\n' || out[n + 1] != '\0' || n >= sizeof(line))
+		return -1;
+	memcpy(line, out, n);
+	line[n] = '\0';
+	had = gitpull_url_strip(line, bare, sizeof(bare));
+	explicit_bzero(line, sizeof(line));
+	return strcmp(bare, op->url) == 0 ? had : -1;
+}
+
+/* The checkout is of the repository asked for: on with the operation. */
+static void
+origin_same(struct gitop *op)
+{
+	if (op->update && op->signing)
+		step_run(op, ST_RUNNING);
+	else if (op->update)
+		fetch_or_clone(op);
+	else
+		step_run(op, ST_SYMREF);
+}
+
 static void
 step_done(const struct gexec_result *r, void *arg)
 {
@@ -742,6 +786,7 @@ step_done(const struct gexec_result *r, void *arg)
 	struct git_resp	 resp;
 	int64_t		 size;
 	char		 shown[81];
+	int		 had;
 	int		 ok = r->exited && r->status == 0;
 	int		 no = r->exited && r->status == 1;
 
@@ -755,19 +800,24 @@ step_done(const struct gexec_result *r, void *arg)
 		/* exit 1: no origin at all, as good as another one */
 		if (!ok && !no)
 			break;
-		if (ok && gitpull_parse_origin_is(r->out, op->url)) {
-			if (op->update && op->signing)
-				step_run(op, ST_RUNNING);
-			else if (op->update)
-				fetch_or_clone(op);
+		if (ok && (had = origin_is(op, r->out)) != -1) {
+			if (had)
+				step_run(op, ST_SCRUB);
 			else
-				step_run(op, ST_SYMREF);
+				origin_same(op);
 			return;
 		}
 		if (op->signing)
 			origin_moved_signed(op, ok ? r->out : NULL);
 		else
 			origin_moved(op, ok ? r->out : NULL);
+		return;
+	case ST_SCRUB:
+		if (!ok)
+			break;
+		log_info("%s/%s: the user and password of %s taken out of the "
+		    "checkout's .git/config", op->ns, op->project, op->shown);
+		origin_same(op);
 		return;
 	case ST_CLONE:
 		if (!ok)
@@ -1024,6 +1074,7 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 	struct gitop	*op;
 	struct stat	 st;
 	char		 err[1024], gitdir[PATH_MAX + 8];
+	char		 full[CONF_STR_MAX + 512];
 	int		 missing;
 
 	memset(now, 0, sizeof(*now));
@@ -1043,7 +1094,6 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 	op->update = update;
 	op->cb = cb;
 	op->arg = arg;
-	gitpull_env(&op->env, &op->conf);
 	/* the text is the caller's: parsed here, not kept */
 	op->conf.signers = NULL;
 	if (conf->signers != NULL) {
@@ -1055,11 +1105,16 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 		}
 		op->signing = 1;
 	}
-	if (gitpull_url(conf->url_template, repo, op->url, sizeof(op->url),
-	    err, sizeof(err)) == -1) {
+	/* op->url is without the user and password of the template */
+	if (gitpull_url(conf->url_template, repo, full, sizeof(full), err,
+	    sizeof(err)) == -1 || gitpull_url_creds(full, op->url,
+	    sizeof(op->url), &op->conf, err, sizeof(err)) == -1) {
+		explicit_bzero(full, sizeof(full));
 		resp_fail(now, "%s", err);
 		goto fail;
 	}
+	explicit_bzero(full, sizeof(full));
+	gitpull_env(&op->env, &op->conf);
 	gitpull_url_redact(op->url, op->shown, sizeof(op->shown));
 	if (paths(op, now) == -1 || make_nsdir(op, now) == -1)
 		goto fail;
