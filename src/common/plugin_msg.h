@@ -82,6 +82,12 @@ struct git_req {
 	 * of day (the sweep's; a disable made since stays); 0: any.
 	 */
 	int64_t		 mark_before;
+	/*
+	 * A client waits for the answer (/plugins/run, /plugins/update):
+	 * ahead of the registry's new plugins, whose clones may each take
+	 * [agent] gittimeout.
+	 */
+	int		 urgent;
 };
 
 /*

@@ -1944,16 +1944,20 @@ class RefreshErrorText(PluginTest):
 
 class BasicAuthGit(ThreadingHTTPServer):
     """Git's dumb HTTP protocol over `root`, behind HTTP Basic
-    authentication: the [agent] git template carries the credentials."""
+    authentication unless `user` is None (the [agent] git template
+    carries the credentials).  A request whose path holds `stall` waits
+    until release is set (a server that trickles, or a black hole)."""
 
     daemon_threads = True
 
-    def __init__(self, root, user, password, delay=0.0):
+    def __init__(self, root, user, password, delay=0.0, stall=None):
         import base64
-        want = "Basic " + base64.b64encode(
+        want = None if user is None else "Basic " + base64.b64encode(
             f"{user}:{password}".encode()).decode()
         self.requests = 0
         self.denied = 0
+        self.stalled = 0
+        self.release = threading.Event()
         srv = self
 
         class H(BaseHTTPRequestHandler):
@@ -1962,7 +1966,8 @@ class BasicAuthGit(ThreadingHTTPServer):
 
             def do_GET(self):
                 srv.requests += 1
-                if self.headers.get("Authorization") != want:
+                if want is not None and \
+                        self.headers.get("Authorization") != want:
                     srv.denied += 1
                     self.send_response(401)
                     self.send_header("WWW-Authenticate",
@@ -1971,6 +1976,11 @@ class BasicAuthGit(ThreadingHTTPServer):
                     self.end_headers()
                     return
                 time.sleep(delay)
+                if stall is not None and stall in self.path:
+                    srv.stalled += 1
+                    srv.release.wait(120)
+                    self.send_error(404)
+                    return
                 path = os.path.normpath(os.path.join(
                     root, urllib.parse.urlparse(self.path).path.lstrip("/")))
                 if not path.startswith(root + "/") or \
@@ -1991,6 +2001,7 @@ class BasicAuthGit(ThreadingHTTPServer):
         pass
 
     def close(self):
+        self.release.set()
         self.shutdown()
         self.server_close()
 
@@ -2082,3 +2093,44 @@ class GitCredentials(PluginTest):
             self.assertEqual(f.read(), text)
         self.assertEqual(os.stat(co).st_ino, ino)
         self.assertNotIn("s3cret", self.agent.log_text())
+
+
+class GitQueue(PluginTest):
+    """gitpull runs two git operations at a time: the registry's new
+    plugins of a server that answers slowly (or trickles on purpose) must
+    not hold /plugins/run and /plugins/update of the others."""
+
+    def test_a_run_does_not_wait_behind_the_registrys_slow_clones(self):
+        self.add(NS, "fast", version_plugin(1))
+        git("update-server-info", cwd=self.repos.bare(f"{GROUP}/fast"))
+        srv = BasicAuthGit(os.path.realpath(self.repos.root), None, None,
+                           stall="/slow")
+        self.addCleanup(srv.close)
+        self.write_registry()
+        self.agent.write_conf(
+            agent_extra=f'\tregistryaddr = "file://{self.regfile}"\n'
+                        f'\tgit = "http://127.0.0.1:{srv.server_port}'
+                        f'/%s.git"\n\tgittimeout = 100\n',
+            output_name="nsq",
+            servers=f'"tcp://{self.nsqd.tcp_address}"')
+        self.start_ok()
+        self.agent.wait_serving()
+        self.wait_checkout(f"{NS}|fast")
+        # the registry lists six plugins of the slow server
+        for i in range(6):
+            self.add(NS_B, f"slow{i}", version_plugin(2))
+        self.write_registry()
+        self.refresh()
+        wait_until(lambda: srv.stalled >= 2, timeout=20,
+                   what="both git slots held")
+        t0 = time.monotonic()
+        st, body = self.run_plugin(NS, "fast")
+        took = time.monotonic() - t0
+        self.assertEqual(st, 200, body)
+        self.assertLess(took, 10, "/plugins/run waited for the slow clones")
+        self.assertIn('"value":1', body["output_head"])
+        st, _, body = self.call("update", NS, "fast")
+        self.assertEqual(st, 200, body)
+        self.assertLess(time.monotonic() - t0, 20)
+        self.assertEqual(srv.stalled, 2, "a third slow clone started")
+        srv.release.set()

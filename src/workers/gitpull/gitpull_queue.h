@@ -12,6 +12,13 @@
  * otherwise waits for the next operation.  The next operation takes every
  * waiting request for one repository and updates if any of them asked.
  *
+ * Urgent requests (a client waits: /plugins/run, /plugins/update) go
+ * ahead of the others, and GQ_URGENT_EXTRA operations may run for them
+ * beyond max_running: a registry that lists many plugins of a server
+ * that answers slowly (or a hostile one that trickles) would otherwise
+ * keep every slot for gittimeout each, and a run of a plugin checked
+ * out long ago, which needs no network, wait an hour behind them.
+ *
  * What runs an operation is behind struct gq_ops, so the logic here can
  * be tested without git.
  */
@@ -28,11 +35,14 @@
 
 #define GQ_MAX_WAITERS		1024	/* requests waiting in all */
 #define GQ_MAX_CHECKOUTS	1024	/* checkouts remembered */
+/* operations beyond max_running for requests a client waits for */
+#define GQ_URGENT_EXTRA		1
 
 struct gq_waiter {
 	TAILQ_ENTRY(gq_waiter)	 entry;
 	uint32_t		 reqid;
 	int			 update;
+	int			 urgent;	/* a client waits */
 	char			 repo[512];
 };
 TAILQ_HEAD(gq_waiters, gq_waiter);

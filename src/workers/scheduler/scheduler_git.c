@@ -74,6 +74,8 @@ git_send(struct gitwait *gw)
 	 */
 	gw->update = gw->why == GIT_FOR_UPDATE || gw->p->moved;
 	r.update = gw->update;
+	/* a client waits: not behind the registry's slow clones */
+	r.urgent = gw->why != GIT_FOR_ITEMS;
 	strlcpy(gw->repo, r.repo, sizeof(gw->repo));
 	codec_put_init(&pb);
 	plugin_msg_git_req_encode(&pb, &r);
