@@ -17,6 +17,7 @@ is under the test's pluginsdir, and no zombie child of the agent's
 processes.
 """
 import errno
+import hashlib
 import http.client
 import json
 import os
@@ -30,9 +31,10 @@ import threading
 import time
 import unittest
 import urllib.parse
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from gitrepos import PluginRepos, git, hostile_tree
+from gitrepos import PluginRepos, git, hostile_tree, open_tree
 from harness import (AgentTest, FuseStall, is_root, lock_held_processes,
                      needs_root, nobody_uid, proc_alive, proc_status,
                      wait_until)
@@ -1608,6 +1610,49 @@ class GitMaxSize(PluginTest):
         self.assertIn(" bytes on disk, over [agent] gitmaxsize (1048576): "
                       "not checked out", p["git_error"])
         self.assertFalse(os.path.exists(os.path.join(self.pd, NS, "zeros")))
+        self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
+
+    def test_a_small_pack_of_a_huge_object_does_not_take_gits_memory(self):
+        # a blob of 400 MB of zeros: a pack of 400 kB, under gitmaxsize,
+        # which git inflates in memory to hash it (a ref flood, or the
+        # deltas index-pack resolves in as many threads as there are
+        # CPUs, take more); the host's memory is not the server's to use
+        self.add(NS, "small", METRICS)
+        self.add(NS, "huge", METRICS)
+        bare = self.repos.bare(f"{GROUP}/huge")
+        size = 400_000_000
+        zero = bytes(1 << 20)
+        h = hashlib.sha1(b"blob %d\0" % size)
+        z = zlib.compressobj(1)
+        data = [z.compress(b"blob %d\0" % size)]
+        for _ in range(size >> 20):
+            h.update(zero)
+            data.append(z.compress(zero))
+        rest = bytes(size - (size >> 20 << 20))
+        h.update(rest)
+        data += [z.compress(rest), z.flush()]
+        oid = h.hexdigest()
+        os.makedirs(os.path.join(bare, "objects", oid[:2]), exist_ok=True)
+        with open(os.path.join(bare, "objects", oid[:2], oid[2:]),
+                  "wb") as f:
+            f.write(b"".join(data))
+        head = self.repos.head(f"{GROUP}/huge")
+        plugin = git("rev-parse", f"{head}:plugin", cwd=bare)
+        tree = subprocess.run(
+            ["git", "mktree"], cwd=bare, check=True, capture_output=True,
+            text=True, input=f"100755 blob {plugin}\tplugin\n"
+                             f"100644 blob {oid}\tzeros\n").stdout.strip()
+        commit = git("commit-tree", tree, "-p", head, "-m", "zeros",
+                     cwd=bare)
+        git("update-ref", "refs/heads/release", commit, cwd=bare)
+        git("repack", "-adq", cwd=bare)
+        open_tree(self.repos.root)
+        self.start_with(f"{NS}|small", extra="\tgitmaxsize = 1048576\n")
+        lst = self.wait_checkout(f"{NS}|huge", state="failed")
+        err = lst[f"{NS}|huge"]["git_error"]
+        self.assertIn("git clone of ", err)
+        self.assertIn("git ran out of the memory it may take (", err)
+        self.assertFalse(os.path.exists(os.path.join(self.pd, NS, "huge")))
         self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
 
     def test_the_repositorys_attributes_do_not_grow_the_checkout(self):

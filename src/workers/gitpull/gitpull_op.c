@@ -352,6 +352,12 @@ step_failed(struct gitop *op, const struct gexec_result *r)
 	if (strstr(tail, "File too large") != NULL)
 		op_fail(op, "%s: a file reached [agent] gitmaxsize (%lld "
 		    "bytes): %s", where, (long long)op->conf.max_size, tail);
+	else if (strstr(tail, "Out of memory") != NULL ||
+	    strstr(tail, "out of memory") != NULL)
+		op_fail(op, "%s: git ran out of the memory it may take (%lld "
+		    "bytes, twice [agent] gitmaxsize and %lld MiB): %s", where,
+		    (long long)GEXEC_DATA(op->conf.max_size),
+		    GEXEC_DATA_BASE / (1024 * 1024), tail);
 	else if (tail[0] != '\0')
 		op_fail(op, "%s: %s", where, tail);
 	else if (r->exited)
