@@ -353,6 +353,29 @@ class Signing(PluginTest):
         wait_until(lambda: self.untrusted_results("commitonly"),
                    what="plugin.result untrusted of commitonly")
 
+    def test_a_flood_of_tags_does_not_fill_the_checkout(self):
+        # a hostile server adds 20,000 tags: a fetch of refs/tags/* made
+        # a file of each in .git/refs/tags (a 4 kB block and an inode
+        # apiece: in gittimeout, millions), which neither RLIMIT_FSIZE
+        # nor gitmaxsize bounds
+        self.plugin("flood", version_plugin(1), self.by("good"))
+        self.repos.tag(f"{GROUP}/flood", "v1", sign=self.by("good"))
+        key = f"{NS}|flood"
+        lst = self.start_with(key, extra=f'\tgitsigners = "{self.signers}"'
+                                         '\n\tgitsignedtags = yes\n')
+        head = lst[key]["commit"]
+        bare = self.repos.bare(f"{GROUP}/flood")
+        with open(os.path.join(bare, "packed-refs"), "a") as f:
+            for i in range(20000):
+                f.write(f"{head} refs/tags/zz{i:05d}\n")
+        st, _, body = self.call("update", NS, "flood")
+        self.assertEqual((st, body.get("commit")), (200, head), body)
+        refs = os.path.join(self.pd, NS, "flood", ".git", "refs")
+        files = sum(len(f) for _, _, f in os.walk(refs))
+        self.assertLess(files, 100, "a file per tag in .git/refs")
+        body = self.run_plugin_ok(NS, "flood")
+        self.assertIn('"value":1', body["output_head"])
+
 
 class SigningConfig(AgentTest):
     """What the master refuses to start with."""

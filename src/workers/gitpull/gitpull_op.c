@@ -225,17 +225,13 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		 */
 		/* and what an earlier one left when it was stopped */
 		(void)gitpull_rm_tmp_packs(op->dir);
+		/* never with gitsignedtags: fetch_or_clone() clones */
 		args[n++] = "fetch";
 		args[n++] = "--quiet";
 		args[n++] = "--no-tags";
-		if (op->signing && op->conf.signed_tags)
-			args[n++] = "--prune";
 		args[n++] = "--";
 		args[n++] = op->url;
 		args[n++] = op->refspec;
-		/* the signed tag on the tip; a tag deleted upstream goes */
-		if (op->signing && op->conf.signed_tags)
-			args[n++] = "+refs/tags/*:refs/tags/*";
 		break;
 	case ST_CHECKOUT:
 		args[n++] = "checkout";
@@ -734,6 +730,18 @@ fetch_or_clone(struct gitop *op)
 	char		 gitdir[PATH_MAX];
 	int64_t		 used;
 
+	/*
+	 * With gitsignedtags an update wants the tags too, and a fetch
+	 * writes each ref it takes as a file of its own: a server adding a
+	 * million tags made a million files (a block and an inode each),
+	 * which neither RLIMIT_FSIZE nor gitmaxsize bounds.  A clone writes
+	 * them all into one packed-refs, a file RLIMIT_FSIZE bounds, and
+	 * holds exactly the server's tags, a tag deleted there gone.
+	 */
+	if (op->signing && op->conf.signed_tags) {
+		clone_replacing(op);
+		return;
+	}
 	snprintf(gitdir, sizeof(gitdir), "%s/.git", op->dir);
 	if (gitpull_du(gitdir, &used) == 0) {
 		if (used <= 2 * op->conf.max_size) {
@@ -856,6 +864,8 @@ step_done(const struct gexec_result *r, void *arg)
 	case ST_HAS_REMOTE:
 		if (ok)
 			verify_then(op, op->remote_ref, ST_CHECKOUT_NEW);
+		else if (no && op->signing && op->conf.signed_tags)
+			clone_replacing(op);	/* as fetch_or_clone() */
 		else if (no)
 			step_run(op, ST_FETCH);
 		else
