@@ -717,6 +717,27 @@ class HostileRegistry(FetcherTest):
         self.assertLess(vm_rss_kb(pid), 200 * 1024)
 
 
+class RegistryCredentials(FetcherTest):
+
+    def test_the_user_and_password_of_registryaddr_stay_out_of_the_log(self):
+        # a registry behind HTTP Basic authentication, whose user and
+        # password are in registryaddr; whenever it fails (and a hostile
+        # one fails when it likes) the log said the URL, both included
+        addr = self.reg.url.replace("http://", "http://agent:s3cret@")
+        self.reg.set_fault("canned", endpoint="ns", status=500,
+                           body=b"{}")
+        self.reg.set_fault("canned", endpoint="report", status=500,
+                           body=b"{}")
+        self.use_registry(addr)
+        self.start_ok()
+        self.agent.wait_log(r"registry: POST http://\*\*\*@127\.0\.0"
+                            r"\.1:\d+/api/v1/agent/ns: ")
+        self.agent.wait_log(r"registry: report to http://\*\*\*@127")
+        self.wait_stat("refresh_failed", lambda v: v >= 1)
+        self.assertNotIn("s3cret", self.agent.log_text())
+        self.assertNotIn("s3cret", json.dumps(self.agent.status()))
+
+
 class OversizedNamespace(FetcherTest):
     """One namespace's items, each within the registry's limits, can
     together be more than the scheduler and the collector take in one
