@@ -2179,3 +2179,39 @@ class GitQueue(PluginTest):
         self.assertLess(time.monotonic() - t0, 20)
         self.assertEqual(srv.stalled, 2, "a third slow clone started")
         srv.release.set()
+
+
+class DiskReserve(PluginTest):
+    """gitmaxsize bounds one checkout, not how many: a registry listing a
+    plugin in many namespaces (and others at the next refresh, the old
+    checkouts staying) filled the file system pluginsdir shares with the
+    host.  Clones and fetches stop short of its last 5 %."""
+
+    def test_many_namespaces_of_a_plugin_do_not_fill_the_disk(self):
+        needs_root(self)
+        pd = self.agent.values["pluginsdir"]
+        os.makedirs(pd, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755",
+                        "tmpfs", pd], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", pd])
+        # 2 MB that do not compress: a checkout takes twice that
+        self.repos.create(f"{GROUP}/fat", version_plugin(1),
+                          files={"blob": os.urandom(1 << 20).hex()})
+        spaces = [f"n{i}.loda" for i in range(40)]
+        for ns in spaces:
+            self.add(ns, "fat", version_plugin(1))
+        self.start_with(extra="\tgitmaxsize = 4194304\n")
+        lst = self.wait_listed(
+            lambda lst: all(lst.get(f"{ns}|fat", {}).get("checkout") in
+                            ("ok", "failed") for ns in spaces),
+            "every namespace's clone over")
+        errors = [lst[f"{ns}|fat"]["git_error"] for ns in spaces]
+        self.assertEqual([e for e in errors if "No space left" in e], [],
+                         "the file system was filled")
+        ok = [ns for ns in spaces if lst[f"{ns}|fat"]["checkout"] == "ok"]
+        self.assertGreater(len(ok), 4)
+        refused = [e for e in errors if "bytes free, under twice [agent] "
+                   "gitmaxsize and 5 % of it" in e]
+        self.assertGreater(len(refused), 0, errors)
+        st = os.statvfs(pd)
+        self.assertGreater(st.f_bavail * st.f_frsize, 64 << 20 >> 5)

@@ -3,6 +3,7 @@
  */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +106,7 @@ struct gitop {
 
 static void	 step_done(const struct gexec_result *, void *);
 static int	 clone_prepare(struct gitop *, struct git_resp *);
+static int	 room_for(struct gitop *, struct git_resp *);
 
 static void
 resp_fail(struct git_resp *resp, const char *fmt, ...)
@@ -727,6 +729,7 @@ clone_replacing(struct gitop *op)
 static void
 fetch_or_clone(struct gitop *op)
 {
+	struct git_resp	 now;
 	char		 gitdir[PATH_MAX];
 	int64_t		 used;
 
@@ -745,7 +748,10 @@ fetch_or_clone(struct gitop *op)
 	snprintf(gitdir, sizeof(gitdir), "%s/.git", op->dir);
 	if (gitpull_du(gitdir, &used) == 0) {
 		if (used <= 2 * op->conf.max_size) {
-			step_run(op, ST_FETCH);
+			if (room_for(op, &now) == -1)
+				op_fail(op, "%s", now.error);
+			else
+				step_run(op, ST_FETCH);
 			return;
 		}
 		log_info("%s/%s: .git takes %lld bytes, over twice [agent] "
@@ -965,10 +971,55 @@ step_done(const struct gexec_result *r, void *arg)
 	step_failed(op, r);
 }
 
+/*
+ * Room on pluginsdir's file system for what a clone or a fetch may
+ * write: a pack and a tree of [agent] gitmaxsize each, above the last
+ * GITPULL_RESERVE_PCT percent of its blocks and inodes.  gitmaxsize
+ * bounds one checkout, not how many: a registry may list a plugin in
+ * 256 namespaces, and another 256 at the next refresh (checkouts of
+ * plugins it stops listing stay), until the disk the host shares with
+ * everything else is full.  -1 with `now` saying why.
+ */
+static int
+room_for(struct gitop *op, struct git_resp *now)
+{
+	struct statvfs	 sv;
+	long double	 avail, need, reserve;
+
+	if (statvfs(op->conf.pluginsdir, &sv) == -1) {
+		resp_fail(now, "statvfs %s: %s", op->conf.pluginsdir,
+		    strerror(errno));
+		return -1;
+	}
+	avail = (long double)sv.f_bavail * sv.f_frsize;
+	reserve = (long double)sv.f_blocks * sv.f_frsize *
+	    GITPULL_RESERVE_PCT / 100;
+	need = reserve + 2.0L * op->conf.max_size;
+	if (avail < need) {
+		resp_fail(now, "%s/%s: the file system of %s has %.0Lf bytes "
+		    "free, under twice [agent] gitmaxsize and %d %% of it "
+		    "(%.0Lf): nothing is cloned or fetched", op->ns,
+		    op->project, op->conf.pluginsdir, avail,
+		    GITPULL_RESERVE_PCT, need);
+		return -1;
+	}
+	if (sv.f_files > 0 && (long double)sv.f_favail <
+	    (long double)sv.f_files * GITPULL_RESERVE_PCT / 100) {
+		resp_fail(now, "%s/%s: the file system of %s has %llu inodes "
+		    "free, under %d %% of them: nothing is cloned or fetched",
+		    op->ns, op->project, op->conf.pluginsdir,
+		    (unsigned long long)sv.f_favail, GITPULL_RESERVE_PCT);
+		return -1;
+	}
+	return 0;
+}
+
 /* The directory to clone into, op->tmp; -1 with `now` saying why. */
 static int
 clone_prepare(struct gitop *op, struct git_resp *now)
 {
+	if (room_for(op, now) == -1)
+		return -1;
 	/* what an earlier attempt left behind, then a fresh one */
 	(void)gitpull_rm_clones(op->nsdir, op->project);
 	snprintf(op->tmp, sizeof(op->tmp), "%s/%s%s-XXXXXX", op->nsdir,
