@@ -220,7 +220,8 @@ url_decode(const char *s, size_t n, char *out, size_t len)
 
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
-		if (c == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		if (c == '%' && i + 2 < n &&
+		    isxdigit((unsigned char)s[i + 1]) &&
 		    isxdigit((unsigned char)s[i + 2])) {
 			hex[0] = s[i + 1];
 			hex[1] = s[i + 2];

@@ -44,7 +44,7 @@ struct gitpull_conf {
 	 * through a credential helper of ours, for `cred_match` only.
 	 * cred_match "" = none.
 	 */
-	char		 cred_match[CONF_STR_MAX];	/* scheme://host[:port] */
+	char		 cred_match[CONF_STR_MAX];	/* scheme://host:port */
 	char		 cred_user[CONF_STR_MAX];
 	char		 cred_pass[CONF_STR_MAX];
 	int		 cred_has_pass;

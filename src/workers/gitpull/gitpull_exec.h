@@ -43,7 +43,8 @@ typedef void	(*gexec_cb)(const struct gexec_result *, void *arg);
  * and its base), and GEXEC_DATA_BASE for git itself.
  */
 #define GEXEC_DATA_BASE		(256LL * 1024 * 1024)
-#define GEXEC_DATA(fsize)	((fsize) > 0 ? 2 * (fsize) + GEXEC_DATA_BASE : 0)
+#define GEXEC_DATA(fsize)	\
+	((fsize) > 0 ? 2 * (fsize) + GEXEC_DATA_BASE : 0)
 
 /*
  * Start `path` with `argv` and `envp` in directory `cwd`, no file it
