@@ -161,6 +161,7 @@ plugin_msg_git_resp_encode(struct pbuf *pb, const struct git_resp *r)
 	codec_put_str(pb, r->commit);
 	codec_put_str(pb, r->error);
 	codec_put_str(pb, r->signer);
+	codec_put_bool(pb, r->recheck);
 }
 
 int
@@ -174,6 +175,7 @@ plugin_msg_git_resp_decode(struct preader *pr, struct git_resp *r, char *err,
 	(void)codec_get_strbuf(pr, r->commit, sizeof(r->commit));
 	(void)codec_get_strbuf(pr, r->error, sizeof(r->error));
 	(void)codec_get_strbuf(pr, r->signer, sizeof(r->signer));
+	r->recheck = codec_get_bool(pr);
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	if (r->ok && r->untrusted) {
