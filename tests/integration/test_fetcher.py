@@ -658,6 +658,25 @@ class HostileRegistry(FetcherTest):
         self.assertEqual(w["state"], "running")
         return w["pid"]
 
+    def test_file_registry_that_is_a_fifo(self):
+        # whoever writes the registry file (or its directory) makes it a
+        # FIFO, with no writer, or one that never ends: open and read
+        # held the fetcher's event loop, so it answered nobody, the
+        # master's watchdog included
+        path = os.path.join(self.agent.dir, "registry.json")
+        os.mkfifo(path, 0o644)
+        self.use_registry(f"file://{path}")
+        self.start_ok()
+        self.agent.wait_log(r"registry file .*registry\.json: .*not a "
+                            r"regular file; everything stays as it was")
+        self.wait_stat("refresh_failed", lambda v: v >= 1)
+        pid = self.fetcher_pid()
+        # the fetcher answers: a refresh now, and its status
+        st, body = self.agent.http("/update", method="POST", unix=True)
+        self.assertEqual(st, 502, body)
+        self.wait_stat("refresh_failed", lambda v: v >= 2)
+        self.assertEqual(self.fetcher_pid(), pid)
+
     def test_file_registry_of_600k_nesting(self):
         path = os.path.join(self.agent.dir, "registry.json")
         with open(path, "wb") as f:

@@ -352,7 +352,9 @@ refresh_file(struct refresh *rf)
 
 	if (fetcher_file_read_all(path, REG_ANSWER_MAX, &text, &len) == -1) {
 		snprintf(why, sizeof(why), "cannot read %s: %s", path,
-		    errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+		    errno == EFBIG ? "larger than 16 MiB" :
+		    errno == FETCHER_FILE_NOTREG ? "not a regular file" :
+		    strerror(errno));
 		goto fail;
 	}
 	if (fetcher_registry_parse_file(path, text, len, &rf->next, why,
