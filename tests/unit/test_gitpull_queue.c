@@ -270,6 +270,31 @@ Test(gitpull_queue, a_client_does_not_wait_behind_the_registrys_clones)
 	gitpull_queue_free(&q);
 }
 
+/*
+ * gitsigners changed while a check ran with the old one: the scheduler's
+ * request to check again must not take that check's verdict.
+ */
+Test(gitpull_queue, no_joining_a_run_of_older_settings)
+{
+	static struct fake	 f;
+	struct gq		 q;
+
+	gitpull_queue_init(&q, &fake_ops, &f, 2);
+	req(&q, "ns", "g/a", 0, 1);
+	cr_assert_eq(f.nstarted, 1);
+	req(&q, "ns", "g/a", 0, 2);		/* joins: same settings */
+	gitpull_queue_settings_changed(&q);
+	req(&q, "ns", "g/a", 0, 3);		/* waits for its own */
+	finish(&q, f.started[0], "old1");
+	cr_assert(answered(&f, 1, "old1"));
+	cr_assert(answered(&f, 2, "old1"));
+	cr_assert_eq(f.nanswered, 2);
+	cr_assert_eq(f.nstarted, 2);
+	finish(&q, f.started[1], "new1");
+	cr_assert(answered(&f, 3, "new1"));
+	gitpull_queue_free(&q);
+}
+
 Test(gitpull_queue, other_repo_same_directory_runs_apart)
 {
 	static struct fake	 f;

@@ -300,6 +300,7 @@ gitpull_reconfigure(struct worker *w, const struct agent_conf *next,
 		 * after the new ones apply here, so that what it asks next
 		 * is checked with them.
 		 */
+		gitpull_queue_settings_changed(&gp->q);
 		memset(&recheck, 0, sizeof(recheck));
 		recheck.recheck = 1;
 		gitpull_answer(&gp->q, 0, &recheck);

@@ -238,6 +238,7 @@ kick(struct gq *q)
 			continue;
 		take_pending(c);
 		c->busy = 1;
+		c->run_gen = q->gen;
 		q->nrunning++;
 		memset(&now, 0, sizeof(now));
 		if (q->ops->start(q, c, &now) == -1)
@@ -275,7 +276,8 @@ gitpull_queue_request(struct gq *q, const struct git_req *req, uint32_t reqid)
 	w->urgent = req->urgent;
 	strlcpy(w->repo, req->repo, sizeof(w->repo));
 	q->nwaiters++;
-	if (c->busy && !req->update && strcmp(req->repo, c->run_repo) == 0) {
+	if (c->busy && !req->update && strcmp(req->repo, c->run_repo) == 0 &&
+	    c->run_gen == q->gen) {
 		/* whatever the running one finds answers this too */
 		TAILQ_INSERT_TAIL(&c->running, w, entry);
 		return;
@@ -304,6 +306,12 @@ gitpull_queue_drop_waiters(struct gq *q)
 		waiters_free(q, &c->pending);
 		unready(q, c);
 	}
+}
+
+void
+gitpull_queue_settings_changed(struct gq *q)
+{
+	q->gen++;
 }
 
 void

@@ -61,6 +61,7 @@ struct gq_checkout {
 	int			 busy;		/* an operation runs */
 	char			 run_repo[512];	/* ... for this repository */
 	int			 run_update;	/* ... and updates */
+	uint64_t		 run_gen;	/* ... under these settings */
 	void			*op;		/* the runner's handle */
 	/* what the last operation found */
 	char			 commit[64];	/* "" = never worked */
@@ -100,6 +101,8 @@ struct gq {
 	size_t			 max_running;
 	int			 stopping;
 	int			 kicking;
+	/* the settings' generation (gitpull_queue_settings_changed()) */
+	uint64_t		 gen;
 	struct gq_stats		 st;
 };
 
@@ -114,6 +117,12 @@ void	 gitpull_queue_finish(struct gq *, struct gq_checkout *,
     const struct git_resp *);
 /* The requester went away: its request ids mean nothing any more. */
 void	 gitpull_queue_drop_waiters(struct gq *);
+/*
+ * The signature settings changed: an operation running now checks with
+ * the old ones, so no request joins it any more; each waits for an
+ * operation of its own.
+ */
+void	 gitpull_queue_settings_changed(struct gq *);
 /* No new operation: every request not being worked on gets `why`. */
 void	 gitpull_queue_stop(struct gq *, const char *why);
 
