@@ -2,15 +2,36 @@
  * The point model and its one validator/normalizer (point.h).  Strings
  * are NUL-terminated copies owned by the point; the normalizer works in
  * place because trimming and squeezing never make a string longer.
+ *
+ * A point's strings and its tag array are carved from chunks it keeps:
+ * a point of a few tags takes one malloc() where it took eight (the
+ * name, two strings a tag, the array grown a slot at a time, then the
+ * prefixed name, the host tag's key and value), which were half of what
+ * parsing a point cost (bench/README.md, bench/parse_bench).  Nothing
+ * is freed alone: a string replaced (the name given its prefix, the
+ * host filled in) stays in the chunk until point_free().
  */
 #include "point.h"
 #include "utf8.h"
 
 #include <math.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The first chunk's room, enough for a usual point whole; a chunk that
+ * runs out is followed by one twice its size (up to the most a point
+ * can need at once: a tag's two strings), or by one of the size asked. */
+#define CHUNK_FIRST	256
+#define CHUNK_MAX	4096
+
+struct point_chunk {
+	struct point_chunk	*next;
+	size_t			 size;		/* of data */
+	alignas(max_align_t) char data[];
+};
 
 void
 point_init(struct point *p)
@@ -22,35 +43,98 @@ point_init(struct point *p)
 void
 point_free(struct point *p)
 {
-	size_t	 i;
+	struct point_chunk	*c, *next;
 
-	for (i = 0; i < p->ntags; i++) {
-		free(p->tags[i].key);
-		free(p->tags[i].value);
+	for (c = p->chunks; c != NULL; c = next) {
+		next = c->next;
+		free(c);
 	}
-	free(p->tags);
-	free(p->name);
 	point_init(p);
 }
 
-/*
- * A NUL-terminated copy of len bytes.  An embedded NUL is refused: the
- * model holds C strings, and a copy cut short at the NUL could pass
- * validation with less than the producer sent.
- */
+/* n bytes of the point's memory, aligned to `align` (a power of 2). */
+static void *
+point_mem(struct point *p, size_t n, size_t align)
+{
+	struct point_chunk	*c;
+	size_t			 pad, size;
+	char			*at;
+
+	pad = (align - ((uintptr_t)p->mem & (align - 1))) & (align - 1);
+	if (p->mem == NULL || pad + n > p->memleft) {
+		size = p->chunks == NULL ? CHUNK_FIRST : p->chunks->size * 2;
+		if (size > CHUNK_MAX)
+			size = CHUNK_MAX;
+		if (size < n)
+			size = n;
+		if ((c = malloc(sizeof(*c) + size)) == NULL)
+			return NULL;
+		c->next = p->chunks;
+		c->size = size;
+		p->chunks = c;
+		p->mem = c->data;
+		p->memleft = size;
+		pad = 0;
+	}
+	at = p->mem + pad;
+	p->mem = at + n;
+	p->memleft -= pad + n;
+	return at;
+}
+
+/* The point's own NUL-terminated copy of len bytes of s. */
 static char *
-copy(const char *s, size_t len)
+point_strn(struct point *p, const char *s, size_t len)
 {
 	char	*c;
 
-	if (len > 0 && memchr(s, '\0', len) != NULL)
-		return NULL;
-	if ((c = malloc(len + 1)) == NULL)
+	if ((c = point_mem(p, len + 1, 1)) == NULL)
 		return NULL;
 	if (len > 0)
 		memcpy(c, s, len);
 	c[len] = '\0';
 	return c;
+}
+
+/*
+ * A copy of len bytes.  An embedded NUL is refused: the model holds C
+ * strings, and a copy cut short at the NUL could pass validation with
+ * less than the producer sent.
+ */
+static char *
+copy(struct point *p, const char *s, size_t len)
+{
+	if (len > 0 && memchr(s, '\0', len) != NULL)
+		return NULL;
+	return point_strn(p, s, len);
+}
+
+/*
+ * Room for one more tag: the array doubles (4 slots first), a new one
+ * carved and the old left in the chunk.  At most POINT_TAGS_MAX + 1
+ * slots are ever asked for (the host tag on top of a full set).
+ */
+static int
+tag_room(struct point *p)
+{
+	struct point_tag	*t;
+	size_t			 cap;
+
+	if (p->ntags < p->tagcap)
+		return 0;
+	cap = p->tagcap == 0 ? 4 : p->tagcap * 2;
+	if (cap > POINT_TAGS_MAX + 1)
+		cap = POINT_TAGS_MAX + 1;
+	if (cap <= p->ntags)
+		return -1;
+	if ((t = point_mem(p, cap * sizeof(*t), alignof(struct point_tag)))
+	    == NULL)
+		return -1;
+	if (p->ntags > 0)
+		memcpy(t, p->tags, p->ntags * sizeof(*t));
+	p->tags = t;
+	p->tagcap = cap;
+	return 0;
 }
 
 int
@@ -60,9 +144,8 @@ point_set_name(struct point *p, const char *s, size_t len)
 
 	if (len > POINT_NAME_MAX)
 		return -1;
-	if ((c = copy(s, len)) == NULL)
+	if ((c = copy(p, s, len)) == NULL)
 		return -1;
-	free(p->name);
 	p->name = c;
 	return 0;
 }
@@ -71,32 +154,16 @@ int
 point_add_tag(struct point *p, const char *key, size_t klen,
     const char *value, size_t vlen)
 {
-	struct point_tag	*t;
-	char			*k, *v;
+	char	*k, *v;
 
 	if (klen > POINT_TAG_MAX || vlen > POINT_TAG_MAX ||
 	    p->ntags >= POINT_TAGS_MAX)
 		return -1;
-	if ((k = copy(key, klen)) == NULL)
+	if ((k = copy(p, key, klen)) == NULL ||
+	    (v = copy(p, value, vlen)) == NULL || tag_room(p) == -1)
 		return -1;
-	if ((v = copy(value, vlen)) == NULL) {
-		free(k);
-		return -1;
-	}
-	/*
-	 * One more slot each time: at most POINT_TAGS_MAX small entries,
-	 * and the array stays exactly ntags long, which point_normalize()
-	 * relies on when it inserts the host tag.
-	 */
-	t = reallocarray(p->tags, p->ntags + 1, sizeof(*t));
-	if (t == NULL) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	p->tags = t;
-	t[p->ntags].key = k;
-	t[p->ntags].value = v;
+	p->tags[p->ntags].key = k;
+	p->tags[p->ntags].value = v;
 	p->ntags++;
 	return 0;
 }
@@ -333,11 +400,10 @@ norm_name(struct point *p, const char *prefix, char *err, size_t errlen)
 	plen = prefix == NULL ? 0 : strlen(prefix);
 	if (plen > 0) {
 		nlen = strlen(p->name);
-		if ((full = malloc(plen + nlen + 1)) == NULL)
+		if ((full = point_mem(p, plen + nlen + 1, 1)) == NULL)
 			return fail(err, errlen, "name: out of memory");
 		memcpy(full, prefix, plen);
 		memcpy(full + plen, p->name, nlen + 1);
-		free(p->name);
 		p->name = full;
 	}
 	nlen = strlen(p->name);
@@ -382,11 +448,12 @@ tag_cmp(const void *a, const void *b)
 
 /*
  * The value for a host tag the normalizer supplies: `host` normalized
- * like any tag value, in a new string in *out (NULL when there is no
- * usable host name).
+ * like any tag value, in a new string of the point's in *out (NULL when
+ * there is no usable host name).
  */
 static int
-host_value(const char *host, char **out, char *err, size_t errlen)
+host_value(struct point *p, const char *host, char **out, char *err,
+    size_t errlen)
 {
 	struct point_shown	 sh;
 	const char	*why;
@@ -398,14 +465,12 @@ host_value(const char *host, char **out, char *err, size_t errlen)
 	if ((why = text_problem(host)) != NULL)
 		return fail(err, errlen, "tag \"host\": value %s: %s",
 		    shows(&sh, host), why);
-	if ((v = strdup(host)) == NULL)
+	if ((v = point_strn(p, host, strlen(host))) == NULL)
 		return fail(err, errlen, "tag \"host\": out of memory");
 	squeeze(v);
-	if (strlen(v) > POINT_TAG_MAX) {
-		free(v);
+	if (strlen(v) > POINT_TAG_MAX)
 		return fail(err, errlen,
 		    "tag \"host\": value longer than %d bytes", POINT_TAG_MAX);
-	}
 	*out = v;
 	return 0;
 }
@@ -474,7 +539,7 @@ norm_tags(struct point *p, const char *host, char *err, size_t errlen)
 	}
 	if (hi >= 0 && !is_blank(p->tags[hi].value))
 		return 0;		/* the producer's host is kept */
-	if (host_value(host, &hv, err, errlen) == -1)
+	if (host_value(p, host, &hv, err, errlen) == -1)
 		return -1;
 	if (hv == NULL) {
 		if (hi >= 0)
@@ -482,24 +547,16 @@ norm_tags(struct point *p, const char *host, char *err, size_t errlen)
 		return 0;		/* no host name to add */
 	}
 	if (hi >= 0) {
-		free(p->tags[hi].value);
 		p->tags[hi].value = hv;
 		return 0;
 	}
-	if (p->ntags >= POINT_TAGS_MAX) {
-		free(hv);
+	if (p->ntags >= POINT_TAGS_MAX)
 		return fail(err, errlen,
 		    "tags: %d already, no room for \"host\"", POINT_TAGS_MAX);
-	}
-	if ((t = reallocarray(p->tags, p->ntags + 1, sizeof(*t))) == NULL) {
-		free(hv);
+	if (tag_room(p) == -1 ||
+	    (p->tags[p->ntags].key = point_strn(p, "host", 4)) == NULL)
 		return fail(err, errlen, "tags: out of memory");
-	}
-	p->tags = t;
-	if ((t[p->ntags].key = strdup("host")) == NULL) {
-		free(hv);
-		return fail(err, errlen, "tags: out of memory");
-	}
+	t = p->tags;
 	t[p->ntags].value = hv;
 	/* Move it from the end to its sorted place. */
 	for (at = p->ntags; at > 0 && strcmp(t[at - 1].key, "host") > 0; at--) {

@@ -26,6 +26,13 @@ struct point_tag {
 	char	*value;
 };
 
+struct point_chunk;
+
+/*
+ * The strings and the tag array are the point's own, carved from chunks
+ * of memory it keeps (point.c): never free() one alone, and never set
+ * one to memory of the caller's; point_free() frees them all.
+ */
 struct point {
 	char			*name;
 	struct point_tag	*tags;
@@ -36,6 +43,10 @@ struct point {
 	int			 bval;
 	int64_t			 timestamp;	/* as given; seconds after
 						 * point_normalize() */
+	size_t			 tagcap;	/* slots in tags */
+	struct point_chunk	*chunks;	/* the newest first */
+	char			*mem;		/* free in the newest */
+	size_t			 memleft;
 };
 
 void	 point_init(struct point *);

@@ -597,7 +597,9 @@ build_denylist(scmp_filter_ctx ctx, char *err, size_t errlen)
 		CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
 		CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET
 	};
-	struct scmp_arg_cmp	 flag[1];
+	/* fcntl64: 32-bit ABIs; rule_add() skips what this one lacks */
+	static const char *const fcntls[] = { "fcntl", "fcntl64" };
+	struct scmp_arg_cmp	 flag[1], lease[1];
 	size_t			 i;
 
 	if (rule_names(ctx, SCMP_ACT_KILL_PROCESS, deny_kill, err,
@@ -610,6 +612,26 @@ build_denylist(scmp_filter_ctx ctx, char *err, size_t errlen)
 		flag[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, nsflags[i], nsflags[i]);
 		if (rule_add(ctx, SCMP_ACT_KILL_PROCESS, "clone", 1, flag, err,
 		    errlen) == -1)
+			return -1;
+	}
+	/*
+	 * No leases.  A plugin's exec opens what the plugin chose (its #!
+	 * interpreter, an ELF's PT_INTERP) while the scheduler waits for it
+	 * (child.c: CLONE_VFORK), and an open of a leased file waits until
+	 * the holder lets go or lease-break-time (45 s) passes: a plugin
+	 * holding a lease on a file of its own (pluginsuser may lease what
+	 * it owns) held the scheduler, every other run and the API's
+	 * plugin calls with it, at every run that exec'd that file.  EPERM,
+	 * what the kernel answers a process that does not own the file.
+	 * Neither git nor a monitoring plugin has a use for leases (file
+	 * servers do).
+	 */
+	for (i = 0; i < sizeof(fcntls) / sizeof(fcntls[0]); i++) {
+		/* the kernel reads cmd's low 32 bits: so does this */
+		lease[0] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL,
+		    F_SETLEASE);
+		if (rule_add(ctx, SCMP_ACT_ERRNO(EPERM), fcntls[i], 1, lease,
+		    err, errlen) == -1)
 			return -1;
 	}
 	/* clone3 takes its flags in memory seccomp cannot read: ENOSYS

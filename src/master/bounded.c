@@ -82,7 +82,25 @@ bounded_new(void)
 }
 
 int
-bounded_call(bounded_fn fn, void *arg, void (*free_arg)(void *), int secs)
+bounded_done(struct bounded *b)
+{
+	int	 done;
+
+	pthread_mutex_lock(&b->mtx);
+	done = b->done;
+	pthread_mutex_unlock(&b->mtx);
+	return done;
+}
+
+void
+bounded_release(struct bounded *b)
+{
+	bounded_unref(b);
+}
+
+int
+bounded_call(bounded_fn fn, void *arg, void (*free_arg)(void *), int secs,
+    struct bounded **held)
 {
 	struct bounded	*b;
 	pthread_attr_t	 ta;
@@ -128,6 +146,12 @@ bounded_call(bounded_fn fn, void *arg, void (*free_arg)(void *), int secs)
 	timed_out = !b->done;
 	b->abandoned = timed_out;
 	pthread_mutex_unlock(&b->mtx);
+	if (timed_out && held != NULL) {
+		/* our reference goes to the caller */
+		*held = b;
+		errno = ETIMEDOUT;
+		return -1;
+	}
 	bounded_unref(b);
 	if (timed_out) {
 		errno = ETIMEDOUT;

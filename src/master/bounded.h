@@ -10,14 +10,24 @@
  */
 typedef void	(*bounded_fn)(void *arg);
 
+struct bounded;
+
 /*
  * fn(arg) in a detached thread with every signal blocked, waited for
  * `secs`.  0: it returned, and arg is the caller's again.  -1 with errno
- * ETIMEDOUT: it goes on, and free_arg(arg) runs once it returns (the
- * caller must not touch arg); any other errno: no thread was made, and
- * arg is the caller's.
+ * ETIMEDOUT: it goes on, and free_arg(arg) runs once it returns and
+ * nobody holds it (the caller must not touch arg); any other errno: no
+ * thread was made, and arg is the caller's.
+ *
+ * `held`, when not NULL, gets the call given up on, so that the caller
+ * can tell when it has returned (bounded_done()) before it starts
+ * another for the same server: a server that never answers would
+ * otherwise keep one more thread at each try.  bounded_release() lets
+ * go of it.
  */
 int	 bounded_call(bounded_fn fn, void *arg, void (*free_arg)(void *),
-	    int secs);
+	    int secs, struct bounded **held);
+int	 bounded_done(struct bounded *);
+void	 bounded_release(struct bounded *);
 
 #endif

@@ -300,6 +300,29 @@ static void
 warnf(conf_warn_fn warn, void *arg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The git URL template names a secret that git would show: a password
+ * (user:secret@) in a URL of another scheme than http or https.  Those
+ * two's user and password gitpull takes out of the URL and hands git
+ * through its environment (gitpull_url_creds()); ssh's user name (git@)
+ * is no secret.
+ */
+static int
+git_credentials(const char *url)
+{
+	const char	*host, *at, *end;
+
+	if ((host = strstr(url, "://")) == NULL ||
+	    strncasecmp(url, "http://", 7) == 0 ||
+	    strncasecmp(url, "https://", 8) == 0)
+		return 0;
+	host += 3;
+	end = host + strcspn(host, "/");
+	if ((at = memchr(host, '@', (size_t)(end - host))) == NULL)
+		return 0;
+	return memchr(host, ':', (size_t)(at - host)) != NULL;
+}
+
 static void
 warnf(conf_warn_fn warn, void *arg, const char *fmt, ...)
 {
@@ -511,6 +534,12 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 		    "included): chmod 0600 it", path,
 		    (unsigned)(sb.st_mode & 07777),
 		    (sb.st_mode & S_IROTH) ? "" : " (group not root)");
+	if (rc == 0 && git_credentials(c.git))
+		warnf(warn, warn_arg, "%s: [agent] git: credentials in the "
+		    "URL, which git keeps in every checkout's .git/config, "
+		    "readable by every plugin and local user: only those of "
+		    "an http or https URL are kept out of it; use a key",
+		    path);
 	/* format's default depends on the output: InfluxDB takes only line */
 	if (rc == 0 && strcmp(c.output_name, "influxdb") == 0 &&
 	    !iniparser_find_entry(d, "output:format"))

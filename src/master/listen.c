@@ -82,8 +82,8 @@ lookup_bounded(const char *host, const char *port,
 		return EAI_NONAME;
 	}
 	l->hints = *hints;
-	if (bounded_call(lookup_run, l, lookup_free, LISTEN_RESOLVE_SECS) ==
-	    -1) {
+	if (bounded_call(lookup_run, l, lookup_free, LISTEN_RESOLVE_SECS,
+	    NULL) == -1) {
 		if (errno != ETIMEDOUT) {
 			free(l);
 			return EAI_AGAIN;

@@ -451,7 +451,8 @@ master_reload(struct master *m)
 		    next.user, m->conf.user);
 		strlcpy(next.user, m->conf.user, sizeof(next.user));
 	}
-	if (users_wait(&next, USERS_WAIT_SECS, err, sizeof(err)) == -1 ||
+	if (users_wait(&next, USERS_WAIT_SECS, &m->users_pending, err,
+	    sizeof(err)) == -1 ||
 	    conf_check_env(&next, geteuid() == 0, conf_warn, m, err,
 	    sizeof(err)) != 0 ||
 	    dirs_check(&next, geteuid(), err, sizeof(err)) == -1 ||
@@ -847,6 +848,8 @@ master_cleanup(struct master *m)
 	/* a change the sender reported last, not saved yet (spoolheld.c) */
 	spoolheld_flush(m);
 	pidfile_remove(&m->pidfile);
+	/* a lookup still waiting for the name service frees itself */
+	users_wait_release(&m->users_pending);
 }
 
 /* Startup failed before the workers: undo what setup did. */

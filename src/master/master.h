@@ -150,6 +150,8 @@ struct spoolheld {
 	struct warn_limit	 unnamed_warn;	/* one no config named */
 };
 
+struct bounded;
+
 struct master {
 	struct ev_loop		*loop;
 	enum mphase		 phase;
@@ -184,6 +186,7 @@ struct master {
 	int			 orphan_children_fd;	/* ours, from /proc */
 	pid_t			 orphan_self;
 	pid_t			 orphan_last_killed;	/* logged */
+	struct warn_limit	 orphan_warn;	/* a plugin leaves them at will */
 	ev_tstamp		 orphan_busy_until;
 	/* per role, what its dead processes counted (stats.c) */
 	struct metric_set	 base[ROLE_MAX];
@@ -194,6 +197,7 @@ struct master {
 						 * not yet */
 	struct spoolheld	 spoolheld;
 	int			 fds_warned;	/* no SO_PASSRIGHTS, said once */
+	struct bounded		*users_pending;	/* users_wait.h */
 };
 
 /* master.c */

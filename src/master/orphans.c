@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,9 @@ kill_stray(struct master *m, pid_t pid, pid_t pgid, const char *comm)
 	 * (a close on a FUSE file that is never answered, in execve), and
 	 * every sweep finds it again until it goes.
 	 */
-	int	 n;
+	uint64_t	 since;
+	char		 more[64] = "";
+	int		 n;
 
 	/*
 	 * An unreaped child of ours keeps its pid, so this cannot hit
@@ -93,10 +96,20 @@ kill_stray(struct master *m, pid_t pid, pid_t pgid, const char *comm)
 	n = orphans_kill_tree(pid, ORPHAN_TREE_MAX);
 	if (pgid == pid && kill(-pgid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("%s: kill(-%ld)", __func__, (long)pgid);
-	if (pid != m->orphan_last_killed)
+	/*
+	 * And one line per WARN_LIMIT_EVERY, with how many it stands for: a
+	 * plugin may leave pluginmaxprocs of them at every run, and a line
+	 * each, root's, filled the log's disk at its will.
+	 */
+	if (pid != m->orphan_last_killed &&
+	    warn_limit_due(&m->orphan_warn, ev_now(m->loop), &since)) {
+		if (since > 1)
+			snprintf(more, sizeof(more), " (%llu more since the "
+			    "last such line)", (unsigned long long)(since - 1));
 		log_warnx("%s: killing process %ld (%s) left behind by a "
-		    "worker, and %d under it", __func__, (long)pid, comm,
-		    n - 1);
+		    "worker, and %d under it%s", __func__, (long)pid, comm,
+		    n - 1, more);
+	}
 	m->orphan_last_killed = pid;
 }
 

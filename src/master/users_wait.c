@@ -7,7 +7,8 @@
  * once the service has answered them, the checks' own lookups get their
  * answers as quickly (from its cache, nscd's or sssd's, or from a server
  * that is up).  A lookup given up on goes on in its thread until the
- * service answers; each reload meanwhile fails, and leaves one more.
+ * service answers; each reload meanwhile fails at once, without another
+ * thread, until that one has its answer.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -59,12 +60,30 @@ probe_add(struct users_probe *u, const char *name)
 	return 0;
 }
 
+void
+users_wait_release(struct bounded **pending)
+{
+	if (*pending == NULL)
+		return;
+	bounded_release(*pending);
+	*pending = NULL;
+}
+
 int
-users_wait(const struct agent_conf *c, int secs, char *err, size_t errlen)
+users_wait(const struct agent_conf *c, int secs, struct bounded **pending,
+    char *err, size_t errlen)
 {
 	struct users_probe	*u;
 	size_t			 i;
 
+	if (*pending != NULL && !bounded_done(*pending)) {
+		snprintf(err, errlen, "the name service (LDAP? sssd?) has "
+		    "still not answered the lookup of [agent] user, "
+		    "pluginsuser and apiusers an earlier reload gave up on: "
+		    "none is tried again until it does");
+		return -1;
+	}
+	users_wait_release(pending);
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		goto nomem;
 	if (probe_add(u, c->user) == -1 ||
@@ -73,7 +92,7 @@ users_wait(const struct agent_conf *c, int secs, char *err, size_t errlen)
 	for (i = 0; i < c->apiusers.n; i++)
 		if (probe_add(u, c->apiusers.v[i]) == -1)
 			goto nomem;
-	if (bounded_call(probe_run, u, probe_free, secs) == 0) {
+	if (bounded_call(probe_run, u, probe_free, secs, pending) == 0) {
 		probe_free(u);
 		return 0;
 	}

@@ -11,7 +11,9 @@
  * printable UTF-8), every point named with the plugin's prefix, and
  * agreement with strict mode: a body strict mode takes whole loses
  * nothing in lenient mode, and a lenient parse that dropped nothing is
- * what strict mode makes of it.
+ * what strict mode makes of it, but for a body holding a \u escape of
+ * half a surrogate pair anywhere, which strict mode (/post) refuses
+ * whole and lenient mode keeps as yajl's "?" (README, POST /post).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 
 #include "common/buf.h"
 #include "common/encode.h"
+#include "common/json_surrogate.h"
 #include "common/points_json.h"
 #include "workers/scheduler/scheduler_output.h"
 
@@ -89,7 +92,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    lout.len == sout.len &&
 		    (sout.len == 0 || memcmp(lout.p, sout.p, sout.len) == 0),
 		    "lenient lost what strict took");
-	if (cl == 0 && rl.ndropped == 0 && rl.npoints > 0)
+	if (cl == 0 && rl.ndropped == 0 && rl.npoints > 0 &&
+	    json_lone_surrogate(out, len, 0) == JSON_SURROGATE_NONE)
 		FUZZ_ASSERT(cs == 0, "strict refused what lenient took "
 		    "whole: %s", rs.err);
 	buf_free(&lout);

@@ -768,6 +768,15 @@ class Runs(PluginTest):
         self.assertEqual(self.wait_results("late", 1), [(0, "call")])
         self.assertEqual(self.nsqd.message_count(EXC_TOPIC), 1)
 
+    def reload_unisolated(self):
+        """A reload with isolateplugins = no, taken by the scheduler."""
+        self.configure(extra="\tisolateplugins = no\n")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: "plugin runs are not isolated from each other "
+                   "(isolateplugins = no)" in self.agent.log_text(),
+                   timeout=20, what="the scheduler to take the reload")
+
     def test_a_plugin_cannot_open_another_plugins_output(self):
         # all plugins run as pluginsuser and are dumpable, so one can
         # open /proc/<pid>/fd/1 of another: were that a pipe, the open
@@ -811,12 +820,7 @@ class Runs(PluginTest):
                          self.agent.log_text())
         # without (a reload with isolateplugins = no): the memory and
         # signals are open to it, and the output, a socket, is still not
-        self.configure(extra="\tisolateplugins = no\n")
-        r = self.agent.run("reload")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        wait_until(lambda: "plugin runs are not isolated from each other "
-                   "(isolateplugins = no)" in self.agent.log_text(),
-                   timeout=20, what="the scheduler to take the reload")
+        self.reload_unisolated()
         said, stderr = attack(2)
         self.assertEqual(said, {"found": 1, "open_r": errno.ENXIO,
                                 "open_w": errno.ENXIO, "mem": 0,
@@ -836,12 +840,7 @@ class Runs(PluginTest):
         said = self.wait_points(topic, "PLUGIN.passfd.passfd")
         self.assertEqual([p["fields"]["value"] for p in said],
                          [errno.ENOTSOCK], body)
-        self.configure(extra="\tisolateplugins = no\n")
-        r = self.agent.run("reload")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        wait_until(lambda: "plugin runs are not isolated from each other "
-                   "(isolateplugins = no)" in self.agent.log_text(),
-                   timeout=20, what="the scheduler to take the reload")
+        self.reload_unisolated()
         body = self.run_plugin_ok(NS, "passfd", timeout=60)
         self.assertEqual((body["status"], body["points"]), ("ok", 1), body)
         said = self.wait_points(topic, "PLUGIN.passfd.passfd", 2)
@@ -1985,6 +1984,125 @@ class RefreshErrorText(PluginTest):
         self.assertIn("the uuid of", body["error"])
         self.assertIn("a" + "\u00e9" * 31 + "\ufffd", body["error"])
         self.assertEqual(body["namespaces"], [NS])
+
+
+def leaser_plugin(drop):
+    """A plugin that makes a file of its own (pluginsuser's: a copy of
+    /bin/sh) and takes a write lease on it, then holds it until told
+    ({drop}/done) or 60 s.  The kernel makes any open of a leased file
+    wait until the holder lets go, or lease-break-time (45 s) passes.
+    It writes the errno of F_SETLEASE (0: it holds one) to
+    {drop}/leased, and says it as a point."""
+    return f"""#!/usr/bin/python3
+import fcntl, os, shutil, signal, time
+# a break is told by SIGIO, whose default action would end us
+signal.signal(signal.SIGIO, signal.SIG_IGN)
+p = "{drop}/interp"
+shutil.copy("/bin/sh", p + ".tmp")
+os.chmod(p + ".tmp", 0o755)
+os.rename(p + ".tmp", p)
+fd = os.open(p, os.O_RDONLY)
+try:
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+    e = 0
+except OSError as err:
+    e = err.errno
+with open("{drop}/leased.tmp", "w") as f:
+    f.write(str(e))
+os.rename("{drop}/leased.tmp", "{drop}/leased")
+for _ in range(600 if e == 0 else 0):
+    if os.path.exists("{drop}/done"):
+        break
+    time.sleep(0.1)
+print('[{{"name":"lease","timestamp":0,"value":%d}}]' % e, flush=True)
+"""
+
+
+class Leases(PluginTest):
+    """A plugin's exec happens while the scheduler waits for it (child.c:
+    clone with CLONE_VFORK), and the plugin chooses what that exec opens:
+    its interpreter (`#!`), or an ELF's PT_INTERP.  A file pluginsuser
+    owns may be leased by pluginsuser, and an open of a leased file
+    waits until the lease is let go or broken (lease-break-time, 45 s
+    by default): the scheduler, with every other plugin, the API's
+    /plugins/* and the scheduled runs, would wait that long, again at
+    every run of such a plugin.  The filter plugins inherit refuses
+    F_SETLEASE."""
+
+    def test_a_plugin_cannot_hold_the_scheduler_in_an_exec(self):
+        needs_root(self)
+        # plugins as an account of their own, as README advises
+        self.agent.write_conf(pluginsuser="daemon")
+        self.add(NS, "leaser", leaser_plugin(self.drop))
+        self.add(NS, "leased", f"#!{self.drop}/interp\n"
+                 "echo '[{\"name\":\"ran\",\"timestamp\":0,\"value\":1}]'\n")
+        self.add(NS, "version", version_plugin(7))
+        self.start_with(f"{NS}|leaser", f"{NS}|leased", f"{NS}|version")
+        done = os.path.join(self.drop, "done")
+        leaser = self.in_thread(lambda: self.run_plugin(NS, "leaser",
+                                                        timeout=120))
+        try:
+            path = os.path.join(self.drop, "leased")
+            wait_until(lambda: os.path.exists(path), what="the lease")
+            with open(path) as f:
+                leased = int(f.read())
+            # its exec opens the interpreter the leaser holds
+            other = self.in_thread(lambda: self.run_plugin(NS, "leased",
+                                                           timeout=10))
+            time.sleep(1)
+            t0 = time.monotonic()
+            st, body = self.run_plugin(NS, "version")
+            took = time.monotonic() - t0
+        finally:
+            with open(done, "w"):
+                pass
+        self.assertEqual(st, 200, body)
+        self.assertLess(took, 10, "another plugin's run waited for the "
+                        "lease on what a plugin's exec opened")
+        self.assertEqual((body["status"], body["points"]), ("ok", 1), body)
+        self.assertEqual(leased, errno.EPERM, "a plugin took a lease")
+        st, body = other()
+        self.assertEqual((st, body["status"], body["points"]),
+                         (200, "ok", 1), body)
+        st, body = leaser()
+        self.assertEqual((st, body["status"]), (200, "ok"), body)
+        self.assert_no_strays()
+
+
+# leaves N sleeps behind, each in a session of its own (a background job
+# of sh is not a group leader, so setsid(1) does not fork), then ends
+STRAYS = """#!/bin/sh
+i=0
+while [ $i -lt 100 ]; do setsid sleep 120 & i=$((i + 1)); done
+echo '[]'
+"""
+
+
+class Strays(PluginTest):
+    """What a plugin leaves behind is the master's to kill, and the master
+    logs it: a line each, root's, in the log directory, for as many as a
+    plugin cares to leave at every run (pluginmaxprocs of them), filled
+    the disk of the log at a plugin's will.  One line per 10 s, saying
+    how many."""
+
+    def test_a_plugins_leftovers_do_not_flood_the_log(self):
+        self.add(NS, "strays", STRAYS)
+        self.start_with(f"{NS}|strays")
+        body = self.run_plugin_ok(NS, "strays")
+        self.assertEqual(body["status"], "ok", body)
+        self.assert_no_strays()
+        said = re.findall(r"killing process \d+ \(sleep\) left behind by "
+                          r"a worker", self.agent.log_text())
+        self.assertGreater(len(said), 0)
+        self.assertLessEqual(len(said), 3, "a line per leftover")
+        # the second run's are counted in the line after 10 s
+        body = self.run_plugin_ok(NS, "strays")
+        self.assert_no_strays()
+        time.sleep(10)
+        body = self.run_plugin_ok(NS, "strays")
+        self.assert_no_strays()
+        self.agent.wait_log(r"left behind by a worker, and 0 under it "
+                            r"\(\d+ more since the last such line\)")
 
 
 class BasicAuthGit(ThreadingHTTPServer):

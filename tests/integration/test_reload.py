@@ -71,8 +71,9 @@ class Reload(AgentTest):
         reaped or restarted, no WATCHDOG=1).  Here /etc/passwd, in the
         agent's own mount namespace, becomes a FUSE file whose close
         never ends: the reload fails within seconds, saying why, the
-        master answers meanwhile, and once the service answers again a
-        reload goes through."""
+        master answers meanwhile, later reloads fail at once without a
+        thread of their own, and once the service answers again a reload
+        goes through."""
         needs_root(self)
         a = self.agent
         fuse = FuseStall(os.path.join(a.dir, "fuse"))
@@ -98,6 +99,19 @@ class Reload(AgentTest):
         self.assertEqual(st["generation"], 1)
         for w in st["workers"]:
             self.assertEqual(w["state"], "running")
+        # more reloads meanwhile fail at once, and start no lookup of
+        # their own: one thread waits for the service, not one a reload
+        threads = len(os.listdir(f"/proc/{master}/task"))
+        for n in (1, 2):
+            t0 = time.monotonic()
+            os.kill(master, signal.SIGHUP)
+            wait_until(lambda: a.log_text().count(
+                "has still not answered the lookup of [agent] user, "
+                "pluginsuser and apiusers an earlier reload gave up on")
+                == n, what=f"reload {n + 1} refused")
+            self.assertLess(time.monotonic() - t0, 2.5)
+        self.assertEqual(len(os.listdir(f"/proc/{master}/task")), threads)
+        self.assertEqual(a.status()["generation"], 1)
         # the service answers again: the thread ends, a reload goes
         fuse.let_go()
         # lazily: the lookup let go may still hold the file a moment

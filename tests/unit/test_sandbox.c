@@ -671,6 +671,43 @@ Test(denylist, clone3_and_io_uring_are_enosys)
 }
 
 /*
+ * No leases (sandbox_seccomp.c): an open of a leased file waits for the
+ * holder, and a plugin's exec, which the scheduler waits for, opens what
+ * the plugin chose.  Refused with the high bits of cmd set too, which
+ * the kernel does not read; reading the lease state still works.
+ */
+static int
+kid_deny_lease(int rep, int go, void *arg)
+{
+	char	 path[] = "/tmp/test_sandbox_lease.XXXXXX";
+	int	 fd, rv = 0;
+
+	if ((fd = mkstemp(path)) == -1)
+		return 3;
+	(void)unlink(path);
+	if (install(rep, SANDBOX_FILTER_DENYLIST) == -1)
+		rv = 2;
+	else if (errno = 0, fcntl(fd, F_SETLEASE, F_RDLCK) != -1 ||
+	    errno != EPERM)
+		rv = 10;
+	else if (errno = 0, syscall(SYS_fcntl, fd, (1L << 32) | F_SETLEASE,
+	    F_WRLCK) != -1 || errno != EPERM)
+		rv = 11;
+	else if (fcntl(fd, F_GETLEASE) != F_UNLCK)
+		rv = 12;
+	(void)close(fd);
+	return rv;
+}
+
+Test(denylist, leases_are_refused)
+{
+	struct kid	 k;
+
+	kid_run(&k, kid_deny_lease, NULL);
+	assert_exit0(&k);
+}
+
+/*
  * What a plugin would do to the scheduler it runs under (same user, same
  * filter): every way of signalling, renicing, rescheduling or limiting
  * it that names its pid or group, or every process of the user.  Each
