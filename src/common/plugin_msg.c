@@ -113,6 +113,7 @@ plugin_msg_git_req_encode(struct pbuf *pb, const struct git_req *r)
 	codec_put_bool(pb, r->update);
 	codec_put_u32(pb, (uint32_t)r->mark);
 	codec_put_i64(pb, r->mark_before);
+	codec_put_bool(pb, r->urgent);
 }
 
 int
@@ -129,6 +130,7 @@ plugin_msg_git_req_decode(struct preader *pr, struct git_req *r, char *err,
 	r->update = codec_get_bool(pr);
 	mark = codec_get_u32(pr);
 	r->mark_before = codec_get_i64(pr);
+	r->urgent = codec_get_bool(pr);
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	if (mark >= GIT_MARK_MAX || r->mark_before < 0) {
@@ -159,6 +161,7 @@ plugin_msg_git_resp_encode(struct pbuf *pb, const struct git_resp *r)
 	codec_put_str(pb, r->commit);
 	codec_put_str(pb, r->error);
 	codec_put_str(pb, r->signer);
+	codec_put_bool(pb, r->recheck);
 }
 
 int
@@ -172,6 +175,7 @@ plugin_msg_git_resp_decode(struct preader *pr, struct git_resp *r, char *err,
 	(void)codec_get_strbuf(pr, r->commit, sizeof(r->commit));
 	(void)codec_get_strbuf(pr, r->error, sizeof(r->error));
 	(void)codec_get_strbuf(pr, r->signer, sizeof(r->signer));
+	r->recheck = codec_get_bool(pr);
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	if (r->ok && r->untrusted) {

@@ -82,6 +82,12 @@ struct git_req {
 	 * of day (the sweep's; a disable made since stays); 0: any.
 	 */
 	int64_t		 mark_before;
+	/*
+	 * A client waits for the answer (/plugins/run, /plugins/update):
+	 * ahead of the registry's new plugins, whose clones may each take
+	 * [agent] gittimeout.
+	 */
+	int		 urgent;
 };
 
 /*
@@ -99,6 +105,13 @@ struct git_resp {
 	char		 error[1024];	/* when !ok: what failed and why */
 	char		 signer[256];	/* ok, verified: who signed, and with
 					 * which key */
+	/*
+	 * Unasked (request id 0): gitsigners or gitsignedtags changed, and
+	 * gitpull checks with the new ones from now on: every checkout
+	 * must be checked again before it runs again (a key taken out of
+	 * gitsigners, say a leaked one, must stop what it signed).
+	 */
+	int		 recheck;
 };
 
 void	 plugin_msg_git_req_encode(struct pbuf *, const struct git_req *);

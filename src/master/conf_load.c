@@ -301,23 +301,26 @@ warnf(conf_warn_fn warn, void *arg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
- * The git URL template names a secret: a password (user:secret@) in any
- * URL, or any user part of an http or https one (a token as the user
- * name).  ssh's user name (git@) is none.
+ * The git URL template names a secret that git would show: a password
+ * (user:secret@) in a URL of another scheme than http or https.  Those
+ * two's user and password gitpull takes out of the URL and hands git
+ * through its environment (gitpull_url_creds()); ssh's user name (git@)
+ * is no secret.
  */
 static int
 git_credentials(const char *url)
 {
 	const char	*host, *at, *end;
 
-	if ((host = strstr(url, "://")) == NULL)
+	if ((host = strstr(url, "://")) == NULL ||
+	    strncasecmp(url, "http://", 7) == 0 ||
+	    strncasecmp(url, "https://", 8) == 0)
 		return 0;
 	host += 3;
 	end = host + strcspn(host, "/");
 	if ((at = memchr(host, '@', (size_t)(end - host))) == NULL)
 		return 0;
-	return memchr(host, ':', (size_t)(at - host)) != NULL ||
-	    strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
+	return memchr(host, ':', (size_t)(at - host)) != NULL;
 }
 
 static void
@@ -534,8 +537,9 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 	if (rc == 0 && git_credentials(c.git))
 		warnf(warn, warn_arg, "%s: [agent] git: credentials in the "
 		    "URL, which git keeps in every checkout's .git/config, "
-		    "readable by every plugin and local user: put them in "
-		    "pluginsdir/.netrc (mode 0600, gitpull's HOME)", path);
+		    "readable by every plugin and local user: only those of "
+		    "an http or https URL are kept out of it; use a key",
+		    path);
 	/* format's default depends on the output: InfluxDB takes only line */
 	if (rc == 0 && strcmp(c.output_name, "influxdb") == 0 &&
 	    !iniparser_find_entry(d, "output:format"))

@@ -75,11 +75,13 @@ class Cli(AgentTest):
     def test_check_warns_of_credentials_in_the_git_url(self):
         """git keeps the URL it cloned in every checkout's .git/config,
         which pluginsuser must read (and so may every local user): a
-        password or token in [agent] git is every plugin's.  check (and
-        start, reload) say so; an ssh user name is no secret."""
+        password in [agent] git would be every plugin's.  gitpull takes
+        those of an http or https URL out of it (test_plugins
+        GitCredentials); of another scheme, check (and start, reload)
+        say so; an ssh user name is no secret."""
         warning = "[agent] git: credentials in the URL"
-        for url, said in (("https://ci:s3cret@git.example.com/%s.git", 1),
-                          ("https://0123token@git.example.com/%s.git", 1),
+        for url, said in (("https://ci:s3cret@git.example.com/%s.git", 0),
+                          ("https://0123token@git.example.com/%s.git", 0),
                           ("ssh://deploy:pw@git.example.com/%s.git", 1),
                           ("ssh://git@git.example.com/%s.git", 0),
                           ("https://git.example.com/%s.git", 0),

@@ -667,3 +667,55 @@ class HeldCoreDir(AgentTest):
         wait_until(lambda: not proc_alive(master), timeout=20,
                    what="the master gone")
         a.wait_log(rf"collector \(pid {pid}\) .*could not be reaped")
+
+
+class PortFlood(AgentTest):
+    """A registry's PORT items each connect to 127.0.0.1:<port>: 500
+    items of one port opened 500 connections to that service at once,
+    every PORT interval (a database's connection limit is a few hundred:
+    its own clients were refused).  One connect per port and run."""
+
+    overrides = {"collect": "yes"}
+
+    def test_many_items_of_a_port_connect_once(self):
+        a = self.agent
+        lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsn.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(4096)
+        self.addCleanup(lsn.close)
+        port = lsn.getsockname()[1]
+        conns = []
+
+        def accept():
+            while True:
+                try:
+                    c, _ = lsn.accept()
+                except OSError:
+                    return
+                conns.append(c)
+        threading.Thread(target=accept, daemon=True).start()
+        self.addCleanup(lambda: [c.close() for c in conns])
+        items = [{"measurement_type": "PORT", "name": f"PORT.db{i}.{port}",
+                  "port": str(port), "interval": "10"} for i in range(500)]
+        reg = os.path.join(a.dir, "registry.json")
+        with open(reg, "w") as f:
+            json.dump({"ns": {NSS[0]: ""}, "resources": {NSS[0]: items}}, f)
+        os.chmod(reg, 0o644)
+        out = os.path.join(a.dir, "out")
+        os.makedirs(out)
+        os.chmod(out, 0o755)
+        path = os.path.join(out, "points.jsonl")
+        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n',
+                     output_name="file",
+                     output_extra=f'\tpath = "{path}"\n')
+        self.start_ok()
+        a.wait_serving()
+
+        def ports():
+            return [p for ns, p in read_points(path)
+                    if p["measurement"].startswith("PORT.db")]
+        got = wait_until(lambda: len(ports()) >= 500 and ports(),
+                         timeout=30, what="a PORT run's 500 points")
+        self.assertEqual({p["fields"]["value"] for p in got}, {1})
+        self.assertEqual(len(conns), 1, "connections to one port in a run")

@@ -658,6 +658,25 @@ class HostileRegistry(FetcherTest):
         self.assertEqual(w["state"], "running")
         return w["pid"]
 
+    def test_file_registry_that_is_a_fifo(self):
+        # whoever writes the registry file (or its directory) makes it a
+        # FIFO, with no writer, or one that never ends: open and read
+        # held the fetcher's event loop, so it answered nobody, the
+        # master's watchdog included
+        path = os.path.join(self.agent.dir, "registry.json")
+        os.mkfifo(path, 0o644)
+        self.use_registry(f"file://{path}")
+        self.start_ok()
+        self.agent.wait_log(r"registry file .*registry\.json: .*not a "
+                            r"regular file; everything stays as it was")
+        self.wait_stat("refresh_failed", lambda v: v >= 1)
+        pid = self.fetcher_pid()
+        # the fetcher answers: a refresh now, and its status
+        st, body = self.agent.http("/update", method="POST", unix=True)
+        self.assertEqual(st, 502, body)
+        self.wait_stat("refresh_failed", lambda v: v >= 2)
+        self.assertEqual(self.fetcher_pid(), pid)
+
     def test_file_registry_of_600k_nesting(self):
         path = os.path.join(self.agent.dir, "registry.json")
         with open(path, "wb") as f:
@@ -715,6 +734,27 @@ class HostileRegistry(FetcherTest):
         self.wait_stat("refresh_failed", lambda v: v == n + 1)
         self.assertEqual(self.fetcher_pid(), pid)
         self.assertLess(vm_rss_kb(pid), 200 * 1024)
+
+
+class RegistryCredentials(FetcherTest):
+
+    def test_the_user_and_password_of_registryaddr_stay_out_of_the_log(self):
+        # a registry behind HTTP Basic authentication, whose user and
+        # password are in registryaddr; whenever it fails (and a hostile
+        # one fails when it likes) the log said the URL, both included
+        addr = self.reg.url.replace("http://", "http://agent:s3cret@")
+        self.reg.set_fault("canned", endpoint="ns", status=500,
+                           body=b"{}")
+        self.reg.set_fault("canned", endpoint="report", status=500,
+                           body=b"{}")
+        self.use_registry(addr)
+        self.start_ok()
+        self.agent.wait_log(r"registry: POST http://\*\*\*@127\.0\.0"
+                            r"\.1:\d+/api/v1/agent/ns: ")
+        self.agent.wait_log(r"registry: report to http://\*\*\*@127")
+        self.wait_stat("refresh_failed", lambda v: v >= 1)
+        self.assertNotIn("s3cret", self.agent.log_text())
+        self.assertNotIn("s3cret", json.dumps(self.agent.status()))
 
 
 class OversizedNamespace(FetcherTest):

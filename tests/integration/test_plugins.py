@@ -17,6 +17,7 @@ is under the test's pluginsdir, and no zombie child of the agent's
 processes.
 """
 import errno
+import hashlib
 import http.client
 import json
 import os
@@ -30,9 +31,10 @@ import threading
 import time
 import unittest
 import urllib.parse
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from gitrepos import PluginRepos, hostile_tree
+from gitrepos import PluginRepos, git, hostile_tree, open_tree
 from harness import (AgentTest, FuseStall, is_root, lock_held_processes,
                      needs_root, nobody_uid, proc_alive, proc_status,
                      wait_until)
@@ -1609,6 +1611,49 @@ class GitMaxSize(PluginTest):
         self.assertFalse(os.path.exists(os.path.join(self.pd, NS, "zeros")))
         self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
 
+    def test_a_small_pack_of_a_huge_object_does_not_take_gits_memory(self):
+        # a blob of 400 MB of zeros: a pack of 400 kB, under gitmaxsize,
+        # which git inflates in memory to hash it (a ref flood, or the
+        # deltas index-pack resolves in as many threads as there are
+        # CPUs, take more); the host's memory is not the server's to use
+        self.add(NS, "small", METRICS)
+        self.add(NS, "huge", METRICS)
+        bare = self.repos.bare(f"{GROUP}/huge")
+        size = 400_000_000
+        zero = bytes(1 << 20)
+        h = hashlib.sha1(b"blob %d\0" % size)
+        z = zlib.compressobj(1)
+        data = [z.compress(b"blob %d\0" % size)]
+        for _ in range(size >> 20):
+            h.update(zero)
+            data.append(z.compress(zero))
+        rest = bytes(size - (size >> 20 << 20))
+        h.update(rest)
+        data += [z.compress(rest), z.flush()]
+        oid = h.hexdigest()
+        os.makedirs(os.path.join(bare, "objects", oid[:2]), exist_ok=True)
+        with open(os.path.join(bare, "objects", oid[:2], oid[2:]),
+                  "wb") as f:
+            f.write(b"".join(data))
+        head = self.repos.head(f"{GROUP}/huge")
+        plugin = git("rev-parse", f"{head}:plugin", cwd=bare)
+        tree = subprocess.run(
+            ["git", "mktree"], cwd=bare, check=True, capture_output=True,
+            text=True, input=f"100755 blob {plugin}\tplugin\n"
+                             f"100644 blob {oid}\tzeros\n").stdout.strip()
+        commit = git("commit-tree", tree, "-p", head, "-m", "zeros",
+                     cwd=bare)
+        git("update-ref", "refs/heads/release", commit, cwd=bare)
+        git("repack", "-adq", cwd=bare)
+        open_tree(self.repos.root)
+        self.start_with(f"{NS}|small", extra="\tgitmaxsize = 1048576\n")
+        lst = self.wait_checkout(f"{NS}|huge", state="failed")
+        err = lst[f"{NS}|huge"]["git_error"]
+        self.assertIn("git clone of ", err)
+        self.assertIn("git ran out of the memory it may take (", err)
+        self.assertFalse(os.path.exists(os.path.join(self.pd, NS, "huge")))
+        self.assertEqual(lst[f"{NS}|small"]["checkout"], "ok")
+
     def test_the_repositorys_attributes_do_not_grow_the_checkout(self):
         # the blobs add up to under gitmaxsize, but the tree's own
         # .gitattributes would have checkout write ten times that: each
@@ -2058,3 +2103,233 @@ class Strays(PluginTest):
         self.assert_no_strays()
         self.agent.wait_log(r"left behind by a worker, and 0 under it "
                             r"\(\d+ more since the last such line\)")
+
+
+class BasicAuthGit(ThreadingHTTPServer):
+    """Git's dumb HTTP protocol over `root`, behind HTTP Basic
+    authentication unless `user` is None (the [agent] git template
+    carries the credentials).  A request whose path holds `stall` waits
+    until release is set (a server that trickles, or a black hole)."""
+
+    daemon_threads = True
+
+    def __init__(self, root, user, password, delay=0.0, stall=None):
+        import base64
+        want = None if user is None else "Basic " + base64.b64encode(
+            f"{user}:{password}".encode()).decode()
+        self.requests = 0
+        self.denied = 0
+        self.stalled = 0
+        self.release = threading.Event()
+        srv = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                srv.requests += 1
+                if want is not None and \
+                        self.headers.get("Authorization") != want:
+                    srv.denied += 1
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate",
+                                     'Basic realm="plugins"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                time.sleep(delay)
+                if stall is not None and stall in self.path:
+                    srv.stalled += 1
+                    srv.release.wait(120)
+                    self.send_error(404)
+                    return
+                path = os.path.normpath(os.path.join(
+                    root, urllib.parse.urlparse(self.path).path.lstrip("/")))
+                if not path.startswith(root + "/") or \
+                        not os.path.isfile(path):
+                    self.send_error(404)
+                    return
+                with open(path, "rb") as f:
+                    data = f.read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        super().__init__(("127.0.0.1", 0), H)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def handle_error(self, request, client_address):
+        pass
+
+    def close(self):
+        self.release.set()
+        self.shutdown()
+        self.server_close()
+
+
+# what a plugin of any repository may read, as pluginsuser: every file
+# of pluginsdir and every process's command line
+SNOOP = """#!/bin/sh
+grep -rls 's3cre[t]' ../.. >&2
+for p in /proc/[0-9]*; do
+    { tr '\\0' ' ' < $p/cmdline; } 2>/dev/null | grep -s 's3cre[t]' >&2
+done
+echo '[]'
+"""
+
+
+class GitCredentials(PluginTest):
+    """The credentials of the [agent] git template are the agent's: a
+    plugin (code of whoever can push to any plugin repository) must not
+    find them in a checkout or on git's command line."""
+
+    def test_a_plugin_cannot_read_the_templates_credentials(self):
+        needs_root(self)
+        self.add(NS, "snoop", SNOOP)
+        self.add(NS, "slow", METRICS)
+        for repo in ("snoop", "slow"):
+            git("update-server-info", cwd=self.repos.bare(f"{GROUP}/{repo}"))
+        srv = BasicAuthGit(os.path.realpath(self.repos.root), "agentbot",
+                           "s3cret", delay=0.05)
+        self.addCleanup(srv.close)
+        tmpl = f"http://agentbot:s3cret@127.0.0.1:{srv.server_port}/%s.git"
+        seen = []
+        stop = threading.Event()
+
+        def watch():
+            # what any local user reads: /proc/<pid>/cmdline of git
+            while not stop.is_set():
+                for pid in pids():
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as f:
+                            cmd = f.read()
+                    except OSError:
+                        continue
+                    if b"s3cret" in cmd:
+                        seen.append(cmd.replace(b"\0", b" ").decode(
+                            errors="replace"))
+                time.sleep(0.005)
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        self.addCleanup(stop.set)
+        self.write_registry()
+        self.agent.write_conf(
+            agent_extra=f'\tregistryaddr = "file://{self.regfile}"\n'
+                        f'\tgit = "{tmpl}"\n',
+            output_name="nsq",
+            servers=f'"tcp://{self.nsqd.tcp_address}"')
+        self.start_ok()
+        self.agent.wait_serving()
+        self.wait_checkout(f"{NS}|snoop", f"{NS}|slow")
+        # the server asked, and the agent answered with the template's
+        self.assertGreater(srv.denied, 0)
+        # an update fetches with them too
+        st, _, body = self.call("update", NS, "slow")
+        self.assertEqual(st, 200, body)
+        stop.set()
+        t.join()
+        body = self.run_plugin_ok(NS, "snoop")
+        self.assertEqual((seen[:1], body["stderr"]), ([], ""),
+                         "the credentials of the [agent] git template on a "
+                         "command line, or in files a plugin can read")
+        # nor does the log hold them
+        self.assertNotIn("s3cret", self.agent.log_text())
+
+        # a checkout an older agent cloned holds them in its origin: the
+        # next check takes them out, and clones nothing anew
+        co = os.path.join(self.pd, NS, "slow")
+        cfg = os.path.join(co, ".git", "config")
+        bare = f"http://127.0.0.1:{srv.server_port}/{GROUP}/slow.git"
+        with open(cfg) as f:
+            text = f.read()
+        self.assertIn(f"url = {bare}\n", text)
+        with open(cfg, "w") as f:      # in place: its owner stays
+            f.write(text.replace(bare, tmpl % f"{GROUP}/slow"))
+        ino = os.stat(co).st_ino
+        self.run_plugin_ok(NS, "slow")
+        self.agent.wait_log(r"pool.loda/slow: the user and password of "
+                            r"http://127.0.0.1:\d+/plugins/slow.git taken "
+                            r"out of the checkout's .git/config")
+        with open(cfg) as f:
+            self.assertEqual(f.read(), text)
+        self.assertEqual(os.stat(co).st_ino, ino)
+        self.assertNotIn("s3cret", self.agent.log_text())
+
+
+class GitQueue(PluginTest):
+    """gitpull runs two git operations at a time: the registry's new
+    plugins of a server that answers slowly (or trickles on purpose) must
+    not hold /plugins/run and /plugins/update of the others."""
+
+    def test_a_run_does_not_wait_behind_the_registrys_slow_clones(self):
+        self.add(NS, "fast", version_plugin(1))
+        git("update-server-info", cwd=self.repos.bare(f"{GROUP}/fast"))
+        srv = BasicAuthGit(os.path.realpath(self.repos.root), None, None,
+                           stall="/slow")
+        self.addCleanup(srv.close)
+        self.write_registry()
+        self.agent.write_conf(
+            agent_extra=f'\tregistryaddr = "file://{self.regfile}"\n'
+                        f'\tgit = "http://127.0.0.1:{srv.server_port}'
+                        f'/%s.git"\n\tgittimeout = 100\n',
+            output_name="nsq",
+            servers=f'"tcp://{self.nsqd.tcp_address}"')
+        self.start_ok()
+        self.agent.wait_serving()
+        self.wait_checkout(f"{NS}|fast")
+        # the registry lists six plugins of the slow server
+        for i in range(6):
+            self.add(NS_B, f"slow{i}", version_plugin(2))
+        self.write_registry()
+        self.refresh()
+        wait_until(lambda: srv.stalled >= 2, timeout=20,
+                   what="both git slots held")
+        t0 = time.monotonic()
+        st, body = self.run_plugin(NS, "fast")
+        took = time.monotonic() - t0
+        self.assertEqual(st, 200, body)
+        self.assertLess(took, 10, "/plugins/run waited for the slow clones")
+        self.assertIn('"value":1', body["output_head"])
+        st, _, body = self.call("update", NS, "fast")
+        self.assertEqual(st, 200, body)
+        self.assertLess(time.monotonic() - t0, 20)
+        self.assertEqual(srv.stalled, 2, "a third slow clone started")
+        srv.release.set()
+
+
+class DiskReserve(PluginTest):
+    """gitmaxsize bounds one checkout, not how many: a registry listing a
+    plugin in many namespaces (and others at the next refresh, the old
+    checkouts staying) filled the file system pluginsdir shares with the
+    host.  Clones and fetches stop short of its last 5 %."""
+
+    def test_many_namespaces_of_a_plugin_do_not_fill_the_disk(self):
+        needs_root(self)
+        pd = self.agent.values["pluginsdir"]
+        os.makedirs(pd, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755",
+                        "tmpfs", pd], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", pd])
+        # 2 MB that do not compress: a checkout takes twice that
+        self.repos.create(f"{GROUP}/fat", version_plugin(1),
+                          files={"blob": os.urandom(1 << 20).hex()})
+        spaces = [f"n{i}.loda" for i in range(40)]
+        for ns in spaces:
+            self.add(ns, "fat", version_plugin(1))
+        self.start_with(extra="\tgitmaxsize = 4194304\n")
+        lst = self.wait_listed(
+            lambda lst: all(lst.get(f"{ns}|fat", {}).get("checkout") in
+                            ("ok", "failed") for ns in spaces),
+            "every namespace's clone over")
+        errors = [lst[f"{ns}|fat"]["git_error"] for ns in spaces]
+        self.assertEqual([e for e in errors if "No space left" in e], [],
+                         "the file system was filled")
+        ok = [ns for ns in spaces if lst[f"{ns}|fat"]["checkout"] == "ok"]
+        self.assertGreater(len(ok), 4)
+        refused = [e for e in errors if "bytes free, under twice [agent] "
+                   "gitmaxsize and 5 % of it" in e]
+        self.assertGreater(len(refused), 0, errors)
+        st = os.statvfs(pd)
+        self.assertGreater(st.f_bavail * st.f_frsize, 64 << 20 >> 5)

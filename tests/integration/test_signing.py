@@ -18,6 +18,7 @@ tests/unit/test_gitpull_sign.c.
 """
 import os
 import subprocess
+import time
 
 from gitrepos import GIT_ENV, git, open_tree, ssh_key
 from harness import AgentTest, wait_until
@@ -352,6 +353,66 @@ class Signing(PluginTest):
         self.assertEqual((st, body.get("commit")), (200, v2), body)
         wait_until(lambda: self.untrusted_results("commitonly"),
                    what="plugin.result untrusted of commitonly")
+
+    def test_a_key_taken_out_by_a_reload_stops_what_it_signed(self):
+        # a key leaked: the server's new release, signed with it, was
+        # taken; the operator takes the key out of gitsigners and
+        # reloads.  The scheduled plugin it signed must stop then, not
+        # at the next /plugins/run or restart, which may never come.
+        name = quick_project(NS, "leak")
+        self.plugin(name, version_plugin(1), self.by("good"),
+                    interval="10")
+        key = f"{NS}|{name}"
+        lst = self.start_with(key, extra=f'\tgitsigners = "{self.signers}"'
+                                         '\n')
+        self.assertTrue(lst[key]["scheduled"], lst[key])
+        wait_until(lambda: [r for r in self.results(name)
+                            if r[1] == "regular"], timeout=25,
+                   what="a scheduled run")
+        self.write_signers(f'{DEV} {self.pub["other"]}\n')
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lst = self.wait_listed(
+            lambda lst: lst[key]["checkout"] == "untrusted",
+            "the plugin stopped by the reload")
+        self.assertEqual((lst[key]["scheduled"], lst[key]["commit"]),
+                         (False, ""), lst[key])
+        self.assertIn("which gitsigners does not trust",
+                      lst[key]["git_error"])
+        ran = len([r for r in self.results(name) if r[1] == "regular"])
+        time.sleep(11)
+        self.assertEqual(len([r for r in self.results(name)
+                              if r[1] == "regular"]), ran)
+
+        # trusted again: it runs again, without being asked to
+        self.write_signers(f'{DEV} namespaces="git" {self.pub["good"]}\n')
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_listed(lambda lst: lst[key]["checkout"] == "ok" and
+                         lst[key]["scheduled"], "trusted again")
+
+    def test_a_flood_of_tags_does_not_fill_the_checkout(self):
+        # a hostile server adds 20,000 tags: a fetch of refs/tags/* made
+        # a file of each in .git/refs/tags (a 4 kB block and an inode
+        # apiece: in gittimeout, millions), which neither RLIMIT_FSIZE
+        # nor gitmaxsize bounds
+        self.plugin("flood", version_plugin(1), self.by("good"))
+        self.repos.tag(f"{GROUP}/flood", "v1", sign=self.by("good"))
+        key = f"{NS}|flood"
+        lst = self.start_with(key, extra=f'\tgitsigners = "{self.signers}"'
+                                         '\n\tgitsignedtags = yes\n')
+        head = lst[key]["commit"]
+        bare = self.repos.bare(f"{GROUP}/flood")
+        with open(os.path.join(bare, "packed-refs"), "a") as f:
+            for i in range(20000):
+                f.write(f"{head} refs/tags/zz{i:05d}\n")
+        st, _, body = self.call("update", NS, "flood")
+        self.assertEqual((st, body.get("commit")), (200, head), body)
+        refs = os.path.join(self.pd, NS, "flood", ".git", "refs")
+        files = sum(len(f) for _, _, f in os.walk(refs))
+        self.assertLess(files, 100, "a file per tag in .git/refs")
+        body = self.run_plugin_ok(NS, "flood")
+        self.assertIn('"value":1', body["output_head"])
 
 
 class SigningConfig(AgentTest):

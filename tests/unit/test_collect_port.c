@@ -241,67 +241,99 @@ bg_collect(void *arg)
 	return NULL;
 }
 
+/* A listener on *port whose accept queue is full: SYNs to it are dropped
+ * from then on.  Its 4 connections in fill[], their local ports in
+ * fillport[]. */
+static int
+full_listener(int *port, int *fill, int *fillport)
+{
+	unsigned	 rxq = 0;
+	int		 fd, k, n, tries;
+
+	fd = listener(0, port);
+	for (k = 0; k < 4; k++)
+		fill[k] = connect_to(*port);
+	/* until the accept queue (one connection for a backlog of 0) is
+	 * full */
+	for (tries = 0; tries < 2000 && (tcp_sockets(0x0A, *port, &n, 1,
+	    &rxq) != 1 || rxq < 1); tries++)
+		usleep(10000);
+	cr_assert_geq(rxq, 1, "the accept queue did not fill");
+	for (k = 0; k < 4; k++)
+		fillport[k] = local_port(fill[k]);
+	return fd;
+}
+
 /*
  * A listener whose queue is full drops SYNs: a connect there hangs until
  * its timeout.  The checks run at once, not one after the other: while
- * the run is on, the test sees all three connects to the full port in
- * SYN_SENT together.  Then it closes that listener, so the next SYN
- * retransmission is refused and the run ends without waiting out the
- * timeouts (10 s each: only a hang would reach them).
+ * the run is on, the test sees the connects to the two full ports in
+ * SYN_SENT together.  Items of one port share one connect: three items
+ * of the first make one connect to it, never more.  Then it closes the
+ * listeners, so the next SYN retransmission is refused and the run ends
+ * without waiting out the timeouts (10 s each: only a hang would reach
+ * them).
  */
 Test(collect_port, checks_in_parallel)
 {
 	struct items		 it;
 	struct bg_run		 b;
 	pthread_t		 th;
-	unsigned		 rxq = 0;
-	int			 full, lfd, up, port, fill[4], fillport[4];
-	int			 k, n, ours = 0, tries;
+	int			 full, full2, lfd, up, port, port2;
+	int			 fill[4], fillport[4], fill2[4], fillport2[4];
+	int			 k, n1 = 0, n2 = 0, most = 0, tries;
 
 	lfd = listener(16, &up);
-	full = listener(0, &port);
-	for (k = 0; k < 4; k++)
-		fill[k] = connect_to(port);
-	/* until the accept queue (one connection for a backlog of 0) is
-	 * full: from then on SYNs to the port are dropped */
-	for (tries = 0; tries < 2000 && (tcp_sockets(0x0A, port, &n, 1,
-	    &rxq) != 1 || rxq < 1); tries++)
-		usleep(10000);
-	cr_assert_geq(rxq, 1, "the accept queue did not fill");
-	for (k = 0; k < 4; k++)
-		fillport[k] = local_port(fill[k]);
+	full = full_listener(&port, fill, fillport);
+	full2 = full_listener(&port2, fill2, fillport2);
 
 	items_init(&it);
 	add_port(&it, "a.loda", "PORT.full.1", port, 10);
 	add_port(&it, "a.loda", "PORT.full.2", port, 10);
 	add_port(&it, "a.loda", "PORT.up.3", up, 10);
 	add_port(&it, "a.loda", "PORT.full.4", port, 10);
+	add_port(&it, "b.loda", "PORT.other.5", port2, 10);
 	memset(&b, 0, sizeof(b));
 	b.it = &it;
 	collect_list_init(&b.pl);
 	cr_assert_eq(pthread_create(&th, NULL, bg_collect, &b), 0);
 
-	/* the three checks' connects in flight at the same time (20 s:
-	 * a bound for a hang only) */
+	/* both full ports' connects in flight at the same time (20 s: a
+	 * bound for a hang only) */
 	for (tries = 0; tries < 2000; tries++) {
-		if ((ours = own_syn_sent(port, fillport, 4)) >= 3)
+		n1 = own_syn_sent(port, fillport, 4);
+		n2 = own_syn_sent(port2, fillport2, 4);
+		if (n1 > most)
+			most = n1;
+		if (n1 >= 1 && n2 >= 1)
 			break;
 		usleep(10000);
 	}
+	/* a while longer: a second connect to the first port would show */
+	for (k = 0; k < 20; k++) {
+		if ((n1 = own_syn_sent(port, fillport, 4)) > most)
+			most = n1;
+		usleep(10000);
+	}
 	close(full);
+	close(full2);
 	cr_assert_eq(pthread_join(th, NULL), 0);
-	/* three checks in flight at once: they run side by side */
-	cr_assert_geq(ours, 3, "%d of the run's connects seen at once", ours);
+	/* side by side, and one connect for the three items of a port */
+	cr_assert_geq(n2, 1, "the other port's connect not seen meanwhile");
+	cr_assert_eq(most, 1, "%d connects at once to one port", most);
 	cr_assert_eq(b.rc, 0, "%s", b.err);
 	cr_assert_eq(b.pl.failed, 0);
 	assert_dump(&b.pl,
 	    "PORT.full.1 - 0 >a.loda\n"
 	    "PORT.full.2 - 0 >a.loda\n"
 	    "PORT.up.3 - 1 >a.loda\n"
-	    "PORT.full.4 - 0 >a.loda\n");
+	    "PORT.full.4 - 0 >a.loda\n"
+	    "PORT.other.5 - 0 >b.loda\n");
 	collect_list_free(&b.pl);
 	items_free(&it);
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < 4; k++) {
 		close(fill[k]);
+		close(fill2[k]);
+	}
 	close(lfd);
 }

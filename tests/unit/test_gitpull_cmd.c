@@ -137,6 +137,77 @@ Test(gitpull_cmd, url_redacted)
 	cr_assert_str_eq(out, "git@host:g/p.git");
 }
 
+Test(gitpull_cmd, url_credentials_out_of_the_url)
+{
+	static struct gitpull_conf	 gc;
+	struct gitpull_env		 env;
+	struct gitpull_argv		 a;
+	const char			*args[] = { "fetch", NULL };
+	char				 bare[256], err[256];
+	size_t				 i;
+	int				 helper = 0;
+
+	cr_assert_eq(gitpull_url_creds("https://bob:s%3Acr%40t@git.example:8443"
+	    "/a@b/p.git", bare, sizeof(bare), &gc, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_str_eq(bare, "https://git.example:8443/a@b/p.git");
+	cr_assert_str_eq(gc.cred_match, "https://git.example:8443");
+	cr_assert_str_eq(gc.cred_user, "bob");
+	cr_assert_str_eq(gc.cred_pass, "s:cr@t");
+	cr_assert_eq(gc.cred_has_pass, 1);
+	/* in the environment and a helper for that server, not on the
+	 * command line */
+	gitpull_env(&env, &gc);
+	cr_assert_eq(gitpull_argv(&a, &gc, NULL, args), 0);
+	for (i = 0; env.v[i] != NULL; i++)
+		if (strcmp(env.v[i], GITPULL_ENV_PASS "=s:cr@t") == 0)
+			break;
+	cr_assert_not_null(env.v[i]);
+	for (i = 0; i < a.n; i++) {
+		cr_assert_null(strstr(a.v[i], "s:cr@t"), "%s", a.v[i]);
+		cr_assert_null(strstr(a.v[i], "bob"), "%s", a.v[i]);
+		if (strncmp(a.v[i], "credential.https://git.example:8443."
+		    "helper=!", 44) == 0)
+			helper = 1;
+	}
+	cr_assert(helper);
+
+	/* a token alone: a user without a password */
+	cr_assert_eq(gitpull_url_creds("http://tok@h/g/p.git", bare,
+	    sizeof(bare), &gc, err, sizeof(err)), 0);
+	cr_assert_str_eq(bare, "http://h/g/p.git");
+	cr_assert_str_eq(gc.cred_user, "tok");
+	cr_assert_eq(gc.cred_has_pass, 0);
+	gitpull_env(&env, &gc);
+	for (i = 0; env.v[i] != NULL; i++)
+		cr_assert_neq(strncmp(env.v[i], GITPULL_ENV_PASS "=",
+		    strlen(GITPULL_ENV_PASS) + 1), 0);
+
+	/* ssh's user is no secret; nothing to take out of the others */
+	cr_assert_eq(gitpull_url_creds("ssh://git@h/g/p.git", bare,
+	    sizeof(bare), &gc, err, sizeof(err)), 0);
+	cr_assert_str_eq(bare, "ssh://git@h/g/p.git");
+	cr_assert_str_eq(gc.cred_match, "");
+	cr_assert_eq(gitpull_url_creds("https://h/g/p.git", bare,
+	    sizeof(bare), &gc, err, sizeof(err)), 0);
+	cr_assert_str_eq(bare, "https://h/g/p.git");
+	cr_assert_str_eq(gc.cred_match, "");
+
+	/* a line of the credential protocol cannot be smuggled in */
+	cr_assert_eq(gitpull_url_creds("https://bob:x%0Ahost=evil@h/g/p.git",
+	    bare, sizeof(bare), &gc, err, sizeof(err)), -1);
+	cr_assert_str_eq(gc.cred_match, "");
+	cr_assert_eq(gitpull_url_creds("https://bob:x%00@h/g/p.git", bare,
+	    sizeof(bare), &gc, err, sizeof(err)), -1);
+
+	cr_assert_eq(gitpull_url_strip("https://bob:pw@h/g/p.git", bare,
+	    sizeof(bare)), 1);
+	cr_assert_str_eq(bare, "https://h/g/p.git");
+	cr_assert_eq(gitpull_url_strip("git@h:g/p.git", bare,
+	    sizeof(bare)), 0);
+	cr_assert_str_eq(bare, "git@h:g/p.git");
+}
+
 Test(gitpull_cmd, local_paths)
 {
 	char	 p[256];

@@ -68,6 +68,23 @@ req(struct gq *q, const char *ns, const char *repo, int update,
 	gitpull_queue_request(q, &r, reqid);
 }
 
+/* A request a client waits for (/plugins/run, /plugins/update). */
+static void
+req_urgent(struct gq *q, const char *ns, const char *repo, int update,
+    uint32_t reqid)
+{
+	struct git_req	 r;
+	const char	*slash = strchr(repo, '/');
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ns, sizeof(r.ns), "%s", ns);
+	snprintf(r.repo, sizeof(r.repo), "%s", repo);
+	snprintf(r.project, sizeof(r.project), "%s", slash + 1);
+	r.update = update;
+	r.urgent = 1;
+	gitpull_queue_request(q, &r, reqid);
+}
+
 static void
 finish(struct gq *q, struct gq_checkout *c, const char *commit)
 {
@@ -202,6 +219,79 @@ Test(gitpull_queue, at_most_two_and_one_per_checkout)
 	cr_assert_eq(f.nanswered, 4);
 	cr_assert(answered(&f, 3, "cccc"));
 	cr_assert_eq(q.ncheckouts, 4);
+	gitpull_queue_free(&q);
+}
+
+/*
+ * The registry's new plugins of a slow server take both slots, each for
+ * gittimeout, with more of them waiting: a client's request neither
+ * waits for a slot nor behind them.
+ */
+Test(gitpull_queue, a_client_does_not_wait_behind_the_registrys_clones)
+{
+	static struct fake	 f;
+	struct gq		 q;
+
+	gitpull_queue_init(&q, &fake_ops, &f, 2);
+	req(&q, "ns1", "g/slow1", 0, 1);
+	req(&q, "ns1", "g/slow2", 0, 2);
+	req(&q, "ns1", "g/slow3", 0, 3);
+	req(&q, "ns1", "g/slow4", 0, 4);
+	cr_assert_eq(f.nstarted, 2);
+	/* /plugins/run of a plugin checked out long ago: at once */
+	req_urgent(&q, "ns2", "g/old", 0, 10);
+	cr_assert_eq(f.nstarted, 3);
+	cr_assert_str_eq(f.started[2]->project, "old");
+	/* one more slot at most: the next client's waits, but first */
+	req_urgent(&q, "ns2", "g/other", 1, 11);
+	cr_assert_eq(f.nstarted, 3);
+	/* an urgent request for a checkout already waiting moves it up */
+	req_urgent(&q, "ns1", "g/slow4", 0, 12);
+	finish(&q, f.started[2], "oooo");
+	cr_assert_eq(f.nstarted, 4);
+	cr_assert_str_eq(f.started[3]->project, "slow4");
+	finish(&q, f.started[0], "s1s1");
+	/* both slots and the extra busy until one ends */
+	cr_assert_eq(f.nstarted, 5);
+	cr_assert_str_eq(f.started[4]->project, "other");
+	cr_assert_eq(f.start_update[4], 1);
+	finish(&q, f.started[1], "s2s2");
+	cr_assert_eq(f.nstarted, 5);
+	finish(&q, f.started[3], "s4s4");
+	cr_assert_eq(f.nstarted, 6);
+	cr_assert_str_eq(f.started[5]->project, "slow3");
+	finish(&q, f.started[4], "otot");
+	finish(&q, f.started[5], "s3s3");
+	cr_assert_eq(f.nanswered, 7);
+	cr_assert(answered(&f, 10, "oooo"));
+	cr_assert(answered(&f, 12, "s4s4"));
+	cr_assert(answered(&f, 4, "s4s4"));
+	cr_assert_eq(q.nrunning, 0);
+	gitpull_queue_free(&q);
+}
+
+/*
+ * gitsigners changed while a check ran with the old one: the scheduler's
+ * request to check again must not take that check's verdict.
+ */
+Test(gitpull_queue, no_joining_a_run_of_older_settings)
+{
+	static struct fake	 f;
+	struct gq		 q;
+
+	gitpull_queue_init(&q, &fake_ops, &f, 2);
+	req(&q, "ns", "g/a", 0, 1);
+	cr_assert_eq(f.nstarted, 1);
+	req(&q, "ns", "g/a", 0, 2);		/* joins: same settings */
+	gitpull_queue_settings_changed(&q);
+	req(&q, "ns", "g/a", 0, 3);		/* waits for its own */
+	finish(&q, f.started[0], "old1");
+	cr_assert(answered(&f, 1, "old1"));
+	cr_assert(answered(&f, 2, "old1"));
+	cr_assert_eq(f.nanswered, 2);
+	cr_assert_eq(f.nstarted, 2);
+	finish(&q, f.started[1], "new1");
+	cr_assert(answered(&f, 3, "new1"));
 	gitpull_queue_free(&q);
 }
 

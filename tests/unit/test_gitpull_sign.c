@@ -230,6 +230,25 @@ assert_no_leftovers(const struct fx *f)
 	closedir(d);
 }
 
+/* The .clone-* directories in the namespace: clones, or checkouts aside. */
+static int
+clones_aside(const struct fx *f)
+{
+	char		 p[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	snprintf(p, sizeof(p), "%s/plugins/%s", f->s.dir, NS);
+	if ((d = opendir(p)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".clone-", 7) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
 static void
 assert_untrusted(const struct git_resp *r, int kept, const char *why)
 {
@@ -666,7 +685,12 @@ Test(gitpull_sign, signed_tags_moved_back_are_refused)
 	cr_assert(r.ok, "%s", r.error);
 	cr_expect_str_eq(r.commit, v3);
 	cr_expect(strncmp(r.signer, "tag v3: ", 8) == 0, "%s", r.signer);
-	assert_no_leftovers(&f);
+	/*
+	 * With gitsignedtags an update clones anew (a fetch of the tags
+	 * wrote a file per tag): the checkout replaced waits aside for the
+	 * next clone, one at most.
+	 */
+	cr_expect_leq(clones_aside(&f), 1);
 	fx_free(&f);
 }
 

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -156,39 +157,73 @@ checks_wait(struct port_check *c, size_t n)
 	return 0;
 }
 
+/*
+ * One connect per port and run, whatever the number of items that name
+ * it (in one namespace or in several), with the longest of their
+ * timeouts: the registry's items were each a connect, all at once, and
+ * 500 items of a database's port opened 500 connections to it every
+ * interval, past its connection limit, its own clients refused.
+ */
 static int
 port_collect(void *state, const struct collect_env *env,
     struct point_list *out, char *err, size_t errlen)
 {
 	const struct items	*it = env->items;
-	struct port_check	*c;
+	struct port_check	*c = NULL;
+	struct port_item	*uniq = NULL;
+	uint32_t		*slot = NULL;	/* port -> 1 + index in uniq */
+	const struct port_item	*pi;
 	int64_t			 now;
-	size_t			 i;
+	size_t			 i, n = 0;
+	int			 up;
 
 	if (it == NULL || it->nports == 0)
 		return 0;
-	if ((c = calloc(it->nports, sizeof(*c))) == NULL) {
+	if ((c = calloc(it->nports, sizeof(*c))) == NULL ||
+	    (uniq = calloc(it->nports, sizeof(*uniq))) == NULL ||
+	    (slot = calloc(65536, sizeof(*slot))) == NULL) {
+		free(c);
+		free(uniq);
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
+	for (i = 0; i < it->nports; i++) {
+		pi = &it->ports[i];
+		if (pi->port < 1 || pi->port > 65535) {
+			/* the fetcher refuses them: check_start() says so */
+			uniq[n++] = *pi;
+			continue;
+		}
+		if (slot[pi->port] == 0) {
+			uniq[n] = *pi;
+			slot[pi->port] = (uint32_t)++n;
+		} else if (pi->timeout > uniq[slot[pi->port] - 1].timeout)
+			uniq[slot[pi->port] - 1].timeout = pi->timeout;
+	}
 	now = now_ms();
-	for (i = 0; i < it->nports; i++)
-		check_start(&c[i], &it->ports[i], now);
-	if (checks_wait(c, it->nports) == -1) {
-		for (i = 0; i < it->nports; i++)
+	for (i = 0; i < n; i++)
+		check_start(&c[i], &uniq[i], now);
+	if (checks_wait(c, n) == -1) {
+		for (i = 0; i < n; i++)
 			check_done(&c[i], 0);
 		free(c);
+		free(uniq);
+		free(slot);
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -1;
 	}
 	for (i = 0; i < it->nports; i++) {
+		pi = &it->ports[i];
+		up = pi->port >= 1 && pi->port <= 65535 && slot[pi->port] != 0 ?
+		    c[slot[pi->port] - 1].up : 0;
 		/* to the item's namespace only */
-		collect_list_route(out, it->ports[i].ns);
-		(void)collect_list_add_int(out, it->ports[i].name, c[i].up,
-		    NULL);
+		collect_list_route(out, pi->ns);
+		(void)collect_list_add_int(out, pi->name, up, NULL);
 	}
 	collect_list_route(out, NULL);
 	free(c);
+	free(uniq);
+	free(slot);
 	return 0;
 }
 

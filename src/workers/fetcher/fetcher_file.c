@@ -14,15 +14,34 @@
 int
 fetcher_file_read_all(const char *path, size_t max, char **out, size_t *outlen)
 {
-	char	*buf;
-	size_t	 len = 0;
-	ssize_t	 n;
-	int	 fd, saved;
+	struct stat	 st;
+	char		*buf;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd, saved;
 
 	*out = NULL;
 	*outlen = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	/*
+	 * Without waiting, and a regular file only: the open of a FIFO
+	 * waits for a writer, and its read for one that may never end,
+	 * and either held the worker's event loop (whoever writes the
+	 * registry file, or its directory, could stop the fetcher).
+	 */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
 		return -1;
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		(void)close(fd);
+		errno = FETCHER_FILE_NOTREG;
+		return -1;
+	}
 	if ((buf = malloc(max + 2)) == NULL) {
 		saved = errno;
 		(void)close(fd);

@@ -8,9 +8,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <errno.h>
+
+/* errno of fetcher_file_read_all() for what is not a regular file */
+#define FETCHER_FILE_NOTREG	EMEDIUMTYPE
+
 /*
- * Read a whole file of at most `max` bytes into a NUL-terminated copy the
- * caller frees.  0, or -1 with errno (EFBIG when it is larger).
+ * Read a whole regular file of at most `max` bytes into a NUL-terminated
+ * copy the caller frees.  0, or -1 with errno (EFBIG when it is larger,
+ * FETCHER_FILE_NOTREG when it is a FIFO, a device, a directory...).
  */
 int	 fetcher_file_read_all(const char *path, size_t max, char **out,
 	    size_t *outlen);

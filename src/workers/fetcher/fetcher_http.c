@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bsd/string.h>
+
 #include "config.h"
 #include "curl_ev.h"
 #include "fetcher_http.h"
@@ -19,6 +21,7 @@ struct fhttp_req {
 	int			 attached;	/* easy is in flight */
 	struct curl_slist	*headers;
 	char			*url;
+	char			*shown;		/* url for messages */
 	char			*post;
 	struct buf		 answer;
 	int			 toolarge;
@@ -52,6 +55,7 @@ req_free(struct fhttp_req *r)
 		r->h->curl->easy_cleanup(r->easy);
 	r->h->curl->slist_free_all(r->headers);
 	free(r->url);
+	free(r->shown);
 	free(r->post);
 	buf_free(&r->answer);
 	free(r);
@@ -76,7 +80,7 @@ req_end(CURL *easy, CURLcode result, void *arg)
 	}
 	r->attached = 0;
 	memset(&res, 0, sizeof(res));
-	res.url = r->url;
+	res.url = r->shown;
 	if (h->curl->easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &t) ==
 	    CURLE_OK)
 		res.seconds = t;
@@ -181,10 +185,12 @@ fetcher_http_start(struct fhttp *h, const char *url, const char *post,
 	buf_init(&r->answer);
 	LIST_INSERT_HEAD(&h->reqs, r, entry);
 	if ((r->url = strdup(url)) == NULL ||
+	    (r->shown = malloc(strlen(url) + 4)) == NULL ||
 	    (post != NULL && (r->post = malloc(postlen + 1)) == NULL)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	fetcher_http_shown(url, r->shown, strlen(url) + 4);
 	if (post != NULL) {
 		memcpy(r->post, post, postlen);
 		r->post[postlen] = '\0';
@@ -215,6 +221,23 @@ fetcher_http_start(struct fhttp *h, const char *url, const char *post,
 fail:
 	req_free(r);
 	return NULL;
+}
+
+void
+fetcher_http_shown(const char *url, char *out, size_t len)
+{
+	const char	*host, *at;
+
+	if ((host = strstr(url, "://")) == NULL) {
+		strlcpy(out, url, len);
+		return;
+	}
+	host += 3;
+	at = memrchr(host, '@', strcspn(host, "/?#"));
+	if (at == NULL)
+		strlcpy(out, url, len);
+	else
+		snprintf(out, len, "%.*s***%s", (int)(host - url), url, at);
 }
 
 void

@@ -45,7 +45,7 @@ struct fhttp_result {
 	long		 code;
 	const char	*body;
 	size_t		 len;
-	const char	*url;
+	const char	*url;		/* for messages: fetcher_http_shown() */
 	double		 seconds;	/* total time taken */
 };
 
@@ -74,5 +74,12 @@ struct fhttp_req *fetcher_http_start(struct fhttp *, const char *url,
 	    fhttp_done_fn, void *arg, char *err, size_t errlen);
 /* Abandon one request: no callback. */
 void	 fetcher_http_cancel(struct fhttp_req *);
+/*
+ * The URL for messages: a user and password in registryaddr (HTTP Basic
+ * authentication, which libcurl takes from the URL) become ***, so that
+ * a registry failing, which a hostile one does at will, does not write
+ * them into the log.
+ */
+void	 fetcher_http_shown(const char *url, char *out, size_t len);
 
 #endif

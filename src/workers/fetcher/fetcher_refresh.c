@@ -191,7 +191,7 @@ resource_next(struct refresh *rf)
 {
 	struct fetcher	*f = rf->f;
 	char		 url[CONF_STR_MAX + ITEM_NS_MAX + 64];
-	char		 err[256];
+	char		 shown[sizeof(url)], err[256];
 
 	while (rf->idx < rf->next.n) {
 		/* the name was checked: nothing in it needs escaping */
@@ -202,7 +202,8 @@ resource_next(struct refresh *rf)
 		    sizeof(err));
 		if (rf->req != NULL)
 			return;
-		log_warnx("%s: registry: GET %s: %s", __func__, url, err);
+		fetcher_http_shown(url, shown, sizeof(shown));
+		log_warnx("%s: registry: GET %s: %s", __func__, shown, err);
 		note_error(rf, "items of \"%s\": %s", rf->next.v[rf->idx].ns,
 		    err);
 		rf->failed++;
@@ -284,6 +285,7 @@ refresh_http(struct refresh *rf)
 	struct strlist	 ips;
 	struct buf	 body;
 	char		 host[IDENT_HOST_MAX], url[CONF_STR_MAX + 64];
+	char		 shown[sizeof(url)];
 	char		 err[256], *old = NULL, *ipjoined = NULL;
 	int		 created, changed;
 
@@ -331,7 +333,8 @@ refresh_http(struct refresh *rf)
 		    (long)c->registrytimeout, ns_done, rf, err, sizeof(err));
 	buf_free(&body);
 	if (rf->req == NULL) {
-		log_warnx("%s: registry: POST %s: %s", __func__, url, err);
+		fetcher_http_shown(url, shown, sizeof(shown));
+		log_warnx("%s: registry: POST %s: %s", __func__, shown, err);
 		note_error(rf, "namespaces: %s", err);
 		ns_failed(rf);
 	}
@@ -349,7 +352,9 @@ refresh_file(struct refresh *rf)
 
 	if (fetcher_file_read_all(path, REG_ANSWER_MAX, &text, &len) == -1) {
 		snprintf(why, sizeof(why), "cannot read %s: %s", path,
-		    errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+		    errno == EFBIG ? "larger than 16 MiB" :
+		    errno == FETCHER_FILE_NOTREG ? "not a regular file" :
+		    strerror(errno));
 		goto fail;
 	}
 	if (fetcher_registry_parse_file(path, text, len, &rf->next, why,
@@ -571,7 +576,8 @@ report_send(struct fetcher *f)
 	rp->req = fetcher_http_start(&f->http, url, body.p, body.len,
 	    (long)c->registrytimeout, report_done, rp, err, sizeof(err));
 	if (rp->req == NULL) {
-		log_warnx("%s: registry: report: POST %s: %s", __func__, url,
+		fetcher_http_shown(url, base, sizeof(base));
+		log_warnx("%s: registry: report: POST %s: %s", __func__, base,
 		    err);
 		f->st.reports_failed++;
 		goto out;

@@ -276,6 +276,7 @@ gitpull_reconfigure(struct worker *w, const struct agent_conf *next,
 {
 	struct gitpull		*gp = w->priv;
 	struct gitpull_conf	 gc;
+	struct git_resp		 recheck;
 	int			 moved, signing;
 
 	if (gp == NULL || !w->setup_done)
@@ -291,8 +292,19 @@ gitpull_reconfigure(struct worker *w, const struct agent_conf *next,
 	gp->gc = gc;
 	if (moved)
 		gitpull_prepare_dir(gp);
-	if (signing)
+	if (signing) {
 		gitpull_say_signing(gp);
+		/*
+		 * What runs was checked against the old settings, and the
+		 * scheduler checks out nothing again by itself: told now,
+		 * after the new ones apply here, so that what it asks next
+		 * is checked with them.
+		 */
+		gitpull_queue_settings_changed(&gp->q);
+		memset(&recheck, 0, sizeof(recheck));
+		recheck.recheck = 1;
+		gitpull_answer(&gp->q, 0, &recheck);
+	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -206,6 +208,106 @@ gitpull_url(const char *tmpl, const char *repo, char *url, size_t len,
 	return 0;
 }
 
+/* %XX decoded, as git decodes a URL's user and password; -1 on a byte
+ * the credential protocol cannot carry (a newline ends a line, a NUL
+ * the string) or when it does not fit. */
+static int
+url_decode(const char *s, size_t n, char *out, size_t len)
+{
+	size_t		 i, o = 0;
+	unsigned int	 c;
+	char		 hex[3];
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '%' && i + 2 < n &&
+		    isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			hex[0] = s[i + 1];
+			hex[1] = s[i + 2];
+			hex[2] = '\0';
+			c = (unsigned int)strtoul(hex, NULL, 16);
+			i += 2;
+		}
+		if (c == '\0' || c == '\n' || c == '\r' || o + 1 >= len)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int
+gitpull_url_creds(const char *url, char *bare, size_t barelen,
+    struct gitpull_conf *gc, char *err, size_t errlen)
+{
+	const char	*host, *end, *at, *colon;
+	size_t		 scheme;
+
+	gc->cred_match[0] = gc->cred_user[0] = gc->cred_pass[0] = '\0';
+	gc->cred_has_pass = 0;
+	if (strncasecmp(url, "http://", 7) == 0)
+		scheme = 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		scheme = 8;
+	else
+		scheme = 0;
+	host = url + scheme;
+	end = host + strcspn(host, "/?#");
+	if (scheme == 0 || (at = memrchr(host, '@', (size_t)(end - host))) ==
+	    NULL) {
+		if (strlcpy(bare, url, barelen) >= barelen) {
+			snprintf(err, errlen, "git URL too long");
+			return -1;
+		}
+		return 0;
+	}
+	colon = memchr(host, ':', (size_t)(at - host));
+	if (url_decode(host, (size_t)((colon != NULL ? colon : at) - host),
+	    gc->cred_user, sizeof(gc->cred_user)) == -1 ||
+	    (colon != NULL && url_decode(colon + 1, (size_t)(at - colon - 1),
+	    gc->cred_pass, sizeof(gc->cred_pass)) == -1)) {
+		gc->cred_user[0] = gc->cred_pass[0] = '\0';
+		snprintf(err, errlen, "[agent] git: the user or password of "
+		    "the URL is too long or holds a newline or NUL");
+		return -1;
+	}
+	gc->cred_has_pass = colon != NULL;
+	if ((size_t)snprintf(bare, barelen, "%.*s%s", (int)scheme, url,
+	    at + 1) >= barelen || (size_t)snprintf(gc->cred_match,
+	    sizeof(gc->cred_match), "%.*s%.*s", (int)scheme, url,
+	    (int)(end - at - 1), at + 1) >= sizeof(gc->cred_match)) {
+		gc->cred_match[0] = gc->cred_user[0] = gc->cred_pass[0] = '\0';
+		snprintf(err, errlen, "git URL too long");
+		return -1;
+	}
+	return 0;
+}
+
+int
+gitpull_url_strip(const char *url, char *out, size_t len)
+{
+	const char	*host, *at;
+	size_t		 scheme;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		scheme = 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		scheme = 8;
+	else {
+		strlcpy(out, url, len);
+		return 0;
+	}
+	host = url + scheme;
+	at = memrchr(host, '@', strcspn(host, "/?#"));
+	if (at == NULL) {
+		strlcpy(out, url, len);
+		return 0;
+	}
+	snprintf(out, len, "%.*s%s", (int)scheme, url, at + 1);
+	return 1;
+}
+
 void
 gitpull_url_redact(const char *url, char *out, size_t len)
 {
@@ -304,6 +406,22 @@ gitpull_argv(struct gitpull_argv *a, const struct gitpull_conf *gc,
 		a->v[a->n++] = "-c";
 		a->v[a->n++] = a->allowed;
 	}
+	/*
+	 * The URL's user and password from the environment (where only
+	 * our user can read them), for that server only: not for one a
+	 * redirect leads to.  After credential.helper= above, which empties
+	 * the list of helpers the repository's config may have begun.
+	 */
+	if (gc->cred_match[0] != '\0') {
+		snprintf(a->helper, sizeof(a->helper), "credential.%s.helper="
+		    "!f() { test \"$1\" = get || exit 0; "
+		    "printf 'username=%%s\\n' \"$" GITPULL_ENV_USER "\"; "
+		    "test -z \"${" GITPULL_ENV_PASS "+x}\" || "
+		    "printf 'password=%%s\\n' \"$" GITPULL_ENV_PASS "\"; }; f",
+		    gc->cred_match);
+		a->v[a->n++] = "-c";
+		a->v[a->n++] = a->helper;
+	}
 	for (i = 0; args[i] != NULL; i++) {
 		if (a->n >= GITPULL_ARGV_MAX)
 			return -1;
@@ -341,6 +459,17 @@ gitpull_env(struct gitpull_env *e, const struct gitpull_conf *gc)
 		e->v[n++] = fixed[i];
 	e->v[n++] = e->home;
 	e->v[n++] = e->config;
+	/* for the credential helper of gitpull_argv() */
+	if (gc->cred_match[0] != '\0') {
+		snprintf(e->user, sizeof(e->user), GITPULL_ENV_USER "=%s",
+		    gc->cred_user);
+		e->v[n++] = e->user;
+		if (gc->cred_has_pass) {
+			snprintf(e->pass, sizeof(e->pass), GITPULL_ENV_PASS
+			    "=%s", gc->cred_pass);
+			e->v[n++] = e->pass;
+		}
+	}
 	e->v[n] = NULL;
 }
 

@@ -18,6 +18,9 @@
 #define GITPULL_CLONE_PREFIX	".clone-"	/* pluginsdir/<ns>/.clone-* */
 /* pluginsdir/.gitpull-signers-XXXXXX: the lines for one check */
 #define GITPULL_SIGNERS_PREFIX	".gitpull-signers-"
+/* The environment of git that holds the user and password of the URL */
+#define GITPULL_ENV_USER	"AGENT_GIT_USERNAME"
+#define GITPULL_ENV_PASS	"AGENT_GIT_PASSWORD"
 /* Git's own protocols only: no ext::, fd:: or remote helpers. */
 #define GITPULL_PROTOCOLS	"file:git:http:https:ssh"
 
@@ -35,6 +38,16 @@ struct gitpull_conf {
 	char		 signers_path[CONF_STR_MAX];	/* for messages */
 	int		 signed_tags;		/* [agent] gitsignedtags */
 	char		 sshkeygen[PATH_MAX];	/* "" = none found */
+	/*
+	 * The user and password of an http(s) URL, taken out of it
+	 * (gitpull_url_creds()): git gets them from its environment
+	 * through a credential helper of ours, for `cred_match` only.
+	 * cred_match "" = none.
+	 */
+	char		 cred_match[CONF_STR_MAX];	/* scheme://host:port */
+	char		 cred_user[CONF_STR_MAX];
+	char		 cred_pass[CONF_STR_MAX];
+	int		 cred_has_pass;
 };
 
 /*
@@ -57,6 +70,19 @@ int	 gitpull_branch_valid(const char *branch);
 /* The template with %s = repo; exactly one %s and no other %. */
 int	 gitpull_url(const char *tmpl, const char *repo, char *url,
 	    size_t len, char *err, size_t errlen);
+/*
+ * An http(s) URL without its user and password, into `bare`; the two,
+ * percent-decoded, into gc's cred_* (cred_match "" when the URL has
+ * none, or is of another scheme: an ssh user is no secret, and git has
+ * nothing to send a password to).  On a command line any local user
+ * reads them (/proc/<pid>/cmdline), and clone writes its URL into the
+ * checkout's .git/config, which every plugin may read.  -1 with err
+ * when a value cannot be passed (a newline, a NUL, too long).
+ */
+int	 gitpull_url_creds(const char *url, char *bare, size_t barelen,
+	    struct gitpull_conf *gc, char *err, size_t errlen);
+/* An http(s) URL without its user and password: 1 if it had them. */
+int	 gitpull_url_strip(const char *url, char *out, size_t len);
 /* The URL for messages: user:password@ becomes ***@. */
 void	 gitpull_url_redact(const char *url, char *out, size_t len);
 /* 1 and the path when the URL names a local repository by absolute
@@ -74,6 +100,7 @@ struct gitpull_argv {
 	size_t		 n;
 	char		 program[PATH_MAX + 32];
 	char		 allowed[PATH_MAX + 48];
+	char		 helper[CONF_STR_MAX + 320];
 };
 
 int	 gitpull_argv(struct gitpull_argv *, const struct gitpull_conf *,
@@ -83,6 +110,8 @@ int	 gitpull_argv(struct gitpull_argv *, const struct gitpull_conf *,
 struct gitpull_env {
 	char		 home[CONF_STR_MAX + 8];
 	char		 config[CONF_STR_MAX + 64];
+	char		 user[CONF_STR_MAX + 32];	/* cred_user */
+	char		 pass[CONF_STR_MAX + 32];	/* cred_pass */
 	char		*v[GITPULL_ENV_MAX + 1];
 };
 

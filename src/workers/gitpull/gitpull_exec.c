@@ -257,6 +257,7 @@ gitpull_exec_start(struct ev_loop *loop, const char *path, char *const argv[],
 	cs.flags = CHILD_SETSID;
 	cs.umask = 022;
 	cs.fsize = fsize;
+	cs.data = GEXEC_DATA(fsize);
 	if ((pid = child_spawn(&cs, &fail)) == -1) {
 		saved = errno;
 		ev_signal_stop(loop, &g->chld);

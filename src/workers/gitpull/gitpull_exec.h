@@ -35,10 +35,23 @@ struct gexec;
 typedef void	(*gexec_cb)(const struct gexec_result *, void *arg);
 
 /*
+ * The memory (RLIMIT_DATA) of a git that may write files of `fsize`
+ * bytes: a pack under that limit can hold objects of any size (zeros
+ * compress a thousandfold), which git inflates in memory to hash them,
+ * and a server may advertise refs without end; the host's memory is not
+ * the server's to take.  Room for an object of that size twice (a delta
+ * and its base), and GEXEC_DATA_BASE for git itself.
+ */
+#define GEXEC_DATA_BASE		(256LL * 1024 * 1024)
+#define GEXEC_DATA(fsize)	\
+	((fsize) > 0 ? 2 * (fsize) + GEXEC_DATA_BASE : 0)
+
+/*
  * Start `path` with `argv` and `envp` in directory `cwd`, no file it
  * writes larger than `fsize` bytes (0: no limit; a write past it fails,
- * "File too large").  NULL with a reason in err when nothing could be started (the
- * callback never runs).
+ * "File too large") and its memory bounded by GEXEC_DATA(fsize) (an
+ * allocation past it fails: "Out of memory").  NULL with a reason in
+ * err when nothing could be started (the callback never runs).
  */
 struct gexec	*gitpull_exec_start(struct ev_loop *, const char *path,
 		    char *const argv[], char *const envp[], const char *cwd,

@@ -3,6 +3,7 @@
  */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 enum step {
 	ST_CLONE,	/* missing: clone into op->tmp */
 	ST_ORIGIN,	/* which repository the checkout is of */
+	ST_SCRUB,	/* ... its URL without a user and password */
 	ST_SYMREF,	/* which branch is checked out */
 	ST_HAS_LOCAL,	/* is there a local branch of that name */
 	ST_HAS_REMOTE,	/* or a remote-tracking one */
@@ -43,6 +45,7 @@ enum step {
 static const char *const step_names[] = {
 	[ST_CLONE] = "clone",
 	[ST_ORIGIN] = "config remote.origin.url",
+	[ST_SCRUB] = "config remote.origin.url",
 	[ST_SYMREF] = "symbolic-ref",
 	[ST_HAS_LOCAL] = "rev-parse",
 	[ST_HAS_REMOTE] = "rev-parse",
@@ -103,6 +106,7 @@ struct gitop {
 
 static void	 step_done(const struct gexec_result *, void *);
 static int	 clone_prepare(struct gitop *, struct git_resp *);
+static int	 room_for(struct gitop *, struct git_resp *);
 
 static void
 resp_fail(struct git_resp *resp, const char *fmt, ...)
@@ -125,6 +129,8 @@ op_free(struct gitop *op)
 	if (op->tmp[0] != '\0' && gitpull_rmtree(op->tmp) == -1)
 		log_warn("%s: remove %s", __func__, op->tmp);
 	signers_free(&op->signers);
+	/* the URL's password, and the template's */
+	explicit_bzero(op, sizeof(*op));
 	free(op);
 }
 
@@ -191,6 +197,12 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		args[n++] = "--get";
 		args[n++] = "remote.origin.url";
 		break;
+	case ST_SCRUB:
+		args[n++] = "config";
+		args[n++] = "--local";
+		args[n++] = "remote.origin.url";
+		args[n++] = op->url;
+		break;
 	case ST_SYMREF:
 		args[n++] = "symbolic-ref";
 		args[n++] = "--quiet";
@@ -215,17 +227,13 @@ step_start(struct gitop *op, enum step step, char *err, size_t errlen)
 		 */
 		/* and what an earlier one left when it was stopped */
 		(void)gitpull_rm_tmp_packs(op->dir);
+		/* never with gitsignedtags: fetch_or_clone() clones */
 		args[n++] = "fetch";
 		args[n++] = "--quiet";
 		args[n++] = "--no-tags";
-		if (op->signing && op->conf.signed_tags)
-			args[n++] = "--prune";
 		args[n++] = "--";
 		args[n++] = op->url;
 		args[n++] = op->refspec;
-		/* the signed tag on the tip; a tag deleted upstream goes */
-		if (op->signing && op->conf.signed_tags)
-			args[n++] = "+refs/tags/*:refs/tags/*";
 		break;
 	case ST_CHECKOUT:
 		args[n++] = "checkout";
@@ -342,6 +350,12 @@ step_failed(struct gitop *op, const struct gexec_result *r)
 	if (strstr(tail, "File too large") != NULL)
 		op_fail(op, "%s: a file reached [agent] gitmaxsize (%lld "
 		    "bytes): %s", where, (long long)op->conf.max_size, tail);
+	else if (strstr(tail, "Out of memory") != NULL ||
+	    strstr(tail, "out of memory") != NULL)
+		op_fail(op, "%s: git ran out of the memory it may take (%lld "
+		    "bytes, twice [agent] gitmaxsize and %lld MiB): %s", where,
+		    (long long)GEXEC_DATA(op->conf.max_size),
+		    GEXEC_DATA_BASE / (1024 * 1024), tail);
 	else if (tail[0] != '\0')
 		op_fail(op, "%s: %s", where, tail);
 	else if (r->exited)
@@ -715,13 +729,29 @@ clone_replacing(struct gitop *op)
 static void
 fetch_or_clone(struct gitop *op)
 {
+	struct git_resp	 now;
 	char		 gitdir[PATH_MAX];
 	int64_t		 used;
 
+	/*
+	 * With gitsignedtags an update wants the tags too, and a fetch
+	 * writes each ref it takes as a file of its own: a server adding a
+	 * million tags made a million files (a block and an inode each),
+	 * which neither RLIMIT_FSIZE nor gitmaxsize bounds.  A clone writes
+	 * them all into one packed-refs, a file RLIMIT_FSIZE bounds, and
+	 * holds exactly the server's tags, a tag deleted there gone.
+	 */
+	if (op->signing && op->conf.signed_tags) {
+		clone_replacing(op);
+		return;
+	}
 	snprintf(gitdir, sizeof(gitdir), "%s/.git", op->dir);
 	if (gitpull_du(gitdir, &used) == 0) {
 		if (used <= 2 * op->conf.max_size) {
-			step_run(op, ST_FETCH);
+			if (room_for(op, &now) == -1)
+				op_fail(op, "%s", now.error);
+			else
+				step_run(op, ST_FETCH);
 			return;
 		}
 		log_info("%s/%s: .git takes %lld bytes, over twice [agent] "
@@ -735,6 +765,40 @@ fetch_or_clone(struct gitop *op)
 	clone_replacing(op);
 }
 
+/*
+ * Is the checkout's origin (git config's one line) the URL asked for?
+ * Their users and passwords aside: those of an older agent's clone
+ * (1: to be taken out), or a template whose password changed, which
+ * moves nothing.  -1 when another repository.
+ */
+static int
+origin_is(struct gitop *op, const char *out)
+{
+	char	 line[CONF_STR_MAX + 512], bare[sizeof(line)];
+	size_t	 n = strcspn(out, "\n");
+	int	 had;
+
+	if (out[n] != '\n' || out[n + 1] != '\0' || n >= sizeof(line))
+		return -1;
+	memcpy(line, out, n);
+	line[n] = '\0';
+	had = gitpull_url_strip(line, bare, sizeof(bare));
+	explicit_bzero(line, sizeof(line));
+	return strcmp(bare, op->url) == 0 ? had : -1;
+}
+
+/* The checkout is of the repository asked for: on with the operation. */
+static void
+origin_same(struct gitop *op)
+{
+	if (op->update && op->signing)
+		step_run(op, ST_RUNNING);
+	else if (op->update)
+		fetch_or_clone(op);
+	else
+		step_run(op, ST_SYMREF);
+}
+
 static void
 step_done(const struct gexec_result *r, void *arg)
 {
@@ -742,6 +806,7 @@ step_done(const struct gexec_result *r, void *arg)
 	struct git_resp	 resp;
 	int64_t		 size;
 	char		 shown[81];
+	int		 had;
 	int		 ok = r->exited && r->status == 0;
 	int		 no = r->exited && r->status == 1;
 
@@ -755,19 +820,24 @@ step_done(const struct gexec_result *r, void *arg)
 		/* exit 1: no origin at all, as good as another one */
 		if (!ok && !no)
 			break;
-		if (ok && gitpull_parse_origin_is(r->out, op->url)) {
-			if (op->update && op->signing)
-				step_run(op, ST_RUNNING);
-			else if (op->update)
-				fetch_or_clone(op);
+		if (ok && (had = origin_is(op, r->out)) != -1) {
+			if (had)
+				step_run(op, ST_SCRUB);
 			else
-				step_run(op, ST_SYMREF);
+				origin_same(op);
 			return;
 		}
 		if (op->signing)
 			origin_moved_signed(op, ok ? r->out : NULL);
 		else
 			origin_moved(op, ok ? r->out : NULL);
+		return;
+	case ST_SCRUB:
+		if (!ok)
+			break;
+		log_info("%s/%s: the user and password of %s taken out of the "
+		    "checkout's .git/config", op->ns, op->project, op->shown);
+		origin_same(op);
 		return;
 	case ST_CLONE:
 		if (!ok)
@@ -800,6 +870,8 @@ step_done(const struct gexec_result *r, void *arg)
 	case ST_HAS_REMOTE:
 		if (ok)
 			verify_then(op, op->remote_ref, ST_CHECKOUT_NEW);
+		else if (no && op->signing && op->conf.signed_tags)
+			clone_replacing(op);	/* as fetch_or_clone() */
 		else if (no)
 			step_run(op, ST_FETCH);
 		else
@@ -899,10 +971,55 @@ step_done(const struct gexec_result *r, void *arg)
 	step_failed(op, r);
 }
 
+/*
+ * Room on pluginsdir's file system for what a clone or a fetch may
+ * write: a pack and a tree of [agent] gitmaxsize each, above the last
+ * GITPULL_RESERVE_PCT percent of its blocks and inodes.  gitmaxsize
+ * bounds one checkout, not how many: a registry may list a plugin in
+ * 256 namespaces, and another 256 at the next refresh (checkouts of
+ * plugins it stops listing stay), until the disk the host shares with
+ * everything else is full.  -1 with `now` saying why.
+ */
+static int
+room_for(struct gitop *op, struct git_resp *now)
+{
+	struct statvfs	 sv;
+	long double	 avail, need, reserve;
+
+	if (statvfs(op->conf.pluginsdir, &sv) == -1) {
+		resp_fail(now, "statvfs %s: %s", op->conf.pluginsdir,
+		    strerror(errno));
+		return -1;
+	}
+	avail = (long double)sv.f_bavail * sv.f_frsize;
+	reserve = (long double)sv.f_blocks * sv.f_frsize *
+	    GITPULL_RESERVE_PCT / 100;
+	need = reserve + 2.0L * op->conf.max_size;
+	if (avail < need) {
+		resp_fail(now, "%s/%s: the file system of %s has %.0Lf bytes "
+		    "free, under twice [agent] gitmaxsize and %d %% of it "
+		    "(%.0Lf): nothing is cloned or fetched", op->ns,
+		    op->project, op->conf.pluginsdir, avail,
+		    GITPULL_RESERVE_PCT, need);
+		return -1;
+	}
+	if (sv.f_files > 0 && (long double)sv.f_favail <
+	    (long double)sv.f_files * GITPULL_RESERVE_PCT / 100) {
+		resp_fail(now, "%s/%s: the file system of %s has %llu inodes "
+		    "free, under %d %% of them: nothing is cloned or fetched",
+		    op->ns, op->project, op->conf.pluginsdir,
+		    (unsigned long long)sv.f_favail, GITPULL_RESERVE_PCT);
+		return -1;
+	}
+	return 0;
+}
+
 /* The directory to clone into, op->tmp; -1 with `now` saying why. */
 static int
 clone_prepare(struct gitop *op, struct git_resp *now)
 {
+	if (room_for(op, now) == -1)
+		return -1;
 	/* what an earlier attempt left behind, then a fresh one */
 	(void)gitpull_rm_clones(op->nsdir, op->project);
 	snprintf(op->tmp, sizeof(op->tmp), "%s/%s%s-XXXXXX", op->nsdir,
@@ -1024,6 +1141,7 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 	struct gitop	*op;
 	struct stat	 st;
 	char		 err[1024], gitdir[PATH_MAX + 8];
+	char		 full[CONF_STR_MAX + 512];
 	int		 missing;
 
 	memset(now, 0, sizeof(*now));
@@ -1043,7 +1161,6 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 	op->update = update;
 	op->cb = cb;
 	op->arg = arg;
-	gitpull_env(&op->env, &op->conf);
 	/* the text is the caller's: parsed here, not kept */
 	op->conf.signers = NULL;
 	if (conf->signers != NULL) {
@@ -1055,11 +1172,16 @@ gitpull_op_start(struct ev_loop *loop, const struct gitpull_conf *conf,
 		}
 		op->signing = 1;
 	}
-	if (gitpull_url(conf->url_template, repo, op->url, sizeof(op->url),
-	    err, sizeof(err)) == -1) {
+	/* op->url is without the user and password of the template */
+	if (gitpull_url(conf->url_template, repo, full, sizeof(full), err,
+	    sizeof(err)) == -1 || gitpull_url_creds(full, op->url,
+	    sizeof(op->url), &op->conf, err, sizeof(err)) == -1) {
+		explicit_bzero(full, sizeof(full));
 		resp_fail(now, "%s", err);
 		goto fail;
 	}
+	explicit_bzero(full, sizeof(full));
+	gitpull_env(&op->env, &op->conf);
 	gitpull_url_redact(op->url, op->shown, sizeof(op->shown));
 	if (paths(op, now) == -1 || make_nsdir(op, now) == -1)
 		goto fail;

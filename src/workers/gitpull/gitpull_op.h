@@ -21,13 +21,17 @@
  * place) once its tip passes; an update
  * checks the fetched tip before the checkout, which stays where it was
  * when it does not pass; an ensure checks the commit it would run, even
- * when the checkout is on the branch already.  With gitsignedtags the
- * fetch also brings the tags (pruned: a tag deleted upstream goes).
+ * when the checkout is on the branch already.  With gitsignedtags an
+ * update clones anew instead of fetching (a fetch writes a file per
+ * tag), the clone swapped in once it passed.
  */
 #ifndef AGENT_GITPULL_OP_H
 #define AGENT_GITPULL_OP_H
 
 #include <stdint.h>
+
+/* percent of pluginsdir's file system no clone or fetch starts in */
+#define GITPULL_RESERVE_PCT	5
 #include <sys/types.h>
 
 #include <ev.h>

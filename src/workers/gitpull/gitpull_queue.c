@@ -43,6 +43,35 @@ unready(struct gq *q, struct gq_checkout *c)
 	}
 }
 
+static int
+pending_urgent(const struct gq_checkout *c)
+{
+	const struct gq_waiter	*w;
+
+	TAILQ_FOREACH(w, &c->pending, entry)
+		if (w->urgent)
+			return 1;
+	return 0;
+}
+
+/* Into the ready queue: at its head when a client waits. */
+static void
+ready(struct gq *q, struct gq_checkout *c)
+{
+	int	 urgent = pending_urgent(c);
+
+	if (c->in_ready) {
+		if (!urgent)
+			return;
+		TAILQ_REMOVE(&q->readyq, c, ready);
+	}
+	if (urgent)
+		TAILQ_INSERT_HEAD(&q->readyq, c, ready);
+	else
+		TAILQ_INSERT_TAIL(&q->readyq, c, ready);
+	c->in_ready = 1;
+}
+
 static void
 checkout_free(struct gq *q, struct gq_checkout *c)
 {
@@ -163,10 +192,8 @@ complete(struct gq *q, struct gq_checkout *c, const struct git_resp *r)
 	if (n > 1)
 		q->st.coalesced += n - 1;
 	answer_all(q, &c->running, r);
-	if (!TAILQ_EMPTY(&c->pending) && !c->in_ready && !q->stopping) {
-		TAILQ_INSERT_TAIL(&q->readyq, c, ready);
-		c->in_ready = 1;
-	}
+	if (!TAILQ_EMPTY(&c->pending) && !q->stopping)
+		ready(q, c);
 }
 
 /* The next operation of c: every waiting request for one repository. */
@@ -175,10 +202,15 @@ take_pending(struct gq_checkout *c)
 {
 	struct gq_waiter	*w, *next;
 
-	w = TAILQ_FIRST(&c->pending);
+	/* the repository a client waits for, if one does */
+	TAILQ_FOREACH(w, &c->pending, entry)
+		if (w->urgent)
+			break;
+	if (w == NULL)
+		w = TAILQ_FIRST(&c->pending);
 	strlcpy(c->run_repo, w->repo, sizeof(c->run_repo));
 	c->run_update = 0;
-	for (; w != NULL; w = next) {
+	for (w = TAILQ_FIRST(&c->pending); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
 		if (strcmp(w->repo, c->run_repo) != 0)
 			continue;
@@ -198,13 +230,15 @@ kick(struct gq *q)
 	if (q->kicking)
 		return;
 	q->kicking = 1;
-	while (!q->stopping && q->nrunning < q->max_running &&
-	    (c = TAILQ_FIRST(&q->readyq)) != NULL) {
+	while (!q->stopping && (c = TAILQ_FIRST(&q->readyq)) != NULL &&
+	    (q->nrunning < q->max_running || (q->nrunning < q->max_running +
+	    GQ_URGENT_EXTRA && pending_urgent(c)))) {
 		unready(q, c);
 		if (c->busy || TAILQ_EMPTY(&c->pending))
 			continue;
 		take_pending(c);
 		c->busy = 1;
+		c->run_gen = q->gen;
 		q->nrunning++;
 		memset(&now, 0, sizeof(now));
 		if (q->ops->start(q, c, &now) == -1)
@@ -239,18 +273,18 @@ gitpull_queue_request(struct gq *q, const struct git_req *req, uint32_t reqid)
 	}
 	w->reqid = reqid;
 	w->update = req->update;
+	w->urgent = req->urgent;
 	strlcpy(w->repo, req->repo, sizeof(w->repo));
 	q->nwaiters++;
-	if (c->busy && !req->update && strcmp(req->repo, c->run_repo) == 0) {
+	if (c->busy && !req->update && strcmp(req->repo, c->run_repo) == 0 &&
+	    c->run_gen == q->gen) {
 		/* whatever the running one finds answers this too */
 		TAILQ_INSERT_TAIL(&c->running, w, entry);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&c->pending, w, entry);
-	if (!c->busy && !c->in_ready) {
-		TAILQ_INSERT_TAIL(&q->readyq, c, ready);
-		c->in_ready = 1;
-	}
+	if (!c->busy)
+		ready(q, c);
 	kick(q);
 }
 
@@ -272,6 +306,12 @@ gitpull_queue_drop_waiters(struct gq *q)
 		waiters_free(q, &c->pending);
 		unready(q, c);
 	}
+}
+
+void
+gitpull_queue_settings_changed(struct gq *q)
+{
+	q->gen++;
 }
 
 void

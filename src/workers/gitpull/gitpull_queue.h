@@ -12,6 +12,13 @@
  * otherwise waits for the next operation.  The next operation takes every
  * waiting request for one repository and updates if any of them asked.
  *
+ * Urgent requests (a client waits: /plugins/run, /plugins/update) go
+ * ahead of the others, and GQ_URGENT_EXTRA operations may run for them
+ * beyond max_running: a registry that lists many plugins of a server
+ * that answers slowly (or a hostile one that trickles) would otherwise
+ * keep every slot for gittimeout each, and a run of a plugin checked
+ * out long ago, which needs no network, wait an hour behind them.
+ *
  * What runs an operation is behind struct gq_ops, so the logic here can
  * be tested without git.
  */
@@ -28,11 +35,14 @@
 
 #define GQ_MAX_WAITERS		1024	/* requests waiting in all */
 #define GQ_MAX_CHECKOUTS	1024	/* checkouts remembered */
+/* operations beyond max_running for requests a client waits for */
+#define GQ_URGENT_EXTRA		1
 
 struct gq_waiter {
 	TAILQ_ENTRY(gq_waiter)	 entry;
 	uint32_t		 reqid;
 	int			 update;
+	int			 urgent;	/* a client waits */
 	char			 repo[512];
 };
 TAILQ_HEAD(gq_waiters, gq_waiter);
@@ -51,6 +61,7 @@ struct gq_checkout {
 	int			 busy;		/* an operation runs */
 	char			 run_repo[512];	/* ... for this repository */
 	int			 run_update;	/* ... and updates */
+	uint64_t		 run_gen;	/* ... under these settings */
 	void			*op;		/* the runner's handle */
 	/* what the last operation found */
 	char			 commit[64];	/* "" = never worked */
@@ -90,6 +101,8 @@ struct gq {
 	size_t			 max_running;
 	int			 stopping;
 	int			 kicking;
+	/* the settings' generation (gitpull_queue_settings_changed()) */
+	uint64_t		 gen;
 	struct gq_stats		 st;
 };
 
@@ -104,6 +117,12 @@ void	 gitpull_queue_finish(struct gq *, struct gq_checkout *,
     const struct git_resp *);
 /* The requester went away: its request ids mean nothing any more. */
 void	 gitpull_queue_drop_waiters(struct gq *);
+/*
+ * The signature settings changed: an operation running now checks with
+ * the old ones, so no request joins it any more; each waits for an
+ * operation of its own.
+ */
+void	 gitpull_queue_settings_changed(struct gq *);
 /* No new operation: every request not being worked on gets `why`. */
 void	 gitpull_queue_stop(struct gq *, const char *why);
 

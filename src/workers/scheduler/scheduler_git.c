@@ -74,6 +74,8 @@ git_send(struct gitwait *gw)
 	 */
 	gw->update = gw->why == GIT_FOR_UPDATE || gw->p->moved;
 	r.update = gw->update;
+	/* a client waits: not behind the registry's slow clones */
+	r.urgent = gw->why != GIT_FOR_ITEMS;
 	strlcpy(gw->repo, r.repo, sizeof(gw->repo));
 	codec_put_init(&pb);
 	plugin_msg_git_req_encode(&pb, &r);
@@ -281,6 +283,41 @@ git_answered(struct gitwait *gw, const struct git_resp *r)
 	}
 }
 
+/*
+ * gitpull's signature settings changed: every checkout that runs is
+ * paused and checked again (an ensure checks what runs); an answer
+ * that it passed schedules it again, one that it did not stops it.
+ * One refused before is checked again too: its signer may be trusted
+ * now.
+ */
+static void
+git_recheck(struct sched *s)
+{
+	struct plugin	*p;
+	size_t		 n = 0, m = 0;
+
+	TAILQ_FOREACH(p, &s->plugins, entry) {
+		if (p->gone)
+			continue;
+		if (p->checkout == CHECKOUT_UNTRUSTED) {
+			(void)scheduler_git(s, p, GIT_FOR_ITEMS, 0);
+			m++;
+			continue;
+		}
+		if (p->checkout != CHECKOUT_OK)
+			continue;
+		ev_timer_stop(s->w->loop, &p->timer);
+		p->checkout = CHECKOUT_PENDING;
+		strlcpy(p->git_error, "checked again: gitsigners changed",
+		    sizeof(p->git_error));
+		(void)scheduler_git(s, p, GIT_FOR_ITEMS, 0);
+		n++;
+	}
+	log_info("%s: the signature settings changed: %zu plugin%s paused "
+	    "until checked again, %zu refused before checked again",
+	    __func__, n, n == 1 ? "" : "s", m);
+}
+
 int
 scheduler_git_resp(struct sched *s, struct frame_in *in)
 {
@@ -294,6 +331,10 @@ scheduler_git_resp(struct sched *s, struct frame_in *in)
 	if (plugin_msg_git_resp_decode(&pr, &r, err, sizeof(err)) == -1) {
 		log_warnx("%s: bad GIT_RESP: %s", __func__, err);
 		return -1;
+	}
+	if (r.recheck && in->hdr.reqid == 0) {
+		git_recheck(s);
+		return 0;
 	}
 	/* a marker's: answered at once, never held for room */
 	if (scheduler_marks_resp(s, in->hdr.reqid, &r))
