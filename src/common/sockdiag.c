@@ -144,3 +144,36 @@ sockdiag_owner(struct sockdiag *sd, const struct sockaddr_storage *src,
 	}
 }
 
+
+/*
+ * The kernel's lookup of one socket by its four addresses falls back to
+ * the listener on the first two when no connection has the other two:
+ * asked with the other end 0:0, it names the listener.
+ */
+int
+sockdiag_listener(struct sockdiag *sd, const struct sockaddr_storage *addr,
+    uid_t *uid)
+{
+	static const unsigned char	 any[16];
+	const struct sockaddr_in	*s4;
+	const struct sockaddr_in6	*s6;
+
+	if (sd->fd == -1)
+		return -1;
+	switch (addr->ss_family) {
+	case AF_INET:
+		s4 = (const struct sockaddr_in *)addr;
+		return diag_ask(sd, AF_INET, &s4->sin_addr, s4->sin_port, any,
+		    0, uid);
+	case AF_INET6:
+		s6 = (const struct sockaddr_in6 *)addr;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+		    diag_ask(sd, AF_INET, s6->sin6_addr.s6_addr + 12,
+		    s6->sin6_port, any, 0, uid) == 0)
+			return 0;
+		return diag_ask(sd, AF_INET6, &s6->sin6_addr, s6->sin6_port,
+		    any, 0, uid);
+	default:
+		return -1;
+	}
+}

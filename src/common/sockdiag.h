@@ -30,6 +30,14 @@ void	 sockdiag_close(struct sockdiag *);
 int	 sockdiag_owner(struct sockdiag *, const struct sockaddr_storage *src,
 	    const struct sockaddr_storage *dst, uid_t *uid);
 
+/*
+ * The uid owning the socket listening on `addr` (its address and port),
+ * or a wildcard of it: the owner of every connection it accepts.  0 with
+ * *uid, or -1.
+ */
+int	 sockdiag_listener(struct sockdiag *,
+	    const struct sockaddr_storage *addr, uid_t *uid);
+
 /* Is `ss` a loopback address (127/8, ::1, IPv4-mapped 127/8)? */
 int	 sockdiag_is_loopback(const struct sockaddr_storage *ss);
 

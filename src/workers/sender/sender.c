@@ -465,13 +465,16 @@ sender_state(struct worker *w)
 /*
  * Before the sandbox: libcurl (curl_dl.h), loaded and initialized once
  * for the life of the process whatever the output, so that a reload to
- * an HTTP output finds it there.
+ * an HTTP output finds it there; and what tells who serves a loopback
+ * output (sender_peer.h).
  */
 static int
 sender_setup(struct worker *w, char *err, size_t errlen)
 {
 	struct sender	*s = sender_state(w);
 
+	sender_peer_setup(&s->peer, geteuid() == 0, w->conf.user,
+	    w->conf.pluginsuser);
 	return curl_dl_open(&s->curl, err, errlen);
 }
 
@@ -695,6 +698,7 @@ sender_cleanup(struct worker *w)
 		return;
 	if (s->ops != NULL)
 		s->ops->close(s);
+	sender_peer_free(&s->peer);
 	ev_timer_stop(w->loop, &s->flush);
 	ev_timer_stop(w->loop, &s->stop_timer);
 	ev_timer_stop(w->loop, &s->refill_timer);

@@ -31,6 +31,7 @@
 #include "encode.h"
 #include "metrics.h"
 #include "points_msg.h"
+#include "sender_peer.h"
 #include "warn_limit.h"
 #include "workers/worker.h"
 
@@ -200,6 +201,7 @@ struct sender_learned {
 struct sender {
 	struct worker		*w;
 	struct curl_dl		 curl;		/* libcurl, loaded at setup */
+	struct sender_peer	 peer;		/* who serves a loopback output */
 	const struct sink_ops	*ops;
 	void			*sink;		/* the sink's own state */
 	struct batchq		 queue;

@@ -35,6 +35,7 @@
 #include <ev.h>
 
 #include "log.h"
+#include "sender.h"
 #include "sink_nsq_tcp_int.h"
 
 #define RESOLVE_TIMEOUT		5.0	/* seconds for a name lookup */
@@ -51,6 +52,7 @@
 #define READ_CHUNK		16384
 #define OUT_KEEP		(256 * 1024)	/* output buffer kept when idle */
 
+static void	 conn_next_address(struct nsq_conn *, const char *);
 static void	 conn_try(struct nsq_conn *);
 static int	 conn_read(struct nsq_conn *);
 
@@ -235,13 +237,19 @@ conn_resolved(struct resolver *r, struct resolve_result *res, void *arg)
 	conn_try(c);
 }
 
-/* The TCP connection is up: say who we are. */
+/* The TCP connection is up: say who we are, if it is to nsqd. */
 static void
 conn_connected(struct nsq_conn *c)
 {
 	struct nsq_tcp		*t = c->t;
 	struct nsq_identify	 id;
+	char			 why[256];
 
+	if (sender_peer_check_fd(&t->s->peer, c->fd, why, sizeof(why)) ==
+	    -1) {
+		conn_next_address(c, why);
+		return;
+	}
 	ev_io_stop(t->loop, &c->wio);
 	c->state = CONN_IDENTIFYING;
 	c->last_rx = ev_now(t->loop);

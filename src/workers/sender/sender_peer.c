@@ -1,0 +1,80 @@
+/* Who serves a loopback output; see sender_peer.h. */
+#include "sender_peer.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+void
+sender_peer_setup(struct sender_peer *sp, int privileged, const char *user,
+    const char *pluginsuser)
+{
+	const char	*names[SENDER_PEER_OURS] = { user, pluginsuser };
+	struct passwd	*pw;
+	size_t		 i, j;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->diag.fd = -1;
+	if (!privileged)
+		return;
+	for (i = 0; i < SENDER_PEER_OURS; i++) {
+		if ((pw = getpwnam(names[i])) == NULL || pw->pw_uid == 0)
+			continue;
+		for (j = 0; j < sp->nours && sp->ours[j] != pw->pw_uid; j++)
+			;
+		if (j == sp->nours)
+			sp->ours[sp->nours++] = pw->pw_uid;
+	}
+	if (sp->nours > 0)
+		sockdiag_open(&sp->diag);
+}
+
+void
+sender_peer_free(struct sender_peer *sp)
+{
+	sockdiag_close(&sp->diag);
+	sp->nours = 0;
+}
+
+int
+sender_peer_check(struct sender_peer *sp, const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *local, char *why, size_t len)
+{
+	uid_t	 uid;
+	size_t	 i;
+
+	if (sp->nours == 0 || !sockdiag_is_loopback(peer))
+		return 0;
+	/*
+	 * The server's end: its own address is our peer.  Just connected,
+	 * it may not be made yet (the handshake's last ACK is still on its
+	 * way to the listener): then the listener, whose owner it gets.
+	 * Neither: the kernel cannot say, and nothing is refused.
+	 */
+	if (sockdiag_owner(&sp->diag, peer, local, &uid) == -1 &&
+	    sockdiag_listener(&sp->diag, peer, &uid) == -1)
+		return 0;
+	for (i = 0; i < sp->nours; i++)
+		if (sp->ours[i] == uid) {
+			snprintf(why, len, "the port is served by uid %lu, "
+			    "the agent's user or pluginsuser (a plugin?), not "
+			    "by the output: nothing sent to it",
+			    (unsigned long)uid);
+			return -1;
+		}
+	return 0;
+}
+
+int
+sender_peer_check_fd(struct sender_peer *sp, int fd, char *why, size_t len)
+{
+	struct sockaddr_storage	 peer, local;
+	socklen_t		 pl = sizeof(peer), ll = sizeof(local);
+
+	if (sp->nours == 0)
+		return 0;
+	if (getpeername(fd, (struct sockaddr *)&peer, &pl) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&local, &ll) == -1)
+		return 0;
+	return sender_peer_check(sp, &peer, &local, why, len);
+}

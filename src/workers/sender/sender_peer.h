@@ -1,0 +1,52 @@
+/*
+ * Who serves the output, when it is on this host.  An output on loopback
+ * (nsqd or InfluxDB on 127.0.0.1, the usual set-up) that is down leaves
+ * its port free, and any local process may listen there: a plugin, run
+ * as pluginsuser, could take it and answer every request with success,
+ * and the points the agent answered 200 for, the spool's included,
+ * would go to it, gone from the real output, read by the plugin.  So
+ * before the first byte goes on a connection to a loopback address, its
+ * other end is asked of the kernel (sockdiag.h): one that `user` or
+ * `pluginsuser` owns is not the output, and the connection fails as a
+ * refused one does (the points wait in the spool).  Only when the agent
+ * runs as root: started without root, the output may well be its own
+ * user's.
+ */
+#ifndef AGENT_SENDER_PEER_H
+#define AGENT_SENDER_PEER_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+
+#include "sockdiag.h"
+
+#define SENDER_PEER_OURS	2	/* user, pluginsuser */
+
+struct sender_peer {
+	struct sockdiag	 diag;
+	uid_t		 ours[SENDER_PEER_OURS];
+	size_t		 nours;		/* 0: nothing is checked */
+};
+
+/* Before the sandbox (the names looked up, the socket opened). */
+void	 sender_peer_setup(struct sender_peer *, int privileged,
+	    const char *user, const char *pluginsuser);
+void	 sender_peer_free(struct sender_peer *);
+
+/*
+ * The connection from `local` to `peer` (getsockname, getpeername): -1
+ * with `why` when `peer` is a loopback address served by a socket of
+ * `user` or `pluginsuser`; 0 otherwise, also when the kernel cannot say
+ * (no sock_diag).
+ */
+int	 sender_peer_check(struct sender_peer *,
+	    const struct sockaddr_storage *peer,
+	    const struct sockaddr_storage *local, char *why, size_t len);
+
+/* The same for a connected socket. */
+int	 sender_peer_check_fd(struct sender_peer *, int fd, char *why,
+	    size_t len);
+
+#endif
