@@ -4,16 +4,22 @@ import collections
 import http.client
 import json
 import os
+import pwd
 import random
 import socket
+import subprocess
 import sys
 import time
+import urllib.request
 
-from harness import AgentTest, wait_until
+from harness import AgentTest, free_port, needs_root, wait_until
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 os.pardir, "peers"))
 from nsqd import NsqdDouble  # noqa: E402
+
+NSQD_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         os.pardir, "peers", "nsqd.py")
 
 NS = "pool.loda"
 TOPIC = "collect." + NS
@@ -205,6 +211,40 @@ class MultiMessageTests:
     server(double) (the address to configure)."""
 
     SINGLE = MULTI = None
+
+    def test_a_plugin_on_the_outputs_port_gets_no_points(self):
+        """nsqd on loopback is down, and a plugin (pluginsuser, here
+        nobody, as the agent's user) listens on its port, answering as
+        nsqd: the points answered 200 wait for the real one."""
+        needs_root(self)
+        port = free_port()
+        pw = pwd.getpwnam(self.agent.values["pluginsuser"])
+        squat = subprocess.Popen(
+            ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+             "--clear-groups", sys.executable, NSQD_PEER,
+             f"--{self.TRANSPORT}-port", str(port)],
+            stdout=subprocess.PIPE, text=True, cwd="/")
+        self.addCleanup(lambda: (squat.poll() is None and squat.kill(),
+                                 squat.wait()))
+        ports = json.loads(squat.stdout.readline())
+        self.configure([f"127.0.0.1:{port}" if self.TRANSPORT == "http"
+                        else f"tcp://127.0.0.1:{port}"])
+        self.start_ok()
+        pts = make_points(0, 50, name="squat.m", dc="west")
+        status, _, body = self.post(pts)
+        self.assertEqual(status, 200, body)
+        self.agent.wait_log(rf"127\.0\.0\.1:{port}.*the port is served by "
+                            rf"uid {pw.pw_uid}, the agent's user or "
+                            r"pluginsuser \(a plugin\?\), not by the "
+                            r"output: nothing sent to it", timeout=20)
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['http_port']}"
+                                    "/debug/messages", timeout=10) as r:
+            self.assertEqual(json.loads(r.read()), [])
+        squat.kill()
+        squat.wait()
+        # the real one comes back on its port: everything arrives
+        d = self.double(**{f"{self.TRANSPORT}_port": port})
+        self.assert_arrived([d], pts, timeout=30)
 
     def server(self, d):
         raise NotImplementedError

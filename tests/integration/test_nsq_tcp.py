@@ -10,23 +10,16 @@ namespace of the agent's)."""
 import errno
 import json
 import os
-import pwd
 import random
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 
 from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
     received
 from harness import ClosedPort, free_port, needs_root, wait_until
 from rawpeer import NSQ_FRAME_ERROR, RawServer, nsq_frame
-
-NSQD_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                         os.pardir, "peers", "nsqd.py")
 
 
 class NsqTcp(MultiMessageTests, NsqTest):
@@ -191,37 +184,6 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertGreaterEqual(st["publish_errors"], 1, st)
         self.assertGreaterEqual(st["reconnects"], 1, st)
         self.assertGreaterEqual(d.counters()["tcp_connections"], 2)
-
-    def test_a_plugin_on_the_outputs_port_gets_no_points(self):
-        # nsqd on loopback is down, and a plugin (pluginsuser, here
-        # nobody, as the agent's user) listens on its port, answering as
-        # nsqd: the points answered 200 must wait for the real one
-        needs_root(self)
-        port = free_port()
-        pw = pwd.getpwnam(self.agent.values["pluginsuser"])
-        squat = subprocess.Popen(
-            ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
-             "--clear-groups", sys.executable, NSQD_PEER, "--tcp-port",
-             str(port)], stdout=subprocess.PIPE, text=True, cwd="/")
-        self.addCleanup(lambda: (squat.poll() is None and squat.kill(),
-                                 squat.wait()))
-        http_port = json.loads(squat.stdout.readline())["http_port"]
-        self.configure([f"tcp://127.0.0.1:{port}"])
-        self.start_ok()
-        pts = make_points(0, 50, name="tcp.m", dc="west")
-        self.post_ok(pts)
-        self.agent.wait_log(rf"127\.0\.0\.1:{port}.*the port is served by "
-                            rf"uid {pw.pw_uid}, the agent's user or "
-                            r"pluginsuser \(a plugin\?\), not by the "
-                            r"output: nothing sent to it", timeout=20)
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}"
-                                    "/debug/messages", timeout=10) as r:
-            self.assertEqual(json.loads(r.read()), [])
-        squat.kill()
-        squat.wait()
-        # the real one comes back on its port: everything arrives
-        d = self.double(tcp_port=port)
-        self.assert_arrived([d], pts, timeout=30)
 
     def test_heartbeats_answered(self):
         # the double heartbeats every second (its default, as the agent

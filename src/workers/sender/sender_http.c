@@ -2,6 +2,9 @@
  * One easy handle on the sender's libev loop (curl_ev.h), and failover
  * across servers, for the HTTP outputs; see sender_http.h.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +16,53 @@
 #include "config.h"
 #include "curl_ev.h"
 #include "log.h"
+#include "sender.h"
 #include "sender_http.h"
 
 static int	 sender_http_next(struct sender_http *, const char *);
+
+/* An address as libcurl says it ("127.0.0.1", "::1") and a port. */
+static int
+addr_of(const char *ip, int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (port < 0 || port > 65535)
+		return -1;
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * The connection is made (or reused), the request not sent: a loopback
+ * output served by user or pluginsuser gets nothing (sender_peer.h).
+ */
+static int
+prereq_cb(void *arg, char *primary_ip, char *local_ip, int primary_port,
+    int local_port)
+{
+	struct sender_http	*h = arg;
+	struct sockaddr_storage	 peer, local;
+
+	if (addr_of(primary_ip, primary_port, &peer) == -1 ||
+	    addr_of(local_ip, local_port, &local) == -1)
+		return CURL_PREREQFUNC_OK;
+	if (sender_peer_check(&h->s->peer, &peer, &local, h->refused,
+	    sizeof(h->refused)) == -1)
+		return CURL_PREREQFUNC_ABORT;
+	return CURL_PREREQFUNC_OK;
+}
 
 /*
  * The answer's body: keep the start of it for the sink to judge and to
@@ -119,6 +166,7 @@ sender_http_post(struct sender_http *h, const char *url, const char *body,
 	h->bodymax = len > (SIZE_MAX - SENDER_HTTP_BODY_MAX) / 2 ? SIZE_MAX :
 	    SENDER_HTTP_BODY_MAX + 2 * len;
 	h->errbuf[0] = '\0';
+	h->refused[0] = '\0';
 	h->code = 0;
 	h->result = CURLE_OK;
 	if ((rc = h->curl->easy_setopt(h->easy, CURLOPT_URL, url)) !=
@@ -168,8 +216,9 @@ sender_http_status(const struct sender_http *h, char *why, size_t whylen)
 	char	 snippet[SENDER_HTTP_SNIPPET_MAX + 1];
 
 	if (h->result != CURLE_OK) {
-		snprintf(why, whylen, "%s", h->errbuf[0] != '\0' ?
-		    h->errbuf : h->curl->easy_strerror(h->result));
+		snprintf(why, whylen, "%s", h->refused[0] != '\0' ?
+		    h->refused : h->errbuf[0] != '\0' ? h->errbuf :
+		    h->curl->easy_strerror(h->result));
 		return 0;
 	}
 	if (h->code >= 200 && h->code <= 299)
@@ -320,6 +369,8 @@ easy_setup(struct sender_http *h, char *err, size_t errlen)
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(CURLOPT_HTTPHEADER, h->headers);
 	SETOPT(CURLOPT_USERAGENT, "agent/" PACKAGE_VERSION);
+	SETOPT(CURLOPT_PREREQFUNCTION, prereq_cb);
+	SETOPT(CURLOPT_PREREQDATA, h);
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
 	SETOPT(CURLOPT_WRITEDATA, h);
 	SETOPT(CURLOPT_ERRORBUFFER, h->errbuf);

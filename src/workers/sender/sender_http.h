@@ -116,6 +116,7 @@ struct sender_http {
 	size_t			 bodymax;	/* read no more of it */
 	int			 bodycut;	/* bodymax was reached */
 	char			 errbuf[CURL_ERROR_SIZE];
+	char			 refused[256];	/* by prereq_cb(), or "" */
 };
 
 /* Never fails; makes sender_http_close() safe whatever happens next. */
