@@ -1376,10 +1376,27 @@ class Registries(PluginTest):
         self.assert_no_strays()
 
 
-class Stall(ThreadingHTTPServer):
-    """Takes requests and answers none until released (a slow remote)."""
+class QuietServer(ThreadingHTTPServer):
+    """A test server on 127.0.0.1 in a thread of its own; close()
+    releases what waits on self.release, then stops it."""
 
     daemon_threads = True
+
+    def serve(self, handler):
+        super().__init__(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def handle_error(self, request, client_address):
+        pass
+
+    def close(self):
+        self.release.set()
+        self.shutdown()
+        self.server_close()
+
+
+class Stall(QuietServer):
+    """Takes requests and answers none until released (a slow remote)."""
 
     def __init__(self):
         self.release = threading.Event()
@@ -1395,16 +1412,7 @@ class Stall(ThreadingHTTPServer):
                 srv.release.wait(120)
                 self.send_error(404)
 
-        super().__init__(("127.0.0.1", 0), H)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def handle_error(self, request, client_address):
-        pass
-
-    def close(self):
-        self.release.set()
-        self.shutdown()
-        self.server_close()
+        self.serve(H)
 
 
 class Kills(PluginTest):
@@ -2105,13 +2113,11 @@ class Strays(PluginTest):
                             r"\(\d+ more since the last such line\)")
 
 
-class BasicAuthGit(ThreadingHTTPServer):
+class BasicAuthGit(QuietServer):
     """Git's dumb HTTP protocol over `root`, behind HTTP Basic
     authentication unless `user` is None (the [agent] git template
     carries the credentials).  A request whose path holds `stall` waits
     until release is set (a server that trickles, or a black hole)."""
-
-    daemon_threads = True
 
     def __init__(self, root, user, password, delay=0.0, stall=None):
         import base64
@@ -2157,16 +2163,7 @@ class BasicAuthGit(ThreadingHTTPServer):
                 self.end_headers()
                 self.wfile.write(data)
 
-        super().__init__(("127.0.0.1", 0), H)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def handle_error(self, request, client_address):
-        pass
-
-    def close(self):
-        self.release.set()
-        self.shutdown()
-        self.server_close()
+        self.serve(H)
 
 
 # what a plugin of any repository may read, as pluginsuser: every file

@@ -58,6 +58,23 @@ sh_out(char *out, size_t len, const char *cmd)
 	pclose(fp);
 }
 
+/* How many .clone-* directories (clones, checkouts aside) are in `dir`. */
+static inline int
+clones_in(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".clone-", 7) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
 static inline void
 head_of(const char *dir, char *out, size_t len)
 {

@@ -174,19 +174,10 @@ path_exists(const char *fmt, ...)
 static int
 clones_left(const struct fx *f)
 {
-	char		 p[PATH_MAX];
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
+	char	 p[PATH_MAX];
 
 	snprintf(p, sizeof(p), "%s/plugins/%s", f->dir, NS);
-	if ((d = opendir(p)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, ".clone-", 7) == 0)
-			n++;
-	closedir(d);
-	return n;
+	return clones_in(p);
 }
 
 static void
