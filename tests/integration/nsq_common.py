@@ -6,6 +6,7 @@ import json
 import os
 import pwd
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,12 +15,11 @@ import urllib.request
 
 from harness import AgentTest, free_port, needs_root, wait_until
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                os.pardir, "peers"))
+PEERS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         os.pardir, "peers")
+sys.path.insert(0, PEERS_DIR)
 from nsqd import NsqdDouble  # noqa: E402
 
-NSQD_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                         os.pardir, "peers", "nsqd.py")
 
 NS = "pool.loda"
 TOPIC = "collect." + NS
@@ -219,9 +219,16 @@ class MultiMessageTests:
         needs_root(self)
         port = free_port()
         pw = pwd.getpwnam(self.agent.values["pluginsuser"])
+        # the double's files where that user can read them (a checkout
+        # may be under a directory of root's alone)
+        peers = os.path.join(self.agent.dir, "peers")
+        os.mkdir(peers)
+        for f in ("nsqd.py", "peerhttp.py"):
+            shutil.copy(os.path.join(PEERS_DIR, f), peers)
         squat = subprocess.Popen(
             ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
-             "--clear-groups", sys.executable, NSQD_PEER,
+             "--clear-groups", sys.executable,
+             os.path.join(peers, "nsqd.py"),
              f"--{self.TRANSPORT}-port", str(port)],
             stdout=subprocess.PIPE, text=True, cwd="/")
         self.addCleanup(lambda: (squat.poll() is None and squat.kill(),
