@@ -603,6 +603,42 @@ class Resilience(FetcherTest):
                             r'had')
         self.assertEqual(self.fetcher_stats()["plugins"], 3)
 
+    def test_a_slow_registry_holds_a_refresh_no_longer_than_its_interval(
+            self):
+        # six namespaces; the registry then holds every items call until
+        # it times out: one after another, they took 6 x registrytimeout
+        only_us = {"machinereg": f"^{re.escape(HOST)}$"}
+        names = [f"{c}.loda" for c in "abcdef"]
+        self.reg.set_tree({n: only_us for n in names})
+        for n in names:
+            self.reg.set_collect(n, [plugin(f"p{n[0]}", f"g/p{n[0]}")])
+        self.use_registry(self.reg.url, timeout=4,
+                          extra="\tregistryinterval = 10\n")
+        self.start_ok()
+        self.wait_stat("plugins", lambda v: v == 6)
+        self.reg.set_fault("stall", endpoint="resource")
+        t0 = time.monotonic()
+        # a change of a registry setting refreshes at once
+        self.use_registry(self.reg.url, timeout=4,
+                          extra="\tregistryinterval = 11\n")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.agent.wait_log(r"registry: the refresh has taken \[agent\] "
+                            r"registryinterval \(11 s\): [1-4] namespaces? "
+                            r"\(the first \"[c-f]\.loda\"\) not asked for, "
+                            r"keeping the items (it|they) had", timeout=20)
+        self.assertLess(time.monotonic() - t0, 16)
+        # a and b had their whole timeout; the last call made had what was
+        # left of the 11 s, and those after it none
+        asked = [r.params["ns"][0] for r in
+                 self.got("GET", "/api/v1/agent/resource")][6:]
+        if "a.loda" in asked[1:]:     # a later refresh began meanwhile
+            asked = asked[:asked.index("a.loda", 1)]
+        self.assertEqual(asked[:2], ["a.loda", "b.loda"])
+        self.assertLess(len(asked), 6, asked)
+        self.reg.clear_fault(endpoint="resource")
+        self.assertEqual(self.fetcher_stats()["plugins"], 6)
+
     def test_killed_fetcher_comes_back_from_the_cache(self):
         self.reg.set_collect(NS_POOL, [item("CPU", "cpu.idle",
                                             interval="10"),

@@ -9,7 +9,13 @@
  *    hostname changed): the namespaces stay as they were, and their
  *    items are still asked for, as the Go agent did;
  *  - a resource call fails or is malformed: that namespace keeps the
- *    items it had; the others take their new answers (quirk 3 fixed).
+ *    items it had; the others take their new answers (quirk 3 fixed);
+ *  - the refresh has taken registryinterval: the namespaces not asked
+ *    for yet keep the items they had.  The calls go one after another,
+ *    each up to registrytimeout, so a registry that answers each just in
+ *    time (or trickles) held a refresh of 256 namespaces for 43 minutes
+ *    at the default timeout, 21 hours at the largest, while the next
+ *    ones were due.  Each call's timeout is cut to what is left of it.
  * Every failure is logged with what was wrong.
  */
 #include <errno.h>
@@ -43,6 +49,7 @@ struct refresh {
 	char			 error[FETCHER_ERR_MAX];
 	struct fhttp_req	*req;
 	char			 base[CONF_STR_MAX];
+	ev_tstamp		 deadline;	/* ev_now() of its end */
 };
 
 struct report {
@@ -185,6 +192,43 @@ resource_done(void *arg, const struct fhttp_result *res)
 	resource_next(rf);
 }
 
+/*
+ * A call's timeout: registrytimeout, or what is left of the refresh's
+ * time when that is less (a second at least); 0 when none is left.
+ */
+static long
+call_timeout(struct refresh *rf)
+{
+	struct fetcher	*f = rf->f;
+	ev_tstamp	 left = rf->deadline - ev_now(f->w->loop);
+
+	if (left <= 0)
+		return 0;
+	if (left >= f->w->conf.registrytimeout)
+		return (long)f->w->conf.registrytimeout;
+	return left < 1 ? 1 : (long)left;
+}
+
+/* Out of time: the namespaces not asked for keep the items they had. */
+static void
+resource_out_of_time(struct refresh *rf)
+{
+	size_t	 left = rf->next.n - rf->idx;
+
+	log_warnx("%s: registry: the refresh has taken [agent] "
+	    "registryinterval (%lld s): %zu namespace%s (the first \"%s\") "
+	    "not asked for, keeping the items %s had", __func__,
+	    (long long)rf->f->w->conf.registryinterval, left,
+	    left > 1 ? "s" : "", rf->next.v[rf->idx].ns,
+	    left > 1 ? "they" : "it");
+	note_error(rf, "items of \"%s\" and %zu more: not asked for, the "
+	    "refresh took registryinterval", rf->next.v[rf->idx].ns,
+	    left - 1);
+	rf->failed += left;
+	rf->res_failed += left;
+	rf->idx = rf->next.n;
+}
+
 /* Ask for the items of the next namespace, or end the refresh. */
 static void
 resource_next(struct refresh *rf)
@@ -192,14 +236,18 @@ resource_next(struct refresh *rf)
 	struct fetcher	*f = rf->f;
 	char		 url[CONF_STR_MAX + ITEM_NS_MAX + 64];
 	char		 shown[sizeof(url)], err[256];
+	long		 timeout;
 
 	while (rf->idx < rf->next.n) {
+		if ((timeout = call_timeout(rf)) == 0) {
+			resource_out_of_time(rf);
+			break;
+		}
 		/* the name was checked: nothing in it needs escaping */
 		snprintf(url, sizeof(url), "%s/api/v1/agent/resource?ns=%s"
 		    "&type=collect", rf->base, rf->next.v[rf->idx].ns);
 		rf->req = fetcher_http_start(&f->http, url, NULL, 0,
-		    (long)f->w->conf.registrytimeout, resource_done, rf, err,
-		    sizeof(err));
+		    timeout, resource_done, rf, err, sizeof(err));
 		if (rf->req != NULL)
 			return;
 		fetcher_http_shown(url, shown, sizeof(shown));
@@ -330,7 +378,7 @@ refresh_http(struct refresh *rf)
 		rf->req = NULL;
 	} else
 		rf->req = fetcher_http_start(&f->http, url, body.p, body.len,
-		    (long)c->registrytimeout, ns_done, rf, err, sizeof(err));
+		    call_timeout(rf), ns_done, rf, err, sizeof(err));
 	buf_free(&body);
 	if (rf->req == NULL) {
 		fetcher_http_shown(url, shown, sizeof(shown));
@@ -402,6 +450,7 @@ fetcher_refresh_start(struct fetcher *f)
 		return;
 	}
 	rf->f = f;
+	rf->deadline = ev_now(f->w->loop) + f->w->conf.registryinterval;
 	fetcher_regset_init(&rf->next);
 	f->rf = rf;
 	if (fetcher_registry_kind(f->w->conf.registryaddr) == REGISTRY_FILE)
