@@ -5,6 +5,7 @@
  */
 #include "collect_fixture.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -336,4 +337,65 @@ Test(collect_port, checks_in_parallel)
 		close(fill2[k]);
 	}
 	close(lfd);
+}
+
+struct port_said {
+	int	 lines;
+	char	 last[512];
+};
+
+static void
+port_sink(enum log_level lvl, const char *msg, void *arg)
+{
+	struct port_said	*s = arg;
+
+	if (strstr(msg, "collect port") == NULL)
+		return;
+	s->lines++;
+	snprintf(s->last, sizeof(s->last), "%s", msg);
+}
+
+/*
+ * Past the descriptor limit (a registry listing thousands of ports) no
+ * check can open its socket: each is reported down, and the log gets
+ * one line for all of them, not one each.
+ */
+Test(collect_port, out_of_descriptors_is_one_line)
+{
+	struct items		 it;
+	struct point_list	 pl;
+	struct port_said	 said;
+	struct rlimit		 rl, low;
+	char			 name[32];
+	int			 i, fd;
+
+	memset(&said, 0, sizeof(said));
+	log_init("test", LOG_LVL_DEBUG);
+	log_set_sink(port_sink, &said);
+	items_init(&it);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "PORT.p.%d", 20000 + i);
+		add_port(&it, "a.loda", name, 20000 + i, 1);
+	}
+	collect_list_init(&pl);
+	/* no descriptor left: the lowest free one is the limit */
+	cr_assert_neq(fd = dup(0), -1);
+	cr_assert_eq(close(fd), 0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)fd;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	run(&it, &pl);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	log_set_sink(NULL, NULL);
+	cr_assert_eq(pl.n, 300);
+	for (i = 0; i < 300; i++)
+		cr_assert_eq(pl.v[i].ival, 0, "%s", pl.v[i].name);
+	cr_assert_eq(said.lines, 1, "%d lines, the last: %s", said.lines,
+	    said.last);
+	cr_assert(strstr(said.last, "300 of 300 ports not checked (no socket: "
+	    "Too many open files; the first: PORT.p.20000), reported down") !=
+	    NULL, "%s", said.last);
+	collect_list_free(&pl);
+	items_free(&it);
 }

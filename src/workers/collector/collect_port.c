@@ -32,6 +32,7 @@
 struct port_check {
 	int		 fd;		/* -1: done */
 	int		 up;
+	int		 nosock;	/* errno of socket(), 0: made */
 	int64_t		 deadline;	/* ms, monotonic */
 };
 
@@ -88,7 +89,9 @@ check_start(struct port_check *c, const struct port_item *it, int64_t now)
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (c->fd == -1) {
-		log_warn("%s: collect port: %s: socket", __func__, it->name);
+		/* said once a run (port_collect()): thousands of ports
+		 * past the descriptor limit were a line each */
+		c->nosock = errno;
 		return;
 	}
 	memset(&sin, 0, sizeof(sin));
@@ -174,7 +177,7 @@ port_collect(void *state, const struct collect_env *env,
 	uint32_t		*slot = NULL;	/* port -> 1 + index in uniq */
 	const struct port_item	*pi;
 	int64_t			 now;
-	size_t			 i, n = 0;
+	size_t			 i, k, first = 0, n = 0;
 	int			 up;
 
 	if (it == NULL || it->nports == 0)
@@ -212,6 +215,13 @@ port_collect(void *state, const struct collect_env *env,
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -1;
 	}
+	for (i = 0, k = 0; i < n; i++)
+		if (c[i].nosock != 0 && k++ == 0)
+			first = i;
+	if (k > 0)
+		log_warnx("%s: collect port: %zu of %zu ports not checked (no "
+		    "socket: %s; the first: %s), reported down", __func__, k, n,
+		    strerror(c[first].nosock), uniq[first].name);
 	for (i = 0; i < it->nports; i++) {
 		pi = &it->ports[i];
 		up = pi->port >= 1 && pi->port <= 65535 && slot[pi->port] != 0 ?
