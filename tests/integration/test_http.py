@@ -6,20 +6,22 @@ import subprocess
 import sys
 import time
 
-from harness import AgentTest, free_port, needs_root
+from harness import AgentTest, NetNs, free_port, needs_root
 
 # A local user holding loopback connections in the middle of their
 # request head (not idle: nothing gives their place up), then one more.
 HOG = r"""
 import socket, sys
 port, n = int(sys.argv[1]), int(sys.argv[2])
+last = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
 held = []
 for _ in range(n):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     held.append(s)
-s = socket.create_connection(("127.0.0.1", port), timeout=10)
-s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+s = socket.create_connection((last, port), timeout=10)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          b"Connection: close\r\n\r\n")
 got = b""
 while True:
     b = s.recv(4096)
@@ -372,6 +374,46 @@ class LocalUsers(AgentTest):
                         "hog's connections were cut")
         self.agent.wait_log(rf"64 connections open from uid {pw.pw_uid} on "
                             r"loopback \(max_conns_addr\)")
+        hog.stdin.close()
+        self.assertEqual(hog.wait(timeout=20), 0)
+        st = self.agent.status()
+        self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)
+
+
+class LocalUserOtherAddress(AgentTest):
+    """A local user is not only on loopback: the host's other addresses
+    (eth0's, a bridge's) reach the agent from this host too, and each
+    was a client of its own with 64 places: one user held 64 on
+    loopback and 64 more per address of the host, and with a few
+    addresses all of TCP.  A client the kernel finds on this host counts
+    as its user whatever address it came from."""
+
+    ADDR = "10.213.7.1"
+
+    def test_a_users_share_holds_across_the_hosts_addresses(self):
+        needs_root(self)
+        ns = NetNs()
+        ns.veth("eth0", "peer0", [f"{self.ADDR}/24"], ["10.213.7.2/24"])
+        self.agent.in_netns(ns)
+        self.agent.write_conf(listen=f"0.0.0.0:{self.agent.port}")
+        self.start_ok()
+        pw = pwd.getpwnam("bin")
+        hog = subprocess.Popen(
+            ns.prefix() + [
+                "setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+                "--clear-groups", sys.executable, "-c", HOG,
+                str(self.agent.port), "64", self.ADDR],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def stop_hog():
+            if hog.poll() is None:
+                hog.kill()
+            hog.wait()
+        self.addCleanup(stop_hog)
+        # 64 on loopback, then one to eth0's address: the same user's
+        line = hog.stdout.readline()
+        self.assertIn("HTTP/1.1 503 ", line)
+        self.assertIn("too many connections of your user", line)
         hog.stdin.close()
         self.assertEqual(hog.wait(timeout=20), 0)
         st = self.agent.status()

@@ -828,7 +828,13 @@ front_http_request_peer_uid(const struct http_request *req, uid_t *uid)
 {
 	const struct http_req	*r = req->priv;
 
-	if (r == NULL || r->conn == NULL || !r->conn->peer_uid_known)
+	/*
+	 * Known also of a client on another address of this host (for its
+	 * share of the connections), but trust is loopback's alone: such a
+	 * client is asked for the token like any other address.
+	 */
+	if (r == NULL || r->conn == NULL || !r->conn->peer_uid_known ||
+	    !front_http_addr_loopback(&r->conn->peer))
 		return -1;
 	*uid = r->conn->peer_uid;
 	return 0;

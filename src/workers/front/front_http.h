@@ -153,19 +153,21 @@ int		 front_http_addr_loopback(const struct sockaddr_storage *);
 /*
  * The client a TCP peer counts as for limits.max_conns_addr: all of
  * loopback is one, an IPv4 address (also v4-mapped) itself, an IPv6
- * address its /64.  Equal keys, same client.  A loopback client whose
- * socket's owner is known (front_http_server_set_peer_uid) counts as
- * that user: any local user may use every 127/8 address, so one user
- * could otherwise take loopback's places from all the others.
+ * address its /64.  Equal keys, same client.  A client on this host
+ * whose socket's owner is known (front_http_server_set_peer_uid) counts
+ * as that user, on loopback or on another address of the host: any
+ * local user may use every 127/8 address and every address of the
+ * host, so one user could otherwise take their places from the others.
  */
 #define HTTP_ADDRKEY_LEN	17
 void		 front_http_addr_key(const struct sockaddr_storage *,
 		    unsigned char key[HTTP_ADDRKEY_LEN]);
 /*
- * Who owns a loopback client's socket, asked once per loopback
+ * Who owns a client's socket when it is on this host, asked once per TCP
  * connection at its accept (so it must be cheap: one question to the
- * kernel, not a table read).  0 with *uid, or -1: not known, and such
- * connections count as one client.
+ * kernel, not a table read).  0 with *uid, or -1: not known (a remote
+ * client, or no answer), and such a client is its address; loopback
+ * ones not known all count as one client.
  */
 typedef int	(*http_peer_uid_fn)(void *arg,
 		    const struct sockaddr_storage *peer,

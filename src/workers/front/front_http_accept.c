@@ -95,8 +95,14 @@ addr_count(struct http_server *srv, const unsigned char *key)
 }
 
 /*
- * The client `c` counts as (front_http_addr_key), and for loopback the
- * owner of its socket, once: the two admissions of an eviction share it.
+ * The client `c` counts as (front_http_addr_key), once: the two
+ * admissions of an eviction share it.  A client on this host counts as
+ * the owner of its socket whatever address it came from: besides
+ * 127/8, every address of the host's own (eth0's, a bridge's) reaches
+ * us from here, and keyed by address each would be one more share of
+ * the same user.  Whether a client is on this host is asked of the
+ * kernel (its end of the connection is a socket here, or it is not):
+ * any address, not only loopback.
  */
 static void
 conn_key(struct http_conn *c)
@@ -107,14 +113,17 @@ conn_key(struct http_conn *c)
 	uint32_t		 u;
 
 	front_http_addr_key(&c->peer, c->addrkey);
-	if (c->addrkey[0] != ADDRKEY_LOOPBACK || srv->peer_uid == NULL)
+	if (srv->peer_uid == NULL)
 		return;
 	memset(&local, 0, sizeof(local));
 	if (getsockname(c->fd, (struct sockaddr *)&local, &len) == -1 ||
 	    srv->peer_uid(srv->peer_uid_arg, &c->peer, &local,
 	    &c->peer_uid) == -1)
-		return;		/* gone already, or not to be told */
+		return;		/* gone already, remote, or not to be told */
 	c->peer_uid_known = 1;
+	/* the same key as for its loopback connections */
+	memset(c->addrkey, 0, HTTP_ADDRKEY_LEN);
+	c->addrkey[0] = ADDRKEY_LOOPBACK;
 	u = (uint32_t)c->peer_uid;
 	c->addrkey[1] = 1;
 	memcpy(c->addrkey + 2, &u, sizeof(u));
