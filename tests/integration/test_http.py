@@ -420,6 +420,56 @@ class LocalUserOtherAddress(AgentTest):
         self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)
 
 
+class RemoteCannotCrowdOutLocal(AgentTest):
+    """Remote clients holding their shares (64 each) of four addresses,
+    four IPv6 /64s which any site has to spare, filled all 256 places
+    of TCP: loopback clients, the local producers, got 503 for as long
+    as the remote ones cared.  Clients on this host have a budget of
+    their own now."""
+
+    def test_four_remote_64s_leave_loopback_its_places(self):
+        needs_root(self)
+        ns = NetNs()
+        ns.link_to_host()
+        ns_if = ns.host_if[:-1] + "n"
+        nets = [f"fd5a:0:0:{i}::" for i in range(1, 5)]
+        for net in nets:
+            subprocess.run(["ip", "addr", "add", net + "1/64", "dev",
+                            ns.host_if, "nodad"], check=True,
+                           capture_output=True, timeout=30)
+            ns.ip("addr", "add", net + "2/64", "dev", ns_if, "nodad")
+        self.agent.in_netns(ns)
+        self.agent.write_conf(listen=f"[::]:{self.agent.port}")
+        self.start_ok()
+        held = []
+        self.addCleanup(lambda: [s.close() for s in held])
+        # from the host, outside the agent's namespace: remote clients,
+        # each /64 its share, every connection in the middle of its head
+        for net in nets:
+            for _ in range(64):
+                s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+                s.settimeout(10)
+                s.bind((net + "1", 0))
+                s.connect((nets[0] + "2", self.agent.port))
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                held.append(s)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.bind((nets[1] + "1", 0))
+        s.connect((nets[0] + "2", self.agent.port))
+        held.append(s)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+        self.assertIn(b" 503 ", s.recv(4096), "TCP's budget not full")
+        # a local client, in the agent's namespace on loopback: served
+        with ns.entered():
+            r = raw_request(self.agent.port, b"GET /healthz HTTP/1.1\r\n"
+                            b"Host: 127.0.0.1\r\nConnection: close"
+                            b"\r\n\r\n")
+        self.assertTrue(r.startswith("HTTP/1.1 200 "), r[:300])
+        st = self.agent.status()
+        self.assertEqual(self.agent.worker(st, "front")["restarts"], 0)
+
+
 class Ipv6Listen(AgentTest):
     """listen = "[::1]:port": the API on IPv6 loopback, trusted as
     loopback, and nothing on 127.0.0.1."""

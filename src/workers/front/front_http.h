@@ -26,12 +26,16 @@ struct http_limits {
 	size_t		 max_body;	/* bytes; larger gets 413 */
 	/*
 	 * Open connections at once, one budget per kind of listener, so
-	 * TCP clients cannot crowd out the unix socket; and the most one
-	 * TCP client address may hold (all of loopback is one address, an
-	 * IPv6 client its /64).  Beyond them: 503 and close.
+	 * TCP clients cannot crowd out the unix socket, and on TCP one for
+	 * clients on this host (whose socket's owner the peer-uid function
+	 * found), so remote ones cannot crowd out the local producers; and
+	 * the most one TCP client may hold (an address, all of loopback
+	 * when owners are not known, an IPv6 client its /64, a local user).
+	 * Beyond them: 503 and close.
 	 */
 	unsigned	 max_conns_tcp;
 	unsigned	 max_conns_unix;
+	unsigned	 max_conns_local;
 	unsigned	 max_conns_addr;
 	double		 idle_timeout;	/* seconds without a byte */
 	double		 handler_timeout;/* seconds to answer; then 504 */
@@ -52,6 +56,7 @@ struct http_limits {
 	.max_body = 1024 * 1024,					\
 	.max_conns_tcp = 256,						\
 	.max_conns_unix = 256,						\
+	.max_conns_local = 256,						\
 	.max_conns_addr = 64,						\
 	.idle_timeout = 30.0,						\
 	.handler_timeout = 30.0,					\

@@ -3,9 +3,11 @@
  * is served.  Each kind of listener has its own budget of open
  * connections (limits.max_conns_tcp, max_conns_unix), so TCP clients,
  * whoever they are, cannot take the places of the local producers on
- * the unix socket; and one TCP client address may hold at most
- * limits.max_conns_addr of the TCP budget, so one host cannot take them
- * all.  Beyond either, a connection of the same budget (and address)
+ * the unix socket; TCP clients on this host have one of their own
+ * (max_conns_local), so remote ones cannot take theirs; and one TCP
+ * client (an address, a local user) may hold at most
+ * limits.max_conns_addr of its budget, so one host or user cannot take
+ * them all.  Beyond either, a connection of the same budget (and address)
  * idle between two requests gives its place up, the one idle the
  * longest (a keep-alive connection costs its client only a reconnect;
  * kept, a few idle ones would turn every other client away for as long
@@ -88,7 +90,7 @@ addr_count(struct http_server *srv, const unsigned char *key)
 	unsigned		 n = 0;
 
 	TAILQ_FOREACH(c, &srv->conns, entry)
-		if (c->counted && c->budget == HTTP_BUDGET_TCP &&
+		if (c->counted && c->budget != HTTP_BUDGET_UNIX &&
 		    memcmp(c->addrkey, key, HTTP_ADDRKEY_LEN) == 0)
 			n++;
 	return n;
@@ -144,16 +146,27 @@ budget_admit(struct http_conn *c, enum http_reject *why)
 	struct http_server	*srv = c->srv;
 	unsigned		 max;
 
-	c->budget = c->via == HTTP_VIA_UNIX ? HTTP_BUDGET_UNIX :
-	    HTTP_BUDGET_TCP;
-	max = c->budget == HTTP_BUDGET_UNIX ? srv->lim.max_conns_unix :
-	    srv->lim.max_conns_tcp;
+	/*
+	 * A client on this host (its owner found) has a budget apart from
+	 * the remote ones: a few remote addresses (or IPv6 /64s, which come
+	 * cheap) holding their shares would otherwise fill TCP and turn
+	 * the local producers away.
+	 */
+	if (c->via == HTTP_VIA_UNIX) {
+		c->budget = HTTP_BUDGET_UNIX;
+		max = srv->lim.max_conns_unix;
+	} else if (c->peer_uid_known) {
+		c->budget = HTTP_BUDGET_LOCAL;
+		max = srv->lim.max_conns_local;
+	} else {
+		c->budget = HTTP_BUDGET_TCP;
+		max = srv->lim.max_conns_tcp;
+	}
 	if (srv->nbudget[c->budget] >= max) {
-		*why = c->budget == HTTP_BUDGET_UNIX ? HTTP_REJECT_UNIX :
-		    HTTP_REJECT_TCP;
+		*why = (enum http_reject)c->budget;
 		return 0;
 	}
-	if (c->budget == HTTP_BUDGET_TCP) {
+	if (c->budget != HTTP_BUDGET_UNIX) {
 		if (srv->lim.max_conns_addr > 0 &&
 		    addr_count(srv, c->addrkey) >= srv->lim.max_conns_addr) {
 			*why = HTTP_REJECT_ADDR;
@@ -232,7 +245,8 @@ reject_warn(struct http_server *srv, struct http_listener *l,
 		log_warnx("%s: %s: %u connections open (max_conns_%s), %llu "
 		    "turned away with 503", __func__, l->label,
 		    srv->nbudget[c->budget], why == HTTP_REJECT_UNIX ? "unix" :
-		    "tcp", (unsigned long long)srv->rejected[why]);
+		    why == HTTP_REJECT_LOCAL ? "local" : "tcp",
+		    (unsigned long long)srv->rejected[why]);
 		break;
 	}
 	srv->rejected[why] = 0;

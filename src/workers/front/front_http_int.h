@@ -43,17 +43,21 @@ enum http_phase {
 
 /*
  * The budget a connection counts toward: the kind of its listener, and
- * on TCP the client's address as the per-address share sees it.
+ * on TCP whether its client is on this host (its socket's owner known);
+ * within TCP and LOCAL, the client's key as the per-address share sees
+ * it.
  */
 enum http_budget {
 	HTTP_BUDGET_TCP = 0,
 	HTTP_BUDGET_UNIX,
+	HTTP_BUDGET_LOCAL,
 	HTTP_BUDGET_MAX
 };
 /* Why a connection was turned away: its budget full, or its address's share. */
 enum http_reject {
 	HTTP_REJECT_TCP = HTTP_BUDGET_TCP,
 	HTTP_REJECT_UNIX = HTTP_BUDGET_UNIX,
+	HTTP_REJECT_LOCAL = HTTP_BUDGET_LOCAL,
 	HTTP_REJECT_ADDR,
 	HTTP_REJECT_MAX
 };

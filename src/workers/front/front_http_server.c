@@ -121,7 +121,7 @@ front_http_server_new(struct ev_loop *loop, const struct http_limits *lim,
 	if (lim == NULL)
 		lim = &deflim;
 	if (lim->max_header == 0 || lim->max_conns_tcp == 0 ||
-	    lim->max_conns_unix == 0) {
+	    lim->max_conns_unix == 0 || lim->max_conns_local == 0) {
 		log_warnx("%s: max_header and max_conns_* must be positive",
 		    __func__);
 		return NULL;
