@@ -506,3 +506,34 @@ class InfluxDB(AgentTest):
         self.assertEqual((st["published"], st["dropped_rejected"]),
                          (n - 1, 1), st)
 
+
+
+class InfluxCredentials(AgentTest):
+    """An InfluxDB with authentication is written to as
+    http://user:password@host:port (libcurl sends them as Basic).  When
+    it failed, the sender's last_error named the server as configured,
+    password and all, and /me/status, open to every client of the API
+    (other hosts too, with no token), showed it."""
+
+    def test_me_status_does_not_show_the_password(self):
+        down = ClosedPort()
+        self.addCleanup(down.close)
+        self.agent.write_conf(
+            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+            output_name="influxdb",
+            servers=f'"http://writer:s3cretpw@127.0.0.1:{down.port}"')
+        self.start_ok()
+        code, body = self.agent.http("/post", method="POST", data=json.dumps(
+            [{"name": "c.m", "timestamp": 0, "tags": {}, "value": 1}]))
+        self.assertEqual(code, 200, body)
+
+        def failed():
+            code, body = self.agent.http("/me/status")
+            st = self.agent.worker(json.loads(body), "sender")
+            err = (st.get("stats") or {}).get("last_error")
+            return body if err else None
+        body = wait_until(failed, timeout=15, what="the sender's last_error")
+        self.assertNotIn("s3cretpw", body)
+        self.assertIn(f"127.0.0.1:{down.port}", body)
+        code, body = self.agent.http("/metrics")
+        self.assertNotIn("s3cretpw", body)

@@ -172,7 +172,7 @@ sender_http_post(struct sender_http *h, const char *url, const char *body,
 	if ((rc = h->curl->easy_setopt(h->easy, CURLOPT_URL, url)) !=
 	    CURLE_OK) {
 		/* a URL libcurl refuses is this server's entry's fault */
-		snprintf(why, whylen, "URL %s: %s", url,
+		snprintf(why, whylen, "URL of %s: %s", h->shown[h->cur],
 		    h->curl->easy_strerror(rc));
 		return -1;
 	}
@@ -257,11 +257,40 @@ sender_http_server(const struct sender_http *h)
 	return h->servers[h->cur];
 }
 
+const char *
+sender_http_shown(const struct sender_http *h)
+{
+	return h->shown[h->cur];
+}
+
+/*
+ * `server` for messages: the user information of a URL (before the
+ * last '@' of its authority) as "***", as gitpull shows git URLs.  NULL
+ * when out of memory.
+ */
+static char *
+server_shown(const char *server)
+{
+	const char	*host, *at;
+	char		*s;
+
+	if ((host = strstr(server, "://")) != NULL)
+		host += 3;
+	else
+		host = server;
+	at = memrchr(host, '@', strcspn(host, "/?#"));
+	if (at == NULL)
+		return strdup(server);
+	if (asprintf(&s, "%.*s***%s", (int)(host - server), server, at) == -1)
+		return NULL;
+	return s;
+}
+
 int
 sender_http_failover(struct sender_http *h, const char *why)
 {
 	struct sender_http_srv	*sv = &h->srv[h->cur];
-	const char		*server = h->servers[h->cur];
+	const char		*server = h->shown[h->cur];
 	double			 a;
 
 	if (!sv->failing)
@@ -285,7 +314,7 @@ sender_http_refused(struct sender_http *h, const char *why)
 	/* once until it takes a request: it may refuse each one */
 	if (!sv->refusing && h->nservers > 1)
 		log_warnx("%s: %s: %s refused a request: %s; trying the "
-		    "other servers", __func__, h->tag, h->servers[h->cur],
+		    "other servers", __func__, h->tag, h->shown[h->cur],
 		    why);
 	sv->refusing = 1;
 	return sender_http_next(h, why);
@@ -296,11 +325,11 @@ sender_http_next(struct sender_http *h, const char *why)
 {
 	if (h->reasons.len > 0)
 		buf_adds(&h->reasons, "; ");
-	buf_printf(&h->reasons, "%s: %s", h->servers[h->cur], why);
+	buf_printf(&h->reasons, "%s: %s", h->shown[h->cur], why);
 	if (++h->tried < h->nservers) {
 		h->cur = h->order[h->tried];
 		log_debug("%s: failing over to %s", h->tag,
-		    h->servers[h->cur]);
+		    h->shown[h->cur]);
 		return 1;
 	}
 	return 0;
@@ -324,7 +353,7 @@ sender_http_server_ok(struct sender_http *h)
 	if (!sv->failing)
 		return;
 	sv->failing = 0;
-	log_info("%s: %s publishes again", h->tag, h->servers[h->cur]);
+	log_info("%s: %s publishes again", h->tag, h->shown[h->cur]);
 	sender_count_reconnect(h->s);
 }
 
@@ -409,6 +438,7 @@ sender_http_open(struct sender_http *h, const struct strlist *sv,
 		return -1;
 	}
 	if ((h->servers = calloc(sv->n, sizeof(*h->servers))) == NULL ||
+	    (h->shown = calloc(sv->n, sizeof(*h->shown))) == NULL ||
 	    (h->srv = calloc(sv->n, sizeof(*h->srv))) == NULL ||
 	    (h->order = calloc(sv->n, sizeof(*h->order))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -420,6 +450,10 @@ sender_http_open(struct sender_http *h, const struct strlist *sv,
 			return -1;
 		}
 		h->nservers++;
+		if ((h->shown[i] = server_shown(sv->v[i])) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 	}
 
 	/*
@@ -473,10 +507,15 @@ sender_http_close(struct sender_http *h)
 	if (h->headers != NULL)
 		h->curl->slist_free_all(h->headers);
 	h->headers = NULL;
-	for (i = 0; i < h->nservers; i++)
+	for (i = 0; i < h->nservers; i++) {
 		free(h->servers[i]);
+		if (h->shown != NULL)
+			free(h->shown[i]);
+	}
 	free(h->servers);
 	h->servers = NULL;
+	free(h->shown);
+	h->shown = NULL;
 	free(h->srv);
 	h->srv = NULL;
 	free(h->order);

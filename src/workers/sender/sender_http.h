@@ -93,6 +93,12 @@ struct sender_http {
 
 	/* the servers, copied: the config may change under us */
 	char			**servers;
+	/*
+	 * ... and as logs, last_error and output_limits_by show them: a
+	 * password in one (http://user:password@host) is in the URL
+	 * libcurl gets, never in what /me/status shows to every client.
+	 */
+	char			**shown;
 	struct sender_http_srv	*srv;		/* per server */
 	size_t			*order;		/* this round's, see
 						 * sender_http_round_start() */
@@ -158,6 +164,8 @@ void	 sender_http_printable(char *dst, size_t dstlen, const char *src,
  */
 void	 sender_http_round_start(struct sender_http *);
 const char *sender_http_server(const struct sender_http *);
+/* The same server for messages: any user:password@ of it as ***@. */
+const char *sender_http_shown(const struct sender_http *);
 /* The current server failed with `why`: 1 = moved to the next one,
  * 0 = every server was tried (sender_http_reasons() says why). */
 int	 sender_http_failover(struct sender_http *, const char *why);

@@ -23,7 +23,7 @@ sink_http_opened(const struct sink_http *r, const char *doing)
 {
 	log_info("%s: %s %zu server%s, first %s", r->http.tag, doing,
 	    r->http.nservers, r->http.nservers == 1 ? "" : "s",
-	    r->http.servers[0]);
+	    r->http.shown[0]);
 }
 
 void

@@ -210,7 +210,7 @@ data_refused(struct influx *h, const struct sender_http *http)
 	if ((dropped = partial_dropped(http)) >= 0) {
 		influx_error(http->answer, http->answerlen, msg, sizeof(msg));
 		snprintf(why, sizeof(why), "influxdb partial write: %s: %s%s",
-		    sender_http_server(http), msg, http->bodylen >
+		    sender_http_shown(http), msg, http->bodylen >
 		    http->answerlen ? " ..." : "");
 		sink_http_partial(&h->r, (uint64_t)dropped, why);
 		return;
@@ -244,7 +244,7 @@ attempt_end(struct sender_http *http, void *arg)
 	    h->step != STEP_CREATE) {
 		/* too big is not bad: smaller, it goes */
 		describe(http, "", why, sizeof(why));
-		sink_http_refused_size(&h->r, sender_http_server(http),
+		sink_http_refused_size(&h->r, sender_http_shown(http),
 		    h->nmsgs > 1 ? SINK_TOOBIG_BODY : SINK_TOOBIG_MESSAGE, 0,
 		    why);
 		return;
@@ -260,7 +260,7 @@ attempt_end(struct sender_http *http, void *arg)
 		}
 		if (db_missing(http)) {
 			log_info("influxdb: %s: database \"%s\" not found, "
-			    "creating it", sender_http_server(http), h->db);
+			    "creating it", sender_http_shown(http), h->db);
 			h->step = STEP_CREATE;
 			request(h, &h->create, "", 0);
 			return;
@@ -280,7 +280,7 @@ attempt_end(struct sender_http *http, void *arg)
 			return;
 		}
 		log_info("influxdb: %s: created database \"%s\"",
-		    sender_http_server(http), h->db);
+		    sender_http_shown(http), h->db);
 		h->step = STEP_RETRY;
 		request(h, &h->write, h->r.body, h->r.len);
 		return;

@@ -75,7 +75,7 @@ attempt_end(struct sender_http *http, void *arg)
 			/* BODY_TOO_BIG, BAD_BODY: the request; else a
 			 * message (MSG_TOO_BIG, BAD_MESSAGE) */
 			sink_http_refused_size(&h->r,
-			    sender_http_server(http), memmem(http->answer,
+			    sender_http_shown(http), memmem(http->answer,
 			    http->answerlen, "BODY", 4) != NULL ?
 			    SINK_TOOBIG_BODY : SINK_TOOBIG_MESSAGE, 0, why);
 			return;
