@@ -414,6 +414,8 @@ class LocalUserOtherAddress(AgentTest):
         line = hog.stdout.readline()
         self.assertIn("HTTP/1.1 503 ", line)
         self.assertIn("too many connections of your user", line)
+        self.agent.wait_log(rf"64 connections open from uid {pw.pw_uid} on "
+                            r"this host \(max_conns_addr\)")
         hog.stdin.close()
         self.assertEqual(hog.wait(timeout=20), 0)
         st = self.agent.status()

@@ -230,10 +230,12 @@ reject_warn(struct http_server *srv, struct http_listener *l,
 	case HTTP_REJECT_ADDR:
 		if (c->peer_uid_known)
 			log_warnx("%s: %s: %u connections open from uid %lu "
-			    "on loopback (max_conns_addr), %llu turned away "
+			    "on %s (max_conns_addr), %llu turned away "
 			    "with 503", __func__, c->name,
 			    srv->lim.max_conns_addr,
 			    (unsigned long)c->peer_uid,
+			    front_http_addr_loopback(&c->peer) ? "loopback" :
+			    "this host",
 			    (unsigned long long)srv->rejected[why]);
 		else
 			log_warnx("%s: %s: %u connections open from that "
