@@ -619,7 +619,11 @@ front_peer_changed(struct worker *w, enum role peer, pid_t pid)
 	}
 }
 
-/* A loopback client's owner, for its user's share of the connections. */
+/*
+ * The owner of a TCP client's socket when it is on this host (loopback
+ * or another of its addresses), for its user's share of the connections
+ * and the budget of local clients; -1 for a remote one.
+ */
 static int
 front_peer_uid(void *arg, const struct sockaddr_storage *peer,
     const struct sockaddr_storage *local, uid_t *uid)

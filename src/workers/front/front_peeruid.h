@@ -68,9 +68,10 @@ enum peeruid_verdict front_peeruid_verdict(const struct front_peeruid *,
 /*
  * The uid that owns the client's end of the TCP connection from `peer`
  * to `local`, asked of the kernel for that one socket (sock_diag), as
- * cheap as an accept: the front asks for every loopback connection, to
- * count each local user's connections apart.  0 with *uid, or -1 (no
- * such socket any more, or no sock_diag).
+ * cheap as an accept: the front asks for every TCP connection, to
+ * count each local user's connections apart and local clients apart
+ * from remote ones.  0 with *uid, or -1 (no such socket here: a remote
+ * client, or one gone; or no sock_diag).
  */
 int	 front_peeruid_diag(struct front_peeruid *,
 	    const struct sockaddr_storage *peer,
