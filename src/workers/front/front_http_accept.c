@@ -121,7 +121,7 @@ conn_key(struct http_conn *c)
 	if (getsockname(c->fd, (struct sockaddr *)&local, &len) == -1 ||
 	    srv->peer_uid(srv->peer_uid_arg, &c->peer, &local,
 	    &c->peer_uid) == -1)
-		return;		/* gone already, remote, or not to be told */
+		return;	/* remote, gone already, or not to be told */
 	c->peer_uid_known = 1;
 	/* the same key as for its loopback connections */
 	memset(c->addrkey, 0, HTTP_ADDRKEY_LEN);
