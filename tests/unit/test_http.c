@@ -2336,6 +2336,62 @@ Test(budget, an_idle_keep_alive_connection_gives_its_place_up)
 }
 
 /* Every loopback address is the same client: 127.0.0.2 gains nothing. */
+/* A client "on this host" for the budget tests: 127.0.0.2 is uid 1000. */
+static int
+fake_peer_uid(void *arg, const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *local, uid_t *uid)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)peer;
+
+	if (peer->ss_family != AF_INET ||
+	    sin->sin_addr.s_addr != htonl(0x7f000002))
+		return -1;
+	*uid = 1000;
+	return 0;
+}
+
+/*
+ * Clients on this host (their owner found) have a budget apart from the
+ * others: the others holding all of TCP cannot turn them away.
+ */
+Test(budget, local_clients_apart)
+{
+	struct http_limits	 lim = limits();
+	struct client		*a, *b, *c, *d, *e;
+
+	lim.max_conns_tcp = 1;
+	lim.max_conns_local = 2;
+	lim.max_conns_addr = 10;
+	start(&lim);
+	front_http_server_set_peer_uid(srv, fake_peer_uid, NULL);
+	a = one(GET_BUSY);		/* owner unknown: TCP's, now full */
+	b = client_from("127.0.0.2");
+	client_sends(b, GET_BUSY);
+	cr_assert_eq(client_wait(b, 1, WAIT), 1);
+	assert_resp(&b->r[0], 200, NULL, STATUS_BODY);
+	c = client_from("127.0.0.2");
+	client_sends(c, GET_BUSY);
+	cr_assert_eq(client_wait(c, 1, WAIT), 1);
+	assert_resp(&c->r[0], 200, NULL, STATUS_BODY);
+	d = client_from("127.0.0.2");
+	cr_assert_eq(client_wait(d, 1, WAIT), 1);
+	cr_assert_eq(d->r[0].status, 503);
+	cr_assert_not_null(strstr(lastwarn, "max_conns_local"), "%s",
+	    lastwarn);
+	e = client_new();
+	cr_assert_eq(client_wait(e, 1, WAIT), 1);
+	cr_assert_eq(e->r[0].status, 503);
+	cr_assert_not_null(strstr(lastwarn, "max_conns_tcp"), "%s",
+	    lastwarn);
+	cr_assert_eq(front_http_server_conns(srv), 3);
+	client_free(a);
+	client_free(b);
+	client_free(c);
+	client_free(d);
+	client_free(e);
+	stop();
+}
+
 Test(budget, share_per_address)
 {
 	struct http_limits	 lim = limits();
