@@ -19,6 +19,9 @@ with the registry up, failing and down) are tested in test_plugins.py.
 import http.client
 import json
 import os
+import signal
+import threading
+import time
 import urllib.parse
 
 from harness import AgentTest, NetNs, needs_root, wait_until
@@ -41,6 +44,49 @@ def request(host, port, path, method="GET", headers=None, body=None):
                 r.read().decode(errors="replace"))
     finally:
         c.close()
+
+
+class ListShared(AgentTest):
+    """/plugins/list is open to every client, remote ones too, and the
+    scheduler built the whole list for each request: a client asking
+    it by the hundred at once kept the scheduler (the process that runs
+    the plugins) building megabytes of JSON.  Requests that come while
+    one is out now share the next answer."""
+
+    def test_lists_asked_at_once_are_built_once(self):
+        needs_root(self)
+        self.agent.write_conf(agent_extra='\tnamespaces = [ "a.loda" ]\n')
+        self.start_ok()
+
+        def sched():
+            return self.agent.worker(self.agent.status(), "scheduler")
+        r0 = (sched().get("stats") or {}).get("requests", 0)
+        pid = sched()["pid"]
+        # the scheduler stopped while they come: none is answered early
+        os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(lambda: os.kill(pid, signal.SIGCONT))
+        got = []
+
+        def ask():
+            got.append(request("127.0.0.1", self.agent.port,
+                               "/plugins/list"))
+        threads = [threading.Thread(target=ask) for _ in range(40)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        os.kill(pid, signal.SIGCONT)
+        for t in threads:
+            t.join()
+        self.assertEqual(len(got), 40)
+        for st, _, body in got:
+            self.assertEqual(st, 200, body)
+            self.assertEqual(body, got[0][2])
+        # the first out when they came, and one for all the others
+        wait_until(lambda: (sched().get("stats") or {}).get(
+            "requests", 0) - r0 >= 2, timeout=15, what="2 requests")
+        time.sleep(7)       # the scheduler's stats: within 6.25 s
+        n = (sched().get("stats") or {}).get("requests", 0) - r0
+        self.assertLessEqual(n, 2, f"{n} lists built for 40 requests")
 
 
 class ApiLocal(AgentTest):

@@ -603,6 +603,7 @@ front_peer_changed(struct worker *w, enum role peer, pid_t pid)
 	case ROLE_SCHEDULER:
 		front_fail_pending(f, PENDING_PLUGIN, "the scheduler went away "
 		    "before answering; the outcome is unknown");
+		front_plugins_down(f);
 		break;
 	case ROLE_FETCHER:
 		front_fail_pending(f, PENDING_REFRESH, "the fetcher went away "

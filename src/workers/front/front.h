@@ -60,6 +60,13 @@ struct front {
 	uint32_t		 status_out;	/* the one out, 0: none */
 	ev_tstamp		 status_sent;
 	uint32_t		 status_next;	/* for those waiting after it */
+	/*
+	 * /plugins/list likewise, one out per kind (full, redacted): any
+	 * client may ask, and each answer is the whole list, built anew.
+	 */
+	uint32_t		 list_out[2];	/* by redact; 0: none */
+	ev_tstamp		 list_sent[2];
+	uint32_t		 list_next[2];
 	ev_timer		 drain;		/* shutting down */
 	double			 drain_left;
 	struct strlist		 ns;		/* the fetcher's namespaces */
@@ -131,6 +138,8 @@ void	 front_route_plugins_disable(struct http_request *, void *);
 void	 front_route_update(struct http_request *, void *);
 void	 front_route_me_ns(struct http_request *, void *);
 int	 front_plugin_resp(struct front *, struct frame_in *);
+/* The scheduler went away: no list is out any more. */
+void	 front_plugins_down(struct front *);
 int	 front_namespaces_msg(struct front *, struct frame_in *);
 
 #endif

@@ -322,6 +322,106 @@ update_deadline(struct front *f)
 	return GIT_CALLS * (double)f->w->conf.gittimeout + GIT_MARGIN;
 }
 
+static void	 list_ask(struct front *, int, uint32_t);
+
+/*
+ * /plugins/list is open to every client and the scheduler builds the
+ * whole list for each (thousands of plugins: megabytes of JSON): asked
+ * by the hundred at once, it would spend its time on them instead of
+ * running plugins.  So, as /me/status does with the master, one of each
+ * kind (full, redacted) is out at a time, and those that come while it
+ * is share the next one, asked once it is answered: each still sees
+ * what was done before it.  One out for PENDING_EXPIRE is taken for
+ * lost.
+ */
+static void
+list_call(struct front *f, struct http_request *req, int redact)
+{
+	uint32_t	 reqid;
+	int		 out;
+
+	out = f->list_out[redact] != 0 &&
+	    ev_now(f->w->loop) - f->list_sent[redact] < PENDING_EXPIRE;
+	if (f->list_next[redact] == 0)
+		f->list_next[redact] = front_reqid(f);
+	reqid = f->list_next[redact];
+	if (front_wait(f, reqid, req, PENDING_PLUGIN, 0) == -1) {
+		front_http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	if (out)
+		return;
+	f->list_next[redact] = 0;
+	list_ask(f, redact, reqid);
+}
+
+/* Answer every request waiting for `reqid` with an error. */
+static void
+list_fail(struct front *f, uint32_t reqid, int code, const char *msg)
+{
+	struct http_request	*req;
+
+	while ((req = front_take(f, reqid, PENDING_PLUGIN, NULL)) != NULL)
+		front_http_respond_error(req, code, msg);
+}
+
+static void
+list_ask(struct front *f, int redact, uint32_t reqid)
+{
+	struct plugin_req	 pr;
+	struct pbuf		 pb;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.op = PLUGIN_OP_LIST;
+	pr.redact = redact;
+	codec_put_init(&pb);
+	plugin_req_encode(&pb, &pr);
+	if (codec_put_failed(&pb)) {
+		codec_put_free(&pb);
+		list_fail(f, reqid, 500, "out of memory");
+		return;
+	}
+	f->list_out[redact] = reqid;
+	f->list_sent[redact] = ev_now(f->w->loop);
+	if (worker_send_peer(f->w, ROLE_SCHEDULER, MSG_PLUGIN_REQ, reqid,
+	    pb.buf, pb.len) == -1) {
+		if (errno != ENOTCONN)
+			log_warn("%s: PLUGIN_REQ to the scheduler", __func__);
+		f->list_out[redact] = 0;
+		list_fail(f, reqid, 503, "the scheduler is not available; "
+		    "try again");
+	}
+	codec_put_free(&pb);
+}
+
+/* An answer to `reqid` came (or cannot): the next list may be asked. */
+static void
+list_answered(struct front *f, uint32_t reqid)
+{
+	uint32_t	 next;
+	int		 r;
+
+	for (r = 0; r < 2; r++) {
+		if (reqid == 0 || f->list_out[r] != reqid)
+			continue;
+		f->list_out[r] = 0;
+		if ((next = f->list_next[r]) != 0) {
+			f->list_next[r] = 0;
+			list_ask(f, r, next);
+		}
+	}
+}
+
+void
+front_plugins_down(struct front *f)
+{
+	int	 r;
+
+	/* their waiters were answered (front_fail_pending) */
+	for (r = 0; r < 2; r++)
+		f->list_out[r] = f->list_next[r] = 0;
+}
+
 static void
 plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 {
@@ -336,16 +436,21 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		return;
 	memset(&pr, 0, sizeof(pr));
 	pr.op = op;
-	/*
-	 * Parameters often hold credentials, and stderr anything: only for
-	 * trusted clients, and never for what looks like a web page (after
-	 * DNS rebinding a browser on this host is a loopback client).
-	 */
-	if (op == PLUGIN_OP_LIST)
-		pr.redact = !api_trusted(f, req) || !front_guard_pass(f, req);
 	if (get_param(req, "ns", pr.ns, sizeof(pr.ns), NULL) == -1 ||
 	    get_param(req, "repo", pr.repo, sizeof(pr.repo), NULL) == -1)
 		return;
+	if (op == PLUGIN_OP_LIST) {
+		/*
+		 * Checked as for the others, but the list is all plugins.
+		 * Parameters often hold credentials, and stderr anything:
+		 * only for trusted clients, and never for what looks like a
+		 * web page (after DNS rebinding a browser on this host is a
+		 * loopback client).
+		 */
+		list_call(f, req, !api_trusted(f, req) ||
+		    !front_guard_pass(f, req));
+		return;
+	}
 	if (op == PLUGIN_OP_RUN) {
 		if (get_timeout(req, &pr.timeout) == -1 ||
 		    get_param(req, "param", pr.param, sizeof(pr.param),
@@ -423,29 +528,31 @@ front_plugin_resp(struct front *f, struct frame_in *in)
 	struct http_request	*req;
 	struct preader		 pr;
 	char			*json, err[256];
-	int			 status;
+	int			 status, n;
 
 	codec_get_init(&pr, in->data, in->datalen);
 	if (plugin_resp_decode(&pr, &status, &json, err, sizeof(err)) == -1) {
 		log_warnx("%s: bad PLUGIN_RESP %u from the scheduler: %s",
 		    __func__, in->hdr.reqid, err);
-		if ((req = front_take(f, in->hdr.reqid, PENDING_PLUGIN,
-		    NULL)) != NULL)
-			front_http_respond_error(req, 502,
-			    "bad answer from the "
-			    "scheduler");
+		/* a list's: every client that shares it */
+		list_fail(f, in->hdr.reqid, 502, "bad answer from the "
+		    "scheduler");
+		list_answered(f, in->hdr.reqid);
 		return -1;
 	}
-	if ((req = front_take(f, in->hdr.reqid, PENDING_PLUGIN, NULL)) ==
-	    NULL) {
+	n = 0;
+	while ((req = front_take(f, in->hdr.reqid, PENDING_PLUGIN,
+	    NULL)) != NULL) {
+		front_http_respond(req, status, "application/json", json,
+		    strlen(json));
+		n++;
+	}
+	if (n == 0)
 		/* answered already: 504, or the scheduler restarted */
 		log_debug("%s: late answer to request %u", __func__,
 		    in->hdr.reqid);
-		free(json);
-		return 0;
-	}
-	front_http_respond(req, status, "application/json", json, strlen(json));
 	free(json);
+	list_answered(f, in->hdr.reqid);
 	return 0;
 }
 
