@@ -491,15 +491,21 @@ static double
 sender_due_in(const struct sender *s)
 {
 	const struct batch	*b = TAILQ_FIRST(&s->queue);
-	double			 in;
+	double			 in, wait = (double)s->w->conf.flushms / 1000.0;
 
 	if (b == NULL)
 		return -1;
 	if (s->stopping || s->qpoints >= (size_t)s->w->conf.batchpoints ||
 	    s->qbytes >= sender_msgbytes(s))
 		return 0;
-	in = b->arrived + (double)s->w->conf.flushms / 1000.0 -
-	    ev_now(s->w->loop);
+	in = b->arrived + wait - ev_now(s->w->loop);
+	/*
+	 * ev_now() is the wall clock: stepped back since the head arrived
+	 * (NTP, a resumed VM), it would hold the points for as long as the
+	 * step; never more than flushms from now.
+	 */
+	if (in > wait)
+		in = wait;
 	return in > 0 ? in : 0;
 }
 

@@ -1,0 +1,103 @@
+/*
+ * LD_PRELOAD shim for the tests: the wall clock of one agent worker
+ * steps by CLOCKJUMP_BY seconds (negative: back, as NTP stepping a clock
+ * that ran fast) once CLOCKJUMP_AFTER seconds have passed since it
+ * started, as far as clock_gettime(CLOCK_REALTIME*), gettimeofday() and
+ * time() say; the monotonic clock is left alone, as the kernel does.
+ * Only the process exec'ed as "agent worker $CLOCKJUMP_ROLE" is affected.
+ * Everything is resolved in the constructor, before the worker's sandbox.
+ */
+#define _GNU_SOURCE
+#include <sys/time.h>
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int (*real_cgt)(clockid_t, struct timespec *);
+static int	 on;
+static double	 start, after;
+static long	 by;
+
+static double
+mono(void)
+{
+	struct timespec	 ts;
+
+	real_cgt(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+__attribute__((constructor)) static void
+init(void)
+{
+	char		 buf[256], want[128];
+	const char	*role = getenv("CLOCKJUMP_ROLE");
+	ssize_t		 n;
+	int		 fd;
+
+	real_cgt = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT,
+	    "clock_gettime");
+	if (role == NULL || real_cgt == NULL)
+		return;
+	if ((fd = open("/proc/self/cmdline", O_RDONLY)) == -1)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* "agent\0worker\0ROLE\0" */
+	n = snprintf(want, sizeof(want), "agent%cworker%c%s", 0, 0, role);
+	if (memcmp(buf, want, (size_t)n + 1) != 0)
+		return;
+	after = atof(getenv("CLOCKJUMP_AFTER") ? getenv("CLOCKJUMP_AFTER") :
+	    "0");
+	by = atol(getenv("CLOCKJUMP_BY") ? getenv("CLOCKJUMP_BY") : "0");
+	start = mono();
+	on = 1;
+}
+
+static long
+offset(void)
+{
+	return on && mono() - start >= after ? by : 0;
+}
+
+int
+clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int	 rc = real_cgt(id, ts);
+
+	if (rc == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE))
+		ts->tv_sec += offset();
+	return rc;
+}
+
+int
+gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+	struct timespec	 ts;
+
+	(void)tz;
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return -1;
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
+	return 0;
+}
+
+time_t
+time(time_t *t)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (t != NULL)
+		*t = ts.tv_sec;
+	return ts.tv_sec;
+}
