@@ -12,6 +12,8 @@ import signal
 import threading
 import time
 
+from harness import proc_alive
+
 from harness import wait_until
 from nsq_common import NsqTest, expected_key, make_points, received
 
@@ -30,6 +32,8 @@ class CrashLoop(NsqTest):
             try:
                 status, _, _ = self.post(pts, unix=unix)
             except OSError:
+                # the agent is stopped or starting
+                time.sleep(0.02)
                 continue
             if status == 200:
                 acked.extend(pts)
@@ -44,7 +48,7 @@ class CrashLoop(NsqTest):
 
     def crash_loop(self, roles, kills, extra="", act=None):
         rnd = random.Random(os.getpid())
-        d = self.double()
+        d = self.d = self.double()
         # 8 segments of 8 KiB: a few requests fill one
         self.configure([f"tcp://{d.tcp_address}"],
                        "\tspoolbytes = 65536\n\tbuffersize = 100\n" + extra)
@@ -111,3 +115,27 @@ class CrashLoop(NsqTest):
             self.kill("sender")
         self.crash_loop(("sender",), 6, act=act)
         self.agent.wait_log(r"spool: " + spools[1])
+
+    def test_agent_stopped_or_its_master_killed_then_started(self):
+        """`agent stop` (the sender flushes what it can, the rest stays
+        in the spool) and the kill -9 of the master (its workers go
+        with it) in turn, each followed by a start, while clients post."""
+        def act(k, rnd):
+            if k % 2 == 0:
+                # the output down for some stops: what the sender
+                # holds stays in the spool for the next start
+                if k % 4 == 0:
+                    self.d.set_fault("refuse")
+                r = self.agent.stop()
+                self.d.set_fault("ok")
+                self.assertEqual(r.returncode, 0, r.stderr)
+            else:
+                st = self.agent.status()
+                pids = [st["pid"]] + [w["pid"] for w in st["workers"]
+                                      if w["pid"]]
+                os.kill(st["pid"], signal.SIGKILL)
+                wait_until(lambda: not any(proc_alive(p) for p in pids),
+                           what="every agent process gone")
+            self.start_ok()
+            self.agent.wait_serving()
+        self.crash_loop(("sender",), 8, act=act)
