@@ -1371,7 +1371,8 @@ Test(spool, a_copy_its_sender_did_not_finish_is_removed_at_the_next_open)
 	    sizeof(err)), 0, "%s", err);
 	append(sp, SPOOL_PUSHED, "whole", 1, 30, 0);
 	cr_assert_eq(sender_spool_sync(sp, err, sizeof(err)), 0, "%s", err);
-	sender_spool_moving_end(sp);
+	cr_assert_eq(sender_spool_moving_end(sp, err, sizeof(err)), 0, "%s",
+	    err);
 	cr_assert_eq(access(moving, F_OK), -1);
 	sender_spool_close(sp);
 	sp = open_ok(1 << 30);

@@ -299,8 +299,13 @@ void	 sender_spool_discard_from(struct spool *, uint64_t first_id);
  */
 int	 sender_spool_moving_begin(struct spool *, uint64_t first_id,
 	    char *err, size_t errlen);
-/* The copy is whole (and synced), or was discarded: the mark goes. */
-void	 sender_spool_moving_end(struct spool *);
+/*
+ * The copy is whole (and synced), or was discarded: the mark goes, for
+ * good (the directory synced).  -1 with err when that cannot be made
+ * sure of: the mark may stay, and the next open would remove the copy,
+ * so a whole copy must not be relied on then.
+ */
+int	 sender_spool_moving_end(struct spool *, char *err, size_t errlen);
 
 /*
  * What the spool still holds that is not in memory (records, their

@@ -164,16 +164,21 @@ sender_spool_moving_begin(struct spool *sp, uint64_t first_id, char *err,
 	return 0;
 }
 
-void
-sender_spool_moving_end(struct spool *sp)
+int
+sender_spool_moving_end(struct spool *sp, char *err, size_t errlen)
 {
 	if (unlinkat(sp->dirfd, SPOOL_MOVING_NAME, 0) == -1) {
-		if (errno != ENOENT)
-			sender_spool_log(sp, "%s/%s: %s", sp->path,
-			    SPOOL_MOVING_NAME, strerror(errno));
-		return;
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot remove %s/%s: %s", sp->path,
+		    SPOOL_MOVING_NAME, strerror(errno));
+		return -1;
 	}
-	if (sender_spool_timed_sync(sp, sp->dirfd, 0) == -1)
-		sender_spool_log(sp, "fsync of %s: %s", sp->path,
+	/* a power failure must not bring it back over a copy in use */
+	if (sender_spool_timed_sync(sp, sp->dirfd, 0) == -1) {
+		snprintf(err, errlen, "fsync of %s: %s", sp->path,
 		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -161,7 +161,7 @@ switch_to(struct sender *s, const char *path, uint64_t maxbytes)
 {
 	struct spool	*old = s->spool, *new = NULL;
 	uint64_t	 recs, pts, first_id;
-	char		 err[256];
+	char		 err[256], err2[256];
 
 	if (path[0] != '\0' && sender_spool_open(&new, path, maxbytes,
 	    sender_spool_logfn, s, err, sizeof(err)) == -1) {
@@ -177,11 +177,19 @@ switch_to(struct sender *s, const char *path, uint64_t maxbytes)
 	}
 	if (new != NULL) {
 		first_id = new->next_id;
+		/*
+		 * The mark `moving` must be gone for good before the old
+		 * spool lets go: left, it has the next open of the new one
+		 * remove the whole copy as one cut short.
+		 */
 		if (sender_spool_moving_begin(new, first_id, err,
 		    sizeof(err)) == -1 ||
-		    copy_all(s, old, new, &recs, err, sizeof(err)) == -1) {
+		    copy_all(s, old, new, &recs, err, sizeof(err)) == -1 ||
+		    sender_spool_moving_end(new, err, sizeof(err)) == -1) {
 			sender_spool_discard_from(new, first_id);
-			sender_spool_moving_end(new);
+			/* a mark that stays only cuts a copy no longer
+			 * needed: the old spool still has it all */
+			(void)sender_spool_moving_end(new, err2, sizeof(err2));
 			sender_spool_close(new);
 			snprintf(s->spool_error, sizeof(s->spool_error),
 			    "cannot carry the spool over to %s: %s", path,
@@ -193,7 +201,6 @@ switch_to(struct sender *s, const char *path, uint64_t maxbytes)
 		}
 		/* whole and synced: a death from here on only duplicates
 		 * what let_go() had not released yet */
-		sender_spool_moving_end(new);
 		let_go(s, old);
 	} else if (old != NULL) {
 		detach_memory(s, old);
