@@ -715,6 +715,15 @@ master_reopen_asked(struct master *m)
 	if (ev_is_active(&m->reopen_timer))
 		return;
 	wait = m->reopened_at + REOPEN_GAP - ev_now(m->loop);
+	/*
+	 * ev_now() is the wall clock: stepped back since the last reopen,
+	 * it would hold this one for as long as the step, and the sender
+	 * would write on into the file logrotate moved away (and then
+	 * compresses and removes).  How long ago the last one was cannot
+	 * be told then: now.
+	 */
+	if (wait > REOPEN_GAP)
+		wait = 0;
 	if (m->reopened_at > 0 && wait > 0) {
 		ev_timer_set(&m->reopen_timer, wait, 0.);
 		ev_timer_start(m->loop, &m->reopen_timer);

@@ -2,11 +2,14 @@
 VM resumed) holds no point back: a partial message waits flushms on the
 monotonic clock, never the size of the step.  The sender's wall clock is
 stepped with an LD_PRELOAD shim (tests/peers/clockjump.c)."""
+import json
 import os
+import signal
 import subprocess
 import time
 
-from nsq_common import NsqTest, make_points
+from harness import wait_until
+from nsq_common import NS, NsqTest, make_points
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIM_SRC = os.path.join(HERE, "..", "peers", "clockjump.c")
@@ -26,6 +29,12 @@ class ClockJump(NsqTest):
         os.chmod(self.agent.dir, 0o755)
         return so
 
+    def jump(self, role, after):
+        self.agent.prefix = ["env", f"LD_PRELOAD={self.shim()}",
+                             f"CLOCKJUMP_ROLE={role}",
+                             f"CLOCKJUMP_AFTER={after}",
+                             "CLOCKJUMP_BY=-600"] + self.agent.prefix
+
     def test_points_held_across_a_step_back_are_not_held_for_it(self):
         after = 4.0
         d = self.double(fault="refuse")
@@ -34,10 +43,7 @@ class ClockJump(NsqTest):
         self.configure([f"tcp://{d.tcp_address}"],
                        "\tbatchpoints = 10\n\trequestmessages = 1\n"
                        "\tflushms = 200\n")
-        self.agent.prefix = ["env", f"LD_PRELOAD={self.shim()}",
-                             "CLOCKJUMP_ROLE=sender",
-                             f"CLOCKJUMP_AFTER={after}",
-                             "CLOCKJUMP_BY=-600"] + self.agent.prefix
+        self.jump("sender", after)
         t0 = time.monotonic()
         self.start_ok()
         self.agent.wait_serving()
@@ -50,3 +56,39 @@ class ClockJump(NsqTest):
         time.sleep(max(0.0, t0 + after + 0.5 - time.monotonic()))
         d.set_fault("ok")
         self.assert_arrived([d], sent, timeout=20)
+
+    def test_logrotate_after_a_step_back_gets_a_new_output_file(self):
+        """SIGUSR1 (logrotate moved the file output away) is answered at
+        most once a second; the master's wall clock stepped back since
+        the last one, it was answered only after the step: the sender
+        wrote on into the moved file, which logrotate compresses and
+        removes, for 10 minutes."""
+        after = 3.0
+        out = os.path.join(self.agent.dir, "out")
+        os.mkdir(out)
+        os.chmod(out, 0o755)
+        path = os.path.join(out, "points.jsonl")
+        self.agent.write_conf(agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+                              output_name="file",
+                              output_extra=f'\tpath = "{path}"\n')
+        self.jump("master", after)
+        t0 = time.monotonic()
+        self.start_ok()
+        self.agent.wait_serving()
+        os.kill(self.agent.master_pid(), signal.SIGUSR1)
+        self.agent.wait_log(r"output file .*points\.jsonl reopened")
+        if time.monotonic() - t0 >= after - 0.5:
+            self.skipTest("skipped: the agent took too long to start")
+        time.sleep(max(0.0, t0 + after + 0.5 - time.monotonic()))
+        os.rename(path, path + ".1")
+        os.kill(self.agent.master_pid(), signal.SIGUSR1)
+        self.post_ok(make_points(0, 1, name="cj.m"))
+
+        def in_new_file():
+            try:
+                with open(path) as f:
+                    return [json.loads(x) for x in f if x.strip()]
+            except FileNotFoundError:
+                return None
+        wait_until(in_new_file, timeout=10,
+                   what="the point in a new output file")

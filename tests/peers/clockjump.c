@@ -4,7 +4,8 @@
  * that ran fast) once CLOCKJUMP_AFTER seconds have passed since it
  * started, as far as clock_gettime(CLOCK_REALTIME*), gettimeofday() and
  * time() say; the monotonic clock is left alone, as the kernel does.
- * Only the process exec'ed as "agent worker $CLOCKJUMP_ROLE" is affected.
+ * Only the process exec'ed as "agent worker $CLOCKJUMP_ROLE" is affected
+ * (CLOCKJUMP_ROLE=master: "agent start", the master).
  * Everything is resolved in the constructor, before the worker's sandbox.
  */
 #define _GNU_SOURCE
@@ -51,10 +52,16 @@ init(void)
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
-	/* "agent\0worker\0ROLE\0" */
-	n = snprintf(want, sizeof(want), "agent%cworker%c%s", 0, 0, role);
-	if (memcmp(buf, want, (size_t)n + 1) != 0)
-		return;
+	/* "agent\0worker\0ROLE\0", or the master's "...agent\0start\0" */
+	if (strcmp(role, "master") == 0) {
+		if (n < 6 || memcmp(buf + strlen(buf) + 1, "start", 6) != 0)
+			return;
+	} else {
+		n = snprintf(want, sizeof(want), "agent%cworker%c%s", 0, 0,
+		    role);
+		if (memcmp(buf, want, (size_t)n + 1) != 0)
+			return;
+	}
 	after = atof(getenv("CLOCKJUMP_AFTER") ? getenv("CLOCKJUMP_AFTER") :
 	    "0");
 	by = atol(getenv("CLOCKJUMP_BY") ? getenv("CLOCKJUMP_BY") : "0");
