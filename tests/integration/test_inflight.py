@@ -5,6 +5,7 @@ review found them lost, and counted nowhere, when the sender died with
 them in its socket."""
 import os
 import signal
+import time
 
 from harness import wait_until
 from test_plugins import NS, PARAMS, PluginTest
@@ -51,3 +52,27 @@ class SenderDies(PluginTest):
         self.assertEqual(st["points_unsent"], 0, st)
         self.agent.wait_log(r"points sent again: the sender before did "
                             r"not say it took them")
+
+    def test_runs_while_the_sender_is_killed_again_and_again(self):
+        """Plugin runs one after the other while the sender is killed
+        after every third, at once (its points in a socket, or being
+        spooled) or a moment later: every run reaches the output."""
+        self.add(NS, "params", PARAMS)
+        self.start_with(f"{NS}|params")
+        n, killed = 15, {0}
+        for i in range(n):
+            self.run_plugin_ok(NS, "params", param=f"r{i}")
+            if i % 3 == 2:
+                wait_until(lambda: self.sender_pid() not in killed,
+                           timeout=30, what="a new sender")
+                pid = self.sender_pid()
+                if i % 2 == 1:
+                    time.sleep(0.05)
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+        want = {f"r{i}" for i in range(n)}
+        wait_until(lambda: want <= self.runs_at_output(), timeout=30,
+                   what="every run at the output: "
+                   f"{sorted(want - self.runs_at_output())} missing")
+        st = self.agent.worker(self.agent.status(), "sender")
+        self.assertEqual(st["restarts"], 5, st)
