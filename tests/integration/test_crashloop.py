@@ -10,9 +10,10 @@ import os
 import random
 import signal
 import threading
+import subprocess
 import time
 
-from harness import proc_alive
+from harness import is_root, nobody_uid, proc_alive
 
 from harness import wait_until
 from nsq_common import NsqTest, expected_key, make_points, received
@@ -51,7 +52,9 @@ class CrashLoop(NsqTest):
         d = self.d = self.double()
         # 8 segments of 8 KiB: a few requests fill one
         self.configure([f"tcp://{d.tcp_address}"],
-                       "\tspoolbytes = 65536\n\tbuffersize = 100\n" + extra)
+                       "\tbuffersize = 100\n" + extra +
+                       ("" if "spoolbytes" in extra else
+                        "\tspoolbytes = 65536\n"))
         self.start_ok()
         self.agent.wait_serving()
         acked, stop = [], threading.Event()
@@ -139,3 +142,22 @@ class CrashLoop(NsqTest):
             self.start_ok()
             self.agent.wait_serving()
         self.crash_loop(("sender",), 8, act=act)
+
+    def test_sender_killed_with_its_disk_full(self):
+        """The spool on a tmpfs of 96 KiB, below spoolbytes: writes
+        fail with ENOSPC (503), partial ones are cut off, segments are
+        sealed, while the sender is killed again and again."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        spool = os.path.join(self.agent.dir, "small")
+        os.makedirs(spool)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                            f"size=96k,mode=0700,uid={nobody_uid()}",
+                            "agent-spool-test", spool],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest(f"skipped: cannot mount a tmpfs: {r.stderr}")
+        self.addCleanup(subprocess.run, ["umount", "-l", spool])
+        self.agent.values["spool"] = spool
+        self.crash_loop(("sender",), 6, "\tspoolbytes = 1048576\n")
+        self.assertRegex(self.agent.log_text(), "No space left on device")
