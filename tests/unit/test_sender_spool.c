@@ -1495,3 +1495,58 @@ Test(spool, a_segment_that_cannot_be_opened_for_now_is_read_later)
 	cr_assert_str_eq(tags[1], "f2");
 	sender_spool_close(sp);
 }
+
+/*
+ * The newest segment could not be read at open (EIO, a storage hiccup
+ * the reader waits out): the sequence numbers it holds were not seen,
+ * and new records were numbered below them.  Read back after the old
+ * ones, a new record sat behind a higher number in memory; the mark
+ * moved past it with the old one published, and the next start skipped
+ * it: answered 200, lost.
+ */
+Test(spool, records_written_after_an_unreadable_newest_segment_come_after_it)
+{
+	struct spool		*sp;
+	struct spool_rec	 rec;
+	struct spool_seg	*segs[8];
+	uint64_t		 seqs[8];
+	char			 err[256], tags[16][32];
+	int			 n = 0, i;
+
+	sp = open_ok(1 << 30);
+	append(sp, SPOOL_SCHEDULED, "s1", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "p1", 2, 10, 0);
+	append(sp, SPOOL_PUSHED, "p2", 2, 10, 0);
+	sender_spool_close(sp);
+
+	/* the open's reads of the pushed segment fail (its header's, and
+	 * the scan's), then pass */
+	fail_reads(SPOOL_PUSHED, 2);
+	sp = open_ok(1 << 30);
+	read_fails_left = 0;
+	cr_assert(strstr(logged, "could not all be read") != NULL, "%s",
+	    logged);
+	append(sp, SPOOL_PUSHED, "p3", 2, 10, 0);
+	/* in memory, in the order the sender reads them */
+	while (sender_spool_next(sp, &rec, err, sizeof(err)) == 1) {
+		cr_assert_lt(n, 8);
+		segs[n] = rec.seg;
+		seqs[n++] = rec.seq;
+		sender_spool_take(sp);
+	}
+	cr_assert_eq(n, 4, "%s", logged);
+	for (i = 1; i < n; i++)
+		cr_assert_gt(seqs[i], seqs[i - 1], "record %d: seq %llu after "
+		    "%llu", i, (unsigned long long)seqs[i],
+		    (unsigned long long)seqs[i - 1]);
+	/* s1 and p1 published: the mark is the first one held, p2 */
+	sender_spool_release(sp, segs[0]);
+	sender_spool_release(sp, segs[1]);
+	sender_spool_set_mark(sp, seqs[2]);
+	sender_spool_close(sp);
+	sp = open_ok(1 << 30);
+	cr_assert_eq(read_all(sp, tags, 16, 1), 2, "%s", logged);
+	cr_assert_str_eq(tags[0], "p2");
+	cr_assert_str_eq(tags[1], "p3");
+	sender_spool_close(sp);
+}

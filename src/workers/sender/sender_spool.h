@@ -89,6 +89,12 @@
 #define SPOOL_MARK_NAME		"mark"
 #define SPOOL_MOVING_NAME	"moving"	/* a copy into it under way */
 #define SPOOL_MARK_LEN		16
+/*
+ * Sequence numbers skipped after a segment that could not be read at
+ * open: more than a spool can have written since the mark (records of
+ * 30 bytes at least, aged out or not), far fewer than 64 bits hold.
+ */
+#define SPOOL_SEQ_LEAP		(UINT64_C(1) << 40)
 
 enum spool_lane {
 	SPOOL_PUSHED = 0,

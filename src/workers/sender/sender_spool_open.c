@@ -239,24 +239,28 @@ list_segments(struct spool *sp, char *err, size_t errlen)
 
 /*
  * The newest segments hold the last records written: read them through
- * for the highest sequence number, cutting a torn tail on the way.
+ * for the highest sequence number, cutting a torn tail on the way.  1
+ * when one could not be read (EIO, out of descriptors): the numbers it
+ * holds are not known then.
  */
-static void
+static int
 scan_newest(struct spool *sp, enum spool_lane lane, uint64_t *maxseq)
 {
 	struct spool_seg	*seg, *prev;
 	struct spool_rec	 rec;
 	struct buf		 rb;
 	uint64_t		 off, pos;
-	int			 fd, rc, found;
+	int			 fd, rc, found, unsure = 0;
 
 	buf_init(&rb);
 	for (seg = TAILQ_LAST(&sp->lanes[lane], spool_segq); seg != NULL;
 	    seg = prev) {
 		prev = TAILQ_PREV(seg, spool_segq, entry);
 		if ((fd = openat(sp->dirfd, seg->name, O_RDONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_CLOEXEC)) == -1)
+		    O_NONBLOCK | O_CLOEXEC)) == -1) {
+			unsure = 1;
 			break;
+		}
 		off = SPOOL_SEG_HDR;
 		pos = 0;
 		found = 0;
@@ -270,10 +274,13 @@ scan_newest(struct spool *sp, enum spool_lane lane, uint64_t *maxseq)
 		(void)close(fd);
 		if (seg->size <= SPOOL_SEG_HDR)
 			sender_spool_seg_remove(sp, seg);
+		if (rc == -1)
+			unsure = 1;
 		if (found || rc == -1)
 			break;
 	}
 	buf_free(&rb);
+	return unsure;
 }
 
 /* Why a directory would not open: a link in its place? */
@@ -330,7 +337,7 @@ sender_spool_open(struct spool **out, const char *path, uint64_t maxbytes,
 	struct spool	*sp;
 	struct stat	 st;
 	uint64_t	 maxseq = 0;
-	int		 l;
+	int		 l, unsure = 0;
 
 	*out = NULL;
 	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
@@ -392,8 +399,20 @@ sender_spool_open(struct spool **out, const char *path, uint64_t maxbytes,
 	if (list_segments(sp, err, errlen) == -1)
 		goto fail;
 	for (l = 0; l < SPOOL_LANES; l++)
-		scan_newest(sp, (enum spool_lane)l, &maxseq);
+		unsure |= scan_newest(sp, (enum spool_lane)l, &maxseq);
 	sp->next_seq = maxseq + 1 > sp->mark ? maxseq + 1 : sp->mark;
+	if (unsure) {
+		/*
+		 * A record we write must come after every one on disk: read
+		 * back later, one numbered below an older record would sit
+		 * behind it in memory, and the mark would pass it once the
+		 * older one was published (skipped at the next start).
+		 */
+		sp->next_seq += SPOOL_SEQ_LEAP;
+		sender_spool_log(sp, "%s: the newest segments could not all "
+		    "be read; new records are numbered from %" PRIu64,
+		    sp->path, sp->next_seq);
+	}
 	for (l = 0; l < SPOOL_LANES; l++)
 		sender_spool_cur_set(&sp->cur[l], TAILQ_FIRST(&sp->lanes[l]),
 		    SPOOL_SEG_HDR);
