@@ -145,9 +145,13 @@ cut_partial_move(struct spool *sp)
 	    (unsigned long long)cut.removed);
 }
 
-/* One file of the directory: a segment of ours, or left alone. */
+/*
+ * One file of the directory: a segment of ours, or left alone.  *unsure
+ * is set when it could not be looked at for now (it is read at a later
+ * open, and its sequence numbers are not known: see scan_newest()).
+ */
 static int
-open_seg(struct spool *sp, const char *name)
+open_seg(struct spool *sp, const char *name, int *unsure)
 {
 	struct spool_seg	*seg;
 	struct stat		 st;
@@ -177,6 +181,8 @@ open_seg(struct spool *sp, const char *name)
 	 */
 	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		if (errno != ENOENT && errno != ELOOP)
+			*unsure = 1;
 		sender_spool_log(sp, "segment %s: %s; left alone", name,
 		    strerror(errno));
 		if (fd != -1)
@@ -216,7 +222,7 @@ open_seg(struct spool *sp, const char *name)
 static int
 open_seg_cb(struct spool *sp, const char *name, void *arg)
 {
-	if (open_seg(sp, name) == -1) {
+	if (open_seg(sp, name, arg) == -1) {
 		errno = 0;
 		return -1;
 	}
@@ -224,10 +230,10 @@ open_seg_cb(struct spool *sp, const char *name, void *arg)
 }
 
 static int
-list_segments(struct spool *sp, char *err, size_t errlen)
+list_segments(struct spool *sp, int *unsure, char *err, size_t errlen)
 {
 	errno = 0;
-	if (each_name(sp, open_seg_cb, NULL) == 0)
+	if (each_name(sp, open_seg_cb, unsure) == 0)
 		return 0;
 	if (errno == 0)
 		snprintf(err, errlen, "out of memory");
@@ -396,7 +402,7 @@ sender_spool_open(struct spool **out, const char *path, uint64_t maxbytes,
 	}
 	open_mark(sp);
 	cut_partial_move(sp);
-	if (list_segments(sp, err, errlen) == -1)
+	if (list_segments(sp, &unsure, err, errlen) == -1)
 		goto fail;
 	for (l = 0; l < SPOOL_LANES; l++)
 		unsure |= scan_newest(sp, (enum spool_lane)l, &maxseq);
@@ -409,8 +415,8 @@ sender_spool_open(struct spool **out, const char *path, uint64_t maxbytes,
 		 * older one was published (skipped at the next start).
 		 */
 		sp->next_seq += SPOOL_SEQ_LEAP;
-		sender_spool_log(sp, "%s: the newest segments could not all "
-		    "be read; new records are numbered from %" PRIu64,
+		sender_spool_log(sp, "%s: segments could not all be read; "
+		    "new records are numbered from %" PRIu64,
 		    sp->path, sp->next_seq);
 	}
 	for (l = 0; l < SPOOL_LANES; l++)
