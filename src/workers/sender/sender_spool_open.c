@@ -158,7 +158,7 @@ open_seg(struct spool *sp, const char *name, int *unsure)
 	enum spool_lane		 lane;
 	uint64_t		 id, pos = 0;
 	uint8_t			 hdr[SPOOL_SEG_HDR];
-	int			 fd;
+	int			 fd, e;
 
 	if (!parse_name(name, &lane, &id))
 		return 0;
@@ -179,10 +179,16 @@ open_seg(struct spool *sp, const char *name, int *unsure)
 	 * hold the open, and the sender's start with it, until a writer
 	 * came.  A regular file reads the same either way.
 	 */
-	if ((fd = openat(sp->dirfd, name, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
-		if (errno != ENOENT && errno != ELOOP)
-			*unsure = 1;
+	fd = openat(sp->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	e = errno;
+	/*
+	 * One that cannot be opened now (out of descriptors, EIO) is still
+	 * ours to read, later: left out, its records would be read at the
+	 * next start only, after the mark had passed their numbers.
+	 */
+	if (fd == -1 ? fstatat(sp->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ==
+	    -1 : fstat(fd, &st) == -1) {
 		sender_spool_log(sp, "segment %s: %s; left alone", name,
 		    strerror(errno));
 		if (fd != -1)
@@ -192,25 +198,33 @@ open_seg(struct spool *sp, const char *name, int *unsure)
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
 		sender_spool_log(sp, "segment %s: not a regular file of uid "
 		    "%lu; left alone", name, (unsigned long)geteuid());
-		(void)close(fd);
+		if (fd != -1)
+			(void)close(fd);
 		return 0;
 	}
 	if ((uint64_t)st.st_size <= SPOOL_SEG_HDR) {
 		/* made, but nothing written to it */
-		(void)close(fd);
+		if (fd != -1)
+			(void)close(fd);
 		if (unlinkat(sp->dirfd, name, 0) == -1)
 			sender_spool_log(sp, "segment %s: cannot remove it: "
 			    "%s", name, strerror(errno));
 		return 0;
 	}
-	if (sender_spool_read_at(fd, &pos, 0, hdr, sizeof(hdr)) !=
+	if (fd == -1) {
+		/* its numbers are not known: see scan_newest() */
+		*unsure = 1;
+		sender_spool_log(sp, "segment %s: cannot open it now: %s; "
+		    "read later", name, strerror(e));
+	} else if (sender_spool_read_at(fd, &pos, 0, hdr, sizeof(hdr)) !=
 	    (ssize_t)sizeof(hdr) ||
 	    !sender_spool_seg_header_ok(hdr)) {
 		sp->st.skipped++;
 		sender_spool_log(sp, "segment %s: bad header; reading its "
 		    "records anyway", name);
 	}
-	(void)close(fd);
+	if (fd != -1)
+		(void)close(fd);
 	if ((seg = sender_spool_seg_alloc(lane, id)) == NULL)
 		return -1;
 	seg->size = (uint64_t)st.st_size;
