@@ -278,6 +278,9 @@ void	 supervise_kill(struct wslot *, const char *why);
 const char *supervise_state_name(enum wstate);
 void	 supervise_init_slot(struct master *, struct wslot *, enum role);
 /* Delay before the next restart; updates the count of quick deaths. */
+/* Seconds on the monotonic clock (watchdog.c): what a wall clock
+ * stepped by NTP must not stretch or shrink. */
+double	 watchdog_mono_now(void);
 double	 supervise_backoff(unsigned *failures, double ran, int config_error);
 
 /* watchdog.c: hung workers killed ([agent] workertimeout) */

@@ -116,7 +116,7 @@ spawn_worker(struct master *m, struct wslot *w)
 	w->last_words[0] = '\0';
 	/* counters belong to a process: a new one starts from zero */
 	memset(&w->stats, 0, sizeof(w->stats));
-	w->started_mono = ev_now(m->loop);
+	w->started_mono = watchdog_mono_now();
 	w->started_wall = time(NULL);
 	w->acked_gen = 0;
 	memset(w->peers, 0, sizeof(w->peers));

@@ -212,7 +212,9 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	/* what it counted stays counted: rate() must not see a reset */
 	stats_worker_died(m, w);
 	pull_worker_gone(m, w);
-	ran = ev_now(m->loop) - w->started_mono;
+	/* monotonic: a clock stepped back would never reset the backoff,
+	 * one stepped on would reset it in a crash loop */
+	ran = watchdog_mono_now() - w->started_mono;
 	pid = w->pid;
 	w->pid = 0;
 	memset(w->peers, 0, sizeof(w->peers));

@@ -30,8 +30,8 @@
  * only after four billion pulls, and then only answer a pull early. */
 #define WATCHDOG_REQID	UINT32_MAX
 
-static double
-mono_now(void)
+double
+watchdog_mono_now(void)
 {
 	struct timespec	 ts;
 
@@ -77,7 +77,7 @@ static void
 watchdog_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct master	*m = t->data;
-	double		 now = mono_now(), late;
+	double		 now = watchdog_mono_now(), late;
 	enum role	 r;
 
 	late = now - m->watchdog_tick_at - t->repeat;
@@ -98,7 +98,7 @@ watchdog_cb(struct ev_loop *loop, ev_timer *t, int revents)
 void
 watchdog_heard(struct master *m, struct wslot *w)
 {
-	w->heard = mono_now();
+	w->heard = watchdog_mono_now();
 }
 
 void
@@ -113,7 +113,7 @@ watchdog_apply(struct master *m)
 	ev_timer_stop(m->loop, &m->watchdog_timer);
 	if (m->conf.workertimeout == 0)
 		return;
-	m->watchdog_tick_at = mono_now();
+	m->watchdog_tick_at = watchdog_mono_now();
 	ev_timer_set(&m->watchdog_timer, tick, tick);
 	ev_timer_start(m->loop, &m->watchdog_timer);
 }
