@@ -121,17 +121,29 @@ class CrashLoop(NsqTest):
 
     def test_agent_stopped_or_its_master_killed_then_started(self):
         """`agent stop` (the sender flushes what it can, the rest stays
-        in the spool) and the kill -9 of the master (its workers go
-        with it) in turn, each followed by a start, while clients post."""
+        in the spool; or it is killed in the middle of it) and the kill
+        -9 of the master (its workers go with it) in turn, each followed
+        by a start, while clients post."""
         def act(k, rnd):
             if k % 2 == 0:
                 # the output down for some stops: what the sender
-                # holds stays in the spool for the next start
+                # holds stays in the spool for the next start; for
+                # others the sender is killed in the middle of its stop
                 if k % 4 == 0:
                     self.d.set_fault("refuse")
-                r = self.agent.stop()
+                sender = self.pid("sender")
+                stop = threading.Thread(target=self.agent.stop)
+                stop.start()
+                if k % 4 == 2 and sender:
+                    time.sleep(rnd.uniform(0.0, 0.2))
+                    try:
+                        os.kill(sender, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                stop.join()
                 self.d.set_fault("ok")
-                self.assertEqual(r.returncode, 0, r.stderr)
+                wait_until(lambda: not proc_alive(sender),
+                           what="the sender gone")
             else:
                 st = self.agent.status()
                 pids = [st["pid"]] + [w["pid"] for w in st["workers"]
