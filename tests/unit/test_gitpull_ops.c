@@ -90,10 +90,37 @@ op_cb(struct gitop *op, const struct git_resp *r, void *arg)
 	res->done = 1;
 }
 
+/*
+ * Said when the guard fires: which git runs, its state and what it waits
+ * in (a hang, rare under a loaded make check, was seen without a word).
+ */
 static void
 guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	cr_assert_fail("the git operation did not finish in time");
+	const struct gitop	*op = t->data;
+	char			 path[64], buf[2048] = "", wchan[64] = "";
+	pid_t			 pid = op != NULL ? gitpull_op_pid(op) : 0;
+	FILE			*fp;
+	size_t			 n;
+
+	if (pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+		if ((fp = fopen(path, "r")) != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, fp);
+			buf[n] = '\0';
+			buf[strcspn(buf, "V")] = '\0';	/* up to VmPeak */
+			fclose(fp);
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/wchan", (long)pid);
+		if ((fp = fopen(path, "r")) != NULL) {
+			n = fread(wchan, 1, sizeof(wchan) - 1, fp);
+			wchan[n] = '\0';
+			fclose(fp);
+		}
+	}
+	cr_assert_fail("the git operation did not finish in time: pid %ld, "
+	    "%d of its group alive, wchan %s, status:\n%s", (long)pid,
+	    pid > 0 ? group_alive(pid) : 0, wchan, buf);
 }
 
 /* Optional hook run every 10 ms while the operation is on. */
@@ -131,6 +158,7 @@ run_full(struct fx *f, struct gitpull_trust *trust, const char *repo,
 		return now;
 	}
 	ev_timer_init(&guard, guard_cb, 20., 0.);
+	guard.data = op;
 	ev_timer_start(loop, &guard);
 	if (probe != NULL) {
 		probe->op = op;
