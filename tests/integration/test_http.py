@@ -33,6 +33,26 @@ sys.stdin.read()
 """
 
 
+def start_hog(test, args, prefix=()):
+    """HOG run as uid bin against the agent's port, its 64 connections
+    then `args`; stopped at the test's end.  (bin's passwd entry, the
+    process.)"""
+    pw = pwd.getpwnam("bin")
+    hog = subprocess.Popen(
+        list(prefix) + [
+            "setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+            "--clear-groups", sys.executable, "-c", HOG,
+            str(test.agent.port), "64", *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def stop_hog():
+        if hog.poll() is None:
+            hog.kill()
+        hog.wait()
+    test.addCleanup(stop_hog)
+    return pw, hog
+
+
 def raw_request(port, payload, timeout=10):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
@@ -346,18 +366,7 @@ class LocalUsers(AgentTest):
     def test_one_user_cannot_take_loopback_from_the_others(self):
         needs_root(self)
         self.start_ok()
-        pw = pwd.getpwnam("bin")
-        hog = subprocess.Popen(
-            ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
-             "--clear-groups", sys.executable, "-c", HOG,
-             str(self.agent.port), "64"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-        def stop_hog():
-            if hog.poll() is None:
-                hog.kill()
-            hog.wait()
-        self.addCleanup(stop_hog)
+        pw, hog = start_hog(self, [])
         # its 65th connection: turned away, and told why
         line = hog.stdout.readline()
         self.assertIn("HTTP/1.1 503 ", line)
@@ -397,19 +406,7 @@ class LocalUserOtherAddress(AgentTest):
         self.agent.in_netns(ns)
         self.agent.write_conf(listen=f"0.0.0.0:{self.agent.port}")
         self.start_ok()
-        pw = pwd.getpwnam("bin")
-        hog = subprocess.Popen(
-            ns.prefix() + [
-                "setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
-                "--clear-groups", sys.executable, "-c", HOG,
-                str(self.agent.port), "64", self.ADDR],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-        def stop_hog():
-            if hog.poll() is None:
-                hog.kill()
-            hog.wait()
-        self.addCleanup(stop_hog)
+        pw, hog = start_hog(self, [self.ADDR], prefix=ns.prefix())
         # 64 on loopback, then one to eth0's address: the same user's
         line = hog.stdout.readline()
         self.assertIn("HTTP/1.1 503 ", line)
