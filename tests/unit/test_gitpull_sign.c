@@ -458,6 +458,19 @@ assert_not_forward(struct fx *f, const char *why, const char *kept)
 	assert_no_leftovers(f);
 }
 
+/* The server moves the branch back from `v2`, checked out, to `v1`. */
+static void
+assert_moved_back(struct fx *f, const char *v1, const char *v2)
+{
+	char	 why[160];
+
+	sh("cd '%s' && git push -q -f '%s' %s:refs/heads/release", f->s.work,
+	    f->s.bare, v1);
+	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
+	    v1, v2);
+	assert_not_forward(f, why, v2);
+}
+
 /* An update of `f` taken: `want` answered and checked out. */
 static void
 assert_taken(struct fx *f, const char *want)
@@ -495,7 +508,7 @@ Test(gitpull_sign, a_branch_moved_back_is_refused)
 {
 	struct fx	 f;
 	struct git_resp	 r;
-	char		 v1[64], v2[64], v3[64], why[160];
+	char		 v1[64], v2[64], v3[64];
 
 	fx_signed_v1(&f, v1, sizeof(v1));
 	push(&f, "v2", f.good, DEV, NULL);
@@ -504,11 +517,7 @@ Test(gitpull_sign, a_branch_moved_back_is_refused)
 	head_of(f.co, v2, sizeof(v2));
 	cr_assert_str_neq(v1, v2);
 
-	sh("cd '%s' && git push -q -f '%s' %s:refs/heads/release", f.s.work,
-	    f.s.bare, v1);
-	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
-	    v1, v2);
-	assert_not_forward(&f, why, v2);
+	assert_moved_back(&f, v1, v2);
 
 	/* forward again, through the clone: taken */
 	push(&f, "v3", f.good, DEV, NULL);
@@ -644,7 +653,7 @@ Test(gitpull_sign, signed_tags_moved_back_are_refused)
 {
 	struct fx	 f;
 	struct git_resp	 r;
-	char		 v1[64], v2[64], v3[64], why[160];
+	char		 v1[64], v2[64], v3[64];
 
 	fx_init(&f);
 	add_signer(&f, DEV, "", f.good);
@@ -661,11 +670,7 @@ Test(gitpull_sign, signed_tags_moved_back_are_refused)
 	head_of(f.co, v2, sizeof(v2));
 	cr_assert_str_neq(v1, v2);
 
-	sh("cd '%s' && git push -q -f '%s' %s:refs/heads/release", f.s.work,
-	    f.s.bare, v1);
-	snprintf(why, sizeof(why), "commit %.12s does not descend from %.12s",
-	    v1, v2);
-	assert_not_forward(&f, why, v2);
+	assert_moved_back(&f, v1, v2);
 	sh("rm -f '%s/.git/junk'", f.co);
 
 	/* forward, tagged: taken */
