@@ -21,9 +21,10 @@
 
 #include "child.h"
 #include "gitpull_exec.h"
+#include "util.h"
 
 #define GEXEC_READS_PER_CB	64	/* reads of a pipe a wakeup, at most */
-#include "util.h"
+#define GEXEC_REAP_EVERY	0.2	/* seconds, once killed */
 
 struct gexec {
 	struct ev_loop	*loop;
@@ -161,10 +162,10 @@ gexec_finish(struct gexec *g, int wstatus, int lost)
 	gexec_free(g);
 }
 
+/* Reap the child if it has ended; nothing if it goes on. */
 static void
-chld_cb(struct ev_loop *loop, ev_signal *s, int revents)
+gexec_reap(struct gexec *g)
 {
-	struct gexec	*g = s->data;
 	siginfo_t	 si;
 	int		 st = 0, r;
 
@@ -188,13 +189,31 @@ chld_cb(struct ev_loop *loop, ev_signal *s, int revents)
 }
 
 static void
+chld_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	gexec_reap(s->data);
+}
+
+/*
+ * The timeout: SIGKILL to the group, then SIGCHLD finishes it.  And a
+ * look every GEXEC_REAP_EVERY seconds after that: a git killed was once
+ * seen a zombie 18 s later in a loaded make check, its SIGCHLD never
+ * seen by the loop, and the operation (a slot of gitpull's) held until
+ * then would have been held for good.
+ */
+static void
 timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct gexec	*g = t->data;
 
-	g->timed_out = 1;
-	(void)kill(-g->pid, SIGKILL);
-	/* and SIGCHLD finishes it */
+	if (!g->timed_out) {
+		g->timed_out = 1;
+		(void)kill(-g->pid, SIGKILL);
+		ev_timer_set(t, GEXEC_REAP_EVERY, GEXEC_REAP_EVERY);
+		ev_timer_start(loop, t);
+		return;
+	}
+	gexec_reap(g);
 }
 
 struct gexec *
