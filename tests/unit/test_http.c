@@ -36,6 +36,7 @@ size_t	__sanitizer_get_current_allocated_bytes(void);
 #endif
 
 #include "common/log.h"
+#include "common/sockdiag.h"
 #include "workers/front/front_http.h"
 
 #define MAXRESP		8
@@ -1903,15 +1904,15 @@ Test(addr, loopback)
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		ss = addr(yes[i]);
-		cr_expect_eq(front_http_addr_loopback(&ss), 1, "%s", yes[i]);
+		cr_expect_eq(sockdiag_is_loopback(&ss), 1, "%s", yes[i]);
 	}
 	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
 		ss = addr(no[i]);
-		cr_expect_eq(front_http_addr_loopback(&ss), 0, "%s", no[i]);
+		cr_expect_eq(sockdiag_is_loopback(&ss), 0, "%s", no[i]);
 	}
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = AF_UNIX;
-	cr_expect_eq(front_http_addr_loopback(&ss), 0);
+	cr_expect_eq(sockdiag_is_loopback(&ss), 0);
 	/* A loopback address counts only on a TCP listener. */
 	memset(&req, 0, sizeof(req));
 	req.peer = addr("127.0.0.1");

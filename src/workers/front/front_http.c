@@ -61,6 +61,7 @@
 #include "front_http.h"
 #include "front_http_int.h"
 #include "log.h"
+#include "sockdiag.h"
 
 /* Read size, and the most we read ahead while a handler is busy. */
 #define HTTP_IN_BUFSZ		16384
@@ -834,7 +835,7 @@ front_http_request_peer_uid(const struct http_request *req, uid_t *uid)
 	 * client is asked for the token like any other address.
 	 */
 	if (r == NULL || r->conn == NULL || !r->conn->peer_uid_known ||
-	    !front_http_addr_loopback(&r->conn->peer))
+	    !sockdiag_is_loopback(&r->conn->peer))
 		return -1;
 	*uid = r->conn->peer_uid;
 	return 0;

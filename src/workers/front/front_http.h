@@ -153,8 +153,6 @@ int		 front_http_request_add_header(struct http_request *,
     const char *name,
 		    const char *value);
 
-/* 1 when the address is a loopback one: 127.0.0.0/8, ::1, ::ffff:127.x. */
-int		 front_http_addr_loopback(const struct sockaddr_storage *);
 /*
  * The client a TCP peer counts as for limits.max_conns_addr: all of
  * loopback is one, an IPv4 address (also v4-mapped) itself, an IPv6

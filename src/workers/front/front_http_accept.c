@@ -31,6 +31,7 @@
 #include "front_http.h"
 #include "front_http_int.h"
 #include "log.h"
+#include "sockdiag.h"
 
 /* 503s beyond this many at once are not lingered over. */
 #define HTTP_REJECT_LINGER_MAX	64
@@ -56,7 +57,7 @@ front_http_addr_key(const struct sockaddr_storage *ss,
 	const struct sockaddr_in6	*sin6;
 
 	memset(key, 0, HTTP_ADDRKEY_LEN);
-	if (front_http_addr_loopback(ss)) {
+	if (sockdiag_is_loopback(ss)) {
 		key[0] = ADDRKEY_LOOPBACK;
 		return;
 	}
@@ -234,7 +235,7 @@ reject_warn(struct http_server *srv, struct http_listener *l,
 			    "with 503", __func__, c->name,
 			    srv->lim.max_conns_addr,
 			    (unsigned long)c->peer_uid,
-			    front_http_addr_loopback(&c->peer) ? "loopback" :
+			    sockdiag_is_loopback(&c->peer) ? "loopback" :
 			    "this host",
 			    (unsigned long long)srv->rejected[why]);
 		else

@@ -16,36 +16,14 @@
 
 #include "front_http.h"
 #include "front_http_int.h"
+#include "sockdiag.h"
 
 #define FORM_CTYPE	"application/x-www-form-urlencoded"
 
 int
-front_http_addr_loopback(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-	const uint8_t			*a;
-
-	switch (ss->ss_family) {
-	case AF_INET:
-		sin = (const struct sockaddr_in *)ss;
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)ss;
-		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return 1;
-		/* A dual-stack socket sees IPv4 clients as ::ffff:a.b.c.d. */
-		a = sin6->sin6_addr.s6_addr;
-		return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && a[12] == 127;
-	default:
-		return 0;
-	}
-}
-
-int
 front_http_peer_loopback(const struct http_request *req)
 {
-	return req->via == HTTP_VIA_TCP && front_http_addr_loopback(&req->peer);
+	return req->via == HTTP_VIA_TCP && sockdiag_is_loopback(&req->peer);
 }
 
 const char *
