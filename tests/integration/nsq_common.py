@@ -128,9 +128,10 @@ class NsqTest(AgentTest):
         self.addCleanup(d.stop)
         return d
 
-    def configure(self, servers, extra="", **changes):
+    def configure(self, servers, extra="", namespaces=(NS,), **changes):
         self.agent.write_conf(
-            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+            agent_extra="\tnamespaces = [ " + ", ".join(
+                f'"{n}"' for n in namespaces) + " ]\n",
             output_name="nsq",
             servers=", ".join(f'"{s}"' for s in servers),
             output_extra=extra, **changes)
@@ -312,6 +313,43 @@ class MultiMessageTests:
         self.assertGreater(len([m for m in d.messages()
                                 if m.command == self.MULTI]), 0)
         self.agent.wait_log(r"refused a request of \d+ bytes as too big")
+
+    def test_namespaces_posting_in_turn_share_requests(self):
+        """One-point posts of two namespaces in turn, while the output
+        fails: once it is back, a request a namespace, not a request a
+        post, and every point once, each namespace's in order."""
+        other = "other.loda"
+        d = self.double(fault="error")
+        self.configure([self.server(d)], namespaces=(NS, other))
+        self.start_ok()
+        sent = {NS: [], other: []}
+        c = http.client.HTTPConnection("127.0.0.1", self.agent.port,
+                                       timeout=10)
+        self.addCleanup(c.close)
+        for i in range(300):
+            ns = (NS, other)[i % 2]
+            pt = make_points(i, 1, name="turn.m")
+            c.request("POST", f"/post?ns={ns}", body=json.dumps(pt))
+            r = c.getresponse()
+            self.assertEqual(r.status, 200, r.read())
+            r.read()
+            sent[ns].extend(pt)
+        self.wait_stats(lambda s: s.get("publish_errors", 0) >= 1,
+                        "a failed publish")
+        d.set_fault("ok")
+        wait_until(lambda: d.message_count() >= 1 and sum(
+            len(json.loads(m.body)["points"]) for m in d.messages())
+            >= 300, timeout=30, what="300 points at the double")
+        st = self.wait_stats(lambda s: s.get("published") == 300,
+                             "published == 300")
+        # two, one a namespace, unless a post came in between
+        self.assertLessEqual(st["requests"], 4, st)
+        for ns in (NS, other):
+            seqs = [p["tags"]["seq"] for m in d.messages()
+                    if m.topic == "collect." + ns
+                    for p in json.loads(m.body)["points"]]
+            self.assertEqual(seqs, [p["tags"]["seq"] for p in sent[ns]],
+                             ns)
 
     def test_failed_mpub_is_retried_whole(self):
         d = self.double(fault="error")

@@ -68,31 +68,59 @@ add_batch(const char *topic, enum out_format fmt, const char *prefix,
 	return b;
 }
 
-/* What sender_consume() does: the first `n` points are gone. */
 static void
-consume(uint32_t n)
+batch_gone(struct batch *b)
+{
+	TAILQ_REMOVE(&q, b, entry);
+	free(b->data);
+	free(b);
+}
+
+/* The first `n` points of the buffer are gone. */
+static void
+consume_head(uint32_t n)
 {
 	struct batch	*b;
-	const char	*p, *nl;
 	uint32_t	 left;
 
 	while (n > 0 && (b = TAILQ_FIRST(&q)) != NULL) {
 		left = b->npoints - b->done;
-		if (n >= left) {
-			n -= left;
-			TAILQ_REMOVE(&q, b, entry);
-			free(b->data);
-			free(b);
-			continue;
-		}
-		for (p = b->data + b->off; n > 0; n--) {
-			nl = memchr(p, '\n', b->len - (size_t)(p - b->data));
-			cr_assert_not_null(nl);
-			p = nl + 1;
-			b->off = (size_t)(p - b->data);
-			b->done++;
-		}
+		(void)sender_batch_advance(b, n);
+		n = n > left ? n - left : 0;
+		if (b->done == b->npoints)
+			batch_gone(b);
 	}
+}
+
+/*
+ * What sender_consume() does: the points the cut took are gone.  Its
+ * takes are in the buffer's order and add up to the cut's points.
+ */
+static void
+consume_cut(struct cut *c)
+{
+	struct batch	*b, *at = TAILQ_FIRST(&q);
+	uint32_t	 sum = 0;
+	size_t		 i, len;
+
+	for (i = 0; i < c->ntakes; i++) {
+		b = c->takes[i].b;
+		while (at != NULL && at != b)
+			at = TAILQ_NEXT(at, entry);
+		cr_assert_not_null(at, "take %zu: a batch of the buffer, in "
+		    "order", i);
+		at = TAILQ_NEXT(at, entry);
+		cr_assert_gt(c->takes[i].n, 0);
+		cr_assert_leq(c->takes[i].n, b->npoints - b->done);
+		sum += c->takes[i].n;
+		len = b->len - b->off;
+		cr_assert_leq(sender_batch_advance(b, c->takes[i].n), len);
+		if (b->done == b->npoints)
+			batch_gone(b);
+	}
+	if (c->nmsgs > 0)
+		cr_assert_eq(sum, c->npoints);
+	c->ntakes = 0;
 }
 
 static struct cut_limits
@@ -209,7 +237,7 @@ Test(cut, requestmessages_bounds_the_count)
 	cr_assert_eq(c.nmsgs, 2);
 	cr_assert_eq(c.npoints, 6);
 	/* the next request starts where this one ended */
-	consume(c.npoints);
+	consume_cut(&c);
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 2);
 	cr_assert_eq(c.npoints, 4);
@@ -345,7 +373,7 @@ Test(cut, one_topic_and_format_per_request)
 	cr_assert_eq(c.nmsgs, 2);
 	cr_assert_eq(c.npoints, 3);
 	cr_assert_str_eq(c.topic, TOPIC);
-	consume(c.npoints);
+	consume_cut(&c);
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_str_eq(c.topic, "collect.other");
 	cr_assert_eq(c.fmt, FORMAT_LINE);
@@ -353,11 +381,11 @@ Test(cut, one_topic_and_format_per_request)
 	s = msg_str(&c, 1);
 	cr_assert_str_eq(s, "b2\n");
 	free(s);
-	consume(c.npoints);
+	consume_cut(&c);
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.fmt, FORMAT_JSON);
 	cr_assert_eq(c.nmsgs, 1);
-	consume(c.npoints);
+	consume_cut(&c);
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 0);
 	sender_cut_free(&c);
 }
@@ -369,7 +397,7 @@ Test(cut, a_partly_published_batch_starts_where_it_stopped)
 	char			*s;
 
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 5, 0);
-	consume(2);
+	consume_head(2);
 	sender_cut_init(&c);
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.npoints, 3);
@@ -388,7 +416,9 @@ Test(cut, first_point_over_messagebytes)
 	add_batch(TOPIC, FORMAT_LINE, "p", 0, 1, 0);
 	sender_cut_init(&c);
 	cr_assert_eq(sender_cut_next(&c, &q, &l), -2);
-	consume(1);
+	cr_assert_eq(c.ntakes, 1);
+	cr_assert_eq(c.takes[0].n, 1);
+	consume_cut(&c);
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.npoints, 1);
 	sender_cut_free(&c);
@@ -406,7 +436,7 @@ Test(cut, a_big_point_after_others_ends_the_request)
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.nmsgs, 2);
 	cr_assert_eq(c.npoints, 3);
-	consume(3);
+	consume_cut(&c);
 	cr_assert_eq(sender_cut_next(&c, &q, &l), -2);
 	sender_cut_free(&c);
 }
@@ -468,7 +498,7 @@ drain(const struct cut_limits *l, uint32_t total, enum out_format fmt)
 			cr_assert_eq(inmsg, c.msgs[i].npoints);
 			free(s);
 		}
-		consume(c.npoints);
+		consume_cut(&c);
 	}
 	cr_assert_eq(rv, 0);
 	cr_assert_eq(seen, total, "every point exactly once");
@@ -502,5 +532,206 @@ Test(cut, random_buffers_every_point_once_within_limits)
 		requests = drain(&l, total, fmt);
 		cr_assert_gt(requests, 0);
 		cr_assert(TAILQ_EMPTY(&q));
+	}
+}
+
+/* The points of message `i` of the cut, as one string. */
+static void
+assert_msg(const struct cut *c, size_t i, const char *want)
+{
+	char	*s = msg_str(c, i);
+
+	cr_assert_str_eq(s, want);
+	free(s);
+}
+
+Test(cut, topics_taking_turns_make_one_request_a_topic)
+{
+	struct cut		 c;
+	struct cut_limits	 l = limits(1000, 1048576, 5242880, 100);
+
+	/* one-point posts of two namespaces in turn */
+	add_batch(TOPIC, FORMAT_LINE, "a", 0, 1, 0);
+	add_batch("collect.other", FORMAT_LINE, "b", 0, 1, 0);
+	add_batch(TOPIC, FORMAT_LINE, "a", 1, 1, 0);
+	add_batch("collect.other", FORMAT_LINE, "b", 1, 2, 0);
+	add_batch(TOPIC, FORMAT_LINE, "a", 2, 1, 0);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	cr_assert_str_eq(c.topic, TOPIC);
+	cr_assert_eq(c.nmsgs, 1);
+	cr_assert_eq(c.npoints, 3);
+	cr_assert_eq(c.ntakes, 3);
+	assert_msg(&c, 0, "a0\na1\na2\n");
+	consume_cut(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	cr_assert_str_eq(c.topic, "collect.other");
+	cr_assert_eq(c.npoints, 3);
+	assert_msg(&c, 0, "b0\nb1\nb2\n");
+	consume_cut(&c);
+	cr_assert(TAILQ_EMPTY(&q));
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 0);
+	sender_cut_free(&c);
+}
+
+Test(cut, a_request_ends_at_its_topic_in_another_format)
+{
+	struct cut		 c;
+	struct cut_limits	 l = limits(1000, 1048576, 5242880, 100);
+
+	/* a reload changed the format between the two: a1 must not pass
+	 * the json point of its topic */
+	add_batch(TOPIC, FORMAT_LINE, "a", 0, 1, 0);
+	add_batch("collect.other", FORMAT_LINE, "b", 0, 1, 0);
+	add_batch(TOPIC, FORMAT_JSON, "{\"j\":", 0, 1, 0);
+	add_batch(TOPIC, FORMAT_LINE, "a", 1, 1, 0);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	cr_assert_eq(c.npoints, 1);
+	assert_msg(&c, 0, "a0\n");
+	consume_cut(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	cr_assert_str_eq(c.topic, "collect.other");
+	consume_cut(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	cr_assert_eq(c.fmt, FORMAT_JSON);
+	consume_cut(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	assert_msg(&c, 0, "a1\n");
+	consume_cut(&c);
+	sender_cut_free(&c);
+}
+
+/* a, `others` batches of another topic, a: how many points the first
+ * request holds. */
+static uint32_t
+first_request_past(uint32_t others)
+{
+	struct cut		 c;
+	struct cut_limits	 l = limits(1000, 1048576, 5242880, 100);
+	uint32_t		 i, n;
+
+	add_batch(TOPIC, FORMAT_LINE, "a", 0, 1, 0);
+	for (i = 0; i < others; i++)
+		add_batch("collect.other", FORMAT_LINE, "b", i, 1, 0);
+	add_batch(TOPIC, FORMAT_LINE, "a", 1, 1, 0);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	n = c.npoints;
+	sender_cut_free(&c);
+	teardown();
+	return n;
+}
+
+Test(cut, a_request_passes_a_bounded_number_of_other_batches)
+{
+	cr_assert_eq(first_request_past(SENDER_CUT_SCAN), 2);
+	cr_assert_eq(first_request_past(SENDER_CUT_SCAN + 1), 1);
+}
+
+Test(cut, a_partly_published_later_batch_goes_on_from_where_it_stopped)
+{
+	struct cut		 c;
+	struct cut_limits	 l = limits(3, 1048576, 5242880, 1);
+
+	/* three points a message, one message a request: the second
+	 * batch of the topic is cut in the middle */
+	add_batch(TOPIC, FORMAT_LINE, "a", 0, 1, 0);
+	add_batch("collect.other", FORMAT_LINE, "b", 0, 1, 0);
+	add_batch(TOPIC, FORMAT_LINE, "a", 1, 4, 0);
+	sender_cut_init(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	assert_msg(&c, 0, "a0\na1\na2\n");
+	cr_assert_eq(c.ntakes, 2);
+	cr_assert_eq(c.takes[1].n, 2);
+	consume_cut(&c);
+	/* the head is now the other topic's */
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	assert_msg(&c, 0, "b0\n");
+	consume_cut(&c);
+	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
+	assert_msg(&c, 0, "a3\na4\n");
+	consume_cut(&c);
+	cr_assert(TAILQ_EMPTY(&q));
+	sender_cut_free(&c);
+}
+
+/*
+ * Random buffers of three topics in turn: every point goes once, each
+ * topic's in order, each request of one topic and within every limit;
+ * and a topic waits behind no more requests than there are topics.
+ */
+Test(cut, random_topics_in_turn_every_point_once_in_order)
+{
+	static const char	*topics[3] = { TOPIC, "collect.b", "collect.c" };
+	static const char	*prefix[3] = { "a", "b", "c" };
+	struct cut		 c;
+	struct cut_limits	 l;
+	uint32_t		 total[3], seen[3], n;
+	unsigned int		 seed = 20261206;
+	char			 want[32], *s, *line, *save;
+	size_t			 i, requests, bound;
+	int			 round, t, rv;
+
+	for (round = 0; round < 40; round++) {
+		l = limits(1 + (uint32_t)(rand_r(&seed) % 50),
+		    2048 + (size_t)(rand_r(&seed) % 8192),
+		    4096 + (size_t)(rand_r(&seed) % 65536),
+		    1 + (size_t)(rand_r(&seed) % 20));
+		memset(total, 0, sizeof(total));
+		memset(seen, 0, sizeof(seen));
+		for (i = 0; i < 600; i++) {
+			t = (int)(rand_r(&seed) % 3);
+			n = 1 + (uint32_t)(rand_r(&seed) % 5);
+			add_batch(topics[t], FORMAT_LINE, prefix[t], total[t],
+			    n, (size_t)(rand_r(&seed) % 100));
+			total[t] += n;
+		}
+		/* what one topic alone would need, three times over */
+		bound = 0;
+		for (t = 0; t < 3; t++)
+			bound += 1 + total[t] / l.points;
+		requests = 0;
+		sender_cut_init(&c);
+		while ((rv = sender_cut_next(&c, &q, &l)) == 1) {
+			requests++;
+			assert_layout(&c);
+			for (t = 0; t < 3; t++)
+				if (strcmp(c.topic, topics[t]) == 0)
+					break;
+			cr_assert_lt(t, 3);
+			for (i = 0; i < c.nmsgs; i++) {
+				cr_assert_leq(c.msgs[i].len, l.msgbytes);
+				cr_assert_leq(c.msgs[i].npoints, l.points);
+				s = msg_str(&c, i);
+				for (line = strtok_r(s, "\n", &save);
+				    line != NULL;
+				    line = strtok_r(NULL, "\n", &save)) {
+					snprintf(want, sizeof(want), "%s%u",
+					    prefix[t], seen[t]);
+					cr_assert(strncmp(line, want,
+					    strlen(want)) == 0 &&
+					    (line[strlen(want)] == 'x' ||
+					    line[strlen(want)] == '\0'),
+					    "%s point %u: got \"%.40s\"",
+					    topics[t], seen[t], line);
+					seen[t]++;
+				}
+				free(s);
+			}
+			if (c.nmsgs > 1)
+				cr_assert_leq(sender_cut_mpub_size(c.msgs,
+				    c.nmsgs), l.reqbytes);
+			consume_cut(&c);
+		}
+		cr_assert_eq(rv, 0);
+		sender_cut_free(&c);
+		for (t = 0; t < 3; t++)
+			cr_assert_eq(seen[t], total[t], "%s: every point once",
+			    topics[t]);
+		cr_assert(TAILQ_EMPTY(&q));
+		/* the bytes limits may cut more often than points do */
+		cr_assert_leq(requests, bound * 4, "round %d: %zu requests "
+		    "for %zu", round, requests, bound);
 	}
 }

@@ -34,6 +34,7 @@
 #define MAXPUB		64
 
 struct pub {
+	char		 topic[TOPIC_MAX + 1];
 	enum out_format	 fmt;
 	size_t		 nmsgs;
 	uint32_t	 npoints;
@@ -53,10 +54,10 @@ record_publish(struct sender *sd, const char *topic, enum out_format fmt,
 	size_t		 i;
 
 	cr_assert_eq(sd, &s);
-	cr_assert_str_eq(topic, TOPIC);
 	cr_assert_lt(npubs, MAXPUB, "more requests than the test expects");
 	p = &pubs[npubs++];
 	memset(p, 0, sizeof(*p));
+	strlcpy(p->topic, topic, sizeof(p->topic));
 	p->fmt = fmt;
 	p->nmsgs = n;
 	for (i = 0; i < n; i++) {
@@ -370,4 +371,67 @@ Test(sender_out, a_spool_short_of_descriptors_is_read_again_in_a_moment)
 	s.spool = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* Point `seq` of `topic` taken in as a producer's message of one point. */
+static enum points_verdict
+take(const char *topic, enum points_origin origin, unsigned seq)
+{
+	struct points_msg	 m;
+	struct point		 p;
+	struct buf		 d;
+	enum points_verdict	 v;
+	char			 why[256];
+	int			 spooled;
+
+	buf_init(&d);
+	make(&p, seq, 0);
+	encode_point(&d, FORMAT_JSON, &p);
+	point_free(&p);
+	cr_assert(!buf_failed(&d));
+	memset(&m, 0, sizeof(m));
+	m.fmt = FORMAT_JSON;
+	m.origin = origin;
+	strlcpy(m.topic, topic, sizeof(m.topic));
+	m.npoints = 1;
+	m.data = d.p;
+	m.len = d.len;
+	v = sender_take(&s, &m, origin, 0, NULL, &spooled, why, sizeof(why));
+	buf_free(&d);
+	return v;
+}
+
+/*
+ * A request takes its topic's points past another topic's (producers of
+ * two namespaces in turn), and what it took stays in the buffer until it
+ * is answered: a full buffer ages out none of it, though it is not at
+ * the head.
+ */
+Test(sender_out, a_request_past_another_topic_keeps_what_it_took)
+{
+	w.conf.buffersize = 3;
+	cr_assert_eq(take(TOPIC, ORIGIN_SCHEDULED, 0), POINTS_ACCEPTED);
+	cr_assert_eq(take("collect.b.loda", ORIGIN_PUSHED, 1),
+	    POINTS_ACCEPTED);
+	cr_assert_eq(take(TOPIC, ORIGIN_SCHEDULED, 2), POINTS_ACCEPTED);
+	turn();
+	cr_assert_eq(npubs, 1);
+	cr_assert_str_eq(pubs[0].topic, TOPIC);
+	cr_assert_eq(pubs[0].npoints, 2, "both points of the topic");
+	cr_assert(s.busy);
+	/* the only scheduled points are in flight: nothing may age out */
+	cr_assert_eq(take("collect.c.loda", ORIGIN_SCHEDULED, 3), POINTS_FULL);
+	cr_assert_eq(s.qpoints, 3);
+	cr_assert_eq(s.st.dropped_full, 0);
+	sender_sink_done(&s, 1, NULL);
+	cr_assert_eq(s.qpoints, 1);
+	cr_assert_eq(s.st.published, 2);
+	turn();
+	cr_assert_eq(npubs, 2);
+	cr_assert_str_eq(pubs[1].topic, "collect.b.loda");
+	/* a failed request keeps its points, and holds them no more */
+	sender_sink_done(&s, 0, "test");
+	cr_assert(!s.busy);
+	cr_assert_eq(TAILQ_FIRST(&s.queue)->flight, 0);
+	cr_assert_eq(s.qpoints, 1);
 }

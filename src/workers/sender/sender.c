@@ -545,7 +545,7 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 		return 0;
 	if (s->ops != NULL)
 		s->ops->close(s);
-	s->busy = 0;
+	sender_flight_end(s);
 	s->inflight = 0;
 	s->solo = 0;
 	/* open with the new settings; the runtime swaps w->conf after us */

@@ -42,6 +42,8 @@ struct sender;
  * retentionPolicy, precision; the topic is counted apart).
  */
 #define SENDER_ENVELOPE_BYTES	256
+/* Batches of other topics a cut passes over looking for its own. */
+#define SENDER_CUT_SCAN		4096
 
 struct spool;
 struct spool_seg;
@@ -89,6 +91,9 @@ struct batch {
 	size_t			 off;		/* bytes already published */
 	uint32_t		 npoints;
 	uint32_t		 done;		/* points already published */
+	uint32_t		 flight;	/* points from `off` on in the
+						 * request in flight (while
+						 * s->busy) */
 	ev_tstamp		 arrived;	/* taken in; 0: read back or
 						 * due at once */
 	struct spool_seg	*seg;		/* its record's; NULL: memory
@@ -123,13 +128,22 @@ struct cut_limits {
 	size_t		 reqmsgs;	/* messages: requestmessages */
 };
 
-/* A request cut from the head of the buffer (sender_cut.c). */
+/* The points a request took from one batch: its first `n` left. */
+struct cut_take {
+	struct batch	*b;
+	uint32_t	 n;
+};
+
+/* A request cut from the buffer (sender_cut.c). */
 struct cut {
 	struct buf	 pts;		/* scratch: one message's points */
 	struct buf	 body;		/* the messages, back to back */
 	struct sink_msg	*msgs;		/* into body */
 	size_t		 nmsgs;
 	size_t		 capmsgs;
+	struct cut_take	*takes;		/* in the order of the buffer */
+	size_t		 ntakes;
+	size_t		 captakes;
 	uint32_t	 npoints;	/* in all the messages */
 	const char	*topic;		/* the first batch's */
 	enum out_format	 fmt;
@@ -140,17 +154,28 @@ struct cut {
 void	 sender_cut_init(struct cut *);
 void	 sender_cut_free(struct cut *);
 /*
- * Cut the next request from the head of `q`: messages of the points of
- * the leading batches that share the first one's topic and format, in
+ * Cut the next request from `q`: messages of the points of the first
+ * batch and of the batches after it that share its topic and format, in
  * order, each of at most l->points points and l->msgbytes bytes, and at
- * most l->reqmsgs of them.  A second message is only added while the
- * request, counted as nsqd counts an MPUB body (4 + sum(4 + length)),
- * stays within l->reqbytes; one message alone is bounded by msgbytes
- * only (it goes as PUB).  Returns 1; 0 when `q` is empty; -1 when out
- * of memory; -2 when the first point alone is over l->msgbytes.
+ * most l->reqmsgs of them.  Batches of other topics in between are
+ * passed over (SENDER_CUT_SCAN of them at most), so that producers
+ * taking turns do not make a request a batch; a batch of the topic in
+ * another format ends the request, so that a topic's points go in the
+ * order they came.  A second message is only added while the request,
+ * counted as nsqd counts an MPUB body (4 + sum(4 + length)), stays
+ * within l->reqbytes; one message alone is bounded by msgbytes only (it
+ * goes as PUB).  c->takes says which points of which batches it holds.
+ * Returns 1; 0 when `q` is empty; -1 when out of memory; -2 when the
+ * first point alone is over l->msgbytes (c->takes is that point).
  */
-int	 sender_cut_next(struct cut *, const struct batchq *,
+int	 sender_cut_next(struct cut *, struct batchq *,
 	    const struct cut_limits *);
+/*
+ * The first `n` points left in `b` are gone (published or dropped): the
+ * bytes they took, the '\n' after the last included.  All of them left:
+ * b->len - b->off, and the caller lets the batch go.
+ */
+size_t	 sender_batch_advance(struct batch *b, uint32_t n);
 /*
  * sender_convert.c: the request `c` rewritten as messages of the same
  * points in `want` (a reload changed the output's format while they
@@ -328,8 +353,9 @@ int	 sender_batch_append(struct spool *to, const struct batch *,
 enum points_verdict sender_take(struct sender *, const struct points_msg *,
 	    enum points_origin, int batched, struct points_from *from,
 	    int *spooled, char *why, size_t whylen);
-/* The first `n` points of the buffer are published: let them go. */
-void	 sender_consume(struct sender *, uint32_t n);
+/* The points of the request `c` are published or dropped: let them
+ * go. */
+void	 sender_consume(struct sender *, struct cut *c);
 /* Fill the window from the spool, oldest first (again in a moment when
  * it cannot be read for now). */
 void	 sender_refill(struct sender *);
@@ -341,6 +367,8 @@ void	 sender_spool_warn(struct sender *, const char *what, const char *err);
 void	 sender_out_init(struct sender *);
 void	 sender_kick(struct sender *);
 void	 sender_consume_request(struct sender *);
+/* The request in flight has its answer, or none will come. */
+void	 sender_flight_end(struct sender *);
 /* The message limit of the next request (config or learned). */
 size_t	 sender_msgbytes(const struct sender *);
 

@@ -79,63 +79,37 @@ batch_append(struct sender *s, struct batch *b)
 	s->qbytes += b->len;
 }
 
-/* Length of the first `n` points of `p` (without the '\n' after). */
-static size_t
-points_span(const char *p, size_t len, uint32_t n)
-{
-	const char	*nl = p;
-
-	while (n-- > 0) {
-		nl = memchr(nl, '\n', len - (size_t)(nl - p));
-		if (nl == NULL)
-			return len;
-		if (n > 0)
-			nl++;
-	}
-	return (size_t)(nl - p);
-}
-
 void
-sender_consume(struct sender *s, uint32_t n)
+sender_consume(struct sender *s, struct cut *c)
 {
 	struct batch	*b;
-	uint32_t	 left;
-	size_t		 span;
+	size_t		 i;
+	uint32_t	 n;
 
-	while (n > 0 && (b = TAILQ_FIRST(&s->queue)) != NULL) {
-		left = b->npoints - b->done;
-		if (n >= left) {
-			n -= left;
+	for (i = 0; i < c->ntakes; i++) {
+		b = c->takes[i].b;
+		n = c->takes[i].n;
+		b->flight = 0;
+		if (n >= b->npoints - b->done) {
+			n = b->npoints - b->done;
 			TAILQ_REMOVE(&s->queue, b, entry);
-			s->qpoints -= left;
+			s->qpoints -= n;
 			s->qbytes -= b->len - b->off;
 			sender_batch_free(s, b);
 			continue;
 		}
-		span = points_span(b->data + b->off, b->len - b->off, n);
-		/* and the '\n' after the last one */
-		span++;
-		b->off += span;
-		b->done += n;
+		s->qbytes -= sender_batch_advance(b, n);
 		s->qpoints -= n;
-		s->qbytes -= span;
-		n = 0;
 	}
+	/* what they pointed to may be gone */
+	c->ntakes = 0;
 }
 
-/* The first batch the request in flight was not cut from. */
-static struct batch *
-first_free(struct sender *s)
+/* Points of `b` are in the request in flight: it stays. */
+static int
+in_flight(const struct sender *s, const struct batch *b)
 {
-	struct batch	*b;
-	uint32_t	 covered = s->busy ? s->inflight : 0, left;
-
-	for (b = TAILQ_FIRST(&s->queue); b != NULL && covered > 0;
-	    b = TAILQ_NEXT(b, entry)) {
-		left = b->npoints - b->done;
-		covered = left >= covered ? 0 : covered - left;
-	}
-	return b;
+	return s->busy && b->flight > 0;
 }
 
 /*
@@ -147,24 +121,24 @@ first_free(struct sender *s)
 static int
 make_room(struct sender *s, size_t points, size_t bytes)
 {
-	struct batch	*b, *next, *from;
+	struct batch	*b, *next;
 	size_t		 needp, needb, canp = 0, canb = 0;
 
 	needp = s->qpoints + points > (size_t)s->w->conf.buffersize ?
 	    s->qpoints + points - (size_t)s->w->conf.buffersize : 0;
 	needb = s->qbytes + bytes > (size_t)s->w->conf.bufferbytes ?
 	    s->qbytes + bytes - (size_t)s->w->conf.bufferbytes : 0;
-	from = first_free(s);
-	for (b = from; b != NULL; b = TAILQ_NEXT(b, entry))
-		if (b->origin == ORIGIN_SCHEDULED) {
+	TAILQ_FOREACH(b, &s->queue, entry)
+		if (b->origin == ORIGIN_SCHEDULED && !in_flight(s, b)) {
 			canp += b->npoints - b->done;
 			canb += b->len - b->off;
 		}
 	if (canp < needp || canb < needb)
 		return -1;
-	for (b = from; b != NULL && (needp > 0 || needb > 0); b = next) {
+	for (b = TAILQ_FIRST(&s->queue); b != NULL && (needp > 0 || needb > 0);
+	    b = next) {
 		next = TAILQ_NEXT(b, entry);
-		if (b->origin != ORIGIN_SCHEDULED)
+		if (b->origin != ORIGIN_SCHEDULED || in_flight(s, b))
 			continue;
 		needp = needp > b->npoints - b->done ?
 		    needp - (b->npoints - b->done) : 0;
@@ -178,10 +152,10 @@ make_room(struct sender *s, size_t points, size_t bytes)
 static int
 seg_in_flight(struct sender *s, const struct spool_seg *seg)
 {
-	struct batch	*b, *stop = first_free(s);
+	struct batch	*b;
 
-	for (b = TAILQ_FIRST(&s->queue); b != stop; b = TAILQ_NEXT(b, entry))
-		if (b->seg == seg)
+	TAILQ_FOREACH(b, &s->queue, entry)
+		if (b->seg == seg && in_flight(s, b))
 			return 1;
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
- * Cutting requests from the head of the sender's buffer (see sender_cut_next()
- * in sender.h).  Pure: it reads the buffer and fills a struct cut, and
- * leaves the buffer as it is; the sender lets the points go only once
- * the output confirmed them (sender_consume()).
+ * Cutting requests from the sender's buffer (see sender_cut_next() in
+ * sender.h).  It reads the buffer and fills a struct cut, and leaves
+ * the buffer as it is; the sender lets the points go only once the
+ * output confirmed them (sender_consume(), by the cut's takes).
  *
  * Sizes: a json message is its points joined by ',' inside an envelope
  * of at most SENDER_ENVELOPE_BYTES plus the topic; a line message is
@@ -10,6 +10,15 @@
  * take at most msgbytes - SENDER_ENVELOPE_BYTES - strlen(topic) bytes
  * (a separator per point included) fits in msgbytes, whatever the
  * format; the sender refuses at the door a point that cannot fit so.
+ *
+ * Why a request passes over other topics: producers of several
+ * namespaces taking turns (one-point posts, the scheduler's outbox)
+ * leave batches of alternating topics.  Cut from the head only, each
+ * would be a request of its own, one round trip to the output each;
+ * gathered by topic, they are one request per topic.  A topic's points
+ * keep their order; the spool's mark stays at the oldest record not
+ * published, so a crash publishes again at most what was published
+ * ahead of it (duplicates, never a loss).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +29,11 @@
 
 /* Where the next point of the buffer is. */
 struct cursor {
-	const struct batch	*b;
+	struct batch		*b;
 	const char		*p;	/* next point in b */
 	uint32_t		 left;	/* points of b from p on */
+	uint32_t		 passed;/* batches of other topics passed */
+	int			 end;	/* no more batches for this cut */
 };
 
 void
@@ -41,6 +52,9 @@ sender_cut_free(struct cut *c)
 	free(c->msgs);
 	c->msgs = NULL;
 	c->nmsgs = c->capmsgs = 0;
+	free(c->takes);
+	c->takes = NULL;
+	c->ntakes = c->captakes = 0;
 	c->npoints = 0;
 	c->topic = NULL;
 }
@@ -56,23 +70,67 @@ sender_cut_mpub_size(const struct sink_msg *m, size_t n)
 	return size;
 }
 
-static int
-same_stream(const struct batch *a, const struct batch *b)
+/*
+ * The batch after cur->b whose points this cut may take next: the next
+ * of `first`'s topic and format, past batches of other topics; none
+ * past a batch of the topic in another format, or too many others.
+ */
+static struct batch *
+next_batch(struct cursor *cur, const struct batch *first)
 {
-	return a->fmt == b->fmt && strcmp(a->topic, b->topic) == 0;
+	struct batch	*b;
+
+	if (cur->end)
+		return NULL;
+	for (b = TAILQ_NEXT(cur->b, entry); b != NULL;
+	    b = TAILQ_NEXT(b, entry)) {
+		if (strcmp(b->topic, first->topic) == 0) {
+			if (b->fmt == first->fmt)
+				return b;
+			break;
+		}
+		if (++cur->passed > SENDER_CUT_SCAN)
+			break;
+	}
+	cur->end = 1;
+	return NULL;
+}
+
+/* The cut holds one more point of `b`. */
+static int
+take_add(struct cut *c, struct batch *b)
+{
+	struct cut_take	*t;
+	size_t		 cap;
+
+	if (c->ntakes > 0 && c->takes[c->ntakes - 1].b == b) {
+		c->takes[c->ntakes - 1].n++;
+		return 0;
+	}
+	if (c->ntakes == c->captakes) {
+		cap = c->captakes == 0 ? 8 : c->captakes * 2;
+		if ((t = reallocarray(c->takes, cap, sizeof(*t))) == NULL)
+			return -1;
+		c->takes = t;
+		c->captakes = cap;
+	}
+	c->takes[c->ntakes].b = b;
+	c->takes[c->ntakes].n = 1;
+	c->ntakes++;
+	return 0;
 }
 
 /*
  * Gather into c->pts the points from `cur` on, up to `max` of them and
- * `limit` bytes (a separator per point counted), staying within batches
- * of `first`'s stream.  Returns how many; *toolarge is set when the
- * first point alone is over `limit`.
+ * `limit` bytes (a separator per point counted), from batches of
+ * `first`'s stream.  Returns how many, or -1 when out of memory;
+ * *toolarge is set when the first point alone is over `limit`.
  */
-static uint32_t
+static int64_t
 cut_points(struct cut *c, struct cursor *cur, const struct batch *first,
     uint32_t max, size_t limit, int *toolarge)
 {
-	const struct batch	*next;
+	struct batch		*next;
 	const char		*end, *nl;
 	size_t			 linelen;
 	uint32_t		 n = 0;
@@ -81,8 +139,7 @@ cut_points(struct cut *c, struct cursor *cur, const struct batch *first,
 	buf_reset(&c->pts);
 	while (n < max) {
 		if (cur->left == 0) {
-			next = TAILQ_NEXT(cur->b, entry);
-			if (next == NULL || !same_stream(first, next))
+			if ((next = next_batch(cur, first)) == NULL)
 				break;
 			cur->b = next;
 			cur->p = next->data + next->off;
@@ -99,6 +156,8 @@ cut_points(struct cut *c, struct cursor *cur, const struct batch *first,
 				*toolarge = 1;
 			break;
 		}
+		if (take_add(c, cur->b) == -1)
+			return -1;
 		if (n > 0)
 			buf_addc(&c->pts, '\n');
 		buf_add(&c->pts, cur->p, linelen);
@@ -130,23 +189,26 @@ msgs_add(struct cut *c, size_t len, uint32_t npoints)
 }
 
 int
-sender_cut_next(struct cut *c, const struct batchq *q,
-    const struct cut_limits *l)
+sender_cut_next(struct cut *c, struct batchq *q, const struct cut_limits *l)
 {
-	const struct batch	*first;
+	struct batch		*first;
 	struct cursor		 cur, save;
 	uint64_t		 reqsize, over;
 	size_t			 msglimit, limit, tlen, start, len, i, off;
-	uint32_t		 n;
+	size_t			 savetakes;
+	uint32_t		 savelast;
+	int64_t			 n;
 	int			 toolarge;
 
 	c->nmsgs = 0;
 	c->npoints = 0;
+	c->ntakes = 0;
 	c->topic = NULL;
 	c->converted = 0;
 	buf_reset(&c->body);
 	if ((first = TAILQ_FIRST(q)) == NULL)
 		return 0;
+	memset(&cur, 0, sizeof(cur));
 	cur.b = first;
 	cur.p = first->data + first->off;
 	cur.left = first->npoints - first->done;
@@ -169,15 +231,22 @@ sender_cut_next(struct cut *c, const struct batchq *q,
 				    over);
 		}
 		save = cur;
+		savetakes = c->ntakes;
+		savelast = savetakes > 0 ? c->takes[savetakes - 1].n : 0;
 		n = cut_points(c, &cur, first, l->points, limit, &toolarge);
+		if (n == -1)
+			return -1;
 		if (n == 0) {
-			if (c->nmsgs == 0 && toolarge)
-				return -2;
+			if (c->nmsgs == 0 && toolarge) {
+				/* the point it is about, for a drop */
+				c->ntakes = 0;
+				return take_add(c, first) == -1 ? -1 : -2;
+			}
 			break;
 		}
 		start = c->body.len;
 		encode_message(&c->body, first->fmt, first->topic, c->pts.p,
-		    c->pts.len, n);
+		    c->pts.len, (uint32_t)n);
 		if (buf_failed(&c->pts) || buf_failed(&c->body))
 			return -1;
 		len = c->body.len - start;
@@ -187,12 +256,15 @@ sender_cut_next(struct cut *c, const struct batchq *q,
 			c->body.len = start;
 			c->body.p[start] = '\0';
 			cur = save;
+			c->ntakes = savetakes;
+			if (savetakes > 0)
+				c->takes[savetakes - 1].n = savelast;
 			break;
 		}
-		if (msgs_add(c, len, n) == -1)
+		if (msgs_add(c, len, (uint32_t)n) == -1)
 			return -1;
 		reqsize += 4 + len;
-		c->npoints += n;
+		c->npoints += (uint32_t)n;
 	}
 	if (c->nmsgs == 0)
 		return 0;
@@ -204,4 +276,30 @@ sender_cut_next(struct cut *c, const struct batchq *q,
 	c->topic = first->topic;
 	c->fmt = first->fmt;
 	return 1;
+}
+
+size_t
+sender_batch_advance(struct batch *b, uint32_t n)
+{
+	const char	*p = b->data + b->off, *end = b->data + b->len, *nl;
+	size_t		 span;
+	uint32_t	 i;
+
+	if (n >= b->npoints - b->done) {
+		span = b->len - b->off;
+		b->done = b->npoints;
+		b->off = b->len;
+		return span;
+	}
+	for (i = 0; i < n; i++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			p = end;
+			break;
+		}
+		p = nl + 1;
+	}
+	span = (size_t)(p - (b->data + b->off));
+	b->off += span;
+	b->done += n;
+	return span;
 }

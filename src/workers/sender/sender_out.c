@@ -75,13 +75,37 @@ sender_limits(const struct sender *s, struct cut_limits *l)
 	}
 }
 
+/* The batches the request holds points of stay until it is answered. */
+static void
+flight_begin(struct sender *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->cut.ntakes; i++)
+		s->cut.takes[i].b->flight = s->cut.takes[i].n;
+	s->busy = 1;
+}
+
+void
+sender_flight_end(struct sender *s)
+{
+	size_t	 i;
+
+	if (!s->busy)
+		return;
+	/* held while busy, so none is gone */
+	for (i = 0; i < s->cut.ntakes; i++)
+		s->cut.takes[i].b->flight = 0;
+	s->busy = 0;
+}
+
 void
 sender_consume_request(struct sender *s)
 {
 	struct batch	*b;
 
 	s->solo = s->solo > s->inflight ? s->solo - s->inflight : 0;
-	sender_consume(s, s->inflight);
+	sender_consume(s, &s->cut);
 	s->inflight = 0;
 	if (s->spool == NULL)
 		return;
@@ -102,7 +126,7 @@ sender_sink_done(struct sender *s, int ok, const char *err)
 {
 	if (!s->busy)
 		return;
-	s->busy = 0;
+	sender_flight_end(s);
 	if (ok) {
 		s->st.published += s->inflight - s->left_out;
 		s->st.dropped_rejected += s->left_out;
@@ -134,7 +158,7 @@ sender_sink_rejected(struct sender *s, const char *err)
 {
 	if (!s->busy)
 		return;
-	s->busy = 0;
+	sender_flight_end(s);
 	strlcpy(s->last_error, err, sizeof(s->last_error));
 	s->backoff = 0;
 	if (s->cut.nmsgs > 1) {
@@ -164,7 +188,7 @@ sender_sink_partial(struct sender *s, uint32_t dropped, const char *err)
 
 	if (!s->busy)
 		return;
-	s->busy = 0;
+	sender_flight_end(s);
 	sent = s->inflight - s->left_out;
 	if (dropped > sent)
 		dropped = sent;
@@ -270,7 +294,7 @@ sender_sink_toobig(struct sender *s, const char *server,
 
 	if (!s->busy)
 		return;
-	s->busy = 0;
+	sender_flight_end(s);
 	s->backoff = 0;
 	s->st.toobig++;
 	strlcpy(s->last_error, err, sizeof(s->last_error));
@@ -469,7 +493,7 @@ sender_publish(struct sender *s)
 	s->inflight = s->cut.npoints;
 	if (rv == -1) {
 		/* as a failed publish: all of them stay, and go again later */
-		s->busy = 1;
+		flight_begin(s);
 		sender_sink_done(s, 0, "out of memory for a request");
 		return 1;
 	}
@@ -477,7 +501,7 @@ sender_publish(struct sender *s)
 		left_out_whole(s);
 		return 1;
 	}
-	s->busy = 1;
+	flight_begin(s);
 	s->ops->publish(s, s->cut.topic, s->cut.fmt, s->cut.msgs,
 	    s->cut.nmsgs);
 	return 1;
