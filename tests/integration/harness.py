@@ -653,6 +653,26 @@ class AgentTest(unittest.TestCase):
         return r
 
 
+def preload(test, shim, env):
+    """Start test.agent with the LD_PRELOAD shim tests/peers/SHIM.c,
+    built into its directory, and `env` (NAME=VALUE strings)."""
+    so = os.path.join(test.agent.dir, shim + ".so")
+    r = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", so,
+                        os.path.join(PEERS, shim + ".c"), "-ldl"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        test.fail(f"cannot build the shim {shim}: {r.stderr}")
+    os.chmod(so, 0o755)
+    os.chmod(test.agent.dir, 0o755)
+    env = ["env", f"LD_PRELOAD={so}"] + list(env)
+    # an ASan build wants its runtime first among the libraries; the
+    # shim only passes the calls it wraps on to it
+    if "ASAN_OPTIONS" in os.environ:
+        env.append("ASAN_OPTIONS=" + os.environ["ASAN_OPTIONS"] +
+                   ":verify_asan_link_order=0")
+    test.agent.prefix = env + test.agent.prefix
+
+
 def needs_root(test):
     """Skip `test` (a TestCase) unless root, saying so."""
     if not is_root():

@@ -5,39 +5,19 @@ stepped with an LD_PRELOAD shim (tests/peers/clockjump.c)."""
 import json
 import os
 import signal
-import subprocess
 import time
 
-from harness import wait_until
+from harness import preload, wait_until
 from nsq_common import NS, NsqTest, make_points
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SHIM_SRC = os.path.join(HERE, "..", "peers", "clockjump.c")
 
 
 class ClockJump(NsqTest):
     TRANSPORT, COMMANDS = "tcp", ("PUB", "MPUB")
 
-    def shim(self):
-        so = os.path.join(self.agent.dir, "clockjump.so")
-        r = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", so,
-                            SHIM_SRC, "-ldl"], capture_output=True,
-                           text=True)
-        if r.returncode != 0:
-            self.skipTest(f"skipped: cannot build the shim: {r.stderr}")
-        os.chmod(so, 0o755)
-        os.chmod(self.agent.dir, 0o755)
-        return so
-
     def jump(self, role, after):
-        env = ["env", f"LD_PRELOAD={self.shim()}", f"CLOCKJUMP_ROLE={role}",
-               f"CLOCKJUMP_AFTER={after}", "CLOCKJUMP_BY=-600"]
-        # an ASan build wants its runtime first among the libraries;
-        # the shim only passes the calls it wraps on to it
-        if "ASAN_OPTIONS" in os.environ:
-            env.append("ASAN_OPTIONS=" + os.environ["ASAN_OPTIONS"] +
-                       ":verify_asan_link_order=0")
-        self.agent.prefix = env + self.agent.prefix
+        preload(self, "clockjump", [f"CLOCKJUMP_ROLE={role}",
+                                    f"CLOCKJUMP_AFTER={after}",
+                                    "CLOCKJUMP_BY=-600"])
 
     def test_points_held_across_a_step_back_are_not_held_for_it(self):
         after = 4.0

@@ -18,7 +18,7 @@ import time
 import urllib.parse
 
 from gitrepos import PluginRepos
-from harness import (ClosedPort, is_root, nobody_uid, proc_alive,
+from harness import (ClosedPort, is_root, nobody_uid, preload, proc_alive,
                      wait_until)
 from nsq_common import (NS, NsqTest, expected_key, make_points,
                         received_lines)
@@ -886,6 +886,93 @@ class Spool(NsqTest):
                              "30 published")
         self.assertEqual((st["spool_records_written"], st["spool_syncs"]),
                          (3, 0), st)
+
+    def file_output(self, spoolsync):
+        """The agent writing to a file output: its path."""
+        d = os.path.join(self.agent.dir, "out")
+        os.makedirs(d, exist_ok=True)
+        # the master opens it: a directory only root writes in
+        os.chmod(d, 0o755)
+        out = os.path.join(d, "points.jsonl")
+        self.agent.write_conf(
+            agent_extra=f'\tnamespaces = [ "{NS}" ]\n',
+            output_name="file",
+            output_extra=f'\tpath = "{out}"\n\tspoolsync = {spoolsync}\n')
+        return out
+
+    @staticmethod
+    def seqs_in(out):
+        """The seq tags of the points in the file output, in order."""
+        try:
+            with open(out) as f:
+                return [p["tags"]["seq"] for line in f if line.strip()
+                        for p in json.loads(line)["points"]]
+        except FileNotFoundError:
+            return []
+
+    def test_the_file_outputs_points_stay_in_the_spool_until_synced(self):
+        """The file output has a point once write(2) returned: in the page
+        cache, which a power failure loses.  Its record stays in the spool
+        until the file is synced, spoolsync after the write: a crash
+        before then (the kill -9 of the whole agent) publishes it again;
+        a crash after, not."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        out = self.file_output(60000)
+        self.start_ok()
+        self.agent.wait_serving()
+        first = make_points(0, 10, name="sp.f")
+        self.post_ok(first)
+        want = [p["tags"]["seq"] for p in first]
+        wait_until(lambda: self.seqs_in(out) == want,
+                   what="the points in the output file")
+        self.kill_whole_agent()
+        # from here on the output is synced 200 ms after a write
+        self.file_output(200)
+        self.start_ok()
+        wait_until(lambda: self.seqs_in(out) == want + want, timeout=20,
+                   what="the points published again from the spool")
+        second = make_points(10, 10, name="sp.f")
+        self.post_ok(second)
+        want += want + [p["tags"]["seq"] for p in second]
+        wait_until(lambda: self.seqs_in(out) == want,
+                   what="the second points in the output file")
+        # past spoolsync: the output is synced, the records let go
+        time.sleep(1.5)
+        self.kill_whole_agent()
+        self.start_ok()
+        self.agent.wait_serving()
+        time.sleep(1.5)
+        self.assertEqual(self.seqs_in(out), want, "nothing published "
+                         "again once the output file was synced")
+
+    def test_a_failed_sync_of_the_file_output_publishes_again(self):
+        """fdatasync of the output file fails (EIO: the disk may have lost
+        what the file took since its last sync, and the kernel says so
+        once): the sender restarts and publishes those points again from
+        the spool, where they stayed."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        out = self.file_output(200)
+        open(out, "w").close()
+        arm = os.path.join(self.agent.dir, "syncfail.arm")
+        with open(arm, "w") as f:
+            f.write("1")
+        preload(self, "syncfail", [f"SYNCFAIL_ARM={arm}",
+                                   f"SYNCFAIL_INO={os.stat(out).st_ino}"])
+        self.start_ok()
+        self.agent.wait_serving()
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        pts = make_points(0, 10, name="sp.e")
+        self.post_ok(pts)
+        want = [p["tags"]["seq"] for p in pts]
+        self.agent.wait_log(r"fdatasync of .*points\.jsonl: what it took "
+                            r"since its last sync may be lost")
+        self.restarted("sender", old)
+        wait_until(lambda: self.seqs_in(out) == want + want, timeout=20,
+                   what="the points published again")
+        with open(arm) as f:
+            self.assertEqual(f.read(), "0", "the failure happened")
 
     def test_points_the_output_does_not_take_are_synced_in_spoolsync(self):
         # the output down: a write is synced by a timer spoolsync after

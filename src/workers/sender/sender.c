@@ -162,6 +162,9 @@ sync_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	ev_timer_stop(loop, t);
 	s->unsynced_since = 0;
+	/* first: what it lets go, the spool need not sync */
+	if (sender_out_sync(s) == -1)
+		return;
 	if (s->spool != NULL && sender_spool_sync_needed(s->spool) &&
 	    sender_spool_sync(s->spool, err, sizeof(err)) == -1)
 		sender_spool_warn(s, "sync", err);
@@ -190,9 +193,14 @@ sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 	/* the mark moved on in this turn: once for all its requests */
 	if (s->spool != NULL)
 		sender_spool_write_mark(s->spool);
-	if (every <= 0 || s->spool == NULL)
+	if (s->spool == NULL)
 		return;
-	if (!sender_spool_sync_needed(s->spool)) {
+	if (every <= 0) {
+		/* the output file too is synced before the loop waits */
+		(void)sender_out_sync(s);
+		return;
+	}
+	if (!sender_spool_sync_needed(s->spool) && !sender_out_unsynced(s)) {
 		/* published meanwhile: nothing left for the sync to keep */
 		ev_timer_stop(loop, &s->sync_timer);
 		s->unsynced_since = 0;
@@ -211,15 +219,13 @@ sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 	}
 }
 
-/* The sync timer for spoolsync > 0 (and stopped for 0 or no spool). */
+/* The sync timer for spoolsync > 0, stopped for 0 (where the end of a
+ * turn syncs the output file). */
 static void
 sync_timer_set(struct sender *s, int64_t ms)
 {
 	ev_timer_stop(s->w->loop, &s->sync_timer);
-	if (ms <= 0)
-		ev_prepare_stop(s->w->loop, &s->sync_arm);
-	else
-		ev_prepare_start(s->w->loop, &s->sync_arm);
+	ev_prepare_start(s->w->loop, &s->sync_arm);
 }
 
 static int
@@ -446,6 +452,7 @@ sender_state(struct worker *w)
 		fatal("%s", __func__);
 	s->w = w;
 	s->outfile_fd = -1;
+	s->outsync_fd = -1;
 	TAILQ_INIT(&s->queue);
 	sender_cut_init(&s->cut);
 	sender_out_init(s);
@@ -721,6 +728,7 @@ sender_cleanup(struct worker *w)
 	}
 	sender_spool_close(s->spool);
 	s->spool = NULL;
+	free(s->held);
 	sender_cut_free(&s->cut);
 	metrics_free(&s->ms);
 	if (s->outfile_fd != -1)

@@ -282,6 +282,18 @@ struct sender {
 	uint32_t		*acks;		/* their request ids */
 	size_t			 nacks;
 	size_t			 capacks;
+
+	/*
+	 * sender_hold.c: the spool records of points the file output has
+	 * written and not synced yet, and where to sync: -1, nothing is
+	 * waiting for a sync of the output.
+	 */
+	int			 outsync_fd;
+	int			 outsync_failed;/* the records stay held */
+	struct spool_seg	**held;		/* a segment a record */
+	size_t			 nheld;
+	size_t			 capheld;
+	uint64_t		 held_min;	/* the oldest record's seq */
 };
 
 /* The sink's report on the request it was given: all published, or
@@ -363,8 +375,25 @@ void	 sender_refill_init(struct sender *);
 /* The spool's write errors: logged at most once a second. */
 void	 sender_spool_warn(struct sender *, const char *what, const char *err);
 
+/* sender_hold.c */
+/* `fd`, a regular file, holds points written and not synced. */
+void	 sender_hold_output(struct sender *, int fd);
+/* The record of `b`, leaving the buffer, stays in the spool until the
+ * output is synced; 0 when it need not (it is let go at once). */
+int	 sender_hold_batch(struct sender *, const struct batch *b);
+/* The mark as far as `first` (the oldest record in memory; 0: none)
+ * and the records held allow. */
+uint64_t sender_hold_mark(const struct sender *, uint64_t first);
+/* The output holds points not synced. */
+int	 sender_out_unsynced(const struct sender *);
+/* Sync the output and let the records held go; -1 when the sync failed
+ * (they stay, and the sender must end: see sender_hold.c). */
+int	 sender_out_sync(struct sender *);
+
 /* sender_out.c */
 void	 sender_out_init(struct sender *);
+/* The spool's mark to the oldest record still wanted. */
+void	 sender_set_mark(struct sender *);
 void	 sender_kick(struct sender *);
 void	 sender_consume_request(struct sender *);
 /* The request in flight has its answer, or none will come. */

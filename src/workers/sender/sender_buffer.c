@@ -30,7 +30,7 @@
 void
 sender_batch_free(struct sender *s, struct batch *b)
 {
-	if (b->seg != NULL && s->spool != NULL)
+	if (b->seg != NULL && s->spool != NULL && !sender_hold_batch(s, b))
 		sender_spool_release(s->spool, b->seg);
 	if (b->ackreqid != 0)
 		sender_answer_later(s, b);
@@ -160,6 +160,22 @@ seg_in_flight(struct sender *s, const struct spool_seg *seg)
 	return 0;
 }
 
+/* Records of this segment wait for the output's sync (sender_hold.c):
+ * it holds more records in memory than the buffer has batches of. */
+static int
+seg_held(struct sender *s, const struct spool_seg *seg)
+{
+	struct batch	*b;
+	uint32_t	 n = 0;
+
+	if (s->nheld == 0)
+		return 0;
+	TAILQ_FOREACH(b, &s->queue, entry)
+		if (b->seg == seg)
+			n++;
+	return seg->inmem > n;
+}
+
 /*
  * With a spool: age out the oldest scheduled segments (those under the
  * request in flight excepted) until a record of `reclen` bytes fits.
@@ -176,7 +192,7 @@ spool_make_room(struct sender *s, uint64_t reclen)
 	for (seg = sender_spool_seg_next(s->spool, SPOOL_SCHEDULED, NULL);
 	    seg != NULL && !sender_spool_room(s->spool, reclen); seg = next) {
 		next = sender_spool_seg_next(s->spool, SPOOL_SCHEDULED, seg);
-		if (seg_in_flight(s, seg))
+		if (seg_in_flight(s, seg) || seg_held(s, seg))
 			continue;
 		for (b = TAILQ_FIRST(&s->queue); b != NULL; b = bn) {
 			bn = TAILQ_NEXT(b, entry);

@@ -100,9 +100,21 @@ sender_flight_end(struct sender *s)
 }
 
 void
-sender_consume_request(struct sender *s)
+sender_set_mark(struct sender *s)
 {
 	struct batch	*b;
+
+	/* what a crash would not publish again */
+	TAILQ_FOREACH(b, &s->queue, entry)
+		if (b->seg != NULL)
+			break;
+	sender_spool_set_mark(s->spool, sender_hold_mark(s,
+	    b != NULL ? b->seq : 0));
+}
+
+void
+sender_consume_request(struct sender *s)
+{
 
 	s->solo = s->solo > s->inflight ? s->solo - s->inflight : 0;
 	sender_consume(s, &s->cut);
@@ -111,11 +123,7 @@ sender_consume_request(struct sender *s)
 		return;
 	/* room in the window: the next records of the spool */
 	sender_refill(s);
-	/* what a crash would not publish again */
-	TAILQ_FOREACH(b, &s->queue, entry)
-		if (b->seg != NULL)
-			break;
-	sender_spool_set_mark(s->spool, b != NULL ? b->seq : 0);
+	sender_set_mark(s);
 	/* otherwise at the end of the turn (sender.c, sync_arm_cb()) */
 	if (s->w->conf.spoolsync == 0)
 		sender_spool_write_mark(s->spool);

@@ -235,6 +235,8 @@ sender_spool_switch(struct sender *s, const char *path, uint64_t maxbytes)
 	const char	*held;
 	struct pbuf	 pb;
 
+	/* the records held are the old spool's: on the output's disk first */
+	(void)sender_out_sync(s);
 	switch_to(s, path, maxbytes);
 	held = s->spool != NULL ? s->spool->path : "";
 	codec_put_init(&pb);

@@ -177,6 +177,9 @@ sink_file_fd_closing(struct sender *s)
 {
 	struct sink_file	*f = s->sink;
 
+	/* what the old file took, on its disk before it goes */
+	if (s->outsync_fd != -1 && s->outsync_fd == s->outfile_fd)
+		(void)sender_out_sync(s);
 	if (s->ops != &sink_file_ops || f == NULL || f->fd == -1 ||
 	    f->fd != s->outfile_fd)
 		return;
@@ -246,6 +249,9 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 			return;
 		}
 	}
+	/* taken, not yet on disk: their records wait (sender_hold.c) */
+	if (reg)
+		sender_hold_output(s, fd);
 	sender_sink_done(s, 1, NULL);
 }
 
@@ -256,6 +262,7 @@ sink_file_close(struct sender *s)
 
 	if (f == NULL)
 		return;
+	(void)sender_out_sync(s);
 	/* a write in progress is abandoned: the sender keeps its points */
 	ev_io_stop(s->w->loop, &f->wio);
 	free(f->iov);
