@@ -192,6 +192,11 @@ const struct conf_field conf_fields[] = {
 	    0, 0, R(ROLE_SENDER),
 	    "directory where accepted points wait on disk until published; "
 	    "empty: in memory only" },
+	{ "output", "serveruser", CONF_T_STR, OFF(serveruser), "",
+	    0, 0, R(ROLE_SENDER),
+	    "the user (or uid) a loopback output must be served by, or root; "
+	    "empty: anyone but user, pluginsuser and login accounts (uids "
+	    "1000-59999)" },
 	{ "output", "spoolsync", CONF_T_INT, OFF(spoolsync), "1000",
 	    0, 600000, R(ROLE_SENDER),
 	    "milliseconds a spool write the output has not taken waits for "
@@ -300,6 +305,7 @@ conf_defaults(struct agent_conf *c)
 	size_t	 i;
 
 	memset(c, 0, sizeof(*c));
+	c->serveruid = (uid_t)-1;
 	for (i = 0; i < NFIELDS; i++) {
 		if (set_default(c, &conf_fields[i]) == -1) {
 			conf_free(c);

@@ -88,6 +88,7 @@ struct agent_conf {
 	int64_t		 flushms;	/* oldest point waits this long */
 	int64_t		 timeout;	/* s a server has to answer */
 	char		 spool[CONF_STR_MAX];		/* "" = memory only */
+	char		 serveruser[CONF_STR_MAX];	/* "" = see conf.c */
 	int64_t		 spoolsync;	/* ms between syncs, 0: each answer */
 	int64_t		 spoolbytes;	/* on disk at most */
 
@@ -104,6 +105,11 @@ struct agent_conf {
 	 */
 	uid_t		 apiuids[CONF_APIUSERS_MAX];
 	size_t		 napiuids;
+	/*
+	 * Not from the file: serveruser's uid, looked up by the master; -1:
+	 * none.  The sender gets it in serveruser, as a number.
+	 */
+	uid_t		 serveruid;
 	/*
 	 * Not from the file: the file's own path, links resolved
 	 * (conf_load), "" when unknown; dirs_check() keeps the workers'

@@ -333,6 +333,22 @@ check_username(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* A user name, a uid, or nothing. */
+static int
+check_serveruser(const char *s, char *why, size_t whylen)
+{
+	if (*s == '\0')
+		return 0;
+	if (strspn(s, "0123456789") != strlen(s))
+		return check_username(s, why, whylen);
+	/* below (uid_t)-1, which says "none" */
+	if (strlen(s) > 10 || strtoull(s, NULL, 10) >= UINT32_MAX) {
+		snprintf(why, whylen, "not a uid");
+		return -1;
+	}
+	return 0;
+}
+
 /* The pattern is printf'ed with the project name: one %s, nothing else. */
 static int
 check_git(const char *s, char *why, size_t whylen)
@@ -491,6 +507,7 @@ static const struct {
 	{ "output", "format", check_format },
 	{ "output", "path", check_outpath },
 	{ "output", "spool", check_spool },
+	{ "output", "serveruser", check_serveruser },
 	{ "log", "logdir", check_abspath },
 };
 

@@ -580,17 +580,17 @@ check_user(const char *key, const char *name, int as_root, uid_t *uid,
 		return 1;
 	}
 	if (!as_root) {
-		warnf(warn, warn_arg, "[agent] %s = \"%s\": %s (ignored: not "
+		warnf(warn, warn_arg, "%s = \"%s\": %s (ignored: not "
 		    "running as root)", key, name, pw_missing(errno) ?
 		    "no such user" : strerror(errno));
 		return 0;
 	}
 	if (pw_missing(errno)) {
-		snprintf(err, errlen, "[agent] %s = \"%s\": no such user", key,
+		snprintf(err, errlen, "%s = \"%s\": no such user", key,
 		    name);
 		return -1;
 	}
-	snprintf(err, errlen, "[agent] %s = \"%s\": cannot look up: %s",
+	snprintf(err, errlen, "%s = \"%s\": cannot look up: %s",
 	    key, name, strerror(errno));
 	return -2;
 }
@@ -617,8 +617,8 @@ check_apiusers(struct agent_conf *c, int as_root, uid_t uid, uid_t puid,
 	}
 	for (i = 0; i < c->apiusers.n; i++) {
 		name = c->apiusers.v[i];
-		if ((rc = check_user("apiusers", name, as_root, &u, warn,
-		    warn_arg, err, errlen)) < 0)
+		if ((rc = check_user("[agent] apiusers", name, as_root, &u,
+		    warn, warn_arg, err, errlen)) < 0)
 			return rc;
 		if (rc == 0)
 			continue;
@@ -634,6 +634,40 @@ check_apiusers(struct agent_conf *c, int as_root, uid_t uid, uid_t puid,
 	return 0;
 }
 
+/*
+ * [output] serveruser: the uid a loopback output must be served by
+ * (sender_peer.h), a number as it is or a name looked up; the sender,
+ * sandboxed, cannot look it up itself.
+ */
+static int
+check_serveruser(struct agent_conf *c, int as_root, uid_t uid, uid_t puid,
+    conf_warn_fn warn, void *warn_arg, char *err, size_t errlen)
+{
+	const char	*s = c->serveruser;
+	uid_t		 u;
+	int		 rc;
+
+	c->serveruid = (uid_t)-1;
+	if (*s == '\0')
+		return 0;
+	if (strspn(s, "0123456789") == strlen(s)) {
+		u = (uid_t)strtoul(s, NULL, 10);
+		rc = 1;
+	} else if ((rc = check_user("[output] serveruser", s, as_root, &u,
+	    warn, warn_arg, err, errlen)) < 0)
+		return rc;
+	if (rc == 0)
+		return 0;
+	if (as_root && u != 0 && (u == uid || u == puid)) {
+		snprintf(err, errlen, "[output] serveruser = \"%s\": is [agent] "
+		    "%s, whose processes are never the output", s,
+		    u == puid ? "pluginsuser" : "user");
+		return -1;
+	}
+	c->serveruid = u;
+	return 0;
+}
+
 int
 conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
     void *warn_arg, char *err, size_t errlen)
@@ -641,14 +675,14 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 	uid_t	 uid = (uid_t)-1, puid = (uid_t)-1;
 	int	 rc;
 
-	if ((rc = check_user("user", c->user, as_root, &uid, warn, warn_arg,
-	    err, errlen)) < 0)
+	if ((rc = check_user("[agent] user", c->user, as_root, &uid, warn,
+	    warn_arg, err, errlen)) < 0)
 		return rc;
 	if (as_root && uid == 0)
 		warnf(warn, warn_arg, "[agent] user = \"%s\": the workers keep "
 		    "root privileges", c->user);
-	if ((rc = check_user("pluginsuser", c->pluginsuser, as_root, &puid,
-	    warn, warn_arg, err, errlen)) < 0)
+	if ((rc = check_user("[agent] pluginsuser", c->pluginsuser, as_root,
+	    &puid, warn, warn_arg, err, errlen)) < 0)
 		return rc;
 	if (rc == 1 && puid == 0) {
 		if (!as_root)
@@ -676,6 +710,9 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 		    c->pluginsuser);
 	if ((rc = check_apiusers(c, as_root, uid, puid, warn, warn_arg, err,
 	    errlen)) < 0)
+		return rc;
+	if ((rc = check_serveruser(c, as_root, uid, puid, warn, warn_arg,
+	    err, errlen)) < 0)
 		return rc;
 	if (!as_root)
 		warnf(warn, warn_arg, "not started as root: the workers and "

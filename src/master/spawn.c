@@ -182,6 +182,12 @@ spawn_send_conf(struct master *m, struct wslot *w, int starting)
 		}
 		c.apiusers = uids;
 	}
+	/* the sender, sandboxed, cannot look the name up: its uid */
+	if (c.serveruid != (uid_t)-1)
+		snprintf(c.serveruser, sizeof(c.serveruser), "%lu",
+		    (unsigned long)c.serveruid);
+	else
+		c.serveruser[0] = '\0';
 	codec_put_init(&pb);
 	codec_put_u64(&pb, m->generation);
 	conf_encode(&pb, &c, w->role);

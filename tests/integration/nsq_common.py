@@ -7,6 +7,7 @@ import os
 import pwd
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -213,30 +214,47 @@ class MultiMessageTests:
 
     SINGLE = MULTI = None
 
-    def test_a_plugin_on_the_outputs_port_gets_no_points(self):
-        """nsqd on loopback is down, and a plugin (pluginsuser, here
-        nobody, as the agent's user) listens on its port, answering as
-        nsqd: the points answered 200 wait for the real one."""
-        needs_root(self)
+    def squatter(self, uid, gid):
+        """An nsqd double run as uid:gid on a free loopback port, as
+        someone taking the port of an output that is down: (port, the
+        double's own ports)."""
         port = free_port()
-        pw = pwd.getpwnam(self.agent.values["pluginsuser"])
         # the double's files where that user can read them (a checkout
         # may be under a directory of root's alone)
         peers = os.path.join(self.agent.dir, "peers")
-        os.mkdir(peers)
+        os.makedirs(peers, exist_ok=True)
         for f in ("nsqd.py", "peerhttp.py"):
             shutil.copy(os.path.join(PEERS_DIR, f), peers)
         squat = subprocess.Popen(
-            ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+            ["setpriv", f"--reuid={uid}", f"--regid={gid}",
              "--clear-groups", sys.executable,
              os.path.join(peers, "nsqd.py"),
              f"--{self.TRANSPORT}-port", str(port)],
             stdout=subprocess.PIPE, text=True, cwd="/")
         self.addCleanup(lambda: (squat.poll() is None and squat.kill(),
                                  squat.wait()))
-        ports = json.loads(squat.stdout.readline())
-        self.configure([f"127.0.0.1:{port}" if self.TRANSPORT == "http"
-                        else f"tcp://127.0.0.1:{port}"])
+        self.squat = squat
+        return port, json.loads(squat.stdout.readline())
+
+    def address(self, port):
+        return (f"127.0.0.1:{port}" if self.TRANSPORT == "http"
+                else f"tcp://127.0.0.1:{port}")
+
+    @staticmethod
+    def squatted(ports):
+        """What the squatter took."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['http_port']}"
+                                    "/debug/messages", timeout=10) as r:
+            return json.loads(r.read())
+
+    def test_a_plugin_on_the_outputs_port_gets_no_points(self):
+        """nsqd on loopback is down, and a plugin (pluginsuser, here
+        nobody, as the agent's user) listens on its port, answering as
+        nsqd: the points answered 200 wait for the real one."""
+        needs_root(self)
+        pw = pwd.getpwnam(self.agent.values["pluginsuser"])
+        port, ports = self.squatter(pw.pw_uid, pw.pw_gid)
+        self.configure([self.address(port)])
         self.start_ok()
         pts = make_points(0, 50, name="squat.m", dc="west")
         status, _, body = self.post(pts)
@@ -245,14 +263,34 @@ class MultiMessageTests:
                             rf"uid {pw.pw_uid}, the agent's user or "
                             r"pluginsuser \(a plugin\?\), not by the "
                             r"output: nothing sent to it", timeout=20)
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports['http_port']}"
-                                    "/debug/messages", timeout=10) as r:
-            self.assertEqual(json.loads(r.read()), [])
-        squat.kill()
-        squat.wait()
+        self.assertEqual(self.squatted(ports), [])
+        self.squat.kill()
+        self.squat.wait()
         # the real one comes back on its port: everything arrives
         d = self.double(**{f"{self.TRANSPORT}_port": port})
         self.assert_arrived([d], pts, timeout=30)
+
+    def test_a_local_user_on_the_outputs_port_gets_no_points(self):
+        """A login account (a uid of 1000-59999, here one without an
+        entry) listens on the port of a loopback nsqd that is down: not a
+        daemon, so not the output, unless [output] serveruser says it
+        is."""
+        needs_root(self)
+        port, ports = self.squatter(4242, 4242)
+        self.configure([self.address(port)])
+        self.start_ok()
+        pts = make_points(0, 50, name="squat.m", dc="west")
+        self.post_ok(pts)
+        self.agent.wait_log(rf"127\.0\.0\.1:{port}.*the port is served by "
+                            r"uid 4242, a login account's, not a daemon's: "
+                            r"nothing sent to it \(set \[output\] "
+                            r"serveruser if it is the output\)", timeout=20)
+        self.assertEqual(self.squatted(ports), [])
+        # the operator says it is the output: a reload, and they go
+        self.configure([self.address(port)], '\tserveruser = "4242"\n')
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        wait_until(lambda: len(self.squatted(ports)) > 0, timeout=30,
+                   what="the points at the output run as uid 4242")
 
     def server(self, d):
         raise NotImplementedError

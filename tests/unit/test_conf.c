@@ -238,6 +238,7 @@ static const char distinct_text[] =
     "timeout = 30\n"
     "spool = \"/srv/spool\"\n"
     "spoolsync = 0\n"
+    "serveruser = \"nsqd\"\n"
     "spoolbytes = 65536\n"
     "[log]\n"
     "logdir = \"/srv/log\"\n"
@@ -619,6 +620,8 @@ Test(conf, bad_values)
 		{ "[agent]\npluginsdir = \"\"\n", "must be an absolute path" },
 		{ "[agent]\npluginsuser = \"two words\"\n", "not a user name" },
 		{ "[agent]\npluginsuser = \"\"\n", "not a user name" },
+		{ "[output]\nserveruser = \"nsq d\"\n", "not a user name" },
+		{ "[output]\nserveruser = \"4294967295\"\n", "not a uid" },
 		{ "[agent]\ngit = \"git://g/repo.git\"\n", "%s once" },
 		{ "[agent]\ngit = \"git://g/%s/%s.git\"\n", "%s once" },
 		{ "[agent]\ngit = \"git://g/%d.git\"\n", "no other %" },
@@ -1588,6 +1591,42 @@ Test(conf, env_a_lookup_that_fails_for_now_is_told_apart)
 	getpwnam_fails = 0;
 	cr_expect_eq(rc, -1, "%s", err);
 	cr_expect_str_eq(err, "[agent] user = \"daemon\": no such user");
+	conf_free(&c);
+}
+
+/* serveruser: a uid as it is, a name looked up, never the agent's own. */
+Test(conf, env_serveruser_looked_up_and_not_the_agents_own)
+{
+	struct agent_conf	 c;
+	struct passwd		*bin;
+
+	if (geteuid() != 0)
+		skip_test("needs root");
+	cr_assert_not_null((bin = getpwnam("bin")));
+	cr_assert_eq(conf_defaults(&c), 0);
+	cr_expect_eq(c.serveruid, (uid_t)-1);
+	strlcpy(c.user, "daemon", sizeof(c.user));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.serveruid, (uid_t)-1, "empty: none");
+	strlcpy(c.serveruser, "bin", sizeof(c.serveruser));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.serveruid, bin->pw_uid);
+	strlcpy(c.serveruser, "4242", sizeof(c.serveruser));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.serveruid, 4242, "a uid without an account");
+	strlcpy(c.serveruser, "nobody", sizeof(c.serveruser));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, "[output] serveruser = \"nobody\": is [agent] "
+	    "pluginsuser, whose processes are never the output");
+	strlcpy(c.serveruser, "no-such-user-xq", sizeof(c.serveruser));
+	cr_expect_eq(conf_check_env(&c, 1, collect_warn, &w, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, "[output] serveruser = \"no-such-user-xq\": "
+	    "no such user");
 	conf_free(&c);
 }
 

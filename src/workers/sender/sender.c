@@ -482,6 +482,7 @@ sender_setup(struct worker *w, char *err, size_t errlen)
 
 	sender_peer_setup(&s->peer, geteuid() == 0, w->conf.user,
 	    w->conf.pluginsuser);
+	sender_peer_server(&s->peer, w->conf.serveruser);
 	return curl_dl_open(&s->curl, err, errlen);
 }
 
@@ -534,6 +535,7 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 
 	if (s == NULL || !s->started)
 		return 0;
+	sender_peer_server(&s->peer, next->serveruser);
 	out = output_changed(&w->conf, next);
 	/*
 	 * Against the spool held, not the last config: a move that failed

@@ -3,6 +3,7 @@
 
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -15,6 +16,7 @@ sender_peer_setup(struct sender_peer *sp, int privileged, const char *user,
 
 	memset(sp, 0, sizeof(*sp));
 	sp->diag.fd = -1;
+	sp->server = (uid_t)-1;
 	if (!privileged)
 		return;
 	for (i = 0; i < SENDER_PEER_OURS; i++) {
@@ -25,8 +27,48 @@ sender_peer_setup(struct sender_peer *sp, int privileged, const char *user,
 		if (j == sp->nours)
 			sp->ours[sp->nours++] = pw->pw_uid;
 	}
-	if (sp->nours > 0)
-		sockdiag_open(&sp->diag);
+	sockdiag_open(&sp->diag);
+	sp->on = 1;
+}
+
+void
+sender_peer_server(struct sender_peer *sp, const char *serveruser)
+{
+	/* the master checked it: digits, below (uid_t)-1 */
+	sp->server = serveruser[0] != '\0' ?
+	    (uid_t)strtoul(serveruser, NULL, 10) : (uid_t)-1;
+}
+
+int
+sender_peer_verdict(const struct sender_peer *sp, uid_t uid, char *why,
+    size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < sp->nours; i++)
+		if (sp->ours[i] == uid) {
+			snprintf(why, len, "the port is served by uid %lu, "
+			    "the agent's user or pluginsuser (a plugin?), not "
+			    "by the output: nothing sent to it",
+			    (unsigned long)uid);
+			return -1;
+		}
+	if (uid == 0 || uid == sp->server)
+		return 0;
+	if (sp->server != (uid_t)-1) {
+		snprintf(why, len, "the port is served by uid %lu, not by "
+		    "[output] serveruser (uid %lu) or root: nothing sent to it",
+		    (unsigned long)uid, (unsigned long)sp->server);
+		return -1;
+	}
+	if (uid >= SENDER_PEER_LOGIN_MIN && uid <= SENDER_PEER_LOGIN_MAX) {
+		snprintf(why, len, "the port is served by uid %lu, a login "
+		    "account's, not a daemon's: nothing sent to it (set "
+		    "[output] serveruser if it is the output)",
+		    (unsigned long)uid);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -34,6 +76,7 @@ sender_peer_free(struct sender_peer *sp)
 {
 	sockdiag_close(&sp->diag);
 	sp->nours = 0;
+	sp->on = 0;
 }
 
 int
@@ -41,9 +84,8 @@ sender_peer_check(struct sender_peer *sp, const struct sockaddr_storage *peer,
     const struct sockaddr_storage *local, char *why, size_t len)
 {
 	uid_t	 uid;
-	size_t	 i;
 
-	if (sp->nours == 0 || !sockdiag_is_loopback(peer))
+	if (!sp->on || !sockdiag_is_loopback(peer))
 		return 0;
 	/*
 	 * The server's end: its own address is our peer.  Just connected,
@@ -54,15 +96,7 @@ sender_peer_check(struct sender_peer *sp, const struct sockaddr_storage *peer,
 	if (sockdiag_owner(&sp->diag, peer, local, &uid) == -1 &&
 	    sockdiag_listener(&sp->diag, peer, &uid) == -1)
 		return 0;
-	for (i = 0; i < sp->nours; i++)
-		if (sp->ours[i] == uid) {
-			snprintf(why, len, "the port is served by uid %lu, "
-			    "the agent's user or pluginsuser (a plugin?), not "
-			    "by the output: nothing sent to it",
-			    (unsigned long)uid);
-			return -1;
-		}
-	return 0;
+	return sender_peer_verdict(sp, uid, why, len);
 }
 
 int
@@ -71,7 +105,7 @@ sender_peer_check_fd(struct sender_peer *sp, int fd, char *why, size_t len)
 	struct sockaddr_storage	 peer, local;
 	socklen_t		 pl = sizeof(peer), ll = sizeof(local);
 
-	if (sp->nours == 0)
+	if (!sp->on)
 		return 0;
 	if (getpeername(fd, (struct sockaddr *)&peer, &pl) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&local, &ll) == -1)

@@ -2,15 +2,21 @@
  * Who serves the output, when it is on this host.  An output on loopback
  * (nsqd or InfluxDB on 127.0.0.1, the usual set-up) that is down leaves
  * its port free, and any local process may listen there: a plugin, run
- * as pluginsuser, could take it and answer every request with success,
- * and the points the agent answered 200 for, the spool's included,
- * would go to it, gone from the real output, read by the plugin.  So
- * before the first byte goes on a connection to a loopback address, its
- * other end is asked of the kernel (sockdiag.h): one that `user` or
- * `pluginsuser` owns is not the output, and the connection fails as a
- * refused one does (the points wait in the spool).  Only when the agent
- * runs as root: started without root, the output may well be its own
- * user's.
+ * as pluginsuser, or any local user could take it and answer every
+ * request with success, and the points the agent answered 200 for, the
+ * spool's included, would go to it, gone from the real output, read by
+ * whoever took the port.  So before the first byte goes on a connection
+ * to a loopback address, its other end is asked of the kernel
+ * (sockdiag.h), and the connection fails as a refused one does (the
+ * points wait in the spool) when its owner is not the output's:
+ *
+ *  - `user` or `pluginsuser` (a worker or a plugin) never is;
+ *  - with [output] serveruser, only that uid or root is;
+ *  - without, a login account's uid (1000-59999, Debian's range for
+ *    people) is not: daemons run as root or a system user.
+ *
+ * Only when the agent runs as root: started without root, the output may
+ * well be its own user's.
  */
 #ifndef AGENT_SENDER_PEER_H
 #define AGENT_SENDER_PEER_H
@@ -23,23 +29,34 @@
 #include "sockdiag.h"
 
 #define SENDER_PEER_OURS	2	/* user, pluginsuser */
+/* Debian's uids of people (Policy 9.2.2): not a daemon's */
+#define SENDER_PEER_LOGIN_MIN	1000
+#define SENDER_PEER_LOGIN_MAX	59999
 
 struct sender_peer {
 	struct sockdiag	 diag;
+	int		 on;		/* 0: nothing is checked */
 	uid_t		 ours[SENDER_PEER_OURS];
-	size_t		 nours;		/* 0: nothing is checked */
+	size_t		 nours;
+	uid_t		 server;	/* [output] serveruser; -1: none */
 };
 
 /* Before the sandbox (the names looked up, the socket opened). */
 void	 sender_peer_setup(struct sender_peer *, int privileged,
 	    const char *user, const char *pluginsuser);
 void	 sender_peer_free(struct sender_peer *);
+/* [output] serveruser as the master sent it: a uid, or "" for none. */
+void	 sender_peer_server(struct sender_peer *, const char *serveruser);
+/* Whether a loopback output served by `uid` is the output: -1 with
+ * `why` when it is not. */
+int	 sender_peer_verdict(const struct sender_peer *, uid_t uid,
+	    char *why, size_t len);
 
 /*
  * The connection from `local` to `peer` (getsockname, getpeername): -1
- * with `why` when `peer` is a loopback address served by a socket of
- * `user` or `pluginsuser`; 0 otherwise, also when the kernel cannot say
- * (no sock_diag).
+ * with `why` when `peer` is a loopback address served by a socket whose
+ * owner is not the output's (above); 0 otherwise, also when the kernel
+ * cannot say (no sock_diag).
  */
 int	 sender_peer_check(struct sender_peer *,
 	    const struct sockaddr_storage *peer,
