@@ -545,6 +545,19 @@ assert_msg(const struct cut *c, size_t i, const char *want)
 	free(s);
 }
 
+/* The next request is of `topic`, its first message `msg0` (NULL: not
+ * looked at); then it is published. */
+static void
+next_is(struct cut *c, const struct cut_limits *l, const char *topic,
+    const char *msg0)
+{
+	cr_assert_eq(sender_cut_next(c, &q, l), 1);
+	cr_assert_str_eq(c->topic, topic);
+	if (msg0 != NULL)
+		assert_msg(c, 0, msg0);
+	consume_cut(c);
+}
+
 Test(cut, topics_taking_turns_make_one_request_a_topic)
 {
 	struct cut		 c;
@@ -564,11 +577,7 @@ Test(cut, topics_taking_turns_make_one_request_a_topic)
 	cr_assert_eq(c.ntakes, 3);
 	assert_msg(&c, 0, "a0\na1\na2\n");
 	consume_cut(&c);
-	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
-	cr_assert_str_eq(c.topic, "collect.other");
-	cr_assert_eq(c.npoints, 3);
-	assert_msg(&c, 0, "b0\nb1\nb2\n");
-	consume_cut(&c);
+	next_is(&c, &l, "collect.other", "b0\nb1\nb2\n");
 	cr_assert(TAILQ_EMPTY(&q));
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 0);
 	sender_cut_free(&c);
@@ -586,19 +595,13 @@ Test(cut, a_request_ends_at_its_topic_in_another_format)
 	add_batch(TOPIC, FORMAT_JSON, "{\"j\":", 0, 1, 0);
 	add_batch(TOPIC, FORMAT_LINE, "a", 1, 1, 0);
 	sender_cut_init(&c);
-	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
-	cr_assert_eq(c.npoints, 1);
-	assert_msg(&c, 0, "a0\n");
-	consume_cut(&c);
-	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
-	cr_assert_str_eq(c.topic, "collect.other");
-	consume_cut(&c);
+	next_is(&c, &l, TOPIC, "a0\n");
+	next_is(&c, &l, "collect.other", "b0\n");
 	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
 	cr_assert_eq(c.fmt, FORMAT_JSON);
 	consume_cut(&c);
-	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
-	assert_msg(&c, 0, "a1\n");
-	consume_cut(&c);
+	next_is(&c, &l, TOPIC, "a1\n");
+	cr_assert(TAILQ_EMPTY(&q));
 	sender_cut_free(&c);
 }
 
@@ -646,12 +649,8 @@ Test(cut, a_partly_published_later_batch_goes_on_from_where_it_stopped)
 	cr_assert_eq(c.takes[1].n, 2);
 	consume_cut(&c);
 	/* the head is now the other topic's */
-	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
-	assert_msg(&c, 0, "b0\n");
-	consume_cut(&c);
-	cr_assert_eq(sender_cut_next(&c, &q, &l), 1);
-	assert_msg(&c, 0, "a3\na4\n");
-	consume_cut(&c);
+	next_is(&c, &l, "collect.other", "b0\n");
+	next_is(&c, &l, TOPIC, "a3\na4\n");
 	cr_assert(TAILQ_EMPTY(&q));
 	sender_cut_free(&c);
 }
