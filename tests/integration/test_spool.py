@@ -910,6 +910,15 @@ class Spool(NsqTest):
         except FileNotFoundError:
             return []
 
+    def wait_seqs(self, out, want, what):
+        """The output file comes to hold exactly the points `want`."""
+        try:
+            wait_until(lambda: self.seqs_in(out) == want, timeout=40,
+                       what=what)
+        except AssertionError:
+            self.assertEqual(self.seqs_in(out), want, what)
+            raise
+
     def test_the_file_outputs_points_stay_in_the_spool_until_synced(self):
         """The file output has a point once write(2) returned: in the page
         cache, which a power failure loses.  Its record stays in the spool
@@ -930,13 +939,12 @@ class Spool(NsqTest):
         # from here on the output is synced 200 ms after a write
         self.file_output(200)
         self.start_ok()
-        wait_until(lambda: self.seqs_in(out) == want + want, timeout=20,
-                   what="the points published again from the spool")
+        self.wait_seqs(out, want + want, "the points published again from "
+                       "the spool")
         second = make_points(10, 10, name="sp.f")
         self.post_ok(second)
         want += want + [p["tags"]["seq"] for p in second]
-        wait_until(lambda: self.seqs_in(out) == want,
-                   what="the second points in the output file")
+        self.wait_seqs(out, want, "the second points in the output file")
         # past spoolsync: the output is synced, the records let go
         time.sleep(1.5)
         self.kill_whole_agent()
@@ -969,8 +977,7 @@ class Spool(NsqTest):
         self.agent.wait_log(r"fdatasync of .*points\.jsonl: what it took "
                             r"since its last sync may be lost")
         self.restarted("sender", old)
-        wait_until(lambda: self.seqs_in(out) == want + want, timeout=20,
-                   what="the points published again")
+        self.wait_seqs(out, want + want, "the points published again")
         with open(arm) as f:
             self.assertEqual(f.read(), "0", "the failure happened")
 
