@@ -23,11 +23,15 @@
 
 #include <ev.h>
 
+#include "codec.h"
 #include "conf.h"
+#include "frame.h"
+#include "proto.h"
 #include "encode.h"
 #include "point.h"
 #include "workers/sender/sender.h"
 #include "workers/sender/sender_spool.h"
+#include "workers/worker.h"
 
 #define NOW		1714538000
 #define TOPIC		"collect.pool.loda"
@@ -53,7 +57,7 @@ record_publish(struct sender *sd, const char *topic, enum out_format fmt,
 	struct pub	*p;
 	size_t		 i;
 
-	cr_assert_eq(sd, &s);
+	cr_assert(sd == &s || sd == w.priv);
 	cr_assert_lt(npubs, MAXPUB, "more requests than the test expects");
 	p = &pubs[npubs++];
 	memset(p, 0, sizeof(*p));
@@ -373,9 +377,11 @@ Test(sender_out, a_spool_short_of_descriptors_is_read_again_in_a_moment)
 	cr_assert_eq(system(cmd), 0);
 }
 
-/* Point `seq` of `topic` taken in as a producer's message of one point. */
+/* Point `seq` of `topic` taken in by `sd` as a producer's message of
+ * one point. */
 static enum points_verdict
-take(const char *topic, enum points_origin origin, unsigned seq)
+take_in(struct sender *sd, const char *topic, enum points_origin origin,
+    unsigned seq)
 {
 	struct points_msg	 m;
 	struct point		 p;
@@ -396,9 +402,15 @@ take(const char *topic, enum points_origin origin, unsigned seq)
 	m.npoints = 1;
 	m.data = d.p;
 	m.len = d.len;
-	v = sender_take(&s, &m, origin, 0, NULL, &spooled, why, sizeof(why));
+	v = sender_take(sd, &m, origin, 0, NULL, &spooled, why, sizeof(why));
 	buf_free(&d);
 	return v;
+}
+
+static enum points_verdict
+take(const char *topic, enum points_origin origin, unsigned seq)
+{
+	return take_in(&s, topic, origin, seq);
 }
 
 /*
@@ -434,4 +446,58 @@ Test(sender_out, a_request_past_another_topic_keeps_what_it_took)
 	cr_assert(!s.busy);
 	cr_assert_eq(TAILQ_FIRST(&s.queue)->flight, 0);
 	cr_assert_eq(s.qpoints, 1);
+}
+
+/*
+ * The stop's bound passes with a request in flight and no spool: what the
+ * buffer holds is dropped (dropped_stop) and the sender ends with the
+ * turn.  The output's answer may come in that same turn, after the
+ * stop: it finds the points gone, neither counts them published nor
+ * touches the batches the request was cut from (freed).
+ */
+Test(sender_out, an_answer_after_the_stop_dropped_the_buffer_is_ignored)
+{
+	struct sender		*sd;
+	struct frame_in		 in;
+	struct pbuf		 pb;
+
+	/* a sender as the worker makes it: the stop's timer and all */
+	w.role = ROLE_SENDER;
+	codec_put_init(&pb);
+	codec_put_str(&pb, "");
+	codec_put_str(&pb, "");
+	cr_assert(!codec_put_failed(&pb));
+	memset(&in, 0, sizeof(in));
+	in.hdr.type = MSG_OUTPUT_FILE;
+	in.data = pb.buf;
+	in.datalen = pb.len;
+	in.fd = -1;
+	cr_assert_eq(sender_ops.control_msg(&w, &in), 0);
+	codec_put_free(&pb);
+	cr_assert_not_null(sd = w.priv);
+	sd->peer.diag.fd = -1;
+	sd->ops = &recording_ops;
+	cr_assert_eq(take_in(sd, TOPIC, ORIGIN_PUSHED, 0), POINTS_ACCEPTED);
+	cr_assert_eq(take_in(sd, "collect.b.loda", ORIGIN_PUSHED, 1),
+	    POINTS_ACCEPTED);
+	cr_assert_eq(take_in(sd, TOPIC, ORIGIN_PUSHED, 2), POINTS_ACCEPTED);
+	sender_kick(sd);
+	ev_run(w.loop, EVRUN_NOWAIT);
+	cr_assert_eq(npubs, 1);
+	cr_assert_eq(pubs[0].npoints, 2);
+	cr_assert(sd->busy);
+	/* the stop: its bound at once */
+	sender_ops.shutdown(&w);
+	cr_assert(sd->stopping);
+	ev_feed_event(w.loop, &sd->stop_timer, EV_TIMER);
+	ev_invoke_pending(w.loop);
+	cr_assert(TAILQ_EMPTY(&sd->queue));
+	cr_assert_eq(sd->st.dropped_stop, 3);
+	/* the output's answer, later in the same turn */
+	sender_sink_done(sd, 1, NULL);
+	cr_assert_eq(sd->st.published, 0, "dropped, then counted published");
+	cr_assert_eq(sd->qpoints, 0);
+	cr_assert(!sd->busy);
+	sender_ops.cleanup(&w);
+	cr_assert_null(w.priv);
 }

@@ -629,6 +629,15 @@ stop_now(struct sender *s)
 			    s->qpoints, s->qbytes, s->last_error[0] != '\0' ?
 			    s->last_error :
 			    "the output did not take them in time");
+		/*
+		 * The request in flight is given up with its batches: an
+		 * answer later in this turn (the loop ends with it) finds
+		 * none, rather than the takes of freed batches to count
+		 * and let go.
+		 */
+		sender_flight_end(s);
+		s->inflight = 0;
+		s->cut.ntakes = 0;
 		while ((b = TAILQ_FIRST(&s->queue)) != NULL) {
 			TAILQ_REMOVE(&s->queue, b, entry);
 			s->qpoints -= b->npoints - b->done;
