@@ -292,6 +292,22 @@ class MultiMessageTests:
         wait_until(lambda: len(self.squatted(ports)) > 0, timeout=30,
                    what="the points at the output run as uid 4242")
 
+    def test_a_users_container_on_the_outputs_port_gets_no_points(self):
+        """A local user maps their subordinate uids (/etc/subuid) in a
+        user namespace that keeps the host's network, and listens on
+        the port of a loopback nsqd that is down as one of them (100000,
+        the first of the usual ranges): not a daemon either."""
+        needs_root(self)
+        port, ports = self.squatter(100000, 100000)
+        self.configure([self.address(port)])
+        self.start_ok()
+        pts = make_points(0, 50, name="squat.m", dc="west")
+        self.post_ok(pts)
+        self.agent.wait_log(rf"127\.0\.0\.1:{port}.*the port is served by "
+                            r"uid 100000, a login account's, not a "
+                            r"daemon's: nothing sent to it", timeout=20)
+        self.assertEqual(self.squatted(ports), [])
+
     def server(self, d):
         raise NotImplementedError
 

@@ -50,6 +50,30 @@ Test(sender_peer, without_serveruser_daemons_and_root_serve)
 	    strstr(why, "[output] serveruser") != NULL, "%s", why);
 	cr_assert_eq(verdict(&sp, 59999, why), -1);
 	cr_assert_eq(verdict(&sp, 60000, why), 0);
+	cr_assert_eq(verdict(&sp, 61184, why), 0, "systemd's DynamicUser=");
+	cr_assert_eq(verdict(&sp, 65533, why), 0);
+}
+
+/*
+ * From 65536 on are no daemons either: accounts of a directory (LDAP,
+ * AD), and the subordinate uids of /etc/subuid, which a local user maps
+ * with newuidmap in a user namespace that shares the host's network
+ * namespace, and listens on its loopback as.
+ */
+Test(sender_peer, without_serveruser_a_users_subordinate_uid_does_not_serve)
+{
+	struct sender_peer	 sp = peer("");
+	char			 why[256];
+
+	cr_assert_eq(verdict(&sp, 65536, why), -1);
+	cr_assert_eq(verdict(&sp, 100000, why), -1);
+	cr_assert(strstr(why, "uid 100000, a login account's") != NULL,
+	    "%s", why);
+	cr_assert_eq(verdict(&sp, 1829400001, why), -1, "an AD user's");
+	cr_assert_eq(verdict(&sp, 4294967293U, why), -1);
+	/* named, it is the output */
+	sender_peer_server(&sp, "100000");
+	cr_assert_eq(verdict(&sp, 100000, why), 0);
 }
 
 Test(sender_peer, with_serveruser_only_it_and_root_serve)

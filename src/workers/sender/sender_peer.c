@@ -61,7 +61,8 @@ sender_peer_verdict(const struct sender_peer *sp, uid_t uid, char *why,
 		    (unsigned long)uid, (unsigned long)sp->server);
 		return -1;
 	}
-	if (uid >= SENDER_PEER_LOGIN_MIN && uid <= SENDER_PEER_LOGIN_MAX) {
+	if ((uid >= SENDER_PEER_LOGIN_MIN && uid <= SENDER_PEER_LOGIN_MAX) ||
+	    uid >= SENDER_PEER_DYNAMIC_MIN) {
 		snprintf(why, len, "the port is served by uid %lu, a login "
 		    "account's, not a daemon's: nothing sent to it (set "
 		    "[output] serveruser if it is the output)",
