@@ -981,6 +981,41 @@ class Spool(NsqTest):
         with open(arm) as f:
             self.assertEqual(f.read(), "0", "the failure happened")
 
+    def test_a_failed_sync_of_the_file_output_at_a_spool_move(self):
+        """A reload moves the spool while the file output holds points
+        not synced yet; the move syncs the output first, and that sync
+        fails.  Their records are in the old spool alone (read, they are
+        not carried over to the new one): the sender that follows
+        publishes them again from there, and the move waits."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        out = self.file_output(60000)
+        open(out, "w").close()
+        arm = os.path.join(self.agent.dir, "syncfail.arm")
+        with open(arm, "w") as f:
+            f.write("0")
+        preload(self, "syncfail", [f"SYNCFAIL_ARM={arm}",
+                                   f"SYNCFAIL_INO={os.stat(out).st_ino}"])
+        self.start_ok()
+        self.agent.wait_serving()
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        pts = make_points(0, 10, name="sp.v")
+        self.post_ok(pts)
+        want = [p["tags"]["seq"] for p in pts]
+        wait_until(lambda: self.seqs_in(out) == want,
+                   what="the points in the output file")
+        with open(arm, "w") as f:
+            f.write("1")
+        self.agent.write_conf(spool=os.path.join(self.agent.dir, "spool2"))
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"fdatasync of .*points\.jsonl: what it took "
+                            r"since its last sync may be lost")
+        self.restarted("sender", old)
+        wait_until(lambda: self.seqs_in(out) == want + want, timeout=20,
+                   what="the points published again")
+        with open(arm) as f:
+            self.assertEqual(f.read(), "0", "the failure happened")
+
     def test_points_the_output_does_not_take_are_synced_in_spoolsync(self):
         # the output down: a write is synced by a timer spoolsync after
         # it, not at once; one right after that sync waits its own

@@ -70,8 +70,16 @@ sender_hold_batch(struct sender *s, const struct batch *b)
 			/* no room to remember it: the output on disk now */
 			log_warnx("%s: out of memory: the output is synced "
 			    "early", __func__);
-			(void)sender_out_sync(s);
-			return 0;
+			if (sender_out_sync(s) == 0)
+				return 0;
+			/*
+			 * The sync failed, and the sender ends: its record
+			 * stays in the spool (its segment with it, never
+			 * released), the mark before it, for the next one.
+			 */
+			if (s->held_min == 0 || b->seq < s->held_min)
+				s->held_min = b->seq;
+			return 1;
 		}
 		s->held = v;
 		s->capheld = cap;
@@ -85,7 +93,7 @@ sender_hold_batch(struct sender *s, const struct batch *b)
 uint64_t
 sender_hold_mark(const struct sender *s, uint64_t first)
 {
-	if (s->nheld == 0)
+	if (s->held_min == 0)
 		return first;
 	/* records not read yet are younger than any that was in memory */
 	return first == 0 || s->held_min < first ? s->held_min : first;

@@ -235,9 +235,19 @@ sender_spool_switch(struct sender *s, const char *path, uint64_t maxbytes)
 	const char	*held;
 	struct pbuf	 pb;
 
-	/* the records held are the old spool's: on the output's disk first */
-	(void)sender_out_sync(s);
-	switch_to(s, path, maxbytes);
+	/*
+	 * The records held are the old spool's: on the output's disk first.
+	 * A sync that fails ends the sender, and the next one publishes them
+	 * again from the old spool, the only one they are in (read, they are
+	 * not carried over): it stays ours, the move waits for the next
+	 * reload.
+	 */
+	if (sender_out_sync(s) == -1)
+		log_warnx("%s: the output file could not be synced: keeping "
+		    "the spool %s for now", __func__, s->spool != NULL ?
+		    s->spool->path : "(none)");
+	else
+		switch_to(s, path, maxbytes);
 	held = s->spool != NULL ? s->spool->path : "";
 	codec_put_init(&pb);
 	codec_put_str(&pb, held);

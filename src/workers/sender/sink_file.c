@@ -220,6 +220,16 @@ sink_file_publish(struct sender *s, const char *topic, enum out_format fmt,
 	int			 fd, reg;
 
 	fd = f->to_stdout ? STDOUT_FILENO : s->outfile_fd;
+	/*
+	 * A sync of the output failed and the sender ends with this turn:
+	 * what it wrote now would be let go from the spool unsynced, its
+	 * segment removed before the next sender could publish it again.
+	 */
+	if (s->outsync_failed) {
+		sender_sink_done(s, 0, "the output file could not be synced: "
+		    "the sender restarts");
+		return;
+	}
 	if (fd == -1) {
 		sender_sink_done(s, 0, "no output file from the master");
 		return;
