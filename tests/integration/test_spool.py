@@ -981,6 +981,30 @@ class Spool(NsqTest):
         with open(arm) as f:
             self.assertEqual(f.read(), "0", "the failure happened")
 
+    def test_the_file_outputs_held_records_make_room_in_a_full_spool(self):
+        """The records of points the file output took stay in the spool
+        until the file is synced (here a minute after the write), but a
+        spool they fill has the file synced at once to let them go: a
+        spool of 64 KiB takes 200 KiB of points posted one after the
+        other, every one answered 200, as it did before they were held."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        out = self.file_output(60000)
+        self.agent.write_conf(output_extra=self.agent.values["output_extra"]
+                              + "\tspoolbytes = 65536\n")
+        self.start_ok()
+        self.agent.wait_serving()
+        want = []
+        for i in range(40):
+            pts = make_points(i * 40, 40, name="sp.room")
+            status, _, body = self.post(pts)
+            self.assertEqual(status, 200, f"post {i}: {body}")
+            want += [p["tags"]["seq"] for p in pts]
+            # each in the file before the next: one record at a time
+            wait_until(lambda: self.seqs_in(out) == want,
+                       what=f"the points of post {i} in the output file")
+        self.assertGreater(os.path.getsize(out), 3 * 65536)
+
     def test_a_failed_sync_of_the_file_output_at_a_spool_move(self):
         """A reload moves the spool while the file output holds points
         not synced yet; the move syncs the output first, and that sync

@@ -285,6 +285,14 @@ spool_take(struct sender *s, const struct points_msg *m,
 	char			 err[256];
 
 	lane = origin == ORIGIN_PUSHED ? SPOOL_PUSHED : SPOOL_SCHEDULED;
+	/*
+	 * Records the file output took wait for its sync (sender_hold.c):
+	 * a spool they fill has it now rather than refuse or age out points
+	 * for want of the room they hold.  A sync that fails ends the
+	 * sender: refused below.
+	 */
+	if (!sender_spool_room(s->spool, reclen) && s->nheld > 0)
+		(void)sender_out_sync(s);
 	if (!sender_spool_room(s->spool, reclen) && (origin == ORIGIN_PUSHED ||
 	    spool_make_room(s, reclen) == -1)) {
 		snprintf(why, whylen, "the spool is full (%llu bytes, "
