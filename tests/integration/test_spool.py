@@ -10,6 +10,7 @@ import collections
 import glob
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -1004,6 +1005,33 @@ class Spool(NsqTest):
             wait_until(lambda: self.seqs_in(out) == want,
                        what=f"the points of post {i} in the output file")
         self.assertGreater(os.path.getsize(out), 3 * 65536)
+
+    def test_a_file_output_that_cannot_be_synced_is_said_once(self):
+        """fdatasync of the output file says EINVAL, every time (a file
+        system that cannot sync): its points are let go unsynced, as
+        before records were held for it, and the log says so once, not
+        at every sync (with spoolsync = 0, at every turn of the loop)."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        out = self.file_output(0)
+        open(out, "w").close()
+        arm = os.path.join(self.agent.dir, "syncfail.arm")
+        with open(arm, "w") as f:
+            f.write("e")
+        preload(self, "syncfail", [f"SYNCFAIL_ARM={arm}",
+                                   f"SYNCFAIL_INO={os.stat(out).st_ino}"])
+        self.start_ok()
+        self.agent.wait_serving()
+        want = []
+        for i in range(20):
+            pts = make_points(i * 5, 5, name="sp.ns")
+            self.post_ok(pts)
+            want += [p["tags"]["seq"] for p in pts]
+            wait_until(lambda: self.seqs_in(out) == want,
+                       what=f"the points of post {i} in the output file")
+        self.agent.wait_log(r"points\.jsonl cannot be synced")
+        self.assertEqual(len(re.findall(r"points\.jsonl cannot be synced",
+                                        self.agent.log_text())), 1)
 
     def test_a_failed_sync_of_the_file_output_at_a_spool_move(self):
         """A reload moves the spool while the file output holds points

@@ -4,7 +4,9 @@
  * say it.  The file is the one whose inode is SYNCFAIL_INO; the test arms
  * a failure by writing "1" to SYNCFAIL_ARM, which the shim opens in its
  * constructor (before the worker's sandbox and its change of user) and
- * sets back to "0" as it fails.  Only "agent worker sender" is affected.
+ * sets back to "0" as it fails; "e" has every fdatasync() of it fail
+ * with EINVAL, as on a file system that cannot sync.  Only "agent worker
+ * sender" is affected.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
@@ -50,10 +52,15 @@ fdatasync(int fd)
 	char		 c;
 
 	if (armfd != -1 && fstat(fd, &st) == 0 && st.st_ino == ino &&
-	    pread(armfd, &c, 1, 0) == 1 && c == '1' &&
-	    pwrite(armfd, "0", 1, 0) == 1) {
-		errno = EIO;
-		return -1;
+	    pread(armfd, &c, 1, 0) == 1) {
+		if (c == 'e') {
+			errno = EINVAL;
+			return -1;
+		}
+		if (c == '1' && pwrite(armfd, "0", 1, 0) == 1) {
+			errno = EIO;
+			return -1;
+		}
 	}
 	return real_fdatasync(fd);
 }

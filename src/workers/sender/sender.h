@@ -290,6 +290,8 @@ struct sender {
 	 */
 	int			 outsync_fd;
 	int			 outsync_failed;/* the records stay held */
+	int			 nosync;	/* nosync_fd cannot be synced */
+	int			 nosync_fd;
 	struct spool_seg	**held;		/* a segment a record */
 	size_t			 nheld;
 	size_t			 capheld;

@@ -33,8 +33,10 @@
 void
 sender_hold_output(struct sender *s, int fd)
 {
-	/* without a spool there is nothing to hold, nor to sync for */
-	if (s->spool != NULL && !s->outsync_failed)
+	/* without a spool there is nothing to hold, nor to sync for; nor
+	 * for a file its file system cannot sync (said once) */
+	if (s->spool != NULL && !s->outsync_failed &&
+	    (!s->nosync || s->nosync_fd != fd))
 		s->outsync_fd = fd;
 }
 
@@ -112,10 +114,16 @@ sender_out_sync(struct sender *s)
 		if (errno == EINTR)
 			continue;
 		if (errno == EINVAL || errno == ENOTSUP) {
-			/* a file system that cannot sync: as before */
-			log_warn("%s: %s cannot be synced; points it has are "
+			/*
+			 * A file system that cannot sync: as before, and said
+			 * once for this file rather than at every sync (a
+			 * line a turn with spoolsync = 0).
+			 */
+			log_warn("%s: %s cannot be synced; points it takes are "
 			    "let go from the spool unsynced", __func__,
 			    s->w->conf.path);
+			s->nosync = 1;
+			s->nosync_fd = fd;
 			break;
 		}
 		log_warn("%s: fdatasync of %s: what it took since its last "
