@@ -196,7 +196,7 @@ const struct conf_field conf_fields[] = {
 	    0, 0, R(ROLE_SENDER),
 	    "the user (or uid) a loopback output must be served by, or root; "
 	    "empty: anyone but user, pluginsuser and login accounts (uids "
-	    "1000-59999, and 65536 on)" },
+	    "1000-60577, and 65536 on)" },
 	{ "output", "spoolsync", CONF_T_INT, OFF(spoolsync), "1000",
 	    0, 600000, R(ROLE_SENDER),
 	    "milliseconds a spool write the output has not taken waits for "

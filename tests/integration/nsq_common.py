@@ -271,7 +271,7 @@ class MultiMessageTests:
         self.assert_arrived([d], pts, timeout=30)
 
     def test_a_local_user_on_the_outputs_port_gets_no_points(self):
-        """A login account (a uid of 1000-59999, here one without an
+        """A login account (a uid of 1000-60577, here one without an
         entry) listens on the port of a loopback nsqd that is down: not a
         daemon, so not the output, unless [output] serveruser says it
         is."""

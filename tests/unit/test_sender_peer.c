@@ -49,7 +49,9 @@ Test(sender_peer, without_serveruser_daemons_and_root_serve)
 	cr_assert(strstr(why, "uid 1000, a login account's") != NULL &&
 	    strstr(why, "[output] serveruser") != NULL, "%s", why);
 	cr_assert_eq(verdict(&sp, 59999, why), -1);
-	cr_assert_eq(verdict(&sp, 60000, why), 0);
+	cr_assert_eq(verdict(&sp, 60001, why), -1, "systemd-homed's first");
+	cr_assert_eq(verdict(&sp, 60577, why), -1, "nspawn --bind-user's last");
+	cr_assert_eq(verdict(&sp, 60578, why), 0);
 	cr_assert_eq(verdict(&sp, 61184, why), 0, "systemd's DynamicUser=");
 	cr_assert_eq(verdict(&sp, 65533, why), 0);
 }

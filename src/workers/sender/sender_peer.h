@@ -13,13 +13,15 @@
  *  - `user` or `pluginsuser` (a worker or a plugin) never is;
  *  - with [output] serveruser, only that uid or root is;
  *  - without, a login account's uid is not: 1000-59999, Debian's range
- *    for people, and 65536 on, its dynamically allocated accounts (users
- *    of a directory, LDAP or AD, often have such uids) and the
- *    subordinate uids a user maps in a container of their own
- *    (/etc/subuid, newuidmap: a user namespace in the host's network
- *    namespace listens on its loopback as uid 100000 or so).  Between
- *    60000 and 65535 are system uids (systemd's DynamicUser= among
- *    them) and nobody.  Daemons run as root or a system user.
+ *    for people, then systemd-homed's users (60001-60513) and the host
+ *    users systemd-nspawn --bind-user maps (60514-60577); and 65536 on,
+ *    Debian's dynamically allocated accounts (users of a directory, LDAP
+ *    or AD, often have such uids) and the subordinate uids a user maps
+ *    in a container of their own (/etc/subuid, newuidmap: a user
+ *    namespace in the host's network namespace listens on its loopback
+ *    as uid 100000 or so).  Between are system uids (systemd's
+ *    DynamicUser=, 61184-65519) and nobody.  Daemons run as root or a
+ *    system user.
  *
  * Only when the agent runs as root: started without root, the output may
  * well be its own user's.
@@ -35,9 +37,10 @@
 #include "sockdiag.h"
 
 #define SENDER_PEER_OURS	2	/* user, pluginsuser */
-/* Debian's uids of people (Policy 9.2.2): not a daemon's */
+/* uids of people (Debian Policy 9.2.2, systemd's UIDS-GIDS): not a
+ * daemon's */
 #define SENDER_PEER_LOGIN_MIN	1000
-#define SENDER_PEER_LOGIN_MAX	59999
+#define SENDER_PEER_LOGIN_MAX	60577
 /* and from here on: dynamically allocated accounts, subordinate uids */
 #define SENDER_PEER_DYNAMIC_MIN	65536
 
