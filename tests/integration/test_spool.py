@@ -102,9 +102,14 @@ class Spool(NsqTest):
         self.addCleanup(subprocess.run, ["umount", "-l", spool])
         return spool
 
-    def kill_whole_agent(self):
+    def kill_whole_agent(self, crash=False):
+        """kill -9 of every agent process.  crash: all stopped first, so
+        that none runs a line more (a worker that sees the master gone
+        ends cleanly, syncing what it holds), as in a power failure."""
         st = self.agent.status()
         pids = [st["pid"]] + [w["pid"] for w in st["workers"] if w["pid"]]
+        for p in pids if crash else ():
+            os.kill(p, signal.SIGSTOP)
         for p in pids:
             os.kill(p, signal.SIGKILL)
         wait_until(lambda: not any(proc_alive(p) for p in pids),
@@ -936,7 +941,7 @@ class Spool(NsqTest):
         want = [p["tags"]["seq"] for p in first]
         wait_until(lambda: self.seqs_in(out) == want,
                    what="the points in the output file")
-        self.kill_whole_agent()
+        self.kill_whole_agent(crash=True)
         # from here on the output is synced 200 ms after a write
         self.file_output(200)
         self.start_ok()
@@ -948,7 +953,7 @@ class Spool(NsqTest):
         self.wait_seqs(out, want, "the second points in the output file")
         # past spoolsync: the output is synced, the records let go
         time.sleep(1.5)
-        self.kill_whole_agent()
+        self.kill_whole_agent(crash=True)
         self.start_ok()
         self.agent.wait_serving()
         time.sleep(1.5)
