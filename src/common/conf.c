@@ -306,6 +306,7 @@ conf_defaults(struct agent_conf *c)
 
 	memset(c, 0, sizeof(*c));
 	c->serveruid = (uid_t)-1;
+	c->pluginsuid = (uid_t)-1;
 	for (i = 0; i < NFIELDS; i++) {
 		if (set_default(c, &conf_fields[i]) == -1) {
 			conf_free(c);

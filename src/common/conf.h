@@ -111,6 +111,14 @@ struct agent_conf {
 	 */
 	uid_t		 serveruid;
 	/*
+	 * Not from the file: pluginsuser's uid, looked up by the master; -1:
+	 * not known.  The front and the sender get it in pluginsuser, as a
+	 * number: in their sandbox they cannot look a name up, and a reload
+	 * may name another (the plugins of a scheduler started since run as
+	 * it, those of the one before as the old one: they keep both).
+	 */
+	uid_t		 pluginsuid;
+	/*
 	 * Not from the file: the file's own path, links resolved
 	 * (conf_load), "" when unknown; dirs_check() keeps the workers'
 	 * directories off its directory.

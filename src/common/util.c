@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,26 @@ util_mkdir_p(const char *path, mode_t mode)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int
+util_uid_of(const char *name, uid_t *uid)
+{
+	struct passwd	*pw;
+	long long	 v;
+
+	if (util_all_digits(name, strlen(name))) {
+		/* below (uid_t)-1, which means none */
+		if (util_parse_int64(name, 0, (long long)UINT32_MAX - 1,
+		    &v) == -1)
+			return -1;
+		*uid = (uid_t)v;
+		return 0;
+	}
+	if ((pw = getpwnam(name)) == NULL)
+		return -1;
+	*uid = pw->pw_uid;
 	return 0;
 }
 

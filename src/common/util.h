@@ -40,6 +40,12 @@ int	 util_writev_all(int fd, struct iovec *iov, int iovcnt);
 int	 util_mkdir_p(const char *path, mode_t mode);
 /* 1 when the n bytes at s are all decimal digits and n > 0. */
 int	 util_all_digits(const char *s, size_t n);
+/*
+ * The uid a user name or a decimal uid (as the master sends a name it
+ * looked up) stands for; 0, or -1 when neither (a name looked up in a
+ * sandbox may well not be found).
+ */
+int	 util_uid_of(const char *name, uid_t *uid);
 /* Strict decimal parse of the whole string; 0 or -1. */
 int	 util_parse_int64(const char *, long long min, long long max,
 	    long long *out);

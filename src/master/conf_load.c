@@ -684,6 +684,7 @@ conf_check_env(struct agent_conf *c, int as_root, conf_warn_fn warn,
 	if ((rc = check_user("[agent] pluginsuser", c->pluginsuser, as_root,
 	    &puid, warn, warn_arg, err, errlen)) < 0)
 		return rc;
+	c->pluginsuid = rc == 1 ? puid : (uid_t)-1;
 	if (rc == 1 && puid == 0) {
 		if (!as_root)
 			warnf(warn, warn_arg, "[agent] pluginsuser = \"%s\": "

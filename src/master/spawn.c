@@ -182,6 +182,11 @@ spawn_send_conf(struct master *m, struct wslot *w, int starting)
 		}
 		c.apiusers = uids;
 	}
+	/* they tell plugins by it, and cannot look a new name up */
+	if ((w->role == ROLE_SENDER || w->role == ROLE_FRONT) &&
+	    c.pluginsuid != (uid_t)-1)
+		snprintf(c.pluginsuser, sizeof(c.pluginsuser), "%lu",
+		    (unsigned long)c.pluginsuid);
 	/* the sender, sandboxed, cannot look the name up: its uid */
 	if (c.serveruid != (uid_t)-1)
 		snprintf(c.serveruser, sizeof(c.serveruser), "%lu",

@@ -214,11 +214,11 @@ class MultiMessageTests:
 
     SINGLE = MULTI = None
 
-    def squatter(self, uid, gid):
-        """An nsqd double run as uid:gid on a free loopback port, as
-        someone taking the port of an output that is down: (port, the
-        double's own ports)."""
-        port = free_port()
+    def squatter(self, uid, gid, port=None):
+        """An nsqd double run as uid:gid on a free loopback port (or
+        `port`), as someone taking the port of an output that is down:
+        (port, the double's own ports)."""
+        port = port or free_port()
         # the double's files where that user can read them (a checkout
         # may be under a directory of root's alone)
         peers = os.path.join(self.agent.dir, "peers")
@@ -269,6 +269,26 @@ class MultiMessageTests:
         # the real one comes back on its port: everything arrives
         d = self.double(**{f"{self.TRANSPORT}_port": port})
         self.assert_arrived([d], pts, timeout=30)
+
+    def test_a_reloads_pluginsuser_on_the_outputs_port_gets_no_points(self):
+        """A reload names another pluginsuser (daemon, a system uid): its
+        plugins take the port of a loopback nsqd that is down, and get
+        nothing, though the sender started before the reload."""
+        needs_root(self)
+        pw = pwd.getpwnam("daemon")
+        port = free_port()
+        self.configure([self.address(port)])
+        self.start_ok()
+        self.agent.write_conf(pluginsuser="daemon")
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"config generation 2 loaded")
+        port, ports = self.squatter(pw.pw_uid, pw.pw_gid, port)
+        pts = make_points(0, 50, name="squat.m", dc="west")
+        self.post_ok(pts)
+        self.agent.wait_log(rf"127\.0\.0\.1:{port}.*the port is served by "
+                            rf"uid {pw.pw_uid}, the agent's user or "
+                            r"pluginsuser", timeout=20)
+        self.assertEqual(self.squatted(ports), [])
 
     def test_a_local_user_on_the_outputs_port_gets_no_points(self):
         """A login account (a uid of 1000-60577, here one without an

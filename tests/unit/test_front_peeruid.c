@@ -302,6 +302,34 @@ Test(front_peeruid, root_and_apiusers_are_allowed_others_not)
 	front_peeruid_free(&pu);
 }
 
+/*
+ * A reload naming another pluginsuser (the master sends its uid): its
+ * clients are the agent's from then on, and so stay the old one's, whose
+ * plugins a scheduler started before may still run.  Started without
+ * root, nobody is.
+ */
+Test(front_peeruid, a_reloads_pluginsuser_is_the_agents_too)
+{
+	struct front_peeruid	 pu;
+	char			 err[128] = "";
+
+	cr_assert_eq(front_peeruid_setup(&pu, 1, "nobody", "nobody", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(front_peeruid_verdict(&pu, 998), PEERUID_OTHER);
+	front_peeruid_ours(&pu, "998");
+	cr_assert_eq(front_peeruid_verdict(&pu, 998), PEERUID_OURS);
+	cr_assert_eq(front_peeruid_verdict(&pu, NOBODY), PEERUID_OURS);
+	front_peeruid_ours(&pu, "0");
+	cr_assert_eq(front_peeruid_verdict(&pu, 0), PEERUID_ALLOWED);
+	front_peeruid_free(&pu);
+
+	cr_assert_eq(front_peeruid_setup(&pu, 0, "nobody", "nobody", err,
+	    sizeof(err)), 0, "%s", err);
+	front_peeruid_ours(&pu, "998");
+	cr_assert_eq(pu.nours, 0);
+	front_peeruid_free(&pu);
+}
+
 /* Started without root: the front's own user is the operator's too. */
 Test(front_peeruid, unprivileged_allows_its_own_user)
 {

@@ -95,3 +95,33 @@ Test(sender_peer, with_serveruser_only_it_and_root_serve)
 	cr_assert_eq(verdict(&sp, 110, why), 0);
 	cr_assert_eq(verdict(&sp, 4242, why), -1);
 }
+
+Test(sender_peer, a_reloads_pluginsuser_is_the_agents_too_and_so_is_the_old)
+{
+	struct sender_peer	 sp = peer("");
+	char			 why[256];
+
+	cr_assert_eq(verdict(&sp, 998, why), 0, "a system uid: a daemon");
+	/* the master sends the new pluginsuser as its uid */
+	sender_peer_ours(&sp, "998");
+	cr_assert_eq(verdict(&sp, 998, why), -1);
+	cr_assert(strstr(why, "the agent's user or pluginsuser") != NULL,
+	    "%s", why);
+	/* the old one's plugins may still run: it stays */
+	cr_assert_eq(verdict(&sp, PLUGINS, why), -1);
+	/* root is never one, nor a name not known */
+	sender_peer_ours(&sp, "0");
+	cr_assert_eq(verdict(&sp, 0, why), 0);
+	sender_peer_ours(&sp, "no-such-user-xq");
+	cr_assert_eq(sp.nours, 3);
+	/* a bounded set: past it, the next is said and left out */
+	sender_peer_ours(&sp, "901");
+	sender_peer_ours(&sp, "902");
+	sender_peer_ours(&sp, "903");
+	sender_peer_ours(&sp, "904");
+	sender_peer_ours(&sp, "905");
+	cr_assert_eq(sp.nours, SENDER_PEER_OURS);
+	sender_peer_ours(&sp, "906");
+	cr_assert_eq(sp.nours, SENDER_PEER_OURS);
+	cr_assert_eq(verdict(&sp, 905, why), -1);
+}

@@ -109,3 +109,20 @@ Test(util, all_digits_wants_one_digit_or_more_and_nothing_else)
 	cr_assert(!util_all_digits("1/", 2));
 	cr_assert(!util_all_digits("1:", 2));
 }
+
+/* A name looked up, or a uid as the master sends one; none past uid_t. */
+Test(util, uid_of_a_name_or_a_number)
+{
+	uid_t	 u = 42;
+
+	cr_assert_eq(util_uid_of("0", &u), 0);
+	cr_assert_eq(u, 0);
+	cr_assert_eq(util_uid_of("4294967294", &u), 0);
+	cr_assert_eq(u, 4294967294U);
+	cr_assert_eq(util_uid_of("4294967295", &u), -1, "(uid_t)-1: none");
+	cr_assert_eq(util_uid_of("99999999999999999999", &u), -1);
+	cr_assert_eq(util_uid_of("root", &u), 0);
+	cr_assert_eq(u, 0);
+	cr_assert_eq(util_uid_of("no-such-user-xq", &u), -1);
+	cr_assert_eq(util_uid_of("", &u), -1);
+}

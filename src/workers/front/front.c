@@ -677,6 +677,7 @@ front_reconfigure(struct worker *w, const struct agent_conf *next, char *err,
 	struct front	*f = front_state(w);
 	char		 why[128];
 
+	front_peeruid_ours(&f->peeruid, next->pluginsuser);
 	if (!strlist_equal(&next->apiusers, &w->conf.apiusers)) {
 		if (front_peeruid_allow(&f->peeruid, geteuid() == 0,
 		    &next->apiusers, why, sizeof(why)) == -1)

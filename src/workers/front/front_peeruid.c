@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +14,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "log.h"
 #include "sockdiag.h"
+#include "util.h"
 
 #define PEERUID_ADDR_MAX	48	/* "32 hex digits:XXXX" and a NUL */
 #define PEERUID_CHUNK		65536
@@ -35,21 +36,14 @@ int
 front_peeruid_setup(struct front_peeruid *pu, int privileged,
     const char *user, const char *pluginsuser, char *err, size_t errlen)
 {
-	const char	*names[PEERUID_OURS_MAX] = { user, pluginsuser };
-	struct passwd	*pw;
-	size_t		 i;
-
 	memset(pu, 0, sizeof(*pu));
 	pu->fd4 = pu->fd6 = -1;
 	pu->allowed[pu->nallowed++] = 0;
 	/* without it, lookups read the tables, and loopback is one client */
 	sockdiag_open(&pu->diag);
-	for (i = 0; privileged && i < PEERUID_OURS_MAX; i++) {
-		if ((pw = getpwnam(names[i])) == NULL || pw->pw_uid == 0 ||
-		    uid_in(pu->ours, pu->nours, pw->pw_uid))
-			continue;
-		pu->ours[pu->nours++] = pw->pw_uid;
-	}
+	pu->privileged = privileged;
+	front_peeruid_ours(pu, user);
+	front_peeruid_ours(pu, pluginsuser);
 	pu->fd4 = open("/proc/net/tcp", O_RDONLY | O_CLOEXEC);
 	pu->fd6 = open("/proc/net/tcp6", O_RDONLY | O_CLOEXEC);
 	/* no IPv6 in the kernel: no tcp6, and no IPv6 client either */
@@ -58,6 +52,24 @@ front_peeruid_setup(struct front_peeruid *pu, int privileged,
 		return -1;
 	}
 	return 0;
+}
+
+void
+front_peeruid_ours(struct front_peeruid *pu, const char *name)
+{
+	uid_t	 uid;
+
+	if (!pu->privileged || util_uid_of(name, &uid) == -1 || uid == 0 ||
+	    uid_in(pu->ours, pu->nours, uid))
+		return;
+	if (pu->nours == PEERUID_OURS_MAX) {
+		log_warnx("%s: uid %lu: %d users of the agent's already since "
+		    "the front started; restart the agent for its clients "
+		    "to be told apart", __func__, (unsigned long)uid,
+		    PEERUID_OURS_MAX);
+		return;
+	}
+	pu->ours[pu->nours++] = uid;
 }
 
 void

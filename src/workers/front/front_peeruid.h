@@ -21,7 +21,9 @@
 #include "conf.h"
 #include "sockdiag.h"
 
-#define PEERUID_OURS_MAX	2	/* [agent] user, pluginsuser */
+/* [agent] user, and each pluginsuser since the start (a reload may name
+ * another, and a scheduler started before it runs plugins as the old) */
+#define PEERUID_OURS_MAX	8
 /* root, the agent's own user when not root, apiusers */
 #define PEERUID_ALLOWED_MAX	(2 + CONF_APIUSERS_MAX)
 
@@ -31,6 +33,7 @@ struct front_peeruid {
 	struct sockdiag diag;	/* fd -1: not open */
 	uid_t	 ours[PEERUID_OURS_MAX];	/* named in the refusal */
 	size_t	 nours;
+	int	 privileged;	/* started as root: ours are told */
 	uid_t	 allowed[PEERUID_ALLOWED_MAX];
 	size_t	 nallowed;
 };
@@ -52,6 +55,9 @@ int	 front_peeruid_setup(struct front_peeruid *, int privileged,
 	    const char *user, const char *pluginsuser, char *err,
 	    size_t errlen);
 void	 front_peeruid_free(struct front_peeruid *);
+/* `name` (a user, or a uid as the master sends pluginsuser) is the
+ * agent's too, from now on: at setup, and for pluginsuser at reloads. */
+void	 front_peeruid_ours(struct front_peeruid *, const char *name);
 
 /*
  * Who is allowed: root, `uids` (apiusers as the master sends them,

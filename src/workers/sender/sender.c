@@ -536,6 +536,7 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	if (s == NULL || !s->started)
 		return 0;
 	sender_peer_server(&s->peer, next->serveruser);
+	sender_peer_ours(&s->peer, next->pluginsuser);
 	out = output_changed(&w->conf, next);
 	/*
 	 * Against the spool held, not the last config: a move that failed

@@ -1,34 +1,54 @@
 /* Who serves a loopback output; see sender_peer.h. */
 #include "sender_peer.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
+#include "util.h"
 
 void
 sender_peer_setup(struct sender_peer *sp, int privileged, const char *user,
     const char *pluginsuser)
 {
-	const char	*names[SENDER_PEER_OURS] = { user, pluginsuser };
-	struct passwd	*pw;
-	size_t		 i, j;
-
 	memset(sp, 0, sizeof(*sp));
 	sp->diag.fd = -1;
 	sp->server = (uid_t)-1;
 	if (!privileged)
 		return;
-	for (i = 0; i < SENDER_PEER_OURS; i++) {
-		if ((pw = getpwnam(names[i])) == NULL || pw->pw_uid == 0)
-			continue;
-		for (j = 0; j < sp->nours && sp->ours[j] != pw->pw_uid; j++)
-			;
-		if (j == sp->nours)
-			sp->ours[sp->nours++] = pw->pw_uid;
-	}
-	sockdiag_open(&sp->diag);
 	sp->on = 1;
+	sender_peer_ours(sp, user);
+	sender_peer_ours(sp, pluginsuser);
+	sockdiag_open(&sp->diag);
+}
+
+void
+sender_peer_ours(struct sender_peer *sp, const char *name)
+{
+	uid_t	 uid;
+	size_t	 i;
+
+	if (!sp->on)
+		return;
+	if (util_uid_of(name, &uid) == -1) {
+		log_warnx("%s: \"%s\": not a user here: a loopback output it "
+		    "serves is not refused for it", __func__, name);
+		return;
+	}
+	if (uid == 0)
+		return;
+	for (i = 0; i < sp->nours; i++)
+		if (sp->ours[i] == uid)
+			return;
+	if (sp->nours == SENDER_PEER_OURS) {
+		log_warnx("%s: uid %lu: %d users of the agent's already since "
+		    "the sender started; restart the agent for a loopback "
+		    "output it serves to be refused", __func__,
+		    (unsigned long)uid, SENDER_PEER_OURS);
+		return;
+	}
+	sp->ours[sp->nours++] = uid;
 }
 
 void

@@ -36,7 +36,9 @@
 
 #include "sockdiag.h"
 
-#define SENDER_PEER_OURS	2	/* user, pluginsuser */
+/* user, and each pluginsuser since the start (a reload may name
+ * another, and a scheduler started before it runs plugins as the old) */
+#define SENDER_PEER_OURS	8
 /* uids of people (Debian Policy 9.2.2, systemd's UIDS-GIDS): not a
  * daemon's */
 #define SENDER_PEER_LOGIN_MIN	1000
@@ -56,6 +58,9 @@ struct sender_peer {
 void	 sender_peer_setup(struct sender_peer *, int privileged,
 	    const char *user, const char *pluginsuser);
 void	 sender_peer_free(struct sender_peer *);
+/* `name` (a user, or a uid as the master sends pluginsuser) is the
+ * agent's too, from now on: at setup, and for pluginsuser at reloads. */
+void	 sender_peer_ours(struct sender_peer *, const char *name);
 /* [output] serveruser as the master sent it: a uid, or "" for none. */
 void	 sender_peer_server(struct sender_peer *, const char *serveruser);
 /* Whether a loopback output served by `uid` is the output: -1 with
