@@ -13,12 +13,14 @@ import os
 import random
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
     received
-from harness import ClosedPort, free_port, needs_root, wait_until
+from harness import ClosedPort, NetNs, free_port, needs_root, wait_until
 from rawpeer import NSQ_FRAME_ERROR, RawServer, nsq_frame
 
 
@@ -132,6 +134,51 @@ class NsqTcp(MultiMessageTests, NsqTest):
                            0)
         self.assertGreater(bad.counters()["tcp_connections"], 1)
         self.assertEqual(bad.message_count(), 0)
+
+    def test_a_local_user_at_a_host_address_of_the_output_gets_nothing(self):
+        """The output at one of the host's own addresses, not loopback,
+        and down: a local user (uid 4242) listening there is told apart
+        as on loopback, and gets not a byte."""
+        needs_root(self)
+        ns = NetNs()
+        self.addCleanup(ns.delete)
+        ns.veth("agt0", "agt1", addrs=("10.233.0.1/24",),
+                peer_addrs=("10.233.0.2/24",))
+        self.agent.in_netns(ns)
+        port = 4150
+        script = ("import socket\n"
+                  "s = socket.socket()\n"
+                  "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                  f"s.bind(('10.233.0.1', {port}))\n"
+                  "s.listen()\n"
+                  "print('ready', flush=True)\n"
+                  "c, _ = s.accept()\n"
+                  "n = 0\n"
+                  "while True:\n"
+                  "    b = c.recv(4096)\n"
+                  "    if not b:\n"
+                  "        break\n"
+                  "    n += len(b)\n"
+                  "print(n, flush=True)\n")
+        squat = subprocess.Popen(
+            ns.prefix() + ["setpriv", "--reuid=4242", "--regid=4242",
+                           "--clear-groups", sys.executable, "-c", script],
+            stdout=subprocess.PIPE, text=True, cwd="/")
+        self.addCleanup(lambda: (squat.poll() is None and squat.kill(),
+                                 squat.wait()))
+        self.assertEqual(squat.stdout.readline().strip(), "ready")
+        self.configure([f"tcp://10.233.0.1:{port}"])
+        self.start_ok()
+        # the unix socket: TCP to 127.0.0.1 is the host's, not the namespace's
+        self.post_ok(make_points(0, 10, name="host.m"), unix=True)
+        self.agent.wait_log(r"10\.233\.0\.1:4150.*the port is served by "
+                            r"uid 4242, a login account's", timeout=20)
+        got = []
+        t = threading.Thread(target=lambda: got.append(
+            squat.stdout.readline().strip()), daemon=True)
+        t.start()
+        t.join(20)
+        self.assertEqual(got, ["0"], "bytes the squatter was sent")
 
     def test_stall_then_recover(self):
         d = self.double()

@@ -1,6 +1,8 @@
 /* Who serves a loopback output; see sender_peer.h. */
 #include "sender_peer.h"
 
+#include <netinet/in.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +102,37 @@ sender_peer_free(struct sender_peer *sp)
 	sp->on = 0;
 }
 
+/*
+ * An output at one of the host's own addresses, not loopback: the kernel
+ * makes such a connection from that same address (its local route), and
+ * the port is anyone's to take there as on loopback.
+ */
+static int
+same_host(const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *local)
+{
+	const struct sockaddr_in	*p4 = (const void *)peer;
+	const struct sockaddr_in	*l4 = (const void *)local;
+	const struct sockaddr_in6	*p6 = (const void *)peer;
+	const struct sockaddr_in6	*l6 = (const void *)local;
+
+	if (peer->ss_family != local->ss_family)
+		return 0;
+	if (peer->ss_family == AF_INET)
+		return p4->sin_addr.s_addr == l4->sin_addr.s_addr;
+	if (peer->ss_family == AF_INET6)
+		return memcmp(&p6->sin6_addr, &l6->sin6_addr,
+		    sizeof(p6->sin6_addr)) == 0;
+	return 0;
+}
+
 int
 sender_peer_check(struct sender_peer *sp, const struct sockaddr_storage *peer,
     const struct sockaddr_storage *local, char *why, size_t len)
 {
 	uid_t	 uid;
 
-	if (!sp->on || !sockdiag_is_loopback(peer))
+	if (!sp->on || (!sockdiag_is_loopback(peer) && !same_host(peer, local)))
 		return 0;
 	/*
 	 * The server's end: its own address is our peer.  Just connected,

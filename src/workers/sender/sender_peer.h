@@ -6,7 +6,8 @@
  * request with success, and the points the agent answered 200 for, the
  * spool's included, would go to it, gone from the real output, read by
  * whoever took the port.  So before the first byte goes on a connection
- * to a loopback address, its other end is asked of the kernel
+ * to a loopback address, or to one of the host's own (the connection's
+ * two ends have one address), its other end is asked of the kernel
  * (sockdiag.h), and the connection fails as a refused one does (the
  * points wait in the spool) when its owner is not the output's:
  *
@@ -70,8 +71,9 @@ int	 sender_peer_verdict(const struct sender_peer *, uid_t uid,
 
 /*
  * The connection from `local` to `peer` (getsockname, getpeername): -1
- * with `why` when `peer` is a loopback address served by a socket whose
- * owner is not the output's (above); 0 otherwise, also when the kernel
+ * with `why` when `peer` is a loopback address, or `local`'s own, served
+ * by a socket whose owner is not the output's (above); 0 otherwise, also
+ * when the kernel
  * cannot say (no sock_diag).
  */
 int	 sender_peer_check(struct sender_peer *,
