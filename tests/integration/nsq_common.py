@@ -247,6 +247,20 @@ class MultiMessageTests:
                                     "/debug/messages", timeout=10) as r:
             return json.loads(r.read())
 
+    def refused_squatter(self, uid, why):
+        """The agent started on the port of a squatter run as uid: the
+        points posted are refused to it, the log saying `why`: (port, the
+        squatter's own ports)."""
+        needs_root(self)
+        port, ports = self.squatter(uid, uid)
+        self.configure([self.address(port)])
+        self.start_ok()
+        self.post_ok(make_points(0, 50, name="squat.m", dc="west"))
+        self.agent.wait_log(rf"127\.0\.0\.1:{port}.*the port is served by "
+                            + why, timeout=20)
+        self.assertEqual(self.squatted(ports), [])
+        return port, ports
+
     def test_a_plugin_on_the_outputs_port_gets_no_points(self):
         """nsqd on loopback is down, and a plugin (pluginsuser, here
         nobody, as the agent's user) listens on its port, answering as
@@ -295,17 +309,10 @@ class MultiMessageTests:
         entry) listens on the port of a loopback nsqd that is down: not a
         daemon, so not the output, unless [output] serveruser says it
         is."""
-        needs_root(self)
-        port, ports = self.squatter(4242, 4242)
-        self.configure([self.address(port)])
-        self.start_ok()
-        pts = make_points(0, 50, name="squat.m", dc="west")
-        self.post_ok(pts)
-        self.agent.wait_log(rf"127\.0\.0\.1:{port}.*the port is served by "
-                            r"uid 4242, a login account's, not a daemon's: "
-                            r"nothing sent to it \(set \[output\] "
-                            r"serveruser if it is the output\)", timeout=20)
-        self.assertEqual(self.squatted(ports), [])
+        port, ports = self.refused_squatter(
+            4242, r"uid 4242, a login account's, not a daemon's: nothing "
+            r"sent to it \(set \[output\] serveruser if it is the "
+            r"output\)")
         # the operator says it is the output: a reload, and they go
         self.configure([self.address(port)], '\tserveruser = "4242"\n')
         os.kill(self.agent.master_pid(), signal.SIGHUP)
@@ -317,16 +324,8 @@ class MultiMessageTests:
         user namespace that keeps the host's network, and listens on
         the port of a loopback nsqd that is down as one of them (100000,
         the first of the usual ranges): not a daemon either."""
-        needs_root(self)
-        port, ports = self.squatter(100000, 100000)
-        self.configure([self.address(port)])
-        self.start_ok()
-        pts = make_points(0, 50, name="squat.m", dc="west")
-        self.post_ok(pts)
-        self.agent.wait_log(rf"127\.0\.0\.1:{port}.*the port is served by "
-                            r"uid 100000, a login account's, not a "
-                            r"daemon's: nothing sent to it", timeout=20)
-        self.assertEqual(self.squatted(ports), [])
+        self.refused_squatter(100000, r"uid 100000, a login account's, "
+                              r"not a daemon's: nothing sent to it")
 
     def server(self, d):
         raise NotImplementedError

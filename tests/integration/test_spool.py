@@ -960,6 +960,30 @@ class Spool(NsqTest):
         self.assertEqual(self.seqs_in(out), want, "nothing published "
                          "again once the output file was synced")
 
+    def syncfail_agent(self, spoolsync, armed):
+        """The agent started on a file output whose sync fails when the
+        file `arm` says "1" (tests/peers/syncfail.c; "e": always EINVAL):
+        (output, arm, the sender's pid)."""
+        out = self.file_output(spoolsync)
+        open(out, "w").close()
+        arm = os.path.join(self.agent.dir, "syncfail.arm")
+        with open(arm, "w") as f:
+            f.write(armed)
+        preload(self, "syncfail", [f"SYNCFAIL_ARM={arm}",
+                                   f"SYNCFAIL_INO={os.stat(out).st_ino}"])
+        self.start_ok()
+        self.agent.wait_serving()
+        return out, arm, self.agent.worker(self.agent.status(),
+                                           "sender")["pid"]
+
+    def syncfail_started(self, spoolsync, armed, name):
+        """syncfail_agent(), and 10 points posted: (output, arm, the
+        sender's pid, their seq tags)."""
+        out, arm, old = self.syncfail_agent(spoolsync, armed)
+        pts = make_points(0, 10, name=name)
+        self.post_ok(pts)
+        return out, arm, old, [p["tags"]["seq"] for p in pts]
+
     def test_a_failed_sync_of_the_file_output_publishes_again(self):
         """fdatasync of the output file fails (EIO: the disk may have lost
         what the file took since its last sync, and the kernel says so
@@ -967,19 +991,7 @@ class Spool(NsqTest):
         the spool, where they stayed."""
         if not is_root():
             self.skipTest("skipped: needs root")
-        out = self.file_output(200)
-        open(out, "w").close()
-        arm = os.path.join(self.agent.dir, "syncfail.arm")
-        with open(arm, "w") as f:
-            f.write("1")
-        preload(self, "syncfail", [f"SYNCFAIL_ARM={arm}",
-                                   f"SYNCFAIL_INO={os.stat(out).st_ino}"])
-        self.start_ok()
-        self.agent.wait_serving()
-        old = self.agent.worker(self.agent.status(), "sender")["pid"]
-        pts = make_points(0, 10, name="sp.e")
-        self.post_ok(pts)
-        want = [p["tags"]["seq"] for p in pts]
+        out, arm, old, want = self.syncfail_started(200, "1", "sp.e")
         self.agent.wait_log(r"fdatasync of .*points\.jsonl: what it took "
                             r"since its last sync may be lost")
         self.restarted("sender", old)
@@ -1018,15 +1030,7 @@ class Spool(NsqTest):
         at every sync (with spoolsync = 0, at every turn of the loop)."""
         if not is_root():
             self.skipTest("skipped: needs root")
-        out = self.file_output(0)
-        open(out, "w").close()
-        arm = os.path.join(self.agent.dir, "syncfail.arm")
-        with open(arm, "w") as f:
-            f.write("e")
-        preload(self, "syncfail", [f"SYNCFAIL_ARM={arm}",
-                                   f"SYNCFAIL_INO={os.stat(out).st_ino}"])
-        self.start_ok()
-        self.agent.wait_serving()
+        out, _, _ = self.syncfail_agent(0, "e")
         want = []
         for i in range(20):
             pts = make_points(i * 5, 5, name="sp.ns")
@@ -1046,19 +1050,7 @@ class Spool(NsqTest):
         publishes them again from there, and the move waits."""
         if not is_root():
             self.skipTest("skipped: needs root")
-        out = self.file_output(60000)
-        open(out, "w").close()
-        arm = os.path.join(self.agent.dir, "syncfail.arm")
-        with open(arm, "w") as f:
-            f.write("0")
-        preload(self, "syncfail", [f"SYNCFAIL_ARM={arm}",
-                                   f"SYNCFAIL_INO={os.stat(out).st_ino}"])
-        self.start_ok()
-        self.agent.wait_serving()
-        old = self.agent.worker(self.agent.status(), "sender")["pid"]
-        pts = make_points(0, 10, name="sp.v")
-        self.post_ok(pts)
-        want = [p["tags"]["seq"] for p in pts]
+        out, arm, old, want = self.syncfail_started(60000, "0", "sp.v")
         wait_until(lambda: self.seqs_in(out) == want,
                    what="the points in the output file")
         with open(arm, "w") as f:
