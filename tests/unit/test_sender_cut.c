@@ -132,6 +132,7 @@ limits(uint32_t points, size_t msgbytes, size_t reqbytes, size_t reqmsgs)
 	l.msgbytes = msgbytes;
 	l.reqbytes = reqbytes;
 	l.reqmsgs = reqmsgs;
+	l.gather = SIZE_MAX;
 	return l;
 }
 
@@ -630,6 +631,28 @@ Test(cut, a_request_passes_a_bounded_number_of_other_batches)
 {
 	cr_assert_eq(first_request_past(SENDER_CUT_SCAN), 2);
 	cr_assert_eq(first_request_past(SENDER_CUT_SCAN + 1), 1);
+}
+
+Test(cut, a_request_passes_other_topics_only_while_it_is_small)
+{
+	struct cut		 c;
+	struct cut_limits	 l = limits(1000, 1048576, 5242880, 100);
+
+	/* gather 2: a0, past b0 a1, then no further past b1; a2 a3 in a
+	 * row go together whatever the count */
+	l.gather = 2;
+	add_batch(TOPIC, FORMAT_LINE, "a", 0, 1, 0);
+	add_batch("collect.other", FORMAT_LINE, "b", 0, 1, 0);
+	add_batch(TOPIC, FORMAT_LINE, "a", 1, 1, 0);
+	add_batch("collect.other", FORMAT_LINE, "b", 1, 1, 0);
+	add_batch(TOPIC, FORMAT_LINE, "a", 2, 1, 0);
+	add_batch(TOPIC, FORMAT_LINE, "a", 3, 2, 0);
+	sender_cut_init(&c);
+	next_is(&c, &l, TOPIC, "a0\na1\n");
+	next_is(&c, &l, "collect.other", "b0\nb1\n");
+	next_is(&c, &l, TOPIC, "a2\na3\na4\n");
+	cr_assert(TAILQ_EMPTY(&q));
+	sender_cut_free(&c);
 }
 
 Test(cut, a_partly_published_later_batch_goes_on_from_where_it_stopped)

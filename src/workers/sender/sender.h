@@ -126,6 +126,9 @@ struct cut_limits {
 	size_t		 msgbytes;	/* per message: messagebytes */
 	size_t		 reqbytes;	/* several messages: requestbytes */
 	size_t		 reqmsgs;	/* messages: requestmessages */
+	/* points a request may hold when it passes over other topics:
+	 * what it holds cannot age out while it is in flight */
+	size_t		 gather;
 };
 
 /* The points a request took from one batch: its first `n` left. */
@@ -158,7 +161,8 @@ void	 sender_cut_free(struct cut *);
  * batch and of the batches after it that share its topic and format, in
  * order, each of at most l->points points and l->msgbytes bytes, and at
  * most l->reqmsgs of them.  Batches of other topics in between are
- * passed over (SENDER_CUT_SCAN of them at most), so that producers
+ * passed over (SENDER_CUT_SCAN of them at most, and only while the
+ * request holds fewer than l->gather points), so that producers
  * taking turns do not make a request a batch; a batch of the topic in
  * another format ends the request, so that a topic's points go in the
  * order they came.  A second message is only added while the request,

@@ -72,23 +72,29 @@ sender_cut_mpub_size(const struct sink_msg *m, size_t n)
 
 /*
  * The batch after cur->b whose points this cut may take next: the next
- * of `first`'s topic and format, past batches of other topics; none
- * past a batch of the topic in another format, or too many others.
+ * of `first`'s topic and format, past batches of other topics while the
+ * cut holds fewer than `gather` points (`taken`); none past a batch of
+ * the topic in another format, or too many others.
  */
 static struct batch *
-next_batch(struct cursor *cur, const struct batch *first)
+next_batch(struct cursor *cur, const struct batch *first, size_t taken,
+    size_t gather)
 {
 	struct batch	*b;
+	int		 past = 0;
 
 	if (cur->end)
 		return NULL;
 	for (b = TAILQ_NEXT(cur->b, entry); b != NULL;
 	    b = TAILQ_NEXT(b, entry)) {
 		if (strcmp(b->topic, first->topic) == 0) {
-			if (b->fmt == first->fmt)
+			/* past another topic only while the request is small:
+			 * what it holds is not the buffer's to age out */
+			if (b->fmt == first->fmt && (!past || taken < gather))
 				return b;
 			break;
 		}
+		past = 1;
 		if (++cur->passed > SENDER_CUT_SCAN)
 			break;
 	}
@@ -128,7 +134,7 @@ take_add(struct cut *c, struct batch *b)
  */
 static int64_t
 cut_points(struct cut *c, struct cursor *cur, const struct batch *first,
-    uint32_t max, size_t limit, int *toolarge)
+    uint32_t max, size_t limit, size_t gather, int *toolarge)
 {
 	struct batch		*next;
 	const char		*end, *nl;
@@ -139,7 +145,8 @@ cut_points(struct cut *c, struct cursor *cur, const struct batch *first,
 	buf_reset(&c->pts);
 	while (n < max) {
 		if (cur->left == 0) {
-			if ((next = next_batch(cur, first)) == NULL)
+			if ((next = next_batch(cur, first,
+			    (size_t)c->npoints + n, gather)) == NULL)
 				break;
 			cur->b = next;
 			cur->p = next->data + next->off;
@@ -233,7 +240,8 @@ sender_cut_next(struct cut *c, struct batchq *q, const struct cut_limits *l)
 		save = cur;
 		savetakes = c->ntakes;
 		savelast = savetakes > 0 ? c->takes[savetakes - 1].n : 0;
-		n = cut_points(c, &cur, first, l->points, limit, &toolarge);
+		n = cut_points(c, &cur, first, l->points, limit, l->gather,
+		    &toolarge);
 		if (n == -1)
 			return -1;
 		if (n == 0) {

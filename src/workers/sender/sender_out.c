@@ -67,6 +67,8 @@ sender_limits(const struct sender *s, struct cut_limits *l)
 	l->reqbytes = s->learned.reqbytes > 0 &&
 	    s->learned.reqbytes < (size_t)c->requestbytes ?
 	    s->learned.reqbytes : (size_t)c->requestbytes;
+	/* half the buffer: the rest can age out while a request is out */
+	l->gather = (size_t)c->buffersize / 2;
 	/* one message per request until the refused ones are through */
 	l->reqmsgs = s->solo > 0 ? 1 : (size_t)c->requestmessages;
 	if (shift > 0 && head_rewritten(s)) {
