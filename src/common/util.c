@@ -133,6 +133,25 @@ util_uid_of(const char *name, uid_t *uid)
 }
 
 int
+util_uid_set_add(uid_t *set, size_t *n, size_t cap, const char *name,
+    uid_t *uid)
+{
+	size_t	 i;
+
+	if (util_uid_of(name, uid) == -1)
+		return -1;
+	if (*uid == 0)
+		return 0;
+	for (i = 0; i < *n; i++)
+		if (set[i] == *uid)
+			return 0;
+	if (*n == cap)
+		return -2;
+	set[(*n)++] = *uid;
+	return 0;
+}
+
+int
 util_all_digits(const char *s, size_t n)
 {
 	size_t	 i;

@@ -46,6 +46,13 @@ int	 util_all_digits(const char *s, size_t n);
  * sandbox may well not be found).
  */
 int	 util_uid_of(const char *name, uid_t *uid);
+/*
+ * The uid `name` stands for (util_uid_of()) into the set of *n (cap at
+ * most), root left out: 0 when it is there now (or root), -1 when `name`
+ * is no uid, -2 when the set is full (*uid says which was left out).
+ */
+int	 util_uid_set_add(uid_t *set, size_t *n, size_t cap,
+	    const char *name, uid_t *uid);
 /* Strict decimal parse of the whole string; 0 or -1. */
 int	 util_parse_int64(const char *, long long min, long long max,
 	    long long *out);

@@ -59,17 +59,12 @@ front_peeruid_ours(struct front_peeruid *pu, const char *name)
 {
 	uid_t	 uid;
 
-	if (!pu->privileged || util_uid_of(name, &uid) == -1 || uid == 0 ||
-	    uid_in(pu->ours, pu->nours, uid))
-		return;
-	if (pu->nours == PEERUID_OURS_MAX) {
+	if (pu->privileged && util_uid_set_add(pu->ours, &pu->nours,
+	    PEERUID_OURS_MAX, name, &uid) == -2)
 		log_warnx("%s: uid %lu: %d users of the agent's already since "
 		    "the front started; restart the agent for its clients "
 		    "to be told apart", __func__, (unsigned long)uid,
 		    PEERUID_OURS_MAX);
-		return;
-	}
-	pu->ours[pu->nours++] = uid;
 }
 
 void

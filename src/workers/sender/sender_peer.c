@@ -29,28 +29,22 @@ void
 sender_peer_ours(struct sender_peer *sp, const char *name)
 {
 	uid_t	 uid;
-	size_t	 i;
 
 	if (!sp->on)
 		return;
-	if (util_uid_of(name, &uid) == -1) {
+	switch (util_uid_set_add(sp->ours, &sp->nours, SENDER_PEER_OURS, name,
+	    &uid)) {
+	case -1:
 		log_warnx("%s: \"%s\": not a user here: a loopback output it "
 		    "serves is not refused for it", __func__, name);
-		return;
-	}
-	if (uid == 0)
-		return;
-	for (i = 0; i < sp->nours; i++)
-		if (sp->ours[i] == uid)
-			return;
-	if (sp->nours == SENDER_PEER_OURS) {
+		break;
+	case -2:
 		log_warnx("%s: uid %lu: %d users of the agent's already since "
 		    "the sender started; restart the agent for a loopback "
 		    "output it serves to be refused", __func__,
 		    (unsigned long)uid, SENDER_PEER_OURS);
-		return;
+		break;
 	}
-	sp->ours[sp->nours++] = uid;
 }
 
 void
