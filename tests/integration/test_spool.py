@@ -742,11 +742,12 @@ class Spool(NsqTest):
         self.assert_arrived([d], sent, timeout=60)
 
     def test_a_move_whose_moving_file_stays_keeps_the_old_spool(self):
-        """The file `moving` of a whole copy cannot be removed (made
-        immutable here; EIO or a read-only remount do the same): the
-        next open of the new spool would take it for a copy cut short
-        and remove the copied segments, after the old spool let go of
-        them.  The move fails instead, and the old spool stays."""
+        """The file `moving` of a whole copy cannot be removed (here the
+        new spool's directory is append-only: files are made in it, none
+        removed; EIO or a read-only remount do the same): the next open
+        of the new spool would take it for a copy cut short and remove
+        the copied segments, after the old spool let go of them.  The
+        move fails instead, and the old spool stays."""
         import array
         import fcntl
         if not is_root():
@@ -754,56 +755,36 @@ class Spool(NsqTest):
         d = self.down_double()
         self.setup_agent(d)
         old = self.agent.values["spool"]
-        sent = self.post_thousands(0, 60000)
-        self.wait_stats(lambda s: s.get("accepted") == 60000, "accepted")
+        sent = self.post_thousands(0, 6000)
+        self.wait_stats(lambda s: s.get("accepted") == 6000, "accepted")
         new = os.path.join(self.agent.dir, "spool2")
         moving = os.path.join(new, "moving")
         pid = self.agent.worker(self.agent.status(), "sender")["pid"]
-        caught = []
 
-        def immutable(path, on):
+        def append_only(path, on):
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
             try:
                 flags = array.array("i", [0])
                 fcntl.ioctl(fd, 0x80086601, flags)      # FS_IOC_GETFLAGS
-                flags[0] = flags[0] | 0x10 if on else flags[0] & ~0x10
+                flags[0] = flags[0] | 0x20 if on else flags[0] & ~0x20
                 fcntl.ioctl(fd, 0x40086602, flags)      # FS_IOC_SETFLAGS
             finally:
                 os.close(fd)
 
-        def catch():
-            end = time.monotonic() + 15
-            while time.monotonic() < end:
-                try:
-                    fd = os.open(moving, os.O_RDONLY | os.O_NONBLOCK)
-                except OSError:
-                    continue
-                os.kill(pid, signal.SIGSTOP)
-                os.close(fd)
-                try:
-                    if os.path.exists(moving):
-                        immutable(moving, True)
-                        caught.append(1)
-                finally:
-                    os.kill(pid, signal.SIGCONT)
-                return
-        t = threading.Thread(target=catch)
-        t.start()
-        self.addCleanup(lambda: os.path.exists(moving) and
-                        immutable(moving, False))
+        # the directory as the master would make it, then append-only
+        os.mkdir(new, 0o700)
+        os.chown(new, nobody_uid(), -1)
+        append_only(new, True)
+        self.addCleanup(append_only, new, False)
         self.agent.write_conf(spool=new)
         os.kill(self.agent.master_pid(), signal.SIGHUP)
-        t.join()
-        if not caught:
-            self.skipTest("skipped: the copy was over before `moving` "
-                          "could be caught")
         self.agent.wait_log(rf"cannot carry the spool over to {new}: "
                             rf"cannot remove {moving}: Operation not "
                             rf"permitted; keeping {old}")
         # the next sender opens the spool the master says it holds
         os.kill(pid, signal.SIGKILL)
         self.restarted("sender", pid)
-        immutable(moving, False)
+        append_only(new, False)
         d.set_fault("ok")
         self.assert_arrived([d], sent, timeout=60)
 
