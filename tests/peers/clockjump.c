@@ -2,7 +2,9 @@
  * LD_PRELOAD shim for the tests: the wall clock of one agent worker
  * steps by CLOCKJUMP_BY seconds (negative: back, as NTP stepping a clock
  * that ran fast) once CLOCKJUMP_AFTER seconds have passed since it
- * started, as far as clock_gettime(CLOCK_REALTIME*), gettimeofday() and
+ * started, or, with CLOCKJUMP_ARM, once the file it names says "1" (the
+ * test steps it when it is ready: no race with a slow start), as far as
+ * clock_gettime(CLOCK_REALTIME*), gettimeofday() and
  * time() say; the monotonic clock is left alone, as the kernel does.
  * Only the process exec'ed as "agent worker $CLOCKJUMP_ROLE" is affected
  * (CLOCKJUMP_ROLE=master: "agent start", the master).
@@ -21,6 +23,8 @@
 
 static int (*real_cgt)(clockid_t, struct timespec *);
 static int	 on;
+static int	 armfd = -1;	/* CLOCKJUMP_ARM, opened before the sandbox */
+static int	 armed;
 static double	 start, after;
 static long	 by;
 
@@ -65,6 +69,8 @@ init(void)
 	after = atof(getenv("CLOCKJUMP_AFTER") ? getenv("CLOCKJUMP_AFTER") :
 	    "0");
 	by = atol(getenv("CLOCKJUMP_BY") ? getenv("CLOCKJUMP_BY") : "0");
+	if (getenv("CLOCKJUMP_ARM") != NULL)
+		armfd = open(getenv("CLOCKJUMP_ARM"), O_RDONLY | O_CLOEXEC);
 	start = mono();
 	on = 1;
 }
@@ -72,7 +78,16 @@ init(void)
 static long
 offset(void)
 {
-	return on && mono() - start >= after ? by : 0;
+	char	 c;
+
+	if (!on)
+		return 0;
+	if (armfd == -1)
+		return mono() - start >= after ? by : 0;
+	/* stepped once, stepped for good */
+	if (!armed && pread(armfd, &c, 1, 0) == 1 && c == '1')
+		armed = 1;
+	return armed ? by : 0;
 }
 
 int
