@@ -18,6 +18,8 @@
 
 #include <bsd/string.h>
 
+#include "util.h"
+
 #define USER_NAME_MAX	32
 
 /* Checks of single keys beyond their type: 0, or -1 with why. */
@@ -337,12 +339,14 @@ check_username(const char *s, char *why, size_t whylen)
 static int
 check_serveruser(const char *s, char *why, size_t whylen)
 {
+	uid_t	 u;
+
 	if (*s == '\0')
 		return 0;
-	if (strspn(s, "0123456789") != strlen(s))
+	if (!util_all_digits(s, strlen(s)))
 		return check_username(s, why, whylen);
 	/* below (uid_t)-1, which says "none" */
-	if (strlen(s) > 10 || strtoull(s, NULL, 10) >= UINT32_MAX) {
+	if (strlen(s) > 10 || util_uid_of(s, &u) == -1) {
 		snprintf(why, whylen, "not a uid");
 		return -1;
 	}

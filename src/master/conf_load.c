@@ -30,6 +30,7 @@
 #include "conf_check.h"
 #include "conf_files.h"
 #include "conf_list.h"
+#include "util.h"
 
 /* the least a plugin run can start with: a shell and a pipeline */
 #define CONF_PLUGIN_PROCS_MIN	16
@@ -650,10 +651,10 @@ check_serveruser(struct agent_conf *c, int as_root, uid_t uid, uid_t puid,
 	c->serveruid = (uid_t)-1;
 	if (*s == '\0')
 		return 0;
-	if (strspn(s, "0123456789") == strlen(s)) {
-		u = (uid_t)strtoul(s, NULL, 10);
+	/* a uid as it is (conf_check.c checked its range) */
+	if (util_all_digits(s, strlen(s)) && util_uid_of(s, &u) == 0)
 		rc = 1;
-	} else if ((rc = check_user("[output] serveruser", s, as_root, &u,
+	else if ((rc = check_user("[output] serveruser", s, as_root, &u,
 	    warn, warn_arg, err, errlen)) < 0)
 		return rc;
 	if (rc == 0)

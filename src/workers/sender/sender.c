@@ -219,10 +219,10 @@ sync_arm_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 	}
 }
 
-/* The sync timer for spoolsync > 0, stopped for 0 (where the end of a
- * turn syncs the output file). */
+/* From a new spoolsync on: the timer is armed again at the end of the
+ * turn (sync_arm_cb(), which with 0 syncs the output file itself). */
 static void
-sync_timer_set(struct sender *s, int64_t ms)
+sync_timer_set(struct sender *s)
 {
 	ev_timer_stop(s->w->loop, &s->sync_timer);
 	ev_prepare_start(s->w->loop, &s->sync_arm);
@@ -492,7 +492,7 @@ sender_start(struct worker *w, char *err, size_t errlen)
 	struct sender	*s = sender_state(w);
 
 	sender_open_spool(s);
-	sync_timer_set(s, w->conf.spoolsync);
+	sync_timer_set(s);
 	s->started = 1;
 	sender_open_sink(s);
 	/* what the spool holds goes first */
@@ -547,7 +547,7 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 	    next->spool) != 0;
 	if (s->spool != NULL && !spool)
 		sender_spool_set_max(s->spool, (uint64_t)next->spoolbytes);
-	sync_timer_set(s, next->spoolsync);
+	sync_timer_set(s);
 	/* what was learned of rewriting into the old format says nothing */
 	if (strcmp(w->conf.format, next->format) != 0)
 		s->learned.rewrite_shift = 0;

@@ -66,27 +66,25 @@ sender_hold_batch(struct sender *s, const struct batch *b)
 
 	if (s->outsync_fd == -1 || b->seg == NULL || s->spool == NULL)
 		return 0;
-	if (s->nheld == s->capheld) {
-		cap = s->capheld == 0 ? 64 : s->capheld * 2;
-		if ((v = reallocarray(s->held, cap, sizeof(*v))) == NULL) {
-			/* no room to remember it: the output on disk now */
-			log_warnx("%s: out of memory: the output is synced "
-			    "early", __func__);
-			if (sender_out_sync(s) == 0)
-				return 0;
-			/*
-			 * The sync failed, and the sender ends: its record
-			 * stays in the spool (its segment with it, never
-			 * released), the mark before it, for the next one.
-			 */
-			if (s->held_min == 0 || b->seq < s->held_min)
-				s->held_min = b->seq;
-			return 1;
-		}
+	cap = s->capheld == 0 ? 64 : s->capheld * 2;
+	if (s->nheld < s->capheld)
+		s->held[s->nheld++] = b->seg;
+	else if ((v = reallocarray(s->held, cap, sizeof(*v))) != NULL) {
 		s->held = v;
 		s->capheld = cap;
+		s->held[s->nheld++] = b->seg;
+	} else {
+		/* no room to remember it: the output on disk now */
+		log_warnx("%s: out of memory: the output is synced early",
+		    __func__);
+		if (sender_out_sync(s) == 0)
+			return 0;
+		/*
+		 * The sync failed, and the sender ends: its record stays in
+		 * the spool (its segment with it, never released), the mark
+		 * before it, for the next one.
+		 */
 	}
-	s->held[s->nheld++] = b->seg;
 	if (s->held_min == 0 || b->seq < s->held_min)
 		s->held_min = b->seq;
 	return 1;

@@ -50,9 +50,9 @@ sender_peer_ours(struct sender_peer *sp, const char *name)
 void
 sender_peer_server(struct sender_peer *sp, const char *serveruser)
 {
-	/* the master checked it: digits, below (uid_t)-1 */
-	sp->server = serveruser[0] != '\0' ?
-	    (uid_t)strtoul(serveruser, NULL, 10) : (uid_t)-1;
+	/* the master sends a uid, or "" for none */
+	if (serveruser[0] == '\0' || util_uid_of(serveruser, &sp->server) == -1)
+		sp->server = (uid_t)-1;
 }
 
 int
