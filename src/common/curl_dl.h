@@ -1,7 +1,11 @@
 /*
  * libcurl, loaded at run time by the two processes that are HTTP clients
  * (the fetcher: the registry; the sender: the nsqd HTTP and InfluxDB
- * outputs) and by nobody else.
+ * outputs), only when their config makes them one, and by nobody else.
+ * A reload that makes one of them an HTTP client starts a new process
+ * of that role (WORKER_RECONF_RESPAWN, worker.h); a sender without a
+ * spool loads it whatever its output, since its stop would lose what it
+ * holds.
  *
  * Why not link it: the agent is one binary for seven processes, and a
  * library the binary links is mapped, relocated and initialized in every

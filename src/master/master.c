@@ -311,7 +311,9 @@ reload_laggards(struct master *m, char *buf, size_t len)
 	buf[0] = '\0';
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		w = &m->w[r];
-		if (w->pid <= 0 || w->acked_gen == m->generation)
+		/* one stopped for a respawn: its successor is to ack */
+		if ((w->pid <= 0 && !w->respawning) ||
+		    w->acked_gen == m->generation)
 			continue;
 		if (n++ > 0)
 			strlcat(buf, ", ", len);

@@ -34,6 +34,8 @@
 #define RELOAD_ACK_TIMEOUT	10.0	/* seconds for workers to ack */
 #define REOPEN_GAP		1.0	/* seconds between SIGUSR1 reopens */
 #define EXIT_WORKER_CONFIG	2	/* worker cannot apply its config */
+/* a worker's config needs a new process (worker.h WORKER_EXIT_RESPAWN) */
+#define EXIT_WORKER_RESPAWN	3
 
 enum wstate {
 	W_DOWN = 0,
@@ -82,6 +84,9 @@ struct wslot {
 	char			 last_words[256];/* its last WARN/ERROR line */
 	time_t			 last_exit_at;
 	uint64_t		 acked_gen;
+	/* the generation it last exited EXIT_WORKER_RESPAWN for */
+	uint64_t		 respawn_gen;
+	int			 respawning;	/* that successor not forked yet */
 	pid_t			 peers[ROLE_MAX];
 	struct worker_stats	 stats;		/* its last MSG_STATS */
 	struct metric_set	 metrics;	/* and its typed samples */
@@ -277,11 +282,15 @@ void	 supervise_ready(struct master *, struct wslot *);
 void	 supervise_kill(struct wslot *, const char *why);
 const char *supervise_state_name(enum wstate);
 void	 supervise_init_slot(struct master *, struct wslot *, enum role);
-/* Delay before the next restart; updates the count of quick deaths. */
 /* Seconds on the monotonic clock (watchdog.c): what a wall clock
  * stepped by NTP must not stretch or shrink. */
 double	 watchdog_mono_now(void);
+/* Delay before the next restart; updates the count of quick deaths. */
 double	 supervise_backoff(unsigned *failures, double ran, int config_error);
+/* Whether wait status `status` asks a restart at once to apply
+ * `generation` (supervise.c); notes it in *respawn_gen if so. */
+int	 supervise_respawn_due(uint64_t generation, uint64_t acked_gen,
+	    uint64_t *respawn_gen, int status);
 
 /* watchdog.c: hung workers killed ([agent] workertimeout) */
 /* (Re)arm after the config changed; 0 = off. */

@@ -119,6 +119,7 @@ spawn_worker(struct master *m, struct wslot *w)
 	w->started_mono = watchdog_mono_now();
 	w->started_wall = time(NULL);
 	w->acked_gen = 0;
+	w->respawning = 0;
 	memset(w->peers, 0, sizeof(w->peers));
 	/* what its predecessor asked is not this process's question */
 	w->status_owed = STATUS_OWED_NONE;

@@ -194,6 +194,24 @@ supervise_backoff(unsigned *failures, double ran, int config_error)
 	return d > BACKOFF_CAP ? BACKOFF_CAP : d;
 }
 
+/*
+ * An exit EXIT_WORKER_RESPAWN is a restart without backoff only for a
+ * config generation the worker has not acknowledged, and once for each:
+ * its successor is given that generation, so it never needs another.  A
+ * compromised worker exiting so in a loop is then a crash loop like any
+ * other, not a fork a tenth of a second.
+ */
+int
+supervise_respawn_due(uint64_t generation, uint64_t acked_gen,
+    uint64_t *respawn_gen, int status)
+{
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != EXIT_WORKER_RESPAWN ||
+	    acked_gen >= generation || *respawn_gen >= generation)
+		return 0;
+	*respawn_gen = generation;
+	return 1;
+}
+
 static void
 worker_exited(struct master *m, struct wslot *w, int status)
 {
@@ -242,6 +260,18 @@ worker_exited(struct master *m, struct wslot *w, int status)
 		return;
 	}
 	w->restarts++;
+	if (supervise_respawn_due(m->generation, w->acked_gen, &w->respawn_gen,
+	    status)) {
+		log_info("%s (pid %ld) stopped to apply config generation %llu "
+		    "in a new process; starting it", proto_role_name(w->role),
+		    (long)pid, (unsigned long long)m->generation);
+		w->state = W_BACKOFF;
+		w->respawning = 1;
+		ev_timer_stop(m->loop, &w->restart_timer);
+		ev_timer_set(&w->restart_timer, 0., 0.);
+		ev_timer_start(m->loop, &w->restart_timer);
+		return;
+	}
 	delay = supervise_backoff(&w->failures, ran, WIFEXITED(status) &&
 	    WEXITSTATUS(status) == EXIT_WORKER_CONFIG);
 	log_warnx("%s: worker %s (pid %ld) %s after %.1f s; restarting in %.1f "

@@ -101,6 +101,9 @@ worker_send_peer2(struct worker *w, enum role to, uint16_t type,
 void
 worker_exit(struct worker *w, int code)
 {
+	/* a clean end of a stop for a respawn asks the master for it */
+	if (code == 0 && w->respawn)
+		code = WORKER_EXIT_RESPAWN;
 	w->exit_code = code;
 	ev_break(w->loop, EVBREAK_ALL);
 }
@@ -281,6 +284,8 @@ attach_peer(struct worker *w, struct frame_in *in)
 	return 0;
 }
 
+static void	worker_stop(struct worker *);
+
 static void
 ack_conf(struct worker *w, uint64_t gen, int ok, const char *err)
 {
@@ -303,6 +308,7 @@ apply_conf(struct worker *w, struct frame_in *in)
 	struct agent_conf	 next;
 	uint64_t		 gen;
 	char			 err[512];
+	int			 rv;
 
 	codec_get_init(&pr, in->data, in->datalen);
 	gen = codec_get_u64(&pr);
@@ -315,12 +321,24 @@ apply_conf(struct worker *w, struct frame_in *in)
 		conf_free(&next);
 		return -1;
 	}
-	if (w->have_conf && w->ops->reconfigure != NULL &&
-	    w->ops->reconfigure(w, &next, err, sizeof(err)) == -1) {
+	rv = 0;
+	if (w->have_conf && w->ops->reconfigure != NULL)
+		rv = w->ops->reconfigure(w, &next, err, sizeof(err));
+	if (rv == -1) {
 		log_warnx("%s: cannot apply config generation %llu: %s",
 		    __func__, (unsigned long long)gen, err);
 		ack_conf(w, gen, 0, err);
 		conf_free(&next);
+		return 0;
+	}
+	if (rv == WORKER_RECONF_RESPAWN) {
+		/* the successor acknowledges it, the master waits for that */
+		log_info("config generation %llu needs a new %s process: %s; "
+		    "stopping for the master to start one",
+		    (unsigned long long)gen, proto_role_name(w->role), err);
+		conf_free(&next);
+		w->respawn = 1;
+		worker_stop(w);
 		return 0;
 	}
 	if (w->have_conf)

@@ -19,6 +19,11 @@
 
 #define WORKER_SETUP_TIMEOUT	30.0	/* seconds to receive SETUP_END */
 #define WORKER_EXIT_CONFIG	2	/* config we cannot apply */
+/* a config this process cannot apply and a new one can (master.h) */
+#define WORKER_EXIT_RESPAWN	3
+/* what reconfigure returns for it: the runtime stops, the master
+ * starts a successor with the new config at once */
+#define WORKER_RECONF_RESPAWN	1
 #define WORKER_QUIET_SIGNALS	4	/* caught and dropped (worker.c) */
 #define WORKER_STATS_EVERY	5.0	/* s between MSG_STATS, about */
 /* A turn this far into the pace calls; the timer waits this long. */
@@ -33,7 +38,13 @@ struct worker_ops {
 	int		(*setup)(struct worker *, char *err, size_t errlen);
 	/* after the sandbox, before READY */
 	int		(*start)(struct worker *, char *err, size_t errlen);
-	/* a new config generation; `next` replaces w->conf on success */
+	/*
+	 * A new config generation; `next` replaces w->conf on success (0).
+	 * WORKER_RECONF_RESPAWN, with err saying why: only a new process
+	 * can apply it (what it needs is loaded before the sandbox); the
+	 * config is not acknowledged, the worker stops as at a shutdown and
+	 * exits WORKER_EXIT_RESPAWN.
+	 */
 	int		(*reconfigure)(struct worker *,
 			    const struct agent_conf *next, char *err,
 			    size_t errlen);
@@ -74,6 +85,7 @@ struct worker {
 	int			 have_conf;
 	int			 setup_done;
 	int			 stopping;
+	int			 respawn;	/* the stop ends in a successor */
 	int			 exit_code;
 	int			 unprivileged;	/* not started as root */
 	ev_timer		 setup_timer;

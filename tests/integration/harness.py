@@ -136,6 +136,17 @@ def proc_status(pid):
     return out
 
 
+def maps_libcurl(test, pid):
+    """Whether process `pid` has libcurl mapped (its /proc maps, which
+    a worker that is not dumpable shows to root only)."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return any("/libcurl" in line for line in f)
+    except PermissionError:
+        needs_root(test)
+        raise
+
+
 def proc_cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:

@@ -26,7 +26,8 @@ import subprocess
 import sys
 import time
 
-from harness import AgentTest, NetNs, needs_root, wait_until
+from harness import AgentTest, NetNs, maps_libcurl, needs_root, \
+    wait_until
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 os.pardir, "peers"))
@@ -490,6 +491,41 @@ class FileRegistry(FetcherTest):
         # the fetcher's client takes http and https only) none was tried
         self.assertEqual((s["reports_ok"], s["reports_failed"]), (0, 0))
         self.assertNotRegex(self.agent.log_text(), r"registry: .*report")
+
+    def test_a_file_registry_maps_no_libcurl_and_http_starts_a_fetcher(self):
+        # libcurl's relocated data is private memory in each process that
+        # maps it (curl_dl.h): a fetcher that reads a file does without
+        path = os.path.join(self.agent.dir, "registry.json")
+        with open(path, "w") as f:
+            json.dump({"ns": {"web.loda": ""}, "resources": {}}, f)
+        os.chmod(path, 0o644)
+        self.use_registry(f"file://{path}")
+        self.start_ok()
+        self.wait_stat("refresh_ok", lambda v: v >= 1)
+        old = self.agent.worker(self.agent.status(), "fetcher")["pid"]
+        self.assertFalse(maps_libcurl(self, old))
+
+        # the registry over HTTP needs it: a new fetcher, at once, which
+        # the reload waits for; not a crash with its backoff
+        self.use_registry(self.reg.url)
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^reload applied \(pid \d+\): config "
+                         r"generation 2: acknowledged by every worker\n$")
+        self.agent.wait_log(r"fetcher\[\d+\]: config generation 2 needs a "
+                            r"new fetcher process: a registry over HTTP "
+                            r"needs libcurl")
+        self.agent.wait_log(rf"fetcher \(pid {old}\) stopped to apply "
+                            r"config generation 2 in a new process")
+        st = self.agent.status()
+        w = self.agent.worker(st, "fetcher")
+        self.assertNotEqual(w["pid"], old)
+        self.assertEqual(w["generation"], 2)
+        self.assertTrue(maps_libcurl(self, w["pid"]))
+        self.reg.wait_for_requests(1, path=PATH_NS)
+        self.agent.wait_log(r"registry: 1 namespace \(pool\.loda\)")
+        self.assertNotRegex(self.agent.log_text(),
+                            r"worker fetcher .* restarting in")
 
     def test_no_registry_uses_configured_namespaces(self):
         self.agent.write_conf(agent_extra="\tnamespaces = [ \"a.loda\", "

@@ -18,9 +18,10 @@ import sys
 import threading
 import time
 
-from nsq_common import HOST, MultiMessageTests, NsqTest, make_points, \
-    received
-from harness import ClosedPort, NetNs, free_port, needs_root, wait_until
+from nsq_common import HOST, MultiMessageTests, NsqTest, expected_key, key, \
+    make_points, received
+from harness import ClosedPort, NetNs, free_port, maps_libcurl, \
+    needs_root, wait_until
 from rawpeer import NSQ_FRAME_ERROR, RawServer, nsq_frame
 
 
@@ -44,6 +45,15 @@ class NsqTcp(MultiMessageTests, NsqTest):
     def failures(d):
         return d.counters()["errors"].get("E_MPUB_FAILED", 0)
 
+    @staticmethod
+    def keys_over(d, transport):
+        """received()'s keys of the messages that came over `transport`
+        (the double takes both)."""
+        return [key(p["measurement"], p["tags"], p["fields"]["value"],
+                    p["timestamp"])
+                for m in d.messages() if m.transport == transport
+                for p in json.loads(m.body)["points"]]
+
     def all_published(self, n):
         st = self.wait_stats(lambda s: s.get("published") == n,
                              f"published == {n}")
@@ -52,6 +62,87 @@ class NsqTcp(MultiMessageTests, NsqTest):
         return st
 
     # -----------------------------------------------------------------
+    def test_a_reload_to_the_http_output_starts_a_sender_with_libcurl(self):
+        # a sender with a spool and this output never maps libcurl
+        # (curl_dl.h); the same nsqd over HTTP needs it: a new sender
+        d = self.double()
+        self.configure([self.tcp(d)])
+        self.start_ok()
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        self.assertFalse(maps_libcurl(self, old))
+        sent = make_points(0, 40)
+        self.post_ok(sent)
+
+        # posts go on through the reload: each one answered 200 arrives
+        stop, lock = threading.Event(), threading.Lock()
+
+        def post_on():
+            i = 1
+            while not stop.is_set():
+                pts = make_points(i * 10, 10)
+                if self.post(pts)[0] == 200:
+                    with lock:
+                        sent.extend(pts)
+                i += 1
+                time.sleep(0.02)
+        t = threading.Thread(target=post_on)
+        t.start()
+        try:
+            time.sleep(0.3)
+            self.configure([d.http_address])
+            r = self.agent.run("reload")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertRegex(r.stdout, r"^reload applied \(pid \d+\): "
+                             r"config generation 2: acknowledged by every "
+                             r"worker\n$")
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            t.join()
+        self.agent.wait_log(rf"sender \(pid {old}\) stopped to apply "
+                            r"config generation 2 in a new process")
+        w = self.agent.worker(self.agent.status(), "sender")
+        self.assertNotEqual(w["pid"], old)
+        self.assertEqual(w["generation"], 2)
+        self.assertTrue(maps_libcurl(self, w["pid"]))
+        later = make_points(100000, 40)
+        self.post_ok(later)
+        sent.extend(later)
+
+        want = {expected_key(p) for p in sent}
+        wait_until(lambda: want <= set(self.keys_over(d, "tcp") +
+                                       self.keys_over(d, "http")),
+                   what=f"{len(want)} points over TCP and then HTTP")
+        self.assertTrue({expected_key(p) for p in later} <=
+                        set(self.keys_over(d, "http")))
+        self.assertNotRegex(self.agent.log_text(),
+                            r"worker sender .* restarting in|stopping "
+                            r"with \d+ points")
+
+    def test_a_sender_without_a_spool_takes_the_http_output_in_place(self):
+        # its stop could keep nothing (sender_needs_curl()): it loads
+        # libcurl at the start, and a reload to HTTP keeps the process
+        # and the points it holds
+        d = self.double()
+        self.configure([self.tcp(d)], spool="")
+        self.start_ok()
+        pid = self.agent.worker(self.agent.status(), "sender")["pid"]
+        self.assertTrue(maps_libcurl(self, pid))
+        d.set_fault("refuse")
+        held = make_points(0, 30)
+        self.post_ok(held)
+        self.configure([d.http_address], spool="")
+        d.set_fault("ok")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("acknowledged by every worker", r.stdout)
+        self.assertEqual(
+            self.agent.worker(self.agent.status(), "sender")["pid"], pid)
+        wait_until(lambda: sorted(self.keys_over(d, "http")) ==
+                   sorted(expected_key(p) for p in held),
+                   what="the held points over HTTP")
+        self.assertNotRegex(self.agent.log_text(), r"in a new process")
+
     def test_ten_thousand_points_mixed_batches(self):
         d = self.double()
         self.configure([self.tcp(d)])

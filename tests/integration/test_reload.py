@@ -4,7 +4,9 @@ import shutil
 import signal
 import subprocess
 import time
+import unittest
 
+import inject
 from harness import AgentTest, FuseStall, free_port, needs_root, wait_until
 
 
@@ -35,6 +37,29 @@ class Reload(AgentTest):
             self.assertEqual(w["generation"], 2, w)
         # applied in place: nobody was restarted
         self.assertEqual({w["role"]: w["pid"] for w in st["workers"]}, pids)
+
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_a_worker_asking_a_respawn_unasked_is_restarted_as_a_crash(self):
+        # exit 3 restarts at once only for a config the worker has not
+        # acknowledged (supervise.c): a compromised worker exiting so
+        # between reloads gets the backoff of any crash, growing
+        self.start_ok()
+        delays = []
+        for i in range(2):
+            pid = self.agent.worker(self.agent.status(), "collector")["pid"]
+            with self.assertRaises(inject.Dead) as d:
+                inject.syscall(pid, "exit_group", 3)
+            self.assertEqual(os.WEXITSTATUS(d.exception.status), 3)
+            m = self.agent.wait_log(
+                rf"worker collector \(pid {pid}\) exited with status 3 "
+                r"after [\d.]+ s; restarting in ([\d.]+) s")
+            delays.append(float(m.group(1)))
+            wait_until(lambda: self.agent.worker(
+                self.agent.status(), "collector")["state"] == "running",
+                what="the collector back")
+        self.assertEqual(delays, [0.1, 0.2])
+        self.assertNotRegex(self.agent.log_text(), r"in a new process")
 
     def assert_reload_refused(self, why_rx, why):
         """SIGHUP now: refused for `why_rx`, generation 1 kept, every

@@ -10,9 +10,8 @@ import subprocess
 import unittest
 
 import inject
-from harness import (AGENT, AgentTest, is_root, needs_root, nobody_uid,
-                     proc_alive,
-                     proc_status, wait_until)
+from harness import (AGENT, AgentTest, free_port, is_root, needs_root,
+                     nobody_uid, proc_alive, proc_status, wait_until)
 
 # CAP_DAC_READ_SEARCH | CAP_SYS_PTRACE: the collector's, nothing else
 READ_CAPS = (1 << 2) | (1 << 19)
@@ -187,7 +186,11 @@ class Sandbox(AgentTest):
 
     def test_only_fetcher_and_sender_map_libcurl(self):
         # libcurl and its TLS stack are loaded at run time by the two
-        # HTTP clients (src/common/curl_dl.h); nobody else maps them
+        # HTTP clients (src/common/curl_dl.h), when their config makes
+        # them one (a registry, an output over HTTP); nobody else maps
+        # them (test_fetcher, test_nsq_tcp: the two without)
+        self.agent.write_conf(agent_extra="\tregistryaddr = "
+                              f"\"http://127.0.0.1:{free_port()}\"\n")
         self.start_ok()
         st = self.agent.status()
         procs = [("master", st["pid"])] + [(w["role"], w["pid"])

@@ -50,3 +50,44 @@ Test(backoff, config_errors_wait_the_cap)
 	cr_assert_float_eq(d, BACKOFF_CAP, 1e-9);
 	cr_assert_eq(failures, 1);
 }
+
+/* Wait statuses as waitpid() gives them (<sys/wait.h> has no maker). */
+#define EXITED(code)	(((code) & 0xff) << 8)
+#define KILLED(sig)	((sig) & 0x7f)
+
+Test(respawn, once_for_a_generation_not_yet_acknowledged)
+{
+	uint64_t	 seen = 0;
+
+	/* config 2 sent, acknowledged by nobody yet: at once */
+	cr_assert(supervise_respawn_due(2, 1, &seen, EXITED(3)));
+	cr_assert_eq(seen, 2);
+	/* its successor asking again for the same config: a crash */
+	cr_assert_not(supervise_respawn_due(2, 0, &seen, EXITED(3)));
+	/* the next reload may ask again */
+	cr_assert(supervise_respawn_due(3, 2, &seen, EXITED(3)));
+	cr_assert_eq(seen, 3);
+}
+
+Test(respawn, a_worker_with_its_config_asking_is_a_crash)
+{
+	uint64_t	 seen = 0;
+
+	/* what a compromised worker would do between reloads */
+	cr_assert_not(supervise_respawn_due(1, 1, &seen, EXITED(3)));
+	cr_assert_not(supervise_respawn_due(4, 4, &seen, EXITED(3)));
+	cr_assert_eq(seen, 0);
+}
+
+Test(respawn, other_ends_are_crashes)
+{
+	uint64_t	 seen = 0;
+
+	cr_assert_not(supervise_respawn_due(2, 1, &seen, EXITED(0)));
+	cr_assert_not(supervise_respawn_due(2, 1, &seen, EXITED(1)));
+	cr_assert_not(supervise_respawn_due(2, 1, &seen, EXITED(2)));
+	cr_assert_not(supervise_respawn_due(2, 1, &seen, KILLED(9)));
+	/* signal 3 is not exit 3 */
+	cr_assert_not(supervise_respawn_due(2, 1, &seen, KILLED(3)));
+	cr_assert_eq(seen, 0);
+}

@@ -433,7 +433,15 @@ fetcher_setup(struct worker *w, char *err, size_t errlen)
 	if (f->sn[0] == '\0')
 		log_debug("no serial number in %s (readable by root only)",
 		    IDENT_SN_PATH);
-	/* single-threaded and before the sandbox, as libcurl asks */
+	/*
+	 * Single-threaded and before the sandbox, as libcurl asks; only for
+	 * a registry over HTTP: a file registry never maps it (curl_dl.h),
+	 * and a reload to an HTTP one starts a new fetcher.
+	 */
+	if (fetcher_registry_kind(w->conf.registryaddr) != REGISTRY_HTTP) {
+		log_debug("libcurl not loaded: no registry over HTTP");
+		return 0;
+	}
 	return curl_dl_open(&f->curl, err, errlen);
 }
 
@@ -468,9 +476,12 @@ fetcher_start(struct worker *w, char *err, size_t errlen)
 {
 	struct fetcher	*f = w->priv;
 
-	if (fetcher_http_init(&f->http, w->loop, &f->curl, err, errlen) == -1)
-		return -1;
-	f->http_up = 1;
+	if (f->curl.handle != NULL) {
+		if (fetcher_http_init(&f->http, w->loop, &f->curl, err,
+		    errlen) == -1)
+			return -1;
+		f->http_up = 1;
+	}
 	if (fetcher_registry_kind(w->conf.registryaddr) != REGISTRY_NONE)
 		start_from_cache(f);
 	if (!f->have_running && fetcher_apply_conf(f) == -1) {
@@ -514,6 +525,12 @@ fetcher_reconfigure(struct worker *w, const struct agent_conf *next,
 
 	if (f == NULL || !registry_changed(&w->conf, next))
 		return 0;
+	if (fetcher_registry_kind(next->registryaddr) == REGISTRY_HTTP &&
+	    !f->http_up) {
+		snprintf(err, errlen, "a registry over HTTP needs libcurl, "
+		    "loaded only at the start of a fetcher that has one");
+		return WORKER_RECONF_RESPAWN;
+	}
 	fetcher_refresh_cancel(f);
 	if (strcmp(w->conf.registryaddr, next->registryaddr) != 0)
 		fetcher_report_cancel(f);
@@ -617,7 +634,8 @@ fetcher_shutdown(struct worker *w)
 	if (f != NULL) {
 		fetcher_refresh_cancel(f);
 		fetcher_report_cancel(f);
-		answer_now(f, 0, "the agent is stopping");
+		answer_now(f, 0, w->respawn ? "the fetcher restarts to "
+		    "apply a new config" : "the agent is stopping");
 		fetcher_push_stats(f);
 	}
 	worker_exit(w, 0);

@@ -59,6 +59,19 @@ sink_for(const struct agent_conf *c)
 	return NULL;
 }
 
+/*
+ * libcurl is loaded at the setup only for an HTTP output, or without a
+ * spool: a reload to an HTTP output then starts a new sender, whose stop
+ * keeps what it holds in the spool; without one, it would lose it.
+ */
+static int
+sender_needs_curl(const struct agent_conf *c)
+{
+	const struct sink_ops	*ops = sink_for(c);
+
+	return c->spool[0] == '\0' || (ops != NULL && ops->uses_curl);
+}
+
 void
 sender_spool_logfn(const char *msg, void *arg)
 {
@@ -87,10 +100,16 @@ answer_to(struct sender *s, enum role to, uint32_t reqid,
 	codec_put_free(&pb);
 }
 
+/*
+ * Nothing more to wait for from the producers at a stop: no spool to
+ * keep what they send, or both gone (the agent stops), or a stop for a
+ * respawn, whose successor takes what they send next (worker.h).
+ */
 int
 sender_producers_gone(const struct sender *s)
 {
-	return s->spool == NULL || (s->w->peers[ROLE_SCHEDULER] == NULL &&
+	return s->spool == NULL || s->w->respawn ||
+	    (s->w->peers[ROLE_SCHEDULER] == NULL &&
 	    s->w->peers[ROLE_COLLECTOR] == NULL);
 }
 
@@ -397,7 +416,10 @@ sender_open_sink(struct sender *s)
 		return;
 	}
 	s->ops = ops;
-	if (ops->open(s, err, sizeof(err)) == -1) {
+	if (ops->uses_curl && s->curl.handle == NULL)
+		snprintf(err, sizeof(err), "libcurl is not loaded");
+	if ((ops->uses_curl && s->curl.handle == NULL) ||
+	    ops->open(s, err, sizeof(err)) == -1) {
 		/*
 		 * Not fatal: a restart would fail the same way.  Points are
 		 * buffered, then refused, and the reason is in the log and in
@@ -471,9 +493,8 @@ sender_state(struct worker *w)
 
 /*
  * Before the sandbox: libcurl (curl_dl.h), loaded and initialized once
- * for the life of the process whatever the output, so that a reload to
- * an HTTP output finds it there; and what tells who serves a loopback
- * output (sender_peer.h).
+ * for the life of the process when sender_needs_curl(); and what tells
+ * who serves a loopback output (sender_peer.h).
  */
 static int
 sender_setup(struct worker *w, char *err, size_t errlen)
@@ -483,6 +504,11 @@ sender_setup(struct worker *w, char *err, size_t errlen)
 	sender_peer_setup(&s->peer, geteuid() == 0, w->conf.user,
 	    w->conf.pluginsuser);
 	sender_peer_server(&s->peer, w->conf.serveruser);
+	if (!sender_needs_curl(&w->conf)) {
+		log_debug("libcurl not loaded: the %s output does not use it",
+		    w->conf.output_name);
+		return 0;
+	}
 	return curl_dl_open(&s->curl, err, errlen);
 }
 
@@ -535,6 +561,21 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 
 	if (s == NULL || !s->started)
 		return 0;
+	if (s->curl.handle == NULL && sender_needs_curl(next)) {
+		if (s->spool == NULL) {
+			/* its stop could keep nothing: the points stay here */
+			snprintf(err, errlen, "the %s output needs libcurl, "
+			    "which only a new sender can load, and the spool "
+			    "this one should keep its points in is not open "
+			    "(see the log); restart the agent to apply it",
+			    next->output_name);
+			return -1;
+		}
+		snprintf(err, errlen, "the %s output needs libcurl, loaded "
+		    "only at the start of a sender that has an HTTP output or "
+		    "no spool", next->output_name);
+		return WORKER_RECONF_RESPAWN;
+	}
 	sender_peer_server(&s->peer, next->serveruser);
 	sender_peer_ours(&s->peer, next->pluginsuser);
 	out = output_changed(&w->conf, next);

@@ -57,6 +57,8 @@ struct sink_msg {
 
 struct sink_ops {
 	const char	*name;
+	/* an HTTP client: libcurl must be loaded at the setup */
+	int		 uses_curl;
 	/* Set up from s->w->conf; -1 with err when the config is unusable. */
 	int		(*open)(struct sender *, char *err, size_t errlen);
 	/*

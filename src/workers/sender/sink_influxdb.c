@@ -444,6 +444,7 @@ fail:
 
 const struct sink_ops sink_influxdb_ops = {
 	.name = "influxdb",
+	.uses_curl = 1,
 	.open = sink_influxdb_open,
 	.publish = sink_influxdb_publish,
 	.close = sink_influxdb_close,

@@ -236,6 +236,7 @@ fail:
 
 const struct sink_ops sink_nsq_http_ops = {
 	.name = "nsq",
+	.uses_curl = 1,
 	.open = sink_nsq_http_open,
 	.publish = sink_nsq_http_publish,
 	.close = sink_nsq_http_close,
