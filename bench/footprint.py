@@ -11,7 +11,11 @@ In one run, side by side on this machine:
               file gives every system type (CPU, MEM, DISK, NET, FS,
               KERNEL, TIME, COREDUMP) an interval of 10 s, no plugins, no
               /post; output nsq over HTTP to a local sink (the same kind
-              of sink collectd writes to);
+              of sink collectd writes to).  --registry http serves the
+              same items from the registry double of tests/peers, and
+              --output tcp publishes over TCP to the nsqd double: with
+              both, the agent is configured as etc/agent.conf is (a
+              registry over HTTP, nsq over TCP);
   baseline    optionally (--baseline BINARY) the same agent config run
               from another build, e.g. the commit this work started from
               (`make -C bench baseline`).
@@ -54,7 +58,12 @@ import time
 import benchlib
 from benchlib import BinAgent, Sink
 
+sys.path.insert(0, os.path.join(benchlib.TOP, "tests", "peers"))
+from nsqd import NsqdDouble  # noqa: E402
+from registry import RegistryDouble  # noqa: E402
+
 NS = "bench.loda"
+REG_NS = "pool.loda"    # where the registry double puts a host
 COLLECTD = "/usr/sbin/collectd"
 COLLECTD_PLUGINS = ("cpu", "memory", "load", "interface", "disk", "df",
                     "processes", "users", "tcpconns", "write_http")
@@ -144,13 +153,49 @@ class Subject:
                          for r, p in self.pids.items()})
 
 
-def start_agent(binary, tmp, tag, sink, interval):
-    reg = os.path.join(tmp, f"registry-{tag}.json")
-    registry_file(reg, interval)
+class TcpSink:
+    """The nsqd double of tests/peers (protocol V2 over TCP) as a Sink:
+    count() is its messages and their bytes (an MPUB is several)."""
+
+    def __init__(self):
+        self.d = NsqdDouble().start()
+        self.port = self.d.tcp_port
+
+    def count(self):
+        ms = self.d.messages()
+        return len(ms), sum(len(m.body) for m in ms)
+
+    def stop(self):
+        self.d.stop()
+
+
+def http_registry(interval):
+    """The registry double of tests/peers with the file's items: the
+    host registers into its default namespace and gets them."""
+    reg = RegistryDouble().start()
+    reg.set_collect(REG_NS, [{"_id": f"id-{t}", "comment": "",
+                              "measurement_type": t,
+                              "name": f"{t.lower()}.bench",
+                              "interval": str(interval)} for t in SYS_TYPES])
+    return reg
+
+
+def start_agent(binary, tmp, tag, sink, interval, registry, output):
+    if registry == "http":
+        reg = http_registry(interval)
+        addr = reg.url
+    else:
+        reg = None
+        addr = "file://" + os.path.join(tmp, f"registry-{tag}.json")
+        registry_file(addr[len("file://"):], interval)
+    server = (f"tcp://127.0.0.1:{sink.port}" if output == "tcp" else
+              f"127.0.0.1:{sink.port}")
     a = BinAgent(binary, collect="yes", loglevel="INFO", output_name="nsq",
-                 servers=f'"127.0.0.1:{sink.port}"',
-                 agent_extra=f'\tregistryaddr = "file://{reg}"\n'
+                 servers=f'"{server}"',
+                 agent_extra=f'\tregistryaddr = "{addr}"\n'
                  f'\tnamespaces = [ "{NS}" ]\n')
+    if reg is not None:
+        a.after.append(reg.stop)
     r = a.start()
     if r.returncode != 0:
         a.cleanup()
@@ -183,9 +228,10 @@ def run(args):
         # the agents
         for tag, binary in [("agent", args.agent)] + (
                 [("baseline", args.baseline)] if args.baseline else []):
-            s = Sink()
+            s = TcpSink() if args.output == "tcp" else Sink()
             sinks.append(s)
-            a = start_agent(binary, tmp, tag, s, args.interval)
+            a = start_agent(binary, tmp, tag, s, args.interval,
+                            args.registry, args.output)
             agents.append(a)
             pids = a.pids()
             subjects.append(Subject(f"{tag}", pids,
@@ -325,6 +371,12 @@ def main(argv=None):
                     help="collection interval of both, s (default 10)")
     ap.add_argument("--maps", action="store_true",
                     help="also list the largest mappings of each process")
+    ap.add_argument("--registry", choices=("file", "http"), default="file",
+                    help="the agents' registry: a file (default), or the "
+                    "registry double of tests/peers over HTTP")
+    ap.add_argument("--output", choices=("http", "tcp"), default="http",
+                    help="nsq over HTTP to a sink (default), or over TCP to "
+                    "the nsqd double of tests/peers")
     ap.add_argument("--json", help="write the raw figures to this file")
     args = ap.parse_args(argv)
     args.agent = benchlib.agent_binary(args.agent)
