@@ -91,6 +91,59 @@ op_cb(struct gitop *op, const struct git_resp *r, void *arg)
 }
 
 /*
+ * What a non-blocking waitid() says of `pid` now, and the state and
+ * wait channel of each of its threads: a leader shown a zombie while
+ * a thread of it lives cannot be reaped yet, one reapable here was
+ * missed by the reaper.
+ */
+static const char *
+wait_and_tasks(pid_t pid, char *out, size_t len)
+{
+	siginfo_t	 si;
+	struct dirent	*de;
+	DIR		*d;
+	FILE		*fp;
+	char		 path[96], stat[256], wchan[64], *p;
+	size_t		 n, used;
+	int		 r, e;
+
+	memset(&si, 0, sizeof(si));
+	r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+	e = errno;
+	used = (size_t)snprintf(out, len, "waitid %d (%s), si_pid %ld; "
+	    "threads:", r, r == -1 ? strerror(e) : "ok", (long)si.si_pid);
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return out;
+	while ((de = readdir(d)) != NULL && used < len) {
+		if (de->d_name[0] == '.')
+			continue;
+		stat[0] = wchan[0] = '\0';
+		snprintf(path, sizeof(path), "/proc/%ld/task/%s/stat",
+		    (long)pid, de->d_name);
+		if ((fp = fopen(path, "r")) != NULL) {
+			n = fread(stat, 1, sizeof(stat) - 1, fp);
+			stat[n] = '\0';
+			fclose(fp);
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/task/%s/wchan",
+		    (long)pid, de->d_name);
+		if ((fp = fopen(path, "r")) != NULL) {
+			n = fread(wchan, 1, sizeof(wchan) - 1, fp);
+			wchan[n] = '\0';
+			fclose(fp);
+		}
+		/* the state is the field after the name's ')' */
+		p = strrchr(stat, ')');
+		used += (size_t)snprintf(out + used, len - used, " %s %c %s",
+		    de->d_name, p != NULL && p[1] != '\0' ? p[2] : '?',
+		    wchan);
+	}
+	closedir(d);
+	return out;
+}
+
+/*
  * Said when the guard fires: which git runs, its state and what it waits
  * in (a hang, rare under a loaded make check, was seen without a word).
  */
@@ -99,6 +152,7 @@ guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	const struct gitop	*op = t->data;
 	char			 path[64], buf[2048] = "", wchan[64] = "";
+	char			 tasks[1024];
 	pid_t			 pid = op != NULL ? gitpull_op_pid(op) : 0;
 	FILE			*fp;
 	size_t			 n;
@@ -119,8 +173,9 @@ guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		}
 	}
 	cr_assert_fail("the git operation did not finish in time: pid %ld, "
-	    "%d of its group alive, wchan %s, status:\n%s", (long)pid,
-	    pid > 0 ? group_alive(pid) : 0, wchan, buf);
+	    "%d of its group alive, wchan %s, %s, status:\n%s", (long)pid,
+	    pid > 0 ? group_alive(pid) : 0, wchan, pid > 0 ?
+	    wait_and_tasks(pid, tasks, sizeof(tasks)) : "", buf);
 }
 
 /* Optional hook run every 10 ms while the operation is on. */
