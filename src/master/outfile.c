@@ -7,7 +7,10 @@
  *
  * The file is opened as pathsafe.h says (its directory walked and
  * trusted, never through a link, created with O_EXCL), with O_APPEND;
- * a new file gets OUTFILE_MODE.  "-" is the sender's standard output.
+ * a new file gets OUTFILE_MODE, and its directory is synced: the sender
+ * syncs the file before its spool lets the points go (sender_hold.c),
+ * which is worth nothing if the file's entry is lost.  "-" is the
+ * sender's standard output.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,7 +50,7 @@ outfile_send(struct master *m, struct wslot *w, const struct agent_conf *c,
 	if (outfile_wanted(c)) {
 		fd = pathsafe_open_file(c->path, PATHSAFE_EXISTING, 0,
 		    O_WRONLY | O_APPEND, OUTFILE_MODE, geteuid(),
-		    PATHSAFE_F_SPECIAL, err, sizeof(err));
+		    PATHSAFE_F_SPECIAL | PATHSAFE_F_SYNCDIR, err, sizeof(err));
 		if (fd == -1) {
 			log_warnx("%s: [output] path %s: %s", __func__, c->path,
 			    err);

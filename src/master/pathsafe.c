@@ -391,12 +391,34 @@ pathsafe_check_fd(int fd, const char *dpath, const char *name, uid_t me,
 	return 0;
 }
 
+/*
+ * fsync of the directory `dfd` (an O_PATH descriptor cannot be synced).
+ * EINVAL is a file system that has nothing to sync there.
+ */
+static int
+sync_dir(int dfd, const char *dpath, char *err, size_t errlen)
+{
+	int	 fd, e;
+
+	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return failx(err, errlen, "cannot open %s to sync it: %s",
+		    dpath, strerror(errno));
+	if (fsync(fd) == -1 && errno != EINVAL) {
+		e = errno;
+		(void)close(fd);
+		return failx(err, errlen, "cannot sync %s: %s", dpath,
+		    strerror(e));
+	}
+	(void)close(fd);
+	return 0;
+}
+
 int
 pathsafe_open_file_at(int dfd, const char *dpath, const char *name,
     int oflags, mode_t mode, uid_t me, int flags, char *err, size_t errlen)
 {
 	char		 path[PATH_MAX];
-	int		 fd = -1, tries, fl, base;
+	int		 fd = -1, tries, fl, base, created = 0;
 
 	join(path, sizeof(path), dpath, name);
 	/* a link, a hard link, another's file: refused before any open */
@@ -419,6 +441,7 @@ pathsafe_open_file_at(int dfd, const char *dpath, const char *name,
 		if (fd == -1 && errno != EEXIST)
 			return failx(err, errlen, "cannot create %s: %s", path,
 			    strerror(errno));
+		created = fd != -1;
 	}
 	if (fd == -1)
 		return failx(err, errlen, "cannot open %s: it keeps changing",
@@ -431,6 +454,13 @@ pathsafe_open_file_at(int dfd, const char *dpath, const char *name,
 	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
 		(void)failx(err, errlen, "%s: %s", path, strerror(errno));
 		(void)close(fd);
+		return -1;
+	}
+	/* gone again when not synced: the next call creates and syncs */
+	if (created && (flags & PATHSAFE_F_SYNCDIR) &&
+	    sync_dir(dfd, dpath, err, errlen) == -1) {
+		(void)close(fd);
+		(void)unlinkat(dfd, name, 0);
 		return -1;
 	}
 	return fd;

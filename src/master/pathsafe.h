@@ -35,6 +35,14 @@ enum pathsafe_how {
 
 /* pathsafe_*_file flags: besides regular files, FIFOs and char devices. */
 #define PATHSAFE_F_SPECIAL	0x1
+/*
+ * pathsafe_open_file*(): a file it creates has its directory synced
+ * before it returns (the entry; the caller syncs the data), or is
+ * removed again and the call fails: what the caller syncs into it then
+ * survives a power failure on any file system, not only on those (ext4,
+ * XFS) that commit the entry with the file's own sync.
+ */
+#define PATHSAFE_F_SYNCDIR	0x2
 
 /*
  * Why a directory with this stat is not trusted, or NULL when it is.

@@ -50,7 +50,7 @@ spoolheld_save(struct master *m)
 		return;
 	}
 	fd = pathsafe_open_file_at(m->pidfile.dfd, dir, name, O_RDWR, 0600,
-	    geteuid(), 0, why, sizeof(why));
+	    geteuid(), PATHSAFE_F_SYNCDIR, why, sizeof(why));
 	if (fd == -1) {
 		log_warnx("%s: %s: a restart will not find the spool %s",
 		    __func__, why, held);

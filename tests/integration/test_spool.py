@@ -941,6 +941,58 @@ class Spool(NsqTest):
         self.assertEqual(self.seqs_in(out), want, "nothing published "
                          "again once the output file was synced")
 
+    def synclog_agent(self, faildir):
+        """The agent started on a file output not there yet, the master's
+        syncs logged (tests/peers/synclog.c; `faildir`: a directory's
+        sync fails with EIO): (output, the lines logged so far)."""
+        out = self.file_output(200)
+        log = os.path.join(self.agent.dir, "sync.log")
+        preload(self, "synclog", [f"SYNCLOG={log}",
+                                  f"SYNCLOG_FAILDIR={int(faildir)}"])
+        self.start_ok()
+        self.agent.wait_serving()
+
+        def lines():
+            try:
+                with open(log) as f:
+                    return f.read().splitlines()
+            except FileNotFoundError:
+                return []
+        return out, lines
+
+    def test_a_new_output_file_has_its_directory_synced(self):
+        """Syncing the output file before the spool lets its points go
+        is worth nothing if the file's directory entry is lost: the
+        master syncs the directory of a file it creates."""
+        out, lines = self.synclog_agent(False)
+        self.assertIn(f"fsync {os.path.dirname(out)}", lines())
+        pts = make_points(0, 5, name="sp.d")
+        self.post_ok(pts)
+        self.wait_seqs(out, [p["tags"]["seq"] for p in pts],
+                       "the points in the output file")
+        # opened again, not created: no second sync of the directory
+        os.kill(self.agent.master_pid(), signal.SIGUSR1)
+        self.agent.wait_log(r"SIGUSR1: log file reopened")
+        more = make_points(5, 5, name="sp.d")
+        self.post_ok(more)
+        self.wait_seqs(out, [p["tags"]["seq"] for p in pts + more],
+                       "the points in the file opened again")
+        self.assertEqual(lines().count(f"fsync {os.path.dirname(out)}"), 1)
+
+    def test_an_output_file_whose_directory_cannot_be_synced_is_refused(
+            self):
+        # and removed, so that the next open creates and syncs it again
+        out, lines = self.synclog_agent(True)
+        self.agent.wait_log(rf"cannot sync {re.escape(os.path.dirname(out))}"
+                            r": Input/output error")
+        self.assertFalse(os.path.exists(out))
+        self.assertIn(f"fsync {os.path.dirname(out)}", lines())
+        # what comes is kept in the spool, not written anywhere
+        self.post_ok(make_points(0, 1, name="sp.r"))
+        st = self.agent.worker(self.agent.status(), "sender")["stats"]
+        self.assertEqual(st.get("published", 0), 0, st)
+        self.assertFalse(os.path.exists(out))
+
     def syncfail_agent(self, spoolsync, armed):
         """The agent started on a file output whose sync fails when the
         file `arm` says "1" (tests/peers/syncfail.c; "e": always EINVAL):
