@@ -78,6 +78,9 @@ const struct metric_family metrics_families[] = {
 	    "result: verified, untrusted.", NULL, 0 },
 	{ "http_requests_total", METRIC_COUNTER,
 	    "HTTP API answers by status code.", NULL, 0 },
+	{ "api_tokens_refused_total", METRIC_COUNTER,
+	    "Bearer tokens not taken, by reason: wrong, waiting (not checked: "
+	    "too many wrong ones from that address).", NULL, 0 },
 };
 
 const size_t metrics_family_count =

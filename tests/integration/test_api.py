@@ -34,9 +34,13 @@ PLUGIN_PATHS = ["/plugins/list", "/plugins/run", "/plugins/update",
 REFUSED = (401, 403)
 
 
-def request(host, port, path, method="GET", headers=None, body=None):
-    """(status, lower-case headers, body) over TCP."""
-    c = http.client.HTTPConnection(host, port, timeout=10)
+def request(host, port, path, method="GET", headers=None, body=None,
+            source=None):
+    """(status, lower-case headers, body) over TCP, from the address
+    `source` when given."""
+    c = http.client.HTTPConnection(host, port, timeout=10,
+                                   source_address=(source, 0) if source
+                                   else None)
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
@@ -267,6 +271,10 @@ class ApiTrust(AgentTest):
                 if want is not None:
                     self.assertEqual(hdrs["www-authenticate"], want)
                 self.assertIn("error", json.loads(body))
+            # five wrong ones a path: a right one starts the count again
+            # before the next five would make this address wait
+            self.assertEqual(self.remote("/plugins/run?timeout=x", headers={
+                "Authorization": "Bearer " + TOKEN})[0], 400)
         # the right token passes the trust check: the front's own
         # parameter check answers next (any case of "Bearer", spaces)
         for auth in ("Bearer " + TOKEN, "bearer   " + TOKEN + " "):
@@ -285,3 +293,46 @@ class ApiTrust(AgentTest):
         # loopback is not this listener here; the unix socket needs none
         code, body = self.agent.http("/plugins/run?timeout=x", unix=True)
         self.assertEqual(code, 400, body)
+
+    def test_wrong_tokens_make_their_address_wait(self):
+        """A token guessed at network speed: after 5 wrong ones from an
+        address, each wrong one makes it wait (1 s, doubling), and what
+        it sends meanwhile is not checked, the right token included.
+        Another address, and the unix socket, do not wait."""
+        self.agent.write_conf(agent_extra='\tnamespaces = [ "a.loda" ]\n'
+                              f'\ttoken = "{TOKEN}"\n')
+        self.start_ok()
+        right = {"Authorization": "Bearer " + TOKEN}
+        for i in range(6):
+            st, _, body = self.remote("/plugins/run?timeout=x", headers={
+                "Authorization": f"Bearer guess{i}"})
+            self.assertEqual(st, 401, f"guess {i}: {body}")
+        # the sixth made it wait 1 s: the right token is not even checked
+        st, hdrs, body = self.remote("/plugins/run?timeout=x", headers=right)
+        self.assertEqual(st, 429, body)
+        self.assertEqual(hdrs["retry-after"], "1")
+        self.assertIn("too many wrong bearer tokens", json.loads(body)["error"])
+        # nor does the list show what only the token may see
+        st, _, body = self.remote("/plugins/list?ns=a.loda", headers=right)
+        self.assertEqual(st, 200, body)
+        # another address (the veth's other end) and the unix socket go on
+        with self.ns.entered():
+            st, _, body = request(self.addr, self.agent.port,
+                                  "/plugins/run?timeout=x", headers=right,
+                                  source="10.213.1.2")
+        self.assertEqual((st, json.loads(body)),
+                         (400, {"error": "invalid timeout"}))
+        code, body = self.agent.http("/plugins/run?timeout=x", unix=True)
+        self.assertEqual(code, 400, body)
+        # once the wait is over, the right token passes and starts again
+        time.sleep(1.2)
+        st, _, body = self.remote("/plugins/run?timeout=x", headers=right)
+        self.assertEqual(st, 400, body)
+        for i in range(5):
+            self.assertEqual(self.remote("/plugins/run?timeout=x", headers={
+                "Authorization": f"Bearer again{i}"})[0], 401)
+        code, text = self.agent.http("/metrics", unix=True)
+        self.assertIn('agent_api_tokens_refused_total{reason="wrong"} 11',
+                      text)
+        self.assertRegex(text, r'agent_api_tokens_refused_total\{reason='
+                         r'"waiting"\} [12]\b')

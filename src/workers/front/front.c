@@ -465,6 +465,10 @@ front_push_stats(struct front *f)
 	    f->st.received_post, "source", "post", NULL);
 	(void)metrics_put(&f->ms, "points_received_total",
 	    f->st.received_write, "source", "write", NULL);
+	(void)metrics_put(&f->ms, "api_tokens_refused_total",
+	    f->authfail.wrong, "reason", "wrong", NULL);
+	(void)metrics_put(&f->ms, "api_tokens_refused_total",
+	    f->authfail.waited, "reason", "waiting", NULL);
 	for (i = 0; i < HTTP_CODE_SLOTS; i++) {
 		if (codes[i] == 0)
 			continue;

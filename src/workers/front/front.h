@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "workers/worker.h"
 #include "warn_limit.h"
+#include "front_authfail.h"
 
 enum pending_kind {
 	PENDING_STATUS,		/* MSG_STATUS from the master */
@@ -84,6 +85,7 @@ struct front {
 	struct warn_limit	 refused_api;	/* untrusted, no token */
 	struct warn_limit	 unfound_peer;	/* loopback, owner not found */
 	struct front_peeruid	 peeruid;	/* loopback clients' uids */
+	struct front_authfail	 authfail;	/* wrong tokens by source */
 };
 
 /* Bytes of encoded points kept between requests (front_data.c). */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "buf.h"
 #include "codec.h"
@@ -153,21 +154,86 @@ loopback_peer(struct front *f, struct http_request *req, uid_t *who)
 	return peer_of(f, uid);
 }
 
+/* What the request's bearer token turned out to be. */
+enum token_verdict {
+	TOKEN_NONE,		/* none sent, or none configured */
+	TOKEN_RIGHT,
+	TOKEN_WRONG,
+	TOKEN_WAIT		/* not checked: its source waits */
+};
+
+/* Seconds on the monotonic clock: a stepped clock moves no wait. */
+static double
+mono_now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0.;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The token checked, unless its source has sent too many wrong ones. */
+static enum token_verdict
+token_check(struct front *f, struct http_request *req)
+{
+	const char	*secret = f->w->conf.token;
+	double		 now;
+
+	if (secret[0] == '\0' || req->authorization[0] == '\0')
+		return TOKEN_NONE;
+	now = mono_now();
+	if (front_authfail_wait(&f->authfail, &req->peer, now) > 0.) {
+		f->authfail.waited++;
+		return TOKEN_WAIT;
+	}
+	if (bearer_ok(req->authorization, secret)) {
+		front_authfail_right(&f->authfail, &req->peer);
+		return TOKEN_RIGHT;
+	}
+	(void)front_authfail_wrong(&f->authfail, &req->peer, now);
+	return TOKEN_WRONG;
+}
+
 /*
  * Trusted: the unix socket (its permissions decide who gets there),
  * loopback TCP peers that are root or apiusers, and anyone with the
- * configured token.
+ * configured token.  *tv says what the token was (TOKEN_NONE when it
+ * did not matter).
  */
 static int
-api_trusted(struct front *f, struct http_request *req)
+api_trusted(struct front *f, struct http_request *req,
+    enum token_verdict *tv)
 {
-	const char	*secret = f->w->conf.token;
 	uid_t		 who;
 
+	*tv = TOKEN_NONE;
 	if (req->via == HTTP_VIA_UNIX || (front_http_peer_loopback(req) &&
 	    loopback_peer(f, req, &who) == LOOPBACK_TRUSTED))
 		return 1;
-	return secret[0] != '\0' && bearer_ok(req->authorization, secret);
+	*tv = token_check(f, req);
+	return *tv == TOKEN_RIGHT;
+}
+
+/* 429 to a source that sent too many wrong tokens, with Retry-After. */
+static void
+refuse_waiting(struct front *f, struct http_request *req, const char *path,
+    const char *peer, int logit, const char *note)
+{
+	char	 msg[200], after[16];
+	double	 wait;
+
+	wait = front_authfail_wait(&f->authfail, &req->peer, mono_now());
+	snprintf(after, sizeof(after), "%.0f", wait < 1. ? 1. : wait + 0.5);
+	if (logit)
+		log_info("%s from %s refused: too many wrong bearer tokens "
+		    "from its address; its tokens are not checked for %s s%s",
+		    path, peer, after, note);
+	if (front_http_request_add_header(req, "Retry-After", after) == -1)
+		log_warnx("%s: cannot add Retry-After", __func__);
+	snprintf(msg, sizeof(msg), "too many wrong bearer tokens from this "
+	    "address: the next one is checked in %s s", after);
+	front_http_respond_error(req, 429, msg);
 }
 
 /* A loopback client refused: 403 saying why, and a line in the log. */
@@ -219,11 +285,12 @@ api_allowed(struct front *f, struct http_request *req)
 {
 	const char	*secret = f->w->conf.token;
 	char		 peer[80], path[64], note[80];
+	enum token_verdict tv;
 	int		 missing, logit;
 
 	if (!front_guard_check(f, req))
 		return 0;
-	if (api_trusted(f, req))
+	if (api_trusted(f, req, &tv))
 		return 1;
 	(void)front_http_peer_str(req, peer, sizeof(peer));
 	(void)front_http_logstr(req->path, path, sizeof(path));
@@ -241,6 +308,10 @@ api_allowed(struct front *f, struct http_request *req)
 		    "from root and [agent] apiusers on loopback only; set "
 		    "[agent] token to allow other hosts with Authorization: "
 		    "Bearer");
+		return 0;
+	}
+	if (tv == TOKEN_WAIT) {
+		refuse_waiting(f, req, path, peer, logit, note);
 		return 0;
 	}
 	missing = req->authorization[0] == '\0';
@@ -427,6 +498,7 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 {
 	struct plugin_req	 pr;
 	struct pbuf		 pb;
+	enum token_verdict	 tv;
 	uint32_t		 reqid;
 	double			 deadline = 0;
 	char			 peer[80], ns[64], repo[128];
@@ -445,9 +517,10 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		 * Parameters often hold credentials, and stderr anything:
 		 * only for trusted clients, and never for what looks like a
 		 * web page (after DNS rebinding a browser on this host is a
-		 * loopback client).
+		 * loopback client).  A token counts as for the others: a
+		 * full list for a right one must not be a guesser's oracle.
 		 */
-		list_call(f, req, !api_trusted(f, req) ||
+		list_call(f, req, !api_trusted(f, req, &tv) ||
 		    !front_guard_pass(f, req));
 		return;
 	}
