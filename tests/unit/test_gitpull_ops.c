@@ -90,6 +90,20 @@ op_cb(struct gitop *op, const struct git_resp *r, void *arg)
 	res->done = 1;
 }
 
+/* The start of a small file into buf ("" when it cannot be read). */
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	FILE	*fp;
+	size_t	 n = 0;
+
+	if ((fp = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
 /*
  * What a non-blocking waitid() says of `pid` now, and the state and
  * wait channel of each of its threads: a leader shown a zombie while
@@ -102,9 +116,8 @@ wait_and_tasks(pid_t pid, char *out, size_t len)
 	siginfo_t	 si;
 	struct dirent	*de;
 	DIR		*d;
-	FILE		*fp;
 	char		 path[96], stat[256], wchan[64], *p;
-	size_t		 n, used;
+	size_t		 used;
 	int		 r, e;
 
 	memset(&si, 0, sizeof(si));
@@ -118,21 +131,12 @@ wait_and_tasks(pid_t pid, char *out, size_t len)
 	while ((de = readdir(d)) != NULL && used < len) {
 		if (de->d_name[0] == '.')
 			continue;
-		stat[0] = wchan[0] = '\0';
 		snprintf(path, sizeof(path), "/proc/%ld/task/%s/stat",
 		    (long)pid, de->d_name);
-		if ((fp = fopen(path, "r")) != NULL) {
-			n = fread(stat, 1, sizeof(stat) - 1, fp);
-			stat[n] = '\0';
-			fclose(fp);
-		}
+		slurp(path, stat, sizeof(stat));
 		snprintf(path, sizeof(path), "/proc/%ld/task/%s/wchan",
 		    (long)pid, de->d_name);
-		if ((fp = fopen(path, "r")) != NULL) {
-			n = fread(wchan, 1, sizeof(wchan) - 1, fp);
-			wchan[n] = '\0';
-			fclose(fp);
-		}
+		slurp(path, wchan, sizeof(wchan));
 		/* the state is the field after the name's ')' */
 		p = strrchr(stat, ')');
 		used += (size_t)snprintf(out + used, len - used, " %s %c %s",
@@ -154,23 +158,13 @@ guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char			 path[64], buf[2048] = "", wchan[64] = "";
 	char			 tasks[1024];
 	pid_t			 pid = op != NULL ? gitpull_op_pid(op) : 0;
-	FILE			*fp;
-	size_t			 n;
 
 	if (pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-		if ((fp = fopen(path, "r")) != NULL) {
-			n = fread(buf, 1, sizeof(buf) - 1, fp);
-			buf[n] = '\0';
-			buf[strcspn(buf, "V")] = '\0';	/* up to VmPeak */
-			fclose(fp);
-		}
+		slurp(path, buf, sizeof(buf));
+		buf[strcspn(buf, "V")] = '\0';		/* up to VmPeak */
 		snprintf(path, sizeof(path), "/proc/%ld/wchan", (long)pid);
-		if ((fp = fopen(path, "r")) != NULL) {
-			n = fread(wchan, 1, sizeof(wchan) - 1, fp);
-			wchan[n] = '\0';
-			fclose(fp);
-		}
+		slurp(path, wchan, sizeof(wchan));
 	}
 	cr_assert_fail("the git operation did not finish in time: pid %ld, "
 	    "%d of its group alive, wchan %s, %s, status:\n%s", (long)pid,
