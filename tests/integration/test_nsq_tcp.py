@@ -143,6 +143,48 @@ class NsqTcp(MultiMessageTests, NsqTest):
                    what="the held points over HTTP")
         self.assertNotRegex(self.agent.log_text(), r"in a new process")
 
+    def test_a_reload_to_no_spool_applies_in_place(self):
+        # no spool needs libcurl (sender_needs_curl()), but a new sender
+        # is given the spool this one holds to read first (spoolheld.c):
+        # started with it, it did not load libcurl either, stopped again
+        # at the config's "", and the master took that for a crash at
+        # every start.  The move to memory only is applied in place.
+        d = self.double()
+        self.configure([self.tcp(d)])
+        self.start_ok()
+        pid = self.agent.worker(self.agent.status(), "sender")["pid"]
+        d.set_fault("refuse")
+        held = make_points(0, 30)
+        self.post_ok(held)
+        self.configure([self.tcp(d)], spool="")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("acknowledged by every worker", r.stdout)
+        self.agent.wait_log(r"spool: off, points are kept in memory only")
+        d.set_fault("ok")
+        wait_until(lambda: sorted(self.keys_over(d, "tcp")) ==
+                   sorted(expected_key(p) for p in held),
+                   what="the held points over TCP")
+        self.assertEqual(
+            self.agent.worker(self.agent.status(), "sender")["pid"], pid)
+        self.assertNotRegex(self.agent.log_text(),
+                            r"in a new process|worker sender .* "
+                            r"restarting in")
+
+        # an HTTP output now needs a restart: refused, nothing lost
+        self.configure([d.http_address], spool="")
+        r = self.agent.run("reload")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.agent.wait_log(r"this one has no spool to keep its points "
+                            r"in while it stops; restart the agent")
+        later = make_points(1000, 20)
+        self.post_ok(later)
+        wait_until(lambda: set(expected_key(p) for p in later) <=
+                   set(self.keys_over(d, "tcp")),
+                   what="the later points over TCP")
+        self.assertEqual(
+            self.agent.worker(self.agent.status(), "sender")["pid"], pid)
+
     def test_ten_thousand_points_mixed_batches(self):
         d = self.double()
         self.configure([self.tcp(d)])

@@ -59,6 +59,15 @@ sink_for(const struct agent_conf *c)
 	return NULL;
 }
 
+/* An HTTP output: nsq at host:port, influxdb. */
+static int
+sender_uses_curl(const struct agent_conf *c)
+{
+	const struct sink_ops	*ops = sink_for(c);
+
+	return ops != NULL && ops->uses_curl;
+}
+
 /*
  * libcurl is loaded at the setup only for an HTTP output, or without a
  * spool: a reload to an HTTP output then starts a new sender, whose stop
@@ -67,9 +76,7 @@ sink_for(const struct agent_conf *c)
 static int
 sender_needs_curl(const struct agent_conf *c)
 {
-	const struct sink_ops	*ops = sink_for(c);
-
-	return c->spool[0] == '\0' || (ops != NULL && ops->uses_curl);
+	return c->spool[0] == '\0' || sender_uses_curl(c);
 }
 
 void
@@ -561,14 +568,28 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 
 	if (s == NULL || !s->started)
 		return 0;
-	if (s->curl.handle == NULL && sender_needs_curl(next)) {
+	/*
+	 * A move to no spool with an output that does not use libcurl is
+	 * applied here, as before libcurl was loaded only where needed: a
+	 * new sender would be given the spool this one holds to read first
+	 * (spoolheld.c), start with it, so without libcurl, and stop again
+	 * at the config's "" for ever.  Without libcurl and without a spool,
+	 * a later reload to an HTTP output is refused (below).
+	 */
+	if (s->curl.handle == NULL && sender_needs_curl(next) &&
+	    !sender_uses_curl(next)) {
+		log_info("no spool from now on: libcurl is not loaded, so a "
+		    "reload to an HTTP output needs a restart of the agent");
+	} else if (s->curl.handle == NULL && sender_needs_curl(next)) {
 		if (s->spool == NULL) {
 			/* its stop could keep nothing: the points stay here */
 			snprintf(err, errlen, "the %s output needs libcurl, "
-			    "which only a new sender can load, and the spool "
-			    "this one should keep its points in is not open "
-			    "(see the log); restart the agent to apply it",
-			    next->output_name);
+			    "which only a new sender can load, and %s; "
+			    "restart the agent to apply it", next->output_name,
+			    w->conf.spool[0] == '\0' ? "this one has no spool "
+			    "to keep its points in while it stops" : "the "
+			    "spool this one should keep its points in is not "
+			    "open (see the log)");
 			return -1;
 		}
 		snprintf(err, errlen, "the %s output needs libcurl, loaded "
