@@ -321,6 +321,18 @@ apply_conf(struct worker *w, struct frame_in *in)
 		conf_free(&next);
 		return -1;
 	}
+	/*
+	 * Stopping for a respawn: a later generation is the successor's,
+	 * which the master gives it.  Applied and acknowledged here, it
+	 * would have the master take the exit that follows for a crash
+	 * (supervise_respawn_due()), and the worker stop for nothing.
+	 */
+	if (w->respawn) {
+		log_info("config generation %llu left to the new %s process",
+		    (unsigned long long)gen, proto_role_name(w->role));
+		conf_free(&next);
+		return 0;
+	}
 	rv = 0;
 	if (w->have_conf && w->ops->reconfigure != NULL)
 		rv = w->ops->reconfigure(w, &next, err, sizeof(err));

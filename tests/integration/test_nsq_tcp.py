@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -184,6 +185,38 @@ class NsqTcp(MultiMessageTests, NsqTest):
                    what="the later points over TCP")
         self.assertEqual(
             self.agent.worker(self.agent.status(), "sender")["pid"], pid)
+
+    def test_a_reload_back_while_the_sender_stops_for_one_is_no_crash(self):
+        # generation 2 (HTTP) stops the sender for a new one; generation
+        # 3 (back to TCP) comes while it publishes for its 5 s: it is
+        # the successor's to apply, and the exit is no crash
+        d = self.double()
+        self.configure([self.tcp(d)])
+        self.start_ok()
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        d.set_fault("refuse")
+        held = make_points(0, 30)
+        self.post_ok(held)
+        master = self.agent.master_pid()
+        self.configure([d.http_address])
+        os.kill(master, signal.SIGHUP)
+        self.agent.wait_log(r"config generation 2 needs a new sender "
+                            r"process")
+        self.configure([self.tcp(d)])
+        os.kill(master, signal.SIGHUP)
+        self.agent.wait_log(r"reload: config generation 3 loaded")
+        d.set_fault("ok")
+        self.agent.wait_log(rf"sender \(pid {old}\) stopped to apply "
+                            r"config generation 3 in a new process")
+        wait_until(lambda: (lambda w: w["pid"] != old and
+                            w["generation"] == 3 and w)(
+            self.agent.worker(self.agent.status(), "sender")),
+            what="a new sender with generation 3")
+        wait_until(lambda: set(expected_key(p) for p in held) <=
+                   set(self.keys_over(d, "tcp")),
+                   what="the held points over TCP")
+        self.assertNotRegex(self.agent.log_text(),
+                            r"worker sender .* restarting in")
 
     def test_ten_thousand_points_mixed_batches(self):
         d = self.double()
