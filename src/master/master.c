@@ -311,8 +311,17 @@ reload_laggards(struct master *m, char *buf, size_t len)
 	buf[0] = '\0';
 	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++) {
 		w = &m->w[r];
-		/* one stopped for a respawn: its successor is to ack */
-		if ((w->pid <= 0 && !w->respawning) ||
+		/*
+		 * One stopped for a respawn: its successor is to ack, and
+		 * only once ready: it acks its config as it reads it, before
+		 * its setup, where what the respawn was for (libcurl) is
+		 * loaded or fails to; one that died is no ack either.
+		 */
+		if (w->respawn_gen == m->generation) {
+			if (w->acked_gen == m->generation &&
+			    w->state == W_RUNNING)
+				continue;
+		} else if ((w->pid <= 0 && !w->respawning) ||
 		    w->acked_gen == m->generation)
 			continue;
 		if (n++ > 0)
@@ -575,6 +584,9 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		if (w->role == ROLE_SENDER && spoolheld_for_start(m) != NULL &&
 		    spawn_send_conf(m, w, 0) == -1)
 			supervise_kill(w, "could not send its config");
+		/* a respawn's successor acks a reload once ready */
+		if (w->respawn_gen == m->generation)
+			reload_acked(m);
 		return;
 	case MSG_LOG:
 		level = codec_get_u32(&pr);

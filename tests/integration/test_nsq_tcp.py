@@ -22,7 +22,7 @@ import time
 from nsq_common import HOST, MultiMessageTests, NsqTest, expected_key, key, \
     make_points, received
 from harness import ClosedPort, NetNs, free_port, maps_libcurl, \
-    needs_root, wait_until
+    needs_root, preload, wait_until
 from rawpeer import NSQ_FRAME_ERROR, RawServer, nsq_frame
 
 
@@ -217,6 +217,24 @@ class NsqTcp(MultiMessageTests, NsqTest):
                    what="the held points over TCP")
         self.assertNotRegex(self.agent.log_text(),
                             r"worker sender .* restarting in")
+
+    def test_a_new_sender_that_cannot_start_fails_the_reload(self):
+        # the sender that takes the HTTP output cannot load libcurl (as
+        # on a host without it): it acknowledged its config as soon as it
+        # read it, before its setup failed, and `agent reload` said the
+        # reload applied
+        preload(self, "nocurl", ["NOCURL_ROLE=sender"])
+        d = self.double()
+        self.configure([self.tcp(d)])
+        self.start_ok()
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        self.configure([d.http_address])
+        r = self.agent.run("reload")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stderr, r"unacknowledged 2: sender")
+        self.agent.wait_log(r"libcurl")
+        self.assertNotEqual(
+            self.agent.worker(self.agent.status(), "sender")["pid"], old)
 
     def test_ten_thousand_points_mixed_batches(self):
         d = self.double()
