@@ -414,6 +414,17 @@ worker_stop(struct worker *w)
 		worker_exit(w, 0);
 }
 
+/*
+ * The agent stops: a stop for a respawn under way becomes this one,
+ * which waits for the producers (sender_producers_gone()) and ends 0.
+ */
+static void
+worker_shutdown(struct worker *w)
+{
+	w->respawn = 0;
+	worker_stop(w);
+}
+
 static void
 ctl_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 {
@@ -439,7 +450,7 @@ ctl_msg_cb(struct frame_conn *fc, struct frame_in *in, void *arg)
 			rv = -1;
 			break;
 		}
-		worker_stop(w);
+		worker_shutdown(w);
 		break;
 	case MSG_STATS_REQ:
 		if (in->datalen != 0 || in->hdr.reqid == 0) {
@@ -499,7 +510,7 @@ sigterm_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	struct worker	*w = s->data;
 
 	log_info("SIGTERM received: stopping");
-	worker_stop(w);
+	worker_shutdown(w);
 }
 
 /* The control edge and the log sink of a worker; 0 or -1. */

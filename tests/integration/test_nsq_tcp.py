@@ -218,6 +218,32 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertNotRegex(self.agent.log_text(),
                             r"worker sender .* restarting in")
 
+    def test_a_stop_while_the_sender_stops_for_a_respawn_is_a_stop(self):
+        # the agent stops while the sender publishes for its 5 s before a
+        # respawn: it becomes the agent's stop (it ends 0, its points in
+        # the spool for the next start), not a respawn nobody starts
+        d = self.double()
+        self.configure([self.tcp(d)])
+        self.start_ok()
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        d.set_fault("refuse")
+        held = make_points(0, 30)
+        self.post_ok(held)
+        self.configure([d.http_address])
+        os.kill(self.agent.master_pid(), signal.SIGHUP)
+        self.agent.wait_log(r"config generation 2 needs a new sender "
+                            r"process")
+        r = self.agent.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.agent.wait_log(rf"sender \(pid {old}\) exited with status 0")
+        self.assertNotRegex(self.agent.log_text(), r"in a new process")
+        # the next start publishes them, over HTTP now
+        d.set_fault("ok")
+        self.start_ok()
+        wait_until(lambda: set(expected_key(p) for p in held) <=
+                   set(self.keys_over(d, "http")),
+                   what="the held points over HTTP after the start")
+
     def test_a_new_sender_that_cannot_start_fails_the_reload(self):
         # the sender that takes the HTTP output cannot load libcurl (as
         # on a host without it): it acknowledged its config as soon as it
