@@ -1271,6 +1271,14 @@ two_plugins(int64_t flushms, struct plugin **fast, struct plugin **slow)
 	git_answer(1, 1, "slow", 0);
 	cr_assert_not_null(*fast = scheduler_find(S(), NS "|fast"));
 	cr_assert_not_null(*slow = scheduler_find(S(), NS "|slow"));
+	/*
+	 * The test starts them (fire()): "slow" hashes to offset 0, so its
+	 * own timer fires at the next whole second, and once in a while
+	 * that came after its gated run ended and ran it again, a third
+	 * message to the sender.
+	 */
+	ev_timer_stop(h.loop, &(*fast)->timer);
+	ev_timer_stop(h.loop, &(*slow)->timer);
 }
 
 /* The same, both due: the slow one first, the fast one SCHED_START_GAP
