@@ -365,6 +365,25 @@ reload_acked(struct master *m)
 	    "acknowledged by every worker");
 }
 
+/*
+ * A worker says it cannot apply the reload's config: it keeps the one it
+ * has, and the operator hears so now, not at the timeout.  Its reason
+ * stays in the log, not in the outcome file: the words are a worker's.
+ */
+static void
+reload_unapplied(struct master *m, struct wslot *w)
+{
+	char	 who[96];
+
+	if (!ev_is_active(&m->reload_timer))
+		return;
+	ev_timer_stop(m->loop, &m->reload_timer);
+	snprintf(who, sizeof(who), "%s cannot apply it",
+	    proto_role_name(w->role));
+	reload_over(m, "reload not applied by every worker (see the log)",
+	    "unapplied", who);
+}
+
 static void
 reload_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -623,13 +642,17 @@ master_ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 				reload_acked(m);
 			} else
 				w->acked_gen = gen;
-		} else if (lograte_take(&w->lograte, ev_now(m->loop),
-		    strlen(text))) {
-			/* the worker's words: within its role's budget */
-			log_warnx("%s: %s cannot apply config generation %llu: "
-			    "%s", __func__,
-			    proto_role_name(w->role), (unsigned long long)gen,
-			    text);
+		} else {
+			if (lograte_take(&w->lograte, ev_now(m->loop),
+			    strlen(text)))
+				/* the worker's words: within its role's
+				 * budget */
+				log_warnx("%s: %s cannot apply config "
+				    "generation %llu: %s", __func__,
+				    proto_role_name(w->role),
+				    (unsigned long long)gen, text);
+			if (gen == m->generation)
+				reload_unapplied(m, w);
 		}
 		lograte_say(m, w);
 		free(text);

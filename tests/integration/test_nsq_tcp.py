@@ -176,6 +176,9 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.configure([d.http_address], spool="")
         r = self.agent.run("reload")
         self.assertNotEqual(r.returncode, 0, r.stdout)
+        # said at once, not at the 10 s of an unacknowledged reload
+        self.assertIn("agent: reload unapplied 3: sender cannot apply it "
+                      "(the running config stays; see the log)", r.stderr)
         self.agent.wait_log(r"this one has no spool to keep its points "
                             r"in while it stops; restart the agent")
         later = make_points(1000, 20)
