@@ -80,7 +80,7 @@ const struct metric_family metrics_families[] = {
 	    "HTTP API answers by status code.", NULL, 0 },
 	{ "api_tokens_refused_total", METRIC_COUNTER,
 	    "Bearer tokens not taken, by reason: wrong, waiting (not checked: "
-	    "too many wrong ones from that address).", NULL, 0 },
+	    "too many wrong ones from that client).", NULL, 0 },
 };
 
 const size_t metrics_family_count =

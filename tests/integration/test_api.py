@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -91,6 +92,33 @@ class ListShared(AgentTest):
         time.sleep(7)       # the scheduler's stats: within 6.25 s
         n = (sched().get("stats") or {}).get("requests", 0) - r0
         self.assertLessEqual(n, 2, f"{n} lists built for 40 requests")
+
+
+class ApiLocalToken(AgentTest):
+    """A local user guessing the token over loopback makes only its own
+    uid wait: every local user has the address 127.0.0.1."""
+
+    def as_uid(self, uid, token):
+        r = subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}",
+             "--clear-groups", "curl", "-sS", "--max-time", "20", "-o",
+             "-", "-w", "\n%{http_code}", "-H",
+             f"Authorization: Bearer {token}",
+             f"http://127.0.0.1:{self.agent.port}/plugins/run?timeout=x"],
+            capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return int(r.stdout.decode().rpartition("\n")[2])
+
+    def test_a_local_guesser_makes_only_itself_wait(self):
+        needs_root(self)
+        self.agent.write_conf(agent_extra='\tnamespaces = [ "a.loda" ]\n'
+                              f'\ttoken = "{TOKEN}"\n')
+        self.start_ok()
+        codes = [self.as_uid(4243, f"guess{i}") for i in range(7)]
+        self.assertEqual(codes, [403] * 6 + [429])
+        # another local user with the token is not slowed by it
+        self.assertEqual(self.as_uid(4244, TOKEN), 400)
+        self.assertEqual(self.as_uid(4243, TOKEN), 429)
 
 
 class ApiLocal(AgentTest):

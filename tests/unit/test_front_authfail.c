@@ -41,21 +41,37 @@ table(void)
 	return a;
 }
 
+/* The source of a client at the address `who`, or of uid "u<n>". */
+static void
+key_of(const char *who, uint8_t key[AUTHFAIL_KEY])
+{
+	struct sockaddr_storage	 ss;
+
+	if (who[0] == 'u') {
+		front_authfail_key_uid((uid_t)atoi(who + 1), key);
+		return;
+	}
+	ss = addr(who);
+	front_authfail_key_addr(&ss, key);
+}
+
 /* Criterion's float asserts evaluate their argument twice: call once. */
 static double
 wrong(struct front_authfail *a, const char *who, double now)
 {
-	struct sockaddr_storage	 ss = addr(who);
+	uint8_t	 key[AUTHFAIL_KEY];
 
-	return front_authfail_wrong(a, &ss, now);
+	key_of(who, key);
+	return front_authfail_wrong(a, key, now);
 }
 
 static double
 wait_of(struct front_authfail *a, const char *who, double now)
 {
-	struct sockaddr_storage	 ss = addr(who);
+	uint8_t	 key[AUTHFAIL_KEY];
 
-	return front_authfail_wait(a, &ss, now);
+	key_of(who, key);
+	return front_authfail_wait(a, key, now);
 }
 
 Test(authfail, five_free_then_doubling_to_the_cap)
@@ -90,13 +106,14 @@ Test(authfail, five_free_then_doubling_to_the_cap)
 Test(authfail, a_right_token_or_quiet_starts_again)
 {
 	struct front_authfail	*a = table();
-	struct sockaddr_storage	 ss = addr("192.0.2.8");
+	uint8_t			 key[AUTHFAIL_KEY];
 	double			 w;
 	int			 i;
 
 	for (i = 0; i < AUTHFAIL_FREE + 2; i++)
 		(void)wrong(a, "192.0.2.8", 10.);
-	front_authfail_right(a, &ss);
+	key_of("192.0.2.8", key);
+	front_authfail_right(a, key);
 	w = wait_of(a, "192.0.2.8", 10.);
 	cr_assert_float_eq(w, 0., 1e-9);
 	for (i = 0; i < AUTHFAIL_FREE; i++) {
@@ -127,6 +144,28 @@ Test(authfail, only_the_source_waits)
 	w = wait_of(a, "2001:db8:1:3::10", 5.);
 	cr_assert_float_eq(w, 0., 1e-9);
 	w = wait_of(a, "192.0.2.10", 5.);
+	cr_assert_float_eq(w, 0., 1e-9);
+	free(a);
+}
+
+Test(authfail, local_users_are_sources_of_their_own)
+{
+	struct front_authfail	*a = table();
+	double			 w;
+	int			 i;
+
+	/* on loopback every user has 127.0.0.1: told apart by uid */
+	for (i = 0; i < AUTHFAIL_FREE + 3; i++)
+		(void)wrong(a, "u4243", 5.);
+	cr_assert_gt(wait_of(a, "u4243", 5.), 0.);
+	w = wait_of(a, "u4244", 5.);
+	cr_assert_float_eq(w, 0., 1e-9);
+	w = wait_of(a, "127.0.0.1", 5.);
+	cr_assert_float_eq(w, 0., 1e-9);
+	/* and uid 2130706433 is not 127.0.0.1 (the same four bytes) */
+	for (i = 0; i < AUTHFAIL_FREE + 3; i++)
+		(void)wrong(a, "127.0.0.1", 5.);
+	w = wait_of(a, "u2130706433", 5.);
 	cr_assert_float_eq(w, 0., 1e-9);
 	free(a);
 }

@@ -7,9 +7,10 @@
 
 #include "front_authfail.h"
 
-/* The source's key: an IPv4 address (a mapped one too), an IPv6 /64. */
-static void
-source_key(const struct sockaddr_storage *ss, uint8_t key[AUTHFAIL_KEY])
+/* An IPv4 address (a mapped one too), an IPv6 /64. */
+void
+front_authfail_key_addr(const struct sockaddr_storage *ss,
+    uint8_t key[AUTHFAIL_KEY])
 {
 	const struct sockaddr_in	*sin = (const struct sockaddr_in *)ss;
 	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)ss;
@@ -26,6 +27,16 @@ source_key(const struct sockaddr_storage *ss, uint8_t key[AUTHFAIL_KEY])
 		key[0] = 6;
 		memcpy(key + 1, sin6->sin6_addr.s6_addr, 8);
 	}
+}
+
+void
+front_authfail_key_uid(uid_t uid, uint8_t key[AUTHFAIL_KEY])
+{
+	uint32_t	 u = (uint32_t)uid;
+
+	memset(key, 0, AUTHFAIL_KEY);
+	key[0] = 'u';
+	memcpy(key + 1, &u, sizeof(u));
 }
 
 /* The slot of the source `key`, or -1. */
@@ -65,12 +76,10 @@ take(struct front_authfail *a, double now)
 
 double
 front_authfail_wait(const struct front_authfail *a,
-    const struct sockaddr_storage *peer, double now)
+    const uint8_t key[AUTHFAIL_KEY], double now)
 {
-	uint8_t		 key[AUTHFAIL_KEY];
-	int		 i;
+	int	 i;
 
-	source_key(peer, key);
 	if ((i = slot_of(a, key)) == -1 || a->slot[i].until <= now)
 		return 0.;
 	return a->slot[i].until - now;
@@ -78,16 +87,14 @@ front_authfail_wait(const struct front_authfail *a,
 
 double
 front_authfail_wrong(struct front_authfail *a,
-    const struct sockaddr_storage *peer, double now)
+    const uint8_t key[AUTHFAIL_KEY], double now)
 {
 	struct authfail_slot	*s;
-	uint8_t			 key[AUTHFAIL_KEY];
 	double			 wait = AUTHFAIL_WAIT_FIRST;
 	uint32_t		 n;
 	int			 i;
 
 	a->wrong++;
-	source_key(peer, key);
 	if ((i = slot_of(a, key)) == -1) {
 		s = take(a, now);
 		memset(s, 0, sizeof(*s));
@@ -112,12 +119,10 @@ front_authfail_wrong(struct front_authfail *a,
 
 void
 front_authfail_right(struct front_authfail *a,
-    const struct sockaddr_storage *peer)
+    const uint8_t key[AUTHFAIL_KEY])
 {
-	uint8_t		 key[AUTHFAIL_KEY];
-	int		 i;
+	int	 i;
 
-	source_key(peer, key);
 	if ((i = slot_of(a, key)) != -1)
 		memset(&a->slot[i], 0, sizeof(a->slot[i]));
 }

@@ -8,10 +8,12 @@
  * without a wrong one, starts the count again.
  *
  * "Where" is the IPv4 address, or the IPv6 /64 (what one client holds at
- * least: counting single IPv6 addresses would count nothing).  Only that
- * source waits: the unix socket, root on loopback and every other address
- * are not slowed, so a guesser cannot lock the operator out, except one
- * sharing its address (a NAT), for AUTHFAIL_WAIT_MAX at most.  The table
+ * least: counting single IPv6 addresses would count nothing); on
+ * loopback, where every local user has the same address, the uid that
+ * owns the client's socket.  Only that source waits: the unix socket,
+ * root and apiusers on loopback, other local users and every other
+ * address are not slowed, so a guesser cannot lock the operator out,
+ * except one sharing its address (a NAT), for AUTHFAIL_WAIT_MAX at most.  The table
  * holds AUTHFAIL_SLOTS sources; a guesser with more addresses than that
  * evicts the quietest, which bounds its memory, not its guessing: a
  * long random token is what makes guessing hopeless.
@@ -19,6 +21,7 @@
 #ifndef AGENT_FRONT_AUTHFAIL_H
 #define AGENT_FRONT_AUTHFAIL_H
 
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #include <stdint.h>
@@ -28,7 +31,8 @@
 #define AUTHFAIL_WAIT_MAX	300.0
 #define AUTHFAIL_FORGET		600.0	/* seconds without a wrong one */
 #define AUTHFAIL_SLOTS		256
-#define AUTHFAIL_KEY		9	/* family, then 4 or 8 address bytes */
+#define AUTHFAIL_KEY		9	/* kind, then 4 or 8 address bytes,
+					 * or a uid */
 
 struct authfail_slot {
 	uint8_t		 key[AUTHFAIL_KEY];
@@ -44,15 +48,21 @@ struct front_authfail {
 	uint64_t		 waited;	/* tokens not checked: 429 */
 };
 
-/* Seconds the source of `peer` waits before a token of it is checked;
- * 0: check it now.  `now` is the loop's monotonic time. */
+/* The source of a client at `peer` (not loopback: see the top). */
+void	 front_authfail_key_addr(const struct sockaddr_storage *peer,
+	    uint8_t key[AUTHFAIL_KEY]);
+/* The source of a loopback client whose socket `uid` owns. */
+void	 front_authfail_key_uid(uid_t uid, uint8_t key[AUTHFAIL_KEY]);
+
+/* Seconds the source `key` waits before a token of it is checked; 0:
+ * check it now.  `now` is monotonic time. */
 double	 front_authfail_wait(const struct front_authfail *,
-	    const struct sockaddr_storage *peer, double now);
-/* A wrong token from `peer`: the seconds its next one now waits. */
+	    const uint8_t key[AUTHFAIL_KEY], double now);
+/* A wrong token from `key`: the seconds its next one now waits. */
 double	 front_authfail_wrong(struct front_authfail *,
-	    const struct sockaddr_storage *peer, double now);
-/* A right token from `peer`: its count starts again. */
+	    const uint8_t key[AUTHFAIL_KEY], double now);
+/* A right token from `key`: its count starts again. */
 void	 front_authfail_right(struct front_authfail *,
-	    const struct sockaddr_storage *peer);
+	    const uint8_t key[AUTHFAIL_KEY]);
 
 #endif

@@ -162,6 +162,11 @@ enum token_verdict {
 	TOKEN_WAIT		/* not checked: its source waits */
 };
 
+struct token_result {
+	enum token_verdict	 verdict;
+	double			 wait;	/* TOKEN_WAIT: seconds left */
+};
+
 /* Seconds on the monotonic clock: a stepped clock moves no wait. */
 static double
 mono_now(void)
@@ -173,66 +178,75 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The token checked, unless its source has sent too many wrong ones. */
-static enum token_verdict
-token_check(struct front *f, struct http_request *req)
+/*
+ * The token checked, unless its source has sent too many wrong ones
+ * (front_authfail.h): a loopback client by the uid of its socket, `who`
+ * ((uid_t)-1: not known), any other by its address.
+ */
+static struct token_result
+token_check(struct front *f, struct http_request *req, uid_t who)
 {
-	const char	*secret = f->w->conf.token;
-	double		 now;
+	struct token_result	 tr = { TOKEN_NONE, 0. };
+	const char		*secret = f->w->conf.token;
+	uint8_t			 key[AUTHFAIL_KEY];
+	double			 now;
 
 	if (secret[0] == '\0' || req->authorization[0] == '\0')
-		return TOKEN_NONE;
+		return tr;
+	if (who != (uid_t)-1)
+		front_authfail_key_uid(who, key);
+	else
+		front_authfail_key_addr(&req->peer, key);
 	now = mono_now();
-	if (front_authfail_wait(&f->authfail, &req->peer, now) > 0.) {
+	if ((tr.wait = front_authfail_wait(&f->authfail, key, now)) > 0.) {
 		f->authfail.waited++;
-		return TOKEN_WAIT;
+		tr.verdict = TOKEN_WAIT;
+	} else if (bearer_ok(req->authorization, secret)) {
+		front_authfail_right(&f->authfail, key);
+		tr.verdict = TOKEN_RIGHT;
+	} else {
+		(void)front_authfail_wrong(&f->authfail, key, now);
+		tr.verdict = TOKEN_WRONG;
 	}
-	if (bearer_ok(req->authorization, secret)) {
-		front_authfail_right(&f->authfail, &req->peer);
-		return TOKEN_RIGHT;
-	}
-	(void)front_authfail_wrong(&f->authfail, &req->peer, now);
-	return TOKEN_WRONG;
+	return tr;
 }
 
 /*
  * Trusted: the unix socket (its permissions decide who gets there),
  * loopback TCP peers that are root or apiusers, and anyone with the
- * configured token.  *tv says what the token was (TOKEN_NONE when it
+ * configured token.  *tr says what the token was (TOKEN_NONE when it
  * did not matter).
  */
 static int
 api_trusted(struct front *f, struct http_request *req,
-    enum token_verdict *tv)
+    struct token_result *tr)
 {
-	uid_t		 who;
+	uid_t		 who = (uid_t)-1;
 
-	*tv = TOKEN_NONE;
+	tr->verdict = TOKEN_NONE;
 	if (req->via == HTTP_VIA_UNIX || (front_http_peer_loopback(req) &&
 	    loopback_peer(f, req, &who) == LOOPBACK_TRUSTED))
 		return 1;
-	*tv = token_check(f, req);
-	return *tv == TOKEN_RIGHT;
+	*tr = token_check(f, req, who);
+	return tr->verdict == TOKEN_RIGHT;
 }
 
 /* 429 to a source that sent too many wrong tokens, with Retry-After. */
 static void
-refuse_waiting(struct front *f, struct http_request *req, const char *path,
+refuse_waiting(struct http_request *req, double wait, const char *path,
     const char *peer, int logit, const char *note)
 {
 	char	 msg[200], after[16];
-	double	 wait;
 
-	wait = front_authfail_wait(&f->authfail, &req->peer, mono_now());
 	snprintf(after, sizeof(after), "%.0f", wait < 1. ? 1. : wait + 0.5);
 	if (logit)
 		log_info("%s from %s refused: too many wrong bearer tokens "
-		    "from its address; its tokens are not checked for %s s%s",
-		    path, peer, after, note);
+		    "from it; its tokens are not checked for %s s%s", path,
+		    peer, after, note);
 	if (front_http_request_add_header(req, "Retry-After", after) == -1)
 		log_warnx("%s: cannot add Retry-After", __func__);
 	snprintf(msg, sizeof(msg), "too many wrong bearer tokens from this "
-	    "address: the next one is checked in %s s", after);
+	    "client: the next one is checked in %s s", after);
 	front_http_respond_error(req, 429, msg);
 }
 
@@ -285,16 +299,20 @@ api_allowed(struct front *f, struct http_request *req)
 {
 	const char	*secret = f->w->conf.token;
 	char		 peer[80], path[64], note[80];
-	enum token_verdict tv;
+	struct token_result tr;
 	int		 missing, logit;
 
 	if (!front_guard_check(f, req))
 		return 0;
-	if (api_trusted(f, req, &tv))
+	if (api_trusted(f, req, &tr))
 		return 1;
 	(void)front_http_peer_str(req, peer, sizeof(peer));
 	(void)front_http_logstr(req->path, path, sizeof(path));
 	logit = front_throttle_pass(f, &f->refused_api, note, sizeof(note));
+	if (tr.verdict == TOKEN_WAIT) {
+		refuse_waiting(req, tr.wait, path, peer, logit, note);
+		return 0;
+	}
 	if (front_http_peer_loopback(req)) {
 		refuse_loopback(f, req, path, peer, logit, note);
 		return 0;
@@ -308,10 +326,6 @@ api_allowed(struct front *f, struct http_request *req)
 		    "from root and [agent] apiusers on loopback only; set "
 		    "[agent] token to allow other hosts with Authorization: "
 		    "Bearer");
-		return 0;
-	}
-	if (tv == TOKEN_WAIT) {
-		refuse_waiting(f, req, path, peer, logit, note);
 		return 0;
 	}
 	missing = req->authorization[0] == '\0';
@@ -498,7 +512,7 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 {
 	struct plugin_req	 pr;
 	struct pbuf		 pb;
-	enum token_verdict	 tv;
+	struct token_result	 tr;
 	uint32_t		 reqid;
 	double			 deadline = 0;
 	char			 peer[80], ns[64], repo[128];
@@ -520,7 +534,7 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		 * loopback client).  A token counts as for the others: a
 		 * full list for a right one must not be a guesser's oracle.
 		 */
-		list_call(f, req, !api_trusted(f, req, &tv) ||
+		list_call(f, req, !api_trusted(f, req, &tr) ||
 		    !front_guard_pass(f, req));
 		return;
 	}
