@@ -364,3 +364,23 @@ class ApiTrust(AgentTest):
                       text)
         self.assertRegex(text, r'agent_api_tokens_refused_total\{reason='
                          r'"waiting"\} [12]\b')
+
+    def test_a_web_page_listing_makes_no_one_wait(self):
+        """A browser's request (Origin, Sec-Fetch-Site) is refused the
+        token on /plugins/list as on the changing endpoints: checked
+        before the guard, a page (after DNS rebinding, a same-origin
+        fetch may carry any Authorization) made its browser's client
+        wait, the operator's own tools with the right token included."""
+        self.agent.write_conf(agent_extra='\tnamespaces = [ "a.loda" ]\n'
+                              f'\ttoken = "{TOKEN}"\n')
+        self.start_ok()
+        for i in range(8):
+            st, _, body = self.remote("/plugins/list", headers={
+                "Authorization": f"Bearer guess{i}",
+                "Origin": "http://evil.example",
+                "Sec-Fetch-Site": "same-origin"})
+            self.assertEqual(st, 200, body)
+        st, _, body = self.remote("/plugins/run?timeout=x", headers={
+            "Authorization": "Bearer " + TOKEN})
+        self.assertEqual((st, json.loads(body)),
+                         (400, {"error": "invalid timeout"}))

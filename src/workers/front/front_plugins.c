@@ -533,9 +533,12 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 		 * web page (after DNS rebinding a browser on this host is a
 		 * loopback client).  A token counts as for the others: a
 		 * full list for a right one must not be a guesser's oracle.
+		 * The guard comes first, as in api_allowed(): a page's token
+		 * checked would count against its browser's client, and the
+		 * page could make the operator's own uid or address wait.
 		 */
-		list_call(f, req, !api_trusted(f, req, &tr) ||
-		    !front_guard_pass(f, req));
+		list_call(f, req, !front_guard_pass(f, req) ||
+		    !api_trusted(f, req, &tr));
 		return;
 	}
 	if (op == PLUGIN_OP_RUN) {
