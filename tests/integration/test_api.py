@@ -326,7 +326,8 @@ class ApiTrust(AgentTest):
         """A token guessed at network speed: after 5 wrong ones from an
         address, each wrong one makes it wait (1 s, doubling), and what
         it sends meanwhile is not checked, the right token included.
-        Another address, and the unix socket, do not wait."""
+        Another client, and the unix socket, do not wait.  (The veth's
+        addresses are this host's: its clients count by their uid.)"""
         self.agent.write_conf(agent_extra='\tnamespaces = [ "a.loda" ]\n'
                               f'\ttoken = "{TOKEN}"\n')
         self.start_ok()
@@ -343,13 +344,9 @@ class ApiTrust(AgentTest):
         # nor does the list show what only the token may see
         st, _, body = self.remote("/plugins/list?ns=a.loda", headers=right)
         self.assertEqual(st, 200, body)
-        # another address (the veth's other end) and the unix socket go on
-        with self.ns.entered():
-            st, _, body = request(self.addr, self.agent.port,
-                                  "/plugins/run?timeout=x", headers=right,
-                                  source="10.213.1.2")
-        self.assertEqual((st, json.loads(body)),
-                         (400, {"error": "invalid timeout"}))
+        # another client (on this host, as both ends of the veth are:
+        # another uid) and the unix socket go on
+        self.assertEqual(self.as_uid(4244, TOKEN, "10.213.1.2"), 400)
         code, body = self.agent.http("/plugins/run?timeout=x", unix=True)
         self.assertEqual(code, 400, body)
         # once the wait is over, the right token passes and starts again
@@ -384,3 +381,26 @@ class ApiTrust(AgentTest):
             "Authorization": "Bearer " + TOKEN})
         self.assertEqual((st, json.loads(body)),
                          (400, {"error": "invalid timeout"}))
+
+    def as_uid(self, uid, token, source):
+        r = self.ns.run(
+            "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+            "curl", "-sS", "--max-time", "20", "--interface", source,
+            "-o", "-", "-w", "\n%{http_code}", "-H",
+            f"Authorization: Bearer {token}",
+            f"http://{self.addr}:{self.agent.port}/plugins/run?timeout=x")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return int(r.stdout.decode().rpartition("\n")[2])
+
+    def test_a_local_guesser_on_a_host_address_makes_only_itself_wait(self):
+        """A local user guessing from an address of the host's own that
+        is not loopback (eth0's: every local user has it too) makes only
+        its uid wait, not every local user that uses that address."""
+        self.agent.write_conf(agent_extra='\tnamespaces = [ "a.loda" ]\n'
+                              f'\ttoken = "{TOKEN}"\n')
+        self.start_ok()
+        codes = [self.as_uid(4243, f"guess{i}", self.addr) for i in range(7)]
+        self.assertEqual(codes, [401] * 6 + [429])
+        self.assertEqual(self.as_uid(4244, TOKEN, self.addr), 400)
+        # nor does another address of the host free the guesser
+        self.assertEqual(self.as_uid(4243, TOKEN, "10.213.1.2"), 429)

@@ -10,7 +10,8 @@
  * "Where" is the IPv4 address, or the IPv6 /64 (what one client holds at
  * least: counting single IPv6 addresses would count nothing); on
  * loopback, where every local user has the same address, the uid that
- * owns the client's socket.  Only that source waits: the unix socket,
+ * owns the client's socket, and so on the host's other addresses, which
+ * every local user has too.  Only that source waits: the unix socket,
  * root and apiusers on loopback, other local users and every other
  * address are not slowed, so a guesser cannot lock the operator out,
  * except one sharing its address (a NAT), for AUTHFAIL_WAIT_MAX at most.  The table
@@ -51,7 +52,7 @@ struct front_authfail {
 /* The source of a client at `peer` (not loopback: see the top). */
 void	 front_authfail_key_addr(const struct sockaddr_storage *peer,
 	    uint8_t key[AUTHFAIL_KEY]);
-/* The source of a loopback client whose socket `uid` owns. */
+/* The source of a client on this host whose socket `uid` owns. */
 void	 front_authfail_key_uid(uid_t uid, uint8_t key[AUTHFAIL_KEY]);
 
 /* Seconds the source `key` waits before a token of it is checked; 0:

@@ -841,6 +841,17 @@ front_http_request_peer_uid(const struct http_request *req, uid_t *uid)
 	return 0;
 }
 
+int
+front_http_request_host_uid(const struct http_request *req, uid_t *uid)
+{
+	const struct http_req	*r = req->priv;
+
+	if (r == NULL || r->conn == NULL || !r->conn->peer_uid_known)
+		return -1;
+	*uid = r->conn->peer_uid;
+	return 0;
+}
+
 int *
 front_http_request_note(struct http_request *req)
 {

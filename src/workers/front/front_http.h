@@ -180,6 +180,12 @@ void		 front_http_server_set_peer_uid(struct http_server *,
 /* The owner of a loopback client's socket as found at accept: 0, or -1. */
 int		 front_http_request_peer_uid(const struct http_request *,
 		    uid_t *);
+/*
+ * The owner of the socket of a client on this host (loopback or another
+ * of its addresses) as found at accept: 0, or -1.  Not for trust.
+ */
+int		 front_http_request_host_uid(const struct http_request *,
+		    uid_t *);
 /* 1 when the request came over TCP from a loopback address. */
 int		 front_http_peer_loopback(const struct http_request *);
 /* Our own address on the request's connection (getsockname); 0 or -1. */

@@ -181,7 +181,11 @@ mono_now(void)
 /*
  * The token checked, unless its source has sent too many wrong ones
  * (front_authfail.h): a loopback client by the uid of its socket, `who`
- * ((uid_t)-1: not known), any other by its address.
+ * ((uid_t)-1: not known), any other by its address.  A client on another
+ * address of this host (eth0's, a bridge's) counts by its uid too: every
+ * local user has those addresses as well, and by address one guessing
+ * would make all of them wait, the operator with the right token
+ * included, and each address would give it AUTHFAIL_FREE more.
  */
 static struct token_result
 token_check(struct front *f, struct http_request *req, uid_t who)
@@ -193,6 +197,8 @@ token_check(struct front *f, struct http_request *req, uid_t who)
 
 	if (secret[0] == '\0' || req->authorization[0] == '\0')
 		return tr;
+	if (who == (uid_t)-1 && front_http_request_host_uid(req, &who) == -1)
+		who = (uid_t)-1;
 	if (who != (uid_t)-1)
 		front_authfail_key_uid(who, key);
 	else
