@@ -393,16 +393,22 @@ pathsafe_check_fd(int fd, const char *dpath, const char *name, uid_t me,
 
 /*
  * fsync of the directory `dfd` (an O_PATH descriptor cannot be synced).
- * EINVAL is a file system that has nothing to sync there.
+ * EINVAL is a file system that has nothing to sync there; EACCES a
+ * directory we may search and write but not read (a master not root in
+ * one of root's, mode 1733), which we cannot open to sync: the file is
+ * used as it was before directories were synced.
  */
 static int
 sync_dir(int dfd, const char *dpath, char *err, size_t errlen)
 {
 	int	 fd, e;
 
-	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		if (errno == EACCES)
+			return 0;
 		return failx(err, errlen, "cannot open %s to sync it: %s",
 		    dpath, strerror(errno));
+	}
 	if (fsync(fd) == -1 && errno != EINVAL) {
 		e = errno;
 		(void)close(fd);

@@ -343,6 +343,37 @@ Test(pathsafe, an_unsearchable_component_fails_the_check)
 	    "child status %#x", status);
 }
 
+/*
+ * PATHSAFE_F_SYNCDIR in a directory the caller may write and search but
+ * not read (root's, mode 1733, a master not root): it cannot be opened
+ * to be synced, and the file is made and used as before, not refused.
+ */
+Test(pathsafe, a_new_file_in_an_unreadable_directory_is_made_unsynced)
+{
+	pid_t	 pid;
+	int	 status, fd;
+	uid_t	 u;
+
+	need_root();
+	u = nobody();
+	mkdir_mode(at("drop"), 01733);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		child_become(u);
+		fd = pathsafe_open_file(at("drop/out"), PATHSAFE_EXISTING, 0,
+		    O_WRONLY | O_APPEND, 0640, u, PATHSAFE_F_SYNCDIR, err,
+		    sizeof(err));
+		if (fd == -1)
+			_exit(11);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %#x", status);
+	cr_assert_eq(access(at("drop/out"), F_OK), 0);
+}
+
 Test(pathsafe, creation_through_descriptors_sets_exact_modes)
 {
 	struct stat	 sb;
