@@ -353,16 +353,39 @@ reload_over(struct master *m, const char *how, const char *outcome,
 static void
 reload_acked(struct master *m)
 {
-	char	 who[128];
+	char		 who[128], down[128] = "", detail[256];
+	enum role	 r;
 
 	if (!ev_is_active(&m->reload_timer) ||
 	    reload_laggards(m, who, sizeof(who)) > 0)
 		return;
 	ev_timer_stop(m->loop, &m->reload_timer);
-	log_info("reload: config generation %llu acknowledged by every "
-	    "worker", (unsigned long long)m->generation);
-	reload_over(m, "reload applied by every worker", "applied",
-	    "acknowledged by every worker");
+	/* died before its ack: its next process is given this config */
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (m->w[r].pid <= 0) {
+			if (down[0] != '\0')
+				strlcat(down, ", ", sizeof(down));
+			strlcat(down, proto_role_name(r), sizeof(down));
+		}
+	if (down[0] == '\0') {
+		log_info("reload: config generation %llu acknowledged by "
+		    "every worker", (unsigned long long)m->generation);
+		reload_over(m, "reload applied by every worker", "applied",
+		    "acknowledged by every worker");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "acknowledged by every running "
+	    "worker (%s restarting, with it)", down);
+	log_info("reload: config generation %llu %s",
+	    (unsigned long long)m->generation, detail);
+	reload_over(m, "reload applied by every running worker", "applied",
+	    detail);
+}
+
+void
+master_reload_worker_gone(struct master *m)
+{
+	reload_acked(m);
 }
 
 /*

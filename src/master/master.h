@@ -207,6 +207,11 @@ struct master {
 
 /* master.c */
 int	 master_start(const char *conf_path, int foreground);
+/*
+ * A worker died: a reload waiting for its ack is over if nobody else is
+ * to ack (its next process is given the reload's config).
+ */
+void	 master_reload_worker_gone(struct master *);
 /* MSG_STATUS, the worker table and counters as they are, to `to`. */
 void	 master_send_status(struct master *, struct wslot *to,
 	    uint32_t reqid);

@@ -281,6 +281,8 @@ worker_exited(struct master *m, struct wslot *w, int status)
 	ev_timer_stop(m->loop, &w->restart_timer);
 	ev_timer_set(&w->restart_timer, delay, 0.);
 	ev_timer_start(m->loop, &w->restart_timer);
+	/* it may have been the last a reload waited for */
+	master_reload_worker_gone(m);
 }
 
 /* One SIGCHLD may stand for several exits: reap until none is left. */

@@ -3,11 +3,13 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import unittest
 
 import inject
-from harness import AgentTest, FuseStall, free_port, needs_root, wait_until
+from harness import AgentTest, FuseStall, free_port, needs_root, preload, \
+    wait_until
 
 
 class Reload(AgentTest):
@@ -60,6 +62,41 @@ class Reload(AgentTest):
                 what="the collector back")
         self.assertEqual(delays, [0.1, 0.2])
         self.assertNotRegex(self.agent.log_text(), r"in a new process")
+
+    def test_a_worker_dying_before_its_ack_ends_the_reload(self):
+        # the collector cannot ack (stopped), then dies, and its next
+        # process fails at its start (tests/peers/failstart.c): nobody is
+        # left to ack, and the reload is over at once, not left without
+        # an outcome past the 10 s window (`agent reload` said "no answer
+        # in 30 s")
+        arm = os.path.join(self.agent.dir, "failstart.arm")
+        with open(arm, "w") as f:
+            f.write("0")
+        preload(self, "failstart", ["FAILSTART_ROLE=collector",
+                                    f"FAILSTART_ARM={arm}"])
+        self.start_ok()
+        pid = self.agent.worker(self.agent.status(), "collector")["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        with open(arm, "w") as f:
+            f.write("1")
+
+        def disarm():
+            with open(arm, "w") as f:
+                f.write("0")
+        self.addCleanup(disarm)
+        self.agent.write_conf(loglevel="INFO")
+        res = []
+        t = threading.Thread(target=lambda: res.append(
+            self.agent.run("reload")))
+        t.start()
+        self.agent.wait_log(r"reload: config generation 2 loaded")
+        self.agent.wait_log(r"front applied config generation 2")
+        os.kill(pid, signal.SIGKILL)
+        t.join(timeout=60)
+        self.assertEqual(res[0].returncode, 0, res[0].stderr)
+        self.assertIn("config generation 2: acknowledged by every running "
+                      "worker (collector restarting, with it)",
+                      res[0].stdout)
 
     def assert_reload_refused(self, why_rx, why):
         """SIGHUP now: refused for `why_rx`, generation 1 kept, every
