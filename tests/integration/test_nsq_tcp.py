@@ -55,6 +55,19 @@ class NsqTcp(MultiMessageTests, NsqTest):
                 for m in d.messages() if m.transport == transport
                 for p in json.loads(m.body)["points"]]
 
+    def held_by_a_sender(self, **changes):
+        """The agent started on the nsqd double over TCP (`changes` to
+        its config), the double refusing, and 30 points posted, held by
+        the sender: (the double, the sender's pid, the points)."""
+        d = self.double()
+        self.configure([self.tcp(d)], **changes)
+        self.start_ok()
+        pid = self.agent.worker(self.agent.status(), "sender")["pid"]
+        d.set_fault("refuse")
+        held = make_points(0, 30)
+        self.post_ok(held)
+        return d, pid, held
+
     def all_published(self, n):
         st = self.wait_stats(lambda s: s.get("published") == n,
                              f"published == {n}")
@@ -124,14 +137,8 @@ class NsqTcp(MultiMessageTests, NsqTest):
         # its stop could keep nothing (sender_needs_curl()): it loads
         # libcurl at the start, and a reload to HTTP keeps the process
         # and the points it holds
-        d = self.double()
-        self.configure([self.tcp(d)], spool="")
-        self.start_ok()
-        pid = self.agent.worker(self.agent.status(), "sender")["pid"]
+        d, pid, held = self.held_by_a_sender(spool="")
         self.assertTrue(maps_libcurl(self, pid))
-        d.set_fault("refuse")
-        held = make_points(0, 30)
-        self.post_ok(held)
         self.configure([d.http_address], spool="")
         d.set_fault("ok")
         r = self.agent.run("reload")
@@ -150,13 +157,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         # started with it, it did not load libcurl either, stopped again
         # at the config's "", and the master took that for a crash at
         # every start.  The move to memory only is applied in place.
-        d = self.double()
-        self.configure([self.tcp(d)])
-        self.start_ok()
-        pid = self.agent.worker(self.agent.status(), "sender")["pid"]
-        d.set_fault("refuse")
-        held = make_points(0, 30)
-        self.post_ok(held)
+        d, pid, held = self.held_by_a_sender()
         self.configure([self.tcp(d)], spool="")
         r = self.agent.run("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -193,13 +194,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         # generation 2 (HTTP) stops the sender for a new one; generation
         # 3 (back to TCP) comes while it publishes for its 5 s: it is
         # the successor's to apply, and the exit is no crash
-        d = self.double()
-        self.configure([self.tcp(d)])
-        self.start_ok()
-        old = self.agent.worker(self.agent.status(), "sender")["pid"]
-        d.set_fault("refuse")
-        held = make_points(0, 30)
-        self.post_ok(held)
+        d, old, held = self.held_by_a_sender()
         master = self.agent.master_pid()
         self.configure([d.http_address])
         os.kill(master, signal.SIGHUP)
@@ -225,13 +220,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         # the agent stops while the sender publishes for its 5 s before a
         # respawn: it becomes the agent's stop (it ends 0, its points in
         # the spool for the next start), not a respawn nobody starts
-        d = self.double()
-        self.configure([self.tcp(d)])
-        self.start_ok()
-        old = self.agent.worker(self.agent.status(), "sender")["pid"]
-        d.set_fault("refuse")
-        held = make_points(0, 30)
-        self.post_ok(held)
+        d, old, held = self.held_by_a_sender()
         self.configure([d.http_address])
         os.kill(self.agent.master_pid(), signal.SIGHUP)
         self.agent.wait_log(r"config generation 2 needs a new sender "
