@@ -80,6 +80,7 @@ static void	 child_die(struct child_args *, int, int) CHILD_CODE
 		    __attribute__((noreturn));
 static int	 child_fds(const struct child_args *, int *) CHILD_CODE;
 static int	 child_limit(int, long long) CHILD_CODE;
+static int	 child_nicer(int) CHILD_CODE;
 static int	 child_main(void *) CHILD_CODE;
 
 void
@@ -112,6 +113,8 @@ child_step_name(int step)
 		return "resource limit";
 	case CHILD_STEP_LANDLOCK:
 		return "Landlock domain";
+	case CHILD_STEP_NICE:
+		return "setpriority";
 	case CHILD_STEP_EXEC:
 		return "exec";
 	default:
@@ -203,6 +206,23 @@ child_limit(int resource, long long value)
 	return syscall(SYS_prlimit64, 0, resource, &rl, NULL) == -1 ? -1 : 0;
 }
 
+/*
+ * `step` nicer than now, at most 19.  The raw getpriority returns
+ * 20 - nice (never negative, so never taken for an error).
+ */
+static int
+child_nicer(int step)
+{
+	long	 now, want;
+
+	if ((now = syscall(SYS_getpriority, PRIO_PROCESS, 0)) == -1)
+		return -1;
+	want = 20 - now + step;
+	if (want > 19)
+		want = 19;
+	return syscall(SYS_setpriority, PRIO_PROCESS, 0, want) == -1 ? -1 : 0;
+}
+
 static int
 child_main(void *arg)
 {
@@ -233,6 +253,8 @@ child_main(void *arg)
 		child_die(a, CHILD_STEP_SETSID, errno);
 	if ((s->flags & CHILD_SETPGID) && syscall(SYS_setpgid, 0, 0) == -1)
 		child_die(a, CHILD_STEP_SETPGID, errno);
+	if (s->nice > 0 && child_nicer(s->nice) == -1)
+		child_die(a, CHILD_STEP_NICE, errno);
 	if (s->flags & CHILD_PDEATHSIG) {
 		if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 			child_die(a, CHILD_STEP_PDEATHSIG, errno);

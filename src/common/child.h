@@ -7,8 +7,8 @@
  * SIGSTOP back to SIG_DFL and an empty signal mask; the descriptors of
  * the spec on 0, 1, 2 and from 3 on, every other one closed; then, as
  * the spec says, a Landlock domain of its own, its own session or process
- * group, SIGKILL when the parent dies, a umask, limits of file size,
- * processes and data, and a working directory; then execve (or
+ * group, a lower priority, SIGKILL when the parent dies, a umask, limits
+ * of file size, processes and data, and a working directory; then execve (or
  * execveat of a descriptor).  Nothing the parent allocated, locked or
  * resolved is used in between.
  */
@@ -34,7 +34,8 @@ enum child_step {
 	CHILD_STEP_CHDIR,
 	CHILD_STEP_EXEC,
 	CHILD_STEP_RLIMIT,
-	CHILD_STEP_LANDLOCK
+	CHILD_STEP_LANDLOCK,
+	CHILD_STEP_NICE
 };
 
 struct child_spec {
@@ -65,6 +66,11 @@ struct child_spec {
 	int		 landlock_fd;	/* >= 0: no new privileges, and a
 					 * Landlock domain of this ruleset,
 					 * first; -1: neither */
+	int		 nice;		/* > 0: this much nicer than the
+					 * parent (setpriority, capped at
+					 * 19), in its own session, which
+					 * it cannot undo without
+					 * CAP_SYS_NICE */
 	int		*pidfd;		/* non-NULL: a pidfd of the child goes
 					 * here (close-on-exec); it turns
 					 * readable when the child has ended */

@@ -118,6 +118,12 @@ const struct conf_field conf_fields[] = {
 	    0, (int64_t)1 << 40, R(ROLE_SCHEDULER),
 	    "bytes of heap and private writable memory each process of a "
 	    "plugin may have (RLIMIT_DATA); 0: no limit" },
+	{ "agent", "pluginnice", CONF_T_INT, OFF(pluginnice), "10",
+	    0, 19, R(ROLE_SCHEDULER),
+	    "how much nicer than the agent each plugin run is (setpriority, "
+	    "capped at 19; a plugin cannot undo it): a plugin that spins "
+	    "does not take the CPU the agent's own processes need; 0: as "
+	    "the agent" },
 	{ "agent", "token", CONF_T_STR, OFF(token), "",
 	    0, 0, R(ROLE_FRONT),
 	    "bearer token for changing requests from non-loopback TCP peers; "

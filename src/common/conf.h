@@ -64,6 +64,7 @@ struct agent_conf {
 	int64_t		 pluginflushms;	/* runs' points held for others */
 	int64_t		 pluginmaxprocs;	/* RLIMIT_NPROC of a run, 0 off */
 	int64_t		 pluginmaxmemory;	/* RLIMIT_DATA of a run, 0 off */
+	int64_t		 pluginnice;	/* a run this much nicer, 0 off */
 	char		 token[CONF_STR_MAX];	/* API bearer token, "" none */
 	struct strlist	 hostnames;	/* Host names of changing requests */
 	struct strlist	 apiusers;	/* loopback users who may change */

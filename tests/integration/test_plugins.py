@@ -1761,6 +1761,24 @@ class Limits(PluginTest):
         self.assert_no_strays()
 
     @unittest.skipUnless(is_root(), "skipped: needs root")
+    def test_plugins_run_nicer_than_the_agent(self):
+        # a plugin that spins must not take the CPU the agent's own
+        # processes need: pluginnice (10 by default) nicer than the
+        # scheduler, which it cannot undo
+        self.add(NS, "nice", NICE)
+        self.start_with(f"{NS}|nice")
+        sched = self.agent.worker(self.agent.status(), "scheduler")["pid"]
+        with open(f"/proc/{sched}/stat") as f:
+            base = int(f.read().rsplit(")", 1)[1].split()[16])
+        body = self.run_plugin_ok(NS, "nice")
+        self.assertIn(f'"value":"{min(base + 10, 19)}-kept"',
+                      body["output_head"], body)
+        self.configure(extra="\tpluginnice = 0\n")
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        body = self.run_plugin_ok(NS, "nice")
+        self.assertIn(f'"value":"{base}-', body["output_head"], body)
+
     def test_a_plugin_over_pluginmaxmemory_fails_to_allocate(self):
         self.add(NS, "hog", HOG)
         self.start_with(f"{NS}|hog", extra="\tpluginmaxmemory = 67108864\n")
@@ -1769,6 +1787,16 @@ class Limits(PluginTest):
         body = self.run_plugin_ok(NS, "hog", param="128")
         self.assertEqual((body["status"], body["exit"], body["stderr"]),
                          ("failed", 3, "MemoryError\n"), body)
+
+
+# A plugin that says its nice value, and whether it could make itself
+# less nice again ("back" when it could, "kept" when refused).
+NICE = ("#!/bin/sh\n"
+        "n=$(cut -d' ' -f19 /proc/self/stat)\n"
+        "r=none; command -v renice >/dev/null && { renice -n -5 -p $$ "
+        ">/dev/null 2>&1 && r=back || r=kept; }\n"
+        "printf '[{\"name\":\"nice\",\"timestamp\":0,\"tags\":{},"
+        "\"value\":\"%s-%s\"}]\\n' $n $r\n")
 
 
 def marker_vandal(ns):

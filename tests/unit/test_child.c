@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -413,6 +414,41 @@ Test(child, limits_soft_and_hard)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 	cr_assert_null(strstr(out, " 77 "), "%s", out);
 	cr_assert_null(strstr(out, "67108864"), "%s", out);
+}
+
+/* The nice value of a child spawned with spec.nice = `nice`, as it
+ * printed it from /proc/self/stat. */
+static int
+nice_of(int nice)
+{
+	struct child_spec	 cs;
+	struct child_fail	 fail;
+	char			*argv[4], out[64];
+	int			 st;
+
+	sh_spec(&cs, argv, "exec cut -d' ' -f19 /proc/self/stat");
+	cs.nice = nice;
+	st = run_capture(&cs, out, sizeof(out), &fail);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_assert_eq(fail.step, CHILD_STEP_NONE);
+	return atoi(out);
+}
+
+/* nice: that much nicer than the parent, capped at 19; 0, as it. */
+Test(child, nicer_than_the_parent)
+{
+	int	 base, n;
+
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, 0);
+	cr_assert_eq(errno, 0);
+	cr_assert_leq(base, 14, "the test needs room: nice %d", base);
+	n = nice_of(5);
+	cr_assert_eq(n, base + 5);
+	n = nice_of(40);
+	cr_assert_eq(n, 19);
+	n = nice_of(0);
+	cr_assert_eq(n, base);
 }
 
 /*

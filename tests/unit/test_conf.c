@@ -214,6 +214,7 @@ static const char distinct_text[] =
     "pluginflushms = 250\n"
     "pluginmaxprocs = 300\n"
     "pluginmaxmemory = 268435456\n"
+    "pluginnice = 5\n"
     "token = \"0123456789abcdef0123\"\n"
     "hostnames = [ \"agent.example.org\", \"web-07\" ]\n"
     "apiusers = [ \"alice\", \"deploy\" ]\n"
@@ -715,6 +716,8 @@ Test(conf, bad_values)
 		{ "[agent]\npluginmaxprocs = -1\n", "must be 0-4194304" },
 		{ "[agent]\npluginmaxmemory = 16777215\n", "pluginmaxmemory = "
 		    "16777215: 0 (no limit) or at least 16777216 bytes" },
+		{ "[agent]\npluginnice = 20\n", "must be 0-19" },
+		{ "[agent]\npluginnice = -1\n", "must be 0-19" },
 	};
 	struct agent_conf	 c;
 	size_t			 i;

@@ -394,6 +394,7 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 	spec.outmax = (size_t)c->pluginoutputmax;
 	spec.nproc = s->run_nproc;
 	spec.data = s->run_data;
+	spec.nice = (int)c->pluginnice;
 	p->run = scheduler_run_start(s->runner, &spec, run_done, p, err,
 	    sizeof(err));
 	if (p->run != NULL)

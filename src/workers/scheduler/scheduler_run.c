@@ -562,6 +562,7 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	cs.flags = CHILD_SETSID | CHILD_PDEATHSIG;
 	cs.nproc = s->nproc;
 	cs.data = s->data;
+	cs.nice = s->nice;
 	cs.landlock_fd = rn->landlock;
 	cs.pidfd = &pidfd;
 	if ((pid = child_spawn(&cs, &fail)) == -1) {

@@ -33,6 +33,7 @@ struct run_spec {
 	size_t		 outmax;	/* stdout bytes kept; more kills it */
 	long long	 nproc;		/* RLIMIT_NPROC, > 0 (child.h) */
 	long long	 data;		/* RLIMIT_DATA, > 0 (child.h) */
+	int		 nice;		/* this much nicer, > 0 (child.h) */
 };
 
 struct run_result {
