@@ -568,19 +568,7 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 
 	if (s == NULL || !s->started)
 		return 0;
-	/*
-	 * A move to no spool with an output that does not use libcurl is
-	 * applied here, as before libcurl was loaded only where needed: a
-	 * new sender would be given the spool this one holds to read first
-	 * (spoolheld.c), start with it, so without libcurl, and stop again
-	 * at the config's "" for ever.  Without libcurl and without a spool,
-	 * a later reload to an HTTP output is refused (below).
-	 */
-	if (s->curl.handle == NULL && sender_needs_curl(next) &&
-	    !sender_uses_curl(next)) {
-		log_info("no spool from now on: libcurl is not loaded, so a "
-		    "reload to an HTTP output needs a restart of the agent");
-	} else if (s->curl.handle == NULL && sender_needs_curl(next)) {
+	if (s->curl.handle == NULL && sender_uses_curl(next)) {
 		if (s->spool == NULL) {
 			/* its stop could keep nothing: the points stay here */
 			snprintf(err, errlen, "the %s output needs libcurl, "
@@ -597,6 +585,17 @@ sender_reconfigure(struct worker *w, const struct agent_conf *next,
 		    "no spool", next->output_name);
 		return WORKER_RECONF_RESPAWN;
 	}
+	/*
+	 * A move to no spool without libcurl is applied here, not by a new
+	 * sender (which sender_needs_curl() would want): that one would be
+	 * given the spool this one holds to read first (spoolheld.c), start
+	 * with it, so without libcurl, and stop again at the config's "" for
+	 * ever.  A later reload to an HTTP output is refused (above).
+	 */
+	if (s->curl.handle == NULL && next->spool[0] == '\0' &&
+	    w->conf.spool[0] != '\0')
+		log_info("no spool from now on: libcurl is not loaded, so a "
+		    "reload to an HTTP output needs a restart of the agent");
 	sender_peer_server(&s->peer, next->serveruser);
 	sender_peer_ours(&s->peer, next->pluginsuser);
 	out = output_changed(&w->conf, next);
