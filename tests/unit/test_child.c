@@ -442,9 +442,8 @@ Test(child, nicer_than_the_parent)
 	errno = 0;
 	base = getpriority(PRIO_PROCESS, 0);
 	cr_assert_eq(errno, 0);
-	cr_assert_leq(base, 14, "the test needs room: nice %d", base);
 	n = nice_of(5);
-	cr_assert_eq(n, base + 5);
+	cr_assert_eq(n, base + 5 > 19 ? 19 : base + 5);
 	n = nice_of(40);
 	cr_assert_eq(n, 19);
 	n = nice_of(0);
