@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim_role.h"
+
 static int (*real_cgt)(clockid_t, struct timespec *);
 static int	 on;
 static int	 armfd = -1;	/* CLOCKJUMP_ARM, opened before the sandbox */
@@ -40,32 +42,14 @@ mono(void)
 __attribute__((constructor)) static void
 init(void)
 {
-	char		 buf[256], want[128];
 	const char	*role = getenv("CLOCKJUMP_ROLE");
-	ssize_t		 n;
-	int		 fd;
 
 	real_cgt = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT,
 	    "clock_gettime");
 	if (role == NULL || real_cgt == NULL)
 		return;
-	if ((fd = open("/proc/self/cmdline", O_RDONLY)) == -1)
+	if (!shim_role_is(role))
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	/* "agent\0worker\0ROLE\0", or the master's "...agent\0start\0" */
-	if (strcmp(role, "master") == 0) {
-		if (n < 6 || memcmp(buf + strlen(buf) + 1, "start", 6) != 0)
-			return;
-	} else {
-		n = snprintf(want, sizeof(want), "agent%cworker%c%s", 0, 0,
-		    role);
-		if (memcmp(buf, want, (size_t)n + 1) != 0)
-			return;
-	}
 	after = atof(getenv("CLOCKJUMP_AFTER") ? getenv("CLOCKJUMP_AFTER") :
 	    "0");
 	by = atol(getenv("CLOCKJUMP_BY") ? getenv("CLOCKJUMP_BY") : "0");

@@ -10,27 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shim_role.h"
+
 __attribute__((constructor)) static void
 init(void)
 {
-	char		 buf[96], want[96], c = '0';
 	const char	*role = getenv("FAILSTART_ROLE");
 	const char	*arm = getenv("FAILSTART_ARM");
-	size_t		 wlen;
-	ssize_t		 n;
+	char		 c = '0';
 	int		 fd;
 
-	if (role == NULL || arm == NULL || strlen(role) > 40)
-		return;
-	/* "agent\0worker\0ROLE\0" */
-	memcpy(want, "agent\0worker\0", 13);
-	memcpy(want + 13, role, strlen(role) + 1);
-	wlen = 13 + strlen(role) + 1;
-	if ((fd = open("/proc/self/cmdline", O_RDONLY)) == -1)
-		return;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < (ssize_t)wlen || memcmp(buf, want, wlen) != 0)
+	if (role == NULL || arm == NULL || !shim_role_is(role))
 		return;
 	if ((fd = open(arm, O_RDONLY)) == -1)
 		return;

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shim_role.h"
+
 static int	(*real_fdatasync)(int);
 static int	 armfd = -1;
 static ino_t	 ino;
@@ -25,21 +27,13 @@ static ino_t	 ino;
 __attribute__((constructor)) static void
 init(void)
 {
-	static const char	 want[] = "agent\0worker\0sender";
-	char			 buf[64];
-	const char		*arm = getenv("SYNCFAIL_ARM");
-	const char		*i = getenv("SYNCFAIL_INO");
-	ssize_t			 n;
-	int			 fd;
+	const char	*arm = getenv("SYNCFAIL_ARM");
+	const char	*i = getenv("SYNCFAIL_INO");
 
 	real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 	if (arm == NULL || i == NULL || real_fdatasync == NULL)
 		return;
-	if ((fd = open("/proc/self/cmdline", O_RDONLY)) == -1)
-		return;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < (ssize_t)sizeof(want) || memcmp(buf, want, sizeof(want)) != 0)
+	if (!shim_role_is("sender"))
 		return;
 	ino = (ino_t)strtoull(i, NULL, 10);
 	armfd = open(arm, O_RDWR | O_CLOEXEC);

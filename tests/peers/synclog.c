@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shim_role.h"
+
 static int	(*real_fsync)(int);
 static int	(*real_fdatasync)(int);
 static const char *logpath;
@@ -25,26 +27,15 @@ static int	 faildir;
 __attribute__((constructor)) static void
 init(void)
 {
-	char		 buf[64];
 	const char	*log = getenv("SYNCLOG");
 	const char	*fail = getenv("SYNCLOG_FAILDIR");
-	ssize_t		 n;
-	int		 fd;
 
 	real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
 	real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 	if (log == NULL || real_fsync == NULL || real_fdatasync == NULL)
 		return;
-	if ((fd = open("/proc/self/cmdline", O_RDONLY)) == -1)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	/* argv[1] of a worker is "worker" */
-	if (strlen(buf) + 1 < (size_t)n &&
-	    strcmp(buf + strlen(buf) + 1, "worker") == 0)
+	/* workers are left alone: their sandbox would refuse the readlink */
+	if (!shim_role_is("master"))
 		return;
 	logpath = log;
 	faildir = fail != NULL && strcmp(fail, "1") == 0;
