@@ -825,6 +825,17 @@ front_http_request_local(const struct http_request *req,
 }
 
 int
+front_http_request_host_uid(const struct http_request *req, uid_t *uid)
+{
+	const struct http_req	*r = req->priv;
+
+	if (r == NULL || r->conn == NULL || !r->conn->peer_uid_known)
+		return -1;
+	*uid = r->conn->peer_uid;
+	return 0;
+}
+
+int
 front_http_request_peer_uid(const struct http_request *req, uid_t *uid)
 {
 	const struct http_req	*r = req->priv;
@@ -834,22 +845,10 @@ front_http_request_peer_uid(const struct http_request *req, uid_t *uid)
 	 * share of the connections), but trust is loopback's alone: such a
 	 * client is asked for the token like any other address.
 	 */
-	if (r == NULL || r->conn == NULL || !r->conn->peer_uid_known ||
+	if (r == NULL || r->conn == NULL ||
 	    !sockdiag_is_loopback(&r->conn->peer))
 		return -1;
-	*uid = r->conn->peer_uid;
-	return 0;
-}
-
-int
-front_http_request_host_uid(const struct http_request *req, uid_t *uid)
-{
-	const struct http_req	*r = req->priv;
-
-	if (r == NULL || r->conn == NULL || !r->conn->peer_uid_known)
-		return -1;
-	*uid = r->conn->peer_uid;
-	return 0;
+	return front_http_request_host_uid(req, uid);
 }
 
 int *

@@ -197,8 +197,8 @@ token_check(struct front *f, struct http_request *req, uid_t who)
 
 	if (secret[0] == '\0' || req->authorization[0] == '\0')
 		return tr;
-	if (who == (uid_t)-1 && front_http_request_host_uid(req, &who) == -1)
-		who = (uid_t)-1;
+	if (who == (uid_t)-1)
+		(void)front_http_request_host_uid(req, &who);
 	if (who != (uid_t)-1)
 		front_authfail_key_uid(who, key);
 	else
