@@ -482,6 +482,7 @@ sender_state(struct worker *w)
 	s->w = w;
 	s->outfile_fd = -1;
 	s->outsync_fd = -1;
+	s->nosync_fd = -1;
 	TAILQ_INIT(&s->queue);
 	sender_cut_init(&s->cut);
 	sender_out_init(s);

@@ -296,8 +296,8 @@ struct sender {
 	 */
 	int			 outsync_fd;
 	int			 outsync_failed;/* the records stay held */
-	int			 nosync;	/* nosync_fd cannot be synced */
-	int			 nosync_fd;
+	int			 nosync_fd;	/* an output that cannot be
+						 * synced (said once); -1 */
 	struct spool_seg	**held;		/* a segment a record */
 	size_t			 nheld;
 	size_t			 capheld;

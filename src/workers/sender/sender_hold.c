@@ -36,7 +36,7 @@ sender_hold_output(struct sender *s, int fd)
 	/* without a spool there is nothing to hold, nor to sync for; nor
 	 * for a file its file system cannot sync (said once) */
 	if (s->spool != NULL && !s->outsync_failed &&
-	    (!s->nosync || s->nosync_fd != fd))
+	    s->nosync_fd != fd)
 		s->outsync_fd = fd;
 }
 
@@ -120,7 +120,6 @@ sender_out_sync(struct sender *s)
 			log_warn("%s: %s cannot be synced; points it takes are "
 			    "let go from the spool unsynced", __func__,
 			    s->w->conf.path);
-			s->nosync = 1;
 			s->nosync_fd = fd;
 			break;
 		}

@@ -181,8 +181,8 @@ sink_file_fd_closing(struct sender *s)
 	if (s->outsync_fd != -1 && s->outsync_fd == s->outfile_fd)
 		(void)sender_out_sync(s);
 	/* the next file may be on a file system that syncs */
-	if (s->nosync && s->nosync_fd == s->outfile_fd)
-		s->nosync = 0;
+	if (s->nosync_fd == s->outfile_fd)
+		s->nosync_fd = -1;
 	if (s->ops != &sink_file_ops || f == NULL || f->fd == -1 ||
 	    f->fd != s->outfile_fd)
 		return;
