@@ -236,6 +236,68 @@ class NsqTcp(MultiMessageTests, NsqTest):
                    set(self.keys_over(d, "http")),
                    what="the held points over HTTP after the start")
 
+    def test_a_reload_from_a_stalled_file_output_to_http_waits_not(self):
+        # the master closes the file output before the sender reads the
+        # config that needs a new sender: what this one holds then has
+        # nowhere to go, and its stop tried the closed file for its 5 s
+        # (the log's "stopped to apply" came 5 s after "needs a new
+        # sender process") while the spool keeps it for the successor
+        d = self.double()
+        out = os.path.join(self.agent.dir, "out.fifo")
+        os.mkfifo(out, 0o640)
+        # a reader that reads nothing: the pipe (64 KiB) fills up
+        rfd = os.open(out, os.O_RDONLY | os.O_NONBLOCK)
+        self.addCleanup(os.close, rfd)
+        self.configure([d.http_address])
+        self.agent.write_conf(output_name="file",
+                              output_extra=f'\tpath = "{out}"\n')
+        self.start_ok()
+        old = self.agent.worker(self.agent.status(), "sender")["pid"]
+        pad = "p" * 200
+        sent = [{"name": "m", "timestamp": 1714538000 + i,
+                 "tags": {"seq": str(i), "pad": pad}, "value": i}
+                for i in range(1000)]
+        for i in range(0, 1000, 100):
+            self.post_ok(sent[i:i + 100])
+        self.wait_stats(lambda st: st.get("buffer_points", 0) > 0,
+                        "points waiting for the FIFO")
+
+        self.configure([d.http_address])
+        r = self.agent.run("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.agent.wait_log(rf"sender \(pid {old}\) stopped to apply "
+                            r"config generation 2 in a new process")
+        log = self.agent.log_text()
+
+        def when(pattern):
+            m = re.search(r"^(\S+)Z .*" + pattern, log, re.M)
+            self.assertIsNotNone(m, pattern)
+            return time.mktime(time.strptime(m.group(1)[:19],
+                                             "%Y-%m-%dT%H:%M:%S")) + \
+                float("0" + m.group(1)[19:])
+        waited = when(rf"sender \(pid {old}\) stopped to apply") - \
+            when(r"config generation 2 needs a new sender process")
+        self.assertLess(waited, 2.5, "the stop waited for a closed file")
+        self.assertRegex(log, r"they stay in the spool")
+
+        # what the FIFO did not take arrives over HTTP
+        data = b""
+        try:
+            while True:
+                more = os.read(rfd, 65536)
+                if not more:
+                    break
+                data += more
+        except BlockingIOError:
+            pass
+        seqs = {p["tags"]["seq"] for line in data.decode().splitlines()
+                if line.endswith("}")
+                for p in json.loads(line)["points"]}
+        want = {expected_key(p) for p in sent if p["tags"]["seq"] not in seqs}
+        self.assertTrue(want, "the FIFO took every point")
+        wait_until(lambda: want <= set(self.keys_over(d, "http")),
+                   what=f"{len(want)} held points over HTTP")
+
     def test_a_new_sender_that_cannot_start_fails_the_reload(self):
         # the sender that takes the HTTP output cannot load libcurl (as
         # on a host without it): it acknowledged its config as soon as it

@@ -88,6 +88,23 @@ sender_spool_logfn(const char *msg, void *arg)
 static void	 stop_cb(struct ev_loop *, ev_timer *, int);
 
 /*
+ * Whether a stop should give the output its time: not when none is open,
+ * nor when it is the file output and the master closed its file (a
+ * reload to another output closes it before the config arrives), with a
+ * spool to keep what is held.  Without one, a file given back in time is
+ * all that could keep it.
+ */
+static int
+sender_output_may_take(const struct sender *s)
+{
+	if (s->ops == NULL)
+		return 0;
+	if (s->ops == &sink_file_ops && !sink_file_usable(s))
+		return s->spool == NULL;
+	return 1;
+}
+
+/*
  * The answer to a producer: accepted, full (503) or rejected (400) for
  * the front; for the scheduler and the collector, that they can forget
  * the points (worker_inflight.c).
@@ -739,7 +756,7 @@ sender_shutdown(struct worker *w)
 		worker_exit(w, 0);
 		return;
 	}
-	if (s->ops == NULL && sender_producers_gone(s)) {
+	if (!sender_output_may_take(s) && sender_producers_gone(s)) {
 		/* no output to publish to: no point waiting */
 		stop_now(s);
 		return;
@@ -763,7 +780,7 @@ sender_peer_changed(struct worker *w, enum role peer, pid_t pid)
 	if (s == NULL || !s->stopping || pid != 0 ||
 	    (peer != ROLE_SCHEDULER && peer != ROLE_COLLECTOR))
 		return;
-	if (s->ops == NULL && sender_producers_gone(s))
+	if (!sender_output_may_take(s) && sender_producers_gone(s))
 		stop_now(s);
 	else
 		sender_kick(s);
@@ -840,6 +857,12 @@ sender_output_file(struct sender *s, struct frame_in *in)
 	    s->outfile_fd == -1 && why[0] == '\0' && path[0] != '\0' ?
 	    "the master could not open it" : why);
 	rv = 0;
+	if (s->stopping && !sender_output_may_take(s) &&
+	    sender_producers_gone(s)) {
+		/* what it holds stays in the spool: nothing to wait for */
+		stop_now(s);
+		goto out;
+	}
 	if (!s->started || s->outfile_fd == -1 ||
 	    strcmp(path, s->w->conf.path) != 0 ||
 	    strcmp(s->w->conf.output_name, "file") != 0)

@@ -79,6 +79,8 @@ struct sink_ops {
 extern const struct sink_ops sink_file_ops;
 /* s->outfile_fd is about to be closed: a write to it in progress fails. */
 void	 sink_file_fd_closing(struct sender *);
+/* Standard output, or a file from the master: a publish can write. */
+int	 sink_file_usable(const struct sender *);
 extern const struct sink_ops sink_influxdb_ops;
 extern const struct sink_ops sink_nsq_http_ops;
 extern const struct sink_ops sink_nsq_tcp_ops;

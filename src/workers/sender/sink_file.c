@@ -190,6 +190,14 @@ sink_file_fd_closing(struct sender *s)
 	pipe_done(f, 0, "the output file was reopened during a write");
 }
 
+/* Whether a publish could write anywhere: standard output, or a file
+ * the master gave us. */
+int
+sink_file_usable(const struct sender *s)
+{
+	return strcmp(s->w->conf.path, "-") == 0 || s->outfile_fd != -1;
+}
+
 /*
  * A write that failed part way (the disk full) left the start of a
  * message: the retry would glue the whole message to it, one line no
