@@ -94,6 +94,25 @@ cli_stop(const char *pidfile, double timeout)
 	return EXIT_FAIL;
 }
 
+/*
+ * What runs after a reload that did not apply: a refused config is
+ * nobody's, but the workers that did apply one run it, whatever another
+ * said or did not say.
+ */
+static const char *
+cli_reload_after(const char *how)
+{
+	if (strncmp(how, "refused ", 8) == 0)
+		return " (the running config stays; see the log)\n";
+	if (strncmp(how, "unapplied ", 10) == 0)
+		return " (that worker keeps the config it had, the others run "
+		    "this one; see the log)\n";
+	if (strncmp(how, "unacknowledged ", 15) == 0)
+		return " (the workers that acknowledged it run it; see the "
+		    "log)\n";
+	return " (see the log)\n";
+}
+
 int
 cli_reload(const char *pidfile)
 {
@@ -126,8 +145,8 @@ cli_reload(const char *pidfile)
 			    "%s\n", (long)pid, how + 8);
 			return EXIT_OK;
 		}
-		log_print_escaped(stderr, "agent: reload ", how, " (the "
-		    "running config stays; see the log)\n");
+		log_print_escaped(stderr, "agent: reload ", how,
+		    cli_reload_after(how));
 		return EXIT_FAIL;
 	}
 	if (!had) {

@@ -209,6 +209,7 @@ class Reload(AgentTest):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn(f"agent: reload refused 1: cannot listen on "
                       f"127.0.0.1:{taken}", r.stderr)
+        self.assertIn("(the running config stays; see the log)", r.stderr)
         self.agent.wait_log(r"reload failed, keeping config generation 1: "
                             rf"cannot listen on 127.0.0.1:{taken}")
         self.assertEqual(self.agent.http("/healthz")[0], 200)
