@@ -21,7 +21,7 @@ PTRACE_SETREGS = 13
 PTRACE_ATTACH = 16
 PTRACE_DETACH = 17
 
-SYS = {"openat": 257, "execve": 59, "ptrace": 101, "getpid": 39,
+SYS = {"write": 1, "openat": 257, "execve": 59, "ptrace": 101, "getpid": 39,
        "unlink": 87, "socket": 41, "exit_group": 231}
 AT_FDCWD = -100
 REG_NAMES = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9",
@@ -80,58 +80,80 @@ def syscall(pid, name, *args, tries=200):
     copied into the worker first).  Its return value (a negative errno on
     failure); raises Dead if the worker died of it.  A worker caught
     running is let go and tried again, until it waits in its loop."""
-    for _ in range(tries - 1):
-        try:
-            return _syscall(pid, name, args)
-        except Busy:
+    with held(pid, tries) as h:
+        return h.syscall(name, *args)
+
+
+class held:
+    """The worker stopped under ptrace in its loop's system call for the
+    `with` block: it runs nothing of its own (it cannot answer the
+    master) while h.syscall() runs calls in it; let go at the end."""
+
+    def __init__(self, pid, tries=200):
+        self.pid, self.tries = pid, tries
+
+    def __enter__(self):
+        for i in range(self.tries):
+            self.saved = _attach(self.pid)
+            insn = _ptrace(PTRACE_PEEKTEXT, self.pid,
+                           self.saved.rip - 2) & 0xffff
+            if insn == 0x050f and self.saved.orig_rax != U64:
+                return self
+            _ptrace(PTRACE_DETACH, self.pid, 0, 0)
             time.sleep(0.01)
-    return _syscall(pid, name, args)
+        raise Busy(f"pid {self.pid} is not in a system call")
 
-
-def _syscall(pid, name, args):
-    _ptrace(PTRACE_ATTACH, pid)
-    try:
-        _, status = os.waitpid(pid, 0)
-        if not os.WIFSTOPPED(status):
-            raise Dead(status)
-        saved = Regs()
-        _ptrace(PTRACE_GETREGS, pid, 0, ctypes.addressof(saved))
-        insn = _ptrace(PTRACE_PEEKTEXT, pid, saved.rip - 2) & 0xffff
-        if insn != 0x050f or saved.orig_rax == U64:
-            raise Busy(f"pid {pid} is not in a system call")
-        regs = Regs.from_buffer_copy(saved)
-        scratch = (saved.rsp - 8192) & ~0xf
-        vals = []
-        for a in args:
-            if isinstance(a, bytes):
-                _poke_bytes(pid, scratch, a + b"\0")
-                vals.append(scratch)
-                scratch += (len(a) + 1 + 15) & ~0xf
-            else:
-                vals.append(a & U64)
-        vals += [0] * (6 - len(vals))
-        regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = vals
-        regs.rax = SYS[name]
-        regs.orig_rax = U64            # no restart of the interrupted call
-        regs.rip = saved.rip - 2
-        _ptrace(PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
-        _ptrace(PTRACE_SINGLESTEP, pid)
-        _, status = os.waitpid(pid, 0)
-        if not os.WIFSTOPPED(status):
-            raise Dead(status)
-        _ptrace(PTRACE_GETREGS, pid, 0, ctypes.addressof(regs))
-        rv = regs.rax - (1 << 64) if regs.rax >> 63 else regs.rax
-        # back to its epoll_wait, which returns EINTR: libev retries
-        saved.rax = (-4) & U64
-        saved.orig_rax = U64
-        _ptrace(PTRACE_SETREGS, pid, 0, ctypes.addressof(saved))
-        _ptrace(PTRACE_DETACH, pid, 0, 0)
-        return rv
-    except Dead:
-        raise
-    except BaseException:
+    def __exit__(self, typ, val, tb):
+        if typ is Dead:
+            return False
         try:
-            _ptrace(PTRACE_DETACH, pid, 0, 0)
-        except OSError:
-            pass
+            # back to its epoll_wait, which returns EINTR: libev retries
+            self.saved.rax = (-4) & U64
+            self.saved.orig_rax = U64
+            _ptrace(PTRACE_SETREGS, self.pid, 0,
+                    ctypes.addressof(self.saved))
+        finally:
+            _ptrace(PTRACE_DETACH, self.pid, 0, 0)
+        return False
+
+    def syscall(self, name, *args):
+        return _run(self.pid, self.saved, name, args)
+
+
+def _attach(pid):
+    _ptrace(PTRACE_ATTACH, pid)
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFSTOPPED(status):
+        raise Dead(status)
+    saved = Regs()
+    try:
+        _ptrace(PTRACE_GETREGS, pid, 0, ctypes.addressof(saved))
+    except BaseException:
+        _ptrace(PTRACE_DETACH, pid, 0, 0)
         raise
+    return saved
+
+
+def _run(pid, saved, name, args):
+    regs = Regs.from_buffer_copy(saved)
+    scratch = (saved.rsp - 8192) & ~0xf
+    vals = []
+    for a in args:
+        if isinstance(a, bytes):
+            _poke_bytes(pid, scratch, a + b"\0")
+            vals.append(scratch)
+            scratch += (len(a) + 1 + 15) & ~0xf
+        else:
+            vals.append(a & U64)
+    vals += [0] * (6 - len(vals))
+    regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = vals
+    regs.rax = SYS[name]
+    regs.orig_rax = U64            # no restart of the interrupted call
+    regs.rip = saved.rip - 2
+    _ptrace(PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
+    _ptrace(PTRACE_SINGLESTEP, pid)
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFSTOPPED(status):
+        raise Dead(status)
+    _ptrace(PTRACE_GETREGS, pid, 0, ctypes.addressof(regs))
+    return regs.rax - (1 << 64) if regs.rax >> 63 else regs.rax

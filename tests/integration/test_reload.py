@@ -2,14 +2,15 @@
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import threading
 import time
 import unittest
 
 import inject
-from harness import AgentTest, FuseStall, free_port, needs_root, preload, \
-    wait_until
+from harness import AGENT, AgentTest, FuseStall, free_port, needs_root, \
+    preload, wait_until
 
 
 class Reload(AgentTest):
@@ -62,6 +63,86 @@ class Reload(AgentTest):
                 what="the collector back")
         self.assertEqual(delays, [0.1, 0.2])
         self.assertNotRegex(self.agent.log_text(), r"in a new process")
+
+    @staticmethod
+    def conf_ack(pid, gen, ok, text):
+        """A worker's MSG_CONF_ACK on its control edge (frame.h: a 16-byte
+        header; codec.c: tagged u64 generation, u32 ok, str reason)."""
+        body = (b"L" + struct.pack("<Q", gen) + b"I" + struct.pack("<I", ok) +
+                b"S" + struct.pack("<I", len(text)) + text)
+        return struct.pack("<IHHII", 16 + len(body), 8, 0, 0, pid) + body
+
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_a_compromised_worker_can_fail_a_reload_and_no_more(self):
+        # code run in the collector writes acknowledgements of its own
+        # on its control edge (descriptor 3): one refusing the reload in
+        # progress ends it "unapplied", naming the collector alone, while
+        # every other worker runs the new generation; one refusing a
+        # generation already over changes nothing; one for a generation
+        # the master never made is a broken protocol, and the collector
+        # (not the agent) is restarted
+        self.start_ok()
+        st = self.agent.status()
+        pids = {w["role"]: w["pid"] for w in st["workers"]}
+        coll = pids["collector"]
+        self.assertTrue(os.readlink(f"/proc/{coll}/fd/3").startswith(
+            "socket:"))
+
+        # held under ptrace, it cannot acknowledge generation 2 itself
+        ack = self.conf_ack(coll, 2, 0, b"forged refusal")
+        with inject.held(coll) as h:
+            self.agent.write_conf(loglevel="INFO")
+            rl = subprocess.Popen([AGENT, "reload", "-f", self.agent.conf],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+            for role in pids:
+                if role != "collector":
+                    self.agent.wait_log(
+                        rf"{role} applied config generation 2")
+            self.assertEqual(h.syscall("write", 3, ack, len(ack)), len(ack))
+            out, err = rl.communicate(timeout=30)
+        self.assertEqual(rl.returncode, 1, out + err)
+        self.assertTrue(err.endswith(
+            "agent: reload unapplied 2: collector cannot apply it (that "
+            "worker keeps the config it had, the others run this one; see "
+            "the log)\n"), err)
+        self.agent.wait_log(r"collector cannot apply config generation 2: "
+                            r"forged refusal")
+        # let go, it reads generation 2 and applies it: still itself
+        self.agent.wait_log(r"collector applied config generation 2")
+        st = self.agent.status()
+        self.assertEqual({w["role"]: w["pid"] for w in st["workers"]}, pids)
+        for w in st["workers"]:
+            self.assertEqual(w["generation"], 2, w)
+
+        # a refusal of the generation it has, out of any reload: logged
+        log = len(self.agent.log_text())
+        ack = self.conf_ack(coll, 2, 0, b"late forged refusal")
+        self.assertEqual(inject.syscall(coll, "write", 3, ack, len(ack)),
+                         len(ack))
+        self.agent.wait_log(r"collector cannot apply config generation 2: "
+                            r"late forged refusal")
+        self.assertEqual(self.agent.worker(self.agent.status(),
+                                           "collector")["pid"], coll)
+        self.assertEqual(self.agent.http("/healthz")[0], 200)
+        self.assertNotRegex(self.agent.log_text()[log:],
+                            r"reload|restarting")
+
+        # a generation from the future: the collector is not trusted on
+        ack = self.conf_ack(coll, 99, 1, b"")
+        self.assertEqual(inject.syscall(coll, "write", 3, ack, len(ack)),
+                         len(ack))
+        self.agent.wait_log(r"bad CONF_ACK message from collector")
+        wait_until(lambda: (lambda w: w["pid"] != coll and
+                            w["state"] == "running")(self.agent.worker(
+                                self.agent.status(), "collector")),
+                   what="a new collector")
+        st = self.agent.status()
+        self.assertEqual({w["role"]: w["pid"] for w in st["workers"]
+                          if w["role"] != "collector"},
+                         {r: p for r, p in pids.items() if r != "collector"})
+        self.assertEqual(st["generation"], 2)
 
     def test_a_worker_dying_before_its_ack_ends_the_reload(self):
         # the collector cannot ack (stopped), then dies, and its next
