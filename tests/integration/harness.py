@@ -280,6 +280,20 @@ def stuck_in_exec(fuse):
     return pid
 
 
+def read_available(fd):
+    """What a non-blocking descriptor holds now, to EOF or EAGAIN."""
+    data = b""
+    try:
+        while True:
+            more = os.read(fd, 65536)
+            if not more:
+                break
+            data += more
+    except BlockingIOError:
+        pass
+    return data
+
+
 def wait_until(pred, timeout=15.0, step=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     last = None

@@ -22,7 +22,7 @@ import time
 from nsq_common import HOST, MultiMessageTests, NsqTest, expected_key, key, \
     make_points, received
 from harness import ClosedPort, NetNs, free_port, maps_libcurl, \
-    needs_root, preload, wait_until
+    needs_root, preload, read_available, wait_until
 from rawpeer import NSQ_FRAME_ERROR, RawServer, nsq_frame
 
 
@@ -283,15 +283,7 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertRegex(log, r"they stay in the spool")
 
         # what the FIFO did not take arrives over HTTP
-        data = b""
-        try:
-            while True:
-                more = os.read(rfd, 65536)
-                if not more:
-                    break
-                data += more
-        except BlockingIOError:
-            pass
+        data = read_available(rfd)
         seqs = {p["tags"]["seq"] for line in data.decode().splitlines()
                 if line.endswith("}")
                 for p in json.loads(line)["points"]}

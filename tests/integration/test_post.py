@@ -10,7 +10,8 @@ import socket
 import subprocess
 import time
 
-from harness import AgentTest, is_root, pipeline, proc_status, wait_until
+from harness import AgentTest, is_root, pipeline, proc_status, \
+    read_available, wait_until
 
 NS = "pool.loda"
 
@@ -443,14 +444,7 @@ class Post(AgentTest):
 
         def drain():
             nonlocal data
-            try:
-                while True:
-                    more = os.read(rfd, 65536)
-                    if not more:
-                        break
-                    data += more
-            except BlockingIOError:
-                pass
+            data += read_available(rfd)
             return self.sender_stats().get("published") == 2000
         wait_until(drain, timeout=30, what="all 2000 published")
         drain()
