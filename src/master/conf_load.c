@@ -507,8 +507,8 @@ conf_load(const char *path, struct agent_conf *out, conf_warn_fn warn,
 	if (d == NULL)
 		goto fail;
 	/*
-	 * A file with no section would be every default: an output at
-	 * 127.0.0.1:4151 and the seed's paths, in place of what the
+	 * A file with no section would be every default: an nsq output
+	 * without servers and the default paths, in place of what the
 	 * operator wrote.  It is what a reload sees of a file that an
 	 * editor or `cat >` has truncated and not yet written.
 	 */
