@@ -49,7 +49,8 @@ const struct metric_family metrics_families[] = {
 	    "invalid (bad points in a plugin's output or a collector's), "
 	    "unsent (the sender was not there).", NULL, 0 },
 	{ "points_refused_total", METRIC_COUNTER,
-	    "Pushed points answered 503 because the buffer was full (the "
+	    "Pushed points the sender answered 503: its spool (without one, "
+	    "its buffer) full or unwritable, or the agent stopping (the "
 	    "client sends them again).", NULL, 0 },
 	{ "buffer_points", METRIC_GAUGE,
 	    "Points waiting in the sender's memory buffer.", NULL, 0 },
