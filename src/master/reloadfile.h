@@ -10,10 +10,10 @@ struct master;
 /*
  * How the last reload ended, in `<pidfile>.reload` beside the pidfile:
  * one line, "<master pid>:<count> <outcome> <generation>: <detail>",
- * outcome "applied", "refused", "unapplied" or "unacknowledged".  `agent reload`
- * waits for it to change after its SIGHUP, so that its exit status (and
- * `systemctl reload`'s, whose ExecReload= it is) says what the master
- * did, not only that it was asked.
+ * outcome "applied", "refused", "unapplied" or "unacknowledged".
+ * `agent reload` waits for it to change after its SIGHUP, so that its
+ * exit status (and `systemctl reload`'s, whose ExecReload= it is) says
+ * what the master did, not only that it was asked.
  */
 void	 reloadfile_write(struct master *, const char *outcome,
 	    const char *detail);
