@@ -95,22 +95,43 @@ cli_stop(const char *pidfile, double timeout)
 }
 
 /*
- * What runs after a reload that did not apply: a refused config is
- * nobody's, but the workers that did apply one run it, whatever another
- * said or did not say.
+ * A reload that did not apply, from the master's "<outcome> <generation>:
+ * <detail>": what ended it, and what runs now.  A refused config is
+ * nobody's; a reload some worker did not apply or acknowledge runs in
+ * every worker that did.
  */
-static const char *
-cli_reload_after(const char *how)
+static void
+cli_reload_failed(const char *how)
 {
-	if (strncmp(how, "refused ", 8) == 0)
-		return " (the running config stays; see the log)\n";
-	if (strncmp(how, "unapplied ", 10) == 0)
-		return " (that worker keeps the config it had, the others run "
-		    "this one; see the log)\n";
-	if (strncmp(how, "unacknowledged ", 15) == 0)
-		return " (the workers that acknowledged it run it; see the "
-		    "log)\n";
-	return " (see the log)\n";
+	char			 outcome[24], head[96], tail[128];
+	unsigned long long	 gen;
+	int			 n = 0;
+
+	if (sscanf(how, "%23s %llu: %n", outcome, &gen, &n) != 2 || n == 0) {
+		log_print_escaped(stderr, "agent: reload ", how,
+		    " (see the log)\n");
+		return;
+	}
+	if (strcmp(outcome, "refused") == 0) {
+		snprintf(head, sizeof(head), "agent: reload refused: ");
+		snprintf(tail, sizeof(tail), " (config generation %llu runs "
+		    "on; see the log)\n", gen);
+	} else if (strcmp(outcome, "unapplied") == 0) {
+		snprintf(head, sizeof(head), "agent: reload of config "
+		    "generation %llu not applied: ", gen);
+		snprintf(tail, sizeof(tail), " (that worker keeps the config it "
+		    "had, the others run this one; see the log)\n");
+	} else if (strcmp(outcome, "unacknowledged") == 0) {
+		snprintf(head, sizeof(head), "agent: reload of config "
+		    "generation %llu not acknowledged in time by: ", gen);
+		snprintf(tail, sizeof(tail), " (the workers that acknowledged "
+		    "it run it; see the log)\n");
+	} else {
+		log_print_escaped(stderr, "agent: reload ", how,
+		    " (see the log)\n");
+		return;
+	}
+	log_print_escaped(stderr, head, how + n, tail);
 }
 
 int
@@ -145,8 +166,7 @@ cli_reload(const char *pidfile)
 			    "%s\n", (long)pid, how + 8);
 			return EXIT_OK;
 		}
-		log_print_escaped(stderr, "agent: reload ", how,
-		    cli_reload_after(how));
+		cli_reload_failed(how);
 		return EXIT_FAIL;
 	}
 	if (!had) {

@@ -179,9 +179,10 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.assertNotEqual(r.returncode, 0, r.stdout)
         # said at once, not at the 10 s of an unacknowledged reload
         # the others run generation 3: not "the running config stays"
-        self.assertIn("agent: reload unapplied 3: sender cannot apply it "
-                      "(that worker keeps the config it had, the others "
-                      "run this one; see the log)", r.stderr)
+        self.assertIn("agent: reload of config generation 3 not applied: "
+                      "sender cannot apply it (that worker keeps the "
+                      "config it had, the others run this one; see the "
+                      "log)", r.stderr)
         self.agent.wait_log(r"this one has no spool to keep its points "
                             r"in while it stops; restart the agent")
         later = make_points(1000, 20)
@@ -305,7 +306,8 @@ class NsqTcp(MultiMessageTests, NsqTest):
         self.configure([d.http_address])
         r = self.agent.run("reload")
         self.assertNotEqual(r.returncode, 0, r.stdout)
-        self.assertRegex(r.stderr, r"unacknowledged 2: sender.* \(the "
+        self.assertRegex(r.stderr, r"agent: reload of config generation 2 "
+                         r"not acknowledged in time by: sender.* \(the "
                          r"workers that acknowledged it run it; see the "
                          r"log\)\n$")
         self.agent.wait_log(r"libcurl")

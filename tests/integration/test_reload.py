@@ -104,9 +104,9 @@ class Reload(AgentTest):
             out, err = rl.communicate(timeout=30)
         self.assertEqual(rl.returncode, 1, out + err)
         self.assertTrue(err.endswith(
-            "agent: reload unapplied 2: collector cannot apply it (that "
-            "worker keeps the config it had, the others run this one; see "
-            "the log)\n"), err)
+            "agent: reload of config generation 2 not applied: collector "
+            "cannot apply it (that worker keeps the config it had, the "
+            "others run this one; see the log)\n"), err)
         self.agent.wait_log(r"collector cannot apply config generation 2: "
                             r"forged refusal")
         # let go, it reads generation 2 and applies it: still itself
@@ -288,9 +288,9 @@ class Reload(AgentTest):
         # it, and agent reload (systemctl reload) says so
         r = self.agent.run("reload")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn(f"agent: reload refused 1: cannot listen on "
+        self.assertIn(f"agent: reload refused: cannot listen on "
                       f"127.0.0.1:{taken}", r.stderr)
-        self.assertIn("(the running config stays; see the log)", r.stderr)
+        self.assertIn("(config generation 1 runs on; see the log)", r.stderr)
         self.agent.wait_log(r"reload failed, keeping config generation 1: "
                             rf"cannot listen on 127.0.0.1:{taken}")
         self.assertEqual(self.agent.http("/healthz")[0], 200)
