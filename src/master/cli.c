@@ -153,8 +153,15 @@ cli_reload(const char *pidfile)
 		return rv;
 	/* the master's word on this reload: a line that was not there */
 	for (waited = 0; waited < RELOAD_WAIT; waited += 0.05) {
+		if (had == -1)
+			break;
 		(void)nanosleep(&pause, NULL);
-		if (!reloadfile_read(path, now, sizeof(now)))
+		if ((rv = reloadfile_read(path, now, sizeof(now))) == -1) {
+			strlcpy(before, now, sizeof(before));
+			had = -1;
+			break;
+		}
+		if (rv == 0)
 			continue;
 		tok = strcspn(now, " ");
 		if (had && strncmp(now, before, tok) == 0 &&
@@ -167,6 +174,13 @@ cli_reload(const char *pidfile)
 			return EXIT_OK;
 		}
 		cli_reload_failed(how);
+		return EXIT_FAIL;
+	}
+	if (had == -1) {
+		/* someone else's file there: what it says is not told */
+		fprintf(stderr, "agent: reload requested (SIGHUP to pid %ld); "
+		    "its outcome cannot be read: ", (long)pid);
+		log_print_escaped(stderr, "", before, "; see the log\n");
 		return EXIT_FAIL;
 	}
 	if (!had) {

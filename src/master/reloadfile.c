@@ -1,13 +1,17 @@
 /*
  * reloadfile.h.  Written by the master as root in the pidfile's
- * directory, which it walked and nobody else can write (pidfile.c); read
- * by `agent reload`, as root too.
+ * directory, which it walked (pidfile.c); read by `agent reload`, as root
+ * too, under the same rules: the directory may be sticky, where others
+ * can add names but not take ours.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <bsd/string.h>
 
 #include "log.h"
 #include "master.h"
@@ -49,16 +53,49 @@ reloadfile_write(struct master *m, const char *outcome, const char *detail)
 int
 reloadfile_read(const char *path, char *buf, size_t len)
 {
+	char	 dir[PATH_MAX], name[NAME_MAX + 1], why[768];
 	ssize_t	 n;
 	char	*nl;
-	int	 fd;
+	int	 dfd, fd;
 
 	if (len == 0)
 		return 0;
 	buf[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1)
+	/*
+	 * The master's word only when it is the master's: beside a pidfile
+	 * in a sticky directory anyone may plant this name first (the
+	 * master then writes nothing there), and what it said was told as
+	 * the outcome, its bytes on root's terminal.  The pidfile's rules.
+	 */
+	if (pathsafe_split(path, dir, sizeof(dir), name, sizeof(name)) == -1)
 		return 0;
+	dfd = pathsafe_open_dir(dir, geteuid(), PATHSAFE_CHECK, 0, why,
+	    sizeof(why));
+	if (dfd == PATHSAFE_ABSENT)
+		return 0;
+	if (dfd == -1)
+		goto unsafe;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd == -1) {
+		if (errno == ENOENT) {
+			(void)close(dfd);
+			return 0;
+		}
+		(void)snprintf(why, sizeof(why), "%s: %s", path,
+		    strerror(errno));
+		/* a link (ELOOP): said as what it is, with its owner */
+		(void)pathsafe_check_file_at(dfd, dir, name, geteuid(), 0, why,
+		    sizeof(why));
+		(void)close(dfd);
+		goto unsafe;
+	}
+	(void)close(dfd);
+	if (pathsafe_check_fd(fd, dir, name, geteuid(), 0, why,
+	    sizeof(why)) == -1) {
+		(void)close(fd);
+		goto unsafe;
+	}
 	n = read(fd, buf, len - 1);
 	(void)close(fd);
 	if (n <= 0)
@@ -68,4 +105,7 @@ reloadfile_read(const char *path, char *buf, size_t len)
 		return 0;
 	*nl = '\0';
 	return strchr(buf, ' ') != NULL;
+unsafe:
+	strlcpy(buf, why, len);
+	return -1;
 }

@@ -21,7 +21,8 @@ void	 reloadfile_write(struct master *, const char *outcome,
 /*
  * The line in `path` (what reloadfile_write wrote) into buf: 1; 0 when
  * there is none or it is not whole yet; the token before the first blank
- * tells one reload's from the next.
+ * tells one reload's from the next.  -1, why in buf, when the file is
+ * not one the master made (the pidfile's rules, pathsafe.h).
  */
 int	 reloadfile_read(const char *path, char *buf, size_t len);
 

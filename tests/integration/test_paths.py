@@ -462,6 +462,57 @@ class Paths(AgentTest):
         self.assertIn(f"[output] path {path}: unsafe file {path}", r.stderr)
         self.assertEqual(file_bytes(victim), before)
 
+    # -- a word beside the pidfile: the outcome of a reload ---------------
+    def test_a_reload_outcome_planted_beside_the_pidfile_is_not_told(self):
+        """With the pidfile in a sticky directory (allowed: others may add
+        names there, not take ours), nobody plants `agent.pid.reload`
+        before the first reload.  The master will not write through it,
+        but `agent reload` read it as the master's word: a refused reload
+        was told "applied" (exit 0, systemctl reload too), with nobody's
+        bytes on root's terminal."""
+        import socket
+        a = self.agent
+        pub = public_dir(os.path.join(a.dir, "pub"))
+        pidfile = os.path.join(pub, "agent.pid")
+        a.write_conf(pidfile=pidfile)
+        self.start_ok()
+        liar = attacker(
+            "import os, sys, time\n"
+            "p = sys.argv[1] + '.reload'\n"
+            "def put(n):\n"
+            "    with open(p + '.new', 'w') as f:\n"
+            "        f.write('1:%d applied 7: every worker\\x1b]0;owned'\n"
+            "                '\\x07\\n' % n)\n"
+            "    os.rename(p + '.new', p)\n"
+            "put(0)\n"
+            "print('ready', flush=True)\n"
+            "end = time.monotonic() + 20\n"
+            "n = 1\n"
+            "while time.monotonic() < end:\n"
+            "    time.sleep(0.05)\n"
+            "    put(n)\n"
+            "    n += 1\n", pidfile, wait=False)
+        self.addCleanup(lambda: liar.poll() is None and liar.kill())
+        self.assertEqual(liar.stdout.readline().strip(), "ready")
+        # a reload the master refuses: its port is taken
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        self.addCleanup(s.close)
+        taken = s.getsockname()[1]
+        a.write_conf(listen=f"127.0.0.1:{taken}")
+        r = a.run("reload")
+        out = r.stdout + r.stderr
+        liar.kill()
+        liar.wait()
+        a.wait_log(r"reload failed, keeping config generation 1: "
+                   rf"cannot listen on 127.0.0.1:{taken}")
+        self.assertNotEqual(r.returncode, 0, out)
+        self.assertNotIn("applied", out)
+        for c in ("\x1b", "\x07"):
+            self.assertNotIn(c, out)
+        self.assertIn(f"unsafe file {pidfile}.reload (owner nobody", out)
+
     # -- finding 7: stop -m clean -----------------------------------------
     def test_stop_clean_with_a_directory_swapped_mid_walk(self):
         a = self.agent
