@@ -326,7 +326,7 @@ cli_status(const char *pidfile)
 int
 cli_clean_dir(const char *dir)
 {
-	char		 err[1024];
+	char		 err[1024], more[32];
 	unsigned	 failures;
 
 	/*
@@ -336,10 +336,12 @@ cli_clean_dir(const char *dir)
 	if (pathsafe_empty_dir(dir, geteuid(), &failures, err,
 	    sizeof(err)) == 0)
 		return 0;
-	if (failures > 1)
-		fprintf(stderr, "agent: %s (and %u more)\n", err,
+	/* the names are `user`'s: escaped, or they could drive the terminal */
+	if (failures > 1) {
+		(void)snprintf(more, sizeof(more), " (and %u more)\n",
 		    failures - 1);
-	else
+		log_print_escaped(stderr, "agent: ", err, more);
+	} else
 		log_print_escaped(stderr, "agent: ", err, "\n");
 	return -1;
 }

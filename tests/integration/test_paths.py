@@ -559,6 +559,35 @@ class Paths(AgentTest):
             self.assertEqual(file_bytes(os.path.join(outside, name)),
                              b"keep\n")
 
+    def test_stop_clean_failures_named_by_the_tree_are_escaped(self):
+        """pluginsdir is nobody's, and so are the names in it.  What
+        `stop -m clean` cannot remove it names on root's terminal: with
+        one failure escaped, with more ("... (and N more)") as it was.
+        nobody makes a removal fail by writing into a directory as the
+        walk empties it (ENOTEMPTY, a race); mounts stand in for that
+        here, which fail every time."""
+        a = self.agent
+        pd = a.values["pluginsdir"]
+        os.mkdir(pd)
+        os.chown(pd, nobody_uid(), 65534)
+        evil = "x\x1b[2J\x1b]0;owned\x07"
+        attacker("import os, sys\n"
+                 "for n in ('1', '2'):\n"
+                 "    os.mkdir(os.path.join(sys.argv[1], n + sys.argv[2]))\n",
+                 pd, evil)
+        for n in ("1", "2"):
+            d = os.path.join(pd, n + evil)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k",
+                            "none", d], check=True)
+            self.addCleanup(subprocess.run, ["umount", "-l", d])
+        r = a.stop("-m", "clean")
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out)
+        self.assertIn("another file system is mounted there", out)
+        self.assertIn("(and 1 more)", out)
+        for c in ("\x1b", "\x07"):
+            self.assertNotIn(c, out)
+
     # -- finding 7: a worker's last warning on the terminal ---------------
     def test_start_failure_text_from_a_worker_is_escaped(self):
         # A chroot others can write to (sticky, so the master's rules let
