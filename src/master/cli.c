@@ -139,13 +139,21 @@ cli_reload(const char *pidfile)
 {
 	struct timespec	 pause = { 0, 50 * 1000 * 1000 };
 	char		 path[1100], before[1024], now[1024], *how;
+	char		 why[1024] = "";
 	double		 waited;
 	size_t		 tok;
 	pid_t		 pid;
 	int		 had, rv;
 
 	snprintf(path, sizeof(path), "%s%s", pidfile, RELOADFILE_SUFFIX);
-	had = reloadfile_read(path, before, sizeof(before));
+	/*
+	 * -1: the name is another's (reloadfile_read()), not an answer; the
+	 * master takes it back at this reload (pidfile_sibling_open()).
+	 */
+	if ((had = reloadfile_read(path, before, sizeof(before))) == -1) {
+		strlcpy(why, before, sizeof(why));
+		had = 0;
+	}
 	rv = signal_master(pidfile, SIGHUP, &pid);
 	if (rv == EXIT_NOTRUNNING)
 		fprintf(stderr, "agent: not running (pidfile %s)\n", pidfile);
@@ -153,16 +161,12 @@ cli_reload(const char *pidfile)
 		return rv;
 	/* the master's word on this reload: a line that was not there */
 	for (waited = 0; waited < RELOAD_WAIT; waited += 0.05) {
-		if (had == -1)
-			break;
 		(void)nanosleep(&pause, NULL);
-		if ((rv = reloadfile_read(path, now, sizeof(now))) == -1) {
-			strlcpy(before, now, sizeof(before));
-			had = -1;
-			break;
-		}
-		if (rv == 0)
+		if ((rv = reloadfile_read(path, now, sizeof(now))) == -1)
+			strlcpy(why, now, sizeof(why));
+		if (rv != 1)
 			continue;
+		why[0] = '\0';
 		tok = strcspn(now, " ");
 		if (had && strncmp(now, before, tok) == 0 &&
 		    before[tok] == ' ')
@@ -176,11 +180,11 @@ cli_reload(const char *pidfile)
 		cli_reload_failed(how);
 		return EXIT_FAIL;
 	}
-	if (had == -1) {
-		/* someone else's file there: what it says is not told */
+	if (why[0] != '\0') {
+		/* someone else's file there still: what it says is not told */
 		fprintf(stderr, "agent: reload requested (SIGHUP to pid %ld); "
 		    "its outcome cannot be read: ", (long)pid);
-		log_print_escaped(stderr, "", before, "; see the log\n");
+		log_print_escaped(stderr, "", why, "; see the log\n");
 		return EXIT_FAIL;
 	}
 	if (!had) {

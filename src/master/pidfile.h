@@ -60,4 +60,14 @@ int	 pidfile_probe(const char *path, pid_t *pid, char *err,
 int	 pidfile_sibling(const struct pidfile *, const char *suffix,
 	    char *name, size_t len, char *dir, size_t dirlen);
 
+/*
+ * Open that file (`name` in `dir`, from pidfile_sibling()) for reading
+ * and writing, made 0600 when missing (pathsafe_open_file_at() with
+ * `flags`).  What took the name and is not a file of ours alone (another
+ * user's file or link, planted first in a sticky directory) is removed,
+ * the name only, said in the log, and the file made.  -1 with err.
+ */
+int	 pidfile_sibling_open(const struct pidfile *, const char *dir,
+	    const char *name, int flags, char *err, size_t errlen);
+
 #endif

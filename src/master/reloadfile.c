@@ -37,8 +37,8 @@ reloadfile_write(struct master *m, const char *outcome, const char *detail)
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	fd = pathsafe_open_file_at(m->pidfile.dfd, dir, name, O_RDWR, 0600,
-	    geteuid(), 0, why, sizeof(why));
+	fd = pidfile_sibling_open(&m->pidfile, dir, name, 0, why,
+	    sizeof(why));
 	if (fd == -1) {
 		log_warnx("%s: %s: agent reload cannot learn how it ended",
 		    __func__, why);

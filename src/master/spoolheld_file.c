@@ -49,8 +49,8 @@ spoolheld_save(struct master *m)
 			log_warn("%s: %s", __func__, name);
 		return;
 	}
-	fd = pathsafe_open_file_at(m->pidfile.dfd, dir, name, O_RDWR, 0600,
-	    geteuid(), PATHSAFE_F_SYNCDIR, why, sizeof(why));
+	fd = pidfile_sibling_open(&m->pidfile, dir, name, PATHSAFE_F_SYNCDIR,
+	    why, sizeof(why));
 	if (fd == -1) {
 		log_warnx("%s: %s: a restart will not find the spool %s",
 		    __func__, why, held);

@@ -466,10 +466,12 @@ class Paths(AgentTest):
     def test_a_reload_outcome_planted_beside_the_pidfile_is_not_told(self):
         """With the pidfile in a sticky directory (allowed: others may add
         names there, not take ours), nobody plants `agent.pid.reload`
-        before the first reload.  The master will not write through it,
-        but `agent reload` read it as the master's word: a refused reload
-        was told "applied" (exit 0, systemctl reload too), with nobody's
-        bytes on root's terminal."""
+        before the first reload, and rewrites it.  The master would not
+        write through it, and `agent reload` read it as the master's
+        word: a refused reload was told "applied" (exit 0, systemctl
+        reload too), with nobody's bytes on root's terminal.  `agent
+        reload` now reads only the master's file, and the master takes
+        the name back."""
         import socket
         a = self.agent
         pub = public_dir(os.path.join(a.dir, "pub"))
@@ -490,7 +492,10 @@ class Paths(AgentTest):
             "n = 1\n"
             "while time.monotonic() < end:\n"
             "    time.sleep(0.05)\n"
-            "    put(n)\n"
+            "    try:\n"
+            "        put(n)\n"
+            "    except PermissionError:\n"
+            "        break\n"
             "    n += 1\n", pidfile, wait=False)
         self.addCleanup(lambda: liar.poll() is None and liar.kill())
         self.assertEqual(liar.stdout.readline().strip(), "ready")
@@ -507,11 +512,16 @@ class Paths(AgentTest):
         liar.wait()
         a.wait_log(r"reload failed, keeping config generation 1: "
                    rf"cannot listen on 127.0.0.1:{taken}")
-        self.assertNotEqual(r.returncode, 0, out)
+        self.assertEqual(r.returncode, 1, out)
         self.assertNotIn("applied", out)
         for c in ("\x1b", "\x07"):
             self.assertNotIn(c, out)
-        self.assertIn(f"unsafe file {pidfile}.reload (owner nobody", out)
+        # the master took its name back, and the answer is its own
+        self.assertIn(f"agent: reload refused 1: cannot listen on "
+                      f"127.0.0.1:{taken}", out)
+        a.wait_log(rf"{pidfile}\.reload was not the master's \(a file of "
+                   rf"uid {nobody_uid()}\): removed, made again")
+        self.assertEqual(os.stat(pidfile + ".reload").st_uid, 0)
 
     # -- finding 7: stop -m clean -----------------------------------------
     def test_stop_clean_with_a_directory_swapped_mid_walk(self):

@@ -720,6 +720,53 @@ class Spool(NsqTest):
         self.agent.wait_log(rf"the sender left the spool {old}")
         wait_until(lambda: not os.path.exists(kept), what=f"{kept} gone")
 
+    def test_a_restart_reads_the_old_spool_whatever_was_planted_beside(self):
+        """The pidfile in a sticky directory (allowed: others may add
+        names there, not take ours), and nobody took `agent.pid.spool`
+        first.  The master would not write through it: after a failed
+        move it could not say where the 3000 acknowledged points were,
+        and once restarted gave the sender the new spool, leaving them in
+        the old directory for good.  The name is the agent's: what
+        another user put there is removed (the name, never followed) and
+        the master's file made."""
+        if not is_root():
+            self.skipTest("skipped: needs root")
+        pub = os.path.join(self.agent.dir, "pub")
+        os.mkdir(pub)
+        os.chmod(pub, 0o1777)
+        pidfile = os.path.join(pub, "agent.pid")
+        kept = pidfile + ".spool"
+        victim = os.path.join(self.agent.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("root's own\n")
+        os.chmod(victim, 0o600)
+
+        def as_nobody():
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(nobody_uid())
+        subprocess.run(["/usr/bin/python3", "-I", "-c",
+                        "import os, sys\n"
+                        "os.symlink(sys.argv[2], sys.argv[1])\n",
+                        kept, victim], preexec_fn=as_nobody, cwd="/",
+                       check=True, timeout=30)
+        self.agent.write_conf(pidfile=pidfile)
+        d, old, new, sent = self.fail_a_move()
+        self.agent.wait_log(rf"the sender keeps the spool {old}, not "
+                            rf"\[output\] spool {new}")
+        wait_until(lambda: not os.path.islink(kept), what=f"{kept} ours")
+        with open(kept) as f:
+            self.assertEqual(f.read(), old + "\n")
+        self.assertEqual(os.stat(kept).st_uid, 0)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "root's own\n")
+        self.assertEqual(self.agent.stop().returncode, 0)
+        self.start_ok()
+        self.agent.wait_log(rf"the sender kept the spool {old} before the "
+                            rf"restart \(a move to {new} failed\)")
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
+
     def test_a_sender_that_dies_before_its_move_leaves_nothing_behind(self):
         """The sender dies between the master's reload (spool A to B) and
         its own move: stopped here; a crash, or the watchdog during a long
