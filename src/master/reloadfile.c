@@ -75,19 +75,20 @@ reloadfile_read(const char *path, char *buf, size_t len)
 		return 0;
 	if (dfd == -1)
 		goto unsafe;
+	/* checked before the open too: no device is opened, as pidfile.c */
+	if (pathsafe_check_file_at(dfd, dir, name, geteuid(), 0, why,
+	    sizeof(why)) == -1) {
+		(void)close(dfd);
+		goto unsafe;
+	}
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY);
 	if (fd == -1) {
-		if (errno == ENOENT) {
-			(void)close(dfd);
+		(void)close(dfd);
+		if (errno == ENOENT)
 			return 0;
-		}
 		(void)snprintf(why, sizeof(why), "%s: %s", path,
 		    strerror(errno));
-		/* a link (ELOOP): said as what it is, with its owner */
-		(void)pathsafe_check_file_at(dfd, dir, name, geteuid(), 0, why,
-		    sizeof(why));
-		(void)close(dfd);
 		goto unsafe;
 	}
 	(void)close(dfd);
