@@ -144,6 +144,41 @@ class Reload(AgentTest):
                          {r: p for r, p in pids.items() if r != "collector"})
         self.assertEqual(st["generation"], 2)
 
+    @staticmethod
+    def spool_inuse(pid, path):
+        """The sender's MSG_SPOOL_INUSE (proto.h: number 28): str path."""
+        body = b"S" + struct.pack("<I", len(path)) + path
+        return struct.pack("<IHHII", 16 + len(body), 28, 0, 0, pid) + body
+
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_a_compromised_sender_names_no_spool_for_the_next(self):
+        # code run in the sender says it holds a spool of its choosing:
+        # a directory of root's, the pidfile's, with control characters
+        # in its name.  The master writes down (beside the pidfile, as
+        # root) and hands a restarted sender only a spool a config named
+        # since the start: these are logged, escaped, and nothing else
+        self.start_ok()
+        a = self.agent
+        sender = self.agent.worker(a.status(), "sender")["pid"]
+        kept = a.values["pidfile"] + ".spool"
+        for path in (b"/etc", os.path.dirname(a.values["pidfile"]).encode(),
+                     b"/tmp/x\n\x1b]0;owned\x07"):
+            msg = self.spool_inuse(sender, path)
+            self.assertEqual(inject.syscall(sender, "write", 3, msg,
+                                            len(msg)), len(msg))
+        a.wait_log(r"the sender says it holds the spool /etc, which no "
+                   r"config named: ignored")
+        self.assertFalse(os.path.lexists(kept))
+        self.assertNotIn("\x1b", a.log_text())
+        os.kill(sender, signal.SIGKILL)
+        wait_until(lambda: (lambda w: w["pid"] not in (0, sender) and
+                            w["state"] == "running")(a.worker(
+                                a.status(), "sender")),
+                   what="a new sender")
+        self.assertNotIn("its predecessor held", a.log_text())
+        self.assertFalse(os.path.lexists(kept))
+
     def test_a_worker_dying_before_its_ack_ends_the_reload(self):
         # the collector cannot ack (stopped), then dies, and its next
         # process fails at its start (tests/peers/failstart.c): nobody is
