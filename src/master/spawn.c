@@ -79,7 +79,24 @@ spawn_worker(struct master *m, struct wslot *w)
 	cs.envp = environ;
 	cs.keep[0] = sv[1];
 	cs.nkeep = 1;
+	/*
+	 * Started by hand (start -F), the master's stdio is root's terminal,
+	 * its controlling one: code run in a worker could push input into it
+	 * (TIOCSTI, which gitpull's and the scheduler's deny-lists let
+	 * through) for root's shell to run once the agent ends.  So no
+	 * terminal to read, and a session of its own, which has none: the
+	 * terminal it may still write to is not its controlling one.
+	 */
+	if ((cs.fd[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("%s: /dev/null for %s", __func__,
+		    proto_role_name(w->role));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	cs.flags = CHILD_SETSID;
 	pid = child_spawn(&cs, &fail);
+	close(cs.fd[0]);
 	if (pid == -1) {
 		log_warn("%s: cannot start %s", __func__,
 		    proto_role_name(w->role));

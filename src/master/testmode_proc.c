@@ -160,13 +160,25 @@ testmode_spawn(struct testmode *tm, struct tm_proc *p, enum role role)
 		fprintf(stderr, "agent: socketpair: %s\n", strerror(errno));
 		return -1;
 	}
-	/* as the master's children: stdio, and the control edge on 3 */
+	/*
+	 * As the master's children (spawn.c): stdio but a terminal to read,
+	 * which here is root's, in a session of its own, so that it cannot
+	 * push input into the terminal (TIOCSTI); the control edge on 3.
+	 */
 	child_spec_init(&spec);
 	spec.path = "/proc/self/exe";
 	spec.argv = argv;
 	spec.envp = environ;
 	spec.keep[spec.nkeep++] = sv[1];
+	spec.flags = CHILD_SETSID;
+	if ((spec.fd[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "agent: /dev/null: %s\n", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
 	pid = child_spawn(&spec, &cf);
+	close(spec.fd[0]);
 	/* the child's end lives in the child only */
 	close(sv[1]);
 	if (pid == -1 || cf.step != CHILD_STEP_NONE) {

@@ -184,6 +184,67 @@ class Sandbox(AgentTest):
                 "pid"] for w in a.status()["workers"] if w["role"] in tries),
             timeout=60, what="the killed workers back")
 
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_a_worker_cannot_type_on_roots_terminal(self):
+        """`agent start -F` by hand, on root's terminal: code running in a
+        worker (ptrace stands in for the exploit) must not push input
+        into it (TIOCSTI): what it typed, root's shell would run once the
+        agent ends.  Each worker's standard input was that terminal, and
+        its controlling terminal too, and gitpull's and the scheduler's
+        filters let the ioctl through."""
+        import fcntl
+        import termios
+        import threading
+        a = self.agent
+        master_fd, slave_fd = os.openpty()
+        self.addCleanup(os.close, master_fd)
+
+        def session():
+            # a login shell's: its own session, the terminal its own
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        fg = subprocess.Popen([AGENT, "start", "-F", "-f", a.conf],
+                              stdin=slave_fd, stdout=slave_fd,
+                              stderr=slave_fd, preexec_fn=session)
+        os.close(slave_fd)
+        a.fg = fg
+        a.seen_pids.add(fg.pid)
+        seen = []
+
+        def drain():
+            while True:
+                try:
+                    b = os.read(master_fd, 65536)
+                except OSError:
+                    return
+                if not b:
+                    return
+                seen.append(b)
+        t = threading.Thread(target=drain, daemon=True)
+        t.start()
+        a.wait_serving()
+        st = a.status()
+        a.remember_pids()
+        links, typed = {}, {}
+        for w in st["workers"]:
+            links[w["role"]] = os.readlink(f"/proc/{w['pid']}/fd/0")
+            # on each of its stdio: 1 and 2 stay the terminal, for what
+            # it writes there
+            for fd in (0, 1, 2):
+                try:
+                    typed[w["role"], fd] = inject.syscall(
+                        w["pid"], "ioctl", fd, termios.TIOCSTI, b"\x15")
+                except inject.Dead as e:
+                    # its filter kills it (the front): typed nothing
+                    typed[w["role"], fd] = f"killed ({e})"
+                    break
+        self.assertEqual({k: v for k, v in typed.items() if v == 0}, {},
+                         f"workers that typed on the terminal: {typed}")
+        for role, link in links.items():
+            self.assertFalse(link.startswith("/dev/pts/"),
+                             f"{role}'s stdin is {link}")
+
     def test_only_fetcher_and_sender_map_libcurl(self):
         # libcurl and its TLS stack are loaded at run time by the two
         # HTTP clients (src/common/curl_dl.h), when their config makes
