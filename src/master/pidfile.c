@@ -371,35 +371,41 @@ pidfile_sibling_open(const struct pidfile *pf, const char *dir,
     const char *name, int flags, char *err, size_t errlen)
 {
 	struct stat	 sb;
-	int		 fd;
+	int		 fd, tries;
 
-	fd = pathsafe_open_file_at(pf->dfd, dir, name, O_RDWR, PIDFILE_MODE,
-	    geteuid(), flags, err, errlen);
-	if (fd != -1 || fstatat(pf->dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
-		return fd;
-	/* ours: what failed is something else */
-	if (S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
-	    sb.st_nlink == 1)
-		return -1;
-	/*
-	 * The name is the agent's, beside the pidfile it holds locked.  In a
-	 * sticky directory anyone may take it first, and the master wrote
-	 * nothing there from then on: where the spool held after a failed
-	 * move is, read again at the next start, was lost, and the records
-	 * in it (answered 200) with it.  Whoever put it there loses only a
-	 * name of theirs: it is never followed, and a hard link's file stays.
-	 */
-	if (unlinkat(pf->dfd, name, S_ISDIR(sb.st_mode) ? AT_REMOVEDIR :
-	    0) == -1) {
-		(void)snprintf(err + strlen(err), errlen - strlen(err),
-		    "; cannot remove it: %s", strerror(errno));
-		return -1;
+	/* a few times: whoever took the name may take it again at once */
+	for (tries = 0; tries < 3; tries++) {
+		fd = pathsafe_open_file_at(pf->dfd, dir, name, O_RDWR,
+		    PIDFILE_MODE, geteuid(), flags, err, errlen);
+		if (fd != -1 ||
+		    fstatat(pf->dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+			return fd;
+		/* ours: what failed is something else */
+		if (S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+		    sb.st_nlink == 1)
+			return -1;
+		/*
+		 * The name is the agent's, beside the pidfile it holds
+		 * locked.  In a sticky directory anyone may take it first,
+		 * and the master wrote nothing there from then on: where
+		 * the spool held after a failed move is, read again at the
+		 * next start, was lost, and the records in it (answered
+		 * 200) with it.  Whoever put it there loses only a name of
+		 * theirs: it is never followed, and a hard link's file
+		 * stays.
+		 */
+		if (unlinkat(pf->dfd, name, S_ISDIR(sb.st_mode) ?
+		    AT_REMOVEDIR : 0) == -1 && errno != ENOENT) {
+			(void)snprintf(err + strlen(err), errlen - strlen(err),
+			    "; cannot remove it: %s", strerror(errno));
+			return -1;
+		}
+		log_warnx("%s: %s/%s was not the master's (%s of uid %lu): "
+		    "removed, made again", __func__, dir, name,
+		    S_ISLNK(sb.st_mode) ? "a symbolic link" :
+		    S_ISDIR(sb.st_mode) ? "a directory" :
+		    S_ISREG(sb.st_mode) ? "a file" : "a special file",
+		    (unsigned long)sb.st_uid);
 	}
-	log_warnx("%s: %s/%s was not the master's (%s of uid %lu): removed, "
-	    "made again", __func__, dir, name, S_ISLNK(sb.st_mode) ?
-	    "a symbolic link" : S_ISDIR(sb.st_mode) ? "a directory" :
-	    S_ISREG(sb.st_mode) ? "a file" : "a special file",
-	    (unsigned long)sb.st_uid);
-	return pathsafe_open_file_at(pf->dfd, dir, name, O_RDWR, PIDFILE_MODE,
-	    geteuid(), flags, err, errlen);
+	return -1;
 }
