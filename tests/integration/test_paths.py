@@ -517,7 +517,7 @@ class Paths(AgentTest):
         for c in ("\x1b", "\x07"):
             self.assertNotIn(c, out)
         # the master took its name back, and the answer is its own
-        self.assertIn(f"agent: reload refused 1: cannot listen on "
+        self.assertIn(f"agent: reload refused: cannot listen on "
                       f"127.0.0.1:{taken}", out)
         a.wait_log(rf"{pidfile}\.reload was not the master's \(a file of "
                    rf"uid {nobody_uid()}\): removed, made again")
