@@ -82,6 +82,12 @@ class Ageing(NsqTest):
                         "refused")
         self.assertLessEqual(st["buffer_points"], 100)
         self.assertEqual(st["refused_full"], 20, st)
+        # the drops are said, not only counted: a warning (every 10 s at
+        # most) with how many, where and why
+        self.agent.wait_log(r"WARN .*sender\[\d+\]: \w+: \d+ scheduled "
+                            r"points dropped, the oldest first, to make "
+                            r"room: the memory buffer is full \(100 "
+                            r"points")
 
         nsqd.set_fault("ok")
         wait_until(lambda: self.stats().get("buffer_points") == 0,

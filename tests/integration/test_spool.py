@@ -232,6 +232,9 @@ class Spool(NsqTest):
         st = self.wait_stats(lambda s: s.get("dropped_full", 0) > 0,
                              "scheduled points aged out")
         self.assertLessEqual(st["spool_bytes"], 65536, st)
+        self.agent.wait_log(r"WARN .*sender\[\d+\]: \w+: \d+ scheduled "
+                            r"points dropped, the oldest first, to make "
+                            r"room: the spool is full \(65536 bytes")
         # the spool is full: pushed points get 503, with Retry-After
         status, retry, body = self.post(make_points(100, 200))
         self.assertEqual(status, 503, body)

@@ -247,6 +247,9 @@ struct sender {
 	struct cut		 cut;		/* the request */
 	struct warn_limit	 unconverted;	/* sent as they were taken */
 	struct warn_limit	 leftout_warn;	/* left out by a conversion */
+	/* scheduled points aged out: said every WARN_LIMIT_EVERY at most */
+	struct warn_limit	 aged_warn;
+	uint64_t		 aged_said;	/* dropped_full at the last line */
 	/*
 	 * Points at the head of the buffer that go one message per
 	 * request: the output refused a request of several messages, and

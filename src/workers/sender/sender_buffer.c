@@ -113,6 +113,28 @@ in_flight(const struct sender *s, const struct batch *b)
 }
 
 /*
+ * Scheduled points aged out to make room: counted (dropped_full), and
+ * said, or an operator sees the gap in the data and nothing in the log.
+ * A full buffer ages points out at every message while the output is
+ * down: one line every WARN_LIMIT_EVERY at most, with the points since
+ * the last one (those of a flood's end go with the next drop's line).
+ */
+static void
+aged_out_say(struct sender *s, const char *full)
+{
+	uint64_t	 n;
+
+	if (s->st.dropped_full == s->aged_said ||
+	    !warn_limit_due(&s->aged_warn, ev_now(s->w->loop), &n))
+		return;
+	log_warnx("%s: %llu scheduled points dropped, the oldest first, to "
+	    "make room: %s (%llu dropped in all)", __func__,
+	    (unsigned long long)(s->st.dropped_full - s->aged_said), full,
+	    (unsigned long long)s->st.dropped_full);
+	s->aged_said = s->st.dropped_full;
+}
+
+/*
  * Memory only: make room for scheduled points by ageing out the oldest
  * scheduled batches.  Pushed points were answered 200 and stay; neither
  * may the batches under the request in flight go.  Nothing is dropped
@@ -123,6 +145,7 @@ make_room(struct sender *s, size_t points, size_t bytes)
 {
 	struct batch	*b, *next;
 	size_t		 needp, needb, canp = 0, canb = 0;
+	char		 full[160];
 
 	needp = s->qpoints + points > (size_t)s->w->conf.buffersize ?
 	    s->qpoints + points - (size_t)s->w->conf.buffersize : 0;
@@ -145,6 +168,11 @@ make_room(struct sender *s, size_t points, size_t bytes)
 		needb = needb > b->len - b->off ? needb - (b->len - b->off) : 0;
 		batch_drop(s, b, &s->st.dropped_full);
 	}
+	snprintf(full, sizeof(full), "the memory buffer is full (%lld points, "
+	    "%lld bytes; the output does not take them)",
+	    (long long)s->w->conf.buffersize,
+	    (long long)s->w->conf.bufferbytes);
+	aged_out_say(s, full);
 	return 0;
 }
 
@@ -187,7 +215,7 @@ spool_make_room(struct sender *s, uint64_t reclen)
 	struct spool_seg	*seg, *next;
 	struct batch		*b, *bn;
 	uint64_t		 pts, before = s->st.dropped_full;
-	char			 err[256];
+	char			 err[256], full[160];
 
 	for (seg = sender_spool_seg_next(s->spool, SPOOL_SCHEDULED, NULL);
 	    seg != NULL && !sender_spool_room(s->spool, reclen); seg = next) {
@@ -211,9 +239,12 @@ spool_make_room(struct sender *s, uint64_t reclen)
 		}
 		s->st.dropped_full += pts;
 	}
-	if (s->st.dropped_full > before)
-		log_debug("spool full: %llu scheduled points aged out",
-		    (unsigned long long)(s->st.dropped_full - before));
+	if (s->st.dropped_full > before) {
+		snprintf(full, sizeof(full), "the spool is full (%lld bytes, "
+		    "[output] spoolbytes; the output does not take them)",
+		    (long long)s->w->conf.spoolbytes);
+		aged_out_say(s, full);
+	}
 	return sender_spool_room(s->spool, reclen) ? 0 : -1;
 }
 
