@@ -44,7 +44,8 @@ const struct metric_family metrics_families[] = {
 	    "Points the output acknowledged.", NULL, 0 },
 	{ "points_dropped_total", METRIC_COUNTER,
 	    "Points lost, by reason: buffer_full (aged out while the output "
-	    "was down), too_large, output_rejected, shutdown, spool "
+	    "was down, or scheduled points a full buffer or spool could not "
+	    "take), too_large, output_rejected, shutdown, spool "
 	    "(scheduled points neither the spool nor memory could take), "
 	    "invalid (bad points in a plugin's output or a collector's), "
 	    "unsent (the sender was not there).", NULL, 0 },

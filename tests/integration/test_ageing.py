@@ -29,7 +29,9 @@ class Ageing(NsqTest):
     """nsqd refuses while the plugin runs five times into a buffer of
     100 points; then it comes back."""
 
-    def test_oldest_scheduled_points_go_first(self):
+    def start_counter(self):
+        """The agent with the counter plugin, nsqd refusing, a buffer of
+        100 points; the nsqd double and the query that runs the plugin."""
         nsqd = self.double(fault="refuse")
         repos = PluginRepos(os.path.join(self.agent.dir, "repos"))
         repo = "ageing/counter"
@@ -61,6 +63,40 @@ class Ageing(NsqTest):
                                  f"{self.agent.log_text()[-8000:]}") from None
 
         q = urllib.parse.urlencode({"ns": NS, "repo": git})
+        return nsqd, q
+
+    def metric(self, line):
+        """The value of one sample of /metrics, 0 when it is not there."""
+        code, page = self.agent.http("/metrics")
+        self.assertEqual(code, 200)
+        for ln in page.splitlines():
+            if ln.startswith(line + " "):
+                return float(ln.split()[-1])
+        return 0
+
+    def test_scheduled_points_the_buffer_cannot_take_are_said(self):
+        # the buffer is full of pushed points, which stay (answered 200):
+        # a plugin's points cannot make room by ageing any out and are
+        # lost (its producer forgets them on the refusal); they are
+        # dropped, not "refused" (a 503 a client sends again), and the
+        # log says so (the sender's answer went to the scheduler alone)
+        nsqd, q = self.start_counter()
+        code, body = self.agent.http(f"/post?ns={NS}", method="POST",
+                                     data=json.dumps(make_points(0, 100)))
+        self.assertEqual(code, 200, body)
+        code, body = self.agent.http(f"/plugins/run?{q}&param=1",
+                                     method="POST")
+        self.assertEqual(code, 200, body)
+        self.agent.wait_log(r"WARN .*sender\[\d+\]: \w+: 30 scheduled "
+                            r"points from the scheduler dropped: buffer "
+                            r"full \(100 points")
+        wait_until(lambda: self.metric('agent_points_dropped_total'
+                                       '{reason="buffer_full"}') >= PER_RUN,
+                   what="the plugin's points counted as dropped")
+        self.assertEqual(self.metric("agent_points_refused_total"), 0)
+
+    def test_oldest_scheduled_points_go_first(self):
+        nsqd, q = self.start_counter()
         for run in range(1, 6):
             code, body = self.agent.http(f"/plugins/run?{q}&param={run}",
                                          method="POST")

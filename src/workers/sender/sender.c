@@ -281,7 +281,8 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	enum points_verdict	 v;
 	enum points_origin	 origin;
 	char			 why[300], err[256];
-	int			 spooled = 0;
+	uint64_t		 n;
+	int			 spooled = 0, said = 0;
 
 	if (in->hdr.type != MSG_POINTS)
 		return -1;
@@ -293,11 +294,16 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		    proto_msg_name(in->hdr.type), proto_role_name(from), why);
 		s->st.rejected_malformed++;
 		v = POINTS_REJECTED;
+		said = 1;
 	} else if (s->stopping && s->spool == NULL) {
 		/* with a spool, what comes while stopping is kept there */
 		snprintf(why, sizeof(why), "the agent is stopping");
 		v = POINTS_FULL;
-		s->st.refused_full += m.npoints;
+		/* a producer's are lost: no client sends them again */
+		if (origin == ORIGIN_PUSHED)
+			s->st.refused_full += m.npoints;
+		else
+			s->st.dropped_stop += m.npoints;
 	} else {
 		if (m.origin != origin)
 			log_debug("%s: %s says its points are %s; taken as %s",
@@ -321,6 +327,17 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	 * is told once they leave memory (sender_answer_later()).
 	 */
 	if (from != ROLE_FRONT) {
+		/*
+		 * The producer forgets refused points (worker_inflight.c)
+		 * and logs nothing: said here, or they go unseen.
+		 */
+		if (v != POINTS_ACCEPTED && !said && warn_limit_due(&s->refused_warn,
+		    ev_now(w->loop), &n))
+			log_warnx("%s: %u scheduled points from the %s "
+			    "dropped: %s (%llu messages refused since the "
+			    "last warning)", __func__, m.npoints,
+			    proto_role_name(from), why,
+			    (unsigned long long)n);
 		if (in->hdr.reqid != 0 && !pf.later)
 			answer_to(s, from, in->hdr.reqid, v, why);
 		return 0;

@@ -250,6 +250,8 @@ struct sender {
 	/* scheduled points aged out: said every WARN_LIMIT_EVERY at most */
 	struct warn_limit	 aged_warn;
 	uint64_t		 aged_said;	/* dropped_full at the last line */
+	/* a producer's points refused: its answer is not logged there */
+	struct warn_limit	 refused_warn;
 	/*
 	 * Points at the head of the buffer that go one message per
 	 * request: the output refused a request of several messages, and

@@ -386,6 +386,21 @@ spool_take(struct sender *s, const struct points_msg *m,
 	return POINTS_ACCEPTED;
 }
 
+/*
+ * Points answered POINTS_FULL: pushed ones get a 503 and are sent again
+ * by their client (refused); a producer's are forgotten on the answer
+ * (worker_inflight.c), lost: dropped, with the buffer's ageing.
+ */
+static void
+refused(struct sender *s, const struct points_msg *m,
+    enum points_origin origin)
+{
+	if (origin == ORIGIN_PUSHED)
+		s->st.refused_full += m->npoints;
+	else
+		s->st.dropped_full += m->npoints;
+}
+
 enum points_verdict
 sender_take(struct sender *s, const struct points_msg *m,
     enum points_origin origin, int batched, struct points_from *from,
@@ -431,13 +446,13 @@ sender_take(struct sender *s, const struct points_msg *m,
 	    m->len) == -1)) {
 		snprintf(why, whylen, "buffer full (%zu points, %zu bytes)",
 		    s->qpoints, s->qbytes);
-		s->st.refused_full += m->npoints;
+		refused(s, m, origin);
 		return POINTS_FULL;
 	}
 	if ((b = batch_new(m->fmt, origin, m->topic, m->data, m->len,
 	    m->npoints)) == NULL) {
 		snprintf(why, whylen, "out of memory");
-		s->st.refused_full += m->npoints;
+		refused(s, m, origin);
 		return POINTS_FULL;
 	}
 	b->arrived = arrived;
