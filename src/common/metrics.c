@@ -48,7 +48,8 @@ const struct metric_family metrics_families[] = {
 	    "take), too_large, output_rejected, shutdown, spool "
 	    "(scheduled points neither the spool nor memory could take), "
 	    "invalid (bad points in a plugin's output or a collector's), "
-	    "unsent (the sender was not there).", NULL, 0 },
+	    "unsent (the sender was not there, or a SEC plugin's in a "
+	    "namespace of one label: no sec. namespace).", NULL, 0 },
 	{ "points_refused_total", METRIC_COUNTER,
 	    "Pushed points the sender answered 503: its spool (without one, "
 	    "its buffer) full or unwritable, or the agent stopping (the "

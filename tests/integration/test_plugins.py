@@ -623,6 +623,29 @@ class PluginTest(AgentTest):
         return join
 
 
+class SecNamespace(PluginTest):
+    """A SEC project's points go to namespace sec.<the rest of its
+    namespace>; in a namespace of one label there is none: they are
+    dropped, and that is counted and said, not a DEBUG line."""
+
+    def test_a_sec_plugins_points_without_a_namespace_are_said(self):
+        self.add("loda", "SEC-scan", METRICS)
+        self.start_with("loda|SEC-scan")
+        body = self.run_plugin_ok("loda", "SEC-scan")
+        self.assertEqual((body["status"], body["points"]), ("ok", 0), body)
+        self.agent.wait_log(r"WARN .*scheduler\[\d+\]: \w+: plugin "
+                            r"loda\|SEC-scan: 2 points dropped: a SEC "
+                            r"project's go to namespace sec\.<its namespace "
+                            r"without the first label>, and loda has one")
+
+        def unsent():
+            code, page = self.agent.http("/metrics")
+            m = re.search(r'^agent_points_dropped_total\{reason="unsent"\} '
+                          r'(\d+)$', page, re.M)
+            return m is not None and int(m.group(1)) >= 2
+        wait_until(unsent, what="the points counted as unsent")
+
+
 class Runs(PluginTest):
     """On-demand plugins through /plugins/run."""
 

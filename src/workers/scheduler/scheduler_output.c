@@ -85,6 +85,27 @@ out:
 	return rv;
 }
 
+/*
+ * A SEC project's points have no namespace to go to (one of a single
+ * label): lost, so counted with the points no sender took (they never
+ * reach one) and said, every WARN_LIMIT_EVERY at most (a plugin may run
+ * every second); the run itself went well.
+ */
+static void
+no_sec_ns(struct plugin *p, size_t npoints)
+{
+	struct sched	*s = p->s;
+	uint64_t	 n;
+
+	s->st.points_unsent += npoints;
+	if (warn_limit_due(&s->no_sec_ns, ev_now(s->w->loop), &n))
+		log_warnx("%s: plugin %s: %zu points dropped: a SEC project's "
+		    "go to namespace sec.<its namespace without the first "
+		    "label>, and %s has one (%llu such runs since the last "
+		    "warning)", __func__, p->key, npoints, p->item.ns,
+		    (unsigned long long)n);
+}
+
 int
 scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
     int ok)
@@ -115,8 +136,7 @@ scheduler_output_publish_run(struct plugin *p, const struct run_result *res,
 		if (pr.npoints == 0 && pr.ndropped == 0)
 			log_debug("plugin %s: no output", p->key);
 		else if (!t.send)
-			log_debug("plugin %s: %zu points, no sec ns for %s",
-			    p->key, pr.npoints, p->item.ns);
+			no_sec_ns(p, pr.npoints);
 		else
 			l->points = scheduler_outbox_add(s, t.ns, fmt, &pts,
 			    pr.npoints);
