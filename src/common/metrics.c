@@ -37,6 +37,9 @@ const struct metric_family metrics_families[] = {
 	{ "worker_restarts_total", METRIC_COUNTER,
 	    "Times the worker of the role was restarted after it died.",
 	    NULL, 0 },
+	{ "log_lines_dropped_total", METRIC_COUNTER,
+	    "Log lines of the worker role the master dropped: over its budget "
+	    "of 100 lines and 64 KiB a second.", NULL, 0 },
 	{ "points_received_total", METRIC_COUNTER,
 	    "Valid points taken in, by source: post, write (the HTTP API), "
 	    "plugin, collector, self (these metrics).", NULL, 0 },

@@ -85,6 +85,7 @@ status_encode(struct pbuf *pb, const struct agent_status *st)
 		codec_put_u32(pb, w->pid);
 		codec_put_str(pb, w->state);
 		codec_put_u32(pb, w->restarts);
+		codec_put_u64(pb, w->log_dropped);
 		codec_put_i64(pb, w->started);
 		codec_put_str(pb, w->last_exit);
 		codec_put_i64(pb, w->last_exit_at);
@@ -127,6 +128,7 @@ status_decode(struct preader *pr, struct agent_status *st, char *err,
 		w->pid = codec_get_u32(pr);
 		codec_get_strbuf(pr, w->state, sizeof(w->state));
 		w->restarts = codec_get_u32(pr);
+		w->log_dropped = codec_get_u64(pr);
 		w->started = codec_get_i64(pr);
 		codec_get_strbuf(pr, w->last_exit, sizeof(w->last_exit));
 		w->last_exit_at = codec_get_i64(pr);

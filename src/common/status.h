@@ -54,6 +54,7 @@ struct worker_status {
 	uint32_t	 pid;		/* 0 while not running */
 	char		 state[16];	/* starting, running, backoff, ... */
 	uint32_t	 restarts;
+	uint64_t	 log_dropped;	/* its role's lines over the budget */
 	int64_t		 started;	/* unix seconds of the current start */
 	char		 last_exit[128];/* "" = never exited */
 	int64_t		 last_exit_at;	/* unix seconds, 0 = never */

@@ -277,6 +277,7 @@ master_send_status(struct master *m, struct wslot *to, uint32_t reqid)
 		strlcpy(ws->state, supervise_state_name(w->state),
 		    sizeof(ws->state));
 		ws->restarts = w->restarts;
+		ws->log_dropped = w->lograte.total;
 		ws->started = w->pid > 0 ? w->started_wall : 0;
 		strlcpy(ws->last_exit, w->last_exit, sizeof(ws->last_exit));
 		ws->last_exit_at = w->last_exit_at;

@@ -68,6 +68,9 @@ master_samples(struct master *m, struct metric_set *out)
 		    "role", proto_role_name(r), NULL);
 		rv |= metrics_put(out, "worker_restarts_total", w->restarts,
 		    "role", proto_role_name(r), NULL);
+		/* said every 10 s in the log, which is what they flood */
+		rv |= metrics_put(out, "log_lines_dropped_total",
+		    w->lograte.total, "role", proto_role_name(r), NULL);
 	}
 	return rv;
 }

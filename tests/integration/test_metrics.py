@@ -13,6 +13,10 @@ import signal
 import subprocess
 import time
 
+import inject
+import struct
+import unittest
+
 from harness import wait_until
 from nsq_common import NS, TOPIC, NsqTest, make_points
 
@@ -116,6 +120,40 @@ class Metrics(NsqTest):
         self.assert_arrived([d], pts + more)
         wait_until(lambda: self.value("agent_points_published_total") >=
                    before + 50, what="published to go on from before")
+
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_log_lines_over_the_budget_are_counted(self):
+        # code run in the collector floods the master with log lines
+        # (MSG_LOG on its control edge, descriptor 3): those over its
+        # role's budget (a burst of 1000) are dropped, said in the log
+        # and counted in /metrics and /me/status, so that an operator
+        # sees lines went missing without reading the whole log
+        self.configure([self.double().http_address])
+        self.start_ok()
+        self.agent.wait_serving()
+        self.assertEqual(self.value("agent_log_lines_dropped_total",
+                                    role="collector"), 0)
+        coll = self.agent.worker(self.agent.status(), "collector")["pid"]
+        body = b"I" + struct.pack("<I", 1) + b"S" + struct.pack("<I", 1) + \
+            b"x"
+        # MSG_LOG is 9 (proto.h); frame.h: a 16-byte header
+        frame = struct.pack("<IHHII", 16 + len(body), 9, 0, 0, coll) + body
+        chunk = frame * 100
+        for _ in range(13):
+            self.assertEqual(inject.syscall(coll, "write", 3, chunk,
+                                            len(chunk)), len(chunk))
+        self.agent.wait_log(rf"collector\[{coll}\] logs over its role's "
+                            r"budget")
+        wait_until(lambda: (self.value("agent_log_lines_dropped_total",
+                                       role="collector") or 0) > 0,
+                   what="the dropped lines in /metrics")
+        n = self.value("agent_log_lines_dropped_total", role="collector")
+        self.assertEqual(self.value("agent_log_lines_dropped_total",
+                                    role="sender"), 0)
+        w = self.agent.worker(self.agent.status(), "collector")
+        self.assertGreaterEqual(w["log_lines_dropped"], n)
+        self.assertEqual(w["pid"], coll)
 
     def test_status_shows_what_was_just_done(self):
         d = self.double()

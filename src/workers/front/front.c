@@ -324,6 +324,8 @@ gen_worker(struct jsonw *w, const struct worker_status *ws, time_t now)
 	jsonw_string(w, ws->state);
 	jsonw_key(w, "restarts");
 	jsonw_int64(w, ws->restarts);
+	jsonw_key(w, "log_lines_dropped");
+	jsonw_uint64(w, ws->log_dropped);
 	jsonw_key(w, "uptime");
 	jsonw_int64(w, ws->pid != 0 ? now - ws->started : 0);
 	jsonw_key(w, "last_exit");
