@@ -76,6 +76,10 @@ const struct metric_family metrics_families[] = {
 	    plugin_bounds, NB(plugin_bounds) },
 	{ "registry_requests_total", METRIC_COUNTER,
 	    "Registry refreshes and reports by result: ok, failed.", NULL, 0 },
+	{ "registry_items_rejected", METRIC_GAUGE,
+	    "Items of the registry's set in use that are not applied: "
+	    "rejected (the log says why), or of a namespace dropped because "
+	    "all of them take more than a message.", NULL, 0 },
 	{ "git_commands_total", METRIC_COUNTER,
 	    "git commands run for the plugins by result: ok, failed, "
 	    "timeout.", NULL, 0 },

@@ -279,6 +279,10 @@ class Registration(FetcherTest):
         self.assertEqual(s["refresh_failed"], 0)
         self.assertEqual((s["namespaces"], s["plugins"], s["ports"],
                           s["procs"], s["rejected_items"]), (1, 1, 1, 1, 1))
+        # an item not applied is in /metrics too, not only in the log
+        code, page = self.agent.http("/metrics")
+        self.assertEqual(code, 200)
+        self.assertIn("\nagent_registry_items_rejected 1\n", page)
         self.assertEqual(s["from_cache"], 0)
         self.assertAlmostEqual(s["last_refresh_ok"], time.time(), delta=60)
         c = self.cache()

@@ -295,6 +295,9 @@ fetcher_push_stats(struct fetcher *f)
 	(void)metrics_put(&ms, "registry_requests_total",
 	    f->st.refresh_failed + f->st.reports_failed, "result", "failed",
 	    NULL);
+	/* a gauge: the set in use, not every refresh that says it again */
+	(void)metrics_put(&ms, "registry_items_rejected",
+	    f->st.rejected_items, NULL);
 	(void)worker_push_stats_all(f->w, v, sizeof(v) / sizeof(v[0]), NULL, 0,
 	    f->last_error, &ms);
 	metrics_free(&ms);
