@@ -331,8 +331,8 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 		 * The producer forgets refused points (worker_inflight.c)
 		 * and logs nothing: said here, or they go unseen.
 		 */
-		if (v != POINTS_ACCEPTED && !said && warn_limit_due(&s->refused_warn,
-		    ev_now(w->loop), &n))
+		if (v != POINTS_ACCEPTED && !said &&
+		    warn_limit_due(&s->refused_warn, ev_now(w->loop), &n))
 			log_warnx("%s: %u scheduled points from the %s "
 			    "dropped: %s (%llu messages refused since the "
 			    "last warning)", __func__, m.npoints,
