@@ -119,8 +119,8 @@ cli_reload_failed(const char *how)
 	} else if (strcmp(outcome, "unapplied") == 0) {
 		snprintf(head, sizeof(head), "agent: reload of config "
 		    "generation %llu not applied: ", gen);
-		snprintf(tail, sizeof(tail), " (that worker keeps the config it "
-		    "had, the others run this one; see the log)\n");
+		snprintf(tail, sizeof(tail), " (that worker keeps the config "
+		    "it had, the others run this one; see the log)\n");
 	} else if (strcmp(outcome, "unacknowledged") == 0) {
 		snprintf(head, sizeof(head), "agent: reload of config "
 		    "generation %llu not acknowledged in time by: ", gen);
