@@ -434,10 +434,14 @@ Test(sender_out, a_request_past_another_topic_keeps_what_it_took)
 	cr_assert_str_eq(pubs[0].topic, TOPIC);
 	cr_assert_eq(pubs[0].npoints, 2, "both points of the topic");
 	cr_assert(s.busy);
-	/* the only scheduled points are in flight: nothing may age out */
+	/*
+	 * The only scheduled points are in flight: nothing may age out.
+	 * The point refused is its producer's to forget: dropped, alone.
+	 */
 	cr_assert_eq(take("collect.c.loda", ORIGIN_SCHEDULED, 4), POINTS_FULL);
 	cr_assert_eq(s.qpoints, 4);
-	cr_assert_eq(s.st.dropped_full, 0);
+	cr_assert_eq(s.st.dropped_full, 1);
+	cr_assert_eq(s.st.refused_full, 0);
 	sender_sink_done(&s, 1, NULL);
 	cr_assert_eq(s.qpoints, 2);
 	cr_assert_eq(s.st.published, 2);
