@@ -97,11 +97,11 @@ class held:
             self.saved = _attach(self.pid)
             insn = _ptrace(PTRACE_PEEKTEXT, self.pid,
                            self.saved.rip - 2) & 0xffff
-            if insn == 0x050f and self.saved.orig_rax != U64:
+            if insn == 0x050f and _waiting(self.saved):
                 return self
             _ptrace(PTRACE_DETACH, self.pid, 0, 0)
             time.sleep(0.01)
-        raise Busy(f"pid {self.pid} is not in a system call")
+        raise Busy(f"pid {self.pid} is not waiting in its loop")
 
     def __exit__(self, typ, val, tb):
         if typ is Dead:
@@ -118,6 +118,21 @@ class held:
 
     def syscall(self, name, *args):
         return _run(self.pid, self.saved, name, args)
+
+
+# epoll_wait, epoll_pwait, epoll_pwait2: the event loop's wait
+EPOLL_WAITS = (232, 281, 441)
+# what an interrupted call holds at the stop: EINTR, or a restart code
+INTERRUPTED = (4, 512, 513, 514, 516)
+
+
+def _waiting(regs):
+    """Stopped in the loop's wait, interrupted by the stop.  Not just
+    after another call that had finished (a read of its control edge, a
+    send): put back as EINTR, its result would be lost, the bytes it
+    read or wrote with it, and the worker's frames out of step."""
+    rax = regs.rax - (1 << 64) if regs.rax >> 63 else regs.rax
+    return regs.orig_rax in EPOLL_WAITS and -rax in INTERRUPTED
 
 
 def _attach(pid):
