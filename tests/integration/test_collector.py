@@ -677,6 +677,39 @@ class PortFlood(AgentTest):
 
     overrides = {"collect": "yes"}
 
+    def test_a_mount_path_over_a_points_limit_is_counted_and_said(self):
+        # a mount whose path is longer than a tag value may be (256
+        # bytes): its fs.* points are dropped, the rest kept; counted
+        # (points_invalid) and said at WARN, where it was said at DEBUG
+        needs_root(self)
+        a = self.agent
+        long = os.path.join(a.dir, "l" * 200, "m" * 100)
+        os.makedirs(long)
+        a.in_mount_ns(f"mount -t tmpfs -o size=1m agent-it-long '{long}'")
+        reg = os.path.join(a.dir, "registry.json")
+        with open(reg, "w") as f:
+            json.dump({"ns": {NSS[0]: ""}, "resources": {NSS[0]: [
+                {"measurement_type": "FS", "name": "fs.files.rw",
+                 "interval": "10"}]}}, f)
+        os.chmod(reg, 0o644)
+        out = os.path.join(a.dir, "out")
+        os.makedirs(out)
+        os.chmod(out, 0o755)
+        a.write_conf(agent_extra=f'\tregistryaddr = "file://{reg}"\n',
+                     output_name="file",
+                     output_extra=f'\tpath = "{out}/points.jsonl"\n')
+        self.start_ok()
+        a.wait_log(r"WARN collector\[\d+\]: family_dropped: collector: "
+                   r"fs\S*: \d+ points dropped: a name or tag over the "
+                   r"limits of a point", timeout=30)
+        w = wait_until(lambda: (lambda w: w if w.get("stats", {}).get(
+            "points_invalid", 0) > 0 else None)(
+                a.worker(a.status(), "collector")),
+            what="points_invalid counted")
+        self.assertIn("points dropped", w["stats"]["last_error"])
+        # the other mounts' points still go
+        self.assertGreater(w["stats"]["points_sent"], 0, w["stats"])
+
     def test_many_items_of_a_port_connect_once(self):
         a = self.agent
         lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

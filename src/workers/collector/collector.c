@@ -112,6 +112,31 @@ family_failed(struct collector *c, struct family_run *fr, const char *err,
 	fr->quiet = 0;
 }
 
+/*
+ * Points of a family over a point's limits (a mount path, an interface
+ * name the system made long): dropped, the rest of the family kept.
+ * Counted, and said as failures are, COLLECT_LOG_EVERY at most: what
+ * the system names so stays so at every run.
+ */
+static void
+family_dropped(struct collector *c, struct family_run *fr, size_t n,
+    double mono)
+{
+	c->st.points_invalid += n;
+	snprintf(c->last_error, sizeof(c->last_error), "%s: %zu points "
+	    "dropped: a name or tag over the limits of a point", fr->f->name,
+	    n);
+	if (fr->drop_log != 0.0 && mono - fr->drop_log < COLLECT_LOG_EVERY) {
+		fr->drop_quiet += n;
+		return;
+	}
+	log_warnx("%s: collector: %s: %zu points dropped: a name or tag over "
+	    "the limits of a point (%llu more since the last report)",
+	    __func__, fr->f->name, n, (unsigned long long)fr->drop_quiet);
+	fr->drop_log = mono;
+	fr->drop_quiet = 0;
+}
+
 void
 collector_run(struct collector *c, enum sys_type type)
 {
@@ -154,14 +179,7 @@ collector_run(struct collector *c, enum sys_type type)
 			failed = 1;
 		}
 		if (c->pl.invalid > 0) {
-			/* a name or tag over a limit: those alone dropped */
-			c->st.points_invalid += c->pl.invalid;
-			log_debug("collector: %s: %zu points dropped: a name "
-			    "or tag over the limits of a point", fr->f->name,
-			    c->pl.invalid);
-			snprintf(c->last_error, sizeof(c->last_error),
-			    "%s: %zu points dropped: a name or tag over the "
-			    "limits of a point", fr->f->name, c->pl.invalid);
+			family_dropped(c, fr, c->pl.invalid, t0);
 			c->pl.invalid = 0;
 		}
 	}

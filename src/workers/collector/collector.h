@@ -17,6 +17,7 @@
 #include "points_msg.h"
 #include "items.h"
 #include "metrics.h"
+#include "warn_limit.h"
 #include "workers/worker.h"
 
 #define COLLECT_MSG_BYTES	(512 * 1024)	/* per MSG_POINTS */
@@ -29,6 +30,8 @@ struct family_run {
 	int				 off;		/* init failed */
 	double				 last_log;	/* monotonic s */
 	uint64_t			 quiet;		/* unlogged failures */
+	double				 drop_log;	/* monotonic s */
+	uint64_t			 drop_quiet;	/* unlogged drops */
 };
 
 struct collector;
@@ -91,6 +94,8 @@ struct collector {
 		uint64_t	 traffic_sent;
 	} st;
 	char			 last_error[256];
+	struct warn_limit	 norm_warn;	/* points point_normalize()
+						 * refused */
 
 	/* unit tests: MSG_POINTS go here instead of to the sender */
 	int			(*send_hook)(struct collector *,

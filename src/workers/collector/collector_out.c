@@ -73,6 +73,7 @@ encode_all(struct collector *c, enum out_format fmt, int64_t now)
 	char		*pk;
 	char		 why[512];
 	size_t		 i, cap, start;
+	uint64_t	 n;
 
 	if (c->pl.n > c->spancap) {
 		cap = c->pl.n;
@@ -93,7 +94,11 @@ encode_all(struct collector *c, enum out_format fmt, int64_t now)
 			/* a family's bug or an odd name from the system:
 			 * the others still go */
 			c->st.points_invalid++;
-			log_debug("collector: point dropped: %s", why);
+			if (warn_limit_due(&c->norm_warn, ev_now(c->w->loop),
+			    &n))
+				log_warnx("%s: collector: point dropped: %s "
+				    "(%llu such since the last report)",
+				    __func__, why, (unsigned long long)n);
 			snprintf(c->last_error, sizeof(c->last_error),
 			    "point dropped: %s", why);
 			continue;
