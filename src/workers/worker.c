@@ -207,9 +207,9 @@ peer_close_cb(struct frame_conn *fc, const char *why, void *arg)
 }
 
 /*
- * A peer sends us data only once our HELLO came, and we send it only
- * when our role's start() has run: a message never reaches a worker
- * that cannot take it yet.
+ * A peer sends us data only once our HELLO came, and we send it as our
+ * role's start() runs (worker_go()), in the same turn of the loop: a
+ * message never reaches a worker that cannot take it yet.
  */
 static void
 send_hello(struct worker *w, enum role peer)
@@ -385,15 +385,22 @@ worker_go(struct worker *w)
 		return;
 	}
 	w->unprivileged = plan.unprivileged;
+	/*
+	 * The HELLOs before start(), which may send a peer data already (the
+	 * fetcher its items): behind our HELLO, so that the peer knows us up
+	 * when it reads them (the scheduler's ITEMS_ACK failed with ENOTCONN
+	 * when the items came first).  What the peer sends back is read in a
+	 * later turn, once start() has run.
+	 */
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (w->peers[r] != NULL)
+			send_hello(w, r);
 	if (w->ops->start != NULL && w->ops->start(w, err, sizeof(err)) == -1) {
 		log_warnx("%s: start failed: %s", __func__, err);
 		worker_exit(w, 1);
 		return;
 	}
 	w->setup_done = 1;
-	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
-		if (w->peers[r] != NULL)
-			send_hello(w, r);
 	if (worker_send_ctl(w, MSG_READY, 0, NULL, 0) == -1)
 		fatal("%s: READY", __func__);
 	worker_stats_start(w);
