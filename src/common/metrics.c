@@ -57,6 +57,10 @@ const struct metric_family metrics_families[] = {
 	    "Pushed points the sender answered 503: its spool (without one, "
 	    "its buffer) full or unwritable, or the agent stopping (the "
 	    "client sends them again).", NULL, 0 },
+	{ "messages_malformed_total", METRIC_COUNTER,
+	    "Messages of points the sender could not decode, rejected: a "
+	    "broken or compromised producer (the log says which and why).",
+	    NULL, 0 },
 	{ "buffer_points", METRIC_GAUGE,
 	    "Points waiting in the sender's memory buffer.", NULL, 0 },
 	{ "buffer_bytes", METRIC_GAUGE,

@@ -26,6 +26,7 @@
 #include "codec.h"
 #include "conf.h"
 #include "frame.h"
+#include "metrics.h"
 #include "points_msg.h"
 #include "proto.h"
 #include "status.h"
@@ -51,6 +52,8 @@ struct h {
 	struct ack		 acks[MAXACK];
 	size_t			 nacks;
 	struct worker_stats	 stats;
+	struct metric_set	 ms;		/* its samples, as /metrics has them */
+	int			 said_front;	/* log lines of a front's message */
 	int			 nstats;
 	int			 asking;	/* for counters, each tick */
 	uint32_t		 stats_reqid;
@@ -61,7 +64,7 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 {
 	struct h	*h = arg;
 	struct preader	 pr;
-	char		*msg;
+	char		*msg, err[256];
 
 	codec_get_init(&pr, in->data, in->datalen);
 	switch (in->hdr.type) {
@@ -72,11 +75,14 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 		(void)codec_get_u32(&pr);
 		if ((msg = codec_get_str(&pr)) != NULL) {
 			fprintf(stderr, "sender: %s\n", msg);
+			if (strstr(msg, "POINTS from front") != NULL)
+				h->said_front++;
 			free(msg);
 		}
 		break;
 	case MSG_STATS:
-		if (status_stats_decode(&pr, &h->stats) == 0)
+		if (status_stats_msg_decode(&pr, &h->stats, &h->ms, err,
+		    sizeof(err)) == 0)
 			h->nstats++;
 		break;
 	default:
@@ -310,6 +316,7 @@ h_stop(struct h *h)
 	if (h->sched != NULL)
 		frame_conn_close(h->sched);
 	ev_loop_destroy(h->loop);
+	metrics_free(&h->ms);
 }
 
 /* `n` points that say they are `origin`, on the edge of `fc`. */
@@ -387,5 +394,40 @@ Test(sender_worker, front_claiming_scheduled_is_still_pushed)
 	    h.acks[1].why);
 	cr_assert(strstr(h.acks[1].why, "buffer full") != NULL, "%s",
 	    h.acks[1].why);
+	h_stop(&h);
+}
+
+static int
+malformed_is(struct h *h, uint64_t n)
+{
+	const struct metric	*m;
+
+	m = metrics_find(&h->ms, "messages_malformed_total", NULL);
+	return stat_of(h, "rejected_malformed") == n && m != NULL &&
+	    m->value == n;
+}
+
+/*
+ * A message the sender cannot decode comes from a broken or compromised
+ * producer: rejected, said, and counted where an operator's alerts look.
+ */
+Test(sender_worker, a_malformed_message_is_counted_in_metrics)
+{
+	struct h	 h;
+	const char	 junk[] = "not a points message";
+
+	h_start(&h);
+	cr_assert_eq(frame_send(h.front, MSG_POINTS, 7, junk, sizeof(junk),
+	    -1), 0);
+	cr_assert(wait_for(&h, has_acks, 1, 10.));
+	cr_assert_eq(h.acks[0].reqid, 7);
+	cr_assert_eq(h.acks[0].v, POINTS_REJECTED, "%d %s", h.acks[0].v,
+	    h.acks[0].why);
+	cr_assert(wait_stats(&h, malformed_is, 1, 10.),
+	    "rejected_malformed %llu, in metrics %s",
+	    (unsigned long long)stat_of(&h, "rejected_malformed"),
+	    metrics_find(&h.ms, "messages_malformed_total", NULL) != NULL ?
+	    "yes" : "no");
+	cr_assert_eq(h.said_front, 1);
 	h_stop(&h);
 }

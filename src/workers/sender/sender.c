@@ -420,6 +420,9 @@ sender_push_stats(struct sender *s)
 	    "reason", "spool", NULL);
 	(void)metrics_put(ms, "points_refused_total", s->st.refused_full,
 	    NULL);
+	/* a producer sending what cannot be read is broken or taken over */
+	(void)metrics_put(ms, "messages_malformed_total",
+	    s->st.rejected_malformed, NULL);
 	(void)metrics_put(ms, "buffer_points", s->qpoints, NULL);
 	(void)metrics_put(ms, "buffer_bytes", s->qbytes, NULL);
 	(void)metrics_put(ms, "spool_bytes", s->spool != NULL ?
