@@ -582,6 +582,57 @@ class Post(AgentTest):
         self.assertEqual(file_points(self.out), [])
 
 
+    def test_a_sender_not_reading_gets_pushes_503_said_and_counted(self):
+        """The front's queue to a sender that reads nothing fills (64
+        MiB): pushes get 503 at once, which /metrics counted but no log
+        line said; now a line says why, every 10 s at most."""
+        self.start_ok()
+        a = self.agent
+        sender = a.worker(a.status(), "sender")["pid"]
+        os.kill(sender, signal.SIGSTOP)
+        self.addCleanup(os.kill, sender, signal.SIGCONT)
+        # ~1 MiB each, on the unix socket (no per-address budget): 100
+        # of them are more than the queue holds once encoded
+        body = json.dumps([{"name": "m", "value": 1,
+                            "tags": {"host": "h"}}] * 20000).encode()
+        self.assertLess(len(body), 1024 * 1024)
+        head = (b"POST /post HTTP/1.1\r\nHost: agent\r\n"
+                b"Content-Type: application/json\r\nContent-Length: " +
+                str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n")
+        conns = []
+        self.addCleanup(lambda: [c.close() for c in conns])
+        refused = 0
+        for _ in range(100):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(a.values["socket"])
+            conns.append(c)
+            c.sendall(head + body)
+            # the refusals come at once; those queued wait for the sender
+            c.settimeout(0.5)
+            try:
+                resp = c.recv(4096)
+            except socket.timeout:
+                continue
+            if resp.startswith(b"HTTP/1.1 503"):
+                self.assertIn(b"sender is not available", resp)
+                refused += 1
+            if refused >= 3:
+                break
+        self.assertGreaterEqual(refused, 3, "no push was refused")
+        line = a.wait_log(r"front\[\d+\]: .*points of a push not sent to "
+                          r"the sender: .*No buffer space")
+        self.assertIsNotNone(line)
+        # one line for the three at most: the others wait their turn
+        self.assertEqual(len(re.findall(r"points of a push not sent",
+                                        a.log_text())), 1)
+        code, text = a.http("/metrics")
+        self.assertEqual(code, 200)
+        m = re.search(r'^agent_http_requests_total\{code="503"\} (\d+)$',
+                      text, re.M)
+        self.assertIsNotNone(m, text)
+        self.assertGreaterEqual(int(m.group(1)), refused)
+
+
 class PostOverflow(AgentTest):
     """An output that takes nothing: the buffer fills, then 503 (memory
     only; a full spool is in test_spool.py)."""

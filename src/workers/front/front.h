@@ -84,6 +84,7 @@ struct front {
 	struct warn_limit	 refused_guard;	/* front_guard_check() */
 	struct warn_limit	 refused_api;	/* untrusted, no token */
 	struct warn_limit	 unfound_peer;	/* loopback, owner not found */
+	struct warn_limit	 unsent_push;	/* the edge to the sender full */
 	struct front_peeruid	 peeruid;	/* loopback clients' uids */
 	struct front_authfail	 authfail;	/* wrong tokens by source */
 };

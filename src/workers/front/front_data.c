@@ -106,6 +106,8 @@ points_submit(struct front *f, struct http_request *req,
 {
 	struct pbuf	 pb;
 	uint32_t	 reqid;
+	char		 note[80];
+	int		 saved;
 
 	*received += npoints;
 	if (npoints == 0) {
@@ -128,8 +130,19 @@ points_submit(struct front *f, struct http_request *req,
 	}
 	if (worker_send_peer2(f->w, ROLE_SENDER, MSG_POINTS, reqid, pb.buf,
 	    pb.len, m->data, m->len) == -1) {
+		saved = errno;
 		(void)front_take(f, reqid, PENDING_POINTS, NULL);
-		if (errno == EMSGSIZE)
+		/*
+		 * A sender that is down the master says; one that reads
+		 * nothing (ENOBUFS: 64 MiB wait for it) nobody else does,
+		 * and every push then gets 503 from here.
+		 */
+		if (saved != EMSGSIZE && saved != ENOTCONN &&
+		    front_throttle_pass(f, &f->unsent_push, note, sizeof(note)))
+			log_warnx("%s: %u points of a push not sent to the "
+			    "sender: %s; answered 503%s", __func__,
+			    m->npoints, strerror(saved), note);
+		if (saved == EMSGSIZE)
 			front_http_respond_error(req, 413,
 			    "too many points once "
 			    "encoded; send fewer per request");
