@@ -290,8 +290,12 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 	origin = from == ROLE_FRONT ? ORIGIN_PUSHED : ORIGIN_SCHEDULED;
 	codec_get_init(&pr, in->data, in->datalen);
 	if (points_msg_decode(&pr, &m, why, sizeof(why)) == -1) {
-		log_warnx("%s: %s from %s: %s", __func__,
-		    proto_msg_name(in->hdr.type), proto_role_name(from), why);
+		if (warn_limit_due(&s->malformed_warn, ev_now(w->loop), &n))
+			log_warnx("%s: %s from %s: %s (%llu rejected since "
+			    "the last warning)", __func__,
+			    proto_msg_name(in->hdr.type),
+			    proto_role_name(from), why,
+			    (unsigned long long)n);
 		s->st.rejected_malformed++;
 		v = POINTS_REJECTED;
 		said = 1;

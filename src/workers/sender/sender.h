@@ -252,6 +252,8 @@ struct sender {
 	uint64_t		 aged_said;	/* dropped_full at the last line */
 	/* a producer's points refused: its answer is not logged there */
 	struct warn_limit	 refused_warn;
+	/* messages not decoded: their producer may send them at will */
+	struct warn_limit	 malformed_warn;
 	/*
 	 * Points at the head of the buffer that go one message per
 	 * request: the output refused a request of several messages, and
