@@ -709,12 +709,7 @@ class Spool(NsqTest):
         with open(kept) as f:
             self.assertEqual(f.read(), old + "\n")
         self.assertEqual(os.stat(kept).st_uid, 0)
-        self.assertEqual(self.agent.stop().returncode, 0)
-        self.start_ok()
-        self.agent.wait_log(rf"the sender kept the spool {old} before the "
-                            rf"restart \(a move to {new} failed\)")
-        d.set_fault("ok")
-        self.assert_arrived([d], sent, timeout=60)
+        self.restart_reads_the_held_spool(d, old, new, sent)
         # room made, a reload: moved, and the file gone
         r = subprocess.run(["mount", "-o", "remount,size=64m", new],
                            capture_output=True, text=True)
@@ -722,6 +717,16 @@ class Spool(NsqTest):
         os.kill(self.agent.master_pid(), signal.SIGHUP)
         self.agent.wait_log(rf"the sender left the spool {old}")
         wait_until(lambda: not os.path.exists(kept), what=f"{kept} gone")
+
+    def restart_reads_the_held_spool(self, d, old, new, sent):
+        """The agent stopped and started again after a failed move: the
+        sender is given the spool it held, and what was sent arrives."""
+        self.assertEqual(self.agent.stop().returncode, 0)
+        self.start_ok()
+        self.agent.wait_log(rf"the sender kept the spool {old} before the "
+                            rf"restart \(a move to {new} failed\)")
+        d.set_fault("ok")
+        self.assert_arrived([d], sent, timeout=60)
 
     def test_a_restart_reads_the_old_spool_whatever_was_planted_beside(self):
         """The pidfile in a sticky directory (allowed: others may add
@@ -763,12 +768,7 @@ class Spool(NsqTest):
         self.assertEqual(os.stat(kept).st_uid, 0)
         with open(victim) as f:
             self.assertEqual(f.read(), "root's own\n")
-        self.assertEqual(self.agent.stop().returncode, 0)
-        self.start_ok()
-        self.agent.wait_log(rf"the sender kept the spool {old} before the "
-                            rf"restart \(a move to {new} failed\)")
-        d.set_fault("ok")
-        self.assert_arrived([d], sent, timeout=60)
+        self.restart_reads_the_held_spool(d, old, new, sent)
 
     def test_a_sender_that_dies_before_its_move_leaves_nothing_behind(self):
         """The sender dies between the master's reload (spool A to B) and
