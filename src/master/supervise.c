@@ -156,6 +156,16 @@ supervise_ready(struct master *m, struct wslot *w)
 {
 	enum role	 r;
 
+	/*
+	 * Asked to stop while it set up (a start another worker failed, an
+	 * `agent stop` during a restart): its READY was on the way, its
+	 * first, not a second.  It stays one being stopped.
+	 */
+	if (w->state == W_STOPPING) {
+		log_debug("%s: %s ready while being stopped", __func__,
+		    proto_role_name(w->role));
+		return;
+	}
 	if (w->state != W_STARTING) {
 		/* as often as it likes: within its role's log budget */
 		if (lograte_take(&w->lograte, ev_now(m->loop), 0))

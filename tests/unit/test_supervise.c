@@ -1,6 +1,15 @@
-/* Restart backoff: doubling from 0.1 s, capped, reset by a stable run. */
-#include <criterion/criterion.h>
+/*
+ * Restart backoff: doubling from 0.1 s, capped, reset by a stable run;
+ * a respawn asked for a config not yet acknowledged; READY as it comes.
+ */
+#include <stdlib.h>
+#include <string.h>
 
+#include <bsd/string.h>
+#include <criterion/criterion.h>
+#include <ev.h>
+
+#include "log.h"
 #include "master/master.h"
 
 Test(backoff, doubles_from_first_delay_up_to_the_cap)
@@ -90,4 +99,66 @@ Test(respawn, other_ends_are_crashes)
 	/* signal 3 is not exit 3 */
 	cr_assert_not(supervise_respawn_due(2, 1, &seen, KILLED(3)));
 	cr_assert_eq(seen, 0);
+}
+
+static char	 said[1024];
+
+static void
+said_sink(enum log_level lvl, const char *msg, void *arg)
+{
+	if (lvl >= LOG_LVL_WARN)
+		(void)strlcat(said, msg, sizeof(said));
+}
+
+/* A master stopping (a startup failed, `agent stop`), `r` in `state`. */
+static struct master *
+master_stopping(enum role r, enum wstate state)
+{
+	struct master	*m;
+
+	cr_assert_not_null(m = calloc(1, sizeof(*m)));
+	cr_assert_not_null(m->loop = ev_loop_new(EVFLAG_AUTO));
+	m->phase = M_STOPPING;
+	supervise_init_slot(m, &m->w[r], r);
+	m->w[r].state = state;
+	m->w[r].pid = 12345;
+	said[0] = '\0';
+	log_set_sink(said_sink, NULL);
+	return m;
+}
+
+static void
+master_done(struct master *m)
+{
+	log_set_sink(NULL, NULL);
+	ev_loop_destroy(m->loop);
+	free(m);
+}
+
+/*
+ * A worker still setting up when the start failed (the front refusing
+ * its sandbox) or the agent was stopped has its READY on the way: it is
+ * its first, not a second, and the worker stays one being stopped.
+ */
+Test(ready, a_worker_asked_to_stop_during_its_setup_is_not_said_twice)
+{
+	struct master	*m = master_stopping(ROLE_SENDER, W_STOPPING);
+
+	supervise_ready(m, &m->w[ROLE_SENDER]);
+	cr_assert_eq(m->w[ROLE_SENDER].state, W_STOPPING);
+	cr_assert_eq(m->phase, M_STOPPING);
+	cr_assert_str_empty(said, "said: %s", said);
+	master_done(m);
+}
+
+Test(ready, a_second_ready_while_running_is_said)
+{
+	struct master	*m = master_stopping(ROLE_GITPULL, W_RUNNING);
+
+	m->phase = M_RUNNING;
+	supervise_ready(m, &m->w[ROLE_GITPULL]);
+	cr_assert_eq(m->w[ROLE_GITPULL].state, W_RUNNING);
+	cr_assert_not_null(strstr(said, "gitpull sent READY twice"),
+	    "said: %s", said);
+	master_done(m);
 }
