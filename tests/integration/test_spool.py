@@ -468,6 +468,13 @@ class Spool(NsqTest):
         time.sleep(0.5)
         self.assertEqual(last(), [], "the run's points did not wait")
         self.assertEqual(self.agent.stop().returncode, 0)
+        # the slow run the stop ended did not fail: said, not warned of
+        log = self.agent.log_text()
+        self.assertRegex(log, r" INFO scheduler\[\d+\]: run_done: plugin "
+                         r"\S+\|slow \(call run\) after [\d.]+ s: stopped "
+                         r"with the agent \(killed by signal \d+\)")
+        self.assertNotRegex(log, r" WARN scheduler\[\d+\]: run_done: "
+                            r"plugin \S+\|slow")
         self.start_ok()
         self.agent.wait_serving()
         got = wait_until(last, timeout=20,

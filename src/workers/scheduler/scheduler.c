@@ -296,10 +296,22 @@ run_done(const struct run_result *res, void *arg)
 		snprintf(s->last_error, sizeof(s->last_error), "%s: %s",
 		    p->key, l->error);
 		stderr_for_log(res->errtail, tail, sizeof(tail));
-		log_warnx("%s: plugin %s (%s run) failed after %.3f s: %s%s%s",
-		    __func__, p->key, l->kind == RUN_CALL ? "call" : "regular",
-		    l->duration, l->error, tail[0] != '\0' ? "; stderr: " :
-		    "", tail);
+		/*
+		 * Ended by the agent's stop (or restart), and by nothing
+		 * before it: the plugin did not fail, and a warning at every
+		 * stop for each run still going tells the operator nothing.
+		 */
+		if (res->stopped && !res->timed_out && !res->output_over &&
+		    res->err[0] == '\0')
+			log_info("%s: plugin %s (%s run) after %.3f s: %s%s%s",
+			    __func__, p->key, l->kind == RUN_CALL ? "call" :
+			    "regular", l->duration, l->error,
+			    tail[0] != '\0' ? "; stderr: " : "", tail);
+		else
+			log_warnx("%s: plugin %s (%s run) failed after %.3f s: "
+			    "%s%s%s", __func__, p->key, l->kind == RUN_CALL ?
+			    "call" : "regular", l->duration, l->error,
+			    tail[0] != '\0' ? "; stderr: " : "", tail);
 	} else {
 		log_debug("plugin %s: ok in %.3f s, %zu points", p->key,
 		    l->duration, l->points);
