@@ -162,6 +162,7 @@ plugin_msg_git_resp_encode(struct pbuf *pb, const struct git_resp *r)
 	codec_put_str(pb, r->error);
 	codec_put_str(pb, r->signer);
 	codec_put_bool(pb, r->recheck);
+	codec_put_bool(pb, r->stopped);
 }
 
 int
@@ -176,10 +177,16 @@ plugin_msg_git_resp_decode(struct preader *pr, struct git_resp *r, char *err,
 	(void)codec_get_strbuf(pr, r->error, sizeof(r->error));
 	(void)codec_get_strbuf(pr, r->signer, sizeof(r->signer));
 	r->recheck = codec_get_bool(pr);
+	r->stopped = codec_get_bool(pr);
 	if (codec_get_end(pr) == -1)
 		return dec_fail(pr, err, errlen, "");
 	if (r->ok && r->untrusted) {
 		snprintf(err, errlen, "an answer both ok and untrusted");
+		return -1;
+	}
+	if (r->stopped && (r->ok || r->untrusted)) {
+		snprintf(err, errlen, "an answer both stopped and %s",
+		    r->ok ? "ok" : "untrusted");
 		return -1;
 	}
 	return 0;

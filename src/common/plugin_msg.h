@@ -112,6 +112,12 @@ struct git_resp {
 	 * gitsigners, say a leaked one, must stop what it signed).
 	 */
 	int		 recheck;
+	/*
+	 * Not ok because gitpull stops with the agent (a git it killed, a
+	 * request it no longer takes): no failure of the plugin's, said as
+	 * such by the scheduler, which may not know yet that it stops too.
+	 */
+	int		 stopped;
 };
 
 void	 plugin_msg_git_req_encode(struct pbuf *, const struct git_req *);

@@ -472,6 +472,7 @@ git_hanging(struct h *h)
 
 Test(gitpull_worker, stop_kills_a_hanging_git)
 {
+	const struct git_resp	*r;
 	struct src_repo		 s;
 	struct agent_conf	 c;
 	struct h		 h;
@@ -505,8 +506,20 @@ Test(gitpull_worker, stop_kills_a_hanging_git)
 	 * The worker ends without waiting for git: h_stop() allows it 10 s
 	 * (a bound for a hang), git's own timeout is 60 s (conf_for), so a
 	 * worker that waited for git could not pass.  git's group is gone
-	 * after it (10 s, again only a hang bound).
+	 * after it (10 s, again only a hang bound).  The request it was
+	 * for is answered as stopped, not as failed: the scheduler says it
+	 * at INFO, whether or not it was told to stop yet.
 	 */
+	cr_assert_eq(frame_send(h.ctl, MSG_SHUTDOWN, 0, NULL, 0, -1), 0);
+	want_resp = 1;
+	cr_assert(wait_for(&h, has_resp, 10.), "request 1 not answered");
+	r = h_resp(&h, 1);
+	cr_assert(!r->ok && !r->untrusted && r->stopped, "ok %d, untrusted "
+	    "%d, stopped %d: %s", r->ok, r->untrusted, r->stopped, r->error);
+	/* asked once: h_stop() only waits for the end */
+	if (h.ctl != NULL)
+		frame_conn_close(h.ctl);
+	h.ctl = NULL;
 	h_stop(&h);
 	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0,
 	    "status %#x", h.status);

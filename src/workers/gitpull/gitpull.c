@@ -106,10 +106,17 @@ static void
 gitpull_answer(struct gq *q, uint32_t reqid, const struct git_resp *r)
 {
 	struct gitpull	*gp = q->arg;
+	struct git_resp	 resp = *r;
 	struct pbuf	 pb;
 
+	/*
+	 * Once stopping, what fails was killed by the stop, or refused for
+	 * it (gitpull_shutdown()): the scheduler says so as what it is.
+	 */
+	if (gp->w->stopping && !resp.ok && !resp.untrusted)
+		resp.stopped = 1;
 	codec_put_init(&pb);
-	plugin_msg_git_resp_encode(&pb, r);
+	plugin_msg_git_resp_encode(&pb, &resp);
 	if (codec_put_failed(&pb) || worker_send_peer(gp->w, ROLE_SCHEDULER,
 	    MSG_GIT_RESP, reqid, pb.buf, pb.len) == -1)
 		log_warn("%s: answer %u to the scheduler", __func__, reqid);
@@ -133,6 +140,9 @@ op_done(struct gitop *op, const struct git_resp *r, void *arg)
 		    "; nothing checked out");
 		snprintf(gp->last_error, sizeof(gp->last_error), "%s/%s: %s",
 		    c->ns, c->project, r->error);
+	} else if (gp->w->stopping) {
+		/* killed by the stop (gitpull_shutdown()): no failure */
+		log_info("%s: %s", __func__, r->error);
 	} else {
 		log_warnx("%s: %s", __func__, r->error);
 		snprintf(gp->last_error, sizeof(gp->last_error), "%s",

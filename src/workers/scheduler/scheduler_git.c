@@ -246,9 +246,14 @@ git_answered(struct gitwait *gw, const struct git_resp *r)
 		}
 		snprintf(s->last_error, sizeof(s->last_error), "%s: git: %s",
 		    p->key, r->error);
-		log_warnx("%s: plugin %s: git %s failed: %s%s", __func__,
-		    p->key, gw->why == GIT_FOR_UPDATE ? "update" : "checkout",
-		    r->error, p->checkout == CHECKOUT_FAILED ?
+		/*
+		 * gitpull stopping with the agent (it is told first, and may
+		 * answer before our own stop is read): nothing failed
+		 */
+		log_msg(r->stopped || s->stopping ? LOG_LVL_INFO :
+		    LOG_LVL_WARN, "%s: plugin %s: git %s failed: %s%s",
+		    __func__, p->key, gw->why == GIT_FOR_UPDATE ? "update" :
+		    "checkout", r->error, p->checkout == CHECKOUT_FAILED ?
 		    "; not scheduled" : "");
 	}
 	if (r->ok && !ev_is_active(&p->timer))
