@@ -82,8 +82,15 @@ kill_stray(struct master *m, pid_t pid, pid_t pgid, const char *comm)
 	 */
 	uint64_t	 since;
 	char		 more[64] = "";
-	int		 n;
+	int		 n, dying;
 
+	/*
+	 * Killed already, with the group it was in (gitpull's git at a stop
+	 * or a timeout, a plugin's run), and handed to us as its parent died
+	 * first: nobody left it behind, it is being reaped.  Killed again
+	 * all the same (its own children may not be), but not said.
+	 */
+	dying = procinfo_dying(pid) == 1;
 	/*
 	 * An unreaped child of ours keeps its pid, so this cannot hit
 	 * someone else.  Every process under it goes, in whatever group or
@@ -101,7 +108,11 @@ kill_stray(struct master *m, pid_t pid, pid_t pgid, const char *comm)
 	 * plugin may leave pluginmaxprocs of them at every run, and a line
 	 * each, root's, filled the log's disk at its will.
 	 */
-	if (pid != m->orphan_last_killed &&
+	if (dying)
+		log_debug("%s: process %ld (%s), killed already, handed to "
+		    "us as it dies; %d under it", __func__, (long)pid, comm,
+		    n - 1);
+	else if (pid != m->orphan_last_killed &&
 	    warn_limit_due(&m->orphan_warn, ev_now(m->loop), &since)) {
 		if (since > 1)
 			snprintf(more, sizeof(more), " (%llu more since the "

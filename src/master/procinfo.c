@@ -66,3 +66,54 @@ procinfo_ids(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm,
 	*pgid = pg;
 	return 0;
 }
+
+/* A mask of signals as status shows it, in hex: whether SIGKILL is in. */
+static int
+mask_has_kill(const char *v, size_t len)
+{
+	/* the last hex digit holds signals 1-4; the third from the end
+	 * 9-12, SIGKILL its lowest bit */
+	const char	*d;
+	int		 x;
+
+	if (len < 3)
+		return 0;
+	d = v + len - 3;
+	if (*d >= '0' && *d <= '9')
+		x = *d - '0';
+	else if (*d >= 'a' && *d <= 'f')
+		x = *d - 'a' + 10;
+	else
+		return 0;
+	return (x & 1) != 0;
+}
+
+int
+procinfo_dying(pid_t pid)
+{
+	/* SigPnd and ShdPnd come after the memory lines: the whole file */
+	char		 path[64], buf[4096];
+	const char	*v;
+	size_t		 len;
+	ssize_t		 n;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((v = status_field(buf, "State", &len)) != NULL && len > 0 &&
+	    (*v == 'Z' || *v == 'X'))
+		return 1;
+	if ((v = status_field(buf, "SigPnd", &len)) != NULL &&
+	    mask_has_kill(v, len))
+		return 1;
+	if ((v = status_field(buf, "ShdPnd", &len)) != NULL &&
+	    mask_has_kill(v, len))
+		return 1;
+	return 0;
+}

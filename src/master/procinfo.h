@@ -19,4 +19,11 @@
 int	 procinfo_ids(pid_t, pid_t *ppid, pid_t *pgid, char *comm,
 	    size_t commlen);
 
+/*
+ * 1 when the process is dying already: a zombie, or SIGKILL pending
+ * (from its own /proc/<pid>/status, as above); 0 when not; -1 when it is
+ * gone or unreadable.
+ */
+int	 procinfo_dying(pid_t);
+
 #endif
