@@ -119,6 +119,14 @@ stop_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			    "after SIGKILL (held in the kernel?): stopping "
 			    "without it", __func__, proto_role_name(r),
 			    (long)w->pid, STOP_KILL_GRACE);
+			/*
+			 * Still our child: the last sweep, before the master
+			 * exits, must not take it for what a worker left
+			 * behind (it is the worker, said just now).  One
+			 * held from before keeps its place (one per role).
+			 */
+			if (w->left <= 0)
+				w->left = w->pid;
 			w->pid = 0;
 			w->state = W_DOWN;
 		}
