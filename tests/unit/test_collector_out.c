@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <ev.h>
 
 #include "workers/collector/collector.h"
 
@@ -49,6 +50,8 @@ setup(void)
 	memset(&c, 0, sizeof(c));
 	nmsgs = 0;
 	cr_assert_eq(conf_defaults(&w.conf), 0);
+	/* the rate limit of refused points reads the loop's clock */
+	cr_assert_not_null(w.loop = ev_loop_new(EVFLAG_AUTO));
 	c.w = &w;
 	items_init(&c.items);
 	collect_list_init(&c.pl);
@@ -67,6 +70,7 @@ teardown(void)
 	for (i = 0; i < nmsgs; i++)
 		free(msgs[i].data);
 	collect_list_free(&c.pl);
+	ev_loop_destroy(w.loop);
 	buf_free(&c.enc);
 	buf_free(&c.msg);
 	buf_free(&c.traffic);
