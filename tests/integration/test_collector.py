@@ -709,7 +709,6 @@ class PortFlood(AgentTest):
             "points_invalid", 0) > 0 else None)(
                 a.worker(a.status(), "collector")),
             what="points_invalid counted")
-        self.assertIn("points dropped", w["stats"]["last_error"])
         # the other mounts' points still go
         self.assertGreater(w["stats"]["points_sent"], 0, w["stats"])
 
