@@ -27,28 +27,40 @@ status_field(const char *buf, const char *key, size_t *len)
 	return NULL;
 }
 
+/* The first `len` - 1 bytes of /proc/<pid>/status into buf, ended: 0, or
+ * -1. */
+static int
+status_read(pid_t pid, char *buf, size_t len)
+{
+	char		 path[64];
+	ssize_t		 n;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, len - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
 int
 procinfo_ids(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm,
     size_t commlen)
 {
 	/* buf: status is about 1.5 kB; Name and PPid are in its first
 	 * lines */
-	char		 path[64], buf[1024], *end;
+	char		 buf[1024], *end;
 	const char	*v;
 	size_t		 len;
-	ssize_t		 n;
 	long		 pp;
 	pid_t		 pg;
-	int		 fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (status_read(pid, buf, sizeof(buf)) == -1)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	if ((v = status_field(buf, "PPid", &len)) == NULL)
 		return -1;
 	errno = 0;
@@ -92,20 +104,12 @@ int
 procinfo_dying(pid_t pid)
 {
 	/* SigPnd and ShdPnd come after the memory lines: the whole file */
-	char		 path[64], buf[4096];
+	char		 buf[4096];
 	const char	*v;
 	size_t		 len;
-	ssize_t		 n;
-	int		 fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (status_read(pid, buf, sizeof(buf)) == -1)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	if ((v = status_field(buf, "State", &len)) != NULL && len > 0 &&
 	    (*v == 'Z' || *v == 'X'))
 		return 1;
