@@ -255,7 +255,7 @@ run_done(const struct run_result *res, void *arg)
 	uint32_t		 reqid = p->run_reqid;
 	char			 tail[LOG_STDERR_MAX + 1];
 	size_t			 i;
-	int			 ok;
+	int			 ok, by_stop;
 
 	p->run = NULL;
 	p->run_reqid = 0;
@@ -301,17 +301,13 @@ run_done(const struct run_result *res, void *arg)
 		 * before it: the plugin did not fail, and a warning at every
 		 * stop for each run still going tells the operator nothing.
 		 */
-		if (res->stopped && !res->timed_out && !res->output_over &&
-		    res->err[0] == '\0')
-			log_info("%s: plugin %s (%s run) after %.3f s: %s%s%s",
-			    __func__, p->key, l->kind == RUN_CALL ? "call" :
-			    "regular", l->duration, l->error,
-			    tail[0] != '\0' ? "; stderr: " : "", tail);
-		else
-			log_warnx("%s: plugin %s (%s run) failed after %.3f s: "
-			    "%s%s%s", __func__, p->key, l->kind == RUN_CALL ?
-			    "call" : "regular", l->duration, l->error,
-			    tail[0] != '\0' ? "; stderr: " : "", tail);
+		by_stop = res->stopped && !res->timed_out &&
+		    !res->output_over && res->err[0] == '\0';
+		log_msg(by_stop ? LOG_LVL_INFO : LOG_LVL_WARN,
+		    "%s: plugin %s (%s run) %s %.3f s: %s%s%s", __func__,
+		    p->key, l->kind == RUN_CALL ? "call" : "regular",
+		    by_stop ? "after" : "failed after", l->duration, l->error,
+		    tail[0] != '\0' ? "; stderr: " : "", tail);
 	} else {
 		log_debug("plugin %s: ok in %.3f s, %zu points", p->key,
 		    l->duration, l->points);
