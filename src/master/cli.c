@@ -233,25 +233,6 @@ proc_age(pid_t pid)
 	return (long long)(up - (double)start / (double)hz);
 }
 
-/* The process title, e.g. "agent: front". */
-static int
-proc_title(pid_t pid, char *buf, size_t len)
-{
-	char	 path[64];
-	ssize_t	 n;
-	int	 fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
 void
 cli_print_workers(FILE *out, pid_t master)
 {
@@ -279,7 +260,8 @@ cli_print_workers(FILE *out, pid_t master)
 		 * stat is left unread: the operator looking for what is stuck
 		 * must see it.
 		 */
-		if (proc_title((pid_t)pid, title, sizeof(title)) == -1) {
+		if (procinfo_read((pid_t)pid, "cmdline", title,
+		    sizeof(title)) == -1) {
 			log_escape_all(clean, sizeof(clean), comm);
 			fprintf(out, "  [%s]%*s pid %-8lld up ? (no command "
 			    "line: held in execve, or exiting)\n", clean,

@@ -27,16 +27,14 @@ status_field(const char *buf, const char *key, size_t *len)
 	return NULL;
 }
 
-/* The first `len` - 1 bytes of /proc/<pid>/status into buf, ended: 0, or
- * -1. */
-static int
-status_read(pid_t pid, char *buf, size_t len)
+int
+procinfo_read(pid_t pid, const char *name, char *buf, size_t len)
 {
 	char		 path[64];
 	ssize_t		 n;
 	int		 fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	n = read(fd, buf, len - 1);
@@ -59,7 +57,7 @@ procinfo_ids(pid_t pid, pid_t *ppid, pid_t *pgid, char *comm,
 	long		 pp;
 	pid_t		 pg;
 
-	if (status_read(pid, buf, sizeof(buf)) == -1)
+	if (procinfo_read(pid, "status", buf, sizeof(buf)) == -1)
 		return -1;
 	if ((v = status_field(buf, "PPid", &len)) == NULL)
 		return -1;
@@ -108,7 +106,7 @@ procinfo_dying(pid_t pid)
 	const char	*v;
 	size_t		 len;
 
-	if (status_read(pid, buf, sizeof(buf)) == -1)
+	if (procinfo_read(pid, "status", buf, sizeof(buf)) == -1)
 		return -1;
 	if ((v = status_field(buf, "State", &len)) != NULL && len > 0 &&
 	    (*v == 'Z' || *v == 'X'))

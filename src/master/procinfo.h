@@ -26,4 +26,10 @@ int	 procinfo_ids(pid_t, pid_t *ppid, pid_t *pgid, char *comm,
  */
 int	 procinfo_dying(pid_t);
 
+/*
+ * The first `len` - 1 bytes of /proc/<pid>/<name> (status, cmdline) into
+ * buf, NUL-ended: 0, or -1 when gone, unreadable or empty.
+ */
+int	 procinfo_read(pid_t, const char *name, char *buf, size_t len);
+
 #endif
