@@ -37,10 +37,39 @@ master_log_sink(enum log_level level, const char *msg, void *arg)
 	logfile_write(&m->log, level, "master", getpid(), msg);
 }
 
+#define START_WARNINGS_MAX	64	/* kept for the log, at start */
+
 static void
 conf_warn(const char *msg, void *arg)
 {
+	struct master	*m = arg;
+
 	log_warnx("%s: %s", __func__, msg);
+	/*
+	 * At start the log is not open yet (its path is in the config):
+	 * said on stderr only, which a daemon started in the background has
+	 * left by the time anyone reads agent.log.  Kept to write there.
+	 */
+	if (m != NULL && m->log.fd == -1 &&
+	    m->start_warnings.n < START_WARNINGS_MAX)
+		(void)strlist_add(&m->start_warnings, msg);
+}
+
+/* The start's config warnings into the log just opened, the file only:
+ * stderr had them. */
+static void
+start_warnings_write(struct master *m)
+{
+	char	 line[1024];
+	size_t	 i;
+
+	for (i = 0; i < m->start_warnings.n; i++) {
+		snprintf(line, sizeof(line), "conf_warn: %s",
+		    m->start_warnings.v[i]);
+		logfile_write(&m->log, LOG_LVL_WARN, "master", getpid(),
+		    line);
+	}
+	strlist_free(&m->start_warnings);
 }
 
 static void
@@ -892,6 +921,7 @@ master_setup(struct master *m, const char *conf_path, char *err,
 	    err, errlen) == -1)
 		return 1;
 	m->log.min = m->conf.loglevel;
+	start_warnings_write(m);
 	/* until we detach the operator sees every line on the terminal too */
 	m->log.to_stderr = 1;
 	log_set_sink(master_log_sink, m);
@@ -928,6 +958,8 @@ master_cleanup(struct master *m)
 	pidfile_remove(&m->pidfile);
 	/* a lookup still waiting for the name service frees itself */
 	users_wait_release(&m->users_pending);
+	/* a start that failed before its log opened */
+	strlist_free(&m->start_warnings);
 }
 
 /* Startup failed before the workers: undo what setup did. */
@@ -964,6 +996,7 @@ master_start(const char *conf_path, int foreground)
 	notify_init(&m->notify);
 	m->pidfile.fd = -1;
 	m->log.fd = -1;
+	strlist_init(&m->start_warnings);
 	m->generation = 1;
 	m->phase = M_STARTING;
 	log_init("master", LOG_LVL_INFO);

@@ -172,6 +172,8 @@ struct master {
 	int			 listen_tcp;	/* -1 when not listening */
 	int			 listen_unix;
 	struct logfile		 log;
+	/* the config's warnings at start, said before the log opened */
+	struct strlist		 start_warnings;
 	struct pidfile		 pidfile;
 	int			 report_fd;	/* start result to the CLI */
 	time_t			 started;

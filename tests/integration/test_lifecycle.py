@@ -60,6 +60,18 @@ class Lifecycle(AgentTest):
         self.assertEqual(r.returncode, 3)
         self.assertIn("not running", r.stdout)
 
+    def test_the_configs_warnings_at_start_reach_the_log(self):
+        # said at start before the log opened (its path is in the
+        # config): on the terminal that started it, and in agent.log,
+        # once; they were in agent.log only when a reload said them
+        self.agent.write_conf(agent_extra="\tfrobnicate = 1\n")
+        r = self.start_ok()
+        warning = r"unknown key \[agent\] frobnicate ignored"
+        self.assertRegex(r.stderr, warning)
+        log = self.agent.log_text()
+        self.assertEqual(len(re.findall(
+            r"WARN master\[\d+\]: conf_warn: .*" + warning, log)), 1, log)
+
     def test_double_start_is_refused(self):
         self.start_ok()
         master = self.agent.master_pid()
