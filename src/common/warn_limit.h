@@ -22,5 +22,8 @@ struct warn_limit {
  * due, `n_since` then the events it stands for, this one included.
  */
 int	 warn_limit_due(struct warn_limit *, double now, uint64_t *n_since);
+/* The same, one line per `every` seconds. */
+int	 warn_limit_due_every(struct warn_limit *, double now, double every,
+	    uint64_t *n_since);
 
 #endif

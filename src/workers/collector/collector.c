@@ -95,21 +95,19 @@ static void
 family_failed(struct collector *c, struct family_run *fr, const char *err,
     double mono)
 {
+	uint64_t	 n;
+
 	c->st.errors++;
 	snprintf(c->last_error, sizeof(c->last_error), "%s: %s", fr->f->name,
 	    err);
-	if (fr->last_log != 0.0 && mono - fr->last_log < COLLECT_LOG_EVERY) {
-		fr->quiet++;
+	if (!warn_limit_due_every(&fr->fail_say, mono, COLLECT_LOG_EVERY, &n))
 		return;
-	}
-	if (fr->quiet > 0)
+	if (n > 1)
 		log_warnx("%s: collector: %s: %s (%llu more failures since the "
 		    "last report)", __func__, fr->f->name, err,
-		    (unsigned long long)fr->quiet);
+		    (unsigned long long)(n - 1));
 	else
 		log_warnx("%s: collector: %s: %s", __func__, fr->f->name, err);
-	fr->last_log = mono;
-	fr->quiet = 0;
 }
 
 /*
@@ -122,19 +120,19 @@ static void
 family_dropped(struct collector *c, struct family_run *fr, size_t n,
     double mono)
 {
+	uint64_t	 runs;
+
 	c->st.points_invalid += n;
 	snprintf(c->last_error, sizeof(c->last_error), "%s: %zu points "
 	    "dropped: a name or tag over the limits of a point", fr->f->name,
 	    n);
-	if (fr->drop_log != 0.0 && mono - fr->drop_log < COLLECT_LOG_EVERY) {
-		fr->drop_quiet += n;
+	if (!warn_limit_due_every(&fr->drop_say, mono, COLLECT_LOG_EVERY,
+	    &runs))
 		return;
-	}
 	log_warnx("%s: collector: %s: %zu points dropped: a name or tag over "
-	    "the limits of a point (%llu more since the last report)",
-	    __func__, fr->f->name, n, (unsigned long long)fr->drop_quiet);
-	fr->drop_log = mono;
-	fr->drop_quiet = 0;
+	    "the limits of a point (%llu more such runs since the last "
+	    "report)", __func__, fr->f->name, n,
+	    (unsigned long long)(runs - 1));
 }
 
 void

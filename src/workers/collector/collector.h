@@ -28,10 +28,10 @@ struct family_run {
 	const struct collect_family	*f;
 	void				*state;
 	int				 off;		/* init failed */
-	double				 last_log;	/* monotonic s */
-	uint64_t			 quiet;		/* unlogged failures */
-	double				 drop_log;	/* monotonic s */
-	uint64_t			 drop_quiet;	/* unlogged drops */
+	/* its failures, its points dropped: said COLLECT_LOG_EVERY at most
+	 * (monotonic s) */
+	struct warn_limit		 fail_say;
+	struct warn_limit		 drop_say;
 };
 
 struct collector;
