@@ -633,6 +633,9 @@ class Post(AgentTest):
                       text, re.M)
         self.assertIsNotNone(m, text)
         self.assertGreaterEqual(int(m.group(1)), refused)
+        # taken in: the three queued, none of those refused here
+        self.assertIn('agent_points_received_total{source="write"} '
+                      f'{3 * 150 * 256}\n', text)
 
 
 class PostOverflow(AgentTest):

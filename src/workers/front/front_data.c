@@ -97,8 +97,10 @@ post_topic(struct front *f, const char *ns, char *topic, size_t len,
 }
 
 /*
- * Points parsed into f->pts, counted in *received, to the sender; the
- * answer comes with its ack.
+ * Points parsed into f->pts, to the sender; the answer comes with its
+ * ack.  Counted in *received once the sender has them: a push answered
+ * 413, 500 or 503 here was not taken in (the client sends it again),
+ * and the sender's own 503s are counted as refused.
  */
 static void
 points_submit(struct front *f, struct http_request *req,
@@ -109,7 +111,6 @@ points_submit(struct front *f, struct http_request *req,
 	char		 note[80];
 	int		 saved;
 
-	*received += npoints;
 	if (npoints == 0) {
 		front_http_respond_json(req, 200, "{\"accepted\":0}");
 		return;
@@ -149,7 +150,8 @@ points_submit(struct front *f, struct http_request *req,
 		else
 			front_http_respond_error(req, 503, "the sender is not "
 			    "available; nothing was accepted");
-	}
+	} else
+		*received += npoints;
 	codec_put_free(&pb);
 }
 
