@@ -1,5 +1,6 @@
 #include "items.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,7 @@ static int
 dec_plugin(struct preader *pr, struct items *it, char *err, size_t errlen)
 {
 	struct plugin_item	 p;
+	char			 why[160];
 	int			 r = -1;
 
 	memset(&p, 0, sizeof(p));
@@ -307,6 +309,10 @@ dec_plugin(struct preader *pr, struct items *it, char *err, size_t errlen)
 	    strlen(p.ns) > ITEM_NS_MAX || !items_path_component_valid(p.ns)) {
 		snprintf(err, errlen, "plugin \"%.64s\" in \"%.64s\": bad "
 		    "project, ns or interval", p.project, p.ns);
+		goto out;
+	}
+	if (!items_plugin_names_fit(p.ns, p.project, why, sizeof(why))) {
+		snprintf(err, errlen, "plugin in \"%.64s\": %s", p.ns, why);
 		goto out;
 	}
 	if (items_add_plugin(it, &p) == -1) {
@@ -445,5 +451,32 @@ items_repo_from_git(const char *git, char *repo, size_t repolen, char *project,
 		    "not start with a dot", git);
 		return -1;
 	}
+	if (strlen(project) > ITEM_PROJECT_MAX) {
+		snprintf(err, errlen, "git \"%.128s...\": its project is "
+		    "longer than %d bytes (gitpull clones it into "
+		    ".clone-<project>-XXXXXX, one file name)", git,
+		    ITEM_PROJECT_MAX);
+		return -1;
+	}
 	return 0;
+}
+
+int
+items_plugin_names_fit(const char *ns, const char *project, char *why,
+    size_t whylen)
+{
+	size_t	 n = strlen(ns), m = strlen(project);
+
+	if (m > ITEM_PROJECT_MAX) {
+		snprintf(why, whylen, "project \"%.64s...\" is longer than %d "
+		    "bytes", project, ITEM_PROJECT_MAX);
+		return 0;
+	}
+	if (n + 1 + m > NAME_MAX) {
+		snprintf(why, whylen, "namespace and project are %zu bytes "
+		    "together, over the %d of the disable marker's file name "
+		    "<ns>|<project>", n + m, NAME_MAX - 1);
+		return 0;
+	}
+	return 1;
 }

@@ -15,6 +15,11 @@
 
 #define ITEM_NS_MAX		128	/* bytes of a namespace */
 #define ITEM_NAME_MAX		256	/* bytes of an item name */
+/*
+ * Bytes of a plugin's project: gitpull clones it into
+ * .clone-<project>-XXXXXX (mkdtemp), one file name of NAME_MAX bytes.
+ */
+#define ITEM_PROJECT_MAX	(255 - 14)
 #define ITEM_MIN_INTERVAL	10	/* seconds; shorter is raised */
 
 /* System collector types whose interval the registry sets. */
@@ -107,5 +112,13 @@ int	 items_path_component_valid(const char *);
  */
 int	 items_repo_from_git(const char *git, char *repo, size_t repolen,
 	    char *project, size_t projectlen, char *err, size_t errlen);
+
+/*
+ * 1 when a plugin's namespace and project fit the file names gitpull
+ * makes of them: the clone's (ITEM_PROJECT_MAX) and the disable
+ * marker's, <ns>|<project>, at most NAME_MAX bytes.  0 with why.
+ */
+int	 items_plugin_names_fit(const char *ns, const char *project,
+	    char *why, size_t whylen);
 
 #endif

@@ -526,6 +526,49 @@ Test(fetcher_registry, plugin_rejections)
 	    "measurement_type=PLUGIN", "name=PLUGIN.p", "param=x");
 	REJECTS("reserved", "git=git@h:g/p.git", "interval=60",
 	    "measurement_type=PLUGIN", "name=PLUGIN.p", "Cycle=5");
+	{
+		char	 git[300];
+
+		/* gitpull could not name its clone: refused here, said */
+		snprintf(git, sizeof(git), "git=git@h:g/%0*d.git",
+		    ITEM_PROJECT_MAX + 1, 0);
+		REJECTS("longer than 241 bytes", git, "interval=60",
+		    "measurement_type=PLUGIN", "name=PLUGIN.p");
+	}
+}
+
+/* <ns>|<project>, the disable marker's name, over NAME_MAX: refused. */
+Test(fetcher_registry, plugin_whose_marker_name_is_too_long)
+{
+	struct items		 out;
+	struct reg_item		 it;
+	struct reg_kv		 kv[3];
+	char			 ns[ITEM_NS_MAX + 1], git[200], why[256];
+	char			 k0[] = "git", k1[] = "measurement_type";
+	char			 k2[] = "name", v1[] = "PLUGIN", v2[] = "PLUGIN.p";
+
+	memset(ns, 'n', ITEM_NS_MAX);
+	ns[ITEM_NS_MAX] = '\0';
+	snprintf(git, sizeof(git), "git@h:g/%0*d.git", 127, 0);
+	kv[0].key = k0;
+	kv[0].value = git;
+	kv[1].key = k1;
+	kv[1].value = v1;
+	kv[2].key = k2;
+	kv[2].value = v2;
+	it.kv = kv;
+	it.n = 3;
+	items_init(&out);
+	cr_assert_eq(fetcher_item_apply(ns, &it, &out, why, sizeof(why)),
+	    REG_ITEM_REJECTED);
+	cr_assert(strstr(why, "disable marker") != NULL, "%s", why);
+	cr_assert_eq(out.nplugins, 0);
+	/* one byte less fits */
+	snprintf(git, sizeof(git), "git@h:g/%0*d.git", 126, 0);
+	cr_assert_eq(fetcher_item_apply(ns, &it, &out, why, sizeof(why)),
+	    REG_ITEM_OK, "%s", why);
+	cr_assert_eq(out.nplugins, 1);
+	items_free(&out);
 }
 
 Test(fetcher_registry, port_and_proc_items)

@@ -28,6 +28,7 @@
 #include <ev.h>
 
 #include "conf.h"
+#include "items.h"
 #include "sandbox.h"
 #include "workers/gitpull/gitpull_cmd.h"
 #include "workers/gitpull/gitpull_du.h"
@@ -912,6 +913,19 @@ Test(gitpull_ops, clear_errors)
 	r = run_full(&f, NULL, "grp/.clone-proj-abcdef", ".clone-proj-abcdef",
 	    0, NULL);
 	cr_assert(strstr(r.error, "project") != NULL, "%s", r.error);
+	/* one its clone's temporary name (.clone-<project>-XXXXXX) could
+	 * not be: refused, where mkdtemp said "File name too long" */
+	{
+		char	 long_repo[300], long_proj[260];
+
+		memset(long_proj, 'p', ITEM_PROJECT_MAX + 1);
+		long_proj[ITEM_PROJECT_MAX + 1] = '\0';
+		snprintf(long_repo, sizeof(long_repo), "grp/%s", long_proj);
+		r = run_full(&f, NULL, long_repo, long_proj, 0, NULL);
+		cr_assert(!r.ok);
+		cr_assert(strstr(r.error, "is longer than 241 bytes") != NULL,
+		    "%s", r.error);
+	}
 	{
 		struct ev_loop	*loop;
 

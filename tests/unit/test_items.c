@@ -186,6 +186,62 @@ Test(items, items_repo_from_git)
 	    sizeof(repo), project, sizeof(project), err, sizeof(err)), 0);
 }
 
+/* gitpull's names of a project: .clone-<project>-XXXXXX and <ns>|<project> */
+Test(items, plugin_names_fit_gitpulls_file_names)
+{
+	char	 git[400], repo[300], project[260], err[256], ns[200];
+
+	/* the longest project that fits .clone-<project>-XXXXXX */
+	snprintf(git, sizeof(git), "git@h:g/%0*d.git", ITEM_PROJECT_MAX, 0);
+	cr_assert_eq(items_repo_from_git(git, repo, sizeof(repo), project,
+	    sizeof(project), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(strlen(project), 241);
+	cr_assert(items_plugin_names_fit("ns", project, err, sizeof(err)));
+	snprintf(git, sizeof(git), "git@h:g/%0*d.git", ITEM_PROJECT_MAX + 1,
+	    0);
+	cr_assert_eq(items_repo_from_git(git, repo, sizeof(repo), project,
+	    sizeof(project), err, sizeof(err)), -1);
+	cr_assert(strstr(err, "longer than 241 bytes") != NULL, "%s", err);
+	cr_assert(items_plugin_names_fit("ns", "x", err, sizeof(err)));
+	/* <ns>|<project> is one file name: 254 bytes of both at most */
+	memset(ns, 'n', ITEM_NS_MAX);
+	ns[ITEM_NS_MAX] = '\0';
+	memset(project, 'p', 126);
+	project[126] = '\0';
+	cr_assert(items_plugin_names_fit(ns, project, err, sizeof(err)));
+	strcat(project, "p");
+	cr_assert_not(items_plugin_names_fit(ns, project, err, sizeof(err)));
+	cr_assert(strstr(err, "disable marker") != NULL, "%s", err);
+}
+
+/* A decoder refuses them too: a compromised fetcher's items. */
+Test(items, plugin_names_too_long_refused_on_decode)
+{
+	struct items	 it, back;
+	struct pbuf	 pb;
+	struct preader	 pr;
+	char		 err[256], ns[ITEM_NS_MAX + 1];
+
+	sample(&it);
+	memset(ns, 'n', ITEM_NS_MAX);
+	ns[ITEM_NS_MAX] = '\0';
+	free(it.plugins[0].ns);
+	it.plugins[0].ns = strdup(ns);
+	free(it.plugins[0].project);
+	it.plugins[0].project = malloc(128);
+	memset(it.plugins[0].project, 'p', 127);
+	it.plugins[0].project[127] = '\0';
+	codec_put_init(&pb);
+	items_encode(&pb, &it);
+	items_init(&back);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "disable marker") != NULL, "%s", err);
+	items_free(&back);
+	codec_put_free(&pb);
+	items_free(&it);
+}
+
 /* `g` encoded and decoded into `back`: the decoder's answer. */
 static int
 git_req_trip(const struct git_req *g, struct git_req *back, char *err,

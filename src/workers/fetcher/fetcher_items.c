@@ -246,6 +246,8 @@ apply_plugin(const char *ns, const struct reg_item *it, struct items *out,
 		snprintf(why, whylen, "%s", err);
 		return REG_ITEM_REJECTED;
 	}
+	if (!items_plugin_names_fit(ns, project, why, whylen))
+		return REG_ITEM_REJECTED;
 	/* absent: 0, run on demand only, as the Go agent did */
 	if ((iv = kv_get(it, "interval")) != NULL &&
 	    parse_integer(iv, 0, INT32_MAX, &interval) == -1) {

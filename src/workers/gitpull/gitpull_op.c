@@ -1095,6 +1095,7 @@ check_args(const struct gitpull_conf *conf, const char *ns, const char *repo,
     const char *project, struct git_resp *now)
 {
 	const char	*slash;
+	char		 why[256];
 
 	/*
 	 * The decoder checked; these become paths and arguments here.  No
@@ -1111,6 +1112,10 @@ check_args(const struct gitpull_conf *conf, const char *ns, const char *repo,
 	    project[0] == '.') {
 		resp_fail(now, "project \"%.64s\" cannot be a directory name "
 		    "(not empty, [-_.a-zA-Z0-9], no leading - or .)", project);
+		return -1;
+	}
+	if (!items_plugin_names_fit(ns, project, why, sizeof(why))) {
+		resp_fail(now, "%s", why);
 		return -1;
 	}
 	if (strlen(repo) >= 512 || !gitpull_repo_valid(repo) ||
