@@ -93,6 +93,18 @@ child_spec_init(struct child_spec *s)
 	s->umask = -1;
 }
 
+void
+child_spec_close_stdio(struct child_spec *s)
+{
+	int	 i;
+
+	for (i = 0; i < 3; i++)
+		if (s->fd[i] >= 0) {
+			(void)close(s->fd[i]);
+			s->fd[i] = -1;
+		}
+}
+
 const char *
 child_step_name(int step)
 {

@@ -83,6 +83,8 @@ struct child_fail {
 
 /* A spec with nothing set: no descriptors, no flags, umask kept. */
 void		 child_spec_init(struct child_spec *);
+/* Closes the parent's copies of fd[0..2] that are set (after the start). */
+void		 child_spec_close_stdio(struct child_spec *);
 
 /*
  * Start the child.  When this returns the child has either exec'd or

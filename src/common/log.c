@@ -105,16 +105,15 @@ log_level_parse(const char *s, enum log_level *out)
  * escape that does not fit is left out whole.
  */
 static void
-escape(char *dst, size_t len, const char *src, int tab_as_space)
+escape(char *dst, size_t len, const char *src, size_t slen, int tab_as_space)
 {
 	const unsigned char	*s = (const unsigned char *)src;
-	size_t			 o = 0, i = 0, slen, n, k;
+	size_t			 o = 0, i = 0, n, k;
 	uint32_t		 cp;
 	int			 w;
 
 	if (len == 0)
 		return;
-	slen = strlen(src);
 	while (i < slen && o + 1 < len) {
 		if (s[i] >= 0x20 && s[i] < 0x7f) {
 			dst[o++] = (char)s[i++];
@@ -153,13 +152,19 @@ escape(char *dst, size_t len, const char *src, int tab_as_space)
 static void
 log_escape(char *dst, size_t len, const char *src)
 {
-	escape(dst, len, src, 1);
+	escape(dst, len, src, strlen(src), 1);
 }
 
 void
 log_escape_all(char *dst, size_t len, const char *src)
 {
-	escape(dst, len, src, 0);
+	escape(dst, len, src, strlen(src), 0);
+}
+
+void
+log_escape_bytes(char *dst, size_t len, const char *src, size_t srclen)
+{
+	escape(dst, len, src, srclen, 0);
 }
 
 void

@@ -60,6 +60,9 @@ __attribute__((noreturn)) void fatal_syserr(const char *);
  * terminal.
  */
 void	log_escape_all(char *dst, size_t len, const char *src);
+/* The same of srclen bytes, a NUL among them as \x00. */
+void	log_escape_bytes(char *dst, size_t len, const char *src,
+	    size_t srclen);
 /* prefix, msg escaped, suffix. */
 void	log_print_escaped(FILE *, const char *prefix, const char *msg,
 	    const char *suffix);

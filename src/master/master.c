@@ -1094,6 +1094,7 @@ master_start(const char *conf_path, int foreground)
 	ev_set_syserr_cb(fatal_syserr);
 	if ((m->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		fatalx("%s: cannot create the event loop", __func__);
+	relay_set_init(&m->relays, m->loop);
 	master_signals(m);
 	/* handled from here on: what came meanwhile is delivered now */
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
@@ -1155,6 +1156,8 @@ master_start(const char *conf_path, int foreground)
 		    m->fail_reason : "stopped during startup");
 	log_set_sink(NULL, NULL);
 	logfile_close(&m->log);
+	/* what the workers wrote last, after the master's last line */
+	relay_set_flush(&m->relays);
 	ev_loop_destroy(m->loop);
 	stats_free(m);
 	conf_free(&m->conf);

@@ -22,6 +22,7 @@
 #include "lograte.h"
 #include "pidfile.h"
 #include "proto.h"
+#include "relay.h"
 #include "status.h"
 #include "warn_limit.h"
 
@@ -172,6 +173,7 @@ struct master {
 	int			 listen_tcp;	/* -1 when not listening */
 	int			 listen_unix;
 	struct logfile		 log;
+	struct relay_set	 relays;	/* workers' stdio to a tty */
 	/* the config's warnings at start, said before the log opened */
 	struct strlist		 start_warnings;
 	struct pidfile		 pidfile;

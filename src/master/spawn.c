@@ -94,9 +94,20 @@ spawn_worker(struct master *m, struct wslot *w)
 		close(sv[1]);
 		return -1;
 	}
+	/* on a terminal, what it writes there goes escaped (relay.h) */
+	if (relay_open(&m->relays, STDOUT_FILENO, proto_role_name(w->role),
+	    &cs.fd[1]) == -1 || relay_open(&m->relays, STDERR_FILENO,
+	    proto_role_name(w->role), &cs.fd[2]) == -1) {
+		log_warn("%s: stdio pipes for %s", __func__,
+		    proto_role_name(w->role));
+		child_spec_close_stdio(&cs);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
 	cs.flags = CHILD_SETSID;
 	pid = child_spawn(&cs, &fail);
-	close(cs.fd[0]);
+	child_spec_close_stdio(&cs);
 	if (pid == -1) {
 		log_warn("%s: cannot start %s", __func__,
 		    proto_role_name(w->role));

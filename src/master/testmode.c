@@ -76,6 +76,7 @@ tm_init(struct testmode *tm, const char *path, int verbose)
 		fprintf(stderr, "agent: cannot create an event loop\n");
 		return EXIT_FAIL;
 	}
+	relay_set_init(&tm->relays, tm->loop);
 	/* a worker that dies under a write must not take us along */
 	signal(SIGPIPE, SIG_IGN);
 	return EXIT_OK;
@@ -96,8 +97,10 @@ tm_free(struct testmode *tm)
 	testmode_batches_free(tm);
 	items_free(&tm->items);
 	conf_free(&tm->conf);
-	if (tm->loop != NULL)
+	if (tm->loop != NULL) {
+		relay_set_flush(&tm->relays);
 		ev_loop_destroy(tm->loop);
+	}
 }
 
 /* REPO as the registry's git value, group/project, or the project. */

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "points_msg.h"
 #include "proto.h"
+#include "relay.h"
 
 struct testmode;
 struct worker;
@@ -64,6 +65,7 @@ struct tm_batch {
 
 struct testmode {
 	struct ev_loop		*loop;
+	struct relay_set	 relays;	/* workers' stdio to a tty */
 	struct agent_conf	 conf;
 	enum log_level		 show;		/* workers' lines shown */
 	int			 failed;	/* something went wrong */

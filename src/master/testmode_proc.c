@@ -177,8 +177,19 @@ testmode_spawn(struct testmode *tm, struct tm_proc *p, enum role role)
 		close(sv[1]);
 		return -1;
 	}
+	/* on a terminal, what it writes there goes escaped (relay.h) */
+	if (relay_open(&tm->relays, STDOUT_FILENO, proto_role_name(role),
+	    &spec.fd[1]) == -1 || relay_open(&tm->relays, STDERR_FILENO,
+	    proto_role_name(role), &spec.fd[2]) == -1) {
+		fprintf(stderr, "agent: stdio pipes for %s: %s\n",
+		    proto_role_name(role), strerror(errno));
+		child_spec_close_stdio(&spec);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
 	pid = child_spawn(&spec, &cf);
-	close(spec.fd[0]);
+	child_spec_close_stdio(&spec);
 	/* the child's end lives in the child only */
 	close(sv[1]);
 	if (pid == -1 || cf.step != CHILD_STEP_NONE) {

@@ -1,5 +1,6 @@
 """Workers run sandboxed: user, chroot, capabilities, no_new_privs,
 seccomp; and a worker made to run a forbidden call dies of it."""
+import json
 import os
 import re
 import pwd
@@ -187,15 +188,9 @@ class Sandbox(AgentTest):
                 "pid"] for w in a.status()["workers"] if w["role"] in tries),
             timeout=60, what="the killed workers back")
 
-    @unittest.skipUnless(inject.supported(),
-                         "skipped: needs root on x86_64 (ptrace)")
-    def test_a_worker_cannot_type_on_roots_terminal(self):
-        """`agent start -F` by hand, on root's terminal: code running in a
-        worker (ptrace stands in for the exploit) must not push input
-        into it (TIOCSTI): what it typed, root's shell would run once the
-        agent ends.  Each worker's standard input was that terminal, and
-        its controlling terminal too, and gitpull's and the scheduler's
-        filters let the ioctl through."""
+    def start_on_pty(self):
+        """`agent start -F` on a terminal of its own, as from root's login
+        shell; what the terminal shows collects in the list returned."""
         import fcntl
         import termios
         import threading
@@ -226,6 +221,20 @@ class Sandbox(AgentTest):
                 seen.append(b)
         t = threading.Thread(target=drain, daemon=True)
         t.start()
+        return seen
+
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_a_worker_cannot_type_on_roots_terminal(self):
+        """`agent start -F` by hand, on root's terminal: code running in a
+        worker (ptrace stands in for the exploit) must not push input
+        into it (TIOCSTI): what it typed, root's shell would run once the
+        agent ends.  Each worker's standard input was that terminal, and
+        its controlling terminal too, and gitpull's and the scheduler's
+        filters let the ioctl through."""
+        import termios
+        a = self.agent
+        self.start_on_pty()
         a.wait_serving()
         st = a.status()
         a.remember_pids()
@@ -247,6 +256,53 @@ class Sandbox(AgentTest):
         for role, link in links.items():
             self.assertFalse(link.startswith("/dev/pts/"),
                              f"{role}'s stdin is {link}")
+
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_a_worker_cannot_drive_roots_terminal(self):
+        """`agent start -F` by hand: code running in a worker (ptrace
+        stands in for the exploit) writes escape sequences to its stdout
+        and stderr, which were root's terminal (set its title, clear it,
+        and on some terminals have it answer into root's input).  They
+        now go through the master, which shows them escaped; the
+        sender's `path = "-"` output still reaches the terminal."""
+        a = self.agent
+        a.write_conf(agent_extra='\tnamespaces = [ "pool.loda" ]\n',
+                     output_name="file", output_extra='\tpath = "-"\n')
+        seen = self.start_on_pty()
+        a.wait_serving()
+        st = a.status()
+        a.remember_pids()
+        want = []
+        for w in st["workers"]:
+            for fd in (1, 2):
+                msg = (f"\x1b]0;owned by {w['role']} {fd}\x07\x1b[2J"
+                       "\x9b\xc2\x9b\n").encode("latin-1")
+                self.assertEqual(inject.syscall(w["pid"], "write", fd, msg,
+                                                len(msg)), len(msg),
+                                 w["role"])
+                want.append(f"\\x1b]0;owned by {w['role']} {fd}\\x07"
+                            "\\x1b[2J\\x9b\\xc2\\x9b".encode())
+        code, body = a.http("/post", method="POST",
+                            data=json.dumps([{"name": "tty.check",
+                                              "value": 1}]))
+        self.assertEqual(code, 200, body)
+        try:
+            wait_until(lambda: all(x in b"".join(seen) for x in want) and
+                       b'"RUN.tty.check"' in b"".join(seen),
+                       what="the workers' writes and the point")
+        except AssertionError:
+            pass            # said below, with what the terminal showed
+        out = b"".join(seen)
+        self.assertEqual([x for x in want if x not in out], [],
+                         out[-3000:])
+        self.assertIn(b'"RUN.tty.check"', out, out[-3000:])
+        for raw in (b"\x1b]0;", b"\x1b[2J", b"\x9b", b"\x07"):
+            self.assertNotIn(raw, out)
+        # the output's line whole, as the sender wrote it
+        line = next(ln for ln in out.split(b"\n") if b"tty.check" in ln)
+        self.assertEqual(json.loads(line.strip(b"\r"))["points"][0][
+            "measurement"], "RUN.tty.check", line)
 
     def test_only_fetcher_and_sender_map_libcurl(self):
         # libcurl and its TLS stack are loaded at run time by the two

@@ -1,0 +1,177 @@
+/*
+ * A worker's stdout and stderr to the master's terminal, escaped; see
+ * relay.h.
+ */
+#include "relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define RELAY_READS_PER_CB	16	/* reads of a pipe a wakeup, at most */
+
+struct relay {
+	TAILQ_ENTRY(relay)	 entry;
+	struct relay_set	*set;
+	ev_io			 io;
+	int			 fd;		/* the pipe's read end */
+	int			 to;		/* our 1 or 2 */
+	int			 to_failed;	/* read and dropped since */
+	char			 name[48];
+	struct relay_line	 line;
+};
+
+void
+relay_set_init(struct relay_set *s, struct ev_loop *loop)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	s->tty[STDOUT_FILENO] = isatty(STDOUT_FILENO) == 1;
+	s->tty[STDERR_FILENO] = isatty(STDERR_FILENO) == 1;
+	TAILQ_INIT(&s->list);
+}
+
+size_t
+relay_line_take(struct relay_line *l, const char **in, size_t *inlen,
+    int eof, char *out)
+{
+	const char	*nl;
+	size_t		 take, n;
+	int		 whole = 0;
+
+	if (*inlen > 0) {
+		take = sizeof(l->buf) - l->len;
+		if (take > *inlen)
+			take = *inlen;
+		if ((nl = memchr(*in, '\n', take)) != NULL) {
+			take = (size_t)(nl - *in) + 1;
+			whole = 1;
+		}
+		memcpy(l->buf + l->len, *in, take);
+		l->len += take;
+		*in += take;
+		*inlen -= take;
+		if (l->len == sizeof(l->buf))
+			whole = 1;
+	}
+	/* not whole: all of the input is in the line by now */
+	if (!whole && !(eof && l->len > 0))
+		return 0;
+	n = l->len;
+	if (n > 0 && l->buf[n - 1] == '\n')
+		n--;
+	/* at most 4 bytes out for each in: it all fits */
+	log_escape_bytes(out, RELAY_OUT_MAX - 1, l->buf, n);
+	n = strlen(out);
+	out[n++] = '\n';
+	l->len = 0;
+	return n;
+}
+
+static void
+relay_write(struct relay *r, const char *in, size_t inlen, int eof)
+{
+	char	 out[RELAY_OUT_MAX];
+	size_t	 n;
+
+	while ((n = relay_line_take(&r->line, &in, &inlen, eof, out)) > 0) {
+		if (r->to_failed)
+			continue;
+		if (util_write_all(r->to, out, n) == -1) {
+			/* the terminal is gone: the worker must not block */
+			r->to_failed = 1;
+			log_warn("%s: %s: write to the master's fd %d; what "
+			    "comes is dropped", __func__, r->name, r->to);
+		}
+	}
+}
+
+static void
+relay_free(struct relay *r)
+{
+	relay_write(r, NULL, 0, 1);
+	ev_io_stop(r->set->loop, &r->io);
+	(void)close(r->fd);
+	TAILQ_REMOVE(&r->set->list, r, entry);
+	free(r);
+}
+
+/* Reads what is there; 1 when the pipe is done with (freed). */
+static int
+relay_read(struct relay *r, int max_reads)
+{
+	char	 buf[RELAY_LINE_MAX];
+	ssize_t	 n;
+	int	 i;
+
+	for (i = 0; i < max_reads; i++) {
+		n = read(r->fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n == -1)
+			log_warn("%s: %s", __func__, r->name);
+		if (n <= 0) {
+			relay_free(r);
+			return 1;
+		}
+		relay_write(r, buf, (size_t)n, 0);
+	}
+	return 0;
+}
+
+static void
+relay_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)relay_read(io->data, RELAY_READS_PER_CB);
+}
+
+int
+relay_open(struct relay_set *s, int fd, const char *name, int *child_end)
+{
+	struct relay	*r;
+	int		 p[2] = { -1, -1 };
+
+	*child_end = -1;
+	if (fd < STDOUT_FILENO || fd > STDERR_FILENO || !s->tty[fd])
+		return 0;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) == -1 ||
+	    fcntl(p[0], F_SETFL, O_NONBLOCK) == -1) {
+		if (p[0] != -1) {
+			(void)close(p[0]);
+			(void)close(p[1]);
+		}
+		free(r);
+		return -1;
+	}
+	r->set = s;
+	r->fd = p[0];
+	r->to = fd;
+	snprintf(r->name, sizeof(r->name), "%s's %s", name,
+	    fd == STDOUT_FILENO ? "stdout" : "stderr");
+	ev_io_init(&r->io, relay_cb, r->fd, EV_READ);
+	r->io.data = r;
+	ev_io_start(s->loop, &r->io);
+	TAILQ_INSERT_TAIL(&s->list, r, entry);
+	*child_end = p[1];
+	return 0;
+}
+
+void
+relay_set_flush(struct relay_set *s)
+{
+	struct relay	*r;
+
+	while ((r = TAILQ_FIRST(&s->list)) != NULL)
+		if (!relay_read(r, 1 << 20))
+			relay_free(r);
+}

@@ -1,0 +1,65 @@
+/*
+ * A worker's standard output and error, through the master, when the
+ * master's own is a terminal (agent start -F, agent test, by hand).
+ *
+ * A worker shares the master's stdout and stderr (the sender's
+ * `path = "-"` output, the sanitizers' reports, a failure before its
+ * log reaches the master).  On root's terminal, code run in a
+ * compromised worker could write escape sequences to it: set its title,
+ * redefine keys, or, on some terminals, have it answer into root's
+ * input.  So each worker writes to a pipe instead, and the master
+ * copies what comes, a line at a time, with every control character
+ * and every byte that is not UTF-8 escaped (log_escape_bytes()), to
+ * its own.  Anything else (a file, a pipe, journald) gets the worker's
+ * bytes as they are, with no copy through the master.
+ */
+#ifndef RELAY_H
+#define RELAY_H
+
+#include <sys/queue.h>
+
+#include <ev.h>
+
+struct relay;
+
+struct relay_set {
+	struct ev_loop		*loop;
+	int			 tty[3];	/* 1 when our fd i is one */
+	TAILQ_HEAD(, relay)	 list;
+};
+
+/* Looks at our stdout and stderr: which of them are terminals. */
+void	 relay_set_init(struct relay_set *, struct ev_loop *);
+
+/*
+ * For our fd 1 or 2: the descriptor a new child gets in its place, in
+ * *child_end (close-on-exec; the caller closes it once the child is
+ * started, or failed to), or -1 when that fd of ours is no terminal
+ * and the child takes it as it is.  `name` says whose in what the
+ * relay says of itself.  0, or -1 with errno.
+ */
+int	 relay_open(struct relay_set *, int fd, const char *name,
+	    int *child_end);
+
+/* Copies what is left in every pipe, then frees them all (at exit). */
+void	 relay_set_flush(struct relay_set *);
+
+/*
+ * The copy of one read: whole lines (a line longer than
+ * RELAY_LINE_MAX in pieces) escaped, each ended with its newline, into
+ * out; the rest stays in line for the next.  At eof, the rest too.
+ * Returns the bytes put in out, which holds at least
+ * RELAY_OUT_MAX.  For the unit tests.
+ */
+#define RELAY_LINE_MAX	4096
+#define RELAY_OUT_MAX	(RELAY_LINE_MAX * 4 + 2)
+
+struct relay_line {
+	char	 buf[RELAY_LINE_MAX];
+	size_t	 len;
+};
+
+size_t	 relay_line_take(struct relay_line *, const char **in,
+	    size_t *inlen, int eof, char *out);
+
+#endif

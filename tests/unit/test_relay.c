@@ -1,0 +1,177 @@
+/*
+ * A worker's stdout and stderr copied to the master's terminal, a line at
+ * a time, escaped (master/relay.c).
+ */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "master/relay.h"
+
+/* Every line the reads in[] make, as one string; eof after the last. */
+static void
+lines_of(const char *const *in, const size_t *lens, size_t n, char *all,
+    size_t alllen)
+{
+	struct relay_line	 l;
+	char			 out[RELAY_OUT_MAX + 1];
+	const char		*p;
+	size_t			 i, left, got, used = 0;
+
+	memset(&l, 0, sizeof(l));
+	all[0] = '\0';
+	for (i = 0; i <= n; i++) {
+		p = i < n ? in[i] : NULL;
+		left = i < n ? lens[i] : 0;
+		while ((got = relay_line_take(&l, &p, &left, i == n, out)) >
+		    0) {
+			cr_assert_leq(got, RELAY_OUT_MAX);
+			cr_assert_lt(used + got, alllen);
+			memcpy(all + used, out, got);
+			used += got;
+		}
+		cr_assert_eq(left, 0, "read %zu not taken whole", i);
+	}
+	all[used] = '\0';
+}
+
+Test(relay, lines_across_reads_escaped)
+{
+	const char *const	 in[] = { "plain\nhalf ", "a line\n\x1b]0;t",
+	    "itle\x07 and \x1b[2J\n", "no newline at the end" };
+	size_t			 lens[4], i;
+	char			 all[4096];
+
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(in[i]);
+	lines_of(in, lens, 4, all, sizeof(all));
+	cr_assert_str_eq(all, "plain\nhalf a line\n"
+	    "\\x1b]0;title\\x07 and \\x1b[2J\n"
+	    "no newline at the end\n");
+}
+
+Test(relay, utf8_kept_c1_nul_and_stray_bytes_escaped)
+{
+	/* é and 中 are text; U+009B (CSI), a lone 0x9b, NUL and DEL not */
+	static const char	 raw[] = "caf\xc3\xa9 \xe4\xb8\xad "
+	    "\xc2\x9b" "1m \x9b" "2J \x00 \x7f\n";
+	const char *const	 in[] = { raw };
+	size_t			 lens[] = { sizeof(raw) - 1 };
+	char			 all[4096];
+
+	lines_of(in, lens, 1, all, sizeof(all));
+	cr_assert_str_eq(all, "caf\xc3\xa9 \xe4\xb8\xad \\xc2\\x9b1m \\x9b2J "
+	    "\\x00 \\x7f\n");
+}
+
+Test(relay, a_long_line_comes_in_pieces_of_the_line_buffer)
+{
+	static char	 big[RELAY_LINE_MAX * 2 + 10];
+	static char	 all[RELAY_LINE_MAX * 3];
+	const char	*in[] = { big };
+	size_t		 lens[] = { sizeof(big) }, n;
+
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = '\n';
+	lines_of(in, lens, 1, all, sizeof(all));
+	n = strlen(all);
+	/* two whole buffers, then the 9 bytes left and their newline */
+	cr_assert_eq(n, sizeof(big) + 2);
+	cr_assert_eq(all[RELAY_LINE_MAX], '\n');
+	cr_assert_eq(all[2 * RELAY_LINE_MAX + 1], '\n');
+	cr_assert_eq(all[n - 1], '\n');
+	cr_assert_eq(all[n - 2], 'x');
+}
+
+Test(relay, an_escaped_buffer_of_controls_fits)
+{
+	static char	 ctl[RELAY_LINE_MAX];
+	static char	 all[RELAY_OUT_MAX + 8];
+	const char	*in[] = { ctl };
+	size_t		 lens[] = { sizeof(ctl) };
+
+	memset(ctl, 0x1b, sizeof(ctl));
+	lines_of(in, lens, 1, all, sizeof(all));
+	cr_assert_eq(strlen(all), RELAY_LINE_MAX * 4 + 1);
+}
+
+/*
+ * The whole path: a pipe handed to a "worker" (us), read in the loop,
+ * copied to our stdout (a pipe standing in for the terminal) escaped;
+ * what is left at the end flushed.  Not a terminal: nothing relayed.
+ */
+Test(relay, a_childs_writes_reach_our_terminal_escaped)
+{
+	struct relay_set	 s;
+	struct ev_loop		*loop;
+	char			 got[256];
+	int			 tty[2], saved, child, i;
+	ssize_t			 n;
+	static const char	 msg[] = "ok\n\x1b[2J then";
+
+	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
+	cr_assert_eq(pipe(tty), 0);
+	cr_assert_neq(saved = dup(STDOUT_FILENO), -1);
+	cr_assert_eq(dup2(tty[1], STDOUT_FILENO), STDOUT_FILENO);
+	relay_set_init(&s, loop);
+	cr_assert_eq(s.tty[STDOUT_FILENO], 0);
+	cr_assert_eq(relay_open(&s, STDOUT_FILENO, "sched", &child), 0);
+	cr_assert_eq(child, -1, "not a terminal: the child takes ours");
+	s.tty[STDOUT_FILENO] = 1;
+	cr_assert_eq(relay_open(&s, STDOUT_FILENO, "sched", &child), 0);
+	cr_assert_geq(child, 0);
+	cr_assert(fcntl(child, F_GETFD) & FD_CLOEXEC);
+	cr_assert_eq(write(child, msg, sizeof(msg) - 1),
+	    (ssize_t)sizeof(msg) - 1);
+	for (i = 0; i < 100 && !TAILQ_EMPTY(&s.list); i++) {
+		if (i == 1)
+			cr_assert_eq(close(child), 0);
+		ev_run(loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	cr_assert(TAILQ_EMPTY(&s.list), "EOF frees the relay");
+	relay_set_flush(&s);
+	cr_assert_eq(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved);
+	close(tty[1]);
+	n = read(tty[0], got, sizeof(got) - 1);
+	cr_assert_gt(n, 0);
+	got[n] = '\0';
+	cr_assert_str_eq(got, "ok\n\\x1b[2J then\n");
+	close(tty[0]);
+	ev_loop_destroy(loop);
+}
+
+/* At exit, what a worker still holding its end wrote is flushed. */
+Test(relay, flush_takes_what_a_live_writer_left)
+{
+	struct relay_set	 s;
+	struct ev_loop		*loop;
+	char			 got[256];
+	int			 tty[2], saved, child;
+	ssize_t			 n;
+
+	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
+	cr_assert_eq(pipe(tty), 0);
+	cr_assert_neq(saved = dup(STDERR_FILENO), -1);
+	cr_assert_eq(dup2(tty[1], STDERR_FILENO), STDERR_FILENO);
+	relay_set_init(&s, loop);
+	s.tty[STDERR_FILENO] = 1;
+	cr_assert_eq(relay_open(&s, STDERR_FILENO, "sender", &child), 0);
+	cr_assert_eq(write(child, "==1==ERROR: \x07", 13), 13);
+	relay_set_flush(&s);
+	cr_assert(TAILQ_EMPTY(&s.list));
+	cr_assert_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(tty[1]);
+	close(child);
+	n = read(tty[0], got, sizeof(got) - 1);
+	cr_assert_gt(n, 0);
+	got[n] = '\0';
+	cr_assert_str_eq(got, "==1==ERROR: \\x07\n");
+	close(tty[0]);
+	ev_loop_destroy(loop);
+}
