@@ -15,6 +15,12 @@
 #include "util.h"
 
 #define RELAY_READS_PER_CB	16	/* reads of a pipe a wakeup, at most */
+/*
+ * Reads of each pipe at exit, at most (1 MiB): its worker is gone, but
+ * what it left running that holds the pipe (swept by then, or held in
+ * the kernel) must not keep the master from ending.
+ */
+#define RELAY_READS_AT_EXIT	256
 
 struct relay {
 	TAILQ_ENTRY(relay)	 entry;
@@ -172,6 +178,6 @@ relay_set_flush(struct relay_set *s)
 	struct relay	*r;
 
 	while ((r = TAILQ_FIRST(&s->list)) != NULL)
-		if (!relay_read(r, 1 << 20))
+		if (!relay_read(r, RELAY_READS_AT_EXIT))
 			relay_free(r);
 }
