@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "util.h"
 
 #define RELAY_READS_PER_CB	16	/* reads of a pipe a wakeup, at most */
 /*
@@ -26,20 +25,41 @@ struct relay {
 	TAILQ_ENTRY(relay)	 entry;
 	struct relay_set	*set;
 	ev_io			 io;
+	ev_io			 wio;		/* room on the terminal */
 	int			 fd;		/* the pipe's read end */
 	int			 to;		/* our 1 or 2 */
 	int			 to_failed;	/* read and dropped since */
+	int			 eof;		/* the pipe is at its end */
 	char			 name[48];
 	struct relay_line	 line;
+	char			 in[RELAY_LINE_MAX];	/* read, not taken */
+	size_t			 in_off, in_len;
+	char			 out[RELAY_OUT_MAX];	/* taken, not written */
+	size_t			 out_off, out_len;
 };
 
 void
 relay_set_init(struct relay_set *s, struct ev_loop *loop)
 {
+	char	 path[32];
+	int	 i, fd;
+
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->tty[STDOUT_FILENO] = isatty(STDOUT_FILENO) == 1;
 	s->tty[STDERR_FILENO] = isatty(STDERR_FILENO) == 1;
+	for (i = 0; i < 3; i++) {
+		s->out[i] = i;
+		if (!s->tty[i])
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+		if ((fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY |
+		    O_CLOEXEC)) == -1)
+			log_warn("%s: %s; the master waits for the terminal",
+			    __func__, path);
+		else
+			s->out[i] = fd;
+	}
 	TAILQ_INIT(&s->list);
 }
 
@@ -80,55 +100,94 @@ relay_line_take(struct relay_line *l, const char **in, size_t *inlen,
 	return n;
 }
 
-static void
-relay_write(struct relay *r, const char *in, size_t inlen, int eof)
+/*
+ * Writes what is pending, and the lines of what was read, to the
+ * terminal.  1 when all is written (or dropped: the terminal is gone),
+ * 0 when the terminal takes no more for now.
+ */
+static int
+relay_drain(struct relay *r)
 {
-	char	 out[RELAY_OUT_MAX];
-	size_t	 n;
+	const char	*in;
+	size_t		 left;
+	ssize_t		 n;
 
-	while ((n = relay_line_take(&r->line, &in, &inlen, eof, out)) > 0) {
-		if (r->to_failed)
-			continue;
-		if (util_write_all(r->to, out, n) == -1) {
-			/* the terminal is gone: the worker must not block */
-			r->to_failed = 1;
-			log_warn("%s: %s: write to the master's fd %d; what "
-			    "comes is dropped", __func__, r->name, r->to);
+	for (;;) {
+		while (r->out_off < r->out_len) {
+			n = write(r->set->out[r->to], r->out + r->out_off,
+			    r->out_len - r->out_off);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK))
+				return 0;
+			if (n == -1) {
+				/* the terminal is gone: the worker must not
+				 * block */
+				r->to_failed = 1;
+				log_warn("%s: %s: write to the master's fd %d;"
+				    " what comes is dropped", __func__,
+				    r->name, r->to);
+				break;
+			}
+			r->out_off += (size_t)n;
 		}
+		r->out_off = r->out_len = 0;
+		in = r->in + r->in_off;
+		left = r->in_len - r->in_off;
+		n = (ssize_t)relay_line_take(&r->line, &in, &left, r->eof,
+		    r->out);
+		r->in_off = r->in_len - left;
+		if (n == 0)
+			return 1;
+		if (!r->to_failed)
+			r->out_len = (size_t)n;
 	}
 }
 
 static void
 relay_free(struct relay *r)
 {
-	relay_write(r, NULL, 0, 1);
 	ev_io_stop(r->set->loop, &r->io);
+	ev_io_stop(r->set->loop, &r->wio);
 	(void)close(r->fd);
 	TAILQ_REMOVE(&r->set->list, r, entry);
 	free(r);
 }
 
-/* Reads what is there; 1 when the pipe is done with (freed). */
+/*
+ * Copies what is read, max_reads reads at most, all that was read
+ * before written; 1 when the pipe is done with (freed).  When the
+ * terminal is full, the pipe is left alone until it has room
+ * (relay_wcb): its worker waits, not us.
+ */
 static int
 relay_read(struct relay *r, int max_reads)
 {
-	char	 buf[RELAY_LINE_MAX];
 	ssize_t	 n;
 	int	 i;
 
 	for (i = 0; i < max_reads; i++) {
-		n = read(r->fd, buf, sizeof(buf));
+		n = read(r->fd, r->in, sizeof(r->in));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n == -1)
 			log_warn("%s: %s", __func__, r->name);
-		if (n <= 0) {
+		r->in_off = 0;
+		r->in_len = n > 0 ? (size_t)n : 0;
+		if (n <= 0)
+			r->eof = 1;
+		if (!relay_drain(r)) {
+			ev_io_stop(r->set->loop, &r->io);
+			ev_io_start(r->set->loop, &r->wio);
+			return 0;
+		}
+		if (r->eof) {
 			relay_free(r);
 			return 1;
 		}
-		relay_write(r, buf, (size_t)n, 0);
 	}
 	return 0;
 }
@@ -137,6 +196,22 @@ static void
 relay_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	(void)relay_read(io->data, RELAY_READS_PER_CB);
+}
+
+/* The terminal has room: what was held, then the pipe again. */
+static void
+relay_wcb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct relay	*r = io->data;
+
+	if (!relay_drain(r))
+		return;
+	ev_io_stop(loop, &r->wio);
+	if (r->eof) {
+		relay_free(r);
+		return;
+	}
+	ev_io_start(loop, &r->io);
 }
 
 int
@@ -166,6 +241,8 @@ relay_open(struct relay_set *s, int fd, const char *name, int *child_end)
 	    fd == STDOUT_FILENO ? "stdout" : "stderr");
 	ev_io_init(&r->io, relay_cb, r->fd, EV_READ);
 	r->io.data = r;
+	ev_io_init(&r->wio, relay_wcb, s->out[fd], EV_WRITE);
+	r->wio.data = r;
 	ev_io_start(s->loop, &r->io);
 	TAILQ_INSERT_TAIL(&s->list, r, entry);
 	*child_end = p[1];
@@ -176,8 +253,24 @@ void
 relay_set_flush(struct relay_set *s)
 {
 	struct relay	*r;
+	int		 i;
 
-	while ((r = TAILQ_FIRST(&s->list)) != NULL)
-		if (!relay_read(r, RELAY_READS_AT_EXIT))
-			relay_free(r);
+	/* our own descriptors again, which wait for the terminal */
+	TAILQ_FOREACH(r, &s->list, entry)
+		ev_io_stop(s->loop, &r->wio);
+	for (i = 0; i < 3; i++)
+		if (s->out[i] != i) {
+			(void)close(s->out[i]);
+			s->out[i] = i;
+		}
+	while ((r = TAILQ_FIRST(&s->list)) != NULL) {
+		/* what a full terminal held first */
+		(void)relay_drain(r);
+		if (!r->eof && relay_read(r, RELAY_READS_AT_EXIT))
+			continue;
+		/* what it read last, and the line it did not end */
+		r->eof = 1;
+		(void)relay_drain(r);
+		relay_free(r);
+	}
 }

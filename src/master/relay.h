@@ -25,6 +25,15 @@ struct relay;
 struct relay_set {
 	struct ev_loop		*loop;
 	int			 tty[3];	/* 1 when our fd i is one */
+	/*
+	 * What the copies are written to for our fd i: the terminal
+	 * opened again, non-blocking (a description of our own, the
+	 * shell's stays as it is), so that a terminal that takes nothing
+	 * (stopped with ^S, an ssh client that stopped reading) holds the
+	 * worker writing there, as before the relay, and not the master;
+	 * i itself when that open failed.
+	 */
+	int			 out[3];
 	TAILQ_HEAD(, relay)	 list;
 };
 
@@ -41,7 +50,10 @@ void	 relay_set_init(struct relay_set *, struct ev_loop *);
 int	 relay_open(struct relay_set *, int fd, const char *name,
 	    int *child_end);
 
-/* Copies what is left in every pipe, then frees them all (at exit). */
+/*
+ * Copies what is left in every pipe, then frees them all (at exit),
+ * waiting for the terminal as the master's own last lines do.
+ */
 void	 relay_set_flush(struct relay_set *);
 
 /*

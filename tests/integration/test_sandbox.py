@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 import unittest
 
 import inject
@@ -222,6 +223,7 @@ class Sandbox(AgentTest):
                 seen.append(b)
         t = threading.Thread(target=drain, daemon=True)
         t.start()
+        self.seen = seen
         return seen
 
     @unittest.skipUnless(inject.supported(),
@@ -296,6 +298,37 @@ class Sandbox(AgentTest):
         self.assertEqual({k: v for k, v in got.items()
                           if not isinstance(v, str)}, {},
                          f"the collector opened root's terminal: {got}")
+
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_a_stopped_terminal_holds_the_writer_not_the_master(self):
+        """`agent start -F` on root's terminal, which root stops (^S, or
+        an ssh session whose client stopped reading): a worker that
+        writes there must wait for it, alone, as when it wrote to the
+        terminal itself; the master, which copies its lines, goes on
+        answering.  (At INFO: the master's own lines on the terminal,
+        the front's DEBUG line of each request, still wait for it.)"""
+        a = self.agent
+        a.write_conf(loglevel="INFO")
+        self.start_on_pty()
+        a.wait_serving()
+        st = a.status()
+        a.remember_pids()
+        os.write(self.pty, b"\x13")          # ^S: the terminal stops
+        self.addCleanup(os.write, self.pty, b"\x11")
+        pid = a.worker(st, "collector")["pid"]
+        msg = b"a line the stopped terminal holds\n" * 64
+        self.assertEqual(inject.syscall(pid, "write", 1, msg, len(msg)),
+                         len(msg))
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        st = a.status()
+        self.assertLess(time.monotonic() - t0, 5)
+        os.write(self.pty, b"\x11")          # ^Q: it goes on
+        seen = self.seen
+        wait_until(lambda: b"".join(seen).count(
+            b"a line the stopped terminal holds") >= 64,
+            what="the held lines once the terminal goes on")
 
     @unittest.skipUnless(inject.supported(),
                          "skipped: needs root on x86_64 (ptrace)")
