@@ -63,13 +63,41 @@ relay_set_init(struct relay_set *s, struct ev_loop *loop)
 	TAILQ_INIT(&s->list);
 }
 
+/*
+ * How many bytes at the end of buf[0..n) begin a UTF-8 character that is
+ * not whole yet (its lead and fewer continuations than it says): they
+ * wait for the next piece, so that the character is not escaped as
+ * stray bytes where the line buffer happened to end.
+ */
+static size_t
+utf8_tail(const char *buf, size_t n)
+{
+	const unsigned char	*s = (const unsigned char *)buf;
+	size_t			 i, want;
+
+	for (i = 1; i <= 3 && i <= n; i++) {
+		if ((s[n - i] & 0xc0) == 0x80)
+			continue;
+		if (s[n - i] >= 0xc2 && s[n - i] <= 0xdf)
+			want = 2;
+		else if (s[n - i] >= 0xe0 && s[n - i] <= 0xef)
+			want = 3;
+		else if (s[n - i] >= 0xf0 && s[n - i] <= 0xf4)
+			want = 4;
+		else
+			return 0;
+		return want > i ? i : 0;
+	}
+	return 0;
+}
+
 size_t
 relay_line_take(struct relay_line *l, const char **in, size_t *inlen,
     int eof, char *out)
 {
 	const char	*nl;
-	size_t		 take, n;
-	int		 whole = 0;
+	size_t		 take, n, keep = 0;
+	int		 ended = 0, full;
 
 	if (*inlen > 0) {
 		take = sizeof(l->buf) - l->len;
@@ -77,26 +105,35 @@ relay_line_take(struct relay_line *l, const char **in, size_t *inlen,
 			take = *inlen;
 		if ((nl = memchr(*in, '\n', take)) != NULL) {
 			take = (size_t)(nl - *in) + 1;
-			whole = 1;
+			ended = 1;
 		}
 		memcpy(l->buf + l->len, *in, take);
 		l->len += take;
 		*in += take;
 		*inlen -= take;
-		if (l->len == sizeof(l->buf))
-			whole = 1;
 	}
-	/* not whole: all of the input is in the line by now */
-	if (!whole && !(eof && l->len > 0))
+	full = l->len == sizeof(l->buf);
+	/* neither: all of the input is in the line by now */
+	if (!ended && !full && !(eof && (l->len > 0 || l->cont)))
 		return 0;
 	n = l->len;
-	if (n > 0 && l->buf[n - 1] == '\n')
+	if (ended)
 		n--;
+	else if (!eof)
+		n -= keep = utf8_tail(l->buf, n);
 	/* at most 4 bytes out for each in: it all fits */
 	log_escape_bytes(out, RELAY_OUT_MAX - 1, l->buf, n);
 	n = strlen(out);
-	out[n++] = '\n';
-	l->len = 0;
+	/*
+	 * A piece of a longer line goes on without a newline of ours: the
+	 * sender's path "-" messages (JSON, one a line) are often longer
+	 * than the buffer, and each must stay one line.
+	 */
+	if (ended || eof)
+		out[n++] = '\n';
+	l->cont = !ended && !eof;
+	memmove(l->buf, l->buf + l->len - keep, keep);
+	l->len = keep;
 	return n;
 }
 

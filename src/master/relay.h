@@ -57,11 +57,13 @@ int	 relay_open(struct relay_set *, int fd, const char *name,
 void	 relay_set_flush(struct relay_set *);
 
 /*
- * The copy of one read: whole lines (a line longer than
- * RELAY_LINE_MAX in pieces) escaped, each ended with its newline, into
- * out; the rest stays in line for the next.  At eof, the rest too.
- * Returns the bytes put in out, which holds at least
- * RELAY_OUT_MAX.  For the unit tests.
+ * The copy of one read: whole lines escaped, each ended with its
+ * newline, into out, one at a time; a line longer than RELAY_LINE_MAX
+ * in pieces of it, the last one alone ending in the newline (a UTF-8
+ * character cut at the end of a piece waits for the next); the rest
+ * stays in line for the next read.  At eof, the rest too, with a
+ * newline.  Returns the bytes put in out, which holds at least
+ * RELAY_OUT_MAX, 0 when there is nothing to put.  For the unit tests.
  */
 #define RELAY_LINE_MAX	4096
 #define RELAY_OUT_MAX	(RELAY_LINE_MAX * 4 + 2)
@@ -69,6 +71,7 @@ void	 relay_set_flush(struct relay_set *);
 struct relay_line {
 	char	 buf[RELAY_LINE_MAX];
 	size_t	 len;
+	int	 cont;		/* pieces of it went out, no newline yet */
 };
 
 size_t	 relay_line_take(struct relay_line *, const char **in,

@@ -330,6 +330,51 @@ class Sandbox(AgentTest):
             b"a line the stopped terminal holds") >= 64,
             what="the held lines once the terminal goes on")
 
+    def test_the_senders_long_messages_stay_whole_on_a_terminal(self):
+        """The sender's `path = "-"` output through the master on a
+        terminal: a message of many points (over the relay's 4 KiB line
+        buffer, a character of two bytes in each point) stays one line of
+        JSON, and the messages come whole and in order across a sender
+        restart."""
+        a = self.agent
+        a.write_conf(agent_extra='\tnamespaces = [ "pool.loda" ]\n',
+                     output_name="file", output_extra='\tpath = "-"\n',
+                     loglevel="INFO")
+        seen = self.start_on_pty()
+        a.wait_serving()
+        a.remember_pids()
+        n, per = 3, 150
+        for i in range(n):
+            if i == 2:
+                st = a.status()
+                os.kill(a.worker(st, "sender")["pid"], signal.SIGKILL)
+            body = json.dumps([{"name": "long.check", "value": i * per + j,
+                                "tags": {"pad": "caf\u00e9 " * 8}}
+                               for j in range(per)])
+            for _ in range(100):
+                try:
+                    code, _ = a.http("/post", method="POST", data=body)
+                except ConnectionError:
+                    code = 0
+                if code == 200:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(code, 200)
+
+        def values():
+            v = []
+            for ln in b"".join(seen).split(b"\n"):
+                if b"long.check" in ln:
+                    msg = json.loads(ln.strip(b"\r"))
+                    v.extend(p["fields"]["value"] for p in msg["points"])
+            return v
+        try:
+            wait_until(lambda: len(values()) >= n * per,
+                       what="every point at the terminal")
+        except ValueError as e:
+            self.fail(f"a message cut: {e}")
+        self.assertEqual(values(), list(range(n * per)))
+
     @unittest.skipUnless(inject.supported(),
                          "skipped: needs root on x86_64 (ptrace)")
     def test_a_worker_cannot_drive_roots_terminal(self):

@@ -67,7 +67,11 @@ Test(relay, utf8_kept_c1_nul_and_stray_bytes_escaped)
 	    "\\x00 \\x7f\n");
 }
 
-Test(relay, a_long_line_comes_in_pieces_of_the_line_buffer)
+/*
+ * A line longer than the buffer comes in pieces of it, with no newline
+ * between them: one JSON message of the sender's stays one line.
+ */
+Test(relay, a_long_line_stays_one_line)
 {
 	static char	 big[RELAY_LINE_MAX * 2 + 10];
 	static char	 all[RELAY_LINE_MAX * 3];
@@ -78,12 +82,29 @@ Test(relay, a_long_line_comes_in_pieces_of_the_line_buffer)
 	big[sizeof(big) - 1] = '\n';
 	lines_of(in, lens, 1, all, sizeof(all));
 	n = strlen(all);
-	/* two whole buffers, then the 9 bytes left and their newline */
-	cr_assert_eq(n, sizeof(big) + 2);
-	cr_assert_eq(all[RELAY_LINE_MAX], '\n');
-	cr_assert_eq(all[2 * RELAY_LINE_MAX + 1], '\n');
-	cr_assert_eq(all[n - 1], '\n');
-	cr_assert_eq(all[n - 2], 'x');
+	cr_assert_eq(n, sizeof(big));
+	cr_assert_eq(strchr(all, '\n'), all + n - 1);
+}
+
+/* A character the end of the buffer cuts stays whole, not \xNN bytes. */
+Test(relay, utf8_across_the_end_of_the_buffer_stays_whole)
+{
+	static char	 big[RELAY_LINE_MAX + 16];
+	static char	 all[RELAY_LINE_MAX * 2];
+	const char	*in[] = { big };
+	size_t		 lens[] = { sizeof(big) }, cut;
+
+	/* 中 (3 bytes) with its first byte or two the buffer's last */
+	for (cut = 1; cut <= 2; cut++) {
+		memset(big, 'x', sizeof(big));
+		memcpy(big + RELAY_LINE_MAX - cut, "\xe4\xb8\xad", 3);
+		big[sizeof(big) - 1] = '\n';
+		lines_of(in, lens, 1, all, sizeof(all));
+		cr_assert_eq(strlen(all), sizeof(big), "cut %zu", cut);
+		cr_assert_eq(memcmp(all + RELAY_LINE_MAX - cut,
+		    "\xe4\xb8\xad", 3), 0, "cut %zu", cut);
+		cr_assert_null(strstr(all, "\\x"), "cut %zu", cut);
+	}
 }
 
 Test(relay, an_escaped_buffer_of_controls_fits)
