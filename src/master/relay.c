@@ -4,6 +4,9 @@
  */
 #include "relay.h"
 
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,8 +44,10 @@ struct relay {
 void
 relay_set_init(struct relay_set *s, struct ev_loop *loop)
 {
-	char	 path[32];
-	int	 i, fd;
+	struct stat	 was, now;
+	char		 path[32];
+	unsigned int	 ptn;
+	int		 i, fd;
 
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
@@ -54,11 +59,23 @@ relay_set_init(struct relay_set *s, struct ev_loop *loop)
 			continue;
 		(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
 		if ((fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY |
-		    O_CLOEXEC)) == -1)
+		    O_CLOEXEC)) == -1) {
 			log_warn("%s: %s; the master waits for the terminal",
 			    __func__, path);
-		else
-			s->out[i] = fd;
+			continue;
+		}
+		/* the same terminal: opening a pty's master side (ptmx)
+		 * again would make a new pty, which nobody reads */
+		if (ioctl(i, TIOCGPTN, &ptn) == 0 ||
+		    fstat(i, &was) == -1 || fstat(fd, &now) == -1 ||
+		    !S_ISCHR(now.st_mode) || now.st_rdev != was.st_rdev) {
+			log_warnx("%s: %s is not the terminal fd %d is; the "
+			    "master waits for the terminal", __func__, path,
+			    i);
+			(void)close(fd);
+			continue;
+		}
+		s->out[i] = fd;
 	}
 	TAILQ_INIT(&s->list);
 }

@@ -4,7 +4,10 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
+#include <pty.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,5 +197,46 @@ Test(relay, flush_takes_what_a_live_writer_left)
 	got[n] = '\0';
 	cr_assert_str_eq(got, "==1==ERROR: \\x07\n");
 	close(tty[0]);
+	ev_loop_destroy(loop);
+}
+
+/*
+ * On a terminal the copies go to a non-blocking description of it of
+ * our own (a stopped terminal holds the worker, not us); a pty's master
+ * side is not opened again (that would be a new pty): ours as it is.
+ */
+Test(relay, the_terminal_opened_again_without_blocking)
+{
+	struct relay_set	 s;
+	struct ev_loop		*loop;
+	struct stat		 a, b;
+	int			 pm, ps, saved;
+
+	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
+	cr_assert_eq(openpty(&pm, &ps, NULL, NULL, NULL), 0);
+	cr_assert_neq(saved = dup(STDOUT_FILENO), -1);
+
+	cr_assert_eq(dup2(ps, STDOUT_FILENO), STDOUT_FILENO);
+	relay_set_init(&s, loop);
+	cr_assert_eq(s.tty[STDOUT_FILENO], 1);
+	cr_assert_neq(s.out[STDOUT_FILENO], STDOUT_FILENO);
+	cr_assert(fcntl(s.out[STDOUT_FILENO], F_GETFL) & O_NONBLOCK);
+	cr_assert_eq(fcntl(STDOUT_FILENO, F_GETFL) & O_NONBLOCK, 0);
+	cr_assert_eq(fstat(ps, &a), 0);
+	cr_assert_eq(fstat(s.out[STDOUT_FILENO], &b), 0);
+	cr_assert_eq(a.st_rdev, b.st_rdev);
+	relay_set_flush(&s);
+	cr_assert_eq(s.out[STDOUT_FILENO], STDOUT_FILENO);
+
+	cr_assert_eq(dup2(pm, STDOUT_FILENO), STDOUT_FILENO);
+	relay_set_init(&s, loop);
+	cr_assert_eq(s.tty[STDOUT_FILENO], 1);
+	cr_assert_eq(s.out[STDOUT_FILENO], STDOUT_FILENO);
+	relay_set_flush(&s);
+
+	cr_assert_eq(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved);
+	close(pm);
+	close(ps);
 	ev_loop_destroy(loop);
 }
