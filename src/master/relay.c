@@ -77,6 +77,16 @@ relay_set_init(struct relay_set *s, struct ev_loop *loop)
 		}
 		s->out[i] = fd;
 	}
+	/* after the opens above, which it would refuse without root */
+	for (i = 0; i < 3; i++) {
+		/* stdin too: the collector could open it (relay.h) */
+		if (isatty(i) != 1)
+			continue;
+		if (ioctl(i, TIOCEXCL) == 0)
+			s->excl[i] = 1;
+		else
+			log_warn("%s: TIOCEXCL on fd %d", __func__, i);
+	}
 	TAILQ_INIT(&s->list);
 }
 
@@ -316,6 +326,12 @@ relay_set_flush(struct relay_set *s)
 		if (s->out[i] != i) {
 			(void)close(s->out[i]);
 			s->out[i] = i;
+		}
+	for (i = 0; i < 3; i++)
+		if (s->excl[i]) {
+			/* the terminal as we found it: theirs to open */
+			(void)ioctl(i, TIOCNXCL);
+			s->excl[i] = 0;
 		}
 	while ((r = TAILQ_FIRST(&s->list)) != NULL) {
 		/* what a full terminal held first */

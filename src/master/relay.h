@@ -34,10 +34,21 @@ struct relay_set {
 	 * i itself when that open failed.
 	 */
 	int			 out[3];
+	/*
+	 * 1 when we made the terminal on our fd i exclusive (TIOCEXCL):
+	 * no open of it without CAP_SYS_ADMIN, by its name or through a
+	 * /proc/<pid>/fd/N, until we end.  The collector, root and able to
+	 * open any file for reading, could otherwise read what root types
+	 * there; no other worker may open it anyway (another uid).
+	 */
+	int			 excl[3];
 	TAILQ_HEAD(, relay)	 list;
 };
 
-/* Looks at our stdout and stderr: which of them are terminals. */
+/*
+ * Looks at our stdout and stderr: which of them are terminals; makes
+ * the terminals on our stdio exclusive (excl above).
+ */
 void	 relay_set_init(struct relay_set *, struct ev_loop *);
 
 /*
@@ -52,7 +63,8 @@ int	 relay_open(struct relay_set *, int fd, const char *name,
 
 /*
  * Copies what is left in every pipe, then frees them all (at exit),
- * waiting for the terminal as the master's own last lines do.
+ * waiting for the terminal as the master's own last lines do; the
+ * terminals are no longer exclusive.
  */
 void	 relay_set_flush(struct relay_set *);
 

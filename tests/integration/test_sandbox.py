@@ -1,5 +1,6 @@
 """Workers run sandboxed: user, chroot, capabilities, no_new_privs,
 seccomp; and a worker made to run a forbidden call dies of it."""
+import fcntl
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from harness import (AGENT, AgentTest, free_port, is_root, needs_root,
 # CAP_DAC_READ_SEARCH | CAP_SYS_PTRACE: the collector's, nothing else
 READ_CAPS = (1 << 2) | (1 << 19)
 SYS_pidfd_getfd = 438
+TIOCGEXCL = 0x80045440     # _IOR('T', 0x40, int), asm-generic/ioctls.h
 
 
 def steal_fd(pid, fd):
@@ -262,17 +264,16 @@ class Sandbox(AgentTest):
 
     @unittest.skipUnless(inject.supported(),
                          "skipped: needs root on x86_64 (ptrace)")
-    # Known, not fixed: the collector is root with CAP_DAC_READ_SEARCH
-    # and its filter opens any file for reading; seccomp cannot see a
-    # path, a mount namespace does not stop /proc/<pid>/fd/N, and a
-    # Landlock domain would also cut it off other processes' /proc/<pid>
-    # exe, fd and io (its ptrace scoping), which PROC reads.
-    @unittest.expectedFailure
     def test_the_collector_cannot_read_roots_terminal(self):
         """The collector runs as root and may open any file for reading:
         code running in it (ptrace stands in for the exploit) must not
         open root's terminal, by its name or through the master's
-        descriptors, and read what root types there (a password)."""
+        descriptors, and read what root types there (a password).  The
+        master makes the terminal it runs on exclusive (TIOCEXCL) while
+        it runs.  Not covered: root's other terminals on the host, which
+        the collector of a daemon can still open (seccomp sees no path,
+        /proc/<pid>/fd/N passes a mount namespace, and a Landlock domain
+        would cut PROC off other processes' /proc/<pid>)."""
         a = self.agent
         self.start_on_pty()
         a.wait_serving()
@@ -298,6 +299,16 @@ class Sandbox(AgentTest):
         self.assertEqual({k: v for k, v in got.items()
                           if not isinstance(v, str)}, {},
                          f"the collector opened root's terminal: {got}")
+        # and the terminal is root's again once the agent is gone
+        a.fg.send_signal(signal.SIGTERM)
+        self.assertEqual(a.fg.wait(timeout=30), 0)
+        fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+        try:
+            excl = bytearray(4)
+            fcntl.ioctl(fd, TIOCGEXCL, excl)
+            self.assertEqual(int.from_bytes(excl, "little"), 0)
+        finally:
+            os.close(fd)
 
     @unittest.skipUnless(inject.supported(),
                          "skipped: needs root on x86_64 (ptrace)")

@@ -4,6 +4,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -210,7 +211,7 @@ Test(relay, the_terminal_opened_again_without_blocking)
 	struct relay_set	 s;
 	struct ev_loop		*loop;
 	struct stat		 a, b;
-	int			 pm, ps, saved;
+	int			 pm, ps, saved, excl;
 
 	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
 	cr_assert_eq(openpty(&pm, &ps, NULL, NULL, NULL), 0);
@@ -225,8 +226,13 @@ Test(relay, the_terminal_opened_again_without_blocking)
 	cr_assert_eq(fstat(ps, &a), 0);
 	cr_assert_eq(fstat(s.out[STDOUT_FILENO], &b), 0);
 	cr_assert_eq(a.st_rdev, b.st_rdev);
+	/* exclusive while we run: the collector cannot open it */
+	cr_assert_eq(ioctl(ps, TIOCGEXCL, &excl), 0);
+	cr_assert_eq(excl, 1);
 	relay_set_flush(&s);
 	cr_assert_eq(s.out[STDOUT_FILENO], STDOUT_FILENO);
+	cr_assert_eq(ioctl(ps, TIOCGEXCL, &excl), 0);
+	cr_assert_eq(excl, 0, "the terminal as it was, at the end");
 
 	cr_assert_eq(dup2(pm, STDOUT_FILENO), STDOUT_FILENO);
 	relay_set_init(&s, loop);
