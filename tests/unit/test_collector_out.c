@@ -207,6 +207,24 @@ Test(collector_out, kernel_copies)
 	cr_expect_eq(nmsgs, 0);
 }
 
+/*
+ * A host in no namespace: its points (made for /me/traffic all the
+ * same) go nowhere, so none is taken in: received would count what no
+ * other counter ever does.
+ */
+Test(collector_out, no_namespace_nothing_taken_in)
+{
+	(void)collect_list_add_int(&c.pl, "mem.total", 15885, NULL);
+	collector_publish(&c, SYS_MEM, NOW);
+	c.self_run = 1;
+	collector_publish(&c, SYS_TYPE_MAX, NOW);
+	c.self_run = 0;
+	cr_expect_eq(nmsgs, 0);
+	cr_expect_eq(c.st.points_received, 0);
+	cr_expect_eq(c.st.points_received_self, 0);
+	cr_expect_eq(c.st.points_sent + c.st.points_unsent, 0);
+}
+
 /* PORT points go to the namespaces of the items with their name. */
 Test(collector_out, port_by_item_name)
 {

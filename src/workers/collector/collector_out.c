@@ -202,6 +202,13 @@ collector_publish(struct collector *c, enum sys_type type, int64_t now)
 
 	if (c->pl.n == 0)
 		return;
+	/*
+	 * In no namespace, the host's points go nowhere: none is taken in
+	 * (agent_points_received_total would count what no other counter
+	 * does).  PORT and PROC items have one each.
+	 */
+	if (nss->n == 0 && type != SYS_PORT && type != SYS_PROC)
+		return;
 	if (encode_format_parse(c->w->conf.format, &fmt) == -1)
 		fmt = FORMAT_JSON;
 	if (encode_all(c, fmt, now) == -1) {
