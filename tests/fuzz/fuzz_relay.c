@@ -8,13 +8,14 @@
  * in (1 to 64 bytes, or whole 4 KiB buffers), as a pipe may hand them
  * over; then EOF.
  *
- * Besides "no crash, no read or write out of bounds": every piece out
- * is one line that ends in its newline; nothing in it is a control
- * character (C0, DEL, or a C1 character U+0080..U+009F) or a byte that
- * is not UTF-8, so no byte of it can drive a terminal; no piece is
- * longer than RELAY_OUT_MAX; every byte in is taken; there are as many
- * pieces as the input's lines, each line of more than RELAY_LINE_MAX
- * bytes counted for its pieces.
+ * Besides "no crash, no read or write out of bounds": no piece out is
+ * longer than RELAY_OUT_MAX; a newline only ends a piece; nothing in a
+ * piece is a control character (C0, DEL, or a C1 character
+ * U+0080..U+009F) or a byte that is not UTF-8, so no byte of it can
+ * drive a terminal, and a character cut at the end of the line buffer
+ * is never cut in two; every byte in is taken; and the pieces, one
+ * after the other, are each line of the input escaped as the log
+ * escapes a line (log_escape_bytes()), ended by a newline.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,35 +41,45 @@ check_piece(const char *out, size_t n)
 	uint32_t		 cp;
 
 	FUZZ_ASSERT(n >= 1 && n <= RELAY_OUT_MAX, "piece of %zu bytes", n);
-	FUZZ_ASSERT(out[n - 1] == '\n', "piece without its newline");
-	for (i = 0; i < n - 1; i += k) {
-		FUZZ_ASSERT(s[i] != '\n', "two lines in one piece");
+	for (i = 0; i < n; i += k) {
+		if (s[i] == '\n') {
+			FUZZ_ASSERT(i == n - 1, "a newline inside a piece");
+			k = 1;
+			continue;
+		}
 		if (s[i] < 0x80) {
 			FUZZ_ASSERT(s[i] >= 0x20 && s[i] != 0x7f,
 			    "control byte 0x%02x at %zu", s[i], i);
 			k = 1;
 			continue;
 		}
-		k = utf8_seq(s + i, n - 1 - i, &cp);
+		k = utf8_seq(s + i, n - i, &cp);
 		FUZZ_ASSERT(k > 1, "byte 0x%02x at %zu is not UTF-8", s[i], i);
 		FUZZ_ASSERT(cp > 0x9f, "C1 control U+%04X at %zu", cp, i);
 	}
 }
 
-/* The pieces `len` bytes make: a line each, long ones in pieces. */
+/* Each line of data[0..len) escaped, ended by a newline, into *want. */
 static size_t
-expected_pieces(const uint8_t *data, size_t len)
+expected(const uint8_t *data, size_t len, char **want)
 {
-	size_t	 i, run = 0, n = 0;
+	const uint8_t	*p = data, *nl;
+	size_t		 used = 0, n;
+	char		*w;
 
-	for (i = 0; i < len; i++) {
-		run++;
-		if (data[i] == '\n' || run == RELAY_LINE_MAX) {
-			n++;
-			run = 0;
-		}
+	/* 4 bytes out for each in at most, a newline for each line */
+	if ((w = malloc(len * 4 + len + 2)) == NULL)
+		abort();
+	while (p < data + len) {
+		nl = memchr(p, '\n', (size_t)(data + len - p));
+		n = nl != NULL ? (size_t)(nl - p) : (size_t)(data + len - p);
+		log_escape_bytes(w + used, n * 4 + 1, (const char *)p, n);
+		used += strlen(w + used);
+		w[used++] = '\n';
+		p += n + (nl != NULL);
 	}
-	return n + (run > 0);
+	*want = w;
+	return used;
 }
 
 int
@@ -77,12 +88,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static char		 out[RELAY_OUT_MAX + 1];
 	struct relay_line	 l;
 	const char		*p;
-	size_t			 left, chunk, got, pieces = 0, at = 1;
+	char			*all, *want;
+	size_t			 left, chunk, got, used = 0, at = 1, nwant;
 	unsigned		 seed;
 
 	if (len < 1)
 		return 0;
 	seed = data[0];
+	/* what comes out is at most what expected() makes */
+	if ((all = malloc(len * 5 + 2)) == NULL)
+		abort();
 	memset(&l, 0, sizeof(l));
 	while (at < len) {
 		/* a seed of 0 hands the bytes over in whole buffers */
@@ -93,7 +108,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		left = chunk;
 		while ((got = relay_line_take(&l, &p, &left, 0, out)) > 0) {
 			check_piece(out, got);
-			pieces++;
+			FUZZ_ASSERT(used + got <= len * 5 + 2, "too much out");
+			memcpy(all + used, out, got);
+			used += got;
 		}
 		FUZZ_ASSERT(left == 0, "%zu bytes of a read not taken", left);
 		at += chunk;
@@ -102,11 +119,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	p = NULL;
 	while ((got = relay_line_take(&l, &p, &left, 1, out)) > 0) {
 		check_piece(out, got);
-		pieces++;
+		FUZZ_ASSERT(used + got <= len * 5 + 2, "too much out");
+		memcpy(all + used, out, got);
+		used += got;
 	}
-	FUZZ_ASSERT(l.len == 0, "%zu bytes left in the line at EOF", l.len);
-	FUZZ_ASSERT(pieces == expected_pieces(data + 1, len - 1),
-	    "%zu pieces, %zu lines", pieces,
-	    expected_pieces(data + 1, len - 1));
+	FUZZ_ASSERT(l.len == 0 && !l.cont, "the line not ended at EOF");
+	nwant = expected(data + 1, len - 1, &want);
+	FUZZ_ASSERT(used == nwant && memcmp(all, want, used) == 0,
+	    "%zu bytes out, %zu of the lines escaped", used, nwant);
+	free(want);
+	free(all);
 	return 0;
 }
