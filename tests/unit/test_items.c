@@ -77,25 +77,34 @@ Test(items, round_trip)
 	items_free(&it);
 }
 
-Test(items, bad_project_refused_on_decode)
+/* `it` encoded, then refused by the decoder with `why`; it is freed. */
+static void
+refused_on_decode(struct items *it, const char *why)
 {
-	struct items	 it, back;
+	struct items	 back;
 	struct pbuf	 pb;
 	struct preader	 pr;
 	char		 err[256];
 
-	sample(&it);
-	free(it.plugins[0].project);
-	it.plugins[0].project = strdup("..");
 	codec_put_init(&pb);
-	items_encode(&pb, &it);
+	items_encode(&pb, it);
 	items_init(&back);
 	codec_get_init(&pr, pb.buf, pb.len);
 	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "bad project") != NULL, "%s", err);
+	cr_assert(strstr(err, why) != NULL, "%s", err);
 	items_free(&back);
 	codec_put_free(&pb);
-	items_free(&it);
+	items_free(it);
+}
+
+Test(items, bad_project_refused_on_decode)
+{
+	struct items	 it;
+
+	sample(&it);
+	free(it.plugins[0].project);
+	cr_assert_not_null(it.plugins[0].project = strdup(".."));
+	refused_on_decode(&it, "bad project");
 }
 
 Test(items, sys_types)
@@ -217,29 +226,19 @@ Test(items, plugin_names_fit_gitpulls_file_names)
 /* A decoder refuses them too: a compromised fetcher's items. */
 Test(items, plugin_names_too_long_refused_on_decode)
 {
-	struct items	 it, back;
-	struct pbuf	 pb;
-	struct preader	 pr;
-	char		 err[256], ns[ITEM_NS_MAX + 1];
+	struct items	 it;
+	char		 ns[ITEM_NS_MAX + 1];
 
 	sample(&it);
 	memset(ns, 'n', ITEM_NS_MAX);
 	ns[ITEM_NS_MAX] = '\0';
 	free(it.plugins[0].ns);
-	it.plugins[0].ns = strdup(ns);
+	cr_assert_not_null(it.plugins[0].ns = strdup(ns));
 	free(it.plugins[0].project);
-	it.plugins[0].project = malloc(128);
+	cr_assert_not_null(it.plugins[0].project = malloc(128));
 	memset(it.plugins[0].project, 'p', 127);
 	it.plugins[0].project[127] = '\0';
-	codec_put_init(&pb);
-	items_encode(&pb, &it);
-	items_init(&back);
-	codec_get_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(items_decode(&pr, &back, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "disable marker") != NULL, "%s", err);
-	items_free(&back);
-	codec_put_free(&pb);
-	items_free(&it);
+	refused_on_decode(&it, "disable marker");
 }
 
 /* `g` encoded and decoded into `back`: the decoder's answer. */
