@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "master/procinfo.h"
 
 #define GITC	"git -c user.name=t -c user.email=t@t -c init.defaultBranch=x"
 
@@ -121,30 +124,52 @@ src_repo_free(struct src_repo *s)
 	sh("rm -rf '%s'", s->dir);
 }
 
+/*
+ * The look at other processes reads what the master reads (procinfo.h):
+ * getpgid(2) and /proc/<pid>/status, never /proc/<pid>/stat.  A read of
+ * the stat of a process held in execve (a close-on-exec descriptor on a
+ * file system that does not answer its FLUSH: the integration suites'
+ * FuseStall, which make check runs beside these tests) waits as long as
+ * it is held; a scan of every /proc/<pid>/stat held a test's event loop,
+ * and the gitpull operation under test with it, for as long.
+ */
+
+/* 1 for a zombie (or a process gone), 0 for one alive. */
+static inline int
+proc_zombie(pid_t pid)
+{
+	char	 buf[512], *v;
+
+	if (procinfo_read(pid, "status", buf, sizeof(buf)) == -1 ||
+	    (v = strstr(buf, "\nState:\t")) == NULL)
+		return 1;
+	return v[strlen("\nState:\t")] == 'Z';
+}
+
+/* The next pid in /proc, 0 at the end. */
+static inline pid_t
+next_pid(DIR *d)
+{
+	struct dirent	*de;
+
+	while ((de = readdir(d)) != NULL)
+		if (strspn(de->d_name, "0123456789") == strlen(de->d_name))
+			return (pid_t)atol(de->d_name);
+	return 0;
+}
+
 /* How many processes of group `pgid` are alive (not zombies). */
 static inline int
 group_alive(pid_t pgid)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		 p[300], buf[1024], *rp, state;
-	FILE		*fp;
-	int		 n = 0, ppid, pgrp;
+	DIR	*d;
+	pid_t	 pid;
+	int	 n = 0;
 
 	cr_assert_not_null(d = opendir("/proc"));
-	while ((de = readdir(d)) != NULL) {
-		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
-		if ((fp = fopen(p, "r")) == NULL)
-			continue;
-		if (fgets(buf, sizeof(buf), fp) != NULL &&
-		    (rp = strrchr(buf, ')')) != NULL &&
-		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
-		    pgrp == pgid && state != 'Z')
+	while ((pid = next_pid(d)) != 0)
+		if (getpgid(pid) == pgid && !proc_zombie(pid))
 			n++;
-		fclose(fp);
-	}
 	closedir(d);
 	return n;
 }
@@ -153,27 +178,14 @@ group_alive(pid_t pgid)
 static inline pid_t
 child_of(pid_t parent)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		 p[300], buf[1024], *rp, state;
-	FILE		*fp;
-	int		 ppid, pgrp;
-	pid_t		 found = 0;
+	DIR	*d;
+	pid_t	 pid, ppid, pgid, found = 0;
 
 	cr_assert_not_null(d = opendir("/proc"));
-	while (found == 0 && (de = readdir(d)) != NULL) {
-		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
-		if ((fp = fopen(p, "r")) == NULL)
-			continue;
-		if (fgets(buf, sizeof(buf), fp) != NULL &&
-		    (rp = strrchr(buf, ')')) != NULL &&
-		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
-		    ppid == parent && state != 'Z')
-			found = (pid_t)atoi(de->d_name);
-		fclose(fp);
-	}
+	while (found == 0 && (pid = next_pid(d)) != 0)
+		if (procinfo_ids(pid, &ppid, &pgid, NULL, 0) == 0 &&
+		    ppid == parent && !proc_zombie(pid))
+			found = pid;
 	closedir(d);
 	return found;
 }

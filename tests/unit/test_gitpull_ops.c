@@ -7,6 +7,8 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <limits.h>
 #include <signal.h>
@@ -183,28 +186,18 @@ say_threads(char *out, size_t len, pid_t pid)
 static void
 say_members(char *out, size_t len, pid_t pgid)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		 p[300], buf[512], *lp, *rp, state;
-	int		 ppid, pgrp;
+	DIR	*d;
+	pid_t	 pid, ppid, pg;
+	char	 comm[64];
 
 	if ((d = opendir("/proc")) == NULL)
 		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strspn(de->d_name, "0123456789") != strlen(de->d_name) ||
-		    atol(de->d_name) == (long)pgid)
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
-		slurp(p, buf, sizeof(buf));
-		if ((lp = strchr(buf, '(')) != NULL &&
-		    (rp = strrchr(buf, ')')) != NULL &&
-		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
-		    pgrp == pgid) {
-			*rp = '\0';
-			say(out, len, "\n  member %s %s %c, parent %d",
-			    de->d_name, lp + 1, state, ppid);
-		}
-	}
+	while ((pid = next_pid(d)) != 0)
+		if (pid != pgid && getpgid(pid) == pgid &&
+		    procinfo_ids(pid, &ppid, &pg, comm, sizeof(comm)) == 0)
+			say(out, len, "\n  member %ld %s %s, parent %ld",
+			    (long)pid, comm, proc_zombie(pid) ? "Z" : "alive",
+			    (long)ppid);
 	closedir(d);
 }
 
@@ -596,7 +589,12 @@ look(struct gitop *op, void *arg)
 		s->members = n;
 }
 
-Test(gitpull_ops, timeout_kills_the_whole_group)
+/*
+ * The timeout against a server that accepts and never answers: git's
+ * whole group is killed and reaped, the operation reports the timeout.
+ */
+static void
+timeout_run(void)
 {
 	struct fx		 f;
 	struct git_resp		 r;
@@ -650,6 +648,164 @@ Test(gitpull_ops, timeout_kills_the_whole_group)
 	cr_assert(!path_exists("%s", f.co));
 	close(s);
 	fx_free(&f);
+}
+
+Test(gitpull_ops, timeout_kills_the_whole_group)
+{
+	timeout_run();
+}
+
+/*
+ * A process of someone else's held in execve: a close-on-exec descriptor
+ * on a file system that does not answer its FLUSH (tests/peers/
+ * fuse_stall.py, what the integration suites run beside the unit tests
+ * in make check).  A read of its /proc/<pid>/stat waits as long as it is
+ * held.  LETGO_AFTER bounds the hold should the test wait for it.
+ */
+#define LETGO_AFTER	30
+
+struct held {
+	char	 mnt[64];
+	pid_t	 server;	/* fuse_stall.py */
+	FILE	*said;		/* its stdout */
+	pid_t	 pid;		/* the process held, not ours */
+	pid_t	 letgo;		/* lets go after LETGO_AFTER s */
+};
+
+/* The next line the server says, within 15 s ("" if none). */
+static void
+held_line(struct held *h, char *buf, size_t len)
+{
+	struct pollfd	 pfd;
+
+	buf[0] = '\0';
+	pfd.fd = fileno(h->said);
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 15000) == 1 && fgets(buf, (int)len, h->said) == NULL)
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void
+held_start(struct held *h)
+{
+	char	 f[128], line[128];
+	long	 pid;
+	pid_t	 mid;
+	int	 p[2], st;
+
+	memset(h, 0, sizeof(*h));
+	if (getuid() != 0 || access("/dev/fuse", R_OK | W_OK) == -1)
+		cr_skip_test("skipped: needs root and /dev/fuse (mount(2) of "
+		    "a FUSE file system)");
+	snprintf(f, sizeof(f), "/tmp/gitpull-held-XXXXXX");
+	cr_assert_not_null(mkdtemp(f));
+	snprintf(h->mnt, sizeof(h->mnt), "%s", f);
+	cr_assert_eq(chmod(h->mnt, 0755), 0);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	cr_assert_neq(h->server = fork(), -1);
+	if (h->server == 0) {
+		/* a test that fails ends it: it lets go and unmounts */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) == -1 ||
+		    dup2(p[1], 1) == -1)
+			_exit(127);
+		execlp("python3", "python3", "tests/peers/fuse_stall.py",
+		    h->mnt, (char *)NULL);
+		_exit(127);
+	}
+	(void)close(p[1]);
+	cr_assert_not_null(h->said = fdopen(p[0], "r"));
+	held_line(h, line, sizeof(line));
+	cr_assert_str_eq(line, "ready", "fuse_stall.py on %s", h->mnt);
+
+	/* a stranger's, as in make check: an orphan, which the server
+	 * names */
+	snprintf(f, sizeof(f), "%s/f", h->mnt);
+	cr_assert_neq(mid = fork(), -1);
+	if (mid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		if (open(f, O_RDONLY | O_CLOEXEC) == -1)
+			_exit(126);
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(mid, &st, 0), mid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%#x", st);
+	held_line(h, line, sizeof(line));
+	cr_assert_eq(sscanf(line, "flush %ld", &pid), 1, "%s", line);
+	h->pid = (pid_t)pid;
+
+	cr_assert_neq(h->letgo = fork(), -1);
+	if (h->letgo == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+			_exit(127);
+		sleep(LETGO_AFTER);
+		(void)kill(h->server, SIGUSR1);
+		_exit(0);
+	}
+}
+
+/* Still held: not let go by the LETGO_AFTER bound yet? */
+static int
+held_still(struct held *h)
+{
+	if (waitpid(h->letgo, NULL, WNOHANG) == 0)
+		return 1;
+	h->letgo = 0;		/* reaped (or not ours): nothing to stop */
+	return 0;
+}
+
+/*
+ * Lets go, unmounts and removes the mount point: the test's .fini, so
+ * that a failed test leaves nothing either.  What held_start did not get
+ * to is skipped.
+ */
+static struct held	 held;
+
+static void
+held_stop(void)
+{
+	struct held	*h = &held;
+	int		 st;
+
+	if (h->letgo > 0 && (kill(h->letgo, SIGKILL) == -1 ||
+	    waitpid(h->letgo, NULL, 0) != h->letgo))
+		cr_log_error("let-go process %ld: %s", (long)h->letgo,
+		    strerror(errno));
+	/* let go (the held one is init's to reap), then unmount */
+	if (h->server > 0 && (kill(h->server, SIGUSR1) == -1 ||
+	    kill(h->server, SIGTERM) == -1 ||
+	    waitpid(h->server, &st, 0) != h->server))
+		cr_log_error("fuse_stall.py %ld: %s", (long)h->server,
+		    strerror(errno));
+	if (h->said != NULL)
+		(void)fclose(h->said);
+	if (h->mnt[0] == '\0')
+		return;
+	/* the server's unmount is lazy: gone when nothing uses it */
+	if (umount2(h->mnt, MNT_DETACH) == -1 && errno != EINVAL &&
+	    errno != ENOENT)
+		cr_log_error("umount %s: %s", h->mnt, strerror(errno));
+	if (rmdir(h->mnt) == -1)
+		cr_log_error("rmdir %s: %s", h->mnt, strerror(errno));
+}
+
+/*
+ * The same while a stranger is held in execve: the operation neither
+ * waits for it nor lets it hold the loop.  It did before: the test read
+ * every /proc/<pid>/stat to count git's group, and that read waited with
+ * the held process.  The loop stood still, git, killed at 2 s, was not
+ * reaped, and the guard saw its zombie at 20 s (make check, where the
+ * integration suites hold processes so; a failure at 20 s in CI).
+ */
+Test(gitpull_ops, timeout_kills_the_whole_group_beside_a_process_held,
+    .fini = held_stop)
+{
+	held_start(&held);
+	timeout_run();
+	cr_assert(held_still(&held), "the operation waited until the held "
+	    "process was let go (%d s)", LETGO_AFTER);
 }
 
 /*
