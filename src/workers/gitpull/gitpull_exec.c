@@ -196,10 +196,11 @@ chld_cb(struct ev_loop *loop, ev_signal *s, int revents)
 
 /*
  * The timeout: SIGKILL to the group, then SIGCHLD finishes it.  And a
- * look every GEXEC_REAP_EVERY seconds after that: a git killed was once
- * seen a zombie 18 s later in a loaded make check, its SIGCHLD never
- * seen by the loop, and the operation (a slot of gitpull's) held until
- * then would have been held for good.
+ * look every GEXEC_REAP_EVERY seconds after that, should a SIGCHLD not
+ * reach the loop: the operation holds a slot of gitpull's until the git
+ * is reaped.  (No SIGCHLD was ever seen lost: the git of a test seen a
+ * zombie 18 s after its kill in make check was the test's own loop held,
+ * by its read of the /proc/<pid>/stat of a stranger held in execve.)
  */
 static void
 timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
