@@ -82,21 +82,37 @@ expected(const uint8_t *data, size_t len, char **want)
 	return used;
 }
 
+/* Every piece one read (or EOF) makes, checked, appended to all. */
+static void
+take(struct relay_line *l, const char *p, size_t left, int eof, char *all,
+    size_t *used, size_t cap)
+{
+	static char	 out[RELAY_OUT_MAX + 1];
+	size_t		 got;
+
+	while ((got = relay_line_take(l, &p, &left, eof, out)) > 0) {
+		check_piece(out, got);
+		FUZZ_ASSERT(*used + got <= cap, "too much out");
+		memcpy(all + *used, out, got);
+		*used += got;
+	}
+	FUZZ_ASSERT(left == 0, "%zu bytes of a read not taken", left);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	static char		 out[RELAY_OUT_MAX + 1];
 	struct relay_line	 l;
-	const char		*p;
 	char			*all, *want;
-	size_t			 left, chunk, got, used = 0, at = 1, nwant;
+	size_t			 chunk, used = 0, at = 1, nwant, cap;
 	unsigned		 seed;
 
 	if (len < 1)
 		return 0;
 	seed = data[0];
 	/* what comes out is at most what expected() makes */
-	if ((all = malloc(len * 5 + 2)) == NULL)
+	cap = len * 5 + 2;
+	if ((all = malloc(cap)) == NULL)
 		abort();
 	memset(&l, 0, sizeof(l));
 	while (at < len) {
@@ -104,25 +120,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		chunk = seed == 0 ? RELAY_LINE_MAX : 1 + (seed + at) % 64;
 		if (chunk > len - at)
 			chunk = len - at;
-		p = (const char *)data + at;
-		left = chunk;
-		while ((got = relay_line_take(&l, &p, &left, 0, out)) > 0) {
-			check_piece(out, got);
-			FUZZ_ASSERT(used + got <= len * 5 + 2, "too much out");
-			memcpy(all + used, out, got);
-			used += got;
-		}
-		FUZZ_ASSERT(left == 0, "%zu bytes of a read not taken", left);
+		take(&l, (const char *)data + at, chunk, 0, all, &used, cap);
 		at += chunk;
 	}
-	left = 0;
-	p = NULL;
-	while ((got = relay_line_take(&l, &p, &left, 1, out)) > 0) {
-		check_piece(out, got);
-		FUZZ_ASSERT(used + got <= len * 5 + 2, "too much out");
-		memcpy(all + used, out, got);
-		used += got;
-	}
+	take(&l, NULL, 0, 1, all, &used, cap);
 	FUZZ_ASSERT(l.len == 0 && !l.cont, "the line not ended at EOF");
 	nwant = expected(data + 1, len - 1, &want);
 	FUZZ_ASSERT(used == nwant && memcmp(all, want, used) == 0,

@@ -123,6 +123,37 @@ Test(relay, an_escaped_buffer_of_controls_fits)
 	cr_assert_eq(strlen(all), RELAY_LINE_MAX * 4 + 1);
 }
 
+/* A pipe on our fd `fd`, standing in for the terminal. */
+struct standin {
+	int	 fd;
+	int	 pipe[2];
+	int	 saved;
+};
+
+static void
+standin_start(struct standin *t, int fd)
+{
+	t->fd = fd;
+	cr_assert_eq(pipe(t->pipe), 0);
+	cr_assert_neq(t->saved = dup(fd), -1);
+	cr_assert_eq(dup2(t->pipe[1], fd), fd);
+}
+
+/* Ours back on fd; what the stand-in got, as a string, in got. */
+static void
+standin_end(struct standin *t, char *got, size_t len)
+{
+	ssize_t	 n;
+
+	cr_assert_eq(dup2(t->saved, t->fd), t->fd);
+	close(t->saved);
+	close(t->pipe[1]);
+	n = read(t->pipe[0], got, len - 1);
+	cr_assert_gt(n, 0);
+	got[n] = '\0';
+	close(t->pipe[0]);
+}
+
 /*
  * The whole path: a pipe handed to a "worker" (us), read in the loop,
  * copied to our stdout (a pipe standing in for the terminal) escaped;
@@ -131,16 +162,14 @@ Test(relay, an_escaped_buffer_of_controls_fits)
 Test(relay, a_childs_writes_reach_our_terminal_escaped)
 {
 	struct relay_set	 s;
+	struct standin		 t;
 	struct ev_loop		*loop;
 	char			 got[256];
-	int			 tty[2], saved, child, i;
-	ssize_t			 n;
+	int			 child, i;
 	static const char	 msg[] = "ok\n\x1b[2J then";
 
 	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
-	cr_assert_eq(pipe(tty), 0);
-	cr_assert_neq(saved = dup(STDOUT_FILENO), -1);
-	cr_assert_eq(dup2(tty[1], STDOUT_FILENO), STDOUT_FILENO);
+	standin_start(&t, STDOUT_FILENO);
 	relay_set_init(&s, loop);
 	cr_assert_eq(s.tty[STDOUT_FILENO], 0);
 	cr_assert_eq(relay_open(&s, STDOUT_FILENO, "sched", &child), 0);
@@ -159,14 +188,8 @@ Test(relay, a_childs_writes_reach_our_terminal_escaped)
 	}
 	cr_assert(TAILQ_EMPTY(&s.list), "EOF frees the relay");
 	relay_set_flush(&s);
-	cr_assert_eq(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
-	close(saved);
-	close(tty[1]);
-	n = read(tty[0], got, sizeof(got) - 1);
-	cr_assert_gt(n, 0);
-	got[n] = '\0';
+	standin_end(&t, got, sizeof(got));
 	cr_assert_str_eq(got, "ok\n\\x1b[2J then\n");
-	close(tty[0]);
 	ev_loop_destroy(loop);
 }
 
@@ -174,30 +197,22 @@ Test(relay, a_childs_writes_reach_our_terminal_escaped)
 Test(relay, flush_takes_what_a_live_writer_left)
 {
 	struct relay_set	 s;
+	struct standin		 t;
 	struct ev_loop		*loop;
 	char			 got[256];
-	int			 tty[2], saved, child;
-	ssize_t			 n;
+	int			 child;
 
 	cr_assert_not_null(loop = ev_loop_new(EVFLAG_AUTO));
-	cr_assert_eq(pipe(tty), 0);
-	cr_assert_neq(saved = dup(STDERR_FILENO), -1);
-	cr_assert_eq(dup2(tty[1], STDERR_FILENO), STDERR_FILENO);
+	standin_start(&t, STDERR_FILENO);
 	relay_set_init(&s, loop);
 	s.tty[STDERR_FILENO] = 1;
 	cr_assert_eq(relay_open(&s, STDERR_FILENO, "sender", &child), 0);
 	cr_assert_eq(write(child, "==1==ERROR: \x07", 13), 13);
 	relay_set_flush(&s);
 	cr_assert(TAILQ_EMPTY(&s.list));
-	cr_assert_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	close(tty[1]);
 	close(child);
-	n = read(tty[0], got, sizeof(got) - 1);
-	cr_assert_gt(n, 0);
-	got[n] = '\0';
+	standin_end(&t, got, sizeof(got));
 	cr_assert_str_eq(got, "==1==ERROR: \\x07\n");
-	close(tty[0]);
 	ev_loop_destroy(loop);
 }
 
