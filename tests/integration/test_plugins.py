@@ -1922,17 +1922,21 @@ class ManyLongNames(PluginTest):
     scheduler's samples (four per plugin and a histogram, the names as
     labels) take more than a frame to the master carries."""
 
-    N = 800
+    # as many bytes of names as 800 of a namespace of 127 bytes and
+    # projects of 255 made before gitpull's file names bounded a project
+    # (ITEM_PROJECT_MAX, and 254 bytes with its namespace)
+    N = 1200
 
     def long_items(self, prefix):
         """N plugins, their namespace and projects as long as the
-        registry may give them; the projects' names begin with prefix."""
+        registry may give them (254 bytes of both, items.h); the
+        projects' names begin with prefix."""
         ns = "a" * 63 + "." + "b" * 63
         self.items = {ns: [
             {"_id": f"id-{i}", "measurement_type": "PLUGIN",
              "name": f"PLUGIN.{i}",
              "git": f"git@git.test.local:{GROUP}/{prefix}{i:04d}"
-                    + "p" * (251 - len(prefix)) + ".git",
+                    + "p" * (254 - len(ns) - 4 - len(prefix)) + ".git",
              "interval": "0"} for i in range(self.N)]}
 
     def start_long_items(self):
