@@ -172,6 +172,32 @@ logfile_rotate(struct logfile *lf)
 	close(dfd);
 }
 
+/* The -F copy of a line; said once the terminal takes again. */
+static void
+copy_to_stderr(struct logfile *lf, const char *line, size_t n)
+{
+	char	 note[160];
+	int	 k;
+
+	if (lf->err_nb <= 0) {
+		(void)util_write_all(STDERR_FILENO, line, n);
+		return;
+	}
+	if (lf->err_skipped > 0) {
+		/* a newline first: the last line may have been cut */
+		k = snprintf(note, sizeof(note), "\nagent: %llu lines not "
+		    "shown here, the terminal took nothing; the log file has "
+		    "them\n", (unsigned long long)lf->err_skipped);
+		if (k < 0 || write(lf->err_nb, note, (size_t)k) != k) {
+			lf->err_skipped++;
+			return;
+		}
+		lf->err_skipped = 0;
+	}
+	if (write(lf->err_nb, line, n) != (ssize_t)n)
+		lf->err_skipped++;
+}
+
 void
 logfile_write(struct logfile *lf, enum log_level level, const char *role,
     pid_t pid, const char *msg)
@@ -185,7 +211,7 @@ logfile_write(struct logfile *lf, enum log_level level, const char *role,
 	if (n == 0)
 		return;
 	if (lf->to_stderr)
-		(void)util_write_all(STDERR_FILENO, line, n);
+		copy_to_stderr(lf, line, n);
 	if (lf->fd == -1)
 		return;
 	if (lf->rotate_size > 0 && lf->size > 0 &&

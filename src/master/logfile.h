@@ -21,6 +21,14 @@ struct logfile {
 	uint64_t	 rotate_size;	/* rotate before exceeding this */
 	unsigned	 rotate_num;	/* rotated files kept */
 	int		 to_stderr;	/* also copy lines to stderr (-F) */
+	/*
+	 * > 0: the terminal on stderr, opened again non-blocking (relay.h),
+	 * where the copy goes: a terminal that takes nothing (^S, a
+	 * stalled ssh client) then costs the copy lines, which the file
+	 * has, not the master's loop.  0: stderr itself, waited for.
+	 */
+	int		 err_nb;
+	uint64_t	 err_skipped;	/* lines the terminal did not take */
 	enum log_level	 min;
 };
 

@@ -1095,6 +1095,8 @@ master_start(const char *conf_path, int foreground)
 	if ((m->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		fatalx("%s: cannot create the event loop", __func__);
 	relay_set_init(&m->relays, m->loop);
+	if (m->relays.out[STDERR_FILENO] != STDERR_FILENO)
+		m->log.err_nb = m->relays.out[STDERR_FILENO];
 	master_signals(m);
 	/* handled from here on: what came meanwhile is delivered now */
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
@@ -1156,7 +1158,9 @@ master_start(const char *conf_path, int foreground)
 		    m->fail_reason : "stopped during startup");
 	log_set_sink(NULL, NULL);
 	logfile_close(&m->log);
-	/* what the workers wrote last, after the master's last line */
+	/* what the workers wrote last, after the master's last line; the
+	 * terminal's second description goes with it */
+	m->log.err_nb = 0;
 	relay_set_flush(&m->relays);
 	ev_loop_destroy(m->loop);
 	stats_free(m);

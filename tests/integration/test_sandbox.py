@@ -317,8 +317,8 @@ class Sandbox(AgentTest):
         an ssh session whose client stopped reading): a worker that
         writes there must wait for it, alone, as when it wrote to the
         terminal itself; the master, which copies its lines, goes on
-        answering.  (At INFO: the master's own lines on the terminal,
-        the front's DEBUG line of each request, still wait for it.)"""
+        answering.  (At INFO: the master's own lines on the terminal are
+        the next test's.)"""
         a = self.agent
         a.write_conf(loglevel="INFO")
         self.start_on_pty()
@@ -340,6 +340,37 @@ class Sandbox(AgentTest):
         wait_until(lambda: b"".join(seen).count(
             b"a line the stopped terminal holds") >= 64,
             what="the held lines once the terminal goes on")
+
+    def test_a_stopped_terminal_does_not_stop_the_masters_log(self):
+        """The same stopped terminal at DEBUG, where the front logs every
+        request: the master's own copy of each line to the terminal
+        (-F) waited for it, and held the master's whole loop, so that
+        /me/status timed out.  Now the lines it cannot show go to the
+        log file only, and the terminal is told how many once it takes
+        again."""
+        a = self.agent
+        a.write_conf(loglevel="DEBUG")
+        self.start_on_pty()
+        a.wait_serving()
+        a.remember_pids()
+        os.write(self.pty, b"\x13")          # ^S: the terminal stops
+        self.addCleanup(os.write, self.pty, b"\x11")
+        # each connection two DEBUG lines of the front's, which a
+        # stopped terminal does not take
+        for _ in range(20):
+            with socket.create_connection(("127.0.0.1", a.port)):
+                pass
+        wait_until(lambda: a.log_text().count(": accepted") >= 20,
+                   what="the front's lines in the log file")
+        t0 = time.monotonic()
+        self.assertEqual(a.status()["pid"], a.fg.pid)
+        self.assertLess(time.monotonic() - t0, 5)
+        os.write(self.pty, b"\x11")          # ^Q: it goes on
+        a.http("/me/status")
+        wait_until(lambda: re.search(rb"agent: \d+ lines not shown here, "
+                                     rb"the terminal took nothing",
+                                     b"".join(self.seen)),
+                   what="the count of the lines the terminal missed")
 
     def test_the_senders_long_messages_stay_whole_on_a_terminal(self):
         """The sender's `path = "-"` output through the master on a
