@@ -313,6 +313,15 @@ relay_open(struct relay_set *s, int fd, const char *name, int *child_end)
 	return 0;
 }
 
+int
+relay_open_stdio(struct relay_set *s, const char *name, int fd[3])
+{
+	if (relay_open(s, STDOUT_FILENO, name, &fd[STDOUT_FILENO]) == -1 ||
+	    relay_open(s, STDERR_FILENO, name, &fd[STDERR_FILENO]) == -1)
+		return -1;
+	return 0;
+}
+
 void
 relay_set_flush(struct relay_set *s)
 {

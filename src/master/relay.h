@@ -62,6 +62,13 @@ int	 relay_open(struct relay_set *, int fd, const char *name,
 	    int *child_end);
 
 /*
+ * relay_open() for both of a child's stdout and stderr: fd is its
+ * child_spec's, whose [1] and [2] it sets.  0, or -1 with errno, the
+ * caller closing what was set (child_spec_close_stdio()).
+ */
+int	 relay_open_stdio(struct relay_set *, const char *name, int fd[3]);
+
+/*
  * Copies what is left in every pipe, then frees them all (at exit),
  * waiting for the terminal as the master's own last lines do; the
  * terminals are no longer exclusive.

@@ -95,9 +95,8 @@ spawn_worker(struct master *m, struct wslot *w)
 		return -1;
 	}
 	/* on a terminal, what it writes there goes escaped (relay.h) */
-	if (relay_open(&m->relays, STDOUT_FILENO, proto_role_name(w->role),
-	    &cs.fd[1]) == -1 || relay_open(&m->relays, STDERR_FILENO,
-	    proto_role_name(w->role), &cs.fd[2]) == -1) {
+	if (relay_open_stdio(&m->relays, proto_role_name(w->role),
+	    cs.fd) == -1) {
 		log_warn("%s: stdio pipes for %s", __func__,
 		    proto_role_name(w->role));
 		child_spec_close_stdio(&cs);

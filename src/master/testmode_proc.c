@@ -178,9 +178,8 @@ testmode_spawn(struct testmode *tm, struct tm_proc *p, enum role role)
 		return -1;
 	}
 	/* on a terminal, what it writes there goes escaped (relay.h) */
-	if (relay_open(&tm->relays, STDOUT_FILENO, proto_role_name(role),
-	    &spec.fd[1]) == -1 || relay_open(&tm->relays, STDERR_FILENO,
-	    proto_role_name(role), &spec.fd[2]) == -1) {
+	if (relay_open_stdio(&tm->relays, proto_role_name(role),
+	    spec.fd) == -1) {
 		fprintf(stderr, "agent: stdio pipes for %s: %s\n",
 		    proto_role_name(role), strerror(errno));
 		child_spec_close_stdio(&spec);
