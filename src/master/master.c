@@ -837,6 +837,28 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 
 	switch (s->signum) {
 	case SIGHUP:
+		/*
+		 * In the foreground on a terminal, a SIGHUP may be the
+		 * kernel's word that the terminal hung up (its ssh session
+		 * dropped, its window closed), not `agent reload`: the
+		 * agent ends with its terminal, as a foreground program
+		 * does, rather than reload for nobody and run on with its
+		 * lines going nowhere.  A daemon has no terminal.
+		 */
+		if (relay_set_hung_up(&m->relays)) {
+			if (m->phase == M_STOPPING)
+				break;
+			log_info("SIGHUP and the terminal hung up: stopping "
+			    "the workers (in the foreground the agent ends "
+			    "with its terminal; started without -F it runs "
+			    "on)");
+			if (m->phase == M_STARTING)
+				snprintf(m->fail_reason,
+				    sizeof(m->fail_reason), "the terminal hung "
+				    "up during startup");
+			master_stop(m, m->phase == M_STARTING ? 1 : 0);
+			break;
+		}
 		master_reload(m);
 		break;
 	case SIGTERM:

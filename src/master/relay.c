@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ relay_set_init(struct relay_set *s, struct ev_loop *loop)
 		/* stdin too: the collector could open it (relay.h) */
 		if (isatty(i) != 1)
 			continue;
+		s->term[i] = 1;
 		if (ioctl(i, TIOCEXCL) == 0)
 			s->excl[i] = 1;
 		else
@@ -319,6 +321,26 @@ relay_open_stdio(struct relay_set *s, const char *name, int fd[3])
 	if (relay_open(s, STDOUT_FILENO, name, &fd[STDOUT_FILENO]) == -1 ||
 	    relay_open(s, STDERR_FILENO, name, &fd[STDERR_FILENO]) == -1)
 		return -1;
+	return 0;
+}
+
+int
+relay_set_hung_up(const struct relay_set *s)
+{
+	struct pollfd	 p;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		if (!s->term[i])
+			continue;
+		/* a hung-up terminal's descriptors poll as POLLHUP for
+		 * good; a live one never does */
+		p.fd = i;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
+			return 1;
+	}
 	return 0;
 }
 

@@ -42,6 +42,7 @@ struct relay_set {
 	 * there; no other worker may open it anyway (another uid).
 	 */
 	int			 excl[3];
+	int			 term[3];	/* 1 when our fd i was one */
 	TAILQ_HEAD(, relay)	 list;
 };
 
@@ -50,6 +51,14 @@ struct relay_set {
  * the terminals on our stdio exclusive (excl above).
  */
 void	 relay_set_init(struct relay_set *, struct ev_loop *);
+
+/*
+ * 1 when a terminal that was on our stdin, stdout or stderr at
+ * relay_set_init() has hung up since: the session it belonged to is
+ * over (an ssh connection gone, a terminal window closed), and the
+ * SIGHUP that came with it is no operator asking for a reload.
+ */
+int	 relay_set_hung_up(const struct relay_set *);
 
 /*
  * For our fd 1 or 2: the descriptor a new child gets in its place, in

@@ -4,6 +4,7 @@ import fcntl
 import json
 import os
 import re
+import select
 import pwd
 import shutil
 import signal
@@ -199,7 +200,7 @@ class Sandbox(AgentTest):
         import threading
         a = self.agent
         master_fd, slave_fd = os.openpty()
-        self.addCleanup(os.close, master_fd)
+        self.addCleanup(self.close_pty)
 
         def session():
             # a login shell's: its own session, the terminal its own
@@ -213,9 +214,14 @@ class Sandbox(AgentTest):
         self.pty = master_fd        # root's side: what it types
         a.seen_pids.add(fg.pid)
         seen = []
+        stop = threading.Event()
 
         def drain():
-            while True:
+            # not a read that blocks: it would hold the terminal's
+            # master side open past close_pty(), so it never hung up
+            while not stop.is_set():
+                if not select.select([master_fd], [], [], 0.1)[0]:
+                    continue
                 try:
                     b = os.read(master_fd, 65536)
                 except OSError:
@@ -225,8 +231,20 @@ class Sandbox(AgentTest):
                 seen.append(b)
         t = threading.Thread(target=drain, daemon=True)
         t.start()
+        self.pty_drain = (t, stop)
         self.seen = seen
         return seen
+
+    def close_pty(self):
+        """Root's side of the terminal closed, as sshd closes it when the
+        connection drops: the terminal hangs up."""
+        if getattr(self, "pty", None) is None:
+            return
+        t, stop = self.pty_drain
+        stop.set()
+        t.join(timeout=10)
+        os.close(self.pty)
+        self.pty = None
 
     @unittest.skipUnless(inject.supported(),
                          "skipped: needs root on x86_64 (ptrace)")
@@ -371,6 +389,27 @@ class Sandbox(AgentTest):
                                      rb"the terminal took nothing",
                                      b"".join(self.seen)),
                    what="the count of the lines the terminal missed")
+
+    def test_a_hangup_of_its_terminal_stops_a_foreground_agent(self):
+        """`agent start -F` in an ssh session that drops: its terminal
+        hangs up and the kernel sends SIGHUP, which the master took for
+        `agent reload`: it reloaded for nobody and ran on, its lines and
+        the workers' going nowhere.  It now ends with its terminal, as a
+        foreground program does.  A SIGHUP while the terminal lives is
+        still a reload."""
+        a = self.agent
+        self.start_on_pty()
+        a.wait_serving()
+        a.remember_pids()
+        pids = [w["pid"] for w in a.status()["workers"]]
+        a.fg.send_signal(signal.SIGHUP)
+        a.wait_log(r"reload: config generation \d+ acknowledged")
+        self.close_pty()
+        self.assertEqual(a.fg.wait(timeout=30), 0)
+        log = a.log_text()
+        self.assertIn("SIGHUP and the terminal hung up: stopping", log)
+        self.assertEqual(log.count("reload: reading"), 1, log)
+        self.assertEqual([p for p in pids if proc_alive(p)], [])
 
     def test_the_senders_long_messages_stay_whole_on_a_terminal(self):
         """The sender's `path = "-"` output through the master on a
