@@ -313,7 +313,7 @@ static const char *const connected_allow[] = {
 	/* descriptors: sockets, pipes, the edges, and the files it opened
 	 * (the collector's /proc, /sys, /var/log, mount points, core dumps:
 	 * open and openat read-only, rules_open_readonly) */
-	"close", "read", "readv", "pread64", "lseek",
+	"close", "read", "readv",	/* pread64, lseek: each its own */
 	"write", "writev",	/* the collector's: descriptors only */
 	"fstat", "stat", "lstat", "newfstatat", "statx",
 	"statfs", "fstatfs",
@@ -396,7 +396,8 @@ rules_threads(scmp_filter_ctx ctx, char *err, size_t errlen)
  * sockets and stderr take, and it works only on descriptors, and every
  * descriptor the collector can hold was either passed to it (stdio on
  * /dev/null, its edges) or opened read-only (a write to one fails with
- * EBADF).  Deliberately absent: execve/execveat, fork/vfork, a clone
+ * EBADF).  pread64 and lseek only below 1 TiB (rules_collector_offsets).
+ * Deliberately absent: execve/execveat, fork/vfork, a clone
  * that is not a thread, ptrace and process_vm_*, kill, bind/listen/accept,
  * mount and the rest of the deny-list, unlink/unlinkat, rename*, link*,
  * symlink*, mkdir*, mknod*, chmod, fchmod*, chown, fchown*, lchown,
@@ -408,6 +409,45 @@ static const char *const collector_allow[] = {
 	NULL
 };
 
+/*
+ * The collector's reads at an offset stay below 1 TiB, which no file it
+ * reads reaches (pread64 of wtmp's records; stdio's ftell and rewind are
+ * lseek to 0).  CAP_SYS_PTRACE, which its PROC checks need for other
+ * users' /proc/<pid>/io, fd and exe, also lets it open any process's
+ * /proc/<pid>/mem, where the offset is the address read: a read there
+ * starts at 0, unmapped, and fails without moving on.  Above 2^40 lie a
+ * PIE program's code, data and heap, its libraries, its stacks and its
+ * other mappings (0x55..., 0x7f... on x86-64, 0xaaaa..., 0xffff... on
+ * arm64): an ssh-agent's keys, say, stay out of a compromised
+ * collector's reach.  A program built without PIE has its data and brk
+ * heap below 4 GiB, still within it.  Any other offset kills.
+ */
+#define COLLECTOR_OFFSET_MAX	(1ULL << 40)
+
+static int
+rules_collector_offsets(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	const struct scmp_arg_cmp pread_low[] = {
+		SCMP_A3(SCMP_CMP_LT, COLLECTOR_OFFSET_MAX)
+	};
+	const struct scmp_arg_cmp seek_zero[] = {
+		SCMP_A1(SCMP_CMP_EQ, 0)
+	};
+	const struct scmp_arg_cmp seek_set_low[] = {
+		SCMP_A1(SCMP_CMP_LT, COLLECTOR_OFFSET_MAX),
+		SCMP_A2(SCMP_CMP_EQ, SEEK_SET)
+	};
+
+	if (rule_add(ctx, SCMP_ACT_ALLOW, "pread64", 1, pread_low, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "lseek", 1, seek_zero, err,
+	    errlen) == -1 ||
+	    rule_add(ctx, SCMP_ACT_ALLOW, "lseek", 2, seek_set_low, err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
 static int
 build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
@@ -415,6 +455,7 @@ build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
 	    errlen) == -1 ||
 	    rule_names(ctx, SCMP_ACT_ALLOW, collector_allow, err,
 	    errlen) == -1 ||
+	    rules_collector_offsets(ctx, err, errlen) == -1 ||
 	    build_base(ctx, err, errlen) == -1 ||
 	    rules_open_readonly(ctx, err, errlen) == -1 ||
 	    rules_sockets(ctx, 0, err, errlen) == -1 ||
@@ -438,6 +479,7 @@ build_collector(scmp_filter_ctx ctx, char *err, size_t errlen)
  */
 static const char *const client_allow[] = {
 	"pipe2", "pipe",	/* libcurl's wakeup when socketpair fails */
+	"pread64", "lseek",	/* stdio, OpenSSL's files, anywhere */
 	NULL
 };
 

@@ -22,7 +22,8 @@ PTRACE_ATTACH = 16
 PTRACE_DETACH = 17
 
 SYS = {"read": 0, "close": 3, "write": 1, "openat": 257, "execve": 59, "ptrace": 101, "getpid": 39,
-       "unlink": 87, "socket": 41, "exit_group": 231, "ioctl": 16}
+       "unlink": 87, "socket": 41, "exit_group": 231, "ioctl": 16,
+       "pread64": 17, "lseek": 8}
 AT_FDCWD = -100
 REG_NAMES = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9",
              "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip",

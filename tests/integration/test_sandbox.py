@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import unittest
 
@@ -191,6 +192,51 @@ class Sandbox(AgentTest):
             w["state"] == "running" and w["pid"] != a.worker(st, w["role"])[
                 "pid"] for w in a.status()["workers"] if w["role"] in tries),
             timeout=60, what="the killed workers back")
+
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_the_collector_cannot_read_another_processs_memory(self):
+        """The collector opens any process's /proc/<pid>/mem: it has
+        CAP_SYS_PTRACE, which its PROC checks need for other users'
+        /proc/<pid>/io, fd and exe.  Code running in it (ptrace stands
+        in for the exploit) must still not read what a process holds
+        there (an ssh-agent's keys): a read at an address of a PIE
+        program's memory, by pread or after an lseek, kills it."""
+        a = self.agent
+        self.start_ok()
+        holder = subprocess.Popen(
+            [sys.executable, "-c",
+             "import ctypes, sys\n"
+             "b = ctypes.create_string_buffer(b'hunter2 in memory ' * 4)\n"
+             "print(ctypes.addressof(b), flush=True)\n"
+             "sys.stdin.read()\n"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addCleanup(holder.wait, 10)
+        self.addCleanup(holder.kill)
+        addr = int(holder.stdout.readline())
+        self.assertGreater(addr, 1 << 40)
+        mem = f"/proc/{holder.pid}/mem".encode()
+        for how in ("pread64", "lseek"):
+            pid = a.worker(a.status(), "collector")["pid"]
+            with self.assertRaises(inject.Dead, msg=how) as d:
+                with inject.held(pid) as h:
+                    fd = h.syscall("openat", inject.AT_FDCWD, mem,
+                                   os.O_RDONLY | os.O_CLOEXEC)
+                    self.assertGreaterEqual(
+                        fd, 0, "the collector does not open it: this "
+                        "test proves nothing")
+                    if how == "pread64":
+                        got = h.syscall("pread64", fd, b"\0" * 72, 72,
+                                        addr)
+                    else:
+                        got = h.syscall("lseek", fd, addr, os.SEEK_SET)
+                    self.fail(f"{how} at {addr:#x}: {got}")
+            self.assertEqual(d.exception.signal, signal.SIGSYS, how)
+            a.wait_log(rf"collector \(pid {pid}\) killed by signal 31")
+            wait_until(lambda: a.worker(a.status(), "collector")["pid"]
+                       != pid and a.worker(a.status(), "collector")[
+                           "state"] == "running",
+                       timeout=60, what="the collector back")
 
     def start_on_pty(self):
         """`agent start -F` on a terminal of its own, as from root's login

@@ -720,6 +720,36 @@ call_pwrite(pid_t other)
 	(void)syscall(SYS_pwrite64, -1, "x", 1, 0);
 }
 
+/* reads at an address of /proc/<pid>/mem: a PIE program's memory */
+#define HIGH_OFFSET	(1LL << 40)
+
+static inline void
+call_pread_high(pid_t other)
+{
+	char	 b[8];
+
+	(void)syscall(SYS_pread64, -1, b, sizeof(b), HIGH_OFFSET);
+}
+
+static inline void
+call_lseek_high(pid_t other)
+{
+	(void)syscall(SYS_lseek, -1, HIGH_OFFSET, SEEK_SET);
+}
+
+/* steps forward from where it is, 1 TiB less one at a time */
+static inline void
+call_lseek_cur(pid_t other)
+{
+	(void)syscall(SYS_lseek, -1, HIGH_OFFSET - 1, SEEK_CUR);
+}
+
+static inline void
+call_lseek_end(pid_t other)
+{
+	(void)syscall(SYS_lseek, -1, 4096, SEEK_END);
+}
+
 static inline void
 call_mknod(pid_t other)
 {

@@ -895,6 +895,11 @@ COLLECTOR_DEATH(chown, call_chown)
 COLLECTOR_DEATH(truncate, call_truncate)
 COLLECTOR_DEATH(ftruncate, call_ftruncate)
 COLLECTOR_DEATH(pwrite, call_pwrite)
+/* no read at an address of another process's memory (/proc/<pid>/mem) */
+COLLECTOR_DEATH(pread_high, call_pread_high)
+COLLECTOR_DEATH(lseek_high, call_lseek_high)
+COLLECTOR_DEATH(lseek_cur, call_lseek_cur)
+COLLECTOR_DEATH(lseek_end, call_lseek_end)
 COLLECTOR_DEATH(process_vm_writev, call_process_vm_writev)
 COLLECTOR_DEATH(bpf, call_bpf)
 COLLECTOR_DEATH(clock_settime, call_clock_settime)
@@ -941,7 +946,8 @@ kid_collector_work(int rep, int go, void *arg)
 		return 10;
 	if ((fd = open("/proc/stat", O_RDONLY | O_CLOEXEC)) == -1 ||
 	    pread(fd, buf, 16, 0) != 16 || lseek(fd, 0, SEEK_SET) != 0 ||
-	    close(fd) == -1)
+	    pread(fd, buf, 4, 1) != 4 || lseek(fd, 3, SEEK_SET) != 3 ||
+	    lseek(fd, 0, SEEK_CUR) != 3 || close(fd) == -1)
 		return 11;
 	if ((d = opendir("/proc")) == NULL)
 		return 12;
