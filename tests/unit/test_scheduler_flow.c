@@ -20,6 +20,7 @@
 
 #include "codec.h"
 #include "items.h"
+#include "log.h"
 #include "plugin_msg.h"
 #include "points_msg.h"
 #include "workers/gitpull/gitpull_marker.h"
@@ -941,6 +942,81 @@ Test(sched_flow, lists_the_front_has_no_room_for_get_503)
 	}
 	cr_assert_geq(ok, 3);
 	cr_assert_geq(busy, 1);
+}
+
+/* The warnings logged, for the tests that look at what was said. */
+static char	 warned[8][512];
+static size_t	 nwarned;
+
+static void
+catch_warn(enum log_level level, const char *msg, void *arg)
+{
+	if (level >= LOG_LVL_WARN &&
+	    nwarned < sizeof(warned) / sizeof(warned[0]))
+		snprintf(warned[nwarned++], sizeof(warned[0]), "%s", msg);
+}
+
+/* Of the front's answers from..to-1 (each freed), those 503 busy. */
+static size_t
+front_busy_answers(size_t from, size_t to)
+{
+	struct got	*g;
+	struct preader	 pr;
+	char		*json, err[128];
+	size_t		 i, busy = 0;
+	int		 st;
+
+	for (i = from; i < to; i++) {
+		g = &h.peers[ROLE_FRONT].q[i];
+		codec_get_init(&pr, g->data, g->len);
+		cr_assert_eq(plugin_resp_decode(&pr, &st, &json, err,
+		    sizeof(err)), 0, "%s", err);
+		if (st == 503)
+			busy++;
+		free(json);
+		free(g->data);
+		g->data = NULL;
+	}
+	return busy;
+}
+
+/*
+ * Those 503s are logged: the front's client saw one and nothing said
+ * why.  One line per WARN_LIMIT_EVERY, the next with how many were not
+ * logged meanwhile.
+ */
+Test(sched_flow, answers_the_front_has_no_room_for_are_logged_at_a_rate)
+{
+	uint32_t	 id;
+	size_t		 busy;
+	char		 want[64];
+
+	many_plugins(2500);
+	stderr_tails(1);
+	log_set_level(LOG_LVL_WARN);
+	log_set_sink(catch_warn, NULL);
+	for (id = 1; id <= 7; id++)
+		front_req(id, PLUGIN_OP_LIST, "", "", 0, NULL);
+	wait_for(ROLE_FRONT, 7);
+	busy = front_busy_answers(0, 7);
+	cr_assert_geq(busy, 2);
+	cr_assert_eq(nwarned, 1, "%zu lines for %zu refusals", nwarned, busy);
+	cr_assert_not_null(strstr(warned[0], "respond_failed: answer 200 to "
+	    "request "), "%s", warned[0]);
+	cr_assert_not_null(strstr(warned[0], "not sent: the front has not "
+	    "read the 64 MiB sent before it; answered 503 (0 more since the "
+	    "last such line)"), "%s", warned[0]);
+
+	/* a rate limit's interval later */
+	S()->front_busy.last -= WARN_LIMIT_EVERY;
+	for (id = 8; id <= 14; id++)
+		front_req(id, PLUGIN_OP_LIST, "", "", 0, NULL);
+	wait_for(ROLE_FRONT, 14);
+	cr_assert_geq(front_busy_answers(7, 14), 1);
+	log_set_sink(NULL, NULL);
+	cr_assert_eq(nwarned, 2);
+	snprintf(want, sizeof(want), "answered 503 (%zu more since", busy - 1);
+	cr_assert_not_null(strstr(warned[1], want), "%s", warned[1]);
 }
 
 /*

@@ -201,6 +201,7 @@ struct sched {
 	struct metric_set	 ms;		/* /metrics, push after push */
 	struct warn_limit	 list_cut;	/* lists without stderr */
 	struct warn_limit	 respond_failed;	/* answers not sent */
+	struct warn_limit	 front_busy;	/* 503: the front reads none */
 	struct warn_limit	 no_sec_ns;	/* SEC points, nowhere to go */
 	long long		 run_nproc;	/* a run's limits (child.h), */
 	long long		 run_data;	/* 0: none */

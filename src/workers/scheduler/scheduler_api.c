@@ -281,10 +281,17 @@ respond_failed(struct sched *s, uint32_t reqid, int status)
 	if (errno == EMSGSIZE && status < 500)
 		scheduler_respond_error(s, reqid, 500, "the answer is larger "
 		    "than the front takes");
-	else if (errno == ENOBUFS && status < 500)
+	else if (errno == ENOBUFS && status < 500) {
+		/* the front's client sees a 503 and nothing else would say */
+		if (warn_limit_due(&s->front_busy, ev_now(s->w->loop), &n))
+			log_warnx("%s: answer %d to request %u not sent: the "
+			    "front has not read the 64 MiB sent before it; "
+			    "answered 503 (%llu more since the last such "
+			    "line)", __func__, status, reqid,
+			    (unsigned long long)(n - 1));
 		scheduler_respond_error(s, reqid, 503, "too many answers wait "
 		    "for the front; ask again");
-	else if (warn_limit_due(&s->respond_failed, ev_now(s->w->loop), &n))
+	} else if (warn_limit_due(&s->respond_failed, ev_now(s->w->loop), &n))
 		log_warn("%s: answer %d to request %u (%llu times)", __func__,
 		    status, reqid, (unsigned long long)n);
 }
