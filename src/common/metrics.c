@@ -84,6 +84,10 @@ const struct metric_family metrics_families[] = {
 	    "Items of the registry's set in use that are not applied: "
 	    "rejected (the log says why), or of a namespace dropped because "
 	    "all of them take more than a message.", NULL, 0 },
+	{ "collector_families_off", METRIC_GAUGE,
+	    "Collector metric families left out since it started: their "
+	    "start failed (out of memory; the log says which), and their "
+	    "points are missing until the collector restarts.", NULL, 0 },
 	{ "git_commands_total", METRIC_COUNTER,
 	    "git commands run for the plugins by result: ok, failed, "
 	    "timeout.", NULL, 0 },

@@ -64,6 +64,8 @@ collector_state(struct worker *w)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("%s", __func__);
 	c->w = w;
+	c->families = collect_families;
+	c->nfamilies = collect_family_count;
 	if ((c->pids = collect_pids_new(COLLECT_PIDS_PATIENCE)) == NULL)
 		fatal("%s: process walker", __func__);
 	items_init(&c->items);
@@ -265,7 +267,7 @@ items_msg(struct collector *c, struct frame_in *in)
 	return 0;
 }
 
-#define STATS_FIXED	9	/* the counters after the runs, below */
+#define STATS_FIXED	10	/* the counters after the runs, below */
 
 static void
 push_stats(struct collector *c)
@@ -289,6 +291,7 @@ push_stats(struct collector *c)
 		{ "points_resent", c->w->inflight.resent },
 		{ "points_invalid", c->st.points_invalid },
 		{ "errors", c->st.errors },
+		{ "families_off", c->st.families_off },
 		{ "last_round_us", c->st.last_round_us },
 		{ "traffic_sent", c->st.traffic_sent },
 		/* processes whose /proc reads hang (collect_pids.h) */
@@ -308,6 +311,8 @@ push_stats(struct collector *c)
 	    "reason", "invalid", NULL);
 	(void)metrics_put(&ms, "points_dropped_total", c->st.points_unsent +
 	    c->w->inflight.lost, "reason", "unsent", NULL);
+	(void)metrics_put(&ms, "collector_families_off", c->st.families_off,
+	    NULL);
 	(void)worker_push_stats_all(c->w, v, n, NULL, 0, c->last_error, &ms);
 	metrics_free(&ms);
 }
@@ -343,21 +348,24 @@ collector_start(struct worker *w, char *err, size_t errlen)
 	struct family_run	*fr;
 	size_t			 i;
 
-	if ((c->fam = calloc(collect_family_count, sizeof(*c->fam))) ==
-	    NULL) {
+	if ((c->fam = calloc(c->nfamilies, sizeof(*c->fam))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	c->nfam = collect_family_count;
+	c->nfam = c->nfamilies;
 	for (i = 0; i < c->nfam; i++) {
 		fr = &c->fam[i];
-		fr->f = collect_families[i];
+		fr->f = c->families[i];
 		if (fr->f->init == NULL)
 			continue;
 		if ((fr->state = fr->f->init()) == NULL) {
 			log_warnx("%s: collector: %s: out of memory; left out",
 			    __func__, fr->f->name);
 			fr->off = 1;
+			/* its points are missing until a restart: counted */
+			c->st.families_off++;
+			snprintf(c->last_error, sizeof(c->last_error), "%s: out "
+			    "of memory at the start; left out", fr->f->name);
 		}
 	}
 	/* before READY: /metrics has every family from the start */

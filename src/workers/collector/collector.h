@@ -57,6 +57,9 @@ struct collector {
 	struct items		 items;
 	int			 have_items;
 	char			 host[256];
+	/* the families start() takes: collect_families; a unit test's own */
+	const struct collect_family *const *families;
+	size_t			 nfamilies;
 	struct family_run	*fam;
 	size_t			 nfam;
 	int			 started;	/* start() ran */
@@ -90,6 +93,7 @@ struct collector {
 		uint64_t	 points_unsent;
 		uint64_t	 points_invalid;
 		uint64_t	 errors;	/* family failures */
+		uint64_t	 families_off;	/* init failed: left out */
 		uint64_t	 last_round_us;	/* duration of the last run */
 		uint64_t	 traffic_sent;
 	} st;
