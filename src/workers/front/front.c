@@ -198,25 +198,44 @@ route_healthz(struct http_request *req, void *ctx)
 	front_http_respond_json(req, 200, "{\"status\":\"ok\"}");
 }
 
-/* Answer everything waiting for status `reqid` with an error. */
-static void
+/* Answer everything waiting for status `reqid` with an error: how many. */
+static size_t
 status_fail(struct front *f, uint32_t reqid, int code, const char *msg)
 {
 	struct http_request	*req;
+	size_t			 n = 0;
 
 	while ((req = front_take(f, reqid, PENDING_STATUS, NULL)) != NULL ||
-	    (req = front_take(f, reqid, PENDING_METRICS, NULL)) != NULL)
+	    (req = front_take(f, reqid, PENDING_METRICS, NULL)) != NULL) {
 		front_http_respond_error(req, code, msg);
+		n++;
+	}
+	return n;
 }
 
 static void
 status_ask(struct front *f, uint32_t reqid)
 {
+	char	 note[80];
+	size_t	 n;
+	int	 saved;
+
 	f->status_out = reqid;
 	f->status_sent = ev_now(f->w->loop);
 	if (worker_send_ctl(f->w, MSG_STATUS_REQ, reqid, NULL, 0) == -1) {
+		saved = errno;
 		f->status_out = 0;
-		status_fail(f, reqid, 503, "the master is not reachable");
+		n = status_fail(f, reqid, 503, "the master is not reachable");
+		/*
+		 * A master gone (EPIPE) ends us too.  One that reads nothing
+		 * (ENOBUFS: 64 MiB of our lines wait for it) nobody else
+		 * says; this line then goes by stderr (worker_log_sink).
+		 */
+		if (saved != EPIPE && front_throttle_pass(f,
+		    &f->unsent_status, note, sizeof(note)))
+			log_warnx("%s: status request not sent to the master: "
+			    "%s; answered 503 to /me/status and /metrics (%zu "
+			    "waiting)%s", __func__, strerror(saved), n, note);
 	}
 }
 
