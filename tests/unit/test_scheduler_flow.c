@@ -1020,6 +1020,101 @@ Test(sched_flow, answers_the_front_has_no_room_for_are_logged_at_a_rate)
 }
 
 /*
+ * gitpull up and reading nothing, as a stopped one leaves its edge: a
+ * new edge whose gitpull end is never read, the scheduler's end filled
+ * to within a header (the socket's buffer first).  Its end, to close.
+ */
+static int
+gitpull_reading_nothing(void)
+{
+	static char		 junk[64 * 1024];
+	struct frame_rules	 ours;
+	struct frame_conn	*fc;
+	size_t			 len, last = 0;
+	int			 sv[2];
+
+	frame_conn_close(h.w.peers[ROLE_GITPULL]);
+	frame_conn_close(h.peers[ROLE_GITPULL].fc);
+	h.peers[ROLE_GITPULL].fc = NULL;
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	    0);
+	ours.edge = proto_peer_edge_find(ROLE_SCHEDULER, ROLE_GITPULL);
+	ours.self = ROLE_SCHEDULER;
+	ours.name = "scheduler<->peer";
+	cr_assert_not_null(fc = frame_conn_new(h.loop, sv[0], &ours,
+	    sched_msg, sched_close, NULL));
+	h.w.peers[ROLE_GITPULL] = fc;
+	len = proto_edge_maxpayload(ours.edge, ROLE_SCHEDULER);
+	if (len > sizeof(junk))
+		len = sizeof(junk);
+	while (frame_queued(fc) == 0 || frame_queued(fc) != last) {
+		last = frame_queued(fc);
+		cr_assert_eq(frame_send(fc, MSG_GIT_REQ, 0, junk, len, -1), 0);
+		ev_run(h.loop, EVRUN_NOWAIT);
+		last += len + FRAME_HDR_LEN;
+	}
+	for (;; len /= 2) {
+		while (frame_send(fc, MSG_GIT_REQ, 0, junk, len, -1) == 0)
+			;
+		cr_assert_eq(errno, ENOBUFS, "%s", strerror(errno));
+		if (len == 0)
+			break;
+	}
+	return sv[1];
+}
+
+/*
+ * A client's run, update, enable or disable that gitpull's edge will not
+ * take (ENOBUFS) gets 503, and that is logged, once per WARN_LIMIT_EVERY
+ * with how many were not: nothing else said it.  gitpull gone (ENOTCONN)
+ * is the master's to say.
+ */
+Test(sched_flow, questions_gitpull_has_no_room_for_are_logged_at_a_rate)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 10 };
+	int	 fd;
+
+	checkout("mysql", "#!/bin/sh\necho '[]'\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+	fd = gitpull_reading_nothing();
+	log_set_level(LOG_LVL_WARN);
+	log_set_sink(catch_warn, NULL);
+
+	front_req(1, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
+	assert_answer(0, 1, 503, "gitpull is not running");
+	cr_assert_eq(nwarned, 1);
+	cr_assert_str_eq(warned[0], "git_unsent: run of plugin " NS "|mysql: "
+	    "gitpull not asked: No buffer space available; answered 503 (0 "
+	    "more since the last such line)");
+	front_req(2, PLUGIN_OP_UPDATE, NS, GIT, 0, NULL);
+	assert_answer(1, 2, 503, "gitpull is not running");
+	front_req(3, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
+	assert_answer(2, 3, 503, "gitpull is not running");
+	cr_assert_eq(nwarned, 1, "%s", warned[nwarned - 1]);
+
+	/* a rate limit's interval later */
+	S()->git_unsent.last -= WARN_LIMIT_EVERY;
+	front_req(4, PLUGIN_OP_ENABLE, NS, GIT, 0, NULL);
+	assert_answer(3, 4, 503, "gitpull is not running");
+	cr_assert_eq(nwarned, 2);
+	cr_assert_str_eq(warned[1], "git_unsent: enable of plugin " NS
+	    "|mysql: gitpull not asked: No buffer space available; answered "
+	    "503 (2 more since the last such line)");
+
+	/* gone: the 503 as before, and no line of ours */
+	S()->git_unsent.last -= WARN_LIMIT_EVERY;
+	cr_assert_eq(close(fd), 0);
+	wait_state(edge_closed, ROLE_GITPULL, "close of the gitpull edge");
+	front_req(5, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
+	assert_answer(4, 5, 503, "gitpull is not running");
+	log_set_sink(NULL, NULL);
+	cr_assert_eq(nwarned, 2, "%s", warned[nwarned - 1]);
+}
+
+/*
  * A run's process limit is never over the hard limit the scheduler has:
  * without CAP_SYS_RESOURCE a child asking for more fails (EPERM), and
  * every plugin with it.  Started without root, it is not applied.

@@ -202,6 +202,7 @@ struct sched {
 	struct warn_limit	 list_cut;	/* lists without stderr */
 	struct warn_limit	 respond_failed;	/* answers not sent */
 	struct warn_limit	 front_busy;	/* 503: the front reads none */
+	struct warn_limit	 git_unsent;	/* 503: gitpull's edge refused */
 	struct warn_limit	 no_sec_ns;	/* SEC points, nowhere to go */
 	long long		 run_nproc;	/* a run's limits (child.h), */
 	long long		 run_data;	/* 0: none */
@@ -284,7 +285,8 @@ int		 scheduler_starts_pending(const struct sched *);
 /* scheduler_git.c */
 /*
  * Ask gitpull.  NULL (and nothing asked) when it is not there and a
- * client waits (RUN, UPDATE); ITEMS questions wait for it instead.
+ * client waits (RUN, UPDATE), with errno (ENOTCONN: not there; ENOBUFS:
+ * its edge full); ITEMS questions wait for it instead.
  */
 struct gitwait	*scheduler_git(struct sched *, struct plugin *, enum git_why,
 		    uint32_t front_reqid);
@@ -368,8 +370,8 @@ int		 scheduler_marker_expired(const char *pluginsdir, time_t now,
 /*
  * Ask gitpull to make (DISABLE) or remove (ENABLE) the marker of `key`;
  * `before` > 0: the sweep's removal of a marker it saw at that time.
- * The answer goes to front_reqid (0: nobody).  -1: not sent (gitpull is
- * not there, or no memory).
+ * The answer goes to front_reqid (0: nobody).  -1 with errno: not sent
+ * (ENOTCONN: gitpull is not there; ENOBUFS: its edge full; ENOMEM).
  */
 int		 scheduler_mark(struct sched *, const char *key,
 		    const char *ns, const char *repo, const char *project,

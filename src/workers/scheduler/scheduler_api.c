@@ -425,6 +425,28 @@ scheduler_answer_run(struct plugin *p, uint32_t reqid,
 	answer_send(p->s, reqid, &w, &b);
 }
 
+/*
+ * gitpull was not asked for `op` of `p` (scheduler_git() or
+ * scheduler_mark() failed, errno why): 503 `msg`.  A gitpull that is
+ * down the master says; one whose edge will not take the question
+ * (ENOBUFS: it reads nothing, 64 MiB wait for it) nobody else does.
+ */
+static void
+git_unsent(struct sched *s, uint32_t reqid, const struct plugin *p,
+    const char *op, const char *msg)
+{
+	uint64_t	 n;
+	int		 saved = errno;
+
+	if (saved != ENOTCONN && warn_limit_due(&s->git_unsent,
+	    ev_now(s->w->loop), &n))
+		log_warnx("%s: %s of plugin %s: gitpull not asked: %s; "
+		    "answered 503 (%llu more since the last such line)",
+		    __func__, op, p->key, strerror(saved),
+		    (unsigned long long)(n - 1));
+	scheduler_respond_error(s, reqid, 503, msg);
+}
+
 static void
 op_run(struct sched *s, uint32_t reqid, const struct plugin_req *r,
     struct plugin *p)
@@ -434,6 +456,7 @@ op_run(struct sched *s, uint32_t reqid, const struct plugin_req *r,
 	uint32_t	 timeout = r->timeout == 0 ? SCHED_RUN_TIMEOUT :
 			    r->timeout;
 	char		 err[256];
+	int		 saved;
 
 	if (timeout > SCHED_RUN_TIMEOUT_MAX) {
 		scheduler_respond_error(s, reqid, 400, ERR_TIMEOUT);
@@ -453,9 +476,11 @@ op_run(struct sched *s, uint32_t reqid, const struct plugin_req *r,
 	}
 	/* as the Go agent: make sure the checkout is there, no update */
 	if ((gw = scheduler_git(s, p, GIT_FOR_RUN, reqid)) == NULL) {
+		saved = errno;
 		strlist_free(&argv);
-		scheduler_respond_error(s, reqid, 503, "gitpull is not "
-		    "running: the checkout cannot be checked; try again");
+		errno = saved;
+		git_unsent(s, reqid, p, "run", "gitpull is not running: the "
+		    "checkout cannot be checked; try again");
 		return;
 	}
 	gw->argv = argv;
@@ -478,7 +503,7 @@ static void
 op_update(struct sched *s, uint32_t reqid, struct plugin *p)
 {
 	if (scheduler_git(s, p, GIT_FOR_UPDATE, reqid) == NULL)
-		scheduler_respond_error(s, reqid, 503,
+		git_unsent(s, reqid, p, "update",
 		    "gitpull is not running; try again");
 }
 
@@ -489,8 +514,9 @@ op_enable(struct sched *s, uint32_t reqid, struct plugin *p, int enable)
 	if (scheduler_mark(s, p->key, p->item.ns, p->item.repo,
 	    p->item.project, enable ? GIT_MARK_ENABLE : GIT_MARK_DISABLE, 0,
 	    reqid) == -1)
-		scheduler_respond_error(s, reqid, 503, "gitpull is not "
-		    "running: the disable marker cannot be written; try again");
+		git_unsent(s, reqid, p, enable ? "enable" : "disable",
+		    "gitpull is not running: the disable marker cannot be "
+		    "written; try again");
 }
 
 int

@@ -7,6 +7,7 @@
  */
 #include "scheduler.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ git_send(struct gitwait *gw)
 	struct sched	*s = gw->s;
 	struct git_req	 r;
 	struct pbuf	 pb;
-	int		 rv;
+	int		 rv, saved;
 
 	if (gw->why == GIT_FOR_ITEMS &&
 	    s->git_inflight >= SCHED_GIT_ITEMS_INFLIGHT)
@@ -79,11 +80,18 @@ git_send(struct gitwait *gw)
 	strlcpy(gw->repo, r.repo, sizeof(gw->repo));
 	codec_put_init(&pb);
 	plugin_msg_git_req_encode(&pb, &r);
-	rv = codec_put_failed(&pb) ? -1 : worker_send_peer(s->w, ROLE_GITPULL,
-	    MSG_GIT_REQ, gw->reqid, pb.buf, pb.len);
+	if (codec_put_failed(&pb)) {
+		errno = ENOMEM;
+		rv = -1;
+	} else
+		rv = worker_send_peer(s->w, ROLE_GITPULL, MSG_GIT_REQ,
+		    gw->reqid, pb.buf, pb.len);
+	saved = errno;
 	codec_put_free(&pb);
-	if (rv == -1)
+	if (rv == -1) {
+		errno = saved;
 		return -1;
+	}
 	gw->sent = 1;
 	s->git_inflight++;
 	ev_timer_set(&gw->expire, GIT_WAIT_MAX, 0.);
@@ -137,7 +145,7 @@ scheduler_git(struct sched *s, struct plugin *p, enum git_why why,
 {
 	struct gitwait		*gw;
 	enum checkout_state	 prev = p->checkout;
-	int			 rv;
+	int			 rv, saved;
 
 	/* not one sent before a move: it answers for the old checkout */
 	if (why == GIT_FOR_ITEMS)
@@ -171,8 +179,10 @@ scheduler_git(struct sched *s, struct plugin *p, enum git_why why,
 		    "gitpull" : "waiting for gitpull", sizeof(p->git_error));
 		return gw;
 	}
+	saved = errno;
 	scheduler_gitwait_free(gw);
 	p->checkout = prev;
+	errno = saved;
 	return NULL;
 }
 

@@ -12,6 +12,7 @@
  */
 #include "scheduler.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,7 @@ scheduler_mark(struct sched *s, const char *key, const char *ns,
 	struct markwait	*mw;
 	struct git_req	 r;
 	struct pbuf	 pb;
-	int		 rv;
+	int		 rv, saved;
 
 	if ((mw = calloc(1, sizeof(*mw))) == NULL)
 		return -1;
@@ -120,11 +121,17 @@ scheduler_mark(struct sched *s, const char *key, const char *ns,
 	r.mark_before = (int64_t)before;
 	codec_put_init(&pb);
 	plugin_msg_git_req_encode(&pb, &r);
-	rv = codec_put_failed(&pb) ? -1 : worker_send_peer(s->w, ROLE_GITPULL,
-	    MSG_GIT_REQ, mw->reqid, pb.buf, pb.len);
+	if (codec_put_failed(&pb)) {
+		errno = ENOMEM;
+		rv = -1;
+	} else
+		rv = worker_send_peer(s->w, ROLE_GITPULL, MSG_GIT_REQ,
+		    mw->reqid, pb.buf, pb.len);
+	saved = errno;
 	codec_put_free(&pb);
 	if (rv == -1) {
 		free(mw);
+		errno = saved;
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&s->markwaits, mw, entry);
