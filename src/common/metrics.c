@@ -40,6 +40,10 @@ const struct metric_family metrics_families[] = {
 	{ "log_lines_dropped_total", METRIC_COUNTER,
 	    "Log lines of the worker role the master dropped: over its budget "
 	    "of 100 lines and 64 KiB a second.", NULL, 0 },
+	{ "log_lines_stderr_total", METRIC_COUNTER,
+	    "Log lines of the worker role the master did not take (its "
+	    "control edge full or gone), written to the worker's stderr "
+	    "instead.", NULL, 0 },
 	{ "points_received_total", METRIC_COUNTER,
 	    "Valid points taken in, by source: post, write (the HTTP API), "
 	    "plugin, collector, self (these metrics).", NULL, 0 },
@@ -472,14 +476,13 @@ metrics_merge(struct metric_set *dst, const struct metric_set *src)
 	return merge(dst, src, 1);
 }
 
-void
-metrics_encode(struct pbuf *pb, const struct metric_set *s)
+static void
+encode_samples(struct pbuf *pb, const struct metric_set *s)
 {
 	const struct metric	*m;
 	size_t			 i;
 	uint32_t		 j;
 
-	codec_put_u32(pb, (uint32_t)s->n);
 	for (i = 0; i < s->n; i++) {
 		m = &s->v[i];
 		codec_put_str(pb, m->name);
@@ -497,6 +500,22 @@ metrics_encode(struct pbuf *pb, const struct metric_set *s)
 		for (j = 0; j < m->nbuckets; j++)
 			codec_put_u64(pb, m->bucket[j]);
 	}
+}
+
+void
+metrics_encode(struct pbuf *pb, const struct metric_set *s)
+{
+	codec_put_u32(pb, (uint32_t)s->n);
+	encode_samples(pb, s);
+}
+
+void
+metrics_encode2(struct pbuf *pb, const struct metric_set *a,
+    const struct metric_set *b)
+{
+	codec_put_u32(pb, (uint32_t)(a->n + b->n));
+	encode_samples(pb, a);
+	encode_samples(pb, b);
 }
 
 /*

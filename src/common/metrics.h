@@ -142,6 +142,13 @@ int	 metrics_merge(struct metric_set *dst, const struct metric_set *src);
 /* On the wire (after the flat counters of MSG_STATS; in MSG_STATUS). */
 void	 metrics_encode(struct pbuf *, const struct metric_set *);
 /*
+ * `a`, then `b`, as one set (a worker's own samples before its role's,
+ * which are not copied for it): no sample may be in both, and together
+ * they must be METRICS_MAX at most, or the decoder refuses them.
+ */
+void	 metrics_encode2(struct pbuf *, const struct metric_set *a,
+	    const struct metric_set *b);
+/*
  * Into `out` (metrics_init'ed); every sample checked against the family
  * table.  0, or -1 with err naming the sample and what was wrong.
  */

@@ -48,7 +48,12 @@ worker_log_sink(enum log_level level, const char *msg, void *arg)
 		}
 		codec_put_free(&pb);
 	}
-	/* no master to tell: stderr is all that is left */
+	/*
+	 * No master to tell (the edge gone), or none that reads (its queue
+	 * full): stderr is all that is left, and a counter (log_stderr)
+	 * says how many the log lacks once the master reads again.
+	 */
+	w->log_stderr++;
 	n = log_format_line(line, sizeof(line), level, proto_role_name(w->role),
 	    getpid(), msg);
 	if (write(STDERR_FILENO, line, n) == -1)
@@ -697,13 +702,14 @@ worker_push_stats(struct worker *w, const struct stat_kv *v, size_t n,
  * names a registry may give (four per plugin and a histogram), so a few
  * hundred plugins passed the bound, and the frame, refused whole, took
  * every figure of the worker out of /metrics and /me/status.  Over it,
- * the samples from the first on that fit go (a worker puts its own
- * first, then the plugins' in their order), and the log says how many
- * did not, at most every 10 s.
+ * the samples from the first on that fit go (the runtime's own, then
+ * the role's: a worker puts its own first, then the plugins' in their
+ * order), and the log says how many did not, at most every 10 s.
  */
 static void
 stats_encode_fit(struct worker *w, struct pbuf *pb,
-    const struct worker_stats *ws, const struct metric_set *ms)
+    const struct worker_stats *ws, const struct metric_set *own,
+    const struct metric_set *ms)
 {
 	struct metric_set	 part;
 	size_t			 max, lo, hi, mid;
@@ -711,37 +717,43 @@ stats_encode_fit(struct worker *w, struct pbuf *pb,
 
 	/* half: the master sends them on with every other worker's */
 	max = proto_control_edge(w->role)->maxpayload / 2;
-	status_stats_encode(pb, ws);
-	metrics_encode(pb, ms);
-	if (codec_put_failed(pb) || pb->len <= max)
-		return;
-	/* the most samples that fit: lo fits (none does), hi does not */
+	/* the decoder takes METRICS_MAX samples, ours among them */
 	part = *ms;
-	lo = 0;
-	hi = ms->n;
-	while (hi - lo > 1) {
-		mid = lo + (hi - lo) / 2;
-		part.n = mid;
+	if (part.n > METRICS_MAX - own->n)
+		part.n = METRICS_MAX - own->n;
+	status_stats_encode(pb, ws);
+	metrics_encode2(pb, own, &part);
+	if (codec_put_failed(pb))
+		return;
+	if (pb->len > max) {
+		/* the most samples that fit: lo fits (none does), hi not */
+		lo = 0;
+		hi = part.n;
+		while (hi - lo > 1) {
+			mid = lo + (hi - lo) / 2;
+			part.n = mid;
+			codec_put_reset(pb);
+			status_stats_encode(pb, ws);
+			metrics_encode2(pb, own, &part);
+			if (codec_put_failed(pb))
+				return;
+			if (pb->len <= max)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		part.n = lo;
 		codec_put_reset(pb);
 		status_stats_encode(pb, ws);
-		metrics_encode(pb, &part);
-		if (codec_put_failed(pb))
-			return;
-		if (pb->len <= max)
-			lo = mid;
-		else
-			hi = mid;
+		metrics_encode2(pb, own, &part);
 	}
-	part.n = lo;
-	codec_put_reset(pb);
-	status_stats_encode(pb, ws);
-	metrics_encode(pb, &part);
-	if (warn_limit_due(&w->stats_cut, ev_now(w->loop), &n))
+	if (part.n < ms->n && warn_limit_due(&w->stats_cut, ev_now(w->loop),
+	    &n))
 		log_warnx("%s: %zu of %zu samples left out of the counters "
 		    "sent to the master: with them they take more than the "
-		    "%zu bytes they may (%llu times since the last warning)",
-		    __func__, ms->n - lo, ms->n, max,
-		    (unsigned long long)n);
+		    "%zu bytes or the %d samples they may (%llu times since "
+		    "the last warning)", __func__, ms->n - part.n, ms->n, max,
+		    METRICS_MAX, (unsigned long long)n);
 }
 
 int
@@ -750,17 +762,20 @@ worker_push_stats_all(struct worker *w, const struct stat_kv *v, size_t n,
     const struct metric_set *ms)
 {
 	struct worker_stats	 ws;
-	struct metric_set	 none;
+	struct metric_set	 none, own;
 	struct pbuf		 pb;
 	size_t			 i;
 	int			 rv = 0;
 
 	memset(&ws, 0, sizeof(ws));
-	for (i = 0; i < n && i < STATS_MAX; i++) {
+	/* the role's counters, then the runtime's: the same in every role */
+	for (i = 0; i < n && i < STATS_MAX - 1; i++) {
 		strlcpy(ws.v[i].key, v[i].key, sizeof(ws.v[i].key));
 		ws.v[i].value = v[i].value;
 	}
-	ws.n = (uint32_t)i;
+	strlcpy(ws.v[i].key, "log_lines_stderr", sizeof(ws.v[i].key));
+	ws.v[i].value = w->log_stderr;
+	ws.n = (uint32_t)i + 1;
 	for (i = 0; i < ntext && i < STATS_TEXT_MAX; i++) {
 		strlcpy(ws.t[i].key, t[i].key, sizeof(ws.t[i].key));
 		strlcpy(ws.t[i].value, t[i].value != NULL ? t[i].value : "",
@@ -769,8 +784,15 @@ worker_push_stats_all(struct worker *w, const struct stat_kv *v, size_t n,
 	ws.ntext = (uint32_t)i;
 	strlcpy(ws.note, note != NULL ? note : "", sizeof(ws.note));
 	metrics_init(&none);
+	metrics_init(&own);
+	/* by role: every worker has one; the master sums a dead one's in */
+	if (metrics_put(&own, "log_lines_stderr_total", w->log_stderr, "role",
+	    proto_role_name(w->role), NULL) == -1)
+		log_warnx("%s: %s: log_lines_stderr_total left out (out of "
+		    "memory)", __func__, proto_role_name(w->role));
 	codec_put_init(&pb);
-	stats_encode_fit(w, &pb, &ws, ms != NULL ? ms : &none);
+	stats_encode_fit(w, &pb, &ws, &own, ms != NULL ? ms : &none);
+	metrics_free(&own);
 	if (codec_put_failed(&pb)) {
 		log_warnx("%s: %s: cannot encode", __func__,
 		    proto_role_name(w->role));

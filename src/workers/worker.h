@@ -105,6 +105,9 @@ struct worker {
 
 	/* a producer's points the sender has not said it took */
 	struct worker_inflight	 inflight;
+
+	/* log lines the master did not take, written to stderr instead */
+	uint64_t		 log_stderr;
 };
 
 int	 worker_main(enum role, int argc, char **argv);

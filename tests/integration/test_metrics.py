@@ -77,6 +77,13 @@ class Metrics(NsqTest):
             self.assertEqual(m[("agent_worker_up", (("role", role),))], 1)
             self.assertEqual(m[("agent_worker_restarts_total",
                                 (("role", role),))], 0)
+            # each worker's own count, whatever its role pushes: the
+            # master read every line
+            self.assertEqual(m[("agent_log_lines_stderr_total",
+                                (("role", role),))], 0)
+        st = self.agent.status()
+        for w in st["workers"]:
+            self.assertEqual(w["stats"]["log_lines_stderr"], 0, w)
         self.assertEqual(len([k for k in m if k[0] == "agent_build_info"]),
                          1)
 

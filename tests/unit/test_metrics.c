@@ -190,6 +190,48 @@ Test(metrics, wire_round_trip_and_checks)
 	metrics_free(&back);
 }
 
+/* Two sets as one (a worker's own samples before its role's). */
+Test(metrics, two_sets_encode_as_one)
+{
+	struct metric_set	 a, b, back;
+	struct pbuf		 pb;
+	struct preader		 pr;
+	char			 err[256];
+
+	metrics_init(&a);
+	metrics_init(&b);
+	metrics_init(&back);
+	cr_assert_eq(metrics_put(&a, "log_lines_stderr_total", 5, "role",
+	    "front", NULL), 0);
+	cr_assert_eq(metrics_put(&b, "http_requests_total", 3, "code", "200",
+	    NULL), 0);
+	cr_assert_eq(metrics_put(&b, "buffer_bytes", 99, NULL), 0);
+	codec_put_init(&pb);
+	metrics_encode2(&pb, &a, &b);
+	cr_assert(!codec_put_failed(&pb));
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(metrics_decode(&pr, &back, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(codec_get_end(&pr), 0);
+	cr_assert_eq(back.n, 3);
+	cr_assert_eq(memcmp(&back.v[0], &a.v[0], sizeof(*a.v)), 0);
+	cr_assert_eq(memcmp(&back.v[1], b.v, 2 * sizeof(*b.v)), 0);
+	codec_put_free(&pb);
+
+	/* an empty first set is the second alone, as metrics_encode() */
+	metrics_reset(&a);
+	codec_put_init(&pb);
+	metrics_encode2(&pb, &a, &b);
+	codec_get_init(&pr, pb.buf, pb.len);
+	cr_assert_eq(metrics_decode(&pr, &back, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(back.n, 2);
+	codec_put_free(&pb);
+	metrics_free(&a);
+	metrics_free(&b);
+	metrics_free(&back);
+}
+
 Test(metrics, fold_keeps_counters_drops_gauges)
 {
 	struct metric_set	 base, dead, cur, total;

@@ -629,6 +629,21 @@ fetcher_peer_changed(struct worker *w, enum role peer, pid_t pid)
 	}
 }
 
+/*
+ * Pushed as things happen, and on the runtime's pace too: its answer to
+ * the master's ask (MSG_STATS_REQ) is then made fresh, with what the
+ * runtime counts itself (log lines the master did not take), not the
+ * last push again, or an empty one after a push that failed.
+ */
+static void
+fetcher_stats(struct worker *w)
+{
+	struct fetcher	*f = w->priv;
+
+	if (f != NULL)
+		fetcher_push_stats(f);
+}
+
 static void
 fetcher_shutdown(struct worker *w)
 {
@@ -677,4 +692,5 @@ const struct worker_ops fetcher_ops = {
 	.peer_changed = fetcher_peer_changed,
 	.shutdown = fetcher_shutdown,
 	.cleanup = fetcher_cleanup,
+	.stats = fetcher_stats,
 };
