@@ -662,6 +662,12 @@ class PostOverflow(AgentTest):
                 refused += 10
         self.assertEqual(accepted, 100)
         self.assertEqual(refused, 200)
+        # said in the log, once for the 20 refusals of these 10 s
+        self.agent.wait_log(r"sender_peer_msg: 10 pushed points refused, "
+                            r"answered 503; the client sends them again: "
+                            r"buffer full")
+        self.assertEqual(self.agent.log_text().count(
+            "pushed points refused"), 1)
         st = wait_until(lambda: (s := self.agent.worker(
             self.agent.status(), "sender").get("stats")) and
             s.get("refused_full") == 200 and s, what="counters")

@@ -138,27 +138,33 @@ TestSuite(front_status, .init = setup, .fini = teardown, .timeout = 30);
  * it: the socket's buffer first, then the queue to within a header.
  */
 static void
-fill_ctl(void)
+fill(struct frame_conn *fc, uint16_t type)
 {
 	static char	 junk[64 * 1024];
 	size_t		 len, last = 0;
 
 	/* what the kernel takes goes as the loop turns, until it takes none */
-	while (frame_queued(h.w.ctl) == 0 || frame_queued(h.w.ctl) != last) {
-		last = frame_queued(h.w.ctl);
-		cr_assert_eq(frame_send(h.w.ctl, MSG_LOG, 0, junk,
-		    sizeof(junk), -1), 0);
+	while (frame_queued(fc) == 0 || frame_queued(fc) != last) {
+		last = frame_queued(fc);
+		cr_assert_eq(frame_send(fc, type, 0, junk, sizeof(junk), -1),
+		    0);
 		ev_run(h.loop, EVRUN_NOWAIT);
 		last += sizeof(junk) + FRAME_HDR_LEN;
 	}
 	for (len = sizeof(junk); ; len /= 2) {
-		while (frame_send(h.w.ctl, MSG_LOG, 0, junk, len, -1) == 0)
+		while (frame_send(fc, type, 0, junk, len, -1) == 0)
 			;
 		cr_assert_eq(errno, ENOBUFS, "%s", strerror(errno));
 		if (len == 0)
 			break;
 	}
-	cr_assert_gt(frame_queued(h.w.ctl), FRAME_OUTQ_MAX - FRAME_HDR_LEN);
+	cr_assert_gt(frame_queued(fc), FRAME_OUTQ_MAX - FRAME_HDR_LEN);
+}
+
+static void
+fill_ctl(void)
+{
+	fill(h.w.ctl, MSG_LOG);
 }
 
 /* GET `path` on the unix socket: the answer's status code. */
@@ -196,8 +202,9 @@ get(const char *path)
 	resp[got] = '\0';
 	cr_assert_eq(sscanf(resp, "HTTP/1.1 %d ", &code), 1, "%s", resp);
 	if (code == 503)
-		cr_assert_not_null(strstr(resp, "the master is not reachable"),
-		    "%s", resp);
+		cr_assert_not_null(strstr(resp, strncmp(path, "/plugins", 8) ==
+		    0 ? "the scheduler is not available" : "the master is not "
+		    "reachable"), "%s", resp);
 	return code;
 }
 
@@ -223,4 +230,47 @@ Test(front_status, a_master_reading_nothing_gets_status_503_said_at_a_rate)
 	    "to the master: No buffer space available; answered 503 to "
 	    "/me/status and /metrics (1 waiting); 2 more not logged since the "
 	    "last such line");
+}
+
+static void
+peer_closed(struct frame_conn *fc, const char *why, void *arg)
+{
+	cr_assert_fail("the scheduler's edge closed: %s", why);
+}
+
+/*
+ * The same for the plugin list and a scheduler that reads nothing: its
+ * edge full, every list gets 503, said once per WARN_LIMIT_EVERY.  Any
+ * client can ask again and again; a line each was the log's end.
+ */
+Test(front_status, a_scheduler_reading_nothing_gets_lists_503_said_at_a_rate)
+{
+	struct front		*f = h.w.priv;
+	struct frame_rules	 rules;
+	int			 sv[2], i;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	    0);
+	rules.edge = proto_peer_edge_find(ROLE_FRONT, ROLE_SCHEDULER);
+	rules.self = ROLE_FRONT;
+	rules.name = "front<->scheduler";
+	cr_assert_not_null(rules.edge);
+	cr_assert_not_null(h.w.peers[ROLE_SCHEDULER] = frame_conn_new(h.loop,
+	    sv[0], &rules, ctl_msg, peer_closed, NULL));
+	h.w.peer_pid[ROLE_SCHEDULER] = 1;	/* its HELLO came */
+	fill(h.w.peers[ROLE_SCHEDULER], MSG_PLUGIN_REQ);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(get("/plugins/list"), 503);
+	cr_assert_eq(h.nwarned, 1, "%zu", h.nwarned);
+	cr_assert_str_eq(h.warned[0], "plugin_unsent: PLUGIN_REQ to the "
+	    "scheduler: No buffer space available; answered 503");
+	f->unsent_plugin.last -= WARN_LIMIT_EVERY;
+	cr_assert_eq(get("/plugins/list"), 503);
+	cr_assert_eq(h.nwarned, 2);
+	cr_assert_str_eq(h.warned[1], "plugin_unsent: PLUGIN_REQ to the "
+	    "scheduler: No buffer space available; answered 503; 2 more not "
+	    "logged since the last such line");
+	frame_conn_close(h.w.peers[ROLE_SCHEDULER]);
+	h.w.peers[ROLE_SCHEDULER] = NULL;
+	(void)close(sv[1]);
 }

@@ -86,6 +86,8 @@ struct front {
 	struct warn_limit	 unfound_peer;	/* loopback, owner not found */
 	struct warn_limit	 unsent_push;	/* the edge to the sender full */
 	struct warn_limit	 unsent_status;	/* the edge to the master full */
+	struct warn_limit	 unsent_plugin;	/* to the scheduler: refused */
+	struct warn_limit	 unsent_refresh; /* to the fetcher: refused */
 	struct front_peeruid	 peeruid;	/* loopback clients' uids */
 	struct front_authfail	 authfail;	/* wrong tokens by source */
 };

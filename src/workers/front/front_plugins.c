@@ -413,6 +413,25 @@ update_deadline(struct front *f)
 	return GIT_CALLS * (double)f->w->conf.gittimeout + GIT_MARGIN;
 }
 
+/*
+ * A question the scheduler's or the fetcher's edge would not take: one
+ * that is gone (ENOTCONN) the master says; one that reads nothing
+ * (ENOBUFS, 64 MiB queued) nobody else does, and any client can ask
+ * again and again: a line every 10 s at most, with how many since.
+ */
+static void
+plugin_unsent(struct front *f, struct warn_limit *t, const char *what)
+{
+	char	 note[80];
+	int	 saved = errno;
+
+	if (saved != ENOTCONN && front_throttle_pass(f, t, note,
+	    sizeof(note)))
+		log_warnx("%s: %s: %s; answered 503%s", __func__, what,
+		    strerror(saved), note);
+	errno = saved;
+}
+
 static void	 list_ask(struct front *, int, uint32_t);
 
 /*
@@ -476,8 +495,8 @@ list_ask(struct front *f, int redact, uint32_t reqid)
 	f->list_sent[redact] = ev_now(f->w->loop);
 	if (worker_send_peer(f->w, ROLE_SCHEDULER, MSG_PLUGIN_REQ, reqid,
 	    pb.buf, pb.len) == -1) {
-		if (errno != ENOTCONN)
-			log_warn("%s: PLUGIN_REQ to the scheduler", __func__);
+		plugin_unsent(f, &f->unsent_plugin, "PLUGIN_REQ to the "
+		    "scheduler");
 		f->list_out[redact] = 0;
 		list_fail(f, reqid, 503, "the scheduler is not available; "
 		    "try again");
@@ -578,8 +597,8 @@ plugin_call(struct http_request *req, struct front *f, enum plugin_op op)
 	}
 	if (worker_send_peer(f->w, ROLE_SCHEDULER, MSG_PLUGIN_REQ, reqid,
 	    pb.buf, pb.len) == -1) {
-		if (errno != ENOTCONN)
-			log_warn("%s: PLUGIN_REQ to the scheduler", __func__);
+		plugin_unsent(f, &f->unsent_plugin, "PLUGIN_REQ to the "
+		    "scheduler");
 		(void)front_take(f, reqid, PENDING_PLUGIN, NULL);
 		front_http_respond_error(req, 503,
 		    "the scheduler is not available; "
@@ -721,8 +740,8 @@ front_route_update(struct http_request *req, void *ctx)
 	}
 	if (worker_send_peer(f->w, ROLE_FETCHER, MSG_REFRESH, reqid, NULL,
 	    0) == -1) {
-		if (errno != ENOTCONN)
-			log_warn("%s: REFRESH to the fetcher", __func__);
+		plugin_unsent(f, &f->unsent_refresh, "REFRESH to the "
+		    "fetcher");
 		(void)front_take(f, reqid, PENDING_REFRESH, NULL);
 		front_http_respond_error(req, 503,
 		    "the fetcher is not available; "

@@ -358,6 +358,18 @@ sender_peer_msg(struct worker *w, enum role from, struct frame_in *in)
 			v = POINTS_FULL;
 		}
 	}
+	/*
+	 * The client hears why (503 or 400, the reason in its body) and
+	 * the counters say how many; the log too, or an operator asked
+	 * why a client fails finds nothing there.
+	 */
+	if (v != POINTS_ACCEPTED && !said &&
+	    warn_limit_due(&s->pushed_warn, ev_now(w->loop), &n))
+		log_warnx("%s: %u pushed points %s: %s (%llu pushes answered "
+		    "so since the last warning)", __func__, m.npoints,
+		    v == POINTS_FULL ? "refused, answered 503; the client "
+		    "sends them again" : "rejected", why,
+		    (unsigned long long)n);
 	answer_to(s, ROLE_FRONT, in->hdr.reqid, v, why);
 	return 0;
 }

@@ -252,6 +252,7 @@ struct sender {
 	uint64_t		 aged_said;	/* dropped_full at the last line */
 	/* a producer's points refused: its answer is not logged there */
 	struct warn_limit	 refused_warn;
+	struct warn_limit	 pushed_warn;	/* pushes answered not 200 */
 	/* messages not decoded: their producer may send them at will */
 	struct warn_limit	 malformed_warn;
 	/*
