@@ -290,6 +290,10 @@ int		 scheduler_starts_pending(const struct sched *);
  */
 struct gitwait	*scheduler_git(struct sched *, struct plugin *, enum git_why,
 		    uint32_t front_reqid);
+/* `r` to gitpull as request `reqid`: 0, or -1 with errno (ENOTCONN:
+ * gitpull is not there; ENOBUFS: its edge full; ENOMEM). */
+int		 scheduler_git_req_send(struct sched *, uint32_t reqid,
+		    const struct git_req *);
 void		 scheduler_gitwait_free(struct gitwait *);
 int		 scheduler_git_resp(struct sched *, struct frame_in *);
 void		 scheduler_git_down(struct sched *);

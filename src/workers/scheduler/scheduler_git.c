@@ -51,14 +51,34 @@ git_current(const struct gitwait *gw)
 	    (gw->update || !gw->p->moved);
 }
 
+int
+scheduler_git_req_send(struct sched *s, uint32_t reqid,
+    const struct git_req *r)
+{
+	struct pbuf	 pb;
+	int		 rv, saved;
+
+	codec_put_init(&pb);
+	plugin_msg_git_req_encode(&pb, r);
+	if (codec_put_failed(&pb)) {
+		errno = ENOMEM;
+		rv = -1;
+	} else
+		rv = worker_send_peer(s->w, ROLE_GITPULL, MSG_GIT_REQ, reqid,
+		    pb.buf, pb.len);
+	/* the caller tells why it was not sent: not codec_put_free's */
+	saved = errno;
+	codec_put_free(&pb);
+	errno = saved;
+	return rv;
+}
+
 /* 0 sent; 1 an ITEMS question held back for room; -1 not sent. */
 static int
 git_send(struct gitwait *gw)
 {
 	struct sched	*s = gw->s;
 	struct git_req	 r;
-	struct pbuf	 pb;
-	int		 rv, saved;
 
 	if (gw->why == GIT_FOR_ITEMS &&
 	    s->git_inflight >= SCHED_GIT_ITEMS_INFLIGHT)
@@ -78,20 +98,8 @@ git_send(struct gitwait *gw)
 	/* a client waits: not behind the registry's slow clones */
 	r.urgent = gw->why != GIT_FOR_ITEMS;
 	strlcpy(gw->repo, r.repo, sizeof(gw->repo));
-	codec_put_init(&pb);
-	plugin_msg_git_req_encode(&pb, &r);
-	if (codec_put_failed(&pb)) {
-		errno = ENOMEM;
-		rv = -1;
-	} else
-		rv = worker_send_peer(s->w, ROLE_GITPULL, MSG_GIT_REQ,
-		    gw->reqid, pb.buf, pb.len);
-	saved = errno;
-	codec_put_free(&pb);
-	if (rv == -1) {
-		errno = saved;
+	if (scheduler_git_req_send(s, gw->reqid, &r) == -1)
 		return -1;
-	}
 	gw->sent = 1;
 	s->git_inflight++;
 	ev_timer_set(&gw->expire, GIT_WAIT_MAX, 0.);

@@ -19,7 +19,6 @@
 
 #include <bsd/string.h>
 
-#include "codec.h"
 #include "jsonw.h"
 #include "log.h"
 
@@ -97,8 +96,7 @@ scheduler_mark(struct sched *s, const char *key, const char *ns,
 {
 	struct markwait	*mw;
 	struct git_req	 r;
-	struct pbuf	 pb;
-	int		 rv, saved;
+	int		 saved;
 
 	if ((mw = calloc(1, sizeof(*mw))) == NULL)
 		return -1;
@@ -119,17 +117,8 @@ scheduler_mark(struct sched *s, const char *key, const char *ns,
 	strlcpy(r.project, project, sizeof(r.project));
 	r.mark = mark;
 	r.mark_before = (int64_t)before;
-	codec_put_init(&pb);
-	plugin_msg_git_req_encode(&pb, &r);
-	if (codec_put_failed(&pb)) {
-		errno = ENOMEM;
-		rv = -1;
-	} else
-		rv = worker_send_peer(s->w, ROLE_GITPULL, MSG_GIT_REQ,
-		    mw->reqid, pb.buf, pb.len);
-	saved = errno;
-	codec_put_free(&pb);
-	if (rv == -1) {
+	if (scheduler_git_req_send(s, mw->reqid, &r) == -1) {
+		saved = errno;
 		free(mw);
 		errno = saved;
 		return -1;
