@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -83,7 +84,9 @@ relay_set_init(struct relay_set *s, struct ev_loop *loop)
 		/* stdin too: the collector could open it (relay.h) */
 		if (isatty(i) != 1)
 			continue;
-		s->term[i] = 1;
+		/* only our controlling terminal's hangup sends us SIGHUP;
+		 * another's (setsid -f) is no reason to take one as it */
+		s->term[i] = tcgetsid(i) != -1 && tcgetsid(i) == getsid(0);
 		if (ioctl(i, TIOCEXCL) == 0)
 			s->excl[i] = 1;
 		else

@@ -42,7 +42,7 @@ struct relay_set {
 	 * there; no other worker may open it anyway (another uid).
 	 */
 	int			 excl[3];
-	int			 term[3];	/* 1 when our fd i was one */
+	int			 term[3];	/* fd i was our controlling one */
 	TAILQ_HEAD(, relay)	 list;
 };
 
@@ -53,10 +53,12 @@ struct relay_set {
 void	 relay_set_init(struct relay_set *, struct ev_loop *);
 
 /*
- * 1 when a terminal that was on our stdin, stdout or stderr at
- * relay_set_init() has hung up since: the session it belonged to is
+ * 1 when our controlling terminal, on our stdin, stdout or stderr at
+ * relay_set_init(), has hung up since: the session it belonged to is
  * over (an ssh connection gone, a terminal window closed), and the
- * SIGHUP that came with it is no operator asking for a reload.
+ * SIGHUP that came with it is no operator asking for a reload.  A
+ * terminal that is not our controlling one sends us no SIGHUP when it
+ * hangs up, so a later one is `agent reload` after all.
  */
 int	 relay_set_hung_up(const struct relay_set *);
 

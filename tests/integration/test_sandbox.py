@@ -238,9 +238,11 @@ class Sandbox(AgentTest):
                            "state"] == "running",
                        timeout=60, what="the collector back")
 
-    def start_on_pty(self):
+    def start_on_pty(self, ctty=True):
         """`agent start -F` on a terminal of its own, as from root's login
-        shell; what the terminal shows collects in the list returned."""
+        shell; what the terminal shows collects in the list returned.
+        ctty=False: in a session of its own without the terminal as its
+        controlling one (`setsid -f agent start -F`)."""
         import fcntl
         import termios
         import threading
@@ -251,7 +253,8 @@ class Sandbox(AgentTest):
         def session():
             # a login shell's: its own session, the terminal its own
             os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            if ctty:
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         fg = subprocess.Popen([AGENT, "start", "-F", "-f", a.conf],
                               stdin=slave_fd, stdout=slave_fd,
                               stderr=slave_fd, preexec_fn=session)
@@ -456,6 +459,25 @@ class Sandbox(AgentTest):
         self.assertIn("SIGHUP and the terminal hung up: stopping", log)
         self.assertEqual(log.count("reload: reading"), 1, log)
         self.assertEqual([p for p in pids if proc_alive(p)], [])
+
+    def test_a_hangup_of_another_terminal_leaves_sighup_a_reload(self):
+        """The same on a terminal that is not the agent's controlling one
+        (`setsid -f agent start -F`): its hangup sends the agent no
+        SIGHUP, so one that comes later is `agent reload`, and reloads,
+        rather than stop an agent whose terminal went long ago."""
+        a = self.agent
+        self.start_on_pty(ctty=False)
+        a.wait_serving()
+        a.remember_pids()
+        self.close_pty()
+        time.sleep(1)
+        self.assertIsNone(a.fg.poll())
+        a.fg.send_signal(signal.SIGHUP)
+        a.wait_log(r"reload: config generation \d+ acknowledged")
+        self.assertIsNone(a.fg.poll())
+        self.assertNotIn("terminal hung up", a.log_text())
+        a.fg.send_signal(signal.SIGTERM)
+        self.assertEqual(a.fg.wait(timeout=30), 0)
 
     def test_the_senders_long_messages_stay_whole_on_a_terminal(self):
         """The sender's `path = "-"` output through the master on a
