@@ -843,7 +843,9 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		 * dropped, its window closed), not `agent reload`: the
 		 * agent ends with its terminal, as a foreground program
 		 * does, rather than reload for nobody and run on with its
-		 * lines going nowhere.  A daemon has no terminal.
+		 * lines going nowhere.  A daemon has no terminal; an agent
+		 * that outlived its terminal (setsid, a disowned job)
+		 * reloads (relay_set_hung_up()).
 		 */
 		if (relay_set_hung_up(&m->relays)) {
 			if (m->phase == M_STOPPING)
@@ -1117,6 +1119,7 @@ master_start(const char *conf_path, int foreground)
 	if ((m->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		fatalx("%s: cannot create the event loop", __func__);
 	relay_set_init(&m->relays, m->loop);
+	relay_set_watch_hangup(&m->relays);
 	if (m->relays.out[STDERR_FILENO] != STDERR_FILENO)
 		m->log.err_nb = m->relays.out[STDERR_FILENO];
 	master_signals(m);

@@ -25,6 +25,14 @@
  * the kernel) must not keep the master from ending.
  */
 #define RELAY_READS_AT_EXIT	256
+/*
+ * How often the master looks whether its terminal hung up, and how long
+ * after it first saw that a SIGHUP is still taken for the one that came
+ * with the hangup: the shell that forwards it, or the kernel, sends it
+ * at once.
+ */
+#define RELAY_HUP_POLL		1.
+#define RELAY_HUP_GRACE		3.
 
 struct relay {
 	TAILQ_ENTRY(relay)	 entry;
@@ -327,8 +335,9 @@ relay_open_stdio(struct relay_set *s, const char *name, int fd[3])
 	return 0;
 }
 
-int
-relay_set_hung_up(const struct relay_set *s)
+/* 1 when a terminal that was on our stdio polls as hung up. */
+static int
+terminal_gone(const struct relay_set *s)
 {
 	struct pollfd	 p;
 	int		 i;
@@ -347,12 +356,56 @@ relay_set_hung_up(const struct relay_set *s)
 	return 0;
 }
 
+static void
+hup_poll_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct relay_set	*s = t->data;
+
+	(void)revents;
+	if (!terminal_gone(s))
+		return;
+	s->hup_seen = ev_now(loop);
+	ev_timer_stop(loop, t);
+}
+
+void
+relay_set_watch_hangup(struct relay_set *s)
+{
+	int	 i;
+
+	for (i = 0; i < 3; i++)
+		if (s->term[i])
+			break;
+	if (i == 3)
+		return;
+	ev_timer_init(&s->hup_poll, hup_poll_cb, RELAY_HUP_POLL,
+	    RELAY_HUP_POLL);
+	s->hup_poll.data = s;
+	ev_timer_start(s->loop, &s->hup_poll);
+}
+
+int
+relay_set_hung_up(struct relay_set *s)
+{
+	if (!terminal_gone(s))
+		return 0;
+	/*
+	 * Seen hung up seconds ago and run on since: nothing stopped us
+	 * then (setsid, a disowned job), and this SIGHUP is an operator's
+	 * `agent reload`, which must not end an agent that outlived its
+	 * terminal.
+	 */
+	return s->hup_seen == 0 ||
+	    ev_now(s->loop) - s->hup_seen < RELAY_HUP_GRACE;
+}
+
 void
 relay_set_flush(struct relay_set *s)
 {
 	struct relay	*r;
 	int		 i;
 
+	ev_timer_stop(s->loop, &s->hup_poll);
 	/* our own descriptors again, which wait for the terminal */
 	TAILQ_FOREACH(r, &s->list, entry)
 		ev_io_stop(s->loop, &r->wio);

@@ -43,6 +43,13 @@ struct relay_set {
 	 */
 	int			 excl[3];
 	int			 term[3];	/* fd i was our controlling one */
+	/*
+	 * When the master first saw it hung up (ev_now), 0 while it has
+	 * not: a SIGHUP that long after is not the one that came with the
+	 * hangup (relay_set_hung_up()).
+	 */
+	ev_timer		 hup_poll;
+	double			 hup_seen;
 	TAILQ_HEAD(, relay)	 list;
 };
 
@@ -53,14 +60,24 @@ struct relay_set {
 void	 relay_set_init(struct relay_set *, struct ev_loop *);
 
 /*
- * 1 when our controlling terminal, on our stdin, stdout or stderr at
- * relay_set_init(), has hung up since: the session it belonged to is
- * over (an ssh connection gone, a terminal window closed), and the
- * SIGHUP that came with it is no operator asking for a reload.  A
- * terminal that is not our controlling one sends us no SIGHUP when it
- * hangs up, so a later one is `agent reload` after all.
+ * The master's: from now on, looks every second whether its
+ * controlling terminal, on our stdio, hung up, and notes when
+ * (hup_seen).
  */
-int	 relay_set_hung_up(const struct relay_set *);
+void	 relay_set_watch_hangup(struct relay_set *);
+
+/*
+ * 1 when our controlling terminal, on our stdin, stdout or stderr at
+ * relay_set_init(), has hung up, and relay_set_watch_hangup()'s look saw
+ * it first a few seconds ago at most, or not yet: the session it
+ * belonged to is over (an ssh connection gone, a terminal window
+ * closed), and the SIGHUP that came with it is no operator asking for a
+ * reload.  A terminal that is not our controlling one (setsid) sends us
+ * no SIGHUP when it hangs up, and one the agent outlived (a job
+ * disowned, which the shell passes no SIGHUP on to) is long gone by the
+ * time an operator's SIGHUP comes: 0, a reload.
+ */
+int	 relay_set_hung_up(struct relay_set *);
 
 /*
  * For our fd 1 or 2: the descriptor a new child gets in its place, in

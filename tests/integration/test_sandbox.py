@@ -463,21 +463,78 @@ class Sandbox(AgentTest):
     def test_a_hangup_of_another_terminal_leaves_sighup_a_reload(self):
         """The same on a terminal that is not the agent's controlling one
         (`setsid -f agent start -F`): its hangup sends the agent no
-        SIGHUP, so one that comes later is `agent reload`, and reloads,
-        rather than stop an agent whose terminal went long ago."""
+        SIGHUP, and nothing stops it then; one that comes later is `agent
+        reload`, and reloads, rather than stop an agent whose terminal
+        went long ago."""
         a = self.agent
         self.start_on_pty(ctty=False)
         a.wait_serving()
         a.remember_pids()
         self.close_pty()
-        time.sleep(1)
-        self.assertIsNone(a.fg.poll())
+        time.sleep(5)
+        self.assertIsNone(a.fg.poll(), "the agent ended with a terminal "
+                          "that sent it nothing")
         a.fg.send_signal(signal.SIGHUP)
         a.wait_log(r"reload: config generation \d+ acknowledged")
-        self.assertIsNone(a.fg.poll())
-        self.assertNotIn("terminal hung up", a.log_text())
+        time.sleep(1)
+        self.assertIsNone(a.fg.poll(), a.log_text())
+        self.assertNotIn("SIGHUP and the terminal hung up", a.log_text())
         a.fg.send_signal(signal.SIGTERM)
         self.assertEqual(a.fg.wait(timeout=30), 0)
+
+    def test_a_disowned_agent_that_outlived_its_terminal_reloads(self):
+        """`agent start -F &` then `disown`, in a login shell that then
+        goes: the terminal is still the agent's controlling one, but the
+        agent is not in its foreground group, so its hangup sends the
+        shell a SIGHUP and the agent none, and the agent runs on.  A
+        SIGHUP that comes seconds later is `agent reload`: the master had
+        found its terminal hung up and stopped the agent at every reload
+        after the logout."""
+        a = self.agent
+        master_fd, slave_fd = os.openpty()
+        rfd, wfd = os.pipe()
+        # the login shell: the session and its terminal; the agent a job
+        # of its own group, which it does not bring to the foreground
+        shell = subprocess.Popen(
+            [sys.executable, "-c",
+             "import fcntl, os, sys, termios\n"
+             "os.setsid()\n"
+             "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
+             "w = int(sys.argv[1])\n"
+             "pid = os.fork()\n"
+             "if pid == 0:\n"
+             "    os.close(w)\n"
+             "    os.setpgid(0, 0)\n"
+             "    os.execv(sys.argv[2], sys.argv[2:])\n"
+             "os.write(w, b'%d' % pid)\n"
+             "os.close(w)\n"
+             "while True:\n"
+             "    os.pause()\n",
+             str(wfd), AGENT, "start", "-F", "-f", a.conf],
+            stdin=slave_fd, stdout=slave_fd, stderr=slave_fd,
+            pass_fds=(wfd,))
+        os.close(slave_fd)
+        os.close(wfd)
+        self.addCleanup(shell.wait, 10)
+        self.addCleanup(shell.kill)
+        with os.fdopen(rfd, "rb") as r:
+            pid = int(r.read())
+        a.seen_pids.update((shell.pid, pid))
+        a.wait_serving()
+        a.remember_pids()
+        os.close(master_fd)             # the ssh connection drops
+        self.assertEqual(shell.wait(timeout=10), -signal.SIGHUP)
+        time.sleep(5)
+        self.assertTrue(proc_alive(pid), "the agent ended with a terminal "
+                        "that sent it nothing")
+        os.kill(pid, signal.SIGHUP)
+        a.wait_log(r"reload: config generation \d+ acknowledged")
+        time.sleep(1)
+        self.assertTrue(proc_alive(pid), a.log_text())
+        self.assertNotIn("SIGHUP and the terminal hung up", a.log_text())
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not proc_alive(pid), timeout=30,
+                   what="the agent stopped")
 
     def test_the_senders_long_messages_stay_whole_on_a_terminal(self):
         """The sender's `path = "-"` output through the master on a
