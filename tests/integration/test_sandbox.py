@@ -497,7 +497,7 @@ class Sandbox(AgentTest):
         # of its own group, which it does not bring to the foreground
         shell = subprocess.Popen(
             [sys.executable, "-c",
-             "import fcntl, os, sys, termios\n"
+             "import fcntl, os, signal, sys, termios\n"
              "os.setsid()\n"
              "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
              "w = int(sys.argv[1])\n"
@@ -509,7 +509,7 @@ class Sandbox(AgentTest):
              "os.write(w, b'%d' % pid)\n"
              "os.close(w)\n"
              "while True:\n"
-             "    os.pause()\n",
+             "    signal.pause()\n",
              str(wfd), AGENT, "start", "-F", "-f", a.conf],
             stdin=slave_fd, stdout=slave_fd, stderr=slave_fd,
             pass_fds=(wfd,))
