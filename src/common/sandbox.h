@@ -43,6 +43,13 @@ enum sandbox_filter {
 };
 
 /*
+ * The collector's filter kills a pread64 or an lseek at this offset or
+ * beyond (sandbox_seccomp.c, rules_collector_offsets): 64 GiB.  A file it
+ * reads at an offset (wtmp, btmp) that is larger is left out instead.
+ */
+#define SANDBOX_COLLECTOR_OFFSET_MAX	(1ULL << 36)
+
+/*
  * One role's whole policy: one row of the table in sandbox.c.  Who it
  * runs as, whether it is chrooted, the capabilities it keeps (the
  * effective, permitted and bounding sets; never inheritable or ambient),

@@ -396,7 +396,7 @@ rules_threads(scmp_filter_ctx ctx, char *err, size_t errlen)
  * sockets and stderr take, and it works only on descriptors, and every
  * descriptor the collector can hold was either passed to it (stdio on
  * /dev/null, its edges) or opened read-only (a write to one fails with
- * EBADF).  pread64 and lseek only below 1 TiB (rules_collector_offsets).
+ * EBADF).  pread64 and lseek only below 64 GiB (rules_collector_offsets).
  * Deliberately absent: execve/execveat, fork/vfork, a clone
  * that is not a thread, ptrace and process_vm_*, kill, bind/listen/accept,
  * mount and the rest of the deny-list, unlink/unlinkat, rename*, link*,
@@ -410,19 +410,23 @@ static const char *const collector_allow[] = {
 };
 
 /*
- * The collector's reads at an offset stay below 1 TiB, which no file it
- * reads reaches (pread64 of wtmp's records; stdio's ftell and rewind are
- * lseek to 0).  CAP_SYS_PTRACE, which its PROC checks need for other
- * users' /proc/<pid>/io, fd and exe, also lets it open any process's
+ * The collector's reads at an offset stay below 64 GiB, which no file it
+ * reads reaches (pread64 of wtmp's records, and kernel_file() leaves out
+ * a larger one; stdio's ftell and rewind are lseek to 0).
+ * CAP_SYS_PTRACE, which its PROC checks need for other users'
+ * /proc/<pid>/io, fd and exe, also lets it open any process's
  * /proc/<pid>/mem, where the offset is the address read: a read there
- * starts at 0, unmapped, and fails without moving on.  Above 2^40 lie a
+ * starts at 0, unmapped, and fails without moving on.  Above 2^36 lie a
  * PIE program's code, data and heap, its libraries, its stacks and its
  * other mappings (0x55..., 0x7f... on x86-64, 0xaaaa..., 0xffff... on
- * arm64): an ssh-agent's keys, say, stay out of a compromised
- * collector's reach.  A program built without PIE has its data and brk
- * heap below 4 GiB, still within it.  Any other offset kills.
+ * arm64), and a Go program's heap (0xc000000000 on x86-64, 0x4000000000
+ * on arm64: below the 2^40 this was first, where a compromised collector
+ * read a Go daemon's secrets): an ssh-agent's keys, say, stay out of a
+ * compromised collector's reach.  Still within it: a program built
+ * without PIE has its data and brk heap below 4 GiB, and a JVM may put
+ * its heap below 32 GiB (compressed oops).  Any other offset kills.
  */
-#define COLLECTOR_OFFSET_MAX	(1ULL << 40)
+#define COLLECTOR_OFFSET_MAX	SANDBOX_COLLECTOR_OFFSET_MAX
 
 static int
 rules_collector_offsets(scmp_filter_ctx ctx, char *err, size_t errlen)

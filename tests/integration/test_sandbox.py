@@ -238,6 +238,46 @@ class Sandbox(AgentTest):
                            "state"] == "running",
                        timeout=60, what="the collector back")
 
+    @unittest.skipUnless(inject.supported(),
+                         "skipped: needs root on x86_64 (ptrace)")
+    def test_the_collector_cannot_read_a_go_programs_heap(self):
+        """A Go program's heap lies at 0xc000000000 on x86-64, below the
+        2^40 the collector's filter first bounded its offsets with: code
+        running in it read there what a Go daemon holds (a token, a
+        key).  A holder maps its secret where Go would."""
+        a = self.agent
+        self.start_ok()
+        go_heap = 0xc000000000
+        holder = subprocess.Popen(
+            [sys.executable, "-c",
+             "import ctypes, mmap, sys\n"
+             "libc = ctypes.CDLL(None, use_errno=True)\n"
+             "libc.mmap.restype = ctypes.c_void_p\n"
+             "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, "
+             "ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+             f"p = libc.mmap({go_heap}, 4096, 3, mmap.MAP_PRIVATE | "
+             "mmap.MAP_ANONYMOUS | 0x100000, -1, 0)\n"
+             "ctypes.memmove(p, b'hunter2 in a Go heap ' * 4, 84)\n"
+             "print(p, flush=True)\n"
+             "sys.stdin.read()\n"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addCleanup(holder.wait, 10)
+        self.addCleanup(holder.kill)
+        self.assertEqual(int(holder.stdout.readline()), go_heap)
+        mem = f"/proc/{holder.pid}/mem".encode()
+        pid = a.worker(a.status(), "collector")["pid"]
+        with self.assertRaises(inject.Dead) as d:
+            with inject.held(pid) as h:
+                fd = h.syscall("openat", inject.AT_FDCWD, mem,
+                               os.O_RDONLY | os.O_CLOEXEC)
+                self.assertGreaterEqual(
+                    fd, 0, "the collector does not open it: this test "
+                    "proves nothing")
+                got = h.syscall("pread64", fd, b"\0" * 84, 84, go_heap)
+                self.fail(f"pread64 at {go_heap:#x}: {got}")
+        self.assertEqual(d.exception.signal, signal.SIGSYS)
+        a.wait_log(rf"collector \(pid {pid}\) killed by signal 31")
+
     def start_on_pty(self, ctty=True):
         """`agent start -F` on a terminal of its own, as from root's login
         shell; what the terminal shows collects in the list returned.

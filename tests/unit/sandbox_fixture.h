@@ -731,6 +731,23 @@ call_pread_high(pid_t other)
 	(void)syscall(SYS_pread64, -1, b, sizeof(b), HIGH_OFFSET);
 }
 
+/* a Go program's heap on x86-64, below the 2^40 of the first bound */
+#define GO_HEAP		0xc000000000LL
+
+static inline void
+call_pread_go_heap(pid_t other)
+{
+	char	 b[8];
+
+	(void)syscall(SYS_pread64, -1, b, sizeof(b), GO_HEAP);
+}
+
+static inline void
+call_lseek_go_heap(pid_t other)
+{
+	(void)syscall(SYS_lseek, -1, GO_HEAP, SEEK_SET);
+}
+
 static inline void
 call_lseek_high(pid_t other)
 {

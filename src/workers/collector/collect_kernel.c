@@ -43,6 +43,7 @@
 #include "collect_file.h"
 #include "collect_kernel.h"
 #include "log.h"
+#include "sandbox.h"
 #include "utf8.h"
 
 #define UT_SIZE			384
@@ -225,6 +226,15 @@ kernel_file(const struct collect_env *env, const char *rel, int64_t value,
 	if (!S_ISREG(st.st_mode)) {
 		log_warnx("%s: collect kernel: %s: not a regular file",
 		    __func__, path);
+		goto done;
+	}
+	/* a read that far in would kill the collector, every family with
+	 * it, at every run (its filter: sandbox.h) */
+	if ((uint64_t)st.st_size > SANDBOX_COLLECTOR_OFFSET_MAX) {
+		log_warnx("%s: collect kernel: %s: %lld bytes, more than the "
+		    "%llu the collector may read into: left out", __func__,
+		    path, (long long)st.st_size,
+		    (unsigned long long)SANDBOX_COLLECTOR_OFFSET_MAX);
 		goto done;
 	}
 	nrec = (size_t)st.st_size / UT_SIZE;
