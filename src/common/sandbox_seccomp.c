@@ -25,6 +25,7 @@
 #include <seccomp.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int	 rule_names(scmp_filter_ctx, uint32_t, const char *const *,
@@ -719,6 +720,17 @@ sandbox_seccomp(enum sandbox_filter filter, char *err, size_t errlen)
 	/* Set here too, so the filter alone is never loaded without it. */
 	if (sandbox_set_nnp(err, errlen) == -1)
 		return -1;
+	/*
+	 * The time zone, read now: a worker is exec'd afresh, and its first
+	 * log line it formats itself (to stderr, when the master takes none
+	 * or is gone) had gmtime_r() open /etc/localtime and seek back in
+	 * it, an open the front's filter kills and an lseek the collector's
+	 * does.  Read once, gmtime_r() does not read it again (glibc looks
+	 * again only in localtime(), mktime(), tzset() and strftime()'s %Z,
+	 * which neither the front nor the collector calls).  In the front's
+	 * chroot it is not there: UTC, as the log writes anyway.
+	 */
+	tzset();
 	if ((ctx = seccomp_init(filters[filter].def)) == NULL)
 		return sandbox_failx(err, errlen, "seccomp_init: failed");
 	/* A syscall from a foreign ABI (i386 int 0x80, x32) has other

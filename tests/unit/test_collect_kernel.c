@@ -5,7 +5,6 @@
 #include "collect_fixture.h"
 
 #include <fcntl.h>
-#include <time.h>
 
 #include "sandbox.h"
 
@@ -173,10 +172,6 @@ huge_child(const char *root)
 	collect_list_init(&pl);
 	if ((st = collect_kernel_family.init()) == NULL)
 		return 2;
-	/* the time zone read, as the master has before it forks a worker:
-	 * the log's first gmtime_r() reads /etc/localtime, with an lseek
-	 * back from where it is that the filter kills */
-	tzset();
 	if (sandbox_seccomp(SANDBOX_FILTER_COLLECTOR, err, sizeof(err)) == -1)
 		return 3;
 	if (collect_kernel_family.collect(st, &env, &pl, err,

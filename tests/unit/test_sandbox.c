@@ -10,6 +10,8 @@
  */
 #include "sandbox_fixture.h"
 
+#include "log.h"
+
 /*
  * `other` is the parent's pid, taken before the filter: computing it in
  * the kid (getppid) after "calling" would itself be a forbidden call in
@@ -1224,6 +1226,43 @@ Test(seccomp, filter_covers_existing_threads)
 
 	kid_run(&k, kid_tsync, NULL);
 	assert_died_at(&k, SIGSYS, "open");
+}
+
+/*
+ * A worker is exec'd afresh and has not read the time zone when its
+ * filter goes on: its first log line it formats itself (to stderr, when
+ * the master takes none or is gone) has gmtime_r() read /etc/localtime,
+ * and seek back in it, an open the front's filter kills and an lseek the
+ * collector's does.
+ */
+static int
+kid_log_line(int rep, int go, void *arg)
+{
+	const enum sandbox_filter	*f = arg;
+	char				 line[256];
+
+	if (install(rep, *f) == -1)
+		return 2;
+	say(rep, "calling log_format_line");
+	if (log_format_line(line, sizeof(line), LOG_LVL_WARN, "kid",
+	    getpid(), "a line") == 0)
+		return 10;
+	return 0;
+}
+
+Test(seccomp, a_log_line_formatted_under_every_filter)
+{
+	enum sandbox_filter	 f;
+	struct kid		 k;
+
+	for (f = 0; f < SANDBOX_FILTER_MAX; f++) {
+		kid_run(&k, kid_log_line, &f);
+		cr_assert(WIFEXITED(k.status) && WEXITSTATUS(k.status) == 0,
+		    "filter %d: kid %s %d; it said:\n%s", (int)f,
+		    WIFEXITED(k.status) ? "exited with" : "killed by signal",
+		    WIFEXITED(k.status) ? WEXITSTATUS(k.status) :
+		    WTERMSIG(k.status), k.out);
+	}
 }
 
 Test(seccomp, unknown_filter_refused)
