@@ -193,50 +193,60 @@ class Sandbox(AgentTest):
                 "pid"] for w in a.status()["workers"] if w["role"] in tries),
             timeout=60, what="the killed workers back")
 
+    def memory_holder(self, script):
+        """A process that runs `script`, which prints the address of a
+        secret it holds; its /proc/<pid>/mem and that address."""
+        holder = subprocess.Popen(
+            [sys.executable, "-c", script + "sys.stdin.read()\n"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addCleanup(holder.wait, 10)
+        self.addCleanup(holder.kill)
+        addr = int(holder.stdout.readline())
+        return f"/proc/{holder.pid}/mem".encode(), addr
+
+    def assert_collector_dies_reading(self, mem, addr, how):
+        """Code running in the collector (ptrace stands in for the
+        exploit) opens `mem`, which it may, and reads at `addr` by
+        `how` (pread64, or lseek there first): killed by SIGSYS, and
+        the master starts it again."""
+        a = self.agent
+        pid = a.worker(a.status(), "collector")["pid"]
+        with self.assertRaises(inject.Dead, msg=how) as d:
+            with inject.held(pid) as h:
+                fd = h.syscall("openat", inject.AT_FDCWD, mem,
+                               os.O_RDONLY | os.O_CLOEXEC)
+                self.assertGreaterEqual(
+                    fd, 0, "the collector does not open it: this test "
+                    "proves nothing")
+                if how == "pread64":
+                    got = h.syscall("pread64", fd, b"\0" * 84, 84, addr)
+                else:
+                    got = h.syscall("lseek", fd, addr, os.SEEK_SET)
+                self.fail(f"{how} at {addr:#x}: {got}")
+        self.assertEqual(d.exception.signal, signal.SIGSYS, how)
+        a.wait_log(rf"collector \(pid {pid}\) killed by signal 31")
+        wait_until(lambda: a.worker(a.status(), "collector")["pid"]
+                   != pid and a.worker(a.status(), "collector")[
+                       "state"] == "running",
+                   timeout=60, what="the collector back")
+
     @unittest.skipUnless(inject.supported(),
                          "skipped: needs root on x86_64 (ptrace)")
     def test_the_collector_cannot_read_another_processs_memory(self):
         """The collector opens any process's /proc/<pid>/mem: it has
         CAP_SYS_PTRACE, which its PROC checks need for other users'
-        /proc/<pid>/io, fd and exe.  Code running in it (ptrace stands
-        in for the exploit) must still not read what a process holds
-        there (an ssh-agent's keys): a read at an address of a PIE
-        program's memory, by pread or after an lseek, kills it."""
-        a = self.agent
+        /proc/<pid>/io, fd and exe.  Code running in it must still not
+        read what a process holds there (an ssh-agent's keys): a read at
+        an address of a PIE program's memory, by pread or after an
+        lseek, kills it."""
         self.start_ok()
-        holder = subprocess.Popen(
-            [sys.executable, "-c",
-             "import ctypes, sys\n"
-             "b = ctypes.create_string_buffer(b'hunter2 in memory ' * 4)\n"
-             "print(ctypes.addressof(b), flush=True)\n"
-             "sys.stdin.read()\n"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.addCleanup(holder.wait, 10)
-        self.addCleanup(holder.kill)
-        addr = int(holder.stdout.readline())
+        mem, addr = self.memory_holder(
+            "import ctypes, sys\n"
+            "b = ctypes.create_string_buffer(b'hunter2 in memory ' * 5)\n"
+            "print(ctypes.addressof(b), flush=True)\n")
         self.assertGreater(addr, 1 << 40)
-        mem = f"/proc/{holder.pid}/mem".encode()
         for how in ("pread64", "lseek"):
-            pid = a.worker(a.status(), "collector")["pid"]
-            with self.assertRaises(inject.Dead, msg=how) as d:
-                with inject.held(pid) as h:
-                    fd = h.syscall("openat", inject.AT_FDCWD, mem,
-                                   os.O_RDONLY | os.O_CLOEXEC)
-                    self.assertGreaterEqual(
-                        fd, 0, "the collector does not open it: this "
-                        "test proves nothing")
-                    if how == "pread64":
-                        got = h.syscall("pread64", fd, b"\0" * 72, 72,
-                                        addr)
-                    else:
-                        got = h.syscall("lseek", fd, addr, os.SEEK_SET)
-                    self.fail(f"{how} at {addr:#x}: {got}")
-            self.assertEqual(d.exception.signal, signal.SIGSYS, how)
-            a.wait_log(rf"collector \(pid {pid}\) killed by signal 31")
-            wait_until(lambda: a.worker(a.status(), "collector")["pid"]
-                       != pid and a.worker(a.status(), "collector")[
-                           "state"] == "running",
-                       timeout=60, what="the collector back")
+            self.assert_collector_dies_reading(mem, addr, how)
 
     @unittest.skipUnless(inject.supported(),
                          "skipped: needs root on x86_64 (ptrace)")
@@ -245,38 +255,20 @@ class Sandbox(AgentTest):
         2^40 the collector's filter first bounded its offsets with: code
         running in it read there what a Go daemon holds (a token, a
         key).  A holder maps its secret where Go would."""
-        a = self.agent
-        self.start_ok()
         go_heap = 0xc000000000
-        holder = subprocess.Popen(
-            [sys.executable, "-c",
-             "import ctypes, mmap, sys\n"
-             "libc = ctypes.CDLL(None, use_errno=True)\n"
-             "libc.mmap.restype = ctypes.c_void_p\n"
-             "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, "
-             "ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
-             f"p = libc.mmap({go_heap}, 4096, 3, mmap.MAP_PRIVATE | "
-             "mmap.MAP_ANONYMOUS | 0x100000, -1, 0)\n"
-             "ctypes.memmove(p, b'hunter2 in a Go heap ' * 4, 84)\n"
-             "print(p, flush=True)\n"
-             "sys.stdin.read()\n"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.addCleanup(holder.wait, 10)
-        self.addCleanup(holder.kill)
-        self.assertEqual(int(holder.stdout.readline()), go_heap)
-        mem = f"/proc/{holder.pid}/mem".encode()
-        pid = a.worker(a.status(), "collector")["pid"]
-        with self.assertRaises(inject.Dead) as d:
-            with inject.held(pid) as h:
-                fd = h.syscall("openat", inject.AT_FDCWD, mem,
-                               os.O_RDONLY | os.O_CLOEXEC)
-                self.assertGreaterEqual(
-                    fd, 0, "the collector does not open it: this test "
-                    "proves nothing")
-                got = h.syscall("pread64", fd, b"\0" * 84, 84, go_heap)
-                self.fail(f"pread64 at {go_heap:#x}: {got}")
-        self.assertEqual(d.exception.signal, signal.SIGSYS)
-        a.wait_log(rf"collector \(pid {pid}\) killed by signal 31")
+        self.start_ok()
+        mem, addr = self.memory_holder(
+            "import ctypes, mmap, sys\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "libc.mmap.restype = ctypes.c_void_p\n"
+            "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, "
+            "ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+            f"p = libc.mmap({go_heap}, 4096, 3, mmap.MAP_PRIVATE | "
+            "mmap.MAP_ANONYMOUS | 0x100000, -1, 0)\n"
+            "ctypes.memmove(p, b'hunter2 in a Go heap ' * 4, 84)\n"
+            "print(p, flush=True)\n")
+        self.assertEqual(addr, go_heap)
+        self.assert_collector_dies_reading(mem, addr, "pread64")
 
     def start_on_pty(self, ctty=True):
         """`agent start -F` on a terminal of its own, as from root's login
