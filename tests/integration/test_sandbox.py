@@ -530,6 +530,7 @@ class Sandbox(AgentTest):
         shell = subprocess.Popen(
             [sys.executable, "-c",
              "import fcntl, os, signal, sys, termios\n"
+             "signal.signal(signal.SIGHUP, signal.SIG_DFL)  # nohup make\n"
              "os.setsid()\n"
              "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
              "w = int(sys.argv[1])\n"
