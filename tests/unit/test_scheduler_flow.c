@@ -1084,21 +1084,21 @@ Test(sched_flow, questions_gitpull_has_no_room_for_are_logged_at_a_rate)
 	log_set_sink(catch_warn, NULL);
 
 	front_req(1, PLUGIN_OP_RUN, NS, GIT, 0, NULL);
-	assert_answer(0, 1, 503, "gitpull is not running");
+	assert_answer(0, 1, 503, "gitpull is not reading");
 	cr_assert_eq(nwarned, 1);
 	cr_assert_str_eq(warned[0], "git_unsent: run of plugin " NS "|mysql: "
 	    "gitpull not asked: No buffer space available; answered 503 (0 "
 	    "more since the last such line)");
 	front_req(2, PLUGIN_OP_UPDATE, NS, GIT, 0, NULL);
-	assert_answer(1, 2, 503, "gitpull is not running");
+	assert_answer(1, 2, 503, "gitpull is not reading");
 	front_req(3, PLUGIN_OP_DISABLE, NS, GIT, 0, NULL);
-	assert_answer(2, 3, 503, "gitpull is not running");
+	assert_answer(2, 3, 503, "gitpull is not reading");
 	cr_assert_eq(nwarned, 1, "%s", warned[nwarned - 1]);
 
 	/* a rate limit's interval later */
 	S()->git_unsent.last -= WARN_LIMIT_EVERY;
 	front_req(4, PLUGIN_OP_ENABLE, NS, GIT, 0, NULL);
-	assert_answer(3, 4, 503, "gitpull is not running");
+	assert_answer(3, 4, 503, "gitpull is not reading");
 	cr_assert_eq(nwarned, 2);
 	cr_assert_str_eq(warned[1], "git_unsent: enable of plugin " NS
 	    "|mysql: gitpull not asked: No buffer space available; answered "

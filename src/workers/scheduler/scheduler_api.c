@@ -427,9 +427,10 @@ scheduler_answer_run(struct plugin *p, uint32_t reqid,
 
 /*
  * gitpull was not asked for `op` of `p` (scheduler_git() or
- * scheduler_mark() failed, errno why): 503 `msg`.  A gitpull that is
- * down the master says; one whose edge will not take the question
- * (ENOBUFS: it reads nothing, 64 MiB wait for it) nobody else does.
+ * scheduler_mark() failed, errno why): 503, `msg` when it is not there.
+ * A gitpull that is down the master says; one whose edge will not take
+ * the question (ENOBUFS: it reads nothing, 64 MiB wait for it) nobody
+ * else does.
  */
 static void
 git_unsent(struct sched *s, uint32_t reqid, const struct plugin *p,
@@ -444,6 +445,13 @@ git_unsent(struct sched *s, uint32_t reqid, const struct plugin *p,
 		    "answered 503 (%llu more since the last such line)",
 		    __func__, op, p->key, strerror(saved),
 		    (unsigned long long)(n - 1));
+	/* the client is told which: a gitpull that runs is not "not
+	 * running" */
+	if (saved == ENOBUFS)
+		msg = "gitpull is not reading: 64 MiB of questions wait for "
+		    "it; try again";
+	else if (saved != ENOTCONN)
+		msg = "gitpull could not be asked (out of memory); try again";
 	scheduler_respond_error(s, reqid, 503, msg);
 }
 
