@@ -22,6 +22,8 @@
 #include "status.h"
 #include "workers/collector/collector.h"
 
+#include "worker_fixture.h"
+
 /* generous: only a hang fails on it */
 #define HANG_BOUND	10.0
 
@@ -102,27 +104,18 @@ static void
 setup(void)
 {
 	struct frame_rules	 rules;
-	int			 sv[2];
+	int			 fd;
 
 	memset(&h, 0, sizeof(h));
 	metrics_init(&h.ms);
 	log_init("test", LOG_LVL_ERROR);
 	cr_assert_not_null(h.loop = ev_loop_new(EVFLAG_AUTO));
-	cr_assert_eq(conf_defaults(&h.w.conf), 0);
-	h.w.loop = h.loop;
-	h.w.role = ROLE_COLLECTOR;
-	h.w.ops = &collector_ops;
-	h.w.have_conf = 1;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
-	    0);
+	fd = worker_on_edge(&h.w, h.loop, &collector_ops, SOCK_NONBLOCK,
+	    worker_msg, closed, &h.w);
 	rules.edge = proto_control_edge(ROLE_COLLECTOR);
-	rules.self = ROLE_COLLECTOR;
-	rules.name = "collector<->master";
-	cr_assert_not_null(h.w.ctl = frame_conn_new(h.loop, sv[0], &rules,
-	    worker_msg, closed, &h.w));
 	rules.self = ROLE_MASTER;
 	rules.name = "master<->collector";
-	cr_assert_not_null(h.master = frame_conn_new(h.loop, sv[1], &rules,
+	cr_assert_not_null(h.master = frame_conn_new(h.loop, fd, &rules,
 	    master_msg, closed, NULL));
 }
 
@@ -139,18 +132,6 @@ teardown(void)
 }
 
 TestSuite(collector_start, .init = setup, .fini = teardown, .timeout = 30);
-
-static uint64_t
-stat_of(const char *key)
-{
-	uint32_t	 i;
-
-	for (i = 0; i < h.last.n; i++)
-		if (strcmp(h.last.v[i].key, key) == 0)
-			return h.last.v[i].value;
-	cr_assert_fail("no %s in the collector's counters", key);
-	return 0;
-}
 
 Test(collector_start, a_family_whose_init_fails_is_left_out_and_counted)
 {
@@ -174,8 +155,8 @@ Test(collector_start, a_family_whose_init_fails_is_left_out_and_counted)
 	while (h.nstats == 0 && ev_time() < until)
 		ev_run(h.loop, EVRUN_ONCE | EVRUN_NOWAIT);
 	cr_assert_eq(h.nstats, 1);
-	cr_assert_eq(stat_of("families_off"), 1);
-	cr_assert_eq(stat_of("errors"), 0);
+	cr_assert_eq(stat_of(&h.last, "families_off"), 1);
+	cr_assert_eq(stat_of(&h.last, "errors"), 0);
 	cr_assert_str_eq(h.last.note, "broken: out of memory at the start; "
 	    "left out");
 	cr_assert_not_null(m = metrics_find(&h.ms, "collector_families_off",

@@ -26,6 +26,8 @@
 #include "proto.h"
 #include "workers/front/front.h"
 
+#include "worker_fixture.h"
+
 /* generous: only a hang fails on it */
 #define HANG_BOUND	10.0
 
@@ -91,28 +93,14 @@ listen_unix(void)
 static void
 setup(void)
 {
-	struct frame_rules	 rules;
-	int			 sv[2];
-
 	memset(&h, 0, sizeof(h));
 	snprintf(h.dir, sizeof(h.dir), "/tmp/test_front_status.XXXXXX");
 	cr_assert_not_null(mkdtemp(h.dir));
 	log_init("test", LOG_LVL_WARN);
 	log_set_sink(catch_warn, NULL);
 	cr_assert_not_null(h.loop = ev_loop_new(EVFLAG_AUTO));
-	cr_assert_eq(conf_defaults(&h.w.conf), 0);
-	h.w.loop = h.loop;
-	h.w.role = ROLE_FRONT;
-	h.w.ops = &front_ops;
-	h.w.have_conf = 1;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
-	    0);
-	rules.edge = proto_control_edge(ROLE_FRONT);
-	rules.self = ROLE_FRONT;
-	rules.name = "front<->master";
-	cr_assert_not_null(h.w.ctl = frame_conn_new(h.loop, sv[0], &rules,
-	    ctl_msg, ctl_closed, NULL));
-	h.master = sv[1];
+	h.master = worker_on_edge(&h.w, h.loop, &front_ops, SOCK_CLOEXEC,
+	    ctl_msg, ctl_closed, NULL);
 	listen_unix();
 }
 

@@ -9,7 +9,6 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -22,8 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ev.h>
-
 #include "codec.h"
 #include "conf.h"
 #include "frame.h"
@@ -31,9 +28,9 @@
 #include "proto.h"
 #include "status.h"
 #include "workers/gitpull/gitpull_cmd.h"
-#include "workers/worker.h"
 
 #include "gitpull_fixture.h"
+#include "worker_fixture.h"
 
 #define NS		"pool.loda"
 #define MAXRESP		16
@@ -44,19 +41,12 @@ struct resp {
 };
 
 struct h {
-	struct ev_loop		*loop;
-	pid_t			 pid;
-	int			 status;	/* once exited */
-	int			 exited;
-	struct frame_conn	*ctl;
+	struct worker_kid	 k;
 	struct frame_conn	*peer;
-	int			 ready;
 	struct resp		 resp[MAXRESP];
 	size_t			 nresp;
 	struct worker_stats	 stats;
 	int			 nstats;
-	int			 asking;	/* for counters, each tick */
-	uint32_t		 stats_reqid;
 };
 
 static void
@@ -64,35 +54,12 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 {
 	struct h	*h = arg;
 	struct preader	 pr;
-	char		*msg;
 
+	if (in->hdr.type != MSG_STATS)
+		return;
 	codec_get_init(&pr, in->data, in->datalen);
-	switch (in->hdr.type) {
-	case MSG_READY:
-		h->ready = 1;
-		break;
-	case MSG_LOG:
-		(void)codec_get_u32(&pr);
-		if ((msg = codec_get_str(&pr)) != NULL) {
-			fprintf(stderr, "gitpull: %s\n", msg);
-			free(msg);
-		}
-		break;
-	case MSG_STATS:
-		if (status_stats_decode(&pr, &h->stats) == 0)
-			h->nstats++;
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-ctl_close(struct frame_conn *fc, const char *why, void *arg)
-{
-	struct h	*h = arg;
-
-	h->ctl = NULL;
+	if (status_stats_decode(&pr, &h->stats) == 0)
+		h->nstats++;
 }
 
 static void
@@ -120,126 +87,28 @@ peer_close(struct frame_conn *fc, const char *why, void *arg)
 	h->peer = NULL;
 }
 
-static void
-tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct h	*h = t->data;
-	int		 st;
-
-	if (!h->exited && waitpid(h->pid, &st, WNOHANG) == h->pid) {
-		h->exited = 1;
-		h->status = st;
-	}
-	/* as the master does before a /me/status: the pushes are seconds
-	 * apart */
-	if (h->asking && h->ctl != NULL) {
-		if (++h->stats_reqid == 0)
-			h->stats_reqid = 1;
-		(void)frame_send(h->ctl, MSG_STATS_REQ, h->stats_reqid, NULL, 0,
-		    -1);
-	}
-}
-
-/* Run the loop until cond(h) or `secs` pass; 1 when cond held. */
-static int
-wait_for(struct h *h, int (*cond)(struct h *), double secs)
-{
-	ev_timer	 tick;
-	ev_tstamp	 end;
-
-	ev_timer_init(&tick, tick_cb, 0.02, 0.02);
-	tick.data = h;
-	ev_timer_start(h->loop, &tick);
-	ev_now_update(h->loop);
-	end = ev_now(h->loop) + secs;
-	while (!cond(h) && ev_now(h->loop) < end)
-		ev_run(h->loop, EVRUN_ONCE);
-	ev_timer_stop(h->loop, &tick);
-	return cond(h);
-}
-
-static int
-is_ready(struct h *h)
-{
-	return h->ready || h->exited;
-}
-
-static int
-has_exited(struct h *h)
-{
-	return h->exited;
-}
-
 static size_t want_resp;
 
 static int
-has_resp(struct h *h)
+has_resp(void *arg)
 {
+	struct h	*h = arg;
+
 	return h->nresp >= want_resp;
-}
-
-static void
-send_u32(struct frame_conn *fc, uint16_t type, uint32_t v, int fd)
-{
-	struct pbuf	 pb;
-
-	codec_put_init(&pb);
-	codec_put_u32(&pb, v);
-	cr_assert_eq(frame_send(fc, type, 0, pb.buf, pb.len, fd), 0);
-	codec_put_free(&pb);
 }
 
 static void
 h_start(struct h *h, const struct agent_conf *c)
 {
-	static char		 name[] = "agent-test-gitpull";
-	char			*argv[] = { name, NULL };
-	struct frame_rules	 rules;
-	struct pbuf		 pb;
-	int			 sv[2], pv[2];
-
 	memset(h, 0, sizeof(*h));
-	cr_assert_not_null(h->loop = ev_loop_new(EVFLAG_AUTO));
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pv), 0);
-	if ((h->pid = fork()) == 0) {
-		/* what spawn_child() gives a worker: its control edge on 3 */
-		if (dup2(sv[1], CONTROL_FD) == -1)
-			_exit(120);
-		closefrom(CONTROL_FD + 1);
-		/* _exit: no exit handlers (or LeakSanitizer) under seccomp */
-		_exit(worker_main(ROLE_GITPULL, 1, argv));
-	}
-	cr_assert_neq(h->pid, -1);
-	close(sv[1]);
-
-	rules.edge = proto_control_edge(ROLE_GITPULL);
-	rules.self = ROLE_MASTER;
-	rules.name = "test-master<->gitpull";
-	cr_assert_not_null(h->ctl = frame_conn_new(h->loop, sv[0], &rules,
-	    ctl_msg, ctl_close, h));
-	rules.edge = proto_peer_edge_find(ROLE_SCHEDULER, ROLE_GITPULL);
-	rules.self = ROLE_SCHEDULER;
-	rules.name = "test-scheduler<->gitpull";
-	cr_assert_not_null(h->peer = frame_conn_new(h->loop, pv[0], &rules,
-	    peer_msg, peer_close, h));
-
-	codec_put_init(&pb);
-	codec_put_u64(&pb, 1);
-	conf_encode(&pb, c, ROLE_GITPULL);
-	cr_assert(!codec_put_failed(&pb));
-	cr_assert_eq(frame_send(h->ctl, MSG_CONF, 0, pb.buf, pb.len, -1), 0);
-	codec_put_free(&pb);
-	send_u32(h->ctl, MSG_PEER, ROLE_SCHEDULER, pv[1]);
-	cr_assert_eq(frame_send(h->ctl, MSG_SETUP_END, 0, NULL, 0, -1), 0);
-	codec_put_init(&pb);
-	codec_put_u32(&pb, ROLE_SCHEDULER);
-	codec_put_u64(&pb, 1);
-	cr_assert_eq(frame_send(h->peer, MSG_HELLO, 0, pb.buf, pb.len, -1),
-	    0);
-	codec_put_free(&pb);
-	cr_assert(wait_for(h, is_ready, 10.), "no READY");
-	cr_assert(!h->exited, "the worker exited: status %#x", h->status);
+	kid_start(&h->k, ROLE_GITPULL, ctl_msg, h);
+	kid_conf(&h->k, c);
+	h->peer = kid_peer(&h->k, ROLE_SCHEDULER, peer_msg, peer_close, h);
+	cr_assert_eq(frame_send(h->k.ctl, MSG_SETUP_END, 0, NULL, 0, -1), 0);
+	peer_hello(h->peer, ROLE_SCHEDULER);
+	cr_assert(kid_wait(&h->k, kid_ready, &h->k, 10.), "no READY");
+	cr_assert(!h->k.exited, "the worker exited: status %#x",
+	    h->k.status);
 }
 
 /* The scheduler's question `r` to the worker. */
@@ -296,44 +165,19 @@ h_resp(struct h *h, uint32_t reqid)
 static void
 h_stop(struct h *h)
 {
-	if (h->ctl != NULL)
-		cr_assert_eq(frame_send(h->ctl, MSG_SHUTDOWN, 0, NULL, 0, -1),
-		    0);
-	cr_assert(wait_for(h, has_exited, 10.), "the worker did not stop");
-	if (h->ctl != NULL)
-		frame_conn_close(h->ctl);
+	kid_stop(&h->k, 10.);
 	if (h->peer != NULL)
 		frame_conn_close(h->peer);
-	ev_loop_destroy(h->loop);
-}
-
-/* wait_for() of a condition on the counters, asking for them. */
-static int
-wait_stats(struct h *h, int (*cond)(struct h *), double secs)
-{
-	int	 rv;
-
-	h->asking = 1;
-	rv = wait_for(h, cond, secs);
-	h->asking = 0;
-	return rv;
-}
-
-static uint64_t
-stat_of(const struct h *h, const char *key)
-{
-	uint32_t	 i;
-
-	for (i = 0; i < h->stats.n; i++)
-		if (strcmp(h->stats.v[i].key, key) == 0)
-			return h->stats.v[i].value;
-	return UINT64_MAX;
+	ev_loop_destroy(h->k.loop);
 }
 
 static int
-stats_settled(struct h *h)
+stats_settled(void *arg)
 {
-	return stat_of(h, "requests") == 6 && stat_of(h, "running") == 0;
+	struct h	*h = arg;
+
+	return stat_of(&h->stats, "requests") == 6 &&
+	    stat_of(&h->stats, "running") == 0;
 }
 
 static void
@@ -384,7 +228,7 @@ Test(gitpull_worker, serves_the_scheduler)
 	h_req(&h, 4, NS, "grp/nope", "nope", 0);
 	h_req(&h, 5, "..", "grp/proj", "proj", 0);
 	want_resp = 5;
-	cr_assert(wait_for(&h, has_resp, 15.), "%zu answers", h.nresp);
+	cr_assert(kid_wait(&h.k, has_resp, &h, 15.), "%zu answers", h.nresp);
 	head_of(s.work, one, sizeof(one));
 	r = h_resp(&h, 1);
 	cr_assert(r->ok, "%s", r->error);
@@ -409,7 +253,7 @@ Test(gitpull_worker, serves_the_scheduler)
 	head_of(s.work, two, sizeof(two));
 	h_req(&h, 6, NS, "grp/proj", "proj", 1);
 	want_resp = 6;
-	cr_assert(wait_for(&h, has_resp, 15.), "%zu answers", h.nresp);
+	cr_assert(kid_wait(&h.k, has_resp, &h, 15.), "%zu answers", h.nresp);
 	r = h_resp(&h, 6);
 	cr_assert(r->ok, "%s", r->error);
 	cr_assert_str_eq(r->commit, two);
@@ -417,7 +261,7 @@ Test(gitpull_worker, serves_the_scheduler)
 	/* a disable marker, made and removed as the worker's user */
 	h_mark(&h, 7, "proj", GIT_MARK_DISABLE);
 	want_resp = 7;
-	cr_assert(wait_for(&h, has_resp, 15.), "%zu answers", h.nresp);
+	cr_assert(kid_wait(&h.k, has_resp, &h, 15.), "%zu answers", h.nresp);
 	r = h_resp(&h, 7);
 	cr_assert(r->ok, "%s", r->error);
 	snprintf(p, sizeof(p), "%s/plugins/plugin.disabled/%s|proj", s.dir,
@@ -427,27 +271,27 @@ Test(gitpull_worker, serves_the_scheduler)
 		cr_assert_eq(st.st_uid, getpwnam("nobody")->pw_uid);
 	h_mark(&h, 8, "proj", GIT_MARK_ENABLE);
 	want_resp = 8;
-	cr_assert(wait_for(&h, has_resp, 15.), "%zu answers", h.nresp);
+	cr_assert(kid_wait(&h.k, has_resp, &h, 15.), "%zu answers", h.nresp);
 	cr_assert(h_resp(&h, 8)->ok, "%s", h_resp(&h, 8)->error);
 	cr_assert_eq(stat(p, &st), -1);
 
-	cr_assert(wait_stats(&h, stats_settled, 5.), "stats: %u",
+	cr_assert(kid_wait_stats(&h.k, stats_settled, &h, 5.), "stats: %u",
 	    h.stats.n);
-	cr_assert_eq(stat_of(&h, "markers"), 2);
-	cr_assert_eq(stat_of(&h, "markers_failed"), 0);
-	cr_assert_eq(stat_of(&h, "answered_ok"), 4);
-	cr_assert_eq(stat_of(&h, "answered_failed"), 2);
-	cr_assert_eq(stat_of(&h, "coalesced"), 2);
-	cr_assert_eq(stat_of(&h, "clones"), 1);
-	cr_assert_eq(stat_of(&h, "fetches"), 1);
+	cr_assert_eq(stat_of(&h.stats, "markers"), 2);
+	cr_assert_eq(stat_of(&h.stats, "markers_failed"), 0);
+	cr_assert_eq(stat_of(&h.stats, "answered_ok"), 4);
+	cr_assert_eq(stat_of(&h.stats, "answered_failed"), 2);
+	cr_assert_eq(stat_of(&h.stats, "coalesced"), 2);
+	cr_assert_eq(stat_of(&h.stats, "clones"), 1);
+	cr_assert_eq(stat_of(&h.stats, "fetches"), 1);
 	/* clone + ls-tree + checkout + rev-parse, a failed clone,
 	 * origin + fetch + ls-tree + checkout + clean + rev-parse */
-	cr_assert_eq(stat_of(&h, "git_runs"), 11);
+	cr_assert_eq(stat_of(&h.stats, "git_runs"), 11);
 	cr_assert(strstr(h.stats.note, "nope") != NULL, "%s", h.stats.note);
 
 	h_stop(&h);
-	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0,
-	    "status %#x", h.status);
+	cr_assert(WIFEXITED(h.k.status) && WEXITSTATUS(h.k.status) == 0,
+	    "status %#x", h.k.status);
 	conf_free(&c);
 	src_repo_free(&s);
 }
@@ -460,13 +304,15 @@ struct hang {
 static struct hang hang;
 
 static int
-git_hanging(struct h *h)
+git_hanging(void *arg)
 {
+	struct h	*h = arg;
+
 	/* a child found before its setsid and gone since: look again */
 	if (hang.pgid > 0 && kill(hang.pgid, 0) == -1 && errno == ESRCH)
 		hang.pgid = 0;
 	if (hang.pgid == 0)
-		hang.pgid = child_of(h->pid);
+		hang.pgid = child_of(h->k.pid);
 	return hang.pgid > 0 && group_alive(hang.pgid) >= 2;
 }
 
@@ -500,7 +346,7 @@ Test(gitpull_worker, stop_kills_a_hanging_git)
 	memset(&hang, 0, sizeof(hang));
 	/* a bound for a hang only: a loaded machine (make check runs
 	 * the integration suites beside) took more than 10 s */
-	cr_assert(wait_for(&h, git_hanging, 30.), "no git running");
+	cr_assert(kid_wait(&h.k, git_hanging, &h, 30.), "no git running");
 
 	/*
 	 * The worker ends without waiting for git: h_stop() allows it 10 s
@@ -510,19 +356,19 @@ Test(gitpull_worker, stop_kills_a_hanging_git)
 	 * for is answered as stopped, not as failed: the scheduler says it
 	 * at INFO, whether or not it was told to stop yet.
 	 */
-	cr_assert_eq(frame_send(h.ctl, MSG_SHUTDOWN, 0, NULL, 0, -1), 0);
+	cr_assert_eq(frame_send(h.k.ctl, MSG_SHUTDOWN, 0, NULL, 0, -1), 0);
 	want_resp = 1;
-	cr_assert(wait_for(&h, has_resp, 10.), "request 1 not answered");
+	cr_assert(kid_wait(&h.k, has_resp, &h, 10.), "request 1 not answered");
 	r = h_resp(&h, 1);
 	cr_assert(!r->ok && !r->untrusted && r->stopped, "ok %d, untrusted "
 	    "%d, stopped %d: %s", r->ok, r->untrusted, r->stopped, r->error);
 	/* asked once: h_stop() only waits for the end */
-	if (h.ctl != NULL)
-		frame_conn_close(h.ctl);
-	h.ctl = NULL;
+	if (h.k.ctl != NULL)
+		frame_conn_close(h.k.ctl);
+	h.k.ctl = NULL;
 	h_stop(&h);
-	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0,
-	    "status %#x", h.status);
+	cr_assert(WIFEXITED(h.k.status) && WEXITSTATUS(h.k.status) == 0,
+	    "status %#x", h.k.status);
 	for (i = 0; i < 1000 && group_alive(hang.pgid) > 0; i++)
 		usleep(10000);
 	cr_assert_eq(group_alive(hang.pgid), 0);

@@ -10,18 +10,9 @@
  */
 #include <criterion/criterion.h>
 
-#include <sys/socket.h>
-#include <sys/wait.h>
-
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <bsd/unistd.h>
-
-#include <ev.h>
 
 #include "codec.h"
 #include "conf.h"
@@ -30,7 +21,8 @@
 #include "points_msg.h"
 #include "proto.h"
 #include "status.h"
-#include "workers/worker.h"
+
+#include "worker_fixture.h"
 
 #define MAXACK	16
 
@@ -41,22 +33,18 @@ struct ack {
 };
 
 struct h {
-	struct ev_loop		*loop;
-	pid_t			 pid;
-	int			 status;
-	int			 exited;
-	struct frame_conn	*ctl;
+	struct worker_kid	 k;
 	struct frame_conn	*front;
 	struct frame_conn	*sched;
-	int			 ready;
 	struct ack		 acks[MAXACK];
 	size_t			 nacks;
 	struct worker_stats	 stats;
 	struct metric_set	 ms;		/* its samples, as /metrics has them */
 	int			 said_front;	/* log lines of a front's message */
 	int			 nstats;
-	int			 asking;	/* for counters, each tick */
-	uint32_t		 stats_reqid;
+	/* wait_for()'s condition, for cond_holds() */
+	int			(*cond)(struct h *, uint64_t);
+	uint64_t		 cond_arg;
 };
 
 static void
@@ -68,13 +56,10 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 
 	codec_get_init(&pr, in->data, in->datalen);
 	switch (in->hdr.type) {
-	case MSG_READY:
-		h->ready = 1;
-		break;
 	case MSG_LOG:
+		/* kid_ctl_msg() printed it; here it is only counted */
 		(void)codec_get_u32(&pr);
 		if ((msg = codec_get_str(&pr)) != NULL) {
-			fprintf(stderr, "sender: %s\n", msg);
 			if (strstr(msg, "POINTS from front") != NULL)
 				h->said_front++;
 			free(msg);
@@ -88,12 +73,6 @@ ctl_msg(struct frame_conn *fc, struct frame_in *in, void *arg)
 	default:
 		break;
 	}
-}
-
-static void
-ctl_close(struct frame_conn *fc, const char *why, void *arg)
-{
-	((struct h *)arg)->ctl = NULL;
 }
 
 static void
@@ -130,24 +109,13 @@ sched_close(struct frame_conn *fc, const char *why, void *arg)
 	((struct h *)arg)->sched = NULL;
 }
 
-static void
-tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+/* The conditions here take a number (of acks, a counter's value). */
+static int
+cond_holds(void *arg)
 {
-	struct h	*h = t->data;
-	int		 st;
+	struct h	*h = arg;
 
-	if (!h->exited && waitpid(h->pid, &st, WNOHANG) == h->pid) {
-		h->exited = 1;
-		h->status = st;
-	}
-	/* as the master does before a /me/status: the pushes are seconds
-	 * apart */
-	if (h->asking && h->ctl != NULL) {
-		if (++h->stats_reqid == 0)
-			h->stats_reqid = 1;
-		(void)frame_send(h->ctl, MSG_STATS_REQ, h->stats_reqid, NULL, 0,
-		    -1);
-	}
+	return h->cond(h, h->cond_arg);
 }
 
 /* Run the loop until cond(h, arg) or `secs` pass (a hang is the failure). */
@@ -155,18 +123,9 @@ static int
 wait_for(struct h *h, int (*cond)(struct h *, uint64_t), uint64_t arg,
     double secs)
 {
-	ev_timer	 tick;
-	ev_tstamp	 end;
-
-	ev_timer_init(&tick, tick_cb, 0.02, 0.02);
-	tick.data = h;
-	ev_timer_start(h->loop, &tick);
-	ev_now_update(h->loop);
-	end = ev_now(h->loop) + secs;
-	while (!cond(h, arg) && ev_now(h->loop) < end)
-		ev_run(h->loop, EVRUN_ONCE);
-	ev_timer_stop(h->loop, &tick);
-	return cond(h, arg);
+	h->cond = cond;
+	h->cond_arg = arg;
+	return kid_wait(&h->k, cond_holds, h, secs);
 }
 
 /* wait_for() of a condition on the counters, asking for them. */
@@ -174,24 +133,9 @@ static int
 wait_stats(struct h *h, int (*cond)(struct h *, uint64_t), uint64_t arg,
     double secs)
 {
-	int	 rv;
-
-	h->asking = 1;
-	rv = wait_for(h, cond, arg, secs);
-	h->asking = 0;
-	return rv;
-}
-
-static int
-is_ready(struct h *h, uint64_t arg)
-{
-	return h->ready || h->exited;
-}
-
-static int
-has_exited(struct h *h, uint64_t arg)
-{
-	return h->exited;
+	h->cond = cond;
+	h->cond_arg = arg;
+	return kid_wait_stats(&h->k, cond_holds, h, secs);
 }
 
 static int
@@ -200,55 +144,16 @@ has_acks(struct h *h, uint64_t n)
 	return h->nacks >= n;
 }
 
-static uint64_t
-stat_of(const struct h *h, const char *key)
-{
-	uint32_t	 i;
-
-	for (i = 0; i < h->stats.n; i++)
-		if (strcmp(h->stats.v[i].key, key) == 0)
-			return h->stats.v[i].value;
-	return UINT64_MAX;
-}
-
 static int
 accepted_is(struct h *h, uint64_t n)
 {
-	return stat_of(h, "accepted") == n;
-}
-
-static void
-hello(struct frame_conn *fc, enum role self)
-{
-	struct pbuf	 pb;
-
-	codec_put_init(&pb);
-	codec_put_u32(&pb, self);
-	codec_put_u64(&pb, 1);
-	cr_assert_eq(frame_send(fc, MSG_HELLO, 0, pb.buf, pb.len, -1), 0);
-	codec_put_free(&pb);
-}
-
-static void
-peer_fd(struct h *h, enum role r, int fd)
-{
-	struct pbuf	 pb;
-
-	codec_put_init(&pb);
-	codec_put_u32(&pb, r);
-	cr_assert_eq(frame_send(h->ctl, MSG_PEER, 0, pb.buf, pb.len, fd), 0);
-	codec_put_free(&pb);
+	return stat_of(&h->stats, "accepted") == n;
 }
 
 static void
 h_start(struct h *h)
 {
-	static char		 name[] = "agent-test-sender";
-	char			*argv[] = { name, NULL };
-	struct frame_rules	 rules;
 	struct agent_conf	 c;
-	struct pbuf		 pb;
-	int			 sv[2], fv[2], kv[2];
 
 	memset(h, 0, sizeof(*h));
 	cr_assert_eq(conf_defaults(&c), 0);
@@ -256,66 +161,28 @@ h_start(struct h *h)
 	/* no server: no request ever, nothing leaves but by ageing */
 	c.spool[0] = '\0';
 	c.buffersize = 10;
-	cr_assert_not_null(h->loop = ev_loop_new(EVFLAG_AUTO));
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fv), 0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, kv), 0);
-	if ((h->pid = fork()) == 0) {
-		if (dup2(sv[1], CONTROL_FD) == -1)
-			_exit(120);
-		closefrom(CONTROL_FD + 1);
-		/* _exit: no exit handlers (or LeakSanitizer) under seccomp */
-		_exit(worker_main(ROLE_SENDER, 1, argv));
-	}
-	cr_assert_neq(h->pid, -1);
-	close(sv[1]);
-
-	rules.edge = proto_control_edge(ROLE_SENDER);
-	rules.self = ROLE_MASTER;
-	rules.name = "test-master<->sender";
-	cr_assert_not_null(h->ctl = frame_conn_new(h->loop, sv[0], &rules,
-	    ctl_msg, ctl_close, h));
-	rules.edge = proto_peer_edge_find(ROLE_FRONT, ROLE_SENDER);
-	rules.self = ROLE_FRONT;
-	rules.name = "test-front<->sender";
-	cr_assert_not_null(h->front = frame_conn_new(h->loop, fv[0], &rules,
-	    front_msg, front_close, h));
-	rules.edge = proto_peer_edge_find(ROLE_SCHEDULER, ROLE_SENDER);
-	rules.self = ROLE_SCHEDULER;
-	rules.name = "test-scheduler<->sender";
-	cr_assert_not_null(h->sched = frame_conn_new(h->loop, kv[0], &rules,
-	    sched_msg, sched_close, h));
-
-	codec_put_init(&pb);
-	codec_put_u64(&pb, 1);
-	conf_encode(&pb, &c, ROLE_SENDER);
-	cr_assert(!codec_put_failed(&pb));
-	cr_assert_eq(frame_send(h->ctl, MSG_CONF, 0, pb.buf, pb.len, -1), 0);
-	codec_put_free(&pb);
+	kid_start(&h->k, ROLE_SENDER, ctl_msg, h);
+	kid_conf(&h->k, &c);
 	conf_free(&c);
-	peer_fd(h, ROLE_FRONT, fv[1]);
-	peer_fd(h, ROLE_SCHEDULER, kv[1]);
-	cr_assert_eq(frame_send(h->ctl, MSG_SETUP_END, 0, NULL, 0, -1), 0);
-	hello(h->front, ROLE_FRONT);
-	hello(h->sched, ROLE_SCHEDULER);
-	cr_assert(wait_for(h, is_ready, 0, 10.), "no READY");
-	cr_assert(!h->exited, "the worker exited: status %#x", h->status);
+	h->front = kid_peer(&h->k, ROLE_FRONT, front_msg, front_close, h);
+	h->sched = kid_peer(&h->k, ROLE_SCHEDULER, sched_msg, sched_close, h);
+	cr_assert_eq(frame_send(h->k.ctl, MSG_SETUP_END, 0, NULL, 0, -1), 0);
+	peer_hello(h->front, ROLE_FRONT);
+	peer_hello(h->sched, ROLE_SCHEDULER);
+	cr_assert(kid_wait(&h->k, kid_ready, &h->k, 10.), "no READY");
+	cr_assert(!h->k.exited, "the worker exited: status %#x",
+	    h->k.status);
 }
 
 static void
 h_stop(struct h *h)
 {
-	if (h->ctl != NULL)
-		cr_assert_eq(frame_send(h->ctl, MSG_SHUTDOWN, 0, NULL, 0, -1),
-		    0);
-	cr_assert(wait_for(h, has_exited, 0, 15.), "the worker did not stop");
-	if (h->ctl != NULL)
-		frame_conn_close(h->ctl);
+	kid_stop(&h->k, 15.);
 	if (h->front != NULL)
 		frame_conn_close(h->front);
 	if (h->sched != NULL)
 		frame_conn_close(h->sched);
-	ev_loop_destroy(h->loop);
+	ev_loop_destroy(h->k.loop);
 	metrics_free(&h->ms);
 }
 
@@ -364,10 +231,10 @@ Test(sender_worker, scheduler_claiming_pushed_still_ages_out)
 	/* full: 6 more scheduled points age the scheduler's 6 out */
 	points(h.sched, 0, ORIGIN_SCHEDULED, 6, "more");
 	cr_assert(wait_stats(&h, accepted_is, 16, 10.), "accepted %llu",
-	    (unsigned long long)stat_of(&h, "accepted"));
-	cr_assert_eq(stat_of(&h, "dropped_full"), 6);
-	cr_assert_eq(stat_of(&h, "refused_full"), 0);
-	cr_assert_eq(stat_of(&h, "buffer_points"), 10);
+	    (unsigned long long)stat_of(&h.stats, "accepted"));
+	cr_assert_eq(stat_of(&h.stats, "dropped_full"), 6);
+	cr_assert_eq(stat_of(&h.stats, "refused_full"), 0);
+	cr_assert_eq(stat_of(&h.stats, "buffer_points"), 10);
 	h_stop(&h);
 }
 
@@ -384,7 +251,7 @@ Test(sender_worker, front_claiming_scheduled_is_still_pushed)
 	 * older 6 */
 	points(h.sched, 0, ORIGIN_SCHEDULED, 4, "sched2");
 	cr_assert(wait_stats(&h, accepted_is, 14, 10.));
-	cr_assert_eq(stat_of(&h, "dropped_full"), 4);
+	cr_assert_eq(stat_of(&h.stats, "dropped_full"), 4);
 	/* and the front's next points get 503 rather than ageing anything */
 	points(h.front, 2, ORIGIN_SCHEDULED, 4, "front2");
 	cr_assert(wait_for(&h, has_acks, 2, 10.));
@@ -403,7 +270,7 @@ malformed_is(struct h *h, uint64_t n)
 	const struct metric	*m;
 
 	m = metrics_find(&h->ms, "messages_malformed_total", NULL);
-	return stat_of(h, "rejected_malformed") == n && m != NULL &&
+	return stat_of(&h->stats, "rejected_malformed") == n && m != NULL &&
 	    m->value == n;
 }
 
@@ -429,7 +296,7 @@ Test(sender_worker, a_malformed_message_is_counted_in_metrics)
 		    h.acks[i].v, h.acks[i].why);
 	cr_assert(wait_stats(&h, malformed_is, 3, 10.),
 	    "rejected_malformed %llu, in metrics %s",
-	    (unsigned long long)stat_of(&h, "rejected_malformed"),
+	    (unsigned long long)stat_of(&h.stats, "rejected_malformed"),
 	    metrics_find(&h.ms, "messages_malformed_total", NULL) != NULL ?
 	    "yes" : "no");
 	cr_assert_eq(h.said_front, 1);

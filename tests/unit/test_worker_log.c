@@ -29,6 +29,8 @@
 #include "status.h"
 #include "workers/worker.h"
 
+#include "worker_fixture.h"
+
 #define LINE_LEN	2000	/* of a filler line's text */
 #define ERR_MAX		(256 * 1024)	/* of stderr kept */
 
@@ -127,17 +129,6 @@ master_close(struct frame_conn *fc, const char *why, void *arg)
 	((struct h *)arg)->master = NULL;
 }
 
-static uint64_t
-stat_of(const struct h *h, const char *key)
-{
-	uint32_t	 i;
-
-	for (i = 0; i < h->stats.n; i++)
-		if (strcmp(h->stats.v[i].key, key) == 0)
-			return h->stats.v[i].value;
-	return UINT64_MAX;
-}
-
 Test(worker_log, edge_full_lines_to_stderr_counted)
 {
 	struct frame_rules	 rules;
@@ -198,7 +189,7 @@ Test(worker_log, edge_full_lines_to_stderr_counted)
 		ev_run(h.w.loop, EVRUN_ONCE);
 	cr_assert_eq(h.nstats, 1, "no answer to MSG_STATS_REQ");
 	cr_assert_eq(h.nlogs, refused);
-	cr_assert_eq(stat_of(&h, "log_lines_stderr"), 2);
+	cr_assert_eq(stat_of(&h.stats, "log_lines_stderr"), 2);
 	m = metrics_find(&h.ms, "log_lines_stderr_total", "role", "fetcher",
 	    NULL);
 	cr_assert_not_null(m, "no log_lines_stderr_total{role=fetcher}");
@@ -281,7 +272,7 @@ Test(worker_log, the_runtimes_sample_beside_a_full_set)
 	    "4094", NULL));
 	cr_assert_null(metrics_find(&h.ms, "http_requests_total", "code",
 	    "4095", NULL));
-	cr_assert_eq(stat_of(&h, "log_lines_stderr"), 0);
+	cr_assert_eq(stat_of(&h.stats, "log_lines_stderr"), 0);
 	/* the cut, said (stats_encode_fit) */
 	cr_assert_eq(h.nlogs, 1);
 	metrics_free(&ms);

@@ -28,6 +28,8 @@
 #include "status.h"
 #include "workers/worker.h"
 
+#include "worker_fixture.h"
+
 /* generous: only a hang fails on it */
 #define HANG_BOUND	10.0
 
@@ -161,17 +163,6 @@ h_wait_stats(struct h *h, int n)
 	return h->nstats >= n;
 }
 
-static uint64_t
-stat_of(const struct h *h, const char *key)
-{
-	uint32_t	 i;
-
-	for (i = 0; i < h->last.n; i++)
-		if (strcmp(h->last.v[i].key, key) == 0)
-			return h->last.v[i].value;
-	return UINT64_MAX;
-}
-
 Test(worker_stats, first_turn_sends_then_nothing_while_unchanged)
 {
 	struct h	 h;
@@ -179,8 +170,8 @@ Test(worker_stats, first_turn_sends_then_nothing_while_unchanged)
 	h_init(&h);
 	h_settle(&h);
 	cr_assert_eq(h.nstats, 1, "the first counters go at once");
-	cr_assert_eq(stat_of(&h, "runs"), 0);
-	cr_assert_eq(stat_of(&h, "fixed"), 7);
+	cr_assert_eq(stat_of(&h.last, "runs"), 0);
+	cr_assert_eq(stat_of(&h.last, "fixed"), 7);
 	/*
 	 * The turns after it, within the second, leave one call due: the
 	 * timer, whose turn calls the hook, which sends nothing (nothing
@@ -222,7 +213,7 @@ Test(worker_stats, a_change_goes_once)
 	ev_run(h.loop, EVRUN_NOWAIT);
 	cr_assert(h.nstats == 2 || ev_is_active(&h.w.stats_timer));
 	cr_assert(h_wait_stats(&h, 2), "the change never came");
-	cr_assert_eq(stat_of(&h, "runs"), 5);
+	cr_assert_eq(stat_of(&h.last, "runs"), 5);
 	cr_assert_eq(h.nstats, 2);
 	/* a changed note is a change too */
 	note_now = "it broke";
@@ -246,7 +237,7 @@ Test(worker_stats, flush_sends_only_what_changed)
 	cr_assert(!ev_is_active(&h.w.stats_check));
 	h_settle(&h);
 	cr_assert_eq(h.nstats, 2);
-	cr_assert_eq(stat_of(&h, "runs"), 9);
+	cr_assert_eq(stat_of(&h.last, "runs"), 9);
 	/* unchanged: a second flush sends nothing */
 	worker_stats_start(&h.w);
 	worker_stats_flush(&h.w);
@@ -293,7 +284,7 @@ Test(worker_stats, a_role_may_pace_itself_slower)
 	worker_stats_flush(&h.w);
 	h_settle(&h);
 	cr_assert_eq(h.nstats, 2);
-	cr_assert_eq(stat_of(&h, "runs"), 3);
+	cr_assert_eq(stat_of(&h.last, "runs"), 3);
 	h_free(&h);
 }
 
@@ -325,7 +316,7 @@ Test(worker_stats, a_turn_late_in_the_pace_calls_at_once)
 	cr_assert_eq(calls, 3, "a turn late in the pace waited for a timer");
 	h_settle(&h);
 	cr_assert_eq(h.nstats, 3);
-	cr_assert_eq(stat_of(&h, "runs"), 5);
+	cr_assert_eq(stat_of(&h.last, "runs"), 5);
 	h_free(&h);
 }
 
@@ -352,13 +343,13 @@ Test(worker_stats, an_ask_is_answered_at_once_changed_or_not)
 	h_ask(&h, 41);
 	cr_assert_eq(h.nstats, 2, "unchanged counters not sent when asked");
 	cr_assert_eq(h.last_reqid, 41);
-	cr_assert_eq(stat_of(&h, "runs"), 0);
+	cr_assert_eq(stat_of(&h.last, "runs"), 0);
 	/* a change within the pace: the ask does not wait for the pace */
 	counter = 6;
 	h_ask(&h, 42);
 	cr_assert_eq(h.nstats, 3);
 	cr_assert_eq(h.last_reqid, 42);
-	cr_assert_eq(stat_of(&h, "runs"), 6);
+	cr_assert_eq(stat_of(&h.last, "runs"), 6);
 	/* what the answer carried is not pushed again after it */
 	while (ev_is_active(&h.w.stats_timer))
 		ev_run(h.loop, EVRUN_ONCE);
@@ -371,13 +362,13 @@ Test(worker_stats, an_ask_is_answered_at_once_changed_or_not)
 	h_ask(&h, 43);
 	cr_assert_eq(h.nstats, 4);
 	cr_assert_eq(h.last_reqid, 43);
-	cr_assert_eq(stat_of(&h, "runs"), 6);
+	cr_assert_eq(stat_of(&h.last, "runs"), 6);
 	/* and with the runtime's own counter alone when it never pushed */
 	worker_stats_free(&h.w);
 	h_ask(&h, 44);
 	cr_assert_eq(h.nstats, 5);
 	cr_assert_eq(h.last_reqid, 44);
 	cr_assert_eq(h.last.n, 1);
-	cr_assert_eq(stat_of(&h, "log_lines_stderr"), 0);
+	cr_assert_eq(stat_of(&h.last, "log_lines_stderr"), 0);
 	h_free(&h);
 }
