@@ -425,21 +425,20 @@ static const char *const collector_allow[] = {
  * read a Go daemon's secrets): an ssh-agent's keys, say, stay out of a
  * compromised collector's reach.  Still within it: a program built
  * without PIE has its data and brk heap below 4 GiB, and a JVM may put
- * its heap below 32 GiB (compressed oops).  Any other offset kills.
+ * its heap below 32 GiB (compressed oops).  Any other offset kills
+ * (the bound: SANDBOX_COLLECTOR_OFFSET_MAX, sandbox.h).
  */
-#define COLLECTOR_OFFSET_MAX	SANDBOX_COLLECTOR_OFFSET_MAX
-
 static int
 rules_collector_offsets(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
 	const struct scmp_arg_cmp pread_low[] = {
-		SCMP_A3(SCMP_CMP_LT, COLLECTOR_OFFSET_MAX)
+		SCMP_A3(SCMP_CMP_LT, SANDBOX_COLLECTOR_OFFSET_MAX)
 	};
 	const struct scmp_arg_cmp seek_zero[] = {
 		SCMP_A1(SCMP_CMP_EQ, 0)
 	};
 	const struct scmp_arg_cmp seek_set_low[] = {
-		SCMP_A1(SCMP_CMP_LT, COLLECTOR_OFFSET_MAX),
+		SCMP_A1(SCMP_CMP_LT, SANDBOX_COLLECTOR_OFFSET_MAX),
 		SCMP_A2(SCMP_CMP_EQ, SEEK_SET)
 	};
 
