@@ -42,6 +42,15 @@ ut(struct utrec *r, int type, const char *line, const char *user,
 	le32(r->b + 348, 0x0100000a);			/* 10.0.0.1 */
 }
 
+/* What the collector gives the family: `root` for /, the clock at NOW. */
+static void
+kernel_env(struct collect_env *env, const char *root)
+{
+	memset(env, 0, sizeof(*env));
+	env->root = root;
+	env->now = NOW;
+}
+
 static void
 run(const char *root, struct point_list *pl)
 {
@@ -49,9 +58,7 @@ run(const char *root, struct point_list *pl)
 	void			*st;
 	char			 err[256] = "";
 
-	memset(&env, 0, sizeof(env));
-	env.root = root;
-	env.now = NOW;
+	kernel_env(&env, root);
 	cr_assert_not_null(st = collect_kernel_family.init());
 	cr_assert_eq(collect_kernel_family.collect(st, &env, pl, err,
 	    sizeof(err)), 0, "%s", err);
@@ -166,9 +173,7 @@ huge_child(const char *root)
 	void			*st;
 	char			 err[256] = "";
 
-	memset(&env, 0, sizeof(env));
-	env.root = root;
-	env.now = NOW;
+	kernel_env(&env, root);
 	collect_list_init(&pl);
 	if ((st = collect_kernel_family.init()) == NULL)
 		return 2;

@@ -105,6 +105,38 @@ put_bare_sample(struct pbuf *pb, const char *name, uint32_t kind)
 	codec_put_u64(pb, 1);
 }
 
+/*
+ * Decode `a` (then `b`, as one set, when not NULL: metrics_encode2())
+ * into `out` through the wire, every byte taken; 0 or -1 with err.
+ */
+static int
+round_trip2(const struct metric_set *a, const struct metric_set *b,
+    struct metric_set *out, char *err, size_t errlen)
+{
+	struct pbuf	 pb;
+	struct preader	 pr;
+	int		 rv;
+
+	codec_put_init(&pb);
+	if (b != NULL)
+		metrics_encode2(&pb, a, b);
+	else
+		metrics_encode(&pb, a);
+	cr_assert(!codec_put_failed(&pb));
+	codec_get_init(&pr, pb.buf, pb.len);
+	if ((rv = metrics_decode(&pr, out, err, errlen)) == 0)
+		cr_assert_eq(codec_get_end(&pr), 0);
+	codec_put_free(&pb);
+	return rv;
+}
+
+static int
+round_trip(const struct metric_set *s, struct metric_set *out, char *err,
+    size_t errlen)
+{
+	return round_trip2(s, NULL, out, err, errlen);
+}
+
 Test(metrics, wire_round_trip_and_checks)
 {
 	struct metric_set	 s, back;
@@ -194,8 +226,6 @@ Test(metrics, wire_round_trip_and_checks)
 Test(metrics, two_sets_encode_as_one)
 {
 	struct metric_set	 a, b, back;
-	struct pbuf		 pb;
-	struct preader		 pr;
 	char			 err[256];
 
 	metrics_init(&a);
@@ -206,27 +236,17 @@ Test(metrics, two_sets_encode_as_one)
 	cr_assert_eq(metrics_put(&b, "http_requests_total", 3, "code", "200",
 	    NULL), 0);
 	cr_assert_eq(metrics_put(&b, "buffer_bytes", 99, NULL), 0);
-	codec_put_init(&pb);
-	metrics_encode2(&pb, &a, &b);
-	cr_assert(!codec_put_failed(&pb));
-	codec_get_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(metrics_decode(&pr, &back, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(round_trip2(&a, &b, &back, err, sizeof(err)), 0, "%s",
 	    err);
-	cr_assert_eq(codec_get_end(&pr), 0);
 	cr_assert_eq(back.n, 3);
 	cr_assert_eq(memcmp(&back.v[0], &a.v[0], sizeof(*a.v)), 0);
 	cr_assert_eq(memcmp(&back.v[1], b.v, 2 * sizeof(*b.v)), 0);
-	codec_put_free(&pb);
 
 	/* an empty first set is the second alone, as metrics_encode() */
 	metrics_reset(&a);
-	codec_put_init(&pb);
-	metrics_encode2(&pb, &a, &b);
-	codec_get_init(&pr, pb.buf, pb.len);
-	cr_assert_eq(metrics_decode(&pr, &back, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(round_trip2(&a, &b, &back, err, sizeof(err)), 0, "%s",
 	    err);
 	cr_assert_eq(back.n, 2);
-	codec_put_free(&pb);
 	metrics_free(&a);
 	metrics_free(&b);
 	metrics_free(&back);
@@ -380,24 +400,6 @@ Test(stats, a_bad_stats_message_is_refused_and_changes_nothing)
 	codec_put_free(&pb);
 	stats_free(m);
 	free(m);
-}
-
-/* Decode `s` into `out` through the wire; 0 or -1 with err. */
-static int
-round_trip(const struct metric_set *s, struct metric_set *out, char *err,
-    size_t errlen)
-{
-	struct pbuf	 pb;
-	struct preader	 pr;
-	int		 rv;
-
-	codec_put_init(&pb);
-	metrics_encode(&pb, s);
-	cr_assert(!codec_put_failed(&pb));
-	codec_get_init(&pr, pb.buf, pb.len);
-	rv = metrics_decode(&pr, out, err, errlen);
-	codec_put_free(&pb);
-	return rv;
 }
 
 /*
