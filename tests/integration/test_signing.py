@@ -23,7 +23,7 @@ import time
 from gitrepos import GIT_ENV, git, open_tree, ssh_key
 from harness import AgentTest, wait_until
 from test_plugins import (EXC_TOPIC, GROUP, NS, RESULT, PluginTest,
-                          quick_project, version_plugin)
+                          version_plugin)
 
 DEV = "dev@example.com"
 SIGN_RELEASE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -86,7 +86,7 @@ class Signing(PluginTest):
             or {}
 
     def test_only_signed_commits_run(self):
-        good = quick_project(NS, "good")
+        good = "good"
         self.plugin(good, version_plugin(1), self.by("good"), interval="10")
         refused = {
             "unsigned": "is not signed",
@@ -359,7 +359,7 @@ class Signing(PluginTest):
         # taken; the operator takes the key out of gitsigners and
         # reloads.  The scheduled plugin it signed must stop then, not
         # at the next /plugins/run or restart, which may never come.
-        name = quick_project(NS, "leak")
+        name = "leak"
         self.plugin(name, version_plugin(1), self.by("good"),
                     interval="10")
         key = f"{NS}|{name}"

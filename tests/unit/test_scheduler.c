@@ -1,11 +1,12 @@
 /*
- * The scheduler's separable parts: timer offsets and timeouts, parameter
+ * The scheduler's separable parts: when plugins start, timeouts, parameter
  * splitting, the repo check, plugin output into points, plugin.result,
  * message cutting and the disable markers.
  */
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,50 +20,105 @@
 
 #define NOW	1714538096
 
-Test(sched_timing, offsets_are_stable_spread_and_in_range)
+Test(sched_timing, phases_are_stable_spread_and_in_range)
 {
-	static const char *const keys[] = {
-		"pool.loda|mysql", "pool.loda|redis", "web.product.loda|mysql",
-		"a|b", "a|c", "x|nginx", "x|nginx2", "y|ping",
+	static const char *const hosts[] = {
+		"web-01", "web-02", "db-01", "a", "b", "cache", "vm", "x.y.z",
 	};
-	double		 o, seen[8];
+	uint64_t	 o, seen[8];
 	size_t		 i, j, same = 0;
 
 	for (i = 0; i < 8; i++) {
-		o = scheduler_offset(keys[i], 60);
-		cr_assert(o >= 0 && o < 60, "%s: %f", keys[i], o);
-		cr_assert_eq(o, scheduler_offset(keys[i], 60), "not stable");
+		o = scheduler_phase(hosts[i], 60);
+		cr_assert(o < 60, "%s: %" PRIu64, hosts[i], o);
+		cr_assert_eq(o, scheduler_phase(hosts[i], 60), "not stable");
 		seen[i] = o;
 		for (j = 0; j < i; j++)
 			same += seen[j] == o;
-		o = scheduler_offset(keys[i], 10);
-		cr_assert(o >= 0 && o < 10, "%s: %f", keys[i], o);
+		/* a period that divides another meets it */
+		cr_assert_eq(scheduler_phase(hosts[i], 10), o % 10, "%s",
+		    hosts[i]);
+		cr_assert_eq(scheduler_phase(hosts[i], 20), o % 20, "%s",
+		    hosts[i]);
 	}
-	cr_assert_eq(same, 0, "offsets collide");
+	cr_assert_eq(same, 0, "phases collide");
 	/* FNV-1a 32 of "a|b" = 0x294c7dd6 = 692878806, % 60 s */
-	cr_assert_float_eq(scheduler_offset("a|b", 60), 6, 1e-9);
-	/* whole seconds, so that plugins can share one */
-	for (i = 0; i < 8; i++) {
-		o = scheduler_offset(keys[i], 10);
-		cr_assert_float_eq(o, (double)(int)o, 1e-12, "%s", keys[i]);
+	cr_assert_eq(scheduler_phase("a|b", 60), 6);
+	/* an interval of years is whole seconds too */
+	cr_assert_eq(scheduler_phase("a|b", 1e30), 692878806);
+}
+
+/*
+ * A period's plugins fill the host's second, SCHED_SECOND_MAX of them,
+ * then the seconds after it, wrapping at the period; each plugin keeps
+ * its second when others come and go.
+ */
+Test(sched_timing, plugins_fill_seconds_from_the_phase)
+{
+	uint64_t	 taken[64], sorted[64];
+	size_t		 n = 0, i;
+
+	for (i = 0; i < 3 * SCHED_SECOND_MAX; i++) {
+		memcpy(sorted, taken, n * sizeof(*taken));
+		taken[n] = scheduler_second(8, 10, sorted, n);
+		cr_assert_eq(taken[n], (8 + i / SCHED_SECOND_MAX) % 10,
+		    "plugin %zu: second %" PRIu64, i, taken[n]);
+		n++;
 	}
+	/* one of the first second goes: the next takes its place */
+	taken[3] = taken[--n];
+	memcpy(sorted, taken, n * sizeof(*taken));
+	cr_assert_eq(scheduler_second(8, 10, sorted, n), 8);
+	/* none yet: the phase; a phase past the period wraps */
+	cr_assert_eq(scheduler_second(3, 10, NULL, 0), 3);
+	cr_assert_eq(scheduler_second(13, 10, NULL, 0), 3);
+}
+
+/* More plugins than the period has room for: the least held second. */
+Test(sched_timing, a_full_period_takes_the_least_held_second)
+{
+	uint64_t	 taken[10 * SCHED_SECOND_MAX + 5];
+	size_t		 n = 0, i, s;
+
+	for (s = 0; s < 10; s++)
+		for (i = 0; i < SCHED_SECOND_MAX + (s == 4 ? 0 : 1); i++)
+			taken[n++] = s;
+	cr_assert_eq(scheduler_second(7, 10, taken, n), 4);
+	/* the least held after the phase, where several are */
+	n = 0;
+	for (s = 0; s < 10; s++)
+		for (i = 0; i < SCHED_SECOND_MAX; i++)
+			taken[n++] = s;
+	cr_assert_eq(scheduler_second(7, 10, taken, n), 7);
 }
 
 /*
  * Timers set at different moments for the same second fire at the same
- * moment: the first run is counted from the next whole second.
+ * moment: the next whole second of the clock that is that second of the
+ * period.
  */
 Test(sched_timing, timers_for_the_same_second_fire_together)
 {
-	const double	 nows[] = { 1000.0, 1000.001, 1000.5, 1000.999 };
+	const double	 nows[] = { 1000.001, 1000.5, 1000.999, 1001.0,
+	    1002.25, 1003.0 };
 	size_t		 i;
 
-	cr_assert_float_eq(scheduler_first_in(3, 1000.0), 3, 1e-9);
-	for (i = 1; i < sizeof(nows) / sizeof(nows[0]); i++)
-		cr_assert_float_eq(nows[i] + scheduler_first_in(3, nows[i]),
-		    1004.0, 1e-9, "%f", nows[i]);
-	cr_assert_float_eq(1001.25 + scheduler_first_in(0, 1001.25), 1002.0,
+	/* 1000 is second 0 of a 10 s period, 1003 second 3 */
+	cr_assert_float_eq(scheduler_first_in(3, 10, 1000.0), 3, 1e-9);
+	cr_assert_float_eq(scheduler_first_in(0, 10, 1000.0), 0, 1e-9);
+	for (i = 0; i < sizeof(nows) / sizeof(nows[0]); i++)
+		cr_assert_float_eq(nows[i] + scheduler_first_in(3, 10, nows[i]),
+		    1003.0, 1e-9, "%f", nows[i]);
+	cr_assert_float_eq(1003.5 + scheduler_first_in(3, 10, 1003.5), 1013.0,
 	    1e-9);
+	cr_assert_float_eq(1001.25 + scheduler_first_in(0, 10, 1001.25),
+	    1010.0, 1e-9);
+	/* a 60 s plugin meets the 10 s ones of the same phase */
+	cr_assert_float_eq(1001.25 + scheduler_first_in(3, 60, 1001.25),
+	    1023.0, 1e-9);
+	/* a second past the period wraps; 2^53 s is as far as it goes */
+	cr_assert_float_eq(scheduler_first_in(13, 10, 1000.0), 3, 1e-9);
+	cr_assert(scheduler_first_in(5, 1e30, 1000.0) > 1e15);
 }
 
 Test(sched_timing, period_and_timeout_follow_the_go_agent)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1204,6 +1205,76 @@ Test(sched_flow, items_change_reschedule_remove_and_retry)
 	/* its end is still published */
 	wait_for(ROLE_SENDER, 1);
 	cr_assert_null(scheduler_find(S(), NS "|mysql"));
+}
+
+/* How many scheduled plugins of `period` start at `second`. */
+static size_t
+held_at(double period, uint64_t second)
+{
+	struct plugin	*p;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(p, &S()->plugins, entry)
+		n += ev_is_active(&p->timer) && p->period == period &&
+		    p->second == second;
+	return n;
+}
+
+/*
+ * A host's plugins of one period share its second, SCHED_SECOND_MAX of
+ * them, and the next second takes the rest; a period of its own fills
+ * its own; a place that a removed plugin left is the next one's.
+ */
+Test(sched_flow, plugins_of_a_period_share_the_hosts_second)
+{
+	enum { N = SCHED_SECOND_MAX + 5 };
+	const char	*gits[N + 1];
+	char		 urls[N + 1][64], project[16];
+	int64_t		 ivs[N + 1];
+	uint64_t	 ph10 = scheduler_phase(S()->host, 10);
+	uint64_t	 ph30 = scheduler_phase(S()->host, 30);
+	struct plugin	*p;
+	size_t		 i;
+
+	for (i = 0; i <= N; i++) {
+		snprintf(urls[i], sizeof(urls[i]),
+		    "git@git.test.com:plugins/p%zu.git", i);
+		gits[i] = urls[i];
+		ivs[i] = i == 0 ? 30 : 10;
+	}
+	send_items(gits, ivs, N);
+	wait_for(ROLE_GITPULL, N);
+	for (i = 0; i < N; i++) {
+		snprintf(project, sizeof(project), "p%zu", i);
+		git_answer(i, 1, project, 0);
+	}
+	cr_assert_eq(held_at(10, ph10), SCHED_SECOND_MAX);
+	cr_assert_eq(held_at(10, (ph10 + 1) % 10), N - 1 - SCHED_SECOND_MAX);
+	cr_assert_eq(held_at(30, ph30), 1);
+	TAILQ_FOREACH(p, &S()->plugins, entry) {
+		/* the timer fires at that second of the clock */
+		double at = ev_now(h.loop) + ev_timer_remaining(h.loop,
+		    &p->timer);
+
+		cr_assert_lt(fabs(at - nearbyint(at)), 0.01, "%s: %f", p->key,
+		    at);
+		cr_assert_eq((uint64_t)nearbyint(at) % (uint64_t)p->period,
+		    p->second, "%s: %f", p->key, at);
+	}
+
+	/* p1, of the host's second, goes; p25 comes and takes its place */
+	cr_assert_not_null(p = scheduler_find(S(), NS "|p1"));
+	cr_assert_eq(p->second, ph10);
+	gits[1] = gits[N];
+	ivs[1] = ivs[N];
+	send_items(gits, ivs, N);
+	cr_assert_eq(held_at(10, ph10), SCHED_SECOND_MAX - 1);
+	wait_for(ROLE_GITPULL, N + 1);
+	git_answer(N, 1, "p25", 0);
+	cr_assert_not_null(p = scheduler_find(S(), NS "|p25"));
+	cr_assert_eq(p->second, ph10);
+	cr_assert_eq(held_at(10, ph10), SCHED_SECOND_MAX);
+	cr_assert_eq(held_at(10, (ph10 + 1) % 10), N - 1 - SCHED_SECOND_MAX);
 }
 
 Test(sched_flow, gitpull_restarts_and_the_checkout_is_asked_again)

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,28 +50,83 @@ key_hash(const char *s)
 }
 
 /*
- * Whole seconds: the plugins whose offsets fall in the same second of
- * the same period start in the same turn of the loop (see
- * scheduler_schedule()), and share its wakeups and the outbox; spread
- * over the seconds of the period, not over its milliseconds.
+ * A registry interval's period in whole seconds, for the sums below; no
+ * plugin waits 2^53 s for its first run, so that is as far as it goes.
  */
-double
-scheduler_offset(const char *key, double period)
+static uint64_t
+period_seconds(double period)
 {
-	uint32_t	 sec = (uint32_t)period;
+	if (!(period >= 1.))
+		return 1;
+	return period >= 9007199254740992. ? UINT64_C(9007199254740992) :
+	    (uint64_t)period;
+}
 
-	if (sec == 0)
-		return 0.;
-	return (double)(key_hash(key) % sec);
+/*
+ * The host's own second of a period: its plugins of that period start
+ * from there, and other hosts' from theirs, so that a fleet does not
+ * publish in the same second.  Periods that divide one another agree:
+ * the phase of 60 s falls on a phase of 10 s.
+ */
+uint64_t
+scheduler_phase(const char *host, double period)
+{
+	return key_hash(host) % period_seconds(period);
+}
+
+static int
+second_cmp(const void *a, const void *b)
+{
+	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The first second from `phase` on that fewer than SCHED_SECOND_MAX of
+ * `taken` (the seconds of this period's other plugins; sorted here)
+ * hold; past a full period, the least held.  First fit, so a plugin
+ * added or removed moves no other.
+ */
+uint64_t
+scheduler_second(uint64_t phase, double period, uint64_t *taken, size_t n)
+{
+	uint64_t	 sec = period_seconds(period), at, best = phase % sec;
+	size_t		 k, lo, hi, mid, held, least = SIZE_MAX;
+
+	if (n > 0)
+		qsort(taken, n, sizeof(*taken), second_cmp);
+	for (k = 0; k < sec && k <= n; k++) {
+		at = (phase + k) % sec;
+		for (lo = 0, hi = n; lo < hi; ) {	/* first >= at */
+			mid = lo + (hi - lo) / 2;
+			if (taken[mid] < at)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (held = 0; lo + held < n && taken[lo + held] == at; held++)
+			;
+		if (held < SCHED_SECOND_MAX)
+			return at;
+		if (held < least) {
+			least = held;
+			best = at;
+		}
+	}
+	return best;
 }
 
 double
-scheduler_first_in(double offset, ev_tstamp now)
+scheduler_first_in(uint64_t second, double period, ev_tstamp now)
 {
-	double	 whole = (double)(int64_t)now;	/* the clock is positive */
+	uint64_t	 sec = period_seconds(period), t;
+	int64_t		 whole = (int64_t)now;	/* the clock is positive */
 
-	/* from the next whole second of the loop's clock */
-	return offset + (whole < now ? whole + 1 - now : 0.);
+	/* the next whole second of the loop's clock, then that second */
+	t = (uint64_t)whole + ((double)whole < now);
+	t += (second % sec + sec - t % sec) % sec;
+	return (double)t - now;
 }
 
 double
@@ -208,19 +264,35 @@ void
 scheduler_schedule(struct plugin *p)
 {
 	struct sched	*s = p->s;
-	double		 period, offset, after;
+	struct plugin	*q;
+	uint64_t	*taken = NULL, phase;
+	size_t		 n = 0, cap = 0;
+	double		 period, after;
 
 	ev_timer_stop(s->w->loop, &p->timer);
 	if (p->gone || s->stopping || p->checkout != CHECKOUT_OK ||
 	    p->item.interval <= 0)
 		return;
 	period = scheduler_period(p->item.interval);
-	offset = scheduler_offset(p->key, period);
-	after = scheduler_first_in(offset, ev_now(s->w->loop));
+	phase = scheduler_phase(s->host, period);
+	TAILQ_FOREACH(q, &s->plugins, entry)
+		cap += q != p && ev_is_active(&q->timer) && q->period == period;
+	if (cap > 0 && (taken = reallocarray(NULL, cap, sizeof(*taken))) ==
+	    NULL)
+		log_warnx("%s: out of memory for the seconds of %zu plugins: "
+		    "plugin %s starts at the host's own", __func__, cap, p->key);
+	TAILQ_FOREACH(q, &s->plugins, entry)
+		if (taken != NULL && q != p && ev_is_active(&q->timer) &&
+		    q->period == period)
+			taken[n++] = q->second;
+	p->second = scheduler_second(phase, period, taken, n);
+	free(taken);
+	p->period = period;
+	after = scheduler_first_in(p->second, period, ev_now(s->w->loop));
 	ev_timer_set(&p->timer, after, period);
 	ev_timer_start(s->w->loop, &p->timer);
-	log_debug("plugin %s every %.0f s at second %.0f, first in %.3f s",
-	    p->key, period, offset, after);
+	log_debug("plugin %s every %.0f s at second %" PRIu64 ", first in "
+	    "%.3f s", p->key, period, p->second, after);
 }
 
 /* ---- runs ---- */

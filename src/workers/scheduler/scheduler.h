@@ -37,6 +37,12 @@
 #define SCHED_ERROR_MAX		512
 #define SCHED_STDERR_KEPT	1024	/* bytes of the last stderr listed */
 #define SCHED_START_GAP		0.05	/* s a start waits for the one before */
+/*
+ * Plugins of one period that start in one second, at most: one after
+ * another, SCHED_START_GAP apart if each runs on, the last still starts
+ * within the second, before the next second's first.
+ */
+#define SCHED_SECOND_MAX	20
 
 enum checkout_state {
 	CHECKOUT_NONE = 0,	/* not asked yet */
@@ -90,6 +96,8 @@ struct plugin {
 	char			 signer[256];	/* of commit, gitsigners set */
 	char			 git_error[1024];
 	ev_timer		 timer;
+	double			 period;	/* of timer, while active */
+	uint64_t		 second;	/* of period it starts at */
 	TAILQ_ENTRY(plugin)	 due_entry;	/* in sched_starts.due */
 	int			 due;		/* waits there to start */
 	struct run		*run;		/* in progress, or NULL */
@@ -228,17 +236,23 @@ void		 scheduler_respond(struct sched *, uint32_t reqid, int status,
 		    const char *json);
 void		 scheduler_respond_error(struct sched *, uint32_t reqid,
 		    int status, const char *msg);
+/* The host's second of a period, in [0, period): stable, by its name. */
+uint64_t	 scheduler_phase(const char *host, double period);
 /*
- * The second of its period a plugin runs at: stable per key, whole
- * seconds in [0, period).
+ * The second of its period a plugin starts at: the first from `phase`
+ * that fewer than SCHED_SECOND_MAX of the other plugins of that period
+ * (their seconds in `taken`, which this sorts) start at.
  */
-double		 scheduler_offset(const char *key, double period);
+uint64_t	 scheduler_second(uint64_t phase, double period,
+		    uint64_t *taken, size_t n);
 /*
- * Seconds from `now` (the loop's clock) to the first run at `offset`:
- * counted from the next whole second, so that timers set at different
- * moments for the same second of the same period fire together.
+ * Seconds from `now` (the loop's clock) to the first run: the next whole
+ * second of the clock that is `second` of the period, so that timers set
+ * at different moments for the same second fire together, and the
+ * plugins of periods that divide one another meet.
  */
-double		 scheduler_first_in(double offset, ev_tstamp now);
+double		 scheduler_first_in(uint64_t second, double period,
+		    ev_tstamp now);
 /* Timer period and run timeout of a registry interval. */
 double		 scheduler_period(int64_t interval);
 double		 scheduler_timeout(int64_t interval);
