@@ -20,9 +20,10 @@ In one run, side by side on this machine:
               (spawn_raw -s), each on its own, as plugins whose offsets
               are spread fall due;
   raw grouped the same with the N runs falling due in whole seconds of
-              the interval, those of one second back to back (spawn_raw
-              -g): the agent's own schedule (plugins start in whole
-              seconds), so the same work at the same moments.
+              the interval, 20 to a second, those of one second back
+              to back (spawn_raw -g): the agent's own schedule (a
+              host's plugins of one interval start together, 20 to a
+              second), so the same work at the same moments.
 
 Once every plugin is checked out and --warmup seconds more, the run
 measures --duration seconds (default 60):

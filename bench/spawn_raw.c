@@ -5,15 +5,17 @@
  * the end, waitpid().  No event loop, no sandbox, no parsing: what any
  * runner of external programs pays.
  *
- *   spawn_raw [-s | -g] -n RUNS_PER_ROUND -i INTERVAL -d SECONDS PROGRAM [ARG...]
+ *   spawn_raw [-s | -g [-m MOST]] -n RUNS_PER_ROUND -i INTERVAL -d SECONDS
+ *       PROGRAM [ARG...]
  *
  * Every INTERVAL seconds, a round of RUNS_PER_ROUND runs one after the
  * other, back to back, for SECONDS.  With -s (spread) the runs of a
  * round are INTERVAL / RUNS_PER_ROUND seconds apart instead, each on its
  * own, as plugins with offsets spread over their interval fall due.
  * With -g (grouped) they fall due in whole seconds, as the agent starts
- * plugins: run i of a round at second floor(i * INTERVAL / RUNS_PER_ROUND)
- * of it, the runs of one second back to back.
+ * the plugins of one interval: MOST to a second (default 20, the
+ * scheduler's SCHED_SECOND_MAX), run i of a round at second
+ * floor(i / MOST) of it, the runs of one second back to back.
  * What a run costs depends on it: on a virtual machine a run that wakes
  * an idle CPU costs twice what one right after another does
  * (bench/README.md).  It prints one JSON line: the runs, the bytes read, and the
@@ -117,8 +119,8 @@ run_once(char *const argv[])
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: spawn_raw [-s | -g] -n runs -i interval "
-	    "-d seconds program [arg...]\n");
+	fprintf(stderr, "usage: spawn_raw [-s | -g [-m most]] -n runs "
+	    "-i interval -d seconds program [arg...]\n");
 	exit(2);
 }
 
@@ -128,15 +130,19 @@ main(int argc, char **argv)
 	unsigned long long	 ns0, ns1, us0, us1;
 	double			 interval = 10, duration = 60, start, next, at;
 	long			 per = 60, runs = 0, failed = 0, bytes = 0, b;
+	long			 most = 20;
 	int			 c, i, spread = 0, grouped = 0;
 
-	while ((c = getopt(argc, argv, "+sgn:i:d:")) != -1) {
+	while ((c = getopt(argc, argv, "+sgm:n:i:d:")) != -1) {
 		switch (c) {
 		case 's':
 			spread = 1;
 			break;
 		case 'g':
 			grouped = 1;
+			break;
+		case 'm':
+			most = strtol(optarg, NULL, 10);
 			break;
 		case 'n':
 			per = strtol(optarg, NULL, 10);
@@ -152,7 +158,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc || per <= 0 || interval <= 0 || duration <= 0 ||
-	    (spread && grouped))
+	    most <= 0 || (spread && grouped))
 		usage();
 	ns0 = self_ns();
 	us0 = self_rusage_us();
@@ -167,9 +173,10 @@ main(int argc, char **argv)
 			}
 			if ((!spread && !grouped) || i + 1 == per)
 				continue;
-			at = interval * (i + 1) / (double)per;
 			/* a second already begun: no wait, back to back */
-			at = next + (grouped ? (long)at : at);
+			at = grouped ? (double)((i + 1) / most) :
+			    interval * (i + 1) / (double)per;
+			at += next;
 			if (at - start >= duration)
 				break;
 			while (mono() < at)

@@ -1254,8 +1254,12 @@ class Schedule(PluginTest):
         line = self.agent.wait_log(rf"plugin {NS}\|{tick} every 10 s at "
                                    rf"second {host_second(10)}, first in "
                                    r"\d+\.\d+ s")
-        # the first run comes at that second of the clock, within 10 s
+        # the first run comes at that second of the clock, within 10 s,
+        # and the list says when
         self.assertLess(float(line.group(0).split()[-2]), 10.0, line)
+        nxt = self.listed()[key]["next_run"]
+        self.assertEqual(nxt % 10, host_second(10), nxt)
+        self.assertLess(abs(nxt - time.time()), 11, nxt)
         pts = self.wait_points("collect." + NS, "PLUGIN.ticker.tick")
         self.assertEqual((pts[0]["fields"]["value"], pts[0]["tags"]),
                          (2, {"host": HOST, "arg": "sched"}))
@@ -1279,7 +1283,9 @@ class Schedule(PluginTest):
         self.write_registry()
         self.refresh()
         self.wait_listed(lambda lst: (lst[key]["interval"],
-                                      lst[key]["scheduled"]) == (0, False),
+                                      lst[key]["scheduled"],
+                                      lst[key]["next_run"]) == (0, False,
+                                                                None),
                          "interval 0, not scheduled")
 
         # scheduled again, then garbage in the registry: nothing changes

@@ -116,6 +116,13 @@ plugin_json(struct jsonw *w, const struct plugin *p, int redact, int tails)
 	jsonw_bool(w, p->enabled);
 	jsonw_key(w, "scheduled");
 	jsonw_bool(w, ev_is_active(&p->timer));
+	jsonw_key(w, "next_run");	/* unix seconds, rounded */
+	if (!ev_is_active(&p->timer))
+		jsonw_null(w);
+	else	/* libev reads the timer, but does not say const */
+		jsonw_int64(w, (int64_t)(ev_now(p->s->w->loop) +
+		    ev_timer_remaining(p->s->w->loop, (ev_timer *)&p->timer) +
+		    0.5));
 	jsonw_key(w, "checkout");
 	jsonw_string(w, checkout_name(p->checkout));
 	jsonw_key(w, "commit");
