@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -305,6 +307,93 @@ Test(scheduler_run, a_child_that_outlives_the_plugin_is_killed)
 	alarm(0);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	    "pid %ld: status %#x", pid, status);
+	assert_no_children();
+}
+
+/* Ticks of a timer: a loop that blocks misses them. */
+static void
+tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(*(int *)t->data)++;
+}
+
+static double
+cpu_seconds(void)
+{
+	struct rusage	 ru;
+
+	cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * A plugin that ends while another process traces it is the tracer's
+ * to see first: until the tracer goes, the run's pidfd is readable and
+ * there is nothing to reap.  The loop must neither block in waitpid (a
+ * hung scheduler: no other plugin runs) nor spin on the pidfd (a CPU at
+ * 100 %), and the run ends once the tracer is gone.
+ */
+Test(scheduler_run, a_plugin_a_tracer_holds_ends_when_the_tracer_goes)
+{
+	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
+	struct run_spec	 s;
+	ev_timer	 tick;
+	char		 err[256], gate[160], f[160], c;
+	int		 ticks = 0, ready[2], status, i;
+	pid_t		 tracer;
+	long		 plugin = 0;
+	double		 cpu;
+	FILE		*fp;
+
+	snprintf(gate, sizeof(gate), "%s/gate", fx.dir);
+	snprintf(f, sizeof(f), "%s/pid", fx.dir);
+	/*
+	 * Nothing after the seize may signal it (a child's SIGCHLD would
+	 * stop it for the tracer, which never lets it go on): builtins only
+	 */
+	write_plugin("#!/bin/sh\n"
+	    "echo $$ > pid.new && mv pid.new pid\n"
+	    "while [ ! -e gate ]; do :; done\n"
+	    "echo '[]'\n");
+	fill_spec(&s, fx.path, plain_argv, envp, 20, 1 << 20);
+	cr_assert_not_null(scheduler_run_start(fx.rn, &s, done_cb, &fx, err,
+	    sizeof(err)), "%s", err);
+	for (i = 0; i < 500 && (fp = fopen(f, "r")) == NULL; i++)
+		usleep(10000);
+	cr_assert_not_null(fp, "the plugin wrote no pid");
+	cr_assert_eq(fscanf(fp, "%ld", &plugin), 1);
+	fclose(fp);
+	cr_assert_eq(pipe(ready), 0);
+	if ((tracer = fork()) == 0) {
+		/* seize without stopping it, then hold on for 1.5 s */
+		if (ptrace(PTRACE_SEIZE, (pid_t)plugin, NULL, NULL) == -1)
+			_exit(1);
+		(void)write(ready[1], "x", 1);
+		usleep(1500000);
+		_exit(0);
+	}
+	cr_assert_gt(tracer, 0);
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "PTRACE_SEIZE failed");
+	close(ready[0]);
+	cpu = cpu_seconds();
+	cr_assert_eq(close(open(gate, O_WRONLY | O_CREAT, 0644)), 0);
+	ev_timer_init(&tick, tick_cb, 0.1, 0.1);
+	tick.data = &ticks;
+	ev_timer_start(fx.loop, &tick);
+	spin(10);
+	ev_timer_stop(fx.loop, &tick);
+	cr_assert(fx.done, "the run did not end");
+	cr_assert(scheduler_run_ok(&fx.res));
+	cr_assert_str_eq(fx.out, "[]\n");
+	/* the loop ran on while the tracer held the plugin, and idled */
+	cr_assert_geq(ticks, 8, "%d ticks: the loop blocked", ticks);
+	cr_assert_lt(cpu_seconds() - cpu, 0.5, "%.2f s of CPU: it spun",
+	    cpu_seconds() - cpu);
+	cr_assert_eq(waitpid(tracer, &status, 0), tracer);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(gate);
 	assert_no_children();
 }
 

@@ -59,6 +59,7 @@
 #define READS_DRAIN	64	/* chunks at the end: a writer that escaped
 				 * the group must not keep us here */
 #define RUN_QUIET	0.05	/* seconds before the channels are watched */
+#define RUN_REAP_RETRY	0.1	/* s between reaps of a zombie a tracer holds */
 
 struct run {
 	TAILQ_ENTRY(run)	 entry;
@@ -72,6 +73,7 @@ struct run {
 	ev_io			 err_w;
 	ev_timer		 quiet;		/* then the channels are watched */
 	ev_timer		 timer;		/* timeout, then grace */
+	ev_timer		 reap;		/* held by a tracer: again */
 	int			 term_sent;
 	int			 reaped;	/* its pid may be reused */
 	double			 grace;
@@ -266,37 +268,59 @@ run_lost(struct run *r, const char *call)
 }
 
 /*
- * The pidfd is readable: the plugin has ended.  waitid(WNOWAIT) first,
- * so the zombie still holds its pid while the rest of its group is
- * killed: the group id cannot have been reused by then.
+ * The plugin has ended (its pidfd is readable): a zombie until we reap
+ * it, so it holds its pid while the rest of its group is killed, and the
+ * group id cannot have been reused by then.  No waitid(WNOWAIT) to make
+ * sure first: the kernel marks the process a zombie before its pidfd
+ * polls readable.
+ *
+ * But a tracer sees a traced zombie first (an operator's strace, or a
+ * program running as pluginsuser outside the agent; the plugins' own
+ * filter refuses ptrace): until the tracer waits for it or goes, waitpid
+ * finds nothing here and the pidfd stays readable.  Then the reap is tried again every RUN_REAP_RETRY, neither
+ * spinning on the pidfd nor blocking the loop in waitpid.
  */
 static void
-pid_cb(struct ev_loop *loop, ev_io *w, int revents)
+run_reap(struct run *r)
 {
-	struct run	*r = w->data;
-	siginfo_t	 si;
+	struct ev_loop	*loop = r->rn->loop;
 	pid_t		 pid;
 	int		 status = 0;
 
-	memset(&si, 0, sizeof(si));
-	while (waitid(P_PIDFD, (id_t)r->pidfd, &si,
-	    WEXITED | WNOHANG | WNOWAIT) == -1) {
-		if (errno == EINTR)
-			continue;
-		/* never spin on a readable pidfd */
-		run_lost(r, "waitid");
-		run_finish(r, 0);
-		return;
-	}
-	if (si.si_pid == 0)
-		return;
 	/* what the plugin left in its group goes with it */
 	run_kill_group(r, SIGKILL);
-	while ((pid = waitpid(r->pid, &status, 0)) == -1 && errno == EINTR)
+	while ((pid = waitpid(r->pid, &status, WNOHANG)) == -1 &&
+	    errno == EINTR)
 		;
+	if (pid == 0) {
+		if (ev_is_active(&r->pid_w)) {
+			ev_io_stop(loop, &r->pid_w);
+			log_warnx("run: pid %ld ended while another process "
+			    "traces it: its end waits for that one",
+			    (long)r->pid);
+		}
+		if (!ev_is_active(&r->reap)) {
+			ev_timer_set(&r->reap, RUN_REAP_RETRY, RUN_REAP_RETRY);
+			ev_timer_start(loop, &r->reap);
+		}
+		return;
+	}
+	ev_timer_stop(loop, &r->reap);
 	if (pid == -1)
 		run_lost(r, "waitpid");
 	run_finish(r, status);
+}
+
+static void
+pid_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	run_reap(w->data);
+}
+
+static void
+reap_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	run_reap(t->data);
 }
 
 struct runner *
@@ -350,6 +374,7 @@ run_free(struct run *r)
 	run_close_err(r);
 	ev_io_stop(r->rn->loop, &r->pid_w);
 	close(r->pidfd);
+	ev_timer_stop(r->rn->loop, &r->reap);
 	ev_timer_stop(r->rn->loop, &r->quiet);
 	ev_timer_stop(r->rn->loop, &r->timer);
 	buf_free(&r->out);
@@ -608,6 +633,8 @@ scheduler_run_start(struct runner *rn, const struct run_spec *s, run_done_cb cb,
 	ev_io_init(&r->pid_w, pid_cb, r->pidfd, EV_READ);
 	r->pid_w.data = r;
 	ev_io_start(rn->loop, &r->pid_w);
+	ev_timer_init(&r->reap, reap_cb, 0., 0.);
+	r->reap.data = r;
 	ev_timer_init(&r->quiet, quiet_cb, RUN_QUIET, 0.);
 	r->quiet.data = r;
 	ev_timer_start(rn->loop, &r->quiet);
