@@ -74,47 +74,40 @@ scheduler_phase(const char *host, double period)
 	return key_hash(host) % period_seconds(period);
 }
 
-static int
-second_cmp(const void *a, const void *b)
-{
-	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * The first second from `phase` on that fewer than SCHED_SECOND_MAX of
- * `taken` (the seconds of this period's other plugins; sorted here)
- * hold; past a full period, the least held.  First fit, so a plugin
- * added or removed moves no other.
+ * `taken` (the seconds of this period's other plugins) hold; where none
+ * does (more plugins than the period has room for), the least held.
+ * First fit, so a plugin added or removed moves no other.  One pass over
+ * `taken`: of n plugins, n / SCHED_SECOND_MAX seconds at most are full,
+ * so the seconds after those cannot matter.
  */
 uint64_t
-scheduler_second(uint64_t phase, double period, uint64_t *taken, size_t n)
+scheduler_second(uint64_t phase, double period, const uint64_t *taken,
+    size_t n)
 {
-	uint64_t	 sec = period_seconds(period), at, best = phase % sec;
-	size_t		 k, lo, hi, mid, held, least = SIZE_MAX;
+	uint64_t	 sec = period_seconds(period), d;
+	size_t		 span, i, best = 0, *held;
 
-	if (n > 0)
-		qsort(taken, n, sizeof(*taken), second_cmp);
-	for (k = 0; k < sec && k <= n; k++) {
-		at = (phase + k) % sec;
-		for (lo = 0, hi = n; lo < hi; ) {	/* first >= at */
-			mid = lo + (hi - lo) / 2;
-			if (taken[mid] < at)
-				lo = mid + 1;
-			else
-				hi = mid;
+	phase %= sec;
+	span = n / SCHED_SECOND_MAX + 1;
+	if (span > sec)
+		span = (size_t)sec;
+	if ((held = calloc(span, sizeof(*held))) == NULL)
+		return phase;	/* together still, if not within the bound */
+	for (i = 0; i < n; i++)
+		if ((d = (taken[i] % sec + sec - phase) % sec) < span)
+			held[d]++;
+	for (i = 0; i < span; i++) {
+		if (held[i] < SCHED_SECOND_MAX) {
+			best = i;
+			break;
 		}
-		for (held = 0; lo + held < n && taken[lo + held] == at; held++)
-			;
-		if (held < SCHED_SECOND_MAX)
-			return at;
-		if (held < least) {
-			least = held;
-			best = at;
-		}
+		if (held[i] < held[best])
+			best = i;
 	}
-	return best;
+	free(held);
+	return (phase + best) % sec;
 }
 
 double

@@ -241,10 +241,10 @@ uint64_t	 scheduler_phase(const char *host, double period);
 /*
  * The second of its period a plugin starts at: the first from `phase`
  * that fewer than SCHED_SECOND_MAX of the other plugins of that period
- * (their seconds in `taken`, which this sorts) start at.
+ * (their seconds in `taken`) start at.
  */
 uint64_t	 scheduler_second(uint64_t phase, double period,
-		    uint64_t *taken, size_t n);
+		    const uint64_t *taken, size_t n);
 /*
  * Seconds from `now` (the loop's clock) to the first run: the next whole
  * second of the clock that is `second` of the period, so that timers set
