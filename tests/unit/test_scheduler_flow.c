@@ -566,7 +566,7 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 	static const char *const gits[] = { GIT };
 	static const int64_t ivs[] = { 30 };
 	struct plugin	*p;
-	char		 pts[4096], host[256];
+	char		 pts[4096], host[256], listed[1024];
 	char		*want, *json;
 
 	checkout("mysql", "#!/bin/sh\n"
@@ -617,13 +617,16 @@ Test(sched_flow, items_checkout_schedule_run_publish)
 
 	/* the list shows it */
 	front_req(7, PLUGIN_OP_LIST, "", "", 0, NULL);
-	assert_answer(0, 7, 200, "\"ns\":\"pool.loda\",\"name\":"
+	/* when the next run starts: the timer's moment, in unix seconds */
+	snprintf(listed, sizeof(listed), "\"ns\":\"pool.loda\",\"name\":"
 	    "\"PLUGIN.mysql\",\"git\":\"git@git.test.com:plugins/mysql.git\","
 	    "\"repo\":\"plugins/mysql\",\"project\":\"mysql\","
 	    "\"interval\":30,\"params\":[\"-x\"],\"enabled\":true,"
-	    "\"scheduled\":true,\"checkout\":\"ok\",\"commit\":\"" COMMIT
-	    "\",\"signer\":\"\",\"git_error\":\"\",\"running\":false,"
-	    "\"last_run\":");
+	    "\"scheduled\":true,\"next_run\":%lld,\"checkout\":\"ok\","
+	    "\"commit\":\"" COMMIT "\",\"signer\":\"\",\"git_error\":\"\","
+	    "\"running\":false,\"last_run\":", (long long)(ev_now(h.loop) +
+	    ev_timer_remaining(h.loop, &p->timer) + 0.5));
+	assert_answer(0, 7, 200, listed);
 	assert_answer(0, 7, 200, "\"status\":\"ok\"");
 	assert_answer(0, 7, 200, "\"points\":2,\"dropped\":1,");
 	assert_answer(0, 7, 200, "\"stderr\":\"\",\"runs\":1");
@@ -1373,7 +1376,8 @@ Test(sched_flow, untrusted_commits_are_not_run)
 	cr_assert_eq(S()->st.untrusted, 2);
 	wait_for(ROLE_SENDER, 2);
 	front_req(7, PLUGIN_OP_LIST, "", "", 0, NULL);
-	assert_answer(2, 7, 200, "\"scheduled\":false,\"checkout\":"
+	assert_answer(2, 7, 200, "\"scheduled\":false,\"next_run\":null,"
+	    "\"checkout\":"
 	    "\"untrusted\",\"commit\":\"\",\"signer\":\"\",\"git_error\":"
 	    "\"untrusted: commit 0123456789ab by \\u003cd@e\\u003e: no line");
 
