@@ -367,16 +367,34 @@ Test(scheduler_run, a_plugin_a_tracer_holds_ends_when_the_tracer_goes)
 	cr_assert_eq(pipe(ready), 0);
 	if ((tracer = fork()) == 0) {
 		/* seize without stopping it, then hold on for 1.5 s */
-		if (ptrace(PTRACE_SEIZE, (pid_t)plugin, NULL, NULL) == -1)
+		if (ptrace(PTRACE_SEIZE, (pid_t)plugin, NULL, NULL) == -1) {
+			c = errno == EPERM ? 'p' : 'e';
+			(void)write(ready[1], &c, 1);
 			_exit(1);
+		}
 		(void)write(ready[1], "x", 1);
 		usleep(1500000);
 		_exit(0);
 	}
 	cr_assert_gt(tracer, 0);
 	close(ready[1]);
-	cr_assert_eq(read(ready[0], &c, 1), 1, "PTRACE_SEIZE failed");
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the tracer died");
 	close(ready[0]);
+	/*
+	 * Yama (ptrace_scope 1, Ubuntu's default) lets a process trace only
+	 * its descendants, and the tracer is the plugin's sibling: a kernel
+	 * that refuses says nothing of the reap.  Let the plugin end first.
+	 */
+	if (c == 'p') {
+		cr_assert_eq(close(open(gate, O_WRONLY | O_CREAT, 0644)), 0);
+		spin(10);
+		cr_assert(fx.done, "the run did not end");
+		cr_assert_eq(waitpid(tracer, &status, 0), tracer);
+		unlink(gate);
+		cr_skip_test("skipped: PTRACE_SEIZE refused (Yama "
+		    "ptrace_scope?)");
+	}
+	cr_assert_eq(c, 'x', "PTRACE_SEIZE failed");
 	cpu = cpu_seconds();
 	cr_assert_eq(close(open(gate, O_WRONLY | O_CREAT, 0644)), 0);
 	ev_timer_init(&tick, tick_cb, 0.1, 0.1);
