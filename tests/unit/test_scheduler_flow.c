@@ -1280,6 +1280,42 @@ Test(sched_flow, plugins_of_a_period_share_the_hosts_second)
 	cr_assert_eq(held_at(10, (ph10 + 1) % 10), N - 1 - SCHED_SECOND_MAX);
 }
 
+/*
+ * The timer counts the monotonic clock: after a step of the wall clock
+ * (NTP at boot) it fires off the second it was set for, while the
+ * others are counted there.  Its next run is put back on that second.
+ * The step is made here as the timer sees it: its moment moved 3.4 s.
+ */
+Test(sched_flow, a_step_of_the_clock_is_undone_at_the_next_run)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 30 };
+	struct plugin	*p;
+	double		 at;
+
+	checkout("mysql", "#!/bin/sh\necho '[]'\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
+	cr_assert(ev_is_active(&p->timer));
+	ev_timer_stop(h.loop, &p->timer);
+	ev_timer_set(&p->timer, 3.4, 30.);
+	ev_timer_start(h.loop, &p->timer);
+	/* it fires (disabled: no run to wait for) */
+	p->enabled = 0;
+	fire(&p->timer);
+	cr_assert(ev_is_active(&p->timer));
+	at = ev_now(h.loop) + ev_timer_remaining(h.loop, &p->timer);
+	cr_assert_lt(fabs(at - nearbyint(at)), 0.01, "%f", at);
+	cr_assert_eq((uint64_t)nearbyint(at) % 30, p->second, "%f", at);
+	cr_assert_float_eq(p->timer.repeat, 30, 1e-9);
+	/* a timer on its second is left alone */
+	fire(&p->timer);
+	cr_assert_float_eq(ev_now(h.loop) + ev_timer_remaining(h.loop,
+	    &p->timer), at, 0.01);
+}
+
 Test(sched_flow, gitpull_restarts_and_the_checkout_is_asked_again)
 {
 	static const char *const gits[] = { GIT };

@@ -493,12 +493,44 @@ fail:
 	run_done(&res, p);
 }
 
+/*
+ * Put a plugin's timer back on its second of the clock.  The timer counts
+ * the monotonic clock, so a step of the wall clock (NTP at boot, `date`)
+ * leaves it firing off the second it was set for: no longer with the
+ * plugins scheduled after the step, while scheduler_schedule() counts it
+ * at its second.  Called as it fires, it is off one period at most.
+ */
+static void
+plugin_timer_align(struct plugin *p)
+{
+	struct ev_loop	*loop = p->s->w->loop;
+	double		 now = ev_now(loop), at, on;
+
+	if (!ev_is_active(&p->timer))
+		return;		/* not scheduled: a test feeds it */
+	at = now + ev_timer_remaining(loop, &p->timer);
+	/* the first moment of its second from just before `at` */
+	on = at - SCHED_ALIGN_SLACK;
+	on += scheduler_first_in(p->second, p->period, on);
+	if (on - at <= SCHED_ALIGN_SLACK)
+		return;
+	on = now + SCHED_ALIGN_SLACK;
+	on += scheduler_first_in(p->second, p->period, on);
+	log_debug("plugin %s: its timer left second %" PRIu64 " of %.0f "
+	    "(the clock was set?): put back, next run in %.1f s", p->key,
+	    p->second, p->period, on - now);
+	ev_timer_stop(loop, &p->timer);
+	ev_timer_set(&p->timer, on - now, p->period);
+	ev_timer_start(loop, &p->timer);
+}
+
 static void
 plugin_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct plugin	*p = t->data;
 	struct sched	*s = p->s;
 
+	plugin_timer_align(p);
 	if (s->stopping || !p->enabled)
 		return;
 	if (p->run != NULL) {

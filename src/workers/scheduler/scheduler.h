@@ -43,6 +43,8 @@
  * within the second, before the next second's first.
  */
 #define SCHED_SECOND_MAX	20
+/* s a timer may miss its second by before it is put back on it */
+#define SCHED_ALIGN_SLACK	0.1
 
 enum checkout_state {
 	CHECKOUT_NONE = 0,	/* not asked yet */
