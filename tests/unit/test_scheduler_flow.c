@@ -1341,6 +1341,42 @@ Test(sched_flow, a_step_of_the_clock_is_undone_at_the_next_run)
 	    &p->timer), at, 0.01);
 }
 
+/*
+ * A clock slewed (or stepped) so that a run came a little early, just
+ * before its second: the next is put back on its second a period on,
+ * not at that second now, which would run the plugin twice in a moment.
+ */
+Test(sched_flow, a_run_that_came_early_is_not_followed_by_another_at_once)
+{
+	static const char *const gits[] = { GIT };
+	static const int64_t ivs[] = { 30 };
+	struct plugin	*p;
+	double		 next, now;
+
+	checkout("mysql", "#!/bin/sh\necho '[]'\n");
+	send_items(gits, ivs, 1);
+	wait_for(ROLE_GITPULL, 1);
+	git_answer(0, 1, "mysql", 0);
+	cr_assert_not_null(p = scheduler_find(S(), NS "|mysql"));
+	p->enabled = 0;		/* no run to wait for */
+	/* its second the next whole one of the clock; wait for 0.15 s
+	 * before it, and fire as libev would, the timer re-armed a period
+	 * on from now */
+	ev_now_update(h.loop);
+	next = ceil(ev_now(h.loop) + 0.2);
+	p->second = (uint64_t)next % 30;
+	while (ev_now_update(h.loop), (now = ev_now(h.loop)) < next - 0.15)
+		usleep(5000);
+	ev_timer_stop(h.loop, &p->timer);
+	ev_timer_set(&p->timer, 30., 30.);
+	ev_timer_start(h.loop, &p->timer);
+	fire(&p->timer);
+	cr_assert_gt(ev_timer_remaining(h.loop, &p->timer), 15.,
+	    "the next run in %.2f s", ev_timer_remaining(h.loop, &p->timer));
+	cr_assert_float_eq(now + ev_timer_remaining(h.loop, &p->timer),
+	    next + 30, 0.16);
+}
+
 Test(sched_flow, gitpull_restarts_and_the_checkout_is_asked_again)
 {
 	static const char *const gits[] = { GIT };

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -508,14 +509,16 @@ plugin_timer_align(struct plugin *p)
 
 	if (!ev_is_active(&p->timer))
 		return;		/* not scheduled: a test feeds it */
+	/* the next run, a period away, and the moment of its second
+	 * nearest to it: never this run's again, however the clock went
+	 * (slewed early by a little, or stepped either way) */
 	at = now + ev_timer_remaining(loop, &p->timer);
-	/* the first moment of its second from just before `at` */
-	on = at - SCHED_ALIGN_SLACK;
+	on = at - p->period / 2;
 	on += scheduler_first_in(p->second, p->period, on);
-	if (on - at <= SCHED_ALIGN_SLACK)
+	if (fabs(on - at) <= SCHED_ALIGN_SLACK)
 		return;
-	on = now + SCHED_ALIGN_SLACK;
-	on += scheduler_first_in(p->second, p->period, on);
+	if (on - now < p->period / 2)	/* fed, not due: not at once */
+		on += p->period;
 	log_debug("plugin %s: its timer left second %" PRIu64 " of %.0f "
 	    "(the clock was set?): put back, next run in %.1f s", p->key,
 	    p->second, p->period, on - now);
