@@ -811,6 +811,17 @@ Test(sched_flow, disable_persists_and_enable_is_idempotent)
 	cr_assert_null(p->run);
 	cr_assert_eq(p->runs, 0);
 	cr_assert_eq(h.peers[ROLE_SENDER].n, 0);
+	/* so the list says no next run, though its timer goes on */
+	{
+		struct buf	 b;
+
+		buf_init(&b);
+		scheduler_list_json(S(), &b, 0, 1);
+		cr_assert_not(buf_failed(&b));
+		cr_assert_not_null(strstr(b.p, "\"enabled\":false,"
+		    "\"scheduled\":true,\"next_run\":null,"), "%s", b.p);
+		buf_free(&b);
+	}
 
 	/* the items again, as after a restart: the marker is read */
 	p->enabled = 1;

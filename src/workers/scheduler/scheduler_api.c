@@ -117,7 +117,7 @@ plugin_json(struct jsonw *w, const struct plugin *p, int redact, int tails)
 	jsonw_key(w, "scheduled");
 	jsonw_bool(w, ev_is_active(&p->timer));
 	jsonw_key(w, "next_run");	/* unix seconds, rounded */
-	if (!ev_is_active(&p->timer))
+	if (!ev_is_active(&p->timer) || !p->enabled)	/* none starts */
 		jsonw_null(w);
 	else	/* libev reads the timer, but does not say const */
 		jsonw_int64(w, (int64_t)(ev_now(p->s->w->loop) +
