@@ -79,7 +79,7 @@ Test(sched_timing, plugins_fill_seconds_from_the_phase)
 /* More plugins than the period has room for: the least held second. */
 Test(sched_timing, a_full_period_takes_the_least_held_second)
 {
-	uint64_t	 taken[10 * SCHED_SECOND_MAX + 5];
+	uint64_t	 taken[10 * (SCHED_SECOND_MAX + 1)];
 	size_t		 n = 0, i, s;
 
 	for (s = 0; s < 10; s++)
