@@ -277,8 +277,9 @@ run_lost(struct run *r, const char *call)
  * But a tracer sees a traced zombie first (an operator's strace, or a
  * program running as pluginsuser outside the agent; the plugins' own
  * filter refuses ptrace): until the tracer waits for it or goes, waitpid
- * finds nothing here and the pidfd stays readable.  Then the reap is tried again every RUN_REAP_RETRY, neither
- * spinning on the pidfd nor blocking the loop in waitpid.
+ * finds nothing here and the pidfd stays readable.  Then the reap is
+ * tried again every RUN_REAP_RETRY, neither spinning on the pidfd nor
+ * blocking the loop in waitpid.
  */
 static void
 run_reap(struct run *r)
