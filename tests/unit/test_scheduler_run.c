@@ -58,6 +58,11 @@ teardown(void)
 	unlink(fx.path);
 	snprintf(f, sizeof(f), "%s/pid", fx.dir);
 	unlink(f);
+	/* the tracer test's, when it failed half-way */
+	snprintf(f, sizeof(f), "%s/gate", fx.dir);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/pid.new", fx.dir);
+	unlink(f);
 	rmdir(fx.dir);
 }
 
