@@ -494,6 +494,15 @@ fail:
 	run_done(&res, p);
 }
 
+double
+scheduler_next_at(const struct plugin *p)
+{
+	struct ev_loop	*loop = p->s->w->loop;
+
+	/* libev reads the timer, but does not say const */
+	return ev_now(loop) + ev_timer_remaining(loop, (ev_timer *)&p->timer);
+}
+
 /*
  * Put a plugin's timer back on its second of the clock.  The timer counts
  * the monotonic clock, so a step of the wall clock (NTP at boot, `date`)
@@ -512,7 +521,7 @@ plugin_timer_align(struct plugin *p)
 	/* the next run, a period away, and the moment of its second
 	 * nearest to it: never this run's again, however the clock went
 	 * (slewed early by a little, or stepped either way) */
-	at = now + ev_timer_remaining(loop, &p->timer);
+	at = scheduler_next_at(p);
 	on = at - p->period / 2;
 	on += scheduler_first_in(p->second, p->period, on);
 	if (fabs(on - at) <= SCHED_ALIGN_SLACK)

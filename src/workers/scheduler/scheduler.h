@@ -255,6 +255,8 @@ uint64_t	 scheduler_second(uint64_t phase, double period,
  */
 double		 scheduler_first_in(uint64_t second, double period,
 		    ev_tstamp now);
+/* When a scheduled plugin's timer fires next, on the loop's clock. */
+double		 scheduler_next_at(const struct plugin *);
 /* Timer period and run timeout of a registry interval. */
 double		 scheduler_period(int64_t interval);
 double		 scheduler_timeout(int64_t interval);

@@ -119,10 +119,8 @@ plugin_json(struct jsonw *w, const struct plugin *p, int redact, int tails)
 	jsonw_key(w, "next_run");	/* unix seconds, rounded */
 	if (!ev_is_active(&p->timer) || !p->enabled)	/* none starts */
 		jsonw_null(w);
-	else	/* libev reads the timer, but does not say const */
-		jsonw_int64(w, (int64_t)(ev_now(p->s->w->loop) +
-		    ev_timer_remaining(p->s->w->loop, (ev_timer *)&p->timer) +
-		    0.5));
+	else
+		jsonw_int64(w, (int64_t)(scheduler_next_at(p) + 0.5));
 	jsonw_key(w, "checkout");
 	jsonw_string(w, checkout_name(p->checkout));
 	jsonw_key(w, "commit");
