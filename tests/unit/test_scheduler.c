@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,20 @@ Test(sched_timing, timers_for_the_same_second_fire_together)
 	/* a second past the period wraps; 2^53 s is as far as it goes */
 	cr_assert_float_eq(scheduler_first_in(13, 10, 1000.0), 3, 1e-9);
 	cr_assert(scheduler_first_in(5, 1e30, 1000.0) > 1e15);
+	/* the largest interval a registry can send: finite, far, whole */
+	{
+		double		 per = scheduler_period(INT64_MAX), in;
+		uint64_t	 taken[] = { 7, 7 }, sec;
+
+		sec = scheduler_second(scheduler_phase("h", per), per, taken,
+		    2);
+		in = scheduler_first_in(sec, per, 1796600000.25);
+		/* the host's second of 2^53 s: the hash's, in seconds of
+		 * the clock, some 2^31 s from now */
+		cr_assert(isfinite(in) && in > 0 && in < 9007199254740992.,
+		    "%f", in);
+		cr_assert_float_eq(in - nearbyint(in), -0.25, 1e-3);
+	}
 }
 
 Test(sched_timing, period_and_timeout_follow_the_go_agent)
