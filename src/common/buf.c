@@ -104,20 +104,32 @@ buf_add_u64(struct buf *b, unsigned long long v)
 	buf_add(b, tmp + n, sizeof(tmp) - n);
 }
 
-void
-buf_add_i64(struct buf *b, long long v)
+const char *
+buf_i64_str(char tmp[BUF_I64_MAX], long long v, size_t *len)
 {
-	char	 tmp[24];
-	size_t	 n = sizeof(tmp);
+	size_t	 n = BUF_I64_MAX - 1;
 	/* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
 	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
 	    (unsigned long long)v;
 
+	tmp[n] = '\0';
 	do {
 		tmp[--n] = (char)('0' + u % 10);
 		u /= 10;
 	} while (u != 0);
 	if (v < 0)
 		tmp[--n] = '-';
-	buf_add(b, tmp + n, sizeof(tmp) - n);
+	*len = BUF_I64_MAX - 1 - n;
+	return tmp + n;
+}
+
+void
+buf_add_i64(struct buf *b, long long v)
+{
+	char		 tmp[BUF_I64_MAX];
+	const char	*s;
+	size_t		 len;
+
+	s = buf_i64_str(tmp, v, &len);
+	buf_add(b, s, len);
 }

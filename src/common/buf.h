@@ -24,6 +24,12 @@ void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* A decimal integer, as printf's %lld or %llu would write it. */
 void	 buf_add_i64(struct buf *, long long);
+/*
+ * The same as a string, without printf: written at the end of tmp,
+ * NUL-terminated; where it starts, and its length in *len.
+ */
+#define BUF_I64_MAX	21	/* "-9223372036854775808" and the NUL */
+const char *buf_i64_str(char tmp[BUF_I64_MAX], long long, size_t *len);
 void	 buf_add_u64(struct buf *, unsigned long long);
 int	 buf_failed(const struct buf *);
 

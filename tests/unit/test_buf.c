@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -36,7 +37,9 @@ Test(buf, integers_as_printf_writes_them)
 	const long long	 v[] = { 0, 1, -1, 9, 10, -10, 1714538096LL,
 	    -1714538096LL, 999999999999999999LL, LLONG_MAX, LLONG_MIN };
 	struct buf	 b, want;
-	size_t		 i;
+	char		 tmp[BUF_I64_MAX], one[32];
+	const char	*s;
+	size_t		 i, len;
 
 	buf_init(&b);
 	buf_init(&want);
@@ -44,6 +47,13 @@ Test(buf, integers_as_printf_writes_them)
 		buf_add_i64(&b, v[i]);
 		buf_addc(&b, ',');
 		buf_printf(&want, "%lld,", v[i]);
+		/* the string form, which the scheduler's runs use */
+		memset(tmp, 'x', sizeof(tmp));
+		s = buf_i64_str(tmp, v[i], &len);
+		snprintf(one, sizeof(one), "%lld", v[i]);
+		cr_assert_str_eq(s, one);
+		cr_assert_eq(len, strlen(one));
+		cr_assert(s >= tmp && s + len + 1 <= tmp + sizeof(tmp));
 	}
 	buf_add_u64(&b, ULLONG_MAX);
 	buf_printf(&want, "%llu", ULLONG_MAX);

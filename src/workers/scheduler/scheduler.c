@@ -425,6 +425,30 @@ env_pack(char **env, const char *const kv[][2], size_t n)
 	return block;
 }
 
+/*
+ * <pluginsdir>/<ns>/<project>, joined by hand: three formats a run were
+ * a per cent of it.  -1 when it does not fit.
+ */
+static int
+run_dir(char *dir, size_t size, const char *pluginsdir, const char *ns,
+    const char *project)
+{
+	const char	*part[] = { pluginsdir, ns, project };
+	size_t		 i, n, at = 0;
+
+	for (i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		n = strlen(part[i]);
+		if (at + n + 2 > size)
+			return -1;
+		if (i > 0)
+			dir[at++] = '/';
+		memcpy(dir + at, part[i], n);
+		at += n;
+	}
+	dir[at] = '\0';
+	return 0;
+}
+
 void
 scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
     double timeout, uint32_t reqid)
@@ -434,21 +458,24 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 	struct run_result	 res;
 	struct run_spec		 spec;
 	char			 dir[CONF_STR_MAX + 2 * 256 + 8];
-	char			 path[sizeof(dir) + 8], interval[32];
+	char			 path[sizeof(dir) + 8], interval[BUF_I64_MAX];
 	char			 err[sizeof(res.err)];
 	char			**av = NULL, *env[8], *envblock = NULL;
-	size_t			 i;
+	size_t			 i, n, ilen;
 
 	p->run_kind = kind;
 	p->run_reqid = reqid;
 	p->run_at = time(NULL);
 	err[0] = '\0';
-	snprintf(dir, sizeof(dir), "%s/%s/%s", c->pluginsdir, p->item.ns,
-	    p->item.project);
-	snprintf(path, sizeof(path), "%s/plugin", dir);
-	snprintf(interval, sizeof(interval), "%lld",
-	    (long long)p->item.interval);
 	/* all of it before fork: the child only execs */
+	if (run_dir(dir, sizeof(dir), c->pluginsdir, p->item.ns,
+	    p->item.project) == -1) {
+		snprintf(err, sizeof(err), "plugin directory: path too long");
+		goto fail;
+	}
+	n = strlen(dir);
+	memcpy(path, dir, n);
+	memcpy(path + n, "/plugin", sizeof("/plugin"));
 	if ((av = calloc(argv->n + 2, sizeof(*av))) == NULL)
 		goto fail;
 	av[0] = "./plugin";
@@ -461,7 +488,8 @@ scheduler_run(struct plugin *p, enum run_kind kind, const struct strlist *argv,
 		{ "AGENT_NS", p->item.ns },
 		{ "AGENT_NAME", p->item.name },
 		{ "AGENT_REPO", p->item.repo },
-		{ "AGENT_INTERVAL", interval },
+		{ "AGENT_INTERVAL", buf_i64_str(interval,
+		    (long long)p->item.interval, &ilen) },
 	};
 	if ((envblock = env_pack(env, kv, sizeof(kv) / sizeof(kv[0]))) == NULL)
 		goto fail;

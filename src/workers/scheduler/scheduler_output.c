@@ -15,23 +15,30 @@
 #include "scheduler.h"
 
 
+/* By hand, no printf: this is made for every run (the items' limits
+ * make each fit). */
 void
 scheduler_output_target(const char *ns, const char *name, const char *project,
     struct scheduler_output_target *t)
 {
 	const char	*dot;
 
-	memset(t, 0, sizeof(*t));
+	t->send = 0;
+	t->ns[0] = '\0';
 	if (strncmp(project, "SEC-", 4) != 0 && strcmp(project, "SEC") != 0) {
-		snprintf(t->prefix, sizeof(t->prefix), "%s.", name);
-		snprintf(t->ns, sizeof(t->ns), "%s", ns);
+		(void)strlcpy(t->prefix, name, sizeof(t->prefix));
+		(void)strlcat(t->prefix, ".", sizeof(t->prefix));
+		(void)strlcpy(t->ns, ns, sizeof(t->ns));
 		t->send = 1;
 		return;
 	}
-	snprintf(t->prefix, sizeof(t->prefix), "SEC.%s.", name);
+	(void)strlcpy(t->prefix, "SEC.", sizeof(t->prefix));
+	(void)strlcat(t->prefix, name, sizeof(t->prefix));
+	(void)strlcat(t->prefix, ".", sizeof(t->prefix));
 	if ((dot = strchr(ns, '.')) == NULL || dot[1] == '\0')
 		return;
-	snprintf(t->ns, sizeof(t->ns), "sec.%s", dot + 1);
+	(void)strlcpy(t->ns, "sec.", sizeof(t->ns));
+	(void)strlcat(t->ns, dot + 1, sizeof(t->ns));
 	t->send = 1;
 }
 

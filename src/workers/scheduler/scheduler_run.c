@@ -666,6 +666,12 @@ scheduler_run_describe(const struct run_result *res, char *buf, size_t len)
 {
 	char	 how[64];
 
+	/* nothing to say of most runs: no format for them */
+	if (scheduler_run_ok(res)) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
 	if (res->exited)
 		snprintf(how, sizeof(how), "exit status %d", res->status);
 	else
@@ -679,8 +685,6 @@ scheduler_run_describe(const struct run_result *res, char *buf, size_t len)
 		    how);
 	else if (res->stopped)
 		snprintf(buf, len, "stopped with the agent (%s)", how);
-	else if (!scheduler_run_ok(res))
+	else
 		snprintf(buf, len, "%s", how);
-	else if (len > 0)
-		buf[0] = '\0';
 }
