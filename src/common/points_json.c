@@ -22,6 +22,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "json_fast.h"
 #include "json_surrogate.h"
 #include "point.h"
 
@@ -566,15 +567,73 @@ static const yajl_callbacks post_callbacks = {
 	cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array
 };
 
+/* A context for one body, fresh: again when the plain reader gave up. */
+static void
+post_ctx_init(struct post_ctx *c, const struct post_ctx *tmpl)
+{
+	*c = *tmpl;
+	point_init(&c->p);
+}
+
+/* The body through yajl: 0, or -1 with res->err. */
+static int
+post_yajl(struct post_ctx *c, const char *body, size_t len)
+{
+	yajl_handle	 h;
+	yajl_status	 st;
+	unsigned char	*msg;
+	size_t		 n;
+	int		 rv = 0;
+
+	if ((h = yajl_alloc(&post_callbacks, NULL, c)) == NULL) {
+		snprintf(c->res->err, sizeof(c->res->err), "out of memory");
+		return -1;
+	}
+	st = yajl_parse(h, (const unsigned char *)body, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	if (st == yajl_status_client_canceled)
+		rv = -1;
+	else if (st != yajl_status_ok) {
+		msg = yajl_get_error(h, 0, (const unsigned char *)body, len);
+		/* yajl ends its message with a newline: not in ours */
+		n = msg != NULL ? strcspn((const char *)msg, "\n") : 0;
+		snprintf(c->res->err, sizeof(c->res->err), "invalid JSON at "
+		    "byte %zu: %.*s", yajl_get_bytes_consumed(h), (int)n,
+		    msg != NULL ? (const char *)msg : "");
+		if (msg != NULL)
+			yajl_free_error(h, msg);
+		if (n == 0)
+			strlcat(c->res->err, "parse error",
+			    sizeof(c->res->err));
+		rv = -1;
+	}
+	yajl_free(h);
+	return rv;
+}
+
+/* The body's points gone from out, which is as it was before. */
+static void
+post_out_reset(struct buf *out, size_t start)
+{
+	if (buf_failed(out))
+		return;
+	out->len = start;
+	if (out->p != NULL)
+		out->p[start] = '\0';
+}
+
+/*
+ * The plain reader first (json_fast.h): the same callbacks, the same
+ * outcome, without yajl's cost.  What it does not take goes to yajl
+ * whole, which also says what is wrong with it.
+ */
 int
 points_json_parse(const char *body, size_t len, enum points_json_mode mode,
     const char *prefix, const char *host, int64_t now, enum out_format fmt,
     struct buf *out, size_t outmax, struct post_result *res)
 {
-	struct post_ctx	 c;
-	yajl_handle	 h;
-	yajl_status	 st;
-	unsigned char	*msg;
+	struct post_ctx	 tmpl, c;
 	size_t		 start = out->len, n;
 	int		 rv = 0;
 
@@ -591,43 +650,36 @@ points_json_parse(const char *body, size_t len, enum points_json_mode mode,
 		    n, body + n);
 		return -1;
 	}
-	memset(&c, 0, sizeof(c));
-	c.mode = mode;
-	c.prefix = prefix;
-	c.host = host;
-	c.now = now;
-	c.fmt = fmt;
-	c.out = out;
-	c.start = out->len;
-	c.outmax = outmax;
-	c.res = res;
-	point_init(&c.p);
-	if ((h = yajl_alloc(&post_callbacks, NULL, &c)) == NULL) {
-		snprintf(res->err, sizeof(res->err), "out of memory");
-		return -1;
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.mode = mode;
+	tmpl.prefix = prefix;
+	tmpl.host = host;
+	tmpl.now = now;
+	tmpl.fmt = fmt;
+	tmpl.out = out;
+	tmpl.start = out->len;
+	tmpl.outmax = outmax;
+	tmpl.res = res;
+	post_ctx_init(&c, &tmpl);
+	switch (json_fast_parse(&post_callbacks, &c, body, len)) {
+	case JSON_FAST_OK:
+		break;
+	case JSON_FAST_CANCELED:
+		rv = -1;
+		break;
+	case JSON_FAST_NOT_PLAIN:
+		point_free(&c.p);
+		post_out_reset(out, start);
+		memset(res, 0, sizeof(*res));
+		res->bad_index = -1;
+		post_ctx_init(&c, &tmpl);
+		rv = post_yajl(&c, body, len);
+		break;
 	}
-	st = yajl_parse(h, (const unsigned char *)body, len);
-	if (st == yajl_status_ok)
-		st = yajl_complete_parse(h);
-	if (st == yajl_status_client_canceled)
-		rv = -1;
-	else if (st != yajl_status_ok) {
-		msg = yajl_get_error(h, 0, (const unsigned char *)body, len);
-		/* yajl ends its message with a newline: not in ours */
-		n = msg != NULL ? strcspn((const char *)msg, "\n") : 0;
-		snprintf(res->err, sizeof(res->err), "invalid JSON at byte "
-		    "%zu: %.*s", yajl_get_bytes_consumed(h), (int)n,
-		    msg != NULL ? (const char *)msg : "");
-		if (msg != NULL)
-			yajl_free_error(h, msg);
-		if (n == 0)
-			strlcat(res->err, "parse error", sizeof(res->err));
-		rv = -1;
-	} else if (buf_failed(out)) {
+	if (rv == 0 && buf_failed(out)) {
 		snprintf(res->err, sizeof(res->err), "out of memory");
 		rv = -1;
 	}
-	yajl_free(h);
 	point_free(&c.p);
 	if (rv == -1) {
 		res->npoints = 0;
@@ -635,11 +687,7 @@ points_json_parse(const char *body, size_t len, enum points_json_mode mode,
 		if (mode == POINTS_JSON_LENIENT || res->toobig)
 			res->bad_index = -1;
 		res->ndropped = 0;
-		if (!buf_failed(out)) {
-			out->len = start;
-			if (out->p != NULL)
-				out->p[start] = '\0';
-		}
+		post_out_reset(out, start);
 	}
 	return rv;
 }

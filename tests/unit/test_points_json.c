@@ -489,3 +489,39 @@ Test(points_json_strict, half_a_surrogate_pair_is_refused)
 	cr_assert(strstr(out.p, "t=a?b") != NULL, "%s", out.p);
 	buf_free(&out);
 }
+
+/*
+ * A body read plain until a string with an escape (json_fast.h): what the
+ * plain reader made of its first points is undone, and yajl reads the
+ * whole of it again, so nothing is there twice, in either mode.
+ */
+Test(points_json, a_body_plain_up_to_an_escape_is_read_once)
+{
+	static const char	 body[] = "[{\"name\":\"a\",\"value\":1},"
+	    "{\"name\":\"bad\",\"value\":\"x\"},"
+	    "{\"name\":\"b\",\"tags\":{\"k\":\"v\\u0041\"},\"value\":2}]";
+	struct post_result	 res;
+	struct buf		 out;
+
+	buf_init(&out);
+	buf_adds(&out, "before");
+	cr_assert_eq(points_json_parse(body, strlen(body),
+	    POINTS_JSON_LENIENT, "RUN.", "web-01", NOW, FORMAT_LINE, &out, 0,
+	    &res), 0, "%s", res.err);
+	cr_assert_eq(res.npoints, 2);
+	cr_assert_eq(res.ndropped, 1);
+	cr_assert(strstr(res.err, "point 1: value is a string") == res.err,
+	    "%s", res.err);
+	cr_assert_str_eq(out.p, "before"
+	    "RUN.a,host=web-01 value=1 1714538096\n"
+	    "RUN.b,host=web-01,k=vA value=2 1714538096");
+	buf_free(&out);
+
+	buf_init(&out);
+	cr_assert_eq(points_json_parse(body, strlen(body), POINTS_JSON_STRICT,
+	    "RUN.", "web-01", NOW, FORMAT_LINE, &out, 0, &res), -1);
+	cr_assert_eq(res.npoints, 0);
+	cr_assert_eq(res.bad_index, 1);
+	cr_assert_eq(out.len, 0);
+	buf_free(&out);
+}
