@@ -117,29 +117,22 @@ json_fast_parse(const yajl_callbacks *cb, void *ctx, const char *text,
 				i++;
 				continue;
 			}
-			if (p[i] == ']' && open[depth - 1] == '[') {
-				depth--;
+			if (p[i] != (open[depth - 1] == '[' ? ']' : '}'))
+				return JSON_FAST_NOT_PLAIN;
+			depth--;
+			if (p[i] == ']')
 				go = cb->yajl_end_array == NULL ||
 				    cb->yajl_end_array(ctx);
-				i++;
-				break;
-			}
-			if (p[i] == '}' && open[depth - 1] == '{') {
-				depth--;
+			else
 				go = cb->yajl_end_map == NULL ||
 				    cb->yajl_end_map(ctx);
-				i++;
-				break;
-			}
-			return JSON_FAST_NOT_PLAIN;
+			i++;
+			break;
 		case JF_KEY_OR_END:
+			/* an empty object: closed as after a value */
 			if (p[i] == '}') {
-				depth--;
-				go = cb->yajl_end_map == NULL ||
-				    cb->yajl_end_map(ctx);
-				i++;
 				st = JF_AFTER;
-				break;
+				continue;
 			}
 			/* FALLTHROUGH */
 		case JF_KEY:
@@ -157,12 +150,8 @@ json_fast_parse(const yajl_callbacks *cb, void *ctx, const char *text,
 			continue;
 		case JF_VALUE_OR_END:
 			if (p[i] == ']') {
-				depth--;
-				go = cb->yajl_end_array == NULL ||
-				    cb->yajl_end_array(ctx);
-				i++;
 				st = JF_AFTER;
-				break;
+				continue;
 			}
 			/* FALLTHROUGH */
 		case JF_VALUE:
