@@ -49,6 +49,8 @@ LIB_SRC = $(sort $(wildcard src/common/*.c) \
 HDRS = $(wildcard src/common/*.h src/master/*.h src/workers/*.h \
 	src/workers/*/*.h) src/config.h
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+# the tests' shared fixtures and helpers (as_nobody.h, json_events.h, ...)
+UNIT_HDRS = $(wildcard tests/unit/*.h)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit-san/%)
 
@@ -92,11 +94,11 @@ agent: build/obj/src/master/main.o build/libagent.a
 build/agent-san: build/san/src/master/main.o build/libagent-san.a
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
 
-build/unit/%: tests/unit/%.c build/libagent.a $(HDRS)
+build/unit/%: tests/unit/%.c build/libagent.a $(HDRS) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< build/libagent.a -lcriterion $(TEST_LIBS)
 
-build/unit-san/%: tests/unit/%.c build/libagent-san.a $(HDRS)
+build/unit-san/%: tests/unit/%.c build/libagent-san.a $(HDRS) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_TEST_CFLAGS) -o $@ $< build/libagent-san.a -lcriterion $(TEST_LIBS)
 
